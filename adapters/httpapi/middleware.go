@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
+)
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	requestIDKey
+)
+
+// UserFrom returns the authenticated user that the auth middleware put in ctx.
+func UserFrom(ctx context.Context) (domain.User, bool) {
+	u, ok := ctx.Value(userKey).(domain.User)
+	return u, ok
+}
+
+// RequestIDFrom returns the request id of ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// validRequestID accepts ids a client or proxy may reasonably send
+// (UUIDs, trace ids) and nothing that could forge log lines.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// withRequestID takes a valid X-Request-ID or makes one, echoes it in the
+// response and puts it in the request context.
+func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = uuid.NewString()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestIDKey, id)))
+		return next(c)
+	}
+}
+
+// accessLog renders errors through the error handler first, so that the
+// logged status is the one the client got, then writes one line per request.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		s.log.LogAttrs(req.Context(), logLevelFor(res.Status), "request",
+			slog.String("request_id", requestID(c)),
+			slog.String("method", req.Method),
+			slog.String("route", c.Path()),
+			slog.String("path", req.URL.Path),
+			slog.Int("status", res.Status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("bytes", res.Size),
+			slog.String("remote_ip", c.RealIP()),
+		)
+		return nil
+	}
+}
+
+// recoverPanics turns a panic into a 500 with the stack in the log.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// securityHeaders sets the headers every API answer carries.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		// Answers carry tokens and per-user data: no shared caches.
+		h.Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// requireJSON refuses request bodies that are not JSON with 415, so that no
+// other binder (forms, XML) ever sees them.
+func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		switch req.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+		default:
+			return next(c)
+		}
+		if req.ContentLength == 0 && len(req.TransferEncoding) == 0 {
+			return next(c)
+		}
+		mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
+			return echo.ErrUnsupportedMediaType
+		}
+		return next(c)
+	}
+}
+
+// bearerRoutes lists the routes the spec protects with bearerAuth, as Echo
+// route keys ("GET /api/v1/quota"), so that the spec decides who must log in.
+func bearerRoutes() (map[string]bool, error) {
+	doc, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load spec: %w", err)
+	}
+	routes := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		echoPath := path
+		for strings.Contains(echoPath, "{") {
+			i, j := strings.Index(echoPath, "{"), strings.Index(echoPath, "}")
+			echoPath = echoPath[:i] + ":" + echoPath[i+1:j] + echoPath[j+1:]
+		}
+		for method, op := range item.Operations() {
+			reqs := doc.Security
+			if op.Security != nil {
+				reqs = *op.Security
+			}
+			for _, req := range reqs {
+				if _, ok := req["bearerAuth"]; ok {
+					routes[method+" "+echoPath] = true
+				}
+			}
+		}
+	}
+	return routes, nil
+}
+
+// authenticate checks the bearer token on protected routes and puts the
+// user in the request context.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !s.protected[c.Request().Method+" "+c.Path()] {
+			return next(c)
+		}
+		scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
+		}
+		u, err := s.login.Authenticate(c.Request().Context(), token)
+		if err != nil {
+			return err
+		}
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), userKey, u)))
+		return next(c)
+	}
+}

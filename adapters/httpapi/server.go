@@ -1,0 +1,72 @@
+// Package httpapi serves the genzai HTTP API with Echo: the strict handlers
+// generated from api/openapi.yaml, the middleware stack and the single error
+// handler that maps every error to the JSON error contract.
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain/login"
+	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/ports"
+)
+
+// Config holds what the HTTP layer needs to know about the deployment.
+type Config struct {
+	// Environment is "development" or "production".
+	Environment string
+	// Version is the build version shown by /health.
+	Version string
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// ReadyTimeout bounds each readiness check.
+	ReadyTimeout time.Duration
+}
+
+// Deps are the use cases and checks the handlers call.
+type Deps struct {
+	Login    *login.Service
+	Quota    *quota.Service
+	Database ports.Pinger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg       Config
+	deps      Deps
+	login     *login.Service
+	log       *slog.Logger
+	protected map[string]bool
+	echo      *echo.Echo
+}
+
+// New builds the server and its routes.
+func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
+	protected, err := bearerRoutes()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, login: deps.Login, log: logger, protected: protected}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	// Order matters: the id exists before anything logs; the access log
+	// renders errors raised by everything inside it.
+	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders,
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.MaxBodyBytes)}),
+		requireJSON, s.authenticate)
+	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, nil))
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }

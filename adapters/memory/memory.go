@@ -1,0 +1,184 @@
+// Package memory implements the store ports in memory. It serves unit tests
+// and the contract suites; it keeps nothing across restarts.
+package memory
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var (
+	_ ports.UserStore  = (*Store)(nil)
+	_ ports.QuotaStore = (*Store)(nil)
+	_ ports.Clock      = (*Clock)(nil)
+)
+
+type quotaKey struct {
+	user domain.UserID
+	day  time.Time
+}
+
+// Store is an in-memory UserStore and QuotaStore, safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	users   map[domain.UserID]domain.User
+	byEmail map[string]domain.UserID
+	quota   map[quotaKey]int
+	now     func() time.Time
+}
+
+// NewStore returns an empty Store.
+func NewStore() *Store {
+	return &Store{
+		users:   map[domain.UserID]domain.User{},
+		byEmail: map[string]domain.UserID{},
+		quota:   map[quotaKey]int{},
+		now:     time.Now,
+	}
+}
+
+// CreateUser implements ports.UserStore.
+func (s *Store) CreateUser(_ context.Context, nu domain.NewUser) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byEmail[nu.Email]; ok {
+		return domain.User{}, domain.Errorf(domain.CodeConflict, "An account with this email already exists")
+	}
+	u := domain.User{
+		ID:           domain.UserID(newUUID()),
+		Email:        nu.Email,
+		PasswordHash: nu.PasswordHash,
+		IsAdmin:      nu.IsAdmin,
+		CreatedAt:    s.now().UTC(),
+	}
+	s.users[u.ID] = u
+	s.byEmail[u.Email] = u.ID
+	return u, nil
+}
+
+// UserByID implements ports.UserStore.
+func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.User{}, domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	return u, nil
+}
+
+// UserByEmail implements ports.UserStore.
+func (s *Store) UserByEmail(_ context.Context, email string) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.byEmail[email]
+	if !ok {
+		return domain.User{}, domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	return s.users[id], nil
+}
+
+// RecordLogin implements ports.UserStore.
+func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.User{}, domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	at = at.UTC()
+	u.LastLoginAt = &at
+	u.IsAdmin = u.IsAdmin || promote
+	s.users[id] = u
+	return u, nil
+}
+
+// UpdateUser changes a stored user in place; tests use it to disable
+// accounts or set limits.
+func (s *Store) UpdateUser(id domain.UserID, change func(*domain.User)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	change(&u)
+	s.users[id] = u
+	return nil
+}
+
+// ConsumeQuota implements ports.QuotaStore.
+func (s *Store) ConsumeQuota(_ context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := quotaKey{id, day.UTC()}
+	used := s.quota[k]
+	if used >= limit {
+		return used, false, nil
+	}
+	s.quota[k] = used + 1
+	return used + 1, true, nil
+}
+
+// RefundQuota implements ports.QuotaStore.
+func (s *Store) RefundQuota(_ context.Context, id domain.UserID, day time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := quotaKey{id, day.UTC()}
+	if s.quota[k] > 0 {
+		s.quota[k]--
+	}
+	return nil
+}
+
+// QuotaUsed implements ports.QuotaStore.
+func (s *Store) QuotaUsed(_ context.Context, id domain.UserID, day time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.quota[quotaKey{id, day.UTC()}], nil
+}
+
+// Clock is a settable clock for tests.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a Clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now implements ports.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// newUUID returns a random (version 4) UUID in text form.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,3 @@
+package postgres
+
+//go:generate go tool -modfile=../../tools/go.mod sqlc generate -f ../../sqlc.yaml

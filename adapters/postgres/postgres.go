@@ -1,0 +1,178 @@
+// Package postgres implements the store ports on PostgreSQL through pgx/v5
+// and sqlc-generated queries. Generated rows never leave this package: they
+// are mapped to domain types here.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/genzai/genzai/adapters/postgres/internal/sqlcgen"
+)
+
+// PoolConfig sizes the connection pool.
+type PoolConfig struct {
+	// MinConns connections are kept open (DATABASE_POOL_SIZE).
+	MinConns int32
+	// MaxConns bounds open connections (DATABASE_POOL_SIZE + DATABASE_POOL_MAX_OVERFLOW).
+	MaxConns int32
+	// MaxConnLifetime recycles connections (DATABASE_POOL_RECYCLE_SECONDS).
+	MaxConnLifetime time.Duration
+}
+
+// DB is a connection pool with the stores built on it.
+type DB struct {
+	pool *pgxpool.Pool
+	q    *sqlcgen.Queries
+}
+
+// NormalizeURL accepts postgres://, postgresql:// and SQLAlchemy's
+// postgresql+asyncpg:// (with asyncpg's ssl= parameter) and returns a URL pgx
+// understands.
+func NormalizeURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse errors quote the input, which may hold a password.
+		return "", errors.New("not a valid URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+	case "postgresql+asyncpg", "postgres+asyncpg", "postgresql+psycopg", "postgresql+psycopg2":
+		u.Scheme = "postgresql"
+		q := u.Query()
+		if ssl := q.Get("ssl"); ssl != "" {
+			q.Del("ssl")
+			switch strings.ToLower(ssl) {
+			case "true", "1":
+				ssl = "require"
+			case "false", "0":
+				ssl = "disable"
+			}
+			if q.Get("sslmode") == "" {
+				q.Set("sslmode", ssl)
+			}
+		}
+		u.RawQuery = q.Encode()
+	default:
+		return "", fmt.Errorf("scheme %q is not postgres://, postgresql:// or postgresql+asyncpg://", u.Scheme)
+	}
+	if u.Host == "" && !strings.Contains(u.RawQuery, "host=") {
+		return "", errors.New("no host")
+	}
+	return u.String(), nil
+}
+
+// Open connects a pool to the database at rawURL and checks that it answers.
+func Open(ctx context.Context, rawURL string, pc PoolConfig) (*DB, error) {
+	dsn, err := NormalizeURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", redactErr(err))
+	}
+	if pc.MaxConns > 0 {
+		cfg.MaxConns = pc.MaxConns
+	}
+	if pc.MinConns > 0 {
+		cfg.MinConns = min(pc.MinConns, cfg.MaxConns)
+	}
+	if pc.MaxConnLifetime > 0 {
+		cfg.MaxConnLifetime = pc.MaxConnLifetime
+		// Spread recycling so that connections opened together do not all close together.
+		cfg.MaxConnLifetimeJitter = pc.MaxConnLifetime / 10
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", redactErr(err))
+	}
+	db := &DB{pool: pool, q: sqlcgen.New(pool)}
+	if err := db.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return db, nil
+}
+
+// Ping implements ports.Pinger.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return storeErr("ping", err)
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() { db.pool.Close() }
+
+// CreateDatabaseIfMissing creates the database named in rawURL when it does
+// not exist, connecting to the server's "postgres" database to do so. It is a
+// development convenience: production databases are provisioned by operators.
+func CreateDatabaseIfMissing(ctx context.Context, rawURL string) (created bool, err error) {
+	dsn, err := NormalizeURL(rawURL)
+	if err != nil {
+		return false, fmt.Errorf("database url: %w", err)
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false, fmt.Errorf("database url: %w", redactErr(err))
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return false, conn.Close(ctx)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		return false, fmt.Errorf("connect: %w", redactErr(err))
+	}
+	name := cfg.Database
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	conn, err = pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return false, fmt.Errorf("connect to create database: %w", redactErr(err))
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another instance won
+			return false, nil
+		}
+		return false, fmt.Errorf("create database: %w", err)
+	}
+	return true, nil
+}
+
+// redactErr drops connection-string details from pgx parse and connect
+// errors, which can quote the password.
+func redactErr(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("cannot parse connection string")
+	}
+	return err
+}
+
+// isUnavailable reports errors that mean the database cannot be used right
+// now, as opposed to a bad query.
+func isUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 08: connection exception; 53: insufficient resources; 57P0x: shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "53") ||
+			pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || pgconn.SafeToRetry(err)
+}

@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/genzai/genzai/adapters/postgres/internal/sqlcgen"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var (
+	_ ports.UserStore  = (*DB)(nil)
+	_ ports.QuotaStore = (*DB)(nil)
+	_ ports.Pinger     = (*DB)(nil)
+)
+
+var errUserNotFound = domain.Errorf(domain.CodeNotFound, "user not found")
+
+// storeErr wraps a database error with the operation, classifying the
+// failures the caller can act on.
+func storeErr(op string, err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation
+		return &domain.Error{Code: domain.CodeConflict, Message: "An account with this email already exists", Err: fmt.Errorf("%s: %w", op, err)}
+	case isUnavailable(err):
+		return &domain.Error{Code: domain.CodeUnavailable, Message: "Service temporarily unavailable", Err: fmt.Errorf("%s: %w", op, err)}
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+func toUser(r sqlcgen.User) domain.User {
+	u := domain.User{
+		ID:          domain.UserID(r.ID.String()),
+		Email:       r.Email,
+		IsAdmin:     r.IsAdmin,
+		Disabled:    r.Disabled,
+		CreatedAt:   r.CreatedAt.UTC(),
+		LastLoginAt: r.LastLoginAt,
+	}
+	if r.PasswordHash != nil {
+		u.PasswordHash = *r.PasswordHash
+	}
+	if r.DailyQuota != nil {
+		q := int(*r.DailyQuota)
+		u.DailyQuota = &q
+	}
+	if u.LastLoginAt != nil {
+		t := u.LastLoginAt.UTC()
+		u.LastLoginAt = &t
+	}
+	return u
+}
+
+// parseID turns a domain id into a UUID; an id that is not one names no user.
+func parseID(id domain.UserID) (uuid.UUID, bool) {
+	u, err := uuid.Parse(string(id))
+	return u, err == nil
+}
+
+// CreateUser implements ports.UserStore.
+func (db *DB) CreateUser(ctx context.Context, nu domain.NewUser) (domain.User, error) {
+	var hash *string
+	if nu.PasswordHash != "" {
+		hash = &nu.PasswordHash
+	}
+	r, err := db.q.CreateUser(ctx, sqlcgen.CreateUserParams{Email: nu.Email, PasswordHash: hash, IsAdmin: nu.IsAdmin})
+	if err != nil {
+		return domain.User{}, storeErr("create user", err)
+	}
+	return toUser(r), nil
+}
+
+// UserByID implements ports.UserStore.
+func (db *DB) UserByID(ctx context.Context, id domain.UserID) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.GetUserByID(ctx, uid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("get user", err)
+	}
+	return toUser(r), nil
+}
+
+// UserByEmail implements ports.UserStore.
+func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error) {
+	r, err := db.q.GetUserByEmail(ctx, email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("get user by email", err)
+	}
+	return toUser(r), nil
+}
+
+// RecordLogin implements ports.UserStore.
+func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: at.UTC(), Promote: promote})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("record login", err)
+	}
+	return toUser(r), nil
+}
+
+// ConsumeQuota implements ports.QuotaStore with one guarded upsert.
+func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return 0, false, errUserNotFound
+	}
+	used, err := db.q.ConsumeQuota(ctx, sqlcgen.ConsumeQuotaParams{UserID: uid, Day: day, DailyLimit: int32(limit)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// At the limit: report the count the guard saw.
+		current, err := db.QuotaUsed(ctx, id, day)
+		return current, false, err
+	}
+	if err != nil {
+		return 0, false, storeErr("consume quota", err)
+	}
+	return int(used), true, nil
+}
+
+// RefundQuota implements ports.QuotaStore.
+func (db *DB) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	if err := db.q.RefundQuota(ctx, sqlcgen.RefundQuotaParams{UserID: uid, Day: day}); err != nil {
+		return storeErr("refund quota", err)
+	}
+	return nil
+}
+
+// QuotaUsed implements ports.QuotaStore.
+func (db *DB) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return 0, nil
+	}
+	used, err := db.q.GetQuotaUsed(ctx, sqlcgen.GetQuotaUsedParams{UserID: uid, Day: day})
+	if err != nil {
+		return 0, storeErr("read quota", err)
+	}
+	return int(used), nil
+}

@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/adapters/clock"
+	"github.com/genzai/genzai/adapters/httpapi"
+	"github.com/genzai/genzai/adapters/jwt"
+	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/domain/login"
+	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/ports"
+)
+
+// readyTimeout bounds each readiness check (/ready answers within it).
+const readyTimeout = time.Second
+
+// tokenIssuer is the "iss" claim of genzai's access tokens.
+const tokenIssuer = "genzai"
+
+// App is a wired gateway: an HTTP handler over live dependencies.
+type App struct {
+	// Handler serves the whole HTTP API.
+	Handler http.Handler
+	db      *postgres.DB
+}
+
+// Options tune what the environment does not configure; zero values are
+// the production defaults.
+type Options struct {
+	// PasswordParams overrides the Argon2id cost (tests use a cheap one).
+	PasswordParams *argon2id.Params
+	// Clock overrides the wall clock (tests move it across midnight).
+	Clock ports.Clock
+}
+
+// New connects to the database, applies pending migrations and builds the
+// handler. Close releases what it opened.
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*App, error) {
+	db, err := OpenDatabase(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateUp(ctx, db, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	params := argon2id.DefaultParams
+	if opts.PasswordParams != nil {
+		params = *opts.PasswordParams
+	}
+	var clk ports.Clock = clock.System{}
+	if opts.Clock != nil {
+		clk = opts.Clock
+	}
+	hasher := argon2id.New(params, runtime.GOMAXPROCS(0))
+	tokens := jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer)
+	loginSvc := login.New(db, hasher, tokens, clk, login.Config{
+		AdminEmails:     cfg.AdminEmails,
+		AllowEmailLogin: cfg.AuthAllowEmailLogin,
+		TokenTTL:        cfg.JWTExpiration,
+	})
+	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
+
+	srv, err := httpapi.New(httpapi.Config{
+		Environment:  cfg.Env,
+		Version:      cfg.Version,
+		MaxBodyBytes: cfg.MaxRequestSizeBytes,
+		ReadyTimeout: readyTimeout,
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Database: db}, logger)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("build http server: %w", err)
+	}
+	return &App{Handler: srv, db: db}, nil
+}
+
+// Close releases the database pool.
+func (a *App) Close() { a.db.Close() }
+
+// OpenDatabase connects to cfg.DatabaseURL with the configured pool. In
+// development a missing database is created first.
+func OpenDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*postgres.DB, error) {
+	if !cfg.Production() {
+		created, err := postgres.CreateDatabaseIfMissing(ctx, cfg.DatabaseURL.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", RedactURL(cfg.DatabaseURL.Reveal()), err)
+		}
+		if created {
+			logger.Info("created database", "database", RedactURL(cfg.DatabaseURL.Reveal()))
+		}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL.Reveal(), postgres.PoolConfig{
+		MinConns:        int32(cfg.DatabasePoolSize),
+		MaxConns:        int32(cfg.DatabasePoolSize + cfg.DatabasePoolMaxOverflow),
+		MaxConnLifetime: cfg.DatabasePoolRecycle,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", RedactURL(cfg.DatabaseURL.Reveal()), err)
+	}
+	return db, nil
+}
+
+func migrateUp(ctx context.Context, db *postgres.DB, logger *slog.Logger) error {
+	m, err := db.NewMigrator(nil)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	applied, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		logger.Info("applied migrations", "versions", applied)
+	}
+	return nil
+}
+
+// NewLogger returns the server's logger: JSON in production, text in
+// development, at the configured level.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.Production() {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,255 @@
+// Package app is the composition root: it loads the configuration and wires
+// adapters and use cases into a running HTTP handler.
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/domain"
+)
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// DefaultDevDatabaseURL is used in development when DATABASE_URL is unset:
+// the local PostgreSQL, database genzai (created on first start).
+const DefaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/genzai?sslmode=disable"
+
+// minProductionSecretLen is the shortest JWT secret accepted in production.
+const minProductionSecretLen = 32
+
+// Secret is a string that never prints: fmt, slog and JSON show it redacted.
+type Secret string
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that uses it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is everything the server reads from its environment.
+type Config struct {
+	Env      string
+	LogLevel slog.Level
+	Host     string
+	Port     int
+
+	DatabaseURL             Secret
+	DatabasePoolSize        int
+	DatabasePoolMaxOverflow int
+	DatabasePoolRecycle     time.Duration
+
+	JWTSecret Secret
+	// JWTSecretGenerated is set when development replaced an unset secret
+	// with a random one: tokens then die with the process.
+	JWTSecretGenerated bool
+	JWTAlgorithm       string
+	JWTExpiration      time.Duration
+
+	AdminEmails         []string
+	UserDailyQuota      int
+	AuthAllowEmailLogin bool
+
+	MaxRequestSizeBytes int64
+	ShutdownTimeout     time.Duration
+
+	// Version is the build version; set by the binary, not the environment.
+	Version string
+}
+
+// Production reports whether the server runs in production.
+func (c Config) Production() bool { return c.Env == EnvProduction }
+
+// LogValue implements slog.LogValuer with secrets redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("addr", fmt.Sprintf("%s:%d", c.Host, c.Port)),
+		slog.String("database", RedactURL(c.DatabaseURL.Reveal())),
+		slog.Int("database_pool_size", c.DatabasePoolSize),
+		slog.Int("database_pool_max_overflow", c.DatabasePoolMaxOverflow),
+		slog.Int("jwt_expiration_hours", int(c.JWTExpiration/time.Hour)),
+		slog.Int("admin_emails", len(c.AdminEmails)),
+		slog.Int("user_daily_quota", c.UserDailyQuota),
+		slog.Bool("auth_allow_email_login", c.AuthAllowEmailLogin),
+	)
+}
+
+// RedactURL hides the password of a connection URL.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparseable]"
+	}
+	return u.Redacted()
+}
+
+// ConfigError lists every problem found in the configuration, one line each.
+type ConfigError struct {
+	Problems []string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// configReader reads variables and collects problems instead of stopping at
+// the first, so that an operator sees all of them at once.
+type configReader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (r *configReader) problem(name, format string, args ...any) {
+	r.problems = append(r.problems, name+": "+fmt.Sprintf(format, args...))
+}
+
+func (r *configReader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *configReader) intRange(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.problem(name, "%q is not a whole number from %d to %d", v, lo, hi)
+		return def
+	}
+	return n
+}
+
+func (r *configReader) boolean(name string, def bool) (value, set bool) {
+	v := strings.ToLower(strings.TrimSpace(r.getenv(name)))
+	switch v {
+	case "":
+		return def, false
+	case "1", "true", "yes", "on":
+		return true, true
+	case "0", "false", "no", "off":
+		return false, true
+	}
+	r.problem(name, "%q is not a boolean (expected true or false)", v)
+	return def, false
+}
+
+// LoadConfig reads the configuration through getenv and validates it.
+// It returns a *ConfigError naming every invalid variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	r := &configReader{getenv: getenv}
+	var c Config
+
+	switch env := strings.ToLower(r.str("ENV", EnvDevelopment)); env {
+	case EnvDevelopment, EnvProduction:
+		c.Env = env
+	default:
+		r.problem("ENV", "%q is not development or production", env)
+		c.Env = EnvProduction // validate the rest by the stricter rules
+	}
+
+	switch lvl := strings.ToUpper(r.str("LOG_LEVEL", "INFO")); lvl {
+	case "DEBUG":
+		c.LogLevel = slog.LevelDebug
+	case "INFO":
+		c.LogLevel = slog.LevelInfo
+	case "WARNING", "WARN":
+		c.LogLevel = slog.LevelWarn
+	case "ERROR", "CRITICAL":
+		c.LogLevel = slog.LevelError
+	default:
+		r.problem("LOG_LEVEL", "%q is not DEBUG, INFO, WARNING or ERROR", lvl)
+	}
+
+	c.Host = r.str("HOST", "0.0.0.0")
+	c.Port = r.intRange("PORT", 8000, 1, 65535)
+
+	dbURL := r.str("DATABASE_URL", "")
+	switch {
+	case dbURL == "" && c.Production():
+		r.problem("DATABASE_URL", "is required in production (postgres://user:password@host:5432/db)")
+	case dbURL == "":
+		dbURL = DefaultDevDatabaseURL
+	}
+	if dbURL != "" {
+		if _, err := postgres.NormalizeURL(dbURL); err != nil {
+			r.problem("DATABASE_URL", "%v (expected postgres://user:password@host:5432/db)", err)
+		}
+	}
+	c.DatabaseURL = Secret(dbURL)
+	c.DatabasePoolSize = r.intRange("DATABASE_POOL_SIZE", 20, 1, 1000)
+	c.DatabasePoolMaxOverflow = r.intRange("DATABASE_POOL_MAX_OVERFLOW", 40, 0, 1000)
+	c.DatabasePoolRecycle = time.Duration(r.intRange("DATABASE_POOL_RECYCLE_SECONDS", 3600, 1, 7*24*3600)) * time.Second
+
+	secret := r.getenv("JWT_SECRET")
+	switch {
+	case c.Production() && len(secret) < minProductionSecretLen:
+		r.problem("JWT_SECRET", "must be at least %d characters in production (got %d)", minProductionSecretLen, len(secret))
+	case secret == "":
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		secret, c.JWTSecretGenerated = hex.EncodeToString(b), true
+	}
+	c.JWTSecret = Secret(secret)
+	c.JWTAlgorithm = strings.ToUpper(r.str("JWT_ALGORITHM", "HS256"))
+	if c.JWTAlgorithm != "HS256" {
+		r.problem("JWT_ALGORITHM", "%q is not supported (only HS256)", c.JWTAlgorithm)
+	}
+	c.JWTExpiration = time.Duration(r.intRange("JWT_EXPIRATION_HOURS", 24, 1, 24*366)) * time.Hour
+
+	for _, e := range strings.Split(r.getenv("ADMIN_EMAILS"), ",") {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		email, err := domain.NormalizeEmail(e)
+		if err != nil {
+			r.problem("ADMIN_EMAILS", "%q is not a valid email address", strings.TrimSpace(e))
+			continue
+		}
+		c.AdminEmails = append(c.AdminEmails, email)
+	}
+	c.UserDailyQuota = r.intRange("USER_DAILY_QUOTA", 50, 0, 1_000_000)
+
+	allow, set := r.boolean("AUTH_ALLOW_EMAIL_LOGIN", !c.Production())
+	if c.Production() && allow && set {
+		r.problem("AUTH_ALLOW_EMAIL_LOGIN", "email-only login cannot be enabled in production (set it to false or remove it)")
+		allow = false
+	}
+	c.AuthAllowEmailLogin = allow
+
+	c.MaxRequestSizeBytes = int64(r.intRange("MAX_REQUEST_SIZE_BYTES", 50_000, 1024, 64<<20))
+	c.ShutdownTimeout = time.Duration(r.intRange("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, 3600)) * time.Second
+
+	if len(r.problems) > 0 {
+		return c, &ConfigError{Problems: r.problems}
+	}
+	return c, nil
+}

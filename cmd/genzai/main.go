@@ -1,0 +1,86 @@
+// Command genzai is the GenZ AI gateway: the server and its operator tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/genzai/genzai/app"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+var version string
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// run executes the command line and reports errors on stderr; the error it
+// returns only decides the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	root := newRootCmd(getenv, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var cfgErr *app.ConfigError
+	switch {
+	case err == nil:
+	case errors.As(err, &cfgErr):
+		fmt.Fprintln(stderr, "genzai: invalid configuration:")
+		for _, p := range cfgErr.Problems {
+			fmt.Fprintln(stderr, "  "+p)
+		}
+	default:
+		fmt.Fprintln(stderr, "genzai:", err)
+	}
+	return err
+}
+
+// cli carries what every command needs.
+type cli struct {
+	getenv  func(string) string
+	envFile string
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "genzai",
+		Short:         "GenZ AI gateway: routes chat prompts to AI providers with quotas and fallbacks",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&c.envFile, "env-file", ".env",
+		"file of KEY=value lines read before the environment (the environment wins); a missing default file is ignored")
+	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd())
+	return root
+}
+
+// loadConfig reads the configuration from the environment and the env file.
+func (c *cli) loadConfig(cmd *cobra.Command) (app.Config, error) {
+	getenv, err := withEnvFile(c.getenv, c.envFile, cmd.Flags().Changed("env-file"))
+	if err != nil {
+		return app.Config{}, err
+	}
+	cfg, err := app.LoadConfig(getenv)
+	if err != nil {
+		return app.Config{}, err
+	}
+	cfg.Version = buildVersion()
+	return cfg, nil
+}

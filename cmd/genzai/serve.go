@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/genzai/genzai/app"
+)
+
+func (c *cli) serveCmd() *cobra.Command {
+	var host string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway HTTP server (applies pending migrations first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := c.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("host") {
+				cfg.Host = host
+			}
+			if cmd.Flags().Changed("port") {
+				if port < 0 || port > 65535 {
+					return fmt.Errorf("--port %d is not a port number (0 picks a free port)", port)
+				}
+				cfg.Port = port
+			}
+			return serve(cmd.Context(), cfg, c)
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "address to listen on (default from HOST)")
+	cmd.Flags().IntVar(&port, "port", 8000, "port to listen on; 0 picks a free one (default from PORT)")
+	return cmd
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish within ShutdownTimeout and
+// closes the database pool.
+func serve(ctx context.Context, cfg app.Config, c *cli) error {
+	logger := app.NewLogger(cfg, c.stderr)
+	if cfg.JWTSecretGenerated {
+		logger.Warn("JWT_SECRET is not set: using a random secret; tokens stop working when the server restarts")
+	}
+	logger.Debug("configuration", "config", cfg)
+
+	a, err := app.New(ctx, cfg, logger, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "version", cfg.Version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

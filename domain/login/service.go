@@ -1,0 +1,207 @@
+// Package login is the authentication use case: registration, login with a
+// password or (where allowed) an email alone, and checking access tokens.
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// Config holds the rules the service applies.
+type Config struct {
+	// AdminEmails are normalised emails that get is_admin on register and login.
+	AdminEmails []string
+	// AllowEmailLogin enables login with an email alone, creating the account
+	// on first login. Never true in production.
+	AllowEmailLogin bool
+	// TokenTTL is how long an access token stays valid.
+	TokenTTL time.Duration
+}
+
+// Token is an issued access token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   time.Duration
+}
+
+// Service registers and authenticates users.
+type Service struct {
+	users  ports.UserStore
+	hasher ports.PasswordHasher
+	tokens ports.TokenIssuer
+	clock  ports.Clock
+	cfg    Config
+
+	// dummyHash is verified against when an account has no usable password
+	// so that every failed login costs the same hashing time.
+	dummyHash func() (string, error)
+}
+
+// New builds a Service from its dependencies.
+func New(users ports.UserStore, hasher ports.PasswordHasher, tokens ports.TokenIssuer, clock ports.Clock, cfg Config) *Service {
+	s := &Service{users: users, hasher: hasher, tokens: tokens, clock: clock, cfg: cfg}
+	s.dummyHash = sync.OnceValues(func() (string, error) {
+		return hasher.Hash(context.Background(), rand.Text())
+	})
+	return s
+}
+
+var (
+	errInvalidCredentials = domain.Errorf(domain.CodeUnauthorized, "Invalid email or password")
+	errDisabled           = domain.Errorf(domain.CodeForbidden, "Account is disabled")
+)
+
+// Register creates an account with a password.
+// Errors: CodeInvalid, CodeConflict, CodeUnavailable.
+func (s *Service) Register(ctx context.Context, email, password string) (domain.User, error) {
+	email, err := domain.NormalizeEmail(email)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if err := domain.ValidatePassword(password); err != nil {
+		return domain.User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	u, err := s.users.CreateUser(ctx, domain.NewUser{Email: email, PasswordHash: hash, IsAdmin: s.isAdminEmail(email)})
+	if err != nil {
+		return domain.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// Login checks credentials and issues an access token. A nil password asks
+// for email-only login. Wrong email and wrong password fail alike, after the
+// same hashing work.
+// Errors: CodeInvalid, CodeUnauthorized, CodeForbidden, CodeUnavailable.
+func (s *Service) Login(ctx context.Context, email string, password *string) (Token, error) {
+	email, err := domain.NormalizeEmail(email)
+	if err != nil {
+		return Token{}, err
+	}
+	var u domain.User
+	if password == nil {
+		u, err = s.emailOnly(ctx, email)
+	} else {
+		u, err = s.checkPassword(ctx, email, *password)
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	if u.Disabled {
+		return Token{}, errDisabled
+	}
+	now := s.clock.Now()
+	u, err = s.users.RecordLogin(ctx, u.ID, now, s.isAdminEmail(u.Email))
+	if err != nil {
+		return Token{}, fmt.Errorf("record login: %w", err)
+	}
+	token, err := s.tokens.Issue(domain.TokenClaims{
+		UserID:    u.ID,
+		Email:     u.Email,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(s.cfg.TokenTTL),
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	return Token{AccessToken: token, ExpiresIn: s.cfg.TokenTTL}, nil
+}
+
+func (s *Service) checkPassword(ctx context.Context, email, password string) (domain.User, error) {
+	if len(password) == 0 {
+		return domain.User{}, domain.Errorf(domain.CodeInvalid, "password: must not be empty")
+	}
+	u, err := s.users.UserByEmail(ctx, email)
+	switch {
+	case domain.ErrorCode(err) == domain.CodeNotFound:
+		return domain.User{}, s.failAfterDummyVerify(ctx, password)
+	case err != nil:
+		return domain.User{}, fmt.Errorf("find user: %w", err)
+	case !u.HasPassword():
+		return domain.User{}, s.failAfterDummyVerify(ctx, password)
+	}
+	ok, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok {
+		return domain.User{}, errInvalidCredentials
+	}
+	return u, nil
+}
+
+// failAfterDummyVerify spends the time a real verification would, then
+// answers invalid credentials.
+func (s *Service) failAfterDummyVerify(ctx context.Context, password string) error {
+	hash, err := s.dummyHash()
+	if err != nil {
+		return fmt.Errorf("dummy hash: %w", err)
+	}
+	if _, err := s.hasher.Verify(ctx, password, hash); err != nil {
+		return fmt.Errorf("verify password: %w", err)
+	}
+	return errInvalidCredentials
+}
+
+func (s *Service) emailOnly(ctx context.Context, email string) (domain.User, error) {
+	if !s.cfg.AllowEmailLogin {
+		return domain.User{}, domain.Errorf(domain.CodeInvalid, "password: is required")
+	}
+	u, err := s.users.UserByEmail(ctx, email)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		u, err = s.users.CreateUser(ctx, domain.NewUser{Email: email, IsAdmin: s.isAdminEmail(email)})
+		if domain.ErrorCode(err) == domain.CodeConflict {
+			// A concurrent first login created it; use that account.
+			u, err = s.users.UserByEmail(ctx, email)
+		}
+	}
+	if err != nil {
+		return domain.User{}, fmt.Errorf("find or create user: %w", err)
+	}
+	if u.HasPassword() {
+		// An account with a password must never be entered without it.
+		return domain.User{}, errInvalidCredentials
+	}
+	return u, nil
+}
+
+// Authenticate checks an access token and returns its live account: a token
+// of a deleted account is refused, a disabled account is forbidden.
+// Errors: CodeUnauthorized, CodeTokenExpired, CodeForbidden, CodeUnavailable.
+func (s *Service) Authenticate(ctx context.Context, token string) (domain.User, error) {
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		return domain.User{}, err
+	}
+	u, err := s.users.UserByID(ctx, claims.UserID)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return domain.User{}, domain.Errorf(domain.CodeUnauthorized, "Invalid authentication token")
+	}
+	if err != nil {
+		return domain.User{}, fmt.Errorf("load user: %w", err)
+	}
+	if u.Disabled {
+		return domain.User{}, errDisabled
+	}
+	return u, nil
+}
+
+func (s *Service) isAdminEmail(email string) bool {
+	return slices.Contains(s.cfg.AdminEmails, email)
+}
+
+// ErrInvalidCredentials reports whether err is the invalid-credentials error.
+func ErrInvalidCredentials(err error) bool {
+	return errors.Is(err, errInvalidCredentials)
+}

@@ -1,0 +1,74 @@
+// Package quota is the daily request quota use case: every user may make a
+// limited number of requests per UTC day.
+package quota
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// Service consumes, refunds and reports daily quotas.
+type Service struct {
+	store        ports.QuotaStore
+	clock        ports.Clock
+	defaultLimit int
+}
+
+// New builds a Service; defaultLimit applies to users without their own limit.
+func New(store ports.QuotaStore, clock ports.Clock, defaultLimit int) *Service {
+	return &Service{store: store, clock: clock, defaultLimit: defaultLimit}
+}
+
+// Status returns the user's quota for today.
+func (s *Service) Status(ctx context.Context, u domain.User) (domain.QuotaStatus, error) {
+	now := s.clock.Now()
+	used, err := s.store.QuotaUsed(ctx, u.ID, domain.QuotaDay(now))
+	if err != nil {
+		return domain.QuotaStatus{}, fmt.Errorf("read quota: %w", err)
+	}
+	return domain.QuotaStatus{
+		Used:     used,
+		Limit:    domain.EffectiveQuota(u, s.defaultLimit),
+		ResetsAt: domain.NextQuotaReset(now),
+	}, nil
+}
+
+// Consume counts one request for today. When the quota is used up it returns
+// *domain.QuotaExceededError and counts nothing. The increment is one atomic
+// store operation, so concurrent callers never exceed the limit.
+func (s *Service) Consume(ctx context.Context, u domain.User) (domain.QuotaGrant, error) {
+	day := domain.QuotaDay(s.clock.Now())
+	limit := domain.EffectiveQuota(u, s.defaultLimit)
+	if limit <= 0 {
+		// A zero limit blocks everything; the store's upsert would count the
+		// first request before its guard applies, so never call it.
+		used, err := s.store.QuotaUsed(ctx, u.ID, day)
+		if err != nil {
+			return domain.QuotaGrant{}, fmt.Errorf("read quota: %w", err)
+		}
+		return domain.QuotaGrant{}, &domain.QuotaExceededError{Used: used, Limit: limit}
+	}
+	used, granted, err := s.store.ConsumeQuota(ctx, u.ID, day, limit)
+	if err != nil {
+		return domain.QuotaGrant{}, fmt.Errorf("consume quota: %w", err)
+	}
+	if !granted {
+		return domain.QuotaGrant{}, &domain.QuotaExceededError{Used: used, Limit: limit}
+	}
+	return domain.QuotaGrant{UserID: u.ID, Day: day, Used: used, Limit: limit}, nil
+}
+
+// Refund gives back a unit taken by Consume, on the day it was counted.
+// Call it once per grant, when the request produced nothing for the user.
+func (s *Service) Refund(ctx context.Context, g domain.QuotaGrant) error {
+	if g.UserID == "" {
+		return nil
+	}
+	if err := s.store.RefundQuota(ctx, g.UserID, g.Day); err != nil {
+		return fmt.Errorf("refund quota: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// UserID identifies a user; it is a UUID in text form.
+type UserID string
+
+// User is an account of the gateway.
+type User struct {
+	ID    UserID
+	Email string
+	// PasswordHash is a PHC string; empty for accounts created by email-only login.
+	PasswordHash string
+	IsAdmin      bool
+	// DailyQuota overrides the default daily limit when not nil.
+	DailyQuota  *int
+	Disabled    bool
+	CreatedAt   time.Time
+	LastLoginAt *time.Time
+}
+
+// HasPassword reports whether the account can log in with a password.
+func (u User) HasPassword() bool { return u.PasswordHash != "" }
+
+// NewUser is what a store needs to create a user.
+type NewUser struct {
+	Email        string
+	PasswordHash string
+	IsAdmin      bool
+}
+
+// Password length bounds, in characters.
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 128
+	maxEmailLen    = 254
+)
+
+// NormalizeEmail trims and lower-cases an email address and checks that it is
+// a plain address (no display name) with a dotted domain.
+func NormalizeEmail(raw string) (string, error) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if email == "" {
+		return "", Errorf(CodeInvalid, "email: is required")
+	}
+	if len(email) > maxEmailLen {
+		return "", Errorf(CodeInvalid, "email: must be at most %d characters", maxEmailLen)
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" {
+		return "", Errorf(CodeInvalid, "email: not a valid email address")
+	}
+	at := strings.LastIndexByte(email, '@')
+	domainPart := email[at+1:]
+	if !strings.Contains(domainPart, ".") || strings.HasPrefix(domainPart, ".") || strings.HasSuffix(domainPart, ".") {
+		return "", Errorf(CodeInvalid, "email: not a valid email address")
+	}
+	return email, nil
+}
+
+// ValidatePassword checks the password length rule.
+func ValidatePassword(password string) error {
+	n := utf8.RuneCountInString(password)
+	if n < MinPasswordLen || n > MaxPasswordLen {
+		return Errorf(CodeInvalid, "password: must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+// Package ports declares the small interfaces the use cases call out
+// through. Adapters implement them over real technology; adapters/memory
+// implements them in memory for tests.
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/genzai/genzai/domain"
+)
+
+// Clock tells the time; use cases take it so that day rollover is testable.
+type Clock interface {
+	Now() time.Time
+}
+
+// UserStore keeps accounts. Emails are stored normalised and are unique.
+// Methods return *domain.Error with CodeUnavailable when the store cannot be
+// reached.
+type UserStore interface {
+	// CreateUser adds an account; CodeConflict when the email is taken.
+	CreateUser(ctx context.Context, u domain.NewUser) (domain.User, error)
+	// UserByID returns an account; CodeNotFound when there is none.
+	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
+	// UserByEmail returns the account with a normalised email; CodeNotFound when there is none.
+	UserByEmail(ctx context.Context, email string) (domain.User, error)
+	// RecordLogin stamps last_login_at and, when promote is true, sets is_admin;
+	// CodeNotFound when the account is gone.
+	RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error)
+}
+
+// QuotaStore counts requests per user and UTC day. Counting is atomic in the
+// store, so that no interleaving of callers (in one process or many) lets a
+// user past the limit.
+type QuotaStore interface {
+	// ConsumeQuota adds one to the user's count for day if the count is below
+	// limit and returns the new count and true; at or past the limit it
+	// changes nothing and returns the current count and false. limit > 0.
+	ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (used int, granted bool, err error)
+	// RefundQuota takes one back from the user's count for day, never below zero.
+	RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error
+	// QuotaUsed returns the user's count for day (0 when nothing was counted).
+	QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error)
+}
+
+// PasswordHasher turns passwords into self-describing hashes and checks them.
+type PasswordHasher interface {
+	// Hash returns an encoded hash with its parameters and salt.
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded; an error means the
+	// hash could not be checked (malformed, or ctx ended).
+	Verify(ctx context.Context, password, encoded string) (bool, error)
+}
+
+// TokenIssuer signs and checks access tokens.
+type TokenIssuer interface {
+	// Issue signs claims into a token.
+	Issue(claims domain.TokenClaims) (string, error)
+	// Verify checks a token's algorithm, signature, issuer and expiry;
+	// CodeTokenExpired for an expired token, CodeUnauthorized otherwise.
+	Verify(token string) (domain.TokenClaims, error)
+}
+
+// Pinger checks that a dependency answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,253 @@
+// Package portstest holds the contract suites every implementation of a
+// store port must pass, so that the in-memory fakes and the database
+// adapters cannot drift apart.
+package portstest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// Stores is what the suites need from one implementation.
+type Stores struct {
+	Users ports.UserStore
+	Quota ports.QuotaStore
+}
+
+// RunUserStore checks the ports.UserStore contract; newStores returns empty
+// stores for each subtest.
+func RunUserStore(t *testing.T, newStores func(t *testing.T) Stores) {
+	ctx := context.Background()
+
+	t.Run("create and find", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		created, err := s.CreateUser(ctx, domain.NewUser{Email: "ada@example.com", PasswordHash: "$argon2id$x", IsAdmin: true})
+		require.NoError(t, err)
+		assert.NotEmpty(t, created.ID)
+		assert.Equal(t, "ada@example.com", created.Email)
+		assert.True(t, created.IsAdmin)
+		assert.True(t, created.HasPassword())
+		assert.False(t, created.Disabled)
+		assert.Nil(t, created.DailyQuota)
+		assert.Nil(t, created.LastLoginAt)
+		assert.WithinDuration(t, time.Now(), created.CreatedAt, time.Minute)
+
+		byID, err := s.UserByID(ctx, created.ID)
+		require.NoError(t, err)
+		assert.Equal(t, created, byID)
+		byEmail, err := s.UserByEmail(ctx, "ada@example.com")
+		require.NoError(t, err)
+		assert.Equal(t, created, byEmail)
+	})
+
+	t.Run("account without password", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "nopass@example.com"})
+		require.NoError(t, err)
+		assert.False(t, u.HasPassword())
+		got, err := s.UserByEmail(ctx, "nopass@example.com")
+		require.NoError(t, err)
+		assert.False(t, got.HasPassword())
+	})
+
+	t.Run("duplicate email conflicts", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		_, err := s.CreateUser(ctx, domain.NewUser{Email: "dup@example.com"})
+		require.NoError(t, err)
+		_, err = s.CreateUser(ctx, domain.NewUser{Email: "dup@example.com", PasswordHash: "h"})
+		assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), "err: %v", err)
+	})
+
+	t.Run("concurrent creates of one email: exactly one wins", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		var wins, conflicts atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				_, err := s.CreateUser(ctx, domain.NewUser{Email: "race@example.com"})
+				switch domain.ErrorCode(err) {
+				case "":
+					wins.Add(1)
+				case domain.CodeConflict:
+					conflicts.Add(1)
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), wins.Load())
+		assert.Equal(t, int32(19), conflicts.Load())
+	})
+
+	t.Run("missing users are not found", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		for _, id := range []domain.UserID{"5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "not-a-uuid", ""} {
+			_, err := s.UserByID(ctx, id)
+			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
+			_, err = s.RecordLogin(ctx, id, time.Now(), false)
+			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
+		}
+		_, err := s.UserByEmail(ctx, "nobody@example.com")
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+	})
+
+	t.Run("record login stamps time and only promotes", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "login@example.com"})
+		require.NoError(t, err)
+		at := time.Date(2025, 12, 25, 10, 30, 0, 0, time.UTC)
+
+		got, err := s.RecordLogin(ctx, u.ID, at, false)
+		require.NoError(t, err)
+		require.NotNil(t, got.LastLoginAt)
+		assert.True(t, at.Equal(*got.LastLoginAt))
+		assert.False(t, got.IsAdmin)
+
+		got, err = s.RecordLogin(ctx, u.ID, at.Add(time.Hour), true)
+		require.NoError(t, err)
+		assert.True(t, got.IsAdmin)
+		got, err = s.RecordLogin(ctx, u.ID, at.Add(2*time.Hour), false)
+		require.NoError(t, err)
+		assert.True(t, got.IsAdmin, "an admin stays admin when the list no longer names them")
+		assert.True(t, at.Add(2*time.Hour).Equal(*got.LastLoginAt))
+
+		stored, err := s.UserByID(ctx, u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, got, stored)
+	})
+}
+
+// RunQuotaStore checks the ports.QuotaStore contract; the quota store and
+// the user store of one Stores share their data.
+func RunQuotaStore(t *testing.T, newStores func(t *testing.T) Stores) {
+	ctx := context.Background()
+	day := time.Date(2025, 12, 25, 0, 0, 0, 0, time.UTC)
+	newUser := func(t *testing.T, s Stores, email string) domain.UserID {
+		t.Helper()
+		u, err := s.Users.CreateUser(ctx, domain.NewUser{Email: email})
+		require.NoError(t, err)
+		return u.ID
+	}
+
+	t.Run("counts up to the limit then refuses", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "q@example.com")
+		used, err := s.Quota.QuotaUsed(ctx, id, day)
+		require.NoError(t, err)
+		assert.Equal(t, 0, used)
+		for want := 1; want <= 3; want++ {
+			used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 3)
+			require.NoError(t, err)
+			assert.True(t, ok)
+			assert.Equal(t, want, used)
+		}
+		used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 3)
+		require.NoError(t, err)
+		assert.False(t, ok)
+		assert.Equal(t, 3, used)
+		used, err = s.Quota.QuotaUsed(ctx, id, day)
+		require.NoError(t, err)
+		assert.Equal(t, 3, used)
+	})
+
+	t.Run("a lowered limit refuses without counting", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "low@example.com")
+		for range 5 {
+			_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 2)
+		require.NoError(t, err)
+		assert.False(t, ok)
+		assert.Equal(t, 5, used)
+	})
+
+	t.Run("days and users count separately", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		a, b := newUser(t, s, "a@example.com"), newUser(t, s, "b@example.com")
+		next := day.AddDate(0, 0, 1)
+		for _, c := range []struct {
+			id  domain.UserID
+			day time.Time
+		}{{a, day}, {a, day}, {a, next}, {b, day}} {
+			_, ok, err := s.Quota.ConsumeQuota(ctx, c.id, c.day, 10)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		for _, c := range []struct {
+			id   domain.UserID
+			day  time.Time
+			want int
+		}{{a, day, 2}, {a, next, 1}, {b, day, 1}, {b, next, 0}} {
+			used, err := s.Quota.QuotaUsed(ctx, c.id, c.day)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, used)
+		}
+	})
+
+	t.Run("refund gives one back, never below zero", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "r@example.com")
+		require.NoError(t, s.Quota.RefundQuota(ctx, id, day), "refund with nothing counted")
+		for range 2 {
+			_, _, err := s.Quota.ConsumeQuota(ctx, id, day, 10)
+			require.NoError(t, err)
+		}
+		for _, want := range []int{1, 0, 0} {
+			require.NoError(t, s.Quota.RefundQuota(ctx, id, day))
+			used, err := s.Quota.QuotaUsed(ctx, id, day)
+			require.NoError(t, err)
+			assert.Equal(t, want, used)
+		}
+	})
+
+	t.Run("concurrent consumers never pass the limit", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "c@example.com")
+		const limit, callers = 50, 200
+		var granted, refused atomic.Int32
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, limit)
+				switch {
+				case err != nil:
+					t.Errorf("consume: %v", err)
+				case ok:
+					granted.Add(1)
+				default:
+					refused.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(limit), granted.Load())
+		assert.Equal(t, int32(callers-limit), refused.Load())
+		used, err := s.Quota.QuotaUsed(ctx, id, day)
+		require.NoError(t, err)
+		assert.Equal(t, limit, used)
+	})
+}
