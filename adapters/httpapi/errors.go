@@ -53,6 +53,10 @@ type errorBody struct {
 // errorResponse turns any error into a status and body. Unknown errors
 // become 500 "internal error"; their detail only goes to the log.
 func (s *Server) errorResponse(err error) (int, errorBody) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return s.echoErrorResponse(echo.ErrStatusRequestEntityTooLarge)
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return s.echoErrorResponse(he)
@@ -95,8 +99,10 @@ func (s *Server) echoErrorResponse(he *echo.HTTPError) (int, errorBody) {
 		// Echo's binder reports JSON problems as "Syntax error: offset=..."
 		// or "Unmarshal type error: ... field=..."; say what it is about.
 		switch {
-		case errors.Is(he.Internal, io.ErrUnexpectedEOF) || errors.Is(he, io.ErrUnexpectedEOF):
+		case errors.Is(he.Internal, io.ErrUnexpectedEOF):
 			msg = "Invalid JSON body: unexpected end of input"
+		case errors.Is(he.Internal, io.EOF):
+			msg = "Invalid JSON body: the body is empty"
 		case strings.HasPrefix(msg, "Syntax error") || strings.HasPrefix(msg, "Unmarshal type error"):
 			msg = "Invalid JSON body: " + msg
 		}

@@ -121,6 +121,26 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// limitBody refuses bodies over max bytes: by Content-Length before reading,
+// and while reading when the length is not sent. http.MaxBytesReader
+// truncates at the limit, so a decoder never sees a complete oversized
+// value (Echo's BodyLimit returns data and error together, and Go 1.26's
+// JSON decoder accepts a complete value without looking at the error).
+func limitBody(max int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > max {
+				return echo.ErrStatusRequestEntityTooLarge
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, max)
+			}
+			return next(c)
+		}
+	}
+}
+
 // requireJSON refuses request bodies that are not JSON with 415, so that no
 // other binder (forms, XML) ever sees them.
 func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
@@ -145,7 +165,7 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 // bearerRoutes lists the routes the spec protects with bearerAuth, as Echo
 // route keys ("GET /api/v1/quota"), so that the spec decides who must log in.
 func bearerRoutes() (map[string]bool, error) {
-	doc, err := api.GetSwagger()
+	doc, err := api.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
 	}

@@ -4,13 +4,11 @@
 package httpapi
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain/login"
@@ -61,8 +59,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	// Order matters: the id exists before anything logs; the access log
 	// renders errors raised by everything inside it.
 	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders,
-		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.MaxBodyBytes)}),
-		requireJSON, s.authenticate)
+		limitBody(cfg.MaxBodyBytes), requireJSON, s.authenticate)
 	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, nil))
 	s.echo = e
 	return s, nil

@@ -48,14 +48,31 @@ func NewURL(t testing.TB) string {
 	if err := createFromTemplate(ctx, admin, name, tmpl); err != nil {
 		t.Fatalf("pgtest: create test database: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := exec(ctx, admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: drop %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { drop(t, admin, name) })
 	return withDatabase(admin, name)
+}
+
+// NewEmptyURL creates an empty database (no migrations applied) for t,
+// drops it when t ends and returns its connection URL.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	admin := adminURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := "genzai_e_" + strings.ToLower(rand.Text()[:16])
+	if err := exec(ctx, admin, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: create empty database: %v", err)
+	}
+	t.Cleanup(func() { drop(t, admin, name) })
+	return withDatabase(admin, name)
+}
+
+func drop(t testing.TB, admin, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := exec(ctx, admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Errorf("pgtest: drop %s: %v", name, err)
+	}
 }
 
 // Required reports whether a missing database must fail the test run.

@@ -1,0 +1,59 @@
+# genzai developer tasks. Generators and linters are pinned in tools/go.mod
+# and run with `go tool -modfile=tools/go.mod ...`: nothing is installed globally.
+
+GO       ?= go
+TOOL     := $(GO) tool -modfile=tools/go.mod
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+# Generated files, checked by check-generated.
+GENERATED := api/api.gen.go adapters/postgres/internal/sqlcgen
+
+# Use the local PostgreSQL for database tests when it answers and the
+# caller did not choose a server.
+ifeq ($(origin TEST_DATABASE_URL), undefined)
+ifneq ($(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo up),)
+export TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+endif
+endif
+
+.PHONY: run build generate check-generated vet lint test bench tidy
+
+## run: start the server against the local PostgreSQL (see README)
+run:
+	$(GO) run ./cmd/genzai serve
+
+## build: build bin/genzai with the version stamped in
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/genzai ./cmd/genzai
+
+## generate: regenerate the API code (oapi-codegen) and the queries (sqlc)
+generate:
+	$(GO) generate ./...
+
+## check-generated: fail when committed generated code differs from its sources
+check-generated: generate
+	@git diff --exit-code -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "untracked generated files: commit them"; exit 1; }
+	$(TOOL) sqlc vet -f sqlc.yaml
+
+## vet: go vet
+vet:
+	$(GO) vet ./...
+
+## lint: go vet and staticcheck
+lint: vet
+	$(TOOL) staticcheck ./...
+
+## test: every test, with the race detector. Database tests use
+## TEST_DATABASE_URL (default: the local PostgreSQL when it answers), else
+## testcontainers when Docker is available, and are skipped otherwise.
+test:
+	$(GO) test -race -count=1 ./...
+
+## bench: run the benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+tidy:
+	$(GO) mod tidy
+	cd tools && $(GO) mod tidy

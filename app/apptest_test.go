@@ -1,0 +1,248 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/adapters/memory"
+	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/app"
+)
+
+// spec is the contract every response is checked against.
+type spec struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+func loadSpec(t *testing.T) spec {
+	t.Helper()
+	doc, err := api.GetSpec()
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()), "the spec itself is valid OpenAPI")
+	doc.Servers = nil // match requests on any host
+	router, err := legacyrouter.NewRouter(doc)
+	require.NoError(t, err)
+	return spec{doc: doc, router: router}
+}
+
+// validatingTransport checks every response against the spec: its status
+// must be documented for the operation and its body must match the schema.
+// Responses for paths the spec does not have must still be the Error shape.
+type validatingTransport struct {
+	t    *testing.T
+	spec spec
+}
+
+func (v validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+
+	check := req.Clone(req.Context())
+	check.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := v.spec.router.FindRoute(check)
+	if err != nil {
+		// Not an operation of the spec (404, 405): the body is still an Error.
+		v.checkErrorShape(req, res.StatusCode, body)
+		return res, nil
+	}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	err = openapi3filter.ValidateResponse(req.Context(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: opts},
+		Status:                 res.StatusCode,
+		Header:                 res.Header,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                opts,
+	})
+	if err != nil {
+		v.t.Errorf("%s %s -> %d does not match the spec: %v\nbody: %s", req.Method, req.URL.Path, res.StatusCode, err, body)
+	}
+	return res, nil
+}
+
+func (v validatingTransport) checkErrorShape(req *http.Request, status int, body []byte) {
+	if req.Method == http.MethodHead {
+		return
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		v.t.Errorf("%s %s -> %d: body is not JSON: %s", req.Method, req.URL.Path, status, body)
+		return
+	}
+	if err := v.spec.doc.Components.Schemas["Error"].Value.VisitJSON(doc); err != nil {
+		v.t.Errorf("%s %s -> %d: body is not an Error: %v", req.Method, req.URL.Path, status, err)
+	}
+}
+
+// env is one gateway on a fresh database.
+type env struct {
+	t      *testing.T
+	cfg    app.Config
+	app    *app.App
+	srv    *httptest.Server
+	http   *http.Client
+	client *api.ClientWithResponses
+	clock  *memory.Clock
+	dbURL  string
+	logs   *lockedBuffer
+}
+
+// cheapHash keeps the tests fast; production parameters are covered in
+// the argon2id package.
+var cheapHash = argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+func newEnv(t *testing.T, vars map[string]string) *env {
+	t.Helper()
+	e := &env{t: t, dbURL: pgtest.NewURL(t), clock: memory.NewClock(time.Now().UTC()), logs: &lockedBuffer{}}
+	base := map[string]string{
+		"DATABASE_URL":               e.dbURL,
+		"DATABASE_POOL_SIZE":         "1",
+		"DATABASE_POOL_MAX_OVERFLOW": "4",
+		"JWT_SECRET":                 "component-test-secret-0123456789abcdef",
+		"ADMIN_EMAILS":               "boss@example.com",
+	}
+	for k, v := range vars {
+		base[k] = v
+	}
+	cfg, err := app.LoadConfig(func(k string) string { return base[k] })
+	require.NoError(t, err)
+	cfg.Version = "v1.2.3-test"
+	e.cfg = cfg
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.app, err = app.New(context.Background(), cfg, logger, app.Options{PasswordParams: &cheapHash, Clock: e.clock})
+	require.NoError(t, err)
+	t.Cleanup(e.app.Close)
+	e.srv = httptest.NewServer(e.app.Handler)
+	t.Cleanup(e.srv.Close)
+	e.http = &http.Client{Transport: validatingTransport{t: t, spec: loadSpec(t)}, Timeout: 30 * time.Second}
+	e.client, err = api.NewClientWithResponses(e.srv.URL, api.WithHTTPClient(e.http))
+	require.NoError(t, err)
+	return e
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
+	return m
+}
+
+// do sends a request; body is sent as is when it is a string, else as JSON.
+func (e *env) do(method, path string, body any, header map[string]string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(e.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	require.NoError(e.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := e.http.Do(req)
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(e.t, err)
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// register creates an account and returns its id.
+func (e *env) register(email, password string) string {
+	e.t.Helper()
+	res, err := e.client.RegisterWithResponse(context.Background(), api.RegisterJSONRequestBody{Email: email, Password: password})
+	require.NoError(e.t, err)
+	require.Equal(e.t, http.StatusCreated, res.StatusCode(), "register: %s", res.Body)
+	return res.JSON201.Id.String()
+}
+
+// login returns an access token.
+func (e *env) login(email, password string) string {
+	e.t.Helper()
+	res, err := e.client.LoginWithResponse(context.Background(), api.LoginJSONRequestBody{Email: email, Password: &password})
+	require.NoError(e.t, err)
+	require.Equal(e.t, http.StatusOK, res.StatusCode(), "login: %s", res.Body)
+	return res.JSON200.AccessToken
+}
+
+// sql runs a statement on the gateway's database, for arranging state the
+// API of this issue cannot (usage counts, disabled accounts).
+func (e *env) sql(stmt string, args ...any) {
+	e.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	require.NoError(e.t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, stmt, args...)
+	require.NoError(e.t, err)
+}
+
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
+
+// login2 logs in by email alone.
+func (e *env) login2(t *testing.T, email string) {
+	t.Helper()
+	res := e.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": email}, nil)
+	require.Equal(t, http.StatusOK, res.status, "login: %s", res.body)
+}
+
+// queryRow reads one row from the gateway's database.
+func (e *env) queryRow(stmt string, dest ...any) {
+	e.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	require.NoError(e.t, err)
+	defer conn.Close(ctx)
+	require.NoError(e.t, conn.QueryRow(ctx, stmt).Scan(dest...))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

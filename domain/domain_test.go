@@ -1,0 +1,144 @@
+package domain_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/genzai/genzai/domain"
+)
+
+func TestNormalizeEmail(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"ada@example.com", "ada@example.com", true},
+		{"  Ada@Example.COM \t", "ada@example.com", true},
+		{"a.b+tag@sub.example.co.uk", "a.b+tag@sub.example.co.uk", true},
+		{"", "", false},
+		{"   ", "", false},
+		{"ada", "", false},
+		{"ada@", "", false},
+		{"@example.com", "", false},
+		{"ada@localhost", "", false},
+		{"ada@example.", "", false},
+		{"ada@.example.com", "", false},
+		{"Ada <ada@example.com>", "", false},
+		{"ada@exa mple.com", "", false},
+		{"ada@@example.com", "", false},
+		{strings.Repeat("a", 250) + "@example.com", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := domain.NormalizeEmail(tt.in)
+			if !tt.ok {
+				assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+				assert.True(t, strings.HasPrefix(domain.ErrorMessage(err), "email: "), domain.ErrorMessage(err))
+				return
+			}
+			assert.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestValidatePassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		password string
+		ok       bool
+	}{
+		{"empty", "", false},
+		{"7 chars", "1234567", false},
+		{"8 chars", "12345678", true},
+		{"128 chars", strings.Repeat("x", 128), true},
+		{"129 chars", strings.Repeat("x", 129), false},
+		{"8 multibyte chars", "ééééüüüü", true},
+		{"128 multibyte chars count as characters", strings.Repeat("é", 128), true},
+		{"7 multibyte chars", "ééééüüü", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := domain.ValidatePassword(tt.password)
+			if tt.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+				assert.Equal(t, "password: must be 8 to 128 characters", domain.ErrorMessage(err))
+			}
+		})
+	}
+}
+
+func TestQuotaDayAndReset(t *testing.T) {
+	t.Parallel()
+	plus5 := time.FixedZone("UTC+5", 5*3600)
+	tests := []struct {
+		name      string
+		at        time.Time
+		day, next string
+	}{
+		{"midday", time.Date(2025, 12, 25, 12, 50, 0, 0, time.UTC), "2025-12-25", "2025-12-26T00:00:00Z"},
+		{"exact midnight starts the day", time.Date(2025, 12, 26, 0, 0, 0, 0, time.UTC), "2025-12-26", "2025-12-27T00:00:00Z"},
+		{"last nanosecond", time.Date(2025, 12, 25, 23, 59, 59, 999999999, time.UTC), "2025-12-25", "2025-12-26T00:00:00Z"},
+		{"year end", time.Date(2025, 12, 31, 18, 0, 0, 0, time.UTC), "2025-12-31", "2026-01-01T00:00:00Z"},
+		{"other zones count in UTC", time.Date(2025, 12, 26, 3, 0, 0, 0, plus5), "2025-12-25", "2025-12-26T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.day, domain.QuotaDay(tt.at).Format(time.DateOnly))
+			assert.Equal(t, time.UTC, domain.QuotaDay(tt.at).Location())
+			assert.Equal(t, tt.next, domain.NextQuotaReset(tt.at).Format(time.RFC3339))
+		})
+	}
+}
+
+func TestEffectiveQuotaAndRemaining(t *testing.T) {
+	t.Parallel()
+	ten, zero := 10, 0
+	assert.Equal(t, 50, domain.EffectiveQuota(domain.User{}, 50))
+	assert.Equal(t, 10, domain.EffectiveQuota(domain.User{DailyQuota: &ten}, 50))
+	assert.Equal(t, 0, domain.EffectiveQuota(domain.User{DailyQuota: &zero}, 50))
+
+	assert.Equal(t, 35, domain.QuotaStatus{Used: 15, Limit: 50}.Remaining())
+	assert.Equal(t, 0, domain.QuotaStatus{Used: 50, Limit: 50}.Remaining())
+	assert.Equal(t, 0, domain.QuotaStatus{Used: 60, Limit: 50}.Remaining(), "a lowered limit never shows negative")
+}
+
+func TestErrorCodeAndMessage(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("dial tcp: connection refused to db.internal")
+	tests := []struct {
+		name    string
+		err     error
+		code    domain.Code
+		message string
+	}{
+		{"nil", nil, "", ""},
+		{"domain error", domain.Errorf(domain.CodeConflict, "taken"), domain.CodeConflict, "taken"},
+		{"wrapped domain error", fmt.Errorf("create user: %w", domain.Errorf(domain.CodeInvalid, "bad")), domain.CodeInvalid, "bad"},
+		{"domain error with cause hides the cause", &domain.Error{Code: domain.CodeUnavailable, Message: "try later", Err: cause}, domain.CodeUnavailable, "try later"},
+		{"quota error", fmt.Errorf("consume: %w", &domain.QuotaExceededError{Used: 50, Limit: 50}), domain.CodeQuotaExceeded, "Daily quota exceeded"},
+		{"unknown error is internal and says nothing", cause, domain.CodeInternal, "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.code, domain.ErrorCode(tt.err))
+			assert.Equal(t, tt.message, domain.ErrorMessage(tt.err))
+		})
+	}
+	wrapped := &domain.Error{Code: domain.CodeUnavailable, Message: "try later", Err: cause}
+	assert.ErrorIs(t, wrapped, cause, "the cause stays reachable for logs")
+	assert.Contains(t, wrapped.Error(), "connection refused")
+}

@@ -1,0 +1,287 @@
+package login_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/adapters/jwt"
+	"github.com/genzai/genzai/adapters/memory"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/login"
+)
+
+var (
+	// Tokens are checked against the wall clock, so the fake clock starts at now.
+	now        = time.Now().UTC().Truncate(time.Second)
+	cheap      = argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	secret     = []byte("0123456789abcdef0123456789abcdef")
+	ctx        = context.Background()
+	password   = "correct horse"
+	adminEmail = "boss@example.com"
+)
+
+// countingHasher counts verifications, to prove every failed login does
+// the same hashing work.
+type countingHasher struct {
+	*argon2id.Hasher
+	verifies atomic.Int32
+}
+
+func (h *countingHasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	h.verifies.Add(1)
+	return h.Hasher.Verify(ctx, password, encoded)
+}
+
+type fixture struct {
+	store  *memory.Store
+	clock  *memory.Clock
+	hasher *countingHasher
+	tokens *jwt.Issuer
+	svc    *login.Service
+}
+
+func newFixture(t *testing.T, allowEmailLogin bool) fixture {
+	t.Helper()
+	f := fixture{
+		store:  memory.NewStore(),
+		clock:  memory.NewClock(now),
+		hasher: &countingHasher{Hasher: argon2id.New(cheap, 4)},
+		tokens: jwt.New(secret, "genzai"),
+	}
+	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		AdminEmails:     []string{adminEmail},
+		AllowEmailLogin: allowEmailLogin,
+		TokenTTL:        24 * time.Hour,
+	})
+	return f
+}
+
+func ptr(s string) *string { return &s }
+
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, email, password string
+		code                  domain.Code
+		wantEmail             string
+		wantAdmin             bool
+	}{
+		{"normalises the email", "  Ada@Example.COM ", password, "", "ada@example.com", false},
+		{"admin emails become admins", "Boss@example.com", password, "", adminEmail, true},
+		{"invalid email", "ada", password, domain.CodeInvalid, "", false},
+		{"short password", "ada@example.com", "1234567", domain.CodeInvalid, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, false)
+			u, err := f.svc.Register(ctx, tt.email, tt.password)
+			if tt.code != "" {
+				assert.Equal(t, tt.code, domain.ErrorCode(err))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantEmail, u.Email)
+			assert.Equal(t, tt.wantAdmin, u.IsAdmin)
+			assert.Regexp(t, `^\$argon2id\$v=19\$m=64,t=1,p=1\$`, u.PasswordHash)
+			assert.NotContains(t, u.PasswordHash, tt.password)
+		})
+	}
+}
+
+func TestRegisterDuplicateIgnoresCase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	_, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	_, err = f.svc.Register(ctx, "ADA@example.com", "another password")
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))
+}
+
+func TestLoginWithPassword(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	u, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+
+	tok, err := f.svc.Login(ctx, " ADA@example.com", ptr(password))
+	require.NoError(t, err)
+	assert.Equal(t, 24*time.Hour, tok.ExpiresIn)
+	claims, err := f.tokens.Verify(tok.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, u.ID, claims.UserID)
+	assert.Equal(t, "ada@example.com", claims.Email)
+	assert.True(t, now.Equal(claims.IssuedAt))
+	assert.True(t, now.Add(24*time.Hour).Equal(claims.ExpiresAt))
+
+	stored, err := f.store.UserByID(ctx, u.ID)
+	require.NoError(t, err)
+	require.NotNil(t, stored.LastLoginAt)
+	assert.True(t, now.Equal(*stored.LastLoginAt))
+}
+
+func TestLoginFailuresLookAlike(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		email    string
+		password string
+	}{
+		{"wrong password", "ada@example.com", "wrong password"},
+		{"unknown email", "nobody@example.com", password},
+		{"account without password", "nopass@example.com", password},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, true)
+			_, err := f.svc.Register(ctx, "ada@example.com", password)
+			require.NoError(t, err)
+			_, err = f.svc.Login(ctx, "nopass@example.com", nil) // email-only account
+			require.NoError(t, err)
+			f.hasher.verifies.Store(0)
+
+			_, err = f.svc.Login(ctx, tt.email, ptr(tt.password))
+			assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
+			assert.Equal(t, "Invalid email or password", domain.ErrorMessage(err))
+			assert.True(t, login.ErrInvalidCredentials(err))
+			assert.Equal(t, int32(1), f.hasher.verifies.Load(), "each failure runs exactly one hash verification")
+		})
+	}
+}
+
+func TestLoginValidation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	_, err := f.svc.Login(ctx, "not-an-email", ptr(password))
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr(""))
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+	_, err = f.svc.Login(ctx, "ada@example.com", nil)
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "email-only login is off")
+	assert.Equal(t, "password: is required", domain.ErrorMessage(err))
+}
+
+func TestDisabledAccounts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	u, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	tok, err := f.svc.Login(ctx, "ada@example.com", ptr(password))
+	require.NoError(t, err)
+	require.NoError(t, f.store.UpdateUser(u.ID, func(u *domain.User) { u.Disabled = true }))
+
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr("wrong password"))
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "a wrong password does not reveal that the account is disabled")
+	_, err = f.svc.Authenticate(ctx, tok.AccessToken)
+	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err), "existing tokens stop working")
+}
+
+func TestEmailOnlyLogin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	tok, err := f.svc.Login(ctx, "New@Example.com", nil)
+	require.NoError(t, err)
+	u, err := f.store.UserByEmail(ctx, "new@example.com")
+	require.NoError(t, err, "the account is created on first login")
+	assert.False(t, u.HasPassword())
+	claims, err := f.tokens.Verify(tok.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, u.ID, claims.UserID)
+
+	tok2, err := f.svc.Login(ctx, "new@example.com", nil)
+	require.NoError(t, err, "later logins use the same account")
+	claims2, err := f.tokens.Verify(tok2.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, u.ID, claims2.UserID)
+
+	_, err = f.svc.Register(ctx, "pw@example.com", password)
+	require.NoError(t, err)
+	_, err = f.svc.Login(ctx, "pw@example.com", nil)
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "an account with a password needs it")
+}
+
+func TestEmailOnlyFirstLoginsRace(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ids := make(chan domain.UserID, 20)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			tok, err := f.svc.Login(ctx, "race@example.com", nil)
+			if !assert.NoError(t, err) {
+				return
+			}
+			c, err := f.tokens.Verify(tok.AccessToken)
+			if assert.NoError(t, err) {
+				ids <- c.UserID
+			}
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[domain.UserID]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	assert.Len(t, seen, 1, "every concurrent first login lands in one account")
+}
+
+func TestAdminPromotionOnLogin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	// Created before the operator listed the email: promoted at next login.
+	u, err := f.store.CreateUser(ctx, domain.NewUser{Email: adminEmail})
+	require.NoError(t, err)
+	require.False(t, u.IsAdmin)
+	_, err = f.svc.Login(ctx, adminEmail, nil)
+	require.NoError(t, err)
+	got, err := f.store.UserByID(ctx, u.ID)
+	require.NoError(t, err)
+	assert.True(t, got.IsAdmin)
+}
+
+func TestAuthenticate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	u, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	tok, err := f.svc.Login(ctx, "ada@example.com", ptr(password))
+	require.NoError(t, err)
+
+	got, err := f.svc.Authenticate(ctx, tok.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, u.ID, got.ID)
+
+	ghost, err := f.tokens.Issue(domain.TokenClaims{UserID: "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f", Email: "ghost@example.com", IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	expired, err := f.tokens.Issue(domain.TokenClaims{UserID: u.ID, Email: u.Email, IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)})
+	require.NoError(t, err)
+	foreign, err := jwt.New([]byte("another secret, 32 characters..."), "genzai").Issue(domain.TokenClaims{UserID: u.ID, IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name, token string
+		code        domain.Code
+	}{
+		{"account gone", ghost, domain.CodeUnauthorized},
+		{"expired", expired, domain.CodeTokenExpired},
+		{"other secret", foreign, domain.CodeUnauthorized},
+		{"garbage", "not.a.token", domain.CodeUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.svc.Authenticate(ctx, tt.token)
+			assert.Equal(t, tt.code, domain.ErrorCode(err))
+		})
+	}
+}

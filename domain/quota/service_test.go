@@ -1,0 +1,199 @@
+package quota_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/memory"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/quota"
+)
+
+var noon = time.Date(2025, 12, 25, 12, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	store *memory.Store
+	clock *memory.Clock
+	svc   *quota.Service
+	user  domain.User
+}
+
+func newFixture(t *testing.T, defaultLimit int, own *int) fixture {
+	t.Helper()
+	store := memory.NewStore()
+	clock := memory.NewClock(noon)
+	u, err := store.CreateUser(context.Background(), domain.NewUser{Email: "q@example.com"})
+	require.NoError(t, err)
+	if own != nil {
+		require.NoError(t, store.UpdateUser(u.ID, func(u *domain.User) { u.DailyQuota = own }))
+		u, err = store.UserByID(context.Background(), u.ID)
+		require.NoError(t, err)
+	}
+	return fixture{store: store, clock: clock, svc: quota.New(store, clock, defaultLimit), user: u}
+}
+
+func TestConsumeUpToTheLimit(t *testing.T) {
+	t.Parallel()
+	three, zero := 3, 0
+	tests := []struct {
+		name         string
+		defaultLimit int
+		own          *int
+		wantGranted  int
+	}{
+		{"default limit", 5, nil, 5},
+		{"the user's own limit wins", 5, &three, 3},
+		{"a zero default blocks everything", 0, nil, 0},
+		{"a zero own limit blocks everything", 5, &zero, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newFixture(t, tt.defaultLimit, tt.own)
+			for i := 1; i <= tt.wantGranted; i++ {
+				g, err := f.svc.Consume(ctx, f.user)
+				require.NoError(t, err)
+				assert.Equal(t, i, g.Used)
+				assert.Equal(t, tt.wantGranted, g.Limit)
+				assert.Equal(t, domain.QuotaDay(noon), g.Day)
+			}
+			_, err := f.svc.Consume(ctx, f.user)
+			var qe *domain.QuotaExceededError
+			require.ErrorAs(t, err, &qe)
+			assert.Equal(t, domain.QuotaExceededError{Used: tt.wantGranted, Limit: tt.wantGranted}, *qe)
+			assert.Equal(t, domain.CodeQuotaExceeded, domain.ErrorCode(err))
+
+			st, err := f.svc.Status(ctx, f.user)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantGranted, st.Used, "a refused request counts nothing")
+			assert.Equal(t, 0, st.Remaining())
+		})
+	}
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 50, nil)
+	for range 15 {
+		_, err := f.svc.Consume(ctx, f.user)
+		require.NoError(t, err)
+	}
+	st, err := f.svc.Status(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, domain.QuotaStatus{Used: 15, Limit: 50, ResetsAt: time.Date(2025, 12, 26, 0, 0, 0, 0, time.UTC)}, st)
+	assert.Equal(t, 35, st.Remaining())
+}
+
+func TestDayRollover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 2, nil)
+	f.clock.Set(time.Date(2025, 12, 25, 23, 59, 59, 0, time.UTC))
+	for range 2 {
+		_, err := f.svc.Consume(ctx, f.user)
+		require.NoError(t, err)
+	}
+	_, err := f.svc.Consume(ctx, f.user)
+	require.Error(t, err, "exhausted before midnight")
+
+	f.clock.Advance(time.Second) // 00:00:00 UTC
+	st, err := f.svc.Status(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, 0, st.Used)
+	assert.Equal(t, time.Date(2025, 12, 27, 0, 0, 0, 0, time.UTC), st.ResetsAt)
+	g, err := f.svc.Consume(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, 1, g.Used)
+}
+
+func TestRefundReturnsToTheDayOfTheGrant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 5, nil)
+	f.clock.Set(time.Date(2025, 12, 25, 23, 59, 59, 0, time.UTC))
+	g, err := f.svc.Consume(ctx, f.user)
+	require.NoError(t, err)
+
+	f.clock.Advance(2 * time.Second) // the request ends after midnight
+	today, err := f.svc.Consume(ctx, f.user)
+	require.NoError(t, err)
+	require.NoError(t, f.svc.Refund(ctx, g))
+
+	used, err := f.store.QuotaUsed(ctx, f.user.ID, g.Day)
+	require.NoError(t, err)
+	assert.Equal(t, 0, used, "the refund went to the grant's day")
+	used, err = f.store.QuotaUsed(ctx, f.user.ID, today.Day)
+	require.NoError(t, err)
+	assert.Equal(t, 1, used, "today's count is untouched")
+}
+
+func TestRefundOfAZeroGrantIsANoop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 5, nil)
+	_, err := f.svc.Consume(ctx, f.user)
+	require.NoError(t, err)
+	require.NoError(t, f.svc.Refund(ctx, domain.QuotaGrant{}))
+	st, err := f.svc.Status(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Used)
+}
+
+func TestConsumeConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 50, nil)
+	var granted, refused atomic.Int32
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			_, err := f.svc.Consume(ctx, f.user)
+			var qe *domain.QuotaExceededError
+			switch {
+			case err == nil:
+				granted.Add(1)
+			case errors.As(err, &qe):
+				refused.Add(1)
+			default:
+				t.Errorf("consume: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(50), granted.Load())
+	assert.Equal(t, int32(150), refused.Load())
+}
+
+// failingStore is a QuotaStore whose every call fails.
+type failingStore struct{ err error }
+
+func (f failingStore) ConsumeQuota(context.Context, domain.UserID, time.Time, int) (int, bool, error) {
+	return 0, false, f.err
+}
+func (f failingStore) RefundQuota(context.Context, domain.UserID, time.Time) error { return f.err }
+func (f failingStore) QuotaUsed(context.Context, domain.UserID, time.Time) (int, error) {
+	return 0, f.err
+}
+
+func TestStoreFailuresKeepTheirCode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	down := &domain.Error{Code: domain.CodeUnavailable, Message: "Service temporarily unavailable"}
+	svc := quota.New(failingStore{down}, memory.NewClock(noon), 50)
+	u := domain.User{ID: "u1"}
+	_, err := svc.Consume(ctx, u)
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
+	_, err = svc.Status(ctx, u)
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
+	err = svc.Refund(ctx, domain.QuotaGrant{UserID: "u1", Day: noon})
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
+}
