@@ -40,6 +40,9 @@ func (s Secret) String() string {
 	return "[redacted]"
 }
 
+// GoString implements fmt.GoStringer, so that %#v is redacted too.
+func (s Secret) GoString() string { return fmt.Sprintf("app.Secret(%q)", s.String()) }
+
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
@@ -98,11 +101,16 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-// RedactURL hides the password of a connection URL.
+// RedactURL hides the password of a connection URL, in the user info and
+// in a password= query parameter (both are accepted by pgx).
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "[unparseable]"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

@@ -81,6 +81,11 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 }
 
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
+	// select picks at random among ready cases: check first so that an ended
+	// request never pays for a hash.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("wait for hashing slot: %w", err)
+	}
 	select {
 	case h.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -99,11 +104,13 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 		return Params{}, nil, nil, errMalformed
 	}
 	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version || parts[2] != fmt.Sprintf("v=%d", version) {
 		return Params{}, nil, nil, fmt.Errorf("%w: unsupported version", errMalformed)
 	}
 	var p Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil {
+	_, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism)
+	// Sscanf stops early; the field must be exactly what we would write.
+	if err != nil || parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism) {
 		return Params{}, nil, nil, fmt.Errorf("%w: parameters", errMalformed)
 	}
 	if p.MemoryKiB == 0 || p.MemoryKiB > maxMemoryKiB || p.Iterations == 0 || p.Iterations > maxIterations || p.Parallelism == 0 {

@@ -75,7 +75,9 @@ func (i *Issuer) Verify(token string) (domain.TokenClaims, error) {
 		return domain.TokenClaims{}, &domain.Error{Code: domain.CodeTokenExpired, Message: "Token has expired", Err: err}
 	case err != nil:
 		return domain.TokenClaims{}, &domain.Error{Code: domain.CodeUnauthorized, Message: "Invalid authentication token", Err: err}
-	case c.Subject == "":
+	case c.Subject == "", c.IssuedAt == nil:
+		// Issue always writes sub and iat; a token without them was not made
+		// by us (and a nil IssuedAt would be dereferenced below).
 		return domain.TokenClaims{}, domain.Errorf(domain.CodeUnauthorized, "Invalid authentication token")
 	}
 	return domain.TokenClaims{

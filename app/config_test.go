@@ -1,0 +1,472 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/app"
+)
+
+// getenv returns a getenv func backed by m.
+func getenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// prod is a valid production environment plus overrides.
+func prod(overrides map[string]string) map[string]string {
+	m := map[string]string{
+		"ENV":          "production",
+		"DATABASE_URL": "postgres://genzai:pw@db.example.com:5432/genzai",
+		"JWT_SECRET":   strings.Repeat("s", 32),
+	}
+	maps.Copy(m, overrides)
+	return m
+}
+
+// problemVars returns the variable named by each problem line of a
+// *app.ConfigError, in order; nil for a nil error.
+func problemVars(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var ce *app.ConfigError
+	require.ErrorAs(t, err, &ce)
+	vars := make([]string, 0, len(ce.Problems))
+	for _, p := range ce.Problems {
+		name, _, ok := strings.Cut(p, ": ")
+		require.True(t, ok, "problem %q does not start with a variable name", p)
+		vars = append(vars, name)
+	}
+	return vars
+}
+
+func TestLoadConfigDevelopmentDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+	}{
+		{name: "nothing set", env: map[string]string{}},
+		{name: "ENV=development", env: map[string]string{"ENV": "development"}},
+		{name: "ENV spelled loosely", env: map[string]string{"ENV": "  Development "}},
+		{name: "blank values count as unset", env: map[string]string{"LOG_LEVEL": " ", "PORT": "", "DATABASE_URL": "  ", "JWT_ALGORITHM": " "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(getenv(tc.env))
+			require.NoError(t, err)
+
+			assert.Equal(t, app.EnvDevelopment, cfg.Env)
+			assert.False(t, cfg.Production())
+			assert.Equal(t, slog.LevelInfo, cfg.LogLevel)
+			assert.Equal(t, "0.0.0.0", cfg.Host)
+			assert.Equal(t, 8000, cfg.Port)
+			assert.Equal(t, app.DefaultDevDatabaseURL, cfg.DatabaseURL.Reveal())
+			assert.Equal(t, 20, cfg.DatabasePoolSize)
+			assert.Equal(t, 40, cfg.DatabasePoolMaxOverflow)
+			assert.Equal(t, 3600*time.Second, cfg.DatabasePoolRecycle)
+			assert.Regexp(t, `^[0-9a-f]{64}$`, cfg.JWTSecret.Reveal())
+			assert.True(t, cfg.JWTSecretGenerated)
+			assert.Equal(t, "HS256", cfg.JWTAlgorithm)
+			assert.Equal(t, 24*time.Hour, cfg.JWTExpiration)
+			assert.Empty(t, cfg.AdminEmails)
+			assert.Equal(t, 50, cfg.UserDailyQuota)
+			assert.True(t, cfg.AuthAllowEmailLogin)
+			assert.Equal(t, int64(50_000), cfg.MaxRequestSizeBytes)
+			assert.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
+			assert.Empty(t, cfg.Version)
+		})
+	}
+}
+
+func TestLoadConfigGeneratedSecretIsRandom(t *testing.T) {
+	t.Parallel()
+	a, err := app.LoadConfig(getenv(nil))
+	require.NoError(t, err)
+	b, err := app.LoadConfig(getenv(nil))
+	require.NoError(t, err)
+	assert.NotEqual(t, a.JWTSecret.Reveal(), b.JWTSecret.Reveal())
+}
+
+func TestLoadConfigDevelopmentKeepsGivenSecret(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.LoadConfig(getenv(map[string]string{"JWT_SECRET": "short"}))
+	require.NoError(t, err)
+	assert.Equal(t, "short", cfg.JWTSecret.Reveal())
+	assert.False(t, cfg.JWTSecretGenerated)
+}
+
+func TestLoadConfigLogLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value   string
+		want    slog.Level
+		wantErr bool
+	}{
+		{value: "DEBUG", want: slog.LevelDebug},
+		{value: "debug", want: slog.LevelDebug},
+		{value: "INFO", want: slog.LevelInfo},
+		{value: "info", want: slog.LevelInfo},
+		{value: "WARNING", want: slog.LevelWarn},
+		{value: "warn", want: slog.LevelWarn},
+		{value: "WARN", want: slog.LevelWarn},
+		{value: "ERROR", want: slog.LevelError},
+		{value: " error ", want: slog.LevelError},
+		{value: "CRITICAL", want: slog.LevelError},
+		{value: "verbose", wantErr: true},
+		{value: "trace", wantErr: true},
+		{value: "-4", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(getenv(map[string]string{"LOG_LEVEL": tc.value}))
+			if tc.wantErr {
+				assert.Equal(t, []string{"LOG_LEVEL"}, problemVars(t, err))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cfg.LogLevel)
+		})
+	}
+}
+
+func TestLoadConfigProductionRequiresDatabaseAndSecret(t *testing.T) {
+	t.Parallel()
+	_, err := app.LoadConfig(getenv(map[string]string{"ENV": "production"}))
+	require.Error(t, err)
+	var ce *app.ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 2)
+	assert.True(t, strings.HasPrefix(ce.Problems[0], "DATABASE_URL: "), ce.Problems[0])
+	assert.Contains(t, ce.Problems[0], "required in production")
+	assert.True(t, strings.HasPrefix(ce.Problems[1], "JWT_SECRET: "), ce.Problems[1])
+	assert.Contains(t, ce.Problems[1], "at least 32 characters")
+
+	msg := err.Error()
+	assert.True(t, strings.HasPrefix(msg, "invalid configuration:\n"), msg)
+	for _, p := range ce.Problems {
+		assert.Contains(t, msg, "\n  "+p)
+	}
+}
+
+func TestLoadConfigValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantProblems []string // variables named by the problem lines, in order
+		check        func(t *testing.T, cfg app.Config)
+	}{
+		// ENV
+		{name: "ENV=production valid", env: prod(nil), check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.EnvProduction, cfg.Env)
+			assert.True(t, cfg.Production())
+			assert.False(t, cfg.JWTSecretGenerated)
+			assert.Equal(t, strings.Repeat("s", 32), cfg.JWTSecret.Reveal())
+			assert.Equal(t, "postgres://genzai:pw@db.example.com:5432/genzai", cfg.DatabaseURL.Reveal())
+		}},
+		{name: "ENV=PRODUCTION", env: prod(map[string]string{"ENV": "PRODUCTION"}), check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.EnvProduction, cfg.Env)
+		}},
+		{name: "ENV=staging is checked as production", env: map[string]string{"ENV": "staging"}, wantProblems: []string{"ENV", "DATABASE_URL", "JWT_SECRET"}},
+
+		// JWT_SECRET in production
+		{name: "production 31-char secret", env: prod(map[string]string{"JWT_SECRET": strings.Repeat("x", 31)}), wantProblems: []string{"JWT_SECRET"}},
+		{name: "production 32-char secret", env: prod(map[string]string{"JWT_SECRET": strings.Repeat("x", 32)}), check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, strings.Repeat("x", 32), cfg.JWTSecret.Reveal())
+		}},
+
+		// AUTH_ALLOW_EMAIL_LOGIN
+		{name: "production defaults email login off", env: prod(nil), check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.AuthAllowEmailLogin)
+		}},
+		{name: "production email login false", env: prod(map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "false"}), check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.AuthAllowEmailLogin)
+		}},
+		{name: "production email login true", env: prod(map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "true"}), wantProblems: []string{"AUTH_ALLOW_EMAIL_LOGIN"}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.AuthAllowEmailLogin)
+		}},
+		{name: "production email login yes", env: prod(map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "yes"}), wantProblems: []string{"AUTH_ALLOW_EMAIL_LOGIN"}},
+		{name: "development email login off", env: map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "off"}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.AuthAllowEmailLogin)
+		}},
+		{name: "development email login on", env: map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "1"}, check: func(t *testing.T, cfg app.Config) {
+			assert.True(t, cfg.AuthAllowEmailLogin)
+		}},
+		{name: "email login not a boolean", env: map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "maybe"}, wantProblems: []string{"AUTH_ALLOW_EMAIL_LOGIN"}},
+
+		// JWT_ALGORITHM
+		{name: "JWT_ALGORITHM hs256", env: map[string]string{"JWT_ALGORITHM": "hs256"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "HS256", cfg.JWTAlgorithm)
+		}},
+		{name: "JWT_ALGORITHM HS256", env: map[string]string{"JWT_ALGORITHM": "HS256"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "HS256", cfg.JWTAlgorithm)
+		}},
+		{name: "JWT_ALGORITHM RS256", env: map[string]string{"JWT_ALGORITHM": "RS256"}, wantProblems: []string{"JWT_ALGORITHM"}},
+		{name: "JWT_ALGORITHM none", env: map[string]string{"JWT_ALGORITHM": "none"}, wantProblems: []string{"JWT_ALGORITHM"}},
+		{name: "JWT_ALGORITHM HS512", env: map[string]string{"JWT_ALGORITHM": "HS512"}, wantProblems: []string{"JWT_ALGORITHM"}},
+
+		// DATABASE_URL
+		{name: "DATABASE_URL postgres", env: map[string]string{"DATABASE_URL": "postgres://u:p@h:5432/db"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "postgres://u:p@h:5432/db", cfg.DatabaseURL.Reveal())
+		}},
+		{name: "DATABASE_URL postgresql", env: map[string]string{"DATABASE_URL": "postgresql://u:p@h:5432/db"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "postgresql://u:p@h:5432/db", cfg.DatabaseURL.Reveal())
+		}},
+		{name: "DATABASE_URL postgresql+asyncpg", env: map[string]string{"DATABASE_URL": "postgresql+asyncpg://u:p@h:5432/db?ssl=true"}, check: func(t *testing.T, cfg app.Config) {
+			// Kept as given; the postgres adapter normalizes it when connecting.
+			assert.Equal(t, "postgresql+asyncpg://u:p@h:5432/db?ssl=true", cfg.DatabaseURL.Reveal())
+		}},
+		{name: "DATABASE_URL mysql", env: map[string]string{"DATABASE_URL": "mysql://u:p@h:3306/db"}, wantProblems: []string{"DATABASE_URL"}},
+		{name: "DATABASE_URL not a url", env: map[string]string{"DATABASE_URL": "not a url"}, wantProblems: []string{"DATABASE_URL"}},
+		{name: "DATABASE_URL without host", env: map[string]string{"DATABASE_URL": "postgres:///db"}, wantProblems: []string{"DATABASE_URL"}},
+		{name: "production bad DATABASE_URL", env: prod(map[string]string{"DATABASE_URL": "mysql://u:p@h/db"}), wantProblems: []string{"DATABASE_URL"}},
+
+		// HOST and PORT
+		{name: "HOST set", env: map[string]string{"HOST": " 127.0.0.1 "}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "127.0.0.1", cfg.Host)
+		}},
+		{name: "PORT 1", env: map[string]string{"PORT": "1"}, check: func(t *testing.T, cfg app.Config) { assert.Equal(t, 1, cfg.Port) }},
+		{name: "PORT 65535", env: map[string]string{"PORT": "65535"}, check: func(t *testing.T, cfg app.Config) { assert.Equal(t, 65535, cfg.Port) }},
+		{name: "PORT with spaces", env: map[string]string{"PORT": " 8080 "}, check: func(t *testing.T, cfg app.Config) { assert.Equal(t, 8080, cfg.Port) }},
+		{name: "PORT 0", env: map[string]string{"PORT": "0"}, wantProblems: []string{"PORT"}},
+		{name: "PORT 70000", env: map[string]string{"PORT": "70000"}, wantProblems: []string{"PORT"}},
+		{name: "PORT 65536", env: map[string]string{"PORT": "65536"}, wantProblems: []string{"PORT"}},
+		{name: "PORT abc", env: map[string]string{"PORT": "abc"}, wantProblems: []string{"PORT"}},
+		{name: "PORT -1", env: map[string]string{"PORT": "-1"}, wantProblems: []string{"PORT"}},
+		{name: "PORT 80.5", env: map[string]string{"PORT": "80.5"}, wantProblems: []string{"PORT"}},
+
+		// ADMIN_EMAILS
+		{name: "ADMIN_EMAILS normalized", env: map[string]string{"ADMIN_EMAILS": " Ada@Example.com , bob@example.com,,"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, []string{"ada@example.com", "bob@example.com"}, cfg.AdminEmails)
+		}},
+		{name: "ADMIN_EMAILS one", env: map[string]string{"ADMIN_EMAILS": "root@example.org"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, []string{"root@example.org"}, cfg.AdminEmails)
+		}},
+		{name: "ADMIN_EMAILS only commas", env: map[string]string{"ADMIN_EMAILS": " , ,"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Empty(t, cfg.AdminEmails)
+		}},
+		{name: "ADMIN_EMAILS not an email", env: map[string]string{"ADMIN_EMAILS": "not-an-email"}, wantProblems: []string{"ADMIN_EMAILS"}},
+		{name: "ADMIN_EMAILS two bad, one good", env: map[string]string{"ADMIN_EMAILS": "ada@example.com,nope,x@y"}, wantProblems: []string{"ADMIN_EMAILS", "ADMIN_EMAILS"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, []string{"ada@example.com"}, cfg.AdminEmails)
+		}},
+
+		// Integers
+		{name: "pool and quota overrides", env: map[string]string{
+			"DATABASE_POOL_SIZE": "5", "DATABASE_POOL_MAX_OVERFLOW": "0", "DATABASE_POOL_RECYCLE_SECONDS": "60",
+			"USER_DAILY_QUOTA": "0", "JWT_EXPIRATION_HOURS": "2", "MAX_REQUEST_SIZE_BYTES": "1024", "SHUTDOWN_TIMEOUT_SECONDS": "30",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 5, cfg.DatabasePoolSize)
+			assert.Equal(t, 0, cfg.DatabasePoolMaxOverflow)
+			assert.Equal(t, time.Minute, cfg.DatabasePoolRecycle)
+			assert.Equal(t, 0, cfg.UserDailyQuota)
+			assert.Equal(t, 2*time.Hour, cfg.JWTExpiration)
+			assert.Equal(t, int64(1024), cfg.MaxRequestSizeBytes)
+			assert.Equal(t, 30*time.Second, cfg.ShutdownTimeout)
+		}},
+		{name: "DATABASE_POOL_SIZE not a number", env: map[string]string{"DATABASE_POOL_SIZE": "twenty"}, wantProblems: []string{"DATABASE_POOL_SIZE"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 20, cfg.DatabasePoolSize)
+		}},
+		{name: "DATABASE_POOL_SIZE 0", env: map[string]string{"DATABASE_POOL_SIZE": "0"}, wantProblems: []string{"DATABASE_POOL_SIZE"}},
+		{name: "DATABASE_POOL_SIZE 1001", env: map[string]string{"DATABASE_POOL_SIZE": "1001"}, wantProblems: []string{"DATABASE_POOL_SIZE"}},
+		{name: "DATABASE_POOL_MAX_OVERFLOW -1", env: map[string]string{"DATABASE_POOL_MAX_OVERFLOW": "-1"}, wantProblems: []string{"DATABASE_POOL_MAX_OVERFLOW"}},
+		{name: "DATABASE_POOL_MAX_OVERFLOW x", env: map[string]string{"DATABASE_POOL_MAX_OVERFLOW": "x"}, wantProblems: []string{"DATABASE_POOL_MAX_OVERFLOW"}},
+		{name: "DATABASE_POOL_RECYCLE_SECONDS 1.5", env: map[string]string{"DATABASE_POOL_RECYCLE_SECONDS": "1.5"}, wantProblems: []string{"DATABASE_POOL_RECYCLE_SECONDS"}},
+		{name: "DATABASE_POOL_RECYCLE_SECONDS 0", env: map[string]string{"DATABASE_POOL_RECYCLE_SECONDS": "0"}, wantProblems: []string{"DATABASE_POOL_RECYCLE_SECONDS"}},
+		{name: "USER_DAILY_QUOTA -1", env: map[string]string{"USER_DAILY_QUOTA": "-1"}, wantProblems: []string{"USER_DAILY_QUOTA"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 50, cfg.UserDailyQuota)
+		}},
+		{name: "USER_DAILY_QUOTA lots", env: map[string]string{"USER_DAILY_QUOTA": "lots"}, wantProblems: []string{"USER_DAILY_QUOTA"}},
+		{name: "JWT_EXPIRATION_HOURS 0", env: map[string]string{"JWT_EXPIRATION_HOURS": "0"}, wantProblems: []string{"JWT_EXPIRATION_HOURS"}},
+		{name: "MAX_REQUEST_SIZE_BYTES 100", env: map[string]string{"MAX_REQUEST_SIZE_BYTES": "100"}, wantProblems: []string{"MAX_REQUEST_SIZE_BYTES"}},
+		{name: "SHUTDOWN_TIMEOUT_SECONDS 0", env: map[string]string{"SHUTDOWN_TIMEOUT_SECONDS": "0"}, wantProblems: []string{"SHUTDOWN_TIMEOUT_SECONDS"}},
+
+		// Several at once: one error lists every problem.
+		{name: "several bad variables", env: map[string]string{
+			"LOG_LEVEL": "verbose", "PORT": "abc", "DATABASE_URL": "mysql://u:p@h/db", "DATABASE_POOL_SIZE": "x",
+			"JWT_ALGORITHM": "none", "ADMIN_EMAILS": "not-an-email", "USER_DAILY_QUOTA": "-1", "AUTH_ALLOW_EMAIL_LOGIN": "maybe",
+		}, wantProblems: []string{
+			"LOG_LEVEL", "PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "JWT_ALGORITHM", "ADMIN_EMAILS", "USER_DAILY_QUOTA", "AUTH_ALLOW_EMAIL_LOGIN",
+		}},
+		{name: "several bad variables in production", env: map[string]string{
+			"ENV": "production", "PORT": "70000", "AUTH_ALLOW_EMAIL_LOGIN": "true", "JWT_SECRET": "short",
+		}, wantProblems: []string{"PORT", "DATABASE_URL", "JWT_SECRET", "AUTH_ALLOW_EMAIL_LOGIN"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(getenv(tc.env))
+			if len(tc.wantProblems) == 0 {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+			}
+			assert.Equal(t, tc.wantProblems, problemVars(t, err))
+			if tc.check != nil {
+				tc.check(t, cfg)
+			}
+		})
+	}
+}
+
+func TestLoadConfigProblemHidesDatabasePassword(t *testing.T) {
+	t.Parallel()
+	const password = "hunter2pass"
+	tests := []struct {
+		name string
+		url  string
+	}{
+		{name: "wrong scheme", url: "mysql://u:" + password + "@h:3306/db"},
+		{name: "no host", url: "postgres://u:" + password + "@/db"},
+		{name: "unparseable port", url: "postgres://u:" + password + "@h:port/db"},
+		{name: "bad escape", url: "postgres://u:" + password + "@h/db%zz"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := app.LoadConfig(getenv(map[string]string{"DATABASE_URL": tc.url}))
+			require.Error(t, err)
+			assert.Equal(t, []string{"DATABASE_URL"}, problemVars(t, err))
+			assert.NotContains(t, err.Error(), password)
+		})
+	}
+}
+
+func TestConfigRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	const (
+		dbPassword = "sup3rs3cret"
+		jwtSecret  = "jwt-secret-0123456789-abcdefghijklmnopqr" // 40 characters
+	)
+	require.Len(t, jwtSecret, 40)
+	cfg, err := app.LoadConfig(getenv(prod(map[string]string{
+		"DATABASE_URL": "postgres://u:" + dbPassword + "@db.example.com:5432/genzai",
+		"JWT_SECRET":   jwtSecret,
+	})))
+	require.NoError(t, err)
+	// Control: the secrets are really in cfg, so their absence below means redaction.
+	require.Equal(t, jwtSecret, cfg.JWTSecret.Reveal())
+	require.Contains(t, cfg.DatabaseURL.Reveal(), dbPassword)
+
+	slogJSON := func(t *testing.T) string {
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "config", cfg)
+		return buf.String()
+	}
+	tests := []struct {
+		name   string
+		render func(t *testing.T) string
+		want   []string // must appear, to show the value was rendered at all
+	}{
+		{name: "%v", render: func(*testing.T) string { return fmt.Sprintf("%v", cfg) }, want: []string{"production", "[redacted]"}},
+		{name: "%+v", render: func(*testing.T) string { return fmt.Sprintf("%+v", cfg) }, want: []string{"JWTSecret:[redacted]", "DatabaseURL:[redacted]"}},
+		{name: "%#v", render: func(*testing.T) string { return fmt.Sprintf("%#v", cfg) }, want: []string{"production", `JWTSecret:app.Secret("[redacted]")`}},
+		{name: "%v of a pointer", render: func(*testing.T) string { return fmt.Sprintf("%+v", &cfg) }, want: []string{"production"}},
+		{name: "secret alone with %q", render: func(*testing.T) string { return fmt.Sprintf("%q", cfg.JWTSecret) }, want: []string{`"[redacted]"`}},
+		{name: "secret alone with %x", render: func(*testing.T) string { return fmt.Sprintf("%x %X", cfg.JWTSecret, cfg.DatabaseURL) }, want: []string{fmt.Sprintf("%x", "[redacted]")}},
+		{name: "JSON of a struct holding the Secret", render: func(t *testing.T) string {
+			b, err := json.Marshal(struct {
+				Secret   app.Secret
+				Database app.Secret `json:"database"`
+			}{cfg.JWTSecret, cfg.DatabaseURL})
+			require.NoError(t, err)
+			return string(b)
+		}, want: []string{`"Secret":"[redacted]"`, `"database":"[redacted]"`}},
+		{name: "JSON of the config", render: func(t *testing.T) string {
+			b, err := json.Marshal(cfg)
+			require.NoError(t, err)
+			return string(b)
+		}, want: []string{`"JWTSecret":"[redacted]"`}},
+		{name: "slog JSON", render: slogJSON, want: []string{`"env":"production"`, "db.example.com", "xxxxx"}},
+		{name: "slog text", render: func(*testing.T) string {
+			var buf bytes.Buffer
+			slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", cfg, "secret", cfg.JWTSecret)
+			return buf.String()
+		}, want: []string{"config.env=production", "secret=[redacted]"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := tc.render(t)
+			assert.NotContains(t, out, jwtSecret)
+			assert.NotContains(t, out, dbPassword)
+			assert.NotContains(t, out, fmt.Sprintf("%x", jwtSecret))
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+		})
+	}
+}
+
+func TestSecret(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		secret app.Secret
+		want   string
+	}{
+		{name: "empty shows empty", secret: "", want: ""},
+		{name: "one character", secret: "x", want: "[redacted]"},
+		{name: "long", secret: app.Secret(strings.Repeat("k", 64)), want: "[redacted]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, tc.secret.String())
+			assert.Equal(t, tc.want, tc.secret.LogValue().String())
+			text, err := tc.secret.MarshalText()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(text))
+			assert.Equal(t, fmt.Sprintf("app.Secret(%q)", tc.want), fmt.Sprintf("%#v", tc.secret))
+			assert.Equal(t, string(tc.secret), tc.secret.Reveal())
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{name: "password hidden", in: "postgres://u:sup3rs3cret@db.example.com:5432/genzai", want: "postgres://u:xxxxx@db.example.com:5432/genzai"},
+		{name: "query kept", in: "postgresql+asyncpg://u:sup3rs3cret@h/db?ssl=true", want: "postgresql+asyncpg://u:xxxxx@h/db?ssl=true"},
+		{name: "no password", in: app.DefaultDevDatabaseURL, want: app.DefaultDevDatabaseURL},
+		{name: "password in the query", in: "postgres://h/db?user=u&password=sup3rs3cret", want: "postgres://h/db?password=xxxxx&user=u"},
+		{name: "unparseable", in: "postgres://u:sup3rs3cret@h:port/db", want: "[unparseable]"},
+		{name: "empty", in: "", want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := app.RedactURL(tc.in)
+			assert.Equal(t, tc.want, got)
+			assert.NotContains(t, got, "sup3rs3cret")
+		})
+	}
+}
+
+func TestConfigErrorListsEveryProblem(t *testing.T) {
+	t.Parallel()
+	ce := &app.ConfigError{Problems: []string{"PORT: bad", "LOG_LEVEL: bad"}}
+	var err error = ce
+	assert.Equal(t, "invalid configuration:\n  PORT: bad\n  LOG_LEVEL: bad", err.Error())
+
+	var got *app.ConfigError
+	require.True(t, errors.As(fmt.Errorf("load config: %w", err), &got))
+	assert.Same(t, ce, got)
+}
