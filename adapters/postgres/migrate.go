@@ -42,7 +42,9 @@ func (d *DB) NewMigrator(logger *slog.Logger) (*Migrator, error) {
 }
 
 func newMigrator(sqlDB *sql.DB, fsys fs.FS, logger *slog.Logger) (*Migrator, error) {
-	locker, err := lock.NewPostgresSessionLocker()
+	// Retry the lock every second (goose's default is every 5 s) for up to
+	// 5 minutes: instances starting together wait for one that migrates.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}

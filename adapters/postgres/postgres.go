@@ -144,7 +144,10 @@ func CreateDatabaseIfMissing(ctx context.Context, rawURL string) (created bool, 
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another instance won
+		// Another instance won the race: duplicate_database, or, when both
+		// commands ran at once, a unique violation on the catalog index.
+		if errors.As(err, &pgErr) && (pgErr.Code == "42P04" ||
+			pgErr.Code == "23505" && pgErr.ConstraintName == "pg_database_datname_index") {
 			return false, nil
 		}
 		return false, fmt.Errorf("create database: %w", err)

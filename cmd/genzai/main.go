@@ -20,7 +20,7 @@ var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		os.Exit(1)
@@ -28,9 +28,10 @@ func main() {
 }
 
 // run executes the command line and reports errors on stderr; the error it
-// returns only decides the exit code.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	root := newRootCmd(getenv, stdout, stderr)
+// returns only decides the exit code. lookupEnv reads the environment
+// (os.LookupEnv), telling unset from set-to-empty.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
+	root := newRootCmd(lookupEnv, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var cfgErr *app.ConfigError
@@ -49,14 +50,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // cli carries what every command needs.
 type cli struct {
-	getenv  func(string) string
-	envFile string
-	stdout  io.Writer
-	stderr  io.Writer
+	lookupEnv func(string) (string, bool)
+	envFile   string
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
-func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
-	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+func newRootCmd(lookupEnv func(string) (string, bool), stdout, stderr io.Writer) *cobra.Command {
+	c := &cli{lookupEnv: lookupEnv, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:           "genzai",
 		Short:         "GenZ AI gateway: routes chat prompts to AI providers with quotas and fallbacks",
@@ -73,7 +74,7 @@ func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Com
 
 // loadConfig reads the configuration from the environment and the env file.
 func (c *cli) loadConfig(cmd *cobra.Command) (app.Config, error) {
-	getenv, err := withEnvFile(c.getenv, c.envFile, cmd.Flags().Changed("env-file"))
+	getenv, err := withEnvFile(c.lookupEnv, c.envFile, cmd.Flags().Changed("env-file"))
 	if err != nil {
 		return app.Config{}, err
 	}
