@@ -58,7 +58,7 @@ func (h *handlers) check(ctx context.Context, name string, probe func(context.Co
 
 // Register implements api.StrictServerInterface.
 func (h *handlers) Register(ctx context.Context, req api.RegisterRequestObject) (api.RegisterResponseObject, error) {
-	u, err := h.s.login.Register(ctx, req.Body.Email, req.Body.Password)
+	u, err := h.s.deps.Login.Register(ctx, req.Body.Email, req.Body.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (h *handlers) Register(ctx context.Context, req api.RegisterRequestObject) 
 
 // Login implements api.StrictServerInterface.
 func (h *handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
-	tok, err := h.s.login.Login(ctx, req.Body.Email, req.Body.Password)
+	tok, err := h.s.deps.Login.Login(ctx, req.Body.Email, req.Body.Password)
 	if err != nil {
 		return nil, err
 	}

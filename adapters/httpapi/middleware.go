@@ -203,7 +203,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
 		}
-		u, err := s.login.Authenticate(c.Request().Context(), token)
+		u, err := s.deps.Login.Authenticate(c.Request().Context(), token)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,6 @@ type Deps struct {
 type Server struct {
 	cfg       Config
 	deps      Deps
-	login     *login.Service
 	log       *slog.Logger
 	protected map[string]bool
 	echo      *echo.Echo
@@ -51,7 +50,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, login: deps.Login, log: logger, protected: protected}
+	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
