@@ -66,3 +66,32 @@ type TokenIssuer interface {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// ChatProvider is one upstream AI provider reached with one of its API keys.
+// Keys are addressed by index (0..KeyCount()-1) so that they never need to
+// leave the adapter. Every error is a *domain.ProviderError.
+type ChatProvider interface {
+	// Name identifies the provider.
+	Name() domain.Provider
+	// KeyCount is how many API keys are configured.
+	KeyCount() int
+	// StreamChat starts a streamed completion with key index key. Cancelling
+	// ctx aborts the upstream request at once.
+	StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ChatStream, error)
+}
+
+// ChatStream yields the deltas of one streamed completion.
+type ChatStream interface {
+	// Recv returns the next delta; io.EOF after the last one. A stream that
+	// ends without the upstream's end marker is a *domain.ProviderError with
+	// Reason "cut_off", not io.EOF.
+	Recv() (domain.ChatDelta, error)
+	// Close releases the connection; safe to call more than once.
+	Close() error
+}
+
+// RequestLog records chat requests off the request path.
+type RequestLog interface {
+	// Record queues one record; it does not wait for the write.
+	Record(r domain.RequestRecord)
+}

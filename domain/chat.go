@@ -1,0 +1,193 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// Tier is a routing tier a user picks; each is a fallback chain of providers.
+type Tier string
+
+// The tiers.
+const (
+	TierFast     Tier = "fast"
+	TierBalanced Tier = "balanced"
+	TierSmart    Tier = "smart"
+)
+
+// Tiers lists every tier in display order.
+var Tiers = []Tier{TierFast, TierBalanced, TierSmart}
+
+// Valid reports whether t is a known tier.
+func (t Tier) Valid() bool { return t == TierFast || t == TierBalanced || t == TierSmart }
+
+// Provider names an upstream AI provider.
+type Provider string
+
+// The providers.
+const (
+	ProviderGroq        Provider = "groq"
+	ProviderOpenRouter  Provider = "openrouter"
+	ProviderHuggingFace Provider = "huggingface"
+	// ProviderMock is the built-in development provider; never in production.
+	ProviderMock Provider = "mock"
+)
+
+// Message roles.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role    string
+	Content string
+}
+
+// Usage counts tokens as the upstream reported them.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+}
+
+// CompletionRequest is what a provider is asked to complete.
+type CompletionRequest struct {
+	// Model is the upstream model id.
+	Model       string
+	Messages    []Message
+	Temperature *float64
+	MaxTokens   *int
+}
+
+// ChatDelta is one piece of a streamed answer. The last delta of a stream
+// carries FinishReason and, when the upstream sends it, Usage.
+type ChatDelta struct {
+	Content      string
+	FinishReason string
+	Usage        *Usage
+}
+
+// FailureClass says how the router reacts to a provider failure.
+type FailureClass string
+
+// The failure classes.
+const (
+	// FailureRateLimited: the key is cooling down; try the next key.
+	FailureRateLimited FailureClass = "rate_limited"
+	// FailureKeyRejected: the key is invalid (401/403); take it out of rotation.
+	FailureKeyRejected FailureClass = "key_rejected"
+	// FailureRetryable: the provider failed (5xx, loading, timeout, network,
+	// cut-off stream); try the next provider.
+	FailureRetryable FailureClass = "retryable"
+	// FailureCaller: the upstream refused the request itself (400/404/422);
+	// no other provider will do better.
+	FailureCaller FailureClass = "caller_error"
+)
+
+// ProviderError is a classified upstream failure. Adapters return it from
+// every provider call; Message never contains a key.
+type ProviderError struct {
+	Provider Provider
+	Class    FailureClass
+	// Reason is the short attempt reason shown to clients: rate_limited,
+	// key_rejected, server_error, model_loading, timeout, connection_error,
+	// cut_off, bad_response, caller_error.
+	Reason string
+	// Status is the upstream HTTP status, 0 when there was no answer.
+	Status int
+	// RetryAfter is how long the upstream asked us to wait (0 = unknown).
+	RetryAfter time.Duration
+	// Message is the upstream's own explanation, safe to show.
+	Message string
+	Err     error
+}
+
+// Error implements error.
+func (e *ProviderError) Error() string {
+	s := fmt.Sprintf("%s: %s (%s)", e.Provider, e.Reason, e.Class)
+	if e.Status != 0 {
+		s += fmt.Sprintf(" status %d", e.Status)
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// Attempt is one provider tried for a request, and why it did not answer.
+type Attempt struct {
+	Provider Provider
+	Reason   string
+	KeyIndex *int
+}
+
+// ProvidersUnavailableError: every provider of the chain failed.
+type ProvidersUnavailableError struct {
+	Attempts []Attempt
+}
+
+// Error implements error.
+func (e *ProvidersUnavailableError) Error() string {
+	return fmt.Sprintf("all AI providers are unavailable (%d attempts)", len(e.Attempts))
+}
+
+// ProviderRateLimitedError: every attempt failed because keys were rate
+// limited; RetryAfter is when the first key comes out of cooldown.
+type ProviderRateLimitedError struct {
+	RetryAfter time.Duration
+	Attempts   []Attempt
+}
+
+// Error implements error.
+func (e *ProviderRateLimitedError) Error() string {
+	return fmt.Sprintf("AI provider rate limited, retry after %s", e.RetryAfter)
+}
+
+// UpstreamRejectedError: the upstream refused the request as malformed
+// (its 4xx); the client gets 502 with the upstream's message.
+type UpstreamRejectedError struct {
+	Provider Provider
+	Status   int
+	Message  string
+}
+
+// Error implements error.
+func (e *UpstreamRejectedError) Error() string {
+	return fmt.Sprintf("%s rejected the request (status %d): %s", e.Provider, e.Status, e.Message)
+}
+
+// Outcomes of a chat request, as recorded in the request log.
+const (
+	OutcomeSuccess     = "success"
+	OutcomeError       = "error"
+	OutcomeCancelled   = "cancelled"
+	OutcomeInvalid     = "invalid"
+	OutcomeQuota       = "quota_exceeded"
+	OutcomeInterrupted = "interrupted" // failed after the first token
+)
+
+// RequestRecord is one row of the request log: what a chat request did.
+type RequestRecord struct {
+	UserID        UserID
+	Tier          Tier
+	Provider      Provider // empty when no provider answered
+	UpstreamModel string
+	KeyIndex      *int
+	Outcome       string
+	ErrorCode     string
+	Attempts      []Attempt
+	Stream        bool
+	Latency       time.Duration
+	// FirstToken is the time to the first token; nil when none came.
+	FirstToken *time.Duration
+	Usage      Usage
+	CreatedAt  time.Time
+}
