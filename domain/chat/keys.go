@@ -1,0 +1,144 @@
+package chat
+
+import (
+	"sync"
+	"time"
+)
+
+// rpmWindow is the window of per-key request limits.
+const rpmWindow = time.Minute
+
+type keyState struct {
+	recent        []time.Time // request times within the last rpmWindow, oldest first
+	lastUsed      time.Time
+	cooldownUntil time.Time
+	rejected      bool
+}
+
+// keyPool rotates one provider's keys: least used in the last minute first,
+// ties to the least recently used; keys cooling down after a 429, rejected
+// (401/403) or at their per-minute limit are skipped.
+type keyPool struct {
+	mu   sync.Mutex
+	keys []keyState
+	rpm  int // 0 = no limit
+}
+
+func newKeyPool(n, rpm int) *keyPool {
+	return &keyPool{keys: make([]keyState, n), rpm: rpm}
+}
+
+func (p *keyPool) trim(k *keyState, now time.Time) {
+	cut := 0
+	for cut < len(k.recent) && !k.recent[cut].After(now.Add(-rpmWindow)) {
+		cut++
+	}
+	k.recent = k.recent[cut:]
+}
+
+func (p *keyPool) usableLocked(k *keyState, now time.Time) bool {
+	p.trim(k, now)
+	return !k.rejected && !now.Before(k.cooldownUntil) && (p.rpm <= 0 || len(k.recent) < p.rpm)
+}
+
+// acquire picks a key and counts a request on it.
+func (p *keyPool) acquire(now time.Time) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := -1
+	for i := range p.keys {
+		k := &p.keys[i]
+		if !p.usableLocked(k, now) {
+			continue
+		}
+		if best < 0 || len(k.recent) < len(p.keys[best].recent) ||
+			len(k.recent) == len(p.keys[best].recent) && k.lastUsed.Before(p.keys[best].lastUsed) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	k := &p.keys[best]
+	k.recent = append(k.recent, now)
+	k.lastUsed = now
+	return best, true
+}
+
+// cooldown keeps key i out of rotation until until; a later 429 can extend
+// a cooldown but never shorten it.
+func (p *keyPool) cooldown(i int, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until.After(p.keys[i].cooldownUntil) {
+		p.keys[i].cooldownUntil = until
+	}
+}
+
+// reject takes key i out of rotation for good (until restart).
+func (p *keyPool) reject(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keys[i].rejected = true
+}
+
+// usable reports whether some key could serve a request now.
+func (p *keyPool) usable(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.keys {
+		if p.usableLocked(&p.keys[i], now) {
+			return true
+		}
+	}
+	return false
+}
+
+// nextAvailable is the earliest time a key comes back (out of cooldown or
+// under its per-minute limit); false when every key is rejected.
+func (p *keyPool) nextAvailable(now time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var next time.Time
+	found := false
+	for i := range p.keys {
+		k := &p.keys[i]
+		if k.rejected {
+			continue
+		}
+		p.trim(k, now)
+		at := now
+		if k.cooldownUntil.After(at) {
+			at = k.cooldownUntil
+		}
+		if p.rpm > 0 && len(k.recent) >= p.rpm {
+			if free := k.recent[len(k.recent)-p.rpm].Add(rpmWindow); free.After(at) {
+				at = free
+			}
+		}
+		if !found || at.Before(next) {
+			next, found = at, true
+		}
+	}
+	return next, found
+}
+
+// KeyStatus describes one key for operators; it never holds the key.
+type KeyStatus struct {
+	Index           int
+	RequestsLastMin int
+	CoolingDown     bool
+	Rejected        bool
+}
+
+func (p *keyPool) status(now time.Time) []KeyStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]KeyStatus, len(p.keys))
+	for i := range p.keys {
+		k := &p.keys[i]
+		p.trim(k, now)
+		out[i] = KeyStatus{Index: i, RequestsLastMin: len(k.recent), CoolingDown: now.Before(k.cooldownUntil), Rejected: k.rejected}
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package chat
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/genzai/genzai/domain"
+)
+
+// Limits bound what a chat request may ask for.
+type Limits struct {
+	MaxPromptChars int // MAX_PROMPT_CHARS
+	MaxMessages    int // earlier turns
+	MaxTotalChars  int // prompt + system + every message
+	MaxTokens      int // upper bound of max_tokens
+}
+
+// DefaultLimits are the limits when none are configured.
+var DefaultLimits = Limits{MaxPromptChars: 32000, MaxMessages: 50, MaxTotalChars: 128000, MaxTokens: 8192}
+
+// Request is a user's chat request.
+type Request struct {
+	Tier        domain.Tier // "" means fast
+	Prompt      string
+	System      string
+	Messages    []domain.Message
+	Temperature *float64
+	MaxTokens   *int
+	Stream      bool
+}
+
+func invalid(format string, args ...any) error {
+	return domain.Errorf(domain.CodeInvalid, format, args...)
+}
+
+// normalize applies defaults and checks every field, naming the first bad one.
+func (r *Request) normalize(l Limits) error {
+	if r.Tier == "" {
+		r.Tier = domain.TierFast
+	}
+	if !r.Tier.Valid() {
+		return invalid("model: must be fast, balanced or smart")
+	}
+	n := utf8.RuneCountInString(r.Prompt)
+	switch {
+	case n == 0:
+		return invalid("prompt: is required")
+	case n > l.MaxPromptChars:
+		return invalid("prompt: must be at most %d characters", l.MaxPromptChars)
+	}
+	total := n + utf8.RuneCountInString(r.System)
+	if utf8.RuneCountInString(r.System) > l.MaxPromptChars {
+		return invalid("system: must be at most %d characters", l.MaxPromptChars)
+	}
+	if len(r.Messages) > l.MaxMessages {
+		return invalid("messages: at most %d earlier messages", l.MaxMessages)
+	}
+	for i, m := range r.Messages {
+		switch m.Role {
+		case domain.RoleUser, domain.RoleAssistant, domain.RoleSystem:
+		default:
+			return invalid("messages[%d].role: must be user, assistant or system", i)
+		}
+		c := utf8.RuneCountInString(m.Content)
+		if c == 0 {
+			return invalid("messages[%d].content: is required", i)
+		}
+		total += c
+	}
+	if total > l.MaxTotalChars {
+		return invalid("messages: the conversation is longer than %d characters", l.MaxTotalChars)
+	}
+	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
+		return invalid("temperature: must be between 0 and 2")
+	}
+	if m := r.MaxTokens; m != nil && (*m < 1 || *m > l.MaxTokens) {
+		return invalid("max_tokens: must be between 1 and %d", l.MaxTokens)
+	}
+	return nil
+}
+
+// messages is the conversation sent upstream: system, earlier turns, prompt.
+func (r *Request) messages() []domain.Message {
+	out := make([]domain.Message, 0, len(r.Messages)+2)
+	if r.System != "" {
+		out = append(out, domain.Message{Role: domain.RoleSystem, Content: r.System})
+	}
+	out = append(out, r.Messages...)
+	return append(out, domain.Message{Role: domain.RoleUser, Content: r.Prompt})
+}
+
+// String summarises a request for logs without its content.
+func (r *Request) String() string {
+	return fmt.Sprintf("tier=%s stream=%t messages=%d", r.Tier, r.Stream, len(r.Messages)+1)
+}

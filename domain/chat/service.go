@@ -1,0 +1,431 @@
+// Package chat is the chat use case: it routes a prompt along a tier's
+// chain of providers, rotating keys, riding out rate limits and falling back
+// until one provider starts answering, then streams that answer out.
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/ports"
+)
+
+// Route is one provider of a tier's chain and the model it runs there.
+type Route struct {
+	Provider domain.Provider
+	Model    string
+}
+
+// ProviderConfig is one configured provider.
+type ProviderConfig struct {
+	Client ports.ChatProvider
+	// RPMPerKey is the per-key request budget per minute (0 = unlimited).
+	RPMPerKey int
+}
+
+// Config is the routing configuration.
+type Config struct {
+	Providers []ProviderConfig
+	// Chains lists each tier's fallback order. Routes to providers that are
+	// not configured are skipped.
+	Chains map[domain.Tier][]Route
+	// FirstTokenTimeout bounds each attempt until its first token.
+	FirstTokenTimeout time.Duration
+	// RequestTimeout bounds a non-streaming request, the search for a
+	// provider of a streaming one, and any silence inside a stream.
+	RequestTimeout time.Duration
+	// DefaultCooldown applies to a 429 that does not say how long to wait.
+	DefaultCooldown time.Duration
+	// BreakerFailures consecutive failures open a provider's breaker for
+	// BreakerCoolOff.
+	BreakerFailures int
+	BreakerCoolOff  time.Duration
+	Limits          Limits
+}
+
+// Meta says who answers a request; it is known at the first token.
+type Meta struct {
+	Tier          domain.Tier
+	Provider      domain.Provider
+	UpstreamModel string
+}
+
+// Sink receives an answer as it is produced.
+type Sink interface {
+	// Begin is called once, when the first token is ready and before it;
+	// after Begin no fallback happens.
+	Begin(Meta) error
+	// Token delivers the next piece of text.
+	Token(text string) error
+}
+
+// Result is a finished answer.
+type Result struct {
+	Meta
+	FinishReason string
+	Usage        domain.Usage
+}
+
+// InterruptedError reports that the answer failed after it began; the
+// client has part of it.
+type InterruptedError struct {
+	Err error
+}
+
+// Error implements error.
+func (e *InterruptedError) Error() string { return "answer interrupted: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+type provider struct {
+	client  ports.ChatProvider
+	keys    *keyPool
+	breaker *breaker
+}
+
+// Service routes chat requests.
+type Service struct {
+	cfg       Config
+	providers map[domain.Provider]*provider
+	quota     *quota.Service
+	requests  ports.RequestLog
+	clock     ports.Clock
+	log       *slog.Logger
+}
+
+// New builds a Service.
+func New(cfg Config, q *quota.Service, requests ports.RequestLog, clock ports.Clock, logger *slog.Logger) *Service {
+	s := &Service{cfg: cfg, providers: map[domain.Provider]*provider{}, quota: q, requests: requests, clock: clock, log: logger}
+	if s.cfg.DefaultCooldown <= 0 {
+		s.cfg.DefaultCooldown = 30 * time.Second
+	}
+	if s.cfg.Limits == (Limits{}) {
+		s.cfg.Limits = DefaultLimits
+	}
+	for _, p := range cfg.Providers {
+		if p.Client.KeyCount() == 0 {
+			continue
+		}
+		s.providers[p.Client.Name()] = &provider{
+			client:  p.Client,
+			keys:    newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
+			breaker: newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
+		}
+	}
+	return s
+}
+
+// chain returns the configured routes of a tier.
+func (s *Service) chain(t domain.Tier) []Route {
+	var out []Route
+	for _, r := range s.cfg.Chains[t] {
+		if _, ok := s.providers[r.Provider]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Chat answers a request: it validates it, consumes one unit of the user's
+// quota, routes it and streams the answer into sink. The quota is refunded
+// when no provider produced any output. Errors: CodeInvalid,
+// *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
+// *domain.ProvidersUnavailableError, *domain.UpstreamRejectedError,
+// *InterruptedError (after Begin), and ctx errors when the client leaves.
+func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sink) (res Result, err error) {
+	start := s.clock.Now()
+	began := time.Now()
+	rec := domain.RequestRecord{UserID: u.ID, Tier: req.Tier, Stream: req.Stream, CreatedAt: start}
+	defer func() {
+		rec.Latency = time.Since(began)
+		rec.Outcome, rec.ErrorCode = outcome(err, rec.FirstToken != nil)
+		if s.requests != nil {
+			s.requests.Record(rec)
+		}
+	}()
+
+	if err := req.normalize(s.cfg.Limits); err != nil {
+		return Result{}, err
+	}
+	rec.Tier = req.Tier
+	grant, err := s.quota.Consume(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err = s.route(ctx, &req, sink, &rec, began)
+	if err != nil && (!req.Stream || rec.FirstToken == nil) {
+		// Nothing reached the user: give the unit back, even if the client
+		// already left (its context is done).
+		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
+			s.log.Error("refund quota", "user_id", u.ID, "error", rerr)
+		}
+	}
+	return res, err
+}
+
+// outcome names what happened for the request log.
+func outcome(err error, began bool) (string, string) {
+	var qe *domain.QuotaExceededError
+	var ie *InterruptedError
+	switch {
+	case err == nil:
+		return domain.OutcomeSuccess, ""
+	case errors.Is(err, context.Canceled):
+		return domain.OutcomeCancelled, "cancelled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return domain.OutcomeError, "timeout"
+	case errors.As(err, &qe):
+		return domain.OutcomeQuota, string(domain.CodeQuotaExceeded)
+	case errors.As(err, &ie) || began:
+		return domain.OutcomeInterrupted, "stream_interrupted"
+	case domain.ErrorCode(err) == domain.CodeInvalid:
+		return domain.OutcomeInvalid, string(domain.CodeInvalid)
+	default:
+		return domain.OutcomeError, ErrorCode(err)
+	}
+}
+
+// ErrorCode is the public machine code of a chat error.
+func ErrorCode(err error) string {
+	var (
+		pu *domain.ProvidersUnavailableError
+		pr *domain.ProviderRateLimitedError
+		ur *domain.UpstreamRejectedError
+		ie *InterruptedError
+	)
+	switch {
+	case errors.As(err, &ie):
+		return "stream_interrupted"
+	case errors.As(err, &pu):
+		return "providers_unavailable"
+	case errors.As(err, &pr):
+		return "provider_rate_limited"
+	case errors.As(err, &ur):
+		return "upstream_error"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	default:
+		return string(domain.ErrorCode(err))
+	}
+}
+
+var (
+	errFirstTokenTimeout = errors.New("no first token in time")
+	errStalled           = errors.New("upstream stalled")
+)
+
+// route walks the tier's chain until a provider starts answering.
+func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domain.RequestRecord, began time.Time) (Result, error) {
+	var cancel context.CancelFunc
+	if !req.Stream {
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	routingDeadline := began.Add(s.cfg.RequestTimeout)
+
+	creq := domain.CompletionRequest{Messages: req.messages(), Temperature: req.Temperature, MaxTokens: req.MaxTokens}
+	var attempts []domain.Attempt
+	onlyRateLimited := true
+	for _, route := range s.chain(req.Tier) {
+		p := s.providers[route.Provider]
+		if !p.breaker.allow(s.clock.Now()) {
+			attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "circuit_open"})
+			onlyRateLimited = false
+			continue
+		}
+		creq.Model = route.Model
+		for {
+			if err := ctx.Err(); err != nil {
+				p.breaker.release()
+				rec.Attempts = attempts
+				return Result{}, err
+			}
+			key, ok := p.keys.acquire(s.clock.Now())
+			if !ok {
+				p.breaker.release()
+				if _, any := p.keys.nextAvailable(s.clock.Now()); any {
+					attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "rate_limited"})
+				} else {
+					attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "no_usable_key"})
+					onlyRateLimited = false
+				}
+				break
+			}
+			ttft := min(s.cfg.FirstTokenTimeout, time.Until(routingDeadline))
+			if ttft <= 0 {
+				p.breaker.release()
+				rec.Attempts = attempts
+				return Result{}, s.failure(attempts, false)
+			}
+			res, err := s.attempt(ctx, p, key, route, creq, ttft, sink, rec, began)
+			if err == nil {
+				rec.Attempts = attempts
+				return res, nil
+			}
+			if ctx.Err() != nil {
+				// The client left, or a non-streaming request ran out of time.
+				p.breaker.release()
+				rec.Attempts = attempts
+				return Result{}, ctx.Err()
+			}
+			if rec.FirstToken != nil {
+				// Too late to fall back: the user has part of the answer.
+				rec.Attempts = attempts
+				return Result{}, err
+			}
+			var pe *domain.ProviderError
+			if !errors.As(err, &pe) {
+				pe = &domain.ProviderError{Provider: route.Provider, Class: domain.FailureRetryable, Reason: "server_error", Err: err}
+			}
+			k := key
+			attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: pe.Reason, KeyIndex: &k})
+			now := s.clock.Now()
+			switch pe.Class {
+			case domain.FailureRateLimited:
+				wait := pe.RetryAfter
+				if wait <= 0 {
+					wait = s.cfg.DefaultCooldown
+				}
+				p.keys.cooldown(key, now.Add(wait))
+				s.log.Warn("provider key rate limited", "provider", route.Provider, "key_index", key, "cooldown", wait.String())
+				continue // the next key of the same provider
+			case domain.FailureKeyRejected:
+				p.keys.reject(key)
+				s.log.Error("provider key rejected: taken out of rotation", "provider", route.Provider, "key_index", key, "status", pe.Status)
+				onlyRateLimited = false
+				continue
+			case domain.FailureCaller:
+				p.breaker.success() // the provider answered; the request was the problem
+				rec.Attempts = attempts
+				return Result{}, &domain.UpstreamRejectedError{Provider: route.Provider, Status: pe.Status, Message: pe.Message}
+			default:
+				p.breaker.failure(now)
+				onlyRateLimited = false
+				s.log.Warn("provider attempt failed", "provider", route.Provider, "key_index", key, "reason", pe.Reason, "error", pe.Error())
+			}
+			break // the next provider
+		}
+	}
+	rec.Attempts = attempts
+	return Result{}, s.failure(attempts, onlyRateLimited)
+}
+
+// failure builds the error for a request no provider answered.
+func (s *Service) failure(attempts []domain.Attempt, onlyRateLimited bool) error {
+	if onlyRateLimited && len(attempts) > 0 {
+		now := s.clock.Now()
+		var next time.Time
+		for _, a := range attempts {
+			if at, ok := s.providers[a.Provider].keys.nextAvailable(now); ok && (next.IsZero() || at.Before(next)) {
+				next = at
+			}
+		}
+		wait := time.Duration(math.Ceil(next.Sub(now).Seconds())) * time.Second
+		return &domain.ProviderRateLimitedError{RetryAfter: max(wait, time.Second), Attempts: attempts}
+	}
+	return &domain.ProvidersUnavailableError{Attempts: attempts}
+}
+
+// attempt asks one provider with one key. Until the first token it is bound
+// by ttft; after it, by RequestTimeout of silence between tokens.
+func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route, creq domain.CompletionRequest,
+	ttft time.Duration, sink Sink, rec *domain.RequestRecord, began time.Time) (Result, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(ttft, func() { cancel(errFirstTokenTimeout) })
+	defer timer.Stop()
+
+	classify := func(err error) error {
+		cause := context.Cause(actx)
+		if ctx.Err() == nil && (errors.Is(cause, errFirstTokenTimeout) || errors.Is(cause, errStalled)) {
+			return &domain.ProviderError{Provider: route.Provider, Class: domain.FailureRetryable, Reason: "timeout", Err: cause}
+		}
+		return err
+	}
+
+	stream, err := p.client.StreamChat(actx, key, creq)
+	if err != nil {
+		return Result{}, classify(err)
+	}
+	defer stream.Close()
+
+	res := Result{Meta: Meta{Tier: rec.Tier, Provider: route.Provider, UpstreamModel: route.Model}}
+	begun := false
+	var stall *time.Timer
+	defer func() {
+		if stall != nil {
+			stall.Stop()
+		}
+	}()
+	begin := func() error {
+		if begun {
+			return nil
+		}
+		begun = true
+		timer.Stop()
+		p.breaker.success()
+		d := time.Since(began)
+		rec.Provider, rec.UpstreamModel = route.Provider, route.Model
+		k := key
+		rec.KeyIndex = &k
+		if err := sink.Begin(res.Meta); err != nil {
+			return fmt.Errorf("begin answer: %w", err)
+		}
+		rec.FirstToken = &d
+		return nil
+	}
+	for {
+		d, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			if err := begin(); err != nil { // an empty answer is still an answer
+				return Result{}, err
+			}
+			return res, nil
+		}
+		if err != nil {
+			err = classify(err)
+			if begun {
+				return Result{}, &InterruptedError{Err: err}
+			}
+			return Result{}, err
+		}
+		if d.Content == "" && d.FinishReason == "" && d.Usage == nil {
+			continue
+		}
+		if d.Content != "" || d.FinishReason != "" {
+			if err := begin(); err != nil {
+				return Result{}, err
+			}
+		}
+		if begun {
+			// Silence between tokens is bounded too.
+			if stall == nil {
+				stall = time.AfterFunc(s.cfg.RequestTimeout, func() { cancel(errStalled) })
+			} else {
+				stall.Reset(s.cfg.RequestTimeout)
+			}
+		}
+		if d.Content != "" {
+			if err := sink.Token(d.Content); err != nil {
+				return Result{}, fmt.Errorf("deliver token: %w", err)
+			}
+		}
+		if d.FinishReason != "" {
+			res.FinishReason = d.FinishReason
+		}
+		if d.Usage != nil {
+			res.Usage = *d.Usage
+			rec.Usage = *d.Usage
+		}
+	}
+}
