@@ -23,6 +23,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ChatMessageRole.
+const (
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleUser      ChatMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageRole enum.
+func (e ChatMessageRole) Valid() bool {
+	switch e {
+	case ChatMessageRoleAssistant:
+		return true
+	case ChatMessageRoleSystem:
+		return true
+	case ChatMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Healthy HealthStatus = "healthy"
@@ -32,6 +53,30 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Healthy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Provider.
+const (
+	Groq        Provider = "groq"
+	Huggingface Provider = "huggingface"
+	Mock        Provider = "mock"
+	Openrouter  Provider = "openrouter"
+)
+
+// Valid indicates whether the value is a known member of the Provider enum.
+func (e Provider) Valid() bool {
+	switch e {
+	case Groq:
+		return true
+	case Huggingface:
+		return true
+	case Mock:
+		return true
+	case Openrouter:
 		return true
 	default:
 		return false
@@ -71,6 +116,27 @@ func (e ReadinessEnvironment) Valid() bool {
 	}
 }
 
+// Defines values for Tier.
+const (
+	Balanced Tier = "balanced"
+	Fast     Tier = "fast"
+	Smart    Tier = "smart"
+)
+
+// Valid indicates whether the value is a known member of the Tier enum.
+func (e Tier) Valid() bool {
+	switch e {
+	case Balanced:
+		return true
+	case Fast:
+		return true
+	case Smart:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenTokenType.
 const (
 	Bearer TokenTokenType = "bearer"
@@ -86,12 +152,80 @@ func (e TokenTokenType) Valid() bool {
 	}
 }
 
+// Attempt defines model for Attempt.
+type Attempt struct {
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider Provider `json:"provider"`
+
+	// Reason rate_limited, key_rejected, no_usable_key, circuit_open,
+	// server_error, model_loading, timeout, connection_error, cut_off,
+	// bad_response.
+	//
+	//
+	// Example: server_error
+	Reason string `json:"reason"`
+}
+
+// ChatMessage defines model for ChatMessage.
+type ChatMessage struct {
+	Content string          `json:"content"`
+	Role    ChatMessageRole `json:"role"`
+}
+
+// ChatMessageRole defines model for ChatMessage.Role.
+type ChatMessageRole string
+
+// ChatReply defines model for ChatReply.
+type ChatReply struct {
+	Content string `json:"content"`
+
+	// FinishReason Example: stop
+	FinishReason string `json:"finish_reason"`
+
+	// Id The request id.
+	Id string `json:"id"`
+
+	// Model A routing tier.
+	Model Tier `json:"model"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider Provider `json:"provider"`
+
+	// UpstreamModel Example: llama-3.1-8b-instant
+	UpstreamModel string `json:"upstream_model"`
+	Usage         Usage  `json:"usage"`
+}
+
+// ChatRequest defines model for ChatRequest.
+type ChatRequest struct {
+	MaxTokens *int `json:"max_tokens,omitempty"`
+
+	// Messages Earlier turns of the conversation, oldest first.
+	Messages *[]ChatMessage `json:"messages,omitempty"`
+
+	// Model A routing tier.
+	Model *Tier `json:"model,omitempty"`
+
+	// Prompt The user's message; at most MAX_PROMPT_CHARS characters (32000 by default).
+	//
+	// Example: Explain SSE in one sentence.
+	Prompt string `json:"prompt"`
+
+	// Stream Stream the answer as Server-Sent Events (default) or return it whole.
+	Stream *bool `json:"stream,omitempty"`
+
+	// System A system instruction placed before the conversation.
+	System      *string  `json:"system,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+}
+
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
 	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// unavailable, internal.
+	// provider_rate_limited, providers_unavailable, upstream_error,
+	// stream_interrupted, timeout, unavailable, internal.
 	//
 	//
 	// Example: quota_exceeded
@@ -135,6 +269,85 @@ type LoginRequest struct {
 	Password *string `json:"password,omitempty"`
 }
 
+// ModelInfo defines model for ModelInfo.
+type ModelInfo struct {
+	Available   bool   `json:"available"`
+	Description string `json:"description"`
+
+	// Id A routing tier.
+	Id Tier `json:"id"`
+
+	// Name Example: Fast ⚡
+	Name string `json:"name"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider Provider `json:"provider"`
+}
+
+// ModelList defines model for ModelList.
+type ModelList struct {
+	Models []ModelInfo `json:"models"`
+}
+
+// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+type Provider string
+
+// ProviderRateLimitedError The error body when every provider key is rate limited (429).
+type ProviderRateLimitedError struct {
+	// Code Stable machine-readable code: invalid_request, unauthorized,
+	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// payload_too_large, unsupported_media_type, quota_exceeded,
+	// provider_rate_limited, providers_unavailable, upstream_error,
+	// stream_interrupted, timeout, unavailable, internal.
+	//
+	//
+	// Example: quota_exceeded
+	Code string `json:"code"`
+
+	// Error What went wrong, for humans.
+	//
+	// Example: Daily quota exceeded
+	Error string `json:"error"`
+
+	// RequestId The request id, also in the X-Request-ID response header.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId string `json:"request_id"`
+
+	// RetryAfter Seconds until the first key comes out of cooldown.
+	//
+	// Example: 12
+	RetryAfter           int                    `json:"retry_after"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ProvidersUnavailableError The error body when no provider answered (503).
+type ProvidersUnavailableError struct {
+	// Attempts Every provider tried, in order, and why it did not answer.
+	Attempts *[]Attempt `json:"attempts,omitempty"`
+
+	// Code Stable machine-readable code: invalid_request, unauthorized,
+	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// payload_too_large, unsupported_media_type, quota_exceeded,
+	// provider_rate_limited, providers_unavailable, upstream_error,
+	// stream_interrupted, timeout, unavailable, internal.
+	//
+	//
+	// Example: quota_exceeded
+	Code string `json:"code"`
+
+	// Error What went wrong, for humans.
+	//
+	// Example: Daily quota exceeded
+	Error string `json:"error"`
+
+	// RequestId The request id, also in the X-Request-ID response header.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId            string                 `json:"request_id"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // Quota defines model for Quota.
 type Quota struct {
 	// Limit Requests allowed per day.
@@ -167,7 +380,8 @@ type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
 	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// unavailable, internal.
+	// provider_rate_limited, providers_unavailable, upstream_error,
+	// stream_interrupted, timeout, unavailable, internal.
 	//
 	//
 	// Example: quota_exceeded
@@ -213,6 +427,9 @@ type RegisterRequest struct {
 	Password string `json:"password"`
 }
 
+// Tier A routing tier.
+type Tier string
+
 // Token defines model for Token.
 type Token struct {
 	// AccessToken HS256 JWT to send as `Authorization: Bearer <token>`.
@@ -227,6 +444,12 @@ type Token struct {
 
 // TokenTokenType defines model for Token.TokenType.
 type TokenTokenType string
+
+// Usage defines model for Usage.
+type Usage struct {
+	CompletionTokens int `json:"completion_tokens"`
+	PromptTokens     int `json:"prompt_tokens"`
+}
 
 // User defines model for User.
 type User struct {
@@ -256,11 +479,19 @@ type Unavailable = Error
 // UnsupportedMediaType The body of every non-2xx answer. Some errors add fields.
 type UnsupportedMediaType = Error
 
+// Chat429JSONResponseBody defines parameters for Chat.
+type Chat429JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
+
+// ChatJSONRequestBody defines body for Chat for application/json ContentType.
+type ChatJSONRequestBody = ChatRequest
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -329,6 +560,218 @@ func (a *Error) UnmarshalJSON(b []byte) error {
 func (a Error) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
+
+	object["code"], err = json.Marshal(a.Code)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'code': %w", err)
+	}
+
+	object["error"], err = json.Marshal(a.Error)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'error': %w", err)
+	}
+
+	object["request_id"], err = json.Marshal(a.RequestId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ProviderRateLimitedError. Returns the specified
+// element and whether it was found
+func (a ProviderRateLimitedError) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ProviderRateLimitedError
+func (a *ProviderRateLimitedError) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ProviderRateLimitedError to handle AdditionalProperties
+func (a *ProviderRateLimitedError) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["code"]; found {
+		err = json.Unmarshal(raw, &a.Code)
+		if err != nil {
+			return fmt.Errorf("error reading 'code': %w", err)
+		}
+		delete(object, "code")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["request_id"]; found {
+		err = json.Unmarshal(raw, &a.RequestId)
+		if err != nil {
+			return fmt.Errorf("error reading 'request_id': %w", err)
+		}
+		delete(object, "request_id")
+	}
+
+	if raw, found := object["retry_after"]; found {
+		err = json.Unmarshal(raw, &a.RetryAfter)
+		if err != nil {
+			return fmt.Errorf("error reading 'retry_after': %w", err)
+		}
+		delete(object, "retry_after")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ProviderRateLimitedError to handle AdditionalProperties
+func (a ProviderRateLimitedError) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["code"], err = json.Marshal(a.Code)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'code': %w", err)
+	}
+
+	object["error"], err = json.Marshal(a.Error)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'error': %w", err)
+	}
+
+	object["request_id"], err = json.Marshal(a.RequestId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
+	}
+
+	object["retry_after"], err = json.Marshal(a.RetryAfter)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'retry_after': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for ProvidersUnavailableError. Returns the specified
+// element and whether it was found
+func (a ProvidersUnavailableError) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for ProvidersUnavailableError
+func (a *ProvidersUnavailableError) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for ProvidersUnavailableError to handle AdditionalProperties
+func (a *ProvidersUnavailableError) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["attempts"]; found {
+		err = json.Unmarshal(raw, &a.Attempts)
+		if err != nil {
+			return fmt.Errorf("error reading 'attempts': %w", err)
+		}
+		delete(object, "attempts")
+	}
+
+	if raw, found := object["code"]; found {
+		err = json.Unmarshal(raw, &a.Code)
+		if err != nil {
+			return fmt.Errorf("error reading 'code': %w", err)
+		}
+		delete(object, "code")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["request_id"]; found {
+		err = json.Unmarshal(raw, &a.RequestId)
+		if err != nil {
+			return fmt.Errorf("error reading 'request_id': %w", err)
+		}
+		delete(object, "request_id")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for ProvidersUnavailableError to handle AdditionalProperties
+func (a ProvidersUnavailableError) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Attempts != nil {
+		object["attempts"], err = json.Marshal(a.Attempts)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'attempts': %w", err)
+		}
+	}
 
 	object["code"], err = json.Marshal(a.Code)
 	if err != nil {
@@ -472,6 +915,68 @@ func (a QuotaExceededError) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// AsQuotaExceededError returns the union data inside the Chat429JSONResponseBody as a QuotaExceededError
+func (t Chat429JSONResponseBody) AsQuotaExceededError() (QuotaExceededError, error) {
+	var body QuotaExceededError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromQuotaExceededError overwrites any union data inside the Chat429JSONResponseBody as the provided QuotaExceededError
+func (t *Chat429JSONResponseBody) FromQuotaExceededError(v QuotaExceededError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeQuotaExceededError performs a merge with any union data inside the Chat429JSONResponseBody, using the provided QuotaExceededError
+func (t *Chat429JSONResponseBody) MergeQuotaExceededError(v QuotaExceededError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsProviderRateLimitedError returns the union data inside the Chat429JSONResponseBody as a ProviderRateLimitedError
+func (t Chat429JSONResponseBody) AsProviderRateLimitedError() (ProviderRateLimitedError, error) {
+	var body ProviderRateLimitedError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProviderRateLimitedError overwrites any union data inside the Chat429JSONResponseBody as the provided ProviderRateLimitedError
+func (t *Chat429JSONResponseBody) FromProviderRateLimitedError(v ProviderRateLimitedError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeProviderRateLimitedError performs a merge with any union data inside the Chat429JSONResponseBody, using the provided ProviderRateLimitedError
+func (t *Chat429JSONResponseBody) MergeProviderRateLimitedError(v ProviderRateLimitedError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Chat429JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Chat429JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -602,6 +1107,97 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ChatWithBody Send a prompt and get the answer, streamed or whole
+	//
+	// Routes the prompt along the chosen tier's chain of providers
+	// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+	// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+	// to the next provider until one starts answering. Fallback happens
+	// only before the first token; after it, a failure ends the stream
+	// with an `error` event.
+	//
+	// One unit of the daily quota is consumed before routing and refunded
+	// when the user received nothing.
+	//
+	// With `stream: true` (the default) the answer is a Server-Sent Events
+	// stream. Headers and the `meta` event go out as soon as the first
+	// token is ready:
+	//
+	// ```
+	// event: meta
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	//
+	// data: "Hello"
+	//
+	// data: " there"
+	//
+	// : keep-alive
+	//
+	// event: done
+	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+	// ```
+	//
+	// Each token is a default (unnamed) event whose data is the
+	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+	// silence. The stream ends with `event: done`, or with `event: error`
+	// and `{"error","code"}` when the provider fails mid-answer
+	// (`code: stream_interrupted`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Chat Send a prompt and get the answer, streamed or whole
+	//
+	// Routes the prompt along the chosen tier's chain of providers
+	// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+	// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+	// to the next provider until one starts answering. Fallback happens
+	// only before the first token; after it, a failure ends the stream
+	// with an `error` event.
+	//
+	// One unit of the daily quota is consumed before routing and refunded
+	// when the user received nothing.
+	//
+	// With `stream: true` (the default) the answer is a Server-Sent Events
+	// stream. Headers and the `meta` event go out as soon as the first
+	// token is ready:
+	//
+	// ```
+	// event: meta
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	//
+	// data: "Hello"
+	//
+	// data: " there"
+	//
+	// : keep-alive
+	//
+	// event: done
+	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+	// ```
+	//
+	// Each token is a default (unnamed) event whose data is the
+	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+	// silence. The stream ends with `event: done`, or with `event: error`
+	// and `{"error","code"}` when the provider fails mid-answer
+	// (`code: stream_interrupted`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListModels The tiers a user can pick
+	//
+	// The three tiers with the provider that would answer now and whether
+	// any provider of the tier's chain is available (a usable key and a
+	// circuit breaker that is not open).
+	//
+	// Corresponds with GET /api/v1/models (the `ListModels` operationId).
+	ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetQuota The caller's daily quota
 	//
 	// Requests used today (UTC), the daily limit, what remains and when the
@@ -712,6 +1308,127 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChatWithBody Send a prompt and get the answer, streamed or whole
+//
+// Routes the prompt along the chosen tier's chain of providers
+// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+// to the next provider until one starts answering. Fallback happens
+// only before the first token; after it, a failure ends the stream
+// with an `error` event.
+//
+// One unit of the daily quota is consumed before routing and refunded
+// when the user received nothing.
+//
+// With `stream: true` (the default) the answer is a Server-Sent Events
+// stream. Headers and the `meta` event go out as soon as the first
+// token is ready:
+//
+// ```
+// event: meta
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+//
+// data: "Hello"
+//
+// data: " there"
+//
+// : keep-alive
+//
+// event: done
+// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+// ```
+//
+// Each token is a default (unnamed) event whose data is the
+// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+// silence. The stream ends with `event: done`, or with `event: error`
+// and `{"error","code"}` when the provider fails mid-answer
+// (`code: stream_interrupted`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Chat Send a prompt and get the answer, streamed or whole
+//
+// Routes the prompt along the chosen tier's chain of providers
+// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+// to the next provider until one starts answering. Fallback happens
+// only before the first token; after it, a failure ends the stream
+// with an `error` event.
+//
+// One unit of the daily quota is consumed before routing and refunded
+// when the user received nothing.
+//
+// With `stream: true` (the default) the answer is a Server-Sent Events
+// stream. Headers and the `meta` event go out as soon as the first
+// token is ready:
+//
+// ```
+// event: meta
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+//
+// data: "Hello"
+//
+// data: " there"
+//
+// : keep-alive
+//
+// event: done
+// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+// ```
+//
+// Each token is a default (unnamed) event whose data is the
+// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+// silence. The stream ends with `event: done`, or with `event: error`
+// and `{"error","code"}` when the provider fails mid-answer
+// (`code: stream_interrupted`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListModels The tiers a user can pick
+//
+// The three tiers with the provider that would answer now and whether
+// any provider of the tier's chain is available (a usable key and a
+// circuit breaker that is not open).
+//
+// Corresponds with GET /api/v1/models (the `ListModels` operationId).
+func (c *Client) ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListModelsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -851,6 +1568,73 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewChatRequest calls the generic Chat builder with application/json body
+func NewChatRequest(server string, body ChatJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChatRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChatRequestWithBody constructs an http.Request for the Chat method, with any body, and a specified content type
+func NewChatRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/chat")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListModelsRequest constructs an http.Request for the ListModels method
+func NewListModelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/models")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1035,6 +1819,99 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// ChatWithBodyWithResponse Send a prompt and get the answer, streamed or whole
+	//
+	// Routes the prompt along the chosen tier's chain of providers
+	// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+	// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+	// to the next provider until one starts answering. Fallback happens
+	// only before the first token; after it, a failure ends the stream
+	// with an `error` event.
+	//
+	// One unit of the daily quota is consumed before routing and refunded
+	// when the user received nothing.
+	//
+	// With `stream: true` (the default) the answer is a Server-Sent Events
+	// stream. Headers and the `meta` event go out as soon as the first
+	// token is ready:
+	//
+	// ```
+	// event: meta
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	//
+	// data: "Hello"
+	//
+	// data: " there"
+	//
+	// : keep-alive
+	//
+	// event: done
+	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+	// ```
+	//
+	// Each token is a default (unnamed) event whose data is the
+	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+	// silence. The stream ends with `event: done`, or with `event: error`
+	// and `{"error","code"}` when the provider fails mid-answer
+	// (`code: stream_interrupted`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ChatWithResponse Send a prompt and get the answer, streamed or whole
+	//
+	// Routes the prompt along the chosen tier's chain of providers
+	// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+	// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+	// to the next provider until one starts answering. Fallback happens
+	// only before the first token; after it, a failure ends the stream
+	// with an `error` event.
+	//
+	// One unit of the daily quota is consumed before routing and refunded
+	// when the user received nothing.
+	//
+	// With `stream: true` (the default) the answer is a Server-Sent Events
+	// stream. Headers and the `meta` event go out as soon as the first
+	// token is ready:
+	//
+	// ```
+	// event: meta
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	//
+	// data: "Hello"
+	//
+	// data: " there"
+	//
+	// : keep-alive
+	//
+	// event: done
+	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+	// ```
+	//
+	// Each token is a default (unnamed) event whose data is the
+	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+	// silence. The stream ends with `event: done`, or with `event: error`
+	// and `{"error","code"}` when the provider fails mid-answer
+	// (`code: stream_interrupted`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ListModelsWithResponse The tiers a user can pick
+	//
+	// The three tiers with the provider that would answer now and whether
+	// any provider of the tier's chain is available (a usable key and a
+	// circuit breaker that is not open).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/models (the `ListModels` operationId).
+	ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error)
 
 	// GetQuotaWithResponse The caller's daily quota
 	//
@@ -1233,6 +2110,207 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ChatResponse401Headers the declared response headers of an HTTP 401 response for Chat
+type ChatResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ChatResponse429Headers the declared response headers of an HTTP 429 response for Chat
+type ChatResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ChatResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatReply
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *Chat429JSONResponseBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ProvidersUnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChatResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChatResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChatResponse) GetJSON200() *ChatReply {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChatResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChatResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChatResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChatResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ChatResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ChatResponse) GetJSON429() *Chat429JSONResponseBody {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ChatResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ChatResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChatResponse) GetJSON503() *ProvidersUnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ChatResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r ChatResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChatResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChatResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListModelsResponse401Headers the declared response headers of an HTTP 401 response for ListModels
+type ListModelsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListModelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListModelsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListModelsResponse) GetJSON200() *ModelList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListModelsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListModelsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListModelsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListModelsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListModelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListModelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListModelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListModelsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1498,6 +2576,117 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// ChatWithBodyWithResponse Send a prompt and get the answer, streamed or whole
+//
+// Routes the prompt along the chosen tier's chain of providers
+// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+// to the next provider until one starts answering. Fallback happens
+// only before the first token; after it, a failure ends the stream
+// with an `error` event.
+//
+// One unit of the daily quota is consumed before routing and refunded
+// when the user received nothing.
+//
+// With `stream: true` (the default) the answer is a Server-Sent Events
+// stream. Headers and the `meta` event go out as soon as the first
+// token is ready:
+//
+// ```
+// event: meta
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+//
+// data: "Hello"
+//
+// data: " there"
+//
+// : keep-alive
+//
+// event: done
+// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+// ```
+//
+// Each token is a default (unnamed) event whose data is the
+// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+// silence. The stream ends with `event: done`, or with `event: error`
+// and `{"error","code"}` when the provider fails mid-answer
+// (`code: stream_interrupted`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.ChatWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChatResponse(rsp)
+}
+
+// ChatWithResponse Send a prompt and get the answer, streamed or whole
+//
+// Routes the prompt along the chosen tier's chain of providers
+// (`fast`: Groq; `balanced`: Groq, OpenRouter, HuggingFace; `smart`:
+// OpenRouter, Groq, HuggingFace), rotating API keys and falling back
+// to the next provider until one starts answering. Fallback happens
+// only before the first token; after it, a failure ends the stream
+// with an `error` event.
+//
+// One unit of the daily quota is consumed before routing and refunded
+// when the user received nothing.
+//
+// With `stream: true` (the default) the answer is a Server-Sent Events
+// stream. Headers and the `meta` event go out as soon as the first
+// token is ready:
+//
+// ```
+// event: meta
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+//
+// data: "Hello"
+//
+// data: " there"
+//
+// : keep-alive
+//
+// event: done
+// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
+// ```
+//
+// Each token is a default (unnamed) event whose data is the
+// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
+// silence. The stream ends with `event: done`, or with `event: error`
+// and `{"error","code"}` when the provider fails mid-answer
+// (`code: stream_interrupted`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.Chat(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChatResponse(rsp)
+}
+
+// ListModelsWithResponse The tiers a user can pick
+//
+// The three tiers with the provider that would answer now and whether
+// any provider of the tier's chain is available (a usable key and a
+// circuit breaker that is not open).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/models (the `ListModels` operationId).
+func (c *ClientWithResponses) ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error) {
+	rsp, err := c.ListModels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListModelsResponse(rsp)
+}
+
 // GetQuotaWithResponse The caller's daily quota
 //
 // Requests used today (UTC), the daily limit, what remains and when the
@@ -1688,6 +2877,195 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	return response, nil
 }
 
+// ParseChatResponse parses an HTTP response from a ChatWithResponse call
+func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChatResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Chat429JSONResponseBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ProvidersUnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ChatResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChatResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
+func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListModelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListModelsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetQuotaResponse parses an HTTP response from a GetQuotaWithResponse call
 func ParseGetQuotaResponse(rsp *http.Response) (*GetQuotaResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -1836,6 +3214,12 @@ type ServerInterface interface {
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx echo.Context) error
+	// Chat Send a prompt and get the answer, streamed or whole
+	// (POST /api/v1/chat)
+	Chat(ctx echo.Context) error
+	// ListModels The tiers a user can pick
+	// (GET /api/v1/models)
+	ListModels(ctx echo.Context) error
 	// GetQuota The caller's daily quota
 	// (GET /api/v1/quota)
 	GetQuota(ctx echo.Context) error
@@ -1867,6 +3251,24 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// Chat converts echo context to params.
+func (w *ServerInterfaceWrapper) Chat(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Chat(ctx)
+	return err
+}
+
+// ListModels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModels(ctx)
 	return err
 }
 
@@ -1948,6 +3350,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ready", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
+	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
 
 }
@@ -2203,6 +3607,306 @@ func (response Register503JSONResponse) VisitRegisterResponse(w http.ResponseWri
 	return err
 }
 
+type ChatRequestObject struct {
+	Body *ChatJSONRequestBody
+}
+
+type ChatResponseObject interface {
+	VisitChatResponse(w http.ResponseWriter) error
+}
+
+type Chat200JSONResponse ChatReply
+
+func (response Chat200JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response Chat200TexteventStreamResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type Chat400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Chat400JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response Chat401JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Chat403JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response Chat413JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response Chat415JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type Chat429JSONResponse struct {
+	Body    Chat429JSONResponseBody
+	Headers Chat429ResponseHeaders
+}
+
+func (response Chat429JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body.union); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Chat500JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat502JSONResponse Error
+
+func (response Chat502JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat503JSONResponse ProvidersUnavailableError
+
+func (response Chat503JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat504JSONResponse Error
+
+func (response Chat504JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelsRequestObject struct {
+}
+
+type ListModelsResponseObject interface {
+	VisitListModelsResponse(w http.ResponseWriter) error
+}
+
+type ListModels200JSONResponse ModelList
+
+func (response ListModels200JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListModels401JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListModels403JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListModels500JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListModels503JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetQuotaRequestObject struct {
 }
 
@@ -2375,6 +4079,12 @@ type StrictServerInterface interface {
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
+	// Chat Send a prompt and get the answer, streamed or whole
+	// (POST /api/v1/chat)
+	Chat(ctx context.Context, request ChatRequestObject) (ChatResponseObject, error)
+	// ListModels The tiers a user can pick
+	// (GET /api/v1/models)
+	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
 	// GetQuota The caller's daily quota
 	// (GET /api/v1/quota)
 	GetQuota(ctx context.Context, request GetQuotaRequestObject) (GetQuotaResponseObject, error)
@@ -2490,6 +4200,75 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 	return nil
 }
 
+// Chat operation middleware
+func (sh *strictHandler) Chat(ctx echo.Context) error {
+	var request ChatRequestObject
+
+	var body ChatJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Chat(ctx.Request().Context(), request.(ChatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Chat")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChatResponseObject); ok {
+		return validResponse.VisitChatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListModels operation middleware
+func (sh *strictHandler) ListModels(ctx echo.Context) error {
+	var request ListModelsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModels(ctx.Request().Context(), request.(ListModelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModels")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelsResponseObject); ok {
+		return validResponse.VisitListModelsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetQuota operation middleware
 func (sh *strictHandler) GetQuota(ctx echo.Context) error {
 	var request GetQuotaRequestObject
@@ -2564,60 +4343,101 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5Fp7bxpJEv8qpbmT1pEGDNhkE6KTznlsguXEuZicdzdE0EwX0JuZ7kl3DzaJ/N1P/ZgXjDFxImWl+48Z",
-	"+lH163r8qnq+BpFIUsGRaxUMvgYSVSq4QvvwlNB3+DlDpc1TJLhGbn+SNI1ZRDQT/PAvJbh5h9ckSWN0",
-	"IykGg4DxFYkZnUi/RhiglEIGgyAlSl0JSQeQZErDDOERaAHd3iOIlkSSSKNUQRj4mRNGg0HwcN6NevQI",
-	"W8ezPmkdRw9p6xH+Om89Jp2Z++d4HtyEgYqWmBAjxz8lzoNB8I/DUsdD9686fGFFubm5CQOKKpIsNdoE",
-	"g2C0RPD7AlOQkHguZIIUhAQCc4YxNe+9cm2z429CzhilyO8F07yYXQJ0EkUi41YAyhSZxUh/IhxkWxqr",
-	"95BrlJzEbvL9TMStUFE9fwXuxc/R+oRDxvE6xUgjdZI8AYqasFgBkQiMg14iKJQrlBCLBWScorQvC+tx",
-	"KL0l61gQOhLijMgF3gun1K0x0UJMYrtKCZh3UZgJugYtBOQDfrb3WIGYcvIYaEgNNBJFmGplMXrPSaaX",
-	"QrIvSPcHSLnfKZNulsqShMi1F0OLT8hhSRTkQ8JgReKsiqsdMyn/zzEdNcy9B5w3YR4EbxOPKeBCgxuz",
-	"LV9WxaUUb+gWBfMncu3hcUveU9Ifc/QzJNIcda5bwpRifBGWYTSEKyn4Il6DYgvuwqrHuB2EwRIJNbF/",
-	"8DW4vLxsnZQKWlgaYlMdAiulARcyhWbBwpeCp1a2oKqnXqfmH6Ul4wujkzPFFWGxiXL3ctWsMr88sQuU",
-	"KxYhaExSIYlk8RrqI39KmAOKKXKKPFrDgfFNSjSZEYUPcsssRHwCErVcQ0w0Su+0KktTITXS10gZGVk0",
-	"7wVZsdAkMStN7MHcEuJyyrC19t8n4hngTi/O37SD0q+sTReZklDKzAIkfitFilIzE820zLDRrcy6Yg64",
-	"QrkGLnird30NhKsrlG24EAm6HKWAUOo4ijLGn1bWztHedKILbU4XEhItGceWRELtCzN6ABscLoRqRArH",
-	"vBZAQyi4TGgwmMxFxmkICeqloBPzhsSxuDIjI8HnMYt0OOZbyc3s0mQRIXzOhCYTvI4Qqd2/4kMh5NSh",
-	"PeY1z6/PCsJNvy8MbRObyyXRcIVcu6Bl9YNllhCu6rHlOTEObfeBXftUDfTrLuJJQyCxEjnP+L3lXaA1",
-	"fA45RwcXLOuS7GX1W5J50Vwi/RDk1MtaTE3qj8VUMfsLI22UeoUk1kujUN3elIt5NZ8PXiL/E06G8JRE",
-	"n5A3gqQ00ZnL7TxLjDxLu8O6sns5eoVSMRdZGhwnYzEFP8R4UMk/6rCtOu1uu3MnMF60ctew0LIJmTOx",
-	"YLxSQtXxwYSwuI4OoeTf/qkdiSQITXWQEB0M/OgwSMj1GfKFAbzXP94UOAyuWwvR2kIpr7i2YXrn1YOM",
-	"x6gU2H1agsdrQ2uZTePILekHwW8FMBJSYqRhKaRCmBGtTahSmqQ2uxVqFILUNOn2Ht1pk1b/JpT/Y9xu",
-	"G96YJUw364tKK/ChCFKUQMm6pk6/EwYJ4ywx9tcp9jQBZoHSeXJCGDeCVg/wqH/3PIV6olmCk0xHVSPv",
-	"dAadDrwfPTNKlsCWrxvjiUKtJkQ3mz/Haw12TAgJo5wtltosVT+6XqfXb3V7rd7Dkd1s0On8WT0ySjS2",
-	"jMRNEmQK6Q6QbeGIFLSgZA0H70fPHtQ2794B2IYR2N1Cf7TVQ6hCsQXyrUbzwofqMi3H8fk8GHzYiwuE",
-	"t1pczY62bSDHbOewXZpvK/SxiTbYMO7Iw9USne/SSqZiyrBkClkKB8e9x/WTKdjZVvbMWdktSc+jYHT6",
-	"dj6Wg9PvGADeIaGMo1Lb3h0tMfqkbqdSX7dNtQ7QOUdAbhitDQAFDw5hHIhP48AUJq6aJ0pwYBrmhMWu",
-	"SqmAlBNmcxafzC5bloZ8xaTgiafEubtTXGEsUvvaMjWaRVa0j41+Tui6otRMiBgJ37ISN66+Z5P1v8MF",
-	"Uxrl3y43/dCEkjCeP++ZXirCNMFm2wLbYJEoQqUmOv+3bmivLnr9h3B6OTJVqUJOgSiYnngWbeuXAbji",
-	"FMZZp3MU2YXsT5y2G+mq5dtqwhq2u8BIcKog45rF1oJdNe7n1Mz30cPjTmOEcrRe+4IuN1lX3TcY6AaW",
-	"NTxqi9VEb0L4vUK5wxq3LG4/C3N0u5icZayReDI1ITRxoN7haHaBXIhi3rZGhs5ilEmm1xe2NWH1cUAa",
-	"EyiffsulO70c5U0KK0HetvArL7VOXR3K+Fxsn/8C+RfCTGwn3BDtyNQwC6LxiqwHJt5LZfuVjIewQA3E",
-	"p4S89HDxnHA65tZYUymSVCvQZh1jTn4tkCLTqIxRnwzNqBWjKFV7zMf8RUOdartplj2SBG117DLTwdSm",
-	"0+mDARBXW0GCSpEFAuNjPrXZZhoCMb5fqVRtgWrqo6n5MTUS2+WnZdKZOqFNITXmJE2RSJVXVNNqSTXd",
-	"rKnsals9XqNcc7Htmic+FdqsSyhVMDXJzIk2tWlx+sDiU21r0QJI8gl3x4WqX/nwAFdML4H4QhzmUiQw",
-	"fXt+MYJDkrLDVffQlOuHlslPXV0cswi5so7NiTWx18ORdXqmayXaS3/QJ2+HlYpnELhS6SYMRIqcpCwY",
-	"BEftTvvIRk+9tBa+vbv1aqEamOqlUWFqncljlQfh6QBcnrcHkb99AsTV465WsVPImLtX+SBYsBWW9nbc",
-	"6Vrk63vFgiMcbFY8oZ0mJFswTmKYuUr1FzXmkeBakkgbW/XVg51WsCtvKzLjyp7MmE9P3o9eTU7Ozs4v",
-	"Jy9enwzPJmfnL4dv/qVlhlM44GjGMw4lAXjQhqGGSCKxVrHEMc8vYASHOZNKOznb4K+JvHMuyQqBlAiQ",
-	"+IqsFXBECkxb9f1tjqnzih4t4VCmKNdXngsJ0zJST0G5pOIMyERma55DQ+tsjVs2CZ4KR1S+pYNv8D/n",
-	"8breJH+xWYgeVCjTg2qz3KeHLYZys0EuNta2hlOhD3euV11tNz/5hn56rUdwU88zxkhclVdeyvY6nW9r",
-	"stbZSYDr0+XsZcTO2enw/Zdh9w0bqiF/14+eDR8OP6W///fZ6eM2rk+/0MshO2fDqz/+iuM3vT++/LE+",
-	"fdyOejGfJb916O+ncT2bF2SiQh3y5LU3GI5gNXRZz8RiYcyY287zscOgaaUCq8PK7bWd0r1vO3/XDYyL",
-	"QEJW7ehndKEvK/GwIo1H6+hutMo7bDOju8eMzXtNO69/97zGa4ObMOjvc6j1K2c762ifLcubliolCwYf",
-	"PoaVsHBmeZGNC5Ya8VqwNByMLJRluIa6fTRL1RKd9GXV7bnOluX2lJgCLVmSILX7mWwiWxFRSJ+YYrO4",
-	"5fAhmVAqjSSWmJnCnbPPmalOF0RS27gTczDT2zCq5EqzTcO3Fe0xP+FekNiIvMF2fjEVyvPXwzcuZ11M",
-	"YYaRSNBmC8t1m1JBXlXeNxv8oNi7rzNtFsF7Bd/uj1LHRofO7DH+Oj+KWkfzrokOXWw9psfYejR/SHqz",
-	"bvQr7ferBcZgTmKFe2toq6k7Puq4IsqTDXr/2Pr4XrE1vwOqfvjCS8EMVdNLpnKaF9vuBuA1U1r9vA9D",
-	"bpPPydX+f46fz6wd+bhpQNoZMj/nffsF7urT2xZlpX8cVvqYtqgK4crQX9cMthGyIOSGspuzcs1hOHAX",
-	"qGYpoqHorD9oCmYvUbuLhe/lX7V+aHFpcNTfvguo9forrf3bOvSuVdrt723WTqFbAkJE4thGflfGmhrA",
-	"ot6u0Kc7zaTkSvciHj/HhusNmQ8fb2pGXcOm0j6v2LZ7dsa9LG5DG836xDZDFBAFsaFsvimSSmGJhk2/",
-	"Cl6NRm8tDaAC3ecEWmTREqqfaLSbTNbfxX6vzRZXtw33tfn1bHErW+0NrIrmwH4W6eW9xSRzVEyVGrMV",
-	"tu9rI7s4H1shN5vYTkPlUNVaaUz8qRYN+MZD7XU6LuT4+FJ+VON6X2pQOzlH7nxbjEDK+GLMTTphHARH",
-	"X223od85AqGXKK+YwjBPOMWVRIrS30k42W+JYu/8ncD3WUR537J141G74KjeZBT3Fp5K7UvL8kufBquw",
-	"yrhGulwhaEnmcxa1vzt2fCcQJoaLTA+Ai/xc/Xl21X4QfRux24lR7auuzc+42judoVh3hzfcuG8e7Fd6",
-	"H75u1ekRiaHSqPEFhclWMvbt68HhYWzGLYXSg0edTsfeX/qdtnmAYenOpH2l5BpOvnlpecVNuDnt+XZT",
-	"u5zjHrcnFbHA7CMLjIt5HoSbjzf/CwAA//8=",
+	"7Fzdchs7cn6VrkmqVq4a0qRk+dh0pRIdH//IZVteS47PWdNFgjMgidUMQAMYSTwuVuUNcpeLvUlyk7xC",
+	"nmdfIHmEVDcwMxhyKNGyc7yp5I4cDoBGo9H9deMDP0eJyhdKcmlNNPgcaW4WShpOX35k6Vv+qeDG4rdE",
+	"ScslfWSLRSYSZoWSd/9olMRn/Irli4y7N1MeDSIhL1gm0pH2fcQR11rpaBAtmDGXSqcDyAtjYcLhAVgF",
+	"/f0HkMyZZonl2kRx5FuORBoNovvTfrKfHvDOvckh69xL7qedB/yHaech603cL/em0SqOTDLnOUM5/lrz",
+	"aTSI/upuPce77ldz9wmJslqt4ijlJtFigbOJBtHZnIMfF4SBnGVTpXOegtLAYCp4luJzP7kujvhU6YlI",
+	"Uy5vpaZp1bpW0FGSqEKSAKkwbJLx9Duqg21KQ/M+lpZryTLX+HYm4noIpl4+Avfg+8z6SEIh+dWCJ5an",
+	"TpJHkHLLRGaAaQ5Cgp1zMFxfcA2ZmkEhU67pYWU9Tktv2DJTLD1T6iXTM34rPS1cHyOr1CijXmqF+S0K",
+	"E5UuwSoF5Qvfe/eQQMI4eVA1rKE0liR8YQ3p6J1khZ0rLX7l6e4KMu7zQmjXyhR5zvTSi2HVOZcwZwbK",
+	"V+LogmVFqFd6Z1T/Xur0rKXtLdS5iksnuE08YUAqC+6dTfmKUC+1eMeuU8AfubRePa7LW0r6bZZ+wpnG",
+	"pS7nlgtjhJzFtRuN4VIrOcuWYMRMOrfqddyN4mjOWYq+f/A5ev/+feeoniCppcU3NVVAUqJyoTAcO6z2",
+	"UvQjyRaF87TLBf5irBZyhnNypnjBRIZe7lZbtQja1yt2yvWFSDhYni+UZlpkS2i++V3cHKR8wWXKZbKE",
+	"PdybKbNswgy/U1pmJeIj0NzqJWTMcu03rSkWC6UtT1/xVLAz0uatVFZ1NMqxpxEtzBYXV0KGjb7/cjwe",
+	"Ku7F6cnrblTvK7LpI4sGQKpZaLXg2grnxRZaXYiU65vEeFO+t8LZMq/SpkSaWT7KRC4sbrdzvhxp/keK",
+	"ZDFINSoogo/O+TKGROikEHakFlzGQ+k884jUHkOuUp6NMO7QFrYi56qwMSRKSp7gYOWbSWFHajqNh3LC",
+	"EO85DNkdysYGDHuP4o3N55bP+fIPtUKqeX6smqgJTgdV8HjO7CtuDHNxtanTwA5zIV9yObPzaNDfGDmO",
+	"tHL2yGWR4+CFoYGZMcJYJhG6mqWxPA+E2CI3dRVXY28T+i1fZMtrRd4QciqkMPNRveqBZq1aRC3zcnHn",
+	"GnxLPnejGS38TZZ4JpwV3sZyi4WxmrN8VI1UzyXLWM46B91+58GkI2Sp/w0hi3LRrxv0Hb20vkYUat3Q",
+	"cWhoa2LVq7iu/HL07atbZU3N9c3Z1YiCY/lN5GhxD/oP92M0Uve1NlEEwzOns9yZudlc0SdMZwKjbqGl",
+	"ATUlkJUoecG1IfcYg8pSXO+p0MbikgvLc3OT8sLNhQKwq2PX7LBXCci0Zsvb2Iz3gpu2iXvvdwb8dB8B",
+	"s5ArY+HV0c+jN29PXr05Gz1+fvT2NMgUYe9gv9frwWQJKZ+yIrN3mqH/ydUiY0LC6ekTRO5KIgjFpU0I",
+	"I+TsqvQO1FF8k79wZuLkp/GigdUFXw8Np/QaLQeT5hIxr4FT8oKdUy4tPLlA9cBeKTWCIc1xHUFYuJyr",
+	"jAcbdKJUxpkkAZw32lDgEbhfADeOLshJwyJjCU9hwqdK8w3jaPUAGKW4ZrbQtMUQujEbDaJUFQ6tVKYb",
+	"2m1tFrLIJ7jUm04d171t21Q5JEtTgXKx7E2wddrUS4ATI66aAr/geglSyc7+1ZXXdhdOVc5d9maApanL",
+	"3k3X7fqG201b4OWpxUAJOUvmQvKO5iylB/j2ANaqGzGEWD0eykZqEUOV5WMMtqOpKmQaQ87tXKUjfMKy",
+	"TF3im4mS00wkNh7KjbQPR2nDSjF8KpRlI36VcJ7S+KVfGzXhQPnYjAL4GUPl+lxEH0r/lbJxXSyobYUA",
+	"Gk3LhH093DclarMyXq55U+/v58zCJe4PShVIdzAvciZNc1v/xBBG0zhw3TghLLw+HMbAMqPK7P7njnfk",
+	"neOfoEQ14FKUpiQ7Yc2boEMJjMgaG1K3bZjnnGXon9ZDjHGZRjOoPuPyD3B0DD+y5JzLViUZy2xhQhQ0",
+	"pxGWLZgnjtB9iDbwSZuyEFkK/pUyIDn011TbRa/b7/ZuVIwXrR41rmbZppmXaibk1hDMcybWIAdL2d/5",
+	"b91E5RjuS4fn3m6EiP3De+sCx9FVZ6Y6G1oq65ybanrrpweFzLgxQON0lMyWkKH4mEVwSaU2UHKrAhOl",
+	"NU8szJU2HCbMWnSDxrIFeelqGpUgjZn09x/caJM0/zYtv8KAfyynalPFjQR6M3g1NPF5G2rdBUdIlq8Z",
+	"+lNmLPz5T//aZuFfjlTbcCON2YCN4XziYPJbtfZStGJD/Ik+7YTOav2v1tHYmti+4zZx3gQq2ayA+phQ",
+	"xYxHkKvkHE2TSgX8gmdqkaOjRpSedoRE9JbC5ZxLkApTT1ctxZAmZoWv8ZT+ZabVpyiOMPfUqrCky3kx",
+	"mwk5m7KEUIZKzlvdTyn3W2b5SxfaagCRZSfTaPBhp3w+Xl8FKnKM2NS2KeWUJ0qmBgppRUZKIESNE4VE",
+	"5dyAKiw6vESpLFWXsrFb+/ubuH49ewxG31yvj20IiKKGw0Gkd4eEyiUj0YQBBAHgQQDs3dt/eKcb6tEE",
+	"Va9vpEjmSh1t+UpTQqsFggvE5TrlOgYm0YSWCIFTkboqlAN0u2YuZZmlbWfcRqdS1eI6UVCLh70Dp8Xf",
+	"IwLZ3NCk7nbXz4014BEfLLiGlC0btnLYa8XVQT6o0TVL3A+hAzw4vLmd4XaEUG5U2CSM973eoNeDd2eP",
+	"0fRql1o/boVWhlszYluSOcmvLNA7MeQilWI2t9hVM4rt9/YPO/39zv79Mxps0Ov9IYxeKbO8gxK31wF4",
+	"eo2S6eSKp2BVypaw9+7scTM37N+gsLUNSqPFfmnDRQhVsaHkNtdLRvPEo9ZvtOcqi2vY0aYNlDq79rXr",
+	"Zn5L3+QqzDVoF8YFjGJR+qS4pTy8kUiUZeEt+N9rAef05QXhUjmHPVTAW85SIbkxLaW6OU/OzfaMtQXY",
+	"NBV0IjlwadEVogOoCvExDCN1PoxAlceJzCgqCEyZyHwIrZVUVuxxLc6jVYulcXkhtJK5LyyW2z2I3w7P",
+	"pK5e0BpwMfldtsG5jQCG7zXHbLP+t3wmjOX6Lw6mf1NsHZSRdkTagTBtaiPg21L1Qfwk5Ays8BmCX+Mp",
+	"I97FhGVMJrQ5TM60bV1iOvNsAfNJwo1xVcvNoZ+f7h/ehxfvz8AqMFymwAyMj3whhApMA3AnbzAser2D",
+	"hDqij3zcWntyJRMzEnIXAOaOGn2bxtZ4cP9er9X7ucqM9adVparc0eXNBf6GPhqdNURvW713284pUGA6",
+	"T6lrw5tiu+LZNa+0FtvK9+OWYdpldBa2ZTdu7LjddphL6arGRSFaaxDCjFiaC7mDo6EOSiGqdpszWsWR",
+	"4UmhhV2e0tkwzcctNppp/e1pKd2L92flKTFJUJ4b+57n1i7cQaDw2W/TRmdc/soExjYm4egYkjmzMGOW",
+	"X7LlgMrbhggjQsYw4xaYD4llFcrFMybToaQN5dYRcy5myeR9X7TpucGNd3Rc1/W6QzmUT1rKoURnoEIC",
+	"yzkdT7rIvDcmODG+MwDmymxl8R2EHMoxRdtxDAx9X1AQpToowvYxfhgTbMfux3XQHTuhWWbUULLFgjNt",
+	"yuLaOKyujdfLa9TbBskGJ9de03Wn1x4KEOpgaWpgjMHciTYmWDC+Q/oJeQVppUh2zq/3XeHe9y4MLoWd",
+	"A/P1XphqlcP4zcnpGdxlC3H3on+XFXZ+l4o6Y1cizUTCpSFH4AoY0avjM3JMwjaqdc/8Qh+9OQ6KX4PI",
+	"Vc1WLnVmCxENooNur3tA0cPOycI3R6ddrUwLUn+PUxjTZvK6KoPQeAAO59BClE8fAXOlWVe2oiZsKN2j",
+	"8iWYiQte29u9Xp803xwrU5LD3nrxK6ZmSouZkCyDiSta/s4MZaKk1SyxaKs+e6JmFbr0tqILaWhlhnJ8",
+	"9O7s+ejo5cuT96Mnr46OX45enjw7fv03Vhd8DHsS82W0tBoA3enCsYVEc0ZWMedDWTLglPQZP8nZBc/T",
+	"85tzzi44sFoDLLtkSwOS8xSEpel7Oh03pibJMAl1GHXEnqnSMK6jyRiMC3zOgBSdzQgljxHWUrmzrhf/",
+	"qBxQ+xIKFer/RLoD6Zql9GS9JrkXQMY7IVvJh4cNhLZaA1drfZPhBPDpxv7C3q7HZ19AaGqUi1fNOING",
+	"4rLcmhW73+t9GculiaAivnwxnzxLxIl4cfzu1+P+a3FsjuXbw+Tx8f3j88XPf//4xcMuX774NX1/LE7E",
+	"8eUvf8yy1/u//PrL8sXDbrKfyUn+tJf+/CJrIo4K8ATwpgxeOyvDgcAWmstLNZuhGUuqeNxzOmjrqdLV",
+	"3YA+TE36t+VTXUeBcx5I6dCOvgcN6H3gDwNpvLYObtZWTSLGFv0dWqwTS6nd4c3tWnlbqzg63GVRm5xf",
+	"anWwy5B1WTyEZNHgw8c4cAsvCReRXyBoJBvOEjEYmxlC4QjdPmJXjUCnfVq5PdZRWYJWSRiwWuQ5T2k8",
+	"jCa6kzDD00eYbFc0M++SWZpqlISAmcAURHwqMDufMZ3SGY6aAjbvwlkQK3GYFnJ7dyiPpBckQ5HX0M7v",
+	"MIv66dXxaxezTscw4a7CjDpBrNsWCsqs+rbR4Bv53l0303oRYCfn2/9W0yHv0Js85D9MD5LOwbSP3qHP",
+	"Ow/Te7zzYHqf7U/6yQ/p4WGYYAymLDN85xlSNnUDq/6SGQ820tv71oe38q0l1SC8eSBrwRCq2bkwJczL",
+	"qLoD/EoYa74fM3+bfE6u7v9l//mY7Mj7TVTStS4TM9PtnvKtz4rQmVEKSnB95ghEc2UQcQvyVMmcCTrn",
+	"r5LQodwbT5mx4wE80+rTIxiXJSj/JIaTBZc0hI7huTv1e8oS/gjGVKIaD4YyfMU1Cl68E4NWllHZ6+jN",
+	"sT9slClMWZbhQ0wbMC0jgekgojrDceUjooFZpq3xGbKQsy48ZVmGTWGOCas0Q0kIOGBPuQyAItIjoLM6",
+	"EBbz4ykTWaE5cJn6TJvOT4fS5YgSfC4N/IJLlw+cSI6RxJYsibXqeKKkKfKavFXW+XCemk8LmfJ0KKvs",
+	"pzCY+/CEiwtOB2dznFKddjl5BuBzH3eK66lnAUsNc5IWnlpJCurCc8fSr1P+nFvmpwUzRaegzIBRSoIv",
+	"OpDSyixZGCBXMkDRxuPxUFLTAWA/Q5kyywbweRg4mGE0GEZ//od/G0bx0B1o0xO0MXpULi09nWn1iZ42",
+	"CZ30Wxu9dBitUBA37DB6zrNMDaPwEU5Bc/dsAOecLzosExccv3vRUyV5IHqDMEojG6sWTirDZnwYDT4P",
+	"mzW6IR0RDzcLdcNosL9aeU0N5ROWzIPssVxC2CukZDlP7/iFuMRNSox+f2Q/lC9OT153uET3n4Kru3Xh",
+	"CMbhnMaQqJxO9YUhmqS38f4hIMYZSiMyYk4SzvEUATL5S5fb1/oYx4iFG4/dDhhKKjN8Hrq4Q2pBoYbR",
+	"alwn89V+ndK9q1ykHWeh6F4cC2+TpkYVng1k9Hjuz+VumyPXlM/a2x754QlB0s6h8g+ZO0MXIQiKVWlt",
+	"SXu9no+KHpqon+uD0cNyJFLqXBir9JL2oSK/bcLxQrbx/uH9kEP8IZj8TfRYx453pPhVHDbEBhlH/1kW",
+	"XhaFmTvzo8Ikg4lWl+iVFP6KPT8/O3tTVfuC7muy/epjRScOTy4q7R250uBTzWUy/9uopuMSNqvJsdEv",
+	"qiD6CUM/mgjDoRqETh5Ckmuv+8MX1AxCkvf/RMngG6t47epAeV/gS05FywXxJ0o1l6qk8axz+rcR+Sve",
+	"fsuxR//+xjFHf/9LV2WReaIHv7J3SU+devPWx3s7RZxdlPMbh6TfJNz0VzR847Lc+kncOjx4BIY7gFS5",
+	"XgjatJz1bcmLPNfnq8pMN8Lpuqb0v6dAc2//4RdGrQqQr1Vfb+SItdxFbSWUh5ljfQi13tVtaBgNIp7z",
+	"Ap9KnlU9k5AC4qkkLaJ/NwZJw3UpyXfg9rTwgjDo7kJY3WBDrj5u2WPbSDjjpqbGsQdv1THaUJbnaATt",
+	"biYbIlRrtZyq72ChxxjX/VFHmVwM5fgtvtE5cm+480EP8oLrwsFLN/EGWFPiVuYm7LVKTcdNxFPauEVc",
+	"n8OvvqIYsH+7Innj+kZg4Bh3oLz+Gf47wQBqdEjpQfnHAXT2RFWVjRtyVaz/Xvdsa//Cp2Szjb9bsIZn",
+	"U9gbN5Xh7Wwoha1ulTnjdXSqsu6aizTNOJoAo4PzNWiPdrwt2airOF9wKFTRYz98btVwCdXCS7Oe8Ve+",
+	"22BOVy38LZ31l5vM6urtxiVfgt5r7r5xUSh091nW4B0Q0v7NrrRvJy63mM7rgL6bqCKr0rU9T7ErOXT0",
+	"DyfqUjpa72Hv3q02Y7kAwd9JzHmoK9xs527HUUFNeXm+278AtNh7Rb328JDTLvJ7pdxyfqbd9Zpkk2Dz",
+	"4eOqUaQ8JZpYVVT0Zz11/Smu02qlXdYblDGpaNkoY9YXJ2Z8y4mPnWvEpgLt1JeNA29Ch/eXoWFIdelp",
+	"6NzOcfMzGYQ5X6trVD+Fqf8qAfYQjNAnjC+eHuHv2sNEc3Zejur/LAB3cmvd4qUw9pWb39fmlKWaPjQu",
+	"6LRdrPx9IZLzKoE0McyUcpwEI7A3+FRwLbgpU0ifE3oyS3AFZ92voUu6YexnOJTP+lHRZsH9Ad2ngmVo",
+	"Xn7QoDLgB/7RP4E//+mf/vM//vHm8X29oCnAj46DRWPRnN0GuPI8XMdyIwkclbIa/hS/wn/987//S3Pk",
+	"wEuvPu68W+uLQltiIRlz9zdMeb7P8cb1rqRSBDBX/E6YhIVIzq91GFUe0eovqqsDDmHU9wbioEJPcDCG",
+	"S9zD7hKAKR2GdKjVnVG5SwGw54AydsUsVDcqWrf8M27dhZKv3fCNLKa6LHJwuHkHpHHHI7jSse1mhktw",
+	"+oc7W7Ob0BZLTliWkSd1+QjhT0UXYv7fuCvdBBlbYNvuuzPueXUhuNWsjyiyGWDGoQ5WHe0RwYJwpqHS",
+	"IdEfUsVdaLKqSOYNlNRtM1l/Hflrbba6vdxyZbm8oVxdTA45kRcVKXI3i/Tybk80SCsY1TNxwbu3tZHr",
+	"uC7igkschBiWwaKWfzVDq1pdvGhd1P1eL7z1F/ybkwMyZtDEt0RqKf+LAhZCztzhZFX1xzS5C4e9A1AI",
+	"fC6F4XGNmPxVlAWvkieSfYsXe+vvgnxlKby6Z7Nx06VxsSW8wVLdV/HF+F3pKOVlnxaroMm4Sw76goPV",
+	"bDoVSferfcdXKsIj8AFIFZ4MCQl9s5uKvozQcq2OGn8ntv7/Yd1rN0PV7zW7YRX7bNiB2HV+YsKy5p1k",
+	"ehejlc48bX9w926G782VsYMHvV6PEl4/0iYOmAljfSHbMcQc0dbjPeJTIKJsNntMyQTumEZ2bOdaFbN5",
+	"SOCvuyKIstnVT5v3Auo27utmo8qtOI5AuVxVO6/P1cfVfwcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,7 @@ import (
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/ports"
@@ -28,8 +29,10 @@ const tokenIssuer = "genzai"
 // App is a wired gateway: an HTTP handler over live dependencies.
 type App struct {
 	// Handler serves the whole HTTP API.
-	Handler http.Handler
-	db      *postgres.DB
+	Handler  http.Handler
+	db       *postgres.DB
+	requests *postgres.RequestLogWriter
+	log      *slog.Logger
 }
 
 // Options tune what the environment does not configure; zero values are
@@ -69,22 +72,37 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		TokenTTL:        cfg.JWTExpiration,
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
+	requests := db.NewRequestLogWriter(logger, postgres.RequestLogConfig{})
+	chatSvc := chat.New(chatConfig(cfg, logger), quotaSvc, requests, clk, logger)
 
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
 		MaxBodyBytes: cfg.MaxRequestSizeBytes,
 		ReadyTimeout: readyTimeout,
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Database: db}, logger)
+		SSEKeepAlive: cfg.SSEKeepAlive,
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Database: db}, logger)
 	if err != nil {
+		_ = requests.Close(ctx)
 		db.Close()
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Handler: srv, db: db}, nil
+	return &App{Handler: srv, db: db, requests: requests, log: logger}, nil
 }
 
-// Close releases the database pool.
-func (a *App) Close() { a.db.Close() }
+// closeTimeout bounds the final flush of the request log.
+const closeTimeout = 10 * time.Second
+
+// Close flushes the request log and releases the database pool. Call it
+// after the HTTP server has drained, so that no request is still recording.
+func (a *App) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := a.requests.Close(ctx); err != nil {
+		a.log.Error("flush request log", "error", err)
+	}
+	a.db.Close()
+}
 
 // OpenDatabase connects to cfg.DatabaseURL with the configured pool. In
 // development a missing database is created first.

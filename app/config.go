@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genzai/genzai/adapters/groq"
+	"github.com/genzai/genzai/adapters/huggingface"
+	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/adapters/postgres"
 	"github.com/genzai/genzai/domain"
 )
@@ -78,8 +81,57 @@ type Config struct {
 	MaxRequestSizeBytes int64
 	ShutdownTimeout     time.Duration
 
+	// Providers, in the order groq, openrouter, huggingface.
+	Groq        ProviderConfig
+	OpenRouter  ProviderConfig
+	HuggingFace ProviderConfig
+	// RenderExternalURL is the public URL of the deployment (sent to
+	// OpenRouter as HTTP-Referer; its host is allowed by default).
+	RenderExternalURL string
+
+	GroqFastModel           string
+	GroqBalancedModel       string
+	OpenRouterBalancedModel string
+	OpenRouterSmartModel    string
+	HuggingFaceModel        string
+
+	RequestTimeout         time.Duration
+	FirstTokenTimeout      time.Duration
+	ProviderCooldown       time.Duration
+	CircuitBreakerFailures int
+	CircuitBreakerCoolOff  time.Duration
+	MaxPromptChars         int
+	SSEKeepAlive           time.Duration
+	// MockProviderDelay paces the development mock provider's tokens.
+	MockProviderDelay time.Duration
+
 	// Version is the build version; set by the binary, not the environment.
 	Version string
+}
+
+// ProviderConfig is one upstream provider's connection settings.
+type ProviderConfig struct {
+	BaseURL   string
+	Keys      []Secret
+	RPMPerKey int
+}
+
+// Configured reports whether the provider has keys.
+func (p ProviderConfig) Configured() bool { return len(p.Keys) > 0 }
+
+// RevealKeys returns the keys themselves, for the provider client.
+func (p ProviderConfig) RevealKeys() []string {
+	out := make([]string, len(p.Keys))
+	for i, k := range p.Keys {
+		out[i] = k.Reveal()
+	}
+	return out
+}
+
+// UseMockProvider reports whether the development mock answers every tier:
+// only in development, and only when no provider has a key.
+func (c Config) UseMockProvider() bool {
+	return !c.Production() && !c.Groq.Configured() && !c.OpenRouter.Configured() && !c.HuggingFace.Configured()
 }
 
 // Production reports whether the server runs in production.
@@ -98,6 +150,13 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("admin_emails", len(c.AdminEmails)),
 		slog.Int("user_daily_quota", c.UserDailyQuota),
 		slog.Bool("auth_allow_email_login", c.AuthAllowEmailLogin),
+		slog.Int("groq_keys", len(c.Groq.Keys)),
+		slog.Int("openrouter_keys", len(c.OpenRouter.Keys)),
+		slog.Int("huggingface_keys", len(c.HuggingFace.Keys)),
+		slog.String("groq_base_url", c.Groq.BaseURL),
+		slog.String("openrouter_base_url", c.OpenRouter.BaseURL),
+		slog.String("huggingface_base_url", c.HuggingFace.BaseURL),
+		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
 	)
 }
 
@@ -256,8 +315,63 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MaxRequestSizeBytes = int64(r.intRange("MAX_REQUEST_SIZE_BYTES", 50_000, 1024, 64<<20))
 	c.ShutdownTimeout = time.Duration(r.intRange("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, 3600)) * time.Second
 
+	c.Groq = r.provider("GROQ", "GROQ_API_KEYS", DefaultGroqBaseURL, 49)
+	c.OpenRouter = r.provider("OPENROUTER", "OPENROUTER_API_KEYS", DefaultOpenRouterBaseURL, 60)
+	c.HuggingFace = r.provider("HUGGINGFACE", "HUGGINGFACE_API_KEY", DefaultHuggingFaceBaseURL, 25)
+	if c.RenderExternalURL = r.str("RENDER_EXTERNAL_URL", ""); c.RenderExternalURL != "" {
+		r.httpURL("RENDER_EXTERNAL_URL", c.RenderExternalURL)
+	}
+	c.GroqFastModel = r.str("GROQ_FAST_MODEL", "llama-3.1-8b-instant")
+	c.GroqBalancedModel = r.str("GROQ_BALANCED_MODEL", "llama-3.3-70b-versatile")
+	c.OpenRouterBalancedModel = r.str("OPENROUTER_BALANCED_MODEL", "meta-llama/llama-3.3-70b-instruct")
+	c.OpenRouterSmartModel = r.str("OPENROUTER_SMART_MODEL", "openai/gpt-4o-mini")
+	c.HuggingFaceModel = r.str("HUGGINGFACE_MODEL", "meta-llama/Llama-3.1-8B-Instruct")
+
+	c.RequestTimeout = time.Duration(r.intRange("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)) * time.Second
+	c.FirstTokenTimeout = time.Duration(r.intRange("PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS", 10, 1, 600)) * time.Second
+	c.ProviderCooldown = time.Duration(r.intRange("PROVIDER_COOLDOWN_SECONDS", 30, 1, 3600)) * time.Second
+	c.CircuitBreakerFailures = r.intRange("CIRCUIT_BREAKER_FAILURES", 5, 1, 1000)
+	c.CircuitBreakerCoolOff = time.Duration(r.intRange("CIRCUIT_BREAKER_COOLDOWN_SECONDS", 30, 1, 3600)) * time.Second
+	c.MaxPromptChars = r.intRange("MAX_PROMPT_CHARS", 32000, 1, 1_000_000)
+	c.SSEKeepAlive = time.Duration(r.intRange("SSE_KEEPALIVE_SECONDS", 15, 1, 300)) * time.Second
+	c.MockProviderDelay = time.Duration(r.intRange("MOCK_PROVIDER_DELAY_MS", 40, 0, 10_000)) * time.Millisecond
+
 	if len(r.problems) > 0 {
 		return c, &ConfigError{Problems: r.problems}
 	}
 	return c, nil
+}
+
+// Default provider base URLs.
+const (
+	DefaultGroqBaseURL        = groq.DefaultBaseURL
+	DefaultOpenRouterBaseURL  = openrouter.DefaultBaseURL
+	DefaultHuggingFaceBaseURL = huggingface.DefaultBaseURL
+)
+
+// provider reads PREFIX_BASE_URL, the keys variable and PREFIX_RPM_PER_KEY.
+func (r *configReader) provider(prefix, keysVar, defaultURL string, defaultRPM int) ProviderConfig {
+	p := ProviderConfig{
+		BaseURL:   strings.TrimRight(r.str(prefix+"_BASE_URL", defaultURL), "/"),
+		RPMPerKey: r.intRange(prefix+"_RPM_PER_KEY", defaultRPM, 0, 1_000_000),
+	}
+	r.httpURL(prefix+"_BASE_URL", p.BaseURL)
+	seen := map[string]bool{}
+	for _, k := range strings.Split(r.getenv(keysVar), ",") {
+		k = strings.TrimSpace(k)
+		if k == "" || seen[k] {
+			continue // a repeated key would only count its budget twice
+		}
+		seen[k] = true
+		p.Keys = append(p.Keys, Secret(k))
+	}
+	return p
+}
+
+// httpURL checks that v is an absolute http(s) URL.
+func (r *configReader) httpURL(name, v string) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.problem(name, "%q is not an http:// or https:// URL", RedactURL(v))
+	}
 }

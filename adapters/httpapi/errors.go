@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/chat"
 )
 
 // statusByCode is the one table that maps domain error codes to HTTP.
@@ -43,11 +46,51 @@ var codeByStatus = map[int]string{
 
 // errorBody is the JSON of every non-2xx answer (api.Error plus extras).
 type errorBody struct {
-	Error     string `json:"error"`
-	Code      string `json:"code"`
-	RequestID string `json:"request_id"`
-	Used      *int   `json:"used,omitempty"`
-	Limit     *int   `json:"limit,omitempty"`
+	Error      string        `json:"error"`
+	Code       string        `json:"code"`
+	RequestID  string        `json:"request_id"`
+	Used       *int          `json:"used,omitempty"`
+	Limit      *int          `json:"limit,omitempty"`
+	RetryAfter *int          `json:"retry_after,omitempty"`
+	Provider   string        `json:"provider,omitempty"`
+	Attempts   []attemptBody `json:"attempts,omitempty"`
+}
+
+type attemptBody struct {
+	Provider string `json:"provider"`
+	Reason   string `json:"reason"`
+}
+
+// chatErrorResponse maps the routing errors of the chat use case.
+func chatErrorResponse(err error) (int, errorBody, bool) {
+	var (
+		pu *domain.ProvidersUnavailableError
+		pr *domain.ProviderRateLimitedError
+		ur *domain.UpstreamRejectedError
+		ie *chat.InterruptedError
+	)
+	switch {
+	case errors.As(err, &pr):
+		secs := int(pr.RetryAfter / time.Second)
+		return http.StatusTooManyRequests, errorBody{Error: "AI provider rate limited", Code: "provider_rate_limited", RetryAfter: &secs}, true
+	case errors.As(err, &pu):
+		body := errorBody{Error: "All AI providers are unavailable", Code: "providers_unavailable", Attempts: []attemptBody{}}
+		for _, a := range pu.Attempts {
+			body.Attempts = append(body.Attempts, attemptBody{Provider: string(a.Provider), Reason: a.Reason})
+		}
+		return http.StatusServiceUnavailable, body, true
+	case errors.As(err, &ur):
+		msg := string(ur.Provider) + " rejected the request"
+		if ur.Message != "" {
+			msg += ": " + ur.Message
+		}
+		return http.StatusBadGateway, errorBody{Error: msg, Code: "upstream_error", Provider: string(ur.Provider)}, true
+	case errors.As(err, &ie):
+		return http.StatusBadGateway, errorBody{Error: "The AI provider failed in the middle of the answer", Code: "stream_interrupted"}, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, errorBody{Error: "The AI provider took too long to answer", Code: "timeout"}, true
+	}
+	return 0, errorBody{}, false
 }
 
 // errorResponse turns any error into a status and body. Unknown errors
@@ -60,6 +103,9 @@ func (s *Server) errorResponse(err error) (int, errorBody) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return s.echoErrorResponse(he)
+	}
+	if status, body, ok := chatErrorResponse(err); ok {
+		return status, body
 	}
 	if errors.Is(err, context.Canceled) {
 		// The client went away; nobody reads this answer.
@@ -132,6 +178,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("internal error", "request_id", reqID, "method", c.Request().Method, "route", c.Path(), "error", err)
 	case status == http.StatusServiceUnavailable:
 		s.log.Warn("dependency unavailable", "request_id", reqID, "route", c.Path(), "error", err)
+	}
+	if body.RetryAfter != nil {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(*body.RetryAfter))
 	}
 	if status == http.StatusUnauthorized {
 		challenge := "Bearer"

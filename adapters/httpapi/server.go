@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/ports"
@@ -26,12 +27,15 @@ type Config struct {
 	MaxBodyBytes int64
 	// ReadyTimeout bounds each readiness check.
 	ReadyTimeout time.Duration
+	// SSEKeepAlive is the silence after which a stream gets a keep-alive comment.
+	SSEKeepAlive time.Duration
 }
 
 // Deps are the use cases and checks the handlers call.
 type Deps struct {
 	Login    *login.Service
 	Quota    *quota.Service
+	Chat     *chat.Service
 	Database ports.Pinger
 }
 

@@ -143,7 +143,12 @@ func (s *Service) chain(t domain.Tier) []Route {
 func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sink) (res Result, err error) {
 	start := s.clock.Now()
 	began := time.Now()
-	rec := domain.RequestRecord{UserID: u.ID, Tier: req.Tier, Stream: req.Stream, CreatedAt: start}
+	// The tier is recorded as sent only once it is known to be valid: an
+	// invalid one is client text of any size.
+	rec := domain.RequestRecord{UserID: u.ID, Tier: domain.TierFast, Stream: req.Stream, CreatedAt: start}
+	if req.Tier.Valid() {
+		rec.Tier = req.Tier
+	}
 	defer func() {
 		rec.Latency = time.Since(began)
 		rec.Outcome, rec.ErrorCode = outcome(err, rec.FirstToken != nil)

@@ -16,6 +16,24 @@ type QuotaUsage struct {
 	Used   int32
 }
 
+type RequestLog struct {
+	ID               int64
+	UserID           uuid.UUID
+	Tier             string
+	Provider         *string
+	UpstreamModel    *string
+	KeyIndex         *int32
+	Outcome          string
+	ErrorCode        *string
+	Attempts         []byte
+	Stream           bool
+	LatencyMs        int32
+	TtftMs           *int32
+	PromptTokens     int32
+	CompletionTokens int32
+	CreatedAt        time.Time
+}
+
 type User struct {
 	ID           uuid.UUID
 	Email        string

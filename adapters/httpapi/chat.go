@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/chat"
+)
+
+func toChatRequest(b *api.ChatRequest) chat.Request {
+	r := chat.Request{Prompt: b.Prompt, MaxTokens: b.MaxTokens, Temperature: b.Temperature, Stream: true}
+	if b.Model != nil {
+		r.Tier = domain.Tier(*b.Model)
+	}
+	if b.Stream != nil {
+		r.Stream = *b.Stream
+	}
+	if b.System != nil {
+		r.System = *b.System
+	}
+	if b.Messages != nil {
+		for _, m := range *b.Messages {
+			r.Messages = append(r.Messages, domain.Message{Role: string(m.Role), Content: m.Content})
+		}
+	}
+	return r
+}
+
+// Chat implements api.StrictServerInterface. A streamed answer is written
+// by the returned response object, so that routing errors before the first
+// token still become ordinary JSON errors with their status.
+func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.ChatResponseObject, error) {
+	u, ok := UserFrom(ctx)
+	if !ok {
+		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
+	}
+	creq := toChatRequest(req.Body)
+	if creq.Stream {
+		return &chatStream{s: h.s, ctx: ctx, user: u, req: creq}, nil
+	}
+	var sink collectSink
+	res, err := h.s.deps.Chat.Chat(ctx, u, creq, &sink)
+	if err != nil {
+		return nil, err
+	}
+	return api.Chat200JSONResponse{
+		Id:            RequestIDFrom(ctx),
+		Model:         api.Tier(res.Tier),
+		Provider:      api.Provider(res.Provider),
+		UpstreamModel: res.UpstreamModel,
+		Content:       string(sink.content),
+		FinishReason:  res.FinishReason,
+		Usage:         api.Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens},
+	}, nil
+}
+
+// chatStream is the streamed answer; it runs the chat when the strict
+// server asks it to write itself.
+type chatStream struct {
+	s    *Server
+	ctx  context.Context
+	user domain.User
+	req  chat.Request
+}
+
+// VisitChatResponse implements api.ChatResponseObject.
+func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
+	sink := newSSESink(w, RequestIDFrom(c.ctx), c.s.cfg.SSEKeepAlive)
+	defer sink.close()
+	res, err := c.s.deps.Chat.Chat(c.ctx, c.user, c.req, sink)
+	if !sink.begun {
+		return err // nothing written yet: the error handler answers with JSON
+	}
+	switch {
+	case err == nil:
+		return sink.done(res)
+	case errors.Is(err, context.Canceled):
+		return nil // the client left
+	default:
+		c.s.log.Warn("stream interrupted", "request_id", RequestIDFrom(c.ctx), "error", err)
+		_ = sink.fail("The AI provider failed in the middle of the answer", chat.ErrorCode(err))
+		return nil
+	}
+}
+
+// ListModels implements api.StrictServerInterface.
+func (h *handlers) ListModels(context.Context, api.ListModelsRequestObject) (api.ListModelsResponseObject, error) {
+	tiers := h.s.deps.Chat.Tiers()
+	out := api.ListModels200JSONResponse{Models: make([]api.ModelInfo, 0, len(tiers))}
+	for _, t := range tiers {
+		out.Models = append(out.Models, api.ModelInfo{
+			Id: api.Tier(t.Tier), Name: t.Name, Provider: api.Provider(t.Provider),
+			Description: t.Description, Available: t.Available,
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/genzai/genzai/domain/chat"
+)
+
+// sseWriteTimeout bounds each write to a client, so that a client that
+// stops reading cannot hold a stream (and its upstream request) forever.
+const sseWriteTimeout = 30 * time.Second
+
+// sseSink writes a chat answer as Server-Sent Events. Headers and the meta
+// event go out at Begin; a keep-alive comment follows every keepAlive of
+// silence. Writes are serialised because the keep-alive runs on its own
+// goroutine.
+type sseSink struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	requestID string
+	keepAlive time.Duration
+
+	mu        sync.Mutex
+	begun     bool
+	lastWrite time.Time
+	stop      chan struct{}
+	stopped   chan struct{}
+}
+
+func newSSESink(w http.ResponseWriter, requestID string, keepAlive time.Duration) *sseSink {
+	return &sseSink{w: w, rc: http.NewResponseController(w), requestID: requestID, keepAlive: keepAlive}
+}
+
+type sseMeta struct {
+	RequestID     string `json:"request_id"`
+	Model         string `json:"model"`
+	Provider      string `json:"provider"`
+	UpstreamModel string `json:"upstream_model"`
+}
+
+type sseUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+type sseDone struct {
+	FinishReason string   `json:"finish_reason"`
+	Usage        sseUsage `json:"usage"`
+}
+
+type sseError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// Begin implements chat.Sink: it opens the stream.
+func (s *sseSink) Begin(m chat.Meta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx and Render's proxy must not buffer
+	s.w.WriteHeader(http.StatusOK)
+	s.begun = true
+	if err := s.eventLocked("meta", sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel}); err != nil {
+		return err
+	}
+	if s.keepAlive > 0 {
+		s.stop, s.stopped = make(chan struct{}), make(chan struct{})
+		go s.keepAlives(s.stop, s.stopped)
+	}
+	return nil
+}
+
+// Token implements chat.Sink: one default event whose data is the JSON string.
+func (s *sseSink) Token(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eventLocked("", text)
+}
+
+// done ends the stream with the finish reason and usage.
+func (s *sseSink) done(r chat.Result) error {
+	s.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eventLocked("done", sseDone{FinishReason: r.FinishReason, Usage: sseUsage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}})
+}
+
+// fail ends the stream with an error event.
+func (s *sseSink) fail(message, code string) error {
+	s.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eventLocked("error", sseError{Error: message, Code: code})
+}
+
+// close stops the keep-alive goroutine and waits for it; the handler must
+// not return while it may still write.
+func (s *sseSink) close() {
+	s.mu.Lock()
+	stop, stopped := s.stop, s.stopped
+	s.stop = nil
+	s.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-stopped
+	}
+}
+
+func (s *sseSink) keepAlives(stop <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	t := time.NewTicker(s.keepAlive / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			if now.Sub(s.lastWrite) >= s.keepAlive {
+				if err := s.writeLocked([]byte(": keep-alive\n\n")); err != nil {
+					s.mu.Unlock()
+					return
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *sseSink) eventLocked(name string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, len(raw)+len(name)+16)
+	if name != "" {
+		buf = append(buf, "event: "...)
+		buf = append(buf, name...)
+		buf = append(buf, '\n')
+	}
+	buf = append(buf, "data: "...)
+	buf = append(buf, raw...)
+	buf = append(buf, "\n\n"...)
+	return s.writeLocked(buf)
+}
+
+func (s *sseSink) writeLocked(b []byte) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout)) // unsupported by some writers: fine
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	s.lastWrite = time.Now()
+	return s.rc.Flush()
+}
+
+// collectSink gathers a whole answer for non-streaming requests.
+type collectSink struct {
+	meta    chat.Meta
+	content []byte
+}
+
+func (c *collectSink) Begin(m chat.Meta) error { c.meta = m; return nil }
+func (c *collectSink) Token(t string) error    { c.content = append(c.content, t...); return nil }

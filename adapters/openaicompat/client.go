@@ -1,0 +1,357 @@
+// Package openaicompat is the client shared by the providers that speak the
+// OpenAI chat completions API (Groq, OpenRouter, Hugging Face): streamed and
+// plain completions, the model list, and the one place where upstream
+// failures are classified into *domain.ProviderError.
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var _ ports.ChatProvider = (*Client)(nil)
+
+// Bounds on what is read from an upstream.
+const (
+	maxErrorBody      = 64 << 10
+	maxCompletionBody = 8 << 20
+	// OpenRouter's model list, with descriptions, runs to megabytes.
+	maxModelsBody = 32 << 20
+)
+
+// Config configures a Client.
+type Config struct {
+	// Provider names the upstream in errors.
+	Provider domain.Provider
+	// BaseURL is the API root, such as https://api.groq.com/openai/v1.
+	BaseURL string
+	// Keys are the API keys, addressed by index.
+	Keys []string
+	// HTTPClient makes the requests; nil means a client with dial and TLS
+	// timeouts but no overall or response-header timeout (ctx bounds time).
+	HTTPClient *http.Client
+	// Headers are extra headers sent on every request; they cannot replace
+	// Authorization, Accept or Content-Type.
+	Headers map[string]string
+	// ParseError classifies an error answer: a non-2xx status, or an error
+	// object inside a 2xx answer (then status is that 2xx status and body
+	// the object's JSON). It may return nil to use DefaultParseError. The
+	// client fills Provider and scrubs keys from what it returns.
+	ParseError func(status int, header http.Header, body []byte) *domain.ProviderError
+}
+
+// Client talks to one OpenAI-compatible provider with any of its keys.
+type Client struct {
+	provider   domain.Provider
+	baseURL    string
+	keys       []string
+	hc         *http.Client
+	headers    map[string]string
+	parseError func(status int, header http.Header, body []byte) *domain.ProviderError
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) *Client {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	headers := make(map[string]string, len(cfg.Headers))
+	for k, v := range cfg.Headers {
+		headers[k] = v
+	}
+	return &Client{
+		provider:   cfg.Provider,
+		baseURL:    strings.TrimRight(cfg.BaseURL, "/"),
+		keys:       append([]string(nil), cfg.Keys...),
+		hc:         hc,
+		headers:    headers,
+		parseError: cfg.ParseError,
+	}
+}
+
+// defaultHTTPClient bounds connecting, but not waiting for the answer: a
+// slow first token is the router's call, made through ctx.
+func defaultHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// Name implements ports.ChatProvider.
+func (c *Client) Name() domain.Provider { return c.provider }
+
+// KeyCount implements ports.ChatProvider.
+func (c *Client) KeyCount() int { return len(c.keys) }
+
+// chatRequest is the body of POST /chat/completions.
+type chatRequest struct {
+	Model         string         `json:"model"`
+	Messages      []chatMessage  `json:"messages"`
+	Stream        bool           `json:"stream"`
+	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+	Temperature   *float64       `json:"temperature,omitempty"`
+	MaxTokens     *int           `json:"max_tokens,omitempty"`
+}
+
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+func newChatRequest(req domain.CompletionRequest, stream bool) chatRequest {
+	cr := chatRequest{
+		Model:       req.Model,
+		Messages:    make([]chatMessage, len(req.Messages)),
+		Stream:      stream,
+		Temperature: req.Temperature,
+		MaxTokens:   req.MaxTokens,
+	}
+	for i, m := range req.Messages {
+		cr.Messages[i] = chatMessage{Role: m.Role, Content: m.Content}
+	}
+	if stream {
+		cr.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	return cr
+}
+
+// StreamChat implements ports.ChatProvider: it POSTs a streamed completion
+// and returns once the upstream has answered with a 2xx status. The
+// returned stream is a *Stream.
+func (c *Client) StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ports.ChatStream, error) {
+	resp, err := c.do(ctx, key, http.MethodPost, "/chat/completions", "text/event-stream", newChatRequest(req, true))
+	if err != nil {
+		return nil, err
+	}
+	if isJSON(resp.Header) {
+		// Some upstreams answer a streamed request that fails late with a
+		// 200 and a plain JSON error object instead of an event stream.
+		defer resp.Body.Close()
+		body, err := readBody(ctx, resp.Body, maxErrorBody)
+		if err != nil {
+			return nil, c.finish(err)
+		}
+		if hasErrorObject(body) {
+			return nil, c.classify(resp.StatusCode, resp.Header, body)
+		}
+		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
+			Status: resp.StatusCode, Message: "expected an event stream, got JSON"})
+	}
+	return &Stream{
+		ctx:    ctx,
+		c:      c,
+		status: resp.StatusCode,
+		header: resp.Header,
+		body:   resp.Body,
+		events: newSSEReader(resp.Body, maxEventBytes),
+	}, nil
+}
+
+// completion is the body of a non-streamed answer.
+type completion struct {
+	Choices []struct {
+		Message struct {
+			Content *string `json:"content"`
+		} `json:"message"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *usage          `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+// Complete asks for a non-streamed completion with key index key and
+// returns the whole answer as one delta: Content, FinishReason, and Usage
+// when the upstream reports it. Every error is a *domain.ProviderError.
+func (c *Client) Complete(ctx context.Context, key int, req domain.CompletionRequest) (domain.ChatDelta, error) {
+	resp, err := c.do(ctx, key, http.MethodPost, "/chat/completions", "application/json", newChatRequest(req, false))
+	if err != nil {
+		return domain.ChatDelta{}, err
+	}
+	defer resp.Body.Close()
+	body, perr := readBody(ctx, resp.Body, maxCompletionBody)
+	if perr != nil {
+		return domain.ChatDelta{}, c.finish(perr)
+	}
+	if hasErrorObject(body) {
+		return domain.ChatDelta{}, c.classify(resp.StatusCode, resp.Header, body)
+	}
+	var out completion
+	if err := json.Unmarshal(body, &out); err != nil {
+		return domain.ChatDelta{}, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
+			Status: resp.StatusCode, Message: "malformed completion", Err: err})
+	}
+	if len(out.Choices) == 0 {
+		return domain.ChatDelta{}, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
+			Status: resp.StatusCode, Message: "completion without choices"})
+	}
+	var d domain.ChatDelta
+	if m := out.Choices[0].Message.Content; m != nil {
+		d.Content = *m
+	}
+	if f := out.Choices[0].FinishReason; f != nil {
+		d.FinishReason = *f
+	}
+	d.Usage = out.Usage.domain()
+	return d, nil
+}
+
+// ListModels returns the ids of the models the upstream offers to key index
+// key; it costs no tokens, so it doubles as a health probe. Every error is
+// a *domain.ProviderError.
+func (c *Client) ListModels(ctx context.Context, key int) ([]string, error) {
+	resp, err := c.do(ctx, key, http.MethodGet, "/models", "application/json", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, perr := readBody(ctx, resp.Body, maxModelsBody)
+	if perr != nil {
+		return nil, c.finish(perr)
+	}
+	if hasErrorObject(body) {
+		return nil, c.classify(resp.StatusCode, resp.Header, body)
+	}
+	var out struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
+			Status: resp.StatusCode, Message: "malformed model list", Err: err})
+	}
+	ids := make([]string, 0, len(out.Data))
+	for _, m := range out.Data {
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}
+
+// do sends one request and returns the response when its status is 2xx;
+// any other outcome is a classified, scrubbed *domain.ProviderError.
+func (c *Client) do(ctx context.Context, key int, method, path, accept string, payload any) (*http.Response, error) {
+	if key < 0 || key >= len(c.keys) {
+		return nil, c.finish(&domain.ProviderError{Class: domain.FailureKeyRejected, Reason: reasonKeyRejected,
+			Message: fmt.Sprintf("key index %d out of range (%d keys)", key, len(c.keys))})
+	}
+	var body io.Reader
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, c.finish(&domain.ProviderError{Class: domain.FailureCaller, Reason: reasonCaller,
+				Message: "encode request", Err: err})
+		}
+		body = bytes.NewReader(b)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	if err != nil {
+		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonConnection,
+			Message: "build request", Err: err})
+	}
+	for k, v := range c.headers {
+		hreq.Header.Set(k, v)
+	}
+	hreq.Header.Set("Authorization", "Bearer "+c.keys[key])
+	hreq.Header.Set("Accept", accept)
+	if payload != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(hreq)
+	if err != nil {
+		return nil, c.finish(transportError(ctx, err, reasonConnection))
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	// A partial error body still classifies by status; keep what arrived.
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return nil, c.classify(resp.StatusCode, resp.Header, b)
+}
+
+// classify turns an error answer into a ProviderError through the
+// provider's hook, falling back to DefaultParseError.
+func (c *Client) classify(status int, header http.Header, body []byte) *domain.ProviderError {
+	var pe *domain.ProviderError
+	if c.parseError != nil {
+		pe = c.parseError(status, header, body)
+	}
+	if pe == nil {
+		pe = DefaultParseError(status, header, body)
+	}
+	if pe.Status == 0 {
+		pe.Status = status
+	}
+	return c.finish(pe)
+}
+
+// finish stamps the provider on pe and removes every key from its text.
+func (c *Client) finish(pe *domain.ProviderError) *domain.ProviderError {
+	pe.Provider = c.provider
+	for _, k := range c.keys {
+		// All keys, not only the one used: an upstream may echo any of them.
+		if k == "" {
+			continue
+		}
+		pe.Message = strings.ReplaceAll(pe.Message, k, redacted)
+		if pe.Err != nil && strings.Contains(pe.Err.Error(), k) {
+			pe.Err = &scrubbedError{msg: strings.ReplaceAll(pe.Err.Error(), k, redacted)}
+		}
+	}
+	return pe
+}
+
+// readBody reads at most limit bytes; more is a bad_response, a failed read
+// a transport error.
+func readBody(ctx context.Context, r io.Reader, limit int64) ([]byte, *domain.ProviderError) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, transportError(ctx, err, reasonCutOff)
+	}
+	if int64(len(b)) > limit {
+		return nil, &domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
+			Message: fmt.Sprintf("answer over %d bytes", limit)}
+	}
+	return b, nil
+}
+
+// hasErrorObject reports whether body is a JSON object with a non-null
+// "error" member.
+func hasErrorObject(body []byte) bool {
+	var env struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return false
+	}
+	return len(env.Error) > 0 && string(env.Error) != "null"
+}
+
+// isJSON reports whether the answer's media type is application/json.
+func isJSON(h http.Header) bool {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}

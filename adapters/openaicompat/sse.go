@@ -1,0 +1,157 @@
+package openaicompat
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// maxEventBytes bounds one line and the data of one event: a longer line is
+// an error, never an unbounded allocation.
+const maxEventBytes = 1 << 20
+
+// errEventTooLarge: an event's data grew past the reader's limit.
+var errEventTooLarge = errors.New("server-sent event too large")
+
+// sseEvent is one dispatched server-sent event.
+type sseEvent struct {
+	// Name is the event field; "" means the default "message".
+	Name string
+	// Data is the data fields joined with "\n".
+	Data string
+	// ID is the last event id seen so far.
+	ID string
+	// Truncated: the body ended before the blank line that dispatches the
+	// event, so it may be incomplete.
+	Truncated bool
+}
+
+// sseReader parses a text/event-stream body per the WHATWG rules: lines end
+// in LF, CRLF or a lone CR; lines starting with ':' are comments; "data"
+// fields accumulate; a blank line dispatches the event; "event", "id" and
+// "retry" are kept; unknown fields are ignored.
+type sseReader struct {
+	sc     *bufio.Scanner
+	max    int
+	skipLF bool // the previous line ended in CR: a following LF belongs to it
+	first  bool
+	lastID string
+	retry  time.Duration
+}
+
+// newSSEReader reads events from r; max bounds a line and an event's data.
+func newSSEReader(r io.Reader, max int) *sseReader {
+	sr := &sseReader{max: max, first: true}
+	sr.sc = bufio.NewScanner(r)
+	// The scanner's limit is the larger of max and the initial capacity.
+	sr.sc.Buffer(make([]byte, 0, min(4096, max)), max)
+	sr.sc.Split(sr.splitLine)
+	return sr
+}
+
+// splitLine is a bufio.SplitFunc for LF, CRLF and CR line endings. A CR is
+// an end of line at once (so an event is not held back waiting for the next
+// byte); an LF right after it is then skipped.
+func (r *sseReader) splitLine(data []byte, atEOF bool) (int, []byte, error) {
+	if r.skipLF && len(data) > 0 {
+		r.skipLF = false
+		if data[0] == '\n' {
+			return 1, nil, nil
+		}
+	}
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		if data[i] == '\n' {
+			return i + 1, data[:i], nil
+		}
+		if i+1 < len(data) {
+			if data[i+1] == '\n' {
+				return i + 2, data[:i], nil
+			}
+			return i + 1, data[:i], nil
+		}
+		r.skipLF = true
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// Next returns the next event with data. At the end of the body it returns
+// a pending event (one whose blank line never came) marked Truncated, then
+// io.EOF. Read errors and over-long lines are returned as errors.
+func (r *sseReader) Next() (sseEvent, error) {
+	var (
+		data    []byte
+		hasData bool
+		name    string
+	)
+	for r.sc.Scan() {
+		line := r.sc.Bytes()
+		if r.first {
+			r.first = false
+			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
+		}
+		if len(line) == 0 {
+			if !hasData {
+				name = "" // an event without data is not dispatched
+				continue
+			}
+			return sseEvent{Name: name, Data: string(data), ID: r.lastID}, nil
+		}
+		if line[0] == ':' {
+			continue
+		}
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimPrefix(value, []byte(" "))
+		switch string(field) {
+		case "data":
+			if len(data)+len(value)+1 > r.max {
+				return sseEvent{}, fmt.Errorf("%w: over %d bytes", errEventTooLarge, r.max)
+			}
+			if hasData {
+				data = append(data, '\n')
+			}
+			data = append(data, value...)
+			hasData = true
+		case "event":
+			name = string(value)
+		case "id":
+			if !bytes.ContainsRune(value, 0) {
+				r.lastID = string(value)
+			}
+		case "retry":
+			if ms, err := strconv.ParseUint(string(value), 10, 32); err == nil && isDigits(value) {
+				r.retry = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return sseEvent{}, fmt.Errorf("%w: line over %d bytes: %w", errEventTooLarge, r.max, err)
+		}
+		return sseEvent{}, err
+	}
+	if hasData {
+		return sseEvent{Name: name, Data: string(data), ID: r.lastID, Truncated: true}, nil
+	}
+	return sseEvent{}, io.EOF
+}
+
+// Retry is the reconnection time the stream asked for (0 when none).
+func (r *sseReader) Retry() time.Duration { return r.retry }
+
+// isDigits reports whether b is non-empty ASCII digits.
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}

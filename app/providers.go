@@ -1,0 +1,79 @@
+package app
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/genzai/genzai/adapters/groq"
+	"github.com/genzai/genzai/adapters/huggingface"
+	"github.com/genzai/genzai/adapters/mockprovider"
+	"github.com/genzai/genzai/adapters/openrouter"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/chat"
+)
+
+// providerHTTPClient is shared by the provider adapters. It has no overall
+// timeout: the chat use case bounds every attempt through its context.
+func providerHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// chatConfig builds the routing configuration: the providers that have keys
+// and the tiers' chains, as the original backend defined them. In
+// development without any key, the mock provider answers every tier.
+func chatConfig(cfg Config, logger *slog.Logger) chat.Config {
+	c := chat.Config{
+		FirstTokenTimeout: cfg.FirstTokenTimeout,
+		RequestTimeout:    cfg.RequestTimeout,
+		DefaultCooldown:   cfg.ProviderCooldown,
+		BreakerFailures:   cfg.CircuitBreakerFailures,
+		BreakerCoolOff:    cfg.CircuitBreakerCoolOff,
+		Limits:            chat.DefaultLimits,
+	}
+	c.Limits.MaxPromptChars = cfg.MaxPromptChars
+	if cfg.UseMockProvider() {
+		logger.Warn("no provider API keys configured: the mock provider answers every tier (development only)")
+		c.Providers = []chat.ProviderConfig{{Client: mockprovider.New(cfg.MockProviderDelay)}}
+		c.Chains = map[domain.Tier][]chat.Route{}
+		for _, t := range domain.Tiers {
+			c.Chains[t] = []chat.Route{{Provider: domain.ProviderMock, Model: "mock-" + string(t)}}
+		}
+		return c
+	}
+	hc := providerHTTPClient()
+	c.Providers = []chat.ProviderConfig{
+		{Client: groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc}), RPMPerKey: cfg.Groq.RPMPerKey},
+		{Client: openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL}), RPMPerKey: cfg.OpenRouter.RPMPerKey},
+		{Client: huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc}), RPMPerKey: cfg.HuggingFace.RPMPerKey},
+	}
+	groqFast := chat.Route{Provider: domain.ProviderGroq, Model: cfg.GroqFastModel}
+	groqBig := chat.Route{Provider: domain.ProviderGroq, Model: cfg.GroqBalancedModel}
+	orBalanced := chat.Route{Provider: domain.ProviderOpenRouter, Model: cfg.OpenRouterBalancedModel}
+	orSmart := chat.Route{Provider: domain.ProviderOpenRouter, Model: cfg.OpenRouterSmartModel}
+	hf := chat.Route{Provider: domain.ProviderHuggingFace, Model: cfg.HuggingFaceModel}
+	c.Chains = map[domain.Tier][]chat.Route{
+		domain.TierFast:     {groqFast},
+		domain.TierBalanced: {groqBig, orBalanced, hf},
+		domain.TierSmart:    {orSmart, groqBig, hf},
+	}
+	for _, p := range []struct {
+		name string
+		cfg  ProviderConfig
+	}{{"groq", cfg.Groq}, {"openrouter", cfg.OpenRouter}, {"huggingface", cfg.HuggingFace}} {
+		if !p.cfg.Configured() {
+			logger.Warn("provider has no API keys: skipped in every chain", "provider", p.name)
+		}
+	}
+	return c
+}
