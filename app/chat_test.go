@@ -441,3 +441,20 @@ func TestRequestLogRowsAfterClose(t *testing.T) {
 	assert.Equal(t, 3, ttft)
 	assert.Equal(t, 6, tokens)
 }
+
+func TestNoMockProviderInProduction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, map[string]string{"ENV": "production"})
+	e.register("ada@example.com", pw)
+	token := e.login("ada@example.com", pw)
+	res := e.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hello AI!"}, bearer(token))
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "body: %s", res.body)
+	assert.Equal(t, "providers_unavailable", res.json(t)["code"])
+	assert.NotContains(t, e.logs.String(), "mock provider answers")
+	for _, m := range e.do(http.MethodGet, "/api/v1/models", nil, bearer(token)).json(t)["models"].([]any) {
+		assert.Equal(t, false, m.(map[string]any)["available"])
+		assert.NotEqual(t, "mock", m.(map[string]any)["provider"])
+	}
+	quota := e.do(http.MethodGet, "/api/v1/quota", nil, bearer(token)).json(t)
+	assert.Equal(t, float64(0), quota["used"], "refunded")
+}
