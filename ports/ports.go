@@ -95,3 +95,32 @@ type RequestLog interface {
 	// Record queues one record; it does not wait for the write.
 	Record(r domain.RequestRecord)
 }
+
+// ModelLister is a provider that can list its models: a health probe that
+// costs no tokens. Every error is a *domain.ProviderError.
+type ModelLister interface {
+	Name() domain.Provider
+	KeyCount() int
+	ListModels(ctx context.Context, key int) ([]string, error)
+}
+
+// HealthStore keeps provider health checks and decides, across every
+// instance sharing it, who probes when.
+type HealthStore interface {
+	// ClaimProbe reports whether this caller should probe provider now: it
+	// succeeds for exactly one caller per interval (the first to ask once
+	// the previous probe's interval has passed), and moves the next due
+	// time to now+interval.
+	ClaimProbe(ctx context.Context, provider domain.Provider, now time.Time, interval time.Duration) (bool, error)
+	// RecordCheck stores one check.
+	RecordCheck(ctx context.Context, c domain.ProviderCheck) error
+	// RecentChecks returns the provider's latest checks, newest first.
+	RecentChecks(ctx context.Context, provider domain.Provider, limit int) ([]domain.ProviderCheck, error)
+	// Uptime counts the provider's checks since a time.
+	Uptime(ctx context.Context, provider domain.Provider, since time.Time) (domain.Uptime, error)
+	// Traffic counts the provider's chat outcomes since a time, from the
+	// request log: answers it started, and failed attempts of the reasons given.
+	Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []string) (domain.TrafficStats, error)
+	// PruneChecks deletes checks older than before and returns how many.
+	PruneChecks(ctx context.Context, before time.Time) (int64, error)
+}
