@@ -83,6 +83,57 @@ func (e Provider) Valid() bool {
 	}
 }
 
+// Defines values for ProviderHealthStatus.
+const (
+	Degraded     ProviderHealthStatus = "degraded"
+	Down         ProviderHealthStatus = "down"
+	Unconfigured ProviderHealthStatus = "unconfigured"
+	Unknown      ProviderHealthStatus = "unknown"
+	Up           ProviderHealthStatus = "up"
+)
+
+// Valid indicates whether the value is a known member of the ProviderHealthStatus enum.
+func (e ProviderHealthStatus) Valid() bool {
+	switch e {
+	case Degraded:
+		return true
+	case Down:
+		return true
+	case Unconfigured:
+		return true
+	case Unknown:
+		return true
+	case Up:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProviderHealthWindow.
+const (
+	ProviderHealthWindowN1h  ProviderHealthWindow = "1h"
+	ProviderHealthWindowN24h ProviderHealthWindow = "24h"
+	ProviderHealthWindowN30d ProviderHealthWindow = "30d"
+	ProviderHealthWindowN7d  ProviderHealthWindow = "7d"
+)
+
+// Valid indicates whether the value is a known member of the ProviderHealthWindow enum.
+func (e ProviderHealthWindow) Valid() bool {
+	switch e {
+	case ProviderHealthWindowN1h:
+		return true
+	case ProviderHealthWindowN24h:
+		return true
+	case ProviderHealthWindowN30d:
+		return true
+	case ProviderHealthWindowN7d:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for QuotaResetTimeUtc.
 const (
 	N0000UTC QuotaResetTimeUtc = "00:00 UTC"
@@ -146,6 +197,30 @@ const (
 func (e TokenTokenType) Valid() bool {
 	switch e {
 	case Bearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetStatusParamsWindow.
+const (
+	GetStatusParamsWindowN1h  GetStatusParamsWindow = "1h"
+	GetStatusParamsWindowN24h GetStatusParamsWindow = "24h"
+	GetStatusParamsWindowN30d GetStatusParamsWindow = "30d"
+	GetStatusParamsWindowN7d  GetStatusParamsWindow = "7d"
+)
+
+// Valid indicates whether the value is a known member of the GetStatusParamsWindow enum.
+func (e GetStatusParamsWindow) Valid() bool {
+	switch e {
+	case GetStatusParamsWindowN1h:
+		return true
+	case GetStatusParamsWindowN24h:
+		return true
+	case GetStatusParamsWindowN30d:
+		return true
+	case GetStatusParamsWindowN7d:
 		return true
 	default:
 		return false
@@ -291,6 +366,32 @@ type ModelList struct {
 
 // Provider An upstream provider; mock is the development stand-in used when no keys are configured.
 type Provider string
+
+// ProviderHealth defines model for ProviderHealth.
+type ProviderHealth struct {
+	// ErrorRate Share of the provider's attempts that failed in real chat traffic over the last 5 minutes (0..1).
+	ErrorRate   float64    `json:"error_rate"`
+	LastChecked *time.Time `json:"last_checked"`
+
+	// LatencyMs Latency of the last probe.
+	LatencyMs *int `json:"latency_ms"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider Provider             `json:"provider"`
+	Status   ProviderHealthStatus `json:"status"`
+
+	// Uptime Successful probes over the window, in percent with two decimals; null before the first probe.
+	//
+	// Example: 99.82
+	Uptime *float64             `json:"uptime"`
+	Window ProviderHealthWindow `json:"window"`
+}
+
+// ProviderHealthStatus defines model for ProviderHealth.Status.
+type ProviderHealthStatus string
+
+// ProviderHealthWindow defines model for ProviderHealth.Window.
+type ProviderHealthWindow string
 
 // ProviderRateLimitedError The error body when every provider key is rate limited (429).
 type ProviderRateLimitedError struct {
@@ -483,6 +584,15 @@ type UnsupportedMediaType = Error
 type Chat429JSONResponseBody struct {
 	union json.RawMessage
 }
+
+// GetStatusParams defines parameters for GetStatus.
+type GetStatusParams struct {
+	// Window The uptime window.
+	Window *GetStatusParamsWindow `form:"window,omitempty" json:"window,omitempty"`
+}
+
+// GetStatusParamsWindow defines parameters for GetStatus.
+type GetStatusParamsWindow string
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
@@ -1206,6 +1316,30 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/quota (the `GetQuota` operationId).
 	GetQuota(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetStatus Health of each AI provider
+	//
+	// One entry per provider (groq, openrouter, huggingface, in that
+	// order). A background monitor probes each configured provider every
+	// PROVIDER_CHECK_INTERVAL_SECONDS with a request that costs no tokens
+	// (`GET /models`); one probe per interval happens across all
+	// instances. `status` is:
+	//
+	// - `up`: the last probe succeeded, fast enough, and real chat traffic is healthy;
+	// - `degraded`: one probe failed, the last probe was slower than
+	//   PROVIDER_DEGRADED_LATENCY_MS, or more than
+	//   PROVIDER_DEGRADED_ERROR_RATE of the provider's attempts in real
+	//   chat traffic over the last 5 minutes failed;
+	// - `down`: the last two probes failed, or the router's circuit breaker is open;
+	// - `unconfigured`: no API keys;
+	// - `unknown`: configured, not probed yet.
+	//
+	// `uptime` is the share of successful probes over `window` in percent
+	// (two decimals), null before the first probe. The answer is cached
+	// for 30 s, as its Cache-Control says.
+	//
+	// Corresponds with GET /api/v1/status (the `GetStatus` operationId).
+	GetStatus(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness check
 	//
 	// Answers as long as the process serves HTTP; it does not touch the database.
@@ -1457,6 +1591,40 @@ func (c *Client) GetQuota(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
+// GetStatus Health of each AI provider
+//
+// One entry per provider (groq, openrouter, huggingface, in that
+// order). A background monitor probes each configured provider every
+// PROVIDER_CHECK_INTERVAL_SECONDS with a request that costs no tokens
+// (`GET /models`); one probe per interval happens across all
+// instances. `status` is:
+//
+//   - `up`: the last probe succeeded, fast enough, and real chat traffic is healthy;
+//   - `degraded`: one probe failed, the last probe was slower than
+//     PROVIDER_DEGRADED_LATENCY_MS, or more than
+//     PROVIDER_DEGRADED_ERROR_RATE of the provider's attempts in real
+//     chat traffic over the last 5 minutes failed;
+//   - `down`: the last two probes failed, or the router's circuit breaker is open;
+//   - `unconfigured`: no API keys;
+//   - `unknown`: configured, not probed yet.
+//
+// `uptime` is the share of successful probes over `window` in percent
+// (two decimals), null before the first probe. The answer is cached
+// for 30 s, as its Cache-Control says.
+//
+// Corresponds with GET /api/v1/status (the `GetStatus` operationId).
+func (c *Client) GetStatus(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStatusRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Liveness check
 //
 // Answers as long as the process serves HTTP; it does not touch the database.
@@ -1656,6 +1824,60 @@ func NewGetQuotaRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStatusRequest constructs an http.Request for the GetStatus method
+func NewGetStatusRequest(server string, params *GetStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1922,6 +2144,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/quota (the `GetQuota` operationId).
 	GetQuotaWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuotaResponse, error)
+
+	// GetStatusWithResponse Health of each AI provider
+	//
+	// One entry per provider (groq, openrouter, huggingface, in that
+	// order). A background monitor probes each configured provider every
+	// PROVIDER_CHECK_INTERVAL_SECONDS with a request that costs no tokens
+	// (`GET /models`); one probe per interval happens across all
+	// instances. `status` is:
+	//
+	// - `up`: the last probe succeeded, fast enough, and real chat traffic is healthy;
+	// - `degraded`: one probe failed, the last probe was slower than
+	//   PROVIDER_DEGRADED_LATENCY_MS, or more than
+	//   PROVIDER_DEGRADED_ERROR_RATE of the provider's attempts in real
+	//   chat traffic over the last 5 minutes failed;
+	// - `down`: the last two probes failed, or the router's circuit breaker is open;
+	// - `unconfigured`: no API keys;
+	// - `unknown`: configured, not probed yet.
+	//
+	// `uptime` is the share of successful probes over `window` in percent
+	// (two decimals), null before the first probe. The answer is cached
+	// for 30 s, as its Cache-Control says.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/status (the `GetStatus` operationId).
+	GetStatusWithResponse(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*GetStatusResponse, error)
 
 	// GetHealthWithResponse Liveness check
 	//
@@ -2393,6 +2641,75 @@ func (r GetQuotaResponse) ContentType() string {
 	return ""
 }
 
+// GetStatusResponse200Headers the declared response headers of an HTTP 200 response for GetStatus
+type GetStatusResponse200Headers struct {
+	CacheControl *string
+}
+
+type GetStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]ProviderHealth
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetStatusResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStatusResponse) GetJSON200() *[]ProviderHealth {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStatusResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetStatusResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetStatusResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2701,6 +3018,38 @@ func (c *ClientWithResponses) GetQuotaWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetQuotaResponse(rsp)
+}
+
+// GetStatusWithResponse Health of each AI provider
+//
+// One entry per provider (groq, openrouter, huggingface, in that
+// order). A background monitor probes each configured provider every
+// PROVIDER_CHECK_INTERVAL_SECONDS with a request that costs no tokens
+// (`GET /models`); one probe per interval happens across all
+// instances. `status` is:
+//
+//   - `up`: the last probe succeeded, fast enough, and real chat traffic is healthy;
+//   - `degraded`: one probe failed, the last probe was slower than
+//     PROVIDER_DEGRADED_LATENCY_MS, or more than
+//     PROVIDER_DEGRADED_ERROR_RATE of the provider's attempts in real
+//     chat traffic over the last 5 minutes failed;
+//   - `down`: the last two probes failed, or the router's circuit breaker is open;
+//   - `unconfigured`: no API keys;
+//   - `unknown`: configured, not probed yet.
+//
+// `uptime` is the share of successful probes over `window` in percent
+// (two decimals), null before the first probe. The answer is cached
+// for 30 s, as its Cache-Control says.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/status (the `GetStatus` operationId).
+func (c *ClientWithResponses) GetStatusWithResponse(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*GetStatusResponse, error) {
+	rsp, err := c.GetStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStatusResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness check
@@ -3133,6 +3482,66 @@ func ParseGetQuotaResponse(rsp *http.Response) (*GetQuotaResponse, error) {
 	return response, nil
 }
 
+// ParseGetStatusResponse parses an HTTP response from a GetStatusWithResponse call
+func ParseGetStatusResponse(rsp *http.Response) (*GetStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []ProviderHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetStatusResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3223,6 +3632,9 @@ type ServerInterface interface {
 	// GetQuota The caller's daily quota
 	// (GET /api/v1/quota)
 	GetQuota(ctx echo.Context) error
+	// GetStatus Health of each AI provider
+	// (GET /api/v1/status)
+	GetStatus(ctx echo.Context, params GetStatusParams) error
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
@@ -3278,6 +3690,24 @@ func (w *ServerInterfaceWrapper) GetQuota(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetQuota(ctx)
+	return err
+}
+
+// GetStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStatusParams
+	// ------------- Optional query parameter "window" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "window", ctx.QueryParams(), &params.Window, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter window: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetStatus(ctx, params)
 	return err
 }
 
@@ -3352,6 +3782,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
+	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
 
 }
@@ -3987,6 +4418,80 @@ func (response GetQuota503JSONResponse) VisitGetQuotaResponse(w http.ResponseWri
 	return err
 }
 
+type GetStatusRequestObject struct {
+	Params GetStatusParams
+}
+
+type GetStatusResponseObject interface {
+	VisitGetStatusResponse(w http.ResponseWriter) error
+}
+
+type GetStatus200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type GetStatus200JSONResponse struct {
+	Body    []ProviderHealth
+	Headers GetStatus200ResponseHeaders
+}
+
+func (response GetStatus200JSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetStatus400JSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetStatus500JSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetStatus503JSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -4088,6 +4593,9 @@ type StrictServerInterface interface {
 	// GetQuota The caller's daily quota
 	// (GET /api/v1/quota)
 	GetQuota(ctx context.Context, request GetQuotaRequestObject) (GetQuotaResponseObject, error)
+	// GetStatus Health of each AI provider
+	// (GET /api/v1/status)
+	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -4292,6 +4800,31 @@ func (sh *strictHandler) GetQuota(ctx echo.Context) error {
 	return nil
 }
 
+// GetStatus operation middleware
+func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) error {
+	var request GetStatusRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStatus(ctx.Request().Context(), request.(GetStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetStatusResponseObject); ok {
+		return validResponse.VisitGetStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -4343,101 +4876,116 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzdchs7cn6VrkmqVq4a0qRk+dh0pRIdH//IZVteS47PWdNFgjMgidUMQAMYSTwuVuUNcpeLvUlyk7xC",
-	"nmdfIHmEVDcwMxhyKNGyc7yp5I4cDoBGo9H9deMDP0eJyhdKcmlNNPgcaW4WShpOX35k6Vv+qeDG4rdE",
-	"ScslfWSLRSYSZoWSd/9olMRn/Irli4y7N1MeDSIhL1gm0pH2fcQR11rpaBAtmDGXSqcDyAtjYcLhAVgF",
-	"/f0HkMyZZonl2kRx5FuORBoNovvTfrKfHvDOvckh69xL7qedB/yHaech603cL/em0SqOTDLnOUM5/lrz",
-	"aTSI/upuPce77ldz9wmJslqt4ijlJtFigbOJBtHZnIMfF4SBnGVTpXOegtLAYCp4luJzP7kujvhU6YlI",
-	"Uy5vpaZp1bpW0FGSqEKSAKkwbJLx9Duqg21KQ/M+lpZryTLX+HYm4noIpl4+Avfg+8z6SEIh+dWCJ5an",
-	"TpJHkHLLRGaAaQ5Cgp1zMFxfcA2ZmkEhU67pYWU9Tktv2DJTLD1T6iXTM34rPS1cHyOr1CijXmqF+S0K",
-	"E5UuwSoF5Qvfe/eQQMI4eVA1rKE0liR8YQ3p6J1khZ0rLX7l6e4KMu7zQmjXyhR5zvTSi2HVOZcwZwbK",
-	"V+LogmVFqFd6Z1T/Xur0rKXtLdS5iksnuE08YUAqC+6dTfmKUC+1eMeuU8AfubRePa7LW0r6bZZ+wpnG",
-	"pS7nlgtjhJzFtRuN4VIrOcuWYMRMOrfqddyN4mjOWYq+f/A5ev/+feeoniCppcU3NVVAUqJyoTAcO6z2",
-	"UvQjyRaF87TLBf5irBZyhnNypnjBRIZe7lZbtQja1yt2yvWFSDhYni+UZlpkS2i++V3cHKR8wWXKZbKE",
-	"PdybKbNswgy/U1pmJeIj0NzqJWTMcu03rSkWC6UtT1/xVLAz0uatVFZ1NMqxpxEtzBYXV0KGjb7/cjwe",
-	"Ku7F6cnrblTvK7LpI4sGQKpZaLXg2grnxRZaXYiU65vEeFO+t8LZMq/SpkSaWT7KRC4sbrdzvhxp/keK",
-	"ZDFINSoogo/O+TKGROikEHakFlzGQ+k884jUHkOuUp6NMO7QFrYi56qwMSRKSp7gYOWbSWFHajqNh3LC",
-	"EO85DNkdysYGDHuP4o3N55bP+fIPtUKqeX6smqgJTgdV8HjO7CtuDHNxtanTwA5zIV9yObPzaNDfGDmO",
-	"tHL2yGWR4+CFoYGZMcJYJhG6mqWxPA+E2CI3dRVXY28T+i1fZMtrRd4QciqkMPNRveqBZq1aRC3zcnHn",
-	"GnxLPnejGS38TZZ4JpwV3sZyi4WxmrN8VI1UzyXLWM46B91+58GkI2Sp/w0hi3LRrxv0Hb20vkYUat3Q",
-	"cWhoa2LVq7iu/HL07atbZU3N9c3Z1YiCY/lN5GhxD/oP92M0Uve1NlEEwzOns9yZudlc0SdMZwKjbqGl",
-	"ATUlkJUoecG1IfcYg8pSXO+p0MbikgvLc3OT8sLNhQKwq2PX7LBXCci0Zsvb2Iz3gpu2iXvvdwb8dB8B",
-	"s5ArY+HV0c+jN29PXr05Gz1+fvT2NMgUYe9gv9frwWQJKZ+yIrN3mqH/ydUiY0LC6ekTRO5KIgjFpU0I",
-	"I+TsqvQO1FF8k79wZuLkp/GigdUFXw8Np/QaLQeT5hIxr4FT8oKdUy4tPLlA9cBeKTWCIc1xHUFYuJyr",
-	"jAcbdKJUxpkkAZw32lDgEbhfADeOLshJwyJjCU9hwqdK8w3jaPUAGKW4ZrbQtMUQujEbDaJUFQ6tVKYb",
-	"2m1tFrLIJ7jUm04d171t21Q5JEtTgXKx7E2wddrUS4ATI66aAr/geglSyc7+1ZXXdhdOVc5d9maApanL",
-	"3k3X7fqG201b4OWpxUAJOUvmQvKO5iylB/j2ANaqGzGEWD0eykZqEUOV5WMMtqOpKmQaQ87tXKUjfMKy",
-	"TF3im4mS00wkNh7KjbQPR2nDSjF8KpRlI36VcJ7S+KVfGzXhQPnYjAL4GUPl+lxEH0r/lbJxXSyobYUA",
-	"Gk3LhH093DclarMyXq55U+/v58zCJe4PShVIdzAvciZNc1v/xBBG0zhw3TghLLw+HMbAMqPK7P7njnfk",
-	"neOfoEQ14FKUpiQ7Yc2boEMJjMgaG1K3bZjnnGXon9ZDjHGZRjOoPuPyD3B0DD+y5JzLViUZy2xhQhQ0",
-	"pxGWLZgnjtB9iDbwSZuyEFkK/pUyIDn011TbRa/b7/ZuVIwXrR41rmbZppmXaibk1hDMcybWIAdL2d/5",
-	"b91E5RjuS4fn3m6EiP3De+sCx9FVZ6Y6G1oq65ybanrrpweFzLgxQON0lMyWkKH4mEVwSaU2UHKrAhOl",
-	"NU8szJU2HCbMWnSDxrIFeelqGpUgjZn09x/caJM0/zYtv8KAfyynalPFjQR6M3g1NPF5G2rdBUdIlq8Z",
-	"+lNmLPz5T//aZuFfjlTbcCON2YCN4XziYPJbtfZStGJD/Ik+7YTOav2v1tHYmti+4zZx3gQq2ayA+phQ",
-	"xYxHkKvkHE2TSgX8gmdqkaOjRpSedoRE9JbC5ZxLkApTT1ctxZAmZoWv8ZT+ZabVpyiOMPfUqrCky3kx",
-	"mwk5m7KEUIZKzlvdTyn3W2b5SxfaagCRZSfTaPBhp3w+Xl8FKnKM2NS2KeWUJ0qmBgppRUZKIESNE4VE",
-	"5dyAKiw6vESpLFWXsrFb+/ubuH49ewxG31yvj20IiKKGw0Gkd4eEyiUj0YQBBAHgQQDs3dt/eKcb6tEE",
-	"Va9vpEjmSh1t+UpTQqsFggvE5TrlOgYm0YSWCIFTkboqlAN0u2YuZZmlbWfcRqdS1eI6UVCLh70Dp8Xf",
-	"IwLZ3NCk7nbXz4014BEfLLiGlC0btnLYa8XVQT6o0TVL3A+hAzw4vLmd4XaEUG5U2CSM973eoNeDd2eP",
-	"0fRql1o/boVWhlszYluSOcmvLNA7MeQilWI2t9hVM4rt9/YPO/39zv79Mxps0Ov9IYxeKbO8gxK31wF4",
-	"eo2S6eSKp2BVypaw9+7scTM37N+gsLUNSqPFfmnDRQhVsaHkNtdLRvPEo9ZvtOcqi2vY0aYNlDq79rXr",
-	"Zn5L3+QqzDVoF8YFjGJR+qS4pTy8kUiUZeEt+N9rAef05QXhUjmHPVTAW85SIbkxLaW6OU/OzfaMtQXY",
-	"NBV0IjlwadEVogOoCvExDCN1PoxAlceJzCgqCEyZyHwIrZVUVuxxLc6jVYulcXkhtJK5LyyW2z2I3w7P",
-	"pK5e0BpwMfldtsG5jQCG7zXHbLP+t3wmjOX6Lw6mf1NsHZSRdkTagTBtaiPg21L1Qfwk5Ays8BmCX+Mp",
-	"I97FhGVMJrQ5TM60bV1iOvNsAfNJwo1xVcvNoZ+f7h/ehxfvz8AqMFymwAyMj3whhApMA3AnbzAser2D",
-	"hDqij3zcWntyJRMzEnIXAOaOGn2bxtZ4cP9er9X7ucqM9adVparc0eXNBf6GPhqdNURvW713284pUGA6",
-	"T6lrw5tiu+LZNa+0FtvK9+OWYdpldBa2ZTdu7LjddphL6arGRSFaaxDCjFiaC7mDo6EOSiGqdpszWsWR",
-	"4UmhhV2e0tkwzcctNppp/e1pKd2L92flKTFJUJ4b+57n1i7cQaDw2W/TRmdc/soExjYm4egYkjmzMGOW",
-	"X7LlgMrbhggjQsYw4xaYD4llFcrFMybToaQN5dYRcy5myeR9X7TpucGNd3Rc1/W6QzmUT1rKoURnoEIC",
-	"yzkdT7rIvDcmODG+MwDmymxl8R2EHMoxRdtxDAx9X1AQpToowvYxfhgTbMfux3XQHTuhWWbUULLFgjNt",
-	"yuLaOKyujdfLa9TbBskGJ9de03Wn1x4KEOpgaWpgjMHciTYmWDC+Q/oJeQVppUh2zq/3XeHe9y4MLoWd",
-	"A/P1XphqlcP4zcnpGdxlC3H3on+XFXZ+l4o6Y1cizUTCpSFH4AoY0avjM3JMwjaqdc/8Qh+9OQ6KX4PI",
-	"Vc1WLnVmCxENooNur3tA0cPOycI3R6ddrUwLUn+PUxjTZvK6KoPQeAAO59BClE8fAXOlWVe2oiZsKN2j",
-	"8iWYiQte29u9Xp803xwrU5LD3nrxK6ZmSouZkCyDiSta/s4MZaKk1SyxaKs+e6JmFbr0tqILaWhlhnJ8",
-	"9O7s+ejo5cuT96Mnr46OX45enjw7fv03Vhd8DHsS82W0tBoA3enCsYVEc0ZWMedDWTLglPQZP8nZBc/T",
-	"85tzzi44sFoDLLtkSwOS8xSEpel7Oh03pibJMAl1GHXEnqnSMK6jyRiMC3zOgBSdzQgljxHWUrmzrhf/",
-	"qBxQ+xIKFer/RLoD6Zql9GS9JrkXQMY7IVvJh4cNhLZaA1drfZPhBPDpxv7C3q7HZ19AaGqUi1fNOING",
-	"4rLcmhW73+t9GculiaAivnwxnzxLxIl4cfzu1+P+a3FsjuXbw+Tx8f3j88XPf//4xcMuX774NX1/LE7E",
-	"8eUvf8yy1/u//PrL8sXDbrKfyUn+tJf+/CJrIo4K8ATwpgxeOyvDgcAWmstLNZuhGUuqeNxzOmjrqdLV",
-	"3YA+TE36t+VTXUeBcx5I6dCOvgcN6H3gDwNpvLYObtZWTSLGFv0dWqwTS6nd4c3tWnlbqzg63GVRm5xf",
-	"anWwy5B1WTyEZNHgw8c4cAsvCReRXyBoJBvOEjEYmxlC4QjdPmJXjUCnfVq5PdZRWYJWSRiwWuQ5T2k8",
-	"jCa6kzDD00eYbFc0M++SWZpqlISAmcAURHwqMDufMZ3SGY6aAjbvwlkQK3GYFnJ7dyiPpBckQ5HX0M7v",
-	"MIv66dXxaxezTscw4a7CjDpBrNsWCsqs+rbR4Bv53l0303oRYCfn2/9W0yHv0Js85D9MD5LOwbSP3qHP",
-	"Ow/Te7zzYHqf7U/6yQ/p4WGYYAymLDN85xlSNnUDq/6SGQ820tv71oe38q0l1SC8eSBrwRCq2bkwJczL",
-	"qLoD/EoYa74fM3+bfE6u7v9l//mY7Mj7TVTStS4TM9PtnvKtz4rQmVEKSnB95ghEc2UQcQvyVMmcCTrn",
-	"r5LQodwbT5mx4wE80+rTIxiXJSj/JIaTBZc0hI7huTv1e8oS/gjGVKIaD4YyfMU1Cl68E4NWllHZ6+jN",
-	"sT9slClMWZbhQ0wbMC0jgekgojrDceUjooFZpq3xGbKQsy48ZVmGTWGOCas0Q0kIOGBPuQyAItIjoLM6",
-	"EBbz4ykTWaE5cJn6TJvOT4fS5YgSfC4N/IJLlw+cSI6RxJYsibXqeKKkKfKavFXW+XCemk8LmfJ0KKvs",
-	"pzCY+/CEiwtOB2dznFKddjl5BuBzH3eK66lnAUsNc5IWnlpJCurCc8fSr1P+nFvmpwUzRaegzIBRSoIv",
-	"OpDSyixZGCBXMkDRxuPxUFLTAWA/Q5kyywbweRg4mGE0GEZ//od/G0bx0B1o0xO0MXpULi09nWn1iZ42",
-	"CZ30Wxu9dBitUBA37DB6zrNMDaPwEU5Bc/dsAOecLzosExccv3vRUyV5IHqDMEojG6sWTirDZnwYDT4P",
-	"mzW6IR0RDzcLdcNosL9aeU0N5ROWzIPssVxC2CukZDlP7/iFuMRNSox+f2Q/lC9OT153uET3n4Kru3Xh",
-	"CMbhnMaQqJxO9YUhmqS38f4hIMYZSiMyYk4SzvEUATL5S5fb1/oYx4iFG4/dDhhKKjN8Hrq4Q2pBoYbR",
-	"alwn89V+ndK9q1ykHWeh6F4cC2+TpkYVng1k9Hjuz+VumyPXlM/a2x754QlB0s6h8g+ZO0MXIQiKVWlt",
-	"SXu9no+KHpqon+uD0cNyJFLqXBir9JL2oSK/bcLxQrbx/uH9kEP8IZj8TfRYx453pPhVHDbEBhlH/1kW",
-	"XhaFmTvzo8Ikg4lWl+iVFP6KPT8/O3tTVfuC7muy/epjRScOTy4q7R250uBTzWUy/9uopuMSNqvJsdEv",
-	"qiD6CUM/mgjDoRqETh5Ckmuv+8MX1AxCkvf/RMngG6t47epAeV/gS05FywXxJ0o1l6qk8axz+rcR+Sve",
-	"fsuxR//+xjFHf/9LV2WReaIHv7J3SU+devPWx3s7RZxdlPMbh6TfJNz0VzR847Lc+kncOjx4BIY7gFS5",
-	"XgjatJz1bcmLPNfnq8pMN8Lpuqb0v6dAc2//4RdGrQqQr1Vfb+SItdxFbSWUh5ljfQi13tVtaBgNIp7z",
-	"Ap9KnlU9k5AC4qkkLaJ/NwZJw3UpyXfg9rTwgjDo7kJY3WBDrj5u2WPbSDjjpqbGsQdv1THaUJbnaATt",
-	"biYbIlRrtZyq72ChxxjX/VFHmVwM5fgtvtE5cm+480EP8oLrwsFLN/EGWFPiVuYm7LVKTcdNxFPauEVc",
-	"n8OvvqIYsH+7Innj+kZg4Bh3oLz+Gf47wQBqdEjpQfnHAXT2RFWVjRtyVaz/Xvdsa//Cp2Szjb9bsIZn",
-	"U9gbN5Xh7Wwoha1ulTnjdXSqsu6aizTNOJoAo4PzNWiPdrwt2airOF9wKFTRYz98btVwCdXCS7Oe8Ve+",
-	"22BOVy38LZ31l5vM6urtxiVfgt5r7r5xUSh091nW4B0Q0v7NrrRvJy63mM7rgL6bqCKr0rU9T7ErOXT0",
-	"DyfqUjpa72Hv3q02Y7kAwd9JzHmoK9xs527HUUFNeXm+278AtNh7Rb328JDTLvJ7pdxyfqbd9Zpkk2Dz",
-	"4eOqUaQ8JZpYVVT0Zz11/Smu02qlXdYblDGpaNkoY9YXJ2Z8y4mPnWvEpgLt1JeNA29Ch/eXoWFIdelp",
-	"6NzOcfMzGYQ5X6trVD+Fqf8qAfYQjNAnjC+eHuHv2sNEc3Zejur/LAB3cmvd4qUw9pWb39fmlKWaPjQu",
-	"6LRdrPx9IZLzKoE0McyUcpwEI7A3+FRwLbgpU0ifE3oyS3AFZ92voUu6YexnOJTP+lHRZsH9Ad2ngmVo",
-	"Xn7QoDLgB/7RP4E//+mf/vM//vHm8X29oCnAj46DRWPRnN0GuPI8XMdyIwkclbIa/hS/wn/987//S3Pk",
-	"wEuvPu68W+uLQltiIRlz9zdMeb7P8cb1rqRSBDBX/E6YhIVIzq91GFUe0eovqqsDDmHU9wbioEJPcDCG",
-	"S9zD7hKAKR2GdKjVnVG5SwGw54AydsUsVDcqWrf8M27dhZKv3fCNLKa6LHJwuHkHpHHHI7jSse1mhktw",
-	"+oc7W7Ob0BZLTliWkSd1+QjhT0UXYv7fuCvdBBlbYNvuuzPueXUhuNWsjyiyGWDGoQ5WHe0RwYJwpqHS",
-	"IdEfUsVdaLKqSOYNlNRtM1l/Hflrbba6vdxyZbm8oVxdTA45kRcVKXI3i/Tybk80SCsY1TNxwbu3tZHr",
-	"uC7igkschBiWwaKWfzVDq1pdvGhd1P1eL7z1F/ybkwMyZtDEt0RqKf+LAhZCztzhZFX1xzS5C4e9A1AI",
-	"fC6F4XGNmPxVlAWvkieSfYsXe+vvgnxlKby6Z7Nx06VxsSW8wVLdV/HF+F3pKOVlnxaroMm4Sw76goPV",
-	"bDoVSferfcdXKsIj8AFIFZ4MCQl9s5uKvozQcq2OGn8ntv7/Yd1rN0PV7zW7YRX7bNiB2HV+YsKy5p1k",
-	"ehejlc48bX9w926G782VsYMHvV6PEl4/0iYOmAljfSHbMcQc0dbjPeJTIKJsNntMyQTumEZ2bOdaFbN5",
-	"SOCvuyKIstnVT5v3Auo27utmo8qtOI5AuVxVO6/P1cfVfwcAAP//",
+	"7Hzfctu6dverrOH3zWxnhlIk2c5OlDnTejtO4tSJc2znZO8TZiSIhCQckwADgJa1M57pG/SuF+em7U37",
+	"Cn2e8wLtI3SwAJKgRNmKk+6cTnuTiSkCWFhYWOu3/vFzEIssF5xyrYLh50BSlQuuKP7xE0nO6KeCKm3+",
+	"igXXlON/SZ6nLCaaCf7wT0pw84xekyxPqX0zocEwYPyKpCwZSTdHGFAphQyGQU6UWgiZDCErlIYJhceg",
+	"BfQHjyGeE0liTaUKwsCNHLEkGAaPpv14kOzSzt5kn3T24kdJ5zH9cdp5QnoT+8veNLgJAxXPaUYMHf9f",
+	"0mkwDP7fw3qPD+2v6uERknJzcxMGCVWxZLnZTTAMLuYU3LrAFGQknQqZ0QSEBAJTRtPEPHeb65oVnws5",
+	"YUlC+b3YNK1G1ww6iGNRcCQgYYpMUpp8R3aQdWpw38dcU8lJagffT0TsDN7Wy0dgH3yfXR9wKDi9zmms",
+	"aWIpeQoJ1YSlCoikwDjoOQVF5RWVkIoZFDyhEh9W0mO59JYsU0GSCyFOiJzRe/Ept3OMtBCjFGepGeau",
+	"KExEsgQtBJQvfO/bgwQxZekxrCENppE4prlWyKN3nBR6LiT7lSbbM0jZ/+dM2lGqyDIil44MLS4phzlR",
+	"UL4SBlckLXy+4juj+veSpxctY+/BzpuwVIKbyGMKuNBg31mnr/D5UpN3bCcF8yPl2rHHTnlPSr/N0U8o",
+	"keaoy71lTCnGZ2GtRkNYSMFn6RIUm3GrVh2Pu0EYzClJjO4ffg7ev3/fOag3iGxp0U1NFiCVhrlQKGom",
+	"rO5S8BPSFvj71Mvc/KK0ZHxm9mRF8Yqw1Gi5e13Vwhtfn9g5lVcspqBplgtJJEuX0Hzzu6g5SGhOeUJ5",
+	"vIQdczcTosmEKPqglMyKxKcgqZZLSImm0l1aVeS5kJomr2nCyAVy814sqyYaZWamER7MBhVXQoa1uf96",
+	"NJ5h3Kvz0zfdoL5XKNMH2ggAsiaXIqdSM6vFcimuWELlXWS8Ld+7MbsljqVNiiTRdJSyjGlz3S7pciTp",
+	"n9CShcDFqEALPrqkyxBiJuOC6ZHIKQ8jbjXzCNkeQiYSmo6M3cErrFlGRaFDiAXnNDaLlW/GhR6J6TSM",
+	"+IQYvGcxZDfijQvozx6Ea5fPHp/V5R9qhlT7/FgNEROzHcOCwznRr6lSxNrVJk89OcwYP6F8pufBsL+2",
+	"chhIYeWR8iIzixcKFyZKMaUJN9BVLZWmmUfEBrpxqrBaexPRZzRPl7eSvEbklHGm5qP61D3OapEHLfuy",
+	"ducWfIs6d20YHvxdknjBrBTeR3KLXGlJSTaqVqr3kqYkI53dbr/zeNJhvOT/GpFFeei3LfoOX1o9IzS1",
+	"dunQF7QVsupTXGV+ufrm0628pub5ZuR6hMax/ItlRuIe958MQiOk9s9aRA0YnlmeZVbM1fqJHhGZMmN1",
+	"C8kViCmCrFjwKyoVqscQRJqY854yqbQ5cqZppu5inn+5DAHk+tgO2+9VBBIpyfI+MuO04Lpsmrv3gwK3",
+	"3adANGRCaXh98PPo7dnp67cXo8OXB2fnnqcIO7uDXq8HkyUkdEqKVD9omv6j6zwljMP5+ZFB7oIbEGqO",
+	"NkaMkJHrUjvgROFd+sKKiaUf1wuGWhZ01TSc42t4HISrhcG8Cs5RC3bOKddwdGXYAzsl1QYMSWrOEZiG",
+	"xVyk1LugEyFSSjgSYLXRGgMPwP4C5uLIApU05CmJaQITOhWSrglHqwYwVopKoguJV8xAN6KDYZCIwqKV",
+	"SnR9ua3FghfZxBz1ulI35952bSofkiQJM3SR9K13ddrYi4DTWFwxBXpF5RK44J3B9bXjdhfORUat96aA",
+	"JIn13lXX3vqG2k1a4OW5NoYSMhLPGacdSUmCD8zbQ1iJboTgY/Uw4g3XIoTKyzc2WI+mouBJCBnVc5GM",
+	"zBOSpmJh3owFn6Ys1mHE19w+s0obVgrhUyE0GdHrmNIE1y/12qgJB8rHauTBzxAq1WctesTdn+iNyyLH",
+	"sRUCaAwtHfZVc9+kqE3KaHnmTb6/nxMNC3M/0FVA3sG8yAhXzWv9jBgYjevAbev4sPB2cxgCSZUovfuf",
+	"O06Rd46fQYlqwLooTUq2wpp3QYcSGKE0NqhuuzAvKUmNflo1Mcp6Gk2j+oLyP8LBMfxE4kvKW5mkNNGF",
+	"8lHQHFdYtmCeMDDqg7WBT7yUBUsTcK+UBsmivybbrnrdfrd3J2McafWqYbXLNs6ciBnjG00wzQhbgRwk",
+	"IX/r/urGIjPmvlR49u2GiRjs760SHAbXnZnorHGpjHOus+nMbQ8KnlKlANfpCJ4uITXkGy+Ccgy1geAb",
+	"GRgLKWmsYS6kojAhWhs1qDTJUUtX26gIaeykP3h8p0zi/tu4/NoY/GM+FessbjjQ68arwYnPm1DrNjiC",
+	"k2xF0J8TpeEvf/6XNgn/cqTahhtxzQZs9PcTepvfyLUT1ooNzU/4v63QWc3/m1U0tkK2m7iNnLceS9Yj",
+	"oM4mVDbjKWQivjSiiaECekVTkWdGURuUnnQYN+gtgcWccuDCuJ42WmpMGpsVLsZT6peZFJ+CMDC+pxSF",
+	"Rl7Oi9mM8dmUxIgyRHzZqn5KujcpQVSlaPlazPrckOS0Urm1HxQQ65ubzRENU8LM3WMcJCWpAZsatCTT",
+	"KYtBXLlIb2qkbR8yxgtNFez0ut0+Qs91wLQCjMLAjB3Fcxpf2uBlPYRo2jGm1ghbkbqLZAHQGiNSYlDs",
+	"cpS1+AUn9rdyq0hsLsUEMeWGmT2H4z6O3boRKXK8ITNJrHFOxAL9J17LBP55yc0PbWdd5MiM9XMs4pgq",
+	"NS1SuytVn8uC8UQsDDSBnMoYoQTTc9ALAQmNWUZS9RQMC3xUjN5RzaFKqTx50n08aDvTDTysz9jS4bOj",
+	"Pw/CYLBn/v3RbHy3l9wdU/B0TWUKHVdW5KghENX6oX8fblMDZ0TTE4sUazyepqfTYPhhq/BYuHoRMWY4",
+	"IlPdpmPOaSx4oqDgmqXeEVzSJcQiMydaaCO+sRCpEZzGsfQH61K7GozxVl/f98c2hwI5Zd0KVGPWsShP",
+	"AEljCgwnwWFq2NkbPHnQ9fmovCDyN2JkqZ1a3P8mhVoyg9WNmysTKkMg3GjkpfEoE5bYoK71j7YNBJRR",
+	"yzZDcx+eclGTa0kxXNzv7Vou/t4A+nWdjuxuR1JUaQXOgTI3HhKybMjKfq/VTfW0nTRIh5vb5+OJ3f27",
+	"xymqR+Yujgod+1e91xv2evDu4tCIXo1Q6setnoqiWo3IhtgIp9ca8J0QMpZwNptrM1UTFA56g/1Of9AZ",
+	"PLrAxYa93h8bNskzMC1hNZrcwmRMBNMEtEjIEnbeXRw2Qy39Oxi2ckFxtdAdrX8IPivWmNymwlBojpwT",
+	"+I3uXCVxDTlal4GSZ7e+dtvO76mbbMKm9oGZsviryEudFLZkW9b88jLLssGddlwwe/ry/ErJnP2eYcAZ",
+	"JQnjVKmWyLexYGpzAKjFT2gy6JRToFwbVWgUQJXXCiEKxGUUgCiz80QJjK9ZiLfCpDIBZs7iMrhpkTTK",
+	"r5gUPHNx+vK6e3DYugeJDb+1YhpJSbJs847WDJh5r7lmm/Sf0RlTmsq/Oq/3m7qqXlR2S8fVI6aNbehH",
+	"tgRRjTvC+Aw0cw63O+MpwTKmCUkJj/FyqIxI3XrEWELQ4hsjaLVJgPWlX54P9h/Bq/cXoAUoyhMgCsYH",
+	"Lq6I8doh2EQ2REWvtxvjRPhfOm4N5doIpBoxvg0As5l7N6ZxNR4/2uu1aj8b6NQu+VuyylYC3I1tG/xo",
+	"TNYgve303m1K+xmCMT1Zp1pa3Zss17e80hq7Lt8PW5Zpp9FK2IbbuHbjtrthrOkxFgVrDekxNSJJxvgW",
+	"igYnKImoxq3vyPh4NC4k08tzLLXA/djDNmJa//W8pO7V+4uy6AIpKMsw3MxzrXObV2cumNSU0RnlvxJm",
+	"bBvhcHBsPfEZ0XRBlkPMFimsv2I8hBnVQJxJLIO61p4RnkQcL5Q9R+flG5F3c+Glp8pcvIPjOkzejXjE",
+	"j1qyC1gdhHE5klHM9lvLvDNGODF+MARio9ZlLgsYj/gYre04BGJ0n5dfwLSCge1j858xwnYz/bg2umNL",
+	"NEmViDjJc0qkKmPVYz9YPV6NVuNsazVrZnPtKRJbDOKgAKIOkiQKxsaYW9LGCAvGD5A/fplOUjGSXNLb",
+	"dZd/950Ks346cekTmEqRwfjt6fkFPCQ5e3jVf0gKPX+IMdKxzTikLKZcoSKw8cDg9fEFKiamG8HvF+6g",
+	"D94ee7HkYWCD0Dc2EkVyFgyD3W6vu4vWQ89RwtdXx1stVAtSf2+2MMbL5HhVGqHxECzOsbEn9/QpEJvp",
+	"sFFgHEIibh+VL8GMXdFa3vZ6feR8c61UcAo7q7HkEIcJyWaMkxQmNgfwg4p4LLiWJNZGVp33hMMqdOlk",
+	"RRZc4clEfHzw7uLl6ODk5PT96Oj1wfHJ6OT0xfGb32lZ0DHscOMvY9ylAkAPunCsIZaUoFTMacTLglLB",
+	"ncePdHbBlb26yzknVxRIzQGSLshSAac0AaZx+646lSpV15wRDrUZtXVyUyFhXFuTMShr+KwACUx1MsGP",
+	"DazF7EGdfvlJWKD2JRWJhv+n3NZ31EV/R6sh/h0PMj7wi/+ceVhDaDcr4GplbhQcDz7dOZ8/2+347Avq",
+	"AxvZl5umnTFCYr3cush80Ot9WdFYE0EFdPlqPnkRs1P26vjdr8f9N+xYHfOz/fjw+NHxZf7zHw5fPenS",
+	"5atfk/fH7JQdL375U5q+Gfzy6y/LV0+68SDlk+x5L/n5VdpEHBXg8eBNaby2ZoYFgS1VYydiNsPwMkY8",
+	"9iwP2maqePXQq8bHIf37lifeVlFqNZCQvhx9j6q6954+9Khx3Nq9m1t1Tb4Z0d9ixGqdNo7bv3tcaxnk",
+	"TRjsb3OozRJ6HLW7zZJ1lsmHZMHww8fQUwsniItQLyA04g1laTAYmSlE4Qa6fTRTNQyddG7lZluHYQk8",
+	"JaZAS5ZlNMH1jDWRnZgomjw1znZVtelUMkkSaShBYMaMC8I+FcY7nxGZYEpUTMEM78KFZyvNMi29It2I",
+	"H3BHSGpIXkE7Pxgv6tnr4zfWZp2PYUJthNnwxGDdNlNQetX3tQbfSPdue5lWgwBbKd/+t9oOaofe5An9",
+	"cbobd3anfaMd+rTzJNmjncfTR2Qw6cc/Jvv7voMxnJJU0a13iN7UHU0qC6Ic2Ejur1uf3Eu3lpU7fiMP",
+	"rwnDDNScqRLmpRjdAXrNlFbfr9FlE32Wru7/Zv15iHLk9KZh0q0q03immzXlmfOKbNI5yzXC9Zmtx5sL",
+	"ZRA3Q00VzwnDspnKCY34znhKlB4P4YUUn57CuAxBuSchnOaU4xIyhJc2if6cxPQpjDFENR5G3H/FDvJe",
+	"fBCCFJpg2Ovg7bHL3fMEpiRNzUPjNhi3DAnGRESVw7HhI6yq1ERq5TxkxmddeE7S1AyFuXFYuYo4IuC1",
+	"tCtapKeAuTpg2vjHU8LSQlKgPHGeNpYjRNz6iBycLw30inLrD5xyaiyJLnPeK9HxWHBVZHUtZBnnM/uU",
+	"dFrwhCYRr7yfQhnfh8aUXVFMnM3Nlmq3y9IzBOf72KIIV8npFX0an6Sl7LOssevCS9v0Urv8GdXEbQtm",
+	"ArOgRIESgoMLOiDTSi+ZKUBVMjSkjcfjiOPQIZh5Ip4QTYbwOfIUTBQMo+Avf/+vURBGtj4EnxgZw0fl",
+	"0eLTmRSf8GmzPhp/a6vWjoIbQ4hdNgpe0jQVUeA/MluQ1D4bwiWleYek7Iqavx3pieDUI71Rf40rKy1y",
+	"S5UiMxoFw89RM0YXYYo4Wg/URcFwcHPjOBXxIxLPPe+xPELYKTgnGU0euINYmEuKDTKuAibir85P33Qo",
+	"N+o/ARt368IBjP09jSEWGRbJMIVVx07G+/tgME7EFUuxEBlxjqu4QZFfWN++5sc4NFi48djegIhjmOFz",
+	"ZO0OssUQFQU349qZr+7rFNsYM5Z0rIQa9WKLWterPjHCs4aMDucuL3dfH7muoK617YFbHhEk3hwM/6C4",
+	"E6MiGEKxyq0tq8hvL+82GhorqVcXw4flSsjUOVNayCXeQ4F6W/nr+cX7g/1Hfkn+B2/zd1Wb22YT22Ny",
+	"E/oDzYCUGv1ZBl7yQs2t+GFgksBEioXRSljqYmZ+eXHxtor2edPXvSs3H6vqfD9zUXHvwIYGn0vK4/nf",
+	"BHV1O2KzutY8+EUUWM1FjB6NmaJQLYKZB79mvNf98QtiBn7PxH9HyOAbs3ilE6dsv/mSrGh5IC6jVNda",
+	"lVVxqy0ym/piqjaYlrRH/9FamqM/+NJTyVNX6EGv9UPkU6e+vHV6byuLsw1zfmOT9JuYm/4NLt/oPV3N",
+	"xK3Cg6egqAVIleoFb0xLrm+DX+Rqfb4qzHQnnK5jSv9zAjR7gydfaLUqQL4Sfb2zRqyltbu1P8P3HOsk",
+	"1OpU9ynDaBTiWS3wqayzqnfil4C4UpIW0r9bBUlDdQlOt6jtaakLMkZ3m4LWtWrIm48b7timIpxxk1Pj",
+	"0IG3Ko0W8TKPhtDu7mJDA9VaJaea2zvosbHrLtVROhcRH5+ZNzoH9g2bH3Qgz+u+9166q26ANClurdyE",
+	"nVaqMd2EdUprTfl1Hv7mK4IBg/sFyRvdUJ6AG7sDZTe1/7GPIdToEN2D8jscmHvCqMpaw2ll679X23qt",
+	"X+gUZbbx9RKtaDqFnXGTGU7OIs501aRphbeumDfTZCxJUiyzJ5g4X4H2Ro43ORt1FOcLkkJVeeyHz60c",
+	"LqGa34PuKv7KdxuNCNUI1/S2+nKzUaF6u9Ezj9B7Rd03+u58dZ+mjboDRNq/2RciNhcut4jOG698NxZF",
+	"WrlrO67Erqyhww8GiQW3Zb37vb17XcbyALyvs8ypzytz2S7tjcOAmnD0fLeParTIe1V67eAhxVvk7kp5",
+	"5dxOu6sxyWaBzYePN40g5TmWiVVBRZfrqeNPYe1WC2m9Xi+MiUHLRhiz7kOa0Q0ZHz2XBpsyI6cubOxp",
+	"E0zeL3zB4GLhytCpnpvLT7hn5lysrhH9ZKr+8gjsGDCC/zP2xZVHuE9XwERSclmu6r69YW5ya9zihCn9",
+	"2u7va33Kkk0fGv1ubX3Kvy9YfFk5kCqEmRC2JkExMxt8KqhkVJUupPMJXTGL19G2qteMSrpj7RdmKef1",
+	"G0arnLoE3aeCpEa83KJeZMAt/JN7An/58z/+x7//w93ru3hBk4CfbA0WroV7thfg2tXh2io3pMCWUlbL",
+	"n5s/4T//6d/+ubmyp6VvPm59W+u+uw22EIW5+xu6PN8nvXG7KqkYAcQGv2PCIWfx5a0Ko/IjWvVF1Tpg",
+	"EUbdNxB6EXqEgyEszB22TQCqVBjcolabo7JNAbBjgbKZimioOipar/wLqm1Dydde+IYXUzWL7O6v94A0",
+	"ejy8lo5NnRnWwenvby3NdkMbJDkmaYqa1PojiD8FNsT8n3BXvPE8Nk+27d8N4a47Glulu9l1UJm0nRnm",
+	"12pdFYIHGEMLkomOOPZoPejCAebXZlIUPIFMcKaFLNsaKYnnXgttvQregoi/PTv9w/Gzo7PR4cujw78b",
+	"Hb+5ODr7w8HJ6Pzo8PTNs3NXUlmjDHPJYmGuJBfgYlR8Z/zi6AKc8R8/eIqRTyQAd4Yg/YqkZRoPSCyF",
+	"wqariNsgW0xVF8aWX2NgCrNRHRgX+Xi40oAKqojdhypsaJ9yUczmoUvErfbbMgXuWwRPccaynXQ89Ki0",
+	"7ke4utKCKFBYjIIfIIw4QMWvZ0cvzg6eHT0bnRxcHL05/GX0+hw9mcymJje9fXR2dno2Oju4OLqti9h1",
+	"DpsptmoetvS7DYoF95mmF6IUhnKbZTcLSpeBTStwiCmUPjuf3207HppjL1O85e/YfjseemKG3ymxqyaw",
+	"pDa/OrZtp+OyB1yVvdSqvRl3bDtQx14nbsR3/DbcB+Gtfbhw0cijxiSe0yTiRqnt9kCFQJTxVOHQ/NA5",
+	"FFxLkYIiS7XBFpyXDbQ5kSSj+KFZozlaPkSEW3W9xNgryTH2ReWyRilVh60f2HWfBHJ9vl/Y+vvx6+zU",
+	"h2bze2+10by2QXsX/cFwvzccPPpjs2942H88aAtTlKrQ9nSXbdmuO7psdcYdGmDYoKLbG2xByI+rhOwN",
+	"+r1wo4te0eO1l1dU/djdv4uoVYqMHDbXt082ev01Q1a62R0RdniTiI++qGzVfbvyrYP1JtxbYzvqB6c7",
+	"V76u2bgwLY1IYgFVeYqkuZAaMrKECXV3MATanXUhCvJikrI4hIxcd8iM/m63FwXdO7+yeY9UxF9BPZA9",
+	"AvzelLHJXgzCAxFOKiyKmFcfqGiFDweo2ZTRYshtUhUIYZkmRqsUJiCxiDIR1Dq4WhTxvBFr6bYpOycy",
+	"X4t8q08KtXxHqLoD5deC/M6Kq6q1YjtcW4r4RpFGrjADO9gV7d5XKm6rmGVXlJtFUCv4p+q+/4inWrVv",
+	"th7qoNfzvx3gfWLVGjI1bEbJsDS2/EAc5IzPbIlTVTsQC550Yb+3C0LPqVwwRcM67uIaWnNahWCR9g32",
+	"78x1lH5lQr3q1l3rl220x/p9sFXXq0vpb1vUWrYMt0gFbsa2SsorWkKs7ldri69khIvjIdDy6ksYh77a",
+	"jkVfVhZ7K48a3/hd/ahv99bLUM17y224CV1MvQ1GnYiYpM0PBeG7xkbK1DX/DR8+TM17c6H08HGv10Mj",
+	"6VZajybMmNIuHW7rzG27jsNjWJVpLH1z2CGGJM2NacTY9Vwav8NvA6ynwkDH+lTP1rsL6zH2z/VBpQ13",
+	"trge4NTn+ohKETmXyB1wPdCewM3Hm/8KAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

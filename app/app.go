@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -33,6 +34,9 @@ type App struct {
 	db       *postgres.DB
 	requests *postgres.RequestLogWriter
 	log      *slog.Logger
+
+	stopMonitor context.CancelFunc
+	monitorDone chan struct{}
 }
 
 // Options tune what the environment does not configure; zero values are
@@ -73,7 +77,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.NewRequestLogWriter(logger, postgres.RequestLogConfig{})
-	chatSvc := chat.New(chatConfig(cfg, logger), quotaSvc, requests, clk, logger)
+	chatCfg, probeTargets := chatConfig(cfg, logger)
+	chatSvc := chat.New(chatCfg, quotaSvc, requests, clk, logger)
+	statusSvc := status.New(status.Config{
+		Interval:          cfg.ProviderCheckInterval,
+		ProbeTimeout:      cfg.ProviderCheckTimeout,
+		DegradedLatency:   cfg.ProviderDegradedLatency,
+		DegradedErrorRate: cfg.ProviderDegradedErrRate,
+		MinTraffic:        5,
+		TrafficWindow:     5 * time.Minute,
+		Retention:         cfg.ProviderCheckRetention,
+		CacheTTL:          cfg.StatusCacheTTL,
+	}, db, probeTargets, chatSvc, clk, logger)
 
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
@@ -81,13 +96,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		MaxBodyBytes: cfg.MaxRequestSizeBytes,
 		ReadyTimeout: readyTimeout,
 		SSEKeepAlive: cfg.SSEKeepAlive,
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Database: db}, logger)
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Database: db}, logger)
 	if err != nil {
 		_ = requests.Close(ctx)
 		db.Close()
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Handler: srv, db: db, requests: requests, log: logger}, nil
+	a := &App{Handler: srv, db: db, requests: requests, log: logger}
+	// The monitor outlives the start-up context; Close stops it.
+	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopMonitor = stop
+	a.monitorDone = make(chan struct{})
+	go func() {
+		defer close(a.monitorDone)
+		statusSvc.Run(monitorCtx)
+	}()
+	return a, nil
 }
 
 // closeTimeout bounds the final flush of the request log.
@@ -96,6 +120,8 @@ const closeTimeout = 10 * time.Second
 // Close flushes the request log and releases the database pool. Call it
 // after the HTTP server has drained, so that no request is still recording.
 func (a *App) Close() {
+	a.stopMonitor()
+	<-a.monitorDone
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	if err := a.requests.Close(ctx); err != nil {

@@ -37,6 +37,8 @@ func (u upstreams) vars(extra map[string]string) map[string]string {
 		"RENDER_EXTERNAL_URL":                  "https://genzai.example.com",
 		"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "2",
 		"REQUEST_TIMEOUT_SECONDS":              "5",
+		// Probes would take scripted answers meant for chat requests.
+		"PROVIDER_CHECK_INTERVAL_SECONDS": "0",
 	}
 	for k, val := range extra {
 		v[k] = val

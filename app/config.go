@@ -105,6 +105,14 @@ type Config struct {
 	// MockProviderDelay paces the development mock provider's tokens.
 	MockProviderDelay time.Duration
 
+	// Health monitor.
+	ProviderCheckInterval   time.Duration // 0 disables the monitor
+	ProviderCheckTimeout    time.Duration
+	ProviderDegradedLatency time.Duration
+	ProviderDegradedErrRate float64
+	ProviderCheckRetention  time.Duration
+	StatusCacheTTL          time.Duration
+
 	// Version is the build version; set by the binary, not the environment.
 	Version string
 }
@@ -336,10 +344,31 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.SSEKeepAlive = time.Duration(r.intRange("SSE_KEEPALIVE_SECONDS", 15, 1, 300)) * time.Second
 	c.MockProviderDelay = time.Duration(r.intRange("MOCK_PROVIDER_DELAY_MS", 40, 0, 10_000)) * time.Millisecond
 
+	c.ProviderCheckInterval = time.Duration(r.intRange("PROVIDER_CHECK_INTERVAL_SECONDS", 60, 0, 24*3600)) * time.Second
+	c.ProviderCheckTimeout = time.Duration(r.intRange("PROVIDER_CHECK_TIMEOUT_SECONDS", 5, 1, 300)) * time.Second
+	c.ProviderDegradedLatency = time.Duration(r.intRange("PROVIDER_DEGRADED_LATENCY_MS", 3000, 1, 600_000)) * time.Millisecond
+	c.ProviderDegradedErrRate = r.fraction("PROVIDER_DEGRADED_ERROR_RATE", 0.25)
+	c.ProviderCheckRetention = time.Duration(r.intRange("PROVIDER_CHECK_RETENTION_DAYS", 30, 1, 3650)) * 24 * time.Hour
+	c.StatusCacheTTL = time.Duration(r.intRange("STATUS_CACHE_SECONDS", 30, 0, 3600)) * time.Second
+
 	if len(r.problems) > 0 {
 		return c, &ConfigError{Problems: r.problems}
 	}
 	return c, nil
+}
+
+// fraction reads a number from 0 to 1.
+func (r *configReader) fraction(name string, def float64) float64 {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		r.problem(name, "%q is not a number from 0 to 1", v)
+		return def
+	}
+	return f
 }
 
 // Default provider base URLs.

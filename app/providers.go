@@ -12,6 +12,7 @@ import (
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/ports"
 )
 
 // providerHTTPClient is shared by the provider adapters. It has no overall
@@ -32,7 +33,8 @@ func providerHTTPClient() *http.Client {
 // chatConfig builds the routing configuration: the providers that have keys
 // and the tiers' chains, as the original backend defined them. In
 // development without any key, the mock provider answers every tier.
-func chatConfig(cfg Config, logger *slog.Logger) chat.Config {
+// The provider clients are returned too: the health monitor probes them.
+func chatConfig(cfg Config, logger *slog.Logger) (chat.Config, []ports.ModelLister) {
 	c := chat.Config{
 		FirstTokenTimeout: cfg.FirstTokenTimeout,
 		RequestTimeout:    cfg.RequestTimeout,
@@ -49,13 +51,16 @@ func chatConfig(cfg Config, logger *slog.Logger) chat.Config {
 		for _, t := range domain.Tiers {
 			c.Chains[t] = []chat.Route{{Provider: domain.ProviderMock, Model: "mock-" + string(t)}}
 		}
-		return c
+		return c, nil
 	}
 	hc := providerHTTPClient()
+	groqClient := groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc})
+	orClient := openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL})
+	hfClient := huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc})
 	c.Providers = []chat.ProviderConfig{
-		{Client: groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc}), RPMPerKey: cfg.Groq.RPMPerKey},
-		{Client: openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL}), RPMPerKey: cfg.OpenRouter.RPMPerKey},
-		{Client: huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc}), RPMPerKey: cfg.HuggingFace.RPMPerKey},
+		{Client: groqClient, RPMPerKey: cfg.Groq.RPMPerKey},
+		{Client: orClient, RPMPerKey: cfg.OpenRouter.RPMPerKey},
+		{Client: hfClient, RPMPerKey: cfg.HuggingFace.RPMPerKey},
 	}
 	groqFast := chat.Route{Provider: domain.ProviderGroq, Model: cfg.GroqFastModel}
 	groqBig := chat.Route{Provider: domain.ProviderGroq, Model: cfg.GroqBalancedModel}
@@ -75,5 +80,5 @@ func chatConfig(cfg Config, logger *slog.Logger) chat.Config {
 			logger.Warn("provider has no API keys: skipped in every chain", "provider", p.name)
 		}
 	}
-	return c
+	return c, []ports.ModelLister{groqClient, orClient, hfClient}
 }

@@ -87,8 +87,8 @@ func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 }
 
 // ListModels implements api.StrictServerInterface.
-func (h *handlers) ListModels(context.Context, api.ListModelsRequestObject) (api.ListModelsResponseObject, error) {
-	tiers := h.s.deps.Chat.Tiers()
+func (h *handlers) ListModels(ctx context.Context, _ api.ListModelsRequestObject) (api.ListModelsResponseObject, error) {
+	tiers := h.s.deps.Chat.Tiers(h.downProviders(ctx))
 	out := api.ListModels200JSONResponse{Models: make([]api.ModelInfo, 0, len(tiers))}
 	for _, t := range tiers {
 		out.Models = append(out.Models, api.ModelInfo{

@@ -14,6 +14,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -36,6 +37,7 @@ type Deps struct {
 	Login    *login.Service
 	Quota    *quota.Service
 	Chat     *chat.Service
+	Status   *status.Service
 	Database ports.Pinger
 }
 

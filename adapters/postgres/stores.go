@@ -29,7 +29,7 @@ func storeErr(op string, err error) error {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation
-		return &domain.Error{Code: domain.CodeConflict, Message: "An account with this email already exists", Err: fmt.Errorf("%s: %w", op, err)}
+		return &domain.Error{Code: domain.CodeConflict, Message: "Already exists", Err: fmt.Errorf("%s: %w", op, err)}
 	case isUnavailable(err):
 		return &domain.Error{Code: domain.CodeUnavailable, Message: "Service temporarily unavailable", Err: fmt.Errorf("%s: %w", op, err)}
 	default:
@@ -74,7 +74,12 @@ func (db *DB) CreateUser(ctx context.Context, nu domain.NewUser) (domain.User, e
 	}
 	r, err := db.q.CreateUser(ctx, sqlcgen.CreateUserParams{Email: nu.Email, PasswordHash: hash, IsAdmin: nu.IsAdmin})
 	if err != nil {
-		return domain.User{}, storeErr("create user", err)
+		err = storeErr("create user", err)
+		var de *domain.Error
+		if errors.As(err, &de) && de.Code == domain.CodeConflict {
+			de.Message = "An account with this email already exists"
+		}
+		return domain.User{}, err
 	}
 	return toUser(r), nil
 }

@@ -39,6 +39,8 @@ type behaviour struct {
 	gate chan struct{}
 	// started, when set, is closed as soon as the call starts.
 	started chan struct{}
+	// onCall, when set, runs as soon as the call starts (e.g. to let time pass).
+	onCall func()
 }
 
 func answer(tokens ...string) behaviour { return behaviour{tokens: tokens, finish: "stop"} }
@@ -200,6 +202,9 @@ func (f *fakeProvider) StreamChat(ctx context.Context, key int, req domain.Compl
 	f.mu.Unlock()
 	if f.order != nil {
 		f.order.add(f.name, key)
+	}
+	if b.onCall != nil {
+		b.onCall()
 	}
 	if b.started != nil {
 		close(b.started)

@@ -22,6 +22,8 @@ type keyPool struct {
 	mu   sync.Mutex
 	keys []keyState
 	rpm  int // 0 = no limit
+	// probeNext rotates health probes over the keys.
+	probeNext int
 }
 
 func newKeyPool(n, rpm int) *keyPool {
@@ -141,4 +143,27 @@ func (p *keyPool) status(now time.Time) []KeyStatus {
 		out[i] = KeyStatus{Index: i, RequestsLastMin: len(k.recent), CoolingDown: now.Before(k.cooldownUntil), Rejected: k.rejected}
 	}
 	return out
+}
+
+// probeKey picks a key for a health probe, rotating between calls. Probes
+// skip rejected and cooling keys but not the per-minute budget: one request
+// per interval is noise. allRejected is set when no key can ever be used.
+func (p *keyPool) probeKey(now time.Time) (key int, ok, allRejected bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	allRejected = true
+	for i := range p.keys {
+		k := (p.probeNext + i) % len(p.keys)
+		st := &p.keys[k]
+		if st.rejected {
+			continue
+		}
+		allRejected = false
+		if now.Before(st.cooldownUntil) {
+			continue
+		}
+		p.probeNext = k + 1
+		return k, true, false
+	}
+	return 0, false, allRejected
 }

@@ -488,6 +488,23 @@ func TestChatAllRateLimited(t *testing.T) {
 	}
 }
 
+func TestChatRetryAfterAtLeastOneSecond(t *testing.T) {
+	t.Parallel()
+	// Time passes during the search: by its end groq's key is back, yet
+	// every attempt was rate limited.
+	e := newEnv(t)
+	e.groq.script(0, rateLimited(2*time.Second))
+	b := rateLimited(time.Minute)
+	b.onCall = func() { e.clock.Advance(2 * time.Second) }
+	e.or.script(0, b)
+	e.hf.script(0, rateLimited(time.Minute))
+
+	_, _, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
+	var rl *domain.ProviderRateLimitedError
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, time.Second, rl.RetryAfter)
+}
+
 func TestChatMixedFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withKeys(domain.ProviderHuggingFace, 2))
@@ -658,6 +675,23 @@ func TestChatCircuitBreaker(t *testing.T) {
 		o := <-done
 		require.NoError(t, o.err)
 		assert.Equal(t, domain.ProviderGroq, o.res.Provider)
+		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+	})
+
+	t.Run("a trial that met only rate limits does not block later trials", func(t *testing.T) {
+		t.Parallel()
+		e := open(t)
+		e.clock.Advance(coolOff)
+		e.groq.script(0, rateLimited(5*time.Second))
+		_, _, err := e.chat(context.Background(), req(domain.TierFast, "trial"))
+		var rl *domain.ProviderRateLimitedError
+		require.ErrorAs(t, err, &rl)
+		assert.Equal(t, chat.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
+
+		e.clock.Advance(5 * time.Second)
+		res, _, err := e.chat(context.Background(), req(domain.TierBalanced, "next trial"))
+		require.NoError(t, err)
+		assert.Equal(t, domain.ProviderGroq, res.Provider, "the rate limited trial was released")
 		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 	})
 
@@ -843,23 +877,36 @@ func TestChatNonStreamingSearchTimeoutIsConsistent(t *testing.T) {
 func TestChatStallAfterFirstToken(t *testing.T) {
 	t.Parallel()
 	const rt = 150 * time.Millisecond
-	e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 100 * time.Millisecond; c.RequestTimeout = rt }))
-	e.groq.script(0, tokensThenHang("a", "b"))
+	tests := []struct {
+		name   string
+		tokens []string
+	}{
+		{name: "silence after the first token", tokens: []string{"a"}},
+		{name: "silence after later tokens", tokens: []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 100 * time.Millisecond; c.RequestTimeout = rt }))
+			e.groq.script(0, tokensThenHang(tt.tokens...))
 
-	start := time.Now()
-	_, sink, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
-	elapsed := time.Since(start)
-	var ie *chat.InterruptedError
-	require.ErrorAs(t, err, &ie)
-	var pe *domain.ProviderError
-	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "timeout", pe.Reason)
-	assert.Equal(t, []string{"begin", "token:a", "token:b"}, sink.Events())
-	assert.GreaterOrEqual(t, elapsed, rt)
-	assert.Less(t, elapsed, rt+time.Second)
-	assert.Empty(t, e.or.Calls())
-	cancelled, _ := e.groq.Calls()[0].Cancelled()
-	assert.True(t, cancelled)
+			start := time.Now()
+			_, sink, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
+			elapsed := time.Since(start)
+			var ie *chat.InterruptedError
+			require.ErrorAs(t, err, &ie)
+			var pe *domain.ProviderError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "timeout", pe.Reason)
+			assert.Equal(t, tt.tokens, sink.Tokens())
+			assert.GreaterOrEqual(t, elapsed, rt)
+			assert.Less(t, elapsed, rt+time.Second)
+			assert.Empty(t, e.or.Calls())
+			cancelled, _ := e.groq.Calls()[0].Cancelled()
+			assert.True(t, cancelled)
+			assert.Equal(t, 1, e.quotaUsed(t), "the user has part of the answer")
+		})
+	}
 }
 
 func TestChatClientDisconnect(t *testing.T) {

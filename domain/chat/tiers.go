@@ -21,8 +21,10 @@ var tierText = map[domain.Tier][2]string{
 	domain.TierSmart:    {"Smart 🧠", "Best quality for complex reasoning"},
 }
 
-// Tiers describes every tier, in display order.
-func (s *Service) Tiers() []TierInfo {
+// Tiers describes every tier, in display order. down, when not nil, names
+// providers the health monitor reports down: they count as unavailable, so
+// that the tier list agrees with the status report.
+func (s *Service) Tiers(down func(domain.Provider) bool) []TierInfo {
 	now := s.clock.Now()
 	out := make([]TierInfo, 0, len(domain.Tiers))
 	for _, t := range domain.Tiers {
@@ -32,7 +34,7 @@ func (s *Service) Tiers() []TierInfo {
 		}
 		for _, r := range s.chain(t) {
 			p := s.providers[r.Provider]
-			if p.breaker.state(now) != BreakerOpen && p.keys.usable(now) {
+			if p.breaker.state(now) != BreakerOpen && p.keys.usable(now) && (down == nil || !down(r.Provider)) {
 				info.Provider, info.Available = r.Provider, true
 				break
 			}
@@ -59,4 +61,21 @@ func (s *Service) Providers() []ProviderStatus {
 		}
 	}
 	return out
+}
+
+// BreakerOpen reports whether a provider's circuit breaker is open; false
+// for providers that are not configured.
+func (s *Service) BreakerOpen(name domain.Provider) bool {
+	p, ok := s.providers[name]
+	return ok && p.breaker.state(s.clock.Now()) == BreakerOpen
+}
+
+// ProbeKey picks a key for a health probe of a provider, rotating between
+// calls; ok is false when no key is usable now, allRejected when none ever is.
+func (s *Service) ProbeKey(name domain.Provider) (key int, ok, allRejected bool) {
+	p, found := s.providers[name]
+	if !found {
+		return 0, false, true
+	}
+	return p.keys.probeKey(s.clock.Now())
 }

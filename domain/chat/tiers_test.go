@@ -137,7 +137,7 @@ func TestTiers(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, e)
 			}
-			infos := e.svc.Tiers()
+			infos := e.svc.Tiers(nil)
 			require.Len(t, infos, 3)
 			for i, tier := range domain.Tiers {
 				assert.Equal(t, tier, infos[i].Tier, "display order")
@@ -184,4 +184,18 @@ func TestProviders(t *testing.T) {
 		{Index: 1},
 		{Index: 2},
 	}, got[0].Keys, "a minute later nothing was used and the cooldown is over")
+}
+
+func TestTiersHonourTheMonitor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	down := func(p domain.Provider) bool { return p == domain.ProviderGroq }
+	for _, info := range e.svc.Tiers(down) {
+		if info.Tier == domain.TierFast { // groq only
+			assert.False(t, info.Available)
+			continue
+		}
+		assert.True(t, info.Available)
+		assert.NotEqual(t, domain.ProviderGroq, info.Provider, "tier %s is not offered through a provider the monitor reports down", info.Tier)
+	}
 }

@@ -10,6 +10,21 @@ import (
 	"github.com/google/uuid"
 )
 
+type ProviderCheck struct {
+	ID         int64
+	Provider   string
+	Ok         bool
+	StatusCode *int32
+	LatencyMs  int32
+	ErrorClass *string
+	CheckedAt  time.Time
+}
+
+type ProviderProbeSchedule struct {
+	Provider  string
+	NextDueAt time.Time
+}
+
 type QuotaUsage struct {
 	UserID uuid.UUID
 	Day    time.Time

@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
+)
+
+// GetStatus implements api.StrictServerInterface.
+func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject) (api.GetStatusResponseObject, error) {
+	window := ""
+	if req.Params.Window != nil {
+		window = string(*req.Params.Window)
+	}
+	report, err := h.s.deps.Status.Report(ctx, window)
+	if err != nil {
+		return nil, err
+	}
+	body := make([]api.ProviderHealth, 0, len(report.Providers))
+	for _, p := range report.Providers {
+		ph := api.ProviderHealth{
+			Provider:    api.Provider(p.Provider),
+			Status:      api.ProviderHealthStatus(p.Status),
+			Uptime:      p.Uptime,
+			Window:      api.ProviderHealthWindow(p.Window),
+			LastChecked: p.LastChecked,
+			ErrorRate:   p.ErrorRate,
+		}
+		if p.LastChecked != nil {
+			t := p.LastChecked.UTC().Truncate(time.Second)
+			ph.LastChecked = &t
+		}
+		if p.Latency != nil {
+			ms := int(p.Latency.Milliseconds())
+			ph.LatencyMs = &ms
+		}
+		body = append(body, ph)
+	}
+	// The cache header matches what is left of the in-process cache entry.
+	maxAge := max(int(math.Ceil(time.Until(report.Expires).Seconds())), 0)
+	cc := fmt.Sprintf("public, max-age=%d", maxAge)
+	return api.GetStatus200JSONResponse{Body: body, Headers: api.GetStatus200ResponseHeaders{CacheControl: &cc}}, nil
+}
+
+// downProviders returns a lookup of the providers the monitor reports down,
+// or nil when the report cannot be read (the router's view then stands alone).
+func (h *handlers) downProviders(ctx context.Context) func(domain.Provider) bool {
+	if h.s.deps.Status == nil {
+		return nil
+	}
+	report, err := h.s.deps.Status.Report(ctx, "")
+	if err != nil {
+		h.s.log.Warn("read provider status for models", "error", err)
+		return nil
+	}
+	down := map[domain.Provider]bool{}
+	for _, p := range report.Providers {
+		down[p.Provider] = p.Status == domain.StatusDown
+	}
+	return func(p domain.Provider) bool { return down[p] }
+}

@@ -1,0 +1,308 @@
+// Package status is the provider health use case: a monitor probes each
+// configured provider at a fixed interval (one probe per interval across all
+// instances) and the status report combines those probes, the router's
+// circuit breakers and the error rate of real chat traffic.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// Reported lists the providers the status report covers, in order.
+var Reported = []domain.Provider{domain.ProviderGroq, domain.ProviderOpenRouter, domain.ProviderHuggingFace}
+
+// Windows are the uptime windows a report can use.
+var Windows = map[string]time.Duration{
+	"1h":  time.Hour,
+	"24h": 24 * time.Hour,
+	"7d":  7 * 24 * time.Hour,
+	"30d": 30 * 24 * time.Hour,
+}
+
+// DefaultWindow is the uptime window when none is asked for.
+const DefaultWindow = "24h"
+
+// failureReasons are the attempt reasons that count against a provider in
+// real traffic: its own failures, not rate limits or rejected keys.
+var failureReasons = []string{"server_error", "timeout", "connection_error", "cut_off", "model_loading", "bad_response"}
+
+// Config tunes the monitor.
+type Config struct {
+	// Interval between probes of a provider (0 disables the monitor).
+	Interval time.Duration
+	// ProbeTimeout bounds one probe.
+	ProbeTimeout time.Duration
+	// DegradedLatency: a probe slower than this reports degraded.
+	DegradedLatency time.Duration
+	// DegradedErrorRate: a share of failed attempts in recent chat traffic
+	// above this reports degraded, once MinTraffic attempts were seen.
+	DegradedErrorRate float64
+	MinTraffic        int
+	// TrafficWindow is how far back chat traffic counts.
+	TrafficWindow time.Duration
+	// Retention is how long checks are kept.
+	Retention time.Duration
+	// CacheTTL is how long a report is served from memory.
+	CacheTTL time.Duration
+}
+
+// Router is what the monitor needs from the chat router.
+type Router interface {
+	// BreakerOpen reports whether the provider's circuit breaker is open.
+	BreakerOpen(domain.Provider) bool
+	// ProbeKey picks a usable key index for a probe, rotating between
+	// calls; false when no key is usable now. Rejected reports whether every
+	// key of the provider is rejected.
+	ProbeKey(domain.Provider) (key int, ok bool, allRejected bool)
+}
+
+// ProviderStatus is one line of the status report.
+type ProviderStatus struct {
+	Provider domain.Provider
+	Status   domain.HealthStatus
+	// Uptime in percent over Window; nil without checks.
+	Uptime      *float64
+	Window      string
+	LastChecked *time.Time
+	// Latency of the last check; nil without checks.
+	Latency *time.Duration
+	// ErrorRate of recent chat traffic (0..1).
+	ErrorRate float64
+}
+
+// Report is a status report and until when it may be cached.
+type Report struct {
+	Providers []ProviderStatus
+	Expires   time.Time
+}
+
+// Service runs the monitor and builds status reports.
+type Service struct {
+	cfg     Config
+	store   ports.HealthStore
+	targets map[domain.Provider]ports.ModelLister
+	router  Router
+	clock   ports.Clock
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]Report
+}
+
+// New builds a Service; targets are the configured providers.
+func New(cfg Config, store ports.HealthStore, targets []ports.ModelLister, router Router, clock ports.Clock, logger *slog.Logger) *Service {
+	s := &Service{cfg: cfg, store: store, targets: map[domain.Provider]ports.ModelLister{}, router: router, clock: clock, log: logger, cache: map[string]Report{}}
+	for _, t := range targets {
+		if t.KeyCount() > 0 {
+			s.targets[t.Name()] = t
+		}
+	}
+	return s
+}
+
+// Run probes until ctx ends. It wakes several times per interval so that
+// a probe another instance failed to make is taken over within one interval.
+func (s *Service) Run(ctx context.Context) {
+	if s.cfg.Interval <= 0 {
+		return
+	}
+	tick := min(max(s.cfg.Interval/4, 100*time.Millisecond), 5*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		s.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce probes every provider that is due and that this instance claims,
+// then prunes old checks. It returns how many probes it made.
+func (s *Service) RunOnce(ctx context.Context) int {
+	probed := 0
+	for _, name := range Reported {
+		target, ok := s.targets[name]
+		if !ok {
+			continue
+		}
+		claimed, err := s.store.ClaimProbe(ctx, name, s.clock.Now(), s.cfg.Interval)
+		if err != nil {
+			s.log.Warn("claim provider probe", "provider", name, "error", err)
+			continue
+		}
+		if !claimed {
+			continue
+		}
+		if s.probe(ctx, target) {
+			probed++
+		}
+	}
+	if probed > 0 {
+		if n, err := s.store.PruneChecks(ctx, s.clock.Now().Add(-s.cfg.Retention)); err != nil {
+			s.log.Warn("prune provider checks", "error", err)
+		} else if n > 0 {
+			s.log.Info("pruned provider checks", "deleted", n)
+		}
+	}
+	return probed
+}
+
+// probe checks one provider with a zero-token request and records it.
+func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
+	name := target.Name()
+	check := domain.ProviderCheck{Provider: name, CheckedAt: s.clock.Now()}
+	key, ok, allRejected := s.router.ProbeKey(name)
+	switch {
+	case !ok && allRejected:
+		check.ErrorClass = "no_usable_key"
+	case !ok:
+		return false // every key is cooling down: not the provider's fault
+	default:
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
+		start := time.Now()
+		_, err := target.ListModels(pctx, key)
+		check.Latency = time.Since(start)
+		cancel()
+		var pe *domain.ProviderError
+		switch {
+		case err == nil:
+			check.OK, check.Status = true, 200
+		case errors.As(err, &pe) && pe.Class == domain.FailureRateLimited:
+			// The provider answered; the key is busy. That is not downtime.
+			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
+		case errors.As(err, &pe):
+			check.Status, check.ErrorClass = pe.Status, pe.Reason
+		case ctx.Err() != nil:
+			return false // shutting down
+		default:
+			check.ErrorClass = "server_error"
+		}
+	}
+	if err := s.store.RecordCheck(context.WithoutCancel(ctx), check); err != nil {
+		s.log.Warn("record provider check", "provider", name, "error", err)
+		return false
+	}
+	if !check.OK {
+		s.log.Warn("provider probe failed", "provider", name, "reason", check.ErrorClass, "status", check.Status)
+	}
+	return true
+}
+
+// Report returns the status of every reported provider, from the cache
+// when it is fresh. window is one of Windows ("" for DefaultWindow).
+// Errors: CodeInvalid for an unknown window, CodeUnavailable.
+func (s *Service) Report(ctx context.Context, window string) (Report, error) {
+	if window == "" {
+		window = DefaultWindow
+	}
+	span, ok := Windows[window]
+	if !ok {
+		return Report{}, domain.Errorf(domain.CodeInvalid, "window: must be 1h, 24h, 7d or 30d")
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	cached, hit := s.cache[window]
+	s.mu.Unlock()
+	if hit && now.Before(cached.Expires) {
+		return cached, nil
+	}
+	r := Report{Expires: now.Add(s.cfg.CacheTTL)}
+	for _, name := range Reported {
+		ps, err := s.providerStatus(ctx, name, window, span, now)
+		if err != nil {
+			return Report{}, err
+		}
+		r.Providers = append(r.Providers, ps)
+	}
+	s.mu.Lock()
+	s.cache[window] = r
+	s.mu.Unlock()
+	return r, nil
+}
+
+// recentChecks is how many checks decide up/down.
+const recentChecks = 2
+
+func (s *Service) providerStatus(ctx context.Context, name domain.Provider, window string, span time.Duration, now time.Time) (ProviderStatus, error) {
+	ps := ProviderStatus{Provider: name, Window: window, Status: domain.StatusUnconfigured}
+	if _, ok := s.targets[name]; !ok {
+		return ps, nil
+	}
+	checks, err := s.store.RecentChecks(ctx, name, recentChecks)
+	if err != nil {
+		return ps, fmt.Errorf("recent checks: %w", err)
+	}
+	up, err := s.store.Uptime(ctx, name, now.Add(-span))
+	if err != nil {
+		return ps, fmt.Errorf("uptime: %w", err)
+	}
+	traffic, err := s.store.Traffic(ctx, name, now.Add(-s.cfg.TrafficWindow), failureReasons)
+	if err != nil {
+		return ps, fmt.Errorf("traffic: %w", err)
+	}
+	if p, ok := up.Percent(); ok {
+		ps.Uptime = &p
+	}
+	if len(checks) > 0 {
+		at, lat := checks[0].CheckedAt, checks[0].Latency
+		ps.LastChecked, ps.Latency = &at, &lat
+	}
+	ps.ErrorRate = math.Round(traffic.ErrorRate()*10000) / 10000
+	ps.Status = Evaluate(Inputs{
+		Checks:            checks,
+		BreakerOpen:       s.router.BreakerOpen(name),
+		Traffic:           traffic,
+		DegradedLatency:   s.cfg.DegradedLatency,
+		DegradedErrorRate: s.cfg.DegradedErrorRate,
+		MinTraffic:        s.cfg.MinTraffic,
+	})
+	return ps, nil
+}
+
+// Inputs are what a provider's status is decided from.
+type Inputs struct {
+	// Checks are the latest probes, newest first.
+	Checks            []domain.ProviderCheck
+	BreakerOpen       bool
+	Traffic           domain.TrafficStats
+	DegradedLatency   time.Duration
+	DegradedErrorRate float64
+	MinTraffic        int
+}
+
+// Evaluate decides a configured provider's status: down when its breaker is
+// open or its last two probes failed (or its only probe); degraded after one
+// failed probe, a slow probe, or a high error rate in real traffic; up
+// otherwise; unknown before the first probe unless traffic says more.
+func Evaluate(in Inputs) domain.HealthStatus {
+	busy := in.Traffic.Answered+in.Traffic.Failed >= max(in.MinTraffic, 1)
+	failing := busy && in.Traffic.ErrorRate() > in.DegradedErrorRate
+	switch {
+	case in.BreakerOpen:
+		return domain.StatusDown
+	case len(in.Checks) > 0 && !in.Checks[0].OK && (len(in.Checks) == 1 || !in.Checks[1].OK):
+		return domain.StatusDown
+	case len(in.Checks) > 0 && !in.Checks[0].OK:
+		return domain.StatusDegraded
+	case failing:
+		return domain.StatusDegraded
+	case len(in.Checks) == 0:
+		return domain.StatusUnknown
+	case in.DegradedLatency > 0 && in.Checks[0].Latency > in.DegradedLatency:
+		return domain.StatusDegraded
+	default:
+		return domain.StatusUp
+	}
+}
