@@ -14,6 +14,7 @@ import (
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
@@ -78,8 +79,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.NewRequestLogWriter(logger, postgres.RequestLogConfig{})
 	chatCfg, probeTargets := chatConfig(cfg, logger)
+	// The router and the monitor see each other: the monitor reads the
+	// breakers, the router skips what the monitor reports down. statusSvc is
+	// set below, before any request is served.
+	var statusSvc *status.Service
+	chatCfg.ProviderDown = func(p domain.Provider) bool {
+		return statusSvc.Down(context.Background(), p)
+	}
 	chatSvc := chat.New(chatCfg, quotaSvc, requests, clk, logger)
-	statusSvc := status.New(status.Config{
+	statusSvc = status.New(status.Config{
 		Interval:          cfg.ProviderCheckInterval,
 		ProbeTimeout:      cfg.ProviderCheckTimeout,
 		DegradedLatency:   cfg.ProviderDegradedLatency,

@@ -48,6 +48,10 @@ type Config struct {
 	BreakerFailures int
 	BreakerCoolOff  time.Duration
 	Limits          Limits
+	// ProviderDown, when set, reports providers the health monitor sees
+	// down; the router skips them like an open breaker, so that routing
+	// agrees with the status report.
+	ProviderDown func(domain.Provider) bool
 }
 
 // Meta says who answers a request; it is known at the first token.
@@ -243,6 +247,11 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 	onlyRateLimited := true
 	for _, route := range s.chain(req.Tier) {
 		p := s.providers[route.Provider]
+		if s.cfg.ProviderDown != nil && s.cfg.ProviderDown(route.Provider) {
+			attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "provider_down"})
+			onlyRateLimited = false
+			continue
+		}
 		if !p.breaker.allow(s.clock.Now()) {
 			attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "circuit_open"})
 			onlyRateLimited = false

@@ -232,6 +232,22 @@ func (s *Service) Report(ctx context.Context, window string) (Report, error) {
 	return r, nil
 }
 
+// Down reports whether the latest (possibly cached) report says provider
+// is down; false when the report cannot be read.
+func (s *Service) Down(ctx context.Context, provider domain.Provider) bool {
+	r, err := s.Report(ctx, DefaultWindow)
+	if err != nil {
+		s.log.Warn("read provider status", "error", err)
+		return false
+	}
+	for _, p := range r.Providers {
+		if p.Provider == provider {
+			return p.Status == domain.StatusDown
+		}
+	}
+	return false
+}
+
 // recentChecks is how many checks decide up/down.
 const recentChecks = 2
 
