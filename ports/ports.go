@@ -124,3 +124,12 @@ type HealthStore interface {
 	// PruneChecks deletes checks older than before and returns how many.
 	PruneChecks(ctx context.Context, before time.Time) (int64, error)
 }
+
+// RateLimiter admits requests under a rate per key (a client IP, a route
+// class). Implementations are exact under concurrency: no interleaving of
+// callers admits more than the rate allows.
+type RateLimiter interface {
+	// Allow counts one request for key if the rate admits it. An error
+	// means the limiter could not decide (its store is unreachable).
+	Allow(ctx context.Context, key string, rate domain.Rate) (domain.RateDecision, error)
+}
