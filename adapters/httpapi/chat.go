@@ -77,7 +77,7 @@ func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 	switch {
 	case err == nil:
 		return sink.done(res)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) || c.ctx.Err() != nil:
 		return nil // the client left
 	default:
 		c.s.log.Warn("stream interrupted", "request_id", RequestIDFrom(c.ctx), "error", err)

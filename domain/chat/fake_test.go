@@ -331,26 +331,6 @@ func (s *collectSink) Metas() []chat.Meta {
 	return slices.Clone(s.metas)
 }
 
-// recLog is a ports.RequestLog that keeps records in memory.
-type recLog struct {
-	mu      sync.Mutex
-	records []domain.RequestRecord
-}
-
-var _ ports.RequestLog = (*recLog)(nil)
-
-func (l *recLog) Record(r domain.RequestRecord) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.records = append(l.records, r)
-}
-
-func (l *recLog) Records() []domain.RequestRecord {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.records)
-}
-
 // The test chains, as the brief and app/providers.go define them.
 const (
 	modelGroqFast   = "groq-fast-model"
@@ -394,7 +374,7 @@ type env struct {
 	svc   *chat.Service
 	clock *memory.Clock
 	store *memory.Store
-	log   *recLog
+	log   *memory.RequestLog
 	user  domain.User
 	order *callOrder
 	groq  *fakeProvider
@@ -423,7 +403,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	e := &env{
 		clock: memory.NewClock(t0),
 		store: memory.NewStore(),
-		log:   &recLog{},
+		log:   memory.NewRequestLog(),
 		user:  domain.User{ID: ec.userID, Email: "u@example.com"},
 		order: &callOrder{},
 	}

@@ -187,7 +187,7 @@ func outcome(err error, began bool) (string, string) {
 	switch {
 	case err == nil:
 		return domain.OutcomeSuccess, ""
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) || errors.Is(err, errSink):
 		return domain.OutcomeCancelled, "cancelled"
 	case errors.Is(err, context.DeadlineExceeded):
 		return domain.OutcomeError, "timeout"
@@ -229,18 +229,23 @@ func ErrorCode(err error) string {
 var (
 	errFirstTokenTimeout = errors.New("no first token in time")
 	errStalled           = errors.New("upstream stalled")
+	// errSink marks failures to deliver to the client: they say nothing
+	// about the provider and end the request at once.
+	errSink = errors.New("deliver to client")
 )
 
 // route walks the tier's chain until a provider starts answering.
 func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domain.RequestRecord, began time.Time) (Result, error) {
+	parent := ctx
+	routingDeadline := began.Add(s.cfg.RequestTimeout)
 	var cancel context.CancelFunc
 	if !req.Stream {
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		// One deadline for the whole answer, the same one that bounds the search.
+		ctx, cancel = context.WithDeadline(ctx, routingDeadline)
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
-	routingDeadline := began.Add(s.cfg.RequestTimeout)
 
 	creq := domain.CompletionRequest{Messages: req.messages(), Temperature: req.Temperature, MaxTokens: req.MaxTokens}
 	var attempts []domain.Attempt
@@ -286,11 +291,24 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 				rec.Attempts = attempts
 				return res, nil
 			}
-			if ctx.Err() != nil {
-				// The client left, or a non-streaming request ran out of time.
+			if errors.Is(err, errSink) {
+				// The client cannot be written to: not the provider's fault.
 				p.breaker.release()
 				rec.Attempts = attempts
-				return Result{}, ctx.Err()
+				return Result{}, err
+			}
+			if ctx.Err() != nil {
+				p.breaker.release()
+				if parent.Err() == nil && rec.FirstToken == nil {
+					// A non-streaming request ran out of time before any
+					// answer: the same failure a stream gets.
+					k := key
+					attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "timeout", KeyIndex: &k})
+					rec.Attempts = attempts
+					return Result{}, s.failure(attempts, false)
+				}
+				rec.Attempts = attempts
+				return Result{}, ctx.Err() // the client left, or a whole answer ran out of time
 			}
 			if rec.FirstToken != nil {
 				// Too late to fall back: the user has part of the answer.
@@ -389,12 +407,12 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 		timer.Stop()
 		p.breaker.success()
 		d := time.Since(began)
+		if err := sink.Begin(res.Meta); err != nil {
+			return fmt.Errorf("%w: begin answer: %w", errSink, err)
+		}
 		rec.Provider, rec.UpstreamModel = route.Provider, route.Model
 		k := key
 		rec.KeyIndex = &k
-		if err := sink.Begin(res.Meta); err != nil {
-			return fmt.Errorf("begin answer: %w", err)
-		}
 		rec.FirstToken = &d
 		return nil
 	}
@@ -431,7 +449,7 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 		}
 		if d.Content != "" {
 			if err := sink.Token(d.Content); err != nil {
-				return Result{}, fmt.Errorf("deliver token: %w", err)
+				return Result{}, fmt.Errorf("%w: token: %w", errSink, err)
 			}
 		}
 		if d.FinishReason != "" {
