@@ -8,11 +8,17 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Generated files, checked by check-generated.
 GENERATED := api/api.gen.go adapters/postgres/internal/sqlcgen
 
-# Use the local PostgreSQL for database tests when it answers and the
-# caller did not choose a server.
+# Use the local PostgreSQL and Redis for tests when they answer and the
+# caller did not choose servers.
 ifeq ($(origin TEST_DATABASE_URL), undefined)
 ifneq ($(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo up),)
 export TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+endif
+endif
+
+ifeq ($(origin TEST_REDIS_URL), undefined)
+ifneq ($(shell redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null),)
+export TEST_REDIS_URL := redis://127.0.0.1:6379/0
 endif
 endif
 

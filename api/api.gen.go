@@ -299,7 +299,7 @@ type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
 	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// provider_rate_limited, providers_unavailable, upstream_error,
+	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
 	// stream_interrupted, timeout, unavailable, internal.
 	//
 	//
@@ -393,35 +393,6 @@ type ProviderHealthStatus string
 // ProviderHealthWindow defines model for ProviderHealth.Window.
 type ProviderHealthWindow string
 
-// ProviderRateLimitedError The error body when every provider key is rate limited (429).
-type ProviderRateLimitedError struct {
-	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
-	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// provider_rate_limited, providers_unavailable, upstream_error,
-	// stream_interrupted, timeout, unavailable, internal.
-	//
-	//
-	// Example: quota_exceeded
-	Code string `json:"code"`
-
-	// Error What went wrong, for humans.
-	//
-	// Example: Daily quota exceeded
-	Error string `json:"error"`
-
-	// RequestId The request id, also in the X-Request-ID response header.
-	//
-	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
-	RequestId string `json:"request_id"`
-
-	// RetryAfter Seconds until the first key comes out of cooldown.
-	//
-	// Example: 12
-	RetryAfter           int                    `json:"retry_after"`
-	AdditionalProperties map[string]interface{} `json:"-"`
-}
-
 // ProvidersUnavailableError The error body when no provider answered (503).
 type ProvidersUnavailableError struct {
 	// Attempts Every provider tried, in order, and why it did not answer.
@@ -430,7 +401,7 @@ type ProvidersUnavailableError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
 	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// provider_rate_limited, providers_unavailable, upstream_error,
+	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
 	// stream_interrupted, timeout, unavailable, internal.
 	//
 	//
@@ -481,7 +452,7 @@ type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
 	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// provider_rate_limited, providers_unavailable, upstream_error,
+	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
 	// stream_interrupted, timeout, unavailable, internal.
 	//
 	//
@@ -506,9 +477,44 @@ type QuotaExceededError struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// RateLimitedError A 429 that says when to retry: the client's own request budget
+// (`rate_limited`) or every provider key of the tier
+// (`provider_rate_limited`).
+type RateLimitedError struct {
+	// Code Stable machine-readable code: invalid_request, unauthorized,
+	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// payload_too_large, unsupported_media_type, quota_exceeded,
+	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
+	// stream_interrupted, timeout, unavailable, internal.
+	//
+	//
+	// Example: quota_exceeded
+	Code string `json:"code"`
+
+	// Error What went wrong, for humans.
+	//
+	// Example: Daily quota exceeded
+	Error string `json:"error"`
+
+	// RequestId The request id, also in the X-Request-ID response header.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId string `json:"request_id"`
+
+	// RetryAfter Seconds until the first key comes out of cooldown.
+	//
+	// Example: 12
+	RetryAfter           int                    `json:"retry_after"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
 // Readiness defines model for Readiness.
 type Readiness struct {
-	// Checks One entry per dependency, "ok" or the reason it failed.
+	// Checks One entry per dependency, "ok" or the reason it failed. The
+	// database is required; Redis (when REDIS_URL is set) is not: while
+	// it is down the rate limits fall back to each instance and the
+	// service stays ready.
+	//
 	//
 	// Example: {"database":"ok"}
 	Checks      *map[string]string   `json:"checks,omitempty"`
@@ -570,6 +576,11 @@ type InternalError = Error
 
 // PayloadTooLarge The body of every non-2xx answer. Some errors add fields.
 type PayloadTooLarge = Error
+
+// RateLimited A 429 that says when to retry: the client's own request budget
+// (`rate_limited`) or every provider key of the tier
+// (`provider_rate_limited`).
+type RateLimited = RateLimitedError
 
 // Unauthorized The body of every non-2xx answer. Some errors add fields.
 type Unauthorized = Error
@@ -684,111 +695,6 @@ func (a Error) MarshalJSON() ([]byte, error) {
 	object["request_id"], err = json.Marshal(a.RequestId)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
-	}
-
-	for fieldName, field := range a.AdditionalProperties {
-		object[fieldName], err = json.Marshal(field)
-		if err != nil {
-			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
-		}
-	}
-	return json.Marshal(object)
-}
-
-// Getter for additional properties for ProviderRateLimitedError. Returns the specified
-// element and whether it was found
-func (a ProviderRateLimitedError) Get(fieldName string) (value interface{}, found bool) {
-	if a.AdditionalProperties != nil {
-		value, found = a.AdditionalProperties[fieldName]
-	}
-	return
-}
-
-// Setter for additional properties for ProviderRateLimitedError
-func (a *ProviderRateLimitedError) Set(fieldName string, value interface{}) {
-	if a.AdditionalProperties == nil {
-		a.AdditionalProperties = make(map[string]interface{})
-	}
-	a.AdditionalProperties[fieldName] = value
-}
-
-// Override default JSON handling for ProviderRateLimitedError to handle AdditionalProperties
-func (a *ProviderRateLimitedError) UnmarshalJSON(b []byte) error {
-	object := make(map[string]json.RawMessage)
-	err := json.Unmarshal(b, &object)
-	if err != nil {
-		return err
-	}
-
-	if raw, found := object["code"]; found {
-		err = json.Unmarshal(raw, &a.Code)
-		if err != nil {
-			return fmt.Errorf("error reading 'code': %w", err)
-		}
-		delete(object, "code")
-	}
-
-	if raw, found := object["error"]; found {
-		err = json.Unmarshal(raw, &a.Error)
-		if err != nil {
-			return fmt.Errorf("error reading 'error': %w", err)
-		}
-		delete(object, "error")
-	}
-
-	if raw, found := object["request_id"]; found {
-		err = json.Unmarshal(raw, &a.RequestId)
-		if err != nil {
-			return fmt.Errorf("error reading 'request_id': %w", err)
-		}
-		delete(object, "request_id")
-	}
-
-	if raw, found := object["retry_after"]; found {
-		err = json.Unmarshal(raw, &a.RetryAfter)
-		if err != nil {
-			return fmt.Errorf("error reading 'retry_after': %w", err)
-		}
-		delete(object, "retry_after")
-	}
-
-	if len(object) != 0 {
-		a.AdditionalProperties = make(map[string]interface{})
-		for fieldName, fieldBuf := range object {
-			var fieldVal interface{}
-			err := json.Unmarshal(fieldBuf, &fieldVal)
-			if err != nil {
-				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
-			}
-			a.AdditionalProperties[fieldName] = fieldVal
-		}
-	}
-	return nil
-}
-
-// Override default JSON handling for ProviderRateLimitedError to handle AdditionalProperties
-func (a ProviderRateLimitedError) MarshalJSON() ([]byte, error) {
-	var err error
-	object := make(map[string]json.RawMessage)
-
-	object["code"], err = json.Marshal(a.Code)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'code': %w", err)
-	}
-
-	object["error"], err = json.Marshal(a.Error)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'error': %w", err)
-	}
-
-	object["request_id"], err = json.Marshal(a.RequestId)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
-	}
-
-	object["retry_after"], err = json.Marshal(a.RetryAfter)
-	if err != nil {
-		return nil, fmt.Errorf("error marshaling 'retry_after': %w", err)
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -1025,6 +931,111 @@ func (a QuotaExceededError) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for RateLimitedError. Returns the specified
+// element and whether it was found
+func (a RateLimitedError) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RateLimitedError
+func (a *RateLimitedError) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RateLimitedError to handle AdditionalProperties
+func (a *RateLimitedError) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["code"]; found {
+		err = json.Unmarshal(raw, &a.Code)
+		if err != nil {
+			return fmt.Errorf("error reading 'code': %w", err)
+		}
+		delete(object, "code")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["request_id"]; found {
+		err = json.Unmarshal(raw, &a.RequestId)
+		if err != nil {
+			return fmt.Errorf("error reading 'request_id': %w", err)
+		}
+		delete(object, "request_id")
+	}
+
+	if raw, found := object["retry_after"]; found {
+		err = json.Unmarshal(raw, &a.RetryAfter)
+		if err != nil {
+			return fmt.Errorf("error reading 'retry_after': %w", err)
+		}
+		delete(object, "retry_after")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RateLimitedError to handle AdditionalProperties
+func (a RateLimitedError) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["code"], err = json.Marshal(a.Code)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'code': %w", err)
+	}
+
+	object["error"], err = json.Marshal(a.Error)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'error': %w", err)
+	}
+
+	object["request_id"], err = json.Marshal(a.RequestId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
+	}
+
+	object["retry_after"], err = json.Marshal(a.RetryAfter)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'retry_after': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // AsQuotaExceededError returns the union data inside the Chat429JSONResponseBody as a QuotaExceededError
 func (t Chat429JSONResponseBody) AsQuotaExceededError() (QuotaExceededError, error) {
 	var body QuotaExceededError
@@ -1051,22 +1062,22 @@ func (t *Chat429JSONResponseBody) MergeQuotaExceededError(v QuotaExceededError) 
 	return err
 }
 
-// AsProviderRateLimitedError returns the union data inside the Chat429JSONResponseBody as a ProviderRateLimitedError
-func (t Chat429JSONResponseBody) AsProviderRateLimitedError() (ProviderRateLimitedError, error) {
-	var body ProviderRateLimitedError
+// AsRateLimitedError returns the union data inside the Chat429JSONResponseBody as a RateLimitedError
+func (t Chat429JSONResponseBody) AsRateLimitedError() (RateLimitedError, error) {
+	var body RateLimitedError
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromProviderRateLimitedError overwrites any union data inside the Chat429JSONResponseBody as the provided ProviderRateLimitedError
-func (t *Chat429JSONResponseBody) FromProviderRateLimitedError(v ProviderRateLimitedError) error {
+// FromRateLimitedError overwrites any union data inside the Chat429JSONResponseBody as the provided RateLimitedError
+func (t *Chat429JSONResponseBody) FromRateLimitedError(v RateLimitedError) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeProviderRateLimitedError performs a merge with any union data inside the Chat429JSONResponseBody, using the provided ProviderRateLimitedError
-func (t *Chat429JSONResponseBody) MergeProviderRateLimitedError(v ProviderRateLimitedError) error {
+// MergeRateLimitedError performs a merge with any union data inside the Chat429JSONResponseBody, using the provided RateLimitedError
+func (t *Chat429JSONResponseBody) MergeRateLimitedError(v RateLimitedError) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -2191,6 +2202,14 @@ type ClientWithResponsesInterface interface {
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
 }
 
+// LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
+type LoginResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2206,10 +2225,14 @@ type LoginResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LoginResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2240,6 +2263,11 @@ func (r LoginResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r LoginResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r LoginResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2281,6 +2309,14 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
+// RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
+type RegisterResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type RegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2294,10 +2330,14 @@ type RegisterResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegisterResponse429Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2323,6 +2363,11 @@ func (r RegisterResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r RegisterResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RegisterResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2494,26 +2539,45 @@ type ListModelsResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// ListModelsResponse429Headers the declared response headers of an HTTP 429 response for ListModels
+type ListModelsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type ListModelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ModelList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListModelsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListModelsResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListModelsResponse) GetJSON200() *ModelList {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListModelsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -2524,6 +2588,11 @@ func (r ListModelsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ListModelsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListModelsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2570,26 +2639,45 @@ type GetQuotaResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// GetQuotaResponse429Headers the declared response headers of an HTTP 429 response for GetQuota
+type GetQuotaResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type GetQuotaResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Quota
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetQuotaResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetQuotaResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetQuotaResponse) GetJSON200() *Quota {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetQuotaResponse) GetJSON400() *BadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -2600,6 +2688,11 @@ func (r GetQuotaResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetQuotaResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetQuotaResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2646,6 +2739,14 @@ type GetStatusResponse200Headers struct {
 	CacheControl *string
 }
 
+// GetStatusResponse429Headers the declared response headers of an HTTP 429 response for GetStatus
+type GetStatusResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type GetStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2653,12 +2754,16 @@ type GetStatusResponse struct {
 	JSON200 *[]ProviderHealth
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetStatusResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetStatusResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2669,6 +2774,11 @@ func (r GetStatusResponse) GetJSON200() *[]ProviderHealth {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetStatusResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetStatusResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3139,6 +3249,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3153,6 +3270,40 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers LoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -3207,6 +3358,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3221,6 +3379,40 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RegisterResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -3369,6 +3561,13 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3382,6 +3581,13 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -3410,6 +3616,37 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListModelsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -3436,6 +3673,13 @@ func ParseGetQuotaResponse(rsp *http.Response) (*GetQuotaResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3449,6 +3693,13 @@ func ParseGetQuotaResponse(rsp *http.Response) (*GetQuotaResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -3477,6 +3728,37 @@ func ParseGetQuotaResponse(rsp *http.Response) (*GetQuotaResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetQuotaResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -3510,6 +3792,13 @@ func ParseGetStatusResponse(rsp *http.Response) (*GetStatusResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3537,6 +3826,37 @@ func ParseGetStatusResponse(rsp *http.Response) (*GetStatusResponse, error) {
 			headers.CacheControl = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetStatusResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -3795,6 +4115,18 @@ type InternalErrorJSONResponse Error
 
 type PayloadTooLargeJSONResponse Error
 
+type RateLimitedResponseHeaders struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+type RateLimitedJSONResponse struct {
+	Body RateLimitedError
+
+	Headers RateLimitedResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
 }
@@ -3898,6 +4230,32 @@ func (response Login415JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4006,6 +4364,32 @@ func (response Register415JSONResponse) VisitRegisterResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Register429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response Register429JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4279,6 +4663,20 @@ func (response ListModels200JSONResponse) VisitListModelsResponse(w http.Respons
 	return err
 }
 
+type ListModels400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListModels400JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModels401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response ListModels401JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
@@ -4306,6 +4704,32 @@ func (response ListModels403JSONResponse) VisitListModelsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListModels429JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4359,6 +4783,20 @@ func (response GetQuota200JSONResponse) VisitGetQuotaResponse(w http.ResponseWri
 	return err
 }
 
+type GetQuota400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetQuota400JSONResponse) VisitGetQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetQuota401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetQuota401JSONResponse) VisitGetQuotaResponse(w http.ResponseWriter) error {
@@ -4386,6 +4824,32 @@ func (response GetQuota403JSONResponse) VisitGetQuotaResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetQuota429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetQuota429JSONResponse) VisitGetQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4460,6 +4924,32 @@ func (response GetStatus400JSONResponse) VisitGetStatusResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStatus429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetStatus429JSONResponse) VisitGetStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4876,116 +5366,122 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Hzfchu5cverdM33Va1cNaRJyvLadJ1KtLLWliNbPpL2ePeYLhKaAUkczQA0gJHEdakqb5C7XJybJDfJ",
-	"K+R5zgskj5DqBmYGQw4lWXbWJ5XcuKzhAGg0Gt2//jefokTlCyW5tCYafoo0NwslDac/fmDpMf9YcGPx",
-	"r0RJyyX9ly0WmUiYFUo+/JNREp/xK5YvMu7eTHk0jIS8YJlIx9rPEUdca6WjYbRgxlwqnQ4hL4yFMw5P",
-	"wCroD55AMmeaJZZrE8WRHzkWaTSMHk/7ySDd5p1HZzus8yh5nHae8O+nnaesd+Z+eTSNruPIJHOeM6Tj",
-	"/2s+jYbR/3tY7/Gh+9U83CdSrq+v4yjlJtFigbuJhtHpnINfF4SBnGVTpXOegtLAYCp4luJzv7kurvij",
-	"0mciTbm8F5um1eiaQbtJogpJBKTCsLOMp9+QHWydGtr3gbRcS5a5wfcTETdDsPXyEbgH32bXuxIKya8W",
-	"PLE8dZQ8g5RbJjIDTHMQEuycg+H6gmvI1AwKmXJNDyvpcVx6y5aZYumpUodMz/i9+LRwc4ytUuOMZqkZ",
-	"5q8onKl0CVYpKF/41reHCBLG0YOsYQ2msSThC2uIRz9JVti50uJXnt6dQcb9fyG0G2WKPGd66cmw6pxL",
-	"mDMD5StxdMGyIuQrvTOufy95etoy9h7svI5LJbiJPGFAKgvunXX6ipAvNXkHblLAH7m0nj1uyntS+nWO",
-	"/owzjUdd7i0Xxgg5i2s1GsOlVnKWLcGImXRq1fO4G8XRnLMUdf/wU/Tu3bvObr1BYkuLbmqygKhE5kJh",
-	"OE5Y3aXoB6ItCvdplwv8xVgt5Az35ETxgokMtdy9rmoRjK9P7ITrC5FwsDxfKM20yJbQfPObqDlI+YLL",
-	"lMtkCVt4N1Nm2Rkz/EEpmRWJz0Bzq5eQMcu1v7SmWCyUtjx9zVPBTomb92JZNdE4x5nGdDAbVFwJGdbm",
-	"/uvReMi4VydHb7pRfa9IpnctCgCxZqHVgmsrnBZbaHUhUq5vI+Nt+d417pZ5ljYp0szycSZyYfG6nfPl",
-	"WPM/kSWLQapxQRZ8fM6XMSRCJ4WwY7XgMh7Jkopxqi6lE4g5Z5mdQ66ksEqD5nhOBoQFfOdB7LX5mI4q",
-	"HslcpTwbo7Gie29FzlVhY0iUlDxBCv2rkBR2rKbTGM4YYkSHO7sj2bi04exRvHZh3ZE7/f++ZmLFmw/V",
-	"EHWGLEC27c2Zfc2NYc4WN88hkN1cyEMuZ3YeDftrK8eRVk6GuSxyXLwwtDAzRhjLJMJdszSW5wERG+im",
-	"qeJq7U1EH/NFtryR5DUip0IKMx/XkhJw1qpF1LIvZ6tuwMSkp9eG0bnfJr2nwknufaS9WBirOcvH1Ur1",
-	"XrKM5ayz3e13npx1hCz5v0ZkUR76TYv+RC+tnhGZZ7d0HAraCln1Ka4yv1x98+lWnlbzfHN2NSaDWv4l",
-	"cpS4J/2ngxiF1P1ZiygC6JnjWe7E3Kyf6D7TmUBLXWhpQE0JmCVKXnBtSKXGoLIUz3sqtLF45MLy3NzG",
-	"vPByIQHs6sAN2+lVBDKt2fI+MuM157ps4t37zoDf7jNgFnJlLLze/Xn89vjo9dvT8d7L3eOTwLuEre1B",
-	"r9eDsyWkfMqKzD5owoX9q0XGhISTk31E+0oicMWjTQhX5Oyq1A40UXybvnBi4uin9aKh1QVfNScn9Bod",
-	"B5PmEnGygRPSgp0TLi3sXyB7YKukGkgr4zmiUr6cq4wHF/RMqYwzSQQ4bbTGwF1wvwBeHF2QjoZFxhKe",
-	"whmfKs3XhKNVA6Bl45rZQtMVQ7jHbDSMUlU4hFOJbii3tVjIIj/Do15X6njubdem8jtZmgqki2Vvg6vT",
-	"xl4CqWil1RT4BddLkEp2BldXnttdOFE5dx6fAZamzuM3XXfrG2o3bYGkJxaNK+QsmQvJO5qzlB7g20NY",
-	"iYjEEOL7eCQb7kgMVWQA7bYdT1Uh0xhybucqHeMTlmXqEt9MlJxmIrFow1ddRVylDV/F8LFQlo35VcJ5",
-	"SutX9r8JIcrHZhxA1hgq1Vfafv8nefC6WNDYCgA0hpZO/qq5b1LUJmW8PPMm39/NmYVLvB/kXhDvYF7k",
-	"TJrmtX7OEHrTOnDTOiGUvNkcxsAyo8qIwM8dr8g7B8+hRDXg3JomJXfCp7dBhxIYkTQ2qG67MC8JzK2b",
-	"GOO8k6ZRfcHlH2H3AH5gyTmXrUwyltnChCjIwcVlC+aJI1Qfog2w0qUsRJaCf6U0SA79Ndl20ev2u71b",
-	"GeNJq1eNq122ceZQzYTcaIJ5zsQK5GAp+1v/VzdROZr7UuG5txsmYrDzaJXgOLrqzFRnjUtlbHSdTcd+",
-	"e1DIjBsDtE5HyWwJGZKPngeXFJ4DJTcyMFFa88TCXGnD4YxZi2rQWLYgLV1toyKksZP+4MmtMkn7b+Py",
-	"azT4B3Kq1lnccLrXjVeDE582oda74AjJ8hVB/5EZC3/587+0SfjnI9U23EhrNmBjuJ842PxGrh2KVmyI",
-	"P9H/7oTOav5fr6KxFbL9xG3kvA1Ysh419TahshnPIFfJOYomhRf4Bc/UIkdFjSg97QiJ6C2FyzmXIBW6",
-	"qy7CiiZNzAofFyr1y0yrj1Ecob+qVWGJl/NiNhNyNmUJoQyVnLeqn5LuTUqQVClZvhazPkeSvFYqt/ad",
-	"Aeb8edwcszBlAu+ekKA5yxBsWrCaTaciAXXho8MZStsO5EIWlhvY6nW7fYKe64BpBRjFEY4dJ3OenLuA",
-	"Zz2EWd5BU4vCVmT+IjkAtMaIjCGKXY7zFr/g0P1WbpWIXWh1Rphyw8yBw3Efx27diBQLuiEzzZxxTtUl",
-	"+U+ylgn681ziD21nXSyIGevnWCQJN2ZaZG5Xpj6XSyFTdYnQBBZcJwQlhJ2DvVSQ8kTkLDPPAFkQomLy",
-	"jmoOVUrl6dPuk0HbmW7gYX3Gjo6QHf15FEeDR/jv97jx7V56e0wh0DWVKfRcWZGjhkBU68fhfbhJDRwz",
-	"yw8dUqzxeJYdTaPh+zuF1OLVi0hxxjGb2jYdc8ITJVMDhbQiC47gnC8hUTmeaGFRfBOlMhScxrH0B+tS",
-	"uxqMCVZf3/eHNoeCOOXcClJjzrEoT4BIEwaQk+AxNWw9Gjx90A35aILA81diZKmdWtz/JoVWC8Tq6Obq",
-	"lOsYmESNvKQwn0hdINj5R3cNBJSRzjZDcx+eSlWT60hBLu70th0Xf4+Afl2nE7vbkRQ31oB3oPDGQ8qW",
-	"DVnZ6bW6qYG204h0JN6+EE9s79w+znA7xrs4LmwSXvVeb9jrwU+neyh6NUKpH7d6KoZbM2YbYiOSX1mg",
-	"d2LIRSrFbG5xqiYoHPQGO53+oDN4fEqLDXu9PzZsUmBgWsJqPL2ByZQ85ilYlbIlbP10utcMtfRvYdjK",
-	"BaXVYn+04SGErFhjcpsKI6HZ907gV7pzlcQ15GhdBkqe3fjaTTu/p25ySZ7aBxbG4a9iUeqkuCVDs+aX",
-	"l5mZDe605wLu6fNzMiVzdnrIgGPOUiG5MS2Rb7RgZnMAqMVPaDLoSHLg0qIqRAVQ5cJiGEXqfBSBKjP6",
-	"zCiKrzmIt8KkMmmGZ3EeXbdIGpcXQiuZ+zh9ed0DOOzcg9SF31oxjeYsXbZ5R2sGDN9rrtkm/cd8Jozl",
-	"+q/O6/2qrmoQlb2j4xoQ08Y28iNbgqjojgg5Ayu8w+3PeMqo9OmMZUwmdDlMzrRtPWIqO2jxjQm0uiTA",
-	"+tIvTwY7j+HVu1OwCgyXKTADk10fV6R47RBc8htGRa+3ndBE9F8+aQ3lugikGQt5FwDmsv1+TONqPHn8",
-	"qNeq/Vyg0/qEcckqVz1wO7Zt8KMxWYP0ttP7aVPaDwmm7GSdaml1b/KFveGV1th1+X7cskw7jU7CNtzG",
-	"tRt3txsmmh5jUYjWkJ4wY5bmQt5B0dAEJRHVuPUdoY/Hk0ILuzyh8gzajztsFNP6rx9L6l69Oy0LNYiC",
-	"snTDzzy3duFy8cIHk5oyOuPyVybQtjEJuwfOE58xyy/ZckjZIkM1W0LGMOMWmDeJZVDX2TMm05GkC+XO",
-	"0Xv5KPJ+Lrr03ODF2z2ow+TdkRzJ/ZbsAlUUUVyO5ZwqBJxl3poQnJg8GAJzUesylwVCjuSErO0kBoa6",
-	"L8gvUFoBYfsE/zMh2I7TT2qjO3FEs8yokWSLBWfalLHqSRisnqxGq2m2tTo33Fx7isTVC3goQKiDpamB",
-	"CRpzR9qEYMHkAfEnLO1JK0ayc36z7grvvldhzk9nPn0CU61ymLw9OjmFh2whHl70H7LCzh9SjHTiMg6Z",
-	"SLg0pAhcPDB6fXBKiknYRvD7hT/o3bcHQSx5GLkg9LWLRLGFiIbRdrfX3SbrYeck4eur061WpgWpv8Mt",
-	"TOgyeV6VRmgyBIdzXOzJP30GzGU6XBSYhrCRdI/Kl2AmLngtb496feJ8c61MSQ5bq7HkmIYpLWZCsgzO",
-	"XA7gOzOSiZJWs8SirHrviYZV6NLLii6koZMZycnuT6cvx7uHh0fvxvuvdw8Ox4dHLw7e/M7qgk9gS6K/",
-	"THGXCgA96MKBhURzRlIx5yNZFqEq6T1+orMLvlTWX845u+DAag6w7JItDUjOUxCWtu8rWrkxdZ0ak1Cb",
-	"UVdbN1UaJrU1mYBxhs8JkKJUp1DyAGEtZQ/q9MsPygG1z6liRP4fSVffURcK7q+G+LcCyPggLBj05mEN",
-	"oV2vgKuVuUlwAvh063zhbDfjs8+oKWxkX66bdgaFxHm5dWH6oNf7vEKzJoKK+PLV/OxFIo7Eq4Offj3o",
-	"vxEH5kAe7yR7B48Pzhc//2Hv1dMuX776NX13II7EweUvf8qyN4Nffv1l+eppNxlk8iz/sZf+/CprIo4K",
-	"8ATwpjRed2aGA4EtlWaHajaj8DJFPB45HrTNVPHqYVDBT0P69y1pvKkK1WkgpUM5+haVeO8CfRhQ47m1",
-	"fTu36jp+HNG/w4jV2m4at3P7uNbSyes42rnLoTbL7mnU9l2WrLNMISSLhu8/xIFaOCRcRHqBoJFsKEvE",
-	"YGxmCIUjdPuAUzUMnfZu5WZbR2EJOiVhwGqR5zyl9dCa6E7CDE+fobNdVXp6lczSVCMlBMwEuiDiY4He",
-	"+YzplFKiago4vAunga3EZVr6S7ojuSs9IRmSvIJ2vkMv6vnrgzfOZp1M4Iy7CDPyBLFumykover7WoOv",
-	"pHvveplWgwB3Ur79r7Ud0g69s6f8++l20tme9lE79HnnafqId55MH7PBWT/5Pt3ZCR2M4ZRlht95h+RN",
-	"3dLYcsmMBxvp/XXr03vp1rJyJ2z+kTVhlIGaC1PCvIyiO8CvhLHm2zXHbKLP0dX936w/90iOvN5EJt2o",
-	"MtEz3awpj71X5JLO+cISXJ+5ery5Moi4BWmqZM4Elc1UTuhIbk2mzNjJEF5o9fEZTMoQlH8Sw9GCS1pC",
-	"x/DSJdF/ZAl/BhMKUU2GIxm+4gYFLz6IQSvLKOy1+/bA5+5lClOWZfgQ3QZ0y4hgSkRUORwXPqKqSsu0",
-	"Nd5DFnLWhR9ZluFQmKPDKs1IEgJeS7uSRXoGlKsDYdE/njKRFZoDl6n3tKkcYSSdjyjB+9LAL7h0/sCR",
-	"5GhJbJnzXomOJ0qaIq9rIcs4H+5T82khU56OZOX9FAZ9H55wccEpcTbHLdVul6NnCN73cUURvpIzKPpE",
-	"n6Sl7LOssevCS9coU7v8ObfMbwtmirKgzIBRSoIPOhDTSi9ZGCBVMkTSJpPJSNLQIeA8I5kyy4bwaRQo",
-	"mFE0HEV/+ft/HUXxyNWH0BOUMXpUHi09nWn1kZ4266Ppt7Zq7VF0jYS4ZUfRS55lahSFj3ALmrtnQzjn",
-	"fNFhmbjg+LcnPVWSB6Q36q9pZWPVwlFl2IyPouGnUTNGN6IU8Wg9UDeKhoPra8+pkdxnyTzwHssjhK1C",
-	"Spbz9IE/iEu8pNRU4ytgRvLVydGbDpeo/lNwcbcu7MIk3NMEEpVTkYwwVHXsZby/A4hxRtKIjAqRCef4",
-	"ihsS+Uvn29f8mMSIhRuP3Q0YSQozfBo5u0NsQaJG0fWkduar+zql1sdcpB0noaheXFHretUnRXjWkNHe",
-	"3Ofl7usj1xXUtbbd9csTgqSbQ+EfEneGKkIQFKvc2rKK/ObybtTQVEm9uhg9LFcips6FsUov6R4q0tsm",
-	"XC8s3h/sPA5L8t8Hm7+t2tw1m7gek+s4HIgDMo76swy8LAozd+JHgUkGZ1pdolaiUhec+eXp6dsq2hdM",
-	"X/euXH+oqvPDzEXFvV0XGvxRc5nM/yaqq9sJm9W15tEvqqBqLoZ6NBGGQ7UIZR7CmvFe9/vPiBmEPRP/",
-	"HSGDr8zilU6csv3mc7Ki5YH4jFJda1VWxa22yGzqi6naYFrSHv3Ha2mO/uBzT2WR+UIPfmUfEp869eWt",
-	"03t3sjh3Yc5vbJJ+E3PTv6blG/2qq5m4VXjwDAx3AKlSvRCMacn1bfCLfK3PF4WZboXTdUzpf06A5tHg",
-	"6WdarQqQr0Rfb60Ra2kHb+3PCD3HOgm1OtV9yjAahXhOC3ws66zqnYQlIL6UpIX0b1ZB0lBdSvI71Pa0",
-	"1AWh0b1LQetaNeT1hw13bFMRzqTJqUnswVuVRhvJMo9G0O72YkOEaq2SU80dHPQE7bpPdZTOxUhOjvGN",
-	"zq57w+UHPcgLOvaDl26rG2BNilsrN2GrlWpKN1Gd0lojf52Hv/6CYMDgfkHyRjdUIOBod6DswA4/EDKE",
-	"Gh2Se1B+u4NyTxRVWWs4rWz9t2p1r/ULn5LMNr54Yg3PprA1aTLDy9lICls1aTrhrSvmcZpcpGlGZfaM",
-	"Eucr0B7leJOzUUdxPiMpVJXHvv/UyuESqoU96L7ir3y30YhQjfBNb6svNxsVqrcbLfMEvVfUfaPvLlT3",
-	"WdaoOyCk/Zt9VWJz4XKL6LwJyncTVWSVu7blS+zKGjr6yJC6lK6sd6f36F6XsTyA4Isucx7yCi/bubtx",
-	"FFBTnp5v9iGOFnmvSq89POR0i/xdKa+c32l3NSbZLLB5/+G6EaQ8oTKxKqjocz11/Cmu3WqlndcbhDEp",
-	"aNkIY9Z9SDO+IeNj5xqxqUA59WHjQJtQ8v4yFAypLn0ZOrdzvPxMBmbOx+oa0U9h6q+VwBaCEfof2hdf",
-	"HuE/dwFnmrPzclX/vQ68ya1xi0Nh7Gu3vy/1KUs2vW/0u7X1Kf++EMl55UCaGGZKuZoEI3A2+FhwLbgp",
-	"XUjvE/pilqCjbVWvoUq6Ze0XuJT3+pHRZsF9gu5jwTIUL79oEBnwC//gn8Bf/vyP//Hv/3D7+j5e0CTg",
-	"B1eDRWvRnt0FuPJ1uK7KjShwpZTV8if4J/znP/3bPzdXDrT09Yc739a6726DLSRh7v6GLs+3SW/crEoq",
-	"RgBzwe+ESViI5PxGhVH5Ea36omodcAij7huIgwg9wcEYLvEOuyYAUyoM6VCry1G5pgDYckAZp2IWqo6K",
-	"1iv/glvXUPKlF77hxVTNIts76z0gjR6PoKVjU2eGc3D6O3eWZrehDZKcsCwjTer8EcKfihpi/k+4K94E",
-	"Hlsg2+7vhnDXHY2t0t3sOqhM2taM8mu1roohAIyxA8nMjiT1aD3owi7l12ZaFTKtPtDk2xo5S+ZBC229",
-	"Ct2CkXx7fPSHg+f7x+O9l/t7fzc+eHO6f/yH3cPxyf7e0ZvnJ76kskYZeMkShVdSKvAxKrk1ebF/Ct74",
-	"Tx48o8gnEUA7I5B+wbIyjQcs0cpQ09VIuiBbwk0XJo5fExCGslEdmBSLyXClARVMkfgPVbjQPpeqmM1j",
-	"n4hb7bcVxn+6avmMZizbSSfDgErnfsSrK10yA4aKUeijhSMJUPHr+f6L493n+8/Hh7un+2/2fhm/PiFP",
-	"JnepyU1v7x8fHx2Pj3dP92/qIvadwzjFnZqHHf1+g+pShkyzl6oUhnKbZTcLSRfCphU4JAxJn5sv7Lad",
-	"DPHYyxRv+Tu1306GgZjRd0rcqiksucuvTlzb6aTsATdlL7Vpb8aduA7USdCJO5JbYRvug/jGPlw4beRR",
-	"E5bMeTqSqNS2e2BiYAY9VdjDHzp7SlqtMjBsaTbYgpOygXbBNMs5fZwWNUfLh4hoq76XmHolJcW+uF7W",
-	"KKXqsA0Du/6TQL7P9zNbfz98mZ1632x+7602mtc26NFpfzDc6Q0Hj//Y7Bse9p8M2sIUpSp0Pd1lW7bv",
-	"ji5bnWmHCAwbVHR7gzsQ8v0qIY8G/V680UWv6Anayyuqvu/u3EbUKkUoh8313ZONXn/NkJVudk+EG94k",
-	"4kMoKnfqvl351sF6E+6NsR3zndedK1/kbFyYlkYkdQlVeYr7UCDkbAln3N/BGHh31oVRtCjOMpHEkLOr",
-	"Dpvx3233RlH31i9z3iMV8VdQD+SOgL43hTY5iEEEIMJLhUMR8+oDFa3wYZc0m0EtRtxmVYEQlWlStMpQ",
-	"AvKZ+0wjdw6uVUUyb8Raum3KzovMlyLf6pNCLd8Rqu5A+bWgsLPiomqtuBuuLUV8o0gTVwTCDnHBu/eV",
-	"ipsqZsUFl7gIaYXwVP33H+lUq/bN1kMd9HrhtwOCz7I6Q2aGzSgZlcaWH4iDhZAzV+JU1Q4kSqZd2Olt",
-	"g7Jzri+F4XEdd/ENrQtehWCJ9g3279h3lH5hQr3q1l3rl220x4Z9sFXXq0/p37WotWwZbpEK2oxrldQX",
-	"vIRY3S/WFl/ICB/HI6AV1JcICX1zNxZ9XlnsjTxqfBd49UPA3RsvQzXvDbfhOvYx9TYYdagSljU/FETv",
-	"oo3UmW/+Gz58mOF7c2Xs8Emv1yMj6VdajybMhLE+He7qzF27jsdjVJWJlr45bI9CknhjGjF2O9fod4Rt",
-	"gPVUFOhYn+r5endhPcb9uT6otOHeFtcDvPpcH1EpIu8S+QOuB7oTuP5w/V8BAAD//w==",
+	"7Hzvcts6ku+rdPHeqmPfohRJjnMSuabu9XGcxLlOnLGdyTkTpSSYhCSMSUAhQMs6KVftG+y3/TBfdvfL",
+	"7ivs88wL7D7CVjdAEpQoW3ayJzNV8yUVUwTRaDS6f/0PX4JIpTMluTQ66H8JMq5nSmpOf/zE4lP+Oefa",
+	"4F+RkoZL+i+bzRIRMSOUfPQnrSQ+49csnSXcvhnzoB8IecUSEQ8z940w4FmmsqAfzJjWc5XFfUhzbeCC",
+	"w1MwCrq9pxBNWcYiwzMdhIEbORRx0A+ejLtRL97hrccXu6z1OHoSt57yH8etZ6xzYX95PA5uwkBHU54y",
+	"pON/Z3wc9IP/9aha4yP7q350SKTc3NyEQcx1lIkZriboB+dTDm5eEBpSloxVlvI4BAZjwZMYn7qlhaAy",
+	"MFMOr5Q2MOUs5hn+LJUBzbMrHsPW6Mi+C9PqndF2Gyl9obILEcdcPoi943J0xdj9KFK5JMJjodlFwuPv",
+	"yEa2Sg2t+0gankmW2MEPEy37BW/pxSOwD77Pqvcl5JJfz3hkeGwp2YOYGyYSDSzjICTJCwlHBomaQC5R",
+	"aIwvdZZL79giUSw+V+qYZRP+ID7N7DeGRqlhQl+pGOaONlyoeAFGKShe+N6njggS2tKDrGE1prEo4jOj",
+	"iUenzPBjkQrD4wfxJ2OGDxP3AY81zHCgx8CvI87jBx4jHGOyxZCNDc+Cfre3MaO8ha3nmVKQMrkoGKdh",
+	"nKkUzFRoiBLBpYGtGc/g6N0esNxMIVO54Rqm7IoDG0htMoGaFi7yeMLNdhsOr3i2AGRKyzHFjgGWaAWa",
+	"y1jjTgxkSV7r/ziVpkFJ0HkUca3bA9RJ7jmutHqd/sVHq9tvqQA1ps2eCxmreTvwGWYWs+LwTziyxBOA",
+	"1ilPmZBCTla/flrwJ+FjUxzBB0ygeQPpZzxSyJdcGpHYL09VUi5HaLhg0eXd86CgtPatoNw+BytPylzl",
+	"SYzmk8WpMAbV663T4ETvJcqCysSv9zkz2v5/JjI7SudpyrKF2zqjLrmEKdNQvBIGVyzJ/aNG7wyr34uz",
+	"dt4w9gEa6CYs8MY68pxdtu+s0pf7fKnIK6w3/silceyxn3wgpd9GW15wlqF2LNaWCq2FnIQ+YplnSk6S",
+	"BWgxkTxGsOJ43K6fzw8fPrT2qwXy5gO6xAKiEpkLueb4wVK9Bj8RbU2yiDpHTipRvGIiQWDwIO2de+Or",
+	"HTvj2ZWIOBiezlTGMpEsoP7md0EGEPMZlzGX0QK2UE3EzLALpvl2IZkliXtAZgMSZnhGdu691PlspjLD",
+	"4zc8FuycuPkglpUfGqb4pSFtzBpUUKDzlW//9YAEZNzrs5O37aA6VyTT+wYFgFgzy9SMZ0ZYLTbL1JWI",
+	"rZq9jYx3xXs3uFrmWFqnyMcPIVzyxTDjfyLwF4JUw5xA7/CSL0KIRBblwgzVjMtwIAsqhrGaSysQU84S",
+	"M4VUSWFUBhnHfdIgDOA726EDQEPaqnAgUxXzZIj4js69ESlXuQkhUlLyCCl0r0KUm6Eaj0O4YOiOWRfP",
+	"Wunq0PpfD8KVA2u33Or/jxUTS958KoeoC2QBsu1gyswbrjWz8LW+D57spkIeczkx06DfXZk5DDJlZZjL",
+	"PMXJc00TM62FNkyiZ6kX2vDUI2IN3fSpsJx7HdGnfJYsbiV5hcixkEJPh5WkeJw1ahY0rMvaqlvcT9LT",
+	"K8No3++S3nNhJfch0p7PtMk4S4flTNVakoSlrLXT7raeXrSELPi/QmRebPptk76nl5b3iMyznTr0BW2J",
+	"rGoXl5lfzL5+d8ugRn1/U3Y9JINa/CVSlLin3We9EIXU/lmJaImswiC1Yq5Xd/SQZYlAS51nUhfwNlLy",
+	"imeaVGoIKolxv8ci0wa3XBie6ruY5x8uJIBdH9lhu52SQJZlbPEQmXGac1U28ez9oMEtdw+YgVRpA2/2",
+	"fx6+Oz158+58ePBq//TMC+TA1k6v0+nAxQJiPmZ5YrbrcOHwepYwIeHs7BDRuZLo6+HWRoQrUnZdaAf6",
+	"UHiXvrBiYumn+YK+yXK+bE7O6DXaDib1HF1LDWekBVtn6D0dXiF7YKugGkgr4z6iUiaY7x3QC6USziQR",
+	"YLXRCgP3wf4CeHCynHQ0zBIWcUTxY5XxFeFo1ABo2XjGTJ7REUO4x0zQD2KVW4RTiq4vt5VYyDy9cH7H",
+	"klLHfW86NmWohsWxQLpY8s47Ok3sJZCKVlqNgZNjKZVs9a6vHbfbcKZSboMkGlgc2/CabttTX1O7cQMk",
+	"PTNoXCFl0VRI3so4i+kBvt2HpeBjCD6+Dwey5o6EUAbT0G6b4VjlMg4h5Waq4iE+YUmi5vhmpOQ4EZFB",
+	"G74cXcFZmvBVCJ9zZdiwCCaEA1lHDiUaaH6shx6ADaFUhAUScH9SCCzLZzS2hAO1oUWUbNn41+lrkjle",
+	"SEB9Fz5MmYE5nhZyNoiTMM1TJnX9kD9nCMRpHrhtHh9Y3m4cQxuWcP78zy2n1ltHz6HAOC44Uadkw9DN",
+	"7UCigEkkmzWqm47PK4J2qwZHW1+lbmJfcvlH2D+Cn1h0yWUjk7RhJtc+JrLgcdGAgMIAlYlogq827CKS",
+	"GNwrhXmyWLDOtqtOu9vu3MkYR1o1a1iusokzx2oi5FqDzFMmlgAIi9n/c3+1I5Wi8S/Un327ZjB6u4+X",
+	"CQ6D69ZEtVa4VCQlmuNHuDzIZcK1BpqnpWSygATJRz+ES4pvg5JrGRipLOORganKNIcLZgwqRW3YjHR2",
+	"uYySkNpKur2nd8okrb+Jy2/Q/B/JsVplcc0FXzVlNU58WYdhN0EVkqVLgv6CaQN/+fO/Nkn4/XFrE4qk",
+	"OWsg0l9P6C1+LdeORSNSxJ/ofxthtYr/N8vYbIls9+Emct55LFlNOzibUNqMPUhVdImiScEGfsUTNUtR",
+	"USNmj1tCIpaLYT7lEqRC59WmKNDAiUnuokSFfplk6nMQBui9UkgYeTnNJxMhJ2MWEeZQ0WWj+inoXqcE",
+	"SZWS5Wsw8lMkyWmlYmk/aGDWu8fFMQNjJvDsCQkZZwlCTwMmY+OxiEBdufRKgtK2C6mQFAXf6rTbXQKi",
+	"q/BpCSaFAY4dRlMeXdrwZzWEGd5CU4vClifuIFk4tMKIhCGmXQzTBi/h2P5WLJWInWXqghDmmi977sdD",
+	"3LxVI5LP6IRMMmaNc6zm5E3JSiboz0uJPzTtdT4jZqzuo80MjPPErkpX+2ID8QhNYMaziKCEMFMwcwUx",
+	"j0TKEr0HyAIfI5OvVHGoVCrPnrWf9pr2dA0Pqz22dPjs6E6DMOg9xn9/xIXvdOK7IwyerilNoePKkhzV",
+	"BKKcP/TPw21qQHvh0wqeJ8nJOOh/3CjCFq7YAneqGpxYAvDF2sBkAjEmOmtZzLMQmERNsqBglYhtONOi",
+	"/E3d2SJe16Qgl3jwqcnVIK5Zh6NQaSW5lhQew9ZuZ8fm3n+PQHRVFyXN+akyg+TcAJRUiNmiJnq7nUZn",
+	"yzulmZ+jKsft7N49TnMzRBka5ibyRbTT6Xc68P78AEWlsqzV40aErbnRQ7bGw5f82gC9E0IqYikmU4Of",
+	"qoOZXqe32+r2Wr0n5zRZv9P5Y02XeoqxITjE41uYTFUDPAajYraArffnB/WAQfcOhi2dSJotdFvrb4LP",
+	"ihUmNx09EppD57x8ozNXSlxNjlZloODZra/dtvJPDztHNlVR+W5CW9yQz2Drce9ZfWfKPMOKP1nkF9a4",
+	"gY4LuKaHpNktc3Y7N/WagG+0RbUk/t35X2uaLvkCIpWipcspqx0plaBBrYty785N9GffYA/34XHvmYVF",
+	"mi2020RlU0p9G1+i4oAfNKi5rBIqlK8eyK2RH4MYUdCL17U/Ls3hFCN4hmMaAxij7faAnIhTzmIhudYN",
+	"IXU0hnp9ZKnB5aiv90Ry4NIgfaiTyyRbCINAXQ6CokTLxobRQFm02IbzKR/IIguHcl1wfQ9OeSw0bBHv",
+	"Tg+fH50N358e4yuamyJf14f5VCR8IIWtcEJm0kRl8YiGMUPUwqJL3AHOoinYkHnEyWJSLYXzjhGWL5AG",
+	"Fi+WojNfgoJK3PjL4KZBNXF5JTIlU5eeKOyDh/utHxTbqGMjeKO5m9zAFYnE9+pzNqnLUz4R2vDsr869",
+	"/6Y+uReM3tBD94hpYhs5zA2xY/S7hJzQmfNdszGj4soLlqBgIYk6ZZlp3GKqtmgIAhA6t7mP1alfnfV2",
+	"n8DrD+coxZrLGJiG0b4Lp1KYug825w+DvNPZiehD9F8+aoxg28CrHgq5iUa1RQ5uTE1/Pn3yuNNoLm18",
+	"17g8ecEqWzRxN4iv8aP2sRrpTbv3fl22EwmmpGyVYWr049KZueWVxpB98X7YME0zjVbC1pzGlRO32QkT",
+	"ddc4z0Vj7FLoIYtTITdQNPSBgohy3OqK0JnlUZ4JszijqhRaj91sFNPqrxcFda8/nBf1KURBUbHivjw1",
+	"ZmZLEISLmtVldMLlr0yg3mcS9o9syGHCDJ+zRZ+SZJqqO4UMYcINMIehCmtrARCTMep/GYPdRxfOQJF3",
+	"3ypq9ozCWcp8QHsgB/KwIalChVQUgGQpp8IIC+W2RgRuRtt9YDY8X6TwQMiBHBE8G4XAUPd5aRXKpqCf",
+	"N8L/jAqrBaMKpY0s0SzRaiDZbMZZpoug/MiPyo+Ww/L0tZWKWFxcc2bIlkk47EgwlcWxhhGiP0vaiOwu",
+	"4Y6B9Cua4pKR7JLfrrv8s+9UmA1IMJc1smWWo3cnZ+fwiM3Eo6vuI5ab6SMKBo+s8U5ExKUmRWADn8Gb",
+	"o3NSTMLUovwv3Ubvvzvygub9wEbbb2zIjc1E0A922p32DlkPMyUJX52dTrXSDa7dB1zCiA6T41VhhEZ9",
+	"sCjMBtnc0z1gNqVjw900hA2kfVS8BBNxxSt5e9zpEufrcyVKcthaDpqHNExlYiIksyCJy/gHPZCRkiZj",
+	"kUFZde42DSvdEScrWS417cxAjvbfn78a7h8fn3wYHr7ZPzoeHp+8PHr7O5PlfARbEgEsBZhKALTdhiMD",
+	"UcYZSQUCsaJcXUkH4YnONriienc4bfVsxQGWzBG3Sc5jEIaW72rfudZVeR6TUJlRW1I4VhmMKmsyAm0N",
+	"nxUgRRleoeQR+kGUJqnyTD8pC9TuU7yJ/D+Rtqylqo88XM5lbHmQcduvk3TmYQWh3SyBq6Vvk+B48OnO",
+	"7/lfux2f3aOUspZmuqnbGRQSGxapWl96nc796uvqCCrgi9fTi5eROBGvj97/etR9K470kTzdjQ6Onhxd",
+	"zn7+w8HrZ22+eP1r/OFInIij+S9/SpK3vV9+/WXx+lk76iXyIn3RiX9+ndQRRwl4PHhTGK+NmWFBYEOB",
+	"3bGaTCiOTiGyx5YHTV8qefXI6xGiId2HVnLeVnxrNZDKfDn6HgWIHzx96FHjuLVzN7eqjh8c0d1gxHIX",
+	"CI3bvXtcY8UoDu49u3uw31ZxEwa7mwhCvamHRu1sQmaVgvNhXND/+Cn0VMkxYSnSJQSnZE3BIm5jE03I",
+	"HeHeJ/xUzThmzhVdbx8p9kU7KzSYTKQpj2k+tEBZK2Kax3sgTFUU69Q4i+MMKSEwJ9BtEZ9zDhmfsCym",
+	"fLEaAw6niENlOIRu6nprD+S+dIQkSPISQvoBPa/nb47eWjt3NoILbsNMyBPEx03mo/DEH2pBvpG+3rj7",
+	"ZSlwsJHC7n6r5ZBG6Vw84z+Od6LWzriLGqXLW8/ix7z1dPyE9S660Y/x7q7vlPTHLNF84xWSB3ZH29yc",
+	"aQdQ4ofr42cP0sdFkZPfWigrwig9NxW6gIYJRYSAXwtt9PdrvVtHn6Wr/Xedez+de0Cy53QtMvZWNYse",
+	"8Hrteuq8L5vFT2eG3IKJDUdPlUZkL0i7RVMmqA6pdHYHcms0ZtqM+vAyU5/3YFSEutyTEE5mXNIUWQiv",
+	"bFXCCxbxPRhRKGzUH0j/FTvIe3E7hEwZRuG1/XdHrhhCxhTAxYfonqD7RwRThqyMhtswFRWtGpYZ7Txx",
+	"ISdteMGShMK/U3SMpR5IQtoreWyyYntAQX4QhnqNmUjyjEPRdAe2vmMgrS8qwfnswK+4tH7HieRofcoe",
+	"uqW0TaSkztOq1LSIJ+I6Mz7OZczjgSy9rFyjj8UjLq44ZXSnuKTKvbP09MH5WLbKxBXKejW16Ps0VNUW",
+	"RYtteOX6B8vQQsoNc8uCiaL0CdOglZLgghvEtMIbFy5o3kfSRqPRQNLQPuB3bIC/D18GnlIaBP1B8Jd/",
+	"+LdBEA5swQ09QRmjR8XW0tNJpj7T03r5Of3WVAw/CG6QEDvtIHjFk0QNAv8RLiHj9lkfLjmftVgirjj+",
+	"7UiPleQe6bXydppZGzWzVGk24YOg/2VQjwUOKLc0WA0IDoJ+7+bGcWogD1k09bzUYgthK5eSpTzedhsx",
+	"x0NKPUuupGggX5+dvG1xiSYjBhvfa8M+jPw1jSBSKVUdUfJEGifj3V1AXDSQWiRU503YyJUwkcjPbQyh",
+	"4seIuu1rj+0JGEgKZ3wZWFtFbEGiBsHNqAoalOd1TM3YqYhbVkJRvdia4dUyWpvBWkZTB1OXMH6oL14V",
+	"qFfadt9NT6iTTo7r5uWAgknq0XefiyL926vnUUNTofryZLZJ1c1ETJ0KbVS2oHOoSG9rfz6/N6K3+8Tv",
+	"ePjoLf6uYn7by2NbeG5CfyAOSDjqzyLAM8v11IofBUAZXGRqjlqJaofwy6/Oz9+VUUXv81Vr0M2nsvnB",
+	"z5CU3Nu3IcgXGZfR9P8GVfMA4bmqlD/4ReVUHsdQj0ZCcygnoQyHX5Lfaf94j9iE35LyPxGa+MYsXmp0",
+	"Krqb7pOuLzbEZa6q4rWizHC5A2ld21HZZdSQXuk+WUmndHv33ZVZ4iqQ+LV5RHxqVYe3SiNuZHE2Yc5v",
+	"bJJ+E3PTvaHpa+3Ayxm/ZXiwB5pbgFSqXvDGNOQU1/hSrgjtq8JZd8LpKnb1NxcIuofVKgH5UpR3tTgE",
+	"IVlZBdF4G0BjvYjvbVbJruVPfYtrOG5CW6FUX4lfm+RqnBpI/26lTTXVpSTfoKKpoWANje79bh75tOZs",
+	"rasKG9U5NAodaCvTdANZ5OnCptKiJelZX15UfNjb3REac5dHqUpsRt7tGiOXfNx2lzdVl6UQPDXLl6qs",
+	"VESFkIhLPheab69edHKfWzxqi24sFYOtxoVTOmx7g7s+HhpE6D0siF9rS/MOBtorKBrj/auO+lChSnIr",
+	"iluIKDdGe7PSB1xihO91A0Gll/iYZL52d5PRPBnD1qjODCeqAylM2TtrBbBqXcDPpCKOE+p3YJTYX3IJ",
+	"UBbXOSlV9OceSauy3vvjl0YOFxDPvxrA1UcW79Y6QsoRrvtw+eV6x0j5du0mA4LsS2ai1gDpm4kkqdVF",
+	"EEL/zS77WF+J3yA6b7169Iju7XHO15YrUPQrEenCh7bd08cPOozFBngX7Xhiir/GYH//PrehNEh32Tng",
+	"QCSnM+NOhk+5yk17OXJZL/f5+OmmFso8o6K1MvToskhVlCqsnG+VWd/YC3ZSaLMW7KzavyZ8TS7JTDNu",
+	"62N1EZD2dAeVEsx9MZBq7roouJniUUcjVL7vlduWMVKhqytjYAshC/0PrYkr1nB3jsBFxtllMau7NAXP",
+	"bWN041ho88au72s9z4JNH2tthk3N4r/PRXRZupk6hIlStkJCC/wafM55JrguHE3nObrSGq+RcFmLoQK6",
+	"Y+6XOJWLDSCj9Yy71N/nnCUoXm5SL37gJv7JPYG//Pmf/vM//vHu+V1UoU7AT7YijOaiNdsDcO1qlm3N",
+	"HVFgCzvL6c/wT/ivf/73f6nP7Onkm08bn9aq3XGN5SNh/mv3pf5mci23a6yS38BsJD5iEmYiurxVL5VO",
+	"TaNaKhtsLGypumtCL11AGDOEOaoK2yqjC70kLZq2STbbOgNbFsDjp5iBsu+oUbO85Ma2XX2tXqm5VGVL",
+	"1c7uaqdUrRPKa3xa179kva3u7saHxi5ozYGJWJKQwrZOEoFaRW1jfz9Dv9EZKrfA81a9I2T/rp2hqi22",
+	"8RDV+01KA701oZxipXlD8MBuaAE+MwNJDZPbbdinnOIkU7mMyzu/XG8sdYpUPbfVLHTYBvLd6ckfjp4f",
+	"ng4PXh0e/P/h0dvzw9M/7B8Pzw4PTt4+P3PlqhVmwrMcKTz5UoGLy8mt0cvDc3BQZrS9R9FeIoBWRg7G",
+	"FUuK1CWwKFOaOiAHsuhi0W0YWX6NQGjKwLVglM9G/aUuZns1KN19YtMZXKp8Mg1d8nG5aVtodxvaYo++",
+	"WPQkj/oeldZ1CpdnmjMNmop26OrYgQQo+fX88OXp/vPD58Pj/fPDtwe/DN+ckReW2nTsurcPT09PToen",
+	"++eHt7Wiu/Zz/MRGHeiWfrdANZc+08xcFcJQLLPoYyLpQhC4BO6EJumz3/Nbtkd93PYirV38Tj3co74n",
+	"ZnT1jZ01hgW3OeWR7V0eFRcJ6KIhXzd3dI9sG/PIa+ceyC2/l3s7vLWZG85rueOIRVMeDyTqzp0O6BCY",
+	"Ri8bDvCH1oGSJlMJtbqtMTlnRRf2jGUs5XS1OGqOhrutaKnezbBCUryPZ4sKc5Vt2n4w290y5ZrF79k/",
+	"/unrzOHH+g0KneXbCipT9/i82+vvdvq9J3+sN5/3u097TSGWQhXaiwGK3n7XYl/0y9MKEebWqGh3ehsQ",
+	"8uMyIY973U64NrxQ0uPdUVBS9WN79y6ililCOazPb5+sjVhUDFm6EsERYYfXifjki8pGrfBLF2asdsTf",
+	"GpfSPzjduXTJa+3ANDR5qTmUJTn27klI2QIuuDuDIfD2pA2DYJZfJCIKIWXXLTbhv9vpDIL2nZe9PgTu",
+	"/G3WTdlto2vP0I578SkPeDhJsshjWt6M0gg59kkbatR8tEOsLKSiEliKzmlK1O7Z20K5dfGNyqNpLbbU",
+	"blKQTsy+FpSXd1k1XGBVnpvimiq/0+WqbHXZDHIXx2LtMSCuCIQq4oq3HyoVt1UjiysucRLSJP6uumtI",
+	"aVfLdtrGTe11Otancg5UdTuwNX66X48KUtlxcU8hzISc2FKwssYiUjJuw25nB5SZ8mwuNA+ryJNrf57x",
+	"MuRMtK+xmaeuw/crCw/K3u6V/uVau7Lfl1x2IbvSh00LhosG8wapoMXY1tXsihewrP3V2uIrGeEimQTO",
+	"vDocIaGrN2PR/UqOb+VR7Xrq5fuo27cehvK7t5yGm9DlEJqg17GKWFK/oYreRbuaJa4Zs//oUYLvTZU2",
+	"/aedTocMq5tpNdAxEdq4sgFbw2/bpxyGo+pVRAf1YQcUlMUTU8spmGmGvorflll9imIwq596vtrtWY2x",
+	"f64OKuy+s9/VAKc+V0eUisi5UW6Dq4F2B24+3fx3AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

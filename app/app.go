@@ -38,6 +38,7 @@ type App struct {
 
 	stopMonitor context.CancelFunc
 	monitorDone chan struct{}
+	closeRedis  func()
 }
 
 // Options tune what the environment does not configure; zero values are
@@ -98,19 +99,31 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, chatSvc, clk, logger)
 
+	limiter, redisClose, redisPing := newLimiter(ctx, cfg, clk, logger)
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
 		MaxBodyBytes: cfg.MaxRequestSizeBytes,
 		ReadyTimeout: readyTimeout,
 		SSEKeepAlive: cfg.SSEKeepAlive,
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Database: db}, logger)
+		Edge: httpapi.EdgeConfig{
+			Production:     cfg.Production(),
+			AllowedHosts:   cfg.AllowedHosts,
+			AllowedOrigins: cfg.AllowedOrigins,
+			TrustedProxies: cfg.TrustedProxies,
+			RequestTimeout: cfg.RequestTimeout,
+			Limiter:        limiter,
+			Rate:           cfg.RateLimit,
+			AuthRate:       cfg.AuthRateLimit,
+		},
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Database: db, Redis: redisPing}, logger)
 	if err != nil {
 		_ = requests.Close(ctx)
+		redisClose()
 		db.Close()
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, db: db, requests: requests, log: logger}
+	a := &App{Handler: srv, db: db, requests: requests, log: logger, closeRedis: redisClose}
 	// The monitor outlives the start-up context; Close stops it.
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMonitor = stop
@@ -135,6 +148,7 @@ func (a *App) Close() {
 	if err := a.requests.Close(ctx); err != nil {
 		a.log.Error("flush request log", "error", err)
 	}
+	a.closeRedis()
 	a.db.Close()
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -104,6 +105,15 @@ type Config struct {
 	SSEKeepAlive           time.Duration
 	// MockProviderDelay paces the development mock provider's tokens.
 	MockProviderDelay time.Duration
+
+	// Edge.
+	AllowedHosts      []string
+	AllowedOrigins    []string
+	TrustedProxies    []*net.IPNet
+	RateLimit         domain.Rate
+	AuthRateLimit     domain.Rate
+	RedisURL          Secret
+	RateLimitFailOpen bool
 
 	// Health monitor.
 	ProviderCheckInterval   time.Duration // 0 disables the monitor
@@ -344,6 +354,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.SSEKeepAlive = time.Duration(r.intRange("SSE_KEEPALIVE_SECONDS", 15, 1, 300)) * time.Second
 	c.MockProviderDelay = time.Duration(r.intRange("MOCK_PROVIDER_DELAY_MS", 40, 0, 10_000)) * time.Millisecond
 
+	r.edge(&c)
+
 	c.ProviderCheckInterval = time.Duration(r.intRange("PROVIDER_CHECK_INTERVAL_SECONDS", 60, 0, 24*3600)) * time.Second
 	c.ProviderCheckTimeout = time.Duration(r.intRange("PROVIDER_CHECK_TIMEOUT_SECONDS", 5, 1, 300)) * time.Second
 	c.ProviderDegradedLatency = time.Duration(r.intRange("PROVIDER_DEGRADED_LATENCY_MS", 3000, 1, 600_000)) * time.Millisecond
@@ -355,6 +367,85 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{Problems: r.problems}
 	}
 	return c, nil
+}
+
+// edge reads the hosts, origins, proxies and rate limits.
+func (r *configReader) edge(c *Config) {
+	renderHost := ""
+	if u, err := url.Parse(c.RenderExternalURL); err == nil && c.RenderExternalURL != "" {
+		renderHost = strings.ToLower(u.Hostname())
+	}
+	c.AllowedHosts = list(r.getenv("ALLOWED_HOSTS"))
+	if len(c.AllowedHosts) == 0 {
+		c.AllowedHosts = []string{"localhost", "127.0.0.1", "::1"}
+		if renderHost != "" {
+			c.AllowedHosts = append(c.AllowedHosts, renderHost)
+		}
+	}
+	for i, h := range c.AllowedHosts {
+		c.AllowedHosts[i] = strings.ToLower(h)
+		if h == "*" && c.Production() {
+			r.problem("ALLOWED_HOSTS", `"*" is allowed only in development; list the hosts that serve the API`)
+		}
+	}
+
+	c.AllowedOrigins = list(r.getenv("ALLOWED_ORIGINS"))
+	if len(c.AllowedOrigins) == 0 && !c.Production() {
+		c.AllowedOrigins = []string{"http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000", "http://127.0.0.1:5173"}
+	}
+	if len(c.AllowedOrigins) == 0 && c.RenderExternalURL != "" {
+		if u, err := url.Parse(c.RenderExternalURL); err == nil {
+			c.AllowedOrigins = []string{u.Scheme + "://" + u.Host}
+		}
+	}
+	for i, o := range c.AllowedOrigins {
+		o = strings.TrimRight(o, "/")
+		c.AllowedOrigins[i] = o
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			r.problem("ALLOWED_ORIGINS", "%q is not an origin like https://app.example.com", o)
+		}
+	}
+
+	for _, p := range list(r.getenv("TRUSTED_PROXIES")) {
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			r.problem("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+
+	window := time.Duration(r.intRange("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400)) * time.Second
+	c.RateLimit = domain.Rate{Limit: r.intRange("RATE_LIMIT_PER_MINUTE", 60, 0, 10_000_000), Period: window}
+	c.AuthRateLimit = domain.Rate{Limit: r.intRange("AUTH_RATE_LIMIT_PER_MINUTE", 10, 0, 10_000_000), Period: time.Minute}
+	if redisURL := r.str("REDIS_URL", ""); redisURL != "" {
+		if u, err := url.Parse(redisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			r.problem("REDIS_URL", "%s is not a redis:// or rediss:// URL", RedactURL(redisURL))
+		}
+		c.RedisURL = Secret(redisURL)
+	}
+	c.RateLimitFailOpen, _ = r.boolean("RATE_LIMIT_FAIL_OPEN", true)
+}
+
+// list splits a comma-separated variable, dropping blanks.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // fraction reads a number from 0 to 1.

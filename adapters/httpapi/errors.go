@@ -88,7 +88,7 @@ func chatErrorResponse(err error) (int, errorBody, bool) {
 	case errors.As(err, &ie):
 		return http.StatusBadGateway, errorBody{Error: "The AI provider failed in the middle of the answer", Code: "stream_interrupted"}, true
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, errorBody{Error: "The AI provider took too long to answer", Code: "timeout"}, true
+		return http.StatusGatewayTimeout, errorBody{Error: "The request timed out", Code: "timeout"}, true
 	}
 	return 0, errorBody{}, false
 }
@@ -103,6 +103,10 @@ func (s *Server) errorResponse(err error) (int, errorBody) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return s.echoErrorResponse(he)
+	}
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		return http.StatusTooManyRequests, errorBody{Error: "Rate limit exceeded", Code: "rate_limited", RetryAfter: &rl.RetryAfter}
 	}
 	if status, body, ok := chatErrorResponse(err); ok {
 		return status, body

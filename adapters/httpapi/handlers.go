@@ -33,6 +33,14 @@ func (h *handlers) GetReady(ctx context.Context, _ api.GetReadyRequestObject) (a
 	} else {
 		checks["database"] = "ok"
 	}
+	if h.s.deps.Redis != nil {
+		// Not fatal: without Redis the limits fall back to the process.
+		if reason := h.check(ctx, "redis", h.s.deps.Redis.Ping); reason != "" {
+			checks["redis"] = reason + " (limits fall back to this instance)"
+		} else {
+			checks["redis"] = "ok"
+		}
+	}
 	body := api.Readiness{Ready: ready, Environment: api.ReadinessEnvironment(h.s.cfg.Environment), Checks: &checks}
 	if !ready {
 		return api.GetReady503JSONResponse(body), nil

@@ -108,19 +108,6 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// securityHeaders sets the headers every API answer carries.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		// Answers carry tokens and per-user data: no shared caches.
-		h.Set("Cache-Control", "no-store")
-		return next(c)
-	}
-}
-
 // limitBody refuses bodies over max bytes: by Content-Length before reading,
 // and while reading when the length is not sent. http.MaxBytesReader
 // truncates at the limit, so a decoder never sees a complete oversized

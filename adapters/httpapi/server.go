@@ -30,6 +30,8 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// SSEKeepAlive is the silence after which a stream gets a keep-alive comment.
 	SSEKeepAlive time.Duration
+	// Edge configures headers, hosts, CORS, client IPs, limits and timeouts.
+	Edge EdgeConfig
 }
 
 // Deps are the use cases and checks the handlers call.
@@ -39,6 +41,8 @@ type Deps struct {
 	Chat     *chat.Service
 	Status   *status.Service
 	Database ports.Pinger
+	// Redis, when configured, is checked by /ready as a non-fatal dependency.
+	Redis ports.Pinger
 }
 
 // Server is the HTTP API.
@@ -61,10 +65,15 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	// Order matters: the id exists before anything logs; the access log
-	// renders errors raised by everything inside it.
-	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders,
-		limitBody(cfg.MaxBodyBytes), requireJSON, s.authenticate)
+	e.IPExtractor = ipExtractor(cfg.Edge.TrustedProxies)
+	// The stack, in order: request id (before anything logs), the access
+	// log (it renders errors raised by every later layer), panic recovery,
+	// security headers, request validation (body size, JSON only, time
+	// limit), trusted host, CORS, per-IP rate limits, authentication. A
+	// request refused by a layer never reaches the next.
+	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production),
+		limitBody(cfg.MaxBodyBytes), requireJSON, timeout(cfg.Edge.RequestTimeout),
+		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate)
 	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, nil))
 	s.echo = e
 	return s, nil

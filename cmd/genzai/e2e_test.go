@@ -105,6 +105,8 @@ func serverVars(dbURL string) vars {
 		"DATABASE_POOL_SIZE":         "2",
 		"DATABASE_POOL_MAX_OVERFLOW": "2",
 		"LOG_LEVEL":                  "INFO",
+		"RATE_LIMIT_PER_MINUTE":      "1000000",
+		"AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
 	}
 }
 

@@ -64,11 +64,15 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           a.Handler,
+		Handler: a.Handler,
+		// Slow clients cannot hold connections: bounded header reads and
+		// idle keep-alives. No ReadTimeout or WriteTimeout: net/http cancels
+		// a request's context when the read deadline passes, and a write
+		// deadline would cut long streams; the body is bounded by size and
+		// each stream write has its own deadline instead.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

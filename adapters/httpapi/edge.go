@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// EdgeConfig configures the request path in front of the handlers.
+type EdgeConfig struct {
+	// Production turns on Strict-Transport-Security.
+	Production bool
+	// AllowedHosts are the Host header values served ("*" = any; "*.x.com"
+	// matches subdomains). /health and /ready answer any host, because
+	// orchestrators probe pods by IP.
+	AllowedHosts []string
+	// AllowedOrigins may call the API from browsers ("*" = any, then
+	// without credentials).
+	AllowedOrigins []string
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	// RequestTimeout bounds every handler except the chat endpoint, which
+	// applies its own limits (streams must outlive it).
+	RequestTimeout time.Duration
+	// Limiter counts requests; nil disables rate limiting.
+	Limiter ports.RateLimiter
+	// Rate is the per-IP budget of every limited route; AuthRate the
+	// stricter one of /api/v1/auth/*.
+	Rate     domain.Rate
+	AuthRate domain.Rate
+}
+
+// contentSecurityPolicy forbids everything: API answers are data, never
+// documents to render.
+const contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// securityHeaders sets the headers every answer carries.
+func securityHeaders(production bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Content-Security-Policy", contentSecurityPolicy)
+			h.Set("Permissions-Policy", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), microphone=(), payment=(), usb=()")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			if production {
+				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			// Answers carry tokens and per-user data: no shared caches.
+			h.Set("Cache-Control", "no-store")
+			return next(c)
+		}
+	}
+}
+
+// timeout bounds non-streaming handlers through their context.
+func timeout(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if d <= 0 || c.Path() == "/api/v1/chat" {
+				return next(c)
+			}
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// hostAllowed reports whether a Host header (with or without port) matches
+// the list.
+func hostAllowed(host string, allowed []string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	for _, a := range allowed {
+		switch {
+		case a == "*":
+			return true
+		case strings.HasPrefix(a, "*."):
+			if strings.HasSuffix(host, a[1:]) && len(host) > len(a)-1 {
+				return true
+			}
+		case host == a:
+			return true
+		}
+	}
+	return false
+}
+
+// trustedHost refuses requests whose Host header is not served, against DNS
+// rebinding and host-header injection.
+func trustedHost(allowed []string) echo.MiddlewareFunc {
+	if len(allowed) == 0 { // not configured: the app always configures it
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			switch c.Path() {
+			case "/health", "/ready":
+				return next(c)
+			}
+			if !hostAllowed(c.Request().Host, allowed) {
+				return echo.NewHTTPError(http.StatusBadRequest, "Invalid host header")
+			}
+			return next(c)
+		}
+	}
+}
+
+// cors answers preflights and sets CORS headers for the allowed origins.
+// A wildcard origin never goes with credentials.
+func cors(origins []string) echo.MiddlewareFunc {
+	if len(origins) == 0 {
+		// No origin allowed: send no CORS headers (Echo's default would be "*").
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
+	wildcard := false
+	for _, o := range origins {
+		wildcard = wildcard || o == "*"
+	}
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins:     origins,
+		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
+		AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, echo.HeaderAccept},
+		ExposeHeaders:    []string{echo.HeaderXRequestID, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+		AllowCredentials: !wildcard,
+		MaxAge:           600,
+	})
+}
+
+// ipExtractor reads the client IP: the socket peer, unless the peer is a
+// trusted proxy, in which case X-Forwarded-For is read right to left,
+// skipping trusted proxies.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// rateLimitExempt are the routes probes and scrapers hit.
+var rateLimitExempt = map[string]bool{"/health": true, "/ready": true, "/metrics": true}
+
+// rateLimit enforces the per-IP budgets and reports them in RateLimit-*
+// headers on every limited route.
+func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		lim := s.cfg.Edge.Limiter
+		if lim == nil || rateLimitExempt[c.Path()] {
+			return next(c)
+		}
+		key, rate := "ip:"+c.RealIP(), s.cfg.Edge.Rate
+		if strings.HasPrefix(c.Path(), "/api/v1/auth/") {
+			key, rate = "auth:"+c.RealIP(), s.cfg.Edge.AuthRate
+		}
+		d, err := lim.Allow(c.Request().Context(), key, rate)
+		if err != nil {
+			return &domain.Error{Code: domain.CodeUnavailable, Message: "Rate limiter unavailable", Err: err}
+		}
+		if d.Limit <= 0 {
+			return next(c) // unlimited: nothing to report
+		}
+		h := c.Response().Header()
+		h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+		h.Set("RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
+		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.ResetAfter)))
+		if !d.Allowed {
+			return &RateLimitedError{RetryAfter: max(ceilSeconds(d.RetryAfter), 1)}
+		}
+		return next(c)
+	}
+}
+
+// RateLimitedError is a request refused by the per-IP limits.
+type RateLimitedError struct{ RetryAfter int }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited, retry after %ds", e.RetryAfter)
+}
+
+func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -1,0 +1,88 @@
+package app_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/adapters/redislimit/redistest"
+)
+
+// randomClientIP gives each test its own limiter keys in the shared Redis:
+// requests come "through" the trusted local proxy from this address.
+func randomClientIP() string {
+	return fmt.Sprintf("198.18.%d.%d", rand.IntN(256), rand.IntN(254)+1)
+}
+
+// TestRateLimitSharedAcrossInstances runs three gateways on one database and
+// one Redis: together they admit exactly the limit under parallel load.
+func TestRateLimitSharedAcrossInstances(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		"DATABASE_URL":          pgtest.NewURL(t),
+		"REDIS_URL":             redistest.NewURL(t),
+		"RATE_LIMIT_PER_MINUTE": "30",
+		"TRUSTED_PROXIES":       "127.0.0.1/32",
+	}
+	instances := []*env{newEnv(t, vars), newEnv(t, vars), newEnv(t, vars)}
+	ip := randomClientIP()
+	var ok, limited atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 90 {
+		wg.Go(func() {
+			res := instances[i%3].do(http.MethodGet, "/api/v1/status", nil, map[string]string{"X-Forwarded-For": ip})
+			switch res.status {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusTooManyRequests:
+				limited.Add(1)
+			default:
+				t.Errorf("status %d: %s", res.status, res.body)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(30), ok.Load(), "exactly the limit in total")
+	assert.Equal(t, int32(60), limited.Load())
+
+	ready := instances[0].do(http.MethodGet, "/ready", nil, nil).json(t)
+	assert.Equal(t, "ok", ready["checks"].(map[string]any)["redis"])
+}
+
+// TestRedisUnreachableFailsOpen starts a gateway whose Redis does not
+// answer: it keeps serving with per-instance limits and stays ready.
+func TestRedisUnreachableFailsOpen(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+
+	for _, tc := range []struct {
+		failOpen string
+		status   int
+	}{{"true", http.StatusOK}, {"false", http.StatusServiceUnavailable}} {
+		t.Run("fail open "+tc.failOpen, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, map[string]string{"REDIS_URL": "redis://:hunter2@" + addr + "/0", "RATE_LIMIT_PER_MINUTE": "3", "RATE_LIMIT_FAIL_OPEN": tc.failOpen})
+			for range 3 {
+				assert.Equal(t, tc.status, e.do(http.MethodGet, "/api/v1/status", nil, nil).status)
+			}
+			if tc.failOpen == "true" {
+				assert.Equal(t, http.StatusTooManyRequests, e.do(http.MethodGet, "/api/v1/status", nil, nil).status, "the in-process limiter still limits")
+			}
+			res := e.do(http.MethodGet, "/ready", nil, nil)
+			assert.Equal(t, http.StatusOK, res.status, "Redis is not fatal")
+			assert.Contains(t, res.json(t)["checks"].(map[string]any)["redis"], "limits fall back to this instance")
+			assert.NotContains(t, e.logs.String(), "hunter2")
+		})
+	}
+}
