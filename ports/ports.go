@@ -133,3 +133,14 @@ type RateLimiter interface {
 	// means the limiter could not decide (its store is unreachable).
 	Allow(ctx context.Context, key string, rate domain.Rate) (domain.RateDecision, error)
 }
+
+// CooldownStore shares "do not use before" times between instances, such as
+// provider keys cooling down after a 429. A cooldown only ever grows: a
+// shorter one never replaces a longer one.
+type CooldownStore interface {
+	// Extend sets name's cooldown to until unless it already ends later.
+	Extend(ctx context.Context, name string, until time.Time) error
+	// Until returns each name's cooldown end, the zero time when there is
+	// none (or it has passed).
+	Until(ctx context.Context, names []string) ([]time.Time, error)
+}
