@@ -79,7 +79,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.NewRequestLogWriter(logger, postgres.RequestLogConfig{})
+	lim := newLimits(ctx, cfg, clk, logger)
 	chatCfg, probeTargets := chatConfig(cfg, logger)
+	if lim.shared {
+		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
+		chatCfg.KeyName = keyFingerprints(cfg)
+	}
 	// The router and the monitor see each other: the monitor reads the
 	// breakers, the router skips what the monitor reports down. statusSvc is
 	// set below, before any request is served.
@@ -99,7 +104,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, chatSvc, clk, logger)
 
-	limiter, redisClose, redisPing := newLimiter(ctx, cfg, clk, logger)
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
@@ -112,18 +116,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 			AllowedOrigins: cfg.AllowedOrigins,
 			TrustedProxies: cfg.TrustedProxies,
 			RequestTimeout: cfg.RequestTimeout,
-			Limiter:        limiter,
+			Limiter:        lim.limiter,
 			Rate:           cfg.RateLimit,
 			AuthRate:       cfg.AuthRateLimit,
 		},
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Database: db, Redis: redisPing}, logger)
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Database: db, Redis: lim.redis}, logger)
 	if err != nil {
 		_ = requests.Close(ctx)
-		redisClose()
+		lim.close()
 		db.Close()
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, db: db, requests: requests, log: logger, closeRedis: redisClose}
+	a := &App{Handler: srv, db: db, requests: requests, log: logger, closeRedis: lim.close}
 	// The monitor outlives the start-up context; Close stops it.
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMonitor = stop

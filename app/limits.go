@@ -2,29 +2,43 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
+	"strconv"
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/adapters/ratelimit"
 	"github.com/genzai/genzai/adapters/redislimit"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
 )
 
-// newLimiter builds the per-IP rate limiter: in process without REDIS_URL;
-// with it, shared through Redis by every instance, falling back to the
+// limits are the rate limiting parts the app wires.
+type limits struct {
+	// limiter admits requests per client IP, and per provider key when shared.
+	limiter ports.RateLimiter
+	// shared is true when limiter and cooldowns are shared through Redis.
+	shared    bool
+	cooldowns ports.CooldownStore
+	// redis is pinged by /ready; nil without Redis.
+	redis ports.Pinger
+	close func()
+}
+
+// newLimits builds the rate limiters: in process without REDIS_URL; with
+// it, shared through Redis by every instance, falling back to the
 // in-process limiter while Redis is unreachable when RATE_LIMIT_FAIL_OPEN.
-// It returns a close function and a Redis pinger for /ready (nil without
-// Redis).
-func newLimiter(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.Logger) (ports.RateLimiter, func(), ports.Pinger) {
+func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.Logger) limits {
 	local := memory.NewRateLimiter(clock)
 	if cfg.RedisURL == "" {
 		logger.Info("rate limits are kept in process (set REDIS_URL to share them between instances)")
-		return local, func() {}, nil
+		return limits{limiter: local, close: func() {}}
 	}
 	client, err := redislimit.Open(ctx, cfg.RedisURL.Reveal())
 	if client == nil {
 		logger.Error("REDIS_URL cannot be used: rate limits are kept in process", "error", err)
-		return local, func() {}, nil
+		return limits{limiter: local, close: func() {}}
 	}
 	if err != nil {
 		// Start anyway: the fallback keeps serving and reconnects by itself.
@@ -32,5 +46,32 @@ func newLimiter(ctx context.Context, cfg Config, clock ports.Clock, logger *slog
 	}
 	shared := redislimit.New(client)
 	logger.Info("rate limits are shared through redis", "redis", RedactURL(cfg.RedisURL.Reveal()), "fail_open", cfg.RateLimitFailOpen)
-	return ratelimit.NewFallback(shared, local, cfg.RateLimitFailOpen, logger, clock), func() { _ = client.Close() }, shared
+	return limits{
+		limiter:   ratelimit.NewFallback(shared, local, cfg.RateLimitFailOpen, logger, clock),
+		shared:    true,
+		cooldowns: redislimit.NewCooldownStore(client),
+		redis:     shared,
+		close:     func() { _ = client.Close() },
+	}
+}
+
+// keyFingerprints names provider keys in shared stores by provider and a
+// short SHA-256 prefix of the key: stable across instances and deployments
+// that use the same key, and no help to anyone reading Redis.
+func keyFingerprints(cfg Config) func(domain.Provider, int) string {
+	names := map[domain.Provider][]string{}
+	for p, pc := range map[domain.Provider]ProviderConfig{
+		domain.ProviderGroq: cfg.Groq, domain.ProviderOpenRouter: cfg.OpenRouter, domain.ProviderHuggingFace: cfg.HuggingFace,
+	} {
+		for _, k := range pc.RevealKeys() {
+			sum := sha256.Sum256([]byte(k))
+			names[p] = append(names[p], string(p)+":"+hex.EncodeToString(sum[:8]))
+		}
+	}
+	return func(p domain.Provider, key int) string {
+		if key < len(names[p]) {
+			return names[p][key]
+		}
+		return string(p) + ":" + strconv.Itoa(key)
+	}
 }

@@ -8,10 +8,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
 )
@@ -85,4 +87,45 @@ func TestRedisUnreachableFailsOpen(t *testing.T) {
 			assert.NotContains(t, e.logs.String(), "hunter2")
 		})
 	}
+}
+
+// TestProviderKeyBudgetAcrossInstances runs three gateways sharing Redis in
+// front of one fake Groq: together they send each key no more than its
+// per-minute budget, and all respect a cooldown one of them met.
+func TestProviderKeyBudgetAcrossInstances(t *testing.T) {
+	t.Parallel()
+	up := newUpstreams(t)
+	// Keys unique to this test: budgets in the shared Redis are per key.
+	k0, k1 := "gk-"+randomClientIP(), "gk-"+randomClientIP()
+	vars := up.vars(map[string]string{
+		"DATABASE_URL":     pgtest.NewURL(t),
+		"REDIS_URL":        redistest.NewURL(t),
+		"GROQ_API_KEYS":    k0 + "," + k1,
+		"GROQ_RPM_PER_KEY": "3",
+	})
+	instances := []*env{newEnv(t, vars), newEnv(t, vars), newEnv(t, vars)}
+	tokens := make([]string, 3)
+	instances[0].register("ada@example.com", pw)
+	for i, e := range instances {
+		tokens[i] = e.login("ada@example.com", pw)
+	}
+
+	up.groq.Script(k0, fakeupstream.RateLimited(30*time.Second), fakeupstream.OK("ok"))
+	var codes []int
+	for i := range 8 {
+		res := instances[i%3].do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false}, bearer(tokens[i%3]))
+		codes = append(codes, res.status)
+	}
+	// k0 answered 429 once and cools down for every instance; k1 has 3 per minute.
+	assert.Equal(t, 1, up.groq.Count(k0), "no instance uses a key another saw cooling down")
+	assert.Equal(t, 3, up.groq.Count(k1), "the key's budget holds across instances")
+	ok := 0
+	for _, c := range codes {
+		if c == http.StatusOK {
+			ok++
+		} else {
+			assert.Equal(t, http.StatusTooManyRequests, c)
+		}
+	}
+	assert.Equal(t, 3, ok)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/genzai/genzai/domain"
@@ -52,6 +53,16 @@ type Config struct {
 	// down; the router skips them like an open breaker, so that routing
 	// agrees with the status report.
 	ProviderDown func(domain.Provider) bool
+	// SharedBudget and SharedCooldowns, when set, share each key's
+	// per-minute budget and its 429 cooldowns between instances, so that
+	// together they never send a key more than its budget and all respect
+	// its cooldown. Without them each instance keeps its own.
+	SharedBudget    ports.RateLimiter
+	SharedCooldowns ports.CooldownStore
+	// KeyName names a key in the shared stores; it must not reveal the key
+	// (the app uses a hash prefix, so that deployments sharing a Redis and
+	// a key also share its budget). Nil: "<provider>:<index>".
+	KeyName func(provider domain.Provider, key int) string
 }
 
 // Meta says who answers a request; it is known at the first token.
@@ -263,6 +274,7 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 			continue
 		}
 		creq.Model = route.Model
+		s.syncCooldowns(ctx, route.Provider, p)
 		for {
 			if err := ctx.Err(); err != nil {
 				p.breaker.release()
@@ -279,6 +291,9 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 					onlyRateLimited = false
 				}
 				break
+			}
+			if !s.takeShared(ctx, route.Provider, p, key) {
+				continue // the key's budget is spent across instances: the next key
 			}
 			ttft := min(s.cfg.FirstTokenTimeout, time.Until(routingDeadline))
 			if ttft <= 0 {
@@ -329,6 +344,7 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 					wait = s.cfg.DefaultCooldown
 				}
 				p.keys.cooldown(key, now.Add(wait))
+				s.shareCooldown(ctx, route.Provider, key, now.Add(wait))
 				s.log.Warn("provider key rate limited", "provider", route.Provider, "key_index", key, "cooldown", wait.String())
 				continue // the next key of the same provider
 			case domain.FailureKeyRejected:
@@ -460,4 +476,63 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 			rec.Usage = *d.Usage
 		}
 	}
+}
+
+// keyName names a provider key in shared stores (never the key itself).
+func (s *Service) keyName(provider domain.Provider, key int) string {
+	if s.cfg.KeyName != nil {
+		return "provider-key:" + s.cfg.KeyName(provider, key)
+	}
+	return "provider-key:" + string(provider) + ":" + strconv.Itoa(key)
+}
+
+// syncCooldowns applies cooldowns other instances set on the provider's keys.
+func (s *Service) syncCooldowns(ctx context.Context, name domain.Provider, p *provider) {
+	if s.cfg.SharedCooldowns == nil {
+		return
+	}
+	names := make([]string, p.client.KeyCount())
+	for i := range names {
+		names[i] = s.keyName(name, i)
+	}
+	until, err := s.cfg.SharedCooldowns.Until(ctx, names)
+	if err != nil {
+		// The shared store is down: this instance's own cooldowns still apply.
+		s.log.Debug("read shared key cooldowns", "provider", name, "error", err)
+		return
+	}
+	for i, u := range until {
+		if !u.IsZero() {
+			p.keys.cooldown(i, u)
+		}
+	}
+}
+
+// shareCooldown tells other instances about a key's cooldown.
+func (s *Service) shareCooldown(ctx context.Context, name domain.Provider, key int, until time.Time) {
+	if s.cfg.SharedCooldowns == nil {
+		return
+	}
+	if err := s.cfg.SharedCooldowns.Extend(context.WithoutCancel(ctx), s.keyName(name, key), until); err != nil {
+		s.log.Debug("share key cooldown", "provider", name, "key_index", key, "error", err)
+	}
+}
+
+// takeShared counts a request on the key's budget shared by all instances;
+// when it is spent the key cools down here until the budget frees a slot.
+// An unreachable store admits the request: the local budget still holds.
+func (s *Service) takeShared(ctx context.Context, name domain.Provider, p *provider, key int) bool {
+	if s.cfg.SharedBudget == nil || p.keys.rpm <= 0 {
+		return true
+	}
+	d, err := s.cfg.SharedBudget.Allow(ctx, s.keyName(name, key), domain.Rate{Limit: p.keys.rpm, Period: rpmWindow})
+	if err != nil {
+		s.log.Debug("shared key budget", "provider", name, "key_index", key, "error", err)
+		return true
+	}
+	if !d.Allowed {
+		p.keys.cooldown(key, s.clock.Now().Add(d.RetryAfter))
+		return false
+	}
+	return true
 }
