@@ -144,3 +144,11 @@ type CooldownStore interface {
 	// none (or it has passed).
 	Until(ctx context.Context, names []string) ([]time.Time, error)
 }
+
+// Searcher searches the web.
+type Searcher interface {
+	// Search returns at most max results for query, best first; an empty
+	// list (not an error) when there are none. Errors: CodeUnavailable when
+	// the search engine cannot answer (down, blocked, timed out).
+	Search(ctx context.Context, query string, max int) ([]domain.SearchResult, error)
+}
