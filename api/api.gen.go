@@ -203,6 +203,63 @@ func (e TokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for WebSearchOutcome.
+const (
+	WebSearchOutcomeDisabled    WebSearchOutcome = "disabled"
+	WebSearchOutcomeNoResults   WebSearchOutcome = "no_results"
+	WebSearchOutcomeUnavailable WebSearchOutcome = "unavailable"
+	WebSearchOutcomeUsed        WebSearchOutcome = "used"
+)
+
+// Valid indicates whether the value is a known member of the WebSearchOutcome enum.
+func (e WebSearchOutcome) Valid() bool {
+	switch e {
+	case WebSearchOutcomeDisabled:
+		return true
+	case WebSearchOutcomeNoResults:
+		return true
+	case WebSearchOutcomeUnavailable:
+		return true
+	case WebSearchOutcomeUsed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebSearchResultsSource.
+const (
+	Cache  WebSearchResultsSource = "cache"
+	Scrape WebSearchResultsSource = "scrape"
+)
+
+// Valid indicates whether the value is a known member of the WebSearchResultsSource enum.
+func (e WebSearchResultsSource) Valid() bool {
+	switch e {
+	case Cache:
+		return true
+	case Scrape:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebSearchResultsStatus.
+const (
+	Success WebSearchResultsStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the WebSearchResultsStatus enum.
+func (e WebSearchResultsStatus) Valid() bool {
+	switch e {
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetStatusParamsWindow.
 const (
 	GetStatusParamsWindowN1h  GetStatusParamsWindow = "1h"
@@ -266,9 +323,15 @@ type ChatReply struct {
 	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
 	Provider Provider `json:"provider"`
 
+	// Sources The web sources given to the model, in citation order ([1] first).
+	Sources *[]Source `json:"sources,omitempty"`
+
 	// UpstreamModel Example: llama-3.1-8b-instant
 	UpstreamModel string `json:"upstream_model"`
 	Usage         Usage  `json:"usage"`
+
+	// WebSearch What became of a requested web search; absent when none was asked for.
+	WebSearch *WebSearchOutcome `json:"web_search,omitempty"`
 }
 
 // ChatRequest defines model for ChatRequest.
@@ -292,6 +355,13 @@ type ChatRequest struct {
 	// System A system instruction placed before the conversation.
 	System      *string  `json:"system,omitempty"`
 	Temperature *float64 `json:"temperature,omitempty"`
+
+	// WebSearch Search the web for the prompt first and give the model the top
+	// results as numbered sources to cite. The sources are listed in
+	// the `meta` event and in the whole answer; when search is
+	// unavailable the chat still answers, without sources, and
+	// `web_search` says so.
+	WebSearch *bool `json:"web_search,omitempty"`
 }
 
 // Error The body of every non-2xx answer. Some errors add fields.
@@ -534,6 +604,19 @@ type RegisterRequest struct {
 	Password string `json:"password"`
 }
 
+// SearchResult defines model for SearchResult.
+type SearchResult struct {
+	Snippet string `json:"snippet"`
+	Title   string `json:"title"`
+	Url     string `json:"url"`
+}
+
+// Source defines model for Source.
+type Source struct {
+	Title string `json:"title"`
+	Url   string `json:"url"`
+}
+
 // Tier A routing tier.
 type Tier string
 
@@ -564,6 +647,26 @@ type User struct {
 	Id      openapi_types.UUID `json:"id"`
 	IsAdmin bool               `json:"is_admin"`
 }
+
+// WebSearchOutcome What became of a requested web search; absent when none was asked for.
+type WebSearchOutcome string
+
+// WebSearchResults defines model for WebSearchResults.
+type WebSearchResults struct {
+	// Query The query as searched (trimmed, whitespace collapsed).
+	Query   string         `json:"query"`
+	Results []SearchResult `json:"results"`
+
+	// Source scrape when DuckDuckGo was asked, cache when answered from the in-process cache.
+	Source WebSearchResultsSource `json:"source"`
+	Status WebSearchResultsStatus `json:"status"`
+}
+
+// WebSearchResultsSource scrape when DuckDuckGo was asked, cache when answered from the in-process cache.
+type WebSearchResultsSource string
+
+// WebSearchResultsStatus defines model for WebSearchResults.Status.
+type WebSearchResultsStatus string
 
 // BadRequest The body of every non-2xx answer. Some errors add fields.
 type BadRequest = Error
@@ -604,6 +707,12 @@ type GetStatusParams struct {
 
 // GetStatusParamsWindow defines parameters for GetStatus.
 type GetStatusParamsWindow string
+
+// WebSearchParams defines parameters for WebSearch.
+type WebSearchParams struct {
+	// Q The query, 1 to 256 characters after trimming.
+	Q string `form:"q" json:"q"`
+}
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
@@ -1258,6 +1367,9 @@ type ClientInterface interface {
 	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 	// ```
 	//
+	// With `web_search: true` the meta event adds `"web_search"` (used,
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 	// silence. The stream ends with `event: done`, or with `event: error`
@@ -1298,6 +1410,9 @@ type ClientInterface interface {
 	// event: done
 	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 	// ```
+	//
+	// With `web_search: true` the meta event adds `"web_search"` (used,
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -1350,6 +1465,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/status (the `GetStatus` operationId).
 	GetStatus(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebSearch Search the web
+	//
+	// Searches DuckDuckGo (its HTML endpoint, falling back once to the lite
+	// endpoint) and returns clean results: redirect links unwrapped, ads
+	// and duplicates removed. Answers are cached in process for
+	// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
+	// concurrent queries share one upstream request. Does not consume
+	// chat quota; rate limited like other routes.
+	//
+	// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
+	WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness check
 	//
@@ -1493,6 +1620,9 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 // ```
 //
+// With `web_search: true` the meta event adds `"web_search"` (used,
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+//
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 // silence. The stream ends with `event: done`, or with `event: error`
@@ -1543,6 +1673,9 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // event: done
 // data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 // ```
+//
+// With `web_search: true` the meta event adds `"web_search"` (used,
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -1626,6 +1759,28 @@ func (c *Client) GetQuota(ctx context.Context, reqEditors ...RequestEditorFn) (*
 // Corresponds with GET /api/v1/status (the `GetStatus` operationId).
 func (c *Client) GetStatus(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStatusRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WebSearch Search the web
+//
+// Searches DuckDuckGo (its HTML endpoint, falling back once to the lite
+// endpoint) and returns clean results: redirect links unwrapped, ads
+// and duplicates removed. Answers are cached in process for
+// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
+// concurrent queries share one upstream request. Does not consume
+// chat quota; rate limited like other routes.
+//
+// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
+func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebSearchRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1899,6 +2054,56 @@ func NewGetStatusRequest(server string, params *GetStatusParams) (*http.Request,
 	return req, nil
 }
 
+// NewWebSearchRequest constructs an http.Request for the WebSearch method
+func NewWebSearchRequest(server string, params *WebSearchParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/web-search")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -2083,6 +2288,9 @@ type ClientWithResponsesInterface interface {
 	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 	// ```
 	//
+	// With `web_search: true` the meta event adds `"web_search"` (used,
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 	// silence. The stream ends with `event: done`, or with `event: error`
@@ -2123,6 +2331,9 @@ type ClientWithResponsesInterface interface {
 	// event: done
 	// data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 	// ```
+	//
+	// With `web_search: true` the meta event adds `"web_search"` (used,
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -2181,6 +2392,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/status (the `GetStatus` operationId).
 	GetStatusWithResponse(ctx context.Context, params *GetStatusParams, reqEditors ...RequestEditorFn) (*GetStatusResponse, error)
+
+	// WebSearchWithResponse Search the web
+	//
+	// Searches DuckDuckGo (its HTML endpoint, falling back once to the lite
+	// endpoint) and returns clean results: redirect links unwrapped, ads
+	// and duplicates removed. Answers are cached in process for
+	// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
+	// concurrent queries share one upstream request. Does not consume
+	// chat quota; rate limited like other routes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
+	WebSearchWithResponse(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*WebSearchResponse, error)
 
 	// GetHealthWithResponse Liveness check
 	//
@@ -2820,6 +3045,106 @@ func (r GetStatusResponse) ContentType() string {
 	return ""
 }
 
+// WebSearchResponse401Headers the declared response headers of an HTTP 401 response for WebSearch
+type WebSearchResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// WebSearchResponse429Headers the declared response headers of an HTTP 429 response for WebSearch
+type WebSearchResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type WebSearchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebSearchResults
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *WebSearchResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WebSearchResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WebSearchResponse) GetJSON200() *WebSearchResults {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r WebSearchResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r WebSearchResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r WebSearchResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r WebSearchResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r WebSearchResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r WebSearchResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r WebSearchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WebSearchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WebSearchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WebSearchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3033,6 +3358,9 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 // ```
 //
+// With `web_search: true` the meta event adds `"web_search"` (used,
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+//
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 // silence. The stream ends with `event: done`, or with `event: error`
@@ -3079,6 +3407,9 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // event: done
 // data: {"finish_reason":"stop","usage":{"prompt_tokens":12,"completion_tokens":2}}
 // ```
+//
+// With `web_search: true` the meta event adds `"web_search"` (used,
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -3160,6 +3491,26 @@ func (c *ClientWithResponses) GetStatusWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseGetStatusResponse(rsp)
+}
+
+// WebSearchWithResponse Search the web
+//
+// Searches DuckDuckGo (its HTML endpoint, falling back once to the lite
+// endpoint) and returns clean results: redirect links unwrapped, ads
+// and duplicates removed. Answers are cached in process for
+// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
+// concurrent queries share one upstream request. Does not consume
+// chat quota; rate limited like other routes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
+func (c *ClientWithResponses) WebSearchWithResponse(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*WebSearchResponse, error) {
+	rsp, err := c.WebSearch(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWebSearchResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness check
@@ -3862,6 +4213,118 @@ func ParseGetStatusResponse(rsp *http.Response) (*GetStatusResponse, error) {
 	return response, nil
 }
 
+// ParseWebSearchResponse parses an HTTP response from a WebSearchWithResponse call
+func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WebSearchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebSearchResults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers WebSearchResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers WebSearchResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3955,6 +4418,9 @@ type ServerInterface interface {
 	// GetStatus Health of each AI provider
 	// (GET /api/v1/status)
 	GetStatus(ctx echo.Context, params GetStatusParams) error
+	// WebSearch Search the web
+	// (GET /api/v1/web-search)
+	WebSearch(ctx echo.Context, params WebSearchParams) error
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
@@ -4031,6 +4497,24 @@ func (w *ServerInterfaceWrapper) GetStatus(ctx echo.Context) error {
 	return err
 }
 
+// WebSearch converts echo context to params.
+func (w *ServerInterfaceWrapper) WebSearch(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params WebSearchParams
+	// ------------- Required query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.WebSearch(ctx, params)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -4103,6 +4587,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
+	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
 
 }
@@ -4982,6 +5467,127 @@ func (response GetStatus503JSONResponse) VisitGetStatusResponse(w http.ResponseW
 	return err
 }
 
+type WebSearchRequestObject struct {
+	Params WebSearchParams
+}
+
+type WebSearchResponseObject interface {
+	VisitWebSearchResponse(w http.ResponseWriter) error
+}
+
+type WebSearch200JSONResponse WebSearchResults
+
+func (response WebSearch200JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WebSearch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response WebSearch400JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WebSearch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response WebSearch401JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WebSearch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response WebSearch403JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WebSearch429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response WebSearch429JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WebSearch500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response WebSearch500JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WebSearch503JSONResponse Error
+
+func (response WebSearch503JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -5086,6 +5692,9 @@ type StrictServerInterface interface {
 	// GetStatus Health of each AI provider
 	// (GET /api/v1/status)
 	GetStatus(ctx context.Context, request GetStatusRequestObject) (GetStatusResponseObject, error)
+	// WebSearch Search the web
+	// (GET /api/v1/web-search)
+	WebSearch(ctx context.Context, request WebSearchRequestObject) (WebSearchResponseObject, error)
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -5315,6 +5924,31 @@ func (sh *strictHandler) GetStatus(ctx echo.Context, params GetStatusParams) err
 	return nil
 }
 
+// WebSearch operation middleware
+func (sh *strictHandler) WebSearch(ctx echo.Context, params WebSearchParams) error {
+	var request WebSearchRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.WebSearch(ctx.Request().Context(), request.(WebSearchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "WebSearch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(WebSearchResponseObject); ok {
+		return validResponse.VisitWebSearchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -5366,122 +6000,139 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Hzvcts6ku+rdPHeqmPfohRJjnMSuabu9XGcxLlOnLGdyTkTpSSYhCSMSUAhQMs6KVftG+y3/TBfdvfL",
-	"7ivs88wL7D7CVjdAEpQoW3ayJzNV8yUVUwTRaDS6f/0PX4JIpTMluTQ66H8JMq5nSmpOf/zE4lP+Oefa",
-	"4F+RkoZL+i+bzRIRMSOUfPQnrSQ+49csnSXcvhnzoB8IecUSEQ8z940w4FmmsqAfzJjWc5XFfUhzbeCC",
-	"w1MwCrq9pxBNWcYiwzMdhIEbORRx0A+ejLtRL97hrccXu6z1OHoSt57yH8etZ6xzYX95PA5uwkBHU54y",
-	"pON/Z3wc9IP/9aha4yP7q350SKTc3NyEQcx1lIkZriboB+dTDm5eEBpSloxVlvI4BAZjwZMYn7qlhaAy",
-	"MFMOr5Q2MOUs5hn+LJUBzbMrHsPW6Mi+C9PqndF2Gyl9obILEcdcPoi943J0xdj9KFK5JMJjodlFwuPv",
-	"yEa2Sg2t+0gankmW2MEPEy37BW/pxSOwD77Pqvcl5JJfz3hkeGwp2YOYGyYSDSzjICTJCwlHBomaQC5R",
-	"aIwvdZZL79giUSw+V+qYZRP+ID7N7DeGRqlhQl+pGOaONlyoeAFGKShe+N6njggS2tKDrGE1prEo4jOj",
-	"iUenzPBjkQrD4wfxJ2OGDxP3AY81zHCgx8CvI87jBx4jHGOyxZCNDc+Cfre3MaO8ha3nmVKQMrkoGKdh",
-	"nKkUzFRoiBLBpYGtGc/g6N0esNxMIVO54Rqm7IoDG0htMoGaFi7yeMLNdhsOr3i2AGRKyzHFjgGWaAWa",
-	"y1jjTgxkSV7r/ziVpkFJ0HkUca3bA9RJ7jmutHqd/sVHq9tvqQA1ps2eCxmreTvwGWYWs+LwTziyxBOA",
-	"1ilPmZBCTla/flrwJ+FjUxzBB0ygeQPpZzxSyJdcGpHYL09VUi5HaLhg0eXd86CgtPatoNw+BytPylzl",
-	"SYzmk8WpMAbV663T4ETvJcqCysSv9zkz2v5/JjI7SudpyrKF2zqjLrmEKdNQvBIGVyzJ/aNG7wyr34uz",
-	"dt4w9gEa6CYs8MY68pxdtu+s0pf7fKnIK6w3/silceyxn3wgpd9GW15wlqF2LNaWCq2FnIQ+YplnSk6S",
-	"BWgxkTxGsOJ43K6fzw8fPrT2qwXy5gO6xAKiEpkLueb4wVK9Bj8RbU2yiDpHTipRvGIiQWDwIO2de+Or",
-	"HTvj2ZWIOBiezlTGMpEsoP7md0EGEPMZlzGX0QK2UE3EzLALpvl2IZkliXtAZgMSZnhGdu691PlspjLD",
-	"4zc8FuycuPkglpUfGqb4pSFtzBpUUKDzlW//9YAEZNzrs5O37aA6VyTT+wYFgFgzy9SMZ0ZYLTbL1JWI",
-	"rZq9jYx3xXs3uFrmWFqnyMcPIVzyxTDjfyLwF4JUw5xA7/CSL0KIRBblwgzVjMtwIAsqhrGaSysQU84S",
-	"M4VUSWFUBhnHfdIgDOA726EDQEPaqnAgUxXzZIj4js69ESlXuQkhUlLyCCl0r0KUm6Eaj0O4YOiOWRfP",
-	"Wunq0PpfD8KVA2u33Or/jxUTS958KoeoC2QBsu1gyswbrjWz8LW+D57spkIeczkx06DfXZk5DDJlZZjL",
-	"PMXJc00TM62FNkyiZ6kX2vDUI2IN3fSpsJx7HdGnfJYsbiV5hcixkEJPh5WkeJw1ahY0rMvaqlvcT9LT",
-	"K8No3++S3nNhJfch0p7PtMk4S4flTNVakoSlrLXT7raeXrSELPi/QmRebPptk76nl5b3iMyznTr0BW2J",
-	"rGoXl5lfzL5+d8ugRn1/U3Y9JINa/CVSlLin3We9EIXU/lmJaImswiC1Yq5Xd/SQZYlAS51nUhfwNlLy",
-	"imeaVGoIKolxv8ci0wa3XBie6ruY5x8uJIBdH9lhu52SQJZlbPEQmXGac1U28ez9oMEtdw+YgVRpA2/2",
-	"fx6+Oz158+58ePBq//TMC+TA1k6v0+nAxQJiPmZ5YrbrcOHwepYwIeHs7BDRuZLo6+HWRoQrUnZdaAf6",
-	"UHiXvrBiYumn+YK+yXK+bE7O6DXaDib1HF1LDWekBVtn6D0dXiF7YKugGkgr4z6iUiaY7x3QC6USziQR",
-	"YLXRCgP3wf4CeHCynHQ0zBIWcUTxY5XxFeFo1ABo2XjGTJ7REUO4x0zQD2KVW4RTiq4vt5VYyDy9cH7H",
-	"klLHfW86NmWohsWxQLpY8s47Ok3sJZCKVlqNgZNjKZVs9a6vHbfbcKZSboMkGlgc2/CabttTX1O7cQMk",
-	"PTNoXCFl0VRI3so4i+kBvt2HpeBjCD6+Dwey5o6EUAbT0G6b4VjlMg4h5Waq4iE+YUmi5vhmpOQ4EZFB",
-	"G74cXcFZmvBVCJ9zZdiwCCaEA1lHDiUaaH6shx6ADaFUhAUScH9SCCzLZzS2hAO1oUWUbNn41+lrkjle",
-	"SEB9Fz5MmYE5nhZyNoiTMM1TJnX9kD9nCMRpHrhtHh9Y3m4cQxuWcP78zy2n1ltHz6HAOC44Uadkw9DN",
-	"7UCigEkkmzWqm47PK4J2qwZHW1+lbmJfcvlH2D+Cn1h0yWUjk7RhJtc+JrLgcdGAgMIAlYlogq827CKS",
-	"GNwrhXmyWLDOtqtOu9vu3MkYR1o1a1iusokzx2oi5FqDzFMmlgAIi9n/c3+1I5Wi8S/Un327ZjB6u4+X",
-	"CQ6D69ZEtVa4VCQlmuNHuDzIZcK1BpqnpWSygATJRz+ES4pvg5JrGRipLOORganKNIcLZgwqRW3YjHR2",
-	"uYySkNpKur2nd8okrb+Jy2/Q/B/JsVplcc0FXzVlNU58WYdhN0EVkqVLgv6CaQN/+fO/Nkn4/XFrE4qk",
-	"OWsg0l9P6C1+LdeORSNSxJ/ofxthtYr/N8vYbIls9+Emct55LFlNOzibUNqMPUhVdImiScEGfsUTNUtR",
-	"USNmj1tCIpaLYT7lEqRC59WmKNDAiUnuokSFfplk6nMQBui9UkgYeTnNJxMhJ2MWEeZQ0WWj+inoXqcE",
-	"SZWS5Wsw8lMkyWmlYmk/aGDWu8fFMQNjJvDsCQkZZwlCTwMmY+OxiEBdufRKgtK2C6mQFAXf6rTbXQKi",
-	"q/BpCSaFAY4dRlMeXdrwZzWEGd5CU4vClifuIFk4tMKIhCGmXQzTBi/h2P5WLJWInWXqghDmmi977sdD",
-	"3LxVI5LP6IRMMmaNc6zm5E3JSiboz0uJPzTtdT4jZqzuo80MjPPErkpX+2ID8QhNYMaziKCEMFMwcwUx",
-	"j0TKEr0HyAIfI5OvVHGoVCrPnrWf9pr2dA0Pqz22dPjs6E6DMOg9xn9/xIXvdOK7IwyerilNoePKkhzV",
-	"BKKcP/TPw21qQHvh0wqeJ8nJOOh/3CjCFq7YAneqGpxYAvDF2sBkAjEmOmtZzLMQmERNsqBglYhtONOi",
-	"/E3d2SJe16Qgl3jwqcnVIK5Zh6NQaSW5lhQew9ZuZ8fm3n+PQHRVFyXN+akyg+TcAJRUiNmiJnq7nUZn",
-	"yzulmZ+jKsft7N49TnMzRBka5ibyRbTT6Xc68P78AEWlsqzV40aErbnRQ7bGw5f82gC9E0IqYikmU4Of",
-	"qoOZXqe32+r2Wr0n5zRZv9P5Y02XeoqxITjE41uYTFUDPAajYraArffnB/WAQfcOhi2dSJotdFvrb4LP",
-	"ihUmNx09EppD57x8ozNXSlxNjlZloODZra/dtvJPDztHNlVR+W5CW9yQz2Drce9ZfWfKPMOKP1nkF9a4",
-	"gY4LuKaHpNktc3Y7N/WagG+0RbUk/t35X2uaLvkCIpWipcspqx0plaBBrYty785N9GffYA/34XHvmYVF",
-	"mi2020RlU0p9G1+i4oAfNKi5rBIqlK8eyK2RH4MYUdCL17U/Ls3hFCN4hmMaAxij7faAnIhTzmIhudYN",
-	"IXU0hnp9ZKnB5aiv90Ry4NIgfaiTyyRbCINAXQ6CokTLxobRQFm02IbzKR/IIguHcl1wfQ9OeSw0bBHv",
-	"Tg+fH50N358e4yuamyJf14f5VCR8IIWtcEJm0kRl8YiGMUPUwqJL3AHOoinYkHnEyWJSLYXzjhGWL5AG",
-	"Fi+WojNfgoJK3PjL4KZBNXF5JTIlU5eeKOyDh/utHxTbqGMjeKO5m9zAFYnE9+pzNqnLUz4R2vDsr869",
-	"/6Y+uReM3tBD94hpYhs5zA2xY/S7hJzQmfNdszGj4soLlqBgIYk6ZZlp3GKqtmgIAhA6t7mP1alfnfV2",
-	"n8DrD+coxZrLGJiG0b4Lp1KYug825w+DvNPZiehD9F8+aoxg28CrHgq5iUa1RQ5uTE1/Pn3yuNNoLm18",
-	"17g8ecEqWzRxN4iv8aP2sRrpTbv3fl22EwmmpGyVYWr049KZueWVxpB98X7YME0zjVbC1pzGlRO32QkT",
-	"ddc4z0Vj7FLoIYtTITdQNPSBgohy3OqK0JnlUZ4JszijqhRaj91sFNPqrxcFda8/nBf1KURBUbHivjw1",
-	"ZmZLEISLmtVldMLlr0yg3mcS9o9syGHCDJ+zRZ+SZJqqO4UMYcINMIehCmtrARCTMep/GYPdRxfOQJF3",
-	"3ypq9ozCWcp8QHsgB/KwIalChVQUgGQpp8IIC+W2RgRuRtt9YDY8X6TwQMiBHBE8G4XAUPd5aRXKpqCf",
-	"N8L/jAqrBaMKpY0s0SzRaiDZbMZZpoug/MiPyo+Ww/L0tZWKWFxcc2bIlkk47EgwlcWxhhGiP0vaiOwu",
-	"4Y6B9Cua4pKR7JLfrrv8s+9UmA1IMJc1smWWo3cnZ+fwiM3Eo6vuI5ab6SMKBo+s8U5ExKUmRWADn8Gb",
-	"o3NSTMLUovwv3Ubvvzvygub9wEbbb2zIjc1E0A922p32DlkPMyUJX52dTrXSDa7dB1zCiA6T41VhhEZ9",
-	"sCjMBtnc0z1gNqVjw900hA2kfVS8BBNxxSt5e9zpEufrcyVKcthaDpqHNExlYiIksyCJy/gHPZCRkiZj",
-	"kUFZde42DSvdEScrWS417cxAjvbfn78a7h8fn3wYHr7ZPzoeHp+8PHr7O5PlfARbEgEsBZhKALTdhiMD",
-	"UcYZSQUCsaJcXUkH4YnONriienc4bfVsxQGWzBG3Sc5jEIaW72rfudZVeR6TUJlRW1I4VhmMKmsyAm0N",
-	"nxUgRRleoeQR+kGUJqnyTD8pC9TuU7yJ/D+Rtqylqo88XM5lbHmQcduvk3TmYQWh3SyBq6Vvk+B48OnO",
-	"7/lfux2f3aOUspZmuqnbGRQSGxapWl96nc796uvqCCrgi9fTi5eROBGvj97/etR9K470kTzdjQ6Onhxd",
-	"zn7+w8HrZ22+eP1r/OFInIij+S9/SpK3vV9+/WXx+lk76iXyIn3RiX9+ndQRRwl4PHhTGK+NmWFBYEOB",
-	"3bGaTCiOTiGyx5YHTV8qefXI6xGiId2HVnLeVnxrNZDKfDn6HgWIHzx96FHjuLVzN7eqjh8c0d1gxHIX",
-	"CI3bvXtcY8UoDu49u3uw31ZxEwa7mwhCvamHRu1sQmaVgvNhXND/+Cn0VMkxYSnSJQSnZE3BIm5jE03I",
-	"HeHeJ/xUzThmzhVdbx8p9kU7KzSYTKQpj2k+tEBZK2Kax3sgTFUU69Q4i+MMKSEwJ9BtEZ9zDhmfsCym",
-	"fLEaAw6niENlOIRu6nprD+S+dIQkSPISQvoBPa/nb47eWjt3NoILbsNMyBPEx03mo/DEH2pBvpG+3rj7",
-	"ZSlwsJHC7n6r5ZBG6Vw84z+Od6LWzriLGqXLW8/ix7z1dPyE9S660Y/x7q7vlPTHLNF84xWSB3ZH29yc",
-	"aQdQ4ofr42cP0sdFkZPfWigrwig9NxW6gIYJRYSAXwtt9PdrvVtHn6Wr/Xedez+de0Cy53QtMvZWNYse",
-	"8Hrteuq8L5vFT2eG3IKJDUdPlUZkL0i7RVMmqA6pdHYHcms0ZtqM+vAyU5/3YFSEutyTEE5mXNIUWQiv",
-	"bFXCCxbxPRhRKGzUH0j/FTvIe3E7hEwZRuG1/XdHrhhCxhTAxYfonqD7RwRThqyMhtswFRWtGpYZ7Txx",
-	"ISdteMGShMK/U3SMpR5IQtoreWyyYntAQX4QhnqNmUjyjEPRdAe2vmMgrS8qwfnswK+4tH7HieRofcoe",
-	"uqW0TaSkztOq1LSIJ+I6Mz7OZczjgSy9rFyjj8UjLq44ZXSnuKTKvbP09MH5WLbKxBXKejW16Ps0VNUW",
-	"RYtteOX6B8vQQsoNc8uCiaL0CdOglZLgghvEtMIbFy5o3kfSRqPRQNLQPuB3bIC/D18GnlIaBP1B8Jd/",
-	"+LdBEA5swQ09QRmjR8XW0tNJpj7T03r5Of3WVAw/CG6QEDvtIHjFk0QNAv8RLiHj9lkfLjmftVgirjj+",
-	"7UiPleQe6bXydppZGzWzVGk24YOg/2VQjwUOKLc0WA0IDoJ+7+bGcWogD1k09bzUYgthK5eSpTzedhsx",
-	"x0NKPUuupGggX5+dvG1xiSYjBhvfa8M+jPw1jSBSKVUdUfJEGifj3V1AXDSQWiRU503YyJUwkcjPbQyh",
-	"4seIuu1rj+0JGEgKZ3wZWFtFbEGiBsHNqAoalOd1TM3YqYhbVkJRvdia4dUyWpvBWkZTB1OXMH6oL14V",
-	"qFfadt9NT6iTTo7r5uWAgknq0XefiyL926vnUUNTofryZLZJ1c1ETJ0KbVS2oHOoSG9rfz6/N6K3+8Tv",
-	"ePjoLf6uYn7by2NbeG5CfyAOSDjqzyLAM8v11IofBUAZXGRqjlqJaofwy6/Oz9+VUUXv81Vr0M2nsvnB",
-	"z5CU3Nu3IcgXGZfR9P8GVfMA4bmqlD/4ReVUHsdQj0ZCcygnoQyHX5Lfaf94j9iE35LyPxGa+MYsXmp0",
-	"Krqb7pOuLzbEZa6q4rWizHC5A2ld21HZZdSQXuk+WUmndHv33ZVZ4iqQ+LV5RHxqVYe3SiNuZHE2Yc5v",
-	"bJJ+E3PTvaHpa+3Ayxm/ZXiwB5pbgFSqXvDGNOQU1/hSrgjtq8JZd8LpKnb1NxcIuofVKgH5UpR3tTgE",
-	"IVlZBdF4G0BjvYjvbVbJruVPfYtrOG5CW6FUX4lfm+RqnBpI/26lTTXVpSTfoKKpoWANje79bh75tOZs",
-	"rasKG9U5NAodaCvTdANZ5OnCptKiJelZX15UfNjb3REac5dHqUpsRt7tGiOXfNx2lzdVl6UQPDXLl6qs",
-	"VESFkIhLPheab69edHKfWzxqi24sFYOtxoVTOmx7g7s+HhpE6D0siF9rS/MOBtorKBrj/auO+lChSnIr",
-	"iluIKDdGe7PSB1xihO91A0Gll/iYZL52d5PRPBnD1qjODCeqAylM2TtrBbBqXcDPpCKOE+p3YJTYX3IJ",
-	"UBbXOSlV9OceSauy3vvjl0YOFxDPvxrA1UcW79Y6QsoRrvtw+eV6x0j5du0mA4LsS2ai1gDpm4kkqdVF",
-	"EEL/zS77WF+J3yA6b7169Iju7XHO15YrUPQrEenCh7bd08cPOozFBngX7Xhiir/GYH//PrehNEh32Tng",
-	"QCSnM+NOhk+5yk17OXJZL/f5+OmmFso8o6K1MvToskhVlCqsnG+VWd/YC3ZSaLMW7KzavyZ8TS7JTDNu",
-	"62N1EZD2dAeVEsx9MZBq7roouJniUUcjVL7vlduWMVKhqytjYAshC/0PrYkr1nB3jsBFxtllMau7NAXP",
-	"bWN041ho88au72s9z4JNH2tthk3N4r/PRXRZupk6hIlStkJCC/wafM55JrguHE3nObrSGq+RcFmLoQK6",
-	"Y+6XOJWLDSCj9Yy71N/nnCUoXm5SL37gJv7JPYG//Pmf/vM//vHu+V1UoU7AT7YijOaiNdsDcO1qlm3N",
-	"HVFgCzvL6c/wT/ivf/73f6nP7Onkm08bn9aq3XGN5SNh/mv3pf5mci23a6yS38BsJD5iEmYiurxVL5VO",
-	"TaNaKhtsLGypumtCL11AGDOEOaoK2yqjC70kLZq2STbbOgNbFsDjp5iBsu+oUbO85Ma2XX2tXqm5VGVL",
-	"1c7uaqdUrRPKa3xa179kva3u7saHxi5ozYGJWJKQwrZOEoFaRW1jfz9Dv9EZKrfA81a9I2T/rp2hqi22",
-	"8RDV+01KA701oZxipXlD8MBuaAE+MwNJDZPbbdinnOIkU7mMyzu/XG8sdYpUPbfVLHTYBvLd6ckfjp4f",
-	"ng4PXh0e/P/h0dvzw9M/7B8Pzw4PTt4+P3PlqhVmwrMcKTz5UoGLy8mt0cvDc3BQZrS9R9FeIoBWRg7G",
-	"FUuK1CWwKFOaOiAHsuhi0W0YWX6NQGjKwLVglM9G/aUuZns1KN19YtMZXKp8Mg1d8nG5aVtodxvaYo++",
-	"WPQkj/oeldZ1CpdnmjMNmop26OrYgQQo+fX88OXp/vPD58Pj/fPDtwe/DN+ckReW2nTsurcPT09PToen",
-	"++eHt7Wiu/Zz/MRGHeiWfrdANZc+08xcFcJQLLPoYyLpQhC4BO6EJumz3/Nbtkd93PYirV38Tj3co74n",
-	"ZnT1jZ01hgW3OeWR7V0eFRcJ6KIhXzd3dI9sG/PIa+ceyC2/l3s7vLWZG85rueOIRVMeDyTqzp0O6BCY",
-	"Ri8bDvCH1oGSJlMJtbqtMTlnRRf2jGUs5XS1OGqOhrutaKnezbBCUryPZ4sKc5Vt2n4w290y5ZrF79k/",
-	"/unrzOHH+g0KneXbCipT9/i82+vvdvq9J3+sN5/3u097TSGWQhXaiwGK3n7XYl/0y9MKEebWqGh3ehsQ",
-	"8uMyIY973U64NrxQ0uPdUVBS9WN79y6ililCOazPb5+sjVhUDFm6EsERYYfXifjki8pGrfBLF2asdsTf",
-	"GpfSPzjduXTJa+3ANDR5qTmUJTn27klI2QIuuDuDIfD2pA2DYJZfJCIKIWXXLTbhv9vpDIL2nZe9PgTu",
-	"/G3WTdlto2vP0I578SkPeDhJsshjWt6M0gg59kkbatR8tEOsLKSiEliKzmlK1O7Z20K5dfGNyqNpLbbU",
-	"blKQTsy+FpSXd1k1XGBVnpvimiq/0+WqbHXZDHIXx2LtMSCuCIQq4oq3HyoVt1UjiysucRLSJP6uumtI",
-	"aVfLdtrGTe11Otancg5UdTuwNX66X48KUtlxcU8hzISc2FKwssYiUjJuw25nB5SZ8mwuNA+ryJNrf57x",
-	"MuRMtK+xmaeuw/crCw/K3u6V/uVau7Lfl1x2IbvSh00LhosG8wapoMXY1tXsihewrP3V2uIrGeEimQTO",
-	"vDocIaGrN2PR/UqOb+VR7Xrq5fuo27cehvK7t5yGm9DlEJqg17GKWFK/oYreRbuaJa4Zs//oUYLvTZU2",
-	"/aedTocMq5tpNdAxEdq4sgFbw2/bpxyGo+pVRAf1YQcUlMUTU8spmGmGvorflll9imIwq596vtrtWY2x",
-	"f64OKuy+s9/VAKc+V0eUisi5UW6Dq4F2B24+3fx3AAAA//8=",
+	"7H3dcttK0tirdCGpOlIKpCnK8rGp2kp0ZB1bjmz5k+T17houYggMyVmBMzyYgWgel6ryBrnLxXeT5CZ5",
+	"hTzPvkDyCKnuGQADEpQoHX/Hu1V7YZcIYmZ6enr6v5tfg0TN5kpyaXQw+BrkXM+V1Jw+/MTSC/5LwbXB",
+	"T4mShkv6k83nmUiYEUo++atWEp/xL2w2z7h9M+XBIBDyhmUiHeZujjDgea7yYBDMmdYLlacDmBXawIjD",
+	"czAK9vrPIZmynCWG5zoIAzdyKNJgEDwb7yX9dJ93no4OWOdp8iztPOc/jjsvWG9kv3k6Dm7DQCdTPmMI",
+	"x7/P+TgYBP/uSb3HJ/Zb/eSEQLm9vQ2DlOskF3PcTTAIrqYc3LogNMxYNlb5jKchMBgLnqX41G0tBJWD",
+	"mXJ4rbSBKWcpz/FrqQxont/wFHbiU/suTOt34t0uQvqzykciTbl8FHrH1egasUdJogpJgKdCs1HG0++I",
+	"RrYODe37VBqeS5bZwY8jLTuDt/XyEdgH32fXRxIKyb/MeWJ4aiE5hJQbJjINLOcgJNELEUcOmZpAIZFo",
+	"jE91Fkvv2TJTLL1S6ozlE/4oPM3tHEOj1DCjWWqEuasNI5UuwSgF5Qvf+9YRQEJbeBA1rIE0liR8bjTh",
+	"6IIZfiZmwvD0UfjJmeHDzE3goYYZDvQY+JeE8/SR1wjHmHw5ZGPD82Cw198aUd7GNuNMKZgxuSwRp2Gc",
+	"qxmYqdCQZIJLAztznsPp+0NghZlCrgrDNUzZDQcWSW1ygZwWRkU64Wa3Cyc3PF8CIqXjkGLHAMu0As1l",
+	"qvEkIlmB1/kPjqVpUBJ0kSRc626EPMk9x53Wr9P/+Gj9+C0UoMZ02AshU7XoBj7CzHJeXv4JR5R4BNC5",
+	"4DMmpJCT9dkvSvxkfGzKK/iIBTRvAf2SJwrxUkgjMjvzVGXVdoSGEUuu718HCaVzZAnl7jVYdVMWqshS",
+	"FJ8snQljkL3euQwu9EEiLahc/PqQO6Pt33OR21G6mM1YvnRHZ9Q1lzBlGspXwuCGZYV/1eidYf19edeu",
+	"WsY+ggPdhqW+sQk8J5ftO+vwFT5eavBK6Y1fcmkceuyUj4T023DLEWc5csdybzOhtZCT0NdYFrmSk2wJ",
+	"WkwkT1FZcTjuNu/nx48fO0f1Bnn7BV1BAUGJyIVCc5ywYq/BTwRbGy0iz5GTmhRvmMhQMXgU9y688fWJ",
+	"XfL8RiQcDJ/NVc5ykS2h+eZ30Qwg5XMuUy6TJewgm0iZYSOm+W5JmRWIh0BiAzJmeE5y7oPUxXyucsPT",
+	"tzwV7Iqw+SiUVRMNZzjTkA5mg1ZQaudrc//9KAmIuDeX5++6QX2viKaPDBIAoWaeqznPjbBcbJ6rG5Fa",
+	"NnsXGO/L925xt8yhtAmRrz+EcM2Xw5z/lZS/EKQaFqT0Dq/5MoRE5EkhzFDNuQwjWUIxTNVCWoKYcpaZ",
+	"KcyUFEblkHM8Jw3CAL6zGzoFaEhHFUZyplKeDVG/o3tvxIyrwoSQKCl5ghC6VyEpzFCNxyGMGJpj1sSz",
+	"Urq+tP7sQbh2Ye2RW/7/qUZihZvP1RA1QhQg2o6nzLzlWjOrvjbPwaPdmZBnXE7MNBjsra0cBrmyNMxl",
+	"McPFC00LM62FNkyiZamX2vCZB8QGuGmqsFp7E9AXfJ4t7wR5DcixkEJPhzWleJg1ah607MvKqjvMT+LT",
+	"a8Po3O+j3ithKfcx1K5VkSd2x+vALfgI3AswETccZSGpPQRWiOpVIowVESpH22bn095nGItcm13cjzB8",
+	"pu8D55JWQGDc9lmesyV+Luba5JzNhhUaakRnGZuxzn53r/N81BGyJI41DBYlRd4Fwgd66TYMFnw01Jzl",
+	"yfS+IR/56JJePC9MomZ8jfxI87CAh/4dWtlUTaCrdFXCvplwK39Nk3Rn7MuQdIXyk5jhZXq+96If4v2z",
+	"H+vbVymNYTCzN7iFHk5YnglUQopc6lJzT5S84bkmCghBZSmSMh3/1qfv8w0EgH05tcMOeusE8dDr4ITC",
+	"OmUjW/lBg9vuITADM6UNvD360/D9xfnb91fD49dHF5eejwp29vu9Xg9GS0j5mBWZJfGaIk++zDMmJFxe",
+	"nuDNUBLNWDzahFSmGftSMj6aKLyPFVoysfDTesHA5AVflZSX9BodB5N6gVazhkti8J1LNAxPbhA9sFNC",
+	"DSRw8BxR3pAF4/GekVIZZ5IAsIx2DYFHYL8BvHZ5QeIH5hlLOBooY5XzNeJoZW4otHnOTJHTBUVNlplg",
+	"EKSqsMpbRbo+3dZkIYvZyB5189pW6BqzTK/ji96z1hsfwdi59Sy1WOIFJlNieDWzo7+Mmkcy57rIjEYs",
+	"WwB4WjFJo5Ah8i4gjZUPWc4hExotbCEjiRPFM25YDBxPhhYrDVUyJ+0xHsJiyiXYbYHQkfQ0W4vgKTOg",
+	"jcgyN0SHsBBmqgpTLh7i7JGMawTFoNlSg1ZWJ1g99XXZj3eojQVVHj2WpgJxy7L3HhtqI1WyZVCZU2Pc",
+	"e74EqWSn/+WLg78Ll2rGrS9NA0tT64XVXctBG9I5bbFcLg3hZsaSqZC8k3OW0gN8ewArPuoQfDMwjGTD",
+	"ag2h8rmiemeGY1XINIQZN1OVDvEJyzK1wDcTJceZSAyqeqtOOFylTQ0P4ZdCGTYsfU5hJJsKZqU0tj/W",
+	"Q48aQqiESqkwuo/kKc2LOY2ttMbG0NKZuqojNuFru7+8pIDmKXxEslwgZZNNSpiEaTFjUjcZ5kuG9hqt",
+	"A3et49sfd+tQofVeudv0p44TkZ3Tl1Cqws6H1YRkSw/f3fpmqU0TbTagbrs+r8kCWBfe2pq0TWXnFZd/",
+	"gaNT+Ikl11y2IkkbZgrtq87Wxli2KMphgIxZtFk51jsnshTcK6WotyZDE203ve5et3cvYhxo9aphtcs2",
+	"zJypiZAblRs+Y2JFFWQp+0/uUzdRM1SkSlFi324I3/7B01WAw+BLZ6I6a1gqY1ftbkbcHhQy41oDrdNR",
+	"MltChuCjucolhUFAyY0ITFSe88TAVOWaw4gZg0xRGzYn+VdtowKksZO9/vN7aZL234bltyjVTuVYraO4",
+	"4alZVwsamPi6ydTZRkOTbLZC6D8zbeBv//o/2yj84eZNm0ZOazYUcn8/obf5jVg7E61aN35Ff22l99b4",
+	"XzN8VsB2E7eB895DyXp0ysmESmYcwkwl10ia5JPiNzxT8xkyarSe0o6QqBenVu+QCq750movKODEpHDO",
+	"xJK/THL1SxAGas4lRQ4Ql9NiMhFyMmYJ6W8quW5lPyXcm5ggsVKSfC1CfoogOa5Ubu0HDcw6gXBzzMCY",
+	"iYwULsg5y6yqZHI2HosE1I2LwmVIbQcwE5KCJTu9bnePlPp1VXRN5cSxw2TKk2vrJa+HMMM7KGqR2IrM",
+	"XSSrDq0hImNoHyyHsxaL68x+V26VgJ3nakTa+oaZPVPuUd6ANSFSzOmGTHJmhXOqFmSZypom6OO1xC/a",
+	"zrqYEzLWz9EGkMZFZnel63Ox8RryL8x5npAqIcwUzEJByhMxY5k+BESBb29Y1b3CUMVUXrzoPu+3nekG",
+	"HHpmBcHho2NvGoRB/yn+/yNufL+X3u+I8nhNJQodVlboqEEQ1fqhfx/uYgPa87LX6nmWnY+DwaetHLHh",
+	"mixwt6rFIUAKfLk3MLlAHVM4TxAZHrCYLsmnKVLr9bZa/raugdKt28YgV3Dwuc3UIKxZg6NkaRW4FhSe",
+	"ws5Bb9+maPwLKqLrvChrD2NWgUZnBiClQsqWDdI76LUart4tzf1QZjVu/+D+cZqbIdLQsDCJT6K93qDX",
+	"gw9Xx0gqtWStH7dq2JobPWQbvCWSfzFA74QwE6kUk6nBqZrKTL/XP+js9Tv9Z1e02KDX+0uDl3qMscVN",
+	"x9M7kEzJJTwFo1K2hJ0PV8dN58vePQhbuZG0WuiO1j8EHxVrSG67ekQ0J854+UZ3rqK4Bh2t00CJsztf",
+	"u2vnnx93j2xEq7bdhLZ6QzGHnaf9F82TqcJRa/ZkGYbaYAY6LOCeHpONYZFz0Lttpo58oyNq5HrcnyZg",
+	"RdM1X0KiZijpCkp+SJTKUKA2Sbl/7yH6q29xhkfwtP/CqkXk+7GHqGzkcWBdSZRD8oMGtZB13I3SGiK5",
+	"E/s+iJgciLzJ/XFrTk8xguc4ptWBEe92IzIiLjhLheRat0ReUBjqzZ6lFpOjud9zyYFLg/AhT65isSFE",
+	"gbqOgjKTz/rZUUBZbZHcdpEsg7VI1yXWD+GCp0LDDuHu4uTl6eXww8UZvqK5KcO6A1hMRcYjKWwiHCKT",
+	"FqpyjDSMGWotLLnGE+AsmYINXiScJCal3DjrGNXyJcLA0uWKd+ZrUEKJB38d3LawJi5vRK7kzEWxSvng",
+	"6f3WDkqtB7dVeaO128zANYrE95prtrHLCz4R2vD87868/6Y2uefY39JC94BpQ5v1WV+Q57nFZSTFfM7b",
+	"Q5VGmIYd70ncPGvYLUUu7vXk2Nns2LBatxViG9Rbg/XfDp42KMjR0BK/QHtVyAnxKt+kHTPKXR6xDC8k",
+	"Hq2esdy0Xg1KZmpxnpBVY+Nv60u/vuwfPIM3H6/w9msuU2Aa4iPnhqZQyQBsSg1ERa+3n9BE9CePW6Mo",
+	"1mGth0JuI4lsDpEb05A7z5897bWqGdYvblwaSokqm5N0v/HTwEdjsgbobaf3YVMyAQJMOQ91lLPV/p3N",
+	"zR2vtIY6yvfDlmXaYbQUtoGLrXGq7TiTaLoUikK0+nyFHrJ0JuQWDJomKIGoxrXtaC2w3e7gH/GEzcgP",
+	"U+Uo8tRmDNDoQ2AjTZa7Nb0khwXTwPQ1T2GsGtfOKaVSDV1wjVwKfhpXleHedhMriC/c6LXz+KXg+bLd",
+	"tqGv8BZasNEiNLmY2Zy6qTBcz1nCIVFZxuaap7vdDQZUufJ2OQ8+Q2/JfNAV+2xCrJOczbnF6csiucZ/",
+	"r1SN2RASlkzdC5WN63KFOQjZmecKL6R9zz8EOzUSPn7Tiuh195DLAr6fDVSOD7ez0J1Jjbp1WsQVeVLk",
+	"wiwvKQGRlraMB1lm/enn8qa8+XhVpiLSbSiTE93MU2PmNttMOM93E70TLn9lAnU3JuHo1LoNJ8zwBVsO",
+	"KGlAUyK/kCFMuAHm7KBSY7ZGDIVciblbnuJckngAbq4yPdsoXKWK6XUjGcmTlsAo5cxSEAHv3JvL83fW",
+	"HNuJyUCJdwfAbIitTGmgUHNMJlYcAkP9xQuNUkQUhIQY/4hLzRPi2tKKLdAs0yqSbD7nLNdlYC32I2vx",
+	"amjND2jXxQ+4ufbors2Ic/YfmZosTTXEyBUsaDHpzmQ7RNJPXk0rRLJrfrcc9eWQE6fWqchc5Nfekvj9",
+	"+eUVPGFz8eRm7wkrzPQJBXRiq4BnIuFS08W0wYvg7emVp2dVkbpX7qCP3p96ga9BYCNmt9ZtzuYiGAT7",
+	"3V53nzRAMyUKX1+dOJrSLe6Zj7iFmBi7w1WpSMYDsJaUdZS7p4fAbFjWhqxoCIukfVS+VOc+EL097e0R",
+	"5ptrZcjSd1YDXyENU7mYCMmsocNl+oOOZKKkyVlikFady4yGVS4FRyt5ITWdTCTjow9Xr4dHZ2fnH4cn",
+	"b49Oz4Zn569O3/3B5AWPYUeiEUpO4sqI2e3CqYEk54yoAo2psjJJSWeGE5xdcPVT7nLaQokaAyxboO0l",
+	"OU9BGNq+K3NC5lllYjMJtUpns8fHKoe41mxi0FYJswSkKONFKHmaBgMb6qxjxT8pa2w9JE8f8X8ubQZj",
+	"nQp/shqP3PHMvl0/Jd6pKmtW1u2KgbQyNxGOZwLdO58/29021gOy5huh4tumzEEisZK5rnLs93oPS6Vu",
+	"avMBX76Zjl4l4ly8Of3w6+neO3GqT+XFQXJ8+uz0ev6nPx6/edHlyze/ph9Pxbk4Xfz5r1n2rv/nX/+8",
+	"fPOim/QzOZr93Ev/9CZrar+V8u2p2qXw2hoZ1iBpyaU+U5MJxcLIzf3U4qBtpgpXT7xyUBqy99ik/bvq",
+	"LCwHUrlPR98j1/yjxw89aBy29u/HVl3ciSP2thixWvBH4w7uH9daHICD+y/uH+xX0N2GwcE2hNCs36RR",
+	"+9uAWSvvvhoXDD59Dj1Wcka6lE23Q3VKNhgs6m1sosmKRHXvM07VEI65cydtlo/kv6aTFRqcYk/roQTK",
+	"OwnTPD0EYer6B8fGWZrmCAkpcwJNaPFLwSHnE5anlPOhxoDDbbJfJTiEbitw7kbySDpAqlxAT+r9oCE+",
+	"evn29J2Vc5cx2lfkKkacoK3WJj5Kb9pjJcg34tdbFzquOP+2Yth732o7xFF6oxf8x/F+0tkf7yFH2eOd",
+	"F+lT3nk+fsb6o73kx/TgwDeQbQrp1jskb8A9FdJoq1kFJX08P37xKH5cJir6VeSyBoxC7FOhS9UwI68u",
+	"8C9CG/39qqw3wWfh6v6T5z6M5x4T7Tlei4i9k82iBbyZu14466vOn0azYOKyk5VGzV4Qd0umTFAuYWXs",
+	"RnInHjNt4gG8ytUvhxCXblf3JITzOZe0RB7Ca5tZ9DNL+CHE5JaNB5H0X7GDvBd3Q8iVYeTqPXp/6hKa",
+	"ZEpBGHyI5gmafwQwRbmriJZ1mVISv2G50c4SF3LShZ9ZllEIZ4qGsdSRJE17LReFpNghUKAOhKG2Ekxk",
+	"Rc6hrK8Gm6MVSWuLSnA2u80NJ7vjXHKUPlW59EroNVFSF7M69b70beM+cz4uZMrTSFZWVqHRxuIJFzec",
+	"sjKmuKXavLPwDMDZWDZTzBUOeDUGaPu0VBmUicddeO1KxSvXgp/yPlEUAmUatFISnHODkFZa48IFvgYI",
+	"WhzHkaShA8B5bJBuAF8jjylFwSAK/vZf/lcUhJFNmqMnSGP0qDxaejrJ1S/0tFmOQ9+1lRZFwS0CYpeN",
+	"gtc8y1QU+I9wCzm3zwZwzfm8wzJxw/GzAz1VknugN8p9aGVt1NxCpdmER8Hga9T0S0cUH47WndNRMOjf",
+	"3jpMlWdZZ/2X50n1DNywsvSAHC2RVz8RBTHsFJoS0mt/bCNlHHXk0h+7a30OUVlHFgWDT18j6w2xG8mz",
+	"KLj9HFvXFkumnu1cEhbsFFKyGc5mwVog66CiWZesGMk3l+fvOlyiIEvB+hi7cASxj+kYEjWjfEYKy+L+",
+	"6ObtHQBqa5HUIqNqHFueYZMj6SIurGejPqWY2r00Htt7GUna8NfISlDaIwIVBbdx7cqouMiYuoHMRNqx",
+	"9waZnq1GWE/Qt7HxVR3veOpSUR7rIajLiGoZcOSWJ12Y7nPlIsbrQkzbN+rLUqq7a5xQblAFy+piflmL",
+	"RepUaKPyJVGPImmi/fX8Crb+wTO/Lu2Tt/n7Sq5sMamtIb0N/YE4IOPI1Uu307zQU0t+5JZlMMrVAnkl",
+	"ZSXizK+vrt5Xvk5v+ro29fZzVaLmxxAr7B1Zx+jPOZfJ9D8GdYmXK1QqC66CP6uCEm8ZcvdEaA7VIhR+",
+	"8Aunet0fH+Ax8QsH/y0cJt8YxSuVtmV57UMSgcoDcbHdOi22TGBerTLdVFpaVZK2BCD3nq0FHPf6Dz2V",
+	"eeZyG/kX84Tw1Kkvb52gsJUc3AY5v7Og/F2E4N4tLd/oR7EaE19VWg5Bc6u2VawXvDEtAb8NFp5Lb/1N",
+	"TrZ7lfzao/YP5556gNSqzIQV3/N62hkqilV+VWs7mtZMNN8GrkNwq1N9iz5Qt6HNfWzuxM96dNmTLaB/",
+	"t6TJButSkm+RK9mSCotC92Gtrz5vuFub8k3jJobi0CltVfAwkmX0MGxLWlyhns2Ji+XE3unGKMxddKdO",
+	"3ou99k6xC4nuuu6BdbcuUk/NalevtVzLEDJxzRdC8931TlsPaSPV2HRrEirstG6cgnS7WzSbeqxro/+4",
+	"0EKj4NW7GCivoOzM4vfaG0CtVZJZUbbBcyXgQsNat4ZKR/heLXBqvsTHRPON5oFG82wMO3ETGY5UIylM",
+	"1eHAEmBdFEV2oEjTzGXwSCU7KyYB0uImI6X2ST0glFZVknz62orhUsXze9O4zOvy3UatWTXC1TWvvtys",
+	"RavebrTSIZV9RUw0Sqt9MZFljWwN0tB/t25Tm2t8WkjnnVfpklDjOGd87bjUZz/HmToOde2ZPn3UZSwP",
+	"wOv05pEpfpuC/f77tONqoe6qJskpkZzujLsZPuSqMN1Vf2ozCenT59uGg/WS0jorh6iLbdW+s7A2vlVu",
+	"bWPPBUsO14YLti4snfANES4zzbnNvNelm9zjHZTgsPDJQKqFq8/iZopXHYVQ9b6XyF95boWue5bBDqos",
+	"9BdKE5dC4ppewSjn7Lpc1XXtwnvb6t04E9q8tfv7rZZniaZPjQLmtjYU/1KI5LoyM3UIE6Vs3oYWOBvl",
+	"BAquS0PTWY4u4ccrUV7lYsiA7ln7FS7lfAOIaD3nLiD5S8EyJC+3qOc/cAv/5J7A3/71v/3f//Nf71+/",
+	"tf3JTzZPjdaiPdsL8MVVQ9isVILApj5Xy1/iR/h///1//4/myh5Pvv289W2tC6k3SD4i5r93W+ofJgJ0",
+	"N8eq8A3MxgcSJmEukus7+VJl1LSypap0z6otdd1e6AUxSMcMYYGswhbh6ZIvSatN29CfLcqDHavA41TM",
+	"QFXR2MpZXnFjCzp/K19pmFRVseb+wXoNZqPG0iup3FQZaa2tvYOtL43d0IYLk7AsI4ZtjSRSahUVpP7z",
+	"Dv1Od6g6As9a9a6Q/dy4Q3VGdeslalayVQJ6Z0KRzprzhuApu6FV8JmJJJVi73bhiCKdk1wVMq2aTrqq",
+	"e6pBq6v561XoskXy/cX5H09fnlwMj1+fHP/n4em7q5OLPx6dDS9Pjs/fvbx0SbS1zoR3OVF486UC55eT",
+	"O/Grkytwqky8e0jeXgKAdkYGxg3LyoAqsCRXmmqrI1nWx+kuxBZfMQhNccEOxMU8Hqz0R7C9qamrkg1n",
+	"cKmKyTR0IdHVdhBCu3acy0Oasex2EA88KK3pFK6utGAaNKUSUe/ySAJU+Hp58uri6OXJy+HZ0dXJu+M/",
+	"D99ekhU2s0HiTW+fXFycXwwvjq5O7mpy4Rpb4BRb9baw8LsNqoX0kWYWqiSGcptlhSRRFyqBK8qd0ER9",
+	"dj6/GUQ8wGMvg+3l99QdIh54ZEZNteyqKSy5jXTHtitCXLYo0WWrD93eKyK2DRJir1FEJHf8LhG74Z1t",
+	"IuCqEdGmyoc0ksg793ugQ2AarWw4xi86x0qaXGVURLtB5FyWZQ5zlrMZp9+2QM7R0oGQtuq1JheS/H22",
+	"KMLpXFUDCN+Z7ZrbuTYUD+xM8fm3icNPzd4svdU+KLWoe3q11x8c9Ab9Z39ptrUY7D3vt7lYSlZoW46U",
+	"XUNc846yEwftENXcBhTdXn8LQH5cBeRpf68XbnQvVPB43U8qqH7sHtwH1CpESIfN9e2TjR6LGiErzVYc",
+	"EHZ4E4jPPqlsVYm00opnvdfGnX4p/YPjnStdxhsXpqUMUi2gShSyzY9hxpYw4u4OhsC7ky5EwbwYZSIJ",
+	"Yca+dNiE/2G/FwXde7uNP0bd+cfM5rLHRg0VUY57/ilP8XCU1NA8FnzUqVtmTtp/7oAq4rRfabaD7PD1",
+	"1dsz4DKdKyFN2MimAoWGrcuoyoThkSxf3HXy13aQTTLOUIZRfskAcp4KSjHNhLzWUMhFjqpAGgJLtU26",
+	"SAvLmLhGW0Hd8LQLR7bvpe1SRZTj6kEoi3is8kh+PPlpeHlydHH8enh8dPz6ZHh1VSsvO7FNXBnY0fGu",
+	"VRJEaiuMMipbSYo859KUboFSLElet9hy2k8XXiqunV+J0rIiSeKZVL/DRqiBPPugzJTnroqpTaZUtY3b",
+	"yBSSHiHsIf77B8/85rU2E4YSoIWcNBu3lEVhGWd56QBoEUalH7zOFvCvYaME/9k9zW1/qxiqKjrbYK9q",
+	"MT95pfHB25UXbQaS/ZUn1DBMkS4pFz03YiwSwTLSSrNMTCidpEthYFfltTZZBz6KazHnqWCuHN0WG+rB",
+	"kydcdhfll12VT57gpyduimEFOPFuV/ZZF2NWQqCstNzaWFyrit3YZd+leI2q5s2wM1dai1FGdYh8958m",
+	"ZJN1PyCOXRUuN8PY745+OjsZ1qzpD+SrawkAjzml+Qy9n/gqfewfq1rr3/4bYLfNgutmpLrm/mVTE5XD",
+	"KFPJtb1wqzBboDZEUTyov+mvdnyDn1ppIhTFFEfeMIadePUYbBMcW79BaZOSywkV1jJZdzpD8bKGCxdB",
+	"e1hEwW9Z7Qt2KxqsYJ9WzRRbpXklKrVVvViVt02yksJumjKwDu3vUDhBZlTh1i6DRt02y8fpj7+Vr1ft",
+	"b1t63la8sOxs6xfW3lSVtdtRQanvbtRvCSsoJDJxw7uP5Rl3FT+JGy6pFB9NBP9U3Q9c0KlWHXhaD7Xf",
+	"61lnqfOM1r874zqCD5rhPqpyKtvEw1zIic08r5InEyXTLhz09q1mshCah3VIyXVMmvMqlkywbzCGL1xT",
+	"oN+YUVi1g1predTocOS3MqoaF7mcxm3rk8qeVC1UQZuxXVvyG176W7q/kyzZiAgXoiSvi5dgKyTs6e1Q",
+	"9LAKpztx1Pjho9VfOureeRmqee+4DbehSw5o03/PVMKyZlNberehjg2ePMnwvanSZvC81+uR1uVWWo9g",
+	"TIQ2Lh/Qlgzaam2nD1OxDJr9zWHHFG3FG9NIFjDTXBWTqd8Fop6KgivrU71cby7hqeM2GLA2qJZi9bvu",
+	"8/rLpfXvrHhvhOW16yMqruWcqY4a6oH2uG4/3/7/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/argon2id"
 	"github.com/genzai/genzai/adapters/clock"
+	"github.com/genzai/genzai/adapters/duckduckgo"
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/adapters/postgres"
@@ -18,6 +19,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
@@ -80,7 +82,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.NewRequestLogWriter(logger, postgres.RequestLogConfig{})
 	lim := newLimits(ctx, cfg, clk, logger)
+	searchSvc := search.New(search.Config{
+		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
+	}, duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), clk)
 	chatCfg, probeTargets := chatConfig(cfg, logger)
+	chatCfg.Search = searchSvc
 	if lim.shared {
 		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
 		chatCfg.KeyName = keyFingerprints(cfg)
@@ -120,7 +126,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 			Rate:           cfg.RateLimit,
 			AuthRate:       cfg.AuthRateLimit,
 		},
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Database: db, Redis: lim.redis}, logger)
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Search: searchSvc, Database: db, Redis: lim.redis}, logger)
 	if err != nil {
 		_ = requests.Close(ctx)
 		lim.close()

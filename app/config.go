@@ -115,6 +115,13 @@ type Config struct {
 	RedisURL          Secret
 	RateLimitFailOpen bool
 
+	// Web search.
+	EnableWebSearch   bool
+	WebSearchMax      int
+	WebSearchCacheTTL time.Duration
+	DuckDuckGoBaseURL string
+	DuckDuckGoLiteURL string
+
 	// Health monitor.
 	ProviderCheckInterval   time.Duration // 0 disables the monitor
 	ProviderCheckTimeout    time.Duration
@@ -355,6 +362,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MockProviderDelay = time.Duration(r.intRange("MOCK_PROVIDER_DELAY_MS", 40, 0, 10_000)) * time.Millisecond
 
 	r.edge(&c)
+
+	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
+	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
+	c.WebSearchCacheTTL = time.Duration(r.intRange("WEB_SEARCH_CACHE_TTL_SECONDS", 600, 0, 86400)) * time.Second
+	c.DuckDuckGoBaseURL = r.str("DUCKDUCKGO_BASE_URL", "https://html.duckduckgo.com/html/")
+	r.httpURL("DUCKDUCKGO_BASE_URL", c.DuckDuckGoBaseURL)
+	c.DuckDuckGoLiteURL = r.str("DUCKDUCKGO_LITE_URL", "https://lite.duckduckgo.com/lite/")
+	r.httpURL("DUCKDUCKGO_LITE_URL", c.DuckDuckGoLiteURL)
 
 	c.ProviderCheckInterval = time.Duration(r.intRange("PROVIDER_CHECK_INTERVAL_SECONDS", 60, 0, 24*3600)) * time.Second
 	c.ProviderCheckTimeout = time.Duration(r.intRange("PROVIDER_CHECK_TIMEOUT_SECONDS", 5, 1, 300)) * time.Second

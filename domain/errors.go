@@ -21,7 +21,11 @@ const (
 	CodeConflict      Code = "conflict"
 	CodeQuotaExceeded Code = "quota_exceeded"
 	CodeUnavailable   Code = "unavailable"
-	CodeInternal      Code = "internal"
+	// CodeFeatureDisabled: the operator turned the feature off (503).
+	CodeFeatureDisabled Code = "feature_disabled"
+	// CodeSearchUnavailable: the web search engine cannot answer (503).
+	CodeSearchUnavailable Code = "search_unavailable"
+	CodeInternal          Code = "internal"
 )
 
 // Error is a failure that is safe to show to the client: Message is written

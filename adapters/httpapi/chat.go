@@ -18,6 +18,9 @@ func toChatRequest(b *api.ChatRequest) chat.Request {
 	if b.Stream != nil {
 		r.Stream = *b.Stream
 	}
+	if b.WebSearch != nil {
+		r.WebSearch = *b.WebSearch
+	}
 	if b.System != nil {
 		r.System = *b.System
 	}
@@ -54,6 +57,8 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		Content:       string(sink.content),
 		FinishReason:  res.FinishReason,
 		Usage:         api.Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens},
+		WebSearch:     webSearchOutcome(res.WebSearch),
+		Sources:       toSources(res.Sources),
 	}, nil
 }
 
@@ -97,4 +102,12 @@ func (h *handlers) ListModels(ctx context.Context, _ api.ListModelsRequestObject
 		})
 	}
 	return out, nil
+}
+
+func webSearchOutcome(s string) *api.WebSearchOutcome {
+	if s == "" {
+		return nil
+	}
+	o := api.WebSearchOutcome(s)
+	return &o
 }

@@ -19,15 +19,17 @@ import (
 
 // statusByCode is the one table that maps domain error codes to HTTP.
 var statusByCode = map[domain.Code]int{
-	domain.CodeInvalid:       http.StatusBadRequest,
-	domain.CodeUnauthorized:  http.StatusUnauthorized,
-	domain.CodeTokenExpired:  http.StatusUnauthorized,
-	domain.CodeForbidden:     http.StatusForbidden,
-	domain.CodeNotFound:      http.StatusNotFound,
-	domain.CodeConflict:      http.StatusConflict,
-	domain.CodeQuotaExceeded: http.StatusTooManyRequests,
-	domain.CodeUnavailable:   http.StatusServiceUnavailable,
-	domain.CodeInternal:      http.StatusInternalServerError,
+	domain.CodeInvalid:           http.StatusBadRequest,
+	domain.CodeUnauthorized:      http.StatusUnauthorized,
+	domain.CodeTokenExpired:      http.StatusUnauthorized,
+	domain.CodeForbidden:         http.StatusForbidden,
+	domain.CodeNotFound:          http.StatusNotFound,
+	domain.CodeConflict:          http.StatusConflict,
+	domain.CodeQuotaExceeded:     http.StatusTooManyRequests,
+	domain.CodeUnavailable:       http.StatusServiceUnavailable,
+	domain.CodeFeatureDisabled:   http.StatusServiceUnavailable,
+	domain.CodeSearchUnavailable: http.StatusServiceUnavailable,
+	domain.CodeInternal:          http.StatusInternalServerError,
 }
 
 // codeByStatus names the errors Echo raises itself (routing, binding, limits).

@@ -60,7 +60,8 @@ func TestErrorTable(t *testing.T) {
 func TestEveryCodeHasAStatus(t *testing.T) {
 	t.Parallel()
 	for _, c := range []domain.Code{domain.CodeInvalid, domain.CodeUnauthorized, domain.CodeTokenExpired, domain.CodeForbidden,
-		domain.CodeNotFound, domain.CodeConflict, domain.CodeQuotaExceeded, domain.CodeUnavailable, domain.CodeInternal} {
+		domain.CodeNotFound, domain.CodeConflict, domain.CodeQuotaExceeded, domain.CodeUnavailable, domain.CodeInternal,
+		domain.CodeFeatureDisabled, domain.CodeSearchUnavailable} {
 		_, ok := statusByCode[c]
 		assert.True(t, ok, "code %s", c)
 	}

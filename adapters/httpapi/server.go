@@ -14,6 +14,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
@@ -40,6 +41,7 @@ type Deps struct {
 	Quota    *quota.Service
 	Chat     *chat.Service
 	Status   *status.Service
+	Search   *search.Service
 	Database ports.Pinger
 	// Redis, when configured, is checked by /ready as a non-fatal dependency.
 	Redis ports.Pinger

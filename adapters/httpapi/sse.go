@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain/chat"
 )
 
@@ -35,10 +36,12 @@ func newSSESink(w http.ResponseWriter, requestID string, keepAlive time.Duration
 }
 
 type sseMeta struct {
-	RequestID     string `json:"request_id"`
-	Model         string `json:"model"`
-	Provider      string `json:"provider"`
-	UpstreamModel string `json:"upstream_model"`
+	RequestID     string        `json:"request_id"`
+	Model         string        `json:"model"`
+	Provider      string        `json:"provider"`
+	UpstreamModel string        `json:"upstream_model"`
+	WebSearch     string        `json:"web_search,omitempty"`
+	Sources       *[]api.Source `json:"sources,omitempty"`
 }
 
 type sseUsage struct {
@@ -66,7 +69,9 @@ func (s *sseSink) Begin(m chat.Meta) error {
 	h.Set("X-Accel-Buffering", "no") // nginx and Render's proxy must not buffer
 	s.w.WriteHeader(http.StatusOK)
 	s.begun = true
-	if err := s.eventLocked("meta", sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel}); err != nil {
+	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
+		WebSearch: m.WebSearch, Sources: toSources(m.Sources)}
+	if err := s.eventLocked("meta", meta); err != nil {
 		return err
 	}
 	if s.keepAlive > 0 {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
@@ -27,6 +28,9 @@ type Request struct {
 	Temperature *float64
 	MaxTokens   *int
 	Stream      bool
+	// WebSearch asks for the prompt to be searched first and the results
+	// given to the model as context to cite.
+	WebSearch bool
 }
 
 func invalid(format string, args ...any) error {
@@ -79,11 +83,15 @@ func (r *Request) normalize(l Limits) error {
 	return nil
 }
 
-// messages is the conversation sent upstream: system, earlier turns, prompt.
-func (r *Request) messages() []domain.Message {
-	out := make([]domain.Message, 0, len(r.Messages)+2)
+// messages is the conversation sent upstream: system, web search context,
+// earlier turns, prompt.
+func (r *Request) messages(sources []domain.SearchResult) []domain.Message {
+	out := make([]domain.Message, 0, len(r.Messages)+3)
 	if r.System != "" {
 		out = append(out, domain.Message{Role: domain.RoleSystem, Content: r.System})
+	}
+	if len(sources) > 0 {
+		out = append(out, domain.Message{Role: domain.RoleSystem, Content: searchContext(sources)})
 	}
 	out = append(out, r.Messages...)
 	return append(out, domain.Message{Role: domain.RoleUser, Content: r.Prompt})
@@ -92,4 +100,18 @@ func (r *Request) messages() []domain.Message {
 // String summarises a request for logs without its content.
 func (r *Request) String() string {
 	return fmt.Sprintf("tier=%s stream=%t messages=%d", r.Tier, r.Stream, len(r.Messages)+1)
+}
+
+// searchContext presents web search results to the model as numbered
+// sources to cite.
+func searchContext(sources []domain.SearchResult) string {
+	var b strings.Builder
+	b.WriteString("Web search results for the user's question. Use them where they help, and cite the ones you use as [n]. If they do not answer the question, say so.\n")
+	for i, s := range sources {
+		fmt.Fprintf(&b, "\n[%d] %s\n%s\n", i+1, s.Title, s.URL)
+		if s.Snippet != "" {
+			b.WriteString(s.Snippet + "\n")
+		}
+	}
+	return b.String()
 }

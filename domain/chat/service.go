@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/genzai/genzai/domain"
@@ -59,6 +60,8 @@ type Config struct {
 	// its cooldown. Without them each instance keeps its own.
 	SharedBudget    ports.RateLimiter
 	SharedCooldowns ports.CooldownStore
+	// Search answers web searches for WebSearch requests; nil turns them off.
+	Search WebSearcher
 	// KeyName names a key in the shared stores; it must not reveal the key
 	// (the app uses a hash prefix, so that deployments sharing a Redis and
 	// a key also share its budget). Nil: "<provider>:<index>".
@@ -70,6 +73,27 @@ type Meta struct {
 	Tier          domain.Tier
 	Provider      domain.Provider
 	UpstreamModel string
+	// WebSearch is "" when not asked for, else WebSearchUsed,
+	// WebSearchNoResults, WebSearchUnavailable or WebSearchDisabled.
+	WebSearch string
+	// Sources are the search results given to the model, in citation order.
+	Sources []domain.SearchResult
+}
+
+// Outcomes of the web search of a chat request.
+const (
+	WebSearchUsed        = "used"
+	WebSearchNoResults   = "no_results"
+	WebSearchUnavailable = "unavailable"
+	WebSearchDisabled    = "disabled"
+)
+
+// WebSearcher searches the web for chat requests.
+type WebSearcher interface {
+	// Enabled reports whether web search is on.
+	Enabled() bool
+	// Results answers a query (from a cache when it can).
+	Results(ctx context.Context, query string) ([]domain.SearchResult, error)
 }
 
 // Sink receives an answer as it is produced.
@@ -258,7 +282,8 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 	}
 	defer cancel()
 
-	creq := domain.CompletionRequest{Messages: req.messages(), Temperature: req.Temperature, MaxTokens: req.MaxTokens}
+	search := s.webSearch(ctx, req)
+	creq := domain.CompletionRequest{Messages: req.messages(search.Sources), Temperature: req.Temperature, MaxTokens: req.MaxTokens}
 	var attempts []domain.Attempt
 	onlyRateLimited := true
 	for _, route := range s.chain(req.Tier) {
@@ -301,7 +326,7 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 				rec.Attempts = attempts
 				return Result{}, s.failure(attempts, false)
 			}
-			res, err := s.attempt(ctx, p, key, route, creq, ttft, sink, rec, began)
+			res, err := s.attempt(ctx, p, key, route, creq, search, ttft, sink, rec, began)
 			if err == nil {
 				rec.Attempts = attempts
 				return res, nil
@@ -387,7 +412,7 @@ func (s *Service) failure(attempts []domain.Attempt, onlyRateLimited bool) error
 // attempt asks one provider with one key. Until the first token it is bound
 // by ttft; after it, by RequestTimeout of silence between tokens.
 func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route, creq domain.CompletionRequest,
-	ttft time.Duration, sink Sink, rec *domain.RequestRecord, began time.Time) (Result, error) {
+	search Meta, ttft time.Duration, sink Sink, rec *domain.RequestRecord, began time.Time) (Result, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	timer := time.AfterFunc(ttft, func() { cancel(errFirstTokenTimeout) })
@@ -407,7 +432,7 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 	}
 	defer stream.Close()
 
-	res := Result{Meta: Meta{Tier: rec.Tier, Provider: route.Provider, UpstreamModel: route.Model}}
+	res := Result{Meta: Meta{Tier: rec.Tier, Provider: route.Provider, UpstreamModel: route.Model, WebSearch: search.WebSearch, Sources: search.Sources}}
 	begun := false
 	var stall *time.Timer
 	defer func() {
@@ -535,4 +560,34 @@ func (s *Service) takeShared(ctx context.Context, name domain.Provider, p *provi
 		return false
 	}
 	return true
+}
+
+// maxSearchQuery bounds the query made from a prompt.
+const maxSearchQuery = 256
+
+// maxChatSources is how many results a chat answer gets as context.
+const maxChatSources = 5
+
+// webSearch runs the search of a WebSearch request. A failed search never
+// fails the chat: the answer comes without sources and Meta says why.
+func (s *Service) webSearch(ctx context.Context, req *Request) Meta {
+	if !req.WebSearch {
+		return Meta{}
+	}
+	if s.cfg.Search == nil || !s.cfg.Search.Enabled() {
+		return Meta{WebSearch: WebSearchDisabled}
+	}
+	q := strings.Join(strings.Fields(req.Prompt), " ")
+	if r := []rune(q); len(r) > maxSearchQuery {
+		q = string(r[:maxSearchQuery])
+	}
+	results, err := s.cfg.Search.Results(ctx, q)
+	switch {
+	case err != nil:
+		s.log.Warn("web search for chat failed", "error", err)
+		return Meta{WebSearch: WebSearchUnavailable}
+	case len(results) == 0:
+		return Meta{WebSearch: WebSearchNoResults}
+	}
+	return Meta{WebSearch: WebSearchUsed, Sources: results[:min(len(results), maxChatSources)]}
 }
