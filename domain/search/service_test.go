@@ -119,6 +119,7 @@ func TestFailuresAndDisabled(t *testing.T) {
 	assert.Equal(t, domain.CodeSearchUnavailable, domain.ErrorCode(err))
 	assert.Equal(t, "Web search temporarily unavailable", domain.ErrorMessage(err))
 	_, err = s.Search(context.Background(), "x")
+	assert.Equal(t, domain.CodeSearchUnavailable, domain.ErrorCode(err))
 	assert.Equal(t, int32(2), f.calls.Load(), "failures are not cached")
 
 	off := newService(&fakeSearcher{}, memory.NewClock(time.Now()), false)
