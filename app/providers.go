@@ -2,33 +2,16 @@ package app
 
 import (
 	"log/slog"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/genzai/genzai/adapters/groq"
 	"github.com/genzai/genzai/adapters/huggingface"
 	"github.com/genzai/genzai/adapters/mockprovider"
+	"github.com/genzai/genzai/adapters/openaicompat"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/ports"
 )
-
-// providerHTTPClient is shared by the provider adapters. It has no overall
-// timeout: the chat use case bounds every attempt through its context.
-func providerHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}}
-}
 
 // chatConfig builds the routing configuration: the providers that have keys
 // and the tiers' chains, as the original backend defined them. In
@@ -53,7 +36,7 @@ func chatConfig(cfg Config, logger *slog.Logger) (chat.Config, []ports.ModelList
 		}
 		return c, nil
 	}
-	hc := providerHTTPClient()
+	hc := openaicompat.NewHTTPClient()
 	groqClient := groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc})
 	orClient := openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL})
 	hfClient := huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc})

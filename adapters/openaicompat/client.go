@@ -65,7 +65,7 @@ type Client struct {
 func New(cfg Config) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = NewHTTPClient()
 	}
 	headers := make(map[string]string, len(cfg.Headers))
 	for k, v := range cfg.Headers {
@@ -81,16 +81,17 @@ func New(cfg Config) *Client {
 	}
 }
 
-// defaultHTTPClient bounds connecting, but not waiting for the answer: a
-// slow first token is the router's call, made through ctx.
-func defaultHTTPClient() *http.Client {
+// NewHTTPClient returns the HTTP client provider adapters share: it bounds
+// connecting but not waiting for the answer (a slow first token is the
+// router's call, made through ctx), and keeps connections warm.
+func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   16,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}}
