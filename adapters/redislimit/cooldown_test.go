@@ -2,8 +2,7 @@ package redislimit_test
 
 import (
 	"context"
-	"math/rand/v2"
-	"sync"
+	"net"
 	"testing"
 	"time"
 
@@ -11,72 +10,75 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/adapters/redislimit"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
+	"github.com/genzai/genzai/ports/portstest"
 )
 
-// runCooldownContract checks ports.CooldownStore; now is the store's clock.
-func runCooldownContract(t *testing.T, store ports.CooldownStore, now func() time.Time) {
-	ctx := context.Background()
-	a, b, c := redistest.UniqueKey("a"), redistest.UniqueKey("b"), redistest.UniqueKey("c")
-	got, err := store.Until(ctx, []string{a, b})
-	require.NoError(t, err)
-	assert.Equal(t, []time.Time{{}, {}}, got, "unknown names have no cooldown")
-
-	later := now().Add(time.Minute).Truncate(time.Millisecond)
-	require.NoError(t, store.Extend(ctx, a, later))
-	require.NoError(t, store.Extend(ctx, a, later.Add(-30*time.Second)), "a shorter cooldown")
-	require.NoError(t, store.Extend(ctx, b, later.Add(time.Minute)))
-	require.NoError(t, store.Extend(ctx, c, now().Add(-time.Second)), "already over")
-	got, err = store.Until(ctx, []string{b, c, a})
-	require.NoError(t, err)
-	assert.True(t, later.Add(time.Minute).Equal(got[0]), "results follow the order of names")
-	assert.True(t, got[1].IsZero(), "a passed cooldown reads as none")
-	assert.True(t, later.Equal(got[2]), "never shortened: %s", got[2])
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var maxUntil time.Time
-	for range 50 {
-		wg.Go(func() {
-			u := now().Add(time.Duration(rand.IntN(600)+1) * time.Second).Truncate(time.Millisecond)
-			mu.Lock()
-			if u.After(maxUntil) {
-				maxUntil = u
-			}
-			mu.Unlock()
-			assert.NoError(t, store.Extend(ctx, c, u))
-		})
-	}
-	wg.Wait()
-	got, err = store.Until(ctx, []string{c})
-	require.NoError(t, err)
-	assert.True(t, maxUntil.Equal(got[0]), "concurrent extends keep the maximum")
+func TestCooldownStoreContract(t *testing.T) {
+	url := redistest.NewURL(t)
+	portstest.RunCooldownStore(t, func(t *testing.T) (ports.CooldownStore, func(time.Duration)) {
+		// Until judges by the wall clock: the suite waits for real.
+		return redislimit.NewCooldownStore(open(t, url)), time.Sleep
+	})
 }
 
-func TestCooldownStoreContract(t *testing.T) {
+func TestInstancesShareCooldowns(t *testing.T) {
 	t.Parallel()
-	t.Run("memory", func(t *testing.T) {
-		t.Parallel()
-		clock := memory.NewClock(time.Now())
-		runCooldownContract(t, memory.NewCooldownStore(clock), clock.Now)
-	})
-	t.Run("redis", func(t *testing.T) {
-		t.Parallel()
-		opts, err := redis.ParseURL(redistest.NewURL(t))
-		require.NoError(t, err)
-		one, two := redis.NewClient(opts), redis.NewClient(opts)
-		t.Cleanup(func() { one.Close(); two.Close() })
-		runCooldownContract(t, redislimit.NewCooldownStore(one), time.Now)
+	url := redistest.NewURL(t)
+	ctx := context.Background()
+	// Two gateway instances, each with its own connection pool.
+	one, two := redislimit.NewCooldownStore(open(t, url)), redislimit.NewCooldownStore(open(t, url))
+	a, b := redistest.UniqueKey("a"), redistest.UniqueKey("b")
+	now := time.Now()
 
-		// A second instance sees the first one's cooldowns.
-		name := redistest.UniqueKey("shared")
-		until := time.Now().Add(time.Minute).Truncate(time.Millisecond)
-		require.NoError(t, redislimit.NewCooldownStore(one).Extend(context.Background(), name, until))
-		got, err := redislimit.NewCooldownStore(two).Until(context.Background(), []string{name})
+	require.NoError(t, one.Extend(ctx, a, now.Add(time.Minute)))
+	require.NoError(t, two.Extend(ctx, b, now.Add(2*time.Minute)))
+	require.NoError(t, two.Extend(ctx, a, now.Add(30*time.Second)), "shorter, from the other instance")
+	for _, s := range []*redislimit.CooldownStore{one, two} {
+		got, err := s.Until(ctx, []string{a, b})
 		require.NoError(t, err)
-		assert.True(t, until.Equal(got[0]))
-	})
+		assert.WithinDuration(t, now.Add(time.Minute), got[0], time.Millisecond)
+		assert.WithinDuration(t, now.Add(2*time.Minute), got[1], time.Millisecond)
+	}
+}
+
+func TestCooldownsLongOverAreDropped(t *testing.T) {
+	t.Parallel()
+	client := open(t, redistest.NewURL(t))
+	ctx := context.Background()
+	s := redislimit.NewCooldownStore(client)
+	old, recent := redistest.UniqueKey("old"), redistest.UniqueKey("recent")
+	require.NoError(t, s.Extend(ctx, old, time.Now().Add(-2*time.Hour)))
+	require.NoError(t, s.Extend(ctx, recent, time.Now().Add(-time.Minute)))
+	// Each Extend prunes, the one that added old included.
+	err := client.ZScore(ctx, redislimit.CooldownKey, old).Err()
+	assert.ErrorIs(t, err, redis.Nil, "a cooldown over for two hours is removed")
+	score, err := client.ZScore(ctx, redislimit.CooldownKey, recent).Result()
+	require.NoError(t, err, "a cooldown over for a minute stays a while")
+	t.Cleanup(func() { client.ZRem(context.Background(), redislimit.CooldownKey, recent) })
+	assert.Positive(t, score)
+}
+
+func TestCooldownStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pa55"
+	// A port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	client, err := redislimit.Open(context.Background(), "redis://:"+secret+"@"+addr+"/0")
+	require.Error(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	s := redislimit.NewCooldownStore(client)
+
+	err = s.Extend(context.Background(), "k", time.Now().Add(time.Minute))
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
+	assert.NotContains(t, err.Error(), secret)
+	_, err = s.Until(context.Background(), []string{"k"})
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
+	assert.NotContains(t, err.Error(), secret)
 }

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,30 +21,44 @@ var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		os.Exit(1)
+	os.Exit(exitCode(err))
+}
+
+// errSilent fails a command whose output already said why.
+var errSilent = errors.New("")
+
+// exitCode is 0 on success, 2 for a wrong command line, 1 otherwise.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	default:
+		return 1
 	}
 }
 
 // run executes the command line and reports errors on stderr; the error it
 // returns only decides the exit code. lookupEnv reads the environment
 // (os.LookupEnv), telling unset from set-to-empty.
-func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
-	root := newRootCmd(lookupEnv, stdout, stderr)
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRootCmd(lookupEnv, stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var cfgErr *app.ConfigError
 	switch {
-	case err == nil:
+	case err == nil, err == errSilent:
 	case errors.As(err, &cfgErr):
 		fmt.Fprintln(stderr, "genzai: invalid configuration:")
 		for _, p := range cfgErr.Problems {
 			fmt.Fprintln(stderr, "  "+p)
 		}
 	default:
-		fmt.Fprintln(stderr, "genzai:", err)
+		fmt.Fprintln(stderr, "error:", err)
 	}
 	return err
 }
@@ -51,13 +66,15 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 // cli carries what every command needs.
 type cli struct {
 	lookupEnv func(string) (string, bool)
+	stdin     io.Reader
+	in        *bufio.Reader
 	envFile   string
 	stdout    io.Writer
 	stderr    io.Writer
 }
 
-func newRootCmd(lookupEnv func(string) (string, bool), stdout, stderr io.Writer) *cobra.Command {
-	c := &cli{lookupEnv: lookupEnv, stdout: stdout, stderr: stderr}
+func newRootCmd(lookupEnv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	c := &cli{lookupEnv: lookupEnv, stdin: stdin, stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:           "genzai",
 		Short:         "GenZ AI gateway: routes chat prompts to AI providers with quotas and fallbacks",
@@ -68,7 +85,10 @@ func newRootCmd(lookupEnv func(string) (string, bool), stdout, stderr io.Writer)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&c.envFile, "env-file", ".env",
 		"file of KEY=value lines read before the environment (the environment wins); a missing default file is ignored")
-	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
+	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd(),
+		c.configCmd(), c.healthCmd(), c.statusCmd(), c.loginCmd(false), c.loginCmd(true),
+		c.quotaCmd(), c.modelsCmd(), c.searchCmd(), c.chatCmd())
 	return root
 }
 

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
+	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/app"
+)
+
+// gateway serves the real app on httptest for the client commands.
+func gateway(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	env := map[string]string{
+		"DATABASE_URL": pgtest.NewURL(t), "DATABASE_POOL_SIZE": "1", "DATABASE_POOL_MAX_OVERFLOW": "4",
+		"JWT_SECRET": testSecret, "MOCK_PROVIDER_DELAY_MS": "0", "PROVIDER_CHECK_INTERVAL_SECONDS": "0",
+		"RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000", "USER_DAILY_QUOTA": "2",
+	}
+	for k, v := range vars {
+		env[k] = v
+	}
+	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	cheap := argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{PasswordParams: &cheap})
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return srv.URL
+}
+
+// user is one CLI user: a config file and an environment.
+type user struct {
+	t      *testing.T
+	config string
+	env    map[string]string
+}
+
+func newTerm(t *testing.T, host string) *user {
+	config := filepath.Join(t.TempDir(), "genzai", "config.yaml")
+	return &user{t: t, config: config, env: map[string]string{"GENZAI_CONFIG": config, "GENZAI_HOST": host}}
+}
+
+// run runs the CLI in process and returns stdout, stderr and the exit code.
+func (tm *user) run(ctx context.Context, stdin string, args ...string) (string, string, int) {
+	var out, errOut bytes.Buffer
+	err := run(ctx, args, func(k string) (string, bool) { v, ok := tm.env[k]; return v, ok }, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+func TestCLIAccountFlow(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, gateway(t, nil))
+	ctx := context.Background()
+
+	out, errOut, code := tm.run(ctx, "correct horse\n", "register", "--email", "Ada@Example.com")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "logged in as ada@example.com (token valid for 24h)\n", out)
+	info, err := os.Stat(tm.config)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the token file is private")
+
+	out, _, code = tm.run(ctx, "", "config", "list")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `^host=\nmodel=\noutput=\ntoken=eyJh…[A-Za-z0-9_-]{4}\n$`, out, "the token is masked")
+
+	out, _, code = tm.run(ctx, "", "quota")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `^0 of 2 requests used today, 2 left; resets at \d{4}-\d\d-\d\d 00:00 UTC \(00:00 UTC\)\n$`, out)
+
+	out, _, code = tm.run(ctx, "", "quota", "-o", "json")
+	require.Equal(t, 0, code)
+	var q map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &q))
+	assert.Equal(t, float64(2), q["limit"])
+
+	out, _, code = tm.run(ctx, "", "chat", "--model", "smart", "Hello AI!")
+	require.Equal(t, 0, code)
+	assert.Equal(t, `This is the genzai mock provider (model mock-smart): no API keys are configured, so I echo you. You said: "Hello AI!".`+"\n", out)
+
+	out, _, code = tm.run(ctx, "", "chat", "--no-stream", "-o", "json", "Hi")
+	require.Equal(t, 0, code)
+	var reply map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &reply))
+	assert.Equal(t, "mock", reply["provider"])
+
+	_, errOut, code = tm.run(ctx, "", "chat", "Hi")
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `^error: Daily quota exceeded \(used 2 of 2\) \[request [0-9a-f-]{36}\]\n$`, errOut)
+
+	out, _, code = tm.run(ctx, "", "models")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "MODEL")
+	assert.Regexp(t, `(?m)^smart\s+Smart 🧠\s+mock\s+true\s+Best quality`, out)
+
+	out, _, code = tm.run(ctx, "", "status")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^groq\s+unconfigured\s+-\s+never$`, out, "plain text when not a terminal")
+}
+
+func TestCLIHealth(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, gateway(t, nil))
+	out, errOut, code := tm.run(context.Background(), "", "health", "--detailed")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "GenZ AI Backend: healthy (version ")
+	assert.Contains(t, out, "ready (development)\n  database  ok\n")
+	assert.Contains(t, out, "PROVIDER")
+
+	down := newTerm(t, "http://127.0.0.1:1")
+	_, errOut, code = down.run(context.Background(), "", "health")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "error: cannot reach http://127.0.0.1:1")
+	assert.Contains(t, errOut, "genzai config set host URL")
+}
+
+func TestCLIErrorsAndExitCodes(t *testing.T) {
+	t.Parallel()
+	host := gateway(t, nil)
+	tm := newTerm(t, host)
+	ctx := context.Background()
+	_, errOut, code := tm.run(ctx, "", "quota")
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `^error: Missing bearer token; log in again with: genzai login \[request .+\]\n$`, errOut)
+
+	tm.env["GENZAI_TOKEN"] = "not-a-token"
+	_, errOut, _ = tm.run(ctx, "", "quota")
+	assert.Contains(t, errOut, "Invalid authentication token; log in again with: genzai login")
+
+	for _, args := range [][]string{{"quota", "--bogus"}, {"chat"}, {"config", "get", "nope"}, {"config", "set", "model", "turbo"}, {"quota", "-o", "yaml"}} {
+		_, _, code := tm.run(ctx, "", args...)
+		assert.Equal(t, 2, code, "%v is a usage error", args)
+	}
+}
+
+func TestCLIConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, "")
+	delete(tm.env, "GENZAI_HOST")
+	ctx := context.Background()
+	hostOf := func(args ...string) string {
+		_, errOut, _ := tm.run(ctx, "", append([]string{"health"}, args...)...)
+		start := strings.Index(errOut, "cannot reach ")
+		require.GreaterOrEqual(t, start, 0, errOut)
+		return strings.Fields(errOut[start+len("cannot reach "):])[0]
+	}
+	assert.Equal(t, defaultHost, hostOf(), "default")
+	_, _, code := tm.run(ctx, "", "config", "set", "host", "http://127.0.0.1:2/")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "http://127.0.0.1:2", hostOf(), "config file")
+	tm.env["GENZAI_HOST"] = "http://127.0.0.1:3"
+	assert.Equal(t, "http://127.0.0.1:3", hostOf(), "environment over file")
+	assert.Equal(t, "http://127.0.0.1:4", hostOf("--host", "http://127.0.0.1:4"), "flag over environment")
+
+	out, _, _ := tm.run(ctx, "", "config", "get", "host")
+	assert.Equal(t, "http://127.0.0.1:2\n", out)
+	_, _, code = tm.run(ctx, "", "config", "unset", "host")
+	require.Equal(t, 0, code)
+	out, _, _ = tm.run(ctx, "", "config", "get", "host")
+	assert.Equal(t, "\n", out)
+}
+
+func TestCLIChatStreamsAndStops(t *testing.T) {
+	t.Parallel()
+	up := fakeupstream.New(t)
+	host := gateway(t, map[string]string{"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "k1", "PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30"})
+	tm := newTerm(t, host)
+	_, errOut, code := tm.run(context.Background(), "correct horse\n", "register", "--email", "ada@example.com")
+	require.Equal(t, 0, code, errOut)
+
+	up.Default(fakeupstream.HangAfterTokens(1).WithTokens("first "))
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		err := run(ctx, []string{"chat", "Hi"}, func(k string) (string, bool) { v, ok := tm.env[k]; return v, ok }, strings.NewReader(""), pw, io.Discard)
+		_ = pw.Close()
+		done <- exitCode(err)
+	}()
+	buf := make([]byte, len("first "))
+	_, err := io.ReadFull(pr, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "first ", string(buf), "tokens are printed as they arrive")
+	cancel() // Ctrl-C
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	select {
+	case code := <-done:
+		assert.Equal(t, 1, code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("chat did not stop")
+	}
+	up.WaitCancelled(t, 1, 10*time.Second)
+}
