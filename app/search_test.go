@@ -97,7 +97,7 @@ func TestChatWithWebSearch(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(events[0].data), &meta))
 	assert.Equal(t, "used", meta["web_search"])
 	sources := meta["sources"].([]any)
-	require.Len(t, sources, 4)
+	require.Len(t, sources, 5, "the top five results")
 	assert.Equal(t, map[string]any{"title": "Machine learning - Wikipedia", "url": "https://en.wikipedia.org/wiki/Machine_learning"}, sources[0])
 
 	sent := c.up.groq.Requests()[0].Messages
@@ -108,7 +108,7 @@ func TestChatWithWebSearch(t *testing.T) {
 	whole := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "What is machine learning?", "web_search": true, "stream": false}, bearer(c.token))
 	require.Equal(t, http.StatusOK, whole.status, "body: %s", whole.body)
 	assert.Equal(t, "used", whole.json(t)["web_search"])
-	assert.Len(t, whole.json(t)["sources"], 4)
+	assert.Len(t, whole.json(t)["sources"], 5)
 }
 
 func TestChatWithWebSearchUnavailable(t *testing.T) {

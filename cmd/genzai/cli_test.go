@@ -50,7 +50,7 @@ type user struct {
 	env    map[string]string
 }
 
-func newTerm(t *testing.T, host string) *user {
+func newUser(t *testing.T, host string) *user {
 	config := filepath.Join(t.TempDir(), "genzai", "config.yaml")
 	return &user{t: t, config: config, env: map[string]string{"GENZAI_CONFIG": config, "GENZAI_HOST": host}}
 }
@@ -64,7 +64,7 @@ func (tm *user) run(ctx context.Context, stdin string, args ...string) (string, 
 
 func TestCLIAccountFlow(t *testing.T) {
 	t.Parallel()
-	tm := newTerm(t, gateway(t, nil))
+	tm := newUser(t, gateway(t, nil))
 	ctx := context.Background()
 
 	out, errOut, code := tm.run(ctx, "correct horse\n", "register", "--email", "Ada@Example.com")
@@ -114,14 +114,14 @@ func TestCLIAccountFlow(t *testing.T) {
 
 func TestCLIHealth(t *testing.T) {
 	t.Parallel()
-	tm := newTerm(t, gateway(t, nil))
+	tm := newUser(t, gateway(t, nil))
 	out, errOut, code := tm.run(context.Background(), "", "health", "--detailed")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "GenZ AI Backend: healthy (version ")
 	assert.Contains(t, out, "ready (development)\n  database  ok\n")
 	assert.Contains(t, out, "PROVIDER")
 
-	down := newTerm(t, "http://127.0.0.1:1")
+	down := newUser(t, "http://127.0.0.1:1")
 	_, errOut, code = down.run(context.Background(), "", "health")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "error: cannot reach http://127.0.0.1:1")
@@ -131,7 +131,7 @@ func TestCLIHealth(t *testing.T) {
 func TestCLIErrorsAndExitCodes(t *testing.T) {
 	t.Parallel()
 	host := gateway(t, nil)
-	tm := newTerm(t, host)
+	tm := newUser(t, host)
 	ctx := context.Background()
 	_, errOut, code := tm.run(ctx, "", "quota")
 	assert.Equal(t, 1, code)
@@ -141,7 +141,7 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 	_, errOut, _ = tm.run(ctx, "", "quota")
 	assert.Contains(t, errOut, "Invalid authentication token; log in again with: genzai login")
 
-	for _, args := range [][]string{{"quota", "--bogus"}, {"chat"}, {"config", "get", "nope"}, {"config", "set", "model", "turbo"}, {"quota", "-o", "yaml"}} {
+	for _, args := range [][]string{{"quota", "--bogus"}, {"chat", "two", "messages"}, {"config", "get", "nope"}, {"config", "set", "model", "turbo"}, {"quota", "-o", "yaml"}} {
 		_, _, code := tm.run(ctx, "", args...)
 		assert.Equal(t, 2, code, "%v is a usage error", args)
 	}
@@ -149,7 +149,7 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 
 func TestCLIConfigPrecedence(t *testing.T) {
 	t.Parallel()
-	tm := newTerm(t, "")
+	tm := newUser(t, "")
 	delete(tm.env, "GENZAI_HOST")
 	ctx := context.Background()
 	hostOf := func(args ...string) string {
@@ -178,7 +178,7 @@ func TestCLIChatStreamsAndStops(t *testing.T) {
 	t.Parallel()
 	up := fakeupstream.New(t)
 	host := gateway(t, map[string]string{"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "k1", "PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30"})
-	tm := newTerm(t, host)
+	tm := newUser(t, host)
 	_, errOut, code := tm.run(context.Background(), "correct horse\n", "register", "--email", "ada@example.com")
 	require.Equal(t, 0, code, errOut)
 
@@ -203,5 +203,61 @@ func TestCLIChatStreamsAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("chat did not stop")
 	}
+	up.WaitCancelled(t, 1, 10*time.Second)
+}
+
+func TestCLIChatSession(t *testing.T) {
+	t.Parallel()
+	up := fakeupstream.New(t)
+	host := gateway(t, map[string]string{"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "k1", "OPENROUTER_BASE_URL": up.URL(), "OPENROUTER_API_KEYS": "k2", "USER_DAILY_QUOTA": "10"})
+	tm := newUser(t, host)
+	_, errOut, code := tm.run(context.Background(), "correct horse\n", "register", "--email", "ada@example.com")
+	require.Equal(t, 0, code, errOut)
+	up.Script("k1", fakeupstream.OK("Hi", " Ada."), fakeupstream.OK("You", " said", " hello."))
+	up.Script("k2", fakeupstream.OK("Smart", " answer."))
+
+	out, errOut, code := tm.run(context.Background(), "hello\nwhat did I say?\n/model turbo\n/model smart\nthird\n/clear\n/bogus\nfourth\n/exit\nnever sent\n", "chat")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "Hi Ada.\nYou said hello.\nSmart answer.\nSmart answer.\n", out)
+	assert.Contains(t, errOut, "usage: /model fast|balanced|smart")
+	assert.Contains(t, errOut, "(conversation cleared)")
+	assert.Contains(t, errOut, "unknown command")
+
+	reqs := up.Requests()
+	require.Len(t, reqs, 4, "/exit ends the session")
+	assert.Len(t, reqs[0].Messages, 1)
+	assert.Equal(t, []fakeupstream.Message{{Role: "user", Content: "hello"}, {Role: "assistant", Content: "Hi Ada."}, {Role: "user", Content: "what did I say?"}}, reqs[1].Messages, "the history goes along")
+	assert.Equal(t, "k2", reqs[2].Key, "/model smart goes to openrouter first")
+	assert.Len(t, reqs[2].Messages, 5)
+	assert.Len(t, reqs[3].Messages, 1, "/clear forgot the conversation")
+}
+
+func TestCLISessionInterruptStopsOnlyTheAnswer(t *testing.T) {
+	t.Parallel()
+	up := fakeupstream.New(t)
+	host := gateway(t, map[string]string{"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "k1", "PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "USER_DAILY_QUOTA": "10"})
+	tm := newUser(t, host)
+	_, errOut, code := tm.run(context.Background(), "correct horse\n", "register", "--email", "ada@example.com")
+	require.Equal(t, 0, code, errOut)
+	up.Script("k1", fakeupstream.HangAfterTokens(1).WithTokens("partial"), fakeupstream.OK("second", " answer"))
+
+	var out, errBuf bytes.Buffer
+	c := newCLI(func(k string) (string, bool) { v, ok := tm.env[k]; return v, ok }, strings.NewReader("first\nsecond\n"), &out, &errBuf)
+	interrupts := 0
+	c.onInterrupt = func(stop func()) func() {
+		interrupts++
+		if interrupts == 1 { // Ctrl-C during the first answer, once it started
+			go func() {
+				up.WaitRequests(t, 1, 10*time.Second)
+				time.Sleep(200 * time.Millisecond)
+				stop()
+			}()
+		}
+		return func() {}
+	}
+	root := c.rootCmd()
+	root.SetArgs([]string{"chat"})
+	require.NoError(t, root.ExecuteContext(context.Background()))
+	assert.Contains(t, out.String(), "second answer\n", "the session went on after the interrupt")
 	up.WaitCancelled(t, 1, 10*time.Second)
 }

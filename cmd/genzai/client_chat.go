@@ -116,11 +116,22 @@ func (c *cli) chatCmd() *cobra.Command {
 		Use:   "chat MESSAGE",
 		Short: "Send a prompt and print the answer as it arrives",
 		Long: `Send a prompt and print the answer as it arrives. Ctrl-C stops the answer,
-and the gateway cancels the upstream request.`,
+and the gateway cancels the upstream request.
+
+Without a message, chat opens a session that keeps the conversation (sent
+as history with every prompt) until /exit. In a session, /model NAME
+switches the tier, /clear forgets the conversation, and Ctrl-C stops the
+current answer without ending the session.`,
 		Example: `  genzai chat "Hello AI!"
   genzai chat --model smart --web-search "What changed in Go 1.26?"
-  genzai chat --no-stream -o json "Hi"`,
-		Args: exactArgs(1),
+  genzai chat --no-stream -o json "Hi"
+  genzai chat            # an interactive session`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("chat takes one message (quote it), or none for a session")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cn, err := c.connect(f)
 			if err != nil {
@@ -130,14 +141,12 @@ and the gateway cancels the upstream request.`,
 				s, _ := c.loadSettings()
 				model = s.Model
 			}
-			body := map[string]any{"prompt": args[0], "stream": !noStream && !cn.json}
-			if model != "" {
-				body["model"] = model
+			opts := chatOptions{model: model, webSearch: webSearch, stream: !noStream && !cn.json}
+			if len(args) == 0 {
+				return c.session(cmd.Context(), cn, opts)
 			}
-			if webSearch {
-				body["web_search"] = true
-			}
-			return c.chat(cmd.Context(), cn, body)
+			_, err = c.chat(cmd.Context(), cn, opts.body(args[0], nil))
+			return err
 		},
 	}
 	f.add(cmd)
@@ -149,14 +158,14 @@ and the gateway cancels the upstream request.`,
 
 // chat posts a chat request and prints the answer; streams are printed
 // token by token as the events arrive.
-func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) error {
+func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (string, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cn.host+"/api/v1/chat", bytes.NewReader(raw))
 	if err != nil {
-		return usageErrorf("host %q: %v", cn.host, err)
+		return "", usageErrorf("host %q: %v", cn.host, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if cn.token != "" {
@@ -164,30 +173,107 @@ func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) error {
 	}
 	res, err := cn.http.Do(req)
 	if err != nil {
-		return cn.check(err, nil)
+		return "", cn.check(err, nil)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-		return cn.checkStatus(res.StatusCode, b)
+		return "", cn.checkStatus(res.StatusCode, b)
 	}
 	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		b, err := io.ReadAll(res.Body)
 		if err != nil {
-			return err
-		}
-		if cn.json {
-			return printJSON(c.stdout, b)
+			return "", err
 		}
 		var reply api.ChatReply
 		if err := json.Unmarshal(b, &reply); err != nil {
-			return fmt.Errorf("read answer: %w", err)
+			return "", fmt.Errorf("read answer: %w", err)
+		}
+		if cn.json {
+			return reply.Content, printJSON(c.stdout, b)
 		}
 		fmt.Fprintln(c.stdout, reply.Content)
 		c.printSources(reply.Sources)
-		return nil
+		return reply.Content, nil
 	}
 	return c.printStream(ctx, res.Body)
+}
+
+// chatOptions are a chat's settings; a session can change the model.
+type chatOptions struct {
+	model     string
+	webSearch bool
+	stream    bool
+}
+
+func (o chatOptions) body(prompt string, history []map[string]string) map[string]any {
+	body := map[string]any{"prompt": prompt, "stream": o.stream}
+	if o.model != "" {
+		body["model"] = o.model
+	}
+	if o.webSearch {
+		body["web_search"] = true
+	}
+	if len(history) > 0 {
+		body["messages"] = history
+	}
+	return body
+}
+
+// session is the interactive chat: each answer can be stopped with Ctrl-C
+// (interrupt) without leaving; /exit or end of input leaves.
+func (c *cli) session(ctx context.Context, cn *conn, opts chatOptions) error {
+	fmt.Fprintln(c.stderr, "genzai chat: /model NAME switches the tier, /clear forgets the conversation, /exit leaves.")
+	var history []map[string]string
+	for {
+		fmt.Fprint(c.stderr, "> ")
+		line, err := c.lines().ReadString('\n')
+		line = strings.TrimSpace(line)
+		if err != nil && line == "" {
+			fmt.Fprintln(c.stderr)
+			return nil // end of input
+		}
+		switch {
+		case line == "":
+			continue
+		case line == "/exit" || line == "/quit":
+			return nil
+		case line == "/clear":
+			history = nil
+			fmt.Fprintln(c.stderr, "(conversation cleared)")
+			continue
+		case strings.HasPrefix(line, "/model"):
+			name := strings.TrimSpace(strings.TrimPrefix(line, "/model"))
+			if name != "fast" && name != "balanced" && name != "smart" {
+				fmt.Fprintln(c.stderr, "usage: /model fast|balanced|smart")
+				continue
+			}
+			opts.model = name
+			fmt.Fprintf(c.stderr, "(model %s)\n", name)
+			continue
+		case strings.HasPrefix(line, "/"):
+			fmt.Fprintln(c.stderr, "unknown command; try /model NAME, /clear or /exit")
+			continue
+		}
+		answer, err := c.answer(ctx, cn, opts.body(line, history))
+		if ctx.Err() != nil {
+			return nil // the whole command was stopped
+		}
+		if err != nil {
+			fmt.Fprintln(c.stderr, "error:", err)
+			continue
+		}
+		history = append(history, map[string]string{"role": "user", "content": line}, map[string]string{"role": "assistant", "content": answer})
+	}
+}
+
+// answer runs one chat of a session; an interrupt stops it and only it.
+func (c *cli) answer(ctx context.Context, cn *conn, body map[string]any) (string, error) {
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := c.onInterrupt(cancel)
+	defer stop()
+	return c.chat(actx, cn, body)
 }
 
 func (c *cli) printSources(sources *[]api.Source) {
@@ -202,7 +288,8 @@ func (c *cli) printSources(sources *[]api.Source) {
 
 // printStream prints token events as they come; the done event ends the
 // line, an error event becomes the command's error.
-func (c *cli) printStream(ctx context.Context, body io.Reader) error {
+func (c *cli) printStream(ctx context.Context, body io.Reader) (string, error) {
+	var answer strings.Builder
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var event string
@@ -219,6 +306,7 @@ func (c *cli) printStream(ctx context.Context, body io.Reader) error {
 				var tok string
 				if err := json.Unmarshal([]byte(data), &tok); err == nil {
 					fmt.Fprint(c.stdout, tok)
+					answer.WriteString(tok)
 				}
 			case "meta":
 				var m struct {
@@ -229,12 +317,12 @@ func (c *cli) printStream(ctx context.Context, body io.Reader) error {
 			case "done":
 				fmt.Fprintln(c.stdout)
 				c.printSources(sources)
-				return nil
+				return answer.String(), nil
 			case "error":
 				fmt.Fprintln(c.stdout)
 				var e map[string]any
 				_ = json.Unmarshal([]byte(data), &e)
-				return &apiError{status: http.StatusBadGateway, body: e}
+				return "", &apiError{status: http.StatusBadGateway, body: e}
 			}
 		case line == "":
 			event = ""
@@ -242,10 +330,10 @@ func (c *cli) printStream(ctx context.Context, body io.Reader) error {
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(c.stdout)
-		return errors.New("stopped")
+		return "", errors.New("stopped")
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read stream: %w", err)
+		return "", fmt.Errorf("read stream: %w", err)
 	}
-	return errors.New("the stream ended before the answer was complete")
+	return "", errors.New("the stream ended before the answer was complete")
 }

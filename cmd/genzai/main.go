@@ -65,24 +65,34 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 
 // cli carries what every command needs.
 type cli struct {
-	lookupEnv func(string) (string, bool)
-	stdin     io.Reader
-	in        *bufio.Reader
-	envFile   string
-	stdout    io.Writer
-	stderr    io.Writer
+	// onInterrupt calls stop on Ctrl-C until the returned function is
+	// called; tests replace it.
+	onInterrupt func(stop func()) (release func())
+	lookupEnv   func(string) (string, bool)
+	stdin       io.Reader
+	in          *bufio.Reader
+	envFile     string
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func newRootCmd(lookupEnv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	c := &cli{lookupEnv: lookupEnv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return newCLI(lookupEnv, stdin, stdout, stderr).rootCmd()
+}
+
+func newCLI(lookupEnv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) *cli {
+	return &cli{lookupEnv: lookupEnv, stdin: stdin, stdout: stdout, stderr: stderr, onInterrupt: interruptStops}
+}
+
+func (c *cli) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "genzai",
 		Short:         "GenZ AI gateway: routes chat prompts to AI providers with quotas and fallbacks",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
 	root.PersistentFlags().StringVar(&c.envFile, "env-file", ".env",
 		"file of KEY=value lines read before the environment (the environment wins); a missing default file is ignored")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
@@ -104,4 +114,23 @@ func (c *cli) loadConfig(cmd *cobra.Command) (app.Config, error) {
 	}
 	cfg.Version = buildVersion()
 	return cfg, nil
+}
+
+// interruptStops runs stop on SIGINT while an answer streams, so that Ctrl-C
+// ends the answer and not the session.
+func interruptStops(stop func()) func() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			stop()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
 }
