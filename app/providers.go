@@ -36,10 +36,7 @@ func chatConfig(cfg Config, logger *slog.Logger) (chat.Config, []ports.ModelList
 		}
 		return c, nil
 	}
-	hc := openaicompat.NewHTTPClient()
-	groqClient := groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc})
-	orClient := openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL})
-	hfClient := huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc})
+	groqClient, orClient, hfClient := providerClients(cfg)
 	c.Providers = []chat.ProviderConfig{
 		{Client: groqClient, RPMPerKey: cfg.Groq.RPMPerKey},
 		{Client: orClient, RPMPerKey: cfg.OpenRouter.RPMPerKey},
@@ -64,4 +61,20 @@ func chatConfig(cfg Config, logger *slog.Logger) (chat.Config, []ports.ModelList
 		}
 	}
 	return c, []ports.ModelLister{groqClient, orClient, hfClient}
+}
+
+func providerClients(cfg Config) (groqClient, orClient, hfClient *openaicompat.Client) {
+	hc := openaicompat.NewHTTPClient()
+	groqClient = groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc})
+	orClient = openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL})
+	hfClient = huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc})
+	return groqClient, orClient, hfClient
+}
+
+// ProbeTargets are the provider clients the zero-token probe can check,
+// in the order groq, openrouter, huggingface (those without keys included:
+// KeyCount tells).
+func ProbeTargets(cfg Config) []ports.ModelLister {
+	g, o, h := providerClients(cfg)
+	return []ports.ModelLister{g, o, h}
 }

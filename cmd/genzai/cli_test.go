@@ -261,3 +261,34 @@ func TestCLISessionInterruptStopsOnlyTheAnswer(t *testing.T) {
 	assert.Contains(t, out.String(), "second answer\n", "the session went on after the interrupt")
 	up.WaitCancelled(t, 1, 10*time.Second)
 }
+
+func TestCLIDoctor(t *testing.T) {
+	t.Parallel()
+	up := fakeupstream.New(t)
+	up.Script("gk-good", fakeupstream.Models("llama-3.1-8b-instant", "llama-3.3-70b-versatile"))
+	up.Script("gk-bad", fakeupstream.Unauthorized())
+	tm := newUser(t, "")
+	for k, v := range map[string]string{
+		"DATABASE_URL": pgtest.NewEmptyURL(t) + "&password=hunter2", "JWT_SECRET": testSecret,
+		"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "gk-good,gk-bad",
+	} {
+		tm.env[k] = v
+	}
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		tm.env["REDIS_URL"] = u
+	}
+	envFile := filepath.Join(t.TempDir(), "empty.env") // no stray .env is read
+	require.NoError(t, os.WriteFile(envFile, nil, 0o600))
+	out, _, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
+	assert.Equal(t, 1, code, "a rejected key fails the check:\n%s", out)
+	assert.Regexp(t, `(?m)^ok   configuration .*env=development database=postgres://\S+/genzai_e_\w+\?password=xxxxx\S* keys: groq=2 openrouter=0 huggingface=0$`, out)
+	assert.Regexp(t, `(?m)^ok   database\s+connected; 0 migrations applied, 4 pending \(serve applies them at start-up\)$`, out)
+	assert.Regexp(t, `(?m)^ok   groq key 0\s+valid, 2 models \(\d+ ms\)$`, out)
+	assert.Regexp(t, `(?m)^FAIL groq key 1\s+key_rejected \(status 401\)$`, out)
+	assert.Regexp(t, `(?m)^ok   openrouter\s+no keys: skipped in every chain$`, out)
+	assert.NotContains(t, out, "hunter2")
+	assert.NotContains(t, out, "gk-good")
+	for _, r := range up.Requests() {
+		assert.Equal(t, "/models", r.Path, "probes cost no tokens")
+	}
+}

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/genzai/genzai/api"
 )
@@ -171,6 +175,8 @@ func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (string, 
 	if cn.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cn.token)
 	}
+	stopSpinner := c.spinner("waiting for the answer")
+	defer stopSpinner()
 	res, err := cn.http.Do(req)
 	if err != nil {
 		return "", cn.check(err, nil)
@@ -196,7 +202,40 @@ func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (string, 
 		c.printSources(reply.Sources)
 		return reply.Content, nil
 	}
-	return c.printStream(ctx, res.Body)
+	return c.printStream(ctx, res.Body, stopSpinner)
+}
+
+// spinner shows that a wait is going on, on a terminal only; the returned
+// function clears it and may be called more than once.
+func (c *cli) spinner(label string) func() {
+	f, ok := c.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			fmt.Fprintf(f, "\r%s %s", frames[i%len(frames)], label)
+			select {
+			case <-done:
+				fmt.Fprint(f, "\r\x1b[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-stopped
+		})
+	}
 }
 
 // chatOptions are a chat's settings; a session can change the model.
@@ -288,7 +327,7 @@ func (c *cli) printSources(sources *[]api.Source) {
 
 // printStream prints token events as they come; the done event ends the
 // line, an error event becomes the command's error.
-func (c *cli) printStream(ctx context.Context, body io.Reader) (string, error) {
+func (c *cli) printStream(ctx context.Context, body io.Reader, firstToken func()) (string, error) {
 	var answer strings.Builder
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -305,6 +344,7 @@ func (c *cli) printStream(ctx context.Context, body io.Reader) (string, error) {
 			case "":
 				var tok string
 				if err := json.Unmarshal([]byte(data), &tok); err == nil {
+					firstToken()
 					fmt.Fprint(c.stdout, tok)
 					answer.WriteString(tok)
 				}

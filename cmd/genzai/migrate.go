@@ -15,6 +15,9 @@ func (c *cli) migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, roll back or list database migrations",
+		Example: `  genzai migrate status
+  genzai migrate up
+  genzai migrate down`,
 	}
 	cmd.AddCommand(
 		c.migrateSub("up", "Apply every pending migration", func(m *postgres.Migrator, cmd *cobra.Command) error {

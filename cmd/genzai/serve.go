@@ -20,7 +20,10 @@ func (c *cli) serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway HTTP server (applies pending migrations first)",
-		Args:  cobra.NoArgs,
+		Example: `  genzai serve
+  genzai serve --host 127.0.0.1 --port 9000
+  ENV=production DATABASE_URL=postgres://... JWT_SECRET=... genzai serve`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig(cmd)
 			if err != nil {

@@ -29,13 +29,24 @@ func buildVersion() string {
 }
 
 func (c *cli) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the build version",
-		Args:  cobra.NoArgs,
+	var output string
+	cmd := &cobra.Command{
+		Use:     "version",
+		Short:   "Print the build version",
+		Example: "  genzai version\n  genzai version -o json",
+		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(c.stdout, buildVersion())
-			return err
+			switch output {
+			case "", "text":
+				_, err := fmt.Fprintln(c.stdout, buildVersion())
+				return err
+			case "json":
+				_, err := fmt.Fprintf(c.stdout, "{\"version\": %q}\n", buildVersion())
+				return err
+			}
+			return usageErrorf("--output must be text or json")
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: text or json")
+	return cmd
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/genzai/genzai/adapters/redislimit"
+	"github.com/genzai/genzai/app"
+	"github.com/genzai/genzai/domain"
+)
+
+// doctor checks, before going live, everything serve depends on.
+func (c *cli) doctorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the server configuration, database, Redis and provider keys before going live",
+		Long: `Check everything the server depends on, one line per check, exit code 1
+when any fails: the configuration from the environment and .env (printed with
+secrets redacted), the database and its pending migrations, Redis when
+configured, and every provider key with a request that costs no tokens.`,
+		Example: "  genzai doctor\n  ENV=production genzai doctor --env-file prod.env",
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			failed := false
+			line := func(ok bool, what, detail string) {
+				mark := "ok  "
+				if !ok {
+					mark, failed = "FAIL", true
+				}
+				fmt.Fprintf(c.stdout, "%s %-22s %s\n", mark, what, detail)
+			}
+			cfg, err := c.loadConfig(cmd)
+			var cfgErr *app.ConfigError
+			switch {
+			case errors.As(err, &cfgErr):
+				for _, p := range cfgErr.Problems {
+					line(false, "configuration", p)
+				}
+				return errSilent
+			case err != nil:
+				line(false, "configuration", err.Error())
+				return errSilent
+			}
+			line(true, "configuration", fmt.Sprintf("env=%s database=%s keys: groq=%d openrouter=%d huggingface=%d",
+				cfg.Env, app.RedactURL(cfg.DatabaseURL.Reveal()), len(cfg.Groq.Keys), len(cfg.OpenRouter.Keys), len(cfg.HuggingFace.Keys)))
+			if cfg.JWTSecretGenerated {
+				line(true, "jwt secret", "not set: a random one per start (tokens die with the process)")
+			}
+
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			c.checkDatabase(ctx, cfg, line)
+			c.checkRedis(ctx, cfg, line)
+			c.checkProviders(ctx, cfg, line)
+			if failed {
+				return errSilent
+			}
+			return nil
+		},
+	}
+}
+
+func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
+	cfg.DatabasePoolSize, cfg.DatabasePoolMaxOverflow = 1, 1
+	db, err := app.OpenDatabase(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		line(false, "database", err.Error())
+		return
+	}
+	defer db.Close()
+	m, err := db.NewMigrator(slog.New(slog.DiscardHandler))
+	if err != nil {
+		line(false, "database", err.Error())
+		return
+	}
+	defer m.Close()
+	st, err := m.Status(ctx)
+	if err != nil {
+		line(false, "database", err.Error())
+		return
+	}
+	pending := 0
+	for _, s := range st {
+		if !s.Applied {
+			pending++
+		}
+	}
+	detail := fmt.Sprintf("connected; %d migrations applied", len(st)-pending)
+	if pending > 0 {
+		detail += fmt.Sprintf(", %d pending (serve applies them at start-up)", pending)
+	}
+	line(true, "database", detail)
+}
+
+func (c *cli) checkRedis(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
+	if cfg.RedisURL == "" {
+		line(true, "redis", "not configured: rate limits are kept per instance")
+		return
+	}
+	client, err := redislimit.Open(ctx, cfg.RedisURL.Reveal())
+	if client != nil {
+		defer client.Close()
+	}
+	if err != nil {
+		line(false, "redis", err.Error())
+		return
+	}
+	line(true, "redis", "answers at "+app.RedactURL(cfg.RedisURL.Reveal()))
+}
+
+func (c *cli) checkProviders(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
+	if cfg.UseMockProvider() {
+		line(true, "providers", "no keys: the development mock provider answers (never in production)")
+		return
+	}
+	for _, p := range app.ProbeTargets(cfg) {
+		name := string(p.Name())
+		if p.KeyCount() == 0 {
+			line(true, name, "no keys: skipped in every chain")
+			continue
+		}
+		for k := range p.KeyCount() {
+			pctx, cancel := context.WithTimeout(ctx, cfg.ProviderCheckTimeout)
+			start := time.Now()
+			models, err := p.ListModels(pctx, k)
+			cancel()
+			what := fmt.Sprintf("%s key %d", name, k)
+			var pe *domain.ProviderError
+			switch {
+			case err == nil:
+				line(true, what, fmt.Sprintf("valid, %d models (%d ms)", len(models), time.Since(start).Milliseconds()))
+			case errors.As(err, &pe) && pe.Class == domain.FailureRateLimited:
+				line(true, what, "valid but rate limited right now")
+			case errors.As(err, &pe):
+				line(false, what, fmt.Sprintf("%s (status %d)", pe.Reason, pe.Status))
+			default:
+				line(false, what, err.Error())
+			}
+		}
+	}
+}
