@@ -46,20 +46,11 @@ func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject
 	return api.GetStatus200JSONResponse{Body: body, Headers: api.GetStatus200ResponseHeaders{CacheControl: &cc}}, nil
 }
 
-// downProviders returns a lookup of the providers the monitor reports down,
-// or nil when the report cannot be read (the router's view then stands alone).
+// downProviders asks the monitor which providers are down (the same
+// question the router asks), or returns nil without a monitor.
 func (h *handlers) downProviders(ctx context.Context) func(domain.Provider) bool {
 	if h.s.deps.Status == nil {
 		return nil
 	}
-	report, err := h.s.deps.Status.Report(ctx, "")
-	if err != nil {
-		h.s.log.Warn("read provider status for models", "error", err)
-		return nil
-	}
-	down := map[domain.Provider]bool{}
-	for _, p := range report.Providers {
-		down[p.Provider] = p.Status == domain.StatusDown
-	}
-	return func(p domain.Provider) bool { return down[p] }
+	return func(p domain.Provider) bool { return h.s.deps.Status.Down(ctx, p) }
 }

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -23,7 +22,8 @@ type cliSettings struct {
 // defaultHost is where the client commands look for a server.
 const defaultHost = "http://localhost:8000"
 
-var settingKeys = []string{"host", "token", "model", "output"}
+// settingKeys are the settings, in the order list prints them.
+var settingKeys = []string{"host", "model", "output", "token"}
 
 // configPath is GENZAI_CONFIG, else <user config dir>/genzai/config.yaml.
 func (c *cli) configPath() (string, error) {
@@ -125,10 +125,4 @@ func maskToken(t string) string {
 		return strings.Repeat("*", len(t))
 	}
 	return t[:4] + "…" + t[len(t)-4:]
-}
-
-func sortedKeys() []string {
-	k := append([]string(nil), settingKeys...)
-	sort.Strings(k)
-	return k
 }

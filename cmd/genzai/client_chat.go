@@ -21,8 +21,6 @@ import (
 	"github.com/genzai/genzai/api"
 )
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 func (c *cli) quotaCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -67,7 +68,7 @@ func (c *cli) configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, k := range sortedKeys() {
+			for _, k := range settingKeys {
 				v, _ := s.get(k)
 				if k == "token" {
 					v = maskToken(v)
@@ -118,7 +119,7 @@ func (c *cli) healthCmd() *cobra.Command {
 			} else {
 				fmt.Fprintf(c.stdout, "%s: %s (version %s)\n", h.JSON200.Service, h.JSON200.Status, h.JSON200.Version)
 				var ready api.Readiness
-				_ = jsonUnmarshal(r.Body, &ready)
+				_ = json.Unmarshal(r.Body, &ready)
 				state := "ready"
 				if !ready.Ready {
 					state = "NOT ready"
