@@ -6,7 +6,7 @@ TOOL     := $(GO) tool -modfile=tools/go.mod
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 # Generated files, checked by check-generated.
-GENERATED := api/api.gen.go adapters/postgres/internal/sqlcgen
+GENERATED := api/api.gen.go adapters/postgres/internal/sqlcgen adapters/sqlite/internal/sqlcgen
 
 # Use the local PostgreSQL and Redis for tests when they answer and the
 # caller did not choose servers.
@@ -22,9 +22,9 @@ export TEST_REDIS_URL := redis://127.0.0.1:6379/0
 endif
 endif
 
-.PHONY: run build generate check-generated vet lint test bench tidy
+.PHONY: run build generate check-generated vet lint test smoke docs-ui bench tidy
 
-## run: start the server against the local PostgreSQL (see README)
+## run: start the server (SQLite in ./data unless DATABASE_URL is set; see README)
 run:
 	$(GO) run ./cmd/genzai serve
 
@@ -46,15 +46,37 @@ check-generated: generate
 vet:
 	$(GO) vet ./...
 
-## lint: go vet and staticcheck
-lint: vet
+## lint: go vet, staticcheck and the spec checks of lint-spec
+lint: vet lint-spec
 	$(TOOL) staticcheck ./...
+
+# The Node side of lint-spec: versions pinned in its package.json and
+# package-lock.json, installed with `npm ci` when the lock file changes.
+NODE_DIR := clients/typescript
+
+.PHONY: lint-spec
+## lint-spec: lint api/openapi.yaml (Redocly, rules in redocly.yaml), generate
+## a TypeScript client from it (openapi-typescript) and type-check a use of it
+lint-spec: $(NODE_DIR)/node_modules/.package-lock.json
+	cd $(NODE_DIR) && npm run --silent check
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 
 ## test: every test, with the race detector. Database tests use
 ## TEST_DATABASE_URL (default: the local PostgreSQL when it answers), else
 ## testcontainers when Docker is available, and are skipped otherwise.
 test:
 	$(GO) test -race -count=1 ./...
+
+## smoke: run the README's quick start word for word from a fresh clone
+## (builds and starts the server on localhost:8000, runs the curl flow)
+smoke:
+	GENZAI_SMOKE=1 $(GO) test -count=1 -run '^TestQuickStart$$' -v ./internal/smoke/
+
+## docs-ui: refresh the vendored Swagger UI from its pinned npm version
+docs-ui:
+	adapters/httpapi/docsui/vendor.sh
 
 ## bench: run the benchmarks
 bench:

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
@@ -284,6 +286,39 @@ func (e GetStatusParamsWindow) Valid() bool {
 	}
 }
 
+// Defines values for GetDocsAssetParamsAsset.
+const (
+	DocsAssetDocsCSS                GetDocsAssetParamsAsset = "docs.css"
+	DocsAssetDocsJS                 GetDocsAssetParamsAsset = "docs.js"
+	DocsAssetLicense                GetDocsAssetParamsAsset = "LICENSE"
+	DocsAssetNotice                 GetDocsAssetParamsAsset = "NOTICE"
+	DocsAssetSwaggerUIBundleJS      GetDocsAssetParamsAsset = "swagger-ui-bundle.js"
+	DocsAssetSwaggerUIBundleLicense GetDocsAssetParamsAsset = "swagger-ui-bundle.js.LICENSE.txt"
+	DocsAssetSwaggerUICSS           GetDocsAssetParamsAsset = "swagger-ui.css"
+)
+
+// Valid indicates whether the value is a known member of the GetDocsAssetParamsAsset enum.
+func (e GetDocsAssetParamsAsset) Valid() bool {
+	switch e {
+	case DocsAssetDocsCSS:
+		return true
+	case DocsAssetDocsJS:
+		return true
+	case DocsAssetLicense:
+		return true
+	case DocsAssetNotice:
+		return true
+	case DocsAssetSwaggerUIBundleJS:
+		return true
+	case DocsAssetSwaggerUIBundleLicense:
+		return true
+	case DocsAssetSwaggerUICSS:
+		return true
+	default:
+		return false
+	}
+}
+
 // Attempt defines model for Attempt.
 type Attempt struct {
 	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
@@ -297,6 +332,9 @@ type Attempt struct {
 	// Example: server_error
 	Reason string `json:"reason"`
 }
+
+// ChatEventStream Server-Sent Events (meta, tokens, done or error); see the chat operation's description.
+type ChatEventStream = string
 
 // ChatMessage defines model for ChatMessage.
 type ChatMessage struct {
@@ -364,6 +402,11 @@ type ChatRequest struct {
 	WebSearch *bool `json:"web_search,omitempty"`
 }
 
+// ChatTooManyRequestsError The body of a chat 429, one of the two shapes.
+type ChatTooManyRequestsError struct {
+	union json.RawMessage
+}
+
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
@@ -387,6 +430,9 @@ type Error struct {
 	RequestId            string                 `json:"request_id"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
+
+// File A file, served as is.
+type File = openapi_types.File
 
 // Health defines model for Health.
 type Health struct {
@@ -434,6 +480,9 @@ type ModelList struct {
 	Models []ModelInfo `json:"models"`
 }
 
+// OpenAPIDocument An OpenAPI 3.0 document (this one).
+type OpenAPIDocument map[string]interface{}
+
 // Provider An upstream provider; mock is the development stand-in used when no keys are configured.
 type Provider string
 
@@ -462,6 +511,9 @@ type ProviderHealthStatus string
 
 // ProviderHealthWindow defines model for ProviderHealth.Window.
 type ProviderHealthWindow string
+
+// ProviderHealthList One entry per provider, in a fixed order.
+type ProviderHealthList = []ProviderHealth
 
 // ProvidersUnavailableError The error body when no provider answered (503).
 type ProvidersUnavailableError struct {
@@ -694,11 +746,6 @@ type Unavailable = Error
 // UnsupportedMediaType The body of every non-2xx answer. Some errors add fields.
 type UnsupportedMediaType = Error
 
-// Chat429JSONResponseBody defines parameters for Chat.
-type Chat429JSONResponseBody struct {
-	union json.RawMessage
-}
-
 // GetStatusParams defines parameters for GetStatus.
 type GetStatusParams struct {
 	// Window The uptime window.
@@ -713,6 +760,9 @@ type WebSearchParams struct {
 	// Q The query, 1 to 256 characters after trimming.
 	Q string `form:"q" json:"q"`
 }
+
+// GetDocsAssetParamsAsset defines parameters for GetDocsAsset.
+type GetDocsAssetParamsAsset string
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
@@ -1145,22 +1195,22 @@ func (a RateLimitedError) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// AsQuotaExceededError returns the union data inside the Chat429JSONResponseBody as a QuotaExceededError
-func (t Chat429JSONResponseBody) AsQuotaExceededError() (QuotaExceededError, error) {
+// AsQuotaExceededError returns the union data inside the ChatTooManyRequestsError as a QuotaExceededError
+func (t ChatTooManyRequestsError) AsQuotaExceededError() (QuotaExceededError, error) {
 	var body QuotaExceededError
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromQuotaExceededError overwrites any union data inside the Chat429JSONResponseBody as the provided QuotaExceededError
-func (t *Chat429JSONResponseBody) FromQuotaExceededError(v QuotaExceededError) error {
+// FromQuotaExceededError overwrites any union data inside the ChatTooManyRequestsError as the provided QuotaExceededError
+func (t *ChatTooManyRequestsError) FromQuotaExceededError(v QuotaExceededError) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeQuotaExceededError performs a merge with any union data inside the Chat429JSONResponseBody, using the provided QuotaExceededError
-func (t *Chat429JSONResponseBody) MergeQuotaExceededError(v QuotaExceededError) error {
+// MergeQuotaExceededError performs a merge with any union data inside the ChatTooManyRequestsError, using the provided QuotaExceededError
+func (t *ChatTooManyRequestsError) MergeQuotaExceededError(v QuotaExceededError) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1171,22 +1221,22 @@ func (t *Chat429JSONResponseBody) MergeQuotaExceededError(v QuotaExceededError) 
 	return err
 }
 
-// AsRateLimitedError returns the union data inside the Chat429JSONResponseBody as a RateLimitedError
-func (t Chat429JSONResponseBody) AsRateLimitedError() (RateLimitedError, error) {
+// AsRateLimitedError returns the union data inside the ChatTooManyRequestsError as a RateLimitedError
+func (t ChatTooManyRequestsError) AsRateLimitedError() (RateLimitedError, error) {
 	var body RateLimitedError
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromRateLimitedError overwrites any union data inside the Chat429JSONResponseBody as the provided RateLimitedError
-func (t *Chat429JSONResponseBody) FromRateLimitedError(v RateLimitedError) error {
+// FromRateLimitedError overwrites any union data inside the ChatTooManyRequestsError as the provided RateLimitedError
+func (t *ChatTooManyRequestsError) FromRateLimitedError(v RateLimitedError) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeRateLimitedError performs a merge with any union data inside the Chat429JSONResponseBody, using the provided RateLimitedError
-func (t *Chat429JSONResponseBody) MergeRateLimitedError(v RateLimitedError) error {
+// MergeRateLimitedError performs a merge with any union data inside the ChatTooManyRequestsError, using the provided RateLimitedError
+func (t *ChatTooManyRequestsError) MergeRateLimitedError(v RateLimitedError) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1197,12 +1247,12 @@ func (t *Chat429JSONResponseBody) MergeRateLimitedError(v RateLimitedError) erro
 	return err
 }
 
-func (t Chat429JSONResponseBody) MarshalJSON() ([]byte, error) {
+func (t ChatTooManyRequestsError) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *Chat429JSONResponseBody) UnmarshalJSON(b []byte) error {
+func (t *ChatTooManyRequestsError) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1478,12 +1528,52 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
 	WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDocs Interactive API documentation
+	//
+	// Swagger UI for this document (`/openapi.json`), served from the
+	// binary: no CDN, works offline. "Authorize" takes a bearer token, and
+	// a successful "Try it out" of `login` authorizes the page by itself;
+	// the token is kept in the browser's local storage across reloads.
+	// `GET /docs/` redirects here (301).
+	//
+	// Routes under `/docs` have their own Content-Security-Policy, which
+	// allows scripts, styles, images and connections from this origin
+	// only; every other answer keeps the strict one that allows nothing.
+	//
+	// Corresponds with GET /docs (the `GetDocs` operationId).
+	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsAsset A file of the documentation page
+	//
+	// The page's own script and styles, Swagger UI's bundle and styles
+	// (npm `swagger-ui-dist`, vendored at a pinned version) and their
+	// licenses. Browsers may cache them for an hour. Any other name is an
+	// invalid parameter (400).
+	//
+	// Corresponds with GET /docs/{asset} (the `GetDocsAsset` operationId).
+	GetDocsAsset(ctx context.Context, asset GetDocsAssetParamsAsset, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness check
 	//
 	// Answers as long as the process serves HTTP; it does not touch the database.
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIJSON This document, as JSON
+	//
+	// `/openapi.yaml` converted to JSON, value for value. Its first server
+	// is `/`, which resolves to the server that served it.
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIYAML This document, as written
+	//
+	// The contract exactly as `api/openapi.yaml` in the source tree of this build.
+	//
+	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+	GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReady Readiness check
 	//
@@ -1791,6 +1881,51 @@ func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEdit
 	return c.Client.Do(req)
 }
 
+// GetDocs Interactive API documentation
+//
+// Swagger UI for this document (`/openapi.json`), served from the
+// binary: no CDN, works offline. "Authorize" takes a bearer token, and
+// a successful "Try it out" of `login` authorizes the page by itself;
+// the token is kept in the browser's local storage across reloads.
+// `GET /docs/` redirects here (301).
+//
+// Routes under `/docs` have their own Content-Security-Policy, which
+// allows scripts, styles, images and connections from this origin
+// only; every other answer keeps the strict one that allows nothing.
+//
+// Corresponds with GET /docs (the `GetDocs` operationId).
+func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsAsset A file of the documentation page
+//
+// The page's own script and styles, Swagger UI's bundle and styles
+// (npm `swagger-ui-dist`, vendored at a pinned version) and their
+// licenses. Browsers may cache them for an hour. Any other name is an
+// invalid parameter (400).
+//
+// Corresponds with GET /docs/{asset} (the `GetDocsAsset` operationId).
+func (c *Client) GetDocsAsset(ctx context.Context, asset GetDocsAssetParamsAsset, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsAssetRequest(c.Server, asset)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Liveness check
 //
 // Answers as long as the process serves HTTP; it does not touch the database.
@@ -1798,6 +1933,41 @@ func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEdit
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIJSON This document, as JSON
+//
+// `/openapi.yaml` converted to JSON, value for value. Its first server
+// is `/`, which resolves to the server that served it.
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIJSONRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIYAML This document, as written
+//
+// The contract exactly as `api/openapi.yaml` in the source tree of this build.
+//
+// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIYAMLRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2104,6 +2274,67 @@ func NewWebSearchRequest(server string, params *WebSearchParams) (*http.Request,
 	return req, nil
 }
 
+// NewGetDocsRequest constructs an http.Request for the GetDocs method
+func NewGetDocsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsAssetRequest constructs an http.Request for the GetDocsAsset method
+func NewGetDocsAssetRequest(server string, asset GetDocsAssetParamsAsset) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "asset", asset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -2114,6 +2345,60 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/health")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
+func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIYAMLRequest constructs an http.Request for the GetOpenAPIYAML method
+func NewGetOpenAPIYAMLRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.yaml")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2407,6 +2692,35 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
 	WebSearchWithResponse(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*WebSearchResponse, error)
 
+	// GetDocsWithResponse Interactive API documentation
+	//
+	// Swagger UI for this document (`/openapi.json`), served from the
+	// binary: no CDN, works offline. "Authorize" takes a bearer token, and
+	// a successful "Try it out" of `login` authorizes the page by itself;
+	// the token is kept in the browser's local storage across reloads.
+	// `GET /docs/` redirects here (301).
+	//
+	// Routes under `/docs` have their own Content-Security-Policy, which
+	// allows scripts, styles, images and connections from this origin
+	// only; every other answer keeps the strict one that allows nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs (the `GetDocs` operationId).
+	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
+
+	// GetDocsAssetWithResponse A file of the documentation page
+	//
+	// The page's own script and styles, Swagger UI's bundle and styles
+	// (npm `swagger-ui-dist`, vendored at a pinned version) and their
+	// licenses. Browsers may cache them for an hour. Any other name is an
+	// invalid parameter (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs/{asset} (the `GetDocsAsset` operationId).
+	GetDocsAssetWithResponse(ctx context.Context, asset GetDocsAssetParamsAsset, reqEditors ...RequestEditorFn) (*GetDocsAssetResponse, error)
+
 	// GetHealthWithResponse Liveness check
 	//
 	// Answers as long as the process serves HTTP; it does not touch the database.
@@ -2415,6 +2729,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
+
+	// GetOpenAPIJSONWithResponse This document, as JSON
+	//
+	// `/openapi.yaml` converted to JSON, value for value. Its first server
+	// is `/`, which resolves to the server that served it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONResponse, error)
+
+	// GetOpenAPIYAMLWithResponse This document, as written
+	//
+	// The contract exactly as `api/openapi.yaml` in the source tree of this build.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+	GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLResponse, error)
 
 	// GetReadyWithResponse Readiness check
 	//
@@ -2660,7 +2993,7 @@ type ChatResponse struct {
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
-	JSON429 *Chat429JSONResponseBody
+	JSON429 *ChatTooManyRequestsError
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON502 the response for an HTTP 502 `application/json` response
@@ -2706,7 +3039,7 @@ func (r ChatResponse) GetJSON415() *UnsupportedMediaType {
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
-func (r ChatResponse) GetJSON429() *Chat429JSONResponseBody {
+func (r ChatResponse) GetJSON429() *ChatTooManyRequestsError {
 	return r.JSON429
 }
 
@@ -2976,7 +3309,7 @@ type GetStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]ProviderHealth
+	JSON200 *ProviderHealthList
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -2992,7 +3325,7 @@ type GetStatusResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetStatusResponse) GetJSON200() *[]ProviderHealth {
+func (r GetStatusResponse) GetJSON200() *ProviderHealthList {
 	return r.JSON200
 }
 
@@ -3145,6 +3478,164 @@ func (r WebSearchResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
+type GetDocsResponse200Headers struct {
+	ContentSecurityPolicy *string
+}
+
+// GetDocsResponse429Headers the declared response headers of an HTTP 429 response for GetDocs
+type GetDocsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetDocsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetDocsResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDocsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetDocsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDocsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDocsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDocsAssetResponse200Headers the declared response headers of an HTTP 200 response for GetDocsAsset
+type GetDocsAssetResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetDocsAssetResponse429Headers the declared response headers of an HTTP 429 response for GetDocsAsset
+type GetDocsAssetResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetDocsAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsAssetResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetDocsAssetResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDocsAssetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetDocsAssetResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDocsAssetResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDocsAssetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3187,6 +3678,164 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAPIJSONResponse429Headers the declared response headers of an HTTP 429 response for GetOpenAPIJSON
+type GetOpenAPIJSONResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetOpenAPIJSONResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAPIDocument
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOpenAPIJSONResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON200() *OpenAPIDocument {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIJSONResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIJSONResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIJSONResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIJSONResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAPIYAMLResponse429Headers the declared response headers of an HTTP 429 response for GetOpenAPIYAML
+type GetOpenAPIYAMLResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetOpenAPIYAMLResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// YAML200 the response for an HTTP 200 `application/yaml` response
+	YAML200 *OpenAPIDocument
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOpenAPIYAMLResponse429Headers
+}
+
+// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
+func (r GetOpenAPIYAMLResponse) GetYAML200() *OpenAPIDocument {
+	return r.YAML200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIYAMLResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIYAMLResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIYAMLResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIYAMLResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3513,6 +4162,47 @@ func (c *ClientWithResponses) WebSearchWithResponse(ctx context.Context, params 
 	return ParseWebSearchResponse(rsp)
 }
 
+// GetDocsWithResponse Interactive API documentation
+//
+// Swagger UI for this document (`/openapi.json`), served from the
+// binary: no CDN, works offline. "Authorize" takes a bearer token, and
+// a successful "Try it out" of `login` authorizes the page by itself;
+// the token is kept in the browser's local storage across reloads.
+// `GET /docs/` redirects here (301).
+//
+// Routes under `/docs` have their own Content-Security-Policy, which
+// allows scripts, styles, images and connections from this origin
+// only; every other answer keeps the strict one that allows nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs (the `GetDocs` operationId).
+func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error) {
+	rsp, err := c.GetDocs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsResponse(rsp)
+}
+
+// GetDocsAssetWithResponse A file of the documentation page
+//
+// The page's own script and styles, Swagger UI's bundle and styles
+// (npm `swagger-ui-dist`, vendored at a pinned version) and their
+// licenses. Browsers may cache them for an hour. Any other name is an
+// invalid parameter (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs/{asset} (the `GetDocsAsset` operationId).
+func (c *ClientWithResponses) GetDocsAssetWithResponse(ctx context.Context, asset GetDocsAssetParamsAsset, reqEditors ...RequestEditorFn) (*GetDocsAssetResponse, error) {
+	rsp, err := c.GetDocsAsset(ctx, asset, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsAssetResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness check
 //
 // Answers as long as the process serves HTTP; it does not touch the database.
@@ -3526,6 +4216,37 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseGetHealthResponse(rsp)
+}
+
+// GetOpenAPIJSONWithResponse This document, as JSON
+//
+// `/openapi.yaml` converted to JSON, value for value. Its first server
+// is `/`, which resolves to the server that served it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONResponse, error) {
+	rsp, err := c.GetOpenAPIJSON(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIJSONResponse(rsp)
+}
+
+// GetOpenAPIYAMLWithResponse This document, as written
+//
+// The contract exactly as `api/openapi.yaml` in the source tree of this build.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
+func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLResponse, error) {
+	rsp, err := c.GetOpenAPIYAML(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIYAMLResponse(rsp)
 }
 
 // GetReadyWithResponse Readiness check
@@ -3826,7 +4547,7 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 		response.JSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Chat429JSONResponseBody
+		var dest ChatTooManyRequestsError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4130,7 +4851,7 @@ func ParseGetStatusResponse(rsp *http.Response) (*GetStatusResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []ProviderHealth
+		var dest ProviderHealthList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4325,6 +5046,188 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 	return response, nil
 }
 
+// ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
+func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetDocsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsAssetResponse parses an HTTP response from a GetDocsAssetWithResponse call
+func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsAssetResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetDocsAssetResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4353,6 +5256,182 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON500 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIJSONResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
+func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIJSONResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAPIDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetOpenAPIJSONResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIYAMLResponse parses an HTTP response from a GetOpenAPIYAMLWithResponse call
+func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIYAMLResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
+		var dest OpenAPIDocument
+		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.YAML200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetOpenAPIYAMLResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4421,9 +5500,21 @@ type ServerInterface interface {
 	// WebSearch Search the web
 	// (GET /api/v1/web-search)
 	WebSearch(ctx echo.Context, params WebSearchParams) error
+	// GetDocs Interactive API documentation
+	// (GET /docs)
+	GetDocs(ctx echo.Context) error
+	// GetDocsAsset A file of the documentation page
+	// (GET /docs/{asset})
+	GetDocsAsset(ctx echo.Context, asset GetDocsAssetParamsAsset) error
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
+	// GetOpenAPIJSON This document, as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx echo.Context) error
+	// GetOpenAPIYAML This document, as written
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx echo.Context) error
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx echo.Context) error
@@ -4515,12 +5606,55 @@ func (w *ServerInterfaceWrapper) WebSearch(ctx echo.Context) error {
 	return err
 }
 
+// GetDocs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocs(ctx)
+	return err
+}
+
+// GetDocsAsset converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocsAsset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "asset" -------------
+	var asset GetDocsAssetParamsAsset
+
+	err = runtime.BindStyledParameterWithOptions("simple", "asset", ctx.Param("asset"), &asset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter asset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocsAsset(ctx, asset)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// GetOpenAPIJSON converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPIJSON(ctx)
+	return err
+}
+
+// GetOpenAPIYAML converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPIYAML(ctx)
 	return err
 }
 
@@ -4589,6 +5723,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
+	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
+	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
+	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 
 }
 
@@ -5052,14 +6190,14 @@ type Chat429ResponseHeaders struct {
 }
 
 type Chat429JSONResponse struct {
-	Body    Chat429JSONResponseBody
+	Body    ChatTooManyRequestsError
 	Headers Chat429ResponseHeaders
 }
 
 func (response Chat429JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body.union); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -5380,7 +6518,7 @@ type GetStatus200ResponseHeaders struct {
 }
 
 type GetStatus200JSONResponse struct {
-	Body    []ProviderHealth
+	Body    ProviderHealthList
 	Headers GetStatus200ResponseHeaders
 }
 
@@ -5588,6 +6726,254 @@ func (response WebSearch503JSONResponse) VisitWebSearchResponse(w http.ResponseW
 	return err
 }
 
+type GetDocsRequestObject struct {
+}
+
+type GetDocsResponseObject interface {
+	VisitGetDocsResponse(w http.ResponseWriter) error
+}
+
+type GetDocs200ResponseHeaders struct {
+	ContentSecurityPolicy *string
+}
+
+type GetDocs200TexthtmlResponse struct {
+	Body          io.Reader
+	Headers       GetDocs200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentSecurityPolicy != nil {
+		w.Header().Set("Content-Security-Policy", fmt.Sprint(*response.Headers.ContentSecurityPolicy))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDocs400JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetDocs429JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocs500JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetDocs503JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsAssetRequestObject struct {
+	Asset GetDocsAssetParamsAsset `json:"asset"`
+}
+
+type GetDocsAssetResponseObject interface {
+	VisitGetDocsAssetResponse(w http.ResponseWriter) error
+}
+
+type GetDocsAsset200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type GetDocsAsset200TextcssResponse struct {
+	Body          io.Reader
+	Headers       GetDocsAsset200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsAsset200TextcssResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/css")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsAsset200TextjavascriptResponse struct {
+	Body          io.Reader
+	Headers       GetDocsAsset200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsAsset200TextjavascriptResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsAsset200TextResponse struct {
+	Body    File
+	Headers GetDocsAsset200ResponseHeaders
+}
+
+func (response GetDocsAsset200TextResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
+	return err
+}
+
+type GetDocsAsset400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDocsAsset400JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsAsset429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetDocsAsset429JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsAsset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocsAsset500JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsAsset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetDocsAsset503JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -5619,6 +7005,190 @@ func (response GetHealth500JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSONRequestObject struct {
+}
+
+type GetOpenAPIJSONResponseObject interface {
+	VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIJSON200JSONResponse OpenAPIDocument
+
+func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetOpenAPIJSON429JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetOpenAPIJSON500JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetOpenAPIJSON503JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAMLRequestObject struct {
+}
+
+type GetOpenAPIYAMLResponseObject interface {
+	VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIYAML200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPIYAML400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAML429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetOpenAPIYAML429JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAML500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetOpenAPIYAML500JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAML503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetOpenAPIYAML503JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5695,9 +7265,21 @@ type StrictServerInterface interface {
 	// WebSearch Search the web
 	// (GET /api/v1/web-search)
 	WebSearch(ctx context.Context, request WebSearchRequestObject) (WebSearchResponseObject, error)
+	// GetDocs Interactive API documentation
+	// (GET /docs)
+	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
+	// GetDocsAsset A file of the documentation page
+	// (GET /docs/{asset})
+	GetDocsAsset(ctx context.Context, request GetDocsAssetRequestObject) (GetDocsAssetResponseObject, error)
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// GetOpenAPIJSON This document, as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
+	// GetOpenAPIYAML This document, as written
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
@@ -5949,6 +7531,54 @@ func (sh *strictHandler) WebSearch(ctx echo.Context, params WebSearchParams) err
 	return nil
 }
 
+// GetDocs operation middleware
+func (sh *strictHandler) GetDocs(ctx echo.Context) error {
+	var request GetDocsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocs(ctx.Request().Context(), request.(GetDocsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
+		return validResponse.VisitGetDocsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDocsAsset operation middleware
+func (sh *strictHandler) GetDocsAsset(ctx echo.Context, asset GetDocsAssetParamsAsset) error {
+	var request GetDocsAssetRequestObject
+
+	request.Asset = asset
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsAsset(ctx.Request().Context(), request.(GetDocsAssetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsAsset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsAssetResponseObject); ok {
+		return validResponse.VisitGetDocsAssetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -5966,6 +7596,52 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAPIJSON operation middleware
+func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
+	var request GetOpenAPIJSONRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIJSON(ctx.Request().Context(), request.(GetOpenAPIJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIJSON")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIJSONResponseObject); ok {
+		return validResponse.VisitGetOpenAPIJSONResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAPIYAML operation middleware
+func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
+	var request GetOpenAPIYAMLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIYAML(ctx.Request().Context(), request.(GetOpenAPIYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIYAML")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
+		return validResponse.VisitGetOpenAPIYAMLResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6000,139 +7676,157 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3dcttK0tirdCGpOlIKpCnK8rGp2kp0ZB1bjmz5k+T17houYggMyVmBMzyYgWgel6ryBrnLxXeT5CZ5",
-	"hTzPvkDyCKnuGQADEpQoHX/Hu1V7YZcIYmZ6enr6v5tfg0TN5kpyaXQw+BrkXM+V1Jw+/MTSC/5LwbXB",
-	"T4mShkv6k83nmUiYEUo++atWEp/xL2w2z7h9M+XBIBDyhmUiHeZujjDgea7yYBDMmdYLlacDmBXawIjD",
-	"czAK9vrPIZmynCWG5zoIAzdyKNJgEDwb7yX9dJ93no4OWOdp8iztPOc/jjsvWG9kv3k6Dm7DQCdTPmMI",
-	"x7/P+TgYBP/uSb3HJ/Zb/eSEQLm9vQ2DlOskF3PcTTAIrqYc3LogNMxYNlb5jKchMBgLnqX41G0tBJWD",
-	"mXJ4rbSBKWcpz/FrqQxont/wFHbiU/suTOt34t0uQvqzykciTbl8FHrH1egasUdJogpJgKdCs1HG0++I",
-	"RrYODe37VBqeS5bZwY8jLTuDt/XyEdgH32fXRxIKyb/MeWJ4aiE5hJQbJjINLOcgJNELEUcOmZpAIZFo",
-	"jE91Fkvv2TJTLL1S6ozlE/4oPM3tHEOj1DCjWWqEuasNI5UuwSgF5Qvf+9YRQEJbeBA1rIE0liR8bjTh",
-	"6IIZfiZmwvD0UfjJmeHDzE3goYYZDvQY+JeE8/SR1wjHmHw5ZGPD82Cw198aUd7GNuNMKZgxuSwRp2Gc",
-	"qxmYqdCQZIJLAztznsPp+0NghZlCrgrDNUzZDQcWSW1ygZwWRkU64Wa3Cyc3PF8CIqXjkGLHAMu0As1l",
-	"qvEkIlmB1/kPjqVpUBJ0kSRc626EPMk9x53Wr9P/+Gj9+C0UoMZ02AshU7XoBj7CzHJeXv4JR5R4BNC5",
-	"4DMmpJCT9dkvSvxkfGzKK/iIBTRvAf2SJwrxUkgjMjvzVGXVdoSGEUuu718HCaVzZAnl7jVYdVMWqshS",
-	"FJ8snQljkL3euQwu9EEiLahc/PqQO6Pt33OR21G6mM1YvnRHZ9Q1lzBlGspXwuCGZYV/1eidYf19edeu",
-	"WsY+ggPdhqW+sQk8J5ftO+vwFT5eavBK6Y1fcmkceuyUj4T023DLEWc5csdybzOhtZCT0NdYFrmSk2wJ",
-	"WkwkT1FZcTjuNu/nx48fO0f1Bnn7BV1BAUGJyIVCc5ywYq/BTwRbGy0iz5GTmhRvmMhQMXgU9y688fWJ",
-	"XfL8RiQcDJ/NVc5ykS2h+eZ30Qwg5XMuUy6TJewgm0iZYSOm+W5JmRWIh0BiAzJmeE5y7oPUxXyucsPT",
-	"tzwV7Iqw+SiUVRMNZzjTkA5mg1ZQaudrc//9KAmIuDeX5++6QX2viKaPDBIAoWaeqznPjbBcbJ6rG5Fa",
-	"NnsXGO/L925xt8yhtAmRrz+EcM2Xw5z/lZS/EKQaFqT0Dq/5MoRE5EkhzFDNuQwjWUIxTNVCWoKYcpaZ",
-	"KcyUFEblkHM8Jw3CAL6zGzoFaEhHFUZyplKeDVG/o3tvxIyrwoSQKCl5ghC6VyEpzFCNxyGMGJpj1sSz",
-	"Urq+tP7sQbh2Ye2RW/7/qUZihZvP1RA1QhQg2o6nzLzlWjOrvjbPwaPdmZBnXE7MNBjsra0cBrmyNMxl",
-	"McPFC00LM62FNkyiZamX2vCZB8QGuGmqsFp7E9AXfJ4t7wR5DcixkEJPhzWleJg1ah607MvKqjvMT+LT",
-	"a8Po3O+j3ithKfcx1K5VkSd2x+vALfgI3AswETccZSGpPQRWiOpVIowVESpH22bn095nGItcm13cjzB8",
-	"pu8D55JWQGDc9lmesyV+Luba5JzNhhUaakRnGZuxzn53r/N81BGyJI41DBYlRd4Fwgd66TYMFnw01Jzl",
-	"yfS+IR/56JJePC9MomZ8jfxI87CAh/4dWtlUTaCrdFXCvplwK39Nk3Rn7MuQdIXyk5jhZXq+96If4v2z",
-	"H+vbVymNYTCzN7iFHk5YnglUQopc6lJzT5S84bkmCghBZSmSMh3/1qfv8w0EgH05tcMOeusE8dDr4ITC",
-	"OmUjW/lBg9vuITADM6UNvD360/D9xfnb91fD49dHF5eejwp29vu9Xg9GS0j5mBWZJfGaIk++zDMmJFxe",
-	"nuDNUBLNWDzahFSmGftSMj6aKLyPFVoysfDTesHA5AVflZSX9BodB5N6gVazhkti8J1LNAxPbhA9sFNC",
-	"DSRw8BxR3pAF4/GekVIZZ5IAsIx2DYFHYL8BvHZ5QeIH5hlLOBooY5XzNeJoZW4otHnOTJHTBUVNlplg",
-	"EKSqsMpbRbo+3dZkIYvZyB5189pW6BqzTK/ji96z1hsfwdi59Sy1WOIFJlNieDWzo7+Mmkcy57rIjEYs",
-	"WwB4WjFJo5Ah8i4gjZUPWc4hExotbCEjiRPFM25YDBxPhhYrDVUyJ+0xHsJiyiXYbYHQkfQ0W4vgKTOg",
-	"jcgyN0SHsBBmqgpTLh7i7JGMawTFoNlSg1ZWJ1g99XXZj3eojQVVHj2WpgJxy7L3HhtqI1WyZVCZU2Pc",
-	"e74EqWSn/+WLg78Ll2rGrS9NA0tT64XVXctBG9I5bbFcLg3hZsaSqZC8k3OW0gN8ewArPuoQfDMwjGTD",
-	"ag2h8rmiemeGY1XINIQZN1OVDvEJyzK1wDcTJceZSAyqeqtOOFylTQ0P4ZdCGTYsfU5hJJsKZqU0tj/W",
-	"Q48aQqiESqkwuo/kKc2LOY2ttMbG0NKZuqojNuFru7+8pIDmKXxEslwgZZNNSpiEaTFjUjcZ5kuG9hqt",
-	"A3et49sfd+tQofVeudv0p44TkZ3Tl1Cqws6H1YRkSw/f3fpmqU0TbTagbrs+r8kCWBfe2pq0TWXnFZd/",
-	"gaNT+Ikl11y2IkkbZgrtq87Wxli2KMphgIxZtFk51jsnshTcK6WotyZDE203ve5et3cvYhxo9aphtcs2",
-	"zJypiZAblRs+Y2JFFWQp+0/uUzdRM1SkSlFi324I3/7B01WAw+BLZ6I6a1gqY1ftbkbcHhQy41oDrdNR",
-	"MltChuCjucolhUFAyY0ITFSe88TAVOWaw4gZg0xRGzYn+VdtowKksZO9/vN7aZL234bltyjVTuVYraO4",
-	"4alZVwsamPi6ydTZRkOTbLZC6D8zbeBv//o/2yj84eZNm0ZOazYUcn8/obf5jVg7E61aN35Ff22l99b4",
-	"XzN8VsB2E7eB895DyXp0ysmESmYcwkwl10ia5JPiNzxT8xkyarSe0o6QqBenVu+QCq750movKODEpHDO",
-	"xJK/THL1SxAGas4lRQ4Ql9NiMhFyMmYJ6W8quW5lPyXcm5ggsVKSfC1CfoogOa5Ubu0HDcw6gXBzzMCY",
-	"iYwULsg5y6yqZHI2HosE1I2LwmVIbQcwE5KCJTu9bnePlPp1VXRN5cSxw2TKk2vrJa+HMMM7KGqR2IrM",
-	"XSSrDq0hImNoHyyHsxaL68x+V26VgJ3nakTa+oaZPVPuUd6ANSFSzOmGTHJmhXOqFmSZypom6OO1xC/a",
-	"zrqYEzLWz9EGkMZFZnel63Ox8RryL8x5npAqIcwUzEJByhMxY5k+BESBb29Y1b3CUMVUXrzoPu+3nekG",
-	"HHpmBcHho2NvGoRB/yn+/yNufL+X3u+I8nhNJQodVlboqEEQ1fqhfx/uYgPa87LX6nmWnY+DwaetHLHh",
-	"mixwt6rFIUAKfLk3MLlAHVM4TxAZHrCYLsmnKVLr9bZa/raugdKt28YgV3Dwuc3UIKxZg6NkaRW4FhSe",
-	"ws5Bb9+maPwLKqLrvChrD2NWgUZnBiClQsqWDdI76LUart4tzf1QZjVu/+D+cZqbIdLQsDCJT6K93qDX",
-	"gw9Xx0gqtWStH7dq2JobPWQbvCWSfzFA74QwE6kUk6nBqZrKTL/XP+js9Tv9Z1e02KDX+0uDl3qMscVN",
-	"x9M7kEzJJTwFo1K2hJ0PV8dN58vePQhbuZG0WuiO1j8EHxVrSG67ekQ0J854+UZ3rqK4Bh2t00CJsztf",
-	"u2vnnx93j2xEq7bdhLZ6QzGHnaf9F82TqcJRa/ZkGYbaYAY6LOCeHpONYZFz0Lttpo58oyNq5HrcnyZg",
-	"RdM1X0KiZijpCkp+SJTKUKA2Sbl/7yH6q29xhkfwtP/CqkXk+7GHqGzkcWBdSZRD8oMGtZB13I3SGiK5",
-	"E/s+iJgciLzJ/XFrTk8xguc4ptWBEe92IzIiLjhLheRat0ReUBjqzZ6lFpOjud9zyYFLg/AhT65isSFE",
-	"gbqOgjKTz/rZUUBZbZHcdpEsg7VI1yXWD+GCp0LDDuHu4uTl6eXww8UZvqK5KcO6A1hMRcYjKWwiHCKT",
-	"FqpyjDSMGWotLLnGE+AsmYINXiScJCal3DjrGNXyJcLA0uWKd+ZrUEKJB38d3LawJi5vRK7kzEWxSvng",
-	"6f3WDkqtB7dVeaO128zANYrE95prtrHLCz4R2vD87868/6Y2uefY39JC94BpQ5v1WV+Q57nFZSTFfM7b",
-	"Q5VGmIYd70ncPGvYLUUu7vXk2Nns2LBatxViG9Rbg/XfDp42KMjR0BK/QHtVyAnxKt+kHTPKXR6xDC8k",
-	"Hq2esdy0Xg1KZmpxnpBVY+Nv60u/vuwfPIM3H6/w9msuU2Aa4iPnhqZQyQBsSg1ERa+3n9BE9CePW6Mo",
-	"1mGth0JuI4lsDpEb05A7z5897bWqGdYvblwaSokqm5N0v/HTwEdjsgbobaf3YVMyAQJMOQ91lLPV/p3N",
-	"zR2vtIY6yvfDlmXaYbQUtoGLrXGq7TiTaLoUikK0+nyFHrJ0JuQWDJomKIGoxrXtaC2w3e7gH/GEzcgP",
-	"U+Uo8tRmDNDoQ2AjTZa7Nb0khwXTwPQ1T2GsGtfOKaVSDV1wjVwKfhpXleHedhMriC/c6LXz+KXg+bLd",
-	"tqGv8BZasNEiNLmY2Zy6qTBcz1nCIVFZxuaap7vdDQZUufJ2OQ8+Q2/JfNAV+2xCrJOczbnF6csiucZ/",
-	"r1SN2RASlkzdC5WN63KFOQjZmecKL6R9zz8EOzUSPn7Tiuh195DLAr6fDVSOD7ez0J1Jjbp1WsQVeVLk",
-	"wiwvKQGRlraMB1lm/enn8qa8+XhVpiLSbSiTE93MU2PmNttMOM93E70TLn9lAnU3JuHo1LoNJ8zwBVsO",
-	"KGlAUyK/kCFMuAHm7KBSY7ZGDIVciblbnuJckngAbq4yPdsoXKWK6XUjGcmTlsAo5cxSEAHv3JvL83fW",
-	"HNuJyUCJdwfAbIitTGmgUHNMJlYcAkP9xQuNUkQUhIQY/4hLzRPi2tKKLdAs0yqSbD7nLNdlYC32I2vx",
-	"amjND2jXxQ+4ufbors2Ic/YfmZosTTXEyBUsaDHpzmQ7RNJPXk0rRLJrfrcc9eWQE6fWqchc5Nfekvj9",
-	"+eUVPGFz8eRm7wkrzPQJBXRiq4BnIuFS08W0wYvg7emVp2dVkbpX7qCP3p96ga9BYCNmt9ZtzuYiGAT7",
-	"3V53nzRAMyUKX1+dOJrSLe6Zj7iFmBi7w1WpSMYDsJaUdZS7p4fAbFjWhqxoCIukfVS+VOc+EL097e0R",
-	"5ptrZcjSd1YDXyENU7mYCMmsocNl+oOOZKKkyVlikFady4yGVS4FRyt5ITWdTCTjow9Xr4dHZ2fnH4cn",
-	"b49Oz4Zn569O3/3B5AWPYUeiEUpO4sqI2e3CqYEk54yoAo2psjJJSWeGE5xdcPVT7nLaQokaAyxboO0l",
-	"OU9BGNq+K3NC5lllYjMJtUpns8fHKoe41mxi0FYJswSkKONFKHmaBgMb6qxjxT8pa2w9JE8f8X8ubQZj",
-	"nQp/shqP3PHMvl0/Jd6pKmtW1u2KgbQyNxGOZwLdO58/29021gOy5huh4tumzEEisZK5rnLs93oPS6Vu",
-	"avMBX76Zjl4l4ly8Of3w6+neO3GqT+XFQXJ8+uz0ev6nPx6/edHlyze/ph9Pxbk4Xfz5r1n2rv/nX/+8",
-	"fPOim/QzOZr93Ev/9CZrar+V8u2p2qXw2hoZ1iBpyaU+U5MJxcLIzf3U4qBtpgpXT7xyUBqy99ik/bvq",
-	"LCwHUrlPR98j1/yjxw89aBy29u/HVl3ciSP2thixWvBH4w7uH9daHICD+y/uH+xX0N2GwcE2hNCs36RR",
-	"+9uAWSvvvhoXDD59Dj1Wcka6lE23Q3VKNhgs6m1sosmKRHXvM07VEI65cydtlo/kv6aTFRqcYk/roQTK",
-	"OwnTPD0EYer6B8fGWZrmCAkpcwJNaPFLwSHnE5anlPOhxoDDbbJfJTiEbitw7kbySDpAqlxAT+r9oCE+",
-	"evn29J2Vc5cx2lfkKkacoK3WJj5Kb9pjJcg34tdbFzquOP+2Yth732o7xFF6oxf8x/F+0tkf7yFH2eOd",
-	"F+lT3nk+fsb6o73kx/TgwDeQbQrp1jskb8A9FdJoq1kFJX08P37xKH5cJir6VeSyBoxC7FOhS9UwI68u",
-	"8C9CG/39qqw3wWfh6v6T5z6M5x4T7Tlei4i9k82iBbyZu14466vOn0azYOKyk5VGzV4Qd0umTFAuYWXs",
-	"RnInHjNt4gG8ytUvhxCXblf3JITzOZe0RB7Ca5tZ9DNL+CHE5JaNB5H0X7GDvBd3Q8iVYeTqPXp/6hKa",
-	"ZEpBGHyI5gmafwQwRbmriJZ1mVISv2G50c4SF3LShZ9ZllEIZ4qGsdSRJE17LReFpNghUKAOhKG2Ekxk",
-	"Rc6hrK8Gm6MVSWuLSnA2u80NJ7vjXHKUPlW59EroNVFSF7M69b70beM+cz4uZMrTSFZWVqHRxuIJFzec",
-	"sjKmuKXavLPwDMDZWDZTzBUOeDUGaPu0VBmUicddeO1KxSvXgp/yPlEUAmUatFISnHODkFZa48IFvgYI",
-	"WhzHkaShA8B5bJBuAF8jjylFwSAK/vZf/lcUhJFNmqMnSGP0qDxaejrJ1S/0tFmOQ9+1lRZFwS0CYpeN",
-	"gtc8y1QU+I9wCzm3zwZwzfm8wzJxw/GzAz1VknugN8p9aGVt1NxCpdmER8Hga9T0S0cUH47WndNRMOjf",
-	"3jpMlWdZZ/2X50n1DNywsvSAHC2RVz8RBTHsFJoS0mt/bCNlHHXk0h+7a30OUVlHFgWDT18j6w2xG8mz",
-	"KLj9HFvXFkumnu1cEhbsFFKyGc5mwVog66CiWZesGMk3l+fvOlyiIEvB+hi7cASxj+kYEjWjfEYKy+L+",
-	"6ObtHQBqa5HUIqNqHFueYZMj6SIurGejPqWY2r00Htt7GUna8NfISlDaIwIVBbdx7cqouMiYuoHMRNqx",
-	"9waZnq1GWE/Qt7HxVR3veOpSUR7rIajLiGoZcOSWJ12Y7nPlIsbrQkzbN+rLUqq7a5xQblAFy+piflmL",
-	"RepUaKPyJVGPImmi/fX8Crb+wTO/Lu2Tt/n7Sq5sMamtIb0N/YE4IOPI1Uu307zQU0t+5JZlMMrVAnkl",
-	"ZSXizK+vrt5Xvk5v+ro29fZzVaLmxxAr7B1Zx+jPOZfJ9D8GdYmXK1QqC66CP6uCEm8ZcvdEaA7VIhR+",
-	"8Aunet0fH+Ax8QsH/y0cJt8YxSuVtmV57UMSgcoDcbHdOi22TGBerTLdVFpaVZK2BCD3nq0FHPf6Dz2V",
-	"eeZyG/kX84Tw1Kkvb52gsJUc3AY5v7Og/F2E4N4tLd/oR7EaE19VWg5Bc6u2VawXvDEtAb8NFp5Lb/1N",
-	"TrZ7lfzao/YP5556gNSqzIQV3/N62hkqilV+VWs7mtZMNN8GrkNwq1N9iz5Qt6HNfWzuxM96dNmTLaB/",
-	"t6TJButSkm+RK9mSCotC92Gtrz5vuFub8k3jJobi0CltVfAwkmX0MGxLWlyhns2Ji+XE3unGKMxddKdO",
-	"3ou99k6xC4nuuu6BdbcuUk/NalevtVzLEDJxzRdC8931TlsPaSPV2HRrEirstG6cgnS7WzSbeqxro/+4",
-	"0EKj4NW7GCivoOzM4vfaG0CtVZJZUbbBcyXgQsNat4ZKR/heLXBqvsTHRPON5oFG82wMO3ETGY5UIylM",
-	"1eHAEmBdFEV2oEjTzGXwSCU7KyYB0uImI6X2ST0glFZVknz62orhUsXze9O4zOvy3UatWTXC1TWvvtys",
-	"RavebrTSIZV9RUw0Sqt9MZFljWwN0tB/t25Tm2t8WkjnnVfpklDjOGd87bjUZz/HmToOde2ZPn3UZSwP",
-	"wOv05pEpfpuC/f77tONqoe6qJskpkZzujLsZPuSqMN1Vf2ozCenT59uGg/WS0jorh6iLbdW+s7A2vlVu",
-	"bWPPBUsO14YLti4snfANES4zzbnNvNelm9zjHZTgsPDJQKqFq8/iZopXHYVQ9b6XyF95boWue5bBDqos",
-	"9BdKE5dC4ppewSjn7Lpc1XXtwnvb6t04E9q8tfv7rZZniaZPjQLmtjYU/1KI5LoyM3UIE6Vs3oYWOBvl",
-	"BAquS0PTWY4u4ccrUV7lYsiA7ln7FS7lfAOIaD3nLiD5S8EyJC+3qOc/cAv/5J7A3/71v/3f//Nf71+/",
-	"tf3JTzZPjdaiPdsL8MVVQ9isVILApj5Xy1/iR/h///1//4/myh5Pvv289W2tC6k3SD4i5r93W+ofJgJ0",
-	"N8eq8A3MxgcSJmEukus7+VJl1LSypap0z6otdd1e6AUxSMcMYYGswhbh6ZIvSatN29CfLcqDHavA41TM",
-	"QFXR2MpZXnFjCzp/K19pmFRVseb+wXoNZqPG0iup3FQZaa2tvYOtL43d0IYLk7AsI4ZtjSRSahUVpP7z",
-	"Dv1Od6g6As9a9a6Q/dy4Q3VGdeslalayVQJ6Z0KRzprzhuApu6FV8JmJJJVi73bhiCKdk1wVMq2aTrqq",
-	"e6pBq6v561XoskXy/cX5H09fnlwMj1+fHP/n4em7q5OLPx6dDS9Pjs/fvbx0SbS1zoR3OVF486UC55eT",
-	"O/Grkytwqky8e0jeXgKAdkYGxg3LyoAqsCRXmmqrI1nWx+kuxBZfMQhNccEOxMU8Hqz0R7C9qamrkg1n",
-	"cKmKyTR0IdHVdhBCu3acy0Oasex2EA88KK3pFK6utGAaNKUSUe/ySAJU+Hp58uri6OXJy+HZ0dXJu+M/",
-	"D99ekhU2s0HiTW+fXFycXwwvjq5O7mpy4Rpb4BRb9baw8LsNqoX0kWYWqiSGcptlhSRRFyqBK8qd0ER9",
-	"dj6/GUQ8wGMvg+3l99QdIh54ZEZNteyqKSy5jXTHtitCXLYo0WWrD93eKyK2DRJir1FEJHf8LhG74Z1t",
-	"IuCqEdGmyoc0ksg793ugQ2AarWw4xi86x0qaXGVURLtB5FyWZQ5zlrMZp9+2QM7R0oGQtuq1JheS/H22",
-	"KMLpXFUDCN+Z7ZrbuTYUD+xM8fm3icNPzd4svdU+KLWoe3q11x8c9Ab9Z39ptrUY7D3vt7lYSlZoW46U",
-	"XUNc846yEwftENXcBhTdXn8LQH5cBeRpf68XbnQvVPB43U8qqH7sHtwH1CpESIfN9e2TjR6LGiErzVYc",
-	"EHZ4E4jPPqlsVYm00opnvdfGnX4p/YPjnStdxhsXpqUMUi2gShSyzY9hxpYw4u4OhsC7ky5EwbwYZSIJ",
-	"Yca+dNiE/2G/FwXde7uNP0bd+cfM5rLHRg0VUY57/ilP8XCU1NA8FnzUqVtmTtp/7oAq4rRfabaD7PD1",
-	"1dsz4DKdKyFN2MimAoWGrcuoyoThkSxf3HXy13aQTTLOUIZRfskAcp4KSjHNhLzWUMhFjqpAGgJLtU26",
-	"SAvLmLhGW0Hd8LQLR7bvpe1SRZTj6kEoi3is8kh+PPlpeHlydHH8enh8dPz6ZHh1VSsvO7FNXBnY0fGu",
-	"VRJEaiuMMipbSYo859KUboFSLElet9hy2k8XXiqunV+J0rIiSeKZVL/DRqiBPPugzJTnroqpTaZUtY3b",
-	"yBSSHiHsIf77B8/85rU2E4YSoIWcNBu3lEVhGWd56QBoEUalH7zOFvCvYaME/9k9zW1/qxiqKjrbYK9q",
-	"MT95pfHB25UXbQaS/ZUn1DBMkS4pFz03YiwSwTLSSrNMTCidpEthYFfltTZZBz6KazHnqWCuHN0WG+rB",
-	"kydcdhfll12VT57gpyduimEFOPFuV/ZZF2NWQqCstNzaWFyrit3YZd+leI2q5s2wM1dai1FGdYh8958m",
-	"ZJN1PyCOXRUuN8PY745+OjsZ1qzpD+SrawkAjzml+Qy9n/gqfewfq1rr3/4bYLfNgutmpLrm/mVTE5XD",
-	"KFPJtb1wqzBboDZEUTyov+mvdnyDn1ppIhTFFEfeMIadePUYbBMcW79BaZOSywkV1jJZdzpD8bKGCxdB",
-	"e1hEwW9Z7Qt2KxqsYJ9WzRRbpXklKrVVvViVt02yksJumjKwDu3vUDhBZlTh1i6DRt02y8fpj7+Vr1ft",
-	"b1t63la8sOxs6xfW3lSVtdtRQanvbtRvCSsoJDJxw7uP5Rl3FT+JGy6pFB9NBP9U3Q9c0KlWHXhaD7Xf",
-	"61lnqfOM1r874zqCD5rhPqpyKtvEw1zIic08r5InEyXTLhz09q1mshCah3VIyXVMmvMqlkywbzCGL1xT",
-	"oN+YUVi1g1predTocOS3MqoaF7mcxm3rk8qeVC1UQZuxXVvyG176W7q/kyzZiAgXoiSvi5dgKyTs6e1Q",
-	"9LAKpztx1Pjho9VfOureeRmqee+4DbehSw5o03/PVMKyZlNberehjg2ePMnwvanSZvC81+uR1uVWWo9g",
-	"TIQ2Lh/Qlgzaam2nD1OxDJr9zWHHFG3FG9NIFjDTXBWTqd8Fop6KgivrU71cby7hqeM2GLA2qJZi9bvu",
-	"8/rLpfXvrHhvhOW16yMqruWcqY4a6oH2uG4/3/7/AAAA//8=",
+	"7H3vchs58tirdE1SZSk1pCjZ8tpUXSWyrLXlyH9+kny+PY+LA86AJFZDgAtgRHFdqsob5Fs+3JckX5JX",
+	"yPPcCySPkEIDmMGQQ4mSfbt3Vftht6zhAGg0Gv2/e75GmZjOBKdcq6j/NZJUzQRXFP94QfIz+ktJlTZ/",
+	"ZYJryvGfZDYrWEY0E3znZyW4eUavyXRWUPtmTqN+xPgVKVg+kG6OOKJSChn1oxlRai5k3odpqTQMKTwD",
+	"LWB37xlkEyJJpqlUURy5kQOWR/3o6Wg328sf086T4T7pPMme5p1n9IdR5znpDe0vT0bRTRypbEKnxMDx",
+	"7yUdRf3o3+3Ue9yxv6qdYwTl5uYmjnKqMslmZjdRP7qYUHDrAlMwJcVIyCnNYyAwYrTIzVO3tRiEBD2h",
+	"8FooDRNKcirNz1xoUFRe0Ry20hP7Lkzqd9LtroH0RyGHLM8pfxB6R9XoGrGHWSZKjoDnTJFhQfPfEY1k",
+	"FRrc9wnXVHJS2MEPIy07Q7B1/wjsg99n14ccSk6vZzTTNLeQHEBONWGFAiIpMI70gsQhoRBjKLkhGh1S",
+	"ncXSB7IoBMkvhDglckwfhKeZnWOghRgUOEuNMHe1YSjyBWghwL/we986BIgpC49BDWkgjWQZnWmFODoj",
+	"mp6yKdM0fxB+JNF0ULgJAtQQTQEfA73OKM0feI3MGC0XAzLSVEb93b2NERVsbD3OhIAp4QuPOAUjKaag",
+	"J0xBVjDKNWzNqISTDwdASj0BKUpNFUzIFQWScKUlM5wWhmU+pnq7C8dXVC7AIKXjkGLHACmUAEV5rsxJ",
+	"JLwCr/MfHEtTIDioMsuoUt3E8CT33Oy0fh3/bx6tHr+FAsQID3vOeC7m3ShEmF7M/OUfU4OSgAA6Z3RK",
+	"GGd8vDr7mcdPQUfaX8EHLKBoC+jnNBMGLyXXrLAzT0RRbYcpGJLs8u51DKF0Di2h3L4GqW7KXJRFbsQn",
+	"yadMa8Neb13GLPSRG1oQkv16nzuj7L9nTNpRqpxOiVy4o9PiknKYEAX+lTi6IkUZXjV8Z1D/7u/aRcvY",
+	"B3Cgm9jrG+vAc3LZvrMKXxnipQbPS2/zI+XaocdO+UBIvw+3HFIiDXf0e5sypRgfx6HGMpeCj4sFKDbm",
+	"NDfKisNxt3k/P3361DmsN0jbL+gSChBKg1woFTUTVuw1eoGwtdGi4Tl8XJPiFWGFUQwexL3LYHx9YudU",
+	"XrGMgqbTmZBEsmIBzTd/F80AcjqjPKc8W8CWYRM50WRIFN32lFmBeAAoNqAgmkqUcx+5KmczITXN39Kc",
+	"kQvE5oNQVk00mJqZBngwa7QCr52vzP3PoyQYxL05f/+uG9X3Cmn6UBsCQNTMpJhRqZnlYjMprlhu2ext",
+	"YHzw792Y3RKH0iZEof4QwyVdDCT9GZW/GLgYlKj0Di7pIoaMyaxkeiBmlMcJ91AMcjHnliAmlBR6AlPB",
+	"mRYSJDXnpIBpMO9sx04BGuBRxQmfipwWA6Pf4b3XbEpFqWPIBOc0MxC6VyEr9UCMRjEMiTHHrIlnpXR9",
+	"acPZo3jlwtojt/z/c43ECjdfqiFiaFBg0HY0Ifr4inJ9riUl0zbBZtbsnBtdBV9UsDWlmsSWr6kYcsEp",
+	"Mi4D1vYBKEpRyGYTosEcK1LlIwXBxN1V8C0sb6lSxKrSTZoI7tGU8VPKx3oS9XdbppHC3ifKy6lBRKkQ",
+	"CUQppjThxspVC6XpNEDIGhziVHG19joEntFZsbgV5BUgR4wzNRnUVBucshazNvRYuXmLKZy3YhVp8K6b",
+	"dMHsLXrIzVOilJnd8SpwczoE9wKM2RU1chmpA8GKjaqXMW3FlZDGztr6vPsFRkwqvW32wzSdqrvAOccV",
+	"DDBu+0RKsjB/lzOFhD2o0FAjuijIlHQed3c7z4Ydxj1xrGCw9BR5Gwgf8aWbOJrT4UBRIrPJXUM+0eE5",
+	"vvi+1JmY0hXyQy3IAh6H93lpUzWBLtOVh3094Va+oybpTsn1wN5v9xebmsv0bPf5Xmzun/2zvn2VAhtH",
+	"U3uDW+jhmMiCGYWolFx5KyIT/IpKhRQQgyhyQ8p4/Buffsg3DADk+sQO2++tEsR9r4MTUKuUbdjKIwVu",
+	"uwdANEyF0vD28C+DD2fv3364GBy9Pjw7D/xlsPV4r9frwXABOR2RsrAkXlPk8fWsIIzD+fmxuRmGsSpq",
+	"jjZD9W1Krj3jw4niu1ihCpg6rhf1tSzpstS2vB+Pg3A1Nxa8gjbG76EGFH7mHI3sQ2sq4D1DIQpKOAJg",
+	"Ge0KAg/B/gLm2skSRSHMCpJRYyyNhKQrxNHK3IwCYQRMKfGCGq2a6Kgf5aK0imRFuiHd1mTBy+nQHnXz",
+	"2lboGpFCreIL37OWJB3CyLkYLbVY4gXCc2R4NbPDf2kxS7ikqiy0Mli2ANC8YpJaGIZIu2BozD8kkkLB",
+	"lLH2GU+4mSg1QjgFak4GF/NGM5q29hgPYD6hHOy2gKmEB1p2LaOVZkXhhqgY5kxPRKn94rGZPeFpjaAU",
+	"FFkoUMLqJ8unvqqHmDu0jgVdCPGW8IV3AFQOxxZzyuiTYgTEQv1k73mMN8QxEj0XoCZkRpWhFMHp+1HU",
+	"/3z7Pf+3Umhy7PxHTqmN7+v2+XITRxXYJM+ZgZkUHwKG2nbpwi1R9OpwwTt719fuJLpwLqbUalUKSJ5b",
+	"3zbublnPyFvswXONpzwl2YRx2pGU5PjAvN2HJc9/DKFxHSe84QuIofJkG6VZD0ai5HkMU6onIh+YJ6Qo",
+	"xNy8mQk+KlimjQK97No0q7QZNzH8Yg5i4D15ccKbanulirc/VoOArmOoxKNXw92f6H+W5QzHVrp4Y6h3",
+	"US9r3k342jgRbSfcT4ZU5+aOoqWPmIRJOSVcNVn/S2KsYFwHblsntOpu1wZj6xN0fOEvHXfFOicvwRsY",
+	"zjPYhGRDv+ntmrO3UZA2G1C3MYIfWUHbhMSImUNxcRqigCHSKi4/ZJzIRRuWXqOhtqrXKOt5aOqBryj/",
+	"KxyewAuSXVLeinWliS5VaFVYU3DRYkPEkZFZrM0YtU5UVuTgXvHMy1p2zXO46nV3u707Me1Aq1eNq122",
+	"ofpUjBlfq/fRKWFLWjLJyX9yf3UzMQ3xb99u6CV7+0+WAY6j685YdFaw5EOM7d5gsz0oeUGVAlynI3ix",
+	"gMKAD0wB5RitAsHXIjATUtJMw0RIRWFItDZcVmkyQ9Wg2kYFSGMnu3vP7iRy3H8blt8agX/CR2IVxQ2H",
+	"2qrG1MDE13VW4CbKKyfTJUL/kSgNf//b/2yj8Ptbfm3GCq7ZsFXC/cTB5tdi7ZS1GiTmJ/zXRiZBjf8V",
+	"m3AJbDdxGzjvZ5Qffjh5KbJy6l14G4v3Qw5uPDzu9iB3k8AWBn8Ep9uBQluv+SE4htXApRNsleA7gKnI",
+	"Ls11QHclvaKFmOEyxpjNO4wbMyW3aiAXcEkXVpk0UpqNS+dn9jxtLMUvRneaUY5BJXN+k3I8Znw8Ihmq",
+	"0yK7bGV5Hu51jBflAYrvFk1lYkBynNBv7ZECYv2DZnNEw4iwAvVfkJQUVgfUkoxGLANx5QK0haHwfZgy",
+	"jnG0rV63u7vdkBmVZbBiAZixg2xCs0sbQKmHEE07Rl8wBF4W7vLaQ19BREGMubYYTFsM4FP7m98qAjuT",
+	"YojG05qZA8v6Qc6ZFcFVzvBWjiWxGkYu5ugo4DVN4J+X3PzQdtblDJGxeo42tjgqC7srVZ+LDeWhu2dG",
+	"ZYb6ENMTVNpzmrEpKdQBGBSE5p+1pCoMVYzs+fPus722M12Dw8DKQzhCdOxOojjae2L+/4PZ+ONefrdf",
+	"MOBvlfh1WFmiowZBVOvH4X34cgsbsNfJs8Qmut9zCpRruTAore4N4pjAiF1jOMlpdxsxzaU73OJN82+o",
+	"IC5Umz5FsYHJVVtZS2LRXfYWtxEaR35/oCUz+jtz/kI0T2E+WaAXnuU2TmMtqE037gMRbbJi6Wi+tJlx",
+	"eJjWmPOctgLXgkJz2NrvPbZJRWh1rrLIoj3wXoXGnYmFp52TReNG7Pda3RsB85Bh8L0a93j/7nGK6oEh",
+	"7UGps/Dm9Hr9Xg8+XhwZCq6VjPpxq/WiqFYDssanxum1BnwnhinLORtPtJmqqdft9fb2O7t7nb2nF7hY",
+	"v9f7a4PFB/y6xZlL81uQjOlQNActcrKArY8XR00X3e4dCFtiFLha7I42PIQQFStIbuMILa6Kb75zFcU1",
+	"6GiVBjzObn3ttp1/edg9sjHY2i5myqoz5Qy2nuw9b55MFUBdsdV94HSNie2wYPb0kPwhi5z93k0z2ek7",
+	"HVEjO+nuxBYrMS/pAjIxNQK4xHSdTIjCyPkmKe/deYjh6huc4SE82XtutTX0ENpDFDZW3rcOR8x6eqRA",
+	"zHkdKcZEnIRvpaF/J0U3M21yf7M17/BjVJoxrc6hdLuboD11RknOOFWqJT5nZLRar9a3WF+3SeA6eyCG",
+	"JBKXSeRzT200xggoq8SiczfhPr3A0LXH+gGc0Zwp2ELcnR2/PDkffDw7Na8oqn0iQh/mE1bQhDObummQ",
+	"iQtVWXEKRsQoUyS7NCdASTYBG+LKKEpMTBJzjgJjLSwMDCRfLHm+vkYeSnPwl9FNC2ui/IpJwb2N5OVD",
+	"YI5YkzC3fv5WnRLXbrOIVyjSvNdcs41dntExU5rKfzpPx3d1TwThnw2dFQEwbWizkY0zjE+0eM84m81o",
+	"e0BbM91waQQSVxYNc6qU7E6nlp3Njo2rdVshtqHfFVj/cfC0QYE+lxYHpjGjGR8jrwot7RHBbPshKcyF",
+	"NEerpkTq1quB6XctfiQ0tmyUdnXp1+d7+0/hzacLc/sV5eg+TQ+dix8Dan2wSWCQlL3e4wwnwn/StDXW",
+	"ZoMBasD4JpLIZr25MQ258+zpk16rmmFjDtolTnlU2Sy6u22yBj4akzVAbzu9j+tSTgzAmKVTx8JbzfLp",
+	"TN/ySmtAzL8ftyzTDqOlsDVcbIVTbcaZWNPTUZas1f3N1IDkU8Y3YNA4gQeiGte2o5X0h/bgyZBmZEpt",
+	"4M8pDDS3eSU4+gDIUKFDwZpenMKcKCDqkuYwEo1r55RSLgYuBIuejjDxsKrJaLuJFcRnbvTKefxSUrlo",
+	"t23wJ3MLLdjGItSSTW0W6IRpqmYko5CJoiAzRfPt7hoDyq+8WWZMyNBbLHpVsc8mxCqTZEYtTl+W2aX5",
+	"75WoMRtDRrKJe6GycV12OwXGOzMpzIW074WHYKc2hG9+aUX0qtfK5a3fzQYqf4zbWezOpEbdKi2aFWlW",
+	"SqYX55gyi0tbxmNYZv3Xj/6mvPl04ZNn8Tb4dFo380Trmc2PZC4I0ETvmPJfCTO6G+FweGK9mWOi6Zws",
+	"+phaorD0hPEYxlQDcXaQ15itEYOBeWTulqc4T6k5ADeXLyjQwqxSxUu7CU/4cUvQGbO8MZ5i7tyb8/fv",
+	"rDm2laKBkm73gdjwpU98wYSEFE2sNAZi9Jcg7IzRZmAcUvOP1GuekNaWVmqBJoUSCSezGSVS+aBlGkYt",
+	"0+WwZZj2UJfrmM21R85tDqez/9DUJHmuIDVcwYKWou6MtkPCw3TrvEIkuaS3y9FQDjlxan2dxEXV7S1J",
+	"P7w/v4AdMmM7V7s7pNSTHYxtpbg21l+RTLMrWoUOXJLcyJaPVAEFtAxsgFRDupOLTKUHVr2v39GKFiP7",
+	"gphRTmasuyDTwu26evazEggAWsUZ5Qo5gw0kRW9PLpwGZOlb9XdwoL1oXSHHO26Q2jHv1kphFWF95ajy",
+	"8MNJELDsRzbSeWNDD2TGon70uNvrPkZ1VU/wOq6iCtmvaHONfjL4TlEKuS16rTftgzX7bLDBPT0AYuPz",
+	"NtSIQ0jC7SP/Up3Og5fjSW8Xj6q5VmHkz9ZywDLGYUKyMePEWmWU549UwjPBtTloc7Gcfw+HVf4PR9iy",
+	"5ArJKOHp4ceL14PD09P3nwbHbw9PTgen71+dvPuTliVNYYsbixkd7ZXFtd2FEw2ZpARJ2JCGL/wT3PkM",
+	"EM4uuPJEx0lsHVKNAVLMjaHIKc2Bady+qyI0nL4qdCAcav3TFmeMhIS0VsNSUFZjtMRWZQmf5FHfhqjr",
+	"pIEXwlqG9ymDMfh/z21Sbl1pcrwcR94KbNTtsOLE6VUrJuHNkjW3NDcSTmCv3TlfONvtBuE9ilIaIf6b",
+	"poA0RGLViLqIeK/Xu1+lQtP0iOjizWT4KmPv2ZuTj7+e7L5jJ+qEn+1nRydPTy5nf/nz0ZvnXbp482v+",
+	"6YS9Zyfzn34uind7P/360+LN8262V/Dh9Mde/pc3RVNVryyFwC7wknZjZFjrqaVU4VSMxxhPRJ/8E4uD",
+	"tpkqXO0E1dY4ZPehNTG3lTFZDiRkSEe/RynHp4AfBtA4bD2+G1t17bQZsbvBiOV6Why3f/e41tobM3jv",
+	"+d2DwwLVmzja34QQmuXROOrxJmDWlkaoc0b9z1/igJWcouJnM0iN7scbDNYomWSs0OQ1uukXM1VDOErn",
+	"+1ovH9HZjifLFDgrBNczEkh2MqJofgBM1+VFjo2TPJcGEtQ8mbH32S8lBUnHROaYqyNGYIbb/NVKcDDV",
+	"1j+gm/BD7gCp0lsDqfdIQXr48u3JOyvnzlNjDKJf2+DEGJZt4sO7/h4qQb4Tv964jnjJU7kRw979XttB",
+	"jtIbPqc/jB5nncejXcNRdmnnef6Edp6NnpK94W72Q76/H1rzNit64x2i6+KOBgTGsLQKSv5wfvz8QfzY",
+	"Z6yGTRp4DRimKRiN26mGBbqggV4zpdXv18RgHXwWru4fPPd+PPcIac/xWoPYW9msMdfXc9czZyrWJQHG",
+	"LBi7hHuhjGbPkLtlE8LQpKss84RvpSOidNqHV1L8cgCp9xG7JzGmleESMobXNjvrR5LRA0jRh5z2Ex6+",
+	"YgcFL27HIIWxJvnYGGIuKYznGDEyD415YmxVBBhD8lX4zfp3sS5FE6mVcxswPu7Cj6QoMN40MVY8VwlH",
+	"TXslnwel2AFgVBGYxq4thBWlpODbF4DNc0u4NZw5OAeDLXdAu+M9p0b6VN0IluLEmeCqnNbVJN4Rb/Yp",
+	"6ajkOc0TXllZpTI2Fs0oM4Y0F3pitlSbdxaePjgby2bbuVqYoGzG2D4thTM+A70Lr10nhsoPElZxjAXG",
+	"a4kCJQQH54lBpHnXAXNRur4BLU3ThOPQPph5bESxD1+TgCklUT+J/v5f/lcSxYlNdsQnhsbwkT9afDqW",
+	"4hd82qwww9/aquWS6MYAYpdNote0KEQShY/MFiS1z/pwSemsQwp2Rc3fDvRccBqA3qhgw5WVFjMLlSJj",
+	"mkT9r0nTiZ5gMDtZ9aQnUX/v5sZhyp9lXcjizxNLdKgmvpoGvUJJUBKURClslQorE2rncaN2wOjI3nm8",
+	"bX0OiS+NTKL+56+J9YbYjcgiiW6+WF/PMckmge3sCQu2Ss7J1MxmwZob1oE16S7hM+Fvzt+/61BuBFkO",
+	"1iHahUNIQ0ynkIlp7Sky+8Obt7sPRltLuGIFFpjZiiObYIoXcW49G/UppdhNqfHY3suE44a/JlaC4h4N",
+	"UEl0k9aujIqLjLDZzpTlHXtvDNOzZSmrlRo2kL+s4x1NXN7MQz0EdWVcLQMO3fKoC+N9rvzZ5rog0w6N",
+	"el8deHvZnpEbWJS1vFhYqWWROmFKC7lA6hEoTVS4XliUubf/NCy1/Bxs/q4qQlsfbcuib+JwoBlQUMPV",
+	"vdtpVqqJJT/0IRMYSjE3vBIzO83Mry8uPlSO2WD6utz65ktVdRkGPCvsHVov7o+S8mzyH6O6atHV3vka",
+	"wugnUWLyMjHcPWOKQrUIxkrCWsBe94d7eEzCWth/hMPkO6N4qXjcV4zfJ2vJH4gLRNepxT4JfLlwel21",
+	"dFUc3RIt3X26Eh3d3bvvqcwKl4hJr/UO4qlTX946m2IjObgJcn5jQfmbCMHdG1w+ug/mw64Q64w3l2b7",
+	"Tf6zO/X32ln2L+d5uodAqiyAJbfyavqb0QGrPK/WRk6tGXGheVuHApen+h4d1G5im4PZ3EmYfemyOFtA",
+	"/92SN+/FlVqLltdcknUJrGlzq2nsFKsqGplwH46M27Igl8hgfSaknzg4ptQIXBeBqbMB06DDWepirNuu",
+	"gWbdsA5VSL3c2G4leTOGgl3SOVN0e7XZ3H06qTU23ZrVClutG8dA2vYG/dYe6n7Ye5j7v1GdHFC4kSng",
+	"mxOF7Sb7UGt+qPr7TpCu8wBTsNIkpJLjv1cXqJrB0BHSfKN/po1Hb6VNZDhSTTjTVWMNS4B18RfaaizP",
+	"C5cSxAXvLKnthhbXGRK13+ge4a6qNOXz11YMezUsbM/kUrn9u42aumqEK0JffrlZc1e93egmhWr1Er9v",
+	"1MGH/L4oGukfqEX/Zg3X1hcNtZDOu6B0JsPeic5A2nK51GHSNDbd6tozffKgy+gPIGh2GJCp+TUH+/vv",
+	"05GuhbqrIien6FG8M+5mhJCLUneXfZ7NrKbPX24aTtBzzBOtnJYu/lT7t+LaQBbS2q+BmxSdog03aV20",
+	"O6ZrolB6IqlN5VfelR3wDkxCmIdkwMXcFXxRPTFX3Qih6v2gMqDyrjJVt+2DLaN74L+MNHFpHq7vGwwl",
+	"JZd+Vde4ztzbVg/EKVP6rd3ft1qHHk2fG8XhbUXF/1ay7LIyBVUMYyFsboViZjZMMmRUeWPQWXcugSco",
+	"/17mYoYB3bH2K7OUs98NotWMuqDhLyUpDHm5RQMb3y38wj2Bv//tv/3f//Nf716/tevOC5v4hmvhnu0F",
+	"uHblFTbNFSGwudTV8ufmT/h///1//4/mygFPxiYum93Wukh9jeRDYv5nN4r+ZaI0t3OsCt9ArA8/Ixxm",
+	"LLu8lS9V1kkrW6pqAa3aUhcCxkGgAXXMGOaGVdiqPuX5ErfatA3P2So/2LIKvJmKaKhKJFs5yyuqbYXo",
+	"t/KVhm1UVX8+3l8t6mwUbQY1mutKLa3ZtLu/8aWxG1pzYTJSFMiwrZGESq3ACtc/7tBvdIeqIwis1eAK",
+	"2b8bd6hO0W69RO3F6bA1xmhkzXljCJTd2Cr4RCcca7u3u3CI0cixFCXPq76rrrsAFrXVXQvqVfCyJfzD",
+	"2fs/n7w8PhscvT4++s+Dk3cXx2d/PjwdnB8fvX/38txl5dY6k7nLmTA3nwvX3dSYEq+OL8CpMun2AXpk",
+	"EQDcGRoYV6TwQU8gmRQKi7UT7gvuVBdSi68UmMLYXQfScpb2l/pA2Pbs2ALLhhwoF+V4Eruw5XLbC6Zc",
+	"R9rFAc7ouzqk/QBKazrFyyvNiQKF6T7Yvj/hABW+Xh6/Ojt8efxycHp4cfzu6KfB23O0wqY2kLvu7eOz",
+	"s/dng7PDi+Pbmnm4Bh5mio16eFj43QbFnIdI03PhicFv05dcInUZJXBJuWMKqc/OFza9SPvm2H1A3P+O",
+	"XTDSfkBm2AHNrprDgtpodGq7P6S+FYvyLU1Ue0+M1DaCSIOGGAnfCrthbMe3tsOAi0bUGUsp8oQb3vm4",
+	"ByrGbllawZH5oXMkuJaiwKrcNSLn3NdNzIgkU4qfdzGco6XxJW416M7PODrubJWF07mqRhe1fKh6Krp2",
+	"G/fswPHl28Th52YPmt5yv5da1D252N3r7/f6e0//2mzf0d99ttfmYvGs0LZW8d1RXJMS33EEd2jU3AYU",
+	"3d7eBoD8sAzIk73dXrzWvVDBE3R5qaD6obt/F1DLEBk6bK5vn6z1WNQIWWoq44Cww5tAfLmvOyFojXKH",
+	"C0o9cmxyqad+4260lFCKOVR5O7bVN0zJAobUXbcYaHfchSSalcOCZTFMyXWHjOmfHveSqHtnb/2HaDb/",
+	"mslV9qiw0aUR2YErKtAxHNE0lIw5HXbqpqzj9o97YDWdCqvUtgzne33x9hQoz2eCcR03kptAGBvWJTgV",
+	"TNOE+xe3nai1PYqzghIjrjDdow+S5gwzPgvGLxWUfC6N1M9jILmyORB5aXkQVcYsEFc078Kh7axqG28h",
+	"5bjyDEzqHQmZ8E/HLwbnx4dnR68HR4dHr48HFxe1nrKV2jySvh2dblt9gOW2OqnAKpKslJJy7T0AXgJx",
+	"WncNc4pOF14KqpwLCbOkEo6SGLW8g0ZUAZ34IPSESlcB1SY+qrrITcQHCooYdg3+9/afhu2RbWIK5iMz",
+	"Pm42ffEFZQUl0tv6LXLHu7zr4H14DRvl+0/vaJ/8rRKnqgZtg72q4/wclNVHb5detAlB9ptmRpnQZb7A",
+	"1HCp2YhljBSogBYFG2N2RxfzIFzR1cpkHfjELtmM5oysFHJR3p37H7GUy/y146YYVIAjm3Ylo3UhZ8Xv",
+	"fZXmxnbhSkXt2m9KuIyrYdUeHLZmQik2LLCGkW7/YS02Wfc9Ys9V0XMz9Pzu8MXp8aBmTX9Ct1xL0HZE",
+	"MetmEHzQzrvTP1V12t/+xbubZrF2M7pcc3/fEEVIGBYiu7QXbhlmC9SagEkA9Xf9Rs13+LBQE6FGTFHD",
+	"G0awlS4fg22gY8spMIuRUz7GolzC6y5pRrys4MIFy+4XPAibooeC3YoGK9hzka13GpzPyXhMJXw8qSOb",
+	"dePMpTLV7aoxsM/SS7htCIyG3NHLdzHMhbxUBjsF49Roar5wlyYRlvIa9hp+psk1Oyeh3ZZEFxK7y4lS",
+	"J5Hhw6mt1IWKJ/hq0jGF4cJFNw9sn/YqsfOSzqovm7kUr0cKCpGRApQW0gx2zgNJC0GwNtI6HwzSdtJK",
+	"/TBWv6Sw9bi3ayuVXcK5/U6hKwG2tZt6QpnEXktHlh10zt15dj6IgmUL7D1gSAOrTxXY41AxKL0oqIqB",
+	"TcmYWt9m/dWa8Dt2tqrVJnsfuEQFqzA4+rqkdFZldbNMo1Liar5xzTrdus0wfWko5k5JjNlhEz1FPX6z",
+	"K4ZNp9clbTRqrs3BLtsO7ehsD3KZ8Y8UzPCVplrjjOKOkhk8MnLs0YE7A/vIUJJ5ZE6j8YRNx8HfGBbt",
+	"H/gjarw5MgpZB/1QWkhVLTMkinZKyaoHIyGnHWK/xWCf/WHDVOwtrMg//HDSpJCA2yGDq3ndzleiFNU3",
+	"twZBHX2Ya2p/wuvmb2DNFR8pGJY8L2jwe8K3+GwKqbJvdUrWyZnSaQxXlOdC2r4ABGaMG0nhau63fdYP",
+	"kwn3VftdeGH5kkI71zb40BM6RW5MOExEKY054y+40bltvXfC3QcFoNL/YetJr7d9y6U+NIjZxGIYsYLi",
+	"Ws2rE+zYYqX7s/JWwYzoSW0UELfSesOg6lkmMmWnwX9lCjuJtC9UP3bvnZ4cHb87P47i6N37i5Oj4zVD",
+	"u+69rr5uafgUR9cdA03nikgDPhJVhS7zjzfnUdx8cnTeeOQI5uPJC1zyTfuPS4NOXb+H4NE7oVlGb5nZ",
+	"j/myia2EHDqzffjuxaBd6u/P5IpYynjoDJgV/33kgyHJb/AmIUU3fElN0l5xKD3t9f7gxUHtBCLQV36t",
+	"yOp2djypWpO3MuLKS6PsOZGqgg/dNKhrKszFP7Af/HM+FC1Kp/b61KRuG8dzTZW/1aVQfcCi5asVlRnu",
+	"v00Rtli5qnqsbEb9vgn0WtcqYsUw/4Jd0e5DKeO2Mnh2RTl2kJrQRkDff70PTzW0Cdae7XLXG/tdKdvn",
+	"F7scxYD2IQo6/FcXTrRyjgab14f17ulO6jRmkFSJ4sr2Vgoatdjup9YwwRYpbcTgvgxgVn4YRWx2hssf",
+	"MFhzmP47Bf4iPdiT8q/JTS5CMxMDZ+5cWnhISEa3qnS+rw/Qa5LpAhu/pWTGlgjRtztAlxpoSWnV4Am/",
+	"E9O9hXp+Onx7ej/q8VD/QT3/SOqZS6Y1XWMTVH1uWylnr9ezGUQuXaj+HrH7Olu/mQOL7Tn8J/uMij+2",
+	"JdNV1V8meN6F/d5jq7HPmaJxnWfp+hLPaJVgjax2DdM6c613v7EUrmq6vNJYuNFHOGwYXLUHdsV4mzbW",
+	"8J2fWygXN2N7o8or6pMQur+R13UtIlzeLnqwgspQxmFXbYai+7XmuBVHjQ9iL38Bu3vrrajmvUV438Qu",
+	"Y36d3bciUVXTJVgFMXYwhr3c3ikjRfOTOHa6rXRKLinIkqfbjTBIf2cHvXEToXT/Wa/Xw2iHg3s1SXDM",
+	"lLYXxHXOsU3LvMlZ6kkLVEeY0GzuXyMfX0+kKMeTsHNjPRXmL65O9XK1IWQQBrP5diuDau9x/a77e/Vl",
+	"H2l30fNghFU0W5DuVTaXr+Roqx5oD3914K3eFeeraJ68mxFZ682Xm/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

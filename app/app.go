@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/genzai/genzai/adapters/argon2id"
@@ -14,7 +15,6 @@ import (
 	"github.com/genzai/genzai/adapters/duckduckgo"
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/jwt"
-	"github.com/genzai/genzai/adapters/postgres"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
@@ -33,14 +33,16 @@ const tokenIssuer = "genzai"
 // App is a wired gateway: an HTTP handler over live dependencies.
 type App struct {
 	// Handler serves the whole HTTP API.
-	Handler  http.Handler
-	db       *postgres.DB
-	requests *postgres.RequestLogWriter
+	Handler http.Handler
+	// Database is the open store.
+	Database *Database
+	requests requestLog
 	log      *slog.Logger
 
 	stopMonitor context.CancelFunc
 	monitorDone chan struct{}
 	closeRedis  func()
+	closeOnce   sync.Once
 }
 
 // Options tune what the environment does not configure; zero values are
@@ -63,6 +65,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		db.Close()
 		return nil, err
 	}
+	if db.Shared() {
+		logger.Info("store", "engine", db.Engine, "database", db.Location)
+	} else {
+		// An SQLite file lives on one machine: a second instance would have
+		// its own users and quotas, so scaling out needs PostgreSQL.
+		level := slog.LevelInfo
+		if cfg.Production() {
+			level = slog.LevelWarn
+		}
+		logger.Log(ctx, level, "store: SQLite, single instance only (set DATABASE_URL=postgres://... to run several)",
+			"engine", db.Engine, "database", db.Location)
+	}
 
 	params := argon2id.DefaultParams
 	if opts.PasswordParams != nil {
@@ -80,7 +94,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		TokenTTL:        cfg.JWTExpiration,
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
-	requests := db.NewRequestLogWriter(logger, postgres.RequestLogConfig{})
+	requests := db.newRequestLog(logger)
 	lim := newLimits(ctx, cfg, clk, logger)
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
@@ -133,7 +147,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		db.Close()
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, db: db, requests: requests, log: logger, closeRedis: lim.close}
+	a := &App{Handler: srv, Database: db, requests: requests, log: logger, closeRedis: lim.close}
 	// The monitor outlives the start-up context; Close stops it.
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMonitor = stop
@@ -150,55 +164,19 @@ const closeTimeout = 10 * time.Second
 
 // Close flushes the request log and releases the database pool. Call it
 // after the HTTP server has drained, so that no request is still recording.
+// Calling it again does nothing.
 func (a *App) Close() {
-	a.stopMonitor()
-	<-a.monitorDone
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
-	if err := a.requests.Close(ctx); err != nil {
-		a.log.Error("flush request log", "error", err)
-	}
-	a.closeRedis()
-	a.db.Close()
-}
-
-// OpenDatabase connects to cfg.DatabaseURL with the configured pool. In
-// development a missing database is created first.
-func OpenDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*postgres.DB, error) {
-	if !cfg.Production() {
-		created, err := postgres.CreateDatabaseIfMissing(ctx, cfg.DatabaseURL.Reveal())
-		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", RedactURL(cfg.DatabaseURL.Reveal()), err)
+	a.closeOnce.Do(func() {
+		a.stopMonitor()
+		<-a.monitorDone
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := a.requests.Close(ctx); err != nil {
+			a.log.Error("flush request log", "error", err)
 		}
-		if created {
-			logger.Info("created database", "database", RedactURL(cfg.DatabaseURL.Reveal()))
-		}
-	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL.Reveal(), postgres.PoolConfig{
-		MinConns:        int32(cfg.DatabasePoolSize),
-		MaxConns:        int32(cfg.DatabasePoolSize + cfg.DatabasePoolMaxOverflow),
-		MaxConnLifetime: cfg.DatabasePoolRecycle,
+		a.closeRedis()
+		a.Database.Close()
 	})
-	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", RedactURL(cfg.DatabaseURL.Reveal()), err)
-	}
-	return db, nil
-}
-
-func migrateUp(ctx context.Context, db *postgres.DB, logger *slog.Logger) error {
-	m, err := db.NewMigrator(nil)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	applied, err := m.Up(ctx)
-	if err != nil {
-		return err
-	}
-	if len(applied) > 0 {
-		logger.Info("applied migrations", "versions", applied)
-	}
-	return nil
 }
 
 // NewLogger returns the server's logger: JSON in production, text in

@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/adapters/huggingface"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/domain"
 )
 
@@ -26,9 +27,16 @@ const (
 	EnvProduction  = "production"
 )
 
-// DefaultDevDatabaseURL is used in development when DATABASE_URL is unset:
-// the local PostgreSQL, database genzai (created on first start).
-const DefaultDevDatabaseURL = "postgres://postgres@127.0.0.1:5432/genzai?sslmode=disable"
+// DefaultSQLitePath is the database file used in development when
+// DATABASE_URL is unset, relative to the working directory (its directory
+// is created on first start).
+const DefaultSQLitePath = "data/genzai.db"
+
+// Database engines, selected by the scheme of DATABASE_URL.
+const (
+	EnginePostgres = "postgresql"
+	EngineSQLite   = "sqlite"
+)
 
 // minProductionSecretLen is the shortest JWT secret accepted in production.
 const minProductionSecretLen = 32
@@ -63,7 +71,11 @@ type Config struct {
 	Host     string
 	Port     int
 
+	// DatabaseURL is DATABASE_URL as given ("" when unset); DatabaseEngine
+	// is what it selects, and DatabasePath the file when that is SQLite.
 	DatabaseURL             Secret
+	DatabaseEngine          string
+	DatabasePath            string
 	DatabasePoolSize        int
 	DatabasePoolMaxOverflow int
 	DatabasePoolRecycle     time.Duration
@@ -168,7 +180,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("env", c.Env),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("addr", fmt.Sprintf("%s:%d", c.Host, c.Port)),
-		slog.String("database", RedactURL(c.DatabaseURL.Reveal())),
+		slog.String("database", c.DatabaseLocation()),
 		slog.Int("database_pool_size", c.DatabasePoolSize),
 		slog.Int("database_pool_max_overflow", c.DatabasePoolMaxOverflow),
 		slog.Int("jwt_expiration_hours", int(c.JWTExpiration/time.Hour)),
@@ -183,6 +195,23 @@ func (c Config) LogValue() slog.Value {
 		slog.String("huggingface_base_url", c.HuggingFace.BaseURL),
 		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
 	)
+}
+
+// DatabaseLocation names the database for people, without secrets:
+// "sqlite data/genzai.db" or the PostgreSQL URL with its password hidden.
+func (c Config) DatabaseLocation() string {
+	if c.DatabaseEngine == EngineSQLite {
+		return "sqlite " + c.DatabasePath
+	}
+	return RedactURL(c.DatabaseURL.Reveal())
+}
+
+// isSQLiteURL reports whether raw selects SQLite: sqlite: or a SQLAlchemy
+// driver variant such as sqlite+aiosqlite:.
+func isSQLiteURL(raw string) bool {
+	scheme, _, ok := strings.Cut(raw, ":")
+	scheme = strings.ToLower(scheme)
+	return ok && (scheme == "sqlite" || strings.HasPrefix(scheme, "sqlite+"))
 }
 
 // RedactURL hides the password of a connection URL, in the user info and
@@ -285,18 +314,29 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Port = r.intRange("PORT", 8000, 1, 65535)
 
 	dbURL := r.str("DATABASE_URL", "")
+	c.DatabaseURL = Secret(dbURL)
 	switch {
 	case dbURL == "" && c.Production():
+		// Production names its database: an unset variable is a deployment
+		// mistake, not a request for a local file.
 		r.problem("DATABASE_URL", "is required in production (postgres://user:password@host:5432/db)")
 	case dbURL == "":
-		dbURL = DefaultDevDatabaseURL
-	}
-	if dbURL != "" {
+		c.DatabaseEngine, c.DatabasePath = EngineSQLite, DefaultSQLitePath
+	case isSQLiteURL(dbURL):
+		c.DatabaseEngine = EngineSQLite
+		// sqlite+aiosqlite:///x.db (SQLAlchemy) names the same file.
+		_, rest, _ := strings.Cut(dbURL, ":")
+		path, err := sqlite.ParseURL("sqlite:" + rest)
+		if err != nil {
+			r.problem("DATABASE_URL", "%v (expected sqlite:///path/to/file.db)", err)
+		}
+		c.DatabasePath = path
+	default:
+		c.DatabaseEngine = EnginePostgres
 		if _, err := postgres.NormalizeURL(dbURL); err != nil {
-			r.problem("DATABASE_URL", "%v (expected postgres://user:password@host:5432/db)", err)
+			r.problem("DATABASE_URL", "%v (expected postgres://user:password@host:5432/db or sqlite:///path/to/file.db)", err)
 		}
 	}
-	c.DatabaseURL = Secret(dbURL)
 	c.DatabasePoolSize = r.intRange("DATABASE_POOL_SIZE", 20, 1, 1000)
 	c.DatabasePoolMaxOverflow = r.intRange("DATABASE_POOL_MAX_OVERFLOW", 40, 0, 1000)
 	c.DatabasePoolRecycle = time.Duration(r.intRange("DATABASE_POOL_RECYCLE_SECONDS", 3600, 1, 7*24*3600)) * time.Second

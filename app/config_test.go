@@ -73,7 +73,10 @@ func TestLoadConfigDevelopmentDefaults(t *testing.T) {
 			assert.Equal(t, slog.LevelInfo, cfg.LogLevel)
 			assert.Equal(t, "0.0.0.0", cfg.Host)
 			assert.Equal(t, 8000, cfg.Port)
-			assert.Equal(t, app.DefaultDevDatabaseURL, cfg.DatabaseURL.Reveal())
+			assert.Empty(t, cfg.DatabaseURL.Reveal())
+			assert.Equal(t, app.EngineSQLite, cfg.DatabaseEngine)
+			assert.Equal(t, app.DefaultSQLitePath, cfg.DatabasePath)
+			assert.Equal(t, "sqlite data/genzai.db", cfg.DatabaseLocation())
 			assert.Equal(t, 20, cfg.DatabasePoolSize)
 			assert.Equal(t, 40, cfg.DatabasePoolMaxOverflow)
 			assert.Equal(t, 3600*time.Second, cfg.DatabasePoolRecycle)
@@ -222,6 +225,27 @@ func TestLoadConfigValidation(t *testing.T) {
 		// DATABASE_URL
 		{name: "DATABASE_URL postgres", env: map[string]string{"DATABASE_URL": "postgres://u:p@h:5432/db"}, check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, "postgres://u:p@h:5432/db", cfg.DatabaseURL.Reveal())
+			assert.Equal(t, app.EnginePostgres, cfg.DatabaseEngine)
+			assert.Equal(t, "postgres://u:xxxxx@h:5432/db", cfg.DatabaseLocation())
+		}},
+		{name: "DATABASE_URL sqlite absolute", env: map[string]string{"DATABASE_URL": "sqlite:///var/lib/genzai/g.db"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.EngineSQLite, cfg.DatabaseEngine)
+			assert.Equal(t, "/var/lib/genzai/g.db", cfg.DatabasePath)
+		}},
+		{name: "DATABASE_URL sqlite absolute, SQLAlchemy's four slashes", env: map[string]string{"DATABASE_URL": "sqlite:////var/lib/genzai/g.db"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "/var/lib/genzai/g.db", cfg.DatabasePath)
+		}},
+		{name: "DATABASE_URL sqlite relative", env: map[string]string{"DATABASE_URL": "sqlite:///./data/other.db"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.EngineSQLite, cfg.DatabaseEngine)
+			assert.Equal(t, "data/other.db", cfg.DatabasePath)
+		}},
+		{name: "DATABASE_URL sqlite+aiosqlite", env: map[string]string{"DATABASE_URL": "sqlite+aiosqlite:///./data/x.db"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.EngineSQLite, cfg.DatabaseEngine)
+			assert.Equal(t, "data/x.db", cfg.DatabasePath)
+		}},
+		{name: "DATABASE_URL sqlite without a path", env: map[string]string{"DATABASE_URL": "sqlite://"}, wantProblems: []string{"DATABASE_URL"}},
+		{name: "production sqlite is allowed", env: prod(map[string]string{"DATABASE_URL": "sqlite:////srv/g.db"}), check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.EngineSQLite, cfg.DatabaseEngine)
 		}},
 		{name: "DATABASE_URL postgresql", env: map[string]string{"DATABASE_URL": "postgresql://u:p@h:5432/db"}, check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, "postgresql://u:p@h:5432/db", cfg.DatabaseURL.Reveal())
@@ -445,7 +469,7 @@ func TestRedactURL(t *testing.T) {
 	}{
 		{name: "password hidden", in: "postgres://u:sup3rs3cret@db.example.com:5432/genzai", want: "postgres://u:xxxxx@db.example.com:5432/genzai"},
 		{name: "query kept", in: "postgresql+asyncpg://u:sup3rs3cret@h/db?ssl=true", want: "postgresql+asyncpg://u:xxxxx@h/db?ssl=true"},
-		{name: "no password", in: app.DefaultDevDatabaseURL, want: app.DefaultDevDatabaseURL},
+		{name: "no password", in: "postgres://postgres@127.0.0.1:5432/genzai?sslmode=disable", want: "postgres://postgres@127.0.0.1:5432/genzai?sslmode=disable"},
 		{name: "password in the query", in: "postgres://h/db?user=u&password=sup3rs3cret", want: "postgres://h/db?password=xxxxx&user=u"},
 		{name: "unparseable", in: "postgres://u:sup3rs3cret@h:port/db", want: "[unparseable]"},
 		{name: "empty", in: "", want: ""},

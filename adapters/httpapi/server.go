@@ -53,6 +53,7 @@ type Server struct {
 	deps      Deps
 	log       *slog.Logger
 	protected map[string]bool
+	docs      *docs
 	echo      *echo.Echo
 }
 
@@ -62,7 +63,11 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected}
+	d, err := newDocs()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected, docs: d}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -77,6 +82,8 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		limitBody(cfg.MaxBodyBytes), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate)
 	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, nil))
+	// The one route outside the spec: an alias of /docs (see its description).
+	e.GET("/docs/", redirectToDocs)
 	s.echo = e
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/genzai/genzai/adapters/internal/sqlval"
 	"github.com/genzai/genzai/adapters/postgres/internal/sqlcgen"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
@@ -48,12 +49,12 @@ func (db *DB) RecordCheck(ctx context.Context, c domain.ProviderCheck) error {
 	row := sqlcgen.InsertProviderCheckParams{
 		Provider:   string(c.Provider),
 		Ok:         c.OK,
-		LatencyMs:  durationMs(c.Latency),
-		ErrorClass: optText(c.ErrorClass),
+		LatencyMs:  sqlval.DurationMs(c.Latency),
+		ErrorClass: sqlval.OptText(c.ErrorClass),
 		CheckedAt:  c.CheckedAt.UTC(),
 	}
 	if c.Status > 0 {
-		s := clampInt32(int64(c.Status))
+		s := sqlval.ClampInt32(int64(c.Status))
 		row.StatusCode = &s
 	}
 	if err := db.q.InsertProviderCheck(ctx, row); err != nil {
@@ -70,7 +71,7 @@ func (db *DB) RecentChecks(ctx context.Context, provider domain.Provider, limit 
 	}
 	rows, err := db.q.RecentProviderChecks(ctx, sqlcgen.RecentProviderChecksParams{
 		Provider: string(provider),
-		RowLimit: clampInt32(int64(limit)),
+		RowLimit: sqlval.ClampInt32(int64(limit)),
 	})
 	if err != nil {
 		return nil, storeErr("list provider checks", err)
@@ -125,7 +126,7 @@ func toCheck(r sqlcgen.ProviderCheck) domain.ProviderCheck {
 		Provider:   domain.Provider(r.Provider),
 		OK:         r.Ok,
 		Latency:    time.Duration(r.LatencyMs) * time.Millisecond,
-		ErrorClass: deref(r.ErrorClass),
+		ErrorClass: sqlval.Deref(r.ErrorClass),
 		CheckedAt:  r.CheckedAt.UTC(),
 	}
 	if r.StatusCode != nil {

@@ -47,7 +47,7 @@ configured, and every provider key with a request that costs no tokens.`,
 				return errSilent
 			}
 			line(true, "configuration", fmt.Sprintf("env=%s database=%s keys: groq=%d openrouter=%d huggingface=%d",
-				cfg.Env, app.RedactURL(cfg.DatabaseURL.Reveal()), len(cfg.Groq.Keys), len(cfg.OpenRouter.Keys), len(cfg.HuggingFace.Keys)))
+				cfg.Env, cfg.DatabaseLocation(), len(cfg.Groq.Keys), len(cfg.OpenRouter.Keys), len(cfg.HuggingFace.Keys)))
 			if cfg.JWTSecretGenerated {
 				line(true, "jwt secret", "not set: a random one per start (tokens die with the process)")
 			}
@@ -93,6 +93,9 @@ func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool,
 	detail := fmt.Sprintf("connected; %d migrations applied", len(st)-pending)
 	if pending > 0 {
 		detail += fmt.Sprintf(", %d pending (serve applies them at start-up)", pending)
+	}
+	if !db.Shared() {
+		detail += "; SQLite: one instance only"
 	}
 	line(true, "database", detail)
 }

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, to inspect SQLite files
 
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 )
@@ -1057,10 +1059,50 @@ func TestServeInvalidConfiguration(t *testing.T) {
 // empty database and checks both its output and the schema it leaves.
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
-	dbURL := emptyDatabaseURL(t, true)
+	for _, engine := range []struct {
+		name string
+		// open returns a fresh empty database's URL and a function that
+		// reports whether a table exists in it.
+		open func(t *testing.T) (string, func(t *testing.T, table string) bool)
+	}{
+		{"postgresql", func(t *testing.T) (string, func(*testing.T, string) bool) {
+			dbURL := emptyDatabaseURL(t, true)
+			return dbURL, func(t *testing.T, table string) bool {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				conn, err := pgx.Connect(ctx, dbURL)
+				require.NoError(t, err)
+				defer conn.Close(ctx)
+				var exists bool
+				require.NoError(t, conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists))
+				return exists
+			}
+		}},
+		{"sqlite", func(t *testing.T) (string, func(*testing.T, string) bool) {
+			path := filepath.Join(t.TempDir(), "db", "genzai.db")
+			return "sqlite:///" + path, func(t *testing.T, table string) bool {
+				db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+				require.NoError(t, err)
+				defer db.Close()
+				var n int
+				require.NoError(t, db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", table).Scan(&n))
+				return n == 1
+			}
+		}},
+	} {
+		t.Run(engine.name, func(t *testing.T) {
+			t.Parallel()
+			dbURL, tableExists := engine.open(t)
+			testMigrateCommand(t, dbURL, tableExists)
+		})
+	}
+}
+
+// testMigrateCommand walks `genzai migrate` up, down and up again on an
+// empty database, checking its output and the tables after each step.
+func testMigrateCommand(t *testing.T, dbURL string, tableExists func(t *testing.T, table string) bool) {
 	env := vars{"ENV": "development", "DATABASE_URL": dbURL, "LOG_LEVEL": "INFO"}
 	dir := t.TempDir()
-
 	// tables are the tables each migration creates.
 	tables := map[string]string{"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks"}
 	all := []string{"00001", "00002", "00003", "00004"}
@@ -1094,15 +1136,8 @@ func TestMigrateCommand(t *testing.T) {
 				assert.Equal(t, want, migrationStates(t, stdout))
 			}
 
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, dbURL)
-			require.NoError(t, err)
-			defer conn.Close(ctx)
 			for v, table := range tables {
-				var exists bool
-				require.NoError(t, conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists))
-				assert.Equal(t, slices.Contains(step.applied, v), exists, "table %s exists", table)
+				assert.Equal(t, slices.Contains(step.applied, v), tableExists(t, table), "table %s exists", table)
 			}
 		})
 		if !ok {

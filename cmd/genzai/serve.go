@@ -79,7 +79,11 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "version", cfg.Version)
+	logger.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "version", cfg.Version,
+		"store", a.Database.Engine, "docs", baseURL(cfg.Host, ln.Addr())+"/docs")
+	if !cfg.Production() {
+		printBanner(c.stdout, cfg, a.Database, ln.Addr())
+	}
 
 	select {
 	case err := <-errc:

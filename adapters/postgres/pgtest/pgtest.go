@@ -219,7 +219,7 @@ func exec(ctx context.Context, url, stmt string) error {
 func migrationsHash() (string, error) {
 	h := sha256.New()
 	var names []string
-	err := fs.WalkDir(db.Migrations, ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(db.PostgresMigrations, ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			names = append(names, p)
 		}
@@ -230,7 +230,7 @@ func migrationsHash() (string, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		b, err := fs.ReadFile(db.Migrations, n)
+		b, err := fs.ReadFile(db.PostgresMigrations, n)
 		if err != nil {
 			return "", fmt.Errorf("read migration: %w", err)
 		}

@@ -1,0 +1,377 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/sqlite"
+	"github.com/genzai/genzai/domain"
+)
+
+// logEnv is a fresh database with a plain handle on its file for checks the
+// adapter does not offer (row counts, locks).
+type logEnv struct {
+	db   *sqlite.DB
+	path string
+}
+
+func newLogEnv(t *testing.T) logEnv {
+	t.Helper()
+	path := newPath(t)
+	db := openAt(t, path, 4)
+	migrate(t, db)
+	return logEnv{db: db, path: path}
+}
+
+func (e logEnv) user(t *testing.T, email string) domain.UserID { return newUser(t, e.db, email) }
+
+func (e logEnv) rows(t *testing.T) int {
+	t.Helper()
+	return count(t, rawConn(t, e.path), "SELECT count(*) FROM request_log")
+}
+
+func TestRequestLogRoundTrip(t *testing.T) {
+	t.Parallel()
+	e := newLogEnv(t)
+	tests := []struct {
+		name string
+		rec  domain.RequestRecord
+		// want adjusts rec to what reading it back must give; nil: rec itself.
+		want func(*domain.RequestRecord)
+	}{
+		{
+			name: "answered after fallback, streamed",
+			rec: domain.RequestRecord{
+				Tier: domain.TierSmart, Provider: domain.ProviderGroq, UpstreamModel: "llama-3.3-70b-versatile",
+				KeyIndex: ptr(1), Outcome: domain.OutcomeSuccess,
+				Attempts: []domain.Attempt{
+					{Provider: domain.ProviderOpenRouter, Reason: "rate_limited", KeyIndex: ptr(0)},
+					{Provider: domain.ProviderOpenRouter, Reason: "server_error", KeyIndex: ptr(2)},
+				},
+				Stream: true, Latency: 1234 * time.Millisecond, FirstToken: ptr(150 * time.Millisecond),
+				Usage: domain.Usage{PromptTokens: 12, CompletionTokens: 34}, CreatedAt: at,
+			},
+		},
+		{
+			name: "nothing answered: no provider, key, first token or usage",
+			rec: domain.RequestRecord{
+				Tier: domain.TierBalanced, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable",
+				Attempts: []domain.Attempt{
+					{Provider: domain.ProviderGroq, Reason: "server_error", KeyIndex: ptr(0)},
+					{Provider: domain.ProviderHuggingFace, Reason: "key_rejected"},
+				},
+				Latency: 30 * time.Second, CreatedAt: at.Add(time.Second),
+			},
+		},
+		{
+			name: "invalid request: no attempts, odd tier",
+			rec: domain.RequestRecord{
+				Tier: "gpt-5", Outcome: domain.OutcomeInvalid, ErrorCode: string(domain.CodeInvalid),
+				CreatedAt: at.Add(2 * time.Second),
+			},
+		},
+		{
+			name: "sub-millisecond durations truncate, time to the microsecond, non-UTC time comes back in UTC",
+			rec: domain.RequestRecord{
+				Tier: domain.TierFast, Provider: domain.ProviderMock, UpstreamModel: "mock", KeyIndex: ptr(0),
+				Outcome: domain.OutcomeCancelled, ErrorCode: "cancelled", Stream: true,
+				Latency: 2500 * time.Microsecond, FirstToken: ptr(900 * time.Microsecond),
+				CreatedAt: at.Add(3*time.Second + 999*time.Nanosecond).In(time.FixedZone("UTC+2", 2*3600)),
+			},
+			want: func(r *domain.RequestRecord) {
+				r.Latency = 2 * time.Millisecond
+				r.FirstToken = ptr(time.Duration(0))
+				r.CreatedAt = at.Add(3 * time.Second)
+			},
+		},
+		{
+			name: "client-supplied tier is made storable and bounded",
+			rec: domain.RequestRecord{
+				Tier: domain.Tier("a\x00b\xff" + strings.Repeat("x", 300)), Outcome: domain.OutcomeInvalid,
+				ErrorCode: string(domain.CodeInvalid), CreatedAt: at.Add(4 * time.Second),
+			},
+			want: func(r *domain.RequestRecord) {
+				r.Tier = domain.Tier("a\uFFFDb\uFFFD" + strings.Repeat("x", 124))
+			},
+		},
+		{
+			name: "negative values are clamped to zero",
+			rec: domain.RequestRecord{
+				Tier: domain.TierFast, Provider: domain.ProviderGroq, KeyIndex: ptr(-1), Outcome: domain.OutcomeSuccess,
+				Attempts: []domain.Attempt{{Provider: domain.ProviderGroq, Reason: "rate_limited", KeyIndex: ptr(-3)}},
+				Latency:  -time.Second, FirstToken: ptr(-time.Second),
+				Usage: domain.Usage{PromptTokens: -1, CompletionTokens: -2}, CreatedAt: at.Add(5 * time.Second),
+			},
+			want: func(r *domain.RequestRecord) {
+				r.KeyIndex = ptr(0)
+				r.Attempts[0].KeyIndex = ptr(0)
+				r.Latency = 0
+				r.FirstToken = ptr(time.Duration(0))
+				r.Usage = domain.Usage{}
+			},
+		},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
+			tc.rec.UserID = e.user(t, fmt.Sprintf("roundtrip%d@example.com", i))
+			w.Record(tc.rec)
+			closeWriter(t, w)
+			assert.Zero(t, w.Dropped())
+
+			got, err := w.Records(ctx, tc.rec.UserID, 10)
+			require.NoError(t, err)
+			want := tc.rec
+			want.Attempts = append([]domain.Attempt(nil), tc.rec.Attempts...)
+			if tc.want != nil {
+				tc.want(&want)
+			}
+			require.Len(t, got, 1)
+			assert.Equal(t, want, got[0])
+		})
+	}
+}
+
+func TestRequestLogRecordsNewestFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	alice, bob := e.user(t, "alice@example.com"), e.user(t, "bob@example.com")
+	w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
+	for i := range 5 {
+		w.Record(domain.RequestRecord{UserID: alice, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Duration(i) * time.Minute)})
+	}
+	// Two at one instant come newest recorded first.
+	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Usage: domain.Usage{PromptTokens: 1}, CreatedAt: at})
+	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Usage: domain.Usage{PromptTokens: 2}, CreatedAt: at})
+	closeWriter(t, w)
+
+	tests := []struct {
+		name   string
+		user   domain.UserID
+		limit  int
+		want   []time.Time // CreatedAt of the records, in order
+		tokens []int       // PromptTokens of the records, in order; nil to skip
+	}{
+		{name: "limit below count", user: alice, limit: 3, want: []time.Time{at.Add(4 * time.Minute), at.Add(3 * time.Minute), at.Add(2 * time.Minute)}},
+		{name: "limit above count, ties newest recorded first", user: bob, limit: 10, want: []time.Time{at, at}, tokens: []int{2, 1}},
+		{name: "zero limit", user: alice, limit: 0},
+		{name: "not a UUID", user: "nobody", limit: 10},
+		{name: "unknown user", user: "00000000-0000-4000-8000-000000000000", limit: 10},
+		{name: "upper-case id of a user", user: domain.UserID(strings.ToUpper(string(bob))), limit: 1, want: []time.Time{at}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := w.Records(ctx, tc.user, tc.limit)
+			require.NoError(t, err)
+			require.NotNil(t, got)
+			times, tokens := []time.Time{}, []int{}
+			for _, r := range got {
+				assert.Equal(t, strings.ToLower(string(tc.user)), string(r.UserID))
+				times = append(times, r.CreatedAt)
+				tokens = append(tokens, r.Usage.PromptTokens)
+			}
+			assert.Equal(t, append([]time.Time{}, tc.want...), times)
+			if tc.tokens != nil {
+				assert.Equal(t, tc.tokens, tokens)
+			}
+		})
+	}
+}
+
+// TestRequestLogConcurrentRecords records from many goroutines at once, in
+// several batches: every record reaches the table exactly once.
+func TestRequestLogConcurrentRecords(t *testing.T) {
+	t.Parallel()
+	e := newLogEnv(t)
+	const goroutines, each = 20, 50
+	users := make([]domain.UserID, goroutines)
+	for g := range users {
+		users[g] = e.user(t, fmt.Sprintf("load%d@example.com", g))
+	}
+	w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{BatchSize: 64, FlushInterval: 10 * time.Millisecond})
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				w.Record(domain.RequestRecord{
+					UserID: users[g], Tier: domain.TierFast, Outcome: domain.OutcomeSuccess,
+					Usage: domain.Usage{PromptTokens: i}, CreatedAt: at.Add(time.Duration(i) * time.Second),
+				})
+			}
+		})
+	}
+	wg.Wait()
+	closeWriter(t, w)
+
+	assert.Zero(t, w.Dropped())
+	assert.Equal(t, goroutines*each, e.rows(t))
+	for _, u := range users {
+		got, err := w.Records(context.Background(), u, 2*each)
+		require.NoError(t, err)
+		require.Len(t, got, each)
+		for i, r := range got {
+			assert.Equal(t, each-1-i, r.Usage.PromptTokens, "newest first")
+		}
+	}
+}
+
+// TestRequestLogCloseFlushes is the graceful-shutdown guarantee: whatever
+// was recorded before Close is in the table when Close returns, even when
+// neither the batch size nor the flush interval would have written it yet.
+func TestRequestLogCloseFlushes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  sqlite.RequestLogConfig
+		n    int
+	}{
+		{name: "nothing queued", cfg: sqlite.RequestLogConfig{FlushInterval: time.Hour}, n: 0},
+		{name: "one record", cfg: sqlite.RequestLogConfig{FlushInterval: time.Hour, BatchSize: 10000}, n: 1},
+		{name: "less than a batch", cfg: sqlite.RequestLogConfig{FlushInterval: time.Hour, BatchSize: 10000}, n: 999},
+		{name: "several batches and a partial one", cfg: sqlite.RequestLogConfig{FlushInterval: time.Hour, BatchSize: 200}, n: 1050},
+		{name: "a full buffer", cfg: sqlite.RequestLogConfig{FlushInterval: time.Hour, BatchSize: 10000, Buffer: 500}, n: 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLogEnv(t)
+			u := e.user(t, "flush@example.com")
+			w := e.db.NewRequestLogWriter(nil, tc.cfg)
+			for range tc.n {
+				w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+			}
+			if tc.cfg.BatchSize > tc.n {
+				assert.Zero(t, e.rows(t), "nothing is written before a batch fills or the interval passes")
+			}
+			closeWriter(t, w)
+			assert.Equal(t, tc.n, e.rows(t))
+			assert.Zero(t, w.Dropped())
+		})
+	}
+}
+
+func TestRequestLogRecordAfterClose(t *testing.T) {
+	t.Parallel()
+	e := newLogEnv(t)
+	u := e.user(t, "late@example.com")
+	logs := &syncBuffer{}
+	w := e.db.NewRequestLogWriter(newTextLogger(logs), sqlite.RequestLogConfig{})
+	w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	closeWriter(t, w)
+	closeWriter(t, w) // idempotent
+
+	assert.NotPanics(t, func() {
+		w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	})
+	assert.Equal(t, int64(1), w.Dropped())
+	assert.Equal(t, 1, e.rows(t))
+	assert.Contains(t, logs.String(), "level=WARN msg=\"request log closed, record dropped\" user_id="+string(u))
+}
+
+// TestRequestLogCloseDeadline checks that Close gives up when its context
+// ends while the writer is stuck (another connection holds the write lock),
+// and counts what it abandoned.
+func TestRequestLogCloseDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	u := e.user(t, "deadline@example.com")
+	blocker, err := rawConn(t, e.path).Conn(ctx)
+	require.NoError(t, err)
+	defer blocker.Close()
+	_, err = blocker.ExecContext(ctx, "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+
+	w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{BatchSize: 1})
+	rec := domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at}
+	w.Record(rec)
+	w.Record(rec)
+
+	closeCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err = w.Close(closeCtx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	// The abandoned write is cancelled, so both records are lost.
+	assert.Eventually(t, func() bool { return w.Dropped() == 2 }, 15*time.Second, 10*time.Millisecond)
+	_, err = blocker.ExecContext(ctx, "ROLLBACK")
+	require.NoError(t, err)
+	assert.Equal(t, 0, e.rows(t))
+}
+
+// TestRequestLogWriteFailures covers records the database cannot take: a
+// batch with a row that breaks a constraint is written row by row, and a
+// batch the database never accepts is retried and then counted as lost.
+func TestRequestLogWriteFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("a bad row costs only itself", func(t *testing.T) {
+		t.Parallel()
+		e := newLogEnv(t)
+		u := e.user(t, "fk@example.com")
+		w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{FlushInterval: time.Hour})
+		ok := domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at}
+		gone := ok
+		gone.UserID = "00000000-0000-4000-8000-000000000000" // no such user: foreign key violation
+		notUUID := ok
+		notUUID.UserID = "not-a-uuid" // refused by Record
+		for _, r := range []domain.RequestRecord{ok, gone, ok, notUUID, ok} {
+			w.Record(r)
+		}
+		closeWriter(t, w)
+		assert.Equal(t, 3, e.rows(t))
+		assert.Equal(t, int64(2), w.Dropped())
+	})
+
+	t.Run("database gone", func(t *testing.T) {
+		t.Parallel()
+		e := newLogEnv(t)
+		u := e.user(t, "gone@example.com")
+		logs := &syncBuffer{}
+		w := e.db.NewRequestLogWriter(newTextLogger(logs), sqlite.RequestLogConfig{FlushInterval: time.Hour})
+		e.db.Close()
+		for range 3 {
+			w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+		}
+		closeWriter(t, w)
+		assert.Equal(t, int64(3), w.Dropped())
+		out := logs.String()
+		assert.Equal(t, 3, strings.Count(out, "request log write failed, retrying"), out)
+		assert.Contains(t, out, "level=ERROR msg=\"request log batch lost\" records=3")
+		_, err := w.Records(ctx, u, 1)
+		assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
+	})
+}
+
+func newTextLogger(w *syncBuffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// syncBuffer is a bytes.Buffer safe for the writer's and the test's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

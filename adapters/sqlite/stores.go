@@ -1,0 +1,179 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/genzai/genzai/adapters/sqlite/internal/sqlcgen"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var (
+	_ ports.UserStore  = (*DB)(nil)
+	_ ports.QuotaStore = (*DB)(nil)
+	_ ports.Pinger     = (*DB)(nil)
+)
+
+var errUserNotFound = domain.Errorf(domain.CodeNotFound, "user not found")
+
+// micros is t as stored: unix microseconds, truncated.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros reads a stored instant back, in UTC.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// dayText is the stored form of a quota day: its UTC date.
+func dayText(day time.Time) string { return day.UTC().Format(time.DateOnly) }
+
+func toUser(r sqlcgen.User) domain.User {
+	u := domain.User{
+		ID:        domain.UserID(r.ID),
+		Email:     r.Email,
+		IsAdmin:   r.IsAdmin,
+		Disabled:  r.Disabled,
+		CreatedAt: fromMicros(r.CreatedAt),
+	}
+	if r.PasswordHash != nil {
+		u.PasswordHash = *r.PasswordHash
+	}
+	if r.DailyQuota != nil {
+		q := int(*r.DailyQuota)
+		u.DailyQuota = &q
+	}
+	if r.LastLoginAt != nil {
+		t := fromMicros(*r.LastLoginAt)
+		u.LastLoginAt = &t
+	}
+	return u
+}
+
+// CreateUser implements ports.UserStore. The id is a random (version 4)
+// UUID; created_at is this process's clock.
+func (db *DB) CreateUser(ctx context.Context, nu domain.NewUser) (domain.User, error) {
+	var hash *string
+	if nu.PasswordHash != "" {
+		hash = &nu.PasswordHash
+	}
+	r, err := db.q.CreateUser(ctx, sqlcgen.CreateUserParams{
+		ID:           uuid.NewString(),
+		Email:        nu.Email,
+		PasswordHash: hash,
+		IsAdmin:      nu.IsAdmin,
+		CreatedAt:    micros(time.Now()),
+	})
+	if err != nil {
+		err = storeErr("create user", err)
+		var de *domain.Error
+		if errors.As(err, &de) && de.Code == domain.CodeConflict {
+			de.Message = "An account with this email already exists"
+		}
+		return domain.User{}, err
+	}
+	return toUser(r), nil
+}
+
+// UserByID implements ports.UserStore.
+func (db *DB) UserByID(ctx context.Context, id domain.UserID) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.GetUserByID(ctx, uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("get user", err)
+	}
+	return toUser(r), nil
+}
+
+// UserByEmail implements ports.UserStore.
+func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error) {
+	r, err := db.q.GetUserByEmail(ctx, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("get user by email", err)
+	}
+	return toUser(r), nil
+}
+
+// RecordLogin implements ports.UserStore.
+func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: micros(at), Promote: promote})
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("record login", err)
+	}
+	return toUser(r), nil
+}
+
+// ConsumeQuota implements ports.QuotaStore in one immediate transaction:
+// create the day's row if missing, then increment it only while it is below
+// limit. The transaction holds the write lock, so concurrent callers (in any
+// process on the file) take turns and the count never passes the limit; at
+// the limit it reports the count it saw under that lock.
+func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return 0, false, errUserNotFound
+	}
+	key := sqlcgen.EnsureQuotaRowParams{UserID: uid, Day: dayText(day)}
+	var used int64
+	granted := true
+	err := db.inTx(ctx, func(q *sqlcgen.Queries) error {
+		if err := q.EnsureQuotaRow(ctx, key); err != nil {
+			return err
+		}
+		n, err := q.IncrementQuota(ctx, sqlcgen.IncrementQuotaParams{UserID: key.UserID, Day: key.Day, DailyLimit: int64(limit)})
+		if errors.Is(err, sql.ErrNoRows) {
+			granted = false
+			used, err = q.GetQuotaUsed(ctx, sqlcgen.GetQuotaUsedParams(key))
+			return err
+		}
+		used = n
+		return err
+	})
+	if err != nil {
+		return 0, false, storeErr("consume quota", err)
+	}
+	return int(used), granted, nil
+}
+
+// RefundQuota implements ports.QuotaStore.
+func (db *DB) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	if err := db.q.RefundQuota(ctx, sqlcgen.RefundQuotaParams{UserID: uid, Day: dayText(day)}); err != nil {
+		return storeErr("refund quota", err)
+	}
+	return nil
+}
+
+// QuotaUsed implements ports.QuotaStore.
+func (db *DB) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return 0, nil
+	}
+	used, err := db.q.GetQuotaUsed(ctx, sqlcgen.GetQuotaUsedParams{UserID: uid, Day: dayText(day)})
+	if err != nil {
+		return 0, storeErr("read quota", err)
+	}
+	return int(used), nil
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/sqlite"
+	"github.com/genzai/genzai/adapters/sqlmigrate"
+	"github.com/genzai/genzai/ports"
+)
+
+// store is what the gateway needs from its database, whichever the engine.
+type store interface {
+	ports.UserStore
+	ports.QuotaStore
+	ports.HealthStore
+	ports.Pinger
+	NewMigrator(logger *slog.Logger) (*sqlmigrate.Migrator, error)
+	Close()
+}
+
+// requestLog is a request log writer that flushes on Close.
+type requestLog interface {
+	ports.RequestLog
+	Close(ctx context.Context) error
+}
+
+// Database is the open store, PostgreSQL or SQLite, behind the same ports.
+type Database struct {
+	store
+	// Engine is EnginePostgres or EngineSQLite.
+	Engine string
+	// Location names it for people, without secrets.
+	Location string
+
+	newRequestLog func(*slog.Logger) requestLog
+}
+
+// Shared reports whether several instances can run on this database: true
+// for PostgreSQL, false for an SQLite file.
+func (d *Database) Shared() bool { return d.Engine == EnginePostgres }
+
+// OpenDatabase opens the database cfg selects, with the configured pool. In
+// development a missing PostgreSQL database, and always a missing SQLite
+// file and its directory, are created first.
+func OpenDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*Database, error) {
+	if cfg.DatabaseEngine == EngineSQLite {
+		db, err := sqlite.Open(ctx, cfg.DatabasePath, sqlite.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", cfg.DatabaseLocation(), err)
+		}
+		return &Database{
+			store:    db,
+			Engine:   EngineSQLite,
+			Location: cfg.DatabaseLocation(),
+			newRequestLog: func(l *slog.Logger) requestLog {
+				return db.NewRequestLogWriter(l, sqlite.RequestLogConfig{})
+			},
+		}, nil
+	}
+
+	if !cfg.Production() {
+		created, err := postgres.CreateDatabaseIfMissing(ctx, cfg.DatabaseURL.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", cfg.DatabaseLocation(), err)
+		}
+		if created {
+			logger.Info("created database", "database", cfg.DatabaseLocation())
+		}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL.Reveal(), postgres.PoolConfig{
+		MinConns:        int32(cfg.DatabasePoolSize),
+		MaxConns:        int32(cfg.DatabasePoolSize + cfg.DatabasePoolMaxOverflow),
+		MaxConnLifetime: cfg.DatabasePoolRecycle,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", cfg.DatabaseLocation(), err)
+	}
+	return &Database{
+		store:    db,
+		Engine:   EnginePostgres,
+		Location: cfg.DatabaseLocation(),
+		newRequestLog: func(l *slog.Logger) requestLog {
+			return db.NewRequestLogWriter(l, postgres.RequestLogConfig{})
+		},
+	}, nil
+}
+
+func migrateUp(ctx context.Context, db *Database, logger *slog.Logger) error {
+	m, err := db.NewMigrator(nil)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	applied, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		logger.Info("applied migrations", "versions", applied)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+// A small, type-checked use of the client generated from api/openapi.yaml
+// (schema.d.ts, by openapi-typescript): `make lint-spec` fails when the
+// contract changes in a way that would break a TypeScript client.
+import createClient, { type Client } from "openapi-fetch";
+
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
+export type ApiError = Schemas["Error"];
+export type Quota = Schemas["Quota"];
+export type Tier = Schemas["Tier"];
+
+export type GenzaiClient = Client<paths>;
+
+// newClient talks to a gateway, e.g. "http://localhost:8000".
+export function newClient(baseUrl: string): GenzaiClient {
+  return createClient<paths>({ baseUrl });
+}
+
+// apiError turns the error body every non-2xx answer has into an Error.
+function apiError(status: number, body: ApiError): Error {
+  return new Error(`${status} ${body.code}: ${body.error} (request ${body.request_id})`);
+}
+
+function bearer(token: string): { Authorization: string } {
+  return { Authorization: `Bearer ${token}` };
+}
+
+// login returns an access token.
+export async function login(client: GenzaiClient, email: string, password: string): Promise<string> {
+  const { data, error, response } = await client.POST("/api/v1/auth/login", {
+    body: { email, password },
+  });
+  if (error) {
+    throw apiError(response.status, error);
+  }
+  const tokenType: "bearer" = data.token_type;
+  void tokenType;
+  return data.access_token;
+}
+
+// quota reports the caller's daily quota.
+export async function quota(client: GenzaiClient, token: string): Promise<Quota> {
+  const { data, error, response } = await client.GET("/api/v1/quota", { headers: bearer(token) });
+  if (error) {
+    throw apiError(response.status, error);
+  }
+  return data;
+}
+
+// availableTiers lists the tiers that can answer now.
+export async function availableTiers(client: GenzaiClient, token: string): Promise<Tier[]> {
+  const { data, error, response } = await client.GET("/api/v1/models", { headers: bearer(token) });
+  if (error) {
+    throw apiError(response.status, error);
+  }
+  return data.models.filter((m) => m.available).map((m) => m.id);
+}
+
+// example logs in and prints what is left of today's quota and the tiers.
+export async function example(baseUrl: string, email: string, password: string): Promise<string> {
+  const client = newClient(baseUrl);
+  const token = await login(client, email, password);
+  const q = await quota(client, token);
+  const tiers = await availableTiers(client, token);
+  const resets: string = q.resets_at;
+  return `${q.remaining}/${q.limit} requests left until ${resets}; tiers: ${tiers.join(", ")}`;
+}
+
+// Compile-time checks that the generated types are precise, not `any`.
+export function contractChecks(client: GenzaiClient): void {
+  // @ts-expect-error login needs an email.
+  void client.POST("/api/v1/auth/login", { body: { password: "secret" } });
+  // @ts-expect-error the quota needs no body.
+  void client.GET("/api/v1/quota", { body: { email: "a@example.com" } });
+  // @ts-expect-error there is no such route.
+  void client.GET("/api/v1/quotas");
+  // @ts-expect-error tiers are fast, balanced and smart.
+  const tier: Tier = "turbo";
+  void tier;
+  // @ts-expect-error used is a number.
+  const used: string = ({} as Quota).used;
+  void used;
+  // A 429 of the per-IP limits says when to retry.
+  const retryAfter: number = ({} as Schemas["RateLimitedError"]).retry_after;
+  void retryAfter;
+}

@@ -1,0 +1,21 @@
+-- name: CreateUser :one
+-- CreateUser inserts an account; a taken email violates users_email_lower_key.
+INSERT INTO users (id, email, password_hash, is_admin, created_at)
+VALUES (sqlc.arg(id), sqlc.arg(email), sqlc.narg(password_hash), sqlc.arg(is_admin), sqlc.arg(created_at))
+RETURNING *;
+
+-- name: GetUserByID :one
+-- GetUserByID returns one account.
+SELECT * FROM users WHERE id = sqlc.arg(id);
+
+-- name: GetUserByEmail :one
+-- GetUserByEmail finds an account by email, case-insensitively (uses users_email_lower_key).
+SELECT * FROM users WHERE lower(email) = lower(sqlc.arg(email));
+
+-- name: RecordLogin :one
+-- RecordLogin stamps the login time and, when promote is set, grants admin.
+UPDATE users
+SET last_login_at = CAST(sqlc.arg(at) AS INTEGER),
+    is_admin      = is_admin OR sqlc.arg(promote)
+WHERE id = sqlc.arg(id)
+RETURNING *;
