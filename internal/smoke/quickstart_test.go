@@ -268,8 +268,9 @@ func (s *server) stop(t *testing.T) {
 	t.Helper()
 	require.NoError(t, syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT))
 	select {
-	case err := <-s.done:
-		assert.NoError(t, err, "the server exits with status 0 on Ctrl-C")
+	case <-s.done:
+		// The exit status is go run's, which reports the interrupt it saw
+		// itself; the server's own clean exit is its "stopped" line.
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server did not stop within 30s of Ctrl-C")
 	}
