@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -263,4 +265,51 @@ func TestVendoredSwaggerUIIsThePinnedVersion(t *testing.T) {
 	vendored, err := os.ReadFile("docsui/swagger-ui/VERSION")
 	require.NoError(t, err)
 	assert.Equal(t, string(pinned[1]), strings.TrimSpace(string(vendored)))
+}
+
+// The big files go out compressed to clients that accept it, and as they
+// are to the rest; API answers are never compressed here.
+func TestDocsCompression(t *testing.T) {
+	s := newDocsServer(t)
+	bundle, err := docsUI.ReadFile("docsui/swagger-ui/swagger-ui-bundle.js")
+	require.NoError(t, err)
+	tests := []struct {
+		name, path, accept string
+		gzipped            bool
+	}{
+		{"bundle, gzip accepted", "/docs/swagger-ui-bundle.js", "gzip", true},
+		{"bundle, nothing accepted", "/docs/swagger-ui-bundle.js", "", false},
+		{"spec as JSON", "/openapi.json", "gzip, br", true},
+		{"health is not compressed", "/health", "gzip", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.accept != "" {
+				req.Header.Set("Accept-Encoding", tc.accept)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code)
+			if !tc.gzipped {
+				assert.Empty(t, rec.Header().Get("Content-Encoding"))
+				if tc.path == "/docs/swagger-ui-bundle.js" {
+					assert.Equal(t, bundle, rec.Body.Bytes())
+				}
+				return
+			}
+			assert.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+			compressed := rec.Body.Len()
+			zr, err := gzip.NewReader(rec.Body)
+			require.NoError(t, err)
+			plain, err := io.ReadAll(zr)
+			require.NoError(t, err)
+			if tc.path == "/docs/swagger-ui-bundle.js" {
+				assert.Equal(t, bundle, plain)
+				assert.Less(t, compressed, len(bundle)/2, "compressed")
+			} else {
+				assert.True(t, json.Valid(plain))
+			}
+		})
+	}
 }

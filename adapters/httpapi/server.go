@@ -80,7 +80,8 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	// request refused by a layer never reaches the next.
 	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production),
 		limitBody(cfg.MaxBodyBytes), requireJSON, timeout(cfg.Edge.RequestTimeout),
-		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate)
+		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
+		compressDocs())
 	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, nil))
 	// The one route outside the spec: an alias of /docs (see its description).
 	e.GET("/docs/", redirectToDocs)
