@@ -324,9 +324,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.DatabaseEngine, c.DatabasePath = EngineSQLite, DefaultSQLitePath
 	case isSQLiteURL(dbURL):
 		c.DatabaseEngine = EngineSQLite
-		// sqlite+aiosqlite:///x.db (SQLAlchemy) names the same file.
-		_, rest, _ := strings.Cut(dbURL, ":")
-		path, err := sqlite.ParseURL("sqlite:" + rest)
+		path, err := sqlite.ParseURL(dbURL)
 		if err != nil {
 			r.problem("DATABASE_URL", "%v (expected sqlite:///path/to/file.db)", err)
 		}

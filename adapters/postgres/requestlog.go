@@ -29,7 +29,8 @@ type RequestLogConfig = batchlog.Config
 // memory; a background goroutine writes queued records in batches with COPY.
 // Close flushes what is queued. It is safe for concurrent use.
 type RequestLogWriter struct {
-	w *batchlog.Writer[sqlcgen.InsertRequestLogsParams]
+	// The batching writer: Record (ports.RequestLog), Dropped and Close.
+	*batchlog.Writer[sqlcgen.InsertRequestLogsParams]
 	q *sqlcgen.Queries
 }
 
@@ -39,7 +40,7 @@ func (db *DB) NewRequestLogWriter(logger *slog.Logger, cfg RequestLogConfig) *Re
 	q := db.q
 	return &RequestLogWriter{
 		q: q,
-		w: batchlog.New(logger, cfg, batchlog.Store[sqlcgen.InsertRequestLogsParams]{
+		Writer: batchlog.New(logger, cfg, batchlog.Store[sqlcgen.InsertRequestLogsParams]{
 			Row: toLogRow,
 			Write: func(ctx context.Context, rows []sqlcgen.InsertRequestLogsParams) error {
 				if _, err := q.InsertRequestLogs(ctx, rows); err != nil {
@@ -52,23 +53,6 @@ func (db *DB) NewRequestLogWriter(logger *slog.Logger, cfg RequestLogConfig) *Re
 		}),
 	}
 }
-
-// Record implements ports.RequestLog. It returns at once while the buffer has
-// room; when it is full it waits up to EnqueueTimeout and then drops the
-// record. Records after Close, and records whose user id is not a UUID, are
-// dropped too. Every drop is counted in Dropped.
-func (w *RequestLogWriter) Record(r domain.RequestRecord) { w.w.Record(r) }
-
-// Dropped counts the records that will never be written: refused by Record
-// (buffer full, after Close, invalid) or lost when their batch could not be
-// written.
-func (w *RequestLogWriter) Dropped() int64 { return w.w.Dropped() }
-
-// Close stops accepting records, writes every queued record and waits for
-// the writer to finish. When ctx ends first it abandons what is left (counted
-// in Dropped) and returns the context's error. Calling it again waits for the
-// same shutdown.
-func (w *RequestLogWriter) Close(ctx context.Context) error { return w.w.Close(ctx) }
 
 // isDataError reports errors caused by the rows themselves, which retrying
 // the same rows cannot fix: SQLSTATE class 22 (data exception) and 23

@@ -27,7 +27,8 @@ type RequestLogConfig = batchlog.Config
 // transaction per batch. Close flushes what is queued. It is safe for
 // concurrent use.
 type RequestLogWriter struct {
-	w  *batchlog.Writer[sqlcgen.InsertRequestLogParams]
+	// The batching writer: Record (ports.RequestLog), Dropped and Close.
+	*batchlog.Writer[sqlcgen.InsertRequestLogParams]
 	db *DB
 }
 
@@ -36,7 +37,7 @@ type RequestLogWriter struct {
 func (db *DB) NewRequestLogWriter(logger *slog.Logger, cfg RequestLogConfig) *RequestLogWriter {
 	return &RequestLogWriter{
 		db: db,
-		w: batchlog.New(logger, cfg, batchlog.Store[sqlcgen.InsertRequestLogParams]{
+		Writer: batchlog.New(logger, cfg, batchlog.Store[sqlcgen.InsertRequestLogParams]{
 			Row:         toLogRow,
 			Write:       db.insertRequestLogs,
 			IsDataError: isDataError,
@@ -60,23 +61,6 @@ func (db *DB) insertRequestLogs(ctx context.Context, rows []sqlcgen.InsertReques
 	}
 	return nil
 }
-
-// Record implements ports.RequestLog. It returns at once while the buffer has
-// room; when it is full it waits up to EnqueueTimeout and then drops the
-// record. Records after Close, and records whose user id is not a UUID, are
-// dropped too. Every drop is counted in Dropped.
-func (w *RequestLogWriter) Record(r domain.RequestRecord) { w.w.Record(r) }
-
-// Dropped counts the records that will never be written: refused by Record
-// (buffer full, after Close, invalid) or lost when their batch could not be
-// written.
-func (w *RequestLogWriter) Dropped() int64 { return w.w.Dropped() }
-
-// Close stops accepting records, writes every queued record and waits for
-// the writer to finish. When ctx ends first it abandons what is left (counted
-// in Dropped) and returns the context's error. Calling it again waits for the
-// same shutdown.
-func (w *RequestLogWriter) Close(ctx context.Context) error { return w.w.Close(ctx) }
 
 // Records returns the user's newest records first, at most limit of them. An
 // id that is not a UUID names no user and has no records.

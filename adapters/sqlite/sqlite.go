@@ -73,10 +73,13 @@ type DB struct {
 //     a SQLAlchemy deployment keep their file. Four slashes
 //     ("sqlite:////abs/path.db", SQLAlchemy's absolute form) are absolute.
 //
-// Percent-escapes are decoded. Other schemes, an empty path, query
+// A SQLAlchemy driver suffix (sqlite+aiosqlite:) is ignored. Percent-escapes
+// are decoded. Other schemes, an empty path, query
 // parameters and in-memory databases (":memory:") are errors.
 func ParseURL(raw string) (string, error) {
 	scheme, rest, ok := strings.Cut(raw, ":")
+	// SQLAlchemy names the driver after a plus (sqlite+aiosqlite:): same file.
+	scheme, _, _ = strings.Cut(scheme, "+")
 	if !ok || !strings.EqualFold(scheme, "sqlite") {
 		return "", errors.New("scheme is not sqlite: (want sqlite:///abs/path.db or sqlite://relative/path.db)")
 	}

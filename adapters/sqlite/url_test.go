@@ -32,6 +32,7 @@ func TestParseURL(t *testing.T) {
 		{in: "sqlite:data/genzai.db", want: "data/genzai.db"},
 		{in: "sqlite:/abs.db", want: "/abs.db"},
 		{in: "SQLite:///abs.db", want: "/abs.db"},
+		{in: "sqlite+aiosqlite:///./data/x.db", want: "data/x.db"},
 		{in: "sqlite:///with%20space/a%23b.db", want: "/with space/a#b.db"},
 		{in: "sqlite:///a/./b/../c.db", want: "/a/c.db"},
 	}

@@ -17,7 +17,7 @@ func printBanner(w io.Writer, cfg app.Config, db *app.Database, addr net.Addr) {
 	base := baseURL(cfg.Host, addr)
 	store := "PostgreSQL " + db.Location
 	if !db.Shared() {
-		store = "SQLite " + strings.TrimPrefix(db.Location, "sqlite ") + " (single instance; DATABASE_URL=postgres://... to scale out)"
+		store = "SQLite " + cfg.DatabasePath + " (single instance; DATABASE_URL=postgres://... to scale out)"
 	}
 	var providers []string
 	for _, p := range []struct {
