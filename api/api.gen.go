@@ -21,6 +21,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -87,25 +88,25 @@ func (e Provider) Valid() bool {
 
 // Defines values for ProviderHealthStatus.
 const (
-	Degraded     ProviderHealthStatus = "degraded"
-	Down         ProviderHealthStatus = "down"
-	Unconfigured ProviderHealthStatus = "unconfigured"
-	Unknown      ProviderHealthStatus = "unknown"
-	Up           ProviderHealthStatus = "up"
+	ProviderHealthStatusDegraded     ProviderHealthStatus = "degraded"
+	ProviderHealthStatusDown         ProviderHealthStatus = "down"
+	ProviderHealthStatusUnconfigured ProviderHealthStatus = "unconfigured"
+	ProviderHealthStatusUnknown      ProviderHealthStatus = "unknown"
+	ProviderHealthStatusUp           ProviderHealthStatus = "up"
 )
 
 // Valid indicates whether the value is a known member of the ProviderHealthStatus enum.
 func (e ProviderHealthStatus) Valid() bool {
 	switch e {
-	case Degraded:
+	case ProviderHealthStatusDegraded:
 		return true
-	case Down:
+	case ProviderHealthStatusDown:
 		return true
-	case Unconfigured:
+	case ProviderHealthStatusUnconfigured:
 		return true
-	case Unknown:
+	case ProviderHealthStatusUnknown:
 		return true
-	case Up:
+	case ProviderHealthStatusUp:
 		return true
 	default:
 		return false
@@ -151,6 +152,24 @@ func (e QuotaResetTimeUtc) Valid() bool {
 	}
 }
 
+// Defines values for Rating.
+const (
+	RatingDown Rating = "down"
+	RatingUp   Rating = "up"
+)
+
+// Valid indicates whether the value is a known member of the Rating enum.
+func (e Rating) Valid() bool {
+	switch e {
+	case RatingDown:
+		return true
+	case RatingUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessEnvironment.
 const (
 	Development ReadinessEnvironment = "development"
@@ -163,6 +182,36 @@ func (e ReadinessEnvironment) Valid() bool {
 	case Development:
 		return true
 	case Production:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestOutcome.
+const (
+	RequestOutcomeCancelled     RequestOutcome = "cancelled"
+	RequestOutcomeError         RequestOutcome = "error"
+	RequestOutcomeInterrupted   RequestOutcome = "interrupted"
+	RequestOutcomeInvalid       RequestOutcome = "invalid"
+	RequestOutcomeQuotaExceeded RequestOutcome = "quota_exceeded"
+	RequestOutcomeSuccess       RequestOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the RequestOutcome enum.
+func (e RequestOutcome) Valid() bool {
+	switch e {
+	case RequestOutcomeCancelled:
+		return true
+	case RequestOutcomeError:
+		return true
+	case RequestOutcomeInterrupted:
+		return true
+	case RequestOutcomeInvalid:
+		return true
+	case RequestOutcomeQuotaExceeded:
+		return true
+	case RequestOutcomeSuccess:
 		return true
 	default:
 		return false
@@ -249,13 +298,13 @@ func (e WebSearchResultsSource) Valid() bool {
 
 // Defines values for WebSearchResultsStatus.
 const (
-	Success WebSearchResultsStatus = "success"
+	WebSearchResultsStatusSuccess WebSearchResultsStatus = "success"
 )
 
 // Valid indicates whether the value is a known member of the WebSearchResultsStatus enum.
 func (e WebSearchResultsStatus) Valid() bool {
 	switch e {
-	case Success:
+	case WebSearchResultsStatusSuccess:
 		return true
 	default:
 		return false
@@ -317,6 +366,123 @@ func (e GetDocsAssetParamsAsset) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// AdminUser defines model for AdminUser.
+type AdminUser struct {
+	// CreatedAt Example: 2025-12-01T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DailyQuota The user's own daily limit; `null` when the default applies.
+	DailyQuota *int `json:"daily_quota"`
+
+	// Disabled Example: false
+	Disabled bool `json:"disabled"`
+
+	// EffectiveQuota The daily limit that applies.
+	//
+	// Example: 50
+	EffectiveQuota int `json:"effective_quota"`
+
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+
+	// Id Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	Id openapi_types.UUID `json:"id"`
+
+	// IsAdmin Example: false
+	IsAdmin bool `json:"is_admin"`
+
+	// LastLoginAt Example: 2025-12-25T08:12:44Z
+	LastLoginAt *time.Time `json:"last_login_at"`
+
+	// UsedToday Requests counted today (UTC).
+	//
+	// Example: 12
+	UsedToday int `json:"used_today"`
+}
+
+// AdminUserPage defines model for AdminUserPage.
+type AdminUserPage struct {
+	// NextCursor Pass as `cursor` for the next page; `null` on the last.
+	//
+	// Example: YWRhQGV4YW1wbGUuY29t
+	NextCursor *string     `json:"next_cursor"`
+	Users      []AdminUser `json:"users"`
+}
+
+// AdminUserPatch The fields to change; at least one.
+type AdminUserPatch struct {
+	// DailyQuota The user's own daily limit; `null` returns them to the default.
+	//
+	// Example: 200
+	DailyQuota nullable.Nullable[int] `json:"daily_quota,omitempty"`
+
+	// Disabled Example: true
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// IsAdmin Example: false
+	IsAdmin *bool `json:"is_admin,omitempty"`
+}
+
+// Analytics defines model for Analytics.
+type Analytics struct {
+	// ByRoute Per tier and answering provider, ordered by tier then provider.
+	ByRoute []RouteActivity `json:"by_route"`
+	Daily   []DailyActivity `json:"daily"`
+
+	// Days How many UTC days the figures cover.
+	//
+	// Example: 7
+	Days     int             `json:"days"`
+	Feedback FeedbackSummary `json:"feedback"`
+
+	// From The first day of the period (UTC).
+	//
+	// Example: 2025-12-19
+	From openapi_types.Date `json:"from"`
+
+	// LatencyMs Milliseconds; `null` without samples.
+	LatencyMs LatencyPercentiles `json:"latency_ms"`
+
+	// To The last day of the period (UTC), today.
+	//
+	// Example: 2025-12-25
+	To openapi_types.Date `json:"to"`
+
+	// TopUsers The most active users, most requests first.
+	TopUsers []UserActivity  `json:"top_users"`
+	Totals   AnalyticsTotals `json:"totals"`
+
+	// TtftMs Milliseconds; `null` without samples.
+	TtftMs FirstTokenPercentiles `json:"ttft_ms"`
+}
+
+// AnalyticsTotals defines model for AnalyticsTotals.
+type AnalyticsTotals struct {
+	// ActiveUsers Distinct users over the period.
+	//
+	// Example: 15
+	ActiveUsers int `json:"active_users"`
+
+	// ErrorRate4xx Example: 0.0323
+	ErrorRate4xx float64 `json:"error_rate_4xx"`
+
+	// ErrorRate5xx Example: 0.0081
+	ErrorRate5xx float64 `json:"error_rate_5xx"`
+
+	// Errors4xx Requests refused for the caller (quota, invalid request).
+	//
+	// Example: 12
+	Errors4xx int `json:"errors_4xx"`
+
+	// Errors5xx Requests the gateway or its providers failed, broken streams included.
+	//
+	// Example: 3
+	Errors5xx int `json:"errors_5xx"`
+
+	// Requests Example: 371
+	Requests int `json:"requests"`
 }
 
 // Attempt defines model for Attempt.
@@ -407,6 +573,27 @@ type ChatTooManyRequestsError struct {
 	union json.RawMessage
 }
 
+// DailyActivity defines model for DailyActivity.
+type DailyActivity struct {
+	// ActiveUsers Distinct users with a chat request that day.
+	//
+	// Example: 9
+	ActiveUsers int `json:"active_users"`
+
+	// AvgQuotaUsed Mean quota count of the users who used any quota that day.
+	//
+	// Example: 14.6
+	AvgQuotaUsed float64 `json:"avg_quota_used"`
+
+	// Date Example: 2025-12-25
+	Date openapi_types.Date `json:"date"`
+
+	// Requests Chat requests that day.
+	//
+	// Example: 131
+	Requests int `json:"requests"`
+}
+
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
@@ -431,8 +618,73 @@ type Error struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// Feedback defines model for Feedback.
+type Feedback struct {
+	// Comment The comment, `null` when none was given.
+	//
+	// Example: Clear and correct, thanks.
+	Comment *string `json:"comment"`
+
+	// CreatedAt When the request was first rated.
+	//
+	// Example: 2025-12-25T10:31:02Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Rating Thumbs up or down.
+	//
+	// Example: up
+	Rating Rating `json:"rating"`
+
+	// RequestId Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId string `json:"request_id"`
+
+	// UpdatedAt When the rating was last set.
+	//
+	// Example: 2025-12-25T10:31:02Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// FeedbackRequest defines model for FeedbackRequest.
+type FeedbackRequest struct {
+	// Comment Optional free text, at most 2000 characters.
+	//
+	// Example: Clear and correct, thanks.
+	Comment *string `json:"comment,omitempty"`
+
+	// Rating Thumbs up or down.
+	//
+	// Example: up
+	Rating Rating `json:"rating"`
+
+	// RequestId The request id of the answer being rated.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId string `json:"request_id"`
+}
+
+// FeedbackSummary defines model for FeedbackSummary.
+type FeedbackSummary struct {
+	// Down Example: 4
+	Down int `json:"down"`
+
+	// Up Example: 31
+	Up int `json:"up"`
+
+	// WithComment Example: 6
+	WithComment int `json:"with_comment"`
+}
+
 // File A file, served as is.
 type File = openapi_types.File
+
+// FirstTokenPercentiles Milliseconds; `null` without samples.
+type FirstTokenPercentiles struct {
+	// P50 Example: 205
+	P50 *float64 `json:"p50"`
+
+	// P95 Example: 640
+	P95 *float64 `json:"p95"`
+}
 
 // Health defines model for Health.
 type Health struct {
@@ -449,6 +701,18 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// LatencyPercentiles Milliseconds; `null` without samples.
+type LatencyPercentiles struct {
+	// P50 Example: 812
+	P50 *float64 `json:"p50"`
+
+	// P95 Example: 2310
+	P95 *float64 `json:"p95"`
+
+	// P99 Example: 4022
+	P99 *float64 `json:"p99"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Email Example: ada@example.com
@@ -459,6 +723,9 @@ type LoginRequest struct {
 	// Example: correct horse battery staple
 	Password *string `json:"password,omitempty"`
 }
+
+// MetricsText Prometheus text exposition format, version 0.0.4.
+type MetricsText = string
 
 // ModelInfo defines model for ModelInfo.
 type ModelInfo struct {
@@ -630,6 +897,11 @@ type RateLimitedError struct {
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
 
+// Rating Thumbs up or down.
+//
+// Example: up
+type Rating string
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	// Checks One entry per dependency, "ok" or the reason it failed. The
@@ -654,6 +926,105 @@ type RegisterRequest struct {
 
 	// Password Example: correct horse battery staple
 	Password string `json:"password"`
+}
+
+// RequestLogEntry defines model for RequestLogEntry.
+type RequestLogEntry struct {
+	// Attempts Providers tried before the answer (or the failure), and why each failed.
+	Attempts []Attempt `json:"attempts"`
+
+	// CompletionTokens Example: 96
+	CompletionTokens int `json:"completion_tokens"`
+
+	// CreatedAt Example: 2025-12-25T10:31:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ErrorCode The error code the client got, `null` on success.
+	ErrorCode *string `json:"error_code"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// KeyIndex Which of the provider's keys answered (an index, never the key).
+	//
+	// Example: 0
+	KeyIndex *int `json:"key_index"`
+
+	// LatencyMs Example: 812
+	LatencyMs int `json:"latency_ms"`
+
+	// Outcome How a chat request ended: answered (`success`), failed before any
+	// output (`error`), the client left (`cancelled`), refused as invalid
+	// (`invalid`) or over quota (`quota_exceeded`), or broke after the
+	// first token (`interrupted`).
+	//
+	//
+	// Example: success
+	Outcome RequestOutcome `json:"outcome"`
+
+	// PromptTokens Example: 12
+	PromptTokens int `json:"prompt_tokens"`
+
+	// Provider The provider that answered; `null` when none did.
+	//
+	// Example: groq
+	Provider *string `json:"provider"`
+
+	// RequestId The X-Request-ID the client was answered under.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId *string `json:"request_id"`
+
+	// Stream Example: true
+	Stream bool `json:"stream"`
+
+	// Tier A routing tier.
+	Tier Tier `json:"tier"`
+
+	// TtftMs Time to the first token; `null` when none came.
+	//
+	// Example: 205
+	TtftMs *int `json:"ttft_ms"`
+
+	// UpstreamModel Example: llama-3.1-8b-instant
+	UpstreamModel *string `json:"upstream_model"`
+
+	// UserId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	UserId openapi_types.UUID `json:"user_id"`
+}
+
+// RequestLogPage defines model for RequestLogPage.
+type RequestLogPage struct {
+	// NextCursor Pass as `cursor` for the next page; `null` on the last.
+	NextCursor *string           `json:"next_cursor"`
+	Requests   []RequestLogEntry `json:"requests"`
+}
+
+// RequestOutcome How a chat request ended: answered (`success`), failed before any
+// output (`error`), the client left (`cancelled`), refused as invalid
+// (`invalid`) or over quota (`quota_exceeded`), or broke after the
+// first token (`interrupted`).
+//
+// Example: success
+type RequestOutcome string
+
+// RouteActivity defines model for RouteActivity.
+type RouteActivity struct {
+	// Errors Requests that ended in a 4xx or 5xx error.
+	//
+	// Example: 1
+	Errors int `json:"errors"`
+
+	// Provider The provider that answered; `null` for requests none answered.
+	//
+	// Example: groq
+	Provider *string `json:"provider"`
+
+	// Requests Example: 300
+	Requests int `json:"requests"`
+
+	// Tier A routing tier.
+	Tier Tier `json:"tier"`
 }
 
 // SearchResult defines model for SearchResult.
@@ -700,6 +1071,18 @@ type User struct {
 	IsAdmin bool               `json:"is_admin"`
 }
 
+// UserActivity defines model for UserActivity.
+type UserActivity struct {
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+
+	// Requests Example: 88
+	Requests int `json:"requests"`
+
+	// UserId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	UserId openapi_types.UUID `json:"user_id"`
+}
+
 // WebSearchOutcome What became of a requested web search; absent when none was asked for.
 type WebSearchOutcome string
 
@@ -729,6 +1112,9 @@ type Forbidden = Error
 // InternalError The body of every non-2xx answer. Some errors add fields.
 type InternalError = Error
 
+// NotFound The body of every non-2xx answer. Some errors add fields.
+type NotFound = Error
+
 // PayloadTooLarge The body of every non-2xx answer. Some errors add fields.
 type PayloadTooLarge = Error
 
@@ -745,6 +1131,42 @@ type Unavailable = Error
 
 // UnsupportedMediaType The body of every non-2xx answer. Some errors add fields.
 type UnsupportedMediaType = Error
+
+// GetAnalyticsParams defines parameters for GetAnalytics.
+type GetAnalyticsParams struct {
+	// Days How many UTC days, today included (1 to 90).
+	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
+// ListRequestsParams defines parameters for ListRequests.
+type ListRequestsParams struct {
+	// UserId Only this user's requests.
+	UserId *openapi_types.UUID `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Provider Only requests this provider answered.
+	Provider *Provider `form:"provider,omitempty" json:"provider,omitempty"`
+
+	// Outcome Only requests with this outcome.
+	Outcome *RequestOutcome `form:"outcome,omitempty" json:"outcome,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	// Query Only emails containing this text (case-insensitive).
+	Query *string `form:"query,omitempty" json:"query,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
 
 // GetStatusParams defines parameters for GetStatus.
 type GetStatusParams struct {
@@ -764,6 +1186,9 @@ type WebSearchParams struct {
 // GetDocsAssetParamsAsset defines parameters for GetDocsAsset.
 type GetDocsAssetParamsAsset string
 
+// UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
+type UpdateUserJSONRequestBody = AdminUserPatch
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -772,6 +1197,9 @@ type RegisterJSONRequestBody = RegisterRequest
 
 // ChatJSONRequestBody defines body for Chat for application/json ContentType.
 type ChatJSONRequestBody = ChatRequest
+
+// SubmitFeedbackJSONRequestBody defines body for SubmitFeedback for application/json ContentType.
+type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -1331,6 +1759,77 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAnalytics Usage, errors, latency and feedback over the last days
+	//
+	// Figures for the last `days` UTC days, today included, computed from
+	// the request log, the quota counts and feedback. Admins only.
+	//
+	// - `daily`: one entry per day of the period, oldest first (days
+	//   without traffic have zeros): distinct active users, chat requests,
+	//   and the mean quota used by the users active that day.
+	// - `totals`: requests and distinct users over the period, and the
+	//   errors split by who was at fault: `errors_4xx` are requests
+	//   refused for the caller (`quota_exceeded`, `invalid`), `errors_5xx`
+	//   those the gateway or its providers failed (`error`, and
+	//   `interrupted` streams). Cancelled requests are neither. Rates are
+	//   fractions of `requests` (0 when there were none).
+	// - `top_users`: the 10 users with the most requests.
+	// - `by_route`: requests and errors (4xx and 5xx) per tier and the
+	//   provider that answered (`null` when none did).
+	// - `latency_ms` over successful requests; `ttft_ms` (time to first
+	//   token) over requests that produced one. Percentiles are `null`
+	//   without samples.
+	// - `feedback`: ratings given during the period.
+	//
+	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
+	GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRequests The request log, newest first
+	//
+	// Chat requests as the request log recorded them, newest first, a page
+	// at a time, optionally only one user's, one provider's or one
+	// outcome's. Pass `next_cursor` of a page as `cursor` to get the next;
+	// it is `null` on the last page. Rows are written in batches, so the
+	// last second of traffic may not be listed yet. Admins only.
+	//
+	// Corresponds with GET /api/v1/admin/requests (the `ListRequests` operationId).
+	ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUsers Accounts with today's usage
+	//
+	// Accounts ordered by email, a page at a time, each with its quota
+	// count for today (UTC). Pass `next_cursor` of a page as `cursor` to
+	// get the next one; it is `null` on the last page. Admins only.
+	//
+	// Corresponds with GET /api/v1/admin/users (the `ListUsers` operationId).
+	ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUserWithBody Change an account's quota, admin flag or disabled flag
+	//
+	// Sets any of `daily_quota` (`null` returns the user to the default
+	// limit), `is_admin` and `disabled`; fields left out stay as they are.
+	// Disabling takes effect at once: every request with the user's
+	// existing tokens gets 403 from then on, on every instance. An admin
+	// cannot disable or demote themselves. Admins only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+	UpdateUserWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUser Change an account's quota, admin flag or disabled flag
+	//
+	// Sets any of `daily_quota` (`null` returns the user to the default
+	// limit), `is_admin` and `disabled`; fields left out stay as they are.
+	// Disabling takes effect at once: every request with the user's
+	// existing tokens gets 403 from then on, on every instance. An admin
+	// cannot disable or demote themselves. Admins only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+	UpdateUser(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Log in and get an access token
 	//
 	// With `email` and `password`: checks the password; a wrong email and a
@@ -1475,6 +1974,40 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
 	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SubmitFeedbackWithBody Rate one of your chat answers
+	//
+	// Rates the chat answer given under `request_id` (the `X-Request-ID`
+	// of the chat response, also the `id` of a JSON answer and the
+	// `request_id` of a stream's `meta` event) up or down, with an
+	// optional comment. Only the caller's own answered requests can be
+	// rated: an unknown id, someone else's request, or a request that no
+	// provider answered gets 404. Rating the same request again replaces
+	// the earlier rating. The request log is written in batches, so an
+	// answer can be rated a moment after it ends: the server waits up to
+	// a few seconds for its row.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+	SubmitFeedbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitFeedback Rate one of your chat answers
+	//
+	// Rates the chat answer given under `request_id` (the `X-Request-ID`
+	// of the chat response, also the `id` of a JSON answer and the
+	// `request_id` of a stream's `meta` event) up or down, with an
+	// optional comment. Only the caller's own answered requests can be
+	// rated: an unknown id, someone else's request, or a request that no
+	// provider answered gets 404. Rating the same request again replaces
+	// the earlier rating. The request log is written in batches, so an
+	// answer can be rated a moment after it ends: the server waits up to
+	// a few seconds for its row.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+	SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The tiers a user can pick
 	//
 	// The three tiers with the provider that would answer now and whether
@@ -1560,6 +2093,17 @@ type ClientInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMetrics Prometheus metrics
+	//
+	// Every metric family in the Prometheus text exposition format (the
+	// README lists them). When METRICS_TOKEN is set the scrape must send
+	// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
+	// is open (keep it off the public internet with the load balancer).
+	// Labels are bounded: route templates, never raw paths or user ids.
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIJSON This document, as JSON
 	//
 	// `/openapi.yaml` converted to JSON, value for value. Its first server
@@ -1582,6 +2126,127 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetAnalytics Usage, errors, latency and feedback over the last days
+//
+// Figures for the last `days` UTC days, today included, computed from
+// the request log, the quota counts and feedback. Admins only.
+//
+//   - `daily`: one entry per day of the period, oldest first (days
+//     without traffic have zeros): distinct active users, chat requests,
+//     and the mean quota used by the users active that day.
+//   - `totals`: requests and distinct users over the period, and the
+//     errors split by who was at fault: `errors_4xx` are requests
+//     refused for the caller (`quota_exceeded`, `invalid`), `errors_5xx`
+//     those the gateway or its providers failed (`error`, and
+//     `interrupted` streams). Cancelled requests are neither. Rates are
+//     fractions of `requests` (0 when there were none).
+//   - `top_users`: the 10 users with the most requests.
+//   - `by_route`: requests and errors (4xx and 5xx) per tier and the
+//     provider that answered (`null` when none did).
+//   - `latency_ms` over successful requests; `ttft_ms` (time to first
+//     token) over requests that produced one. Percentiles are `null`
+//     without samples.
+//   - `feedback`: ratings given during the period.
+//
+// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
+func (c *Client) GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRequests The request log, newest first
+//
+// Chat requests as the request log recorded them, newest first, a page
+// at a time, optionally only one user's, one provider's or one
+// outcome's. Pass `next_cursor` of a page as `cursor` to get the next;
+// it is `null` on the last page. Rows are written in batches, so the
+// last second of traffic may not be listed yet. Admins only.
+//
+// Corresponds with GET /api/v1/admin/requests (the `ListRequests` operationId).
+func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUsers Accounts with today's usage
+//
+// Accounts ordered by email, a page at a time, each with its quota
+// count for today (UTC). Pass `next_cursor` of a page as `cursor` to
+// get the next one; it is `null` on the last page. Admins only.
+//
+// Corresponds with GET /api/v1/admin/users (the `ListUsers` operationId).
+func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUsersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUserWithBody Change an account's quota, admin flag or disabled flag
+//
+// Sets any of `daily_quota` (`null` returns the user to the default
+// limit), `is_admin` and `disabled`; fields left out stay as they are.
+// Disabling takes effect at once: every request with the user's
+// existing tokens gets 403 from then on, on every instance. An admin
+// cannot disable or demote themselves. Admins only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+func (c *Client) UpdateUserWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUserRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUser Change an account's quota, admin flag or disabled flag
+//
+// Sets any of `daily_quota` (`null` returns the user to the default
+// limit), `is_admin` and `disabled`; fields left out stay as they are.
+// Disabling takes effect at once: every request with the user's
+// existing tokens gets 403 from then on, on every instance. An admin
+// cannot disable or demote themselves. Admins only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+func (c *Client) UpdateUser(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUserRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // LoginWithBody Log in and get an access token
@@ -1788,6 +2453,60 @@ func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors 
 	return c.Client.Do(req)
 }
 
+// SubmitFeedbackWithBody Rate one of your chat answers
+//
+// Rates the chat answer given under `request_id` (the `X-Request-ID`
+// of the chat response, also the `id` of a JSON answer and the
+// `request_id` of a stream's `meta` event) up or down, with an
+// optional comment. Only the caller's own answered requests can be
+// rated: an unknown id, someone else's request, or a request that no
+// provider answered gets 404. Rating the same request again replaces
+// the earlier rating. The request log is written in batches, so an
+// answer can be rated a moment after it ends: the server waits up to
+// a few seconds for its row.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+func (c *Client) SubmitFeedbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitFeedbackRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitFeedback Rate one of your chat answers
+//
+// Rates the chat answer given under `request_id` (the `X-Request-ID`
+// of the chat response, also the `id` of a JSON answer and the
+// `request_id` of a stream's `meta` event) up or down, with an
+// optional comment. Only the caller's own answered requests can be
+// rated: an unknown id, someone else's request, or a request that no
+// provider answered gets 404. Rating the same request again replaces
+// the earlier rating. The request log is written in batches, so an
+// answer can be rated a moment after it ends: the server waits up to
+// a few seconds for its row.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+func (c *Client) SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitFeedbackRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListModels The tiers a user can pick
 //
 // The three tiers with the provider that would answer now and whether
@@ -1943,6 +2662,27 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
+// GetMetrics Prometheus metrics
+//
+// Every metric family in the Prometheus text exposition format (the
+// README lists them). When METRICS_TOKEN is set the scrape must send
+// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
+// is open (keep it off the public internet with the load balancer).
+// Labels are bounded: route templates, never raw paths or user ids.
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMetricsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOpenAPIJSON This document, as JSON
 //
 // `/openapi.yaml` converted to JSON, value for value. Its first server
@@ -1994,6 +2734,287 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetAnalyticsRequest constructs an http.Request for the GetAnalytics method
+func NewGetAnalyticsRequest(server string, params *GetAnalyticsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/analytics")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Days != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "days", *params.Days, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRequestsRequest constructs an http.Request for the ListRequests method
+func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Outcome != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "outcome", *params.Outcome, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUsersRequest constructs an http.Request for the ListUsers method
+func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/users")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Query != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query", *params.Query, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateUserRequest calls the generic UpdateUser builder with application/json body
+func NewUpdateUserRequest(server string, id openapi_types.UUID, body UpdateUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateUserRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateUserRequestWithBody constructs an http.Request for the UpdateUser method, with any body, and a specified content type
+func NewUpdateUserRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/users/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
@@ -2097,6 +3118,46 @@ func NewChatRequestWithBody(server string, contentType string, body io.Reader) (
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/chat")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubmitFeedbackRequest calls the generic SubmitFeedback builder with application/json body
+func NewSubmitFeedbackRequest(server string, body SubmitFeedbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubmitFeedbackRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubmitFeedbackRequestWithBody constructs an http.Request for the SubmitFeedback method, with any body, and a specified content type
+func NewSubmitFeedbackRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/feedback")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2362,6 +3423,33 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetMetricsRequest constructs an http.Request for the GetMetrics method
+func NewGetMetricsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
 func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
 	var err error
@@ -2486,6 +3574,83 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
+	//
+	// Figures for the last `days` UTC days, today included, computed from
+	// the request log, the quota counts and feedback. Admins only.
+	//
+	// - `daily`: one entry per day of the period, oldest first (days
+	//   without traffic have zeros): distinct active users, chat requests,
+	//   and the mean quota used by the users active that day.
+	// - `totals`: requests and distinct users over the period, and the
+	//   errors split by who was at fault: `errors_4xx` are requests
+	//   refused for the caller (`quota_exceeded`, `invalid`), `errors_5xx`
+	//   those the gateway or its providers failed (`error`, and
+	//   `interrupted` streams). Cancelled requests are neither. Rates are
+	//   fractions of `requests` (0 when there were none).
+	// - `top_users`: the 10 users with the most requests.
+	// - `by_route`: requests and errors (4xx and 5xx) per tier and the
+	//   provider that answered (`null` when none did).
+	// - `latency_ms` over successful requests; `ttft_ms` (time to first
+	//   token) over requests that produced one. Percentiles are `null`
+	//   without samples.
+	// - `feedback`: ratings given during the period.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
+	GetAnalyticsWithResponse(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error)
+
+	// ListRequestsWithResponse The request log, newest first
+	//
+	// Chat requests as the request log recorded them, newest first, a page
+	// at a time, optionally only one user's, one provider's or one
+	// outcome's. Pass `next_cursor` of a page as `cursor` to get the next;
+	// it is `null` on the last page. Rows are written in batches, so the
+	// last second of traffic may not be listed yet. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/requests (the `ListRequests` operationId).
+	ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error)
+
+	// ListUsersWithResponse Accounts with today's usage
+	//
+	// Accounts ordered by email, a page at a time, each with its quota
+	// count for today (UTC). Pass `next_cursor` of a page as `cursor` to
+	// get the next one; it is `null` on the last page. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/users (the `ListUsers` operationId).
+	ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
+
+	// UpdateUserWithBodyWithResponse Change an account's quota, admin flag or disabled flag
+	//
+	// Sets any of `daily_quota` (`null` returns the user to the default
+	// limit), `is_admin` and `disabled`; fields left out stay as they are.
+	// Disabling takes effect at once: every request with the user's
+	// existing tokens gets 403 from then on, on every instance. An admin
+	// cannot disable or demote themselves. Admins only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+	UpdateUserWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
+
+	// UpdateUserWithResponse Change an account's quota, admin flag or disabled flag
+	//
+	// Sets any of `daily_quota` (`null` returns the user to the default
+	// limit), `is_admin` and `disabled`; fields left out stay as they are.
+	// Disabling takes effect at once: every request with the user's
+	// existing tokens gets 403 from then on, on every instance. An admin
+	// cannot disable or demote themselves. Admins only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+	UpdateUserWithResponse(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
 
 	// LoginWithBodyWithResponse Log in and get an access token
 	//
@@ -2631,6 +3796,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
 	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
 
+	// SubmitFeedbackWithBodyWithResponse Rate one of your chat answers
+	//
+	// Rates the chat answer given under `request_id` (the `X-Request-ID`
+	// of the chat response, also the `id` of a JSON answer and the
+	// `request_id` of a stream's `meta` event) up or down, with an
+	// optional comment. Only the caller's own answered requests can be
+	// rated: an unknown id, someone else's request, or a request that no
+	// provider answered gets 404. Rating the same request again replaces
+	// the earlier rating. The request log is written in batches, so an
+	// answer can be rated a moment after it ends: the server waits up to
+	// a few seconds for its row.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+	SubmitFeedbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error)
+
+	// SubmitFeedbackWithResponse Rate one of your chat answers
+	//
+	// Rates the chat answer given under `request_id` (the `X-Request-ID`
+	// of the chat response, also the `id` of a JSON answer and the
+	// `request_id` of a stream's `meta` event) up or down, with an
+	// optional comment. Only the caller's own answered requests can be
+	// rated: an unknown id, someone else's request, or a request that no
+	// provider answered gets 404. Rating the same request again replaces
+	// the earlier rating. The request log is written in batches, so an
+	// answer can be rated a moment after it ends: the server waits up to
+	// a few seconds for its row.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+	SubmitFeedbackWithResponse(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error)
+
 	// ListModelsWithResponse The tiers a user can pick
 	//
 	// The three tiers with the provider that would answer now and whether
@@ -2730,6 +3929,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// GetMetricsWithResponse Prometheus metrics
+	//
+	// Every metric family in the Prometheus text exposition format (the
+	// README lists them). When METRICS_TOKEN is set the scrape must send
+	// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
+	// is open (keep it off the public internet with the load balancer).
+	// Labels are bounded: route templates, never raw paths or user ids.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
+
 	// GetOpenAPIJSONWithResponse This document, as JSON
 	//
 	// `/openapi.yaml` converted to JSON, value for value. Its first server
@@ -2758,6 +3970,427 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
+}
+
+// GetAnalyticsResponse401Headers the declared response headers of an HTTP 401 response for GetAnalytics
+type GetAnalyticsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetAnalyticsResponse429Headers the declared response headers of an HTTP 429 response for GetAnalytics
+type GetAnalyticsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetAnalyticsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Analytics
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAnalyticsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAnalyticsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsResponse) GetJSON200() *Analytics {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAnalyticsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAnalyticsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAnalyticsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListRequests
+type ListRequestsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListRequestsResponse429Headers the declared response headers of an HTTP 429 response for ListRequests
+type ListRequestsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RequestLogPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRequestsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRequestsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRequestsResponse) GetJSON200() *RequestLogPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRequestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRequestsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRequestsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListRequestsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListRequestsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListRequestsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListUsersResponse401Headers the declared response headers of an HTTP 401 response for ListUsers
+type ListUsersResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListUsersResponse429Headers the declared response headers of an HTTP 429 response for ListUsers
+type ListUsersResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AdminUserPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListUsersResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListUsersResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUsersResponse) GetJSON200() *AdminUserPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListUsersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListUsersResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListUsersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListUsersResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListUsersResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListUsersResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateUserResponse401Headers the declared response headers of an HTTP 401 response for UpdateUser
+type UpdateUserResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UpdateUserResponse429Headers the declared response headers of an HTTP 429 response for UpdateUser
+type UpdateUserResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type UpdateUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AdminUser
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateUserResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateUserResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateUserResponse) GetJSON200() *AdminUser {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateUserResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateUserResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateUserResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateUserResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateUserResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r UpdateUserResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateUserResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateUserResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateUserResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
@@ -3086,6 +4719,127 @@ func (r ChatResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitFeedbackResponse401Headers the declared response headers of an HTTP 401 response for SubmitFeedback
+type SubmitFeedbackResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SubmitFeedbackResponse429Headers the declared response headers of an HTTP 429 response for SubmitFeedback
+type SubmitFeedbackResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type SubmitFeedbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Feedback
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitFeedbackResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitFeedbackResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON200() *Feedback {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitFeedbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitFeedbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitFeedbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitFeedbackResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3684,6 +5438,61 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// GetMetricsResponse401Headers the declared response headers of an HTTP 401 response for GetMetrics
+type GetMetricsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMetricsResponse401Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMetricsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMetricsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetOpenAPIJSONResponse429Headers the declared response headers of an HTTP 429 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse429Headers struct {
 	RateLimitLimit     *int
@@ -3897,6 +5706,113 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
+//
+// Figures for the last `days` UTC days, today included, computed from
+// the request log, the quota counts and feedback. Admins only.
+//
+//   - `daily`: one entry per day of the period, oldest first (days
+//     without traffic have zeros): distinct active users, chat requests,
+//     and the mean quota used by the users active that day.
+//   - `totals`: requests and distinct users over the period, and the
+//     errors split by who was at fault: `errors_4xx` are requests
+//     refused for the caller (`quota_exceeded`, `invalid`), `errors_5xx`
+//     those the gateway or its providers failed (`error`, and
+//     `interrupted` streams). Cancelled requests are neither. Rates are
+//     fractions of `requests` (0 when there were none).
+//   - `top_users`: the 10 users with the most requests.
+//   - `by_route`: requests and errors (4xx and 5xx) per tier and the
+//     provider that answered (`null` when none did).
+//   - `latency_ms` over successful requests; `ttft_ms` (time to first
+//     token) over requests that produced one. Percentiles are `null`
+//     without samples.
+//   - `feedback`: ratings given during the period.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
+func (c *ClientWithResponses) GetAnalyticsWithResponse(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error) {
+	rsp, err := c.GetAnalytics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsResponse(rsp)
+}
+
+// ListRequestsWithResponse The request log, newest first
+//
+// Chat requests as the request log recorded them, newest first, a page
+// at a time, optionally only one user's, one provider's or one
+// outcome's. Pass `next_cursor` of a page as `cursor` to get the next;
+// it is `null` on the last page. Rows are written in batches, so the
+// last second of traffic may not be listed yet. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/requests (the `ListRequests` operationId).
+func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error) {
+	rsp, err := c.ListRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRequestsResponse(rsp)
+}
+
+// ListUsersWithResponse Accounts with today's usage
+//
+// Accounts ordered by email, a page at a time, each with its quota
+// count for today (UTC). Pass `next_cursor` of a page as `cursor` to
+// get the next one; it is `null` on the last page. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/users (the `ListUsers` operationId).
+func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error) {
+	rsp, err := c.ListUsers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUsersResponse(rsp)
+}
+
+// UpdateUserWithBodyWithResponse Change an account's quota, admin flag or disabled flag
+//
+// Sets any of `daily_quota` (`null` returns the user to the default
+// limit), `is_admin` and `disabled`; fields left out stay as they are.
+// Disabling takes effect at once: every request with the user's
+// existing tokens gets 403 from then on, on every instance. An admin
+// cannot disable or demote themselves. Admins only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error) {
+	rsp, err := c.UpdateUserWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUserResponse(rsp)
+}
+
+// UpdateUserWithResponse Change an account's quota, admin flag or disabled flag
+//
+// Sets any of `daily_quota` (`null` returns the user to the default
+// limit), `is_admin` and `disabled`; fields left out stay as they are.
+// Disabling takes effect at once: every request with the user's
+// existing tokens gets 403 from then on, on every instance. An admin
+// cannot disable or demote themselves. Admins only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
+func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error) {
+	rsp, err := c.UpdateUser(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUserResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Log in and get an access token
 //
 // With `email` and `password`: checks the password; a wrong email and a
@@ -4077,6 +5993,52 @@ func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSO
 	return ParseChatResponse(rsp)
 }
 
+// SubmitFeedbackWithBodyWithResponse Rate one of your chat answers
+//
+// Rates the chat answer given under `request_id` (the `X-Request-ID`
+// of the chat response, also the `id` of a JSON answer and the
+// `request_id` of a stream's `meta` event) up or down, with an
+// optional comment. Only the caller's own answered requests can be
+// rated: an unknown id, someone else's request, or a request that no
+// provider answered gets 404. Rating the same request again replaces
+// the earlier rating. The request log is written in batches, so an
+// answer can be rated a moment after it ends: the server waits up to
+// a few seconds for its row.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+func (c *ClientWithResponses) SubmitFeedbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error) {
+	rsp, err := c.SubmitFeedbackWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitFeedbackResponse(rsp)
+}
+
+// SubmitFeedbackWithResponse Rate one of your chat answers
+//
+// Rates the chat answer given under `request_id` (the `X-Request-ID`
+// of the chat response, also the `id` of a JSON answer and the
+// `request_id` of a stream's `meta` event) up or down, with an
+// optional comment. Only the caller's own answered requests can be
+// rated: an unknown id, someone else's request, or a request that no
+// provider answered gets 404. Rating the same request again replaces
+// the earlier rating. The request log is written in batches, so an
+// answer can be rated a moment after it ends: the server waits up to
+// a few seconds for its row.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
+func (c *ClientWithResponses) SubmitFeedbackWithResponse(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error) {
+	rsp, err := c.SubmitFeedback(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitFeedbackResponse(rsp)
+}
+
 // ListModelsWithResponse The tiers a user can pick
 //
 // The three tiers with the provider that would answer now and whether
@@ -4218,6 +6180,25 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// GetMetricsWithResponse Prometheus metrics
+//
+// Every metric family in the Prometheus text exposition format (the
+// README lists them). When METRICS_TOKEN is set the scrape must send
+// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
+// is open (keep it off the public internet with the load balancer).
+// Labels are bounded: route templates, never raw paths or user ids.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error) {
+	rsp, err := c.GetMetrics(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMetricsResponse(rsp)
+}
+
 // GetOpenAPIJSONWithResponse This document, as JSON
 //
 // `/openapi.yaml` converted to JSON, value for value. Its first server
@@ -4263,6 +6244,475 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetReadyResponse(rsp)
+}
+
+// ParseGetAnalyticsResponse parses an HTTP response from a GetAnalyticsWithResponse call
+func ParseGetAnalyticsResponse(rsp *http.Response) (*GetAnalyticsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Analytics
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetAnalyticsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAnalyticsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRequestsResponse parses an HTTP response from a ListRequestsWithResponse call
+func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RequestLogPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListRequestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListRequestsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListUsersResponse parses an HTTP response from a ListUsersWithResponse call
+func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AdminUserPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListUsersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListUsersResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateUserResponse parses an HTTP response from a UpdateUserWithResponse call
+func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AdminUser
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateUserResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseLoginResponse parses an HTTP response from a LoginWithResponse call
@@ -4599,6 +7049,139 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ChatResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitFeedbackResponse parses an HTTP response from a SubmitFeedbackWithResponse call
+func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitFeedbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Feedback
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SubmitFeedbackResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitFeedbackResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -5261,6 +7844,52 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	return response, nil
 }
 
+// ParseGetMetricsResponse parses an HTTP response from a GetMetricsWithResponse call
+func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetMetricsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetOpenAPIJSONResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
 func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5479,6 +8108,18 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetAnalytics Usage, errors, latency and feedback over the last days
+	// (GET /api/v1/admin/analytics)
+	GetAnalytics(ctx echo.Context, params GetAnalyticsParams) error
+	// ListRequests The request log, newest first
+	// (GET /api/v1/admin/requests)
+	ListRequests(ctx echo.Context, params ListRequestsParams) error
+	// ListUsers Accounts with today's usage
+	// (GET /api/v1/admin/users)
+	ListUsers(ctx echo.Context, params ListUsersParams) error
+	// UpdateUser Change an account's quota, admin flag or disabled flag
+	// (PATCH /api/v1/admin/users/{id})
+	UpdateUser(ctx echo.Context, id openapi_types.UUID) error
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
@@ -5488,6 +8129,9 @@ type ServerInterface interface {
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx echo.Context) error
+	// SubmitFeedback Rate one of your chat answers
+	// (POST /api/v1/feedback)
+	SubmitFeedback(ctx echo.Context) error
 	// ListModels The tiers a user can pick
 	// (GET /api/v1/models)
 	ListModels(ctx echo.Context) error
@@ -5509,6 +8153,9 @@ type ServerInterface interface {
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
+	// GetMetrics Prometheus metrics
+	// (GET /metrics)
+	GetMetrics(ctx echo.Context) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -5523,6 +8170,118 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetAnalytics converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalytics(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsParams
+	// ------------- Optional query parameter "days" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "days", ctx.QueryParams(), &params.Days, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter days: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalytics(ctx, params)
+	return err
+}
+
+// ListRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRequestsParams
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "outcome" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "outcome", ctx.QueryParams(), &params.Outcome, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter outcome: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRequests(ctx, params)
+	return err
+}
+
+// ListUsers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsersParams
+	// ------------- Optional query parameter "query" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "query", ctx.QueryParams(), &params.Query, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter query: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsers(ctx, params)
+	return err
+}
+
+// UpdateUser converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateUser(ctx, id)
+	return err
 }
 
 // Login converts echo context to params.
@@ -5549,6 +8308,15 @@ func (w *ServerInterfaceWrapper) Chat(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Chat(ctx)
+	return err
+}
+
+// SubmitFeedback converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitFeedback(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitFeedback(ctx)
 	return err
 }
 
@@ -5640,6 +8408,15 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	return err
 }
 
+// GetMetrics converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMetrics(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMetrics(ctx)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -5723,6 +8500,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
+	router.POST(options.BaseURL+"/api/v1/feedback", wrapper.SubmitFeedback, options.OperationMiddlewares["submitFeedback"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/analytics", wrapper.GetAnalytics, options.OperationMiddlewares["getAnalytics"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
+	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
+	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
@@ -5735,6 +8518,8 @@ type BadRequestJSONResponse Error
 type ForbiddenJSONResponse Error
 
 type InternalErrorJSONResponse Error
+
+type NotFoundJSONResponse Error
 
 type PayloadTooLargeJSONResponse Error
 
@@ -5762,6 +8547,535 @@ type UnauthorizedJSONResponse struct {
 type UnavailableJSONResponse Error
 
 type UnsupportedMediaTypeJSONResponse Error
+
+type GetAnalyticsRequestObject struct {
+	Params GetAnalyticsParams
+}
+
+type GetAnalyticsResponseObject interface {
+	VisitGetAnalyticsResponse(w http.ResponseWriter) error
+}
+
+type GetAnalytics200JSONResponse Analytics
+
+func (response GetAnalytics200JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalytics400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAnalytics400JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalytics401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAnalytics401JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalytics403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAnalytics403JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalytics429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetAnalytics429JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalytics500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAnalytics500JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalytics503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetAnalytics503JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequestsRequestObject struct {
+	Params ListRequestsParams
+}
+
+type ListRequestsResponseObject interface {
+	VisitListRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListRequests200JSONResponse RequestLogPage
+
+func (response ListRequests200JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRequests400JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRequests401JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRequests403JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListRequests429JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListRequests500JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRequests503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListRequests503JSONResponse) VisitListRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersRequestObject struct {
+	Params ListUsersParams
+}
+
+type ListUsersResponseObject interface {
+	VisitListUsersResponse(w http.ResponseWriter) error
+}
+
+type ListUsers200JSONResponse AdminUserPage
+
+func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListUsers400JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListUsers401JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListUsers403JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListUsers429JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListUsers500JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListUsers503JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserRequestObject struct {
+	Id   openapi_types.UUID `json:"id"`
+	Body *UpdateUserJSONRequestBody
+}
+
+type UpdateUserResponseObject interface {
+	VisitUpdateUserResponse(w http.ResponseWriter) error
+}
+
+type UpdateUser200JSONResponse AdminUser
+
+func (response UpdateUser200JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateUser400JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateUser401JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateUser403JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateUser404JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateUser413JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateUser415JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response UpdateUser429JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateUser500JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UpdateUser503JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
@@ -6261,6 +9575,171 @@ func (response Chat504JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedbackRequestObject struct {
+	Body *SubmitFeedbackJSONRequestBody
+}
+
+type SubmitFeedbackResponseObject interface {
+	VisitSubmitFeedbackResponse(w http.ResponseWriter) error
+}
+
+type SubmitFeedback200JSONResponse Feedback
+
+func (response SubmitFeedback200JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubmitFeedback400JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubmitFeedback401JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubmitFeedback403JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubmitFeedback404JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SubmitFeedback413JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response SubmitFeedback415JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response SubmitFeedback429JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SubmitFeedback500JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitFeedback503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubmitFeedback503JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7009,6 +10488,55 @@ func (response GetHealth500JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	return err
 }
 
+type GetMetricsRequestObject struct {
+}
+
+type GetMetricsResponseObject interface {
+	VisitGetMetricsResponse(w http.ResponseWriter) error
+}
+
+type GetMetrics200TextResponse MetricsText
+
+func (response GetMetrics200TextResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetMetrics401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMetrics401JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONRequestObject struct {
 }
 
@@ -7244,6 +10772,18 @@ func (response GetReady503JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetAnalytics Usage, errors, latency and feedback over the last days
+	// (GET /api/v1/admin/analytics)
+	GetAnalytics(ctx context.Context, request GetAnalyticsRequestObject) (GetAnalyticsResponseObject, error)
+	// ListRequests The request log, newest first
+	// (GET /api/v1/admin/requests)
+	ListRequests(ctx context.Context, request ListRequestsRequestObject) (ListRequestsResponseObject, error)
+	// ListUsers Accounts with today's usage
+	// (GET /api/v1/admin/users)
+	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
+	// UpdateUser Change an account's quota, admin flag or disabled flag
+	// (PATCH /api/v1/admin/users/{id})
+	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
@@ -7253,6 +10793,9 @@ type StrictServerInterface interface {
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx context.Context, request ChatRequestObject) (ChatResponseObject, error)
+	// SubmitFeedback Rate one of your chat answers
+	// (POST /api/v1/feedback)
+	SubmitFeedback(ctx context.Context, request SubmitFeedbackRequestObject) (SubmitFeedbackResponseObject, error)
 	// ListModels The tiers a user can pick
 	// (GET /api/v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -7274,6 +10817,9 @@ type StrictServerInterface interface {
 	// GetHealth Liveness check
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// GetMetrics Prometheus metrics
+	// (GET /metrics)
+	GetMetrics(ctx context.Context, request GetMetricsRequestObject) (GetMetricsResponseObject, error)
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -7295,6 +10841,129 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetAnalytics operation middleware
+func (sh *strictHandler) GetAnalytics(ctx echo.Context, params GetAnalyticsParams) error {
+	var request GetAnalyticsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalytics(ctx.Request().Context(), request.(GetAnalyticsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalytics")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsResponseObject); ok {
+		return validResponse.VisitGetAnalyticsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRequests operation middleware
+func (sh *strictHandler) ListRequests(ctx echo.Context, params ListRequestsParams) error {
+	var request ListRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRequests(ctx.Request().Context(), request.(ListRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRequestsResponseObject); ok {
+		return validResponse.VisitListRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUsers operation middleware
+func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
+	var request ListUsersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsers(ctx.Request().Context(), request.(ListUsersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsersResponseObject); ok {
+		return validResponse.VisitListUsersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateUser operation middleware
+func (sh *strictHandler) UpdateUser(ctx echo.Context, id openapi_types.UUID) error {
+	var request UpdateUserRequestObject
+
+	request.Id = id
+
+	var body UpdateUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateUser(ctx.Request().Context(), request.(UpdateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
+		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // Login operation middleware
@@ -7429,6 +11098,52 @@ func (sh *strictHandler) Chat(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ChatResponseObject); ok {
 		return validResponse.VisitChatResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubmitFeedback operation middleware
+func (sh *strictHandler) SubmitFeedback(ctx echo.Context) error {
+	var request SubmitFeedbackRequestObject
+
+	var body SubmitFeedbackJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitFeedback(ctx.Request().Context(), request.(SubmitFeedbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitFeedback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubmitFeedbackResponseObject); ok {
+		return validResponse.VisitSubmitFeedbackResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7602,6 +11317,29 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	return nil
 }
 
+// GetMetrics operation middleware
+func (sh *strictHandler) GetMetrics(ctx echo.Context) error {
+	var request GetMetricsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMetrics(ctx.Request().Context(), request.(GetMetricsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMetrics")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMetricsResponseObject); ok {
+		return validResponse.VisitGetMetricsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetOpenAPIJSON operation middleware
 func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
 	var request GetOpenAPIJSONRequestObject
@@ -7676,157 +11414,228 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vchs58tirdE1SZSk1pCjZ8tpUXSWyrLXlyH9+kny+PY+LA86AJFZDgAtgRHFdqsob5Fs+3JckX5JX",
-	"yPPcCySPkEIDmMGQQ4mSfbt3Vftht6zhAGg0Gv2/e75GmZjOBKdcq6j/NZJUzQRXFP94QfIz+ktJlTZ/",
-	"ZYJryvGfZDYrWEY0E3znZyW4eUavyXRWUPtmTqN+xPgVKVg+kG6OOKJSChn1oxlRai5k3odpqTQMKTwD",
-	"LWB37xlkEyJJpqlUURy5kQOWR/3o6Wg328sf086T4T7pPMme5p1n9IdR5znpDe0vT0bRTRypbEKnxMDx",
-	"7yUdRf3o3+3Ue9yxv6qdYwTl5uYmjnKqMslmZjdRP7qYUHDrAlMwJcVIyCnNYyAwYrTIzVO3tRiEBD2h",
-	"8FooDRNKcirNz1xoUFRe0Ry20hP7Lkzqd9LtroH0RyGHLM8pfxB6R9XoGrGHWSZKjoDnTJFhQfPfEY1k",
-	"FRrc9wnXVHJS2MEPIy07Q7B1/wjsg99n14ccSk6vZzTTNLeQHEBONWGFAiIpMI70gsQhoRBjKLkhGh1S",
-	"ncXSB7IoBMkvhDglckwfhKeZnWOghRgUOEuNMHe1YSjyBWghwL/we986BIgpC49BDWkgjWQZnWmFODoj",
-	"mp6yKdM0fxB+JNF0ULgJAtQQTQEfA73OKM0feI3MGC0XAzLSVEb93b2NERVsbD3OhIAp4QuPOAUjKaag",
-	"J0xBVjDKNWzNqISTDwdASj0BKUpNFUzIFQWScKUlM5wWhmU+pnq7C8dXVC7AIKXjkGLHACmUAEV5rsxJ",
-	"JLwCr/MfHEtTIDioMsuoUt3E8CT33Oy0fh3/bx6tHr+FAsQID3vOeC7m3ShEmF7M/OUfU4OSgAA6Z3RK",
-	"GGd8vDr7mcdPQUfaX8EHLKBoC+jnNBMGLyXXrLAzT0RRbYcpGJLs8u51DKF0Di2h3L4GqW7KXJRFbsQn",
-	"yadMa8Neb13GLPSRG1oQkv16nzuj7L9nTNpRqpxOiVy4o9PiknKYEAX+lTi6IkUZXjV8Z1D/7u/aRcvY",
-	"B3Cgm9jrG+vAc3LZvrMKXxnipQbPS2/zI+XaocdO+UBIvw+3HFIiDXf0e5sypRgfx6HGMpeCj4sFKDbm",
-	"NDfKisNxt3k/P3361DmsN0jbL+gSChBKg1woFTUTVuw1eoGwtdGi4Tl8XJPiFWGFUQwexL3LYHx9YudU",
-	"XrGMgqbTmZBEsmIBzTd/F80AcjqjPKc8W8CWYRM50WRIFN32lFmBeAAoNqAgmkqUcx+5KmczITXN39Kc",
-	"kQvE5oNQVk00mJqZBngwa7QCr52vzP3PoyQYxL05f/+uG9X3Cmn6UBsCQNTMpJhRqZnlYjMprlhu2ext",
-	"YHzw792Y3RKH0iZEof4QwyVdDCT9GZW/GLgYlKj0Di7pIoaMyaxkeiBmlMcJ91AMcjHnliAmlBR6AlPB",
-	"mRYSJDXnpIBpMO9sx04BGuBRxQmfipwWA6Pf4b3XbEpFqWPIBOc0MxC6VyEr9UCMRjEMiTHHrIlnpXR9",
-	"acPZo3jlwtojt/z/c43ECjdfqiFiaFBg0HY0Ifr4inJ9riUl0zbBZtbsnBtdBV9UsDWlmsSWr6kYcsEp",
-	"Mi4D1vYBKEpRyGYTosEcK1LlIwXBxN1V8C0sb6lSxKrSTZoI7tGU8VPKx3oS9XdbppHC3ifKy6lBRKkQ",
-	"CUQppjThxspVC6XpNEDIGhziVHG19joEntFZsbgV5BUgR4wzNRnUVBucshazNvRYuXmLKZy3YhVp8K6b",
-	"dMHsLXrIzVOilJnd8SpwczoE9wKM2RU1chmpA8GKjaqXMW3FlZDGztr6vPsFRkwqvW32wzSdqrvAOccV",
-	"DDBu+0RKsjB/lzOFhD2o0FAjuijIlHQed3c7z4Ydxj1xrGCw9BR5Gwgf8aWbOJrT4UBRIrPJXUM+0eE5",
-	"vvi+1JmY0hXyQy3IAh6H93lpUzWBLtOVh3094Va+oybpTsn1wN5v9xebmsv0bPf5Xmzun/2zvn2VAhtH",
-	"U3uDW+jhmMiCGYWolFx5KyIT/IpKhRQQgyhyQ8p4/Buffsg3DADk+sQO2++tEsR9r4MTUKuUbdjKIwVu",
-	"uwdANEyF0vD28C+DD2fv3364GBy9Pjw7D/xlsPV4r9frwXABOR2RsrAkXlPk8fWsIIzD+fmxuRmGsSpq",
-	"jjZD9W1Krj3jw4niu1ihCpg6rhf1tSzpstS2vB+Pg3A1Nxa8gjbG76EGFH7mHI3sQ2sq4D1DIQpKOAJg",
-	"Ge0KAg/B/gLm2skSRSHMCpJRYyyNhKQrxNHK3IwCYQRMKfGCGq2a6Kgf5aK0imRFuiHd1mTBy+nQHnXz",
-	"2lboGpFCreIL37OWJB3CyLkYLbVY4gXCc2R4NbPDf2kxS7ikqiy0Mli2ANC8YpJaGIZIu2BozD8kkkLB",
-	"lLH2GU+4mSg1QjgFak4GF/NGM5q29hgPYD6hHOy2gKmEB1p2LaOVZkXhhqgY5kxPRKn94rGZPeFpjaAU",
-	"FFkoUMLqJ8unvqqHmDu0jgVdCPGW8IV3AFQOxxZzyuiTYgTEQv1k73mMN8QxEj0XoCZkRpWhFMHp+1HU",
-	"/3z7Pf+3Umhy7PxHTqmN7+v2+XITRxXYJM+ZgZkUHwKG2nbpwi1R9OpwwTt719fuJLpwLqbUalUKSJ5b",
-	"3zbublnPyFvswXONpzwl2YRx2pGU5PjAvN2HJc9/DKFxHSe84QuIofJkG6VZD0ai5HkMU6onIh+YJ6Qo",
-	"xNy8mQk+KlimjQK97No0q7QZNzH8Yg5i4D15ccKbanulirc/VoOArmOoxKNXw92f6H+W5QzHVrp4Y6h3",
-	"US9r3k342jgRbSfcT4ZU5+aOoqWPmIRJOSVcNVn/S2KsYFwHblsntOpu1wZj6xN0fOEvHXfFOicvwRsY",
-	"zjPYhGRDv+ntmrO3UZA2G1C3MYIfWUHbhMSImUNxcRqigCHSKi4/ZJzIRRuWXqOhtqrXKOt5aOqBryj/",
-	"KxyewAuSXVLeinWliS5VaFVYU3DRYkPEkZFZrM0YtU5UVuTgXvHMy1p2zXO46nV3u707Me1Aq1eNq122",
-	"ofpUjBlfq/fRKWFLWjLJyX9yf3UzMQ3xb99u6CV7+0+WAY6j685YdFaw5EOM7d5gsz0oeUGVAlynI3ix",
-	"gMKAD0wB5RitAsHXIjATUtJMw0RIRWFItDZcVmkyQ9Wg2kYFSGMnu3vP7iRy3H8blt8agX/CR2IVxQ2H",
-	"2qrG1MDE13VW4CbKKyfTJUL/kSgNf//b/2yj8Ptbfm3GCq7ZsFXC/cTB5tdi7ZS1GiTmJ/zXRiZBjf8V",
-	"m3AJbDdxGzjvZ5Qffjh5KbJy6l14G4v3Qw5uPDzu9iB3k8AWBn8Ep9uBQluv+SE4htXApRNsleA7gKnI",
-	"Ls11QHclvaKFmOEyxpjNO4wbMyW3aiAXcEkXVpk0UpqNS+dn9jxtLMUvRneaUY5BJXN+k3I8Znw8Ihmq",
-	"0yK7bGV5Hu51jBflAYrvFk1lYkBynNBv7ZECYv2DZnNEw4iwAvVfkJQUVgfUkoxGLANx5QK0haHwfZgy",
-	"jnG0rV63u7vdkBmVZbBiAZixg2xCs0sbQKmHEE07Rl8wBF4W7vLaQ19BREGMubYYTFsM4FP7m98qAjuT",
-	"YojG05qZA8v6Qc6ZFcFVzvBWjiWxGkYu5ugo4DVN4J+X3PzQdtblDJGxeo42tjgqC7srVZ+LDeWhu2dG",
-	"ZYb6ENMTVNpzmrEpKdQBGBSE5p+1pCoMVYzs+fPus722M12Dw8DKQzhCdOxOojjae2L+/4PZ+ONefrdf",
-	"MOBvlfh1WFmiowZBVOvH4X34cgsbsNfJs8Qmut9zCpRruTAore4N4pjAiF1jOMlpdxsxzaU73OJN82+o",
-	"IC5Umz5FsYHJVVtZS2LRXfYWtxEaR35/oCUz+jtz/kI0T2E+WaAXnuU2TmMtqE037gMRbbJi6Wi+tJlx",
-	"eJjWmPOctgLXgkJz2NrvPbZJRWh1rrLIoj3wXoXGnYmFp52TReNG7Pda3RsB85Bh8L0a93j/7nGK6oEh",
-	"7UGps/Dm9Hr9Xg8+XhwZCq6VjPpxq/WiqFYDssanxum1BnwnhinLORtPtJmqqdft9fb2O7t7nb2nF7hY",
-	"v9f7a4PFB/y6xZlL81uQjOlQNActcrKArY8XR00X3e4dCFtiFLha7I42PIQQFStIbuMILa6Kb75zFcU1",
-	"6GiVBjzObn3ttp1/edg9sjHY2i5myqoz5Qy2nuw9b55MFUBdsdV94HSNie2wYPb0kPwhi5z93k0z2ek7",
-	"HVEjO+nuxBYrMS/pAjIxNQK4xHSdTIjCyPkmKe/deYjh6huc4SE82XtutTX0ENpDFDZW3rcOR8x6eqRA",
-	"zHkdKcZEnIRvpaF/J0U3M21yf7M17/BjVJoxrc6hdLuboD11RknOOFWqJT5nZLRar9a3WF+3SeA6eyCG",
-	"JBKXSeRzT200xggoq8SiczfhPr3A0LXH+gGc0Zwp2ELcnR2/PDkffDw7Na8oqn0iQh/mE1bQhDObummQ",
-	"iQtVWXEKRsQoUyS7NCdASTYBG+LKKEpMTBJzjgJjLSwMDCRfLHm+vkYeSnPwl9FNC2ui/IpJwb2N5OVD",
-	"YI5YkzC3fv5WnRLXbrOIVyjSvNdcs41dntExU5rKfzpPx3d1TwThnw2dFQEwbWizkY0zjE+0eM84m81o",
-	"e0BbM91waQQSVxYNc6qU7E6nlp3Njo2rdVshtqHfFVj/cfC0QYE+lxYHpjGjGR8jrwot7RHBbPshKcyF",
-	"NEerpkTq1quB6XctfiQ0tmyUdnXp1+d7+0/hzacLc/sV5eg+TQ+dix8Dan2wSWCQlL3e4wwnwn/StDXW",
-	"ZoMBasD4JpLIZr25MQ258+zpk16rmmFjDtolTnlU2Sy6u22yBj4akzVAbzu9j+tSTgzAmKVTx8JbzfLp",
-	"TN/ySmtAzL8ftyzTDqOlsDVcbIVTbcaZWNPTUZas1f3N1IDkU8Y3YNA4gQeiGte2o5X0h/bgyZBmZEpt",
-	"4M8pDDS3eSU4+gDIUKFDwZpenMKcKCDqkuYwEo1r55RSLgYuBIuejjDxsKrJaLuJFcRnbvTKefxSUrlo",
-	"t23wJ3MLLdjGItSSTW0W6IRpqmYko5CJoiAzRfPt7hoDyq+8WWZMyNBbLHpVsc8mxCqTZEYtTl+W2aX5",
-	"75WoMRtDRrKJe6GycV12OwXGOzMpzIW074WHYKc2hG9+aUX0qtfK5a3fzQYqf4zbWezOpEbdKi2aFWlW",
-	"SqYX55gyi0tbxmNYZv3Xj/6mvPl04ZNn8Tb4dFo380Trmc2PZC4I0ETvmPJfCTO6G+FweGK9mWOi6Zws",
-	"+phaorD0hPEYxlQDcXaQ15itEYOBeWTulqc4T6k5ADeXLyjQwqxSxUu7CU/4cUvQGbO8MZ5i7tyb8/fv",
-	"rDm2laKBkm73gdjwpU98wYSEFE2sNAZi9Jcg7IzRZmAcUvOP1GuekNaWVmqBJoUSCSezGSVS+aBlGkYt",
-	"0+WwZZj2UJfrmM21R85tDqez/9DUJHmuIDVcwYKWou6MtkPCw3TrvEIkuaS3y9FQDjlxan2dxEXV7S1J",
-	"P7w/v4AdMmM7V7s7pNSTHYxtpbg21l+RTLMrWoUOXJLcyJaPVAEFtAxsgFRDupOLTKUHVr2v39GKFiP7",
-	"gphRTmasuyDTwu26evazEggAWsUZ5Qo5gw0kRW9PLpwGZOlb9XdwoL1oXSHHO26Q2jHv1kphFWF95ajy",
-	"8MNJELDsRzbSeWNDD2TGon70uNvrPkZ1VU/wOq6iCtmvaHONfjL4TlEKuS16rTftgzX7bLDBPT0AYuPz",
-	"NtSIQ0jC7SP/Up3Og5fjSW8Xj6q5VmHkz9ZywDLGYUKyMePEWmWU549UwjPBtTloc7Gcfw+HVf4PR9iy",
-	"5ArJKOHp4ceL14PD09P3nwbHbw9PTgen71+dvPuTliVNYYsbixkd7ZXFtd2FEw2ZpARJ2JCGL/wT3PkM",
-	"EM4uuPJEx0lsHVKNAVLMjaHIKc2Bady+qyI0nL4qdCAcav3TFmeMhIS0VsNSUFZjtMRWZQmf5FHfhqjr",
-	"pIEXwlqG9ymDMfh/z21Sbl1pcrwcR94KbNTtsOLE6VUrJuHNkjW3NDcSTmCv3TlfONvtBuE9ilIaIf6b",
-	"poA0RGLViLqIeK/Xu1+lQtP0iOjizWT4KmPv2ZuTj7+e7L5jJ+qEn+1nRydPTy5nf/nz0ZvnXbp482v+",
-	"6YS9Zyfzn34uind7P/360+LN8262V/Dh9Mde/pc3RVNVryyFwC7wknZjZFjrqaVU4VSMxxhPRJ/8E4uD",
-	"tpkqXO0E1dY4ZPehNTG3lTFZDiRkSEe/RynHp4AfBtA4bD2+G1t17bQZsbvBiOV6Why3f/e41tobM3jv",
-	"+d2DwwLVmzja34QQmuXROOrxJmDWlkaoc0b9z1/igJWcouJnM0iN7scbDNYomWSs0OQ1uukXM1VDOErn",
-	"+1ovH9HZjifLFDgrBNczEkh2MqJofgBM1+VFjo2TPJcGEtQ8mbH32S8lBUnHROaYqyNGYIbb/NVKcDDV",
-	"1j+gm/BD7gCp0lsDqfdIQXr48u3JOyvnzlNjDKJf2+DEGJZt4sO7/h4qQb4Tv964jnjJU7kRw979XttB",
-	"jtIbPqc/jB5nncejXcNRdmnnef6Edp6NnpK94W72Q76/H1rzNit64x2i6+KOBgTGsLQKSv5wfvz8QfzY",
-	"Z6yGTRp4DRimKRiN26mGBbqggV4zpdXv18RgHXwWru4fPPd+PPcIac/xWoPYW9msMdfXc9czZyrWJQHG",
-	"LBi7hHuhjGbPkLtlE8LQpKss84RvpSOidNqHV1L8cgCp9xG7JzGmleESMobXNjvrR5LRA0jRh5z2Ex6+",
-	"YgcFL27HIIWxJvnYGGIuKYznGDEyD415YmxVBBhD8lX4zfp3sS5FE6mVcxswPu7Cj6QoMN40MVY8VwlH",
-	"TXslnwel2AFgVBGYxq4thBWlpODbF4DNc0u4NZw5OAeDLXdAu+M9p0b6VN0IluLEmeCqnNbVJN4Rb/Yp",
-	"6ajkOc0TXllZpTI2Fs0oM4Y0F3pitlSbdxaePjgby2bbuVqYoGzG2D4thTM+A70Lr10nhsoPElZxjAXG",
-	"a4kCJQQH54lBpHnXAXNRur4BLU3ThOPQPph5bESxD1+TgCklUT+J/v5f/lcSxYlNdsQnhsbwkT9afDqW",
-	"4hd82qwww9/aquWS6MYAYpdNote0KEQShY/MFiS1z/pwSemsQwp2Rc3fDvRccBqA3qhgw5WVFjMLlSJj",
-	"mkT9r0nTiZ5gMDtZ9aQnUX/v5sZhyp9lXcjizxNLdKgmvpoGvUJJUBKURClslQorE2rncaN2wOjI3nm8",
-	"bX0OiS+NTKL+56+J9YbYjcgiiW6+WF/PMckmge3sCQu2Ss7J1MxmwZob1oE16S7hM+Fvzt+/61BuBFkO",
-	"1iHahUNIQ0ynkIlp7Sky+8Obt7sPRltLuGIFFpjZiiObYIoXcW49G/UppdhNqfHY3suE44a/JlaC4h4N",
-	"UEl0k9aujIqLjLDZzpTlHXtvDNOzZSmrlRo2kL+s4x1NXN7MQz0EdWVcLQMO3fKoC+N9rvzZ5rog0w6N",
-	"el8deHvZnpEbWJS1vFhYqWWROmFKC7lA6hEoTVS4XliUubf/NCy1/Bxs/q4qQlsfbcuib+JwoBlQUMPV",
-	"vdtpVqqJJT/0IRMYSjE3vBIzO83Mry8uPlSO2WD6utz65ktVdRkGPCvsHVov7o+S8mzyH6O6atHV3vka",
-	"wugnUWLyMjHcPWOKQrUIxkrCWsBe94d7eEzCWth/hMPkO6N4qXjcV4zfJ2vJH4gLRNepxT4JfLlwel21",
-	"dFUc3RIt3X26Eh3d3bvvqcwKl4hJr/UO4qlTX946m2IjObgJcn5jQfmbCMHdG1w+ug/mw64Q64w3l2b7",
-	"Tf6zO/X32ln2L+d5uodAqiyAJbfyavqb0QGrPK/WRk6tGXGheVuHApen+h4d1G5im4PZ3EmYfemyOFtA",
-	"/92SN+/FlVqLltdcknUJrGlzq2nsFKsqGplwH46M27Igl8hgfSaknzg4ptQIXBeBqbMB06DDWepirNuu",
-	"gWbdsA5VSL3c2G4leTOGgl3SOVN0e7XZ3H06qTU23ZrVClutG8dA2vYG/dYe6n7Ye5j7v1GdHFC4kSng",
-	"mxOF7Sb7UGt+qPr7TpCu8wBTsNIkpJLjv1cXqJrB0BHSfKN/po1Hb6VNZDhSTTjTVWMNS4B18RfaaizP",
-	"C5cSxAXvLKnthhbXGRK13+ge4a6qNOXz11YMezUsbM/kUrn9u42aumqEK0JffrlZc1e93egmhWr1Er9v",
-	"1MGH/L4oGukfqEX/Zg3X1hcNtZDOu6B0JsPeic5A2nK51GHSNDbd6tozffKgy+gPIGh2GJCp+TUH+/vv",
-	"05GuhbqrIien6FG8M+5mhJCLUneXfZ7NrKbPX24aTtBzzBOtnJYu/lT7t+LaQBbS2q+BmxSdog03aV20",
-	"O6ZrolB6IqlN5VfelR3wDkxCmIdkwMXcFXxRPTFX3Qih6v2gMqDyrjJVt+2DLaN74L+MNHFpHq7vGwwl",
-	"JZd+Vde4ztzbVg/EKVP6rd3ft1qHHk2fG8XhbUXF/1ay7LIyBVUMYyFsboViZjZMMmRUeWPQWXcugSco",
-	"/17mYoYB3bH2K7OUs98NotWMuqDhLyUpDHm5RQMb3y38wj2Bv//tv/3f//Nf716/tevOC5v4hmvhnu0F",
-	"uHblFTbNFSGwudTV8ufmT/h///1//4/mygFPxiYum93Wukh9jeRDYv5nN4r+ZaI0t3OsCt9ArA8/Ixxm",
-	"LLu8lS9V1kkrW6pqAa3aUhcCxkGgAXXMGOaGVdiqPuX5ErfatA3P2So/2LIKvJmKaKhKJFs5yyuqbYXo",
-	"t/KVhm1UVX8+3l8t6mwUbQY1mutKLa3ZtLu/8aWxG1pzYTJSFMiwrZGESq3ACtc/7tBvdIeqIwis1eAK",
-	"2b8bd6hO0W69RO3F6bA1xmhkzXljCJTd2Cr4RCcca7u3u3CI0cixFCXPq76rrrsAFrXVXQvqVfCyJfzD",
-	"2fs/n7w8PhscvT4++s+Dk3cXx2d/PjwdnB8fvX/38txl5dY6k7nLmTA3nwvX3dSYEq+OL8CpMun2AXpk",
-	"EQDcGRoYV6TwQU8gmRQKi7UT7gvuVBdSi68UmMLYXQfScpb2l/pA2Pbs2ALLhhwoF+V4Eruw5XLbC6Zc",
-	"R9rFAc7ouzqk/QBKazrFyyvNiQKF6T7Yvj/hABW+Xh6/Ojt8efxycHp4cfzu6KfB23O0wqY2kLvu7eOz",
-	"s/dng7PDi+Pbmnm4Bh5mio16eFj43QbFnIdI03PhicFv05dcInUZJXBJuWMKqc/OFza9SPvm2H1A3P+O",
-	"XTDSfkBm2AHNrprDgtpodGq7P6S+FYvyLU1Ue0+M1DaCSIOGGAnfCrthbMe3tsOAi0bUGUsp8oQb3vm4",
-	"ByrGbllawZH5oXMkuJaiwKrcNSLn3NdNzIgkU4qfdzGco6XxJW416M7PODrubJWF07mqRhe1fKh6Krp2",
-	"G/fswPHl28Th52YPmt5yv5da1D252N3r7/f6e0//2mzf0d99ttfmYvGs0LZW8d1RXJMS33EEd2jU3AYU",
-	"3d7eBoD8sAzIk73dXrzWvVDBE3R5qaD6obt/F1DLEBk6bK5vn6z1WNQIWWoq44Cww5tAfLmvOyFojXKH",
-	"C0o9cmxyqad+4260lFCKOVR5O7bVN0zJAobUXbcYaHfchSSalcOCZTFMyXWHjOmfHveSqHtnb/2HaDb/",
-	"mslV9qiw0aUR2YErKtAxHNE0lIw5HXbqpqzj9o97YDWdCqvUtgzne33x9hQoz2eCcR03kptAGBvWJTgV",
-	"TNOE+xe3nai1PYqzghIjrjDdow+S5gwzPgvGLxWUfC6N1M9jILmyORB5aXkQVcYsEFc078Kh7axqG28h",
-	"5bjyDEzqHQmZ8E/HLwbnx4dnR68HR4dHr48HFxe1nrKV2jySvh2dblt9gOW2OqnAKpKslJJy7T0AXgJx",
-	"WncNc4pOF14KqpwLCbOkEo6SGLW8g0ZUAZ34IPSESlcB1SY+qrrITcQHCooYdg3+9/afhu2RbWIK5iMz",
-	"Pm42ffEFZQUl0tv6LXLHu7zr4H14DRvl+0/vaJ/8rRKnqgZtg72q4/wclNVHb5detAlB9ptmRpnQZb7A",
-	"1HCp2YhljBSogBYFG2N2RxfzIFzR1cpkHfjELtmM5oysFHJR3p37H7GUy/y146YYVIAjm3Ylo3UhZ8Xv",
-	"fZXmxnbhSkXt2m9KuIyrYdUeHLZmQik2LLCGkW7/YS02Wfc9Ys9V0XMz9Pzu8MXp8aBmTX9Ct1xL0HZE",
-	"MetmEHzQzrvTP1V12t/+xbubZrF2M7pcc3/fEEVIGBYiu7QXbhlmC9SagEkA9Xf9Rs13+LBQE6FGTFHD",
-	"G0awlS4fg22gY8spMIuRUz7GolzC6y5pRrys4MIFy+4XPAibooeC3YoGK9hzka13GpzPyXhMJXw8qSOb",
-	"dePMpTLV7aoxsM/SS7htCIyG3NHLdzHMhbxUBjsF49Roar5wlyYRlvIa9hp+psk1Oyeh3ZZEFxK7y4lS",
-	"J5Hhw6mt1IWKJ/hq0jGF4cJFNw9sn/YqsfOSzqovm7kUr0cKCpGRApQW0gx2zgNJC0GwNtI6HwzSdtJK",
-	"/TBWv6Sw9bi3ayuVXcK5/U6hKwG2tZt6QpnEXktHlh10zt15dj6IgmUL7D1gSAOrTxXY41AxKL0oqIqB",
-	"TcmYWt9m/dWa8Dt2tqrVJnsfuEQFqzA4+rqkdFZldbNMo1Liar5xzTrdus0wfWko5k5JjNlhEz1FPX6z",
-	"K4ZNp9clbTRqrs3BLtsO7ehsD3KZ8Y8UzPCVplrjjOKOkhk8MnLs0YE7A/vIUJJ5ZE6j8YRNx8HfGBbt",
-	"H/gjarw5MgpZB/1QWkhVLTMkinZKyaoHIyGnHWK/xWCf/WHDVOwtrMg//HDSpJCA2yGDq3ndzleiFNU3",
-	"twZBHX2Ya2p/wuvmb2DNFR8pGJY8L2jwe8K3+GwKqbJvdUrWyZnSaQxXlOdC2r4ABGaMG0nhau63fdYP",
-	"kwn3VftdeGH5kkI71zb40BM6RW5MOExEKY054y+40bltvXfC3QcFoNL/YetJr7d9y6U+NIjZxGIYsYLi",
-	"Ws2rE+zYYqX7s/JWwYzoSW0UELfSesOg6lkmMmWnwX9lCjuJtC9UP3bvnZ4cHb87P47i6N37i5Oj4zVD",
-	"u+69rr5uafgUR9cdA03nikgDPhJVhS7zjzfnUdx8cnTeeOQI5uPJC1zyTfuPS4NOXb+H4NE7oVlGb5nZ",
-	"j/myia2EHDqzffjuxaBd6u/P5IpYynjoDJgV/33kgyHJb/AmIUU3fElN0l5xKD3t9f7gxUHtBCLQV36t",
-	"yOp2djypWpO3MuLKS6PsOZGqgg/dNKhrKszFP7Af/HM+FC1Kp/b61KRuG8dzTZW/1aVQfcCi5asVlRnu",
-	"v00Rtli5qnqsbEb9vgn0WtcqYsUw/4Jd0e5DKeO2Mnh2RTl2kJrQRkDff70PTzW0Cdae7XLXG/tdKdvn",
-	"F7scxYD2IQo6/FcXTrRyjgab14f17ulO6jRmkFSJ4sr2Vgoatdjup9YwwRYpbcTgvgxgVn4YRWx2hssf",
-	"MFhzmP47Bf4iPdiT8q/JTS5CMxMDZ+5cWnhISEa3qnS+rw/Qa5LpAhu/pWTGlgjRtztAlxpoSWnV4Am/",
-	"E9O9hXp+Onx7ej/q8VD/QT3/SOqZS6Y1XWMTVH1uWylnr9ezGUQuXaj+HrH7Olu/mQOL7Tn8J/uMij+2",
-	"JdNV1V8meN6F/d5jq7HPmaJxnWfp+hLPaJVgjax2DdM6c613v7EUrmq6vNJYuNFHOGwYXLUHdsV4mzbW",
-	"8J2fWygXN2N7o8or6pMQur+R13UtIlzeLnqwgspQxmFXbYai+7XmuBVHjQ9iL38Bu3vrrajmvUV438Qu",
-	"Y36d3bciUVXTJVgFMXYwhr3c3ikjRfOTOHa6rXRKLinIkqfbjTBIf2cHvXEToXT/Wa/Xw2iHg3s1SXDM",
-	"lLYXxHXOsU3LvMlZ6kkLVEeY0GzuXyMfX0+kKMeTsHNjPRXmL65O9XK1IWQQBrP5diuDau9x/a77e/Vl",
-	"H2l30fNghFU0W5DuVTaXr+Roqx5oD3914K3eFeeraJ68mxFZ682Xm/8fAAD//w==",
+	"7L3rbhu5tiD8KoTOB8T+UFIk2U4nMja+z+24O+6T27adnd0nCiSqipLYLpHqIsu2OjAwbzD/5sf5MzN/",
+	"Zl5hnue8wMwjDLgWyWJJ1MVOX/Y56A3sRlyq4mVxcd0vXxqpnM2lYEKrRu9Lo2BqLoVi8Me3NLtgP5dM",
+	"afNXKoVmAv5J5/Ocp1RzKZ7+pKQwz9gdnc1zhm9mrNFrcHFDc54NCjtG0mBFIYtGrzGnSt3KIuuRWak0",
+	"GTHynGhJOt3nJJ3SgqaaFaqRNOyXA541eo1n407azQ5Y83B0RJuH6bOs+Zx9M26+oO0R/nI4btwnDZVO",
+	"2Yyadfw/BRs3eo1/elrt8Sn+qp6ewVLu7++TRsZUWvC52U2j17iaMmLnJVyRGc3HspixLCGUjDnLM/PU",
+	"bi0hsiB6ysgrqTSZMpqxwvwspCaKFTcsI3vDc3yXTKt3hvsts9LvZDHiWcbE7uCFc6HZjMNDVc5mtFi4",
+	"VctSMzP9WBYE3jEwvKF5GZ7K2E9anceJeZnQNGVKweZ5wbLHwd/Akys6ylm2ukKaprIUAFf/0o4rjH75",
+	"mPX9OhgS2YlHhsg5ECoy+C2leV7hiBQMEOFcaFYImuOUj7trOEIAMveI4IM/5jadCFIKdjdnqWYZruSY",
+	"ZExTnitCC0a4ALjAbSlILiekFOYW6fAaZgClt1J/J0uRPQpAQurBGL6uIPRWEirULStY5ue65XpK9NTc",
+	"8ewPpEB6ysWEUHXNMkCjTDJEGXbHlQZUszhUYdUTBWB6Txe5pNmVlK9pMWGPgtYcxxhoKQc5jFJBzbIE",
+	"MpLZgmgpiXvhj6bWsCCucD0Gg2gNtwx5m2uE0QXV7DWfcc0eh00F1WyQ2wEC0FDNCDwm7C5lLHsklTLf",
+	"6GIxoGPNikav090ZUMHG1sNMSjKjYuEAp8i4kDNE+jTnTGiyN2cFOX9/TGipp0jQFJnSG0ZoXyhdcMOh",
+	"yajMJkzvt8jZDSsWxAClaYFiiSDNlSSKiUyZk+gLv7zm/2tZoSJSEFUC62n1Dcm3z81Oq9fhv+bR6vHj",
+	"Kogcw2HfcpHJ21YjBJhezB2NnLACeFQ18gWbUS64mKyOfuHgk7OxdpTqERMoFln6JUulgUspNM9x5KnM",
+	"/Xa4IiOaXm+fxyBK8wQRZfMctCJysswzI3YZ7qQ1y7ZMYyb6IAwuyIL/8pA7o/DfcxAoVuQBLa+ZIFOq",
+	"iHtlVRqAdwbV7+6uXUW+fZy8YoW5dcuzdBbfWV1fGcKlWp6T+syPTGgLHhzyD5VcRowWhjq6vc24UlxM",
+	"klDSvS2kmOQLovhEsMwwGwvjVv1+fvz4sXlSbZDFL+gSCGCVBrikVMwM6Mlr41tYWwwXDc0RkwoVbyjP",
+	"jdT1KOpdBt9XJ3bJihueMqLZbC4LWvB8Qepv/iECFMnYnImMiXRB9gyZyKimI6rYvsNMv8RjAmyD5FSz",
+	"AvjcB6HK+VwWmmVvWMbpFUDzUSDzAw1mZqQBHMwaqcBpdStj/+MICQZwP1y+e9tqVPcKcBp0oQ8Kyem8",
+	"kHNWaI50LC0YNQCgugakRrfdPWp2us1256r9otdu99rtf2kkRo+ZmVcbmWGMms8MvJbwOWlklOeLwc+l",
+	"1DR+fUplRDsibwWBd1HAOCZDUeb5kNxOGTKmjI1pmWsEOlPmZpk38JboomTJCmGv62p+Q2Oaq+rtkZQ5",
+	"o8K8zcZjlmp+wzatN1ikkcFqC/JTHLVjqzGsOK/Dlmb0/7d/tVI5C8GKby+DNGncNSeyuQJnXt9joz16",
+	"Nj6ibdbsjp+x5mF6OGq+oEffNI/Szrg7epE9Z51OOFtZAvlfHVcNvD6+HYI5VXqQywkXa7Goe3TVft7r",
+	"dHuHh2uxaM3BVqsqFTPSe0YXG8QaUGFZRuA9svfh6nS/dkidbhITObyBoPepATBxB+FBEeBVHcFXUai2",
+	"1CS8YsvA+uwXI0c/sVSbbfrL+p6iplO/sILd6UFaFkpGhKP3VClCFRniC0PQs8xFMl+ROZ0wf8ck3jCz",
+	"njrD+vHjxfSv3//t8MePndvR9x/KH7sv9I7HgxyUazZT2whbRZLu/Vi0KOhi5Thw3KS28S1w0+kUbUoZ",
+	"N4Ch+fsAhBaPVy85WMKUYeLplAoDKqpJzqiyRo2kMeMiHKmTLJ3N19K9gumyEKBXzMw6AhJYO6Nuu500",
+	"ZvSOz8pZo9dpw/9gefikvZVM1imKe7n11v7jExf6c/hSkxsBAm73nOppo9eYcD0tR4Z+PZV0zpuGqU6Y",
+	"eOonvg8/V9d83pRzPI3mXIIhB9e2jmLX1h2Qm4cQp/sYngiaLzRP1erdGi0GoONFLpYRL7nRuEVmDSxc",
+	"TMi8kDc8Y0VCZJGBzWW0wPeMeOh/Noe30624MLOfGFrC9WL1ZljCs/Mle2ne3jzcQq1u9pW8RWX6w9Up",
+	"Ma8AIo75pCyYobA3uCMP/G9ifG/MWGa0vW1r/M6+d2nVFPNpIWfx+zPmhdJmSU41nrOCyyxC5z3r6bxY",
+	"ZjgxjmfES5EuBtth+hrffM+K1CgARh00gJXxBRvyum69CTKp+LK7R7ssW8v5wNPd1dlnUmlCgTUB6VEJ",
+	"PqqMJAaeO2OnIa6bsElLTfPtlN/dvyt83Xyox3oH0H9nVgs6cg36S/wCcNoiERyMuzV+gSHckurS17Cg",
+	"WlSAyp83kZMrv/s6UUH4rzuml1xpLlKN50PM3QoQpS66HEXlS6MhDMB4d3h3VyOK7Vb7oHsQopEsUevz",
+	"dH82WhnlaHWU9vPO7qMot441ElrBxkY88qKJdR/sAdtMnBvK4eh26c1Pe7RxWjPVhGp2ay5jQbhWnjwr",
+	"MqYcvB2jAkwISheMzhThIs3LjNWP4SC2BHejapA7+KazVdj0HyZ1RKkBs7bFlSNfOb0ommrNZnO9ip4O",
+	"CNsu33v3HmyAWq26DuzQhJyQa7YYFOwncJMkRMhBCVx+cM0WCUl5kZZcD+SciaQv3CoGmZGNwCYwZTTX",
+	"UzKTgmtZkIIZAUQRrol5Zz+xNvABbD7pi5nMWD7IJc3A9GO0ClnqhKRSCCOeS2FfJWmpB3I8TsiIZgPn",
+	"HUZDbUWIw9FXSe/SKXogetjEzuB0SvXZDRP6EvArZts0czYvmdAEXlRkb8bMrQDTlkpIJgUD25VZ1v4x",
+	"UYzhJTJKqTlWMEw8USQYuBXjHGYtb5hSUR0jMKXMuHjNxMSIfJ3IMIVEkwoTRu5EYd2gslJcaSqM4qAW",
+	"SrNZAJA1MIShEj/3OgBesDlKQGuXvLLIMRdcTQcV1ganrOU8qgFncY4auu8inwEObrtJVxxv0WNunpJl",
+	"kbI17P6WjYh9gUz4DRNOh4BlGdJKUq7RYgnyKtn71PmMQsD+zlLAJcwQ4//lHAnnwIOhAnSe0xltHrQ6",
+	"zeejJhcOOSJapMXIzYKIeek+adyy0UAxWqC+t+mTj2x0CS++K3UqZyyu9ePCk/A+L22qQtBlvHJrX4+4",
+	"PuykjrozejfA+23/QiXueedFN9DpOjG2M8MbHMGHM1rkoIeAQmmlz1SKG1YowICEyDwzqPwwGTCkG/eg",
+	"hJ7jZ4H1yyPEQ6+DZVBr9Wa7XVDMQZB9c/L3wfuLd2/eXw1OX51cXAahNmTvoNtut41CZlXoJQXh7G6e",
+	"Uy7I5eWZuRmGsCpmjjZFXZ/eOcIHAyXbSKEKiDrM51TYJRoPr8FxoB5JqCIxwu9WTYD5mXM0vA8cagHt",
+	"CRRjS2hXAHhC8Bdirl1RAisk85ymRl1lY1mwFeSIEjcjQBgGUxZwQVflQY+63botYkVOrF9bD66oZQZv",
+	"LToT2chLjYgtViE0SrkheBWxg39pOe+Lgqky12AVwwWwzBNJLQ1BZC1icMw9pAUjOVeaZYSLvjADDQ0T",
+	"HhJmTgYmc35T8G7iMR6j1Rq3Rbjqi8DRUvFopXme209UAqEZstRu8sSM3hfDCkBDoowCriTKJxEDx5Ic",
+	"Yu7QOhJ0JeUbKhZOJvahORGPmsxAZ6W46sPuiwRuiCUk+lYSNaVztIBLwd6NG71Pm+/5X418f2ZDCKxf",
+	"I3mo5//zfdKoWzW+Tt+C0Bi7ScfbwcC/rJi/iJFfejNBa5+ZLSIxvGFUEHgB7dIOfHbuKbgLM0LFwr4V",
+	"nbpz2Hq2k/qVWXflY60JoRJT38hpAB+1ZpUH25UdO/GSohOqQHWAxvDYI23cuhsjuSFCMwjrEFI0u3d3",
+	"9h62yKWcMZSpFaFZZk3BrUayImVmEePgpYY7PqPplAvWLBjN4IF5u0eWQkYTEnrXk76oBQMkxEcKGpXJ",
+	"xnclZMb0VGYD84Tmubw1b6ZSjHOeaqM+Lcc2mVli3s0EEW3gQnmSvqgrbV4Riz9Wg4CqJcQLR04Js3+C",
+	"ebco5/Ct18Rqn7pQvmW9q76+GJqyONn6aLDy1lBocPUDJMm0nFFRd9Mh/bAXbtM8oVt3sy6QYFCQ5Qp/",
+	"b1oC2zx/SZx6aUOD6ivZMXBqs97kNFTAzdqqY9fnu8Asu4zbs5nVoFb3an9Mah5aYTjCLbXKRn1rpzmj",
+	"aC1PZVGwVCcQvHa9yYdbgb7ulV4+Z+sc9pE/1BoyIVorW2dPveq0ewedXru7ux/baNMYRLWFS0Ux5mvP",
+	"2ege2Q5ggOkBCmBtVkz/aiCIG6sGGEaK20484ix5OoPFb0LEQC3a6K/bEVnfWR8TGReMEc3udOK1BdAH",
+	"Kg3hAQgbKAOoC/zKqLKJuDihwWoLI2ZOO4LpOyJZsJVO9/kWrWaH8990ts6ns0JrMnlbN8QcxsSrcl43",
+	"p0ZVYCPBDQJ08K8/2yqOlPNGgktZGia6J56zmG415oab2cwIqggHhPGXa8SFgUAEY+LejFUZkuc5Vxj0",
+	"WAXIOLUBAxJXBZX5UbsGjG77KCZCriHElUg5f3FUB+ph+xHjLGspR+0GDh0D9Cuw+67ijMJYtjpl/Z6J",
+	"fyEn5+Rbml4zEWXjSlNdqtBIiZblRcQkmTSMCsxjtm0My+V5Ruwr7l6iobh+F2/arU6rvZWe2qVVsyZ+",
+	"lzHIRFyPvxG6PO90fxV06R502o8c6EWdPrS73V8T8XCGKJDlhIu1trrHRXOF7OPocNfoLpdRFndqmT2R",
+	"UuRMKQLzNKXIFwRCiwhXhAkIqXBxPjEstYyOTGWhGBlRrY1upDSdA2z9NvxCVrnHFtEU9h+D8humC56q",
+	"K3YX4eHvC2n0HVYqYOCE3c2lAsmA4JoSfwfbrXbrMGqteiMzlp+LsYxYCMJI21U7Wm0xX9b5BnYxaQo6",
+	"W6JX3xkJ7d/+9b/HVvxwf0DMhA1z1izY4X6SYPPRczFQe82jZmrz0+4BXhX8twV42YFjy3k3Z+Lk/flL",
+	"mZaOv++u9p8IYr8nB602yewgZA+yQqRg+wHiVHO+D45hNfHLKrxeIT4mM5lemwuHwVo3LJdzmEZpKrIm",
+	"F2jjsQoTuWYLNDEa7R0ialCMs6xpUsifG0lDzpmAoARzftNyMuFiMqYpGFllLRChQh+37nX8s3ISRywY",
+	"U7MkF6NiB3qiCEWvsTX5oJfcqLkFozkazXRBx2OeVoELoIMckRkXkGCz1261Ovs1kWi9AQuCI9MpS6/R",
+	"mva4ONF6LE99o5aFuq3CYueFHLHdQosf5bJbkT9Q7mSTgqLlwYqgpahwAv68FuaHz1HFEICxeo6YdDQu",
+	"c9xVEFCCOT7gBJyjAGHzAm8lyVjKZzRXx8SAIHQKoF7tIVSZQ1+0nj9ORMB1hODoTBtJo3to/vuN2fhB",
+	"O9vuLQ7om5eiLFSW8GgprMfOHwZNRElP/To5krikbApGmNDFwoA0CAbkAhKr7yDP5CHxf0t3OOJjdW+o",
+	"IGGkMonm+Q6G+Mr2vsQW7WWPOBPBaOr2R3TBWQa7hN2B04LcThcQm8EzTOBAy+quG3fhKTFesXQ0n2Pm",
+	"XThMNPI6SuuX6/Nh947aB5il/lcXoluHQB7PyPMxRNb0Cqe9bP8+akedXrUYoSArr9Jqj7Z/p5geGNQe",
+	"lDoNbw6kZZAPV6cGg4M0AP84atVUTKuoSenKBYrDOwmZ8UzwyVSbodaYlJ5dwWQPyg6J+0p2j+DfArDV",
+	"8HGgAXC04SGEoFgBcowiRBxYX33nPMZtySJxMNv42qadf37cPdI++QXt5VyhOFPOyd5h90X9ZHxm1YoN",
+	"32VUrTG9WyiYPT0msRiBc9S+r2dB/0pHVEtb3p7xihzzmi1IKmeGAZfg9kulzA2ff2gySjj7Dmd4Qg67",
+	"L1BaA78xHqLEJLoeuqEhHdpmIfgUMsjQ7Yu9Yej3GULwAatTf7M15wbmrDDfRJ1Gw/1WX9jE9Ggq8tW0",
+	"nI2UQSUoBmBhU5ORrPxTEZ4yGq11wWjGBVOR6FuQAtR6xSGi323i8VXiYkL6DXndb/gKGRAFZFggiskQ",
+	"VNAXLrPR3Bx3rsfkgmVckT04nYuzl+eXgw8Xr80rimmXA9kjt1Oes77gWJLDHJe199uEfEXG1IhrNL02",
+	"Z8xoOiUYWpUyV52jL6xFyegjC7MGmi2WfG5fGm6VBrWuG7GsCSZueCGFt7LaYwoUHlQ6M4wviUqtMHdM",
+	"517BefNefc4YQb5gE640K/7hrDW/qoklMNDvaHAJFhMHG4DrtZycGbyO2EfWCoJe+kQZMNQUrHtiz14H",
+	"cwnKgu1XwiGgp70bXy0WgtdpnjMI662C5yr95FmMi25Ldq08ZA8QZ1CPiEcGVCzV/B6QXzKRlTM1qBax",
+	"i3675F08DPUwLvSzw0Zs79dsMeAiY3cxVyJPpxHtH20VXnqmgsAACRHMaZXXbFGXAdq7qNF1Db1udV59",
+	"W9qIzW2+NURrH9/pIgpj6BGfaL7W8nMVAMYmAFuwHK96xDO+5JmzRp2tB7vNJ1gLLAhw6ZYGxwSlhh7l",
+	"Gdy6virCcWuSnpEMdrWSBtk/S3vmWFOhEqvgKCMgT+mMLWVIHu2CiI+IWN4pD3bw22Rmx+y9NZ+sm9se",
+	"wOZA5ooiVHesRs6SihP4w1+bJFW/bDH6XKO/mxnT75r6vOu93N32vcxht1nAgwi4bVnOS1Qumru5FM9o",
+	"BNasFxDyoeU2w/3E2XQtI6di0Rey1PNSk70hoIJ5KaA1UDZob5gaGTPPjZSf+Iwu6osIGqXA/hN1CDBD",
+	"ot63N6yrh2YEo3MW8poRUHRQbg1uPDGj+YgyVCwqVcHuxquZScOvrlFVwklWtdJgzLqWUY24qmrUMnTj",
+	"Rna1MQ2N2hNBK+Hh3Z3Z/dHdHQoKdf3wV+dSYwgmt2sB0ule+SqWtZT31o7aMHbnCUvXY5WWBRfGQjx2",
+	"VzB0/AICwCPxBILP5yyeMaS5rnkHA+pe5DXPRFnwrXQaR8NvEz9vdMWYW7Oy1t9uPbFVXPGo9wvqn3Ex",
+	"AbU/1NXHFCqhjmhu7p25WWpGCx3VASHgJRa0bS4ccooIUbvsHj0jP3y8MtKAYgJIzfDERtFCxkKPYKEl",
+	"0i/b7YMUBoJ/smHUPYzxtmrAxS5GHaRC9pvaTXn+7HANtkNYr7bFiRyosFLVdvdGDR61wWpLj53eh3U5",
+	"fRF9KUpd6jLzFvvUdrYfX2OsFpFX17+qHM6DqttssUTES8Gs29EGtvAbFgGKkuDnz9dYkX8n0bQSRN1m",
+	"/DJj0FvJzotHd4+YEfQxL8WOxzJMe4SvjwkdKdCIauHJvuRozcCI1nEhBzZDCFyuYWk0X5UkRsf8ii/s",
+	"1ytn/nPJikWcScNPhobhso1Mpgs+wzp1U66ZmtOUkVTmOZ0rlu231nhy3My7JW6G7DBiUVGe+dRXrNKC",
+	"zhnC9GWZXpv/fy8ryCYkpenUvuClTFt/kxEumvNCQhlmeC88BBwaJLZ0yqKAXnWfO+ns887hdXZniT2T",
+	"CnSruGhmZGlZcL24hKJ+WBgGyLZhONVf37kL8cPHK1feD2iJK/hnR55qPcdcTQx5irM4gxZvzq4uzk8v",
+	"B1fv/vnsbT28MEHocgjvVq4e0ZY5sRDkOFKaZMLEL5QTrggV5OQc9QVbHaFn05NyOSFcJGTCNKHWCeRU",
+	"CpTkIVcN2DFyASvdhpUWbJlVLc0sPomk1Rd9cRbJxIHal7Brc89/uHz3Fn1Re8Mz1EV6hGJOh8sFhRw9",
+	"q6kkhBJVy8VBsxsXZGj+MfQlq4eV1jy0knKuZF/Q+ZzRQrlMjmFocRku53KEmYBVrWezuXg6EZY1sM4v",
+	"MArSLFNkaCgRLm0IZn3Qb/oiLEKZeUDSa7ZZ8gklBysA2Sw3m2qEN3P4/t3lFXlK5/zpTecpLfX0KYQO",
+	"DmFuKN5tC8e4uCmbNz7Goro+mgqcFhj8rMnwaSZTNTxGDa56RyuWj/EFOWeCznlrQWe53bV/9pOSsABw",
+	"CaZMKKBGGEXXeHN+ZWVWxG/Vewof4uVuyWLy1H6knpp3KzHeRwl/b7Hy5P15EHTba2C07j3GXdE5b/Qa",
+	"B6126wAs6XoKJMCDyogAT2lYRGoSq4X7nS2X5MwQEGo0zOhCDX1dJVsByNcZSYgh26W25BOTT92dy+UE",
+	"NfEgoRCLsLv6NC1ygpXZpcgXcI5NMyPPF8MeZG8GfqzlkkT1dHCyZ5bXF8SHDrs4LyiY/AsrpNrvkcwl",
+	"U9ZrDIXWB5WYUdy9m1UJkWAxGC2CfEg7iM8uhOVjyZ5hr9JazVjZxqo5SeX8Iu4aqnnOtZnvdmpZlyaQ",
+	"dtwjw6rSyhBC89xU5vN11WqWjRgJqQweiR/y6O5uaEbRU6nYLiVovNXFZgITUrN8uMo0+y1y6mwcAWQK",
+	"RgTjesqKFrmgGpOZzSBjuMwSKwE44qeGZK/t3fwFI4Zxg9S072BvqyQN0XPcaYdZs9oVmHLD4UeunNLy",
+	"kdlz2DsEYp+Ro7u7fUBFX1bNHljcgkH2YnZ2u9DKJDlEXFBVHJxbxDEZWmPlkOxpa1kGZIcDMpRxHz+u",
+	"57miTxMCqVmLBLH3AG5cVHhRXIw9LMzdTAMM8IK7whxZCfXjgkpPQPV8BZfzDMiWrorVGVJU0BmDNiK9",
+	"T1trti3TFrLXMTt+0d5frt1mNCEvGVlia4toVUVqfZL+N0Ge/4v25gIV95+TeveVbrv9sFK9VUW+T5Vx",
+	"rRMawZypqlKD0PwENgw0TdwnwbeH4cfm9MJPza+1Lz/7knufljPLO93VBPBu22VhVz7Fw9riuodts5z6",
+	"UC9WR8Kk7+WxjmpjdQ46uMCFgpoLYck9zLA6xCSqg85yntQzX2avvtC6Zw7SQsArB4kdmM0BqRmH7W7X",
+	"lr2rry6oSPfJ670RZbfahVFVvWK6mzZqdl0Vm1s6lqPVmmiuENpylTNX2iysW2Z2GxYUO6ih1jedusMK",
+	"IATOJoDQs8P27iXNq7u9pr6zrbgIEYuHeHNi4/kb9jRobgSfdLZ/UiuBDx8dbP+oavJjvui+2P5F2Jzi",
+	"Pmkc7bKbegcZ+Opgpw15HT7U5gAfQz3u02eDRlV1fLCbJZZPJcTehJqAtRTlbomkphMFNjs0DplJ68Ji",
+	"aKGJyor18gpWBQrkPlKwVBaGiOspmyVEsFsvqhmlZ04nrC8Mt4Rk+4S4Sqv5AmRBEP6whg6W8Qic/LIw",
+	"T8Drk8oZe6JaBFxpw8ATNUSTi5mm5mLTErRD52U7drFKq342+LZFLuQt8s3bgmttFFpBRlSnU6YSoiSK",
+	"ADaLOZUCc1+t5DmjC4gsHvnyLAuml0XeFR76mitXeWkrD31nQAXaja035CWbmm9kR4NZjK1WZrGKRGw1",
+	"rEWXGQgpXK3GOke9ObEVhXH0O1GtMPto88qqtkMWt+qLcs662Koqd/SOLWKWYj9Wl/be4K7iv7CVoO3Y",
+	"/C5aOCL/HIWll4/a2ySgJGboWblbGHjDbrgsFV6VGqjeXKXdtz/92Hn703n3zU8nt29emv/L9pvJGvhZ",
+	"B3K4gSCs7CgIf/Fo9tWiWs07vyxYfQqjyj59joZvvXhWj9BaF5YVBlzhPEZyOOzWYpzadVkGhBgfSBQ4",
+	"eJf8HSDrrJMtHxSU7IJlrOM0ECoDAQIkh+UglHWRJw8Wku4feH1c4EVEHHlnmIa5QhZZA+b0p3jyu4gn",
+	"V8umoFAI2EUK8QWxoiKIbUaowkLmIL0nnvFX4gWEcgJ551qhPacvsMIV2EmCzI2HCBN9EUoTRiw5JlsE",
+	"ih24/wdbZmo764f9KmJIHuaIIPeCHOS9lCpmLiMTiht9Y6maYF27idFk92eUJEcCjX83Jtb9fZjYmr4S",
+	"/5Dsa91iK802yqiWmuXU2kEgp6o6HdiyNivtZ8zRrFebdyf/oZ/bzrXUqGVdd5awz0qn+wA2Uu9csoWL",
+	"2G6jf2q3vw/78PQdpXJzuk+MnkOhzeVuzOPpF57d2xYgrnRnPW4GbL3gWRgGyD/0xtugwQnoWEtNTvoC",
+	"aNZ+QoYOea2LyN2b4bFzpkEgIhhcNV1YnXlhdMtWX7yEt4GA02umCF4yw8GkSFnPZjQttUd1GnJfQD9S",
+	"+BqkQqPjKnLYPvA+bUGgfq6wA7mcmxY5Edgcty9SKoyyatcNGU5sJjU4AWaK5TdMbeVeH6CC1gcsqb2R",
+	"fQXte58oshx//hCFFbq7eELsI4zRpY6y7O6q62cvOn8rMfNnd3pcI57ddvsxVMhg6X09KsB2nPk6XvFg",
+	"4g8sdjvth9f+oYj/g4G+rbm0D/C1TZb+0cl/+3D7F76Js/mgs8MUy+2M4bujXfYTaX34H4hJnQJKECoC",
+	"YmbbggAyk3FOJ0BL7VWCB1v4lw9tAM4lY3UcPhoOMISLZ/mNS6Ab9ghmkKJ0a58eE4pFRlFlwKZQfYGP",
+	"3EtVRWoIZjlsd8AlX58rl4KRveX6TejnlwWfcEExwZOJzLAmQ6MKmur9ni9GAJ/5ZG0biFKUAll9XwxP",
+	"Ply9Gpy8fv3u4+Dszcn568Hrd9+fv/2LoYRDsoe5XFyQKnlzv0XONUEiZ5scu+srhQ0QgHW2iBcrwFeK",
+	"3ZQrCND8li4UEYxlhGvYvqUFTKmqXSsVpIrwxe4vRo0cVoGuQ2sPVlElDw73kaymCs80KmC9X+7Zclmt",
+	"vSDddT/sm7uOZt8vJYYujQ2IE6R+bh0vHG1zbukDWuvWKp79FuyyHtzdYIsfpqPvU/6O/3D+4Zfzzlt+",
+	"rs7FxVF6ev7s/Hr+97+d/vCixRY//JJ9POfv+Pntjz/l+dvuj7/8uPjhRSvt5mI0+66d/f2HvB4M7WOx",
+	"g8hrFxm3MzAwPC/CxF7LyQSSNr6SYz2ms++mZsxIgWQR4tEf0ZD2Y0APg9W0Hsl3/2Sjm9hojWu+hkBN",
+	"bILAtOWensCG3NEw3VXmWNg0+vX8EdKY4WQ5ZH7PZlC1PiOGAxXNlCqWganON0m2ZJxmWWFWArFMXJFS",
+	"8J9LRgo2oUUGpQvlmJjPsQWDZxxckedGN+x0n4cFe/viRNiF+A4NAdd7osjw5OWb87fI5y6HZMSwCAe1",
+	"elmMfbgqAo2vUFZ+BXq9u62+XvRgJ4Ld+bW2Y1WQF+yb8UHaPBh3DEXpsOaL7JA1n4+f0e6ok36THR2t",
+	"qiA773AXNeKWKiugZI+nxy8eRY9d2f2AFp+IamHe6WlFwxyqWRCwKag/quH6+vXhulp/0tyH0dxTwL1A",
+	"U9lIZtMpVpyIU9cLG9pddbUxasHEKslSGcmeA3VLp5RDCLYPG+2LveGYKj3ske8L+fMxGbosPPskgRqY",
+	"MEWRkFdYSvI7mrJjMoQsvWGvL8JX8KPgxf2EFFJjkfmT9+euKkQGxWfMQ6Oe9IW15GG2tQtHwAw6aK2k",
+	"aaFV1Tq3Rb6jeQ5BNVM6nzOh+gIk7ZXigzbnHw0HHOJdbHERwkRm0wXAgdoXGOgubPyt7dgDesc7wQz3",
+	"8S1YlopapVKoclYlQrtUR7PPgo1LkbGsL7yWBbbLgqWM3zCodzc1W6rUO1xPj1gdKzBx7ofFUozuE+n9",
+	"5NpotMgrSDRQVd5C2IhoIsH+SRVRUgoXNmRDWr1yBeSnZ5Y2HA77Aj7tETMOFifqkS/9gCj1G71+49/+",
+	"0//oN5I+VmaFJwbH4JE7Wng6KeTP8LTuwobfYk7sfuPeLASn7TdesTyX/Ub4CCOR8VmPXDM2b9Kc3zDz",
+	"t116BuFKfum1Jmwws9JyjqtSdML6jd6Xft3N3wc/f381BqHf6HXv7y2k3FlWvZjceWIku6auIRRkcfSD",
+	"rlb9xpDslQraq1QJZrUGKKEVYx9tDn3X3a/f6H360sfsBdxIkfcb958xN+OMptNAd3aIRfZKIejMjIbL",
+	"uoWYcwMnW522L364fPe2yYRhZBlBK22LnJBhCOmh6/WBmR3eZNc5IkZa6wvFc+iRhk2zsBouXMRbtGxU",
+	"pzSExP7aY7yXfQEb/tJHDgp7NIvqN+6HlSnDU5ExuGVnPGvivTFED3vrrLabccUB6jLe6dQW+XushaAq",
+	"fRK4VOz0zHUEr3LezHUhNm3dK/Wuwd3mznOGb0BfseXJwmZjCNQpV1oWGKKIEX8qnC/sK9g9ehZ2C/wU",
+	"bH5bIzxs8YmdPe+T8EPzQQ4+H2d2mpdqiugHOV+UjAp5a2glBE6akV9dXb33iVTB8FXH0PvPvnFgmFLu",
+	"oXeCWVffFUyk0/8viLSxhm7XBq/xoywh1pAa6p5yxYifBPIpw3Z27dY3D7CYhO0cfxP/wq8L4qX+p67p",
+	"6UOimdyB2ACm1RCp3YOYbHZ6JACs8ywSj/XQU5nntmosu9NPAU7NSN2ixk58cBfg/M6M8ndhgp17mL7x",
+	"EMiHjY3XKW+2JvA/tsfnD9SCHsCQvAawZFZerdVpZEBfMpLVzMxWo42W7wzV2yp1d3mox0RG1gqq4gX/",
+	"2dVjrnYSloq1JWcjS//DKs0+iCpF+26uuSTrqu2uJhyiYOWzh/vCpQ8nsZKtS2iwvmyrGzg4pqFhuNYD",
+	"U6XqDS/MG80TfANzorGWE9gXbMEoECG1lJidVqVWLlWaTUjOr9ktV8wKcDgeoHcwz7ZiLbS+6WgJXrIX",
+	"3Tg40vZbNaK3Egl3/xXmh+7jzP+1FosBhhueQlx//TAot0cqyQ9EfykJNIW0SaxckZU+118R6vz15qla",
+	"3SqXcBtGGdv88b1hHRgWVfuCa98bGhGw6lQBuhrPstyWDRFSNJfEdoOL6xSJym70AHdXFej+JQphJ4aB",
+	"QGfP1daddu/WGoD4L2wnzeWX6w1C/NtwyAPDpyAa53OyTO9rzTxDep/ntXINIEXXX/0N0WR9h4MI6rwN",
+	"6vynssyz5Tq0Yf1lc/mx/v8RhnU8+DK6A6hgFYZlm18zgr//IWbeGHb7jgxW0GNwZ3i9habdV+th4RqX",
+	"UInLGy2t/6mybyWVgiwL1F8DMykYRWtm0jB/dY2p1EUkYI0Bu0NMqYbCp/XKHnurRTz6wvXCx5w7pNe2",
+	"gSu8bj4EUgHlR1yPds/0wvHhNdzjE1Uzzu0HZc0tQ6WiL1xenrOxtIjNOXOFBWxZdp/17pOpUirIiGG3",
+	"XijmSGx/GGg/q+SMQYGHXLEqbw1IIa33tRayL1Y7Y9gIx0MoG+AS0yFsxX1MJxT6/kDfeIWVKRgtco4y",
+	"IViSllIUzJVbk+dnYGEhixvDhpaEkpmcVTYnDqUSVS+MbLmlhtqXc8gXoGTMbr1kMrZFFQp5GzMCXZaj",
+	"Gde+Ae5XuPt8GvXmrqGuJyhWrf8NKcJyL9Xfxiax0563JHBB59mvhUu9MW58lgfDbp1gYtvrUkWUlsXX",
+	"uBv/DFj8DxewaJYINjc5JgtZFiFbClPDPWer8buqo140Jctgn55CG2Neq7pSr5ByG4o9Qt7agvtMT41o",
+	"a5Qu/37QtsN7E7kilVNiz+ja8C+jPdmwxpQXack1GRWMXrtZsUcFMXLq/rrMqze4v6+lPA5Mn2qdG2Md",
+	"//5a8vTaM3WVkImUGEuouBkNCu9xppzx01ozbbB70JtxWWqHkh2b5/7eTGXt1QbQas5skMzPJc0NMtlJ",
+	"A5u2nfhb+4T827/+l//9v/7z9vmtpbu+gG+xMBvMBXtGge/OdibBEpKwAqzO6qe/NH+S//Nf/+d/q88c",
+	"6CAPSAKqOkiuIaiAzH9m/fxuSaNIPCj6rI20Necg/ayXw701LkqWfClrVNOrXM8kcKyDTSUhtyhkzygX",
+	"ytElgYI0hqNgCy6yhwYrMxTVxPcv219TFQnbt30tXanZAn1rtoOj1Y5rtY5qQQO1dX3QbAmfo50vDW5o",
+	"zYXxmgEaBX2G7Z936He7Q/4IAutscIXw79odqsqWRi9RvHMk2ZtA9E1FeRMSGHcSNGhR3ReQpb3fIicQ",
+	"fTMpjDRHZlJwLQvX+hOytKuWotUscNn64v3Fu7+dvzy7GJy+Ojv958H526uzi7+dvB5cnp2+e/vy0mqt",
+	"dfUxlVg43qbG9cXe8PuzK2JFmeH+sSsvM4LCZgQMajc0d0E+hKaFVNBJsS9c3pxqkSHCa0i46tnCheXc",
+	"lp2rmrRiXTcGlRLBxc6ELCfTxIbpLPek5YrYVu/HWArRtly11RBxSDQVJssz3RqBH8JbQbnpC0I8vF6e",
+	"fX9x8vLs5eD1ydXZ29MfB28uQdWeYeDSurfPLi7eXQwuTq7ONnXatd11zRA7NdjF9dsNylsRAk3fSocM",
+	"bpuuWxlglxECl4Q7rgD7cLywI+2wZ47dBYC538EEMewFaJaAXAizYoUeCD3C1qxD1ydZuX7DKt6wdohd",
+	"WodBt9q+2Atb1e4nG3vVkqtalBWUF876wtDOgzZRCfSq0Iqcmh+ap1LoQubQMm8Ny7l0tYS35mHiVm2/",
+	"3daaDHffhTaSnG974T6wPe5XJsB/qjeIbi83Yw7KxF11ur2jdq/77F+WCsZ1nkerpzhSiOq+a11sOwi7",
+	"dsCwQ1+oz62i1e7usJBvlhdy2IVCdWvM6X49QQtmv6pvWkfbFrW8IszsD+fHJ2st9BVAljo+20Xg5/VF",
+	"fH6o+TzoW7zF5aKeWDLZqrvdancj3mnGx6kWzGj5UKNrxOx1SwhrTVqk35iXo5ynCZnRuyadsL8ctPuN",
+	"qJ/NI/P9IyWbf5/BxHhUhhwCyw5cL4GMYZGmJmTcslETIw7XChpY9J2psHL7nqF8r67evCZMZHPJhU5q",
+	"wbyQJe9S83OuWV+4F/ctq8U0/jRn1LArCG/skYJlHDIcci6uFSnFbWG4fpYQmimM+ctKpEFMGbVA3rCs",
+	"RU7QXIJd8QFzbDoiJLGMZdEXH8++HVyenVycvhqcnpy+OhtcXVVyyt4Q4yZ7+PXQ9hzkGVbPziFrMi2L",
+	"ggntLACOAwlWtfS3gk6LvJRMWZcJRAX3BXBikPKOa150cFoTqaessBW6Y+zD9wrYhX0Ao0gIFGvtHj0L",
+	"0l9c7nTBZzMuJvUcf1fwPGe0cLp+rAjNxnz+WkGaZ7XWk53foOSK7ZAQW7vvbfApaNTTeLP0IgbAQkEI",
+	"ECZ0mS0gFarQfMxTTnMQQPOcTyCasQVxf7Yo+MpgTfKRX/M5yzhdKTTOROvW/Qilxs1fT+0QA79wINO2",
+	"jULV3MDTe1d2bGe9cKXLxDojtYswHgUlvOdSKT7KF7ak85/aYo10PyDWqircUAu1envy7euzQUWa/gJm",
+	"uUiQ0phBlOnAj1O5jz/63iXgoK5eeIS36L7ewKQeTVVRf9dLWBZklMv0Gi/c8ppxUWsCBIJVG61FFrQw",
+	"avFXhwjc/wppqDWAGjbFDG0Yk73h8jFgZzp0LULUvmBiAk0jsHaLiyQYrsLCBoc8zFmO8JoycstGIWNH",
+	"1oCMPZMbWgpc3tLJhBXkw3kVyeN7LOwttVHYT1xfBheV3hcjLmixAEXu9OXbhNzK4loZ6ORcMCOpucYS",
+	"rN+wpXMowU2hwm+r0tNQb+s3rooF4VCMp9+A2j/YSYJ4muCqJ0wYGS1sNM8x+pB9IsM1m2sXsGNDmp8o",
+	"ksuU5uB5g3JxaDwoWC4p1AJA44MB2tOhFz+M1l8wsnfQ7mAnDZtgZQMEsEUF1irQU8YL8LifIjloXtrz",
+	"bL6XOU8X0I/HoAZUW1AEj0MlROlFzlRC+IxOmLLeUCGYLbNvYW60aajigMlNxzYwDwUGi1/XjM19FhNP",
+	"oe6d60kCc1bpRTHF9KVMd3CxQDT0VM9Ajt/RMcpztjZIsdYTxNV6C3WHODjX9CykE/ZEkTm8UhdrrFLc",
+	"VEVKnhg+9uTYngE+MphkHpnTqD3hs0nwN4QB9Y7dEdXeHBuBrAl2KC0L5acZUcWaZcH9g7EsZk3so2Cf",
+	"/anDePIWdow5eX9ex5CA2gGBq2jd0y9UKabvNzpBLX6Ya4o/wXVzN7Ciik8UGZUiy1nwe1/sifmMDBW+",
+	"1Sx5M+NKDxNyw0QmC+xbQ8mcC8MpbE+YfRfww4u+cF1lWuRbpEsK9FxseqWnbAbUmAoylWVh1Bl3wY3M",
+	"jfVN+sI2ByFe/id7h+32/oZLfWIAs4vGMOY5g7nqVyfYMUKl9ZOKV/midqb1ioFv9y9ThcPAv1Ioobtm",
+	"ouqxfe/1+enZ28uzRtJ4++7q/PRszact+15L30VaSCaNu6ZZTfOGFmb5gFQeXOYfP1w2kvqT08vaI4sw",
+	"H86/hSl/iP+49NFr248oePRWap6yDSO7bz7voisBhTaAeiiBtqkuP9Ebipjx2BEgC+zX4Q8GJb/CmgQY",
+	"XbMl1VF7xaD0rN3+kxYHuYIAQJfpvMKr4+QYbYDrCwQ7K43Cc6I+Yx3MNCBrKsg9g0ogmbOhaFlasdeF",
+	"4rZiFA9tYF/t0zXL4GnY8+tbLJ4VquHWKVRrAXbje4Dthv12vetNqwAVQ/xzfsNaj8WMTWVf+A0T0FVx",
+	"ymoOfZsAiadquw6uPVZMGMK3yJjOjB5npfD3hZwxPWWlLYHM7uZSccAiLPwI8bV9cXF28vLNGVRkAZyY",
+	"7bfIxykTS/0MIZ0Yw4NtR0moFqMY1IbRW1v61kazne2OkdPecttdC2xwUGnG6EJkz8jWoJqMrcMNCAd6",
+	"JQULSn8ahcJF7xSGK7+mI5ajTXIkS+ygDqODxptTbUQPrJ1W0FsCbeKMOglRFjxb50Z6Y49jN3bgKXJF",
+	"+v6JvDp7/Z5gA8fBVOv5wMUID6Aljkv/tEEao8XSshNz2FOZWRnJXIlWX/wTufrx/dmmYSFegxV9sf6d",
+	"LzjyX/qN78+u+o0EJv5Lvx5X0m8kOOtf+mbb/cY9OXhAqqEF4BW7W+vXsCjferT16usv6pf75MtSw89l",
+	"e0Bwu2YeKaJXOFTr197j5caKqRQ3rIDMIAmR7AkBEw/IqvCvFjnXytoKMbYaLs7w6dAqvaRgSuY32L4z",
+	"iMAG3dTaFqCqXwzR382ZOHl/bmZ+HFHfDR3sNC8tj1uHEvY1zwsfbQz99ykQXIWWIvB923OJiAEhGm3U",
+	"ylwpSsLuaKpzqME8NDe9joiuQhdYxYkuGPM9REclz7PWBuz58eTN64dhj1v1n9jzW2KPzeqIIxAUnFmL",
+	"Od22bTlpI/7YnInMNtoCAbNXT9sCGcEl4RgtfYJVfnyhilSKrEWO2geVKJBUfB1jXyEUyeYEgrS0hmhd",
+	"wNK/OlMCCsZiDWvcRaPXkNfmXJi44YUUNpGiqriKaXsGbDZXY9dacDTjAjxKq5gLmzGkG0i1iyNq/U6O",
+	"k7WAsKlmYIQOiplwQTpqNxA9rJrcRhidhAhoQ9r9pWhtvBV+3A3yN3xueOY6080KR1V1q773Qz5trDbh",
+	"eA228aAkrRtubzij14wUpRju1zyZvadPwaA+lUr3nrfbbeykiOtejfOdcKXxgthij1hn11mNSj2NrAp6",
+	"2cH9q6WQ6mkhy8k07IEb9PuYUh0Z6uVqz/GwnQqEzK58VDmAqnft35GGKi4kcurUT/cF6ooRoDuty4Yc",
+	"WtyqPsTDX/0Q2tA88W1g5Xg5V8QO4FNFVoeAIuvVmezRqn3APmkS35M68c01kuVmTcHxQWnG1Uk2GnKt",
+	"WbSOoa5lrGEB95/v/28AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

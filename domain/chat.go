@@ -176,6 +176,9 @@ const (
 
 // RequestRecord is one row of the request log: what a chat request did.
 type RequestRecord struct {
+	// RequestID is the id the client was answered under (X-Request-ID); ""
+	// when unknown. Clients may choose it, so it is unique only per user at best.
+	RequestID     string
 	UserID        UserID
 	Tier          Tier
 	Provider      Provider // empty when no provider answered

@@ -152,3 +152,37 @@ type Searcher interface {
 	// the search engine cannot answer (down, blocked, timed out).
 	Search(ctx context.Context, query string, max int) ([]domain.SearchResult, error)
 }
+
+// AdminStore is what administrators read and change: accounts, the request
+// log and analytics over it. Methods return *domain.Error with
+// CodeUnavailable when the store cannot be reached.
+type AdminStore interface {
+	// ListUsers returns up to f.Limit accounts ordered by email, after
+	// f.AfterEmail, each with its quota count for day.
+	ListUsers(ctx context.Context, f domain.UserFilter, day time.Time) ([]domain.UserUsage, error)
+	// UpdateUser applies a patch and returns the account; CodeNotFound when
+	// there is none.
+	UpdateUser(ctx context.Context, id domain.UserID, p domain.UserPatch) (domain.User, error)
+	// ListRequests returns up to f.Limit request log rows, newest first
+	// (by created_at, then id).
+	ListRequests(ctx context.Context, f domain.RequestFilter) ([]domain.LoggedRequest, error)
+	// Analytics computes the period's figures from the request log, quota
+	// counts and feedback.
+	Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error)
+}
+
+// FeedbackStore keeps users' ratings of their chat answers.
+type FeedbackStore interface {
+	// SaveFeedback stores f, replacing the user's earlier rating of the same
+	// request (CreatedAt stays, UpdatedAt moves), and returns what is stored.
+	// CodeNotFound when the request log holds no answered request (a
+	// provider answered: OutcomeSuccess or OutcomeInterrupted) with that id
+	// for that user.
+	SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedback, error)
+}
+
+// RequestLogFlusher is a RequestLog that can write what it has queued now.
+type RequestLogFlusher interface {
+	// Flush writes every record queued before the call.
+	Flush(ctx context.Context) error
+}

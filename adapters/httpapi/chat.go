@@ -41,6 +41,7 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
 	}
 	creq := toChatRequest(req.Body)
+	creq.RequestID = RequestIDFrom(ctx)
 	if creq.Stream {
 		return &chatStream{s: h.s, ctx: ctx, user: u, req: creq}, nil
 	}

@@ -31,6 +31,9 @@ type Request struct {
 	// WebSearch asks for the prompt to be searched first and the results
 	// given to the model as context to cite.
 	WebSearch bool
+	// RequestID is the id the client is answered under; it goes into the
+	// request log so that feedback and support can find the request.
+	RequestID string
 }
 
 func invalid(format string, args ...any) error {

@@ -184,7 +184,7 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 	began := time.Now()
 	// The tier is recorded as sent only once it is known to be valid: an
 	// invalid one is client text of any size.
-	rec := domain.RequestRecord{UserID: u.ID, Tier: domain.TierFast, Stream: req.Stream, CreatedAt: start}
+	rec := domain.RequestRecord{RequestID: req.RequestID, UserID: u.ID, Tier: domain.TierFast, Stream: req.Stream, CreatedAt: start}
 	if req.Tier.Valid() {
 		rec.Tier = req.Tier
 	}

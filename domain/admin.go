@@ -1,0 +1,152 @@
+package domain
+
+import "time"
+
+// Rating is a user's verdict on one chat answer.
+type Rating string
+
+// The ratings.
+const (
+	RatingUp   Rating = "up"
+	RatingDown Rating = "down"
+)
+
+// Valid reports whether r is a known rating.
+func (r Rating) Valid() bool { return r == RatingUp || r == RatingDown }
+
+// MaxFeedbackComment bounds a feedback comment, in characters.
+const MaxFeedbackComment = 2000
+
+// Feedback is a user's rating of one of their chat answers, identified by
+// the request id the answer was given under. A user rates a request once;
+// rating it again replaces the earlier rating.
+type Feedback struct {
+	UserID    UserID
+	RequestID string
+	Rating    Rating
+	// Comment is "" when none was given.
+	Comment   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// UserFilter selects a page of accounts for administrators, ordered by email.
+type UserFilter struct {
+	// Query matches a substring of the email, case-insensitively; "" matches all.
+	Query string
+	// AfterEmail starts the page after this email ("" = from the start).
+	AfterEmail string
+	// Limit is the page size (> 0).
+	Limit int
+}
+
+// UserUsage is an account with its usage on one day.
+type UserUsage struct {
+	User
+	// UsedToday is the requests counted against the quota on the day asked for.
+	UsedToday int
+}
+
+// UserPatch changes an account; nil fields stay as they are.
+type UserPatch struct {
+	// DailyQuota, when not nil, sets the user's own limit; a nil *int inside
+	// (SetDailyQuota with DailyQuota nil) returns the user to the default.
+	SetDailyQuota bool
+	DailyQuota    *int
+	IsAdmin       *bool
+	Disabled      *bool
+}
+
+// Empty reports whether the patch changes nothing.
+func (p UserPatch) Empty() bool { return !p.SetDailyQuota && p.IsAdmin == nil && p.Disabled == nil }
+
+// RequestCursor is a position in the request log, newest first: rows
+// strictly older than (CreatedAt, ID).
+type RequestCursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// RequestFilter selects request log rows for administrators, newest first.
+// Empty fields match everything.
+type RequestFilter struct {
+	UserID   UserID
+	Provider Provider
+	Outcome  string
+	Before   *RequestCursor
+	// Limit is the page size (> 0).
+	Limit int
+}
+
+// LoggedRequest is one row of the request log as stored.
+type LoggedRequest struct {
+	ID int64
+	RequestRecord
+}
+
+// AnalyticsQuery asks for analytics over the UTC days [From, To).
+type AnalyticsQuery struct {
+	From, To time.Time
+	// TopUsers is how many of the most active users to list.
+	TopUsers int
+}
+
+// DayActivity is one UTC day of traffic.
+type DayActivity struct {
+	Day         time.Time
+	ActiveUsers int
+	Requests    int
+	// AvgQuotaUsed is the mean quota count of the users who used any that day.
+	AvgQuotaUsed float64
+}
+
+// UserActivity is one user's request count over a period.
+type UserActivity struct {
+	UserID   UserID
+	Email    string
+	Requests int
+}
+
+// RouteActivity counts requests and errors of one tier and provider;
+// Provider is "" for requests no provider answered.
+type RouteActivity struct {
+	Tier     Tier
+	Provider Provider
+	Requests int
+	Errors   int
+}
+
+// Percentiles of a duration distribution in milliseconds; nil when there
+// were no samples.
+type Percentiles struct {
+	P50, P95, P99 *float64
+}
+
+// FeedbackSummary counts ratings given over a period.
+type FeedbackSummary struct {
+	Up, Down, WithComment int
+}
+
+// Analytics is what the request log, quotas and feedback say about a period.
+type Analytics struct {
+	// Days has one entry per day of the period that had traffic, oldest first.
+	Days []DayActivity
+	// ActiveUsers is the distinct users over the whole period.
+	ActiveUsers int
+	Requests    int
+	// ClientErrors are requests refused for the caller's fault
+	// (OutcomeQuota, OutcomeInvalid): the 4xx answers. ServerErrors are
+	// requests the gateway or its providers failed (OutcomeError,
+	// OutcomeInterrupted): the 5xx answers and broken streams. Cancelled
+	// requests are neither.
+	ClientErrors int
+	ServerErrors int
+	TopUsers     []UserActivity
+	// Routes are ordered by tier, then provider.
+	Routes []RouteActivity
+	// Latency is over successful requests; FirstToken over requests that
+	// produced a token (P99 is not computed for it).
+	Latency    Percentiles
+	FirstToken Percentiles
+	Feedback   FeedbackSummary
+}
