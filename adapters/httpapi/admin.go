@@ -3,33 +3,228 @@ package httpapi
 import (
 	"context"
 
+	"github.com/google/uuid"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admin"
 )
 
-var errNotYet = domain.Errorf(domain.CodeUnavailable, "not implemented yet")
+// caller returns the authenticated user of ctx.
+func caller(ctx context.Context) (domain.User, error) {
+	u, ok := UserFrom(ctx)
+	if !ok {
+		return domain.User{}, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
+	}
+	return u, nil
+}
 
 // GetAnalytics implements api.StrictServerInterface.
 func (h *handlers) GetAnalytics(ctx context.Context, req api.GetAnalyticsRequestObject) (api.GetAnalyticsResponseObject, error) {
-	return nil, errNotYet
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	days := admin.DefaultDays
+	if req.Params.Days != nil {
+		days = *req.Params.Days
+	}
+	r, err := h.s.deps.Admin.Analytics(ctx, u, days)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetAnalytics200JSONResponse(toAnalytics(r)), nil
+}
+
+func toAnalytics(r admin.Report) api.Analytics {
+	out := api.Analytics{
+		Days:     r.Days,
+		From:     openapi_types.Date{Time: r.From},
+		To:       openapi_types.Date{Time: r.To},
+		Daily:    make([]api.DailyActivity, len(r.Analytics.Days)),
+		TopUsers: make([]api.UserActivity, len(r.TopUsers)),
+		ByRoute:  make([]api.RouteActivity, len(r.Routes)),
+		Totals: api.AnalyticsTotals{
+			Requests:     r.Requests,
+			ActiveUsers:  r.ActiveUsers,
+			Errors4xx:    r.ClientErrors,
+			Errors5xx:    r.ServerErrors,
+			ErrorRate4xx: rate(r.ClientErrors, r.Requests),
+			ErrorRate5xx: rate(r.ServerErrors, r.Requests),
+		},
+		LatencyMs: api.LatencyPercentiles{P50: r.Latency.P50, P95: r.Latency.P95, P99: r.Latency.P99},
+		TtftMs:    api.FirstTokenPercentiles{P50: r.FirstToken.P50, P95: r.FirstToken.P95},
+		Feedback:  api.FeedbackSummary{Up: r.Feedback.Up, Down: r.Feedback.Down, WithComment: r.Feedback.WithComment},
+	}
+	for i, d := range r.Analytics.Days {
+		out.Daily[i] = api.DailyActivity{
+			Date: openapi_types.Date{Time: d.Day}, ActiveUsers: d.ActiveUsers,
+			Requests: d.Requests, AvgQuotaUsed: d.AvgQuotaUsed,
+		}
+	}
+	for i, a := range r.TopUsers {
+		out.TopUsers[i] = api.UserActivity{UserId: parseUUID(a.UserID), Email: a.Email, Requests: a.Requests}
+	}
+	for i, a := range r.Routes {
+		out.ByRoute[i] = api.RouteActivity{Tier: api.Tier(a.Tier), Provider: optional(string(a.Provider)), Requests: a.Requests, Errors: a.Errors}
+	}
+	return out
+}
+
+// rate is part/whole, 0 when whole is 0.
+func rate(part, whole int) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
+// optional is nil for "", else a pointer to s.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// parseUUID converts a stored id; ids come from the store, so a malformed
+// one is a bug and shows as the zero UUID rather than failing the page.
+func parseUUID(id domain.UserID) openapi_types.UUID {
+	u, _ := uuid.Parse(string(id))
+	return u
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // ListUsers implements api.StrictServerInterface.
 func (h *handlers) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
-	return nil, errNotYet
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	page, err := h.s.deps.Admin.ListUsers(ctx, u, deref(p.Query), deref(p.Limit), deref(p.Cursor))
+	if err != nil {
+		return nil, err
+	}
+	body := api.AdminUserPage{Users: make([]api.AdminUser, len(page.Users)), NextCursor: optional(page.NextCursor)}
+	for i, v := range page.Users {
+		body.Users[i] = toAdminUser(v)
+	}
+	return api.ListUsers200JSONResponse(body), nil
+}
+
+func toAdminUser(v admin.UserView) api.AdminUser {
+	return api.AdminUser{
+		Id:             parseUUID(v.ID),
+		Email:          v.Email,
+		IsAdmin:        v.IsAdmin,
+		Disabled:       v.Disabled,
+		DailyQuota:     v.DailyQuota,
+		EffectiveQuota: v.EffectiveQuota,
+		UsedToday:      v.UsedToday,
+		CreatedAt:      v.CreatedAt,
+		LastLoginAt:    v.LastLoginAt,
+	}
 }
 
 // UpdateUser implements api.StrictServerInterface.
 func (h *handlers) UpdateUser(ctx context.Context, req api.UpdateUserRequestObject) (api.UpdateUserResponseObject, error) {
-	return nil, errNotYet
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	p := domain.UserPatch{IsAdmin: b.IsAdmin, Disabled: b.Disabled, SetDailyQuota: b.DailyQuota.IsSpecified()}
+	if p.SetDailyQuota && !b.DailyQuota.IsNull() {
+		q := b.DailyQuota.MustGet()
+		p.DailyQuota = &q
+	}
+	v, err := h.s.deps.Admin.UpdateUser(ctx, u, domain.UserID(req.Id.String()), p)
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateUser200JSONResponse(toAdminUser(v)), nil
 }
 
 // ListRequests implements api.StrictServerInterface.
 func (h *handlers) ListRequests(ctx context.Context, req api.ListRequestsRequestObject) (api.ListRequestsResponseObject, error) {
-	return nil, errNotYet
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	q := admin.RequestQuery{
+		Provider: string(deref(p.Provider)),
+		Outcome:  string(deref(p.Outcome)),
+		Limit:    deref(p.Limit),
+		Cursor:   deref(p.Cursor),
+	}
+	if p.UserId != nil {
+		q.UserID = domain.UserID(p.UserId.String())
+	}
+	page, err := h.s.deps.Admin.ListRequests(ctx, u, q)
+	if err != nil {
+		return nil, err
+	}
+	body := api.RequestLogPage{Requests: make([]api.RequestLogEntry, len(page.Requests)), NextCursor: optional(page.NextCursor)}
+	for i, r := range page.Requests {
+		body.Requests[i] = toRequestLogEntry(r)
+	}
+	return api.ListRequests200JSONResponse(body), nil
+}
+
+func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
+	e := api.RequestLogEntry{
+		Id:               r.ID,
+		RequestId:        optional(r.RequestID),
+		UserId:           parseUUID(r.UserID),
+		Tier:             api.Tier(r.Tier),
+		Provider:         optional(string(r.Provider)),
+		UpstreamModel:    optional(r.UpstreamModel),
+		KeyIndex:         r.KeyIndex,
+		Outcome:          api.RequestOutcome(r.Outcome),
+		ErrorCode:        optional(r.ErrorCode),
+		Attempts:         make([]api.Attempt, len(r.Attempts)),
+		Stream:           r.Stream,
+		LatencyMs:        int(r.Latency.Milliseconds()),
+		PromptTokens:     r.Usage.PromptTokens,
+		CompletionTokens: r.Usage.CompletionTokens,
+		CreatedAt:        r.CreatedAt,
+	}
+	for i, a := range r.Attempts {
+		e.Attempts[i] = api.Attempt{Provider: api.Provider(a.Provider), Reason: a.Reason}
+	}
+	if r.FirstToken != nil {
+		ms := int(r.FirstToken.Milliseconds())
+		e.TtftMs = &ms
+	}
+	return e
 }
 
 // SubmitFeedback implements api.StrictServerInterface.
 func (h *handlers) SubmitFeedback(ctx context.Context, req api.SubmitFeedbackRequestObject) (api.SubmitFeedbackResponseObject, error) {
-	return nil, errNotYet
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	f, err := h.s.deps.Feedback.Submit(ctx, u, b.RequestId, domain.Rating(b.Rating), deref(b.Comment))
+	if err != nil {
+		return nil, err
+	}
+	return api.SubmitFeedback200JSONResponse{
+		RequestId: f.RequestID,
+		Rating:    api.Rating(f.Rating),
+		Comment:   optional(f.Comment),
+		CreatedAt: f.CreatedAt,
+		UpdatedAt: f.UpdatedAt,
+	}, nil
 }

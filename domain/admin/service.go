@@ -1,0 +1,282 @@
+// Package admin is the administration use case: analytics over the request
+// log, the account list with today's usage, changing an account's quota,
+// admin flag or disabled flag, and reading the request log. Every method
+// refuses callers who are not admins.
+package admin
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// Bounds of the inputs.
+const (
+	MaxDays          = 90
+	DefaultDays      = 7
+	DefaultUserPage  = 50
+	MaxUserPage      = 200
+	DefaultLogPage   = 50
+	MaxLogPage       = 500
+	MaxDailyQuota    = 1_000_000
+	TopUsers         = 10
+	maxQueryChars    = 254
+	maxProviderChars = 64
+)
+
+// Service answers administrators.
+type Service struct {
+	store        ports.AdminStore
+	quotas       ports.QuotaStore
+	clock        ports.Clock
+	defaultQuota int
+}
+
+// New builds a Service; defaultQuota is the daily limit of users without
+// their own.
+func New(store ports.AdminStore, quotas ports.QuotaStore, clock ports.Clock, defaultQuota int) *Service {
+	return &Service{store: store, quotas: quotas, clock: clock, defaultQuota: defaultQuota}
+}
+
+var errAdminOnly = domain.Errorf(domain.CodeForbidden, "Admin access required")
+
+func requireAdmin(actor domain.User) error {
+	if !actor.IsAdmin {
+		return errAdminOnly
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error {
+	return domain.Errorf(domain.CodeInvalid, format, args...)
+}
+
+// Report is the analytics of a period of whole UTC days.
+type Report struct {
+	domain.Analytics
+	// Days is the length of the period; From is its first day and To its
+	// last (today).
+	Days     int
+	From, To time.Time
+}
+
+// Analytics reports on the last days UTC days, today included; Days then
+// holds one entry per day of the period, zeros where there was no traffic.
+// Errors: CodeForbidden, CodeInvalid, CodeUnavailable.
+func (s *Service) Analytics(ctx context.Context, actor domain.User, days int) (Report, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Report{}, err
+	}
+	if days < 1 || days > MaxDays {
+		return Report{}, invalid("days: must be 1 to %d", MaxDays)
+	}
+	today := domain.QuotaDay(s.clock.Now())
+	from := today.AddDate(0, 0, -(days - 1))
+	a, err := s.store.Analytics(ctx, domain.AnalyticsQuery{From: from, To: today.AddDate(0, 0, 1), TopUsers: TopUsers})
+	if err != nil {
+		return Report{}, fmt.Errorf("analytics: %w", err)
+	}
+	a.Days = fillDays(a.Days, from, days)
+	return Report{Analytics: a, Days: days, From: from, To: today}, nil
+}
+
+// fillDays returns one entry per day from from on, taking the store's
+// entries where it has them.
+func fillDays(got []domain.DayActivity, from time.Time, days int) []domain.DayActivity {
+	byDay := make(map[time.Time]domain.DayActivity, len(got))
+	for _, d := range got {
+		byDay[domain.QuotaDay(d.Day)] = d
+	}
+	out := make([]domain.DayActivity, days)
+	for i := range out {
+		day := from.AddDate(0, 0, i)
+		d := byDay[day]
+		d.Day = day
+		out[i] = d
+	}
+	return out
+}
+
+// UserView is an account as administrators see it.
+type UserView struct {
+	domain.UserUsage
+	// EffectiveQuota is the daily limit that applies to the user.
+	EffectiveQuota int
+}
+
+// UserPage is a page of accounts; NextCursor is "" on the last page.
+type UserPage struct {
+	Users      []UserView
+	NextCursor string
+}
+
+// ListUsers returns a page of accounts ordered by email whose email
+// contains query, after the page cursor names. limit 0 means the default.
+// Errors: CodeForbidden, CodeInvalid, CodeUnavailable.
+func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string, limit int, cursor string) (UserPage, error) {
+	if err := requireAdmin(actor); err != nil {
+		return UserPage{}, err
+	}
+	query = strings.ToLower(strings.TrimSpace(query))
+	if utf8.RuneCountInString(query) > maxQueryChars {
+		return UserPage{}, invalid("query: must be at most %d characters", maxQueryChars)
+	}
+	limit, err := pageSize(limit, DefaultUserPage, MaxUserPage)
+	if err != nil {
+		return UserPage{}, err
+	}
+	after := ""
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(b) == 0 || !utf8.Valid(b) {
+			return UserPage{}, invalid("cursor: not a cursor this server issued")
+		}
+		after = string(b)
+	}
+	day := domain.QuotaDay(s.clock.Now())
+	// One more than asked tells whether there is a next page.
+	rows, err := s.store.ListUsers(ctx, domain.UserFilter{Query: query, AfterEmail: after, Limit: limit + 1}, day)
+	if err != nil {
+		return UserPage{}, fmt.Errorf("list users: %w", err)
+	}
+	var page UserPage
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].Email))
+	}
+	page.Users = make([]UserView, len(rows))
+	for i, r := range rows {
+		page.Users[i] = UserView{UserUsage: r, EffectiveQuota: domain.EffectiveQuota(r.User, s.defaultQuota)}
+	}
+	return page, nil
+}
+
+// UpdateUser applies a patch to an account and returns it with today's
+// usage. Admins cannot disable or demote themselves, so that a deployment
+// never locks out its last admin by mistake.
+// Errors: CodeForbidden, CodeInvalid, CodeNotFound, CodeUnavailable.
+func (s *Service) UpdateUser(ctx context.Context, actor domain.User, id domain.UserID, p domain.UserPatch) (UserView, error) {
+	if err := requireAdmin(actor); err != nil {
+		return UserView{}, err
+	}
+	switch {
+	case p.Empty():
+		return UserView{}, invalid("body: set at least one of daily_quota, is_admin, disabled")
+	case p.SetDailyQuota && p.DailyQuota != nil && (*p.DailyQuota < 0 || *p.DailyQuota > MaxDailyQuota):
+		return UserView{}, invalid("daily_quota: must be 0 to %d, or null for the default", MaxDailyQuota)
+	case id == actor.ID && p.Disabled != nil && *p.Disabled:
+		return UserView{}, invalid("disabled: admins cannot disable themselves")
+	case id == actor.ID && p.IsAdmin != nil && !*p.IsAdmin:
+		return UserView{}, invalid("is_admin: admins cannot demote themselves")
+	}
+	u, err := s.store.UpdateUser(ctx, id, p)
+	if err != nil {
+		return UserView{}, fmt.Errorf("update user: %w", err)
+	}
+	used, err := s.quotas.QuotaUsed(ctx, u.ID, domain.QuotaDay(s.clock.Now()))
+	if err != nil {
+		return UserView{}, fmt.Errorf("read quota: %w", err)
+	}
+	return UserView{
+		UserUsage:      domain.UserUsage{User: u, UsedToday: used},
+		EffectiveQuota: domain.EffectiveQuota(u, s.defaultQuota),
+	}, nil
+}
+
+// RequestQuery selects request log rows; empty fields match everything and
+// Limit 0 means the default.
+type RequestQuery struct {
+	UserID   domain.UserID
+	Provider string
+	Outcome  string
+	Limit    int
+	Cursor   string
+}
+
+// RequestPage is a page of the request log; NextCursor is "" on the last page.
+type RequestPage struct {
+	Requests   []domain.LoggedRequest
+	NextCursor string
+}
+
+var outcomes = map[string]bool{
+	domain.OutcomeSuccess: true, domain.OutcomeError: true, domain.OutcomeCancelled: true,
+	domain.OutcomeInvalid: true, domain.OutcomeQuota: true, domain.OutcomeInterrupted: true,
+}
+
+// ListRequests returns a page of the request log, newest first.
+// Errors: CodeForbidden, CodeInvalid, CodeUnavailable.
+func (s *Service) ListRequests(ctx context.Context, actor domain.User, q RequestQuery) (RequestPage, error) {
+	if err := requireAdmin(actor); err != nil {
+		return RequestPage{}, err
+	}
+	if q.Outcome != "" && !outcomes[q.Outcome] {
+		return RequestPage{}, invalid("outcome: must be one of success, error, cancelled, invalid, quota_exceeded, interrupted")
+	}
+	if len(q.Provider) > maxProviderChars {
+		return RequestPage{}, invalid("provider: must be at most %d characters", maxProviderChars)
+	}
+	limit, err := pageSize(q.Limit, DefaultLogPage, MaxLogPage)
+	if err != nil {
+		return RequestPage{}, err
+	}
+	f := domain.RequestFilter{UserID: q.UserID, Provider: domain.Provider(q.Provider), Outcome: q.Outcome, Limit: limit + 1}
+	if q.Cursor != "" {
+		c, ok := decodeRequestCursor(q.Cursor)
+		if !ok {
+			return RequestPage{}, invalid("cursor: not a cursor this server issued")
+		}
+		f.Before = &c
+	}
+	rows, err := s.store.ListRequests(ctx, f)
+	if err != nil {
+		return RequestPage{}, fmt.Errorf("list requests: %w", err)
+	}
+	page := RequestPage{Requests: rows}
+	if len(rows) > limit {
+		page.Requests = rows[:limit]
+		last := rows[limit-1]
+		page.NextCursor = encodeRequestCursor(domain.RequestCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+func pageSize(limit, def, max int) (int, error) {
+	switch {
+	case limit == 0:
+		return def, nil
+	case limit < 1 || limit > max:
+		return 0, invalid("limit: must be 1 to %d", max)
+	}
+	return limit, nil
+}
+
+// A request cursor is "<unix microseconds>:<id>", base64url encoded: the
+// store keeps microseconds, so the position is exact.
+func encodeRequestCursor(c domain.RequestCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + ":" + strconv.FormatInt(c.ID, 10)))
+}
+
+func decodeRequestCursor(s string) (domain.RequestCursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return domain.RequestCursor{}, false
+	}
+	at, id, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return domain.RequestCursor{}, false
+	}
+	micros, err1 := strconv.ParseInt(at, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n < 0 {
+		return domain.RequestCursor{}, false
+	}
+	return domain.RequestCursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: n}, true
+}
