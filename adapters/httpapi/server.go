@@ -11,7 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
@@ -42,6 +44,8 @@ type Deps struct {
 	Chat     *chat.Service
 	Status   *status.Service
 	Search   *search.Service
+	Admin    *admin.Service
+	Feedback *feedback.Service
 	Database ports.Pinger
 	// Redis, when configured, is checked by /ready as a non-fatal dependency.
 	Redis ports.Pinger
