@@ -5,9 +5,11 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +86,7 @@ func (s *Service) Analytics(ctx context.Context, actor domain.User, days int) (R
 		return Report{}, fmt.Errorf("analytics: %w", err)
 	}
 	a.Days = fillDays(a.Days, from, days)
+	sortRoutes(a.Routes)
 	return Report{Analytics: a, Days: days, From: from, To: today}, nil
 }
 
@@ -102,6 +105,32 @@ func fillDays(got []domain.DayActivity, from time.Time, days int) []domain.DayAc
 		out[i] = d
 	}
 	return out
+}
+
+// sortRoutes orders routes by tier (fast, balanced, smart, then others),
+// then provider, with requests no provider answered last in their tier.
+func sortRoutes(routes []domain.RouteActivity) {
+	rank := func(t domain.Tier) int {
+		if i := slices.Index(domain.Tiers, t); i >= 0 {
+			return i
+		}
+		return len(domain.Tiers)
+	}
+	slices.SortStableFunc(routes, func(a, b domain.RouteActivity) int {
+		if c := cmp.Compare(rank(a.Tier), rank(b.Tier)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Tier, b.Tier); c != 0 {
+			return c
+		}
+		if (a.Provider == "") != (b.Provider == "") {
+			if a.Provider == "" {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.Provider, b.Provider)
+	})
 }
 
 // UserView is an account as administrators see it.

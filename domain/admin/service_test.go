@@ -110,6 +110,13 @@ func TestAnalyticsPeriodAndFilledDays(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2025, 12, d, 0, 0, 0, 0, time.UTC) }
 	store := &fakeStore{analytic: domain.Analytics{
 		Requests: 9,
+		Routes: []domain.RouteActivity{
+			{Tier: domain.TierSmart, Provider: "groq"},
+			{Tier: domain.TierFast, Provider: ""},
+			{Tier: domain.TierBalanced, Provider: "openrouter"},
+			{Tier: domain.TierFast, Provider: "openrouter"},
+			{Tier: domain.TierFast, Provider: "groq"},
+		},
 		Days: []domain.DayActivity{
 			{Day: day(23), ActiveUsers: 2, Requests: 5, AvgQuotaUsed: 2.5},
 			{Day: day(25), ActiveUsers: 1, Requests: 4, AvgQuotaUsed: 4},
@@ -130,6 +137,13 @@ func TestAnalyticsPeriodAndFilledDays(t *testing.T) {
 		{Day: day(25), ActiveUsers: 1, Requests: 4, AvgQuotaUsed: 4},
 	}, r.Analytics.Days)
 	assert.Equal(t, 9, r.Requests)
+	assert.Equal(t, []domain.RouteActivity{
+		{Tier: domain.TierFast, Provider: "groq"},
+		{Tier: domain.TierFast, Provider: "openrouter"},
+		{Tier: domain.TierFast, Provider: ""},
+		{Tier: domain.TierBalanced, Provider: "openrouter"},
+		{Tier: domain.TierSmart, Provider: "groq"},
+	}, r.Routes, "tiers in their order, providers by name, unanswered last")
 }
 
 func TestAnalyticsDaysBounds(t *testing.T) {
