@@ -16,7 +16,9 @@ import (
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
@@ -38,6 +40,7 @@ type App struct {
 	Database *Database
 	requests requestLog
 	log      *slog.Logger
+	obs      *observability
 
 	stopMonitor context.CancelFunc
 	monitorDone chan struct{}
@@ -57,14 +60,21 @@ type Options struct {
 // New connects to the database, applies pending migrations and builds the
 // handler. Close releases what it opened.
 func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*App, error) {
-	db, err := OpenDatabase(ctx, cfg, logger)
+	obs, logger, err := newObservability(ctx, cfg, logger)
 	if err != nil {
+		return nil, err
+	}
+	db, err := openDatabase(ctx, cfg, logger, obs.queryTracer())
+	if err != nil {
+		obs.close(ctx, logger)
 		return nil, err
 	}
 	if err := migrateUp(ctx, db, logger); err != nil {
 		db.Close()
+		obs.close(ctx, logger)
 		return nil, err
 	}
+	obs.watchDatabase(db)
 	if db.Shared() {
 		logger.Info("store", "engine", db.Engine, "database", db.Location)
 	} else {
@@ -98,8 +108,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	lim := newLimits(ctx, cfg, clk, logger)
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
-	}, duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), clk)
+	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), clk)
 	chatCfg, probeTargets := chatConfig(cfg, logger)
+	obs.providers(chatCfg.Providers)
 	chatCfg.Search = searchSvc
 	if lim.shared {
 		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
@@ -112,7 +123,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	chatCfg.ProviderDown = func(p domain.Provider) bool {
 		return statusSvc.Down(context.Background(), p)
 	}
-	chatSvc := chat.New(chatCfg, quotaSvc, requests, clk, logger)
+	chatSvc := chat.New(chatCfg, quotaSvc, obs.requestLog(requests), clk, logger)
+	obs.watchChat(chatSvc)
 	statusSvc = status.New(status.Config{
 		Interval:          cfg.ProviderCheckInterval,
 		ProbeTimeout:      cfg.ProviderCheckTimeout,
@@ -123,6 +135,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		Retention:         cfg.ProviderCheckRetention,
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, chatSvc, clk, logger)
+
+	adminSvc := admin.New(db, db, clk, cfg.UserDailyQuota)
+	// A rating waits for its request's row: past one flush of this
+	// instance's log (Flush) and of any other instance's.
+	feedbackSvc := feedback.New(db, requests, clk, feedback.Config{LogWait: feedbackLogWait})
 
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
@@ -140,14 +157,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 			Rate:           cfg.RateLimit,
 			AuthRate:       cfg.AuthRateLimit,
 		},
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Search: searchSvc, Database: db, Redis: lim.redis}, logger)
+		Metrics:      obs.metrics,
+		MetricsToken: cfg.MetricsToken.Reveal(),
+		Tracing:      obs.tracerProvider(),
+		LogPrompts:   cfg.LogPrompts,
+	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Search: searchSvc,
+		Admin: adminSvc, Feedback: feedbackSvc, Database: db, Redis: lim.redis}, logger)
 	if err != nil {
 		_ = requests.Close(ctx)
 		lim.close()
 		db.Close()
+		obs.close(ctx, logger)
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, Database: db, requests: requests, log: logger, closeRedis: lim.close}
+	a := &App{Handler: srv, Database: db, requests: requests, log: logger, obs: obs, closeRedis: lim.close}
 	// The monitor outlives the start-up context; Close stops it.
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMonitor = stop
@@ -159,12 +182,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	return a, nil
 }
 
+// feedbackLogWait is how long a rating looks for its request in the request
+// log: a few flush intervals of the batched writers (500ms).
+const feedbackLogWait = 2 * time.Second
+
 // closeTimeout bounds the final flush of the request log.
 const closeTimeout = 10 * time.Second
 
-// Close flushes the request log and releases the database pool. Call it
-// after the HTTP server has drained, so that no request is still recording.
-// Calling it again does nothing.
+// Close flushes the request log, releases the database pool and exports the
+// spans still queued. Call it after the HTTP server has drained, so that no
+// request is still recording. Calling it again does nothing.
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		a.stopMonitor()
@@ -176,6 +203,7 @@ func (a *App) Close() {
 		}
 		a.closeRedis()
 		a.Database.Close()
+		a.obs.close(ctx, a.log)
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/adapters/postgres"
 	"github.com/genzai/genzai/adapters/sqlite"
+	"github.com/genzai/genzai/adapters/tracing"
 	"github.com/genzai/genzai/domain"
 )
 
@@ -142,8 +143,30 @@ type Config struct {
 	ProviderCheckRetention  time.Duration
 	StatusCacheTTL          time.Duration
 
+	// Observability.
+	// MetricsToken, when set, must come as a bearer token with GET /metrics.
+	MetricsToken Secret
+	// LogPrompts logs each chat's prompt and answer; off, they are never logged.
+	LogPrompts bool
+	// Tracing exports OpenTelemetry spans when its Endpoint is set.
+	Tracing TracingConfig
+
 	// Version is the build version; set by the binary, not the environment.
 	Version string
+}
+
+// TracingConfig is the OpenTelemetry tracing setup, read from the standard
+// OTEL_* variables.
+type TracingConfig struct {
+	// Endpoint is the OTLP/HTTP traces URL; "" turns tracing off.
+	Endpoint string
+	// Headers go with every export, as OTEL_EXPORTER_OTLP_HEADERS spells
+	// them (key=value,...); they often hold credentials.
+	Headers     Secret
+	ServiceName string
+	// Sampler is an OTEL_TRACES_SAMPLER name, SamplerArg its ratio.
+	Sampler    string
+	SamplerArg float64
 }
 
 // ProviderConfig is one upstream provider's connection settings.
@@ -194,6 +217,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("openrouter_base_url", c.OpenRouter.BaseURL),
 		slog.String("huggingface_base_url", c.HuggingFace.BaseURL),
 		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
+		slog.Bool("metrics_token", c.MetricsToken != ""),
+		slog.Bool("log_prompts", c.LogPrompts),
+		slog.String("otlp_traces_endpoint", redactedOrEmpty(c.Tracing.Endpoint)),
 	)
 }
 
@@ -204,6 +230,14 @@ func (c Config) DatabaseLocation() string {
 		return "sqlite " + c.DatabasePath
 	}
 	return RedactURL(c.DatabaseURL.Reveal())
+}
+
+// redactedOrEmpty is RedactURL of a URL that may be unset.
+func redactedOrEmpty(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return RedactURL(raw)
 }
 
 // isSQLiteURL reports whether raw selects SQLite: sqlite: or a SQLAlchemy
@@ -400,6 +434,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MockProviderDelay = time.Duration(r.intRange("MOCK_PROVIDER_DELAY_MS", 40, 0, 10_000)) * time.Millisecond
 
 	r.edge(&c)
+	r.observability(&c)
 
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
@@ -488,6 +523,59 @@ func (r *configReader) edge(c *Config) {
 		c.RedisURL = Secret(redisURL)
 	}
 	c.RateLimitFailOpen, _ = r.boolean("RATE_LIMIT_FAIL_OPEN", true)
+}
+
+// minProductionMetricsTokenLen is the shortest METRICS_TOKEN accepted in production.
+const minProductionMetricsTokenLen = 16
+
+// observability reads the metrics token, LOG_PROMPTS and the OpenTelemetry
+// variables. Tracing is on when an OTLP endpoint is set (and
+// OTEL_SDK_DISABLED is not true); only OTLP over HTTP with protobuf is
+// spoken.
+func (r *configReader) observability(c *Config) {
+	token := strings.TrimSpace(r.getenv("METRICS_TOKEN"))
+	switch {
+	case strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		r.problem("METRICS_TOKEN", "must not contain spaces or control characters")
+	case c.Production() && token != "" && len(token) < minProductionMetricsTokenLen:
+		r.problem("METRICS_TOKEN", "must be at least %d characters in production (got %d)", minProductionMetricsTokenLen, len(token))
+	}
+	c.MetricsToken = Secret(token)
+	c.LogPrompts, _ = r.boolean("LOG_PROMPTS", false)
+
+	t := &c.Tracing
+	t.ServiceName = r.str("OTEL_SERVICE_NAME", tracing.DefaultServiceName)
+	t.Sampler = strings.ToLower(r.str("OTEL_TRACES_SAMPLER", "parentbased_always_on"))
+	t.SamplerArg = r.fraction("OTEL_TRACES_SAMPLER_ARG", 1)
+	if _, err := tracing.NewSampler(t.Sampler, t.SamplerArg); err != nil {
+		r.problem("OTEL_TRACES_SAMPLER", "%q is not one of %s", t.Sampler, strings.Join(tracing.Samplers, ", "))
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+		if p := r.str(name, ""); p != "" && p != "http/protobuf" {
+			r.problem(name, "%q is not supported (only http/protobuf)", p)
+		}
+	}
+	headersVar := "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+	headers := r.str(headersVar, "")
+	if headers == "" {
+		headersVar, headers = "OTEL_EXPORTER_OTLP_HEADERS", r.str("OTEL_EXPORTER_OTLP_HEADERS", "")
+	}
+	if _, err := tracing.ParseHeaders(headers); err != nil {
+		r.problem(headersVar, "%v (expected key=value,key2=value2 with URL-encoded values)", err)
+	}
+	t.Headers = Secret(headers)
+	if base := r.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""); base != "" {
+		r.httpURL("OTEL_EXPORTER_OTLP_ENDPOINT", base)
+		// The base URL of every signal: traces go to its /v1/traces.
+		t.Endpoint = strings.TrimRight(base, "/") + "/v1/traces"
+	}
+	if traces := r.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""); traces != "" {
+		r.httpURL("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces)
+		t.Endpoint = traces // used as given
+	}
+	if disabled, _ := r.boolean("OTEL_SDK_DISABLED", false); disabled {
+		t.Endpoint = ""
+	}
 }
 
 // list splits a comma-separated variable, dropping blanks.

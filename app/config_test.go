@@ -494,3 +494,113 @@ func TestConfigErrorListsEveryProblem(t *testing.T) {
 	require.True(t, errors.As(fmt.Errorf("load config: %w", err), &got))
 	assert.Same(t, ce, got)
 }
+
+func TestLoadConfigObservability(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantProblems []string
+		check        func(t *testing.T, cfg app.Config)
+	}{
+		{name: "defaults: metrics open, prompts not logged, tracing off", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.Empty(t, cfg.MetricsToken.Reveal())
+			assert.False(t, cfg.LogPrompts)
+			assert.Empty(t, cfg.Tracing.Endpoint)
+			assert.Equal(t, "genzai", cfg.Tracing.ServiceName)
+			assert.Equal(t, "parentbased_always_on", cfg.Tracing.Sampler)
+			assert.Equal(t, 1.0, cfg.Tracing.SamplerArg)
+		}},
+		{name: "METRICS_TOKEN", env: map[string]string{"METRICS_TOKEN": " tok3n "}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "tok3n", cfg.MetricsToken.Reveal())
+		}},
+		{name: "METRICS_TOKEN with a space", env: map[string]string{"METRICS_TOKEN": "two words"}, wantProblems: []string{"METRICS_TOKEN"}},
+		{name: "production METRICS_TOKEN too short", env: prod(map[string]string{"METRICS_TOKEN": strings.Repeat("m", 15)}), wantProblems: []string{"METRICS_TOKEN"}},
+		{name: "production METRICS_TOKEN long enough", env: prod(map[string]string{"METRICS_TOKEN": strings.Repeat("m", 16)}), check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, strings.Repeat("m", 16), cfg.MetricsToken.Reveal())
+		}},
+		{name: "production without METRICS_TOKEN", env: prod(nil), check: func(t *testing.T, cfg app.Config) {
+			assert.Empty(t, cfg.MetricsToken.Reveal())
+		}},
+		{name: "LOG_PROMPTS true", env: map[string]string{"LOG_PROMPTS": "true"}, check: func(t *testing.T, cfg app.Config) {
+			assert.True(t, cfg.LogPrompts)
+		}},
+		{name: "LOG_PROMPTS in production", env: prod(map[string]string{"LOG_PROMPTS": "1"}), check: func(t *testing.T, cfg app.Config) {
+			assert.True(t, cfg.LogPrompts)
+		}},
+		{name: "LOG_PROMPTS not a boolean", env: map[string]string{"LOG_PROMPTS": "sometimes"}, wantProblems: []string{"LOG_PROMPTS"}},
+		{name: "OTLP endpoint: traces go to /v1/traces", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "http://collector:4318/v1/traces", cfg.Tracing.Endpoint)
+		}},
+		{name: "OTLP endpoint with a path", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example.com/otlp"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "https://otlp.example.com/otlp/v1/traces", cfg.Tracing.Endpoint)
+		}},
+		{name: "OTLP traces endpoint is used as given", env: map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://traces.example.com/custom",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "https://traces.example.com/custom", cfg.Tracing.Endpoint)
+		}},
+		{name: "OTEL_SDK_DISABLED wins", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Empty(t, cfg.Tracing.Endpoint)
+		}},
+		{name: "OTLP endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, wantProblems: []string{"OTEL_EXPORTER_OTLP_ENDPOINT"}},
+		{name: "OTLP traces endpoint not http", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "grpc://collector:4317"}, wantProblems: []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}},
+		{name: "OTLP over gRPC is not spoken", env: map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantProblems: []string{"OTEL_EXPORTER_OTLP_PROTOCOL"}},
+		{name: "OTLP http/json is not spoken", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, wantProblems: []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"}},
+		{name: "OTLP http/protobuf", env: map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}},
+		{name: "OTLP headers", env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=abc%20def"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "api-key=abc%20def", cfg.Tracing.Headers.Reveal())
+		}},
+		{name: "OTLP traces headers win", env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "a=1", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "b=2"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "b=2", cfg.Tracing.Headers.Reveal())
+		}},
+		{name: "OTLP headers malformed", env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "no-equals-sign"}, wantProblems: []string{"OTEL_EXPORTER_OTLP_HEADERS"}},
+		{name: "service name and sampler", env: map[string]string{
+			"OTEL_SERVICE_NAME": "genzai-eu", "OTEL_TRACES_SAMPLER": "ParentBased_TraceIdRatio", "OTEL_TRACES_SAMPLER_ARG": "0.25",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, "genzai-eu", cfg.Tracing.ServiceName)
+			assert.Equal(t, "parentbased_traceidratio", cfg.Tracing.Sampler)
+			assert.Equal(t, 0.25, cfg.Tracing.SamplerArg)
+		}},
+		{name: "unknown sampler", env: map[string]string{"OTEL_TRACES_SAMPLER": "jaeger_remote"}, wantProblems: []string{"OTEL_TRACES_SAMPLER"}},
+		{name: "sampler ratio out of range", env: map[string]string{"OTEL_TRACES_SAMPLER_ARG": "2"}, wantProblems: []string{"OTEL_TRACES_SAMPLER_ARG"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(getenv(tc.env))
+			assert.Equal(t, tc.wantProblems, problemVars(t, err))
+			if tc.check != nil {
+				tc.check(t, cfg)
+			}
+		})
+	}
+}
+
+func TestConfigRedactsObservabilitySecrets(t *testing.T) {
+	t.Parallel()
+	const (
+		metricsToken = "metrics-token-0123456789abcdef"
+		otlpKey      = "otlp-api-key-9876543210"
+	)
+	cfg, err := app.LoadConfig(getenv(prod(map[string]string{
+		"METRICS_TOKEN":               metricsToken,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example.com",
+		"OTEL_EXPORTER_OTLP_HEADERS":  "x-api-key=" + otlpKey,
+	})))
+	require.NoError(t, err)
+	require.Equal(t, metricsToken, cfg.MetricsToken.Reveal())
+	require.Contains(t, cfg.Tracing.Headers.Reveal(), otlpKey)
+
+	var text, jsonLog bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("x", "config", cfg)
+	slog.New(slog.NewJSONHandler(&jsonLog, nil)).Info("x", "config", cfg)
+	raw, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	for _, out := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), string(raw), text.String(), jsonLog.String()} {
+		assert.NotContains(t, out, metricsToken)
+		assert.NotContains(t, out, otlpKey)
+	}
+	assert.Contains(t, jsonLog.String(), `"metrics_token":true`)
+	assert.Contains(t, jsonLog.String(), `"otlp_traces_endpoint":"https://otlp.example.com/v1/traces"`)
+}

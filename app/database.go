@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/genzai/genzai/adapters/postgres"
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/sqlmigrate"
@@ -16,14 +18,18 @@ type store interface {
 	ports.UserStore
 	ports.QuotaStore
 	ports.HealthStore
+	ports.AdminStore
+	ports.FeedbackStore
 	ports.Pinger
 	NewMigrator(logger *slog.Logger) (*sqlmigrate.Migrator, error)
 	Close()
 }
 
-// requestLog is a request log writer that flushes on Close.
+// requestLog is a request log writer that can flush on demand, and
+// flushes on Close.
 type requestLog interface {
 	ports.RequestLog
+	ports.RequestLogFlusher
 	Close(ctx context.Context) error
 }
 
@@ -46,6 +52,12 @@ func (d *Database) Shared() bool { return d.Engine == EnginePostgres }
 // development a missing PostgreSQL database, and always a missing SQLite
 // file and its directory, are created first.
 func OpenDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*Database, error) {
+	return openDatabase(ctx, cfg, logger, nil)
+}
+
+// openDatabase is OpenDatabase with a tracer observing every PostgreSQL
+// statement (nil: none).
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer pgx.QueryTracer) (*Database, error) {
 	if cfg.DatabaseEngine == EngineSQLite {
 		db, err := sqlite.Open(ctx, cfg.DatabasePath, sqlite.Config{})
 		if err != nil {
@@ -74,6 +86,7 @@ func OpenDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*Databa
 		MinConns:        int32(cfg.DatabasePoolSize),
 		MaxConns:        int32(cfg.DatabasePoolSize + cfg.DatabasePoolMaxOverflow),
 		MaxConnLifetime: cfg.DatabasePoolRecycle,
+		Tracer:          tracer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", cfg.DatabaseLocation(), err)

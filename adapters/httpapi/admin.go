@@ -110,7 +110,7 @@ func (h *handlers) ListUsers(ctx context.Context, req api.ListUsersRequestObject
 		return nil, err
 	}
 	p := req.Params
-	page, err := h.s.deps.Admin.ListUsers(ctx, u, deref(p.Query), deref(p.Limit), deref(p.Cursor))
+	page, err := h.s.deps.Admin.ListUsers(ctx, u, deref(p.Query), p.Limit, deref(p.Cursor))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func (h *handlers) ListRequests(ctx context.Context, req api.ListRequestsRequest
 	q := admin.RequestQuery{
 		Provider: string(deref(p.Provider)),
 		Outcome:  string(deref(p.Outcome)),
-		Limit:    deref(p.Limit),
+		Limit:    p.Limit,
 		Cursor:   deref(p.Cursor),
 	}
 	if p.UserId != nil {

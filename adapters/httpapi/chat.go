@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/genzai/genzai/api"
@@ -47,6 +48,9 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 	}
 	var sink collectSink
 	res, err := h.s.deps.Chat.Chat(ctx, u, creq, &sink)
+	if h.s.cfg.LogPrompts {
+		h.s.logTranscript(ctx, creq, sink.content, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +79,15 @@ type chatStream struct {
 // VisitChatResponse implements api.ChatResponseObject.
 func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 	sink := newSSESink(w, RequestIDFrom(c.ctx), c.s.cfg.SSEKeepAlive)
+	sink.metrics, sink.keepAnswer = c.s.cfg.Metrics, c.s.cfg.LogPrompts
 	defer sink.close()
 	res, err := c.s.deps.Chat.Chat(c.ctx, c.user, c.req, sink)
+	if c.s.cfg.LogPrompts {
+		c.s.logTranscript(c.ctx, c.req, sink.answer, err)
+	}
+	if sink.begun && sink.metrics != nil {
+		defer sink.metrics.StreamClosed() // after the last event is written
+	}
 	if !sink.begun {
 		return err // nothing written yet: the error handler answers with JSON
 	}
@@ -90,6 +101,27 @@ func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 		_ = sink.fail("The AI provider failed in the middle of the answer", chat.ErrorCode(err))
 		return nil
 	}
+}
+
+// logTranscript logs a chat's prompt and answer (only with LOG_PROMPTS:
+// prompts and answers stay out of the logs otherwise). A failed chat logs
+// the part of the answer that was sent, if any, and its error code.
+func (s *Server) logTranscript(ctx context.Context, req chat.Request, answer []byte, err error) {
+	attrs := []slog.Attr{
+		slog.String("request_id", RequestIDFrom(ctx)),
+		slog.String("prompt", req.Prompt),
+	}
+	if req.System != "" {
+		attrs = append(attrs, slog.String("system", req.System))
+	}
+	if len(req.Messages) > 0 {
+		attrs = append(attrs, slog.Int("earlier_messages", len(req.Messages)))
+	}
+	attrs = append(attrs, slog.String("answer", string(answer)))
+	if err != nil {
+		attrs = append(attrs, slog.String("error_code", chat.ErrorCode(err)))
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "chat transcript", attrs...)
 }
 
 // ListModels implements api.StrictServerInterface.

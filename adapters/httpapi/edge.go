@@ -22,8 +22,8 @@ type EdgeConfig struct {
 	// Production turns on Strict-Transport-Security.
 	Production bool
 	// AllowedHosts are the Host header values served ("*" = any; "*.x.com"
-	// matches subdomains). /health and /ready answer any host, because
-	// orchestrators probe pods by IP.
+	// matches subdomains). /health, /ready and /metrics answer any host,
+	// because orchestrators probe and Prometheus scrapes pods by IP.
 	AllowedHosts []string
 	// AllowedOrigins may call the API from browsers ("*" = any, then
 	// without credentials).
@@ -131,7 +131,7 @@ func trustedHost(allowed []string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			switch c.Path() {
-			case "/health", "/ready":
+			case "/health", "/ready", "/metrics":
 				return next(c)
 			}
 			if !hostAllowed(c.Request().Host, allowed) {
@@ -188,10 +188,11 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		if lim == nil || rateLimitExempt[c.Path()] {
 			return next(c)
 		}
-		key, rate := "ip:"+c.RealIP(), s.cfg.Edge.Rate
+		scope, rate := "ip", s.cfg.Edge.Rate
 		if strings.HasPrefix(c.Path(), "/api/v1/auth/") {
-			key, rate = "auth:"+c.RealIP(), s.cfg.Edge.AuthRate
+			scope, rate = "auth", s.cfg.Edge.AuthRate
 		}
+		key := scope + ":" + c.RealIP()
 		d, err := lim.Allow(c.Request().Context(), key, rate)
 		if err != nil {
 			return &domain.Error{Code: domain.CodeUnavailable, Message: "Rate limiter unavailable", Err: err}
@@ -204,6 +205,9 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
 		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.ResetAfter)))
 		if !d.Allowed {
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.RateLimited(scope)
+			}
 			return &RateLimitedError{RetryAfter: max(ceilSeconds(d.RetryAfter), 1)}
 		}
 		return next(c)

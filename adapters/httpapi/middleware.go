@@ -70,21 +70,26 @@ func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // accessLog renders errors through the error handler first, so that the
-// logged status is the one the client got, then writes one line per request.
+// logged status is the one the client got, then writes one line per request
+// and records the request's metrics.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
+		elapsed := time.Since(start)
 		req, res := c.Request(), c.Response()
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.ObserveRequest(methodLabel(req.Method), s.routeLabel(c), res.Status, elapsed)
+		}
 		s.log.LogAttrs(req.Context(), logLevelFor(res.Status), "request",
 			slog.String("request_id", requestID(c)),
 			slog.String("method", req.Method),
 			slog.String("route", c.Path()),
 			slog.String("path", req.URL.Path),
 			slog.Int("status", res.Status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("bytes", res.Size),
 			slog.String("remote_ip", c.RealIP()),
 		)

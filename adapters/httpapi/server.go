@@ -4,11 +4,13 @@
 package httpapi
 
 import (
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain/admin"
@@ -35,6 +37,15 @@ type Config struct {
 	SSEKeepAlive time.Duration
 	// Edge configures headers, hosts, CORS, client IPs, limits and timeouts.
 	Edge EdgeConfig
+	// Metrics records requests, rate-limit refusals and open streams, and
+	// serves GET /metrics; nil turns metrics off (the route answers 404).
+	Metrics Metrics
+	// MetricsToken, when set, must come as a bearer token with GET /metrics.
+	MetricsToken string
+	// Tracing, when set, starts a server span per request.
+	Tracing trace.TracerProvider
+	// LogPrompts logs each chat's prompt and answer (LOG_PROMPTS).
+	LogPrompts bool
 }
 
 // Deps are the use cases and checks the handlers call.
@@ -59,6 +70,10 @@ type Server struct {
 	protected map[string]bool
 	docs      *docs
 	echo      *echo.Echo
+	// routes are the registered route templates (metric and span labels).
+	routes map[string]bool
+	// metricsToken is the SHA-256 of Config.MetricsToken; nil when unset.
+	metricsToken []byte
 }
 
 // New builds the server and its routes.
@@ -71,7 +86,11 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected, docs: d}
+	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected, docs: d, routes: map[string]bool{}}
+	if cfg.MetricsToken != "" {
+		sum := sha256.Sum256([]byte(cfg.MetricsToken))
+		s.metricsToken = sum[:]
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -81,14 +100,22 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	// log (it renders errors raised by every later layer), panic recovery,
 	// security headers, request validation (body size, JSON only, time
 	// limit), trusted host, CORS, per-IP rate limits, authentication. A
-	// request refused by a layer never reaches the next.
-	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production),
+	// request refused by a layer never reaches the next. With tracing, the
+	// request's span opens before the access log, which then carries its id.
+	stack := []echo.MiddlewareFunc{withRequestID}
+	if cfg.Tracing != nil {
+		stack = append(stack, s.traceRequests(cfg.Tracing))
+	}
+	e.Use(append(stack, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production),
 		limitBody(cfg.MaxBodyBytes), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
-		compressDocs())
-	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, nil))
+		compressDocs())...)
+	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest}))
 	// The one route outside the spec: an alias of /docs (see its description).
 	e.GET("/docs/", redirectToDocs)
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
+	}
 	s.echo = e
 	return s, nil
 }

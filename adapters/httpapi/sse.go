@@ -23,6 +23,12 @@ type sseSink struct {
 	rc        *http.ResponseController
 	requestID string
 	keepAlive time.Duration
+	// metrics, when set, counts the stream as open from Begin; the handler
+	// counts it closed.
+	metrics Metrics
+	// keepAnswer collects the answer in answer (for LOG_PROMPTS).
+	keepAnswer bool
+	answer     []byte
 
 	mu        sync.Mutex
 	begun     bool
@@ -69,6 +75,9 @@ func (s *sseSink) Begin(m chat.Meta) error {
 	h.Set("X-Accel-Buffering", "no") // nginx and Render's proxy must not buffer
 	s.w.WriteHeader(http.StatusOK)
 	s.begun = true
+	if s.metrics != nil {
+		s.metrics.StreamOpened()
+	}
 	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
 		WebSearch: m.WebSearch, Sources: toSources(m.Sources)}
 	if err := s.eventLocked("meta", meta); err != nil {
@@ -85,6 +94,9 @@ func (s *sseSink) Begin(m chat.Meta) error {
 func (s *sseSink) Token(text string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.keepAnswer {
+		s.answer = append(s.answer, text...)
+	}
 	return s.eventLocked("", text)
 }
 

@@ -27,6 +27,9 @@ type PoolConfig struct {
 	MaxConns int32
 	// MaxConnLifetime recycles connections (DATABASE_POOL_RECYCLE_SECONDS).
 	MaxConnLifetime time.Duration
+	// Tracer, when set, observes every query (metrics, traces); it may also
+	// implement pgx.CopyFromTracer and the other pgx tracer interfaces.
+	Tracer pgx.QueryTracer
 }
 
 // DB is a connection pool with the stores built on it.
@@ -92,6 +95,9 @@ func Open(ctx context.Context, rawURL string, pc PoolConfig) (*DB, error) {
 		// Spread recycling so that connections opened together do not all close together.
 		cfg.MaxConnLifetimeJitter = pc.MaxConnLifetime / 10
 	}
+	if pc.Tracer != nil {
+		cfg.ConnConfig.Tracer = pc.Tracer
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", redactErr(err))
@@ -114,6 +120,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() { db.pool.Close() }
+
+// Stat reports the connection pool's statistics (for metrics).
+func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
 
 // CreateDatabaseIfMissing creates the database named in rawURL when it does
 // not exist, connecting to the server's "postgres" database to do so. It is a

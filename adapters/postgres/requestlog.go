@@ -17,7 +17,10 @@ import (
 	"github.com/genzai/genzai/ports"
 )
 
-var _ ports.RequestLog = (*RequestLogWriter)(nil)
+var (
+	_ ports.RequestLog        = (*RequestLogWriter)(nil)
+	_ ports.RequestLogFlusher = (*RequestLogWriter)(nil)
+)
 
 // RequestLogConfig tunes the request log writer; zero fields take the
 // defaults: batches of up to 200 rows (one COPY each), written at least
@@ -27,9 +30,11 @@ type RequestLogConfig = batchlog.Config
 
 // RequestLogWriter is the PostgreSQL request log. Record queues a record in
 // memory; a background goroutine writes queued records in batches with COPY.
-// Close flushes what is queued. It is safe for concurrent use.
+// Flush writes what is queued now; Close flushes what is queued and stops.
+// It is safe for concurrent use.
 type RequestLogWriter struct {
-	// The batching writer: Record (ports.RequestLog), Dropped and Close.
+	// The batching writer: Record (ports.RequestLog), Flush
+	// (ports.RequestLogFlusher), Dropped and Close.
 	*batchlog.Writer[sqlcgen.InsertRequestLogsParams]
 	q *sqlcgen.Queries
 }
@@ -99,6 +104,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 		created = now
 	}
 	row := sqlcgen.InsertRequestLogsParams{
+		RequestID:        sqlval.OptText(r.RequestID),
 		UserID:           uid,
 		Tier:             sqlval.ClipText(string(r.Tier)),
 		Provider:         sqlval.OptText(string(r.Provider)),
@@ -130,6 +136,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 		return domain.RequestRecord{}, err
 	}
 	r := domain.RequestRecord{
+		RequestID:     sqlval.Deref(row.RequestID),
 		UserID:        domain.UserID(row.UserID.String()),
 		Tier:          domain.Tier(row.Tier),
 		Provider:      domain.Provider(sqlval.Deref(row.Provider)),

@@ -41,17 +41,18 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 4)
+	require.Len(t, st, 5)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
+	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4}, applied)
-	assert.Equal(t, []string{"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
+	assert.Equal(t, []int64{1, 2, 3, 4, 5}, applied)
+	assert.Equal(t, []string{"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
 	for _, s := range st {
@@ -60,12 +61,13 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
+		5: {"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		4: {"quota_usage", "request_log", "users"},
 		3: {"quota_usage", "users"},
 		2: {"users"},
 		1: {},
 	}
-	for _, want := range []int64{4, 3, 2, 1} {
+	for _, want := range []int64{5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -77,7 +79,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -117,9 +119,9 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
-	for v := int64(1); v <= 4; v++ {
+	for v := int64(1); v <= 5; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
 	}
 	assert.Zero(t, count(t, conn, "SELECT count(*) FROM genzai_migration_lock"))
@@ -174,7 +176,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -188,7 +190,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})

@@ -184,6 +184,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // into the database file.
 func (db *DB) Close() { _ = db.sql.Close() }
 
+// Stats reports the connection pool's statistics (for metrics).
+func (db *DB) Stats() sql.DBStats { return db.sql.Stats() }
+
 // inTx runs fn in one IMMEDIATE transaction: it holds the database's write
 // lock from the start, so nothing else writes between fn's statements.
 func (db *DB) inTx(ctx context.Context, fn func(q *sqlcgen.Queries) error) error {

@@ -147,9 +147,9 @@ type UserPage struct {
 }
 
 // ListUsers returns a page of accounts ordered by email whose email
-// contains query, after the page cursor names. limit 0 means the default.
+// contains query, after the page cursor names. A nil limit means the default.
 // Errors: CodeForbidden, CodeInvalid, CodeUnavailable.
-func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string, limit int, cursor string) (UserPage, error) {
+func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string, pageLimit *int, cursor string) (UserPage, error) {
 	if err := requireAdmin(actor); err != nil {
 		return UserPage{}, err
 	}
@@ -157,7 +157,7 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string
 	if utf8.RuneCountInString(query) > maxQueryChars {
 		return UserPage{}, invalid("query: must be at most %d characters", maxQueryChars)
 	}
-	limit, err := pageSize(limit, DefaultUserPage, MaxUserPage)
+	limit, err := pageSize(pageLimit, DefaultUserPage, MaxUserPage)
 	if err != nil {
 		return UserPage{}, err
 	}
@@ -220,12 +220,12 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, id domain.U
 }
 
 // RequestQuery selects request log rows; empty fields match everything and
-// Limit 0 means the default.
+// a nil Limit means the default.
 type RequestQuery struct {
 	UserID   domain.UserID
 	Provider string
 	Outcome  string
-	Limit    int
+	Limit    *int
 	Cursor   string
 }
 
@@ -277,14 +277,14 @@ func (s *Service) ListRequests(ctx context.Context, actor domain.User, q Request
 	return page, nil
 }
 
-func pageSize(limit, def, max int) (int, error) {
+func pageSize(limit *int, def, max int) (int, error) {
 	switch {
-	case limit == 0:
+	case limit == nil:
 		return def, nil
-	case limit < 1 || limit > max:
+	case *limit < 1 || *limit > max:
 		return 0, invalid("limit: must be 1 to %d", max)
 	}
-	return limit, nil
+	return *limit, nil
 }
 
 // A request cursor is "<unix microseconds>:<id>", base64url encoded: the

@@ -88,7 +88,7 @@ func TestEveryMethodRefusesNonAdmins(t *testing.T) {
 	yes := true
 	calls := map[string]func() error{
 		"analytics": func() error { _, err := svc.Analytics(ctx, plainUser, 7); return err },
-		"users":     func() error { _, err := svc.ListUsers(ctx, plainUser, "", 0, ""); return err },
+		"users":     func() error { _, err := svc.ListUsers(ctx, plainUser, "", nil, ""); return err },
 		"update": func() error {
 			_, err := svc.UpdateUser(ctx, plainUser, plainUser.ID, domain.UserPatch{IsAdmin: &yes})
 			return err
@@ -170,7 +170,7 @@ func TestListUsersPages(t *testing.T) {
 	svc, _ := newService(store)
 	ctx := context.Background()
 
-	p1, err := svc.ListUsers(ctx, adminUser, "  EXAMPLE ", 2, "")
+	p1, err := svc.ListUsers(ctx, adminUser, "  EXAMPLE ", ptr(2), "")
 	require.NoError(t, err)
 	assert.Equal(t, "example", store.userFilter.Query, "the query is trimmed and lower-cased")
 	assert.Equal(t, 3, store.userFilter.Limit, "one more than the page tells whether there is a next")
@@ -181,7 +181,7 @@ func TestListUsersPages(t *testing.T) {
 	assert.Equal(t, 7, p1.Users[1].EffectiveQuota)
 	require.NotEmpty(t, p1.NextCursor)
 
-	p2, err := svc.ListUsers(ctx, adminUser, "", 2, p1.NextCursor)
+	p2, err := svc.ListUsers(ctx, adminUser, "", ptr(2), p1.NextCursor)
 	require.NoError(t, err)
 	assert.Equal(t, "b@example.com", store.userFilter.AfterEmail)
 	require.Len(t, p2.Users, 1)
@@ -199,15 +199,16 @@ func TestListUsersRejects(t *testing.T) {
 	tests := []struct {
 		name   string
 		query  string
-		limit  int
+		limit  *int
 		cursor string
 		want   string
 	}{
-		{"negative limit", "", -1, "", "limit"},
-		{"limit over the maximum", "", admin.MaxUserPage + 1, "", "limit"},
-		{"cursor not base64", "", 0, "%%%", "cursor"},
-		{"empty cursor payload", "", 0, "=", "cursor"},
-		{"query too long", string(long), 0, "", "query"},
+		{"zero limit", "", ptr(0), "", "limit"},
+		{"negative limit", "", ptr(-1), "", "limit"},
+		{"limit over the maximum", "", ptr(admin.MaxUserPage + 1), "", "limit"},
+		{"cursor not base64", "", nil, "%%%", "cursor"},
+		{"empty cursor payload", "", nil, "=", "cursor"},
+		{"query too long", string(long), nil, "", "query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,7 +288,7 @@ func TestListRequestsCursorRoundTrip(t *testing.T) {
 	var seen []int64
 	cursor := ""
 	for range 10 {
-		page, err := svc.ListRequests(ctx, adminUser, admin.RequestQuery{Limit: 2, Cursor: cursor, Outcome: domain.OutcomeSuccess, Provider: "groq", UserID: "u"})
+		page, err := svc.ListRequests(ctx, adminUser, admin.RequestQuery{Limit: ptr(2), Cursor: cursor, Outcome: domain.OutcomeSuccess, Provider: "groq", UserID: "u"})
 		require.NoError(t, err)
 		assert.Equal(t, domain.OutcomeSuccess, store.requestFilter.Outcome)
 		assert.Equal(t, domain.Provider("groq"), store.requestFilter.Provider)
@@ -312,7 +313,8 @@ func TestListRequestsRejects(t *testing.T) {
 		want string
 	}{
 		{"unknown outcome", admin.RequestQuery{Outcome: "exploded"}, "outcome"},
-		{"limit too big", admin.RequestQuery{Limit: admin.MaxLogPage + 1}, "limit"},
+		{"limit too big", admin.RequestQuery{Limit: ptr(admin.MaxLogPage + 1)}, "limit"},
+		{"zero limit", admin.RequestQuery{Limit: ptr(0)}, "limit"},
 		{"garbage cursor", admin.RequestQuery{Cursor: "bm90LWEtY3Vyc29y"}, "cursor"},
 		{"cursor with a negative id", admin.RequestQuery{Cursor: "MTotMQ"}, "cursor"},
 		{"provider too long", admin.RequestQuery{Provider: string(make([]byte, 65))}, "provider"},
@@ -326,3 +328,5 @@ func TestListRequestsRejects(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -69,17 +69,23 @@ var retryDelays = []time.Duration{200 * time.Millisecond, 800 * time.Millisecond
 // writeTimeout bounds one write attempt.
 const writeTimeout = 10 * time.Second
 
-var _ ports.RequestLog = (*Writer[struct{}])(nil)
+var (
+	_ ports.RequestLog        = (*Writer[struct{}])(nil)
+	_ ports.RequestLogFlusher = (*Writer[struct{}])(nil)
+)
 
 // Writer is a request log. Record queues a record in memory; a background
-// goroutine writes queued records in batches. Close flushes what is queued.
-// It is safe for concurrent use.
+// goroutine writes queued records in batches. Flush writes what is queued
+// now; Close flushes what is queued and stops. It is safe for concurrent use.
 type Writer[T any] struct {
 	store Store[T]
 	log   *slog.Logger
 	cfg   Config
 
 	queue chan T
+	// flushes carries Flush requests to the writer goroutine, which closes
+	// each channel once it has written what was queued when it took it.
+	flushes chan chan struct{}
 
 	// mu is held shared by Record while it enqueues and exclusively by Close
 	// once, so that after Close has taken it no record can still enter the
@@ -111,6 +117,7 @@ func New[T any](logger *slog.Logger, cfg Config, store Store[T]) *Writer[T] {
 		log:      logger,
 		cfg:      cfg,
 		queue:    make(chan T, cfg.Buffer),
+		flushes:  make(chan chan struct{}),
 		stopping: make(chan struct{}),
 		drain:    make(chan struct{}),
 		done:     make(chan struct{}),
@@ -199,8 +206,33 @@ func (w *Writer[T]) Close(ctx context.Context) error {
 	}
 }
 
+// Flush implements ports.RequestLogFlusher: it returns once every record
+// queued before the call has been written, or lost and counted in Dropped
+// (a write that fails is retried as in the background first). After Close
+// it returns once Close has drained the queue. When ctx ends first it
+// returns the context's error; the records are still written later.
+func (w *Writer[T]) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case w.flushes <- done:
+	case <-w.done:
+		// Close drained the queue, which held everything queued before.
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flush request log: %w", ctx.Err())
+	}
+	select {
+	case <-done:
+		return nil
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flush request log: %w", ctx.Err())
+	}
+}
+
 // run collects queued records into batches and writes a batch when it is
-// full, when FlushInterval passes, and on Close.
+// full, when FlushInterval passes, on Flush and on Close.
 func (w *Writer[T]) run() {
 	defer close(w.done)
 	defer w.cancel()
@@ -216,24 +248,34 @@ func (w *Writer[T]) run() {
 			batch = batch[:0]
 		}
 	}
+	add := func(row T) {
+		batch = append(batch, row)
+		if len(batch) >= w.cfg.BatchSize {
+			flush()
+		}
+	}
 	for {
 		select {
 		case row := <-w.queue:
-			batch = append(batch, row)
-			if len(batch) >= w.cfg.BatchSize {
-				flush()
-			}
+			add(row)
 		case <-ticker.C:
 			flush()
+		case done := <-w.flushes:
+			// Everything queued before the Flush call is in the batch or
+			// among the first len(queue) records of the queue (only this
+			// goroutine takes from it). Taking no more than those keeps a
+			// steady stream of new records from holding the caller.
+			for n := len(w.queue); n > 0; n-- {
+				add(<-w.queue)
+			}
+			flush()
+			close(done)
 		case <-w.drain:
 			// Close guarantees nothing enters the queue any more.
 			for {
 				select {
 				case row := <-w.queue:
-					batch = append(batch, row)
-					if len(batch) >= w.cfg.BatchSize {
-						flush()
-					}
+					add(row)
 				default:
 					flush()
 					return

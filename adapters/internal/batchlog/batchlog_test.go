@@ -213,6 +213,126 @@ func TestRecordAfterClose(t *testing.T) {
 	closeWriter(t, w) // idempotent
 }
 
+func flush(t *testing.T, w *batchlog.Writer[int]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, w.Flush(ctx))
+}
+
+// TestFlush writes what is queued at once, however far the batch is from
+// full and the flush interval from passing.
+func TestFlush(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	w := batchlog.New(nil, batchlog.Config{BatchSize: 4, FlushInterval: time.Hour}, s.store())
+	defer closeWriter(t, w)
+
+	flush(t, w) // nothing queued
+	assert.Empty(t, s.written())
+	for i := range 6 {
+		w.Record(rec(i))
+	}
+	flush(t, w)
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 5}, s.written(), "in order, each once")
+	w.Record(rec(6))
+	flush(t, w)
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6}, s.written())
+	s.mu.Lock()
+	assert.Equal(t, []int{4, 2, 1}, s.batches, "full batches, then the rest")
+	s.mu.Unlock()
+}
+
+// TestFlushCountsLostRecords returns once a batch the store refuses has
+// been dealt with: the offending row is lost and counted, not an error.
+func TestFlushCountsLostRecords(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	w := batchlog.New(nil, batchlog.Config{FlushInterval: time.Hour}, s.store())
+	defer closeWriter(t, w)
+	w.Record(rec(1))
+	w.Record(rec(-1))
+	flush(t, w)
+	assert.Equal(t, []int{1}, s.written())
+	assert.Equal(t, int64(1), w.Dropped())
+}
+
+// TestFlushContext gives up when its context ends while the store is stuck;
+// the records are written once it recovers.
+func TestFlushContext(t *testing.T) {
+	t.Parallel()
+	s := &sink{block: make(chan struct{}), writing: make(chan struct{}, 1)}
+	w := batchlog.New(nil, batchlog.Config{FlushInterval: time.Hour}, s.store())
+	defer closeWriter(t, w)
+	w.Record(rec(1))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, w.Flush(ctx), context.DeadlineExceeded)
+	<-s.writing // the flush started a write, which is stuck
+
+	// A second Flush waits for the stuck write, then takes its turn.
+	w.Record(rec(2))
+	errs := make(chan error, 1)
+	go func() { errs <- w.Flush(context.Background()) }()
+	select {
+	case err := <-errs:
+		t.Fatalf("Flush returned while the store was stuck: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(s.block)
+	require.NoError(t, <-errs)
+	assert.Equal(t, []int{1, 2}, s.written())
+}
+
+// TestFlushAfterClose returns at once: Close wrote everything.
+func TestFlushAfterClose(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	w := batchlog.New(nil, batchlog.Config{FlushInterval: time.Hour}, s.store())
+	w.Record(rec(1))
+	closeWriter(t, w)
+	flush(t, w)
+	assert.Equal(t, []int{1}, s.written())
+}
+
+// TestFlushConcurrent flushes from many goroutines while they record: each
+// Flush covers the records its goroutine queued before it. Then Close races
+// with more of the same, and every Flush still returns.
+func TestFlushConcurrent(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	w := batchlog.New(nil, batchlog.Config{BatchSize: 3, FlushInterval: time.Millisecond}, s.store())
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				v := g*1000 + i
+				w.Record(rec(v))
+				if !assert.NoError(t, w.Flush(context.Background())) {
+					return
+				}
+				assert.Contains(t, s.written(), v, "record %d queued before Flush", v)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, s.written(), 8*20)
+
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				w.Record(rec(10000 + g*1000 + i))
+				assert.NoError(t, w.Flush(context.Background()))
+			}
+		})
+	}
+	time.Sleep(time.Millisecond)
+	closeWriter(t, w)
+	wg.Wait()
+	assert.Equal(t, 8*20+8*50, len(s.written())+int(w.Dropped()), "every record is written or counted as dropped")
+}
+
 // syncBuffer is a bytes.Buffer safe for the writer's and the test's goroutines.
 type syncBuffer struct {
 	mu  sync.Mutex

@@ -66,3 +66,31 @@ func TestAttempts(t *testing.T) {
 	_, err = sqlval.DecodeAttempts([]byte("{"))
 	assert.Error(t, err)
 }
+
+func TestContainsPattern(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"", "%%"},
+		{"Ada", "%ada%"},
+		{"a_b", `%a\_b%`},
+		{"100%", `%100\%%`},
+		{`back\slash`, `%back\\slash%`},
+		{"ÉCOLE", "%école%"},
+	} {
+		assert.Equal(t, tc.want, sqlval.ContainsPattern(tc.in), "%q", tc.in)
+	}
+}
+
+func TestCheckFeedback(t *testing.T) {
+	t.Parallel()
+	ok := domain.Feedback{Rating: domain.RatingUp, Comment: strings.Repeat("é", domain.MaxFeedbackComment)}
+	require.NoError(t, sqlval.CheckFeedback(ok))
+	for name, f := range map[string]domain.Feedback{
+		"unknown rating":   {Rating: "meh"},
+		"comment too long": {Rating: domain.RatingDown, Comment: strings.Repeat("x", domain.MaxFeedbackComment+1)},
+		"NUL in comment":   {Rating: domain.RatingDown, Comment: "a\x00b"},
+		"invalid UTF-8":    {Rating: domain.RatingDown, Comment: "a\xffb"},
+	} {
+		assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(sqlval.CheckFeedback(f)), name)
+	}
+}

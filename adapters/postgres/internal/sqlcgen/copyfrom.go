@@ -29,6 +29,7 @@ func (r *iteratorForInsertRequestLogs) Next() bool {
 
 func (r iteratorForInsertRequestLogs) Values() ([]interface{}, error) {
 	return []interface{}{
+		r.rows[0].RequestID,
 		r.rows[0].UserID,
 		r.rows[0].Tier,
 		r.rows[0].Provider,
@@ -52,5 +53,5 @@ func (r iteratorForInsertRequestLogs) Err() error {
 
 // InsertRequestLogs writes a batch of request log rows with COPY.
 func (q *Queries) InsertRequestLogs(ctx context.Context, arg []InsertRequestLogsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"request_log"}, []string{"user_id", "tier", "provider", "upstream_model", "key_index", "outcome", "error_code", "attempts", "stream", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "created_at"}, &iteratorForInsertRequestLogs{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"request_log"}, []string{"request_id", "user_id", "tier", "provider", "upstream_model", "key_index", "outcome", "error_code", "attempts", "stream", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "created_at"}, &iteratorForInsertRequestLogs{rows: arg})
 }

@@ -10,6 +10,15 @@ import (
 	"github.com/google/uuid"
 )
 
+type Feedback struct {
+	UserID    uuid.UUID
+	RequestID string
+	Rating    string
+	Comment   *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type ProviderCheck struct {
 	ID         int64
 	Provider   string
@@ -47,6 +56,7 @@ type RequestLog struct {
 	PromptTokens     int32
 	CompletionTokens int32
 	CreatedAt        time.Time
+	RequestID        *string
 }
 
 type User struct {

@@ -13,6 +13,7 @@ import (
 )
 
 type InsertRequestLogsParams struct {
+	RequestID        *string
 	UserID           uuid.UUID
 	Tier             string
 	Provider         *string
@@ -30,7 +31,7 @@ type InsertRequestLogsParams struct {
 }
 
 const listRequestLogsForUser = `-- name: ListRequestLogsForUser :many
-SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at FROM request_log
+SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id FROM request_log
 WHERE user_id = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $2
@@ -68,6 +69,7 @@ func (q *Queries) ListRequestLogsForUser(ctx context.Context, arg ListRequestLog
 			&i.PromptTokens,
 			&i.CompletionTokens,
 			&i.CreatedAt,
+			&i.RequestID,
 		); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,15 @@
 
 package sqlcgen
 
+type Feedback struct {
+	UserID    string
+	RequestID string
+	Rating    string
+	Comment   *string
+	CreatedAt int64
+	UpdatedAt int64
+}
+
 type ProviderCheck struct {
 	ID         int64
 	Provider   string
@@ -41,6 +50,7 @@ type RequestLog struct {
 	PromptTokens     int64
 	CompletionTokens int64
 	CreatedAt        int64
+	RequestID        *string
 }
 
 type User struct {

@@ -1,0 +1,40 @@
+package sqlval
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/genzai/genzai/domain"
+)
+
+// ContainsPattern is the LIKE pattern, with backslash as its escape
+// character, that matches text containing query lower-cased: LIKE's
+// wildcards and the escape character in query match themselves.
+func ContainsPattern(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 2)
+	b.WriteByte('%')
+	for _, r := range strings.ToLower(query) {
+		if r == '\\' || r == '%' || r == '_' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('%')
+	return b.String()
+}
+
+// CheckFeedback refuses, with CodeInvalid, feedback the feedback table's
+// constraints would reject, and text PostgreSQL cannot store (NUL, invalid
+// UTF-8), so that both engines answer the same.
+func CheckFeedback(f domain.Feedback) error {
+	switch {
+	case !f.Rating.Valid():
+		return domain.Errorf(domain.CodeInvalid, "rating: must be up or down")
+	case !utf8.ValidString(f.Comment) || strings.ContainsRune(f.Comment, 0):
+		return domain.Errorf(domain.CodeInvalid, "comment: must be text")
+	case utf8.RuneCountInString(f.Comment) > domain.MaxFeedbackComment:
+		return domain.Errorf(domain.CodeInvalid, "comment: must be at most %d characters", domain.MaxFeedbackComment)
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// chatKey is one series of chat requests.
+type chatKey struct{ tier, provider, outcome string }
+
+type chatChild struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+	// quota is set for the quota_exceeded outcome only.
+	quota prometheus.Counter
+}
+
+func (m *Metrics) newChatChild(k chatKey) chatChild {
+	c := chatChild{
+		requests: m.chatRequests.WithLabelValues(k.tier, k.provider, k.outcome),
+		duration: m.chatDuration.WithLabelValues(k.tier, k.outcome),
+	}
+	if k.outcome == domain.OutcomeQuota {
+		c.quota = m.quotaRejections.WithLabelValues(k.tier)
+	}
+	return c
+}
+
+// answerKey is a tier and the provider that answered it.
+type answerKey struct{ tier, provider string }
+
+type answerChild struct {
+	firstToken prometheus.Observer
+	fallbacks  prometheus.Counter
+}
+
+// attemptKey is a failed attempt's provider and reason.
+type attemptKey struct{ provider, reason string }
+
+func (m *Metrics) newAnswerChild(k answerKey) answerChild {
+	return answerChild{
+		firstToken: m.chatFirstToken.WithLabelValues(k.tier, k.provider),
+		fallbacks:  m.chatFallbacks.WithLabelValues(k.tier, k.provider),
+	}
+}
+
+// RequestLog decorates a request log: every record it receives is counted
+// (chat requests, quota rejections, fallbacks, failed attempts, time to
+// first token) before it is passed on unchanged.
+func (m *Metrics) RequestLog(next ports.RequestLog) ports.RequestLog {
+	return &requestLog{next: next, m: m}
+}
+
+type requestLog struct {
+	next ports.RequestLog
+	m    *Metrics
+}
+
+var _ ports.RequestLog = (*requestLog)(nil)
+
+// Record implements ports.RequestLog.
+func (l *requestLog) Record(r domain.RequestRecord) {
+	l.observe(&r)
+	l.next.Record(r)
+}
+
+func (l *requestLog) observe(r *domain.RequestRecord) {
+	tier, provider := tierLabel(r.Tier), providerLabel(r.Provider)
+	c := l.m.chatChildren.get(chatKey{tier: tier, provider: provider, outcome: bounded(knownOutcomes, r.Outcome)})
+	c.requests.Inc()
+	c.duration.Observe(r.Latency.Seconds())
+	if c.quota != nil {
+		c.quota.Inc()
+	}
+	if r.Provider != "" {
+		// A provider answered: the attempts recorded before it are the
+		// ones that failed.
+		a := l.m.answerChildren.get(answerKey{tier: tier, provider: provider})
+		if r.FirstToken != nil {
+			a.firstToken.Observe(r.FirstToken.Seconds())
+		}
+		if len(r.Attempts) > 0 {
+			a.fallbacks.Inc()
+		}
+	}
+	for _, at := range r.Attempts {
+		l.m.attemptChildren.get(attemptKey{provider: providerLabel(at.Provider), reason: bounded(knownReasons, at.Reason)}).Inc()
+	}
+}
+
+// Outcomes of an upstream request.
+const (
+	providerSuccess   = "success"
+	providerError     = "error"
+	providerCancelled = "cancelled"
+)
+
+// Provider decorates a chat provider: each upstream request is timed from
+// StreamChat to the end of its stream, its first token is timed, and its
+// failure is counted by class and reason. A request the caller gave up on
+// (its context cancelled, the stream closed early) is "cancelled", not an
+// error; a deadline or a timeout cause set by the router is a timeout error.
+func (m *Metrics) Provider(next ports.ChatProvider) ports.ChatProvider {
+	name := providerLabel(next.Name())
+	return &provider{
+		ChatProvider: next,
+		m:            m,
+		name:         name,
+		success:      m.providerDuration.WithLabelValues(name, providerSuccess),
+		failure:      m.providerDuration.WithLabelValues(name, providerError),
+		cancelled:    m.providerDuration.WithLabelValues(name, providerCancelled),
+		firstToken:   m.providerFirstToken.WithLabelValues(name),
+	}
+}
+
+type provider struct {
+	ports.ChatProvider
+	m                           *Metrics
+	name                        string
+	success, failure, cancelled prometheus.Observer
+	firstToken                  prometheus.Observer
+}
+
+var _ ports.ChatProvider = (*provider)(nil)
+
+// StreamChat implements ports.ChatProvider.
+func (p *provider) StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ports.ChatStream, error) {
+	start := time.Now()
+	s, err := p.ChatProvider.StreamChat(ctx, key, req)
+	if err != nil {
+		p.failed(ctx, err, start)
+		return nil, err
+	}
+	return &stream{ChatStream: s, p: p, ctx: ctx, start: start}, nil
+}
+
+// failed records a request that ended with err.
+func (p *provider) failed(ctx context.Context, err error, start time.Time) {
+	elapsed := time.Since(start).Seconds()
+	class, reason, cancelled := classify(ctx, err)
+	if cancelled {
+		p.cancelled.Observe(elapsed)
+		return
+	}
+	p.failure.Observe(elapsed)
+	p.m.providerErrors.WithLabelValues(p.name, class, reason).Inc()
+}
+
+// classify names a provider failure. The caller leaving is no failure of
+// the provider; a timeout imposed by the caller (a deadline, or a cause
+// such as the router's first-token timeout) is.
+func classify(ctx context.Context, err error) (class, reason string, cancelled bool) {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, context.Canceled) {
+			return "", "", true
+		}
+		return string(domain.FailureRetryable), "timeout", false
+	}
+	var pe *domain.ProviderError
+	if errors.As(err, &pe) {
+		return bounded(knownClasses, string(pe.Class)), bounded(knownReasons, pe.Reason), false
+	}
+	return other, other, false
+}
+
+// stream times one upstream stream. Recv and Close are called by one
+// goroutine at a time, as ports.ChatStream requires of its callers.
+type stream struct {
+	ports.ChatStream
+	p     *provider
+	ctx   context.Context
+	start time.Time
+	first bool
+	done  bool
+}
+
+// Recv implements ports.ChatStream.
+func (s *stream) Recv() (domain.ChatDelta, error) {
+	d, err := s.ChatStream.Recv()
+	switch {
+	case s.done:
+	case err == nil:
+		if !s.first && (d.Content != "" || d.FinishReason != "") {
+			s.first = true
+			s.p.firstToken.Observe(time.Since(s.start).Seconds())
+		}
+	case errors.Is(err, io.EOF):
+		s.done = true
+		s.p.success.Observe(time.Since(s.start).Seconds())
+	default:
+		s.done = true
+		s.p.failed(s.ctx, err, s.start)
+	}
+	return d, err
+}
+
+// Close implements ports.ChatStream: a stream closed before its end was
+// given up by the caller.
+func (s *stream) Close() error {
+	if !s.done {
+		s.done = true
+		s.p.cancelled.Observe(time.Since(s.start).Seconds())
+	}
+	return s.ChatStream.Close()
+}

@@ -1,0 +1,210 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/metrics"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// recordingLog keeps what reaches it.
+type recordingLog struct{ records []domain.RequestRecord }
+
+func (l *recordingLog) Record(r domain.RequestRecord) { l.records = append(l.records, r) }
+
+func dur(d time.Duration) *time.Duration { return &d }
+
+func TestRequestLog(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	next := &recordingLog{}
+	log := m.RequestLog(next)
+	records := []domain.RequestRecord{
+		{UserID: "u-1", Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess,
+			Latency: time.Second, FirstToken: dur(200 * time.Millisecond)},
+		// Answered by OpenRouter after Groq timed out and a key was rate limited: a fallback.
+		{UserID: "u-2", Tier: domain.TierBalanced, Provider: domain.ProviderOpenRouter, Outcome: domain.OutcomeSuccess,
+			Latency: 3 * time.Second, FirstToken: dur(2500 * time.Millisecond), Attempts: []domain.Attempt{
+				{Provider: domain.ProviderGroq, Reason: "timeout"}, {Provider: domain.ProviderGroq, Reason: "rate_limited"},
+			}},
+		{UserID: "u-3", Tier: domain.TierSmart, Outcome: domain.OutcomeQuota, ErrorCode: "quota_exceeded"},
+		{UserID: "u-3", Tier: domain.TierSmart, Outcome: domain.OutcomeQuota, ErrorCode: "quota_exceeded"},
+		{UserID: "u-4", Tier: domain.TierFast, Outcome: domain.OutcomeError, Attempts: []domain.Attempt{
+			{Provider: domain.ProviderGroq, Reason: "circuit_open"}, {Provider: "acme", Reason: "a reason nobody knows"},
+		}},
+		{UserID: "u-5", Tier: "turbo", Outcome: "exploded"},
+	}
+	for _, r := range records {
+		log.Record(r)
+	}
+	assert.Equal(t, records, next.records, "records pass through unchanged")
+
+	g := m.Gatherer()
+	requests := []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"tier": "fast", "provider": "groq", "outcome": "success"}, 1},
+		{map[string]string{"tier": "balanced", "provider": "openrouter", "outcome": "success"}, 1},
+		{map[string]string{"tier": "smart", "provider": "none", "outcome": "quota_exceeded"}, 2},
+		{map[string]string{"tier": "fast", "provider": "none", "outcome": "error"}, 1},
+		{map[string]string{"tier": "other", "provider": "none", "outcome": "other"}, 1},
+	}
+	for _, tt := range requests {
+		assert.Equal(t, tt.want, find(t, g, "genzai_chat_requests_total", tt.labels).value, tt.labels)
+	}
+	assert.Equal(t, 2.0, find(t, g, "genzai_quota_rejections_total", map[string]string{"tier": "smart"}).value)
+	assert.Equal(t, 0.0, find(t, g, "genzai_quota_rejections_total", map[string]string{"tier": "fast"}).value)
+	assert.Equal(t, 1.0, find(t, g, "genzai_chat_fallbacks_total", map[string]string{"tier": "balanced", "provider": "openrouter"}).value)
+	assert.Equal(t, 0.0, find(t, g, "genzai_chat_fallbacks_total", map[string]string{"tier": "fast", "provider": "groq"}).value)
+	for reason, want := range map[string]float64{"timeout": 1, "rate_limited": 1, "circuit_open": 1} {
+		assert.Equal(t, want, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "groq", "reason": reason}).value, reason)
+	}
+	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "other", "reason": "other"}).value)
+	ttft := find(t, g, "genzai_chat_time_to_first_token_seconds", map[string]string{"tier": "balanced", "provider": "openrouter"})
+	assert.Equal(t, 1.0, ttft.count)
+	assert.InDelta(t, 2.5, ttft.sum, 1e-9)
+	assert.False(t, find(t, g, "genzai_chat_time_to_first_token_seconds", map[string]string{"provider": "none"}).found,
+		"no time to first token for requests nobody answered")
+	assert.Equal(t, 2.0, find(t, g, "genzai_chat_request_duration_seconds", map[string]string{"tier": "smart", "outcome": "quota_exceeded"}).count)
+}
+
+func TestRequestLogDoesNotAllocate(t *testing.T) {
+	m := metrics.New(nil)
+	log := m.RequestLog(discard{})
+	r := domain.RequestRecord{Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess,
+		FirstToken: dur(time.Second), Attempts: []domain.Attempt{{Provider: domain.ProviderGroq, Reason: "rate_limited"}}}
+	log.Record(r)
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { log.Record(r) }))
+}
+
+type discard struct{}
+
+func (discard) Record(domain.RequestRecord) {}
+
+// fakeProvider answers StreamChat with err, or with a stream of deltas
+// ending in end (io.EOF for a complete answer).
+type fakeProvider struct {
+	err    error
+	deltas []domain.ChatDelta
+	end    error
+}
+
+func (f *fakeProvider) Name() domain.Provider { return domain.ProviderGroq }
+func (f *fakeProvider) KeyCount() int         { return 2 }
+func (f *fakeProvider) StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ports.ChatStream, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &fakeStream{deltas: append([]domain.ChatDelta(nil), f.deltas...), end: f.end}, nil
+}
+
+type fakeStream struct {
+	deltas []domain.ChatDelta
+	end    error
+	closed int
+}
+
+func (s *fakeStream) Recv() (domain.ChatDelta, error) {
+	if len(s.deltas) == 0 {
+		return domain.ChatDelta{}, s.end
+	}
+	d := s.deltas[0]
+	s.deltas = s.deltas[1:]
+	return d, nil
+}
+
+func (s *fakeStream) Close() error { s.closed++; return nil }
+
+var errTimeout = errors.New("no first token in time")
+
+func TestProvider(t *testing.T) {
+	t.Parallel()
+	answer := []domain.ChatDelta{{}, {Content: "Hi"}, {Content: "!"}, {FinishReason: "stop"}}
+	rateLimited := &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRateLimited, Reason: "rate_limited", Status: 429}
+	cutOff := &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRetryable, Reason: "cut_off"}
+	tests := []struct {
+		name string
+		p    *fakeProvider
+		// ctx ends how: "" not at all, "cancel" the caller left, "cause"
+		// the router's timeout cause.
+		ctxEnd    string
+		readAll   bool
+		outcome   string
+		firstTok  bool
+		errLabels map[string]string
+	}{
+		{name: "answer", p: &fakeProvider{deltas: answer, end: io.EOF}, readAll: true, outcome: "success", firstTok: true},
+		{name: "refused at once", p: &fakeProvider{err: rateLimited}, outcome: "error",
+			errLabels: map[string]string{"class": "rate_limited", "reason": "rate_limited"}},
+		{name: "cut off mid-stream", p: &fakeProvider{deltas: answer[:2], end: cutOff}, readAll: true, outcome: "error", firstTok: true,
+			errLabels: map[string]string{"class": "retryable", "reason": "cut_off"}},
+		{name: "unclassified error", p: &fakeProvider{err: errors.New("boom")}, outcome: "error",
+			errLabels: map[string]string{"class": "other", "reason": "other"}},
+		{name: "caller left", p: &fakeProvider{deltas: answer[:1], end: context.Canceled}, ctxEnd: "cancel", readAll: true, outcome: "cancelled"},
+		{name: "router's first-token timeout", p: &fakeProvider{deltas: answer[:1], end: context.Canceled}, ctxEnd: "cause", readAll: true, outcome: "error",
+			errLabels: map[string]string{"class": "retryable", "reason": "timeout"}},
+		{name: "closed early", p: &fakeProvider{deltas: answer, end: io.EOF}, outcome: "cancelled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrics.New(nil)
+			p := m.Provider(tt.p)
+			assert.Equal(t, domain.ProviderGroq, p.Name())
+			assert.Equal(t, 2, p.KeyCount())
+
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			switch tt.ctxEnd {
+			case "cancel":
+				cancel(nil)
+			case "cause":
+				cancel(errTimeout)
+			}
+			s, err := p.StreamChat(ctx, 1, domain.CompletionRequest{Model: "m"})
+			if err == nil {
+				if tt.readAll {
+					for err == nil {
+						_, err = s.Recv()
+					}
+				} else {
+					_, err = s.Recv() // one delta, then the caller stops reading
+					require.NoError(t, err)
+				}
+				require.NoError(t, s.Close())
+				require.NoError(t, s.Close(), "closing twice is allowed and counts once")
+			}
+
+			g := m.Gatherer()
+			for _, outcome := range []string{"success", "error", "cancelled"} {
+				want := 0.0
+				if outcome == tt.outcome {
+					want = 1
+				}
+				got := find(t, g, "genzai_provider_request_duration_seconds", map[string]string{"provider": "groq", "outcome": outcome})
+				assert.Equal(t, want, got.count, outcome)
+			}
+			wantFirst := 0.0
+			if tt.firstTok {
+				wantFirst = 1
+			}
+			assert.Equal(t, wantFirst, find(t, g, "genzai_provider_time_to_first_token_seconds", map[string]string{"provider": "groq"}).count)
+			errs := find(t, g, "genzai_provider_errors_total", map[string]string{"provider": "groq"})
+			if tt.errLabels == nil {
+				assert.False(t, errs.found, "no error counted")
+				return
+			}
+			tt.errLabels["provider"] = "groq"
+			assert.Equal(t, 1.0, find(t, g, "genzai_provider_errors_total", tt.errLabels).value)
+		})
+	}
+}

@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/genzai/genzai/adapters/internal/sqlval"
+	"github.com/genzai/genzai/adapters/sqlite/internal/sqlcgen"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var _ ports.FeedbackStore = (*DB)(nil)
+
+var errAnswerNotFound = domain.Errorf(domain.CodeNotFound, "No answered request of yours with this request_id")
+
+// SaveFeedback implements ports.FeedbackStore in one guarded upsert: the
+// row is written only when the user has an answered request with that id.
+// A zero CreatedAt or UpdatedAt stands for now; times are kept to the
+// microsecond; an empty comment is stored as NULL. CodeInvalid for a rating
+// or comment the table refuses.
+func (db *DB) SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedback, error) {
+	if err := sqlval.CheckFeedback(f); err != nil {
+		return domain.Feedback{}, err
+	}
+	uid, ok := parseID(f.UserID)
+	if !ok {
+		return domain.Feedback{}, errAnswerNotFound
+	}
+	now := time.Now()
+	arg := sqlcgen.SaveFeedbackParams{
+		UserID:             uid,
+		RequestID:          f.RequestID,
+		Rating:             string(f.Rating),
+		CreatedAt:          micros(orNow(f.CreatedAt, now)),
+		UpdatedAt:          micros(orNow(f.UpdatedAt, now)),
+		SuccessOutcome:     domain.OutcomeSuccess,
+		InterruptedOutcome: domain.OutcomeInterrupted,
+	}
+	if f.Comment != "" {
+		arg.Comment = &f.Comment
+	}
+	r, err := db.q.SaveFeedback(ctx, arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Feedback{}, errAnswerNotFound
+	}
+	if err != nil {
+		return domain.Feedback{}, storeErr("save feedback", err)
+	}
+	return domain.Feedback{
+		UserID:    domain.UserID(r.UserID),
+		RequestID: r.RequestID,
+		Rating:    domain.Rating(r.Rating),
+		Comment:   sqlval.Deref(r.Comment),
+		CreatedAt: fromMicros(r.CreatedAt),
+		UpdatedAt: fromMicros(r.UpdatedAt),
+	}, nil
+}
+
+// orNow is t, or now when t is zero.
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
+}

@@ -1,0 +1,151 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+// Span attribute keys of the gateway's own spans (GenAI keys follow the
+// OpenTelemetry semantic conventions for generative AI).
+const (
+	attrGenAIProvider  = attribute.Key("gen_ai.provider.name")
+	attrGenAIModel     = attribute.Key("gen_ai.request.model")
+	attrGenAIOperation = attribute.Key("gen_ai.operation.name")
+	attrKeyIndex       = attribute.Key("genzai.key_index")
+	attrErrorReason    = attribute.Key("genzai.error.reason")
+	attrSearchEngine   = attribute.Key("genzai.search.engine")
+	attrSearchResults  = attribute.Key("genzai.search.results")
+)
+
+// Provider decorates a chat provider with a client span per upstream
+// request ("chat <provider>"), from StreamChat until its stream ends or is
+// closed: attributes name the provider, the model and the key index, and a
+// failure sets error.type to its class and genzai.error.reason to its
+// reason. The first token is an event. Keys and messages are never recorded.
+func Provider(tp trace.TracerProvider, next ports.ChatProvider) ports.ChatProvider {
+	name := string(next.Name())
+	return &provider{
+		ChatProvider: next,
+		tracer:       tp.Tracer(instrumentation + "/provider"),
+		spanName:     "chat " + name,
+		attr:         attrGenAIProvider.String(name),
+	}
+}
+
+type provider struct {
+	ports.ChatProvider
+	tracer   trace.Tracer
+	spanName string
+	attr     attribute.KeyValue
+}
+
+var _ ports.ChatProvider = (*provider)(nil)
+
+// StreamChat implements ports.ChatProvider.
+func (p *provider) StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ports.ChatStream, error) {
+	ctx, span := p.tracer.Start(ctx, p.spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		p.attr, attrGenAIOperation.String("chat"), attrGenAIModel.String(req.Model), attrKeyIndex.Int(key)))
+	s, err := p.ChatProvider.StreamChat(ctx, key, req)
+	if err != nil {
+		endFailed(ctx, span, err)
+		return nil, err
+	}
+	return &stream{ChatStream: s, ctx: ctx, span: span}, nil
+}
+
+// endFailed ends a span with the failure's class and reason; a caller who
+// left is not an error of the provider.
+func endFailed(ctx context.Context, span trace.Span, err error) {
+	defer span.End()
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		span.SetAttributes(attrErrorReason.String("cancelled"))
+		return
+	}
+	class, reason := "other", "other"
+	var pe *domain.ProviderError
+	switch {
+	case ctx.Err() != nil:
+		class, reason = string(domain.FailureRetryable), "timeout"
+	case errors.As(err, &pe):
+		class, reason = string(pe.Class), pe.Reason
+	}
+	span.SetAttributes(semconv.ErrorTypeKey.String(class), attrErrorReason.String(reason))
+	span.SetStatus(codes.Error, reason)
+}
+
+// stream ends its span with the stream.
+type stream struct {
+	ports.ChatStream
+	ctx   context.Context
+	span  trace.Span
+	first bool
+	done  bool
+}
+
+// Recv implements ports.ChatStream.
+func (s *stream) Recv() (domain.ChatDelta, error) {
+	d, err := s.ChatStream.Recv()
+	switch {
+	case s.done:
+	case err == nil:
+		if !s.first && (d.Content != "" || d.FinishReason != "") {
+			s.first = true
+			s.span.AddEvent("first_token")
+		}
+	case errors.Is(err, io.EOF):
+		s.done = true
+		s.span.End()
+	default:
+		s.done = true
+		endFailed(s.ctx, s.span, err)
+	}
+	return d, err
+}
+
+// Close implements ports.ChatStream.
+func (s *stream) Close() error {
+	if !s.done {
+		s.done = true
+		s.span.SetAttributes(attrErrorReason.String("cancelled"))
+		s.span.End()
+	}
+	return s.ChatStream.Close()
+}
+
+// Searcher decorates a web searcher with a client span per search
+// ("web_search"), naming the engine and the number of results, never the
+// query (it comes from users' prompts).
+func Searcher(tp trace.TracerProvider, next ports.Searcher, engine string) ports.Searcher {
+	return &searcher{next: next, tracer: tp.Tracer(instrumentation + "/search"), engine: attrSearchEngine.String(engine)}
+}
+
+type searcher struct {
+	next   ports.Searcher
+	tracer trace.Tracer
+	engine attribute.KeyValue
+}
+
+var _ ports.Searcher = (*searcher)(nil)
+
+// Search implements ports.Searcher.
+func (s *searcher) Search(ctx context.Context, query string, max int) ([]domain.SearchResult, error) {
+	ctx, span := s.tracer.Start(ctx, "web_search", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(s.engine))
+	defer span.End()
+	res, err := s.next.Search(ctx, query, max)
+	if err != nil {
+		span.SetAttributes(semconv.ErrorTypeKey.String(string(domain.ErrorCode(err))))
+		span.SetStatus(codes.Error, "search failed")
+		return res, err
+	}
+	span.SetAttributes(attrSearchResults.Int(len(res)))
+	return res, nil
+}

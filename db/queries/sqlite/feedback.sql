@@ -1,0 +1,19 @@
+-- name: SaveFeedback :one
+-- SaveFeedback stores a user's rating of one of their answered requests (a
+-- request_log row of theirs with that request id whose outcome is
+-- success_outcome or interrupted_outcome; uses
+-- request_log_user_request_id_idx), replacing an earlier
+-- rating of the same request: created_at stays, updated_at moves. No row
+-- comes back when there is no such request. The update takes its values
+-- from EXCLUDED: sqlc's sqlite engine drops parameters inside DO UPDATE.
+INSERT INTO feedback (user_id, request_id, rating, comment, created_at, updated_at)
+SELECT sqlc.arg(user_id), sqlc.arg(request_id), sqlc.arg(rating), sqlc.narg(comment),
+       sqlc.arg(created_at), sqlc.arg(updated_at)
+WHERE EXISTS (
+    SELECT 1 FROM request_log r
+    WHERE r.user_id = sqlc.arg(user_id) AND r.request_id = sqlc.arg(request_id)
+      AND r.outcome IN (sqlc.arg(success_outcome), sqlc.arg(interrupted_outcome))
+)
+ON CONFLICT (user_id, request_id) DO UPDATE
+SET rating = excluded.rating, comment = excluded.comment, updated_at = excluded.updated_at
+RETURNING *;
