@@ -57,6 +57,46 @@ export async function availableTiers(client: GenzaiClient, token: string): Promi
   return data.models.filter((m) => m.available).map((m) => m.id);
 }
 
+// rate gives one of the caller's answers a thumbs up or down.
+export async function rate(client: GenzaiClient, token: string, requestId: string, up: boolean, comment?: string): Promise<Schemas["Feedback"]> {
+  const { data, error, response } = await client.POST("/api/v1/feedback", {
+    headers: bearer(token),
+    body: { request_id: requestId, rating: up ? "up" : "down", ...(comment === undefined ? {} : { comment }) },
+  });
+  if (error) {
+    throw apiError(response.status, error);
+  }
+  return data;
+}
+
+// disableUser is what an admin does to an abusive account; it returns the
+// account's requests today.
+export async function disableUser(client: GenzaiClient, token: string, id: string): Promise<number> {
+  const { data, error, response } = await client.PATCH("/api/v1/admin/users/{id}", {
+    headers: bearer(token),
+    params: { path: { id } },
+    body: { disabled: true },
+  });
+  if (error) {
+    throw apiError(response.status, error);
+  }
+  return data.used_today;
+}
+
+// errorRate5xx is the share of last week's requests the gateway failed.
+export async function errorRate5xx(client: GenzaiClient, token: string): Promise<number> {
+  const { data, error, response } = await client.GET("/api/v1/admin/analytics", {
+    headers: bearer(token),
+    params: { query: { days: 7 } },
+  });
+  if (error) {
+    throw apiError(response.status, error);
+  }
+  const p95: number | null = data.latency_ms.p95;
+  void p95;
+  return data.totals.error_rate_5xx;
+}
+
 // example logs in and prints what is left of today's quota and the tiers.
 export async function example(baseUrl: string, email: string, password: string): Promise<string> {
   const client = newClient(baseUrl);
@@ -81,6 +121,10 @@ export function contractChecks(client: GenzaiClient): void {
   // @ts-expect-error used is a number.
   const used: string = ({} as Quota).used;
   void used;
+  // @ts-expect-error ratings are up or down.
+  void client.POST("/api/v1/feedback", { body: { request_id: "r", rating: "meh" } });
+  // daily_quota may be null: back to the default.
+  void client.PATCH("/api/v1/admin/users/{id}", { params: { path: { id: "x" } }, body: { daily_quota: null } });
   // A 429 of the per-IP limits says when to retry.
   const retryAfter: number = ({} as Schemas["RateLimitedError"]).retry_after;
   void retryAfter;
