@@ -98,7 +98,8 @@ func (c *cli) rootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd(),
 		c.configCmd(), c.healthCmd(), c.statusCmd(), c.loginCmd(false), c.loginCmd(true),
-		c.quotaCmd(), c.modelsCmd(), c.searchCmd(), c.chatCmd(), c.doctorCmd())
+		c.quotaCmd(), c.modelsCmd(), c.searchCmd(), c.chatCmd(), c.doctorCmd(),
+		c.feedbackCmd(), c.adminCmd())
 	return root
 }
 
