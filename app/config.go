@@ -150,6 +150,11 @@ type Config struct {
 	LogPrompts bool
 	// Tracing exports OpenTelemetry spans when its Endpoint is set.
 	Tracing TracingConfig
+	// PprofAddr is the host:port of the net/http/pprof listener; "" turns
+	// it off. Only a loopback address is accepted unless PprofAllowRemote.
+	PprofAddr string
+	// PprofAllowRemote accepts a PprofAddr that is not a loopback address.
+	PprofAllowRemote bool
 
 	// Version is the build version; set by the binary, not the environment.
 	Version string
@@ -220,6 +225,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("metrics_token", c.MetricsToken != ""),
 		slog.Bool("log_prompts", c.LogPrompts),
 		slog.String("otlp_traces_endpoint", redactedOrEmpty(c.Tracing.Endpoint)),
+		slog.String("pprof_addr", c.PprofAddr),
 	)
 }
 
@@ -435,6 +441,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 	r.edge(&c)
 	r.observability(&c)
+	r.pprof(&c)
 
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
@@ -576,6 +583,39 @@ func (r *configReader) observability(c *Config) {
 	if disabled, _ := r.boolean("OTEL_SDK_DISABLED", false); disabled {
 		t.Endpoint = ""
 	}
+}
+
+// pprof reads the profiling listener's address. pprof serves heap profiles
+// and goroutine stacks, which hold memory contents (tokens, prompts, keys),
+// so an address anyone else could reach needs PPROF_ALLOW_REMOTE=true.
+func (r *configReader) pprof(c *Config) {
+	c.PprofAllowRemote, _ = r.boolean("PPROF_ALLOW_REMOTE", false)
+	c.PprofAddr = r.str("PPROF_ADDR", "")
+	if c.PprofAddr == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(c.PprofAddr)
+	if err != nil {
+		r.problem("PPROF_ADDR", "%q is not host:port (such as 127.0.0.1:6060)", c.PprofAddr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		r.problem("PPROF_ADDR", "%q does not end in a port number from 0 to 65535", c.PprofAddr)
+		return
+	}
+	if !c.PprofAllowRemote && !isLoopbackHost(host) {
+		r.problem("PPROF_ADDR", "%q is not a loopback address (127.0.0.1, ::1 or localhost); pprof exposes memory contents, so set PPROF_ALLOW_REMOTE=true to listen there anyway", c.PprofAddr)
+	}
+}
+
+// isLoopbackHost reports whether host is localhost or an IP address of
+// 127.0.0.0/8 or ::1. An empty host (all interfaces) is not.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // list splits a comma-separated variable, dropping blanks.

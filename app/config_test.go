@@ -604,3 +604,48 @@ func TestConfigRedactsObservabilitySecrets(t *testing.T) {
 	assert.Contains(t, jsonLog.String(), `"metrics_token":true`)
 	assert.Contains(t, jsonLog.String(), `"otlp_traces_endpoint":"https://otlp.example.com/v1/traces"`)
 }
+
+func TestLoadConfigPprof(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantAddr     string
+		wantRemote   bool
+		wantProblems []string
+	}{
+		{name: "off by default", env: map[string]string{}},
+		{name: "IPv4 loopback", env: map[string]string{"PPROF_ADDR": "127.0.0.1:6060"}, wantAddr: "127.0.0.1:6060"},
+		{name: "anywhere in 127.0.0.0/8", env: map[string]string{"PPROF_ADDR": "127.10.20.30:6060"}, wantAddr: "127.10.20.30:6060"},
+		{name: "IPv6 loopback", env: map[string]string{"PPROF_ADDR": "[::1]:6060"}, wantAddr: "[::1]:6060"},
+		{name: "localhost", env: map[string]string{"PPROF_ADDR": "localhost:6060"}, wantAddr: "localhost:6060"},
+		{name: "localhost in capitals", env: map[string]string{"PPROF_ADDR": "LocalHost:6060"}, wantAddr: "LocalHost:6060"},
+		{name: "port 0 picks a free port", env: map[string]string{"PPROF_ADDR": "127.0.0.1:0"}, wantAddr: "127.0.0.1:0"},
+		{name: "spaces are trimmed", env: map[string]string{"PPROF_ADDR": " 127.0.0.1:6060 "}, wantAddr: "127.0.0.1:6060"},
+		{name: "loopback in production", env: prod(map[string]string{"PPROF_ADDR": "127.0.0.1:6060"}), wantAddr: "127.0.0.1:6060"},
+		{name: "all interfaces refused", env: map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, wantAddr: "0.0.0.0:6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "empty host refused", env: map[string]string{"PPROF_ADDR": ":6060"}, wantAddr: ":6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "IPv6 any refused", env: map[string]string{"PPROF_ADDR": "[::]:6060"}, wantAddr: "[::]:6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "private address refused", env: map[string]string{"PPROF_ADDR": "10.0.0.5:6060"}, wantAddr: "10.0.0.5:6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "host name refused", env: map[string]string{"PPROF_ADDR": "debug.example.com:6060"}, wantAddr: "debug.example.com:6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "remote allowed", env: map[string]string{"PPROF_ADDR": "0.0.0.0:6060", "PPROF_ALLOW_REMOTE": "true"}, wantAddr: "0.0.0.0:6060", wantRemote: true},
+		{name: "remote allowed in production", env: prod(map[string]string{"PPROF_ADDR": "10.0.0.5:6060", "PPROF_ALLOW_REMOTE": "1"}), wantAddr: "10.0.0.5:6060", wantRemote: true},
+		{name: "remote allowed but not asked", env: map[string]string{"PPROF_ALLOW_REMOTE": "true"}, wantRemote: true},
+		{name: "remote explicitly refused", env: map[string]string{"PPROF_ADDR": "0.0.0.0:6060", "PPROF_ALLOW_REMOTE": "false"}, wantAddr: "0.0.0.0:6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "PPROF_ALLOW_REMOTE not a boolean", env: map[string]string{"PPROF_ADDR": "0.0.0.0:6060", "PPROF_ALLOW_REMOTE": "maybe"}, wantAddr: "0.0.0.0:6060", wantProblems: []string{"PPROF_ALLOW_REMOTE", "PPROF_ADDR"}},
+		{name: "no port", env: map[string]string{"PPROF_ADDR": "127.0.0.1"}, wantAddr: "127.0.0.1", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "unbracketed IPv6", env: map[string]string{"PPROF_ADDR": "::1:6060"}, wantAddr: "::1:6060", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "port out of range", env: map[string]string{"PPROF_ADDR": "127.0.0.1:65536"}, wantAddr: "127.0.0.1:65536", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "port by name", env: map[string]string{"PPROF_ADDR": "127.0.0.1:http"}, wantAddr: "127.0.0.1:http", wantProblems: []string{"PPROF_ADDR"}},
+		{name: "a URL is not an address", env: map[string]string{"PPROF_ADDR": "http://127.0.0.1:6060"}, wantAddr: "http://127.0.0.1:6060", wantProblems: []string{"PPROF_ADDR"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(getenv(tc.env))
+			assert.Equal(t, tc.wantProblems, problemVars(t, err))
+			assert.Equal(t, tc.wantAddr, cfg.PprofAddr)
+			assert.Equal(t, tc.wantRemote, cfg.PprofAllowRemote)
+		})
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -77,6 +79,11 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	debug, err := startPprof(cfg.PprofAddr, logger)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "version", cfg.Version,
@@ -87,6 +94,7 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 
 	select {
 	case err := <-errc:
+		debug.close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -95,11 +103,83 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
+		debug.close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	debug.shutdown(shutdownCtx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// pprofServer is the optional profiling listener; a nil *pprofServer is
+// off and its methods do nothing.
+type pprofServer struct {
+	srv  *http.Server
+	done chan struct{} // closed when Serve has returned
+}
+
+// startPprof serves net/http/pprof on addr ("" = off) with its own mux and
+// server, apart from the API. The package's import also registers its
+// handlers on http.DefaultServeMux, which nothing in genzai serves.
+func startPprof(addr string, logger *slog.Logger) (*pprofServer, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // also serves heap, goroutine, allocs, block, mutex, threadcreate
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	p := &pprofServer{
+		srv: &http.Server{
+			Handler: mux,
+			// No WriteTimeout: a CPU profile or trace streams for as many
+			// seconds as asked (pprof refuses more than WriteTimeout).
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(p.done)
+		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("pprof server stopped", "error", err)
+		}
+	}()
+	level, msg := slog.LevelInfo, "pprof listening"
+	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !net.ParseIP(host).IsLoopback() {
+		level, msg = slog.LevelWarn, "pprof listening on a non-loopback address: it exposes memory contents"
+	}
+	logger.Log(context.Background(), level, msg, "addr", ln.Addr().String())
+	return p, nil
+}
+
+// shutdown stops the listener gracefully within ctx (a profile being taken
+// may run until then), then closes what is left.
+func (p *pprofServer) shutdown(ctx context.Context) {
+	if p == nil {
+		return
+	}
+	if err := p.srv.Shutdown(ctx); err != nil {
+		_ = p.srv.Close()
+	}
+	<-p.done
+}
+
+// close stops the listener at once.
+func (p *pprofServer) close() {
+	if p == nil {
+		return
+	}
+	_ = p.srv.Close()
+	<-p.done
 }
