@@ -41,6 +41,8 @@ type sseReader struct {
 	first  bool
 	lastID string
 	retry  time.Duration
+	// buf collects an event's data; reused, since Data is a copy.
+	buf []byte
 }
 
 // newSSEReader reads events from r; max bounds a line and an event's data.
@@ -87,10 +89,11 @@ func (r *sseReader) splitLine(data []byte, atEOF bool) (int, []byte, error) {
 // io.EOF. Read errors and over-long lines are returned as errors.
 func (r *sseReader) Next() (sseEvent, error) {
 	var (
-		data    []byte
+		data    = r.buf[:0]
 		hasData bool
 		name    string
 	)
+	defer func() { r.buf = data[:0] }()
 	for r.sc.Scan() {
 		line := r.sc.Bytes()
 		if r.first {

@@ -56,14 +56,17 @@ type Stream struct {
 
 // chunk is one chat.completion.chunk (or an error object).
 type chunk struct {
-	Choices []struct {
-		Delta struct {
-			Content *string `json:"content"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *usage          `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	Choices []choice        `json:"choices"`
+	Usage   *usage          `json:"usage"`
+	Error   json.RawMessage `json:"error"`
+}
+
+// choice is one choice of a chunk; genzai reads the first.
+type choice struct {
+	Delta struct {
+		Content *string `json:"content"`
+	} `json:"delta"`
+	FinishReason *string `json:"finish_reason"`
 }
 
 // usage is the OpenAI usage object.
@@ -135,8 +138,8 @@ func (s *Stream) next() (domain.ChatDelta, error) {
 		if strings.TrimSpace(ev.Data) == "" {
 			continue
 		}
-		var ch chunk
-		if err := json.Unmarshal([]byte(ev.Data), &ch); err != nil {
+		ch, err := decodeChunk(ev.Data)
+		if err != nil {
 			if ev.Name == "error" {
 				// Not JSON, but the server says it is an error: keep its text.
 				s.err = s.c.classify(s.status, s.header, []byte(ev.Data))
