@@ -16,8 +16,9 @@ const sseWriteTimeout = 30 * time.Second
 
 // sseSink writes a chat answer as Server-Sent Events. Headers and the meta
 // event go out at Begin; a keep-alive comment follows every keepAlive of
-// silence. Writes are serialised because the keep-alive runs on its own
-// goroutine.
+// silence. Writes are serialised because the keep-alive runs from a timer
+// (a timer, not a goroutine per stream: tens of thousands of streams may be
+// open at once).
 type sseSink struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
@@ -32,9 +33,9 @@ type sseSink struct {
 
 	mu        sync.Mutex
 	begun     bool
+	closed    bool
 	lastWrite time.Time
-	stop      chan struct{}
-	stopped   chan struct{}
+	timer     *time.Timer
 }
 
 func newSSESink(w http.ResponseWriter, requestID string, keepAlive time.Duration) *sseSink {
@@ -84,8 +85,7 @@ func (s *sseSink) Begin(m chat.Meta) error {
 		return err
 	}
 	if s.keepAlive > 0 {
-		s.stop, s.stopped = make(chan struct{}), make(chan struct{})
-		go s.keepAlives(s.stop, s.stopped)
+		s.timer = time.AfterFunc(s.keepAlive, s.keepAliveDue)
 	}
 	return nil
 }
@@ -116,38 +116,37 @@ func (s *sseSink) fail(message, code string) error {
 	return s.eventLocked("error", sseError{Error: message, Code: code})
 }
 
-// close stops the keep-alive goroutine and waits for it; the handler must
-// not return while it may still write.
+// close stops the keep-alives. The handler must not return while the sink
+// may still write: a keep-alive in progress holds mu, so once close has
+// taken mu none is running and none will start.
 func (s *sseSink) close() {
 	s.mu.Lock()
-	stop, stopped := s.stop, s.stopped
-	s.stop = nil
-	s.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-stopped
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 }
 
-func (s *sseSink) keepAlives(stop <-chan struct{}, stopped chan<- struct{}) {
-	defer close(stopped)
-	t := time.NewTicker(s.keepAlive / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			s.mu.Lock()
-			if now.Sub(s.lastWrite) >= s.keepAlive {
-				if err := s.writeLocked([]byte(": keep-alive\n\n")); err != nil {
-					s.mu.Unlock()
-					return
-				}
-			}
-			s.mu.Unlock()
-		}
+// keepAliveComment keeps proxies from closing a silent stream.
+var keepAliveComment = []byte(": keep-alive\n\n")
+
+// keepAliveDue runs when the stream may have been silent for keepAlive: it
+// writes a comment if it was, and sets the timer for the next check.
+func (s *sseSink) keepAliveDue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
 	}
+	silent := time.Since(s.lastWrite)
+	if silent >= s.keepAlive {
+		if err := s.writeLocked(keepAliveComment); err != nil {
+			return // the client is gone: the stream ends with its next write
+		}
+		silent = 0
+	}
+	s.timer.Reset(s.keepAlive - silent)
 }
 
 func (s *sseSink) eventLocked(name string, data any) error {

@@ -44,7 +44,7 @@ var benchMeta = chat.Meta{Tier: "fast", Provider: "groq", UpstreamModel: "llama-
 
 // BenchmarkSSESink writes chat answers as the streaming handler does.
 // "answer" is one whole stream per iteration (new sink, Begin with the meta
-// event and the keep-alive goroutine of the default SSE_KEEPALIVE_SECONDS,
+// event and the keep-alive timer of the default SSE_KEEPALIVE_SECONDS,
 // 50 token events, the done event), reported per token too; "token" is one
 // token event on an open stream.
 func BenchmarkSSESink(b *testing.B) {
