@@ -64,10 +64,13 @@ func chatConfig(cfg Config, logger *slog.Logger) (chat.Config, []ports.ModelList
 }
 
 func providerClients(cfg Config) (groqClient, orClient, hfClient *openaicompat.Client) {
-	hc := openaicompat.NewHTTPClient()
-	groqClient = groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: hc})
-	orClient = openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(), HTTPClient: hc, Referer: cfg.RenderExternalURL})
-	hfClient = huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: hc})
+	// A transport per provider: each keeps its own warm connections (HTTP/2
+	// where the upstream offers it), so one provider's burst or slowness
+	// never takes another's idle connections.
+	groqClient = groq.New(groq.Config{BaseURL: cfg.Groq.BaseURL, Keys: cfg.Groq.RevealKeys(), HTTPClient: openaicompat.NewHTTPClient()})
+	orClient = openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouter.BaseURL, Keys: cfg.OpenRouter.RevealKeys(),
+		HTTPClient: openaicompat.NewHTTPClient(), Referer: cfg.RenderExternalURL})
+	hfClient = huggingface.New(huggingface.Config{BaseURL: cfg.HuggingFace.BaseURL, Keys: cfg.HuggingFace.RevealKeys(), HTTPClient: openaicompat.NewHTTPClient()})
 	return groqClient, orClient, hfClient
 }
 
