@@ -96,11 +96,15 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]Report
+	// inflight holds, per window, a channel closed when the report being
+	// computed is ready: one computation at a time, however many callers.
+	inflight map[string]chan struct{}
 }
 
 // New builds a Service; targets are the configured providers.
 func New(cfg Config, store ports.HealthStore, targets []ports.ModelLister, router Router, clock ports.Clock, logger *slog.Logger) *Service {
-	s := &Service{cfg: cfg, store: store, targets: map[domain.Provider]ports.ModelLister{}, router: router, clock: clock, log: logger, cache: map[string]Report{}}
+	s := &Service{cfg: cfg, store: store, targets: map[domain.Provider]ports.ModelLister{}, router: router, clock: clock, log: logger,
+		cache: map[string]Report{}, inflight: map[string]chan struct{}{}}
 	for _, t := range targets {
 		if t.KeyCount() > 0 {
 			s.targets[t.Name()] = t
@@ -211,13 +215,44 @@ func (s *Service) Report(ctx context.Context, window string) (Report, error) {
 	if !ok {
 		return Report{}, domain.Errorf(domain.CodeInvalid, "window: must be 1h, 24h, 7d or 30d")
 	}
-	now := s.clock.Now()
-	s.mu.Lock()
-	cached, hit := s.cache[window]
-	s.mu.Unlock()
-	if hit && now.Before(cached.Expires) {
-		return cached, nil
+	for {
+		now := s.clock.Now()
+		s.mu.Lock()
+		cached, hit := s.cache[window]
+		if hit && now.Before(cached.Expires) {
+			s.mu.Unlock()
+			return cached, nil
+		}
+		if wait, busy := s.inflight[window]; busy {
+			s.mu.Unlock()
+			if hit {
+				return cached, nil // stale, while another caller refreshes it
+			}
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return Report{}, &domain.Error{Code: domain.CodeUnavailable, Message: "status report not ready", Err: ctx.Err()}
+			}
+		}
+		done := make(chan struct{})
+		s.inflight[window] = done
+		s.mu.Unlock()
+
+		r, err := s.compute(ctx, window, span, now)
+		s.mu.Lock()
+		delete(s.inflight, window)
+		if err == nil {
+			s.cache[window] = r
+		}
+		s.mu.Unlock()
+		close(done)
+		return r, err
 	}
+}
+
+// compute builds a report from the store.
+func (s *Service) compute(ctx context.Context, window string, span time.Duration, now time.Time) (Report, error) {
 	r := Report{Expires: now.Add(s.cfg.CacheTTL)}
 	for _, name := range Reported {
 		ps, err := s.providerStatus(ctx, name, window, span, now)
@@ -226,16 +261,21 @@ func (s *Service) Report(ctx context.Context, window string) (Report, error) {
 		}
 		r.Providers = append(r.Providers, ps)
 	}
-	s.mu.Lock()
-	s.cache[window] = r
-	s.mu.Unlock()
 	return r, nil
 }
 
+// refreshTimeout bounds a report refresh started in the background.
+const refreshTimeout = 30 * time.Second
+
 // Down reports whether the latest (possibly cached) report says provider
 // is down; false when the report cannot be read.
+//
+// Chat requests ask on their way to a provider, so once a report exists
+// they never wait for a new one: an expired report is used while one
+// background refresh replaces it (without a cache, CacheTTL 0, each call
+// computes, one at a time).
 func (s *Service) Down(ctx context.Context, provider domain.Provider) bool {
-	r, err := s.Report(ctx, DefaultWindow)
+	r, err := s.latest(ctx)
 	if err != nil {
 		s.log.Warn("read provider status", "error", err)
 		return false
@@ -246,6 +286,30 @@ func (s *Service) Down(ctx context.Context, provider domain.Provider) bool {
 		}
 	}
 	return false
+}
+
+// latest is the default window's report, possibly expired (see Down).
+func (s *Service) latest(ctx context.Context) (Report, error) {
+	if s.cfg.CacheTTL <= 0 {
+		return s.Report(ctx, DefaultWindow)
+	}
+	s.mu.Lock()
+	r, hit := s.cache[DefaultWindow]
+	_, busy := s.inflight[DefaultWindow]
+	s.mu.Unlock()
+	if !hit {
+		return s.Report(ctx, DefaultWindow)
+	}
+	if !busy && !s.clock.Now().Before(r.Expires) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			defer cancel()
+			if _, err := s.Report(ctx, DefaultWindow); err != nil {
+				s.log.Warn("refresh provider status", "error", err)
+			}
+		}()
+	}
+	return r, nil
 }
 
 // recentChecks is how many checks decide up/down.
