@@ -22,7 +22,7 @@ export TEST_REDIS_URL := redis://127.0.0.1:6379/0
 endif
 endif
 
-.PHONY: run build generate check-generated vet lint test smoke docs-ui bench tidy
+.PHONY: run build generate check-generated vet lint test smoke docs-ui bench microbench tidy
 
 ## run: start the server (SQLite in ./data unless DATABASE_URL is set; see README)
 run:
@@ -78,9 +78,17 @@ smoke:
 docs-ui:
 	adapters/httpapi/docsui/vendor.sh
 
-## bench: run the benchmarks
-bench:
+## microbench: run the Go micro-benchmarks
+microbench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench: run the benchmark harness (cmd/genzai-bench; see bench/README.md):
+## the gateway on PostgreSQL against a mock upstream, every scenario directly
+## and through the gateway, results in bench/results/. PostgreSQL from
+## BENCH_DATABASE_URL (default: the local server); flags in BENCH_ARGS, e.g.
+## make bench BENCH_ARGS=--quick
+bench:
+	$(GO) run ./cmd/genzai-bench $(BENCH_ARGS)
 
 tidy:
 	$(GO) mod tidy

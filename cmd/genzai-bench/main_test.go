@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/cmd/genzai-bench/internal/report"
+)
+
+// TestQuickRun runs the whole harness in --quick mode: the real gateway
+// binary on a real PostgreSQL database (TEST_DATABASE_URL), every scenario
+// directly and through the gateway, and the results written.
+func TestQuickRun(t *testing.T) {
+	t.Parallel()
+	dbURL := os.Getenv("TEST_DATABASE_URL")
+	if dbURL == "" {
+		t.Skip("TEST_DATABASE_URL is unset: the harness needs PostgreSQL")
+	}
+	if testing.Short() {
+		t.Skip("-short: the quick run takes half a minute")
+	}
+	out := t.TempDir()
+	env := map[string]string{"BENCH_DATABASE_URL": dbURL}
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	err := run(ctx, []string{"--quick", "--out", out}, func(k string) string { return env[k] }, &stdout, &stderr)
+	require.NoError(t, err, "log:\n%s", stderr.String())
+	t.Logf("quick run took %v", time.Since(start).Round(time.Millisecond))
+
+	files, err := filepath.Glob(filepath.Join(out, "*-quick.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	md, err := os.ReadFile(strings.TrimSuffix(files[0], ".json") + ".md")
+	require.NoError(t, err)
+	assert.Equal(t, string(md), stdout.String(), "the Markdown is printed and written")
+
+	b, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	var res report.Run
+	require.NoError(t, json.Unmarshal(b, &res))
+	assert.True(t, res.Quick)
+	assert.Positive(t, res.Machine.Cores, "machine described")
+	assert.NotEmpty(t, res.Machine.PostgreSQL)
+	assert.NotEmpty(t, res.Machine.GoVersion)
+	assert.Equal(t, 2000, res.Gateway.Users)
+
+	names := make([]string, 0, len(res.Scenarios))
+	for _, s := range res.Scenarios {
+		names = append(names, s.Name)
+		require.Len(t, s.Phases, 2, s.Name)
+		direct, gw := s.Phases[0], s.Phases[1]
+		assert.Equal(t, "direct", direct.Target)
+		assert.Equal(t, "gateway", gw.Target)
+		for _, p := range s.Phases {
+			assert.Positive(t, p.OK, "%s %s", s.Name, p.Target)
+			assert.Empty(t, p.Errors, "%s %s", s.Name, p.Target)
+			assert.Positive(t, p.Latency.P50, "%s %s", s.Name, p.Target)
+		}
+		require.NotNil(t, gw.Process, s.Name)
+		assert.Positive(t, gw.Process.PeakRSSBytes, s.Name)
+		assert.Positive(t, gw.Process.GoroutinesMax, s.Name)
+		assert.Positive(t, gw.Process.FDsMax, s.Name)
+		require.Len(t, s.Comparisons, 1, s.Name)
+		assert.Positive(t, s.Comparisons[0].RPSRatio, s.Name)
+		assert.NotEmpty(t, s.Checks, s.Name)
+		if s.Load.StreamShare > 0 {
+			require.NotNil(t, gw.TTFT, s.Name)
+			require.NotNil(t, s.Comparisons[0].TTFTOverhead, s.Name)
+		}
+		switch s.Name {
+		case "streams":
+			assert.Equal(t, 200, gw.OK, "every stream completed")
+			assert.Equal(t, 200, gw.PeakOpen, "all open at once")
+		case "soak":
+			assert.NotEmpty(t, s.Trends)
+			assert.NotEmpty(t, s.Series)
+		}
+	}
+	assert.Equal(t, scenarioNames, names)
+
+	// The run's database is gone.
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", res.Gateway.Database).Scan(&n))
+	assert.Zero(t, n, "database %s dropped", res.Gateway.Database)
+}
