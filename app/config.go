@@ -94,6 +94,12 @@ type Config struct {
 
 	MaxRequestSizeBytes int64
 	ShutdownTimeout     time.Duration
+	// HTTP2Cleartext serves HTTP/2 without TLS (h2c, prior knowledge)
+	// beside HTTP/1.1 on the API port, for load balancers and proxies that
+	// speak it to their backends: many streams share one connection.
+	HTTP2Cleartext bool
+	// HTTP2MaxStreams bounds the concurrent streams of one HTTP/2 connection.
+	HTTP2MaxStreams int
 
 	// Providers, in the order groq, openrouter, huggingface.
 	Groq        ProviderConfig
@@ -222,6 +228,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("openrouter_base_url", c.OpenRouter.BaseURL),
 		slog.String("huggingface_base_url", c.HuggingFace.BaseURL),
 		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
+		slog.Bool("http2_cleartext", c.HTTP2Cleartext),
 		slog.Bool("metrics_token", c.MetricsToken != ""),
 		slog.Bool("log_prompts", c.LogPrompts),
 		slog.String("otlp_traces_endpoint", redactedOrEmpty(c.Tracing.Endpoint)),
@@ -417,6 +424,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 	c.MaxRequestSizeBytes = int64(r.intRange("MAX_REQUEST_SIZE_BYTES", 50_000, 1024, 64<<20))
 	c.ShutdownTimeout = time.Duration(r.intRange("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, 3600)) * time.Second
+	c.HTTP2Cleartext, _ = r.boolean("HTTP2_CLEARTEXT", true)
+	c.HTTP2MaxStreams = r.intRange("HTTP2_MAX_CONCURRENT_STREAMS", 250, 1, 10_000)
 
 	c.Groq = r.provider("GROQ", "GROQ_API_KEYS", DefaultGroqBaseURL, 49)
 	c.OpenRouter = r.provider("OPENROUTER", "OPENROUTER_API_KEYS", DefaultOpenRouterBaseURL, 60)

@@ -89,6 +89,8 @@ func TestLoadConfigDevelopmentDefaults(t *testing.T) {
 			assert.True(t, cfg.AuthAllowEmailLogin)
 			assert.Equal(t, int64(50_000), cfg.MaxRequestSizeBytes)
 			assert.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
+			assert.True(t, cfg.HTTP2Cleartext)
+			assert.Equal(t, 250, cfg.HTTP2MaxStreams)
 			assert.Empty(t, cfg.Version)
 		})
 	}
@@ -301,6 +303,12 @@ func TestLoadConfigValidation(t *testing.T) {
 			assert.Equal(t, int64(1024), cfg.MaxRequestSizeBytes)
 			assert.Equal(t, 30*time.Second, cfg.ShutdownTimeout)
 		}},
+		{name: "HTTP/2 off, stream limit", env: map[string]string{"HTTP2_CLEARTEXT": "false", "HTTP2_MAX_CONCURRENT_STREAMS": "1000"}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.HTTP2Cleartext)
+			assert.Equal(t, 1000, cfg.HTTP2MaxStreams)
+		}},
+		{name: "HTTP2_MAX_CONCURRENT_STREAMS 0", env: map[string]string{"HTTP2_MAX_CONCURRENT_STREAMS": "0"}, wantProblems: []string{"HTTP2_MAX_CONCURRENT_STREAMS"}},
+		{name: "HTTP2_CLEARTEXT not a boolean", env: map[string]string{"HTTP2_CLEARTEXT": "maybe"}, wantProblems: []string{"HTTP2_CLEARTEXT"}},
 		{name: "DATABASE_POOL_SIZE not a number", env: map[string]string{"DATABASE_POOL_SIZE": "twenty"}, wantProblems: []string{"DATABASE_POOL_SIZE"}, check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, 20, cfg.DatabasePoolSize)
 		}},

@@ -145,14 +145,16 @@ func (h *harness) systemSettings() error {
 	// Per stream over HTTP/1.1 the harness holds the client connection and
 	// the mock's side of the gateway's connection, and the gateway both of
 	// its ends: two descriptors each. Over HTTP/2 the upstream side is a
-	// few multiplexed connections: one descriptor per stream.
+	// few multiplexed connections: one descriptor per stream. With the load
+	// over HTTP/2 too (--streams-client h2), the client side is a few
+	// connections as well.
 	perStream := 2
 	if o.streamsUpstream == "h2" && o.gatewayURL == "" {
 		perStream = 1
 	}
 	const reserve = 1000 // database pool, listeners, logs, the mock's h2 connections
 	want := uint64(65_536)
-	if streams {
+	if streams && o.streamsClient != "h2" {
 		want = max(want, uint64(perStream*o.streams+reserve))
 	}
 	limit, err := sysinfo.RaiseNoFile(want)
@@ -165,8 +167,18 @@ func (h *harness) systemSettings() error {
 	} else {
 		s.Changes = append(s.Changes, fmt.Sprintf("open-files limit raised to %d for the harness and the gateway", limit))
 	}
-	if most := (int(limit) - reserve) / perStream; streams && o.streams > most {
-		o.streamsNote = fmt.Sprintf("%d streams were asked for, but the open-files limit is %d and cannot be raised here (the hard limit needs CAP_SYS_RESOURCE: `ulimit -Hn`, LimitNOFILE= in systemd, nofile in /etc/security/limits.conf, or docker run --ulimit nofile=%d:%d); %d descriptor(s) per stream leave room for %d, so %d were run and the memory is extrapolated.",
+	most := (int(limit) - reserve) / perStream
+	switch {
+	case !streams || o.streamsClient == "h2":
+	case o.streams <= most:
+		o.streamsClient = "h1"
+	case o.streamsClient == "auto":
+		o.streamsClient = "h2"
+		o.streamsNote = fmt.Sprintf("The open-files limit is %d and cannot be raised here (the hard limit needs CAP_SYS_RESOURCE: `ulimit -Hn`, LimitNOFILE= in systemd, nofile in /etc/security/limits.conf, or docker run --ulimit nofile=%d:%d): %d streams over HTTP/1.1 need %d descriptor(s) each. So the load reaches the gateway over HTTP/2 without TLS (HTTP2_CLEARTEXT, as from a load balancer that speaks HTTP/2 to its backends), up to HTTP2_MAX_CONCURRENT_STREAMS (250) streams per connection.",
+			limit, want, want, o.streams, perStream)
+		h.logf("%s", o.streamsNote)
+	default: // h1 asked for explicitly: run what fits
+		o.streamsNote = fmt.Sprintf("%d streams were asked for over HTTP/1.1, but the open-files limit is %d and cannot be raised here (the hard limit needs CAP_SYS_RESOURCE: `ulimit -Hn`, LimitNOFILE= in systemd, nofile in /etc/security/limits.conf, or docker run --ulimit nofile=%d:%d); %d descriptor(s) per stream leave room for %d, so %d were run and the memory is extrapolated (--streams-client h2 runs them all).",
 			o.streams, limit, want, want, perStream, most, most)
 		o.streamsAsked, o.streams = o.streams, most
 		h.logf("%s", o.streamsNote)
@@ -463,7 +475,7 @@ func ttftText(p *report.Phase) string {
 // samples its process meanwhile.
 func (h *harness) runPhase(ctx context.Context, s scenario, t target, rs *report.Scenario) (*report.Phase, error) {
 	maxConns := max(s.load.Concurrency, s.load.MaxInFlight, 1024)
-	client := load.NewClient(maxConns, h.sources, h.mockRoots)
+	client := load.NewClient(maxConns, h.sources, h.mockRoots, s.client == "h2")
 	defer client.CloseIdleConnections()
 	r, err := load.NewRunner(t.Target, client)
 	if err != nil {

@@ -55,7 +55,12 @@ type options struct {
 	upstream   string
 	// streamsUpstream is upstream for the streams scenario.
 	streamsUpstream string
-	keep            bool
+	// streamsClient is how the load reaches the gateway in the streams
+	// scenario: h1, h2 (HTTP/2 without TLS) or auto (h1 when the
+	// open-files limit fits a connection per stream); resolved to h1 or h2
+	// by systemSettings.
+	streamsClient string
+	keep          bool
 
 	mockAddr string
 	targets  []*extraTarget
@@ -103,6 +108,7 @@ Flags:
 	fs.StringVar(&o.redisURL, "redis-url", "", "REDIS_URL for the started gateway (shared rate limits), as a variant")
 	fs.StringVar(&o.upstream, "upstream", "h1", "how the gateway reaches the mock, except in the streams scenario: h1 (plain HTTP/1.1, the fast tier through Groq) or h2 (HTTPS with HTTP/2 as real providers, the smart tier through OpenRouter)")
 	fs.StringVar(&o.streamsUpstream, "streams-upstream", "h2", "the same for the streams scenario: h2 multiplexes the streams over a few connections, h1 needs a connection, a file descriptor and a local port per stream")
+	fs.StringVar(&o.streamsClient, "streams-client", "auto", "how the load reaches the gateway in the streams scenario: h1 (a connection and a file descriptor per stream on both sides), h2 (HTTP/2 without TLS, HTTP2_CLEARTEXT: up to HTTP2_MAX_CONCURRENT_STREAMS streams per connection) or auto (h1 when the open-files limit fits it, else h2)")
 	fs.Func("gateway-env", "extra NAME=value variable for the started gateway, e.g. GOMEMLIMIT=2GiB or DATABASE_POOL_SIZE=40 (repeatable; wins over the harness's settings)", func(s string) error {
 		if k, _, ok := strings.Cut(s, "="); !ok || strings.TrimSpace(k) == "" {
 			return fmt.Errorf("%q is not NAME=value", s)
@@ -167,6 +173,9 @@ Flags:
 		if v != "h1" && v != "h2" {
 			return nil, fmt.Errorf("%s %q is not h1 or h2", name, v)
 		}
+	}
+	if c := o.streamsClient; c != "auto" && c != "h1" && c != "h2" {
+		return nil, fmt.Errorf("--streams-client %q is not auto, h1 or h2", c)
 	}
 	if o.gatewayURL != "" {
 		if o.jwtSecret == "" {

@@ -33,7 +33,14 @@ func TestParseOptions(t *testing.T) {
 			assert.Equal(t, defaultDatabaseURL, o.databaseURL)
 			assert.Equal(t, "h1", o.upstream)
 			assert.Equal(t, "h2", o.streamsUpstream)
+			assert.Equal(t, "auto", o.streamsClient)
 		}},
+		{name: "streams over HTTP/2", args: []string{"--streams-client", "h2"}, check: func(t *testing.T, o *options) {
+			assert.Equal(t, "h2", o.streamsClient)
+			assert.Equal(t, "h2", o.scenario("streams").client)
+			assert.Equal(t, "h1", o.scenario("nonstream").client, "only the streams scenario")
+		}},
+		{name: "bad streams client", args: []string{"--streams-client", "h3"}, wantErr: `--streams-client "h3"`},
 		{name: "quick", args: []string{"--quick"}, check: func(t *testing.T, o *options) {
 			assert.Equal(t, 200, o.streams)
 			assert.Equal(t, 2_000, o.users)

@@ -32,6 +32,9 @@ type scenario struct {
 	trends bool
 	// upstream is how the gateway reaches the mock: h1 or h2.
 	upstream string
+	// client is how the load reaches the gateway: h1 (HTTP/1.1) or h2
+	// (HTTP/2 without TLS).
+	client string
 	// notes go into the report.
 	notes []string
 	// checks are the targets for the scenario.
@@ -41,9 +44,12 @@ type scenario struct {
 // scenario returns the named scenario sized by the options.
 func (o *options) scenario(name string) scenario {
 	s := o.baseScenario(name)
-	s.upstream = o.upstream
+	s.upstream, s.client = o.upstream, "h1"
 	if name == "streams" {
 		s.upstream = o.streamsUpstream
+		if o.streamsClient == "h2" {
+			s.client = "h2"
+		}
 		if o.streamsNote != "" {
 			s.notes = append(s.notes, o.streamsNote)
 		}

@@ -18,8 +18,8 @@ import (
 
 // Page size bounds of the admin list operations, as the spec declares them.
 const (
-	maxUsersPage    = 200
-	maxRequestsPage = 500
+	maxUsersPage     = 200
+	maxRequestsPage  = 500
 	maxAnalyticsDays = 90
 )
 

@@ -79,6 +79,7 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	setProtocols(srv, cfg)
 	debug, err := startPprof(cfg.PprofAddr, logger)
 	if err != nil {
 		_ = ln.Close()
@@ -112,6 +113,21 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// setProtocols enables HTTP/2 without TLS (prior knowledge) beside HTTP/1.1
+// when configured. HTTP/2 keeps its own idle and header limits in step with
+// the server's; the per-stream write deadlines of the SSE writer apply to
+// both protocols.
+func setProtocols(srv *http.Server, cfg app.Config) {
+	if !cfg.HTTP2Cleartext {
+		return
+	}
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Protocols = &p
+	srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.HTTP2MaxStreams}
 }
 
 // pprofServer is the optional profiling listener; a nil *pprofServer is

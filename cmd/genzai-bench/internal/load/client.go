@@ -16,8 +16,10 @@ import (
 // sources (127.0.0.0/8 is all routed to lo on Linux), so that tens of
 // thousands of connections do not run out of local ports on one address.
 // Servers with a certificate from roots are trusted besides the system's
-// (nil: the system's only).
-func NewClient(maxConns int, sources []net.IP, roots *x509.CertPool) *http.Client {
+// (nil: the system's only). With h2only, plain http:// URLs are spoken to
+// in HTTP/2 with prior knowledge (h2c) and https:// ones in HTTP/2, so
+// that many requests share a connection.
+func NewClient(maxConns int, sources []net.IP, roots *x509.CertPool, h2only bool) *http.Client {
 	var next atomic.Uint64
 	base := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -34,7 +36,14 @@ func NewClient(maxConns int, sources []net.IP, roots *x509.CertPool) *http.Clien
 		d.Control = bindNoPort
 		return d.DialContext(ctx, "tcp4", addr)
 	}
+	var protocols *http.Protocols
+	if h2only {
+		protocols = new(http.Protocols)
+		protocols.SetHTTP2(true)
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	return &http.Client{Transport: &http.Transport{
+		Protocols:             protocols,
 		Proxy:                 nil,
 		DialContext:           dial,
 		ForceAttemptHTTP2:     true,

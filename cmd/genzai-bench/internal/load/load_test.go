@@ -3,9 +3,11 @@ package load_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func startMock(t *testing.T, p mock.Profile) string {
 
 func run(t *testing.T, target load.Target, l load.Load) *load.Phase {
 	t.Helper()
-	c := load.NewClient(64, load.SourceAddrs(4), nil)
+	c := load.NewClient(64, load.SourceAddrs(4), nil, false)
 	t.Cleanup(c.CloseIdleConnections)
 	r, err := load.NewRunner(target, c)
 	require.NoError(t, err)
@@ -198,4 +200,64 @@ func TestSourceAddrs(t *testing.T) {
 	assert.Equal(t, "127.0.0.2", got[0].String())
 	assert.Equal(t, "127.0.0.4", got[2].String())
 	assert.Equal(t, "127.0.1.1", load.SourceAddrs(256)[255].String())
+}
+
+// TestH2OnlyClientMultiplexes runs streams over HTTP/2 without TLS: every
+// request arrives as HTTP/2, and the streams share a few connections.
+func TestH2OnlyClientMultiplexes(t *testing.T) {
+	t.Parallel()
+	m := mock.New(mock.Profile{TTFT: 20 * time.Millisecond, Tokens: 3, Interval: 20 * time.Millisecond})
+	var (
+		mu     sync.Mutex
+		protos = map[string]int{}
+		conns  atomic.Int64
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		protos[r.Proto]++
+		mu.Unlock()
+		m.ServeHTTP(w, r)
+	}))
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &p
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name      string
+		h2only    bool
+		wantProto string
+	}{
+		{name: "HTTP/1.1", h2only: false, wantProto: "HTTP/1.1"},
+		{name: "HTTP/2 with prior knowledge", h2only: true, wantProto: "HTTP/2.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(protos)
+			mu.Unlock()
+			conns.Store(0)
+			c := load.NewClient(64, load.SourceAddrs(4), nil, tc.h2only)
+			defer c.CloseIdleConnections()
+			r, err := load.NewRunner(load.Target{Name: "direct", URL: srv.URL + "/v1/chat/completions", Model: "bench", Prompt: "hi"}, c)
+			require.NoError(t, err)
+			ph := r.Run(context.Background(), load.Load{Mode: load.Open, Rate: 400, Duration: 250 * time.Millisecond, StreamShare: 1})
+			assert.Empty(t, ph.Errors)
+			assert.Equal(t, 100, ph.OK)
+			mu.Lock()
+			assert.Equal(t, map[string]int{tc.wantProto: 100}, protos)
+			mu.Unlock()
+			if tc.h2only {
+				assert.Less(t, conns.Load(), int64(10), "HTTP/2 streams share connections")
+			} else {
+				assert.Greater(t, conns.Load(), int64(10), "HTTP/1.1 needs a connection per open stream")
+			}
+		})
+	}
 }
