@@ -44,11 +44,11 @@ check-generated: generate
 
 ## vet: go vet
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 
 ## lint: go vet, staticcheck and the spec checks of lint-spec
 lint: vet lint-spec
-	$(TOOL) staticcheck ./...
+	$(TOOL) staticcheck -tags e2e ./...
 
 # The Node side of lint-spec: versions pinned in its package.json and
 # package-lock.json, installed with `npm ci` when the lock file changes.
@@ -67,7 +67,7 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NOD
 ## TEST_DATABASE_URL (default: the local PostgreSQL when it answers), else
 ## testcontainers when Docker is available, and are skipped otherwise.
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags e2e ./...
 
 ## smoke: run the README's quick start word for word from a fresh clone
 ## (builds and starts the server on localhost:8000, runs the curl flow)
@@ -89,6 +89,13 @@ microbench:
 ## make bench BENCH_ARGS=--quick
 bench:
 	$(GO) run ./cmd/genzai-bench $(BENCH_ARGS)
+
+.PHONY: fuzz
+FUZZTIME ?= 8s
+## fuzz: run every fuzz target (func Fuzz...) in turn for FUZZTIME each
+## (default 8s), stopping at the first failure; see scripts/fuzz.sh
+fuzz:
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" scripts/fuzz.sh
 
 tidy:
 	$(GO) mod tidy

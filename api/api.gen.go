@@ -368,6 +368,61 @@ func (e GetDocsAssetParamsAsset) Valid() bool {
 	}
 }
 
+// APIKey defines model for APIKey.
+type APIKey struct {
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3f9a1c1e-7b2d-4e8f-9a6b-1c2d3e4f5a6b
+	Id openapi_types.UUID `json:"id"`
+
+	// LastUsedAt When the key last authenticated a request, to the minute (written at most once a minute per key); `null` when never.
+	//
+	// Example: 2025-12-26T08:12:40Z
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// Name Example: laptop
+	Name string `json:"name"`
+
+	// Prefix The key's first 11 characters, to recognise it.
+	//
+	// Example: gz-Xb3kP9qL
+	Prefix string `json:"prefix"`
+}
+
+// APIKeyCreated defines model for APIKeyCreated.
+type APIKeyCreated struct {
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 3f9a1c1e-7b2d-4e8f-9a6b-1c2d3e4f5a6b
+	Id openapi_types.UUID `json:"id"`
+
+	// Key The key itself, shown only in this response. Send it as `Authorization Bearer <key>`.
+	//
+	// Example: gz-Xb3kP9qLm2Vt7RzA1cD4eF6gH8iJ0kL2mN4oP6qR8sT
+	Key string `json:"key"`
+
+	// Name Example: laptop
+	Name string `json:"name"`
+
+	// Prefix Example: gz-Xb3kP9qL
+	Prefix string `json:"prefix"`
+}
+
+// APIKeyList defines model for APIKeyList.
+type APIKeyList struct {
+	Keys []APIKey `json:"keys"`
+}
+
+// APIKeyRequest defines model for APIKeyRequest.
+type APIKeyRequest struct {
+	// Name A name to tell the key apart (trimmed; 1 to 100 characters, no control characters).
+	//
+	// Example: laptop
+	Name string `json:"name"`
+}
+
 // AdminUser defines model for AdminUser.
 type AdminUser struct {
 	// CreatedAt Example: 2025-12-01T09:00:00Z
@@ -598,9 +653,11 @@ type DailyActivity struct {
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
-	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
-	// stream_interrupted, timeout, unavailable, internal.
+	// request_timeout, payload_too_large, unsupported_media_type,
+	// quota_exceeded, rate_limited, provider_rate_limited,
+	// providers_unavailable, upstream_error, stream_interrupted,
+	// shutting_down (the last event of a stream the server ended while
+	// shutting down), timeout, unavailable, internal.
 	//
 	//
 	// Example: quota_exceeded
@@ -789,9 +846,11 @@ type ProvidersUnavailableError struct {
 
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
-	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
-	// stream_interrupted, timeout, unavailable, internal.
+	// request_timeout, payload_too_large, unsupported_media_type,
+	// quota_exceeded, rate_limited, provider_rate_limited,
+	// providers_unavailable, upstream_error, stream_interrupted,
+	// shutting_down (the last event of a stream the server ended while
+	// shutting down), timeout, unavailable, internal.
 	//
 	//
 	// Example: quota_exceeded
@@ -840,9 +899,11 @@ type QuotaResetTimeUtc string
 type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
-	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
-	// stream_interrupted, timeout, unavailable, internal.
+	// request_timeout, payload_too_large, unsupported_media_type,
+	// quota_exceeded, rate_limited, provider_rate_limited,
+	// providers_unavailable, upstream_error, stream_interrupted,
+	// shutting_down (the last event of a stream the server ended while
+	// shutting down), timeout, unavailable, internal.
 	//
 	//
 	// Example: quota_exceeded
@@ -872,9 +933,11 @@ type QuotaExceededError struct {
 type RateLimitedError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, not_found, method_not_allowed, conflict,
-	// payload_too_large, unsupported_media_type, quota_exceeded,
-	// rate_limited, provider_rate_limited, providers_unavailable, upstream_error,
-	// stream_interrupted, timeout, unavailable, internal.
+	// request_timeout, payload_too_large, unsupported_media_type,
+	// quota_exceeded, rate_limited, provider_rate_limited,
+	// providers_unavailable, upstream_error, stream_interrupted,
+	// shutting_down (the last event of a stream the server ended while
+	// shutting down), timeout, unavailable, internal.
 	//
 	//
 	// Example: quota_exceeded
@@ -1123,6 +1186,9 @@ type PayloadTooLarge = Error
 // (`provider_rate_limited`).
 type RateLimited = RateLimitedError
 
+// RequestTimeout The body of every non-2xx answer. Some errors add fields.
+type RequestTimeout = Error
+
 // Unauthorized The body of every non-2xx answer. Some errors add fields.
 type Unauthorized = Error
 
@@ -1200,6 +1266,9 @@ type ChatJSONRequestBody = ChatRequest
 
 // SubmitFeedbackJSONRequestBody defines body for SubmitFeedback for application/json ContentType.
 type SubmitFeedbackJSONRequestBody = FeedbackRequest
+
+// CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
+type CreateAPIKeyJSONRequestBody = APIKeyRequest
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -1923,7 +1992,10 @@ type ClientInterface interface {
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 	// silence. The stream ends with `event: done`, or with `event: error`
 	// and `{"error","code"}` when the provider fails mid-answer
-	// (`code: stream_interrupted`).
+	// (`code: stream_interrupted`) or when the server is shutting down and
+	// its grace period is nearly over (`code: shutting_down`; send the
+	// request again, another instance answers). A stream always ends on an
+	// event boundary.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1967,7 +2039,10 @@ type ClientInterface interface {
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 	// silence. The stream ends with `event: done`, or with `event: error`
 	// and `{"error","code"}` when the provider fails mid-answer
-	// (`code: stream_interrupted`).
+	// (`code: stream_interrupted`) or when the server is shutting down and
+	// its grace period is nearly over (`code: shutting_down`; send the
+	// request again, another instance answers). A stream always ends on an
+	// event boundary.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2007,6 +2082,55 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 	SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAPIKeys List your API keys
+	//
+	// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+	//
+	// Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
+	ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAPIKeyWithBody Create a personal API key
+	//
+	// Creates a named personal API key for the caller and returns it. The
+	// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+	// this response only: the server keeps nothing but its SHA-256, so a
+	// lost key cannot be shown again; revoke it and create another. A key
+	// works as a bearer credential everywhere an access token does, for
+	// its owner, until it is revoked or the owner is disabled. A user has
+	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+	// created with an access token from login, not with another key, so
+	// that a leaked key cannot mint more.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+	CreateAPIKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAPIKey Create a personal API key
+	//
+	// Creates a named personal API key for the caller and returns it. The
+	// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+	// this response only: the server keeps nothing but its SHA-256, so a
+	// lost key cannot be shown again; revoke it and create another. A key
+	// works as a bearer credential everywhere an access token does, for
+	// its owner, until it is revoked or the owner is disabled. A user has
+	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+	// created with an access token from login, not with another key, so
+	// that a leaked key cannot mint more.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+	CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeAPIKey Revoke one of your API keys
+	//
+	// Deletes the key: from the next request on, on every instance, it is
+	// refused with 401.
+	//
+	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
+	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListModels The tiers a user can pick
 	//
@@ -2382,7 +2506,10 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 // silence. The stream ends with `event: done`, or with `event: error`
 // and `{"error","code"}` when the provider fails mid-answer
-// (`code: stream_interrupted`).
+// (`code: stream_interrupted`) or when the server is shutting down and
+// its grace period is nearly over (`code: shutting_down`; send the
+// request again, another instance answers). A stream always ends on an
+// event boundary.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2436,7 +2563,10 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 // silence. The stream ends with `event: done`, or with `event: error`
 // and `{"error","code"}` when the provider fails mid-answer
-// (`code: stream_interrupted`).
+// (`code: stream_interrupted`) or when the server is shutting down and
+// its grace period is nearly over (`code: shutting_down`; send the
+// request again, another instance answers). A stream always ends on an
+// event boundary.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2497,6 +2627,95 @@ func (c *Client) SubmitFeedbackWithBody(ctx context.Context, contentType string,
 // Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 func (c *Client) SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitFeedbackRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAPIKeys List your API keys
+//
+// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+//
+// Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
+func (c *Client) ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAPIKeysRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAPIKeyWithBody Create a personal API key
+//
+// Creates a named personal API key for the caller and returns it. The
+// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+// this response only: the server keeps nothing but its SHA-256, so a
+// lost key cannot be shown again; revoke it and create another. A key
+// works as a bearer credential everywhere an access token does, for
+// its owner, until it is revoked or the owner is disabled. A user has
+// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+// created with an access token from login, not with another key, so
+// that a leaked key cannot mint more.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+func (c *Client) CreateAPIKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAPIKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAPIKey Create a personal API key
+//
+// Creates a named personal API key for the caller and returns it. The
+// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+// this response only: the server keeps nothing but its SHA-256, so a
+// lost key cannot be shown again; revoke it and create another. A key
+// works as a bearer credential everywhere an access token does, for
+// its owner, until it is revoked or the owner is disabled. A user has
+// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+// created with an access token from login, not with another key, so
+// that a leaked key cannot mint more.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAPIKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeAPIKey Revoke one of your API keys
+//
+// Deletes the key: from the next request on, on every instance, it is
+// refused with 401.
+//
+// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
+func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAPIKeyRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3177,6 +3396,107 @@ func NewSubmitFeedbackRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewListAPIKeysRequest constructs an http.Request for the ListAPIKeys method
+func NewListAPIKeysRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateAPIKeyRequest calls the generic CreateAPIKey builder with application/json body
+func NewCreateAPIKeyRequest(server string, body CreateAPIKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAPIKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateAPIKeyRequestWithBody constructs an http.Request for the CreateAPIKey method, with any body, and a specified content type
+func NewCreateAPIKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeAPIKeyRequest constructs an http.Request for the RevokeAPIKey method
+func NewRevokeAPIKeyRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListModelsRequest constructs an http.Request for the ListModels method
 func NewListModelsRequest(server string) (*http.Request, error) {
 	var err error
@@ -3745,7 +4065,10 @@ type ClientWithResponsesInterface interface {
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 	// silence. The stream ends with `event: done`, or with `event: error`
 	// and `{"error","code"}` when the provider fails mid-answer
-	// (`code: stream_interrupted`).
+	// (`code: stream_interrupted`) or when the server is shutting down and
+	// its grace period is nearly over (`code: shutting_down`; send the
+	// request again, another instance answers). A stream always ends on an
+	// event boundary.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3789,7 +4112,10 @@ type ClientWithResponsesInterface interface {
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 	// silence. The stream ends with `event: done`, or with `event: error`
 	// and `{"error","code"}` when the provider fails mid-answer
-	// (`code: stream_interrupted`).
+	// (`code: stream_interrupted`) or when the server is shutting down and
+	// its grace period is nearly over (`code: shutting_down`; send the
+	// request again, another instance answers). A stream always ends on an
+	// event boundary.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3829,6 +4155,59 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 	SubmitFeedbackWithResponse(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error)
+
+	// ListAPIKeysWithResponse List your API keys
+	//
+	// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
+	ListAPIKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAPIKeysResponse, error)
+
+	// CreateAPIKeyWithBodyWithResponse Create a personal API key
+	//
+	// Creates a named personal API key for the caller and returns it. The
+	// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+	// this response only: the server keeps nothing but its SHA-256, so a
+	// lost key cannot be shown again; revoke it and create another. A key
+	// works as a bearer credential everywhere an access token does, for
+	// its owner, until it is revoked or the owner is disabled. A user has
+	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+	// created with an access token from login, not with another key, so
+	// that a leaked key cannot mint more.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+	CreateAPIKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error)
+
+	// CreateAPIKeyWithResponse Create a personal API key
+	//
+	// Creates a named personal API key for the caller and returns it. The
+	// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+	// this response only: the server keeps nothing but its SHA-256, so a
+	// lost key cannot be shown again; revoke it and create another. A key
+	// works as a bearer credential everywhere an access token does, for
+	// its owner, until it is revoked or the owner is disabled. A user has
+	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+	// created with an access token from login, not with another key, so
+	// that a leaked key cannot mint more.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+	CreateAPIKeyWithResponse(ctx context.Context, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error)
+
+	// RevokeAPIKeyWithResponse Revoke one of your API keys
+	//
+	// Deletes the key: from the next request on, on every instance, it is
+	// refused with 401.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
+	RevokeAPIKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
 
 	// ListModelsWithResponse The tiers a user can pick
 	//
@@ -4298,6 +4677,8 @@ type UpdateUserResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4337,6 +4718,11 @@ func (r UpdateUserResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UpdateUserResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UpdateUserResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -4412,6 +4798,8 @@ type LoginResponse struct {
 	JSON401 *Error
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4444,6 +4832,11 @@ func (r LoginResponse) GetJSON401() *Error {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r LoginResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r LoginResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -4515,6 +4908,8 @@ type RegisterResponse struct {
 	JSON201 *User
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4539,6 +4934,11 @@ func (r RegisterResponse) GetJSON201() *User {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r RegisterResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r RegisterResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -4621,6 +5021,8 @@ type ChatResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4659,6 +5061,11 @@ func (r ChatResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ChatResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ChatResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -4751,6 +5158,8 @@ type SubmitFeedbackResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4790,6 +5199,11 @@ func (r SubmitFeedbackResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r SubmitFeedbackResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r SubmitFeedbackResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -4840,6 +5254,327 @@ func (r SubmitFeedbackResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SubmitFeedbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAPIKeysResponse401Headers the declared response headers of an HTTP 401 response for ListAPIKeys
+type ListAPIKeysResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListAPIKeysResponse429Headers the declared response headers of an HTTP 429 response for ListAPIKeys
+type ListAPIKeysResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListAPIKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *APIKeyList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAPIKeysResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAPIKeysResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAPIKeysResponse) GetJSON200() *APIKeyList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAPIKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAPIKeysResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAPIKeysResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAPIKeysResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAPIKeysResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAPIKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAPIKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAPIKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAPIKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAPIKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateAPIKey
+type CreateAPIKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateAPIKey
+type CreateAPIKeyResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type CreateAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *APIKeyCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAPIKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAPIKeyResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON201() *APIKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateAPIKeyResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeAPIKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeAPIKey
+type RevokeAPIKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RevokeAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeAPIKey
+type RevokeAPIKeyResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type RevokeAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeAPIKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeAPIKeyResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeAPIKeyResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeAPIKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5930,7 +6665,10 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 // silence. The stream ends with `event: done`, or with `event: error`
 // and `{"error","code"}` when the provider fails mid-answer
-// (`code: stream_interrupted`).
+// (`code: stream_interrupted`) or when the server is shutting down and
+// its grace period is nearly over (`code: shutting_down`; send the
+// request again, another instance answers). A stream always ends on an
+// event boundary.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5980,7 +6718,10 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
 // silence. The stream ends with `event: done`, or with `event: error`
 // and `{"error","code"}` when the provider fails mid-answer
-// (`code: stream_interrupted`).
+// (`code: stream_interrupted`) or when the server is shutting down and
+// its grace period is nearly over (`code: shutting_down`; send the
+// request again, another instance answers). A stream always ends on an
+// event boundary.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6037,6 +6778,83 @@ func (c *ClientWithResponses) SubmitFeedbackWithResponse(ctx context.Context, bo
 		return nil, err
 	}
 	return ParseSubmitFeedbackResponse(rsp)
+}
+
+// ListAPIKeysWithResponse List your API keys
+//
+// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
+func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAPIKeysResponse, error) {
+	rsp, err := c.ListAPIKeys(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAPIKeysResponse(rsp)
+}
+
+// CreateAPIKeyWithBodyWithResponse Create a personal API key
+//
+// Creates a named personal API key for the caller and returns it. The
+// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+// this response only: the server keeps nothing but its SHA-256, so a
+// lost key cannot be shown again; revoke it and create another. A key
+// works as a bearer credential everywhere an access token does, for
+// its owner, until it is revoked or the owner is disabled. A user has
+// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+// created with an access token from login, not with another key, so
+// that a leaked key cannot mint more.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error) {
+	rsp, err := c.CreateAPIKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAPIKeyResponse(rsp)
+}
+
+// CreateAPIKeyWithResponse Create a personal API key
+//
+// Creates a named personal API key for the caller and returns it. The
+// key (`gz-` and 43 URL-safe characters: 32 random bytes) is shown in
+// this response only: the server keeps nothing but its SHA-256, so a
+// lost key cannot be shown again; revoke it and create another. A key
+// works as a bearer credential everywhere an access token does, for
+// its owner, until it is revoked or the owner is disabled. A user has
+// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
+// created with an access token from login, not with another key, so
+// that a leaked key cannot mint more.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/keys (the `CreateAPIKey` operationId).
+func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, body CreateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAPIKeyResponse, error) {
+	rsp, err := c.CreateAPIKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAPIKeyResponse(rsp)
+}
+
+// RevokeAPIKeyWithResponse Revoke one of your API keys
+//
+// Deletes the key: from the next request on, on every instance, it is
+// refused with 401.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
+func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error) {
+	rsp, err := c.RevokeAPIKey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeAPIKeyResponse(rsp)
 }
 
 // ListModelsWithResponse The tiers a user can pick
@@ -6631,6 +7449,13 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6757,6 +7582,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6858,6 +7690,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Error
@@ -6981,6 +7820,13 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -7111,6 +7957,13 @@ func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, e
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7161,6 +8014,366 @@ func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, e
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers SubmitFeedbackResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAPIKeysResponse parses an HTTP response from a ListAPIKeysWithResponse call
+func ParseListAPIKeysResponse(rsp *http.Response) (*ListAPIKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAPIKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest APIKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAPIKeysResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAPIKeysResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAPIKeyResponse parses an HTTP response from a CreateAPIKeyWithResponse call
+func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest APIKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateAPIKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAPIKeyResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeAPIKeyResponse parses an HTTP response from a RevokeAPIKeyWithResponse call
+func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RevokeAPIKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeAPIKeyResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -8132,6 +9345,15 @@ type ServerInterface interface {
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx echo.Context) error
+	// ListAPIKeys List your API keys
+	// (GET /api/v1/keys)
+	ListAPIKeys(ctx echo.Context) error
+	// CreateAPIKey Create a personal API key
+	// (POST /api/v1/keys)
+	CreateAPIKey(ctx echo.Context) error
+	// RevokeAPIKey Revoke one of your API keys
+	// (DELETE /api/v1/keys/{id})
+	RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) error
 	// ListModels The tiers a user can pick
 	// (GET /api/v1/models)
 	ListModels(ctx echo.Context) error
@@ -8320,6 +9542,40 @@ func (w *ServerInterfaceWrapper) SubmitFeedback(ctx echo.Context) error {
 	return err
 }
 
+// ListAPIKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAPIKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAPIKeys(ctx)
+	return err
+}
+
+// CreateAPIKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAPIKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAPIKey(ctx)
+	return err
+}
+
+// RevokeAPIKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeAPIKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeAPIKey(ctx, id)
+	return err
+}
+
 // ListModels converts echo context to params.
 func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
 	var err error
@@ -8501,6 +9757,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
 	router.POST(options.BaseURL+"/api/v1/feedback", wrapper.SubmitFeedback, options.OperationMiddlewares["submitFeedback"]...)
+	router.GET(options.BaseURL+"/api/v1/keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
+	router.POST(options.BaseURL+"/api/v1/keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
+	router.DELETE(options.BaseURL+"/api/v1/keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/analytics", wrapper.GetAnalytics, options.OperationMiddlewares["getAnalytics"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
@@ -8534,6 +9793,8 @@ type RateLimitedJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type RequestTimeoutJSONResponse Error
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -8993,6 +10254,20 @@ func (response UpdateUser404JSONResponse) VisitUpdateUserResponse(w http.Respons
 	return err
 }
 
+type UpdateUser408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response UpdateUser408JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateUser413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response UpdateUser413JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
@@ -9141,6 +10416,20 @@ func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response Login408JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response Login413JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -9257,6 +10546,20 @@ func (response Register400JSONResponse) VisitRegisterResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Register408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response Register408JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9469,6 +10772,20 @@ func (response Chat403JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	return err
 }
 
+type Chat408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response Chat408JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Chat413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response Chat413JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
@@ -9660,6 +10977,20 @@ func (response SubmitFeedback404JSONResponse) VisitSubmitFeedbackResponse(w http
 	return err
 }
 
+type SubmitFeedback408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response SubmitFeedback408JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubmitFeedback413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response SubmitFeedback413JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
@@ -9733,6 +11064,420 @@ func (response SubmitFeedback500JSONResponse) VisitSubmitFeedbackResponse(w http
 type SubmitFeedback503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SubmitFeedback503JSONResponse) VisitSubmitFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeysRequestObject struct {
+}
+
+type ListAPIKeysResponseObject interface {
+	VisitListAPIKeysResponse(w http.ResponseWriter) error
+}
+
+type ListAPIKeys200JSONResponse APIKeyList
+
+func (response ListAPIKeys200JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAPIKeys401JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAPIKeys403JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListAPIKeys429JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAPIKeys500JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAPIKeys503JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKeyRequestObject struct {
+	Body *CreateAPIKeyJSONRequestBody
+}
+
+type CreateAPIKeyResponseObject interface {
+	VisitCreateAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateAPIKey201JSONResponse APIKeyCreated
+
+func (response CreateAPIKey201JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateAPIKey400JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateAPIKey401JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey403JSONResponse Error
+
+func (response CreateAPIKey403JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response CreateAPIKey408JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey409JSONResponse Error
+
+func (response CreateAPIKey409JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateAPIKey413JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateAPIKey415JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateAPIKey429JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateAPIKey500JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateAPIKey503JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKeyRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type RevokeAPIKeyResponseObject interface {
+	VisitRevokeAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeAPIKey204Response struct {
+}
+
+func (response RevokeAPIKey204Response) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeAPIKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeAPIKey400JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeAPIKey401JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeAPIKey403JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeAPIKey404JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RevokeAPIKey429JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeAPIKey500JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RevokeAPIKey503JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10796,6 +12541,15 @@ type StrictServerInterface interface {
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx context.Context, request SubmitFeedbackRequestObject) (SubmitFeedbackResponseObject, error)
+	// ListAPIKeys List your API keys
+	// (GET /api/v1/keys)
+	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
+	// CreateAPIKey Create a personal API key
+	// (POST /api/v1/keys)
+	CreateAPIKey(ctx context.Context, request CreateAPIKeyRequestObject) (CreateAPIKeyResponseObject, error)
+	// RevokeAPIKey Revoke one of your API keys
+	// (DELETE /api/v1/keys/{id})
+	RevokeAPIKey(ctx context.Context, request RevokeAPIKeyRequestObject) (RevokeAPIKeyResponseObject, error)
 	// ListModels The tiers a user can pick
 	// (GET /api/v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -11150,6 +12904,100 @@ func (sh *strictHandler) SubmitFeedback(ctx echo.Context) error {
 	return nil
 }
 
+// ListAPIKeys operation middleware
+func (sh *strictHandler) ListAPIKeys(ctx echo.Context) error {
+	var request ListAPIKeysRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAPIKeys(ctx.Request().Context(), request.(ListAPIKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAPIKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAPIKeysResponseObject); ok {
+		return validResponse.VisitListAPIKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAPIKey operation middleware
+func (sh *strictHandler) CreateAPIKey(ctx echo.Context) error {
+	var request CreateAPIKeyRequestObject
+
+	var body CreateAPIKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAPIKey(ctx.Request().Context(), request.(CreateAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAPIKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAPIKeyResponseObject); ok {
+		return validResponse.VisitCreateAPIKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeAPIKey operation middleware
+func (sh *strictHandler) RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) error {
+	var request RevokeAPIKeyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeAPIKey(ctx.Request().Context(), request.(RevokeAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeAPIKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeAPIKeyResponseObject); ok {
+		return validResponse.VisitRevokeAPIKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -11414,228 +13262,255 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bbiO5liD6K4T6AGkfhJSSbGdlKrFxjsvpqnJ13rbt3LmrUwmJiqAklkOkKsiwrSoYmD+Yt3nol5l5",
-	"mfmF+Z7+gZlPGHAtksEIUZbsrMvuRm1gF9KhCF4WF9f98ksrlYulFExo1Rr80iqYWkqhGPzxNc3O2U8l",
-	"U9r8lUqhmYB/0uUy5ynVXIqnPyopzDN2SxfLnOGbGWsNWlxc05xno8KOkbRYUciiNWgtqVI3ssgGZFEq",
-	"TSaMPCdakl7/OUnntKCpZoVqJS375YhnrUHr2bSX9rMD1j6cHNH2Yfosaz9nX03bL2h3gr8cTlt3SUul",
-	"c7agZh3/T8GmrUHrn55We3yKv6qnp7CUu7u7pJUxlRZ8aXbTGrQu54zYeQlXZEHzqSwWLEsIJVPO8sw8",
-	"tVtLiCyInjPynVSazBnNWGF+FlITxYprlpG98Rm+S+bVO+P9jlnpN7KY8CxjYnfwwrnQbMHhoSoXC1qs",
-	"3KplqZmZfioLAu8YGF7TvAxPZeonrc7j2LxMaJoypWDzvGDZ4+Bv4MkVneQsW18hTVNZCoCrf2nHFUa/",
-	"fMz6fh0MiezEI0PkHAgVGfyW0jyvcEQKBohwJjQrBM1xysfdNRwhAJl7RPDBH3ObjgUpBbtdslSzDFfy",
-	"kmRMU54rQgtGuAC4wG0pSC5npBTmFunwGmYApbdSfyNLkT0KQELq0RS+riD0VhIq1A0rWObnuuF6TvTc",
-	"3PHsD6RAes7FjFB1xTJAo0wyRBl2y5UGVLM4VGHVEwVgek9XuaTZpZSvaTFjj4LWEscYaSlHOYxSQc2y",
-	"BDKR2YpoKYl74Y+m1rAgrnA9BoNoDbcMeVtqhNE51ew1X3DNHodNBdVslNsBAtBQzQg8Juw2ZSx7JJUy",
-	"3+hiNaJTzYrWoNffGVDBxjbDTEqyoGLlAKfItJALRPo050xosrdkBTl7/5LQUs+RoCkyp9eM0KFQuuCG",
-	"Q5NJmc2Y3u+Q02tWrIgBStsCxRJBmitJFBOZMicxFH557f/XskJFpCCqBNbTGRqSb5+bnVavw3/No/Xj",
-	"x1UQOYXDvuEikzedVggwvVo6GjljBfCoauRztqBccDFbH/3cwSdnU+0o1SMmUCyy9AuWSgOXUmie48hz",
-	"mfvtcEUmNL3aPo9BlPYxIsr9c9CKyMkyz4zYZbiT1izbMo2Z6IMwuCAL/vND7ozCfy9BoFiTB7S8YoLM",
-	"qSLulXVpAN4ZVb+7u3YZ+fZx8ooV5jYtz9JZfGd9fWUIl2p5TuozPzKhLXhwyD9UcpkwWhjq6Pa24Epx",
-	"MUtCSfemkGKWr4jiM8Eyw2wsjDv1+/nx48f2cbVBFr+gDRDAKg1wSamYGdCT19bXsLYYLhqaI2YVKl5T",
-	"nhup61HUuwy+r07sghXXPGVEs8VSFrTg+YrU3/xDBCiSsSUTGRPpiuwZMpFRTSdUsX2HmX6JLwmwDZJT",
-	"zQrgcx+EKpdLWWiWvWEZp5cAzUeBzA80WpiRRnAwG6QCp9Wtjf2PIyQYwH1/8e5tp1XdK8Bp0IU+KCSn",
-	"y0IuWaE50rG0YNQAgOoakFr9bv+o3eu3u73L7otBtzvodv+llRg9ZmFebWWGMWq+MPBq4HPSyijPV6Of",
-	"Sqlp/PqUyoh2RN4IAu+igPGSjEWZ52NyM2fImDI2pWWuEehMmZtl3sBboouSJWuEva6r+Q1Naa6qtydS",
-	"5owK8zabTlmq+TW7b73BIo0MVluQn+KoG1uNYcV5HbY0o/+//auTykUIVny7CdKkddueyfYanHl9j63u",
-	"5Nn0iHZZuz99xtqH6eGk/YIefdU+SnvT/uRF9pz1euFsZQnkf31cNfL6+HYI5lTpUS5nXGzEov7RZff5",
-	"oNcfHB5uxKINB1utqlTMSO8ZXd0j1oAKyzIC75G9D5cn+7VD6vWTmMjhDQSDTy2AiTsID4oAr+oIvo5C",
-	"taUm4RVrAuuzX4yc/MhSbbbpL+t7ippO/cIKdqtHaVkoGRGO3lOlCFVkjC+MQc8yF8l8RZZ0xvwdk3jD",
-	"zHrqDOuHj+fzv377t8MfPvZuJt9+KH/ov9A7Hg9yUK7ZQm0jbBVJuvNj0aKgq7XjwHGT2sa3wE2n8/g9",
-	"BmOXMnw6nVNhoEE1yRlVaLcg7/ScFWTBFhMjxYMuPxPSCgkLLt4HR9FLGifzpVSvYLosBGgVC7PEgADW",
-	"Tqjf7SatBb3li3LRGvS68D9YHj7pbiWSdXriXu68tf/4xIX+HL7U5kZ8gLu9pHreGrRmXM/LiaFeTyVd",
-	"8rZhqTMmnvqJ78LP1RVftiWAgubtpQQzDq5tE72urTsgNg8hTXcxLBE0X2meqvWbNVmNQMOLXCsjXHJW",
-	"kL0pVTohE5pTkRqpUi1ooffBFIZmFy5mZFnIa56Z1ycrIuiCJe6IzW0DerTTHTk3qzk2lIXr1fo9sWRo",
-	"5yv3yrx9/3Artb757+QNqtYfLk+IeQUQc8pnZcEMvb02clmAnl/FuOCUsczoftvW+I1978IqLebTQi42",
-	"3eZCabMkpygvWcFlFqH6nhH1XjTZT4z/GWFTpKvRdpi+xjffsyI16oBRDg1gZXzB5vg3rTdBlhVfdv9o",
-	"l2VruRx5Krw++0IqTSgwKiBFKsFHlcnEwHNn7DSk9j5s0lLTfDsfcPfxEl83H+qp3gH035jVgsZcg36D",
-	"ewBOWySCg3G3xi8whFtSEYEaFlSLClD5833k5dLvvk5kEP6bjukVV5qLVOP5EHO3AkSpCzJHUWnT6Asj",
-	"MOUd3t7WiGS30z3oH4RoJEvUAT0fMGyvMcrR+ijd573dR1FuHRvktYJNjbDkBRXrTNgDNpo4p5TD0e2y",
-	"nJ/26N5pzVQzqtmNuYwF4Vp5qq3IlHLwfUwKMCgoXTC6UISLNC8zVj+Gg9gS3I2qQe7gq95W0dN/mNQR",
-	"pQbM2hbXjnzt9KJoqjVbLPU6ejogbLt87917sAFqdew6sEODckKu2GpUsB/BaZIQIUclcP3RFVslJOVF",
-	"WnI9kksmkqFwqxhlRlYCC8Gc0VzPyUIKrmVBCmYEEkW4Juad/cRaxEew+WQoFjJj+SiXNANDkNExZKkT",
-	"kkohjLAuhX2VpKUeyenUcPVs5HzFaLatCHE4+jrpbZyiB6KHTewMTuZUn14zoS8Av2KWTjNn+4IJTeBF",
-	"RfYWzNwKMHSphGRSMLBkmWXtvySKMbxERkU1xwpmiieKBAN3YpzDrOUNUyqqcQSGlQUXr5mYGRGwFxmm",
-	"kGhgYcLIoSi6G1RWiitNhVEj1EpptggAsgGGMFTi594EwHO2RAlo45LXFjnlgqv5qMLa4JS1XEb14SzO",
-	"UUNnXuQzwMFtN+mS4y16zM1TsixStoHd37AJsS+QGb9mwukUsCxDWknKNdovZQHi6qfeZxQCdpdRL2CG",
-	"GP8vl0g4Rx4MFaDznC5o+6DTaz+ftLlwyBHRKS1G3i+ImJfuktYNm4wUowVqf/d98pFNLuDFd6VO5YLF",
-	"bQC48CS8z41NVQjaxCu39s2I64NQ6qi7oLcjvN/2L1Tqnvde9AMdrxdjOwu8wRF8OKVFbvQXVDCt9JlK",
-	"cc0KBRiQEJlnBpUfJgOGdOMOlNIz/CywhXmEeOh1sAxqox5ttws6PAiyb47/Pnp//u7N+8vRyXfH5xdB",
-	"4A3ZO+h3u10yWTmVuqEgnN4uc8oFubg4NTfDEFbFzNGmYM9f0FtH+GCgZBspVAFRh/mcStug8fAaHAfq",
-	"j4QqEiP8btUEmJ85R8P7wL0W0J5AUbaEdg2AxwR/IebaFSWwQrLMacoyMmFTWbA15IgSNyNAGAZTFnBB",
-	"1+VBj7r9um1iTU6sX1sPLqvUN3mieQ9di2zipUbEFqsQGmXcELyK2MG/tFwORcFUmWuwkeECWOaJpJaG",
-	"ILIOMTjmHtKCkZwrzTLCxVCYgcaGCY8JMycDkzkvKvg68Rhfog0bt0W4GorA7VLxaKV5nttPVAKBGrLU",
-	"bvLEjD4U4wpAY6KMAq4kyicRg0dDDjF3aBMJupTyDRUrJxP7QJ2If01moLNSXPVh/0UCN8QSEn0jiZrT",
-	"JdrDpWDvpq3Bp/vv+V+NfH9qAwqslyN5aBzA57ukVbdqfJm+BYEydpOOt4O5v6mYv4iRX3o9Q+ufmS0i",
-	"MbxhVBB4Aa3UDnx27jk4DzNCxcq+FZ26d9h5tpP6lVnn5WOtCaESU9/ISQAftWGVB9uVHTtxQ9EJVaA6",
-	"QGN47JGWZhlH+2Joo42R3BChGQR5CCna/dtbew875EIuGMrUitAss1bjTitZkzKziLHwQsMdX9B0zgVr",
-	"F4xm8MC8PSCNANKEhL72ZChqoQEJ8XGDRmWy0V4JWTA9l9nIPKF5Lm/Mm6kU05yn2qhPzUgnM0vM15kg",
-	"oo1cYE8yFHWlzSti8cdqFFC1hHjhyClh9k8w9xblEr71mljtUxfY19S76uuLoSmLk62PBitvDIUGxz9A",
-	"kszLBRV1px3SD3vh7psndPLerwskGCJkucLf25bAts9eEade2kCh+kp2DKO6X29yGirgZm3VsevzTWCW",
-	"beL2YmE1qPW92h+Tmr9WGI5wQ62yUd/aSc5oAbwylUXBUp1AKNvVfR7dCvR1H3XznK2r2McBUWvIhNit",
-	"bJM99bLXHRz0Bt3+7l5to01jSNUWLhXFmC89Z6N7ZDuAAaYHKIC1WTH9q4EgbqwaYVApbjvxiNPwewaL",
-	"vw8RN6pFG/HxnXUrkWnBGNHsVideIQCRv1ICHoCTgbyP4v6vjA330Q8nF1iFYMLMgUaQeUc8CrbS6z/f",
-	"orjscMT3HZ9z26wdXyZv6raWw5gEVS7rFtOolmuEtFGADv71Z1sljnLZSnApjWGie+I5i6lPU24Ylk2F",
-	"oIpwQBh/fyZcGAhEMCbusFgXE3mec4VRjlVEjNMMMAJxXRZZHnVrwOh3j2JS4gZaW0mNyxdHdaAedh8x",
-	"TlMROeq2cOgYoL8D0+46zigMXqsTz2+Z+BdyfEa+pukVE1FOrTTVpQrtkGg8XkWsjknLaLk8Zr7GOFye",
-	"Z8S+4u4l2oLrd/G62+l1ultJpl1aNWvidxmDTMS7+Buhy/Ne/1dBl/5Br/vIgV7U6UO33/81EQ9niAJZ",
-	"zrjYyHceF74Vso+jw13DuVwKWdxvZfZESpEzpQjM05YiXxGIJSJcESYgisIF9sSw1DI6MpeFYmRCtTbq",
-	"j9J0CbD12/ALWeceW6RP2H8Mym+YLniqLtlthIe/L6RRaVipgIETdruUCtQ5gmtK/B3sdrqdw6hB6o3M",
-	"WH4mpjJiBAhDa9dNZbXF/LLJ/L+L1VLQRYNefWOEsH/71/8eW/HDTf4xKzXMWTNSh/tJgs1Hz8VA7TWP",
-	"WqLNT7tHdFXw3xbRZQeOLefdkonj92evZFo6/r67Zn8siP2eHHS6JLODkD1IA5GC7QeIU835PjiG9Uwv",
-	"q9N6nfclWcj0ylw4jM+6ZrlcwjRKU5G1uUAzjtWJyBVboRXRKOgQNINinGVNs0L+1EpacskExB2Y85uX",
-	"sxkXsylNwY4qa7EGFfq4dW/in5UfOGKkmJsluTAUO9ATRSg6hq1VBx3hRpMtGM3RLqYLOp3ytIpNADXj",
-	"iCy4gIyavW6n09uviUSbbVQQDZnOWXqFBrPHBYbWw3XqG7Us1G0VFrss5ITtFkv8KK/cmvyBciebFRSN",
-	"C1YELUWFE/DnlTA/fI7qfgCM9XPELKNpmeOugpgRTOoBP98SBQibCHgjScZSvqC5ekkMCEK7P6rOHkKV",
-	"xfNF5/njRARcRwiO3ryVtPqH5r9fmY0fdLPtDuGAvnkpykKlgUeNyB07fxgXESU99evkSGJD2RSMMKGL",
-	"lQGpvzcAY0qm/BYSS6xhZyei2bjDETeqe0MFGSKV1TPPd7C1V+b1Blu0lz3iLwS7qI9j1AVnGewSdgd+",
-	"CXIzX0H4Bc8wYwONp7tu3EWgxHhF42g+xyy4cJhox3WU1i/XJ8DuHXUPMC39ry4qtw6BPJ6C58OErHUV",
-	"Trtp4j7qRv1atTCgIA2v0mqPtn+nmB4Z1B6VOg1vDuRhkA+XJwaDg7h//zhquFRMq6jV6NJFhsM7CVnw",
-	"TPDZXJuhNliNnl3CZA9KB4m7Q3YP2d8CsPV4caABcLThIYSgWANyjCJEfFRffOc8xm1JG3Ewu/e1+3b+",
-	"+XH3SPtsFzSJc4XiTLkke4f9F/WT8alUa2Z6l0K1wbpuoWD29JhMYgTOUfeunvb8Kx1RLU95e4orcswr",
-	"tiKpXBgGXIJnL5UyN3z+odkn4ew7nOExOey/QGkNXMN4iBKz5gboaYb8Z5t44HPGICV3KPbGoWtnDPEF",
-	"rE79zdacp5ezwnwT9QuN9ztDYTPRo7nHl/NyMVEGlSD738KmJiNZ+aciPGU0IOuc0YwLpiIBtiAFqM2K",
-	"Q0S/u4/HV5mKCRm25NWw5UtiQKCPYYEoJkPcwFC4VEZzc9y5viTnLOOK7MHpnJ++OrsYfTh/bV5RTLuk",
-	"xwG5mfOcDQXHGhzmuKxJ32bgKzKlRlyj6ZU5Y0bTOcHoqZS5chxDYS1KRh9ZmTXQbNVwq/3Scqs0qHXV",
-	"iiVKMHHNCym8ldUeU6DwoNKZYQhJVGqFuWM69xrOm/fqc8YI8jmbcaVZ8Q9nrflVTSyBgX5Hg0uwmDjY",
-	"AFyv5ezU4HXEPrJREPTSJ8qAoaZg3RN79jqYS1AWbL8SDgE97d34YrEQHEvLnEHkbhUfV+knz2JcdFt2",
-	"a+UEe4A4g3pE3PlfsVTze0B+yUxW/tKgPMQu+m3DgXgY6mFc6GeHrdjer9hqxEXGbmPeQp7OI9o/2iq8",
-	"9EwFgQESIpjTKq/Yqi4DdHdRo+saet3qvP62tEGZ23xriNY+hNMFDcbQIz7RcqPl5zIAjM34tWB5ue70",
-	"znjDM2eNOlsPdptPsBY7EODSDQ2OCWoLPcozuHV9VRDj1rw8IxnsaiUNEnwae+ZYRKESq+AoIyBP6YI1",
-	"kiKPdkHERwQl75T4OvptUrFj9t6aT9bNbQ/g/ljliiJUd6xGzpKKE/jD35gHVb9sMfpco7/3M6bfNdd5",
-	"13u5u+27yWG3WcCDILdtac0NKhdNz2yELBqBNRsEhHxsuc14P3E2XcvIqVgNhSz1stRkbwyoYF4KaA3U",
-	"Cdobp0bGzHMj5Sc+aYv6qoFGKbD/RB0CzJCo9+2N6+qhGcHonIW8YgQUHZRbgxtPzGg+aAwVi0pVsLvx",
-	"ambS8qtrVaVvknWtNBizrmVUI66rGrUk3LiRXd2baUbtiaCV8PD21uz+6PYWBYW6fvirc6kpxIvbtQDp",
-	"dK98EctqpLZ1ozaM3XlC43qs07LgwliIx+4KRoefQ4x3JJ5A8OWSxZOCNNc172BA3Yu85pkoC76VTuNo",
-	"+G3i542uGNNn1tb6260ntopLHvV+QcEzLmag9oe6+pRC6VOXBm/2uKCFjuqAEPASi8s2Fw45RYSoXfSP",
-	"npHvP14aaUAxAaRmfGwDZSEpYUCwshIZlt3uQQoDwT/ZOOoexpBaNeJiF6MOUiH7Te2mPH92uAHbIXJX",
-	"22pEDlRYmmq7e6MGj9pgtaXHTu/DprS9iL4UpS51mXmLfWo724+vMVZ8yKvrX1T/5kHlbLZYIuK1Xzbt",
-	"6B628BtW/YmS4OfPN1iRfyfRtBJE3Wb8MmPQW0vAiwdwT5gR9DH1xI7HMsxshK9fEjpRoBHVIpB9jdGa",
-	"gRGt40KObBIQuFzDWmi+EEmMjvkVn9uv1878p5IVqziThp8MDcNlG5lMF3yBhenmXDO1pCkjqcxzulQs",
-	"2+9s8OS4mXfLzQzZYcSiojzzqa9YpQVdMoTpqzK9Mv//VlaQTUhK07l9wUuZtuAmI1y0l4WEusvwXngI",
-	"ODRIbOmcRQG97j530tnnncPr7M4SeyYV6NZx0czI0rLgenUBVfywFgyQbcNwqr++cRfi+4+Xrp4f0BJX",
-	"4c+OPNd6iemYGPIUZ3EGLd6cXp6fnVyMLt/98+nbenhhgtDlEMGtsKry1jmx8uM0Un1kxsTPlBOuCBXk",
-	"+Az1BVsAYWAzkHI5I1wkZMY0odYJ5FQKlOQhHQ3YMXIBK92GxRRsXVUtzSw+T6QzFENxGkm2gWKXsGtz",
-	"z7+/ePcWfVF741PURQaEYtqGS/eENDyrqSSEElVLt0GzGxdkbP4x9jWqx5XWPLaScq7kUNDlktFCuWSN",
-	"cWhxGTfTNcJkv6q4s9lcPGMIKxdY5xcYBWmWKTI2lAiXNgazPug3QxFWncw8IOkVu1/yCSUHKwDZRDab",
-	"TYQ3c/z+3cUleUqX/Ol17ykt9fwphA6OYW6o1m1rw7i4KZsaPsUquj6aCpwWGPysyfhpJlM1fokaXPWO",
-	"Viyf4gtyyQRd8s6KLnK7a//sRyVhAeASTJlQQI0wiq715uzSyqyI32rwFD7Ey92Rxeyp/Ug9Ne9WYryP",
-	"Ev7WYuXx+7Mg6HbQwmjdO4y7okveGrQOOt3OAVjS9RxIgAeVEQGe0rBu1CxW/PYbWxHJmSEg1Gic0ZUa",
-	"+9JJtsiPLyWSEEO2S23JJ+aXujuXyxlq4kHOIFZddyVoOuQYS7FLka/gHNtmRp6vxgNI0Az8WM2qQ/WM",
-	"b7JnljcUxIcOuzgvqJD8Myuk2h+QzOVL1ssIhdYHlZhR3L1bVDmPYDGYrIKURzuITyCE5WNVnvGg0lrN",
-	"WNm9hXGSyvlF3DVUy5xrM9/N3LIuTSCzeEDGVTGVMYTmuanM55sK0jSNGAmpDB6JH/Lo9nZsRtFzqdgu",
-	"VWa81cUm+xJSs3y44jP7HXLibBwBZApGBON6zooOOaca85XNIFO4zBKT/R3xU2Oy1/Vu/oIRw7hBatp3",
-	"sLeFkMboOe51w8RY7WpIueHwI1cxqXlk9hz2DoHYZ+To9nYfUBEqqQUHFrdgkL2Ynd0utDJJjhEXVBUH",
-	"5xbxkoytsXJM9rS1LAOywwEZyriPH9dTWdGnCYHUrEOC2HsANy4qvCguxh4W5m6mAQZ4wV3tjayE0nBB",
-	"MSeger5Iy1kGZEtX9ekMKSrogkHfkMGnrWXZmrSF7PXMjl9095vl2Ywm5CUjS2xtnayqKq3Pw/8qSOV/",
-	"0b2/BsXd56TebqXf7T6sNm9VhO9TZVzrhUYwZ6qq1CA0P4ENA00Td0nw7WH4sTm98FPza+3Lz76q3qdm",
-	"8nivv57j3e+6ROvKp3hYW1z/sGuWUx/qxfpImNfdHOuoNlbvoIcLXCkoqxBW1cMMq0NMojroNfOknvlK",
-	"evWF1j1zkBYCXjlI7MBsDkjNOOz2+7ayXX11QdG5T17vjSi71S6MquoV0920UbPrqp5c41iO1sueuVpn",
-	"zUJmrnpZWJrM7DasGXZQQ62venWHFUAInE0AoWeH3d1rmFd3e0NBZ1tUESIWD/HmxMbzN+xp0M0IPult",
-	"/6RW8x4+Otj+UdXVx3zRf7H9i7AbxV3SOtplN/WWMfDVwU4b8jp8qM0BPoZ63KfPBo2qcvhgN0ssn0qI",
-	"vQk1AasR5W6JpKYzBTY7NA6ZSevCYmihicqK9QoKVgUK5D5SsFQWhojrOVskRLAbL6oZpWdJZ2woDLeE",
-	"fPqEuOKq+QpkQRD+sEwOVuoInPyyME/A65PKBXuiOgRcaePAEzVGk4uZpuZi0xK0Q+dle+lildb9bPBt",
-	"h5zLG+SbNwXX2ii0gkyoTudMJURJFAFsonIqBea+WslzQVcQWTzxFVhWTDdF3jUe+porV1xpKw99Z0AF",
-	"2o0tKeQlm5pvZEeDWYytVmaxikRsNaxFlxkIKVytxzpHvTmxFYVx9DtRrTD76P6VVX2GLG7VF+WcdbFV",
-	"Ve7oHXvCNGI/1pf23uCu4j+ztaDt2PwuWjgi/xyF1ZaPutskoCRm6Fm7Wxh4w665LBVelRqo3lym/bc/",
-	"/tB7++NZ/82PxzdvXpn/y+6b2Qb4WQdyuIEgrOwoCH/xaPbFolrNO98UrD6FUWWfPkfDt148q0dobQrL",
-	"CgOucB4jORz2azFO3bosA0KMDyQKHLwNfwfIOptkywcFJbtgGes4DYTKQIAAyaEZhLIp8uTBQtLdA6+P",
-	"C7yIiCPvDNMwV8gia8Cc/hRPfhfx5LJpCgqFgF2kEF/zKiqC2O6DClN60DQD0nviGX8lXkAoJ5B3rhXa",
-	"c4YCi1iBnSTI3HiIMDEUoTRhxJKXZItAsQP3/2ArSW1n/bBfRQzJwxwR5F6Qg7yXUsXMZWRCcaNvNAoG",
-	"1rWbGE12f0ZJciTQ+HdjYv3fh4ltaCTxD8m+Ni220myjjKrRHafWAQI5VdXcwNYzXOs3Y45ms9q8O/kP",
-	"/dx2rkZnlk3tWMLGKr3+A9hIvVXJFi5i24v+qd3+PuzD03eUys3pPjF6DoW+lrsxj6e/8OzOdv2ItVS5",
-	"YGDrBc/COED+sTfeBj1NQMdq9DUZCqBZ+wkZO+S1LiJ3b8YvnTMNAhHB4KrpyurMK6NbdobiFbwNBJxe",
-	"MUXwkhkOJkXKBjajqdEP1WnIQwENSOFrkAqNjqvIYffA+7QFgRK5wg7kcm465FhgN9yhSKkwyqpdN2Q4",
-	"sYXU4ARYKJZfM7WVe32AIlkfsGr2vewr6Nf7RJFm/PlDFFZo6OIJsY8wRpc6yrK7q66fvej8tcTMn93p",
-	"cY149rvdx1Ahg6V39agA22Tmy3jFg4k/sNjttB9e+4ci/g8G+rZu0j7A17Zc+kcn/93D7V/4rs3mg94O",
-	"UzT7F8N3R7vsJ9Lr8D8QkzoBlCBUBMTMdv4AZCbTnM6AltqrBA+28C8f2gCcS8bqOHw0HGAMF8/yG5dA",
-	"Nx4QzCBF6dY+fUko1hFFlQH7PQ0FPnIvVUWnIZjlsNsDl3x9rlwKRvaa9ZvQzy8LPuOCYoInE5lhTYZG",
-	"FTTV+wNfjAA+88naNhClKAWy+qEYH3+4/G50/Pr1u4+j0zfHZ69Hr999e/b2L4YSjske5nJxQarkzf0O",
-	"OdMEiZztauyurxQ2QADW2SFerABfKbZPriBA8xu6UkQwlhGuYfuWFjClqv6sVJAqwhcbvBg1clwFuo6t",
-	"PVhFlTw43Eeymio806iA9Qa5p82yWntBuut+2Ch3E82+aySGNsYGxAlSP7eOF452f27pA3rp1iqe/Rbs",
-	"sh7c3WKr7+eTb1P+jn9/9uHns95bfqbOxPlRenL27Oxq+fe/nXz/osNW3/+cfTzj7/jZzQ8/5vnb/g8/",
-	"/7D6/kUn7edisvimm/39+7weDO1jsYPIaxcZtzMwMDwvwsRey9kMkja+kGM9ppXvfd2XkQLJIsSjP6ID",
-	"7ceAHgar6TyS7/7JRu9jozWu+RoCNbHPAdOWe3oCG3JHw3TXmWNh0+g380dIY4aT5ZD5vVhAYfqMGA5U",
-	"tFOqWAamOt8V2ZJxmmWFWQnEMnFFSsF/Khkp2IwWGZQulFNiPscuC55xcEWeG92w138eFuwdimNhF+Kb",
-	"MARc74ki4+NXb87eIp+7GJMJwyIc1OplMfbhqgi0vkBZ+RXo9e62+nrRg50Idu/X2o5VQV6wr6YHaftg",
-	"2jMUpcfaL7JD1n4+fUb7k176VXZ0tK6C7LzDXdSIG6qsgJI9nh6/eBQ9dpX1A1p8LKqFeaenFQ1zqGZB",
-	"wKag/qgO65vXh+vq/ElzH0ZzTwD3Ak3lXjKbzrHiRJy6ntvQ7qpxjVELZlZJlspI9hyoWzqnHEKwfdjo",
-	"UOyNp1Tp8YB8W8ifXpKxy8KzTxKogQlTFAn5DktJfkNT9pKMIUtvPBiK8BX8KHhxPyGF1FhH/vj9masK",
-	"kUHxGfPQqCdDYS15mG3twhEwgw66J2laaFV1xe2Qb2ieQ1DNnC6XTKihAEl7rfigzflHwwGHeBdbXIQw",
-	"kdl0AXCgDgUGugsbf2ub8oDe8U4ww318l5VGUatUClUuqkRol+po9lmwaSkylg2F17LAdlmwlPFrBvXu",
-	"5mZLlXqH6xkQq2MFJs79sFiK0X0i7Z1cp4wO+Q4SDVSVtxD2GppJsH9SRZSUwoUN2ZBWr1wB+RmYpY3H",
-	"46GATwfEjIPFiQbkl2FAlIatwbD1b//pfwxbyRArs8ITg2PwyB0tPJ0V8id4Wndhw28xJ/awdWcWgtMO",
-	"W9+xPJfDVvgII5Hx2YBcMbZs05xfM/O3XXoG4Up+6bU+azCz0nKJq1J0xoatwS/Dupt/CH7+4XoMwrA1",
-	"6N/dWUi5s6zaLbnzxEh2TV3PJ8jiGAaNq4atMdkrFXRQqRLMaj1OQisGNoweD10Dv2Fr8OmXIWYv4EaK",
-	"fNi6+4y5Gac0nQe6s0MsslcKQRdmNFzWDcScGzjZ6rRD8f3Fu7dtJgwjywhaaTvkmIxDSI9dOw/M7PAm",
-	"u94RMdLaUCieQxs07IuF1XDhIt6gZaM6pTEk9tce470cCtjwL0PkoLBHs6hh625cmTI8FZmCW3bBszbe",
-	"G0P0sH3OekcZVxygLuOdzG2Rv8daCKrSJ4FLxU7PXLPvKufNXBdi09a9Uu962N3fXM7wDWgd1pws7CeG",
-	"QJ1zpWWBIYoY8afC+cLWgf2jZ2FDwE/B5rf1usMunti88y4JPzQf5ODzcWanZanmiH6Q80XJpJA3hlZC",
-	"4KQZ+bvLy/c+kSoYvmoKevfZ9wYMU8o99I4x6+qbgol0/v8FkTbW0O063bV+kCXEGlJD3VOuGPGTQD5l",
-	"2LGu2/nqARaTsGPjb+Jf+HVB3Ghx6vqaPiSayR2IDWBaD5HaPYjJZqdHAsB6zyLxWA89lWVuq8ayW/0U",
-	"4NSO1C1q7cQHdwHO78wofxcm2LuD6VsPgXzYu3iT8mZrAv9je3z+QC3oAQzJawANs/J6rU4jA/qSkaxm",
-	"ZrYabbR8Z6jeVqm7zaEeExlZK6iKF/wnV4+52klYKtaWnI0s/Q+rNPsgqhRtrbnhkmyqtruecIiClc8e",
-	"HgqXPpzESrY20GBz2VY3cHBMY8NwrQemStUbn5s32sf4BuZEYy0nsC/YglEgQmopMTutSq1sVJpNSM6v",
-	"2A1XzApwOB6gdzDPtmIttL7paAleshfdODjS9js1orcWCXf3BeaH/uPM/7UuigGGG55CXAv9MCh3QCrJ",
-	"D0R/KQn0fbRJrFyRtVbWXxDq/OXmqVrdKpdwG0YZ2/zxvXEdGBZVh4Jr3/4ZEbDqVAG6Gs+y3JYNEVK0",
-	"G2K7wcVNikRlN3qAu6sKdP8lCmEnhoFAZ8/V1p1279YagPgvbLPM5sv1BiH+bTjkkeFTEI3zOWnS+1q/",
-	"zpDe53mtXANI0fVXf0M02dzhIII6b4M6/6ks86xZhzasv2wuP9b/P8KwjgdfRncAFazCsGzza0bw9z/E",
-	"zBvDbt+RwQp6DO4Mr3fJtPvqPCxc4wIqcXmjpfU/VfatpFKQZYH6a2AmBaNozUwa5q9uMJW6iASsMWB3",
-	"iCnVUPi0Xtljb72Ix1C4dveYc4f02vZohdfNh0AqoPyIa8PumV44PryGe3yiasa5/aCsuWWoVAyFy8tz",
-	"NpYOsTlnrrCALcvus959MlVKBZkwbMgLxRyJ7Q8DHWaVXDAo8JArVuWtASmk9dbVQg7FemcMG+F4CGUD",
-	"XGI6hK24j+mMQt8faA2vsDIFo0XOUSYES1IjRcFcuQ15fgYWFrK4MWxoSShZyEVlc+JQKlENwsiWG2qo",
-	"fbmEfAFKpuzGSyZTW1ShkDcxI9BFOVlw7XvcfoG7z6dR39811PUExar1vyFFaLZL/W1sEjvteUsCFzSX",
-	"/VK41Hvfxmd5MOw2CSa2gy5VRGlZfIm78c+Axf9wAYtmiWBzk1OykmURsqUwNdxzthq/qzrqRVOyDPbp",
-	"ObQx5rWqK/UKKTeh2CPkjS24z/TciLZG6fLvB207vDeRK1I5JfaMrg3/MtqTDWtMeZGWXJNJweiVmxV7",
-	"VBAjp+5vyrx6g/v7UsrjwPSp1rkx1vHvryVPrzxTVwmZSYmxhIqb0aDwHmfKGT+tNdMGuwe9GZtSO5Ts",
-	"uH/ub81U1l5tAK2WzAbJ/FTS3CCTnTSwaduJv7ZPyL/963/53//rP2+f31q66wv4GguzwVywZxT4bm1n",
-	"EiwhCSvA6qx++gvzJ/k///V//rf6zIEO8oAkoKqD5AaCCsj8Z9bP75Y0isSDos/aSFtLDtLPZjncW+Oi",
-	"ZMmXskY1vcr1TALHOthUEnKDQvaCcqEcXRIoSGM4CrbgIntosDJDUU18/7L9DVWRsH3bl9KVmi3Qt2Y7",
-	"OFrvuFbrqBY0UNvUB82W8Dna+dLghjZcGK8ZoFHQZ9j+eYd+tzvkjyCwzgZXCP+u3aGqbGn0EsU7R5K9",
-	"GUTfVJQ3IYFxJ0GDFtVDAVna+x1yDNE3s8JIc2QhBdeycK0/IUu7ailazQKXbSjen7/729mr0/PRyXen",
-	"J/88Ont7eXr+t+PXo4vTk3dvX11YrbWuPqYSC8fb1Lih2Bt/e3pJrCgz3n/pystMoLAZAYPaNc1dkA+h",
-	"aSEVdFIcCpc3pzpkjPAaE64GtnBhubRl56omrVjXjUGlRHCxMyHL2TyxYTrNnrRcEdvq/SWWQrQtV201",
-	"RBwSTYVJc6YbI/BDeCsoN0NBiIfXq9Nvz49fnb4avT6+PH178sPozQWo2gsMXNr09un5+bvz0fnx5el9",
-	"nXZtd10zxE4NdnH9doPyRoRA0zfSIYPbputWBthlhMCGcMcVYB+OF3akHQ/MsbsAMPc7mCDGgwDNEpAL",
-	"YVas0AOhR9iadez6JCvXb1jFG9aOsUvrOOhWOxR7Yava/eTeXrXkshZlBeWFs6EwtPOgS1QCvSq0Iifm",
-	"h/aJFLqQObTM28ByLlwt4a15mLhV22+3syHD3XehjSTn2164D2yP+4UJ8J/qDaK7zWbMQZm4y15/cNQd",
-	"9J/9S6NgXO95tHqKI4Wo7rvWxbaDsGsHDDv0hfrcKjrd/g4L+aq5kMM+FKrbYE736wlaMPtVfdU52rao",
-	"5oowsz+cH59stNBXAGl0fLaLwM/ri/j8UPN50Ld4i8tFPbFkslN3u9XuRrzTjI9TLZjR8qFG14TZ65YQ",
-	"1pl1yLC1LCc5TxOyoLdtOmN/OegOW1E/m0fmu0dKNv8+g4nxqAw5BJYduF4CGcMiTU3IuGGTNkYcbhQ0",
-	"sOg7U2Hl9j1D+b67fPOaMJEtJRc6qQXzQpa8S83PuWZD4V7ct6wW0/jTnFHDriC8cUAKlnHIcMi5uFKk",
-	"FDeF4fpZQmimMOYvK5EGMWXUAnnNsg45RnMJdsUHzLHpiJDEMpXFUHw8/Xp0cXp8fvLd6OT45LvT0eVl",
-	"JafsjTFucoBfj23PQZ5h9ewcsibTsiiY0M4C4DiQYFVLfyvodMgryZR1mUBU8FAAJwYp72XNiw5OayL1",
-	"nBW2QneMffheAbuwD2AUCYFirf2jZ0H6i8udLvhiwcWsnuPvCp7njBZO148Vobk3n79WkOZZrfVk7zco",
-	"uWI7JMTW7nsbfAoa9bTeNF7EAFgoCAHChC6zFaRCFZpPecppDgJonvMZRDN2IO7PFgVfG6xNPvIrvmQZ",
-	"p2uFxpno3LgfodS4+eupHWLkFw5k2rZRqJobeHrvyo7trBeudZnYZKR2EcaToIT3UirFJ/nKlnT+U1us",
-	"ke4HxFpVhRtqoVZvj79+fTqqSNNfwCwXCVKaMogyHflxKvfxR9+7BBzU1QuP8Bbd1RuY1KOpKurvegnL",
-	"gkxymV7hhWuuGRe1IUAgWLXRWmRBC6MWf3GIwN2vkIZaA6hhU8zQhinZGzePATvToWsRovYFEzNoGoG1",
-	"W1wkwXgdFjY45GHOcoTXnJEbNgkZO7IGZOyZvKelwMUNnc1YQT6cVZE8vsfCXqONwn7i+jK4qPShmHBB",
-	"ixUociev3ibkRhZXykAn54IZSc01lmDDli2dQwluChV+W5WehnrbsHVZrAiHYjzDFtT+wU4SxNMEVz1h",
-	"xshkZaN5XqIP2ScyXLGldgE7NqT5iSK5TGkOnjcoF4fGg4LlkkItADQ+GKA9HXvxw2j9BSN7B90edtKw",
-	"CVY2QABbVGCtAj1nvACP+wmSg/aFPc/2e5nzdAX9eAxqQLUFRfA4VEKUXuVMJYQv6Iwp6w0Vgtky+xbm",
-	"RpuGKg6Y3PTSBuahwGDx64qxpc9i4inUvXM9SWDOKr0oppi+kukOLhaIhp7rBcjxOzpGec42BinWeoK4",
-	"Wm+h7hAH54aehXTGniiyhFfqYo1VituqSMkTw8eevLRngI8MJplH5jRqT/hiFvwNYUCDl+6Iam9OjUDW",
-	"BjuUloXy00yoYu2y4P7BVBaLNvZRsM/+1GE8eQs7xhy/P6tjSEDtgMBVtO7pL1Qppu/udYJa/DDXFH+C",
-	"6+ZuYEUVnygyKUWWs+D3odgTywUZK3yrXfJ2xpUeJ+SaiUwW2LeGkiUXhlPYnjD7LuCHF0Phusp0yNdI",
-	"lxToudj0Ss/ZAqgxFWQuy8KoM+6CG5kb65sMhW0OQrz8T/YOu939ey71sQHMLhrDlOcM5qpfnWDHCJXO",
-	"jype5YvamTYrBr7dv0wVDgP/SqGE7oaJqsf2vddnJ6dvL05bSevtu8uzk9MNn3bsex19G2khmbRu22Y1",
-	"7WtamOUDUnlwmX98f9FK6k9OLmqPLMJ8OPsapvw+/mPjo9e2H1Hw6K3UPGX3jOy++byLrgQU2gDqoQTa",
-	"prr8SK8pYsZjR4AssF+HPxiU/AJrEmB0zZZUR+01g9KzbvdPWhzkCgIAXabzGq+Ok2O0AW4uEOysNArP",
-	"ifqMdTDTgKypIPcMKoFkzoaiZWnFXheK24lRPLSBfbFP1yyDp2HPr6+xeFaohlunUK0F2LXvAbYb9tv1",
-	"bjatAlQM8c/5Nes8FjPuK/vCr5mAropzVnPo2wRIPFXbdXDjsWLCEL5FpnRh9Dgrhb8v5ILpOSttCWR2",
-	"u5SKAxZh4UeIrx2K89PjV29OoSIL4MRiv0M+zplo9DOEdGIMD7YdJaFajGJQG0ZvbelbG812tnuJnPaG",
-	"2+5aYIODSjNGFyJ7RrYG1WRqHW5AONArKVhQ+tMoFC56pzBc+TWdsBxtkhNZYgd1GB003pxqI3pg7bSC",
-	"3hBoE2fUSYiy4NkmN9Ibexy7sQNPkSvS90/ku9PX7wk2cBzNtV6OXIzwCFriuPRPG6QxWTWWnZjDnsvM",
-	"ykjmSnSG4p/I5Q/vT+8bFuI1WDEUm9/5BUf+y7D17enlsJXAxH8Z1uNKhq0EZ/3L0Gx72LojBw9INbQA",
-	"vGS3G/0aFuU7j7ZefflF/eUu+aXR8LNpDwhu18IjRfQKh2r9xnvcbKyYSnHNCsgMkhDJnhAw8YCsCv/q",
-	"kDOtrK0QY6vh4oyfjq3SSwqmZH6N7TuDCGzQTa1tAar6xRD93ZKJ4/dnZubHEfXd0MFO88ryuE0oYV/z",
-	"vPDRxtB/nwLBZWgpAt+3PZeIGBCi0b1amStFSdgtTXUONZjH5qbXEdFV6AKrONEFY76H6KTkeda5B3t+",
-	"OH7z+mHY41b9J/b8lthjszriCAQFZzZiTr9rW07aiD+2ZCKzjbZAwBzU07ZARnBJOEZLn2GVH1+oIpUi",
-	"65Cj7kElCiQVX8fYVwhFsjmBIC1tIFrnsPQvzpSAgrFYwxp30Rq05JU5FyaueSGFTaSoKq5i2p4Bm83V",
-	"2LUWHM24AI/SOubCZgzpBlLt4og6v5PjZCMgbKoZGKGDYiZckJ7aDUQPqyZ3L4yOQwS0Ie3+UnTuvRV+",
-	"3Hvkb/jc8MxNpps1jqrqVn3vh3zaWm/C8Rps40FJWjfc3nhBrxgpSjHer3kyB0+fgkF9LpUePO92u9hJ",
-	"Ede9Huc740rjBbHFHrHOrrMalXoeWRX0soP7V0sh1fNClrN52AM36Pcxpzoy1Kv1nuNhOxUImV37qHIA",
-	"Ve/avyMNVVxI5Nypn+4L1BUjQHdalw05tLhVfYiHv/4htKF54tvAymkzV8QO4FNF1oeAIuvVmezRqn3A",
-	"PmkT35M68c01kmazpuD4oDTj+iT3GnKtWbSOoa5lrGEBd5/v/m8AAAD//w==",
+	"7L3bchs5tij4KwjuiTA1kaRJ6mKLio4ZlSyXVS3baklud23TQYKZIIlSEmAlkJJYDkXMH8zbPOyXmf0y",
+	"5xfO9/QPnPMJJ7AWkIkkwYtk16V31I7o2lYyE5eFhXW/fKnFcjqTggmtat0vtYypmRSKwR/f0eSS/Zwz",
+	"pc1fsRSaCfgnnc1SHlPNpXj+k5LCPGP3dDpLGb6ZsFq3xsUtTXnSz+wYUY1lmcxq3dqMKnUns6RLprnS",
+	"ZMjIS6IlaXdeknhCMxprlqlaVLNf9nlS69YORu24k+yyxt5wnzb24oOk8ZK9GDUOaWuIv+yNag9RTcUT",
+	"NqVmHf9bxka1bu3fnpd7fI6/quensJSHh4eoljAVZ3xmdlPr1q4njNh5CVdkStORzKYsiQglI87SxDy1",
+	"W4uIzIieMPJGKk0mjCYsMz8LqYli2S1LSH1whu+SSfnOYKdpVvpaZkOeJExsD144F5pMOTxU+XRKs7lb",
+	"tcw1M9OPZEbgHQPDW5rm/qmMiknL8zg2LxMax0wp2DzPWPI0+Bt4ckWHKUuWV0jjWOYC4Fq8tOUKg18+",
+	"ZX3fBkMCOymQIXAOhIoEfotpmpY4IgUDRDgTmmWCpjjl0+4ajuCBzD0i+OD3uU3HguSC3c9YrFmCKzki",
+	"CdOUp4rQjBEuAC5wWzKSyjHJhblF2r+GCUDpndSvZS6SJwFISN0fwdclhN5JQoW6YxlLirnuuJ4QPTF3",
+	"PPkdKZCecDEmVN2wBNAokQxRht1zpQHVLA6VWPVMAZgu6DyVNLmW8pxmY/YkaM1wjL6Wsp/CKCXULEsg",
+	"Q5nMiZaSuBd+b2oNC+IK12MwiFZwy5C3mUYYXVLNzvmUa/Y0bMqoZv3UDuCBhmpG4DFh9zFjyROplPlG",
+	"Z/M+HWmW1brtztaA8ja2GmZSkikVcwc4RUaZnCLSxylnQpP6jGXk7OKI0FxPkKApMqG3jNCeUDrjhkOT",
+	"YZ6Mmd5pktNbls2JAUrDAsUSQZoqSRQTiTIn0RPF8hr/u2WFikhBVA6sp9kzJN8+NzstX4f/mkfLx4+r",
+	"IHIEh33HRSLvmjUfYHo+czRyzDLgUeXIl2xKueBivDz6pYNPykbaUaonTKBYYOlXLJYGLrnQPMWRJzIt",
+	"tsMVGdL4ZvM8BlEax4go6+egJZGTeZoYsctwJ61ZsmEanAi+veZTJvOnCYTuImg7xgqaYqhaxmLGjfxk",
+	"oM6nfxjykvAE1kezjN8y4BZckMvTv304vbruX5+9PX3/4bp/dXry/t2rK1KnPWFvlLkzN6kh6lwrGGvn",
+	"CGm3FILFZj4C908qlpiL8BDVPghz/WTGf3kMmVL47xnIcEsimJY3TJAJVcS9siyAwTv98nd3SteBb58m",
+	"Ilr5edXyLGvDd5bXl/twKZfnBG3zIxPaggeH/F2FxSGjmWFIbm9TrhQX48hXLu4yKcbpnCg+Fiwx/N3C",
+	"uFkliR8/fmwclxtkYZq4AAJYpQEuyRUzAxZ3s/YdrC10/Q2ZF2N7+z8Iekt5agTdJ1393Pu+PLErlt3y",
+	"mBHNpjOZ0Yync1J983eRWUnCZkwkTMRzUjd3NKGaDqliOw4ziyUeEeDUJKWaZU28tCqfzWSmWfKWJZxe",
+	"AzSfBLJioP7UjNSHg1lBNJ0ivTT2H0cuM4D74er9u2atvFeA08cXZ39lc/OvWSZnLNMciVicMWp2T3UF",
+	"QrVOq7PfaHcanf3rdqu72+q2Wv9ei4zeODWv1hIjiFiusYDMUQ2pTjnY7uiQtuM2a7wYdpLGHntpYHEw",
+	"bDhg7NODoT94ngNNWho3pUr3c1UstwqPjxOG4sMNM8iitH9FWVLy5sjcUvPilAsjQdXvMsOhBaGaTKUy",
+	"OmPMCHU/GznthhleMhB5mg7InZlIsFuDjVEIZgfXrZfddqe7txpmZiS86TrLWWCvgk5ZFYopnWk5C8Fl",
+	"lrERvw+TqRs2f6bIiGdKk3bbs/0AFDIWy7HgihGuq5sZ/9L4x3D35uLw5/PlKR8Q45H9farBacGCi7VE",
+	"PmYtnNznYjw5/InF2mwB8fMEv/kXR9MbvGjBszCiCUtHEVETeSeIFOkcpV6uiDMMNskVEwnhmlBFBseW",
+	"DyObQV5CenmrtRvfsDn8gw1Wnt2083f94vKX43b8ao+9Phi/ecl/aN2cd6bv9uTFwc+XL9V17Zth39dj",
+	"jwFdGIdWI805R+NpFWNu2Bz+P9dsqjbRWEsdH4o5aJbR+dJKYczVC/EMudW1OGgu8kDzHGgRS9OCctEZ",
+	"zTSp64xPpyw5Im0w27ZalasrpBFqdSZT7/FOFQuKE5vS+3MmxnpS67Zbrag25aL4e9PhwNKDW06mXHxQ",
+	"qBI97rK22tetw27rcZc1oTyd93/Opabhy5Urlj1TxNwqeBeNBFWiDYIGG9E81cjFmWquJsaFcla1txYb",
+	"GtFUlW8PpUwZBaWCjUZG3bhl69brLZLoCa0sqJhivxVajVGn0ypsaUL/T/tXM5ZTH6z49iJIo9p9Yywb",
+	"G4lia3gw2qct1uiMDlhjL94bNg7p/ovGftwedYaHyUvWbm9DFLnqFzb1zRAEfpHKMRfrSL7lsntP57LA",
+	"krRM6HyNaQLM0Cwh8B6pf7g+qd60dicKmQ2WaJw7iAIUHl5VEXwZhSpLDTHXAlhrL+sFRWvlAn1i97of",
+	"55mSAQPHBVUKGBG+MABbqblI5isyo2NW3DGJN8ysp0qKfvx4Ofnb93/f+/Fj+274/Yf8x86h3vJ4skdQ",
+	"8YIkbSLkOG5U2fgGuOl4Er7H4LBShkjHEyoMNKgmKaMKfQ/kvZ6wjEzZdMgya48fC2m1zikXF95RtKOF",
+	"k/laqpcxnWcCLINTJ/VaAlg5oQ7wBXrPp/kUuIT5P1gePmltJJJVeuJebr6z//jEhf7sv9TgRh9FZkkN",
+	"K6qNuZ7kQ0O9nks64w2jo42ZeF5M/OB/rm74rCEBFDRtzCS4YnBtq+h1Zd0esXkMaXoIYYmg6VzzWC3f",
+	"rOG8D1bawLViGdGcZaQ+okYlGdKUipglEVFTmukdcGeh64SLMZll8pYn5vXhHOSGyB2xuW1Aj7a6I5dm",
+	"NceGsnAdEHgsGdr6yr0yb68fDsWw6ubfyDs0j3+4PiHmFUDMER/nGTP0dlG1ehHigiPGkiGNbzat8bV9",
+	"78pawcynmZyuus1GUTJ03hq7ZyzjMglQ/YIRtQ8X2U9Yd9VMxPP+Zpie45sXLIuN8poyBYCV4QWDorti",
+	"vRGyrBVa6v42y9Zy1i+o8PLsoC5TYFRAilSEj0q3h4Hn1thpSO06bNJS03QzH3D38RpfNx/qkd4C9K/N",
+	"asEEW4H+AvcAnLZIBAfjbk2xQB9uUUkEKlhQLspD5c/ryMt1sfsqkUH4rzqmV1xpLmKN50PM3fIQpSrI",
+	"7AelzSyTWR/ccXv3VT2v1WztdnZ9NJI5GhULPmDY3sIo+8ujtF62tx9FuXWskNcyNjLCUiGo2ICAOrDR",
+	"yAWWOBzdLMsV0+6vndZMNaaa3ZnLmIEPwlFtRUaUQ/zCMAMLtdIZo1NFuIjTPGHVY9gNLcHdqArkdl+0",
+	"N4qexYdRFVEqwKxscenIl04viKZas+ksoP06IGy6fBfuPdgAtUbbKrB9p3Bk1OV+xn6CwAejE/dz4Pr9",
+	"GzaPSMyzOOe6L2dMRD3hVtFPjKwEJucJo6mekKkUXMuMZMwIJIpwTcw7O5H1avdh81FPTGXC0n4qaQKe",
+	"Betiizz3kn2VxLnuy9HIcPWkX5h1wPVaEmJ/9I1GkgKIBWxCZ3Ayofr0lgl9BfgV8laaORtXTGgCLypS",
+	"nzJzK8BzoiKSSMHANWKWtXNEFGN4iYyKao4V7FDPFPEGboY4h1nLW6ZUUOPwLPVrrRFRLZNosWfCyKEo",
+	"uhtUVoorTYVRI9RcaTb1ALIChjBUVMy9CoCXbJbO1y55aZEjLria9Eus9U55hdUM9ew1cXFJEKqAg5tu",
+	"0jXHW/SUm6dknsVsBbu/Y0NiXyBjfstEYUk3yzKklcRco6VSZiCufmp/RiFgexn1CmYI8f98hoSzX4DB",
+	"M3eldEobu8124+WwwYVDjoBOaTFyvSBiXnqIands2FeMZqj9rfvkIxtewYvvcx3LKQvbAHDhkX+fFzZV",
+	"IugiXrm1r0bcFfbHKb3v4/22f6FS97J92PF0vHaI7UzxBgfw4ZRmqdFfUMG00mcsxS3LFGBARGSaGFR+",
+	"nAzo040HUErP8DPPFlYgxGOvg2VQK/Vou92jwhX09vgf/YvL928vrvsnb44vrzxzK6nvdlqtFhnOnUq9",
+	"oCCc3s9SygW5ujo1N8MQVsXM0cbgIPbMsjBQtIkUKo+ow3xOpV2g8fAaHAfqj4QqEiL8btUEmJ85R8P7",
+	"IETGoz2eomwJbcCSjb8Qc+2yHCMtZimNWUKGbCQztoQcQeJmBAjDYPIMLuiyPFigbqdqm1iSE6vXtgCX",
+	"VeoXeaJ5D8OD2LCQGhFbrEJolHFD8EpiB//SctYTGVN5qsFGhgtgSUEktTQEkTWJwTH3kGaMpFxpCL3p",
+	"CTPQwDDhAWHmZGAyFwkF8Up4jEdow8ZtEa56wvPjlzxaaZ6m9hMVQfiMzLWbPDKj98SgBNCAKKOAK4ny",
+	"ScDgsSCHmDu0igRdS/mWCucJUUWwbSBgQyags1Jc9V7nMIIbYgmJvpNETegM7eFSsPejWvfT+nv+NyPf",
+	"n9qgQOs2jx4by/f5IapVrRpfp29BsKvdpOPtYO5fVMwPQ+SX3o7R+gfO0+XJ3jIqCLyAVmoHPjv3BKJR",
+	"EkLF3L4VnLq91zzYSv1KbDTMU60JvhJT3ciJBx+1YpW7m5UdO/GCouOrQFWAhvC4QFqaJBzti76NNkRy",
+	"fYRmEKgppGh07u/tPWySKzllKFMrQpPEWo2btWhJykwCxsIrDXd8SuMJF6yRMZrAA/N2lywkgUTED96K",
+	"eqISaxaRIvbfqEw2YjsiU6YnMumbJzRN5Z15M5ZilPJYR4bIVeIKI7IUvmymDUXTRD2BAHfhuhGpanGF",
+	"ZlZ5XGpsqu/RuYgU4pLVtexfYP/N8hl+qya51lyMPW0PDGVIYIHsqJJN2uhlJhKWkLsJT1k5gtMFi41X",
+	"FuMSABZ1u+qOQ1eBhUnjR4P5d2aREK0Gp0Um+ZSKqmMQaZS91Ovm8SOT1usbEYYSW87zj4Yl4o2zV0Vk",
+	"gg0orq5ky3Dr9bqZ04IB/yurDl3R157pd/H+TKdWS1veq/0xqgbyGK5zR61CU93aScpoBvw4llnGYh1B",
+	"yPvNOq9xCfqqH3xFsFIRL0xdlI65Bskqmy2EubS7rc72nnOjsWPo9QZOGMSYrz1no98kW4ABpgcowEVV",
+	"TH8zEIQNYn1MPsFtRwXiLPhWvcWvQ8SVqtdKfHxvXVdklDFGNLvXUaF0gFpRKhqPwElPp0CV4htjwzr6",
+	"4WQPq3QMmTnQADJviUd+1Ern5eOiVkJHvO74nGto6fgM8a/cgr2QlJbPqlbZoCZtBMG+hw7F6wcbpZp8",
+	"VotwKQvDBPfE02Cw0YgbhmVTJqkiHBCmuD9DLgwEAhgTdoosi6I8TbnCbIgy6sZpHxg2vyzvzPZbFWB0",
+	"WvshSXQFrS0l09nhfhWoe60njLOo7Oy3ajh0CNBvwHy8jDMKI66rxPN7Jv6dHJ+R72h8w0SQUytNda58",
+	"WycaqOcBy2ZUM5o0D5nIMV+Hpwmxr7h7iVJO9S7etprtZmsjybRLK2eNil2GIBPwYP5K6PKy3fkm6NLZ",
+	"bbeeONBhlT60Op1viXg4QxDIcszFSr7ztBAxn33s720bMuZSzcO+MbMnkouUKUVgngYEvUK8EuGKMAGR",
+	"Gi54KISlltGRicwUI0OqtVGxlKYzgG2xjWIhy9xjg/QJ+w9B+S3TGY/VNbsP8PCLTBq1ieUKGDhh9zOp",
+	"QGUkuKaouIOtZqu5FzR6vZUJS8/ESAYMDX4+yLI5rrKYL6tcDNtYRpfDfV8bIeyf//Gf4YDfx7oV1saL",
+	"F4Zwfz+Rt/nguRiohSN/wTy3fdRYCf9NUWN24NBy3s+YOL44eyXj3PH37a0Hx4LY78lus0USO4hRW7ki",
+	"UrAdD3HKOS+8Y1jOCLdacqFdH5GpjG/MhcMYsFuWyhlMozQVSYMLNBVZnYjcsDlaKmMpMDAHxTjLmsaZ",
+	"/LkW1eSMCYhtMOc3ycdjLsYjGoOtVlbiGUr0cetexT9LX3PAEDIxS3KhLnagZ4pQdD5byxE6240mmzGa",
+	"ou1NZ3Q04nEZ/wBqxr5N8lCk3mo22zsVkWi1HQwiLuMJi2/QKPe04NNqSFB1o5aFuq3CYmeZHLLt4pWf",
+	"5Plbkj9Q7mTjjKJxwYqguShxAv68EeaHz0HdD4CxfI6YjTzKU9yVF5eCyb/gS5yhAGELBtxJkrCYT2mq",
+	"jogBge9bQNW5gFBpVT1svnyaiIDr8MHRntSiWmfP/PeF2fhuK9nsdPboWyFFWags4NFCdJCd34+9CJKe",
+	"6nVyJHFB2RSMMKGzOSQzuSUBjCkZ8XvIhrSGna2I5sIdDrhq3RvKS2ssLatpuoU9vzThL7BFe9kDPkmw",
+	"vRaxkjrjLIFdwu7A90HuJnMI8XBZxmig3XbjLsolxCsWjuZzyEoMh4m2Ykdpi+UWhTLq+61dLF/zNxf5",
+	"W4VAGk7VL0KRrAUXTnvRjL7fCvrOKqFGXrp+qdXub/5OMbQQ93Md+zcHcj3Ih+sTg8FebkHxOGi4VEyr",
+	"oNXo2kWfwzsRmfJE8PFEm6FWp+S1HptyEna5bJ8WsAFgyzHpQAPgaP1D8EGxBOQQRQj4wb76zhUYtyE1",
+	"xcFs7Wvrdv75afdIFxk1aBLnCsWZfEbqe53D6skU+b9LZnqX97vCum6hYPb0lIojCJz91kO1PMo3OqJK",
+	"PZPNpTCQY96wOYnl1DDgHBwjsZSp4fOPzXDxZ9/iDI/JXucQpTVwP+MhSkz17qI3G6o62OSGItEZSnf0",
+	"RH3ge4sGEMPAqtTfbM15kznLzDdBV9Ngx9aCuCxMo4v4lk+HyqASVAmysKnISFb+KQlPHgz6umQ04YKp",
+	"QBAvSAFqteIQ0O/W8fgyvT4ivZq86dWK0lkQTGRYIIrJEJvQEy7/nvCyPNkRuWQJV6QOp3N5+ursqv/h",
+	"8ty8oph2mfpd5zLjWKvLHJc16dtKPYqMqBHXaHxjzpjReEIwQitmrmxXT1iLktFH5mYNNJkvuNW+1Nwq",
+	"DWrd1ELJGEzc8kyKwspqj8lTeFDpTDBMJSi1wtwhnXsJ58171TlDBPmSjbnSLPvDWWu+qYnFM9BvaXDx",
+	"FhMGG4DrXI5PDV4H7CMrBcFC+kQZ0NcUrHuibq+DuQR5xnZK4RDQ096NrxYLwbE0SxlEB5cxeKV+chDi",
+	"olumu7cfJc6gHhEOMChZqvndI79kLEt/qVdGahv9dsGBuOfrYVzog71aaO83bN7nImH3IW8hjycB7R9t",
+	"FYX0TAWBASIs0uAyq6syQGsbNbqqoVetzstvSxv4ucm3hmhdhIm6wMQQeoQnmq20/Fx7gLFZxRYsR8tO",
+	"74QveOasUWfjwW7yCVZiBzxcuqPeMUENwid5BjeurwyU3Jj7ZySDba2kXhLRwp65zeMvxCo4ygDIYzpl",
+	"C4mX+9sg4hMCn7dKru3/OuneIXtvxSfr5rYHsD4euqQI5R2rkLOo5ATF4a/MtapethB93lh3omRMv2k+",
+	"9bb3cnvb9yKH3WQB9wLpNqVOL1C5YAroQlgkxF91PUI+sNxmsBM5m65l5FTMe0LmepZrUh8AKpiXPFoD",
+	"9QTrg9jImGlqpPyoSAyjRXVhoxTYf6IOAWZI1Pvqg6p6aEYwOmcmbxgBRQflVu/GEzNaEYeGikWpKtjd",
+	"FGpmVCtWVyvrtUXLWqk3ZlXLKEdcVjUqib5hI7tam81G7YmglXDv/t7sfv/+HgWFqn74zbnUCGLS7VqA",
+	"dLpXvoplLaTPtYI2jO15wsL1WKZl3oWxEA/dFYxAv4Q48kA8geCzGQsnHmmuK95Bj7pnacUzkWd8I53G",
+	"0fDbqJg3uGJM0Vla66+3ntAqrnnQ+wWFUbkYg9rv6+ojCiXSXaq92eOUZjqoA0LASyj221w45BQBonbV",
+	"2T8gP3y8NtKAYiJZruDUrZZwgoG8Ik7LUjuE7ao+F9sYdZAK2W8qN+Xlwd4KbIfoYG1L6DlQYT3Fze6N",
+	"Cjwqg1WWHjq9D6tSAwP6UpC6VGXmDfapzWw/vMZQgaNCXf+qGjuPKpmzwRIRri+zakdr2MKvWFkoSIJf",
+	"vlxhRf6NRNNSEHWbKZYZgt5Skl84gHvIjKCPceZ2PJZg9iR8fUToUIFGVIlALmqRVwyMaB0Xsm8TjcDl",
+	"6hfwLIqdhOhYseJL+/XSmf+cs2xFwTr4ydAwXLaRyWxdsojcTbhmakZjRmKZpnSmWLLTXOHJcTNvl//p",
+	"s8OARUUVzKe6YhVndMYQpq/y+Mb873tZQjYiMY0n9oVCyrSFuRnhojHLJPRngPf8Q8ChQWKLJywI6GX3",
+	"uZPOPm8dXmd3FtkzKUG3jItmRhbnGdfzKyg9i/VmgGwbhhOMCrHtJ5BLwMYxDKtODdNC+ZaSGcsUhCYf",
+	"X5yBFb0+GP/SaDabg6gnXD442FyKfHC10ySnHCod0VhjWwauwXTv/K68KMzQE1Bg04wCv/sdHkh9r7Vr",
+	"JHHMfKAEcvnhfTQvZ+xW3uB7bStfY+ldQx1doV0Lq4nWM0xixSCuMNM2iP729Pry7OSqf/3+r6fvqgGT",
+	"EeILh5h0hf0kNs6JBZhHgZotYyZ+odzshApyfIYakC0b0bV5W6kcEy4iMmaaUOvWckoS6iaQxAcCBvI1",
+	"K6/7JShsRXktzSxFLk2zJ3riNJCiBDWnYdeGcv1w9f4detfqg1PUrrqEYiKKS5KF5EWre0WQUOMnKaEh",
+	"kQsyMP8YFN05BqUdYGBl/1TJnqCzGaOZcuknA9+GNFhMQPFTJMu2FmZz4TwrzACy7jwwc9IkUWRgsBGX",
+	"NgBHBWhsPXFcqRvrAElv2HpZzpeFrEhn0/9sDhZeucHF+6tr8pzO+PPb9nOa68lzuIUDmBv6lNiKOi4S",
+	"zCbUj7BMaBEfBm4YDOfWZPA8kbEaHKFOWr4D5UbxBTljgs54c06nqd118ewnJWEB4OSMmVCsLFxZe3t2",
+	"baVwxG/VfQ4fIrlqymz83H6knpt3S8WkiHv+3mLl8cWZF0bcrWH88QNGktEZr3Vru81Wcxd8A3oCRK0A",
+	"lRFqnlO/2tY4VPb/ta0j5QwrEDw1SOhcDYqCU7Y0UlGAJSKGEeXaMgTMynV3LpVjtC14mZbYb8YV7mmS",
+	"Y2xCI0U6h3NsmBl5Oh90Ia3V88wt1mqq5smTulleT5AiGNpFrkFviF9YJtVO19BLzDKtFl/y7SkqMqO4",
+	"ezctM0XBBjKce4midpAi7RKWj7WMBt1SDzdjJWvLCUWlO4+4a6hmKddmvruJZcaaQD52lwzKEjQDCDZ0",
+	"U5nPV5XxWTTLRKQ04UTFkPv39wMzip5IxbapzVPYkWyKNCEVW44r2bPTJCfOauNBJmNEMGCATXJJNWZ5",
+	"m0FGcJkllkhwxE8NSL1VBC5kjBhRBOTAHQd7Wz5qgL7wdstPJ9au8pYbDj9ydaYWj8yeQ30PiH1C9u/v",
+	"dwAVof6cd2BhmwyphzwHdqGlkXWAuKDKyD63iCMysObXAalraysHZIcDMpRxBz+uJgCjlxZCw1mTeNkE",
+	"AG5clH9RXNYALMzdTAMM8Ou7iiVJDgX1vBJYQPUKUeYsAbKly6p+hhRldMqgY1r308Zidou0hdShhu9h",
+	"a2exqJ3R7QpZzxJbW12sLA5fVC944RVAOGytr9zx8DmqNprrtFqPK5Ffli78VJoL275ZzxnfSsUODWpg",
+	"lUFjy0Pkfbvnf2xOz//U/Fr58nNRi/DTYsp9u7OcGd9pufT00ku6V1lcZ69lllMd6nB5JMyGXxxrvzJW",
+	"e7eNC5wrKEbh1yLEnLE9TAvbbS9mfh0U9QerC636GiHRBfyMkKqC+SmQbLLX6nRsPcDq6rxSfZ8KTT6g",
+	"vpe7MMp3oWpvp1+bXZdV+BaOZX+5WJyrELdY/s3VfPMLupnd+pXWdiuo9aJddcEBhMB9BhA62Gtt30qk",
+	"vNsr+irYUpQQg7mHNyc0XnHDnnt9HOGT9uZPKq1n4KPdzR+V/QzNF53DzV/4fbgeotr+NrupNsuDr3a3",
+	"2lBhlfD1U8BHXzP99NmgUdmVBiyBkeVTEbE3oSJgLcTtWyKp6ViBFRLNXWbSqrDo25yCsmK17oRVgTy5",
+	"DzokZIaI6wmbRkSwu0JUM0rPjI5ZTxhuCRUCIuJK0qZzLO5v2CUWF8L6Jl7YgszME/BjxXLKnqkmAefg",
+	"wPOtDdCIZKapOA21BO3Q+Q2PXPTVsucQvm2SS3mHfNM1u+CCDKmOJ0xFREkUAWzqdSwFZvNayXNKsWPU",
+	"sKhbM2d6UeRd4qHnXLmSVBt56HsDKtBubCGmQrKpeHu2NAGG2Gpp6CtJxEZTYXCZnpDC1XL0dtA/FVqR",
+	"nxmwFdXy86nWr6zssGhxq7oo534Mrap0sG/ZDW8hmmV5aRcGdxX/hS2FoYfmd/HPAfln369Rvd/aJAFF",
+	"IUPP0t3CUCJ2y2Wu8KpUQPX2Ou68++nH9rufzjpvfzq+e/vK/E+23o5XwM+6xP0NeIFy+15AT4FmXy2q",
+	"VeINFgWrT36c3KfPwYC0w4NqzNmqQDM/hAznMZLDXqcStdWqyjIgxBShUZ7LesGDA7LOKtnyUWHWLvzH",
+	"uoI9odITIEByWAyrWRVL82gh6eGR18eFkgTEkfeGaZgrZJHVY05/iie/iXhyvWgK8oWAbaSQolJYUASx",
+	"fZcVJimhaQak96hg/KV4AcGpQN65VmjP6Qks/QV2Ei8X5THCRE/40oQRS47IBoFiC+7/wdbf2sz6Yb8K",
+	"etpg1gtyL8iqrsdUMXMZmVDc6BsLZRar2k2IJrs/gyQ5EDr9mzGxzm/DxFa03/hDsq9Viy012yCjWugp",
+	"VOmbgZyqbAlhq0AudekxR7Nabd6e/PueezvXQj+bVU1s/HY07c4j2Ei1wcsGLmIbq/+p3f427KOg7yiV",
+	"m9N9ZvQcCh29t2Mez7/w5MH2Sgk1orliYOsFz8LAQ/5BYbz1OsGAjrXQDaYngGbtRGTgkNe6iNy9GRw5",
+	"ZxqEVoLBVdO51ZnnRrds9sQreBsIOL1hiuAlMxxMiph1bY7WQid4pyH3BLReh69BKjQ6riJ7rd3CSy8I",
+	"FBYWdiCXRdQkxwI6LYueiKkwyqpdN+RssanU4ASYKpbeMrWRe32Asl8fsNb4WvYFrWDxhJ8pshhR/xiF",
+	"FdrgFIS4iJnGIAGUZbdXXT8XovN3EnOZtqfHFeLZabWeQoUMlj5U4xxsa56v4xWPJv7AYjfTfnjtD0X8",
+	"Hw30VbZMi51lyLJtVPVHJ/+tvc1fvJP6tcyFneLlFvyi2mLdfNbeYmUXWO30WspzmmFh8r32/jZgCHQq",
+	"/i/E204AkwgVHg20bVbgDpBRSsdAgl18j3mwge0VERHA8GSooMVHwzgGcF8tm3KZhIMuwVRaFIrt0yNC",
+	"saAqahrYXKsn8JF7qazwDTEwe602ePKrc6VSMFJfLGSF4QEy42MuKGa6MpEYjgZtOmmsd7pFVQb4rMha",
+	"t/ErWS5QQuiJwfGH6zf94/Pz9x/7p2+Pz8775++/P3v3F0NAB6SOSW1ckDKLdadJzjRB2qjQlOtuvRQ2",
+	"rgDW2SSFNAIuVogpoCUEaHpH54oIxhLCNWzfkpAybgxDl8pQZ+ymY7TPQRnxO7BmZBXUDeFwn8ihyjhV",
+	"ozlW29ufLtYXq3t5vzt+m/tVpP5hIUN2YWxAHC8HduN4/mjrk2wf0Qm/Uvrt1+Cy1Sj3Gpv/MBl+H/P3",
+	"/IezD7+ctd/xM3UmLvfjk7ODs5vZP/5+8sNhk81/+CX5eMbf87O7H39K03edH3/5cf7DYTPupGI4fd1K",
+	"/vFDWo0KL4LSvRB0F1C3NTAwqi/A+87leAzZK1/J6J7SiL/kfWVNiTPbdwopkMx8PPo9+sd/9Oiht5rm",
+	"U9n1n9z323PfCrM9h7BQ7EXBtGW6BV32marh1cs8NbNlCFazVUgDB4TgkDk/nULzgIQYxpU1YqpYAobB",
+	"aa7AHUgt9adJkpmVQOQUVyQX/OeckYyNaZZA6Uc5IuZz7IRR8BuuyEvob9156Rc87oljYRdSNMrwmOUz",
+	"RQbHr96evUP2eDUgQ4ZFTKjVAkNcx1VhqH2FavQNyPz2noFq0Yit6Hz7W23HKjyH7MVoN27sjtqGELVZ",
+	"4zDZY42XowPaGbbjF8n+/rLCs/UOt1Fa7qiyck3ydDL+NMrUOnwS9XdNEzzKfyzK/RSeWSuIplBEhIDh",
+	"Q/1OnGDN+nBdzT9J9eNI9QmgrKcXraXO8QQLfYSJ8qWNPy97EhklZGw1eamMHsGBKMYTyiFOvIht7Yn6",
+	"YESVHnTJ95n8+YgMXPKjfRJB6VGYIovIG6zg+ZrG7IgMIDly0O0J/xX8yHtxJyKZ1Fi+3yaM2NhomoIh",
+	"0ChDPWHNjZjk7mImMHERGmNpmmlVNjxuktc0TSHyZ0JnMyZUT4Bcv1Tz0ZZaQOsGh6AcW9OFMJHYnAbw",
+	"8vYERuMLGyRs+y2BlvNeMMO0igY6C7XEYilUPi3zz12Gqdlnxka5SFjSE4VOBwbWjMWM3zIoMzgxWyqV",
+	"SVxPl1iNzrPD7vg1aoymFejc1RP4fZO8gWwIVSZX+G2kxhKMtFQRJaVwsU027rZQ5YD8dM3SBoNBT8Cn",
+	"XWLGwZpQXfKl5xGlXq3bq/3z//r/e7WohwVx4YnBMXjkjhaejjP5Mzyt+tnht5CnvVd7MAvBaXu1NyxN",
+	"Za/mP8JwaXzWJTeMzRo05bfM/G2XnkBMVbH0Sgs9mFlpOcNVKTpmvVr3S68ai9CDYITecqBEr9btPDxY",
+	"SLmzLDtpufPEcHtNXTsvSDXpeT3JerUBqecKOtWUeX2V1jK+zQR7gQ96rjdjr9b99KWHKRa4kSzt1R4+",
+	"YwLJKY0nnqbuEIvUcyHo1IyGy7qDwHgDJ1sUuCd+uHr/rsGEYWQJQVNykxyTgQ/pgeuiguknhV2xvU+M",
+	"kNcTiqfQ4Q5bnmERYriId2hHKU9pAPlmlcd4L3sCNvylhxwU9mgW1as9DErDSUFFRuA7nvKkgffGED3s",
+	"jLTcGwirPCwaX8xW/H4/Vo7ViowzGhdNtbkigtEsnWM0YjGL32xocISJ3wBQ5+egY8pFRKihBGC7KWqf",
+	"QZe2HQNlCyprgQGImVvrEJsMZS4SmgXdFScTWxvyqfaUsmKO57eyS2KuD32ZKmmuO7HVDgoTiGuvuL7v",
+	"oeF70NVucTK/1R0ixYQrLTOMA8WwSuXP53e17Owf+L0qP3mb39SGERvMYl/Zh8j/0HyQgmPN4cksVxO8",
+	"PpBYR8kwk3eG1gM+mJHfXF9fFNlq3vBlv9qHz0XbSr8SQQG9Y0xte50xEU/+Dy+cyXoTXBPG2o8yh4BO",
+	"arhTzBUjxSSQhus3U2w1XzzCvuQ3E/1VnDjfFsQL3Xddy93HhIy5A7FRYstxaNtHitmiBoEou/ZBIOjt",
+	"sacyS22xYXavnwOcGoFyV7Wt+Pg2wPmNGf1vwsTbDzB97TGQ99tqr9JZbSnpP7hb7V/OTvcIPlYoPgu2",
+	"++XKsEb0LQqUsoot3yrywWKxvlZfplUvDvWUqNVK+V6kCz+76t/lTvzCxLbAcWDpv1td40cRs2Cz2BV3",
+	"a1Vt5+VkUJQni8zunnCp3VGoQPACGqwuEuwG9o5pYPi0dXOVaZSDS/NG4xjfwHx1rKwAZhVbngwkZy0l",
+	"Zg6Waa8LdY0jkvIbdscVs7UOcDxAb2+eTaWBaHXTwYLPpB7cOHgrd5oVWrkUpfjwFVaXztN8LJUuoB6G",
+	"G1ZEMvYTizUm7TjgdkkpMILGIyWBxqU2wZgrstSc/SvC0L/eKlepkuaSof0IcJvbXx9UgWFRFfUXKxMj",
+	"ApZ9UUBF5UmS2iI1QorGgrRvcDGkP9li2dZc9gifYpmE8CUIYSe9gRxoz9VWOXfvVtrNFF/ogk1VXq62",
+	"oynehkPuGz4FkVKfo0V6X+k369P7NK2U0gDhu/rqr4gmq/tpBFDnnddVIpZ5mixWPfarfUOD2yae6d6T",
+	"LqM7gBJWfsi8+TUh+PvvYt0OYXfR/8PKhwzuDK/2ZLX7aj4uJuYK6r4VtlrrrSvNelGpV4MpQqZ+HCjY",
+	"givWYT+3eIWF2IV9YP0Hu0NMd4cyu9WqK/XlAis9Ye2etoAE0mvbERheNx8CqYDSMHaKkun543vtlZ+p",
+	"ik1yxyuibxkqFT3hciadaalJbD6gK/pgmwAUFQmKRLeYCjJkPQFtRruEmv1CNyLoZ6zklEHxjVSxMqfQ",
+	"VjmqNGMXsuw3XU5jo0/3oKSDKxoAsUEVww7J2CylMVNYNYTRLOUoE4IBbSF9xFy5FTmYBhYWsrgxbJ9K",
+	"KJnKaWlq41CYU3V9C9YdNdQ+n0EuByUjdldIJq4WUybvQrajq3w45broqPwVztEixX19j1rXgRZ7JPyK",
+	"FGGxOe+vY8rYas8bkuuglfHXwqXaaTk8y6Nht0owsf2aqSJKy+xrnLN/BpP+GUyKjNMsESx8ckTmMs98",
+	"buZn+xcMscImb9h8dY7dtc9KzJvVoksRGRq9kI04VsgRdMqOqt0DlJ8+EMx2O744+yubow//a0gKbmRV",
+	"opO9zi7WHcjD7uiQtuM2a7wYdpLGHntpKMPBsOFIwz49GLpucxBlXh3xwIWhw4guhY3O0IyKYDGC+i+N",
+	"fwx3by4Ofz5HQ3lweQeVUHxY3mH8cviCHowa+2wvaezFu8PGS9oZNdqslbjflpaHSVsuK40vLORvdy/Z",
+	"5b7+8TGptng+0CBvBVGrYEjzz1SnR99gA1y8ui4SwLu28Kc5rrAQe2KjlyncvmS5CuVCHTB0vWNSE9e2",
+	"i1FRrRKjwvd2yYfL84aiI+aFl3XJbodkVCRySoZzzdQOOgBBbBRGiAO/uK04KEU6r4haN4zNlHPqk2EO",
+	"iji5enPc6OwfoBzXE6l0zbUwG2nI7AQgMR7ZMpZGlAOJwYWLSKwgdmw+7Yk7md1AURJKEOrmxYQJzWmK",
+	"xqw7qB62EAlIEmkEypHM0AZgi3CiKahaRdOCdKkMp1kCBDFMqILyJlBubPD2+B/944uz/l9Pf7zqX5xe",
+	"9j9cnV4OkDzW2y1DRV0cQ5P81XaQ7QlLKZzAv6oMaQQKmX0JPaVQ/VNJcyaQBJ0yapbtAXbKhVkdJJ8t",
+	"+0VhYrz4XyPZVmniIynOrxnA961ZxA2bVyn9tPN3/eLyl+N2/GqPvT4Yv3nJf2jdnHem7/bkxcHPly/V",
+	"9fY841Fgw7NLVtFqxIwJNhuDNskxi8rMeCzb83tIpY+2nowKTuDZmlwglcVySyDc4yNbIhaIR27rGy4E",
+	"A/9eJksXSehRk6jsPWfzPqkiU5qwgiIUlYbLttNraMZO848R1wkeeBvACZk07VYZAlcvqjTavJ+drqP6",
+	"RsZ1xSN+r2NyXLRYvlpL3v+MAP3qVDnL45cEm2URaUGrKZK/E5ayUFf0V/BcOVWlWwbq2C65eOuCmdMR",
+	"SgQ94TwMcOEw9y0QQm/wt+CnGxOjb9gckqJJvVhRakREJ8kZkED6WiVpekte9SslTVfY8V6oQw6ITv/l",
+	"DB7/VYwIJYl1ZoTVuoh30cAttN6AoCcZw16yXh3eas3cO9/ZIuSdbSrJjDDbE1R43mevNW0Rus0VKSNA",
+	"65TkWMLAcEabsRrzLM65JsPMSMJ2VuzDSuTMsMYVtXje4v6+1jjhwPTpS608IHvRqhD7W87jm0KNUhEZ",
+	"S4lpooqb0aC5BGfKSag29Mre5NdUafLP//jPgDcWiriun/t7M5UNrjOAVjNmE5l+zmlq0MhO6gXg2Ym/",
+	"s0/IP//j//kf//3/3jy/DcurLuA7LNUPc8Ge0c10b7vvYpsUWAF2ICqmvzJ/kv/5//63/686s+f5fITJ",
+	"Aw59ncUDkPnPOjC/WRkxJB4UdeuYCjLj4HNZ7f0rYoCCZKlo14bBAWX1r8jLYoBIjojcoWtvSrlQji4J",
+	"dN+hxI5t5kkdBQQzFNWk6NG/s6JONnSb/2q6UolAcp3vu7v7Sw3vu7ViRZXO+Ct7/duizvtbXxrc0CYT",
+	"IYYiFTXX/rxDv9kdKo7AiwnzrhD+XblDZWue4CWqdk4vGHR9DKlOJeWNiBdSEmEYDdU9AXX7IIZ/SOOb",
+	"cWZEKjKVgmsJww2Zwrp9RoWEwtJJOQtctp64uHz/97NXp5f9kzenJ3/tn727Pr38+/F5/+r05P27V1dW",
+	"Da46rWOJzRFtsaSeqA++P70mVpQZ7By5gsNDyGAgEMZzS1OXUUVonEmljH7aE04fUE0yQHgNCFdd28oi",
+	"n9lGBFgAEIaESp4MemdAPgATMh9PImuYpSm6b1wNYa7IhNFUT+ZH2ByDjTOaQB5auUoMUIoWZ7qjiihI",
+	"QQaXak8QUsDr1en3l8evTl/1z4+vT9+d/Nh/ewXmhilmia16+/Ty8v1l//L4+jTQT9qFKhHw7dPUDFHZ",
+	"TLUY9T6ZcgE5erh+u0F5J3yg6TvpkMFt01lFALuMELgg3HHosCRwvFyU6DPommMvrEH2dwh8GHQ9NEOL",
+	"KsyKNZshzyufGWo6sGk/RE1ohlJS2brBLhT2ObjjIpF3EO04wyYMPVE320lYzKc0VTsREXmaLufmwTAY",
+	"AVGmtEELraQnDO3cbREVQT9WrciJ+aFxIoXOZEoUnasVLOfK9cvaqIDiVgnuoLmi5iH+Gi7XWOvsTbw+",
+	"YG3zBz56YYTG3Vao69rXlkR0DRcgENMW1FW6D3VtDDPzGgdctzvd/Va3c/DvCy0E2i+D9XQdKcQgAwRP",
+	"rXt42DSvW0DgpovWDW4VzVZni4W8WFzIXgdaF6wI4ivW4+iBv6oXzf1Ni1pcEboN/fnxycq4wBIg3v3y",
+	"FoGfVxfx+bFBe2+A8q0TxIuowmeWTDarwb6VuxHuplwkBWdsJjMNVduHzF63iLDmuEl6tVk+THkckSm9",
+	"b9Ax+8tuq1cLRvcWyPzwRMnmXzNzG4/KkENg2V7ApydjWKSpCBl3bNjA9M6VggY2NmTK705YN5TvzfXb",
+	"c8JEMpNc6KiSOY2972z2dMo16wn34k7FBxqnjBp2BbmkXZKxhEMVipSLG0VycZcZrp9EhCYKEyyTHGkQ",
+	"U0YtkLfg9sNoCzTBA+bYSlNgfQeX4sfT7/pXp8eXJ2/6J8cnb07719elnFIfYJJqF78e7Njmfwn2U0uh",
+	"IFacZxkT2lkAHAcShl7bNEgr6DTJK8mUDdSEFOyeAE4MUt5RJXYfQuUJ+g2xZ1uIfRT9MLdhH8AoIgLt",
+	"ezr7B54P2VXTy/h0ysW4asB0LfBSRjOn64fKEq81VlZKFB9AmWD3d/tXKMJru4CG1l707/zkNaOuvV14",
+	"EbONoUQoCBM6T+bgoso0H/GY0xQE0DTlY0i9bEKSom0TtzRYg3zkN3zGEk6XWs8x0bxzP0LzOfPXcztE",
+	"v1g4kGnbKrRs4FnQe1eIfmu9cKmT6qrQOJfOPfSaus2kUnyYzm2Trz+1xQrpfkSGV1nKs5Lg9e74u/PT",
+	"fkma/gJmuUBq1IhBSmy/GKd0530s+vP6zsun+egeqk16qzlcJfW34fdGEximMr7BC7e4ZlzUirQEb9VG",
+	"a5EZzYxa/NWJCQ/foMJYBaCGTTFDG0akPlg8BszLxygbKJEgmBhDG1F0gLv8hcEyLGxKyuNC9BFeE0bu",
+	"2NBn7MgakLEnck2Tyas7Oh6zjHw4K/OHiq6b9YXGmjuR69Tp/GA9MeSCZnNQ5E5evYsIBvvI0SjlghlJ",
+	"zbUaZb2aLaZchAGBwm/7FFJfb+vVrrM54VCeuVeDatDYW5QUNMEVxhwzMpzbHKIjjFwvqkbcsJl2aUI2",
+	"//qZIqmMaQrxvtBAAI0HGUslhTKPaHwwQHs+KMQPo/VnjNR3sVtvT9hqNjYtAZuWovNcTxjPIM7/BMlB",
+	"48qeZ+NCpjyeQ89pgxrgUFcEj0NFROl5ylRE+JSOmbIx2EIw23jRwtxo01CgEyvJHFlHKAoMFr8wtsuW",
+	"jOExdEJwXWphzrKWS0gxfSXjLVwskLo90VOQ47cMx+YpW5kaWekS66r/+7pDGJxhJ5f5/pkiM3ilKtZY",
+	"pbihspg8M3zs2ZE9A3xkMMk8MqdRecKnY+9vSD7qHrkjqrw5MgJZA+xQWmaqmGZIFWvkGS8ejGQ2bWBn",
+	"TfvsTx2mIG9+D+Hji7MqhnjUDghcSeuef6FKMf2w1glq8cNcU/wJrpu7gSVVfKbIMBcJlPRwv/dEXcym",
+	"ZKDwrUbOGwlXehCRWyYSmWEnY0pmXBhOYbsE77g0I571hOsz3CTfIV1SoOdiY3c9YVNsGy7IROaZUWfc",
+	"BTcyN5au7QnbLpYU8j+p77VaO2su9bEBzDYaw4inDOaqXh1vxwiV5k8qHMJA7UyrFQNnizJHhsPAv2Jo",
+	"qrRiovKxfe/87OT03dVpLaq9e399dnK64tOmfa+p7/WyoSuq3TfMahq3NDPLB6QqwGX+8cNVLao+Obmq",
+	"PLII8+HsO5jyh/CPCx+d2w7V3qN3UvOYrRnZffN5G10JKLQB1GMJtK3L8RO9pYgZTx0BStZ8G/5gUPIr",
+	"rEmA0RVbUhW1lwxKB63Wn7TYK2wEAHRl5ZZ4dZgcow1wdcsoZ6VReE60KA8IZhqQNRUUyoFqrYmzoWiZ",
+	"W7HXJQA3QxQPbWBf7dM1y+Cx3wX+O6yL7qvh1ilUaQp/W3SF3w777XpXm1YBKob4p/yWNZ+KGetK8/Jb",
+	"JswkYIj2FQqs1oSnOmVGqFytU2CZEnyLjOjU6HFWCr/I5JTpCcttUyx2P5OKAxZhVBvEm/bE5enxq7en",
+	"EGWHGUs7TfJxwgR5e3p9eXZy1b9+/9fTd1i7DZOS0TKCFX0Vw7pn0B3M6R9wvl3yHaoevbzV2o0ro8Ej",
+	"NjhCTnvHbTwy2OCgGrDRhUjdyNagmoysww0IB3olBfOawRiFwkXvZIYrn9MhS9EmCVXQWNLF0UHjTak2",
+	"ogdma2X0jhiGCt1VIcqCJ6vcSG/tcWzHDgqKXJK+fyNvTs8vyJiJXyjvT7Se9V1mch+aJLtaVTZIYzhf",
+	"WHZkDnsiEysjmSvR7Il/I9c/XpyuGxbiNVjWE6vf+YIj/6VX+/70uleLYOK/9KpxJb1ahLP+pWe23as9",
+	"kN1H1EWyALxm9yv9Ghbln55M9fUX9ctD9KVm14HF4pfsAd7tmhZIEbzCvlq/8h6X2v+cTtOB0XRuWQb1",
+	"SCTkz0cETDwgq8K/muRMK2srxDQjuDiD5wOr9JKMKZkaqm5dATYZCXRTa1uAhg0hRH8/Y+L44szM/DSi",
+	"vh062GleWR63CiXsawUvfLIx9F9TILj2LUXg+7bnEhADfDRan9tqu4wQdk9jnUJXroG56VVEdFXUwSpO",
+	"dMasYMKNssbTpLkGe348fnv+OOxxq/4Te35N7LG1JMIIBMkdKzGn02phEKCN+GMzJhLbeh0EzG61WAzI",
+	"CK70h9HSx1hSuaiqGUuRNMl+a7cUBaKSr2PsK4Qi2UpEIC2tIFqXsPSvrs8AvYCwqxnuotatyRtzLkzc",
+	"8kwKW76hbKaDxYIM2GyK3rb1+mnCBXiUljEXNmNIN5BqF0fU/I0cJysBYQvcgBHaq7zKBWmr7UD0uIr/",
+	"a2F07COgDWkvLkVz7a0oxl0jf8PnhmeuMt0scVRVteoXfsjnteW2rOdgG/e6Dbnh6oMpvWEky8Vgp+LJ",
+	"7D5/Dgb1iVS6+7LVaoHD0q57Oc53zJXGC2IbcmALJWc1yvUksKoTyEkw969SuEpPMpmP8VKOqWZ31O8A",
+	"O6E6MBRWDnTxhy7osmiwCyGzSx+VDqDyXft3oMWuC4mcOPXTfYG6YgDoTuuyIYcWt8oP8fCXP4TGxM9s",
+	"ERPsTVItNWEHKCpNBFa7kMUF/t6FHG2svWPdFGjFlDL1xoc0lOWxoaVfed51Wjar3CENQgVN55rHKipa",
+	"uUaLrcE91IDWHMuTrDUSW5NrFfvtgMBeHj4//K8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
+	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
@@ -140,6 +141,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	// A rating waits for its request's row: past one flush of this
 	// instance's log (Flush) and of any other instance's.
 	feedbackSvc := feedback.New(db, requests, clk, feedback.Config{LogWait: feedbackLogWait})
+	keysSvc := apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser})
 
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
@@ -162,7 +164,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		Tracing:      obs.tracerProvider(),
 		LogPrompts:   cfg.LogPrompts,
 	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Search: searchSvc,
-		Admin: adminSvc, Feedback: feedbackSvc, Database: db, Redis: lim.redis}, logger)
+		Admin: adminSvc, Feedback: feedbackSvc, APIKeys: keysSvc, Database: db, Redis: lim.redis}, logger)
 	if err != nil {
 		_ = requests.Close(ctx)
 		lim.close()

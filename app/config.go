@@ -88,8 +88,10 @@ type Config struct {
 	JWTAlgorithm       string
 	JWTExpiration      time.Duration
 
-	AdminEmails         []string
-	UserDailyQuota      int
+	AdminEmails    []string
+	UserDailyQuota int
+	// MaxAPIKeysPerUser bounds each user's personal API keys.
+	MaxAPIKeysPerUser   int
 	AuthAllowEmailLogin bool
 
 	MaxRequestSizeBytes int64
@@ -224,9 +226,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("groq_keys", len(c.Groq.Keys)),
 		slog.Int("openrouter_keys", len(c.OpenRouter.Keys)),
 		slog.Int("huggingface_keys", len(c.HuggingFace.Keys)),
-		slog.String("groq_base_url", c.Groq.BaseURL),
-		slog.String("openrouter_base_url", c.OpenRouter.BaseURL),
-		slog.String("huggingface_base_url", c.HuggingFace.BaseURL),
+		slog.String("groq_base_url", redactedOrEmpty(c.Groq.BaseURL)),
+		slog.String("openrouter_base_url", redactedOrEmpty(c.OpenRouter.BaseURL)),
+		slog.String("huggingface_base_url", redactedOrEmpty(c.HuggingFace.BaseURL)),
 		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
 		slog.Bool("http2_cleartext", c.HTTP2Cleartext),
 		slog.Bool("metrics_token", c.MetricsToken != ""),
@@ -262,10 +264,16 @@ func isSQLiteURL(raw string) bool {
 }
 
 // RedactURL hides the password of a connection URL, in the user info and
-// in a password= query parameter (both are accepted by pgx).
+// in a password= query parameter (both are accepted by pgx); a URL with an
+// @ but no host is not shown at all.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
+		return "[unparseable]"
+	}
+	if u.Host == "" && strings.Contains(raw, "@") {
+		// No host, so no user info was read: "a/b://u:pw@h" parses as a
+		// relative path and "x:u:pw@h" as opaque, the password in plain view.
 		return "[unparseable]"
 	}
 	if q := u.Query(); q.Has("password") {
@@ -414,6 +422,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.AdminEmails = append(c.AdminEmails, email)
 	}
 	c.UserDailyQuota = r.intRange("USER_DAILY_QUOTA", 50, 0, 1_000_000)
+	c.MaxAPIKeysPerUser = r.intRange("MAX_API_KEYS_PER_USER", 10, 1, 1000)
 
 	allow, set := r.boolean("AUTH_ALLOW_EMAIL_LOGIN", !c.Production())
 	if c.Production() && allow && set {
@@ -423,7 +432,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AuthAllowEmailLogin = allow
 
 	c.MaxRequestSizeBytes = int64(r.intRange("MAX_REQUEST_SIZE_BYTES", 50_000, 1024, 64<<20))
-	c.ShutdownTimeout = time.Duration(r.intRange("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, 3600)) * time.Second
+	c.ShutdownTimeout = time.Duration(r.shutdownSeconds()) * time.Second
 	c.HTTP2Cleartext, _ = r.boolean("HTTP2_CLEARTEXT", true)
 	c.HTTP2MaxStreams = r.intRange("HTTP2_MAX_CONCURRENT_STREAMS", 250, 1, 10_000)
 
@@ -471,6 +480,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{Problems: r.problems}
 	}
 	return c, nil
+}
+
+// shutdownSeconds reads SHUTDOWN_TIMEOUT_SECONDS or its alias
+// SHUTDOWN_GRACE_SECONDS; both set to different values is a problem rather
+// than a silent choice of one.
+func (r *configReader) shutdownSeconds() int {
+	before := len(r.problems)
+	timeout := r.intRange("SHUTDOWN_TIMEOUT_SECONDS", 15, 1, 3600)
+	timeoutSet := strings.TrimSpace(r.getenv("SHUTDOWN_TIMEOUT_SECONDS")) != "" && len(r.problems) == before
+	if strings.TrimSpace(r.getenv("SHUTDOWN_GRACE_SECONDS")) == "" {
+		return timeout
+	}
+	before = len(r.problems)
+	grace := r.intRange("SHUTDOWN_GRACE_SECONDS", 15, 1, 3600)
+	if len(r.problems) > before {
+		return timeout // already reported
+	}
+	if timeoutSet && grace != timeout {
+		r.problem("SHUTDOWN_GRACE_SECONDS", "%d differs from SHUTDOWN_TIMEOUT_SECONDS=%d; it is another name for it, set only one", grace, timeout)
+	}
+	return grace
 }
 
 // edge reads the hosts, origins, proxies and rate limits.

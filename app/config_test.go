@@ -86,6 +86,7 @@ func TestLoadConfigDevelopmentDefaults(t *testing.T) {
 			assert.Equal(t, 24*time.Hour, cfg.JWTExpiration)
 			assert.Empty(t, cfg.AdminEmails)
 			assert.Equal(t, 50, cfg.UserDailyQuota)
+			assert.Equal(t, 10, cfg.MaxAPIKeysPerUser)
 			assert.True(t, cfg.AuthAllowEmailLogin)
 			assert.Equal(t, int64(50_000), cfg.MaxRequestSizeBytes)
 			assert.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
@@ -307,6 +308,10 @@ func TestLoadConfigValidation(t *testing.T) {
 			assert.False(t, cfg.HTTP2Cleartext)
 			assert.Equal(t, 1000, cfg.HTTP2MaxStreams)
 		}},
+		{name: "MAX_API_KEYS_PER_USER", env: map[string]string{"MAX_API_KEYS_PER_USER": "3"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 3, cfg.MaxAPIKeysPerUser)
+		}},
+		{name: "MAX_API_KEYS_PER_USER 0", env: map[string]string{"MAX_API_KEYS_PER_USER": "0"}, wantProblems: []string{"MAX_API_KEYS_PER_USER"}},
 		{name: "HTTP2_MAX_CONCURRENT_STREAMS 0", env: map[string]string{"HTTP2_MAX_CONCURRENT_STREAMS": "0"}, wantProblems: []string{"HTTP2_MAX_CONCURRENT_STREAMS"}},
 		{name: "HTTP2_CLEARTEXT not a boolean", env: map[string]string{"HTTP2_CLEARTEXT": "maybe"}, wantProblems: []string{"HTTP2_CLEARTEXT"}},
 		{name: "DATABASE_POOL_SIZE not a number", env: map[string]string{"DATABASE_POOL_SIZE": "twenty"}, wantProblems: []string{"DATABASE_POOL_SIZE"}, check: func(t *testing.T, cfg app.Config) {
@@ -325,6 +330,16 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "JWT_EXPIRATION_HOURS 0", env: map[string]string{"JWT_EXPIRATION_HOURS": "0"}, wantProblems: []string{"JWT_EXPIRATION_HOURS"}},
 		{name: "MAX_REQUEST_SIZE_BYTES 100", env: map[string]string{"MAX_REQUEST_SIZE_BYTES": "100"}, wantProblems: []string{"MAX_REQUEST_SIZE_BYTES"}},
 		{name: "SHUTDOWN_TIMEOUT_SECONDS 0", env: map[string]string{"SHUTDOWN_TIMEOUT_SECONDS": "0"}, wantProblems: []string{"SHUTDOWN_TIMEOUT_SECONDS"}},
+		// SHUTDOWN_GRACE_SECONDS is an alias; set both, they must agree.
+		{name: "SHUTDOWN_GRACE_SECONDS alone", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "7"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 7*time.Second, cfg.ShutdownTimeout)
+		}},
+		{name: "SHUTDOWN_GRACE_SECONDS equal to SHUTDOWN_TIMEOUT_SECONDS", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "07", "SHUTDOWN_TIMEOUT_SECONDS": "7"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 7*time.Second, cfg.ShutdownTimeout)
+		}},
+		{name: "SHUTDOWN_GRACE_SECONDS differs from SHUTDOWN_TIMEOUT_SECONDS", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "7", "SHUTDOWN_TIMEOUT_SECONDS": "30"}, wantProblems: []string{"SHUTDOWN_GRACE_SECONDS"}},
+		{name: "SHUTDOWN_GRACE_SECONDS 0", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "0", "SHUTDOWN_TIMEOUT_SECONDS": "30"}, wantProblems: []string{"SHUTDOWN_GRACE_SECONDS"}},
+		{name: "SHUTDOWN_TIMEOUT_SECONDS invalid beside a valid alias", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "7", "SHUTDOWN_TIMEOUT_SECONDS": "soon"}, wantProblems: []string{"SHUTDOWN_TIMEOUT_SECONDS"}},
 
 		// Several at once: one error lists every problem.
 		{name: "several bad variables", env: map[string]string{

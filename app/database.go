@@ -20,6 +20,7 @@ type store interface {
 	ports.HealthStore
 	ports.AdminStore
 	ports.FeedbackStore
+	ports.APIKeyStore
 	ports.Pinger
 	NewMigrator(logger *slog.Logger) (*sqlmigrate.Migrator, error)
 	Close()

@@ -171,6 +171,24 @@ type AdminStore interface {
 	Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error)
 }
 
+// APIKeyStore keeps personal API keys by the SHA-256 of the key.
+type APIKeyStore interface {
+	// CreateAPIKey adds a key unless its owner already has max keys
+	// (CodeConflict then); concurrent creations for one user are counted in
+	// turn, so the bound holds. CodeNotFound when the owner does not exist.
+	CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (domain.APIKey, error)
+	// APIKeys lists a user's keys, oldest first.
+	APIKeys(ctx context.Context, user domain.UserID) ([]domain.APIKey, error)
+	// DeleteAPIKey revokes one of the user's keys; CodeNotFound when the
+	// user has no key with that id.
+	DeleteAPIKey(ctx context.Context, user domain.UserID, id domain.APIKeyID) error
+	// APIKeyOwner returns the key with that hash and its owner;
+	// CodeNotFound when no key has it.
+	APIKeyOwner(ctx context.Context, hash []byte) (domain.APIKey, domain.User, error)
+	// TouchAPIKey sets the key's last use to at unless it is already later.
+	TouchAPIKey(ctx context.Context, id domain.APIKeyID, at time.Time) error
+}
+
 // FeedbackStore keeps users' ratings of their chat answers.
 type FeedbackStore interface {
 	// SaveFeedback stores f, replacing the user's earlier rating of the same

@@ -152,8 +152,10 @@ func TestUnwrap(t *testing.T) {
 	}
 }
 
-// FuzzParse checks that no page makes a parser panic or yield a result
-// without a title or with a non-web URL. Seeds: the testdata pages.
+// FuzzParse checks that no page makes either parser (HTML or lite) panic
+// or yield a result without a title, with a non-web URL, with whitespace
+// left uncollapsed, or twice. Seeds: the testdata pages, and the corpus in
+// testdata/fuzz/FuzzParse (pages cut short, nested and odd markup).
 func FuzzParse(f *testing.F) {
 	for _, name := range []string{"results.html", "no_results.html", "challenge.html", "lite.html"} {
 		f.Add(page(f, name))
@@ -168,21 +170,30 @@ func FuzzParse(f *testing.F) {
 			}
 			seen := map[string]bool{}
 			for _, r := range rs {
-				if r.Title == "" || r.URL == "" || r.Title != strings.TrimSpace(r.Title) {
-					t.Fatalf("bad title or URL: %+v", r)
+				if r.Title == "" || r.URL == "" || r.Title != collapsed(r.Title) || r.Snippet != collapsed(r.Snippet) {
+					t.Fatalf("bad title, snippet or URL: %+v", r)
 				}
 				u, err := url.Parse(r.URL)
 				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 					t.Fatalf("not a web URL: %q", r.URL)
 				}
-				if seen[r.URL] {
+				// Duplicates differ at most in the host's case, the fragment and a trailing slash.
+				k := *u
+				k.Host, k.Fragment, k.RawFragment = strings.ToLower(k.Host), "", ""
+				k.Path, k.RawPath = strings.TrimSuffix(k.Path, "/"), strings.TrimSuffix(k.RawPath, "/")
+				key := k.String()
+				if seen[key] {
 					t.Fatalf("duplicate: %q", r.URL)
 				}
-				seen[r.URL] = true
+				seen[key] = true
 			}
 		}
 	})
 }
+
+// collapsed is s with runs of white space made one space and trimmed, as
+// the parsers give titles and snippets.
+func collapsed(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // fakeDDG is a DuckDuckGo stand-in serving the HTML endpoint at /html/ and
 // the lite endpoint at /lite/, each with its own scripted answer, and

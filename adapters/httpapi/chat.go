@@ -11,6 +11,28 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 )
 
+// ErrShuttingDown is the cause with which the server cancels the requests
+// still running shortly before its shutdown deadline (the base context of
+// every request; see cmd/genzai). A stream then ends with an error event
+// of code CodeShuttingDown instead of being cut when the server closes, and
+// a request that has not answered yet gets a 503.
+var ErrShuttingDown = errors.New("server shutting down")
+
+// CodeShuttingDown is the code of the error event that ends a stream the
+// server could not finish before it stopped.
+const CodeShuttingDown = "shutting_down"
+
+// shuttingDown reports whether ctx was cancelled by the server's shutdown.
+func shuttingDown(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), ErrShuttingDown)
+}
+
+// errShutdownUnavailable answers a request the shutdown ended before it
+// could answer: the client may send it again (to another instance).
+func errShutdownUnavailable(err error) error {
+	return &domain.Error{Code: domain.CodeUnavailable, Message: "The server is shutting down; send the request again", Err: err}
+}
+
 func toChatRequest(b *api.ChatRequest) chat.Request {
 	r := chat.Request{Prompt: b.Prompt, MaxTokens: b.MaxTokens, Temperature: b.Temperature, Stream: true}
 	if b.Model != nil {
@@ -52,6 +74,9 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		h.s.logTranscript(ctx, creq, sink.content, err)
 	}
 	if err != nil {
+		if shuttingDown(ctx) {
+			return nil, errShutdownUnavailable(err)
+		}
 		return nil, err
 	}
 	return api.Chat200JSONResponse{
@@ -89,11 +114,20 @@ func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 		defer sink.metrics.StreamClosed() // after the last event is written
 	}
 	if !sink.begun {
+		if err != nil && shuttingDown(c.ctx) {
+			return errShutdownUnavailable(err)
+		}
 		return err // nothing written yet: the error handler answers with JSON
 	}
 	switch {
 	case err == nil:
 		return sink.done(res)
+	case shuttingDown(c.ctx):
+		// The server stops before the answer could finish: say so, so that
+		// the client knows the answer is incomplete and why.
+		c.s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(c.ctx))
+		_ = sink.fail("The server is shutting down; the answer is incomplete", CodeShuttingDown)
+		return nil
 	case errors.Is(err, context.Canceled) || c.ctx.Err() != nil:
 		return nil // the client left
 	default:

@@ -98,6 +98,10 @@ func chatErrorResponse(err error) (int, errorBody, bool) {
 // errorResponse turns any error into a status and body. Unknown errors
 // become 500 "internal error"; their detail only goes to the log.
 func (s *Server) errorResponse(err error) (int, errorBody) {
+	var slow *BodyTimeoutError
+	if errors.As(err, &slow) {
+		return http.StatusRequestTimeout, errorBody{Error: slow.Error(), Code: "request_timeout"}
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return s.echoErrorResponse(echo.ErrStatusRequestEntityTooLarge)
@@ -184,6 +188,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("internal error", "request_id", reqID, "method", c.Request().Method, "route", c.Path(), "error", err)
 	case status == http.StatusServiceUnavailable:
 		s.log.Warn("dependency unavailable", "request_id", reqID, "route", c.Path(), "error", err)
+	}
+	if status == http.StatusRequestTimeout {
+		// The connection's read deadline has passed: it carries no more requests.
+		c.Response().Header().Set(echo.HeaderConnection, "close")
 	}
 	if body.RetryAfter != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(*body.RetryAfter))

@@ -1,20 +1,24 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/apikeys"
 )
 
 type ctxKey int
@@ -22,12 +26,20 @@ type ctxKey int
 const (
 	userKey ctxKey = iota
 	requestIDKey
+	apiKeyKey
 )
 
 // UserFrom returns the authenticated user that the auth middleware put in ctx.
 func UserFrom(ctx context.Context) (domain.User, bool) {
 	u, ok := ctx.Value(userKey).(domain.User)
 	return u, ok
+}
+
+// APIKeyFrom returns the API key the request authenticated with, if it
+// was one (and not an access token).
+func APIKeyFrom(ctx context.Context) (domain.APIKey, bool) {
+	k, ok := ctx.Value(apiKeyKey).(domain.APIKey)
+	return k, ok
 }
 
 // RequestIDFrom returns the request id of ctx, or "".
@@ -133,8 +145,13 @@ func limitBody(max int64) echo.MiddlewareFunc {
 	}
 }
 
+// errBodyNotUTF8 refuses a body that is not UTF-8: encoding/json would
+// quietly turn its bad bytes into U+FFFD and pass altered text on.
+var errBodyNotUTF8 = domain.Errorf(domain.CodeInvalid, "Request body must be valid UTF-8")
+
 // requireJSON refuses request bodies that are not JSON with 415, so that no
-// other binder (forms, XML) ever sees them.
+// other binder (forms, XML) ever sees them, and JSON that is not valid UTF-8
+// with 400. The body, bounded by limitBody, is read here and handed on.
 func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
@@ -150,6 +167,14 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
 			return echo.ErrUnsupportedMediaType
 		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return err // too large (413) or too slow (408)
+		}
+		if !utf8.Valid(body) {
+			return errBodyNotUTF8
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
 		return next(c)
 	}
 }
@@ -195,11 +220,21 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
 		}
-		u, err := s.deps.Login.Authenticate(c.Request().Context(), token)
-		if err != nil {
-			return err
+		ctx := c.Request().Context()
+		if apikeys.IsKey(token) && s.deps.APIKeys != nil {
+			u, k, err := s.deps.APIKeys.Authenticate(ctx, token)
+			if err != nil {
+				return err
+			}
+			ctx = context.WithValue(context.WithValue(ctx, userKey, u), apiKeyKey, k)
+		} else {
+			u, err := s.deps.Login.Authenticate(ctx, token)
+			if err != nil {
+				return err
+			}
+			ctx = context.WithValue(ctx, userKey, u)
 		}
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), userKey, u)))
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }

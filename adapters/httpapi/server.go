@@ -14,6 +14,7 @@ import (
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain/admin"
+	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
@@ -57,6 +58,10 @@ type Deps struct {
 	Search   *search.Service
 	Admin    *admin.Service
 	Feedback *feedback.Service
+	// APIKeys manages personal API keys and authenticates requests that
+	// carry one; nil refuses keys (their bearer credentials then fail as
+	// tokens do).
+	APIKeys  *apikeys.Service
 	Database ports.Pinger
 	// Redis, when configured, is checked by /ready as a non-fatal dependency.
 	Redis ports.Pinger
@@ -98,16 +103,17 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	e.IPExtractor = ipExtractor(cfg.Edge.TrustedProxies)
 	// The stack, in order: request id (before anything logs), the access
 	// log (it renders errors raised by every later layer), panic recovery,
-	// security headers, request validation (body size, JSON only, time
-	// limit), trusted host, CORS, per-IP rate limits, authentication. A
-	// request refused by a layer never reaches the next. With tracing, the
-	// request's span opens before the access log, which then carries its id.
+	// security headers, request validation (body size and read time, JSON
+	// only, time limit), trusted host, CORS, per-IP rate limits,
+	// authentication. A request refused by a layer never reaches the next.
+	// With tracing, the request's span opens before the access log, which
+	// then carries its id.
 	stack := []echo.MiddlewareFunc{withRequestID}
 	if cfg.Tracing != nil {
 		stack = append(stack, s.traceRequests(cfg.Tracing))
 	}
 	e.Use(append(stack, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production),
-		limitBody(cfg.MaxBodyBytes), requireJSON, timeout(cfg.Edge.RequestTimeout),
+		limitBody(cfg.MaxBodyBytes), bodyDeadline(cfg.Edge.RequestTimeout), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
 		compressDocs())...)
 	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest}))

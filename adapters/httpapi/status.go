@@ -41,7 +41,7 @@ func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject
 		body = append(body, ph)
 	}
 	// The cache header matches what is left of the in-process cache entry.
-	maxAge := max(int(math.Ceil(time.Until(report.Expires).Seconds())), 0)
+	maxAge := int(math.Ceil(h.s.deps.Status.FreshFor(report).Seconds()))
 	cc := fmt.Sprintf("public, max-age=%d", maxAge)
 	return api.GetStatus200JSONResponse{Body: body, Headers: api.GetStatus200ResponseHeaders{CacheControl: &cc}}, nil
 }

@@ -44,6 +44,9 @@ func New(secret []byte, issuer string) *Issuer {
 			gojwt.WithIssuedAt(),
 			gojwt.WithIssuer(issuer),
 			gojwt.WithLeeway(leeway),
+			// The unused low bits of a segment's last character must be zero,
+			// so that a signature has one spelling (see canonical).
+			gojwt.WithStrictDecoding(),
 		),
 	}
 }
@@ -68,6 +71,9 @@ func (i *Issuer) Issue(c domain.TokenClaims) (string, error) {
 
 // Verify implements ports.TokenIssuer.
 func (i *Issuer) Verify(token string) (domain.TokenClaims, error) {
+	if !canonical(token) {
+		return domain.TokenClaims{}, domain.Errorf(domain.CodeUnauthorized, "Invalid authentication token")
+	}
 	var c claims
 	_, err := i.parser.ParseWithClaims(token, &c, func(*gojwt.Token) (any, error) { return i.secret, nil })
 	switch {
@@ -86,4 +92,17 @@ func (i *Issuer) Verify(token string) (domain.TokenClaims, error) {
 		IssuedAt:  c.IssuedAt.Time,
 		ExpiresAt: c.ExpiresAt.Time,
 	}, nil
+}
+
+// canonical reports whether token holds only base64url characters and dots.
+// Base64 decoders skip line breaks, so without this check a signature with
+// CR or LF inserted (another text, the same bytes) would verify too.
+func canonical(token string) bool {
+	for _, c := range []byte(token) {
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

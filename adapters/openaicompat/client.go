@@ -319,12 +319,29 @@ func (c *Client) finish(pe *domain.ProviderError) *domain.ProviderError {
 		if k == "" {
 			continue
 		}
-		pe.Message = strings.ReplaceAll(pe.Message, k, redacted)
+		pe.Message = redactCutKey(strings.ReplaceAll(pe.Message, k, redacted), k)
 		if pe.Err != nil && strings.Contains(pe.Err.Error(), k) {
 			pe.Err = &scrubbedError{msg: strings.ReplaceAll(pe.Err.Error(), k, redacted)}
 		}
 	}
 	return pe
+}
+
+// redactCutKey redacts the start of key left at the end of msg when msg
+// was shortened in the middle of the key: the message is bounded before
+// the keys are removed, and a key that straddles the cut would otherwise
+// leak its first part.
+func redactCutKey(msg, key string) string {
+	body, cut := strings.CutSuffix(msg, "…")
+	if !cut {
+		return msg
+	}
+	for n := len(key) - 1; n >= 4; n-- {
+		if strings.HasSuffix(body, key[:n]) {
+			return body[:len(body)-n] + redacted + "…"
+		}
+	}
+	return msg
 }
 
 // readBody reads at most limit bytes; more is a bad_response, a failed read

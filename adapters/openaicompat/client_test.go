@@ -332,6 +332,8 @@ func TestKeysNeverLeak(t *testing.T) {
 			_, _ = io.WriteString(w, "oops "+r.Header.Get("Authorization"))
 		})},
 		{"mid-stream echo", fakeupstream.MidStreamError(1, 401, "bad key "+keyA)},
+		// The message is cut at 300 bytes in the middle of the key.
+		{"key cut by the length bound", fakeupstream.Status(400, `{"error":{"message":"`+strings.Repeat("x", 300-len("bad key ")-len(keyA)/2)+" bad key "+keyA+`"}}`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,6 +350,7 @@ func TestKeysNeverLeak(t *testing.T) {
 			for _, k := range []string{keyA, keyB} {
 				assert.NotContains(t, pe.Message, k)
 				assert.NotContains(t, pe.Error(), k)
+				assert.NotContains(t, pe.Message, k[:len(k)/2-2], "not even the part of a key before a cut")
 			}
 		})
 	}

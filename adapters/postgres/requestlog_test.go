@@ -447,7 +447,7 @@ func TestRequestLogMigration(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{3, 4, 5}, applied)
+	assert.Equal(t, []int64{3, 4, 5, 6}, applied)
 	assert.True(t, exists())
 }
 

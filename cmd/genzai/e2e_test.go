@@ -1105,20 +1105,20 @@ func testMigrateCommand(t *testing.T, dbURL string, tableExists func(t *testing.
 	dir := t.TempDir()
 	// tables are the tables each migration creates.
 	tables := map[string]string{
-		"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks", "00005": "feedback",
+		"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks", "00005": "feedback", "00006": "api_keys",
 	}
-	all := []string{"00001", "00002", "00003", "00004", "00005"}
+	all := []string{"00001", "00002", "00003", "00004", "00005", "00006"}
 	for _, step := range []struct {
 		args       []string
 		wantStdout string // exact; "" for status, whose table is parsed
 		applied    []string
 	}{
 		{args: []string{"status"}, applied: nil},
-		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\n", applied: all},
+		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\n", applied: all},
 		{args: []string{"status"}, applied: all},
-		{args: []string{"down"}, wantStdout: "rolled back 00005\n", applied: all[:4]},
-		{args: []string{"status"}, applied: all[:4]},
-		{args: []string{"up"}, wantStdout: "applied 00005\n", applied: all},
+		{args: []string{"down"}, wantStdout: "rolled back 00006\n", applied: all[:5]},
+		{args: []string{"status"}, applied: all[:5]},
+		{args: []string{"up"}, wantStdout: "applied 00006\n", applied: all},
 		{args: []string{"up"}, wantStdout: "no pending migrations\n", applied: all},
 	} {
 		ok := t.Run(strings.Join(step.args, " "), func(t *testing.T) {
@@ -1220,7 +1220,7 @@ func TestServeInstancesStartTogether(t *testing.T) {
 				counts[v] = n
 			}
 			require.NoError(t, rows.Err())
-			assert.Equal(t, map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1}, counts, "one goose_db_version row per migration")
+			assert.Equal(t, map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1}, counts, "one goose_db_version row per migration")
 
 			var applied []string
 			for _, s := range servers {
@@ -1230,7 +1230,7 @@ func TestServeInstancesStartTogether(t *testing.T) {
 					}
 				}
 			}
-			assert.Equal(t, []string{"[1 2 3 4 5]"}, applied, "exactly one instance applied the migrations")
+			assert.Equal(t, []string{"[1 2 3 4 5 6]"}, applied, "exactly one instance applied the migrations")
 
 			servers[0].register(t, "ada@example.com", "correct horse")
 			tok := servers[1].login(t, "ada@example.com", "correct horse")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/app"
 )
 
@@ -49,8 +50,9 @@ func (c *cli) serveCmd() *cobra.Command {
 }
 
 // serve runs the server until ctx ends, then shuts down gracefully: it stops
-// accepting, lets in-flight requests finish within ShutdownTimeout and
-// closes the database pool.
+// accepting, lets in-flight requests finish within ShutdownTimeout (streams
+// still open shortly before it end with an error event, code
+// shutting_down) and closes the database pool.
 func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	logger := app.NewLogger(cfg, c.stderr)
 	if cfg.JWTSecretGenerated {
@@ -71,14 +73,19 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	srv := &http.Server{
 		Handler: a.Handler,
 		// Slow clients cannot hold connections: bounded header reads and
-		// idle keep-alives. No ReadTimeout or WriteTimeout: net/http cancels
-		// a request's context when the read deadline passes, and a write
-		// deadline would cut long streams; the body is bounded by size and
-		// each stream write has its own deadline instead.
+		// idle keep-alives. No server-wide ReadTimeout or WriteTimeout: a
+		// write deadline would cut long streams. Instead the API bounds each
+		// body in size and time (httpapi's body deadline) and each stream
+		// write has its own deadline.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Requests run under a context of their own that shutdown cancels
+	// shortly before its deadline (see endStreamsBefore).
+	requestsCtx, cancelRequests := context.WithCancelCause(context.Background())
+	defer cancelRequests(nil)
+	srv.BaseContext = func(net.Listener) context.Context { return requestsCtx }
 	setProtocols(srv, cfg)
 	debug, err := startPprof(cfg.PprofAddr, logger)
 	if err != nil {
@@ -102,6 +109,17 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Shutdown closes the listener at once (readiness probes are refused
+	// from then on) and waits for the requests in flight. Those still
+	// running shortly before the deadline are cancelled with
+	// ErrShuttingDown: a stream then ends with an error event, written while
+	// the connection is still open, instead of being cut mid-answer when
+	// the deadline closes every connection.
+	endRequests := time.AfterFunc(cfg.ShutdownTimeout-endStreamsBefore(cfg.ShutdownTimeout), func() {
+		logger.Info("ending the requests still running", "deadline_in", endStreamsBefore(cfg.ShutdownTimeout).String())
+		cancelRequests(httpapi.ErrShuttingDown)
+	})
+	defer endRequests.Stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
 		debug.close()
@@ -113,6 +131,15 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// endStreamsBefore is how long before the shutdown deadline the requests
+// still running are ended: a quarter of the timeout, from 1 s to 2 s, and
+// at most half of it. Long enough for the handlers to write their last
+// event and for http.Server.Shutdown, which looks for finished connections
+// every 500 ms at most, to see them done before the deadline.
+func endStreamsBefore(timeout time.Duration) time.Duration {
+	return min(max(timeout/4, time.Second), 2*time.Second, timeout/2)
 }
 
 // setProtocols enables HTTP/2 without TLS (prior knowledge) beside HTTP/1.1

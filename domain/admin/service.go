@@ -157,6 +157,9 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string
 	if utf8.RuneCountInString(query) > maxQueryChars {
 		return UserPage{}, invalid("query: must be at most %d characters", maxQueryChars)
 	}
+	if !isText(query) {
+		return UserPage{}, invalid("query: must be text")
+	}
 	limit, err := pageSize(pageLimit, DefaultUserPage, MaxUserPage)
 	if err != nil {
 		return UserPage{}, err
@@ -164,7 +167,7 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string
 	after := ""
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(b) == 0 || !utf8.Valid(b) {
+		if err != nil || len(b) == 0 || !isText(string(b)) {
 			return UserPage{}, invalid("cursor: not a cursor this server issued")
 		}
 		after = string(b)
@@ -252,6 +255,9 @@ func (s *Service) ListRequests(ctx context.Context, actor domain.User, q Request
 	if len(q.Provider) > maxProviderChars {
 		return RequestPage{}, invalid("provider: must be at most %d characters", maxProviderChars)
 	}
+	if !isText(q.Provider) {
+		return RequestPage{}, invalid("provider: must be text")
+	}
 	limit, err := pageSize(q.Limit, DefaultLogPage, MaxLogPage)
 	if err != nil {
 		return RequestPage{}, err
@@ -275,6 +281,12 @@ func (s *Service) ListRequests(ctx context.Context, actor domain.User, q Request
 		page.NextCursor = encodeRequestCursor(domain.RequestCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return page, nil
+}
+
+// isText reports whether s is text a store can hold and compare: UTF-8
+// without NUL (PostgreSQL refuses both, which would be a 500).
+func isText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 func pageSize(limit *int, def, max int) (int, error) {

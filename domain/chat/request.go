@@ -40,6 +40,22 @@ func invalid(format string, args ...any) error {
 	return domain.Errorf(domain.CodeInvalid, format, args...)
 }
 
+// checkText refuses text that is not UTF-8 or holds control characters
+// other than tab, line feed and carriage return: terminal escapes and NULs
+// in a prompt are never meant for a model, and some providers and
+// databases refuse them further along.
+func checkText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return invalid("%s: must be valid UTF-8", field)
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r < 0xa0 {
+			return invalid("%s: must not contain control characters (U+%04X)", field, r)
+		}
+	}
+	return nil
+}
+
 // normalize applies defaults and checks every field, naming the first bad one.
 func (r *Request) normalize(l Limits) error {
 	if r.Tier == "" {
@@ -54,6 +70,12 @@ func (r *Request) normalize(l Limits) error {
 		return invalid("prompt: is required")
 	case n > l.MaxPromptChars:
 		return invalid("prompt: must be at most %d characters", l.MaxPromptChars)
+	}
+	if err := checkText("prompt", r.Prompt); err != nil {
+		return err
+	}
+	if err := checkText("system", r.System); err != nil {
+		return err
 	}
 	total := n + utf8.RuneCountInString(r.System)
 	if utf8.RuneCountInString(r.System) > l.MaxPromptChars {
@@ -71,6 +93,9 @@ func (r *Request) normalize(l Limits) error {
 		c := utf8.RuneCountInString(m.Content)
 		if c == 0 {
 			return invalid("messages[%d].content: is required", i)
+		}
+		if err := checkText(fmt.Sprintf("messages[%d].content", i), m.Content); err != nil {
+			return err
 		}
 		total += c
 	}

@@ -323,6 +323,10 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 			ttft := min(s.cfg.FirstTokenTimeout, time.Until(routingDeadline))
 			if ttft <= 0 {
 				p.breaker.release()
+				// Out of time before this provider could be asked (a slow
+				// database or search ate the budget): say so, rather than
+				// answer "unavailable" with no attempt at all.
+				attempts = append(attempts, domain.Attempt{Provider: route.Provider, Reason: "timeout"})
 				rec.Attempts = attempts
 				return Result{}, s.failure(attempts, false)
 			}

@@ -267,6 +267,12 @@ func (s *Service) compute(ctx context.Context, window string, span time.Duration
 // refreshTimeout bounds a report refresh started in the background.
 const refreshTimeout = 30 * time.Second
 
+// FreshFor is how long r stays in the cache, by the service's clock (the
+// one that stamped r.Expires): what an HTTP Cache-Control max-age should say.
+func (s *Service) FreshFor(r Report) time.Duration {
+	return max(r.Expires.Sub(s.clock.Now()), 0)
+}
+
 // Down reports whether the latest (possibly cached) report says provider
 // is down; false when the report cannot be read.
 //

@@ -19,6 +19,8 @@ const (
 	kindDrop
 	kindMidStreamError
 	kindHandler
+	kindGarbage
+	kindPick
 )
 
 // Behaviour is how the server answers one request. Build one with a
@@ -43,6 +45,8 @@ type Behaviour struct {
 
 	errData string // the mid-stream error event's data
 	handler http.HandlerFunc
+	junk    string                  // what Garbage sends in place of the rest of the answer
+	pick    func(Request) Behaviour // Pick's choice per request
 }
 
 // OK answers with tokens: streamed as chunks (an opening role chunk, one
@@ -145,6 +149,36 @@ func MidStreamErrorJSON(n int, data string) Behaviour {
 	b.kind = kindMidStreamError
 	b.errData = data
 	return b
+}
+
+// Junk for Garbage: three ways the bytes of an answer can be broken.
+const (
+	// JunkNotJSON is a well-formed event whose data is not JSON at all.
+	JunkNotJSON = "data: upstream says: something went wrong\n\n"
+	// JunkTruncatedJSON is a chunk cut off in the middle of its JSON.
+	JunkTruncatedJSON = `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tru` + "\n\n"
+	// JunkBinary is binary data (gzip magic, NULs, invalid UTF-8), first as
+	// an event's data and then as a line that never ends.
+	JunkBinary = "data: \x1f\x8b\x08\x00\x00\x00\xff\xfe\x00\x01\n\n\x00\xde\xad\xbe\xef\xc3\x28"
+)
+
+// Garbage streams Tokens(n) (or WithTokens), then junk as is (such as
+// JunkNotJSON, JunkTruncatedJSON or JunkBinary) in place of the rest of the
+// answer, and ends the body without [DONE]. Non-streamed requests and
+// /models get junk as a 200 application/json body.
+func Garbage(n int, junk string) Behaviour {
+	b := OK(Tokens(n)...)
+	b.kind = kindGarbage
+	b.junk = junk
+	return b
+}
+
+// Pick answers each request with the behaviour pick returns for it (called
+// once per request, possibly concurrently, with a copy of what was
+// recorded), so that a test can vary answers per request, say at random.
+// When pick returns a Pick, that one is asked in turn.
+func Pick(pick func(Request) Behaviour) Behaviour {
+	return Behaviour{kind: kindPick, pick: pick}
 }
 
 // Handler answers with h; the request is still recorded.
@@ -314,6 +348,9 @@ func (c *call) models() {
 	case kindMidStreamError:
 		writeJSON(c.w, http.StatusOK, c.b.header, []byte(c.b.errData))
 		return
+	case kindGarbage:
+		writeJSON(c.w, http.StatusOK, c.b.header, []byte(c.b.junk))
+		return
 	}
 	ids := c.b.models
 	if ids == nil {
@@ -352,6 +389,9 @@ func (c *call) complete() {
 		return
 	case kindMidStreamError:
 		writeJSON(c.w, http.StatusOK, b.header, []byte(b.errData))
+		return
+	case kindGarbage:
+		writeJSON(c.w, http.StatusOK, b.header, []byte(b.junk))
 		return
 	}
 	if !c.sleep(b.interval * time.Duration(len(b.tokens))) {
@@ -438,6 +478,16 @@ func (c *call) stream() {
 		return
 	case kindMidStreamError:
 		send("data: " + b.errData)
+		return
+	case kindGarbage:
+		// As is: no event framing, so that the junk can break it.
+		if _, err := io.WriteString(c.w, b.junk); err != nil {
+			c.gone()
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			c.gone()
+		}
 		return
 	}
 	if !send(chunk(map[string]any{}, b.finish)) {

@@ -234,6 +234,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.notify()
 	s.mu.Unlock()
+	for b.kind == kindPick {
+		// Outside the lock: pick may take its time. The copy is safe to
+		// read, since nothing changes rec before the answer starts.
+		b = b.pick(*rec)
+	}
 
 	var ep endpoint
 	switch {

@@ -10,6 +10,16 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiKey struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	Name       string
+	Prefix     string
+	KeyHash    []byte
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
 type Feedback struct {
 	UserID    uuid.UUID
 	RequestID string

@@ -4,6 +4,16 @@
 
 package sqlcgen
 
+type ApiKey struct {
+	ID         string
+	UserID     string
+	Name       string
+	Prefix     string
+	KeyHash    []byte
+	CreatedAt  int64
+	LastUsedAt *int64
+}
+
 type Feedback struct {
 	UserID    string
 	RequestID string

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// bodyDeadline bounds how long a request body may take to arrive: d from
+// the moment the request gets here, after which reading it fails with a
+// BodyTimeoutError (a 408). The server has no ReadTimeout and the handler
+// time limit does not interrupt a read, so without this a client that sends
+// its headers and then trickles the body (slowloris) held its connection
+// and goroutine for as long as it kept sending. The deadline is lifted at
+// the end of the body, so that it never applies to the answer (streams
+// outlive d). When the handler leaves part of the body unread, it is
+// renewed as the handler returns: net/http then drains the rest, and that
+// must be bounded too, but not by time a long answer already used.
+func bodyDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if d <= 0 || req.Body == nil || req.Body == http.NoBody {
+				return next(c)
+			}
+			rc := http.NewResponseController(c.Response())
+			if rc.SetReadDeadline(time.Now().Add(d)) != nil {
+				return next(c) // unsupported by this writer (a test recorder)
+			}
+			b := &deadlineBody{ReadCloser: req.Body, rc: rc}
+			req.Body = b
+			err := next(c)
+			if b.rc != nil && !b.timedOut {
+				_ = b.rc.SetReadDeadline(time.Now().Add(d))
+			}
+			return err
+		}
+	}
+}
+
+// BodyTimeoutError is a request body that did not arrive in time.
+type BodyTimeoutError struct{ Err error }
+
+func (e *BodyTimeoutError) Error() string { return "Request body not received in time" }
+
+func (e *BodyTimeoutError) Unwrap() error { return e.Err }
+
+// deadlineBody lifts the read deadline at the end of the body and names
+// the error when the deadline passes first.
+type deadlineBody struct {
+	io.ReadCloser
+	rc       *http.ResponseController // nil once the deadline is lifted
+	timedOut bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == io.EOF && b.rc != nil:
+		_ = b.rc.SetReadDeadline(time.Time{})
+		b.rc = nil
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		b.timedOut = true
+		err = &BodyTimeoutError{Err: err}
+	}
+	return n, err
+}

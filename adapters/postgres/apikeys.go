@@ -1,0 +1,129 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/genzai/genzai/adapters/internal/sqlval"
+	"github.com/genzai/genzai/adapters/postgres/internal/sqlcgen"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var _ ports.APIKeyStore = (*DB)(nil)
+
+var (
+	errAPIKeyNotFound = domain.Errorf(domain.CodeNotFound, "No API key of yours with this id")
+	errNoSuchAPIKey   = domain.Errorf(domain.CodeNotFound, "API key not found")
+)
+
+func apiKey(id, user uuid.UUID, name, prefix string, created time.Time, lastUsed *time.Time) domain.APIKey {
+	k := domain.APIKey{ID: domain.APIKeyID(id.String()), UserID: domain.UserID(user.String()), Name: name, Prefix: prefix, CreatedAt: created.UTC()}
+	if lastUsed != nil {
+		t := lastUsed.UTC()
+		k.LastUsedAt = &t
+	}
+	return k
+}
+
+// CreateAPIKey implements ports.APIKeyStore. The owner's row is locked for
+// the transaction, so creations for one user are counted one after another
+// (READ COMMITTED: the insert's snapshot is taken after the lock).
+func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (domain.APIKey, error) {
+	uid, ok := parseID(k.UserID)
+	if !ok {
+		return domain.APIKey{}, errUserNotFound
+	}
+	var out domain.APIKey
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		q := db.q.WithTx(tx)
+		if _, err := q.LockUserForKeys(ctx, uid); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errUserNotFound
+			}
+			return storeErr("lock user", err)
+		}
+		r, err := q.CreateAPIKey(ctx, sqlcgen.CreateAPIKeyParams{
+			UserID: uid, Name: k.Name, Prefix: k.Prefix, KeyHash: k.Hash,
+			CreatedAt: k.CreatedAt.UTC(), MaxKeys: sqlval.ClampInt32(int64(max)),
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.Errorf(domain.CodeConflict, "You already have %d API keys (the most allowed): revoke one first", max)
+		}
+		if err != nil {
+			return storeErr("create api key", err)
+		}
+		out = apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt)
+		return nil
+	})
+	if err != nil {
+		var de *domain.Error
+		if errors.As(err, &de) {
+			return domain.APIKey{}, err
+		}
+		return domain.APIKey{}, storeErr("create api key", err)
+	}
+	return out, nil
+}
+
+// APIKeys implements ports.APIKeyStore.
+func (db *DB) APIKeys(ctx context.Context, user domain.UserID) ([]domain.APIKey, error) {
+	out := []domain.APIKey{}
+	uid, ok := parseID(user)
+	if !ok {
+		return out, nil
+	}
+	rows, err := db.q.ListAPIKeys(ctx, uid)
+	if err != nil {
+		return nil, storeErr("list api keys", err)
+	}
+	for _, r := range rows {
+		out = append(out, apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt))
+	}
+	return out, nil
+}
+
+// DeleteAPIKey implements ports.APIKeyStore.
+func (db *DB) DeleteAPIKey(ctx context.Context, user domain.UserID, id domain.APIKeyID) error {
+	uid, ok := parseID(user)
+	kid, kok := parseID(domain.UserID(id))
+	if !ok || !kok {
+		return errAPIKeyNotFound
+	}
+	n, err := db.q.DeleteAPIKey(ctx, sqlcgen.DeleteAPIKeyParams{ID: kid, UserID: uid})
+	if err != nil {
+		return storeErr("delete api key", err)
+	}
+	if n == 0 {
+		return errAPIKeyNotFound
+	}
+	return nil
+}
+
+// APIKeyOwner implements ports.APIKeyStore.
+func (db *DB) APIKeyOwner(ctx context.Context, hash []byte) (domain.APIKey, domain.User, error) {
+	r, err := db.q.GetAPIKeyOwner(ctx, hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.APIKey{}, domain.User{}, errNoSuchAPIKey
+	}
+	if err != nil {
+		return domain.APIKey{}, domain.User{}, storeErr("api key owner", err)
+	}
+	return apiKey(r.KeyID, r.User.ID, r.KeyName, r.KeyPrefix, r.KeyCreatedAt, r.KeyLastUsedAt), toUser(r.User), nil
+}
+
+// TouchAPIKey implements ports.APIKeyStore.
+func (db *DB) TouchAPIKey(ctx context.Context, id domain.APIKeyID, at time.Time) error {
+	kid, ok := parseID(domain.UserID(id))
+	if !ok {
+		return nil
+	}
+	if err := db.q.TouchAPIKey(ctx, sqlcgen.TouchAPIKeyParams{ID: kid, At: at.UTC()}); err != nil {
+		return storeErr("touch api key", err)
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package apikeys_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/apikeys"
+)
+
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+// store is an in-memory ports.APIKeyStore that records what it was given.
+type store struct {
+	mu      sync.Mutex
+	users   map[domain.UserID]domain.User
+	keys    map[domain.APIKeyID]domain.APIKey
+	hashes  map[string]domain.APIKeyID
+	created []domain.NewAPIKey
+	touches int
+	lookups int
+}
+
+func newStore(users ...domain.User) *store {
+	s := &store{users: map[domain.UserID]domain.User{}, keys: map[domain.APIKeyID]domain.APIKey{}, hashes: map[string]domain.APIKeyID{}}
+	for _, u := range users {
+		s.users[u.ID] = u
+	}
+	return s
+}
+
+func (s *store) CreateAPIKey(_ context.Context, k domain.NewAPIKey, max int) (domain.APIKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.keys {
+		if x.UserID == k.UserID {
+			n++
+		}
+	}
+	if n >= max {
+		return domain.APIKey{}, domain.Errorf(domain.CodeConflict, "too many")
+	}
+	s.created = append(s.created, k)
+	rec := domain.APIKey{ID: domain.APIKeyID(string(rune('a' + len(s.created)))), UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt}
+	s.keys[rec.ID] = rec
+	s.hashes[string(k.Hash)] = rec.ID
+	return rec, nil
+}
+
+func (s *store) APIKeys(_ context.Context, u domain.UserID) ([]domain.APIKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.APIKey
+	for _, k := range s.keys {
+		if k.UserID == u {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func (s *store) DeleteAPIKey(_ context.Context, u domain.UserID, id domain.APIKeyID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keys[id]; !ok || k.UserID != u {
+		return domain.Errorf(domain.CodeNotFound, "no")
+	}
+	delete(s.keys, id)
+	return nil
+}
+
+func (s *store) APIKeyOwner(_ context.Context, hash []byte) (domain.APIKey, domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups++
+	id, ok := s.hashes[string(hash)]
+	k, live := s.keys[id]
+	if !ok || !live {
+		return domain.APIKey{}, domain.User{}, domain.Errorf(domain.CodeNotFound, "no")
+	}
+	return k, s.users[k.UserID], nil
+}
+
+func (s *store) TouchAPIKey(_ context.Context, id domain.APIKeyID, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touches++
+	k := s.keys[id]
+	k.LastUsedAt = &at
+	s.keys[id] = k
+	return nil
+}
+
+var (
+	t0  = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	ada = domain.User{ID: "u-ada", Email: "ada@example.com"}
+	bob = domain.User{ID: "u-bob", Email: "bob@example.com", Disabled: true}
+)
+
+func newService(st *store, c *clock) *apikeys.Service {
+	return apikeys.New(st, c, nil, apikeys.Config{MaxPerUser: 2, TouchEvery: time.Minute})
+}
+
+func TestCreateStoresOnlyTheHash(t *testing.T) {
+	st, c := newStore(ada), &clock{now: t0}
+	s := newService(st, c)
+	k, key, err := s.Create(context.Background(), ada, "  laptop  ")
+	require.NoError(t, err)
+	assert.Regexp(t, `^gz-[A-Za-z0-9_-]{43}$`, key, "gz- and 32 random bytes, URL-safe")
+	assert.Equal(t, domain.APIKey{ID: k.ID, UserID: ada.ID, Name: "laptop", Prefix: key[:11], CreatedAt: t0}, k)
+
+	require.Len(t, st.created, 1)
+	sum := sha256.Sum256([]byte(key))
+	assert.Equal(t, sum[:], st.created[0].Hash)
+	assert.False(t, bytes.Contains(st.created[0].Hash, []byte(key[3:])), "the store never sees the key")
+	assert.NotContains(t, st.created[0].Prefix+st.created[0].Name, key[11:])
+
+	_, key2, err := s.Create(context.Background(), ada, "ci")
+	require.NoError(t, err)
+	assert.NotEqual(t, key, key2, "keys are random")
+	_, _, err = s.Create(context.Background(), ada, "third")
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), "at most MaxPerUser")
+}
+
+func TestCreateValidatesTheName(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"empty", ""}, {"blank", "   "}, {"too long", strings.Repeat("é", domain.MaxAPIKeyNameLen+1)},
+		{"control character", "lap\x00top"}, {"newline", "lap\ntop"}, {"invalid UTF-8", "lap\xfftop"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStore(ada)
+			_, _, err := newService(st, &clock{now: t0}).Create(context.Background(), ada, tc.in)
+			assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+			assert.Empty(t, st.created)
+		})
+	}
+	_, _, err := newService(newStore(ada), &clock{now: t0}).Create(context.Background(), ada, strings.Repeat("é", domain.MaxAPIKeyNameLen))
+	assert.NoError(t, err, "exactly the limit")
+}
+
+func TestCreateFailsWhenRandomnessFails(t *testing.T) {
+	st := newStore(ada)
+	s := apikeys.New(st, &clock{now: t0}, iotest.ErrReader(errors.New("no entropy")), apikeys.Config{MaxPerUser: 2})
+	_, _, err := s.Create(context.Background(), ada, "k")
+	assert.ErrorContains(t, err, "no entropy")
+	assert.Empty(t, st.created)
+}
+
+func TestAuthenticate(t *testing.T) {
+	st, c := newStore(ada, bob), &clock{now: t0}
+	s := newService(st, c)
+	ctx := context.Background()
+	_, adaKey, err := s.Create(ctx, ada, "k")
+	require.NoError(t, err)
+	_, bobKey, err := s.Create(ctx, bob, "k")
+	require.NoError(t, err)
+
+	u, k, err := s.Authenticate(ctx, adaKey)
+	require.NoError(t, err)
+	assert.Equal(t, ada, u)
+	assert.Equal(t, "k", k.Name)
+
+	for _, tc := range []struct {
+		name      string
+		key       string
+		code      domain.Code
+		noLookups bool
+	}{
+		{name: "disabled owner", key: bobKey, code: domain.CodeForbidden},
+		{name: "one character changed", key: adaKey[:20] + string(adaKey[20]^1) + adaKey[21:], code: domain.CodeUnauthorized},
+		{name: "too short", key: adaKey[:45], code: domain.CodeUnauthorized, noLookups: true},
+		{name: "too long", key: adaKey + "A", code: domain.CodeUnauthorized, noLookups: true},
+		{name: "not base64", key: "gz-" + strings.Repeat("!", 43), code: domain.CodeUnauthorized, noLookups: true},
+		{name: "no marker", key: "xx-" + adaKey[3:], code: domain.CodeUnauthorized, noLookups: true},
+		{name: "empty", key: "", code: domain.CodeUnauthorized, noLookups: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := st.lookups
+			_, _, err := s.Authenticate(ctx, tc.key)
+			assert.Equal(t, tc.code, domain.ErrorCode(err))
+			if tc.noLookups {
+				assert.Equal(t, before, st.lookups, "a malformed key costs no lookup")
+			}
+		})
+	}
+
+	t.Run("revoked", func(t *testing.T) {
+		keys, err := s.List(ctx, ada)
+		require.NoError(t, err)
+		require.Len(t, keys, 1)
+		require.NoError(t, s.Revoke(ctx, ada, keys[0].ID))
+		_, _, err = s.Authenticate(ctx, adaKey)
+		assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(s.Revoke(ctx, ada, keys[0].ID)))
+	})
+}
+
+func TestLastUseIsWrittenAtMostOncePerInterval(t *testing.T) {
+	st, c := newStore(ada), &clock{now: t0}
+	s := newService(st, c)
+	ctx := context.Background()
+	_, key, err := s.Create(ctx, ada, "k")
+	require.NoError(t, err)
+	for _, step := range []struct {
+		advance     time.Duration
+		wantTouches int
+	}{
+		{0, 1},                // first use
+		{10 * time.Second, 1}, // within the interval
+		{49 * time.Second, 1}, // 59 s after the last write
+		{time.Second, 2},      // a minute after it
+		{30 * time.Second, 2},
+	} {
+		c.now = c.now.Add(step.advance)
+		_, k, err := s.Authenticate(ctx, key)
+		require.NoError(t, err)
+		assert.Equal(t, step.wantTouches, st.touches, "at %v", c.now.Sub(t0))
+		require.NotNil(t, k.LastUsedAt)
+	}
+}
