@@ -433,7 +433,7 @@ func TestRequestLogMigration(t *testing.T) {
 	assert.Contains(t, applied, int64(3))
 	require.True(t, exists())
 
-	for _, want := range []int64{5, 4, 3} {
+	for _, want := range []int64{6, 5, 4, 3} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)

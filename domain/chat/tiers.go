@@ -72,6 +72,15 @@ func (s *Service) BreakerOpen(name domain.Provider) bool {
 
 // ProbeKey picks a key for a health probe of a provider, rotating between
 // calls; ok is false when no key is usable now, allRejected when none ever is.
+// RejectKey takes key i of the provider out of rotation for good (until
+// restart), as a 401 or 403 to a chat attempt does; the monitor calls it
+// when a probe is refused. Unknown providers and indexes are ignored.
+func (s *Service) RejectKey(name domain.Provider, i int) {
+	if p, found := s.providers[name]; found && i >= 0 && i < p.client.KeyCount() {
+		p.keys.reject(i)
+	}
+}
+
 func (s *Service) ProbeKey(name domain.Provider) (key int, ok, allRejected bool) {
 	p, found := s.providers[name]
 	if !found {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ type fakeRouter struct {
 	breaker  map[domain.Provider]bool
 	cooling  bool
 	rejected bool
+	refused  map[domain.Provider][]int // keys taken out by RejectKey
 }
 
 func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
@@ -39,11 +41,23 @@ func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
 	return r.breaker[p]
 }
 
+func (r *fakeRouter) RejectKey(p domain.Provider, i int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refused == nil {
+		r.refused = map[domain.Provider][]int{}
+	}
+	r.refused[p] = append(r.refused[p], i)
+}
+
 func (r *fakeRouter) ProbeKey(p domain.Provider) (int, bool, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rejected {
+	if r.rejected || len(r.refused[p]) >= r.keys[p] {
 		return 0, false, true
+	}
+	for slices.Contains(r.refused[p], r.next[p]%r.keys[p]) {
+		r.next[p]++
 	}
 	if r.cooling {
 		return 0, false, false
@@ -275,6 +289,41 @@ func TestRateLimitedProbeCountsAsUp(t *testing.T) {
 	r := f.report(t, s, "")
 	assert.Equal(t, domain.StatusUp, r[domain.ProviderGroq].Status)
 	assert.Equal(t, 100.0, *r[domain.ProviderGroq].Uptime)
+}
+
+// TestRefusedKeyIsRejectedNotDowntime: a probe refused with 401 takes that
+// key out of the rotation and counts as up; once every key is refused the
+// provider is down (no usable key).
+func TestRefusedKeyIsRejectedNotDowntime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.CacheTTL = 0
+	f.groq.Script("gk-0", fakeupstream.Unauthorized())
+	s := f.service()
+	ctx := context.Background()
+
+	s.RunOnce(ctx) // probes groq with gk-0: refused
+	assert.Equal(t, map[domain.Provider][]int{domain.ProviderGroq: {0}}, f.router.refused)
+	r := f.report(t, s, "")
+	assert.Equal(t, domain.StatusUp, r[domain.ProviderGroq].Status, "one refused key is not downtime")
+	checks, err := f.store.RecentChecks(ctx, domain.ProviderGroq, 1)
+	require.NoError(t, err)
+	assert.Equal(t, 401, checks[0].Status)
+
+	f.clock.Advance(interval)
+	s.RunOnce(ctx) // the next probe uses gk-1, the key left
+	assert.Equal(t, 1, f.groq.Count("gk-1"))
+	assert.Equal(t, 1, f.groq.Count("gk-0"), "the refused key is not probed again")
+
+	f.groq.Script("gk-1", fakeupstream.Unauthorized())
+	for range 3 {
+		f.clock.Advance(interval)
+		s.RunOnce(ctx)
+	}
+	assert.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status, "every key refused: down")
+	checks, err = f.store.RecentChecks(ctx, domain.ProviderGroq, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "no_usable_key", checks[0].ErrorClass)
 }
 
 func TestUptimeWindowsAndPruning(t *testing.T) {

@@ -63,6 +63,9 @@ type Router interface {
 	// calls; false when no key is usable now. Rejected reports whether every
 	// key of the provider is rejected.
 	ProbeKey(domain.Provider) (key int, ok bool, allRejected bool)
+	// RejectKey takes a key the provider refused out of rotation, as a
+	// chat attempt refused with it would.
+	RejectKey(domain.Provider, int)
 }
 
 // ProviderStatus is one line of the status report.
@@ -185,6 +188,14 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 			check.OK, check.Status = true, 200
 		case errors.As(err, &pe) && pe.Class == domain.FailureRateLimited:
 			// The provider answered; the key is busy. That is not downtime.
+			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
+		case errors.As(err, &pe) && pe.Class == domain.FailureKeyRejected:
+			// The provider answered; this key is refused (revoked, mistyped).
+			// One bad key among good ones is not downtime: the key leaves the
+			// rotation, and once every key has, the next probe records
+			// no_usable_key and the provider goes down.
+			s.router.RejectKey(name, key)
+			s.log.Error("provider key rejected: taken out of rotation", "provider", name, "key_index", key, "status", pe.Status, "by", "probe")
 			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
 		case errors.As(err, &pe):
 			check.Status, check.ErrorClass = pe.Status, pe.Reason
