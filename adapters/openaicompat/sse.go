@@ -57,31 +57,37 @@ func newSSEReader(r io.Reader, max int) *sseReader {
 
 // splitLine is a bufio.SplitFunc for LF, CRLF and CR line endings. A CR is
 // an end of line at once (so an event is not held back waiting for the next
-// byte); an LF right after it is then skipped.
+// byte); an LF right after it is then skipped with the next line. It never
+// consumes bytes without returning a line: once the body has ended,
+// bufio.Scanner stops at the first call that returns no token, even with
+// bytes left.
 func (r *sseReader) splitLine(data []byte, atEOF bool) (int, []byte, error) {
-	if r.skipLF && len(data) > 0 {
+	skip := 0
+	if r.skipLF && len(data) > 0 && data[0] == '\n' {
+		skip = 1 // the LF of a CRLF whose CR ended the previous line
+	}
+	rest := data[skip:]
+	i := bytes.IndexAny(rest, "\r\n")
+	switch {
+	case i >= 0 && rest[i] == '\n':
 		r.skipLF = false
-		if data[0] == '\n' {
-			return 1, nil, nil
+		return skip + i + 1, rest[:i], nil
+	case i >= 0 && i+1 < len(rest):
+		r.skipLF = false
+		if rest[i+1] == '\n' {
+			return skip + i + 2, rest[:i], nil
 		}
-	}
-	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
-		if data[i] == '\n' {
-			return i + 1, data[:i], nil
-		}
-		if i+1 < len(data) {
-			if data[i+1] == '\n' {
-				return i + 2, data[:i], nil
-			}
-			return i + 1, data[:i], nil
-		}
+		return skip + i + 1, rest[:i], nil
+	case i >= 0: // a CR at the end of what has arrived: an LF may follow
 		r.skipLF = true
-		return i + 1, data[:i], nil
+		return skip + i + 1, rest[:i], nil
+	case atEOF && len(rest) > 0:
+		r.skipLF = false
+		return len(data), rest, nil
+	case atEOF:
+		return len(data), nil, nil // at most the skipped LF: nothing left
 	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
+	return 0, nil, nil // more is needed; skipLF holds for the same bytes
 }
 
 // Next returns the next event with data. At the end of the body it returns

@@ -107,6 +107,11 @@ func TestSSEReader(t *testing.T) {
 			want:  []sseEvent{{Data: "{}"}, {Data: "[DONE]"}},
 		},
 		{
+			name:  "CRLF inside an event, then more data lines",
+			input: "data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n",
+			want:  []sseEvent{{Data: "a\nb"}, {Data: "c"}},
+		},
+		{
 			name:  "empty body",
 			input: "",
 			want:  nil,
@@ -122,6 +127,7 @@ func TestSSEReader(t *testing.T) {
 				{"whole", func(r io.Reader) io.Reader { return r }},
 				// One byte per read: CR and LF of one CRLF arrive in different reads.
 				{"one byte", iotest.OneByteReader},
+				{"data with EOF", iotest.DataErrReader},
 			} {
 				got, err := readAll(newSSEReader(mode.wrap(strings.NewReader(tt.input)), 1024))
 				require.ErrorIs(t, err, io.EOF, mode.name)
@@ -129,6 +135,36 @@ func TestSSEReader(t *testing.T) {
 			}
 		})
 	}
+}
+
+// splitReader returns its chunks one per Read, the last one together with
+// io.EOF.
+type splitReader struct{ chunks []string }
+
+func (r *splitReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	if len(r.chunks) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestSSEReaderCRLFSplitBeforeTheEnd: a CRLF whose CR ends one read and
+// whose LF starts the last read, which also reports the end of the body.
+// bufio.Scanner stops at the first split call that returns no line once it
+// has seen the end, so skipping the LF alone would lose the rest.
+func TestSSEReaderCRLFSplitBeforeTheEnd(t *testing.T) {
+	t.Parallel()
+	r := &splitReader{chunks: []string{"data: a\r", "\ndata: b\r\n\r\ndata: c\r\n\r\n"}}
+	got, err := readAll(newSSEReader(r, 1024))
+	require.ErrorIs(t, err, io.EOF)
+	assert.Equal(t, []sseEvent{{Data: "a\nb"}, {Data: "c"}}, got)
 }
 
 func TestSSEReaderRetry(t *testing.T) {
