@@ -37,6 +37,11 @@ type NewAPIKey struct {
 // in the Authorization header.
 const APIKeyMarker = "gz-"
 
+// APIKeyLimitError is the conflict of a user who already has max keys.
+func APIKeyLimitError(max int) error {
+	return Errorf(CodeConflict, "You already have %d API keys (the most allowed): revoke one first", max)
+}
+
 // MaxAPIKeyNameLen bounds a key's name, in characters.
 const MaxAPIKeyNameLen = 100
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,17 +46,17 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 			if errors.Is(err, pgx.ErrNoRows) {
 				return errUserNotFound
 			}
-			return storeErr("lock user", err)
+			return fmt.Errorf("lock user: %w", err)
 		}
 		r, err := q.CreateAPIKey(ctx, sqlcgen.CreateAPIKeyParams{
 			UserID: uid, Name: k.Name, Prefix: k.Prefix, KeyHash: k.Hash,
 			CreatedAt: k.CreatedAt.UTC(), MaxKeys: sqlval.ClampInt32(int64(max)),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return domain.Errorf(domain.CodeConflict, "You already have %d API keys (the most allowed): revoke one first", max)
+			return domain.APIKeyLimitError(max)
 		}
 		if err != nil {
-			return storeErr("create api key", err)
+			return err
 		}
 		out = apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt)
 		return nil

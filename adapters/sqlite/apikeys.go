@@ -46,7 +46,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 		if _, uerr := db.q.GetUserByID(ctx, uid); errors.Is(uerr, sql.ErrNoRows) {
 			return domain.APIKey{}, errUserNotFound
 		}
-		return domain.APIKey{}, domain.Errorf(domain.CodeConflict, "You already have %d API keys (the most allowed): revoke one first", max)
+		return domain.APIKey{}, domain.APIKeyLimitError(max)
 	}
 	if err != nil {
 		return domain.APIKey{}, storeErr("create api key", err)
