@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -247,6 +248,15 @@ func TestH2OnlyClientMultiplexes(t *testing.T) {
 			defer c.CloseIdleConnections()
 			r, err := load.NewRunner(load.Target{Name: "direct", URL: srv.URL + "/v1/chat/completions", Model: "bench", Prompt: "hi"}, c)
 			require.NoError(t, err)
+			// One connection first: Go's client dials another for each request
+			// that arrives while an HTTP/2 connection is still being set up.
+			warm, err := c.Get(srv.URL + "/v1/models")
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, warm.Body)
+			warm.Body.Close()
+			mu.Lock()
+			clear(protos)
+			mu.Unlock()
 			ph := r.Run(context.Background(), load.Load{Mode: load.Open, Rate: 400, Duration: 250 * time.Millisecond, StreamShare: 1})
 			assert.Empty(t, ph.Errors)
 			assert.Equal(t, 100, ph.OK)
