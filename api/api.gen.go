@@ -62,6 +62,237 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for OpenAIAnswerRole.
+const (
+	OpenAIAnswerRoleAssistant OpenAIAnswerRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIAnswerRole enum.
+func (e OpenAIAnswerRole) Valid() bool {
+	switch e {
+	case OpenAIAnswerRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIChatCompletionObject.
+const (
+	ChatCompletion OpenAIChatCompletionObject = "chat.completion"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIChatCompletionObject enum.
+func (e OpenAIChatCompletionObject) Valid() bool {
+	switch e {
+	case ChatCompletion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIChatCompletionChunkChoicesDeltaRole.
+const (
+	OpenAIChatCompletionChunkChoicesDeltaRoleAssistant OpenAIChatCompletionChunkChoicesDeltaRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIChatCompletionChunkChoicesDeltaRole enum.
+func (e OpenAIChatCompletionChunkChoicesDeltaRole) Valid() bool {
+	switch e {
+	case OpenAIChatCompletionChunkChoicesDeltaRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIChatCompletionChunkChoicesDeltaToolCallsType.
+const (
+	OpenAIChatCompletionChunkChoicesDeltaToolCallsTypeFunction OpenAIChatCompletionChunkChoicesDeltaToolCallsType = "function"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIChatCompletionChunkChoicesDeltaToolCallsType enum.
+func (e OpenAIChatCompletionChunkChoicesDeltaToolCallsType) Valid() bool {
+	switch e {
+	case OpenAIChatCompletionChunkChoicesDeltaToolCallsTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIChatCompletionChunkObject.
+const (
+	ChatCompletionChunk OpenAIChatCompletionChunkObject = "chat.completion.chunk"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIChatCompletionChunkObject enum.
+func (e OpenAIChatCompletionChunkObject) Valid() bool {
+	switch e {
+	case ChatCompletionChunk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIErrorType.
+const (
+	AuthenticationError OpenAIErrorType = "authentication_error"
+	InsufficientQuota   OpenAIErrorType = "insufficient_quota"
+	InvalidRequestError OpenAIErrorType = "invalid_request_error"
+	NotFoundError       OpenAIErrorType = "not_found_error"
+	PermissionError     OpenAIErrorType = "permission_error"
+	RateLimitError      OpenAIErrorType = "rate_limit_error"
+	ServerError         OpenAIErrorType = "server_error"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIErrorType enum.
+func (e OpenAIErrorType) Valid() bool {
+	switch e {
+	case AuthenticationError:
+		return true
+	case InsufficientQuota:
+		return true
+	case InvalidRequestError:
+		return true
+	case NotFoundError:
+		return true
+	case PermissionError:
+		return true
+	case RateLimitError:
+		return true
+	case ServerError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIMessageRole.
+const (
+	OpenAIMessageRoleAssistant OpenAIMessageRole = "assistant"
+	OpenAIMessageRoleDeveloper OpenAIMessageRole = "developer"
+	OpenAIMessageRoleSystem    OpenAIMessageRole = "system"
+	OpenAIMessageRoleTool      OpenAIMessageRole = "tool"
+	OpenAIMessageRoleUser      OpenAIMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIMessageRole enum.
+func (e OpenAIMessageRole) Valid() bool {
+	switch e {
+	case OpenAIMessageRoleAssistant:
+		return true
+	case OpenAIMessageRoleDeveloper:
+		return true
+	case OpenAIMessageRoleSystem:
+		return true
+	case OpenAIMessageRoleTool:
+		return true
+	case OpenAIMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIModelObject.
+const (
+	Model OpenAIModelObject = "model"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIModelObject enum.
+func (e OpenAIModelObject) Valid() bool {
+	switch e {
+	case Model:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIModelListObject.
+const (
+	List OpenAIModelListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIModelListObject enum.
+func (e OpenAIModelListObject) Valid() bool {
+	switch e {
+	case List:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAINamedToolChoiceType.
+const (
+	OpenAINamedToolChoiceTypeFunction OpenAINamedToolChoiceType = "function"
+)
+
+// Valid indicates whether the value is a known member of the OpenAINamedToolChoiceType enum.
+func (e OpenAINamedToolChoiceType) Valid() bool {
+	switch e {
+	case OpenAINamedToolChoiceTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIToolType.
+const (
+	OpenAIToolTypeFunction OpenAIToolType = "function"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIToolType enum.
+func (e OpenAIToolType) Valid() bool {
+	switch e {
+	case OpenAIToolTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIToolCallType.
+const (
+	OpenAIToolCallTypeFunction OpenAIToolCallType = "function"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIToolCallType enum.
+func (e OpenAIToolCallType) Valid() bool {
+	switch e {
+	case OpenAIToolCallTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIToolChoice0.
+const (
+	Auto     OpenAIToolChoice0 = "auto"
+	None     OpenAIToolChoice0 = "none"
+	Required OpenAIToolChoice0 = "required"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIToolChoice0 enum.
+func (e OpenAIToolChoice0) Valid() bool {
+	switch e {
+	case Auto:
+		return true
+	case None:
+		return true
+	case Required:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Provider.
 const (
 	Groq        Provider = "groq"
@@ -182,6 +413,24 @@ func (e ReadinessEnvironment) Valid() bool {
 	case Development:
 		return true
 	case Production:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestLogEntryApi.
+const (
+	Native RequestLogEntryApi = "native"
+	Openai RequestLogEntryApi = "openai"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogEntryApi enum.
+func (e RequestLogEntryApi) Valid() bool {
+	switch e {
+	case Native:
+		return true
+	case Openai:
 		return true
 	default:
 		return false
@@ -804,6 +1053,307 @@ type ModelList struct {
 	Models []ModelInfo `json:"models"`
 }
 
+// OpenAIAnswer defines model for OpenAIAnswer.
+type OpenAIAnswer struct {
+	// Content The text; `null` when the answer is only tool calls.
+	Content *string `json:"content"`
+
+	// Refusal Always `null`.
+	Refusal   *string           `json:"refusal"`
+	Role      OpenAIAnswerRole  `json:"role"`
+	ToolCalls *[]OpenAIToolCall `json:"tool_calls,omitempty"`
+}
+
+// OpenAIAnswerRole defines model for OpenAIAnswer.Role.
+type OpenAIAnswerRole string
+
+// OpenAIChatCompletion defines model for OpenAIChatCompletion.
+type OpenAIChatCompletion struct {
+	Choices []OpenAIChoice `json:"choices"`
+
+	// Created Unix time of the answer.
+	Created int64 `json:"created"`
+
+	// Id `chatcmpl-` and the request id (X-Request-ID).
+	Id string `json:"id"`
+
+	// Model A routing tier.
+	Model  Tier                       `json:"model"`
+	Object OpenAIChatCompletionObject `json:"object"`
+	Usage  OpenAIUsage                `json:"usage"`
+}
+
+// OpenAIChatCompletionObject defines model for OpenAIChatCompletion.Object.
+type OpenAIChatCompletionObject string
+
+// OpenAIChatCompletionChunk One event of a streamed answer.
+type OpenAIChatCompletionChunk struct {
+	// Choices One choice; empty in the usage chunk.
+	Choices []struct {
+		Delta struct {
+			Content   *string                                    `json:"content,omitempty"`
+			Role      *OpenAIChatCompletionChunkChoicesDeltaRole `json:"role,omitempty"`
+			ToolCalls *[]struct {
+				Function *struct {
+					Arguments *string `json:"arguments,omitempty"`
+					Name      *string `json:"name,omitempty"`
+				} `json:"function,omitempty"`
+				Id    *string                                             `json:"id,omitempty"`
+				Index int                                                 `json:"index"`
+				Type  *OpenAIChatCompletionChunkChoicesDeltaToolCallsType `json:"type,omitempty"`
+			} `json:"tool_calls,omitempty"`
+		} `json:"delta"`
+		FinishReason *string `json:"finish_reason"`
+		Index        int     `json:"index"`
+	} `json:"choices"`
+	Created int64  `json:"created"`
+	Id      string `json:"id"`
+
+	// Model A routing tier.
+	Model  Tier                            `json:"model"`
+	Object OpenAIChatCompletionChunkObject `json:"object"`
+	Usage  *OpenAIUsage                    `json:"usage,omitempty"`
+}
+
+// OpenAIChatCompletionChunkChoicesDeltaRole defines model for OpenAIChatCompletionChunk.Choices.Delta.Role.
+type OpenAIChatCompletionChunkChoicesDeltaRole string
+
+// OpenAIChatCompletionChunkChoicesDeltaToolCallsType defines model for OpenAIChatCompletionChunk.Choices.Delta.ToolCalls.Type.
+type OpenAIChatCompletionChunkChoicesDeltaToolCallsType string
+
+// OpenAIChatCompletionChunkObject defines model for OpenAIChatCompletionChunk.Object.
+type OpenAIChatCompletionChunkObject string
+
+// OpenAIChatRequest OpenAI's chat completion request, as far as genzai implements it.
+type OpenAIChatRequest struct {
+	// MaxCompletionTokens The newer name of `max_tokens`; it wins when both are sent.
+	MaxCompletionTokens *int `json:"max_completion_tokens,omitempty"`
+
+	// MaxTokens Upper bound of the answer's tokens (at most MAX_TOKENS).
+	MaxTokens *int `json:"max_tokens,omitempty"`
+
+	// Messages The conversation, oldest first (at most MAX_MESSAGES + 1 messages).
+	Messages []OpenAIMessage `json:"messages"`
+
+	// Model A routing tier.
+	Model Tier `json:"model"`
+
+	// N How many answers; genzai gives one.
+	N *int `json:"n,omitempty"`
+
+	// Stop Up to 4 sequences that end the answer.
+	Stop          *OpenAIStop          `json:"stop,omitempty"`
+	Stream        *bool                `json:"stream,omitempty"`
+	StreamOptions *OpenAIStreamOptions `json:"stream_options,omitempty"`
+	Temperature   *float64             `json:"temperature,omitempty"`
+
+	// ToolChoice `none`, `auto`, `required`, or `{"type":"function","function":{"name":...}}`.
+	ToolChoice *OpenAIToolChoice `json:"tool_choice,omitempty"`
+	Tools      *[]OpenAITool     `json:"tools,omitempty"`
+	TopP       *float64          `json:"top_p,omitempty"`
+
+	// User Accepted and ignored (the caller is known from the key).
+	User *string `json:"user,omitempty"`
+}
+
+// OpenAIChoice defines model for OpenAIChoice.
+type OpenAIChoice struct {
+	// FinishReason stop, length, tool_calls or content_filter, as the provider said.
+	//
+	// Example: stop
+	FinishReason string `json:"finish_reason"`
+	Index        int    `json:"index"`
+
+	// Logprobs Always `null`.
+	Logprobs *map[string]interface{} `json:"logprobs"`
+	Message  OpenAIAnswer            `json:"message"`
+}
+
+// OpenAIChunkStream Server-Sent Events: `data:` lines each holding a
+// `chat.completion.chunk` object (`OpenAIChatCompletionChunk`), then
+// `data: [DONE]`; see the operation's description.
+type OpenAIChunkStream = string
+
+// OpenAIContentPart defines model for OpenAIContentPart.
+type OpenAIContentPart struct {
+	Text *string `json:"text,omitempty"`
+
+	// Type Only `text` is supported.
+	//
+	// Example: text
+	Type string `json:"type"`
+}
+
+// OpenAIError defines model for OpenAIError.
+type OpenAIError struct {
+	// Code genzai's error code (`daily_quota_exceeded` for the quota; otherwise the code of the native API).
+	Code *string `json:"code"`
+
+	// Message What went wrong, for humans.
+	Message string `json:"message"`
+
+	// Param The request member at fault, when known.
+	Param *string         `json:"param"`
+	Type  OpenAIErrorType `json:"type"`
+}
+
+// OpenAIErrorType defines model for OpenAIError.Type.
+type OpenAIErrorType string
+
+// OpenAIErrorResponse The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIErrorResponse struct {
+	Error OpenAIError `json:"error"`
+}
+
+// OpenAIFunction defines model for OpenAIFunction.
+type OpenAIFunction struct {
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+
+	// Parameters The JSON Schema of the arguments, passed on as sent.
+	Parameters *json.RawMessage `json:"parameters,omitempty"`
+	Strict     *bool            `json:"strict,omitempty"`
+}
+
+// OpenAIFunctionCall defines model for OpenAIFunctionCall.
+type OpenAIFunctionCall struct {
+	// Arguments The arguments as JSON text, as the model wrote them.
+	//
+	// Example: {"city":"Paris"}
+	Arguments string `json:"arguments"`
+
+	// Name Example: get_weather
+	Name string `json:"name"`
+}
+
+// OpenAIMessage defines model for OpenAIMessage.
+type OpenAIMessage struct {
+	// Content Text, or an array of `text` parts (joined); `null` or absent only on an assistant message with tool calls (or a tool message with nothing to say).
+	Content *OpenAIMessageContent `json:"content,omitempty"`
+
+	// Name Accepted and ignored.
+	Name *string `json:"name,omitempty"`
+
+	// Role `developer` is taken as `system`.
+	Role OpenAIMessageRole `json:"role"`
+
+	// ToolCallId The call a `tool` message answers.
+	ToolCallId *string `json:"tool_call_id,omitempty"`
+
+	// ToolCalls The tool calls of an assistant message.
+	ToolCalls *[]OpenAIToolCall `json:"tool_calls,omitempty"`
+}
+
+// OpenAIMessageRole `developer` is taken as `system`.
+type OpenAIMessageRole string
+
+// OpenAIMessageContent Text, or an array of `text` parts (joined); `null` or absent only on an assistant message with tool calls (or a tool message with nothing to say).
+type OpenAIMessageContent struct {
+	union json.RawMessage
+}
+
+// OpenAIMessageContent0 defines model for OpenAIMessageContent.0.
+type OpenAIMessageContent0 = string
+
+// OpenAIMessageContent1 defines model for OpenAIMessageContent.1.
+type OpenAIMessageContent1 = []OpenAIContentPart
+
+// OpenAIModel defines model for OpenAIModel.
+type OpenAIModel struct {
+	Available   bool   `json:"available"`
+	Created     int64  `json:"created"`
+	Description string `json:"description"`
+
+	// Id A routing tier.
+	Id Tier `json:"id"`
+
+	// Name Example: Fast ⚡
+	Name   string            `json:"name"`
+	Object OpenAIModelObject `json:"object"`
+
+	// OwnedBy Example: genzai
+	OwnedBy string `json:"owned_by"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider Provider `json:"provider"`
+}
+
+// OpenAIModelObject defines model for OpenAIModel.Object.
+type OpenAIModelObject string
+
+// OpenAIModelList defines model for OpenAIModelList.
+type OpenAIModelList struct {
+	Data   []OpenAIModel         `json:"data"`
+	Object OpenAIModelListObject `json:"object"`
+}
+
+// OpenAIModelListObject defines model for OpenAIModelList.Object.
+type OpenAIModelListObject string
+
+// OpenAINamedToolChoice defines model for OpenAINamedToolChoice.
+type OpenAINamedToolChoice struct {
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+	Type OpenAINamedToolChoiceType `json:"type"`
+}
+
+// OpenAINamedToolChoiceType defines model for OpenAINamedToolChoice.Type.
+type OpenAINamedToolChoiceType string
+
+// OpenAIStop Up to 4 sequences that end the answer.
+type OpenAIStop struct {
+	union json.RawMessage
+}
+
+// OpenAIStop0 defines model for OpenAIStop.0.
+type OpenAIStop0 = string
+
+// OpenAIStop1 defines model for OpenAIStop.1.
+type OpenAIStop1 = []string
+
+// OpenAIStreamOptions defines model for OpenAIStreamOptions.
+type OpenAIStreamOptions struct {
+	// IncludeUsage Send a last chunk with `usage` and empty `choices` before `[DONE]`.
+	IncludeUsage *bool `json:"include_usage,omitempty"`
+}
+
+// OpenAITool defines model for OpenAITool.
+type OpenAITool struct {
+	Function OpenAIFunction `json:"function"`
+	Type     OpenAIToolType `json:"type"`
+}
+
+// OpenAIToolType defines model for OpenAITool.Type.
+type OpenAIToolType string
+
+// OpenAIToolCall defines model for OpenAIToolCall.
+type OpenAIToolCall struct {
+	Function OpenAIFunctionCall `json:"function"`
+
+	// Id Example: call_1
+	Id   string             `json:"id"`
+	Type OpenAIToolCallType `json:"type"`
+}
+
+// OpenAIToolCallType defines model for OpenAIToolCall.Type.
+type OpenAIToolCallType string
+
+// OpenAIToolChoice `none`, `auto`, `required`, or `{"type":"function","function":{"name":...}}`.
+type OpenAIToolChoice struct {
+	union json.RawMessage
+}
+
+// OpenAIToolChoice0 defines model for OpenAIToolChoice.0.
+type OpenAIToolChoice0 string
+
+// OpenAIUsage defines model for OpenAIUsage.
+type OpenAIUsage struct {
+	CompletionTokens int `json:"completion_tokens"`
+	PromptTokens     int `json:"prompt_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
 // OpenAPIDocument An OpenAPI 3.0 document (this one).
 type OpenAPIDocument map[string]interface{}
 
@@ -993,6 +1543,11 @@ type RegisterRequest struct {
 
 // RequestLogEntry defines model for RequestLogEntry.
 type RequestLogEntry struct {
+	// Api The API the request came through (`POST /api/v1/chat` or `POST /v1/chat/completions`).
+	//
+	// Example: native
+	Api RequestLogEntryApi `json:"api"`
+
 	// Attempts Providers tried before the answer (or the failure), and why each failed.
 	Attempts []Attempt `json:"attempts"`
 
@@ -1055,6 +1610,11 @@ type RequestLogEntry struct {
 	// UserId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
 	UserId openapi_types.UUID `json:"user_id"`
 }
+
+// RequestLogEntryApi The API the request came through (`POST /api/v1/chat` or `POST /v1/chat/completions`).
+//
+// Example: native
+type RequestLogEntryApi string
 
 // RequestLogPage defines model for RequestLogPage.
 type RequestLogPage struct {
@@ -1178,6 +1738,33 @@ type InternalError = Error
 // NotFound The body of every non-2xx answer. Some errors add fields.
 type NotFound = Error
 
+// OpenAIBadRequest The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIBadRequest = OpenAIErrorResponse
+
+// OpenAIForbidden The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIForbidden = OpenAIErrorResponse
+
+// OpenAIInternalError The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIInternalError = OpenAIErrorResponse
+
+// OpenAIPayloadTooLarge The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIPayloadTooLarge = OpenAIErrorResponse
+
+// OpenAIRequestTimeout The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIRequestTimeout = OpenAIErrorResponse
+
+// OpenAITooManyRequests The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAITooManyRequests = OpenAIErrorResponse
+
+// OpenAIUnauthorized The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIUnauthorized = OpenAIErrorResponse
+
+// OpenAIUnavailable The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIUnavailable = OpenAIErrorResponse
+
+// OpenAIUnsupportedMediaType The body of every non-2xx answer of the OpenAI-compatible routes.
+type OpenAIUnsupportedMediaType = OpenAIErrorResponse
+
 // PayloadTooLarge The body of every non-2xx answer. Some errors add fields.
 type PayloadTooLarge = Error
 
@@ -1269,6 +1856,9 @@ type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
+
+// CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
+type CreateChatCompletionJSONRequestBody = OpenAIChatRequest
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -1750,6 +2340,192 @@ func (t ChatTooManyRequestsError) MarshalJSON() ([]byte, error) {
 }
 
 func (t *ChatTooManyRequestsError) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsOpenAIMessageContent0 returns the union data inside the OpenAIMessageContent as a OpenAIMessageContent0
+func (t OpenAIMessageContent) AsOpenAIMessageContent0() (OpenAIMessageContent0, error) {
+	var body OpenAIMessageContent0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIMessageContent0 overwrites any union data inside the OpenAIMessageContent as the provided OpenAIMessageContent0
+func (t *OpenAIMessageContent) FromOpenAIMessageContent0(v OpenAIMessageContent0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIMessageContent0 performs a merge with any union data inside the OpenAIMessageContent, using the provided OpenAIMessageContent0
+func (t *OpenAIMessageContent) MergeOpenAIMessageContent0(v OpenAIMessageContent0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOpenAIMessageContent1 returns the union data inside the OpenAIMessageContent as a OpenAIMessageContent1
+func (t OpenAIMessageContent) AsOpenAIMessageContent1() (OpenAIMessageContent1, error) {
+	var body OpenAIMessageContent1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIMessageContent1 overwrites any union data inside the OpenAIMessageContent as the provided OpenAIMessageContent1
+func (t *OpenAIMessageContent) FromOpenAIMessageContent1(v OpenAIMessageContent1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIMessageContent1 performs a merge with any union data inside the OpenAIMessageContent, using the provided OpenAIMessageContent1
+func (t *OpenAIMessageContent) MergeOpenAIMessageContent1(v OpenAIMessageContent1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t OpenAIMessageContent) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *OpenAIMessageContent) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsOpenAIStop0 returns the union data inside the OpenAIStop as a OpenAIStop0
+func (t OpenAIStop) AsOpenAIStop0() (OpenAIStop0, error) {
+	var body OpenAIStop0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIStop0 overwrites any union data inside the OpenAIStop as the provided OpenAIStop0
+func (t *OpenAIStop) FromOpenAIStop0(v OpenAIStop0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIStop0 performs a merge with any union data inside the OpenAIStop, using the provided OpenAIStop0
+func (t *OpenAIStop) MergeOpenAIStop0(v OpenAIStop0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOpenAIStop1 returns the union data inside the OpenAIStop as a OpenAIStop1
+func (t OpenAIStop) AsOpenAIStop1() (OpenAIStop1, error) {
+	var body OpenAIStop1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIStop1 overwrites any union data inside the OpenAIStop as the provided OpenAIStop1
+func (t *OpenAIStop) FromOpenAIStop1(v OpenAIStop1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIStop1 performs a merge with any union data inside the OpenAIStop, using the provided OpenAIStop1
+func (t *OpenAIStop) MergeOpenAIStop1(v OpenAIStop1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t OpenAIStop) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *OpenAIStop) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsOpenAIToolChoice0 returns the union data inside the OpenAIToolChoice as a OpenAIToolChoice0
+func (t OpenAIToolChoice) AsOpenAIToolChoice0() (OpenAIToolChoice0, error) {
+	var body OpenAIToolChoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAIToolChoice0 overwrites any union data inside the OpenAIToolChoice as the provided OpenAIToolChoice0
+func (t *OpenAIToolChoice) FromOpenAIToolChoice0(v OpenAIToolChoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAIToolChoice0 performs a merge with any union data inside the OpenAIToolChoice, using the provided OpenAIToolChoice0
+func (t *OpenAIToolChoice) MergeOpenAIToolChoice0(v OpenAIToolChoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOpenAINamedToolChoice returns the union data inside the OpenAIToolChoice as a OpenAINamedToolChoice
+func (t OpenAIToolChoice) AsOpenAINamedToolChoice() (OpenAINamedToolChoice, error) {
+	var body OpenAINamedToolChoice
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOpenAINamedToolChoice overwrites any union data inside the OpenAIToolChoice as the provided OpenAINamedToolChoice
+func (t *OpenAIToolChoice) FromOpenAINamedToolChoice(v OpenAINamedToolChoice) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeOpenAINamedToolChoice performs a merge with any union data inside the OpenAIToolChoice, using the provided OpenAINamedToolChoice
+func (t *OpenAIToolChoice) MergeOpenAINamedToolChoice(v OpenAINamedToolChoice) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t OpenAIToolChoice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *OpenAIToolChoice) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2250,6 +3026,104 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateChatCompletionWithBody OpenAI-compatible chat completion, streamed or whole
+	//
+	// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+	// built on them work unchanged: point them at `<server>/v1` with a
+	// personal API key (`gz-...`) or an access token as the API key.
+	//
+	// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+	// lists them). The request goes through the same quota, rate limits,
+	// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+	// one unit of the daily quota, refunded when no provider answered.
+	//
+	// `messages` is the whole conversation: `system` (or `developer`),
+	// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+	// `tool_call_id`). Content is a string or an array of `text` parts;
+	// other parts (images, audio) are refused with 400. `tools` and
+	// `tool_choice` are passed on to the provider, and its tool calls come
+	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+	// Members genzai does not know are ignored.
+	//
+	// With `stream: true` the answer is a Server-Sent Events stream of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+	// `stream_options.include_usage` a last chunk with empty `choices`
+	// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+	// silence. When the provider fails in the middle of a streamed answer
+	// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+	// SDKs raise it as an error).
+	//
+	// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+	// with the statuses of the native API; `code` is genzai's error code
+	// (`daily_quota_exceeded` for the quota), and the answer carries
+	// `x-should-retry: false` when sending the request again cannot help
+	// (the SDKs then do not retry).
+	//
+	// The response header `X-Genzai-Provider` names the provider that
+	// answered; `X-Genzai-Upstream-Model` its model.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
+	//
+	// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+	// built on them work unchanged: point them at `<server>/v1` with a
+	// personal API key (`gz-...`) or an access token as the API key.
+	//
+	// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+	// lists them). The request goes through the same quota, rate limits,
+	// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+	// one unit of the daily quota, refunded when no provider answered.
+	//
+	// `messages` is the whole conversation: `system` (or `developer`),
+	// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+	// `tool_call_id`). Content is a string or an array of `text` parts;
+	// other parts (images, audio) are refused with 400. `tools` and
+	// `tool_choice` are passed on to the provider, and its tool calls come
+	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+	// Members genzai does not know are ignored.
+	//
+	// With `stream: true` the answer is a Server-Sent Events stream of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+	// `stream_options.include_usage` a last chunk with empty `choices`
+	// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+	// silence. When the provider fails in the middle of a streamed answer
+	// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+	// SDKs raise it as an error).
+	//
+	// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+	// with the statuses of the native API; `code` is genzai's error code
+	// (`daily_quota_exceeded` for the quota), and the answer carries
+	// `x-should-retry: false` when sending the request again cannot help
+	// (the SDKs then do not retry).
+	//
+	// The response header `X-Genzai-Provider` names the provider that
+	// answered; `X-Genzai-Upstream-Model` its model.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
+	//
+	// The tiers in OpenAI's model list format, for `models.list()` of the
+	// OpenAI SDKs. Each model also says whether any provider of its chain
+	// is available now and which one would answer.
+	//
+	// Corresponds with GET /v1/models (the `ListOpenAIModels` operationId).
+	ListOpenAIModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAIModel OpenAI-compatible description of one model (a tier)
+	//
+	// For `models.retrieve()` of the OpenAI SDKs; a name that is not a tier is 404.
+	//
+	// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
+	GetOpenAIModel(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAnalytics Usage, errors, latency and feedback over the last days
@@ -2945,6 +3819,144 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateChatCompletionWithBody OpenAI-compatible chat completion, streamed or whole
+//
+// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+// built on them work unchanged: point them at `<server>/v1` with a
+// personal API key (`gz-...`) or an access token as the API key.
+//
+// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+// lists them). The request goes through the same quota, rate limits,
+// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+// one unit of the daily quota, refunded when no provider answered.
+//
+// `messages` is the whole conversation: `system` (or `developer`),
+// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+// `tool_call_id`). Content is a string or an array of `text` parts;
+// other parts (images, audio) are refused with 400. `tools` and
+// `tool_choice` are passed on to the provider, and its tool calls come
+// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+// Members genzai does not know are ignored.
+//
+// With `stream: true` the answer is a Server-Sent Events stream of
+// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+// `stream_options.include_usage` a last chunk with empty `choices`
+// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+// silence. When the provider fails in the middle of a streamed answer
+// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+// SDKs raise it as an error).
+//
+// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+// with the statuses of the native API; `code` is genzai's error code
+// (`daily_quota_exceeded` for the quota), and the answer carries
+// `x-should-retry: false` when sending the request again cannot help
+// (the SDKs then do not retry).
+//
+// The response header `X-Genzai-Provider` names the provider that
+// answered; `X-Genzai-Upstream-Model` its model.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
+//
+// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+// built on them work unchanged: point them at `<server>/v1` with a
+// personal API key (`gz-...`) or an access token as the API key.
+//
+// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+// lists them). The request goes through the same quota, rate limits,
+// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+// one unit of the daily quota, refunded when no provider answered.
+//
+// `messages` is the whole conversation: `system` (or `developer`),
+// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+// `tool_call_id`). Content is a string or an array of `text` parts;
+// other parts (images, audio) are refused with 400. `tools` and
+// `tool_choice` are passed on to the provider, and its tool calls come
+// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+// Members genzai does not know are ignored.
+//
+// With `stream: true` the answer is a Server-Sent Events stream of
+// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+// `stream_options.include_usage` a last chunk with empty `choices`
+// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+// silence. When the provider fails in the middle of a streamed answer
+// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+// SDKs raise it as an error).
+//
+// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+// with the statuses of the native API; `code` is genzai's error code
+// (`daily_quota_exceeded` for the quota), and the answer carries
+// `x-should-retry: false` when sending the request again cannot help
+// (the SDKs then do not retry).
+//
+// The response header `X-Genzai-Provider` names the provider that
+// answered; `X-Genzai-Upstream-Model` its model.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
+//
+// The tiers in OpenAI's model list format, for `models.list()` of the
+// OpenAI SDKs. Each model also says whether any provider of its chain
+// is available now and which one would answer.
+//
+// Corresponds with GET /v1/models (the `ListOpenAIModels` operationId).
+func (c *Client) ListOpenAIModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOpenAIModelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAIModel OpenAI-compatible description of one model (a tier)
+//
+// For `models.retrieve()` of the OpenAI SDKs; a name that is not a tier is 404.
+//
+// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
+func (c *Client) GetOpenAIModel(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAIModelRequest(c.Server, model)
 	if err != nil {
 		return nil, err
 	}
@@ -3851,6 +4863,107 @@ func NewGetReadyRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
+func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
+func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListOpenAIModelsRequest constructs an http.Request for the ListOpenAIModels method
+func NewListOpenAIModelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAIModelRequest constructs an http.Request for the GetOpenAIModel method
+func NewGetOpenAIModelRequest(server string, model string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "model", model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -4349,6 +5462,108 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
+
+	// CreateChatCompletionWithBodyWithResponse OpenAI-compatible chat completion, streamed or whole
+	//
+	// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+	// built on them work unchanged: point them at `<server>/v1` with a
+	// personal API key (`gz-...`) or an access token as the API key.
+	//
+	// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+	// lists them). The request goes through the same quota, rate limits,
+	// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+	// one unit of the daily quota, refunded when no provider answered.
+	//
+	// `messages` is the whole conversation: `system` (or `developer`),
+	// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+	// `tool_call_id`). Content is a string or an array of `text` parts;
+	// other parts (images, audio) are refused with 400. `tools` and
+	// `tool_choice` are passed on to the provider, and its tool calls come
+	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+	// Members genzai does not know are ignored.
+	//
+	// With `stream: true` the answer is a Server-Sent Events stream of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+	// `stream_options.include_usage` a last chunk with empty `choices`
+	// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+	// silence. When the provider fails in the middle of a streamed answer
+	// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+	// SDKs raise it as an error).
+	//
+	// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+	// with the statuses of the native API; `code` is genzai's error code
+	// (`daily_quota_exceeded` for the quota), and the answer carries
+	// `x-should-retry: false` when sending the request again cannot help
+	// (the SDKs then do not retry).
+	//
+	// The response header `X-Genzai-Provider` names the provider that
+	// answered; `X-Genzai-Upstream-Model` its model.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// CreateChatCompletionWithResponse OpenAI-compatible chat completion, streamed or whole
+	//
+	// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+	// built on them work unchanged: point them at `<server>/v1` with a
+	// personal API key (`gz-...`) or an access token as the API key.
+	//
+	// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+	// lists them). The request goes through the same quota, rate limits,
+	// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+	// one unit of the daily quota, refunded when no provider answered.
+	//
+	// `messages` is the whole conversation: `system` (or `developer`),
+	// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+	// `tool_call_id`). Content is a string or an array of `text` parts;
+	// other parts (images, audio) are refused with 400. `tools` and
+	// `tool_choice` are passed on to the provider, and its tool calls come
+	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+	// Members genzai does not know are ignored.
+	//
+	// With `stream: true` the answer is a Server-Sent Events stream of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+	// `stream_options.include_usage` a last chunk with empty `choices`
+	// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+	// silence. When the provider fails in the middle of a streamed answer
+	// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+	// SDKs raise it as an error).
+	//
+	// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+	// with the statuses of the native API; `code` is genzai's error code
+	// (`daily_quota_exceeded` for the quota), and the answer carries
+	// `x-should-retry: false` when sending the request again cannot help
+	// (the SDKs then do not retry).
+	//
+	// The response header `X-Genzai-Provider` names the provider that
+	// answered; `X-Genzai-Upstream-Model` its model.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
+	//
+	// The tiers in OpenAI's model list format, for `models.list()` of the
+	// OpenAI SDKs. Each model also says whether any provider of its chain
+	// is available now and which one would answer.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models (the `ListOpenAIModels` operationId).
+	ListOpenAIModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOpenAIModelsResponse, error)
+
+	// GetOpenAIModelWithResponse OpenAI-compatible description of one model (a tier)
+	//
+	// For `models.retrieve()` of the OpenAI SDKs; a name that is not a tier is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
+	GetOpenAIModelWithResponse(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*GetOpenAIModelResponse, error)
 }
 
 // GetAnalyticsResponse401Headers the declared response headers of an HTTP 401 response for GetAnalytics
@@ -6441,6 +7656,350 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
+type CreateChatCompletionResponse200Headers struct {
+	XGenzaiProvider      *Provider
+	XGenzaiUpstreamModel *string
+}
+
+// CreateChatCompletionResponse401Headers the declared response headers of an HTTP 401 response for CreateChatCompletion
+type CreateChatCompletionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
+type CreateChatCompletionResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type CreateChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIChatCompletion
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *OpenAIRequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OpenAIPayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *OpenAIUnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OpenAIErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OpenAIErrorResponse
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateChatCompletionResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateChatCompletionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateChatCompletionResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON200() *OpenAIChatCompletion {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON400() *OpenAIBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON408() *OpenAIRequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON413() *OpenAIPayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON415() *OpenAIUnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON502() *OpenAIErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON504() *OpenAIErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOpenAIModelsResponse401Headers the declared response headers of an HTTP 401 response for ListOpenAIModels
+type ListOpenAIModelsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListOpenAIModelsResponse429Headers the declared response headers of an HTTP 429 response for ListOpenAIModels
+type ListOpenAIModelsResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type ListOpenAIModelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIModelList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOpenAIModelsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOpenAIModelsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON200() *OpenAIModelList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON400() *OpenAIBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListOpenAIModelsResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOpenAIModelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOpenAIModelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOpenAIModelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOpenAIModelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOpenAIModelResponse401Headers the declared response headers of an HTTP 401 response for GetOpenAIModel
+type GetOpenAIModelResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetOpenAIModelResponse429Headers the declared response headers of an HTTP 429 response for GetOpenAIModel
+type GetOpenAIModelResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type GetOpenAIModelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIModel
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *OpenAIErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOpenAIModelResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOpenAIModelResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON200() *OpenAIModel {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON400() *OpenAIBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON404() *OpenAIErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetOpenAIModelResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAIModelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAIModelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAIModelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAIModelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
 //
 // Figures for the last `days` UTC days, today included, computed from
@@ -7062,6 +8621,132 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetReadyResponse(rsp)
+}
+
+// CreateChatCompletionWithBodyWithResponse OpenAI-compatible chat completion, streamed or whole
+//
+// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+// built on them work unchanged: point them at `<server>/v1` with a
+// personal API key (`gz-...`) or an access token as the API key.
+//
+// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+// lists them). The request goes through the same quota, rate limits,
+// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+// one unit of the daily quota, refunded when no provider answered.
+//
+// `messages` is the whole conversation: `system` (or `developer`),
+// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+// `tool_call_id`). Content is a string or an array of `text` parts;
+// other parts (images, audio) are refused with 400. `tools` and
+// `tool_choice` are passed on to the provider, and its tool calls come
+// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+// Members genzai does not know are ignored.
+//
+// With `stream: true` the answer is a Server-Sent Events stream of
+// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+// `stream_options.include_usage` a last chunk with empty `choices`
+// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+// silence. When the provider fails in the middle of a streamed answer
+// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+// SDKs raise it as an error).
+//
+// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+// with the statuses of the native API; `code` is genzai's error code
+// (`daily_quota_exceeded` for the quota), and the answer carries
+// `x-should-retry: false` when sending the request again cannot help
+// (the SDKs then do not retry).
+//
+// The response header `X-Genzai-Provider` names the provider that
+// answered; `X-Genzai-Upstream-Model` its model.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// CreateChatCompletionWithResponse OpenAI-compatible chat completion, streamed or whole
+//
+// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
+// built on them work unchanged: point them at `<server>/v1` with a
+// personal API key (`gz-...`) or an access token as the API key.
+//
+// `model` is a tier (`fast`, `balanced`, `smart`; `GET /v1/models`
+// lists them). The request goes through the same quota, rate limits,
+// routing, fallback, request log and metrics as `POST /api/v1/chat`:
+// one unit of the daily quota, refunded when no provider answered.
+//
+// `messages` is the whole conversation: `system` (or `developer`),
+// `user`, `assistant` (with `tool_calls`) and `tool` messages (with
+// `tool_call_id`). Content is a string or an array of `text` parts;
+// other parts (images, audio) are refused with 400. `tools` and
+// `tool_choice` are passed on to the provider, and its tool calls come
+// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
+// Members genzai does not know are ignored.
+//
+// With `stream: true` the answer is a Server-Sent Events stream of
+// `chat.completion.chunk` objects ending with `data: [DONE]`; with
+// `stream_options.include_usage` a last chunk with empty `choices`
+// carries `usage`. A `: keep-alive` comment is sent after 15 s of
+// silence. When the provider fails in the middle of a streamed answer
+// the stream ends with `data: {"error":{...}}` and no `[DONE]` (the
+// SDKs raise it as an error).
+//
+// Errors have OpenAI's shape, `{"error":{"message","type","param","code"}}`,
+// with the statuses of the native API; `code` is genzai's error code
+// (`daily_quota_exceeded` for the quota), and the answer carries
+// `x-should-retry: false` when sending the request again cannot help
+// (the SDKs then do not retry).
+//
+// The response header `X-Genzai-Provider` names the provider that
+// answered; `X-Genzai-Upstream-Model` its model.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
+//
+// The tiers in OpenAI's model list format, for `models.list()` of the
+// OpenAI SDKs. Each model also says whether any provider of its chain
+// is available now and which one would answer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models (the `ListOpenAIModels` operationId).
+func (c *ClientWithResponses) ListOpenAIModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOpenAIModelsResponse, error) {
+	rsp, err := c.ListOpenAIModels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOpenAIModelsResponse(rsp)
+}
+
+// GetOpenAIModelWithResponse OpenAI-compatible description of one model (a tier)
+//
+// For `models.retrieve()` of the OpenAI SDKs; a name that is not a tier is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
+func (c *ClientWithResponses) GetOpenAIModelWithResponse(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*GetOpenAIModelResponse, error) {
+	rsp, err := c.GetOpenAIModel(ctx, model, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAIModelResponse(rsp)
 }
 
 // ParseGetAnalyticsResponse parses an HTTP response from a GetAnalyticsWithResponse call
@@ -9319,6 +11004,362 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 	return response, nil
 }
 
+// ParseCreateChatCompletionResponse parses an HTTP response from a CreateChatCompletionWithResponse call
+func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIChatCompletion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest OpenAIRequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OpenAIPayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest OpenAIUnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateChatCompletionResponse200Headers
+		if values := rsp.Header.Values("X-Genzai-Provider"); len(values) > 0 {
+			var value Provider
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Provider", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGenzaiProvider = &value
+		}
+		if values := rsp.Header.Values("X-Genzai-Upstream-Model"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Upstream-Model", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGenzaiUpstreamModel = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateChatCompletionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateChatCompletionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOpenAIModelsResponse parses an HTTP response from a ListOpenAIModelsWithResponse call
+func ParseListOpenAIModelsResponse(rsp *http.Response) (*ListOpenAIModelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOpenAIModelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListOpenAIModelsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListOpenAIModelsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAIModelResponse parses an HTTP response from a GetOpenAIModelWithResponse call
+func ParseGetOpenAIModelResponse(rsp *http.Response) (*GetOpenAIModelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAIModelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetOpenAIModelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOpenAIModelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetAnalytics Usage, errors, latency and feedback over the last days
@@ -9387,6 +11428,15 @@ type ServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx echo.Context) error
+	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
+	// (POST /v1/chat/completions)
+	CreateChatCompletion(ctx echo.Context) error
+	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
+	// (GET /v1/models)
+	ListOpenAIModels(ctx echo.Context) error
+	// GetOpenAIModel OpenAI-compatible description of one model (a tier)
+	// (GET /v1/models/{model})
+	GetOpenAIModel(ctx echo.Context, model string) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -9700,6 +11750,40 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 	return err
 }
 
+// CreateChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateChatCompletion(ctx)
+	return err
+}
+
+// ListOpenAIModels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListOpenAIModels(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListOpenAIModels(ctx)
+	return err
+}
+
+// GetOpenAIModel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAIModel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAIModel(ctx, model)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -9760,6 +11844,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
 	router.POST(options.BaseURL+"/api/v1/keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/api/v1/keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
+	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/models", wrapper.ListOpenAIModels, options.OperationMiddlewares["listOpenAIModels"]...)
+	router.GET(options.BaseURL+"/v1/models/:model", wrapper.GetOpenAIModel, options.OperationMiddlewares["getOpenAIModel"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/analytics", wrapper.GetAnalytics, options.OperationMiddlewares["getAnalytics"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
@@ -9779,6 +11866,39 @@ type ForbiddenJSONResponse Error
 type InternalErrorJSONResponse Error
 
 type NotFoundJSONResponse Error
+
+type OpenAIBadRequestJSONResponse OpenAIErrorResponse
+
+type OpenAIForbiddenJSONResponse OpenAIErrorResponse
+
+type OpenAIInternalErrorJSONResponse OpenAIErrorResponse
+
+type OpenAIPayloadTooLargeJSONResponse OpenAIErrorResponse
+
+type OpenAIRequestTimeoutJSONResponse OpenAIErrorResponse
+
+type OpenAITooManyRequestsResponseHeaders struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+type OpenAITooManyRequestsJSONResponse struct {
+	Body OpenAIErrorResponse
+
+	Headers OpenAITooManyRequestsResponseHeaders
+}
+
+type OpenAIUnauthorizedResponseHeaders struct {
+	WWWAuthenticate *string
+}
+type OpenAIUnauthorizedJSONResponse struct {
+	Body OpenAIErrorResponse
+
+	Headers OpenAIUnauthorizedResponseHeaders
+}
+
+type OpenAIUnavailableJSONResponse OpenAIErrorResponse
+
+type OpenAIUnsupportedMediaTypeJSONResponse OpenAIErrorResponse
 
 type PayloadTooLargeJSONResponse Error
 
@@ -12515,6 +14635,516 @@ func (response GetReady503JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
+type CreateChatCompletionRequestObject struct {
+	Body *CreateChatCompletionJSONRequestBody
+}
+
+type CreateChatCompletionResponseObject interface {
+	VisitCreateChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type CreateChatCompletion200ResponseHeaders struct {
+	XGenzaiProvider      *Provider
+	XGenzaiUpstreamModel *string
+}
+
+type CreateChatCompletion200JSONResponse struct {
+	Body    OpenAIChatCompletion
+	Headers CreateChatCompletion200ResponseHeaders
+}
+
+func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XGenzaiProvider != nil {
+		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
+	}
+	if response.Headers.XGenzaiUpstreamModel != nil {
+		w.Header().Set("X-Genzai-Upstream-Model", fmt.Sprint(*response.Headers.XGenzaiUpstreamModel))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       CreateChatCompletion200ResponseHeaders
+	ContentLength int64
+}
+
+func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XGenzaiProvider != nil {
+		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
+	}
+	if response.Headers.XGenzaiUpstreamModel != nil {
+		w.Header().Set("X-Genzai-Upstream-Model", fmt.Sprint(*response.Headers.XGenzaiUpstreamModel))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type CreateChatCompletion400JSONResponse struct{ OpenAIBadRequestJSONResponse }
+
+func (response CreateChatCompletion400JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response CreateChatCompletion401JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response CreateChatCompletion403JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion408JSONResponse struct {
+	OpenAIRequestTimeoutJSONResponse
+}
+
+func (response CreateChatCompletion408JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion413JSONResponse struct {
+	OpenAIPayloadTooLargeJSONResponse
+}
+
+func (response CreateChatCompletion413JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion415JSONResponse struct {
+	OpenAIUnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateChatCompletion415JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response CreateChatCompletion429JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response CreateChatCompletion500JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion502JSONResponse OpenAIErrorResponse
+
+func (response CreateChatCompletion502JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response CreateChatCompletion503JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion504JSONResponse OpenAIErrorResponse
+
+func (response CreateChatCompletion504JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModelsRequestObject struct {
+}
+
+type ListOpenAIModelsResponseObject interface {
+	VisitListOpenAIModelsResponse(w http.ResponseWriter) error
+}
+
+type ListOpenAIModels200JSONResponse OpenAIModelList
+
+func (response ListOpenAIModels200JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModels400JSONResponse struct{ OpenAIBadRequestJSONResponse }
+
+func (response ListOpenAIModels400JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModels401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response ListOpenAIModels401JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModels403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response ListOpenAIModels403JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModels429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response ListOpenAIModels429JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModels500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response ListOpenAIModels500JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOpenAIModels503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response ListOpenAIModels503JSONResponse) VisitListOpenAIModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModelRequestObject struct {
+	Model string `json:"model"`
+}
+
+type GetOpenAIModelResponseObject interface {
+	VisitGetOpenAIModelResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAIModel200JSONResponse OpenAIModel
+
+func (response GetOpenAIModel200JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel400JSONResponse struct{ OpenAIBadRequestJSONResponse }
+
+func (response GetOpenAIModel400JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response GetOpenAIModel401JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response GetOpenAIModel403JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel404JSONResponse OpenAIErrorResponse
+
+func (response GetOpenAIModel404JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response GetOpenAIModel429JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response GetOpenAIModel500JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAIModel503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response GetOpenAIModel503JSONResponse) VisitGetOpenAIModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetAnalytics Usage, errors, latency and feedback over the last days
@@ -12583,6 +15213,15 @@ type StrictServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
+	// (POST /v1/chat/completions)
+	CreateChatCompletion(ctx context.Context, request CreateChatCompletionRequestObject) (CreateChatCompletionResponseObject, error)
+	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
+	// (GET /v1/models)
+	ListOpenAIModels(ctx context.Context, request ListOpenAIModelsRequestObject) (ListOpenAIModelsResponseObject, error)
+	// GetOpenAIModel OpenAI-compatible description of one model (a tier)
+	// (GET /v1/models/{model})
+	GetOpenAIModel(ctx context.Context, request GetOpenAIModelRequestObject) (GetOpenAIModelResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -13257,260 +15896,424 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 	return nil
 }
 
+// CreateChatCompletion operation middleware
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+	var request CreateChatCompletionRequestObject
+
+	var body CreateChatCompletionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateChatCompletion(ctx.Request().Context(), request.(CreateChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateChatCompletionResponseObject); ok {
+		return validResponse.VisitCreateChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOpenAIModels operation middleware
+func (sh *strictHandler) ListOpenAIModels(ctx echo.Context) error {
+	var request ListOpenAIModelsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOpenAIModels(ctx.Request().Context(), request.(ListOpenAIModelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOpenAIModels")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOpenAIModelsResponseObject); ok {
+		return validResponse.VisitListOpenAIModelsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAIModel operation middleware
+func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
+	var request GetOpenAIModelRequestObject
+
+	request.Model = model
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAIModel(ctx.Request().Context(), request.(GetOpenAIModelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAIModel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAIModelResponseObject); ok {
+		return validResponse.VisitGetOpenAIModelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchs5tij4KwjuiTA1kaRJ6mKLio4ZlSyXVS3baklud23TQYKZIIlSEmAlkJJYDkXMH8zbPOyXmf0y",
-	"5xfO9/QPnPMJJ7AWkIkkwYtk16V31I7o2lYyE5eFhXW/fKnFcjqTggmtat0vtYypmRSKwR/f0eSS/Zwz",
-	"pc1fsRSaCfgnnc1SHlPNpXj+k5LCPGP3dDpLGb6ZsFq3xsUtTXnSz+wYUY1lmcxq3dqMKnUns6RLprnS",
-	"ZMjIS6IlaXdeknhCMxprlqlaVLNf9nlS69YORu24k+yyxt5wnzb24oOk8ZK9GDUOaWuIv+yNag9RTcUT",
-	"NqVmHf9bxka1bu3fnpd7fI6/quensJSHh4eoljAVZ3xmdlPr1q4njNh5CVdkStORzKYsiQglI87SxDy1",
-	"W4uIzIieMPJGKk0mjCYsMz8LqYli2S1LSH1whu+SSfnOYKdpVvpaZkOeJExsD144F5pMOTxU+XRKs7lb",
-	"tcw1M9OPZEbgHQPDW5rm/qmMiknL8zg2LxMax0wp2DzPWPI0+Bt4ckWHKUuWV0jjWOYC4Fq8tOUKg18+",
-	"ZX3fBkMCOymQIXAOhIoEfotpmpY4IgUDRDgTmmWCpjjl0+4ajuCBzD0i+OD3uU3HguSC3c9YrFmCKzki",
-	"CdOUp4rQjBEuAC5wWzKSyjHJhblF2r+GCUDpndSvZS6SJwFISN0fwdclhN5JQoW6YxlLirnuuJ4QPTF3",
-	"PPkdKZCecDEmVN2wBNAokQxRht1zpQHVLA6VWPVMAZgu6DyVNLmW8pxmY/YkaM1wjL6Wsp/CKCXULEsg",
-	"Q5nMiZaSuBd+b2oNC+IK12MwiFZwy5C3mUYYXVLNzvmUa/Y0bMqoZv3UDuCBhmpG4DFh9zFjyROplPlG",
-	"Z/M+HWmW1brtztaA8ja2GmZSkikVcwc4RUaZnCLSxylnQpP6jGXk7OKI0FxPkKApMqG3jNCeUDrjhkOT",
-	"YZ6Mmd5pktNbls2JAUrDAsUSQZoqSRQTiTIn0RPF8hr/u2WFikhBVA6sp9kzJN8+NzstX4f/mkfLx4+r",
-	"IHIEh33HRSLvmjUfYHo+czRyzDLgUeXIl2xKueBivDz6pYNPykbaUaonTKBYYOlXLJYGLrnQPMWRJzIt",
-	"tsMVGdL4ZvM8BlEax4go6+egJZGTeZoYsctwJ61ZsmEanAi+veZTJvOnCYTuImg7xgqaYqhaxmLGjfxk",
-	"oM6nfxjykvAE1kezjN8y4BZckMvTv304vbruX5+9PX3/4bp/dXry/t2rK1KnPWFvlLkzN6kh6lwrGGvn",
-	"CGm3FILFZj4C908qlpiL8BDVPghz/WTGf3kMmVL47xnIcEsimJY3TJAJVcS9siyAwTv98nd3SteBb58m",
-	"Ilr5edXyLGvDd5bXl/twKZfnBG3zIxPaggeH/F2FxSGjmWFIbm9TrhQX48hXLu4yKcbpnCg+Fiwx/N3C",
-	"uFkliR8/fmwclxtkYZq4AAJYpQEuyRUzAxZ3s/YdrC10/Q2ZF2N7+z8Iekt5agTdJ1393Pu+PLErlt3y",
-	"mBHNpjOZ0Yync1J983eRWUnCZkwkTMRzUjd3NKGaDqliOw4ziyUeEeDUJKWaZU28tCqfzWSmWfKWJZxe",
-	"AzSfBLJioP7UjNSHg1lBNJ0ivTT2H0cuM4D74er9u2atvFeA08cXZ39lc/OvWSZnLNMciVicMWp2T3UF",
-	"QrVOq7PfaHcanf3rdqu72+q2Wv9ei4zeODWv1hIjiFiusYDMUQ2pTjnY7uiQtuM2a7wYdpLGHntpYHEw",
-	"bDhg7NODoT94ngNNWho3pUr3c1UstwqPjxOG4sMNM8iitH9FWVLy5sjcUvPilAsjQdXvMsOhBaGaTKUy",
-	"OmPMCHU/GznthhleMhB5mg7InZlIsFuDjVEIZgfXrZfddqe7txpmZiS86TrLWWCvgk5ZFYopnWk5C8Fl",
-	"lrERvw+TqRs2f6bIiGdKk3bbs/0AFDIWy7HgihGuq5sZ/9L4x3D35uLw5/PlKR8Q45H9farBacGCi7VE",
-	"PmYtnNznYjw5/InF2mwB8fMEv/kXR9MbvGjBszCiCUtHEVETeSeIFOkcpV6uiDMMNskVEwnhmlBFBseW",
-	"DyObQV5CenmrtRvfsDn8gw1Wnt2083f94vKX43b8ao+9Phi/ecl/aN2cd6bv9uTFwc+XL9V17Zth39dj",
-	"jwFdGIdWI805R+NpFWNu2Bz+P9dsqjbRWEsdH4o5aJbR+dJKYczVC/EMudW1OGgu8kDzHGgRS9OCctEZ",
-	"zTSp64xPpyw5Im0w27ZalasrpBFqdSZT7/FOFQuKE5vS+3MmxnpS67Zbrag25aL4e9PhwNKDW06mXHxQ",
-	"qBI97rK22tetw27rcZc1oTyd93/Opabhy5Urlj1TxNwqeBeNBFWiDYIGG9E81cjFmWquJsaFcla1txYb",
-	"GtFUlW8PpUwZBaWCjUZG3bhl69brLZLoCa0sqJhivxVajVGn0ypsaUL/T/tXM5ZTH6z49iJIo9p9Yywb",
-	"G4lia3gw2qct1uiMDlhjL94bNg7p/ovGftwedYaHyUvWbm9DFLnqFzb1zRAEfpHKMRfrSL7lsntP57LA",
-	"krRM6HyNaQLM0Cwh8B6pf7g+qd60dicKmQ2WaJw7iAIUHl5VEXwZhSpLDTHXAlhrL+sFRWvlAn1i97of",
-	"55mSAQPHBVUKGBG+MABbqblI5isyo2NW3DGJN8ysp0qKfvx4Ofnb93/f+/Fj+274/Yf8x86h3vJ4skdQ",
-	"8YIkbSLkOG5U2fgGuOl4Er7H4LBShkjHEyoMNKgmKaMKfQ/kvZ6wjEzZdMgya48fC2m1zikXF95RtKOF",
-	"k/laqpcxnWcCLINTJ/VaAlg5oQ7wBXrPp/kUuIT5P1gePmltJJJVeuJebr6z//jEhf7sv9TgRh9FZkkN",
-	"K6qNuZ7kQ0O9nks64w2jo42ZeF5M/OB/rm74rCEBFDRtzCS4YnBtq+h1Zd0esXkMaXoIYYmg6VzzWC3f",
-	"rOG8D1bawLViGdGcZaQ+okYlGdKUipglEVFTmukdcGeh64SLMZll8pYn5vXhHOSGyB2xuW1Aj7a6I5dm",
-	"NceGsnAdEHgsGdr6yr0yb68fDsWw6ubfyDs0j3+4PiHmFUDMER/nGTP0dlG1ehHigiPGkiGNbzat8bV9",
-	"78pawcynmZyuus1GUTJ03hq7ZyzjMglQ/YIRtQ8X2U9Yd9VMxPP+Zpie45sXLIuN8poyBYCV4QWDorti",
-	"vRGyrBVa6v42y9Zy1i+o8PLsoC5TYFRAilSEj0q3h4Hn1thpSO06bNJS03QzH3D38RpfNx/qkd4C9K/N",
-	"asEEW4H+AvcAnLZIBAfjbk2xQB9uUUkEKlhQLspD5c/ryMt1sfsqkUH4rzqmV1xpLmKN50PM3fIQpSrI",
-	"7AelzSyTWR/ccXv3VT2v1WztdnZ9NJI5GhULPmDY3sIo+8ujtF62tx9FuXWskNcyNjLCUiGo2ICAOrDR",
-	"yAWWOBzdLMsV0+6vndZMNaaa3ZnLmIEPwlFtRUaUQ/zCMAMLtdIZo1NFuIjTPGHVY9gNLcHdqArkdl+0",
-	"N4qexYdRFVEqwKxscenIl04viKZas+ksoP06IGy6fBfuPdgAtUbbKrB9p3Bk1OV+xn6CwAejE/dz4Pr9",
-	"GzaPSMyzOOe6L2dMRD3hVtFPjKwEJucJo6mekKkUXMuMZMwIJIpwTcw7O5H1avdh81FPTGXC0n4qaQKe",
-	"Betiizz3kn2VxLnuy9HIcPWkX5h1wPVaEmJ/9I1GkgKIBWxCZ3Ayofr0lgl9BfgV8laaORtXTGgCLypS",
-	"nzJzK8BzoiKSSMHANWKWtXNEFGN4iYyKao4V7FDPFPEGboY4h1nLW6ZUUOPwLPVrrRFRLZNosWfCyKEo",
-	"uhtUVoorTYVRI9RcaTb1ALIChjBUVMy9CoCXbJbO1y55aZEjLria9Eus9U55hdUM9ew1cXFJEKqAg5tu",
-	"0jXHW/SUm6dknsVsBbu/Y0NiXyBjfstEYUk3yzKklcRco6VSZiCufmp/RiFgexn1CmYI8f98hoSzX4DB",
-	"M3eldEobu8124+WwwYVDjoBOaTFyvSBiXnqIands2FeMZqj9rfvkIxtewYvvcx3LKQvbAHDhkX+fFzZV",
-	"IugiXrm1r0bcFfbHKb3v4/22f6FS97J92PF0vHaI7UzxBgfw4ZRmqdFfUMG00mcsxS3LFGBARGSaGFR+",
-	"nAzo040HUErP8DPPFlYgxGOvg2VQK/Vou92jwhX09vgf/YvL928vrvsnb44vrzxzK6nvdlqtFhnOnUq9",
-	"oCCc3s9SygW5ujo1N8MQVsXM0cbgIPbMsjBQtIkUKo+ow3xOpV2g8fAaHAfqj4QqEiL8btUEmJ85R8P7",
-	"IETGoz2eomwJbcCSjb8Qc+2yHCMtZimNWUKGbCQztoQcQeJmBAjDYPIMLuiyPFigbqdqm1iSE6vXtgCX",
-	"VeoXeaJ5D8OD2LCQGhFbrEJolHFD8EpiB//SctYTGVN5qsFGhgtgSUEktTQEkTWJwTH3kGaMpFxpCL3p",
-	"CTPQwDDhAWHmZGAyFwkF8Up4jEdow8ZtEa56wvPjlzxaaZ6m9hMVQfiMzLWbPDKj98SgBNCAKKOAK4ny",
-	"ScDgsSCHmDu0igRdS/mWCucJUUWwbSBgQyags1Jc9V7nMIIbYgmJvpNETegM7eFSsPejWvfT+nv+NyPf",
-	"n9qgQOs2jx4by/f5IapVrRpfp29BsKvdpOPtYO5fVMwPQ+SX3o7R+gfO0+XJ3jIqCLyAVmoHPjv3BKJR",
-	"EkLF3L4VnLq91zzYSv1KbDTMU60JvhJT3ciJBx+1YpW7m5UdO/GCouOrQFWAhvC4QFqaJBzti76NNkRy",
-	"fYRmEKgppGh07u/tPWySKzllKFMrQpPEWo2btWhJykwCxsIrDXd8SuMJF6yRMZrAA/N2lywkgUTED96K",
-	"eqISaxaRIvbfqEw2YjsiU6YnMumbJzRN5Z15M5ZilPJYR4bIVeIKI7IUvmymDUXTRD2BAHfhuhGpanGF",
-	"ZlZ5XGpsqu/RuYgU4pLVtexfYP/N8hl+qya51lyMPW0PDGVIYIHsqJJN2uhlJhKWkLsJT1k5gtMFi41X",
-	"FuMSABZ1u+qOQ1eBhUnjR4P5d2aREK0Gp0Um+ZSKqmMQaZS91Ovm8SOT1usbEYYSW87zj4Yl4o2zV0Vk",
-	"gg0orq5ky3Dr9bqZ04IB/yurDl3R157pd/H+TKdWS1veq/0xqgbyGK5zR61CU93aScpoBvw4llnGYh1B",
-	"yPvNOq9xCfqqH3xFsFIRL0xdlI65Bskqmy2EubS7rc72nnOjsWPo9QZOGMSYrz1no98kW4ABpgcowEVV",
-	"TH8zEIQNYn1MPsFtRwXiLPhWvcWvQ8SVqtdKfHxvXVdklDFGNLvXUaF0gFpRKhqPwElPp0CV4htjwzr6",
-	"4WQPq3QMmTnQADJviUd+1Ern5eOiVkJHvO74nGto6fgM8a/cgr2QlJbPqlbZoCZtBMG+hw7F6wcbpZp8",
-	"VotwKQvDBPfE02Cw0YgbhmVTJqkiHBCmuD9DLgwEAhgTdoosi6I8TbnCbIgy6sZpHxg2vyzvzPZbFWB0",
-	"WvshSXQFrS0l09nhfhWoe60njLOo7Oy3ajh0CNBvwHy8jDMKI66rxPN7Jv6dHJ+R72h8w0SQUytNda58",
-	"WycaqOcBy2ZUM5o0D5nIMV+Hpwmxr7h7iVJO9S7etprtZmsjybRLK2eNil2GIBPwYP5K6PKy3fkm6NLZ",
-	"bbeeONBhlT60Op1viXg4QxDIcszFSr7ztBAxn33s720bMuZSzcO+MbMnkouUKUVgngYEvUK8EuGKMAGR",
-	"Gi54KISlltGRicwUI0OqtVGxlKYzgG2xjWIhy9xjg/QJ+w9B+S3TGY/VNbsP8PCLTBq1ieUKGDhh9zOp",
-	"QGUkuKaouIOtZqu5FzR6vZUJS8/ESAYMDX4+yLI5rrKYL6tcDNtYRpfDfV8bIeyf//Gf4YDfx7oV1saL",
-	"F4Zwfz+Rt/nguRiohSN/wTy3fdRYCf9NUWN24NBy3s+YOL44eyXj3PH37a0Hx4LY78lus0USO4hRW7ki",
-	"UrAdD3HKOS+8Y1jOCLdacqFdH5GpjG/MhcMYsFuWyhlMozQVSYMLNBVZnYjcsDlaKmMpMDAHxTjLmsaZ",
-	"/LkW1eSMCYhtMOc3ycdjLsYjGoOtVlbiGUr0cetexT9LX3PAEDIxS3KhLnagZ4pQdD5byxE6240mmzGa",
-	"ou1NZ3Q04nEZ/wBqxr5N8lCk3mo22zsVkWi1HQwiLuMJi2/QKPe04NNqSFB1o5aFuq3CYmeZHLLt4pWf",
-	"5Plbkj9Q7mTjjKJxwYqguShxAv68EeaHz0HdD4CxfI6YjTzKU9yVF5eCyb/gS5yhAGELBtxJkrCYT2mq",
-	"jogBge9bQNW5gFBpVT1svnyaiIDr8MHRntSiWmfP/PeF2fhuK9nsdPboWyFFWags4NFCdJCd34+9CJKe",
-	"6nVyJHFB2RSMMKGzOSQzuSUBjCkZ8XvIhrSGna2I5sIdDrhq3RvKS2ssLatpuoU9vzThL7BFe9kDPkmw",
-	"vRaxkjrjLIFdwu7A90HuJnMI8XBZxmig3XbjLsolxCsWjuZzyEoMh4m2Ykdpi+UWhTLq+61dLF/zNxf5",
-	"W4VAGk7VL0KRrAUXTnvRjL7fCvrOKqFGXrp+qdXub/5OMbQQ93Md+zcHcj3Ih+sTg8FebkHxOGi4VEyr",
-	"oNXo2kWfwzsRmfJE8PFEm6FWp+S1HptyEna5bJ8WsAFgyzHpQAPgaP1D8EGxBOQQRQj4wb76zhUYtyE1",
-	"xcFs7Wvrdv75afdIFxk1aBLnCsWZfEbqe53D6skU+b9LZnqX97vCum6hYPb0lIojCJz91kO1PMo3OqJK",
-	"PZPNpTCQY96wOYnl1DDgHBwjsZSp4fOPzXDxZ9/iDI/JXucQpTVwP+MhSkz17qI3G6o62OSGItEZSnf0",
-	"RH3ge4sGEMPAqtTfbM15kznLzDdBV9Ngx9aCuCxMo4v4lk+HyqASVAmysKnISFb+KQlPHgz6umQ04YKp",
-	"QBAvSAFqteIQ0O/W8fgyvT4ivZq86dWK0lkQTGRYIIrJEJvQEy7/nvCyPNkRuWQJV6QOp3N5+ursqv/h",
-	"8ty8oph2mfpd5zLjWKvLHJc16dtKPYqMqBHXaHxjzpjReEIwQitmrmxXT1iLktFH5mYNNJkvuNW+1Nwq",
-	"DWrd1ELJGEzc8kyKwspqj8lTeFDpTDBMJSi1wtwhnXsJ58171TlDBPmSjbnSLPvDWWu+qYnFM9BvaXDx",
-	"FhMGG4DrXI5PDV4H7CMrBcFC+kQZ0NcUrHuibq+DuQR5xnZK4RDQ096NrxYLwbE0SxlEB5cxeKV+chDi",
-	"olumu7cfJc6gHhEOMChZqvndI79kLEt/qVdGahv9dsGBuOfrYVzog71aaO83bN7nImH3IW8hjycB7R9t",
-	"FYX0TAWBASIs0uAyq6syQGsbNbqqoVetzstvSxv4ucm3hmhdhIm6wMQQeoQnmq20/Fx7gLFZxRYsR8tO",
-	"74QveOasUWfjwW7yCVZiBzxcuqPeMUENwid5BjeurwyU3Jj7ZySDba2kXhLRwp65zeMvxCo4ygDIYzpl",
-	"C4mX+9sg4hMCn7dKru3/OuneIXtvxSfr5rYHsD4euqQI5R2rkLOo5ATF4a/MtapethB93lh3omRMv2k+",
-	"9bb3cnvb9yKH3WQB9wLpNqVOL1C5YAroQlgkxF91PUI+sNxmsBM5m65l5FTMe0LmepZrUh8AKpiXPFoD",
-	"9QTrg9jImGlqpPyoSAyjRXVhoxTYf6IOAWZI1Pvqg6p6aEYwOmcmbxgBRQflVu/GEzNaEYeGikWpKtjd",
-	"FGpmVCtWVyvrtUXLWqk3ZlXLKEdcVjUqib5hI7tam81G7YmglXDv/t7sfv/+HgWFqn74zbnUCGLS7VqA",
-	"dLpXvoplLaTPtYI2jO15wsL1WKZl3oWxEA/dFYxAv4Q48kA8geCzGQsnHmmuK95Bj7pnacUzkWd8I53G",
-	"0fDbqJg3uGJM0Vla66+3ntAqrnnQ+wWFUbkYg9rv6+ojCiXSXaq92eOUZjqoA0LASyj221w45BQBonbV",
-	"2T8gP3y8NtKAYiJZruDUrZZwgoG8Ik7LUjuE7ao+F9sYdZAK2W8qN+Xlwd4KbIfoYG1L6DlQYT3Fze6N",
-	"Cjwqg1WWHjq9D6tSAwP6UpC6VGXmDfapzWw/vMZQgaNCXf+qGjuPKpmzwRIRri+zakdr2MKvWFkoSIJf",
-	"vlxhRf6NRNNSEHWbKZYZgt5Skl84gHvIjKCPceZ2PJZg9iR8fUToUIFGVIlALmqRVwyMaB0Xsm8TjcDl",
-	"6hfwLIqdhOhYseJL+/XSmf+cs2xFwTr4ydAwXLaRyWxdsojcTbhmakZjRmKZpnSmWLLTXOHJcTNvl//p",
-	"s8OARUUVzKe6YhVndMYQpq/y+Mb873tZQjYiMY0n9oVCyrSFuRnhojHLJPRngPf8Q8ChQWKLJywI6GX3",
-	"uZPOPm8dXmd3FtkzKUG3jItmRhbnGdfzKyg9i/VmgGwbhhOMCrHtJ5BLwMYxDKtODdNC+ZaSGcsUhCYf",
-	"X5yBFb0+GP/SaDabg6gnXD442FyKfHC10ySnHCod0VhjWwauwXTv/K68KMzQE1Bg04wCv/sdHkh9r7Vr",
-	"JHHMfKAEcvnhfTQvZ+xW3uB7bStfY+ldQx1doV0Lq4nWM0xixSCuMNM2iP729Pry7OSqf/3+r6fvqgGT",
-	"EeILh5h0hf0kNs6JBZhHgZotYyZ+odzshApyfIYakC0b0bV5W6kcEy4iMmaaUOvWckoS6iaQxAcCBvI1",
-	"K6/7JShsRXktzSxFLk2zJ3riNJCiBDWnYdeGcv1w9f4detfqg1PUrrqEYiKKS5KF5EWre0WQUOMnKaEh",
-	"kQsyMP8YFN05BqUdYGBl/1TJnqCzGaOZcuknA9+GNFhMQPFTJMu2FmZz4TwrzACy7jwwc9IkUWRgsBGX",
-	"NgBHBWhsPXFcqRvrAElv2HpZzpeFrEhn0/9sDhZeucHF+6tr8pzO+PPb9nOa68lzuIUDmBv6lNiKOi4S",
-	"zCbUj7BMaBEfBm4YDOfWZPA8kbEaHKFOWr4D5UbxBTljgs54c06nqd118ewnJWEB4OSMmVCsLFxZe3t2",
-	"baVwxG/VfQ4fIrlqymz83H6knpt3S8WkiHv+3mLl8cWZF0bcrWH88QNGktEZr3Vru81Wcxd8A3oCRK0A",
-	"lRFqnlO/2tY4VPb/ta0j5QwrEDw1SOhcDYqCU7Y0UlGAJSKGEeXaMgTMynV3LpVjtC14mZbYb8YV7mmS",
-	"Y2xCI0U6h3NsmBl5Oh90Ia3V88wt1mqq5smTulleT5AiGNpFrkFviF9YJtVO19BLzDKtFl/y7SkqMqO4",
-	"ezctM0XBBjKce4midpAi7RKWj7WMBt1SDzdjJWvLCUWlO4+4a6hmKddmvruJZcaaQD52lwzKEjQDCDZ0",
-	"U5nPV5XxWTTLRKQ04UTFkPv39wMzip5IxbapzVPYkWyKNCEVW44r2bPTJCfOauNBJmNEMGCATXJJNWZ5",
-	"m0FGcJkllkhwxE8NSL1VBC5kjBhRBOTAHQd7Wz5qgL7wdstPJ9au8pYbDj9ydaYWj8yeQ30PiH1C9u/v",
-	"dwAVof6cd2BhmwyphzwHdqGlkXWAuKDKyD63iCMysObXAalraysHZIcDMpRxBz+uJgCjlxZCw1mTeNkE",
-	"AG5clH9RXNYALMzdTAMM8Ou7iiVJDgX1vBJYQPUKUeYsAbKly6p+hhRldMqgY1r308Zidou0hdShhu9h",
-	"a2exqJ3R7QpZzxJbW12sLA5fVC944RVAOGytr9zx8DmqNprrtFqPK5Ffli78VJoL275ZzxnfSsUODWpg",
-	"lUFjy0Pkfbvnf2xOz//U/Fr58nNRi/DTYsp9u7OcGd9pufT00ku6V1lcZ69lllMd6nB5JMyGXxxrvzJW",
-	"e7eNC5wrKEbh1yLEnLE9TAvbbS9mfh0U9QerC636GiHRBfyMkKqC+SmQbLLX6nRsPcDq6rxSfZ8KTT6g",
-	"vpe7MMp3oWpvp1+bXZdV+BaOZX+5WJyrELdY/s3VfPMLupnd+pXWdiuo9aJddcEBhMB9BhA62Gtt30qk",
-	"vNsr+irYUpQQg7mHNyc0XnHDnnt9HOGT9uZPKq1n4KPdzR+V/QzNF53DzV/4fbgeotr+NrupNsuDr3a3",
-	"2lBhlfD1U8BHXzP99NmgUdmVBiyBkeVTEbE3oSJgLcTtWyKp6ViBFRLNXWbSqrDo25yCsmK17oRVgTy5",
-	"DzokZIaI6wmbRkSwu0JUM0rPjI5ZTxhuCRUCIuJK0qZzLO5v2CUWF8L6Jl7YgszME/BjxXLKnqkmAefg",
-	"wPOtDdCIZKapOA21BO3Q+Q2PXPTVsucQvm2SS3mHfNM1u+CCDKmOJ0xFREkUAWzqdSwFZvNayXNKsWPU",
-	"sKhbM2d6UeRd4qHnXLmSVBt56HsDKtBubCGmQrKpeHu2NAGG2Gpp6CtJxEZTYXCZnpDC1XL0dtA/FVqR",
-	"nxmwFdXy86nWr6zssGhxq7oo534Mrap0sG/ZDW8hmmV5aRcGdxX/hS2FoYfmd/HPAfln369Rvd/aJAFF",
-	"IUPP0t3CUCJ2y2Wu8KpUQPX2Ou68++nH9rufzjpvfzq+e/vK/E+23o5XwM+6xP0NeIFy+15AT4FmXy2q",
-	"VeINFgWrT36c3KfPwYC0w4NqzNmqQDM/hAznMZLDXqcStdWqyjIgxBShUZ7LesGDA7LOKtnyUWHWLvzH",
-	"uoI9odITIEByWAyrWRVL82gh6eGR18eFkgTEkfeGaZgrZJHVY05/iie/iXhyvWgK8oWAbaSQolJYUASx",
-	"fZcVJimhaQak96hg/KV4AcGpQN65VmjP6Qks/QV2Ei8X5THCRE/40oQRS47IBoFiC+7/wdbf2sz6Yb8K",
-	"etpg1gtyL8iqrsdUMXMZmVDc6BsLZRar2k2IJrs/gyQ5EDr9mzGxzm/DxFa03/hDsq9Viy012yCjWugp",
-	"VOmbgZyqbAlhq0AudekxR7Nabd6e/PueezvXQj+bVU1s/HY07c4j2Ei1wcsGLmIbq/+p3f427KOg7yiV",
-	"m9N9ZvQcCh29t2Mez7/w5MH2Sgk1orliYOsFz8LAQ/5BYbz1OsGAjrXQDaYngGbtRGTgkNe6iNy9GRw5",
-	"ZxqEVoLBVdO51ZnnRrds9sQreBsIOL1hiuAlMxxMiph1bY7WQid4pyH3BLReh69BKjQ6riJ7rd3CSy8I",
-	"FBYWdiCXRdQkxwI6LYueiKkwyqpdN+RssanU4ASYKpbeMrWRe32Asl8fsNb4WvYFrWDxhJ8pshhR/xiF",
-	"FdrgFIS4iJnGIAGUZbdXXT8XovN3EnOZtqfHFeLZabWeQoUMlj5U4xxsa56v4xWPJv7AYjfTfnjtD0X8",
-	"Hw30VbZMi51lyLJtVPVHJ/+tvc1fvJP6tcyFneLlFvyi2mLdfNbeYmUXWO30WspzmmFh8r32/jZgCHQq",
-	"/i/E204AkwgVHg20bVbgDpBRSsdAgl18j3mwge0VERHA8GSooMVHwzgGcF8tm3KZhIMuwVRaFIrt0yNC",
-	"saAqahrYXKsn8JF7qazwDTEwe602ePKrc6VSMFJfLGSF4QEy42MuKGa6MpEYjgZtOmmsd7pFVQb4rMha",
-	"t/ErWS5QQuiJwfGH6zf94/Pz9x/7p2+Pz8775++/P3v3F0NAB6SOSW1ckDKLdadJzjRB2qjQlOtuvRQ2",
-	"rgDW2SSFNAIuVogpoCUEaHpH54oIxhLCNWzfkpAybgxDl8pQZ+ymY7TPQRnxO7BmZBXUDeFwn8ihyjhV",
-	"ozlW29ufLtYXq3t5vzt+m/tVpP5hIUN2YWxAHC8HduN4/mjrk2wf0Qm/Uvrt1+Cy1Sj3Gpv/MBl+H/P3",
-	"/IezD7+ctd/xM3UmLvfjk7ODs5vZP/5+8sNhk81/+CX5eMbf87O7H39K03edH3/5cf7DYTPupGI4fd1K",
-	"/vFDWo0KL4LSvRB0F1C3NTAwqi/A+87leAzZK1/J6J7SiL/kfWVNiTPbdwopkMx8PPo9+sd/9Oiht5rm",
-	"U9n1n9z323PfCrM9h7BQ7EXBtGW6BV32marh1cs8NbNlCFazVUgDB4TgkDk/nULzgIQYxpU1YqpYAobB",
-	"aa7AHUgt9adJkpmVQOQUVyQX/OeckYyNaZZA6Uc5IuZz7IRR8BuuyEvob9156Rc87oljYRdSNMrwmOUz",
-	"RQbHr96evUP2eDUgQ4ZFTKjVAkNcx1VhqH2FavQNyPz2noFq0Yit6Hz7W23HKjyH7MVoN27sjtqGELVZ",
-	"4zDZY42XowPaGbbjF8n+/rLCs/UOt1Fa7qiyck3ydDL+NMrUOnwS9XdNEzzKfyzK/RSeWSuIplBEhIDh",
-	"Q/1OnGDN+nBdzT9J9eNI9QmgrKcXraXO8QQLfYSJ8qWNPy97EhklZGw1eamMHsGBKMYTyiFOvIht7Yn6",
-	"YESVHnTJ95n8+YgMXPKjfRJB6VGYIovIG6zg+ZrG7IgMIDly0O0J/xX8yHtxJyKZ1Fi+3yaM2NhomoIh",
-	"0ChDPWHNjZjk7mImMHERGmNpmmlVNjxuktc0TSHyZ0JnMyZUT4Bcv1Tz0ZZaQOsGh6AcW9OFMJHYnAbw",
-	"8vYERuMLGyRs+y2BlvNeMMO0igY6C7XEYilUPi3zz12Gqdlnxka5SFjSE4VOBwbWjMWM3zIoMzgxWyqV",
-	"SVxPl1iNzrPD7vg1aoymFejc1RP4fZO8gWwIVSZX+G2kxhKMtFQRJaVwsU027rZQ5YD8dM3SBoNBT8Cn",
-	"XWLGwZpQXfKl5xGlXq3bq/3z//r/e7WohwVx4YnBMXjkjhaejjP5Mzyt+tnht5CnvVd7MAvBaXu1NyxN",
-	"Za/mP8JwaXzWJTeMzRo05bfM/G2XnkBMVbH0Sgs9mFlpOcNVKTpmvVr3S68ai9CDYITecqBEr9btPDxY",
-	"SLmzLDtpufPEcHtNXTsvSDXpeT3JerUBqecKOtWUeX2V1jK+zQR7gQ96rjdjr9b99KWHKRa4kSzt1R4+",
-	"YwLJKY0nnqbuEIvUcyHo1IyGy7qDwHgDJ1sUuCd+uHr/rsGEYWQJQVNykxyTgQ/pgeuiguknhV2xvU+M",
-	"kNcTiqfQ4Q5bnmERYriId2hHKU9pAPlmlcd4L3sCNvylhxwU9mgW1as9DErDSUFFRuA7nvKkgffGED3s",
-	"jLTcGwirPCwaX8xW/H4/Vo7ViowzGhdNtbkigtEsnWM0YjGL32xocISJ3wBQ5+egY8pFRKihBGC7KWqf",
-	"QZe2HQNlCyprgQGImVvrEJsMZS4SmgXdFScTWxvyqfaUsmKO57eyS2KuD32ZKmmuO7HVDgoTiGuvuL7v",
-	"oeF70NVucTK/1R0ixYQrLTOMA8WwSuXP53e17Owf+L0qP3mb39SGERvMYl/Zh8j/0HyQgmPN4cksVxO8",
-	"PpBYR8kwk3eG1gM+mJHfXF9fFNlq3vBlv9qHz0XbSr8SQQG9Y0xte50xEU/+Dy+cyXoTXBPG2o8yh4BO",
-	"arhTzBUjxSSQhus3U2w1XzzCvuQ3E/1VnDjfFsQL3Xddy93HhIy5A7FRYstxaNtHitmiBoEou/ZBIOjt",
-	"sacyS22xYXavnwOcGoFyV7Wt+Pg2wPmNGf1vwsTbDzB97TGQ99tqr9JZbSnpP7hb7V/OTvcIPlYoPgu2",
-	"++XKsEb0LQqUsoot3yrywWKxvlZfplUvDvWUqNVK+V6kCz+76t/lTvzCxLbAcWDpv1td40cRs2Cz2BV3",
-	"a1Vt5+VkUJQni8zunnCp3VGoQPACGqwuEuwG9o5pYPi0dXOVaZSDS/NG4xjfwHx1rKwAZhVbngwkZy0l",
-	"Zg6Waa8LdY0jkvIbdscVs7UOcDxAb2+eTaWBaHXTwYLPpB7cOHgrd5oVWrkUpfjwFVaXztN8LJUuoB6G",
-	"G1ZEMvYTizUm7TjgdkkpMILGIyWBxqU2wZgrstSc/SvC0L/eKlepkuaSof0IcJvbXx9UgWFRFfUXKxMj",
-	"ApZ9UUBF5UmS2iI1QorGgrRvcDGkP9li2dZc9gifYpmE8CUIYSe9gRxoz9VWOXfvVtrNFF/ogk1VXq62",
-	"oynehkPuGz4FkVKfo0V6X+k369P7NK2U0gDhu/rqr4gmq/tpBFDnnddVIpZ5mixWPfarfUOD2yae6d6T",
-	"LqM7gBJWfsi8+TUh+PvvYt0OYXfR/8PKhwzuDK/2ZLX7aj4uJuYK6r4VtlrrrSvNelGpV4MpQqZ+HCjY",
-	"givWYT+3eIWF2IV9YP0Hu0NMd4cyu9WqK/XlAis9Ye2etoAE0mvbERheNx8CqYDSMHaKkun543vtlZ+p",
-	"ik1yxyuibxkqFT3hciadaalJbD6gK/pgmwAUFQmKRLeYCjJkPQFtRruEmv1CNyLoZ6zklEHxjVSxMqfQ",
-	"VjmqNGMXsuw3XU5jo0/3oKSDKxoAsUEVww7J2CylMVNYNYTRLOUoE4IBbSF9xFy5FTmYBhYWsrgxbJ9K",
-	"KJnKaWlq41CYU3V9C9YdNdQ+n0EuByUjdldIJq4WUybvQrajq3w45broqPwVztEixX19j1rXgRZ7JPyK",
-	"FGGxOe+vY8rYas8bkuuglfHXwqXaaTk8y6Nht0owsf2aqSJKy+xrnLN/BpP+GUyKjNMsESx8ckTmMs98",
-	"buZn+xcMscImb9h8dY7dtc9KzJvVoksRGRq9kI04VsgRdMqOqt0DlJ8+EMx2O744+yubow//a0gKbmRV",
-	"opO9zi7WHcjD7uiQtuM2a7wYdpLGHntpKMPBsOFIwz49GLpucxBlXh3xwIWhw4guhY3O0IyKYDGC+i+N",
-	"fwx3by4Ofz5HQ3lweQeVUHxY3mH8cviCHowa+2wvaezFu8PGS9oZNdqslbjflpaHSVsuK40vLORvdy/Z",
-	"5b7+8TGptng+0CBvBVGrYEjzz1SnR99gA1y8ui4SwLu28Kc5rrAQe2KjlyncvmS5CuVCHTB0vWNSE9e2",
-	"i1FRrRKjwvd2yYfL84aiI+aFl3XJbodkVCRySoZzzdQOOgBBbBRGiAO/uK04KEU6r4haN4zNlHPqk2EO",
-	"iji5enPc6OwfoBzXE6l0zbUwG2nI7AQgMR7ZMpZGlAOJwYWLSKwgdmw+7Yk7md1AURJKEOrmxYQJzWmK",
-	"xqw7qB62EAlIEmkEypHM0AZgi3CiKahaRdOCdKkMp1kCBDFMqILyJlBubPD2+B/944uz/l9Pf7zqX5xe",
-	"9j9cnV4OkDzW2y1DRV0cQ5P81XaQ7QlLKZzAv6oMaQQKmX0JPaVQ/VNJcyaQBJ0yapbtAXbKhVkdJJ8t",
-	"+0VhYrz4XyPZVmniIynOrxnA961ZxA2bVyn9tPN3/eLyl+N2/GqPvT4Yv3nJf2jdnHem7/bkxcHPly/V",
-	"9fY841Fgw7NLVtFqxIwJNhuDNskxi8rMeCzb83tIpY+2nowKTuDZmlwglcVySyDc4yNbIhaIR27rGy4E",
-	"A/9eJksXSehRk6jsPWfzPqkiU5qwgiIUlYbLttNraMZO848R1wkeeBvACZk07VYZAlcvqjTavJ+drqP6",
-	"RsZ1xSN+r2NyXLRYvlpL3v+MAP3qVDnL45cEm2URaUGrKZK/E5ayUFf0V/BcOVWlWwbq2C65eOuCmdMR",
-	"SgQ94TwMcOEw9y0QQm/wt+CnGxOjb9gckqJJvVhRakREJ8kZkED6WiVpekte9SslTVfY8V6oQw6ITv/l",
-	"DB7/VYwIJYl1ZoTVuoh30cAttN6AoCcZw16yXh3eas3cO9/ZIuSdbSrJjDDbE1R43mevNW0Rus0VKSNA",
-	"65TkWMLAcEabsRrzLM65JsPMSMJ2VuzDSuTMsMYVtXje4v6+1jjhwPTpS608IHvRqhD7W87jm0KNUhEZ",
-	"S4lpooqb0aC5BGfKSag29Mre5NdUafLP//jPgDcWiriun/t7M5UNrjOAVjNmE5l+zmlq0MhO6gXg2Ym/",
-	"s0/IP//j//kf//3/3jy/DcurLuA7LNUPc8Ge0c10b7vvYpsUWAF2ICqmvzJ/kv/5//63/686s+f5fITJ",
-	"Aw59ncUDkPnPOjC/WRkxJB4UdeuYCjLj4HNZ7f0rYoCCZKlo14bBAWX1r8jLYoBIjojcoWtvSrlQji4J",
-	"dN+hxI5t5kkdBQQzFNWk6NG/s6JONnSb/2q6UolAcp3vu7v7Sw3vu7ViRZXO+Ct7/duizvtbXxrc0CYT",
-	"IYYiFTXX/rxDv9kdKo7AiwnzrhD+XblDZWue4CWqdk4vGHR9DKlOJeWNiBdSEmEYDdU9AXX7IIZ/SOOb",
-	"cWZEKjKVgmsJww2Zwrp9RoWEwtJJOQtctp64uHz/97NXp5f9kzenJ3/tn727Pr38+/F5/+r05P27V1dW",
-	"Da46rWOJzRFtsaSeqA++P70mVpQZ7By5gsNDyGAgEMZzS1OXUUVonEmljH7aE04fUE0yQHgNCFdd28oi",
-	"n9lGBFgAEIaESp4MemdAPgATMh9PImuYpSm6b1wNYa7IhNFUT+ZH2ByDjTOaQB5auUoMUIoWZ7qjiihI",
-	"QQaXak8QUsDr1en3l8evTl/1z4+vT9+d/Nh/ewXmhilmia16+/Ty8v1l//L4+jTQT9qFKhHw7dPUDFHZ",
-	"TLUY9T6ZcgE5erh+u0F5J3yg6TvpkMFt01lFALuMELgg3HHosCRwvFyU6DPommMvrEH2dwh8GHQ9NEOL",
-	"KsyKNZshzyufGWo6sGk/RE1ohlJS2brBLhT2ObjjIpF3EO04wyYMPVE320lYzKc0VTsREXmaLufmwTAY",
-	"AVGmtEELraQnDO3cbREVQT9WrciJ+aFxIoXOZEoUnasVLOfK9cvaqIDiVgnuoLmi5iH+Gi7XWOvsTbw+",
-	"YG3zBz56YYTG3Vao69rXlkR0DRcgENMW1FW6D3VtDDPzGgdctzvd/Va3c/DvCy0E2i+D9XQdKcQgAwRP",
-	"rXt42DSvW0DgpovWDW4VzVZni4W8WFzIXgdaF6wI4ivW4+iBv6oXzf1Ni1pcEboN/fnxycq4wBIg3v3y",
-	"FoGfVxfx+bFBe2+A8q0TxIuowmeWTDarwb6VuxHuplwkBWdsJjMNVduHzF63iLDmuEl6tVk+THkckSm9",
-	"b9Ax+8tuq1cLRvcWyPzwRMnmXzNzG4/KkENg2V7ApydjWKSpCBl3bNjA9M6VggY2NmTK705YN5TvzfXb",
-	"c8JEMpNc6KiSOY2972z2dMo16wn34k7FBxqnjBp2BbmkXZKxhEMVipSLG0VycZcZrp9EhCYKEyyTHGkQ",
-	"U0YtkLfg9sNoCzTBA+bYSlNgfQeX4sfT7/pXp8eXJ2/6J8cnb07719elnFIfYJJqF78e7Njmfwn2U0uh",
-	"IFacZxkT2lkAHAcShl7bNEgr6DTJK8mUDdSEFOyeAE4MUt5RJXYfQuUJ+g2xZ1uIfRT9MLdhH8AoIgLt",
-	"ezr7B54P2VXTy/h0ysW4asB0LfBSRjOn64fKEq81VlZKFB9AmWD3d/tXKMJru4CG1l707/zkNaOuvV14",
-	"EbONoUQoCBM6T+bgoso0H/GY0xQE0DTlY0i9bEKSom0TtzRYg3zkN3zGEk6XWs8x0bxzP0LzOfPXcztE",
-	"v1g4kGnbKrRs4FnQe1eIfmu9cKmT6qrQOJfOPfSaus2kUnyYzm2Trz+1xQrpfkSGV1nKs5Lg9e74u/PT",
-	"fkma/gJmuUBq1IhBSmy/GKd0530s+vP6zsun+egeqk16qzlcJfW34fdGEximMr7BC7e4ZlzUirQEb9VG",
-	"a5EZzYxa/NWJCQ/foMJYBaCGTTFDG0akPlg8BszLxygbKJEgmBhDG1F0gLv8hcEyLGxKyuNC9BFeE0bu",
-	"2NBn7MgakLEnck2Tyas7Oh6zjHw4K/OHiq6b9YXGmjuR69Tp/GA9MeSCZnNQ5E5evYsIBvvI0SjlghlJ",
-	"zbUaZb2aLaZchAGBwm/7FFJfb+vVrrM54VCeuVeDatDYW5QUNMEVxhwzMpzbHKIjjFwvqkbcsJl2aUI2",
-	"//qZIqmMaQrxvtBAAI0HGUslhTKPaHwwQHs+KMQPo/VnjNR3sVtvT9hqNjYtAZuWovNcTxjPIM7/BMlB",
-	"48qeZ+NCpjyeQ89pgxrgUFcEj0NFROl5ylRE+JSOmbIx2EIw23jRwtxo01CgEyvJHFlHKAoMFr8wtsuW",
-	"jOExdEJwXWphzrKWS0gxfSXjLVwskLo90VOQ47cMx+YpW5kaWekS66r/+7pDGJxhJ5f5/pkiM3ilKtZY",
-	"pbihspg8M3zs2ZE9A3xkMMk8MqdRecKnY+9vSD7qHrkjqrw5MgJZA+xQWmaqmGZIFWvkGS8ejGQ2bWBn",
-	"TfvsTx2mIG9+D+Hji7MqhnjUDghcSeuef6FKMf2w1glq8cNcU/wJrpu7gSVVfKbIMBcJlPRwv/dEXcym",
-	"ZKDwrUbOGwlXehCRWyYSmWEnY0pmXBhOYbsE77g0I571hOsz3CTfIV1SoOdiY3c9YVNsGy7IROaZUWfc",
-	"BTcyN5au7QnbLpYU8j+p77VaO2su9bEBzDYaw4inDOaqXh1vxwiV5k8qHMJA7UyrFQNnizJHhsPAv2Jo",
-	"qrRiovKxfe/87OT03dVpLaq9e399dnK64tOmfa+p7/WyoSuq3TfMahq3NDPLB6QqwGX+8cNVLao+Obmq",
-	"PLII8+HsO5jyh/CPCx+d2w7V3qN3UvOYrRnZffN5G10JKLQB1GMJtK3L8RO9pYgZTx0BStZ8G/5gUPIr",
-	"rEmA0RVbUhW1lwxKB63Wn7TYK2wEAHRl5ZZ4dZgcow1wdcsoZ6VReE60KA8IZhqQNRUUyoFqrYmzoWiZ",
-	"W7HXJQA3QxQPbWBf7dM1y+Cx3wX+O6yL7qvh1ilUaQp/W3SF3w777XpXm1YBKob4p/yWNZ+KGetK8/Jb",
-	"JswkYIj2FQqs1oSnOmVGqFytU2CZEnyLjOjU6HFWCr/I5JTpCcttUyx2P5OKAxZhVBvEm/bE5enxq7en",
-	"EGWHGUs7TfJxwgR5e3p9eXZy1b9+/9fTd1i7DZOS0TKCFX0Vw7pn0B3M6R9wvl3yHaoevbzV2o0ro8Ej",
-	"NjhCTnvHbTwy2OCgGrDRhUjdyNagmoysww0IB3olBfOawRiFwkXvZIYrn9MhS9EmCVXQWNLF0UHjTak2",
-	"ogdma2X0jhiGCt1VIcqCJ6vcSG/tcWzHDgqKXJK+fyNvTs8vyJiJXyjvT7Se9V1mch+aJLtaVTZIYzhf",
-	"WHZkDnsiEysjmSvR7Il/I9c/XpyuGxbiNVjWE6vf+YIj/6VX+/70uleLYOK/9KpxJb1ahLP+pWe23as9",
-	"kN1H1EWyALxm9yv9Ghbln55M9fUX9ctD9KVm14HF4pfsAd7tmhZIEbzCvlq/8h6X2v+cTtOB0XRuWQb1",
-	"SCTkz0cETDwgq8K/muRMK2srxDQjuDiD5wOr9JKMKZkaqm5dATYZCXRTa1uAhg0hRH8/Y+L44szM/DSi",
-	"vh062GleWR63CiXsawUvfLIx9F9TILj2LUXg+7bnEhADfDRan9tqu4wQdk9jnUJXroG56VVEdFXUwSpO",
-	"dMasYMKNssbTpLkGe348fnv+OOxxq/4Te35N7LG1JMIIBMkdKzGn02phEKCN+GMzJhLbeh0EzG61WAzI",
-	"CK70h9HSx1hSuaiqGUuRNMl+a7cUBaKSr2PsK4Qi2UpEIC2tIFqXsPSvrs8AvYCwqxnuotatyRtzLkzc",
-	"8kwKW76hbKaDxYIM2GyK3rb1+mnCBXiUljEXNmNIN5BqF0fU/I0cJysBYQvcgBHaq7zKBWmr7UD0uIr/",
-	"a2F07COgDWkvLkVz7a0oxl0jf8PnhmeuMt0scVRVteoXfsjnteW2rOdgG/e6Dbnh6oMpvWEky8Vgp+LJ",
-	"7D5/Dgb1iVS6+7LVaoHD0q57Oc53zJXGC2IbcmALJWc1yvUksKoTyEkw969SuEpPMpmP8VKOqWZ31O8A",
-	"O6E6MBRWDnTxhy7osmiwCyGzSx+VDqDyXft3oMWuC4mcOPXTfYG6YgDoTuuyIYcWt8oP8fCXP4TGxM9s",
-	"ERPsTVItNWEHKCpNBFa7kMUF/t6FHG2svWPdFGjFlDL1xoc0lOWxoaVfed51Wjar3CENQgVN55rHKipa",
-	"uUaLrcE91IDWHMuTrDUSW5NrFfvtgMBeHj4//K8AAAD//w==",
+	"7P3bchtJtjeGv0oG9hch8P8vQABPosCY+MymqG726MAhqdH0CDIqUZUAslnIRFdWkUQrGOE38J0v9o39",
+	"3di3vvS1H2W/gP0IjlwrsyqrkDiRUnfP/npH7B6xUJXnXOf1W18akZzOpGAiU43el0bK1EwKxeCP72h8",
+	"yX7Jmcr0X5EUGRPwTzqbJTyiGZfi+c9KCv2M3dPpLGH4ZswavQYXtzTh8SA1bQQNlqYybfQaM6rUnUzj",
+	"HpnmKiNDRo5IJkl394hEE5rSKGOpagQN8+WAx41e43DUjXbjPdbaHx7Q1n50GLeO2ItR6yXtDPGX/VHj",
+	"IWioaMKmVI/jv6Rs1Og1/u15Ocfn+Kt6fgZDeXh4CBoxU1HKZ3o2jV7jesKI6ZdwRaY0Gcl0yuKAUDLi",
+	"LIn1UzO1gMiUZBNGfpAqIxNGY5bqn4XMiGLpLYtJMzzHd8mkfCfcaeuRvpbpkMcxE5svL+wLjaccHqp8",
+	"OqXp3I5a5hnT3Y9kSuAdvYa3NMndXRkVnZb7caJfJjSKmFIweZ6y+HHrr9eTKzpMWLw4QhpFMhewrsVL",
+	"G47Q++Vjxvd1TohnJsVh8OwDoSKG3yKaJOUZkYLBQTgXGUsFTbDLx901bMFZMvuI4IPf5zadCJILdj9j",
+	"UcZiHMkxiVlGeaIITRnhAtYFbktKEjkmudC3KHOvYQyr9E5mr2Uu4kctkJDZYARflyv0ThIq1B1LWVz0",
+	"dcezCckm+o7HvyMFyiZcjAlVNyyGYxRLhkeG3XOVwVEzZ6g8Vc8ULNP7GRMn54+l3aw8gkuI+JQpRcf6",
+	"t6mMWVLS8BHVIxvShIqIxXqIakpT/cmMpnRqP2gEjWw+87Q9YGZFNl1BnCms46XhW9tQdD1CSqZsOsQb",
+	"aYZDmiGMNySCTpkiPOuLuwkT5EbIO7Gznua3+6Lch0fQeN82uDSx3AA/VTSrLfIkKZZ6xtIpV4pL8S1X",
+	"+YbNnyki7wQuiR2TcyyfQOkWT2ZB8soVWSB6vsVAYvOtFuJJJO8fLXNrW+evnGW7oPNE0vhayjc0HbOn",
+	"LdwMGxtkUg4SaM5dQdM/Gcp4TjIpCbxCmgmf8ox0O/tHBy8OyXCeMbWzZH1/h3sNo+UKB6uXklYWWYs2",
+	"s8ylj2aa13zKZP5EGmnnmZnGli6nphEpixjXkqE+BnzK/mBrGPMYhknTlN8yYIdckMuzv304u7oeXJ+/",
+	"PXv/4XpwdXb6/t2rq2PkPlIIFukG9Q5EiVSVK38t5Vsq5mYh1Jay7iyVtzzW6kBFmjy7Zemc2B814dF9",
+	"pzRjBA5qVbBcuAHmu4H+YFB+4FDW87LxWqu+3SrbKTbqIWj8ksuMVsf9ivJkTuAHkisWk3y2aqCxfn0A",
+	"rw/YfcRYXBun2559gTQPOkSOyEHHbq3CvjIZ0/nyS6vy0YhHnIkMe9ST+BbnLXbGzJVdBtIM9Uh6ZHEg",
+	"YdAXoV6RHvEtSBig1Bbet9RE5kncSlmWzntkRBPFwh7hGYnklKm+GNLohtCMTHks+HiSkQ/XpzsBYWtP",
+	"U180Q++pCa1AAEdfj5ko/R9NOadUzIst0C1UP8Tbk1CVkexO6s9iEl7qobdORhlLQy1IBA0UMeD8Oz/q",
+	"P6tLe8UiKWKlFek7yrVENpIpg2a1LOkK1HRMuSDNcoKKSJHMd9oNd7uLg5GxMUPaU13hxTGEuOQE5KXl",
+	"PUdUgLiUR3oHSTOrnoraOJjIp43epwa03fhcsvEs5WJsTimevw+C5tlEpvxXFn8duZfO+OCGzSuXzmr0",
+	"JxfnBH/zXSg9EiYy0+e3JOBmHKSpD6K8YWIH5Fwt74lxQHIBkmtAUnYrb1DuZfczreO3q+fr48ePrZNy",
+	"2Gxxg0H3rUyMwICZPna5YrrBYlUb3zGastR3qPx7d0t5oiXGJ8o3lmUMcqfJCnVPEuJQeBTLqi//9nLj",
+	"O1lSoEhfMqOckpLyVGZkKA8lMZsxETMRze1NyuiQKganIJZ3gjTDyncOc/4gVD6byTRj8VsWc3oNM33K",
+	"6udli4OpbnIAq7dUJrLa40I3fzjZUpOsH6/ev4Ple5JEvkIQt7YJvxj+B7CJbiFpX9KMvTFy02PWpyad",
+	"FUtTsC3iyETbr4v+JkvnA4r8tLu78UI5E1u+ZnUBgIxSOa0ICs0ZS8n5xTFQVDQbKjKht4zQvtAUMspY",
+	"SoZ5PGbZTpugzKsXpWUWxZgaaaJQfFB6J/qiGF7r/2cMFJq/I7tValGqKF6H//qJPo5Ci5V6s++4iOXd",
+	"WnGhbPmSTSkXmuQvtG4VA5KwUWaV40d0oFi2XCjKRcYTbHkik2I6XBEtEq7vZxPBC/ugpSkRiLgmbfGU",
+	"Zxly2xXdYEePV0uXaqNemrJEF/1DkJetlFDSpH1hbpS+MzeJFjq1TKvb2lmho6Kd7nEyo8J/gxS16OgA",
+	"KYxMqLKClsfNAe8Myt/tLl17vn2cI8bwymXDMywN31kcX+6uSzk8K/zWpEBo8nd1yQxB2CznVsi/jgvv",
+	"LpVinMyJ4mPxBxSEHy0Cl1vmiLB2x65YessjRjI2ncmUplrPqr75u3iGVsutcP3tEI8JcGqS0Iylbby0",
+	"T5Vb14mrXqK5Qlj9o8hljpRadABn+uTi/K9sbmxqM5ZmHIlYlDKqZ0+zygo1dju7B63ubmv34Lrb6e11",
+	"ep3OPxtBQ18l/Woj1oKI4Rq1wxw0kOqUje2NXtJu1GWtF8PduLXPjvRaHA5bdjEO6OHQbTzPgSYttJtQ",
+	"lQ1yVQy3uh4fJwzFB60Ng2HFuaIsLnlzoG+pfnHKhZagmnep5tACbENSZUSKiBFqf56hUWjnmIRaGTH2",
+	"DcFu9WkMfGt2eN056nV3e/vL10y3hDc9S3PmmaugU1ZdxYTOMjnzrcssZSN+7ydT6JUZ8VRlpNt1Iixg",
+	"FVIWybHgihGeVScz/rX1j+HezcXLX94sdvmAJx7Z36cG7BYMuBhL4J6s2s6VRhw5/JlFmZ4Cns9T/OZf",
+	"/JjesPnSvdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTwYWQzyEtIP+909qIbNod/sHDp3k13",
+	"/569uPz1pBu92mevD8c/HPEfOzdvdqfv9uXF4S+XR+q68dVO39NPjzGoec7Q8kPzhqObu3pibtgc/pdn",
+	"bKrW0VhDHR9K812a0vnCSKHN5QNxXO7VsdjVrPNA/RxoEUuSgnLRGU0z0sxSPp2y+Jh0ITiq06lcXSG1",
+	"UJulMnEe71RPQbFjU3r/holxNmn0up1O0JhyUfy9bnNg6N4px1MuPihUiba7rJ3udedlr7PdZXVs//7L",
+	"lSuWov/ZWJNBTa4SbRA02IjmSYZcnKn2cmJcKGfVqKZiQmCSLt4eSpkwCkoFG420unHLVo3XGSTJJrQy",
+	"oKKLg45vNFqdTqprS2P6P5i/2pGcusuKb9eXNGjct8aytZYodoaHowPaYa3d0SFr7Uf7w9ZLevCidRB1",
+	"R7vDl/ER63Y3IYpcDYrItfUrCPwikWMuVpF8w2X3H89lgSWBZ2yFaQLCLKwHjTQ/XJ9Wb1p3N/CZDRZo",
+	"nN2IYimcc1U94ItHqDJUH3MtFmvlZb2gaK2s0Sd2nw2iPFXSY+C4oEoBI8IXQohI0hdJf0VmdMyKOyZF",
+	"4dSqkqKfPl5O/vb93/d/+ti9G37/If9p92W24fakW1DxgiStI+TYblCZ+Jp1y6KJ/x5DWCg43qIJFXo1",
+	"aEYSRhVG+JH32YSlJtDIhICMhTRa55SLC2crukFtZ55K9VKW5akAy+DUSr2GAFZ2aBf4Ar3n03wKXEL/",
+	"HwwPn3TWEskqPbEvt9+Zf3ziIvvsvtTiWh9FZkk1K2qMeTbJh5p6PZd0xltaRxsz8bzo+MH9XN3wWUvC",
+	"UtCkNZMQ+4NjW0avK+N2iM02pOnBd0oETeYZj9TizRrOB2Cl9VwrlpKMs5Q0q5FzAcbN7UDQKPqAuBiX",
+	"zqHmcA5yQ2C3WN82oEcb3ZFLPZoTTVl45hF4DBna+MpBBMLq5lAMq07+B3mH5vEP16dEvwIHc8THeco0",
+	"va2rVi98XHDEWDyk0c26Mb42710ZK5j+NJXTZbdZK0qazhtj94ylXMYeql8wou7LOvvx664ZE9F8sH5N",
+	"3+CbFyyNtPKaMAULK/0DBkV3yXgDZFlLtNSDTYadydmgoMKLvYO6TIFRASlSAT4q3R56PTc+nZrUrjpN",
+	"mcxosp4P2Pt4ja/rD7NRtsHSv9ajBRNsZfVr3APOtDlEsDH21hQDdNctKIlA5RSUg3KO8udV5OW6mH2V",
+	"yOD6L9umV1xlXEQZ7g/Rd8s5KFVB5sArbaapNGEv+/dVPa/T7uzt7rnHSOZoVCz4gGZ7tVYOFlvpHHU3",
+	"b0XZcSyR11I2grAiK6iYsPsmsNGgiPQ1Z3S9LFd0e7CyW93VmGbsTl/GFHwQZYzBiHLIEhimYKFWWcro",
+	"VBEuoiSPWXUb9nxDSJ0IuvLNF921omfxYVA9KJXFrExxYcsXds97TLOMTWce7dcuwrrLd2HfgwlQY7St",
+	"LrbrFA60ujxI2c8Qa6t14kEOXH9ww+YBiXga5TwbyBkTQV8U8VsYE6E3a8Jokk3IVAqeyZSkTAskivAM",
+	"4iZ2AuKGfAR9AQHsg0TSGDwLxsUWOO4l8yqJ8mwgRyPN1eNBYdYB12tJiCsBJev08GIRi7Xx7cHphGZn",
+	"t0xkV3C+fN5K3WfriomMwIuKNKdM3wrwnKiAxFIwcI3oYe0cE8UYXiKtouptBTvUM0Wchts+zqHH8tZG",
+	"fSyYCEpL/UprRNBIpYk0MXFg+vDqo6wUVxkVWo1Qc5WxqS82rHYTJBAV2/eyBbxks2S+csgLgxxxwdVk",
+	"UJ5aZ5eXWM1Qz16RqxB7VxWTKNbcpGuOt+gxN0/JPI3YEnZ/x4bEvEDG/JaJwpKuh6VJK4l4hpZKmYK4",
+	"+qn7GYWAzWXUK+jBx//zGRLOQbEMjrkroVPa2mt3W0fDFhf2cHh0SnMiVwsi+qWHoHHHhgPFaIra36pP",
+	"PrLhFbz4Ps8iOWV+G4BNgnHuc21S5QGtnys79uUHd4n9cUrvB3i/zV+o1B11X+46Ol7Xx3ZM3JbnPJzR",
+	"NNH6CyqYRvqMpLhlqYITEBCZxPoobycDunTjAZTSc/zMsYUVB2Lb62AY1FI92kz3uHAFvT35x+Di8v3b",
+	"i+vB6Q8nl1eOuZU093Y7nQ4Zzq1KXVMQzu5nCeWCXF2d6ZuhCatiemsjcBA7ZlloKFhHCpVD1KE/q9LW",
+	"aDy8BtthYgipIj7Cb0dNgPnpfdS8D0JkHNrjKMqG0Hos2fgL0dcuzTHSYpbQiMU2ELl+OLzETQsQmsHk",
+	"KVzQRXmwOLq7VdvEgpxYvbbFchmlvs4T9XsYHsSGhdSIp8UohFoZ1wSvJHbwr0zO+iJlKk8ysJHhAFhc",
+	"EMlMaoLI2kSfMfuQpowkXGUQetMXuqFQM+GQML0z0JmNhIJ4JdzGYxtYDcPlqi8cP37Jo1XGk8R8ojA4",
+	"XuaZ7TzQrfdFWC5QSJRWwJVE+cRj8KjJIfoOLSNBtXSPItHLE7AhY9BZKY56f/dlADfEEBKIiZ/QGdrD",
+	"pWDvR43ep9X3/G9avj8zQYHGbR5sG8v3+SFoVK0aT9O3IDnBTNLydjD31xXzlz7yS2/HJt9BazSLnb1l",
+	"VJhkCkwGNMtn+p5ITLCgwqZceLvu7rcPN1K/YhMN81hrgqvEVCdy6qyPWjLKvfXKjum4pui4KlB1QX3n",
+	"uDi0NI452hddG62P5LoHGtNJhBSt3ft7cw/b5EpOGcrUitA4NlbjdiNYkDJjj7HwKoM7PqXRhAvWShmN",
+	"4QGmxdSiogPiBm8FfVGJNQtIkU2qVSaTFx2QKcsmMh7oJzRJ5J1+M5JilPAoCzSRq8QVBmQhfFl364um",
+	"CfqimrETkKoW582scTS2Stx7QApxyeha5i+w/6b5DL9VkzzLuBg72h4YypDAAtlRJZs00ctMxCwmdxOe",
+	"sLIFqwsWE68Mxmac1nW7haSthavA/KTxoz75d3qQEK0Gu0Um+ZSKqmPQm/u14soN1usbAYYSG87j5qIW",
+	"kQkmoLg6kg3DrVfrZlYLhvNfGbXvir52TL/1+zOdGi1tca7mx6AayKO5zh01Ck11aqcJoynw40imKYuy",
+	"AELeb1Z5jculr/rBlwQrFfHC1Ebp6GsQL7PZQphLt9fZ3dxzrjV2DL1ewwm9J+ap+6z1m3iDZYDuYRXg",
+	"oiqWfbUl8BvEBgjxgNMOioNT8606g191EJeqXkvP43vjuiKjlDGSsfssKJQOUCtKRWOLM+noFKhSfOXT",
+	"sIp+WNnDKB1DpjfUc5g3PEdu1Mru0XZRK74tXrV91jW0sH2a+Fduwb5PSstnVausV5PWguDAOQ7F64dr",
+	"pRpIE4ah1Jrxzokn3mCjEdcMywATUUU4HJji/gy50CvgOTF+p8iiKMqThCvMhiijbqz2gWHzi/LO7KBT",
+	"WYzdzoFPEl1Ca0vJdPbyoLqo+51HtFNXdg46DWzat9A/gPl48cwojLiuEs/vmfgnOTkn39Hohgkvp1YZ",
+	"zXLl2jrRQD33WDaDhtakuc9Ejvk6PImJecXeS5RyqnfxttPutjtrSaYZWtlrUMzStzIeD+Y3Oi5H3d2v",
+	"clx297qdRzb0skofOru7X/PgYQ/eRZZjLpbynceFiLns42B/05AxC+jm943pOZFcJEwpAv20IOgV4pUI",
+	"V4QJiNSwwUO+U2oYHZnIVDEypFmmVSyV0RmsbTGNYiCL3GON9Anz963yW5alPFLX7N7Dwy9SqdUmlitg",
+	"4ITdz6QClZHgmILiDnbanfa+1+j1VsYsORcj6TE0uPkgi+a4ymC+LHMxbGIZXQz3fa2FsP/49//mD/jd",
+	"1q2wMl68MIS78wmcyXv3Ra+aP/IXzHObR42V678uasw07BsOJhafgOSz0nXkAfti954oVSNEccRmIJmU",
+	"CfixN9M8wANOE48YkNzRuTK9bdZUzf9WOt4+e8NFZDKAcW68/gVOTHJKk2TtJtSceOVcl2/L6YRmp1If",
+	"bHtVatszkdy4vLYY8Sl85fNSRWUWQ3X1Pwh+D4aEqqhckcO4yA73Gz4B0ieBh9GEZtF0lrTCAmXQkcib",
+	"rha/83SHollZ5zjo/jU3sYv7+bEeN4NIgG4fH70wfZfLWzrT7AaucpD5jsLpJBc3HtVMsEVDEYud3Vp6",
+	"fhYbwh+PCZvOsrk1rsAwSaS7r/jFasoHSzDsc3NH9Fe5rdXuRrmI/PeGpuN8arFjl6aQLHLehb3Bk73I",
+	"v0TM7n3J0rYJBx3GDnJtEAA26jshC2Rn4Y0FN/9a6rl0Ct5RBWbL6z2tH22F6GxMS74xMWjDAf99ScJq",
+	"UuCIz3XrjH7lmUK/TTmlMoWQKjKi4FodM/Er5YTrd+A6mFy6RR982Y7jjl+UCATTrB+Sg+SIhKX3PjwG",
+	"By0XCgWFocwm4E1UTGQmnLzw5a9PaqmGBdRY1WzGUjKUuajZdZ4pEypEmq6P/Pr9X8/eXe08YhBLAwyu",
+	"V8YTVLt/e3Z1dfL92RX5/5OudeKrzSNOcLvdqAMuTNRB94lBB2JF9LNx0h7bIzTmt0whLrAbjb/tkkLI",
+	"0UYzvtJv+iMLlqbmGH8Lht6rTfvR37w3nzzF079WIUeehrLZ5pJnKctJ+SjZtRqq4qqcTvDybDBbM9vu",
+	"lrPNlQ+T5ARgeEBiiW22CTrBSgRqQAWzqDSQeeiTD30aUMO5tKvIq92CmjhR56HVoeuzG5AEVPeAlAIK",
+	"kSkxgs9gxJOMpUCCTaAGpkYoymum5qXBd8sli0SOZ6kcqsfrTuVKTMvwx/WnyCiPyyQD29ZiUFgx4lWb",
+	"kYubzWNCeySMaUZ7IUm4YIowGk3IRCYA6Ef7IvQy+pBgt6QZLhW2w51A75noC+yBfHr1/t3Z57CMM10W",
+	"YuoGp5QbaTrCg3FBU485IDOmm0Xp18iQdZk9mZNQfxTqa1J4tKsHCxpdd1vg1+WbUsQZbBIBgBzimcIY",
+	"AnD8k2boBcQsIpjg+TGR2YSld1zZIKy4UD8FhcSNk4vznY1sAc553spr7bEYpnS62p9kkLlpRoAhBaRE",
+	"4d5orHUNwQ8dF/iBGoNFyOygBJEvnnhQU4NFNNigGum9VkMpb7oBI8HVMr7xNeepgLVbGXTli1GxhwIb",
+	"a+nbTTM+TExJA48xvghh2BByb4nTf/mMXi9VPdeZPq3yOQNbsZ7+//iJtn49af2z03o5aH3+0g0O9x/+",
+	"y9KzybKlKU8/Xr1/R65gdoVkbBXhgMyoUmjMpqoQy6vTq5rRf1ZStC/pnSN8IvjbCv1yWXDe0mT96nKC",
+	"nW21Nu+BO7I/64nBGhiftXJiIu9SmQGZmVbJ5Zd+I+LZvN/o9RsXNOWq33jYDHZizLLBHaOahDU2wioI",
+	"nIksX4pNEhM2VhgM+3EnsF4e89JFa76pGflidssSPUpgSRm9YXC8Qoy6RfAPQ+ZMiG7QKL5pBL6cCS1Z",
+	"rbYJLfX46x8JJaF+M7TKltVl/HG9FTuTxwReWLfB4qYnZ0Zqm99Sk9vOmrz2mJwutd/DFZApjFl3AAo7",
+	"Cg8zmmaKNH+WXLC4BA/SLw8BJBoM+5pQeOZrKpGU69IEsFd4UHlFSCwWkkmiKIrwZbDsOia5nb3bEbIW",
+	"lvVzuWRWOd7KlbWd9er3cnwtWrxQIfLdI3knWDwYzuvkTItx386p5rGIFQMpXG5VP5vjgFvtcnP21+94",
+	"0xL9lqoznhaPOXNxqRPd51rhqVgAGMzyabyjUxY7qv8WZu/lhu2NePHjTddGHPR8UJ/dlbEA1W16mkzs",
+	"E6VFYAHpCVpuZ8ZvVLo3SgqygmIsageF+WN/OXmoWoI8Ik51rU1+7CD36x2Ak0UxYhB0UFMLAF5Hjxj6",
+	"XUJjDw5tPkpoFM92YzOMB8fSs/KorD/yhVD7G52Fghd+pXFbvloPDwWZodvYQBXbwlkTl1rQplMt7nNN",
+	"iBJSsDAgIc0zqf/X9hMCAw+/9KFVEFFtV/1G4P7R+9KHa91v9Nrt9sNDWL0rdnq6I1QsZcOZzmcf/12/",
+	"7HVC5dylD8tEWI+XYZGJYibPylcAzWDFG97cIPt+4BlIrcmlO3lx/kpGuY2U3DwP40QQ8z3Za3dIbBoh",
+	"TcDXk4LtLKpjD0HjwuG9i+WcTL5BYWc8JlMZ3YAkDmg6IGdDN1qEi1tcYNKNiS4nN2yOOV+RFAhxErsS",
+	"+ziVv+hzNGMCFG3NiCf5eMzFeEQjsA7LyO9Fs+NeFolYZu17SOdED8mChpiGnilCMY3f8AaELSBckJTR",
+	"BL1hWUpHIx6VSBJAfg8MXKYizU673d2pBDUszygC7KpowqKbmvS3FYxXFVylOlETjGinCoOdpXLINkN+",
+	"e1QO9UIkJ0bwsnFKMU3DBPPmojwT8CfYt/we0xksxuI+Iq77KE9wVg7CB8KoQ1b2DEMxjVpxJ0nMIj6l",
+	"iTomegncLE30rhUrVOanvWwfPS7YEsfhLkd30ggau/v6vy/0xPc68Xpm4AiqRTyqWZXaOarhrJj+XRQL",
+	"L+mpXicr43piQ0SWzgEW1g4J1piSEb8HXGmTIrORHFy7wx5R2L6hHIDoMkctSTbIjCyTIWtambnsnuzu",
+	"alGkLOUshlnC7CCLlNxN5gCWYfHaC/lxM7Q2gxeyQeTFZ1++HRrCwaJpKW0x3KKwZ/Ogs4cVT/5mMdSq",
+	"K5D4ix4UoC4mFw52u56QeNDxZiFXQFucwgdlfsDB+u8Uw1y7QZ5F7s0B1Ezy4fpUn2AHpbF47I0GVCxT",
+	"3vyba4vjB+8EldJYy8GNO9uCd/qTVzcHWFyzYIvofkADYGvdTXCXYmGRfRTBk1H85DtXnLg1IJ92zVa+",
+	"tmrmnx93j7IVRdr2d19Wd6ZAUl9IeLQI6kvyFM0q6Dk9pnYLLs5B56FaaOYrbVGlMsz6oiLIMW/YHAvN",
+	"EZlD5GAkZRIbd9U2WKFu7xvs4QnZ332J0hok8uMmSmLK4IHPD+pjGJjIAjIeiqAsFqYD8J/Fkng2L5+z",
+	"dEU5PFNV47JIMquft3w6VPooQVVjszYVGcnIPyXhyb0e/EtGYy6YUr5wXhbdqOWKg8d0sYrHl4UKAtJv",
+	"yJt+oyj1DR54zQJRTAaUh76wlQygiqDZ12NyyWKuSBN25/Ls1fnV4MPlG/Aws8zWPOjZ5GOeFdW7THJk",
+	"UapvRLW4RqMbvcfgmEesm4jZAOC+MLk5Wh+Z6zHQeF5LUEZjnR6lPlo3DZ/Jg4lbnkpR5KuZbXIUHrQe",
+	"xnm0NPQX+vaZfBfOvH6v2qePIF+yMVcZS/9weS9fNVnFSXXcMHXFGYx/2WC53sjxmch8eY50xv3CgVal",
+	"3aDyCCDLJ6nMxxPSDC/eX12T53TGn992n2vtEBwc5rF59Ly0A6hwx73xGH9glF/Kq/e++HFh3ZdLrYWo",
+	"jAKrq9bYcnrm7uobm6dsp5Rk4S6Zi/xkGTbwW2FKZerQx/I3rHLQ3Ur2QqXHH1VS8n8ICyl5BRnLMk3e",
+	"qR62iTJeMwzu726U3XDD5oMiLKseXcKjicdUgYaVQtSngkADAdbmqIS1lViTm+j8VXNCNdlw8W1p8L7W",
+	"pVTjDSrQwTwWuDUolLOlZqprNwwOweTNshwvYh3E9Sg5Y4HaIKtodSp4BTLCOUt31NkmqHb+qITwteMr",
+	"o1jXQj5rMWZTH6GDHVubMzflGwoZELbSs+Saatbwtg82OYiPwLvbCFN98G1Q/n3W+0oqvmYz5QjMNqwG",
+	"wyvpQnnTKkTN4QfFEVgKtLuJiXpN0ZGSl/6mYPqb3s7Ng5frQsHaWIkSRWkdbn6N1nkj4GuYWAC+03PI",
+	"eWh4TrgTWDO0YedUzPtC5tksz0gzhKNg4kotxYFiks0w0mJxkmCdbosKTJUFTNJ6jPknqj1gOUVVtRnW",
+	"oiqx3i7A9xLQzVDUdu490a0VIESoCzmBOTibQjMOGsXoGmWxvmBRkXbarApIZYuL2lEF5d3vF1AroYyp",
+	"2RE0bO7f3+vZH9zfo7hQVWm/Oq8aASChGQsQUPvKkxhXDTu54zW7bM4Z6h7ZBVrmXBiz4r67gvCDlwAi",
+	"6AGTEHw2Y0sCmHmWMO8veZpUnCl5ytdHK0Nr+G1Q9OsdMeKzLkZaf7Px+EZxzb0OO4hWhYgobuSMooC8",
+	"0vzR1lnQc5zS1J8YCWgnPuA/feGQU3iI2tXuwSH58eM1BGNBZEK9fFevWr8LGnIqeC3K7oDZpgZcbGKH",
+	"QipkvqnclKPD/SWnHaDh6g56LKa53iNTWY9KY5Wh+3bvG/uut/ZM+8foS+YvLAxPKrC0Vb2kNcYTf3Gh",
+	"ZTNawRa+YVkpLwk+Olpi+P6NBNRSELWTKYbpW70FhGd/HsSQRSZ1s6g4yWKEzoavj20AaBV+jqobrFlQ",
+	"sYmiQV/IgUGZBS+xW721qHTjo2PFiC/N1wt7/kvO0iXVCuEnDGPXTUAKGRalC8jdhGdMzWjESCSThM4U",
+	"i/34AmnZ82bg3y479NhVVMF8aoljUUpnDNf0VR7d6P//XpYrG5CIRhPzQiFlFvlvXLRmqdTkDN+rxFRD",
+	"0yCxRRPmXehFj7+Vzj5vjK1kZhaYPSmXbvEs6h5ZlKc8m0Mmgik2BGRbMxxvIAtSa8MlYOKIwdOkmmmh",
+	"fEvJjKUKcOlOLs7B8N8Mx7+22u12GPSFTdICy0uRqaV22uSMQ5krGmUKxDeegbfBuop5UZWjL6C6KqR6",
+	"6d/B0G3OMGnud/a0JI4JRJRAIQd4Hy3iKbuVN/he18jXWHdZU0dbZdms1STLZpi0hAg+fqatD/rbs+vL",
+	"89MrzGGuomWZtCMOgIRFau6aPrH69kguy+LSM6GCnJyjBmRqhvQMaG8ix4SLgIxZRqjxxFklCXUTQHAG",
+	"AQP5mpHX3fojmLKjBZGT87IKSbsv+uLMl/szMWkcSlMuyO4Ah2AzPEPtqkco5nMV0edc9IXRvQIAyXAR",
+	"atGcyAUJ9T9KaJKwtAaERvZPlOwLOpsxmioLjxG6lqSwjj7q4mMb5NZEjvXk/CC7mPlqPJBg7KRxrEio",
+	"TyMOLQTfCmhs1ysyoNB2RcLnt92QNDM6JiEarsMdu46mc704BYQAwFiDl4bROIBIQ3gNAwrNekKoIQYg",
+	"Bn3MQYJ/6fXrNx4eQti7k0pBY7vJ9IatljNdOc2ImwaX2oADIzmoWvNpnk2eA4XAvs+1HmpKPdnAOlPp",
+	"YYT1a4twO/BqIc5gRsLnsYxUeIz6cvkO1MHFF2AVZ7w9p9PE7Ejx7GclYQDgM46YSW3DGOzG2/NroyHg",
+	"3VO95/AhktK2TMfPzUfquX63VJoKQL7vzY05uTh38O16DQTGezC+iRlv9Bp77U57D1wt2QQIbrFUWuB6",
+	"Tt0ycGPmibZ4bQqcWaMPxKKFMZ2rsKiEZmp2FZWBAkCfyDPDrBAu3tKDRI6DMtUT4ygULKCtKNUmUMMQ",
+	"YaRgH1sE00bDHuCtO47OehGxOuCCHl5fkAKlzwYCTugtI7+yVKqdnqblCH9erQrm2npUoFuxNGFaQpiD",
+	"fWY4dxDMTSMFHjgMH4tshb3SRqDbilfWuQpK7yixt1TNEp7p/u4mRlAwyaY9Epa1kUKI3bRd6c+X1Zeq",
+	"m4wCUpqXgqLJg/v7ULeSTaRJyV1TNKqwcRnsfkIqdiZbS2qnTU6tRclZmZQRwYA5t8klzbD8gG5kBJdZ",
+	"Yu0OS5hVSJqdIg4kZUSLSSCj7ti1N3XNQgwt6HZcnPvMloSzzeFHtgBafcvMPjT3gRHF5OD+fgeOIhRG",
+	"dDbMby8iTZ9vwwy0NACHeBZUGShpB3FMQmMa1vTcWPPhsMMGacq4gx9XkenR6Q1pnqxNHJhLWG4clHtR",
+	"LJwlDMzeTL0YECZhS+nEOVR6dGqzAdUrxKzzGMhWVpabrCarflpbZbFOW0gTiku/7OzUqy1qvbOQQw2x",
+	"NWXvUFCvYIW8cBAsXnZWl5R5+AyCLTB0oJS7nU4t8RIKIWM+9vOf6wWV3Jqan0pTZtc1OVrDYKl0orEP",
+	"LEZoCHoInG/33Y/17rmf6l8rX34uimR+qteC6O4ulmzY7di6CaUfd78yuN39jh5OtamXiy1hmYZ6WweV",
+	"trp7XRzgXAF2ilskE8GM9xGveK9bhyQ+LApjVgda9YYCAit4QgFDFYFTAQV1v7O7awpVVkfn1JD8VFgZ",
+	"PKaFchZHR44ZYDPdX8+6LA9Z25aDxSqGtnRhvS6hLUboVhrUs3VLAO5VjtaLbtVJCCsEDj5YocN9iFIr",
+	"r81GpStRi/DVJwURAkJa9/Hm+Norbtjz72hsg2Xgk+76Tz445SPwo731H722VSXgi92X679w4vb0Nweb",
+	"zObc1FuwkXuNg03G5gROV3RnOI+u1vzpsz5GyqKBo5UyMHwqIOYmVASsWhqEIZIZHSuwkKIpTndaFRZd",
+	"e5hXVqwWRDHqmSP3kZRFMtVEPJuwaQCgYVZU0wrZTCsVQnNLQJwMiK2VDEnH8B9b9QoL7ziBFTLVT8DH",
+	"Fskpe6baBByXoeP3C9HANYPcb8ehmUnQXK1P89gGsy16NeHbNrmUd8g371KeZVrZFmRIs2jCVECURBHA",
+	"1ASIpIEjM5LnlM4h9HxYFFSas6wu8i7w0DdcWeS3tTwU4GBAuzEVwgrJpuKJ2tA86WOrpRGyJBFrzZje",
+	"YTpCCleLwfBe35lvRG6ixUZUy81JXj0yIyVyCJLVZ6s6qBJYZXFUpfN/s0HV420Wh3ahz67iv7KFqH5f",
+	"/zac3CP/HLjF0w866ySgwGeEWrhbGOzEbrnMFV6VylK9vY523/38U/fdz+e7b38+uXv7Sv+/7LwdL1k/",
+	"4653J+DEHR44IUfFMXuyqFaJhagLVp9M2GEZ6VcG9n367I2ge3lYDZJbFhnnxrxht1qQ2N+thJl1qqIN",
+	"yDRFLJfjXa85m0D0WSZqbhXEbuOVjNfakTEdeQIEiXoc0LLgn61lpoctb5ONevFIJ+81D9E3ypxdh1f9",
+	"Ka38JtLKdd0y5MoEmwglRUU7r0RyEhn7EqSAoaUGhPmgkANKaQOiaYHa80yheacvsEQdmE2cTJ9tZIu+",
+	"cIULLaUckzXyxQbCwAdTJ269JADzVYBEiDlFyMwA/b8ZUcX0ZWRCcU3RauVAq8qOj0TbP70U2hOY/pvx",
+	"tN3fhqf99PFy8rfv/77/08fu3fD7D/lPuy+zPyo3WzbYUtH1MqpO97rzskyfcwD8LKcqHLoWgpWNRgzV",
+	"WfOe3prlWvTm5N8NMjB9QRotGP0X+GvnqNfd7e3v/9OkXw3gDmt+uAUbgcuor9smXIQagvMn+/hN2EdB",
+	"3w32VEznzxRC1W/MPJ5/4fGDAd6LJr6gJTD9Ik6Wc/jDwpaLhYhV4QOwAdaGMPUF0KydgIT28BqPkb03",
+	"4bH1+0EUKNhfMzo3KvRcq5rtvngFbwMBpzdMEbxkmoNJEbGeyYArivNZ4zYqgX3B7sHbMLZY2GM9r/3O",
+	"XhFQIAgAVgvTkM3RapMTQWDUfRFRoXVXM27IiGNTi5+nWHLL1Fru9QHK031AfLeV7Asw/HCHnylSTwHY",
+	"Rn+d0WxSEuIiyBvjGVCW3VyT/VyIzt9JzBTbnB5XiOdup/MYKqRP6UM1JENP4eGpvGJr4g8sdj3th9f+",
+	"UMR/60VfZto0p7OMribRhAotI/yxyX9nf/0X72T2WubCdHG0Ab/AeVxj1Vn4rLvByC6wKu+1lG9oimii",
+	"+92DTZahADp+y2JOr/U1/U/E207hJAHUYkED4UYFSI3JKKFjIME2FEk/WMP2igAJYHjSBxfyEeDI4L4a",
+	"NmXzNMMewURlFIrN02NCEUIZNQ34hPYFPrIvlZXoIVxnv9MFx361r0QKRpr1gmsYLSBTPuaCYh4xE7Hm",
+	"aJq0pTTKdnoF5gV8VmACmFCbNBcoIfRFePLh+ofByZs37z8Ozt6enL8ZvHn//fm7v2gCGpImZuFxQcoc",
+	"4Z02Oc8I0kaFll1766UwYQYwzjYppBHwuEKIAS1XgCIWu2AsJjyD6RsSUoa4YZRVGZUNnnjQPsMyODk0",
+	"VmXl1Q1hcx/JocqQWq05Qix/cRzP6nXwmk5W9U4jaNzSJGdOTO4CqX+o5R/X2oaD42QYr23PbW11CvPD",
+	"5t6sSonCb8FlqwH5DTb/cTL8PuLv+Y/nH349777j5+pcXB5Ep+eH5zezf/z99MeXbTb/8df44zl/z8/v",
+	"fvo5Sd7t/vTrT/MfX7aj3UQMp6878T9+TKoB7EX8vBMtb2P/Nl4MDED08L43cjyGRJsnMrothBPE7HDL",
+	"xDuIHecYs2IokEzdc7S9mXPj9bEQ4Qvr89Ghh85o2o9l139y36/PfSvM9g1EsAIJgiDWauixy1Q1r17k",
+	"qakBeVjOViFvHQ4Eh1T/6dSAa2vGlbYiqlgMhsFprsA7SA31p3Gc6pFAIBVXJBf8l5yRlI1pGkOJUjki",
+	"+nPA8ij5DVfkSGui3d0jtzB3X5wIMxDjf6zEpT5TJDx59fb8HbLHq5AMGULEUKMF+riOxbhoPEE1+gpk",
+	"fnPPQBWSYyM63/1a0zEKz0v2YrQXtfZGXU2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVruqDJyTfx4",
+	"Mv44ytR5+SjqH0kxSjhgJVvKfyLK+RSOWiOIJgDRQsDwoX4nTrBifDiu9p+kejtSfQpH1tGLVlLnaILI",
+	"JH6ifGnC0TG/dzrLQAkZG01eKq1HcCCK0YRyCBsvQl37ohmOqMrCHvk+lb8ck9DmaZonAUTlQxdpQH5A",
+	"fNTXNGLHJIQ8zrCHIff2FfzIeXEnIKnMIOLS5raYUGmagCFQK0N9YcyNmI9vQygwx1JrVCoDWH+MqeBi",
+	"3CavaZJAINCEzmZMqL4AuX4BUdNgQ6B1g0OMjgGhIUzEJv0CvLx9gcH5wsQMh1iNFLSc94JpppVZb0oN",
+	"qS2SQuXTMlXeJsPqeaZslIuYxX1R6HRgYE1ZxPgti20tAUeZxPH0iNHoHDvsTq1KMSWLZaT6Ar9vkx8g",
+	"cUOVeSBTllEzLTKWYKSliiiJdVOKRbPpCdygWPX00MIw7Av4tEd0O4i41SNf+g5RAhzn//if/ndIogCv",
+	"OSI7U5VhhoXZWng6TuUv8LTqZ4fffJ72fuNBDwS77Td+YEki+w33EUZP47MeuWFs1qIJv2X6bzP0GEKs",
+	"iqFXqnpBzyqTMxwVJoj0vvSrsQh9CEboLwZK9Bu93YcHs1J2L+/YcICZfHY/Mfo+o2YfMCum3yhf7DdC",
+	"0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dXuwSDMXgk51azisO4iT",
+	"1+tkIJf74ser9+9aTGhGFhM0JbfJCQndlQ6JCWzFbJTCrtg9IFrI6wvFEwYW+evi4uFFRAh5Z5cQIbzy",
+	"GO9lX8CEy4SeMmHHKeVdUJER+I6nPG7hvdFET7/eM90PKvAR0GfN+KKnMskzuNKADodybKbIOKWRjRsH",
+	"NDlG02SOwYlFL+bTgf4USq7ZCHvr56BjykVAqICaYS6yHBR32dGrbJbKWGBgxaCIiTnYWDOUpl53xenE",
+	"IG8+1p5SQvw4fqt6heYyq1Nfd2KAGQoTCN6hRq9xdj9LNCO6ujoDZFuBhVThVADXvJuYejxuZ/DQ9gSH",
+	"YsJVJlMMC7VlMZ3+3DKruweHbsnTT87kVw/H1gbCWj4Pgfuh/iABx5o9J7NcTfD6QA4gJcNU3mlaD+dB",
+	"t/zD9fVFkVjnNF/WCHr4XFQ6dUETitU7wSy81ykT0eS/OuFMxptgKhH1Gj/JHOI7qeZOEVesLHcDGcNu",
+	"KdBO+8UW9iW3hO83ceJ83SWulb601Sm3CRmzG2KixBbj0DaPFDP4C54ou+6hJ+ht212ZJQbKmd1nz2Gd",
+	"Wh58rsZGfHyTxfmNGf1vwsS7D9B9Y5uVB9HLlPpcprMaoO4/uFvtX85OtwUfKxSfmu1+EXdXi74F/Cur",
+	"2PKNIu+F4nW1+jIDvN7UY6JWK+DISBd+sdjq5Uxc2GcDH+0Z+u+GGr0VMbuW8i0Vc5sysNQ8cb0COXsx",
+	"N9RWKjJJ6H1hs9ADH/xy7Rgsh2C2DTvbFGo+bdxcZVZleKnfaJ3gG5hajyAQYFYxSGogOWdSYiJhmQVb",
+	"Q40OSMJv2B1XzMAyYHtwvJ1+1qEY0eqkvXDapOmdOHgrd9oVWrkQpfjwBKvL7uN8LJbR2NQGe8I1KyIp",
+	"+5lFGebw2MXtkVJgBI1HSpJoMmXyjbkiFhvxa4ShP90qVwF0s7nRbgS4SfVvhtXFMEcV9RcjE+MBLKvO",
+	"gIrK4zgxeDpCilZN2tdn0ac/GShyYy7bwqdYJiF88a6wld7cor4GQ96+WynmU3yRFWyq8nK12E/xNmzy",
+	"QPMpiJT6HNTpvRpUkYAKep8kFdQPEL6rr37DY7K8Wonn6LxzanZEMk/iOkyzi6WuLz/W8jjAkJutL6Pd",
+	"gHKt3JB5/WtM8PffxbrtO91FdRUjH2LZT3Mz3JHLPGtvFxNjiudZW63x1pVmvaDUq8EUIRM3DhRswRXr",
+	"sJtqvMRCbMM+EA7CzBCz3w22igsQ01zEgukLY/c0eBJIrwOAkUHLov4QSAWg2JguSqbntg+v4RyfqYpN",
+	"cscpUWAYKhV9YVMorWmpTUx6oMWAMCUWCoCCIu8tooIMWV9ojgUop8TUeiI8DoiSUwZYHIliZYqhAWQq",
+	"NlnPWMi+WKxyY6JP9wHhwWIIQGxQxbBDUjZLaMQUgogwmiYcZUIwoNXSR/SVW5KSqdfCrCxODGQTfZim",
+	"clqa2jhgiKqea8G6o5ra5zPI5aBkxO4KycTCRqXyzmc7usqHU569tofsCc7RIuO9cZowiqfD+EIDvczi",
+	"BrI7U1PEAitQfEOKYOf0bU0ZG815TXLd7j+/wroEjRyillf1svXaLRNMcLDgXMiw7PafwaR/+kifFkyq",
+	"hwgWPjkic5mnLjdzk/8LhlhhkzdsvjzH7tplJfrNKgZTQIZaL2QjjoA5gk7ZcbXcgXLTB7zZbicX539l",
+	"c/ThP4Wk4ESWJTqZ62xj3YE87I1e0m7UZa0Xw924tc+ONGU4HLYsaTigh0Nbyw+izKstHtowdGjRprDR",
+	"GZpRcVm0oP5r6x/DvZuLl7+8QUO5d3iHlVB8GN7L6Gj4gh6OWgdsP27tR3vD1hHdHbW6rBPb3xaGh0lb",
+	"NiuN1wbyt7sjdnmQ/bRNqi3uD5QfXELUKiek/Weq09Y3WC8uXl0bCeBcW/hTb5dfiD010csUbl+8CJhZ",
+	"gwVD1zsmNfHM1IgqgDUxKnx/j3y4fNNSdMSc8LIe2dslKRWxnJLhPGNqBx2AIDYKLcSBX9yAI0qRzCui",
+	"1g1jM2Wd+mSYgyJOrn44ae0eHKIc1xeJtKXLMBtpyEwHIDEeG8RNLcqBxGDDRSQCip3oT/viTqY3gFFC",
+	"Ca66fjFmIuM0QWPWHYCJ1SIBSSy1QDmSKdoADF4omoKqgJ9mSRcQQ/UQIIhhQhWgnQD6WPj25B+Dk4vz",
+	"wV/PfroaXJxdDj5cnV2GSB6b3Y6mojaOoU3+aurz9oWhFFbgX4aYGoBCZl5CTykAlSqp9wSSoBNG9bCd",
+	"hZ1yoUcHyWeLflHoGC/+UyTbKk3ckuJ8ywC+r80ibti8Sumnu3/PXlz+etKNXu2z14fjH474j52bN7vT",
+	"d/vy4vCXyyN1vTnP2GrZcO/iZbQaT8YES7lBEeqIBWVmPKL4/B5S6dbWk1HBCRxbkw2kMqfcEAj7+Nig",
+	"2QLxyA3cYS0Y+PcyWdpIQoeaBGVlP5P3SRWZ0pgVFKEARS6Leq+gGTvtP0ZcJ3jgTQAnZNJ0O2UIXLMA",
+	"bTR5Pzs9S/W1jGvBI36vbbJctBi+Wkne/4wAfXKqnOHxC4LNoohU02qK5O+YJcxXc/4VPFdWVemVgTqm",
+	"BjHeOm/mdIASQV9YDwNcOMx984TQ6/Nb8NO1idE3bA5J0aRZjCjRIqKV5PSSQPpaJWl6Q171jZKmK+x4",
+	"31fMB0Sn/3QGj/8sRoSSxFozwnJdxLlo4BZabUDIJinDSr0OLG8VQvfOdbYIeWeqYDItzPYFFY732Sn8",
+	"W4Ruc0XKCNAmJTlCGGjOaDJWI55GOc/IMNWSsOkVq9wSOdOscQkWz1uc31ONE3aZPn1plBtkLlp1xf6W",
+	"8+imUKNUQMZSYpqo4ro1qIPBmbISqgm9Mjf5NVUZ+Y9//28ebyxguq7u+3vdlQmu0wutZswkMv2S00Qf",
+	"I9OpE4BnOv7OPCH/8e//y//zf/3P6/s3YXnVAXyHVQWgL5gzupnuTW1jrOgCI8BiSUX3V/pP8v/+r//H",
+	"/1bt2fF8bmHygE1fZfGAw/wnDsxvBiOGxIOibh1RQWYcfC7LvX9FDJCXLBWV5TA4oET/CpwsBojkCMgd",
+	"uvamlAtl6ZJA9x1K7FjEnzRRQNBN0YyAKY8AoJgfNhtq+T+ZrlQikKaIAdbo7R1AuywbZHzKBnkWNXqN",
+	"YkQN86NaNEF2ShOkwXg+2PjS4ITWmQgxFKnAXPvzDv1md6jYAicmzLlC+HflDpVVhLyXqFqXvmDQzTGk",
+	"OpWUNyBOSEmAYTQ06wvA7YMY/iGNbsapFqnIVAqeSWhuyBTi9mkVEnCm47IXuGx9cXH5/u/nr84uB6c/",
+	"nJ3+dXD+7vrs8u8nbwZXZ6fv3726Mmpw1WkdSazjaMCS+qIZfn92TYwoE+4cW/zhIWQwEAjjuaWJzagi",
+	"NEqlUlo/7QurD6g2CXG9QsJVz1S2yGemLgECAEKTgOTJoJQG5AMwIfPxJDCGWZqg+8ZCCnNFJowm2WR+",
+	"jLUy2DilMeShlaPEAKWg3tMdVURBCjK4VPuCkGK9Xp19f3ny6uzV4M3J9dm7058Gb6/A3DDFLLFlb59d",
+	"Xr6/HFyeXJ95CmDbUCUCvn2a6CYqk6liUx+QKReQo4fjNxOUd8JdtOxO2sNgp2mtInC6tBBYE+44FIMS",
+	"2F4uyuMT9vS2F9Yg8zsEPoQ955ihRRV6RQhnyPPKZ5qahibth6gJTVFKKis5mIHCPMM7LmJ5B9GOM6zJ",
+	"0BdNPZ2YRXxKE7UTEJEnyWJuHjSDERBlShtU+4r7QtPOvQ5RAZSOzRQ51T+0TqXIUpkQRedqCcu5sqW9",
+	"1iqgOFWCM2gvwTzEX/1wjY3d/YlTsqyr/8BHL7TQuNfxFYh7KiSirb8AgZgGUFdlA8C10czMqSNw3d3t",
+	"HXR6u4f/rFUU6B558XQtKcQgA1yeRu/ly7Z+3SwETrqo5GBH0e7sbjCQF/WB7O9CJYMlQXzFeCw9cEf1",
+	"on2wblD1EaHb0O0fnyyNCywXxLlfziDw8+ogPm8btPcDUL5VgngRVfjMkMl2Ndi3cjf8hZ+LpOCUzWSa",
+	"AYj7kJnrFhDWHrdJvzHLhwmPAjKl9y06Zn/Z6/Qb3uje4jA/PFKy+dfM3Mat0uQQWLYT8OnIGObQVISM",
+	"OzZsYXrnUkEDazAy5RZSbGrK98P12zeEiXgmuciCSuY0lukz2dMJz1hf2Bd3Kj7QKGFUsyvIJe2RlMUc",
+	"UCgSLm4UycVdqrl+HBAaK0ywjHOkQUxptUDegtsPoy3QBA8nxyBNgfUdXIofz74bXJ2dXJ7+MDg9Of3h",
+	"bHB9XcopzRCTVHv4dbhj6hTGWF4tAUCsKE9TJjJrAbAcSGh6bdIgjaDTJq8kUyZQE1Kw+wI4MUh5x5XY",
+	"fQiVJ+g3xBJuPvZRlO7chH0AowgIVPPZPTh0fMgWTS/l0ykX46oB01brSxhNra7vgyVeaaysQBQfAkyw",
+	"/bv7DUB4TcFS39iLUqOfnLrZjbe1FzHbGCBCQZjI8ngOLqo04yMecZqAAJokfAypl21IUjRV4xYaa5GP",
+	"/IbPWMzpQiU6Jtp39keoRaf/em6aGBQDBzJtqpqWtUYLem+B6DfWCxeKvi4LjbPp3EOnxttMKsWHydzU",
+	"/PpTW6yQ7i0yvEooz0qC17uT796cDUrS9Bcwy3lSo0YMUmIHRTulO+9jUUrYdV4+zkf3UK0nXM3hKqm/",
+	"Cb/XmsAwkdENXrj6mHFQS9ISnFFrrUWmNNVq8ZMTEx6+AsJYZUE1m2KaNoxIM6xvA+blY5QNQCQIJsZQ",
+	"8RQd4DZ/IVxcC5OSsl2IPq7XhJE7NnQZO7IGZOyxXFFz8uqOjscsJR/Oy/yhoghns1ZncyewhTutH6wv",
+	"hlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOpUVLQBAuM",
+	"OWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNCL9jwsxA+t9aeMNPewsHBf",
+	"XFZLvkINU3SeZxPGU4jzP0Vy0Loy+9m6kAmP5lAeWx8NcKgrgtuhAqKyecJUQPiUjpkyMdhCMFOH0ay5",
+	"1qYBoBORZI6NIxQFBnO+MLbLQMbwCCoh2IK60GeJ5eJTTF/JaAMXC6RuT7IpyPEbhmPzhC1NjawUjbXo",
+	"/67u4F9Ov5NLf/9MkRm8UhVrjFLcUmlEnmk+9uzY7AE+0idJP9K7UXnCp2Pnb0g+6h3bLaq8OdICWQvs",
+	"UJlMVdHNkCrWylNePBjJdNrCQpvm2Z86TEHe3JLCJxfn1RPiUDsgcCWte/6FKsWyh5VOUHM+9DXFn+C6",
+	"2RtYUsVnigxzEQOkh/29L5piNiWhwrdaOW/FXGVhQG6ZiGWKhY0pmXGhOYUpGrxj04x42he27HCbfId0",
+	"SYGeizXoswmbYoVzQSYyT7U6Yy+4lrkRurYvTPVYUsj/pLnf6eysuNQnemE20RhGPGHQV/XqODPGVWn/",
+	"rPwhDNT0tFwxsLYovWXYDPwrgqJKSzoqH5v33pyfnr27OmsEjXfvr89Pz5Z82jbvtbP7bNHQFTTuW3o0",
+	"rVua6uHDoSqWS//jx6tGUH1yelV5ZA7Mh/PvoMsf/T/WPnpjClY7j97JjEdsRcv2m8+b6EpAofVCbUug",
+	"DS7Hz/SW4sl4bAsAWfN1+IM+kk+wJsGJrtiSqkd7waB02On8SYsdYCNYQAsrt8Cr/eQYbYDLS0ZZK43C",
+	"faIFPCCYaUDWVACUA2itsbWhZDI3Yq9NAG77KB7awJ7s09XD4JFbFP47xEV31XDjFKrUiL8tisRvdvrN",
+	"eJebVmFVNPFP+C1rP/ZkrILm5bdM6E7AEO0qFIjWhLs6ZVqoXK5TIEwJvkVGdKr1OCOFX6RyyrIJy01R",
+	"LHY/k4rDKcKoNog37YvLs5NXb88gyg4zlnba5OOECfL27Pry/PRqcP3+r2fvELsNk5LRMoKIvooh7hlU",
+	"B7P6B+xvj3yHqkc/73T2okpr8IiFx8hp77iJRwYbHKABa12INLVsDarJyDjcgHCgV1IwpxiMVihs9E6q",
+	"ufIbOmQJ2iQBBY3FPWwdNN6EZlr0wGytlN4RzVCh2CpEWfB4mRvprdmOzdhBQZFL0vdv5IezNxdkzMSv",
+	"lA8mWTYb2MzkAdRMtlhVJkhjOK8NO9CbPZGxkZH0lWj3xb+R658uzlY1C/EaLO2L5e98wZb/0m98f3bd",
+	"bwTQ8V/61biSfiPAXv/S19PuNx7I3ha4SGYBr9n9Ur+GOfKPT6Z6+kX98hB8aZhxIFj8gj3AuV3T4lB4",
+	"r7Cr1i+9x6X2P6fTJNSazi1LAY9EQv58QMDEA7Iq/KtNzjNlbIWYZgQXJ3weGqWXpEzJRFN14wowyUig",
+	"mxrbAhRs8B309zMmTi7Odc+PI+qbHQfTzSvD45YdCfNawQsfbQz91xQIrl1LEfi+zb54xAD3GK3ObTVV",
+	"Rgi7p1GWQFWuUN/06kG0KOpgFSdZyoxgwrWyxpO4veL0/HTy9s12p8eO+s/T8y1Pj8GS8B8gSO5YenJ2",
+	"Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBCVfx9hXCEUySEQgLS0hWpcw",
+	"9CfjM0AtIKxqhrNo9BryRu8LE7c8lcLAN5TFdBAsSC+bSdHbFK+fxlyAR2nx5MJkNOkGUm3jiNq/keNk",
+	"6UIYgBswQjvIq1yQrtpsibZD/F+5RifuATQh7cWlaK+8FUW7q+VvA7X+vMSEVMtBdYDQnD9T5FSz2NPy",
+	"E3JycW4q6FMUofFVcvXqryUUdyZlovpCk9XMVM+dgo2f5ALrr8U9Am58/IlmJETZ2vB/EKqf33ZDE/vX",
+	"FwsZ0ZDp3G630XlST6w1SqF5GUO/IDQwRFdtxsGhAvDwgQMMH1jk92OCJv0iOyLsi4pi4SLbjCV4FlKZ",
+	"jyclTo6pBVa66VXQFwY8HeMchjS6CSr4OHoFjRQGbOzi/dU1caHyw15fyOV47UGByI7ETUhPzX5cDQMY",
+	"XITCIQYximvK6D0hHqEQsLNCU0+KpeFO0Beh1jD0ghXIuyFpIk6g3v9BRJNEhQa/Wz8JLSCbwvf6onxx",
+	"wONwp22dH7hHaDSxu5umFCt8aoUkJDOaZuq4b1Kl4S/SRB9IQGgec7kDOlMts6vTxrEoi4+II5hIHrEQ",
+	"PphRpQD5zwqbdv1MMAdA88oEInEVoAn2BcSqUEWKa+OuAGmW8FuKxCzJqNppk1CERSWZbrsv3rLpkKXK",
+	"aD6l2eIGMmlSRvhYSLt7PiT99dj5FmZbjvoi1IepXRKDdjTJxU1I5PBn8FwxEevFx/1ELNpPr96/O/sc",
+	"HttKbQYgz6BTt7mIkjxmAwClDQnFyE9oFpth01k2JyEutr5PEU0hBCbET54At/5xCS66B+1vAekv80K1",
+	"F/C7BoW996Xdbj88ILSCkCQ0q2FMD0D+UqrVf7QgUIF47uj4A9al0NVXHBI1oTMWuFDvvS99C+QN+L7Z",
+	"fIb/ANO7CwX/EAamogMOX+uxTFmCIKh1fxwTwGmHS44n65nCgRFoSTTdirkllGgBOAHPTSCTc8LM1vVF",
+	"eN9SE5kncQvAQXsEmKJBqlfmFLnpz4gaZjzbE5bM+gKyhWEFochtLOHgQ3s7RRm+ApMCTbkk/Efre5hQ",
+	"ywYahuB7UIuZaRZYjMXHzmcfTLhV663hC5kBwVwOpqC5YckMfwPQedhhWy25BH/3Y72vwUQ3YOxGKKii",
+	"vW8DE/95ATHczsU4aypkQY+3QhmMZAnGfk0kMWKouhBGqysYEah4XOSWjlsZA3Dt4PP1q/PRJAti3AM1",
+	"tQjIBU25+q+roPAxCHYByt4MH2g8dDXKBcqHevfTMSgpqtFrfOk3Ip7NAbkbeus3HkqX15hlAzMcLXRC",
+	"jAowxG6Zo1u0/PC5um3do//7/zxF+1kuxLychR6aO8KB264XhN/uh6ofSWB2mM4fs8Q4HJPka6+4vzCA",
+	"w5314ueZbBTDrC25xy5gIi1t30D+I0yA9Kx+1cEJaKozlmYc7yt853HouM7KT/hW6SpEZopru7iVmwcZ",
+	"Icv45pUJkDHjyi4pKyBido+R53I8S+WwiDE3Z+AbVDgACY4mSy8i+DQNYkaj131xuN/tHkBJazz0E5pF",
+	"01nSelw1BLOF2I4jLz2m3IE+uhlNysIdR485Ag4D2qAWQiHHmLIHWy0HSBy4AsXHCzIjiiW4/v3KBnhr",
+	"J5hTZur4wIHq6xPVb4BojEKQ3mT4rNhmI/zAyYJf+o2HoF8cw745HovlEvTjh89OyYV/tbVwJ22KRfx3",
+	"MfPNJmmrYVQmirL5VmUu7P3Kxc1mhS4qMQULsuiS+KEKXkKhjze2TamBi79EkF3d8zMj464awaNjFnAN",
+	"HxG1jR8+KnYbP92+ygd+90gQU/z4sWA/drZPgPzBJmo1JDY2qOLXTy9HYKKwl9clKISCVZUJQJwDxUVr",
+	"fcWikOG8VphAS2dWCrBntIKXvyUzhYlfmlX51kUIIGqTmMUDUOviFhamHjN3XJGdoC++TdmCDe9i6ZJ5",
+	"BDh+/WiUKPnlmViGk//bb/RvjZKPw2rphmnGh4mBni956mqYfPBr8tKuvwl8D2BvcFFan/AAAiIVBtEA",
+	"aCZBK7lq6x+aO6GxKGEZVGPmbxMos4gNAEi+onNlkX5IHehHXwJA+AGvfgnxUyIE8WgCor8LILQMygfH",
+	"8ZUAfbS04IfzcfWJF7u7B4dan/hGGD+FimEpnbwTLB4MAY0SWLwPiOez82HCkdlucym+NjzOH4X5/47s",
+	"83HU9WmEAyHlRqWFxoAvwu7trCUaz7/A/y4Pe3/t0ISUZSlnt6ykC67379igF1dguYynjWMpiaURFnga",
+	"18WYn5jGakG45mJ54snthVoeT/7VU0n/BSnJI+jGKprxr0cynircYFUlIbPBCBAF60IOcsrxLGvty1La",
+	"g+ryx+7F1TKw3tvABoCa2EiDkmbkomJzzdkt+v1W0tE7ifduAk51fbEhxeO/Q2LrrIsmgFpmwb1tIp3z",
+	"01voU4uvy/JmFsIZVTWlskgCfw6eiWoDbyAx0bjmp1heL8UKzVN6w0iai3Cnkkbee/4cshknUmW9o06n",
+	"A8KEGfciyNqYqwxJNpxGSKl0Unb00i2OCuJGwFdTqRrmxkiMacbuqGOMB/y3xaawbKMVuC3ilYURQLyy",
+	"hY/K7NvyXfP34svWrGLQR5wvMFDfs+g25N3gPZnAnvLD0slW/fCDApgTrCAD/tpanQ/TQFHmwzPaWiQM",
+	"JNvXAPKx8JHJEUXfLThNivYBA3Sx7cUjrztphs9vu+FO4RNeGvJDKhE/ZW/mLiz2dxJPuSjPV5PqvxWW",
+	"XSQtQgVN5hmPVGCRtVVQUb8SOXaOov7Y08nKjEAzgeptMw1CLOHD54f/LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -109,8 +109,12 @@ func (v validatingTransport) checkErrorShape(req *http.Request, status int, body
 		v.t.Errorf("%s %s -> %d: body is not JSON: %s", req.Method, req.URL.Path, status, body)
 		return
 	}
-	if err := v.spec.doc.Components.Schemas["Error"].Value.VisitJSON(doc); err != nil {
-		v.t.Errorf("%s %s -> %d: body is not an Error: %v", req.Method, req.URL.Path, status, err)
+	schema := "Error"
+	if strings.HasPrefix(req.URL.Path, "/v1/") {
+		schema = "OpenAIErrorResponse" // the OpenAI-compatible routes
+	}
+	if err := v.spec.doc.Components.Schemas[schema].Value.VisitJSON(doc); err != nil {
+		v.t.Errorf("%s %s -> %d: body is not an %s: %v", req.Method, req.URL.Path, status, schema, err)
 	}
 }
 

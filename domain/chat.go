@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -38,12 +39,68 @@ const (
 	RoleSystem    = "system"
 	RoleUser      = "user"
 	RoleAssistant = "assistant"
+	// RoleTool is the result of a tool call, sent back by the client.
+	RoleTool = "tool"
+)
+
+// The APIs a chat request can come through, as the request log records them.
+const (
+	APINative = "native" // POST /api/v1/chat
+	APIOpenAI = "openai" // POST /v1/chat/completions
 )
 
 // Message is one turn of a conversation.
 type Message struct {
 	Role    string
 	Content string
+	// ToolCalls are the calls an assistant message asked for.
+	ToolCalls []ToolCall
+	// ToolCallID names the call a tool message answers.
+	ToolCallID string
+}
+
+// ToolCall is a function call a model asked for.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is the JSON text the model wrote; models may write invalid
+	// JSON, and clients check it, so it is passed on as written.
+	Arguments string
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema of the arguments; nil when there are none.
+	Parameters json.RawMessage
+	// Strict asks for arguments that follow the schema exactly.
+	Strict *bool
+}
+
+// Tool choice modes.
+const (
+	ToolChoiceNone     = "none"
+	ToolChoiceAuto     = "auto"
+	ToolChoiceRequired = "required"
+	// ToolChoiceFunction forces a call of ToolChoice.Function.
+	ToolChoiceFunction = "function"
+)
+
+// ToolChoice says whether and which tool the model must call.
+type ToolChoice struct {
+	Mode     string
+	Function string
+}
+
+// ToolCallDelta is a piece of a streamed tool call: the first piece of a
+// call carries its ID and Name, the next ones more of its Arguments. Index
+// tells the calls of one answer apart.
+type ToolCallDelta struct {
+	Index     int
+	ID        string
+	Name      string
+	Arguments string
 }
 
 // Usage counts tokens as the upstream reported them.
@@ -58,13 +115,19 @@ type CompletionRequest struct {
 	Model       string
 	Messages    []Message
 	Temperature *float64
+	TopP        *float64
 	MaxTokens   *int
+	Stop        []string
+	// Tools and ToolChoice are passed to providers that support them.
+	Tools      []Tool
+	ToolChoice *ToolChoice
 }
 
 // ChatDelta is one piece of a streamed answer. The last delta of a stream
 // carries FinishReason and, when the upstream sends it, Usage.
 type ChatDelta struct {
 	Content      string
+	ToolCalls    []ToolCallDelta
 	FinishReason string
 	Usage        *Usage
 }
@@ -178,7 +241,9 @@ const (
 type RequestRecord struct {
 	// RequestID is the id the client was answered under (X-Request-ID); ""
 	// when unknown. Clients may choose it, so it is unique only per user at best.
-	RequestID     string
+	RequestID string
+	// API is APINative or APIOpenAI.
+	API           string
 	UserID        UserID
 	Tier          Tier
 	Provider      Provider // empty when no provider answered

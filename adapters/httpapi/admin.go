@@ -185,6 +185,7 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 	e := api.RequestLogEntry{
 		Id:               r.ID,
 		RequestId:        optional(r.RequestID),
+		Api:              api.Native,
 		UserId:           parseUUID(r.UserID),
 		Tier:             api.Tier(r.Tier),
 		Provider:         optional(string(r.Provider)),
@@ -198,6 +199,9 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		PromptTokens:     r.Usage.PromptTokens,
 		CompletionTokens: r.Usage.CompletionTokens,
 		CreatedAt:        r.CreatedAt,
+	}
+	if r.API == domain.APIOpenAI {
+		e.Api = api.Openai
 	}
 	for i, a := range r.Attempts {
 		e.Attempts[i] = api.Attempt{Provider: api.Provider(a.Provider), Reason: a.Reason}

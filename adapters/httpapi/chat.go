@@ -141,15 +141,20 @@ func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 // prompts and answers stay out of the logs otherwise). A failed chat logs
 // the part of the answer that was sent, if any, and its error code.
 func (s *Server) logTranscript(ctx context.Context, req chat.Request, answer []byte, err error) {
+	// An OpenAI request has no prompt: its last message is the one sent now.
+	prompt, earlier := req.Prompt, req.Messages
+	if prompt == "" && len(earlier) > 0 {
+		prompt, earlier = earlier[len(earlier)-1].Content, earlier[:len(earlier)-1]
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", RequestIDFrom(ctx)),
-		slog.String("prompt", req.Prompt),
+		slog.String("prompt", prompt),
 	}
 	if req.System != "" {
 		attrs = append(attrs, slog.String("system", req.System))
 	}
-	if len(req.Messages) > 0 {
-		attrs = append(attrs, slog.Int("earlier_messages", len(req.Messages)))
+	if len(earlier) > 0 {
+		attrs = append(attrs, slog.Int("earlier_messages", len(earlier)))
 	}
 	attrs = append(attrs, slog.String("answer", string(answer)))
 	if err != nil {

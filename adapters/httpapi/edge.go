@@ -85,11 +85,15 @@ func securityHeaders(production bool) echo.MiddlewareFunc {
 	}
 }
 
+// streamingRoutes answer with streams that last as long as the answer; the
+// chat use case bounds them itself (first token, silence, whole answer).
+var streamingRoutes = map[string]bool{"/api/v1/chat": true, "/v1/chat/completions": true}
+
 // timeout bounds non-streaming handlers through their context.
 func timeout(d time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if d <= 0 || c.Path() == "/api/v1/chat" {
+			if d <= 0 || streamingRoutes[c.Path()] {
 				return next(c)
 			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)

@@ -203,9 +203,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		c.Response().Header().Set("WWW-Authenticate", challenge)
 	}
-	if c.Request().Method == http.MethodHead {
+	switch {
+	case c.Request().Method == http.MethodHead:
 		err = c.NoContent(status)
-	} else {
+	case isOpenAIPath(c.Request().URL.Path):
+		err = writeOpenAIError(c.Response(), status, body)
+	default:
 		err = c.JSON(status, body)
 	}
 	if err != nil {

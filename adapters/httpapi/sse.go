@@ -70,6 +70,15 @@ type sseError struct {
 func (s *sseSink) Begin(m chat.Meta) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.openLocked()
+	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
+		WebSearch: m.WebSearch, Sources: toSources(m.Sources)}
+	return s.eventLocked("meta", meta)
+}
+
+// openLocked sends the status and headers (with those already set on the
+// writer) and starts the keep-alives.
+func (s *sseSink) openLocked() {
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -79,15 +88,9 @@ func (s *sseSink) Begin(m chat.Meta) error {
 	if s.metrics != nil {
 		s.metrics.StreamOpened()
 	}
-	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
-		WebSearch: m.WebSearch, Sources: toSources(m.Sources)}
-	if err := s.eventLocked("meta", meta); err != nil {
-		return err
-	}
 	if s.keepAlive > 0 {
 		s.timer = time.AfterFunc(s.keepAlive, s.keepAliveDue)
 	}
-	return nil
 }
 
 // Token implements chat.Sink: one default event whose data is the JSON string.

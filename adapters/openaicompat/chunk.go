@@ -12,9 +12,9 @@ import (
 // the fields genzai ignores (id, model, logprobs, x_groq, ...), twice: so
 // a single-pass reader handles the shapes upstreams send, and anything it
 // is not sure about (escapes in keys, keys differing only in case, several
-// choices, numbers that are not plain integers, a type it does not expect)
-// goes to json.Unmarshal, whose result it must equal (FuzzDecodeChunk
-// checks that).
+// choices, numbers that are not plain integers, a type it does not expect,
+// tool calls: rarer than content tokens and nested deeper) goes to
+// json.Unmarshal, whose result it must equal (FuzzDecodeChunk checks that).
 func decodeChunk(data string) (chunk, error) {
 	if ch, ok := fastChunk(data); ok {
 		return ch, nil
@@ -98,6 +98,9 @@ func (p *jsonScan) choices(ch *chunk) bool {
 				return true // null leaves the struct as it is
 			}
 			return p.object(func(key string) bool {
+				if key == "tool_calls" {
+					return p.null() // null leaves the slice nil; anything else is for encoding/json
+				}
 				if key == "content" {
 					if seenContent {
 						return false
@@ -111,7 +114,7 @@ func (p *jsonScan) choices(ch *chunk) bool {
 					c.Delta.Content = &s
 					return ok
 				}
-				if strings.EqualFold(key, "content") {
+				if foldsTo(key, "content", "tool_calls") {
 					return false
 				}
 				return p.skip()

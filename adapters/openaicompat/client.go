@@ -105,7 +105,8 @@ func (c *Client) Name() domain.Provider { return c.provider }
 // KeyCount implements ports.ChatProvider.
 func (c *Client) KeyCount() int { return len(c.keys) }
 
-// chatRequest is the body of POST /chat/completions.
+// chatRequest is the body of POST /chat/completions. Members added with
+// tools are omitted when unset, so a plain request is what it always was.
 type chatRequest struct {
 	Model         string         `json:"model"`
 	Messages      []chatMessage  `json:"messages"`
@@ -113,11 +114,51 @@ type chatRequest struct {
 	StreamOptions *streamOptions `json:"stream_options,omitempty"`
 	Temperature   *float64       `json:"temperature,omitempty"`
 	MaxTokens     *int           `json:"max_tokens,omitempty"`
+	TopP          *float64       `json:"top_p,omitempty"`
+	Stop          []string       `json:"stop,omitempty"`
+	Tools         []chatTool     `json:"tools,omitempty"`
+	// ToolChoice is a mode string or a namedToolChoice.
+	ToolChoice any `json:"tool_choice,omitempty"`
 }
 
 type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role string `json:"role"`
+	// Content is nil only for an assistant message that is all tool calls:
+	// some upstreams refuse "" there and want null.
+	Content    *string        `json:"content"`
+	ToolCalls  []chatToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string         `json:"tool_call_id,omitempty"`
+}
+
+type chatToolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function chatFunction `json:"function"`
+}
+
+type chatFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+type chatTool struct {
+	Type     string           `json:"type"`
+	Function chatToolFunction `json:"function"`
+}
+
+type chatToolFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+}
+
+// namedToolChoice forces a call of one function.
+type namedToolChoice struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
 }
 
 type streamOptions struct {
@@ -131,9 +172,40 @@ func newChatRequest(req domain.CompletionRequest, stream bool) chatRequest {
 		Stream:      stream,
 		Temperature: req.Temperature,
 		MaxTokens:   req.MaxTokens,
+		TopP:        req.TopP,
+		Stop:        req.Stop,
 	}
-	for i, m := range req.Messages {
-		cr.Messages[i] = chatMessage{Role: m.Role, Content: m.Content}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		cm := chatMessage{Role: m.Role, Content: &m.Content, ToolCallID: m.ToolCallID}
+		if len(m.ToolCalls) > 0 {
+			cm.ToolCalls = make([]chatToolCall, len(m.ToolCalls))
+			for j, tc := range m.ToolCalls {
+				cm.ToolCalls[j] = chatToolCall{ID: tc.ID, Type: "function", Function: chatFunction{Name: tc.Name, Arguments: tc.Arguments}}
+			}
+			if m.Content == "" {
+				cm.Content = nil
+			}
+		}
+		cr.Messages[i] = cm
+	}
+	if len(req.Tools) > 0 {
+		cr.Tools = make([]chatTool, len(req.Tools))
+		for i, t := range req.Tools {
+			cr.Tools[i] = chatTool{Type: "function", Function: chatToolFunction{
+				Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict,
+			}}
+		}
+	}
+	if tc := req.ToolChoice; tc != nil {
+		if tc.Mode == domain.ToolChoiceFunction {
+			var named namedToolChoice
+			named.Type = "function"
+			named.Function.Name = tc.Function
+			cr.ToolChoice = named
+		} else {
+			cr.ToolChoice = tc.Mode
+		}
 	}
 	if stream {
 		cr.StreamOptions = &streamOptions{IncludeUsage: true}
@@ -177,7 +249,8 @@ func (c *Client) StreamChat(ctx context.Context, key int, req domain.CompletionR
 type completion struct {
 	Choices []struct {
 		Message struct {
-			Content *string `json:"content"`
+			Content   *string         `json:"content"`
+			ToolCalls []toolCallDelta `json:"tool_calls"`
 		} `json:"message"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
@@ -186,8 +259,9 @@ type completion struct {
 }
 
 // Complete asks for a non-streamed completion with key index key and
-// returns the whole answer as one delta: Content, FinishReason, and Usage
-// when the upstream reports it. Every error is a *domain.ProviderError.
+// returns the whole answer as one delta: Content, ToolCalls (each whole,
+// Index its position), FinishReason, and Usage when the upstream reports
+// it. Every error is a *domain.ProviderError.
 func (c *Client) Complete(ctx context.Context, key int, req domain.CompletionRequest) (domain.ChatDelta, error) {
 	resp, err := c.do(ctx, key, http.MethodPost, "/chat/completions", "application/json", newChatRequest(req, false))
 	if err != nil {
@@ -216,6 +290,13 @@ func (c *Client) Complete(ctx context.Context, key int, req domain.CompletionReq
 	}
 	if f := out.Choices[0].FinishReason; f != nil {
 		d.FinishReason = *f
+	}
+	if calls := out.Choices[0].Message.ToolCalls; len(calls) > 0 {
+		d.ToolCalls = make([]domain.ToolCallDelta, len(calls))
+		for i, tc := range calls {
+			// A whole message has no index: its calls are told apart by position.
+			d.ToolCalls[i] = domain.ToolCallDelta{Index: i, ID: tc.ID, Name: tc.Function.Name, Arguments: string(tc.Function.Arguments)}
+		}
 	}
 	d.Usage = out.Usage.domain()
 	return d, nil

@@ -155,6 +155,219 @@ func TestStreamChatRequest(t *testing.T) {
 	}
 }
 
+func TestChatRequestBody(t *testing.T) {
+	t.Parallel()
+	const plainMessages = `"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"say hello world"}]`
+	withTools := func(req *domain.CompletionRequest) {
+		req.TopP = ptr(0.9)
+		req.Stop = []string{"END"}
+		req.Tools = []domain.Tool{
+			{Name: "get_weather", Description: "Current weather", Parameters: json.RawMessage(`{"type": "object", "properties": {"city": {"type": "string"}}}`), Strict: ptr(true)},
+			{Name: "now"},
+		}
+		req.Messages = append(req.Messages,
+			domain.Message{Role: domain.RoleAssistant, ToolCalls: []domain.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}, {ID: "call_2", Name: "now", Arguments: "{}"}}},
+			domain.Message{Role: domain.RoleTool, ToolCallID: "call_1", Content: "sunny"},
+			domain.Message{Role: domain.RoleTool, ToolCallID: "call_2", Content: ""},
+			domain.Message{Role: domain.RoleAssistant, Content: "Let me check.", ToolCalls: []domain.ToolCall{{ID: "call_3", Name: "now", Arguments: "{}"}}},
+		)
+	}
+	const toolMessages = `"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"say hello world"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},` +
+		`{"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]},` +
+		`{"role":"tool","content":"sunny","tool_call_id":"call_1"},` +
+		`{"role":"tool","content":"","tool_call_id":"call_2"},` +
+		`{"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_3","type":"function","function":{"name":"now","arguments":"{}"}}]}]`
+	const toolOptions = `"top_p":0.9,"stop":["END"],"tools":[` +
+		`{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}},"strict":true}},` +
+		`{"type":"function","function":{"name":"now"}}]`
+	tests := []struct {
+		name   string
+		stream bool
+		mutate func(*domain.CompletionRequest)
+		want   string
+	}{
+		{
+			name: "plain, streamed", stream: true, mutate: func(*domain.CompletionRequest) {},
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":true,"stream_options":{"include_usage":true}}`,
+		},
+		{
+			name: "plain, not streamed", mutate: func(*domain.CompletionRequest) {},
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false}`,
+		},
+		{
+			name: "temperature and max tokens", mutate: func(r *domain.CompletionRequest) { r.Temperature, r.MaxTokens = ptr(0.0), ptr(64) },
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"temperature":0,"max_tokens":64}`,
+		},
+		{
+			name: "empty stop and tools are left out", mutate: func(r *domain.CompletionRequest) { r.Stop, r.Tools = []string{}, []domain.Tool{} },
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false}`,
+		},
+		{
+			name: "tools and a tool round, streamed", stream: true, mutate: withTools,
+			want: `{"model":"llama-test",` + toolMessages + `,"stream":true,"stream_options":{"include_usage":true},` + toolOptions + `}`,
+		},
+		{
+			name: "tool choice none", mutate: func(r *domain.CompletionRequest) { r.ToolChoice = &domain.ToolChoice{Mode: domain.ToolChoiceNone} },
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"tool_choice":"none"}`,
+		},
+		{
+			name: "tool choice required", mutate: func(r *domain.CompletionRequest) { r.ToolChoice = &domain.ToolChoice{Mode: domain.ToolChoiceRequired} },
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"tool_choice":"required"}`,
+		},
+		{
+			name: "tool choice auto", mutate: func(r *domain.CompletionRequest) { r.ToolChoice = &domain.ToolChoice{Mode: domain.ToolChoiceAuto} },
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"tool_choice":"auto"}`,
+		},
+		{
+			name: "tool choice of a function",
+			mutate: func(r *domain.CompletionRequest) {
+				r.ToolChoice = &domain.ToolChoice{Mode: domain.ToolChoiceFunction, Function: "get_weather"}
+			},
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fakeupstream.New(t)
+			c := newClient(srv)
+			req := request()
+			tt.mutate(&req)
+			if tt.stream {
+				s, err := c.StreamChat(t.Context(), 0, req)
+				require.NoError(t, err)
+				require.NoError(t, s.Close())
+			} else {
+				_, err := c.Complete(t.Context(), 0, req)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.want, string(srv.Requests()[0].Body))
+		})
+	}
+}
+
+func TestChatRequestWithInvalidParameters(t *testing.T) {
+	t.Parallel()
+	srv := fakeupstream.New(t)
+	req := request()
+	req.Tools = []domain.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":`)}}
+	_, err := newClient(srv).StreamChat(t.Context(), 0, req)
+	pe := providerError(t, err)
+	assert.Equal(t, domain.FailureCaller, pe.Class)
+	assert.Empty(t, srv.Requests(), "nothing is sent")
+}
+
+func TestToolCalls(t *testing.T) {
+	t.Parallel()
+	weather := fakeupstream.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Zürich"}`}
+	now := fakeupstream.ToolCall{ID: "call_2", Name: "now", Arguments: "{}"}
+	tests := []struct {
+		name       string
+		behaviour  fakeupstream.Behaviour
+		wantStream []domain.ChatDelta
+		wantWhole  domain.ChatDelta
+	}{
+		{
+			name:      "one call",
+			behaviour: fakeupstream.ToolCalls(weather).WithUsage(10, 5),
+			wantStream: []domain.ChatDelta{
+				{ToolCalls: []domain.ToolCallDelta{{Index: 0, ID: "call_1", Name: "get_weather"}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 0, Arguments: `{"city":"`}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 0, Arguments: `Zürich"}`}}},
+				{FinishReason: "tool_calls", Usage: &domain.Usage{PromptTokens: 10, CompletionTokens: 5}},
+			},
+			wantWhole: domain.ChatDelta{
+				ToolCalls:    []domain.ToolCallDelta{{Index: 0, ID: "call_1", Name: "get_weather", Arguments: `{"city":"Zürich"}`}},
+				FinishReason: "tool_calls", Usage: &domain.Usage{PromptTokens: 10, CompletionTokens: 5},
+			},
+		},
+		{
+			name:      "content and two calls",
+			behaviour: fakeupstream.ToolCalls(weather, now).WithTokens("Checking.").WithoutUsage(),
+			wantStream: []domain.ChatDelta{
+				{Content: "Checking."},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 0, ID: "call_1", Name: "get_weather"}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 0, Arguments: `{"city":"`}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 0, Arguments: `Zürich"}`}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 1, ID: "call_2", Name: "now"}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 1, Arguments: "{"}}},
+				{ToolCalls: []domain.ToolCallDelta{{Index: 1, Arguments: "}"}}},
+				{FinishReason: "tool_calls"},
+			},
+			wantWhole: domain.ChatDelta{
+				Content: "Checking.",
+				ToolCalls: []domain.ToolCallDelta{
+					{Index: 0, ID: "call_1", Name: "get_weather", Arguments: `{"city":"Zürich"}`},
+					{Index: 1, ID: "call_2", Name: "now", Arguments: "{}"},
+				},
+				FinishReason: "tool_calls",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fakeupstream.New(t)
+			srv.Default(tt.behaviour)
+			c := newClient(srv)
+			s, err := c.StreamChat(t.Context(), 0, request())
+			require.NoError(t, err)
+			defer s.Close()
+			got, err := collect(t, s)
+			require.ErrorIs(t, err, io.EOF)
+			assert.Equal(t, tt.wantStream, got)
+
+			whole, err := c.Complete(t.Context(), 0, request())
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantWhole, whole)
+		})
+	}
+}
+
+func TestToolCallRoundTrip(t *testing.T) {
+	t.Parallel()
+	srv := fakeupstream.New(t)
+	// The model calls a tool, then answers once it has the result.
+	srv.Default(fakeupstream.Pick(func(r fakeupstream.Request) fakeupstream.Behaviour {
+		if last := r.Messages[len(r.Messages)-1]; last.Role == domain.RoleTool {
+			return fakeupstream.OK("It is ", last.Content, ".")
+		}
+		return fakeupstream.ToolCalls(fakeupstream.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`})
+	}))
+	c := newClient(srv)
+	req := request()
+	req.Tools = []domain.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}
+	first, err := c.Complete(t.Context(), 0, req)
+	require.NoError(t, err)
+	require.Len(t, first.ToolCalls, 1)
+	tc := first.ToolCalls[0]
+
+	req.Messages = append(req.Messages,
+		domain.Message{Role: domain.RoleAssistant, ToolCalls: []domain.ToolCall{{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments}}},
+		domain.Message{Role: domain.RoleTool, ToolCallID: tc.ID, Content: "sunny"})
+	s, err := c.StreamChat(t.Context(), 0, req)
+	require.NoError(t, err)
+	defer s.Close()
+	got, err := collect(t, s)
+	require.ErrorIs(t, err, io.EOF)
+	require.NotEmpty(t, got)
+	var text strings.Builder
+	for _, d := range got {
+		text.WriteString(d.Content)
+	}
+	assert.Equal(t, "It is sunny.", text.String())
+
+	r := srv.Requests()[1]
+	assert.Equal(t, []fakeupstream.Message{
+		{Role: "system", Content: "be brief"},
+		{Role: "user", Content: "say hello world"},
+		{Role: "assistant", ToolCalls: []fakeupstream.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+		{Role: "tool", Content: "sunny", ToolCallID: "call_1"},
+	}, r.Messages)
+	assert.Equal(t, []fakeupstream.Tool{{Type: "function", Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}, r.Tools)
+}
+
 func TestErrorClassification(t *testing.T) {
 	t.Parallel()
 	httpDate := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
@@ -536,6 +749,16 @@ func TestComplete(t *testing.T) {
 			name:      "answer without usage",
 			behaviour: fakeupstream.OK("Hi").WithoutUsage().WithFinishReason("length"),
 			want:      domain.ChatDelta{Content: "Hi", FinishReason: "length"},
+		},
+		{
+			name: "tool call arguments as an object (Hugging Face TGI)",
+			behaviour: fakeupstream.Status(200, `{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",`+
+				`"tool_calls":[{"id":"0","type":"function","function":{"description":null,"name":"get_weather","arguments":{"city": "Paris", "days": 2}}}]},`+
+				`"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":9,"total_tokens":29}}`),
+			want: domain.ChatDelta{
+				ToolCalls:    []domain.ToolCallDelta{{Index: 0, ID: "0", Name: "get_weather", Arguments: `{"city":"Paris","days":2}`}},
+				FinishReason: "stop", Usage: &domain.Usage{PromptTokens: 20, CompletionTokens: 9},
+			},
 		},
 		{name: "200 with an error object", behaviour: fakeupstream.MidStreamError(0, 503, "no capacity"), wantReason: "server_error"},
 		{name: "no choices", behaviour: fakeupstream.Status(200, `{"choices":[]}`), wantReason: "bad_response"},

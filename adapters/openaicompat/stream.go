@@ -1,9 +1,11 @@
 package openaicompat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -19,22 +21,27 @@ var _ ports.ChatStream = (*Stream)(nil)
 // text/event-stream answer.
 //
 // Recv yields, in order:
-//   - one delta per chunk with non-empty content (choices[0].delta.content);
-//     chunks with nothing to report (the opening role chunk, null or empty
-//     content) are skipped;
+//   - one delta per chunk with non-empty content (choices[0].delta.content)
+//     or pieces of tool calls (choices[0].delta.tool_calls, passed on as
+//     they come: the first piece of a call carries its ID and Name, the
+//     next ones more Arguments); chunks with nothing to report (the opening
+//     role chunk, null or empty content, tool-call pieces with nothing but
+//     an index) are skipped;
 //   - one final delta carrying FinishReason and, when the upstream reports
 //     it, Usage. With stream_options.include_usage the upstream sends the
 //     finish reason and then a usage chunk without choices; Recv merges the
-//     two (as domain.ChatDelta documents). Content arriving in the same
-//     chunk as the finish reason is part of this delta;
+//     two (as domain.ChatDelta documents). Content or tool calls arriving
+//     in the same chunk as the finish reason are part of this delta, and
+//     the reason is passed on as sent ("stop", "length", "tool_calls", ...);
 //   - io.EOF once "data: [DONE]" arrives, and on every later call.
 //
 // Errors are *domain.ProviderError and repeat on every later call: an error
 // object in the stream is classified like an HTTP error answer (Reason
 // rate_limited, server_error, ...); the body ending without [DONE] is
-// Reason "cut_off", even after the finish reason; an unparsable chunk or
-// an over-long line is "bad_response"; ctx ending is "timeout" (deadline)
-// or "connection_error" (cancelled), wrapping ctx.Err() and its cause.
+// Reason "cut_off", even after the finish reason; an unparsable chunk, a
+// tool call with a negative index or an over-long line is "bad_response";
+// ctx ending is "timeout" (deadline) or "connection_error" (cancelled),
+// wrapping ctx.Err() and its cause.
 // A delta already read is delivered before the error that follows it.
 type Stream struct {
 	ctx    context.Context
@@ -64,9 +71,50 @@ type chunk struct {
 // choice is one choice of a chunk; genzai reads the first.
 type choice struct {
 	Delta struct {
-		Content *string `json:"content"`
+		Content   *string         `json:"content"`
+		ToolCalls []toolCallDelta `json:"tool_calls"`
 	} `json:"delta"`
 	FinishReason *string `json:"finish_reason"`
+}
+
+// toolCallDelta is a piece of a tool call in a chunk's delta, or a whole
+// call in a completion's message (whose index genzai ignores).
+type toolCallDelta struct {
+	Index    int               `json:"index"`
+	ID       string            `json:"id"`
+	Function toolFunctionDelta `json:"function"`
+}
+
+type toolFunctionDelta struct {
+	Name      string        `json:"name"`
+	Arguments toolArguments `json:"arguments"`
+}
+
+// toolArguments is the arguments text of a tool call. OpenAI sends a
+// string; some Hugging Face (TGI) servers send a JSON object instead,
+// which is kept as its compact JSON text.
+type toolArguments string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *toolArguments) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil // like a plain string: null leaves it as it is
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = toolArguments(s)
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return err
+	}
+	// encoding/json checks the syntax of the strings inside, not their UTF-8.
+	*a = toolArguments(bytes.ToValidUTF8(buf.Bytes(), []byte("\uFFFD")))
+	return nil
 }
 
 // usage is the OpenAI usage object.
@@ -99,7 +147,7 @@ func (s *Stream) Recv() (domain.ChatDelta, error) {
 		}
 		h := *s.held
 		s.held = nil
-		if err == nil && d.Usage != nil && d.Content == "" && d.FinishReason == "" {
+		if err == nil && d.Usage != nil && d.Content == "" && len(d.ToolCalls) == 0 && d.FinishReason == "" {
 			h.Usage = d.Usage
 			return h, nil
 		}
@@ -161,13 +209,35 @@ func (s *Stream) next() (domain.ChatDelta, error) {
 			if f := ch.Choices[0].FinishReason; f != nil {
 				d.FinishReason = *f
 			}
+			if d.ToolCalls, err = streamedToolCalls(ch.Choices[0].Delta.ToolCalls); err != nil {
+				s.err = s.c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
+					Status: s.status, Message: "malformed tool call", Err: err})
+				continue
+			}
 		}
 		d.Usage = ch.Usage.domain()
-		if d.Content == "" && d.FinishReason == "" && d.Usage == nil {
+		if d.Content == "" && len(d.ToolCalls) == 0 && d.FinishReason == "" && d.Usage == nil {
 			continue
 		}
 		return d, nil
 	}
+}
+
+// streamedToolCalls converts the tool-call pieces of a chunk, leaving out
+// those with nothing but an index. A negative index is an error: callers
+// may use it to address a slice.
+func streamedToolCalls(calls []toolCallDelta) ([]domain.ToolCallDelta, error) {
+	var out []domain.ToolCallDelta
+	for _, tc := range calls {
+		if tc.Index < 0 {
+			return nil, fmt.Errorf("tool call index %d", tc.Index)
+		}
+		if tc.ID == "" && tc.Function.Name == "" && tc.Function.Arguments == "" {
+			continue
+		}
+		out = append(out, domain.ToolCallDelta{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: string(tc.Function.Arguments)})
+	}
+	return out, nil
 }
 
 // readError classifies a failure to read the next event.

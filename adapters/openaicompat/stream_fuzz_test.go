@@ -45,7 +45,7 @@ var readings = []struct {
 
 // streamSeeds are short bodies for the edge cases; the corpus in
 // testdata/fuzz/FuzzStream holds whole Groq, OpenRouter and Hugging Face
-// answers.
+// answers, and an OpenAI answer with two tool calls.
 var streamSeeds = []string{
 	"",
 	"data: [DONE]\n\n",
@@ -74,6 +74,12 @@ var streamSeeds = []string{
 	`data: {"choices":[{"delta":{"content":"\ud83d\ude00 and \ud800 lone"}}]}` + "\n\ndata: [DONE]\n\n",
 	"data: {not json\n\n",
 	"data: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\n",
+	// A tool call in pieces, an empty piece, a negative index.
+	`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}]}` + "\n\n" +
+		`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]}}]}` + "\n\n" +
+		`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{}}]}}]}` + "\n\n" +
+		`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]},"finish_reason":"tool_calls"}]}` + "\n\ndata: [DONE]\n\n",
+	`data: {"choices":[{"delta":{"tool_calls":[{"index":-1,"id":"call_1"}]}}]}` + "\n\n",
 }
 
 // FuzzStream feeds arbitrary bytes to the upstream reader as the body of a
@@ -149,9 +155,16 @@ func readStream(t *testing.T, body []byte, wrap func(io.Reader) io.Reader) strea
 		if d, err = s.Recv(); err != nil {
 			break
 		}
-		assert.True(t, d.Content != "" || d.FinishReason != "" || d.Usage != nil, "empty delta")
+		assert.True(t, d.Content != "" || len(d.ToolCalls) > 0 || d.FinishReason != "" || d.Usage != nil, "empty delta")
 		assert.True(t, utf8.ValidString(d.Content), "content is not UTF-8: %q", d.Content)
 		assert.True(t, utf8.ValidString(d.FinishReason), "finish reason is not UTF-8: %q", d.FinishReason)
+		for _, tc := range d.ToolCalls {
+			assert.GreaterOrEqual(t, tc.Index, 0, "negative tool call index")
+			assert.True(t, tc.ID != "" || tc.Name != "" || tc.Arguments != "", "empty tool call piece")
+			for _, s := range []string{tc.ID, tc.Name, tc.Arguments} {
+				assert.True(t, utf8.ValidString(s), "tool call is not UTF-8: %q", s)
+			}
+		}
 		out.Deltas = append(out.Deltas, d)
 		require.LessOrEqual(t, len(out.Deltas), len(body), "the stream does not advance")
 	}

@@ -48,8 +48,15 @@ func TestStreamRecv(t *testing.T) {
 		usage  = `data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}` + "\n\n"
 		done   = "data: [DONE]\n\n"
 		answer = role + hello + lo + stop + usage + done
+
+		// A tool call as OpenAI streams it.
+		callRole  = `data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}],"refusal":null},"finish_reason":null}]}` + "\n\n"
+		callArgs1 = `data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":"}}]},"finish_reason":null}]}` + "\n\n"
+		callArgs2 = `data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]},"finish_reason":null}]}` + "\n\n"
+		callStop  = `data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}` + "\n\n"
 	)
 	u := &domain.Usage{PromptTokens: 5, CompletionTokens: 2}
+	calls := func(tcs ...domain.ToolCallDelta) domain.ChatDelta { return domain.ChatDelta{ToolCalls: tcs} }
 	tests := []struct {
 		name       string
 		body       string
@@ -63,6 +70,56 @@ func TestStreamRecv(t *testing.T) {
 			name: "tokens, finish reason, usage, DONE",
 			body: answer,
 			want: []domain.ChatDelta{text("Hel"), text("lo"), {FinishReason: "stop", Usage: u}},
+		},
+		{
+			name: "tool call in pieces, finish reason tool_calls, usage",
+			body: callRole + callArgs1 + callArgs2 + callStop + usage + done,
+			want: []domain.ChatDelta{
+				calls(domain.ToolCallDelta{ID: "call_1", Name: "f"}),
+				calls(domain.ToolCallDelta{Arguments: `{"a":`}),
+				calls(domain.ToolCallDelta{Arguments: "1}"}),
+				{FinishReason: "tool_calls", Usage: u},
+			},
+		},
+		{
+			name: "parallel calls whole in one chunk, with content, and the finish reason",
+			body: `data: {"choices":[{"delta":{"content":"Both:","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"},"index":0},` +
+				`{"id":"b","type":"function","function":{"name":"g","arguments":"{\"x\":1}"},"index":1}]},"finish_reason":"tool_calls"}]}` + "\n\n" + usage + done,
+			want: []domain.ChatDelta{{
+				Content: "Both:",
+				ToolCalls: []domain.ToolCallDelta{
+					{Index: 0, ID: "a", Name: "f", Arguments: "{}"},
+					{Index: 1, ID: "b", Name: "g", Arguments: `{"x":1}`},
+				},
+				FinishReason: "tool_calls", Usage: u,
+			}},
+		},
+		{
+			name: "tool-call pieces with nothing but an index are skipped",
+			body: callRole + `data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":""}},{"index":1}]}}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[]}}]}` + "\n\n" + callArgs2 + done,
+			want: []domain.ChatDelta{calls(domain.ToolCallDelta{ID: "call_1", Name: "f"}), calls(domain.ToolCallDelta{Arguments: "1}"})},
+		},
+		{
+			name: "tool calls after the finish reason are not merged with the usage",
+			body: callStop + callArgs2 + `data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}` + "\n\n" + done,
+			want: []domain.ChatDelta{{FinishReason: "tool_calls"}, calls(domain.ToolCallDelta{Arguments: "1}"}), {Usage: u}},
+		},
+		{
+			name: "tool call arguments as an object",
+			body: `data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"0","type":"function","function":{"name":"f","arguments":{"a": [1, "b"]}}}]}}]}` + "\n\n" + done,
+			want: []domain.ChatDelta{calls(domain.ToolCallDelta{ID: "0", Name: "f", Arguments: `{"a":[1,"b"]}`})},
+		},
+		{
+			name:       "tool call with a negative index",
+			body:       hello + `data: {"choices":[{"delta":{"tool_calls":[{"index":-1,"id":"call_1"}]}}]}` + "\n\n" + done,
+			want:       []domain.ChatDelta{text("Hel")},
+			wantReason: "bad_response", wantClass: domain.FailureRetryable, wantStatus: 200, wantMsg: "malformed tool call",
+		},
+		{
+			name:       "tool calls that are not an array",
+			body:       `data: {"choices":[{"delta":{"tool_calls":{"index":0}}}]}` + "\n\n" + done,
+			wantReason: "bad_response", wantClass: domain.FailureRetryable, wantStatus: 200, wantMsg: "malformed stream chunk",
 		},
 		{
 			name: "finish without usage",

@@ -95,6 +95,10 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 	if !ok {
 		return sqlcgen.InsertRequestLogsParams{}, errors.New("user id is not a UUID")
 	}
+	api, err := logAPI(r.API)
+	if err != nil {
+		return sqlcgen.InsertRequestLogsParams{}, err
+	}
 	attempts, err := sqlval.EncodeAttempts(r.Attempts)
 	if err != nil {
 		return sqlcgen.InsertRequestLogsParams{}, err
@@ -105,6 +109,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 	}
 	row := sqlcgen.InsertRequestLogsParams{
 		RequestID:        sqlval.OptText(r.RequestID),
+		Api:              api,
 		UserID:           uid,
 		Tier:             sqlval.ClipText(string(r.Tier)),
 		Provider:         sqlval.OptText(string(r.Provider)),
@@ -129,6 +134,18 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 	return row, nil
 }
 
+// logAPI is the api column for a record's API: "" stands for the native
+// API; an API the column does not allow makes the record unstorable.
+func logAPI(api string) (string, error) {
+	switch api {
+	case "", domain.APINative:
+		return domain.APINative, nil
+	case domain.APIOpenAI:
+		return domain.APIOpenAI, nil
+	}
+	return "", fmt.Errorf("unknown API %q", api)
+}
+
 // fromLogRow maps a row back to a record.
 func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 	attempts, err := sqlval.DecodeAttempts(row.Attempts)
@@ -137,6 +154,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 	}
 	r := domain.RequestRecord{
 		RequestID:     sqlval.Deref(row.RequestID),
+		API:           row.Api,
 		UserID:        domain.UserID(row.UserID.String()),
 		Tier:          domain.Tier(row.Tier),
 		Provider:      domain.Provider(sqlval.Deref(row.Provider)),

@@ -88,6 +88,27 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			name: "through the OpenAI API",
+			rec: domain.RequestRecord{
+				RequestID: "req-openai", API: domain.APIOpenAI, Tier: domain.TierFast, Provider: domain.ProviderGroq,
+				UpstreamModel: "llama-3.1-8b-instant", KeyIndex: ptr(0), Outcome: domain.OutcomeSuccess,
+				Latency: 80 * time.Millisecond, CreatedAt: at.Add(6 * time.Second),
+			},
+		},
+		{
+			name: "through the native API, named",
+			rec: domain.RequestRecord{
+				API: domain.APINative, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(7 * time.Second),
+			},
+		},
+		{
+			name: "no API is the native API",
+			rec: domain.RequestRecord{
+				API: "", Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(8 * time.Second),
+			},
+			want: func(r *domain.RequestRecord) { r.API = domain.APINative },
+		},
+		{
 			name: "nothing answered: no provider, key, first token or usage",
 			rec: domain.RequestRecord{
 				Tier: domain.TierBalanced, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable",
@@ -160,6 +181,9 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			want := tc.rec
 			want.Attempts = append([]domain.Attempt(nil), tc.rec.Attempts...)
+			if want.API == "" {
+				want.API = domain.APINative // records without one came through the native API
+			}
 			if tc.want != nil {
 				tc.want(&want)
 			}
@@ -278,6 +302,27 @@ func TestRequestLogCloseFlushes(t *testing.T) {
 			assert.Zero(t, w.Dropped())
 		})
 	}
+}
+
+// TestRequestLogUnknownAPI drops a record whose API the api column does not
+// allow, at once, and keeps the others.
+func TestRequestLogUnknownAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	u := e.user(t, "api@example.com")
+	logs := &syncBuffer{}
+	w := e.db.NewRequestLogWriter(slog.New(slog.NewTextHandler(logs, nil)), postgres.RequestLogConfig{})
+	w.Record(domain.RequestRecord{API: "grpc", UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	closeWriter(t, w)
+
+	assert.Equal(t, int64(1), w.Dropped())
+	assert.Contains(t, logs.String(), `unknown API \"grpc\"`)
+	got, err := w.Records(ctx, u, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, domain.APIOpenAI, got[0].API)
 }
 
 func TestRequestLogRecordAfterClose(t *testing.T) {
@@ -433,7 +478,7 @@ func TestRequestLogMigration(t *testing.T) {
 	assert.Contains(t, applied, int64(3))
 	require.True(t, exists())
 
-	for _, want := range []int64{6, 5, 4, 3} {
+	for _, want := range []int64{7, 6, 5, 4, 3} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -447,8 +492,69 @@ func TestRequestLogMigration(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{3, 4, 5, 6}, applied)
+	assert.Equal(t, []int64{3, 4, 5, 6, 7}, applied)
 	assert.True(t, exists())
+}
+
+// TestRequestLogAPIMigration rolls back the api column of request_log and
+// applies it again over a row logged without it: that row came through the
+// native API.
+func TestRequestLogAPIMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewEmptyURL(t)
+	db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	m, err := db.NewMigrator(nil)
+	require.NoError(t, err)
+	defer m.Close()
+	hasColumn := func() bool {
+		var ok bool
+		require.NoError(t, conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'request_log' AND column_name = 'api')`).Scan(&ok))
+		return ok
+	}
+
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	require.True(t, hasColumn())
+	v, err := m.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(7), v)
+	require.False(t, hasColumn())
+
+	u, err := db.CreateUser(ctx, domain.NewUser{Email: "before@example.com"})
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO request_log (user_id, tier, outcome, stream, latency_ms, created_at)
+		VALUES ($1, 'fast', 'success', false, 5, $2)`, u.ID, at)
+	require.NoError(t, err)
+
+	applied, err := m.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{7}, applied)
+	w := db.NewRequestLogWriter(nil, postgres.RequestLogConfig{})
+	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u.ID, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
+	closeWriter(t, w)
+	got, err := w.Records(ctx, u.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, domain.APIOpenAI, got[0].API)
+	assert.Equal(t, domain.APINative, got[1].API, "a row logged before the column came through the native API")
+
+	_, err = conn.Exec(ctx, `UPDATE request_log SET api = 'grpc'`)
+	require.Error(t, err, "the column allows only the known APIs")
+
+	v, err = m.Down(ctx) // with rows in the table
+	require.NoError(t, err)
+	require.Equal(t, int64(7), v)
+	assert.False(t, hasColumn())
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM request_log").Scan(&n))
+	assert.Equal(t, 2, n, "rolling back keeps the rows")
 }
 
 // waitForLockWaiter waits until another session is blocked on a lock of

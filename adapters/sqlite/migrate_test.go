@@ -41,18 +41,19 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 6)
+	require.Len(t, st, 7)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
 	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
 	assert.Equal(t, "00006_api_keys.sql", st[5].Name)
+	assert.Equal(t, "00007_request_log_api.sql", st[6].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
 	assert.Equal(t, []string{"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
@@ -62,6 +63,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
+		7: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		6: {"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		5: {"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		4: {"quota_usage", "request_log", "users"},
@@ -69,7 +71,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 		2: {"users"},
 		1: {},
 	}
-	for _, want := range []int64{6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -81,7 +83,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -121,9 +123,9 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
-	for v := int64(1); v <= 5; v++ {
+	for v := int64(1); v <= 7; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
 	}
 	assert.Zero(t, count(t, conn, "SELECT count(*) FROM genzai_migration_lock"))
@@ -178,7 +180,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -192,7 +194,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})

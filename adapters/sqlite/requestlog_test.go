@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -60,6 +61,27 @@ func TestRequestLogRoundTrip(t *testing.T) {
 				Stream: true, Latency: 1234 * time.Millisecond, FirstToken: ptr(150 * time.Millisecond),
 				Usage: domain.Usage{PromptTokens: 12, CompletionTokens: 34}, CreatedAt: at,
 			},
+		},
+		{
+			name: "through the OpenAI API",
+			rec: domain.RequestRecord{
+				RequestID: "req-openai", API: domain.APIOpenAI, Tier: domain.TierFast, Provider: domain.ProviderGroq,
+				UpstreamModel: "llama-3.1-8b-instant", KeyIndex: ptr(0), Outcome: domain.OutcomeSuccess,
+				Latency: 80 * time.Millisecond, CreatedAt: at.Add(6 * time.Second),
+			},
+		},
+		{
+			name: "through the native API, named",
+			rec: domain.RequestRecord{
+				API: domain.APINative, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(7 * time.Second),
+			},
+		},
+		{
+			name: "no API is the native API",
+			rec: domain.RequestRecord{
+				API: "", Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(8 * time.Second),
+			},
+			want: func(r *domain.RequestRecord) { r.API = domain.APINative },
 		},
 		{
 			name: "nothing answered: no provider, key, first token or usage",
@@ -134,6 +156,9 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			want := tc.rec
 			want.Attempts = append([]domain.Attempt(nil), tc.rec.Attempts...)
+			if want.API == "" {
+				want.API = domain.APINative // records without one came through the native API
+			}
 			if tc.want != nil {
 				tc.want(&want)
 			}
@@ -261,6 +286,97 @@ func TestRequestLogCloseFlushes(t *testing.T) {
 			assert.Zero(t, w.Dropped())
 		})
 	}
+}
+
+// TestRequestLogUnknownAPI drops a record whose API the api column does not
+// allow, at once, and keeps the others.
+func TestRequestLogUnknownAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	u := e.user(t, "api@example.com")
+	logs := &syncBuffer{}
+	w := e.db.NewRequestLogWriter(newTextLogger(logs), sqlite.RequestLogConfig{})
+	w.Record(domain.RequestRecord{API: "grpc", UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	closeWriter(t, w)
+
+	assert.Equal(t, int64(1), w.Dropped())
+	assert.Contains(t, logs.String(), `unknown API \"grpc\"`)
+	got, err := w.Records(ctx, u, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, domain.APIOpenAI, got[0].API)
+}
+
+// TestRequestLogAPIMigration rolls back the api column of request_log and
+// applies it again over a row logged without it: that row came through the
+// native API.
+func TestRequestLogAPIMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := newPath(t)
+	db := openAt(t, path, 2)
+	m, err := db.NewMigrator(nil)
+	require.NoError(t, err)
+	defer m.Close()
+	conn := rawConn(t, path)
+	hasColumn := func() bool {
+		return count(t, conn, "SELECT count(*) FROM pragma_table_info('request_log') WHERE name = 'api'") == 1
+	}
+
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	require.True(t, hasColumn())
+	v, err := m.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(7), v)
+	require.False(t, hasColumn())
+
+	u := newUser(t, db, "before@example.com")
+	_, err = conn.ExecContext(ctx, `INSERT INTO request_log (user_id, tier, outcome, stream, latency_ms, created_at)
+		VALUES (?, 'fast', 'success', 0, 5, ?)`, string(u), at.UnixMicro())
+	require.NoError(t, err)
+
+	applied, err := m.Up(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{7}, applied)
+	w := db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
+	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
+	closeWriter(t, w)
+	got, err := w.Records(ctx, u, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, domain.APIOpenAI, got[0].API)
+	assert.Equal(t, domain.APINative, got[1].API, "a row logged before the column came through the native API")
+
+	_, err = conn.ExecContext(ctx, `UPDATE request_log SET api = 'grpc'`)
+	require.Error(t, err, "the column allows only the known APIs")
+
+	v, err = m.Down(ctx) // with rows in the table
+	require.NoError(t, err)
+	require.Equal(t, int64(7), v)
+	assert.False(t, hasColumn())
+	assert.Equal(t, 2, count(t, conn, "SELECT count(*) FROM request_log"), "rolling back keeps the rows")
+	assert.Equal(t, []string{"request_log_created_at_idx", "request_log_outcome_created_at_idx", "request_log_provider_created_at_idx",
+		"request_log_user_created_at_idx", "request_log_user_request_id_idx"}, indexes(t, conn), "rolling back keeps the indexes")
+}
+
+// indexes lists request_log's indexes.
+func indexes(t *testing.T, conn *sql.DB) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(),
+		"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'request_log' ORDER BY name")
+	require.NoError(t, err)
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		out = append(out, name)
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
 
 func TestRequestLogRecordAfterClose(t *testing.T) {

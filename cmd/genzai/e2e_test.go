@@ -1062,63 +1062,75 @@ func TestMigrateCommand(t *testing.T) {
 	for _, engine := range []struct {
 		name string
 		// open returns a fresh empty database's URL and a function that
-		// reports whether a table exists in it.
-		open func(t *testing.T) (string, func(t *testing.T, table string) bool)
+		// reports whether a table ("table") or a column ("table.column")
+		// exists in it.
+		open func(t *testing.T) (string, func(t *testing.T, object string) bool)
 	}{
 		{"postgresql", func(t *testing.T) (string, func(*testing.T, string) bool) {
 			dbURL := emptyDatabaseURL(t, true)
-			return dbURL, func(t *testing.T, table string) bool {
+			return dbURL, func(t *testing.T, object string) bool {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				conn, err := pgx.Connect(ctx, dbURL)
 				require.NoError(t, err)
 				defer conn.Close(ctx)
 				var exists bool
-				require.NoError(t, conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists))
+				if table, column, ok := strings.Cut(object, "."); ok {
+					require.NoError(t, conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM information_schema.columns
+						WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)`, table, column).Scan(&exists))
+				} else {
+					require.NoError(t, conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", object).Scan(&exists))
+				}
 				return exists
 			}
 		}},
 		{"sqlite", func(t *testing.T) (string, func(*testing.T, string) bool) {
 			path := filepath.Join(t.TempDir(), "db", "genzai.db")
-			return "sqlite:///" + path, func(t *testing.T, table string) bool {
+			return "sqlite:///" + path, func(t *testing.T, object string) bool {
 				db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 				require.NoError(t, err)
 				defer db.Close()
 				var n int
-				require.NoError(t, db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", table).Scan(&n))
+				if table, column, ok := strings.Cut(object, "."); ok {
+					require.NoError(t, db.QueryRow("SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", table, column).Scan(&n))
+				} else {
+					require.NoError(t, db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", object).Scan(&n))
+				}
 				return n == 1
 			}
 		}},
 	} {
 		t.Run(engine.name, func(t *testing.T) {
 			t.Parallel()
-			dbURL, tableExists := engine.open(t)
-			testMigrateCommand(t, dbURL, tableExists)
+			dbURL, exists := engine.open(t)
+			testMigrateCommand(t, dbURL, exists)
 		})
 	}
 }
 
 // testMigrateCommand walks `genzai migrate` up, down and up again on an
-// empty database, checking its output and the tables after each step.
-func testMigrateCommand(t *testing.T, dbURL string, tableExists func(t *testing.T, table string) bool) {
+// empty database, checking its output and the schema after each step.
+func testMigrateCommand(t *testing.T, dbURL string, exists func(t *testing.T, object string) bool) {
 	env := vars{"ENV": "development", "DATABASE_URL": dbURL, "LOG_LEVEL": "INFO"}
 	dir := t.TempDir()
-	// tables are the tables each migration creates.
-	tables := map[string]string{
+	// objects are a table ("table") or a column ("table.column") each
+	// migration creates.
+	objects := map[string]string{
 		"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks", "00005": "feedback", "00006": "api_keys",
+		"00007": "request_log.api",
 	}
-	all := []string{"00001", "00002", "00003", "00004", "00005", "00006"}
+	all := []string{"00001", "00002", "00003", "00004", "00005", "00006", "00007"}
 	for _, step := range []struct {
 		args       []string
 		wantStdout string // exact; "" for status, whose table is parsed
 		applied    []string
 	}{
 		{args: []string{"status"}, applied: nil},
-		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\n", applied: all},
+		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\napplied 00007\n", applied: all},
 		{args: []string{"status"}, applied: all},
-		{args: []string{"down"}, wantStdout: "rolled back 00006\n", applied: all[:5]},
-		{args: []string{"status"}, applied: all[:5]},
-		{args: []string{"up"}, wantStdout: "applied 00006\n", applied: all},
+		{args: []string{"down"}, wantStdout: "rolled back 00007\n", applied: all[:6]},
+		{args: []string{"status"}, applied: all[:6]},
+		{args: []string{"up"}, wantStdout: "applied 00007\n", applied: all},
 		{args: []string{"up"}, wantStdout: "no pending migrations\n", applied: all},
 	} {
 		ok := t.Run(strings.Join(step.args, " "), func(t *testing.T) {
@@ -1129,7 +1141,7 @@ func testMigrateCommand(t *testing.T, dbURL string, tableExists func(t *testing.
 				assert.Equal(t, step.wantStdout, stdout)
 			} else {
 				want := map[string]string{}
-				for v := range tables {
+				for v := range objects {
 					want[v] = "pending"
 					if slices.Contains(step.applied, v) {
 						want[v] = "applied"
@@ -1138,8 +1150,8 @@ func testMigrateCommand(t *testing.T, dbURL string, tableExists func(t *testing.
 				assert.Equal(t, want, migrationStates(t, stdout))
 			}
 
-			for v, table := range tables {
-				assert.Equal(t, slices.Contains(step.applied, v), tableExists(t, table), "table %s exists", table)
+			for v, object := range objects {
+				assert.Equal(t, slices.Contains(step.applied, v), exists(t, object), "%s exists", object)
 			}
 		})
 		if !ok {
@@ -1220,7 +1232,7 @@ func TestServeInstancesStartTogether(t *testing.T) {
 				counts[v] = n
 			}
 			require.NoError(t, rows.Err())
-			assert.Equal(t, map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1}, counts, "one goose_db_version row per migration")
+			assert.Equal(t, map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1}, counts, "one goose_db_version row per migration")
 
 			var applied []string
 			for _, s := range servers {
@@ -1230,7 +1242,7 @@ func TestServeInstancesStartTogether(t *testing.T) {
 					}
 				}
 			}
-			assert.Equal(t, []string{"[1 2 3 4 5 6]"}, applied, "exactly one instance applied the migrations")
+			assert.Equal(t, []string{"[1 2 3 4 5 6 7]"}, applied, "exactly one instance applied the migrations")
 
 			servers[0].register(t, "ada@example.com", "correct horse")
 			tok := servers[1].login(t, "ada@example.com", "correct horse")

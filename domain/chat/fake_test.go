@@ -22,6 +22,8 @@ import (
 // behaviour is the scripted reaction of a fake provider to one StreamChat
 // call. The zero value answers with nothing and ends the stream.
 type behaviour struct {
+	// deltas are sent before the tokens, as they are (tool calls).
+	deltas []domain.ChatDelta
 	tokens []string
 	finish string
 	usage  *domain.Usage
@@ -242,6 +244,11 @@ type fakeStream struct {
 }
 
 func (s *fakeStream) Recv() (domain.ChatDelta, error) {
+	if len(s.b.deltas) > 0 {
+		d := s.b.deltas[0]
+		s.b.deltas = s.b.deltas[1:]
+		return d, nil
+	}
 	if s.next < len(s.b.tokens) {
 		if s.b.delay > 0 {
 			t := time.NewTimer(s.b.delay)
@@ -309,6 +316,22 @@ func (s *collectSink) Token(text string) error {
 	if hook != nil {
 		hook(n)
 	}
+	return nil
+}
+
+// toolSink is a collectSink that takes tool calls, as the OpenAI API's does.
+type toolSink struct {
+	collectSink
+	calls []domain.ToolCallDelta
+}
+
+func (s *toolSink) ToolCalls(d []domain.ToolCallDelta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range d {
+		s.events = append(s.events, fmt.Sprintf("tool:%d:%s:%s:%s", c.Index, c.ID, c.Name, c.Arguments))
+	}
+	s.calls = append(s.calls, d...)
 	return nil
 }
 

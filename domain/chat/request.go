@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -26,8 +28,18 @@ type Request struct {
 	System      string
 	Messages    []domain.Message
 	Temperature *float64
+	TopP        *float64
 	MaxTokens   *int
-	Stream      bool
+	// Stop sequences end the answer where the model writes one.
+	Stop   []string
+	Stream bool
+	// API is the API the request came through: domain.APINative ("") or
+	// domain.APIOpenAI. An OpenAI request has no Prompt: Messages is the
+	// whole conversation, which may end with tool results, and it may
+	// offer Tools.
+	API        string
+	Tools      []domain.Tool
+	ToolChoice *domain.ToolChoice
 	// WebSearch asks for the prompt to be searched first and the results
 	// given to the model as context to cite.
 	WebSearch bool
@@ -64,37 +76,46 @@ func (r *Request) normalize(l Limits) error {
 	if !r.Tier.Valid() {
 		return invalid("model: must be fast, balanced or smart")
 	}
-	n := utf8.RuneCountInString(r.Prompt)
-	switch {
-	case n == 0:
-		return invalid("prompt: is required")
-	case n > l.MaxPromptChars:
-		return invalid("prompt: must be at most %d characters", l.MaxPromptChars)
-	}
-	if err := checkText("prompt", r.Prompt); err != nil {
-		return err
+	var total int
+	switch r.API {
+	case "", domain.APINative:
+		r.API = domain.APINative
+		n := utf8.RuneCountInString(r.Prompt)
+		switch {
+		case n == 0:
+			return invalid("prompt: is required")
+		case n > l.MaxPromptChars:
+			return invalid("prompt: must be at most %d characters", l.MaxPromptChars)
+		}
+		if err := checkText("prompt", r.Prompt); err != nil {
+			return err
+		}
+		if len(r.Messages) > l.MaxMessages {
+			return invalid("messages: at most %d earlier messages", l.MaxMessages)
+		}
+		total = n
+	case domain.APIOpenAI:
+		switch {
+		case r.Prompt != "":
+			return invalid("prompt: not used by this API; send the conversation in messages")
+		case len(r.Messages) == 0:
+			return invalid("messages: is required")
+		case len(r.Messages) > l.MaxMessages+1:
+			return invalid("messages: at most %d messages", l.MaxMessages+1)
+		}
+	default:
+		return invalid("api: unknown API %q", r.API)
 	}
 	if err := checkText("system", r.System); err != nil {
 		return err
 	}
-	total := n + utf8.RuneCountInString(r.System)
+	total += utf8.RuneCountInString(r.System)
 	if utf8.RuneCountInString(r.System) > l.MaxPromptChars {
 		return invalid("system: must be at most %d characters", l.MaxPromptChars)
 	}
-	if len(r.Messages) > l.MaxMessages {
-		return invalid("messages: at most %d earlier messages", l.MaxMessages)
-	}
 	for i, m := range r.Messages {
-		switch m.Role {
-		case domain.RoleUser, domain.RoleAssistant, domain.RoleSystem:
-		default:
-			return invalid("messages[%d].role: must be user, assistant or system", i)
-		}
-		c := utf8.RuneCountInString(m.Content)
-		if c == 0 {
-			return invalid("messages[%d].content: is required", i)
-		}
-		if err := checkText(fmt.Sprintf("messages[%d].content", i), m.Content); err != nil {
+		c, err := r.checkMessage(i, m)
+		if err != nil {
 			return err
 		}
 		total += c
@@ -105,10 +126,145 @@ func (r *Request) normalize(l Limits) error {
 	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
 		return invalid("temperature: must be between 0 and 2")
 	}
+	if t := r.TopP; t != nil && (*t < 0 || *t > 1) {
+		return invalid("top_p: must be between 0 and 1")
+	}
 	if m := r.MaxTokens; m != nil && (*m < 1 || *m > l.MaxTokens) {
 		return invalid("max_tokens: must be between 1 and %d", l.MaxTokens)
 	}
+	if err := checkStop(r.Stop); err != nil {
+		return err
+	}
+	return r.checkTools()
+}
+
+// checkMessage checks one earlier message and returns its length in
+// characters. Tool calls and tool results belong to the OpenAI API only.
+func (r *Request) checkMessage(i int, m domain.Message) (int, error) {
+	openAI := r.API == domain.APIOpenAI
+	switch {
+	case m.Role == domain.RoleUser || m.Role == domain.RoleAssistant || m.Role == domain.RoleSystem:
+	case m.Role == domain.RoleTool && openAI:
+		if m.ToolCallID == "" {
+			return 0, invalid("messages[%d].tool_call_id: is required for a tool message", i)
+		}
+	case openAI:
+		return 0, invalid("messages[%d].role: must be system, user, assistant or tool", i)
+	default:
+		return 0, invalid("messages[%d].role: must be user, assistant or system", i)
+	}
+	if m.Role != domain.RoleTool && m.ToolCallID != "" {
+		return 0, invalid("messages[%d].tool_call_id: only tool messages answer a tool call", i)
+	}
+	if len(m.ToolCalls) > 0 && (m.Role != domain.RoleAssistant || !openAI) {
+		return 0, invalid("messages[%d].tool_calls: only assistant messages call tools", i)
+	}
+	c := utf8.RuneCountInString(m.Content)
+	// An assistant turn that only called tools has no text; a tool may
+	// answer with nothing.
+	if c == 0 && len(m.ToolCalls) == 0 && m.Role != domain.RoleTool {
+		return 0, invalid("messages[%d].content: is required", i)
+	}
+	if err := checkText(fmt.Sprintf("messages[%d].content", i), m.Content); err != nil {
+		return 0, err
+	}
+	if err := checkText(fmt.Sprintf("messages[%d].tool_call_id", i), m.ToolCallID); err != nil {
+		return 0, err
+	}
+	for j, tc := range m.ToolCalls {
+		field := fmt.Sprintf("messages[%d].tool_calls[%d]", i, j)
+		switch {
+		case tc.ID == "":
+			return 0, invalid("%s.id: is required", field)
+		case tc.Name == "":
+			return 0, invalid("%s.function.name: is required", field)
+		}
+		for _, f := range [...]struct{ name, v string }{{".id", tc.ID}, {".function.name", tc.Name}, {".function.arguments", tc.Arguments}} {
+			if err := checkText(field+f.name, f.v); err != nil {
+				return 0, err
+			}
+		}
+		c += utf8.RuneCountInString(tc.Arguments)
+	}
+	return c, nil
+}
+
+// maxStop is how many stop sequences OpenAI accepts; upstreams refuse more.
+const maxStop = 4
+
+func checkStop(stop []string) error {
+	if len(stop) > maxStop {
+		return invalid("stop: at most %d sequences", maxStop)
+	}
+	for i, s := range stop {
+		if s == "" {
+			return invalid("stop[%d]: must not be empty", i)
+		}
+		if utf8.RuneCountInString(s) > 256 {
+			return invalid("stop[%d]: must be at most 256 characters", i)
+		}
+		if !utf8.ValidString(s) {
+			return invalid("stop[%d]: must be valid UTF-8", i)
+		}
+	}
 	return nil
+}
+
+// maxTools is OpenAI's limit on the tools of one request.
+const maxTools = 128
+
+// checkTools checks the tools offered and the tool choice.
+func (r *Request) checkTools() error {
+	if len(r.Tools) > maxTools {
+		return invalid("tools: at most %d tools", maxTools)
+	}
+	names := make(map[string]bool, len(r.Tools))
+	for i, t := range r.Tools {
+		if !validToolName(t.Name) {
+			return invalid("tools[%d].function.name: must be 1 to 64 letters, digits, underscores or dashes", i)
+		}
+		if names[t.Name] {
+			return invalid("tools[%d].function.name: %q is offered twice", i, t.Name)
+		}
+		names[t.Name] = true
+		if err := checkText(fmt.Sprintf("tools[%d].function.description", i), t.Description); err != nil {
+			return err
+		}
+		if p := bytes.TrimSpace(t.Parameters); len(p) > 0 && (p[0] != '{' || !json.Valid(p)) {
+			return invalid("tools[%d].function.parameters: must be a JSON Schema object", i)
+		}
+	}
+	tc := r.ToolChoice
+	if tc == nil {
+		return nil
+	}
+	switch tc.Mode {
+	case domain.ToolChoiceNone, domain.ToolChoiceAuto:
+	case domain.ToolChoiceRequired:
+		if len(r.Tools) == 0 {
+			return invalid("tool_choice: required needs tools")
+		}
+	case domain.ToolChoiceFunction:
+		if !names[tc.Function] {
+			return invalid("tool_choice: names no tool of tools")
+		}
+	default:
+		return invalid("tool_choice: must be none, auto, required or a function")
+	}
+	return nil
+}
+
+// validToolName: the names OpenAI accepts, ^[a-zA-Z0-9_-]{1,64}$.
+func validToolName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // messages is the conversation sent upstream: system, web search context,
@@ -122,12 +278,19 @@ func (r *Request) messages(sources []domain.SearchResult) []domain.Message {
 		out = append(out, domain.Message{Role: domain.RoleSystem, Content: searchContext(sources)})
 	}
 	out = append(out, r.Messages...)
+	if r.Prompt == "" {
+		return out // an OpenAI request: the conversation is complete
+	}
 	return append(out, domain.Message{Role: domain.RoleUser, Content: r.Prompt})
 }
 
 // String summarises a request for logs without its content.
 func (r *Request) String() string {
-	return fmt.Sprintf("tier=%s stream=%t messages=%d", r.Tier, r.Stream, len(r.Messages)+1)
+	n := len(r.Messages)
+	if r.Prompt != "" {
+		n++
+	}
+	return fmt.Sprintf("api=%s tier=%s stream=%t messages=%d tools=%d", r.API, r.Tier, r.Stream, n, len(r.Tools))
 }
 
 // searchContext presents web search results to the model as numbered

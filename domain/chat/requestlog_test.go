@@ -37,6 +37,16 @@ func TestChatRequestLog(t *testing.T) {
 			firstToken: true,
 		},
 		{
+			name:  "success through the OpenAI API",
+			req:   chat.Request{API: domain.APIOpenAI, Tier: domain.TierFast, Messages: msgs(1, "hi"), Stream: true},
+			setup: func(e *env, _ context.CancelFunc, _ *collectSink) { e.groq.script(0, answerWith("stop", usage, "a")) },
+			want: domain.RequestRecord{
+				API: domain.APIOpenAI, Tier: domain.TierFast, Provider: domain.ProviderGroq, UpstreamModel: modelGroqFast, KeyIndex: intp(0),
+				Outcome: domain.OutcomeSuccess, Stream: true, Usage: *usage,
+			},
+			firstToken: true,
+		},
+		{
 			name: "success after a rate limited key and a fallback, not streaming",
 			opts: []func(*envConfig){withKeys(domain.ProviderOpenRouter, 2)},
 			req:  chat.Request{Tier: domain.TierSmart, Prompt: "hi"},
@@ -202,6 +212,9 @@ func TestChatRequestLog(t *testing.T) {
 			}
 			want := tt.want
 			want.UserID = e.user.ID
+			if want.API == "" {
+				want.API = domain.APINative
+			}
 			rec.Latency, rec.FirstToken, rec.CreatedAt = 0, nil, time.Time{}
 			assert.Equal(t, want, rec)
 		})

@@ -105,6 +105,15 @@ type Sink interface {
 	Token(text string) error
 }
 
+// ToolSink is a Sink that also takes tool calls. Requests with Tools need
+// one: a sink that is not one never gets tool calls (the router drops them;
+// models only call tools they were offered).
+type ToolSink interface {
+	Sink
+	// ToolCalls delivers the next pieces of the answer's tool calls.
+	ToolCalls([]domain.ToolCallDelta) error
+}
+
 // Result is a finished answer.
 type Result struct {
 	Meta
@@ -184,9 +193,12 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 	began := time.Now()
 	// The tier is recorded as sent only once it is known to be valid: an
 	// invalid one is client text of any size.
-	rec := domain.RequestRecord{RequestID: req.RequestID, UserID: u.ID, Tier: domain.TierFast, Stream: req.Stream, CreatedAt: start}
+	rec := domain.RequestRecord{RequestID: req.RequestID, API: domain.APINative, UserID: u.ID, Tier: domain.TierFast, Stream: req.Stream, CreatedAt: start}
 	if req.Tier.Valid() {
 		rec.Tier = req.Tier
+	}
+	if req.API == domain.APIOpenAI {
+		rec.API = req.API
 	}
 	defer func() {
 		rec.Latency = time.Since(began)
@@ -198,6 +210,9 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 
 	if err := req.normalize(s.cfg.Limits); err != nil {
 		return Result{}, err
+	}
+	if _, ok := sink.(ToolSink); len(req.Tools) > 0 && !ok {
+		return Result{}, invalid("tools: not supported by this API")
 	}
 	rec.Tier = req.Tier
 	grant, err := s.quota.Consume(ctx, u)
@@ -283,7 +298,8 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 	defer cancel()
 
 	search := s.webSearch(ctx, req)
-	creq := domain.CompletionRequest{Messages: req.messages(search.Sources), Temperature: req.Temperature, MaxTokens: req.MaxTokens}
+	creq := domain.CompletionRequest{Messages: req.messages(search.Sources), Temperature: req.Temperature, TopP: req.TopP,
+		MaxTokens: req.MaxTokens, Stop: req.Stop, Tools: req.Tools, ToolChoice: req.ToolChoice}
 	var attempts []domain.Attempt
 	onlyRateLimited := true
 	for _, route := range s.chain(req.Tier) {
@@ -476,10 +492,10 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 			}
 			return Result{}, err
 		}
-		if d.Content == "" && d.FinishReason == "" && d.Usage == nil {
+		if d.Content == "" && len(d.ToolCalls) == 0 && d.FinishReason == "" && d.Usage == nil {
 			continue
 		}
-		if d.Content != "" || d.FinishReason != "" {
+		if d.Content != "" || len(d.ToolCalls) > 0 || d.FinishReason != "" {
 			if err := begin(); err != nil {
 				return Result{}, err
 			}
@@ -495,6 +511,11 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 		if d.Content != "" {
 			if err := sink.Token(d.Content); err != nil {
 				return Result{}, fmt.Errorf("%w: token: %w", errSink, err)
+			}
+		}
+		if ts, ok := sink.(ToolSink); ok && len(d.ToolCalls) > 0 {
+			if err := ts.ToolCalls(d.ToolCalls); err != nil {
+				return Result{}, fmt.Errorf("%w: tool calls: %w", errSink, err)
 			}
 		}
 		if d.FinishReason != "" {

@@ -453,13 +453,15 @@ func runListRequests(t *testing.T, a Admin) {
 	alice, bob := a.user(t, "alice@example.com"), a.user(t, "bob@example.com")
 	base := time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
 	// Twelve records, three to an instant, logged out of time order; every
-	// field set on some.
+	// field set on some. An API of "" is the native API.
+	apis := []string{domain.APIOpenAI, "", domain.APINative}
 	outcomes := []string{domain.OutcomeSuccess, domain.OutcomeError, domain.OutcomeSuccess, domain.OutcomeInterrupted}
 	providers := []domain.Provider{domain.ProviderGroq, domain.ProviderOpenRouter, ""}
 	var records []domain.RequestRecord
 	for i := range 12 {
 		r := domain.RequestRecord{
 			RequestID: fmt.Sprintf("req-%02d", i),
+			API:       apis[i/2%3],
 			UserID:    []domain.UserID{alice, bob}[i%2],
 			Tier:      domain.TierFast,
 			Provider:  providers[i%3],
@@ -487,6 +489,9 @@ func runListRequests(t *testing.T, a Admin) {
 	a.Log(t, records...)
 	byRequest := map[string]domain.RequestRecord{}
 	for _, r := range records {
+		if r.API == "" {
+			r.API = domain.APINative
+		}
 		byRequest[r.RequestID] = r
 	}
 

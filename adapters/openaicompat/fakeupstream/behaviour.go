@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // kind is what a behaviour does.
@@ -29,6 +30,7 @@ const (
 type Behaviour struct {
 	kind   kind
 	tokens []string
+	calls  []ToolCall
 	models []string
 
 	interval  time.Duration
@@ -56,6 +58,21 @@ type Behaviour struct {
 // completion = number of tokens.
 func OK(tokens ...string) Behaviour {
 	return Behaviour{kind: kindOK, tokens: append([]string(nil), tokens...), finish: "stop"}
+}
+
+// ToolCalls answers with calls, in OpenAI's wire format. Streamed: the
+// opening role chunk (content null), then per call a chunk with its index,
+// id, type "function", name and empty arguments, followed by its arguments
+// split in two chunks (at the rune boundary nearest their middle), then the
+// finish chunk ("tool_calls"), a usage chunk when the request asked for
+// it, and [DONE]. Not streamed: one completion whose message has content
+// null and the calls, finish reason "tool_calls". WithTokens adds content
+// before the calls (beside them when not streamed). Default usage:
+// completion = number of tokens plus one per call. With Pick, a test can
+// answer a conversation with calls first and with text once the last
+// message is a tool result.
+func ToolCalls(calls ...ToolCall) Behaviour {
+	return Behaviour{kind: kindOK, calls: append([]ToolCall(nil), calls...), finish: "tool_calls"}
 }
 
 // Models answers /models with ids (and chat requests like OK(Tokens(3)...)).
@@ -188,6 +205,7 @@ func Handler(h http.HandlerFunc) Behaviour { return Behaviour{kind: kindHandler,
 func (b Behaviour) clone() Behaviour {
 	b.header = b.header.Clone()
 	b.tokens = append([]string(nil), b.tokens...)
+	b.calls = append([]ToolCall(nil), b.calls...)
 	return b
 }
 
@@ -371,7 +389,7 @@ func (c *call) usage(streamed bool) map[string]int {
 	if b.noUsage || (b.usage == nil && streamed && !c.rec.IncludeUsage) {
 		return nil
 	}
-	p, n := promptWords(c.rec.Messages), len(b.tokens)
+	p, n := promptWords(c.rec.Messages), len(b.tokens)+len(b.calls)
 	if b.usage != nil {
 		p, n = b.usage[0], b.usage[1]
 	}
@@ -394,8 +412,20 @@ func (c *call) complete() {
 		writeJSON(c.w, http.StatusOK, b.header, []byte(b.junk))
 		return
 	}
-	if !c.sleep(b.interval * time.Duration(len(b.tokens))) {
+	// As long as streaming the answer would take.
+	if !c.sleep(b.interval * time.Duration(len(b.tokens)+3*len(b.calls))) {
 		return
+	}
+	msg := map[string]any{"role": "assistant", "content": strings.Join(b.tokens, "")}
+	if len(b.calls) > 0 {
+		if len(b.tokens) == 0 {
+			msg["content"] = nil
+		}
+		calls := make([]any, len(b.calls))
+		for i, tc := range b.calls {
+			calls[i] = map[string]any{"id": tc.ID, "type": "function", "function": map[string]any{"name": tc.Name, "arguments": tc.Arguments}}
+		}
+		msg["tool_calls"] = calls
 	}
 	resp := map[string]any{
 		"id":      "chatcmpl-fake",
@@ -404,7 +434,7 @@ func (c *call) complete() {
 		"model":   c.rec.Model,
 		"choices": []any{map[string]any{
 			"index":         0,
-			"message":       map[string]any{"role": "assistant", "content": strings.Join(b.tokens, "")},
+			"message":       msg,
 			"finish_reason": b.finish,
 		}},
 	}
@@ -455,18 +485,39 @@ func (c *call) stream() {
 		must(err)
 		return "data: " + string(out)
 	}
-	if !send(chunk(map[string]any{"role": "assistant", "content": ""}, nil)) {
+	// piece sends one chunk of the answer, after the interval and keep-alive.
+	piece := func(delta map[string]any) bool {
+		if !c.sleep(b.interval) {
+			return false
+		}
+		if b.keepAlive && !send(": keep-alive") {
+			return false
+		}
+		return send(chunk(delta, nil))
+	}
+	role := map[string]any{"role": "assistant", "content": ""}
+	if len(b.calls) > 0 && len(b.tokens) == 0 {
+		role["content"] = nil // as OpenAI opens an answer that is all tool calls
+	}
+	if !send(chunk(role, nil)) {
 		return
 	}
 	for _, tok := range b.tokens {
-		if !c.sleep(b.interval) {
+		if !piece(map[string]any{"content": tok}) {
 			return
 		}
-		if b.keepAlive && !send(": keep-alive") {
-			return
+	}
+	for i, tc := range b.calls {
+		head, tail := halves(tc.Arguments)
+		deltas := []map[string]any{
+			{"index": i, "id": tc.ID, "type": "function", "function": map[string]any{"name": tc.Name, "arguments": ""}},
+			{"index": i, "function": map[string]any{"arguments": head}},
+			{"index": i, "function": map[string]any{"arguments": tail}},
 		}
-		if !send(chunk(map[string]any{"content": tok}, nil)) {
-			return
+		for _, d := range deltas {
+			if !piece(map[string]any{"tool_calls": []any{d}}) {
+				return
+			}
 		}
 	}
 	switch b.kind {
@@ -504,6 +555,16 @@ func (c *call) stream() {
 		}
 	}
 	send("data: [DONE]")
+}
+
+// halves splits s in two at the rune boundary nearest its middle, so that
+// neither half holds a broken UTF-8 sequence.
+func halves(s string) (string, string) {
+	i := len(s) / 2
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i], s[i:]
 }
 
 // gone records a failed write as a cancellation once the server notices

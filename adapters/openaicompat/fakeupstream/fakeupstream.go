@@ -22,8 +22,31 @@ const DefaultModel = "fake-model"
 
 // Message is one message of a recorded request.
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role string
+	// Content is "" when it was null or absent.
+	Content string
+	// ToolCalls are an assistant message's tool_calls (nil when absent).
+	ToolCalls []ToolCall
+	// ToolCallID is a tool message's tool_call_id.
+	ToolCallID string
+}
+
+// ToolCall is a function call: one a recorded assistant message carries,
+// or one ToolCalls answers with.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments string
+}
+
+// Tool is one function of a recorded request's tools.
+type Tool struct {
+	// Type is the tool's type, "function" for every tool genzai sends.
+	Type        string
+	Name        string
+	Description string
+	Parameters  json.RawMessage
+	Strict      *bool
 }
 
 // Request is what the server recorded of one request.
@@ -45,6 +68,12 @@ type Request struct {
 	IncludeUsage bool
 	Temperature  *float64
 	MaxTokens    *int
+	TopP         *float64
+	Stop         []string
+	// Tools are the functions offered (nil when absent).
+	Tools []Tool
+	// ToolChoice is the tool_choice member as sent (nil when absent).
+	ToolChoice json.RawMessage
 
 	// Cancelled: the server saw the client go away before it finished answering.
 	Cancelled bool
@@ -269,21 +298,63 @@ func record(r *http.Request, body []byte) *Request {
 		rec.Fields = fields
 	}
 	var cr struct {
-		Model         string    `json:"model"`
-		Messages      []Message `json:"messages"`
-		Stream        bool      `json:"stream"`
+		Model         string        `json:"model"`
+		Messages      []wireMessage `json:"messages"`
+		Stream        bool          `json:"stream"`
 		StreamOptions *struct {
 			IncludeUsage bool `json:"include_usage"`
 		} `json:"stream_options"`
 		Temperature *float64 `json:"temperature"`
 		MaxTokens   *int     `json:"max_tokens"`
+		TopP        *float64 `json:"top_p"`
+		Stop        []string `json:"stop"`
+		Tools       []struct {
+			Type     string `json:"type"`
+			Function struct {
+				Name        string          `json:"name"`
+				Description string          `json:"description"`
+				Parameters  json.RawMessage `json:"parameters"`
+				Strict      *bool           `json:"strict"`
+			} `json:"function"`
+		} `json:"tools"`
+		ToolChoice json.RawMessage `json:"tool_choice"`
 	}
-	if json.Unmarshal(body, &cr) == nil {
-		rec.Model, rec.Messages, rec.Stream = cr.Model, cr.Messages, cr.Stream
-		rec.IncludeUsage = cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage
-		rec.Temperature, rec.MaxTokens = cr.Temperature, cr.MaxTokens
+	if json.Unmarshal(body, &cr) != nil {
+		return rec
+	}
+	rec.Model, rec.Stream = cr.Model, cr.Stream
+	rec.IncludeUsage = cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage
+	rec.Temperature, rec.MaxTokens, rec.TopP, rec.Stop = cr.Temperature, cr.MaxTokens, cr.TopP, cr.Stop
+	rec.ToolChoice = cr.ToolChoice
+	if cr.Messages != nil {
+		rec.Messages = make([]Message, len(cr.Messages))
+		for i, m := range cr.Messages {
+			rec.Messages[i] = Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+			for _, tc := range m.ToolCalls {
+				rec.Messages[i].ToolCalls = append(rec.Messages[i].ToolCalls,
+					ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			}
+		}
+	}
+	for _, t := range cr.Tools {
+		f := t.Function
+		rec.Tools = append(rec.Tools, Tool{Type: t.Type, Name: f.Name, Description: f.Description, Parameters: f.Parameters, Strict: f.Strict})
 	}
 	return rec
+}
+
+// wireMessage is a message as the OpenAI API sends it.
+type wireMessage struct {
+	Role      string `json:"role"`
+	Content   string `json:"content"`
+	ToolCalls []struct {
+		ID       string `json:"id"`
+		Function struct {
+			Name      string `json:"name"`
+			Arguments string `json:"arguments"`
+		} `json:"function"`
+	} `json:"tool_calls"`
+	ToolCallID string `json:"tool_call_id"`
 }
 
 // errorJSON is an OpenAI-style error object; code 0 is left out.

@@ -3,6 +3,7 @@ package fakeupstream_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -105,6 +106,43 @@ func TestWireFormat(t *testing.T) {
 			want:      `{"choices":[{"finish_reason":"stop","index":0,"message":{"content":"ab","role":"assistant"}}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion","usage":{"completion_tokens":20,"prompt_tokens":10,"total_tokens":30}}`,
 		},
 		{
+			name:      "tool call streamed, arguments split on a rune boundary",
+			behaviour: fakeupstream.ToolCalls(fakeupstream.ToolCall{ID: "call_1", Name: "search", Arguments: `{"q":"東京"}`}),
+			body:      streamBody,
+			want: `data: {"choices":[{"delta":{"content":null,"role":"assistant"},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"","name":"search"},"id":"call_1","index":0,"type":"function"}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\"q\":\""},"index":0}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"東京\"}"},"index":0}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{},"finish_reason":"tool_calls","index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk","usage":{"completion_tokens":1,"prompt_tokens":3,"total_tokens":4}}` + "\n\n" +
+				"data: [DONE]\n\n",
+		},
+		{
+			name: "content, then two tool calls, streamed",
+			behaviour: fakeupstream.ToolCalls(fakeupstream.ToolCall{ID: "a", Name: "f", Arguments: "{}"}, fakeupstream.ToolCall{ID: "b", Name: "g"}).
+				WithTokens("Checking."),
+			body: `{"model":"m","messages":[],"stream":true}`,
+			want: `data: {"choices":[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"content":"Checking."},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"","name":"f"},"id":"a","index":0,"type":"function"}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{"},"index":0}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"}"},"index":0}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"","name":"g"},"id":"b","index":1,"type":"function"}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":""},"index":1}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":""},"index":1}]},"finish_reason":null,"index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				`data: {"choices":[{"delta":{},"finish_reason":"tool_calls","index":0}],"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion.chunk"}` + "\n\n" +
+				"data: [DONE]\n\n",
+		},
+		{
+			name:      "tool calls not streamed",
+			behaviour: fakeupstream.ToolCalls(fakeupstream.ToolCall{ID: "call_1", Name: "search", Arguments: `{"q":"x"}`}, fakeupstream.ToolCall{ID: "call_2", Name: "now", Arguments: "{}"}),
+			body:      `{"model":"m","messages":[{"role":"user","content":"one two"}],"stream":false}`,
+			want: `{"choices":[{"finish_reason":"tool_calls","index":0,"message":{"content":null,"role":"assistant","tool_calls":[` +
+				`{"function":{"arguments":"{\"q\":\"x\"}","name":"search"},"id":"call_1","type":"function"},` +
+				`{"function":{"arguments":"{}","name":"now"},"id":"call_2","type":"function"}]}}],` +
+				`"created":0,"id":"chatcmpl-fake","model":"m","object":"chat.completion","usage":{"completion_tokens":2,"prompt_tokens":2,"total_tokens":4}}`,
+		},
+		{
 			name:      "Hugging Face loading",
 			behaviour: fakeupstream.HFLoading(20500 * time.Millisecond),
 			body:      streamBody,
@@ -121,6 +159,86 @@ func TestWireFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordsToolMembers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want fakeupstream.Request
+	}{
+		{
+			name: "plain request",
+			body: `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":false}`,
+			want: fakeupstream.Request{Model: "m", Messages: []fakeupstream.Message{{Role: "user", Content: "hi"}}},
+		},
+		{
+			name: "tools, tool choice, sampling and a tool round",
+			body: `{"model":"m","stream":true,"top_p":0.5,"stop":["END","##"],
+				"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object"},"strict":true}},
+					{"type":"function","function":{"name":"now"}}],
+				"tool_choice":{"type":"function","function":{"name":"get_weather"}},
+				"messages":[{"role":"user","content":"weather?"},
+					{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+					{"role":"tool","tool_call_id":"call_1","content":"sunny"}]}`,
+			want: fakeupstream.Request{
+				Model: "m", Stream: true, TopP: ptr(0.5), Stop: []string{"END", "##"},
+				Tools: []fakeupstream.Tool{
+					{Type: "function", Name: "get_weather", Description: "Weather", Parameters: json.RawMessage(`{"type":"object"}`), Strict: ptr(true)},
+					{Type: "function", Name: "now"},
+				},
+				ToolChoice: json.RawMessage(`{"type":"function","function":{"name":"get_weather"}}`),
+				Messages: []fakeupstream.Message{
+					{Role: "user", Content: "weather?"},
+					{Role: "assistant", ToolCalls: []fakeupstream.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+					{Role: "tool", Content: "sunny", ToolCallID: "call_1"},
+				},
+			},
+		},
+		{
+			name: "tool choice as a string",
+			body: `{"model":"m","messages":[],"tool_choice":"required"}`,
+			want: fakeupstream.Request{Model: "m", Messages: []fakeupstream.Message{}, ToolChoice: json.RawMessage(`"required"`)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fakeupstream.New(t)
+			post(t, srv, "k", tt.body)
+			got := srv.Requests()[0]
+			assert.Equal(t, tt.want.Model, got.Model)
+			assert.Equal(t, tt.want.Stream, got.Stream)
+			assert.Equal(t, tt.want.TopP, got.TopP)
+			assert.Equal(t, tt.want.Stop, got.Stop)
+			assert.Equal(t, tt.want.Tools, got.Tools)
+			assert.Equal(t, tt.want.ToolChoice, got.ToolChoice)
+			assert.Equal(t, tt.want.Messages, got.Messages)
+		})
+	}
+}
+
+func TestPickAnswersToolResultsWithText(t *testing.T) {
+	t.Parallel()
+	srv := fakeupstream.New(t)
+	// A conversation: the model calls a tool, and answers once given the result.
+	srv.Default(fakeupstream.Pick(func(r fakeupstream.Request) fakeupstream.Behaviour {
+		if last := r.Messages[len(r.Messages)-1]; last.Role == "tool" {
+			return fakeupstream.OK("It is ", last.Content, ".")
+		}
+		return fakeupstream.ToolCalls(fakeupstream.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`})
+	}))
+	_, _, out := post(t, srv, "k", `{"model":"m","messages":[{"role":"user","content":"weather?"}],"stream":false}`)
+	assert.Contains(t, out, `"finish_reason":"tool_calls"`)
+	assert.Contains(t, out, `"id":"call_1"`)
+	_, _, out = post(t, srv, "k", `{"model":"m","stream":false,"messages":[{"role":"user","content":"weather?"},
+		{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+		{"role":"tool","tool_call_id":"call_1","content":"sunny"}]}`)
+	assert.Contains(t, out, `"content":"It is sunny."`)
+	assert.Contains(t, out, `"finish_reason":"stop"`)
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestHeaders(t *testing.T) {
 	t.Parallel()

@@ -9,6 +9,9 @@ type Schemas = components["schemas"];
 export type ApiError = Schemas["Error"];
 export type Quota = Schemas["Quota"];
 export type Tier = Schemas["Tier"];
+// The data of one event of a streamed OpenAI-compatible chat completion.
+export type ChatCompletionChunk = Schemas["OpenAIChatCompletionChunk"];
+export type OpenAIError = Schemas["OpenAIErrorResponse"];
 
 export type GenzaiClient = Client<paths>;
 
@@ -128,4 +131,11 @@ export function contractChecks(client: GenzaiClient): void {
   // A 429 of the per-IP limits says when to retry.
   const retryAfter: number = ({} as Schemas["RateLimitedError"]).retry_after;
   void retryAfter;
+  // OpenAI-compatible: a tool call's arguments are JSON text, errors have OpenAI's shape.
+  const args: string | undefined = ({} as ChatCompletionChunk).choices[0]?.delta.tool_calls?.[0]?.function?.arguments;
+  void args;
+  const errorType: string = ({} as OpenAIError).error.type;
+  void errorType;
+  // @ts-expect-error the model is a tier, not an OpenAI model name.
+  void client.POST("/v1/chat/completions", { body: { model: "gpt-4o", messages: [{ role: "user", content: "Hi" }] } });
 }

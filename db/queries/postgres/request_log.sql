@@ -1,13 +1,13 @@
 -- name: InsertRequestLogs :copyfrom
 -- InsertRequestLogs writes a batch of request log rows with COPY.
 INSERT INTO request_log (
-    request_id, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
+    request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
     attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at
 ) VALUES (
-    sqlc.narg(request_id), sqlc.arg(user_id), sqlc.arg(tier), sqlc.narg(provider), sqlc.narg(upstream_model),
-    sqlc.narg(key_index), sqlc.arg(outcome), sqlc.narg(error_code), sqlc.arg(attempts),
-    sqlc.arg(stream), sqlc.arg(latency_ms), sqlc.narg(ttft_ms), sqlc.arg(prompt_tokens),
-    sqlc.arg(completion_tokens), sqlc.arg(created_at)
+    sqlc.narg(request_id), sqlc.arg(api), sqlc.arg(user_id), sqlc.arg(tier), sqlc.narg(provider),
+    sqlc.narg(upstream_model), sqlc.narg(key_index), sqlc.arg(outcome), sqlc.narg(error_code),
+    sqlc.arg(attempts), sqlc.arg(stream), sqlc.arg(latency_ms), sqlc.narg(ttft_ms),
+    sqlc.arg(prompt_tokens), sqlc.arg(completion_tokens), sqlc.arg(created_at)
 );
 
 -- name: ListRequestLogsForUser :many

@@ -30,6 +30,7 @@ func (r *iteratorForInsertRequestLogs) Next() bool {
 func (r iteratorForInsertRequestLogs) Values() ([]interface{}, error) {
 	return []interface{}{
 		r.rows[0].RequestID,
+		r.rows[0].Api,
 		r.rows[0].UserID,
 		r.rows[0].Tier,
 		r.rows[0].Provider,
@@ -53,5 +54,5 @@ func (r iteratorForInsertRequestLogs) Err() error {
 
 // InsertRequestLogs writes a batch of request log rows with COPY.
 func (q *Queries) InsertRequestLogs(ctx context.Context, arg []InsertRequestLogsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"request_log"}, []string{"request_id", "user_id", "tier", "provider", "upstream_model", "key_index", "outcome", "error_code", "attempts", "stream", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "created_at"}, &iteratorForInsertRequestLogs{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"request_log"}, []string{"request_id", "api", "user_id", "tier", "provider", "upstream_model", "key_index", "outcome", "error_code", "attempts", "stream", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "created_at"}, &iteratorForInsertRequestLogs{rows: arg})
 }

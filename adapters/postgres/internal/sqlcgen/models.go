@@ -67,6 +67,7 @@ type RequestLog struct {
 	CompletionTokens int32
 	CreatedAt        time.Time
 	RequestID        *string
+	Api              string
 }
 
 type User struct {

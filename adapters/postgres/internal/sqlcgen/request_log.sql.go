@@ -14,6 +14,7 @@ import (
 
 type InsertRequestLogsParams struct {
 	RequestID        *string
+	Api              string
 	UserID           uuid.UUID
 	Tier             string
 	Provider         *string
@@ -31,7 +32,7 @@ type InsertRequestLogsParams struct {
 }
 
 const listRequestLogsForUser = `-- name: ListRequestLogsForUser :many
-SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id FROM request_log
+SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api FROM request_log
 WHERE user_id = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $2
@@ -70,6 +71,7 @@ func (q *Queries) ListRequestLogsForUser(ctx context.Context, arg ListRequestLog
 			&i.CompletionTokens,
 			&i.CreatedAt,
 			&i.RequestID,
+			&i.Api,
 		); err != nil {
 			return nil, err
 		}

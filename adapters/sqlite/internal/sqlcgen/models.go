@@ -61,6 +61,7 @@ type RequestLog struct {
 	CompletionTokens int64
 	CreatedAt        int64
 	RequestID        *string
+	Api              string
 }
 
 type User struct {

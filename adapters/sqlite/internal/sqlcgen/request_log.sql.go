@@ -11,18 +11,19 @@ import (
 
 const insertRequestLog = `-- name: InsertRequestLog :exec
 INSERT INTO request_log (
-    request_id, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
+    request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
     attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at
 ) VALUES (
     ?1, ?2, ?3, ?4, ?5,
     ?6, ?7, ?8, ?9,
     ?10, ?11, ?12, ?13,
-    ?14, ?15
+    ?14, ?15, ?16
 )
 `
 
 type InsertRequestLogParams struct {
 	RequestID        *string
+	Api              string
 	UserID           string
 	Tier             string
 	Provider         *string
@@ -44,6 +45,7 @@ type InsertRequestLogParams struct {
 func (q *Queries) InsertRequestLog(ctx context.Context, arg InsertRequestLogParams) error {
 	_, err := q.db.ExecContext(ctx, insertRequestLog,
 		arg.RequestID,
+		arg.Api,
 		arg.UserID,
 		arg.Tier,
 		arg.Provider,
@@ -63,7 +65,7 @@ func (q *Queries) InsertRequestLog(ctx context.Context, arg InsertRequestLogPara
 }
 
 const listRequestLogsForUser = `-- name: ListRequestLogsForUser :many
-SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id FROM request_log
+SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api FROM request_log
 WHERE user_id = ?1
 ORDER BY created_at DESC, id DESC
 LIMIT ?2
@@ -102,6 +104,7 @@ func (q *Queries) ListRequestLogsForUser(ctx context.Context, arg ListRequestLog
 			&i.CompletionTokens,
 			&i.CreatedAt,
 			&i.RequestID,
+			&i.Api,
 		); err != nil {
 			return nil, err
 		}

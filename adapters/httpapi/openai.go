@@ -1,0 +1,564 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/chat"
+)
+
+// The OpenAI-compatible API (/v1): OpenAI's chat completions and model list
+// over the same chat use case as the native API, so that the OpenAI SDKs
+// and the tools built on them work unchanged. Errors on these routes take
+// OpenAI's shape (see openAIErrorBody), decided in handleError.
+
+// openAIPrefix is the path prefix of the OpenAI-compatible routes.
+const openAIPrefix = "/v1/"
+
+// modelsCreated is the "created" time of every model in /v1/models: the
+// tiers do not change with deployments, so neither does their date
+// (2026-01-01, genzai's first release year).
+const modelsCreated = 1767225600
+
+// toOpenAIChatRequest converts the request body to a chat request; it
+// decides what the generated types leave open (unions, roles, parts) and
+// leaves the rules to the use case.
+func toOpenAIChatRequest(b *api.OpenAIChatRequest) (chat.Request, error) {
+	r := chat.Request{API: domain.APIOpenAI, Tier: domain.Tier(b.Model), Temperature: b.Temperature, TopP: b.TopP, MaxTokens: b.MaxTokens}
+	if b.Model == "" {
+		return r, invalid("model: is required (fast, balanced or smart)")
+	}
+	if b.MaxCompletionTokens != nil {
+		r.MaxTokens = b.MaxCompletionTokens
+	}
+	if b.N != nil && *b.N != 1 {
+		return r, invalid("n: only 1 answer per request is supported")
+	}
+	if b.Stream != nil {
+		r.Stream = *b.Stream
+	}
+	for i, m := range b.Messages {
+		msg, err := toDomainMessage(i, m)
+		if err != nil {
+			return r, err
+		}
+		r.Messages = append(r.Messages, msg)
+	}
+	if b.Stop != nil {
+		raw, _ := b.Stop.MarshalJSON()
+		switch firstByte(raw) {
+		case '"':
+			s, _ := b.Stop.AsOpenAIStop0()
+			r.Stop = []string{s}
+		case '[':
+			s, err := b.Stop.AsOpenAIStop1()
+			if err != nil {
+				return r, invalid("stop: must be a string or an array of strings")
+			}
+			r.Stop = s
+		case 'n':
+		default:
+			return r, invalid("stop: must be a string or an array of strings")
+		}
+	}
+	if b.Tools != nil {
+		for i, t := range *b.Tools {
+			if t.Type != api.OpenAIToolTypeFunction {
+				return r, invalid("tools[%d].type: must be function", i)
+			}
+			tool := domain.Tool{Name: t.Function.Name, Strict: t.Function.Strict}
+			if t.Function.Description != nil {
+				tool.Description = *t.Function.Description
+			}
+			if p := t.Function.Parameters; p != nil && !bytes.Equal(bytes.TrimSpace(*p), []byte("null")) {
+				tool.Parameters = *p
+			}
+			r.Tools = append(r.Tools, tool)
+		}
+	}
+	if b.ToolChoice != nil {
+		tc, err := toToolChoice(b.ToolChoice)
+		if err != nil {
+			return r, err
+		}
+		r.ToolChoice = tc
+	}
+	return r, nil
+}
+
+func invalid(format string, args ...any) error {
+	return domain.Errorf(domain.CodeInvalid, format, args...)
+}
+
+// firstByte is the first non-space byte of JSON text, 0 when there is none.
+func firstByte(raw []byte) byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+func toDomainMessage(i int, m api.OpenAIMessage) (domain.Message, error) {
+	msg := domain.Message{Role: string(m.Role)}
+	if m.Role == "developer" {
+		msg.Role = domain.RoleSystem // OpenAI's newer name for system instructions
+	}
+	if m.Content != nil {
+		raw, _ := m.Content.MarshalJSON()
+		switch firstByte(raw) {
+		case '"':
+			msg.Content, _ = m.Content.AsOpenAIMessageContent0()
+		case '[':
+			parts, err := m.Content.AsOpenAIMessageContent1()
+			if err != nil {
+				return msg, invalid("messages[%d].content: must be a string or an array of text parts", i)
+			}
+			var text strings.Builder
+			for j, p := range parts {
+				if p.Type != "text" {
+					return msg, invalid("messages[%d].content[%d].type: only text parts are supported", i, j)
+				}
+				if p.Text != nil {
+					text.WriteString(*p.Text)
+				}
+			}
+			msg.Content = text.String()
+		case 'n':
+		default:
+			return msg, invalid("messages[%d].content: must be a string or an array of text parts", i)
+		}
+	}
+	if m.ToolCallId != nil {
+		msg.ToolCallID = *m.ToolCallId
+	}
+	if m.ToolCalls != nil {
+		for j, tc := range *m.ToolCalls {
+			if tc.Type != api.OpenAIToolCallTypeFunction {
+				return msg, invalid("messages[%d].tool_calls[%d].type: must be function", i, j)
+			}
+			msg.ToolCalls = append(msg.ToolCalls, domain.ToolCall{ID: tc.Id, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		}
+	}
+	return msg, nil
+}
+
+func toToolChoice(c *api.OpenAIToolChoice) (*domain.ToolChoice, error) {
+	raw, _ := c.MarshalJSON()
+	switch firstByte(raw) {
+	case '"':
+		mode, _ := c.AsOpenAIToolChoice0()
+		return &domain.ToolChoice{Mode: string(mode)}, nil
+	case '{':
+		named, err := c.AsOpenAINamedToolChoice()
+		if err != nil || named.Type != api.OpenAINamedToolChoiceTypeFunction || named.Function.Name == "" {
+			return nil, invalid(`tool_choice: must be none, auto, required or {"type":"function","function":{"name":...}}`)
+		}
+		return &domain.ToolChoice{Mode: domain.ToolChoiceFunction, Function: named.Function.Name}, nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, invalid("tool_choice: must be a string or an object")
+}
+
+// CreateChatCompletion implements api.StrictServerInterface.
+func (h *handlers) CreateChatCompletion(ctx context.Context, req api.CreateChatCompletionRequestObject) (api.CreateChatCompletionResponseObject, error) {
+	u, ok := UserFrom(ctx)
+	if !ok {
+		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
+	}
+	creq, err := toOpenAIChatRequest(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	creq.RequestID = RequestIDFrom(ctx)
+	if creq.Stream {
+		includeUsage := req.Body.StreamOptions != nil && req.Body.StreamOptions.IncludeUsage != nil && *req.Body.StreamOptions.IncludeUsage
+		return &openAIStream{s: h.s, ctx: ctx, user: u, req: creq, includeUsage: includeUsage}, nil
+	}
+	var sink openAICollector
+	res, err := h.s.deps.Chat.Chat(ctx, u, creq, &sink)
+	if h.s.cfg.LogPrompts {
+		h.s.logTranscript(ctx, creq, sink.content, err)
+	}
+	if err != nil {
+		if shuttingDown(ctx) {
+			return nil, errShutdownUnavailable(err)
+		}
+		return nil, err
+	}
+	answer := api.OpenAIAnswer{Role: api.OpenAIAnswerRoleAssistant}
+	if len(sink.content) > 0 || len(sink.calls) == 0 {
+		content := string(sink.content)
+		answer.Content = &content
+	}
+	if len(sink.calls) > 0 {
+		calls := make([]api.OpenAIToolCall, len(sink.calls))
+		for i, c := range sink.calls {
+			calls[i] = api.OpenAIToolCall{Id: c.ID, Type: api.OpenAIToolCallTypeFunction,
+				Function: api.OpenAIFunctionCall{Name: c.Name, Arguments: c.Arguments}}
+		}
+		answer.ToolCalls = &calls
+	}
+	provider, upstream := api.Provider(res.Provider), res.UpstreamModel
+	return api.CreateChatCompletion200JSONResponse{
+		Headers: api.CreateChatCompletion200ResponseHeaders{XGenzaiProvider: &provider, XGenzaiUpstreamModel: &upstream},
+		Body: api.OpenAIChatCompletion{
+			Id:      completionID(ctx),
+			Object:  api.ChatCompletion,
+			Created: time.Now().Unix(),
+			Model:   api.Tier(res.Tier),
+			Choices: []api.OpenAIChoice{{Index: 0, Message: answer, FinishReason: finishReason(res.FinishReason)}},
+			Usage:   openAIUsage(res.Usage),
+		},
+	}, nil
+}
+
+// completionID is the id of an answer: OpenAI's prefix and the request id,
+// so that support can find it in the logs.
+func completionID(ctx context.Context) string { return "chatcmpl-" + RequestIDFrom(ctx) }
+
+// finishReason is the provider's, or "stop" when it did not say.
+func finishReason(r string) string {
+	if r == "" {
+		return "stop"
+	}
+	return r
+}
+
+func openAIUsage(u domain.Usage) api.OpenAIUsage {
+	return api.OpenAIUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.PromptTokens + u.CompletionTokens}
+}
+
+// openAICollector gathers a whole answer, tool calls included.
+type openAICollector struct {
+	meta    chat.Meta
+	content []byte
+	calls   []domain.ToolCall
+	// byIndex maps a streamed call's index to its place in calls.
+	byIndex map[int]int
+}
+
+func (c *openAICollector) Begin(m chat.Meta) error { c.meta = m; return nil }
+func (c *openAICollector) Token(t string) error    { c.content = append(c.content, t...); return nil }
+
+// ToolCalls implements chat.ToolSink: pieces with the same index build one call.
+func (c *openAICollector) ToolCalls(pieces []domain.ToolCallDelta) error {
+	if c.byIndex == nil {
+		c.byIndex = map[int]int{}
+	}
+	for _, p := range pieces {
+		i, ok := c.byIndex[p.Index]
+		if !ok {
+			i = len(c.calls)
+			c.byIndex[p.Index] = i
+			c.calls = append(c.calls, domain.ToolCall{})
+		}
+		call := &c.calls[i]
+		if p.ID != "" {
+			call.ID = p.ID
+		}
+		call.Name += p.Name
+		call.Arguments += p.Arguments
+	}
+	return nil
+}
+
+// openAIStream is a streamed answer; like chatStream it runs the chat when
+// the strict server asks it to write itself, so that errors before the
+// first token are ordinary JSON errors.
+type openAIStream struct {
+	s            *Server
+	ctx          context.Context
+	user         domain.User
+	req          chat.Request
+	includeUsage bool
+}
+
+// VisitCreateChatCompletionResponse implements api.CreateChatCompletionResponseObject.
+func (o *openAIStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+	sink := &openAISink{
+		sseSink: newSSESink(w, RequestIDFrom(o.ctx), o.s.cfg.SSEKeepAlive),
+		id:      completionID(o.ctx), created: time.Now().Unix(), model: string(o.req.Tier),
+	}
+	sink.metrics, sink.keepAnswer = o.s.cfg.Metrics, o.s.cfg.LogPrompts
+	defer sink.close()
+	res, err := o.s.deps.Chat.Chat(o.ctx, o.user, o.req, sink)
+	if o.s.cfg.LogPrompts {
+		o.s.logTranscript(o.ctx, o.req, sink.answer, err)
+	}
+	if sink.begun && sink.metrics != nil {
+		defer sink.metrics.StreamClosed()
+	}
+	if !sink.begun {
+		if err != nil && shuttingDown(o.ctx) {
+			return errShutdownUnavailable(err)
+		}
+		return err // nothing written yet: the error handler answers
+	}
+	switch {
+	case err == nil:
+		return sink.done(res, o.includeUsage)
+	case shuttingDown(o.ctx):
+		o.s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(o.ctx))
+		_ = sink.fail("The server is shutting down; the answer is incomplete", CodeShuttingDown)
+		return nil
+	case errors.Is(err, context.Canceled) || o.ctx.Err() != nil:
+		return nil // the client left
+	default:
+		o.s.log.Warn("stream interrupted", "request_id", RequestIDFrom(o.ctx), "error", err)
+		_ = sink.fail("The AI provider failed in the middle of the answer", chat.ErrorCode(err))
+		return nil
+	}
+}
+
+// openAISink writes an answer as OpenAI's chat.completion.chunk events,
+// with the stream mechanics (keep-alives, write deadlines, metrics) of the
+// native sseSink.
+type openAISink struct {
+	*sseSink
+	id      string
+	created int64
+	model   string
+}
+
+type openAIChunk struct {
+	ID      string              `json:"id"`
+	Object  string              `json:"object"`
+	Created int64               `json:"created"`
+	Model   string              `json:"model"`
+	Choices []openAIChunkChoice `json:"choices"`
+	Usage   *api.OpenAIUsage    `json:"usage,omitempty"`
+}
+
+type openAIChunkChoice struct {
+	Index        int         `json:"index"`
+	Delta        openAIDelta `json:"delta"`
+	Logprobs     *struct{}   `json:"logprobs"` // always null
+	FinishReason *string     `json:"finish_reason"`
+}
+
+type openAIDelta struct {
+	Role      string                `json:"role,omitempty"`
+	Content   *string               `json:"content,omitempty"`
+	ToolCalls []openAIToolCallDelta `json:"tool_calls,omitempty"`
+}
+
+type openAIToolCallDelta struct {
+	Index    int                `json:"index"`
+	ID       string             `json:"id,omitempty"`
+	Type     string             `json:"type,omitempty"`
+	Function openAIFunctionPart `json:"function"`
+}
+
+type openAIFunctionPart struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments"`
+}
+
+func (s *openAISink) chunkLocked(delta openAIDelta, finish *string) error {
+	return s.eventLocked("", openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
+		Choices: []openAIChunkChoice{{Delta: delta, FinishReason: finish}}})
+}
+
+// Begin implements chat.Sink: the headers, then OpenAI's opening chunk.
+func (s *openAISink) Begin(m chat.Meta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.w.Header()
+	h.Set("X-Genzai-Provider", string(m.Provider))
+	h.Set("X-Genzai-Upstream-Model", m.UpstreamModel)
+	s.openLocked()
+	empty := ""
+	return s.chunkLocked(openAIDelta{Role: "assistant", Content: &empty}, nil)
+}
+
+// Token implements chat.Sink.
+func (s *openAISink) Token(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keepAnswer {
+		s.answer = append(s.answer, text...)
+	}
+	return s.chunkLocked(openAIDelta{Content: &text}, nil)
+}
+
+// ToolCalls implements chat.ToolSink.
+func (s *openAISink) ToolCalls(pieces []domain.ToolCallDelta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	calls := make([]openAIToolCallDelta, len(pieces))
+	for i, p := range pieces {
+		calls[i] = openAIToolCallDelta{Index: p.Index, ID: p.ID, Function: openAIFunctionPart{Name: p.Name, Arguments: p.Arguments}}
+		if p.ID != "" {
+			calls[i].Type = "function"
+		}
+	}
+	return s.chunkLocked(openAIDelta{ToolCalls: calls}, nil)
+}
+
+// done ends the stream: the finish chunk, the usage chunk when asked for,
+// and [DONE].
+func (s *openAISink) done(r chat.Result, includeUsage bool) error {
+	s.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	finish := finishReason(r.FinishReason)
+	if err := s.chunkLocked(openAIDelta{}, &finish); err != nil {
+		return err
+	}
+	if includeUsage {
+		u := openAIUsage(r.Usage)
+		err := s.eventLocked("", openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
+			Choices: []openAIChunkChoice{}, Usage: &u})
+		if err != nil {
+			return err
+		}
+	}
+	return s.writeLocked([]byte("data: [DONE]\n\n"))
+}
+
+// fail ends the stream with an error event and no [DONE], as OpenAI does;
+// the SDKs raise it.
+func (s *openAISink) fail(message, code string) error {
+	s.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eventLocked("", openAIErrorBody{Error: openAIError{Message: message, Type: "server_error", Code: &code}})
+}
+
+// ListOpenAIModels implements api.StrictServerInterface.
+func (h *handlers) ListOpenAIModels(ctx context.Context, _ api.ListOpenAIModelsRequestObject) (api.ListOpenAIModelsResponseObject, error) {
+	tiers := h.s.deps.Chat.Tiers(h.downProviders(ctx))
+	out := api.ListOpenAIModels200JSONResponse{Object: api.List, Data: make([]api.OpenAIModel, 0, len(tiers))}
+	for _, t := range tiers {
+		out.Data = append(out.Data, toOpenAIModel(t))
+	}
+	return out, nil
+}
+
+// GetOpenAIModel implements api.StrictServerInterface.
+func (h *handlers) GetOpenAIModel(ctx context.Context, req api.GetOpenAIModelRequestObject) (api.GetOpenAIModelResponseObject, error) {
+	for _, t := range h.s.deps.Chat.Tiers(h.downProviders(ctx)) {
+		if string(t.Tier) == req.Model {
+			return api.GetOpenAIModel200JSONResponse(toOpenAIModel(t)), nil
+		}
+	}
+	if !printable(req.Model) || utf8.RuneCountInString(req.Model) > maxModelName {
+		return nil, invalid("model: must be a model name (fast, balanced or smart)")
+	}
+	param, code := "model", "model_not_found"
+	return api.GetOpenAIModel404JSONResponse{Error: api.OpenAIError{
+		Message: fmt.Sprintf("The model %s does not exist; the models are fast, balanced and smart", req.Model),
+		Type:    api.NotFoundError, Param: &param, Code: &code,
+	}}, nil
+}
+
+// maxModelName bounds the name a 404 repeats.
+const maxModelName = 128
+
+// printable reports whether s is UTF-8 text without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func toOpenAIModel(t chat.TierInfo) api.OpenAIModel {
+	return api.OpenAIModel{
+		Id: api.Tier(t.Tier), Object: api.Model, Created: modelsCreated, OwnedBy: "genzai",
+		Name: t.Name, Description: t.Description, Provider: api.Provider(t.Provider), Available: t.Available,
+	}
+}
+
+// openAIErrorBody is the JSON of every non-2xx answer of the /v1 routes.
+type openAIErrorBody struct {
+	Error openAIError `json:"error"`
+}
+
+type openAIError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// toOpenAIError restates a native error body in OpenAI's shape: OpenAI's
+// error types by status, so that the SDKs raise their usual errors, and
+// genzai's codes (the quota's under the name clients test for).
+func toOpenAIError(status int, b errorBody) openAIErrorBody {
+	e := openAIError{Message: b.Error, Type: "invalid_request_error"}
+	code := b.Code
+	switch {
+	case status == http.StatusUnauthorized:
+		e.Type = "authentication_error"
+		if code == string(domain.CodeUnauthorized) {
+			code = "invalid_api_key"
+		}
+	case status == http.StatusForbidden:
+		e.Type = "permission_error"
+	case status == http.StatusNotFound:
+		e.Type = "not_found_error"
+	case status == http.StatusTooManyRequests && code == string(domain.CodeQuotaExceeded):
+		e.Type, code = "insufficient_quota", "daily_quota_exceeded"
+		if b.Used != nil && b.Limit != nil {
+			e.Message = fmt.Sprintf("%s (%d of %d requests used today)", b.Error, *b.Used, *b.Limit)
+		}
+	case status == http.StatusTooManyRequests:
+		e.Type = "rate_limit_error"
+	case status >= http.StatusInternalServerError:
+		e.Type = "server_error"
+	}
+	e.Code = &code
+	if status == http.StatusBadRequest {
+		e.Param = errorParam(b.Error)
+	}
+	return openAIErrorBody{Error: e}
+}
+
+// errorParam is the member an invalid-request message names ("messages[1].role:
+// must be ..."), nil when it names none.
+func errorParam(msg string) *string {
+	field, _, ok := strings.Cut(msg, ": ")
+	if !ok || field == "" || strings.ContainsAny(field, " \t") {
+		return nil
+	}
+	return &field
+}
+
+// isOpenAIPath reports whether an answer to path takes OpenAI's error shape.
+func isOpenAIPath(path string) bool { return strings.HasPrefix(path, openAIPrefix) }
+
+// writeOpenAIError writes an error answer of the /v1 routes.
+func writeOpenAIError(w http.ResponseWriter, status int, b errorBody) error {
+	body := toOpenAIError(status, b)
+	if body.Error.Type == "insufficient_quota" {
+		// Sending it again cannot succeed before the quota resets: the
+		// OpenAI SDKs read this and do not retry.
+		w.Header().Set("X-Should-Retry", "false")
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(append(raw, '\n'))
+	return err
+}
