@@ -88,6 +88,7 @@ func TestCORS(t *testing.T) {
 	res = e.do(http.MethodGet, "/health", nil, map[string]string{"Origin": "https://app.example.com"})
 	assert.Equal(t, "https://app.example.com", res.header.Get("Access-Control-Allow-Origin"))
 	assert.Contains(t, res.header.Get("Access-Control-Expose-Headers"), "X-Request-Id")
+	assert.Contains(t, res.header.Get("Access-Control-Expose-Headers"), "X-Genzai-Provider", "browsers may read who answered")
 	res = e.do(http.MethodGet, "/health", nil, map[string]string{"Origin": "https://evil.example.com"})
 	assert.Empty(t, res.header.Get("Access-Control-Allow-Origin"))
 

@@ -416,6 +416,16 @@ func TestOpenAIErrors(t *testing.T) {
 		assert.Equal(t, "not_found_error", res.json(t)["error"].(map[string]any)["type"])
 	})
 
+	t.Run("falls back before the first token", func(t *testing.T) {
+		e.up.groq.Default(fakeupstream.Status(http.StatusInternalServerError, `{"error":{"message":"down"}}`))
+		e.up.openrouter.Default(fakeupstream.OK("from openrouter"))
+		var raw *http.Response
+		res, err := e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "balanced", Messages: user}, option.WithResponseInto(&raw))
+		require.NoError(t, err)
+		assert.Equal(t, "from openrouter", res.Choices[0].Message.Content)
+		assert.Equal(t, "openrouter", raw.Header.Get("X-Genzai-Provider"))
+	})
+
 	t.Run("no provider answers", func(t *testing.T) {
 		for _, s := range []*fakeupstream.Server{e.up.groq, e.up.openrouter, e.up.huggingface} {
 			s.Default(fakeupstream.Status(http.StatusInternalServerError, `{"error":{"message":"down"}}`))
@@ -501,4 +511,23 @@ func TestOpenAIStreamExactBytes(t *testing.T) {
 		want[i] = "data: " + want[i]
 	}
 	assert.Equal(t, want, events)
+}
+
+func TestOpenAIRateLimit(t *testing.T) {
+	t.Parallel()
+	// The per-client limit of every route: creating the key takes one request.
+	e := newSDKEnv(t, map[string]string{"RATE_LIMIT_PER_MINUTE": "3"}, option.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{Model: "fast", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")}}
+	for range 2 {
+		_, err := e.client.Chat.Completions.New(context.Background(), params)
+		require.NoError(t, err)
+	}
+	var raw *http.Response
+	_, err := e.client.Chat.Completions.New(context.Background(), params, option.WithResponseInto(&raw))
+	ae := apiError(t, err)
+	assert.Equal(t, http.StatusTooManyRequests, ae.StatusCode)
+	assert.Equal(t, "rate_limit_error", ae.Type)
+	assert.Equal(t, "rate_limited", ae.Code)
+	assert.NotEmpty(t, ae.Response.Header.Get("Retry-After"), "the SDKs wait as told")
+	assert.Empty(t, ae.Response.Header.Get("X-Should-Retry"), "a rate limit is worth retrying")
 }

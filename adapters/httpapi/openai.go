@@ -330,7 +330,15 @@ type openAISink struct {
 	id      string
 	created int64
 	model   string
+	// tokenHead is every token event up to its text: the same for the
+	// whole stream, so it is encoded once (a token event is most of the
+	// stream, and encoding the chunk each time cost three times as much).
+	tokenHead []byte
+	buf       []byte
 }
+
+// tokenTail closes a token event after its text.
+const tokenTail = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
 
 type openAIChunk struct {
 	ID      string              `json:"id"`
@@ -390,7 +398,21 @@ func (s *openAISink) Token(text string) error {
 	if s.keepAnswer {
 		s.answer = append(s.answer, text...)
 	}
-	return s.chunkLocked(openAIDelta{Content: &text}, nil)
+	if s.tokenHead == nil {
+		head, err := json.Marshal(openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model})
+		if err != nil {
+			return err
+		}
+		// {"id":...,"choices":null} -> data: {"id":...,"choices":[{"index":0,"delta":{"content":
+		head = bytes.TrimSuffix(head, []byte(`null}`))
+		s.tokenHead = append(append([]byte("data: "), head...), `[{"index":0,"delta":{"content":`...)
+	}
+	quoted, err := json.Marshal(text)
+	if err != nil {
+		return err
+	}
+	s.buf = append(append(append(s.buf[:0], s.tokenHead...), quoted...), tokenTail...)
+	return s.writeLocked(s.buf)
 }
 
 // ToolCalls implements chat.ToolSink.

@@ -89,3 +89,32 @@ func BenchmarkSSESink(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOpenAISink is BenchmarkSSESink's "answer" for the OpenAI-
+// compatible stream: a chat.completion.chunk per token carries the id,
+// created time and model, so it costs more bytes and time per token than a
+// native event; this says how much.
+func BenchmarkOpenAISink(b *testing.B) {
+	const keepAlive = 15 * time.Second
+	res := chat.Result{Meta: benchMeta, FinishReason: "stop", Usage: domain.Usage{PromptTokens: 42, CompletionTokens: 50}}
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := &openAISink{sseSink: newSSESink(w, "5c4f2d1e-8b3a-4f6e-9d2c-1a0b9e8f7d6c", keepAlive),
+			id: "chatcmpl-5c4f2d1e-8b3a-4f6e-9d2c-1a0b9e8f7d6c", created: 1764115200, model: "fast"}
+		if err := s.Begin(benchMeta); err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range benchTokens {
+			if err := s.Token(t); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.done(res, true); err != nil {
+			b.Fatal(err)
+		}
+		s.close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchTokens)), "ns/token")
+	b.ReportMetric(float64(w.n)/float64(b.N), "bytes/answer")
+}
