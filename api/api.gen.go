@@ -242,6 +242,27 @@ func (e OpenAINamedToolChoiceType) Valid() bool {
 	}
 }
 
+// Defines values for OpenAIResponseFormatType.
+const (
+	JsonObject OpenAIResponseFormatType = "json_object"
+	JsonSchema OpenAIResponseFormatType = "json_schema"
+	Text       OpenAIResponseFormatType = "text"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIResponseFormatType enum.
+func (e OpenAIResponseFormatType) Valid() bool {
+	switch e {
+	case JsonObject:
+		return true
+	case JsonSchema:
+		return true
+	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpenAIToolType.
 const (
 	OpenAIToolTypeFunction OpenAIToolType = "function"
@@ -1126,6 +1147,8 @@ type OpenAIChatCompletionChunkObject string
 
 // OpenAIChatRequest OpenAI's chat completion request, as far as genzai implements it.
 type OpenAIChatRequest struct {
+	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
+
 	// MaxCompletionTokens The newer name of `max_tokens`; it wins when both are sent.
 	MaxCompletionTokens *int `json:"max_completion_tokens,omitempty"`
 
@@ -1139,7 +1162,14 @@ type OpenAIChatRequest struct {
 	Model Tier `json:"model"`
 
 	// N How many answers; genzai gives one.
-	N *int `json:"n,omitempty"`
+	N               *int     `json:"n,omitempty"`
+	PresencePenalty *float64 `json:"presence_penalty,omitempty"`
+
+	// ResponseFormat JSON mode (`json_object`) or structured output (`json_schema`), passed to the provider.
+	ResponseFormat *OpenAIResponseFormat `json:"response_format,omitempty"`
+
+	// Seed Asks the provider for repeatable sampling, where it supports it.
+	Seed *int64 `json:"seed,omitempty"`
 
 	// Stop Up to 4 sequences that end the answer.
 	Stop          *OpenAIStop          `json:"stop,omitempty"`
@@ -1300,6 +1330,16 @@ type OpenAINamedToolChoice struct {
 
 // OpenAINamedToolChoiceType defines model for OpenAINamedToolChoice.Type.
 type OpenAINamedToolChoiceType string
+
+// OpenAIResponseFormat JSON mode (`json_object`) or structured output (`json_schema`), passed to the provider.
+type OpenAIResponseFormat struct {
+	// JsonSchema For `json_schema`: `{"name","schema","strict"}` as OpenAI defines it, passed on as sent.
+	JsonSchema *json.RawMessage         `json:"json_schema,omitempty"`
+	Type       OpenAIResponseFormatType `json:"type"`
+}
+
+// OpenAIResponseFormatType defines model for OpenAIResponseFormat.Type.
+type OpenAIResponseFormatType string
 
 // OpenAIStop Up to 4 sequences that end the answer.
 type OpenAIStop struct {
@@ -3043,8 +3083,10 @@ type ClientInterface interface {
 	// `tool_call_id`). Content is a string or an array of `text` parts;
 	// other parts (images, audio) are refused with 400. `tools` and
 	// `tool_choice` are passed on to the provider, and its tool calls come
-	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-	// Members genzai does not know are ignored.
+	// back as OpenAI's `tool_calls` (streamed as deltas). So are
+	// `response_format` (JSON mode, structured output), `seed`,
+	// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+	// genzai does not know are ignored.
 	//
 	// With `stream: true` the answer is a Server-Sent Events stream of
 	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -3084,8 +3126,10 @@ type ClientInterface interface {
 	// `tool_call_id`). Content is a string or an array of `text` parts;
 	// other parts (images, audio) are refused with 400. `tools` and
 	// `tool_choice` are passed on to the provider, and its tool calls come
-	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-	// Members genzai does not know are ignored.
+	// back as OpenAI's `tool_calls` (streamed as deltas). So are
+	// `response_format` (JSON mode, structured output), `seed`,
+	// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+	// genzai does not know are ignored.
 	//
 	// With `stream: true` the answer is a Server-Sent Events stream of
 	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -3845,8 +3889,10 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 // `tool_call_id`). Content is a string or an array of `text` parts;
 // other parts (images, audio) are refused with 400. `tools` and
 // `tool_choice` are passed on to the provider, and its tool calls come
-// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-// Members genzai does not know are ignored.
+// back as OpenAI's `tool_calls` (streamed as deltas). So are
+// `response_format` (JSON mode, structured output), `seed`,
+// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+// genzai does not know are ignored.
 //
 // With `stream: true` the answer is a Server-Sent Events stream of
 // `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -3896,8 +3942,10 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // `tool_call_id`). Content is a string or an array of `text` parts;
 // other parts (images, audio) are refused with 400. `tools` and
 // `tool_choice` are passed on to the provider, and its tool calls come
-// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-// Members genzai does not know are ignored.
+// back as OpenAI's `tool_calls` (streamed as deltas). So are
+// `response_format` (JSON mode, structured output), `seed`,
+// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+// genzai does not know are ignored.
 //
 // With `stream: true` the answer is a Server-Sent Events stream of
 // `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -5479,8 +5527,10 @@ type ClientWithResponsesInterface interface {
 	// `tool_call_id`). Content is a string or an array of `text` parts;
 	// other parts (images, audio) are refused with 400. `tools` and
 	// `tool_choice` are passed on to the provider, and its tool calls come
-	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-	// Members genzai does not know are ignored.
+	// back as OpenAI's `tool_calls` (streamed as deltas). So are
+	// `response_format` (JSON mode, structured output), `seed`,
+	// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+	// genzai does not know are ignored.
 	//
 	// With `stream: true` the answer is a Server-Sent Events stream of
 	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -5520,8 +5570,10 @@ type ClientWithResponsesInterface interface {
 	// `tool_call_id`). Content is a string or an array of `text` parts;
 	// other parts (images, audio) are refused with 400. `tools` and
 	// `tool_choice` are passed on to the provider, and its tool calls come
-	// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-	// Members genzai does not know are ignored.
+	// back as OpenAI's `tool_calls` (streamed as deltas). So are
+	// `response_format` (JSON mode, structured output), `seed`,
+	// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+	// genzai does not know are ignored.
 	//
 	// With `stream: true` the answer is a Server-Sent Events stream of
 	// `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -8639,8 +8691,10 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 // `tool_call_id`). Content is a string or an array of `text` parts;
 // other parts (images, audio) are refused with 400. `tools` and
 // `tool_choice` are passed on to the provider, and its tool calls come
-// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-// Members genzai does not know are ignored.
+// back as OpenAI's `tool_calls` (streamed as deltas). So are
+// `response_format` (JSON mode, structured output), `seed`,
+// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+// genzai does not know are ignored.
 //
 // With `stream: true` the answer is a Server-Sent Events stream of
 // `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -8686,8 +8740,10 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // `tool_call_id`). Content is a string or an array of `text` parts;
 // other parts (images, audio) are refused with 400. `tools` and
 // `tool_choice` are passed on to the provider, and its tool calls come
-// back as OpenAI's `tool_calls` (streamed as deltas). `n` must be 1.
-// Members genzai does not know are ignored.
+// back as OpenAI's `tool_calls` (streamed as deltas). So are
+// `response_format` (JSON mode, structured output), `seed`,
+// `presence_penalty` and `frequency_penalty`. `n` must be 1. Members
+// genzai does not know are ignored.
 //
 // With `stream: true` the answer is a Server-Sent Events stream of
 // `chat.completion.chunk` objects ending with `data: [DONE]`; with
@@ -15995,325 +16051,329 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchtJtjeGv0oG9hch8P8vQABPosCY+MymqG726MAhqdH0CDIqUZUAslnIRFdWkUQrGOE38J0v9o39",
-	"3di3vvS1H2W/gP0IjlwrsyqrkDiRUnfP/npH7B6xUJXnXOf1W18akZzOpGAiU43el0bK1EwKxeCP72h8",
-	"yX7Jmcr0X5EUGRPwTzqbJTyiGZfi+c9KCv2M3dPpLGH4ZswavQYXtzTh8SA1bQQNlqYybfQaM6rUnUzj",
-	"HpnmKiNDRo5IJkl394hEE5rSKGOpagQN8+WAx41e43DUjXbjPdbaHx7Q1n50GLeO2ItR6yXtDPGX/VHj",
-	"IWioaMKmVI/jv6Rs1Og1/u15Ocfn+Kt6fgZDeXh4CBoxU1HKZ3o2jV7jesKI6ZdwRaY0Gcl0yuKAUDLi",
-	"LIn1UzO1gMiUZBNGfpAqIxNGY5bqn4XMiGLpLYtJMzzHd8mkfCfcaeuRvpbpkMcxE5svL+wLjaccHqp8",
-	"OqXp3I5a5hnT3Y9kSuAdvYa3NMndXRkVnZb7caJfJjSKmFIweZ6y+HHrr9eTKzpMWLw4QhpFMhewrsVL",
-	"G47Q++Vjxvd1TohnJsVh8OwDoSKG3yKaJOUZkYLBQTgXGUsFTbDLx901bMFZMvuI4IPf5zadCJILdj9j",
-	"UcZiHMkxiVlGeaIITRnhAtYFbktKEjkmudC3KHOvYQyr9E5mr2Uu4kctkJDZYARflyv0ThIq1B1LWVz0",
-	"dcezCckm+o7HvyMFyiZcjAlVNyyGYxRLhkeG3XOVwVEzZ6g8Vc8ULNP7GRMn54+l3aw8gkuI+JQpRcf6",
-	"t6mMWVLS8BHVIxvShIqIxXqIakpT/cmMpnRqP2gEjWw+87Q9YGZFNl1BnCms46XhW9tQdD1CSqZsOsQb",
-	"aYZDmiGMNySCTpkiPOuLuwkT5EbIO7Gznua3+6Lch0fQeN82uDSx3AA/VTSrLfIkKZZ6xtIpV4pL8S1X",
-	"+YbNnyki7wQuiR2TcyyfQOkWT2ZB8soVWSB6vsVAYvOtFuJJJO8fLXNrW+evnGW7oPNE0vhayjc0HbOn",
-	"LdwMGxtkUg4SaM5dQdM/Gcp4TjIpCbxCmgmf8ox0O/tHBy8OyXCeMbWzZH1/h3sNo+UKB6uXklYWWYs2",
-	"s8ylj2aa13zKZP5EGmnnmZnGli6nphEpixjXkqE+BnzK/mBrGPMYhknTlN8yYIdckMuzv304u7oeXJ+/",
-	"PXv/4XpwdXb6/t2rq2PkPlIIFukG9Q5EiVSVK38t5Vsq5mYh1Jay7iyVtzzW6kBFmjy7Zemc2B814dF9",
-	"pzRjBA5qVbBcuAHmu4H+YFB+4FDW87LxWqu+3SrbKTbqIWj8ksuMVsf9ivJkTuAHkisWk3y2aqCxfn0A",
-	"rw/YfcRYXBun2559gTQPOkSOyEHHbq3CvjIZ0/nyS6vy0YhHnIkMe9ST+BbnLXbGzJVdBtIM9Uh6ZHEg",
-	"YdAXoV6RHvEtSBig1Bbet9RE5kncSlmWzntkRBPFwh7hGYnklKm+GNLohtCMTHks+HiSkQ/XpzsBYWtP",
-	"U180Q++pCa1AAEdfj5ko/R9NOadUzIst0C1UP8Tbk1CVkexO6s9iEl7qobdORhlLQy1IBA0UMeD8Oz/q",
-	"P6tLe8UiKWKlFek7yrVENpIpg2a1LOkK1HRMuSDNcoKKSJHMd9oNd7uLg5GxMUPaU13hxTGEuOQE5KXl",
-	"PUdUgLiUR3oHSTOrnoraOJjIp43epwa03fhcsvEs5WJsTimevw+C5tlEpvxXFn8duZfO+OCGzSuXzmr0",
-	"JxfnBH/zXSg9EiYy0+e3JOBmHKSpD6K8YWIH5Fwt74lxQHIBkmtAUnYrb1DuZfczreO3q+fr48ePrZNy",
-	"2Gxxg0H3rUyMwICZPna5YrrBYlUb3zGastR3qPx7d0t5oiXGJ8o3lmUMcqfJCnVPEuJQeBTLqi//9nLj",
-	"O1lSoEhfMqOckpLyVGZkKA8lMZsxETMRze1NyuiQKganIJZ3gjTDyncOc/4gVD6byTRj8VsWc3oNM33K",
-	"6udli4OpbnIAq7dUJrLa40I3fzjZUpOsH6/ev4Ple5JEvkIQt7YJvxj+B7CJbiFpX9KMvTFy02PWpyad",
-	"FUtTsC3iyETbr4v+JkvnA4r8tLu78UI5E1u+ZnUBgIxSOa0ICs0ZS8n5xTFQVDQbKjKht4zQvtAUMspY",
-	"SoZ5PGbZTpugzKsXpWUWxZgaaaJQfFB6J/qiGF7r/2cMFJq/I7tValGqKF6H//qJPo5Ci5V6s++4iOXd",
-	"WnGhbPmSTSkXmuQvtG4VA5KwUWaV40d0oFi2XCjKRcYTbHkik2I6XBEtEq7vZxPBC/ugpSkRiLgmbfGU",
-	"Zxly2xXdYEePV0uXaqNemrJEF/1DkJetlFDSpH1hbpS+MzeJFjq1TKvb2lmho6Kd7nEyo8J/gxS16OgA",
-	"KYxMqLKClsfNAe8Myt/tLl17vn2cI8bwymXDMywN31kcX+6uSzk8K/zWpEBo8nd1yQxB2CznVsi/jgvv",
-	"LpVinMyJ4mPxBxSEHy0Cl1vmiLB2x65YessjRjI2ncmUplrPqr75u3iGVsutcP3tEI8JcGqS0Iylbby0",
-	"T5Vb14mrXqK5Qlj9o8hljpRadABn+uTi/K9sbmxqM5ZmHIlYlDKqZ0+zygo1dju7B63ubmv34Lrb6e11",
-	"ep3OPxtBQ18l/Woj1oKI4Rq1wxw0kOqUje2NXtJu1GWtF8PduLXPjvRaHA5bdjEO6OHQbTzPgSYttJtQ",
-	"lQ1yVQy3uh4fJwzFB60Ng2HFuaIsLnlzoG+pfnHKhZagmnep5tACbENSZUSKiBFqf56hUWjnmIRaGTH2",
-	"DcFu9WkMfGt2eN056nV3e/vL10y3hDc9S3PmmaugU1ZdxYTOMjnzrcssZSN+7ydT6JUZ8VRlpNt1Iixg",
-	"FVIWybHgihGeVScz/rX1j+HezcXLX94sdvmAJx7Z36cG7BYMuBhL4J6s2s6VRhw5/JlFmZ4Cns9T/OZf",
-	"/JjesPnSvdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTwYWQzyEtIP+909qIbNod/sHDp3k13",
-	"/569uPz1pBu92mevD8c/HPEfOzdvdqfv9uXF4S+XR+q68dVO39NPjzGoec7Q8kPzhqObu3pibtgc/pdn",
-	"bKrW0VhDHR9K812a0vnCSKHN5QNxXO7VsdjVrPNA/RxoEUuSgnLRGU0z0sxSPp2y+Jh0ITiq06lcXSG1",
-	"UJulMnEe71RPQbFjU3r/holxNmn0up1O0JhyUfy9bnNg6N4px1MuPihUiba7rJ3udedlr7PdZXVs//7L",
-	"lSuWov/ZWJNBTa4SbRA02IjmSYZcnKn2cmJcKGfVqKZiQmCSLt4eSpkwCkoFG420unHLVo3XGSTJJrQy",
-	"oKKLg45vNFqdTqprS2P6P5i/2pGcusuKb9eXNGjct8aytZYodoaHowPaYa3d0SFr7Uf7w9ZLevCidRB1",
-	"R7vDl/ER63Y3IYpcDYrItfUrCPwikWMuVpF8w2X3H89lgSWBZ2yFaQLCLKwHjTQ/XJ9Wb1p3N/CZDRZo",
-	"nN2IYimcc1U94ItHqDJUH3MtFmvlZb2gaK2s0Sd2nw2iPFXSY+C4oEoBI8IXQohI0hdJf0VmdMyKOyZF",
-	"4dSqkqKfPl5O/vb93/d/+ti9G37/If9p92W24fakW1DxgiStI+TYblCZ+Jp1y6KJ/x5DWCg43qIJFXo1",
-	"aEYSRhVG+JH32YSlJtDIhICMhTRa55SLC2crukFtZ55K9VKW5akAy+DUSr2GAFZ2aBf4Ar3n03wKXEL/",
-	"HwwPn3TWEskqPbEvt9+Zf3ziIvvsvtTiWh9FZkk1K2qMeTbJh5p6PZd0xltaRxsz8bzo+MH9XN3wWUvC",
-	"UtCkNZMQ+4NjW0avK+N2iM02pOnBd0oETeYZj9TizRrOB2Cl9VwrlpKMs5Q0q5FzAcbN7UDQKPqAuBiX",
-	"zqHmcA5yQ2C3WN82oEcb3ZFLPZoTTVl45hF4DBna+MpBBMLq5lAMq07+B3mH5vEP16dEvwIHc8THeco0",
-	"va2rVi98XHDEWDyk0c26Mb42710ZK5j+NJXTZbdZK0qazhtj94ylXMYeql8wou7LOvvx664ZE9F8sH5N",
-	"3+CbFyyNtPKaMAULK/0DBkV3yXgDZFlLtNSDTYadydmgoMKLvYO6TIFRASlSAT4q3R56PTc+nZrUrjpN",
-	"mcxosp4P2Pt4ja/rD7NRtsHSv9ajBRNsZfVr3APOtDlEsDH21hQDdNctKIlA5RSUg3KO8udV5OW6mH2V",
-	"yOD6L9umV1xlXEQZ7g/Rd8s5KFVB5sArbaapNGEv+/dVPa/T7uzt7rnHSOZoVCz4gGZ7tVYOFlvpHHU3",
-	"b0XZcSyR11I2grAiK6iYsPsmsNGgiPQ1Z3S9LFd0e7CyW93VmGbsTl/GFHwQZYzBiHLIEhimYKFWWcro",
-	"VBEuoiSPWXUb9nxDSJ0IuvLNF921omfxYVA9KJXFrExxYcsXds97TLOMTWce7dcuwrrLd2HfgwlQY7St",
-	"LrbrFA60ujxI2c8Qa6t14kEOXH9ww+YBiXga5TwbyBkTQV8U8VsYE6E3a8Jokk3IVAqeyZSkTAskivAM",
-	"4iZ2AuKGfAR9AQHsg0TSGDwLxsUWOO4l8yqJ8mwgRyPN1eNBYdYB12tJiCsBJev08GIRi7Xx7cHphGZn",
-	"t0xkV3C+fN5K3WfriomMwIuKNKdM3wrwnKiAxFIwcI3oYe0cE8UYXiKtouptBTvUM0Wchts+zqHH8tZG",
-	"fSyYCEpL/UprRNBIpYk0MXFg+vDqo6wUVxkVWo1Qc5WxqS82rHYTJBAV2/eyBbxks2S+csgLgxxxwdVk",
-	"UJ5aZ5eXWM1Qz16RqxB7VxWTKNbcpGuOt+gxN0/JPI3YEnZ/x4bEvEDG/JaJwpKuh6VJK4l4hpZKmYK4",
-	"+qn7GYWAzWXUK+jBx//zGRLOQbEMjrkroVPa2mt3W0fDFhf2cHh0SnMiVwsi+qWHoHHHhgPFaIra36pP",
-	"PrLhFbz4Ps8iOWV+G4BNgnHuc21S5QGtnys79uUHd4n9cUrvB3i/zV+o1B11X+46Ol7Xx3ZM3JbnPJzR",
-	"NNH6CyqYRvqMpLhlqYITEBCZxPoobycDunTjAZTSc/zMsYUVB2Lb62AY1FI92kz3uHAFvT35x+Di8v3b",
-	"i+vB6Q8nl1eOuZU093Y7nQ4Zzq1KXVMQzu5nCeWCXF2d6ZuhCatiemsjcBA7ZlloKFhHCpVD1KE/q9LW",
-	"aDy8BtthYgipIj7Cb0dNgPnpfdS8D0JkHNrjKMqG0Hos2fgL0dcuzTHSYpbQiMU2ELl+OLzETQsQmsHk",
-	"KVzQRXmwOLq7VdvEgpxYvbbFchmlvs4T9XsYHsSGhdSIp8UohFoZ1wSvJHbwr0zO+iJlKk8ysJHhAFhc",
-	"EMlMaoLI2kSfMfuQpowkXGUQetMXuqFQM+GQML0z0JmNhIJ4JdzGYxtYDcPlqi8cP37Jo1XGk8R8ojA4",
-	"XuaZ7TzQrfdFWC5QSJRWwJVE+cRj8KjJIfoOLSNBtXSPItHLE7AhY9BZKY56f/dlADfEEBKIiZ/QGdrD",
-	"pWDvR43ep9X3/G9avj8zQYHGbR5sG8v3+SFoVK0aT9O3IDnBTNLydjD31xXzlz7yS2/HJt9BazSLnb1l",
-	"VJhkCkwGNMtn+p5ITLCgwqZceLvu7rcPN1K/YhMN81hrgqvEVCdy6qyPWjLKvfXKjum4pui4KlB1QX3n",
-	"uDi0NI452hddG62P5LoHGtNJhBSt3ft7cw/b5EpOGcrUitA4NlbjdiNYkDJjj7HwKoM7PqXRhAvWShmN",
-	"4QGmxdSiogPiBm8FfVGJNQtIkU2qVSaTFx2QKcsmMh7oJzRJ5J1+M5JilPAoCzSRq8QVBmQhfFl364um",
-	"CfqimrETkKoW582scTS2Stx7QApxyeha5i+w/6b5DL9VkzzLuBg72h4YypDAAtlRJZs00ctMxCwmdxOe",
-	"sLIFqwsWE68Mxmac1nW7haSthavA/KTxoz75d3qQEK0Gu0Um+ZSKqmPQm/u14soN1usbAYYSG87j5qIW",
-	"kQkmoLg6kg3DrVfrZlYLhvNfGbXvir52TL/1+zOdGi1tca7mx6AayKO5zh01Ck11aqcJoynw40imKYuy",
-	"AELeb1Z5jculr/rBlwQrFfHC1Ebp6GsQL7PZQphLt9fZ3dxzrjV2DL1ewwm9J+ap+6z1m3iDZYDuYRXg",
-	"oiqWfbUl8BvEBgjxgNMOioNT8606g191EJeqXkvP43vjuiKjlDGSsfssKJQOUCtKRWOLM+noFKhSfOXT",
-	"sIp+WNnDKB1DpjfUc5g3PEdu1Mru0XZRK74tXrV91jW0sH2a+Fduwb5PSstnVausV5PWguDAOQ7F64dr",
-	"pRpIE4ah1Jrxzokn3mCjEdcMywATUUU4HJji/gy50CvgOTF+p8iiKMqThCvMhiijbqz2gWHzi/LO7KBT",
-	"WYzdzoFPEl1Ca0vJdPbyoLqo+51HtFNXdg46DWzat9A/gPl48cwojLiuEs/vmfgnOTkn39Hohgkvp1YZ",
-	"zXLl2jrRQD33WDaDhtakuc9Ejvk6PImJecXeS5RyqnfxttPutjtrSaYZWtlrUMzStzIeD+Y3Oi5H3d2v",
-	"clx297qdRzb0skofOru7X/PgYQ/eRZZjLpbynceFiLns42B/05AxC+jm943pOZFcJEwpAv20IOgV4pUI",
-	"V4QJiNSwwUO+U2oYHZnIVDEypFmmVSyV0RmsbTGNYiCL3GON9Anz963yW5alPFLX7N7Dwy9SqdUmlitg",
-	"4ITdz6QClZHgmILiDnbanfa+1+j1VsYsORcj6TE0uPkgi+a4ymC+LHMxbGIZXQz3fa2FsP/49//mD/jd",
-	"1q2wMl68MIS78wmcyXv3Ra+aP/IXzHObR42V678uasw07BsOJhafgOSz0nXkAfti954oVSNEccRmIJmU",
-	"CfixN9M8wANOE48YkNzRuTK9bdZUzf9WOt4+e8NFZDKAcW68/gVOTHJKk2TtJtSceOVcl2/L6YRmp1If",
-	"bHtVatszkdy4vLYY8Sl85fNSRWUWQ3X1Pwh+D4aEqqhckcO4yA73Gz4B0ieBh9GEZtF0lrTCAmXQkcib",
-	"rha/83SHollZ5zjo/jU3sYv7+bEeN4NIgG4fH70wfZfLWzrT7AaucpD5jsLpJBc3HtVMsEVDEYud3Vp6",
-	"fhYbwh+PCZvOsrk1rsAwSaS7r/jFasoHSzDsc3NH9Fe5rdXuRrmI/PeGpuN8arFjl6aQLHLehb3Bk73I",
-	"v0TM7n3J0rYJBx3GDnJtEAA26jshC2Rn4Y0FN/9a6rl0Ct5RBWbL6z2tH22F6GxMS74xMWjDAf99ScJq",
-	"UuCIz3XrjH7lmUK/TTmlMoWQKjKi4FodM/Er5YTrd+A6mFy6RR982Y7jjl+UCATTrB+Sg+SIhKX3PjwG",
-	"By0XCgWFocwm4E1UTGQmnLzw5a9PaqmGBdRY1WzGUjKUuajZdZ4pEypEmq6P/Pr9X8/eXe08YhBLAwyu",
-	"V8YTVLt/e3Z1dfL92RX5/5OudeKrzSNOcLvdqAMuTNRB94lBB2JF9LNx0h7bIzTmt0whLrAbjb/tkkLI",
-	"0UYzvtJv+iMLlqbmGH8Lht6rTfvR37w3nzzF079WIUeehrLZ5pJnKctJ+SjZtRqq4qqcTvDybDBbM9vu",
-	"lrPNlQ+T5ARgeEBiiW22CTrBSgRqQAWzqDSQeeiTD30aUMO5tKvIq92CmjhR56HVoeuzG5AEVPeAlAIK",
-	"kSkxgs9gxJOMpUCCTaAGpkYoymum5qXBd8sli0SOZ6kcqsfrTuVKTMvwx/WnyCiPyyQD29ZiUFgx4lWb",
-	"kYubzWNCeySMaUZ7IUm4YIowGk3IRCYA6Ef7IvQy+pBgt6QZLhW2w51A75noC+yBfHr1/t3Z57CMM10W",
-	"YuoGp5QbaTrCg3FBU485IDOmm0Xp18iQdZk9mZNQfxTqa1J4tKsHCxpdd1vg1+WbUsQZbBIBgBzimcIY",
-	"AnD8k2boBcQsIpjg+TGR2YSld1zZIKy4UD8FhcSNk4vznY1sAc553spr7bEYpnS62p9kkLlpRoAhBaRE",
-	"4d5orHUNwQ8dF/iBGoNFyOygBJEvnnhQU4NFNNigGum9VkMpb7oBI8HVMr7xNeepgLVbGXTli1GxhwIb",
-	"a+nbTTM+TExJA48xvghh2BByb4nTf/mMXi9VPdeZPq3yOQNbsZ7+//iJtn49af2z03o5aH3+0g0O9x/+",
-	"y9KzybKlKU8/Xr1/R65gdoVkbBXhgMyoUmjMpqoQy6vTq5rRf1ZStC/pnSN8IvjbCv1yWXDe0mT96nKC",
-	"nW21Nu+BO7I/64nBGhiftXJiIu9SmQGZmVbJ5Zd+I+LZvN/o9RsXNOWq33jYDHZizLLBHaOahDU2wioI",
-	"nIksX4pNEhM2VhgM+3EnsF4e89JFa76pGflidssSPUpgSRm9YXC8Qoy6RfAPQ+ZMiG7QKL5pBL6cCS1Z",
-	"rbYJLfX46x8JJaF+M7TKltVl/HG9FTuTxwReWLfB4qYnZ0Zqm99Sk9vOmrz2mJwutd/DFZApjFl3AAo7",
-	"Cg8zmmaKNH+WXLC4BA/SLw8BJBoM+5pQeOZrKpGU69IEsFd4UHlFSCwWkkmiKIrwZbDsOia5nb3bEbIW",
-	"lvVzuWRWOd7KlbWd9er3cnwtWrxQIfLdI3knWDwYzuvkTItx386p5rGIFQMpXG5VP5vjgFvtcnP21+94",
-	"0xL9lqoznhaPOXNxqRPd51rhqVgAGMzyabyjUxY7qv8WZu/lhu2NePHjTddGHPR8UJ/dlbEA1W16mkzs",
-	"E6VFYAHpCVpuZ8ZvVLo3SgqygmIsageF+WN/OXmoWoI8Ik51rU1+7CD36x2Ak0UxYhB0UFMLAF5Hjxj6",
-	"XUJjDw5tPkpoFM92YzOMB8fSs/KorD/yhVD7G52Fghd+pXFbvloPDwWZodvYQBXbwlkTl1rQplMt7nNN",
-	"iBJSsDAgIc0zqf/X9hMCAw+/9KFVEFFtV/1G4P7R+9KHa91v9Nrt9sNDWL0rdnq6I1QsZcOZzmcf/12/",
-	"7HVC5dylD8tEWI+XYZGJYibPylcAzWDFG97cIPt+4BlIrcmlO3lx/kpGuY2U3DwP40QQ8z3Za3dIbBoh",
-	"TcDXk4LtLKpjD0HjwuG9i+WcTL5BYWc8JlMZ3YAkDmg6IGdDN1qEi1tcYNKNiS4nN2yOOV+RFAhxErsS",
-	"+ziVv+hzNGMCFG3NiCf5eMzFeEQjsA7LyO9Fs+NeFolYZu17SOdED8mChpiGnilCMY3f8AaELSBckJTR",
-	"BL1hWUpHIx6VSBJAfg8MXKYizU673d2pBDUszygC7KpowqKbmvS3FYxXFVylOlETjGinCoOdpXLINkN+",
-	"e1QO9UIkJ0bwsnFKMU3DBPPmojwT8CfYt/we0xksxuI+Iq77KE9wVg7CB8KoQ1b2DEMxjVpxJ0nMIj6l",
-	"iTomegncLE30rhUrVOanvWwfPS7YEsfhLkd30ggau/v6vy/0xPc68Xpm4AiqRTyqWZXaOarhrJj+XRQL",
-	"L+mpXicr43piQ0SWzgEW1g4J1piSEb8HXGmTIrORHFy7wx5R2L6hHIDoMkctSTbIjCyTIWtambnsnuzu",
-	"alGkLOUshlnC7CCLlNxN5gCWYfHaC/lxM7Q2gxeyQeTFZ1++HRrCwaJpKW0x3KKwZ/Ogs4cVT/5mMdSq",
-	"K5D4ix4UoC4mFw52u56QeNDxZiFXQFucwgdlfsDB+u8Uw1y7QZ5F7s0B1Ezy4fpUn2AHpbF47I0GVCxT",
-	"3vyba4vjB+8EldJYy8GNO9uCd/qTVzcHWFyzYIvofkADYGvdTXCXYmGRfRTBk1H85DtXnLg1IJ92zVa+",
-	"tmrmnx93j7IVRdr2d19Wd6ZAUl9IeLQI6kvyFM0q6Dk9pnYLLs5B56FaaOYrbVGlMsz6oiLIMW/YHAvN",
-	"EZlD5GAkZRIbd9U2WKFu7xvs4QnZ332J0hok8uMmSmLK4IHPD+pjGJjIAjIeiqAsFqYD8J/Fkng2L5+z",
-	"dEU5PFNV47JIMquft3w6VPooQVVjszYVGcnIPyXhyb0e/EtGYy6YUr5wXhbdqOWKg8d0sYrHl4UKAtJv",
-	"yJt+oyj1DR54zQJRTAaUh76wlQygiqDZ12NyyWKuSBN25/Ls1fnV4MPlG/Aws8zWPOjZ5GOeFdW7THJk",
-	"UapvRLW4RqMbvcfgmEesm4jZAOC+MLk5Wh+Z6zHQeF5LUEZjnR6lPlo3DZ/Jg4lbnkpR5KuZbXIUHrQe",
-	"xnm0NPQX+vaZfBfOvH6v2qePIF+yMVcZS/9weS9fNVnFSXXcMHXFGYx/2WC53sjxmch8eY50xv3CgVal",
-	"3aDyCCDLJ6nMxxPSDC/eX12T53TGn992n2vtEBwc5rF59Ly0A6hwx73xGH9glF/Kq/e++HFh3ZdLrYWo",
-	"jAKrq9bYcnrm7uobm6dsp5Rk4S6Zi/xkGTbwW2FKZerQx/I3rHLQ3Ur2QqXHH1VS8n8ICyl5BRnLMk3e",
-	"qR62iTJeMwzu726U3XDD5oMiLKseXcKjicdUgYaVQtSngkADAdbmqIS1lViTm+j8VXNCNdlw8W1p8L7W",
-	"pVTjDSrQwTwWuDUolLOlZqprNwwOweTNshwvYh3E9Sg5Y4HaIKtodSp4BTLCOUt31NkmqHb+qITwteMr",
-	"o1jXQj5rMWZTH6GDHVubMzflGwoZELbSs+Saatbwtg82OYiPwLvbCFN98G1Q/n3W+0oqvmYz5QjMNqwG",
-	"wyvpQnnTKkTN4QfFEVgKtLuJiXpN0ZGSl/6mYPqb3s7Ng5frQsHaWIkSRWkdbn6N1nkj4GuYWAC+03PI",
-	"eWh4TrgTWDO0YedUzPtC5tksz0gzhKNg4kotxYFiks0w0mJxkmCdbosKTJUFTNJ6jPknqj1gOUVVtRnW",
-	"oiqx3i7A9xLQzVDUdu490a0VIESoCzmBOTibQjMOGsXoGmWxvmBRkXbarApIZYuL2lEF5d3vF1AroYyp",
-	"2RE0bO7f3+vZH9zfo7hQVWm/Oq8aASChGQsQUPvKkxhXDTu54zW7bM4Z6h7ZBVrmXBiz4r67gvCDlwAi",
-	"6AGTEHw2Y0sCmHmWMO8veZpUnCl5ytdHK0Nr+G1Q9OsdMeKzLkZaf7Px+EZxzb0OO4hWhYgobuSMooC8",
-	"0vzR1lnQc5zS1J8YCWgnPuA/feGQU3iI2tXuwSH58eM1BGNBZEK9fFevWr8LGnIqeC3K7oDZpgZcbGKH",
-	"QipkvqnclKPD/SWnHaDh6g56LKa53iNTWY9KY5Wh+3bvG/uut/ZM+8foS+YvLAxPKrC0Vb2kNcYTf3Gh",
-	"ZTNawRa+YVkpLwk+Olpi+P6NBNRSELWTKYbpW70FhGd/HsSQRSZ1s6g4yWKEzoavj20AaBV+jqobrFlQ",
-	"sYmiQV/IgUGZBS+xW721qHTjo2PFiC/N1wt7/kvO0iXVCuEnDGPXTUAKGRalC8jdhGdMzWjESCSThM4U",
-	"i/34AmnZ82bg3y479NhVVMF8aoljUUpnDNf0VR7d6P//XpYrG5CIRhPzQiFlFvlvXLRmqdTkDN+rxFRD",
-	"0yCxRRPmXehFj7+Vzj5vjK1kZhaYPSmXbvEs6h5ZlKc8m0Mmgik2BGRbMxxvIAtSa8MlYOKIwdOkmmmh",
-	"fEvJjKUKcOlOLs7B8N8Mx7+22u12GPSFTdICy0uRqaV22uSMQ5krGmUKxDeegbfBuop5UZWjL6C6KqR6",
-	"6d/B0G3OMGnud/a0JI4JRJRAIQd4Hy3iKbuVN/he18jXWHdZU0dbZdms1STLZpi0hAg+fqatD/rbs+vL",
-	"89MrzGGuomWZtCMOgIRFau6aPrH69kguy+LSM6GCnJyjBmRqhvQMaG8ix4SLgIxZRqjxxFklCXUTQHAG",
-	"AQP5mpHX3fojmLKjBZGT87IKSbsv+uLMl/szMWkcSlMuyO4Ah2AzPEPtqkco5nMV0edc9IXRvQIAyXAR",
-	"atGcyAUJ9T9KaJKwtAaERvZPlOwLOpsxmioLjxG6lqSwjj7q4mMb5NZEjvXk/CC7mPlqPJBg7KRxrEio",
-	"TyMOLQTfCmhs1ysyoNB2RcLnt92QNDM6JiEarsMdu46mc704BYQAwFiDl4bROIBIQ3gNAwrNekKoIQYg",
-	"Bn3MQYJ/6fXrNx4eQti7k0pBY7vJ9IatljNdOc2ImwaX2oADIzmoWvNpnk2eA4XAvs+1HmpKPdnAOlPp",
-	"YYT1a4twO/BqIc5gRsLnsYxUeIz6cvkO1MHFF2AVZ7w9p9PE7Ejx7GclYQDgM46YSW3DGOzG2/NroyHg",
-	"3VO95/AhktK2TMfPzUfquX63VJoKQL7vzY05uTh38O16DQTGezC+iRlv9Bp77U57D1wt2QQIbrFUWuB6",
-	"Tt0ycGPmibZ4bQqcWaMPxKKFMZ2rsKiEZmp2FZWBAkCfyDPDrBAu3tKDRI6DMtUT4ygULKCtKNUmUMMQ",
-	"YaRgH1sE00bDHuCtO47OehGxOuCCHl5fkAKlzwYCTugtI7+yVKqdnqblCH9erQrm2npUoFuxNGFaQpiD",
-	"fWY4dxDMTSMFHjgMH4tshb3SRqDbilfWuQpK7yixt1TNEp7p/u4mRlAwyaY9Epa1kUKI3bRd6c+X1Zeq",
-	"m4wCUpqXgqLJg/v7ULeSTaRJyV1TNKqwcRnsfkIqdiZbS2qnTU6tRclZmZQRwYA5t8klzbD8gG5kBJdZ",
-	"Yu0OS5hVSJqdIg4kZUSLSSCj7ti1N3XNQgwt6HZcnPvMloSzzeFHtgBafcvMPjT3gRHF5OD+fgeOIhRG",
-	"dDbMby8iTZ9vwwy0NACHeBZUGShpB3FMQmMa1vTcWPPhsMMGacq4gx9XkenR6Q1pnqxNHJhLWG4clHtR",
-	"LJwlDMzeTL0YECZhS+nEOVR6dGqzAdUrxKzzGMhWVpabrCarflpbZbFOW0gTiku/7OzUqy1qvbOQQw2x",
-	"NWXvUFCvYIW8cBAsXnZWl5R5+AyCLTB0oJS7nU4t8RIKIWM+9vOf6wWV3Jqan0pTZtc1OVrDYKl0orEP",
-	"LEZoCHoInG/33Y/17rmf6l8rX34uimR+qteC6O4ulmzY7di6CaUfd78yuN39jh5OtamXiy1hmYZ6WweV",
-	"trp7XRzgXAF2ilskE8GM9xGveK9bhyQ+LApjVgda9YYCAit4QgFDFYFTAQV1v7O7awpVVkfn1JD8VFgZ",
-	"PKaFchZHR44ZYDPdX8+6LA9Z25aDxSqGtnRhvS6hLUboVhrUs3VLAO5VjtaLbtVJCCsEDj5YocN9iFIr",
-	"r81GpStRi/DVJwURAkJa9/Hm+Norbtjz72hsg2Xgk+76Tz445SPwo731H722VSXgi92X679w4vb0Nweb",
-	"zObc1FuwkXuNg03G5gROV3RnOI+u1vzpsz5GyqKBo5UyMHwqIOYmVASsWhqEIZIZHSuwkKIpTndaFRZd",
-	"e5hXVqwWRDHqmSP3kZRFMtVEPJuwaQCgYVZU0wrZTCsVQnNLQJwMiK2VDEnH8B9b9QoL7ziBFTLVT8DH",
-	"Fskpe6baBByXoeP3C9HANYPcb8ehmUnQXK1P89gGsy16NeHbNrmUd8g371KeZVrZFmRIs2jCVECURBHA",
-	"1ASIpIEjM5LnlM4h9HxYFFSas6wu8i7w0DdcWeS3tTwU4GBAuzEVwgrJpuKJ2tA86WOrpRGyJBFrzZje",
-	"YTpCCleLwfBe35lvRG6ixUZUy81JXj0yIyVyCJLVZ6s6qBJYZXFUpfN/s0HV420Wh3ahz67iv7KFqH5f",
-	"/zac3CP/HLjF0w866ySgwGeEWrhbGOzEbrnMFV6VylK9vY523/38U/fdz+e7b38+uXv7Sv+/7LwdL1k/",
-	"4653J+DEHR44IUfFMXuyqFaJhagLVp9M2GEZ6VcG9n367I2ge3lYDZJbFhnnxrxht1qQ2N+thJl1qqIN",
-	"yDRFLJfjXa85m0D0WSZqbhXEbuOVjNfakTEdeQIEiXoc0LLgn61lpoctb5ONevFIJ+81D9E3ypxdh1f9",
-	"Ka38JtLKdd0y5MoEmwglRUU7r0RyEhn7EqSAoaUGhPmgkANKaQOiaYHa80yheacvsEQdmE2cTJ9tZIu+",
-	"cIULLaUckzXyxQbCwAdTJ269JADzVYBEiDlFyMwA/b8ZUcX0ZWRCcU3RauVAq8qOj0TbP70U2hOY/pvx",
-	"tN3fhqf99PFy8rfv/77/08fu3fD7D/lPuy+zPyo3WzbYUtH1MqpO97rzskyfcwD8LKcqHLoWgpWNRgzV",
-	"WfOe3prlWvTm5N8NMjB9QRotGP0X+GvnqNfd7e3v/9OkXw3gDmt+uAUbgcuor9smXIQagvMn+/hN2EdB",
-	"3w32VEznzxRC1W/MPJ5/4fGDAd6LJr6gJTD9Ik6Wc/jDwpaLhYhV4QOwAdaGMPUF0KydgIT28BqPkb03",
-	"4bH1+0EUKNhfMzo3KvRcq5rtvngFbwMBpzdMEbxkmoNJEbGeyYArivNZ4zYqgX3B7sHbMLZY2GM9r/3O",
-	"XhFQIAgAVgvTkM3RapMTQWDUfRFRoXVXM27IiGNTi5+nWHLL1Fru9QHK031AfLeV7Asw/HCHnylSTwHY",
-	"Rn+d0WxSEuIiyBvjGVCW3VyT/VyIzt9JzBTbnB5XiOdup/MYKqRP6UM1JENP4eGpvGJr4g8sdj3th9f+",
-	"UMR/60VfZto0p7OMribRhAotI/yxyX9nf/0X72T2WubCdHG0Ab/AeVxj1Vn4rLvByC6wKu+1lG9oimii",
-	"+92DTZahADp+y2JOr/U1/U/E207hJAHUYkED4UYFSI3JKKFjIME2FEk/WMP2igAJYHjSBxfyEeDI4L4a",
-	"NmXzNMMewURlFIrN02NCEUIZNQ34hPYFPrIvlZXoIVxnv9MFx361r0QKRpr1gmsYLSBTPuaCYh4xE7Hm",
-	"aJq0pTTKdnoF5gV8VmACmFCbNBcoIfRFePLh+ofByZs37z8Ozt6enL8ZvHn//fm7v2gCGpImZuFxQcoc",
-	"4Z02Oc8I0kaFll1766UwYQYwzjYppBHwuEKIAS1XgCIWu2AsJjyD6RsSUoa4YZRVGZUNnnjQPsMyODk0",
-	"VmXl1Q1hcx/JocqQWq05Qix/cRzP6nXwmk5W9U4jaNzSJGdOTO4CqX+o5R/X2oaD42QYr23PbW11CvPD",
-	"5t6sSonCb8FlqwH5DTb/cTL8PuLv+Y/nH349777j5+pcXB5Ep+eH5zezf/z99MeXbTb/8df44zl/z8/v",
-	"fvo5Sd7t/vTrT/MfX7aj3UQMp6878T9+TKoB7EX8vBMtb2P/Nl4MDED08L43cjyGRJsnMrothBPE7HDL",
-	"xDuIHecYs2IokEzdc7S9mXPj9bEQ4Qvr89Ghh85o2o9l139y36/PfSvM9g1EsAIJgiDWauixy1Q1r17k",
-	"qakBeVjOViFvHQ4Eh1T/6dSAa2vGlbYiqlgMhsFprsA7SA31p3Gc6pFAIBVXJBf8l5yRlI1pGkOJUjki",
-	"+nPA8ij5DVfkSGui3d0jtzB3X5wIMxDjf6zEpT5TJDx59fb8HbLHq5AMGULEUKMF+riOxbhoPEE1+gpk",
-	"fnPPQBWSYyM63/1a0zEKz0v2YrQXtfZGXU2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVruqDJyTfx4",
-	"Mv44ytR5+SjqH0kxSjhgJVvKfyLK+RSOWiOIJgDRQsDwoX4nTrBifDiu9p+kejtSfQpH1tGLVlLnaILI",
-	"JH6ifGnC0TG/dzrLQAkZG01eKq1HcCCK0YRyCBsvQl37ohmOqMrCHvk+lb8ck9DmaZonAUTlQxdpQH5A",
-	"fNTXNGLHJIQ8zrCHIff2FfzIeXEnIKnMIOLS5raYUGmagCFQK0N9YcyNmI9vQygwx1JrVCoDWH+MqeBi",
-	"3CavaZJAINCEzmZMqL4AuX4BUdNgQ6B1g0OMjgGhIUzEJv0CvLx9gcH5wsQMh1iNFLSc94JpppVZb0oN",
-	"qS2SQuXTMlXeJsPqeaZslIuYxX1R6HRgYE1ZxPgti20tAUeZxPH0iNHoHDvsTq1KMSWLZaT6Ar9vkx8g",
-	"cUOVeSBTllEzLTKWYKSliiiJdVOKRbPpCdygWPX00MIw7Av4tEd0O4i41SNf+g5RAhzn//if/ndIogCv",
-	"OSI7U5VhhoXZWng6TuUv8LTqZ4fffJ72fuNBDwS77Td+YEki+w33EUZP47MeuWFs1qIJv2X6bzP0GEKs",
-	"iqFXqnpBzyqTMxwVJoj0vvSrsQh9CEboLwZK9Bu93YcHs1J2L+/YcICZfHY/Mfo+o2YfMCum3yhf7DdC",
-	"0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dXuwSDMXgk51azisO4iT",
-	"1+tkIJf74ser9+9aTGhGFhM0JbfJCQndlQ6JCWzFbJTCrtg9IFrI6wvFEwYW+evi4uFFRAh5Z5cQIbzy",
-	"GO9lX8CEy4SeMmHHKeVdUJER+I6nPG7hvdFET7/eM90PKvAR0GfN+KKnMskzuNKADodybKbIOKWRjRsH",
-	"NDlG02SOwYlFL+bTgf4USq7ZCHvr56BjykVAqICaYS6yHBR32dGrbJbKWGBgxaCIiTnYWDOUpl53xenE",
-	"IG8+1p5SQvw4fqt6heYyq1Nfd2KAGQoTCN6hRq9xdj9LNCO6ujoDZFuBhVThVADXvJuYejxuZ/DQ9gSH",
-	"YsJVJlMMC7VlMZ3+3DKruweHbsnTT87kVw/H1gbCWj4Pgfuh/iABx5o9J7NcTfD6QA4gJcNU3mlaD+dB",
-	"t/zD9fVFkVjnNF/WCHr4XFQ6dUETitU7wSy81ykT0eS/OuFMxptgKhH1Gj/JHOI7qeZOEVesLHcDGcNu",
-	"KdBO+8UW9iW3hO83ceJ83SWulb601Sm3CRmzG2KixBbj0DaPFDP4C54ou+6hJ+ht212ZJQbKmd1nz2Gd",
-	"Wh58rsZGfHyTxfmNGf1vwsS7D9B9Y5uVB9HLlPpcprMaoO4/uFvtX85OtwUfKxSfmu1+EXdXi74F/Cur",
-	"2PKNIu+F4nW1+jIDvN7UY6JWK+DISBd+sdjq5Uxc2GcDH+0Z+u+GGr0VMbuW8i0Vc5sysNQ8cb0COXsx",
-	"N9RWKjJJ6H1hs9ADH/xy7Rgsh2C2DTvbFGo+bdxcZVZleKnfaJ3gG5hajyAQYFYxSGogOWdSYiJhmQVb",
-	"Q40OSMJv2B1XzMAyYHtwvJ1+1qEY0eqkvXDapOmdOHgrd9oVWrkQpfjwBKvL7uN8LJbR2NQGe8I1KyIp",
-	"+5lFGebw2MXtkVJgBI1HSpJoMmXyjbkiFhvxa4ShP90qVwF0s7nRbgS4SfVvhtXFMEcV9RcjE+MBLKvO",
-	"gIrK4zgxeDpCilZN2tdn0ac/GShyYy7bwqdYJiF88a6wld7cor4GQ96+WynmU3yRFWyq8nK12E/xNmzy",
-	"QPMpiJT6HNTpvRpUkYAKep8kFdQPEL6rr37DY7K8Wonn6LxzanZEMk/iOkyzi6WuLz/W8jjAkJutL6Pd",
-	"gHKt3JB5/WtM8PffxbrtO91FdRUjH2LZT3Mz3JHLPGtvFxNjiudZW63x1pVmvaDUq8EUIRM3DhRswRXr",
-	"sJtqvMRCbMM+EA7CzBCz3w22igsQ01zEgukLY/c0eBJIrwOAkUHLov4QSAWg2JguSqbntg+v4RyfqYpN",
-	"cscpUWAYKhV9YVMorWmpTUx6oMWAMCUWCoCCIu8tooIMWV9ojgUop8TUeiI8DoiSUwZYHIliZYqhAWQq",
-	"NlnPWMi+WKxyY6JP9wHhwWIIQGxQxbBDUjZLaMQUgogwmiYcZUIwoNXSR/SVW5KSqdfCrCxODGQTfZim",
-	"clqa2jhgiKqea8G6o5ra5zPI5aBkxO4KycTCRqXyzmc7usqHU569tofsCc7RIuO9cZowiqfD+EIDvczi",
-	"BrI7U1PEAitQfEOKYOf0bU0ZG815TXLd7j+/wroEjRyillf1svXaLRNMcLDgXMiw7PafwaR/+kifFkyq",
-	"hwgWPjkic5mnLjdzk/8LhlhhkzdsvjzH7tplJfrNKgZTQIZaL2QjjoA5gk7ZcbXcgXLTB7zZbicX539l",
-	"c/ThP4Wk4ESWJTqZ62xj3YE87I1e0m7UZa0Xw924tc+ONGU4HLYsaTigh0Nbyw+izKstHtowdGjRprDR",
-	"GZpRcVm0oP5r6x/DvZuLl7+8QUO5d3iHlVB8GN7L6Gj4gh6OWgdsP27tR3vD1hHdHbW6rBPb3xaGh0lb",
-	"NiuN1wbyt7sjdnmQ/bRNqi3uD5QfXELUKiek/Weq09Y3WC8uXl0bCeBcW/hTb5dfiD010csUbl+8CJhZ",
-	"gwVD1zsmNfHM1IgqgDUxKnx/j3y4fNNSdMSc8LIe2dslKRWxnJLhPGNqBx2AIDYKLcSBX9yAI0qRzCui",
-	"1g1jM2Wd+mSYgyJOrn44ae0eHKIc1xeJtKXLMBtpyEwHIDEeG8RNLcqBxGDDRSQCip3oT/viTqY3gFFC",
-	"Ca66fjFmIuM0QWPWHYCJ1SIBSSy1QDmSKdoADF4omoKqgJ9mSRcQQ/UQIIhhQhWgnQD6WPj25B+Dk4vz",
-	"wV/PfroaXJxdDj5cnV2GSB6b3Y6mojaOoU3+aurz9oWhFFbgX4aYGoBCZl5CTykAlSqp9wSSoBNG9bCd",
-	"hZ1yoUcHyWeLflHoGC/+UyTbKk3ckuJ8ywC+r80ibti8Sumnu3/PXlz+etKNXu2z14fjH474j52bN7vT",
-	"d/vy4vCXyyN1vTnP2GrZcO/iZbQaT8YES7lBEeqIBWVmPKL4/B5S6dbWk1HBCRxbkw2kMqfcEAj7+Nig",
-	"2QLxyA3cYS0Y+PcyWdpIQoeaBGVlP5P3SRWZ0pgVFKEARS6Leq+gGTvtP0ZcJ3jgTQAnZNJ0O2UIXLMA",
-	"bTR5Pzs9S/W1jGvBI36vbbJctBi+Wkne/4wAfXKqnOHxC4LNoohU02qK5O+YJcxXc/4VPFdWVemVgTqm",
-	"BjHeOm/mdIASQV9YDwNcOMx984TQ6/Nb8NO1idE3bA5J0aRZjCjRIqKV5PSSQPpaJWl6Q171jZKmK+x4",
-	"31fMB0Sn/3QGj/8sRoSSxFozwnJdxLlo4BZabUDIJinDSr0OLG8VQvfOdbYIeWeqYDItzPYFFY732Sn8",
-	"W4Ruc0XKCNAmJTlCGGjOaDJWI55GOc/IMNWSsOkVq9wSOdOscQkWz1uc31ONE3aZPn1plBtkLlp1xf6W",
-	"8+imUKNUQMZSYpqo4ro1qIPBmbISqgm9Mjf5NVUZ+Y9//28ebyxguq7u+3vdlQmu0wutZswkMv2S00Qf",
-	"I9OpE4BnOv7OPCH/8e//y//zf/3P6/s3YXnVAXyHVQWgL5gzupnuTW1jrOgCI8BiSUX3V/pP8v/+r//H",
-	"/1bt2fF8bmHygE1fZfGAw/wnDsxvBiOGxIOibh1RQWYcfC7LvX9FDJCXLBWV5TA4oET/CpwsBojkCMgd",
-	"uvamlAtl6ZJA9x1K7FjEnzRRQNBN0YyAKY8AoJgfNhtq+T+ZrlQikKaIAdbo7R1AuywbZHzKBnkWNXqN",
-	"YkQN86NaNEF2ShOkwXg+2PjS4ITWmQgxFKnAXPvzDv1md6jYAicmzLlC+HflDpVVhLyXqFqXvmDQzTGk",
-	"OpWUNyBOSEmAYTQ06wvA7YMY/iGNbsapFqnIVAqeSWhuyBTi9mkVEnCm47IXuGx9cXH5/u/nr84uB6c/",
-	"nJ3+dXD+7vrs8u8nbwZXZ6fv3726Mmpw1WkdSazjaMCS+qIZfn92TYwoE+4cW/zhIWQwEAjjuaWJzagi",
-	"NEqlUlo/7QurD6g2CXG9QsJVz1S2yGemLgECAEKTgOTJoJQG5AMwIfPxJDCGWZqg+8ZCCnNFJowm2WR+",
-	"jLUy2DilMeShlaPEAKWg3tMdVURBCjK4VPuCkGK9Xp19f3ny6uzV4M3J9dm7058Gb6/A3DDFLLFlb59d",
-	"Xr6/HFyeXJ95CmDbUCUCvn2a6CYqk6liUx+QKReQo4fjNxOUd8JdtOxO2sNgp2mtInC6tBBYE+44FIMS",
-	"2F4uyuMT9vS2F9Yg8zsEPoQ955ihRRV6RQhnyPPKZ5qahibth6gJTVFKKis5mIHCPMM7LmJ5B9GOM6zJ",
-	"0BdNPZ2YRXxKE7UTEJEnyWJuHjSDERBlShtU+4r7QtPOvQ5RAZSOzRQ51T+0TqXIUpkQRedqCcu5sqW9",
-	"1iqgOFWCM2gvwTzEX/1wjY3d/YlTsqyr/8BHL7TQuNfxFYh7KiSirb8AgZgGUFdlA8C10czMqSNw3d3t",
-	"HXR6u4f/rFUU6B558XQtKcQgA1yeRu/ly7Z+3SwETrqo5GBH0e7sbjCQF/WB7O9CJYMlQXzFeCw9cEf1",
-	"on2wblD1EaHb0O0fnyyNCywXxLlfziDw8+ogPm8btPcDUL5VgngRVfjMkMl2Ndi3cjf8hZ+LpOCUzWSa",
-	"AYj7kJnrFhDWHrdJvzHLhwmPAjKl9y06Zn/Z6/Qb3uje4jA/PFKy+dfM3Mat0uQQWLYT8OnIGObQVISM",
-	"OzZsYXrnUkEDazAy5RZSbGrK98P12zeEiXgmuciCSuY0lukz2dMJz1hf2Bd3Kj7QKGFUsyvIJe2RlMUc",
-	"UCgSLm4UycVdqrl+HBAaK0ywjHOkQUxptUDegtsPoy3QBA8nxyBNgfUdXIofz74bXJ2dXJ7+MDg9Of3h",
-	"bHB9XcopzRCTVHv4dbhj6hTGWF4tAUCsKE9TJjJrAbAcSGh6bdIgjaDTJq8kUyZQE1Kw+wI4MUh5x5XY",
-	"fQiVJ+g3xBJuPvZRlO7chH0AowgIVPPZPTh0fMgWTS/l0ykX46oB01brSxhNra7vgyVeaaysQBQfAkyw",
-	"/bv7DUB4TcFS39iLUqOfnLrZjbe1FzHbGCBCQZjI8ngOLqo04yMecZqAAJokfAypl21IUjRV4xYaa5GP",
-	"/IbPWMzpQiU6Jtp39keoRaf/em6aGBQDBzJtqpqWtUYLem+B6DfWCxeKvi4LjbPp3EOnxttMKsWHydzU",
-	"/PpTW6yQ7i0yvEooz0qC17uT796cDUrS9Bcwy3lSo0YMUmIHRTulO+9jUUrYdV4+zkf3UK0nXM3hKqm/",
-	"Cb/XmsAwkdENXrj6mHFQS9ISnFFrrUWmNNVq8ZMTEx6+AsJYZUE1m2KaNoxIM6xvA+blY5QNQCQIJsZQ",
-	"8RQd4DZ/IVxcC5OSsl2IPq7XhJE7NnQZO7IGZOyxXFFz8uqOjscsJR/Oy/yhoghns1ZncyewhTutH6wv",
-	"hlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOpUVLQBAuM",
-	"OWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNCL9jwsxA+t9aeMNPewsHBf",
-	"XFZLvkINU3SeZxPGU4jzP0Vy0Loy+9m6kAmP5lAeWx8NcKgrgtuhAqKyecJUQPiUjpkyMdhCMFOH0ay5",
-	"1qYBoBORZI6NIxQFBnO+MLbLQMbwCCoh2IK60GeJ5eJTTF/JaAMXC6RuT7IpyPEbhmPzhC1NjawUjbXo",
-	"/67u4F9Ov5NLf/9MkRm8UhVrjFLcUmlEnmk+9uzY7AE+0idJP9K7UXnCp2Pnb0g+6h3bLaq8OdICWQvs",
-	"UJlMVdHNkCrWylNePBjJdNrCQpvm2Z86TEHe3JLCJxfn1RPiUDsgcCWte/6FKsWyh5VOUHM+9DXFn+C6",
-	"2RtYUsVnigxzEQOkh/29L5piNiWhwrdaOW/FXGVhQG6ZiGWKhY0pmXGhOYUpGrxj04x42he27HCbfId0",
-	"SYGeizXoswmbYoVzQSYyT7U6Yy+4lrkRurYvTPVYUsj/pLnf6eysuNQnemE20RhGPGHQV/XqODPGVWn/",
-	"rPwhDNT0tFwxsLYovWXYDPwrgqJKSzoqH5v33pyfnr27OmsEjXfvr89Pz5Z82jbvtbP7bNHQFTTuW3o0",
-	"rVua6uHDoSqWS//jx6tGUH1yelV5ZA7Mh/PvoMsf/T/WPnpjClY7j97JjEdsRcv2m8+b6EpAofVCbUug",
-	"DS7Hz/SW4sl4bAsAWfN1+IM+kk+wJsGJrtiSqkd7waB02On8SYsdYCNYQAsrt8Cr/eQYbYDLS0ZZK43C",
-	"faIFPCCYaUDWVACUA2itsbWhZDI3Yq9NAG77KB7awJ7s09XD4JFbFP47xEV31XDjFKrUiL8tisRvdvrN",
-	"eJebVmFVNPFP+C1rP/ZkrILm5bdM6E7AEO0qFIjWhLs6ZVqoXK5TIEwJvkVGdKr1OCOFX6RyyrIJy01R",
-	"LHY/k4rDKcKoNog37YvLs5NXb88gyg4zlnba5OOECfL27Pry/PRqcP3+r2fvELsNk5LRMoKIvooh7hlU",
-	"B7P6B+xvj3yHqkc/73T2okpr8IiFx8hp77iJRwYbHKABa12INLVsDarJyDjcgHCgV1IwpxiMVihs9E6q",
-	"ufIbOmQJ2iQBBY3FPWwdNN6EZlr0wGytlN4RzVCh2CpEWfB4mRvprdmOzdhBQZFL0vdv5IezNxdkzMSv",
-	"lA8mWTYb2MzkAdRMtlhVJkhjOK8NO9CbPZGxkZH0lWj3xb+R658uzlY1C/EaLO2L5e98wZb/0m98f3bd",
-	"bwTQ8V/61biSfiPAXv/S19PuNx7I3ha4SGYBr9n9Ur+GOfKPT6Z6+kX98hB8aZhxIFj8gj3AuV3T4lB4",
-	"r7Cr1i+9x6X2P6fTJNSazi1LAY9EQv58QMDEA7Iq/KtNzjNlbIWYZgQXJ3weGqWXpEzJRFN14wowyUig",
-	"mxrbAhRs8B309zMmTi7Odc+PI+qbHQfTzSvD45YdCfNawQsfbQz91xQIrl1LEfi+zb54xAD3GK3ObTVV",
-	"Rgi7p1GWQFWuUN/06kG0KOpgFSdZyoxgwrWyxpO4veL0/HTy9s12p8eO+s/T8y1Pj8GS8B8gSO5YenJ2",
-	"Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBCVfx9hXCEUySEQgLS0hWpcw",
-	"9CfjM0AtIKxqhrNo9BryRu8LE7c8lcLAN5TFdBAsSC+bSdHbFK+fxlyAR2nx5MJkNOkGUm3jiNq/keNk",
-	"6UIYgBswQjvIq1yQrtpsibZD/F+5RifuATQh7cWlaK+8FUW7q+VvA7X+vMSEVMtBdYDQnD9T5FSz2NPy",
-	"E3JycW4q6FMUofFVcvXqryUUdyZlovpCk9XMVM+dgo2f5ALrr8U9Am58/IlmJETZ2vB/EKqf33ZDE/vX",
-	"FwsZ0ZDp3G630XlST6w1SqF5GUO/IDQwRFdtxsGhAvDwgQMMH1jk92OCJv0iOyLsi4pi4SLbjCV4FlKZ",
-	"jyclTo6pBVa66VXQFwY8HeMchjS6CSr4OHoFjRQGbOzi/dU1caHyw15fyOV47UGByI7ETUhPzX5cDQMY",
-	"XITCIQYximvK6D0hHqEQsLNCU0+KpeFO0Beh1jD0ghXIuyFpIk6g3v9BRJNEhQa/Wz8JLSCbwvf6onxx",
-	"wONwp22dH7hHaDSxu5umFCt8aoUkJDOaZuq4b1Kl4S/SRB9IQGgec7kDOlMts6vTxrEoi4+II5hIHrEQ",
-	"PphRpQD5zwqbdv1MMAdA88oEInEVoAn2BcSqUEWKa+OuAGmW8FuKxCzJqNppk1CERSWZbrsv3rLpkKXK",
-	"aD6l2eIGMmlSRvhYSLt7PiT99dj5FmZbjvoi1IepXRKDdjTJxU1I5PBn8FwxEevFx/1ELNpPr96/O/sc",
-	"HttKbQYgz6BTt7mIkjxmAwClDQnFyE9oFpth01k2JyEutr5PEU0hBCbET54At/5xCS66B+1vAekv80K1",
-	"F/C7BoW996Xdbj88ILSCkCQ0q2FMD0D+UqrVf7QgUIF47uj4A9al0NVXHBI1oTMWuFDvvS99C+QN+L7Z",
-	"fIb/ANO7CwX/EAamogMOX+uxTFmCIKh1fxwTwGmHS44n65nCgRFoSTTdirkllGgBOAHPTSCTc8LM1vVF",
-	"eN9SE5kncQvAQXsEmKJBqlfmFLnpz4gaZjzbE5bM+gKyhWEFochtLOHgQ3s7RRm+ApMCTbkk/Efre5hQ",
-	"ywYahuB7UIuZaRZYjMXHzmcfTLhV663hC5kBwVwOpqC5YckMfwPQedhhWy25BH/3Y72vwUQ3YOxGKKii",
-	"vW8DE/95ATHczsU4aypkQY+3QhmMZAnGfk0kMWKouhBGqysYEah4XOSWjlsZA3Dt4PP1q/PRJAti3AM1",
-	"tQjIBU25+q+roPAxCHYByt4MH2g8dDXKBcqHevfTMSgpqtFrfOk3Ip7NAbkbeus3HkqX15hlAzMcLXRC",
-	"jAowxG6Zo1u0/PC5um3do//7/zxF+1kuxLychR6aO8KB264XhN/uh6ofSWB2mM4fs8Q4HJPka6+4vzCA",
-	"w5314ueZbBTDrC25xy5gIi1t30D+I0yA9Kx+1cEJaKozlmYc7yt853HouM7KT/hW6SpEZopru7iVmwcZ",
-	"Icv45pUJkDHjyi4pKyBido+R53I8S+WwiDE3Z+AbVDgACY4mSy8i+DQNYkaj131xuN/tHkBJazz0E5pF",
-	"01nSelw1BLOF2I4jLz2m3IE+uhlNysIdR485Ag4D2qAWQiHHmLIHWy0HSBy4AsXHCzIjiiW4/v3KBnhr",
-	"J5hTZur4wIHq6xPVb4BojEKQ3mT4rNhmI/zAyYJf+o2HoF8cw745HovlEvTjh89OyYV/tbVwJ22KRfx3",
-	"MfPNJmmrYVQmirL5VmUu7P3Kxc1mhS4qMQULsuiS+KEKXkKhjze2TamBi79EkF3d8zMj464awaNjFnAN",
-	"HxG1jR8+KnYbP92+ygd+90gQU/z4sWA/drZPgPzBJmo1JDY2qOLXTy9HYKKwl9clKISCVZUJQJwDxUVr",
-	"fcWikOG8VphAS2dWCrBntIKXvyUzhYlfmlX51kUIIGqTmMUDUOviFhamHjN3XJGdoC++TdmCDe9i6ZJ5",
-	"BDh+/WiUKPnlmViGk//bb/RvjZKPw2rphmnGh4mBni956mqYfPBr8tKuvwl8D2BvcFFan/AAAiIVBtEA",
-	"aCZBK7lq6x+aO6GxKGEZVGPmbxMos4gNAEi+onNlkX5IHehHXwJA+AGvfgnxUyIE8WgCor8LILQMygfH",
-	"8ZUAfbS04IfzcfWJF7u7B4dan/hGGD+FimEpnbwTLB4MAY0SWLwPiOez82HCkdlucym+NjzOH4X5/47s",
-	"83HU9WmEAyHlRqWFxoAvwu7trCUaz7/A/y4Pe3/t0ISUZSlnt6ykC67379igF1dguYynjWMpiaURFnga",
-	"18WYn5jGakG45mJ54snthVoeT/7VU0n/BSnJI+jGKprxr0cynircYFUlIbPBCBAF60IOcsrxLGvty1La",
-	"g+ryx+7F1TKw3tvABoCa2EiDkmbkomJzzdkt+v1W0tE7ifduAk51fbEhxeO/Q2LrrIsmgFpmwb1tIp3z",
-	"01voU4uvy/JmFsIZVTWlskgCfw6eiWoDbyAx0bjmp1heL8UKzVN6w0iai3Cnkkbee/4cshknUmW9o06n",
-	"A8KEGfciyNqYqwxJNpxGSKl0Unb00i2OCuJGwFdTqRrmxkiMacbuqGOMB/y3xaawbKMVuC3ilYURQLyy",
-	"hY/K7NvyXfP34svWrGLQR5wvMFDfs+g25N3gPZnAnvLD0slW/fCDApgTrCAD/tpanQ/TQFHmwzPaWiQM",
-	"JNvXAPKx8JHJEUXfLThNivYBA3Sx7cUjrztphs9vu+FO4RNeGvJDKhE/ZW/mLiz2dxJPuSjPV5PqvxWW",
-	"XSQtQgVN5hmPVGCRtVVQUb8SOXaOov7Y08nKjEAzgeptMw1CLOHD54f/LwAA//8=",
+	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
+	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
+	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
+	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
+	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
+	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
+	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
+	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
+	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
+	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
+	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
+	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
+	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
+	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
+	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
+	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
+	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
+	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
+	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
+	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
+	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
+	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
+	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
+	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
+	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
+	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
+	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
+	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
+	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
+	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
+	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
+	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
+	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
+	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
+	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
+	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
+	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
+	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
+	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
+	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
+	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
+	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
+	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
+	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
+	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
+	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
+	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
+	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
+	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
+	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
+	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
+	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
+	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
+	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
+	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
+	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
+	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
+	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
+	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
+	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
+	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
+	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
+	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
+	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
+	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
+	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
+	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
+	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
+	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
+	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
+	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
+	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
+	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
+	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
+	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
+	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
+	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
+	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
+	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
+	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
+	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
+	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
+	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
+	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
+	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
+	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
+	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
+	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
+	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
+	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
+	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
+	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
+	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
+	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
+	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
+	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
+	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
+	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
+	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
+	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
+	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
+	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
+	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
+	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
+	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
+	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
+	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
+	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
+	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
+	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
+	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
+	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
+	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
+	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
+	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
+	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
+	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
+	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
+	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
+	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
+	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
+	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
+	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
+	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
+	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
+	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
+	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
+	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
+	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
+	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
+	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
+	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
+	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
+	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
+	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
+	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
+	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
+	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
+	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
+	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
+	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
+	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
+	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
+	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
+	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
+	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
+	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
+	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
+	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
+	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
+	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
+	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
+	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
+	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
+	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
+	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
+	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
+	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
+	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
+	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
+	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
+	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
+	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
+	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
+	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
+	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
+	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
+	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
+	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
+	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
+	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
+	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
+	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
+	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
+	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
+	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
+	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
+	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
+	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
+	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
+	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
+	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
+	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
+	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
+	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
+	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
+	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
+	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
+	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
+	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
+	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
+	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
+	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
+	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
+	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
+	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
+	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
+	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
+	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
+	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
+	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
+	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
+	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
+	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
+	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
+	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
+	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
+	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
+	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
+	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
+	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
+	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
+	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
+	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
+	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
+	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
+	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
+	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
+	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
+	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
+	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
+	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
+	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
+	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
+	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
+	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
+	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
+	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
+	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
+	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
+	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
+	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
+	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
+	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
+	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
+	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
+	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
+	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
+	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
+	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
+	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
+	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
+	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
+	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
+	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
+	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
+	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
+	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
+	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
+	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
+	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
+	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
+	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
+	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
+	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
+	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
+	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
+	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
+	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
+	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
+	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
+	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
+	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
+	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
+	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
+	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
+	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
+	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
+	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
+	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
+	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
+	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
+	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
+	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
+	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
+	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
+	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
+	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
+	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
+	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
+	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
+	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
+	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
+	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
+	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
+	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
+	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
+	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
+	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
+	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
+	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
+	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
+	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
+	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
+	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
+	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
+	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
+	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
+	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
+	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
+	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
+	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
+	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
+	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
+	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
+	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
+	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
+	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
+	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
+	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
+	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
+	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
+	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
+	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
+	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
+	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
+	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
+	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
+	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
+	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
+	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
+	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
+	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -146,6 +146,26 @@ func TestOpenAISDKChat(t *testing.T) {
 		assert.Equal(t, "text/event-stream", raw.Header.Get("Content-Type"))
 	})
 
+	t.Run("JSON mode and sampling options reach the provider", func(t *testing.T) {
+		p := params
+		p.Seed, p.PresencePenalty, p.FrequencyPenalty = openai.Int(7), openai.Float(0.5), openai.Float(-0.5)
+		p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &openai.ResponseFormatJSONSchemaParam{
+			JSONSchema: openai.ResponseFormatJSONSchemaJSONSchemaParam{Name: "greeting", Schema: map[string]any{"type": "object"}, Strict: openai.Bool(true)},
+		}}
+		_, err := e.client.Chat.Completions.New(context.Background(), p)
+		require.NoError(t, err)
+		up := lastRequest(t, e.up.groq)
+		assert.JSONEq(t, `{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object"},"strict":true}}`, string(up.Fields["response_format"]))
+		assert.JSONEq(t, `7`, string(up.Fields["seed"]))
+		assert.JSONEq(t, `0.5`, string(up.Fields["presence_penalty"]))
+		assert.JSONEq(t, `-0.5`, string(up.Fields["frequency_penalty"]))
+
+		p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &openai.ResponseFormatJSONObjectParam{}}
+		_, err = e.client.Chat.Completions.New(context.Background(), p)
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"type":"json_object"}`, string(lastRequest(t, e.up.groq).Fields["response_format"]))
+	})
+
 	t.Run("the request log says which API", func(t *testing.T) {
 		e.register("boss@example.com", pw)
 		boss := e.login("boss@example.com", pw)
@@ -159,8 +179,8 @@ func TestOpenAISDKChat(t *testing.T) {
 			for _, r := range res.json(t)["requests"].([]any) {
 				apis[r.(map[string]any)["api"].(string)]++
 			}
-			return apis["openai"] == 2 && apis["native"] == 1
-		}, 10*time.Second, 50*time.Millisecond, "two OpenAI requests and one native request are logged as such")
+			return apis["openai"] == 4 && apis["native"] == 1
+		}, 10*time.Second, 50*time.Millisecond, "four OpenAI requests and one native request are logged as such")
 	})
 }
 
@@ -383,6 +403,7 @@ func TestOpenAIErrors(t *testing.T) {
 		{"no messages", openai.ChatCompletionNewParams{Model: "fast", Messages: []openai.ChatCompletionMessageParamUnion{}}, "messages"},
 		{"two answers", openai.ChatCompletionNewParams{Model: "fast", Messages: user, N: openai.Int(2)}, "n"},
 		{"top_p out of range", openai.ChatCompletionNewParams{Model: "fast", Messages: user, TopP: openai.Float(2)}, "top_p"},
+		{"a penalty out of range", openai.ChatCompletionNewParams{Model: "fast", Messages: user, PresencePenalty: openai.Float(2.5)}, "presence_penalty"},
 		{"an image part", openai.ChatCompletionNewParams{Model: "fast", Messages: []openai.ChatCompletionMessageParamUnion{
 			openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "https://example.com/a.png"})}),
 		}}, "messages[0].content[0].type"},

@@ -121,6 +121,27 @@ type CompletionRequest struct {
 	// Tools and ToolChoice are passed to providers that support them.
 	Tools      []Tool
 	ToolChoice *ToolChoice
+	// The sampling options below are passed on when set.
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	Seed             *int64
+	ResponseFormat   *ResponseFormat
+}
+
+// Response formats.
+const (
+	ResponseFormatText       = "text"
+	ResponseFormatJSONObject = "json_object"
+	ResponseFormatJSONSchema = "json_schema"
+)
+
+// ResponseFormat asks for an answer in JSON: any object, or one that
+// follows a schema.
+type ResponseFormat struct {
+	Type string
+	// JSONSchema is OpenAI's json_schema member ({"name","schema","strict"})
+	// for ResponseFormatJSONSchema, passed on as sent.
+	JSONSchema json.RawMessage
 }
 
 // ChatDelta is one piece of a streamed answer. The last delta of a stream

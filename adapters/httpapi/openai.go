@@ -34,7 +34,8 @@ const modelsCreated = 1767225600
 // decides what the generated types leave open (unions, roles, parts) and
 // leaves the rules to the use case.
 func toOpenAIChatRequest(b *api.OpenAIChatRequest) (chat.Request, error) {
-	r := chat.Request{API: domain.APIOpenAI, Tier: domain.Tier(b.Model), Temperature: b.Temperature, TopP: b.TopP, MaxTokens: b.MaxTokens}
+	r := chat.Request{API: domain.APIOpenAI, Tier: domain.Tier(b.Model), Temperature: b.Temperature, TopP: b.TopP, MaxTokens: b.MaxTokens,
+		PresencePenalty: b.PresencePenalty, FrequencyPenalty: b.FrequencyPenalty, Seed: b.Seed}
 	if b.Model == "" {
 		return r, invalid("model: is required (fast, balanced or smart)")
 	}
@@ -84,6 +85,12 @@ func toOpenAIChatRequest(b *api.OpenAIChatRequest) (chat.Request, error) {
 				tool.Parameters = *p
 			}
 			r.Tools = append(r.Tools, tool)
+		}
+	}
+	if f := b.ResponseFormat; f != nil {
+		r.ResponseFormat = &domain.ResponseFormat{Type: string(f.Type)}
+		if f.JsonSchema != nil && !bytes.Equal(bytes.TrimSpace(*f.JsonSchema), []byte("null")) {
+			r.ResponseFormat.JSONSchema = *f.JsonSchema
 		}
 	}
 	if b.ToolChoice != nil {

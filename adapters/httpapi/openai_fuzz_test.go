@@ -27,6 +27,8 @@ var openAISeeds = []string{
 	`{"model":"fast","messages":[{"role":"tool","content":"x"}]}`,
 	`{"model":"fast","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]}`,
 	`{"model":"fast","messages":[{"role":"user","content":"x"}],"n":2}`,
+	`{"model":"fast","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{}}},"seed":1,"presence_penalty":-2,"frequency_penalty":2}`,
+	`{"model":"fast","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object","json_schema":null},"presence_penalty":2.5}`,
 	`{"model":"fast","messages":[{"role":"user","content":5}]}`,
 	`{"model":"fast","messages":[{"role":"user","content":"x"}],"stop":7,"tool_choice":7}`,
 	`{"model":"gpt-4o","messages":[{"role":"user","content":"x"}]}`,

@@ -118,7 +118,16 @@ type chatRequest struct {
 	Stop          []string       `json:"stop,omitempty"`
 	Tools         []chatTool     `json:"tools,omitempty"`
 	// ToolChoice is a mode string or a namedToolChoice.
-	ToolChoice any `json:"tool_choice,omitempty"`
+	ToolChoice       any             `json:"tool_choice,omitempty"`
+	PresencePenalty  *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64        `json:"frequency_penalty,omitempty"`
+	Seed             *int64          `json:"seed,omitempty"`
+	ResponseFormat   *responseFormat `json:"response_format,omitempty"`
+}
+
+type responseFormat struct {
+	Type       string          `json:"type"`
+	JSONSchema json.RawMessage `json:"json_schema,omitempty"`
 }
 
 type chatMessage struct {
@@ -174,6 +183,13 @@ func newChatRequest(req domain.CompletionRequest, stream bool) chatRequest {
 		MaxTokens:   req.MaxTokens,
 		TopP:        req.TopP,
 		Stop:        req.Stop,
+
+		PresencePenalty:  req.PresencePenalty,
+		FrequencyPenalty: req.FrequencyPenalty,
+		Seed:             req.Seed,
+	}
+	if f := req.ResponseFormat; f != nil {
+		cr.ResponseFormat = &responseFormat{Type: f.Type, JSONSchema: f.JSONSchema}
 	}
 	for i := range req.Messages {
 		m := &req.Messages[i]

@@ -226,6 +226,21 @@ func TestChatRequestBody(t *testing.T) {
 			},
 			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`,
 		},
+		{
+			name: "penalties, seed and JSON mode",
+			mutate: func(r *domain.CompletionRequest) {
+				r.PresencePenalty, r.FrequencyPenalty, r.Seed = ptr(0.5), ptr(-1.0), ptr(int64(42))
+				r.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONObject}
+			},
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"presence_penalty":0.5,"frequency_penalty":-1,"seed":42,"response_format":{"type":"json_object"}}`,
+		},
+		{
+			name: "a JSON schema",
+			mutate: func(r *domain.CompletionRequest) {
+				r.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONSchema, JSONSchema: json.RawMessage(`{"name":"city","schema":{"type":"object"},"strict":true}`)}
+			},
+			want: `{"model":"llama-test",` + plainMessages + `,"stream":false,"response_format":{"type":"json_schema","json_schema":{"name":"city","schema":{"type":"object"},"strict":true}}}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -80,6 +80,21 @@ func TestOpenAIValidation(t *testing.T) {
 		{name: "empty assistant message", req: with(func(r *chat.Request) { r.Messages[0].Role = domain.RoleAssistant; r.Messages[0].Content = "" }), wantPrefix: "messages[0].content: is required"},
 		{name: "top_p above 1", req: with(func(r *chat.Request) { r.TopP = floatp(1.5) }), wantPrefix: "top_p: "},
 		{name: "top_p of 0", req: with(func(r *chat.Request) { r.TopP = floatp(0) })},
+		{name: "penalties at their bounds", req: with(func(r *chat.Request) { r.PresencePenalty, r.FrequencyPenalty = floatp(-2), floatp(2) })},
+		{name: "frequency penalty out of range", req: with(func(r *chat.Request) { r.FrequencyPenalty = floatp(-2.1) }), wantPrefix: "frequency_penalty: "},
+		{name: "JSON mode", req: with(func(r *chat.Request) {
+			r.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONObject}
+		})},
+		{name: "a JSON schema", req: with(func(r *chat.Request) {
+			r.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONSchema, JSONSchema: json.RawMessage(`{"name":"x","schema":{}}`)}
+		})},
+		{name: "json_schema without its schema", req: with(func(r *chat.Request) {
+			r.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONSchema}
+		}), wantPrefix: "response_format.json_schema: is required"},
+		{name: "a schema with JSON mode", req: with(func(r *chat.Request) {
+			r.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONObject, JSONSchema: json.RawMessage(`{}`)}
+		}), wantPrefix: "response_format.json_schema: only with"},
+		{name: "unknown response format", req: with(func(r *chat.Request) { r.ResponseFormat = &domain.ResponseFormat{Type: "yaml"} }), wantPrefix: "response_format.type: "},
 		{name: "five stop sequences", req: with(func(r *chat.Request) { r.Stop = []string{"a", "b", "c", "d", "e"} }), wantPrefix: "stop: at most 4"},
 		{name: "empty stop sequence", req: with(func(r *chat.Request) { r.Stop = []string{"a", ""} }), wantPrefix: "stop[1]: must not be empty"},
 		{name: "bad tool name", req: with(func(r *chat.Request) { r.Tools[0].Name = "get weather" }), wantPrefix: "tools[0].function.name: "},
@@ -133,6 +148,8 @@ func TestOpenAIToolCalls(t *testing.T) {
 	req := openAIReq()
 	req.TopP, req.Stop = floatp(0.5), []string{"END"}
 	req.ToolChoice = &domain.ToolChoice{Mode: domain.ToolChoiceAuto}
+	req.Seed, req.PresencePenalty, req.FrequencyPenalty = new(int64(3)), floatp(1), floatp(-1)
+	req.ResponseFormat = &domain.ResponseFormat{Type: domain.ResponseFormatJSONObject}
 	sink := &toolSink{}
 	res, err := e.svc.Chat(context.Background(), e.user, req, sink)
 	require.NoError(t, err)
@@ -148,6 +165,10 @@ func TestOpenAIToolCalls(t *testing.T) {
 	assert.Equal(t, req.ToolChoice, up.ToolChoice)
 	assert.Equal(t, req.TopP, up.TopP)
 	assert.Equal(t, req.Stop, up.Stop)
+	assert.Equal(t, req.Seed, up.Seed)
+	assert.Equal(t, req.PresencePenalty, up.PresencePenalty)
+	assert.Equal(t, req.FrequencyPenalty, up.FrequencyPenalty)
+	assert.Equal(t, req.ResponseFormat, up.ResponseFormat)
 	assert.Equal(t, domain.APIOpenAI, e.onlyRecord(t).API)
 }
 

@@ -40,6 +40,11 @@ type Request struct {
 	API        string
 	Tools      []domain.Tool
 	ToolChoice *domain.ToolChoice
+	// OpenAI's other sampling options, passed on when set.
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	Seed             *int64
+	ResponseFormat   *domain.ResponseFormat
 	// WebSearch asks for the prompt to be searched first and the results
 	// given to the model as context to cite.
 	WebSearch bool
@@ -135,7 +140,37 @@ func (r *Request) normalize(l Limits) error {
 	if err := checkStop(r.Stop); err != nil {
 		return err
 	}
+	for _, p := range [...]struct {
+		name string
+		v    *float64
+	}{{"presence_penalty", r.PresencePenalty}, {"frequency_penalty", r.FrequencyPenalty}} {
+		if p.v != nil && (*p.v < -2 || *p.v > 2) {
+			return invalid("%s: must be between -2 and 2", p.name)
+		}
+	}
+	if err := checkResponseFormat(r.ResponseFormat); err != nil {
+		return err
+	}
 	return r.checkTools()
+}
+
+func checkResponseFormat(f *domain.ResponseFormat) error {
+	if f == nil {
+		return nil
+	}
+	switch f.Type {
+	case domain.ResponseFormatText, domain.ResponseFormatJSONObject:
+		if len(f.JSONSchema) > 0 {
+			return invalid("response_format.json_schema: only with type json_schema")
+		}
+	case domain.ResponseFormatJSONSchema:
+		if s := bytes.TrimSpace(f.JSONSchema); len(s) == 0 || s[0] != '{' || !json.Valid(s) {
+			return invalid("response_format.json_schema: is required, an object with the schema")
+		}
+	default:
+		return invalid("response_format.type: must be text, json_object or json_schema")
+	}
+	return nil
 }
 
 // checkMessage checks one earlier message and returns its length in

@@ -299,7 +299,8 @@ func (s *Service) route(ctx context.Context, req *Request, sink Sink, rec *domai
 
 	search := s.webSearch(ctx, req)
 	creq := domain.CompletionRequest{Messages: req.messages(search.Sources), Temperature: req.Temperature, TopP: req.TopP,
-		MaxTokens: req.MaxTokens, Stop: req.Stop, Tools: req.Tools, ToolChoice: req.ToolChoice}
+		MaxTokens: req.MaxTokens, Stop: req.Stop, Tools: req.Tools, ToolChoice: req.ToolChoice,
+		PresencePenalty: req.PresencePenalty, FrequencyPenalty: req.FrequencyPenalty, Seed: req.Seed, ResponseFormat: req.ResponseFormat}
 	var attempts []domain.Attempt
 	onlyRateLimited := true
 	for _, route := range s.chain(req.Tier) {
