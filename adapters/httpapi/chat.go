@@ -69,14 +69,8 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		return &chatStream{s: h.s, ctx: ctx, user: u, req: creq}, nil
 	}
 	var sink collectSink
-	res, err := h.s.deps.Chat.Chat(ctx, u, creq, &sink)
-	if h.s.cfg.LogPrompts {
-		h.s.logTranscript(ctx, creq, sink.content, err)
-	}
+	res, err := h.s.answer(ctx, u, creq, &sink, func() []byte { return sink.content })
 	if err != nil {
-		if shuttingDown(ctx) {
-			return nil, errShutdownUnavailable(err)
-		}
 		return nil, err
 	}
 	return api.Chat200JSONResponse{
@@ -104,17 +98,50 @@ type chatStream struct {
 // VisitChatResponse implements api.ChatResponseObject.
 func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 	sink := newSSESink(w, RequestIDFrom(c.ctx), c.s.cfg.SSEKeepAlive)
-	sink.metrics, sink.keepAnswer = c.s.cfg.Metrics, c.s.cfg.LogPrompts
-	defer sink.close()
-	res, err := c.s.deps.Chat.Chat(c.ctx, c.user, c.req, sink)
-	if c.s.cfg.LogPrompts {
-		c.s.logTranscript(c.ctx, c.req, sink.answer, err)
+	return c.s.stream(c.ctx, c.user, c.req, sink)
+}
+
+// answer runs a chat whose answer is sent whole once it is complete; the
+// sink collects it, content returns what it collected. Both APIs' JSON
+// answers come through here.
+func (s *Server) answer(ctx context.Context, u domain.User, req chat.Request, sink chat.Sink, content func() []byte) (chat.Result, error) {
+	res, err := s.deps.Chat.Chat(ctx, u, req, sink)
+	if s.cfg.LogPrompts {
+		s.logTranscript(ctx, req, content(), err)
 	}
-	if sink.begun && sink.metrics != nil {
-		defer sink.metrics.StreamClosed() // after the last event is written
+	if err != nil && shuttingDown(ctx) {
+		return res, errShutdownUnavailable(err)
 	}
-	if !sink.begun {
-		if err != nil && shuttingDown(c.ctx) {
+	return res, err
+}
+
+// eventStream is a chat answer written as Server-Sent Events: the native
+// sseSink or the OpenAI-compatible openAISink.
+type eventStream interface {
+	chat.Sink
+	// stream is the sink's stream mechanics.
+	stream() *sseSink
+	// done ends a complete answer; fail ends one that cannot complete.
+	done(chat.Result) error
+	fail(message, code string) error
+}
+
+// stream runs a streamed chat into sink. Until the first token nothing is
+// written, so an error is returned for the error handler to answer with
+// its status; after it, the stream ends with the sink's error event.
+func (s *Server) stream(ctx context.Context, u domain.User, req chat.Request, sink eventStream) error {
+	st := sink.stream()
+	st.metrics, st.keepAnswer = s.cfg.Metrics, s.cfg.LogPrompts
+	defer st.close()
+	res, err := s.deps.Chat.Chat(ctx, u, req, sink)
+	if s.cfg.LogPrompts {
+		s.logTranscript(ctx, req, st.answer, err)
+	}
+	if st.begun && st.metrics != nil {
+		defer st.metrics.StreamClosed() // after the last event is written
+	}
+	if !st.begun {
+		if err != nil && shuttingDown(ctx) {
 			return errShutdownUnavailable(err)
 		}
 		return err // nothing written yet: the error handler answers with JSON
@@ -122,16 +149,16 @@ func (c *chatStream) VisitChatResponse(w http.ResponseWriter) error {
 	switch {
 	case err == nil:
 		return sink.done(res)
-	case shuttingDown(c.ctx):
+	case shuttingDown(ctx):
 		// The server stops before the answer could finish: say so, so that
 		// the client knows the answer is incomplete and why.
-		c.s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(c.ctx))
+		s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(ctx))
 		_ = sink.fail("The server is shutting down; the answer is incomplete", CodeShuttingDown)
 		return nil
-	case errors.Is(err, context.Canceled) || c.ctx.Err() != nil:
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return nil // the client left
 	default:
-		c.s.log.Warn("stream interrupted", "request_id", RequestIDFrom(c.ctx), "error", err)
+		s.log.Warn("stream interrupted", "request_id", RequestIDFrom(ctx), "error", err)
 		_ = sink.fail("The AI provider failed in the middle of the answer", chat.ErrorCode(err))
 		return nil
 	}

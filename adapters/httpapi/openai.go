@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -194,14 +193,8 @@ func (h *handlers) CreateChatCompletion(ctx context.Context, req api.CreateChatC
 		return &openAIStream{s: h.s, ctx: ctx, user: u, req: creq, includeUsage: includeUsage}, nil
 	}
 	var sink openAICollector
-	res, err := h.s.deps.Chat.Chat(ctx, u, creq, &sink)
-	if h.s.cfg.LogPrompts {
-		h.s.logTranscript(ctx, creq, sink.content, err)
-	}
+	res, err := h.s.answer(ctx, u, creq, &sink, func() []byte { return sink.content })
 	if err != nil {
-		if shuttingDown(ctx) {
-			return nil, errShutdownUnavailable(err)
-		}
 		return nil, err
 	}
 	answer := api.OpenAIAnswer{Role: api.OpenAIAnswerRoleAssistant}
@@ -296,37 +289,9 @@ type openAIStream struct {
 func (o *openAIStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
 	sink := &openAISink{
 		sseSink: newSSESink(w, RequestIDFrom(o.ctx), o.s.cfg.SSEKeepAlive),
-		id:      completionID(o.ctx), created: time.Now().Unix(), model: string(o.req.Tier),
+		id:      completionID(o.ctx), created: time.Now().Unix(), model: string(o.req.Tier), includeUsage: o.includeUsage,
 	}
-	sink.metrics, sink.keepAnswer = o.s.cfg.Metrics, o.s.cfg.LogPrompts
-	defer sink.close()
-	res, err := o.s.deps.Chat.Chat(o.ctx, o.user, o.req, sink)
-	if o.s.cfg.LogPrompts {
-		o.s.logTranscript(o.ctx, o.req, sink.answer, err)
-	}
-	if sink.begun && sink.metrics != nil {
-		defer sink.metrics.StreamClosed()
-	}
-	if !sink.begun {
-		if err != nil && shuttingDown(o.ctx) {
-			return errShutdownUnavailable(err)
-		}
-		return err // nothing written yet: the error handler answers
-	}
-	switch {
-	case err == nil:
-		return sink.done(res, o.includeUsage)
-	case shuttingDown(o.ctx):
-		o.s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(o.ctx))
-		_ = sink.fail("The server is shutting down; the answer is incomplete", CodeShuttingDown)
-		return nil
-	case errors.Is(err, context.Canceled) || o.ctx.Err() != nil:
-		return nil // the client left
-	default:
-		o.s.log.Warn("stream interrupted", "request_id", RequestIDFrom(o.ctx), "error", err)
-		_ = sink.fail("The AI provider failed in the middle of the answer", chat.ErrorCode(err))
-		return nil
-	}
+	return o.s.stream(o.ctx, o.user, o.req, sink)
 }
 
 // openAISink writes an answer as OpenAI's chat.completion.chunk events,
@@ -337,6 +302,8 @@ type openAISink struct {
 	id      string
 	created int64
 	model   string
+	// includeUsage adds the usage chunk before [DONE].
+	includeUsage bool
 	// tokenHead is every token event up to its text: the same for the
 	// whole stream, so it is encoded once (a token event is most of the
 	// stream, and encoding the chunk each time cost three times as much).
@@ -438,7 +405,7 @@ func (s *openAISink) ToolCalls(pieces []domain.ToolCallDelta) error {
 
 // done ends the stream: the finish chunk, the usage chunk when asked for,
 // and [DONE].
-func (s *openAISink) done(r chat.Result, includeUsage bool) error {
+func (s *openAISink) done(r chat.Result) error {
 	s.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -446,7 +413,7 @@ func (s *openAISink) done(r chat.Result, includeUsage bool) error {
 	if err := s.chunkLocked(openAIDelta{}, &finish); err != nil {
 		return err
 	}
-	if includeUsage {
+	if s.includeUsage {
 		u := openAIUsage(r.Usage)
 		err := s.eventLocked("", openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
 			Choices: []openAIChunkChoice{}, Usage: &u})

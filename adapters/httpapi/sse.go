@@ -103,6 +103,9 @@ func (s *sseSink) Token(text string) error {
 	return s.eventLocked("", text)
 }
 
+// stream implements eventStream.
+func (s *sseSink) stream() *sseSink { return s }
+
 // done ends the stream with the finish reason and usage.
 func (s *sseSink) done(r chat.Result) error {
 	s.close()

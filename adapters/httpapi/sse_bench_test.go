@@ -101,7 +101,7 @@ func BenchmarkOpenAISink(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s := &openAISink{sseSink: newSSESink(w, "5c4f2d1e-8b3a-4f6e-9d2c-1a0b9e8f7d6c", keepAlive),
-			id: "chatcmpl-5c4f2d1e-8b3a-4f6e-9d2c-1a0b9e8f7d6c", created: 1764115200, model: "fast"}
+			id: "chatcmpl-5c4f2d1e-8b3a-4f6e-9d2c-1a0b9e8f7d6c", created: 1764115200, model: "fast", includeUsage: true}
 		if err := s.Begin(benchMeta); err != nil {
 			b.Fatal(err)
 		}
@@ -110,7 +110,7 @@ func BenchmarkOpenAISink(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		if err := s.done(res, true); err != nil {
+		if err := s.done(res); err != nil {
 			b.Fatal(err)
 		}
 		s.close()
