@@ -97,7 +97,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 	if !ok {
 		return sqlcgen.InsertRequestLogParams{}, errors.New("user id is not a UUID")
 	}
-	api, err := logAPI(r.API)
+	api, err := sqlval.API(r.API)
 	if err != nil {
 		return sqlcgen.InsertRequestLogParams{}, err
 	}
@@ -134,18 +134,6 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 		row.TtftMs = &ms
 	}
 	return row, nil
-}
-
-// logAPI is the api column for a record's API: "" stands for the native
-// API; an API the column does not allow makes the record unstorable.
-func logAPI(api string) (string, error) {
-	switch api {
-	case "", domain.APINative:
-		return domain.APINative, nil
-	case domain.APIOpenAI:
-		return domain.APIOpenAI, nil
-	}
-	return "", fmt.Errorf("unknown API %q", api)
 }
 
 // fromLogRow maps a row back to a record.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -49,6 +51,25 @@ func TestServeKeysCLI(t *testing.T) {
 	// The key is a credential for the CLI like a token.
 	out, _ = ok(key, "quota")
 	assert.Contains(t, out, "0 of 50 requests used today")
+
+	// The unmodified OpenAI SDK, pointed at the binary with the key, chats
+	// and streams (the mock provider answers).
+	oa := openai.NewClient(option.WithBaseURL(s.url+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{Model: "fast", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello binary")}}
+	whole, err := oa.Chat.Completions.New(t.Context(), params)
+	require.NoError(t, err)
+	require.Len(t, whole.Choices, 1)
+	assert.NotEmpty(t, whole.Choices[0].Message.Content)
+	stream := oa.Chat.Completions.NewStreaming(t.Context(), params)
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	require.NoError(t, stream.Err())
+	assert.Equal(t, whole.Choices[0].Message.Content, acc.Choices[0].Message.Content, "the mock answers alike")
+	out, _ = ok(key, "quota")
+	assert.Contains(t, out, "2 of 50 requests used today", "the SDK's requests spend the key owner's quota")
+
 	out, _ = ok(key, "keys", "list")
 	assert.Regexp(t, `^PREFIX\s+NAME\s+ID\s+CREATED\s+LAST USED\n`, out)
 	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(key[:11])+`\s+laptop\s+[0-9a-f-]{36}\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-`, out, "used just now")
@@ -65,6 +86,10 @@ func TestServeKeysCLI(t *testing.T) {
 	assert.Contains(t, out, "revoked ")
 	r := s.do(t, http.MethodGet, "/api/v1/quota", "", bearer(key)...)
 	assertError(t, r, http.StatusUnauthorized, "unauthorized")
+	_, err = oa.Chat.Completions.New(t.Context(), params)
+	var ae *openai.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusUnauthorized, ae.StatusCode, "the SDK gets a revoked key's 401")
 	_, errOut, code = cli(token, "keys", "revoke", key[:11])
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "no API key of yours starts with")

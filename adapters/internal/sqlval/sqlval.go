@@ -101,3 +101,15 @@ func DecodeAttempts(b []byte) ([]domain.Attempt, error) {
 	}
 	return out, nil
 }
+
+// API is the api column of a request log record: "" stands for the native
+// API; an API the column does not allow makes the record unstorable.
+func API(api string) (string, error) {
+	switch api {
+	case "", domain.APINative:
+		return domain.APINative, nil
+	case domain.APIOpenAI:
+		return domain.APIOpenAI, nil
+	}
+	return "", fmt.Errorf("unknown API %q", api)
+}

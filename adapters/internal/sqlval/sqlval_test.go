@@ -94,3 +94,16 @@ func TestCheckFeedback(t *testing.T) {
 		assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(sqlval.CheckFeedback(f)), name)
 	}
 }
+
+func TestAPI(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"": "native", "native": "native", "openai": "openai"} {
+		got, err := sqlval.API(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "%q", in)
+	}
+	for _, bad := range []string{"grpc", "OpenAI", " native"} {
+		_, err := sqlval.API(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+}
