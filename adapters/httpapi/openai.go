@@ -348,9 +348,13 @@ type openAIFunctionPart struct {
 	Arguments string `json:"arguments"`
 }
 
+// chunk is a chunk of this stream.
+func (s *openAISink) chunk(choices []openAIChunkChoice, usage *api.OpenAIUsage) openAIChunk {
+	return openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model, Choices: choices, Usage: usage}
+}
+
 func (s *openAISink) chunkLocked(delta openAIDelta, finish *string) error {
-	return s.eventLocked("", openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
-		Choices: []openAIChunkChoice{{Delta: delta, FinishReason: finish}}})
+	return s.eventLocked("", s.chunk([]openAIChunkChoice{{Delta: delta, FinishReason: finish}}, nil))
 }
 
 // Begin implements chat.Sink: the headers, then OpenAI's opening chunk.
@@ -373,7 +377,7 @@ func (s *openAISink) Token(text string) error {
 		s.answer = append(s.answer, text...)
 	}
 	if s.tokenHead == nil {
-		head, err := json.Marshal(openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model})
+		head, err := json.Marshal(s.chunk(nil, nil))
 		if err != nil {
 			return err
 		}
@@ -415,9 +419,7 @@ func (s *openAISink) done(r chat.Result) error {
 	}
 	if s.includeUsage {
 		u := openAIUsage(r.Usage)
-		err := s.eventLocked("", openAIChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model,
-			Choices: []openAIChunkChoice{}, Usage: &u})
-		if err != nil {
+		if err := s.eventLocked("", s.chunk([]openAIChunkChoice{}, &u)); err != nil {
 			return err
 		}
 	}
@@ -450,7 +452,7 @@ func (h *handlers) GetOpenAIModel(ctx context.Context, req api.GetOpenAIModelReq
 			return api.GetOpenAIModel200JSONResponse(toOpenAIModel(t)), nil
 		}
 	}
-	if !printable(req.Model) || utf8.RuneCountInString(req.Model) > maxModelName {
+	if !utf8.ValidString(req.Model) || strings.IndexFunc(req.Model, unicode.IsControl) >= 0 || utf8.RuneCountInString(req.Model) > maxModelName {
 		return nil, invalid("model: must be a model name (fast, balanced or smart)")
 	}
 	param, code := "model", "model_not_found"
@@ -462,19 +464,6 @@ func (h *handlers) GetOpenAIModel(ctx context.Context, req api.GetOpenAIModelReq
 
 // maxModelName bounds the name a 404 repeats.
 const maxModelName = 128
-
-// printable reports whether s is UTF-8 text without control characters.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
 
 func toOpenAIModel(t chat.TierInfo) api.OpenAIModel {
 	return api.OpenAIModel{

@@ -128,25 +128,23 @@ func (r *Request) normalize(l Limits) error {
 	if total > l.MaxTotalChars {
 		return invalid("messages: the conversation is longer than %d characters", l.MaxTotalChars)
 	}
-	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
-		return invalid("temperature: must be between 0 and 2")
-	}
-	if t := r.TopP; t != nil && (*t < 0 || *t > 1) {
-		return invalid("top_p: must be between 0 and 1")
+	for _, o := range [...]struct {
+		name   string
+		v      *float64
+		lo, hi float64
+	}{
+		{"temperature", r.Temperature, 0, 2}, {"top_p", r.TopP, 0, 1},
+		{"presence_penalty", r.PresencePenalty, -2, 2}, {"frequency_penalty", r.FrequencyPenalty, -2, 2},
+	} {
+		if o.v != nil && (*o.v < o.lo || *o.v > o.hi) {
+			return invalid("%s: must be between %g and %g", o.name, o.lo, o.hi)
+		}
 	}
 	if m := r.MaxTokens; m != nil && (*m < 1 || *m > l.MaxTokens) {
 		return invalid("max_tokens: must be between 1 and %d", l.MaxTokens)
 	}
 	if err := checkStop(r.Stop); err != nil {
 		return err
-	}
-	for _, p := range [...]struct {
-		name string
-		v    *float64
-	}{{"presence_penalty", r.PresencePenalty}, {"frequency_penalty", r.FrequencyPenalty}} {
-		if p.v != nil && (*p.v < -2 || *p.v > 2) {
-			return invalid("%s: must be between -2 and 2", p.name)
-		}
 	}
 	if err := checkResponseFormat(r.ResponseFormat); err != nil {
 		return err

@@ -454,6 +454,7 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 	defer stream.Close()
 
 	res := Result{Meta: Meta{Tier: rec.Tier, Provider: route.Provider, UpstreamModel: route.Model, WebSearch: search.WebSearch, Sources: search.Sources}}
+	toolSink, _ := sink.(ToolSink) // nil: tool calls are dropped
 	begun := false
 	var stall *time.Timer
 	defer func() {
@@ -514,8 +515,8 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 				return Result{}, fmt.Errorf("%w: token: %w", errSink, err)
 			}
 		}
-		if ts, ok := sink.(ToolSink); ok && len(d.ToolCalls) > 0 {
-			if err := ts.ToolCalls(d.ToolCalls); err != nil {
+		if toolSink != nil && len(d.ToolCalls) > 0 {
+			if err := toolSink.ToolCalls(d.ToolCalls); err != nil {
 				return Result{}, fmt.Errorf("%w: tool calls: %w", errSink, err)
 			}
 		}
