@@ -5,6 +5,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error for callers; adapters map codes to transport
@@ -20,7 +21,10 @@ const (
 	CodeNotFound      Code = "not_found"
 	CodeConflict      Code = "conflict"
 	CodeQuotaExceeded Code = "quota_exceeded"
-	CodeUnavailable   Code = "unavailable"
+	// CodeRateLimited: too many requests (or attempts) in a window, or too
+	// many at once; the client may retry after Error.RetryAfter (429).
+	CodeRateLimited Code = "rate_limited"
+	CodeUnavailable Code = "unavailable"
 	// CodeFeatureDisabled: the operator turned the feature off (503).
 	CodeFeatureDisabled Code = "feature_disabled"
 	// CodeSearchUnavailable: the web search engine cannot answer (503).
@@ -34,6 +38,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error
+	// RetryAfter, when positive, tells the client when to try again
+	// (HTTP: the Retry-After header and the body's retry_after).
+	RetryAfter time.Duration
 }
 
 // Error implements error; it includes the cause for logs.
@@ -95,4 +102,14 @@ func ErrorMessage(err error) string {
 	default:
 		return "internal error"
 	}
+}
+
+// RetryAfter returns how long the client should wait before retrying, from
+// the first *Error in err's chain; 0 when it does not say.
+func RetryAfter(err error) time.Duration {
+	var de *Error
+	if errors.As(err, &de) {
+		return de.RetryAfter
+	}
+	return 0
 }

@@ -26,6 +26,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeNotFound:          http.StatusNotFound,
 	domain.CodeConflict:          http.StatusConflict,
 	domain.CodeQuotaExceeded:     http.StatusTooManyRequests,
+	domain.CodeRateLimited:       http.StatusTooManyRequests,
 	domain.CodeUnavailable:       http.StatusServiceUnavailable,
 	domain.CodeFeatureDisabled:   http.StatusServiceUnavailable,
 	domain.CodeSearchUnavailable: http.StatusServiceUnavailable,
@@ -133,6 +134,11 @@ func (s *Server) errorResponse(err error) (int, errorBody) {
 	var qe *domain.QuotaExceededError
 	if errors.As(err, &qe) {
 		body.Used, body.Limit = &qe.Used, &qe.Limit
+	}
+	if ra := domain.RetryAfter(err); ra > 0 {
+		// Whole seconds, rounded up: "Retry-After: 0" would invite a retry storm.
+		secs := int((ra + time.Second - 1) / time.Second)
+		body.RetryAfter = &secs
 	}
 	return status, body
 }
