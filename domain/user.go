@@ -22,6 +22,16 @@ type User struct {
 	Disabled    bool
 	CreatedAt   time.Time
 	LastLoginAt *time.Time
+	// TokensValidAfter, when not nil, refuses every access token issued at
+	// or before it: logout, a password change and a change of Disabled move
+	// it forward.
+	TokensValidAfter *time.Time
+}
+
+// TokenRevoked reports whether an access token issued at issuedAt was
+// revoked: issued at or before TokensValidAfter.
+func (u User) TokenRevoked(issuedAt time.Time) bool {
+	return u.TokensValidAfter != nil && !issuedAt.After(*u.TokensValidAfter)
 }
 
 // HasPassword reports whether the account can log in with a password.

@@ -28,6 +28,14 @@ type UserStore interface {
 	// RecordLogin stamps last_login_at and, when promote is true, sets is_admin;
 	// CodeNotFound when the account is gone.
 	RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error)
+	// SetPassword replaces the account's password hash and revokes its
+	// tokens as RevokeTokens does, in one update; CodeNotFound when the
+	// account is gone.
+	SetPassword(ctx context.Context, id domain.UserID, hash string, at time.Time) (domain.User, error)
+	// RevokeTokens refuses every access token of the account issued at or
+	// before at: it moves tokens_valid_after to at, never backwards;
+	// CodeNotFound when the account is gone.
+	RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) error
 }
 
 // QuotaStore counts requests per user and UTC day. Counting is atomic in the

@@ -19,3 +19,19 @@ SET last_login_at = sqlc.arg(at)::timestamptz,
     is_admin      = is_admin OR sqlc.arg(promote)::boolean
 WHERE id = sqlc.arg(id)
 RETURNING *;
+
+-- name: SetPassword :one
+-- SetPassword replaces the password hash and refuses every token issued at
+-- or before at (never moving tokens_valid_after backwards).
+UPDATE users
+SET password_hash      = sqlc.arg(password_hash),
+    tokens_valid_after = GREATEST(tokens_valid_after, sqlc.arg(at)::timestamptz)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: RevokeTokens :execrows
+-- RevokeTokens refuses every token issued at or before at, never moving
+-- tokens_valid_after backwards.
+UPDATE users
+SET tokens_valid_after = GREATEST(tokens_valid_after, sqlc.arg(at)::timestamptz)
+WHERE id = sqlc.arg(id);

@@ -19,3 +19,20 @@ SET last_login_at = CAST(sqlc.arg(at) AS INTEGER),
     is_admin      = is_admin OR sqlc.arg(promote)
 WHERE id = sqlc.arg(id)
 RETURNING *;
+
+-- name: SetPassword :one
+-- SetPassword replaces the password hash and refuses every token issued at
+-- or before at (never moving tokens_valid_after backwards; SQLite's
+-- two-argument max() is NULL when either is, hence the COALESCE).
+UPDATE users
+SET password_hash      = sqlc.arg(password_hash),
+    tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(sqlc.arg(at) AS INTEGER)), CAST(sqlc.arg(at) AS INTEGER))
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: RevokeTokens :execrows
+-- RevokeTokens refuses every token issued at or before at, never moving
+-- tokens_valid_after backwards.
+UPDATE users
+SET tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(sqlc.arg(at) AS INTEGER)), CAST(sqlc.arg(at) AS INTEGER))
+WHERE id = sqlc.arg(id);

@@ -15,7 +15,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (email, password_hash, is_admin)
 VALUES ($1, $2, $3)
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
 `
 
 type CreateUserParams struct {
@@ -37,12 +37,13 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at FROM users WHERE lower(email) = lower($1)
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after FROM users WHERE lower(email) = lower($1)
 `
 
 // GetUserByEmail finds an account by email, case-insensitively (uses users_email_lower_key).
@@ -58,12 +59,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at FROM users WHERE id = $1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after FROM users WHERE id = $1
 `
 
 // GetUserByID returns one account.
@@ -79,6 +81,7 @@ func (q *Queries) GetUserByID(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
@@ -88,7 +91,7 @@ UPDATE users
 SET last_login_at = $1::timestamptz,
     is_admin      = is_admin OR $2::boolean
 WHERE id = $3
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
 `
 
 type RecordLoginParams struct {
@@ -110,6 +113,61 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User,
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
+	)
+	return i, err
+}
+
+const revokeTokens = `-- name: RevokeTokens :execrows
+UPDATE users
+SET tokens_valid_after = GREATEST(tokens_valid_after, $1::timestamptz)
+WHERE id = $2
+`
+
+type RevokeTokensParams struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+// RevokeTokens refuses every token issued at or before at, never moving
+// tokens_valid_after backwards.
+func (q *Queries) RevokeTokens(ctx context.Context, arg RevokeTokensParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeTokens, arg.At, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const setPassword = `-- name: SetPassword :one
+UPDATE users
+SET password_hash      = $1,
+    tokens_valid_after = GREATEST(tokens_valid_after, $2::timestamptz)
+WHERE id = $3
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
+`
+
+type SetPasswordParams struct {
+	PasswordHash *string
+	At           time.Time
+	ID           uuid.UUID
+}
+
+// SetPassword replaces the password hash and refuses every token issued at
+// or before at (never moving tokens_valid_after backwards).
+func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User, error) {
+	row := q.db.QueryRow(ctx, setPassword, arg.PasswordHash, arg.At, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.DailyQuota,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }

@@ -12,7 +12,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (id, email, password_hash, is_admin, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5)
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
 `
 
 type CreateUserParams struct {
@@ -42,12 +42,13 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at FROM users WHERE lower(email) = lower(?1)
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after FROM users WHERE lower(email) = lower(?1)
 `
 
 // GetUserByEmail finds an account by email, case-insensitively (uses users_email_lower_key).
@@ -63,12 +64,13 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at FROM users WHERE id = ?1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after FROM users WHERE id = ?1
 `
 
 // GetUserByID returns one account.
@@ -84,6 +86,7 @@ func (q *Queries) GetUserByID(ctx context.Context, id string) (User, error) {
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
@@ -93,7 +96,7 @@ UPDATE users
 SET last_login_at = CAST(?1 AS INTEGER),
     is_admin      = is_admin OR ?2
 WHERE id = ?3
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
 `
 
 type RecordLoginParams struct {
@@ -115,6 +118,62 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User,
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
+	)
+	return i, err
+}
+
+const revokeTokens = `-- name: RevokeTokens :execrows
+UPDATE users
+SET tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(?1 AS INTEGER)), CAST(?1 AS INTEGER))
+WHERE id = ?2
+`
+
+type RevokeTokensParams struct {
+	At int64
+	ID string
+}
+
+// RevokeTokens refuses every token issued at or before at, never moving
+// tokens_valid_after backwards.
+func (q *Queries) RevokeTokens(ctx context.Context, arg RevokeTokensParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, revokeTokens, arg.At, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setPassword = `-- name: SetPassword :one
+UPDATE users
+SET password_hash      = ?1,
+    tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(?2 AS INTEGER)), CAST(?2 AS INTEGER))
+WHERE id = ?3
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
+`
+
+type SetPasswordParams struct {
+	PasswordHash *string
+	At           int64
+	ID           string
+}
+
+// SetPassword replaces the password hash and refuses every token issued at
+// or before at (never moving tokens_valid_after backwards; SQLite's
+// two-argument max() is NULL when either is, hence the COALESCE).
+func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User, error) {
+	row := q.db.QueryRowContext(ctx, setPassword, arg.PasswordHash, arg.At, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.DailyQuota,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.TokensValidAfter,
 	)
 	return i, err
 }
