@@ -824,6 +824,17 @@ type Attempt struct {
 	Reason string `json:"reason"`
 }
 
+// ChangePasswordRequest defines model for ChangePasswordRequest.
+type ChangePasswordRequest struct {
+	// CurrentPassword The password the account has now; omitted only by an account that has none (created by email-only login).
+	//
+	// Example: correct horse battery staple
+	CurrentPassword *string `json:"current_password,omitempty"`
+
+	// NewPassword Example: tr0ub4dor and three more words
+	NewPassword string `json:"new_password"`
+}
+
 // ChatEventStream Server-Sent Events (meta, tokens, done or error); see the chat operation's description.
 type ChatEventStream = string
 
@@ -1897,6 +1908,9 @@ type SubmitFeedbackJSONRequestBody = FeedbackRequest
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
 
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody = ChangePasswordRequest
+
 // CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
 type CreateChatCompletionJSONRequestBody = OpenAIChatRequest
 
@@ -2749,6 +2763,19 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// Logout Log out everywhere
+	//
+	// Revokes every access token of the caller issued so far, on every
+	// device and browser, the one sent with this request included: each
+	// is answered 401 `Invalid authentication token` from then on. Log in
+	// again for a new token. Personal API keys are separate credentials
+	// and keep working; revoke them with `DELETE /api/v1/keys/{id}`.
+	// Called with a personal API key, it still revokes the caller's
+	// access tokens (and leaves the key alone).
+	//
+	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RegisterWithBody Create an account
 	//
 	// The email is trimmed and lower-cased; it must be a valid address and
@@ -2947,6 +2974,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePasswordWithBody Change your password
+	//
+	// Sets a new password (8 to 128 characters) after checking the
+	// current one, revokes every access token issued so far (as logout
+	// does) and answers a fresh token, so that the caller stays signed in
+	// while every other session ends. An account created by email-only
+	// login has no password yet and may set one without
+	// `current_password`. Takes an access token from login, not a personal
+	// API key, so that a leaked key cannot take the account over. Wrong
+	// current passwords count against the stricter budget of the auth
+	// routes, like failed logins.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+	ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePassword Change your password
+	//
+	// Sets a new password (8 to 128 characters) after checking the
+	// current one, revokes every access token issued so far (as logout
+	// does) and answers a fresh token, so that the caller stays signed in
+	// while every other session ends. An account created by email-only
+	// login has no password yet and may set one without
+	// `current_password`. Takes an access token from login, not a personal
+	// API key, so that a leaked key cannot take the account over. Wrong
+	// current passwords count against the stricter budget of the auth
+	// routes, like failed logins.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListModels The tiers a user can pick
 	//
@@ -3345,6 +3406,29 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 	return c.Client.Do(req)
 }
 
+// Logout Log out everywhere
+//
+// Revokes every access token of the caller issued so far, on every
+// device and browser, the one sent with this request included: each
+// is answered 401 `Invalid authentication token` from then on. Log in
+// again for a new token. Personal API keys are separate credentials
+// and keep working; revoke them with `DELETE /api/v1/keys/{id}`.
+// Called with a personal API key, it still revokes the caller's
+// access tokens (and leaves the key alone).
+//
+// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RegisterWithBody Create an account
 //
 // The email is trimmed and lower-cased; it must be a valid address and
@@ -3634,6 +3718,60 @@ func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestB
 // Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeAPIKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePasswordWithBody Change your password
+//
+// Sets a new password (8 to 128 characters) after checking the
+// current one, revokes every access token issued so far (as logout
+// does) and answers a fresh token, so that the caller stays signed in
+// while every other session ends. An account created by email-only
+// login has no password yet and may set one without
+// `current_password`. Takes an access token from login, not a personal
+// API key, so that a leaked key cannot take the account over. Wrong
+// current passwords count against the stricter budget of the auth
+// routes, like failed logins.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePassword Change your password
+//
+// Sets a new password (8 to 128 characters) after checking the
+// current one, revokes every access token issued so far (as logout
+// does) and answers a fresh token, so that the caller stays signed in
+// while every other session ends. An account created by email-only
+// login has no password yet and may set one without
+// `current_password`. Takes an access token from login, not a personal
+// API key, so that a leaked key cannot take the account over. Wrong
+// current passwords count against the stricter budget of the auth
+// routes, like failed logins.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4336,6 +4474,33 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	return req, nil
 }
 
+// NewLogoutRequest constructs an http.Request for the Logout method
+func NewLogoutRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/logout")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRegisterRequest calls the generic Register builder with application/json body
 func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4553,6 +4718,46 @@ func NewRevokeAPIKeyRequest(server string, id openapi_types.UUID) (*http.Request
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
+func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangePasswordRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChangePasswordRequestWithBody constructs an http.Request for the ChangePassword method, with any body, and a specified content type
+func NewChangePasswordRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/password")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5167,6 +5372,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
+	// LogoutWithResponse Log out everywhere
+	//
+	// Revokes every access token of the caller issued so far, on every
+	// device and browser, the one sent with this request included: each
+	// is answered 401 `Invalid authentication token` from then on. Log in
+	// again for a new token. Personal API keys are separate credentials
+	// and keep working; revoke them with `DELETE /api/v1/keys/{id}`.
+	// Called with a personal API key, it still revokes the caller's
+	// access tokens (and leaves the key alone).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
 	// RegisterWithBodyWithResponse Create an account
 	//
 	// The email is trimmed and lower-cased; it must be a valid address and
@@ -5369,6 +5589,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
+
+	// ChangePasswordWithBodyWithResponse Change your password
+	//
+	// Sets a new password (8 to 128 characters) after checking the
+	// current one, revokes every access token issued so far (as logout
+	// does) and answers a fresh token, so that the caller stays signed in
+	// while every other session ends. An account created by email-only
+	// login has no password yet and may set one without
+	// `current_password`. Takes an access token from login, not a personal
+	// API key, so that a leaked key cannot take the account over. Wrong
+	// current passwords count against the stricter budget of the auth
+	// routes, like failed logins.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+	ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// ChangePasswordWithResponse Change your password
+	//
+	// Sets a new password (8 to 128 characters) after checking the
+	// current one, revokes every access token issued so far (as logout
+	// does) and answers a fresh token, so that the caller stays signed in
+	// while every other session ends. An account created by email-only
+	// login has no password yet and may set one without
+	// `current_password`. Takes an access token from login, not a personal
+	// API key, so that a leaked key cannot take the account over. Wrong
+	// current passwords count against the stricter budget of the auth
+	// routes, like failed logins.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// ListModelsWithResponse The tiers a user can pick
 	//
@@ -6160,6 +6414,92 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
+// LogoutResponse401Headers the declared response headers of an HTTP 401 response for Logout
+type LogoutResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// LogoutResponse429Headers the declared response headers of an HTTP 429 response for Logout
+type LogoutResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type LogoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LogoutResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LogoutResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LogoutResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LogoutResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r LogoutResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r LogoutResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LogoutResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r LogoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LogoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LogoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
 type RegisterResponse429Headers struct {
 	RateLimitLimit     *int
@@ -6842,6 +7182,120 @@ func (r RevokeAPIKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ChangePasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Token
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChangePasswordResponse) GetJSON200() *Token {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChangePasswordResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChangePasswordResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChangePasswordResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ChangePasswordResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChangePasswordResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ChangePasswordResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ChangePasswordResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ChangePasswordResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChangePasswordResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangePasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangePasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangePasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangePasswordResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8205,6 +8659,27 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 	return ParseLoginResponse(rsp)
 }
 
+// LogoutWithResponse Log out everywhere
+//
+// Revokes every access token of the caller issued so far, on every
+// device and browser, the one sent with this request included: each
+// is answered 401 `Invalid authentication token` from then on. Log in
+// again for a new token. Personal API keys are separate credentials
+// and keep working; revoke them with `DELETE /api/v1/keys/{id}`.
+// Called with a personal API key, it still revokes the caller's
+// access tokens (and leaves the key alone).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.Logout(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLogoutResponse(rsp)
+}
+
 // RegisterWithBodyWithResponse Create an account
 //
 // The email is trimmed and lower-cased; it must be a valid address and
@@ -8466,6 +8941,52 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id o
 		return nil, err
 	}
 	return ParseRevokeAPIKeyResponse(rsp)
+}
+
+// ChangePasswordWithBodyWithResponse Change your password
+//
+// Sets a new password (8 to 128 characters) after checking the
+// current one, revokes every access token issued so far (as logout
+// does) and answers a fresh token, so that the caller stays signed in
+// while every other session ends. An account created by email-only
+// login has no password yet and may set one without
+// `current_password`. Takes an access token from login, not a personal
+// API key, so that a leaked key cannot take the account over. Wrong
+// current passwords count against the stricter budget of the auth
+// routes, like failed logins.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePasswordWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
+}
+
+// ChangePasswordWithResponse Change your password
+//
+// Sets a new password (8 to 128 characters) after checking the
+// current one, revokes every access token issued so far (as logout
+// does) and answers a fresh token, so that the caller stays signed in
+// while every other session ends. An account created by email-only
+// login has no password yet and may set one without
+// `current_password`. Takes an access token from login, not a personal
+// API key, so that a leaked key cannot take the account over. Wrong
+// current passwords count against the stricter budget of the auth
+// routes, like failed logins.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/me/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePassword(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
 }
 
 // ListModelsWithResponse The tiers a user can pick
@@ -9404,6 +9925,107 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	return response, nil
 }
 
+// ParseLogoutResponse parses an HTTP response from a LogoutWithResponse call
+func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LogoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers LogoutResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers LogoutResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRegisterResponse parses an HTTP response from a RegisterWithResponse call
 func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10115,6 +10737,129 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers RevokeAPIKeyResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
+func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangePasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Token
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -11433,6 +12178,9 @@ type ServerInterface interface {
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
+	// Logout Log out everywhere
+	// (POST /api/v1/auth/logout)
+	Logout(ctx echo.Context) error
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx echo.Context) error
@@ -11451,6 +12199,9 @@ type ServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) error
+	// ChangePassword Change your password
+	// (POST /api/v1/me/password)
+	ChangePassword(ctx echo.Context) error
 	// ListModels The tiers a user can pick
 	// (GET /api/v1/models)
 	ListModels(ctx echo.Context) error
@@ -11621,6 +12372,15 @@ func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	return err
 }
 
+// Logout converts echo context to params.
+func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Logout(ctx)
+	return err
+}
+
 // Register converts echo context to params.
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
@@ -11679,6 +12439,15 @@ func (w *ServerInterfaceWrapper) RevokeAPIKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeAPIKey(ctx, id)
+	return err
+}
+
+// ChangePassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangePassword(ctx)
 	return err
 }
 
@@ -11891,6 +12660,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ready", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
+	router.POST(options.BaseURL+"/api/v1/me/password", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
@@ -12679,6 +13450,106 @@ func (response Login500JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 type Login503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogoutRequestObject struct {
+}
+
+type LogoutResponseObject interface {
+	VisitLogoutResponse(w http.ResponseWriter) error
+}
+
+type Logout204Response struct {
+}
+
+func (response Logout204Response) VisitLogoutResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type Logout401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Logout403JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response Logout429JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Logout500JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response Logout503JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13654,6 +14525,168 @@ func (response RevokeAPIKey500JSONResponse) VisitRevokeAPIKeyResponse(w http.Res
 type RevokeAPIKey503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RevokeAPIKey503JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePasswordRequestObject struct {
+	Body *ChangePasswordJSONRequestBody
+}
+
+type ChangePasswordResponseObject interface {
+	VisitChangePasswordResponse(w http.ResponseWriter) error
+}
+
+type ChangePassword200JSONResponse Token
+
+func (response ChangePassword200JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword400JSONResponse Error
+
+func (response ChangePassword400JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword401JSONResponse Error
+
+func (response ChangePassword401JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword403JSONResponse Error
+
+func (response ChangePassword403JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ChangePassword408JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ChangePassword413JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ChangePassword415JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ChangePassword429JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ChangePassword500JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChangePassword503JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15218,6 +16251,9 @@ type StrictServerInterface interface {
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// Logout Log out everywhere
+	// (POST /api/v1/auth/logout)
+	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
@@ -15236,6 +16272,9 @@ type StrictServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx context.Context, request RevokeAPIKeyRequestObject) (RevokeAPIKeyResponseObject, error)
+	// ChangePassword Change your password
+	// (POST /api/v1/me/password)
+	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
 	// ListModels The tiers a user can pick
 	// (GET /api/v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -15455,6 +16494,29 @@ func (sh *strictHandler) Login(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LoginResponseObject); ok {
 		return validResponse.VisitLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Logout operation middleware
+func (sh *strictHandler) Logout(ctx echo.Context) error {
+	var request LogoutRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Logout(ctx.Request().Context(), request.(LogoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Logout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LogoutResponseObject); ok {
+		return validResponse.VisitLogoutResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15687,6 +16749,52 @@ func (sh *strictHandler) RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) e
 		return err
 	} else if validResponse, ok := response.(RevokeAPIKeyResponseObject); ok {
 		return validResponse.VisitRevokeAPIKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChangePassword operation middleware
+func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
+	var request ChangePasswordRequestObject
+
+	var body ChangePasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangePassword(ctx.Request().Context(), request.(ChangePasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangePassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChangePasswordResponseObject); ok {
+		return validResponse.VisitChangePasswordResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16051,329 +17159,344 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
-	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
-	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
-	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
-	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
-	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
-	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
-	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
-	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
-	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
-	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
-	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
-	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
-	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
-	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
-	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
-	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
-	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
-	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
-	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
-	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
-	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
-	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
-	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
-	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
-	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
-	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
-	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
-	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
-	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
-	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
-	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
-	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
-	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
-	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
-	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
-	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
-	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
-	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
-	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
-	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
-	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
-	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
-	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
-	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
-	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
-	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
-	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
-	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
-	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
-	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
-	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
-	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
-	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
-	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
-	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
-	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
-	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
-	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
-	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
-	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
-	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
-	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
-	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
-	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
-	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
-	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
-	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
-	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
-	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
-	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
-	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
-	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
-	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
-	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
-	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
-	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
-	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
-	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
-	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
-	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
-	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
-	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
-	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
-	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
-	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
-	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
-	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
-	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
-	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
-	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
-	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
-	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
-	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
-	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
-	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
-	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
-	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
-	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
-	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
-	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
-	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
-	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
-	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
-	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
-	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
-	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
-	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
-	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
-	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
-	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
-	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
-	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
-	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
-	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
-	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
-	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
-	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
-	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
-	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
-	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
-	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
-	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
-	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
-	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
-	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
-	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
-	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
-	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
-	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
-	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
-	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
-	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
-	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
-	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
-	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
-	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
-	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
-	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
-	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
-	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
-	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
-	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
-	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
-	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
-	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
-	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
-	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
-	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
-	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
-	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
-	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
-	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
-	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
-	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
-	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
-	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
-	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
-	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
-	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
-	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
-	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
-	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
-	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
-	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
-	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
-	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
-	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
-	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
-	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
-	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
-	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
-	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
-	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
-	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
-	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
-	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
-	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
-	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
-	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
-	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
-	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
-	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
-	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
-	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
-	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
-	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
-	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
-	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
-	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
-	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
-	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
-	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
-	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
-	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
-	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
-	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
-	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
-	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
-	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
-	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
-	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
-	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
-	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
-	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
-	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
-	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
-	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
-	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
-	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
-	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
-	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
-	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
-	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
-	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
-	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
-	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
-	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
-	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
-	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
-	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
-	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
-	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
-	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
-	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
-	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
-	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
-	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
-	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
-	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
-	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
-	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
-	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
-	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
-	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
-	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
-	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
-	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
-	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
-	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
-	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
-	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
-	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
-	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
-	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
-	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
-	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
-	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
-	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
-	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
-	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
-	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
-	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
-	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
-	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
-	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
-	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
-	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
-	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
-	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
-	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
-	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
-	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
-	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
-	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
-	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
-	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
-	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
-	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
-	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
-	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
-	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
-	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
-	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
-	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
-	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
-	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
-	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
-	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
-	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
-	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
-	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
-	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
-	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
-	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
-	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
-	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
-	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
-	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
-	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
-	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
-	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
-	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
-	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
-	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
-	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
-	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
-	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
-	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
-	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
-	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
-	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
-	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
-	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
-	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
-	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
-	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
-	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
-	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
-	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
-	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
-	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
-	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
-	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
-	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
-	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
-	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
-	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
-	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
-	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
-	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
-	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
-	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
+	"7P3bchtJtjAGv0oG9hch8P8LEECRlATGxGc2RXWzRwcOSY2mR5BRiaoEkM1CJroyiyBawQi/ge98sW/s",
+	"78a+9aWv/Sj7BexHcORamVVZhcKJlLp79tc7YveIhao8rFy5zocvjUhOZ1IwoVWj96WRMjWTQjH44zsa",
+	"X7JfMqa0+SuSQjMB/6SzWcIjqrkUT39WUphn7I5OZwnDN2PW6DW4uKUJjwepHSNosDSVaaPXmFGl5jKN",
+	"e2SaKU2GjLwgWpLu/gsSTWhKI81S1Qga9ssBjxu9xtGoG+3Hz1jrYHhIWwfRUdx6wZ6PWi9pZ4i/HIwa",
+	"90FDRRM2pWYd/yVlo0av8W9Piz0+xV/V0zNYyv39fdCImYpSPjO7afQa1xNG7LyEKzKlyUimUxYHhJIR",
+	"Z0lsntqtBUSmRE8Y+UEqTSaMxiw1PwupiWLpLYtJMzzHd8mkeCfca5uVvpbpkMcxE9uDF86FxlMOD1U2",
+	"ndJ04VYtM83M9COZEnjHwPCWJpl/KqN80uI8TszLhEYRUwo2z1MWPwz+Bp5c0WHC4uUV0iiSmQC45i9t",
+	"ucLaLx+yvq+DITU7yZGh5hwIFTH8FtEkKXBECgaIcC40SwVNcMqH3TUcwQOZe0Twwe9zm04EyQS7m7FI",
+	"sxhXckxipilPFKEpI1wAXOC2pCSRY5IJc4u0fw1jgNI7qV/LTMQPApCQejCCrwsIvZOECjVnKYvzueZc",
+	"T4iemDse/44USE+4GBOqblgMaBRLhijD7rjSgGoWhwqseqIATO9nTJycP5R2swIFVxDxKVOKjs1vUxmz",
+	"pKDhI2pWNqQJFRGLzRLVlKbmkxlN6dR90AgaejGrGXvALES2hSDuFOB4afnWLhTdrJCSKZsO8Uba5ZBm",
+	"COsNiaBTpgjXfTGfMEFuhJyLvc00v90XxTk8gMbXHYNPE4sDqKeKFtoiS5Ic1DOWTrlSXIpvCeUbtnii",
+	"iJwLBIlbk4eWj6B0y5iZk7wCIktErw4YSGy+FSAeRfL+0bK3tnX+ygPbBV0kksbXUr6h6Zg9DnAzHGyg",
+	"pRwkMJwPQTs/Gcp4QbSUBF4hzYRPuSbdzsGLw+dHZLjQTO2tgO/vcK9htVzhYg0oaQnIRrSZaZ8+2m1e",
+	"8ymT2SNppNuntoOtBKehESmLGDeSoUEDPmV/MBjGPIZl0jTltwzYIRfk8uxvH86urgfX52/P3n+4Hlyd",
+	"nb5/9+rqGLmPFIJFZkBzAlEiVenKX0v5loqFBYTaUdadpfKWx0YdKEmTZ7csXRD3oyE8Zu6UakYAUcuC",
+	"5dINsN8NzAeD4gOPsp4Xg1dGrTutYpz8oO6Dxi+Z1LS87leUJwsCP5BMsZhks3ULjc3rA3h9wO4ixuLK",
+	"Ov3x3AukedghckQOO+5oFc6lZUwXqy+tykYjHnEmNM5oNvEt8C321syVAwNphmYlPbK8kDDoi9BApEfq",
+	"ABIGKLWFdy01kVkSt1Km00WPjGiiWNgjXJNITpnqiyGNbgjVZMpjwccTTT5cn+4FhG3Epr5ohrVYEzqB",
+	"AFDfrJko8x9DOadULPIjMCOUP8Tbk1CliZ5L81lMwkuz9NbJSLM0NIJE0EARA/Df+9H8WQbtFYukiJVR",
+	"pOeUG4lsJFMGwxpZ0heo6ZhyQZrFBhWRIlnstRv+ceeIodmYIe0pQ3h5DSGCnIC8tHrmiAoQl7LInCBp",
+	"6jJWVNbBRDZt9D41YOzG54KN65SLscVSxL8PgmZ6IlP+K4u/jtxLZ3xwwxalS+c0+pOLc4K/1V0osxIm",
+	"tJ3zWxJwuw7SNIgob5jYAznXyHtiHJBMgOQakJTdyhuUe9ndzOj47TJ+ffz4sXVSLJstHzDovqWNEVgw",
+	"M2iXKWYGzKHa+I7RlKV1SFV/dreUJ0ZifKR841jGIPOGLFH3JCEehUexrPzyby83vpMFBYrMJbPKKSko",
+	"T2lHlvJQErMZEzET0cLdJE2HVDHAgljOBWmGpe885vxBqGw2k6lm8VsWc3oNO30M9LNixMHUDDkA6K2U",
+	"iZz2uDTNH062NCTrx6v37wB8j5LI1wjizjZRL4b/AWyiO0jal1SzN1Zuegh8KtJZDpqcbRFPJtodLuYb",
+	"nS4GFPlpd39rQHkbWw2zqgBARqmclgSF5oyl5PziGCgqmg0VmdBbRmhfGAoZaZaSYRaPmd5rE5R5DVBa",
+	"FijW1EgTheKDMifRF/nyWv8/a6Aw/B3ZrVLLUkX+Ovy3nujjKoxYaQ57zkUs5xvFhWLkSzalXBiSvzS6",
+	"UwxIwkbaKccPmEAxvVooyoTmCY48kUm+Ha6IEQk3z7ON4IVz0MKUCETckLZ4yrVGbrtmGpzo4WrpSm20",
+	"lqas0EX/EORlJyWUNGlf2Btl7sxNYoROI9OasfbW6Khop3uYzKjw3yBFLTs6QAojE6qcoFXj5oB3BsXv",
+	"7pSua759mCPG8spVy7MsDd9ZXl/mw6VYnhN+K1IgDPm7umSGIGwWe8vlX8+FN0+lGCcLovhY/AEF4QeL",
+	"wMWReSKsO7Erlt7yiBHNpjOZ0tToWeU3fxfP0Hq5Fa6/W+IxAU5NEqpZ2sZL+1i5dZO4Wks01wirfxS5",
+	"zJNS8wkAp08uzv/KFtamNmOp5kjEopRRs3uqSxBq7Hf2D1vd/db+4XW303vW6XU6/2wEDXOVzKuN2Agi",
+	"lmtUkDloINUpBns2ekm7UZe1ng/349YBe2FgcTRsOWAc0qOhP3iWAU1aGjehSg8ylS+3DI+PE4big9GG",
+	"wbDiXVEWF7w5MLfUvDjlwkhQzXlqOLQA25BUmkgRMULdzzM0Cu0dk9AoI9a+IditwcagDmZH150Xve5+",
+	"72A1zMxIeNN1mrGavQo6ZWUoJnSm5awOLrOUjfhdPZlCr8yIp0qTbteLsAAopCySY8EVI1yXNzP+tfWP",
+	"4bObi5e/vFme8h4xHtnfpwacFiw4X0vgY1bl5Aojjhz+zCJttoD4eYrf/Iuj6Q1brDwLI5qwZBQQNTG6",
+	"uRTJAqVerogLv2mTKyZiwjWhioQnlg8jm0FeQvpZp/MsumEL+AcLV57ddP/v+vnlryfd6NUBe300/uEF",
+	"/7Fz82Z/+u5AXhz9cvlCXTe+GvY9HnusQa0Gh1YjzRuObu4yxtywBfwv12yqNtFYSx3vC/NdmtLF0kph",
+	"zNUL8Vzu5bU4aFZ5oHkOtIglSU656IymmjR1yqdTFh+TLgRHdTqlqyukEWp1KhPv8V4ZC/ITm9K7N0yM",
+	"9aTR63Y6QWPKRf73psOBpdduOZ5y8UGhSrTbZe10rzsve53dLqtn+6+/XJliKfqfrTUZ1OQy0QZBg41o",
+	"lmjk4ky1VxPjXDkrRzXlGwKTdP72UMqEUVAq2Ghk1I1btm693iKJntDSgvIpDjt1qzHqdFKGLY3p/2D/",
+	"akdy6oMV366CNGjctcaytZEodoZHo0PaYa390RFrHUQHw9ZLevi8dRh1R/vDl/EL1u1uQxS5GuSRa5sh",
+	"CPwikWMu1pF8y2UPHs5lgSWBZ2yNaQLCLJwHjTQ/XJ+Wb1p3P6gzGyzROHcQOSg8vCoj+DIKlZZax1xz",
+	"YK29rBcUrZUV+sTu9CDKUiVrDBwXVClgRPhCCBFJ5iKZr8iMjll+x6TInVplUvTTx8vJ377/+8FPH7vz",
+	"4fcfsp/2X+otjyfdgYrnJGkTIcdxg9LGN8BNR5P6ewxhoeB4iyZUGGhQTRJGFUb4kfd6wlIbaGRDQMZC",
+	"Wq1zysWFdxTdoHIyj6V6KdNZKsAyOHVSryWApRPaB75A7/g0mwKXMP8Hy8MnnY1EskxP3Mvtd/Yfn7jQ",
+	"n/2XWtzoo8gsqWFFjTHXk2xoqNdTSWe8ZXS0MRNP84nv/c/VDZ+1JICCJq2ZhNgfXNsqel1at0dsdiFN",
+	"93VYImiy0DxSyzdruBiAlbbmWrGUaM5S0ixHzgUYN7cHQaPoA+JiXDiHmsMFyA2BO2Jz24AebXVHLs1q",
+	"Tgxl4bpG4LFkaOsrBxEI64dDMay8+R/kHM3jH65PiXkFEHPEx1nKDL2tqlbP67jgiLF4SKObTWt8bd+7",
+	"slYw82kqp6tus1GUDJ23xu4ZS7mMa6h+zoi6L6vsp1531UxEi8FmmL7BNy9YGhnlNWEKACvrFwyK7or1",
+	"BsiyVmiph9ssW8vZIKfCy7ODukyBUQEpUgE+KtweBp5bY6chteuwSUtNk818wN3Ha3zdfKhHegvQvzar",
+	"BRNsCfoV7gE4bZEIDsbdmnyBPtyCggiUsKBYlIfKn9eRl+t892Uig/BfdUyvuNJcRBrPh5i75SFKWZA5",
+	"rJU201TasJeDu7Ke12l3nu0/89FIZmhUzPmAYXuVUQ6XR+m86G4/inLrWCGvpWwEYUVOULFh901go0Ee",
+	"6WtxdLMsl097uHZaM9WYajY3lzEFH0QRYzCiHLIEhilYqJVOGZ0qwkWUZDErH8OzuiWkXgRd8ebz7kbR",
+	"M/8wKCNKCZilLS4d+dLp1aKp1mw6q9F+HRA2Xb4L9x5sgFqjbRnYvlM4MOryIGU/Q6yt0YkHGXD9wQ1b",
+	"BCTiaZRxPZAzJoK+yOO3MCbCHNaE0URPyFQKrmVKUmYEEkW4hriJvYD4IR9BX0AA+yCRNAbPgnWxBZ57",
+	"yb5KokwP5GhkuHo8yM064HotCHEpoGSTHp4DMYdN3RmcggR6YROsVtojoixNmdADl4lVT9vdr4DYLuVl",
+	"QhURcn5MJHo10YI1XBAq8ndAm8UXBSNNq6uYl0ADasEnoK9UOGok05RFmkxkqhgZUq1ZuiBK0xlQg5w+",
+	"5Osu2zb2X9RZsti8tM9iNp12suFBLFObn5Myw89SRsyrasv5PFvKi422FH8pK45Pn90yoa+APNQ5mw3K",
+	"tK6Y0AReVKQ5ZYaogeNLBSQ2IJcpRp7vHRPFGNJAcyYGB8CM+EQRb+B2HeM3a3nrgnaWEKhwtKw1JgWN",
+	"VNpAIRvGZ2iPoURKcaWpMFqgWijNpnWhfRVCJgEL3NyrAHjJZsli7ZKXFjnigqvJoCA63iVdYfTkKy6N",
+	"n7VU8xnmwGwghNccieBDCKeSWRqxFdLanA2JfYGM+S0TuSPELMtwRhJxjYZmmYK28an7GWW47VWMK5ih",
+	"TnzLZsj3BjkYPGtlQqe09azdbb0YtrhwyFFjErAYuV6ONC/dB405Gw4Uoykq7+s++ciGV/Di+0xHcsrq",
+	"TTguh8kjx5VNFQhaxSu39tWIu4JcT+ndAO+3/Qt18hfdl/ueit6tkxps2F0NPpzRNDHqJ9oHrPIQSXHL",
+	"UgUYEBCZxAaVdxPhfbpxD/TyHD/zTJk5Qux6Hax8sdIMYrd7nHvy3p78Y3Bx+f7txfXg9IeTyyvPWk6a",
+	"z/Y7nY5hS9YiUuFGZ3ezhHJBrq7OzM0whFUxc7QR+Pc9TgADBZtIofKIOsznLBIVGg+vIdPFEFCqSB3h",
+	"d6smILuYczSiC0Q4ebTHs3NYQlvjiMBfiLl2aYaBMrOERoZpYxx5FTlqiZuR/wyDyVK4oMvifI66+2XT",
+	"0pKYX762ObisTabKE817GN3FhrnQj9hi9XnD4A3BK4gd/EvLWV+kTGWJBhMnLoDFOZHU0hBE1iYGx9xD",
+	"mjKScKUhcqovzEChYcIhYeZkYDIXyAbhZniMxy4uHpbLVV94YRgFj1aaJ4n9RGFug8y0mzwwo/dFWAAo",
+	"JIouFFESxcsae1VFjDR3aBUJqmTr5Hl6NfE2MgaTA8VVH+y/DOCGWEICKQ0TOkN3hhTs/ajR+7T+nv/N",
+	"qGdnNqbTRj0Eu4Zifr4PGmWj1OPUZcgtsZt0vB3k26pd5WUd+aW3Y5uuYhTS5cneMipsLgyKzhZ8du6J",
+	"xPwYKlzGTO3U3YP20Vbac2yDmR5qDPJ10PJGTj34qBWrfLZZV7UTV/RUX4MtA7QOj3OkpXHM0Tzsm9jr",
+	"SK6P0JgNJKRo7d/d2XvYJldyylCmVoTGsTX6txvBkpQZ19h6rzTc8SmNJlywVspoDA8wq6kS1B4QP/Yu",
+	"6ItSqGBA8mRgo/HatPaATJmeyHhgntAkkXPzZiTFKOGRDgyRK4WFBmQp+txMWxcMFfRFOeEqIGUlvDYx",
+	"ylO4S2kLAcnFJasq27/AfJ9mM/xWTTKtuRh7yjrYOZHAAtlRBZu0wedMxCwm8wlPWDGCU+XzjZcW4xKG",
+	"q6r5Us7d0lVg9aTxo8H8uVkkBBvCaZFJNqWi7NetTd1bc+UGm/WNACPBLefxU4nzwBIbD15eyZbR8ut1",
+	"M2fEAPwvrbruir72LPfV+zOdWi1tea/2x6Ach2W4zpxahaa8tdOEUdTurWUhgIyFm3VO/wL05TCGFbFm",
+	"ebg3dUFW5hrEq0zuEKXU7XX2tw98MBo7Rs5v4IS1GPPYczb6TbwFGGB6gAJcVMX0VwNBvT1zgBU6cNtB",
+	"jjgV17i3+HWIuNpStgof31vPIxmljBHN7nSQKx2gVhSKxg446ekUqFJ8ZWxYRz+c7GGVjiEzB1qDzFvi",
+	"0RpDWfchR7zu+Jxnb+n4DPEv3YKDOiktm5WN6rWatBEEBx465K8fbZRqIMsbllIZpnZPPKmNFRtxw7Bs",
+	"XSmqCAeEye/PkAsDgRqMqfdpLYuiPEm4wmSWImjKaR+Y9bAs78wOOyVg7HcO6yTRFbS2kExnLw/LQD3o",
+	"PGCcqrJz2Gng0HWA/gGs/8s4ozBgvkw8v2fin+TknHxHoxsmajm10lRnyrd1on9hUWPZDBpGk+Z1Hg5M",
+	"t+JJTOwr7l6ilFO+i7eddrfd2Ugy7dKKWYN8l3WQqXFAfyN0edHd/yrosv+s23ngQC/L9KGzv/81EQ9n",
+	"qAWyHHOxku88LMLPZx+HB9tG/K32Al3aPZFMJEypJfcN4YowAYE2LvarDku/vlunKn3C/uug/JbplEfq",
+	"mt3V8PCLVBq1iWUKGDhhdzOpQGUkuKYgv4Oddqd9UGv0eitjlpyLkawxNPjpPMvmuNJivqxyMWxjGV2O",
+	"1n5thLD/+Pf/Vh+vvatbYW24f24I9/cTeJuvPRcDtfrAbTDPbR/0V8B/U9CfHbhuOZgXfgKSz1rXUU2t",
+	"NnZXE2RshSiOpTWIljKBMITtNA8IYKBJjRiQzOlC2dm2G6rifyscb59ro31kMoB1bg3/vMxPckqTZOMh",
+	"VJx4xV5XH8vphOpTaRDbXZXK8Uwkty6vHVZ8Cl/VeamiIgmlDP0Pgt+BIaEsKpfkMC700UGjToCsk8DD",
+	"aEJ1NJ0lrTAvEulJ5E1fi997vEPRQtZDBzO/4SYOuJ8f6nGzBSXQ7VNHL+zcBXgLZ5o7wHUOsjpUOJ1k",
+	"4qZGNRNs2VDEYu+0VuLP8kD44zFh05leOOMKLJNEZvqSX6yifLAEo3a3d0R/ldtanm6Uiaj+3tB0nE1d",
+	"6d+VGUDLnHfpbBCzl/mXiNldXa67G8Ir7uMWuTEIAAetw5AlsrP0xpKbfyP1XLmF2lUF9sirM21ebYno",
+	"bE1LvjExaAOC/74kYT0p8MTnqnXGvPJEod+m2FKRAUoVGVFwrY6Z+JVyws07cB1sKmTlGsGXIloMZkzQ",
+	"BP1KW3o4W/tbaCJTejcoFur5+5dFDsGMbAHJY3JEwiI8IDwGDzAXCiWRodQTcFcqJrRNN8iDBTYnPZXj",
+	"Diq8cDZjKRnKTFQMR0+UjUUiTd8Jf/3+r2fvrvYesIiVEQzXawMWytO/Pbu6Ovn+7Ir8/0nXRQmo7UNa",
+	"EJ/8sAYubFhD95FRDWJNdLz1Ah87HB3zW6awbrSfrbErSGcpU0xE7FuhsnM3DNyg2wDX1WN6jd/cBw3F",
+	"6oSwE3WjnIMfMyJGGLvJKHrZwPgAAZrzCUuZuRHWr+Vu9hKB3QwyCAPbah9X5s36aI+V2W7WB4bZLGrb",
+	"ecw37+0nj4m+2HieKGegvLy9NlDI11I+SJ8ohw/5ZgAvH2A2mG3YbXfH3WaqrszPCVS2Aikydglc6Jgs",
+	"irpDoT1X6AmSeetk9jqttOHRuXUszx1BhTdV5Zry0g3uBiQBc0pACqGRyJRYYXQw4olmKbDF0t1SlFfM",
+	"/ysDIldLe4kcz1I5VA/XZwtITIuQ1M1YZBX6VdKaG2s5UC9f8brDyMTN9nG6PRLGVNNeSBIumCKMRhMy",
+	"kQnUyKR9EdYKXyHBaUkzXKkAhXuBOTPRFzgD+fTq/buzz2ER+7sq7NcPGCoO0k6EiHFB0xoTjbbmtGWN",
+	"xMr1VT0qWZDQfBSaa5JHGZQRCwbddFvg19WHksd+bBOVgUz1icK4DgjGIM2wtsZsHlUGz4+J1BOWzrly",
+	"gXFxbhIQFHKhTi7O97ayz3j4vFMkQY0VN6XT9T4+W+yeagIMKSBFYfut1lrV2uqrMQb1tU+D5Sr0QdGX",
+	"IX9SU4g4WC6wHJSTJzZqjcVNt/V9EFo2XmEDPuWVItcGwtXFDTmkwMFa5nZTzY2QguX+ltWMPKxkyyqW",
+	"KwIxVu/o9UpzwCZztDMIzMB+b7b/P36irV9PWv/stF4OWp+/dIOjg/v/shI3mV6ZRfjj1ft35Ap2lysT",
+	"zjgRQB4KOhioyjWZ8vbKro2flRTtSzr35HWsp7hG518VMLmy/kUZnGD7XG9hqakg5n42GwMY2DgC5cWp",
+	"zlOpgcxMy+TyS78Rcb3oN3r9xgVNueo37rer5DJmejBn1JCwxlblPwJvI6tBsU2yyNY6lmU//gY2y2O1",
+	"dNGZ1CqG15jdssSsEliSpjcM0CvESGisp2PJnA2bDhr5N42gLo/FSFbr7XQrozDMj4SS0LwZOv3UqX/1",
+	"sdYl21+NWyL3OIAV1GzOrtQNv6Pyu5uFfyOanK70qcAVgKQsAhOAjQOFhxk1SlzzZ8kFi4t6XOblIdRd",
+	"B2eLIRQ1+7XNfQq4NKF+MjwovSIk9t/RkiiKInwRwLyJSe7mg/CErCWwfi5A5uwJO7kXd7Mo/l7OyGUr",
+	"JCpEdfdIzgWLB8NFlZwZMe7bOTprrJT5QnI3aNn36TlF17tBvfOtd4YaiX5H1RmxpcbEvAzqxMy5UXjK",
+	"AQCLWb2Nd3TKYk/138EVsdrZsBUvfrg7wYqDNR9Ud1exTy3RLeDfU9QhjAAywAFCSM/BtJosNWJMpmeZ",
+	"di/h0RkVzko5NiHPYVCdXF4GnTfM8qJey5SUJuqR8EsfANlvBH1bIBL/CRJSv3EfGj6IeyYxG4G2yvXX",
+	"EcOqB2V1Pg9e7i+7o8+PVAivrN2uarw2cD4gCm36zGYsMOuBLRyFBd1fQ+eXdbrcaHWwmqiX7Xc1gmn5",
+	"mG2hgEFWry1CwUCKsbdgObBNUeB19C2jBzO0npXQZXaF1lzQbmxX7Mazz6294JsJVa6K/EY3OJdgvtK6",
+	"nTRUDbQGSa/b2EKB3sHtGRe667ZbzalwRfQVUrAwICHNtDT/6+YJQewy9MGMCoqFmwooRPFHL6chvXa7",
+	"fX8flu+K256ZCM0BsuFt53Od1LQZ7FX24t2lD6sUjxp3Wp07RE5neu0rUNZlzRu1WXbu/aBmIZUhV57k",
+	"xfkrGWUu5nj7jKYTQez35Fm7Q2I7CGlCoVEp2N4y9b4PGheexLTc185m7uTM6ZhMZXQD+hOUFQPtCKYx",
+	"gnfc4gLT12yeBrlhC8yejKTAWk+xr2eNU/mLwaMZE2AeMeLTJBuPuRiPaAQ2fRnV+6PdulfF9BblS2pI",
+	"58QsyVVPsgM9UYRiPRPLG7B+C+GCpIwm6FfWKR2NeFSU1AHye2jrBivS7LTb3b2Sx2l1bh4U8YsmLLqp",
+	"yOw71TMsV5kqb9SG9bqtwmJnqRyy7UpgPqgawVJMNMbCs3FKMeHJhsVnosAJ+BOskvWxBzMAxvI5YoOL",
+	"UZbgrrxSR9hPAuobzDCo2SqDc0liFvEpTdQxMSDw853RjZxDqMj0fNl+8bCwZVyHD47upBE09g/Mf5+b",
+	"jT/rxJuZgade5JHdFioVPKoUnLLz++V8aklP+To5zaQmykrodAH1sd2SAMaUjPgdFNi3EuxW2kvlDtco",
+	"MO4N5VXKL7I9k2SLHOMirbiiS9vLXlMnodwdTqecxbBL2B3kY5P5ZAFVg1zjilx+3K5spS2ctEUM0+e6",
+	"zFV0X4Ad2lHafLl5h+PmYecZtn76mysmWYZAUt/9Ja9uZbNK4bSrqb2Hndp8/lL1Kq8DTJFpc7j5O8Uw",
+	"a3WQ6ci/OVA+mHy4PjUY7JWrzR/XxtUqplVtJtu1K2gK7wSlHoGrq7x3dq1iXJ8Gvn2l2Q0AWy5zCjQA",
+	"jtY/BB8US0Cuowg1ufmPvnM5xm2oduxgtva1dTv//LB7pNd0qzzYf1k+mbylxFLqsGslsSLj10LB7Okh",
+	"TawQOIed+3LHra90RKUWWZu7KyHHvGEL7LhJZAYxuJGUSWydjLsUTfZn3+IMT8jB/kuU1qAkBh6iJLYf",
+	"KHhqoVGQrZeb986AblDLHTqhjNZyb1BX4YKzdE1fUNte6DJP16ziWzYdKoNK0N7dwqYkI1n5pyA8WW3c",
+	"xSWjMRdMqbrAeBbdqNWKQ43pYh2PLzq2BKTfkDf9hmuGjnEThgWimAz1UvrCtXSBdqr2XI/JJYu5Ik04",
+	"ncuzV+dXgw+XbyAugGnX/KXn0vi5ztsY2jTjvGfpiBpxjUY35owhnAKrRkXMhdL3hc1yM/rIwqyBxotK",
+	"qj+aWM0qDWrdNOpMHkzc8lSKPPPTHpOn8KDNN86ilUH0MHedoX4J58175TnrCPIlG3OlWfqHyyD7qmlf",
+	"u1TXc1tYW2HPguuNHJ8JXZcxTGe8XjgwqrSfnhFB74ZJKrPxhDTDi/dX1+QpnfGnt92nRjsEt5R9bB89",
+	"LewAKtzzbzxGjVjll/Lyvc9/XIL7aqk1F5VRYPXVGtdX1N5dc2OzlO0VkizcJXuRHy3DBvVWmEKZOqpj",
+	"+Vu2e+nuJHuh0lMfC1TwfwjmKXgFGcui4ITXRnEbZbxiGDzY3ypP6IYtBnkwXTUmiEeTGlMFGlZyUZ8K",
+	"AgME2KSoFIxYFN3dRucvmxPKabvLb0tbOW9TcQK8QXmdvRoL3IZyvLOVZqprP3gRu2pYsBwvVw2Jq7GN",
+	"1gK1RX7e+qIKpeIrHi7NqXdMmXhoKZaN6ytijzfWvjdizLaeXa+IdmXP3PaxyWVAOMoakBuqWWk8cLgN",
+	"Ij6gcuRWzSUG36bdSZ31vlTUwrCZYgX2GNaXlSzoQnHTSkTN4wc5CqysOL6NiXpD96WCl/6mXUW2vZ3b",
+	"h5xXhYKNES5FPbJNDUQqtK421aNSXQ7KWPU8ch5anhPuBc4Mbdk5FYu+yB3KgAo2GthRHOiq2wwjIxYn",
+	"iVFMgrw8OlWu9JjRY+w/Ue0Byymqqs2wEguLjcehjjkB3QxFbe/eEzNaXs4LdSEvnAp3k2vGQSNfXaPo",
+	"WhosK9LemGUBqRhxWTsqtbuo9wuotTXdqT0RNGwe3N2Z3R/e3aG4UFZpvzqvwtQWuxYgoO6VRzGuShH5",
+	"Tq3ZZXvOUPXILtEy78JYiNfdFSzkeQnlOGvKsgg+m7EVYedcJ6z2lyxNSs6ULOWbY8xhNPw2yOetXTFW",
+	"Ol6Oj/9m66lbxTWvddhBjDHEsXErZzivM1WGP7qGM2aPU5rWpxhD3aC6EprmwiGnqCFqV/uHR+THj9cQ",
+	"QgeRCdU+hr1yI0MYyGtluCy7Q/VDNeBiGzsUUiH7TemmvDg6WIHtUGSx6qDHrsKbPTIleJQGKy297vS+",
+	"se96Z890/RrrymLkFoZHdZrbqXHcBuNJfZe1VTtawxa+YX+9WhL84sUKw/dvJKAWgqjbTL7MOugt1Uqv",
+	"z14ZssjmKOetd1mMRejh62MXtlsu5EjVDTZvKdlE0aAv5MDWawYvsd/GOm/5VUfH8hVf2q+XzvyXjKUr",
+	"2rbCTxj1ZoaAxD/szhmQ+YRrpmY0YiSSSUJnisX1lTrSYubtyuj77LDGrqJy5lNJ94tSOmMI01dZdGP+",
+	"/3tZQDYgEY0m9oVcysyzFrlozVJpyBm+V4qEh6FBYosmrBbQyx5/J5193rpKmd1ZYM+kAN0yLkKacJSl",
+	"XC8gf8R2XQOybRhObSALUmvLJWDjWM2qSQ3TQvmWkhlLFVR4PLk4B8N/Mxz/2mq322HQFy61DiwveX6d",
+	"2muTMw79/mikFYhvXIO3wbmKed6eqC+gzTQk6JnfwdBtcZg0DzrPjCSOaV+UQEcbeB8t4im7lTf4XtfK",
+	"19iA3lBH127ewmqi9QxTzbAWVj3TNoj+9uz68vz0CpP1y3XnbLIYh9KeeQ76hjnvIS90JFfl3pmdUEFO",
+	"zlEDss2Terb8dSLHhIuAjJkm1HrinJKEugnUQgcBA/maldf9RkyYaGUEkZPzoh1Tuy/64qwuY2tik2+U",
+	"oVwQ0wsOwWZ4htpVj1DMwstzBrjoC6t7BVBuxq/1jOZELkho/lEU+QkLa0BoZf9Eyb6gsxmjqXKFZkLf",
+	"khRW6/j6leZtDeREjs3m6stVY76y9UCCsZPGsSKhwUZcWgi+FdDYrtfkraHtioRPb7shaWo6JiEarsM9",
+	"B0c7uQFOXowDCsKDl4bROIBIQ3gNAwotPCHUEAMQgz5mjsG/DPz6jfv7EM7upNTZ3R0yvWHr5UxfTrPi",
+	"pq3wbstsIzkoW/NppidPgULg3OdGD7U971xgne2ZMsJG3nm4HXi1sGKnJuHTWEYqPEZ9uXgHGoLjCwDF",
+	"GW8v6DSxJ5I/+1lJWAD4jCNmExIxcr7x9vzaagh491TvKXyIpLQt0/FT+5F6at4tlKa8tOX39sacXJx7",
+	"lSJ7DSwxeW99EzPe6DWetTvtZ+Bq0RMguDmojMD1lPr9MMesJtrite306Iw+EIsWxnShwrwlpG1emLdI",
+	"C6COS6Yts8LGC44eJHIcFAm6GEehAICutV6bQDNXLMgG59gimOwb9qBzgeforHZTrFYWMcvrC5LXu3SB",
+	"gBN6y8ivLJVqr2doOTYSKLdH9G09KjCjOJowLZoBgH1muPB6AdhB8sr6sHzsNhj2ChuBGSte2/AvKLyj",
+	"xN1SNUu4NvPNJ1ZQsCnCPRIWTeJCiN10U5nPVzXaq5qMAlKYl4J8yMO7u9CMoifSJlJv6J6X27hsFwxC",
+	"SnYm11Rvr01OnUXJg0zKiGDAnNvkkmps5GEGGcFlltgFxxFmFZJmJ48DSRkxYhLIqHsO9rbBY4ihBd2O",
+	"3zFCu96Ybjj8yHWCrB6ZPYfmATCimBze3e0BKkKHWO/A6u1FpFnn27ALLQzAIeKCKgIl3SKOSWhNw4ae",
+	"W2s+IDsckKGMe/hxuccDOr0hK4S1iVcwFsCNi/IviisMCwtzN9MAA8IkXFOqOIOWt16TSqB6uZh1HgPZ",
+	"0kXf3XKK8aeN7WartIU0ocv+y85ete2s0TtzOdQSW9v/00+6sRVennt1R1521jdnuv9cVMoBSrnf6VTS",
+	"ZaEjPGbRP/252prMby78qTBldn2TozMMFkonGvvAYoSGoPvA+/bA/9icnv+p+bX05ee8W/CnaleV7v5y",
+	"85P9jutAUvhxD0qL2z/omOWUh3q5PBI2PKmOdVgaq/usiwtcKKh443cLxrLgB1j5+1m3Wtz7KO8QXF5o",
+	"2RsKtYzBEwrViLEEMdQTPujs79uOveXVec10P+VWhhrTQrGLFy88M8B2ur/ZddEnt3Ish8vtXF0P12qD",
+	"VteV1W+5anbr90J9VkKt592ykxAgBA4+gNDRAUSpFddmqx6+qEXUNWoGEQJCWg/w5tSNl9+wp9/RvCEm",
+	"fNLd/MkHrxELfvRs80evXX8W+GL/5eYvvLg9883hNrs5t51LXORe43CbtXmB0yXdGfDR15o/fTZopFxd",
+	"fbRSBpZPBcTehJKAVUmDsERS07ECCyma4sykZWHRt4fVyorl1kJWPfPkPpKySKaGiOsJmwZQHc+JakYh",
+	"mxmlQhhuCbVbA+KaxkOqOPzH9Y/DFlZeYIVMzRPwsUVyyp6oNgHHZej5/UI0cM0gY99zaGoJmqvzaR67",
+	"YLZlryZ82yaXco58c55yrY2yLciQ6mjCVECURBHAdteIpK27ZyXPKV1A6Pkwb022YLoq8i7x0DdcuRqK",
+	"G3koFPEB7cb22sslm5InakvzZB1bLYyQBYnYaMasXaYnpHC1HAxf6zurW5GfaLEV1fIzydevzEqJHIJk",
+	"DW6VF1WUw1leVeH8325R1Xib5aVdGNxV/Fe2FNVfN78LJ6+RfyARwAlAh51NElBQZ4RaulsY7MRuucwU",
+	"XpUSqN5eR/vvfv6p++7n8/23P5/M374y/y87b8cr4Gfd9f4GvLjDQy/kKEezR4tqpViIqmD1yYYdFpF+",
+	"RWDfp8+1EXQvj8pBcqsi4/yYN5zWCBIH+6Uws05ZtAGZJo/l8rzrFWcTiD6rRM2dgthdvJL1WnsypidP",
+	"gCBRjQNaFfyzs8x0v+NtclEvNdLJe8NDzI2yuOvxqj+lld9EWrmuWoZ8mWAboSTvDVkrkZxE1r4EKWBe",
+	"Z/MglwMKaQOiaYHac63QvNMX2OwRzCZeps8uskVf+MKFkVKOyQb5Ygth4IPtuLhZEoD9KqgfiTlFyMyg",
+	"j0YzooqZy8iE4oaiVRrrlpWdOhLt/qyl0DWB6b8ZT9v/bXjaTx8vJ3/7/u8HP33szofff8h+2n+p/6jc",
+	"bNViC0W3llF1utedl0X6nFd20XGq3KHrCuey0YihOmvfM0ezWovenvz7QQZ2LkijBaP/En/tvOh193sH",
+	"B/+06VcDuMOGH+7ARuAymuu2DRehluD8yT5+E/aR03dbMSymiycKmz5szTyefuHxvS2XGE3qgpbA9IvV",
+	"zTzkD3NbLrb0VrkPwAVYW8LUF0Cz9gISOuS1HiN3b8Jj5/eDKFCwv2q6sCr0wqia7b54BW8DAac3TBG8",
+	"ZIaDSRGxns2Ay9tcOuM2KoF9we7A2zB2Rd/HZl8HnWd5QIEgUJld2IFcjlabnAgCq+6LiAqju9p1Q0Yc",
+	"m7qqh4olt0xt5F4foNHjB6zKt5Z9QeVFPOEnilRTAHbRX2dUTwpCnAd5YzwDyrLba7Kfc9H5O4mZYtvT",
+	"4xLx3O90HkKFDJbel0MyzBbuH8srdib+wGI303547Q9F/HcG+irTpsXOIrqaRBMqjIzwxyb/nYPNX7yT",
+	"+rXMhJ3ixRb8Avdxjf2b4bPuFiu7wP7W11K+oSkWHzvoHm4Dhrw89VsWc3ptrul/It52CpgEBTJzGgg3",
+	"KkBqTEYJHQMJdqFI5sEGtpcHSADDk3XlQj5COTK4r5ZNuTzNsEcwURmFYvv0mFAsfI2aBnxC+wIfuZfA",
+	"X1iE6xx0uuDYL8+VSMFIs9q6EKMFZMrHXFDMI2YiNhzNkLaURnqvl9e8gM/ymgA21CbNBEoIfRGefLj+",
+	"YXDy5s37j4OztyfnbwZv3n9//u4vhoCGpIlZeFyQIkd4r03ONUHaqNCy6269FDbMANbZJrk0Ah5XCDGg",
+	"BQQoVtAXjMWEa9i+JSFFiBtGWRVR2eCJB+0zLIKTQ2tVVrW6IRzuAzlUEVJrNEeI5c/R8azaUbLpZVXv",
+	"NYLGLU0y5sXkLpH6+0r+cWVsQBwvw3jjeP5o61OY77f3ZpWafX4LLlsOyG+wxY+T4fcRf89/PP/w63n3",
+	"HT9X5+LyMDo9Pzq/mf3j76c/vmyzxY+/xh/P+Xt+Pv/p5yR5t//Trz8tfnzZjvYTMZy+7sT/+DEpB7Dn",
+	"8fNetLyL/dsaGBiAWMP73sjxGBJtHsnodhBOsGZH5vO+omLHOcasWAokUx+Pdjdzbg0fV9h9CT4fPXro",
+	"rab9UHb9J/f9+ty3xGzfQAQrkCAIYi2HHvtM1fDqWp5qoL6SqV5CFLCyqlWJ5lsbU96cRmUsJkqSEU0L",
+	"bawvYgb1McwKh6mcK5ZaxiiwaZjnp8r7UtqYmR6YNvuCeznNB50uCd21KbeBwHWFJb2wTRBCfUHHlAsb",
+	"6yzYHF+GiKJSDLay3cyMgqeZ4Z+xmYEmqi/MHm4Ym5G5TG+4GB/bIGnQIm051Fdnb86uz/LITjMiKOph",
+	"uw/lPFlsw0GXor8DCH3WPEnssMqDrxEbfOgr0jSrSRi9te/dGH07sdFjdezVnPMSEzioKeKHNFJm+rju",
+	"2EsH7QWbt/80A+0sKhvclJlGMEMvsc03NrVlWVbfWag0ASScQ3GO6dQ2MTCiZtqKqGIxmPKnmQJ/PrXy",
+	"Go3j1Bw0hD5yRTLBf8kYSdmYpjG055YjYj6H6juFhMgVeUG0JN39F0aPNKItRsCfCLsQGzFQiiR/okh4",
+	"8urt+TsUaK9CMmRY1Ilau00dIruqNI1HGDO+gmC2vS+vXERnK8ms+7W2Y00UL9nz0bOo9WzUNaJDl7Ve",
+	"xges9WJ0RPeH3eh5fHi4bKLYeofbmBnmVFlNJH644PUwWaLz8kHyWiTFKOFQLNzJaiei2E/OsqzqmEBR",
+	"JQKmSvU7yW5r1ofrav8pXO0mXJ0CynqWjLXUOZrQdYKUTSDBjPzpTAOzHlvbm1RG8+dAFKOJEVTkqAhO",
+	"74tmOKJKhz3yfSp/OSahy6y2TwLIo4Ep0oD8gBWNX9OIHZMQMq/DHibJuFfwI+/FvYCkUkOMtCcJiRhq",
+	"oJmHQxrd9IV1EGAFDRf0hFnRIM9paJ+CwhoX4zZ5TZMEQvcmdDZjQvUFaOJLNXBtNRe0R3KIqrNlowgT",
+	"sU2YgriMvkD5Sdgo/xA7cYNd4r1ghmlpJ5tWaitGUqhsWhS3cOnrZp9GihExi/sit8KASyRlEeO3LHY9",
+	"WzzzD66nR6wNxvOc7FU69FOy3K6vL/D7NvkBUq1Ukbk1ZZrabZGxBAmBKqIkNkbIgeYSiritO9czSwvD",
+	"sC/g0x4x42CNvB750veIElRe/4//6X+HtCeIc8Fa7FRpzImyRwtPx6n8BZ6WI2Pgt7rYmH7j3iwEp+03",
+	"fmBJIvsN/xHmO+CzHkjULZrwW2b+tkuPISgyX3qpeyLMrLSc4aowpav3pV+OHupD+FB/ObSp3+jt399b",
+	"SLmznLPhAHNv3Xlivoym9hwwj63fKF7sN0LSNJJv0BdF0nBAvJxh38q5hzbJvs09Ncv49KWPOVK4kTTp",
+	"N+4/YwbYGY0mnm3NIRZpZkLQqRkNlzWHzBYDJ1skvS9+vHr/rsWEYWQxQedPm5yQ0Id0SGwoOuaP5Z6A",
+	"7iExQl5fKJ4w8KFd5xcPLyJqOd4pYU3/0mO8l6gveSl4RYpdWJg6ix67EO0x5XEL740heub1np1+UCr4",
+	"AnNWzKVmK5NMw5WGeo4ox2pFximNXKYH1H9kNE0WGE6cz2I/HZhPobWly4lxailokAGhAnoz+rUgoYnW",
+	"noGyBZW1mQLEoFmURWxsZ03TWgfj6cTWyn2oBbQoyuV5mu2SQAUAepTnYZvrTmwpldxoiXeo0Wuc3c0S",
+	"w4iurs6gFrVV1wErgGvOJ7bvmT8ZPHQzAVJMuNIyxUBu137Ym8/vAL5/eOR34/7kbX79clwPNuyZdh/4",
+	"H5oPEnCFOzyZZWqC1weydqmzSyA+mJF/uL6+yFNhveGLXmxGj3MBgl6Zkxx6J5g3+zplIpr8Vy8A0fr/",
+	"bMe3XuMnmYHFgRruFHHFirZikOPvt1zutJ/vYBH229d/E7fr1wVxpcWw6wK8S5CnOxAb17kcObp9bKet",
+	"mFITF9s9qglT3fVUZoktvs7u9FOAU6umol5jKz6+DXB+Y0b/mzDx7j1M39gF8iB62ZbKq3RWW1r/D+4I",
+	"/5ezrO/Ax3LFp+JtW66UbUTfvGAzK3nfrCJfWzzb1+qLmg3VoR4SZ14qZ4504RfXDaHYiV+o3RZ8r1n6",
+	"71bnfSdidi3lWyoWLslnpXniek2t++VsbtdbzJaN6AtXNyKoK5heQYPVRdPdwN4xhYZPW8d0kQcdXpo3",
+	"Wif4BhbDwLItYFaxtQ9BctZSYupvkbdeqfMekITfsDlXzjaP4wF6e/NsqjtGy5uuLYBPmrUbh/iCvXaJ",
+	"Vi7FFd8/wuqy/zCvqGM0LhnJYbhhRSRlP7NIY9adA26PFAIjaDxSksSQKVshgCviqpl+jcSRx1vlSiUY",
+	"XTUDP2fDFudohmVgWFRF/cXKxIiARZ8oUFF5HCe2ApaQolWR9g0u1ulPtnmANZftEAVQpA19qYWwk978",
+	"5um264N7t9R+K/9C52yq9HK5PVf+NhzywPApiG38HFTpvRqUa3fl9D5JSnV6QPguv/oN0WR1f6Ea1Hnn",
+	"ddmJZJbE1cLqfvcDc/mx+84hOvV2vozuAApY+Uku5ldwCv5e1u067M77IVn5ENsr25vhr1xmur2ba862",
+	"u3S2WutfL8x6QaFXgylCJr7vDmzBJeuwXxxghYXYBWphARe7Q6xXYash+SWdmsvVm/rC+eQxoRnpdQCF",
+	"n9CyaD4EUgF1p+wUBdPzx4fXcI9PVMkmuec1FbEMlYq+cEnPzrTUJjaht/BhE7TKWFd+nqkaUUGGrC8M",
+	"x4K6xMR2ZyM8DoiSUwbVcxLFiqRgW0ItP2SzYyH7YrkvlY0XP4CaLK7qB0TzlQw7JGWzhEZMYdkfRtOE",
+	"o0wIBrRKwpe5ciuSqA0sLGRxYyCbGGSaymlhauNQ9Vf1fAvWnBpqn80g+4qSEZvnkokr9JbKeZ3t6Cob",
+	"Trl+7ZDsEc7RvEZF4zRhFLHD+kIDA2ZxA/nYqW07gz1jviFFcHv6tqaMrfa8IR12/59fAS5BI4M8g3Wz",
+	"7Ay7VYIJLhacC1qmj3HO/hn+/Wf4NzJOs0Sw8MkRWcgs9bmZX64jZ4glNnnDFquzYq99VmLeLFdNC8jQ",
+	"6IVsxLHElaBTdlxuUKL8hJ/a/NSTi/O/soVqPJak4EZWpSba6+yyU4A8PBu9pN2oy1rPh/tx64C9MJTh",
+	"aNhypOGQHg1d903ICymPeOQSR2BEl3RKZ2hGRbAYQf3X1j+Gz24uXv7yBg3ltcs7KiXPwPJeRi+Gz+nR",
+	"qHXIDuLWQfRs2HpB90etLuvE7rel5WGapcsj5ZWF/G3+gl0e6p92SY7H84GGoSuIWglD/oxKe0BUGlca",
+	"r66LBPCuLfxpjqteiD21+QYUbl+8XOK2UsgPXe+Yhsi17eqWl8LFPI6DZ+TD5ZuWoiPmhZf1yLN9klIR",
+	"yykZLjRTe+gABLFRGCEO/OK2nKkUyaIkat0wNlPOqU+GGSji5OqHk9b+4RHKcX2RSNdsEPMHh8xOABJj",
+	"Hv7JUUGIXLiIxBKAJ+bTvpjL9AaqClGCUPeCSr3Iv2rsLomlEShHMkUbgK3wi6agcoleC9KlGr9mCRDE",
+	"MKEK6hNBvcDw7ck/BicX54O/nv10Nbg4uxx8uDq7DJE8NrsdQ0VdHEOb/NWGxPaFpRRO4F9V4zgAhcy+",
+	"hJ5SCG5V0pwJlC1IGDXL9gA75cKsDtJFl/2iMDFe/MdItmWauCPF+ZYBfF+bRdywRZnST/f/rp9f/nrS",
+	"jV4dsNdH4x9e8B87N2/2p+8O5MXRL5cv1PX2PGMnsOHZxatoNWLGBJsvQtv4iAVFLQusu/V7SKU7W09G",
+	"OSfwbE0ukMpiuSUQ7vGxrT8NxCOzBUor4fu/l8nSRRJ61CQoenHaTG2qyJTGLKcIeRnzog3/Gpqx1/5j",
+	"xHWCB94GcELuW7dThMA18zKrNlNvr+eovpFxXbmX3+uYHBfNl6/Wkvc/I0AfndxqefySYLMsIlW0mrxc",
+	"Q8wSpmu6KryC53kyR68I1LFdw/HW1dY6CFAi6AvnYYALh9mqNSH0Bn9zfrqxlMENW0AZA9LMV5QYEdFJ",
+	"cgYkkHBaKnOwJa/6RmUONiW5IAz+8xk8/rMYEQoS68wIq3UR76JN2VM/U7deR8HCKJAElqewNGsSWPas",
+	"pRZyx63huC+iLE0ZJFGzIE/U2pgn1aTQbUJmui+MYI/RoNYqQigZpUzZgE9bidN2mbAUHttLKz4W4Prr",
+	"C+hebedFKVsxpbihDCJWWPvE8nDHhF0NMUiGNsrNmAtgGUIWgFgwVGamdEEUg2262tp9EdrND/LM+ja5",
+	"hpoum/SBgmD2RZ7v5vZZpxFApwXtSSLy1uhUkKBaHIJbhyK2noXRy5R24eLcnKPtvu5iws2d7KP/UaFj",
+	"3nlUYblqRWSmGLOLpdzcB8RoYp2NcjiIq5hQm0VeBfnmtteCzf23ddrJhgexdI6elDFQtQgADu4lijGl",
+	"Nb2GsPwcLeTIHLFX4qDIiMhXuuu8u4SZeOD/M8l9Q5I7gis+trKDTXXN/VuOaCQxhmL6PHAXREa8fMuV",
+	"AofHl0p1RHdvJ2D5KKpJiNjIKnMgOxrdmzWxT7aZw8BeNE9cr96Hnt/7/2GiOFRSl1cTmVYuwTufRdhI",
+	"G4jgVjst2b8YvTzrsobjPHD5X8O77idzTvFMoTa1v+n2zhUQAFOsmSrvCuXHizvUREPWcGGZJDh3Re6E",
+	"tURzGeYbyirU5Yc/GEWgMMxFbR0QLJtQZUrbr/e08qU5BC4smf/dkOKddHnBHmfPrQBRzZoBRO1vbkZB",
+	"dlmu5fOfypSypF22//Rm/q7FrEAD8e716ixQCExb78JEUUjzUiufctuduR/uJeQc8Ho+YUbQ7wsqvPhX",
+	"K9aWkke5IkUOWpOSDMseQokIrHIV8TTKuCbD1EjedlaOPFnOmNhbVb/3Le7vsYKWA9OnL43iZKyqX4bY",
+	"3zIe3eSOHBWQsZRYWkpxMxr0zuRMORu5Tf6wtoTXVGnyH//+32riQaEPzPq5vzdT2fQeA2g1Y7aUwi8Z",
+	"TQz+2Em9FCA78Xf2CfmPf/9f/p//63/ePL9NDCov4DvsRAhzwZ4x0O2OYCAkdoGFFWCD5Xz6K/Mn+X//",
+	"1//jfyvP7MVe7uB0hUNf53MFZP6zduxvVnociQdF715EBZlxiPpaHX+YZyHUkqW8Gz2GJxcVwwMvjxpi",
+	"yQMyx+DCqdG0HV0S1jYCjC5l0MCziXqGGYpqAsEEBIqQ17fa+hss8LF0pZQDMcW64Y3es0MYl+mB5lM2",
+	"yHTU6DXyFTXsj2o5CKJTBEHYvlCHW18a3NCmIAVMhsjrtP95h36zO5QfgZeV4l0h/Lt0h4rOw7WX6H2p",
+	"xWPOoJtjKLZQUN6AeEHtAQbyU90XUOsfsoiHNLoZp0bnIlMpuJYw3NDo7jSakEgK7E0VF7PYalsXl+//",
+	"fv7q7HJw+sPZ6V8H5++uzy7/fvJmcHV2+v7dqysnX5bCZiNpbr6QtrJUXzTD78+uiRVlwr1j17NoCDnU",
+	"BBIJbmniajoQGqVSKUKTpC+cR0K1SYjwCglXPdsNM5vZXobYNACGhO4fDNpvQkYyEzIbTwIbGkITDCBz",
+	"bYi4IhNGEz1ZHGN/TTZOaQyVMIpVokEvqM5kpGwFRZAgqLMvCMnh9ers+8uTV2evBm9Ors/enf40eHsF",
+	"UvoU61Ssevvs8vL95eDy5PqsqLmf93ZyyRIEootpYoYobabcz+qQTLmAKiG4frtBORc+0PRcOmRw23TK",
+	"BGCXEQIrwh2HBtICx8tEgT5hzxx77o+2v0Poddjz0AxtuDArtn2CShPZzFDT0BYeIGpCU5SSiu6PdqGw",
+	"z3DORSznkG81wz6OfdE024lZxKc0UXsBEVmSLFcHgWEwBrsoqgEdwuO+MLTzWYeogFAFUQOn5ofWqRQ6",
+	"lQlRdKFWsJwr1w58owsMt0pwB+0VfRLw1/oWD439g4nX5rxr/sBHz43Q+KxT11T+sW0UXM9GSAWzTXiU",
+	"HoA/wzAzr/fgdXe/d9jp7R/9s9KFsPuitgePI4UY5ozgafRevmyb1y0gcNN590e3inZnf4uFPK8u5GAf",
+	"uh+uSCPK1+Pogb+q5+3DTYuqrggDF/358cnKzKQCIN798haBn5cX8XnXtKEfgPKtE8TzvKYnlky2y+mG",
+	"pbuxzMJ+kHOSlyVKmVHswRM0ZPa6BYS1x23Sb8yyYcKjgEzpXYuO2V+edfqN2vzCHJnvHyjZ/GvWjsKj",
+	"MuQQWLaXcubJGBZpSkLGnA1bWGBmpaBxBT8zRV5l0Y35/+8laRrK98P12zeEiXgmudBBqXYTtva39ZsS",
+	"rllfuBf3SlGYUcKoYVdQzaZHUhZzcDYlXNwokol5arh+HBAa25KYcYY0iCmjFshbCDx0ns3UYY6tTg0m",
+	"OQhq/Hj23eDq7OTy9IfB6cnpD2eD6+tCTmmGWCanh1+HeygP8BjNuQkU0XYmSGsBcBxIGHptC7FYQadN",
+	"XkmmbKoYFIHqC+DEIOUdl7KH0SeIPlV0E9axj49siMewDfsARhEQ6AC8f3jkWfxdBf6UT6dcjMshFK7D",
+	"f8Jo6nT9ulZGa8MlSm2NjqC1kPu7+w0a9+DaatducQpgpASfzQxuN95WXsR6R9BWBIQJncULsOymmo94",
+	"xGkCAmiS8DEUf2lDmRTbaX5psBb5yG/4jMWcLnWvZ6I9dz9C/3rz11M7xCBfOJBpQEYDqCilsxK9d83r",
+	"ttYLc8y5tPBYlZzjCkoNvb7wM6kUHyYL2yf8T22xRLp3cEoV7T9KJSbenXz35mxQkKa/gFmuxpMzYlCU",
+	"Z5CPU/grPrIhQQru2/wf7Hfyk5PLVSQK6m8TgI0mMEwkRKvUrBkXtSIx2lu10VpkSlOjFj86NforOKLK",
+	"ADVsihnaMCLNsHoMWBkM4/yhSJtgYmwogvUduQzqcBkWNil+tyRhhNeEkTkb+owdWQMy9lhGq40GV3M6",
+	"HrOUfDgvKhjEMsogU7QZPjVSLp3xtsFhwwUhfSHOYwP7YsgFTRegyJ2+ehcQTDeQo1HCBTOS2om7xf2G",
+	"bcCUJyJYjx4U2KC+3tZvXKcLwqGlU78BHaQgOiYkOU1wzTTGjAwXtorBMebO5nXrbthMu0IFtgLUE0US",
+	"GdEEMg6h6SAaD1KWSAqtIdD4YID2NMzFD6P1p4w0n3W6e6B92nqaNjEaXg8xfFdPGE8h0/gUyUHryp5n",
+	"60ImPFoEZD7hBjUgpFcRPA4VEKUXCVMB4VM6ZspmgQrBoJ+GcjA32jQ09cBalselICyLX5hdUkQhgVCC",
+	"sU44Z1FNsk4xfWUwZiMnhuJREz0FOX7LhFCesJXFWSzWoa/cdQz0dYd6cNY7ucz3TxSZwStlscYqxS2V",
+	"RuSJ4WNPju0Z4CODSeaROY3SEz4de39D+YPesTui0psjI5C1wA6lZaryaYZUsVaW8vzBSKbTFoUDts/+",
+	"1GFy8gajY3t/MBKVMMSjdkDgClr39AtViun7tU5Qix/mmuJPcN3cDSyo4hNFhpmIE+b93hdNMZuSUOFb",
+	"rYy3Yq50GJBbJmKZshjbo864MJzilqWKS7HnCh3wtC8SHjEDizb5DumSAj0XlA0s5z/CEJSJzFKjzrgL",
+	"bmRubHfTFzbih+TyP2kedDp7ay71iQHMNhrDiCcM5ipfHW/HCJX2z6o+iJramVYrBs4WZY4Mh4F/RdCI",
+	"ecVExWP73pvz07N3V2eNoPHu/fX56dmKT9v2vba+08uGrqBx1zKrad3S1CwfkCoHl/nHj1eNoPzk9Kr0",
+	"yCLMh/PvYMof63+sfPQGkcB/9E5qHrE1I7tvPm+jKwGFNoDalUDbyoA/01uKmPHQEaBo5tfhDwYlH2FN",
+	"Aowu2ZLKqL1kUDrqdP6kxV6oHADQFbZe4tX15BhtgKvbTDsrjcJzonmBcjDTgKypoFQn9IuInQ1Fy8yK",
+	"va4EUbuO4qEN7NE+XbMMDtr390z8k5yck++wl5qvhlunkNF6kNw3eo3bTrvb7myvmdv1rjatAlQM8U/4",
+	"LWs/FDPWtfPht0yYScAQ7SsUWC8WT3XKjFC5WqfAQon4FhnRqdHjrBR+kcop0xOW2Uba7G4mFQcswrwa",
+	"yHjri8uzk1dvzyDPB2sm7LXJxwkT5O3Z9eX56dXg+v1fz95h9Wgbbg+WEYxuVQwrL0NHcad/wPn2yHeo",
+	"evSzTudZVBoNHrHwGDntnNswPrDBQT8SowuRJnTggRrv1uEGhAO9koJ5DWSNQuGid1LDld/QIUvQJgkB",
+	"rSzu4eig8SYUMgKwXkRK58QwVCPrY5QFj1e5kd7a49iOHeQUuSB9/0Z+OHtzQcZM/Er5YKL1zAURq4GW",
+	"miauWq4N0hguKssOzGFPZGxlJHMl2n3xb+T6p4uzdcNCvAZL+2L1O19w5L/0G9+fXfcbAUz8l345rqTf",
+	"CHDWv/TNtvuNe/Jsh8qsFoDX7G6lX8Oi/MPLOTz+on65D7407DpsLHPVHuDdrmmOFLVX2FfrV97jQvtf",
+	"0GkSGk3nlqVQEVFCBa+AgIkHZFX4V5uca2VthVjoAC5O+DS0Si9JmZIJ9IySfjkE0E2tbQGaPNYh+vsZ",
+	"EycX52bmhxH17dDBTvPK8rhVKGFfy3nhg42h/5oCwbVvKQLftz2XGjHAR6P11XVsZ1LC7mikE+jkHZqb",
+	"XkZE18cJrOJEp8wKJtwoazyJ22uw56eTt292wx636j+x51tij61mV49AkF6+EnP2Ox0MArQRf2zGRMxE",
+	"tHAJjr1yuUqQEVzxQaOlj7GpS17XP5IibpPDzrNCFAgKvo6xrxCKZDP3QFpaQbQuYemPrhAH/YOxEzru",
+	"otFryBtzLkzc8lQKW0CuaMCL5UoN2Gxq2rYdw2jMBXiUljEXNmNIN5BqF0fU/o0cJysBYUtsghHa6/3A",
+	"Bemq7UC0W8+xtTA68RHQhrTnl6K99lbk466Xv22zp6dFVXq1OtsYCM35E0VODYs9LT4hJxfn5VxffJVc",
+	"vfpr0QxIS5movjBkFRo3Y6tJmd6QTGAiTNwj4MbHn6gmIcrWlv+DUP30thva2L++WKrJBLWW2u02Ok+q",
+	"qbxWKXSZKBD6BaGBIbpqNQeHCjSoCrzWVIHrPXVM0KSfZ0eEfVFSLPzammMJnoVUZuNJUanT9g8v3PQq",
+	"wBxeLsYY5zCk0U1QqtAJWcwohQEbu3h/dU38Zl1hry/k6o5RQd4TComb8MrxuuKiFhq2ZUkeCoddUFBc",
+	"U1bvCRGFQqjeG9oe1CwN94K+CI2GYQCW9/4ISRMrlZvzH0Q0SVRoOwiZJ6ErCa3wvb4oXhzwONxrO+cH",
+	"nhEaTdzppildgE/HKCQhmdFUq+O+LdYEf5Em+kACQrOYyz3QmSq1JTptXItyFdpxBRPJIxbCBzOqFNQe",
+	"d8Kmg58N5oDmIDKBSFwF9cz7AmJVqCL5tfEhQJpFAWBFYpZoqvba5EpiharQEboB6rIhaUKdW4N1UK83",
+	"izREzcpMzzK9ZzCUGUzti3CWMsVExAZG0En0wraQHwFGiWiRP2+TUIR5Eme3Td6y6RCatKESVVhJbiBx",
+	"J2WEj4V0yFLXOmxzszDXV0iO+iI0uNsuaE87mmTiJiRy+DM4ypiIzVkj+mDzjU+v3r87+xweu2bytiK4",
+	"bcfTtv12B9CFIyQUA01hWByGTWd6QUI8W3N9I5pCxE2Inzyiv9THFY2gasqbL5U217W9qfJ+I7btVO9L",
+	"u92+v8cDFZKEFhrW0gHUNqVcYR03KGUAX6KfETilQs9ijpNqQmcs8Htb9b70XeciaGiiFzP8B1j6/d5X",
+	"9wbdclkG1WamHP0R1Hlbjgk0pgKagpj1ROHCCIwkmiEQq0Gld0JeYQ+e27gpD8Ps0fVFeNdSE5klcQu6",
+	"IfQI8GDbmktZLPKTFLFMsnWkT1gy6wsojwQQhH7LsQTEh/EQfDaQBYvwoeWYhP9ofQ8barm4xhBcHWo5",
+	"Ec5VUmbxsffZBxvd1Xpr2ZC2Vf9XV48zzLfgvb9Bly04Yewj5He7qm9utaEJlO0+ZWWQcnurXfpifV5q",
+	"keT2Yn1DJbJg1luiDFaQtenyie14t5z57/M90Ci5yBzbcCINFPKGzzdD56PNTcQwC2qbr5ELmnL1X9f1",
+	"/sKY26XeXXb5wFJgqlEmUBw1p5+OQSdSjV7jS78Rcb2AVkUwW79xX3jYxkwP7HKMjAshMcB/u0VRonzk",
+	"+8/lY+u++L//z1M012VCLIpdmKX5Kxz449Z2HXPnoZZz62WCRNR8Yv2bSfK1IV7fCc0TBgzwMy0b+TIr",
+	"IK8xQ9jATjc3kP8I8y1roF/2p0L7iBlLNbeFKkDQX/Yf+b7RT/hW4ZlEZoqwXT7K7WOakGV881ZsyJgR",
+	"siv6qImY3WGguxzPUjnMQ9otDnyDlm4gMNJk5UUEF6qtTtTodZ8fHXS7h/udjrtME6qj6SxpPaz9mz1C",
+	"HMeTlx7S382grqZJ0anwxUNQwGNAWzR/y+UY2+dtJ3CAxIEQyD9ekhlRLEH490sHUNsszmKZbVwKCNU3",
+	"GNVvgCSOQpA5ZPgsP2Yr/ABmwS/9xn3Qz9Gwb9FjuT+ceXz/2esx968GC3/Ttjvefxc7326Trv1faaMo",
+	"m+/U18/dr0zcbNfZrxTCsCSLrghXKpVnyNX/xq4ZPHDxVwiy62d+YmXcdSt4cIgEwvABQeL44YNCxfHT",
+	"3dsa4ncPrHOCHz+02onb7SNqnuAQlaZ5W9tv8evH91+zQd+rG7HlQsG6VmwgzoHiYrS+HChkuKh0YjPS",
+	"mZMCHI6WGoTtyExh45cWKt+66xoEiRILPOjik9/C3NRj944Q2Qv64tv0advyLhYeoAd0A6uiRtEWrMCJ",
+	"VY3BfvuD/q3bguGyWmZgqvkwsb22Cp66vi8YuFF54UbYploQlPrgorA+IQJCCV60c0KXAIJGedU2PzT3",
+	"QmtR6gvPq9Am0FceB4CuYIoulCssRKp1hcwlgIJCEERQVBQqChLxaIIVQr16RasqB+E6vlL9ICMt1FcP",
+	"8vWJ5/v7h0dGn/hGJYVyFcNROjkXLB4Mofw+sPi6uj+fvQ8Tjsx2l0vxtavx/FGY/+/IPh9GXR9HOLCG",
+	"9qiw0Nhq83B6exuJxtMv8L+ro+xfezQhZTrl7JYVdMF3Nh7bdi2lKmDWscexd97KgA7Exk0h7Sd2sErM",
+	"r71YNeHr7kKtDl//6pmr/4KU5AF0Yx3N+NcjGY8VbrCNrJB6MIIS6lUhBznleKZbB7KQ9tgdV/rYv7hG",
+	"BjZnG7h4UxuKaYuyWbkoP1yLu/m830o6eifx3k3Ah28uNmSU/HdIbD24GAJoZBY82ybSuXp6C3Ma8XVV",
+	"ms5S9KQqZ3DmOedPwTNRHuAN5EHaSIAp9hOH4ZrhlN4wkmYi3CtlrfeePoXkyYlUuvei0+mAMGHXvVzT",
+	"bcyVRpIN2AgZnF6GkAHd8qogTAV8NaU2yX5IxphqNqeeMR7KzS0PhX3qncDtCmy5qgVYHm3poyLZt3jX",
+	"/r38sjOr2GIn3heYF1ADdBdhb8tL2Tii4sPCyVb+8IOCqirYMhP8tZXGhnaAvK9hzWorgTeQ21/pCIad",
+	"Xm1KKvpuwWmSjw9ND5bHXkZ5M0kzfHrbDfdyn/DKCCNSCjAqZrN3YXm+k3jKRYFfTWr+VthnnrQIFTRZ",
+	"aB6pwNW/VUFJ/Urk2ENF83HNJGsTEO0GyrfNDgihi/ef7/+/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

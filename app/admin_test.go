@@ -164,7 +164,12 @@ func TestAdminManagesUsers(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, res.status, "nor can they log in again")
 
 		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"disabled": false}).status)
-		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token)).status, "enabled again, the old token works")
+		res = a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token))
+		assertErrorAnswer(t, res, http.StatusUnauthorized, "unauthorized", "Invalid authentication token")
+		assert.Equal(t, `Bearer error="invalid_token"`, res.header.Get("WWW-Authenticate"), "enabled again, the old token stays dead")
+		a.clock.Advance(time.Millisecond)
+		a.token = a.login("ada@example.com", pw)
+		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token)).status, "a new login works")
 	})
 
 	t.Run("promotion gives admin access at once, demotion takes it away", func(t *testing.T) {

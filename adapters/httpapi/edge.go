@@ -182,6 +182,10 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
+// passwordRoute checks a password like login does, so it shares the auth
+// routes' stricter budget: a stolen token must not buy unlimited guesses.
+const passwordRoute = "/api/v1/me/password"
+
 // rateLimitExempt are the routes probes and scrapers hit.
 var rateLimitExempt = map[string]bool{"/health": true, "/ready": true, "/metrics": true}
 
@@ -194,7 +198,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		scope, rate := "ip", s.cfg.Edge.Rate
-		if strings.HasPrefix(c.Path(), "/api/v1/auth/") {
+		if strings.HasPrefix(c.Path(), "/api/v1/auth/") || c.Path() == passwordRoute {
 			scope, rate = "auth", s.cfg.Edge.AuthRate
 		}
 		key := scope + ":" + c.RealIP()
