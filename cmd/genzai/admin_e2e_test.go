@@ -147,7 +147,8 @@ func TestServeAdminCLI(t *testing.T) {
 	assert.Equal(t, 1, code, "admins cannot demote themselves")
 	assert.Regexp(t, `^error: .*demote themselves`, errOut)
 
-	// Disabling refuses the user's existing token at once; enabling lets it in again.
+	// Disabling refuses the user's existing token at once; enabling does not
+	// revive it: the user logs in again.
 	assert.Equal(t, "ada@example.com is disabled; its tokens are refused from now on\n", ok(rootToken, "admin", "users", "disable", "ada@example.com"))
 	_, errOut, code = cli(adaToken, "quota")
 	assert.Equal(t, 1, code)
@@ -156,6 +157,10 @@ func TestServeAdminCLI(t *testing.T) {
 	assertError(t, r, http.StatusForbidden, "forbidden")
 	out = ok(rootToken, "admin", "users", "list", "--query", "ada@")
 	assert.Regexp(t, `(?m)^ada@example\.com\s+\S+\s+no\s+yes\s+`, out)
-	assert.Equal(t, "ada@example.com is enabled\n", ok(rootToken, "admin", "users", "enable", ada.ID))
+	assert.Equal(t, "ada@example.com is enabled; log in again: older tokens stay refused\n", ok(rootToken, "admin", "users", "enable", ada.ID))
+	_, errOut, code = cli(adaToken, "quota")
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `^error: Invalid authentication token; log in again with: genzai login \[request [0-9a-f-]{36}\]\n$`, errOut)
+	adaToken = s.login(t, "ada@example.com", "battery staple").AccessToken
 	assert.Regexp(t, regexp.MustCompile(`^2 of 3 requests used today`), ok(adaToken, "quota"))
 }

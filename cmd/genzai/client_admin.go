@@ -55,9 +55,10 @@ exactly (case-insensitively).`,
 		c.userFlagCmd("promote", "Make an account an admin", "is now an admin", func(p *api.AdminUserPatch) { p.IsAdmin = ptr(true) }),
 		c.userFlagCmd("demote", "Take an account's admin rights away", "is no longer an admin", func(p *api.AdminUserPatch) { p.IsAdmin = ptr(false) }),
 		c.userFlagCmd("disable", "Disable an account: its existing tokens are refused at once", "is disabled; its tokens are refused from now on", func(p *api.AdminUserPatch) { p.Disabled = ptr(true) }),
-		c.userFlagCmd("enable", "Enable a disabled account again", "is enabled", func(p *api.AdminUserPatch) { p.Disabled = ptr(false) }),
+		c.userFlagCmd("enable", "Enable a disabled account again (its old tokens stay refused)", "is enabled; log in again: older tokens stay refused", func(p *api.AdminUserPatch) { p.Disabled = ptr(false) }),
 	)
 	cmd.AddCommand(c.analyticsCmd(), users, c.requestsCmd())
+	cmd.AddCommand(c.resetPasswordCmd())
 	return cmd
 }
 

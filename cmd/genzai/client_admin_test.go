@@ -303,7 +303,7 @@ func TestAdminUserChanges(t *testing.T) {
 		{[]string{"promote", "ada@example.com"}, `{"is_admin":true}`, "ada@example.com is now an admin\n"},
 		{[]string{"demote", id}, `{"is_admin":false}`, "ada@example.com is no longer an admin\n"},
 		{[]string{"disable", "ada@example.com"}, `{"disabled":true}`, "ada@example.com is disabled; its tokens are refused from now on\n"},
-		{[]string{"enable", "ada@example.com"}, `{"disabled":false}`, "ada@example.com is enabled\n"},
+		{[]string{"enable", "ada@example.com"}, `{"disabled":false}`, "ada@example.com is enabled; log in again: older tokens stay refused\n"},
 	} {
 		before, _, _ := f.calls()
 		out, errOut, code := tm.run(context.Background(), "", append([]string{"admin", "users"}, tc.args...)...)

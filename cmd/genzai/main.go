@@ -100,6 +100,7 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.configCmd(), c.healthCmd(), c.statusCmd(), c.loginCmd(false), c.loginCmd(true),
 		c.quotaCmd(), c.modelsCmd(), c.searchCmd(), c.chatCmd(), c.doctorCmd(),
 		c.feedbackCmd(), c.keysCmd(), c.adminCmd())
+	root.AddCommand(c.logoutCmd())
 	return root
 }
 
