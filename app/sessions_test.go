@@ -5,6 +5,7 @@ package app_test
 // disabled and enabled again, through the real HTTP stack on both stores.
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/app"
+	"github.com/genzai/genzai/domain"
 )
 
 // assertRevoked checks that token is refused as a revoked one, with the
@@ -229,6 +233,45 @@ func TestStolenTokenAfterDisableAndEnable(t *testing.T) {
 			res := e.do(http.MethodPatch, "/api/v1/admin/users/"+adaID, map[string]any{"daily_quota": 5}, bearer(boss))
 			require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 			assertRevoked(t, e, stolen, "other patches change nothing about it")
+		})
+	}
+}
+
+// TestOperatorResetPassword is the reset genzai admin reset-password runs,
+// on the gateway's own database while it serves: the stolen token dies, the
+// old password stops working and the new one logs in.
+func TestOperatorResetPassword(t *testing.T) {
+	t.Parallel()
+	for _, st := range stores {
+		t.Run(st.engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, map[string]string{"DATABASE_URL": st.url(t)})
+			e.register("ada@example.com", pw)
+			stolen := e.login("ada@example.com", pw)
+			ctx := context.Background()
+			opts := app.Options{PasswordParams: &cheapHash, Clock: e.clock}
+
+			for _, tc := range []struct {
+				email, password string
+				code            domain.Code
+			}{
+				{"nobody@example.com", "long enough", domain.CodeNotFound},
+				{"not an email", "long enough", domain.CodeInvalid},
+				{"ada@example.com", "short", domain.CodeInvalid},
+			} {
+				_, err := app.ResetPassword(ctx, e.cfg, e.app.Database, opts, tc.email, tc.password)
+				assert.Equal(t, tc.code, domain.ErrorCode(err), "%s %q: %v", tc.email, tc.password, err)
+			}
+			assertWorks(t, e, stolen, "refused resets revoke nothing")
+
+			u, err := app.ResetPassword(ctx, e.cfg, e.app.Database, opts, "Ada@Example.com", "reset by the operator")
+			require.NoError(t, err)
+			assert.Equal(t, "ada@example.com", u.Email)
+			assertRevoked(t, e, stolen, "the reset revokes every token")
+			res := e.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": "ada@example.com", "password": pw}, nil)
+			assert.Equal(t, http.StatusUnauthorized, res.status, "the old password is gone: %s", res.body)
+			e.clock.Advance(time.Millisecond)
+			assertWorks(t, e, e.login("ada@example.com", "reset by the operator"), "the new password logs in")
 		})
 	}
 }

@@ -53,7 +53,7 @@ are separate credentials and keep working.`,
 				return err
 			}
 			defer db.Close()
-			u, err := app.ResetPassword(cmd.Context(), cfg, db, nil, args[0], password)
+			u, err := app.ResetPassword(cmd.Context(), cfg, db, app.Options{}, args[0], password)
 			if domain.ErrorCode(err) == domain.CodeNotFound {
 				return fmt.Errorf("no account with the email %q", args[0])
 			}
