@@ -71,12 +71,14 @@ type RequestLog struct {
 }
 
 type User struct {
-	ID           uuid.UUID
-	Email        string
-	PasswordHash *string
-	IsAdmin      bool
-	DailyQuota   *int32
-	Disabled     bool
-	CreatedAt    time.Time
-	LastLoginAt  *time.Time
+	ID              uuid.UUID
+	Email           string
+	PasswordHash    *string
+	IsAdmin         bool
+	DailyQuota      *int32
+	Disabled        bool
+	CreatedAt       time.Time
+	LastLoginAt     *time.Time
+	EmailKey        string
+	EmailVerifiedAt *time.Time
 }
