@@ -28,6 +28,16 @@ type User struct {
 	// following a mailed link; nil while unproven (always, on a server
 	// without SMTP).
 	EmailVerifiedAt *time.Time
+	// TokensValidAfter, when not nil, refuses every access token issued at
+	// or before it: logout, a password change and a change of Disabled move
+	// it forward.
+	TokensValidAfter *time.Time
+}
+
+// TokenRevoked reports whether an access token issued at issuedAt was
+// revoked: issued at or before TokensValidAfter.
+func (u User) TokenRevoked(issuedAt time.Time) bool {
+	return u.TokensValidAfter != nil && !issuedAt.After(*u.TokensValidAfter)
 }
 
 // EmailVerified reports whether the owner proved the address is theirs.

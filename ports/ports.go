@@ -36,6 +36,14 @@ type UserStore interface {
 	// first call, sets is_admin, atomically; CodeNotFound when the account
 	// is gone.
 	MarkEmailVerified(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error)
+	// SetPassword replaces the account's password hash and revokes its
+	// tokens as RevokeTokens does, in one update; CodeNotFound when the
+	// account is gone.
+	SetPassword(ctx context.Context, id domain.UserID, hash string, at time.Time) (domain.User, error)
+	// RevokeTokens refuses every access token of the account issued at or
+	// before at: it moves tokens_valid_after to at, never backwards;
+	// CodeNotFound when the account is gone.
+	RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) error
 }
 
 // Mailer sends mail to users (verification links, password resets).

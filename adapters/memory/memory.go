@@ -26,7 +26,7 @@ type quotaKey struct {
 
 // Store is an in-memory UserStore and QuotaStore, safe for concurrent use.
 type Store struct {
-	mu      sync.Mutex
+	mu    sync.Mutex
 	users map[domain.UserID]domain.User
 	// byEmail maps email keys (domain.EmailKey) to accounts.
 	byEmail map[string]domain.UserID
@@ -114,6 +114,42 @@ func (s *Store) MarkEmailVerified(_ context.Context, id domain.UserID, at time.T
 	}
 	s.users[id] = u
 	return u, nil
+}
+
+// SetPassword implements ports.UserStore.
+func (s *Store) SetPassword(_ context.Context, id domain.UserID, hash string, at time.Time) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.User{}, domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	u.PasswordHash = hash
+	revoke(&u, at)
+	s.users[id] = u
+	return u, nil
+}
+
+// RevokeTokens implements ports.UserStore.
+func (s *Store) RevokeTokens(_ context.Context, id domain.UserID, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	revoke(&u, at)
+	s.users[id] = u
+	return nil
+}
+
+// revoke moves u's TokensValidAfter to at, never backwards, at the
+// microsecond precision the database stores keep.
+func revoke(u *domain.User, at time.Time) {
+	at = at.UTC().Truncate(time.Microsecond)
+	if u.TokensValidAfter == nil || at.After(*u.TokensValidAfter) {
+		u.TokensValidAfter = &at
+	}
 }
 
 // UpdateUser changes a stored user in place; tests use it to disable

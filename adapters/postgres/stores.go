@@ -61,6 +61,10 @@ func toUser(r sqlcgen.User) domain.User {
 		t := r.EmailVerifiedAt.UTC()
 		u.EmailVerifiedAt = &t
 	}
+	if r.TokensValidAfter != nil {
+		t := r.TokensValidAfter.UTC()
+		u.TokensValidAfter = &t
+	}
 	return u
 }
 
@@ -146,6 +150,38 @@ func (db *DB) MarkEmailVerified(ctx context.Context, id domain.UserID, at time.T
 		return domain.User{}, storeErr("mark email verified", err)
 	}
 	return toUser(r), nil
+}
+
+// SetPassword implements ports.UserStore in one statement.
+func (db *DB) SetPassword(ctx context.Context, id domain.UserID, hash string, at time.Time) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.SetPassword(ctx, sqlcgen.SetPasswordParams{ID: uid, PasswordHash: &hash, At: at.UTC()})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("set password", err)
+	}
+	return toUser(r), nil
+}
+
+// RevokeTokens implements ports.UserStore.
+func (db *DB) RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return errUserNotFound
+	}
+	n, err := db.q.RevokeTokens(ctx, sqlcgen.RevokeTokensParams{ID: uid, At: at.UTC()})
+	if err != nil {
+		return storeErr("revoke tokens", err)
+	}
+	if n == 0 {
+		return errUserNotFound
+	}
+	return nil
 }
 
 // ConsumeQuota implements ports.QuotaStore with one guarded upsert.

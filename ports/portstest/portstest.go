@@ -201,6 +201,104 @@ func RunUserStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		require.NoError(t, err)
 		assert.True(t, first.Equal(*again.EmailVerifiedAt))
 	})
+
+	t.Run("set password replaces the hash and revokes tokens", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "pw@example.com", PasswordHash: "$argon2id$old"})
+		require.NoError(t, err)
+		assert.Nil(t, u.TokensValidAfter, "a new account has revoked nothing")
+		at := time.Date(2025, 12, 25, 10, 30, 0, 123456000, time.UTC)
+
+		got, err := s.SetPassword(ctx, u.ID, "$argon2id$new", at)
+		require.NoError(t, err)
+		assert.Equal(t, "$argon2id$new", got.PasswordHash)
+		require.NotNil(t, got.TokensValidAfter)
+		assert.True(t, at.Equal(*got.TokensValidAfter), "microseconds kept: %v", got.TokensValidAfter)
+		assert.True(t, got.TokenRevoked(at))
+		assert.False(t, got.TokenRevoked(at.Add(time.Microsecond)))
+
+		stored, err := s.UserByEmail(ctx, "pw@example.com")
+		require.NoError(t, err)
+		assert.Equal(t, got, stored)
+
+		// A password set on an account created without one (email-only login).
+		nopass, err := s.CreateUser(ctx, domain.NewUser{Email: "nopw@example.com"})
+		require.NoError(t, err)
+		got, err = s.SetPassword(ctx, nopass.ID, "$argon2id$first", at)
+		require.NoError(t, err)
+		assert.True(t, got.HasPassword())
+	})
+
+	t.Run("set password never moves tokens_valid_after backwards", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "back@example.com", PasswordHash: "h0"})
+		require.NoError(t, err)
+		later := time.Date(2025, 12, 25, 12, 0, 0, 0, time.UTC)
+		require.NoError(t, s.RevokeTokens(ctx, u.ID, later))
+		got, err := s.SetPassword(ctx, u.ID, "h1", later.Add(-time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, "h1", got.PasswordHash)
+		require.NotNil(t, got.TokensValidAfter)
+		assert.True(t, later.Equal(*got.TokensValidAfter))
+	})
+
+	t.Run("revoke tokens moves forward only", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "revoke@example.com"})
+		require.NoError(t, err)
+		t1 := time.Date(2025, 12, 25, 10, 0, 0, 500, time.UTC) // sub-microsecond part truncated
+		t1us := t1.Truncate(time.Microsecond)
+		steps := []struct {
+			at   time.Time
+			want time.Time
+		}{
+			{at: t1, want: t1us},
+			{at: t1.Add(-time.Second), want: t1us},
+			{at: t1us.Add(time.Microsecond), want: t1us.Add(time.Microsecond)},
+			{at: t1.Add(time.Hour), want: t1us.Add(time.Hour)},
+		}
+		for _, st := range steps {
+			require.NoError(t, s.RevokeTokens(ctx, u.ID, st.at))
+			got, err := s.UserByID(ctx, u.ID)
+			require.NoError(t, err)
+			require.NotNil(t, got.TokensValidAfter)
+			assert.True(t, st.want.Equal(*got.TokensValidAfter), "at %v: got %v, want %v", st.at, got.TokensValidAfter, st.want)
+			assert.Equal(t, time.UTC, got.TokensValidAfter.Location())
+		}
+	})
+
+	t.Run("concurrent revocations keep the latest", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "many@example.com"})
+		require.NoError(t, err)
+		base := time.Date(2025, 12, 25, 10, 0, 0, 0, time.UTC)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				assert.NoError(t, s.RevokeTokens(ctx, u.ID, base.Add(time.Duration(i)*time.Millisecond)))
+			})
+		}
+		wg.Wait()
+		got, err := s.UserByID(ctx, u.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.TokensValidAfter)
+		assert.True(t, base.Add(19*time.Millisecond).Equal(*got.TokensValidAfter), "got %v", got.TokensValidAfter)
+	})
+
+	t.Run("set password and revoke on missing users are not found", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		for _, id := range []domain.UserID{"5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "not-a-uuid", ""} {
+			_, err := s.SetPassword(ctx, id, "h", time.Now())
+			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
+			err = s.RevokeTokens(ctx, id, time.Now())
+			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
+		}
+	})
 }
 
 // RunQuotaStore checks the ports.QuotaStore contract; the quota store and

@@ -30,3 +30,19 @@ SET is_admin          = is_admin OR (sqlc.arg(promote)::boolean AND email_verifi
     email_verified_at = COALESCE(email_verified_at, sqlc.arg(at)::timestamptz)
 WHERE id = sqlc.arg(id)
 RETURNING *;
+
+-- name: SetPassword :one
+-- SetPassword replaces the password hash and refuses every token issued at
+-- or before at (never moving tokens_valid_after backwards).
+UPDATE users
+SET password_hash      = sqlc.arg(password_hash),
+    tokens_valid_after = GREATEST(tokens_valid_after, sqlc.arg(at)::timestamptz)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: RevokeTokens :execrows
+-- RevokeTokens refuses every token issued at or before at, never moving
+-- tokens_valid_after backwards.
+UPDATE users
+SET tokens_valid_after = GREATEST(tokens_valid_after, sqlc.arg(at)::timestamptz)
+WHERE id = sqlc.arg(id);

@@ -30,3 +30,20 @@ SET is_admin          = is_admin OR (sqlc.arg(promote) AND email_verified_at IS 
     email_verified_at = COALESCE(email_verified_at, CAST(sqlc.arg(at) AS INTEGER))
 WHERE id = sqlc.arg(id)
 RETURNING *;
+
+-- name: SetPassword :one
+-- SetPassword replaces the password hash and refuses every token issued at
+-- or before at (never moving tokens_valid_after backwards; SQLite's
+-- two-argument max() is NULL when either is, hence the COALESCE).
+UPDATE users
+SET password_hash      = sqlc.arg(password_hash),
+    tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(sqlc.arg(at) AS INTEGER)), CAST(sqlc.arg(at) AS INTEGER))
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: RevokeTokens :execrows
+-- RevokeTokens refuses every token issued at or before at, never moving
+-- tokens_valid_after backwards.
+UPDATE users
+SET tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(sqlc.arg(at) AS INTEGER)), CAST(sqlc.arg(at) AS INTEGER))
+WHERE id = sqlc.arg(id);

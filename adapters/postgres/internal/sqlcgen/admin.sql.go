@@ -243,7 +243,7 @@ func (q *Queries) AnalyticsUsers(ctx context.Context, arg AnalyticsUsersParams) 
 }
 
 const listUsersWithUsage = `-- name: ListUsersWithUsage :many
-SELECT u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.email_key, u.email_verified_at, COALESCE(q.used, 0)::int AS used_today
+SELECT u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at, COALESCE(q.used, 0)::int AS used_today
 FROM users u
 LEFT JOIN quota_usage q ON q.user_id = u.id AND q.day = $1
 WHERE lower(u.email) LIKE $2::text ESCAPE '\'
@@ -291,6 +291,7 @@ func (q *Queries) ListUsersWithUsage(ctx context.Context, arg ListUsersWithUsage
 			&i.User.Disabled,
 			&i.User.CreatedAt,
 			&i.User.LastLoginAt,
+			&i.User.TokensValidAfter,
 			&i.User.EmailKey,
 			&i.User.EmailVerifiedAt,
 			&i.UsedToday,
@@ -311,7 +312,7 @@ SET daily_quota = CASE WHEN $1::boolean THEN $2::int ELSE daily_quota END,
     is_admin    = COALESCE($3::boolean, is_admin),
     disabled    = COALESCE($4::boolean, disabled)
 WHERE id = $5
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type UpdateUserParams struct {
@@ -343,6 +344,7 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)

@@ -71,14 +71,15 @@ type RequestLog struct {
 }
 
 type User struct {
-	ID              uuid.UUID
-	Email           string
-	PasswordHash    *string
-	IsAdmin         bool
-	DailyQuota      *int32
-	Disabled        bool
-	CreatedAt       time.Time
-	LastLoginAt     *time.Time
-	EmailKey        string
-	EmailVerifiedAt *time.Time
+	ID               uuid.UUID
+	Email            string
+	PasswordHash     *string
+	IsAdmin          bool
+	DailyQuota       *int32
+	Disabled         bool
+	CreatedAt        time.Time
+	LastLoginAt      *time.Time
+	TokensValidAfter *time.Time
+	EmailKey         string
+	EmailVerifiedAt  *time.Time
 }

@@ -15,7 +15,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (email, email_key, password_hash, is_admin)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type CreateUserParams struct {
@@ -44,6 +44,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -51,7 +52,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at FROM users WHERE email_key = $1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE email_key = $1
 `
 
 // GetUserByEmail finds an account by its email key (uses users_email_key),
@@ -68,6 +69,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, emailKey string) (User, er
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -75,7 +77,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, emailKey string) (User, er
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at FROM users WHERE id = $1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE id = $1
 `
 
 // GetUserByID returns one account.
@@ -91,6 +93,7 @@ func (q *Queries) GetUserByID(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -102,7 +105,7 @@ UPDATE users
 SET is_admin          = is_admin OR ($1::boolean AND email_verified_at IS NULL),
     email_verified_at = COALESCE(email_verified_at, $2::timestamptz)
 WHERE id = $3
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type MarkEmailVerifiedParams struct {
@@ -126,6 +129,7 @@ func (q *Queries) MarkEmailVerified(ctx context.Context, arg MarkEmailVerifiedPa
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -136,7 +140,7 @@ const recordLogin = `-- name: RecordLogin :one
 UPDATE users
 SET last_login_at = $1::timestamptz
 WHERE id = $2
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type RecordLoginParams struct {
@@ -157,6 +161,63 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User,
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
+	)
+	return i, err
+}
+
+const revokeTokens = `-- name: RevokeTokens :execrows
+UPDATE users
+SET tokens_valid_after = GREATEST(tokens_valid_after, $1::timestamptz)
+WHERE id = $2
+`
+
+type RevokeTokensParams struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+// RevokeTokens refuses every token issued at or before at, never moving
+// tokens_valid_after backwards.
+func (q *Queries) RevokeTokens(ctx context.Context, arg RevokeTokensParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeTokens, arg.At, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const setPassword = `-- name: SetPassword :one
+UPDATE users
+SET password_hash      = $1,
+    tokens_valid_after = GREATEST(tokens_valid_after, $2::timestamptz)
+WHERE id = $3
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
+`
+
+type SetPasswordParams struct {
+	PasswordHash *string
+	At           time.Time
+	ID           uuid.UUID
+}
+
+// SetPassword replaces the password hash and refuses every token issued at
+// or before at (never moving tokens_valid_after backwards).
+func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User, error) {
+	row := q.db.QueryRow(ctx, setPassword, arg.PasswordHash, arg.At, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.DailyQuota,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)

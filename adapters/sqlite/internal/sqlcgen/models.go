@@ -65,14 +65,15 @@ type RequestLog struct {
 }
 
 type User struct {
-	ID              string
-	Email           string
-	PasswordHash    *string
-	IsAdmin         bool
-	DailyQuota      *int64
-	Disabled        bool
-	CreatedAt       int64
-	LastLoginAt     *int64
-	EmailKey        string
-	EmailVerifiedAt *int64
+	ID               string
+	Email            string
+	PasswordHash     *string
+	IsAdmin          bool
+	DailyQuota       *int64
+	Disabled         bool
+	CreatedAt        int64
+	LastLoginAt      *int64
+	TokensValidAfter *int64
+	EmailKey         string
+	EmailVerifiedAt  *int64
 }

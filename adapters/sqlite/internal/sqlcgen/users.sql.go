@@ -12,7 +12,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (id, email, email_key, password_hash, is_admin, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type CreateUserParams struct {
@@ -45,6 +45,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -52,7 +53,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at FROM users WHERE email_key = ?1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE email_key = ?1
 `
 
 // GetUserByEmail finds an account by its email key (uses users_email_key),
@@ -69,6 +70,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, emailKey string) (User, er
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -76,7 +78,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, emailKey string) (User, er
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at FROM users WHERE id = ?1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE id = ?1
 `
 
 // GetUserByID returns one account.
@@ -92,6 +94,7 @@ func (q *Queries) GetUserByID(ctx context.Context, id string) (User, error) {
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -103,7 +106,7 @@ UPDATE users
 SET is_admin          = is_admin OR (?1 AND email_verified_at IS NULL),
     email_verified_at = COALESCE(email_verified_at, CAST(?2 AS INTEGER))
 WHERE id = ?3
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type MarkEmailVerifiedParams struct {
@@ -127,6 +130,7 @@ func (q *Queries) MarkEmailVerified(ctx context.Context, arg MarkEmailVerifiedPa
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
@@ -137,7 +141,7 @@ const recordLogin = `-- name: RecordLogin :one
 UPDATE users
 SET last_login_at = CAST(?1 AS INTEGER)
 WHERE id = ?2
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, email_key, email_verified_at
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type RecordLoginParams struct {
@@ -158,6 +162,64 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User,
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.LastLoginAt,
+		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
+	)
+	return i, err
+}
+
+const revokeTokens = `-- name: RevokeTokens :execrows
+UPDATE users
+SET tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(?1 AS INTEGER)), CAST(?1 AS INTEGER))
+WHERE id = ?2
+`
+
+type RevokeTokensParams struct {
+	At int64
+	ID string
+}
+
+// RevokeTokens refuses every token issued at or before at, never moving
+// tokens_valid_after backwards.
+func (q *Queries) RevokeTokens(ctx context.Context, arg RevokeTokensParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, revokeTokens, arg.At, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setPassword = `-- name: SetPassword :one
+UPDATE users
+SET password_hash      = ?1,
+    tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(?2 AS INTEGER)), CAST(?2 AS INTEGER))
+WHERE id = ?3
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
+`
+
+type SetPasswordParams struct {
+	PasswordHash *string
+	At           int64
+	ID           string
+}
+
+// SetPassword replaces the password hash and refuses every token issued at
+// or before at (never moving tokens_valid_after backwards; SQLite's
+// two-argument max() is NULL when either is, hence the COALESCE).
+func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User, error) {
+	row := q.db.QueryRowContext(ctx, setPassword, arg.PasswordHash, arg.At, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.DailyQuota,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.TokensValidAfter,
 		&i.EmailKey,
 		&i.EmailVerifiedAt,
 	)
