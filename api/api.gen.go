@@ -922,7 +922,8 @@ type DailyActivity struct {
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1397,6 +1398,23 @@ type OpenAIUsage struct {
 // OpenAPIDocument An OpenAPI 3.0 document (this one).
 type OpenAPIDocument map[string]interface{}
 
+// PasswordResetConfirm defines model for PasswordResetConfirm.
+type PasswordResetConfirm struct {
+	// NewPassword 8 to 128 characters.
+	//
+	// Example: a new horse battery staple
+	NewPassword string `json:"new_password"`
+
+	// Token The token of the mailed reset link.
+	Token string `json:"token"`
+}
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+}
+
 // Provider An upstream provider; mock is the development stand-in used when no keys are configured.
 type Provider string
 
@@ -1435,7 +1453,8 @@ type ProvidersUnavailableError struct {
 	Attempts *[]Attempt `json:"attempts,omitempty"`
 
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1488,7 +1507,8 @@ type QuotaResetTimeUtc string
 // QuotaExceededError The error body when the daily quota is used up (429).
 type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1522,7 +1542,8 @@ type QuotaExceededError struct {
 // (`provider_rate_limited`).
 type RateLimitedError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1721,6 +1742,12 @@ type Token struct {
 // TokenTokenType defines model for Token.TokenType.
 type TokenTokenType string
 
+// TokenRequest defines model for TokenRequest.
+type TokenRequest struct {
+	// Token The token of a mailed link (its `token` query parameter).
+	Token string `json:"token"`
+}
+
 // Usage defines model for Usage.
 type Usage struct {
 	CompletionTokens int `json:"completion_tokens"`
@@ -1729,9 +1756,13 @@ type Usage struct {
 
 // User defines model for User.
 type User struct {
-	Email   string             `json:"email"`
-	Id      openapi_types.UUID `json:"id"`
-	IsAdmin bool               `json:"is_admin"`
+	Email string `json:"email"`
+
+	// EmailVerified Whether the owner followed a mailed verification link. Always
+	// false on a server without `SMTP_URL`.
+	EmailVerified bool               `json:"email_verified"`
+	Id            openapi_types.UUID `json:"id"`
+	IsAdmin       bool               `json:"is_admin"`
 }
 
 // UserActivity defines model for UserActivity.
@@ -1885,8 +1916,17 @@ type UpdateUserJSONRequestBody = AdminUserPatch
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
+type RequestPasswordResetJSONRequestBody = PasswordResetRequest
+
+// ConfirmPasswordResetJSONRequestBody defines body for ConfirmPasswordReset for application/json ContentType.
+type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
+
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
+
+// VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
+type VerifyEmailJSONRequestBody = TokenRequest
 
 // ChatJSONRequestBody defines body for Chat for application/json ContentType.
 type ChatJSONRequestBody = ChatRequest
@@ -2749,11 +2789,70 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RequestPasswordResetWithBody Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestPasswordReset Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmPasswordResetWithBody Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmPasswordReset Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RegisterWithBody Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2762,14 +2861,64 @@ type ClientInterface interface {
 
 	// Register Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmailWithBody Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmail Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResendVerification Mail a new verification link
+	//
+	// Mails the caller a new verification link. Limited per account
+	// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+	// limit of the auth routes.
+	//
+	// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+	ResendVerification(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChatWithBody Send a prompt and get the answer, streamed or whole
 	//
@@ -3345,11 +3494,110 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 	return c.Client.Do(req)
 }
 
+// RequestPasswordResetWithBody Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *Client) RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestPasswordReset Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *Client) RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmPasswordResetWithBody Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmPasswordReset Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RegisterWithBody Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3368,15 +3616,95 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 
 // Register Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmailWithBody Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmail Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResendVerification Mail a new verification link
+//
+// Mails the caller a new verification link. Limited per account
+// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+// limit of the auth routes.
+//
+// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendVerificationRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4336,6 +4664,86 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	return req, nil
 }
 
+// NewRequestPasswordResetRequest calls the generic RequestPasswordReset builder with application/json body
+func NewRequestPasswordResetRequest(server string, body RequestPasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRequestPasswordResetRequestWithBody constructs an http.Request for the RequestPasswordReset method, with any body, and a specified content type
+func NewRequestPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/password-reset")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewConfirmPasswordResetRequest calls the generic ConfirmPasswordReset builder with application/json body
+func NewConfirmPasswordResetRequest(server string, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewConfirmPasswordResetRequestWithBody constructs an http.Request for the ConfirmPasswordReset method, with any body, and a specified content type
+func NewConfirmPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/password-reset/confirm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRegisterRequest calls the generic Register builder with application/json body
 func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4372,6 +4780,73 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewVerifyEmailRequest calls the generic VerifyEmail builder with application/json body
+func NewVerifyEmailRequest(server string, body VerifyEmailJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyEmailRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyEmailRequestWithBody constructs an http.Request for the VerifyEmail method, with any body, and a specified content type
+func NewVerifyEmailRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResendVerificationRequest constructs an http.Request for the ResendVerification method
+func NewResendVerificationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/verify/resend")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5167,11 +5642,70 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
+	// RequestPasswordResetWithBodyWithResponse Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+
+	// RequestPasswordResetWithResponse Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+
+	// ConfirmPasswordResetWithBodyWithResponse Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+
+	// ConfirmPasswordResetWithResponse Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+
 	// RegisterWithBodyWithResponse Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5180,14 +5714,66 @@ type ClientWithResponsesInterface interface {
 
 	// RegisterWithResponse Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// VerifyEmailWithBodyWithResponse Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// VerifyEmailWithResponse Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// ResendVerificationWithResponse Mail a new verification link
+	//
+	// Mails the caller a new verification link. Limited per account
+	// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+	// limit of the auth routes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+	ResendVerificationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error)
 
 	// ChatWithBodyWithResponse Send a prompt and get the answer, streamed or whole
 	//
@@ -6160,6 +6746,206 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
+// RequestPasswordResetResponse429Headers the declared response headers of an HTTP 429 response for RequestPasswordReset
+type RequestPasswordResetResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type RequestPasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RequestPasswordResetResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestPasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestPasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestPasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestPasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmPasswordResetResponse429Headers the declared response headers of an HTTP 429 response for ConfirmPasswordReset
+type ConfirmPasswordResetResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ConfirmPasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmPasswordResetResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmPasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmPasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmPasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmPasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
 type RegisterResponse429Headers struct {
 	RateLimitLimit     *int
@@ -6261,6 +7047,234 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyEmailResponse429Headers the declared response headers of an HTTP 429 response for VerifyEmail
+type VerifyEmailResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type VerifyEmailResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyEmailResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyEmailResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r VerifyEmailResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r VerifyEmailResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r VerifyEmailResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r VerifyEmailResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r VerifyEmailResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r VerifyEmailResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r VerifyEmailResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r VerifyEmailResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyEmailResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyEmailResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyEmailResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyEmailResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResendVerificationResponse401Headers the declared response headers of an HTTP 401 response for ResendVerification
+type ResendVerificationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ResendVerificationResponse429Headers the declared response headers of an HTTP 429 response for ResendVerification
+type ResendVerificationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ResendVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResendVerificationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResendVerificationResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResendVerificationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResendVerificationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResendVerificationResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ResendVerificationResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResendVerificationResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ResendVerificationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ResendVerificationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResendVerificationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ResendVerificationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResendVerificationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResendVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResendVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResendVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResendVerificationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8205,11 +9219,94 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 	return ParseLoginResponse(rsp)
 }
 
+// RequestPasswordResetWithBodyWithResponse Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestPasswordResetResponse(rsp)
+}
+
+// RequestPasswordResetWithResponse Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestPasswordResetResponse(rsp)
+}
+
+// ConfirmPasswordResetWithBodyWithResponse Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPasswordResetResponse(rsp)
+}
+
+// ConfirmPasswordResetWithResponse Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPasswordResetResponse(rsp)
+}
+
 // RegisterWithBodyWithResponse Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8224,9 +9321,20 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 
 // RegisterWithResponse Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8237,6 +9345,65 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 		return nil, err
 	}
 	return ParseRegisterResponse(rsp)
+}
+
+// VerifyEmailWithBodyWithResponse Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmailWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// VerifyEmailWithResponse Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmail(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// ResendVerificationWithResponse Mail a new verification link
+//
+// Mails the caller a new verification link. Limited per account
+// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+// limit of the auth routes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error) {
+	rsp, err := c.ResendVerification(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendVerificationResponse(rsp)
 }
 
 // ChatWithBodyWithResponse Send a prompt and get the answer, streamed or whole
@@ -9404,6 +10571,230 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	return response, nil
 }
 
+// ParseRequestPasswordResetResponse parses an HTTP response from a RequestPasswordResetWithResponse call
+func ParseRequestPasswordResetResponse(rsp *http.Response) (*RequestPasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestPasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RequestPasswordResetResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmPasswordResetResponse parses an HTTP response from a ConfirmPasswordResetWithResponse call
+func ParseConfirmPasswordResetResponse(rsp *http.Response) (*ConfirmPasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmPasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmPasswordResetResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRegisterResponse parses an HTTP response from a RegisterWithResponse call
 func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9486,6 +10877,258 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers RegisterResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyEmailResponse parses an HTTP response from a VerifyEmailWithResponse call
+func ParseVerifyEmailResponse(rsp *http.Response) (*VerifyEmailResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyEmailResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers VerifyEmailResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResendVerificationResponse parses an HTTP response from a ResendVerificationWithResponse call
+func ParseResendVerificationResponse(rsp *http.Response) (*ResendVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResendVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ResendVerificationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ResendVerificationResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -11433,9 +13076,21 @@ type ServerInterface interface {
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
+	// RequestPasswordReset Mail a password-reset link
+	// (POST /api/v1/auth/password-reset)
+	RequestPasswordReset(ctx echo.Context) error
+	// ConfirmPasswordReset Set a new password with a mailed reset link
+	// (POST /api/v1/auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx echo.Context) error
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx echo.Context) error
+	// VerifyEmail Confirm an email address with a mailed link
+	// (POST /api/v1/auth/verify)
+	VerifyEmail(ctx echo.Context) error
+	// ResendVerification Mail a new verification link
+	// (POST /api/v1/auth/verify/resend)
+	ResendVerification(ctx echo.Context) error
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx echo.Context) error
@@ -11621,12 +13276,48 @@ func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	return err
 }
 
+// RequestPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestPasswordReset(ctx)
+	return err
+}
+
+// ConfirmPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmPasswordReset(ctx)
+	return err
+}
+
 // Register converts echo context to params.
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// VerifyEmail converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyEmail(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyEmail(ctx)
+	return err
+}
+
+// ResendVerification converts echo context to params.
+func (w *ServerInterfaceWrapper) ResendVerification(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResendVerification(ctx)
 	return err
 }
 
@@ -11891,6 +13582,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ready", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/verify", wrapper.VerifyEmail, options.OperationMiddlewares["verifyEmail"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/verify/resend", wrapper.ResendVerification, options.OperationMiddlewares["resendVerification"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/password-reset", wrapper.RequestPasswordReset, options.OperationMiddlewares["requestPasswordReset"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
@@ -12690,6 +14385,290 @@ func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type RequestPasswordResetRequestObject struct {
+	Body *RequestPasswordResetJSONRequestBody
+}
+
+type RequestPasswordResetResponseObject interface {
+	VisitRequestPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type RequestPasswordReset202Response struct {
+}
+
+func (response RequestPasswordReset202Response) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type RequestPasswordReset400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestPasswordReset400JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset404JSONResponse Error
+
+func (response RequestPasswordReset404JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response RequestPasswordReset408JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RequestPasswordReset413JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RequestPasswordReset415JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RequestPasswordReset429JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RequestPasswordReset500JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RequestPasswordReset503JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordResetRequestObject struct {
+	Body *ConfirmPasswordResetJSONRequestBody
+}
+
+type ConfirmPasswordResetResponseObject interface {
+	VisitConfirmPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type ConfirmPasswordReset204Response struct {
+}
+
+func (response ConfirmPasswordReset204Response) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ConfirmPasswordReset400JSONResponse Error
+
+func (response ConfirmPasswordReset400JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset404JSONResponse Error
+
+func (response ConfirmPasswordReset404JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ConfirmPasswordReset408JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ConfirmPasswordReset413JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ConfirmPasswordReset415JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ConfirmPasswordReset429JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ConfirmPasswordReset500JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ConfirmPasswordReset503JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterRequestObject struct {
 	Body *RegisterJSONRequestBody
 }
@@ -12827,6 +14806,326 @@ func (response Register500JSONResponse) VisitRegisterResponse(w http.ResponseWri
 type Register503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response Register503JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmailRequestObject struct {
+	Body *VerifyEmailJSONRequestBody
+}
+
+type VerifyEmailResponseObject interface {
+	VisitVerifyEmailResponse(w http.ResponseWriter) error
+}
+
+type VerifyEmail200JSONResponse User
+
+func (response VerifyEmail200JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail400JSONResponse Error
+
+func (response VerifyEmail400JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail404JSONResponse Error
+
+func (response VerifyEmail404JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response VerifyEmail408JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response VerifyEmail413JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response VerifyEmail415JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response VerifyEmail429JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response VerifyEmail500JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response VerifyEmail503JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerificationRequestObject struct {
+}
+
+type ResendVerificationResponseObject interface {
+	VisitResendVerificationResponse(w http.ResponseWriter) error
+}
+
+type ResendVerification202Response struct {
+}
+
+func (response ResendVerification202Response) VisitResendVerificationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type ResendVerification401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResendVerification401JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResendVerification403JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification404JSONResponse Error
+
+func (response ResendVerification404JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ResendVerification408JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification409JSONResponse Error
+
+func (response ResendVerification409JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ResendVerification413JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ResendVerification415JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ResendVerification429JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ResendVerification500JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ResendVerification503JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15218,9 +17517,21 @@ type StrictServerInterface interface {
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// RequestPasswordReset Mail a password-reset link
+	// (POST /api/v1/auth/password-reset)
+	RequestPasswordReset(ctx context.Context, request RequestPasswordResetRequestObject) (RequestPasswordResetResponseObject, error)
+	// ConfirmPasswordReset Set a new password with a mailed reset link
+	// (POST /api/v1/auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx context.Context, request ConfirmPasswordResetRequestObject) (ConfirmPasswordResetResponseObject, error)
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
+	// VerifyEmail Confirm an email address with a mailed link
+	// (POST /api/v1/auth/verify)
+	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
+	// ResendVerification Mail a new verification link
+	// (POST /api/v1/auth/verify/resend)
+	ResendVerification(ctx context.Context, request ResendVerificationRequestObject) (ResendVerificationResponseObject, error)
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx context.Context, request ChatRequestObject) (ChatResponseObject, error)
@@ -15461,6 +17772,98 @@ func (sh *strictHandler) Login(ctx echo.Context) error {
 	return nil
 }
 
+// RequestPasswordReset operation middleware
+func (sh *strictHandler) RequestPasswordReset(ctx echo.Context) error {
+	var request RequestPasswordResetRequestObject
+
+	var body RequestPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPasswordReset(ctx.Request().Context(), request.(RequestPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestPasswordResetResponseObject); ok {
+		return validResponse.VisitRequestPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmPasswordReset operation middleware
+func (sh *strictHandler) ConfirmPasswordReset(ctx echo.Context) error {
+	var request ConfirmPasswordResetRequestObject
+
+	var body ConfirmPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmPasswordReset(ctx.Request().Context(), request.(ConfirmPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmPasswordResetResponseObject); ok {
+		return validResponse.VisitConfirmPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Register operation middleware
 func (sh *strictHandler) Register(ctx echo.Context) error {
 	var request RegisterRequestObject
@@ -15501,6 +17904,75 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RegisterResponseObject); ok {
 		return validResponse.VisitRegisterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyEmail operation middleware
+func (sh *strictHandler) VerifyEmail(ctx echo.Context) error {
+	var request VerifyEmailRequestObject
+
+	var body VerifyEmailJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyEmail(ctx.Request().Context(), request.(VerifyEmailRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyEmail")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyEmailResponseObject); ok {
+		return validResponse.VisitVerifyEmailResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResendVerification operation middleware
+func (sh *strictHandler) ResendVerification(ctx echo.Context) error {
+	var request ResendVerificationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResendVerification(ctx.Request().Context(), request.(ResendVerificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResendVerification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResendVerificationResponseObject); ok {
+		return validResponse.VisitResendVerificationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16051,329 +18523,360 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
-	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
-	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
-	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
-	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
-	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
-	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
-	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
-	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
-	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
-	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
-	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
-	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
-	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
-	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
-	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
-	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
-	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
-	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
-	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
-	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
-	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
-	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
-	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
-	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
-	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
-	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
-	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
-	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
-	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
-	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
-	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
-	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
-	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
-	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
-	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
-	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
-	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
-	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
-	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
-	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
-	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
-	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
-	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
-	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
-	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
-	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
-	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
-	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
-	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
-	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
-	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
-	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
-	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
-	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
-	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
-	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
-	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
-	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
-	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
-	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
-	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
-	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
-	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
-	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
-	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
-	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
-	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
-	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
-	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
-	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
-	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
-	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
-	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
-	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
-	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
-	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
-	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
-	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
-	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
-	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
-	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
-	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
-	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
-	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
-	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
-	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
-	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
-	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
-	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
-	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
-	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
-	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
-	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
-	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
-	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
-	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
-	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
-	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
-	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
-	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
-	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
-	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
-	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
-	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
-	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
-	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
-	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
-	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
-	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
-	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
-	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
-	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
-	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
-	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
-	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
-	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
-	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
-	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
-	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
-	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
-	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
-	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
-	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
-	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
-	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
-	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
-	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
-	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
-	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
-	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
-	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
-	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
-	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
-	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
-	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
-	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
-	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
-	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
-	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
-	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
-	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
-	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
-	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
-	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
-	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
-	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
-	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
-	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
-	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
-	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
-	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
-	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
-	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
-	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
-	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
-	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
-	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
-	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
-	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
-	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
-	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
-	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
-	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
-	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
-	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
-	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
-	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
-	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
-	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
-	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
-	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
-	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
-	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
-	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
-	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
-	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
-	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
-	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
-	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
-	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
-	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
-	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
-	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
-	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
-	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
-	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
-	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
-	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
-	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
-	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
-	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
-	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
-	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
-	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
-	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
-	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
-	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
-	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
-	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
-	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
-	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
-	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
-	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
-	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
-	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
-	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
-	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
-	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
-	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
-	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
-	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
-	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
-	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
-	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
-	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
-	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
-	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
-	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
-	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
-	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
-	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
-	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
-	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
-	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
-	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
-	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
-	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
-	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
-	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
-	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
-	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
-	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
-	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
-	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
-	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
-	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
-	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
-	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
-	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
-	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
-	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
-	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
-	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
-	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
-	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
-	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
-	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
-	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
-	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
-	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
-	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
-	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
-	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
-	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
-	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
-	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
-	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
-	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
-	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
-	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
-	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
-	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
-	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
-	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
-	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
-	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
-	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
-	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
-	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
-	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
-	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
-	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
-	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
-	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
-	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
-	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
-	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
-	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
-	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
-	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
-	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
-	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
-	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
-	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
-	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
-	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
-	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
-	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
-	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
-	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
-	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
-	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
-	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
-	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
-	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
-	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
-	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
-	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
-	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
-	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
-	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
-	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
-	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
-	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
-	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
-	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
-	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
-	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
-	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
-	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
-	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
-	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
-	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
-	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
-	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
-	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
-	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
-	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
-	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
-	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
-	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
-	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
+	"7P3bchu5ljeIvwqC/UWY+neSInXwgYod36eSZVu1LVtbkre3q+g/E8wESZSSACuBlMRyKGLeYO7mom9m",
+	"voiJmdu5nOuZN+kXmHmECawFZCKTyYMku6p2tzuiu8tUJhJYANZ5/daXRiSnMymY0KrR+9JImZpJoRj8",
+	"4wcan7NfM6a0+VckhWYC/pPOZgmPqOZSbP+ipDC/sVs6nSUMn4xZo9fg4pomPB6kdoygwdJUpo1eY0aV",
+	"upFp3CPTTGkyZOQ50ZJ0d56TaEJTGmmWqkbQsG8OeNzoNZ6OutFOvMtae8N92tqLnsat5+zZqPWCdob4",
+	"l71R4y5oqGjCptTM47+kbNToNf5lu1jjNv5VbR/DVO7u7oJGzFSU8plZTaPXuJwwYr9LuCJTmoxkOmVx",
+	"QCgZcZbE5le7tIDIlOgJI2+k0mTCaMxS82chNVEsvWYxaYYn+CyZFM+EW20z01cyHfI4ZmJz8sK+0HjK",
+	"4UeVTac0nbtZy0wz8/mRTAk8Y2h4TZPM35VR/tFiPw7Nw4RGEVMKFs9TFj+M/oaeXNFhwuLFGdIokpkA",
+	"uuYPbTjD2jcfNr9MXLOUj3jdDNmU8oTQOE4NKexWRlKMuDkDZM50zYThpYE3bDHvI3yVzGWWVgYf8VTp",
+	"HhnJJJE3cIoSLq7IDSPmMfMxmcEBo+oKt5QIdkOkYOSG6wk5e39xSbbpjG9fd7dppifb8P35dsoUEw8l",
+	"z9e5QDUbHcASa84ooSKGv0U0SeD+9IWhuhQMlt+MJlTDQ4dnJ+SKzUmUMrgcAZGCULxp5h5Sc+tErICA",
+	"W32hvZlMaHUvuVaVHZkz3RfNsLqd4Va7L8x9PRGapYImuPSHsUQcwTsh7ieCP/wxTO9QkEyw2xmLNItx",
+	"JgckZpryRBGaMsIFbJEldSLHJBMxQ+aXc8sYuNo7qV/JTMQPIpCQejCCtwsKvZOECnXDUhbn34IboCeG",
+	"Fcd/oKDQEy7G5oKyGE50LBkeM3bLlYbja3lIccCfKCDT+xkThycPFbGsOIJLZO2UKUXH5m9TGbOkELUj",
+	"amY2pAkVEYvNFNWUpuaVGU3p1L3QCBp6PqsZe8AsRTalIK4U6Hhu1Yv7CF5ggWTKpkMUrnY6pBnCfEMi",
+	"6JQpwnVf3EyYIFdC3oit9aLZXmqc3UNF8YNlXXUDfaFXbF292LP7JLIkyTdpxtIpV4pLke/PVxV11fnW",
+	"yLxi2n+o1NuUOt/i/F6x+RNF5I3Aw1bIPpnWSCA9YTxdlEGkVgQVZ/URYmiRbeTyqNi9BYlUR1GUBN+K",
+	"FzxKHv2jZVlq6+SlR7YzOk8kjS+lfEvTMXsc4WY42EBLOUhgOJ+C9vtkKOM50VISeIQ0Ez7lmnQ7e8/3",
+	"nz0lw7lmamsJff8Apguz5QonC/pUicjGPJhpX3jZZV7yKZPZIwWYW6e2gy0lp7lCKYsYN9aVOQZ8yv5k",
+	"NIx5DNOkacqvkW9xQc6P//bh+OJycHlyevz+w+Xg4vjo/buXFweoGkghWGQGNDsQJVKx2KP0pZSnVMwt",
+	"IdQ9hdQsldc8NiZ1SQgcX7N0TtwfQbPmiqRUG5485Xq1wHLvDcwLg+IFT3idFINXRq3brWIcX4L9mklN",
+	"y/N+SXkyJ/AHkikWk2y2aqKxeXwAjw/YbcRYXJmnP557gDT3O0SOyH7Hba3Cb2kZ0/nyS6uy0YhHnAmN",
+	"X/xWgib25syVIwNphmYmPbI4kTDoi9BQpEfqCBIGKF7D25aayCyJWynT6bxHRjRRLOwRbgTXlKm+GNLo",
+	"ilBNpjwWfDzR5MPl0VZA2NrTZGyr2lMTOm0Njr6Zs7HjNHDOKRXzfAvMCOUX8fYkVGmibySYfyQ8N1Nv",
+	"HY40S0Oj5QUN1P/g/Ht/BAWuRNoLFkljQGpJbig36vJIpgyGNYq+b+3QMeWCNIsFKiJFMt9qN/ztzg+G",
+	"ZmOGvKdM4cU5hEhyAsrs8i9HFKxklUVmB0lTl09FZR5MZNNG7+cGjN34XIhxnXIxtqcUz98HYdQqmfLf",
+	"WPx1jBI644MrNi9dOucVszb9kgtlZsKEtt/8lgzc+Raa5iDKKya2wAgxSqMYByQTYFYEJGXX8gqNEnY7",
+	"46lh06Xz9fHjx9ZhMW22uMFgHZQWRmDCzBy7TDEzYE7Vxg+MpiytO1T1e3dNeWKUzkfqN05kDDJvyBJ3",
+	"TxLicXhUy8oP//564ztZcKDIXDLrOSAF5ymtyHIeSmI2YyJmIpq7m6TpkCoGpyCWN4I0w9J7nnD+IFQ2",
+	"m8lUs/iUxZxewkofQ/2sGHEwNUMOgHpLdSJn2i985k+nWxqW9ePF+3dAvkdp5CsUcec4qlfD/wRxhXto",
+	"2udUs7dWb3oIfSraWU6aXGwRTye6P13MOzqdDyjK0+7OxoTyFracZlUFgIxSOS0pCs0ZS8nJ2QFwVHQv",
+	"KzKh14zQvjAcMtIsJcMsHjO91Sao8xqitCxRrEuaJkpa77GesL7Ip9f6/1nvkZHvKG6VWtQq8sfh/9Yz",
+	"fZyFUSvNZt9wEcubtepCMfI5m1IuDMtfGN0ZBiRhI+2M4wd8QDG9XCnKhOYJjjyRSb4crohRCdd/ZxPF",
+	"C79BCz8vMHHD2uIp1xql7YrP4IcebpYutUZrecoSW/RPwV7uZYSSJu0Le6PMnblKjNJpdFoz1tYKGxWd",
+	"qA/TGRX+N2hRi/5J0MLAa+YeWYy8wTOD4u9uly5r3n1YsNDKymXTsyINn1mcX+bTpZieU34rWiAM+YfG",
+	"7YagbBZry/VfLwx+k0oxTuZE8bH4EyrCD1aBiy3zVFi3YxcsveYRI5pNZzKlqbGzyk/+IWG71XorXH83",
+	"xQMCkpokVLO0jZf2sXrrOnW1lmmuUFb/LHqZp6XmH4AzfXh28lc2tz61GUs1RyYGEWkWD6guUaix09nZ",
+	"b3V3Wjv7l91Ob7fT63R+agQNc5XMo43YKCJWalQOc9BArlMMtjt6QbtRl7WeDXfi1h57bmjxdNhyxNin",
+	"T4f+4FkGPGlh3IQqPchUPt0yPT5OGKoPxhoGx4p3RVlcyObA3FLz4JQLo0E1b1IjoQX4hqTSRIqIEer+",
+	"PEOn0NYBCY0xYv0bgl2b0xjU0ezpZed5r7vT21tOMzMS3nSdZqxmrYJOWZmKCZ1pOaujyyxlI35bz6Yw",
+	"sAPBK9LtellKQIWURXIsuGKE6/Jixr+1/jHcvTp78evbxU/e4YlH8fdzA3YLJpzPJfBPVmXnCieOHP7C",
+	"Im2WgOfzCN/5Jz+mV2y+dC+MasKSUUDUxNjmUiRz1Hq5Ii6FrU0umIgJ14QqEh5aOYxiBmUJ6Wedzm50",
+	"xebwHyxcunfTnb/rZ+e/HXajl3vs1dPxm+f8x87V253puz159vTX8+fqsvHVTt/jT491qNWcoeWH5i3H",
+	"HITyiblic/j/XLOpWsdjLXe8K9x3aUrnCzOFMZdPxMuHKM/FUbMqA83vwItYkuSci85oqklTp3w6ZfEB",
+	"6UKCYadTurpCGqVWpzLxft4qn4J8x6b09i0TYz1p9LqdTtCYcpH/e93mwNRrlxxPufig0CS632XtdC87",
+	"L3qd+11Wz/dff7kyxVIMYVtvMpjJZaYNigYb0SzRKMWZai9nxrlxVs4MzBcELun86aGUCaNgVLDRyJgb",
+	"12zVfL1JYgaYN6H8E/udutlAkL1MWxrT/2b/1Y7k1CcrPl0ladC4bY1lay1T7AyfjvZph7V2Rk9Zay/a",
+	"G7Ze0P1nrf2oO9oZvoifs253E6bI1SDP/lxPQZAXiRxzsYrlWym793ApCyIJImMrXBOQyeIiaKT54fKo",
+	"fNO6O0Gd22CBx7mNyEnhnavyAV88QqWp1gnXnFgrL+sZRW9lhT+xWz2IslTJGgfHGVUKBBE+EEJui7lI",
+	"5i0yo2OW3zEp8qBWmRV9+ng++dvrv+99+ti9Gb7+kH3aeaE33J70Hlw8Z0nrGDmOG5QWvoZuOprU32NI",
+	"rYbAWzShwlCDapIwCnoka5P3esJSmwVmU0DGQlqrc8rFmbcV3aCyM4/leinTWSrAMzh1Wq9lgKUd2gG5",
+	"QG/5NJuClDD/A9PDXzprmWSZn7iH2+/sf/zMhf7sP9Tixh5FYUmNKGqMuZ5kQ8O9tiWd8Zax0cZMbOcf",
+	"vvNfV1d81pJACpq0ZhJyf3Buy/h1ad4es7kPa7qrOyWCJnPNI7V4s4bzAXhpa64VS4nmLCXNclpjgEmN",
+	"W5A3jDEgLsZFcKg5nIPeELgtNrcN+NFGd+TczObQcBauaxQey4Y2vnKQgbB6OFTDyot/I2/QPf7h8oiY",
+	"R+Bgjvg4S5nht1XT6lmdFBwxFg9pdLVujq/scxfWC2ZeTeV02W02hpLh89bZPWMpl3EN188FUfdFVfzU",
+	"266aiWg+WE/Tt/jkGUsjY7wmTAFhZf2EwdBdMt8ARdYSK3V/k2lrORvkXHjx62AuUxBUwIpUgD8VYQ9D",
+	"z41Pp2G1q06Tlpom6+WAu4+X+Lh5UY/0BqR/ZWYLLtgS9SvSA860PUSwMe7W5BP06RYUTKB0CopJeUf5",
+	"8yr2cpmvvsxkkP7LtuklV5qLSOP+EHltkw3xoJQVmf1abTNNpU172bst23mddmd3Z9c/RjJDp2IuB4zY",
+	"q4yyvzhK53l381GUm8cSfS1lI0grcoqKLc9oghgN8jRse0bX63L5Z/dXftZ8akw1uzGXMYUYRJFjMIIc",
+	"4YAMU/BQK50yOlWEiyjJYlbeht26KaReBl3x5LPuWtUzfzEoH5QSMUtLXNjyhd2rPaZas+msxvp1RFh3",
+	"+c7cc7AAap22ZWL7QeHAmMuDlP0CubbGJh5kIPUHV2wekIinUcb1QM6YCPoiz9/CnAizWRNGEz0hUym4",
+	"lilJmVFIFOEa8ia2AuKnfAR9AdUFg0TSGCILNsQWeOEl+yiJMj2Qo5GR6vEgd+tA6LVgxKWEknV2eE7E",
+	"nDZ1e3A0ofr4mgl9AeerLlppvtm6YEITeFCR5pSZWwGRExWQWAoGoREzra0DohjDS2RMVLOt4Id6oog3",
+	"cLtOcpi5nLqsjwUXQeGpX+mNCBqptJkmNg/MHF5zlJXiSlNhzAg1V5pN63LDKjdBAlNx315GwHM2S+Yr",
+	"p7wwyREXXE0Gxan1dnmJ1wzt7BWFJHEtVbHCZc1NuuR4ix5y85TM0ogtEfc3bEjsA2TMr5nIPelmWoa1",
+	"kohr9FTKFNTVn7ufUQnYXEe9gC/Uyf9shoxzkJPBc3cldEpbu+1u6/mwxYU7HDU2pT2RqxUR89Bd0Lhh",
+	"w4FiNEXrb9UrH9nwAh58n+lITlm9D8BVKHn3ubKo4oBWz5Wb+/KDu8T/OKW3A7zf9l9o1D3vvtjxbLxu",
+	"ndixeVs15+GYpomxX9DAtNpnJMU1S5Urckxic5TvpwP6fOMOjNITfM3zheUH4r7XwQqopXa0Xe5BHgo6",
+	"PfzH4Oz8/enZ5eDozeH5heduJc3dnU6nQ4ZzZ1JXDITj21lCuSAXF8fmZhjGqpjZ2ggCxJ5bFgYK1rFC",
+	"5TF1+J4zaSs8Hh6D7bA5hFSROsbvZk1A+Jl9NLIPUmQ83uMZypbR1niy8S/EXLs0w0yLWUIjFrtE5Orh",
+	"qGVuRoEwAiZL4YIu6oP50d0p+yYW9MTytc3JZY36qkw0z2F6EBvmWiOeFmsQGmPcMLyC2cF/aTnri5Sp",
+	"LNHgI8MJsDhnkloahsjaxJwx9yNNGUm40pB6g8W+oRHCIWFmZ+BjLhMK8pVwGw9cYjVMl6u+8OL4hYxW",
+	"mieJfUVhcrzMtPt4YEbvi7AgUEiUMcCVRP2kxuFR0UPMHVrGgirlHnmhV03ChozBZqU4672dFwHcEMtI",
+	"ICd+QmfoD5eCvR81ej+vvud/M/r9sU0KtGHz4L65fJ/vgkbZq/E4ewuKE+winWwHd3/VMH9Rx37p9djW",
+	"OxiLZvFjp4wKW0yB9ZaWfPbbE4kFFlS4kovaT3f32k83Mr9imw3zUG+Cb8SUF3Lk0UctmeXuemPHfrhi",
+	"6PgmUJmgdec4P7Q0jjn6F30fbR3L9Q80lpMIKVo7t7f2HrbJhZwy1KkVoXFsvcbtRrCgZcY1zsILDXd8",
+	"SqMJF6yVMhrDD1gWU8mKDoifvBX0RSnXLCB5wW5AqtWaxoiyZezG3mF6IuOB+Ykmibwxf4+kGCU80oHh",
+	"e6VUw4AsZDSbmdQl2AR9US7iCUjZsKsttvGMuFIqfEByDcqaX/Zf4BJOsxm+qyaZ1lyMPQMQfGfIc4ET",
+	"qUJy2oRmJmIWk5sJT1gxgjMP84WXJuOKUKvm3kId18LtYPXc8qO5DDdmkpDABhtIJtmUinKssLYcbMUt",
+	"HKw3QQLMLrbCyC9PzZMVbI5xeSYbZmCvNtecYQxXojTrulv7yvMGV6/UdGoNt8W12j8G5dweKNqm1sYp",
+	"L+0oYTQFER3JNGWRDiAL/mpVILkgfTk0viR/KU8hpi5xx1yDeJkbFzJfur3OzubBdGPEYzb2GuFYe2Ie",
+	"u8/G5Ik3IAN8HqgAF1Ux/dVIUO8jGyAkBy47yA9OJdzqTX7VQVxqjS09j+9tNIuMUsaIZrc6yO0QsDQK",
+	"2+MeZ9IzM9DK+MqnYRX/cOqItUOGzGxozWHe8Bz5iSw7z++XyFK3xau2z0WLFrbPMP/SLdirU9yyWdlR",
+	"W2tcG91w4B2H/PGnaxUdqByGqVSGqV0TT2rzj0bcCCyL90UV4XBg8vsz5MJQoObE1MdJFrVTniRcYYFE",
+	"kYjjDBLMpF9UgWb7nRIxdjr7dcrpEl5bKKuzF/tlou51HjBO1f7Z7zRw6DpCvwGP8uKZUZiEXWaer5n4",
+	"iRyekB9odIUAIDUWP9WZ8t2f6LOe1zg7g4Yxrnmd1xxLeHgSE/uIu5eo5ZTv4nWn3W131rJMO7Xiq0G+",
+	"yjrK1AQ1v9Fxed7d+SrHZWe323ngQC/K/KGzs/M1Dx5+oZbIcszFUrnzsKwxX3zs722aReZwEuvDZWZN",
+	"JBMJUxbIrAV5sJDCRLgiTEDyhssnqjulVtCRiUwVI0OqtbG6lKYzoG2+jHwii9JjjfYJ66+j8inTKY/U",
+	"JbutkeFnqTRmE8sUCHDCbmdSgRVJcE5Bfgc77U57r9YPdipjlpyIkazxPfglIoseutJkviyLOmziLF3M",
+	"AH5llLB//7f/Xp8DfN9Iw8oU8tw37q8n8BZfuy+GavXJwOCx2zyRrKD/ukQyO3DddLDW+BA0n5XRpBpw",
+	"NnZbk7hqlSiOcA1ES5lAaHszywOC4jSpUQOSGzpX9mubDVUJyRWxuM+1GSQyGcA8N6Z/Dh2THNEkWbsJ",
+	"lbhesdbl23I0ofpImoPtrkpleyaS2yjYPWZ8BG/VBa6iorChTP0Pgt+CI6GsKpf0MC70071GnQJZp4GH",
+	"0YTqaDpLWmEOUOlp5E3fit96fIzRUtY7Dub7Rpo44n5+aBDOghRgJKiOX9hvF+Qt4mtuA1fFzOqOwtEk",
+	"E1c1pplgi44iFnu7tfT8LA6EfzwgbDrTc+dcgWmSyHy+FCqrGB8swUzQzWPTX+W2lj83ykRUf29oOs6m",
+	"DpJ5aVXJouRd2Bs82YvyS8Tstq5+2g3hAca4Sa7NC8BB607IAttZeGIh8r+Wey5dQu2sArvl1S+tn22J",
+	"6WzMS74xM2jDAf9jWcJqVuCpz1XvjHnkicJQTrGkoqqQKjKiEG0dM/Eb5YSbZ+A62PK6yjWCN0U0H8yY",
+	"oAmGmjYMerZ2NrBEpvR2UEzUSwFYVDkEM7oFFCTJEQmLjIHwAILCXCjURIZSTyCCqZjQNoU9zx9YX0hT",
+	"TkWoyMLZjKVkKDNRcRw9UTY9iTT9uPzl+78ev7vYesAkliY1XK7MYSh//vT44uLw9fEF+VfSdYkDavMs",
+	"FzxPfqYDFzbTofvIRAexIuPaBoYP3Bkd82umoFLBP2rd+5J0BiimEftWR9mFGwZu0E2I6zB+XuE7d0FD",
+	"sTol7FBdKRfzxyz7EeYDMoqBN3A+QNLfzYSlzNwIG9dyN3uBwa4nGWSGbbSOC/NkfQLI0goqGwPDCgm1",
+	"6XfMO+/tK49JyFi7n6hnoL68uTVQ6NdSPsieKGcU+W4AL8d8NpitWW33nqvNVB10zCGgJYEWGbuiIAxM",
+	"5oDyiAntwIOgQLROZ6+zShsen1sl8twWVGRTVa8pT92c3YAk4E4JSKE0EpkSq4wORjzRLAWxWLpbivKK",
+	"+39pjuRybS+R41kqh+rh9mxBiWmRpbr+FFmDfpm25sZazN3LZ7xqMzJxtXnqbo+EMdW0F5KEC6YIo9GE",
+	"TGQCuIu0L8Ja5Ssk+FnSDJcaQOEWND0QfYFfID+/fP/u+HNYpAMvywT2c4iKjbQfwoNxRtMaF4227rRF",
+	"i8Tq9VU7KpmT0LwUmmuSZxmUDxYMuu62wF+Xb0qeDrJJogYK1ScKUz0gP4M0w1rc0jzRDH4/IFJPWHrD",
+	"lcuVi3OXgKBQX3N4drK1kX/GO8/3yiSo8eKmdLo6xmfR7akmIJACUiDZbzTXqtVWj/AX1ONpBovw6EHR",
+	"iCH/pQbcNlgE7Q3KCflrrcbiplvMGKSWzVdYc55y9MGVuXF1qUTuUOBgLXO7qeZGSUEIuUUzI08r2RAZ",
+	"cUkixvIVvVrqDljnjnYOgRn4783y//8/09Zvh62fOq0Xg9bnL93g6d7df1l6NpleWpn248X7d+QCVpcb",
+	"E845EZAZVQoDDFTllkx5eeXQxi9KivY5vfH0dcToW2HzL8uhXIqpUCYn+D5Xe1hqUKncn83CgAY2j0B5",
+	"qas3qdTAZqZldvml34i4nvcbvX7jjKZc9Rt3m6GDjJke3DBqWFhjI0iJwFvIclJsUj+ysY1lxY+/gPX6",
+	"WC1fdC61iuM1ZtcsMbMEkaTpFYPjFWJyNGK0WDZnM6mDRv5OI6grbTGa1Wo/3dIsDPNHQklongydferM",
+	"v/r065LvryYskUccwAtqFmdn6oa/p/F7Pw//2mNytDSmAldApjBn8wHwcaDyMKPGiGv+IrlgcYHxZB4e",
+	"ApY3BFsMo6hZr+3mU9ClCZi88EPpESGx4Y6WRFFU4Yuc5nVC8n4xCE/JWiDr54Jkzp9wr/Di/TyKf1Qw",
+	"ctELiQZR3T2SN4LFg+G8ys6MGvftAp01Xsp8InkYtBz79IKiq8Og3v7WB0ONRn9P0xlPS42LeZHUifnm",
+	"WuUpJwBMZvky3tEpiz3T/x6hiOXBho1k8cPDCVYdrHmhurqKf2qBb4H8nqINYRSQAQ4QQsUOVtpkqVFj",
+	"Mj3LtHsIt86YcFbLsTV67gTV6eVl0nnDLE7qlUxJ6UM9En7pAyH7jaBvQQfxP0FD6jfuQiMHcc0kZiOw",
+	"Vrn+OmpYdaOszefRy/3LrujzIw3CC+u3qzqvDZ33iEKfPrNFDMxGYItAYcH3V/D5RZsud1rtLWfqZf9d",
+	"jWJa3mZbfD7I6q1FAKGjmHsLngPbaAMex9gyRjBDG1kJXbFXaN0F7cZmACqef27lBV/PqHJT5He6wbkG",
+	"85Xm7bShaqI1aHrdxgYG9D3CnnFhu2661JwLV1RfIQULAxLSTEvz/913QlC7DH8wo4Jh4T4FHKL4Ry/n",
+	"Ib12u313F5bvilue+RC6A2TDW87nOq1pPdmr4sW7Sx+WGR414bS6cIiczvTKRwAqZMUTtYV37vmgZiKV",
+	"IZfu5NnJSxllLud48yKnQ0Hs+2S33SGxHYQ0AbxSCra1yL2hVwJm4AFGu+2vVwdBdjNYnjRY02S5bLli",
+	"r70lyYA1hs4VE8tsHGO1WYeBbeyXmplDt79KPv1+d+d+SegOJ7u02s/riPa4jM6HJHBunAt55qnDi43w",
+	"bFlWrnkckKmMrsA4BhwyMH3hDBmrKm5xgeWKtgiHXLE5VstC58FxZu1xxwvGqfzVMIkZE+D7MrrxJBuP",
+	"uRiPaAQBGxnVJxu4eS9L2C7wTmrk4sRMycEt2YGeKEIRAMUKfgR8IVyQlNEEkwZ0SkcjHhUYPCBb9y3Q",
+	"sCLNTrvd3SqFE5fXYgLqXzRh0VXFILsXAGIZlqq8UJuz7ZYKk52lcsg2w8x8EPrEQsI7FjqwcUqxms3W",
+	"PGSiOBPwT3A51yeWzIAYi/uIHTFGWYKr8rCRsAEF4FnMMGPdWvo3ksQs4lOaqANiSODXt2OOQE6horL3",
+	"Rfv5w3LScR4+ObqTRtDY2TP/95lZ+G4nXi/pPdsxT9u3VKmcowpClf2+j/+zkg3gdXJmZ00KndDpHAC1",
+	"3ZSAxpSM+C0g8lvzZCPTtHKHa6xT94TyoPWL6t4k2aCmvCgjrzhK7GWvwcUot5PTKdTVcguIAvX35GYy",
+	"B5gh1+kiNw42w7m0SEsbJKh9rqtUxtgUBBkcp82nm/erbu53drFX1N8c+mSZAkl9u5gcDsuWDMNuV0u5",
+	"9zu1+A0luCuvZUxRRrW//j3FsCR5kOnIvzmAN0w+XB6ZE+zh2+Y/1yZNK6ZVbZnipUNAhWeCUlPB5bDw",
+	"nfvCHteX/W8OTbuGYIu4qMADYGv9TfBJsUDkOo5Qg8Xw6DuXn7g18MiOZisfW7Xyzw+7R3pFe8u9nRfl",
+	"ncl7UCzUhbveE0vKuS0VzJoe0vUKibPfuSu36PpKW1TqqbW+HRNKzCs2xxadRGaQYB1JmcQ2gnwflGX/",
+	"6xvs4SHZ23mB2hpAoOAmSmIbiEIYHjoLWYDdvNkGtI9abOkJsGmLzUQdogln6YpGorYf0Xlei1s9b9l0",
+	"qMxRgmb9ljYlHcnqPwXjyWqTas4ZjblgStVVPbDoSi23Cmv8UqtkfNHiJSD9hrzqN1xre0yKMSIQ1WTA",
+	"x+kL1wMG+q/afT0g5yzmijRhd86PX55cDD6cv4WkD6Zdt5iew2jgOu97aGvI8yanI2rUNRpdmT2GXBlE",
+	"CYuYq5PoC1vCaOyRuZkDjecVHAf0n5tZmqN11ajzZzFxzVMp8rJeu02ewYMO/TiLllZIwLfrojALZ948",
+	"V/5mHUM+Z2OuNEv/dOWBX7WmzzPGN6zw8yZTTzYg11s5Pha6rhyczni9cnB4dlKqvYmg2cMkldl4Qprh",
+	"2fuLS7JNZ3z7urttrEOIOdqf7U/bhZNHhVv+jceUIGv8Ul6+9/kfF+i+XGvNVWVUWH2zxjUitXfX3Ngs",
+	"ZVuFJgt3yV7kR+uwQb2LrTCmntaJ/A37w3TvpXuh0VOf6FXIf8jUKmQFGcsCTcTru7iJMV7x+u7tbFQE",
+	"dsXmgzxTsprwxaNJjasCHSu5qk8FgQEC7GpUyjQtUHo3sfnL7oRyTfbi09IiJa5DnsAblOMq1rhX1+D3",
+	"zpa6qS79zFRsw2HJcrAICRNXE1etB2qD4svViBklZB3vLN1Qb5sy8VCcnbXzKxLL14LlGzVm07C9h7pd",
+	"WTO3jW9yHRC2sobkhmtWOhXsb3IQH4AUulE3isG36Y9SF5opIZYYMVPMwG7DahjRgi8UN63E1Dx5kB+B",
+	"pRDlm8Qf1rRrKmTp79qGZNPbuXk9QVUpWJu+VODPres4UuF1tXU8FTRBwCjreew8tDIn3AqcG9qKcyrm",
+	"fZFnC8BRsKnejuNAG95mGBm1OEmMYRLkeOpUOag5Y8fY/0SzBzynaKo2w0qiM3YqB+BzArYZqtrevSdm",
+	"tByrDW0hL1cOV5NbxkEjn12jaHMaLBrS3phlBakYcdE6KvXHqI8LqJUg8NTuCDo2925vzer3b29RXSib",
+	"tF9dVmHdkp0LMFD3yKMEVwV1vlPrdtlcMlSjYgu8zLswluJ1dwWBW88BfrUGc0fw2YwtqSngOmG1f8nS",
+	"pBRMyVK+voAARsN3g/y7tTNGZOvF4odvNp+6WVzy2oAdJJBDkiK3eoZLKaDKyEfXocascUrT+vrxSxda",
+	"rUKmmgs3WBJ4fXOxs/+U/PjxEvIjIe2k2viwV+58CAN5vQ8XdXdAu1QDLjbxQyEXsu+Ubsrzp3tLTjuA",
+	"alazL7AN8fqITIkepcFKU6/dPfPsUit+k9A2dYHthIsr0uRakRD+GJJfM3Bfudz6ra8T8K5bxjfOr7h3",
+	"9kT9HOugW3JHyQM77CHoqoNcrQVAhJZhUGZ1I6Aa1cZS8p3Dt23rachMIFj31hdQEQopdQ7E1EFohRen",
+	"l2eDD+dvw3qoZ2eA3quX3xr31LLGdxUiLKP+Ckn8DXsg1kq958+XxBp+J5ug0P3dYvJp1lFvoR1BfTXY",
+	"kEW25j9vj8xi7PMAbx+4NPgyMCpVV9hgp+SGxhiKkAMLiQ6Beb/VeN6WrU505DM+t28v7Dlwp3rmhowL",
+	"skjNEFBIix1UA3Iz4ZqpGY0YiWSS0JlicT3yTVp8ebNOFb4GUuPKUrm8r5TPRimdMaTpyyy6Mv/7WhaU",
+	"DUhEo4l9IFfs8ypgLlqzVBoJgs+VKktgaFCSowmrJfRikoVTiD9vjPpnVxbYPSlIt3gWoew+ylKu51CP",
+	"ZTvjgaQ0Mr42dwgFpJVZsHBEh2tSoyegSUHJjKUKEFMPz04g1tIMx7+12u12GPSFK1UFZ1der6q22uSY",
+	"A4OlkVagMRsJCJwWfZo8byHVF9AKvODEXBF3hklzr7NrjB8so6QEug7B8xiESNm1vMLnutakgXMD7BL1",
+	"hJxWE61nWLqJ2HLLpfjp8eX5ydEFgl+UcRxt8SUHqNwc02HNN++gznokl9WympVQQQ5P0Oi0Da56FmE+",
+	"kWPCRUDGTBNqg5/OLkVzENoNgE6HMtiaSH6zLCxcNLrf4UnRMqvdF31xXFcBObHFbMpwLsiRhxhsMzxG",
+	"g7ZHKFa15jU4XPSFNXcDgG/y4dTRg8sFCc1/FKBZYeGACa25lSjZF3Q2YzRVDrgp9J13YRUX22/mYMVx",
+	"IsdmcfWI8Fj/b4O+4F+mcaxIaE4jTi2EcBYYyZcr6kDRXUjC7etuSJqajkmIsYJwy9HRftwQJwe3gZ4L",
+	"EBhjNA4gcxcewwRdS09I3cWE3qCPlZjwX4Z+/cbdXQh7d1jqvu82mV6x1aq9rxpbDd82UbBI9sgOygEU",
+	"munJNnAI/PaJMf1tX0KXqGrbEo2w2XqevgqBRETA1STcjmWkwgN0URTPQNN2fACoOOPtOZ0mdkfy335R",
+	"UljlKuERswW+WInSOD25tEYZ3j3V24YXkZW2ZTreti+pbfNsYafmULGv7Y05PDvxkFd7DYRsvbPhoBlv",
+	"9Bq77U57F6JbegIMNyeV0cC2qd+zdMxqElxe2W6czs8G6X9hTOcqzNt22gaTeRu7AHCRMm2FFfY2cfwg",
+	"keOgKHjH1BUFBHTtD9sEGu4iwCHsY4tg8XzYg+YgXmy52vGyitQTgzJMcuXX5V5O6DUjv7FUqq2e4eXY",
+	"q6PcwtJ3r6nAjOJ4wrTotwEuseHca7dhB8mbV8D0sSNk2CvcMmaseGVTxqAISBN3S9Us4dp872ZiFQVb",
+	"ct8jYdHIL4R0Wfcp8/qyZohVL11ACo9ekA+5f3sbmlH0RFpggjUdDnO3om00Q0jJtecaH261yZFz4nmU",
+	"SRkRDIRzm5xTjb1yzCAjuMwSG005xqxC0uzkqTcpI0ZNAh11y9HeNuEMMZuj2/GbsmjXv9QNhy+5bp3V",
+	"LbP70NwDQRST/dvbLTiK0MXX27B6Fx1p1oWT7EQLn3uIZ0EVualuEgcktN54w89tAAUOO2yQ4Yxb+HK5",
+	"jQrmGUCVFWsTD4AZyI2T8i+KA1qGibmbaYgBmSmu71ucQVtir5EocL1czTqJgW3pojdyuWT/57Utgau8",
+	"hTS7ZsUvOlvV1sDGEM31UMtsbY9Wv4jNIiY983B8XnRW9z+7+1wgTwGn3Ol0KuXn0LUfDfHtX6rd//wG",
+	"0D8X3uOu7+V1vtjC6ET/Kjjp0Pd2F3jv7vkvm93zXzV/Lb35Oe/o/HO1cVF3Z7G/0E7HNfkpQud7pcnt",
+	"7HXMdMpDvVgcCXsKVcfaL43V3e3iBOcKEKT8js4Is7+HSPq73SpY/tO8i3N5ouUANGCDQ/AZ0L0R0hvw",
+	"ufc6Ozu2q3J5dl7D459zL0ONa6FYxfPnnhtgM9vfrLroZVzZlv3Flruuz261ia7rnOu3xTWr9fvV7paO",
+	"1rNuOS4LFIKYKlDo6R4kBhbXZqM+y2hF1DXTBhUCsoj38ObUjZffsO0faOw8m/BKd/0rH7xeR/jS7vqX",
+	"XrkWSPDGzov1b3ipkuad/U1Wc2I7Ablkycb+JnPzctVLtjOcR99q/vmzOUbK9alAj2pg5VRA7E0oKViV",
+	"yhPLJDUdK3BKg2/us/loWVn0/WG1umK5e5c1zzy9j6Qskqlh4nrCpgGgTTpVzRhkM2NUCCMtAQs5IK6x",
+	"P0AvwP9xLRqxS5yXyyJT8wuENSM5ZU9Um0CsOPRCrSE6uGaAgOHFkLUEy9WFkQ9c/uBiIBnebZNzeYNy",
+	"8yblWhtjW5Ah1dGEqYAoiSqA7VYTSYtjaTXPKZ1Dtv8w7/43Z7qq8i7I0LdcuQKwtTIUQLHAurHtLHPN",
+	"phT829A9WSdWCydkwSLWujFrp+kpKVwt1h/UhivrZuTXtmzEtXxkhtUzs1oih7xkc7bKkyrgpRZnVeRb",
+	"bDapaorT4tTOzNlV/De2UEhR932XwV+j/0DthVOA9jvrNKCgzgm1cLcwv4xdc5kpvColUp1eRjvvfvnU",
+	"fffLyc7pL4c3py/N/8rO6XgJ/WyGhL+AahiqesweraqV0k+qitXPNtOzSK4scil//lybtPjiaTkvcVky",
+	"op9miJ81isTeTimzr1NWbUCnydPnvISGSmAMVJ9lqua96gZciphNFPB0TE+fAEWimnq1LN/q3jrT3T1v",
+	"k0s0qtFO3hsZYm6UPbuerPqurfwu2spl1TPk6wSbKCV5+9VajeQwsv4lqLpDTw0o80GuBxTaBiQwA7fn",
+	"WqF7py+wnyq4TbziqvvoFn3hKxdGSzkga/SLDZSBD7ap6XpNANarAI8Vy7hQmEFfmmZEFTOXkQnFDUer",
+	"9K4uGzt1LNr9s5ZD19QC/G4ybef3kWmfPp5P/vb673ufPnZvhq8/ZJ92Xug/qzRbNtnC0K0VVJ3uZedF",
+	"UbHowZg6SZUHdB0QNRuNGJqz9jmzNcut6M3Zv591YL8Flcvg9F+Qr53nve5Ob2/vJ1vxNoA7bOThPcQI",
+	"XEZz3TaRItQynO/i43cRHzl/twh8MZ0/UdhEZWPhsf2Fx3cWfjSa1OWJgesX0QK9wx/mvlzsmq/yGIDL",
+	"abeMqS+AZ20FJHSH10aM3L0JD1zcDxJvwf+q6dya0HNjarb74iU8DQycXjFF8JIZCSZFxHq26DBvG+uc",
+	"22gE9gW7hWjD2DVRGJt17XV284QCQaDTgbADubK4NjkUBGbdFxEVxna184YiRDZ1KKKKJddMrZVeH6Bx",
+	"6gdEuVwpvgDJFHf4iSLVqov72K8zqicFI87z6jGfAXXZzS3Zz7nq/IPE4rzN+XGJee50Og/hQuaU3pVT",
+	"MswS7h4rK+7N/EHEruf98Nifivnfm+jLXJv2dBYJ7SSaUGF0hD83++/srX/jndSvZCbsJ55vIC9wHZfY",
+	"Dx1e624wszPsF38p5VuaIpjfXnd/EzLkcO+nLOb00lzT/0Cy7QhOEgDO5jwQblSA3JiMEjoGFuxSkcwP",
+	"a8ReniABAk/WIbR8BHg/uK9WTLnS2LBHsDYclWL76wGhCCSPlga8QvsCf3IPQbywSNfZ63QhsF/+ViIF",
+	"I81qK1DMFpApH3NBsXSbidhINMPaUhrprV4OMwKv5TAMNtUmzQRqCH0RHn64fDM4fPv2/cfB8enhydvB",
+	"2/evT979xTDQkDSx8JELUpRlb7XJiSbIGxV6dt2tl8KmGcA82yTXRiDiCikGtKAAxY4UgrGYcA3Ltyyk",
+	"SHHDLKsiER4i8WB9hkU+eGi9yqrWNoTNfaCEKlJqjeUI5RP5cTyudmhteoXsW42gcU2TjHk5uQus/q5S",
+	"8l0ZGw6OV9S9djx/tNVV43ebR7NKzXO/hZQt10A02PzHyfB1xN/zH08+/HbSfcdP1Ik434+OTp6eXM3+",
+	"8fejH1+02fzH3+KPJ/w9P7n59EuSvNv59Nun+Y8v2tFOIobTV534Hz8m5ZqBvGTBK1BwuX8bEwMTEGtk",
+	"31s5HkNt0yMF3T2UE4RJyXzZV4CknGDOiuVAMvXP0f3dnBvTxzVKWKDPR48ferNpP1Rcf5e+X1/6loTt",
+	"W8hgBRYESazl1GNfqBpZvShT3Q63ABRpuXDFvkGK7HR2jJiCBGSZWvivXJ3E1FYOGaEpUyrIc0fplPUF",
+	"pP00HTQlGUuLmVNooRg/23LBSJfqmbJrRhPVFxaIvk0+otnHSGwGaRozN/xXTcchUTOWgLE54iJWhOst",
+	"lxUtpO4Lp3QEhGs0JSkWEhUiyww7kRlmRbkfMsXaxO59X8xY6tZImiEK5PPDy+PB25PTk8twq0ojjrQp",
+	"SFUnAu1NKIFnNh5hsy2VZxvHGutgPDeSLTuLJ+hktPqkUA+oFLtEgzv7hs4fzqv3HsSr8xY8HqNGSV+q",
+	"W/LFvp37cI4nGxE2R+ghdxm6ac9rPSVTkvtepuY5cHu4CidzoGNy9uGHtydH5t9bB0W1nyiPgsBm+US8",
+	"5ECbAB/J6dSMlnCAHv4jpMplodIqZi6lkEinZlHTZS8ooCK1vwuP30V4nMJZJWUZABfwvoJjO/KQkWsF",
+	"CHgjffML7g8WmSjruauYFCrLS/8twpbjDYqPhTGa8rxjNyZH0BH77kimIEnMrzK9UlgP0/PkDa4Y2p6I",
+	"OfYwKwZDl8iWDXpRstfp1LFtCwr91dh2GUt6DTa01cZPX5/s/3QZT093TvXpzqfbTxedzqffXiVvL5Or",
+	"d68/6PevP+18uvyRn3483f3p5Yfu21+Od9/98uH23eXJzenLw/burzutZzeHm/zPA8WHg87eSHzsLUEP",
+	"yLcZ0NMOIGc+LR0b4C2JFGOWwp77suM+tiQYJFVrz/7omXhWYlTavnlyAyaFjB8Or5F7dvADQtWVLb4y",
+	"Wywfyp/vChiJ0nwv6XQGwWMjErDkLAG8NWJLHe+9DFD3rKbkqq8hMQx8BkPGLAK2/c7W11vi1xFCubNi",
+	"SpORTKG8UpepZDenSi1bsQfRDjOAJVX7u57xXc/4rmes0TMuoLzSMID8HGNJ3GKLgvWKR2qRIJerGgBu",
+	"B/vOAQ9wOrVN8RJ5w9JWROE+g7tXEI4rx3xdbphXLKeUi74w90lDU2OOpsjhxdHJCWnOMjE3N3jLMLYp",
+	"KBhhRFOZ/Dd2+3//r87KCrGAyP7lVrRa7Nb8rRVl1P7dXF7BnAV0QKj9NLph7TmlfesiOnn5rlBDyCG+",
+	"ZMtgMsF/zYw2M6ZpnBhhKEfErBNWKUfQThfNY2uQJzKiCXSP69nZ/2vXNxJD960X4JXOF1J6BCKzKi/3",
+	"svqTrYkVCIuam8lc9cUVm2kIDs9nLCZNIdMpEn0Ln/UFfF3TjL7oC0QCRf3LAv5NIaxMbbTXOgd0lRmY",
+	"E9EXHivYAh8AZhnRRUyKfFnOZo2oIIkc9wUXZJhp2B6otRMytY52V8mtoLzaRggGmXBIEeEWMlgsLXTq",
+	"bA6Q0awpC4VX56GRpSInJmZgw0zCw5enJ+8wKHARkiFDLGIMtUCpMnT9nzKh2+TjApYGzsQtEXKvIURu",
+	"o/MYSCnDXYQWXxZCmfWODHtFv4Hz4h7O883zLcvYshupqN2vtZwqnooNENvo8gv2bLQbtXZHXSM3u6z1",
+	"It5jreejp3Rn2I2exfv7i9HljRe+SYTYmFM2wP5wP8zDJGznxYPUKmOKJjzy1dfDwvFUZMXbqJ9V8pCX",
+	"/UGKy4r5OdxaCD+66++KHQH7CPj6ll1A+7tucj/d5Aj5duGaXK+BIEdeoX+AONLVdkzA7a3CA/VGnhwz",
+	"uzyc90VY8yGzKCbicKtN3nJxhRL/zenhUQvdIAEZGmlrk7fyKO8T37cqYmvYWN+HdVkDCsfg8vJtSJo7",
+	"e2QCc7DZX1ttchKz6Uya29crm31o5I0pd/Auiux0OqjxoNdEkdxVf1gVW2SN1IJSKoA8hyC1L5hxKRIL",
+	"hZgA7F+UdJjPFUPdWNoXKKHsj1t1QurvQNzjMhjR/eXUn9oDUwJb+xZB4c3FGiar/eFSLVdGifVYlsXa",
+	"dxfRdxfRdxfRdxfRdxfR762GITc2epjVyz1Vtwz5uamCZvWm5XraKVj+HqoMcqAacEpLK8BLsepVX9TE",
+	"/QOya1YAyQPDucuj34LLJ2ce4k/r5Mxm17sfzcQtylS9SW3W8ndvao1Ngu6XLteiLqD+e6bsfud8/6k4",
+	"39cz3T+Zu1RmCVzlcjdX4v5Aoq6a1ndz/LHZ5DZHoZYxr5QE0YSuyGc7t3h+iEk/nWnI4h7bUgipzA3n",
+	"AEIRTYyZK0cFVphh/SOqdNgjr1P56wEJHba4/SUAWEP4RBqQN9jT9xWN2AEJAXs87CFmoXsEX/Ie3ApI",
+	"KjVAVhUuZUhHo5jcNqTRVV/Yei3sIeEwKJBJSQFtwFLtWrCALf6KJgkgqUzobMYEZEQk88UusLafCToL",
+	"OICc2MZJBHgHeKSgTL4vUEILC7oWEnbNBKaJvxcQmshlXKW7YCSFyqZFewcH4I6JIaNMxCzuizwpHirU",
+	"UhYxfs3i3L1QZOPjfHrEpsR7hWxbfi4hxDUugBG2LpjQ5NjMV/UFvt8mbwD5UhVAmlOmqV0WGUvMWFRE",
+	"SSN+VEE0h+/Ibee1nplaGIZ9Aa/2iBkHu8T1yJe+x6+gsfy//w//G6BQAuwAtpqnSiNEpd1a+HWcyl/h",
+	"1zJQAfytDqqg37gzE8HP9htvWJLIfsP/CeHn8LceuWJs1qIJv2bm33bqMWDU5FMfccHVZIB98ODLSssZ",
+	"zgoRNntf+mUwhz6gOfQXkSb6jd7O3Z2llNvLGzYcIBSy20+EL9TU7gPCivYbxYP9RkiaYIf1RYHhHBAP",
+	"wtkvOsGs0LBvoYDNNH7+0kfISlxImvQbd58RkPOYRhOv1MEdLNLMhKBTMxpO6waABg2dbJvwvvjx4v27",
+	"FhNGwsUEa/Ha5JCEPqVDYpHBMLMlL8zq7hNF5KgvFE8YlDRe5hcPL+INFqIUuxSCGVr6Ge9lX8CCC0TU",
+	"AvE0LCpPci4yAuV4yuMW3hvD9MzjPfv5QanlCXyzEnUzS5lkGq40dDQE96BRQccpjRzwHqgcjKbJHNO5",
+	"8q/YVwfm1fAA+yoAQV2hKPgfA0IFhh29bojgkdwyVLaksiUsQDFQGu3BRs8pTWvrPY8mVD+qIKVoS+UV",
+	"/topQUQa+FEOi22uO7HNRHK3C94h9CwlRhBdXBxDN2bD3pmZSsTaIFFvJhJ1Kf9j8KP7EhyKCVdapoir",
+	"hTBVyv/elN7m6Cs7+08Dh5lry+zd4ldPJ2ikMnF4SwD/V7xoXkgw7dqek1mmJnh9AESZkmEqbwyvh/Ng",
+	"Rn5zeXmWIxN7w1OlOMKxGJ3B4bV4jT5y6h0ijPGrlIlo8l89PBgbbVNzpdkU1U0wHKiRThFXjOQfAch1",
+	"NoUzkqWs0eu0n93D62SO07d0xX5lEpdYPFQRy5kret0Qc8dtiIXZWQTy2RxqxzbbqIEp6j6tQQ26767M",
+	"Ett+nN3qbaBTq6anXGMjOb4JcX5nQf+7CPHuHXy+cR/Kg+p1gZReZl3Z5vJ/8rrkfzoH4T3kWG74VGId",
+	"i72ijeqbtyyujR/Uto/2I/UFhH51qIfAfpUaeiNfsMX9/kr8VuW25XnN1P+wTuf3YmaXUp5SMXeYiys9",
+	"F8u6vS+Ca6M+maP494WD8Q/qWoZXjsHytuFuYG+bIEPN1gkXsNThuXmidYhPYG8C7KIBrj3b/Q80Zy0l",
+	"IjEXMOKVTucBSfgVu+GK2cAwjgfH2/vOus5btLzo2hbwpFm7cIhgb7VLvHIB5unuER6ZnYcVqTpB47Ah",
+	"3Qk3ooik7BcWaQRBdcTtkUJhBItHSpIYNmUB27kirp/n18Dx+zoOu4LBWHB5H0LP9kpohmVi2KOK9ovV",
+	"ifEAWuB4m1c55XGc2IZEQopWRds3Z7HOfrLt860r7R5F2QWK45daCjvtDfRAu69GIfeelTMmIPCQ+m/o",
+	"XEyVHp6gj2pEI+Y/DZs8MHIKoGYAUbLE79Wg3Eop5/dJUmqbYtNZ/Ue/4THJ24Z77smlR+edLE5OJLMk",
+	"rrYW9/v/m8uPLvT9BwZA3AYUtPIxB81fY4J//0My1upON4l5jFmxqB8yuDP2Zvgzl5lu388NfAFtFXNf",
+	"rS13Ltx6QWFXgytCJj6QFviCS95hH6t9iYfY4WZgjq9dIbYPsM1p/A47zcVmOn1h/Z62IQfy6wD68KBn",
+	"0bwIrALaANlPFELPHx8ewzU+USWf5JaR2TKFI2cFKhV94TConWupTSy+sgt3PoGuUUWHhxw4OKKCDFlf",
+	"GIkFnXlJJq6EeZbHAVFyyqCZSaJYgdFskx/yTca06L5YQEZ28F170CLDNWGA7MaSY4ekbJbQiClMUGY0",
+	"TTjqhOBAq+Bvmiu3BNPa0MJSFhcGugk0I4Sk6NzJDe6hnu/BuqGG22czAMOkZMRucs3E9d1K5U2d7+gi",
+	"G065fuUO2SPyy/KWAY2jhFE8HTbtOTBkFlcAj410ARn+bTmCW9O3dWVstOY16MQ7P30FugSNDGDfVn3l",
+	"3rRbppjgZCG4AIUn39G4vufRPDZ+aqYIHj45InOZpb4087sn5AKxJCav2Hw5SPGlL0rMk+UmVgEZGruQ",
+	"jTh2HBJ0yg5sxU7e2NDDX6yFCz48O/krm6vGY1kKLmQZUqy9zg4sENjD7ugF7UZd1no23Ilbe+y54QxP",
+	"hy3HGvbp02HDAvkBTF95xKcOxw9GdBjAdIZuVCSLUdR/a/1juHt19uLXt+gor53e0xKWIUzvRfR8+Iw+",
+	"HbX22V7c2ot2h63ndGfU6rJO7P62MD1EvXWwvrwykb/dPGfn+/rTfbDKcX/MTi1jaqUT0v6OFXvvG2yI",
+	"i1fXZQJ41xb+abarXok9svBvFG5fvNhxtNJXDUPvmBTFtUVdyDuTIqze3i75cP62peiIebV5PbK7Q1Iq",
+	"Yjklw7lmagsDgKA2CqPEQVzcdpeUIpmXVK0rxmZ5zQBU1xnt6uLNYWtn/ynqcX2RSKXR14JwrkNmPwAa",
+	"44FFkzCqHGgMrrJDYke2Q/NqXwAShJGxlCDVzYMxE5rTBJ1ZN9CNrQKlBEBD0CsVfQC24Sq6gsodU2Va",
+	"33LVTAGSGCZUQY0DtG8LTw//MTg8Oxn89fjTxeDs+Hzw4eL4PLRVhN2On0jYJn+FRJCU9YXlFE7hX9Zy",
+	"NgCDzD6EkVLo9Kqk2RNAkU8YNdP2CDvlwswura3uwzOFF/9ROBclnnhPjvMta/W+toi4YvMyp5/u/F0/",
+	"O//tsBu93GOvno7fPOc/dq7e7kzf7cmzp7+eP1eXm8uMe5EN9y5exqvxZMCVwsYxImJB0VoA2yD9EVrp",
+	"vb0no1wSeL4ml0hlT3mlZPfAtgMG5pHZfpEVNLU/LMewqM8tAMxkWnKs3FBFpjRmOUfIu0pfWaZBVvGM",
+	"P1HCZ55HCTUj3Y5XVZ13vbTAqVs9x/WNjuu6b/xR2+SkaD59tZK9f88OfTTWsJXxC4rNoopUsWpy9PyY",
+	"JUzXNLl/Cb8rZ6r0ikQdSLd0t64Wej5AjaAvXIQBLhyCB9ek9pvzm8vTtcjyV2wOqPKkmc8oMSqi0+QM",
+	"SQD/t4Q6v6Gs+kao8+vQnZAG//EcHv9RnAgFi3VuhOW2iHfRICy02oGgJyljkPbmVU2UexDf+MEWIW9A",
+	"QFuAzb6gwos+W4d7KXWbK1JkgDapA7gwktFCfkc8jTKuyTA1mnBawl+RMyMalzQzOsX1PdY54cj085dG",
+	"sUH2opUp9reMR1e5GaUCMpYSMUoVN6ORXzOWcqachmpTr+xNfkWVJv/+b/+9JhoLTXFXf/u1+ZRNrjOE",
+	"VjNmcXV+zWhijpH9qJeAZz/8g/2F/Pu//U//z//5P67/vk3LK0/gB8Nv7bdgzRhmuiUYhjTsxs4AkuyL",
+	"z1+Yf5L/93/+3/+X8pe9yOc9XB6w6as8HnCYvzfS+d36sCHzoGhbR1SQGY+uVkb/8hygWrbkcmcwIcZr",
+	"nxZ4VQyQyRGQGwztTSkXyvElgeE71NhtaVgTFQQzFNUEXHkEOrLV9x3/G0zwsXyllIE0xSZqjd7uPozL",
+	"9EDzKRtkOmr0GvmMGvaPatEF2SlckLZJ9v7GlwYXtM5FiKlIedO673fod7tD+RZ4OWHeFcJ/l+6Q0lRn",
+	"y2X7e8EIEzqdQ9FsLqCbYyh1KjhvQLyUEosXTnVfQONDyOEf0uhqDIBiZCoF1xKGGzKFjQ+h1m6cpSwu",
+	"vgKXrS/Ozt///eTl8fng6M3x0V8HJ+8uj8//fvh2cHF89P7dywtXW1wKWkfS3HwhLZxoXzTD18eXxKoy",
+	"4daBa+A8hAoGxI+7pomrqCI0SqVSxj7tC2cPqDYJkV4h4QoKg1okzGZhz+ugCENCK1QWG/Me6gGYkNl4",
+	"EljHLE0wfON6MnNFJowmejI/gBFjNk5pDHVoxSwxQSmofumGKqIAEQ9Cqn1BSE6vl8evzw9fHr8cvD28",
+	"PH539GlwegHuhilWiS17+vj8/P051EMXDQjzRtcuVYlAbJ8mZojSYsrNvffJlAuo0cP52wXKG+ETTd9I",
+	"dxjcMp1XBE6XUQIryh1XcPpwvEwUxyfsmW3PvUH275D4EPa8Y4YeVfgq9sCGOq9sZrhpaMt+iJpg+TGx",
+	"vW1HWeImCusMb7iI5Q1kO85YGjGoKDfLiVnEpzRRWwERWZIs1ubBMBZbLy9pi2g0YXFfGN652yEqIFSB",
+	"z+7I/KF1JIVOZUIUnaslIucC7/MGBiguleAK2kuaRuJf6/tdNnb2jH3JRDY1zKVr/oE/PTNK424nbnz+",
+	"6j0lf/5iWxWn1Jj7HRsbg8ZARpgVom7vsrvT2+/0dp7+1Cj3Le4+r21I7FghJhkgeRq9Fy/a5nFLCFy0",
+	"UXNLs2h3djaYyLPqRPZ2up1gaRJfPh/HD/xZPWvvr5tUdUYYNvS/j78szQssCOLdL28S+Hp5Ep/vm7T3",
+	"BjjfKkU8zyp8Ytlku5zsW7obiyLsjbwheVFwymYyRSSbIbPXLSCsPW6TfmOWDRMeBWRKb1t0zP6y2+k3",
+	"arN788N890DN5p8T3QO3yrBDENlewqenY9hDU1IybtiwheWdSxWNC/gzU+RlFl2Z/30tSdNwvjeXp28J",
+	"E/FMcqGDUuU0Qlva6umEa9YX7sGtUgw0Shg14gpqSXskZTEHwMkEgNgycZMaqR8HhMYKCyzjDHkQU8Ys",
+	"kNcQ9rMYaeCCh5NjW3WB9x1Cih+PfxhcHB+eH70ZHB0evTkeXF4WekozxCLVHr4dbqE+wCFqGRlRGkkR",
+	"ZWnKhHYeACeBhOHXtgzSKjpt8lIiQJsrwQbUNo1a30Epdx9S5S2w63J0ko9siNuwifgAQRGQrqH/zv5T",
+	"L4bsgPlTPp1yMS47MKc0mnDBSMJo6mz9ur7OK52VpR7PT6HPsvt39xt0Mca51c7dnimgkRJ8NjNnu3Fa",
+	"eRCrjRFSyigTOovnEKJKNR/xiNMEFNAk4WMovWxDkSLXQLGFwVrkI7/iMxZzo9tnaWIYt9Yz1dveZqJ9",
+	"4/7Ylul42/xr2w4xyCcObBoOoyFUlNJZid+7Tv4b24X5yTm39FiWGufKuYd5fhFpzqRSfJjMiZCCbX23",
+	"Fsus+x4VXkUv1FKB17vDH94eDwrW9Bdwy9WURo0YlMQO8nGKcN5HNiTIwf3g5YNR7PzSgHINV8H9bfq9",
+	"sQSGiYyu8MJV54yTWlKW4M3aWC0ypakxix9dmPAVQOrKBDViisWAc9QMq9uAdfmYZQMQCYKJseEINgDu",
+	"6hfCRVrYkpT7pegjvSaM3LChL9hRNKBgj2W03GlwcUPHY5aSDydF/VAsowzytJvhttFy6Yy3zRk2UhCS",
+	"h+I8MtcXQy5oOgdD7ujluwDbvhjqJFwwo6kdulvcb9hu1HkaEBj8AZa3Ud9u6zcu0znh0N+634B22pBa",
+	"E5KcJ7jWNmNGhnNbQ3SAmes5agSAn9tiCFt//URZIHalZWpets6DlCWSQp9MdD4Yom2HufphrP6UkeZu",
+	"p7uFmOiIZmPLEuDxEIPnesJ4Cnn+R8gOWhd2P1tnMuHRPCA3E26OBgTUFcHtUAFRep4wFRA+pWOmbA62",
+	"EAyaiypHc2NNQ4dTRJI5sIFQVBjs+cLcLgsZwyMNSgnmHuE3CyyXOsP0pTkxayUxlG5P9BT0+A3TsXnC",
+	"lpZG2lOHYENmY6u2Qz05lzWuGbMniszgkbJaY43ilkoj8sTIsScHdg/wJ3OSzE9mN0q/8OnY+zcUH/UO",
+	"3BaVnhwZhawFfigtU5V/ZkgVa2Upz38YyXTaorDB9rfvNkzO3mB0Cg3CwUlUOiEetwMGV/C67S9UKabv",
+	"VgZB7fkw1xT/BNfN3cCCKz5RZJiJOGHe3/uiKWZTEip8qpXxVsyVDgNyzUQM/Ssgy2/GhZEU1yxVXIot",
+	"V2bE075IeMQMLdrkB+RLCuxcMDYQGw/wWRHY0Jgz7oIbnRt7//aFhTsluf5PmnudztaKS32osFPWWoth",
+	"xBMG3ypfHW/FSJX2L6o+hYGqoidXvWHgfFFmy3AY+K9Imf9c8qHiZ/vc25Oj43cXx42g8e795cnR8ZJX",
+	"2/a5tr7Vi46uoHHbMrNpXdPUTB8OVU4u8x8/XjSC8i9HF6Wf7IH5cPIDfPLH+j9WXnqLh8D/6Z3UPGIr",
+	"RnbvfN7EVgIObQh1XwZtcTl+odcUT8ZDRwDImq8jH8yRfIQ3CU50yZdUPtoLDqWnnc53XuwBGwEBHazc",
+	"gqyuZ8foA1zKiHMvjcJ9ojk8ILhpQNdUAJRzYJTB2PlQtMys2usKgNt1HA99YI+O6ZppcLC+XzPxEzk8",
+	"IT9gY3nfDLdBIWP1ILtv9BrXnXa33dncMrfzXe5ajXLQS37N2g89Gat6G/NrJsxHwBHtGxSI1oS7OmVG",
+	"qVxuUyBMCT5FRnRq7DirhZ+lcsr0hGWKGP5A2O1MKg6nCLPaIN+0L86PD1+eHkOWHVYsbdkeQ6fHl+cn",
+	"RxfYR8F2JURFFzwjZJopQKUA3DNzoEJnf8D+9sgPaHr0s05nNyqNBj+x8AAl7Q23+cjgg4PeVMYWIk2j",
+	"W4NpMrIBN2ActqsV00VKlTEoXPZOaqTyWzpkCfokAQWNxT0cHSzehGqjemC1VkpviBGoRtfHLAseLwsj",
+	"ndrt2Ewc5By5YH3/Qt4cvz2zwLmDidYzBzavBlpqmjisKpukMZxXph2YzZ7I2OpI5kq0++JfyOWns+NV",
+	"w0K+Bkv7YvkzX3Dkv/Qbr48v+40APvyXfjmvpN8I8Kt/6Ztl9xt3ZPceuEiWgJfsdmlcwx75hxdTPf6i",
+	"frkLvjTsPLDb/oI/wLtd0/xQ1F5h36xfeo8L639Op0loLJ1rlgIeiYT6+YCAiwd0VfivNjnJm4hgmRFc",
+	"nHA7tEYvSZmSieHqNhRgi5HANrW+Ba6XHPT3MyYOz07Mlx/G1Dc7DvYzL62MW3Yk7GO5LHywM/SfUyG4",
+	"9D1FEPu2+1KjBvjHaHVtq1HlaGTkAo10MgcGbm56+SC6FvfgFSc6ZVYx4cZY40ncXnF6Ph2evr3f6XGz",
+	"/n56vuXpsVgS9QcIijuWnpydTgeTAG3GH5sxETMRzV3Rda8MFgM6goP+MFb6GCGVc1TNSIq4TfY7u4Uq",
+	"EBRyHXNfIRXJIhGBtrSEaZ3D1B+Nz2C+gIEDu4pGryGvzL4wcc1TKSx8wyyVcRbl3QqAbLZEb9PWfDTm",
+	"AiJKiycXFmNYN7Bql0fU/p0CJ0sJYQFuwAntIa9yQbpqMxLdr9/RShod+gfQtRR1l6K98lbk467Wvy3U",
+	"+naBCamWg+oAozl5osiREbFHxSvk8OwEynxB9mrHk07Ixcu/FlDcWspE9YVhqxr7OrAp+PhJZvuOxT0C",
+	"YXz8E9UkRN3ayn9Qqrevu6HN/euLhYpoqHRut9sYPKkW1lqj0D6MqV+QGmgbpmoOARWAhw88YPjAIb8f",
+	"EHTp59URYV+UDAsf2WYsIbKQymw8KXByQMsMvDC9CvrCgqdjnsOQRldBCR/HUNBqYSDGSn1Gzf6Fvb6Q",
+	"y/HagxyRHZmb8MCwHLSPpYYFDM5T4RCDGNU1Ze2eEI9QCNhZYcyuWWJ4VbgV9EVoLAxDsBx5NyRNxAk0",
+	"+z+IaJKo0OJ3m19CB8im8Lm+KB4ccGicZ731uEfoNHG7m6Z0DjEdY5CE0BJXHfRtqTT8izQxBhIQmsVc",
+	"boHNVKns6rRxLsrhI+IMJpJHDFv9zqhSgPznlE1HP5vMAdC8MoFMXAVogn0BuSpUkfza+BQgzQJ+S5GY",
+	"JZqqrTa5kFgfHjpGN0BbNiRNQJkypw7QsrJIQ9aszPQs01vmhDJzUvsinEHrnIgNjKKT6DkW/ocjOFEi",
+	"mue/t0koQhRhQ0a6bXLKpkNokWAbn+Rekiso3EkZ4WMh3WGpA+5fD9XvUL3lqC9Cc3bbBe9pR5NMXIVE",
+	"Dn+BQBkTsdlrPD4Iffvzy/fvjj+HBxbQz+HxWTDsNhdRksVsABi4IaGYaArD4jBsOtNzEuLemusb0RQy",
+	"bkJ85RHo7h+XwLDXgAsuAAvqWmT4HO3Xgr73vrTb7bs73FAhSWipYT0dwG1TyhWiKEBTZXgT44wgKRVG",
+	"FvMzqSZ0xgIfWb73pe9wwwFOWM9n+B/g6feR5+/Mcct1GTSbmXL8R1AXbTkgAAsPPAVP1hOFEyMwkmiG",
+	"wKwGFeTSHN8Cft8qWlXniGCwdX0R3rbURGZJ3AIs0h42N7bA+MqeIr/aGkHKbCB9wpJZX0BxMlAQOgTF",
+	"Eg4+jIfks4ksCIGBnmMS/qP1GhbUcnmNIYQ61GIhnMMxY/GB99oHm93VOrViSFvMzeXYDUb4FrL3d8C4",
+	"hx1GFG8fa74eWn4NBLvFfrc6SBlc/j6o9J8XAMrdWmxsqMQWzHxLnMEqshBbMDwZE5Qq3RUnZbkHFiUX",
+	"mRMbTqUBGD14fT11PtraREyzoLb1ATmjKVf/dRXyPubcLiDn2+mDSIFPjTKB6qjZ/XQMNpFq9Bpf+o2I",
+	"6zkAhcPX+o27IsI2Znpgp2N0XEiJAfnbLUqC85HvPpe3rfv8//o/jtBdlwkxL1ZhpubPcOCPW4v57/ZD",
+	"VY8kyFZED4hZYuObSfK1KV7fh8BTBgzxMy0b+TQrJK9xQ9jETvdtYP8R1lvWUL8cTwXw1hlLNcf7Cu/V",
+	"xI/82OjP+FQRmURhirRd3MrNc5pQZHzzRggomJGyS7oYiJjdYqK7HM9SOcxT2u0Z+AYNFUBhpMnSiwgh",
+	"VAvQ0eh1nz3d63b3dzodd5kmVEfTWdJ6WPMFu4U4jqcvPaS7gjm6miZFn5DnDzkCngDaoPVCrsfYLgv3",
+	"IgdoHEiB/OUFnRHVEqR/v7QBta0a7CmzbYPgQPXNieo3QBNHJchsMryWb7NVfuBkwV/6jbugnx/Dvj0e",
+	"i90ZzM93n70OD/9stPAXbXtT/KdY+WaLdM03SgtF3fxeXTXc/crE1WZ9NUopDAu66JJ0pRI8Q27+N+5b",
+	"wQMXf4kiu/rLT6yOu2oGD06RQBo+IEkcX3xQqji+ev+mIvjeAzFT8eWHYgu51T4CYQiHqLSs2Nh/i28/",
+	"vvuBTfpe3gYhVwpWNUIAdQ4MF+ig6ohChvNKHwSjnTktwJ3REjz/PYUpLPzcUuVb9zyAJFFiiQcY2vkt",
+	"zF09du1Ika2gL75Nl4QN72IRAXoAFn/1aBSg/MWZWAbL//tv9O8Nyo/TapmBqebDxCLdFzJ1NSo/hFF5",
+	"EUbYBC0IoD64KLxPeAABAAv9nIDRSdApr9rmD82t0HqUsOuqjSq0CXR1xAEAk1/RuXLAQqSKK2QuAQAK",
+	"QRJBgShUABLxaAKqv49XtAw5COfxlfCDjLZQjx7k2xPPdnb2nxp74htBCuUmhuN08kaweDAE8EsQ8XW4",
+	"P5+9FxOOwvY+l+Jro/H8WYT/Hyg+H8ZdH8c4EMFuVHhoLNYj7N7WWqax/QX+//Is+1ceT0iZTjm7ZgVf",
+	"8IONBxYsuYQCZgN7HDtXLE3owNO4LqX90A5Wyfm1F6smfd1dqOXp61+9cvWfkJM8gG+s4hn/fCzjscoN",
+	"NnESUg9GAGBYVXJQUo5nurUnC22P3XKlD/yLa3Rgs7eByze1qZgWlM3qRfnm2rObf/dbaUfvJN67CcTw",
+	"zcWGipL/hMzWo4thgEZnwb1tIp+r57fwTaO+LivTWcieVOUKzrzmfBsiE+UB3kIdpM0EmGI3vxQbQk/p",
+	"FSNpJsKtUtV6b3sbiicnUune806nA8qEnfciptuYK40sG04jVHB6FUKGdIuzgjQViNWUmpT5KRljqtkN",
+	"9ZzxADe3OBR2iXQKtwPYcqgFCI+28FJR7Fs8a/+9+LBzq1iwE+8NrAuoIbrLsLfwUjaPqHixCLKVX/yg",
+	"AFUFG9ZAvLbSVsQOkHcVqZltJfEGavsrePzYZ8mWpGLsFoIm+fgAObo49uKRNx9phtvX3XArjwkvzTAi",
+	"pQSj4mv2Lix+7zCeclGcryY1/1bY5ZG0CBU0mWseqcABeaugZH4lcuwdRfNyzUdWFiDaBZRvmx0QUhfv",
+	"Pt/9fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -47,7 +47,8 @@ type Mailer struct {
 func New(cfg Config) (*Mailer, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("parse SMTP URL: %w", err)
+		// url.Parse's error quotes the URL, password included.
+		return nil, errors.New("parse SMTP URL: not a valid URL")
 	}
 	m := &Mailer{from: cfg.From}
 	port := "587"
