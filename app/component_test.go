@@ -238,23 +238,6 @@ func TestEmailOnlyLogin(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, res.status, "accounts with a password need it")
 }
 
-func TestAdminEmails(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, map[string]string{"ADMIN_EMAILS": "boss@example.com, chief@example.com"})
-	res := e.do(http.MethodPost, "/api/v1/auth/register", map[string]any{"email": "Boss@Example.com", "password": pw}, nil)
-	require.Equal(t, http.StatusCreated, res.status)
-	assert.Equal(t, true, res.json(t)["is_admin"])
-
-	// An account that predates the list is promoted on its next login.
-	res = e.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": "chief@example.com"}, nil)
-	require.Equal(t, http.StatusOK, res.status)
-	e.sql("UPDATE users SET is_admin = false WHERE email = 'chief@example.com'")
-	e.login2(t, "chief@example.com")
-	var isAdmin bool
-	e.queryRow("SELECT is_admin FROM users WHERE email = 'chief@example.com'", &isAdmin)
-	assert.True(t, isAdmin)
-}
-
 func TestQuota(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, map[string]string{"USER_DAILY_QUOTA": "50"})
