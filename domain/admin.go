@@ -55,6 +55,9 @@ type UserPatch struct {
 	DailyQuota    *int
 	IsAdmin       *bool
 	Disabled      *bool
+	// At is when the patch is applied: a change of Disabled revokes every
+	// access token issued up to it (see User.TokensValidAfter).
+	At time.Time
 }
 
 // Empty reports whether the patch changes nothing.

@@ -53,7 +53,7 @@ func (h *handlers) RequestPasswordReset(ctx context.Context, req api.RequestPass
 
 // ConfirmPasswordReset implements api.StrictServerInterface.
 func (h *handlers) ConfirmPasswordReset(ctx context.Context, req api.ConfirmPasswordResetRequestObject) (api.ConfirmPasswordResetResponseObject, error) {
-	if err := h.s.deps.Login.ResetPassword(ctx, req.Body.Token, req.Body.NewPassword); err != nil {
+	if err := h.s.deps.Login.ResetPasswordByLink(ctx, req.Body.Token, req.Body.NewPassword); err != nil {
 		return nil, err
 	}
 	return api.ConfirmPasswordReset204Response{}, nil

@@ -1,10 +1,17 @@
 // Package jwt issues and verifies HS256 access tokens. The algorithm is
 // pinned: tokens signed any other way (including "none") are refused.
+//
+// The "iat" claim carries microseconds ("1765079417.123456"; RFC 7519's
+// NumericDate may be fractional) so that a token issued in the same second as
+// a revocation can still be told apart from one issued after it.
 package jwt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
@@ -21,9 +28,81 @@ const Algorithm = "HS256"
 // leeway tolerates small clock differences between instances.
 const leeway = 30 * time.Second
 
+// claims are the token's claims. IssuedAt shadows the embedded iat (the
+// outer field wins in encoding/json) to keep its microseconds: golang-jwt
+// rounds NumericDate to a package-wide precision, a global this package must
+// not change.
 type claims struct {
-	Email string `json:"email"`
+	Email    string     `json:"email"`
+	IssuedAt *microDate `json:"iat,omitempty"`
 	gojwt.RegisteredClaims
+}
+
+// GetIssuedAt implements gojwt.Claims for the parser's "not issued in the
+// future" check, which needs no more than seconds.
+func (c claims) GetIssuedAt() (*gojwt.NumericDate, error) {
+	if c.IssuedAt == nil {
+		return nil, nil
+	}
+	return gojwt.NewNumericDate(c.IssuedAt.Time), nil
+}
+
+// microDate is a NumericDate kept to the microsecond.
+type microDate struct{ time.Time }
+
+// MarshalJSON writes whole seconds, with six decimals when there is a
+// fraction of a second.
+func (d microDate) MarshalJSON() ([]byte, error) {
+	us := d.UnixMicro()
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 { // before 1970: keep the fraction positive
+		sec, frac = sec-1, frac+1e6
+	}
+	if frac == 0 {
+		return strconv.AppendInt(nil, sec, 10), nil
+	}
+	return fmt.Appendf(nil, "%d.%06d", sec, frac), nil
+}
+
+// UnmarshalJSON reads a JSON number exactly when it is plain decimal
+// seconds (digits beyond the sixth decimal are dropped); other numbers
+// (exponents, a sign) through float64, like golang-jwt.
+func (d *microDate) UnmarshalJSON(b []byte) error {
+	whole, frac, dotted := bytes.Cut(b, []byte("."))
+	if digits(whole) && (!dotted || digits(frac)) && len(whole) <= 12 {
+		sec, err := strconv.ParseInt(string(whole), 10, 64)
+		if err != nil {
+			return fmt.Errorf("parse iat: %w", err)
+		}
+		micros := string(frac[:min(len(frac), 6)])
+		micros += "000000"[len(micros):]
+		us, err := strconv.ParseInt(micros, 10, 64)
+		if err != nil {
+			return fmt.Errorf("parse iat: %w", err)
+		}
+		d.Time = time.UnixMicro(sec*1e6 + us)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > 1e12 {
+		return errors.New("parse iat: not a number of seconds")
+	}
+	sec, fr := math.Modf(f)
+	d.Time = time.Unix(int64(sec), int64(fr*1e9)).Truncate(time.Microsecond)
+	return nil
+}
+
+// digits reports whether b is one or more ASCII digits.
+func digits(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Issuer signs and verifies tokens with one secret.
@@ -54,11 +133,11 @@ func New(secret []byte, issuer string) *Issuer {
 // Issue implements ports.TokenIssuer.
 func (i *Issuer) Issue(c domain.TokenClaims) (string, error) {
 	t := gojwt.NewWithClaims(gojwt.SigningMethodHS256, claims{
-		Email: c.Email,
+		Email:    c.Email,
+		IssuedAt: &microDate{c.IssuedAt},
 		RegisteredClaims: gojwt.RegisteredClaims{
 			Subject:   string(c.UserID),
 			Issuer:    i.issuer,
-			IssuedAt:  gojwt.NewNumericDate(c.IssuedAt),
 			ExpiresAt: gojwt.NewNumericDate(c.ExpiresAt),
 		},
 	})
@@ -89,7 +168,7 @@ func (i *Issuer) Verify(token string) (domain.TokenClaims, error) {
 	return domain.TokenClaims{
 		UserID:    domain.UserID(c.Subject),
 		Email:     c.Email,
-		IssuedAt:  c.IssuedAt.Time,
+		IssuedAt:  c.IssuedAt.UTC(),
 		ExpiresAt: c.ExpiresAt.Time,
 	}, nil
 }

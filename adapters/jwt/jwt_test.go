@@ -122,8 +122,8 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.claims.UserID, got.UserID)
 			assert.Equal(t, tc.claims.Email, got.Email)
-			// JWT NumericDates have second precision.
-			assert.WithinDuration(t, tc.claims.IssuedAt.Truncate(time.Second), got.IssuedAt, 0)
+			// exp has second precision; iat keeps microseconds.
+			assert.WithinDuration(t, tc.claims.IssuedAt.Truncate(time.Microsecond), got.IssuedAt, 0, "iat keeps microseconds")
 			assert.WithinDuration(t, tc.claims.ExpiresAt.Truncate(time.Second), got.ExpiresAt, 0)
 		})
 	}
@@ -165,7 +165,7 @@ func TestIssueWritesHeaderAndClaims(t *testing.T) {
 			assert.Equal(t, string(tc.claims.UserID), claims["sub"])
 			assert.Equal(t, tc.claims.Email, claims["email"])
 			assert.Equal(t, tc.issuer, claims["iss"])
-			assert.InDelta(t, float64(tc.claims.IssuedAt.Unix()), claims["iat"], 0)
+			assert.InDelta(t, float64(tc.claims.IssuedAt.UnixMicro())/1e6, claims["iat"], 1e-6)
 			assert.InDelta(t, float64(tc.claims.ExpiresAt.Unix()), claims["exp"], 0)
 
 			// The signature is HMAC-SHA256 over header.claims with the secret.
@@ -176,6 +176,59 @@ func TestIssueWritesHeaderAndClaims(t *testing.T) {
 
 // TestVerifyAcceptsHandBuiltToken is the control for the refusal cases: the
 // hand-built claims they start from are themselves valid.
+// TestIssuedAtMicroseconds covers iat to the microsecond: two tokens issued
+// in one second keep their order (what revoking tokens at an instant needs),
+// and iat written by other issuers, whole or fractional, reads exactly.
+func TestIssuedAtMicroseconds(t *testing.T) {
+	t.Parallel()
+	iss := newIssuer()
+	second := time.Now().UTC().Truncate(time.Second)
+
+	t.Run("same second, distinct instants", func(t *testing.T) {
+		t.Parallel()
+		for _, at := range []time.Time{second, second.Add(time.Microsecond), second.Add(999_999 * time.Microsecond), second.Add(1500 * time.Nanosecond)} {
+			token, err := iss.Issue(domain.TokenClaims{UserID: "u", IssuedAt: at, ExpiresAt: at.Add(time.Hour)})
+			require.NoError(t, err)
+			got, err := iss.Verify(token)
+			require.NoError(t, err)
+			assert.True(t, at.Truncate(time.Microsecond).Equal(got.IssuedAt), "issued %v, read %v", at, got.IssuedAt)
+			assert.Equal(t, time.UTC, got.IssuedAt.Location())
+		}
+	})
+
+	tests := []struct {
+		name string
+		iat  string
+		want time.Time
+	}{
+		{name: "whole seconds", iat: "1700000000", want: time.Unix(1700000000, 0)},
+		{name: "microseconds", iat: "1700000000.123456", want: time.UnixMicro(1700000000_123456)},
+		{name: "fewer decimals", iat: "1700000000.5", want: time.UnixMicro(1700000000_500000)},
+		{name: "more decimals are dropped", iat: "1700000000.1234569", want: time.UnixMicro(1700000000_123456)},
+		{name: "exponent", iat: "1.7e9", want: time.Unix(1700000000, 0)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			input := b64JSON(t, map[string]string{"alg": "HS256", "typ": "JWT"}) + "." +
+				base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"user-1","iss":"`+testIssuer+`","exp":4102444800,"iat":`+tc.iat+`}`))
+			got, err := iss.Verify(input + "." + hs256(testSecret, input))
+			require.NoError(t, err)
+			assert.True(t, tc.want.Equal(got.IssuedAt), "read %v, want %v", got.IssuedAt, tc.want)
+		})
+	}
+
+	for _, iat := range []string{`"1700000000"`, "null", "-", "1e400", "true", "1700000000.", ".5"} {
+		t.Run("refused "+iat, func(t *testing.T) {
+			t.Parallel()
+			input := b64JSON(t, map[string]string{"alg": "HS256", "typ": "JWT"}) + "." +
+				base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"user-1","iss":"`+testIssuer+`","exp":4102444800,"iat":`+iat+`}`))
+			_, err := iss.Verify(input + "." + hs256(testSecret, input))
+			assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "err: %v", err)
+		})
+	}
+}
+
 func TestVerifyAcceptsHandBuiltToken(t *testing.T) {
 	t.Parallel()
 	now := time.Now()

@@ -51,7 +51,7 @@ func (db *DB) UpdateUser(ctx context.Context, id domain.UserID, p domain.UserPat
 	if !ok {
 		return domain.User{}, errUserNotFound
 	}
-	arg := sqlcgen.UpdateUserParams{ID: uid, SetDailyQuota: p.SetDailyQuota, IsAdmin: p.IsAdmin, Disabled: p.Disabled}
+	arg := sqlcgen.UpdateUserParams{ID: uid, SetDailyQuota: p.SetDailyQuota, IsAdmin: p.IsAdmin, Disabled: p.Disabled, At: p.At.UTC()}
 	if p.SetDailyQuota && p.DailyQuota != nil {
 		if *p.DailyQuota < 0 || *p.DailyQuota > math.MaxInt32 {
 			return domain.User{}, domain.Errorf(domain.CodeInvalid, "daily_quota: out of range")

@@ -208,6 +208,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, id domain.U
 	case id == actor.ID && p.IsAdmin != nil && !*p.IsAdmin:
 		return UserView{}, invalid("is_admin: admins cannot demote themselves")
 	}
+	p.At = s.clock.Now()
 	u, err := s.store.UpdateUser(ctx, id, p)
 	if err != nil {
 		return UserView{}, fmt.Errorf("update user: %w", err)

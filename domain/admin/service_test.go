@@ -261,15 +261,17 @@ func TestUpdateUser(t *testing.T) {
 			}
 			v, err := svc.UpdateUser(context.Background(), adminUser, tt.id, tt.patch)
 			require.NoError(t, err)
-			assert.Equal(t, tt.patch, store.patched)
+			want := tt.patch
+			want.At = noon // stamped by the service, so a change of disabled revokes tokens up to now
+			assert.Equal(t, want, store.patched)
 			if tt.id == u.ID {
 				assert.Equal(t, 1, v.UsedToday, "today's usage comes with the answer")
 			}
-			want := 50
+			wantQuota := 50
 			if tt.patch.DailyQuota != nil {
-				want = *tt.patch.DailyQuota
+				wantQuota = *tt.patch.DailyQuota
 			}
-			assert.Equal(t, want, v.EffectiveQuota)
+			assert.Equal(t, wantQuota, v.EffectiveQuota)
 		})
 	}
 }

@@ -156,12 +156,12 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	return nil
 }
 
-// ResetPassword sets a new password with a reset link's token. The link is
+// ResetPasswordByLink sets a new password with a reset link's token. The link is
 // signed over the password hash it was issued for, so it stops working once
 // used (or once the password changed otherwise). Setting the password
 // revokes every access token issued before.
 // Errors: CodeNotFound (mail off), CodeInvalid, CodeUnavailable.
-func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) error {
+func (s *Service) ResetPasswordByLink(ctx context.Context, token, newPassword string) error {
 	if s.links == nil {
 		return errMailOff
 	}
@@ -176,7 +176,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	_, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now())
+	// At the stored precision, as setPassword does, so that revocation
+	// compares like with like.
+	_, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now().Truncate(time.Microsecond))
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return errLinkInvalid
 	}

@@ -157,15 +157,15 @@ func TestPasswordResetIsSingleUse(t *testing.T) {
 	token := f.out.token(t, "/reset-password")
 	assert.Equal(t, "carol@example.com", f.out.all()[1].To)
 
-	err = f.svc.ResetPassword(ctx, token, "short")
+	err = f.svc.ResetPasswordByLink(ctx, token, "short")
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
-	require.NoError(t, f.svc.ResetPassword(ctx, token, "a brand new password"))
+	require.NoError(t, f.svc.ResetPasswordByLink(ctx, token, "a brand new password"))
 	_, err = f.svc.Login(ctx, "carol@example.com", ptr("a brand new password"))
 	require.NoError(t, err)
 	_, err = f.svc.Login(ctx, "carol@example.com", ptr(password))
 	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
 
-	err = f.svc.ResetPassword(ctx, token, "yet another password")
+	err = f.svc.ResetPasswordByLink(ctx, token, "yet another password")
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "a used link is dead")
 	got, err := f.store.UserByID(ctx, u.ID)
 	require.NoError(t, err)
@@ -218,7 +218,7 @@ func TestMailOff(t *testing.T) {
 	for name, err := range map[string]error{
 		"resend":  f.svc.ResendVerification(ctx, u),
 		"reset":   f.svc.RequestPasswordReset(ctx, "ada@example.com"),
-		"confirm": f.svc.ResetPassword(ctx, "x.y", "a brand new password"),
+		"confirm": f.svc.ResetPasswordByLink(ctx, "x.y", "a brand new password"),
 	} {
 		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), name)
 		assert.Contains(t, domain.ErrorMessage(err), "SMTP_URL", name)

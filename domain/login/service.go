@@ -71,6 +71,7 @@ func New(users ports.UserStore, hasher ports.PasswordHasher, tokens ports.TokenI
 var (
 	errInvalidCredentials = domain.Errorf(domain.CodeUnauthorized, "Invalid email or password")
 	errDisabled           = domain.Errorf(domain.CodeForbidden, "Account is disabled")
+	errWrongPassword      = domain.Errorf(domain.CodeUnauthorized, "Current password is incorrect")
 )
 
 // Register creates an account with a password, never an admin. With Mail it
@@ -127,16 +128,7 @@ func (s *Service) Login(ctx context.Context, email string, password *string) (To
 	if err != nil {
 		return Token{}, fmt.Errorf("record login: %w", err)
 	}
-	token, err := s.tokens.Issue(domain.TokenClaims{
-		UserID:    u.ID,
-		Email:     u.Email,
-		IssuedAt:  now,
-		ExpiresAt: now.Add(s.cfg.TokenTTL),
-	})
-	if err != nil {
-		return Token{}, fmt.Errorf("issue token: %w", err)
-	}
-	return Token{AccessToken: token, ExpiresIn: s.cfg.TokenTTL}, nil
+	return s.issue(u, now)
 }
 
 func (s *Service) checkPassword(ctx context.Context, email, password string) (domain.User, error) {
@@ -198,7 +190,9 @@ func (s *Service) emailOnly(ctx context.Context, email string) (domain.User, err
 }
 
 // Authenticate checks an access token and returns its live account: a token
-// of a deleted account is refused, a disabled account is forbidden.
+// of a deleted account is refused, a disabled account is forbidden, and a
+// token issued at or before the account's TokensValidAfter (logout, password
+// change, a change of disabled) is refused.
 // Errors: CodeUnauthorized, CodeTokenExpired, CodeForbidden, CodeUnavailable.
 func (s *Service) Authenticate(ctx context.Context, token string) (domain.User, error) {
 	claims, err := s.tokens.Verify(token)
@@ -215,7 +209,103 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.User, 
 	if u.Disabled {
 		return domain.User{}, errDisabled
 	}
+	if u.TokenRevoked(claims.IssuedAt) {
+		// Logged out, password changed, or the account was disabled since.
+		return domain.User{}, domain.Errorf(domain.CodeUnauthorized, "Invalid authentication token")
+	}
 	return u, nil
+}
+
+// Logout revokes every access token of u issued so far, on every device:
+// the token in hand included. Personal API keys are separate credentials
+// and keep working.
+// Errors: CodeNotFound (the account is gone), CodeUnavailable.
+func (s *Service) Logout(ctx context.Context, u domain.User) error {
+	if err := s.users.RevokeTokens(ctx, u.ID, s.clock.Now()); err != nil {
+		return fmt.Errorf("revoke tokens: %w", err)
+	}
+	return nil
+}
+
+// ChangePassword sets u's password and returns a new access token, every
+// older token being revoked. current must match the password u has; an
+// account without one (created by email-only login) may set one without it.
+// A wrong current password fails like a wrong login, after the same
+// hashing work.
+// Errors: CodeInvalid, CodeUnauthorized, CodeNotFound, CodeUnavailable.
+func (s *Service) ChangePassword(ctx context.Context, u domain.User, current *string, newPassword string) (Token, error) {
+	if domain.ValidatePassword(newPassword) != nil {
+		return Token{}, domain.Errorf(domain.CodeInvalid, "new_password: must be %d to %d characters", domain.MinPasswordLen, domain.MaxPasswordLen)
+	}
+	if u.HasPassword() {
+		if current == nil || *current == "" {
+			return Token{}, domain.Errorf(domain.CodeInvalid, "current_password: is required")
+		}
+		ok, err := s.hasher.Verify(ctx, *current, u.PasswordHash)
+		if err != nil {
+			return Token{}, fmt.Errorf("verify password: %w", err)
+		}
+		if !ok {
+			return Token{}, errWrongPassword
+		}
+	}
+	hash, err := s.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return Token{}, fmt.Errorf("hash password: %w", err)
+	}
+	return s.setPassword(ctx, u.ID, hash)
+}
+
+// ResetPassword sets the password of the account with email, revoking its
+// tokens; the operator's CLI uses it when no mail can carry a reset link.
+// Errors: CodeInvalid, CodeNotFound, CodeUnavailable.
+func (s *Service) ResetPassword(ctx context.Context, email, password string) (domain.User, error) {
+	email, err := domain.NormalizeEmail(email)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if err := domain.ValidatePassword(password); err != nil {
+		return domain.User{}, err
+	}
+	u, err := s.users.UserByEmail(ctx, email)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("find user: %w", err)
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	u, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now())
+	if err != nil {
+		return domain.User{}, fmt.Errorf("set password: %w", err)
+	}
+	return u, nil
+}
+
+// setPassword stores hash, revoking every token issued up to now, and
+// issues a token one microsecond (the stored precision) later, so that it
+// is the first token the new password is good for.
+func (s *Service) setPassword(ctx context.Context, id domain.UserID, hash string) (Token, error) {
+	now := s.clock.Now().Truncate(time.Microsecond)
+	u, err := s.users.SetPassword(ctx, id, hash, now)
+	if err != nil {
+		return Token{}, fmt.Errorf("set password: %w", err)
+	}
+	return s.issue(u, now.Add(time.Microsecond))
+}
+
+// issue signs an access token for u issued at.
+func (s *Service) issue(u domain.User, at time.Time) (Token, error) {
+	token, err := s.tokens.Issue(domain.TokenClaims{
+		UserID:    u.ID,
+		Email:     u.Email,
+		IssuedAt:  at,
+		ExpiresAt: at.Add(s.cfg.TokenTTL),
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	return Token{AccessToken: token, ExpiresIn: s.cfg.TokenTTL}, nil
 }
 
 func (s *Service) isAdminEmail(email string) bool {

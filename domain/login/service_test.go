@@ -310,3 +310,184 @@ func TestAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// TestRevocationToTheMicrosecond pins the edge JWT's whole-second iat
+// would blur: with a controlled clock, a token issued earlier in the same
+// second as a logout or a password change is refused, one issued at the
+// same instant is refused, and one issued a moment after is accepted.
+func TestRevocationToTheMicrosecond(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		// revoke returns the token it handed back ("" for none) and the
+		// password from then on.
+		revoke func(t *testing.T, f fixture, u domain.User) (fresh, pw string)
+	}{
+		{name: "logout", revoke: func(t *testing.T, f fixture, u domain.User) (string, string) {
+			require.NoError(t, f.svc.Logout(ctx, u))
+			return "", password
+		}},
+		{name: "password change", revoke: func(t *testing.T, f fixture, u domain.User) (string, string) {
+			tok, err := f.svc.ChangePassword(ctx, u, ptr(password), "a brand new secret")
+			require.NoError(t, err)
+			return tok.AccessToken, "a brand new secret"
+		}},
+		{name: "operator reset", revoke: func(t *testing.T, f fixture, u domain.User) (string, string) {
+			_, err := f.svc.ResetPassword(ctx, u.Email, "a brand new secret")
+			require.NoError(t, err)
+			return "", "a brand new secret"
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, false)
+			_, err := f.svc.Register(ctx, "ada@example.com", password)
+			require.NoError(t, err)
+			pw := password
+			login := func() string {
+				tok, err := f.svc.Login(ctx, "ada@example.com", &pw)
+				require.NoError(t, err)
+				return tok.AccessToken
+			}
+
+			f.clock.Set(now.Add(100 * time.Millisecond))
+			earlier := login() // same second as the revocation, earlier
+			f.clock.Set(now.Add(500 * time.Millisecond))
+			sameInstant := login()
+			u, err := f.svc.Authenticate(ctx, sameInstant)
+			require.NoError(t, err)
+
+			fresh, newPW := tc.revoke(t, f, u) // at now+500ms, clock unchanged
+			pw = newPW
+			for name, tok := range map[string]string{"earlier in the second": earlier, "at the same instant": sameInstant} {
+				_, err := f.svc.Authenticate(ctx, tok)
+				assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "%s: %v", name, err)
+				assert.ErrorContains(t, err, "Invalid authentication token")
+			}
+			if fresh != "" {
+				_, err := f.svc.Authenticate(ctx, fresh)
+				assert.NoError(t, err, "the token the change hands back works at once")
+			}
+
+			f.clock.Advance(time.Millisecond) // still the same second
+			_, err = f.svc.Authenticate(ctx, login())
+			assert.NoError(t, err, "a login right after the revocation works")
+		})
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		current     *string
+		newPassword string
+		code        domain.Code
+		message     string
+	}{
+		{name: "changed", current: ptr(password), newPassword: "another good one"},
+		{name: "wrong current password", current: ptr("not my password"), newPassword: "another good one", code: domain.CodeUnauthorized, message: "Current password is incorrect"},
+		{name: "current password missing", newPassword: "another good one", code: domain.CodeInvalid, message: "current_password: is required"},
+		{name: "current password empty", current: ptr(""), newPassword: "another good one", code: domain.CodeInvalid, message: "current_password: is required"},
+		{name: "new password too short", current: ptr(password), newPassword: "1234567", code: domain.CodeInvalid, message: "new_password: must be 8 to 128 characters"},
+		{name: "new password too long", current: ptr(password), newPassword: string(make([]byte, 129)), code: domain.CodeInvalid, message: "new_password: must be 8 to 128 characters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, false)
+			_, err := f.svc.Register(ctx, "ada@example.com", password)
+			require.NoError(t, err)
+			old, err := f.svc.Login(ctx, "ada@example.com", ptr(password))
+			require.NoError(t, err)
+			u, err := f.svc.Authenticate(ctx, old.AccessToken)
+			require.NoError(t, err)
+
+			tok, err := f.svc.ChangePassword(ctx, u, tc.current, tc.newPassword)
+			if tc.code != "" {
+				assert.Equal(t, tc.code, domain.ErrorCode(err), "err: %v", err)
+				assert.ErrorContains(t, err, tc.message)
+				_, err = f.svc.Authenticate(ctx, old.AccessToken)
+				assert.NoError(t, err, "a refused change revokes nothing")
+				_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+				assert.NoError(t, err, "the old password still works")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, 24*time.Hour, tok.ExpiresIn)
+			_, err = f.svc.Authenticate(ctx, tok.AccessToken)
+			assert.NoError(t, err)
+			_, err = f.svc.Authenticate(ctx, old.AccessToken)
+			assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
+			_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+			assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "the old password is gone")
+			_, err = f.svc.Login(ctx, "ada@example.com", ptr(tc.newPassword))
+			assert.NoError(t, err)
+		})
+	}
+}
+
+func TestChangePasswordOfEmailOnlyAccount(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	tok, err := f.svc.Login(ctx, "dev@example.com", nil)
+	require.NoError(t, err)
+	u, err := f.svc.Authenticate(ctx, tok.AccessToken)
+	require.NoError(t, err)
+	require.False(t, u.HasPassword())
+
+	fresh, err := f.svc.ChangePassword(ctx, u, nil, "first password")
+	require.NoError(t, err, "an account without a password sets one without current_password")
+	_, err = f.svc.Authenticate(ctx, fresh.AccessToken)
+	assert.NoError(t, err)
+	_, err = f.svc.Login(ctx, "dev@example.com", nil)
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "email-only login is over once a password is set")
+	_, err = f.svc.Login(ctx, "dev@example.com", ptr("first password"))
+	assert.NoError(t, err)
+}
+
+func TestResetPassword(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	_, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		email, password string
+		code            domain.Code
+	}{
+		{"nobody@example.com", "long enough", domain.CodeNotFound},
+		{"not an email", "long enough", domain.CodeInvalid},
+		{"ada@example.com", "short", domain.CodeInvalid},
+	} {
+		_, err := f.svc.ResetPassword(ctx, tc.email, tc.password)
+		assert.Equal(t, tc.code, domain.ErrorCode(err), "%s: %v", tc.email, err)
+	}
+	u, err := f.svc.ResetPassword(ctx, " ADA@example.com ", "reset by the operator")
+	require.NoError(t, err)
+	assert.Equal(t, "ada@example.com", u.Email)
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr("reset by the operator"))
+	assert.NoError(t, err)
+}
+
+func TestDisableThenEnableKeepsOldTokensDead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	_, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	old, err := f.svc.Login(ctx, "ada@example.com", ptr(password))
+	require.NoError(t, err)
+	u, err := f.svc.Authenticate(ctx, old.AccessToken)
+	require.NoError(t, err)
+
+	// What the admin stores do in one update: a change of disabled revokes.
+	require.NoError(t, f.store.UpdateUser(u.ID, func(u *domain.User) { u.Disabled = true }))
+	require.NoError(t, f.store.RevokeTokens(ctx, u.ID, f.clock.Now()))
+	_, err = f.svc.Authenticate(ctx, old.AccessToken)
+	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err), "a disabled account says so")
+
+	require.NoError(t, f.store.UpdateUser(u.ID, func(u *domain.User) { u.Disabled = false }))
+	_, err = f.svc.Authenticate(ctx, old.AccessToken)
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "re-enabling does not revive the old token")
+}

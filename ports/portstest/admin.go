@@ -400,6 +400,8 @@ func runListUsers(t *testing.T, a Admin) {
 
 func runUpdateUser(t *testing.T, a Admin) {
 	ctx := context.Background()
+	// at is when each patch applies; a change of disabled revokes tokens up to it.
+	at := time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
 	for i, tc := range []struct {
 		name  string
 		patch domain.UserPatch
@@ -411,12 +413,12 @@ func runUpdateUser(t *testing.T, a Admin) {
 		{name: "quota not set", patch: domain.UserPatch{DailyQuota: ptrTo(99), IsAdmin: ptrTo(true)}, want: func(u *domain.User) { u.IsAdmin = true }},
 		{name: "grant admin", patch: domain.UserPatch{IsAdmin: ptrTo(true)}, want: func(u *domain.User) { u.IsAdmin = true }},
 		{name: "revoke admin", patch: domain.UserPatch{IsAdmin: ptrTo(false)}, want: func(u *domain.User) { u.IsAdmin = false }},
-		{name: "disable", patch: domain.UserPatch{Disabled: ptrTo(true)}, want: func(u *domain.User) { u.Disabled = true }},
-		{name: "enable", patch: domain.UserPatch{Disabled: ptrTo(false)}, want: func(u *domain.User) { u.Disabled = false }},
+		{name: "disable", patch: domain.UserPatch{Disabled: ptrTo(true)}, want: func(u *domain.User) { u.Disabled, u.TokensValidAfter = true, &at }},
+		{name: "enable an enabled account changes nothing", patch: domain.UserPatch{Disabled: ptrTo(false)}, want: func(u *domain.User) { u.Disabled = false }},
 		{
 			name:  "everything at once",
 			patch: domain.UserPatch{SetDailyQuota: true, DailyQuota: ptrTo(7), IsAdmin: ptrTo(false), Disabled: ptrTo(true)},
-			want:  func(u *domain.User) { u.DailyQuota, u.IsAdmin, u.Disabled = ptrTo(7), false, true },
+			want:  func(u *domain.User) { u.DailyQuota, u.IsAdmin, u.Disabled, u.TokensValidAfter = ptrTo(7), false, true, &at },
 		},
 		{name: "empty patch", want: func(*domain.User) {}},
 	} {
@@ -429,6 +431,7 @@ func runUpdateUser(t *testing.T, a Admin) {
 			require.True(t, before.IsAdmin)
 			require.False(t, before.Disabled)
 
+			tc.patch.At = at
 			got, err := a.Admin.UpdateUser(ctx, id, tc.patch)
 			require.NoError(t, err)
 			want := before
@@ -439,6 +442,29 @@ func runUpdateUser(t *testing.T, a Admin) {
 			assert.Equal(t, want, stored)
 		})
 	}
+
+	t.Run("every change of disabled revokes tokens, forward only", func(t *testing.T) {
+		id := a.user(t, "toggle@example.com")
+		steps := []struct {
+			disabled bool
+			at       time.Time
+			want     time.Time
+		}{
+			{disabled: true, at: at, want: at},
+			{disabled: false, at: at.Add(time.Minute), want: at.Add(time.Minute)}, // re-enabling revokes again
+			{disabled: true, at: at.Add(-time.Hour), want: at.Add(time.Minute)},  // never backwards
+		}
+		for _, st := range steps {
+			got, err := a.Admin.UpdateUser(ctx, id, domain.UserPatch{Disabled: ptrTo(st.disabled), At: st.at})
+			require.NoError(t, err)
+			assert.Equal(t, st.disabled, got.Disabled)
+			require.NotNil(t, got.TokensValidAfter)
+			assert.True(t, st.want.Equal(*got.TokensValidAfter), "got %v, want %v", got.TokensValidAfter, st.want)
+		}
+		got, err := a.Admin.UpdateUser(ctx, id, domain.UserPatch{IsAdmin: ptrTo(true), At: at.Add(time.Hour)})
+		require.NoError(t, err)
+		assert.True(t, at.Add(time.Minute).Equal(*got.TokensValidAfter), "a patch that leaves disabled alone revokes nothing")
+	})
 
 	t.Run("missing users are not found", func(t *testing.T) {
 		for _, id := range []domain.UserID{"5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "not-a-uuid", ""} {

@@ -14,11 +14,15 @@ LIMIT sqlc.arg(row_limit);
 -- name: UpdateUser :one
 -- UpdateUser changes the fields the patch sets: daily_quota when
 -- set_daily_quota (NULL returns the user to the default), is_admin and
--- disabled when not NULL.
+-- disabled when not NULL. A change of disabled revokes every token issued
+-- up to at, so that re-enabling an account never revives its old tokens.
 UPDATE users
 SET daily_quota = CASE WHEN sqlc.arg(set_daily_quota)::boolean THEN sqlc.narg(daily_quota)::int ELSE daily_quota END,
     is_admin    = COALESCE(sqlc.narg(is_admin)::boolean, is_admin),
-    disabled    = COALESCE(sqlc.narg(disabled)::boolean, disabled)
+    disabled    = COALESCE(sqlc.narg(disabled)::boolean, disabled),
+    tokens_valid_after = CASE WHEN sqlc.narg(disabled)::boolean IS DISTINCT FROM disabled AND sqlc.narg(disabled)::boolean IS NOT NULL
+                              THEN GREATEST(tokens_valid_after, sqlc.arg(at)::timestamptz)
+                              ELSE tokens_valid_after END
 WHERE id = sqlc.arg(id)
 RETURNING *;
 

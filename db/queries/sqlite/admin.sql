@@ -15,11 +15,15 @@ LIMIT sqlc.arg(row_limit);
 -- name: UpdateUser :one
 -- UpdateUser changes the fields the patch sets: daily_quota when
 -- set_daily_quota (NULL returns the user to the default), is_admin and
--- disabled when not NULL.
+-- disabled when not NULL. A change of disabled revokes every token issued
+-- up to at, so that re-enabling an account never revives its old tokens.
 UPDATE users
 SET daily_quota = CASE WHEN CAST(sqlc.arg(set_daily_quota) AS BOOLEAN) THEN CAST(sqlc.narg(daily_quota) AS INTEGER) ELSE daily_quota END,
     is_admin    = COALESCE(CAST(sqlc.narg(is_admin) AS BOOLEAN), is_admin),
-    disabled    = COALESCE(CAST(sqlc.narg(disabled) AS BOOLEAN), disabled)
+    disabled    = COALESCE(CAST(sqlc.narg(disabled) AS BOOLEAN), disabled),
+    tokens_valid_after = CASE WHEN CAST(sqlc.narg(disabled) AS BOOLEAN) IS NOT NULL AND CAST(sqlc.narg(disabled) AS BOOLEAN) <> disabled
+                              THEN max(COALESCE(tokens_valid_after, CAST(sqlc.arg(at) AS INTEGER)), CAST(sqlc.arg(at) AS INTEGER))
+                              ELSE tokens_valid_after END
 WHERE id = sqlc.arg(id)
 RETURNING *;
 

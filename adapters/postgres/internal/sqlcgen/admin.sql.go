@@ -310,8 +310,11 @@ const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET daily_quota = CASE WHEN $1::boolean THEN $2::int ELSE daily_quota END,
     is_admin    = COALESCE($3::boolean, is_admin),
-    disabled    = COALESCE($4::boolean, disabled)
-WHERE id = $5
+    disabled    = COALESCE($4::boolean, disabled),
+    tokens_valid_after = CASE WHEN $4::boolean IS DISTINCT FROM disabled AND $4::boolean IS NOT NULL
+                              THEN GREATEST(tokens_valid_after, $5::timestamptz)
+                              ELSE tokens_valid_after END
+WHERE id = $6
 RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
@@ -320,18 +323,21 @@ type UpdateUserParams struct {
 	DailyQuota    *int32
 	IsAdmin       *bool
 	Disabled      *bool
+	At            time.Time
 	ID            uuid.UUID
 }
 
 // UpdateUser changes the fields the patch sets: daily_quota when
 // set_daily_quota (NULL returns the user to the default), is_admin and
-// disabled when not NULL.
+// disabled when not NULL. A change of disabled revokes every token issued
+// up to at, so that re-enabling an account never revives its old tokens.
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
 	row := q.db.QueryRow(ctx, updateUser,
 		arg.SetDailyQuota,
 		arg.DailyQuota,
 		arg.IsAdmin,
 		arg.Disabled,
+		arg.At,
 		arg.ID,
 	)
 	var i User

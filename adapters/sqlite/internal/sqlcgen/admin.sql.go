@@ -367,8 +367,11 @@ const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET daily_quota = CASE WHEN CAST(?1 AS BOOLEAN) THEN CAST(?2 AS INTEGER) ELSE daily_quota END,
     is_admin    = COALESCE(CAST(?3 AS BOOLEAN), is_admin),
-    disabled    = COALESCE(CAST(?4 AS BOOLEAN), disabled)
-WHERE id = ?5
+    disabled    = COALESCE(CAST(?4 AS BOOLEAN), disabled),
+    tokens_valid_after = CASE WHEN CAST(?4 AS BOOLEAN) IS NOT NULL AND CAST(?4 AS BOOLEAN) <> disabled
+                              THEN max(COALESCE(tokens_valid_after, CAST(?5 AS INTEGER)), CAST(?5 AS INTEGER))
+                              ELSE tokens_valid_after END
+WHERE id = ?6
 RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
@@ -377,18 +380,21 @@ type UpdateUserParams struct {
 	DailyQuota    *int64
 	IsAdmin       *bool
 	Disabled      *bool
+	At            int64
 	ID            string
 }
 
 // UpdateUser changes the fields the patch sets: daily_quota when
 // set_daily_quota (NULL returns the user to the default), is_admin and
-// disabled when not NULL.
+// disabled when not NULL. A change of disabled revokes every token issued
+// up to at, so that re-enabling an account never revives its old tokens.
 func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, error) {
 	row := q.db.QueryRowContext(ctx, updateUser,
 		arg.SetDailyQuota,
 		arg.DailyQuota,
 		arg.IsAdmin,
 		arg.Disabled,
+		arg.At,
 		arg.ID,
 	)
 	var i User
