@@ -286,13 +286,6 @@ func bearer(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}
 }
 
-// login2 logs in by email alone.
-func (e *env) login2(t *testing.T, email string) {
-	t.Helper()
-	res := e.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": email}, nil)
-	require.Equal(t, http.StatusOK, res.status, "login: %s", res.body)
-}
-
 // queryRow reads one row from the gateway's database.
 func (e *env) queryRow(stmt string, dest ...any) {
 	e.t.Helper()
