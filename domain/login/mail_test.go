@@ -226,3 +226,31 @@ func TestMailOff(t *testing.T) {
 	_, err = f.svc.Verify(ctx, "x.y")
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 }
+
+// slowMailer takes its time, as a distant SMTP server does.
+type slowMailer struct{ outbox }
+
+func (m *slowMailer) Send(ctx context.Context, msg domain.Mail) error {
+	time.Sleep(300 * time.Millisecond)
+	return m.outbox.Send(ctx, msg)
+}
+
+func TestPasswordResetAnswersBeforeMailing(t *testing.T) {
+	t.Parallel()
+	// The answer for an existing account must not wait for the mail server,
+	// or its timing would tell existing accounts from unknown addresses.
+	store := memory.NewStore()
+	clock := memory.NewClock(now)
+	mailer := &slowMailer{}
+	svc := login.New(store, argon2id.New(cheap, 4), jwt.New(secret, "genzai"), clock, login.Config{
+		TokenTTL: time.Hour,
+		Mail:     login.MailConfig{Mailer: mailer, PublicURL: "https://chat.example.com", Secret: secret, VerifyTTL: time.Hour, ResetTTL: time.Hour},
+	})
+	_, err := store.CreateUser(ctx, domain.NewUser{Email: "ada@example.com", PasswordHash: "$argon2id$x"})
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, svc.RequestPasswordReset(ctx, "ada@example.com"))
+	assert.Less(t, time.Since(start), 150*time.Millisecond, "the answer does not wait for the mail")
+	svc.Close()
+	assert.Len(t, mailer.all(), 1, "Close waits for the mail")
+}
