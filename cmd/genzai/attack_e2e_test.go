@@ -18,8 +18,8 @@ import (
 
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
-	"github.com/genzai/genzai/adapters/smtpmail/smtptest"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/adapters/smtpmail/smtptest"
 )
 
 // randomText is n random characters of alphabet: every run has its own
