@@ -939,7 +939,8 @@ type DailyActivity struct {
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1414,6 +1415,23 @@ type OpenAIUsage struct {
 // OpenAPIDocument An OpenAPI 3.0 document (this one).
 type OpenAPIDocument map[string]interface{}
 
+// PasswordResetConfirm defines model for PasswordResetConfirm.
+type PasswordResetConfirm struct {
+	// NewPassword 8 to 128 characters.
+	//
+	// Example: a new horse battery staple
+	NewPassword string `json:"new_password"`
+
+	// Token The token of the mailed reset link.
+	Token string `json:"token"`
+}
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+}
+
 // Provider An upstream provider; mock is the development stand-in used when no keys are configured.
 type Provider string
 
@@ -1452,7 +1470,8 @@ type ProvidersUnavailableError struct {
 	Attempts *[]Attempt `json:"attempts,omitempty"`
 
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1505,7 +1524,8 @@ type QuotaResetTimeUtc string
 // QuotaExceededError The error body when the daily quota is used up (429).
 type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1539,7 +1559,8 @@ type QuotaExceededError struct {
 // (`provider_rate_limited`).
 type RateLimitedError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
-	// token_expired, forbidden, not_found, method_not_allowed, conflict,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1738,6 +1759,12 @@ type Token struct {
 // TokenTokenType defines model for Token.TokenType.
 type TokenTokenType string
 
+// TokenRequest defines model for TokenRequest.
+type TokenRequest struct {
+	// Token The token of a mailed link (its `token` query parameter).
+	Token string `json:"token"`
+}
+
 // Usage defines model for Usage.
 type Usage struct {
 	CompletionTokens int `json:"completion_tokens"`
@@ -1746,9 +1773,13 @@ type Usage struct {
 
 // User defines model for User.
 type User struct {
-	Email   string             `json:"email"`
-	Id      openapi_types.UUID `json:"id"`
-	IsAdmin bool               `json:"is_admin"`
+	Email string `json:"email"`
+
+	// EmailVerified Whether the owner followed a mailed verification link. Always
+	// false on a server without `SMTP_URL`.
+	EmailVerified bool               `json:"email_verified"`
+	Id            openapi_types.UUID `json:"id"`
+	IsAdmin       bool               `json:"is_admin"`
 }
 
 // UserActivity defines model for UserActivity.
@@ -1902,8 +1933,17 @@ type UpdateUserJSONRequestBody = AdminUserPatch
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
+type RequestPasswordResetJSONRequestBody = PasswordResetRequest
+
+// ConfirmPasswordResetJSONRequestBody defines body for ConfirmPasswordReset for application/json ContentType.
+type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
+
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
+
+// VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
+type VerifyEmailJSONRequestBody = TokenRequest
 
 // ChatJSONRequestBody defines body for Chat for application/json ContentType.
 type ChatJSONRequestBody = ChatRequest
@@ -2782,11 +2822,70 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RequestPasswordResetWithBody Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestPasswordReset Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmPasswordResetWithBody Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmPasswordReset Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RegisterWithBody Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2795,14 +2894,64 @@ type ClientInterface interface {
 
 	// Register Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmailWithBody Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmail Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResendVerification Mail a new verification link
+	//
+	// Mails the caller a new verification link. Limited per account
+	// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+	// limit of the auth routes.
+	//
+	// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+	ResendVerification(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChatWithBody Send a prompt and get the answer, streamed or whole
 	//
@@ -3435,11 +3584,110 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 	return c.Client.Do(req)
 }
 
+// RequestPasswordResetWithBody Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *Client) RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestPasswordReset Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *Client) RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmPasswordResetWithBody Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmPasswordReset Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RegisterWithBody Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3458,15 +3706,95 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 
 // Register Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmailWithBody Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmail Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResendVerification Mail a new verification link
+//
+// Mails the caller a new verification link. Limited per account
+// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+// limit of the auth routes.
+//
+// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendVerificationRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4507,6 +4835,86 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewRequestPasswordResetRequest calls the generic RequestPasswordReset builder with application/json body
+func NewRequestPasswordResetRequest(server string, body RequestPasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRequestPasswordResetRequestWithBody constructs an http.Request for the RequestPasswordReset method, with any body, and a specified content type
+func NewRequestPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/password-reset")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewConfirmPasswordResetRequest calls the generic ConfirmPasswordReset builder with application/json body
+func NewConfirmPasswordResetRequest(server string, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewConfirmPasswordResetRequestWithBody constructs an http.Request for the ConfirmPasswordReset method, with any body, and a specified content type
+func NewConfirmPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/password-reset/confirm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRegisterRequest calls the generic Register builder with application/json body
 func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4543,6 +4951,73 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewVerifyEmailRequest calls the generic VerifyEmail builder with application/json body
+func NewVerifyEmailRequest(server string, body VerifyEmailJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyEmailRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyEmailRequestWithBody constructs an http.Request for the VerifyEmail method, with any body, and a specified content type
+func NewVerifyEmailRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResendVerificationRequest constructs an http.Request for the ResendVerification method
+func NewResendVerificationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/verify/resend")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5393,11 +5868,70 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
+	// RequestPasswordResetWithBodyWithResponse Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+
+	// RequestPasswordResetWithResponse Mail a password-reset link
+	//
+	// Answers 202 whether or not an account has this address, in the same
+	// time (the mail goes out after the answer), so the answer reveals
+	// nothing. When one does (any `+tag` spelling finds it) and is not
+	// disabled, it gets a link valid for one hour and for one use. Limited
+	// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+
+	// ConfirmPasswordResetWithBodyWithResponse Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+
+	// ConfirmPasswordResetWithResponse Set a new password with a mailed reset link
+	//
+	// Sets the password and revokes every access token issued before. The
+	// link is signed over the password it was issued for, so it works
+	// once: after the reset (or any other password change) it is a 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+
 	// RegisterWithBodyWithResponse Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5406,14 +5940,66 @@ type ClientWithResponsesInterface interface {
 
 	// RegisterWithResponse Create an account
 	//
-	// The email is trimmed and lower-cased; it must be a valid address and
-	// is unique regardless of case. The password is 8 to 128 characters.
-	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	// The email is trimmed and lower-cased, and an internationalised domain
+	// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+	// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+	// valid IDN is a 400. Addresses are unique regardless of case and of a
+	// `+tag` in the local part: `carol+1@example.com` is a 409 when
+	// `carol@example.com` exists, and the other way round. The address is
+	// kept as typed (normalised). The password is 8 to 128 characters.
+	//
+	// Registration never makes an admin. When the server sends mail
+	// (`SMTP_URL`), it mails a verification link and the account can log
+	// in but not chat nor create API keys (403 `email_unverified`) until
+	// the link is followed (`POST /api/v1/auth/verify`); an address listed
+	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+	// the account is usable at once and `email_verified` stays false.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// VerifyEmailWithBodyWithResponse Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// VerifyEmailWithResponse Confirm an email address with a mailed link
+	//
+	// Takes the token of the link mailed at registration (or by
+	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+	// default). Idempotent: a valid link used again answers 200 and
+	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// at its first verification, and only then (an admin demoted later
+	// stays demoted).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+	VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// ResendVerificationWithResponse Mail a new verification link
+	//
+	// Mails the caller a new verification link. Limited per account
+	// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+	// limit of the auth routes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+	ResendVerificationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error)
 
 	// ChatWithBodyWithResponse Send a prompt and get the answer, streamed or whole
 	//
@@ -6506,6 +7092,206 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// RequestPasswordResetResponse429Headers the declared response headers of an HTTP 429 response for RequestPasswordReset
+type RequestPasswordResetResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type RequestPasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RequestPasswordResetResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestPasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestPasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestPasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestPasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmPasswordResetResponse429Headers the declared response headers of an HTTP 429 response for ConfirmPasswordReset
+type ConfirmPasswordResetResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ConfirmPasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmPasswordResetResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmPasswordResetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmPasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmPasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmPasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmPasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
 type RegisterResponse429Headers struct {
 	RateLimitLimit     *int
@@ -6607,6 +7393,234 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyEmailResponse429Headers the declared response headers of an HTTP 429 response for VerifyEmail
+type VerifyEmailResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type VerifyEmailResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyEmailResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyEmailResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r VerifyEmailResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r VerifyEmailResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r VerifyEmailResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r VerifyEmailResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r VerifyEmailResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r VerifyEmailResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r VerifyEmailResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r VerifyEmailResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyEmailResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyEmailResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyEmailResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyEmailResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResendVerificationResponse401Headers the declared response headers of an HTTP 401 response for ResendVerification
+type ResendVerificationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ResendVerificationResponse429Headers the declared response headers of an HTTP 429 response for ResendVerification
+type ResendVerificationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ResendVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResendVerificationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResendVerificationResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResendVerificationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResendVerificationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResendVerificationResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ResendVerificationResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResendVerificationResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ResendVerificationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ResendVerificationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResendVerificationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ResendVerificationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResendVerificationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResendVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResendVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResendVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResendVerificationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8686,11 +9700,94 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 	return ParseLogoutResponse(rsp)
 }
 
+// RequestPasswordResetWithBodyWithResponse Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestPasswordResetResponse(rsp)
+}
+
+// RequestPasswordResetWithResponse Mail a password-reset link
+//
+// Answers 202 whether or not an account has this address, in the same
+// time (the mail goes out after the answer), so the answer reveals
+// nothing. When one does (any `+tag` spelling finds it) and is not
+// disabled, it gets a link valid for one hour and for one use. Limited
+// per address (`EMAIL_RATE_LIMIT`) whether or not it has an account.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset (the `RequestPasswordReset` operationId).
+func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestPasswordResetResponse(rsp)
+}
+
+// ConfirmPasswordResetWithBodyWithResponse Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPasswordResetResponse(rsp)
+}
+
+// ConfirmPasswordResetWithResponse Set a new password with a mailed reset link
+//
+// Sets the password and revokes every access token issued before. The
+// link is signed over the password it was issued for, so it works
+// once: after the reset (or any other password change) it is a 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPasswordResetResponse(rsp)
+}
+
 // RegisterWithBodyWithResponse Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8705,9 +9802,20 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 
 // RegisterWithResponse Create an account
 //
-// The email is trimmed and lower-cased; it must be a valid address and
-// is unique regardless of case. The password is 8 to 128 characters.
-// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+// The email is trimmed and lower-cased, and an internationalised domain
+// is stored in its ASCII (punycode) form, so `carol@exämple.com` and
+// `carol@xn--exmple-cua.com` are one address; a domain that is not a
+// valid IDN is a 400. Addresses are unique regardless of case and of a
+// `+tag` in the local part: `carol+1@example.com` is a 409 when
+// `carol@example.com` exists, and the other way round. The address is
+// kept as typed (normalised). The password is 8 to 128 characters.
+//
+// Registration never makes an admin. When the server sends mail
+// (`SMTP_URL`), it mails a verification link and the account can log
+// in but not chat nor create API keys (403 `email_unverified`) until
+// the link is followed (`POST /api/v1/auth/verify`); an address listed
+// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
+// the account is usable at once and `email_verified` stays false.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8718,6 +9826,65 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 		return nil, err
 	}
 	return ParseRegisterResponse(rsp)
+}
+
+// VerifyEmailWithBodyWithResponse Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmailWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// VerifyEmailWithResponse Confirm an email address with a mailed link
+//
+// Takes the token of the link mailed at registration (or by
+// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
+// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
+// default). Idempotent: a valid link used again answers 200 and
+// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// at its first verification, and only then (an admin demoted later
+// stays demoted).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/verify (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmail(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// ResendVerificationWithResponse Mail a new verification link
+//
+// Mails the caller a new verification link. Limited per account
+// (`EMAIL_RATE_LIMIT`, 3 an hour by default) on top of the per-IP
+// limit of the auth routes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/verify/resend (the `ResendVerification` operationId).
+func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error) {
+	rsp, err := c.ResendVerification(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendVerificationResponse(rsp)
 }
 
 // ChatWithBodyWithResponse Send a prompt and get the answer, streamed or whole
@@ -10032,6 +11199,230 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseRequestPasswordResetResponse parses an HTTP response from a RequestPasswordResetWithResponse call
+func ParseRequestPasswordResetResponse(rsp *http.Response) (*RequestPasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestPasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RequestPasswordResetResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmPasswordResetResponse parses an HTTP response from a ConfirmPasswordResetWithResponse call
+func ParseConfirmPasswordResetResponse(rsp *http.Response) (*ConfirmPasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmPasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmPasswordResetResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRegisterResponse parses an HTTP response from a RegisterWithResponse call
 func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10114,6 +11505,258 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers RegisterResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyEmailResponse parses an HTTP response from a VerifyEmailWithResponse call
+func ParseVerifyEmailResponse(rsp *http.Response) (*VerifyEmailResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyEmailResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers VerifyEmailResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResendVerificationResponse parses an HTTP response from a ResendVerificationWithResponse call
+func ParseResendVerificationResponse(rsp *http.Response) (*ResendVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResendVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ResendVerificationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ResendVerificationResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -12187,9 +13830,21 @@ type ServerInterface interface {
 	// Logout Log out everywhere
 	// (POST /api/v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// RequestPasswordReset Mail a password-reset link
+	// (POST /api/v1/auth/password-reset)
+	RequestPasswordReset(ctx echo.Context) error
+	// ConfirmPasswordReset Set a new password with a mailed reset link
+	// (POST /api/v1/auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx echo.Context) error
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx echo.Context) error
+	// VerifyEmail Confirm an email address with a mailed link
+	// (POST /api/v1/auth/verify)
+	VerifyEmail(ctx echo.Context) error
+	// ResendVerification Mail a new verification link
+	// (POST /api/v1/auth/verify/resend)
+	ResendVerification(ctx echo.Context) error
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx echo.Context) error
@@ -12387,12 +14042,48 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 	return err
 }
 
+// RequestPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestPasswordReset(ctx)
+	return err
+}
+
+// ConfirmPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmPasswordReset(ctx)
+	return err
+}
+
 // Register converts echo context to params.
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// VerifyEmail converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyEmail(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyEmail(ctx)
+	return err
+}
+
+// ResendVerification converts echo context to params.
+func (w *ServerInterfaceWrapper) ResendVerification(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResendVerification(ctx)
 	return err
 }
 
@@ -12668,6 +14359,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.POST(options.BaseURL+"/api/v1/me/password", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/verify", wrapper.VerifyEmail, options.OperationMiddlewares["verifyEmail"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/verify/resend", wrapper.ResendVerification, options.OperationMiddlewares["resendVerification"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/password-reset", wrapper.RequestPasswordReset, options.OperationMiddlewares["requestPasswordReset"]...)
+	router.POST(options.BaseURL+"/api/v1/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
@@ -13567,6 +15262,290 @@ func (response Logout503JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type RequestPasswordResetRequestObject struct {
+	Body *RequestPasswordResetJSONRequestBody
+}
+
+type RequestPasswordResetResponseObject interface {
+	VisitRequestPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type RequestPasswordReset202Response struct {
+}
+
+func (response RequestPasswordReset202Response) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type RequestPasswordReset400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestPasswordReset400JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset404JSONResponse Error
+
+func (response RequestPasswordReset404JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response RequestPasswordReset408JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RequestPasswordReset413JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RequestPasswordReset415JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RequestPasswordReset429JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RequestPasswordReset500JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RequestPasswordReset503JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordResetRequestObject struct {
+	Body *ConfirmPasswordResetJSONRequestBody
+}
+
+type ConfirmPasswordResetResponseObject interface {
+	VisitConfirmPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type ConfirmPasswordReset204Response struct {
+}
+
+func (response ConfirmPasswordReset204Response) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ConfirmPasswordReset400JSONResponse Error
+
+func (response ConfirmPasswordReset400JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset404JSONResponse Error
+
+func (response ConfirmPasswordReset404JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ConfirmPasswordReset408JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ConfirmPasswordReset413JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ConfirmPasswordReset415JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ConfirmPasswordReset429JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ConfirmPasswordReset500JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ConfirmPasswordReset503JSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterRequestObject struct {
 	Body *RegisterJSONRequestBody
 }
@@ -13704,6 +15683,326 @@ func (response Register500JSONResponse) VisitRegisterResponse(w http.ResponseWri
 type Register503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response Register503JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmailRequestObject struct {
+	Body *VerifyEmailJSONRequestBody
+}
+
+type VerifyEmailResponseObject interface {
+	VisitVerifyEmailResponse(w http.ResponseWriter) error
+}
+
+type VerifyEmail200JSONResponse User
+
+func (response VerifyEmail200JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail400JSONResponse Error
+
+func (response VerifyEmail400JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail404JSONResponse Error
+
+func (response VerifyEmail404JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response VerifyEmail408JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response VerifyEmail413JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response VerifyEmail415JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response VerifyEmail429JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response VerifyEmail500JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response VerifyEmail503JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerificationRequestObject struct {
+}
+
+type ResendVerificationResponseObject interface {
+	VisitResendVerificationResponse(w http.ResponseWriter) error
+}
+
+type ResendVerification202Response struct {
+}
+
+func (response ResendVerification202Response) VisitResendVerificationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(202)
+	return nil
+}
+
+type ResendVerification401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResendVerification401JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResendVerification403JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification404JSONResponse Error
+
+func (response ResendVerification404JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ResendVerification408JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification409JSONResponse Error
+
+func (response ResendVerification409JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ResendVerification413JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ResendVerification415JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ResendVerification429JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ResendVerification500JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ResendVerification503JSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -16260,9 +18559,21 @@ type StrictServerInterface interface {
 	// Logout Log out everywhere
 	// (POST /api/v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// RequestPasswordReset Mail a password-reset link
+	// (POST /api/v1/auth/password-reset)
+	RequestPasswordReset(ctx context.Context, request RequestPasswordResetRequestObject) (RequestPasswordResetResponseObject, error)
+	// ConfirmPasswordReset Set a new password with a mailed reset link
+	// (POST /api/v1/auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx context.Context, request ConfirmPasswordResetRequestObject) (ConfirmPasswordResetResponseObject, error)
 	// Register Create an account
 	// (POST /api/v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
+	// VerifyEmail Confirm an email address with a mailed link
+	// (POST /api/v1/auth/verify)
+	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
+	// ResendVerification Mail a new verification link
+	// (POST /api/v1/auth/verify/resend)
+	ResendVerification(ctx context.Context, request ResendVerificationRequestObject) (ResendVerificationResponseObject, error)
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx context.Context, request ChatRequestObject) (ChatResponseObject, error)
@@ -16529,6 +18840,98 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 	return nil
 }
 
+// RequestPasswordReset operation middleware
+func (sh *strictHandler) RequestPasswordReset(ctx echo.Context) error {
+	var request RequestPasswordResetRequestObject
+
+	var body RequestPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPasswordReset(ctx.Request().Context(), request.(RequestPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestPasswordResetResponseObject); ok {
+		return validResponse.VisitRequestPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmPasswordReset operation middleware
+func (sh *strictHandler) ConfirmPasswordReset(ctx echo.Context) error {
+	var request ConfirmPasswordResetRequestObject
+
+	var body ConfirmPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmPasswordReset(ctx.Request().Context(), request.(ConfirmPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmPasswordResetResponseObject); ok {
+		return validResponse.VisitConfirmPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Register operation middleware
 func (sh *strictHandler) Register(ctx echo.Context) error {
 	var request RegisterRequestObject
@@ -16569,6 +18972,75 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RegisterResponseObject); ok {
 		return validResponse.VisitRegisterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyEmail operation middleware
+func (sh *strictHandler) VerifyEmail(ctx echo.Context) error {
+	var request VerifyEmailRequestObject
+
+	var body VerifyEmailJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyEmail(ctx.Request().Context(), request.(VerifyEmailRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyEmail")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyEmailResponseObject); ok {
+		return validResponse.VisitVerifyEmailResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResendVerification operation middleware
+func (sh *strictHandler) ResendVerification(ctx echo.Context) error {
+	var request ResendVerificationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResendVerification(ctx.Request().Context(), request.(ResendVerificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResendVerification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResendVerificationResponseObject); ok {
+		return validResponse.VisitResendVerificationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -17165,347 +19637,377 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchtJtjAGv0oG9hch8P8LEECRlATGxGc2RXWzRwcOSY2mR5BRiaoEkM1CJroyiyBawQi/ge98sW/s",
-	"78a+9aWv/Sj7BexHcORamVVZhcKJlLp79tc7YveIhao8rFy5zocvjUhOZ1IwoVWj96WRMjWTQjH44zsa",
-	"X7JfMqa0+SuSQjMB/6SzWcIjqrkUT39WUphn7I5OZwnDN2PW6DW4uKUJjwepHSNosDSVaaPXmFGl5jKN",
-	"e2SaKU2GjLwgWpLu/gsSTWhKI81S1Qga9ssBjxu9xtGoG+3Hz1jrYHhIWwfRUdx6wZ6PWi9pZ4i/HIwa",
-	"90FDRRM2pWYd/yVlo0av8W9Piz0+xV/V0zNYyv39fdCImYpSPjO7afQa1xNG7LyEKzKlyUimUxYHhJIR",
-	"Z0lsntqtBUSmRE8Y+UEqTSaMxiw1PwupiWLpLYtJMzzHd8mkeCfca5uVvpbpkMcxE9uDF86FxlMOD1U2",
-	"ndJ04VYtM83M9COZEnjHwPCWJpl/KqN80uI8TszLhEYRUwo2z1MWPwz+Bp5c0WHC4uUV0iiSmQC45i9t",
-	"ucLaLx+yvq+DITU7yZGh5hwIFTH8FtEkKXBECgaIcC40SwVNcMqH3TUcwQOZe0Twwe9zm04EyQS7m7FI",
-	"sxhXckxipilPFKEpI1wAXOC2pCSRY5IJc4u0fw1jgNI7qV/LTMQPApCQejCCrwsIvZOECjVnKYvzueZc",
-	"T4iemDse/44USE+4GBOqblgMaBRLhijD7rjSgGoWhwqseqIATO9nTJycP5R2swIFVxDxKVOKjs1vUxmz",
-	"pKDhI2pWNqQJFRGLzRLVlKbmkxlN6dR90AgaejGrGXvALES2hSDuFOB4afnWLhTdrJCSKZsO8Uba5ZBm",
-	"COsNiaBTpgjXfTGfMEFuhJyLvc00v90XxTk8gMbXHYNPE4sDqKeKFtoiS5Ic1DOWTrlSXIpvCeUbtnii",
-	"iJwLBIlbk4eWj6B0y5iZk7wCIktErw4YSGy+FSAeRfL+0bK3tnX+ygPbBV0kksbXUr6h6Zg9DnAzHGyg",
-	"pRwkMJwPQTs/Gcp4QbSUBF4hzYRPuSbdzsGLw+dHZLjQTO2tgO/vcK9htVzhYg0oaQnIRrSZaZ8+2m1e",
-	"8ymT2SNppNuntoOtBKehESmLGDeSoUEDPmV/MBjGPIZl0jTltwzYIRfk8uxvH86urgfX52/P3n+4Hlyd",
-	"nb5/9+rqGLmPFIJFZkBzAlEiVenKX0v5loqFBYTaUdadpfKWx0YdKEmTZ7csXRD3oyE8Zu6UakYAUcuC",
-	"5dINsN8NzAeD4gOPsp4Xg1dGrTutYpz8oO6Dxi+Z1LS87leUJwsCP5BMsZhks3ULjc3rA3h9wO4ixuLK",
-	"Ov3x3AukedghckQOO+5oFc6lZUwXqy+tykYjHnEmNM5oNvEt8C321syVAwNphmYlPbK8kDDoi9BApEfq",
-	"ABIGKLWFdy01kVkSt1Km00WPjGiiWNgjXJNITpnqiyGNbgjVZMpjwccTTT5cn+4FhG3Epr5ohrVYEzqB",
-	"AFDfrJko8x9DOadULPIjMCOUP8Tbk1CliZ5L81lMwkuz9NbJSLM0NIJE0EARA/Df+9H8WQbtFYukiJVR",
-	"pOeUG4lsJFMGwxpZ0heo6ZhyQZrFBhWRIlnstRv+ceeIodmYIe0pQ3h5DSGCnIC8tHrmiAoQl7LInCBp",
-	"6jJWVNbBRDZt9D41YOzG54KN65SLscVSxL8PgmZ6IlP+K4u/jtxLZ3xwwxalS+c0+pOLc4K/1V0osxIm",
-	"tJ3zWxJwuw7SNIgob5jYAznXyHtiHJBMgOQakJTdyhuUe9ndzOj47TJ+ffz4sXVSLJstHzDovqWNEVgw",
-	"M2iXKWYGzKHa+I7RlKV1SFV/dreUJ0ZifKR841jGIPOGLFH3JCEehUexrPzyby83vpMFBYrMJbPKKSko",
-	"T2lHlvJQErMZEzET0cLdJE2HVDHAgljOBWmGpe885vxBqGw2k6lm8VsWc3oNO30M9LNixMHUDDkA6K2U",
-	"iZz2uDTNH062NCTrx6v37wB8j5LI1wjizjZRL4b/AWyiO0jal1SzN1Zuegh8KtJZDpqcbRFPJtodLuYb",
-	"nS4GFPlpd39rQHkbWw2zqgBARqmclgSF5oyl5PziGCgqmg0VmdBbRmhfGAoZaZaSYRaPmd5rE5R5DVBa",
-	"FijW1EgTheKDMifRF/nyWv8/a6Aw/B3ZrVLLUkX+Ovy3nujjKoxYaQ57zkUs5xvFhWLkSzalXBiSvzS6",
-	"UwxIwkbaKccPmEAxvVooyoTmCY48kUm+Ha6IEQk3z7ON4IVz0MKUCETckLZ4yrVGbrtmGpzo4WrpSm20",
-	"lqas0EX/EORlJyWUNGlf2Btl7sxNYoROI9OasfbW6Khop3uYzKjw3yBFLTs6QAojE6qcoFXj5oB3BsXv",
-	"7pSua759mCPG8spVy7MsDd9ZXl/mw6VYnhN+K1IgDPm7umSGIGwWe8vlX8+FN0+lGCcLovhYmL8thI0c",
-	"5YTjZiLHMtMBcU5KEk2oGLO9P4as/GApuThVT8p1h3rF0lseMaLZdCZTmhpVrPzm7+I8Wi/aAoVwSzwm",
-	"wMxJQjVL23ivHyvabpJoa+nqGnn2jyK6eYJsPgHg9MnF+V/ZwprdZizVHOlclDJqdk91CUKN/c7+Yau7",
-	"39o/vO52es86vU7nn42gYW6bebURG1nFMpYKMgcNJEzFYM9GL2k36rLW8+F+3DpgLwwsjoYtB4xDejT0",
-	"B88yIFtL4yZU6UGm8uWW4fFxwlDCMAoz2F68K8rign0H5paaF6dcGCGrOU8NExdgPpJKEykiRqj7eYZ2",
-	"o71jEhp9xZpABLs12BjUwezouvOi193vHayGmRkJb7pOM1azV0GnrAzFhM60nNXBZZayEb+rJ1PouBnx",
-	"VGnS7XpBGACFlEVyLLhihOvyZsa/tv4xfHZz8fKXN8tT3iPGI4f81IDTggXnawl8zKqcXGHnkcOfWaTN",
-	"FhA/T/Gbf3E0vWGLlWdhpBeWjAKiJkZ9lyJZoGDMFXEROm1yxURMuCZUkfDEsmpkM8hLSD/rdJ5FN2wB",
-	"/2DhyrOb7v9dP7/89aQbvTpgr4/GP7zgP3Zu3uxP3x3Ii6NfLl+o68ZXw77HY4+1udXg0GqkecPRE17G",
-	"mBu2gP/lmk3VJhprqeN9YeFLU7pYWimMuXohnle+vBYHzSoPNM+BFrEkySkXndFUk6ZO+XTK4mPShfip",
-	"Tqd0dYU0cq9OZeI93itjQX5iU3r3homxnjR63U4naEy5yP/edDiw9Notx1MuPijUmna7rJ3udedlr7Pb",
-	"ZfXcA/WXK1MsRRe1NTiDJl0m2iBosBHNEo1cnKn2amKc62/lwKd8Q2C1zt8eSpkwCnoHG42MRnLL1q3X",
-	"WyTRE1paUD7FYaduNUbjTsqwpTH9H+xf7UhOfbDi21WQBo271li2NhLFzvBodEg7rLU/OmKtg+hg2HpJ",
-	"D5+3DqPuaH/4Mn7But1tiCJXgzy4bTMEgV8kcszFOpJvuezBw7kssCRwnq2xXkAkhnOykeaH69PyTevu",
-	"B3WWhSUa5w4iB4WHV2UEX0ah0lLrmGsOrLWX9YKiQbNCn9idHkRZqmSNDeSCKgWMCF8IIWjJXCTzFZnR",
-	"McvvmBS536tMin76eDn52/d/P/jpY3c+/P5D9tP+S73l8aQ7UPGcJG0i5DhuUNr4BrjpaFJ/jyFyFHxz",
-	"qE0eGzEyYVRhECB5rycstbFINkpkLKT10Ey5uPCOohtUTuaxVC9lOksFGA+nTuq1BLB0QvvAF+gdn2ZT",
-	"4BLm/2B5+KSzkUiW6Yl7uf3O/uMTF/qz/1KLG30UmSU1rKgx5nqSDQ31eirpjLeMjjZm4mk+8b3/ubrh",
-	"s5YEUNCkNZMQHoRrq9DrMtBe4S8KXGUC/6mLsM82ORELe5LWcFD6/YnqCxtNC+YIFRAlkX7DaGigss5Q",
-	"0BHMKPyWKULxi77gSmUstl7cHoxujpEkcqyMMAgft8kFS5XZnHMCIvIIqfvCWjTQ3psfYulcPGK6C+m9",
-	"r7sFgiYLzSO1TDmGiwEYqmvIBkuJ5iwlzXLwYIChg3sQN4tuMAOz3D/WHC5ALgocChtqAvR2KxpwaVZz",
-	"Yign1zUCnSWzW5MUCMJYPxyKmeXN/yDn6CH4cH1KzCtwyCM+zlJm+ElVdXxex+VHjMVDGt1sWuNr+96V",
-	"NQSaT1M5XUWtjCJo+Ji1989YymVcw9VyRtt9WWWv9bq5ZiJaDDbD9A2+ecHSyCjnCVMAWFm/YFDkV6w3",
-	"QJa8Qgs/3GbZWs4GOZdZnh3MARQYMdxRFeCjwvNj4Lk1dhpWsg6btNQ02czn3H28xtfNh3qktwD9a7Na",
-	"sEKXoF/hjoDTFongYNytyRfowy0oiEAJC4pFeaj8eR15uc53XyYyCP9Vx/SKK81FpPF8iLlbHqKUBbXD",
-	"Wmk6TaWN/Dm4K+uxnXbn2f4zH41khkbTnM8Ztl4Z5XB5lM6L7vajKLeOFfJoykYQWeUEMZt50AQxIciD",
-	"nS2ObpZV82kP105rphpTzebmMqbghinCLEaUQ6LEMAUjvdIpo1PDzaIki1n5GJ7VLSH1ggiLN593N4rW",
-	"+YdBGVFKwCxtcenIl06vFk21ZtNZjXbvgLDp8l2492AD1Bqly8D2/eKBYfqDlP0M4cZG5x9kILsMbtgi",
-	"IBFPo4zrgZwxEfRFHsKGYSHmsCaMJnpCplJwDW4QI3ApI57EGO7uR70EfQEx/INE0hicK9bLGHgeNvsq",
-	"iTI9kKOR4erxIDdblaWRckzNJjtDDsQcNnVncApy2YV136y0t0RZmjKhB87PU0/bcy+QJ96Bc07I+TGR",
-	"6NhFC91wQajI3wFpD18UjDStLmZeAg2vBZ+APlbhqJFMUxZpMpGpYmRItWbpgihNZ0ANcvqQr7tsu9l/",
-	"UWepY/PSPovZdNrJhgexTG2KUsoMP0sZMa+qLefzbEUvNtqK/KWsOD59dsuEvgLyUOdvNyjTumJCE3hR",
-	"keaUGaLmhO3YgNyI7gar9o6JYgxpoDkTgwNgJn2iiDdwu47xm7W8dXFLSwhUOJLWGsuCRiptrJSNZDS0",
-	"x1AipbjSVBgtVy2UZtO66MYKIZOABW7uVQC8ZLNksXbJS4scccHVZFAQHe+SrjDq8hWXxk/cqvkM04A2",
-	"EMJrjkTwIYRTySyN2Appbc6GxL5AxvyWidzRY5ZlOCOJuEZDukxB2/jU/Ywy3PYqxhXMUCe+ZTPke4Mc",
-	"DJ41NqFT2nrW7rZeDFtcOOSoMXlYjFwvR5qX7oPGnA0HitEUjRPrPvnIhlfw4vtMR3LK6k1ULo3LI8eV",
-	"TRUIWsUrt/bViLuCXE/p3QDvt/0LbQ4vui/3PRNEt05qsJGHNfhwRtPEqJ9o/7DKQyTFLUsVYEBAZBIb",
-	"VN5NhPfpxj3Qy3P8zDPV5gix63Ww8sVKM4/d7nHuqXx78o/BxeX7txfXg9MfTi6vPG8AaT7b73Q6hi1Z",
-	"i0+FG53dzRLKBbm6OjM3wxBWxczRRhC/4HECGCjYRAqVR9RhPmeRqNB4eA2ZLkbBUkXqCL9bNYZwmHM0",
-	"ogsEeXm0x7NzWEJb42jBX4i5dmmGsUKzhEa5EWYJOWqJm5H/DIPJUrigy+J8jrr7ZdPZkphfvrY5uKxN",
-	"psoTzXsY4MaGudCP2GL1ecPgDcEriB38S8tZX6RMZYkGEy4ugMU5kdTSEETWJgbH3EOaMpJwpSF4rC/M",
-	"QKFhwiFh5mRgMhfLBxF3eIzHLjUAlstVX3hhJgWPVponif1EYXqHzLSbPDCj90VYACgkii4UURLFyxp7",
-	"VUWMNHdoFQmqJCzlqYo1IUcyBpMDxVUf7L8M4IZYQgJZHRM6Q3eNFOz9qNH7tP6e/82oZ2c2rNVGdQS7",
-	"RqN+vg8aZaPU49RlSK+xm3S8HeTbql3lZR35pbdjm7FjFNLlyd4yKmw6EIrOFnx27onEFCEqXNJQ7dTd",
-	"g/bRVtpzbIO1HmoM8nXQ8kZOPfioFat8tllXtRNX9FRfgy0DtA6Pc6SlcczR/O27EOpIro/QmBAlpGjt",
-	"393Ze9gmV3LKUKZWhMaxdWq0G8GSlBnX2HqvNNzxKY0mXLBWymgMDzCxqxLXHxA//DDoi1K0ZEDyfGij",
-	"8drM/oBMmZ7IeGCe0CSRc/NmJMUo4ZEODJErRcYGZCkA30xbF+wV9EU55ywgZSW8NjfMU7hLmRsBycUl",
-	"qyrbv8A9kWYz/FZNMq25GHvKOtg5kcAC2VEFm7Tx90zELCbzCU9YMYJT5fONlxbjcqarqvlS2uHSVWD1",
-	"pPGjwfy5WSTEW8JpkUk2paLst67NXlxz5Qab9Y0Ag+Et5/GzqfPAGRsSX17JlgkD63UzZ8QA/C+tuu6K",
-	"vvYs99X7M51aLW15r/bHoBxnZrjOnFqFpry104RR1O6tZSGApI2bdUENBejLYRorYunyiHfqgsjMNYhX",
-	"mdwhCqvb6+xvH9hhNHZMHtjACWsx5rHnbPSbeAswwPQABbioiumvBoJ6e+YAi5TgtoMccSquf2/x6xBx",
-	"taVsFT6+t55VMkoZI5rd6SBXOkCtKBSNHXDS0ylQpfjK2LCOfjjZwyodQ2YOtAaZt8SjNYay7kOOeN3x",
-	"Oc/e0vEZ4l+6BQd1Ulo2KxvVazVpIwgOPHTIXz/aKNVAojsspTJM7Z54UhsLN+KGYdnSWlQRDgiT358h",
-	"FwYCNRhT79NaFkV5knCF+TxFUJjTPjDxY1nemR12SsDY7xzWSaIraG0hmc5eHpaBetB5wDhVZeew08Ch",
-	"6wD9A1j/l3FGYUJAmXh+z8Q/yck5+Y5GN0zUcmqlqc6Ub+tE/8KixrIZNIwmzes8HJhxxpOY2FfcvUQp",
-	"p3wXbzvtbruzkWTapRWzBvku6yBT44D+Rujyorv/VdBl/1m388CBXpbpQ2d//2siHs5QC2Q55mIl33lY",
-	"BKPPPg4Pto1oXO0FurR7IplImFJL7hvClY0Ril1sWx2Wfn23TlX6hP3XQfkt0ymP1DW7q+HhF6k0ahPL",
-	"FDBwwu5mUoHKSHBNQX4HO+1O+6DW6PVWxiw5FyNZY2jw05WWzXGlxXxZ5WLYxjK6HI3+2ghh//Hv/60+",
-	"Hn1Xt8LadIbcEO7vJ/A2X3suBmr1gelgnts+qLGA/6agRjtw3XIwNf4EJJ+1rqOacnXsriaI2gpRHKuL",
-	"EC1lAmEI22keEMBAkxoxIJnThbKzbTdUxf9WON4+10b7yGQA69wa/nmlo+SUJsnGQ6g48Yq9rj6W0wnV",
-	"p9IgtrsqleOZSG5dXjus+BS+qvNSRUWSTRn6HwS/A0NCWVQuyWFc6KODRp0AWSeBh9GE6mg6S1phXifT",
-	"k8ibvha/93iHooWshw5mfsNNHHA/P9TjZmtqoNunjl7YuQvwFs40d4DrHGR1qHA6ycRNjWom2LKhiMXe",
-	"aa3En+WB8MdjwqYzvXDGFVgmicz0Jb9YRflgCUYlb++I/iq3tTzdKBNR/b2h6TibuurHKzOcljnv0tkg",
-	"Zi/zLxGzu7p0fzeEV9/ILXJjEAAOWochS2Rn6Y0lN/9G6rlyC7WrCuyRV2favNoS0dmalnxjYtAGBP99",
-	"ScJ6UuCJz1XrjHnliUK/TbGlIsOVKjKi4FodM/Er5YSbd+A62FTPyjWCL0W0GMyYoAn6lbb0cLb2t9BE",
-	"pvRuUCzU8/cvixyCGdkCkuPkiIRFeEB4DB5gLhRKIkOpJ+CuVExom06RBwtsTuoqxx1UeOFsxlIylJmo",
-	"GI6euMB/0vSd8Nfv/3r27mrvAYtYGcFwvTZgoTz927Orq5Pvz67I/590XZSA2j6kBfHJD2vgwoY1dB8Z",
-	"1SDWRMdbL/Cxw9Ex5ElA6Ww/G2VXkM5SppiI2LdCZeduGLhBtwGuK0n1Gr+5DxqK1QlhJ+pGOQc/ZkSM",
-	"MHaTUfSygfEBAjTnE5YycyOsX8vd7CUCuxlkEAa21T6uzJv10R4rs/msDwyzddS285hv3ttPHhN9sfE8",
-	"Uc5AeXl7baCQr6V8kD5RDh/yzQBePsBsMNuw2+6Ou81UXaWjEyjuBVJk7BLU0DFZ1LWHWoOu1hUkK9fJ",
-	"7HVaacOjc+tYnjuCCm+qyjXlpRvcDUgC5pSAFEIjkSmxwuhgxBPNUmCLpbulKK+Y/1cGRK6W9hI5nqVy",
-	"qB6uzxaQmBYhqZuxyCr0q6Q1N9ZyoF6+4nWHkYmb7eN0eySMqaa9kCRcMEUYjSZkIhMoE0r7IqwVvkKC",
-	"05JmuFIBCvcCc2aiL3AG8unV+3dnn8Mi9ndV2K8fMFQcpJ0IEeOCpjUmGm3NacsaiZXrq3pUsiCh+Sg0",
-	"1ySPMigjFgy66bbAr6sPJY/92CYqA5nqE4VxHRCMQZphbZndPKoMnh8TqScsnXPlAuPi3CQgKORCnVyc",
-	"721ln/HweadIghorbkqn6318tt4/1QQYUkCK2v5brbWqtdUXpAzqy78Gy4X4g6I1Rf6kphZzsFxjOign",
-	"T2zUGoubbusXIbRsvMIGfMqLZa4NhKuLG3JIgYO1zO2mmhshBSseLqsZeVjJloU8VwRirN7R65XmgE3m",
-	"aGcQmIH93mz/f/xEW7+etP7Zab0ctD5/6QZHB/f/ZSVuMr0yi/DHq/fvyBXsLlcmnHECq5Ghg4GqXJMp",
-	"b6/s2vhZSdG+pHNPXseSkmt0/lUBkyvre5TBCbbP9RaWmgpp7mezMYCBjSNQXpzqPJUayMy0TC6/9BsR",
-	"14t+o9dvXNCUq37jfrtKNWOmB3NGDQlrbFXeJPA2shoU2ySLbK1jWfbjb2CzPFZLF51JrWJ4jdktS8wq",
-	"gSVpesMAvUKMhMZ6QZbM2bDpoJF/0wjq8liMZLXeTrcyCsP8SCgJzZuh00+d+lcfa12y/dW4JXKPA1hB",
-	"zebsSt3wOyq/u1n4N6LJ6UqfClwBSMoiMAHYOFB4mFGjxDV/llywuKg3Zl4eQul5cLYYQlGzX9vfqIBL",
-	"E0pIw4PSK0JiCyItiaIowhcBzJuY5G4+CE/IWgLr5wJkzp6wk3txN4vi7+WMXLZCokJUd4/kXLB4MFxU",
-	"yZkR476do7PGSpkvJHeDln2fnlN0vRvUO996Z6iR6HdUnRFbakzMy6BOzJwbhaccALCY1dt4R6cs9lT/",
-	"HVwRq50NW/Hih7sTrDhY80F1dxX71BLdAv49RR3CCCADHCCE9BxMq8mg3mqmZ5l2L+HRGRXOSjk2Ic9h",
-	"UJ1cXgadN8zyol7LlJQm6pHwSx8A2W8EfVsAE/8JElK/cR8aPoh7JjEbgbbK9dcRw6oHZXU+D17uL7uj",
-	"z49UCK+s3a5qvDZwPiAKbfpMuQI1ccWtW9D9NXR+WafLjVYHq4l62X5XI5iWj9kWChhk9doiFESkGHsL",
-	"lgPbFwZeR98yejBD61kJXWZXaM0F7cZ2xW48+9zaC76ZUOWqyG90g3MJ5iut20lD1UBrkPS6jS0U6B3c",
-	"nnGhu2671ZwKV0RfIQULAxLSTEvzv26eEMQuQx/MqKBYuKmAQhR/9HIa0mu32/f3YfmuuO2ZidAcIBve",
-	"dj7XSU2bwV5lL95d+rBK8ahxp9W5Q+R0pte+AmVd1rxRm2Xn3g9qFlIZcuVJXpy/klHmYo63z2g6EcR+",
-	"T561OyS2g5AmFFKVgu0tU+/7oHHhSUzLrf1s5k7OnI7JVEY3oD9B2TTQjmAaI3jHLS4wfc3maRQ1uiIp",
-	"sNZT7OtZ41T+YvBoxgSYR4z4NMnGYy7GIxqBTV9G9f5ot+5VMb1F+ZIa0jkxS3LVk+xATxShWM/E8gas",
-	"30K4ICmjCfqVdUpHIx4VJXWA/B7ausiKNDvtdnev5HFanZsHRQqjCYtuKjL7TvUay1Wmyhu1Yb1uq7DY",
-	"WSqHbLsSnw+qRrAUE42x8GycUkx4smHxmShwAv4Eq2R97MEMgLF8jtjjY5QluCuv1BG21ID6BjMMarbK",
-	"4FySmEV8ShN1TAwI/HxndCPnECoyPV+2XzwsbBnX4YOjO2kEjf0D89/nZuPPOvFmZuCpF3lkt4VKBY8q",
-	"Bafs/H45n1rSU75OTjOpibISOl1A/W+3JIAxJSN+B60FrAS7lfZSucM1Cox7Q3mdAIpszyTZIse4SCuu",
-	"6NL2stfUSSg3yNMpZzHsEnYH+dhkPllA1SDXuyOXH7cry2kLJ20Rw/S5LnMV3Rdgh3aUNl9u3uS5edh5",
-	"ht2v/uaKZZYhkNQ3wMmrW9msUjjtamrvYac2n79UvcprglNk2hxu/k4xzFodZDrybw6URyYfrk8NBnvl",
-	"ePPHtXG1imlVm8l27Qq2wjtBqU3i6ir2nV2rNNengW9fSXcDwJbLuAINgKP1D8EHxRKQ6yhCTW7+o+9c",
-	"jnEbqjk7mK19bd3OPz/sHuk1DTsP9l+WTyZvmbGUOuxaZazI+LVQMHt6SB8vBM5h577cdOwrHVGpS9jm",
-	"BlPIMW/YApuOEplBDG4kZRJbJ+MuRaH92bc4wxNysP8SpTUoiYGHKIltiQqeWuiVZOsB571BoCHWcpNS",
-	"KKO13B7VVbjgLF3TGtV2WLrM0zWr+JZNh8qgEnS4t7ApyUhW/ikIT1Ybd3HJaMwFU6ouMJ5FN2q14lBj",
-	"uljH44uONAHpN+RNv+H6wWPchGGBKCZDvZS+cC1roKOsPddjcslirkgTTufy7NX51eDD5RuIC2DaNbfp",
-	"uTR+rvNOjjbNOG/bOqJGXKPRjTljCKfAqlERc6H0fWGz3Iw+sjBroPGikuqPJlazSoNaN406kwcTtzyV",
-	"Is/8tMfkKTxo842zaGUQPcxdZ6hfwnnzXnnOOoJ8ycZcaZb+4TLIvmra1y7V9dwW1lbYs+B6I8dnQtdl",
-	"DNMZrxcOjCrtp2dE0JtikspsPCHN8OL91TV5Smf86W33qdEOwS1lH9tHTws7gAr3/BuPUSNW+aW8fO/z",
-	"H5fgvlpqzUVlFFh9tca1VrV319zYLGV7hSQLd8le5EfLsEG9FaZQpo7qWP6W7Wy6O8leqPTUxwIV/B+C",
-	"eQpeQcayKDjhdZLcRhmvGAYP9rfKE7phi0EeTFeNCeLRpMZUgYaVXNSngsAAgS2w7gcjFkV3t9H5y+aE",
-	"ctru8tvSVs7bVJwAb1BeZ6/GArehHO9spZnq2g9exK4hFizHy1VD4mpso7VAbZGft76oQqn4iodLc+od",
-	"UyYeWopl4/qK2OONte+NGLOtZ9crol3ZM7d9enIZEI6yBuSGalYaKxxug4gPqBy5VfOMwbdp51JnvS8V",
-	"tTBspliBPYb1ZSULulDctBJR8/hBjgIrK45vY6Le0F2q4KW/adeUbW/n9iHnVaFgY4RLUY9sU4OUCq2r",
-	"TfWoVJeDMlY9j5yHlueEe4EzQ1t2TsWiL3KHMqCCjQZ2FAcaCzfDyIjFSWIUkyAvj06VKz1m9Bj7T1R7",
-	"wHKKqmozrMTCYu91qGNOQDdDUdu798SMlpfzQl3IC6fC3eSacdDIV9coGrcGy4q0N2ZZQCpGXNaOSu0u",
-	"6v0Cam1Nd2pPBA2bB3d3ZveHd3coLpRV2q/OqzC1xa4FCKh75VGMq1JEvlNrdtmeM1Q9sku0zLswFuJ1",
-	"dwULeV5COc6asiyCz2ZsRdg51wmr/SVLk5IzJUv55hhzGA2/DfJ5a1eMlY6X4+O/2XrqVnHNax12EGMM",
-	"cWzcyhnO60yV4Y+u4YzZ45Sm9SnGUDeoroSmuXDIKWqI2tX+4RH58eM1hNBBZEK1T2Ov3KgRG/8UrRqX",
-	"ZXeofqgGXGxjh0IqZL8p3ZQXRwcrsB2KLFYd9NhYebNHpgSP0mClpded3jf2Xe/sma5fY11ZjNzC8KhO",
-	"ejs1xttgPKnvIrdqR2vYwjfsH1hLgl+8WGH4/o0E1EIQdZvJl1kHvaVa6fXZK0MW2RzlvLUwi7EIPXx9",
-	"7MJ2y4UcqbrB5i0lmyga9IUc2HrN4CX223TnLc3q6Fi+4kv79dKZ/5KxdEVbWvgJo97MEJD4h91HAzKf",
-	"cM3UjEaMRDJJ6EyxuL5SR1rMvF0ZfZ8d1thVVM58Kul+UUpnDGH6KotuzP9/LwvIBiSi0cS+kEuZedYi",
-	"F61ZKqGBG7xXioSHoUFiiyasFtDLHn8nnX3eukqZ3Vlgz6QA3TIuQppwlKVcLyB/xHZdA7JtGE5tIIvf",
-	"nw43jtWsmtQwLZRvKZlV2suRZjj+tdVut8OgL1xqHVhe8vw6tdcmZxz6GdJIKxDfuAZvg3MV87w9UV9A",
-	"G21I0DO/g6Hb4jBpHnSeGUkc074ogY428D5axPOW/QedrpGvq7viCqvBOlkf3nMD2AVhPz3sYAN9Y1Rf",
-	"yBQat4BHEK1M1poKQPFXCCGFtvYXNuQDKR/b/Bsa7Zr62xObaD3DhDesyFUvOpjr9vbs+vL89ApLBpSr",
-	"39mUNQ4FRvNM+A1z3kN26kiuygAEYAlyco56mG3h1LNFuBM5JlwEZMw0odYf6FQ11JCgIjuIOchdrdbg",
-	"t4PCdC8jDp2cF02h2n3RF2d1eWMTmwKkDP2EyGJwSzbDM9TxeoRiLmCeucBFX1gNMICiN37FaTRqckFC",
-	"84+i1FBY2CRCq4EkSvYFnc0YTZUrdxP69qywWk3Yr3dvKzEbxGr3RX3RbMyatn5QMLnSOFYkNHiKSwvB",
-	"wwN64/Wa7Dm0oJHw6W03JE1NxyRE83m45+BoJzfAyUuCQFl68BUxGgcQ7wivYVijhScEPGIYZNDH/DX4",
-	"l4Ffv3F/H8LZnZT657tDpjdsvbTrS4tW6LV15m2xbyRKZZ8CzfTkKdApnPvcaMO2854L77OdW0bYLj0P",
-	"+gPfGtYN1SR8GstIhceotRfvQNt1fAGgOOPtBZ0m9kTyZz8rCQsAz3XEbFokxu833p5fWz0F757qPYUP",
-	"kaC3ZTp+aj9ST827heqWF9j83t6Yk4tzr15lr4GFLu+th2TGG73Gs3an/QwcPnoCZD8HlRH7nlK/K+eY",
-	"1cR8vLb9Jp3pCSLiwpguVJg3prQtFPNGbQFUk8m0ZZnY/sHRg0SOgyJNGKM5FADQNfhrE2iZi2Xh4Bxb",
-	"BFOOwx70T/DcrdWejtX6JmZ5fUHyqpsuHHFCbxn5laVS7fUMvcZ2BuUmjb7FSQVmFEcTpkVLAuAcw4XX",
-	"kcAOktf3h+Vjz8OwV1gqzFjx2raDQeGjJe6WqlnCtZlvPrHiik1U7pGwaFUXQgSpm8p8vqrdX9VwFZDC",
-	"yBXkQx7e3YVmFD2RNp17Qw+/3NJme3EQUrJ2udZ+e21y6uxaHmRSRgQDEaFNLqnGdiJmkBFcZom9eBxh",
-	"ViFpdvJolJQRI6yBpLznYG/bTIYY4NDt+H0rtOvQ6YbDj1w/yuqR2XNoHgAjisnh3d0eoCL0qfUOrN5q",
-	"RZp1Hha70MIMHSIuqCJc0y3imITWQG3oufUpALLDARnKuIcflztNoOsdclMYtAV2ZWsB3Lgo/6K48rSw",
-	"MHczDTAgWMO1xoozaLzrtcoEqpcLe+cxkC1ddP8tJzp/2tj0tkpbSLNrdvyys1dtfmu031watsTWdiH1",
-	"U39snZnnXvWTl531LaLuPxf1eoBS7nc6laRd6LuPufxPf642SPNbHH8qDKpd3/DpzJOF6osmR7BboTnq",
-	"PvC+PfA/Nqfnf2p+LX35Oe9Z/Kna26W7v9yCZb/j+qAU3uSD0uL2DzpmOeWhXi6PhG1XqmMdlsbqPuvi",
-	"AhcK6u74PYuxOPkB1h9/1q2WGD/K+xSXF1r2yUJFZfDHQk1kLIQMVY0POvv7tm9weXVeS99Pua2jxsBR",
-	"7OLFC88YsZ0Fwuy66NZbOZbD5aayrpNstU2s6w3rN341u/U7sj4rodbzbtlVCRACNyNA6OgAYuWKa7NV",
-	"J2HUIuraRYMIAYG1B3hz6sbLb9jT72jelhM+6W7+5IPXDgY/erb5o9euSwx8sf9y8xde9KD55nCb3Zzb",
-	"/ikufrBxuM3avPDtkgYP+Ojr7p8+GzRSrro/2koDy6cCYm9CScCqJGNYIqnpWIGdFg2CZtKysOhb5Wpl",
-	"xXKDI6ueeXIfSVkkU0PE9YRNA6jR50Q1o5DNjFIhDLeECrIBca35IWEd/uO62GEjLS+8Q6bmCXj6Ijll",
-	"T1SbgPs09LyPIZrZZlA3wHOragmaq/OsHruQumXfKnzbJpdyjnxznnKtjbItyJDqaMJcK3/WF7bHRyRt",
-	"9T8reU7pAgLgh3mDtAXTVZF3iYe+4cpVctzIQ6GUEGg3tuNfLtmU/GFbGknr2GphCi1IxEZjau0yPSGF",
-	"q+WQ/FoPXt2K/HSPraiWn8++fmVWSuRgBjK4VV5UUZRneVVFCMJ2i6pG/Swv7cLgruK/sqXcgrr5XVB7",
-	"jfwD6QhOADrsbJKAgjoj1NLdwpArdstlpvCqlED19jraf/fzT913P5/vv/35ZP72lfl/2Xk7XgE/GzTg",
-	"b8CLfjz0Ap9yNHu0qFaKyKgKVp9s8GMRb1iEF376XBvH9/KoHKq3Kj7Pj7zDaY0gcbBfCnbrlEUbkGny",
-	"iDLPx19xeYHos0rU3CmU3kVNWd+5J2N68gQIEtVopFUhSDvLTPc73iYXe1Mjnbw3PMTcKIu7Hq/6U1r5",
-	"TaSV66plyJcJthFK8g6VtRLJSWTtS5CI5vVXD3I5oJA2IKYXqD3XCs07fYEtJ8Fs4uUb7SJb9IUvXBgp",
-	"5ZhskC+2EAY+2L6PmyUB2K+CKpaY2YTMDLp5NCOqmLmMTChuKFqlvW9Z2akj0e7PWgpdEx7/m/G0/d+G",
-	"p/308XLyt+//fvDTx+58+P2H7Kf9l/qPys1WLbZQdGsZVad73XlZJPF5xR8dp8rdyq58LxuNGKqz9j1z",
-	"NKu16O3Jvx/qYOeCZF4w+i/x186LXne/d3DwT5sENoA7bPjhDmwELqO5bttwEWoJzp/s4zdhHzl9t3XL",
-	"Yrp4orD1xNbM4+kXHt/boo3RpC50Cky/WGPNQ/4wt+ViY3GV+wBcmLclTH0BNGsvIKFDXusxcvcmPHZ+",
-	"P4hFBfurpgurQi+Mqtnui1fwNhBwesMUwUtmOJgUEevZPLy82aYzbqMS2BfsDrwNY1d6fmz2ddB5loc1",
-	"CAL14YUdyGWKtcmJILDqvoioMLqrXTfk5bGpq72oWHLL1Ebu9QHaTX7A2oBr2RfUf8QTfqJINRFhF/11",
-	"RvWkIMR5qDlGVaAsu70m+zkXnb+TmK+2PT0uEc/9TuchVMhg6X05MMRs4f6xvGJn4g8sdjPth9f+UMR/",
-	"Z6CvMm1a7CxivG2UyB+d/HcONn/xTurXMhN2ihdb8AvcxzV2kYbPulus7AK7bF9L+YamWALtoHu4DRjy",
-	"ItlvWczptbmm/4l42ylgEpTpzGkg3KgAqTEZJXQMJNiFG5kHG9heHiABDE/WFS35CEXR4L5aNuXim8Ie",
-	"wXTpUtTTMaFYfhs1DfiE9gU+ci+Bv7AI1znodMGxX54rkYKRZrWBIkYLyJSPuaCYzcxEbDiaIW0pjfRe",
-	"L6+8AZ/llQlsqE2aCZQQ+iI8+XD9w+DkzZv3Hwdnb0/O3wzevP/+/N1fDAENSRNzAbkgRabyXpuca4K0",
-	"UaFl1916KWyYAayzTXJpBDyuEGJACwhQrOMvGIsJ17B9S0LKIWmCFLHh4IkH7TMsQqRDa1VWtbohHO4D",
-	"OVQR2Gs0R8goyNHxrNrXsunldu81gsYtTTLmRQYvkfr7ShZ0ZWxAHC/PeeN4/mjrE6nvt/dmlVqOfgsu",
-	"W04LaLDFj5Ph9xF/z388//DrefcdP1fn4vIwOj0/Or+Z/ePvpz++bLPFj7/GH8/5e34+/+nnJHm3/9Ov",
-	"Py1+fNmO9hMxnL7uxP/4MSmH0edR/F7Mvov92xoYGIBYw/veyPEY0n0eyeh2EE6wckjm876ibsg5xqxY",
-	"CiRTH492N3NuDR9XXn4JPh89euitpv1Qdv0n9/363LfEbN9ABCuQIAhiLYcK+0zV8OpanmqgvpKpXkIs",
-	"srKqVYnmWxtT3iJHZSwmSpIRTQttrC9iBlU6zAqHqZwrllrGKLB1meenyrtj2piZHpg2+4J7mdUHnS4J",
-	"3bUpN6PAdYUlvbBNEEJ9AXHMNuJasDm+DBFFpUhwZXuqGQVPM8M/YzMDTVRfmD3cMDYjc5necDE+tqHa",
-	"oEXaoqyvzt6cXZ/lkZ1mRFDUw3Yfioqy2IaDLsWgBxD6rHmS2GGVB18jNvjQV6RpVpMwemvfuzH6dmKj",
-	"x+rYqznnJSZwUFNKEGmkzPRx3bGXDtoLeW//aQbaWVQ2uCkzjWCGjmabb2xqi8OsvrNQ7wJIOIcSIdOp",
-	"Dek3ombaiqhiMZjyp5kCfz618hqN49QcNIQ+ckUywX/JGEnZmKYxNAmXI2I+hxpAhYTIFXlBtCTd/RdG",
-	"jzSiLUbAnwi7EBsxUIokf6JIePLq7fk7FGivQjJkWFqKWrtNHSK72jiNRxgzvoJgtr0vr1zKZyvJrPu1",
-	"tmNNFC/Z89GzqPVs1DWiQ5e1XsYHrPVidET3h93oeXx4uGyi2HqH25gZ5lRZTSR+uOD1MFmi8/JB8lok",
-	"xSjhULLcyWonothPzrKs6phAaScCpkr1O8lua9aH62r/KVztJlydAsp6loy11Dma0HWClE0gwboA05kG",
-	"Zj22tjepjObPgShGEyOoyFERnN4XzXBElQ575PtU/nJMQpffbZ8EkEcDU6QB+QHrKr+mETsmIeR/hz1M",
-	"knGv4Efei3sBSaWGGGlPEhIxVGIzD4c0uukL6yDAOh4u6Alzs0Ge09DEBYU1LsZt8pomCYTuTehsxoTq",
-	"C9DElyrx2poyaI/kEFVni1cRJmKbMAVxGX2B8pOwUf4h9gMHu8R7wQzT0k42rVR4jKRQ2bQoseGS6M0+",
-	"jRQjYhb3RW6FAZdIyiLGb1nsOsd45h9cT49YG4znOdnzi3EZ6ZUsNw3sC/y+TX6AVCtVZG5NmaZ2W2Qs",
-	"QUKgiiiJ7RlyoLmEIm6r3/XM0sIw7Av4tEfMOFipr0e+9D2iBPXf/+N/+t8h7QniXLAiPFUac6Ls0cLT",
-	"cSp/gaflyBj4rS42pt+4NwvBafuNH1iSyH7Df4T5DvisBxJ1iyb8lpm/7dJjCIrMl17q4QgzKy1nuCpM",
-	"6ep96Zejh/oQPtRfDm3qN3r79/cWUu4s52w4wAxgd56YL6OpPQfMY+s3ihf7jZA0jeQb9EWRuhwQL3PZ",
-	"t3LuoU2ybzNgzTI+feljjhRuJE36jfvPmAF2RqOJZ1tziEWamRB0akbDZc0hs8XAyZZq74sfr96/azFh",
-	"GFlM0PnTJick9CEdEhuKjvljuSege0iMkNcXiicMfGjX+cXDi4hajndK2Fmg9BjvJepLXgpekWIXFqbO",
-	"otMvRHtMedzCe2OInnm9Z6cflMrOwJwVc6nZyiTTcKWhqiTKsVqRcUojl+kBVSgZTZMFhhPns9hPB+ZT",
-	"aLDpcmKcWgoaZECogA6RfkVKaOW1Z6BsQWVtpgAxaFllERubatO01sF4OrEVex9qAS1Kg3meZrskUAGA",
-	"HuXZ4Oa6E1vQJTda4h1q9Bpnd7PEMKKrqzOoiG3VdcAK4Jrzie2+5k8GD91MgBQTrrRMMZDbNUH25vP7",
-	"kO8fHvk9wT95m1+/HNcJDju33Qf+h+aDBFzhDk9mmZrg9YGsXersEogPZuQfrq8v8lRYb/iiI5zR41yA",
-	"oFdsJYfeCebNvk6ZiCb/1QtAtP4/23eu1/hJZmBxoIY7RVyxorkZVBrwGz932s93sAj7TfS/idv164K4",
-	"0ujY9SLeJcjTHYiN61yOHN0+ttPWbamJi+0e1YSp7noqs8SWgGd3+inAqVVT16+xFR/fBji/MaP/TZh4",
-	"9x6mb+wCeRC9bGPnVTqrLfD/B3eE/8tZ1nfgY7niU/G2LdfrNqJvXjaalbxvVpGvLeHta/VFzYbqUA+J",
-	"My8VVUe68IvryVDsxC8Xb8vO1yz9d6s2vxMxu5byLRULl+Sz0jxxvabi/nI2t+twZstG9IWrGxHUlW2v",
-	"oMHq0u1uYO+YQsOnrWO6yIMOL80brRN8A4thYPEYMKvYCowgOWspMfW3yFuvVJsPSMJv2JwrZ5vH8QC9",
-	"vXk2VT+j5U3XluEnzdqNQ3zBXrtEK5fiiu8fYXXZf5hX1DEal4zkMNywIpKyn1mkMevOAbdHCoERNB4p",
-	"SWLIlK0QwBVxNVW/RuLI461ypUKQrpqBn7Nhi3M0wzIwLKqi/mJlYkTAolsVqKg8jhNbh0tI0apI+wYX",
-	"6/Qn28LAmst2iAIo0oa+1ELYSW9+C3fbe8K9W2oCln+hczZVerncJCx/Gw55YPgUxDZ+Dqr0Xg3KFcRy",
-	"ep8kpTo9IHyXX/2GaLK6y1EN6rzzev1EMkvianl3vweDufzYA+gQnXo7X0Z3AAWs/CQX8ys4BX8v63Yd",
-	"duddmax8iE2e7c3wVy4z3d7NNWebbjpbrfWvF2a9oNCrwRQhE993B7bgknXYLw6wwkLsArWwgIvdIdar",
-	"sNWQ/JJOzeXqTX3hfPKY0Iz0OsBqYfC6+RBIBdSdslMUTM8fH17DPT5RJZvkntfaxDJUKvrCJT0701Kb",
-	"2ITewodN0CpjXfl5pmpEBRmyvjAcC6ojE9sjjvA4IEpOGVTPSRQrkoJtIbf8kM2OheyL5e5YNl78AGqy",
-	"uKofEM1XMuyQlM0SGjGFZX8YTROOMiEY0CoJX+bKrUiiNrCwkMWNgWxikGkqp4WpjUPtYdXzLVhzaqh9",
-	"NoPsK0pGbJ5LJq7cXCrndbajq2w45fq1Q7JHOEfzGhWN04RRxA7rCw0MmMUN5GOntvkNdq75hhTB7enb",
-	"mjK22vOGdNj9f34FuASNDPIM1s2yM+xWCSa4WHAuaJk+xjn7Z/j3n+HfyDjNEsHCJ0dkIbPU52Z+uY6c",
-	"IZbY5A1brM6KvfZZiXmzXDUtIEOjF7IRxxJXgk7ZcblNivITfmrzU08uzv/KFqrxWJKCG1mVmmivs8tO",
-	"AfLwbPSSdqMuaz0f7setA/bCUIajYcuRhkN6NHQ9QCEvpDzikUscgRFd0imdoRkVwWIE9V9b/xg+u7l4",
-	"+csbNJTXLu+olDwDy3sZvRg+p0ej1iE7iFsH0bNh6wXdH7W6rBO735aWh2mWLo+UVxbyt/kLdnmof9ol",
-	"OR7PB9qWriBqJQz5MyrtAVFpXGm8ui4SwLu28Kc5rnoh9tTmG1C4ffFyod1KIT90vWMaIte2t1xekBfz",
-	"OA6ekQ+Xb1qKjpgXXtYjz/ZJSkUsp2S40EztoQMQxEZhhDjwi9typlIki5KodcPYTDmnPhlmoIiTqx9O",
-	"WvuHRyjH9UUiXctDzB8cMjsBSIx5+CdHBSFy4SISSwCemE/7Yi7TG6gqRAlC3Qsq9SL/qrG7JJZGoBzJ",
-	"FG0Ats4wmoLKhYItSJcqDZslQBDDhCqoTwT1AsO3J/8YnFycD/569tPV4OLscvDh6uwyRPLY7HYMFXVx",
-	"DG3yVxsS2xeWUjiBf1Wl5QAUMvsSekohuFVJcyZQtiBh1CzbA+yUC7M6SBdd9ovCxHjxHyPZlmnijhTn",
-	"WwbwfW0WccMWZUo/3f+7fn7560k3enXAXh+Nf3jBf+zcvNmfvjuQF0e/XL5Q19vzjJ3AhmcXr6LViBkT",
-	"bAEJzesjFhS1LLDu1u8hle5sPRnlnMCzNblAKovllkC4x8e2/jQQj8wWKK2E7/9eJksXSehRk6DoCGoz",
-	"takiUxqznCLkxdTzOPp1NGOv/ceI6wQPvA3ghNy3bqcIgWvmZVZtpt5ez1F9I+O6ci+/1zE5LpovX60l",
-	"739GgD46udXy+CXBZllEqmg1ebmGmCVM1/R2eAXP82SOXhGoY3uX462rrXUQoETQF87DABcOs1VrQugN",
-	"/ub8dGMpgxu2gDIGpJmvKDEiopPkDEgg4bRU5mBLXvWNyhxsSnJBGPznM3j8ZzEiFCTWmRFW6yLeRZuy",
-	"p36mbr2OgoVRIAksT2Fp1iSw7FlLLeSOW8NxX0RZmjJIomZBnqi1MU+qSaHbhMx0XxjBHqNBrVWEUDJK",
-	"mbIBn7YSp+0yYSk8NrlWfCzA9dcX0EPbzotStmJKcUMZRKyw9onl4Y4JuxpikAxtlJsxF8AyhCwAsWCo",
-	"zEzpgigG23S1tfsitJsf5Jn1bXINNV026QMFweyLPN/N7bNOI4BOC9qTROSt0akgQbU4BLcORWw9C6OX",
-	"Ke3Cxbk5R9sD3sWEmzvZR/+jQse886jCctWKyEwxZhdLubkPiNHEOhvlcBBXMaE2i7wK8s3NtwWb+2/r",
-	"tJMND2LpHD0pY6BqEQAc3EsUY0preg1h+TlayJE5Yq/EQZERka9013l3CTPxwP9nkvuGJHcEV3xsZQeb",
-	"6pr7txzRSGIMxfR54C6IjHj5lisFDo8vleqI7t5OwPJRVJMQsZFV5kB2NLo3a2KfbDOHgb1onrhevQ89",
-	"YjOHAQ0eJIpDJXV5NZFp5RK881mEjbSBCG6105L9i9HLsy5rOM4Dl/81vOt+MucUzxRqU/ubbu9cAQEw",
-	"xZqp8q5Qfry4Q000ZA0XlkmCc1fkTlhLNJdhvqGsQl1++INRBArDXNTWAcGyCVWmtP16TytfmkPgwpL5",
-	"3w0p3kmXF+xx9twKENWsGUDU/uZmFGSX5Vo+/6lMKUvaZftPb+bvWswKNBDvXq/OAoXAtPUuTBSFNC+1",
-	"8im33Zn74V5CzgGv5xNmBP2+oMKLf7VibSl5lCtS5KA1Kcmw7CGUiMAqVxFPo4xrMkyN5G1n5ciT5YyJ",
-	"vVX1e9/i/h4raDkwffrSKE7GqvpliP0t49FN7shRARlLiaWlFDejQQdPzpSzkdvkD2tLeE2VJv/x7/+t",
-	"Jh4U+sCsn/t7M5VN7zGAVjNmSyn8ktHE4I+d1EsBshN/Z5+Q//j3/+X/+b/+583z28Sg8gK+w06EMBfs",
-	"GQPd7ggGQmIvWlgBtnnOp78yf5L/93/9P/638sxe7OUOTlc49HU+V0DmP2vH/malx5F4UPTuRVSQGYeo",
-	"r9Xxh3kWQi1ZynviY3hyUTE88PKoIZY8IHMMLpwaTdvRJWFtI8DooMGoIk3UM8xQVBMIJiBQhLy+1dbf",
-	"YIGPpSulHIgp1g1v9J4dwrhMDzSfskGmo0avka+oYX9Uy0EQnSIIwvaFOtz60uCGNgUpYDJEXqf9zzv0",
-	"m92h/Ai8rBTvCuHfpTtU9D+uvUTvSy0ecwbdHEOxhYLyBsQLag8wkJ/qvoBa/5BFPKTRzTg1OheZSsG1",
-	"hOGGRnen0YREUmBvqriYxVbburh8//fzV2eXg9Mfzk7/Ojh/d312+feTN4Ors9P3715dOfmyFDYbSXPz",
-	"hbSVpfqiGX5/dk2sKBPuHbueRUPIoSaQSHBLE1fTgdAolUoRmiR94TwSqk1ChFdIuOrZbpjZzPYyxKYB",
-	"MCR0/2DQfhMykpmQ2XgS2NAQmmAAmWtDxBWZMJroyeIY+2uycUpjqIRRrBINekF1JiNlKyiCBEGdfUFI",
-	"Dq9XZ99fnrw6ezV4c3J99u70p8HbK5DSp1inYtXbZ5eX7y8HlyfXZ0XN/by3k0uWIBBdTBMzRGkz5X5W",
-	"h2TKBVQJwfXbDcq58IGm59Ihg9umUyYAu4wQWBHuOLSxFjheJgr0CXvm2HN/tP0dQq/DnodmaMOFWbHt",
-	"E1SayGaGmoa28ABRE5qilFR0f7QLhX2Gcy5iOYd8qxn2ceyLptlOzCI+pYnaC4jIkmS5OggMgzHYRVEN",
-	"6FMe94Whnc86RAWEKogaODU/tE6l0KlMiKILtYLlXLmm5BtdYLhVgjtor+iTgL/Wt3ho7B9MvGbrXfMH",
-	"PnpuhMZnnbrW9o9to+B6NkIqmG3Co/QA/BmGmXm9B6+7+73DTm//6J+VLoTdF7U9eBwpxDBnBE+j9/Jl",
-	"27xuAYGbzrs/ulW0O/tbLOR5dSEH+9D9cEUaUb4eRw/8VT1vH25aVHVFGLjoz49PVmYmFQDx7pe3CPy8",
-	"vIjPu6YN/QCUb50gnuc1PbFksl1ONyzdjWUW9oOck7wsUcqMYg+eoCGz1y0grD1uk35jlg0THgVkSu9a",
-	"dMz+8qzTb9TmF+bIfP9AyeZfs3YUHpUhh8CyvZQzT8awSFMSMuZs2MICMysFjSv4mSnyKotuzP9/L0nT",
-	"UL4frt++IUzEM8mFDkq1myC0yjV4SLhmfeFe3CtFYUYJo4ZdQTWbHklZzMHZlHBxo0gm5qnh+nFAaGxL",
-	"YsYZ0iCmjFogbyHw0Hk2U4c5tjo1mOQgqPHj2XeDq7OTy9MfBqcnpz+cDa6vCzmlGWKZnB5+He6hPMBj",
-	"NOcmUETbmSCtBcBxIGHotS3EYgWdNnklmbKpYlAEqi+AE4OUd1zKHkafIPpU0U1Yxz4+siEewzbsAxhF",
-	"QKAD8P7hkWfxdxX4Uz6dcjEuh1C4Dv8Jo6nT9etaGa0Nlyi1NTqC1kLu7+43aNyDa6tdu8UpgJESfDYz",
-	"uN14W3kR6x1BWxEQJnQWL8Cym2o+4hGnCQigScLHUPylDWVSbKf5pcFa5CO/4TMWc7rUvZ6J9tz9CP3r",
-	"zV9P7RCDfOFApgEZDaCilM5K9N41r9taL8wx59LCY1VyjisoNfT6ws+kUnyYLGyf8D+1xRLp3sEpVbT/",
-	"KJWYeHfy3ZuzQUGa/gJmuRpPzohBUZ5BPk7hr/jIhgQpuG/zf7DfyU9OLleRKKi/TQA2msAwkRCtUrNm",
-	"XNSKxGhv1UZrkSlNjVr86NTor+CIKgPUsClmaMOINMPqMWBlMIzzhyJtgomxoQjWd+QyqMNlWNik+N2S",
-	"hBFeE0bmbOgzdmQNyNhjGa02GlzN6XjMUvLhvKhgEMsog0zRZvjUSLl0xtsGhw0XhPSFOI8N7IshFzRd",
-	"gCJ3+updQDDdQI5GCRfMSGon7hb3G7YBU56IYD16UGCD+npbv3GdLgiHlk79BnSQguiYkOQ0wTXTGDMy",
-	"XNgqBseYO5vXrbthM+0KFdgKUE8USWREE8g4hKaDaDxIWSIptIZA44MB2tMwFz+M1p8y0nzW6e6B9mnr",
-	"adrEaHg9xPBdPWE8hUzjUyQHrSt7nq0LmfBoEZD5hBvUgJBeRfA4VECUXiRMBYRP6ZgpmwUqBIN+GsrB",
-	"3GjT0NQDa1kel4KwLH5hdkkRhQRCCcY64ZxFNck6xfSVwZiNnBiKR030FOT4LRNCecJWFmexWIe+ctcx",
-	"0Ncd6sFZ7+Qy3z9RZAavlMUaqxS3VBqRJ4aPPTm2Z4CPDCaZR+Y0Sk/4dOz9DeUPesfuiEpvjoxA1gI7",
-	"lJapyqcZUsVaWcrzByOZTlsUDtg++1OHyckbjI7t/cFIVMIQj9oBgSto3dMvVCmm79c6QS1+mGuKP8F1",
-	"czewoIpPFBlmIk6Y93tfNMVsSkKFb7Uy3oq50mFAbpmIZcpibI8648JwiluWKi7Fnit0wNO+SHjEDCza",
-	"5DukSwr0XFA2sJz/CENQJjJLjTrjLriRubHdTV/YiB+Sy/+kedDp7K251CcGMNtoDCOeMJirfHW8HSNU",
-	"2j+r+iBqamdarRg4W5Q5MhwG/hVBI+YVExWP7Xtvzk/P3l2dNYLGu/fX56dnKz5t2/fa+k4vG7qCxl3L",
-	"rKZ1S1OzfECqHFzmHz9eNYLyk9Or0iOLMB/Ov4Mpf6z/sfLRG0QC/9E7qXnE1ozsvvm8ja4EFNoAalcC",
-	"bSsD/kxvKWLGQ0eAoplfhz8YlHyENQkwumRLKqP2kkHpqNP5kxZ7oXIAQFfYeolX15NjtAGubjPtrDQK",
-	"z4nmBcrBTAOypoJSndAvInY2FC0zK/a6EkTtOoqHNrBH+3TNMjho398z8U9yck6+w15qvhpunUJG60Fy",
-	"3+g1bjvtbruzvWZu17vatApQMcQ/4bes/VDMWNfOh98yYSYBQ7SvUGC9WDzVKTNC5WqdAgsl4ltkRKdG",
-	"j7NS+EUqp0xPWGYbabO7mVQcsAjzaiDjrS8uz05evT2DPB+smbDXJh8nTJC3Z9eX56dXg+v3fz17h9Wj",
-	"bbg9WEYwulUxrLwMHcWd/gHn2yPfoerRzzqdZ1FpNHjEwmPktHNuw/jABgf9SIwuRJrQgQdqvFuHGxAO",
-	"9EoK5jWQNQqFi95JDVd+Q4csQZskBLSyuIejg8abUMgIwHoRKZ0Tw1CNrI9RFjxe5UZ6a49jO3aQU+SC",
-	"9P0b+eHszQUZM/Er5YOJ1jMXRKwGWmqauGq5NkhjuKgsOzCHPZGxlZHMlWj3xb+R658uztYNC/EaLO2L",
-	"1e98wZH/0m98f3bdbwQw8V/65biSfiPAWf/SN9vuN+7Jsx0qs1oAXrO7lX4Ni/IPL+fw+Iv65T740rDr",
-	"sLHMVXuAd7umOVLUXmFfrV95jwvtf0GnSWg0nVuWQkVECRW8AgImHpBV4V9tcq6VtRVioQO4OOHT0Cq9",
-	"JGVKJtAzSvrlEEA3tbYFaPJYh+jvZ0ycXJybmR9G1LdDBzvNK8vjVqGEfS3nhQ82hv5rCgTXvqUIfN/2",
-	"XGrEAB+N1lfXsZ1JCbujkU6gk3dobnoZEV0fJ7CKE50yK5hwo6zxJG6vwZ6fTt6+2Q173Kr/xJ5viT22",
-	"ml09AkF6+UrM2e90MAjQRvyxGRMxE9HCJTj2yuUqQUZwxQeNlj7Gpi55Xf9IirhNDjvPClEgKPg6xr5C",
-	"KJLN3ANpaQXRuoSlP7pCHPQPxk7ouItGryFvzLkwcctTKWwBuaIBL5YrNWCzqWnbdgyjMRfgUVrGXNiM",
-	"Id1Aql0cUfs3cpysBIQtsQlGaK/3Axekq7YD0W49x9bC6MRHQBvSnl+K9tpbkY+7Xv62zZ6eFlXp1eps",
-	"YyA0508UOTUs9rT4hJxcnJdzffFVcvXqr0UzIC1lovrCkFVo3IytJmV6QzKBiTBxj4AbH3+imoQoW1v+",
-	"D0L109tuaGP/+mKpJhPUWmq32+g8qabyWqXQZaJA6BeEBoboqtUcHCrQoCrwWlMFrvfUMUGTfp4dEfZF",
-	"SbHwa2uOJXgWUpmNJ0WlTts/vHDTqwBzeLkYY5zDkEY3QalCJ2QxoxQGbOzi/dU18Zt1hb2+kKs7RgV5",
-	"TygkbsIrx+uKi1po2JYleSgcdkFBcU1ZvSdEFAqhem9oe1CzNNwL+iI0GoYBWN77IyRNrFRuzn8Q0SRR",
-	"oe0gZJ6EriS0wvf6onhxwONwr+2cH3hGaDRxp5umdAE+HaOQhGRGU62O+7ZYE/xFmugDCQjNYi73QGeq",
-	"1JbotHEtylVoxxVMJI9YCB/MqFJQe9wJmw5+NpgDmoPIBCJxFdQz7wuIVaGK5NfGhwBpFgWAFYlZoqna",
-	"a5MriRWqQkfoBqjLhqQJdW4N1kG93izSEDUrMz3L9J7BUGYwtS/CWcoUExEbGEEn0QvbQn4EGCWiRf68",
-	"TUIR5kmc3TZ5y6ZDaNKGSlRhJbmBxJ2UET4W0iFLXeuwzc3CXF8hOeqL0OBuu6A97WiSiZuQyOHP4Chj",
-	"IjZnjeiDzTc+vXr/7uxzeOyayduK4LYdT9v22x1AF46QUAw0hWFxGDad6QUJ8WzN9Y1oChE3IX7yiP5S",
-	"H1c0gqopb75U2lzX9qbK+43YtlO9L+12+/4eD1RIElpoWEsHUNuUcoV13KCUAXyJfkbglAo9izlOqgmd",
-	"scDvbdX70nedi6ChiV7M8B9g6fd7X90bdMtlGVSbmXL0R1DnbTkm0JgKaApi1hOFCyMwkmiGQKwGld4J",
-	"eYU9eG7jpjwMs0fXF+FdS01klsQt6IbQI8CDbWsuZbHIT1LEMsnWkT5hyawvoDwSQBD6LccSEB/GQ/DZ",
-	"QBYswoeWYxL+o/U9bKjl4hpDcHWo5UQ4V0mZxcfeZx9sdFfrrWVD2lb9X109zjDfgvf+Bl224ISxj5Df",
-	"7aq+udWGJlC2+5SVQcrtrXbpi/V5qUWS24v1DZXIgllviTJYQdamyye2491y5r/P90Cj5CJzbMOJNFDI",
-	"Gz7fDJ2PNjcRwyyobb5GLmjK1X9d1/sLY26XenfZ5QNLgalGmUBx1Jx+OgadSDV6jS/9RsT1AloVwWz9",
-	"xn3hYRszPbDLMTIuhMQA/+0WRYnyke8/l4+t++L//j9P0VyXCbEodmGW5q9w4I9b23XMnYdazq2XCRJR",
-	"84n1bybJ14Z4fSc0TxgwwM+0bOTLrIC8xgxhAzvd3ED+I8y3rIF+2Z8K7SNmLNXcFqoAQX/Zf+T7Rj/h",
-	"W4VnEpkpwnb5KLePaUKW8c1bsSFjRsiu6KMmYnaHge5yPEvlMA9ptzjwDVq6gcBIk5UXEVyotjpRo9d9",
-	"fnTQ7R7udzruMk2ojqazpPWw9m/2CHEcT156SH83g7qaJkWnwhcPQQGPAW3R/C2XY2yft53AARIHQiD/",
-	"eElmRLEE4d8vHUBtsziLZbZxKSBU32BUvwGSOApB5pDhs/yYrfADmAW/9Bv3QT9Hw75Fj+X+cObx/Wev",
-	"x9y/Giz8TdvueP9d7Hy7Tbr2f6WNomy+U18/d78ycbNdZ79SCMOSLLoiXKlUniFX/xu7ZvDAxV8hyK6f",
-	"+YmVcdet4MEhEgjDBwSJ44cPChXHT3dva4jfPbDOCX780GonbrePqHmCQ1Sa5m1tv8WvH99/zQZ9r27E",
-	"lgsF61qxgTgHiovR+nKgkOGi0onNSGdOCnA4WmoQtiMzhY1fWqh8665rECRKLPCgi09+C3NTj907QmQv",
-	"6Itv06dty7tYeIAe0A2sihpFW7ACJ1Y1BvvtD/q3bguGy2qZganmw8T22ip46vq+YOBG5YUbYZtqQVDq",
-	"g4vC+oQICCV40c4JXQIIGuVV2/zQ3AutRakvPK9Cm0BfeRwAuoIpulCusBCp1hUylwAKCkEQQVFRqChI",
-	"xKMJVgj16hWtqhyE6/hK9YOMtFBfPcjXJ57v7x8eGX3iG5UUylUMR+nkXLB4MITy+8Di6+r+fPY+TDgy",
-	"210uxdeuxvNHYf6/I/t8GHV9HOHAGtqjwkJjq83D6e1tJBpPv8D/ro6yf+3RhJTplLNbVtAF39l4bNu1",
-	"lKqAWccex955KwM6EBs3hbSf2MEqMb/2YtWEr7sLtTp8/atnrv4LUpIH0I11NONfj2Q8VrjBNrJC6sEI",
-	"SqhXhRzklOOZbh3IQtpjd1zpY//iGhnYnG3g4k1tKKYtymblovxwLe7m834r6eidxHs3AR++udiQUfLf",
-	"IbH14GIIoJFZ8GybSOfq6S3MacTXVWk6S9GTqpzBmeecPwXPRHmAN5AHaSMBpthPHIZrhlN6w0iaiXCv",
-	"lLXee/oUkicnUunei06nA8KEXfdyTbcxVxpJNmAjZHB6GUIGdMurgjAV8NWU2iT7IRljqtmcesZ4KDe3",
-	"PBT2qXcCtyuw5aoWYHm0pY+KZN/iXfv38svOrGKLnXhfYF5ADdBdhL0tL2XjiIoPCydb+cMPCqqqYMtM",
-	"8NdWGhvaAfK+hjWrrQTeQG5/pSMYdnq1KanouwWnST4+ND1YHnsZ5c0kzfDpbTfcy33CKyOMSCnAqJjN",
-	"3oXl+U7iKRcFfjWp+Vthn3nSIlTQZKF5pAJX/1YFJfUrkWMPFc3HNZOsTUC0GyjfNjsghC7ef77//wIA",
-	"AP//",
+	"7P3bchu5ljeIvwqC/UWY+neSInXwgYod36eSZVu1LVtbkre3q+g/E8wESZSSACuBlMRyKGLeYO7mom9m",
+	"voiJmdu5nOuZN+kXmHmECawFZCKTyYMku6p2tzuiu8tUJhJYANZ5/daXRiSnMymY0KrR+9JImZpJoRj8",
+	"4wcan7NfM6a0+VckhWYC/pPOZgmPqOZSbP+ipDC/sVs6nSUMn4xZo9fg4pomPB6kdoygwdJUpo1eY0aV",
+	"upFp3CPTTGkyZOQ50ZJ0d56TaEJTGmmWqkbQsG8OeNzoNZ6OutFOvMtae8N92tqLnsat5+zZqPWCdob4",
+	"l71R4y5oqGjCptTM47+kbNToNf5lu1jjNv5VbR/DVO7u7oJGzFSU8plZTaPXuJwwYr9LuCJTmoxkOmVx",
+	"QCgZcZbE5le7tIDIlOgJI2+k0mTCaMxS82chNVEsvWYxaYYn+CyZFM+EW20z01cyHfI4ZmJz8sK+0HjK",
+	"4UeVTac0nbtZy0wz8/mRTAk8Y2h4TZPM35VR/tFiPw7Nw4RGEVMKFs9TFj+M/oaeXNFhwuLFGdIokpkA",
+	"uuYPbTjD2jcfNr9MXLOUj3jdDNmU8oTQOE4NKexWRlKMuDkDZM50zYThpYE3bDHvI3yVzGWWVgYf8VTp",
+	"HhnJJJE3cIoSLq7IDSPmMfMxmcEBo+oKt5QIdkOkYOSG6wk5e39xSbbpjG9fd7dppifb8P35dsoUEw8l",
+	"z9e5QDUbHcASa84ooSKGv0U0SeD+9IWhuhQMlt+MJlTDQ4dnJ+SKzUmUMrgcAZGCULxp5h5Sc+tErICA",
+	"W32hvZlMaHUvuVaVHZkz3RfNsLqd4Va7L8x9PRGapYImuPSHsUQcwTsh7ieCP/wxTO9QkEyw2xmLNItx",
+	"JgckZpryRBGaMsIFbJEldSLHJBMxQ+aXc8sYuNo7qV/JTMQPIpCQejCCtwsKvZOECnXDUhbn34IboCeG",
+	"Fcd/oKDQEy7G5oKyGE50LBkeM3bLlYbja3lIccCfKCDT+xkThycPFbGsOIJLZO2UKUXH5m9TGbOkELUj",
+	"amY2pAkVEYvNFNWUpuaVGU3p1L3QCBp6PqsZe8AsRTalIK4U6Hhu1Yv7CF5ggWTKpkMUrnY6pBnCfEMi",
+	"6JQpwnVf3EyYIFdC3oit9aLZXmqc3UNF8YNlXXUDfaFXbF292LP7JLIkyTdpxtIpV4pLke/PVxV11fnW",
+	"yLxi2n+o1NuUOt/i/F6x+RNF5I3Aw1bIPpnWSCA9YTxdlEGkVgQVZ/URYmiRbeTyqNi9BYlUR1GUBN+K",
+	"FzxKHv2jZVlq6+SlR7YzOk8kjS+lfEvTMXsc4WY42EBLOUhgOJ+C9vtkKOM50VISeIQ0Ez7lmnQ7e8/3",
+	"nz0lw7lmamsJff8Apguz5QonC/pUicjGPJhpX3jZZV7yKZPZIwWYW6e2gy0lp7lCKYsYN9aVOQZ8yv5k",
+	"NIx5DNOkacqvkW9xQc6P//bh+OJycHlyevz+w+Xg4vjo/buXFweoGkghWGQGNDsQJVKx2KP0pZSnVMwt",
+	"IdQ9hdQsldc8NiZ1SQgcX7N0TtwfQbPmiqRUG5485Xq1wHLvDcwLg+IFT3idFINXRq3brWIcX4L9mklN",
+	"y/N+SXkyJ/AHkikWk2y2aqKxeXwAjw/YbcRYXJmnP557gDT3O0SOyH7Hba3Cb2kZ0/nyS6uy0YhHnAmN",
+	"X/xWgib25syVIwNphmYmPbI4kTDoi9BQpEfqCBIGKF7D25aayCyJWynT6bxHRjRRLOwRbgTXlKm+GNLo",
+	"ilBNpjwWfDzR5MPl0VZA2NrTZGyr2lMTOm0Njr6Zs7HjNHDOKRXzfAvMCOUX8fYkVGmibySYfyQ8N1Nv",
+	"HY40S0Oj5QUN1P/g/Ht/BAWuRNoLFkljQGpJbig36vJIpgyGNYq+b+3QMeWCNIsFKiJFMt9qN/ztzg+G",
+	"ZmOGvKdM4cU5hEhyAsrs8i9HFKxklUVmB0lTl09FZR5MZNNG7+cGjN34XIhxnXIxtqcUz98HYdQqmfLf",
+	"WPx1jBI644MrNi9dOucVszb9kgtlZsKEtt/8lgzc+Raa5iDKKya2wAgxSqMYByQTYFYEJGXX8gqNEnY7",
+	"46lh06Xz9fHjx9ZhMW22uMFgHZQWRmDCzBy7TDEzYE7Vxg+MpiytO1T1e3dNeWKUzkfqN05kDDJvyBJ3",
+	"TxLicXhUy8oP//564ztZcKDIXDLrOSAF5ymtyHIeSmI2YyJmIpq7m6TpkCoGpyCWN4I0w9J7nnD+IFQ2",
+	"m8lUs/iUxZxewkofQ/2sGHEwNUMOgHpLdSJn2i985k+nWxqW9ePF+3dAvkdp5CsUcec4qlfD/wRxhXto",
+	"2udUs7dWb3oIfSraWU6aXGwRTye6P13MOzqdDyjK0+7OxoTyFracZlUFgIxSOS0pCs0ZS8nJ2QFwVHQv",
+	"KzKh14zQvjAcMtIsJcMsHjO91Sao8xqitCxRrEuaJkpa77GesL7Ip9f6/1nvkZHvKG6VWtQq8sfh/9Yz",
+	"fZyFUSvNZt9wEcubtepCMfI5m1IuDMtfGN0ZBiRhI+2M4wd8QDG9XCnKhOYJjjyRSb4crohRCdd/ZxPF",
+	"C79BCz8vMHHD2uIp1xql7YrP4IcebpYutUZrecoSW/RPwV7uZYSSJu0Le6PMnblKjNJpdFoz1tYKGxWd",
+	"qA/TGRX+N2hRi/5J0MLAa+YeWYy8wTOD4u9uly5r3n1YsNDKymXTsyINn1mcX+bTpZieU34rWiAM+YfG",
+	"7YagbBZry/VfLwx+k0oxTuZE8bEw/7YUNnqUU46biRzLTAfEBfpJNKFizLb+HLryg7XkYlc9Lddt6gVL",
+	"r3nEiGbTmUxpakyx8pN/SGRvtWoLHMJN8YCAMCcJ1Sxt471+rGq7TqOt5asr9Nk/i+rmKbL5B+BMH56d",
+	"/JXNrdttxlLNkc9B0JrFA6pLFGrsdHb2W92d1s7+ZbfT2+30Op2fGkHD3DbzaCM2uooVLJXDHDSQMRWD",
+	"7Y5e0G7UZa1nw524tceeG1o8HbYcMfbp06E/eJYB21oYN6FKDzKVT7dMj48ThhqGMZjB9+JdURYX4jsw",
+	"t9Q8OOXCKFnNm9QIcQHuI6k0kSJihLo/z9BvtHVAQmOvWBeIYNfmNAZ1NHt62Xne6+709pbTzIyEN12n",
+	"GatZq6BTVqZiQmdazuroMkvZiN/WsymM/UB8i3S7XiITUCFlkRwLrhjhuryY8W+tfwx3r85e/Pp28ZN3",
+	"eOJRQv7cgN2CCedzCfyTVdm5ws8jh7+wSJsl4Pk8wnf+yY/pFZsv3QujvbBkFBA1Mea7FMkcFWOuiMty",
+	"a5MLJmLCNaGKhIdWVKOYQVlC+lmnsxtdsTn8BwuX7t105+/62flvh93o5R579XT85jn/sXP1dmf6bk+e",
+	"Pf31/Lm6bHy10/f402N9bjVnaPmhecsxTaF8Yq7YHP4/12yq1vFYyx3vCg9fmtL5wkxhzOUT8VImynNx",
+	"1KzKQPM78CKWJDnnojOaatLUKZ9OWXxAupCD2OmUrq6QRu/VqUy8n7fKpyDfsSm9fcvEWE8avW6nEzSm",
+	"XOT/Xrc5MPXaJcdTLj4otJrud1k73cvOi17nfpfVCw/UX65MsRSj3NbhDJZ0mWmDosFGNEs0SnGm2suZ",
+	"cW6/lZMH8wWB1zp/eihlwijYHWw0MhbJNVs1X2+SmCTmTSj/xH6nbjYQhy/Tlsb0v9l/tSM59cmKT1dJ",
+	"GjRuW2PZWssUO8Ono33aYa2d0VPW2ov2hq0XdP9Zaz/qjnaGL+LnrNvdhClyNcgTRNdTEORFIsdcrGL5",
+	"VsruPVzKgkiC4NkK7wUku7ggG2l+uDwq37TuTlDnWVjgcW4jclJ456p8wBePUGmqdcI1J9bKy3pG0aFZ",
+	"4U/sVg+iLFWyxgdyRpUCQYQPhJD+Yi6SeYvM6Jjld0yKPO5VZkWfPp5P/vb673ufPnZvhq8/ZJ92XugN",
+	"tye9BxfPWdI6Ro7jBqWFr6Gbjib19xiyryE2h9bkgVEjE0ZBj2Rt8l5PWGoTxWyWyFhIG6GZcnHmbUU3",
+	"qOzMY7leynSWCnAeTp3WaxlgaYd2QC7QWz7NpiAlzP/A9PCXzlomWeYn7uH2O/sfP3OhP/sPtbixR1FY",
+	"UiOKGmOuJ9nQcK9tSWe8ZWy0MRPb+Yfv/NfVFZ+1JJCCJq2ZhPQgnFuFX5eJ9hL/oiBUJvA/vYzcNjkU",
+	"c7uT1nFQ+vsT1Rc2Ix3cESogSiL/htHQQWWDoWAjmFH4NVOE4ht9wZXKWGyjuD0Y3WwjSeRYGWUQXm6T",
+	"M5YqszgXBMTDI6TuC+vRQH9vvomlffGY6X1Y713dLRA0mWseqUXOMZwPwFFdwzZYSjRnKWmWMzsDzOvc",
+	"gtRpDIMZmuXxseZwDnpR4I6w4SbAbzfiAedmNoeGc3Jdo9BZNrsxS4EkjNXDoZpZXvwbeYMRgg+XR8Q8",
+	"Aps84uMsZUaeVE3HZ3VSfsRYPKTR1bo5vrLPXVhHoHk1ldNl3MoYgkaOWX//jKVcxjVSLRe03RdV8Vpv",
+	"m2smovlgPU3f4pNnLI2McZ4wBYSV9RMGQ37JfAMUyUus8P1Npq3lbJBLmcWvgzuAgiCGO6oC/KmI/Bh6",
+	"bnw6jShZdZq01DRZL+fcfbzEx82LeqQ3IP0rM1vwQpeoX5GOcKbtIYKNcbcmn6BPt6BgAqVTUEzKO8qf",
+	"V7GXy3z1ZSaD9F+2TS+50lxEGveHyGubb4kHpayo7ddq02kqbebP3m3Zju20O7s7u/4xkhk6TXM5Z8R6",
+	"ZZT9xVE6z7ubj6LcPJbooykbQWaVU8RshUoT1IQgz0S3Z3S9rpp/dn/lZ82nxlSzG3MZUwjDFGkWI0iT",
+	"DsgwBSe90imjUyPNoiSLWXkbduumkHpJhMWTz7prVev8xaB8UErELC1xYcsXdq/2mGrNprMa694RYd3l",
+	"O3PPwQKodUqXie3HxQMj9Acp+wXSjY3NP8hAdxlcsXlAIp5GGdcDOWMi6Is8hQ3TQsxmTRhN9IRMpeAa",
+	"wiBG4VJGPYmxFsHPegn6AgosBomkMQRXbJQx8CJs9lESZXogRyMj1eNB7rYqayPlnJp1foaciDlt6vbg",
+	"CPSyMxu+WepvibI0ZUIPXJynnrfnUaDFgqybAyIxsIseuuGcUJE/A9oePigYaVpbzDwEFl4LXgF7rCJR",
+	"I5mmLNJkIlPFyJBqzdI5UZrOgBvk/CGfd9l3s/O8zlPHbkrrLL6m00423ItlakvZUmbkWcqIeVRt+D3P",
+	"V/R8ra/In8qS7dPH10zoC2APdfF2c2RaF0xoAg8q0pwyw9Scsh0bkhvV3ZyqrQOiGEMeaPbEnAFwkz5R",
+	"xBu4XSf4zVxOXd7SwgEqAkkrnWVBI5U2V8pmMhreYziRUlxpKoyVq+ZKs2lddmOFkUk4Be7bywh4zmbJ",
+	"fOWUFyY54oKryaBgOt4lXeLU5UsujV9VV/Ma1mitYYSXHJngQxinklkasSXa2g0bEvsAGfNrJvJAj5mW",
+	"kYwk4hod6TIFa+Pn7mfU4TY3MS7gC3XqWzZDuTfIyeB5YxM6pa3ddrf1fNjiwh2OGpeHPZGr9Ujz0F3Q",
+	"uGHDgWI0RefEqlc+suEFPPg+05GcsnoXlaux89hxZVHFAa2eKzf35Qd3Cbue0tsB3m/7L/Q5PO++2PFc",
+	"EN06rcFmHtach2OaJsb8RP+HNR4iKa5ZqlyZbhKbo3w/Fd7nG3fAL0/wNc9Vmx+I+14Hq18sdfPY5R7k",
+	"kcrTw38Mzs7fn55dDo7eHJ5feNEA0tzd6XQ6RixZj09FGh3fzhLKBbm4ODY3wzBWxczWRpC/4EkCGChY",
+	"xwqVx9The84jUeHx8BgKXcyCpYrUMX43a0zhMPtoVBdI8vJ4j+fnsIy2JtCCfyHm2qUZ5grNEhrlTpiF",
+	"w1HL3Iz+ZwRMlsIFXVTn86O7U3adLaj55Wubk8v6ZKoy0TyHCW5smCv9eFqsPW8EvGF4BbOD/9Jy1hcp",
+	"U1miwYWLE2BxziS1NAyRtYk5Y+5HmjKScKUheQzL1UMjhEPCzM7Ax1wuH2Tc4TYeuNIAmC5XfeGlmRQy",
+	"WmmeJPYVheUdMtPu44EZvS/CgkAhUXSuiJKoXtb4qypqpLlDy1hQpWApL1WsSTmSMbgcKM56b+dFADfE",
+	"MhKo6pjQGYZrpGDvR43ez6vv+d+MeXZs01ptVkdw32zUz3dBo+yUepy5DOU1dpFOtoN+W/WrvKhjv/R6",
+	"bCt2jEG6+LFTRoUtB0LV2ZLPfnsisUSIClc0VPvp7l776UbWc2yTtR7qDPJt0PJCjjz6qCWz3F1vq9oP",
+	"V+xU34ItE7TuHOeHlsYxR/e3H0KoY7n+gcaCKCFFa+f21t7DNrmQU4Y6tSI0jm1Qo90IFrTMuMbXe6Hh",
+	"jk9pNOGCtVJGY/gBC7sqef0B8dMPg74oZUsGJC85D0i13tjYwBaIwZirTE9kPDA/0SSRN+bvkRSjhEc6",
+	"MHyvlCwbkIWcfDOTuvyvoC/KZWgBKdvlteVing1eKuYISK5BWevZ/gsiFmk2w3fVJNOai7Fnv4PrE3ku",
+	"cCJVSE6bks9EzGJyM+EJK0Zw1n2+8NJkXBl11VpfqERcuB2snlt+NJfhxkwSUjBhA8kkm1JRDmXXFjSu",
+	"uIWD9SZIgPnxVhj5BdZ5Lo3Nki/PZMMagtXmmvNrwJUozbru1r7ynPnVKzWdWsNtca32j0E59QxgB6i1",
+	"ccpLO0oYRYPfOhsCqOO4WpXnUJC+nLmxJL0uT4KnLq/MXIN4mRceErO6vc7O5rkexojHeoI1wrH2xDx2",
+	"n43JE29ABvg8UAEuqmL6q5Gg3sU5QFAZXHaQH5xKNoA3+VUHcbnzbNl5fG+DrWSUMkY0u9VBboeApVHY",
+	"Hvc4k56ZgVbGVz4Nq/iHU0esHTJkZkNrDvOG52iF76z7kC1etX0u2LewfYb5l27BXp3ils3KfvZa49ro",
+	"hgPvOOSPP12r6EDtO0ylMkztmnhSmx434kZgWcQ6qgiHA5PfnyEXhgI1J6Y+zLWonfIk4QpLfIo8MWeQ",
+	"YC3Iogo02++UiLHT2a9TTpfw2kJZnb3YLxN1r/OAcar2z36ngUPXEfoNBAQWz4zCGoEy83zNxE/k8IT8",
+	"QKMrhLCpsfipzpTv/sSQw7zG2Rk0jHHN64IeWITGk5jYR9y9RC2nfBevO+1uu7OWZdqpFV8N8lXWUaYm",
+	"Jv2Njsvz7s5XOS47u93OAwd6UeYPnZ2dr3nw8Au1RJZjLpbKnYclNfriY39v0yTH5YGhc7smkomEKbUQ",
+	"0SFc2bSh2KW71Z3Srx/pqWqfsP46Kp8ynfJIXbLbGhl+lkpjNrFMgQAn7HYmFViRBOcU5Hew0+6092r9",
+	"YKcyZsmJGMka34NfwbTooStN5suyqMMmztLFBPVXRgn793/77/Up6veNNKyscMh94/56Am/xtftiqFaf",
+	"qw4eu83zHAv6r8tztAPXTQer5Q9B81kZTaqBF2S3NXnVVoniCDhCtJQJZCZsZnlATgNNatSA5IbOlf3a",
+	"ZkNVQnJFLO5zbQKQTAYwz43pn4MfJUc0SdZuQiWuV6x1+bYcTag+kuZgu6tS2Z6J5DYKdo8ZH8FbdYGr",
+	"qKi7KVP/g+C34Egoq8olPYwL/XSvUadA1mngYTShOprOklaYQ6x6GnnTt+K3Hh9jtJT1joP5vpEmjrif",
+	"HxqEszAbGAmq4xf22wV5i/ia28BVMbO6o3A0ycRVjWkm2KKjiMXebi09P4sD4R8PCJvO9Nw5V2CaJDKf",
+	"L4XKKsYHSzBRefPY9Fe5reXPjTIR1d8bmo6zqQMVX1r0tCh5F/YGT/ai/BIxu61DAHBDeJBHbpJr8wJw",
+	"0LoTssB2Fp5YiPyv5Z5Ll1A7q8BuefVL62dbYjob85JvzAzacMD/WJawmhV46nPVO2MeeaIwlFMsqSh6",
+	"pYqMKERbx0z8Rjnh5hm4Drb6s3KN4E0RzQczJmiCoaYNg56tnQ0skSm9HRQT9VIAFlUOwYxuAfVyckTC",
+	"ImMgPICgMBcKNZGh1BOIYComtK2wyPMH1td5lVMRKrJwNmMpGcpMVBxHT1wtAGn6cfnL9389fnex9YBJ",
+	"LE1quFyZw1D+/OnxxcXh6+ML8q+k6xIH1OZZLnie/EwHLmymQ/eRiQ5iRcK8DQwfuDM6htIJKVxKQk7G",
+	"+5F0Bji8EftWR9mFGwZu0E2I61CqXuE7d0FDsTol7FBdKRfzxyKJEaZzMoqBN3A+QM7mzYSlzNwIG9dy",
+	"N3uBwa4nGWSGbbSOC/NkfQLI0gI/GwPDAh616XfMO+/tK49JyFi7n6hnoL68uTVQ6NdSPsieKGcU+W4A",
+	"r0RgNpitWW33nqvNVB340SHgfYEWGbuaNQxM5i0RENXcwV9B/XKdzl5nlTY8PrdK5LktqMimql5Tnro5",
+	"uwFJwJ0SkEJpJDIlVhkdjHiiWQpisXS3FOUV9//SHMnl2l4ix7NUDtXD7dmCEtMiS3X9KbIG/TJtzY21",
+	"mLuXz3jVZmTiavPU3R4JY6ppLyQJF0wRRqMJmcgEkENpX4S1yldI8LOkGS41gMItaNsh+gK/QH5++f7d",
+	"8eewSAdelgns5xAVG2k/hAfjjKY1Lhpt3WmLFonV66t2VDInoXkpNNckzzIoHywYdN1tgb8u35Q8HWST",
+	"RA0Uqk8UpnpAfgZphrXIu3miGfx+QKSesPSGK5crF+cuAUGhPOrw7GRrI/+Md57vlUlQ48VN6XR1jM/2",
+	"Z6CagEAKSNGLYaO5Vq22eozKoB4RNlgE+A+KViL5LzXwzMEi7HRQrqdYazUWN91CGiG1bL7CmvOU42eu",
+	"zI2rSyVyhwIHa5nbTTU3SgqCIC6aGXlayYbYnksSMZav6NVSd8A6d7RzCMzAf2+W////mbZ+O2z91Gm9",
+	"GLQ+f+kGT/fu/svSs8n00sLCHy/evyMXsLrcmHDOCQQowwADVbklU15eObTxi5KifU5vPH0dUSZX2PzL",
+	"ciiXQn6UyQm+z9UelhrQNPdnszCggc0jUF7q6k0qNbCZaZldfuk3Iq7n/Uav3zijKVf9xt1m4DVjpgc3",
+	"jBoW1tgI8STwFrKcFJvUj2xsY1nx4y9gvT5WyxedS63ieI3ZNUvMLEEkaXrF4HiFmByNEEKWzdlM6qCR",
+	"v9MI6kpbjGa12k+3NAvD/JFQEponQ2efOvOvPv265PurCUvkEQfwgprF2Zm64e9p/N7Pw7/2mBwtjanA",
+	"FYA6LQIfAB8HKg8zaoy45i+SCxYXEGTm4SGg0UOwxTCKmvXaflQFXZqAKg0/lB4REltGaUkURRW+yGle",
+	"JyTvF4PwlKwFsn4uSOb8CfcKL97Po/hHBSMXvZBoENXdI3kjWDwYzqvszKhx3y7QWeOlzCeSh0HLsU8v",
+	"KLo6DOrtb30w1Gj09zSd8bTUuJgXSZ2Yb65VnnICwGSWL+MdnbLYM/3vEYpYHmzYSBY/PJxg1cGaF6qr",
+	"q/inFvgWyO8p2hBGARngACFU7GClTQYQrJmeZdo9hFtnTDir5dgaPXeC6vTyMum8YRYn9UqmpPShHgm/",
+	"9IGQ/UbQt5iY+J+gIfUbd6GRg7hmErMRWKtcfx01rLpR1ubz6OX+ZVf0+ZEG4YX121Wd14bOe0ShT58p",
+	"h1kTV8K6Bd9fwecXbbrcabW3nKmX/Xc1iml5my12wCCrtxYBI5Fi7i14DmyrGHgcY8sYwQxtZCV0xV6h",
+	"dRe0G5vh33j+uZUXfD2jyk2R3+kG5xrMV5q304aqidag6XUbGxjQ9wh7xoXtuulScy5cUX2FFCwMSEgz",
+	"Lc3/d98JQe0y/MGMCoaF+xRwiOIfvZyH9Nrt9t1dWL4rbnnmQ+gOkA1vOZ/rtKb1ZK+KF+8ufVhmeNSE",
+	"0+rCIXI60ysfAaSXFU/UFt6554OaiVSGXLqTZycvZZS5nOPNi5wOBbHvk912h8R2ENIEbFUp2NYi94Zu",
+	"Hw5MQjFtO0TWIeTdrECTqGkTXrZcsVvkkmTAGkPniollNo6x2qzDwLamTM3MoV9lJZ9+v7tzvyR0h/S+",
+	"FsihRLTHZXQ+JIFz41zIM08dXmzlaMuycs3jgExldAXGMcDkgekLZ8hYVXGLCyxXtEU4BSYb9M4cZ9Ye",
+	"d7xgnMpfDZOYMQG+L6MbT7LxmIvxiEYQsJFRfbKBm/eyhO0CrqZGLk7MlBxalh3oiSIU8Wus4Ee8HsIF",
+	"SRlNMGlAp3Q04lEBoQSydd/iYCvS7LTb3a1SOHF5LSaAUkYTFl1VDLJ74XOWUcXKC7U5226pMNlZKods",
+	"M0jXB6FPLCS8Y6EDG6cUq9lszUMmijMB/wSXc31iyQyIsbiP2NNllCW4Kg/aCluoAJ7FDDPWraV/I0nM",
+	"Ij6liToghgR+fTvmCOQUKip7X7SfPywnHefhk6M7aQSNnT3zf5+Zhe924vWS3rMd87R9S5XKOaoAjNnv",
+	"+/BNK9kAXidndtak0AmdzgHv3U0JaEzJiN9CKwlrnmxkmlbucI116p5QXueHoro3STaoKS/KyCuOEnvZ",
+	"a3Axyg0RdQp1tdwCokD9PbmZzAElyvVqyY2DzWBYLVDWBglqn+sqlTE2BUEGx2nz6eYd15v7nV3sdvY3",
+	"B45apkBS3/AoRzOzJcOw29VS7v1OLX5DCa3Ma3pUlFHtr39PMSxJHmQ68m8OwGGTD5dH5gR78Mv5z7VJ",
+	"04ppVVumeOkAeuGZoNQWc3nXgs59Ubnry/43R05eQ7BF2F7gAbC1/ib4pFggch1HqMFiePSdy0/cGvRu",
+	"R7OVj61a+eeH3SO9okHr3s6L8s7kLVIW6sJda5Ql5dyWCmZND+nbhsTZ79yVm8x9pS0qdYVb31AMJeYV",
+	"m2OTWSIzSLCOpExiG0G+Dwi4//UN9vCQ7O28QG0NIFBwEyWxLXAhDA+9sSz+c94LBhqgLTalBdi0xXa4",
+	"DtGEs3RFK1zbUes8r8WtnrdsOlTmKMmU5LQp6UhW/ykYT1abVHPOaMwFU6qu6oFFV2q5VVjjl1ol44sO",
+	"RAHpN+RVv0FsygMmxRgRiGoy4OP0hWtRBB2E7b4ekHMWc0WasDvnxy9PLgYfzt9C0gfTrplRz2E0cJ13",
+	"7rQ15Hmb3hE16hqNrsweQ64MooRFzNVJ9IUtYTT2yNzMgcbzCo4D+s/NLM3RumrU+bOYuOapFHlZr90m",
+	"z+BBh36cRUsrJODbdVGYhTNvnit/s44hn7MxV5qlf7rywK9a03cfNEW3hJWGuCXXWzk+FrquHJzOeL1y",
+	"cHh2Uqq9iaAXySSV2XhCmuHZ+4tLsk1nfPu6u22sQ4g52p/tT9uFk0eFW/6Nx5Qga/xSXr73+R8X6L5c",
+	"a81VZVRYfbPGtdK1d9fc2CxlW4UmC3fJXuRH67BBvYutMKae1on8DdsXde+le6HRU5/oVch/yNQqZAUZ",
+	"ywJNxOscuokxXvH67u1sVAR2xeaDPFOymvDFo0mNqwIdK7mqTwWBAQILqO9nmhYgy5vY/GV3Qrkme/Fp",
+	"aZES1yFP4A3KcRVr3Ktr4JdnS91Ul35mKnaJsWQ5WISEiauJq9YDtUHx5WrEjBKyjneWbqi3TZl4KM7O",
+	"2vkVieVrex0YNWbTsL0Hml5ZM7d9mXIdELayhuSGa1YaaexvchAfgBS6UbOUwbdp31MXmikhlhgxU8zA",
+	"bsNqGNGCLxQ3rcTUPHmQH4GlCPObxB/WdBMrZOnv2iVn09u5eT1BVSlYm75U4M+ta4hT4XW1dTwVNEHA",
+	"KOt57Dy0MifcCpwb2opzKuZ9kWcLwFGwqd6O40Aj6WYYGbU4SYxhEuRw+FQ5qDljx9j/RLMHPKdoqjbD",
+	"SqIz9toH3HoCthmq2t69J2a0HKsNbSEvVw5Xk1vGQSOfXaNo1BssGtLemGUFqRhx0ToqtTepjwuolRj+",
+	"1O4IOjb3bm/N6vdvb1FdKJu0X11WYd2SnQswUPfIowRXpWlAp9btsrlkqEbFFniZd2EsxevuCgK3ngP8",
+	"ag3mjuCzGVtSU8B1wmr/kqVJKZiSpXx9AQGMhu8G+XdrZ4zI1ovFD99sPnWzuOS1ATtIIIckRW71DJdS",
+	"QJWRj67BkFnjlKb19eOXLrRahUw1F26wJPD65mJn/yn58eMl5EdC2km1L2ev3JgTGz0VrTkXdXdAu1QD",
+	"LjbxQyEXsu+Ubsrzp3tLTjuAalazL7CR9vqITIkepcFKU6/dPfPsUit+k9A2dYHthIsr0uRakRD+GJJf",
+	"M3Bfudz6ra8T8K5bxjfOr7h39kT9HOugW3JHyQMbQCLoqoNcrQVAhI52UGZ1I6Aa1cZS8p3Dt21ndMhM",
+	"IFj31hdQEQopdQ7E1EFohRenl2eDD+dvw3qoZ2eA3qvV5Br31LK+jBUiLKP+Ckn8DVt01kq958+XxBp+",
+	"J5ug0P3dYvJp1lFvoR1BfTXYkEW25j/v3s1i7PMAbx+4NPgyMCpVV9gfqeSGxhiKkAMLiQ6Beb8Tft41",
+	"sE505DM+t28v7Dlwp3rmhowLskjNEFBIiw1+A3Iz4ZqpGY0YiWSS0JlicT3yTVp8ebNOFb4GUuPKUrm8",
+	"r5TPRimdMaTpyyy6Mv/7WhaUDUhEo4l9IFfs8ypgLlqzVEKPRHiuVFkCQ4OSHE1YLaEXkyycQvx5Y9Q/",
+	"u7LA7klBusWzCGX3UZZyPYd6LNvYECSlkfG1uUN+C0hcOKLDNanRE9CkoGRW6eBImuH4t1a73Q6DvnCl",
+	"quDsyutV1VabHHNgsDTSCjRmIwGB06JPk+cdwPoCOtUXnJgr4s4wae51do3xg2WUlEDTKHgegxC2h6R5",
+	"rmtMmuqquEJ0ZWdewXNuADshbFmJTaKgNZPqC5lCbyTMStNenyUgij9DSNG1WHrY8xL4PpxeYNqoreQ7",
+	"NtF6hgWkiHC3XJc4Pb48Pzm6QAiOMpqkLQHlANibI0us+eYdVHuP5LKKWiCWIIcnaPraLmk9i3OfyDHh",
+	"IiBjpgm1IVhnHaNRCk0PQLNETcAaan7HNSyfNBro4UnRd63dF31xXFeHObEldcrwT8jUh0hwMzxGs7pH",
+	"KNbW5pVAXPSFNboDAJHyQd3Rj8wFCc1/FNBdYeEGCq3RlyjZF3Q2YzRVDj4q9F2IYRWd228pYZUCc7Da",
+	"fVGPS48oBDb0DF5uGseKhOac4tRCCKqBqX65ohoVnZYk3L7uhqSp6ZiEGLEItxwd7ccNcXKIHej8AOE5",
+	"RuMA8ofhMUwTtvSEBGJMKw76WA8K/2Xo12/c3YWwd4dF4TCL802mV2y1geEr6NbOsK0cLJ4+MqVyGIdm",
+	"erINfAq/fSI0S21zS5cua5sjmRsDgUqbRAvhTMTh1STcjmWkwgN0lBTPaMWSET4AVJzx9pxOE7sj+W+/",
+	"KCmsipfwiNkyY6yHaZyeXFrTEO+e6m3Di8jQ2zIdb9uX1LZ5trCWc8Da1/bGHJ6dePivvQYCx97ZoNSM",
+	"N3qN3XanvQsxNj0Btp+TyuiB29RvfDtmNWk2r2xLV+ftgyTEMKZzFea9X22X0rwXYgDoTJm2IhM7rDh+",
+	"kMhxUJTdYwKNAgK6HpptAl2pEWYR9rFFsIQ/7EGLEi/CXW2bWsULikElJ7kK7jJAJ/Sakd9YKtVWz/Br",
+	"7BhS7oPqO/lUYEZxPGFadP0AyTGce00/7CB5Cw2YPrYVDXuFc8iMFa/s7BkUYXHibqmaJVyb791MrLpi",
+	"C/97JCy6QYaQtOs+ZV5f1lGz6isMSOFXDPIh929vQzOKnkgLj7CmTWbu3LTtbggpORhd98ytNjlyrkSP",
+	"MikjgoGK0CbnVGPHHjPICC6zxHZXjjGrkDQ7eQJQyohR1kBT3nK0t51cQ8wp6Xb81jDaNcF1w+FLruVr",
+	"dcvsPjT3QBDFZP/2dguOIrSC9jas3lFImnVBLTvRwvMf4llQRYasm8QBCW1MwPBzG8aBww4bZDjjFr5c",
+	"buaC2Q5Q68Wg87aDgQZy46T8i+LgnmFi7mYaYkB+jOs+F2fQ29rrRgtcL1f2TmJgW7posF0GDvh5bV/p",
+	"Km8hza5Z8YvOVrW/tDGHc23YMlvb6NcvpbO4Tc88NKEXndVd2O4+F/hXwCl3Op1KETydzRLrDtj+pdqD",
+	"0O8i/nPhw+76vmbnES5MX/TygqsQPYB3gffunv+y2T3/VfPX0puf87bgP1fbJ3V3Frsc7XRcq6EigL9X",
+	"mtzOXsdMpzzUi8WRsLNRdaz90ljd3S5OcK4Ax8pvC45g/3uI57/brUL2P81bgZcnWg6DA0I5hMABYxyB",
+	"xQElfK+zs2Nbc5dn53XN/jn3ddQ4OIpVPH/uOSM280CYVRcNsSvbsr/Yt9k1a652Ynbtl/3eyma1ftPj",
+	"3dLRetYtR4eBQhDZBQo93YP0xOLabNSsG62Iuo7soEJALvMe3py68fIbtv0DzTvfwivd9a988Dou4Uu7",
+	"61965RoxwRs7L9a/4SVsmnf2N1nNie1H5FI2G/ubzM3LmC9Z8HAefdv958/mGCnXLQP9uoGVUwGxN6Gk",
+	"YFXqXyyT1HSswDUOHsLP5qNlZdH3ytXqiuUeYtY88/Q+krJIpoaJ6wmbBoB56VQ1Y5DNjFEhjLQEROaA",
+	"SNuQBQAg4P+4RpHYq87LqJGp+QWCq5GcsieqTSBiHXoB3xDdbDPA4fAi2VqC5eqC2Qcui3ExnA3vtsm5",
+	"vEG5eZNyrY2xLciQ6mjCVECURBXA9syJpEXTtJrnlM6h5mCY9yCcM11VeRdk6FuuXBnaWhkK0Fxg3dim",
+	"mrlmUwpBbugkrROrhSu0YBFrnam10/SUFK4WqyBqg6Z1M/IrbDbiWj4+xOqZWS2RgxvInK3ypAqQq8VZ",
+	"FVkfm02qmmi1OLUzc3YV/40tlHPUfd/VEdToP1AB4hSg/c46DSioc0It3C3McmPXXGYKr0qJVKeX0c67",
+	"Xz513/1ysnP6y+HN6Uvzv7JzOl5CP5un4S+gGgyrHrNHq2qlJJiqYvWzzTctUjyLjM6fP9emTr54Ws6O",
+	"XJYS6Sc74meNIrG3U8ov7JRVG9Bp8iQ+L62iEp4D1WeZqnmv6gWXqGbTFTwd09MnQJGoJoAty/q6t850",
+	"d8/b5NKdarST90aGmBtlz64nq75rK7+LtnJZ9Qz5OsEmSkneBLZWIzmMrH8Jav/QUwPKfJDrAYW2AWnU",
+	"wO25Vuje6Qvs6gpuE6/E6z66RV/4yoXRUg7IGv1iA2Xgg22tul4TgPUqQIXFYjIUZtAdpxlRxcxlZEJx",
+	"w9EqHbTLxk4di3b/rOXQNRUJv5tM2/l9ZNqnj+eTv73++96nj92b4esP2aedF/rPKs2WTbYwdGsFVad7",
+	"2XlR1E16YKpOUuVhZQeHzUYjhuasfc5szXIrenP27+c+2G9B/TQ4/Rfka+d5r7vT29v7ydbdDeAOG3l4",
+	"DzECl9Fct02kCLUM57v4+F3ER87fLQ5gTOdPFLZy2Vh4bH/h8Z0FQY0mddlq4PpFzELv8Ie5Lxd796s8",
+	"BuAy6y1j6gvgWVsBCd3htREjd2/CAxf3g/Rf8L9qOrcm9NyYmu2+eAlPAwOnV0wRvGRGgkkRsZ4tfcyb",
+	"1zrnNhqBfcFuIdowdq0cxmZde53dPK1BEOi3IOxArjivTQ4FgVn3RUSFsV3tvKEUkk0dlqliyTVTa6XX",
+	"B2jf+gGxNleKL8BTxR1+oki19uM+9uuM6knBiPPsfsyqQF12c0v2c646/yCxRHBzflxinjudzkO4kDml",
+	"d+XEELOEu8fKinszfxCx63k/PPanYv73Jvoy16Y9nUVavc0S+bOz/87e+jfeSf1KZsJ+4vkG8gLXcYld",
+	"2eG17gYzO8Ou9ZdSvqUpQgrudfc3IUMOOn/KYk4vzTX9DyTbjuAkAextzgPhRgXIjckooWNgwS7dyPyw",
+	"RuzlCRIg8GQdTsxHABmE+2rFlMtvCnsEK9RLWU8HhCKcPVoa8ArtC/zJPQTxwiJdZ6/ThcB++VuJFIw0",
+	"qw1JMVtApnzMBcUCciZiI9EMa0tppLd6OdgJvJaDQdhUmzQTqCH0RXj44fLN4PDt2/cfB8enhydvB2/f",
+	"vz559xfDQEPSxPJLLkhRHL7VJieaIG9U6Nl1t14Km2YA82yTXBuBiCukGNCCAhT7YgjGYsI1LN+ykHJK",
+	"miBFOj5E4sH6DIus9NB6lVWtbQib+0AJVST2GssRijjy43hc7RPb9MrptxpB45omGfMygxdY/V2l8Lwy",
+	"Nhwcr7R87Xj+aKtr1+82j2aVWvh+CylbrsRosPmPk+HriL/nP558+O2k+46fqBNxvh8dnTw9uZr94+9H",
+	"P75os/mPv8UfT/h7fnLz6Zckebfz6bdP8x9ftKOdRAynrzrxP35MypULeeGEVybhcv82JgYmINbIvrdy",
+	"PIYKq0cKunsoJwjWkvmyr4BqOcGcFcuBZOqfo/u7OTemj2vXsECfjx4/9GbTfqi4/i59v770LQnbt5DB",
+	"CiwIkljLqcK+UDWyulamGqovFarnkIusrGlV4vnWx5S3nFIZi4mSZETTwhrri5gBMIqZ4TCVN4qlVjAK",
+	"bAXoxanybrM2Z6YHrs2+4F4x+16nS0J3bcrNXYitRfLtwjZBCvUF5DHbjGvBbvBhyCgqZYIr26PQGHia",
+	"GfkZmy/QRPWFWcMVYzNyI9MrLsYHNlUbrEgLcvzy+O3x5XGe2WlGBEM9bPcBpJfFNh10IQc9gNRnzZPE",
+	"Dqs8+hq1wae+Ik0zm4TRa/vclbG3E5s9VidezT4vCIG9GvRG5JEy0wd1217aaC/lvf3dDXRvVdmcTZlp",
+	"JDN0CFx/Yx1PbkEe//Kbi/3GFNnp7BjFEgoXZGphA3MDEJPROeRwp0ypIM/2plPWF5Co13SQtmQsLdZW",
+	"YTfixdxy6QMuOTtl1wzujG1g0SYf8UIyEptBmlTMSfivmo5DomYsAffQiItYEa63XDWFkLovnJkA9wOc",
+	"PxQLEAsl0ww7kRnmMbofMsXaxB6Avpix1K2RNENUoc8PL48Hb09OTy7DrSqNONKmIFXdrbKyqwS623iE",
+	"l2WpBrpxdkAd/O9G2uDO4gk6Ga0+KdQDOMbu8hCAuqHzh2tXew/SrvLWXZ5qhbp5qd7RV9Tt3IdzPNmI",
+	"zDvCmJbLqU97Xss6mZLcWzo1zwEbd5WRyI7PPvzw9uTI/HvroKgSFuVREBAxn4iXzmtLViI5nQJz5wBZ",
+	"/kfogZeFEaqYuZRCIp2aRS2ovaCAptb+ru79LureKZxVUpYBcAHvKzi2Iw9RvVaAQPzAd5jA/UmXK4RW",
+	"M0DIEIvM53iD4mNhlIq8UsCNyRGsyL47kilIEvOrTK8U1tH1PHmDK4Z2SWKOvQ+LwdCJuWXD1JTsdTp1",
+	"bNuCyX81tl3GoF+DKW/t59PXJ/s/XcbT051Tfbrz6fbTRafz6bdXydvL5Ord6w/6/etPO58uf+SnH093",
+	"f3r5ofv2l+Pdd798uH13eXJz+vKwvfvrTuvZzeEm//NA8eEg9zcSH3tLUEfybQbUxQOocklJWZMVkiRS",
+	"jFkKe+7Ljvt4f8CFUPXP2B89p4yVGJV2kZ7cgEkh44fDa+SeHfyAUHXlmRDyofz5roCfKc33kk5nYOUY",
+	"kYClqgngNBJbIn3vZYC6ZzUlh9oAqZzg5RsyZpHz7Xe2vt4Sv44Qyt2LU5qMZApl2bpMJbs5VWrZSl+I",
+	"T5oBLKna3/WM73rGdz1jjZ5xAQXRhgHk59h6LRZam6xXPFKLILtc1QBQTNh3Djii06ktQk/kDUtbEYX7",
+	"DAEaQTiuHDPsuWFesZxSLsBPpDQ0Q+doihxeHJ2ckOYsE3Nzg7cMY5uCghFGNJXJf2O3//f/6qysEEv+",
+	"7F9uRavFbs3fWlFG7d9TdFtZC+iAUPtpDJzYc0r71jt18vJdoYaQQ3zJFq5lgv+aGW1mTNM4McJQjohZ",
+	"J6xSjqANN5rH1iBPZEQT6DrZs7P/165vJIbuWy8gjpQvpPQI5FKovEDT6k+2il0gnHJuJnPVF1dspiGd",
+	"Yz5jMWkKmU6R6Fv4rC/g65rt9EVfIIIw6l8WKHQKiSDU5mdY54CuMgNzIvrCYwVb4APAvEC6iGWTL8vZ",
+	"rBEVJJHjvuCCDDMN2wPVsUKmNjRW+P2ae51dG9MbZMIhzIRbyGCxGNipszmwTrOmkBtenYdGloqcmFgz",
+	"ATMJD1+enrzDMN5FSIYMMcwxOArgAlSTqZwyodvk4wIGD87ELRGqJSCpxebTYOizDJMTWlxqSD6od2TY",
+	"K/oNnBf3CHdtniFdxqTeSEXtfq3lVHGYbEqHzQd5wZ6NdqPW7qhr5GaXtV7Ee6z1fPSU7gy70bN4f38x",
+	"H2TjhW+S02HMKZsS83A/zMMkbOfFg9QqY4omPPLV18PC8VTEB2yc3ip5yMv+IMVlxfwc3jUkDLjr78qT",
+	"ATMN+PqWXUD7u25yP93kCPl24Zpcr4EgR16hf1AXbSmFtoDbW4UHKgQ9OWZ2eTjvi7DmQ2ZRTMThVpu8",
+	"5eIKJf6b08OjFrpBAjI00tamW+Z5GU9836qIrWFjfR/WZQ24OYPLy7chae7skQnMweZrbrXJScymM2lu",
+	"X69s9qGRByEwmgcGOqjxWIAgkrvqD6tii6yRWlD8CK0SIK3EF8y4FImlfUwAZjhKOszAjKHSM+0LlFD2",
+	"x9oY1t+BuMdlELP7y6k/tQemBNL4LdI4NhdrmF76h0u1XBkl1mNZFmvfXUTfXUTfXUTfXUTfXUS/txqG",
+	"3NjoYVYv91TdMlTwpgqa1ZuW62mnYPl7WUfIgWpAbS2tAOHIqld9URP3D8iuWQEkDwznrvJlCy6fnHkY",
+	"Xa2TM1sP4340E7e4cPUmtVnL372pNTYJul+6XIu6gPrvmWT/nfP9p+J8X890/2TuUpklAGIpyt1cifsD",
+	"ibpqWt/N8ccmtdkchVrGvFISRBO6KhPVInBiL4vpTEO249gWL0llbjgH2JhoYsxcOSrQ/QzrH1Glwx55",
+	"ncpfD0joehLYXwIAIoVPpAF5g73AX9GIHZAQehaEPUQZdY/gS96DWwFJpQaQOS+VVMTQPdD8OKTRVV/Y",
+	"CkvsPeNQY5BJQUKspql22a5gi7+iSQLYRxM6mzEBGRHJfLF7tO2DhM4CDrBEtuEaAd4BHikAtugLlNDC",
+	"wiSGhF0zgYUd7wWEJnIZV+lKGkmhsmnRFsY1fsDEkFEmYhb3RV7GAjWlKYsYv2Zx7l4o6mdwPj1ii1i8",
+	"0tMtP5cQ4hoXwAhbF0xocmzmq/oC32+TN4BVqwro2ynT1C6LjCVmLCqipBE/qiCaQ2TltmNjz0wtDMO+",
+	"gFd7xIyD3SV75Evf41f9Rq/f+Pf/4X8D3FgACoFfzBlDUFm7tfDrOJW/wq9laBH4Wx24SL9xZyaCn+03",
+	"3rAkkf2G/xMCRuJvPUhJbtGEXzPzbzv1GFCl8qmPuOBqMsD+mfBlpeUMZ4WYuL0v/TL8Sh/wV/qL2DD9",
+	"Rm/n7s5Syu3lDRsOEELd7ScCjmpq9wGBgPuN4sF+IyRNsMP6osB+D4gH/e6XiWFWaNi3EOJmGj9/6SPI",
+	"LC4kTfqNu88IoXtMo4lXnOQOFmlmQtCpGQ2ndQPQoIZOEHucsL748eL9uxYTRsLFBKtn2+SQhD6lQ2Kx",
+	"/DCzJS+l7O4TReSoLxRPGBQhX+YXDy8ipol7uxSCGVr6Ge8lJpx7GMYFRnFY1IrlXGQEyvGUxy28N4bp",
+	"mcd79vODUqsk+GYl6maWMsk0XGnohAruQaOCjlMaOahMUDkYTZM5pnPlX7GvDsyr4QH2YwGCurx+8D8G",
+	"hAoMO3pdVMEjuWWobElli86AYqA02oONnlOa1lZoH02oflQJWdHOzivVt1OCiDTwoxxO31x3YpsQ5W4X",
+	"vEPoWUqMILq4OIYu7rbeAU4FSNSbiURdyv8Y/Oi+BIdiwpWWKSLhIbCc8r83pbc5XtLO/tPAoVxbYAy3",
+	"+NXTCRqpTBxCGgB2Fi+aFxJMu7bnZJapCV4fgD2nrrADz4MZ+c3l5VmOJe4NT5XiCKBkdAaHsOQ1CMqp",
+	"d4jA469SJqLJf/UQnGy0Tc2VZlNUN8FwoEY6RVwxkn8EWjWwKZyRLGWNXqf97B5eJ3OcvqUr9iuTuMTi",
+	"oe5fzlyZ+oYoWW5DLDDWIvTW5uBYtklPDbBY92kNztd9d2WWYLc8zW71NtCpVdOLsrGRHN+EOL+zoP9d",
+	"hHj3Dj7fuA/lQfW6QEovs66Ad/3pkQT+6RyE95BjueFTiXUs9pg3qm/e6rw2flDbdt6P1BdNL6pDPQSo",
+	"z2/Fb/mChePwV/LSs0sgOAEt66tTX2js6Obsv+79GSG6APPpIVNH5Oj9zj1FzKWUp1TMHUrqSs9FxR6z",
+	"S6+Dw0d9Mu+70Reu8UZgU/dXHQOjOtbuez6wt02QoWYr+wsg+fDcPNE6xCewmwh23wHXnu0aCpqzlhKx",
+	"0wvg/2ZY+WrCr9gNV664EceD4+19Z13HPlpeNAawjXEoRySSMgGdt1m7cIhgb7VLvHIBmO3uER6ZnYeV",
+	"lTtB49Bc3Qk3ooik7BcWaYQtdsTtkUJhBItHSpIYNmVbLHBFXB/gr4G8+XUcdgWDse0gfNBL292kGZaJ",
+	"YY8q2i9WJ8YDaFs92LzKKY/jxDYyE1K0Ktq+OYt19pM5h4Ur7R4wCgXu6pdaCjvtDfRAu69GIfeelTMm",
+	"IPCQ+m/oXEyVHp6gj2pEI+Y/DZs8MHIKwKEAA7bE79Wg3IIt5/dJUmp0ZNNZ/Ue/4TFx8MfKc08uPTrv",
+	"ZHFyIpkluQXnUrSMZjWkikHzK3kj0IW+/8AAiNuAglY+Sqj5K1RV/1EZa3Wnm8Q8xqxY1A8Z3Bl7M/yZ",
+	"y0y37+cGvoB2rLmv1gIUFG69oLCrwRUhE7/4GXzBJe+w311hiYfYId1gjq9dITb8sO2k/J5YzcX2V33h",
+	"QA0QER75dYDt1uBx8yKwCmjcZT9RCD1/fHgM1/hElXySW0ZmyxSOnBWoVPSFQ413rqU2sYjoBQgAQa+M",
+	"xULIob4jKsiQ9YWRWNDRm2TiSphneRwQJacM2g8lihWo6jb5Id9kTIvuiwUscwe4twdNbVzbFMhuLDl2",
+	"SMpmCY2YwgRlRtOEo04IDrQKYq65cktQ6A0tLGVxYaCbQBNTSIrOndzgHur5Hqwbarh9NgP4WkpG7CbX",
+	"TFy/vlTe1PmOLrLhlOtX7pA9Ir8sb/LROEoYxdNh054DQ2ZxBYD2SBeQ4d+WI7g1fVtXxkZrXoMnvvPT",
+	"V6BL0MgAqHHVV+5Nu2WKCU4WggtQePIdP+97Hs1j46dmiuDhkyMyl1nqSzO/30kuEEti8orNl8OKX/qi",
+	"xDxZbjsXkKGxC9mIY48wQafswFbs5A1RPcTUWoDvw7OTv7K5ajyWpeBClmE72+vs4D2BPeyOXtBu1GWt",
+	"Z8OduLXHnhvO8HTYcqxhnz4dNiz0JgBrlkd86pA3YUSH2k1n6EZFshhF/bfWP4a7V2cvfn2LjvLa6T0t",
+	"oY/C9F5Ez4fP6NNRa5/txa29aHfYek53Rq0u68TubwvTQ5xqB8TNKxP5281zdr6vP92nuwDuj9mpZUyt",
+	"dEK+w/o8ANaHK41X12UCeNcW/mm2q16JPbKAjRRuX7zYqbjSCRFD75gUxbVFXcg7GiMQ5t4u+XD+tqXo",
+	"iHm1eT2yu0NSKmI5JcO5ZmoLA4CgNgqjxEFc3PaDlSKZl1StK8Zmec0AVNcZ7erizWFrZ/8p6nF9kUil",
+	"0deCAMxDZj8AGmOOn8XRQIhcZYfEHoqH5tW+ACQII2MpQap7qFwedFIV/AyAhqDHMvoAbKNmdAWVOy3L",
+	"tL5Vs5kCJDFMqIIaB2i4GJ4e/mNweHYy+Ovxp4vB2fH54MPF8Xloqwi7HT+RsE3+ajHF+sJyCqfwL2tV",
+	"HYBBZh/CSCmggylp9gT6PiSMmml7hJ1yYWaX1lb34ZnCi/8onIsST7wnx/mWtXpfW0RcsXmZ0093/q6f",
+	"nf922I1e7rFXT8dvnvMfO1dvd6bv9uTZ01/Pn6vLzWXGvciGexcv49V4MuBKYasnEbGgaAaCjcv+CK30",
+	"3t6TUS4JPF+TS6Syp7xSsntgG3gD88hsh9cK/uEflmNY1OcWAGYyLTlWbqgiUxqznCPk3ehzIMJVPONP",
+	"lPCZ51FCzUi341VV531qLdTxVs9xfaPjun45f9Q2OSmaT1+tZO/fs0MfjQ5uZfyCYrOoIlWsmrzfRcwS",
+	"ptmi6vQSfs/RMHtFog6kW7pbV9ssIkCNoC9chAEuHMJ916T2m/Oby9O1vSCu2Bz6QJBmPqPEqIhOkzMk",
+	"AcTuUp+IDWXVN+oTsQ7dCWnwH8/h8R/FiVCwWOdGWG6LeBdtyrZ9qPMVyHAVeJhmDfrHlvXUAvi+dRz3",
+	"RZSlKQMUehZsACdngWabVBEEK+4Lo9hvWTgYrGWmZJQyZRM+LRYp1b6dhOXFFobOmDc3E54w+13UshVT",
+	"ihvOIGKFRdAORsQKYdeEDdDkjXEz5gJEhpAFIeYMjZkpnRPFYJmu+r8vQrv4HC4ubJPLHAtllT1QMMy+",
+	"yAGD3TrrLAJNr1gJDEVeG5sKEL6LTSgKYGxDEGOXKe3SxbnZRzLM4jEr1T31Mf6oMDDvIqowXbUkM1OM",
+	"2dkCuPkDcjSxWr2cDuJaTtTC8FdJvg6FJKji+em0kw33YukCPSljYGoRIBzcS1RjSnN6BWn5+bGQo7xS",
+	"DpsRFOAF+Uzv+937pJl45P/eJWBNlwAkV3xgdQeLFZ7HtxzTAChDKdgDy9HtuTzlSkHA40ulvaQPvEvL",
+	"IJwWNNNccwhv3qvsu3ofesRCr9s6+IcVq2spLyYyrVyCd76IsJk2kMGt7jVl/2L0yDRT4EmqkTh/WCH6",
+	"YQkJa4p7Cs29/UW3791CAk6KdVPhea3ki7ujiY6s4dwKSQjuijwIa5nmIs3X9KWoA9h/8BGBzjpntY1U",
+	"sO9EVShtPt+jyptYzW/Z/B92KN5JC6vgS/bcCxDVzBlI1P7mbhQUl+VmSP+hXCkL1uV3VIA/thsYWCDe",
+	"vV5eBQqJaatDmKgKaW40/7xuO89bAY34xk/3EvIGzrWF+O8LKrz8V6vWlopHuSJFDVqTOog96LGBbcIi",
+	"nkYZ12SYGs07LSFAyhkTW8saIJ/i+h6raDky/fylUeyMNfXLFPtbxqOrPJCjAjKWErskKG5GI79mLOVM",
+	"OR+5Lf6wvoRXVGny7//232vyQe+Ctd9+bT5ly3sModWMWWTPXzOamPNjP+qVANkP/2B/If/+b//T//N/",
+	"/o/rv28Lg8oT+MEwB/stWDMmut0STIQ0ipedAZT5Fp+/MP8k/+///L//L+Uve7mX9wi6wqavirnCYf7e",
+	"fPd3692OzINidC+igsx4dLUy/zCvQqhlSy57H1PyvZbrgVdHDbnkAbnB5MKpsbQdXxLWNwKCzoJTNNHO",
+	"MENRTSCZgEAX9xrO8prpv8EEH8tXSjUQU2y83ujt7sO4TA80n7JBpqNGr5HPqGH/qBaTIDpFEgSWR3T3",
+	"N740uKB1SQpYDJE3uv9+h363O5RvgVeV4l0h/HfpDilNdbZctr8XjDCh0znA9uQCujkGsIWC8wbES2q3",
+	"HYuo7guZxiyFKuIhja7GAGlMplJwLWG4obHdaTRBtI9xlrK4+IptV3Z2/v7vJy+PzwdHb46P/jo4eXd5",
+	"fP73w7eDi+Oj9+9eXjj9spQ2G0lz84W0DQ36ohm+Pr4kVpUJtw7ACQgTgJVBIcE1TRymA6FRKpUiNEn6",
+	"wkUkVJuESK+QcAXQBC0SZrPQAs8ZuYxDqizCsp8AK5KZkNl4EtjUEJpgAplO6WjEI6OjTBhN9GR+ACPG",
+	"bJzSGJAwilmiQy+ofslo2QowuSGpsy8Iyen18vj1+eHL45eDt4eXx++OPg1OL0BLnyJOxbKnj8/P358D",
+	"IlMOtmR35IkirliCQHYxTcwQpcXk/URgkvtkygWghOD87QLljfCJpm+kOwxumc6YgNNllMCKcscVnD4c",
+	"LxPF8Ql7ZtvzeLT9O6Rehz3vmKEPF74KHmKAKAizmeGmoQUeIGqCAEi4oUqNssRNFNYZ3nARyxuot5qx",
+	"NGKAaWWWE7OIT2mitgIisiRZRAeBYSy6dw6qEdFowuK+MLxzt0NUQKiCrIEj84fWkRQ6lQlRdK6WiJwL",
+	"vM8bhMBwqQRX0HZhK6N5zgudC/9aqrGyeTRGquxNjEkrsqlhLl3zD/zpmVEadztx4/Mmoax7icOfv6AN",
+	"DaVgjV7HZudBPMMIs0LU7V12d3r7nd7O058gh08zEc0HU9XodZ/v1JVSOVaIac5InkbvxYu2edwSAhdt",
+	"1NzSLNqdnQ0m8qw6kb2dbidYWkaUz8fxA39Wz9r76yZVnREmLvrfx1+WViYVBPHulzcJfL08ic/3LRt6",
+	"A5xvlSKe1zU9sWyyXS43LN2NRRH2Rt6QHJYoZcawh0jQkNnrFhDWHrdJvzHLhgmPAjKlty06Zn/Z7fQb",
+	"tfWF+WG+e6Bm88+JL4hbZdghiGyv5MzTMeyhKSkZN2zYQoCZpYrGBfyZKfIyi67M/76WpGk435vL07eE",
+	"iXgmudBBCbsJwfUtflPCNesL9+BWKQszShg14grQbHokZTGHYFMCUNCZuEmN1I8DQmPbUzTOkAcxZcwC",
+	"eQ2Jhy6ymbqTY9t7g0sOkho/Hv8wuDg+PD96Mzg6PHpzPLi8LPSUZogwOT18O9xCfYDH6M5NoAu5c0Fa",
+	"D4CTQMLwawvEYhWdNnkpESLagUABbrRGre+gVD2MMUGMqS7HR/zIhrgNm4gPEBQB6Rr67+w/9Tz+rjVY",
+	"yqdTLsblFIopjSZcMJIwmjpbv0bu/LoyXWJKb98yMTZaMOKrcOH+3f3qEueLnVvt3O2ZAhopwWczc7Yb",
+	"p5UHEe8IQW2NMqGzeA6e3VTzEY84TUABTRI+BvCXNsCkcA0UWxisRT7yKz5jMTe6fZYmhnFrPVO97W0m",
+	"2jfuj22ZjrfNv7btEIN84sCm4TAaQkUpnZX4vdV2NncW5yfn3NJjWXGOA5Qa5hUOpDmTSvFhMicCWuV+",
+	"txZLrPseQSnniq9ATLw7/OHt8aBgTX8Bt1xNJGfEAJRnkI9TxCs+siFBDu77/B8cd/KLk8soEgX3twXA",
+	"xhIYJhKyVWrmjJNaUhjtzdpYLTKlqTGLH10a/RUCUWWCGjHFYkBabYbVbUBkMMzzB5A2wcTYcAQbO3IV",
+	"1OEiLWxR/P2KhJFeE0Zu2NAX7CgaULDHMlruNLi4oeMxS8mHkwLBIJZRBpWizXDbaLl0xtvmDBspCOUL",
+	"cZ4b2BdDLmg6B0Pu6OW7ABtPGuokXDCjqR26W9xvQFaNV4hgI3oAsEF9u63fuEznhGsiM91vGD4cQnZM",
+	"SHKe4JprjhkZzi2KwQHWzua4ddB+yZZjWwSoJ8q2glJapuZl6zxIWSJpbEQtOh8M0bbDXP0wVn/KSHO3",
+	"093CrkyIp2kLo+HxENN39YTxFCqNj5AdtC7sfrbOZMKjeUBuJtwcDUjpVQS3QwVE6XnCVED4lI6ZslWg",
+	"QrAIUMsczY01nfIxF4hleVBKwrLnC6tLiiwkUEow1wm/WaBJ1hmmL82JWSuJATxqoqegx29YEMpBba0H",
+	"Z7GnDmPlZmOrtkM9OZe1zhyzJ4rM4JGyWmON4pZKI/LEyLEnB3YP8CdzksxPZjdKv/Dp2Ps3wB/0DtwW",
+	"lZ4cGYWsBX4oLVOVf2ZIFWtlKc9/GMl02qKwwfa37zZMzt5gdEOcayxaKJ0Qj9sBgyt43fYXqhTTdyuD",
+	"oPZ8mGuKf4Lr5m5gwRWfKDLMRJww7+990RSzKQkVPtXKeCvmSocBuWYihg56kFU448JIimuWKi7FlgM6",
+	"4GlfJDxihhZt8gPyJQV2LhgbiM49whSUicxSY864C250blBRRV/YjB+S6/+kudfpbK241IcKe/WutRhG",
+	"PGHwrfLV8VaMVGn/ouqTqKkqugLXGwbOF2W2DIeB/4qU+c8lHyp+ts+9PTk6fndx3Aga795fnhwdL3m1",
+	"bZ9r61u96OgKGrctM5vWNU3N9OFQ5eQy//HjRSMo/3J0UfrJHpgPJz/AJ3+s/2Plpbd4CPyf3knNI7Zi",
+	"ZPfO501sJeDQhlD3ZdAWGfAXek3xZDx0BADN/DrywRzJR3iT4ESXfEnlo73gUHra6XznxV6qHBDQAVsv",
+	"yOp6dow+wKWMOPfSKNwnmgOUg5sGdE0FUJ0HRhmMnQ9Fy8yqvQ6CqF3H8dAH9uiYrpkGB+v7NRM/kcMT",
+	"8gONrhh0asjNcBsUMlYPsvtGr3HdaXfbnc0tczvf5a7VKIfd59es/dCTsWKX3/JrJsxHwBHtGxSIF4u7",
+	"OmVGqVxuUyBQIj5FRnRq7DirhZ+lcsr0hGWKGP5A2O1MKg6nCOtqoOKtL86PD1+eHkOdD2ImbNkup6fH",
+	"l+cnRxfYyc32RUdFFzwjmN2qGCIvmwMVOvsD9rdHfkDTo591OrtRaTT4iYUHKGlvuE3jAx8cdMc1thBp",
+	"Gt0aTJORDbgB47B9dZkuUqqMQeGyd1Ijld/SIUvQJwkJrSzu4ehg8SYUKgIQLyKlN8QIVKPrY5YFj5eF",
+	"kU7tdmwmDnKOXLC+fyFvjt+e2dYdg4nWM5dErAZaapo4tFybpDGcV6YdmM2eyNjqSOZKtPviX8jlp7Pj",
+	"VcNCvgZL+2L5M19w5L/0G6+PL/uNAD78l345r6TfCPCrf+mbZfcbd2T3HsisloCX7HZpXMMe+YfDOTz+",
+	"on65C7407DxsLnPVH+Ddrml+KGqvsG/WL73HhfU/p9MkNJbONUsBEVECgldAwMUDuir8V5uc5G0MEegA",
+	"Lk64HVqjl6RMycRwdRsKsHAIYJta3wLXSw76+xkTh2cn5ssPY+qbHQf7mZdWxi07EvaxXBY+2Bn6z6kQ",
+	"XPqeIoh9232pUQP8Y7QaXceocjQycoFGOpkDAzc3vXwQrTBBrzjRKbOKCTfGGk/i9orT8+nw9O39To+b",
+	"9ffT8y1Pj0Wzqz9AUF6+9OTsdDqYBGgz/tiMiZiJaO4KHHtluErQERz4oLHSx9jUJcf1j6SI22S/s1uo",
+	"AkEh1zH3FVKRbOUeaEtLmNY5TP3RCHHmCxg4sKto9BryyuwLE9c8lcICyM1SGWdR3i8NyGZL0zZtDk5j",
+	"LiCitHhyYTGGdQOrdnlE7d8pcLKUEBZiE5zQXu8HLkhXbUai+3VcXUmjQ/8A2pT2/FK0V96KfNzV+rdt",
+	"9rRdoNKr5dXGwGhOnihyZETsUfEKOTw7Kdf64qPk4uVfi2ZAWspE9YVhqxo7y7Ep+PhJZjsfxz0CYXz8",
+	"E9UkRN3ayn9Qqrevu6HN/euLBUwmwFpqt9sYPKmW8lqj0FWiQOoXpAaGGKrVHAIq0KAq8FpTBa731AFB",
+	"l35eHRH2Rcmw8LE1xxIiC6nMxpMCqRO0zMAL06sAa3i5GGOew5BGV0EJoROqmFELAzF29v7ikvjNusJe",
+	"X8jlHaOCvCcUMjfhwfE6cFFLDduyJE+Fwy4oqK4pa/eEeIRCQO8NY3bNEsOrwq2gL0JjYRiC5b0/QtJE",
+	"pHKz/4OIJokKbQch80voIKEVPtcXxYMDDq27rbce9widJm5305TOIaZjDJKQzGiq1UHfgjXBv0gTYyAB",
+	"oVnM5RbYTBVsiU4b56IcQjvOYCJ5xEJ4YUaVAuxxp2w6+tlkDmgOIhPIxFWAZ94XkKtCFcmvjU8B0iwA",
+	"gBWJWaKp2mqTC4kIVaFjdAO0ZUPSBJxbc+oArzeLNGTNykzPMr1lTigzJ7Uvwhk074zYwCg6iZ4j9Fg4",
+	"ghMlonn+e5uEIsyLOLttcsqmQ2jSZlsv5l6SKyjcSRnhYyHdYalrHba+WZjrKyRHfRGas9sueE87mmTi",
+	"KiRy+AsEypiIzV7j8cHmGz+/fP/u+HN4YCHFHSK4bcfT5iJKspgNoAtHSCgmmsKwOAybzvSchLi35vpG",
+	"NIWMmxBfeUR/qY9LGkHVwJsvQJvr2t5Ueb8R23aq96Xdbt/d4YYKSUJLDevpAG6bUq4Qxw2gDOBNjDOC",
+	"pFQYWczPpJrQGQv83la9L33XuQgamuj5DP8DPP1+76s7c9xyXQbNZqYc/xHURVsOCDSmAp6CJ+uJwokR",
+	"GEk0Q2BWg0rvhBxhD363eVPeCbNb1xfhbUtNZJbELeiG0CMgg21rLmVPkV+kiDDJNpA+YcmsLwAeCSgI",
+	"PUpjCQcfxkPy2UQWBOFDzzEJ/9F6DQtqubzGEEIdarEQziEps/jAe+2Dze5qnVoxpC3q/3L0OCN8C9n7",
+	"O3TZgh3GPkJ+t6v65lZrmkDZ7lNWBym3t7pPX6zPCy2S3FpsbKjEFsx8S5zBKrK2XD6xHe8WK/99uQcW",
+	"JReZExtOpQEgb3h9PXU+2tpETLOgtvkaOaMpV/91Ve8vzLld6N1lpw8iBT41ygSqo2b30zHYRKrRa3zp",
+	"NyKu59CqCL7Wb9wVEbYx0wM7HaPjQkoMyN9uAUqUj3z3ubxt3ef/1/9xhO66TIh5sQozNX+GA3/c2q5j",
+	"bj/UYm29TJCJmldsfDNJvjbF6zuhecqAIX6mZSOfZoXkNW4Im9jpvg3sP8J6yxrql+Op0D5ixlLNLVAF",
+	"KPqL8SM/NvozPlVEJlGYIm0Xt3LznCYUGd+8FRsKZqTskj5qIma3mOgux7NUDvOUdnsGvkFLN1AYabL0",
+	"IkII1aITNXrdZ0/3ut39nU7HXaYJ1dF0lrQe1v7NbiGO4+lLD+nvZo6upknRqfD5Q46AJ4A2aP6W6zG2",
+	"z9u9yAEaB1Igf3lBZ0S1BOnfL21AbbM4e8ps41I4UH1zovoN0MRRCTKbDK/l22yVHzhZ8Jd+4y7o58ew",
+	"b4/HYn848/PdZ6/H3D8bLfxF2+54/ylWvtkiXfu/0kJRN79XXz93vzJxtVlnv1IKw4IuuiRdqQTPkJv/",
+	"jftW8MDFX6LIrv7yE6vjrprBg1MkkIYPSBLHFx+UKo6v3r+tIb73QJwTfPmhaCdutY/APMEhKk3zNvbf",
+	"4tuP779mk76XN2LLlYJVrdhAnQPDxVh9OVHIcF7pxGa0M6cFuDNaahB2T2EKCz+3VPnWXdcgSZRY4kEX",
+	"n/wW5q4eu3akyFbQF9+mT9uGd7GIAD2gG1j1aBRtwYozsawx2O+/0b93WzCcVssMTDUfJrbXViFTV/cF",
+	"gzAqL8IIm6AFAdQHF4X3CQ8gQPCinxO6BBB0yqu2+UNzK7Qepb7wogptAn3lcQDoCqboXDlgIVLFFTKX",
+	"AACFIImgQBQqAIl4NEGEUA+vaBlyEM7jK+EHGW2hHj3Ityee7ezsPzX2xDeCFMpNDMfp5I1g8WAI8Psg",
+	"4utwfz57LyYche19LsXXRuP5swj/P1B8Poy7Po5xIIb2qPDQWLR52L2ttUxj+wv8/+VZ9q88npAynXJ2",
+	"zQq+4AcbD2y7lhIKmA3sceydtzShA0/jupT2QztYJefXXqya9HV3oZanr3/1ytV/Qk7yAL6ximf887GM",
+	"xyo32EZWSD0YAYR6VclBSTme6daeLLQ9dsuVPvAvrtGBzd4GLt/UpmJaUDarF+Wba89u/t1vpR29k3jv",
+	"JhDDNxcbKkr+EzJbjy6GARqdBfe2iXyunt/CN436uqxMZyF7UpUrOPOa822ITJQHeAt1kDYTYIr9xGG4",
+	"ZjilV4ykmQi3SlXrve1tKJ6cSKV7zzudDigTdt6LmG5jrjSybDiNUMHpVQgZ0i3OCtJUIFZTapPsp2SM",
+	"qWY31HPGA9zc4lDYp94p3A5gy6EWIDzawktFsW/xrP334sPOrWLBTrw3sC6ghuguw97CS9k8ouLFIshW",
+	"fvGDAlQVbJkJ8dpKY0M7QN7XsGa2lcQbqO2vdATDTq+2JBVjtxA0yceHpgeLYy8eefORZrh93Q238pjw",
+	"0gwjUkowKr5m78Li9w7jKRfF+WpS82+FfeZJi1BBk7nmkQoc/q0KSuZXIsfeUTQv13xkZQGiXUD5ttkB",
+	"IXXx7vPd/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

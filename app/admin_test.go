@@ -13,7 +13,7 @@ import (
 )
 
 // adminEnv is a gateway on fake upstreams with an admin (boss, from
-// ADMIN_EMAILS) and a plain user (ada).
+// promoted in the store, as the operator CLI does) and a plain user (ada).
 type adminEnv struct {
 	chatEnv
 	boss, bossID, adaID string
@@ -23,7 +23,7 @@ func newAdminEnv(t *testing.T, extra map[string]string) adminEnv {
 	t.Helper()
 	c := newChatEnv(t, extra)
 	c.up.groq.Default(fakeupstream.OK("Hello", " there").WithUsage(3, 2))
-	bossID := c.register("boss@example.com", pw)
+	bossID := c.registerAdmin("boss@example.com", pw)
 	a := adminEnv{chatEnv: c, boss: c.login("boss@example.com", pw), bossID: bossID}
 	a.adaID = a.userID("ada@example.com")
 	return a

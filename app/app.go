@@ -15,6 +15,7 @@ import (
 	"github.com/genzai/genzai/adapters/duckduckgo"
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/jwt"
+	"github.com/genzai/genzai/adapters/smtpmail"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
@@ -40,8 +41,10 @@ type App struct {
 	// Database is the open store.
 	Database *Database
 	requests requestLog
-	log      *slog.Logger
-	obs      *observability
+	// login is closed after the server drained: it waits for queued mails.
+	login *login.Service
+	log   *slog.Logger
+	obs   *observability
 
 	stopMonitor context.CancelFunc
 	monitorDone chan struct{}
@@ -99,14 +102,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	}
 	hasher := argon2id.New(params, runtime.GOMAXPROCS(0))
 	tokens := jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer)
+	lim := newLimits(ctx, cfg, clk, logger)
+	mail, err := mailConfig(cfg, lim.limiter, logger)
+	if err != nil {
+		lim.close()
+		db.Close()
+		obs.close(ctx, logger)
+		return nil, err
+	}
 	loginSvc := login.New(db, hasher, tokens, clk, login.Config{
 		AdminEmails:     cfg.AdminEmails,
 		AllowEmailLogin: cfg.AuthAllowEmailLogin,
 		TokenTTL:        cfg.JWTExpiration,
+		Mail:            mail,
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.newRequestLog(logger)
-	lim := newLimits(ctx, cfg, clk, logger)
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), clk)
@@ -172,7 +183,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		obs.close(ctx, logger)
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, Database: db, requests: requests, log: logger, obs: obs, closeRedis: lim.close}
+	a := &App{Handler: srv, Database: db, requests: requests, log: logger, obs: obs, closeRedis: lim.close, login: loginSvc}
 	// The monitor outlives the start-up context; Close stops it.
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMonitor = stop
@@ -182,6 +193,37 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		statusSvc.Run(monitorCtx)
 	}()
 	return a, nil
+}
+
+// resetLinkTTL is how long a password-reset link stays valid.
+const resetLinkTTL = time.Hour
+
+// mailConfig builds the login service's mail settings: off without
+// SMTP_URL, in which case ADMIN_EMAILS can promote nobody (promotion needs a
+// verified address), which start-up says once.
+func mailConfig(cfg Config, limiter ports.RateLimiter, logger *slog.Logger) (login.MailConfig, error) {
+	if !cfg.Mail.Enabled() {
+		if len(cfg.AdminEmails) > 0 {
+			logger.Warn("ADMIN_EMAILS promotes nobody on this server: an address becomes admin only when its owner verifies it by mail, " +
+				"and SMTP_URL is not set; make admins with `genzai admin grant EMAIL` instead")
+		}
+		return login.MailConfig{}, nil
+	}
+	mailer, err := smtpmail.New(smtpmail.Config{URL: cfg.Mail.SMTPURL.Reveal(), From: cfg.Mail.From})
+	if err != nil {
+		return login.MailConfig{}, fmt.Errorf("build mailer: %w", err)
+	}
+	logger.Info("mail: email verification and password reset on", "smtp", RedactURL(cfg.Mail.SMTPURL.Reveal()), "public_url", cfg.Mail.PublicURL)
+	return login.MailConfig{
+		Mailer:    mailer,
+		PublicURL: cfg.Mail.PublicURL,
+		Secret:    []byte(cfg.JWTSecret.Reveal()),
+		VerifyTTL: cfg.Mail.TokenTTL,
+		ResetTTL:  resetLinkTTL,
+		Limiter:   limiter,
+		Rate:      domain.Rate{Limit: cfg.Mail.RatePerHour, Period: time.Hour},
+		Log:       logger,
+	}, nil
 }
 
 // feedbackLogWait is how long a rating looks for its request in the request
@@ -198,6 +240,7 @@ func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		a.stopMonitor()
 		<-a.monitorDone
+		a.login.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		if err := a.requests.Close(ctx); err != nil {

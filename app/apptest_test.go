@@ -27,6 +27,7 @@ import (
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/app"
+	"github.com/genzai/genzai/domain"
 )
 
 // spec is the contract every response is checked against.
@@ -148,7 +149,6 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 		"DATABASE_POOL_SIZE":         "1",
 		"DATABASE_POOL_MAX_OVERFLOW": "4",
 		"JWT_SECRET":                 "component-test-secret-0123456789abcdef",
-		"ADMIN_EMAILS":               "boss@example.com",
 		// Tests make many requests from one address; limits have their own tests.
 		"RATE_LIMIT_PER_MINUTE":      "1000000",
 		"AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
@@ -228,6 +228,18 @@ func (e *env) register(email, password string) string {
 	return res.JSON201.Id.String()
 }
 
+// registerAdmin creates an account and makes it an admin in the store, as
+// the operator's CLI does (registering never makes an admin), and returns
+// its id.
+func (e *env) registerAdmin(email, password string) string {
+	e.t.Helper()
+	id := e.register(email, password)
+	admin := true
+	_, err := e.app.Database.UpdateUser(context.Background(), domain.UserID(id), domain.UserPatch{IsAdmin: &admin})
+	require.NoError(e.t, err)
+	return id
+}
+
 // login returns an access token.
 func (e *env) login(email, password string) string {
 	e.t.Helper()
@@ -272,13 +284,6 @@ func (e *env) sql(stmt string, args ...any) {
 
 func bearer(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}
-}
-
-// login2 logs in by email alone.
-func (e *env) login2(t *testing.T, email string) {
-	t.Helper()
-	res := e.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": email}, nil)
-	require.Equal(t, http.StatusOK, res.status, "login: %s", res.body)
 }
 
 // queryRow reads one row from the gateway's database.

@@ -99,8 +99,8 @@ func forge(t *testing.T, header, claims map[string]any, sign func(input string) 
 // accepted (instances' clocks differ a little), later is refused.
 func TestAttackForgedTokens(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil) // ADMIN_EMAILS=boss@example.com
-	bossID := e.register("boss@example.com", pw)
+	e := newEnv(t, nil)
+	bossID := e.registerAdmin("boss@example.com", pw)
 	e.register("ada@example.com", pw)
 	adaToken := e.login("ada@example.com", pw)
 	secret := []byte(e.cfg.JWTSecret.Reveal())
@@ -241,7 +241,7 @@ func TestAttackForgedTokens(t *testing.T) {
 func TestAttackAdminEscalation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	e.register("boss@example.com", pw)
+	e.registerAdmin("boss@example.com", pw)
 	boss := e.login("boss@example.com", pw)
 	adaID := e.register("ada@example.com", pw)
 	ada := e.login("ada@example.com", pw)
@@ -269,7 +269,7 @@ func TestAttackAdminEscalation(t *testing.T) {
 	require.Len(t, users, 1)
 	assert.Equal(t, false, users[0].(map[string]any)["is_admin"])
 	assert.Nil(t, users[0].(map[string]any)["daily_quota"])
-	// And a login does not grant it either: only ADMIN_EMAILS does.
+	// And a login does not grant it either.
 	ada = e.login("ada@example.com", pw)
 	assertErrorAnswer(t, e.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(ada)), http.StatusForbidden, "forbidden", "Admin access required")
 }
@@ -480,7 +480,7 @@ func TestAttackSQLInjection(t *testing.T) {
 	})
 	e.requirePostgres()
 	const sqlPassword = `p'"; DROP TABLE users; --\%_`
-	e.register("boss@example.com", pw)
+	e.registerAdmin("boss@example.com", pw)
 	boss := e.login("boss@example.com", pw)
 
 	registered := []string{"boss@example.com"}

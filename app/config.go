@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/adapters/huggingface"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/smtpmail"
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/tracing"
 	"github.com/genzai/genzai/domain"
@@ -88,11 +89,16 @@ type Config struct {
 	JWTAlgorithm       string
 	JWTExpiration      time.Duration
 
+	// AdminEmails are promoted when their owner verifies the address by
+	// mail, so only with SMTP_URL (see login.Config.AdminEmails).
 	AdminEmails    []string
 	UserDailyQuota int
 	// MaxAPIKeysPerUser bounds each user's personal API keys.
 	MaxAPIKeysPerUser   int
 	AuthAllowEmailLogin bool
+	// Mail configures verification and password reset by mail; off while
+	// SMTPURL is empty.
+	Mail MailConfig
 
 	MaxRequestSizeBytes int64
 	ShutdownTimeout     time.Duration
@@ -201,6 +207,24 @@ func (p ProviderConfig) RevealKeys() []string {
 	return out
 }
 
+// MailConfig is the SMTP server and the links mailed through it.
+type MailConfig struct {
+	// SMTPURL is smtp://user:pass@host:port (STARTTLS when offered) or
+	// smtps://... (implicit TLS); empty turns mail off.
+	SMTPURL Secret
+	// From is the sender address (SMTP_FROM).
+	From string
+	// PublicURL is the base of mailed links, without a trailing slash.
+	PublicURL string
+	// TokenTTL is how long a verification link is valid (EMAIL_TOKEN_TTL).
+	TokenTTL time.Duration
+	// RatePerHour bounds the mails per account or address (EMAIL_RATE_LIMIT_PER_HOUR).
+	RatePerHour int
+}
+
+// Enabled reports whether the server sends mail.
+func (m MailConfig) Enabled() bool { return m.SMTPURL != "" }
+
 // UseMockProvider reports whether the development mock answers every tier:
 // only in development, and only when no provider has a key.
 func (c Config) UseMockProvider() bool {
@@ -223,6 +247,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("admin_emails", len(c.AdminEmails)),
 		slog.Int("user_daily_quota", c.UserDailyQuota),
 		slog.Bool("auth_allow_email_login", c.AuthAllowEmailLogin),
+		slog.String("smtp_url", redactedOrEmpty(string(c.Mail.SMTPURL))),
+		slog.String("public_url", c.Mail.PublicURL),
 		slog.Int("groq_keys", len(c.Groq.Keys)),
 		slog.Int("openrouter_keys", len(c.OpenRouter.Keys)),
 		slog.Int("huggingface_keys", len(c.HuggingFace.Keys)),
@@ -460,6 +486,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	r.edge(&c)
 	r.observability(&c)
 	r.pprof(&c)
+	r.mail(&c)
 
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
@@ -706,6 +733,45 @@ func (r *configReader) provider(prefix, keysVar, defaultURL string, defaultRPM i
 		p.Keys = append(p.Keys, Secret(k))
 	}
 	return p
+}
+
+// mail reads SMTP_URL and what mail needs with it.
+func (r *configReader) mail(c *Config) {
+	m := &c.Mail
+	m.SMTPURL = Secret(r.str("SMTP_URL", ""))
+	m.From = r.str("SMTP_FROM", "")
+	m.PublicURL = strings.TrimRight(r.str("PUBLIC_URL", ""), "/")
+	m.RatePerHour = r.intRange("EMAIL_RATE_LIMIT_PER_HOUR", 3, 1, 1000)
+	m.TokenTTL = 24 * time.Hour
+	if v := r.str("EMAIL_TOKEN_TTL", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 5*time.Minute || d > 30*24*time.Hour {
+			r.problem("EMAIL_TOKEN_TTL", "%q is not a duration from 5m to 720h (such as 24h)", v)
+		} else {
+			m.TokenTTL = d
+		}
+	}
+	if !m.Enabled() {
+		return
+	}
+	// The sender is checked here, so that the URL check below blames only the URL.
+	from := m.From
+	if _, err := domain.NormalizeEmail(from); err != nil {
+		if from == "" {
+			r.problem("SMTP_FROM", "is required with SMTP_URL (the sender address of the mails, such as noreply@example.com)")
+		} else {
+			r.problem("SMTP_FROM", "%q is not a valid email address", from)
+		}
+		from = "noreply@example.com"
+	}
+	if _, err := smtpmail.New(smtpmail.Config{URL: m.SMTPURL.Reveal(), From: from}); err != nil {
+		r.problem("SMTP_URL", "%v (expected smtp://user:password@host:587 or smtps://user:password@host:465)", err)
+	}
+	if m.PublicURL == "" {
+		r.problem("PUBLIC_URL", "is required with SMTP_URL (the address mailed links point to, such as https://chat.example.com)")
+	} else {
+		r.httpURL("PUBLIC_URL", m.PublicURL)
+	}
 }
 
 // httpURL checks that v is an absolute http(s) URL.

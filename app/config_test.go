@@ -348,6 +348,25 @@ func TestLoadConfigValidation(t *testing.T) {
 		}, wantProblems: []string{
 			"LOG_LEVEL", "PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "JWT_ALGORITHM", "ADMIN_EMAILS", "USER_DAILY_QUOTA", "AUTH_ALLOW_EMAIL_LOGIN",
 		}},
+		{name: "mail off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.Mail.Enabled())
+			assert.Equal(t, 24*time.Hour, cfg.Mail.TokenTTL)
+			assert.Equal(t, 3, cfg.Mail.RatePerHour)
+		}},
+		{name: "mail", env: map[string]string{
+			"SMTP_URL": "smtps://u:p@mail.example.com", "SMTP_FROM": "noreply@example.com", "PUBLIC_URL": "https://chat.example.com/",
+			"EMAIL_TOKEN_TTL": "2h", "EMAIL_RATE_LIMIT_PER_HOUR": "5",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.True(t, cfg.Mail.Enabled())
+			assert.Equal(t, "https://chat.example.com", cfg.Mail.PublicURL, "without the trailing slash")
+			assert.Equal(t, 2*time.Hour, cfg.Mail.TokenTTL)
+			assert.Equal(t, 5, cfg.Mail.RatePerHour)
+		}},
+		{name: "mail needs a sender and a public URL", env: map[string]string{"SMTP_URL": "smtp://mail.example.com"},
+			wantProblems: []string{"SMTP_FROM", "PUBLIC_URL"}},
+		{name: "bad mail settings", env: map[string]string{
+			"SMTP_URL": "http://mail.example.com", "SMTP_FROM": "noreply", "PUBLIC_URL": "chat.example.com", "EMAIL_TOKEN_TTL": "forever",
+		}, wantProblems: []string{"EMAIL_TOKEN_TTL", "SMTP_FROM", "SMTP_URL", "PUBLIC_URL"}},
 		{name: "several bad variables in production", env: map[string]string{
 			"ENV": "production", "PORT": "70000", "AUTH_ALLOW_EMAIL_LOGIN": "true", "JWT_SECRET": "short",
 		}, wantProblems: []string{"PORT", "DATABASE_URL", "JWT_SECRET", "AUTH_ALLOW_EMAIL_LOGIN"}},
@@ -671,4 +690,20 @@ func TestLoadConfigPprof(t *testing.T) {
 			assert.Equal(t, tc.wantRemote, cfg.PprofAllowRemote)
 		})
 	}
+}
+
+func TestConfigHidesSMTPPassword(t *testing.T) {
+	t.Parallel()
+	const password = "hunter2mail"
+	_, err := app.LoadConfig(getenv(map[string]string{"SMTP_URL": "smtp://u:" + password + "@mail.example.com:%zz", "SMTP_FROM": "a@example.com", "PUBLIC_URL": "https://x.example.com"}))
+	require.Error(t, err)
+	assert.Equal(t, []string{"SMTP_URL"}, problemVars(t, err))
+	assert.NotContains(t, err.Error(), password)
+
+	cfg, err := app.LoadConfig(getenv(map[string]string{"SMTP_URL": "smtp://u:" + password + "@mail.example.com:587", "SMTP_FROM": "a@example.com", "PUBLIC_URL": "https://x.example.com"}))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", cfg)
+	assert.NotContains(t, buf.String(), password)
+	assert.Contains(t, buf.String(), "mail.example.com")
 }

@@ -167,7 +167,7 @@ func TestOpenAISDKChat(t *testing.T) {
 	})
 
 	t.Run("the request log says which API", func(t *testing.T) {
-		e.register("boss@example.com", pw)
+		e.registerAdmin("boss@example.com", pw)
 		boss := e.login("boss@example.com", pw)
 		require.NoError(t, e.chatOnce(e.key))
 		require.Eventually(t, func() bool {

@@ -33,6 +33,15 @@ func TestNormalizeEmail(t *testing.T) {
 		{"ada@exa mple.com", "", false},
 		{"ada@@example.com", "", false},
 		{strings.Repeat("a", 250) + "@example.com", "", false},
+		// Internationalised domains have one (ASCII) spelling.
+		{"carol@exämple.com", "carol@xn--exmple-cua.com", true},
+		{"Carol@EXÄMPLE.com", "carol@xn--exmple-cua.com", true},
+		{"carol@xn--exmple-cua.com", "carol@xn--exmple-cua.com", true},
+		{"carol@ＥＸＡＭＰＬＥ.com", "carol@example.com", true},
+		{"carol@xn--a.com", "", false},
+		{"carol@xn--exmple-cua.com.", "", false},
+		{"carol@ex_ample.com", "", false},
+		{"carol@exa\u200bmple.com", "carol@example.com", true}, // UTS 46 ignores zero-width spaces
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -45,6 +54,24 @@ func TestNormalizeEmail(t *testing.T) {
 			}
 			assert.NoError(t, err)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestEmailKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"carol@example.com", "carol@example.com"},
+		{"carol+1@example.com", "carol@example.com"},
+		{"carol+a+b@example.com", "carol@example.com"},
+		{"carol+@example.com", "carol@example.com"},
+		{"+carol@example.com", "+carol@example.com"},
+		{"c.arol@xn--exmple-cua.com", "c.arol@xn--exmple-cua.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, domain.EmailKey(tt.in))
 		})
 	}
 }

@@ -14,13 +14,16 @@ type Code string
 
 // The error codes. Their string values are the public machine codes.
 const (
-	CodeInvalid       Code = "invalid_request"
-	CodeUnauthorized  Code = "unauthorized"
-	CodeTokenExpired  Code = "token_expired"
-	CodeForbidden     Code = "forbidden"
-	CodeNotFound      Code = "not_found"
-	CodeConflict      Code = "conflict"
-	CodeQuotaExceeded Code = "quota_exceeded"
+	CodeInvalid      Code = "invalid_request"
+	CodeUnauthorized Code = "unauthorized"
+	CodeTokenExpired Code = "token_expired"
+	CodeForbidden    Code = "forbidden"
+	// CodeEmailUnverified: the account must confirm its email address
+	// before it may do this (403).
+	CodeEmailUnverified Code = "email_unverified"
+	CodeNotFound        Code = "not_found"
+	CodeConflict        Code = "conflict"
+	CodeQuotaExceeded   Code = "quota_exceeded"
 	// CodeRateLimited: too many requests (or attempts) in a window, or too
 	// many at once; the client may retry after Error.RetryAfter (429).
 	CodeRateLimited Code = "rate_limited"

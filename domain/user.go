@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // UserID identifies a user; it is a UUID in text form.
@@ -22,6 +24,10 @@ type User struct {
 	Disabled    bool
 	CreatedAt   time.Time
 	LastLoginAt *time.Time
+	// EmailVerifiedAt is when the owner proved the address is theirs by
+	// following a mailed link; nil while unproven (always, on a server
+	// without SMTP).
+	EmailVerifiedAt *time.Time
 	// TokensValidAfter, when not nil, refuses every access token issued at
 	// or before it: logout, a password change and a change of Disabled move
 	// it forward.
@@ -33,6 +39,9 @@ type User struct {
 func (u User) TokenRevoked(issuedAt time.Time) bool {
 	return u.TokensValidAfter != nil && !issuedAt.After(*u.TokensValidAfter)
 }
+
+// EmailVerified reports whether the owner proved the address is theirs.
+func (u User) EmailVerified() bool { return u.EmailVerifiedAt != nil }
 
 // HasPassword reports whether the account can log in with a password.
 func (u User) HasPassword() bool { return u.PasswordHash != "" }
@@ -51,12 +60,25 @@ const (
 	maxEmailLen    = 254
 )
 
-// NormalizeEmail trims and lower-cases an email address and checks that it is
-// a plain address (no display name) with a dotted domain.
+// NormalizeEmail trims and lower-cases an email address, converts an
+// internationalised domain to its ASCII (punycode) form, so that
+// carol@exämple.com and carol@xn--exmple-cua.com are one address, and
+// checks that it is a plain address (no display name) with a dotted domain.
 func NormalizeEmail(raw string) (string, error) {
 	email := strings.ToLower(strings.TrimSpace(raw))
 	if email == "" {
 		return "", Errorf(CodeInvalid, "email: is required")
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at > 0 {
+		// The IDNA lookup profile maps (case, width, compatibility forms)
+		// and validates the labels the way a resolver would; an error means
+		// no resolver could look the domain up.
+		ascii, err := idna.Lookup.ToASCII(email[at+1:])
+		if err != nil {
+			return "", Errorf(CodeInvalid, "email: the domain is not a valid internationalised domain name")
+		}
+		email = email[:at+1] + strings.ToLower(ascii)
 	}
 	if len(email) > maxEmailLen {
 		return "", Errorf(CodeInvalid, "email: must be at most %d characters", maxEmailLen)
@@ -65,12 +87,26 @@ func NormalizeEmail(raw string) (string, error) {
 	if err != nil || addr.Address != email || addr.Name != "" {
 		return "", Errorf(CodeInvalid, "email: not a valid email address")
 	}
-	at := strings.LastIndexByte(email, '@')
 	domainPart := email[at+1:]
 	if !strings.Contains(domainPart, ".") || strings.HasPrefix(domainPart, ".") || strings.HasSuffix(domainPart, ".") {
 		return "", Errorf(CodeInvalid, "email: not a valid email address")
 	}
 	return email, nil
+}
+
+// EmailKey is the uniqueness key of a normalised address: the address with
+// the local part's "+tag" dropped (carol+1@example.com -> carol@example.com),
+// so that sub-addresses of one mailbox are one account. A local part that
+// starts with "+" is kept whole (there is nothing before the tag).
+func EmailKey(normalized string) string {
+	at := strings.LastIndexByte(normalized, '@')
+	if at < 0 {
+		return normalized
+	}
+	if plus := strings.IndexByte(normalized[:at], '+'); plus > 0 {
+		return normalized[:plus] + normalized[at:]
+	}
+	return normalized
 }
 
 // ValidatePassword checks the password length rule.

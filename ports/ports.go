@@ -15,19 +15,27 @@ type Clock interface {
 	Now() time.Time
 }
 
-// UserStore keeps accounts. Emails are stored normalised and are unique.
+// UserStore keeps accounts. Emails are stored normalised and are unique, and
+// so are their keys (domain.EmailKey: the address without its "+tag").
 // Methods return *domain.Error with CodeUnavailable when the store cannot be
 // reached.
 type UserStore interface {
-	// CreateUser adds an account; CodeConflict when the email is taken.
+	// CreateUser adds an account; CodeConflict when the email or its key
+	// is taken.
 	CreateUser(ctx context.Context, u domain.NewUser) (domain.User, error)
 	// UserByID returns an account; CodeNotFound when there is none.
 	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
-	// UserByEmail returns the account with a normalised email; CodeNotFound when there is none.
+	// UserByEmail returns the account whose email key is that of a
+	// normalised email (any "+tag" spelling finds it); CodeNotFound when
+	// there is none.
 	UserByEmail(ctx context.Context, email string) (domain.User, error)
-	// RecordLogin stamps last_login_at and, when promote is true, sets is_admin;
-	// CodeNotFound when the account is gone.
-	RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error)
+	// RecordLogin stamps last_login_at; CodeNotFound when the account is gone.
+	RecordLogin(ctx context.Context, id domain.UserID, at time.Time) (domain.User, error)
+	// MarkEmailVerified stamps email_verified_at at its first call (later
+	// calls keep the first time) and, when promote is true and this is that
+	// first call, sets is_admin, atomically; CodeNotFound when the account
+	// is gone.
+	MarkEmailVerified(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error)
 	// SetPassword replaces the account's password hash and revokes its
 	// tokens as RevokeTokens does, in one update; CodeNotFound when the
 	// account is gone.
@@ -36,6 +44,13 @@ type UserStore interface {
 	// before at: it moves tokens_valid_after to at, never backwards;
 	// CodeNotFound when the account is gone.
 	RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) error
+}
+
+// Mailer sends mail to users (verification links, password resets).
+type Mailer interface {
+	// Send delivers msg to the mail server; CodeUnavailable when the server
+	// cannot be reached or refuses the message.
+	Send(ctx context.Context, msg domain.Mail) error
 }
 
 // QuotaStore counts requests per user and UTC day. Counting is atomic in the

@@ -63,6 +63,9 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 	if !ok {
 		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
 	}
+	if err := h.s.deps.Login.RequireVerified(u); err != nil {
+		return nil, err
+	}
 	creq := toChatRequest(req.Body)
 	creq.RequestID = RequestIDFrom(ctx)
 	if creq.Stream {

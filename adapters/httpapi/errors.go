@@ -23,6 +23,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeUnauthorized:      http.StatusUnauthorized,
 	domain.CodeTokenExpired:      http.StatusUnauthorized,
 	domain.CodeForbidden:         http.StatusForbidden,
+	domain.CodeEmailUnverified:   http.StatusForbidden,
 	domain.CodeNotFound:          http.StatusNotFound,
 	domain.CodeConflict:          http.StatusConflict,
 	domain.CodeQuotaExceeded:     http.StatusTooManyRequests,

@@ -32,6 +32,7 @@ func TestErrorTable(t *testing.T) {
 		{"unauthorized", domain.Errorf(domain.CodeUnauthorized, "Invalid email or password"), 401, errorBody{Error: "Invalid email or password", Code: "unauthorized"}},
 		{"expired", domain.Errorf(domain.CodeTokenExpired, "Token has expired"), 401, errorBody{Error: "Token has expired", Code: "token_expired"}},
 		{"forbidden", domain.Errorf(domain.CodeForbidden, "Account is disabled"), 403, errorBody{Error: "Account is disabled", Code: "forbidden"}},
+		{"email unverified", domain.Errorf(domain.CodeEmailUnverified, "Confirm your email address first"), 403, errorBody{Error: "Confirm your email address first", Code: "email_unverified"}},
 		{"not found", domain.Errorf(domain.CodeNotFound, "user not found"), 404, errorBody{Error: "user not found", Code: "not_found"}},
 		{"conflict wrapped", fmt.Errorf("create user: %w", domain.Errorf(domain.CodeConflict, "taken")), 409, errorBody{Error: "taken", Code: "conflict"}},
 		{"quota", fmt.Errorf("consume: %w", &domain.QuotaExceededError{Used: 50, Limit: 50}), 429, errorBody{Error: "Daily quota exceeded", Code: "quota_exceeded", Used: &used, Limit: &limit}},
@@ -61,7 +62,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 	t.Parallel()
 	for _, c := range []domain.Code{domain.CodeInvalid, domain.CodeUnauthorized, domain.CodeTokenExpired, domain.CodeForbidden,
 		domain.CodeNotFound, domain.CodeConflict, domain.CodeQuotaExceeded, domain.CodeUnavailable, domain.CodeInternal,
-		domain.CodeFeatureDisabled, domain.CodeSearchUnavailable} {
+		domain.CodeFeatureDisabled, domain.CodeSearchUnavailable, domain.CodeEmailUnverified, domain.CodeRateLimited} {
 		_, ok := statusByCode[c]
 		assert.True(t, ok, "code %s", c)
 	}

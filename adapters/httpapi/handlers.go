@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
 )
@@ -70,11 +68,11 @@ func (h *handlers) Register(ctx context.Context, req api.RegisterRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	id, err := uuid.Parse(string(u.ID))
+	out, err := toUser(u)
 	if err != nil {
 		return nil, err
 	}
-	return api.Register201JSONResponse{Id: id, Email: u.Email, IsAdmin: u.IsAdmin}, nil
+	return api.Register201JSONResponse(out), nil
 }
 
 // Login implements api.StrictServerInterface.

@@ -28,6 +28,9 @@ func (h *handlers) CreateAPIKey(ctx context.Context, req api.CreateAPIKeyRequest
 	if _, viaKey := APIKeyFrom(ctx); viaKey {
 		return nil, errKeyMintsKey
 	}
+	if err := h.s.deps.Login.RequireVerified(u); err != nil {
+		return nil, err
+	}
 	k, key, err := h.s.deps.APIKeys.Create(ctx, u, req.Body.Name)
 	if err != nil {
 		return nil, err

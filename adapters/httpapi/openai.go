@@ -183,6 +183,9 @@ func (h *handlers) CreateChatCompletion(ctx context.Context, req api.CreateChatC
 	if !ok {
 		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
 	}
+	if err := h.s.deps.Login.RequireVerified(u); err != nil {
+		return nil, err
+	}
 	creq, err := toOpenAIChatRequest(req.Body)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,9 @@ type quotaKey struct {
 
 // Store is an in-memory UserStore and QuotaStore, safe for concurrent use.
 type Store struct {
-	mu      sync.Mutex
-	users   map[domain.UserID]domain.User
+	mu    sync.Mutex
+	users map[domain.UserID]domain.User
+	// byEmail maps email keys (domain.EmailKey) to accounts.
 	byEmail map[string]domain.UserID
 	quota   map[quotaKey]int
 	now     func() time.Time
@@ -47,7 +48,7 @@ func NewStore() *Store {
 func (s *Store) CreateUser(_ context.Context, nu domain.NewUser) (domain.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.byEmail[nu.Email]; ok {
+	if _, ok := s.byEmail[domain.EmailKey(nu.Email)]; ok {
 		return domain.User{}, domain.Errorf(domain.CodeConflict, "An account with this email already exists")
 	}
 	u := domain.User{
@@ -58,7 +59,7 @@ func (s *Store) CreateUser(_ context.Context, nu domain.NewUser) (domain.User, e
 		CreatedAt:    s.now().UTC(),
 	}
 	s.users[u.ID] = u
-	s.byEmail[u.Email] = u.ID
+	s.byEmail[domain.EmailKey(u.Email)] = u.ID
 	return u, nil
 }
 
@@ -77,7 +78,7 @@ func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, erro
 func (s *Store) UserByEmail(_ context.Context, email string) (domain.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, ok := s.byEmail[email]
+	id, ok := s.byEmail[domain.EmailKey(email)]
 	if !ok {
 		return domain.User{}, domain.Errorf(domain.CodeNotFound, "user not found")
 	}
@@ -85,7 +86,7 @@ func (s *Store) UserByEmail(_ context.Context, email string) (domain.User, error
 }
 
 // RecordLogin implements ports.UserStore.
-func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time) (domain.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
@@ -94,7 +95,23 @@ func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time, p
 	}
 	at = at.UTC()
 	u.LastLoginAt = &at
-	u.IsAdmin = u.IsAdmin || promote
+	s.users[id] = u
+	return u, nil
+}
+
+// MarkEmailVerified implements ports.UserStore.
+func (s *Store) MarkEmailVerified(_ context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.User{}, domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	if u.EmailVerifiedAt == nil {
+		at = at.UTC()
+		u.EmailVerifiedAt = &at
+		u.IsAdmin = u.IsAdmin || promote
+	}
 	s.users[id] = u
 	return u, nil
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/adapters/postgres"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/domain"
 )
 
 // TestConcurrentMigrations starts several migrators on one empty database at
@@ -45,7 +48,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, all, "each migration applied once across all instances")
 
 	db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: 2})
 	require.NoError(t, err)
@@ -55,7 +58,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	defer m.Close()
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 8)
+	require.Len(t, st, 9)
 	for _, s := range st {
 		assert.True(t, s.Applied, "migration %d", s.Version)
 	}
@@ -74,7 +77,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	for _, want := range []int64{8, 7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{9, 8, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -86,8 +89,57 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
+}
+
+// TestEmailKeyBackfill applies migration 00009 to accounts made before it;
+// see the SQLite test of the same name.
+func TestEmailKeyBackfill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewEmptyURL(t)
+	db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: 2})
+	require.NoError(t, err)
+	defer db.Close()
+	m, err := db.NewMigrator(nil)
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	v, err := m.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(9), v)
+
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := []struct{ id, email, wantKey string }{
+		{"00000000-0000-4000-8000-000000000001", "carol+1@example.com", "carol+1@example.com"},
+		{"00000000-0000-4000-8000-000000000002", "carol@example.com", "carol@example.com"},
+		{"00000000-0000-4000-8000-000000000003", "dave+b@example.com", "dave@example.com"},
+		{"00000000-0000-4000-8000-000000000004", "dave+a@example.com", "dave+a@example.com"},
+		{"00000000-0000-4000-8000-000000000005", "+news@example.com", "+news@example.com"},
+		{"00000000-0000-4000-8000-000000000006", "erin+x@example.com", "erin@example.com"},
+	}
+	for i, r := range rows {
+		_, err := conn.Exec(ctx, `INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)`, r.id, r.email, base.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+	}
+	applied, err := m.Up(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int64{9}, applied)
+	for _, r := range rows {
+		var key string
+		require.NoError(t, conn.QueryRow(ctx, `SELECT email_key FROM users WHERE id = $1`, r.id).Scan(&key))
+		assert.Equal(t, r.wantKey, key, r.email)
+	}
+	u, err := db.UserByEmail(ctx, "dave@example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "dave+b@example.com", u.Email)
+	_, err = db.CreateUser(ctx, domain.NewUser{Email: "erin@example.com"})
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))
 }

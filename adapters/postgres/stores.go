@@ -57,6 +57,10 @@ func toUser(r sqlcgen.User) domain.User {
 		t := u.LastLoginAt.UTC()
 		u.LastLoginAt = &t
 	}
+	if r.EmailVerifiedAt != nil {
+		t := r.EmailVerifiedAt.UTC()
+		u.EmailVerifiedAt = &t
+	}
 	if r.TokensValidAfter != nil {
 		t := r.TokensValidAfter.UTC()
 		u.TokensValidAfter = &t
@@ -76,7 +80,7 @@ func (db *DB) CreateUser(ctx context.Context, nu domain.NewUser) (domain.User, e
 	if nu.PasswordHash != "" {
 		hash = &nu.PasswordHash
 	}
-	r, err := db.q.CreateUser(ctx, sqlcgen.CreateUserParams{Email: nu.Email, PasswordHash: hash, IsAdmin: nu.IsAdmin})
+	r, err := db.q.CreateUser(ctx, sqlcgen.CreateUserParams{Email: nu.Email, EmailKey: domain.EmailKey(nu.Email), PasswordHash: hash, IsAdmin: nu.IsAdmin})
 	if err != nil {
 		err = storeErr("create user", err)
 		var de *domain.Error
@@ -106,7 +110,7 @@ func (db *DB) UserByID(ctx context.Context, id domain.UserID) (domain.User, erro
 
 // UserByEmail implements ports.UserStore.
 func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error) {
-	r, err := db.q.GetUserByEmail(ctx, email)
+	r, err := db.q.GetUserByEmail(ctx, domain.EmailKey(email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
@@ -117,17 +121,33 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error
 }
 
 // RecordLogin implements ports.UserStore.
-func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time) (domain.User, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return domain.User{}, errUserNotFound
 	}
-	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: at.UTC(), Promote: promote})
+	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: at.UTC()})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
 	if err != nil {
 		return domain.User{}, storeErr("record login", err)
+	}
+	return toUser(r), nil
+}
+
+// MarkEmailVerified implements ports.UserStore.
+func (db *DB) MarkEmailVerified(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.MarkEmailVerified(ctx, sqlcgen.MarkEmailVerifiedParams{ID: uid, At: at.UTC(), Promote: promote})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("mark email verified", err)
 	}
 	return toUser(r), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/adapters/sqlite"
+	"github.com/genzai/genzai/domain"
 )
 
 // tables lists the application tables in the file.
@@ -41,20 +42,21 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 8)
+	require.Len(t, st, 9)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
 	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
 	assert.Equal(t, "00006_api_keys.sql", st[5].Name)
 	assert.Equal(t, "00007_request_log_api.sql", st[6].Name)
 	assert.Equal(t, "00008_tokens_valid_after.sql", st[7].Name)
+	assert.Equal(t, "00009_email_identity.sql", st[8].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
 	assert.Equal(t, []string{"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
@@ -64,6 +66,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
+		9: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		8: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		7: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		6: {"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
@@ -73,7 +76,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 		2: {"users"},
 		1: {},
 	}
-	for _, want := range []int64{8, 7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{9, 8, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -85,7 +88,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -125,7 +128,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
 	for v := int64(1); v <= 8; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
@@ -182,7 +185,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -196,7 +199,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})
@@ -214,4 +217,54 @@ func TestMigrationLock(t *testing.T) {
 		_, err = m.Up(cctx)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
+}
+
+// TestEmailKeyBackfill applies migration 00009 to accounts made before it:
+// every account gets a key, an untagged address keeps its own, and of
+// accounts that already collide (carol@ and carol+1@) all survive, the
+// oldest claimant getting the untagged key.
+func TestEmailKeyBackfill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := newPath(t)
+	db := openAt(t, path, 2)
+	m, err := db.NewMigrator(nil)
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	v, err := m.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(9), v)
+
+	conn := rawConn(t, path)
+	rows := []struct{ id, email, wantKey string }{
+		{"00000000-0000-4000-8000-000000000001", "carol+1@example.com", "carol+1@example.com"},
+		{"00000000-0000-4000-8000-000000000002", "carol@example.com", "carol@example.com"},
+		{"00000000-0000-4000-8000-000000000003", "dave+b@example.com", "dave@example.com"},
+		{"00000000-0000-4000-8000-000000000004", "dave+a@example.com", "dave+a@example.com"},
+		{"00000000-0000-4000-8000-000000000005", "+news@example.com", "+news@example.com"},
+		{"00000000-0000-4000-8000-000000000006", "erin+x@example.com", "erin@example.com"},
+	}
+	for i, r := range rows {
+		_, err := conn.ExecContext(ctx, `INSERT INTO users (id, email, created_at) VALUES (?, ?, ?)`, r.id, r.email, int64(1_000_000+i))
+		require.NoError(t, err)
+	}
+	applied, err := m.Up(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int64{9}, applied)
+	for _, r := range rows {
+		var key string
+		require.NoError(t, conn.QueryRowContext(ctx, `SELECT email_key FROM users WHERE id = ?`, r.id).Scan(&key))
+		assert.Equal(t, r.wantKey, key, r.email)
+	}
+	// The untagged spelling finds the account that owns the untagged key.
+	u, err := db.UserByEmail(ctx, "dave@example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "dave+b@example.com", u.Email)
+	u, err = db.UserByEmail(ctx, "erin+y@example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "erin+x@example.com", u.Email)
+	_, err = db.CreateUser(ctx, domain.NewUser{Email: "erin@example.com"})
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))
 }

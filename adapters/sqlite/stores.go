@@ -49,6 +49,10 @@ func toUser(r sqlcgen.User) domain.User {
 		t := fromMicros(*r.LastLoginAt)
 		u.LastLoginAt = &t
 	}
+	if r.EmailVerifiedAt != nil {
+		t := fromMicros(*r.EmailVerifiedAt)
+		u.EmailVerifiedAt = &t
+	}
 	if r.TokensValidAfter != nil {
 		t := fromMicros(*r.TokensValidAfter)
 		u.TokensValidAfter = &t
@@ -66,6 +70,7 @@ func (db *DB) CreateUser(ctx context.Context, nu domain.NewUser) (domain.User, e
 	r, err := db.q.CreateUser(ctx, sqlcgen.CreateUserParams{
 		ID:           uuid.NewString(),
 		Email:        nu.Email,
+		EmailKey:     domain.EmailKey(nu.Email),
 		PasswordHash: hash,
 		IsAdmin:      nu.IsAdmin,
 		CreatedAt:    micros(time.Now()),
@@ -99,7 +104,7 @@ func (db *DB) UserByID(ctx context.Context, id domain.UserID) (domain.User, erro
 
 // UserByEmail implements ports.UserStore.
 func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error) {
-	r, err := db.q.GetUserByEmail(ctx, email)
+	r, err := db.q.GetUserByEmail(ctx, domain.EmailKey(email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
@@ -110,17 +115,33 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error
 }
 
 // RecordLogin implements ports.UserStore.
-func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time) (domain.User, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return domain.User{}, errUserNotFound
 	}
-	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: micros(at), Promote: promote})
+	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: micros(at)})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
 	if err != nil {
 		return domain.User{}, storeErr("record login", err)
+	}
+	return toUser(r), nil
+}
+
+// MarkEmailVerified implements ports.UserStore.
+func (db *DB) MarkEmailVerified(ctx context.Context, id domain.UserID, at time.Time, promote bool) (domain.User, error) {
+	uid, ok := parseID(id)
+	if !ok {
+		return domain.User{}, errUserNotFound
+	}
+	r, err := db.q.MarkEmailVerified(ctx, sqlcgen.MarkEmailVerifiedParams{ID: uid, At: micros(at), Promote: promote})
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, errUserNotFound
+	}
+	if err != nil {
+		return domain.User{}, storeErr("mark email verified", err)
 	}
 	return toUser(r), nil
 }

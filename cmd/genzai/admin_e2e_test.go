@@ -16,17 +16,22 @@ import (
 )
 
 // TestServeAdminCLI drives the admin and feedback commands of the real
-// binary against a real server on PostgreSQL: an admin (through
-// ADMIN_EMAILS) manages a normal user, who chats, rates an answer and is
-// refused the admin commands.
+// binary against a real server on PostgreSQL: an admin (an ADMIN_EMAILS
+// address, promoted when its owner follows the mailed verification link)
+// manages a normal user, who chats, rates an answer and is refused the
+// admin commands.
 func TestServeAdminCLI(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", serverVars(pgtest.NewURL(t)).with(vars{
+	v, smtp := withMail(t, serverVars(pgtest.NewURL(t)).with(vars{
 		"ADMIN_EMAILS": "root@example.com", "USER_DAILY_QUOTA": "3", "MOCK_PROVIDER_DELAY_MS": "0",
 	}))
+	s := startServer(t, "", v)
 	root := s.register(t, "root@example.com", "correct horse")
-	require.True(t, root.IsAdmin, "ADMIN_EMAILS makes an admin")
+	require.False(t, root.IsAdmin, "registering never makes an admin")
+	root = s.verify(t, smtp, 1)
+	require.True(t, root.IsAdmin, "ADMIN_EMAILS promotes a verified address")
 	ada := s.register(t, "ada@example.com", "battery staple")
+	require.False(t, s.verify(t, smtp, 2).IsAdmin)
 	require.False(t, ada.IsAdmin)
 	rootToken := s.login(t, "root@example.com", "correct horse").AccessToken
 	adaToken := s.login(t, "ada@example.com", "battery staple").AccessToken

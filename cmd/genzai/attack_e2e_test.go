@@ -19,6 +19,7 @@ import (
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/adapters/smtpmail/smtptest"
 )
 
 // randomText is n random characters of alphabet: every run has its own
@@ -78,6 +79,7 @@ func TestServeFullSessionNeverLogsSecrets(t *testing.T) {
 				"METRICS_TOKEN":     "metrics-" + randomText(t, 32, alnum),
 				"user password":     "user-" + randomText(t, 24, alnum),
 				"wrong password":    "wrong-" + randomText(t, 24, alnum),
+				"SMTP password":     "smtp-" + randomText(t, 24, alnum),
 			}
 			require.Len(t, secrets["JWT_SECRET"], 64)
 
@@ -97,7 +99,11 @@ func TestServeFullSessionNeverLogsSecrets(t *testing.T) {
 			// password is accepted: the URL carries one like production's.
 			redisURL.User = url.UserPassword("default", secrets["Redis password"])
 
+			smtp := smtptest.Start(t)
 			s := startServer(t, "", serverVars(withPassword(t, pgtest.NewURL(t), secrets["database password"])).with(vars{
+				"SMTP_URL":                        smtp.URL("genzai:" + secrets["SMTP password"]),
+				"SMTP_FROM":                       "noreply@example.com",
+				"PUBLIC_URL":                      "https://chat.example.com",
 				"ENV":                             env,
 				"LOG_LEVEL":                       "DEBUG",
 				"JWT_SECRET":                      secrets["JWT_SECRET"],
@@ -116,6 +122,7 @@ func TestServeFullSessionNeverLogsSecrets(t *testing.T) {
 			}))
 
 			s.register(t, "ada@example.com", secrets["user password"])
+			require.True(t, s.verify(t, smtp, 1).IsAdmin, "ADMIN_EMAILS promotes a verified address")
 			tok := s.login(t, "ada@example.com", secrets["user password"]).AccessToken
 			auth := bearer(tok)
 			assertError(t, s.do(t, http.MethodPost, "/api/v1/auth/login", jsonBody(t, map[string]string{"email": "ada@example.com", "password": secrets["wrong password"]})), http.StatusUnauthorized, "unauthorized")

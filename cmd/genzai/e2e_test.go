@@ -37,6 +37,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, to inspect SQLite files
 
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/adapters/smtpmail/smtptest"
 )
 
 const (
@@ -494,6 +495,23 @@ func assertError(t *testing.T, r response, status int, code string) errorBody {
 	return e
 }
 
+// withMail points the server's mail at an SMTP server of the test.
+func withMail(t *testing.T, v vars) (vars, *smtptest.Server) {
+	t.Helper()
+	smtp := smtptest.Start(t)
+	return v.with(vars{"SMTP_URL": smtp.URL(""), "SMTP_FROM": "noreply@example.com", "PUBLIC_URL": "https://chat.example.com"}), smtp
+}
+
+// verify follows the verification link of the n-th mail (1-based) and
+// returns the account.
+func (s *server) verify(t *testing.T, smtp *smtptest.Server, n int) userBody {
+	t.Helper()
+	token := smtp.WaitFor(t, n)[n-1].Token(t, "/verify-email")
+	r := s.do(t, http.MethodPost, "/api/v1/auth/verify", jsonBody(t, map[string]string{"token": token}))
+	require.Equal(t, http.StatusOK, r.status, "verify: %s", r.body)
+	return decode[userBody](t, r)
+}
+
 func (s *server) register(t *testing.T, email, password string) userBody {
 	t.Helper()
 	r := s.do(t, http.MethodPost, "/api/v1/auth/register", jsonBody(t, map[string]string{"email": email, "password": password}))
@@ -564,7 +582,7 @@ func TestServeAPIFlow(t *testing.T) {
 	t.Run("register normalises the email", func(t *testing.T) {
 		r := s.do(t, http.MethodPost, "/api/v1/auth/register", adaBody)
 		require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
-		assert.ElementsMatch(t, []string{"id", "email", "is_admin"}, jsonKeys(t, r))
+		assert.ElementsMatch(t, []string{"id", "email", "is_admin", "email_verified"}, jsonKeys(t, r))
 		u := decode[userBody](t, r)
 		assert.Equal(t, "ada@example.com", u.Email)
 		assert.False(t, u.IsAdmin)
@@ -701,10 +719,13 @@ func TestServeAPIFlow(t *testing.T) {
 		assert.JSONEq(t, `{"ready":true,"environment":"development","checks":{"database":"ok"}}`, string(r.body))
 	})
 
-	t.Run("an ADMIN_EMAILS address registers as admin", func(t *testing.T) {
+	t.Run("an ADMIN_EMAILS address does not register as admin", func(t *testing.T) {
+		// Without SMTP nobody can prove the address: the list promotes nobody.
 		boss := s.register(t, "Boss@Example.com", "boss password")
 		assert.Equal(t, "boss@example.com", boss.Email)
-		assert.True(t, boss.IsAdmin)
+		assert.False(t, boss.IsAdmin)
+		assert.False(t, s.login(t, "boss@example.com", "boss password").AccessToken == "")
+		assert.Contains(t, s.stderrText(), "ADMIN_EMAILS promotes nobody")
 	})
 }
 
@@ -1117,20 +1138,20 @@ func testMigrateCommand(t *testing.T, dbURL string, exists func(t *testing.T, ob
 	// migration creates.
 	objects := map[string]string{
 		"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks", "00005": "feedback", "00006": "api_keys",
-		"00007": "request_log.api", "00008": "users.tokens_valid_after",
+		"00007": "request_log.api", "00008": "users.tokens_valid_after", "00009": "users.email_key",
 	}
-	all := []string{"00001", "00002", "00003", "00004", "00005", "00006", "00007", "00008"}
+	all := []string{"00001", "00002", "00003", "00004", "00005", "00006", "00007", "00008", "00009"}
 	for _, step := range []struct {
 		args       []string
 		wantStdout string // exact; "" for status, whose table is parsed
 		applied    []string
 	}{
 		{args: []string{"status"}, applied: nil},
-		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\napplied 00007\napplied 00008\n", applied: all},
+		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\napplied 00007\napplied 00008\napplied 00009\n", applied: all},
 		{args: []string{"status"}, applied: all},
-		{args: []string{"down"}, wantStdout: "rolled back 00008\n", applied: all[:7]},
-		{args: []string{"status"}, applied: all[:7]},
-		{args: []string{"up"}, wantStdout: "applied 00008\n", applied: all},
+		{args: []string{"down"}, wantStdout: "rolled back 00009\n", applied: all[:8]},
+		{args: []string{"status"}, applied: all[:8]},
+		{args: []string{"up"}, wantStdout: "applied 00009\n", applied: all},
 		{args: []string{"up"}, wantStdout: "no pending migrations\n", applied: all},
 	} {
 		ok := t.Run(strings.Join(step.args, " "), func(t *testing.T) {

@@ -17,13 +17,19 @@ import (
 
 // Config holds the rules the service applies.
 type Config struct {
-	// AdminEmails are normalised emails that get is_admin on register and login.
+	// AdminEmails are normalised emails whose accounts become admins at the
+	// moment their owner verifies the address (never on register or login,
+	// so nobody becomes admin by claiming an address, and a demoted admin
+	// stays demoted). Without Mail nobody is ever promoted by this list.
 	AdminEmails []string
 	// AllowEmailLogin enables login with an email alone, creating the account
 	// on first login. Never true in production.
 	AllowEmailLogin bool
 	// TokenTTL is how long an access token stays valid.
 	TokenTTL time.Duration
+	// Mail turns on email verification and password reset by mail; a nil
+	// Mail.Mailer leaves both off (accounts are usable at once).
+	Mail MailConfig
 }
 
 // Token is an issued access token.
@@ -43,11 +49,19 @@ type Service struct {
 	// dummyHash is verified against when an account has no usable password
 	// so that every failed login costs the same hashing time.
 	dummyHash func() (string, error)
+
+	// links signs and checks mailed links; nil without Mail.
+	links *linkSigner
+	// mailing tracks password-reset mails sent after the answer; Close waits.
+	mailing sync.WaitGroup
 }
 
 // New builds a Service from its dependencies.
 func New(users ports.UserStore, hasher ports.PasswordHasher, tokens ports.TokenIssuer, clock ports.Clock, cfg Config) *Service {
 	s := &Service{users: users, hasher: hasher, tokens: tokens, clock: clock, cfg: cfg}
+	if cfg.Mail.Mailer != nil {
+		s.links = newLinkSigner(cfg.Mail.Secret)
+	}
 	s.dummyHash = sync.OnceValues(func() (string, error) {
 		return hasher.Hash(context.Background(), rand.Text())
 	})
@@ -60,7 +74,9 @@ var (
 	errWrongPassword      = domain.Errorf(domain.CodeUnauthorized, "Current password is incorrect")
 )
 
-// Register creates an account with a password.
+// Register creates an account with a password, never an admin. With Mail it
+// mails a verification link; a mail that cannot be sent is logged and the
+// account still created (its owner can ask for another).
 // Errors: CodeInvalid, CodeConflict, CodeUnavailable.
 func (s *Service) Register(ctx context.Context, email, password string) (domain.User, error) {
 	email, err := domain.NormalizeEmail(email)
@@ -74,9 +90,14 @@ func (s *Service) Register(ctx context.Context, email, password string) (domain.
 	if err != nil {
 		return domain.User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u, err := s.users.CreateUser(ctx, domain.NewUser{Email: email, PasswordHash: hash, IsAdmin: s.isAdminEmail(email)})
+	u, err := s.users.CreateUser(ctx, domain.NewUser{Email: email, PasswordHash: hash})
 	if err != nil {
 		return domain.User{}, fmt.Errorf("create user: %w", err)
+	}
+	if s.links != nil {
+		if err := s.sendVerification(ctx, u); err != nil {
+			s.cfg.Mail.logger().Error("send verification mail", "user_id", u.ID, "error", err)
+		}
 	}
 	return u, nil
 }
@@ -103,7 +124,7 @@ func (s *Service) Login(ctx context.Context, email string, password *string) (To
 		return Token{}, errDisabled
 	}
 	now := s.clock.Now()
-	u, err = s.users.RecordLogin(ctx, u.ID, now, s.isAdminEmail(u.Email))
+	u, err = s.users.RecordLogin(ctx, u.ID, now)
 	if err != nil {
 		return Token{}, fmt.Errorf("record login: %w", err)
 	}
@@ -152,7 +173,7 @@ func (s *Service) emailOnly(ctx context.Context, email string) (domain.User, err
 	}
 	u, err := s.users.UserByEmail(ctx, email)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
-		u, err = s.users.CreateUser(ctx, domain.NewUser{Email: email, IsAdmin: s.isAdminEmail(email)})
+		u, err = s.users.CreateUser(ctx, domain.NewUser{Email: email})
 		if domain.ErrorCode(err) == domain.CodeConflict {
 			// A concurrent first login created it; use that account.
 			u, err = s.users.UserByEmail(ctx, email)

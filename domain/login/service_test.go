@@ -74,7 +74,9 @@ func TestRegister(t *testing.T) {
 		wantAdmin             bool
 	}{
 		{"normalises the email", "  Ada@Example.COM ", password, "", "ada@example.com", false},
-		{"admin emails become admins", "Boss@example.com", password, "", adminEmail, true},
+		{"admin emails are not admins at registration", "Boss@example.com", password, "", adminEmail, false},
+		{"internationalised domains in ASCII", "carol@EXÄMPLE.com", password, "", "carol@xn--exmple-cua.com", false},
+		{"invalid internationalised domain", "carol@xn--a.com", password, domain.CodeInvalid, "", false},
 		{"invalid email", "ada", password, domain.CodeInvalid, "", false},
 		{"short password", "ada@example.com", "1234567", domain.CodeInvalid, "", false},
 	}
@@ -236,18 +238,41 @@ func TestEmailOnlyFirstLoginsRace(t *testing.T) {
 	assert.Len(t, seen, 1, "every concurrent first login lands in one account")
 }
 
-func TestAdminPromotionOnLogin(t *testing.T) {
+func TestAdminEmailsNeverPromoteOnLogin(t *testing.T) {
 	t.Parallel()
+	// Claiming a listed address proves nothing: neither email-only login
+	// (which creates the account) nor a password login promotes it.
 	f := newFixture(t, true)
-	// Created before the operator listed the email: promoted at next login.
-	u, err := f.store.CreateUser(ctx, domain.NewUser{Email: adminEmail})
+	_, err := f.svc.Login(ctx, "BOSS@example.com", nil)
 	require.NoError(t, err)
-	require.False(t, u.IsAdmin)
-	_, err = f.svc.Login(ctx, adminEmail, nil)
+	got, err := f.store.UserByEmail(ctx, adminEmail)
 	require.NoError(t, err)
-	got, err := f.store.UserByID(ctx, u.ID)
+	assert.False(t, got.IsAdmin)
+
+	g := newFixture(t, false)
+	_, err = g.svc.Register(ctx, adminEmail, password)
 	require.NoError(t, err)
-	assert.True(t, got.IsAdmin)
+	_, err = g.svc.Login(ctx, adminEmail, ptr(password))
+	require.NoError(t, err)
+	got, err = g.store.UserByEmail(ctx, adminEmail)
+	require.NoError(t, err)
+	assert.False(t, got.IsAdmin)
+}
+
+func TestVariantsOfOneAddressAreOneAccount(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	carol, err := f.svc.Register(ctx, "carol@exämple.com", password)
+	require.NoError(t, err)
+	for _, variant := range []string{"carol@xn--exmple-cua.com", "carol+1@exämple.com", "Carol+free@XN--EXMPLE-CUA.COM"} {
+		_, err := f.svc.Register(ctx, variant, password)
+		assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), variant)
+		tok, err := f.svc.Login(ctx, variant, ptr(password))
+		require.NoError(t, err, "login with %s", variant)
+		claims, err := f.tokens.Verify(tok.AccessToken)
+		require.NoError(t, err)
+		assert.Equal(t, carol.ID, claims.UserID, variant)
+	}
 }
 
 func TestAuthenticate(t *testing.T) {

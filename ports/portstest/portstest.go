@@ -99,37 +99,107 @@ func RunUserStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		for _, id := range []domain.UserID{"5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "not-a-uuid", ""} {
 			_, err := s.UserByID(ctx, id)
 			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
-			_, err = s.RecordLogin(ctx, id, time.Now(), false)
+			_, err = s.RecordLogin(ctx, id, time.Now())
+			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
+			_, err = s.MarkEmailVerified(ctx, id, time.Now(), true)
 			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), "id %q", id)
 		}
 		_, err := s.UserByEmail(ctx, "nobody@example.com")
 		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 	})
 
-	t.Run("record login stamps time and only promotes", func(t *testing.T) {
+	t.Run("record login stamps time and never promotes", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t).Users
 		u, err := s.CreateUser(ctx, domain.NewUser{Email: "login@example.com"})
 		require.NoError(t, err)
 		at := time.Date(2025, 12, 25, 10, 30, 0, 0, time.UTC)
 
-		got, err := s.RecordLogin(ctx, u.ID, at, false)
+		got, err := s.RecordLogin(ctx, u.ID, at)
 		require.NoError(t, err)
 		require.NotNil(t, got.LastLoginAt)
 		assert.True(t, at.Equal(*got.LastLoginAt))
 		assert.False(t, got.IsAdmin)
-
-		got, err = s.RecordLogin(ctx, u.ID, at.Add(time.Hour), true)
-		require.NoError(t, err)
-		assert.True(t, got.IsAdmin)
-		got, err = s.RecordLogin(ctx, u.ID, at.Add(2*time.Hour), false)
-		require.NoError(t, err)
-		assert.True(t, got.IsAdmin, "an admin stays admin when the list no longer names them")
-		assert.True(t, at.Add(2*time.Hour).Equal(*got.LastLoginAt))
+		assert.Nil(t, got.EmailVerifiedAt)
 
 		stored, err := s.UserByID(ctx, u.ID)
 		require.NoError(t, err)
 		assert.Equal(t, got, stored)
+	})
+
+	t.Run("plus-tag spellings share one email key", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		carol, err := s.CreateUser(ctx, domain.NewUser{Email: "carol@example.com"})
+		require.NoError(t, err)
+		_, err = s.CreateUser(ctx, domain.NewUser{Email: "carol+1@example.com"})
+		assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), "err: %v", err)
+		for _, spelling := range []string{"carol@example.com", "carol+1@example.com", "carol+x+y@example.com"} {
+			got, err := s.UserByEmail(ctx, spelling)
+			require.NoError(t, err, spelling)
+			assert.Equal(t, carol.ID, got.ID, spelling)
+			assert.Equal(t, "carol@example.com", got.Email, "the address is kept as typed")
+		}
+
+		tagged, err := s.CreateUser(ctx, domain.NewUser{Email: "dave+news@example.com"})
+		require.NoError(t, err)
+		assert.Equal(t, "dave+news@example.com", tagged.Email)
+		_, err = s.CreateUser(ctx, domain.NewUser{Email: "dave@example.com"})
+		assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), "the untagged address after a tagged one")
+		got, err := s.UserByEmail(ctx, "dave@example.com")
+		require.NoError(t, err)
+		assert.Equal(t, tagged.ID, got.ID)
+	})
+
+	t.Run("mark email verified stamps once and promotes only then", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "ops@example.com"})
+		require.NoError(t, err)
+		at := time.Date(2025, 12, 25, 10, 30, 0, 0, time.UTC)
+
+		got, err := s.MarkEmailVerified(ctx, u.ID, at, false)
+		require.NoError(t, err)
+		require.NotNil(t, got.EmailVerifiedAt)
+		assert.True(t, at.Equal(*got.EmailVerifiedAt))
+		assert.False(t, got.IsAdmin)
+
+		got, err = s.MarkEmailVerified(ctx, u.ID, at.Add(time.Hour), true)
+		require.NoError(t, err)
+		assert.True(t, at.Equal(*got.EmailVerifiedAt), "the first verification time stays")
+		assert.False(t, got.IsAdmin, "only the first verification may promote")
+
+		v, err := s.CreateUser(ctx, domain.NewUser{Email: "boss@example.com"})
+		require.NoError(t, err)
+		got, err = s.MarkEmailVerified(ctx, v.ID, at, true)
+		require.NoError(t, err)
+		assert.True(t, got.IsAdmin)
+		stored, err := s.UserByID(ctx, v.ID)
+		require.NoError(t, err)
+		assert.Equal(t, got, stored)
+	})
+
+	t.Run("concurrent verifications: one first time", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "race-verify@example.com"})
+		require.NoError(t, err)
+		base := time.Date(2025, 12, 25, 10, 30, 0, 0, time.UTC)
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				_, err := s.MarkEmailVerified(ctx, u.ID, base.Add(time.Duration(i)*time.Second), false)
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		got, err := s.UserByID(ctx, u.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.EmailVerifiedAt)
+		first := *got.EmailVerifiedAt
+		again, err := s.MarkEmailVerified(ctx, u.ID, base.Add(time.Hour), false)
+		require.NoError(t, err)
+		assert.True(t, first.Equal(*again.EmailVerifiedAt))
 	})
 
 	t.Run("set password replaces the hash and revokes tokens", func(t *testing.T) {

@@ -1,7 +1,8 @@
 -- name: CreateUser :one
--- CreateUser inserts an account; a taken email violates users_email_lower_key.
-INSERT INTO users (email, password_hash, is_admin)
-VALUES (sqlc.arg(email), sqlc.narg(password_hash), sqlc.arg(is_admin))
+-- CreateUser inserts an account; a taken email violates users_email_lower_key,
+-- a taken email key users_email_key.
+INSERT INTO users (email, email_key, password_hash, is_admin)
+VALUES (sqlc.arg(email), sqlc.arg(email_key), sqlc.narg(password_hash), sqlc.arg(is_admin))
 RETURNING *;
 
 -- name: GetUserByID :one
@@ -9,14 +10,24 @@ RETURNING *;
 SELECT * FROM users WHERE id = sqlc.arg(id);
 
 -- name: GetUserByEmail :one
--- GetUserByEmail finds an account by email, case-insensitively (uses users_email_lower_key).
-SELECT * FROM users WHERE lower(email) = lower(sqlc.arg(email));
+-- GetUserByEmail finds an account by its email key (uses users_email_key),
+-- so that every "+tag" spelling of an address finds it.
+SELECT * FROM users WHERE email_key = sqlc.arg(email_key);
 
 -- name: RecordLogin :one
--- RecordLogin stamps the login time and, when promote is set, grants admin.
+-- RecordLogin stamps the login time.
 UPDATE users
-SET last_login_at = sqlc.arg(at)::timestamptz,
-    is_admin      = is_admin OR sqlc.arg(promote)::boolean
+SET last_login_at = sqlc.arg(at)::timestamptz
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: MarkEmailVerified :one
+-- MarkEmailVerified stamps the first verification of the address (later
+-- ones keep it) and grants admin when promote is set and this is that
+-- first verification, so that a demoted admin stays demoted.
+UPDATE users
+SET is_admin          = is_admin OR (sqlc.arg(promote)::boolean AND email_verified_at IS NULL),
+    email_verified_at = COALESCE(email_verified_at, sqlc.arg(at)::timestamptz)
 WHERE id = sqlc.arg(id)
 RETURNING *;
 

@@ -80,4 +80,6 @@ type User struct {
 	CreatedAt        time.Time
 	LastLoginAt      *time.Time
 	TokensValidAfter *time.Time
+	EmailKey         string
+	EmailVerifiedAt  *time.Time
 }

@@ -13,20 +13,27 @@ import (
 )
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (email, password_hash, is_admin)
-VALUES ($1, $2, $3)
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
+INSERT INTO users (email, email_key, password_hash, is_admin)
+VALUES ($1, $2, $3, $4)
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type CreateUserParams struct {
 	Email        string
+	EmailKey     string
 	PasswordHash *string
 	IsAdmin      bool
 }
 
-// CreateUser inserts an account; a taken email violates users_email_lower_key.
+// CreateUser inserts an account; a taken email violates users_email_lower_key,
+// a taken email key users_email_key.
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
-	row := q.db.QueryRow(ctx, createUser, arg.Email, arg.PasswordHash, arg.IsAdmin)
+	row := q.db.QueryRow(ctx, createUser,
+		arg.Email,
+		arg.EmailKey,
+		arg.PasswordHash,
+		arg.IsAdmin,
+	)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -38,17 +45,20 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after FROM users WHERE lower(email) = lower($1)
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE email_key = $1
 `
 
-// GetUserByEmail finds an account by email, case-insensitively (uses users_email_lower_key).
-func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error) {
-	row := q.db.QueryRow(ctx, getUserByEmail, email)
+// GetUserByEmail finds an account by its email key (uses users_email_key),
+// so that every "+tag" spelling of an address finds it.
+func (q *Queries) GetUserByEmail(ctx context.Context, emailKey string) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByEmail, emailKey)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -60,12 +70,14 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const getUserByID = `-- name: GetUserByID :one
-SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after FROM users WHERE id = $1
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE id = $1
 `
 
 // GetUserByID returns one account.
@@ -82,27 +94,31 @@ func (q *Queries) GetUserByID(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
-const recordLogin = `-- name: RecordLogin :one
+const markEmailVerified = `-- name: MarkEmailVerified :one
 UPDATE users
-SET last_login_at = $1::timestamptz,
-    is_admin      = is_admin OR $2::boolean
+SET is_admin          = is_admin OR ($1::boolean AND email_verified_at IS NULL),
+    email_verified_at = COALESCE(email_verified_at, $2::timestamptz)
 WHERE id = $3
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
-type RecordLoginParams struct {
-	At      time.Time
+type MarkEmailVerifiedParams struct {
 	Promote bool
+	At      time.Time
 	ID      uuid.UUID
 }
 
-// RecordLogin stamps the login time and, when promote is set, grants admin.
-func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User, error) {
-	row := q.db.QueryRow(ctx, recordLogin, arg.At, arg.Promote, arg.ID)
+// MarkEmailVerified stamps the first verification of the address (later
+// ones keep it) and grants admin when promote is set and this is that
+// first verification, so that a demoted admin stays demoted.
+func (q *Queries) MarkEmailVerified(ctx context.Context, arg MarkEmailVerifiedParams) (User, error) {
+	row := q.db.QueryRow(ctx, markEmailVerified, arg.Promote, arg.At, arg.ID)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -114,6 +130,40 @@ func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User,
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
+	)
+	return i, err
+}
+
+const recordLogin = `-- name: RecordLogin :one
+UPDATE users
+SET last_login_at = $1::timestamptz
+WHERE id = $2
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
+`
+
+type RecordLoginParams struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+// RecordLogin stamps the login time.
+func (q *Queries) RecordLogin(ctx context.Context, arg RecordLoginParams) (User, error) {
+	row := q.db.QueryRow(ctx, recordLogin, arg.At, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.DailyQuota,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -144,7 +194,7 @@ UPDATE users
 SET password_hash      = $1,
     tokens_valid_after = GREATEST(tokens_valid_after, $2::timestamptz)
 WHERE id = $3
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type SetPasswordParams struct {
@@ -168,6 +218,8 @@ func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) (User,
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }

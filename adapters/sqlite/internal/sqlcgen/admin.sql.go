@@ -296,7 +296,7 @@ func (q *Queries) AnalyticsUsers(ctx context.Context, arg AnalyticsUsersParams) 
 }
 
 const listUsersWithUsage = `-- name: ListUsersWithUsage :many
-SELECT u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, CAST(COALESCE(q.used, 0) AS INTEGER) AS used_today
+SELECT u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at, CAST(COALESCE(q.used, 0) AS INTEGER) AS used_today
 FROM users u
 LEFT JOIN quota_usage q ON q.user_id = u.id AND q.day = ?1
 WHERE u.email > ?2
@@ -346,6 +346,8 @@ func (q *Queries) ListUsersWithUsage(ctx context.Context, arg ListUsersWithUsage
 			&i.User.CreatedAt,
 			&i.User.LastLoginAt,
 			&i.User.TokensValidAfter,
+			&i.User.EmailKey,
+			&i.User.EmailVerifiedAt,
 			&i.UsedToday,
 		); err != nil {
 			return nil, err
@@ -370,7 +372,7 @@ SET daily_quota = CASE WHEN CAST(?1 AS BOOLEAN) THEN CAST(?2 AS INTEGER) ELSE da
                               THEN max(COALESCE(tokens_valid_after, CAST(?5 AS INTEGER)), CAST(?5 AS INTEGER))
                               ELSE tokens_valid_after END
 WHERE id = ?6
-RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after
+RETURNING id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at
 `
 
 type UpdateUserParams struct {
@@ -406,6 +408,8 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 		&i.CreatedAt,
 		&i.LastLoginAt,
 		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }

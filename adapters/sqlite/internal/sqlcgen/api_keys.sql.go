@@ -83,7 +83,7 @@ func (q *Queries) DeleteAPIKey(ctx context.Context, arg DeleteAPIKeyParams) (int
 
 const getAPIKeyOwner = `-- name: GetAPIKeyOwner :one
 SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, k.created_at AS key_created_at,
-       k.last_used_at AS key_last_used_at, u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after
+       k.last_used_at AS key_last_used_at, u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = ?1
@@ -117,6 +117,8 @@ func (q *Queries) GetAPIKeyOwner(ctx context.Context, keyHash []byte) (GetAPIKey
 		&i.User.CreatedAt,
 		&i.User.LastLoginAt,
 		&i.User.TokensValidAfter,
+		&i.User.EmailKey,
+		&i.User.EmailVerifiedAt,
 	)
 	return i, err
 }

@@ -74,4 +74,6 @@ type User struct {
 	CreatedAt        int64
 	LastLoginAt      *int64
 	TokensValidAfter *int64
+	EmailKey         string
+	EmailVerifiedAt  *int64
 }
