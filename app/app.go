@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync"
 	"time"
 
@@ -56,6 +55,9 @@ type Options struct {
 	PasswordParams *argon2id.Params
 	// Clock overrides the wall clock (tests move it across midnight).
 	Clock ports.Clock
+	// MemorySources override where the memory limit that bounds password
+	// hashing is read (tests pretend to run in a container).
+	MemorySources argon2id.MemorySources
 }
 
 // New connects to the database, applies pending migrations and builds the
@@ -97,16 +99,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	if opts.Clock != nil {
 		clk = opts.Clock
 	}
-	hasher := argon2id.New(params, runtime.GOMAXPROCS(0))
+	hasher := newHasher(cfg, params, opts.MemorySources, logger)
 	tokens := jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer)
+	lim := newLimits(ctx, cfg, clk, logger)
 	loginSvc := login.New(db, hasher, tokens, clk, login.Config{
 		AdminEmails:     cfg.AdminEmails,
 		AllowEmailLogin: cfg.AuthAllowEmailLogin,
 		TokenTTL:        cfg.JWTExpiration,
+		Guard:           lim.guard,
+		Backoff:         loginBackoff(cfg),
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.newRequestLog(logger)
-	lim := newLimits(ctx, cfg, clk, logger)
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), clk)
