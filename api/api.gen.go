@@ -1766,6 +1766,14 @@ type WebSearchResultsSource string
 // WebSearchResultsStatus defines model for WebSearchResults.Status.
 type WebSearchResultsStatus string
 
+// AuthRateLimited A 429 that says when to retry: the client's own request budget
+// (`rate_limited`) or every provider key of the tier
+// (`provider_rate_limited`).
+type AuthRateLimited = RateLimitedError
+
+// AuthUnavailable The body of every non-2xx answer. Some errors add fields.
+type AuthUnavailable = Error
+
 // BadRequest The body of every non-2xx answer. Some errors add fields.
 type BadRequest = Error
 
@@ -2717,8 +2725,22 @@ type ClientInterface interface {
 
 	// LoginWithBody Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -2734,8 +2756,22 @@ type ClientInterface interface {
 
 	// Login Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -2755,6 +2791,10 @@ type ClientInterface interface {
 	// is unique regardless of case. The password is 8 to 128 characters.
 	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
 	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -2765,6 +2805,10 @@ type ClientInterface interface {
 	// The email is trimmed and lower-cased; it must be a valid address and
 	// is unique regardless of case. The password is 8 to 128 characters.
 	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3293,8 +3337,22 @@ func (c *Client) UpdateUser(ctx context.Context, id openapi_types.UUID, body Upd
 
 // LoginWithBody Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -3320,8 +3378,22 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 
 // Login Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -3351,6 +3423,10 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // is unique regardless of case. The password is 8 to 128 characters.
 // An email listed in the server's `ADMIN_EMAILS` becomes an admin.
 //
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -3371,6 +3447,10 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // The email is trimmed and lower-cased; it must be a valid address and
 // is unique regardless of case. The password is 8 to 128 characters.
 // An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+//
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5135,8 +5215,22 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithBodyWithResponse Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -5152,8 +5246,22 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithResponse Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -5173,6 +5281,10 @@ type ClientWithResponsesInterface interface {
 	// is unique regardless of case. The password is 8 to 128 characters.
 	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
 	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -5183,6 +5295,10 @@ type ClientWithResponsesInterface interface {
 	// The email is trimmed and lower-cased; it must be a valid address and
 	// is unique regardless of case. The password is 8 to 128 characters.
 	// An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6054,6 +6170,11 @@ type LoginResponse429Headers struct {
 	RetryAfter         *int
 }
 
+// LoginResponse503Headers the declared response headers of an HTTP 503 response for Login
+type LoginResponse503Headers struct {
+	RetryAfter *int
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6063,8 +6184,6 @@ type LoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -6072,13 +6191,15 @@ type LoginResponse struct {
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
-	JSON429 *RateLimited
+	JSON429 *AuthRateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
+	JSON503 *AuthUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6094,11 +6215,6 @@ func (r LoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *Error {
 	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r LoginResponse) GetJSON403() *Forbidden {
-	return r.JSON403
 }
 
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
@@ -6117,7 +6233,7 @@ func (r LoginResponse) GetJSON415() *UnsupportedMediaType {
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
-func (r LoginResponse) GetJSON429() *RateLimited {
+func (r LoginResponse) GetJSON429() *AuthRateLimited {
 	return r.JSON429
 }
 
@@ -6127,7 +6243,7 @@ func (r LoginResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r LoginResponse) GetJSON503() *Unavailable {
+func (r LoginResponse) GetJSON503() *AuthUnavailable {
 	return r.JSON503
 }
 
@@ -6168,6 +6284,11 @@ type RegisterResponse429Headers struct {
 	RetryAfter         *int
 }
 
+// RegisterResponse503Headers the declared response headers of an HTTP 503 response for Register
+type RegisterResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6188,9 +6309,11 @@ type RegisterResponse struct {
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
+	JSON503 *AuthUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegisterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -6234,7 +6357,7 @@ func (r RegisterResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r RegisterResponse) GetJSON503() *Unavailable {
+func (r RegisterResponse) GetJSON503() *AuthUnavailable {
 	return r.JSON503
 }
 
@@ -8161,8 +8284,22 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id ope
 
 // LoginWithBodyWithResponse Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -8184,8 +8321,22 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 
 // LoginWithResponse Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -8211,6 +8362,10 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // is unique regardless of case. The password is 8 to 128 characters.
 // An email listed in the server's `ADMIN_EMAILS` becomes an admin.
 //
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -8227,6 +8382,10 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // The email is trimmed and lower-cased; it must be a valid address and
 // is unique regardless of case. The password is 8 to 128 characters.
 // An email listed in the server's `ADMIN_EMAILS` becomes an admin.
+//
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9316,13 +9475,6 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON401 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9345,7 +9497,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		response.JSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest RateLimited
+		var dest AuthRateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9359,7 +9511,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest AuthUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9399,6 +9551,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers LoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9475,7 +9637,7 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest AuthUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9515,6 +9677,16 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegisterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11915,6 +12087,27 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type AuthRateLimitedResponseHeaders struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+type AuthRateLimitedJSONResponse struct {
+	Body RateLimitedError
+
+	Headers AuthRateLimitedResponseHeaders
+}
+
+type AuthUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type AuthUnavailableJSONResponse struct {
+	Body Error
+
+	Headers AuthUnavailableResponseHeaders
+}
+
 type BadRequestJSONResponse Error
 
 type ForbiddenJSONResponse Error
@@ -12578,20 +12771,6 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
-type Login403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type Login408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response Login408JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -12636,7 +12815,7 @@ func (response Login415JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
-type Login429JSONResponse struct{ RateLimitedJSONResponse }
+type Login429JSONResponse struct{ AuthRateLimitedJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
@@ -12676,15 +12855,18 @@ func (response Login500JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
-type Login503JSONResponse struct{ UnavailableJSONResponse }
+type Login503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -12824,15 +13006,18 @@ func (response Register500JSONResponse) VisitRegisterResponse(w http.ResponseWri
 	return err
 }
 
-type Register503JSONResponse struct{ UnavailableJSONResponse }
+type Register503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response Register503JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -16051,329 +16236,340 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
-	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
-	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
-	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
-	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
-	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
-	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
-	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
-	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
-	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
-	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
-	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
-	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
-	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
-	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
-	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
-	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
-	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
-	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
-	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
-	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
-	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
-	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
-	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
-	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
-	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
-	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
-	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
-	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
-	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
-	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
-	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
-	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
-	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
-	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
-	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
-	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
-	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
-	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
-	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
-	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
-	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
-	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
-	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
-	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
-	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
-	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
-	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
-	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
-	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
-	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
-	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
-	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
-	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
-	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
-	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
-	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
-	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
-	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
-	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
-	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
-	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
-	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
-	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
-	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
-	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
-	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
-	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
-	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
-	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
-	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
-	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
-	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
-	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
-	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
-	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
-	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
-	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
-	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
-	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
-	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
-	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
-	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
-	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
-	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
-	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
-	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
-	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
-	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
-	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
-	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
-	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
-	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
-	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
-	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
-	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
-	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
-	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
-	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
-	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
-	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
-	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
-	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
-	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
-	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
-	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
-	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
-	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
-	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
-	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
-	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
-	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
-	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
-	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
-	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
-	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
-	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
-	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
-	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
-	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
-	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
-	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
-	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
-	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
-	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
-	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
-	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
-	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
-	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
-	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
-	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
-	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
-	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
-	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
-	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
-	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
-	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
-	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
-	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
-	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
-	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
-	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
-	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
-	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
-	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
-	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
-	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
-	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
-	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
-	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
-	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
-	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
-	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
-	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
-	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
-	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
-	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
-	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
-	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
-	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
-	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
-	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
-	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
-	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
-	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
-	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
-	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
-	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
-	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
-	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
-	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
-	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
-	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
-	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
-	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
-	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
-	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
-	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
-	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
-	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
-	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
-	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
-	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
-	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
-	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
-	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
-	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
-	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
-	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
-	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
-	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
-	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
-	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
-	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
-	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
-	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
-	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
-	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
-	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
-	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
-	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
-	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
-	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
-	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
-	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
-	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
-	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
-	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
-	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
-	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
-	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
-	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
-	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
-	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
-	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
-	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
-	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
-	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
-	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
-	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
-	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
-	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
-	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
-	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
-	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
-	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
-	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
-	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
-	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
-	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
-	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
-	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
-	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
-	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
-	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
-	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
-	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
-	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
-	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
-	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
-	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
-	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
-	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
-	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
-	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
-	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
-	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
-	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
-	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
-	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
-	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
-	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
-	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
-	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
-	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
-	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
-	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
-	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
-	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
-	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
-	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
-	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
-	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
-	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
-	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
-	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
-	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
-	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
-	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
-	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
-	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
-	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
-	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
-	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
-	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
-	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
-	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
-	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
-	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
-	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
-	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
-	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
-	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
-	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
-	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
-	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
-	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
-	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
-	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
-	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
-	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
-	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
-	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
-	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
-	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
-	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
-	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
-	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
-	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
-	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
-	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
-	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
-	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
-	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
-	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
-	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
-	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
-	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
-	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
-	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
-	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
-	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
-	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
-	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
-	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
-	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
-	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
-	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
-	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
-	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
-	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
-	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
-	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
+	"7P3bchtJtjeGv0oG9hch8P8vQABPksCY+MymqBZ7dOCQ1Gh6BBmVqEoA2SxkoiuzSKIVjPAb+M4X+8b+",
+	"buxbX/raj7JfwH4ER66VWZVVKJxISd2zv94Re1osVOVx5cp1/K0vjUhOZ1IwoVWj96WRMjWTQjH44zjT",
+	"kwuq2Rs+5ZrF5lEkhWZCm3/S2SzhEdVciqe/KCnMM3ZHp7MEv6ZRJDN8VWXTKU3njV7jasKI/YFwRRIZ",
+	"XbOY0JFmKRlRnrCYJHLMhWoEjRuaZAw7jVmj10ipZoPEjiVosDSVqWlSSjKlYl7+noxkSvSEK9fdEdHp",
+	"nNAx5YJwQfaJ6SJlv2ZM6QGPG73G4agb7cZ7rLU/PKCt/egwbj1nz0atF7QzxF/2R/CNTucDGHKjt39/",
+	"HzRoHKdMqcWZRglnQj9RxL5BMsViwrUiwyweM735JM02EHhM2F3EWAy/Pnr43d17MwEVTdiUmlH8l5SN",
+	"Gr3Gvz0tyOIp/qqeeqRwCsOCb2OmopTPDBn4m2GHpsgolVPcCFwN0pyxlJyduzUJiPn76eG+2bG+ODu/",
+	"OdwJiNm8zfaVNKEHKuZ9YZvc6RHG9YSl5JbOAwIztjQWXpg/Wsfmj5AoFkkRq3ZfNILGhNGYpbCL+Uxb",
+	"8L/mUWWa/ubiXhI5InrCyC0XsbyFWbbctsPGKSJFMt9pN/z11vOZ2XUuNBszs6KB1/kFm1IuuBgvDuDC",
+	"LW/CRtrQc9H1Vh0oVjO7S1wWkgnNE2x5IhPmJsoVGdLoen0/xVKv64M6eiG3MktiMmSExlOuNYvXdGM6",
+	"Mnzqg6A3lCd0mLAt+VTMZkzETETzxQMcU02HVDESS6aIkJpQoW5ZWnNwM28Axbm9ZOkNjxjRbDqTKU15",
+	"MiflN7c/w2bKE6omXIx/yFR11O7U2ONCNZEiYhsPOP9e8bFoeS34/FNNZKqT+VfhQFswoKVc5/SGpXMy",
+	"o0rdyjQmdnGISqQmStM5i8kwU3PLOxw531KuSRNG0xcr2AOyI0oKQiFN7RFHYNrsCzWhKYvJBYu52jGH",
+	"BMjFLfEij9nkdGiJoxyykUwZcjIuxgG5nTBBroW8FRucjx9obPnF5kfDIxQubmjC44Hda49Y3Ir3yDRT",
+	"ZpTkuRlyd/c5iSY0pZE2k30QjT+aJszxdUyFKzKlyUimUxYHhJIRZ0lsntqp4X0zYeS1VJrgJrkdVCy9",
+	"YTFphmf4LpkU74Q7bTPSVzId8jhmYlsJKZ5ysch0UplpZro35Arv1ElDo7zTYj+OzcvmYjSXjpk8Tx8o",
+	"J8B6cmUoN14pweUvbTjC2i8fMr6vQyE1M8mJoWYfCBUx/BbRJCloRAoGhHAmNEsFTbDLh501bMFbMveI",
+	"4IPf5zQdC5IJdjdjkWYxjuSIxExTnihCU+ZEEDgtqbl8SCbMKdL+MYxhld5J/UpmIn7QAgmpByP4ulih",
+	"d9Jeyywu5AiuJygn8vh35EAaLiKqjJZjyCiXI9gdVxpIzdJQQVVPFCzT+xkTx2cP5d2sIMElTHzKlKJj",
+	"89tUxiwpePiImpENaUJFxGIzRDWlqflkRlM6dR80guK2KbU9YHZFNl1BnCms44XVP7fh6Hg7T9l0iCfS",
+	"Doc0QxhvSASdMkW47ovi2txZz/PNlZ3vwwN4fN02+Dyx2IB6rmhXW2RJki/1jKVTrhSX4luu8jWbP1FE",
+	"3gpcEjcmjywfwekWKTNnecWKLDC9usVAZvOtFuJRLO8fLXtqW2cvvWU7p/NE0vhKyjc0HbPHLdwMGxto",
+	"KQcJNOevoO2fDGU8B10aXiFNNCJ0O/vPD54dkuFcM7WzZH1/h3MNo+UKB2uWkpYW2Yg2M+3zRzvNKz5l",
+	"Mnskj3Tz1LaxpctpeETKIsaNZGjIgE/ZH2wNYx6jApKm/IbBdcgFuTj924fTy6vB1dnb0/cfrgaXpyfv",
+	"3728PMLbRwrBItMgAWuNVKUjfyXlWyrmzvKwpaw7S+UNd7pPIU1azc3+aBiP6TvNrV1lwXLhBNjvBhWr",
+	"mcdZz4rGK63W7VbRTr5R90Hj10xqWh73S2o0efgBjXrZbNVAY/P6AF4fePa7Ypx+e+4F0jzoEDkiB53C",
+	"mgZ9aRnT+fJDq7LRiEecCY09Wi3wq9Nb7I2ZK7cMpBmakfTI4kDCoC9CsyI9UrcgYYBSW3jXUhOZJXEL",
+	"9N0eGdFEsbBHuCaRnDLVF0MaXROqyZTHgo8nmny4OtkJCFtLTX3RDGupJnQCQWGoVOZ/dNWgaVoof4in",
+	"J6FKE30rzWdx2ZDwVXR/06yRJX2BGq0xzWKCm9oYyyu8OIYQlxzNDMt7jqgAcSmLzA46q0hOFZVxMJFN",
+	"G71PDWi78bm4xnXKxdhSKdLfB0EzPZEp/43FX0fupTM+uGbz0qFzGv3x+RnB3+oOlBkJE9r2+S0ZuB0H",
+	"aYL1+5oJMCOBvCfGAckESK4BSdmNvEa5l93NjI7fLtPXx48fW8fFsFm9Abs8MQIDZobsMsVMg/mqNn5g",
+	"NAWj5wJR1e/d9pbYVdxdDcqmSo+7JwnxODyKZeWXv7/c+E4WHCgCazYqp6TgPKUZhevsi0AFsbwVpBmW",
+	"vvMu5w9CZbOZTDWL37KY0yuY6WNWPytaHExNkwNYvaUykdMeF7r5w8mWhmX9dPn+HSzfoyTyFYJ47rir",
+	"FcP/ADbRLSTtB/mAf0+f5u/j0TwCjopmQ0Um9IYR2heGQ0aapdZ7ttMmKPOaRWnZRbGmRpooFB8UehQK",
+	"R93/zxoozP2O1616oNeyzln5p0vyq7skH6OWLtVGa3nKEl30D8FetlJCSZP2hT1R5sxcJ0bohGAJGc93",
+	"VuioaKd7mMyo8N8gRS06OkAKIxOqnKBV4+aAdwbF74UndfHbhzli7F25bHj2SsN3av28xboUw3PCb0UK",
+	"hCZ/V5fMEITNYm65/Ou58G5TKcYJOqn/gILwg0Xg7x9L8HjP0Gq5teQEP7KxOAnVLG3joX2s3LpOXK1l",
+	"miuE1T+KXOZJqXkHGJV3fvZXNrc2tRlLNUcmFqWMmtlTXVqhxm5n96DV3W3tHlx1O729Tq/T+WcjaJij",
+	"ZF5txEYQsbdGhZiDBnKdorG90Qvajbqs9Wy4G7f22XOzFofDlluMA3o49BvPMuBJC+0mVOlBpvLhltfj",
+	"44Sh+GC0YTCseEeUxcXdHJhTal6ccmEkqOZtam5oAbYhqTByhVD38wyNQjtHJDTKiLVvCHZjqDGoW7PD",
+	"q87zXne3t798zUxLeNJ1mrGauQo6ZeVVTOhMy1ndusxSNuJ39WwKvTIjnipNul0vwgJWIWWRHAuuGOG6",
+	"PJnxb61/DPeuz1/8+maxy3ukeLz+PjVgt2DA+VgCn7IqO1cYceTwFxZpMwWkzxP85l+cTK/ZfOleGNGE",
+	"JaOAqInRzaVI5ij1ckVcGG2bXDIRE64JVSQ8tvcwXjN4l5B+1unsRddsDv9g4dK9m+7+XT+7+O24G73c",
+	"Z68Ox6+f85861292p+/25fnhrxfP1VXjq1Hf46nHGtRqaGg50bzh6OYuU8w1m8N/uWZTtY7HWu54X5jv",
+	"0pTOF0YKbS4fiOdyL4/FrWb1DjTPgRexJMk5F53RVJOmTvl0yuIj0oXgqE6ndHSFNEKtTmXiPd4pU0G+",
+	"Y1N694aJsZ40et1OJ2hMucj/Xrc5MPTaKcdTLj4oVIm2O6yd7lXnRa+z3WH1bP/1hytTLEX/s7Umg5pc",
+	"ZtogaLARzRKNtzhT7eXMOFfOylFN+YTAJJ2/PZQyYRSUCjYaGXXjhq0arzdIoie0NKC8i4NO3WiMOp2U",
+	"15bG9H+wf7UjOfWXFd+uLmnQuGuNZWstU+wMD0cHtMNau6ND1tqP9oetF/TgWesg6o52hy/i56zb3YQp",
+	"cjXII9fWryDcFxCMuorl21t2/+G3LFxJ4BlbYZqAMAvnQSPND1cn5ZPW3Q3qzAYLPM5tRL4UHl2VCXyR",
+	"hEpDrbtc88VaeVjPKVorK/yJ3elBlKVK1hg4zqlScBHhC2EeD2u+IjM6ZvkZkyJ3apVZ0c8fLyZ/+/Hv",
+	"+z9/7N4Of/yQ/bz7Qm+4PekWXDxnSesYObYblCa+Zt10NKk/xxAWCo63aEKFWQ2qScKowgg/8h5yCjDQ",
+	"yIaAjIW0WueUi3NvK7pBZWcey/VSprNUgGVw6qReywBLO7QL9wK949NsCreE+T8YHj7prGWSZX7iXm6/",
+	"s//4xIX+7L/U4kYfxcuSmquoMeZ6kg0N93oq6Yy3jI42ZuJp3vG9/7m65rOWhKWgSWsmIfYHx7aMX5fG",
+	"7TGbbVjTfR2VCJrMNY/U4skazgdgpa05ViwlmrOUNMuRcwHGze1A0Cj6gLgYF86h5nAOckPgtticNuBH",
+	"G52RCzOaY8NZuK4ReCwb2vjIQQTC6ubmanHyr+Utmsc/XJ0Q8woQ5oiPs5QZfltVrZ7V3YIjxuIhja7X",
+	"jfGVfe/SWsHMp6mcLjvNRlEyfN4au2cs5TKu4fr5RdR9Ub1+6nVXzUQ0H6xf0zf45jlLI6O8JkzBwsr6",
+	"AYOiu2S8AV5ZS7TUg02GreVskHPhxd5BXaZwUQErUgE+KtweZj03pk7DaldRk5aaJuvvAXcer/B186Ee",
+	"6Q2W/pUZLZhgS6tfuT2Api0Rwca4U5MP0F+3oGACJSooBuWR8udV7OUqn32ZyeD6L9uml1xpLiKN+0PM",
+	"2fIIpSzIHNRKm2kqbdjL/l1Zz+u0O3u7ez4ZyQyNivk9YK69SisHi610nnc3b0W5cSyR11I2grAiJ6jY",
+	"sPsmXKNBHulraXS9LJd3e7CyW9PVmGp2aw5jCj6IIsYA0xEDMkzBQq10yuhUES6iJItZeRv26oaQehF0",
+	"xZvPumtFz/zDoEwopcUsTXFhyxd2r5ZMtWbTWY326xZh3eE7d+/BBKg12pYX23cKB0ZdHqTsF4i1NTrx",
+	"IINbf3DN5gGJeBplXA/kjImgL/L4LYyJMJs1YTTREzKVgmuZkpQZgUQRriFuYicgfshH0BcQwD5IJI3B",
+	"s2BdbIHnXrKvkijTAzkamVs9HuRmHXC9Foy4FFCyTg/PFzFfm7o9OJlQfXrDhL4E+qrzVpo+W5dMaAIv",
+	"KtKcMnMqwHOiAhJLwcA1Yoa1c0QUY3iIjIpqthXsUE8U8Rpu190cZixvXdTHgomgsNSvtEYEjVTaSBMb",
+	"B2aI15CyUlxpKowaoeZKs2ldbFjlJEhgKq7vZQt4wWbJfOWQFwY54oKryaCgWm+Xl1jNUM9ekasQ164q",
+	"JlGsOUlXHE/RQ06eklkasSXX/S0bEvsCGfMbJnJLuhmWYa0k4hotlTIFcfVT9zMKAZvLqJfQQ939n82Q",
+	"cQ7yZfDMXQmd0tZeu9t6Pmxx4YijRqe0FLlaEDEv3QeNWzYcKEZT1P5WffKRDS/hxfeZjuSU1dsAXBKM",
+	"d54rkyoItEpXbuzLCXeJ/XFK7wZ4vu1fqNQ9777Y9XS8bt21Y+O2aujhlKaJ0V9QwbTSZyTFDUsVUEBA",
+	"ZBIbUt5OBvT5xj0opWf4mWcLywli2+NgL6ilerSd7lHuCnp7/I/B+cX7t+dXg5PXxxeXnrmVNPd2O50O",
+	"Gc6dSl1REE7vZgnlglxenpqTYRirYmZrI3AQe2ZZaChYxwqVx9ShP6fSVng8vAbbYWMIqSJ1jN+NmsDl",
+	"Z/bR3H0QIuPxHk9Rtoy2xpKNvxBz7NIMIy1mCY1Y7AKRq8RRy9yMAGEumCyFA7ooD+aku1u2TSzIieVj",
+	"my+XVeqrd6J5D8OD2DCXGpFarEJolHHD8ApmB//SctYXKVNZosFGhgNgcc4ktTQMkbWJoTH3kKaMJFxp",
+	"CL3pC9NQaC7hkDCzM9CZi4SCeCXcxiMXWA3D5aovPD9+cUcrzZPEfqIwOF5m2nUemNb7IiwWKCTKKOBK",
+	"onxSY/CoyCHmDC1jQZV0jzzRqyZgQ8ags1Ic9f7uiwBOiGUkEBM/oTO0h0vB3o8avU+rz/nfjHx/aoMC",
+	"rds82DaW7/N90ChbNR6nb0Fygp2ku9vB3F9VzF/UsV96M7b5DkajWezsLaPCJlNgMqBdPtv3RGKCBRUu",
+	"5aK26+5++3Aj9Su20TAPtSb4Skx5Iife+qglo9xbr+zYjiuKjq8ClRe0jo5zoqVxzNG+6Nto61iuT9CY",
+	"TiKkaO3e3dlz2CaXcspQpgZcH2s1bjeCBSkzrjEWXmo441MaTbhgrZTRGB5gWkwlKjogfvBW0BelWLOA",
+	"5NmkRmWyedEBmTI9kfHAPKFJIm/Nm5EUo4RHOjBMrhRXGJCF8GXTbV00TdAX5YydgJS1uNrMGk9jK8W9",
+	"ByQXl6yuZf8C+2+azfBbNcm05mLsaXtgKEMGC2xHFdekjV5mImYxuZ3whBUtOF0wn3hpMC7jtKrbLSRt",
+	"LRwFVs8aPxrKvzWDhGg12C0yyaZUlB2DtblfK47cYL2+EWAosb15/FzUPDLBBhSXR7JhuPVq3cxpwUD/",
+	"pVHXHdFXnum3en6mU6ul1YAv4Y9BOZDH3Dq31Co05amdJIymcB9HMk1ZpAMIeb9e5TUulr7sB18SrJTH",
+	"C1MXpWOOQbzMZgthLt1eZ3dzz7nR2DH0es1NWEsxj91no9/EGywDdA+rAAdVMf3VlqDeIDZAiAecdpAT",
+	"TsW36g1+FSEuVb2W0uN767oio5QxotmdDnKlA9SKQtHYgiY9nQJViq9MDav4h5M9rNIxZGZDa4h5Qzry",
+	"o1Z2n28XtVK3xau2z7mGFrbPMP/SKdivk9KyWdkqW6tJG0Fw4JFD/vrhWqkG0oRhKJVmaufEk9pgoxE3",
+	"F5YFJqKKcCCY/PwMuTArUEMx9U6RRVGUJwm34FdF1I3TPjBsflHemR10Soux2zmok0SX8NpCMp29OCgv",
+	"6n7nAe1UlZ2DTgObrlvo12A+XqQZhRHXZeb5IxP/JMdn5AcaXTNRe1MrTXWmfFsnGqjnNZbNoGE0aV5n",
+	"Isd8HZ7ExL7iziVKOeWzeNNpd9udtSzTDq3oNchnWbcyNR7Mb0Quz7u7X4Vcdve6nQc29KLMHzq7u1+T",
+	"8LCH2kWWYy6W3jsPCxHzr4+D/U1DxhygW71vzMyJZCJhShHopwVBrxCvRLgiTECkhgseqqNSe9GRiUwV",
+	"I0OqtVGxlKYzWNt8GvlAFm+PNdInzL9uld8ynfJIXbG7mjv8PJVGbWKZggucsLuZVKAyEhxTkJ/BTrvT",
+	"3q81er2VMUvOxEjWGBr8fJBFc1xpMF+WuRg2sYwuhvu+MkLYf/z7f6sP+N3WrbAyXjw3hPvzCbzJ1+6L",
+	"WbX6yF8wz20eNVas/7qoMdtw3XAwsfgYYT5XuY5qwL7YXU2UqhWiOGIzEC1lAn7szTQP8IDTpEYMSG7p",
+	"XNneNmuq4n8rHG+fa8NFZDKAcW68/jlOTHJCk2TtJlSceMVcl2/LyYTqE2kI2x2VyvZMJLcury1GfAJf",
+	"1XmpoiKLobz6HwS/A0NCWVQuyWFc6MP9Rp0AWSeBh9GE6mg6S1phjjLoSeRNX4vfebxD0a6sRw6mf3Ob",
+	"uMX9/FCPm0UkQLdPHb+wfRfLWzjT3AaucpDVkcLJJBPXNaqZYIuGIhZ7u7WUfhYbwh+PCJvO9NwZV2CY",
+	"JDLdl/xiFeWDJRj2ubkj+quc1nJ3o0xE9eeGpuNs6jDgl6aQLN68C3uDlL14f4mY3dUlS7smPHQYN8i1",
+	"QQDYaB2FLLCdhTcW3PxruefSKdSOKrBbXu1p/WhLTGdjXvKNmUEbCPz3ZQmrWYEnPletM+aVJwr9NsWU",
+	"ihRCqsiIgmt1zMRvlBNu3oHjYHPpKscIvhTRfDBjgiboV9rQw9na3UATmdK7QTFQz9+/KHIIZmQLyD6S",
+	"IxIW4QHhEXiAuVAoiQylnoC7UjGhbbx6HiywPmumHHdQuQtnM5aSocxExXD0RNlYJNL0nfBX7/96+u5y",
+	"5wGDWBrBcLUyYKHc/dvTy8vjH08vyf+fdF2UgNo8pAXpyQ9r4MKGNXQfGdUgVoRXWy/wkaPRMb9hCoGH",
+	"/XD/bZd0ljLFRMS+FSk7d8PANbrJ4jpAn1f4zX3QUKxOCDtW18o5+DGkfoTBf4yilw2MDw4vPWXmRFi/",
+	"ljvZCwx2/ZJBGNhG87g0b9ZHeyxNl7I+MEyHUJv2Y755bz95TPTF2v1EOQPl5c21gUK+lvJB+kQ5fMg3",
+	"A3gB5bPBbM1su1vONlN1ODHHAI0EUmTsMoDQMVmgggNSm0MKgmzQOpm9TitteHxu1ZXntqByN1XlmvLQ",
+	"De0GJAFzSkAKoZHIlFhhdDDiiWYpXIuls6Uor5j/lwZELpf2EjmepXKoHq7PFisxLUJS11ORVeiXSWuu",
+	"rcVAvXzEqzYjE9ebx+n2SBhTTXshSbhgijAaTchEJgCySPsirBW+QoLdkma4VAEKd6AWhegL7IF8evn+",
+	"3ennsIj9XRb26wcMFRtpO0LCOKdpjYlGW3PaokZi5fqqHpXMSWg+Cs0xyaMMyoQFja47LfDr8k3JYz82",
+	"icrAS/WJwrgOCMYgzbAWpDSPKoPnR0TqCUtvuXKBcXFuEhAUkmmOz892NrLPePS8VSRBjRU3pdPVPj6L",
+	"lk41gQupWlBk7VirWls9nF9QD54ZLMKYBwWwf/6kBsk2WEToDcrR92u1xuKkW4AYXC0br7CGnnKowZWB",
+	"cHVxQ44osLGWOd1UcyOkIF7copqRh5VsCIO4JBBj+YxeLTUHrDNHO4PADOz3Zvr/4yfa+u249c9O68Wg",
+	"9flLNzjcv/8vS2mT6aVpaD9dvn9HLmF2uTLhjBMBlPhBBwNVuSZTnl7ZtfGLkqJ9QW89eR0B+Vbo/MsC",
+	"JpcCKJSXE2yfqy0sNRBU7mczMVgDG0egvDjV21RqYDPTMrv80m9EXM/7jV6/cU5TrvqN+82gQMZMD24Z",
+	"NSyssRF+ROBNZPlSbJIssrGOZa8ffwLr5bFavuhMahXDa8xuWGJGCVeSptcMyCvESGgEZLFszoZNB438",
+	"m0ZQl8diJKvVdrqlURjmR0JJaN4MnX7q1L/6WOuS7a/GLZF7HMAKaiZnR+qa31L53c7Cv5ZMTpb6VOAI",
+	"yBTGbDoAGwcKDzNqlLjmL5ILFheATublIQB3g7PFMIqa+drqMMW6NAGAFx6UXhESC7hoSRRFEb4IYF53",
+	"SW7ng/CErIVl/VwsmbMnbOVe3M6i+Hs5IxetkKgQ1Z0jeStYPBjOq+zMiHHfztFZY6XMB5K7Qcu+T88p",
+	"utoN6u1vvTPUSPRbqs5ILTUm5sWlTkyfa4WnfAFgMMun8Y5OWeyp/lu4IpY7Gza6ix/uTrDiYM0H1dlV",
+	"7FMLfAvu7ynqEEYAGWADIaTnYFpNlhoxJtOzTLuXcOuMCmelHJuQ5yioTi4vL53XzOKgXsmUlDrqkfBL",
+	"Hxay3wj6FmEQ/wkSUr9xH5p7EOdMYjYCbZXrryOGVTfK6nzeerm/7Iw+P1IhvLR2u6rx2qzzPlFo02c2",
+	"Y4FZD2zhKCz4/go+v6jT5Uar/eVMvWy/qxFMy9tsM80HWb22CIhzFGNvwXJgq2rA6+hbRg9maD0rocvs",
+	"Cq25oN3YDC3Fs8+tPODrGVWuinynE5xLMF9p3E4aqgZag6TXbWygQG/h9owL3XXTqeZcuCL6CilYGJCQ",
+	"Zlqa/7p+QhC7DH8wrYJi4boCDlH80ct5SK/dbt/fh+Wz4qZnOkJzgGx40/lcJzWtX/bq9eKdpQ/LFI8a",
+	"d1qdO0ROZ3rlK4ALsuKN2iw7935QM5BKk0t38vzspYwyF3O8eUbTsSD2e7LX7pDYNkKagFQpBdtZ5N73",
+	"QePck5gWC6PZzJ38cjoiUxldg/4EuFSgHUE3RvCOW1xg+prN0yDXbI7Zk5EUCBYU+3rWOJW/GjqaMQHm",
+	"ESM+TbLxmIvxiEI1Y9NdrWToxr0sprfAv6hhnRMzJAe/Yxt6oghFQAx7N9h65FyQlNEE/co6paMRjwpM",
+	"FmC/BxZ4VpFmp93u7pQ8Tstz8wAFLpqw6Lois28FiFeGKSpP1Ib1uqnCYGepHLLNMBQfhEawEBONsfBs",
+	"nFJMeLJh8ZkoaAL+BKtkfezBDBZjcR+xQsIoS3BWHlYOFiQAfIMZBjVbZfBWkphFfEoTdUTMEvj5zuhG",
+	"zleoyPR80X7+sLBlHIe/HN1JI2js7pv/fWYmvteJ118GnnqRR3bbVanQUQWxyPbv48HUsp7ycXKaSU2U",
+	"ldDpHACW3ZBgjSkZ8TtAaLcS7EbaS+UM1ygw7g3lQa0X2Z5JskGOcZFWXNGl7WGvwUkolxfTKWcxzBJm",
+	"B/nY5HYyB9gZV/kglx83wz20yDsbxDB9rstcRfcF2KEdp82Hm5fIbR509rB20N8cGmF5BZL68iE5PJLN",
+	"KoXdrqb2HnRq8/lL8EdeCZEi0+Zg/XeKYdbqINORf3IAf5Z8uDoxFOzhneaPa+NqFdOqNpPtyiFiwjtB",
+	"qcjccpjwzrYwuPVp4JtDla5ZsEWcTOABsLX+JvhLsbDIdRyhJjf/0Wcup7g1cLluzVa+tmrmnx92jvSK",
+	"cof7uy/KO5PXJFhIHXa1CJZk/NpVMHN6SBUkXJyDzn25ZNNX2qJSjaX15XnwxrxmcyzZSGQGMbiRlEls",
+	"nYzboO76vW+wh8dkf/cFSmsAiYGbKIktKAmeWqg0YwFX8+ILUE5oscQjwGgtFpd0CBecpSsKS9r6NBd5",
+	"umaV3rLpUBlSgvrgdm1KMpKVfwrGk9XGXVwwGnPBlKoLjGfRtVquONSYLlbd8UXJj4D0G/K638iL5kPc",
+	"hLkCUUwGvJS+cDVBoB6n3dcjcsFirkgTdufi9OXZ5eDDxRuIC2DaVQ/puTR+rvM6eDbNOC96OaJGXKPR",
+	"tdljCKdA1KiIuVD6vrBZbkYfmZsx0HheSfVHE6sZpSGt60adyYOJG55KkWd+2m3yFB60+cZZtDSIHvqu",
+	"M9Qv0Lx5r9xnHUO+YGOuNEv/cBlkXzXty0sa3jAJzBtM/bLBcr2R41Oh6zKG6YzXCwdGlfbTMyIA/5+k",
+	"MhtPSDM8f395RZ7SGX96031qtENwS9nH9tHTwg6gwh3/xGPUiFV+KS+f+/zHhXVfLrXmojIKrL5a4wpT",
+	"2rNrTmyWsp1CkoWzZA/yo2XYoN4KUyhTh3VX/ob1QrpbyV6o9NTHAhX3PwTzFHcFGcsCcMKrw7eJMl4x",
+	"DO7vbpQndM3mgzyYrhoTxKNJjakCDSu5qE8FgQYCrHJTCkYsUFs30fnL5oRy2u7i29Ii560DJ8ATlOPs",
+	"1Vjg1uC5zpaaqa784EUsy2CX5WgRNSSuxjZaC9QG+XmrQRVK4CseLd1Sb5sy8VAolrXjK2KP14KnGzFm",
+	"U8+uh8JcmTO3hVByGRC2smbJDdesINcfbEKID0CO3Kg6weDb1Muos96XQC3MNVOMwG7DaljJgi8UJ63E",
+	"1Lz7ICeBpZDVm5io15TvKe7S71qWYtPTuXnIeVUoWBvhUuCRratAUeF1takeFXQ5gLHqeew8tHdOuBM4",
+	"M7S9zqmY90XuUAZSsNHAjuNAWdZmGBmxOEmw4r3D16bKQY8ZPcb+E9UesJyiqtoMK7GwWLkagLAJ6GYo",
+	"anvnnpjWcjgv1IW8cCqcTa4ZB418dI2i7GWwqEh7bZYFpKLFRe2oVC+h3i+gVoKCU7sjaNjcv7szsz+4",
+	"u0NxoazSfvW7ClNb7FiAgbpXHnVxVVDIO7Vml81vhqpHdoGXeQfGrnjdWUEgzwuA46yBZRF8NmNLws65",
+	"TljtL1malJwpWcrXx5hDa/htkPdbO2JEOl6Mj/9m46kbxRWvddhBjDHEsXErZzivM1XmfnQVS8wcpzSt",
+	"TzEG3KA6CE1z4PCmqGFql7sHh+Snj1cQQgeRCdVCeL1yJTxoyKuFtyi7A/qhGnCxiR0KuZD9pnRSnh/u",
+	"L6F2AFmsOuixLO16j0xpPUqNlYZet3vf2He9tWe6fox1sBi5heFRpcq2qjy2xnhSX6Zr2YxWXAvfsEBb",
+	"LQt+/nyJ4fs7CaiFIOomkw+zbvUWsNLrs1eGLLI5ynntVhYjCD18feTCdstAjlRdY/WPkk0UDfpCDixe",
+	"M3iJ/TrIec2oOj6Wj/jCfr2w579mLF1S9xN+wqg30wQk/mF5x4DcTrhmakYjRiKZJHSmWFyP1JEWPW8G",
+	"o+9fhzV2FZVfPpV0vyilM4Zr+jKLrs3//yiLlQ1IRKOJfSGXMvOsRS5as1QadobvlSLhoWmQ2KIJq13o",
+	"RY+/k84+b4xSZmcW2D0plm6RFiFNOMpSrueQP2LLdgHbNhdObSALcmt7S8DEEc2qSc2lhfItJTOWKkB4",
+	"PD4/A8N/Mxz/1mq322HQFy61DiwveX6d2mmTUw4F42ikFYhvXIO3wbmKeV7fpi+gTjEk6JnfwdBtaZg0",
+	"9zt7RhLHtC9KoCQKvI8W8ZTdyGt8r2vla6xgbrijq1du12qi9QxTzRALq/7SNoT+9vTq4uzkEpP1y7hz",
+	"NlmMA7RnnoO+pk+sYz+Sy3LvzEyoIMdnqAHZ6js9C3+dyDHhIiBjpgm1njinJKFuAljoIGDgvWbldb+S",
+	"DyZaGUHk+Kyo59Pui744rcvYmtjkG2U4F8T0gkOwGZ6idtUjFLPw8pwBLvrC6l4BwM34WM9oTuSChOYf",
+	"BchPWFgDQiv7J0r2BZ3NGE2VA5oJfUtSWMXx9ZHmLQZyIsdmcvVw1ZivbD2QYOykcaxIaKgRhxaCbwU0",
+	"tqsVeWtouyLh05tuSJqajkmIhutwx62j7dwsTg7GAYDw4KVhNA4g0hBew4BCu54QaogBiEEfM8fgX2b9",
+	"+o37+xD27rhUGtxtMr1mq+VMX06z4qZFeLcw28gOytZ8munJU+AQ2PeZ0UNt0TQXWGdrpoywEnQebgde",
+	"LUTs1CR8GstIhUeoLxfvQEVpfAFWccbbczpN7I7kz35REgYAPuOI2YREjJxvvD27shoCnj3VewofIitt",
+	"y3T81H6knpp3C6Uph7b80Z6Y4/MzDymy10CIyXvrm5jxRq+x1+6098DVoifAcPOlMgLXU+oXVByzmmiL",
+	"V7ZUoDP6QCxaGNO5CvOagrb6XV5jKwAcl0zbywoLLzh+kMhxUCToYhyFggV0tdnaBKqBIiAb7GOLYLJv",
+	"2IPKBZ6js1qOr4osYobXFyTHu3SBgBN6w8hvLJVqp2d4ORYSKNfX8209KjCtOJ4wLYoBgH1mOPdqAdhG",
+	"cmR9GD6Wqwt7hY3AtBWvrBgXFN5R4k6pmiVcm/5uJ1ZQsCnCPRIWVcZCiN10XZnPl1Vqq5qMAlKYl4K8",
+	"yYO7u9C0oifSJlKvKb+W27hsFQxCSnYmV5Vtp01OnEXJW5mUEcHgcm6TC6qxkIdpZASHWWIVHMeYVUia",
+	"nTwOJGXEiEkgo+64tbcVAkMMLeh2/IoR2hVXdM3hR66UYHXL7D409+EiisnB3d0OkCKUGPU2rN5eRJp1",
+	"vg070MIAHCItqCJQ0g3iiITWNGz4ubXmA7HDBhnOuIMfl2s8oNMbskJYm3iAsbDcOCj/oDhgWBiYO5lm",
+	"MSBMwhWlijOomepVOQSul4tZZzGwLV0Ubi2nGH9aW6+0yltIE8q0v+jsVOuWGr0zl0Mts7UFJP2kG4vw",
+	"8szDHXnRWV2c6f5zgZQDnHK306mky0JJccyif/pLtTSZX532U2HK7PomR2cYLJRONPaBxQgNQfeB9+2+",
+	"/7HZPf9T82vpy895udlP1aoq3d3F4ie7HVeBpPDj7pcGt7vfMcMpN/VisSUseFJt66DUVneviwOcK0C8",
+	"8cvNIiz4PiJ/73Wr4N6HeYnZ8kDL3lDAMgZPKKARIwQx4Anvd3Z3bcnX8ui8aqyfcitDjWmhmMXz554Z",
+	"YDPd38y6KLRa2ZaDxXqgrghotcKnK+vp1+w0s/WLae6VSOtZt+wkhBUCBx+s0OE+RKkVx2ajIrCoRdRV",
+	"+gURAkJa9/Hk1LWXn7CnP9DYBcvAJ931n3zwCrHgR3vrP3rl6rPAF7sv1n/hxe2Zbw42mc2ZrVziIvca",
+	"B5uMzQucLunOQI++1vzpsyEj5XD10UoZ2HsqIPYklASsShqEZZKajhVYSNEUZzotC4u+PaxWViyXFrLq",
+	"mSf3kZRFMjVMXE/YNAB0PCeqGYVsZpQKYW5LwG4NiKs6Dqni8D+ufhyWsPICK2RqnoCPLZJT9kS1CTgu",
+	"Q8/vF6KBawYZ+55DU0vQXJ1P88gFsy16NeHbNrmQt3hv3qZca6NsCzKkOpowFRAlUQSw1TUiaXH3rOQ5",
+	"pXMIPR/mpcnmTFdF3oU79A1XDkNx7R0KID6g3dhae7lkU/JEbWierLtWCyNkwSLWmjFrh+kJKVwtBsPX",
+	"+s7qRuQnWmzEtfxM8tUjs1IihyBZQ1vlQRVwOIujKpz/mw2qGm+zOLRzQ7uK/8YWovrr+nfh5DXyDyQC",
+	"OAHooLNOAgrqjFALZwuDndgNl5nCo1JaqrdX0e67X37uvvvlbPftL8e3b1+a/5edt+Ml62fd9f4EvLjD",
+	"Ay/kKCezR4tqpViIqmD1yYYdFpF+RWDfp8+1EXQvDstBcssi4/yYN+zWCBL7u6Uws05ZtAGZJo/l8rzr",
+	"FWcTiD7LRM2tgthdvJL1WnsypidPgCBRjQNaFvyztcx0v+VpclEvNdLJe3OHmBNlade7q/6UVr6LtHJV",
+	"tQz5MsEmQkleG7JWIjmOrH0JUsDQUgPCfJDLAYW0AdG0wO25Vmje6Qss9ghmEy/TZxvZoi984cJIKUdk",
+	"jXyxgTDwwVZcXC8JwHwV4EdiThFeZlBHoxlRxcxhZEJxw9EqhXXLyk4di3Z/1nLomsD073an7X6fO+3n",
+	"jxeTv/349/2fP3Zvhz9+yH7efaH/qLfZssEWim7tRdXpXnVeFOlzHuyiu6lyh64DzmWjEUN11r5ntma5",
+	"Fr05+/eDDGxfkEYLRv+F+7XzvNfd7e3v/9OmXw3gDJv7cItrBA6jOW6b3CLUMpw/r4/vcn3k/N0ihsV0",
+	"/kRh0YeNL4+nX3h8b+ESo0ld0BKYfhHdzCP+MLflYklvlfsAXIC1ZUx9ATxrJyChI17rMXLnJjxyfj+I",
+	"AgX7q6Zzq0LPjarZ7ouX8DYwcHrNFMFDZm4wKSLWsxlweZlLZ9xGJbAv2B14G8YO9H1s5rXf2csDCgQB",
+	"ZHZhG3I5Wm1yLAiMui8iKozuascNGXFs6lAPFUtumFp7e32AQo8fEJVv5fUFyIu4w08UqaYAbKO/zqie",
+	"FIw4D/LGeAaUZTfXZD/novMPEjPFNufHJea52+k8hAsZKr0vh2SYKdw/9q7YmvnDFbue98Nrfyjmv/Wi",
+	"LzNtWuosoqtJNKHCyAh/bPbf2V//xTupX8lM2C6eb3Bf4DyusH4zfNbdYGTnWN/6Sso3NEXwsf3uwSbL",
+	"kMNTv2Uxp1fmmP4nuttOgJIAIDPngXCiAuTGZJTQMbBgF4pkHqy59vIACbjwZB1cyEeAI4Pzaq8pl6cZ",
+	"9ggmKqNQbJ8eEYrA17lm1Rf4t3sDWqHFON2pGaOf3Ibw7He6gZ+mAA9vZXoNIQDneVsO7IemNsHYQl3k",
+	"Z1GRW5Yk5r/wOI5TplSvL7Dt8M37H8/eDd4e/2Pw6vjszYeL08uQNA92ioYhfSCVt4UvFO0qQV9gwmWW",
+	"YuAYfoD6m9EjcQABXqhQFQT7xnxNrid9YZ7mywJBPilgV0jBchfnTuDFnuE9vr/7Ah3p4QXT6bx1bKYS",
+	"2oizREbXNpleA+wq1aRLbIQBIN5Y+ciMvi/csBPQSiErNiAZ4Ox1c0SkNjn2vc8YdTeSqREaMJ4D5npE",
+	"lCSxZMotq13Swcezdy/ffxxcnp68f/fSLHDR9E5fuIUt9jLnn6AFmxm1yQeEFnIKLMJRWdSNgkDoHEzu",
+	"dhlgLEZE0YYEbicMdyo/QwSkIIwqg5LYFjbAbcmEKkCUVYnUNhd9mKm5mXpfhOfHl5cf31+8HLw+vnw9",
+	"+Hh8djV4aya3S5RN5imqCR509iyyn79l2HHphCVm75vVgp3YnEz5mAuK2fNMxEaOMxd6SiO908uRXuCz",
+	"HAnDBpilmVCW6sLjD1evB8dv3rz/ODh9e3z2ZgC79RcjNoSkibmnXJAiM36nTc40QYlA4XK7FZTCBtfA",
+	"ONskl8GBBCGwhnpHH+tGCMZiwjVM316cRWAnxhYWuQgQfwLEHRYh+aH1pahaiwiwtAfKZUUg+XuRwHcF",
+	"Ez6t1lFtelgCO42gcUOTjHmR6AsCzn0l677SNpxSL69+bXt+a6sT9+839+GWStx+C9mynIbSYPOfJsMf",
+	"I/6e/3T24bez7jt+ps7ExUF0cnZ4dj37x99PfnrRZvOffos/nvH3/Oz251+S5N3uz7/9PP/pRTvaTcRw",
+	"+qoT/+OnpJy2kWeNeDkiLuJ148XAsNsaie+NHI8hveyR4t0WIjki1WS+xFfg1JxhpBYySCMJeHS0vXF/",
+	"4/Vx5QwW1udjIQX4o7FR2tXrv/2fUrA0stz3Ey5NbysEzJI8+QaCtIHfQJx2ObrelxuNOLooNqYWx2S5",
+	"5AjQDLD7HNAsplOL+m9uqbQVUcVisH1PMwUOcGpZvScn9QVXJBP814yRlI1pGkM9azki5nOAqykuF67I",
+	"c5Bbdp8bxcvcihgyfmylBudiL4VeP1EkPH759uwd3oWXIRkyREGi1tBRljidTMAVVtErAj7z9qZsKtN5",
+	"D+9gECn6YoUoQTaWJGA5looSC/egw5ppPMJE8RUuns09dGVonI1unu7Xmo41PLxgz0Z7UWtv1DWsscta",
+	"L+J91no+OqS7w270LD44WDQ8bDzDTYwHt1RZSSt++MXyMDbaefGg+yiSYpRwgAB3d9FxIWIXARN4BmkC",
+	"UElW9P6d7qYV47MqwZ8Gi+3vlBMgW0+/WnmNRBNECaq/PS5sagjm2hsN1ahGY2tVk8poNxy4bTShHFI4",
+	"8rDzvmiGI6p02CM/pvLXIxK6nGn7JIAMGegiDchrxCp+RSN2RELIqQ57mP7iXsGPvBd3ApJKDdHPLs/M",
+	"pi3QBIzyRkXrC2v6R2wMF86E+c5Gz3MaOjB3LsZt8oomCQTlTehsxoTqC9A2FtBtLU4Lasoc4uUsIBRh",
+	"IrapUBBxgfq12RQbhI81tuFSey+YuV2182xWUBMjKVQ2LWArXGK6mWfKRnD59UWuaYKzI2UR4zcsdtVY",
+	"PBUXx9MjVs/0fCI7FW2ZksVCfH2B37fJa0iiUkVO1pRpaqdFxhIcJlQRJbHkQb5oLlWIW0S5nhlaGIZ9",
+	"AZ/2iGkH0e965EvfY0yAqf4f/9P/DglNEMGCKOtUacx2slsLT8ep/BWelmNe4Le6qJd+494MBLvtN16z",
+	"JJH9hv8IMxnwWY9cMzZr0YTfMPO3HXoM4Y750Et1EaFnpeUMR4XJWr0v/XJcUB8Cg/qLQUv9Rm/3/t6u",
+	"lNvLWzYcYFat20/MhNHU7gNmqPUbxYv9RkiamWJx0BdFOnBAvGxg3365g9bGvs0qNcP49KWP2U84kTTp",
+	"N+4/oxHllEYTz37gCIs0MyHo1LSGw7qFnBWzThb+vC9+unz/rsWEucxigm6dNjkmob/SIbFB5pgZltv4",
+	"uwfESKN9oXjCwDt2lR88PIgoqXm7hGj9pcd4LvsCJlwk1xXJc2Fhzimq54IZbMrjlpMNm5Cr2LPdD0pQ",
+	"LtBnxSRkpjLJNBxpQGpEgVsrMk5p5HI4ANmR0TSZY6Bw3ov9dGA+haKVLtvF+RzpmHIRECqg6qKP8gjl",
+	"sXbAqohLZe1CsGJQBsoSNorYNK11HZ5MLAruQ608BdyW50O2QwJdBfhRnmFtjjuxICm5YQbPUKPXOL2b",
+	"JeYiurw8BZRpgdW7gSrg1ryd2Ipmfmfw0PUERDHhSssUQ7RdYWGvP7+29+7BoV9n+5M3+dXDcdXVsBra",
+	"feB/aD5IwMnt6GSWqQkeH8jHpWSYylvD64EeTMuvr67O8yRXr/miytr957y8tg9gkq/eMWbEvkqZiCb/",
+	"1QsttJ49W8ut1/hZZmD7peZ2irhiRcEwyN73iyl32s+2sHr5hem/iUP16y5xpXiwq++7Tfim2xAbsbkY",
+	"E7p51KbFQqmJeO0e1gSgbrsrs8TCqrM7/RTWqVWDldfY6B7fZHG+80X/XS7x7j1039hm5UH0ssWSl+mt",
+	"FjT/D+7i/pczLG5xj+WKT8WjsIiBbUTfHIqZlTwMVpmvhcX2NfsCjaHa1EMiyEtA5cgXfnV1DoqZ+BDs",
+	"Fsq9Zui/G4L7VszsSsq3VMxd+s5SE8XVChT7xTxtVzXMAkL0hUOECOqg0CtksBwO3TXsbVNo7mnrfCsy",
+	"nMueaIS5QEAWMK1YVEOQnLWUmNRbZKRXENwDkvBrdssVsxAp2B6Qt9fPOkQxWp50LbQ9adZOHHyoO+0S",
+	"r1yIGL5/hOVl92GeH3fRuDQjR+HmKiIp+4VF1h/uFrdHCoERNB4pSWLYlM3954o4nNKvkRLyeMtcCVzR",
+	"RT342RgWdqMZlhfDkirqL1YmRgIsKkCBisrjOLHYVkKKVkXaN7RYpz/ZsgDWZLaFp7NICPpSu8JOevPL",
+	"ott6Du7dUmGt/AudX1Oll8uFt/K3YZMH5p6CqMXPQZXfq0EZlSvn90lSQuAB4bv86jckk+WVg2pI551X",
+	"PyeSWRJXIdP9ugbm8GNdnQMMf9v6MLoNKNbKT18xv0LR0N/Lwl1H3XmlIysfYuFkezL8kctMt7eLT7OF",
+	"LJ2t1roVC7NeUOjVYIqQiR+TDbbgknXYT/tfYiF2wSgIzWJniEgUFufIB2tqLuIy9YW1e1psF+TXAUA6",
+	"oWXRfAisAhClbBfFpee3D6/hHJ+okk1yxysXYi9UKvrCpTM701Kb2FRdh8diy53kYCF5DmpEBRmyvjA3",
+	"FiAOE1t3jfA4IEpOGeDiJIoV6b7W7Z5vspmxkH2xWHHKRoLvA9qKw/OA6KqSYYekbJbQiNkAMEbThKNM",
+	"CAa0SiqXOXJL0qPNWtiVxYmBbGKIaSqnhamNA56v6vkWrFtquD1Eq/UFJSN2m0smDsItlbd1tqPLbDjl",
+	"+pUjskc4SHP0icZJwihSh/WHBmaZxTVkWqe2oAxWg/mGHMHN6duaMjaa85pE191/foV1CRoZZBCs6mXr",
+	"tVsmmOBgwbmgZfoYB+2fgd1/BnbjxWmGCBY+OSJzmaX+beYDceQXYumavGbz5fmuV/5VYt4s46EFZGj0",
+	"QjbiCF4l6JQdlUuPKD+Vpzbz9Pj87K9sjn78x7AUnMiypEN7nF3eCbCHvdEL2o26rPVsuBu39tlzwxkO",
+	"hy3HGg7o4dDV1YSMj3KLhy4lBFp06aR0hmZUXBYjqP/W+sdw7/r8xa9v0FBeO7zDUloMDO9F9Hz4jB6O",
+	"WgdsP27tR3vD1nO6O2p1WSd2vy0MDxMoXYYorwzkb7fP2cWB/nmbtHfcHygFuoSplSik/Wfa4dYn2Cwu",
+	"Hl0XCeAdW/jTbFe9EHtiY6opnL54Eby2AtGHrndMMOTa1mvLQW4xQ2N/j3y4eNNSdMS8OLge2dslKRWx",
+	"nJLhXDO1gw5AEBuFEeLAL26BSqVI5iVR65qxmXJOfTLMQBEnl6+PW7sHhyjH9UUiXRlBzAwcMtsBSIxH",
+	"Fv3WiHIgMbhwEYngfsfm0764lek14AVRgqtuXoyZ0JwmaMy6BWC/SsgiBPsHGJrvYfeiKagMvmuXdAG9",
+	"1wwBghgmVAHyECABhm+P/zE4Pj8b/PX058vB+enF4MPl6UWI7LHZ7Rgu6uIY2uSvtlZ2X1hO4QT+ZejF",
+	"AShk9iX0lAJosJJmTwCQIGHUDNtb2CkXZnSQCLroF4WO8eA/RrIt88QtOc63DOL72lfENZuXOf109+/6",
+	"2cVvx93o5T57dTh+/Zz/1Ll+szt9ty/PD3+9eK6uNr8ztlo23Lt4Ga9GyphgWUUoCB+xoECpQESt30Mq",
+	"3dp6MspvAs/W5AKpLJVbBuEeH1lkaWAemYUerUQt/14mSxdN6HGToKiyaXOwqSJTGrOcI+QA5UWB/RU8",
+	"Y6f9x4jtBA+8DeKE/J5upwiBa+YAqjYbaafnuL6RcR2Qy++1Te4WzYevVrL3P6NAH522au/4BcFmUUSq",
+	"aDU5EEPMEqZr6iW8hOfKqSq9IlDH1gPHU1eLYhCgRNAX5bzKTrc+jN7Qb36frgUpuGZzACggzXxEiRER",
+	"nSRnlgSS6koABhveVd8IwKB0He/XFdYC0ek/ncHjP4sRoWCxzoywXBfxDhq4hVYbEPQkZVg124PILsNZ",
+	"3/rOFiFvbUVayLa1Sc7ufa8Idx66zRUpIkCblGQIJ2JuRkgV74uIp1HGNRmmRhK2vWLFaSJn5mpcgov1",
+	"Fuf3WOOEW6ZPXxrFBtmDVl6xv2U8us7VKBWQsZSYvKq4aQ1q0nCmnIRqQ6/sSX5FlSb/8e//rcYbC/jK",
+	"q/v+0XRlg+vMQqsZsxlXv2Y0MWRkO/UC8GzHP9gn5D/+/X/5f/6v/3l9/zYsrzyAH7DCB/QFc0Y3052t",
+	"M47VlWAEWLgs7/7S/En+3//1//jfyj17ns8tTB6w6assHkDMf2IyfTdIP2QeFHXriAoy4+BzWe79y2OA",
+	"atlSXuURgwMKJL7Ay2KASI6A3KJrb0q5UI4vCXTfocSeMiiM00QBwTRFNQFTHgFwv3oI+7/BAB/LV0oR",
+	"SFPE42v09g6gXaYHmk/ZINNRo9fIR9SwP6pFE2SnMEFavPWDjQ8NTmidiRBDkXL8wz/P0Hc7Q/kWeDFh",
+	"3hHCv0tnqKjoVXuI3pdKp+QXdHMMqU4F5w2IF1ISYBgN1X0BGJoQwz+k0fU4NSIVmUrBtYTmhkwhhqZR",
+	"IQHzPS56sUmx5xfv/3728vRicPL69OSvg7N3V6cXfz9+44BCrBpcdlpHEmuqWuCyvmiGP55eESvKhDtH",
+	"Dgt8CBkMBMJ4bmjiMqoIjVKplNFP+8LpA6pNQlyvkHDVs1VmspmtEYJgnNAkwKAwKGsD+QBMIGQKGmZp",
+	"gu4bB+/NFZkwmujJ/Ajr1rBxSmPIQytGiQFKQbWnW6qIglxpcKn2BSH5er08/fHi+OXpy8Gb46vTdyc/",
+	"D95egrlhilliy94+vbh4fzG4OL46rSlG7yPemJmYJkqTKePE5wgudvx2gvJW+Iumb6UjBjdNZxUB6jJC",
+	"YEW441CYTWB7mSjIJ+yZbc+tQfZ3CHwIex6ZoUUVekU4dcjzymaGm4Y27YeoCU1RSipwbexAYZ7hLRex",
+	"vIVoxxnWR+mLpplOzCI+pYnaCYjIkmQxNw+awQiIIqUNKu/FfWF4516HqADKOGtFTswPrRMpdCoTouhc",
+	"LblyLl2ZvbUKKE6V4AzaS/BH8dd66NTG7v7EKx/YNX/go2dGaNzr1BVrfCw8qauFAoGYFtxa6QFgTJnL",
+	"zKvpcdXd7R10eruH/6xU9+g+r8W2dqwQgwxweRq9Fy/a5nW7EDjpvKqKG0W7s7vBQJ5VB7K/C1VFlgTx",
+	"5eNx/MAf1bP2wbpBVUeEbkO/f3yyNC6wWBDvfHmDwM/Lg/i8bdDea+B8qwTxPKrwiWWT7XKwb+ls1Bdh",
+	"z5OCUzaTqYaCCkNmj1tAWHvcJv3GLBsmPArIlN616Jj9Za/Tb9RG9+bEfP9AyeZfRuQoSRi4VYYdwpXt",
+	"BXx6MoYlmpKQccuGLUzvXCpoYD1Upvyipk3D+V5fvX1DmIhnkgNOmpc5jSUzbfZ0wjXrC/fiTskHGiWM",
+	"musKckl7JGUxBySKhItrRTJxm5pbPw4IjRUmWMYZ8iCmjFogb8Dth9EWaIIHyrH4V2B9B5fix9MfBpen",
+	"xxcnrwcnxyevTwdXV4Wc0gwxSbWHX4c7tmZojKUOE4DpirI0ZUI7C4C7gYTh1zYN0go6bfLSAZfZFOy+",
+	"gJsYpLyjUuw+hMoT9BtiOcW66yMvo7vJ9QEXRUCgstbuwaHnQ3bIbCmfTrkYlw2YrnJmwmjqdP06iPCV",
+	"xsoSXPghQHa7v7vfABDbFg+uG3te9veTV8O+8bbyImYbA1wvCBM6i+fgoko1H/GI0wQE0CThY0i9bEOS",
+	"oq3guNBYi3zk13zGYk4XqkIy0b51P0JdSPPXU9vEIB84sGlbYbio+5vze1cUYmO9cKEA87LQOJfOPfTq",
+	"Lc6kUnyYzG39vT+1xRLr3iLDq4DVLSV4vTv+4c3poGBNfwGzXE1q1IhBSuwgb6dw533My3r7zsuH+eju",
+	"y7W9yzlcBfe34fdGExgmMrrGA1cdMw5qSVqCN2qjtciUpkYtfnRiwv1XwD0rLai5ppjhDSPSDKvbgHn5",
+	"GGUDEAmCiTFUH0YHuMtfCBfXwqakbBeij+s1YeSWDf2LHa8GvNhjuaL+6+UtHY9ZSj6cFflDeUHcZqXm",
+	"7U7giug6P1hfDLmg6RwUuZOX7wKCwT5yNEq4YEZSc1WAWb9hgc3zMCBQ+G0JUerrbf3GVTonHKDS+w1A",
+	"ZseyvyTnCQ6kdszIcG5ziI4wcj1HjbhmM+3ShGz+9RNFEhnRBOJ9oZgHGg9SlkgK4JNofDCL9jTMxQ+j",
+	"9aeMNPewyHdfXJTLL0M9YXSe6wnjKcT5nyA7aF3a/Wydy4RHcyhVD0itSSJvFcHtUAFRep4wFRA+pWOm",
+	"bAy2EMzWRLVrbrRpgA1FJJkj6wiVFgkV6AtjuyxkDI8Qf9YWt4Y+CyyXOsX0pYw2cLFA6vZET0GO3zAc",
+	"mydsaWpkqYCzq8Th6w71y1nv5DLfP1FkBq+UxRqrFLdUGpEn5h57cmT3AB8ZSjKPzG6UnvDp2Psbko96",
+	"R26LSm+OjEDWAjuUlqnKuxlSxVpZyvMHI5lOW1j01j77U4fJ2Ztf3vv4/KxMIR63AwZX8LqnX6hSTN+v",
+	"dIJa+jDHFH+C4+ZOYMEVnygyzEQMkB7u975oitmUhArfamW8FXOlw4DcMBHLFIuMUzLjwtwUtoD3jksz",
+	"4mlfuBLgbfID8iUFei4oGxChjdjPgkxklhp1xh1wI3MjoG5f2ErOJJf/SXO/09lZcaiPzcJsojGMeMKg",
+	"r/LR8WaMq9L+RdWHMFDb03LFwNmizJZhM/CvCAqcLemoeGzfe3N2cvru8rQRNN69vzo7OV3yadu+19Z3",
+	"etHQFTTuWmY0rRuamuEDUeXLZf7x02UjKD85uSw9sgTz4ewH6PKn+h8rH72xxeO9R++k5hFb0bL75vMm",
+	"uhJwaLNQ2zJoi8vxC72hSBkPbQEga77O/WBI8hHWJKDoki2pTNoLBqXDTudPXuwBG8ECOli5hbu6nh2j",
+	"DXB5+TZnpVG4TzSHBwQzDciaCoByAFa2AH+XmRV7XQJwu47joQ3s0T5dMwwO2vePTPyTHJ+RHxCt3VfD",
+	"rVPIaD3I7hu9xk2n3W13NtfM7XiXm1ZhVQzzT/gNaz+UMlZhCPMbJkwnYIj2FQpEa8JdnTIjVC7XKRCm",
+	"BN8iIzo1epyVws9TOWV6wjJboI7dzaTiQEUY1Qbxpn1xcXr88u0pRNlhxtJOmwCe/9vTq4uzk8vB1fu/",
+	"nr5D7DZMSkbLCEIPK4a4Z1Cpz+kfsL898gOqHv2s09mLSq3BIxYe4U17y208MtjgAKfX6EKkaWRrUE1G",
+	"1uEGjAO9koJ5hZmMQuGid1JzK7+hQ2YLHVig4R62DhpvQrURPTBbK6W3xFyoUPgYoix4vMyN9NZux2bX",
+	"Qc6RC9b3b+T16ZtzMmbiN8oHE61nA5eZPID65Q6rygZpDOeVYQdmsycytjKSORLtvvg3cvXz+emqZrHc",
+	"Q9oXy9/5gi3/pd/48fSq3wig47/0y3El/UaAvf6lb6bdb9yTvS1wkewCXrG7pX4NS/IPT6Z6/EH9ch98",
+	"adhxIIT9gj3AO13TnChqj7Cv1i89x4X2P6fTJDSazg1LAY9EQv58QMDEA7Iq/KtNzrSytkJMM4KDEz4N",
+	"rdJLUqZkYri6dQXYZCQsb4K2BSgjUUfo72dMHJ+fmZ4fxtQ3IwfbzUt7xy0jCftafhc+2Bj6rykQXPmW",
+	"IvB9232pEQN8Mlqd22prnxB2RyOdQIW80Jz0MiE6uHewihOdMiuYcKOs8SRur6Cen4/fvtmOetyo/6Se",
+	"b0k9FkuinoAguWMp5ex2Oh4yP4nZjImYiWjukq57ZbAYkBEc9IfR0scIqZyjakZSxG2A5c9FgaC41zH2",
+	"FUKRLBIRSEtLmNYFDP3R+AxQlwsrDOIsGr2GvDb7wsQNT6Ww8A1FiR8ECzLLZlP0NsXspzEX4FFapFyY",
+	"jGHdwKpdHFH7OzlOli6EBbgBI7SHvMoF6arNlmg71P+Va3TsE6ANac8PRXvlqcjbXS1/W6j1pwUmpFoO",
+	"qgOM5uyJIifmij0pPiHH52eQ5gt3r3Y86YxcvvxrAcWtpUxUXxi2aiuhsSnY+EkmsBZi3CPgxsefqCYh",
+	"ytb2/geh+ulNN7Sxf32xkBENmc7tdhudJ9XEWqsU2pcx9AtCA0N01WoODhWAhw88YPjAIb8fETTp59kR",
+	"YV+UFAsf2WYswbMAZdMKnBxbl69w06ugLyx4OsY5DGl0HZTwccwKWikMrrHz95dXxIfKD3t9IZfjtQc5",
+	"IjsyN+GBYTloH7saFjA4D4VDDGIU15TVe0IkoRCws0Jb5Yql4U7QF6HRMMyC5ci7IWkiTqDZ/0FEk0SF",
+	"Fr/bPAkdIJvC9/qieHHA43Cn7ZwfuEdoNHG7m6YUq+0ahSQkM5pqddS3qdLwF2miDyQgNIu53AGdqZLZ",
+	"1WnjWJTDR8QRTCSPWAgfzKhSgPznhE23fjaYA6B5ZQKRuArQBPsCYlWoIvmx8VeANAv4LUVilmiqdtrk",
+	"UmJ+eOgY3QB12ZA0AWXKUB2gZWWRhqhZmelZBgWDFTOU2hfhLGWKiYgNjKCT6LktzTgCihLRPH/eJqEI",
+	"8wo73TZ5y6ZDKJGASlRhJbmGxJ2UET4W0hFLHXD/eqh+h+otR30RGtptF7ynHU0ycR0SOfwFHGVMxGav",
+	"kXwQ+vbTy/fvTj+HR65cncXjs2DYbVsYcQAYuCGhGGgKzdrChtOZnpMQ99Yc34imEHET4iePQHf/uASG",
+	"vQZccAFYUNciw+dovxb0vfel3W7f3+OGCklCuxrW0gHcNqVcIYoCFCmCL9HPCDelQs9iTpNqQmcs8JHl",
+	"e1/6Djcc4IT1fIb/AEu/jzx/b8gtl2VQbWbK8R9BnbfliAAsPPAUpKwnCgdGoCXR9ItlF8ilOb4FPLdx",
+	"Ux6F2a3ri/CupSYyS+IWYJH2CNzBFhhfWSrys60RpMw60icsmfUFJCfDCkJ961gC4UN7O3ktwhwCAy3H",
+	"JPxH60eYUMvFNYbg6lCLiXAOx4zFR95nH2x0V+utvYa0xdxcjt1gLt/i7v0OGPeww65QeoE1Xw8tvwaC",
+	"3WK/WxmkDC6/DSr95wWAcjcX6xsqsQUz3hJnsIIs+BYMT8YApfJCWCUyv/dAo+Qic9eGE2kARg8+X786",
+	"H21uIoZZUFv6gJzTlKv/ugp5H2NuF5Dz7fDhSoGuRplAcdTsfjoGnUg1eo0v/UbE9RyAwqG3fuO+8LCN",
+	"mR7Y4RgZF0Ji4P7tFinBecv3n8vb1n3+f/+fJ2iuy4SYF7MwQ/NHOPDbrcX8d/uhqiQJdyuiB8Qssf7N",
+	"JPnaK15fh8ATBsziZ1o28mFWlrzGDGEDO13fwP4jzLesWf2yPxXAW2cs1RzPK3xX4z/yfaOf8K3CM4mX",
+	"Ka7t4lZuHtOEV8Y3L4SAFzOu7JIqBiJmdxjoLsezVA7zkHZLA9+goAIIjDRZehDBhWoBOhq97rPD/W73",
+	"AKrZI9FPqI6ms6T1sOILdguxHU9eekh1BUO6miZFnZDnDyEB7wLaoPRCLsfYKgtbLQdIHLgC+ccLMiOK",
+	"Jbj+/dIG1JZqsFRmywYBQfUNRfUbIImjEGQ2GT7Lt9kKP0BZ8Eu/cR/0czLsW/JYrM5gHt9/9io8/Kut",
+	"hT9pW5viv4uZbzZJV3yjNFGUzbeqquHOVyauN6urUQphWJBFl4QrleAZcvW/sW0GDxz8JYLs6p6fWBl3",
+	"1QgeHCKBa/iAIHH88EGh4vjp9kVF8LsHYqbixw/FFnKzfQTCEDZRKVmxsf0Wv3589QMb9L28DEIuFKwq",
+	"hADiHCguRuvLFwWr9/p1EIx05qQAR6MleP4tL1OY+IVdlW9d8wCCRIldPMDQzk9hbuqxc8cV2Qn64ttU",
+	"SdjwLBYeoAdg8VdJowDlL2hiGSz/99/o7w3Kj8NqmYap5sPEIt0Xd+pqVH5wo/LCjbAJWhBAfXBRWJ+Q",
+	"AAEAC+2cAda8xsba5ofmTmgtSlh11XoV2gSqOmIDgMmv6Fw5YCFSxRUyhwAAhSCIoEAUKgCJeDQB0d/H",
+	"K1qGHITj+Er4QUZaqEcP8vWJZ7u7B4dGn/hGkEK5iuE4nbwVLB4MAfwSrvg63J/P3ocJx8t2m0PxtdF4",
+	"/iiX/+94fT6Muz6OcSCC3aiw0FisR9i9nbVM4+kX+O/yKPtXHk9ImU45u2EFX/CdjUcWLLmEAmYdexwr",
+	"VywN6EBqXBfSfmwbq8T82oNVE77uDtTy8PWvnrn6L8hJHsA3VvGMfz2W8VjhBos4CakHIwAwrAo5eFOO",
+	"Z7q1LwtpDwraH/kH18jAZm8DF29qQzEtKJuVi/LNtbSb9/utpKN3Es/dBHz45mBDRsl/h8zWWxfDAI3M",
+	"gnvbRD5Xz2+hTyO+LkvTWYieVOUMzjzn/Cl4JsoNvIE8SBsJMMVqfikWhJ7Sa0bSTIQ7paz13tOnkDw5",
+	"kUr3nnc6HRAm7LgXMd3GXGlk2UCNkMHpZQiZpVscFYSpgK+mVKTMD8kYU81uqWeMB7i5xaawSqQTuB3A",
+	"lkMtQHi0hY+KZN/iXfv34svOrGLBTrwvMC+gZtFdhL2Fl7JxRMWHhZOt/OEHBagqWLAG/LWVsiK2gbyq",
+	"SM1oK4E3kNtfwePHOks2JRV9t+A0ydsHyNHFthdJ3nTSDJ/edMOd3Ce8NMKIlAKMit7sWVjs7zieclHQ",
+	"V5OavxVWeSQtQgVN5ppHKnBA3iooqV+JHHukaD6u6WRlAqKdQPm02QYhdPH+8/3/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -58,6 +58,9 @@ type Options struct {
 	// MemorySources override where the memory limit that bounds password
 	// hashing is read (tests pretend to run in a container).
 	MemorySources argon2id.MemorySources
+	// PasswordKDF replaces Argon2id's key derivation (tests hold hashing
+	// slots with it and count the hashes running at once).
+	PasswordKDF argon2id.KDF
 }
 
 // New connects to the database, applies pending migrations and builds the
@@ -99,7 +102,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	if opts.Clock != nil {
 		clk = opts.Clock
 	}
-	hasher := newHasher(cfg, params, opts.MemorySources, logger)
+	hasher := newHasher(cfg, params, opts, logger)
 	tokens := jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer)
 	lim := newLimits(ctx, cfg, clk, logger)
 	loginSvc := login.New(db, hasher, tokens, clk, login.Config{

@@ -13,8 +13,8 @@ import (
 // or a quarter of the container's memory limit (cgroup) or GOMEMLIMIT,
 // whichever is smaller. Each hash holds params.MemoryKiB; without a bound
 // a login burst on a many-CPU node could hash past the container's limit.
-func newHasher(cfg Config, params argon2id.Params, sources argon2id.MemorySources, logger *slog.Logger) *argon2id.Hasher {
-	limit := sources.Limit()
+func newHasher(cfg Config, params argon2id.Params, opts Options, logger *slog.Logger) *argon2id.Hasher {
+	limit := opts.MemorySources.Limit()
 	budget := argon2id.Budget(int64(cfg.PasswordHashMemoryMiB)<<20, limit)
 	procs := runtime.GOMAXPROCS(0)
 	bound := argon2id.Bound(procs, budget, params.MemoryKiB)
@@ -30,7 +30,7 @@ func newHasher(cfg Config, params argon2id.Params, sources argon2id.MemorySource
 	logger.Info("password hashing", "concurrent_hashes", bound, "gomaxprocs", procs,
 		"memory_per_hash_mib", params.MemoryKiB>>10, "memory_budget_mib", budget>>20, "budget_from", source,
 		"slot_wait", cfg.PasswordHashWait.String())
-	return argon2id.NewWithOptions(params, argon2id.Options{Concurrency: bound, Wait: cfg.PasswordHashWait})
+	return argon2id.NewWithOptions(params, argon2id.Options{Concurrency: bound, Wait: cfg.PasswordHashWait, KDF: opts.PasswordKDF})
 }
 
 // loginBackoff is the per-account rule: LOGIN_MAX_FAILURES attempts in a
