@@ -159,7 +159,7 @@ func (s *Service) guardedCheck(ctx context.Context, email, password string) (dom
 		return domain.User{}, fmt.Errorf("count login attempt: %w", err)
 	}
 	if !a.Allowed {
-		secs := int(math.Ceil(a.RetryAfter.Seconds()))
+		secs := max(int(math.Ceil(a.RetryAfter.Seconds())), 1)
 		return domain.User{}, &domain.Error{Code: domain.CodeRateLimited,
 			Message:    fmt.Sprintf("Too many failed logins for this account; try again in %d s", secs),
 			RetryAfter: time.Duration(secs) * time.Second}
