@@ -1814,6 +1814,14 @@ type WebSearchResultsSource string
 // WebSearchResultsStatus defines model for WebSearchResults.Status.
 type WebSearchResultsStatus string
 
+// AuthRateLimited A 429 that says when to retry: the client's own request budget
+// (`rate_limited`) or every provider key of the tier
+// (`provider_rate_limited`).
+type AuthRateLimited = RateLimitedError
+
+// AuthUnavailable The body of every non-2xx answer. Some errors add fields.
+type AuthUnavailable = Error
+
 // BadRequest The body of every non-2xx answer. Some errors add fields.
 type BadRequest = Error
 
@@ -2777,8 +2785,22 @@ type ClientInterface interface {
 
 	// LoginWithBody Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -2794,8 +2816,22 @@ type ClientInterface interface {
 
 	// Login Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -2887,6 +2923,10 @@ type ClientInterface interface {
 	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 	// the account is usable at once and `email_verified` stays false.
 	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -2908,6 +2948,10 @@ type ClientInterface interface {
 	// the link is followed (`POST /api/v1/auth/verify`); an address listed
 	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 	// the account is usable at once and `email_verified` stays false.
+	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3509,8 +3553,22 @@ func (c *Client) UpdateUser(ctx context.Context, id openapi_types.UUID, body Upd
 
 // LoginWithBody Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -3536,8 +3594,22 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 
 // Login Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -3689,6 +3761,10 @@ func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordR
 // in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 // the account is usable at once and `email_verified` stays false.
 //
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -3720,6 +3796,10 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // the link is followed (`POST /api/v1/auth/verify`); an address listed
 // in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 // the account is usable at once and `email_verified` stays false.
+//
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5821,8 +5901,22 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithBodyWithResponse Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -5838,8 +5932,22 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithResponse Log in and get an access token
 	//
-	// With `email` and `password`: checks the password; a wrong email and a
-	// wrong password give the same 401.
+	// With `email` and `password`: checks the password; a wrong email, a
+	// wrong password and a disabled account give the same 401, after the
+	// same work.
+	//
+	// Password attempts are limited per account as well as per address:
+	// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+	// each further attempt on that account, from any address and with
+	// any password (the right one included), is refused with 429 and
+	// `Retry-After` for a lock that starts at 1 s and doubles with each
+	// attempt let through, up to 15 minutes. A successful login forgets
+	// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+	// without attempts after the last lock. Unknown emails are counted the
+	// same way, so a lock does not tell whether an account exists.
+	//
+	// When every password hashing slot stays busy for
+	// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 	//
 	// With `email` alone (email-only login, the original backend's
 	// contract): allowed only when the server runs with
@@ -5933,6 +6041,10 @@ type ClientWithResponsesInterface interface {
 	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 	// the account is usable at once and `email_verified` stays false.
 	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -5954,6 +6066,10 @@ type ClientWithResponsesInterface interface {
 	// the link is followed (`POST /api/v1/auth/verify`); an address listed
 	// in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 	// the account is usable at once and `email_verified` stays false.
+	//
+	// Password hashing is bounded by the server's memory: when every
+	// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+	// is 503 with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6900,6 +7016,11 @@ type LoginResponse429Headers struct {
 	RetryAfter         *int
 }
 
+// LoginResponse503Headers the declared response headers of an HTTP 503 response for Login
+type LoginResponse503Headers struct {
+	RetryAfter *int
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6909,8 +7030,6 @@ type LoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -6918,13 +7037,15 @@ type LoginResponse struct {
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
-	JSON429 *RateLimited
+	JSON429 *AuthRateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
+	JSON503 *AuthUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6940,11 +7061,6 @@ func (r LoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *Error {
 	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r LoginResponse) GetJSON403() *Forbidden {
-	return r.JSON403
 }
 
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
@@ -6963,7 +7079,7 @@ func (r LoginResponse) GetJSON415() *UnsupportedMediaType {
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
-func (r LoginResponse) GetJSON429() *RateLimited {
+func (r LoginResponse) GetJSON429() *AuthRateLimited {
 	return r.JSON429
 }
 
@@ -6973,7 +7089,7 @@ func (r LoginResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r LoginResponse) GetJSON503() *Unavailable {
+func (r LoginResponse) GetJSON503() *AuthUnavailable {
 	return r.JSON503
 }
 
@@ -7300,6 +7416,11 @@ type RegisterResponse429Headers struct {
 	RetryAfter         *int
 }
 
+// RegisterResponse503Headers the declared response headers of an HTTP 503 response for Register
+type RegisterResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7320,9 +7441,11 @@ type RegisterResponse struct {
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Unavailable
+	JSON503 *AuthUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegisterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -7366,7 +7489,7 @@ func (r RegisterResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r RegisterResponse) GetJSON503() *Unavailable {
+func (r RegisterResponse) GetJSON503() *AuthUnavailable {
 	return r.JSON503
 }
 
@@ -9635,8 +9758,22 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id ope
 
 // LoginWithBodyWithResponse Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -9658,8 +9795,22 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 
 // LoginWithResponse Log in and get an access token
 //
-// With `email` and `password`: checks the password; a wrong email and a
-// wrong password give the same 401.
+// With `email` and `password`: checks the password; a wrong email, a
+// wrong password and a disabled account give the same 401, after the
+// same work.
+//
+// Password attempts are limited per account as well as per address:
+// after `LOGIN_MAX_FAILURES` (5) attempts in a row without success,
+// each further attempt on that account, from any address and with
+// any password (the right one included), is refused with 429 and
+// `Retry-After` for a lock that starts at 1 s and doubles with each
+// attempt let through, up to 15 minutes. A successful login forgets
+// the count; so does `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes)
+// without attempts after the last lock. Unknown emails are counted the
+// same way, so a lock does not tell whether an account exists.
+//
+// When every password hashing slot stays busy for
+// `PASSWORD_HASH_WAIT_MS` (2 s), the answer is 503 with `Retry-After`.
 //
 // With `email` alone (email-only login, the original backend's
 // contract): allowed only when the server runs with
@@ -9789,6 +9940,10 @@ func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Conte
 // in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 // the account is usable at once and `email_verified` stays false.
 //
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/auth/register (the `Register` operationId).
@@ -9816,6 +9971,10 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // the link is followed (`POST /api/v1/auth/verify`); an address listed
 // in `ADMIN_EMAILS` becomes admin at that moment. Without `SMTP_URL`
 // the account is usable at once and `email_verified` stays false.
+//
+// Password hashing is bounded by the server's memory: when every
+// hashing slot stays busy for `PASSWORD_HASH_WAIT_MS` (2 s), the answer
+// is 503 with `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11010,13 +11169,6 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON401 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11039,7 +11191,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		response.JSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest RateLimited
+		var dest AuthRateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11053,7 +11205,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest AuthUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11093,6 +11245,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers LoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11494,7 +11656,7 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Unavailable
+		var dest AuthUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11534,6 +11696,16 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegisterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -14387,6 +14559,27 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type AuthRateLimitedResponseHeaders struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+type AuthRateLimitedJSONResponse struct {
+	Body RateLimitedError
+
+	Headers AuthRateLimitedResponseHeaders
+}
+
+type AuthUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type AuthUnavailableJSONResponse struct {
+	Body Error
+
+	Headers AuthUnavailableResponseHeaders
+}
+
 type BadRequestJSONResponse Error
 
 type ForbiddenJSONResponse Error
@@ -15050,20 +15243,6 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
-type Login403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type Login408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response Login408JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -15108,7 +15287,7 @@ func (response Login415JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
-type Login429JSONResponse struct{ RateLimitedJSONResponse }
+type Login429JSONResponse struct{ AuthRateLimitedJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
@@ -15148,15 +15327,18 @@ func (response Login500JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
-type Login503JSONResponse struct{ UnavailableJSONResponse }
+type Login503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15680,15 +15862,18 @@ func (response Register500JSONResponse) VisitRegisterResponse(w http.ResponseWri
 	return err
 }
 
-type Register503JSONResponse struct{ UnavailableJSONResponse }
+type Register503JSONResponse struct{ AuthUnavailableJSONResponse }
 
 func (response Register503JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -19637,377 +19822,388 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchu5ljeIvwqC/UWY+neSInXwgYod36eSZVu1LVtbkre3q+g/E8wESZSSACuBlMRyKGLeYO7mom9m",
-	"voiJmdu5nOuZN+kXmHmECawFZCKTyYMku6p2tzuiu8tUJhJYANZ5/daXRiSnMymY0KrR+9JImZpJoRj8",
-	"4wcan7NfM6a0+VckhWYC/pPOZgmPqOZSbP+ipDC/sVs6nSUMn4xZo9fg4pomPB6kdoygwdJUpo1eY0aV",
-	"upFp3CPTTGkyZOQ50ZJ0d56TaEJTGmmWqkbQsG8OeNzoNZ6OutFOvMtae8N92tqLnsat5+zZqPWCdob4",
-	"l71R4y5oqGjCptTM47+kbNToNf5lu1jjNv5VbR/DVO7u7oJGzFSU8plZTaPXuJwwYr9LuCJTmoxkOmVx",
-	"QCgZcZbE5le7tIDIlOgJI2+k0mTCaMxS82chNVEsvWYxaYYn+CyZFM+EW20z01cyHfI4ZmJz8sK+0HjK",
-	"4UeVTac0nbtZy0wz8/mRTAk8Y2h4TZPM35VR/tFiPw7Nw4RGEVMKFs9TFj+M/oaeXNFhwuLFGdIokpkA",
-	"uuYPbTjD2jcfNr9MXLOUj3jdDNmU8oTQOE4NKexWRlKMuDkDZM50zYThpYE3bDHvI3yVzGWWVgYf8VTp",
-	"HhnJJJE3cIoSLq7IDSPmMfMxmcEBo+oKt5QIdkOkYOSG6wk5e39xSbbpjG9fd7dppifb8P35dsoUEw8l",
-	"z9e5QDUbHcASa84ooSKGv0U0SeD+9IWhuhQMlt+MJlTDQ4dnJ+SKzUmUMrgcAZGCULxp5h5Sc+tErICA",
-	"W32hvZlMaHUvuVaVHZkz3RfNsLqd4Va7L8x9PRGapYImuPSHsUQcwTsh7ieCP/wxTO9QkEyw2xmLNItx",
-	"JgckZpryRBGaMsIFbJEldSLHJBMxQ+aXc8sYuNo7qV/JTMQPIpCQejCCtwsKvZOECnXDUhbn34IboCeG",
-	"Fcd/oKDQEy7G5oKyGE50LBkeM3bLlYbja3lIccCfKCDT+xkThycPFbGsOIJLZO2UKUXH5m9TGbOkELUj",
-	"amY2pAkVEYvNFNWUpuaVGU3p1L3QCBp6PqsZe8AsRTalIK4U6Hhu1Yv7CF5ggWTKpkMUrnY6pBnCfEMi",
-	"6JQpwnVf3EyYIFdC3oit9aLZXmqc3UNF8YNlXXUDfaFXbF292LP7JLIkyTdpxtIpV4pLke/PVxV11fnW",
-	"yLxi2n+o1NuUOt/i/F6x+RNF5I3Aw1bIPpnWSCA9YTxdlEGkVgQVZ/URYmiRbeTyqNi9BYlUR1GUBN+K",
-	"FzxKHv2jZVlq6+SlR7YzOk8kjS+lfEvTMXsc4WY42EBLOUhgOJ+C9vtkKOM50VISeIQ0Ez7lmnQ7e8/3",
-	"nz0lw7lmamsJff8Apguz5QonC/pUicjGPJhpX3jZZV7yKZPZIwWYW6e2gy0lp7lCKYsYN9aVOQZ8yv5k",
-	"NIx5DNOkacqvkW9xQc6P//bh+OJycHlyevz+w+Xg4vjo/buXFweoGkghWGQGNDsQJVKx2KP0pZSnVMwt",
-	"IdQ9hdQsldc8NiZ1SQgcX7N0TtwfQbPmiqRUG5485Xq1wHLvDcwLg+IFT3idFINXRq3brWIcX4L9mklN",
-	"y/N+SXkyJ/AHkikWk2y2aqKxeXwAjw/YbcRYXJmnP557gDT3O0SOyH7Hba3Cb2kZ0/nyS6uy0YhHnAmN",
-	"X/xWgib25syVIwNphmYmPbI4kTDoi9BQpEfqCBIGKF7D25aayCyJWynT6bxHRjRRLOwRbgTXlKm+GNLo",
-	"ilBNpjwWfDzR5MPl0VZA2NrTZGyr2lMTOm0Njr6Zs7HjNHDOKRXzfAvMCOUX8fYkVGmibySYfyQ8N1Nv",
-	"HY40S0Oj5QUN1P/g/Ht/BAWuRNoLFkljQGpJbig36vJIpgyGNYq+b+3QMeWCNIsFKiJFMt9qN/ztzg+G",
-	"ZmOGvKdM4cU5hEhyAsrs8i9HFKxklUVmB0lTl09FZR5MZNNG7+cGjN34XIhxnXIxtqcUz98HYdQqmfLf",
-	"WPx1jBI644MrNi9dOucVszb9kgtlZsKEtt/8lgzc+Raa5iDKKya2wAgxSqMYByQTYFYEJGXX8gqNEnY7",
-	"46lh06Xz9fHjx9ZhMW22uMFgHZQWRmDCzBy7TDEzYE7Vxg+MpiytO1T1e3dNeWKUzkfqN05kDDJvyBJ3",
-	"TxLicXhUy8oP//564ztZcKDIXDLrOSAF5ymtyHIeSmI2YyJmIpq7m6TpkCoGpyCWN4I0w9J7nnD+IFQ2",
-	"m8lUs/iUxZxewkofQ/2sGHEwNUMOgHpLdSJn2i985k+nWxqW9ePF+3dAvkdp5CsUcec4qlfD/wRxhXto",
-	"2udUs7dWb3oIfSraWU6aXGwRTye6P13MOzqdDyjK0+7OxoTyFracZlUFgIxSOS0pCs0ZS8nJ2QFwVHQv",
-	"KzKh14zQvjAcMtIsJcMsHjO91Sao8xqitCxRrEuaJkpa77GesL7Ip9f6/1nvkZHvKG6VWtQq8sfh/9Yz",
-	"fZyFUSvNZt9wEcubtepCMfI5m1IuDMtfGN0ZBiRhI+2M4wd8QDG9XCnKhOYJjjyRSb4crohRCdd/ZxPF",
-	"C79BCz8vMHHD2uIp1xql7YrP4IcebpYutUZrecoSW/RPwV7uZYSSJu0Le6PMnblKjNJpdFoz1tYKGxWd",
-	"qA/TGRX+N2hRi/5J0MLAa+YeWYy8wTOD4u9uly5r3n1YsNDKymXTsyINn1mcX+bTpZieU34rWiAM+YfG",
-	"7YagbBZry/VfLwx+k0oxTuZE8bEw/7YUNnqUU46biRzLTAfEBfpJNKFizLb+HLryg7XkYlc9Lddt6gVL",
-	"r3nEiGbTmUxpakyx8pN/SGRvtWoLHMJN8YCAMCcJ1Sxt471+rGq7TqOt5asr9Nk/i+rmKbL5B+BMH56d",
-	"/JXNrdttxlLNkc9B0JrFA6pLFGrsdHb2W92d1s7+ZbfT2+30Op2fGkHD3DbzaCM2uooVLJXDHDSQMRWD",
-	"7Y5e0G7UZa1nw524tceeG1o8HbYcMfbp06E/eJYB21oYN6FKDzKVT7dMj48ThhqGMZjB9+JdURYX4jsw",
-	"t9Q8OOXCKFnNm9QIcQHuI6k0kSJihLo/z9BvtHVAQmOvWBeIYNfmNAZ1NHt62Xne6+709pbTzIyEN12n",
-	"GatZq6BTVqZiQmdazuroMkvZiN/WsymM/UB8i3S7XiITUCFlkRwLrhjhuryY8W+tfwx3r85e/Pp28ZN3",
-	"eOJRQv7cgN2CCedzCfyTVdm5ws8jh7+wSJsl4Pk8wnf+yY/pFZsv3QujvbBkFBA1Mea7FMkcFWOuiMty",
-	"a5MLJmLCNaGKhIdWVKOYQVlC+lmnsxtdsTn8BwuX7t105+/62flvh93o5R579XT85jn/sXP1dmf6bk+e",
-	"Pf31/Lm6bHy10/f402N9bjVnaPmhecsxTaF8Yq7YHP4/12yq1vFYyx3vCg9fmtL5wkxhzOUT8VImynNx",
-	"1KzKQPM78CKWJDnnojOaatLUKZ9OWXxAupCD2OmUrq6QRu/VqUy8n7fKpyDfsSm9fcvEWE8avW6nEzSm",
-	"XOT/Xrc5MPXaJcdTLj4otJrud1k73cvOi17nfpfVCw/UX65MsRSj3NbhDJZ0mWmDosFGNEs0SnGm2suZ",
-	"cW6/lZMH8wWB1zp/eihlwijYHWw0MhbJNVs1X2+SmCTmTSj/xH6nbjYQhy/Tlsb0v9l/tSM59cmKT1dJ",
-	"GjRuW2PZWssUO8Ono33aYa2d0VPW2ov2hq0XdP9Zaz/qjnaGL+LnrNvdhClyNcgTRNdTEORFIsdcrGL5",
-	"VsruPVzKgkiC4NkK7wUku7ggG2l+uDwq37TuTlDnWVjgcW4jclJ456p8wBePUGmqdcI1J9bKy3pG0aFZ",
-	"4U/sVg+iLFWyxgdyRpUCQYQPhJD+Yi6SeYvM6Jjld0yKPO5VZkWfPp5P/vb673ufPnZvhq8/ZJ92XugN",
-	"tye9BxfPWdI6Ro7jBqWFr6Gbjib19xiyryE2h9bkgVEjE0ZBj2Rt8l5PWGoTxWyWyFhIG6GZcnHmbUU3",
-	"qOzMY7leynSWCnAeTp3WaxlgaYd2QC7QWz7NpiAlzP/A9PCXzlomWeYn7uH2O/sfP3OhP/sPtbixR1FY",
-	"UiOKGmOuJ9nQcK9tSWe8ZWy0MRPb+Yfv/NfVFZ+1JJCCJq2ZhPQgnFuFX5eJ9hL/oiBUJvA/vYzcNjkU",
-	"c7uT1nFQ+vsT1Rc2Ix3cESogSiL/htHQQWWDoWAjmFH4NVOE4ht9wZXKWGyjuD0Y3WwjSeRYGWUQXm6T",
-	"M5YqszgXBMTDI6TuC+vRQH9vvomlffGY6X1Y713dLRA0mWseqUXOMZwPwFFdwzZYSjRnKWmWMzsDzOvc",
-	"gtRpDIMZmuXxseZwDnpR4I6w4SbAbzfiAedmNoeGc3Jdo9BZNrsxS4EkjNXDoZpZXvwbeYMRgg+XR8Q8",
-	"Aps84uMsZUaeVE3HZ3VSfsRYPKTR1bo5vrLPXVhHoHk1ldNl3MoYgkaOWX//jKVcxjVSLRe03RdV8Vpv",
-	"m2smovlgPU3f4pNnLI2McZ4wBYSV9RMGQ37JfAMUyUus8P1Npq3lbJBLmcWvgzuAgiCGO6oC/KmI/Bh6",
-	"bnw6jShZdZq01DRZL+fcfbzEx82LeqQ3IP0rM1vwQpeoX5GOcKbtIYKNcbcmn6BPt6BgAqVTUEzKO8qf",
-	"V7GXy3z1ZSaD9F+2TS+50lxEGveHyGubb4kHpayo7ddq02kqbebP3m3Zju20O7s7u/4xkhk6TXM5Z8R6",
-	"ZZT9xVE6z7ubj6LcPJbooykbQWaVU8RshUoT1IQgz0S3Z3S9rpp/dn/lZ82nxlSzG3MZUwjDFGkWI0iT",
-	"DsgwBSe90imjUyPNoiSLWXkbduumkHpJhMWTz7prVev8xaB8UErELC1xYcsXdq/2mGrNprMa694RYd3l",
-	"O3PPwQKodUqXie3HxQMj9Acp+wXSjY3NP8hAdxlcsXlAIp5GGdcDOWMi6Is8hQ3TQsxmTRhN9IRMpeAa",
-	"wiBG4VJGPYmxFsHPegn6AgosBomkMQRXbJQx8CJs9lESZXogRyMj1eNB7rYqayPlnJp1foaciDlt6vbg",
-	"CPSyMxu+WepvibI0ZUIPXJynnrfnUaDFgqybAyIxsIseuuGcUJE/A9oePigYaVpbzDwEFl4LXgF7rCJR",
-	"I5mmLNJkIlPFyJBqzdI5UZrOgBvk/CGfd9l3s/O8zlPHbkrrLL6m00423ItlakvZUmbkWcqIeVRt+D3P",
-	"V/R8ra/In8qS7dPH10zoC2APdfF2c2RaF0xoAg8q0pwyw9Scsh0bkhvV3ZyqrQOiGEMeaPbEnAFwkz5R",
-	"xBu4XSf4zVxOXd7SwgEqAkkrnWVBI5U2V8pmMhreYziRUlxpKoyVq+ZKs2lddmOFkUk4Be7bywh4zmbJ",
-	"fOWUFyY54oKryaBgOt4lXeLU5UsujV9VV/Ma1mitYYSXHJngQxinklkasSXa2g0bEvsAGfNrJvJAj5mW",
-	"kYwk4hod6TIFa+Pn7mfU4TY3MS7gC3XqWzZDuTfIyeB5YxM6pa3ddrf1fNjiwh2OGpeHPZGr9Ujz0F3Q",
-	"uGHDgWI0RefEqlc+suEFPPg+05GcsnoXlaux89hxZVHFAa2eKzf35Qd3Cbue0tsB3m/7L/Q5PO++2PFc",
-	"EN06rcFmHtach2OaJsb8RP+HNR4iKa5ZqlyZbhKbo3w/Fd7nG3fAL0/wNc9Vmx+I+14Hq18sdfPY5R7k",
-	"kcrTw38Mzs7fn55dDo7eHJ5feNEA0tzd6XQ6RixZj09FGh3fzhLKBbm4ODY3wzBWxczWRpC/4EkCGChY",
-	"xwqVx9The84jUeHx8BgKXcyCpYrUMX43a0zhMPtoVBdI8vJ4j+fnsIy2JtCCfyHm2qUZ5grNEhrlTpiF",
-	"w1HL3Iz+ZwRMlsIFXVTn86O7U3adLaj55Wubk8v6ZKoy0TyHCW5smCv9eFqsPW8EvGF4BbOD/9Jy1hcp",
-	"U1miwYWLE2BxziS1NAyRtYk5Y+5HmjKScKUheQzL1UMjhEPCzM7Ax1wuH2Tc4TYeuNIAmC5XfeGlmRQy",
-	"WmmeJPYVheUdMtPu44EZvS/CgkAhUXSuiJKoXtb4qypqpLlDy1hQpWApL1WsSTmSMbgcKM56b+dFADfE",
-	"MhKo6pjQGYZrpGDvR43ez6vv+d+MeXZs01ptVkdw32zUz3dBo+yUepy5DOU1dpFOtoN+W/WrvKhjv/R6",
-	"bCt2jEG6+LFTRoUtB0LV2ZLPfnsisUSIClc0VPvp7l776UbWc2yTtR7qDPJt0PJCjjz6qCWz3F1vq9oP",
-	"V+xU34ItE7TuHOeHlsYxR/e3H0KoY7n+gcaCKCFFa+f21t7DNrmQU4Y6tSI0jm1Qo90IFrTMuMbXe6Hh",
-	"jk9pNOGCtVJGY/gBC7sqef0B8dMPg74oZUsGJC85D0i13tjYwBaIwZirTE9kPDA/0SSRN+bvkRSjhEc6",
-	"MHyvlCwbkIWcfDOTuvyvoC/KZWgBKdvlteVing1eKuYISK5BWevZ/gsiFmk2w3fVJNOai7Fnv4PrE3ku",
-	"cCJVSE6bks9EzGJyM+EJK0Zw1n2+8NJkXBl11VpfqERcuB2snlt+NJfhxkwSUjBhA8kkm1JRDmXXFjSu",
-	"uIWD9SZIgPnxVhj5BdZ5Lo3Nki/PZMMagtXmmvNrwJUozbru1r7ynPnVKzWdWsNtca32j0E59QxgB6i1",
-	"ccpLO0oYRYPfOhsCqOO4WpXnUJC+nLmxJL0uT4KnLq/MXIN4mRceErO6vc7O5rkexojHeoI1wrH2xDx2",
-	"n43JE29ABvg8UAEuqmL6q5Gg3sU5QFAZXHaQH5xKNoA3+VUHcbnzbNl5fG+DrWSUMkY0u9VBboeApVHY",
-	"Hvc4k56ZgVbGVz4Nq/iHU0esHTJkZkNrDvOG52iF76z7kC1etX0u2LewfYb5l27BXp3ils3KfvZa49ro",
-	"hgPvOOSPP12r6EDtO0ylMkztmnhSmx434kZgWcQ6qgiHA5PfnyEXhgI1J6Y+zLWonfIk4QpLfIo8MWeQ",
-	"YC3Iogo02++UiLHT2a9TTpfw2kJZnb3YLxN1r/OAcar2z36ngUPXEfoNBAQWz4zCGoEy83zNxE/k8IT8",
-	"QKMrhLCpsfipzpTv/sSQw7zG2Rk0jHHN64IeWITGk5jYR9y9RC2nfBevO+1uu7OWZdqpFV8N8lXWUaYm",
-	"Jv2Njsvz7s5XOS47u93OAwd6UeYPnZ2dr3nw8Au1RJZjLpbKnYclNfriY39v0yTH5YGhc7smkomEKbUQ",
-	"0SFc2bSh2KW71Z3Srx/pqWqfsP46Kp8ynfJIXbLbGhl+lkpjNrFMgQAn7HYmFViRBOcU5Hew0+6092r9",
-	"YKcyZsmJGMka34NfwbTooStN5suyqMMmztLFBPVXRgn793/77/Up6veNNKyscMh94/56Am/xtftiqFaf",
-	"qw4eu83zHAv6r8tztAPXTQer5Q9B81kZTaqBF2S3NXnVVoniCDhCtJQJZCZsZnlATgNNatSA5IbOlf3a",
-	"ZkNVQnJFLO5zbQKQTAYwz43pn4MfJUc0SdZuQiWuV6x1+bYcTag+kuZgu6tS2Z6J5DYKdo8ZH8FbdYGr",
-	"qKi7KVP/g+C34Egoq8olPYwL/XSvUadA1mngYTShOprOklaYQ6x6GnnTt+K3Hh9jtJT1joP5vpEmjrif",
-	"HxqEszAbGAmq4xf22wV5i/ia28BVMbO6o3A0ycRVjWkm2KKjiMXebi09P4sD4R8PCJvO9Nw5V2CaJDKf",
-	"L4XKKsYHSzBRefPY9Fe5reXPjTIR1d8bmo6zqQMVX1r0tCh5F/YGT/ai/BIxu61DAHBDeJBHbpJr8wJw",
-	"0LoTssB2Fp5YiPyv5Z5Ll1A7q8BuefVL62dbYjob85JvzAzacMD/WJawmhV46nPVO2MeeaIwlFMsqSh6",
-	"pYqMKERbx0z8Rjnh5hm4Drb6s3KN4E0RzQczJmiCoaYNg56tnQ0skSm9HRQT9VIAFlUOwYxuAfVyckTC",
-	"ImMgPICgMBcKNZGh1BOIYComtK2wyPMH1td5lVMRKrJwNmMpGcpMVBxHT1wtAGn6cfnL9389fnex9YBJ",
-	"LE1quFyZw1D+/OnxxcXh6+ML8q+k6xIH1OZZLnie/EwHLmymQ/eRiQ5iRcK8DQwfuDM6htIJKVxKQk7G",
-	"+5F0Bji8EftWR9mFGwZu0E2I61CqXuE7d0FDsTol7FBdKRfzxyKJEaZzMoqBN3A+QM7mzYSlzNwIG9dy",
-	"N3uBwa4nGWSGbbSOC/NkfQLI0gI/GwPDAh616XfMO+/tK49JyFi7n6hnoL68uTVQ6NdSPsieKGcU+W4A",
-	"r0RgNpitWW33nqvNVB340SHgfYEWGbuaNQxM5i0RENXcwV9B/XKdzl5nlTY8PrdK5LktqMimql5Tnro5",
-	"uwFJwJ0SkEJpJDIlVhkdjHiiWQpisXS3FOUV9//SHMnl2l4ix7NUDtXD7dmCEtMiS3X9KbIG/TJtzY21",
-	"mLuXz3jVZmTiavPU3R4JY6ppLyQJF0wRRqMJmcgEkENpX4S1yldI8LOkGS41gMItaNsh+gK/QH5++f7d",
-	"8eewSAdelgns5xAVG2k/hAfjjKY1Lhpt3WmLFonV66t2VDInoXkpNNckzzIoHywYdN1tgb8u35Q8HWST",
-	"RA0Uqk8UpnpAfgZphrXIu3miGfx+QKSesPSGK5crF+cuAUGhPOrw7GRrI/+Md57vlUlQ48VN6XR1jM/2",
-	"Z6CagEAKSNGLYaO5Vq22eozKoB4RNlgE+A+KViL5LzXwzMEi7HRQrqdYazUWN91CGiG1bL7CmvOU42eu",
-	"zI2rSyVyhwIHa5nbTTU3SgqCIC6aGXlayYbYnksSMZav6NVSd8A6d7RzCMzAf2+W////mbZ+O2z91Gm9",
-	"GLQ+f+kGT/fu/svSs8n00sLCHy/evyMXsLrcmHDOCQQowwADVbklU15eObTxi5KifU5vPH0dUSZX2PzL",
-	"ciiXQn6UyQm+z9UelhrQNPdnszCggc0jUF7q6k0qNbCZaZldfuk3Iq7n/Uav3zijKVf9xt1m4DVjpgc3",
-	"jBoW1tgI8STwFrKcFJvUj2xsY1nx4y9gvT5WyxedS63ieI3ZNUvMLEEkaXrF4HiFmByNEEKWzdlM6qCR",
-	"v9MI6kpbjGa12k+3NAvD/JFQEponQ2efOvOvPv265PurCUvkEQfwgprF2Zm64e9p/N7Pw7/2mBwtjanA",
-	"FYA6LQIfAB8HKg8zaoy45i+SCxYXEGTm4SGg0UOwxTCKmvXaflQFXZqAKg0/lB4REltGaUkURRW+yGle",
-	"JyTvF4PwlKwFsn4uSOb8CfcKL97Po/hHBSMXvZBoENXdI3kjWDwYzqvszKhx3y7QWeOlzCeSh0HLsU8v",
-	"KLo6DOrtb30w1Gj09zSd8bTUuJgXSZ2Yb65VnnICwGSWL+MdnbLYM/3vEYpYHmzYSBY/PJxg1cGaF6qr",
-	"q/inFvgWyO8p2hBGARngACFU7GClTQYQrJmeZdo9hFtnTDir5dgaPXeC6vTyMum8YRYn9UqmpPShHgm/",
-	"9IGQ/UbQt5iY+J+gIfUbd6GRg7hmErMRWKtcfx01rLpR1ubz6OX+ZVf0+ZEG4YX121Wd14bOe0ShT58p",
-	"h1kTV8K6Bd9fwecXbbrcabW3nKmX/Xc1iml5my12wCCrtxYBI5Fi7i14DmyrGHgcY8sYwQxtZCV0xV6h",
-	"dRe0G5vh33j+uZUXfD2jyk2R3+kG5xrMV5q304aqidag6XUbGxjQ9wh7xoXtuulScy5cUX2FFCwMSEgz",
-	"Lc3/d98JQe0y/MGMCoaF+xRwiOIfvZyH9Nrt9t1dWL4rbnnmQ+gOkA1vOZ/rtKb1ZK+KF+8ufVhmeNSE",
-	"0+rCIXI60ysfAaSXFU/UFt6554OaiVSGXLqTZycvZZS5nOPNi5wOBbHvk912h8R2ENIEbFUp2NYi94Zu",
-	"Hw5MQjFtO0TWIeTdrECTqGkTXrZcsVvkkmTAGkPniollNo6x2qzDwLamTM3MoV9lJZ9+v7tzvyR0h/S+",
-	"FsihRLTHZXQ+JIFz41zIM08dXmzlaMuycs3jgExldAXGMcDkgekLZ8hYVXGLCyxXtEU4BSYb9M4cZ9Ye",
-	"d7xgnMpfDZOYMQG+L6MbT7LxmIvxiEYQsJFRfbKBm/eyhO0CrqZGLk7MlBxalh3oiSIU8Wus4Ee8HsIF",
-	"SRlNMGlAp3Q04lEBoQSydd/iYCvS7LTb3a1SOHF5LSaAUkYTFl1VDLJ74XOWUcXKC7U5226pMNlZKods",
-	"M0jXB6FPLCS8Y6EDG6cUq9lszUMmijMB/wSXc31iyQyIsbiP2NNllCW4Kg/aCluoAJ7FDDPWraV/I0nM",
-	"Ij6liToghgR+fTvmCOQUKip7X7SfPywnHefhk6M7aQSNnT3zf5+Zhe924vWS3rMd87R9S5XKOaoAjNnv",
-	"+/BNK9kAXidndtak0AmdzgHv3U0JaEzJiN9CKwlrnmxkmlbucI116p5QXueHoro3STaoKS/KyCuOEnvZ",
-	"a3Axyg0RdQp1tdwCokD9PbmZzAElyvVqyY2DzWBYLVDWBglqn+sqlTE2BUEGx2nz6eYd15v7nV3sdvY3",
-	"B45apkBS3/AoRzOzJcOw29VS7v1OLX5DCa3Ma3pUlFHtr39PMSxJHmQ68m8OwGGTD5dH5gR78Mv5z7VJ",
-	"04ppVVumeOkAeuGZoNQWc3nXgs59Ubnry/43R05eQ7BF2F7gAbC1/ib4pFggch1HqMFiePSdy0/cGvRu",
-	"R7OVj61a+eeH3SO9okHr3s6L8s7kLVIW6sJda5Ql5dyWCmZND+nbhsTZ79yVm8x9pS0qdYVb31AMJeYV",
-	"m2OTWSIzSLCOpExiG0G+Dwi4//UN9vCQ7O28QG0NIFBwEyWxLXAhDA+9sSz+c94LBhqgLTalBdi0xXa4",
-	"DtGEs3RFK1zbUes8r8WtnrdsOlTmKMmU5LQp6UhW/ykYT1abVHPOaMwFU6qu6oFFV2q5VVjjl1ol44sO",
-	"RAHpN+RVv0FsygMmxRgRiGoy4OP0hWtRBB2E7b4ekHMWc0WasDvnxy9PLgYfzt9C0gfTrplRz2E0cJ13",
-	"7rQ15Hmb3hE16hqNrsweQ64MooRFzNVJ9IUtYTT2yNzMgcbzCo4D+s/NLM3RumrU+bOYuOapFHlZr90m",
-	"z+BBh36cRUsrJODbdVGYhTNvnit/s44hn7MxV5qlf7rywK9a03cfNEW3hJWGuCXXWzk+FrquHJzOeL1y",
-	"cHh2Uqq9iaAXySSV2XhCmuHZ+4tLsk1nfPu6u22sQ4g52p/tT9uFk0eFW/6Nx5Qga/xSXr73+R8X6L5c",
-	"a81VZVRYfbPGtdK1d9fc2CxlW4UmC3fJXuRH67BBvYutMKae1on8DdsXde+le6HRU5/oVch/yNQqZAUZ",
-	"ywJNxOscuokxXvH67u1sVAR2xeaDPFOymvDFo0mNqwIdK7mqTwWBAQILqO9nmhYgy5vY/GV3Qrkme/Fp",
-	"aZES1yFP4A3KcRVr3Ktr4JdnS91Ul35mKnaJsWQ5WISEiauJq9YDtUHx5WrEjBKyjneWbqi3TZl4KM7O",
-	"2vkVieVrex0YNWbTsL0Hml5ZM7d9mXIdELayhuSGa1YaaexvchAfgBS6UbOUwbdp31MXmikhlhgxU8zA",
-	"bsNqGNGCLxQ3rcTUPHmQH4GlCPObxB/WdBMrZOnv2iVn09u5eT1BVSlYm75U4M+ta4hT4XW1dTwVNEHA",
-	"KOt57Dy0MifcCpwb2opzKuZ9kWcLwFGwqd6O40Aj6WYYGbU4SYxhEuRw+FQ5qDljx9j/RLMHPKdoqjbD",
-	"SqIz9toH3HoCthmq2t69J2a0HKsNbSEvVw5Xk1vGQSOfXaNo1BssGtLemGUFqRhx0ToqtTepjwuolRj+",
-	"1O4IOjb3bm/N6vdvb1FdKJu0X11WYd2SnQswUPfIowRXpWlAp9btsrlkqEbFFniZd2EsxevuCgK3ngP8",
-	"ag3mjuCzGVtSU8B1wmr/kqVJKZiSpXx9AQGMhu8G+XdrZ4zI1ovFD99sPnWzuOS1ATtIIIckRW71DJdS",
-	"QJWRj67BkFnjlKb19eOXLrRahUw1F26wJPD65mJn/yn58eMl5EdC2km1L2ev3JgTGz0VrTkXdXdAu1QD",
-	"LjbxQyEXsu+Ubsrzp3tLTjuAalazL7CR9vqITIkepcFKU6/dPfPsUit+k9A2dYHthIsr0uRakRD+GJJf",
-	"M3Bfudz6ra8T8K5bxjfOr7h39kT9HOugW3JHyQMbQCLoqoNcrQVAhI52UGZ1I6Aa1cZS8p3Dt21ndMhM",
-	"IFj31hdQEQopdQ7E1EFohRenl2eDD+dvw3qoZ2eA3qvV5Br31LK+jBUiLKP+Ckn8DVt01kq958+XxBp+",
-	"J5ug0P3dYvJp1lFvoR1BfTXYkEW25j/v3s1i7PMAbx+4NPgyMCpVV9gfqeSGxhiKkAMLiQ6Beb8Tft41",
-	"sE505DM+t28v7Dlwp3rmhowLskjNEFBIiw1+A3Iz4ZqpGY0YiWSS0JlicT3yTVp8ebNOFb4GUuPKUrm8",
-	"r5TPRimdMaTpyyy6Mv/7WhaUDUhEo4l9IFfs8ypgLlqzVEKPRHiuVFkCQ4OSHE1YLaEXkyycQvx5Y9Q/",
-	"u7LA7klBusWzCGX3UZZyPYd6LNvYECSlkfG1uUN+C0hcOKLDNanRE9CkoGRW6eBImuH4t1a73Q6DvnCl",
-	"quDsyutV1VabHHNgsDTSCjRmIwGB06JPk+cdwPoCOtUXnJgr4s4wae51do3xg2WUlEDTKHgegxC2h6R5",
-	"rmtMmuqquEJ0ZWdewXNuADshbFmJTaKgNZPqC5lCbyTMStNenyUgij9DSNG1WHrY8xL4PpxeYNqoreQ7",
-	"NtF6hgWkiHC3XJc4Pb48Pzm6QAiOMpqkLQHlANibI0us+eYdVHuP5LKKWiCWIIcnaPraLmk9i3OfyDHh",
-	"IiBjpgm1IVhnHaNRCk0PQLNETcAaan7HNSyfNBro4UnRd63dF31xXFeHObEldcrwT8jUh0hwMzxGs7pH",
-	"KNbW5pVAXPSFNboDAJHyQd3Rj8wFCc1/FNBdYeEGCq3RlyjZF3Q2YzRVDj4q9F2IYRWd228pYZUCc7Da",
-	"fVGPS48oBDb0DF5uGseKhOac4tRCCKqBqX65ohoVnZYk3L7uhqSp6ZiEGLEItxwd7ccNcXKIHej8AOE5",
-	"RuMA8ofhMUwTtvSEBGJMKw76WA8K/2Xo12/c3YWwd4dF4TCL802mV2y1geEr6NbOsK0cLJ4+MqVyGIdm",
-	"erINfAq/fSI0S21zS5cua5sjmRsDgUqbRAvhTMTh1STcjmWkwgN0lBTPaMWSET4AVJzx9pxOE7sj+W+/",
-	"KCmsipfwiNkyY6yHaZyeXFrTEO+e6m3Di8jQ2zIdb9uX1LZ5trCWc8Da1/bGHJ6dePivvQYCx97ZoNSM",
-	"N3qN3XanvQsxNj0Btp+TyuiB29RvfDtmNWk2r2xLV+ftgyTEMKZzFea9X22X0rwXYgDoTJm2IhM7rDh+",
-	"kMhxUJTdYwKNAgK6HpptAl2pEWYR9rFFsIQ/7EGLEi/CXW2bWsULikElJ7kK7jJAJ/Sakd9YKtVWz/Br",
-	"7BhS7oPqO/lUYEZxPGFadP0AyTGce00/7CB5Cw2YPrYVDXuFc8iMFa/s7BkUYXHibqmaJVyb791MrLpi",
-	"C/97JCy6QYaQtOs+ZV5f1lGz6isMSOFXDPIh929vQzOKnkgLj7CmTWbu3LTtbggpORhd98ytNjlyrkSP",
-	"MikjgoGK0CbnVGPHHjPICC6zxHZXjjGrkDQ7eQJQyohR1kBT3nK0t51cQ8wp6Xb81jDaNcF1w+FLruVr",
-	"dcvsPjT3QBDFZP/2dguOIrSC9jas3lFImnVBLTvRwvMf4llQRYasm8QBCW1MwPBzG8aBww4bZDjjFr5c",
-	"buaC2Q5Q68Wg87aDgQZy46T8i+LgnmFi7mYaYkB+jOs+F2fQ29rrRgtcL1f2TmJgW7posF0GDvh5bV/p",
-	"Km8hza5Z8YvOVrW/tDGHc23YMlvb6NcvpbO4Tc88NKEXndVd2O4+F/hXwCl3Op1KETydzRLrDtj+pdqD",
-	"0O8i/nPhw+76vmbnES5MX/TygqsQPYB3gffunv+y2T3/VfPX0puf87bgP1fbJ3V3Frsc7XRcq6EigL9X",
-	"mtzOXsdMpzzUi8WRsLNRdaz90ljd3S5OcK4Ax8pvC45g/3uI57/brUL2P81bgZcnWg6DA0I5hMABYxyB",
-	"xQElfK+zs2Nbc5dn53XN/jn3ddQ4OIpVPH/uOSM280CYVRcNsSvbsr/Yt9k1a652Ynbtl/3eyma1ftPj",
-	"3dLRetYtR4eBQhDZBQo93YP0xOLabNSsG62Iuo7soEJALvMe3py68fIbtv0DzTvfwivd9a988Dou4Uu7",
-	"61965RoxwRs7L9a/4SVsmnf2N1nNie1H5FI2G/ubzM3LmC9Z8HAefdv958/mGCnXLQP9uoGVUwGxN6Gk",
-	"YFXqXyyT1HSswDUOHsLP5qNlZdH3ytXqiuUeYtY88/Q+krJIpoaJ6wmbBoB56VQ1Y5DNjFEhjLQEROaA",
-	"SNuQBQAg4P+4RpHYq87LqJGp+QWCq5GcsieqTSBiHXoB3xDdbDPA4fAi2VqC5eqC2Qcui3ExnA3vtsm5",
-	"vEG5eZNyrY2xLciQ6mjCVECURBXA9syJpEXTtJrnlM6h5mCY9yCcM11VeRdk6FuuXBnaWhkK0Fxg3dim",
-	"mrlmUwpBbugkrROrhSu0YBFrnam10/SUFK4WqyBqg6Z1M/IrbDbiWj4+xOqZWS2RgxvInK3ypAqQq8VZ",
-	"FVkfm02qmmi1OLUzc3YV/40tlHPUfd/VEdToP1AB4hSg/c46DSioc0It3C3McmPXXGYKr0qJVKeX0c67",
-	"Xz513/1ysnP6y+HN6Uvzv7JzOl5CP5un4S+gGgyrHrNHq2qlJJiqYvWzzTctUjyLjM6fP9emTr54Ws6O",
-	"XJYS6Sc74meNIrG3U8ov7JRVG9Bp8iQ+L62iEp4D1WeZqnmv6gWXqGbTFTwd09MnQJGoJoAty/q6t850",
-	"d8/b5NKdarST90aGmBtlz64nq75rK7+LtnJZ9Qz5OsEmSkneBLZWIzmMrH8Jav/QUwPKfJDrAYW2AWnU",
-	"wO25Vuje6Qvs6gpuE6/E6z66RV/4yoXRUg7IGv1iA2Xgg22tul4TgPUqQIXFYjIUZtAdpxlRxcxlZEJx",
-	"w9EqHbTLxk4di3b/rOXQNRUJv5tM2/l9ZNqnj+eTv73++96nj92b4esP2aedF/rPKs2WTbYwdGsFVad7",
-	"2XlR1E16YKpOUuVhZQeHzUYjhuasfc5szXIrenP27+c+2G9B/TQ4/Rfka+d5r7vT29v7ydbdDeAOG3l4",
-	"DzECl9Fct02kCLUM57v4+F3ER87fLQ5gTOdPFLZy2Vh4bH/h8Z0FQY0mddlq4PpFzELv8Ie5Lxd796s8",
-	"BuAy6y1j6gvgWVsBCd3htREjd2/CAxf3g/Rf8L9qOrcm9NyYmu2+eAlPAwOnV0wRvGRGgkkRsZ4tfcyb",
-	"1zrnNhqBfcFuIdowdq0cxmZde53dPK1BEOi3IOxArjivTQ4FgVn3RUSFsV3tvKEUkk0dlqliyTVTa6XX",
-	"B2jf+gGxNleKL8BTxR1+oki19uM+9uuM6knBiPPsfsyqQF12c0v2c646/yCxRHBzflxinjudzkO4kDml",
-	"d+XEELOEu8fKinszfxCx63k/PPanYv73Jvoy16Y9nUVavc0S+bOz/87e+jfeSf1KZsJ+4vkG8gLXcYld",
-	"2eG17gYzO8Ou9ZdSvqUpQgrudfc3IUMOOn/KYk4vzTX9DyTbjuAkAextzgPhRgXIjckooWNgwS7dyPyw",
-	"RuzlCRIg8GQdTsxHABmE+2rFlMtvCnsEK9RLWU8HhCKcPVoa8ArtC/zJPQTxwiJdZ6/ThcB++VuJFIw0",
-	"qw1JMVtApnzMBcUCciZiI9EMa0tppLd6OdgJvJaDQdhUmzQTqCH0RXj44fLN4PDt2/cfB8enhydvB2/f",
-	"vz559xfDQEPSxPJLLkhRHL7VJieaIG9U6Nl1t14Km2YA82yTXBuBiCukGNCCAhT7YgjGYsI1LN+ykHJK",
-	"miBFOj5E4sH6DIus9NB6lVWtbQib+0AJVST2GssRijjy43hc7RPb9MrptxpB45omGfMygxdY/V2l8Lwy",
-	"Nhwcr7R87Xj+aKtr1+82j2aVWvh+CylbrsRosPmPk+HriL/nP558+O2k+46fqBNxvh8dnTw9uZr94+9H",
-	"P75os/mPv8UfT/h7fnLz6Zckebfz6bdP8x9ftKOdRAynrzrxP35MypULeeGEVybhcv82JgYmINbIvrdy",
-	"PIYKq0cKunsoJwjWkvmyr4BqOcGcFcuBZOqfo/u7OTemj2vXsECfjx4/9GbTfqi4/i59v770LQnbt5DB",
-	"CiwIkljLqcK+UDWyulamGqovFarnkIusrGlV4vnWx5S3nFIZi4mSZETTwhrri5gBMIqZ4TCVN4qlVjAK",
-	"bAXoxanybrM2Z6YHrs2+4F4x+16nS0J3bcrNXYitRfLtwjZBCvUF5DHbjGvBbvBhyCgqZYIr26PQGHia",
-	"GfkZmy/QRPWFWcMVYzNyI9MrLsYHNlUbrEgLcvzy+O3x5XGe2WlGBEM9bPcBpJfFNh10IQc9gNRnzZPE",
-	"Dqs8+hq1wae+Ik0zm4TRa/vclbG3E5s9VidezT4vCIG9GvRG5JEy0wd1217aaC/lvf3dDXRvVdmcTZlp",
-	"JDN0CFx/Yx1PbkEe//Kbi/3GFNnp7BjFEgoXZGphA3MDEJPROeRwp0ypIM/2plPWF5Co13SQtmQsLdZW",
-	"YTfixdxy6QMuOTtl1wzujG1g0SYf8UIyEptBmlTMSfivmo5DomYsAffQiItYEa63XDWFkLovnJkA9wOc",
-	"PxQLEAsl0ww7kRnmMbofMsXaxB6Avpix1K2RNENUoc8PL48Hb09OTy7DrSqNONKmIFXdrbKyqwS623iE",
-	"l2WpBrpxdkAd/O9G2uDO4gk6Ga0+KdQDOMbu8hCAuqHzh2tXew/SrvLWXZ5qhbp5qd7RV9Tt3IdzPNmI",
-	"zDvCmJbLqU97Xss6mZLcWzo1zwEbd5WRyI7PPvzw9uTI/HvroKgSFuVREBAxn4iXzmtLViI5nQJz5wBZ",
-	"/kfogZeFEaqYuZRCIp2aRS2ovaCAptb+ru79LureKZxVUpYBcAHvKzi2Iw9RvVaAQPzAd5jA/UmXK4RW",
-	"M0DIEIvM53iD4mNhlIq8UsCNyRGsyL47kilIEvOrTK8U1tH1PHmDK4Z2SWKOvQ+LwdCJuWXD1JTsdTp1",
-	"bNuCyX81tl3GoF+DKW/t59PXJ/s/XcbT051Tfbrz6fbTRafz6bdXydvL5Ord6w/6/etPO58uf+SnH093",
-	"f3r5ofv2l+Pdd798uH13eXJz+vKwvfvrTuvZzeEm//NA8eEg9zcSH3tLUEfybQbUxQOocklJWZMVkiRS",
-	"jFkKe+7Ljvt4f8CFUPXP2B89p4yVGJV2kZ7cgEkh44fDa+SeHfyAUHXlmRDyofz5roCfKc33kk5nYOUY",
-	"kYClqgngNBJbIn3vZYC6ZzUlh9oAqZzg5RsyZpHz7Xe2vt4Sv44Qyt2LU5qMZApl2bpMJbs5VWrZSl+I",
-	"T5oBLKna3/WM73rGdz1jjZ5xAQXRhgHk59h6LRZam6xXPFKLILtc1QBQTNh3Djii06ktQk/kDUtbEYX7",
-	"DAEaQTiuHDPsuWFesZxSLsBPpDQ0Q+doihxeHJ2ckOYsE3Nzg7cMY5uCghFGNJXJf2O3//f/6qysEEv+",
-	"7F9uRavFbs3fWlFG7d9TdFtZC+iAUPtpDJzYc0r71jt18vJdoYaQQ3zJFq5lgv+aGW1mTNM4McJQjohZ",
-	"J6xSjqANN5rH1iBPZEQT6DrZs7P/165vJIbuWy8gjpQvpPQI5FKovEDT6k+2il0gnHJuJnPVF1dspiGd",
-	"Yz5jMWkKmU6R6Fv4rC/g65rt9EVfIIIw6l8WKHQKiSDU5mdY54CuMgNzIvrCYwVb4APAvEC6iGWTL8vZ",
-	"rBEVJJHjvuCCDDMN2wPVsUKmNjRW+P2ae51dG9MbZMIhzIRbyGCxGNipszmwTrOmkBtenYdGloqcmFgz",
-	"ATMJD1+enrzDMN5FSIYMMcwxOArgAlSTqZwyodvk4wIGD87ELRGqJSCpxebTYOizDJMTWlxqSD6od2TY",
-	"K/oNnBf3CHdtniFdxqTeSEXtfq3lVHGYbEqHzQd5wZ6NdqPW7qhr5GaXtV7Ee6z1fPSU7gy70bN4f38x",
-	"H2TjhW+S02HMKZsS83A/zMMkbOfFg9QqY4omPPLV18PC8VTEB2yc3ip5yMv+IMVlxfwc3jUkDLjr78qT",
-	"ATMN+PqWXUD7u25yP93kCPl24Zpcr4EgR16hf1AXbSmFtoDbW4UHKgQ9OWZ2eTjvi7DmQ2ZRTMThVpu8",
-	"5eIKJf6b08OjFrpBAjI00tamW+Z5GU9836qIrWFjfR/WZQ24OYPLy7chae7skQnMweZrbrXJScymM2lu",
-	"X69s9qGRByEwmgcGOqjxWIAgkrvqD6tii6yRWlD8CK0SIK3EF8y4FImlfUwAZjhKOszAjKHSM+0LlFD2",
-	"x9oY1t+BuMdlELP7y6k/tQemBNL4LdI4NhdrmF76h0u1XBkl1mNZFmvfXUTfXUTfXUTfXUTfXUS/txqG",
-	"3NjoYVYv91TdMlTwpgqa1ZuW62mnYPl7WUfIgWpAbS2tAOHIqld9URP3D8iuWQEkDwznrvJlCy6fnHkY",
-	"Xa2TM1sP4340E7e4cPUmtVnL372pNTYJul+6XIu6gPrvmWT/nfP9p+J8X890/2TuUpklAGIpyt1cifsD",
-	"ibpqWt/N8ccmtdkchVrGvFISRBO6KhPVInBiL4vpTEO249gWL0llbjgH2JhoYsxcOSrQ/QzrH1Glwx55",
-	"ncpfD0joehLYXwIAIoVPpAF5g73AX9GIHZAQehaEPUQZdY/gS96DWwFJpQaQOS+VVMTQPdD8OKTRVV/Y",
-	"CkvsPeNQY5BJQUKspql22a5gi7+iSQLYRxM6mzEBGRHJfLF7tO2DhM4CDrBEtuEaAd4BHikAtugLlNDC",
-	"wiSGhF0zgYUd7wWEJnIZV+lKGkmhsmnRFsY1fsDEkFEmYhb3RV7GAjWlKYsYv2Zx7l4o6mdwPj1ii1i8",
-	"0tMtP5cQ4hoXwAhbF0xocmzmq/oC32+TN4BVqwro2ynT1C6LjCVmLCqipBE/qiCaQ2TltmNjz0wtDMO+",
-	"gFd7xIyD3SV75Evf41f9Rq/f+Pf/4X8D3FgACoFfzBlDUFm7tfDrOJW/wq9laBH4Wx24SL9xZyaCn+03",
-	"3rAkkf2G/xMCRuJvPUhJbtGEXzPzbzv1GFCl8qmPuOBqMsD+mfBlpeUMZ4WYuL0v/TL8Sh/wV/qL2DD9",
-	"Rm/n7s5Syu3lDRsOEELd7ScCjmpq9wGBgPuN4sF+IyRNsMP6osB+D4gH/e6XiWFWaNi3EOJmGj9/6SPI",
-	"LC4kTfqNu88IoXtMo4lXnOQOFmlmQtCpGQ2ndQPQoIZOEHucsL748eL9uxYTRsLFBKtn2+SQhD6lQ2Kx",
-	"/DCzJS+l7O4TReSoLxRPGBQhX+YXDy8ipol7uxSCGVr6Ge8lJpx7GMYFRnFY1IrlXGQEyvGUxy28N4bp",
-	"mcd79vODUqsk+GYl6maWMsk0XGnohAruQaOCjlMaOahMUDkYTZM5pnPlX7GvDsyr4QH2YwGCurx+8D8G",
-	"hAoMO3pdVMEjuWWobElli86AYqA02oONnlOa1lZoH02oflQJWdHOzivVt1OCiDTwoxxO31x3YpsQ5W4X",
-	"vEPoWUqMILq4OIYu7rbeAU4FSNSbiURdyv8Y/Oi+BIdiwpWWKSLhIbCc8r83pbc5XtLO/tPAoVxbYAy3",
-	"+NXTCRqpTBxCGgB2Fi+aFxJMu7bnZJapCV4fgD2nrrADz4MZ+c3l5VmOJe4NT5XiCKBkdAaHsOQ1CMqp",
-	"d4jA469SJqLJf/UQnGy0Tc2VZlNUN8FwoEY6RVwxkn8EWjWwKZyRLGWNXqf97B5eJ3OcvqUr9iuTuMTi",
-	"oe5fzlyZ+oYoWW5DLDDWIvTW5uBYtklPDbBY92kNztd9d2WWYLc8zW71NtCpVdOLsrGRHN+EOL+zoP9d",
-	"hHj3Dj7fuA/lQfW6QEovs66Ad/3pkQT+6RyE95BjueFTiXUs9pg3qm/e6rw2flDbdt6P1BdNL6pDPQSo",
-	"z2/Fb/mChePwV/LSs0sgOAEt66tTX2js6Obsv+79GSG6APPpIVNH5Oj9zj1FzKWUp1TMHUrqSs9FxR6z",
-	"S6+Dw0d9Mu+70Reu8UZgU/dXHQOjOtbuez6wt02QoWYr+wsg+fDcPNE6xCewmwh23wHXnu0aCpqzlhKx",
-	"0wvg/2ZY+WrCr9gNV664EceD4+19Z13HPlpeNAawjXEoRySSMgGdt1m7cIhgb7VLvHIBmO3uER6ZnYeV",
-	"lTtB49Bc3Qk3ooik7BcWaYQtdsTtkUJhBItHSpIYNmVbLHBFXB/gr4G8+XUcdgWDse0gfNBL292kGZaJ",
-	"YY8q2i9WJ8YDaFs92LzKKY/jxDYyE1K0Ktq+OYt19pM5h4Ur7R4wCgXu6pdaCjvtDfRAu69GIfeelTMm",
-	"IPCQ+m/oXEyVHp6gj2pEI+Y/DZs8MHIKwKEAA7bE79Wg3IIt5/dJUmp0ZNNZ/Ue/4TFx8MfKc08uPTrv",
-	"ZHFyIpkluQXnUrSMZjWkikHzK3kj0IW+/8AAiNuAglY+Sqj5K1RV/1EZa3Wnm8Q8xqxY1A8Z3Bl7M/yZ",
-	"y0y37+cGvoB2rLmv1gIUFG69oLCrwRUhE7/4GXzBJe+w311hiYfYId1gjq9dITb8sO2k/J5YzcX2V33h",
-	"QA0QER75dYDt1uBx8yKwCmjcZT9RCD1/fHgM1/hElXySW0ZmyxSOnBWoVPSFQ413rqU2sYjoBQgAQa+M",
-	"xULIob4jKsiQ9YWRWNDRm2TiSphneRwQJacM2g8lihWo6jb5Id9kTIvuiwUscwe4twdNbVzbFMhuLDl2",
-	"SMpmCY2YwgRlRtOEo04IDrQKYq65cktQ6A0tLGVxYaCbQBNTSIrOndzgHur5Hqwbarh9NgP4WkpG7CbX",
-	"TFy/vlTe1PmOLrLhlOtX7pA9Ir8sb/LROEoYxdNh054DQ2ZxBYD2SBeQ4d+WI7g1fVtXxkZrXoMnvvPT",
-	"V6BL0MgAqHHVV+5Nu2WKCU4WggtQePIdP+97Hs1j46dmiuDhkyMyl1nqSzO/30kuEEti8orNl8OKX/qi",
-	"xDxZbjsXkKGxC9mIY48wQafswFbs5A1RPcTUWoDvw7OTv7K5ajyWpeBClmE72+vs4D2BPeyOXtBu1GWt",
-	"Z8OduLXHnhvO8HTYcqxhnz4dNiz0JgBrlkd86pA3YUSH2k1n6EZFshhF/bfWP4a7V2cvfn2LjvLa6T0t",
-	"oY/C9F5Ez4fP6NNRa5/txa29aHfYek53Rq0u68TubwvTQ5xqB8TNKxP5281zdr6vP92nuwDuj9mpZUyt",
-	"dEK+w/o8ANaHK41X12UCeNcW/mm2q16JPbKAjRRuX7zYqbjSCRFD75gUxbVFXcg7GiMQ5t4u+XD+tqXo",
-	"iHm1eT2yu0NSKmI5JcO5ZmoLA4CgNgqjxEFc3PaDlSKZl1StK8Zmec0AVNcZ7erizWFrZ/8p6nF9kUil",
-	"0deCAMxDZj8AGmOOn8XRQIhcZYfEHoqH5tW+ACQII2MpQap7qFwedFIV/AyAhqDHMvoAbKNmdAWVOy3L",
-	"tL5Vs5kCJDFMqIIaB2i4GJ4e/mNweHYy+Ovxp4vB2fH54MPF8Xloqwi7HT+RsE3+ajHF+sJyCqfwL2tV",
-	"HYBBZh/CSCmggylp9gT6PiSMmml7hJ1yYWaX1lb34ZnCi/8onIsST7wnx/mWtXpfW0RcsXmZ0093/q6f",
-	"nf922I1e7rFXT8dvnvMfO1dvd6bv9uTZ01/Pn6vLzWXGvciGexcv49V4MuBKYasnEbGgaAaCjcv+CK30",
-	"3t6TUS4JPF+TS6Syp7xSsntgG3gD88hsh9cK/uEflmNY1OcWAGYyLTlWbqgiUxqznCPk3ehzIMJVPONP",
-	"lPCZ51FCzUi341VV531qLdTxVs9xfaPjun45f9Q2OSmaT1+tZO/fs0MfjQ5uZfyCYrOoIlWsmrzfRcwS",
-	"ptmi6vQSfs/RMHtFog6kW7pbV9ssIkCNoC9chAEuHMJ916T2m/Oby9O1vSCu2Bz6QJBmPqPEqIhOkzMk",
-	"AcTuUp+IDWXVN+oTsQ7dCWnwH8/h8R/FiVCwWOdGWG6LeBdtyrZ9qPMVyHAVeJhmDfrHlvXUAvi+dRz3",
-	"RZSlKQMUehZsACdngWabVBEEK+4Lo9hvWTgYrGWmZJQyZRM+LRYp1b6dhOXFFobOmDc3E54w+13UshVT",
-	"ihvOIGKFRdAORsQKYdeEDdDkjXEz5gJEhpAFIeYMjZkpnRPFYJmu+r8vQrv4HC4ubJPLHAtllT1QMMy+",
-	"yAGD3TrrLAJNr1gJDEVeG5sKEL6LTSgKYGxDEGOXKe3SxbnZRzLM4jEr1T31Mf6oMDDvIqowXbUkM1OM",
-	"2dkCuPkDcjSxWr2cDuJaTtTC8FdJvg6FJKji+em0kw33YukCPSljYGoRIBzcS1RjSnN6BWn5+bGQo7xS",
-	"DpsRFOAF+Uzv+937pJl45P/eJWBNlwAkV3xgdQeLFZ7HtxzTAChDKdgDy9HtuTzlSkHA40ulvaQPvEvL",
-	"IJwWNNNccwhv3qvsu3ofesRCr9s6+IcVq2spLyYyrVyCd76IsJk2kMGt7jVl/2L0yDRT4EmqkTh/WCH6",
-	"YQkJa4p7Cs29/UW3791CAk6KdVPhea3ki7ujiY6s4dwKSQjuijwIa5nmIs3X9KWoA9h/8BGBzjpntY1U",
-	"sO9EVShtPt+jyptYzW/Z/B92KN5JC6vgS/bcCxDVzBlI1P7mbhQUl+VmSP+hXCkL1uV3VIA/thsYWCDe",
-	"vV5eBQqJaatDmKgKaW40/7xuO89bAY34xk/3EvIGzrWF+O8LKrz8V6vWlopHuSJFDVqTOog96LGBbcIi",
-	"nkYZ12SYGs07LSFAyhkTW8saIJ/i+h6raDky/fylUeyMNfXLFPtbxqOrPJCjAjKWErskKG5GI79mLOVM",
-	"OR+5Lf6wvoRXVGny7//232vyQe+Ctd9+bT5ly3sModWMWWTPXzOamPNjP+qVANkP/2B/If/+b//T//N/",
-	"/o/rv28Lg8oT+MEwB/stWDMmut0STIQ0ipedAZT5Fp+/MP8k/+///L//L+Uve7mX9wi6wqavirnCYf7e",
-	"fPd3692OzINidC+igsx4dLUy/zCvQqhlSy57H1PyvZbrgVdHDbnkAbnB5MKpsbQdXxLWNwKCzoJTNNHO",
-	"MENRTSCZgEAX9xrO8prpv8EEH8tXSjUQU2y83ujt7sO4TA80n7JBpqNGr5HPqGH/qBaTIDpFEgSWR3T3",
-	"N740uKB1SQpYDJE3uv9+h363O5RvgVeV4l0h/HfpDilNdbZctr8XjDCh0znA9uQCujkGsIWC8wbES2q3",
-	"HYuo7guZxiyFKuIhja7GAGlMplJwLWG4obHdaTRBtI9xlrK4+IptV3Z2/v7vJy+PzwdHb46P/jo4eXd5",
-	"fP73w7eDi+Oj9+9eXjj9spQ2G0lz84W0DQ36ohm+Pr4kVpUJtw7ACQgTgJVBIcE1TRymA6FRKpUiNEn6",
-	"wkUkVJuESK+QcAXQBC0SZrPQAs8ZuYxDqizCsp8AK5KZkNl4EtjUEJpgAplO6WjEI6OjTBhN9GR+ACPG",
-	"bJzSGJAwilmiQy+ofslo2QowuSGpsy8Iyen18vj1+eHL45eDt4eXx++OPg1OL0BLnyJOxbKnj8/P358D",
-	"IlMOtmR35IkirliCQHYxTcwQpcXk/URgkvtkygWghOD87QLljfCJpm+kOwxumc6YgNNllMCKcscVnD4c",
-	"LxPF8Ql7ZtvzeLT9O6Rehz3vmKEPF74KHmKAKAizmeGmoQUeIGqCAEi4oUqNssRNFNYZ3nARyxuot5qx",
-	"NGKAaWWWE7OIT2mitgIisiRZRAeBYSy6dw6qEdFowuK+MLxzt0NUQKiCrIEj84fWkRQ6lQlRdK6WiJwL",
-	"vM8bhMBwqQRX0HZhK6N5zgudC/9aqrGyeTRGquxNjEkrsqlhLl3zD/zpmVEadztx4/Mmoax7icOfv6AN",
-	"DaVgjV7HZudBPMMIs0LU7V12d3r7nd7O058gh08zEc0HU9XodZ/v1JVSOVaIac5InkbvxYu2edwSAhdt",
-	"1NzSLNqdnQ0m8qw6kb2dbidYWkaUz8fxA39Wz9r76yZVnREmLvrfx1+WViYVBPHulzcJfL08ic/3LRt6",
-	"A5xvlSKe1zU9sWyyXS43LN2NRRH2Rt6QHJYoZcawh0jQkNnrFhDWHrdJvzHLhgmPAjKlty06Zn/Z7fQb",
-	"tfWF+WG+e6Bm88+JL4hbZdghiGyv5MzTMeyhKSkZN2zYQoCZpYrGBfyZKfIyi67M/76WpGk435vL07eE",
-	"iXgmudBBCbsJwfUtflPCNesL9+BWKQszShg14grQbHokZTGHYFMCUNCZuEmN1I8DQmPbUzTOkAcxZcwC",
-	"eQ2Jhy6ymbqTY9t7g0sOkho/Hv8wuDg+PD96Mzg6PHpzPLi8LPSUZogwOT18O9xCfYDH6M5NoAu5c0Fa",
-	"D4CTQMLwawvEYhWdNnkpESLagUABbrRGre+gVD2MMUGMqS7HR/zIhrgNm4gPEBQB6Rr67+w/9Tz+rjVY",
-	"yqdTLsblFIopjSZcMJIwmjpbv0bu/LoyXWJKb98yMTZaMOKrcOH+3f3qEueLnVvt3O2ZAhopwWczc7Yb",
-	"p5UHEe8IQW2NMqGzeA6e3VTzEY84TUABTRI+BvCXNsCkcA0UWxisRT7yKz5jMTe6fZYmhnFrPVO97W0m",
-	"2jfuj22ZjrfNv7btEIN84sCm4TAaQkUpnZX4vdV2NncW5yfn3NJjWXGOA5Qa5hUOpDmTSvFhMicCWuV+",
-	"txZLrPseQSnniq9ATLw7/OHt8aBgTX8Bt1xNJGfEAJRnkI9TxCs+siFBDu77/B8cd/KLk8soEgX3twXA",
-	"xhIYJhKyVWrmjJNaUhjtzdpYLTKlqTGLH10a/RUCUWWCGjHFYkBabYbVbUBkMMzzB5A2wcTYcAQbO3IV",
-	"1OEiLWxR/P2KhJFeE0Zu2NAX7CgaULDHMlruNLi4oeMxS8mHkwLBIJZRBpWizXDbaLl0xtvmDBspCOUL",
-	"cZ4b2BdDLmg6B0Pu6OW7ABtPGuokXDCjqR26W9xvQFaNV4hgI3oAsEF9u63fuEznhGsiM91vGD4cQnZM",
-	"SHKe4JprjhkZzi2KwQHWzua4ddB+yZZjWwSoJ8q2glJapuZl6zxIWSJpbEQtOh8M0bbDXP0wVn/KSHO3",
-	"093CrkyIp2kLo+HxENN39YTxFCqNj5AdtC7sfrbOZMKjeUBuJtwcDUjpVQS3QwVE6XnCVED4lI6ZslWg",
-	"QrAIUMsczY01nfIxF4hleVBKwrLnC6tLiiwkUEow1wm/WaBJ1hmmL82JWSuJATxqoqegx29YEMpBba0H",
-	"Z7GnDmPlZmOrtkM9OZe1zhyzJ4rM4JGyWmON4pZKI/LEyLEnB3YP8CdzksxPZjdKv/Dp2Ps3wB/0DtwW",
-	"lZ4cGYWsBX4oLVOVf2ZIFWtlKc9/GMl02qKwwfa37zZMzt5gdEOcayxaKJ0Qj9sBgyt43fYXqhTTdyuD",
-	"oPZ8mGuKf4Lr5m5gwRWfKDLMRJww7+990RSzKQkVPtXKeCvmSocBuWYihg56kFU448JIimuWKi7FlgM6",
-	"4GlfJDxihhZt8gPyJQV2LhgbiM49whSUicxSY864C250blBRRV/YjB+S6/+kudfpbK241IcKe/WutRhG",
-	"PGHwrfLV8VaMVGn/ouqTqKkqugLXGwbOF2W2DIeB/4qU+c8lHyp+ts+9PTk6fndx3Aga795fnhwdL3m1",
-	"bZ9r61u96OgKGrctM5vWNU3N9OFQ5eQy//HjRSMo/3J0UfrJHpgPJz/AJ3+s/2Plpbd4CPyf3knNI7Zi",
-	"ZPfO501sJeDQhlD3ZdAWGfAXek3xZDx0BADN/DrywRzJR3iT4ESXfEnlo73gUHra6XznxV6qHBDQAVsv",
-	"yOp6dow+wKWMOPfSKNwnmgOUg5sGdE0FUJ0HRhmMnQ9Fy8yqvQ6CqF3H8dAH9uiYrpkGB+v7NRM/kcMT",
-	"8gONrhh0asjNcBsUMlYPsvtGr3HdaXfbnc0tczvf5a7VKIfd59es/dCTsWKX3/JrJsxHwBHtGxSIF4u7",
-	"OmVGqVxuUyBQIj5FRnRq7DirhZ+lcsr0hGWKGP5A2O1MKg6nCOtqoOKtL86PD1+eHkOdD2ImbNkup6fH",
-	"l+cnRxfYyc32RUdFFzwjmN2qGCIvmwMVOvsD9rdHfkDTo591OrtRaTT4iYUHKGlvuE3jAx8cdMc1thBp",
-	"Gt0aTJORDbgB47B9dZkuUqqMQeGyd1Ijld/SIUvQJwkJrSzu4ehg8SYUKgIQLyKlN8QIVKPrY5YFj5eF",
-	"kU7tdmwmDnKOXLC+fyFvjt+e2dYdg4nWM5dErAZaapo4tFybpDGcV6YdmM2eyNjqSOZKtPviX8jlp7Pj",
-	"VcNCvgZL+2L5M19w5L/0G6+PL/uNAD78l345r6TfCPCrf+mbZfcbd2T3HsisloCX7HZpXMMe+YfDOTz+",
-	"on65C7407DxsLnPVH+Ddrml+KGqvsG/WL73HhfU/p9MkNJbONUsBEVECgldAwMUDuir8V5uc5G0MEegA",
-	"Lk64HVqjl6RMycRwdRsKsHAIYJta3wLXSw76+xkTh2cn5ssPY+qbHQf7mZdWxi07EvaxXBY+2Bn6z6kQ",
-	"XPqeIoh9232pUQP8Y7QaXceocjQycoFGOpkDAzc3vXwQrTBBrzjRKbOKCTfGGk/i9orT8+nw9O39To+b",
-	"9ffT8y1Pj0Wzqz9AUF6+9OTsdDqYBGgz/tiMiZiJaO4KHHtluErQERz4oLHSx9jUJcf1j6SI22S/s1uo",
-	"AkEh1zH3FVKRbOUeaEtLmNY5TP3RCHHmCxg4sKto9BryyuwLE9c8lcICyM1SGWdR3i8NyGZL0zZtDk5j",
-	"LiCitHhyYTGGdQOrdnlE7d8pcLKUEBZiE5zQXu8HLkhXbUai+3VcXUmjQ/8A2pT2/FK0V96KfNzV+rdt",
-	"9rRdoNKr5dXGwGhOnihyZETsUfEKOTw7Kdf64qPk4uVfi2ZAWspE9YVhqxo7y7Ep+PhJZjsfxz0CYXz8",
-	"E9UkRN3ayn9Qqrevu6HN/euLBUwmwFpqt9sYPKmW8lqj0FWiQOoXpAaGGKrVHAIq0KAq8FpTBa731AFB",
-	"l35eHRH2Rcmw8LE1xxIiC6nMxpMCqRO0zMAL06sAa3i5GGOew5BGV0EJoROqmFELAzF29v7ikvjNusJe",
-	"X8jlHaOCvCcUMjfhwfE6cFFLDduyJE+Fwy4oqK4pa/eEeIRCQO8NY3bNEsOrwq2gL0JjYRiC5b0/QtJE",
-	"pHKz/4OIJokKbQch80voIKEVPtcXxYMDDq27rbce9widJm5305TOIaZjDJKQzGiq1UHfgjXBv0gTYyAB",
-	"oVnM5RbYTBVsiU4b56IcQjvOYCJ5xEJ4YUaVAuxxp2w6+tlkDmgOIhPIxFWAZ94XkKtCFcmvjU8B0iwA",
-	"gBWJWaKp2mqTC4kIVaFjdAO0ZUPSBJxbc+oArzeLNGTNykzPMr1lTigzJ7Uvwhk074zYwCg6iZ4j9Fg4",
-	"ghMlonn+e5uEIsyLOLttcsqmQ2jSZlsv5l6SKyjcSRnhYyHdYalrHba+WZjrKyRHfRGas9sueE87mmTi",
-	"KiRy+AsEypiIzV7j8cHmGz+/fP/u+HN4YCHFHSK4bcfT5iJKspgNoAtHSCgmmsKwOAybzvSchLi35vpG",
-	"NIWMmxBfeUR/qY9LGkHVwJsvQJvr2t5Ueb8R23aq96Xdbt/d4YYKSUJLDevpAG6bUq4Qxw2gDOBNjDOC",
-	"pFQYWczPpJrQGQv83la9L33XuQgamuj5DP8DPP1+76s7c9xyXQbNZqYc/xHURVsOCDSmAp6CJ+uJwokR",
-	"GEk0Q2BWg0rvhBxhD363eVPeCbNb1xfhbUtNZJbELeiG0CMgg21rLmVPkV+kiDDJNpA+YcmsLwAeCSgI",
-	"PUpjCQcfxkPy2UQWBOFDzzEJ/9F6DQtqubzGEEIdarEQziEps/jAe+2Dze5qnVoxpC3q/3L0OCN8C9n7",
-	"O3TZgh3GPkJ+t6v65lZrmkDZ7lNWBym3t7pPX6zPCy2S3FpsbKjEFsx8S5zBKrK2XD6xHe8WK/99uQcW",
-	"JReZExtOpQEgb3h9PXU+2tpETLOgtvkaOaMpV/91Ve8vzLld6N1lpw8iBT41ygSqo2b30zHYRKrRa3zp",
-	"NyKu59CqCL7Wb9wVEbYx0wM7HaPjQkoMyN9uAUqUj3z3ubxt3ef/1/9xhO66TIh5sQozNX+GA3/c2q5j",
-	"bj/UYm29TJCJmldsfDNJvjbF6zuhecqAIX6mZSOfZoXkNW4Im9jpvg3sP8J6yxrql+Op0D5ixlLNLVAF",
-	"KPqL8SM/NvozPlVEJlGYIm0Xt3LznCYUGd+8FRsKZqTskj5qIma3mOgux7NUDvOUdnsGvkFLN1AYabL0",
-	"IkII1aITNXrdZ0/3ut39nU7HXaYJ1dF0lrQe1v7NbiGO4+lLD+nvZo6upknRqfD5Q46AJ4A2aP6W6zG2",
-	"z9u9yAEaB1Igf3lBZ0S1BOnfL21AbbM4e8ps41I4UH1zovoN0MRRCTKbDK/l22yVHzhZ8Jd+4y7o58ew",
-	"b4/HYn848/PdZ6/H3D8bLfxF2+54/ylWvtkiXfu/0kJRN79XXz93vzJxtVlnv1IKw4IuuiRdqQTPkJv/",
-	"jftW8MDFX6LIrv7yE6vjrprBg1MkkIYPSBLHFx+UKo6v3r+tIb73QJwTfPmhaCdutY/APMEhKk3zNvbf",
-	"4tuP779mk76XN2LLlYJVrdhAnQPDxVh9OVHIcF7pxGa0M6cFuDNaahB2T2EKCz+3VPnWXdcgSZRY4kEX",
-	"n/wW5q4eu3akyFbQF9+mT9uGd7GIAD2gG1j1aBRtwYozsawx2O+/0b93WzCcVssMTDUfJrbXViFTV/cF",
-	"gzAqL8IIm6AFAdQHF4X3CQ8gQPCinxO6BBB0yqu2+UNzK7Qepb7wogptAn3lcQDoCqboXDlgIVLFFTKX",
-	"AACFIImgQBQqAIl4NEGEUA+vaBlyEM7jK+EHGW2hHj3Ityee7ezsPzX2xDeCFMpNDMfp5I1g8WAI8Psg",
-	"4utwfz57LyYche19LsXXRuP5swj/P1B8Poy7Po5xIIb2qPDQWLR52L2ttUxj+wv8/+VZ9q88npAynXJ2",
-	"zQq+4AcbD2y7lhIKmA3sceydtzShA0/jupT2QztYJefXXqya9HV3oZanr3/1ytV/Qk7yAL6ximf887GM",
-	"xyo32EZWSD0YAYR6VclBSTme6daeLLQ9dsuVPvAvrtGBzd4GLt/UpmJaUDarF+Wba89u/t1vpR29k3jv",
-	"JhDDNxcbKkr+EzJbjy6GARqdBfe2iXyunt/CN436uqxMZyF7UpUrOPOa822ITJQHeAt1kDYTYIr9xGG4",
-	"ZjilV4ykmQi3SlXrve1tKJ6cSKV7zzudDigTdt6LmG5jrjSybDiNUMHpVQgZ0i3OCtJUIFZTapPsp2SM",
-	"qWY31HPGA9zc4lDYp94p3A5gy6EWIDzawktFsW/xrP334sPOrWLBTrw3sC6ghuguw97CS9k8ouLFIshW",
-	"fvGDAlQVbJkJ8dpKY0M7QN7XsGa2lcQbqO2vdATDTq+2JBVjtxA0yceHpgeLYy8eefORZrh93Q238pjw",
-	"0gwjUkowKr5m78Li9w7jKRfF+WpS82+FfeZJi1BBk7nmkQoc/q0KSuZXIsfeUTQv13xkZQGiXUD5ttkB",
-	"IXXx7vPd/xcAAP//",
+	"7P3bchs59i8IvwqCe0eY+naSImXJByo69lbJsq1qy1ZLcruri/6YYCZIopQEWIlMSSyHIuYN5m4u9s3M",
+	"jpiYuZ3LuZ55k/8LzDzCBNYCkMhk8iTZVdX/7Y7obiuZB2ABWOf1W18akZzOpGAiU43el0bK1EwKxeCP",
+	"ozybXNCMveNTnrFYX4qkyJjI9D/pbJbwiGZcit1flBT6Gruj01mCT9MokjneqvLplKbzRq9xNWHE/EC4",
+	"IomMrllM6ChjKRlRnrCYJHLMhWoEjRua5Aw/GrNGr5HSjA0SM5agwdJUpvqVUpIpFfPy82QkU5JNuLKf",
+	"OyRZOid0TLkgXJB9oj+Rsl9zprIBjxu9xrNRN9qLn7LW/vCAtvajZ3HrBXs+ar2knSH+sj+CZ7J0PoAh",
+	"N3r79/dBg8ZxypRanGmUcCayJ4qYO0iuWEx4psgwj8cs23ySehkIXCbsLmIshl8fPfzu3r2egIombEr1",
+	"KP5jykaNXuM/7BbbYhd/VbveVjiBYcGzMVNRymd6G/iLYYamyCiVU1wIpAZpzlhKTs8tTQKi/959tq9X",
+	"rC9Oz2+e7QREL95m60qa8AUq5n1hXrnTI4xnE5aSWzoPCMzY7LHwQv/ROtJ/hESxSIpYtfuiETQmjMYs",
+	"hVV0M23B/+pLlWn6i4trSeSIZBNGbrmI5S3MsmWXHRZOESmS+U674dM7m8/0qnORsTHTFA28j1+wKeWC",
+	"i/HiAC4seRM2yvR+Lj691QcUq5ndJZKF5CLjCb55IhNmJ8oVGdLoev13ClKv+wa1+4XcyjyJyZARGk95",
+	"lrF4zWf0hzSf+ijoDeUJHSZsSz4VsxkTMRPRfPEAxzSjQ6oYiSVTRMiMUKFuWVpzcHNvAMW5vWTpDY8Y",
+	"ydh0JlOa8mROynduf4b1lCdUTbgY/5Cr6qjtqTHHhWZEiohtPGD3vOJj0fLe4PNPNZFplsy/CgfaggEt",
+	"5TonNyydkxlV6lamMTHEISqRGVEZnbOYDHM1N7zDbudbyjPShNH0xQr2gOyIkmKjkGbmbY5Av7Mv1ISm",
+	"LCYXLOZqRx8S2C6WxIs8ZpPTkUkc5ZCNZMqQk3ExDsjthAlyLeSt2OB8/EBjwy82PxreRuHihiY8Hpi1",
+	"9jaLpXiPTHOlR0le6CF3916QaEJTGmV6sg/a44/eE/r4WqbCFZnSZCTTKYsDQsmIsyTWV83UUN5MGHkr",
+	"VUZwkewKKpbesJg0w1O8l0yKe8Kdth7pa5kOeRwzsa2GFE+5WGQ6qcwzpj+vtyvcU6cNjdxHi/U40jdr",
+	"waiFjp48Tx+oJwA9udI7N16pwbmbNhxh7ZMPG18ubljKR7xuhFpyJk7tMksZSTHieg+Qea3uBQ8NvNcW",
+	"4z7GR8lc5mnl5SOeqqxHRjJJ5C3sooSLa3LLyBQVl7nMkYOoa1xSItgtkUIL7GxCzj9cXpFdOuO7N91d",
+	"mmeTXfj+fDdliomHkufrHKCahQZuV7dHCRUx/BbRJIHz0xea6lIwmH4zmtAMbjo6PyXXbE6ilMHhCIgU",
+	"hOJJ0+eQ6lOn2Z8m4E5fZN5IJrS6llqzKq/InGV90QyryxnuaCZ8HzRORcZSQROc+sNYIr7B2yH2EsEL",
+	"fwzTOxIkF+xuxqKMxTiSQxKzjPJEEZoyqykaUidyTHIRM2R+jlvGwNXey+y1zEX8IAIJmQ1G8HRBoffS",
+	"aE8sLtQ9fQJAnefxHygoMtAXqNLGqN7RTt1jd1xlsH0NDyk2+BMFZPowY+Lo9KEilhVbcImsnTKl6Fj/",
+	"NpUxSwpRO6J6ZEOaUBGxWA9RTWmqH5nRlE7tA42gUApK7x4wQ5FNKYgzBTpeGDfBNoIXlagpmw5RuJrh",
+	"kGYI4w2JoFOmCM/6otBudtaLZnOocXQPFcUPlnXVBfSFXrF09WLPrJPIk8Qt0oylU64Ul8Ktz1cVddXx",
+	"1si8Yth/qNTblDrfYv9es/kTReStwM1WyD6Z1kigbMJ4uiiDSK0IKvbqI8TQIttw8qhYvQWJVEdRlATf",
+	"ihc8Sh79o2VYauv0lUe2czpPJI2vpHxH0zF7HOFm+LJBJuUggdf5FDTfJ0MZz8EfBbeQJjriup39FwfP",
+	"n5HhPGNqZwl9/wCmC6PlCgcL+lSJyNo8mGW+8DLTvOJTJvNHCjA7z8y8bCk59RFKWcS4tq70NuBT9iej",
+	"YcxjNOLTlN8g3+KCXJz87ePJ5dXg6vTs5MPHq8HlyfGH968uD1E1kEKwSL+QgMdTKhZ7lL6S8oyKufXe",
+	"bSmkZqm84dZ/UAgB4/0wP4JmzRVJncd4tcCyzw0qnmdPeJ0WL6+8tW61ivf4EuzXXGa0PO5XlCdzAj+g",
+	"YzyfrRporG8fwO0DzwdejNN/n72BNA86RI7IQafwSMO3MhnT+fJDq/LRiEeciQy/+K0ETeyNmStLBtIM",
+	"9Uh6ZHEgYdAXoaZIj9QRJAxQvIZ3LTWReRK3wGfUIyOaKBb2CNeCa8pUXwxpdE1oRqY8Fnw8ycjHq+Od",
+	"gLC1u0nbVrW7JrTaWuHsV/p/smpQQL+h/CCenoSqjGS3Esy/sjPuq/jP9Gu1ou9bO+jRbBYT3NRPX6bw",
+	"4hhCJDm66pZ/OaJgJas80itoPYtuV1TGwUQ+bfR+bsC7G58LMZ6lXIzNLsX991FotUqm/DcWfx2jhM74",
+	"4JrNS4fOesWMTb/kQOmRMJGZb35LBm59C02IIF0zAa5YUBrFOCC5ALMiICm7kddolLC7GU8x0ODtr0+f",
+	"PrWOimGz+iBQeWIEBsz0tssV0y90VG38wGgKgYOFTVW/dttHM1ZxdzUou/s97p4kxOPwqJaVb/799cb3",
+	"suBAEUSE0HNACs5TmlG4zkcPuyCWt4I0w9JznnD+KFQ+m8k0Y/EZizm9gpk+hvp58cbBVL9yANRbqhNZ",
+	"037hM3863VKzrB8vP7wH8j1KI1+hiLvgd60a/ieIK2yhaT8oj+KPzAv4Y7ICDoGjontZkQm9YYT2heaQ",
+	"UcZSE4HeaRPUeTVRWoYoxiVNEyWN9xiickWw+/9nvEdavqO4VQ+M/NcF/L+H9b96WP8xZulSa7SWpyyx",
+	"Rf8U7GUrI5Q0aV+YE6XPzHWilU5IOJLxfGeFjYpO1IfpjAr/DVrUon8StDDwmtlbFiNvcM+g+L3IRlh8",
+	"9mHBQiMrlw3PiDS8pzZXoqBLMTyr/Fa0QHjlHxq3G4KyWczN6b9eGPw2lWKcYKKH/ttQWOtRVjluJnIs",
+	"8ywoUiuiCRVjtvPn0JUfrCX//ik7j4/srVZtS7kmhyblLaEZS9t4rh+r2q7TaGv56gp99s+iunmKrPsA",
+	"Jr+en/6VzY3bbcbSjCOfg6A1iwc0K1GosdfZO2h191p7B1fdTu9pp9fp/LMRNPRp07c2Yq2rGMFS2cxB",
+	"AxlT8bKno5e0G3VZ6/lwL27tsxeaFs+GLUuMA/ps6L88z4FtLbw3oSob5MoNt0yPTxOGGoY2mMH34h1R",
+	"FhfiO9CnVN845UIrWc3bVAtxAe4jqTBBjFD78wz9RjuHJNT2inGBCHajd2NQR7NnV50Xve5eb385zfSb",
+	"8KRnac5q5irolJWpmNBZJmd1dJmlbMTv6tkUxn4gvkW6XS+RCaiQskiOBVeM8Kw8mfFvrX8Mn16fv/z1",
+	"3eIn73HHo4T8uQGrBQN2Ywn8nVVZucLPI4e/sCjTU8D9eYzP/Itv02s2X7oWWnthySggaqLNdymSOSrG",
+	"XBGbrd4ml0zEhGeEKhIeGVGNYgZlCennnc7T6JrN4R8sXLp2072/Z88vfjvqRq/22etn47cv+I+d63d7",
+	"0/f78vzZrxcv1FXjq+2+x+8e43Or2UPLN807jmkK5R1zzebw/zxjU7WOxxrueF94+NKUzhdGCu9cPhAv",
+	"ZaI8FkvNqgzU14EXsSRxnIvOaJqRZpby6ZTFh6QLOYidTunoCqn13iyViXd5p7wL3IpN6d07JsbZpNHr",
+	"djpBY8qF+3vd4sDQa6ccT7n4qNBq2u6wdrpXnZe9znaH1QsP1B+uXLEUo9zG4QyWdJlpg6LBRjRPMpTi",
+	"TLWXM2Nnv5WTB92EwGvt7h5KmTAKdgcbjbRFcsNWjdcbJCaJeQNynzjo1I0G4vBl2tKY/hfzVzuSU5+s",
+	"eHeVpEHjrjWWrbVMsTN8NjqgHdbaGz1jrf1of9h6SQ+etw6i7mhv+DJ+wbrdTZgiVwOXILqegiAvIOd7",
+	"Fcs3Unb/4VIWRBIEz1Z4LyDZxQbZSPPj1XH5pHX3gjrPwgKPswvhSOHtq/IGX9xCpaHWCVdHrJWH9Zyi",
+	"Q7PCn9hdNojyVMkaH8g5VQoEEd4QurRz/RSZ0TFzZ0wKF/cqs6KfPl1M/vbm7/s/fereDt98zH/ae5lt",
+	"uDzpFlzcsaR1jBzfG5QmvoZuWTSpP8eQfQ2xObQmD7UamTAKeiRrkw9QuoOJYiZLZCykidBMuTj3lqIb",
+	"VFbmsVwvZVmeCnAeTq3WaxhgaYX2QC7QOz7NpyAl9H9geHils5ZJlvmJvbn93vzjZy6yz/5NLa7tURSW",
+	"VIuixphnk3youdeupDPe0jbamIld9+F7/3F1zWctCaSgSWsmIT0Ix1bh12WivcJfFITKBP7Ty8htkyMx",
+	"NytpHAel35+ovjAZ6eCOUAFREvk3vA0dVCYYCjaCfgu/YYpQfKIvuFI5i00Utwdv18tIEjlWWhmEh9vk",
+	"nKVKT84GAXHzCJn1hfFooL/XLWJpXTxmug3rva87BYIm84xHapFzDOcDcFTXsA2WkoyzlDTLmZ0B5nXu",
+	"QOo0hsE0zVx8rDmcg14U2C2suQnw2414wIUezZHmnDyrUegMm92YpUASxurXzdXi5N/KW4wQfLw6JvoW",
+	"WOQRH+cp0/Kkajo+r5PyI8biIY2u143xtbnv0jgC9aOpnC7jVtoQ1HLM+PtnLOUyrpFqTtB2X1bFa71t",
+	"njERzQfrafoO7zxnaaSN84QpIKysHzAY8kvGG6BIXmKFH2wy7EzOBk7KLH4d3AEUBDGcURXgpSLyo+m5",
+	"8e7UomTVbspkRpP1cs6exyu8XT+YjbINSP9ajxa80CXqV6Qj7GmziWBh7KlxA/TpFhRMoLQLikF5W/nz",
+	"KvZy5WZfZjJI/2XL9IqrjIsow/Uh8sbkW+JGKStqB7XadJpKk/mzf1e2YzvtztO9p/42kjk6TZ2c02K9",
+	"8paDxbd0XnQ3f4uy41iij6ZsBJlVVhEzFSpNUBMCl4lu9uh6XdV99mDlZ/WnxjRjt/owphCGKdIssKo5",
+	"IMMUnPQqSxmdamkWJXnMysvwtG4IqZdEWNz5vLtWtXYPBuWNUiJmaYoLS76werXbNMvYdFZj3VsirDt8",
+	"5/Y+mAA1Tukysf24eKCF/iBlv0C6sbb5BznoLoNrNg9IxNMo59lAzpgI+sKlsGFaiF6sCaNJNiFTKXgG",
+	"YRCtcCmtnsRYi+BnvQR9AQUWg0TSGIIrJsoYeBE2cyuJ8mwgRyMt1eOBc1uVtZFyTs06P4MjoqNN3Roc",
+	"g152bsI3S/0tUZ6mTGQDG+ep5+0uCrRYkHV7SCQGdtFDN5wTKtw9oO3hjYKRprHF9E1g4bXgEbDHKhI1",
+	"kmnKooxMZKoYGdIsY+mcqIzOgBs4/uDGXfbd7L2o89Sx29I8i69laScf7scyNaVsKdPyLGVE36o2/J7n",
+	"K3qx1lfkD2XJ8mUnN0xkl8Ae6uLtesu0LpnICNyoSHPKNFOzynasSa5Vd72rdg6JYgx5oF4TvQfATfpE",
+	"Ee/F7TrBr8dyZvOWFjZQEUha6SwLGqk0uVImk1HzHs2JlOIqo0JbuWquMjaty26sMDIJu8B+exkBL9gs",
+	"ma8c8sIgR1xwNRkUTMc7pEucunzJofGr6moewxqtNYzwiiMTfAjjVDJPI7ZEW7tlQ2JuIGN+w4QL9Ohh",
+	"aclIIp6hI12mYG383P2MOtzmJsYlfKFOfctnKPcGjgyeNzahU9p62u62XgxbXNjNUePyMDtytR6pb7oP",
+	"GrdsOFCMpuicWPXIJza8hBs/5Fkkp6zeRWVr7Dx2XJlUsUGr+8qOffnGXcKup/RugOfb/IU+hxfdl3ue",
+	"C6JbpzWYzMOa/XBC00Sbn+j/MMZDJMUNS5Ut001ivZW3U+F9vnEP/PIUH/NctW5DbHscjH6x1M1jpnvo",
+	"IpVnR/8YnF98ODu/Ghy/Pbq49KIBpPl0r9PpaLFkPD4VaXRyN0soF+Ty8kSfDM1YFdNLG0H+gicJ4EXB",
+	"OlaoPKYO37MeiQqPh9tQ6GIWLFWkjvHbUWMKh15HrbpAkpfHezw/h2G0NYEW/IXoY5fmmCs0S2jknDAL",
+	"m6OWuWn9TwuYPIUDuqjOu627V3adLaj55WPryGV8MlWZqO/DBDc2dEo/7hZjz2sBrxlewezgX5mc9UXK",
+	"VJ5k4MLFAbDYMclMaobI2kTvMXuRpowkXGWQPIbl6qEWwiFhemXgYzaXDzLucBkPbWkADJervvDSTAoZ",
+	"rTKeJOYRheUdMs/sxwP99r4ICwKFRNG5Ikqielnjr6qokfoMLWNBlYIlV6pYk3IkY3A5UBz1/t7LAE6I",
+	"YSRQ1TGhMwzXSME+jBq9n1ef879p8+zEpLWarI5g22zUz/dBo+yUepy5DOU1ZpJWtoN+W/WrvKxjv/Rm",
+	"bCp2tEG6+LEzRoUpB0LV2ZDPfHsisUSICls0VPvp7n772UbWc2yStR7qDPJt0PJEjj36qCWjfLreVjUf",
+	"rtipvgVbJmjdPnablsYxR/e3H0KoY7n+hsaCKCFFa+/uzpzDNrmUU4Y6NaC7maBGuxEsaJlxja/3MoMz",
+	"PqXRhAvWShmN4QIWdlXy+gPipx8GfVHKlgyIKzkPSLXeWNvABohBm6ssm8h4oC/RJJG3+vdIilHCoyzQ",
+	"fK+ULBuQhZx8PZK6/K+gL8plaAEp2+W15WKeDV4q5giI06CM9Wz+gohFms/wWTXJs4yLsWe/g+sTeS5w",
+	"IlVITpOSz0TMYnI74Qkr3mCtezfx0mBsGXXVWl+oRFw4HayeW37Sh+FWDxJSMGEBySSfUlEOZdcWNK44",
+	"hYP1JkiA+fFGGPkF1i6XxmTJl0eyYQ3BanPN+jXgSJRGXXdqX3vO/OqRmk6N4VaDyoc/BuXUM4AdoMbG",
+	"KU/tOGEUDX7jbAigjuN6VZ5DQfpy5saS9DqXBE9tXpk+BvEyLzwkZnV7nb3Ncz20EY/1BGuEY+2Oeew6",
+	"a5Mn3oAM8HmgAhxUxbKvRoJ6F+cAQWVw2oHbOJVsAG/wqzbicufZsv34wQRbyShljGTsLgucHQKWRmF7",
+	"bLEnPTMDrYyvvBtW8Q+rjhg7ZMj0gtZs5g330QrfWfchS7xq+Wywb2H5NPMvnYL9OsUtn5X97LXGtdYN",
+	"B952cLc/W6voQO07DKXymto58aQ2PW7EtcAyiHVUEQ4bxp2fIReaAjU7pj7Mtaid8iThBhWxyBOzBgnW",
+	"giyqQLODTokYe52DOuV0Ca8tlNXZy4MyUfc7D3hP1f456DTw1XWEfgsBgcU9o7BGoMw83zDxT3J0Sn6g",
+	"0TVC2NRY/DTLle/+xJDDvMbZGTS0cc3rgh5YhMaTmJhb7LlELad8Fm867W67s5ZlmqEVXw3cLOsoUxOT",
+	"/kbb5UV376tsl72n3c4DX/SyzB86e3tfc+PhF2qJLMdcLJU7D0tq9MXHwf6mSY7LA0MXZk4kFwlTaiGi",
+	"Q7gyaUOxTXer26VfP9JT1T5h/nVUPmNZyiN1xe5qZPh5KrXZxHIFApywu5lUYEUSHFPgzmCn3Wnv1/rB",
+	"zmTMklMxkjW+B7+CadFDVxrMl2VRh02cpYsJ6q+1EvZv//W/1aeobxtpWFnh4Hzj/nwCb/K166KpVp+r",
+	"Dh67zfMcC/qvy3M0L64bDlbLHyH+86poUg28ILuryas2ShRHwBGSSZlAZsJmlgfkNNCkRg1Ibulcma9t",
+	"9qpKSK6IxX2uTQCSyQDGuTH9HfhRckyTZO0iVOJ6xVyXL8vxhGbHUm9se1QqyzOR3ETBthjxMTxVF7iK",
+	"irqbMvU/Cn4HjoSyqlzSw7jInu036hTIOg08jCY0i6azpBU6iFVPI2/6VvzO42OMhrLedtDf19LEEvfz",
+	"Q4NwBmYDI0F1/MJ8uyBvEV+zC7gqZla3FY4nubiuMc0EW3QUsdhbraX7Z/FF+OMhYdNZNrfOFRgmifTn",
+	"S6GyivHBEkxU3jw2/VVOa/lzo1xE9eeGpuN8apuDLC16WpS8C2uDO3tRfomY3dUhANhXeJBHdpBr8wLw",
+	"pXU7ZIHtLNyxEPlfyz2XTqF2VIFZ8uqX1o+2xHQ25iXfmBm0YYP/sSxhNSvw1Oeqd0bf8kRhKKeYUlH0",
+	"ShUZUYi2jpn4jXLC9T1wHEz1Z+UYwZMimg9mTNAEQ00bBj1bextYIlN6NygG6qUALKocgmndAurl5IiE",
+	"RcZAeAhBYS4UaiJDmU0ggqmYyEyFhcsfWF/nVU5FqMjC2YylZChzUXEcPbG1AKTpx+WvPvz15P3lzgMG",
+	"sTSp4WplDkP582cnl5dHb04uyX8iXZs4oDbPcsH95Gc6cGEyHbqPTHQQKxLmTWD40O7RMZROSGFTEhwZ",
+	"tyPpDHB4I/attrINNwzsSzchrkWpeo3P3AcNxeqUsCN1rWzMH4skRpjOySgG3sD5YBtppEyfCBPXsid7",
+	"gcGuJxlkhm00j0t9Z30CyNICPxMDwwIetel39DMfzCOPSchYu56oZ6C+vLk1UOjXUj7InihnFPluAK9E",
+	"YDaYrZltd8vZ5qoO/OgI8L5Ai4xtzRoGJl1LBEQ1t/BXUL9cp7PXWaUNj8+tEnl2CSqyqarXlIeu925A",
+	"EnCnBKRQGolMiVFGByOeZCwFsVg6W4ryivt/aY7kcm0vkeNZKofq4fZsQYlpkaW6fhcZg36ZtmbftZi7",
+	"50a8ajFycb156m6PhDHNaC8kCRdMEUajCZnIBJBDaV+EtcpXSPCzpBkuNYDCHWjbIfoCv0B+fvXh/cnn",
+	"sEgHXpYJ7OcQFQtpPoQb45ymNS6azLjTFi0So9dX7ahkTkL9UKiPicsyKG8seOm60wK/Ll8Ulw6ySaIG",
+	"CtUnClM9ID+DNMNa5F2XaAbXD4nMJiy95crmysXOJSAolEcdnZ/ubOSf8fbzVpkENV7clE5Xx/hMfwaa",
+	"ERBI1U5Ta8datdrqMSqDekTYYBHgPyhaibgrNfDMwSLsdFCup1hrNRYn3UAaIbVMvsKa/eTwM1fmxtWl",
+	"EtlNgS9r6dNNM66VFARBXDQzXFrJhtieSxIxls/o9VJ3wDp3tHUIzMB/r6f///+Ztn47av2z03o5aH3+",
+	"0g2e7d//x6V7k2VLCwt/vPzwnlzC7JwxYZ0TCFCGAQaqnCVTnl45tPGLkqJ9QW89fR1RJlfY/MtyKJdC",
+	"fpTJCb7P1R6WGtA0+7OeGNDA5BEoL3X1NpUZsJlpmV1+6Tcins37jV6/cU5TrvqN+83Aa8YsG9wyqllY",
+	"YyPEk8CbyHJSbFI/srGNZcSPP4H1+lgtX7QutYrjNWY3LNGjBJGU0WsG2yvE5GiEEDJszmRSBw33TCOo",
+	"K23RmtVqP93SLAz9I6Ek1HeG1j615l99+nXJ91cTlnARB/CC6smZkdrXb2n8bufhX7tNjpfGVOAIQJ0W",
+	"gQ+AjwOVhxnVRlzzF8kFiwsIMn3zENDoIdiiGUXNfE0/qoIuTUCVhgulW4TEllGZJIqiCl/kNK8TktvF",
+	"IDwla4GsnwuSWX/CVuHF7TyKf1QwctELiQZR3TmSt4LFg+G8ys60GvftAp01Xko3EBcGLcc+vaDo6jCo",
+	"t771wVCt0W9pOuNuqXExL5I60d9cqzw5AsBglk/jPZ2y2DP9twhFLA82bCSLHx5OMOpgzQPV2VX8Uwt8",
+	"C+T3FG0IrYAM8AUhVOxgpU0OEKx5NsszexMunTbhjJZjavTsDqrTy8uk816zOKjXMiWlD/VI+KUPhOw3",
+	"gr7BxMR/gobUb9yHWg7inEnMRmCt8uzrqGHVhTI2n0cv+5eZ0edHGoSXxm9XdV5rOu8ThT59pixmTVwJ",
+	"6xZ8fwWfX7TpnNNqfzlTL/vvahTT8jIb7IBBXm8tAkYixdxb8ByYVjFwO8aWMYIZmshKaIu9QuMuaDc2",
+	"w7/x/HMrD/h6RuVMkd/pBDsN5iuN22pD1URr0PS6jQ0M6C3CnnFhu246VceFK6qvkIKFAQlpnkn9//Y7",
+	"Iahdmj/ot4JhYT8FHKL4o+d4SK/dbt/fh+WzYqenP4TuANnwpvO5TmtaT/aqePHO0sdlhkdNOK0uHCKn",
+	"s2zlLYD0suKO2sI7e39QM5DKK5eu5PnpKxnlNud48yKnI0HM8+Rpu0Ni8xLSBGxVKdjOIveGbh8WTEKx",
+	"zHSIrEPIu12BJlHTJrxsuWK3yCXJgDWGzjUTy2wcbbUZh4FpTZnqkUO/yko+/UF3b7skdIv0vhbIoUS0",
+	"x2V0PiSBc+NcyHNPHV5s5WjKspzmcUimMroG4xhg8sD0hT2kraq4xQWWK5oinAKTDXpnjnNjj1teME7l",
+	"r5pJzJgA35fWjSf5eMzFeEQjCNjIqD7ZwI57WcJ2AVdTIxcnekgWLcu86IkiFPFrjOBHvB7CBUkZTTBp",
+	"IEvpaMSjAkIJZOuBwcFWpNlpt7s7pXDi8lpMAKWMJiy6rhhkW+FzllHFyhM1Odt2qjDYWSqHbDNI1weh",
+	"TywkvGOhAxunFKvZTM1DLoo9AX+Cy7k+sWQGxFhcR+zpMsoTnJUHbYUtVADPYoYZ68bSv5UkZhGf0kQd",
+	"Ek0Cv74dcwQchYrK3pftFw/LScdx+OToThpBY29f/+9zPfGnnXi9pPdsR5e2b6hS2UcVgDHzfR++aSUb",
+	"wONkzc6aFDqRpXPAe7dDAhpTMuJ30ErCmCcbmaaVM1xjndo7lNf5oajuTZINasqLMvKKo8Qc9hpcjHJD",
+	"xCyFulpuAFGg/p7cTuaAEmV7tTjjYDMYVgOUtUGC2ue6SmWMTUGQwXJaN1zXcb150HmK3c7+ZsFRyxRI",
+	"6hseOTQzUzIMq10t5T7o1OI3lNDKvKZHRRnVwfrnFMOS5EGeRf7JAThs8vHqWO9gD37ZXa5NmlYsU7Vl",
+	"ilcWoBfuCUptMZd3Lehsi8pdX/a/OXLyGoItwvYCD4Cl9RfBJ8UCkes4Qg0Ww6PPnNtxa9C7Lc1W3rZq",
+	"5p8fdo6yFQ1a9/dellfGtUhZqAu3rVGWlHMbKug5PaRvGxLnoHNfbjL3lZao1BVufUMxlJjXbI5NZonM",
+	"IcE6kjKJTQR5GxBw/+sbrOER2d97idoaQKDgIkpiWuBCGB56Yxn8Z9cLBhqgLTalBdi0xXa4FtGEs3RF",
+	"K1zTUevC1eJW91s+HSq9lWRKHG1KOpLRfwrGk9cm1VwwGnPBlKqremDRtVpuFdb4pVbJ+KIDUUD6DXnd",
+	"bxCT8oBJMVoEopoM+Dh9YVsUQQdhs66H5ILFXJEmrM7FyavTy8HHi3eQ9MEy28yoZzEaeOY6d5oactem",
+	"d0S1ukaja73GkCuDKGERs3USfWFKGLU9MtdjoPG8guOA/nM9Sr21rht1/iwmbngqhSvrNcvkGTzo0I/z",
+	"aGmFBHy7LgqzsOf1feVv1jHkCzbmKmPpn6488KvW9G2DpminsNIQN+R6J8cnIqsrB6czXq8cHJ2flmpv",
+	"IuhFMkllPp6QZnj+4fKK7NIZ373p7mrrEGKO5rK5tFs4eVS44594TAkyxi/l5XPvflyg+3Kt1anKqLD6",
+	"Zo1tpWvOrj6xecp2Ck0WzpI5yI/WYYN6F1thTD2rE/kbti/qbqV7odFTn+hVyH/I1CpkBRnLAk3E6xy6",
+	"iTFe8fru721UBHbN5gOXKVlN+OLRpMZVgY4Vp+pTQeAFgQHU9zNNC5DlTWz+sjuhXJO9eLc0SInrkCfw",
+	"BDlcxRr36hr45dlSN9WVn5mKXWIMWQ4XIWHiauKq8UBtUHy5GjGjhKzj7aVb6i1TLh6Ks7N2fEVi+dpe",
+	"B1qN2TRs74GmV+bMTV8mpwPCUtaQXHPNSiONg0024gOQQjdqljL4Nu176kIzJcQSLWaKEZhlWA0jWvCF",
+	"4qSVmJonD9wWWIowv0n8YU03sUKW/q5dcjY9nZvXE1SVgrXpSwX+3LqGOBVeV1vHU0ETBIyynsfOQyNz",
+	"wp3AuqGNOKdi3hcuWwC2gkn1thwHGkk3w0irxUmiDZPAweFTZaHmtB1j/olmD3hO0VRthpVEZ+y1D7j1",
+	"BGwzVLW9c0/02xxWG9pCXq4czsZZxkHDja5RNOoNFg1p751lBal446J1VGpvUh8XUCsx/KlZEXRs7t/d",
+	"6dkf3N2hulA2ab+6rMK6JTMWYKD2lkcJrkrTgE6t22VzyVCNii3wMu/AGIrXnRUEbr0A+NUazB3BZzO2",
+	"pKaAZwmr/SVPk1IwJU/5+gICeBs+G7jv1o4Yka0Xix++2XjqRnHFawN2kEAOSYrc6Bk2pYAqLR9tgyE9",
+	"xylN6+vHr2xotQqZqg/cYEng9e3l3sEz8uOnK8iPhLSTal/OXrkxJzZ6KlpzLurugHapBlxs4odCLmSe",
+	"KZ2UF8/2l+x2ANWsZl9gI+31EZkSPUovKw29dvX0vUut+E1C29QGthMurkmTZ4qE8GNIfs3BfWVz63e+",
+	"TsC7bhrfOL9i6+yJ+jHWQbc4R8kDG0Ai6KqFXK0FQISOdlBmdSugGtXEUtzK4dOmMzpkJhCse+sLqAiF",
+	"lDoLYmohtMLLs6vzwceLd2E91LM1QLdqNbnGPbWsL2OFCMuov0ISf8MWnbVS78WLJbGG38kmKHR/Oxk3",
+	"zDrqLbQjqK8GG7LI1Py77t0sxj4P8PShTYMvA6NSdY39kUpuaIyhCDkwkOgQmPc74buugXWiw434wjy9",
+	"sObAneqZGzIuyCLVr4BCWmzwG5DbCc+YmtGIkUgmCZ0pFtcj36TFlzfrVOFrIDWuLOXkfaV8NkrpjCFN",
+	"X+XRtf7vG1lQNiARjSbmBqfYuypgLlqzVEKPRLivVFkCrwYlOZqwWkIvJllYhfjzxqh/ZmaBWZOCdIt7",
+	"Ecruozzl2RzqsUxjQ5CUWsbX5g75LSBx4ogO16RaT0CTgpJZpYMjaYbj31rtdjsM+sKWqoKzy9Wrqp02",
+	"OeHAYGmUKdCYtQQETos+Te46gPUFdKovODFXxO5h0tzvPNXGD5ZRUgJNo+B+DEKYHpL6vq42aaqz4grR",
+	"la15BffZF5gBYctKbBIFrZlUX8gUeiNhVlrm9VkCovgjhBRdg6WHPS+B78PuBaaN2opbsUmWzbCAFBHu",
+	"lusSZydXF6fHlwjBUUaTNCWgHAB7HbLEmm/eQ7X3SC6rqAViCXJ0iqav6ZLWMzj3iRwTLgIyZhmhJgRr",
+	"rWM0SqHpAWiWqAkYQ83vuIblk1oDPTot+q61+6IvTurqMCempE5p/gmZ+hAJboYnaFb3CMXaWlcJxEVf",
+	"GKM7ABApH9Qd/chckFD/o4DuCgs3UGiMvkTJvqCzGaOpsvBRoe9CDKvo3H5LCaMU6I3V7ot6XHpEITCh",
+	"Z/By0zhWJNT7FIcWQlANTPWrFdWo6LQk4e5NNyTNjI5JiBGLcMfS0XxcE8dB7EDnBwjPMRoHkD8Mt2Ga",
+	"sKEnJBBjWnHQx3pQ+JemX79xfx/C2h0VhcMsdotMr9lqA8NX0I2dYVo5GDx9ZErlMA7Ns8ku8Cn89qnI",
+	"WGqaW9p0WdMcSZ8YCFSaJFoIZyIOb0bC3VhGKjxER0lxT6ZYMsIbgIoz3p7TaWJWxF37RUlhVLyER8yU",
+	"GWM9TOPs9MqYhnj2VG8XHkSG3pbpeNc8pHb1vYW17ABr35gTc3R+6uG/9hoIHHtvglIz3ug1nrY77acQ",
+	"Y8smwPYdqbQeuEv9xrdjVpNm89q0dLXePkhCDGM6V6Hr/Wq6lLpeiAGgM+WZEZnYYcXyg0SOg6LsHhNo",
+	"FBDQ9tBsE+hKjTCLsI4tgiX8YQ9alHgR7mrb1CpeUAwqOXEquM0AndAbRn5jqVQ7Pc2vsWNIuQ+q7+RT",
+	"gX6L5QnTousHSI7h3Gv6YV7iWmjA8LGtaNgrnEP6XfHKzp5BERYn9pSqWcIz/b3biVFXTOF/j4RFN8gQ",
+	"knbtp/TjyzpqVn2FASn8ioF75cHdXajfkk2kgUdY0ybTOTdNuxtCSg5G2z1zp02OrSvRo0zKiGCgIrTJ",
+	"Bc2wY49+yQgOs8R2V5Yxq5A0Oy4BKGVEK2ugKe9Y2ptOriHmlHQ7fmuYzDbBta/Dh2zL1+qSmXVo7oMg",
+	"isnB3d0ObEVoBe0tWL2jkDTrglpmoIXnP8S9oIoMWTuIQxKamIDm5yaMA5sdFkhzxh18uNzMBbMdoNaL",
+	"QedtCwMN5MZB+QfFwj3DwOzJ1MSA/BjbfS7Oobe1140WuJ5T9k5jYFtZ0WC7DBzw89q+0lXeQppdPeOX",
+	"nZ1qf2ltDjtt2DBb0+jXL6UzuE3PPTShl53VXdjuPxf4V8Ap9zqdShE8nc0S4w7Y/aXag9DvIv5z4cPu",
+	"+r5m6xEuTF/08oKrED2A94H37L7/sF49/1H9a+nJz64t+M/V9kndvcUuR3sd22qoCODvlwa3t9/Rwym/",
+	"6uXim7CzUfVdB6V3dZ92cYBzBThWfltwBPvfRzz/p90qZP8z1wq8PNByGBwQyiEEDhjjCCwOKOH7nb09",
+	"05q7PDqva/bPztdR4+AoZvHiheeM2MwDoWddNMSuLMvBYt9m26y52onZtl/2eyvr2fpNj5+Wttbzbjk6",
+	"DBSCyC5Q6Nk+pCcWx2ajZt1oRdR1ZAcVAnKZ9/Hk1L3PnbDdH6jrfAuPdNc/8tHruIQPPV3/0GvbiAme",
+	"2Hu5/gkvYVM/c7DJbE5NPyKbstk42GRsXsZ8yYKH/ejb7j9/1ttI2W4Z6NcNjJwKiDkJJQWrUv9imGRG",
+	"xwpc4+Ah/Kw/WlYWfa9cra5Y7iFmzDNP7yMpi2SqmXg2YdMAMC+tqqYNspk2KoSWloDIHBBpGrIAAAT8",
+	"j20Uib3qvIwameorEFyN5JQ9UW0CEevQC/iG6GabAQ6HF8nOJFiuNph9aLMYF8PZ8GybXMhblJu3Kc8y",
+	"bWwLMqRZNGEqIEqiCmB65kTSoGkazXNK51BzMHQ9COcsq6q8CzL0HVe2DG2tDAVoLrBuTFNNp9mUQpAb",
+	"OknrxGrhCi1YxFpnau0wPSWFq8UqiNqgad2I/AqbjbiWjw+xemRGS+TgBtJ7qzyoAuRqcVRF1sdmg6om",
+	"Wi0O7VzvXcV/YwvlHHXft3UENfoPVIBYBeigs04DCuqcUAtnC7Pc2A2XucKjUiLV2VW09/6Xn7rvfznd",
+	"O/vl6Pbslf6v7JyNl9DP5Gn4E6gGw6rb7NGqWikJpqpY/WzyTYsUzyKj8+fPtamTL5+VsyOXpUT6yY74",
+	"Wa1I7O+V8gs7ZdUGdBqXxOelVVTCc6D6LFM1t6pesIlqJl3B0zE9fQIUiWoC2LKsr611pvstT5NNd6rR",
+	"Tj5oGaJPlNm7nqz6rq38LtrKVdUz5OsEmyglrglsrUZyFBn/EtT+oacGlPnA6QGFtgFp1MDteabQvdMX",
+	"2NUV3CZeidc2ukVf+MqF1lIOyRr9YgNl4KNprbpeE4D5KkCFxWIyFGbQHacZUcX0YWRCcc3RKh20y8ZO",
+	"HYu2f9Zy6JqKhN9Npu39PjLtp08Xk7+9+fv+T5+6t8M3H/Of9l5mf1ZptmywhaFbK6g63avOy6Ju0gNT",
+	"tZLKhZUtHDYbjRias+Y+vTTLrejN2b+f+2C+BfXT4PRfkK+dF73uXm9//5+m7m4AZ1jLwy3ECBxGfdw2",
+	"kSLUMJzv4uN3ER+OvxscwJjOnyhs5bKx8Nj9wuN7A4IaTeqy1cD1i5iF3uYPnS8Xe/crFwOwmfWGMfUF",
+	"8KydgIR285qIkT034aGN+0H6L/hfMzo3JvRcm5rtvngFdwMDp9dMETxkWoJJEbGeKX10zWutcxuNwL5g",
+	"dxBtGNtWDmM9r/3OU5fWIAj0WxDmRbY4r02OBIFR90VEhbZdzbihFJJNLZapYskNU2ul10do3/oRsTZX",
+	"ii/AU8UVfqJItfZjG/t1RrNJwYhddj9mVaAuu7kl+9mpzj9ILBHcnB+XmOdep/MQLqR36X05MURP4f6x",
+	"smJr5g8idj3vh9v+VMx/a6Ivc22a3Vmk1ZsskT87++/sr3/ivcxey1yYT7zYQF7gPK6wKzs81t1gZOfY",
+	"tf5Kync0RUjB/e7BJmRwoPNnLOb0Sh/Tf0ey7Rh2EsDeOh4IJypAbkxGCR0DC7bpRvrCGrHnEiRA4Mk6",
+	"nJhPADII59WIKZvfFPYIVqiXsp4OCUU4e2dZ9QX+be+At1AvLcqcmjHGyU0Kz36nG/j1KXDxVqbXkAJw",
+	"7t5lUZ5oairLDcaJO4uK3LIk0f8Pl+M4ZUr1+gLfHb778Ob0/eDs6B+D10en7z5enFyGpHmwU7wY6kZS",
+	"eVvEQtGvEvQFVtrmKaav4QNov2k7EgcQoECFXj/4bSzU5dmkL/RVRxZI8kkBtEQK5kKcO4GXAYdyfH/v",
+	"JQbSwwuWpfPWkZ5KaPLeEhldGxSFDMCUaUa6xGQYANSR0Y/06PvCDjsBqxTKoQOSA3pm10FhtcmRH33G",
+	"3L+RTLXSgPkcMNdDoiSJJVOWrIakg0+n7199+DS4PDn+8P6VJnDx6p2+sIQt1tLxT7CC9Yza5CNiSlkD",
+	"FnHIDNxKsUHoHFzuhgwwFq2iZHoL3JpM7uIMEdCCMKsMGt0bvAi7JBOqACdaJTIzIATDXM311PsiPD+6",
+	"vPz04eLV4O3R5dvBp6PTq8GZntweUaaKq+gRetB5avA6/SXDD5dOWKLXvlltw4uvkykfc0ERNoGJWOtx",
+	"WqCnNMp2eg7iBx5zECgmwSzNhTK7Ljz6ePV2cPTu3YdPg5Ozo9N3A1itv2i1ISRNLDrmghSQCDttcpoR",
+	"1AgUkttSUAqTXAPjbBOng8MWhMQa6h197AYjGIsJz2D6RnCWEzEFKYpQIP8ENndY1GKEJpaiaj0iwNIe",
+	"qJcV6ewfRALPFUz4pNoduemBSOw0gsYNTXLm5cMvKDj3FbiFyrvhlHqACmvf579tNWLD/eYx3FLj6m+h",
+	"W5brjxps/uNk+CbiH/iPpx9/O+2+56fqVFwcRMenz06vZ//4+/GPL9ts/uNv8adT/oGf3v70S5K83/vp",
+	"t5/mP75sR3uJGE5fd+J//JiU63VcuZBXHGQzXjcmBqbd1mh87+R4DHWFj1TvtlDJEaIo9zW+AqDoFDO1",
+	"kEFqTcDbR9s79zemj21SskCfT4UW4I/G5IpXxX/736ViqXW530+51F9boWCW9Ml3kKQN/AbytMvZ8L7e",
+	"qNXRWrVRU3+p3ngB6fbKSNQSgzduVNdVTeUs1kJ7RNPC4dAXMQPsHz3CYSpvFUuNFBTY7dILxbqGykZn",
+	"6hnlhnt4DfudLgntGSn3LyKm3M53fbQJUqgvIFXfKFeC3eLNkDRXKnZQpg3njALKUZSyWH+BJkrreTG5",
+	"ZmwGCiwX40NTjQCOEqMXvDp5d3J14pKX9RvBF6WVhGMKOZGY8bxQZhFAdn/Gk8S8Vnn01TqCT31Fmno0",
+	"CaM35r5rNke1Y2eJLNXrvMDx92sASpEhyjw7rFv20kJ7Om37u6dza2tQ702tMgOZoQnm+hNrGXALSlWW",
+	"n1xsqafIXmfPqcwyNciYTnPGeguurFUTuIIGOmV9AbmoTYvaTMbSwMkVqj0ezB2bIWN15ZTdMDgzpkdL",
+	"m3zCA8lQm29qmyn8Txkdh0TNWAIe0BEXsSI827EFQ0JmfWFFDJwP8G9SrLEtNEr92onMMVXXXsgVaxOz",
+	"AfrCsxpJM0R9+eLo6mTw7vTs9CrcqdKII20KUtWdKiPDSrjSjUc4EpeqmxsnwNQhXG+k+u0t7qDT0eqd",
+	"Qj0MbwJg5RBjvaXzh6tS+w9SpVx3Ok+PQkW8VNLra+Vm7MM57mwEnx6h2W/LRtKe15VRpsQFBKb6PmDj",
+	"tvgX2fH5xx/enR7rv3cOi0J4UX4LYn66gXgZ66YqK5LTKTB3Dqj8f4TSd1VYnIrpQykk0qlZlDubAwqA",
+	"ge3v/sRvJUFKAuMM9iopywA4gNsKjt3IaxpQK0AgROb7BOH8pMsVQqMZICqOAZ+0vEHxsdBKhSuGse/k",
+	"iMdlnh3JFCSJvirTa4Wloj1P3uCMoSOYmGN7z+Jl6KffMZkYlOx3OnVs2/RL+Gpsu9xmYU3bBGMsn705",
+	"PfjnVTw92zvLzvZ+uvvpstP56bfXybur5Pr9m4/Zhzc/7f109SM/+3T29J+vPnbf/XLy9P0vH+/eX53e",
+	"nr06aj/9da/1/PZok/88UHzYrhIbiY/9JcA6bpkBWPQQCrlSUtZkhSSJFGOWomPYkx3buHrAX1B1xpiL",
+	"ngfGSIxKR1RPbsCgkPHD5tVyz7z8kFB17ZkQ8qH8+b5AWCqN94pOZ2DlaJGAFnYCUKTEoABsPQ1Q94ym",
+	"ZIFJIFsZXHpDxkxzCPOdna83xa8jhJwvcUqTkUwBeSArU8ksTpVaxkEBIXj9AkOq9nc947ue8V3PWKNn",
+	"XELNv2YAbh8br8VC9571ikdqQJKXqxqA+wrrzgEqdzo1OAuJvGVpK6JwniHgKAjHmWMRCdfMK5ZTygX4",
+	"iVQG/f45miJHl8enp6Q5y8Vcn+AdzdimoGCEEU1l8l/Y3f/9v1orKzTBOPzlTrRa7E7/1opyan5P0W1l",
+	"LKBDQs2nMUpi9intG+/U6av3hRpCjvAhU5uZC/5rrrWZMU3jRAtDOSJ6njBLOYJO82geG4M8kRFNoLFq",
+	"z4z+P3V9IzG033oJQSM3kdItGChzNchGfzJADQIRw52ZzFVfXLMZBF+z+YzFpClkOkWi7+C9voCv6yfV",
+	"F32BINmofxks3CnkOlGTgmScA1mVGegd0RceK9gBH4CJHC7CNblpWZs1ooIkctwXXJBhnsHyQAG4kKmJ",
+	"gxV+v+Z+56kJ4A1yYUGUwh1ksBgfteqsw45q1mAVwKPzUMtS4YiJZUEwkvDo1dnpe4zZXYZkyBCmH+P/",
+	"gJ9BMzKVUyayNvm0ADOFI7FThIIgyNsyKWMY3S8jQYUm6gn5NeXIu42NckWGegsUhe+4FE8UmbKpTOc9",
+	"jEUar+6KkCrZOKIKJ3ZpSLXG22L4yDfwsGwRgNu8UqGMDb+RHt39WtOp4qGZ1CqTl/WSPR89jVpPR10t",
+	"3Lus9TLeZ60Xo2d0b9iNnscHB4t5WRtPfJPcKm3zmdS0hzuLHqYGdF4+SPfT9nLCI1/HPiq8Y0UQA+WY",
+	"1USR4f5B2tWK8VnceUi3sDzKZnAAdiEInx2bWvFdgdo+NneMAqbwoa5XlVB0rFCUqA0LlWJwIJaMZgbV",
+	"up7A1Ss9nPdFWPMhPTEm4nCnTd5xcY2qyduzo+MW+msClAkm9dllizzxncAiNhaYcdIY3zpgWA2urt5p",
+	"vr9PJjAGkzu90yanMZvOpD6BvbJ9itYoxOqoi2B0UDUzYF3ExRSOqvKVrBGvUIgMbUsg2cXXIHAqEsts",
+	"mQD8fhTJmA0dQ9V12hco7czF2mDb34G4J2VAwe1l1Z/aVVQCTP0WySWbizZM9f7DJZvTmolxrZZF23df",
+	"1ndf1ndf1ndf1ndf1u/syzJxDK2HGd3cU3fLsN2bKmhGb1qup52Bi8JLj0IOVAMw/W4x2b0vahIUAvJU",
+	"zwCyHIZzW4W2A4dPzjy8vNbpualNsxf1wA1GY71Zrefyd29ojU2yA65sUkhd5P/3LHj5zvn+u+J8X898",
+	"/0mfpTJLAPRglLtOifsDibpqWN9N8sdm35lkilrGvFISRBO6KmXWoOFiX5npLIO0zLEpJJRKn3AOjtVo",
+	"os1cOSqQNjXrH1GVhT3yJpW/HpLQ9gcxVwIABYZPpAF5i335X9OIHZIQ+oeEPUT8tbfgQ96NOwFJZQaA",
+	"j17Oq4ihk6e+OKTRdV+YamfsA2URnJBJQeauKUoCEx1s8dc0SQCHbEJnMyYgdSOZL3ZyNz3J0FnAASLM",
+	"ND8kwDvAKwUgM1hSpKWewR0l7IYJLDf5ICCG4mRcpUNwJIXKp0WLJtuEBTNYRuDn7gtXXAP13SmLGL9h",
+	"sXMvFFU9OJ4eMaU1Xhn4TqVAiJJLYIStSyYycqLHq/oCn2+Tt4AbrQoY6inLqJkWGUtMrVRESS1+VEE0",
+	"i47MTffUnh5aGIZ9AY/2iH4PdnrtkS99j1/1G71+49/+h/8NMJwBtAeu6D2GAM9maeHqOJW/wtUyzA/8",
+	"Vgf002/c64HgZ/uNtyxJZL/hX0LwVrzWg9zpFk34DdN/m6HHgPDmhj7igqvJAHvZwpdVJmc4KsSn7n3p",
+	"l6GQ+oCF1F/Eaeo3env394ZSdi1v2XCA7QzseiL4b0bNOiAod79R3NhvhKQJdlhfFH0YAuK1YfBLNjF9",
+	"NewbOH89jJ+/9BHwGSeSJv3G/WesGzuh0cQrmbIbizRzIehUvw2HdQswvZpOECSdsL748fLD+xYTWsLF",
+	"BCvZ2+SIhD6lQ2JwNTEFx5U1dw+IInLUF4onDAABrtzBw4OIQRlvlUIwQ0uX8VxiZryHJ17ghYdFBZvj",
+	"IiNQjqc8btkwUBPg2Xvm84NS2zL4ZiU8qKcyyTM40tCVGNyDWgUdpzSysLWgcjCaJnPMO3NfMY8O9KPh",
+	"IfZGAoLaAgTwPwaECoyPeh2NwSO5A4WUSCpTCgcUA6XRbGz0nNK0Fi3heEKzRxW2Fa0lPdgMMyQInQM/",
+	"cq0t9HEnpiGYc7vgGULPUqIF0eXlCeHCFWbArgCJejuRqEv5H4OL9kuwKSZcZTJFVEoEeVT+96b0zmGX",
+	"7R08CyzivAGpsZNfPZygkcrEohUCeG7xoH4gwfxws09muZrg8YEWBNRWoOB+0G9+e3V17nD9vddTpTiC",
+	"mWmdwaKdec26HPWOsAnA65SJaPKfPTQ1E3FTc5WxKaqbYDhQLZ0irhhxH4G2KWwKeyRPWaPXaT/fwuuk",
+	"t9O3dMV+ZRKXWDxgcMiZhYzYELHOLogBqVuEwdscqM40zKoB+es+q8Hc23ZVZgl2rszYXbYLdGrV9IVt",
+	"bCTHNyHO7yzofxch3r2Hzze2oTyoXpdI6WXWFfCuPz2qx7+cg3ALOeYMn0qsA+v3rcJwzeag+tLMgUPU",
+	"xA/s7YihXdznovVFA5rqqx4CmpmyLJ0PQJmyfMFA4/gzeeXZJRCcyGc1Q19osmrH7D/u/YxweYC/9pCh",
+	"I4r7QWdLEXMl5RkVc4tYvNJzUbHHzNTrWlOgPul64PSFbYITWBiHFdtAq4616+5e7C0TpNIZvIGiqUMZ",
+	"fAM7+2AnLHDtmQ6+oDlnUmIfg6IJRzOsfDXh1+yWK1uFie+D7e19Z133TFqeNAawtXEoRySSMgGdt1k7",
+	"cYhg77RLvHIBJPH+ER6ZvYcVu1tBY5GV7Q7Xooik7BcWGQgQS9weKRRGsHikJIlmU6bdCVfE9uT+Gii4",
+	"X8dhVzAYA/TiA9CaTkPNsEwMs1XRfjE6MW5A03bFJIBOeRwnpqmgkKJV0fb1Xqyzn/Q+LFxpW4A7FBjI",
+	"X2opbLU30APNumqF3LtXzpiAwEPqP5E5MVW6eYI+qhGNmH83LPJAyykAagM85hK/V4NyO0TH75Ok1HTM",
+	"5N36t37DbWKhyJXnnly6dd7LYudEMk+cBWfTtLRmNaSKQSM6eSvQhX7wwACIXYCCVj5ir/4Vyr//qKy1",
+	"ut1NYh5j+i7qhwzOjDkZ/shlnrW3cwNfQmtk56s1SAqFWy8o7GpwRcjEr9IGX3DJO+x3OlniIbb4O5iM",
+	"bGaIzXdMaze/P11zsRVdX1j0BezOgPw6wNaHcLt+EFgFNNEznyiEnv9+uA3n+ESVfJI7WmbLFLacEahU",
+	"9IXt4GBdS21iuhMUaAUEvTIGtMHB7kdUkCHrCy2xoLs+yQ0eFI8DouSUQSuwRLGiw4FJfnCLjPnbfbHQ",
+	"V8CCX+5DgynbwggyHEuOHZKyWUIjZjCvGE0TjjohONAq6NX6yC3pCKFpYSiLEwPdBBoKQ/a2c3KDe6jn",
+	"e7Buqeb2ANDVF5SM2K3TTGzvzFTe1vmOLvPhlGev7SZ7RH6Za7jTOE4Yxd1hUp8DTWZxDc0lkC4gw78t",
+	"R7Bz+raujI3mvAbbf++fX4EuQSMH0NRVX9madssUExwsBBegQuY7luX3PJrHxk/1EMHDJ0dkLvPUl2Z+",
+	"7yEnEEti8prNl0P8X/miRN9ZbgEZkKG2C9mIY78+Qafs0JQWuebEHnpxLdj+0fnpX9lcNR7LUnAiy3DW",
+	"zXG2ULvAHp6OXtJu1GWt58O9uLXPXmjO8GzYsqzhgD4bNgwMLoDclt/4zKLgwhstgj6doRsVyaIV9d9a",
+	"/xg+vT5/+es7dJTXDu9ZCQkYhvcyejF8Tp+NWgdsP27tR0+HrRd0b9Tqsk5sf1sYHmLGW1B8XhnI325f",
+	"sIuD7KdtOn3g+uiVWsbUSjvkO/7QA/CHuMrw6NpMAO/Ywp96ueqV2GMDI0nh9MWLXcMrXUkx9I5JUTwz",
+	"8BCuuziC0u4/JR8v3rUUHTGviLBHnu6RlIpYTslwnjG1gwFAUBuFVuIgLm56M0uRzEuq1jVjM1czAGWA",
+	"Wru6fHvU2jt4hnpcXyRSZehrQTD0ITMfAI3RAX1xNBAiW9khsZ/pkX60LwCyQstYSpDqHnyYh/FURWkD",
+	"RKQA0Ui9punoCip3PTckXWibrocASQwTqqDGAZqfhmdH/xgcnZ8O/nry0+Xg/ORi8PHy5CI05Y7djp9I",
+	"2CZ/NeBnfWE4hVX4l7WND8AgMzdhpBRgzJTUawI9WBJG9bA9wk650KMD7PvFuCh8GA/+owA5SjxxS47z",
+	"Lev1vraIuGbzMqef7v09e37x21E3erXPXj8bv33Bf+xcv9ubvt+X589+vXihrjaXGVuRDdcuXsarcWfA",
+	"kcK2ayJiQdGYB5sI/hFa6dbek5GTBJ6vySZSmV1eqS0+NM30gXnkpttyBajxD8sxLAqJC6Q1mZYcK7dU",
+	"kSmNmeMIlsc3HWLiKp7xJ0r4dHmUUDPS7Xjl365ntAFg3ulZrq91XNu76o9aJitF3fDVSvb+PTv00Uj9",
+	"RsYvKDaLKlLFqnG9Z2KWsIwtqk6v4LqD7ewViTqQbmlPXW3jlgA1gr4oQ8l3uvWp/Xr/Onm6ti/LNZtD",
+	"TxbSdCNKtIpoNTlNEsARL/Vs2VBWfaOeLetgqJAG//4cHv9enAgFi7VuhOW2iHfQpmzXB2BfAWFXwbFp",
+	"1sCU7BhPLTTCMI7jvojyNGWAjc+CDXDvDCJukyqCqMp9oRX7HYNbg7XMlIxSpkzCpwFNpZlvJ2F5scHL",
+	"0+bN7YQnzHwXtWzFlOKaM4hYYRG0xTsxQtg2RASMe23cjLkAkSFkQYg5Q2NmSudEMexWYRAA+iI0k3e4",
+	"dmGbXDnQllX2QMEw+8IhG9t51lkEGb1mJdQWeaNtKsAdLxahKIAxDUG0XaYymy7O9TqSYR6PWanuqY/x",
+	"R4WBeRtRheGqJZmZYszOFyDXH5CjidXq5XQQ2/6ltjlAleTrkEiCKvBglnby4X4sbaAnZQxMLQKEg3OJ",
+	"akxpTK8hLd9tCzlylXLYIqEAL3Aj3fa726SZeOT/3rtgTe8CJFd8aHQHA2ru4luWaQDmohTsgeXoZl+e",
+	"caUg4PGl0urVRwimZbRQg+6pjzmEN7cq+66ehx4xGPGmDv5hxeqZlJcTmVYOwXtfRJhMG8jgVlsN2T8Y",
+	"PTLNFXiSaiTOH1aIflSC7JrimkKjfX/S7a0bW8BOMW4q3K+VfHG7NdGRNZwbIQnBXeGCsIZpLtJ8TbeM",
+	"uk4AD94i0OjqvLa9C3bDqAqlzcd7XHkSq/kNm//DNsV7aWAVfMnuvABRzZiBRO1v7kZBcVluTPbvypWy",
+	"YF1+RwX4YzvzgQXinevlVaCQmLY6hImqUMa15u/qtl3eCmjEt366l5C32FYOexGYznL2fqPWlopHuSJF",
+	"DVqTWixAaAaizY6+iHga5Twjw1Rr3mkJqlLOmNhZ1oz8DOf3WEXLkunnL41iZYypX6bY33IeXbtAjgrI",
+	"WEps56C4fhv5NWcpZ8r6yE3xh/ElvKYqI//2X/9bTT7ofbD222/0p0x5jya0mjEDQfprThO9f8xHvRIg",
+	"8+EfzBXyb//1f/p//s//cf33TWFQeQA/aOZgvgVzxkS3O4KJkFrxMiOAMt/i85f6T/L//s//+/9S/rKX",
+	"e7lF0BUWfVXMFTbz90bYvwtLcvQmFKN7ERVkxqPrlfmHrgqhli3Z7H1MyYfuuaT58erYAHNi3j7kkgfk",
+	"FpMLp9rStnxJGN8ICDoDTtFEO0O/imYEkgmIfmUdZ3nDsr/BAB/LV0o1EHqIYJs8PYD3smyQ8Skb5FnU",
+	"6DXciBrmR7WYBNEpkiCwPKJ7sPGhwQmtS1LAYgiIimuqfz9Dv9sZckvgVaV4Rwj/Lp0hldEsXy7bPwhG",
+	"mMjSOcD2OAHdHAPYQsF5A+IltZvWSjTrC5nGLIUq4iGNrseAvUymUvBMwuuG2nan0QTRPsZ5yuLiKwaB",
+	"9/ziw99PX51cDI7fnhz/dXD6/urk4u9H72x3VqtfltJmI6lPvpCm80JfNMM3J1fEqDLhziE4AWEAMDMo",
+	"JLihicV0IDRKpVKEJklf2IiEapMQ6RUSrgCaoEXCfBb2it6v+EroPctirRVDRTIT2KcWU0NogglkWUpH",
+	"Ix5pHWXCaJJN5ofwxpiNUxoDEkYxSnToBdUvaS1bAXg4JHX2BSGOXq9O3lwcvTp5NXh3dHXy/vinwdkl",
+	"aOlTxKlYdvfJxcWHC0BkcmBLZkWeqFKbYT0T/YrSZFzjExika5trxm8mKG+FT7TsVtrNYKdpjQnYXVoJ",
+	"rCh3XMHuw/flotg+YU8vu4tHm98h9TrsedsMfbjwVfAQA0RBmM80Nw0N8ABREwRA8psJm4HCPMNbLmJ5",
+	"C/VWM5ZGDDCt9HRiFvEpTdROQESeJIvoIPAaA0PuQDUiGk1Y3Beadz7tEBUQqiBr4Fj/0DqWIktlQhSd",
+	"qyUi5xLP8wYhMJwqwRm0bdhKa57zQufCX0s1ViaPRkuV/Yk2aUU+1cylq//AS8+10vi0Ezc+bxLK2koc",
+	"/vwFbWgoBWv0OiY7D+IZWpgVom7/qrvXO+j09p79E3L4Miai+WCqGr3ui726UirLCjHNGcnT6L182da3",
+	"G0LgpLWaWxpFu7O3wUCeVweyv9ftBEvLiNx4LD/wR/W8fbBuUNURYeKi/328srQyqSCId768QeDj5UF8",
+	"3rZs6C1wvlWKuKtremLYZLtcblg6G4si7K28JQ6WKGXasIdI0JCZ4xYQ1h63Sb8xy4cJjwIypXctOmZ/",
+	"edrpN2rrC91mvn+gZvOviS+IS6XZIYhsr+TM0zHMpikpGbds2EKAmaWKxiX8zBR5lUfX+r9vJGlqzvf2",
+	"6uwdYSKeSQ7N6T3sJuwCYPCbEp6xvrA37pSyMKOEUS2uAM2mR1IWcwg2JQAFnYvbVEv9OCA0Ns1P4xx5",
+	"EFPaLJA3kHhoI5up3Tmm6Ti45CCp8dPJD4PLk6OL47eD46PjtyeDq6tCT2mGCJPTw6fDHdQHeIzu3AR6",
+	"o1sXpPEAWAkkNL82QCxG0WmTV7ZbvAGBAtzoDLW+w1L1MMYEMaa6HB/xExviMmwiPkBQBKSr6b938Mzz",
+	"+NseZimfTrkYl1MopjSacMFIwmhqbf0aufPrynSJKb17x8RYa8GIr8KF/bv71SXOFzO22rGbPQU0UoLP",
+	"ZnpvN84qNyLeEYLaamUiy+M5eHbTjI94xGkCCmiS8DGAv7QBJoVnQLGFl7XIJ37NZyzmWrfP00Qz7iyb",
+	"qd7uLhPtW/tjW6bjXf3XrnnFwA0c2DRsRk2oKKWzEr832s7mzmK3cy4MPZYV51hAqaGrcCDNmVSKD5M5",
+	"EdDT97u1WGLdWwSlrCu+AjHx/uiHdyeDgjX9BdxyNZGcEQNQnoF7TxGv+MSGBDm47/N/cNzJL04uo0gU",
+	"3N8UAGtLYJhIyFapGTMOaklhtDdqbbXIlKbaLH50afRXCESVCarFFIsBabUZVpcBkcEwzx9A2gQTY80R",
+	"TOzIVlCHi7QwRfHbFQkjvSaM3LKhL9hRNKBgj2W03GlweUvHY5aSj6cFgkEsoxwqRZvhrtZy6Yy39R7W",
+	"UhDKF2KXG9gXQy5oOgdD7vjV+wA7ZGrqJFwwrakd2VPcb0BWjVeIYCJ6ALBBfbut37hK54RnROZZv6H5",
+	"cAjZMSFxPMF2AR0zMpwbFINDrJ11uHXQJ8qUYxsEqCfK9KxSmUz1w8Z5kLJE0liLWnQ+aKLthk790FZ/",
+	"ykjzaae7g+2jEE/TFEbD7SGm72YTxlOoND5GdtC6NOvZOpcJj+YBuZ1wvTUgpVcRXA4VEJXNE6YCwqd0",
+	"zJSpAhWCRYBaZmmuremUj7lALMvDUhKW2V9YXVJkIYFSgrlO+M0CTbLOMH2ld8xaSQzgUZNsCnr8hgWh",
+	"HNTWenAWs+swVq4Xtmo71JNzWY/PMXuiyAxuKas1xihuqTQiT7Qce3Jo1gAv6Z2kL+nVKF3h07H3N8Af",
+	"9A7tEpXuHGmFrAV+qEymyn1mSBVr5Sl3F0YynbYoLLC59t2GcewN3q6Jc4NFC6Ud4nE7YHAFr9v9QpVi",
+	"2f3KIKjZH/qY4k9w3OwJLLjiE0WGuYgT5v3eF00xm5JQ4V2tnLdirrIwIDdMxNDqD7IKZ1xoSXHDUsWl",
+	"2LFABzzti4RHTNOiTX5AvqTAzgVjA9G5R5iCMpF5qs0Ze8C1zg0qqugLk/FDnP5Pmvudzs6KQ32ksKnw",
+	"WothxBMG3yofHW/GSJX2L6o+iZqqon1xvWFgfVF6yfA18K9I6X8u+VBx2dz37vT45P3lSSNovP9wdXp8",
+	"suTRtrmvnd1li46uoHHX0qNp3dBUDx82lSOX/sePl42gfOX4snTJbJiPpz/AJ3+s/7Hy0DvcBP6l9zLj",
+	"EVvxZvvM501sJeDQmlDbMmiDDPgLvaG4Mx76BgDN/DryQW/JR3iTYEeXfEnlrb3gUHrW6XznxV6qHBDQ",
+	"AlsvyOp6dow+wKWM2HlpFK4TdQDl4KYBXVMBVOehVgZj60PJZG7UXgtB1K7jeOgDe3RMVw+Dg/X9hol/",
+	"kqNT8gONrhl0anBmuAkKaasH2X2j17jptLvtzuaWuRnvctdq5GD3+Q1rP3RnrFjld/yGCf0RcET7BgXi",
+	"xeKqTplWKpfbFAiUiHeREZ1qO85o4eepnLJswnJFNH8g7G4mFYddhHU1UPHWFxcnR6/OTqDOBzETdkw7",
+	"1rOTq4vT40vs5GYauKOiC54RzG5VDJGX9YYKrf0B69sjP6Dp0c87nadR6W1wiYWHKGlvuUnjAx8cNAXV",
+	"thBpat0aTJORCbgB4zANgFlWpFRpg8Jm76RaKr+jQ5agT9J0Ne3h28HiTShUBCBeREpviRaoWtfHLAse",
+	"LwsjnZnl2EwcOI5csL7/QN6evDs3rTsGkyyb2SRiNchkRhOLlmuSNIbzyrADvdgTGRsdSR+Jdl/8B3L1",
+	"0/nJqtdCvgZL+2L5PV/wzX/pN96cXPUbAXz4L/1yXkm/EeBX/9LX0+437snTLZBZDQGv2N3SuIbZ8g+H",
+	"c3j8Qf1yH3xpmHGYXOaqP8A7XVO3KWqPsG/WLz3HhfU/p9Mk1JbODUsBEVECgldAwMUDuir8q01OXRtD",
+	"BDqAgxPuhsboJSlTMtFc3YQCDBwC2KbGt8CzJRv9w4yJo/NT/eWHMfXNtoP5zCsj45ZtCXObk4UPdob+",
+	"ayoEV76nCGLfZl1q1AB/G61G19GqHI20XKBRlsyBgeuTXt6IRpigV5xkKTOKCdfGGk/i9ord89PR2bvt",
+	"do8d9ffd8y13j0Gzq99AUF6+dOfsdTpeG3ASsxkTMRPR3BY49spwlaAjWPBBbaWPsamLw/WPpIjb0APc",
+	"qQJBIdcx9xVSkUzlHmhLS5jWBQz90Qhx+gsYODCzaPQa8lqvCxM3PJXCAMjNUhnnkeuXBmQzpWmbNgin",
+	"MRcQUVrcuTAZzbqBVds8ovbvFDhZSggDsQlOaK/3AxekqzYj0XYdV1fS6MjfgCal3R2K9spT4d67Wv82",
+	"zZ52C1R6tbzaGBjN6RNFjrWIPS4eIUfnp+VaX7yVXL76a9EMKJMyUX2h2WqGneXYFHz8JDedj+MegTA+",
+	"/kQzEqJubeQ/KNW7N93Q5P71xQImE2AttdttDJ5US3mNUWgrUSD1C1IDQwzVZhwCKtCgKvBaUwW299Qh",
+	"QZe+q44I+6JkWPjYmmMJkYVU5uNJgdQJWmbghelVgDW8XIwxz2FIo+ughNAJVcyohYEYO/9weUX8Zl1h",
+	"ry/k8o5RgesJhcxNeHC8FlzUUMO0LHGpcNgFBdU1ZeyeELdQCOi9YcxuWKJ5VbgT9EWoLQxNMNf7IyRN",
+	"RCrX6z+IaJKo0HQQ0ldCCwmt8L6+KG4ccGjdbbz1uEboNLGrm6Z0DjEdbZCEZEbTTB32DVgT/EWaGAMJ",
+	"CM1jLnfAZqpgS3TaOBZlEdpxBBPJIxbCAzOqFGCPW2XT0s8kc0BzEJlAJq4CPPO+gFwVqog7Nj4FSLMA",
+	"AFYkZklG1U6bXEpEqAotoxugLRuSJuDc6l0HeL15lEHWrMyzWZ7t6B3K9E7ti3AGzTsjNtCKTpLNEXos",
+	"HMGOEtHcXW+TUISuiLPbJmdsOoQmbab1ovOSXEPhTsoIHwtpN0td67D1zcJsXyE56otQ7912wXva0SQX",
+	"1yGRw18gUMZErNcatw823/j51Yf3J5/DQwMpbhHBTTueNhdRksdsAF04QkIx0RRei69h01k2JyGurT6+",
+	"EU0h4ybERx7RX+rTkkZQNfDmC9DmWW1vKtdvxLSd6n1pt9v397igQpLQUMN4OoDbppQrxHEDKAN4EuOM",
+	"ICkVRhbdnlQTOmOB39uq96VvOxdBQ5NsPsN/gKff7311r7eb02XQbGbK8h9BbbTlkEBjKuApuLOeKBwY",
+	"gTeJZgjMalDpneAQ9uC6yZvydphZur4I71pqIvMkbkE3hB4BGWxacymzi/wiRYRJNoH0CUtmfQHwSEBB",
+	"6FEaS9j48D4kn0lkQRA+9ByT8B+tNzChls1rDCHUoRYL4SySMosPvcc+muyu1pkRQ5lB/V+OHqeFbyF7",
+	"f4cuW7DC2EfI73ZV39xqTRMo033K6CDl9lbb9MX6vNAiyc7FxIZKbEGPt8QZjCJryuUT0/FusfLfl3tg",
+	"UXKRW7FhVRoA8obH11Pnk6lNxDQLapqvkXOacvWfV/X+wpzbhd5dZvggUuBTo1ygOqpXPx2DTaQavcaX",
+	"fiPi2RxaFcHX+o37IsI2ZtnADEfruJASA/K3W4ASuTfffy4vW/fF//V/HKO7LhdiXsxCD80f4cB/b23X",
+	"MbsearG2XibIRPUjJr6ZJF+b4vWd0DxlQBM/z2TDDbNC8ho3hEnstN8G9h9hvWUN9cvxVGgfMWNpxg1Q",
+	"BSj6i/EjPzb6M95VRCZRmCJtF5dy85wmFBnfvBUbCmak7JI+aiJmd5joLsezVA5dSrvZA9+gpRsojDRZ",
+	"ehAhhGrQiRq97vNn+93uwV6nYw/ThGbRdJa0Htb+zSwhvsfTlx7S301v3YwmRafCFw/ZAp4A2qD5m9Nj",
+	"TJ+3rcgBGgdSwD28oDOiWoL075cWoLZZnNllpnEpbKi+3lH9BmjiqATpRYbH3DIb5Qd2FvzSb9wHfbcN",
+	"+2Z7LPaH05fvP3s95v7VaOFP2nTH++9i5ptN0rb/K00UdfOt+vrZ85WL6806+5VSGBZ00SXpSiV4Bmf+",
+	"N7at4IGDv0SRXf3lJ0bHXTWCB6dIIA0fkCSODz4oVRwf3b6tIT73QJwTfPihaCd2to/APMFXVJrmbey/",
+	"xacf33/NJH0vb8TmlIJVrdhAnQPDRVt9jihkOK90YtPamdUC7B4tNQjbUpjCxC8MVb511zVIEiWGeNDF",
+	"x51C5+oxc0eK7AR98W36tG14FosI0AO6gVW3RtEWrNgTyxqD/f4L/Xu3BcNhtfSLacaHiem1VcjU1X3B",
+	"IIzKizDCJmhBAPXBReF9wg0IELzo54QuAQSd8qqtf2juhMaj1BdeVKFNoK88vgC6gik6VxZYiFRxhfQh",
+	"AEAhSCIoEIUKQCIeTRAh1MMrWoYchOP4SvhBWluoRw/y7Ynne3sHz7Q98Y0ghZyJYTmdvBUsHgwBfh9E",
+	"fB3uz2fvwYSjsN3mUHxtNJ4/i/D/A8Xnw7jr4xgHYmiPCg+NQZuH1dtZyzR2v8D/L8+yf+3xhJRlKWc3",
+	"rOALfrDx0LRrKaGAmcAex955SxM6cDeuS2k/Mi+r5Pyag1WTvm4P1PL09a9eufovyEkewDdW8Yx/PZbx",
+	"WOUG28gKmQ1GAKFeVXJQUo5nWWtfFtoeu+MqO/QPrtaB9doGNt/UpGIaUDajF7nFNXvXffdbaUfvJZ67",
+	"CcTw9cGGipL/DpmtRxfNALXOgmvbRD5Xz2/hm1p9XVams5A9qcoVnK7mfBciE+UXvIM6SJMJMMV+4vC6",
+	"Zjil14ykuQh3SlXrvd1dKJ6cSJX1XnQ6HVAmzLgXMd3GXGXIsmE3QgWnVyGkSbc4KkhTgVhNqU2yn5Ix",
+	"phm7pZ4zHuDmFl+Ffeqtwm0BtixqAcKjLTxUFPsW95q/F2+2bhUDduI9gXUBNUS3GfYGXsrkERUPFkG2",
+	"8oMfFaCqYMtMiNdWGhuaF7i+hjWjrSTeQG1/pSMYdno1JakYu4WgiXs/ND1YfPfiltcfaYa7N91wx8WE",
+	"l2YYkVKCUfE1cxYWv3cUT7ko9leT6r8V9pknLUIFTeYZj1Rg8W9VUDK/Ejn2tqJ+uOYjKwsQzQTKp828",
+	"EFIX7z/f/38BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -161,7 +161,7 @@ func TestAdminManagesUsers(t *testing.T) {
 		res = a.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi"}, bearer(a.token))
 		assert.Equal(t, http.StatusForbidden, res.status)
 		res = a.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": "ada@example.com", "password": pw}, nil)
-		assert.Equal(t, http.StatusForbidden, res.status, "nor can they log in again")
+		assert.Equal(t, http.StatusUnauthorized, res.status, "nor can they log in again (told what a wrong password is told)")
 
 		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"disabled": false}).status)
 		res = a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token))

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync"
 	"time"
 
@@ -59,6 +58,12 @@ type Options struct {
 	PasswordParams *argon2id.Params
 	// Clock overrides the wall clock (tests move it across midnight).
 	Clock ports.Clock
+	// MemorySources override where the memory limit that bounds password
+	// hashing is read (tests pretend to run in a container).
+	MemorySources argon2id.MemorySources
+	// PasswordKDF replaces Argon2id's key derivation (tests hold hashing
+	// slots with it and count the hashes running at once).
+	PasswordKDF argon2id.KDF
 }
 
 // New connects to the database, applies pending migrations and builds the
@@ -100,7 +105,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	if opts.Clock != nil {
 		clk = opts.Clock
 	}
-	hasher := argon2id.New(params, runtime.GOMAXPROCS(0))
+	hasher := newHasher(cfg, params, opts, logger)
 	tokens := jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer)
 	lim := newLimits(ctx, cfg, clk, logger)
 	mail, err := mailConfig(cfg, lim.limiter, logger)
@@ -115,6 +120,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		AllowEmailLogin: cfg.AuthAllowEmailLogin,
 		TokenTTL:        cfg.JWTExpiration,
 		Mail:            mail,
+		Guard:           lim.guard,
+		Backoff:         loginBackoff(cfg),
 	})
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.newRequestLog(logger)

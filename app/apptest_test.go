@@ -138,6 +138,13 @@ var cheapHash = argon2id.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, Sa
 
 func newEnv(t *testing.T, vars map[string]string) *env {
 	t.Helper()
+	return newEnvWith(t, vars, app.Options{})
+}
+
+// newEnvWith is newEnv with app options; unset PasswordParams and Clock
+// get newEnv's cheap hash and fake clock.
+func newEnvWith(t *testing.T, vars map[string]string, opts app.Options) *env {
+	t.Helper()
 	e := &env{t: t, clock: memory.NewClock(time.Now().UTC()), logs: &lockedBuffer{}}
 	if url, ok := vars["DATABASE_URL"]; ok {
 		e.dbURL = url // instances sharing one database
@@ -161,7 +168,13 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	cfg.Version = "v1.2.3-test"
 	e.cfg = cfg
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.app, err = app.New(context.Background(), cfg, logger, app.Options{PasswordParams: &cheapHash, Clock: e.clock})
+	if opts.PasswordParams == nil {
+		opts.PasswordParams = &cheapHash
+	}
+	if opts.Clock == nil {
+		opts.Clock = e.clock
+	}
+	e.app, err = app.New(context.Background(), cfg, logger, opts)
 	require.NoError(t, err)
 	t.Cleanup(e.app.Close)
 	e.srv = httptest.NewServer(e.app.Handler)

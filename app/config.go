@@ -99,6 +99,20 @@ type Config struct {
 	// Mail configures verification and password reset by mail; off while
 	// SMTPURL is empty.
 	Mail MailConfig
+	// PasswordHashMemoryMiB is the memory password hashing may hold at once
+	// (PASSWORD_HASH_MEMORY_MIB); 0 derives it from the container's memory
+	// limit or GOMEMLIMIT.
+	PasswordHashMemoryMiB int
+	// PasswordHashWait bounds the wait for a free hashing slot; past it a
+	// register or login answers 503 with Retry-After.
+	PasswordHashWait time.Duration
+	// LoginMaxFailures is how many password attempts on one account may
+	// fail in a row before each further one is refused with a growing
+	// backoff; 0 turns the per-account guard off.
+	LoginMaxFailures int
+	// LoginFailureWindow is how long an account's failures are remembered
+	// after its last lock ends.
+	LoginFailureWindow time.Duration
 
 	MaxRequestSizeBytes int64
 	ShutdownTimeout     time.Duration
@@ -456,6 +470,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		allow = false
 	}
 	c.AuthAllowEmailLogin = allow
+	c.PasswordHashMemoryMiB = r.intRange("PASSWORD_HASH_MEMORY_MIB", 0, 0, 1<<20)
+	c.PasswordHashWait = time.Duration(r.intRange("PASSWORD_HASH_WAIT_MS", 2000, 1, 60_000)) * time.Millisecond
+	c.LoginMaxFailures = r.intRange("LOGIN_MAX_FAILURES", 5, 0, 1000)
+	c.LoginFailureWindow = time.Duration(r.intRange("LOGIN_FAILURE_WINDOW_SECONDS", 900, 1, 7*24*3600)) * time.Second
 
 	c.MaxRequestSizeBytes = int64(r.intRange("MAX_REQUEST_SIZE_BYTES", 50_000, 1024, 64<<20))
 	c.ShutdownTimeout = time.Duration(r.shutdownSeconds()) * time.Second

@@ -92,6 +92,10 @@ func TestLoadConfigDevelopmentDefaults(t *testing.T) {
 			assert.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
 			assert.True(t, cfg.HTTP2Cleartext)
 			assert.Equal(t, 250, cfg.HTTP2MaxStreams)
+			assert.Zero(t, cfg.PasswordHashMemoryMiB, "derived from the memory limit")
+			assert.Equal(t, 2*time.Second, cfg.PasswordHashWait)
+			assert.Equal(t, 5, cfg.LoginMaxFailures)
+			assert.Equal(t, 15*time.Minute, cfg.LoginFailureWindow)
 			assert.Empty(t, cfg.Version)
 		})
 	}
@@ -194,6 +198,16 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "production 32-char secret", env: prod(map[string]string{"JWT_SECRET": strings.Repeat("x", 32)}), check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, strings.Repeat("x", 32), cfg.JWTSecret.Reveal())
 		}},
+
+		// Password hashing and the per-account login guard
+		{name: "hashing and login guard set", env: map[string]string{"PASSWORD_HASH_MEMORY_MIB": "256", "PASSWORD_HASH_WAIT_MS": "500", "LOGIN_MAX_FAILURES": "0", "LOGIN_FAILURE_WINDOW_SECONDS": "60"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 256, cfg.PasswordHashMemoryMiB)
+			assert.Equal(t, 500*time.Millisecond, cfg.PasswordHashWait)
+			assert.Zero(t, cfg.LoginMaxFailures, "0 turns the guard off")
+			assert.Equal(t, time.Minute, cfg.LoginFailureWindow)
+		}},
+		{name: "hashing and login guard out of range", env: map[string]string{"PASSWORD_HASH_MEMORY_MIB": "-1", "PASSWORD_HASH_WAIT_MS": "0", "LOGIN_MAX_FAILURES": "many", "LOGIN_FAILURE_WINDOW_SECONDS": "0"},
+			wantProblems: []string{"PASSWORD_HASH_MEMORY_MIB", "PASSWORD_HASH_WAIT_MS", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW_SECONDS"}},
 
 		// AUTH_ALLOW_EMAIL_LOGIN
 		{name: "production defaults email login off", env: prod(nil), check: func(t *testing.T, cfg app.Config) {

@@ -21,6 +21,8 @@ type limits struct {
 	// shared is true when limiter and cooldowns are shared through Redis.
 	shared    bool
 	cooldowns ports.CooldownStore
+	// guard counts password attempts per account: shared like limiter.
+	guard ports.LoginGuard
 	// redis is pinged by /ready; nil without Redis.
 	redis ports.Pinger
 	close func()
@@ -30,15 +32,15 @@ type limits struct {
 // it, shared through Redis by every instance, falling back to the
 // in-process limiter while Redis is unreachable when RATE_LIMIT_FAIL_OPEN.
 func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.Logger) limits {
-	local := memory.NewRateLimiter(clock)
+	local, localGuard := memory.NewRateLimiter(clock), memory.NewLoginGuard(clock)
 	if cfg.RedisURL == "" {
 		logger.Info("rate limits are kept in process (set REDIS_URL to share them between instances)")
-		return limits{limiter: local, close: func() {}}
+		return limits{limiter: local, guard: localGuard, close: func() {}}
 	}
 	client, err := redislimit.Open(ctx, cfg.RedisURL.Reveal())
 	if client == nil {
 		logger.Error("REDIS_URL cannot be used: rate limits are kept in process", "error", err)
-		return limits{limiter: local, close: func() {}}
+		return limits{limiter: local, guard: localGuard, close: func() {}}
 	}
 	if err != nil {
 		// Start anyway: the fallback keeps serving and reconnects by itself.
@@ -46,8 +48,10 @@ func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.
 	}
 	shared := redislimit.New(client)
 	logger.Info("rate limits are shared through redis", "redis", RedactURL(cfg.RedisURL.Reveal()), "fail_open", cfg.RateLimitFailOpen)
+	limiter := ratelimit.NewFallback(shared, local, cfg.RateLimitFailOpen, logger, clock)
 	return limits{
-		limiter:   ratelimit.NewFallback(shared, local, cfg.RateLimitFailOpen, logger, clock),
+		limiter:   limiter,
+		guard:     ratelimit.NewGuardFallback(redislimit.NewLoginGuard(client), localGuard, limiter),
 		shared:    true,
 		cooldowns: redislimit.NewCooldownStore(client),
 		redis:     shared,

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/genzai/genzai/adapters/argon2id"
 )
 
 // configVars are the variables the README's configuration table documents.
@@ -31,7 +33,7 @@ func configVars(t *testing.T) map[string]bool {
 }
 
 // Variables the manifests may set that are not genzai's own settings.
-var foreignVars = map[string]bool{"GOMEMLIMIT": true}
+var foreignVars = map[string]bool{"GOMEMLIMIT": true, "GOMAXPROCS": true}
 
 func readYAML(t *testing.T, path string) []map[string]any {
 	t.Helper()
@@ -152,6 +154,41 @@ func TestKubernetesManifests(t *testing.T) {
 	assert.Less(t, shutdown, grace)
 	assert.Equal(t, "production", cm["ENV"])
 	assert.Equal(t, "8000", cm["PORT"])
+
+	// Password hashing fits the container: a CPU limit bounds GOMAXPROCS
+	// (the hasher runs at most one hash per P), GOMAXPROCS and GOMEMLIMIT
+	// follow the limits, and the hashes allowed at once fit in the share of
+	// the memory limit the hasher budgets for (argon2id.BudgetShare).
+	limits := dig(t, c, "resources", "limits").(map[string]any)
+	cpu, ok := limits["cpu"].(string)
+	require.True(t, ok, "the container has a CPU limit, quoted: %v", limits["cpu"])
+	cpus, err := strconv.Atoi(cpu)
+	require.NoError(t, err, "a whole number of CPUs, so GOMAXPROCS equals it")
+	memory, ok := limits["memory"].(string)
+	require.True(t, ok)
+	require.True(t, strings.HasSuffix(memory, "Gi") || strings.HasSuffix(memory, "Mi"), memory)
+	mib, err := strconv.Atoi(memory[:len(memory)-2])
+	require.NoError(t, err)
+	if strings.HasSuffix(memory, "Gi") {
+		mib *= 1024
+	}
+	env := map[string]string{}
+	for _, e := range dig(t, c, "env").([]any) {
+		m := e.(map[string]any)
+		name := m["name"].(string)
+		assert.True(t, vars[name] || foreignVars[name], "env: %s is a documented setting", name)
+		if ref, ok := m["valueFrom"].(map[string]any)["resourceFieldRef"].(map[string]any); ok {
+			env[name] = ref["resource"].(string)
+		}
+	}
+	assert.Equal(t, "limits.cpu", env["GOMAXPROCS"])
+	assert.Equal(t, "limits.memory", env["GOMEMLIMIT"])
+	_, override := cm["PASSWORD_HASH_MEMORY_MIB"]
+	assert.False(t, override, "the hashing budget follows the memory limit")
+	perHash := int(argon2id.DefaultParams.MemoryKiB / 1024)
+	bound := argon2id.Bound(cpus, argon2id.Budget(0, argon2id.MemoryLimit{Bytes: int64(mib) << 20}), argon2id.DefaultParams.MemoryKiB)
+	assert.LessOrEqual(t, bound*perHash*argon2id.BudgetShare, mib, "hashing holds at most a quarter of the memory limit")
+	assert.Equal(t, cpus, bound, "the memory budget leaves every CPU a hash (else CPUs idle while logins queue)")
 
 	for name := range cm {
 		assert.True(t, vars[name], "ConfigMap: %s is a documented setting", name)

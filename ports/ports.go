@@ -168,6 +168,21 @@ type CooldownStore interface {
 	Until(ctx context.Context, names []string) ([]time.Time, error)
 }
 
+// LoginGuard counts password attempts per account (domain.LoginBackoff
+// describes the rule), so that guesses spread over many addresses still
+// meet a limit. Implementations are exact under concurrency, and across
+// instances when shared: no interleaving of attempts escapes a lock.
+type LoginGuard interface {
+	// Attempt counts one password attempt on key unless key is locked;
+	// then it is refused with the time the lock has left. A rule that is
+	// not Enabled allows everything without counting. Errors:
+	// CodeUnavailable (the store did not answer).
+	Attempt(ctx context.Context, key string, rule domain.LoginBackoff) (domain.LoginAttempt, error)
+	// Reset forgets key's count and lock, after a successful login.
+	// Errors: CodeUnavailable.
+	Reset(ctx context.Context, key string) error
+}
+
 // Searcher searches the web.
 type Searcher interface {
 	// Search returns at most max results for query, best first; an empty

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -40,15 +42,63 @@ const (
 )
 
 // Hasher hashes and verifies passwords. At most `concurrency` hashes run at
-// once: each holds MemoryKiB of memory, and a login burst must not exhaust RAM.
+// once: each holds MemoryKiB of memory, and a login burst must not exhaust
+// RAM (see Bound for choosing it). A hash that finds every slot taken waits
+// at most Options.Wait, so that a flood of logins gets a quick 503 instead
+// of queueing everyone behind it.
 type Hasher struct {
 	params Params
 	slots  chan struct{}
+	wait   time.Duration
+	kdf    KDF
 }
 
-// New returns a Hasher with the given parameters and concurrency bound.
+// KDF derives a key the way argon2.IDKey does.
+type KDF func(password, salt []byte, iterations, memoryKiB uint32, parallelism uint8, keyLen uint32) []byte
+
+// Options tune a Hasher beyond its cost parameters.
+type Options struct {
+	// Concurrency bounds the hashes running at once; below 1 means 1.
+	Concurrency int
+	// Wait bounds how long a hash waits for a free slot before failing
+	// with ErrBusy; 0 waits as long as the context allows.
+	Wait time.Duration
+	// KDF replaces argon2.IDKey; nil is argon2.IDKey. Tests count the
+	// derivations running at once through it.
+	KDF KDF
+}
+
+// BusyRetryAfter is what a hash refused for want of a slot tells the client
+// to wait: the queue drains at several hashes a second per core.
+const BusyRetryAfter = time.Second
+
+// New returns a Hasher with the given parameters and concurrency bound,
+// waiting for a slot as long as the context allows.
 func New(p Params, concurrency int) *Hasher {
-	return &Hasher{params: p, slots: make(chan struct{}, max(concurrency, 1))}
+	return NewWithOptions(p, Options{Concurrency: concurrency})
+}
+
+// NewWithOptions returns a Hasher with the given parameters and options.
+func NewWithOptions(p Params, o Options) *Hasher {
+	kdf := o.KDF
+	if kdf == nil {
+		kdf = argon2.IDKey
+	}
+	return &Hasher{params: p, slots: make(chan struct{}, max(o.Concurrency, 1)), wait: max(o.Wait, 0), kdf: kdf}
+}
+
+// Concurrency is the most hashes the Hasher runs at once.
+func (h *Hasher) Concurrency() int { return cap(h.slots) }
+
+// ErrBusy is the cause (errors.Is) of a hash refused because every slot
+// stayed taken for the whole wait.
+var ErrBusy = errors.New("every password hashing slot is taken")
+
+// busy is the error of a hash that found no free slot in time: 503 with a
+// Retry-After, the same for register, login and every password check.
+func busy() error {
+	return &domain.Error{Code: domain.CodeUnavailable, Message: "Too many sign-ins at once; try again shortly",
+		Err: ErrBusy, RetryAfter: BusyRetryAfter}
 }
 
 // Hash implements ports.PasswordHasher.
@@ -86,13 +136,34 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("wait for hashing slot: %w", err)
 	}
-	select {
-	case h.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for hashing slot: %w", ctx.Err())
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
 	}
 	defer func() { <-h.slots }()
-	return argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen), nil
+	return h.kdf([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen), nil
+}
+
+// acquire takes a slot, waiting at most h.wait (when set) and never past ctx.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	var expired <-chan time.Time
+	if h.wait > 0 {
+		t := time.NewTimer(h.wait)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for hashing slot: %w", ctx.Err())
+	case <-expired:
+		return busy()
+	}
 }
 
 var errMalformed = errors.New("malformed argon2id hash")

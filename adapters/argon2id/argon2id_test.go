@@ -4,18 +4,23 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/argon2"
 
 	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/domain"
 )
 
 // cheap keeps tests fast; only the DefaultParams tests pay the real cost.
@@ -351,28 +356,59 @@ func TestVerifyMalformedHash(t *testing.T) {
 	}
 }
 
+// peakKDF is a KDF that records how many derivations run at once. Each
+// holds its slot for hold, long enough that callers pile up behind a bound.
+type peakKDF struct {
+	hold          time.Duration
+	running, peak atomic.Int32
+	calls         atomic.Int32
+}
+
+func (k *peakKDF) derive(password, salt []byte, iterations, memoryKiB uint32, parallelism uint8, keyLen uint32) []byte {
+	n := k.running.Add(1)
+	defer k.running.Add(-1)
+	k.calls.Add(1)
+	for {
+		p := k.peak.Load()
+		if n <= p || k.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(k.hold)
+	return argon2.IDKey(password, salt, iterations, memoryKiB, parallelism, keyLen)
+}
+
+// TestNewConcurrencyBound counts the hashes running at once: never more
+// than the bound, and exactly the bound when callers outnumber it (so a
+// Hasher that serialised everything would fail too).
 func TestNewConcurrencyBound(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
 		concurrency int
 		callers     int
+		wantPeak    int32
 	}{
-		{name: "zero is treated as one", concurrency: 0, callers: 4},
-		{name: "negative is treated as one", concurrency: -3, callers: 4},
-		{name: "fewer slots than callers", concurrency: 2, callers: 16},
-		{name: "more slots than callers", concurrency: 32, callers: 8},
+		{name: "zero is treated as one", concurrency: 0, callers: 4, wantPeak: 1},
+		{name: "negative is treated as one", concurrency: -3, callers: 4, wantPeak: 1},
+		{name: "fewer slots than callers", concurrency: 2, callers: 16, wantPeak: 2},
+		{name: "three slots", concurrency: 3, callers: 12, wantPeak: 3},
+		{name: "more slots than callers", concurrency: 32, callers: 8, wantPeak: 8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			h := argon2id.New(cheap, tc.concurrency)
+			kdf := &peakKDF{hold: 20 * time.Millisecond}
+			h := argon2id.NewWithOptions(cheap, argon2id.Options{Concurrency: tc.concurrency, KDF: kdf.derive})
+			assert.Equal(t, max(tc.concurrency, 1), h.Concurrency())
+			start := make(chan struct{})
 			var wg sync.WaitGroup
 			errs := make([]error, tc.callers)
 			oks := make([]bool, tc.callers)
 			for i := range tc.callers {
 				wg.Go(func() {
+					<-start
 					password := fmt.Sprintf("password-%d", i)
 					encoded, err := h.Hash(ctx, password)
 					if err != nil {
@@ -382,11 +418,134 @@ func TestNewConcurrencyBound(t *testing.T) {
 					oks[i], errs[i] = h.Verify(ctx, password, encoded)
 				})
 			}
+			close(start)
 			wg.Wait()
 			for i := range tc.callers {
 				assert.NoError(t, errs[i], "caller %d", i)
 				assert.True(t, oks[i], "caller %d", i)
 			}
+			assert.Equal(t, int32(2*tc.callers), kdf.calls.Load(), "every hash and verification derived once")
+			assert.Equal(t, tc.wantPeak, kdf.peak.Load(), "hashes running at once")
+		})
+	}
+}
+
+// TestBusyAfterWait fills every slot with slow hashes: another hash is
+// refused after the wait, quickly, with a 503-class error and a
+// Retry-After, and hashing works again once the slots free up.
+func TestBusyAfterWait(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var running atomic.Int32
+	blocking := func(password, salt []byte, iterations, memoryKiB uint32, parallelism uint8, keyLen uint32) []byte {
+		if string(password) == "slow" {
+			running.Add(1)
+			<-release
+		}
+		return argon2.IDKey(password, salt, iterations, memoryKiB, parallelism, keyLen)
+	}
+	const wait = 100 * time.Millisecond
+	h := argon2id.NewWithOptions(cheap, argon2id.Options{Concurrency: 2, Wait: wait, KDF: blocking})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			_, err := h.Hash(ctx, "slow")
+			assert.NoError(t, err)
+		})
+	}
+	require.Eventually(t, func() bool { return running.Load() == 2 }, 5*time.Second, time.Millisecond)
+
+	for _, op := range []string{"hash", "verify"} {
+		began := time.Now()
+		var err error
+		if op == "hash" {
+			_, err = h.Hash(ctx, "fast")
+		} else {
+			_, err = h.Verify(ctx, "fast", encode(64, 1, 1, []byte("saltsaltsaltsalt"), make([]byte, 32)))
+		}
+		took := time.Since(began)
+		require.Error(t, err, op)
+		assert.ErrorIs(t, err, argon2id.ErrBusy, op)
+		assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), op)
+		assert.Equal(t, argon2id.BusyRetryAfter, domain.RetryAfter(err), op)
+		assert.GreaterOrEqual(t, took, wait, op)
+		assert.Less(t, took, wait+time.Second, "%s: refused after the wait, not the request timeout", op)
+	}
+
+	close(release)
+	wg.Wait()
+	_, err := h.Hash(ctx, "fast")
+	assert.NoError(t, err, "slots free again")
+}
+
+func TestMemorySourcesLimit(t *testing.T) {
+	t.Parallel()
+	const gib = 1 << 30
+	noFile := func(string) ([]byte, error) { return nil, os.ErrNotExist }
+	files := func(m map[string]string) func(string) ([]byte, error) {
+		return func(name string) ([]byte, error) {
+			if v, ok := m[name]; ok {
+				return []byte(v), nil
+			}
+			return nil, os.ErrNotExist
+		}
+	}
+	unset := func() int64 { return math.MaxInt64 }
+	goLimit := func(n int64) func() int64 { return func() int64 { return n } }
+	const v2, v1 = "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+	tests := []struct {
+		name string
+		src  argon2id.MemorySources
+		want argon2id.MemoryLimit
+	}{
+		{"nothing known", argon2id.MemorySources{ReadFile: noFile, GoMemLimit: unset}, argon2id.MemoryLimit{}},
+		{"cgroup v2", argon2id.MemorySources{ReadFile: files(map[string]string{v2: "1073741824\n"}), GoMemLimit: unset}, argon2id.MemoryLimit{Bytes: gib, Source: "cgroup v2"}},
+		{"cgroup v2 unlimited", argon2id.MemorySources{ReadFile: files(map[string]string{v2: "max\n", v1: "536870912"}), GoMemLimit: unset}, argon2id.MemoryLimit{}},
+		{"cgroup v1", argon2id.MemorySources{ReadFile: files(map[string]string{v1: "536870912\n"}), GoMemLimit: unset}, argon2id.MemoryLimit{Bytes: gib / 2, Source: "cgroup v1"}},
+		{"cgroup v1 unlimited", argon2id.MemorySources{ReadFile: files(map[string]string{v1: "9223372036854771712\n"}), GoMemLimit: unset}, argon2id.MemoryLimit{}},
+		{"garbage is ignored", argon2id.MemorySources{ReadFile: files(map[string]string{v2: "lots"}), GoMemLimit: unset}, argon2id.MemoryLimit{}},
+		{"GOMEMLIMIT alone", argon2id.MemorySources{ReadFile: noFile, GoMemLimit: goLimit(2 * gib)}, argon2id.MemoryLimit{Bytes: 2 * gib, Source: "GOMEMLIMIT"}},
+		{"GOMEMLIMIT below the cgroup", argon2id.MemorySources{ReadFile: files(map[string]string{v2: "1073741824"}), GoMemLimit: goLimit(gib / 4)}, argon2id.MemoryLimit{Bytes: gib / 4, Source: "GOMEMLIMIT"}},
+		{"cgroup below GOMEMLIMIT", argon2id.MemorySources{ReadFile: files(map[string]string{v2: "1073741824"}), GoMemLimit: goLimit(4 * gib)}, argon2id.MemoryLimit{Bytes: gib, Source: "cgroup v2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, tc.src.Limit())
+		})
+	}
+	// The real sources answer without error on any machine.
+	assert.GreaterOrEqual(t, argon2id.MemorySources{}.Limit().Bytes, int64(0))
+}
+
+// TestBound reproduces the case: 16 CPUs, a 1 GiB limit and 64 MiB
+// hashes allowed 16 at once (1 GiB of hashing alone); now a quarter of the
+// limit, 4 hashes.
+func TestBound(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	perHash := argon2id.DefaultParams.MemoryKiB
+	tests := []struct {
+		name     string
+		procs    int
+		override int64
+		limit    int64
+		want     int
+	}{
+		{"the issue's 16-CPU node with 1 GiB", 16, 0, 1024 * mib, 4},
+		{"CPUs bind first", 2, 0, 1024 * mib, 2},
+		{"no memory limit known: one per CPU", 16, 0, 0, 16},
+		{"override wins over the limit", 16, 128 * mib, 1024 * mib, 2},
+		{"override larger than the limit's share", 16, 512 * mib, 1024 * mib, 8},
+		{"budget below one hash still allows one", 16, 0, 100 * mib, 1},
+		{"zero CPUs is one", 0, 0, 0, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			budget := argon2id.Budget(tc.override, argon2id.MemoryLimit{Bytes: tc.limit})
+			assert.Equal(t, tc.want, argon2id.Bound(tc.procs, budget, perHash))
 		})
 	}
 }

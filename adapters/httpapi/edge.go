@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -186,6 +187,27 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 // routes' stricter budget: a stolen token must not buy unlimited guesses.
 const passwordRoute = "/api/v1/me/password"
 
+// AddressKey names a client address in every per-address limit: an IPv4
+// address as itself (an IPv4-mapped IPv6 address too, so that a dual-stack
+// listener counts it once), an IPv6 address by its /64. One subscriber or
+// host usually holds a whole /64 and could otherwise take a fresh budget
+// per address. Anything that is not an address is returned as it is.
+func AddressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
 // rateLimitExempt are the routes probes and scrapers hit.
 var rateLimitExempt = map[string]bool{"/health": true, "/ready": true, "/metrics": true}
 
@@ -201,7 +223,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		if strings.HasPrefix(c.Path(), "/api/v1/auth/") || c.Path() == passwordRoute {
 			scope, rate = "auth", s.cfg.Edge.AuthRate
 		}
-		key := scope + ":" + c.RealIP()
+		key := scope + ":" + AddressKey(c.RealIP())
 		d, err := lim.Allow(c.Request().Context(), key, rate)
 		if err != nil {
 			return &domain.Error{Code: domain.CodeUnavailable, Message: "Rate limiter unavailable", Err: err}

@@ -16,3 +16,10 @@ func TestCooldownStoreContract(t *testing.T) {
 		return memory.NewCooldownStore(clock), clock.Advance
 	})
 }
+
+func TestLoginGuardContract(t *testing.T) {
+	portstest.RunLoginGuard(t, func(*testing.T) (ports.LoginGuard, func(time.Duration)) {
+		clock := memory.NewClock(time.Now())
+		return memory.NewLoginGuard(clock), clock.Advance
+	})
+}

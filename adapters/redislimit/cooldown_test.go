@@ -3,6 +3,8 @@ package redislimit_test
 import (
 	"context"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +25,62 @@ func TestCooldownStoreContract(t *testing.T) {
 		// Until judges by the wall clock: the suite waits for real.
 		return redislimit.NewCooldownStore(open(t, url)), time.Sleep
 	})
+}
+
+func TestLoginGuardContract(t *testing.T) {
+	url := redistest.NewURL(t)
+	portstest.RunLoginGuard(t, func(t *testing.T) (ports.LoginGuard, func(time.Duration)) {
+		// Locks are timed by the Redis server's clock: the suite waits for real.
+		return redislimit.NewLoginGuard(open(t, url)), time.Sleep
+	})
+}
+
+// TestInstancesShareLoginGuard has two instances, each with its own pool,
+// guess at one account concurrently: together they get exactly the rule's
+// attempts, and a success on one unlocks it for both.
+func TestInstancesShareLoginGuard(t *testing.T) {
+	t.Parallel()
+	url := redistest.NewURL(t)
+	ctx := context.Background()
+	one, two := redislimit.NewLoginGuard(open(t, url)), redislimit.NewLoginGuard(open(t, url))
+	k := redistest.UniqueKey("account")
+	rule := domain.LoginBackoff{MaxFailures: 5, Base: time.Minute, Max: time.Hour, Window: time.Minute}
+	t.Cleanup(func() { _ = one.Reset(context.Background(), k) })
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 30 {
+		g := []*redislimit.LoginGuard{one, two}[i%2]
+		wg.Go(func() {
+			a, err := g.Attempt(ctx, k, rule)
+			assert.NoError(t, err)
+			if a.Allowed {
+				allowed.Add(1)
+			} else {
+				assert.InDelta(t, time.Minute, a.RetryAfter, float64(5*time.Second))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(5), allowed.Load())
+	require.NoError(t, two.Reset(ctx, k))
+	a, err := one.Attempt(ctx, k, rule)
+	require.NoError(t, err)
+	assert.True(t, a.Allowed)
+}
+
+func TestLoginGuardUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	client, err := redislimit.Open(context.Background(), "redis://"+addr+"/0")
+	require.Error(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	g := redislimit.NewLoginGuard(client)
+	_, err = g.Attempt(context.Background(), "k", domain.DefaultLoginBackoff)
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(g.Reset(context.Background(), "k")))
 }
 
 func TestInstancesShareCooldowns(t *testing.T) {

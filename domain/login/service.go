@@ -5,8 +5,11 @@ package login
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -30,6 +33,11 @@ type Config struct {
 	// Mail turns on email verification and password reset by mail; a nil
 	// Mail.Mailer leaves both off (accounts are usable at once).
 	Mail MailConfig
+	// Guard counts password attempts per account under Backoff, whatever
+	// address they come from; nil turns the per-account limit off.
+	Guard ports.LoginGuard
+	// Backoff is the per-account rule the Guard applies.
+	Backoff domain.LoginBackoff
 }
 
 // Token is an issued access token.
@@ -46,9 +54,12 @@ type Service struct {
 	clock  ports.Clock
 	cfg    Config
 
-	// dummyHash is verified against when an account has no usable password
-	// so that every failed login costs the same hashing time.
-	dummyHash func() (string, error)
+	// dummyMu guards dummy, the hash verified against when an account has
+	// no usable password so that every failed login costs the same hashing
+	// time. It is made on first need and kept only once made: a first
+	// attempt refused for want of a hashing slot must not be remembered.
+	dummyMu sync.Mutex
+	dummy   string
 
 	// links signs and checks mailed links; nil without Mail.
 	links *linkSigner
@@ -62,17 +73,31 @@ func New(users ports.UserStore, hasher ports.PasswordHasher, tokens ports.TokenI
 	if cfg.Mail.Mailer != nil {
 		s.links = newLinkSigner(cfg.Mail.Secret)
 	}
-	s.dummyHash = sync.OnceValues(func() (string, error) {
-		return hasher.Hash(context.Background(), rand.Text())
-	})
 	return s
 }
 
 var (
+	// errInvalidCredentials answers a wrong email, a wrong password and a
+	// disabled account alike, so that none reveals which it was.
 	errInvalidCredentials = domain.Errorf(domain.CodeUnauthorized, "Invalid email or password")
 	errDisabled           = domain.Errorf(domain.CodeForbidden, "Account is disabled")
 	errWrongPassword      = domain.Errorf(domain.CodeUnauthorized, "Current password is incorrect")
 )
+
+// dummyHash returns the hash failed logins verify against, making it once.
+func (s *Service) dummyHash(ctx context.Context) (string, error) {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummy == "" {
+		// Detached from the request, which may end while others wait on it.
+		h, err := s.hasher.Hash(context.WithoutCancel(ctx), rand.Text())
+		if err != nil {
+			return "", err
+		}
+		s.dummy = h
+	}
+	return s.dummy, nil
+}
 
 // Register creates an account with a password, never an admin. With Mail it
 // mails a verification link; a mail that cannot be sent is logged and the
@@ -103,9 +128,11 @@ func (s *Service) Register(ctx context.Context, email, password string) (domain.
 }
 
 // Login checks credentials and issues an access token. A nil password asks
-// for email-only login. Wrong email and wrong password fail alike, after the
-// same hashing work.
-// Errors: CodeInvalid, CodeUnauthorized, CodeForbidden, CodeUnavailable.
+// for email-only login. Wrong email, wrong password and a disabled account
+// fail alike, after the same hashing work. Password attempts on an account
+// that failed too often are refused before any hashing (CodeRateLimited,
+// with RetryAfter), its owner's included.
+// Errors: CodeInvalid, CodeUnauthorized, CodeRateLimited, CodeUnavailable.
 func (s *Service) Login(ctx context.Context, email string, password *string) (Token, error) {
 	email, err := domain.NormalizeEmail(email)
 	if err != nil {
@@ -115,13 +142,10 @@ func (s *Service) Login(ctx context.Context, email string, password *string) (To
 	if password == nil {
 		u, err = s.emailOnly(ctx, email)
 	} else {
-		u, err = s.checkPassword(ctx, email, *password)
+		u, err = s.guardedCheck(ctx, email, *password)
 	}
 	if err != nil {
 		return Token{}, err
-	}
-	if u.Disabled {
-		return Token{}, errDisabled
 	}
 	now := s.clock.Now()
 	u, err = s.users.RecordLogin(ctx, u.ID, now)
@@ -131,10 +155,50 @@ func (s *Service) Login(ctx context.Context, email string, password *string) (To
 	return s.issue(u, now)
 }
 
-func (s *Service) checkPassword(ctx context.Context, email, password string) (domain.User, error) {
+// guardedCheck checks a password under the per-account guard: the attempt
+// is counted (or refused) before any hashing, and a success forgets the
+// account's failures.
+func (s *Service) guardedCheck(ctx context.Context, email, password string) (domain.User, error) {
 	if len(password) == 0 {
 		return domain.User{}, domain.Errorf(domain.CodeInvalid, "password: must not be empty")
 	}
+	if s.cfg.Guard == nil || !s.cfg.Backoff.Enabled() {
+		return s.checkPassword(ctx, email, password)
+	}
+	// Unknown emails are counted too, so that a lock says nothing about
+	// whether an account exists.
+	key := accountKey(email)
+	a, err := s.cfg.Guard.Attempt(ctx, key, s.cfg.Backoff)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("count login attempt: %w", err)
+	}
+	if !a.Allowed {
+		secs := max(int(math.Ceil(a.RetryAfter.Seconds())), 1)
+		return domain.User{}, &domain.Error{Code: domain.CodeRateLimited,
+			Message:    fmt.Sprintf("Too many failed logins for this account; try again in %d s", secs),
+			RetryAfter: time.Duration(secs) * time.Second}
+	}
+	u, err := s.checkPassword(ctx, email, password)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if err := s.cfg.Guard.Reset(ctx, key); err != nil {
+		return domain.User{}, fmt.Errorf("reset login failures: %w", err)
+	}
+	return u, nil
+}
+
+// accountKey names an account in the login guard's store by a hash of its
+// normalised email, so that the store holds no addresses.
+func accountKey(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return hex.EncodeToString(sum[:16])
+}
+
+// checkPassword returns the account whose password this is; every failure,
+// a disabled account included, is errInvalidCredentials after one
+// verification.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (domain.User, error) {
 	u, err := s.users.UserByEmail(ctx, email)
 	switch {
 	case domain.ErrorCode(err) == domain.CodeNotFound:
@@ -148,7 +212,9 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (do
 	if err != nil {
 		return domain.User{}, fmt.Errorf("verify password: %w", err)
 	}
-	if !ok {
+	if !ok || u.Disabled {
+		// A disabled account answers like a wrong password: a right one
+		// must not confirm it to whoever guessed it.
 		return domain.User{}, errInvalidCredentials
 	}
 	return u, nil
@@ -157,7 +223,7 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (do
 // failAfterDummyVerify spends the time a real verification would, then
 // answers invalid credentials.
 func (s *Service) failAfterDummyVerify(ctx context.Context, password string) error {
-	hash, err := s.dummyHash()
+	hash, err := s.dummyHash(ctx)
 	if err != nil {
 		return fmt.Errorf("dummy hash: %w", err)
 	}
@@ -182,8 +248,9 @@ func (s *Service) emailOnly(ctx context.Context, email string) (domain.User, err
 	if err != nil {
 		return domain.User{}, fmt.Errorf("find or create user: %w", err)
 	}
-	if u.HasPassword() {
-		// An account with a password must never be entered without it.
+	if u.HasPassword() || u.Disabled {
+		// An account with a password must never be entered without it; a
+		// disabled one answers like any refused login.
 		return domain.User{}, errInvalidCredentials
 	}
 	return u, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/genzai/genzai/adapters/argon2id"
 	"github.com/genzai/genzai/adapters/jwt"
@@ -179,13 +180,138 @@ func TestDisabledAccounts(t *testing.T) {
 	tok, err := f.svc.Login(ctx, "ada@example.com", ptr(password))
 	require.NoError(t, err)
 	require.NoError(t, f.store.UpdateUser(u.ID, func(u *domain.User) { u.Disabled = true }))
+	_, err = f.store.CreateUser(ctx, domain.NewUser{Email: "nopw@example.com"})
+	require.NoError(t, err)
+	nopw, err := f.store.UserByEmail(ctx, "nopw@example.com")
+	require.NoError(t, err)
+	require.NoError(t, f.store.UpdateUser(nopw.ID, func(u *domain.User) { u.Disabled = true }))
 
-	_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
-	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
-	_, err = f.svc.Login(ctx, "ada@example.com", ptr("wrong password"))
-	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "a wrong password does not reveal that the account is disabled")
+	before := f.hasher.verifies.Load()
+	_, right := f.svc.Login(ctx, "ada@example.com", ptr(password))
+	_, wrong := f.svc.Login(ctx, "ada@example.com", ptr("wrong password"))
+	assert.Equal(t, int32(2), f.hasher.verifies.Load()-before, "the same hashing work")
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(right), "a right password does not reveal that the account is disabled")
+	assert.Equal(t, wrong, right, "the very same error as a wrong password")
+	_, err = f.svc.Login(ctx, "nopw@example.com", nil)
+	assert.Equal(t, wrong, err, "nor does email-only login")
 	_, err = f.svc.Authenticate(ctx, tok.AccessToken)
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err), "existing tokens stop working")
+}
+
+// guardedFixture has a per-account guard on a fake clock: 3 attempts, then
+// 1 s doubling.
+func guardedFixture(t *testing.T) fixture {
+	t.Helper()
+	f := newFixture(t, false)
+	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		TokenTTL: time.Hour,
+		Guard:    memory.NewLoginGuard(f.clock),
+		Backoff:  domain.LoginBackoff{MaxFailures: 3, Base: time.Second, Max: time.Minute, Window: time.Hour},
+	})
+	return f
+}
+
+func TestLoginGuardLocksAccount(t *testing.T) {
+	t.Parallel()
+	f := guardedFixture(t)
+	_, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := f.svc.Login(ctx, "ada@example.com", ptr("wrong password"))
+		require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "attempt %d", i+1)
+	}
+	before := f.hasher.verifies.Load()
+	_, err = f.svc.Login(ctx, "ADA@example.com", ptr(password))
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "the owner's right password is refused too, whatever the email's case")
+	assert.Equal(t, "Too many failed logins for this account; try again in 1 s", domain.ErrorMessage(err))
+	assert.Equal(t, time.Second, domain.RetryAfter(err))
+	assert.Equal(t, before, f.hasher.verifies.Load(), "refused before any hashing")
+
+	f.clock.Advance(time.Second)
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr("wrong again"))
+	require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+	assert.Equal(t, "Too many failed logins for this account; try again in 2 s", domain.ErrorMessage(err), "the lock doubled")
+
+	f.clock.Advance(2 * time.Second)
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+	require.NoError(t, err, "the right password once the lock ends")
+	for i := range 3 {
+		_, err := f.svc.Login(ctx, "ada@example.com", ptr("wrong password"))
+		assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "a success forgot the failures: attempt %d", i+1)
+	}
+}
+
+func TestLoginGuardCountsUnknownEmails(t *testing.T) {
+	t.Parallel()
+	f := guardedFixture(t)
+	_, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	answers := map[string][]string{}
+	for _, email := range []string{"ada@example.com", "ghost@example.com"} {
+		for range 4 {
+			_, err := f.svc.Login(ctx, email, ptr("wrong password"))
+			answers[email] = append(answers[email], string(domain.ErrorCode(err))+": "+domain.ErrorMessage(err))
+		}
+	}
+	assert.Equal(t, answers["ada@example.com"], answers["ghost@example.com"], "a lock does not tell whether the account exists")
+	assert.Equal(t, "rate_limited: Too many failed logins for this account; try again in 1 s", answers["ghost@example.com"][3])
+
+	_, err = f.svc.Login(ctx, "bob@example.com", ptr("wrong password"))
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "other accounts are not affected")
+}
+
+func TestLoginGuardUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		TokenTTL: time.Hour, Guard: brokenGuard{}, Backoff: domain.DefaultLoginBackoff,
+	})
+	_, err := f.svc.Login(ctx, "ada@example.com", ptr("a password"))
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
+	assert.Zero(t, f.hasher.verifies.Load(), "no hashing without a decision")
+}
+
+// brokenGuard is a guard whose store never answers.
+type brokenGuard struct{}
+
+func (brokenGuard) Attempt(context.Context, string, domain.LoginBackoff) (domain.LoginAttempt, error) {
+	return domain.LoginAttempt{}, domain.Errorf(domain.CodeUnavailable, "Login guard unavailable")
+}
+
+func (brokenGuard) Reset(context.Context, string) error {
+	return domain.Errorf(domain.CodeUnavailable, "Login guard unavailable")
+}
+
+// TestBusyHasherIsNotRemembered fills the only hashing slot while the
+// first unknown-email login makes the dummy hash: that login gets the
+// hasher's 503, and later ones work (the failure was not cached).
+func TestBusyHasherIsNotRemembered(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	held := make(chan struct{})
+	kdf := func(pw, salt []byte, it, mem uint32, par uint8, kl uint32) []byte {
+		if string(pw) == "hold the slot" {
+			close(held)
+			<-release
+		}
+		return argon2.IDKey(pw, salt, it, mem, par, kl)
+	}
+	h := argon2id.NewWithOptions(cheap, argon2id.Options{Concurrency: 1, Wait: 50 * time.Millisecond, KDF: kdf})
+	svc := login.New(memory.NewStore(), h, jwt.New(secret, "genzai"), memory.NewClock(now), login.Config{TokenTTL: time.Hour})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = h.Hash(ctx, "hold the slot")
+	}()
+	<-held
+	_, err := svc.Login(ctx, "ghost@example.com", ptr("a password"))
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
+	assert.ErrorIs(t, err, argon2id.ErrBusy)
+	close(release)
+	<-done
+	_, err = svc.Login(ctx, "ghost@example.com", ptr("a password"))
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
 }
 
 func TestEmailOnlyLogin(t *testing.T) {
