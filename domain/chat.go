@@ -267,7 +267,10 @@ type RequestRecord struct {
 	API           string
 	UserID        UserID
 	Tier          Tier
-	Provider      Provider // empty when no provider answered
+	// Provider, UpstreamModel and KeyIndex name the last attempt a provider
+	// accepted (its stream opened); Provider is empty when none did, and
+	// then, only then, the request's quota unit was refunded.
+	Provider      Provider
 	UpstreamModel string
 	KeyIndex      *int
 	Outcome       string
