@@ -2780,8 +2780,18 @@ type ClientInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -2827,8 +2837,18 @@ type ClientInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -2995,8 +3015,16 @@ type ClientInterface interface {
 	// endpoint) and returns clean results: redirect links unwrapped, ads
 	// and duplicates removed. Answers are cached in process for
 	// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-	// concurrent queries share one upstream request. Does not consume
-	// chat quota; rate limited like other routes.
+	// concurrent queries share one upstream request, which stops when
+	// every client asking for it has left. Failures and empty results are
+	// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+	// storm of one failing query does not reach the engine again.
+	//
+	// Each search consumes one request of the user's daily quota (the
+	// same count as chat), a cached answer included; it is refunded when
+	// the search engine fails (503 `search_unavailable`). Validation
+	// errors and a disabled search count nothing. The web search of a
+	// chat request is part of that request and costs no extra unit.
 	//
 	// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
 	WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3396,8 +3424,18 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -3453,8 +3491,18 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -3721,8 +3769,16 @@ func (c *Client) GetStatus(ctx context.Context, params *GetStatusParams, reqEdit
 // endpoint) and returns clean results: redirect links unwrapped, ads
 // and duplicates removed. Answers are cached in process for
 // WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-// concurrent queries share one upstream request. Does not consume
-// chat quota; rate limited like other routes.
+// concurrent queries share one upstream request, which stops when
+// every client asking for it has left. Failures and empty results are
+// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+// storm of one failing query does not reach the engine again.
+//
+// Each search consumes one request of the user's daily quota (the
+// same count as chat), a cached answer included; it is refunded when
+// the search engine fails (503 `search_unavailable`). Validation
+// errors and a disabled search count nothing. The web search of a
+// chat request is part of that request and costs no extra unit.
 //
 // Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
 func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5198,8 +5254,18 @@ type ClientWithResponsesInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -5245,8 +5311,18 @@ type ClientWithResponsesInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -5423,8 +5499,16 @@ type ClientWithResponsesInterface interface {
 	// endpoint) and returns clean results: redirect links unwrapped, ads
 	// and duplicates removed. Answers are cached in process for
 	// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-	// concurrent queries share one upstream request. Does not consume
-	// chat quota; rate limited like other routes.
+	// concurrent queries share one upstream request, which stops when
+	// every client asking for it has left. Failures and empty results are
+	// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+	// storm of one failing query does not reach the engine again.
+	//
+	// Each search consumes one request of the user's daily quota (the
+	// same count as chat), a cached answer included; it is refunded when
+	// the search engine fails (503 `search_unavailable`). Validation
+	// errors and a disabled search count nothing. The web search of a
+	// chat request is part of that request and costs no extra unit.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7141,10 +7225,7 @@ type WebSearchResponse401Headers struct {
 
 // WebSearchResponse429Headers the declared response headers of an HTTP 429 response for WebSearch
 type WebSearchResponse429Headers struct {
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
-	RetryAfter         *int
+	RetryAfter *int
 }
 
 type WebSearchResponse struct {
@@ -7159,7 +7240,7 @@ type WebSearchResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON429 the response for an HTTP 429 `application/json` response
-	JSON429 *RateLimited
+	JSON429 *ChatTooManyRequestsError
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -7191,7 +7272,7 @@ func (r WebSearchResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
-func (r WebSearchResponse) GetJSON429() *RateLimited {
+func (r WebSearchResponse) GetJSON429() *ChatTooManyRequestsError {
 	return r.JSON429
 }
 
@@ -8248,8 +8329,18 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -8301,8 +8392,18 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -8539,8 +8640,16 @@ func (c *ClientWithResponses) GetStatusWithResponse(ctx context.Context, params 
 // endpoint) and returns clean results: redirect links unwrapped, ads
 // and duplicates removed. Answers are cached in process for
 // WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-// concurrent queries share one upstream request. Does not consume
-// chat quota; rate limited like other routes.
+// concurrent queries share one upstream request, which stops when
+// every client asking for it has left. Failures and empty results are
+// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+// storm of one failing query does not reach the engine again.
+//
+// Each search consumes one request of the user's daily quota (the
+// same count as chat), a cached answer included; it is refunded when
+// the search engine fails (503 `search_unavailable`). Validation
+// errors and a disabled search count nothing. The web search of a
+// chat request is part of that request and costs no extra unit.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10514,7 +10623,7 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest RateLimited
+		var dest ChatTooManyRequestsError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10549,27 +10658,6 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers WebSearchResponse429Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14072,7 +14160,14 @@ func (response WebSearch403JSONResponse) VisitWebSearchResponse(w http.ResponseW
 	return err
 }
 
-type WebSearch429JSONResponse struct{ RateLimitedJSONResponse }
+type WebSearch429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type WebSearch429JSONResponse struct {
+	Body    ChatTooManyRequestsError
+	Headers WebSearch429ResponseHeaders
+}
 
 func (response WebSearch429JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
 
@@ -14081,15 +14176,6 @@ func (response WebSearch429JSONResponse) VisitWebSearchResponse(w http.ResponseW
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
 	if response.Headers.RetryAfter != nil {
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
@@ -16051,329 +16137,341 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
-	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
-	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
-	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
-	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
-	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
-	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
-	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
-	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
-	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
-	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
-	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
-	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
-	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
-	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
-	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
-	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
-	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
-	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
-	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
-	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
-	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
-	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
-	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
-	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
-	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
-	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
-	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
-	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
-	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
-	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
-	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
-	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
-	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
-	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
-	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
-	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
-	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
-	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
-	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
-	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
-	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
-	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
-	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
-	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
-	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
-	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
-	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
-	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
-	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
-	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
-	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
-	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
-	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
-	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
-	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
-	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
-	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
-	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
-	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
-	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
-	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
-	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
-	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
-	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
-	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
-	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
-	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
-	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
-	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
-	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
-	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
-	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
-	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
-	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
-	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
-	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
-	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
-	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
-	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
-	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
-	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
-	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
-	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
-	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
-	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
-	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
-	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
-	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
-	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
-	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
-	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
-	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
-	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
-	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
-	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
-	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
-	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
-	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
-	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
-	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
-	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
-	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
-	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
-	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
-	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
-	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
-	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
-	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
-	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
-	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
-	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
-	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
-	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
-	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
-	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
-	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
-	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
-	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
-	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
-	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
-	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
-	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
-	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
-	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
-	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
-	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
-	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
-	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
-	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
-	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
-	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
-	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
-	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
-	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
-	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
-	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
-	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
-	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
-	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
-	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
-	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
-	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
-	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
-	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
-	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
-	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
-	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
-	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
-	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
-	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
-	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
-	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
-	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
-	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
-	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
-	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
-	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
-	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
-	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
-	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
-	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
-	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
-	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
-	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
-	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
-	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
-	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
-	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
-	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
-	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
-	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
-	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
-	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
-	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
-	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
-	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
-	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
-	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
-	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
-	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
-	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
-	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
-	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
-	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
-	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
-	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
-	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
-	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
-	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
-	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
-	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
-	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
-	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
-	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
-	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
-	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
-	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
-	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
-	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
-	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
-	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
-	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
-	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
-	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
-	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
-	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
-	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
-	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
-	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
-	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
-	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
-	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
-	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
-	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
-	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
-	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
-	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
-	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
-	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
-	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
-	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
-	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
-	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
-	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
-	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
-	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
-	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
-	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
-	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
-	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
-	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
-	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
-	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
-	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
-	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
-	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
-	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
-	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
-	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
-	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
-	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
-	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
-	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
-	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
-	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
-	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
-	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
-	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
-	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
-	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
-	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
-	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
-	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
-	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
-	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
-	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
-	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
-	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
-	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
-	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
-	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
-	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
-	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
-	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
-	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
-	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
-	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
-	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
-	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
-	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
-	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
-	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
-	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
-	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
-	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
-	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
-	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
-	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
-	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
-	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
-	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
-	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
-	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
-	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
-	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
-	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
-	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
-	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
-	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
-	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
-	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
-	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
-	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
-	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
-	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
-	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
-	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
-	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
-	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
-	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
-	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
-	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
-	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
-	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
-	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
-	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
-	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
-	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
-	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
-	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
-	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
-	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
-	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
-	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
-	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
-	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
-	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
-	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
-	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
-	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
-	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
-	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
+	"7P3LchvJtjAGv0oGzhch8P8LEMCbJDB2fGZTlJq9deEmqa3uLcioRFUCyGYhE12ZRRKtYITfwDMPzsT+",
+	"JvbUQ4/9KOcF7Edw5FqZVVmFwo2U+nK+PhGnt1ioysvKlet++dKI5HQmBRNaNXpfGilTMykUgz++o/EF",
+	"+yVjSpu/Iik0E/BPOpslPKKaS/H0ZyWFecbu6HSWMHwzZo1eg4sbmvB4kNoxggZLU5k2eo0ZVepWpnGP",
+	"TDOlyZCR50RL0t19TqIJTWmkWaoaQcN+OeBxo9c4HHWj3XiPtfaHB7S1Hx3Grefs2aj1gnaG+Mv+qHEf",
+	"NFQ0YVNq1vFfUjZq9Br/9rTY41P8VT09haXc398HjZipKOUzs5tGr3E1YcTOS7giU5qMZDplcUAoGXGW",
+	"xOap3VpAZEr0hJHvpdJkwmjMUvOzkJoolt6wmDTDM3yXTIp3wp22WekrmQ55HDOxOXjhXGg85fBQZdMp",
+	"Tedu1TLTzEw/kimBdwwMb2iS+acyyictzuPYvExoFDGlYPM8ZfHD4G/gyRUdJixeXCGNIpkJgGv+0oYr",
+	"rP3yIev7OhhSs5McGWrOgVARw28RTZICR6RggAhnQrNU0ASnfNhdwxE8kLlHBB/8PrfpWJBMsLsZizSL",
+	"cSVHJGaa8kQRmjLCBcAFbktKEjkmmTC3SPvXMAYovZP6lcxE/CAACakHI/i6gNA7SahQtyxlcT7XLdcT",
+	"oifmjse/IwXSEy7GhKprFgMaxZIhyrA7rjSgmsWhAqueKADT+xkTx2cPpd2sQMElRHzKlKJj89tUxiwp",
+	"aPiImpUNaUJFxGKzRDWlqflkRlM6dR80goaez2rGHjALkU0hiDsFOF5YvrUNRTcrpGTKpkO8kXY5pBnC",
+	"ekMi6JQpwnVf3E6YINdC3oqd9TS/3RfFOTyAxtcdg08TiwOop4oW2iJLkhzUM5ZOuVJcim8J5Ws2f6KI",
+	"vBUIErcmDy0fQekWMTMneQVEFoheHTCQ2HwrQDyK5P3Ysre2dfbSA9s5nSeSxldSvqHpmD0OcDMcbKCl",
+	"HCQwnA9BOz8ZynhOtJQEXiHNhE+5Jt3O/vODZ4dkONdM7SyB7+9wr2G1XOFiDShpCchGtJlpnz7abV7x",
+	"KZPZI2mk26e2gy0Fp6ERKYsYN5KhQQM+ZX8wGMY8hmXSNOU3DNghF+Ti9B8fTi+vBldnb0/ff7gaXJ6e",
+	"vH/38vIIuY8UgkVmQHMCUSJV6cpfSfmWirkFhNpS1o2kiLI0tW974qSUZErFnMgRsutMGQ7oNqNImgkB",
+	"PNSIWRHz5cyF86OaDQC/gX4Wh5dPUqyimKBJNZkaHtDtmEkonOayK1FMkZ/kfdCYpfKGx0bXKe3t9Ial",
+	"c+J+NFTVANYMQYpVLt2N+26wdFvHZ8XglVE3X/svmdS0vO6XlCdzAj+Y44hJNlu10Ni8PoDXB+wuYiyu",
+	"rNMfz71Amgcdc+YHneIkYC4tYzpfTpFUNhrxiDOhcUaziW9xmWJvzVw5MJBmaFbSI4sLCYO+CA1EeqQO",
+	"IGGAIml411ITmSVxK2U6nffIiCaKhT3CNYnklKm+GNLo2mDilMeCjyeafLg62QkIW4tNfdEMa7Em3Anw",
+	"ckWJWTBR5j/aXQoHf/N59SuQkeytJDRJGY3nZEJVX7w9/nFw8v7dyYeLi9N3VwNLWS4H56cXgw+XpxeL",
+	"N7gyuoHXhYFB63ikWdoj3XDniNAkIcMMxWGEvmIiJv6boRHMggaKbHDlvB/Nn+XTvGSRFLEiWpJbyo2E",
+	"O5Ipg2HNqnwFhY4pF6RZwFQRKZL5TrvhY1iOi5qNGdLy8qEuriHEUyYgfy6fOaICxM8sMkhDmrqMiJV1",
+	"MJFNG71PDRi78bkQi3TKxdheDET5D4JmeiJT/iuLv44eQWd8cM3mpXvuLCTH52cEf6u7w2YlTGg757dk",
+	"iHYdpGmwWF4zsQN6g5GfxTggmQBNICApu5HXqEewuxlPDdsr4dfHjx9bx8Wy2eIBgy2htDECC2YG7TLF",
+	"zIA5VBvfMZqytA6p6s/uhvLESOCPlBcdlxpk3pAlhpIkxGMqKOaWX/7t5fB3siB6kblkVtknBbEr7ciS",
+	"LUpiNmMiZiKau5uk6ZAqBlgQy1tBmmHpO0/Y+SBUNpvJVLP4LYs5vYKdPgb6WTHiYGqGHAD0lsqYThtf",
+	"mOYPJ6sbkvXD5ft3AL5HaTgrFBtn66lXa/4ANuYtNJcLqtkbK6o9BD4VgTAHTc62iCeGbQ8X841O5wOK",
+	"/LS7uzGgvI0th1lV7CCjVE5L4klzxlJydn4EFBXNsIpM6A0jtC8MhYw0S8kwi8dM77QJitkGKC0LFGu6",
+	"pYmSwG2VOYm+yJfX+v9Zg4/h78hulVqUKvLX4b/1RB9XgdqLUbNELG/XigvFyBdsSrmRjhZHd4oWSdhI",
+	"O2PDAyZQTC8XijKheYIjT2SSb4crYqTQ9fNsInjhHLQwzQIRN6QtnnKtkduumAYneriav1S7r6UpS3T7",
+	"PwR52UqpJ03aF/ZGmTtznRih08i0ZqydFTo/2j0fJjMq/DdIUYuOI5DCjP7gBK0atxG8Myh+d6d0VfPt",
+	"wxxbllcuW55lafjO4voyHy7F8pzwW5ECYcjf1cU1BGGz2Fsu/3ou0dtUinEyJ4qPxR9QEH6wCFwcmSfC",
+	"uhO7ZOkNjxjRbDqTKU2NnlV+83fxtK2WW+H6uyUeEeDUJKGapW28tI+VW9eJq7VEc4Ww+keRyzwpNZ8A",
+	"cPr4/OzvDHT2WSpnLNXcWixTRs3uqS5BqLHb2T1odXdbuwdX3U5vr9PrdP7VCBrmKplXG7ERRCzXqCBz",
+	"0ECqUwy2N3pBu1GXtZ4Nd+PWPntuYHE4bDlgHNDDoT94lgFNWhg3oUoPMpUvtwyPjxOG4oPRhs2r/hVl",
+	"ccGbA3NLzYtTLowE1bxNDYcWxNlIpYgYoe7nGdqhdo5IaJQRa98Q7MZgY1AHs8OrzvNed7e3vxxmZiS8",
+	"6TrNWM1eBZ2yMhQTOtNyVgeXWcpG/K6eTKGXa8RTpUm360WsABRSFsmx4IoRrsubGf/a+nG4d33+4pc3",
+	"i1PeI8Yj+/vUgNOCBedrCXzMqpxcYcSRw59ZpM0WED9P8Js/OZpes/nSszCiCUtGAVETo5tLkcxR6uWK",
+	"uHCmNrlkIiZcE6pIeGz5MLIZ5CWkn3U6e9E1m8M/WLj07Ka7/9TPLn497kYv99mrw/H3z/kPnes3u9N3",
+	"+/L88JeL5+qq8dWw7/HYYw1qNTi0HGnecAwbKGPMNZvD/3LNpmodjbXU8b4w36UpnS+sFMZcvhAvhKG8",
+	"FgfNKg80z4EWsSTJKRed0VSTpk75dMriI9KFYLNOp3R1hTRCrU5l4j3eKWNBfmJTeveGibGeNHrdTido",
+	"TLnI/153OLD02i3HUy4+KFSJtrusne5V50Wvs91l9dwN9ZfLutTMrUJrMqjJZaINggYb0SzRyMWZai8n",
+	"xrlyVo4SyzcEJun87aGUCaOgVLDRyKgbN2zVer1FEj2hpQXlUxx06lZj1OmkDFsa0//B/tWO5NQHK75d",
+	"BWnQuGuNZWstUewMD0cHtMNau6ND1tqP9oetF/TgWesg6o52hy/i56zb3YQocjXIIwHXQxD4RSLHXKwi",
+	"+ZbL7j+cywJLAmfcCtMEhK04px1pfrg6Kd+07m5QZzZYoHHuIHJQeHhVRvBFFCottY655sBaeVnPKVor",
+	"K/SJ3elBlKVK1hg4zqlSwIjwhRAivMxFMl+RGR2z/I5JvGFmPWVS9NPHi8k/Xv9z/6eP3dvh6w/ZT7sv",
+	"9IbHk25BxXOStI6Q47hBaeNr4KajSf09hjBbcLxFEyoMNKgmCaMKIybJez1hqQ3csiE1YyGt1jnl4tw7",
+	"im5QOZnHUr2U6SwVYBmcOqnXEsDSCe0CX6B3fJpNgUuY/4Pl4ZPOWiJZpifu5fY7+49PXOjP/kstbvRR",
+	"ZJbUsKLGmOtJNjTU66mkM94yOtqYiaf5xPf+5+qaz1oSQEGT1kxCLBWubRm9Lq3bIzbbkKb7OiwRNJlr",
+	"HqnFmzWcD8BKW3OtWEo0ZylpliMRA4xD3IEgXPQBcTEunEPN4RzkhsAdsbltQI82uiMXZjXHhrJwXSPw",
+	"WDK08ZWDoIfVw6EYVt789/IWzeMfrk6IeQUQc8THWcoMva2qVs/quOCIsXhIo+t1a3xl37u0VjDzaSqn",
+	"y26zUZQMnbfG7hlLuYxrqH7OiLovquynXnfVTETzwXqYvsE3z1kaGeU1YQoAK+sXDIrukvUGyLKWaKkH",
+	"myxby9kgp8KLs4O6TIFRASlSAT4q3B4GnhtjpyG1q7BJS02T9XzA3ccrfN18qEd6A9C/MqsFE2wJ+hXu",
+	"AThtkQgOxt2afIE+3IKCCJSwoFiUh8qfV5GXq3z3ZSKD8F92TC+50lxEGs+HmLvlIUpZkDmolTbTVNpI",
+	"m/27sp7XaXf2dvd8NJIZGhVzPmDYXmWUg8VROs+7m4+i3DqWyGspG0EkkxNUbBpDE9hokEdOWxxdL8vl",
+	"0x6snNZMNaaa3ZrLmIIPoogxGFEOWRfDFCzUSqeMThXhIkqymJWPYa9uCakXkVi8+ay7VvTMPwzKiFIC",
+	"ZmmLC0e+cHq1aKo1m85qtF8HhHWX79y9Bxug1mhbBrbvFA6MujxI2c8Qu2x04kEGXH9wzeYBiXgaZVwP",
+	"5IyJoC/ykDGMiTCHNWE00RMylYJrmZKUGYFEEa4hbmInIH7IR9AXkBAwSCSNwbNgXWyB516yr5Io0wM5",
+	"GhmuHg9ysw64XgtCXAooWaeH50DMYVN3BicTqk9vmNCXgF913kozZ+uSCU3gRUWaU2ZuBXhOVEBiKRi4",
+	"Rsyydo6IYgwvkVFRzbGCHeqJIt7A7TrOYdby1kV9LJgICkv9SmtE0EiljTSxcWAGeQ0qK8WVpsKoEWqu",
+	"NJvWxYZVboIEouLmXgbACzZL5iuXvLDIERdcTQYF1nqnvMRqhnr2ityPuBaqmJSy5iZdcbxFD7l5SmZp",
+	"xJaw+1s2JPYFMuY3TOSWdLMsQ1pJxDVaKmUK4uqn7mcUAjaXUS9hhjr+n82QcA5yMHjmroROaWuv3W09",
+	"H7a4cMhRo1NajFwtiJiX7oPGLRsOFKMpan+rPvnIhpfw4vtMR3LK6m0ALqnIu8+VTRUIWsUrt/bliLvE",
+	"/jildwO83/YvVOqed1/sejpet47t2LitGnw4pWli9BdUMK30GUlxw1IFGBAQmcQGlbeTAX26cQ9K6Rl+",
+	"5tnCcoTY9jpYBrVUj7bbPcpdQW+PfxycX7x/e341OPn++OLSM7eS5t5up9Mhw7lTqSsKwundLKFckMvL",
+	"U3MzDGFVzBxtBA5izywLAwXrSKHyiDrM51TaCo2H1+A4bAwhVaSO8LtVE2B+5hwN74MQGY/2eIqyJbQ1",
+	"lmz8hZhrl2YYaTFLaMRiF4hcRY5a4mYECMNgshQu6KI8mKPubtk2sSAnlq9tDi6r1Fd5onkPw4PYMJca",
+	"EVusQmiUcUPwCmIH/9Jy1hcpU1miwUaGC2BxTiS1NASRtYnBMfeQpowkXGkIvekLM1BomHBImDkZmMxF",
+	"QkG8Eh7jkQushuVy1ReeH7/g0UrzJLGfKIzHl5l2kwdm9L4ICwCFRBkFXEmUT2oMHhU5xNyhZSSokj6T",
+	"J87VBGzIGHRWiqve330RwA2xhETfSqImdIb2cCnY+1Gj92n1Pf+Hke9PbVCgdZsH28byfb4PGmWrxuP0",
+	"LciHsJt0vB3M/VXF/EUd+aU3Y5tiYTSaxcneMipsBgEmV1rw2bknEnM6qHBZHrVTd/fbhxupX7GNhnmo",
+	"NcFXYsobOfHgo5ascm+9smMnrig6vgpUBmgdHudIS+OYo33Rt9HWkVwfoTGDRUjR2r27s/ewTS7llKFM",
+	"rQiNY2s1bjeCBSkzrjEWXmq441MaTbhgrZTRGB5gJk4lKjogfvBW0BelWLOA5Nm5RmWyeeYBmTI9kfHA",
+	"PKFJIm/Nm5EUo4RHOjBErhRXGJCF8GUzbV00TdAX5SShgJS1uNpkHk9jK8W9ByQXl6yuZf8C+2+azfBb",
+	"Ncm05mLsaXtgKEMCC2RHFWzSRi8zEbOY3E54wooRnC6Yb7y0GJfBW9XtFvLEFq4CqyeNHw3m35pFQrQa",
+	"nBaZZFMqyo7B2nSzFVdusF7fCDCU2HIeP7c3j0ywAcXllWwYbr1aN3NaMOB/adV1V/SVZ/qt3p/p1Gpp",
+	"i3u1PwblQB7DdW6pVWjKWztJGE2BH0cyTVmkAwh5v17lNS5AX/aDLwlWyuOFqYvSMdcgXmazhTCXbq+z",
+	"u7nn3GjsGHq9hhPWYsxjz9noN/EGYIDpAQpwURXTXw0E9QaxAZbMwG0HOeJUfKve4lch4lLVayk+vreu",
+	"KzJKGSOa3ekgVzpArSgUjS1w0tMpUKX4ytiwin442cMqHUNmDrQGmTfEIz9qZff5dlErdUe86vica2jh",
+	"+AzxL92C/TopLZuVrbK1mrQRBAceOuSvH66VaiAzGZZSGaZ2TzypDTYaccOwbKEnqggHhMnvz5ALA4Ea",
+	"jKl3iiyKojxJuMJsiCLqxmkfGDa/KO/MDjolYOx2Duok0SW0tpBMZy8OykDd7zxgnKqyc9Bp4NB1gP4e",
+	"zMeLOKMw4rpMPF8z8S9yfEa+o9E1E7WcWmmqM+XbOtFAPa+xbAYNo0nzOhM55uvwJCb2FXcvUcop38Wb",
+	"Trvb7qwlmXZpxaxBvss6yNR4ML8Rujzv7n4VdNnd63YeONCLMn3o7O5+TcTDGWqBLMdcLOU7DwsR89nH",
+	"wf6mIWOuQF69b8zsiWQiYUoRmKcFQa8Qr0S4IkxApIYLHqrDUsvoyESmipEh1dqoWErTGcA230a+kEXu",
+	"sUb6hP3XQfkt0ymP1BW7q+Hh56k0ahPLFDBwwu5mUoHKSHBNQX4HO+1Oe7/W6PVWxiw5EyNZY2jw80EW",
+	"zXGlxXxZ5mLYxDK6GO77yghh//Hv/60+4Hdbt8LKePHcEO7vJ/A2X3suBmr1kb9gnts8aqyA/7qoMTtw",
+	"3XIwsfgYJJ+VrqOa4mnsriZK1QpRHGszEC1lAn7szTQP8IDTpEYMSG7pXNnZNhuq4n8rHG+fa8NFZDKA",
+	"dW4M/7zuTnJCk2TtIVSceMVelx/LyYTqE2kQ212VyvFMJLcury1WfAJf1XmpoiKLoQz9D4LfgSGhLCqX",
+	"5DAu9OF+o06ArJPAw2hCdTSdJa0wr9roSeRNX4vfebxD0ULWQwczv+EmDrifH+pxsxUJ0O1TRy/s3AV4",
+	"C2eaO8BVDrI6VDiZZOK6RjUTbNFQxGLvtJbiz+JA+OMRYdOZnjvjCiyTRGb6kl+sonywBMM+N3dEf5Xb",
+	"Wp5ulImo/t7QdJxNXS3epSkki5x34WwQsxf5l4jZXV2ytBvCqw7jFrk2CAAHrcOQBbKz8MaCm38t9Vy6",
+	"hdpVBfbIqzOtX22J6GxMS74xMWgDgv++JGE1KfDE56p1xrzyRKHfpthSkUJIFRlRcK2OmfiVcsLNO3Ad",
+	"bC5d5RrBlyKaD2ZM0AT9Sht6OFu7G2giU3o3KBbq+fsXRQ7BjGwB2UdyRMIiPCA8Ag8wFwolkaHUE3BX",
+	"Kia0jVfPgwXWZ82U4w4qvHA2YykZykxUDEdPlI1FKmrWvT3+cXD1/u+n7y53HrCIpREMVysDFsrTvz29",
+	"vDx+fXpJ/v+k66IE1OYhLYhPflgDFzasofvIqAaxIrzaeoGPHI6O+Q1TWMjZD/ffFqSzlCkmIvatUNm5",
+	"GwZu0E2A6wr6vMJv7oOGYnVC2LG6Vs7BjyH1Iwz+YxS9bGB8gAi/2wlLmbkR1q/lbvYCgV0PMggD22gf",
+	"l+bN+miPpelS1geG6RBq03nMN+/tJ4+Jvlh7nihnoLy8uTZQyNdSPkifKIcP+WYAL6B8Npit2W13y91m",
+	"qq5OzDGURgIpMnYZQOiYLKqsQ6U2VykIskHrZPY6rbTh0blVLM8dQYU3VeWa8tIN7gYkAXNKQAqhkciU",
+	"WGF0MOKJZimwxdLdUpRXzP9LAyKXS3uJHM9SOVQP12cLSEyLkNT1WGQV+mXSmhtrMVAvX/Gqw8jE9eZx",
+	"uj0SxlTTXkgSLpgijEYTMpEJFFmkfRHWCl8hwWlJM1yqAGHdTCb6Amcgn16+f3f6OSxif5eF/foBQ8VB",
+	"2okQMc5pWmOi0dactqiRWLm+qkclcxKaj0JzTfIogzJiwaDrbgv8uvxQ8tiPTaIykKk+URjXAcEYpBnW",
+	"1kXNo8rg+RGResLSW65cYFycmwQEhWSa4/OznY3sMx4+bxVJUGPFTel0tY/PVp+nmgBDCkhRaX6jtVa1",
+	"tvpyfkF98cxgsSx8UDRKyJ/UFM8NFosCB+Xo+7VaY3HTbYEYhJaNV1iDT3mpwZWBcHVxQw4pcLCWud1U",
+	"cyOkYL24RTUjDyvZsAzikkCM5Tt6tdQcsM4c7QwCM7Dfm+3/j59o69fj1r86rReD1ucv3eBw//6/LMVN",
+	"ppemof1w+f4duYTd5cqEM04EZEaVQgcDVbkmU95e2bXxs5KifUFvPXkdC/Kt0PmXBUwuLaBQBifYPldb",
+	"WGpKULmfzcYABjaOQHlxqrep1EBmpmVy+aXfiLie9xu9fuOcplz1G/eblQIZMz24ZdSQsMZG9SMCbyPL",
+	"QbFJssjGOpZlP/4G1stjtXTRmdQqhteY3bDErBJYkqbXDNArxEhoLMhiyZwNmw4a+TeNoC6PxUhWq+10",
+	"S6MwzI+EktC8GTr91Kl/9bHWJdtfjVsi9ziAFdRszq7UDb+l8rudhX8tmpws9anAFZAprNlMADYOFB5m",
+	"1ChxzZ8lFywuCjqZl4dQLhycLYZQ1OzXdtsp4NKEArzwoPSKkNgQR0uiKIrwRQDzOia5nQ/CE7IWwPq5",
+	"AJmzJ2zlXtzOovh7OSMXrZCoENXdI3krWDwYzqvkzIhx387RWWOlzBeSu0HLvk/PKbraDeqdb70z1Ej0",
+	"W6rOiC01JuZFUCdmzrXCUw4AWMzybbyjUxZ7qv8WrojlzoaNePHD3QlWHKz5oLq7in1qgW4B/56iDmEE",
+	"kAEOEEJ6DqbVZKkRYzI9y7R7CY/OqHBWyrEJeQ6D6uTyMui8YRYX9UqmpDRRj4Rf+gDIfiPo2wqD+E+Q",
+	"kPqN+9DwQdwzidkItFWuv44YVj0oq/N58HJ/2R19fqRCeGntdlXjtYHzPlFo02c2Y4FZD2zhKCzo/go6",
+	"v6jT5Uar/eVEvWy/qxFMy8dsM80HWb22CBXnKMbeguXANvKA19G3jB7M0HpWQpfZFVpzQbuxWbUUzz63",
+	"8oKvJ1S5KvIb3eBcgvlK63bSUDXQGiS9bmMDBXoLt2dc6K6bbjWnwhXRV0jBwoCENNPS/K+bJwSxy9AH",
+	"MyooFm4qoBDFH72chvTa7fb9fVi+K257ZiI0B8iGt53PdVLTerBX2Yt3lz4sUzxq3Gl17hA5nemVr0Bd",
+	"kBVv1GbZufeDmoVUhlx6kudnL2WUuZjjzTOajgWx35O9dofEdhDShEqVUrCdRep9HzTOPYlpsdGczdzJ",
+	"mdMRmcroGvQnqEsF2hFMYwTvuMUFpq/ZPA1yzeaYPRlJgcWCYl/PGqfyF4NHMybAPGLEp0k2HnMxHlFo",
+	"qmWmq5UM3bqXxfQW9S9qSOfELMmV37EDPVGEYkEMyxuwAAjhgqSMJuhX1ikdjXhU1GQB8ntgC88q0uy0",
+	"292dksdpeW4eVIGLJiy6rsjsWxXEK5cpKm/UhvW6rcJiZ6kcss1qKD6oGsFCTDTGwrNxSjHhyYbFZ6LA",
+	"CfgTrJL1sQczAMbiOWKHhFGW4K68WjnYkADqG8wwqNkqg7eSxCziU5qoI2JA4Oc7oxs5h1CR6fmi/fxh",
+	"Ycu4Dh8c3UkjaOzum/8+Mxvf68TrmYGnXuSR3RYqFTyqVCyy8/v1YGpJT/k6Oc2kJspK6HQOBZbdkgDG",
+	"lIz4HVRotxLsRtpL5Q7XKDDuDeWVWi+yPZNkgxzjIq24okvby15TJ6Hc0UynnMWwS9gd5GOT28kcys64",
+	"zge5/LhZ3UNbeWeDGKbPdZmr6L4AO7SjtPly85bDzYPOHvYO+oerRliGQFLfPiQvj2SzSuG0q6m9B53a",
+	"fP5S+SOvhUiRaXOw/jvFMGt1kOnIvzlQf5Z8uDoxGOzVO80f18bVKqZVbSbblauICe8Epb52y8uEd7Yt",
+	"g1ufBr55qdI1AFuskwk0AI7WPwQfFAtArqMINbn5j75zOcatKZfrYLbytVU7//ywe6RXdFjc331RPpm8",
+	"J8FC6rDrRbAk49dCwezpIV2QEDgHnftyy6avdESlHkvr2/Mgx7xmc+wSSWQGMbiRlElsnYzbVN31Z9/g",
+	"DI/J/u4LlNagJAYeoiS2hyV4aqHTjC24mjdfgHZCi40loYzWYj9LV+GCs3RFL0vbn+YiT9es4ls2HSqD",
+	"StBv3cKmJCNZ+acgPFlt3MUFozEXTKm6wHgWXavlikON6WIVjy9afgSk35DX/YbrTo5xE4YFopgM9VL6",
+	"wvUEgRag9lyPyAWLuSJNOJ2L05dnl4MPF28gLoBp1z2k59L4uc774Nk047zp5Qi6cNLo2pwxhFNg1aiI",
+	"uVD6vrBZbkYfmZs10HheSfVHE6tZpUGt60adyYOJG55KkWd+2mPyFB60+cZZtDSIHuauM9Qv4Lx5rzxn",
+	"HUG+YGOuNEv/cBlkXzXty0sa3jAJzFtMPdgAXG/k+FTouoxhOuP1woFRpf30jAiK/09SmY0npBmev7+8",
+	"Ik/pjD+96T412iG4pexj++hpYQdQ4Y5/4zFqxCq/lJfvff7jAtyXS625qIwCq6/WuMaU9u6aG5ulbKeQ",
+	"ZOEu2Yv8aBk2qLfCFMrUYR3L37BfSHcr2QuVnvpYoIL/QzBPwSvIWBYFJ7w+fJso4xXD4P7uRnlC12w+",
+	"yIPpqjFBPJrUmCrQsJKL+lQQGCDALjelYMSiausmOn/ZnFBO2118W9rKeeuKE+ANyuvs1Vjg1tRznS01",
+	"U135wYvYlsGC5WixakhcjW20FqgN8vNWF1UoFV/xcOmWeseUiYeWYlm7viL2eG3xdCPGbOrZ9aowV/bM",
+	"bSOUXAaEo6wBuaGalcr1B5sg4gMqR27UnWDwbfpl1FnvS0UtDJspVmCPYXVZyYIuFDetRNQ8fpCjwNKS",
+	"1ZuYqNe07yl46W/almLT27l5yHlVKFgb4VLUI1vXgaJC62pTPSrV5aCMVc8j56HlOeFO4MzQlp1TMe+L",
+	"3KEMqGCjgR3FgbaszTAyYnGSYLt8V1+bKld6zOgx9p+o9oDlFFXVZliJhcXO1VAIm4BuhqK2d++JGS0v",
+	"54W6kBdOhbvJNeOgka+uUbS9DBYVaW/MsoBUjLioHZX6JdT7BdTKouDUnggaNvfv7szuD+7uUFwoq7Rf",
+	"nVdhaotdCxBQ98qjGFelCnmn1uyyOWeoemQXaJl3YSzE6+4KFvK8gHKcNWVZBJ/N2JKwc64TVvtLliYl",
+	"Z0qW8vUx5jAafhvk89auGCsdL8bHf7P11K3iitc67CDGGOLYuJUznNeZKsMfXccSs8cpTetTjKFuUF0J",
+	"TXPhkFPUELXL3YND8sPHKwihg8iEaiO8XrkTHgzk9cJblN2h+qEacLGJHQqpkP2mdFOeH+4vwXYoslh1",
+	"0GNb2vUemRI8SoOVll53et/Yd721Z7p+jXVlMXILw6NalW3VeWyN8aS+TdeyHa1gC9+wQVstCX7+fInh",
+	"+zcSUAtB1G0mX2Yd9BZqpddnrwxZZHOU896tLMYi9PD1kQvbLRdypOoau3+UbKJo0BdyYOs1g5fY74Oc",
+	"94yqo2P5ii/s1wtn/kvG0iV9P+EnjHozQ0DiH7Z3DMjthGumZjRiJJJJQmeKxfWVOtJi5s3K6PvssMau",
+	"onLmU0n3i1I6YwjTl1l0bf7/tSwgG5CIRhP7Qi5l5lmLXLRmqTTkDN8rRcLD0CCxRRNWC+hFj7+Tzj5v",
+	"XKXM7iywZ1KAbhEXIU04ylKu55A/Ytt2Adk2DKc2kAWpteUSsHGsZtWkhmmhfEvJjKUKKjwen5+B4b8Z",
+	"jn9ttdvtMOgLl1oHlpc8v07ttMkph4ZxNNIKxDeuwdvgXMU872/TF9CnGBL0zO9g6LY4TJr7nT0jiWPa",
+	"FyXQEgXeR4t4ym7kNb7XtfI1djA31NH1K7ewmmg9w1QzrIVVz7QNor89vbo4O7nEZP1y3TmbLMahtGee",
+	"g75mTuxjP5LLcu/MTqggx2eoAdnuOz1b/jqRY8JFQMZME2o9cU5JQt0EaqGDgIF8zcrrficfTLQygsjx",
+	"WdHPp90XfXFal7E1sck3ylAuiOkFh2AzPEXtqkcoZuHlOQNc9IXVvQIoN+PXekZzIhckNP8oivyEhTUg",
+	"tLJ/omRf0NmM0VS5QjOhb0kKq3V8/UrztgZyIsdmc/XlqjFf2XogwdhJ41iR0GAjLi0E3wpobFcr8tbQ",
+	"dkXCpzfdkDQ1HZMQDdfhjoOjndwAJy/GAQXhwUvDaBxApCG8hgGFFp4QaogBiEEfM8fgXwZ+/cb9fQhn",
+	"d1xqDe4OmV6z1XKmL6dZcdNWeLdltpEclK35NNOTp0AhcO4zo4fapmkusM72TBlhJ+g83A68WlixU5Pw",
+	"aSwjFR6hvly8Ax2l8QWA4oy353Sa2BPJn/2sJCwAfMYRswmJGDnfeHt2ZTUEvHuq9xQ+RFLalun4qf1I",
+	"PTXvFkpTXtrytb0xx+dnXqXIXgNLTN5b38SMN3qNvXanvQeuFj0BgpuDyghcT6nfUHHMaqItXtlWgc7o",
+	"A7FoYUznKsx7Ctrud3mPrQDquGTaMitsvODoQSLHQZGgi3EUCgDoerO1CXQDxYJscI4tgsm+YQ86F3iO",
+	"zmo7vmplEbO8viB5vUsXCDihN4z8ylKpdnqGlmMjgXJ/Pd/WowIziqMJ06IZANhnhnOvF4AdJK+sD8vH",
+	"dnVhr7ARmLHilR3jgsI7StwtVbOEazPf7cQKCjZFuEfCostYCLGbbirz+bJObVWTUUAK81KQD3lwdxea",
+	"UfRE2kTqNe3XchuX7YJBSMnO5Lqy7bTJibMoeZBJGREMmHObXFCNjTzMICO4zBK74DjCrELS7ORxICkj",
+	"RkwCGXXHwd52CAwxtKDb8TtGaNdc0Q2HH7lWgtUjs+fQ3AdGFJODu7sdQEVoMeodWL29iDTrfBt2oYUB",
+	"OERcUEWgpFvEEQmtadjQc2vNB2SHAzKUcQc/Lvd4QKc3ZIWwNvEKxgK4cVH+RXGFYWFh7mYaYECYhGtK",
+	"FWfQM9XrcghULxezzmIgW7po3FpOMf60tl9plbaQJrRpf9HZqfYtNXpnLodaYmsbSPpJN7bCyzOv7siL",
+	"zurmTPefi0o5QCl3O51Kuiy0FMcs+qc/V1uT+d1pPxWmzK5vcnSGwULpRGMfWIzQEHQfeN/u+x+b0/M/",
+	"Nb+Wvvyct5v9VO2q0t1dbH6y23EdSAo/7n5pcbv7HbOc8lAvFkfChifVsQ5KY3X3urjAuYKKN367WSwL",
+	"vo+Vv/e61eLeh3mL2fJCy95QqGUMnlCoRowliKGe8H5nd9e2fC2vzuvG+im3MtSYFopdPH/umQE20/3N",
+	"rotGq5VjOVjsB+qagFY7fLq2nn7PTrNbv5nmXgm1nnXLTkKAEDj4AEKH+xClVlybjZrAohZR1+kXRAgI",
+	"ad3Hm1M3Xn7Dnn5HYxcsA59013/ywWvEgh/trf/olevPAl/svlj/hRe3Z7452GQ3Z7ZziYvcaxxssjYv",
+	"cLqkOwM++lrzp88GjZSrq49WysDyqYDYm1ASsCppEJZIajpWYCFFU5yZtCws+vawWlmx3FrIqmee3EdS",
+	"FsnUEHE9YdMAquM5Uc0oZDOjVAjDLaF2a0Bc13FIFYf/uP5x2MLKC6yQqXkCPrZITtkT1SbguAw9v1+I",
+	"Bq4ZZOx7Dk0tQXN1Ps0jF8y26NWEb9vkQt4i37xNudZG2RZkSHU0YSogSqIIYLtrRNLW3bOS55TOIfR8",
+	"mLcmmzNdFXkXeOgbrlwNxbU8FIr4gHZje+3lkk3JE7WhebKOrRZGyIJErDVj1i7TE1K4WgyGr/Wd1a3I",
+	"T7TYiGr5meSrV2alRA5Bsga3yosqyuEsrqpw/m+2qGq8zeLSzg3uKv4rW4jqr5vfhZPXyD+QCOAEoIPO",
+	"OgkoqDNCLdwtDHZiN1xmCq9KCVRvr6Lddz//1H3389nu25+Pb9++NP8vO2/HS+Bn3fX+Bry4wwMv5ChH",
+	"s0eLaqVYiKpg9cmGHRaRfkVg36fPtRF0Lw7LQXLLIuP8mDec1ggS+7ulMLNOWbQBmSaP5fK86xVnE4g+",
+	"y0TNrYLYXbyS9Vp7MqYnT4AgUY0DWhb8s7XMdL/lbXJRLzXSyXvDQ8yNsrjr8aq/pJXfRFq5qlqGfJlg",
+	"E6Ek7w1ZK5EcR9a+BClgaKkBYT7I5YBC2oBoWqD2XCs07/QFNnsEs4mX6bONbNEXvnBhpJQjska+2EAY",
+	"+GA7Lq6XBGC/CupHYk4RMjPoo9GMqGLmMjKhuKFolca6ZWWnjkS7P2spdE1g+m/G03Z/G57208eLyT9e",
+	"/3P/p4/d2+HrD9lPuy/0H5WbLVtsoejWMqpO96rzokif88ouOk6VO3Rd4Vw2GjFUZ+175miWa9Gbk38/",
+	"yMDOBWm0YPRf4K+d573ubm9//182/WoAd9jwwy3YCFxGc9024SLUEpy/2Mdvwj5y+m4rhsV0/kRh04eN",
+	"mcfTLzy+t+USo0ld0BKYfrG6mYf8YW7LxZbeKvcBuABrS5j6AmjWTkBCh7zWY+TuTXjk/H4QBQr2V03n",
+	"VoWeG1Wz3Rcv4W0g4PSaKYKXzHAwKSLWsxlweZtLZ9xGJbAv2B14G8au6PvY7Gu/s5cHFAgCldmFHcjl",
+	"aLXJsSCw6r6IqDC6q103ZMSxqat6qFhyw9Ra7vUBGj1+wKp8K9kXVF7EE36iSDUFYBv9dUb1pCDEeZA3",
+	"xjOgLLu5Jvs5F52/k5gptjk9LhHP3U7nIVTIYOl9OSTDbOH+sbxia+IPLHY97YfX/lDEf2ugLzNtWuws",
+	"oqtJNKHCyAh/bPLf2V//xTupX8lM2Cmeb8AvcB9X2L8ZPutusLJz7G99JeUbmmLxsf3uwSZgyMtTv2Ux",
+	"p1fmmv4n4m0ngElQIDOngXCjAqTGZJTQMZBgF4pkHqxhe3mABDA8WVcu5COUI4P7atmUy9MMewQTlVEo",
+	"tk+PCMXC16hpwCe0L/CRewn8hUW4zn6nC4798lyJFIw0q60LMVpApnzMBcU8YiZiw9EMaUtppHd6ec0L",
+	"+CyvCWBDbdJMoITQF+Hxh6vvB8dv3rz/ODh9e3z2ZvDm/euzd38zBDQkTczC44IUOcI7bXKmCdJGhZZd",
+	"d+ulsGEGsM42yaUR8LhCiAEtIECxgr5gLCZcw/YtCSlC3DDKqojKBk88aJ9hEZwcWquyqtUN4XAfyKGK",
+	"kFqjOUIsf46Op9WOkk0vq3qnETRuaJIxLyZ3gdTfV/KPK2MD4ngZxmvH80dbncJ8v7k3q9Ts81tw2XJA",
+	"foPNf5gMX0f8Pf/h7MOvZ913/EydiYuD6OTs8Ox69uM/T3540WbzH36NP57x9/zs9qefk+Td7k+//jT/",
+	"4UU72k3EcPqqE//4Q1IOYM/j571oeRf7tzEwMACxhve9keMxJNo8ktFtIZxgzY7M531FxY4zjFmxFEim",
+	"Ph5tb+bcGD6usPsCfD569NBbTfuh7Pov7vv1uW+J2b6BCFYgQRDEWg499pmq4dWLPDW1RR6Ws1XIWweE",
+	"4JDqP53akuiGcaWtiCoWg2FwminwDlJL/Wkcp2YlEEjFFckE/yVjJGVjmsbQ7FeOiPkcankU/IYr8txo",
+	"ot3d536L+744FnYh1v9Yikt9okh4/PLt2Ttkj5chGTIsEUOtFljHdVyNi8YjVKOvQOY39wyUS3JsROe7",
+	"X2s7VuF5wZ6N9qLW3qhrCFGXtV7E+6z1fHRId4fd6Fl8cLCo8Gy8w02UlluqrFwTP5yMP4wydV48iPpH",
+	"UowSDqWHHeU/FsV+cketFUQTKNFCwPChfidOsGJ9uK72X6R6O1J9Aijr6UUrqXM0wcok9UT5woajY37v",
+	"dKZBCRlbTV4qo0dwIIrRhHIIG89DXfuiGY6o0mGPvE7lL0ckdHma9kkAUfkwRRqQ77E+6isasSMSQh5n",
+	"2MOQe/cKfuS9uBOQVGqIuHS5LTZUmiZgCDTKUF9YcyPm47sQCsyxNBqV0tCMAWMquBi3ySuaJBAINKGz",
+	"GROqL0CuX6ioaWtDoHWDQ4yOLUJDmIht+gV4efsCg/OFjRkOsa8vaDnvBTNMSztvSqVSWySFyqZFqrxN",
+	"hgW1i6u+SNkog7TuQrcr1U107UU8B24vT1Ezn9NowuKgqBFmfnLx0HbOW5lekyEbU0GakRSCYflkYXcb",
+	"mI1hHgamPgVefSsz9jBl9JqlRM6YCMzyMlDJ+wKKuZD3UOqqZs1NrpWFIHzL4h1/H9b9qAKAJuGjcsEA",
+	"esPUkkOz9b764nYik7xOOuRjeL02T96/O/lwcXH67mpwcfqPD6eXV5eD89OLwYfL0wuj34H5mnQ7O+VY",
+	"+L6QozwWCyzG0L70+PxMBUUTZ5kSIXVgtG9noz7K8bQPB8S9Iiv7uy9IuaybLYx+wXQ6bx0bHOyRroso",
+	"t5q26wBCx5QLpYvEAs+8gCvqEavje5b5nUoHeEoW28H1BX7fJt9DKo8qMoOmTFOL6GQswWxPFVESC+/n",
+	"J+ISVrita9YzSwvDsC/g0x4x42ANth750vfYFFT2/o//6X+HtBqIo8Ba31RpzLmxCAVPx6n8BZ6WIy/g",
+	"t7rYi37j3iwEp+03vmdJIvsN/xHG0+OzHrlmbNaiCb9h5m+79BiC7vKll7rzwcxKyxmuClOGel/65eiU",
+	"PoSn9BdDZ/qN3u79vYWUO8tbNhxgbqc7T8zH0NSeA+ZJ9RvFi/1GSJrmsgd9USSlBsTLSfWtaDto8+rb",
+	"3EazjE9f+piDgxtJk37j/jNmGJ3SaOLZbhxikWYmhLkFO3ZZt5A5YeBki3D3xQ+X79+1mDCiTUzQudAm",
+	"xyT0IR0SG+qM+Um5pbl7QIzY3xeKJwx8NFc5KUbSjHfHOyWsGV96jJS6L2DDRYpXkcIVFqa0oocrRBNM",
+	"edzCe2PYoHm9Z6cflAqKwJwVc5zZyiTTwNWgXiBqNlqRcUojl0kA9QUZTZM5hqvms9hPB+ZTaJ3oci6c",
+	"5wtogSET0PvPrzUITZp2DJQtqKxNDiAGzYgsYmO7ZJrWOrBOJrYW60MtbEXRJ8+TWe1+X+T5mutObKmO",
+	"3CiGd6jRa5zezRIjmlxenkKtY4E9pAErQI4CDlCdzGcLiBQTrrRMMVDYtbf15vM7TO8eHPrdnj95m1+9",
+	"HNfjC3ty3Qf+h+aDBFytDk9mmZrg9YGsUEqGqbxVzNa8MSN/f3V1nqdaesMXvb7uP+dNnv0yGjn0jjEv",
+	"81XKRDT5r16Am/Uv2Y5ivcZPMoOIX2rklYgrVrStghxyv6Vvp/1sC4uj3x79m7j1vi6IKy1sXZfZbYII",
+	"3YHYuMHFyMTNYwdtRY6auMvuYU0Y5LanMktscW92p58CnFo1FdsaG/HxTYDzGzP634SJd+9h+sY2kAfR",
+	"y7bsXWbFsKXb/+CO1j+d5XYLPmYoYZam9m0vqFNKTOJzWdaVPASjEkAgolULfD5jLT2+IuBZe/KRi6mL",
+	"UZvUqjbdThHWufPAQOdSPe3uvVceTFV8V4t1p42g76mHNdurLUXtW7WKCgjVoR6/GaCCv7jeAsVO/LLn",
+	"tnx6zdJ/t6rpW5HuKynfUjF3KTNLzXNXKyrHL+ZGu05dtghDX7gqDEFd+fEKGiwvQe4G9o4pNFKJdfMW",
+	"WcW+Lhza0hJQRZArZxUAJUG7a1Jo7JWS6QFJ+DW75YphEZX8muZW0wlVfbHWSFC90jUTVRV4WwQFVw+X",
+	"yXthec0wLckt5drZO4zY71KPS4I/aQppwTCStjRifoY77RIbWggJvn+EiXP3YQ5Nx8NdHpG7TobLk5T9",
+	"zKIF41Yhi4MyKSVJDAewyf1cEVeI9GvkfDzeBF6qnugMb/652boazbAMDHsvUDW06gZia9HiCbR/HseJ",
+	"LV4lpGhVFCmDknWqqa37b23TWzjwi4yfL7UQdoKx3/fcNmxw75Y6Z+Vf6FwCKL1c7qyVvw2HPDAiAIQl",
+	"fg6qzEUNymW3cuaSJKUSO6DXlF/9hmiyvDVQDeq88wy9kcySuFoT3W9cEMtbgY1zDjC+bevL6A7AEzg8",
+	"NDW/QlfQ38uVVIfdeSsjK3pjZ2R7M/yVy0y3twtAs50qnWPEusYLi2nZ1otmhsIVA46XkivGz+tf4o5x",
+	"MVZob7Y7xFITtpCRX42puVh4CUzT+QCOXgdQswmNtuZDIBVQMspOUXBYf3x4Dff4RJXMvTtePxDLvano",
+	"C5ev7Kx2bWJzcV3BFdvPJDd65+wzooIMWV8Y3gklhYltrEZ4HBAlpwwK3ySKFXK0rX6WH7LZsZB9sdhS",
+	"yoZ670M5Fcc1IRCvzDpTNktoxBRW7GE0TTgKoGCbrORqmSu3JP/ZwMJCFjcGgpBBpqmcFlZMDgV7Vc83",
+	"DhoeD91WtOwLSkbsNheDXI22VN7WmeUus+GU61cOyR4RiZCXl2icJIwidtjAAyNsUXENqdSp7RiD7V6+",
+	"IUVwe/q2VqKN9rwmk3X3X18BLkEjgxSBVbNsDbtlggkuFvw2WqaPiYT4K3L7r8htZJxmiWA8lSMyl1nq",
+	"czO/0kbOEEts8prNlye0XvmsxLxZLngWkKFRQtmIY3UqQafsqNxbRPm5OrWppcfnZ39ncwyYeQxJwY0s",
+	"yyq019kllgB52Bu9oN2oy1rPhrtxa589N5ThcNhypOGAHg5d40xI6SiPeOhyPmBEly9KZ2ihRrAYQf3X",
+	"1o/DvevzF7+8QR9E7fIOS3kvsLwX0fPhM3o4ah2w/bi1H+0NW8/p7qjVZZ3Y/bawPMyQdCmgvLKQf9w+",
+	"ZxcH+qdt8trxfKDX5xKiVsKQ9l95hVvfYANcvLou7Ma7tvCnOa56IfbEpgpQuH3xYnXaSg0+c09dBiHX",
+	"tiFbXsUWUzD298iHizctRUfMi+Xskb1dklIRyykZzjVTO+hbBbFRGCEOQg5sJVIpknlJ1LpmbFZEUAwz",
+	"UMTJ5ffHrd2DQ5Tj+iKRrk8gpv4NmZ0AJMYjW97WiHIgMbjYLInV+47Np31xK9NrKAhECULdvBgzoTlN",
+	"0HJ2C5X7KmG3JJZGoBzJFG0AtjgvRjaVq+takC6U5zVLALMWmLOcgTh8e/zj4Pj8bPD3058KY1aI5LHZ",
+	"7Rgq6kJE2uTvthl2X1hK4QT+ZeWJA1DI7EvohIaqwEqaMwHTdMKoWbYH2CkXZnWQ6bnocoaJ8eI/RrIt",
+	"08QtKc63jJb92izims3LlH66+0/97OLX4270cp+9Ohx//5z/0Ll+szt9ty/PD3+5eK6uNucZW4ENzy5e",
+	"RqsRMybYNxE6vkcsKMpQYMms30Mq3dp6Mso5gWdrclGLFsstgXCPj2zpaCAema0tWom8/71Mli5s16Mm",
+	"QdFG0yZZU0WmNGY5RcgrkBcd9FfQjJ32HyOIGoIbcrv/DZRIzU+umVdItUl2Oz1H9Y2M6yq1/F7H5Lho",
+	"4bZYSd7/Crd+dF6q5fELgs2iiFTRavJKCzFLmK5piPASniunqvSKGCjb8BtvXW2ZggAlAowXVu7CYaJp",
+	"Tb6Kwd+cn66tQnDN5lCBgDTzFSVGRHSSnAEJ5IqWKhRsyKu+UYWCEjver+ucBaLTfzqDx38WI0JBYp0Z",
+	"Ybku4l00cAutNiDoScqwLbZXA7tcr/rWd7YIeWtbzjIjzPYFFZ6r2+uynedJcEWK4NomteHwwBltenjE",
+	"0yjjOo+ch1mxpTREwu8sK3z1Fvf3WOOEA9OnL43igOxFK0PsHxmPrnM1SgVkLCXmZCtuRoOmM5wpJ6Ha",
+	"qDZ7k19Rpcl//Pt/q/HGQgHl1XO/NlPZuEUDaDVjNmvwl4wmBo3spF5so534O/uE/Me//y//z//1P6+f",
+	"30Y8lhfwHbbwgLlgz+hmurONxLF9EqwAO5Pl01+aP8n/+7/+H/9beWbP87mFyQMOfZXFA5D5r6JLv1nN",
+	"PiQeFHXriAoy4+BzWe79ywOOaslS3sYRgwOKUnuBlzIEMSUBuUXX3pRyoRxdEui+Q4k9ZdD5pokCghmK",
+	"agKmPALV++pr1P8DFvhYulIKd5piwb1Gb+8AxmV6oPmUDTIdNXqNfEUN+6NaNEF2ChOkLah+sPGlwQ2t",
+	"MxFi3FNe4PCvO/Sb3aH8CLwANO8K4d+lO1S07Kq9RO9LvVFyBt0cQ15hQXkD4oWUBBhGQ3VfQJFMSI8Y",
+	"0uh6nBqRikyl4FrCcEOmsEimUSGhqHtczAKXrS/OL97/8+zl6cXg5PvTk78Pzt5dnV788/jN4PL05P27",
+	"l5dWDS47rSOJTVNtZbK+aIavT6+IFWXCnSNX7HsIySEEwnhuaOLSFwmNUqmU0U/7wukDqk1ChFdIuOrZ",
+	"NjLZzDYBwWqbMCSUzWXQtwZSLZiQ2XgSWMMsTdB94+p3c0UmjCZ6Mj/CxjRsnNIYkj6LVWKAUlCd6ZYq",
+	"oiDfH1yqfUFIDq+Xp68vjl+evhy8Ob46fXfy0+DtJZgbppjdt+zt04uL9xeDi+Or05pu8y5UiYBvnyZm",
+	"iNJmyoXgD8iUC0iIxfXbDcpb4QNN30qHDG6bzioC2GWEwIpwx6HzmsDxMlGgT9gzx55bg+zvEPgQ9jw0",
+	"Q4sqzIr10iGFLpsZahrajCqiJjRFKalom2IXCvsMb7mI5S2EVs6wAUpfNM12YhbxKU3UTkBEliSLOZUw",
+	"DEZAFNmC0Fov7gtDO/c6RAXQp1krcmJ+aJ1IoVOZEEXnagnLuXR99NYqoLhVgjtoLykwir/W10Zt7O5P",
+	"vP6AXfMHPnpmhMa9Tl03xsfWH3XNTiDc1VavVnoARaQMM/Oadlx1d3sHnd7u4b8q7Tu6z2uLVztSiEEG",
+	"CJ5G78WLtnndAgI3nbdNcatod3Y3WMiz6kL2d6FtyJIgvnw9jh74q3rWPli3qOqK0G3oz49PlsYFFgDx",
+	"7pe3CPy8vIjP2wbtfQ+Ub5UgnkcVPrFksl2O9S3djfou63kGfspmMtXQMWHI7HULCGuP26TfmGXDhEcB",
+	"mdK7Fh2zv+11+o3a6N4cme8fKNn8Ocsk4FEZcggs2wv49GQMizQlIeOWDVuYObtU0MCGp0z5XUshlf37",
+	"q7dvCBPxTHKhg1KZAuyJaUsVJFyzvnAv7pR8oFHCqGFXkKbbIymLOZR8Sbi4ViQTt6nh+nFAaKwwdzXO",
+	"kAYxZdQCeQNuP4y2QBM8YI4t6wbWd3Apfjz9bnB5enxx8v3g5Pjk+9PB1VUhpzRDzP/t4dfhjm0KGmMv",
+	"wwSqz7kUFGsBcBxIGHptM0zzWL3bCY8mRGk5U6CwQPZVOndx+1RdG0hhjBtYsRM20m3yCisQ2OZj05me",
+	"O9CgS/KazTDQ3dvNu9PXx1dn/6xsyKUmH3Z2bJMSqgntC6VlOiU2o99wdLMObKQbS4YWGSiiACfHxJgL",
+	"ht7fIgMa8cWVclC2xIK11o68MrSlZIsm6GwQh2jLaIL9SBtYu0Nz7Na2/zrK/b62KASCEr3asAa7QExT",
+	"bh509kiIv/jR0OFOm/yTJjymWOfBNeCEgNe8nmK+K7M26ydHIaDojAxBon3h10cw65vR1O7ce44xdVbW",
+	"ZXc6pVAXo044yLsgbyIcwGEFBBqj7R4cehECrjBpyqdTs/iSedo1Pk0YTZ0lp67C+0pTdKna+yFUXHd/",
+	"d79BPXPb+7lu7XnX5k9fGkrw2cxQrsbbyouYpg/VlkFU1Fk8BwdkqvmIR5wmoF4kCR9DznIbsnttA86F",
+	"wVrkI7/mMxZzutDUk4n2rfsR2nqav57aIQb5woEJ2wbRRdvmnJu7nh4ba/0L/bOXBT66OghDr13mTCrF",
+	"h8nctk/8U9gCtkhY/PMlvUE0LVuSXplHj1unVJ4FtnlC5UWeoOYv/6vkGP6B8/WO8qgnXrSK9xLh6nLp",
+	"8voSiiykuNWk763O2XtYChwGPhXGE3TSDBnU5dNQT8hfGER8fcuMt70tr19RKryUQPvu+Ls3p4NCfvkb",
+	"eCJqcHjEoMDCIB+nwOOPBUP24jUeFpZwHzT8bKgyuSgEXptxZJBmmMjoGrlQdc2Lskf9qjWbzmRKU4Pa",
+	"j87Fuv8KFUxLADWSuUGo0Yg0w+oxYJWXQgQzgj3IYDbmx6Vs1cthfbFtVhLCC6UwX5dBeQl1mViu6Gl9",
+	"eUvHY5aSD2dFymTe5LtZ6eNthGVsDO5c/30x5IKmc7Bdnbx8FxCMb5SjUcIFM8qp62zO+g3brCGPfAQb",
+	"py1iRX1TVb9xlc6NeCsz3W9AtwlsZU5yRukKb48ZGc5t2uQRSr95DSJQCGz+l63m8USRREY0gRQHaFCE",
+	"9tKUJZJCGWm0txqgPQ1zjUsRCMps7nW6OyDqX5RbykOPdIwX0hPGU0htOkFy0Lq059k6lwmP5lb/6QuI",
+	"IVIEjwPKhc0TpgLCp3RstZyiAJvP2bAAOFaqO3KV3CC20uIXhrPaknQ8gk5LrmE/zOkk+Hpb3EsZbeBV",
+	"hkIgEz0F08WGGSg8YUtZWakpvesu5JtL6sFZ79c33z9RZAavlGV9q/y1VBqRJ0a4e3JkzwAfGUwyj8xp",
+	"lJ7w6dj7G/Ite0fuiEpvjoyW0gLTuzbKlJtmSBVrZSnPH4xkOm1hI2/77C+zTU7eYHTbQv74/KyMIR61",
+	"AwJX0LqnX6hSTN+vjPuw+GGuKf4E183dwIIqPlFkmIkYCkS53/uiKWZTEip8q5XxVsyVDgNyw0QsU6Oq",
+	"a0LJjAvDKW5YqrgUO04O4mlfJDxiBhZt8h3SJQWmPVD0ISkFqDEVZCKztE2OhbvgRhHFWoF9YbvTk1wp",
+	"Js39TmdnxaU+NoDZRI0e8YTBXOWr4+0YodL+WdVHbVE703Jt2ZnfzZHhMPCvCJo2LpmoeGzfe3N2cvru",
+	"8rQRNN69vzo7OV3yadu+19Z3etG2HzTuWmY1rRuamuUDUuXgMv/44bIRlJ+cXJYeWYT5cPYdTPlD/Y+V",
+	"j94gEviP3knNI7ZiZPfN500MCEChDaC2JdC2ytPP9IYiZjx0BCiA9nX4g0HJRxjQAaNL5vMyai/Y0A87",
+	"nb9osVcmDwDoytYu8Op6coxuj+UtKZ1hWuE50bz8MFimQdZUUHYNbJ25CVbLzIq9ruZBu47iodn/0WEs",
+	"ZhkcTFKvmfgXOT4j32HfFd82Zf3gRutBct/oNW467W67s7m5yq53uTcJoGKIf8JvWPuhmLGq9D+/YcJM",
+	"Ar43X6HA2n94qlNmhMrlOgWWgcK3yIhOjR5npfDzVE6ZnrDMNt1kdzOpOGARBvJaQ/jF6fHLt6cQWIxJ",
+	"mjtt8nHCBHl7enVxdnI5uHr/99N3aLLAOgxoLsSOAYphFU3oPur0DzjfHvkOVY9+1unsRaXR4BELj5DT",
+	"3nKbggFuTeg2YHQh0jSyNagmIxtjAIQDAzEE85rNGYXCBSyCmeMNHbIE3TBQU5PFPRwdNN6EaiN6YIJq",
+	"Sm+JYajQzB0Cy3i8zHP+1h7HZuwgp8gF6fs38v3pm3MyZuJXygcTrWcDZ98ZaKlp4iofWpvPcF5ZdmAO",
+	"eyJjKyOZK9Hui38jVz+dn64aFrwJLO2L5e98wZH/1m+8Pr3qNwKY+G/9cihdvxHgrH/rm233G/dkb4sq",
+	"exaAV+xuqSvXovzD80cff1G/3AdfGnYd2IxmwR7g3a5pjhS1V9hX65fe40L7n9NpEhpN54alUIJJQsmQ",
+	"gICJB2RV+FebnGllDeiYWQkXJ3waOqdfypRMDFW33k+bfwm6qbUt1HuBXjP9fsbE8fmZmflhRH0zdLDT",
+	"vLQ8bhlK2NdyXvhgD8GfUyC48i1FEO5jz6VGDPDRaHU6v+1iRtgdjXQCXT9Dc9PLiOi6tICriOiUsby8",
+	"4jDjSdxegT0/Hb99sx32uFX/hT3fEnts+Zx6BIJ8tqWYs9vpYNyzDXJmMyZiJqK5qzPRK9fHAhnBVTsy",
+	"WvoYWzbkNZojKeI2OejsFaJAUPB1DPeH6EtbfA2kpSVE6wKW/uiSNNBrELum4i4avYa8NufCxA1PpbAV",
+	"a4pmfVgfzYDNZiVv2g+IxlyAm3URc2EzhnQDqXahk+3Gb+M4WQoIW9MLjNBeHW8uSFdtBqLtOgqthNGx",
+	"j4A2iye/FO2VtyIfd7X8bVu5PC0qDKvldcSA0Jw9UeTEsNiT4hNyfH5WBL9oR5POyOXLvxeNHbSUieoL",
+	"Q1a17c4/xRYhmcD+rnGPQOQS/kQ1CVG2tvwfhOqnN13bwoL2xUIRCCju0G630XlSrSVglUL7Mka7QjR0",
+	"iPELmoNDBdrPBF7jmcB1ljkiaNLPE8LCvigpFn4xr7EEz0Iqs/GkKA1me40WJUxV0Be2OQuGdg1pdB2U",
+	"SoIZCFopDNjY+fvLK+K34gl72PljST+YoBzYU270YquZWWjY8vN59C9WtEdxTVm9J0QUCqFcYGj7VbI0",
+	"3An6IjQahgFYXsc9JE105JrzH0Q0SVRou0GYJ6GrQanwvb4oXhzwONxpO+cHnhEaTdzppinFDuJGIQkh",
+	"Pkgd9W11CPiLNNEHEhCaxVzugM5USWbttHEtyvmzcQUTySMWwgczqhS4fp2w6eBn49eg0LtMIPlAkUhO",
+	"WV9AeB5VJL82PgRIs6g4qEjMEk3VTptcSow/Cx2hG6AuG5ImFNYzWAcFArNIQ6KAzPQsgyboihlM7Ytw",
+	"ljLFRMQGRtBJ9Ny2mx0BRolonj9vk1CEeWO8bpu8ZdMhtGBCJaqwklxDrmLKCB8L6ZClrg3M+sYveV+e",
+	"UV+EBnfbBe1pR5NMXIdEDn8GR5ktRovog4XUP718/+70c3jkGs/aEqS2tULbBrQNoKJ6SCjG1sOwOAzG",
+	"+oV4tub6RjSFIMMQP3lEr5CPS5p61NRTXailqmv7jOS1420Lkd6Xdrt9f48HKiQJLTSspQOobUq5wsIx",
+	"Km+vhH7GU4zGA89ijpNqQmcs8PuU9L70XRcKKE6v5zP8B1j6/T4m9wbdclkG1WamHP0R1Hlbjgg0GQGa",
+	"gpj1RNm+TzCSaIZeA/Qi0iQv6QPPbaioh2H26PoivGupicySuAXBIj0CPNi2WVle0tg60icsmfUF1GMA",
+	"CELP/ljaCE2dznfyrsJ51R+0HJPwx9Zr2FDLhXKH4OpQi7m/rnQji4+8zz7YgNbWW8uGtC0zvLxcjWG+",
+	"Be/9DTqmwAljTwi/c0l9o5I1DT1sJxErg5RblWzT4+TzQrsLtxfrGyqRBbPeEmWwgiz4FgxNxqi9SjzY",
+	"pMz3QKPkInNsw4k0UDkUPl8PnY82HRvDLKhtpEPOacrVf13VxwXTDBb6sNjlA0uBqUaZQHHUnH46Bp1I",
+	"NXqNL/1GxPUc2k7AbP3GfeFhGzM9sMsxMi6ExAD/7RZVEPKR7z+Xj637/P/+P0/QXJcJMS92YZbmr3Dg",
+	"j1vbQcadh6qiJPBWLJgSs8T6N5Pka0O8vquNJwwY4GdaNvJlVkBeY4awsexubiD/EaaY10C/7E+FetUz",
+	"lmpuO0OAoL/oP/J9o5/wrcIzicwUYbt4lJvHNCHL+OZtdZAxI2SX9MQRMbvD3B45nqVymGfxWBz4Bu15",
+	"QGCkydKLCC5UW5Oo0es+O9zvdg92Ox13mSZUR9NZ0npYKx97hDiOJy89pFePQV1Nk6Lr1POHoIDHgDZo",
+	"5JPLMbZnz1bgAIkDIZB/vCAzoliC8O+XDqC28Y/FMtuEDhCqbzCq3wBJHIUgc8jwWX7MVvgBzIJf+o37",
+	"oJ+jYd+ix2KvH/P4/rPXL+jPBgt/07bT0X8XO99sk66VU2mjKJtv1aPJ3a9MXG/WpakUwrAgiy4JVypV",
+	"pMnV/8a2SYtw8ZcIsqtnfmJl3FUreHCIBMLwAZkT+OGD8ifw0+1bVOF3DywTjR8/tJya2+0jiqrhEJUU",
+	"g43tt/j14xu+2KDv5Z1fcqFgVe8XEOdAcYE2Nw4oZDivtH4x0pmTAhyOljqSbMlMYeMXFirfus0LBIkS",
+	"CzxoG5DfwtzUY/eOENkJ+uLbNIbZ8C4WHqAHtB+pokbRh6TAiWWdSH77g/6t+5DgslpmYKr5MLHNPQqe",
+	"uroRCbhReeFG2KRAGlQ34qKwPiECQs0/tHNCWWKCRnnVNj80d0JrUcKu7tar0CaQIYsDQBsSRefK1VIj",
+	"1VJq5hJADTUIIiiKqBU12Hg0AdHfL9G2rFgaruMrlUwz0kJ9wTRfn3i2u3twaPSJb1RFLVcxHKWTt4LF",
+	"gyHU+wUWX1fq7LP3YcKR2W5zKb52AbI/CvP/Hdnnw6jr4wgHFu0cFRYaW94WTm9nLdF4+gX+d3mU/SuP",
+	"JqRMp5zdsIIu+M7GI1sfvlT40Dr2ODbrWRrQgdi4LqT92A5Wifm1F6smfN1dqOXh6189nftPSEkeQDdW",
+	"0Yw/H8l4rHCDfeuE1IMR1GytCjnIKccz3dqXhbTH7rjSR/7FNTKwOdvAxZvaUExbh9LKRfnhWtzN5/1W",
+	"0tE7ifduAj58c7Eho+S/Q2LrwcWVF8GzbSKdq6e3MKcRX5el6SxET6pyBmdeiOEpeCbKA7yBPEgbCTDF",
+	"JG8YrhlO6TUjaSbCnVIph97Tp5A8OZFK9553Oh0QJuy6F8tYjrnSSLIBGyGD08sQMqBbXBWEqYCvptSX",
+	"0Q/JGFPNbqlnjIcKm4tDYUECJ3C7moKulAdWhFz4qEj2Ld61fy++7Mwqtr6T9wXmBdQA3UXY24p6No6o",
+	"+LBwspU//KCgkBT26AJ/baWTkh0gb6RUs9pK4A0UvKi0IMHWcjYlFX234DTJx4cqy4tjL6K8maQZPr3p",
+	"hju5T3hphBEpBRgVs9m7sDjfcTzlosCvJjV/K0zzJy1CBU3mmkcqcL0LVFBSvxI59lDRfFwzycoERLuB",
+	"8m2zA0Lo4v3n+/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

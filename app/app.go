@@ -113,6 +113,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	chatCfg, probeTargets := chatConfig(cfg, logger)
 	obs.providers(chatCfg.Providers)
 	chatCfg.Search = searchSvc
+	chatCfg.Concurrency, chatCfg.MaxConcurrentPerUser = lim.concurrency, cfg.MaxConcurrentPerUser
+	// Requests without a deadline of their own (streams) renew their slot
+	// every third of this; a crashed instance's slots come back after it.
+	chatCfg.LeaseTTL = max(2*cfg.RequestTimeout, time.Minute)
 	if lim.shared {
 		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
 		chatCfg.KeyName = keyFingerprints(cfg)
