@@ -267,10 +267,7 @@ type RequestRecord struct {
 	API           string
 	UserID        UserID
 	Tier          Tier
-	// Provider, UpstreamModel and KeyIndex name the last attempt a provider
-	// accepted (its stream opened); Provider is empty when none did, and
-	// then, only then, the request's quota unit was refunded.
-	Provider      Provider
+	Provider      Provider // the last to accept (its stream opened); empty when none did: then, only then, refunded
 	UpstreamModel string
 	KeyIndex      *int
 	Outcome       string
