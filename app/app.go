@@ -108,8 +108,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	requests := db.newRequestLog(logger)
 	lim := newLimits(ctx, cfg, clk, logger)
 	searchSvc := search.New(search.Config{
-		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
-	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), clk)
+		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
+	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
 	chatCfg, probeTargets := chatConfig(cfg, logger)
 	obs.providers(chatCfg.Providers)
 	chatCfg.Search = searchSvc
