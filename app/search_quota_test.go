@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,31 +97,46 @@ func TestAttackWebSearchStorm(t *testing.T) {
 
 // TestAttackWebSearchOutlivesClient performs the attack of issue 19: a
 // search kept running after its client left. The engine's request is now
-// cancelled with the client's.
+// cancelled with the client's, on the search endpoint and in a chat.
 func TestAttackWebSearchOutlivesClient(t *testing.T) {
 	t.Parallel()
-	var started, cancelled atomic.Int32
-	ddg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started.Add(1)
-		// The server notices a client hanging up once the body is read.
-		_, _ = io.Copy(io.Discard, r.Body)
-		select {
-		case <-r.Context().Done():
-			cancelled.Add(1)
-		case <-time.After(30 * time.Second):
-		}
-	}))
-	t.Cleanup(ddg.Close)
-	e, token := searchEnv(t, ddg, nil)
+	for _, tc := range []struct {
+		name, method, path, body string
+	}{
+		{"search endpoint", http.MethodGet, "/api/v1/web-search?q=slow", ""},
+		{"chat with web search", http.MethodPost, "/api/v1/chat", `{"prompt":"slow","web_search":true,"stream":false}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var started, cancelled atomic.Int32
+			ddg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				started.Add(1)
+				// The server notices a client hanging up once the body is read.
+				_, _ = io.Copy(io.Discard, r.Body)
+				select {
+				case <-r.Context().Done():
+					cancelled.Add(1)
+				case <-time.After(30 * time.Second):
+				}
+			}))
+			t.Cleanup(ddg.Close)
+			e, token := searchEnv(t, ddg, nil)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/v1/web-search?q=slow", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	_, err = http.DefaultClient.Do(req)
-	require.Error(t, err, "the client gave up")
-	require.Eventually(t, func() bool { return cancelled.Load() == 1 }, 2*time.Second, 10*time.Millisecond,
-		"the engine's request ends with the client, long before the engine's own 5 s timeout")
-	assert.Equal(t, int32(1), started.Load())
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			req, err := http.NewRequestWithContext(ctx, tc.method, e.srv.URL+tc.path, body)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			_, err = http.DefaultClient.Do(req)
+			require.Error(t, err, "the client gave up")
+			require.Eventually(t, func() bool { return cancelled.Load() == 1 }, 2*time.Second, 10*time.Millisecond,
+				"the engine's request ends with the client, long before the engine's own 5 s timeout")
+			assert.Equal(t, int32(1), started.Load())
+		})
+	}
 }
