@@ -3006,8 +3006,18 @@ type ClientInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -3053,8 +3063,18 @@ type ClientInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -3255,8 +3275,16 @@ type ClientInterface interface {
 	// endpoint) and returns clean results: redirect links unwrapped, ads
 	// and duplicates removed. Answers are cached in process for
 	// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-	// concurrent queries share one upstream request. Does not consume
-	// chat quota; rate limited like other routes.
+	// concurrent queries share one upstream request, which stops when
+	// every client asking for it has left. Failures and empty results are
+	// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+	// storm of one failing query does not reach the engine again.
+	//
+	// Each search consumes one request of the user's daily quota (the
+	// same count as chat), a cached answer included; it is refunded when
+	// the search engine fails (503 `search_unavailable`). Validation
+	// errors and a disabled search count nothing. The web search of a
+	// chat request is part of that request and costs no extra unit.
 	//
 	// Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
 	WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3894,8 +3922,18 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -3951,8 +3989,18 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -4273,8 +4321,16 @@ func (c *Client) GetStatus(ctx context.Context, params *GetStatusParams, reqEdit
 // endpoint) and returns clean results: redirect links unwrapped, ads
 // and duplicates removed. Answers are cached in process for
 // WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-// concurrent queries share one upstream request. Does not consume
-// chat quota; rate limited like other routes.
+// concurrent queries share one upstream request, which stops when
+// every client asking for it has left. Failures and empty results are
+// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+// storm of one failing query does not reach the engine again.
+//
+// Each search consumes one request of the user's daily quota (the
+// same count as chat), a cached answer included; it is refunded when
+// the search engine fails (503 `search_unavailable`). Validation
+// errors and a disabled search count nothing. The web search of a
+// chat request is part of that request and costs no extra unit.
 //
 // Corresponds with GET /api/v1/web-search (the `WebSearch` operationId).
 func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6126,8 +6182,18 @@ type ClientWithResponsesInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -6173,8 +6239,18 @@ type ClientWithResponsesInterface interface {
 	// only before the first token; after it, a failure ends the stream
 	// with an `error` event.
 	//
-	// One unit of the daily quota is consumed before routing and refunded
-	// when the user received nothing.
+	// One unit of the daily quota is consumed before routing. It is
+	// refunded only when no provider accepted the request: none was
+	// reached, or every one refused before work began (connection
+	// failure, an error status, rate limited, breaker open, no usable
+	// key). Once a provider accepted (its stream opened) the request
+	// counts, even if the client leaves before the first token or the
+	// whole answer.
+	//
+	// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+	// of one user, on both APIs, streamed or not, run at once; the next
+	// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+	// counts nothing against the quota.
 	//
 	// With `stream: true` (the default) the answer is a Server-Sent Events
 	// stream. Headers and the `meta` event go out as soon as the first
@@ -6385,8 +6461,16 @@ type ClientWithResponsesInterface interface {
 	// endpoint) and returns clean results: redirect links unwrapped, ads
 	// and duplicates removed. Answers are cached in process for
 	// WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-	// concurrent queries share one upstream request. Does not consume
-	// chat quota; rate limited like other routes.
+	// concurrent queries share one upstream request, which stops when
+	// every client asking for it has left. Failures and empty results are
+	// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+	// storm of one failing query does not reach the engine again.
+	//
+	// Each search consumes one request of the user's daily quota (the
+	// same count as chat), a cached answer included; it is refunded when
+	// the search engine fails (503 `search_unavailable`). Validation
+	// errors and a disabled search count nothing. The web search of a
+	// chat request is part of that request and costs no extra unit.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8738,10 +8822,7 @@ type WebSearchResponse401Headers struct {
 
 // WebSearchResponse429Headers the declared response headers of an HTTP 429 response for WebSearch
 type WebSearchResponse429Headers struct {
-	RateLimitLimit     *int
-	RateLimitRemaining *int
-	RateLimitReset     *int
-	RetryAfter         *int
+	RetryAfter *int
 }
 
 type WebSearchResponse struct {
@@ -8756,7 +8837,7 @@ type WebSearchResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON429 the response for an HTTP 429 `application/json` response
-	JSON429 *RateLimited
+	JSON429 *ChatTooManyRequestsError
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -8788,7 +8869,7 @@ func (r WebSearchResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
-func (r WebSearchResponse) GetJSON429() *RateLimited {
+func (r WebSearchResponse) GetJSON429() *ChatTooManyRequestsError {
 	return r.JSON429
 }
 
@@ -10055,8 +10136,18 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -10108,8 +10199,18 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // only before the first token; after it, a failure ends the stream
 // with an `error` event.
 //
-// One unit of the daily quota is consumed before routing and refunded
-// when the user received nothing.
+// One unit of the daily quota is consumed before routing. It is
+// refunded only when no provider accepted the request: none was
+// reached, or every one refused before work began (connection
+// failure, an error status, rate limited, breaker open, no usable
+// key). Once a provider accepted (its stream opened) the request
+// counts, even if the client leaves before the first token or the
+// whole answer.
+//
+// At most MAX_CONCURRENT_REQUESTS_PER_USER (default 10) chat requests
+// of one user, on both APIs, streamed or not, run at once; the next
+// one is answered 429 `rate_limited` with `Retry-After: 1`, and
+// counts nothing against the quota.
 //
 // With `stream: true` (the default) the answer is a Server-Sent Events
 // stream. Headers and the `meta` event go out as soon as the first
@@ -10392,8 +10493,16 @@ func (c *ClientWithResponses) GetStatusWithResponse(ctx context.Context, params 
 // endpoint) and returns clean results: redirect links unwrapped, ads
 // and duplicates removed. Answers are cached in process for
 // WEB_SEARCH_CACHE_TTL_SECONDS (`source: cache`), and identical
-// concurrent queries share one upstream request. Does not consume
-// chat quota; rate limited like other routes.
+// concurrent queries share one upstream request, which stops when
+// every client asking for it has left. Failures and empty results are
+// kept for WEB_SEARCH_NEGATIVE_TTL_SECONDS (default 60), so that a
+// storm of one failing query does not reach the engine again.
+//
+// Each search consumes one request of the user's daily quota (the
+// same count as chat), a cached answer included; it is refunded when
+// the search engine fails (503 `search_unavailable`). Validation
+// errors and a disabled search count nothing. The web search of a
+// chat request is part of that request and costs no extra unit.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13080,7 +13189,7 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest RateLimited
+		var dest ChatTooManyRequestsError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -13115,27 +13224,6 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers WebSearchResponse429Headers
-		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitReset = &value
-		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17595,7 +17683,14 @@ func (response WebSearch403JSONResponse) VisitWebSearchResponse(w http.ResponseW
 	return err
 }
 
-type WebSearch429JSONResponse struct{ RateLimitedJSONResponse }
+type WebSearch429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type WebSearch429JSONResponse struct {
+	Body    ChatTooManyRequestsError
+	Headers WebSearch429ResponseHeaders
+}
 
 func (response WebSearch429JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
 
@@ -17604,15 +17699,6 @@ func (response WebSearch429JSONResponse) VisitWebSearchResponse(w http.ResponseW
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.RateLimitLimit != nil {
-		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
-	}
-	if response.Headers.RateLimitRemaining != nil {
-		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
-	}
-	if response.Headers.RateLimitReset != nil {
-		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
-	}
 	if response.Headers.RetryAfter != nil {
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
@@ -19822,388 +19908,398 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs59i8IvwqCe0eY+naSImXJByo69lbJsq1qy1ZLcruri/6YYCZIopQEWIlMSSyHIuYN5m4u9s3M",
-	"jpiYuZ3LuZ55k/8LzDzCBNYCkMhk8iTZVdX/7Y7obiuZB2ABWOf1W18akZzOpGAiU43el0bK1EwKxeCP",
-	"ozybXNCMveNTnrFYX4qkyJjI9D/pbJbwiGZcit1flBT6Gruj01mCT9MokjneqvLplKbzRq9xNWHE/EC4",
-	"IomMrllM6ChjKRlRnrCYJHLMhWoEjRua5Aw/GrNGr5HSjA0SM5agwdJUpvqVUpIpFfPy82QkU5JNuLKf",
-	"OyRZOid0TLkgXJB9oj+Rsl9zprIBjxu9xrNRN9qLn7LW/vCAtvajZ3HrBXs+ar2knSH+sj+CZ7J0PoAh",
-	"N3r79/dBg8ZxypRanGmUcCayJ4qYO0iuWEx4psgwj8cs23ySehkIXCbsLmIshl8fPfzu3r2egIombEr1",
-	"KP5jykaNXuM/7BbbYhd/VbveVjiBYcGzMVNRymd6G/iLYYamyCiVU1wIpAZpzlhKTs8tTQKi/959tq9X",
-	"rC9Oz2+e7QREL95m60qa8AUq5n1hXrnTI4xnE5aSWzoPCMzY7LHwQv/ROtJ/hESxSIpYtfuiETQmjMYs",
-	"hVV0M23B/+pLlWn6i4trSeSIZBNGbrmI5S3MsmWXHRZOESmS+U674dM7m8/0qnORsTHTFA28j1+wKeWC",
-	"i/HiAC4seRM2yvR+Lj691QcUq5ndJZKF5CLjCb55IhNmJ8oVGdLoev13ClKv+wa1+4XcyjyJyZARGk95",
-	"lrF4zWf0hzSf+ijoDeUJHSZsSz4VsxkTMRPRfPEAxzSjQ6oYiSVTRMiMUKFuWVpzcHNvAMW5vWTpDY8Y",
-	"ydh0JlOa8mROynduf4b1lCdUTbgY/5Cr6qjtqTHHhWZEiohtPGD3vOJj0fLe4PNPNZFplsy/CgfaggEt",
-	"5TonNyydkxlV6lamMTHEISqRGVEZnbOYDHM1N7zDbudbyjPShNH0xQr2gOyIkmKjkGbmbY5Av7Mv1ISm",
-	"LCYXLOZqRx8S2C6WxIs8ZpPTkUkc5ZCNZMqQk3ExDsjthAlyLeSt2OB8/EBjwy82PxreRuHihiY8Hpi1",
-	"9jaLpXiPTHOlR0le6CF3916QaEJTGmV6sg/a44/eE/r4WqbCFZnSZCTTKYsDQsmIsyTWV83UUN5MGHkr",
-	"VUZwkewKKpbesJg0w1O8l0yKe8Kdth7pa5kOeRwzsa2GFE+5WGQ6qcwzpj+vtyvcU6cNjdxHi/U40jdr",
-	"waiFjp48Tx+oJwA9udI7N16pwbmbNhxh7ZMPG18ubljKR7xuhFpyJk7tMksZSTHieg+Qea3uBQ8NvNcW",
-	"4z7GR8lc5mnl5SOeqqxHRjJJ5C3sooSLa3LLyBQVl7nMkYOoa1xSItgtkUIL7GxCzj9cXpFdOuO7N91d",
-	"mmeTXfj+fDdliomHkufrHKCahQZuV7dHCRUx/BbRJIHz0xea6lIwmH4zmtAMbjo6PyXXbE6ilMHhCIgU",
-	"hOJJ0+eQ6lOn2Z8m4E5fZN5IJrS6llqzKq/InGV90QyryxnuaCZ8HzRORcZSQROc+sNYIr7B2yH2EsEL",
-	"fwzTOxIkF+xuxqKMxTiSQxKzjPJEEZoyqykaUidyTHIRM2R+jlvGwNXey+y1zEX8IAIJmQ1G8HRBoffS",
-	"aE8sLtQ9fQJAnefxHygoMtAXqNLGqN7RTt1jd1xlsH0NDyk2+BMFZPowY+Lo9KEilhVbcImsnTKl6Fj/",
-	"NpUxSwpRO6J6ZEOaUBGxWA9RTWmqH5nRlE7tA42gUApK7x4wQ5FNKYgzBTpeGDfBNoIXlagpmw5RuJrh",
-	"kGYI4w2JoFOmCM/6otBudtaLZnOocXQPFcUPlnXVBfSFXrF09WLPrJPIk8Qt0oylU64Ul8Ktz1cVddXx",
-	"1si8Yth/qNTblDrfYv9es/kTReStwM1WyD6Z1kigbMJ4uiiDSK0IKvbqI8TQIttw8qhYvQWJVEdRlATf",
-	"ihc8Sh79o2VYauv0lUe2czpPJI2vpHxH0zF7HOFm+LJBJuUggdf5FDTfJ0MZz8EfBbeQJjriup39FwfP",
-	"n5HhPGNqZwl9/wCmC6PlCgcL+lSJyNo8mGW+8DLTvOJTJvNHCjA7z8y8bCk59RFKWcS4tq70NuBT9iej",
-	"YcxjNOLTlN8g3+KCXJz87ePJ5dXg6vTs5MPHq8HlyfGH968uD1E1kEKwSL+QgMdTKhZ7lL6S8oyKufXe",
-	"bSmkZqm84dZ/UAgB4/0wP4JmzRVJncd4tcCyzw0qnmdPeJ0WL6+8tW61ivf4EuzXXGa0PO5XlCdzAj+g",
-	"YzyfrRporG8fwO0DzwdejNN/n72BNA86RI7IQafwSMO3MhnT+fJDq/LRiEeciQy/+K0ETeyNmStLBtIM",
-	"9Uh6ZHEgYdAXoaZIj9QRJAxQvIZ3LTWReRK3wGfUIyOaKBb2CNeCa8pUXwxpdE1oRqY8Fnw8ycjHq+Od",
-	"gLC1u0nbVrW7JrTaWuHsV/p/smpQQL+h/CCenoSqjGS3Esy/sjPuq/jP9Gu1ou9bO+jRbBYT3NRPX6bw",
-	"4hhCJDm66pZ/OaJgJas80itoPYtuV1TGwUQ+bfR+bsC7G58LMZ6lXIzNLsX991FotUqm/DcWfx2jhM74",
-	"4JrNS4fOesWMTb/kQOmRMJGZb35LBm59C02IIF0zAa5YUBrFOCC5ALMiICm7kddolLC7GU8x0ODtr0+f",
-	"PrWOimGz+iBQeWIEBsz0tssV0y90VG38wGgKgYOFTVW/dttHM1ZxdzUou/s97p4kxOPwqJaVb/799cb3",
-	"suBAEUSE0HNACs5TmlG4zkcPuyCWt4I0w9JznnD+KFQ+m8k0Y/EZizm9gpk+hvp58cbBVL9yANRbqhNZ",
-	"037hM3863VKzrB8vP7wH8j1KI1+hiLvgd60a/ieIK2yhaT8oj+KPzAv4Y7ICDoGjontZkQm9YYT2heaQ",
-	"UcZSE4HeaRPUeTVRWoYoxiVNEyWN9xiickWw+/9nvEdavqO4VQ+M/NcF/L+H9b96WP8xZulSa7SWpyyx",
-	"Rf8U7GUrI5Q0aV+YE6XPzHWilU5IOJLxfGeFjYpO1IfpjAr/DVrUon8StDDwmtlbFiNvcM+g+L3IRlh8",
-	"9mHBQiMrlw3PiDS8pzZXoqBLMTyr/Fa0QHjlHxq3G4KyWczN6b9eGPw2lWKcYKKH/ttQWOtRVjluJnIs",
-	"8ywoUiuiCRVjtvPn0JUfrCX//ik7j4/srVZtS7kmhyblLaEZS9t4rh+r2q7TaGv56gp99s+iunmKrPsA",
-	"Jr+en/6VzY3bbcbSjCOfg6A1iwc0K1GosdfZO2h191p7B1fdTu9pp9fp/LMRNPRp07c2Yq2rGMFS2cxB",
-	"AxlT8bKno5e0G3VZ6/lwL27tsxeaFs+GLUuMA/ps6L88z4FtLbw3oSob5MoNt0yPTxOGGoY2mMH34h1R",
-	"FhfiO9CnVN845UIrWc3bVAtxAe4jqTBBjFD78wz9RjuHJNT2inGBCHajd2NQR7NnV50Xve5eb385zfSb",
-	"8KRnac5q5irolJWpmNBZJmd1dJmlbMTv6tkUxn4gvkW6XS+RCaiQskiOBVeM8Kw8mfFvrX8Mn16fv/z1",
-	"3eIn73HHo4T8uQGrBQN2Ywn8nVVZucLPI4e/sCjTU8D9eYzP/Itv02s2X7oWWnthySggaqLNdymSOSrG",
-	"XBGbrd4ml0zEhGeEKhIeGVGNYgZlCennnc7T6JrN4R8sXLp2072/Z88vfjvqRq/22etn47cv+I+d63d7",
-	"0/f78vzZrxcv1FXjq+2+x+8e43Or2UPLN807jmkK5R1zzebw/zxjU7WOxxrueF94+NKUzhdGCu9cPhAv",
-	"ZaI8FkvNqgzU14EXsSRxnIvOaJqRZpby6ZTFh6QLOYidTunoCqn13iyViXd5p7wL3IpN6d07JsbZpNHr",
-	"djpBY8qF+3vd4sDQa6ccT7n4qNBq2u6wdrpXnZe9znaH1QsP1B+uXLEUo9zG4QyWdJlpg6LBRjRPMpTi",
-	"TLWXM2Nnv5WTB92EwGvt7h5KmTAKdgcbjbRFcsNWjdcbJCaJeQNynzjo1I0G4vBl2tKY/hfzVzuSU5+s",
-	"eHeVpEHjrjWWrbVMsTN8NjqgHdbaGz1jrf1of9h6SQ+etw6i7mhv+DJ+wbrdTZgiVwOXILqegiAvIOd7",
-	"Fcs3Unb/4VIWRBIEz1Z4LyDZxQbZSPPj1XH5pHX3gjrPwgKPswvhSOHtq/IGX9xCpaHWCVdHrJWH9Zyi",
-	"Q7PCn9hdNojyVMkaH8g5VQoEEd4QurRz/RSZ0TFzZ0wKF/cqs6KfPl1M/vbm7/s/fereDt98zH/ae5lt",
-	"uDzpFlzcsaR1jBzfG5QmvoZuWTSpP8eQfQ2xObQmD7UamTAKeiRrkw9QuoOJYiZLZCykidBMuTj3lqIb",
-	"VFbmsVwvZVmeCnAeTq3WaxhgaYX2QC7QOz7NpyAl9H9geHils5ZJlvmJvbn93vzjZy6yz/5NLa7tURSW",
-	"VIuixphnk3youdeupDPe0jbamIld9+F7/3F1zWctCaSgSWsmIT0Ix1bh12WivcJfFITKBP7Ty8htkyMx",
-	"NytpHAel35+ovjAZ6eCOUAFREvk3vA0dVCYYCjaCfgu/YYpQfKIvuFI5i00Utwdv18tIEjlWWhmEh9vk",
-	"nKVKT84GAXHzCJn1hfFooL/XLWJpXTxmug3rva87BYIm84xHapFzDOcDcFTXsA2WkoyzlDTLmZ0B5nXu",
-	"QOo0hsE0zVx8rDmcg14U2C2suQnw2414wIUezZHmnDyrUegMm92YpUASxurXzdXi5N/KW4wQfLw6JvoW",
-	"WOQRH+cp0/Kkajo+r5PyI8biIY2u143xtbnv0jgC9aOpnC7jVtoQ1HLM+PtnLOUyrpFqTtB2X1bFa71t",
-	"njERzQfrafoO7zxnaaSN84QpIKysHzAY8kvGG6BIXmKFH2wy7EzOBk7KLH4d3AEUBDGcURXgpSLyo+m5",
-	"8e7UomTVbspkRpP1cs6exyu8XT+YjbINSP9ajxa80CXqV6Qj7GmziWBh7KlxA/TpFhRMoLQLikF5W/nz",
-	"KvZy5WZfZjJI/2XL9IqrjIsow/Uh8sbkW+JGKStqB7XadJpKk/mzf1e2YzvtztO9p/42kjk6TZ2c02K9",
-	"8paDxbd0XnQ3f4uy41iij6ZsBJlVVhEzFSpNUBMCl4lu9uh6XdV99mDlZ/WnxjRjt/owphCGKdIssKo5",
-	"IMMUnPQqSxmdamkWJXnMysvwtG4IqZdEWNz5vLtWtXYPBuWNUiJmaYoLS76werXbNMvYdFZj3VsirDt8",
-	"5/Y+mAA1Tukysf24eKCF/iBlv0C6sbb5BznoLoNrNg9IxNMo59lAzpgI+sKlsGFaiF6sCaNJNiFTKXgG",
-	"YRCtcCmtnsRYi+BnvQR9AQUWg0TSGIIrJsoYeBE2cyuJ8mwgRyMt1eOBc1uVtZFyTs06P4MjoqNN3Roc",
-	"g152bsI3S/0tUZ6mTGQDG+ep5+0uCrRYkHV7SCQGdtFDN5wTKtw9oO3hjYKRprHF9E1g4bXgEbDHKhI1",
-	"kmnKooxMZKoYGdIsY+mcqIzOgBs4/uDGXfbd7L2o89Sx29I8i69laScf7scyNaVsKdPyLGVE36o2/J7n",
-	"K3qx1lfkD2XJ8mUnN0xkl8Ae6uLtesu0LpnICNyoSHPKNFOzynasSa5Vd72rdg6JYgx5oF4TvQfATfpE",
-	"Ee/F7TrBr8dyZvOWFjZQEUha6SwLGqk0uVImk1HzHs2JlOIqo0JbuWquMjaty26sMDIJu8B+exkBL9gs",
-	"ma8c8sIgR1xwNRkUTMc7pEucunzJofGr6moewxqtNYzwiiMTfAjjVDJPI7ZEW7tlQ2JuIGN+w4QL9Ohh",
-	"aclIIp6hI12mYG383P2MOtzmJsYlfKFOfctnKPcGjgyeNzahU9p62u62XgxbXNjNUePyMDtytR6pb7oP",
-	"GrdsOFCMpuicWPXIJza8hBs/5Fkkp6zeRWVr7Dx2XJlUsUGr+8qOffnGXcKup/RugOfb/IU+hxfdl3ue",
-	"C6JbpzWYzMOa/XBC00Sbn+j/MMZDJMUNS5Ut001ivZW3U+F9vnEP/PIUH/NctW5DbHscjH6x1M1jpnvo",
-	"IpVnR/8YnF98ODu/Ghy/Pbq49KIBpPl0r9PpaLFkPD4VaXRyN0soF+Ty8kSfDM1YFdNLG0H+gicJ4EXB",
-	"OlaoPKYO37MeiQqPh9tQ6GIWLFWkjvHbUWMKh15HrbpAkpfHezw/h2G0NYEW/IXoY5fmmCs0S2jknDAL",
-	"m6OWuWn9TwuYPIUDuqjOu627V3adLaj55WPryGV8MlWZqO/DBDc2dEo/7hZjz2sBrxlewezgX5mc9UXK",
-	"VJ5k4MLFAbDYMclMaobI2kTvMXuRpowkXGWQPIbl6qEWwiFhemXgYzaXDzLucBkPbWkADJervvDSTAoZ",
-	"rTKeJOYRheUdMs/sxwP99r4ICwKFRNG5Ikqielnjr6qokfoMLWNBlYIlV6pYk3IkY3A5UBz1/t7LAE6I",
-	"YSRQ1TGhMwzXSME+jBq9n1ef879p8+zEpLWarI5g22zUz/dBo+yUepy5DOU1ZpJWtoN+W/WrvKxjv/Rm",
-	"bCp2tEG6+LEzRoUpB0LV2ZDPfHsisUSICls0VPvp7n772UbWc2yStR7qDPJt0PJEjj36qCWjfLreVjUf",
-	"rtipvgVbJmjdPnablsYxR/e3H0KoY7n+hsaCKCFFa+/uzpzDNrmUU4Y6NaC7maBGuxEsaJlxja/3MoMz",
-	"PqXRhAvWShmN4QIWdlXy+gPipx8GfVHKlgyIKzkPSLXeWNvABohBm6ssm8h4oC/RJJG3+vdIilHCoyzQ",
-	"fK+ULBuQhZx8PZK6/K+gL8plaAEp2+W15WKeDV4q5giI06CM9Wz+gohFms/wWTXJs4yLsWe/g+sTeS5w",
-	"IlVITpOSz0TMYnI74Qkr3mCtezfx0mBsGXXVWl+oRFw4HayeW37Sh+FWDxJSMGEBySSfUlEOZdcWNK44",
-	"hYP1JkiA+fFGGPkF1i6XxmTJl0eyYQ3BanPN+jXgSJRGXXdqX3vO/OqRmk6N4VaDyoc/BuXUM4AdoMbG",
-	"KU/tOGEUDX7jbAigjuN6VZ5DQfpy5saS9DqXBE9tXpk+BvEyLzwkZnV7nb3Ncz20EY/1BGuEY+2Oeew6",
-	"a5Mn3oAM8HmgAhxUxbKvRoJ6F+cAQWVw2oHbOJVsAG/wqzbicufZsv34wQRbyShljGTsLgucHQKWRmF7",
-	"bLEnPTMDrYyvvBtW8Q+rjhg7ZMj0gtZs5g330QrfWfchS7xq+Wywb2H5NPMvnYL9OsUtn5X97LXGtdYN",
-	"B952cLc/W6voQO07DKXymto58aQ2PW7EtcAyiHVUEQ4bxp2fIReaAjU7pj7Mtaid8iThBhWxyBOzBgnW",
-	"giyqQLODTokYe52DOuV0Ca8tlNXZy4MyUfc7D3hP1f456DTw1XWEfgsBgcU9o7BGoMw83zDxT3J0Sn6g",
-	"0TVC2NRY/DTLle/+xJDDvMbZGTS0cc3rgh5YhMaTmJhb7LlELad8Fm867W67s5ZlmqEVXw3cLOsoUxOT",
-	"/kbb5UV376tsl72n3c4DX/SyzB86e3tfc+PhF2qJLMdcLJU7D0tq9MXHwf6mSY7LA0MXZk4kFwlTaiGi",
-	"Q7gyaUOxTXer26VfP9JT1T5h/nVUPmNZyiN1xe5qZPh5KrXZxHIFApywu5lUYEUSHFPgzmCn3Wnv1/rB",
-	"zmTMklMxkjW+B7+CadFDVxrMl2VRh02cpYsJ6q+1EvZv//W/1aeobxtpWFnh4Hzj/nwCb/K166KpVp+r",
-	"Dh67zfMcC/qvy3M0L64bDlbLHyH+86poUg28ILuryas2ShRHwBGSSZlAZsJmlgfkNNCkRg1Ibulcma9t",
-	"9qpKSK6IxX2uTQCSyQDGuTH9HfhRckyTZO0iVOJ6xVyXL8vxhGbHUm9se1QqyzOR3ETBthjxMTxVF7iK",
-	"irqbMvU/Cn4HjoSyqlzSw7jInu036hTIOg08jCY0i6azpBU6iFVPI2/6VvzO42OMhrLedtDf19LEEvfz",
-	"Q4NwBmYDI0F1/MJ8uyBvEV+zC7gqZla3FY4nubiuMc0EW3QUsdhbraX7Z/FF+OMhYdNZNrfOFRgmifTn",
-	"S6GyivHBEkxU3jw2/VVOa/lzo1xE9eeGpuN8apuDLC16WpS8C2uDO3tRfomY3dUhANhXeJBHdpBr8wLw",
-	"pXU7ZIHtLNyxEPlfyz2XTqF2VIFZ8uqX1o+2xHQ25iXfmBm0YYP/sSxhNSvw1Oeqd0bf8kRhKKeYUlH0",
-	"ShUZUYi2jpn4jXLC9T1wHEz1Z+UYwZMimg9mTNAEQ00bBj1bextYIlN6NygG6qUALKocgmndAurl5IiE",
-	"RcZAeAhBYS4UaiJDmU0ggqmYyEyFhcsfWF/nVU5FqMjC2YylZChzUXEcPbG1AKTpx+WvPvz15P3lzgMG",
-	"sTSp4WplDkP582cnl5dHb04uyX8iXZs4oDbPcsH95Gc6cGEyHbqPTHQQKxLmTWD40O7RMZROSGFTEhwZ",
-	"tyPpDHB4I/attrINNwzsSzchrkWpeo3P3AcNxeqUsCN1rWzMH4skRpjOySgG3sD5YBtppEyfCBPXsid7",
-	"gcGuJxlkhm00j0t9Z30CyNICPxMDwwIetel39DMfzCOPSchYu56oZ6C+vLk1UOjXUj7InihnFPluAK9E",
-	"YDaYrZltd8vZ5qoO/OgI8L5Ai4xtzRoGJl1LBEQ1t/BXUL9cp7PXWaUNj8+tEnl2CSqyqarXlIeu925A",
-	"EnCnBKRQGolMiVFGByOeZCwFsVg6W4ryivt/aY7kcm0vkeNZKofq4fZsQYlpkaW6fhcZg36ZtmbftZi7",
-	"50a8ajFycb156m6PhDHNaC8kCRdMEUajCZnIBJBDaV+EtcpXSPCzpBkuNYDCHWjbIfoCv0B+fvXh/cnn",
-	"sEgHXpYJ7OcQFQtpPoQb45ymNS6azLjTFi0So9dX7ahkTkL9UKiPicsyKG8seOm60wK/Ll8Ulw6ySaIG",
-	"CtUnClM9ID+DNMNa5F2XaAbXD4nMJiy95crmysXOJSAolEcdnZ/ubOSf8fbzVpkENV7clE5Xx/hMfwaa",
-	"ERBI1U5Ta8datdrqMSqDekTYYBHgPyhaibgrNfDMwSLsdFCup1hrNRYn3UAaIbVMvsKa/eTwM1fmxtWl",
-	"EtlNgS9r6dNNM66VFARBXDQzXFrJhtieSxIxls/o9VJ3wDp3tHUIzMB/r6f///+Ztn47av2z03o5aH3+",
-	"0g2e7d//x6V7k2VLCwt/vPzwnlzC7JwxYZ0TCFCGAQaqnCVTnl45tPGLkqJ9QW89fR1RJlfY/MtyKJdC",
-	"fpTJCb7P1R6WGtA0+7OeGNDA5BEoL3X1NpUZsJlpmV1+6Tcins37jV6/cU5TrvqN+83Aa8YsG9wyqllY",
-	"YyPEk8CbyHJSbFI/srGNZcSPP4H1+lgtX7QutYrjNWY3LNGjBJGU0WsG2yvE5GiEEDJszmRSBw33TCOo",
-	"K23RmtVqP93SLAz9I6Ek1HeG1j615l99+nXJ91cTlnARB/CC6smZkdrXb2n8bufhX7tNjpfGVOAIQJ0W",
-	"gQ+AjwOVhxnVRlzzF8kFiwsIMn3zENDoIdiiGUXNfE0/qoIuTUCVhgulW4TEllGZJIqiCl/kNK8TktvF",
-	"IDwla4GsnwuSWX/CVuHF7TyKf1QwctELiQZR3TmSt4LFg+G8ys60GvftAp01Xko3EBcGLcc+vaDo6jCo",
-	"t771wVCt0W9pOuNuqXExL5I60d9cqzw5AsBglk/jPZ2y2DP9twhFLA82bCSLHx5OMOpgzQPV2VX8Uwt8",
-	"C+T3FG0IrYAM8AUhVOxgpU0OEKx5NsszexMunTbhjJZjavTsDqrTy8uk816zOKjXMiWlD/VI+KUPhOw3",
-	"gr7BxMR/gobUb9yHWg7inEnMRmCt8uzrqGHVhTI2n0cv+5eZ0edHGoSXxm9XdV5rOu8ThT59pixmTVwJ",
-	"6xZ8fwWfX7TpnNNqfzlTL/vvahTT8jIb7IBBXm8tAkYixdxb8ByYVjFwO8aWMYIZmshKaIu9QuMuaDc2",
-	"w7/x/HMrD/h6RuVMkd/pBDsN5iuN22pD1URr0PS6jQ0M6C3CnnFhu246VceFK6qvkIKFAQlpnkn9//Y7",
-	"Iahdmj/ot4JhYT8FHKL4o+d4SK/dbt/fh+WzYqenP4TuANnwpvO5TmtaT/aqePHO0sdlhkdNOK0uHCKn",
-	"s2zlLYD0suKO2sI7e39QM5DKK5eu5PnpKxnlNud48yKnI0HM8+Rpu0Ni8xLSBGxVKdjOIveGbh8WTEKx",
-	"zHSIrEPIu12BJlHTJrxsuWK3yCXJgDWGzjUTy2wcbbUZh4FpTZnqkUO/yko+/UF3b7skdIv0vhbIoUS0",
-	"x2V0PiSBc+NcyHNPHV5s5WjKspzmcUimMroG4xhg8sD0hT2kraq4xQWWK5oinAKTDXpnjnNjj1teME7l",
-	"r5pJzJgA35fWjSf5eMzFeEQjCNjIqD7ZwI57WcJ2AVdTIxcnekgWLcu86IkiFPFrjOBHvB7CBUkZTTBp",
-	"IEvpaMSjAkIJZOuBwcFWpNlpt7s7pXDi8lpMAKWMJiy6rhhkW+FzllHFyhM1Odt2qjDYWSqHbDNI1weh",
-	"TywkvGOhAxunFKvZTM1DLoo9AX+Cy7k+sWQGxFhcR+zpMsoTnJUHbYUtVADPYoYZ68bSv5UkZhGf0kQd",
-	"Ek0Cv74dcwQchYrK3pftFw/LScdx+OToThpBY29f/+9zPfGnnXi9pPdsR5e2b6hS2UcVgDHzfR++aSUb",
-	"wONkzc6aFDqRpXPAe7dDAhpTMuJ30ErCmCcbmaaVM1xjndo7lNf5oajuTZINasqLMvKKo8Qc9hpcjHJD",
-	"xCyFulpuAFGg/p7cTuaAEmV7tTjjYDMYVgOUtUGC2ue6SmWMTUGQwXJaN1zXcb150HmK3c7+ZsFRyxRI",
-	"6hseOTQzUzIMq10t5T7o1OI3lNDKvKZHRRnVwfrnFMOS5EGeRf7JAThs8vHqWO9gD37ZXa5NmlYsU7Vl",
-	"ilcWoBfuCUptMZd3Lehsi8pdX/a/OXLyGoItwvYCD4Cl9RfBJ8UCkes4Qg0Ww6PPnNtxa9C7Lc1W3rZq",
-	"5p8fdo6yFQ1a9/dellfGtUhZqAu3rVGWlHMbKug5PaRvGxLnoHNfbjL3lZao1BVufUMxlJjXbI5NZonM",
-	"IcE6kjKJTQR5GxBw/+sbrOER2d97idoaQKDgIkpiWuBCGB56Yxn8Z9cLBhqgLTalBdi0xXa4FtGEs3RF",
-	"K1zTUevC1eJW91s+HSq9lWRKHG1KOpLRfwrGk9cm1VwwGnPBlKqremDRtVpuFdb4pVbJ+KIDUUD6DXnd",
-	"bxCT8oBJMVoEopoM+Dh9YVsUQQdhs66H5ILFXJEmrM7FyavTy8HHi3eQ9MEy28yoZzEaeOY6d5oactem",
-	"d0S1ukaja73GkCuDKGERs3USfWFKGLU9MtdjoPG8guOA/nM9Sr21rht1/iwmbngqhSvrNcvkGTzo0I/z",
-	"aGmFBHy7LgqzsOf1feVv1jHkCzbmKmPpn6488KvW9G2DpminsNIQN+R6J8cnIqsrB6czXq8cHJ2flmpv",
-	"IuhFMkllPp6QZnj+4fKK7NIZ373p7mrrEGKO5rK5tFs4eVS44594TAkyxi/l5XPvflyg+3Kt1anKqLD6",
-	"Zo1tpWvOrj6xecp2Ck0WzpI5yI/WYYN6F1thTD2rE/kbti/qbqV7odFTn+hVyH/I1CpkBRnLAk3E6xy6",
-	"iTFe8fru721UBHbN5gOXKVlN+OLRpMZVgY4Vp+pTQeAFgQHU9zNNC5DlTWz+sjuhXJO9eLc0SInrkCfw",
-	"BDlcxRr36hr45dlSN9WVn5mKXWIMWQ4XIWHiauKq8UBtUHy5GjGjhKzj7aVb6i1TLh6Ks7N2fEVi+dpe",
-	"B1qN2TRs74GmV+bMTV8mpwPCUtaQXHPNSiONg0024gOQQjdqljL4Nu176kIzJcQSLWaKEZhlWA0jWvCF",
-	"4qSVmJonD9wWWIowv0n8YU03sUKW/q5dcjY9nZvXE1SVgrXpSwX+3LqGOBVeV1vHU0ETBIyynsfOQyNz",
-	"wp3AuqGNOKdi3hcuWwC2gkn1thwHGkk3w0irxUmiDZPAweFTZaHmtB1j/olmD3hO0VRthpVEZ+y1D7j1",
-	"BGwzVLW9c0/02xxWG9pCXq4czsZZxkHDja5RNOoNFg1p751lBal446J1VGpvUh8XUCsx/KlZEXRs7t/d",
-	"6dkf3N2hulA2ab+6rMK6JTMWYKD2lkcJrkrTgE6t22VzyVCNii3wMu/AGIrXnRUEbr0A+NUazB3BZzO2",
-	"pKaAZwmr/SVPk1IwJU/5+gICeBs+G7jv1o4Yka0Xix++2XjqRnHFawN2kEAOSYrc6Bk2pYAqLR9tgyE9",
-	"xylN6+vHr2xotQqZqg/cYEng9e3l3sEz8uOnK8iPhLSTal/OXrkxJzZ6KlpzLurugHapBlxs4odCLmSe",
-	"KZ2UF8/2l+x2ANWsZl9gI+31EZkSPUovKw29dvX0vUut+E1C29QGthMurkmTZ4qE8GNIfs3BfWVz63e+",
-	"TsC7bhrfOL9i6+yJ+jHWQbc4R8kDG0Ai6KqFXK0FQISOdlBmdSugGtXEUtzK4dOmMzpkJhCse+sLqAiF",
-	"lDoLYmohtMLLs6vzwceLd2E91LM1QLdqNbnGPbWsL2OFCMuov0ISf8MWnbVS78WLJbGG38kmKHR/Oxk3",
-	"zDrqLbQjqK8GG7LI1Py77t0sxj4P8PShTYMvA6NSdY39kUpuaIyhCDkwkOgQmPc74buugXWiw434wjy9",
-	"sObAneqZGzIuyCLVr4BCWmzwG5DbCc+YmtGIkUgmCZ0pFtcj36TFlzfrVOFrIDWuLOXkfaV8NkrpjCFN",
-	"X+XRtf7vG1lQNiARjSbmBqfYuypgLlqzVEKPRLivVFkCrwYlOZqwWkIvJllYhfjzxqh/ZmaBWZOCdIt7",
-	"Ecruozzl2RzqsUxjQ5CUWsbX5g75LSBx4ogO16RaT0CTgpJZpYMjaYbj31rtdjsM+sKWqoKzy9Wrqp02",
-	"OeHAYGmUKdCYtQQETos+Te46gPUFdKovODFXxO5h0tzvPNXGD5ZRUgJNo+B+DEKYHpL6vq42aaqz4grR",
-	"la15BffZF5gBYctKbBIFrZlUX8gUeiNhVlrm9VkCovgjhBRdg6WHPS+B78PuBaaN2opbsUmWzbCAFBHu",
-	"lusSZydXF6fHlwjBUUaTNCWgHAB7HbLEmm/eQ7X3SC6rqAViCXJ0iqav6ZLWMzj3iRwTLgIyZhmhJgRr",
-	"rWM0SqHpAWiWqAkYQ83vuIblk1oDPTot+q61+6IvTurqMCempE5p/gmZ+hAJboYnaFb3CMXaWlcJxEVf",
-	"GKM7ABApH9Qd/chckFD/o4DuCgs3UGiMvkTJvqCzGaOpsvBRoe9CDKvo3H5LCaMU6I3V7ot6XHpEITCh",
-	"Z/By0zhWJNT7FIcWQlANTPWrFdWo6LQk4e5NNyTNjI5JiBGLcMfS0XxcE8dB7EDnBwjPMRoHkD8Mt2Ga",
-	"sKEnJBBjWnHQx3pQ+JemX79xfx/C2h0VhcMsdotMr9lqA8NX0I2dYVo5GDx9ZErlMA7Ns8ku8Cn89qnI",
-	"WGqaW9p0WdMcSZ8YCFSaJFoIZyIOb0bC3VhGKjxER0lxT6ZYMsIbgIoz3p7TaWJWxF37RUlhVLyER8yU",
-	"GWM9TOPs9MqYhnj2VG8XHkSG3pbpeNc8pHb1vYW17ABr35gTc3R+6uG/9hoIHHtvglIz3ug1nrY77acQ",
-	"Y8smwPYdqbQeuEv9xrdjVpNm89q0dLXePkhCDGM6V6Hr/Wq6lLpeiAGgM+WZEZnYYcXyg0SOg6LsHhNo",
-	"FBDQ9tBsE+hKjTCLsI4tgiX8YQ9alHgR7mrb1CpeUAwqOXEquM0AndAbRn5jqVQ7Pc2vsWNIuQ+q7+RT",
-	"gX6L5QnTousHSI7h3Gv6YV7iWmjA8LGtaNgrnEP6XfHKzp5BERYn9pSqWcIz/b3biVFXTOF/j4RFN8gQ",
-	"knbtp/TjyzpqVn2FASn8ioF75cHdXajfkk2kgUdY0ybTOTdNuxtCSg5G2z1zp02OrSvRo0zKiGCgIrTJ",
-	"Bc2wY49+yQgOs8R2V5Yxq5A0Oy4BKGVEK2ugKe9Y2ptOriHmlHQ7fmuYzDbBta/Dh2zL1+qSmXVo7oMg",
-	"isnB3d0ObEVoBe0tWL2jkDTrglpmoIXnP8S9oIoMWTuIQxKamIDm5yaMA5sdFkhzxh18uNzMBbMdoNaL",
-	"QedtCwMN5MZB+QfFwj3DwOzJ1MSA/BjbfS7Oobe1140WuJ5T9k5jYFtZ0WC7DBzw89q+0lXeQppdPeOX",
-	"nZ1qf2ltDjtt2DBb0+jXL6UzuE3PPTShl53VXdjuPxf4V8Ap9zqdShE8nc0S4w7Y/aXag9DvIv5z4cPu",
-	"+r5m6xEuTF/08oKrED2A94H37L7/sF49/1H9a+nJz64t+M/V9kndvcUuR3sd22qoCODvlwa3t9/Rwym/",
-	"6uXim7CzUfVdB6V3dZ92cYBzBThWfltwBPvfRzz/p90qZP8z1wq8PNByGBwQyiEEDhjjCCwOKOH7nb09",
-	"05q7PDqva/bPztdR4+AoZvHiheeM2MwDoWddNMSuLMvBYt9m26y52onZtl/2eyvr2fpNj5+Wttbzbjk6",
-	"DBSCyC5Q6Nk+pCcWx2ajZt1oRdR1ZAcVAnKZ9/Hk1L3PnbDdH6jrfAuPdNc/8tHruIQPPV3/0GvbiAme",
-	"2Hu5/gkvYVM/c7DJbE5NPyKbstk42GRsXsZ8yYKH/ejb7j9/1ttI2W4Z6NcNjJwKiDkJJQWrUv9imGRG",
-	"xwpc4+Ah/Kw/WlYWfa9cra5Y7iFmzDNP7yMpi2SqmXg2YdMAMC+tqqYNspk2KoSWloDIHBBpGrIAAAT8",
-	"j20Uib3qvIwameorEFyN5JQ9UW0CEevQC/iG6GabAQ6HF8nOJFiuNph9aLMYF8PZ8GybXMhblJu3Kc8y",
-	"bWwLMqRZNGEqIEqiCmB65kTSoGkazXNK51BzMHQ9COcsq6q8CzL0HVe2DG2tDAVoLrBuTFNNp9mUQpAb",
-	"OknrxGrhCi1YxFpnau0wPSWFq8UqiNqgad2I/AqbjbiWjw+xemRGS+TgBtJ7qzyoAuRqcVRF1sdmg6om",
-	"Wi0O7VzvXcV/YwvlHHXft3UENfoPVIBYBeigs04DCuqcUAtnC7Pc2A2XucKjUiLV2VW09/6Xn7rvfznd",
-	"O/vl6Pbslf6v7JyNl9DP5Gn4E6gGw6rb7NGqWikJpqpY/WzyTYsUzyKj8+fPtamTL5+VsyOXpUT6yY74",
-	"Wa1I7O+V8gs7ZdUGdBqXxOelVVTCc6D6LFM1t6pesIlqJl3B0zE9fQIUiWoC2LKsr611pvstT5NNd6rR",
-	"Tj5oGaJPlNm7nqz6rq38LtrKVdUz5OsEmyglrglsrUZyFBn/EtT+oacGlPnA6QGFtgFp1MDteabQvdMX",
-	"2NUV3CZeidc2ukVf+MqF1lIOyRr9YgNl4KNprbpeE4D5KkCFxWIyFGbQHacZUcX0YWRCcc3RKh20y8ZO",
-	"HYu2f9Zy6JqKhN9Npu39PjLtp08Xk7+9+fv+T5+6t8M3H/Of9l5mf1ZptmywhaFbK6g63avOy6Ju0gNT",
-	"tZLKhZUtHDYbjRias+Y+vTTLrejN2b+f+2C+BfXT4PRfkK+dF73uXm9//5+m7m4AZ1jLwy3ECBxGfdw2",
-	"kSLUMJzv4uN3ER+OvxscwJjOnyhs5bKx8Nj9wuN7A4IaTeqy1cD1i5iF3uYPnS8Xe/crFwOwmfWGMfUF",
-	"8KydgIR285qIkT034aGN+0H6L/hfMzo3JvRcm5rtvngFdwMDp9dMETxkWoJJEbGeKX10zWutcxuNwL5g",
-	"dxBtGNtWDmM9r/3OU5fWIAj0WxDmRbY4r02OBIFR90VEhbZdzbihFJJNLZapYskNU2ul10do3/oRsTZX",
-	"ii/AU8UVfqJItfZjG/t1RrNJwYhddj9mVaAuu7kl+9mpzj9ILBHcnB+XmOdep/MQLqR36X05MURP4f6x",
-	"smJr5g8idj3vh9v+VMx/a6Ivc22a3Vmk1ZsskT87++/sr3/ivcxey1yYT7zYQF7gPK6wKzs81t1gZOfY",
-	"tf5Kync0RUjB/e7BJmRwoPNnLOb0Sh/Tf0ey7Rh2EsDeOh4IJypAbkxGCR0DC7bpRvrCGrHnEiRA4Mk6",
-	"nJhPADII59WIKZvfFPYIVqiXsp4OCUU4e2dZ9QX+be+At1AvLcqcmjHGyU0Kz36nG/j1KXDxVqbXkAJw",
-	"7t5lUZ5oairLDcaJO4uK3LIk0f8Pl+M4ZUr1+gLfHb778Ob0/eDs6B+D10en7z5enFyGpHmwU7wY6kZS",
-	"eVvEQtGvEvQFVtrmKaav4QNov2k7EgcQoECFXj/4bSzU5dmkL/RVRxZI8kkBtEQK5kKcO4GXAYdyfH/v",
-	"JQbSwwuWpfPWkZ5KaPLeEhldGxSFDMCUaUa6xGQYANSR0Y/06PvCDjsBqxTKoQOSA3pm10FhtcmRH33G",
-	"3L+RTLXSgPkcMNdDoiSJJVOWrIakg0+n7199+DS4PDn+8P6VJnDx6p2+sIQt1tLxT7CC9Yza5CNiSlkD",
-	"FnHIDNxKsUHoHFzuhgwwFq2iZHoL3JpM7uIMEdCCMKsMGt0bvAi7JBOqACdaJTIzIATDXM311PsiPD+6",
-	"vPz04eLV4O3R5dvBp6PTq8GZntweUaaKq+gRetB5avA6/SXDD5dOWKLXvlltw4uvkykfc0ERNoGJWOtx",
-	"WqCnNMp2eg7iBx5zECgmwSzNhTK7Ljz6ePV2cPTu3YdPg5Ozo9N3A1itv2i1ISRNLDrmghSQCDttcpoR",
-	"1AgUkttSUAqTXAPjbBOng8MWhMQa6h197AYjGIsJz2D6RnCWEzEFKYpQIP8ENndY1GKEJpaiaj0iwNIe",
-	"qJcV6ewfRALPFUz4pNoduemBSOw0gsYNTXLm5cMvKDj3FbiFyrvhlHqACmvf579tNWLD/eYx3FLj6m+h",
-	"W5brjxps/uNk+CbiH/iPpx9/O+2+56fqVFwcRMenz06vZ//4+/GPL9ts/uNv8adT/oGf3v70S5K83/vp",
-	"t5/mP75sR3uJGE5fd+J//JiU63VcuZBXHGQzXjcmBqbd1mh87+R4DHWFj1TvtlDJEaIo9zW+AqDoFDO1",
-	"kEFqTcDbR9s79zemj21SskCfT4UW4I/G5IpXxX/736ViqXW530+51F9boWCW9Ml3kKQN/AbytMvZ8L7e",
-	"qNXRWrVRU3+p3ngB6fbKSNQSgzduVNdVTeUs1kJ7RNPC4dAXMQPsHz3CYSpvFUuNFBTY7dILxbqGykZn",
-	"6hnlhnt4DfudLgntGSn3LyKm3M53fbQJUqgvIFXfKFeC3eLNkDRXKnZQpg3njALKUZSyWH+BJkrreTG5",
-	"ZmwGCiwX40NTjQCOEqMXvDp5d3J14pKX9RvBF6WVhGMKOZGY8bxQZhFAdn/Gk8S8Vnn01TqCT31Fmno0",
-	"CaM35r5rNke1Y2eJLNXrvMDx92sASpEhyjw7rFv20kJ7Om37u6dza2tQ702tMgOZoQnm+hNrGXALSlWW",
-	"n1xsqafIXmfPqcwyNciYTnPGeguurFUTuIIGOmV9AbmoTYvaTMbSwMkVqj0ezB2bIWN15ZTdMDgzpkdL",
-	"m3zCA8lQm29qmyn8Txkdh0TNWAIe0BEXsSI827EFQ0JmfWFFDJwP8G9SrLEtNEr92onMMVXXXsgVaxOz",
-	"AfrCsxpJM0R9+eLo6mTw7vTs9CrcqdKII20KUtWdKiPDSrjSjUc4EpeqmxsnwNQhXG+k+u0t7qDT0eqd",
-	"Qj0MbwJg5RBjvaXzh6tS+w9SpVx3Ok+PQkW8VNLra+Vm7MM57mwEnx6h2W/LRtKe15VRpsQFBKb6PmDj",
-	"tvgX2fH5xx/enR7rv3cOi0J4UX4LYn66gXgZ66YqK5LTKTB3Dqj8f4TSd1VYnIrpQykk0qlZlDubAwqA",
-	"ge3v/sRvJUFKAuMM9iopywA4gNsKjt3IaxpQK0AgROb7BOH8pMsVQqMZICqOAZ+0vEHxsdBKhSuGse/k",
-	"iMdlnh3JFCSJvirTa4Wloj1P3uCMoSOYmGN7z+Jl6KffMZkYlOx3OnVs2/RL+Gpsu9xmYU3bBGMsn705",
-	"PfjnVTw92zvLzvZ+uvvpstP56bfXybur5Pr9m4/Zhzc/7f109SM/+3T29J+vPnbf/XLy9P0vH+/eX53e",
-	"nr06aj/9da/1/PZok/88UHzYrhIbiY/9JcA6bpkBWPQQCrlSUtZkhSSJFGOWomPYkx3buHrAX1B1xpiL",
-	"ngfGSIxKR1RPbsCgkPHD5tVyz7z8kFB17ZkQ8qH8+b5AWCqN94pOZ2DlaJGAFnYCUKTEoABsPQ1Q94ym",
-	"ZIFJIFsZXHpDxkxzCPOdna83xa8jhJwvcUqTkUwBeSArU8ksTpVaxkEBIXj9AkOq9nc947ue8V3PWKNn",
-	"XELNv2YAbh8br8VC9571ikdqQJKXqxqA+wrrzgEqdzo1OAuJvGVpK6JwniHgKAjHmWMRCdfMK5ZTygX4",
-	"iVQG/f45miJHl8enp6Q5y8Vcn+AdzdimoGCEEU1l8l/Y3f/9v1orKzTBOPzlTrRa7E7/1opyan5P0W1l",
-	"LKBDQs2nMUpi9intG+/U6av3hRpCjvAhU5uZC/5rrrWZMU3jRAtDOSJ6njBLOYJO82geG4M8kRFNoLFq",
-	"z4z+P3V9IzG033oJQSM3kdItGChzNchGfzJADQIRw52ZzFVfXLMZBF+z+YzFpClkOkWi7+C9voCv6yfV",
-	"F32BINmofxks3CnkOlGTgmScA1mVGegd0RceK9gBH4CJHC7CNblpWZs1ooIkctwXXJBhnsHyQAG4kKmJ",
-	"gxV+v+Z+56kJ4A1yYUGUwh1ksBgfteqsw45q1mAVwKPzUMtS4YiJZUEwkvDo1dnpe4zZXYZkyBCmH+P/",
-	"gJ9BMzKVUyayNvm0ADOFI7FThIIgyNsyKWMY3S8jQYUm6gn5NeXIu42NckWGegsUhe+4FE8UmbKpTOc9",
-	"jEUar+6KkCrZOKIKJ3ZpSLXG22L4yDfwsGwRgNu8UqGMDb+RHt39WtOp4qGZ1CqTl/WSPR89jVpPR10t",
-	"3Lus9TLeZ60Xo2d0b9iNnscHB4t5WRtPfJPcKm3zmdS0hzuLHqYGdF4+SPfT9nLCI1/HPiq8Y0UQA+WY",
-	"1USR4f5B2tWK8VnceUi3sDzKZnAAdiEInx2bWvFdgdo+NneMAqbwoa5XlVB0rFCUqA0LlWJwIJaMZgbV",
-	"up7A1Ss9nPdFWPMhPTEm4nCnTd5xcY2qyduzo+MW+msClAkm9dllizzxncAiNhaYcdIY3zpgWA2urt5p",
-	"vr9PJjAGkzu90yanMZvOpD6BvbJ9itYoxOqoi2B0UDUzYF3ExRSOqvKVrBGvUIgMbUsg2cXXIHAqEsts",
-	"mQD8fhTJmA0dQ9V12hco7czF2mDb34G4J2VAwe1l1Z/aVVQCTP0WySWbizZM9f7DJZvTmolxrZZF23df",
-	"1ndf1ndf1ndf1ndf1u/syzJxDK2HGd3cU3fLsN2bKmhGb1qup52Bi8JLj0IOVAMw/W4x2b0vahIUAvJU",
-	"zwCyHIZzW4W2A4dPzjy8vNbpualNsxf1wA1GY71Zrefyd29ojU2yA65sUkhd5P/3LHj5zvn+u+J8X898",
-	"/0mfpTJLAPRglLtOifsDibpqWN9N8sdm35lkilrGvFISRBO6KmXWoOFiX5npLIO0zLEpJJRKn3AOjtVo",
-	"os1cOSqQNjXrH1GVhT3yJpW/HpLQ9gcxVwIABYZPpAF5i335X9OIHZIQ+oeEPUT8tbfgQ96NOwFJZQaA",
-	"j17Oq4ihk6e+OKTRdV+YamfsA2URnJBJQeauKUoCEx1s8dc0SQCHbEJnMyYgdSOZL3ZyNz3J0FnAASLM",
-	"ND8kwDvAKwUgM1hSpKWewR0l7IYJLDf5ICCG4mRcpUNwJIXKp0WLJtuEBTNYRuDn7gtXXAP13SmLGL9h",
-	"sXMvFFU9OJ4eMaU1Xhn4TqVAiJJLYIStSyYycqLHq/oCn2+Tt4AbrQoY6inLqJkWGUtMrVRESS1+VEE0",
-	"i47MTffUnh5aGIZ9AY/2iH4PdnrtkS99j1/1G71+49/+h/8NMJwBtAeu6D2GAM9maeHqOJW/wtUyzA/8",
-	"Vgf002/c64HgZ/uNtyxJZL/hX0LwVrzWg9zpFk34DdN/m6HHgPDmhj7igqvJAHvZwpdVJmc4KsSn7n3p",
-	"l6GQ+oCF1F/Eaeo3env394ZSdi1v2XCA7QzseiL4b0bNOiAod79R3NhvhKQJdlhfFH0YAuK1YfBLNjF9",
-	"NewbOH89jJ+/9BHwGSeSJv3G/WesGzuh0cQrmbIbizRzIehUvw2HdQswvZpOECSdsL748fLD+xYTWsLF",
-	"BCvZ2+SIhD6lQ2JwNTEFx5U1dw+IInLUF4onDAABrtzBw4OIQRlvlUIwQ0uX8VxiZryHJ17ghYdFBZvj",
-	"IiNQjqc8btkwUBPg2Xvm84NS2zL4ZiU8qKcyyTM40tCVGNyDWgUdpzSysLWgcjCaJnPMO3NfMY8O9KPh",
-	"IfZGAoLaAgTwPwaECoyPeh2NwSO5A4WUSCpTCgcUA6XRbGz0nNK0Fi3heEKzRxW2Fa0lPdgMMyQInQM/",
-	"cq0t9HEnpiGYc7vgGULPUqIF0eXlCeHCFWbArgCJejuRqEv5H4OL9kuwKSZcZTJFVEoEeVT+96b0zmGX",
-	"7R08CyzivAGpsZNfPZygkcrEohUCeG7xoH4gwfxws09muZrg8YEWBNRWoOB+0G9+e3V17nD9vddTpTiC",
-	"mWmdwaKdec26HPWOsAnA65SJaPKfPTQ1E3FTc5WxKaqbYDhQLZ0irhhxH4G2KWwKeyRPWaPXaT/fwuuk",
-	"t9O3dMV+ZRKXWDxgcMiZhYzYELHOLogBqVuEwdscqM40zKoB+es+q8Hc23ZVZgl2rszYXbYLdGrV9IVt",
-	"bCTHNyHO7yzofxch3r2Hzze2oTyoXpdI6WXWFfCuPz2qx7+cg3ALOeYMn0qsA+v3rcJwzeag+tLMgUPU",
-	"xA/s7YihXdznovVFA5rqqx4CmpmyLJ0PQJmyfMFA4/gzeeXZJRCcyGc1Q19osmrH7D/u/YxweYC/9pCh",
-	"I4r7QWdLEXMl5RkVc4tYvNJzUbHHzNTrWlOgPul64PSFbYITWBiHFdtAq4616+5e7C0TpNIZvIGiqUMZ",
-	"fAM7+2AnLHDtmQ6+oDlnUmIfg6IJRzOsfDXh1+yWK1uFie+D7e19Z133TFqeNAawtXEoRySSMgGdt1k7",
-	"cYhg77RLvHIBJPH+ER6ZvYcVu1tBY5GV7Q7Xooik7BcWGQgQS9weKRRGsHikJIlmU6bdCVfE9uT+Gii4",
-	"X8dhVzAYA/TiA9CaTkPNsEwMs1XRfjE6MW5A03bFJIBOeRwnpqmgkKJV0fb1Xqyzn/Q+LFxpW4A7FBjI",
-	"X2opbLU30APNumqF3LtXzpiAwEPqP5E5MVW6eYI+qhGNmH83LPJAyykAagM85hK/V4NyO0TH75Ok1HTM",
-	"5N36t37DbWKhyJXnnly6dd7LYudEMk+cBWfTtLRmNaSKQSM6eSvQhX7wwACIXYCCVj5ir/4Vyr//qKy1",
-	"ut1NYh5j+i7qhwzOjDkZ/shlnrW3cwNfQmtk56s1SAqFWy8o7GpwRcjEr9IGX3DJO+x3OlniIbb4O5iM",
-	"bGaIzXdMaze/P11zsRVdX1j0BezOgPw6wNaHcLt+EFgFNNEznyiEnv9+uA3n+ESVfJI7WmbLFLacEahU",
-	"9IXt4GBdS21iuhMUaAUEvTIGtMHB7kdUkCHrCy2xoLs+yQ0eFI8DouSUQSuwRLGiw4FJfnCLjPnbfbHQ",
-	"V8CCX+5DgynbwggyHEuOHZKyWUIjZjCvGE0TjjohONAq6NX6yC3pCKFpYSiLEwPdBBoKQ/a2c3KDe6jn",
-	"e7Buqeb2ANDVF5SM2K3TTGzvzFTe1vmOLvPhlGev7SZ7RH6Za7jTOE4Yxd1hUp8DTWZxDc0lkC4gw78t",
-	"R7Bz+raujI3mvAbbf++fX4EuQSMH0NRVX9madssUExwsBBegQuY7luX3PJrHxk/1EMHDJ0dkLvPUl2Z+",
-	"7yEnEEti8prNl0P8X/miRN9ZbgEZkKG2C9mIY78+Qafs0JQWuebEHnpxLdj+0fnpX9lcNR7LUnAiy3DW",
-	"zXG2ULvAHp6OXtJu1GWt58O9uLXPXmjO8GzYsqzhgD4bNgwMLoDclt/4zKLgwhstgj6doRsVyaIV9d9a",
-	"/xg+vT5/+es7dJTXDu9ZCQkYhvcyejF8Tp+NWgdsP27tR0+HrRd0b9Tqsk5sf1sYHmLGW1B8XhnI325f",
-	"sIuD7KdtOn3g+uiVWsbUSjvkO/7QA/CHuMrw6NpMAO/Ywp96ueqV2GMDI0nh9MWLXcMrXUkx9I5JUTwz",
-	"8BCuuziC0u4/JR8v3rUUHTGviLBHnu6RlIpYTslwnjG1gwFAUBuFVuIgLm56M0uRzEuq1jVjM1czAGWA",
-	"Wru6fHvU2jt4hnpcXyRSZehrQTD0ITMfAI3RAX1xNBAiW9khsZ/pkX60LwCyQstYSpDqHnyYh/FURWkD",
-	"RKQA0Ui9punoCip3PTckXWibrocASQwTqqDGAZqfhmdH/xgcnZ8O/nry0+Xg/ORi8PHy5CI05Y7djp9I",
-	"2CZ/NeBnfWE4hVX4l7WND8AgMzdhpBRgzJTUawI9WBJG9bA9wk650KMD7PvFuCh8GA/+owA5SjxxS47z",
-	"Lev1vraIuGbzMqef7v09e37x21E3erXPXj8bv33Bf+xcv9ubvt+X589+vXihrjaXGVuRDdcuXsarcWfA",
-	"kcK2ayJiQdGYB5sI/hFa6dbek5GTBJ6vySZSmV1eqS0+NM30gXnkpttyBajxD8sxLAqJC6Q1mZYcK7dU",
-	"kSmNmeMIlsc3HWLiKp7xJ0r4dHmUUDPS7Xjl365ntAFg3ulZrq91XNu76o9aJitF3fDVSvb+PTv00Uj9",
-	"RsYvKDaLKlLFqnG9Z2KWsIwtqk6v4LqD7ewViTqQbmlPXW3jlgA1gr4oQ8l3uvWp/Xr/Onm6ti/LNZtD",
-	"TxbSdCNKtIpoNTlNEsARL/Vs2VBWfaOeLetgqJAG//4cHv9enAgFi7VuhOW2iHfQpmzXB2BfAWFXwbFp",
-	"1sCU7BhPLTTCMI7jvojyNGWAjc+CDXDvDCJukyqCqMp9oRX7HYNbg7XMlIxSpkzCpwFNpZlvJ2F5scHL",
-	"0+bN7YQnzHwXtWzFlOKaM4hYYRG0xTsxQtg2RASMe23cjLkAkSFkQYg5Q2NmSudEMexWYRAA+iI0k3e4",
-	"dmGbXDnQllX2QMEw+8IhG9t51lkEGb1mJdQWeaNtKsAdLxahKIAxDUG0XaYymy7O9TqSYR6PWanuqY/x",
-	"R4WBeRtRheGqJZmZYszOFyDXH5CjidXq5XQQ2/6ltjlAleTrkEiCKvBglnby4X4sbaAnZQxMLQKEg3OJ",
-	"akxpTK8hLd9tCzlylXLYIqEAL3Aj3fa726SZeOT/3rtgTe8CJFd8aHQHA2ru4luWaQDmohTsgeXoZl+e",
-	"caUg4PGl0urVRwimZbRQg+6pjzmEN7cq+66ehx4xGPGmDv5hxeqZlJcTmVYOwXtfRJhMG8jgVlsN2T8Y",
-	"PTLNFXiSaiTOH1aIflSC7JrimkKjfX/S7a0bW8BOMW4q3K+VfHG7NdGRNZwbIQnBXeGCsIZpLtJ8TbeM",
-	"uk4AD94i0OjqvLa9C3bDqAqlzcd7XHkSq/kNm//DNsV7aWAVfMnuvABRzZiBRO1v7kZBcVluTPbvypWy",
-	"YF1+RwX4YzvzgQXinevlVaCQmLY6hImqUMa15u/qtl3eCmjEt366l5C32FYOexGYznL2fqPWlopHuSJF",
-	"DVqTWixAaAaizY6+iHga5Twjw1Rr3mkJqlLOmNhZ1oz8DOf3WEXLkunnL41iZYypX6bY33IeXbtAjgrI",
-	"WEps56C4fhv5NWcpZ8r6yE3xh/ElvKYqI//2X/9bTT7ofbD222/0p0x5jya0mjEDQfprThO9f8xHvRIg",
-	"8+EfzBXyb//1f/p//s//cf33TWFQeQA/aOZgvgVzxkS3O4KJkFrxMiOAMt/i85f6T/L//s//+/9S/rKX",
-	"e7lF0BUWfVXMFTbz90bYvwtLcvQmFKN7ERVkxqPrlfmHrgqhli3Z7H1MyYfuuaT58erYAHNi3j7kkgfk",
-	"FpMLp9rStnxJGN8ICDoDTtFEO0O/imYEkgmIfmUdZ3nDsr/BAB/LV0o1EHqIYJs8PYD3smyQ8Skb5FnU",
-	"6DXciBrmR7WYBNEpkiCwPKJ7sPGhwQmtS1LAYgiIimuqfz9Dv9sZckvgVaV4Rwj/Lp0hldEsXy7bPwhG",
-	"mMjSOcD2OAHdHAPYQsF5A+IltZvWSjTrC5nGLIUq4iGNrseAvUymUvBMwuuG2nan0QTRPsZ5yuLiKwaB",
-	"9/ziw99PX51cDI7fnhz/dXD6/urk4u9H72x3VqtfltJmI6lPvpCm80JfNMM3J1fEqDLhziE4AWEAMDMo",
-	"JLihicV0IDRKpVKEJklf2IiEapMQ6RUSrgCaoEXCfBb2it6v+EroPctirRVDRTIT2KcWU0NogglkWUpH",
-	"Ix5pHWXCaJJN5ofwxpiNUxoDEkYxSnToBdUvaS1bAXg4JHX2BSGOXq9O3lwcvTp5NXh3dHXy/vinwdkl",
-	"aOlTxKlYdvfJxcWHC0BkcmBLZkWeqFKbYT0T/YrSZFzjExika5trxm8mKG+FT7TsVtrNYKdpjQnYXVoJ",
-	"rCh3XMHuw/flotg+YU8vu4tHm98h9TrsedsMfbjwVfAQA0RBmM80Nw0N8ABREwRA8psJm4HCPMNbLmJ5",
-	"C/VWM5ZGDDCt9HRiFvEpTdROQESeJIvoIPAaA0PuQDUiGk1Y3Beadz7tEBUQqiBr4Fj/0DqWIktlQhSd",
-	"qyUi5xLP8wYhMJwqwRm0bdhKa57zQufCX0s1ViaPRkuV/Yk2aUU+1cylq//AS8+10vi0Ezc+bxLK2koc",
-	"/vwFbWgoBWv0OiY7D+IZWpgVom7/qrvXO+j09p79E3L4Miai+WCqGr3ui726UirLCjHNGcnT6L182da3",
-	"G0LgpLWaWxpFu7O3wUCeVweyv9ftBEvLiNx4LD/wR/W8fbBuUNURYeKi/328srQyqSCId768QeDj5UF8",
-	"3rZs6C1wvlWKuKtremLYZLtcblg6G4si7K28JQ6WKGXasIdI0JCZ4xYQ1h63Sb8xy4cJjwIypXctOmZ/",
-	"edrpN2rrC91mvn+gZvOviS+IS6XZIYhsr+TM0zHMpikpGbds2EKAmaWKxiX8zBR5lUfX+r9vJGlqzvf2",
-	"6uwdYSKeSQ7N6T3sJuwCYPCbEp6xvrA37pSyMKOEUS2uAM2mR1IWcwg2JQAFnYvbVEv9OCA0Ns1P4xx5",
-	"EFPaLJA3kHhoI5up3Tmm6Ti45CCp8dPJD4PLk6OL47eD46PjtyeDq6tCT2mGCJPTw6fDHdQHeIzu3AR6",
-	"o1sXpPEAWAkkNL82QCxG0WmTV7ZbvAGBAtzoDLW+w1L1MMYEMaa6HB/xExviMmwiPkBQBKSr6b938Mzz",
-	"+NseZimfTrkYl1MopjSacMFIwmhqbf0aufPrynSJKb17x8RYa8GIr8KF/bv71SXOFzO22rGbPQU0UoLP",
-	"ZnpvN84qNyLeEYLaamUiy+M5eHbTjI94xGkCCmiS8DGAv7QBJoVnQLGFl7XIJ37NZyzmWrfP00Qz7iyb",
-	"qd7uLhPtW/tjW6bjXf3XrnnFwA0c2DRsRk2oKKWzEr832s7mzmK3cy4MPZYV51hAqaGrcCDNmVSKD5M5",
-	"EdDT97u1WGLdWwSlrCu+AjHx/uiHdyeDgjX9BdxyNZGcEQNQnoF7TxGv+MSGBDm47/N/cNzJL04uo0gU",
-	"3N8UAGtLYJhIyFapGTMOaklhtDdqbbXIlKbaLH50afRXCESVCarFFIsBabUZVpcBkcEwzx9A2gQTY80R",
-	"TOzIVlCHi7QwRfHbFQkjvSaM3LKhL9hRNKBgj2W03GlweUvHY5aSj6cFgkEsoxwqRZvhrtZy6Yy39R7W",
-	"UhDKF2KXG9gXQy5oOgdD7vjV+wA7ZGrqJFwwrakd2VPcb0BWjVeIYCJ6ALBBfbut37hK54RnROZZv6H5",
-	"cAjZMSFxPMF2AR0zMpwbFINDrJ11uHXQJ8qUYxsEqCfK9KxSmUz1w8Z5kLJE0liLWnQ+aKLthk790FZ/",
-	"ykjzaae7g+2jEE/TFEbD7SGm72YTxlOoND5GdtC6NOvZOpcJj+YBuZ1wvTUgpVcRXA4VEJXNE6YCwqd0",
-	"zJSpAhWCRYBaZmmuremUj7lALMvDUhKW2V9YXVJkIYFSgrlO+M0CTbLOMH2ld8xaSQzgUZNsCnr8hgWh",
-	"HNTWenAWs+swVq4Xtmo71JNzWY/PMXuiyAxuKas1xihuqTQiT7Qce3Jo1gAv6Z2kL+nVKF3h07H3N8Af",
-	"9A7tEpXuHGmFrAV+qEymyn1mSBVr5Sl3F0YynbYoLLC59t2GcewN3q6Jc4NFC6Ud4nE7YHAFr9v9QpVi",
-	"2f3KIKjZH/qY4k9w3OwJLLjiE0WGuYgT5v3eF00xm5JQ4V2tnLdirrIwIDdMxNDqD7IKZ1xoSXHDUsWl",
-	"2LFABzzti4RHTNOiTX5AvqTAzgVjA9G5R5iCMpF5qs0Ze8C1zg0qqugLk/FDnP5Pmvudzs6KQ32ksKnw",
-	"WothxBMG3yofHW/GSJX2L6o+iZqqon1xvWFgfVF6yfA18K9I6X8u+VBx2dz37vT45P3lSSNovP9wdXp8",
-	"suTRtrmvnd1li46uoHHX0qNp3dBUDx82lSOX/sePl42gfOX4snTJbJiPpz/AJ3+s/7Hy0DvcBP6l9zLj",
-	"EVvxZvvM501sJeDQmlDbMmiDDPgLvaG4Mx76BgDN/DryQW/JR3iTYEeXfEnlrb3gUHrW6XznxV6qHBDQ",
-	"AlsvyOp6dow+wKWM2HlpFK4TdQDl4KYBXVMBVOehVgZj60PJZG7UXgtB1K7jeOgDe3RMVw+Dg/X9hol/",
-	"kqNT8gONrhl0anBmuAkKaasH2X2j17jptLvtzuaWuRnvctdq5GD3+Q1rP3RnrFjld/yGCf0RcET7BgXi",
-	"xeKqTplWKpfbFAiUiHeREZ1qO85o4eepnLJswnJFNH8g7G4mFYddhHU1UPHWFxcnR6/OTqDOBzETdkw7",
-	"1rOTq4vT40vs5GYauKOiC54RzG5VDJGX9YYKrf0B69sjP6Dp0c87nadR6W1wiYWHKGlvuUnjAx8cNAXV",
-	"thBpat0aTJORCbgB4zANgFlWpFRpg8Jm76RaKr+jQ5agT9J0Ne3h28HiTShUBCBeREpviRaoWtfHLAse",
-	"LwsjnZnl2EwcOI5csL7/QN6evDs3rTsGkyyb2SRiNchkRhOLlmuSNIbzyrADvdgTGRsdSR+Jdl/8B3L1",
-	"0/nJqtdCvgZL+2L5PV/wzX/pN96cXPUbAXz4L/1yXkm/EeBX/9LX0+437snTLZBZDQGv2N3SuIbZ8g+H",
-	"c3j8Qf1yH3xpmHGYXOaqP8A7XVO3KWqPsG/WLz3HhfU/p9Mk1JbODUsBEVECgldAwMUDuir8q01OXRtD",
-	"BDqAgxPuhsboJSlTMtFc3YQCDBwC2KbGt8CzJRv9w4yJo/NT/eWHMfXNtoP5zCsj45ZtCXObk4UPdob+",
-	"ayoEV76nCGLfZl1q1AB/G61G19GqHI20XKBRlsyBgeuTXt6IRpigV5xkKTOKCdfGGk/i9ord89PR2bvt",
-	"do8d9ffd8y13j0Gzq99AUF6+dOfsdTpeG3ASsxkTMRPR3BY49spwlaAjWPBBbaWPsamLw/WPpIjb0APc",
-	"qQJBIdcx9xVSkUzlHmhLS5jWBQz90Qhx+gsYODCzaPQa8lqvCxM3PJXCAMjNUhnnkeuXBmQzpWmbNgin",
-	"MRcQUVrcuTAZzbqBVds8ovbvFDhZSggDsQlOaK/3AxekqzYj0XYdV1fS6MjfgCal3R2K9spT4d67Wv82",
-	"zZ52C1R6tbzaGBjN6RNFjrWIPS4eIUfnp+VaX7yVXL76a9EMKJMyUX2h2WqGneXYFHz8JDedj+MegTA+",
-	"/kQzEqJubeQ/KNW7N93Q5P71xQImE2AttdttDJ5US3mNUWgrUSD1C1IDQwzVZhwCKtCgKvBaUwW299Qh",
-	"QZe+q44I+6JkWPjYmmMJkYVU5uNJgdQJWmbghelVgDW8XIwxz2FIo+ughNAJVcyohYEYO/9weUX8Zl1h",
-	"ry/k8o5RgesJhcxNeHC8FlzUUMO0LHGpcNgFBdU1ZeyeELdQCOi9YcxuWKJ5VbgT9EWoLQxNMNf7IyRN",
-	"RCrX6z+IaJKo0HQQ0ldCCwmt8L6+KG4ccGjdbbz1uEboNLGrm6Z0DjEdbZCEZEbTTB32DVgT/EWaGAMJ",
-	"CM1jLnfAZqpgS3TaOBZlEdpxBBPJIxbCAzOqFGCPW2XT0s8kc0BzEJlAJq4CPPO+gFwVqog7Nj4FSLMA",
-	"AFYkZklG1U6bXEpEqAotoxugLRuSJuDc6l0HeL15lEHWrMyzWZ7t6B3K9E7ti3AGzTsjNtCKTpLNEXos",
-	"HMGOEtHcXW+TUISuiLPbJmdsOoQmbab1ovOSXEPhTsoIHwtpN0td67D1zcJsXyE56otQ7912wXva0SQX",
-	"1yGRw18gUMZErNcatw823/j51Yf3J5/DQwMpbhHBTTueNhdRksdsAF04QkIx0RRei69h01k2JyGurT6+",
-	"EU0h4ybERx7RX+rTkkZQNfDmC9DmWW1vKtdvxLSd6n1pt9v397igQpLQUMN4OoDbppQrxHEDKAN4EuOM",
-	"ICkVRhbdnlQTOmOB39uq96VvOxdBQ5NsPsN/gKff7311r7eb02XQbGbK8h9BbbTlkEBjKuApuLOeKBwY",
-	"gTeJZgjMalDpneAQ9uC6yZvydphZur4I71pqIvMkbkE3hB4BGWxacymzi/wiRYRJNoH0CUtmfQHwSEBB",
-	"6FEaS9j48D4kn0lkQRA+9ByT8B+tNzChls1rDCHUoRYL4SySMosPvcc+muyu1pkRQ5lB/V+OHqeFbyF7",
-	"f4cuW7DC2EfI73ZV39xqTRMo033K6CDl9lbb9MX6vNAiyc7FxIZKbEGPt8QZjCJryuUT0/FusfLfl3tg",
-	"UXKRW7FhVRoA8obH11Pnk6lNxDQLapqvkXOacvWfV/X+wpzbhd5dZvggUuBTo1ygOqpXPx2DTaQavcaX",
-	"fiPi2RxaFcHX+o37IsI2ZtnADEfruJASA/K3W4ASuTfffy4vW/fF//V/HKO7LhdiXsxCD80f4cB/b23X",
-	"MbsearG2XibIRPUjJr6ZJF+b4vWd0DxlQBM/z2TDDbNC8ho3hEnstN8G9h9hvWUN9cvxVGgfMWNpxg1Q",
-	"BSj6i/EjPzb6M95VRCZRmCJtF5dy85wmFBnfvBUbCmak7JI+aiJmd5joLsezVA5dSrvZA9+gpRsojDRZ",
-	"ehAhhGrQiRq97vNn+93uwV6nYw/ThGbRdJa0Htb+zSwhvsfTlx7S301v3YwmRafCFw/ZAp4A2qD5m9Nj",
-	"TJ+3rcgBGgdSwD28oDOiWoL075cWoLZZnNllpnEpbKi+3lH9BmjiqATpRYbH3DIb5Qd2FvzSb9wHfbcN",
-	"+2Z7LPaH05fvP3s95v7VaOFP2nTH++9i5ptN0rb/K00UdfOt+vrZ85WL6806+5VSGBZ00SXpSiV4Bmf+",
-	"N7at4IGDv0SRXf3lJ0bHXTWCB6dIIA0fkCSODz4oVRwf3b6tIT73QJwTfPihaCd2to/APMFXVJrmbey/",
-	"xacf33/NJH0vb8TmlIJVrdhAnQPDRVt9jihkOK90YtPamdUC7B4tNQjbUpjCxC8MVb511zVIEiWGeNDF",
-	"x51C5+oxc0eK7AR98W36tG14FosI0AO6gVW3RtEWrNgTyxqD/f4L/Xu3BcNhtfSLacaHiem1VcjU1X3B",
-	"IIzKizDCJmhBAPXBReF9wg0IELzo54QuAQSd8qqtf2juhMaj1BdeVKFNoK88vgC6gik6VxZYiFRxhfQh",
-	"AEAhSCIoEIUKQCIeTRAh1MMrWoYchOP4SvhBWluoRw/y7Ynne3sHz7Q98Y0ghZyJYTmdvBUsHgwBfh9E",
-	"fB3uz2fvwYSjsN3mUHxtNJ4/i/D/A8Xnw7jr4xgHYmiPCg+NQZuH1dtZyzR2v8D/L8+yf+3xhJRlKWc3",
-	"rOALfrDx0LRrKaGAmcAex955SxM6cDeuS2k/Mi+r5Pyag1WTvm4P1PL09a9eufovyEkewDdW8Yx/PZbx",
-	"WOUG28gKmQ1GAKFeVXJQUo5nWWtfFtoeu+MqO/QPrtaB9doGNt/UpGIaUDajF7nFNXvXffdbaUfvJZ67",
-	"CcTw9cGGipL/DpmtRxfNALXOgmvbRD5Xz2/hm1p9XVams5A9qcoVnK7mfBciE+UXvIM6SJMJMMV+4vC6",
-	"Zjil14ykuQh3SlXrvd1dKJ6cSJX1XnQ6HVAmzLgXMd3GXGXIsmE3QgWnVyGkSbc4KkhTgVhNqU2yn5Ix",
-	"phm7pZ4zHuDmFl+Ffeqtwm0BtixqAcKjLTxUFPsW95q/F2+2bhUDduI9gXUBNUS3GfYGXsrkERUPFkG2",
-	"8oMfFaCqYMtMiNdWGhuaF7i+hjWjrSTeQG1/pSMYdno1JakYu4WgiXs/ND1YfPfiltcfaYa7N91wx8WE",
-	"l2YYkVKCUfE1cxYWv3cUT7ko9leT6r8V9pknLUIFTeYZj1Rg8W9VUDK/Ejn2tqJ+uOYjKwsQzQTKp828",
-	"EFIX7z/f/38BAAD//w==",
+	"7P3bchs5tjeIvwqC+4sw+d9JmtTBZVPR8X0qWbZVbdlqSW5XddF/JpgJkiglAVYiUxLLoYh5g7mbi30z",
+	"80VMzNzO5VzPvMl+gZlHmMBaABKZTB4k2VXVe7sjuttK5gFYANZ5/dbnRiRncymYyFSj/7mRMjWXQjH4",
+	"4zDPpuc0Y2/5jGcs1pciKTImMv1POp8nPKIZl+LpL0oKfY3d0tk8wadpFMkcb1X5bEbTRaPfuJwyYn4g",
+	"XJFERlcsJnScsZSMKU9YTBI54UI1gsY1TXKGH41Zo99IacaGiRlL0GBpKlP9SinJjIpF+XkylinJplzZ",
+	"zx2QLF0QOqFcEC7IHtGfSNmvOVPZkMeNfuPZuBftxLusvTfap+296Fncfs6+G7df0O4If9kbwzNZuhjC",
+	"kBv9vbu7oEHjOGVKLc80SjgT2RNFzB0kVywmPFNklMcTlm0/Sb0MBC4TdhsxFsOvjx5+b+dOT0BFUzaj",
+	"ehT/JWXjRr/xL0+LbfEUf1VPva1wDMOCZ2OmopTP9TbwF8MMTZFxKme4EEgN0pyzlJycWZoERP/99Nme",
+	"XrGBODm7ftYKiF687daVNOELVCwGwryy1SeMZ1OWkhu6CAjM2Oyx8Fz/0T7Uf4REsUiKWHUGohE0pozG",
+	"LIVVdDNtw//qS5Vp+ouLa0nkmGRTRm64iOUNzLJtlx0WThEpkkWr0/DpnS3metW5yNiEaYoG3sfP2Yxy",
+	"wcVkeQDnlrwJG2d6PxefvtcHFKuZ3QWSheQi4wm+eSoTZifKFRnR6GrzdwpSb/oGtfuF3Mg8icmIERrP",
+	"eJaxeMNn9Ic0n/og6DXlCR0l7J58KmZzJmImosXyAY5pRkdUMRJLpoiQGaFC3bC05uDm3gCKc3vB0mse",
+	"MZKx2VymNOXJgpTvvP8Z1lOeUjXlYvJ9rqqjtqfGHBeaESkitvWA3fOKT0Tbe4PPP9VUplmy+CIc6B4M",
+	"aCXXOb5m6YLMqVI3Mo2JIQ5RicyIyuiCxWSUq4XhHXY731CekSaMZiDWsAdkR5QUG4U0M29zBPqdA6Gm",
+	"NGUxOWcxVy19SGC7WBIv85htTkcmcZQjNpYpQ07GxSQgN1MmyJWQN2KL8/E9jQ2/2P5oeBuFi2ua8Hho",
+	"1trbLJbifTLLlR4lea6H3Nt5TqIpTWmU6ck+aI8/ek/o42uZCldkRpOxTGcsDgglY86SWF81U0N5M2Xk",
+	"jVQZwUWyK6hYes1i0gxP8F4yLe4JWx090lcyHfE4ZuK+GlI842KZ6aQyz5j+vN6ucE+dNjR2Hy3W41Df",
+	"rAWjFjp68jx9oJ4A9ORK79x4rQbnbtpyhLVPPmx8ubhmKR/zuhFqyZk4tcssZSTFmOs9QBa1uhc8NPRe",
+	"W4z7CB8lC5mnlZePeaqyPhnLJJE3sIsSLq7IDSMzVFwWMkcOoq5wSYlgN0QKLbCzKTl7f3FJntI5f3rd",
+	"e0rzbPoUvr94mjLFxEPJ82UOUM1CA7er26OEihh+i2iSwPkZCE11KRhMvxlNaQY3HZ6dkCu2IFHK4HAE",
+	"RApC8aTpc0j1qdPsTxOwNRCZN5Ipra6l1qzKK7Jg2UA0w+pyhi3NhO+CxonIWCpoglN/GEvEN3g7xF4i",
+	"eOGPYXqHguSC3c5ZlLEYR3JAYpZRnihCU2Y1RUPqRE5ILmKGzM9xyxi42juZvZK5iB9EICGz4RieLij0",
+	"ThrticWFuqdPAKjzPP4DBUUG+gJV2hjVO9qpe+yWqwy2r+EhxQZ/ooBM7+dMHJ48VMSyYguukLUzphSd",
+	"6N9mMmZJIWrHVI9sRBMqIhbrIaoZTfUjc5rSmX2gERRKQendQ2Yosi0FcaZAx3PjJriP4EUlasZmIxSu",
+	"ZjikGcJ4QyLojCnCs4EotJvWZtFsDjWO7qGi+MGyrrqAvtArlq5e7Jl1EnmSuEWas3TGleJSuPX5oqKu",
+	"Ot4amVcM+w+VettS52vs3yu2eKKIvBG42QrZJ9MaCZRNGU+XZRCpFUHFXn2EGFpmG04eFau3JJHqKIqS",
+	"4GvxgkfJox/bhqW2T156ZDuji0TS+FLKtzSdsMcRbo4vG2ZSDhN4nU9B830ykvEC/FFwC2miI67X3Xu+",
+	"/90zMlpkTLVW0PcPYLowWq5wsKBPlYiszYN55gsvM81LPmMyf6QAs/PMzMtWklMfoZRFjGvrSm8DPmN/",
+	"MhrGPEYjPk35NfItLsj58d8+HF9cDi9PTo/ff7gcXhwfvX/38uIAVQMpBIv0Cwl4PKVisUfpSylPqVhY",
+	"7909hVQkRZSnKVtyqlufDbggObiZ0yeq8MGmuRCg4Cw7g5bWr+x/LhbPfaQYRfGBJs3ITAvoXld/hMJq",
+	"rjoSxSd8ETdP5TW3zpFibsa1Y34Es4Erkjp3+HppbJ8brpzW4Unx8spbtx/7r7nMaHncLylPFgR+QK9/",
+	"Pl830FjfPoTbh56Dvxin/z57A2nud/Wa73eLlYBvZTKmi9UcSeXjMY84Exl+8WtJ0dgbM1eWDKQZ6pH0",
+	"yfJAwmAgQk2RPqkjSBig7hDettVU5kncBodYn4xpoljYJ1xL5RlTAzGi0ZXeiTMeCz6ZZuTD5VErIGzj",
+	"btKGY+2uCVtBKYyh9P9k1XCHfrz6lA1Y6FNJaJIyGi+0FjEQp4c/Do/evzv6cH5+/O5yaDjLxfDs+Hz4",
+	"4eL4fPkEV96u6eU5EvukF7YOCE0SMsrRVkHqa5Wq7Nz8Iv5I/Vo9Kt96RA9xs6DptnGP8qIujyHEVUbX",
+	"5+ovRxS8DiqP9Kaxnlq3ESvjYCKfNfo/N+DdjU+FWpSlXEzMwcAt/0FoNVWm/DcWfxkjj8758IotSufc",
+	"ehmNj2TFGdYjYSIz3/yaAtH6apoQkbtiAlzboISLSUByAWZaQFJ2La/QyGO3c55i4MbbXx8/fmwfFsNm",
+	"9UG18sQIDJjpbZcrpl/oqNr4ntEUAjFLm6p+7e4fHVonUNSwHD7xBEqSEE+ooJpbvvn318PfyYLpRRBh",
+	"Q08MKZhdaUbhppgH7IJY3gjSDEvPecrOB6Hy+VymGYtPWczpJcz0MdTPizcOZ/qVQ6DeSh3TukqWPvOn",
+	"09U1y/rh4v07IN+jLJw1ho1LJqg1a/4EcZp7WC4Pykv5I/Ms/pgsiwPgqOiuV2RKrxmhA6E5ZJSx1ET0",
+	"Wx2CarYmStsQxbj4aaKk8cZDlLNIHvj/GW+clu8obtUDMynqEii+pUl88TSJx5j5K637Wp6ywrb/U7CX",
+	"exn1pEkHwpwofWauEq10QgKXjBetNTY/OqUfpjMq/DdoUcv+XtDCwAtpb1mOZMI9w+L3Irtj+dmHBV+N",
+	"rFw1PCPS8J7a3JOCLsXwrPJb0QLhlX9oHHQEymYxN6f/emkFN6kUkwQTZ/TfhsJaj7LKcTORE5lnQZGq",
+	"Ek2pmLDWn0NXfrCW/PunQD0+UrpetS3l7hyYFMKEZizt4Ll+rGq7SaOt5atr9Nk/i+rmKbLuA5hMfHby",
+	"VwZm/TyVc5Zm3Dg1U0b17GlWolBjp7uz3+7ttHf2L3vd/m633+3+oxE09GnTtzZirasYwVLZzEEDGVPx",
+	"st3xC9qLeqz93Wgnbu+x55oWz0ZtS4x9+mzkvzzPgW0tvTehKhvmyg23TI+PU4YahjaY9a3+EWVxIb4D",
+	"fUr1jTMutJLVvEm1EBfEulGliBih9uc5uqpaByTU9opxgQh2rXdjUEezZ5fd5/3eTn9vNc30m/CkZ2nO",
+	"auYq6IyVqZjQeSbndXSZp2zMb+vZFMbSIF5Iej0vMQyokLJITgRXjPCsPJnJb+0fR7tXZy9+fbv8yTvc",
+	"8Sghf27AasGA3VgCf2dVVq7w88jRLyzK9BRwfx7hM//k2/SKLVauhdZeWDIOiJpq812KZIGKMVfEZv93",
+	"yAUTMeEZoYqEh0ZUo5hBWUIGebe7G12xBfyDhSvXbrbz9+y7898Oe9HLPfbq2eTNc/5D9+rtzuzdnjx7",
+	"9uv5c3XZ+GK77/G7x/jcavbQ6k3zlmPaR3nHXLEF/D/P2Ext4rGGO94VHr40pYulkcI7Vw/ES0Epj8VS",
+	"syoD9XXgRSxJHOeic5pmpJmlfDZj8QHpQU5nt1s6ukJqvTdLZeJdbpV3gVuxGb19y8Qkmzb6vW43aMy4",
+	"cH9vWhwYeu2U4xkXHxRaTfc7rN3eZfdFv3u/w+pFJOoPl4m66VOFDmewpMtMGxQNNqZ5kqEUZ6qzmhk7",
+	"+62cjOkmBF5rd/dIyoRRsDvYeKwtkmu2brzeIDHpzhuQ+8R+t240kNdQpi2N6X8zf3UiOfPJindXSRo0",
+	"btsT2d7IFLujZ+N92mXtnfEz1t6L9kbtF3T/u/Z+1BvvjF7Ez1mvtw1T5GroEm43UxDkBeTQr2P5Rsru",
+	"PVzKgkiCeN0a7wUkD9m4Hml+uDwqn7TeTlDnWVjicXYhHCm8fVXe4MtbqDTUOuHqiLX2sJ5RdGhW+BO7",
+	"zYZRnipZ4wM5o0qBIMIbQpfGr58iczph7oxJPGF6PGVW9NPH8+nfXv9976ePvZvR6w/5Tzsvsi2XJ70H",
+	"F3csaRMjx/cGpYlvoFsWTevPMWSzQ2wOrckDrUYmjIIeyTrkPZRCYeKdybqZCGkiNDMuzryl6AWVlXks",
+	"10tZlqcCnIczq/UaBlhaoR2QC/SWz/IZSAn9HxgeXuluZJJlfmJv7rwz//iZi+yTf1Oba3sUhSXVoqgx",
+	"4dk0H2nu9VTSOW9rG23CxFP34Tv/cXXF520JpKBJey4h3QrHVuHXZaK9xF8UhMoE/tPLcO6QQ7EwK2kc",
+	"B6Xfn6iBMBn+4I5QAVES+Te8DR1UJhgKNoJ+C79milB8YiC4UjmLTRS3D2+H4HQiJ0org/Bwh5yxVOnJ",
+	"2SAgbh4hs4EwHg3097pFLK2Lx0zvw3rv6k6BoMki45Fa5hyjxRAc1TVsg6Uk4ywlzXKmbIB5si1IRccw",
+	"mKaZi481RwvQiwK7hTU3AX67FQ8416M51JyTZzUKnWGzW7MUyPtY/7qFWp78G3mDEYIPl0dE3wKLPOaT",
+	"PGVanlRNx+/qpPyYsXhEo6tNY3xl7rswjkD9aCpnq7iVNgS1HDP+/jlLuYxrpJoTtL0XVfFab5tnTESL",
+	"4WaavsU7z1gaaeM8YQoIK+sHDIb8ivEGKJJXWOH72ww7k/OhkzLLXwd3AAVBDGdUBXipiPxoem69O7Uo",
+	"WbebMpnRZLOcs+fxEm/XD2bjbAvSv9KjBS90ifoV6Qh72mwiWBh7atwAfboFBRMo7YJiUN5W/rSOvVy6",
+	"2ZeZDNJ/1TK95CrjIspwfYi8NvmruFHKitp+rTadptIkG+3dlu3Ybqe7u7PrbyOZo9PUyTkt1itv2V9+",
+	"S/d5b/u3KDuOFfpoysaQzGUVMVPx0wQ1IXCZ/WaPbtZV3Wf3135Wf2pCM3ajD2MKYZgizQKrxAMySsFJ",
+	"r7KU0ZmWZlGSx6y8DLt1Q0i9pMzizu96G1Vr92BQ3iglYpamuLTkS6tXu02zjM3mNda9JcKmw3dm74MJ",
+	"UOOULhPbj4sHWugPU/YLpG9rm3+Yg+4yvGKLgEQ8jXKeDeWciWAgXNYcpoXoxZoymmRTMpOCZxAG0QqX",
+	"0upJjLUdftZLMBBQsDJMJI0huGKijIEXYTO3kijPhnI81lI9Hjq3VVkbKefUbPIzOCI62tStwRHoZWcm",
+	"fLPS32ISZIc2zlPP210UaLnA7eaASAzsoodutCBUuHtA28MbBSNNY4vpm8DCa8MjYI9VJGok05RFGZnK",
+	"VDEyolnG0gVRGZ0DN3D8wY277LvZeV7nqWM3pXkWX8vSbj7ai2VqSgNTpuVZyoi+VW35Pc9X9Hyjr8gf",
+	"yorly46vmcgugD3Uxdv1lmlfMJERuFGR5oxppmaV7ViTXKvuele1DohiDHmgXhO9B8BN+kQR78WdOsGv",
+	"x3Jq85aWNlARSFrrLAsaqTS5UiaTUfMezYmU4iqjQlu5aqEyNqvLbqwwMgm7wH57FQHP2TxZrB3y0iDH",
+	"XHA1HRZMxzukK5y6fMWh8asUax7DmrcNjPCSIxN8CONUMk8jtkJbu2EjYm4gE37NhAv06GFpyUginqEj",
+	"XaZgbfzc+4Q63PYmxgV8oU59y+co94aODJ43NqEz2t7t9NrPR20u7OaocXmYHblej9Q33QWNGzYaKkZT",
+	"dE6se+QjG13Aje/zLJIzVu+isjWLHjuuTKrYoNV9Zce+euOuYNczejvE823+Qp/D896LHc8F0avTGkzm",
+	"Yc1+OKZpos1P9H8Y4yGS4pqlypY9J7HeyvdT4X2+cQf88gQf81y1bkPc9zgY/WKlm8dM98BFKk8Pfxye",
+	"nb8/PbscHr05PL/wogGkubvT7Xa1WDIen4o0Or6dJ5QLcnFxrE+GZqyK6aWNIH/BkwTwomATK1QeU4fv",
+	"WY9EhcfDbSh0MQuWKlLH+O2oMYVDr6NWXSDJy+M9np/DMNqaQAv+QvSxS3PMFZonNHJOmKXNUcvctP6n",
+	"BUyewgFdVufd1t0pu86W1PzysXXkMj6ZqkzU92GCGxs5pR93i7HntYDXDK9gdvCvTM4HImUqTzJw4eIA",
+	"WOyYZCY1Q2QdoveYvUhTRhKuMkgew/L/UAvhkDC9MvAxm8sHGXe4jAe2NACGy9VAeGkmhYxWGU8S84jC",
+	"ihKZZ/bjgX77QIQFgUKi6EIRJVG9rPFXVdRIfYZWsaBKAZgr/axJOZIxuBwojnpv50UAJ8QwkuxGEjWl",
+	"cwzXSMHejxv9n9ef879p8+zYpLWarI7gvtmon+6CRtkp9ThzGSp6zCStbAf9tupXeVHHfun1xBQJaYN0",
+	"+WOnjApTA4OqsyGf+fZUYlUSFbZOqfbTvb3Os62s59gkaz3UGeTboOWJHHn0UStGubvZVjUfrtipvgVb",
+	"JmjdPnablsYxR/e3H0KoY7n+hsYaLCFFe+f21pzDDrmQM4Y6NaDlmaBGpxEsaZlxja/3IoMzPqPRlAvW",
+	"ThmN4QLWklXy+gPipx8GA1HKlgyIK+EPSLV+W9vABthCm6ssm8p4qC/RJJE3+vdIinHCoyzQfK+ULBuQ",
+	"pZx8PZK6/K9gIMqVbwEp2+W1FWqeDV4q5giI06CM9Wz+gohFms/xWTXNs4yLiWe/g+sTeS5wIlVITpOS",
+	"z0TMYnIz5Qkr3mCtezfx0mBsWXrVWl8qflw6HayeW37Uh+FGDxJSMGEByTSfUVEOZdfWUK45hcPNJkiA",
+	"+fFGGPkF6y6XxmTJl0eyZQ3BenPN+jXgSJRGXXdqX3nO/OqRms2M4VaDcog/BuXUM4BxoMbGKU/tKGEU",
+	"DX7jbAigjuNqXZ5DQfpy5saK9DqXBE9tXpk+BvEqLzwkZvX63Z3tcz20EY/1BBuEY+2Oeew6a5Mn3oIM",
+	"8HmgAhxUxbIvRoJ6F+cQQXpw2oHbOJVsAG/w6zbiaufZqv343gRbyThljGTsNgucHQKWRmF73GNPemYG",
+	"WhlfeDes4x9WHTF2yIjpBa3ZzFvuozW+s95Dlnjd8tlg39LyaeZfOgV7dYpbPi/72WuNa60bDr3t4G5/",
+	"tlHRgXJ7GErlNbVz4kltetyYa4FlEACpIhw2jDs/Iy40BWp2TH2Ya1k75UnCDcpkkSdmDRKsBVlWgeb7",
+	"3RIxdrr7dcrpCl5bKKvzF/tlou51H/Ceqv2z323gq+sI/QYCAst7RmGNQJl5vmbiH+TwhHxPoyuEBKqx",
+	"+GmWK9/9iSGHRY2zM2ho45rXBT2wCI0nMTG32HOJWk75LF53O71OdyPLNEMrvhq4WdZRpiYm/ZW2y/Pe",
+	"zhfZLju7ve4DX/SizB+6OztfcuPhF2qJLCdcrJQ7D0tq9MXH/t62SY6rA0PnZk4kFwlTaimiQ7gyaUOx",
+	"TXer26VfPtJT1T5h/nVUPmVZyiN1yW5rZPhZKrXZxHIFApyw27lUYEUSHFPgzmC30+3s1frBTmXMkhMx",
+	"ljW+B7+CadlDVxrM51VRh22cpcsJ6q+0Evbv//bf61PU7xtpWFvh4Hzj/nwCb/K166KpVp+rDh677fMc",
+	"C/pvynM0L64bDlbLHyKe9rpoUg1cI7utyas2ShRHwBGSSZlAZsJ2lgfkNNCkRg1IbuhCma9t96pKSK6I",
+	"xX2qTQCSyRDGuTX9HZhUckSTZOMiVOJ6xVxXL8vRlGZHUm9se1QqyzOV3ETB7jHiI3iqLnAVFXU3Zep/",
+	"EPwWHAllVbmkh3GRPdtr1CmQdRp4GE1pFs3mSTt0kLWeRt70rfjW42OMhrLedtDf19LEEvfTQ4NwBmYD",
+	"I0F1/MJ8uyBvEV+zC7guZla3FY6mubiqMc0EW3YUsdhbrZX7Z/lF+OMBYbN5trDOFRgmifTnS6GyivHB",
+	"EkxU3j42/UVOa/lz41xE9eeGppN8ZputrCx6Wpa8S2uDO3tZfomY3dYhANhXeJBHdpAb8wLwpXU7ZInt",
+	"LN2xFPnfyD1XTqF2VIFZ8uqXNo+2xHS25iVfmRl0YIP/sSxhPSvw1Oeqd0bf8kRhKKeYUlH0ShUZU4i2",
+	"Tpj4jXLC9T1wHEz1Z+UYwZMiWgznTNAEQ01bBj3bO1tYIjN6OywG6qUALKscgmndAurl5JiERcZAeABB",
+	"YS4UaiIjmU0hgqmYyEyFhcsf2FznVU5FqMjC+ZylZCRzUXEcPbG1AAUQ4+nhj8PL9389fnfResAgViY1",
+	"XK7NYSh//vT44uLw9fEF+VfSs4kDavssF9xPfqYDFybToffIRAexJmHeBIYP7B6dQOmEFDYlwZHxfiSd",
+	"A65xxL7WVrbhhqF96TbEtShVr/CZu6ChWJ0SdqiulI35Y5HEGNM5GcXAGzgfbGOSlOkTYeJa9mQvMdjN",
+	"JIPMsK3mcaHvrE8AWVngZ2JgWMCjtv2Ofua9eeQxCRkb1xP1DNSXt7cGCv1aygfZE+WMIt8N4JUIzIfz",
+	"DbPt3XO2uaoDPzoEvC/QImNbs4aBSddiAlHiLfwV1C/X6ex1VmnD43PrRJ5dgopsquo15aHrvRuQBNwp",
+	"ASmURiJTYpTR4ZgnGUtBLJbOlqK84v5fmSO5WttL5GSeypF6uD1bUGJWZKlu3kXGoF+lrdl3LefuuRGv",
+	"W4xcXG2futsnYUwz2g9JwgVThNFoSqYyAeRQOhBhrfIVEvwsaYYrDSAEg2ViIPAL5OeX798dfwqLdOBV",
+	"mcB+DlGxkOZDuDHOaFrjosmMO23ZIjF6fdWOShYk1A+F+pi4LIPyxoKXbjot8OvqRXHpINskaqBQfaIw",
+	"1QPyM0gzrAX7dYlmcP2AyGzK0huubK5c7FwCgkJ51OHZSWsr/4y3n++VSVDjxU3pbH2Mz/S7oBkBgVTt",
+	"3LVxrFWrrR6jMqhHhA2WGyYERWsWd6UGETpYRroOyvUUG63G4qQbSCOklslX2LCfHH7m2ty4ulQiuynw",
+	"ZW19umnGtZKCIIjLZoZLK9kS23NFIsbqGb1a6Q7Y5I62DoE5+O/19P//P9P2b4ftf3TbL4btT597wbO9",
+	"u/+ycm+ybGVh4Q8X79+RC5idMyascwIByjDAQJWzZMrTK4c2flFSdM7pjaevI8rkGpt/VQ7lSsiPMjnB",
+	"97new1IDmmZ/1hMDGpg8AuWlrt6kMgM2Myuzy8+DRsSzxaDRHzTOaMrVoHG3HXjNhGXDG0Y1C2tshXgS",
+	"eBNZTYpt6ke2trGM+PEnsFkfq+WL1qVWcbzG7JolepQgkjJ6xWB7hZgcjRBChs2ZTOqg4Z5pBHWlLVqz",
+	"Wu+nW5mFoX8klIT6ztDap9b8q0+/Lvn+asISLuIAXlA9OTNS+/p7Gr/38/Bv3CZHK2MqcASgTovAB8DH",
+	"gcrDnGojrvmL5ILFBQSZvnkEGPgQbNGMoma+pr9XQZcmoErDhdItQmILrkwSRVGFL3KaNwnJ+8UgPCVr",
+	"iayfCpJZf8K9wov38yj+UcHIZS8kGkR150jeCBYPR4sqO9Nq3NcLdNZ4Kd1AXBi0HPv0gqLrw6De+tYH",
+	"Q7VGf0/TGXdLjYt5mdSJ/uZG5ckRAAazehrv6IzFnul/j1DE6mDDVrL44eEEow7WPFCdXcU/tcS3QH7P",
+	"0IbQCsgQXxBCxQ5W2uQAwZpn8zyzN+HSaRPOaDmmRs/uoDq9vEw67zXLg3olU1L6UJ+EnwdAyEEjGBhM",
+	"TPwnaEiDxl2o5SDOmcRsDNYqz76MGlZdKGPzefSyf5kZfXqkQXhh/HZV57Wm8x5R6NNnymLWxJWwbsH3",
+	"1/D5ZZvOOa32VjP1sv+uRjEtL7PBDhjm9dYiYCRSzL0Fz4HpTgO3Y2wZI5ihiayEttgrNO6CTmM7/BvP",
+	"P7f2gG9mVM4U+Z1OsNNgvtC4rTZUTbQGTa/X2MKAvkfYMy5s122n6rhwRfUVUrAwICHNM6n/334nBLVL",
+	"8wf9VjAs7KeAQxR/9B0P6Xc6nbu7sHxW7PT0h9AdIBvedD7VaU2byV4VL95Z+rDK8KgJp9WFQ+Rsnq29",
+	"BZBe1txRW3hn7w9qBlJ55cqVPDt5KaPc5hxvX+R0KIh5nux2uiQ2LyFNwFaVgrWWuTd0+7BgEoplpuNm",
+	"HULezRo0iZq262XLFbtvrkgGrDF0rphYZeNoq804DEyrz1SPHPp/VvLp93s790tCt0jvG4EcSkR7XEbn",
+	"QxI4t86FPPPU4eXWmKYsy2keB2QmoyswjgEmD0xf2EPaqorbXGC5oinCKTDZoBfpJDf2uOUFk1T+qpnE",
+	"nAnwfWndeJpPJlxMxhTaAOrP1ar9dtyrErYLuJoauTjVQ7JoWeZFTxShiF9jBD/i9RAuSMpogkkDWUrH",
+	"Yx4VEEogW/cNDrYizW6n02uVwomrazEBlDKasuiqYpDdC5+zjCpWnqjJ2bZThcHOUzli20G6Pgh9Yinh",
+	"HQsd2CSlWM1mah5yUewJ+BNczvWJJXMgxvI6Yk+XcZ7grDxoK2yhAngWc8xYN5b+jSQxi/iMJuqAaBL4",
+	"9e2YI+AoVFT2vug8f1hOOo7DJ0dv2ggaO3v6f7/TE9/txpslvWc7urR9Q5XKPqoAjJnv+/BNa9kAHidr",
+	"dtak0IksXQDeux0S0JiSMb+FVhLGPNnKNK2c4Rrr1N6hvM4PRXVvkmxRU16UkVccJeaw1+BilHswZinU",
+	"1XIDiAL19+RmugCUKNurxRkH28GwGqCsLRLUPtVVKmNsCoIMltO64boO9s397i52O/ubBUctUyCpb3jk",
+	"0MxMyTCsdrWUe79bi99QQivzmh4VZVT7m59TDEuSh3kW+ScH4LDJh8sjvYM9+GV3uTZpWrFM1ZYpXlqA",
+	"XrgnKHXiXN21oHtfVO76sv/tkZM3EGwZthd4ACytvwg+KZaIXMcRarAYHn3m3I7bgN5tabb2tnUz//Sw",
+	"c5St6Qm7t/OivDKuRcpSXbhtjbKinNtQQc/pIX3bkDj73btyk7kvtESlrnCbG4qhxLxiC+xrS2QOCdaR",
+	"lElsIsj3AQH3v77FGh6SvZ0XqK0BBAouoiSm6y6E4aE3lsF/dr1goAHacitcgE1b7sBrEU04S9d03zUd",
+	"tc5dLW51v+WzkdJbSabE0aakIxn9p2A8eW1SzTmjMRdMqbqqBxZdqdVWYY1fap2MLzoQBWTQkFeDBjEp",
+	"D5gUo0UgqsmAjzMQtkURNC0263pAzlnMFWnC6pwfvzy5GH44fwtJHyyzzYz6FqOBZ65zp6khd216x9A3",
+	"mEZXeo0hVwZRwiJm6yQGwpQwantkocdA40UFxwH953qUemtdNer8WUxc81QKV9ZrlskzeNChH+fRygoJ",
+	"+HZdFGZpz+v7yt+sY8jnbMJVxtI/XXngF63puw+aop3CWkPckOutnByLrK4cnM55vXJweHZSqr2JoBfJ",
+	"NJX5ZEqa4dn7i0vylM750+veU20dQszRXDaXnhZOHhW2/BOPKUHG+KW8fO7dj0t0X621OlUZFVbfrLGt",
+	"dM3Z1Sc2T1mr0GThLJmD/GgdNqh3sRXG1LM6kb9l+6LevXQvNHrqE70K+Q+ZWoWsIBNZoIl4nUO3McYr",
+	"Xt+9na2KwK7YYugyJasJXzya1rgq0LHiVH0qCLwgMID6fqZpAbK8jc1fdieUa7KX75YGKXET8gSeIIer",
+	"WONe3QC/PF/pprr0M1OxS4why8EyJExcTVw1Hqgtii/XI2aUkHW8vXRDvWXKxUNxdjaOr0gs39jrQKsx",
+	"24btPdD0ypy56cvkdEBYyhqSa65ZaaSxv81GfABS6FbNUoZfp31PXWimhFiixUwxArMM62FEC75QnLQS",
+	"U/PkgdsCKxHmt4k/bOgmVsjS37VLzranc/t6gqpSsDF9qcCf29QQp8Lraut4KmiCgFHW99h5aGRO2Aqs",
+	"G9qIcyoWA+GyBWArmFRvy3GgkXQzjLRanCTaMAkcHD5VFmpO2zHmn2j2gOcUTdVmWEl0xl77gFtPwDZD",
+	"Vds790S/zWG1oS3k5crhbJxlHDTc6BpFo95g2ZD23llWkIo3LltHpfYm9XEBtRbDn5oVQcfm3u2tnv3+",
+	"7S2qC2WT9ovLKqxbMmMBBmpveZTgqjQN6Na6XbaXDNWo2BIv8w6MoXjdWUHg1nOAX63B3BF8Pmcragp4",
+	"lrDaX/I0KQVT8pRvLiCAt+Gzgftu7YgR2Xq5+OGrjaduFJe8NmAHCeSQpMiNnmFTCqjS8tE2GNJznNG0",
+	"vn780oZWq5Cp+sANVwRe31zs7D8jP3y8hPxISDup9uXslxtzYqOnojXnsu4OaJdqyMU2fijkQuaZ0kl5",
+	"/mxvxW4HUM1q9gU20t4ckSnRo/Sy0tBrV0/fu9KK3ya0TW1gO+HiijR5pkgIP4bk1xzcVza3vvVlAt51",
+	"0/jK+RX3zp6oH2MddItzlDywASSCrlrI1VoAROhoB2VWNwKqUU0sxa0cPm06o0NmAsG6t4GAilBIqbMg",
+	"phZCK7w4vTwbfjh/G9ZDPVsD9F6tJje4p1b1ZawQYRX110jir9iis1bqPX++ItbwO9kEhe5vJ+OGWUe9",
+	"pXYE9dVgIxaZmn/XvZvF2OcBnj6wafBlYFSqrrA/UskNjTEUIYcGEh0C834nfNc1sE50uBGfm6eX1hy4",
+	"Uz1zQ8YFWaT6FVBIiw1+A3Iz5RlTcxoxEskkoXPF4nrkm7T48nadKnwNpMaVpZy8r5TPRimdM6Tpyzy6",
+	"0v99LQvKBiSi0dTc4BR7VwXMRXueSuiRCPeVKkvg1aAkR1NWS+jlJAurEH/aGvXPzCwwa1KQbnkvQtl9",
+	"lKc8W0A9lmlsCJJSy/ja3CG/BSROHNHhmlTrCWhSUDKvdHAkzXDyW7vT6YTBQNhSVXB2uXpV1eqQYw4M",
+	"lkaZAo1ZS0DgtOjT5K4D2EBAp/qCE3NF7B4mzb3urjZ+sIySEmgaBfdjEML0kNT39bRJU50VV4iubM0r",
+	"uM++wAwIW1ZikyhozaQGQqbQGwmz0jKvzxIQxR8hpOgaLD3seQl8H3YvMG3UVtyKTbNsjgWkiHC3Wpc4",
+	"Pb48Pzm6QAiOMpqkKQHlANjrkCU2fPMOqr3HclVFLRBLkMMTNH1Nl7S+wblP5IRwEZAJywg1IVhrHaNR",
+	"Ck0PQLNETcAYan7HNSyf1Bro4UnRd60zEANxXFeHOTUldUrzT8jUh0hwMzxGs7pPKNbWukogLgbCGN0B",
+	"gEj5oO7oR+aChPofBXRXWLiBQmP0JUoOBJ3PGU2VhY8KfRdiWEXn9ltKGKVAb6zOQNTj0iMKgQk9g5eb",
+	"xrEiod6nOLQQgmpgql+uqUZFpyUJn173QtLM6ISEGLEIW5aO5uOaOA5iBzo/QHiO0TiA/GG4DdOEDT0h",
+	"gRjTioMB1oPCvzT9Bo27uxDW7rAoHGaxW2R6xdYbGL6CbuwM08rB4OkjUyqHcWieTZ8Cn8Jvn4iMpaa5",
+	"pU2XNc2R9ImBQKVJooVwJuLwZiR8GstIhQfoKCnuyRRLxngDUHHOOws6S8yKuGu/KCmMipfwiJkyY6yH",
+	"aZyeXBrTEM+e6j+FB5Ghd2Q6eWoeUk/1vYW17ABrX5sTc3h24uG/9hsIHHtnglJz3ug3djvdzi7E2LIp",
+	"sH1HKq0HPqV+49sJq0mzeWVaulpvHyQhhjFdqND1fjVdSl0vxADQmfLMiEzssGL5QSInQVF2jwk0Cgho",
+	"e2h2CHSlRphFWMc2wRL+sA8tSrwId7VtahUvKAaVnDgV3GaATuk1I7+xVKpWX/Nr7BhS7oPqO/lUoN9i",
+	"ecKs6PoBkmO08Jp+mJe4FhowfGwrGvYL55B+V7y2s2dQhMWJPaVqnvBMf+9matQVU/jfJ2HRDTKEpF37",
+	"Kf34qo6aVV9hQAq/YuBeuX97G+q3ZFNp4BE2tMl0zk3T7oaQkoPRds9sdciRdSV6lEkZEQxUhA45pxl2",
+	"7NEvGcNhltjuyjJmFZJm1yUApYxoZQ005ZalvenkGmJOSa/rt4bJbBNc+zp8yLZ8rS6ZWYfmHgiimOzf",
+	"3rZgK0IraG/B6h2FpFkX1DIDLTz/Ie4FVWTI2kEckNDEBDQ/N2Ec2OywQJoztvDhcjMXzHaAWi8Gnbct",
+	"DDSQGwflHxQL9wwDsydTEwPyY2z3uTiH3tZeN1rgek7ZO4mBbWVFg+0ycMDPG/tKV3kLafb0jF90W9X+",
+	"0tocdtqwYbam0a9fSmdwm77z0IRedNd3Ybv7VOBfAafc6XYrRfB0Pk+MO+DpL9UehH4X8Z8LH3bP9zVb",
+	"j3Bh+qKXF1yF6AG8C7xn9/yH9er5j+pfS09+cm3Bf662T+rtLHc52unaVkNFAH+vNLidva4eTvlVL5bf",
+	"hJ2Nqu/aL72rt9vDAS4U4Fj5bcER7H8P8fx3e1XI/meuFXh5oOUwOCCUQwgcMMYRWBxQwve6OzumNXd5",
+	"dF7X7J+dr6PGwVHM4vlzzxmxnQdCz7poiF1Zlv3lvs22WXO1E7Ntv+z3Vtaz9Zse75a21ne9cnQYKASR",
+	"XaDQsz1ITyyOzVbNutGKqOvIDioE5DLv4cmpe587YU+/p67zLTzS2/zIB6/jEj60u/mhV7YREzyx82Lz",
+	"E17Cpn5mf5vZnJh+RDZls7G/zdi8jPmSBQ/70bfdf/6kt5Gy3TLQrxsYORUQcxJKClal/sUwyYxOFLjG",
+	"wUP4SX+0rCz6XrlaXbHcQ8yYZ57eR1IWyVQz8WzKZgFgXlpVTRtkc21UCC0tAZE5INI0ZAEACPgf2ygS",
+	"e9V5GTUy1VcguBrJGXuiOgQi1qEX8A3RzTYHHA4vkp1JsFxtMPvAZjEuh7Ph2Q45lzcoN29SnmXa2BZk",
+	"RLNoylRAlEQVwPTMiaRB0zSa54wuoOZg5HoQLlhWVXmXZOhbrmwZ2kYZCtBcYN2YpppOsymFILd0ktaJ",
+	"1cIVWrCIjc7U2mF6SgpXy1UQtUHTuhH5FTZbcS0fH2L9yIyWyMENpPdWeVAFyNXyqIqsj+0GVU20Wh7a",
+	"md67iv/Glso56r5v6whq9B+oALEK0H53kwYU1Dmhls4WZrmxay5zhUelRKrTy2jn3S8/9d79crJz+svh",
+	"zelL/V/ZPZ2soJ/J0/AnUA2GVbfZo1W1UhJMVbH62eSbFimeRUbnz59qUydfPCtnR65KifSTHfGzWpHY",
+	"2ynlF3bLqg3oNC6Jz0urqITnQPVZpWreq3rBJqqZdAVPx/T0CVAkqglgq7K+7q0z3d3zNNl0pxrt5L2W",
+	"IfpEmb3ryapv2srvoq1cVj1Dvk6wjVLimsDWaiSHkfEvQe0fempAmQ+cHlBoG5BGDdyeZwrdOwOBXV3B",
+	"beKVeN1HtxgIX7nQWsoB2aBfbKEMfDCtVTdrAjBfBaiwWEyGwgy64zQjqpg+jEworjlapYN22dipY9H2",
+	"z1oOXVOR8LvJtJ3fR6b99PF8+rfXf9/76WPvZvT6Q/7TzovszyrNVg22MHRrBVW3d9l9UdRNemCqVlK5",
+	"sLKFw2bjMUNz1tynl2a1Fb09+/dzH8y3oH4anP5L8rX7vN/b6e/t/cPU3Q3hDGt5eA8xAodRH7dtpAg1",
+	"DOeb+PhdxIfj7wYHMKaLJwpbuWwtPJ5+5vGdAUGNpnXZauD6RcxCb/OHzpeLvfuViwHYzHrDmAYCeFYr",
+	"IKHdvCZiZM9NeGDjfpD+C/7XjC6MCb3QpmZnIF7C3cDA6RVTBA+ZlmBSRKxvSh9d81rr3EYjcCDYLUQb",
+	"JraVw0TPa6+769IaBIF+C8K8yBbndcihIDDqgYio0LarGTeUQrKZxTJVLLlmaqP0+gDtWz8g1uZa8QV4",
+	"qrjCTxSp1n7cx36d02xaMGKX3Y9ZFajLbm/JfnKq8/cSSwS358cl5rnT7T6EC+ldeldODNFTuHusrLg3",
+	"8wcRu5n3w21/KuZ/b6Kvcm2a3Vmk1ZsskT87++/ubX7incxeyVyYTzzfQl7gPC6xKzs81ttiZGfYtf5S",
+	"yrc0RUjBvd7+NmRwoPOnLOb0Uh/T/0Cy7Qh2EsDeOh4IJypAbkzGCZ0AC7bpRvrCBrHnEiRA4Mk6nJiP",
+	"ADII59WIKZvfFPYJVqiXsp4OCEU4e2dZDQT+be+At1AvLcqcmgnGyU0Kz163F/j1KXDxRqZXkAJw5t5l",
+	"UZ5oairLDcaJO4uK3LAk0f8Pl+M4ZUr1BwLfHb59//rk3fD08Mfhq8OTtx/Ojy9C0txvFS+GupFU3hSx",
+	"UPSrBAOBlbZ5iulr+ADab9qOxAEEKFCh1w9+Gwt1eTYdCH3VkQWSfFIALZGCuRBnK/Ay4FCO7+28wEB6",
+	"eM6ydNE+1FMJTd5bIqMrg6KQAZgyzUiPmAwDgDoy+pEe/UDYYSdglUI5dEByQM/sOSisDjn0o8+Y+zeW",
+	"qVYaMJ8D5npAlCSxZMqS1ZB0+PHk3cv3H4cXx0fv373UBC5e3RoIS9hiLR3/BCtYz6hDPiCmlDVgEYfM",
+	"wK0UG4QuwOVuyABj0SpKprfAjcnkLs4QAS0Is8qg0b3Bi7BLMqUKcKJVIjMDQjDK1UJPfSDCs8OLi4/v",
+	"z18O3xxevBl+PDy5HJ7qye0QZaq4ih6h+91dg9fpLxl+uHTCEr32zWobXnydTPmEC4qwCUzEWo/TAj2l",
+	"UdbqO4gfeMxBoJgEszQXyuy68PDD5Zvh4du37z8Oj08PT94OYbX+otWGkDSx6JgLUkAitDrkJCOoESgk",
+	"t6WgFCa5BsbZIU4Hhy0IiTXUO/rYDUYwFhOewfSN4CwnYgpSFKFA/gls7rCoxQhNLEXVekSApT1QLyvS",
+	"2d+LBJ4rmPBxtTty0wORaDWCxjVNcublwy8pOHcVuIXKu+GUeoAKG9/nv209YsPd9jHcUuPqr6FbluuP",
+	"Gmzxw3T0OuLv+Q8nH3476b3jJ+pEnO9HRyfPTq7mP/796IcXHbb44bf44wl/z09ufvolSd7t/PTbT4sf",
+	"XnSinUSMZq+68Y8/JOV6HVcu5BUH2YzXrYmBabc1Gt9bOZlAXeEj1bt7qOQIUZT7Gl8BUHSCmVrIILUm",
+	"4O2j+zv3t6aPbVKyRJ+PhRbgj8bkilfFf+c/pGKpdbnfT7nUX1ujYJb0ybeQpA38BvK0y9nwvt6o1dFa",
+	"tVFTf6XeeA7p9spI1BKDN25U11VN5SzWQntM08LhMBAxA+wfPcJRKm8US40UFNjt0gvFuobKRmfqG+WG",
+	"e3gNe90eCe0ZKfcvIqbcznd9dAhSaCAgVd8oV4Ld4M2QNFcqdlCmDeecAspRlLJYf4EmSut5MblibA4K",
+	"LBeTA1ONAI4Soxe8PH57fHnskpf1G8EXpZWEIwo5kZjxvFRmEUB2f8aTxLxWefTVOoJPfUWaejQJo9fm",
+	"viu2QLWjtUKW6nVe4vh7NQClyBBlnh3ULXtpoT2dtvPN03lva1DvTa0yA5mhCebmE2sZcBtKVVafXGyp",
+	"p8hOd8epzDI1yJhOc8Z6C66sVRO4ggY6YwMBuahNi9pMJtLAyRWqPR7Mls2Qsbpyyq4ZnBnTo6VDPuKB",
+	"ZKjNN7XNFP5rRichUXOWgAd0zEWsCM9atmBIyGwgrIiB8wH+TYo1toVGqV87lTmm6toLuWIdYjbAQHhW",
+	"I2mGqC+fH14eD9+enJ5chq0qjTjSpiBV3akyMqyEK914hCNxpbq5dQJMHcL1VqrfzvIOOhmv3ynUw/Am",
+	"AFYOMdYbuni4KrX3IFXKdafz9ChUxEslvb5WbsY+WuDORvDpMZr9tmwk7XtdGWVKXEBgpu8DNm6Lf5Ed",
+	"n334/u3Jkf67dVAUwovyWxDz0w3Ey1g3VVmRnM2AuXNA5f8jlL7LwuJUTB9KIZFOzaLc2RxQAAzsfPMn",
+	"fi0JUhIYp7BXSVkGwAG8r+B4GnlNA2oFCITIfJ8gnJ90tUJoNANExTHgk5Y3KD4RWqlwxTD2nRzxuMyz",
+	"Y5mCJNFXZXqlsFS078kbnDF0BBMLbO9ZvAz99C2TiUHJXrdbx7ZNv4QvxrbLbRY2tE0wxvLp65P9f1zG",
+	"s9Od0+x056fbny663Z9+e5W8vUyu3r3+kL1//dPOT5c/8NOPp7v/ePmh9/aX4913v3y4fXd5cnP68rCz",
+	"++tO+7ubw23+80DxYbtKbCU+9lYA67hlBmDRAyjkSklZkxWSJFJMWIqOYU923MfVA/6CqjPGXPQ8MEZi",
+	"VDqienIDBoWMHzavlnvm5QeEqivPhJAP5c93BcJSabyXdDYHK0eLBLSwE4AiJQYF4N7TAHXPaEoWmASy",
+	"lcGlN2LMNIcw32l9uSl+GSHkfIkzmoxlCsgDWZlKZnGq1DIOCgjB6xcYUnW+6Rnf9IxvesYGPeMCav41",
+	"A3D72Hgtlrr3bFY8UgOSvFrVANxXWHcOULmzmcFZSOQNS9sRhfMMAUdBOM4ci0i4Zl6xnFEuwE+kMuj3",
+	"z9EUObw4OjkhzXkuFvoEtzRjm4GCEUY0lcl/Y7f/9/9qrazQBOPwl1vRbrNb/Vs7yqn5PUW3lbGADgg1",
+	"n8YoidmndGC8Uycv3xVqCDnEh0xtZi74r7nWZiY0jRMtDOWY6HnCLOUYOs2jeWwM8kRGNIHGqn0z+n/t",
+	"+UZiaL/1AoJGbiKlWzBQ5mqQjf5kgBoEIoY7M5mrgbhicwi+Zos5i0lTyHSGRG/hvb6Ar+snNRADgSDZ",
+	"qH8ZLNwZ5DpRk4JknANZlRnoHTEQHitogQ/ARA6X4ZrctKzNGlFBEjkZCC7IKM9geaAAXMjUxMEKv19z",
+	"r7trAnjDXFgQpbCFDBbjo1adddhRzRqsAnh0EWpZKhwxsSwIRhIevjw9eYcxu4uQjBjC9GP8H/AzaEZm",
+	"csZE1iEfl2CmcCR2ilAQBHlbJmUMo/tlJKjQRD0hv6YcebexUa7ISG+BovAdl+KJIjM2k+mij7FI49Vd",
+	"E1IlW0dU4cSuDKnWeFsMH/kKHpZ7BOC2r1QoY8NvpUf3vtR0qnhoJrXK5GW9YN+Nd6P27rinhXuPtV/E",
+	"e6z9fPyM7ox60Xfx/v5yXtbWE98mt0rbfCY17eHOooepAd0XD9L9tL2c8MjXsQ8L71gRxEA5ZjVRZLh/",
+	"kHa1ZnwWdx7SLSyPshkcgF0IwqdlUyu+KVD3j80doYApfKibVSUUHWsUJWrDQqUYHIglo5lBta4ncPVK",
+	"jxYDEdZ8SE+MiThsdchbLq5QNXlzenjURn9NgDLBpD67bJEnvhNYxMYCM04a41sHDKvh5eVbzff3yBTG",
+	"YHKnWx1yErPZXOoT2C/bp2iNQqyOughGF1UzA9ZFXEzhsCpfyQbxCoXI0LYEkl18DQKnIrHMlgnA70eR",
+	"jNnQMVRdpwOB0s5crA22/R2Ie1wGFLy/rPpTu4pKgKlfI7lke9GGqd5/uGRzWjMxrtWyaPvmy/rmy/rm",
+	"y/rmy/rmy/qdfVkmjqH1MKObe+puGbZ7WwXN6E2r9bRTcFF46VHIgWoApt8uJ7sPRE2CQkB29Qwgy2G0",
+	"sFVoLTh8cu7h5bVPzkxtmr2oB24wGuvNaj2Xv3tDa2yTHXBpk0LqIv+/Z8HLN873n4rzfTnz/Sd9lsos",
+	"AdCDUe46Je4PJOq6YX0zyR+bfWeSKWoZ81pJEE3pupRZg4aLfWVm8wzSMiemkFAqfcI5OFajqTZz5bhA",
+	"2tSsf0xVFvbJ61T+ekBC2x/EXAkAFBg+kQbkDfblf0UjdkBC6B8S9hHx196CD3k3tgKSygwAH72cVxFD",
+	"J099cUSjq4Ew1c7YB8oiOCGTgsxdU5QEJjrY4q9okgAO2ZTO50xA6kayWO7kbnqSobOAA0SYaX5IgHeA",
+	"VwpAZrCkSEs9gztK2DUTWG7yXkAMxcm4SofgSAqVz4oWTaYJC9S/cDUQKRujr7sosin1644iNjclSTYr",
+	"ue9w+vXjNJoatRwTYfRPtrjLfPNGpldkxCZUkGYkhWBQgzMQZrYBKCQAA43474HXVxVcLymjVyzVokAE",
+	"enjo5x8IaCJI3oOvv2bM0HoEKQjPsrjlz8Ogn6gAqEn4uNyoCvKJ6xfN9JkdiJupTKwPH+GgM0RbPT38",
+	"cXj0/t3Rh/Pz43eXw/Pjv304vri8GJ4dnw8/XByfk6bRW0iv2ypD8Q6EHDsoOMgfH8lsqneoCsxs0C4S",
+	"MgtImgsb7zhw+3QAC1RKFt95QcrthJdDDX3Ss4C2puTJuJfQC6WyAtfYq/PCEfWJKbbygAFalZIxSi5A",
+	"NLYvNIGP9Q5WA4HPd8gbQBJXBTD5jGXUbHQykZhsq4iSWiFRxYpYvGxu+un29dDCMBwIeLRP9Huw92+f",
+	"fB54EmzQ6A8a//4//G+A6g0wTnBFcx2E/DYbCq5OUvkrXC0DP8FvddBPg8adHgh+dtB4w5JEDhr+JYTz",
+	"xWt9yKZv04RfM/23GXoMmH9u6GMuuJoOsbsxfFllco6jQsTy/udBGRxrAOhYg2XkrkGjv3N3Zyhl1/KG",
+	"jYbY4MKuJ8JBZ9SsA8K0DxrFjYNGSJpgmQ9E0ZkjIF5jDr+IFxOaw4Fp8KCH8fPnAUKA40TSZNC4+4SV",
+	"hMc0mnpFdHZjkWYuhD4FLTOsGwBu1nSCsLk+mT9cvH/XZkLrPDFBbIMOOSShT+mQGKRVTMpyhe69faKI",
+	"HA+E4gkDiIhLx4qRNePZ8VYpBA5YuoycGmslPIT5AkE+LGoaHe8ag7k043HbBgabANjfN58flhrZwTcr",
+	"AWM9lWmegVSDPtVwoDUnnKQ0skDGoIQymiYLzER0XzGPDvWj4QF2ywKC2pIU4AWaTWDE3OtxDT7qFpTW",
+	"IqlMcSRQDMwIs7HRl07TWvyMI61SPKbUsWg26gGpFIzT8CPX7EQfd2JaxDlHHJ4h9DUmWjW5uDgmXLhS",
+	"HdgVoGOBBKh+zBcLuCmmXGUyRZxShP1U/vdm9Nah2e3sPwtsDwIDW2Qnv344QSOVicWvBDjl4kH9QIIV",
+	"A2afzHM1xeMDTSmorUnC/aDf/Oby8sx1evBeT5XiCG+ntUiLf+e1b3PUO8S2EK9SJqLpf/Xw9UwMVi1U",
+	"xmZogIApSbW+EnHFiPsINNJhM9gjecoa/W7nu3v4IfV2+prO+S9M4hKLB1QWObcgIltiGNoFMbCFy8CI",
+	"20MXmhZqNbCPvWc1KIz3XZV5gr1MM3abPQU6tWs6BTe2kuPbEOd3FvS/ixDv3cHnG/ehPKheF0jpVfY2",
+	"qrR/dpyXfzqX8T3kmOaEeZqau71wkpTYQ8A2eanAIGuTAHAQjVlQE2DyDQHPDeTeXHy6eGuTGtOm1y1Q",
+	"JVsPxFlNtdUxBG0LtnDBplQl1of4FVY9umILUPQ987Bmevb24Yp5eg2Yqq96/GSACxpoKH8mLz27HIzj",
+	"fF4z9KUmw3bM/uPezwgXCfiDDxk6djHY795ToF5KeUrFwiJ2r/XcVfwRZup1rVlQe3Y9oAbCNoEKLIzJ",
+	"mm2gFeXadXcv9pYJUkkN3kbR1KQMPoOdrSBLjyvrFQAjIbPHpLDYm2Hlkwm/YjdcMewk546pc15OqRqI",
+	"jU6C6pGu+VDVgDdpGDh6OEzeDat71WaS3FCeWX+HVvtt55OS4k+a6Lo2oLHlNWx1SmJoCZH07hHuz52H",
+	"IUtYGW5hzO1x0lKepOwXFi05twpdHIxJKUmiJYDpLcQVsQ3wvwTk9JfxjhfczDje/HUzbb2aYZkY5lyg",
+	"aWjMDdytpseRybae8ThOTAdPIUW7YkjpLVlnmuptWPit74GkUgCOf66lsFWMQcU266ptHe9eOWcConyp",
+	"/0TmNIDSzVN0CI9pxPy7YZGHWgUAVEQAPy8JFzUs9x51wiVJSh3+TJK7f+tX3CYW9195sYCVW+ed5+iN",
+	"ZJ4449jmRGqldUQVuBJjeSMwXrX/wGijXQBP4fC2qf4VsBb+qBTRut1NYh5jrjyq3gzOjDkZ/shlnnXu",
+	"F3O5gD7kLjBiYEsKj2nZ14tuhiIUA4GXUijGbyu0Ihxjwa7Q32xmiJ2uTB9Fvxlkc7nvI7im3Qssvw6w",
+	"zyjcrh8EVgEdK80nCgnrvx9uwzk+USV3b0srCDKFLWekNxUDYdulWK9dh5hWIAU0CEGHl3F6O/EZUUFG",
+	"bCC07Iz7hOr5IvgajwOi5IxB371EsUKPNplGbpGxWGIglpp4WKTZPejmZqUmpBOXRWfK5gmNmAGYYzRN",
+	"OCqg4JusQMXrI7ei/YqmhaEsTgwUIejeDaUSLqIEnre+7xzUMl4hGt5AUDJmN04Nso1qU3lT55a7yEcz",
+	"nr2ym+wRyZyuu1XjKGEUd4epM9DKFhVX0MkF6QIy/OtyBDunr+sl2mrOGxpp7PzjC9AlaOSAULzuK/em",
+	"3SrFBAcLcRsoR/sGHPstae2xyQp6iOA8lWOykHnqSzO/0ZcTiCUxecUWq/tpXPqiRN9Z7rcakJE2QtmY",
+	"Y3NMQWfswNTxuU7gHlR4bWeLw7OTv7KFajyWpeBEVjU1MMfZ4loDe9gdv6C9qMfa34124vYee645w7NR",
+	"27KGffps1DCY04AoXX7jMws5DW+07SroHD3USBatqP/W/nG0e3X24te3GIOoHd6zEuw2DO9F9Hz0HX02",
+	"bu+zvbi9F+2O2s/pzrjdY93Y/rY0PGzQYDtQ8MpA/nbznJ3vZz/dp60Oro9eqVVMrbRDvoF9PQDsi6sM",
+	"j65Nu/GOLfypl6teiT0ymK0UTl+83KK/0gIYkVowA5FnBovFtfJHBOi9XfLh/G1b0THzKnb7ZHeHpFTE",
+	"ckZGi4ypFsZWQW0UWomDlAPTCF2KZFFSta4YmxcZFCNTTHbx5rC9s/8M9biBSKTKYNSm88CImQ+AxuhQ",
+	"9TgaCJEto5LYPPhQPzoQgA+jZSwlSHUPq88DVKtCIgL8WIDQv3po8kZoqwMzmxA3Bj8fm3QXvANsQRPN",
+	"10MAtxa4s6yDODw9/HF4eHYy/OvxT4UzKzS1xb2un7XbIX81SIMDYTiFVfjLg4V4rYEO1pQyN2EQGjAD",
+	"ldRrAq7phFE9bI+wMy706KDRxHLIGT6MB/9R6DclnnhPjvM1i2O/tIi4Yosyp5/t/D377vy3w170co+9",
+	"ejZ585z/0L16uzN7tyfPnv16/lxdbi8z7kU2XLt4Fa/GnQFHCnsciogFRRcs7Nj5R2il9/aejJ0k8HxN",
+	"NmvR7PJKIf8BGpKYwJ2b1uYVVNQ/LKG3qNovYA1lWnKs3FBFZjRmjiNYHt908KTreMafKLva8/tfQ4f2",
+	"AmvBNWg3aOetvuX6Wse1jeL+qGWyUrQIW6xl799SsR/dFsPI+CXFZllFqlg1rtFTzBKWsWXV6SVcdxi5",
+	"/SIHCnKb7amr7ZIUoEaA+cJF34Zur76ORu9fJ083NkG6YgtogESabkSJVhGtJqdJAqD9pQZJW8qqr9Qg",
+	"aRPmG9LgP57D4z+KE6FgsdaNsNoW8Q7ajD31ux2swYusgEY1azCBWsZTC11njON44DIvpGDBFiCTBn66",
+	"SRVBCPOB0Ip9y4BEIXAAJeOUKZNLaxCKaebbSVjLb8AptXlzM+UJszn9oGUrphTXnEHEChEHLLiQEcK2",
+	"+yg0lNDGzYQLEBlCFoRYMDRmZnRBFMPWMAZuYyBCM3kHIhl2yKVDSFpnDxQMcyAcjLidZ51FkNErVoJI",
+	"ktfapgKQ/2IRimoz033Hy4TXDEGvIxnl8YSVigwHGH9UmAhgI6owXLUi6VVM2NlSf4MHpL8iNEQ598T2",
+	"WqrtxFEl+SbYn6CK8pml3Xy0F0sb6EkZA1OLAOHgXKIaUxrTKyincNtCjl1ZKvYjKZBC3Ejv+9375LR4",
+	"5P/WKGRDoxAkV2zrTUwHARffskwDAE6lYA/EfjD78pQrBQGPz5W+yj4cNy1D8xooXX3MIbx5L4yF6nno",
+	"E9OQwYBOPAwZIpPyYirTyiF454sImQMPgeR4da8h+wejT2a5Ak9SjcT5w1AfDkv4eDNcU63glSbduXcX",
+	"Gdgpxk2F+7WSim+3JjqyRgsjJCG4K1wQ1jDNZZpvaE1T13bjwVsEusqd1fZSwtYzVaG0/XiPKk8idIZh",
+	"83/YpngnDYaJL9mdFyCqGTOQqPPV3SgoLstdAP9DuVKWrMtvEBx/bBtMsEC8c7265BoS09aHMFEVyrjW",
+	"/B1IgstbAY34xk/3EvIGezhi4w/TxtHeb9TaUqU2V6Qo72tSC7wJnXe02TEQEU+jnGeudtfHhZVzJlqr",
+	"Ov+f4vweq2hZMv38uVGsjDH1yxT7W86jKxfIUQGZSIm9UxTXbyO/5izlTFkfuamrMb6EV1Rl5N//7b/X",
+	"5IPeBRu//Vp/ylROaUKrOTN4v7/mNNH7x3zUq64yH/7eXCH//m//0//zf/6Pm79vaq7KA/heMwfzLZgz",
+	"JrrdEkyE1IqXGQHU1Befv9B/kv/3f/7f/5fyl73cy3sEXWHR18VcYTN/6zr/u7AkR29CMboXUUHmPLpa",
+	"m3/oSh5q2ZItFcD8f2hVTZofLo8MCi4WCUBWe0BuMLlwpi1ty5eE8Y2AoDNIME20M/SraEYgmYDoV9Zx",
+	"ltcs+xsM8LF8pVRwoYcItsnuPryXZcOMz9gwz6JGv+FG1DA/quUkiG6RBIG1GL39rQ8NTmhTkgJWXkBU",
+	"XFP92xn63c6QWwKvBMY7Qvh36Qwh/MXKQ/ReMMJEli4AI8sJ6OYEkE0KzhsQL6nd9DGj2UDINGYpFGiP",
+	"aHQ1AaBzMpOCZxJeN9K2O42mCK0zyVMWF18xcNdn5+//fvLy+Hx49Ob46K/Dk3eXx+d/P3xrWyFb/bKU",
+	"NhtJBWASps3JQDTD18eXxKgyYesAnIAwAJgZFBJc08QCqBAapVIpQpNkIGxEQnVIiPQKCVeA+tAmYT4P",
+	"+0WjZXwlNHpmsdaKodibCWwKjakhNMEEsiyl4zGPtI4yZTTJposDeGPMJimNAXamGCU69ILql7SWrQCp",
+	"H5I6B4IQR6+Xx6/PD18evxy+Pbw8fnf00/D0ArT0GeKLrLr7+Pz8/TnAnzlkM7MiT1Spp7eeiX5FaTKu",
+	"yxAM0vWoNuM3E5Q3widadiPtZrDTtMYE7C6tBFaUO65g9+H7clFsn7Cvl93Fo83vkHod9r1thj5c+Cp4",
+	"iAH9IcznmpuGBtOBqCmijfmdu81AYZ7hDRexvIHirjlLIwYAcno6MYv4jCaqFRCRJ8kyqgu8xmD+O7yS",
+	"CKBtBkLzzt0uUQGhCrIGjvQP7SMpslQmRNGFWiFyLvA8bxECw6kSnEHHhq205rkodC78tVRjZfJotFTZ",
+	"m2qTVuQzzVx6+g+89J1WGne7cePTNqGse4nDnz+jDQ0Fd41+12TnQTxDC7NC1O1d9nb6+93+zrN/QA5f",
+	"xkS0GM5Uo997vlNXSmVZIaY5I3ka/RcvOvp2QwictFZzS6PodHe2GMh31YHs7fS6wcoyIjceyw/8UX3X",
+	"2d80qOqIMHHR/z5eWVmZVBDEO1/eIPDx8iA+3bds6A1wvnWKuKtremLYZKdcbVg6G8si7I28IQ4DLGXa",
+	"sIdI0IiZ4xYQ1pl0yKAxz0cJjwIyo7dtOmF/2e0OGrX1hW4z3z1Qs/nnBPPEpdLsEES2V3Lm6Rhm05SU",
+	"jBs2aiN2z0pF4wJ+Zoq8zKMr/d/XEsG03lyeviVMxHPJRRaUgNKw5YYBS0t4xgbC3tgqZWFGCaNaXAFQ",
+	"UJ+kLOYQbEoAdz0XN6mW+nFAaGw6Dcc58iCmtFkgryHx0EY2U7tzTId/cMlBUuPH4++HF8eH50dvhkeH",
+	"R2+Oh5eXhZ7SDBGBqI9Phy3UB3iM7txE2xouCmg8AFYCCc2vDcaNqxa6mfJoSlQm58q0nUHzxFQOUwUR",
+	"XqyygZhFwsZZh7xCDDQ0dLQwX1jSYFIktJ3RT3mzeXf8+vDy5O+VCVlwpGfdlhf5HAiVyXRGDKaYluh6",
+	"HCBZsAGtlrwA4wYrx8SEC4ZxzgKDCfeLBZNTBuTN5IugWmJQCPxy7ybYbFAJZaKn4D/KNK3tollxaxpd",
+	"H7jMUwNLh6TEvFoYgxkgAiU197u7JMRf/HrMsNUhf6cJjykizQErRhp7ndrdrPTYHJS+5nI3bGR/xQ5E",
+	"PkKbHt+cpmbm3nWs6jG6LrvNUgrIfHXKwUc2wkO2jXIAixWQnj5dO/vPvHiObQeZ8tlMD76UIDOj0VST",
+	"KmE0tZ6cGq3i17XJMDN6+5aJibZxEJiIC/t374vrE5/N2GrHbo4F0EgJPp9rztU4rdyIQGGID65VxSyP",
+	"F+C3TzM+5hGnCZgXScIngJrUAXwhngHFll7WJh/5FZ+zmGvLLU8TLZazbK76T58y0bmxP3ZkOnmq/3pq",
+	"XjF0AwchDKxGEypK6bwkzY0uu30owO2cc0OPVaVXFolt5OpXSHMuleKjZAEIjq1/Dl/APQKB/3ywG1DP",
+	"x1YAvLj6VZMW53Aotod0OXcQGf7wvwjKyZ8YMeTA1V0AsB8oM7EHxVGH5uEQ7hRZAtmoARBZjxryMBAO",
+	"LL0onCcYpBkx6L6SAaKpPzCoOfmamBu79zx+VrBWIHzeHX7/9nhY6C9/gUhEzR4eM4B4G7r3FPv4YyGQ",
+	"vTDng0PtPh5DmV0UCq/BPNCbZpRISNCrGfOy7lE/6ozN5jKlqd7aj0aD+AKx9zJBtWauN9R4TJphdRkQ",
+	"Z7JQwbRiDzqYCZdb0Ih6PWwg7ouLgPRCLcy3ZVBfQlsmltFqP+nFDZ1MWEo+nBSgLbGMciiOb4ZPtWFP",
+	"57yj97BW/KFiK3bp0AMx4oKmC/BdHb18F2AHbk2dhAumjdNDK9oGDUgk9GqvTBIDsCPqu6oGjct0odVb",
+	"mWeDhlZOQkgIDIkTlLbL+ISR0cIAtxyg9utQUMEgMAgUBk/wiTI9MbWqrx82/tKUJZLGqjMQ6G/VRHsa",
+	"OotLESgLa+52ey1sT4l43QYLAm4PsWIhmzKeArjCEbKD9oVZz/aZTHi0MPbPQEAVgyK4HABYvEiYCgif",
+	"0YmxcgoIaF+yyZRPuECs7INS3qnZX1hQVyReghGCRg5+02rw9b64l3rHbFRPAYpwms3AdbFlDTwHS71e",
+	"lJldh+lBemGr7pJ6cq7qIT5hTxSZwy1lXd8Yf22VRuSJVu6eHJg1wEt6J+lLejVKV/hs4v0NiC/9A7tE",
+	"pTvH2kppg+s908aU/cyIKtbOU+4ujGU6a1NYYHPtm9vGsTd4uybONdZplXaIx+2AwRW87ulnqhTL7tbm",
+	"fZj9oY8p/gTHzZ7Agis+UWSUizhh3u8D0RTzGQkV3tXOeTvmKgsDcs1EDK2EIZF6zoWWFNcsVVyKltWD",
+	"eDoQCY+YpkWHfI98SYFrDwx97P4xxqy7qczTDjkU9oBrQxTRygfCJDkSZxST5l6321pzqA81YbYxo8c8",
+	"YfCt8tHxZoxU6fyi6utGqPnSamvZut/1kuFr4F+R0v9c8aHisrnv7cnR8buL40bQePf+8uToeMWjHXNf",
+	"J7vNln37QeO2rUfTvqapHj5sKkcu/Y8fLhpB+crRRemS2TAfTr6HT/5Q/2Plobe4CfxL72TGI7bmzfaZ",
+	"T9s4EIBDa0Ldl0EbnNlf6DXFnfHQNwAE85eRD3pLPsKBDju65D4vb+0lH/qzbvcbL/ayg4GAtnHGkqyu",
+	"Z8cY9ljJiJ1jWuE6UdcABTzToGsqAH4GX6dzwWYyN2qvRV3r1HE8dPs/Oo1FD4ODS+o1E/8ghyfkexpd",
+	"MegE5XxTJg6urR5k941+47rb6XW627urzHhXR5Mi19aHX7POQ3fGmlV+y6+Z0B+B2JtvUCD6OK7qjGml",
+	"crVNgUC0eBcZ05m244wWfpbKGcumLFdE8wfCbudScdhFWEpoHOHnx4cvT4+htBFhYlqm3fvp8eX5ydEF",
+	"dopFl4WpMAJ3ISb0K4Y4/npDhdb+gPXtk+/R9Bjk3e5uVHobXGLhAUraG24ylyGsCU3HtS1Emlq3BtNk",
+	"bHIMgHFgIoZgWZFFqg0Km7AIbo63dMQSDMOYrul9fDtYvAmFIiiEyEnpDdECVev6mFjG41WR81OzHNuJ",
+	"A8eRC9b3L+TN8dsz0xpsOM2yua2bUMNMZjSx2OvG5zNaVIYd6MWeytjoSPpIdAbiX8jlT2fH614L0QSW",
+	"DsTqez7jm/8yaLw+vhw0AvjwXwblVLpBI8Cv/mWgpz1o3JHde+B8GwJestuVoVyz5R+OYPP4g/r5Lvjc",
+	"MOMw5RtVf4B3umZuU9QeYd+sX3mOC+t/QWdJqC2da5YCCKwE0MKAgIsHdFX4V4ecuDbJiO0CByd8Gtqg",
+	"X8qUTDRXN9FPgwADtqnxLdRHgV6z7P2cicOzE/3lhzH17baD+cxLI+NWbQlzm5OFD44Q/HMqBJe+pwjS",
+	"fcy61KgB/jZaDyimVTkaablAoyxZAAPXJ728EY0wwVARyVLGHMD7KOdJ3Fmze346PH17v91jR/1t93zN",
+	"3WMAPOs3ECBqrNw5O90u5j2bJGc2ZyJmIlrYmu5+GaEXdASLt6qt9Ak2jXNdYiIp4g7Z7+4WqkBQyHVM",
+	"94fsS1OsDNrSCqZ1DkN/NCim/gIGDswsGv2GvNLrwsQ1T6UwmJnzVMZ55PqxAtlMNe52+1ePlwsIsy7v",
+	"XJiMZt3Aqm3qZKfx+wROVhLCoAqDE9rrJMQF6antSHS/ju5raXTob0BTxeMORWftqXDvXa9/m2aST4se",
+	"J2o1wAIwmpMnihxpEXtUPEIOz07K8AZ4K7l4+deitVwmZaIGQrPVDDvXshk2KcwF1v7FfQKZS/gTzUiI",
+	"urWR/6BUP73umSZ6dCCWYOgAXq7T6WDwpIpeYIxCW3wH2a6QDR1i/kLGIaACDTADr/VlYHtbHhB06buC",
+	"sHAgSoaFDyc8kRBZSGU+mRbgxKBl+q0WVYCwBVxMMLVrRKOroARKDMANqIWBGDt7f3FJ/GagYR97D67o",
+	"SBmUE3vKrSYNnrKhhmmA5bJ/sacWqmvK2D0hbqEQAMvDmF2zRPOqsBUMRKgtDE0w10kqJE0M5Or1H0Y0",
+	"SVRo+tHpK6FFwVd430AUNw55HLY6NviBa4ROE7u6aUqhI0uoDZIQ8oPUwcDg08FfpIkxkIDQPOayBTZT",
+	"BU6n28GxKBvPxhFMJY9YCA/MqVIQ+rXKpqWfyV+DVlMygeIDRSI5YwMB6XlUEXdsfAqQZoF5rkjMkoyq",
+	"VodcSMw/Cy2jG6ItG5ImQHvrXQcQ5XmUQaGAzLN5nrX0DmV6pw5EOIfm4BEbakUnyRYYNQ/HsKNEtHDX",
+	"OyQUoatb73XIKZuNoAmsae3svCRXUKuYMsInQtrNUteIcnPrSdcZdDwQod67nYL3dKJpLq5CIke/QKDM",
+	"tMPA7YOtnH5++f7d8afwwHRRsE0QTHO3jkloG0JPp5BQzK2H1+JrMNcvxLXVxzeiKSQZhvjII7oVflzR",
+	"VrCmo8NSN4esttOh615lmhj2P3c6nbs7XFAhSWioYTwdwG1TyhVCVyrX4BXjjMeYjQeRRbcn1ZTOWeB3",
+	"Sux/Htg+eNAeK1vM8R/g6fc7Kd7p7eZ0GTSbmbL8R1AbbTkg0OYQeArurCfKdJ6FN4lmCMxqWMk0caCi",
+	"cN2kino7zCzdQIS3bTWVeRK3IVmkT0AGm0aPq5uqmED6lCXzgQBEOKAg9ECPpcnQzNIFks9kdyHuKHqO",
+	"Sfhj+zVMqG1TuUMIdajl2l8LHs/iA++xDyahtX1qxFBmGp2sBszUwreQvb9Dz0ZYYexK5/dOrG+VuKGl",
+	"oOllaHSQcrPE+3RZ/LTUcM/OxcSGSmxBj7fEGYwiaxBCEtM/dRnsxJd7YFFykVuxYVUa6F0Aj2+mzkdT",
+	"jo1pFtS08iRnNOXqv67rJIllBkudIM3wQaTAp8a5QHVUr346AZtINfqNz4NGxLMFNL6Drw0ad0WEbcKy",
+	"oRmO1nEhJQbkb6/AYXNvvvtUXrbe8//r/zhCd10uxKKYhR6aP8Kh/97aHpZ2PdQynIhMkInqR0x8M0m+",
+	"NMXr+2p6yoAmfp7JhhtmheQ1bgiTy26/Dew/whLzGuqX46nQMWfO0owbbB5Q9JfjR35s9Ge8q4hMojBF",
+	"2i4v5fY5TSgyvnpjTxTMSNkVXTlFzG6xtkdO5qkcuSoeswe+QoNQUBhpsvIgQgjVALI1+r3vnu31evs7",
+	"3a49TFOaRbN50n5YM1GzhPgeT196SLdQvXUzmhR9b58/ZAt4AmiLVqJOjzFdQ+9FDtA4kALu4SWdEdUS",
+	"pP+gtAC1rUfNLjNtsGFDDfSOGjRAE0clSC8yPOaW2Sg/sLPgl0HjLhi4bTgw22O526i+fPfJ61j6z0YL",
+	"f9Km1+p/iplvN0nbTLY0UdTN79Ul1p6vXFxt1ye2lMKwpIuuSFcqIdI4879x36JFOPgrFNn1X35idNx1",
+	"I3hwigTS8AGVE/jgg+on8NH7N8nF5x4I7YQPPxTgyc72ETBP+IpKicHW/lt8+vEtJ03S9+rek04pWNd9",
+	"EtQ5MFyg0aYlChktKs0ntXZmtQC7R0s9Ee8pTGHi54YqX7vRJCSJEkM8aFzmTqFz9Zi5I0VawUB8ndaU",
+	"W57FIgL0gAaI1a1RdEIs9sSqXoi//0L/3p0QcVht/WKa8VFi2gsWMnV9K0QIo/IijLANQBqgG3FReJ9w",
+	"AwLqOPo5oTEKQae86ugfmq3QeJQGwosqdAhUyOILoBGiogtlsdRIFUpNHwLAUIMkggJErcBg49EUQZE9",
+	"iLZVYGk4ji8Emaa1hXrANN+e+G5nZ/+Ztie+EoqaMzEsp5M3gsXDEXQcARFfB3X2yXsw4Shs73MovjQA",
+	"2Z9F+P+B4vNh3PVxjAPbBowLD41psAGr19rINJ5+hv9fnWX/yuMJKctSzq5ZwRf8YOOB6VBVAj40gT2O",
+	"7UJXJnTgbtyU0n5oXlbJ+TUHqyZ93R6o1enrX7yc+5+QkzyAb6zjGf98LOOxyg12zhYyG46ha0RVyUFJ",
+	"OZln7T1ZaHvslqvswD+4WgfWaxvYfFOTimlwKI1e5BbX7F333a+lHb2TeO6mEMPXBxsqSv4TMluPLhZe",
+	"BNe2iXyunt/CN7X6uqpMZyl7UpUrOB0Qw1OITJRf8BbqIE0mwAyLvOF1zXBGrxhJcxG2SlAO/adPoXhy",
+	"KlXWf97tdkGZMONehrGccJUhy4bdCBWcXoWQJt3yqCBNBWI1pc7wfkrGhGbshnrOeEDYXH4VAhJYhdti",
+	"ClooD0SEXHqoKPYt7jV/L99s3SoG38l7AusCaohuM+wNop7JIyoeLIJs5Qc/KACSwi7BEK+t9HI1L3Ct",
+	"XGtGW0m8AcCLShNEbG5tSlIxdgtBE/d+6POy/O7lLa8/0gyfXvfClosJr8wwIqUEo+Jr5iwsf+8wnnFR",
+	"7K8m1X8rLPMnbUIFTRYZj1RgIb9VUDK/EjnxtqJ+uOYjawsQzQTKp828EFIX7z7d/X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -126,11 +126,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	requests := db.newRequestLog(logger)
 	searchSvc := search.New(search.Config{
-		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL,
-	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), clk)
+		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
+	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
 	chatCfg, probeTargets := chatConfig(cfg, logger)
 	obs.providers(chatCfg.Providers)
 	chatCfg.Search = searchSvc
+	chatCfg.Concurrency, chatCfg.MaxConcurrentPerUser = lim.concurrency, cfg.MaxConcurrentPerUser
+	// Requests without a deadline of their own (streams) renew their slot
+	// every third of this; a crashed instance's slots come back after it.
+	chatCfg.LeaseTTL = max(2*cfg.RequestTimeout, time.Minute)
 	if lim.shared {
 		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
 		chatCfg.KeyName = keyFingerprints(cfg)

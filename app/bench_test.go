@@ -80,6 +80,8 @@ func newBenchGateway(b *testing.B) *benchGateway {
 		"RATE_LIMIT_PER_MINUTE":      "10000000",
 		"AUTH_RATE_LIMIT_PER_MINUTE": "10000000",
 		"GROQ_RPM_PER_KEY":           "0",
+		// One user sends the parallel load.
+		"MAX_CONCURRENT_REQUESTS_PER_USER": "0",
 	})
 	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {

@@ -224,7 +224,9 @@ func (r *chaosRequest) id() string     { return fmt.Sprintf("chaos-%04d", r.i) }
 func (r *chaosRequest) prompt() string { return fmt.Sprintf("chaos request %d", r.i) }
 
 // output reports whether the user received anything: a whole answer, or a
-// stream that delivered tokens before it broke. Exactly these cost quota.
+// stream that delivered tokens before it broke. These always cost quota;
+// so do requests a provider accepted that then failed (the request log
+// names that provider).
 func (r *chaosRequest) output() bool { return r.complete || (r.stream && len(r.tokens) > 0) }
 
 // logged is the outcome and error code the request log must show.
@@ -271,8 +273,9 @@ var attemptReasons = []string{"rate_limited", "key_rejected", "no_usable_key", "
 // their attempts (429s, 500s, hangs, stalls, drops, error events and
 // garbage, see chaosKinds). Every request must end in a
 // complete answer or a documented error, without hanging; each user's quota
-// must count exactly the requests that delivered output (the others are
-// refunded); the request log must hold one consistent row per request; and
+// must count exactly the requests a provider accepted, as the request log
+// says, every request with output among them (the others are refunded);
+// the request log must hold one consistent row per request; and
 // every upstream request left hanging must have been cancelled.
 func TestChatChaos(t *testing.T) {
 	// Not parallel: it loads the machine for seconds on purpose, and other
@@ -293,6 +296,9 @@ func TestChatChaos(t *testing.T) {
 		// would turn most of the run into rate limits.
 		"GROQ_RPM_PER_KEY": "0", "OPENROUTER_RPM_PER_KEY": "0", "HUGGINGFACE_RPM_PER_KEY": "0",
 		"GROQ_API_KEYS": "gk-0,gk-1,gk-2", "OPENROUTER_API_KEYS": "ok-0,ok-1,ok-2", "HUGGINGFACE_API_KEY": "hk-0,hk-1",
+		// As many as the workers: the per-user bound never refuses here
+		// (it has its own tests).
+		"MAX_CONCURRENT_REQUESTS_PER_USER": "16",
 	})
 	followWallClock(t, a.clock)
 	ch := newChaos(seed)
@@ -396,11 +402,27 @@ func TestChatChaos(t *testing.T) {
 		}
 	}
 
-	// Quota: exactly the requests with output are counted.
+	// The request log: one row per request, agreeing with what the client got.
+	rows := waitRequestLog(t, a, requests)
+	byID := map[string]map[string]any{}
+	for _, row := range rows {
+		id, _ := row["request_id"].(string)
+		if _, dup := byID[id]; dup {
+			t.Errorf("request log: two rows for %q", id)
+		}
+		byID[id] = row
+	}
+
+	// Quota: exactly the requests a provider accepted are counted, which
+	// are those whose row names a provider (issue 19), and they include
+	// every request with output.
 	want := make([]int, len(users))
 	for _, r := range reqs {
-		if r.output() {
+		row := byID[r.id()]
+		if row != nil && row["provider"] != nil {
 			want[r.user]++
+		} else if r.output() {
+			t.Errorf("%s delivered output but its row names no provider", r.id())
 		}
 	}
 	for i, u := range users {
@@ -422,16 +444,6 @@ func TestChatChaos(t *testing.T) {
 		assert.Equal(t, float64(want[i]), usedToday[u.id], "%s: used_today", u.email)
 	}
 
-	// The request log: one row per request, agreeing with what the client got.
-	rows := waitRequestLog(t, a, requests)
-	byID := map[string]map[string]any{}
-	for _, row := range rows {
-		id, _ := row["request_id"].(string)
-		if _, dup := byID[id]; dup {
-			t.Errorf("request log: two rows for %q", id)
-		}
-		byID[id] = row
-	}
 	for _, r := range reqs {
 		row, ok := byID[r.id()]
 		if !assert.True(t, ok, "request log: no row for %s", r.id()) {
@@ -452,8 +464,12 @@ func TestChatChaos(t *testing.T) {
 		case r.output():
 			assert.Equal(t, r.provider, row["provider"], what)
 			assert.NotNil(t, row["ttft_ms"], what)
-		case code == "providers_unavailable" || code == "provider_rate_limited" || code == "quota_exceeded":
+		case code == "provider_rate_limited" || code == "quota_exceeded":
 			assert.Nil(t, row["provider"], what)
+			assert.Nil(t, row["ttft_ms"], what)
+		case code == "providers_unavailable":
+			// A provider may have accepted and then failed before any
+			// output: the row names it (and the user paid); never a token.
 			assert.Nil(t, row["ttft_ms"], what)
 		}
 	}

@@ -155,13 +155,18 @@ type Config struct {
 	AuthRateLimit     domain.Rate
 	RedisURL          Secret
 	RateLimitFailOpen bool
+	// MaxConcurrentPerUser bounds each user's chat requests in flight
+	// (0 = no bound); shared through Redis when REDIS_URL is set.
+	MaxConcurrentPerUser int
 
 	// Web search.
 	EnableWebSearch   bool
 	WebSearchMax      int
 	WebSearchCacheTTL time.Duration
-	DuckDuckGoBaseURL string
-	DuckDuckGoLiteURL string
+	// WebSearchNegativeTTL keeps failed and empty searches (0 = not kept).
+	WebSearchNegativeTTL time.Duration
+	DuckDuckGoBaseURL    string
+	DuckDuckGoLiteURL    string
 
 	// Health monitor.
 	ProviderCheckInterval   time.Duration // 0 disables the monitor
@@ -509,6 +514,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
 	c.WebSearchCacheTTL = time.Duration(r.intRange("WEB_SEARCH_CACHE_TTL_SECONDS", 600, 0, 86400)) * time.Second
+	c.WebSearchNegativeTTL = time.Duration(r.intRange("WEB_SEARCH_NEGATIVE_TTL_SECONDS", 60, 0, 3600)) * time.Second
 	c.DuckDuckGoBaseURL = r.str("DUCKDUCKGO_BASE_URL", "https://html.duckduckgo.com/html/")
 	r.httpURL("DUCKDUCKGO_BASE_URL", c.DuckDuckGoBaseURL)
 	c.DuckDuckGoLiteURL = r.str("DUCKDUCKGO_LITE_URL", "https://lite.duckduckgo.com/lite/")
@@ -614,6 +620,7 @@ func (r *configReader) edge(c *Config) {
 		c.RedisURL = Secret(redisURL)
 	}
 	c.RateLimitFailOpen, _ = r.boolean("RATE_LIMIT_FAIL_OPEN", true)
+	c.MaxConcurrentPerUser = r.intRange("MAX_CONCURRENT_REQUESTS_PER_USER", 10, 0, 100_000)
 }
 
 // minProductionMetricsTokenLen is the shortest METRICS_TOKEN accepted in production.

@@ -23,6 +23,9 @@ type limits struct {
 	cooldowns ports.CooldownStore
 	// guard counts password attempts per account: shared like limiter.
 	guard ports.LoginGuard
+	// concurrency bounds each user's requests in flight: in process, or
+	// through Redis like limiter (falling back the same way).
+	concurrency ports.ConcurrencyLimiter
 	// redis is pinged by /ready; nil without Redis.
 	redis ports.Pinger
 	close func()
@@ -35,12 +38,12 @@ func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.
 	local, localGuard := memory.NewRateLimiter(clock), memory.NewLoginGuard(clock)
 	if cfg.RedisURL == "" {
 		logger.Info("rate limits are kept in process (set REDIS_URL to share them between instances)")
-		return limits{limiter: local, guard: localGuard, close: func() {}}
+		return limits{limiter: local, guard: localGuard, concurrency: memory.NewConcurrencyLimiter(clock), close: func() {}}
 	}
 	client, err := redislimit.Open(ctx, cfg.RedisURL.Reveal())
 	if client == nil {
 		logger.Error("REDIS_URL cannot be used: rate limits are kept in process", "error", err)
-		return limits{limiter: local, guard: localGuard, close: func() {}}
+		return limits{limiter: local, guard: localGuard, concurrency: memory.NewConcurrencyLimiter(clock), close: func() {}}
 	}
 	if err != nil {
 		// Start anyway: the fallback keeps serving and reconnects by itself.
@@ -48,14 +51,16 @@ func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.
 	}
 	shared := redislimit.New(client)
 	logger.Info("rate limits are shared through redis", "redis", RedactURL(cfg.RedisURL.Reveal()), "fail_open", cfg.RateLimitFailOpen)
-	limiter := ratelimit.NewFallback(shared, local, cfg.RateLimitFailOpen, logger, clock)
+	fallback := ratelimit.NewFallback(shared, local, cfg.RateLimitFailOpen, logger, clock)
 	return limits{
-		limiter:   limiter,
-		guard:     ratelimit.NewGuardFallback(redislimit.NewLoginGuard(client), localGuard, limiter),
+		limiter:   fallback,
+		guard:     ratelimit.NewGuardFallback(redislimit.NewLoginGuard(client), localGuard, fallback),
 		shared:    true,
 		cooldowns: redislimit.NewCooldownStore(client),
-		redis:     shared,
-		close:     func() { _ = client.Close() },
+		concurrency: ratelimit.NewConcurrencyFallback(redislimit.NewConcurrencyLimiter(client),
+			memory.NewConcurrencyLimiter(clock), fallback),
+		redis: shared,
+		close: func() { _ = client.Close() },
 	}
 }
 

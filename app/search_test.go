@@ -54,8 +54,9 @@ func TestWebSearchEndpoint(t *testing.T) {
 	assert.Equal(t, "cache", res.json(t)["source"])
 	assert.Equal(t, int32(1), hits.Load())
 
+	// Issue 19: a search is one request of the daily quota, a cached answer too.
 	quota := e.do(http.MethodGet, "/api/v1/quota", nil, bearer(token)).json(t)
-	assert.Equal(t, float64(0), quota["used"], "search does not consume chat quota")
+	assert.Equal(t, float64(2), quota["used"], "each search counts, the cached one too")
 
 	for q, want := range map[string]int{"": 400, "%20%20": 400, strings.Repeat("a", 257): 400, strings.Repeat("a", 256): 200} {
 		assert.Equal(t, want, e.do(http.MethodGet, "/api/v1/web-search?q="+q, nil, bearer(token)).status, "q=%q", q)
@@ -109,6 +110,8 @@ func TestChatWithWebSearch(t *testing.T) {
 	require.Equal(t, http.StatusOK, whole.status, "body: %s", whole.body)
 	assert.Equal(t, "used", whole.json(t)["web_search"])
 	assert.Len(t, whole.json(t)["sources"], 5)
+	quota := c.do(http.MethodGet, "/api/v1/quota", nil, bearer(c.token)).json(t)
+	assert.Equal(t, float64(2), quota["used"], "a chat's search is part of the chat: one unit each")
 }
 
 func TestChatWithWebSearchUnavailable(t *testing.T) {

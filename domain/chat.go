@@ -267,7 +267,7 @@ type RequestRecord struct {
 	API           string
 	UserID        UserID
 	Tier          Tier
-	Provider      Provider // empty when no provider answered
+	Provider      Provider // the last to accept (its stream opened); empty when none did: then, only then, refunded
 	UpstreamModel string
 	KeyIndex      *int
 	Outcome       string

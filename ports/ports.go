@@ -157,6 +157,25 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string, rate domain.Rate) (domain.RateDecision, error)
 }
 
+// ConcurrencyLimiter bounds how many leases on a key (such as one user's
+// requests in flight) are held at once. Implementations are exact under
+// concurrency, across every instance sharing one: no interleaving of
+// callers holds more than limit unexpired leases on a key. A lease expires
+// ttl after it was taken or last renewed, so that the slots of an instance
+// that crashed come back by themselves.
+type ConcurrencyLimiter interface {
+	// Acquire takes a lease on key when fewer than limit unexpired leases
+	// are held, and returns its id and true; otherwise it changes nothing
+	// and returns false. limit > 0, ttl > 0. An error means the limiter
+	// could not decide (its store is unreachable).
+	Acquire(ctx context.Context, key string, limit int, ttl time.Duration) (lease string, ok bool, err error)
+	// Renew moves a held lease's expiry to ttl from now; false when the
+	// lease is no longer held (it expired or was released).
+	Renew(ctx context.Context, key, lease string, ttl time.Duration) (bool, error)
+	// Release gives a lease back; releasing a lease not held does nothing.
+	Release(ctx context.Context, key, lease string) error
+}
+
 // CooldownStore shares "do not use before" times between instances, such as
 // provider keys cooling down after a 429. A cooldown only ever grows: a
 // shorter one never replaces a longer one.

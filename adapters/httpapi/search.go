@@ -9,7 +9,11 @@ import (
 
 // WebSearch implements api.StrictServerInterface.
 func (h *handlers) WebSearch(ctx context.Context, req api.WebSearchRequestObject) (api.WebSearchResponseObject, error) {
-	res, err := h.s.deps.Search.Search(ctx, req.Params.Q)
+	u, ok := UserFrom(ctx)
+	if !ok {
+		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
+	}
+	res, err := h.s.deps.Search.Search(ctx, u, req.Params.Q)
 	if err != nil {
 		return nil, err
 	}

@@ -79,9 +79,13 @@ func (l *requestLog) observe(r *domain.RequestRecord) {
 	if c.quota != nil {
 		c.quota.Inc()
 	}
-	if r.Provider != "" {
-		// A provider answered: the attempts recorded before it are the
-		// ones that failed.
+	if r.ErrorCode == string(domain.CodeRateLimited) {
+		// The one rate_limited outcome of a chat: the user's concurrency bound.
+		l.m.concurrencyRejections.Inc()
+	}
+	if r.Provider != "" && r.FirstToken != nil {
+		// A provider answered (it may accept and then fail): the attempts
+		// recorded before it are the ones that failed.
 		a := l.m.answerChildren.get(answerKey{tier: tier, provider: provider})
 		if r.FirstToken != nil {
 			a.firstToken.Observe(r.FirstToken.Seconds())

@@ -41,6 +41,14 @@ func TestRequestLog(t *testing.T) {
 			{Provider: domain.ProviderGroq, Reason: "circuit_open"}, {Provider: "acme", Reason: "a reason nobody knows"},
 		}},
 		{UserID: "u-5", Tier: "turbo", Outcome: "exploded"},
+		// Too many of the user's requests at once, twice.
+		{UserID: "u-6", Tier: domain.TierFast, Outcome: domain.OutcomeError, ErrorCode: "rate_limited"},
+		{UserID: "u-6", Tier: domain.TierFast, Outcome: domain.OutcomeError, ErrorCode: "rate_limited"},
+		// Accepted by Groq, which then failed before the first token, and a
+		// fallback refused: charged, but no answer and so no fallback answer.
+		{UserID: "u-7", Tier: domain.TierSmart, Provider: domain.ProviderGroq, Outcome: domain.OutcomeError, Attempts: []domain.Attempt{
+			{Provider: domain.ProviderGroq, Reason: "timeout"},
+		}},
 	}
 	for _, r := range records {
 		log.Record(r)
@@ -55,7 +63,7 @@ func TestRequestLog(t *testing.T) {
 		{map[string]string{"tier": "fast", "provider": "groq", "outcome": "success"}, 1},
 		{map[string]string{"tier": "balanced", "provider": "openrouter", "outcome": "success"}, 1},
 		{map[string]string{"tier": "smart", "provider": "none", "outcome": "quota_exceeded"}, 2},
-		{map[string]string{"tier": "fast", "provider": "none", "outcome": "error"}, 1},
+		{map[string]string{"tier": "fast", "provider": "none", "outcome": "error"}, 3},
 		{map[string]string{"tier": "other", "provider": "none", "outcome": "other"}, 1},
 	}
 	for _, tt := range requests {
@@ -65,7 +73,10 @@ func TestRequestLog(t *testing.T) {
 	assert.Equal(t, 0.0, find(t, g, "genzai_quota_rejections_total", map[string]string{"tier": "fast"}).value)
 	assert.Equal(t, 1.0, find(t, g, "genzai_chat_fallbacks_total", map[string]string{"tier": "balanced", "provider": "openrouter"}).value)
 	assert.Equal(t, 0.0, find(t, g, "genzai_chat_fallbacks_total", map[string]string{"tier": "fast", "provider": "groq"}).value)
-	for reason, want := range map[string]float64{"timeout": 1, "rate_limited": 1, "circuit_open": 1} {
+	assert.False(t, find(t, g, "genzai_chat_fallbacks_total", map[string]string{"tier": "smart", "provider": "groq"}).found,
+		"accepted and failed is no answer")
+	assert.Equal(t, 2.0, find(t, g, "genzai_concurrency_rejections_total", nil).value)
+	for reason, want := range map[string]float64{"timeout": 2, "rate_limited": 1, "circuit_open": 1} {
 		assert.Equal(t, want, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "groq", "reason": reason}).value, reason)
 	}
 	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "other", "reason": "other"}).value)

@@ -65,9 +65,12 @@ type Metrics struct {
 	chatFallbacks   *prometheus.CounterVec
 	chatAttempts    *prometheus.CounterVec
 	quotaRejections *prometheus.CounterVec
-	chatChildren    cache[chatKey, chatChild]
-	answerChildren  cache[answerKey, answerChild]
-	attemptChildren cache[attemptKey, prometheus.Counter]
+	// concurrencyRejections counts chat requests refused because the user
+	// had MAX_CONCURRENT_REQUESTS_PER_USER running.
+	concurrencyRejections prometheus.Counter
+	chatChildren          cache[chatKey, chatChild]
+	answerChildren        cache[answerKey, answerChild]
+	attemptChildren       cache[attemptKey, prometheus.Counter]
 
 	providerDuration   *prometheus.HistogramVec
 	providerFirstToken *prometheus.HistogramVec
@@ -125,6 +128,10 @@ func New(logger *slog.Logger) *Metrics {
 		Namespace: namespace, Name: "quota_rejections_total",
 		Help: "Chat requests refused because the user's daily quota was spent, by tier.",
 	}, []string{"tier"})
+	m.concurrencyRejections = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "concurrency_rejections_total",
+		Help: "Chat requests refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
+	})
 	m.providerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "provider_request_duration_seconds",
 		Help:    "Upstream request duration, from the request to the end of its stream, by provider and outcome (success, error, cancelled).",
@@ -155,7 +162,7 @@ func New(logger *slog.Logger) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.rateLimited, m.streamsOpen,
-		m.chatRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections,
+		m.chatRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections, m.concurrencyRejections,
 		m.providerDuration, m.providerFirstToken, m.providerErrors,
 		m.queryDuration,
 	)

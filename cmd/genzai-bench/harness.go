@@ -293,6 +293,8 @@ func (h *harness) startGateway(ctx context.Context) error {
 		"USER_DAILY_QUOTA=1000000",
 		"RATE_LIMIT_PER_MINUTE=10000000",
 		"AUTH_RATE_LIMIT_PER_MINUTE=10000000",
+		// The load comes from few users, many requests at once each.
+		"MAX_CONCURRENT_REQUESTS_PER_USER=0",
 		"PROVIDER_CHECK_INTERVAL_SECONDS=0",
 		"ENABLE_WEB_SEARCH=false",
 		"SHUTDOWN_TIMEOUT_SECONDS=10",

@@ -77,17 +77,10 @@ func TestChatQuotaRefund(t *testing.T) {
 			wantQuota: 0,
 		},
 		{
-			name:   "interrupted, not streaming: the user got nothing",
+			// The provider accepted and worked: the user pays even though the
+			// answer failed before it was sent (issue 19; it used to be refunded).
+			name:   "interrupted, not streaming: the provider did the work",
 			stream: false,
-			setup: func(e *env, _ context.CancelFunc) {
-				e.groq.script(0, tokensThenFail(cutOff(domain.ProviderGroq), "a", "b"))
-			},
-			wantErr:   true,
-			wantQuota: 0,
-		},
-		{
-			name:   "interrupted while streaming: the user has tokens",
-			stream: true,
 			setup: func(e *env, _ context.CancelFunc) {
 				e.groq.script(0, tokensThenFail(cutOff(domain.ProviderGroq), "a", "b"))
 			},
@@ -95,10 +88,32 @@ func TestChatQuotaRefund(t *testing.T) {
 			wantQuota: 1,
 		},
 		{
-			name:      "cancelled while streaming",
-			stream:    true,
-			setup:     func(e *env, _ context.CancelFunc) { e.groq.script(0, tokensThenHang("a")) },
-			cancelAt:  1,
+			name:   "cancelled after the provider accepted, before the first token",
+			stream: true,
+			setup: func(e *env, cancel context.CancelFunc) {
+				b := tokensThenHang()
+				b.started = make(chan struct{})
+				go func() {
+					<-b.started
+					cancel()
+				}()
+				e.groq.script(0, b)
+			},
+			wantErr:   true,
+			wantQuota: 1,
+		},
+		{
+			name:   "cancelled after the provider accepted, not streaming",
+			stream: false,
+			setup: func(e *env, cancel context.CancelFunc) {
+				b := tokensThenHang("a")
+				b.started = make(chan struct{})
+				go func() {
+					<-b.started
+					cancel()
+				}()
+				e.groq.script(0, b)
+			},
 			wantErr:   true,
 			wantQuota: 1,
 		},
@@ -129,10 +144,67 @@ func TestChatQuotaRefund(t *testing.T) {
 				require.NoError(t, err)
 			}
 			assert.Equal(t, tt.wantQuota, e.quotaUsed(t))
+			rec := e.onlyRecord(t)
+			assert.Equal(t, tt.wantQuota == 1, rec.Provider != "", "the request log names a provider exactly when the user paid: %+v", rec)
 			if tt.name == "client gone before routing" {
 				assert.ErrorIs(t, err, context.Canceled)
 				assert.Empty(t, e.order.list(), "no provider is called for a client that left")
 			}
+		})
+	}
+}
+
+// TestChatRefundOnlyWithoutAcceptance walks a whole chain: one attempt a
+// provider accepted is enough for the user to pay, even when it then failed
+// and every fallback refused; refusals alone are refunded.
+func TestChatRefundOnlyWithoutAcceptance(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		setup        func(e *env)
+		wantQuota    int
+		wantProvider domain.Provider
+	}{
+		{
+			name: "every provider refused before work began",
+			setup: func(e *env) {
+				e.groq.script(0, serverError("server_error"))
+				e.or.script(0, rateLimited(time.Second))
+				e.hf.script(0, keyRejected())
+			},
+			wantQuota: 0,
+		},
+		{
+			name: "accepted, no first token in time, then the fallbacks refused",
+			setup: func(e *env) {
+				e.groq.script(0, tokensThenHang())
+				e.or.script(0, serverError("server_error"))
+				e.hf.script(0, callerError(400, "bad"))
+			},
+			wantQuota:    1,
+			wantProvider: domain.ProviderGroq,
+		},
+		{
+			name: "refused, then accepted and cut off before the first token",
+			setup: func(e *env) {
+				e.groq.script(0, serverError("server_error"))
+				e.or.script(0, tokensThenFail(cutOff(domain.ProviderOpenRouter)))
+				e.hf.script(0, serverError("server_error"))
+			},
+			wantQuota:    1,
+			wantProvider: domain.ProviderOpenRouter,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 50 * time.Millisecond }))
+			tt.setup(e)
+			r := req(domain.TierBalanced, "hi")
+			_, err := e.svc.Chat(context.Background(), e.user, r, &collectSink{})
+			require.Error(t, err)
+			assert.Equal(t, tt.wantQuota, e.quotaUsed(t))
+			assert.Equal(t, tt.wantProvider, e.onlyRecord(t).Provider, "the request log agrees with the quota")
 		})
 	}
 }

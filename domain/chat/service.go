@@ -60,6 +60,15 @@ type Config struct {
 	// its cooldown. Without them each instance keeps its own.
 	SharedBudget    ports.RateLimiter
 	SharedCooldowns ports.CooldownStore
+	// Concurrency, with MaxConcurrentPerUser > 0, bounds each user's chat
+	// requests in flight (both APIs, streamed or not): the next one is
+	// refused with CodeRateLimited before it touches the quota.
+	Concurrency          ports.ConcurrencyLimiter
+	MaxConcurrentPerUser int
+	// LeaseTTL is how long a request's slot outlives an instance that
+	// stopped renewing it (it crashed); running requests renew theirs every
+	// LeaseTTL/3. Default one minute.
+	LeaseTTL time.Duration
 	// Search answers web searches for WebSearch requests; nil turns them off.
 	Search WebSearcher
 	// KeyName names a key in the shared stores; it must not reveal the key
@@ -155,6 +164,9 @@ func New(cfg Config, q *quota.Service, requests ports.RequestLog, clock ports.Cl
 	if s.cfg.DefaultCooldown <= 0 {
 		s.cfg.DefaultCooldown = 30 * time.Second
 	}
+	if s.cfg.LeaseTTL <= 0 {
+		s.cfg.LeaseTTL = time.Minute
+	}
 	if s.cfg.Limits == (Limits{}) {
 		s.cfg.Limits = DefaultLimits
 	}
@@ -184,7 +196,10 @@ func (s *Service) chain(t domain.Tier) []Route {
 
 // Chat answers a request: it validates it, consumes one unit of the user's
 // quota, routes it and streams the answer into sink. The quota is refunded
-// when no provider produced any output. Errors: CodeInvalid,
+// only when no provider accepted the request (see accepted): a client that
+// leaves after a provider accepted pays, as does one whose answer failed
+// after acceptance. Errors: CodeInvalid, CodeRateLimited (too many of the
+// user's requests in flight), CodeUnavailable (the limiter cannot decide),
 // *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
 // *domain.ProvidersUnavailableError, *domain.UpstreamRejectedError,
 // *InterruptedError (after Begin), and ctx errors when the client leaves.
@@ -215,13 +230,20 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 		return Result{}, invalid("tools: not supported by this API")
 	}
 	rec.Tier = req.Tier
+	release, err := s.admit(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	// Deferred, so that the slot comes back however the request ends: an
+	// answer, an error, the client leaving or a panic.
+	defer release()
 	grant, err := s.quota.Consume(ctx, u)
 	if err != nil {
 		return Result{}, err
 	}
 	res, err = s.route(ctx, &req, sink, &rec, began)
-	if err != nil && (!req.Stream || rec.FirstToken == nil) {
-		// Nothing reached the user: give the unit back, even if the client
+	if err != nil && !accepted(rec) {
+		// No provider did any work: give the unit back, even if the client
 		// already left (its context is done).
 		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
 			s.log.Error("refund quota", "user_id", u.ID, "error", rerr)
@@ -229,6 +251,65 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 	}
 	return res, err
 }
+
+// admit takes one of the user's concurrent request slots, renewed in the
+// background while the request runs; release gives it back. Errors:
+// CodeRateLimited (with RetryAfter) when every slot is taken, and the
+// limiter's own (CodeUnavailable) when it cannot decide.
+func (s *Service) admit(ctx context.Context, u domain.User) (release func(), err error) {
+	limit := s.cfg.MaxConcurrentPerUser
+	if s.cfg.Concurrency == nil || limit <= 0 {
+		return func() {}, nil
+	}
+	key := "user:" + string(u.ID)
+	ttl := s.cfg.LeaseTTL
+	lease, ok, err := s.cfg.Concurrency.Acquire(ctx, key, limit, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("acquire request slot: %w", err)
+	}
+	if !ok {
+		return nil, &domain.Error{Code: domain.CodeRateLimited, RetryAfter: time.Second,
+			Message: fmt.Sprintf("Too many concurrent requests (at most %d at a time)", limit)}
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				// A long stream keeps its slot; the renewal must not fail
+				// with the request's context (the client may be gone while
+				// the request winds down).
+				held, err := s.cfg.Concurrency.Renew(context.WithoutCancel(ctx), key, lease, ttl)
+				if err != nil || !held {
+					s.log.Warn("renew request slot", "user_id", u.ID, "held", held, "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-stopped
+		if err := s.cfg.Concurrency.Release(context.WithoutCancel(ctx), key, lease); err != nil {
+			// The lease expires by itself after LeaseTTL.
+			s.log.Warn("release request slot", "user_id", u.ID, "error", err)
+		}
+	}, nil
+}
+
+// accepted reports whether a provider accepted the request: one attempt's
+// stream opened (the upstream answered 200 with an event stream), so the
+// provider went to work and bills for it, whether or not a token reached
+// the user. It is the one definition behind the refund rule, read from the
+// request log's record so that the log and the quota always agree: a
+// record with a provider was charged, one without was refunded. Refusals
+// before a stream opened (connection failures, 4xx/5xx/429 statuses, an
+// open breaker, no usable key) leave it false.
+func accepted(rec domain.RequestRecord) bool { return rec.Provider != "" }
 
 // outcome names what happened for the request log.
 func outcome(err error, began bool) (string, string) {
@@ -452,6 +533,11 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 		return Result{}, classify(err)
 	}
 	defer stream.Close()
+	// The provider accepted the request (see accepted): from here on the
+	// record names it, and the user pays whatever happens next. A later
+	// attempt that is accepted in turn replaces it.
+	k := key
+	rec.Provider, rec.UpstreamModel, rec.KeyIndex = route.Provider, route.Model, &k
 
 	res := Result{Meta: Meta{Tier: rec.Tier, Provider: route.Provider, UpstreamModel: route.Model, WebSearch: search.WebSearch, Sources: search.Sources}}
 	toolSink, _ := sink.(ToolSink) // nil: tool calls are dropped
@@ -473,9 +559,6 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 		if err := sink.Begin(res.Meta); err != nil {
 			return fmt.Errorf("%w: begin answer: %w", errSink, err)
 		}
-		rec.Provider, rec.UpstreamModel = route.Provider, route.Model
-		k := key
-		rec.KeyIndex = &k
 		rec.FirstToken = &d
 		return nil
 	}

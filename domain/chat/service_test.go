@@ -939,7 +939,8 @@ func TestChatClientDisconnect(t *testing.T) {
 		wantQuota         int
 	}{
 		{name: "provider hanging before the first token", b: hang(), wantQuota: 0},
-		{name: "stream open, no token yet", b: tokensThenHang(), wantQuota: 0},
+		// The provider accepted (its stream opened): the user pays (issue 19).
+		{name: "stream open, no token yet", b: tokensThenHang(), wantQuota: 1},
 		{name: "while streaming", b: tokensThenHang("a", "b"), cancelAfterTokens: 2, wantTokens: 2, wantQuota: 1},
 		{name: "slow stream", b: slow(20*time.Millisecond, "a", "b", "c", "d"), cancelAfterTokens: 1, wantTokens: 1, wantQuota: 1},
 	}
@@ -982,6 +983,7 @@ func TestChatClientDisconnect(t *testing.T) {
 			assert.Equal(t, tt.wantQuota, e.quotaUsed(t))
 			rec := e.onlyRecord(t)
 			assert.Equal(t, domain.OutcomeCancelled, rec.Outcome)
+			assert.Equal(t, tt.wantQuota == 1, rec.Provider != "", "the log names a provider exactly when the user paid")
 			e.assertStreamsClosed(t)
 		})
 	}

@@ -1,11 +1,14 @@
 // Package search is the web search use case: validated, normalised queries
-// answered from an in-process LRU cache with a TTL, identical concurrent
-// queries sharing one upstream request.
+// answered from an in-process LRU cache with a TTL (a shorter one for
+// failures and empty answers), identical concurrent queries sharing one
+// upstream request that stops when nobody waits for it any more. A user's
+// search counts against the daily quota; a chat's search is part of the chat.
 package search
 
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -30,6 +34,9 @@ type Config struct {
 	Enabled    bool
 	MaxResults int
 	CacheTTL   time.Duration
+	// NegativeTTL keeps failures and empty answers (0: not kept), so that a
+	// storm of one failing query does not reach the engine again and again.
+	NegativeTTL time.Duration
 	// CacheSize bounds the number of cached queries.
 	CacheSize int
 }
@@ -48,6 +55,7 @@ var ErrDisabled = &domain.Error{Code: domain.CodeFeatureDisabled, Message: "Web 
 type Service struct {
 	cfg      Config
 	searcher ports.Searcher
+	quota    *quota.Service
 	clock    ports.Clock
 
 	mu       sync.Mutex
@@ -59,29 +67,38 @@ type Service struct {
 type entry struct {
 	key     string
 	results []domain.SearchResult
+	// err is a failure kept for NegativeTTL.
+	err     error
 	expires time.Time
 }
 
+// call is one upstream request shared by every caller of the same query.
 type call struct {
 	done    chan struct{}
 	results []domain.SearchResult
 	err     error
+	// waiters counts the callers still waiting; the last one to leave
+	// cancels the request.
+	waiters int
+	cancel  context.CancelFunc
 }
 
-// New builds a Service.
-func New(cfg Config, searcher ports.Searcher, clock ports.Clock) *Service {
+// New builds a Service; q counts users' searches against their daily quota
+// (nil: searches are free).
+func New(cfg Config, searcher ports.Searcher, q *quota.Service, clock ports.Clock) *Service {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 1000
 	}
-	return &Service{cfg: cfg, searcher: searcher, clock: clock, lru: list.New(), entries: map[string]*list.Element{}, inflight: map[string]*call{}}
+	return &Service{cfg: cfg, searcher: searcher, quota: q, clock: clock, lru: list.New(), entries: map[string]*list.Element{}, inflight: map[string]*call{}}
 }
 
 // Enabled reports whether web search is on.
 func (s *Service) Enabled() bool { return s.cfg.Enabled }
 
-// Results answers a query with its results only (for chat).
+// Results answers a query with its results only, for chat: the search is
+// part of the chat request, which already counted against the quota.
 func (s *Service) Results(ctx context.Context, query string) ([]domain.SearchResult, error) {
-	r, err := s.Search(ctx, query)
+	r, err := s.answer(ctx, query)
 	return r.Results, err
 }
 
@@ -89,19 +106,64 @@ func (s *Service) Results(ctx context.Context, query string) ([]domain.SearchRes
 // its lower-case form.
 func Normalize(q string) string { return strings.Join(strings.Fields(q), " ") }
 
-// Search answers a query. Errors: CodeFeatureDisabled, CodeInvalid,
-// CodeSearchUnavailable.
-func (s *Service) Search(ctx context.Context, raw string) (Result, error) {
+// Search answers a user's query and counts it as one request of the
+// user's daily quota, answered from the cache or not (the cache saves the
+// engine, not the user's budget). The unit is refunded when the engine
+// fails (CodeSearchUnavailable, a kept failure included); a client that
+// leaves while its search runs still pays, as with chat. Errors:
+// CodeFeatureDisabled, CodeInvalid (neither counts), *domain.QuotaExceededError,
+// CodeSearchUnavailable, and ctx errors.
+func (s *Service) Search(ctx context.Context, u domain.User, raw string) (Result, error) {
 	if !s.cfg.Enabled {
 		return Result{}, ErrDisabled
 	}
+	if _, err := query(raw); err != nil {
+		return Result{}, err
+	}
+	var grant domain.QuotaGrant
+	if s.quota != nil {
+		g, err := s.quota.Consume(ctx, u)
+		if err != nil {
+			return Result{}, err
+		}
+		grant = g
+	}
+	res, err := s.answer(ctx, raw)
+	if err != nil && s.quota != nil && domain.ErrorCode(err) == domain.CodeSearchUnavailable {
+		// Nothing came back because of the engine: give the unit back, even
+		// if the client already left.
+		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return res, err
+}
+
+// query validates and normalises a raw query.
+func query(raw string) (string, error) {
 	q := Normalize(raw)
 	if n := utf8.RuneCountInString(q); n == 0 || n > MaxQueryChars {
-		return Result{}, domain.Errorf(domain.CodeInvalid, "q: must be 1 to %d characters", MaxQueryChars)
+		return "", domain.Errorf(domain.CodeInvalid, "q: must be 1 to %d characters", MaxQueryChars)
+	}
+	return q, nil
+}
+
+// answer answers a query from the cache or the engine. Errors:
+// CodeFeatureDisabled, CodeInvalid, CodeSearchUnavailable, ctx errors.
+func (s *Service) answer(ctx context.Context, raw string) (Result, error) {
+	if !s.cfg.Enabled {
+		return Result{}, ErrDisabled
+	}
+	q, err := query(raw)
+	if err != nil {
+		return Result{}, err
 	}
 	key := strings.ToLower(q)
-	if res, ok := s.cached(key); ok {
-		return Result{Query: q, Source: SourceCache, Results: res}, nil
+	if e, ok := s.cached(key); ok {
+		if e.err != nil {
+			return Result{}, e.err
+		}
+		return Result{Query: q, Source: SourceCache, Results: e.results}, nil
 	}
 	res, err := s.fetch(ctx, key, q)
 	if err != nil {
@@ -110,60 +172,84 @@ func (s *Service) Search(ctx context.Context, raw string) (Result, error) {
 	return Result{Query: q, Source: SourceScrape, Results: res}, nil
 }
 
-func (s *Service) cached(key string) ([]domain.SearchResult, bool) {
+func (s *Service) cached(key string) (entry, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	el, ok := s.entries[key]
 	if !ok {
-		return nil, false
+		return entry{}, false
 	}
 	e := el.Value.(*entry)
 	if !s.clock.Now().Before(e.expires) {
 		s.lru.Remove(el)
 		delete(s.entries, key)
-		return nil, false
+		return entry{}, false
 	}
 	s.lru.MoveToFront(el)
-	return e.results, true
+	return *e, true
 }
 
 // fetch asks the searcher, sharing one request among identical concurrent
-// queries. The shared request is not tied to the first caller's context:
-// one caller leaving must not fail the others.
+// queries. The shared request is not tied to any one caller's context (one
+// caller leaving must not fail the others), but it stops once every caller
+// has left: nobody would read its answer.
 func (s *Service) fetch(ctx context.Context, key, q string) ([]domain.SearchResult, error) {
 	s.mu.Lock()
 	c, ok := s.inflight[key]
 	if !ok {
-		c = &call{done: make(chan struct{})}
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		c = &call{done: make(chan struct{}), cancel: cancel}
 		s.inflight[key] = c
-		go s.run(context.WithoutCancel(ctx), key, q, c)
+		go s.run(sctx, key, q, c)
 	}
+	c.waiters++
 	s.mu.Unlock()
 	select {
 	case <-c.done:
 		return c.results, c.err
 	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c.waiters--; c.waiters == 0 {
+			c.cancel()
+			if s.inflight[key] == c {
+				// The next caller starts afresh rather than wait on a
+				// cancelled request.
+				delete(s.inflight, key)
+			}
+		}
 		return nil, ctx.Err()
 	}
 }
 
 func (s *Service) run(ctx context.Context, key, q string, c *call) {
+	defer c.cancel()
 	res, err := s.searcher.Search(ctx, q, s.cfg.MaxResults)
+	// A search stopped because everyone left says nothing about the engine.
+	abandoned := err != nil && ctx.Err() != nil
 	if err != nil {
 		err = &domain.Error{Code: domain.CodeSearchUnavailable, Message: "Web search temporarily unavailable", Err: fmt.Errorf("search: %w", err)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.results, c.err = res, err
-	delete(s.inflight, key)
-	if err == nil && s.cfg.CacheTTL > 0 {
-		s.store(key, res)
+	if s.inflight[key] == c {
+		delete(s.inflight, key)
+	}
+	switch {
+	case abandoned:
+	case err != nil || len(res) == 0:
+		if s.cfg.NegativeTTL > 0 {
+			s.store(key, res, err, s.cfg.NegativeTTL)
+		}
+	case s.cfg.CacheTTL > 0:
+		s.store(key, res, nil, s.cfg.CacheTTL)
 	}
 	close(c.done)
 }
 
-func (s *Service) store(key string, res []domain.SearchResult) {
-	e := &entry{key: key, results: res, expires: s.clock.Now().Add(s.cfg.CacheTTL)}
+func (s *Service) store(key string, res []domain.SearchResult, err error, ttl time.Duration) {
+	e := &entry{key: key, results: res, err: err, expires: s.clock.Now().Add(ttl)}
 	if el, ok := s.entries[key]; ok {
 		el.Value = e
 		s.lru.MoveToFront(el)
