@@ -45,7 +45,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, all, "each migration applied once across all instances")
 
 	db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: 2})
 	require.NoError(t, err)
@@ -55,7 +55,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	defer m.Close()
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 7)
+	require.Len(t, st, 8)
 	for _, s := range st {
 		assert.True(t, s.Applied, "migration %d", s.Version)
 	}
@@ -74,7 +74,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	for _, want := range []int64{7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{10, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -86,7 +86,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)

@@ -41,20 +41,21 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 7)
+	require.Len(t, st, 8)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
 	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
 	assert.Equal(t, "00006_api_keys.sql", st[5].Name)
 	assert.Equal(t, "00007_request_log_api.sql", st[6].Name)
+	assert.Equal(t, "00010_least_privilege.sql", st[7].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
-	assert.Equal(t, []string{"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, applied)
+	assert.Equal(t, []string{"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
 	for _, s := range st {
@@ -63,15 +64,16 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
-		7: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		6: {"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		5: {"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		4: {"quota_usage", "request_log", "users"},
-		3: {"quota_usage", "users"},
-		2: {"users"},
-		1: {},
+		10: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		7:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		6:  {"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		5:  {"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		4:  {"quota_usage", "request_log", "users"},
+		3:  {"quota_usage", "users"},
+		2:  {"users"},
+		1:  {},
 	}
-	for _, want := range []int64{7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{10, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -83,7 +85,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -123,7 +125,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
 	for v := int64(1); v <= 7; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
@@ -180,7 +182,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -194,7 +196,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 10}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})
