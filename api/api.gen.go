@@ -26,6 +26,42 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AuditEntryAction.
+const (
+	AdminGranted    AuditEntryAction = "admin_granted"
+	AdminKeyCreated AuditEntryAction = "admin_key_created"
+	AdminRevoked    AuditEntryAction = "admin_revoked"
+	ChangeConfirmed AuditEntryAction = "change_confirmed"
+	ChangeRequested AuditEntryAction = "change_requested"
+	QuotaChanged    AuditEntryAction = "quota_changed"
+	UserDisabled    AuditEntryAction = "user_disabled"
+	UserEnabled     AuditEntryAction = "user_enabled"
+)
+
+// Valid indicates whether the value is a known member of the AuditEntryAction enum.
+func (e AuditEntryAction) Valid() bool {
+	switch e {
+	case AdminGranted:
+		return true
+	case AdminKeyCreated:
+		return true
+	case AdminRevoked:
+		return true
+	case ChangeConfirmed:
+		return true
+	case ChangeRequested:
+		return true
+	case QuotaChanged:
+		return true
+	case UserDisabled:
+		return true
+	case UserEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChatMessageRole.
 const (
 	ChatMessageRoleAssistant ChatMessageRole = "assistant"
@@ -56,6 +92,24 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Healthy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for KeyScope.
+const (
+	Admin KeyScope = "admin"
+	Chat  KeyScope = "chat"
+)
+
+// Valid indicates whether the value is a known member of the KeyScope enum.
+func (e KeyScope) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case Chat:
 		return true
 	default:
 		return false
@@ -643,6 +697,9 @@ type APIKey struct {
 	// CreatedAt Example: 2025-12-25T10:30:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// ExpiresAt When the key stops working (401 from then on); `null` when never.
+	ExpiresAt *time.Time `json:"expires_at"`
+
 	// Id Example: 3f9a1c1e-7b2d-4e8f-9a6b-1c2d3e4f5a6b
 	Id openapi_types.UUID `json:"id"`
 
@@ -658,12 +715,16 @@ type APIKey struct {
 	//
 	// Example: gz-Xb3kP9qL
 	Prefix string `json:"prefix"`
+
+	// Scopes Example: ["chat"]
+	Scopes []KeyScope `json:"scopes"`
 }
 
 // APIKeyCreated defines model for APIKeyCreated.
 type APIKeyCreated struct {
 	// CreatedAt Example: 2025-12-25T10:30:00Z
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Id Example: 3f9a1c1e-7b2d-4e8f-9a6b-1c2d3e4f5a6b
 	Id openapi_types.UUID `json:"id"`
@@ -678,6 +739,9 @@ type APIKeyCreated struct {
 
 	// Prefix Example: gz-Xb3kP9qL
 	Prefix string `json:"prefix"`
+
+	// Scopes Example: ["chat"]
+	Scopes []KeyScope `json:"scopes"`
 }
 
 // APIKeyList defines model for APIKeyList.
@@ -687,10 +751,25 @@ type APIKeyList struct {
 
 // APIKeyRequest defines model for APIKeyRequest.
 type APIKeyRequest struct {
+	// ExpiresAt When the key expires; in the future and at most 3650 days away. Not with `expires_in_days`.
+	//
+	// Example: 2026-06-30T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// ExpiresInDays The key expires this many days (of 24 hours) from now. Not with `expires_at`.
+	//
+	// Example: 90
+	ExpiresInDays *int `json:"expires_in_days,omitempty"`
+
 	// Name A name to tell the key apart (trimmed; 1 to 100 characters, no control characters).
 	//
 	// Example: laptop
 	Name string `json:"name"`
+
+	// Scopes What the key may be used for; default `["chat"]`. `admin` is for admins only (403 otherwise).
+	//
+	// Example: ["chat"]
+	Scopes *[]KeyScope `json:"scopes,omitempty"`
 }
 
 // AdminUser defines model for AdminUser.
@@ -824,6 +903,73 @@ type Attempt struct {
 	Reason string `json:"reason"`
 }
 
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	// Action Example: admin_revoked
+	Action AuditEntryAction `json:"action"`
+
+	// Actor The acting admin's email at the time, or `operator` for the operator's CLI.
+	//
+	// Example: ada@example.com
+	Actor string `json:"actor"`
+
+	// ActorId The acting account; `null` for the operator.
+	//
+	// Example: 7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d
+	ActorId *openapi_types.UUID `json:"actor_id"`
+
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Details What changed, by action (for example `from` and `to` of a quota, `was_admin`, `change_id`, a key's `scopes`).
+	//
+	// Example: {"was_admin":true}
+	Details map[string]interface{} `json:"details"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// RequestId The request the change came with; `null` from the CLI.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId *string `json:"request_id"`
+
+	// Target The account acted on, by its email at the time ("" when none).
+	//
+	// Example: bob@example.com
+	Target string `json:"target"`
+
+	// TargetId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	TargetId *openapi_types.UUID `json:"target_id"`
+}
+
+// AuditEntryAction Example: admin_revoked
+type AuditEntryAction string
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// NextCursor Pass as `cursor` for the next page; `null` on the last.
+	//
+	// Example: NDI
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ChangeFields The fields the change sets, as in AdminUserPatch; absent fields stay as they are.
+type ChangeFields struct {
+	// DailyQuota Present when the change sets the quota; `null` is the default limit.
+	//
+	// Example: 200
+	DailyQuota nullable.Nullable[int] `json:"daily_quota,omitempty"`
+
+	// Disabled Example: true
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// IsAdmin Example: false
+	IsAdmin *bool `json:"is_admin,omitempty"`
+}
+
 // ChatEventStream Server-Sent Events (meta, tokens, done or error); see the chat operation's description.
 type ChatEventStream = string
 
@@ -896,6 +1042,13 @@ type ChatRequest struct {
 // ChatTooManyRequestsError The body of a chat 429, one of the two shapes.
 type ChatTooManyRequestsError struct {
 	union json.RawMessage
+}
+
+// ConfirmedChange defines model for ConfirmedChange.
+type ConfirmedChange struct {
+	// Change A change to an account that waits for a second admin's confirmation.
+	Change PendingChange `json:"change"`
+	User   AdminUser     `json:"user"`
 }
 
 // DailyActivity defines model for DailyActivity.
@@ -1027,6 +1180,11 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// KeyScope `chat`: chat (both APIs), models, quota, feedback, web search. `admin`: `/api/v1/admin/*`, while the owner is an admin.
+//
+// Example: chat
+type KeyScope string
 
 // LatencyPercentiles Milliseconds; `null` without samples.
 type LatencyPercentiles struct {
@@ -1396,6 +1554,39 @@ type OpenAIUsage struct {
 
 // OpenAPIDocument An OpenAPI 3.0 document (this one).
 type OpenAPIDocument map[string]interface{}
+
+// PendingChange A change to an account that waits for a second admin's confirmation.
+type PendingChange struct {
+	// Change The fields the change sets, as in AdminUserPatch; absent fields stay as they are.
+	Change      ChangeFields        `json:"change"`
+	ConfirmedAt *time.Time          `json:"confirmed_at"`
+	ConfirmedBy *openapi_types.UUID `json:"confirmed_by"`
+
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt After this it can no longer be confirmed.
+	//
+	// Example: 2025-12-26T10:30:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: 5d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a
+	Id openapi_types.UUID `json:"id"`
+
+	// RequestedBy The admin who asked for the change.
+	//
+	// Example: 7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d
+	RequestedBy openapi_types.UUID `json:"requested_by"`
+
+	// RequestedByEmail Example: ada@example.com
+	RequestedByEmail string `json:"requested_by_email"`
+
+	// TargetEmail Example: bob@example.com
+	TargetEmail string `json:"target_email"`
+
+	// TargetId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	TargetId openapi_types.UUID `json:"target_id"`
+}
 
 // Provider An upstream provider; mock is the development stand-in used when no keys are configured.
 type Provider string
@@ -1829,6 +2020,15 @@ type UnsupportedMediaType = Error
 type GetAnalyticsParams struct {
 	// Days How many UTC days, today included (1 to 90).
 	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListRequestsParams defines parameters for ListRequests.
@@ -2669,6 +2869,28 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 	GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAudit The audit log, newest first
+	//
+	// Every change administrators and the operator made to accounts
+	// (quota, admin flag, disabled flag, pending changes asked for and
+	// confirmed, grants and revocations from the operator's CLI) and every
+	// admin-scoped key created, newest first, a page at a time. Pass
+	// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+	// the last page. Admins only.
+	//
+	// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmChange Confirm another admin's pending change
+	//
+	// Applies a pending change (the 202 answer of disabling or demoting an
+	// admin) as a second admin. The admin who asked for it cannot confirm
+	// it (403); a change can be confirmed once, before it expires (409
+	// otherwise). The confirmation is recorded in the audit log. Admins only.
+	//
+	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+	ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRequests The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -2695,7 +2917,12 @@ type ClientInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin does not take effect: the answer is 202 with a pending change
+	// that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+	// (`genzai admin revoke`) needs no confirmation. Every change is
+	// recorded in the audit log. Admins only.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2708,7 +2935,12 @@ type ClientInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin does not take effect: the answer is 202 with a pending change
+	// that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+	// (`genzai admin revoke`) needs no confirmation. Every change is
+	// recorded in the audit log. Admins only.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2901,7 +3133,7 @@ type ClientInterface interface {
 
 	// ListAPIKeys List your API keys
 	//
-	// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 	//
 	// Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
 	ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2913,10 +3145,15 @@ type ClientInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2930,10 +3167,15 @@ type ClientInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2943,7 +3185,7 @@ type ClientInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	//
 	// Deletes the key: from the next request on, on every instance, it is
-	// refused with 401.
+	// refused with 401. Needs an access token.
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3205,6 +3447,48 @@ func (c *Client) GetAnalytics(ctx context.Context, params *GetAnalyticsParams, r
 	return c.Client.Do(req)
 }
 
+// ListAudit The audit log, newest first
+//
+// Every change administrators and the operator made to accounts
+// (quota, admin flag, disabled flag, pending changes asked for and
+// confirmed, grants and revocations from the operator's CLI) and every
+// admin-scoped key created, newest first, a page at a time. Pass
+// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+// the last page. Admins only.
+//
+// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmChange Confirm another admin's pending change
+//
+// Applies a pending change (the 202 answer of disabling or demoting an
+// admin) as a second admin. The admin who asked for it cannot confirm
+// it (403); a change can be confirmed once, before it expires (409
+// otherwise). The confirmation is recorded in the audit log. Admins only.
+//
+// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+func (c *Client) ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmChangeRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRequests The request log, newest first
 //
 // Chat requests as the request log recorded them, newest first, a page
@@ -3251,7 +3535,12 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin does not take effect: the answer is 202 with a pending change
+// that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+// (`genzai admin revoke`) needs no confirmation. Every change is
+// recorded in the audit log. Admins only.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3274,7 +3563,12 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id openapi_types.UUID, 
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin does not take effect: the answer is 202 with a pending change
+// that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+// (`genzai admin revoke`) needs no confirmation. Every change is
+// recorded in the audit log. Admins only.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3557,7 +3851,7 @@ func (c *Client) SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequ
 
 // ListAPIKeys List your API keys
 //
-// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 //
 // Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
 func (c *Client) ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3579,10 +3873,15 @@ func (c *Client) ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn)
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3606,10 +3905,15 @@ func (c *Client) CreateAPIKeyWithBody(ctx context.Context, contentType string, b
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3629,7 +3933,7 @@ func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestB
 // RevokeAPIKey Revoke one of your API keys
 //
 // Deletes the key: from the next request on, on every instance, it is
-// refused with 401.
+// refused with 401. Needs an access token.
 //
 // Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4062,6 +4366,106 @@ func NewGetAnalyticsRequest(server string, params *GetAnalyticsParams) (*http.Re
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditRequest constructs an http.Request for the ListAudit method
+func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmChangeRequest constructs an http.Request for the ConfirmChange method
+func NewConfirmChangeRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/changes/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5083,6 +5487,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 	GetAnalyticsWithResponse(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error)
 
+	// ListAuditWithResponse The audit log, newest first
+	//
+	// Every change administrators and the operator made to accounts
+	// (quota, admin flag, disabled flag, pending changes asked for and
+	// confirmed, grants and revocations from the operator's CLI) and every
+	// admin-scoped key created, newest first, a page at a time. Pass
+	// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+	// the last page. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+	ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error)
+
+	// ConfirmChangeWithResponse Confirm another admin's pending change
+	//
+	// Applies a pending change (the 202 answer of disabling or demoting an
+	// admin) as a second admin. The admin who asked for it cannot confirm
+	// it (403); a change can be confirmed once, before it expires (409
+	// otherwise). The confirmation is recorded in the audit log. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+	ConfirmChangeWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ConfirmChangeResponse, error)
+
 	// ListRequestsWithResponse The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -5113,7 +5543,12 @@ type ClientWithResponsesInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin does not take effect: the answer is 202 with a pending change
+	// that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+	// (`genzai admin revoke`) needs no confirmation. Every change is
+	// recorded in the audit log. Admins only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5126,7 +5561,12 @@ type ClientWithResponsesInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin does not take effect: the answer is 202 with a pending change
+	// that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+	// (`genzai admin revoke`) needs no confirmation. Every change is
+	// recorded in the audit log. Admins only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5319,7 +5759,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAPIKeysWithResponse List your API keys
 	//
-	// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5333,10 +5773,15 @@ type ClientWithResponsesInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5350,10 +5795,15 @@ type ClientWithResponsesInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5363,7 +5813,7 @@ type ClientWithResponsesInterface interface {
 	// RevokeAPIKeyWithResponse Revoke one of your API keys
 	//
 	// Deletes the key: from the next request on, on every instance, it is
-	// refused with 401.
+	// refused with 401. Needs an access token.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5718,6 +6168,220 @@ func (r GetAnalyticsResponse) ContentType() string {
 	return ""
 }
 
+// ListAuditResponse401Headers the declared response headers of an HTTP 401 response for ListAudit
+type ListAuditResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListAuditResponse429Headers the declared response headers of an HTTP 429 response for ListAudit
+type ListAuditResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAuditResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAuditResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditResponse) GetJSON200() *AuditPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAuditResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAuditResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAuditResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAuditResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmChangeResponse401Headers the declared response headers of an HTTP 401 response for ConfirmChange
+type ConfirmChangeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ConfirmChangeResponse429Headers the declared response headers of an HTTP 429 response for ConfirmChange
+type ConfirmChangeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ConfirmChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConfirmedChange
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmChangeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmChangeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmChangeResponse) GetJSON200() *ConfirmedChange {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmChangeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmChangeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmChangeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmChangeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmChangeResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmChangeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmChangeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmChangeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListRequests
 type ListRequestsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -5936,6 +6600,8 @@ type UpdateUserResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AdminUser
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *PendingChange
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -5965,6 +6631,11 @@ type UpdateUserResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r UpdateUserResponse) GetJSON200() *AdminUser {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r UpdateUserResponse) GetJSON202() *PendingChange {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -8085,6 +8756,44 @@ func (c *ClientWithResponses) GetAnalyticsWithResponse(ctx context.Context, para
 	return ParseGetAnalyticsResponse(rsp)
 }
 
+// ListAuditWithResponse The audit log, newest first
+//
+// Every change administrators and the operator made to accounts
+// (quota, admin flag, disabled flag, pending changes asked for and
+// confirmed, grants and revocations from the operator's CLI) and every
+// admin-scoped key created, newest first, a page at a time. Pass
+// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+// the last page. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error) {
+	rsp, err := c.ListAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditResponse(rsp)
+}
+
+// ConfirmChangeWithResponse Confirm another admin's pending change
+//
+// Applies a pending change (the 202 answer of disabling or demoting an
+// admin) as a second admin. The admin who asked for it cannot confirm
+// it (403); a change can be confirmed once, before it expires (409
+// otherwise). The confirmation is recorded in the audit log. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+func (c *ClientWithResponses) ConfirmChangeWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ConfirmChangeResponse, error) {
+	rsp, err := c.ConfirmChange(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmChangeResponse(rsp)
+}
+
 // ListRequestsWithResponse The request log, newest first
 //
 // Chat requests as the request log recorded them, newest first, a page
@@ -8127,7 +8836,12 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin does not take effect: the answer is 202 with a pending change
+// that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+// (`genzai admin revoke`) needs no confirmation. Every change is
+// recorded in the audit log. Admins only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8146,7 +8860,12 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin does not take effect: the answer is 202 with a pending change
+// that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
+// (`genzai admin revoke`) needs no confirmation. Every change is
+// recorded in the audit log. Admins only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8393,7 +9112,7 @@ func (c *ClientWithResponses) SubmitFeedbackWithResponse(ctx context.Context, bo
 
 // ListAPIKeysWithResponse List your API keys
 //
-// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8413,10 +9132,15 @@ func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, reqEd
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8436,10 +9160,15 @@ func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Conte
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8455,7 +9184,7 @@ func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, body
 // RevokeAPIKeyWithResponse Revoke one of your API keys
 //
 // Deletes the key: from the next request on, on every instance, it is
-// refused with 401.
+// refused with 401. Needs an access token.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8917,6 +9646,244 @@ func ParseGetAnalyticsResponse(rsp *http.Response) (*GetAnalyticsResponse, error
 	return response, nil
 }
 
+// ParseListAuditResponse parses an HTTP response from a ListAuditWithResponse call
+func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAuditResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAuditResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmChangeResponse parses an HTTP response from a ConfirmChangeWithResponse call
+func ParseConfirmChangeResponse(rsp *http.Response) (*ConfirmChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConfirmedChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ConfirmChangeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmChangeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListRequestsResponse parses an HTTP response from a ListRequestsWithResponse call
 func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9161,6 +10128,13 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest PendingChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
@@ -11421,6 +12395,12 @@ type ServerInterface interface {
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx echo.Context, params GetAnalyticsParams) error
+	// ListAudit The audit log, newest first
+	// (GET /api/v1/admin/audit)
+	ListAudit(ctx echo.Context, params ListAuditParams) error
+	// ConfirmChange Confirm another admin's pending change
+	// (POST /api/v1/admin/changes/{id}/confirm)
+	ConfirmChange(ctx echo.Context, id openapi_types.UUID) error
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx echo.Context, params ListRequestsParams) error
@@ -11515,6 +12495,47 @@ func (w *ServerInterfaceWrapper) GetAnalytics(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAnalytics(ctx, params)
+	return err
+}
+
+// ListAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudit(ctx, params)
+	return err
+}
+
+// ConfirmChange converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmChange(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmChange(ctx, id)
 	return err
 }
 
@@ -11907,6 +12928,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
+	router.POST(options.BaseURL+"/api/v1/admin/changes/:id/confirm", wrapper.ConfirmChange, options.OperationMiddlewares["confirmChange"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
@@ -12095,6 +13118,276 @@ func (response GetAnalytics500JSONResponse) VisitGetAnalyticsResponse(w http.Res
 type GetAnalytics503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetAnalytics503JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditRequestObject struct {
+	Params ListAuditParams
+}
+
+type ListAuditResponseObject interface {
+	VisitListAuditResponse(w http.ResponseWriter) error
+}
+
+type ListAudit200JSONResponse AuditPage
+
+func (response ListAudit200JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAudit400JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAudit401JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAudit403JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListAudit429JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAudit500JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAudit503JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChangeRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type ConfirmChangeResponseObject interface {
+	VisitConfirmChangeResponse(w http.ResponseWriter) error
+}
+
+type ConfirmChange200JSONResponse ConfirmedChange
+
+func (response ConfirmChange200JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ConfirmChange400JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ConfirmChange401JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange403JSONResponse Error
+
+func (response ConfirmChange403JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ConfirmChange404JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange409JSONResponse Error
+
+func (response ConfirmChange409JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ConfirmChange429JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ConfirmChange500JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ConfirmChange503JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -12367,6 +13660,20 @@ func (response UpdateUser200JSONResponse) VisitUpdateUserResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser202JSONResponse PendingChange
+
+func (response UpdateUser202JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15206,6 +16513,12 @@ type StrictServerInterface interface {
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx context.Context, request GetAnalyticsRequestObject) (GetAnalyticsResponseObject, error)
+	// ListAudit The audit log, newest first
+	// (GET /api/v1/admin/audit)
+	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
+	// ConfirmChange Confirm another admin's pending change
+	// (POST /api/v1/admin/changes/{id}/confirm)
+	ConfirmChange(ctx context.Context, request ConfirmChangeRequestObject) (ConfirmChangeResponseObject, error)
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx context.Context, request ListRequestsRequestObject) (ListRequestsResponseObject, error)
@@ -15311,6 +16624,56 @@ func (sh *strictHandler) GetAnalytics(ctx echo.Context, params GetAnalyticsParam
 		return err
 	} else if validResponse, ok := response.(GetAnalyticsResponseObject); ok {
 		return validResponse.VisitGetAnalyticsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudit operation middleware
+func (sh *strictHandler) ListAudit(ctx echo.Context, params ListAuditParams) error {
+	var request ListAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudit(ctx.Request().Context(), request.(ListAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
+		return validResponse.VisitListAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmChange operation middleware
+func (sh *strictHandler) ConfirmChange(ctx echo.Context, id openapi_types.UUID) error {
+	var request ConfirmChangeRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmChange(ctx.Request().Context(), request.(ConfirmChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmChange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmChangeResponseObject); ok {
+		return validResponse.VisitConfirmChangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16051,329 +17414,368 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
-	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
-	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
-	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
-	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
-	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
-	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
-	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
-	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
-	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
-	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
-	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
-	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
-	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
-	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
-	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
-	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
-	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
-	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
-	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
-	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
-	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
-	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
-	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
-	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
-	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
-	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
-	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
-	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
-	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
-	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
-	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
-	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
-	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
-	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
-	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
-	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
-	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
-	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
-	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
-	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
-	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
-	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
-	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
-	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
-	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
-	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
-	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
-	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
-	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
-	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
-	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
-	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
-	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
-	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
-	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
-	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
-	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
-	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
-	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
-	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
-	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
-	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
-	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
-	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
-	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
-	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
-	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
-	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
-	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
-	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
-	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
-	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
-	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
-	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
-	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
-	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
-	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
-	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
-	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
-	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
-	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
-	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
-	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
-	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
-	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
-	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
-	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
-	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
-	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
-	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
-	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
-	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
-	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
-	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
-	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
-	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
-	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
-	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
-	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
-	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
-	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
-	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
-	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
-	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
-	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
-	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
-	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
-	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
-	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
-	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
-	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
-	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
-	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
-	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
-	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
-	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
-	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
-	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
-	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
-	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
-	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
-	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
-	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
-	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
-	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
-	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
-	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
-	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
-	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
-	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
-	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
-	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
-	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
-	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
-	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
-	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
-	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
-	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
-	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
-	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
-	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
-	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
-	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
-	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
-	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
-	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
-	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
-	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
-	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
-	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
-	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
-	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
-	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
-	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
-	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
-	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
-	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
-	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
-	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
-	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
-	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
-	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
-	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
-	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
-	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
-	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
-	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
-	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
-	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
-	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
-	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
-	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
-	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
-	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
-	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
-	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
-	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
-	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
-	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
-	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
-	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
-	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
-	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
-	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
-	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
-	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
-	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
-	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
-	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
-	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
-	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
-	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
-	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
-	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
-	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
-	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
-	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
-	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
-	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
-	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
-	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
-	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
-	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
-	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
-	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
-	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
-	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
-	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
-	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
-	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
-	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
-	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
-	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
-	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
-	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
-	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
-	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
-	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
-	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
-	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
-	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
-	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
-	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
-	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
-	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
-	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
-	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
-	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
-	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
-	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
-	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
-	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
-	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
-	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
-	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
-	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
-	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
-	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
-	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
-	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
-	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
-	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
-	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
-	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
-	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
-	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
-	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
-	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
-	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
-	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
-	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
-	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
-	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
-	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
-	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
-	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
-	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
-	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
-	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
-	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
-	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
-	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
-	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
-	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
-	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
-	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
-	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
-	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
-	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
-	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
-	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
-	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
-	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
-	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
-	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
-	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
-	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
-	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
-	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
-	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
-	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
-	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
-	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
-	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
-	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
-	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
-	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
-	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
-	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
-	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
-	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
-	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
-	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
-	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
-	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
-	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
-	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
-	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
-	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
-	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
-	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
-	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
-	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
-	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
-	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
-	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
-	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
-	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
-	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
-	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
-	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
-	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
-	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
-	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
-	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
-	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
-	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
-	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
-	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
-	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
-	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
-	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
+	"7L3bciM51i72KgjuHVHUdpJFUoeqomJiW61SdaunDhpJNT09zTITzARJtJIAO4GUxK5QhN/Ad774b+x9",
+	"Y9/60td+lP8F7EdwYC0gE0lm8iBVdff8uydiqkUyD8ACsM7rW58bkZzNpWBCq0b/cyNlai6FYvDhGxpf",
+	"sl8yprT5FEmhmYA/6Xye8IhqLsXzn5UU5jt2T2fzhOGVMWv0G1zc0oTHw9Q+I2iwNJVpo9+YU6XuZBr3",
+	"ySxTmowYeUm0JN3eSxJNaUojzVLVCBr2ziGPG/3G0bgb9eJ91joYHdLWQXQUt16yF+PWK9oZ4S8H48ZD",
+	"0FDRlM2oGcd/Ttm40W/8p+fFHJ/jr+r5GQzl4eEhaMRMRSmfm9k0+o3rKSP2vYQrMqPJWKYzFgeEkjFn",
+	"SWy+tVMLiEyJnjLynVSaTBmNWWp+FlITxdJbFpNmeI7XkmlxTbjXNiN9I9MRj2MmticvrAuNZxy+VNls",
+	"RtOFG7XMNDOvH8uUwDWGhrc0yfxVGecvLdbjxFxMaBQxpWDyPGXx4+hv6MkVHSUsXh0hjSKZCaBrftGW",
+	"I6y88zHj+zI7pGIm+WaoWAdCRQy/RTRJij0iBYONcC40SwVN8JWPO2v4BI9k7iuCX/w+p+lEkEyw+zmL",
+	"NItxJMckZpryRBGaMsIF0AVOS0oSOSGZMKdI+8cwBiq9l/qNzET8KAIJqYdjuLug0HtJqFB3LGVx/q47",
+	"rqdET80Zj39HDqSnXEwIVTcshm0US4Zbht1zpWGr2T1U7KpnCsj0Yc7EyfljeTcrtmANE58xpejE/DaT",
+	"MUsKHj6mZmQjmlARsdgMUc1oam6Z05TO3A2NoKEX84pnD5mlyLYUxJkCHS+t3NqFo5sRUjJjsxGeSDsc",
+	"0gxhvCERdMYU4Xog7qZMkBsh78TeZp7fHohiHR7B46uWweeJxQJUc0VLbZElSU7qOUtnXCkuxdek8g1b",
+	"PFNE3gkkiRuTty2fwOlWd2bO8gqKrDC9KmIgs/lahHgSy/tHy57a1vlrj2wXdJFIGl9L+ZamE/Y0ws3x",
+	"YUMt5TCBx/kUtO8nIxkviJaSwCWkmfAZ16TbOXh5+OKIjBaaqb0a+v4O5xpGyxUO1pCSlohsVJu59vmj",
+	"neY1nzGZPZFHunlq+7BachoekbKIcaMZmm3AZ+wPRsOYxzBMmqb8loE45IJcnv3t49nV9fD6/N3Zh4/X",
+	"w6uz0w/vX18do/SRQrDIPNCsQJRIVTry11K+o2JhCaF21HXnqbzlsTEHStrk2S1LF8T9aBiPeXdKNSOw",
+	"UcuK5coJsPcNzQ3D4gaPs54XD196atVqFc/JF+ohaPySSU3L435NebIg8APJFItJNl830NhcPoTLh+w+",
+	"YixeGqf/PHcBaR52iByTw45bWoXv0jKmi/pDq7LxmEecCY1vNJP4Gvst9sbMlSMDaYZmJH2yOpAwGIjQ",
+	"UKRPqggSBqi1hfctNZVZErdSptNFn4xpoljYJ1yTSM6YGogRjW4I1WTGY8EnU00+Xp/uBYRt3E0D0Qwr",
+	"d03oFALY+mbMRJl/DOecUbHIl8A8oXwjnp6EKk30nTS3xSS8NENvnYw1S0OjSAQNVDFg/3s/mo9l0l6x",
+	"SIpYGUP6jnKjkY1lyuCxRpf0FWo6oVyQZjFBRaRIFnvthr/c+cbQbMKQ95QpvDqGEElOQF+qf3NEBahL",
+	"WWRWkDR1eVcsjYOJbNbo/9SAZzc+FWJcp1xM7C7F/fdR0ExPZcp/ZfGX0XvpnA9v2KJ06JxFf3JxTvC3",
+	"qgNlRsKEtu/8mgzcjoM0zUaUN0zsgZ5r9D0xCUgmQHMNSMpu5Q3qvex+bmz8dnl//fDDD62TYthsdYHB",
+	"9i1NjMCAmdl2mWLmgTlVG98wmrK0alNVr90t5YnRGJ+o3ziRMcy8R5a4e5IQj8OjWla++LfXG9/LggNF",
+	"5pBZ45QUnKc0I8t5KInZnImYiWjhTpKmI6oY7IJY3gnSDEv3ecL5o1DZfC5TzeJ3LOb0Gmb6FOpnxROH",
+	"M/PIIVCvVidy1uPKa/5wuqVhWd9ffXgP5HuSRr5GEXe+iWo1/A/gE91B076kmr21etNj6LOkneWkycUW",
+	"8XSi3eli7tHpYkhRnnZ7WxPKm1g9zZYVADJO5aykKDTnLCXnF8fAUdFtqMiU3jJCB8JwyEizlIyyeML0",
+	"XpugzmuI0rJEsa5GmihUH5RZiYHIh9f6L9ZBYeQ7ilulVrWK/HL4t5rp4yiMWmkW+46LWN5tVBeKJ1+y",
+	"GeXCsPyVpzvDgCRsrJ1x/IgXKKbrlaJMaJ7gk6cyyafDFTEq4eb3bKN44Tto4UoEJm5YWzzjWqO0XfMa",
+	"fNHjzdJaa7SSp9TYon8I9rKTEUqadCDsiTJn5iYxSqfRac2z9tbYqOine5zOqPBv0KJWAx2ghZEpVU7R",
+	"qghzwDXD4ne3StcV9z4uEGNlZd3wrEjDa1bHl/l0KYbnlN8lLRAe+buGZEagbBZzy/VfL4R3l0oxSRZE",
+	"8Yn4AyrCj1aBiyXzVFi3YlcsveURI5rN5jKlqbGzylf+LpGh9XorHH83xGMCkpokVLO0jYf2qXrrJnW1",
+	"kmmuUVb/KHqZp6XmL4A9fXJx/le2sD61OUs1RyYWpYya2VNdolCj1+kdtrq9Vu/wutvp73f6nc4/G0HD",
+	"HCVzaSM2ioiVGkubObCcUdmHlkf9w5ShkDc2q9JyrsidTG8M124edLpOT2KCSLF3TEKj/1uXgmC3ZgPU",
+	"jMJciGdHpxmrGBXywmKK++NXtBt1WevFqBe3DthLs0JHo5ZbokN6NPJflmXAKVeem1Clh5nKibhmvuDu",
+	"8RgHiwuNITC8w1w448Lodc271OgNAjxWUmkiRcQIdT/P0VVVR6KKlTy67rzsd3v9g/qV3EhDQWesTMWE",
+	"zrWcV9FlnrIxv69mnhgrGvNUadLtenkfQIWURXIiuGKE6/JkJr+2/jHav7l49cvbqleqSM6dcLa3/NSI",
+	"plQ3PgUNrtlMbTptf2WLK/MQ8zTnyklTuoDzlCdH9H9qwF4AcuQzDfzTtLQv8rGVTkfhzpKjn1mkzVvx",
+	"pJ7ik36XA/vHOl43bFG7h4yix5JxQNRU3glwY6INwRVxyUxtcsVETLgmVJHwxGo1KLRRMpNB1unsRzds",
+	"AX+wsHbPzXp/1y8ufz3pRq8P2JujyXcv+fedm7e92fsDeXH0y+VLdd34Yqfmj77rrfOzcu/vttnfckxU",
+	"KO/0G7aA/241AyvfNo0fnlk/EC9pojyWrSWavfDYmbLjTGcpgwwgx8f3jw47JKYLRegdXbTJe2kTT0L3",
+	"Fi6G5vdwhZEftTpHrf3Odccc70edcPvo+hNlL8QzBC4MGGpTjknvgExllqo9FNJC3lUNnuryuF91gsaM",
+	"3vNZNmv0zdyDxowL/NgNVgzh4rQsa4zme5CRLElyetM5TTVp6pTPZiw+Jl1IJex0SiJFSGMC6lQm3td7",
+	"ZermJ3JG798yMdHTRr/bwcHmn9cevuVdQXU+yhldGMURgl1jzAgY0yzRJPxpACd10PgUtkkI+WLhUvYY",
+	"cLXmQWefSD1l6R1XrDz2Jxz2Gb0/x3u6OFX3acM5gjWqPEdmzB8Vekp2k1yd7nXn1a772gsJVu/pTLEU",
+	"01JskAm8Z2WtCewPuyKg3DPVrhd53lb1kx3zCUGkKr96JGXCKPga2HjMIs1v2brxeoMk2uwhb0D5K8wh",
+	"Wh0Nm1GelGlLY/o/2k/tSM58suLVyyQNGvetiWxtlO6d0dH4kHZYqzc+Yq2D6GDUekUPX7QOo+64N3oV",
+	"v2Td7jbSnathntC6mYKgUiVywsU6/cequQePV3NBa4OA+RqPJWRfucA6aX68Pi0fy24vqPImrohTtxA5",
+	"Kbx9Vd7gq1uoNNQq/TMn1trDekExiFE+sILd62GUpUpW+D0vqFKgUeEFIXAsc5DMXWROJyw/Y1Lkse4y",
+	"z/3xh8vp3779+8GPP3TvRt9+zH7svdJbLk+6g2qQs6RN2gE+NyhNfAPddDStPseQLQ7x+GhKhaEG1SRh",
+	"VGHiL/lgeLnNP7SZYRMhrTNqxsWFtxTdYGllnsr1UqazVEDAYObMTssASyvU6/jCu9uB/3nyu7ORSZb5",
+	"ibu4/d7+8RMX+pN/UYvP5jJFDYwamduYcD3NRoZ7PZd0zluRjNmEief5ix/829UNn7ckkIImrbmElEAc",
+	"Wx2/Lo3bYza7sKaHql0iaLLQPFKrJ2u0GELwpuJYsZRozlLSLCfUBphOu4eaJISGuZgUMePmaAEKUuCW",
+	"2Jw24EdbnZFLM5oTw1m4rtCiLRva+shBYtL6x1XpoN/JO1Q5P16fotoJKjSfZEYjjeSyb+NFlRQcMxaP",
+	"aHSzaYxv7HVX1jlubk3lrO40p0qbIbkY2JylXMYVXD8XRN1Xy+Kn2nmkmYgWw800fYtXXrA0YkLzhCkg",
+	"rKweMHiaasYboMiqcRMdbjNsLefDnAuvvh3sHAqCCliRCvCrIhpq6Ln17jSsdt1u0lLTZLMccOfxGi83",
+	"N+qx3oL0b8xoITJTov6S9IA9bTcRLIw7NfkAfboFBRMo7YJiUN5W/rSOvVznsy8zGaR/3TK95kpzEWlc",
+	"H2LOlrdRyorMYaW2mabSZsMd3JcdFp12Z7+3728jmWGsIZcDRuwtPeVw9Smdl93tn6LcOGr0tZSNnQHm",
+	"V+M0QYwGeQGA3aObdbn8tYdrX2teNaGa3ZnDmEJoskg9GlMOxUOjFAJXSqeMzhThIkqymJWXYb9qCKmX",
+	"WFtc+aK7UfXMbwzKG6VEzNIUV5Z8ZfUqt6nWbDavcKk4Imw6fBfuOpgAtbGcMrH9XJHAWNzDlP0MKfjG",
+	"+B9mIPWHN2wRkIinUcb1UM6ZCAYiT+vEVCmzWFNGEz0lMym4lilJmVFIFOEa0qn2AuJnggUDAXUtw0TS",
+	"GAKONvIeeFFneymJMj2U47GR6vEw909CRkbBiEt5ZqvpjuVVzImY06ZyDbKY6zNhkzZXuYQNj9lMS8yv",
+	"Ra3VWCCgBA0nKRXa+2zTCdECSYeexQKfmXAf8UEuZcv/KpJizNOZ91CzctaGMRPx7djyO1cEEo10lZWC",
+	"1XoayqnMI54pAuYWsc4Zs1iQSBcamlDtGzLum2eKnL49L0vLVbu6ekRDtJvrB4U1PLlivvzu8ltf0KPR",
+	"YXQQt/ZZb9w6oN1R61X0Mm69YMYYPxjtR724wujeaE99lZiCLXrBktWYo0buWzU4mAqvmd16ARktCG5P",
+	"0hxDtB4GRkIjYkPQhEMtQ6PiUGK5eHhHrdoeBiS0G43HYUCoDTqF6LELywz+cyO/MbcWVs7RkhPkoOfR",
+	"ggt9dNBYw6Jrt4KL4YJMggGTiM4w8aXYGDYsuroVt8x227gJNE0nTNftViw1o1DVJAUsjZFkK4eJNAeN",
+	"QcMGI6VY8lQ2RnK06dzgOIZfyOG0YdpV/hhkJd4BDhyTzInkj7LY6aWlLp2qWqZc7XhhQqf2z+08HAV/",
+	"r9COv7ob5/3r850p7aa42dlyCkfiDbhT1rtaivOjmFaBmRYXpOysOSZ0BCUa9ial6cJcqKdsQWgKmTs7",
+	"+FouUgZPy93I3gDgM9yXk5Crkq8ZNJZVh8ufLpU6l8rplOqzWyb0FSjKVdmYRnlqXZk1gQsVac6YEQyQ",
+	"GaYCEkvBIPXL6Fd7x0Qx5hZOW7HLpdETvAe3q/iUGcs7l9W+EusoMpE2xI9SaTPprfZltCfDcZTiSlMB",
+	"wdSF0mxWVfuypNJLsI7cu2sOk75k82SxdsgrgxxzwdV0WKjfnrpaE8feJO14XElVLBLfwO+uOUrWx5gQ",
+	"SmZpxGo4yR0bEXsBmfBbc6ZtTo4ZlrERScQ15g7IFPxuP3U/oTdje2fbFbyhilVnc7QAhzkZvABlQme0",
+	"td/utl6OWly4zVHhHLc7cr1HxVz0EDTu2GioGE3Rjb3ulh/Y6Aou/JDpSM5YtfB0Rf6eYbI0qWKDLu8r",
+	"N/b6jVsTnZ/R+yGeb/sJvdMvu696m4LNti6lYj+c0TThLCXoKbdutEiKW5Yq2AEBkUlstvJuziyfb5Qi",
+	"sF5QL98Qux4Ha2nXBgTsdI/zZIR3J/8YXlx+eHdxPTz97uTyyguQk+Z+r9PpGFXPCqwlZe7sfp5QLsjV",
+	"1Zk5GYaxGmHIRARi1Aukw4M2h9I9pg7vq7YRkPfDctgaKapIFeN3oyZgxZt1NEY8lAB4vMcTT5bRVuQe",
+	"4C/EHLs0Q5NkntCIxa7QcnlzVDI3zWYgYLKUlfOsnGMr37q9cpBlxeFVPrY5uawoXZaJ5josf2CjXMHD",
+	"3WI928aWMgyvYHao0cv5QKRMZYkGLREHwOKcSWppGCJrE7PH3Jc0ZSThxtYnXAyEeVBohHBImFkZeJmr",
+	"9IB6DFzGY1c4CsPlaiC8POVCRivNk8TeorD4V2bavTwwTx+IsCBQSBRdKKIkOloq1Iwlh4o5Q3UsaKmc",
+	"PQeyqEhIl/ECLVMY9UHvVQAnxDISqPmd0jkG9qVgH8aN/k/rz/nfjC55ZouebFpwsGut0iczE+d4Qd26",
+	"QhfIv18rVrHE1z7ExmV3iMYukd6+1D6magXKYaWnObwhackuTmGBUwialPOXqsQGvZ3YOvRMsQpN5x2j",
+	"wha5o+Vsl92+eyoxF4gKVwpf+eruQftoK/93bKsUHhvO8b3I5YmcevRRNaPc3+xtti9e8jT7PugyQatW",
+	"Pz9s27uT/IOIZf5Cilbv/t7yjza5kjOGtoAiNI6tWbhqBWLBwIq5oYE3zWg05YK1UkZj+ALhCpaqVQPi",
+	"F9UEA1GqAQpIjvITkByvKiAzpqcyHppvaJLIO3NlJMU44ZEODHMu1XsFZKWs1Ly2qsohGIgykkJAym70",
+	"SsQDz2VeqkcOSK7mWWe3/QTWYprN8V41zbTmYuK52yFSiYIB2KUqxLutKmUiZjG5m/KEFU9wzvh84qXB",
+	"OCSgZef6CpjGaqJkNUsHx+QdmPqpFBNYLTLNZlSUM7MqMTnWHLnhZjspwBJPKzF9jKA8x9kWej7KMbjB",
+	"T2PDELD/S6OuOqJvvNj78vmZzax1uTpX+2NQLmUw0vKOWkOsPLXThNEU9IhIpimLdAClyDfr0vbq3N01",
+	"ybx5HSd1dQrmGMR1QXNwkHf7nd72DvKUalsSu0GCV+6Yp66zscviLcgArwcqwEFVTH8xElRHJNF5aokT",
+	"5BtnKbnNG/y6jVhrMtbuxw/W0UXGKWNEs3sd5MYSmEOFgbTDnvRsITSFvvBuWMc/nO5hjaURMwtasZm3",
+	"3Ed+fnTv5QajboslXrd8LjdnZfkM8y/HYqq0tGxeDotXegCMIjj0tkN++dFGrQbgm2AoS4+pnBNPKtPa",
+	"x9wILAsYSxXhqlTiNuLCUKBix1RnpayqojxJuMIq9SLt2VlNWM68qu/MDzslYvQ6h1WaaA2vLTTT+avD",
+	"MlEPOo94zrKRdthp4KOrCP0dxO9X94zCStgy8/yWiX+Sk3PyDY1umKiU1EpTnSnfR4sZAosKj2zQuGWp",
+	"4lU5CoijwJOY2EvcuUQtp3wWbzvtbruzkWXaoRVvDfJZVlEmz/xfhW4ydlDYR3OoOZJ6Sk4uztVegM4A",
+	"Fbj4qktJCtBXChZ2XrjQJ+FzOufPb7vP4Yvn/yUMUG/DoLaDhqQCo/EwZ0tTKGGweQDl2L/9ZYXSFQlx",
+	"X2nzv+z2vsjm7+13O4980Ksyt+v0el/yGOEbqrbMWznhor4s6lEVB74wPDzYtgLBwYZXp1qZOZFMJEzZ",
+	"oHQLymYg/d1sOZuP4oKYVWfOim0ylaliZES1Ngaj0nQOtM2nkQ9kVRZu0KVh/lVUfsd0yiN1ze51VYxR",
+	"GiOQZQrUEcLu51KBAUxwTEHOUTrtTvug0vX4zhzjczGWFW4TH3Vg1SlaGsznukDPNv7p1TLIN0al/Pd/",
+	"+2/VhZC7BnfWVujm4Qh/PoE3+cp1MVSrrk5Evrh1iL6g/6YiBPvgquEgfNUJ6HFrA3gVkNLsvqLoyaqE",
+	"3BaZaSkTSIvczo6ChEqaVCg1yR1dKPu27R61FAUtwp+fKrOPZTKEcW5N/xyNNDmlSbJxEZZCqcVc65fl",
+	"dEr1qTQb2x2VZZ+q5BHbdcSncFdVrDAqKsTL1P8o+D3m4pQU/5JWWZ+tVGVPgHYQzeZJK8yx7D37oun7",
+	"JPaeHta1lPW2g3m/kSaOuJ8eG/e0uHcYfKviF/bdBXmLkKZbwHVhyqqtcDrNxE2FoSnYqtuLxd5q1e6f",
+	"1Qfhj8eEzeZ64VxFMEwSmdeXopNLphRLMLNl+3SAL3Jay68bZyKqPjc0nWQz16GktrR+VfLWZO+tyi8R",
+	"s/sqSC73CA+D1A1yYyoGPrRqh6ywnZUrVpItNkMv1E2hclSBXfLlN20ebYnpbM1LvjIzaMMG/31ZwnpW",
+	"4KnPy74mc8kzhWZXMaUCEoYqMqYQ4J4w8SvlhJtr4DhYbJSlYwR3imgxnDNBE4ySbRlnbvW2sERm9H5Y",
+	"DNTLulhVOQQzugVU7csxCYskjfAY4vBcKNREwNykiFasbfljnrKxuQi7nP2xJAvnc5aSkczEkhvsmbIZ",
+	"YaTpp0Jcf/jr2furvUcMojaP5Hpt2kj59e/Orq5Ovj27Iv8D6bpcDbV9YhHuJz+5pL6gf8djKNZU69lY",
+	"/LHboxN+yxS2t/GrR3cl6RxyKyP2tbayC54M3UO3Ia6DjX2D9zwEDcWqlLATdaNcmgVWaI6xloRRjBmC",
+	"8wEKRu6mLGXmRNgonTvZKwx2M8kgGW+reVyZK6tzbmqr721ED1NB1bbvMfd8sLc8JQdm43qinoH68vbW",
+	"QKFfS/koe2IJRsNzA3j1ifPhfMNsuzvO1uVaLG07AOAFLTJ2BeUYZi16TwEeeFFQcMMWVTp7lVXa8Pjc",
+	"OpHnlmBJNi3rNeWhm70bkATcKQEplEYiU2KV0eGYJ5qlgU3YLs6WonwpmFGbllqv7SVyMk/lSD3eni0o",
+	"MSsSgzfvImvQ12lr7lmr6ZL5iNctRiZuts+W7pMwppr2Q5JwwRRhNJqSqUwAyp8ORFipfIUEX0uaYa0B",
+	"FO4FAOs3EPgG8tPrD+/PPoVFBnZd8rWftlUspH0RbowLmla4aLR1p61aJIsqH/gHkSxIaG6CRP08Z6K8",
+	"seChm04L/Fq/KHkmyzY5JihUnynMUoHUEtIMK1th5Ll9tuogxwuy6Ylx7hIQFGqzTy7O97byz3j7eae8",
+	"iAovbkpn6yOWticX1QQEUkCK/ltbjXXZaqsGjQ+qWzQEq82ygqJ9XP5NRb+UYLUPTFAu5txoNRYn3cKQ",
+	"IrVs9sWG/ZQD2q9NR6zKgnKbAh/WMqebam6UFEQlXzUz8iSZLcH2a9JK6mf0ptYdsMkd7RwCc/Dfm+n/",
+	"Tz/R1q8nrX92Wq+GrU+fu8HRwcN/rt2bTNeiGnx/9eE9uYLZ5caEc04EZE6VwgADVbklU55eObTxs5Ki",
+	"fUnvPH0dYd/X2Px1aau1eFxlcoLvc72HpaL4z/1sJgY0sFkRyssWvkulBjYzK7PLz4NGxPVi0OgPGhc0",
+	"5WrQeNgOInHC9PCOUcPCNvJb6+UvJlJPim1Kdra2saz4WYNaV6GPVfJF51JbcrzG7JYlZpRYO0ZvGGyv",
+	"EPPRQz+AapPXg0Z+j0ulLVcTGc1qvZ+uNqfE/EgoCc2VobNPnflXnfFe8v1VhCXyiAN4Qc3k7Ejd43c0",
+	"fnfz8G/cJqe1MRU4AjKFMZsXgI8DlYc5NUZc82fJBYsLgF5zMdYeQrDFMIqK+doepAVdmtDmBb4oXSIk",
+	"tgnVkiiKKnyRRr5JSO4Wg/CUrBWyfipI5vwJO4UXd/Mo/l7ByFUvJBpEVedI3gkWD0eLZXZm1LivF+is",
+	"8FLmA8nDoOXYpxcUXR8G9da3OhhqNPodTWfcLRUu5lVSJ+adG5WnnAAwmPppvKczFnum/w6hiPpgw1ay",
+	"+PHhBKsOVtywPLsl/9QK3wL5PUMbwiggQ3xACEVSWNyUpUaNyfQ80+4iXDpjwlktx5ZFuh1UpZeXSec9",
+	"ZnVQb2RKSi/qk/DzAAg5aAQDi2OPf4KGNGg8hEYO4pxJzMZgrXL9ZdSw5YWyNp9HL/fJzujTEw3CK+u3",
+	"W3ZeGzofEIU+fWbrL5iNwBaBwoLvr+HzqzZd7rQ6qGfqZf9dhWJaXmYLXDTMqq1FQOKmmEkMngOLHQyX",
+	"Y2wZI5ihjayErr4utO6CdmO7SnHPP7f2gG9mVLkp8hud4FyD+ULjdtrQcto4aHrdxhYG9A5hz7iwXbed",
+	"as6Fl1RfIQULAxLSTEvzX/eeEPF6Pg/gqWBYuFcBhyg+9HMe0m+32w8PYfmsuOmZF6E7QDa86Xyq0po2",
+	"k31ZvHhn6WOd4VERTqsKh8jZXK+9BGDm1lxRWevorg8qBrL0yNqVvDh/LaPMZVBvX591Ioi9n+y3OyS2",
+	"DyFNQB938DEr7ywXHlbkVFsUDi1BxbbgNcA87yjXFl2bYF5oDgxl4ajy8t3HlESWwEoeIIEIKy2f1Fqh",
+	"eMqoHAX7XQGe1mHiQ7M0xJDnmkRUECFJIsUEChBIPqHaViW7D2eZvx3Gvag76tDWq/FL1jqIX0Stl6Mj",
+	"2jocH7B9+9s2CNU5cJklfoWDxGwgKOqk6sYHGITN8EUgvNaOarhVGm4d0FLFzb85StM2UsUDXCqNfGmF",
+	"KkkTFMXFpSoibwsvnbKlo1vF+S48u22FrblqyFxFPiYzGd0UCEDgowFmZ8z/uMUFlgTb2jdywxZYSQ/j",
+	"mGTWceSE1iSVvxhpNmcCnLTGiJtmkwkXkzGNILIoo+qsGDfuujqJAtSxQoGbmiE5TFn7oGeKUER5tBoq",
+	"oloSLkjKaILZLTql4zGPCqBRUAIPbTsjRZqddru7V+7uVFvvDNDm0ZRFN0ueg53Yahl7tzxRW1zgpgqD",
+	"nadyxLZrDPAoZJqVOhOsL2KTlGIRqS01ykSxJ+AjxEaqM6DmQIzVdcRuoOMswVl5ALDYfBOwbuZYWmFd",
+	"UneSxCziM5qoY2JI4GNfYDJLTqGiev5V++XjiidwHD45utNG0OgdmH9fmInvd+LNKqnn5MirZSxVlvbR",
+	"Egyvfb8PcrqWDeBxcv6RilxPodMFtO1yQwIaUzLm99CN0NrRW/lQls5whRvFXaG8toJFBX2SbIE3UUBM",
+	"LHn07GGvwMwpt9LXKWcxzBJmB9gc5G66ACxV1+Uzt2K3g7qzcLJbZFJ+qkIDwCAqRMMcp82Hi0NhMWke",
+	"dvaxT/bfHOxbmQJJdavcHPPXVurDai/DJRx2KrFdSoCRXrvconrxcPN9iiESwDDTkX9yoKkK+Xh9Wq6s",
+	"Kr6u1DAU09Xa3bXDB4RrAjLjseCTqTaPqm8+t3PPompoje37b2wg2GrzB+ABsLT+IvikWCFyFUeowGl5",
+	"8pnLd9yGHjCOZmsvWzfzT487RzpvXYPQB1yhOpPNSfOg92oZbNX231yBY3B9N2tQFCwVzJwe0/EbiXPY",
+	"eSi3J/9CS1TqJ765FTVKzBu2IJGcGQGcQSVAJGUS21SHXVrJ+G/fYg1PyEHvFWprAI+Eiyix1WofzRfo",
+	"qmy7iOSNRqF19kA0Qx8VBN3HrMz9zdQc2hFnqbmnElIk3LO9mC/zEvjl/ZbNRspsJZmSnDYlHcnqPwXj",
+	"ySqzvy4ZjblgSlWV57DoZg1a8ecqhON6GV+0tw3IoCFvBg1irULM3jIiENVkwM4aCNf/lkDrQlzXY3LJ",
+	"Yq5IE1bn8uz1+dXw4+VbyE5i2nXK7TtoFA4tzQFZxUI32E75ioypUddodGPWGJK6EEEwYq6gZyBs5TBA",
+	"opox0HixBJ+CgR4zSrO1bhpVjlcmbnkqRV5Nb5fJM3jQtRJnUW0pD7y7Kly4sufNdeV3VjHkSzbhSrP0",
+	"D1fH+kWLTz0ghi1LUb3BVJMNyPVWTuqw4+e8Wjk4uTgvFYkBnrWepjKbTEkzvPhwdU1cpThUnoNLF7+2",
+	"Xz0vvJEOq9v5ayF3zRq/lJfPff7jKh57rdaaq8qosPpmjU2Qatqza05slrK9QpOFs2QP8pN12KDaF1wY",
+	"U0dVIn9L5153N+ceGD3VGYmF/IeUwkJWkIksQHykIAqtzPYj2sduia1+wxbDPKV3OTORR9MKVwU6VnJV",
+	"nwoCDwiwd3IpJbpoRbKNzV92J5TBA1avlhZFdRPgC56gHHO1Ig6woUnJvNZNde2nUGOvQUuW41Ukpng5",
+	"w9p6oLaoEl4PVFMCtPL20h31likTj4W32ji+ogJiI3y1UWO2zS/xWgstzZnbNqa5DghLWUFywzWX0MEP",
+	"t9mIj0AR3qrl3m/o7S0BBRkxU4zALsN6iOGCLxQnrcTUPHmQb4HaPkzbBMo2oP0XsvQ37bW47encvvBl",
+	"WSnYmGdXYDxuQvpf4nWVBWdLiJ0ADdj32HloZU64Fzg3tBXnVCwGIk9rga1gaxIcx0nY2PwUGbU4SYxh",
+	"EuRNo6CXAOSRGzvG/olmD3hO0VRthksZ+XsQrIbuToTamBgbCO/cE/O0HCIRbSEvqRNnk1vGQSMfHWSh",
+	"wzAawaoh7T2zrCAVT1y1jkpNAKvjAmptpytqVwQdmwf392b2h/f3qC6UTdovLquwwM6OBRiou+RJgmup",
+	"tVan0u2yvWRYzgtZ4WXegbEUrzorCOp8CdDMFVBXgs/nrKb4heuEVf6SpUk5upzyzZUu8DS8N8jfWzli",
+	"RL1frdL5auOpGsU1rwzYQaUDZNNyq2e43BeqjHx0bTjNHGc0rQY6ACy2Klhic+BQUlQwtave4RH5/odr",
+	"SOSF/ChFwhOLEwvJCH3yDaMpS8kg63T2I3gQ/MnC9vpe79v4oZAL2XtKJ+Xl0UHNbgfg2uU0oREMcnNE",
+	"pkSP0sNKQ69ava+cQbNzfkz1GKvAeXIPw5P6b+/UTnuD86S693TdjNaIha/YdbySBb98WeP4/o0U1EIR",
+	"XUpAqN4PK30zqmvoRiyySAmU5BkMHshe3rioDI6bZ5yUfKLo0BdyaLH7IUpc5Hh7XXuq+Fg+4kt798qa",
+	"/5KxtCYZBn7C3FvzCCg/TvlsxmKAAtRMzWnESCSThM4Vi6vxgtLizdu1VPHFYYVfReXCZ6noOErpnCFN",
+	"X2fRjfn/t7KgbEAiGk3tBbmWmddOc9Gap9KwM7yuVI8DjwaNLZqySkKvRvyddvZpa+RHO7PArklButW9",
+	"CGAFUZZyvYAqNtuLGti2ETiViSzIra2UgIkjpl6TGqGF+i0lc5YqQM09uTgHx38znPzaarfbYTAQrsAX",
+	"PC95la/aa5MzDl3QaWRz8rhWiBKJDjaeN20dCCmiJRRJt4dJ86CzbzTxwOb1QZ9PuB494rZtJJHpQEyp",
+	"srIO7uvutckJRirmTDgYNL8YGdD6FRuI8L51wxYt6B4YmidPZRIrYy8U0Jnr4TINJfAo1+Nl7gWEJYqR",
+	"g84+EXQGKsmUEahIFZOBgNcfl4Zn0SzL42vOqKATc7uh+h4RDIrQBsJfT7Q14AyBpEABnu+bqdZzLP5F",
+	"dMJqBcYc+ndn15fnp1cIn1LGNbXlu1xjTzSLCrLhnQ9QqT+WddXQFkT05BytQdtet2/bKyRyQrgIyIRp",
+	"Qm1U0hmMaKdBjxBQtlDGW9vFb9WLpa9GKTs5Lxr2tgdiIM6qaminthxSGS4OVRYQHG2GZ2hp9gnFuui8",
+	"iouLgbB2aAAAYH4vAXStckFC80cBuxYWnpHQ2kGJkgNB53NGU+Wgv0LfqxYu48T7HVgsxn4iJ2Zy1e0Q",
+	"EEHCRmPB8UvjWJHQnEzbhxPiTGC9Xq+pJEY/Hgmf33ZD0tR0An1XBeXhnqOjfbkhTg6PBI1SIGLFaBxA",
+	"7jdchinelp6Q/I0p4cEAa3nhL0O/QePhIYS1OymKvlmcLzK9Yet1bl9ntaq37SBi2zggayxHNmimp8+B",
+	"W+K7z41Nbruiu1Rn20tsjLmyeQI0RPgQEVqT8HksIxUeo++guEYrlozxAqDinLcXdJbYFcm/+1lJGADE",
+	"zyNmS8Sxlqnx7vzaWkt49lT/OdyIYqUt08lze5N6bq4tDMgcOvlbe2JOLs49JOJ+AyGMH2ycZs4b/cZ+",
+	"u9Peh7CTnoLwKbM/6lqam58qm5G+gaw3lTvAIC8vjOlCheTj9Skxf9n29nkT7QCQtTJtBTc2JHL8IJGT",
+	"oIBMwJwSBQR0rLuNHSRRNsA6tgjCL4R96OjjBX2X++0vYz2Z4Q0EyXm2S4qc0ltGfmWpVHt9I9ewUU25",
+	"gb7v91KBeYrjCbOi2Qz4qkYLr9eMfUjeuQWGj/3ow37hLzHPite2hA+KSDFxp1TNE67N++6mVmmyoA19",
+	"EhZtxEPIY3WvMrfXtWJfdp8FpHC1BfkjD+/vQ/MUbQTzNv3Vc3+f7Q5FSMnn5tqu77XJqfOueZRJGREM",
+	"FJU2uaQaG1yZh4xT7AsLtcuOMauQNDt5TkzKiFEZbStcS/s5NsAJMc2i2/E7EmFFvSpWGm8aLYbAq5aX",
+	"zK5D8wAEUUwO7+/3YCtqbtm8XbBq3xlpVsV57EALZ3iIe0EVSaNuEMcktG5yw89tZAM2OyyQ4Yx7eHO5",
+	"hxAmAECdHmsTD8IbyI2D8g+Kg+qGgbmTaYgBKSOuWWOcpU5hwj2LXC9Xls5jYFv6JOczZdCHn2ohzup4",
+	"C2l2zYxfdcrxwhdGfYH8JtTJLbM1T3DKDy1hbr3wkKBeddY3LXz4VGCXAafsdTpLAAZ0Pk8srsnzn5db",
+	"dn5uuN2EZVDWrdv13a/OSVoY4Oj4BO8ZOsUeAu/eA/9ms3r+rebX0p2fAuyqC+8vd+3q9laba/U6rsNV",
+	"EdM+KA2ud9Axwyk/6tXqk7Ch1vKzDkvP6u53cYALBRhkY6+nDbadOMDOEvvd5eYRRw9Bw4iY5YGWI8OA",
+	"Lg9RYcCHR1B4QHg/6PR64F5bHl3OM3DF0ONS4WYpZvHypecS2c4PYmaNgmG1mVr30M+DNky90e+0O/u9",
+	"/dL3h/b7zsuu817jtWa2Bfdu9PdLW+tFtxwwBQpBsBModHQAGXvFsVmbXJGfbbAiqrpFgwoB6b0HeHKq",
+	"npefsOff0NglDsEt3c23fPQafeFN+5tveuP6f8EdvVeb7/ByGM09h9vM5tx2xnJZjI3DbcbmJZGX/Aiw",
+	"H30Pwk+fzDZSrm8LemwDK6cCYk9CScFaKgmxTFLTiQJvsXNLeuYt7H3ztRnKkgqZxZgnW6k+ouVmqwPh",
+	"Bq50SjWYO1abQmkhUzKjMZYQYv2gGoimteqx4Guc0ElQeCHw4xxLE+07PP8cah55UVFAJil1qmbKbmVk",
+	"zfnct+TG8UyR07fneyjuzfgHAt6PpIgxgxSDzwFgrjp10xiVcwBoMWawEc5tckGVGojQi8SG6HLEC70Q",
+	"s5ZgP7so87H1peRhZlSjsS6GTtiylrwidt9ypaFP/SaZe2FGovivbCVrvkqkunTtCpkKifZOqB52NknV",
+	"oMqxsUIpTCZit1xmCide0Qq/aqA27u2P1EvgOzpYdfg9Wcy7HvtOysKscGMO842IXRkh6TqiqUyWJAr8",
+	"hkLEJdW0DunRqHUQvYhbL9mrcatDu6NetB8fsMNxORGinIPW7Xd6NgctZpryxKurxTdsWbJZBDksVGm5",
+	"RHNFLtrwycH+47LGsdqwuiyyqILcUsYG3lLAJIbAB0rr4E5+ifyoVNURt/OqKK7wiHtHy6RylOiVKYHP",
+	"zudZtQ/8mW61Ecz2LSW1wNnYXowbVnGBmNyVqdbAsBwKm7nYmPJ/CvXfRKhf+zQvC53HS24rMZ9/5vHD",
+	"c8ueQBmUVRV1J4b1Gfm6JHHRVdnr9DxsQxTR5hqZkpjNJET6wRlu3rxn5F4ZDQD7WVfVdWM1u5Da1bBD",
+	"2j1EII4xOckMIqKiVOYO0YjAZSJx7cLt5sZXA5HjdO7hi30kAgxgRDK1aTXl/b5J6tpOz6eu+nmt5IUc",
+	"mxI1nymynPa5LY8WkKyup4UEzBP7MIaFWTcFN9gUhH2yOCwQHIq/+Ap/LCM21AmwMiLDk0WjB3bgoyrU",
+	"ASLsIiyXZOOW+ANV8AJVmAIlCIEvIyBzZOtKanW6ZVlXwOA6MZaHtp12wMZjhsasva5rdMH6MW8/2ApV",
+	"BCqKwee/KqNf9ru9/sHBP20l2hBcSY3+/vbG7XLj9hoTF/d3QIS8I57F4SwcB4iCCYlc/x5Sc4dji6WC",
+	"eXdsr0rwR5mVIDe4slPvE0piPh6zlJl5Ah+fZSpn2sSWeO6qDG69UA71tnp5cih2LIDGAWIkvWo2AKuq",
+	"WHKbey0ONtP9vdRvZCYszV89iuauz7hH8mtvWC6OTjWpYlR9MxsnNOmEcvF70hyHDDGKBOrG/JMhMX5r",
+	"J9T+j6SrWZZBKGoZOdpRWdA/Xm3zU7QqfS6nftzKgQZ74bdCuzHbvNqFMRC5DyMg0nZoBgxV+AdjXc9U",
+	"AH97tT4yNd9A2nckZ+yZQg8IeYwDxNVXribaWwfIpbzD8MVdyrVmwmhrI6qjKVMBURIjMbaJNqiaxnqx",
+	"AcAZXQAzGDGScMj8WjC9lU/lskgXXqvcfcDMFqzLNrTJA0wl9W5buVfh4Sjy4rZX6oLKYXqxIq5W8Rkq",
+	"07mrRuRjf2zFQnyI1fUjs8E6DnXbZm+VB1XgxK+OqqhH2W5QyyVgq0P7l3aZvbuOeu9//rH7/ufz3ruf",
+	"T+7evTb/l513k0d50g69KrgvZzuUPBnL8a2fbCVsUXxa1Jr+9KmyqPPV0XprwBVr+mWY+Frnv/EqHzvl",
+	"CBOElvLyQq/gYyn/GSJQdRG/nTxkroTOFlJ4oT4vrAPxnOXStLp6tJ1DVw87niZXiLWFd8mTVX/6l34z",
+	"/1IpQefLeJhsLLNGTzmxYR7EKsI0GjASV+MoAZZ9gwzgWmHuzUCgVQXKuwdJs4vGMRC+ymF0l5W4C9k9",
+	"7PIR5r2NfgDzBSRMjeA3KOKg7XQzooqZI8qE4obP7S2JvLIRXcG43cdKvl2BoPCbSbrebyPpfvzhcvq3",
+	"b/9+8OMP3bvRtx+zH3uv9B9VxtUNtshC+GrumUPPO7PqcvqtvTPd3g7CBQ6jOW7byBYXV/5TqPwmQiXn",
+	"77bBRkwXzxT2SH6iSIGQhe05FE2rau4gzo8tQrwjEebpdynTWSpUnrbp8AEsuxoI4GR7AQndlrZJvu40",
+	"hccuVRuKmCFlTtOFNbcXxixtD8TrPBCi6Q1TBI+ekWtSRKxvAZyc5M3zEdFgHAh2DwmiE9c5dWLmddDZ",
+	"z3MWBIH2psI+yEEMtcmJ9XENhA2e2HHnAZmSj4u8rgzYnLz/cP3d2aWN2pBYMnSgQfY2TqW/1NW+1+nZ",
+	"NO0lf8dAYB7kipfQOoVwl3BBegdkKrNUDcQSbE190CrcO65I4DAPsMUL+CasSgmxNMPMpAxATUq5KlwN",
+	"xOOjQB/nMdXsI/YC2hgCsnypIvazi3Pgy8d+YFd+IxEZanuxVpJBvU7nMczcHOuHcgmWmcLDk0NSu8pQ",
+	"0FQ2i9Be548mQ3cmep0jtxy88GG2HwIzlsfGBDdFAm3+RSnutz4n48+onh/V29IBV0L2X+/Lt8dAFUJE",
+	"lb3c4HXlW2P+H+cttfAF6IP9gytnu4eCXm6hzeE8rvmMyQyn091iZBd0kUgaX0v51mwQvO9wGzLkvVbf",
+	"sZjTa8P9/yOFYGy+qfBE60omKexiP5f0UUppXnFWnznzA3TcgcNtlUgHAghFrCxyjcvtt8eEYm9X9A7A",
+	"LXQg8Ct3ERRgFPWPB50uVEqV35VIwUgTPrUgcgMjxfIrmfIJFxRBKpmIjb5p2HhKI73XzwGV4bYccNbW",
+	"LqaZLYMdiPDk4/V3w5O3bz/8MDx7d3L+dvj2w7fn7/9ipHVImgjxxgUpACj32uRc2wRahTEaJ2KksHVb",
+	"MM42yS0I0B2hZosWFKDYJBoKbbmG6Vt5VdRPY9lqAfkBpU3AmcIC+SK0TEpV+nNgcR+pDhV4DR9EAvcV",
+	"m/RsaVlI04Ps3GsEjVuaZMwDfFhNs1wCt1x6NmwcD75y4/P8p63Hx3zYPoMC6Jfz6a+g0pXRXhps8f10",
+	"9G3EP/Dvzz/+et59z8/Vubg8jE7Pj85v5v/4++n3r9ps8f2v8Q/n/AM/v/vx5yR53/vx1x8X379qR71E",
+	"jGZvOvE/vk/K6Cg5OIsHxeKKqbcmBlZ0V0jZt3IyAUPjieJv54yDzJeIRdbBORYBWg4kU38f/R4ZBT94",
+	"/NAbTfuxQvxPmfzlZXJJBL8FSABgQYAKUMa18EWtkeCfVmRqahGE68UqgKLChuCAIzub2a6/RnClrYgq",
+	"FoMzH/KQRkZ04J6mcZyakUB9CFckE/yXjJGUTWgaJ+YXOSbmdswNzeUNV+Ql0ZJ0ey+NwmoEJQIUnAg7",
+	"EJtJUCr0f6ZIePL63fl7FI9XIRkxxB93eUhVUscBKDeeYId/ATa/fYyvjPe8FZ/vfqnpWLPoFXsx3o9a",
+	"++OuYURd1noVH7DWy/ER7Y260Yv48HDVut56httYyHdUucKgx7Pxx3GmL5dvdlL0bytSLqwiavO4wC2p",
+	"fidJsGZ8OK72n6x6N1Z9ClvWs5bWcudoirDX1Uz50uJ7IHjkbK7BCJlYt5FUxo7gwBSjKeWAw5FjBwxE",
+	"MxxTpcM++TaVvxyT0IEA2m8CgDmBV6QB+Q6bb72hETsmIYAEhn3EMHGX4E3ehXsBSaWm6N1G4CSLPUET",
+	"cH8bY2ggbDAAwV5dMhQC+BmLSmnoN45eby4mbfKGJglUVk7pfM6EGgjQ61faNVngYZcHHBDqEM4JE7HF",
+	"s4F8jYFAN7qwIAwhYbdMoJXzQTAjtLSLgC61AYmkUNmswGF1SItY+DjORMzigchtOgh/pCxi/JbFziPj",
+	"GZM4nj6xFp0XJdlbcv5TcgUir3XFhCZnZrxqIPD+NvkOkHCKss9wxjS10yITCSEUqoiS2Ek4J5rDe+G2",
+	"RULfDC0Mw4GAW/vEPAfbOfTJ54HHlKBV6b//z/8HoNJA/gs2L6VKI2SNXVr4dpLKX+DbcsYM/FaVMzNo",
+	"PJiB4GsHje9YkshBw/8K4Sjwuz65YWzeogm/ZeazHXoMyZL50MdccDUdYsMKeLPSco6jQsSd/udBOato",
+	"AGlFg9WUp0Gj33t4sJRya3nHRkOExHLriXAmmtp1QJihQaO4cNAISTNTLA4GosC3C4gHb+d7UrBsNhxY",
+	"mDQzjJ8+DxDCBieSJoPGwycE6Dmj0dSz1N3GIs1MCDozT8NhASIYMXSy/fwG4vurD+9bTBhBFhOMW7TJ",
+	"CQl9SofEIgUgvE/uxO4eEqPkDYTiCYN42XV+8PAgYpdkb5WwCW7pazyXAwETLhCSCgSksHCc5FxkDPke",
+	"Mx638NwYpmcu79vXD0vYxPDOJeeLmco003CkofUI6rFakUlKIwfEAcnujKbJAqu987fYW4fm1vAYAVCB",
+	"oC4KCYnjQe7Y9dqWmPEqwG+zpLIeGKCYObVuY5ORzERM0+oKqSnVT/KnFPjxXqzZDglMAOBHeVm3Oe7E",
+	"ov7mLhA8Q41+4+x+nhhBdHV1Bm3TDHtnZigRa4PUvJtKVJn8l8GX7k2wKaZcaZlinb20zbu9983ofZ4G",
+	"2Ds8ChyGls3scJNfP5ygkcrEJf5CZWtxo7khgbC32yfzTE3x+ACoGiWjVN4ZXg/7wTz5u+vrixypzHs8",
+	"VYpjXuDDp6DhEgc9RN6ceicIa/YmZSKa/lcvMdGGrtRCaTZzhSOpscEiKSKuGMlfAnCUbAZ7JEtZo99p",
+	"v9jBv2S209d0L31hEpdYPERc5dyZMFsmf7oFsfmeqxml2+d8WnDfinzZ7lFF+uquqzJPbJ9Adq+fA51a",
+	"Fc0fGlvJ8W2I8xsL+t9EiHcf4PWNXSgPqtcVUrrOZrVdIP/gwbZ/OT/dDnIsN3yWfPerTd2M6pv3FmMl",
+	"X7415Cv7vPlWfQGpufyox+SflzrvIV/4xTXuLGbi9xS0vQkrhv67tSTciZldS/mOioUr/llb+lbXlnEV",
+	"bA/1yRzVcyAcrGdQ1dtvaRvU9/dzD/aWKTRy2oa5Cpi68NJc0TrBKxCrFBGGsRoS23SA5qylRGS2AlZw",
+	"qSVhQBJ+w7CqHhgWPg+2t/eeTRD5tDzpyl6NpFk5cYhW7rVLvHIls/jhCV6X3uNiLE7QuCIlt8ONKCIp",
+	"+5lFGqvxHHH7pFAYweKRkiSGTRWVqq7xzpcoKPkyFZ8Fg7Fgk34th8VObYZlYtitivaL1YlxAxYtzRGO",
+	"OY4TC9YupGgtaftmL1bZT7bP5eGuJdBeOdHnSgo77Q30QLuutkGpu7bUKT6/Q+diqnRxuZN8fjUs8tDI",
+	"KUjLg9KmEr9XwzLMfM7vk6QEowzKd/nSr7hN6lthV2yd915D6EhmSbzcA9Bv1GkOPzaKPsREnJ0Po1sA",
+	"v8K62Kbm15jg77+Ld7tqd+etu61+yFyurF4aucx0e7dMmSvof5L7am20rnDrBYVdDa4Imfi52+ALXsmS",
+	"gW99l7EP6FjjNna5IAi6a6eNGKMWwdqH4W6uIm4PhHWGWtReZOIBgHWju9HcCPwDsMLtKwpJ6D8fLsOJ",
+	"P1MlR+We1xTXSlkqBsJVSDt/U5t8cLj2iD1gm/rmMLB5WSsC1wyEEWPQV4tk4kaYa3kcECVnDBCPE8WK",
+	"CmLbAiBfeTNjIQdita+6TRg/ABxdh9QKCUMlbw9J2TyhEVOIMcdomnBUFMGrtlQdZs5hTcU1QPwgZS0i",
+	"D8yLUDKTM+YhYIDPqO+7tTBnMJtDURYlY3aXqyuuUUEq76ocSlfZaMb1G7fJnhAxzXFFG6cJo7g7bIA0",
+	"MGQWN1C8ndq2ydjz+CuyCTenr+vf2GrOG2pne//8AnQJGhnkza97y860q9NWcLAQcdAyfUrE9s+80z/z",
+	"TlGamiGC20+OyUJmqS/NfIjVXCBulp03bFFfQXvtyxdzZRn+PiAjY0GyMUesckFnLMirjHhK4K0W1/x+",
+	"ztPFcbknryoVCb2HspmlTJ52Ne7oxflf2QJTBJ7CnHD2dbWPa1L+i9L9xv74Fe1GXdZ6MerFrQP20nCd",
+	"o1HLsZ1DejRq2CoLqKFYLhmwRRbwDlfnSufot0XqGsvg19Y/Rvs3F69+eQvmpyFsoSKBr75yCkel0pPl",
+	"qoWjVqe7jDYJk3oVvRy9oEfj1iE7iFsH0f6o9ZL2xq0u68Tut5VJIVEcKMZckZiq6UjSNF6ayd/uXrLL",
+	"Q/1jaSY2J3qX4kzYBWY/rAdmspu3/WeN5c4cxxAXWY1LZ/DYDHw0y1WtdJ/aFGwKjCFebSm11CwC8wew",
+	"bpJrUAsHIm89hantB/vk4+XblqJj5uXI9cl+j6RUxHJGRgvN1B5GMUHNBWBjCO7bljlSJIuSanjD2Fzl",
+	"tSKjDLwJ5Oq7k1bv8Aj1zoFIpNLoMMKCxxGzLwAN99hW/wEyltFwXM6LxDYT0JJqIO5keqMQnRKpbi6M",
+	"mdCcJuiRu4MWE0tMEEojoRkWOjKwY5Y10swXIR6jkDRdhDv8aQC8YdD4tNzKaiCWellh73uvMV3ezUrn",
+	"oJnYWMeOgRbViQhCZ7P4ebLU0UtpniR5IuJeYF1wXA+EZUWB18/LOgYrOoK1ybf8FvAaoJUGisCB8HLs",
+	"h9gyBmLlBZcLj/OGE9jww0mevNjUDaRNYLtiHgtZwePegNk5EJDlMsWGKTDG8N3JP4YnF+fDv579eDW8",
+	"OLscfrw6uwxR7DW7HSM7XZ5LmxhpNhA0ZQTafLHY2X517doCMNhtKSz0RwM7lGpj3CSM3jggcdytMy7M",
+	"uKBoeDViDpsVuemTIud5p0ovli3y0iz/yK9sKrLfcUDxRR1BeXUb/f1OrXhZlSMPQcPlkvmhdVCZgKt4",
+	"mUaoqexZUxdUFPtyfzxl4byDgx9J+zWTV7++/nLDFmU1ZNb7u35x+etJN3p9wN4cTb57yb/v3Lztzd4f",
+	"yIujXy5fquunKDQ7kRZ3cFynBuD5AG6NCF8A3pujveDJ/uOCZtadrQLSGMjnYU2OFtaPjXetBsWqwDfB",
+	"pWRZe0SFk2HAsHLoAO99j/NNPNit5E/kHY1ZzvCsdrDloPMsS8fogH3m2sqx7R0IgiGzzaWWKgUeM4kv",
+	"E9FwicaepAtKTtc7qrBrxRJxSBMzSzfIC9fMM98JJThS5uQ8Lmf7j5EfDpk8NhEcKvK6nSKVtpl307L1",
+	"g3t9p3gZncDBSf3OOLDF8NVaNeDPTPInF+JaNXvFtli1UpZ8HjnES8wSpisaCb+G75VTGPtFwh+kbbsT",
+	"WomPEiDG10C4SCUczoNOt87JUVmhY7Z1rpRtBPm4YQsA+CDNfKCJMd6cjQXarRRLGF9bCv/fAvz9oCJs",
+	"g3bBfzjX6X8Ud2TBeZ1Dst5L4J0/tEPXeh31NGUMsmo93aPc8vDOj+UKeYdW7JQZM28gqPCSW2zorlQZ",
+	"whUpEsyblGSIX2SEqy2Ij3gaZVyTUWrMKftWi/Et50zs1cHzvcP5PdU56cj00+dGsUD2oJUp9reMRze5",
+	"g0MFZCIlSnnFzdOghzsHYwZEos3stCf5DVWa/Pu//beKZA/obrP+3d+aV9ncXUNoNWe2TvKXjCZmG9mX",
+	"evm99sXf2G/Iv//b//r//t//y+b326zf8gC+wS7Q8C6YM0ax7wlmORh2Y0cANTzF66/MR/L//W//5/9e",
+	"frOXWLGDMxIWfZ0vEjbzn9BwvxneKDIPivVHxp6Zc4je7phckOcdVvIql6+HSXgeSmjgVU5B9lhA7jBz",
+	"YEaNgWWZlcDsADQDUgYd1ZuoTJhHUU3AL08AeLS69+nfYIBPZTalrMcZYoU2+vuH8Fymh5rP2DDTUaPf",
+	"yEfUsD+uoiDBJdbtYBt1Hm59knBCmzz6mP6YY7P+ebB+s4OVL4GXh+qdK/y8+WApTXVWrwV8KDXizkV5",
+	"cwI1lwWPDoiX2xagc5bqgQDQXygmGtHoZpIa5YvMpOBawuNGTCHoLyBGTbKUxcVbbFvGi8sPfz9/fXY5",
+	"PP3u7PSvw/P312eXfz95O7w6O/3w/vWVc7+WEmUiadiBkBZTcSCa4bdn18QqPeHesWtpMIJSKgL5hLc0",
+	"caWdhEapVMoYuAPhDArVJiHSKyRc9W3P8mxuXfSIHgyPBHBwBk3SoTCJCZlNpoENrtAE/Z+uSwFXZMpo",
+	"oqeLY+yCziYpjaEgthglZkoGy2+6o4oowEKANI6BICSn1+uzby9PXp+9Hr49uT57f/rj8N0VuCJmWK5a",
+	"d/XZ5eWHy+HlyfVZAb6bt35wOZME8oloYh5Rmky56+ghmXEBxcI4fjtBeSd8ouk76TaDm6Y1mHB3GXVx",
+	"SQ3kCnYfPi8TxfYJ+2bZc8+T/R2SrcK+t83QdQ9vRUQyKDjN5obFhrb+kKgpTVGfKnp024HCPMM7LmJ5",
+	"B2nXc+y2PRBNM52YRXxGE7UXEJElyWqRMDzGNkTLa2sjGk1ZPBDWFa8CQhU4R0/ND61TKXQqE6LoQtXI",
+	"oSs8z1uYqjhVgjNo1wAm46/VWM+N3oGxRJnIZobjdM0H/OqFUS/3O7HhP18YT9l11oaMcIvRr/QQALaM",
+	"hPM6RF93e/3DTr939M+lXtHdl5UQ/Y4VYmITkqfRf/WqbS63hMBJ5z263Sjand4WA3mxPJCDHvSorskm",
+	"zsfj+IE/qhftw02DWh4RRhv89+M3tQnKBUG88+UNAm8vD+LTrtnD3wHnW6ey5+nNzyybbJerDkpnY1WE",
+	"fSfvSI5OkLK5TDX0hRkxe9wCwtqTNhk05tko4VFAZvS+RSfsL/udQaOyzCDfzA+PVHf+NSEkcKkMOwSR",
+	"7WWee4qH3TQlV8MdG7Uwql2raFzBz0yR11l0Y/7/rSRNw/m+u373ljARzyUXOihBOEAEyWE6J1yzgXAX",
+	"7pXyGKKEUSOuoKi9T1IWc4DDSbi4USQTd6mR+nFAaKyw0jvOkAcxZWwFecviNjnBDC/w9+POsZB34EKE",
+	"kPwPZ98Mr85OLk+/G56enH53Nry+LvSUZojV8n28O9xDfYBD5kFkRGkkRZSlAJtsfQVOAgnDr209tlV0",
+	"2uS1g2q2WBADAZIYVL/jUhER1OwQLPXGcG+V+PiBjXAZthEfICgC0jX07x0eeXkgDkM25bMZF5Oyq3NG",
+	"oykXjCSMps4rUNXTYK1bs9Tf4Ah6DLjP3a+A4I9jqxy73VNAIyX4fA6dft8tXYiwB4AkDsqEzuIFhMNS",
+	"zcc84jQBBTRJ+ARqwNtQLc01NvJZfliL/MBv+JzF3Cj8WZoYxq31XPWfP2eifed+bMt08tx8em4fMcwH",
+	"DmwaNqMhVJTSeYnfu942WxuL+c65tPSoS8d1uBKjPH2RNOdSKT5KFkRIwfb+NCHLrHuH4HQBYF2qNH1/",
+	"8s3bs2HBmv4CDryqyC6D2vxh/pwiHvhDnpfkh0kfHXv2a5TKxaQF97d1QMYSGCUyusEDtzxmHFRNfZQ3",
+	"amO1yJSmxlZ+coXUFwg8lwlqxBQzvGFMmuHyMiBACGbKAVaLYGJiOIINtrtCqnCVFrY2brdaIaTXlJE7",
+	"NvIFO4qGNS6FWEb1noSrOzqZsJR8PC+qG2MZZVAw0gyfG9WXznnbbGwjGiErMM7jfQMx4oKmC7DuTl+/",
+	"Dwhm8cnxOOGCGfXtxB3tQcM2Ysjz+8ALEGDxLfWNuUHjOl0QDq0dBg3oJAGJXSHJGYWD7Z0wMlrYCsdj",
+	"LKHJMW1u2Fy7jDSLDvFMkURGNIHCA2hJhB6FlCWSAggteiQM0Z6HuU6iCKQeNvc73T0wSS3Wlq2PgstD",
+	"DMljdrc5IqfII1pXdpFbFzLh0SIgd1Nu9guE6RXB5VABUXqRQNLfjE5sZngkhWCA3KsczY2JDfDBiHN1",
+	"bMOrFgkcNx0mbVpAKx5hUiD2gMB3FkhTVdbqa7NjNopnAJaY6hko91vWhfCkFufc7TrsA+76CfkGRTU5",
+	"q2Nk5v5niszhkrKuYy3llkoj8swIt2fHdg3wK7OTzFdmNUrf8NnE+wylkf1jt0SlK8dGS2uBc0rLVOWv",
+	"GVHFWlnK8y/GMp21KCyw/e5PwybnefB0Cq0ewHNU2iEeCwQG9ynndc8/U6WYflgbQ7X7wxxT/AmOmzuB",
+	"BVd8psgoEzEADrnfB6Ip5jMSKryqlfFWzJUOA3LLRCxtk2BK5lwY8XHLUsWl2HP1jjwdiIRHzNCiTb5B",
+	"vqTA+AULBOo+EMBfQDsWY+O4A24UcQTWHghucYJzo4A0DzqdvTWH+sQQZhszYswTBu8qHx1vxkiV9s+q",
+	"OgOC2jfVWwvOQWWWDB8Df0XQvLHmRcXX9rq356dn76/OGkHj/Yfr89Ozmlvb9rq2vter3i8jOs1oWrc0",
+	"NcOHTZWTy/zx/VUjKH9zelX6ym6Yj+ffwCu/r/5x6aa3uAn8r95LzSO25snunk/bGFDAoQ2hdmXQFjXo",
+	"Z3pLcWc89gkAqPVl5IPZkk9wMcGOLjmYylt7xct01On8yYu93HAgoAO9XJHV1ewYHYP1TSid60bhOtEc",
+	"vBR8N6BrKoDxAizpogeWzKwu7OAJ2lUcDx1jT47+mmFwMMm/ZeKf5OScfINdG3zb3EaKjCmE7L7Rb9x2",
+	"2t12Z3tz3Y633t8KVDHMP+G3rP3YnbEOOJzfMmFeAt5p38pALDlc1RkzSmW9TYEgSngVGdOZMe6sFn6R",
+	"yhnTU5bZNpvsfi4Vh12ESXGQxToQl2cnr9+dQZIe1kHutckPUybIu7Pry/PTq+H1h7+evUdkSYRMQHcJ",
+	"4o0rhqiM0G/U2R+wvn3yDZoeg6zT2Y9KT4OvWHiMkvaO24RocMwBVrmxhUjT6NZgmoxtFA4YB4YqBfMa",
+	"yRmDwiX/pEYqv6UjlqCjEjAaWdzHp4MZnFAo98ACi5TeESNQod0PJGnwuC629M4ux3biIOfIBev7T+S7",
+	"s7cXBPu1Dadaz4cOImGopaaJQ9Kz6RyjxdKwA7PYUxlbHckcifZA/Cdy/ePF2brHQmYHSwei/prP+OS/",
+	"DBrfnl0PGgG8+C+DcgbKoBHgW/8yMNMeNB7I/g6obZaA1+y+Nthht/zjqySfflA/PwSfG3Yc2MpixUng",
+	"na5Zvikqj7Bv1tee48L6X9BZEhpL55algJYkAcgjIOD3AV0V/mqTc62sAxHrB+HghM9Da/SSlCmZGK5u",
+	"4wO2yhBsU+tbgHYyVRv9w5yJk4tz8+bHMfXttoN9zWsr4+q2hL0sl4WP9pD+ayoE176nCALidl0q1AB/",
+	"G62vp7c9kAi7p5FOoKNnaE56eSO6Hg/gKic6ZVYx4cZY40ncXrN7fjx593a33eNG/efu+Zq7x4LaVG8g",
+	"KBmp3Tm9TgfTBW1uIJszETMRLRz6Q78MZQU6gsMgMlb6BAHfc8zfSIq4TQ47+4UqUEA32NRZyE+yOGmg",
+	"LdUwrUsY+pOBYqBTGTb4xFk0+g15Y9aFiVueSmFxZIpWXwhlZshmiyi37SZCYy4gzLS6c2EyhnUDq3bJ",
+	"Re3fKJpSSwgLvwVOaA8XmgvSVduRaLd+JGtpdOJvQJsRnx+K9tpTkT93vf5tG0E8LxBrVT26FzCa82eK",
+	"nBoRe1rcQk4uzvPCaNjYeCm5ev3XolGAljJRA2HYqrb9+Gfg4yeZsI0j+wRi+/gT1SRE3drKf1Cqn992",
+	"Q5sQOBArUAcAYdButzGislzWbY1CezHmg0G+YIjxW80hygLNKwKvbUXg+lIcE3Tp58UV4UCUDAsfYmsi",
+	"IbKQymwyLQC7LCZAEbtXwUDY1g6Y/DCi0U1QAuoyFLRaGIixUj9ls35hfyBkfTeJIO8XgcxNeFB9DmPM",
+	"UsPCmef5cYiQjuqasnZPiFsoBGS/0Ha7Y2m4FwxEaCwMQ7AcFzwkTUQxNes/jGiSqNB2FzDfhA4uUuF1",
+	"A1FcOORxuNd2wQ9cI3SauNVNU4rdwY1BEpI5TbU6HljIe/hEmhgDCQBIQO6BzbRUL9Zp41iUQ2/FEUwl",
+	"j1gIN8ypUoBL6pRNRz+b4QHA4TKBnF0FWKcDgZAPiuTHxqcAaRbggIrELNFU7bXJlTSvAxg7ZHRDtGVD",
+	"0gS4O7PrAMsvizSk0spMzzNocK6Y2akDEc5TppiI2NAoOoleWLSGMewoES3y79skFGHeVqvbJu/YbAQN",
+	"XGy/7dxLcgN1PykjfCKk2yxVbUU2NxJxPQcAV8Ls3XbBe9rRNBM3IZGjnyFQZjuP4/ZBYO6fXn94f/bJ",
+	"4k0MhEMLtVD9bS6iJIvZEBC6Q0Ix+xQei49hs7lekBDX1hzfiKaQhhPiLU/oPfFDTZOICujTFdhTXdm3",
+	"Iscity0p+p/b7fbDAy6okCS01LCeDuC2KeUK4VGg/BHuxDgjSEqFkcV8T6opnbPA73vR/zxwXQ0A7Fwv",
+	"5vgHePr9vhgPZrvlugyazUw5/iOoi7YcE2haATwFd9YzhQMj8CTR9Jv7F7jKef00fG+TqbwdZpduIML7",
+	"lprKLIlbgJTcJyCDbdsOZXeRX++NaIk2uj5lyXwgoOQZKAj9+GMJGx+et5f3JM2xbdBzTMJ/tL6FCbVc",
+	"smMIoQ61WkfnABVZfOzd9tGmfLXeWTGkLSJwPX6IEb6F7P0NOnDACmOPAb8TRnXjiw0NImxnCquDlFtf",
+	"7NIz49NK+wQ3FxsbKrEFaFPucwaryEJswfBkzFpaRX3w5R5YlFxkTmw4lQbwPOH2zdT5wZY2Yu4FtY1Z",
+	"yAVNufqv6/qCYCLuSl8PO3wQKfCqcSZQHTWrn07AJlKNfuPzoBFxvYA2BvC2QeOhiLBNmB7a4RgdF/Jk",
+	"QP52i4ri/MkPn8rL1n35//xfp+iuy4RYFLMwQ/NHOPSfW9mRxK2HWt6SIFsRkyBmiY1vJsmXpnh1lxRP",
+	"GTDEz7Rs5MNcInmFG8Jme7p3A/uPsFyzgvrleCpAS89ZqjmeV7ivIn7kx0Z/wquKyCQKU6Tt6lJun+iE",
+	"IuOrt2lBwYyUremxImJ2j9nvcjJP5SjPc7d74Cu0ewGFkSa1BxFCqBYcqNHvvjg66HYPe52OO0xTqqPZ",
+	"PGk9rjWMXUJ8jqcvPab3i9m6miZFF6OXj9kCngDaojFMrsfYHjA7kQM0DqRAfvOKzohqCdJ/UFqAykYy",
+	"dpfZpmawoQZmRw0aoImjEmQWGW7Ll9kqP7Cz4JdB4yEY5NtwYLfHau8Y8/XDJ6//zL8aLfxJ2845/13M",
+	"fLtJutZApYmibr5Tzx93vjJxs13Xn1IKw4ouWpOuVEJ3yM3/xq5lPXDwaxTZ9W9+ZnXcdSN4dIoE0vAR",
+	"meN446Pyx/HW3Vse4X2PBG/Gmx+LWORm+wTcInzEUkOdrf23ePfTe7PYTPD6Ji25UrCuTQuoc2C4GKsv",
+	"JwoZLZa6tBjtzGkBbo+WmofsKExh4peWKl+7IwskiRJLPADzz09h7uqxc0eK7AUD8XV6uGx5FosI0CM6",
+	"hSxvjaJlSLEn6pqG/PYL/Vu3DMFhtcyDqeajxLbcKGTq+p4hEEbl64oFtkQgAvgQLgqXFO5KANVC5ycC",
+	"l6KnXrXND8290LqZsFG0DTW0CTSixQdAxxBFF8qBFZFlrCJzMgCkCDILCpSiAuSIR1OwB3wMpDo0IhzH",
+	"F8IkMipENSKRb2S86PUOj4yR8ZVginK7w7E/eSdYPBwBQinI/SosoU/ejQlHCbzLSfnSCD9/FI3gd5Sp",
+	"j2O5T+MmiIo3Ltw2FlYSVm/vcZzk+Wf4b30+/huPUaRMp5zdsoJZ+GHJY4uXXoIbsyFAjs12alM/cItu",
+	"Sn4/sQ9byg62p60i0d2dsvpE9y9e+PovyF4ewUzWMZJ/PT7yVDUIm9EJqYdjQEpcVodQfE7munUgC72Q",
+	"3XOlj/3TbLRls7aBy0y1SZsW/c1qUPni2r2bv/dr6VHvJZ67KUT7zcGG2pP/DjmwRxfDAI0ig2vbRD63",
+	"AxOGgRjtt67KZyX5UpULQPM69ucQ2Cg/4C2UUdpEghm2Kk2x2/2M3jCSZiLcK1XC958/h9rLqVS6/7LT",
+	"6YDaYSezCh434UojH4ctCgWgXoGRoefqqCDLBUI9pQ6MfkbHhGp2Rz1fPpJr5VHYAtfp6w7JyyEhIA7b",
+	"yk1FAXFxrf28erHzylgAFe8OLCuoILpL0LeQVTYNqbixiNGVb/yoAKkFG29BuHepPZJ9QN4dqWK0S3k7",
+	"gBew1KcD+8XZilYM/ULMJX8+AJ6uPnv1HJiXNMPnt91wLw8p1yYokVJ+UsNrhAAHZPV9J/GMi2J/Nb2m",
+	"HXukRaigyULzSAUOhlyVsccTOfG2IuDIr75kbf2inUD5tNkHQubjw6eH/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -62,6 +62,8 @@ func TestAdminRoutesAreForAdminsOnly(t *testing.T) {
 		{http.MethodPatch, "/api/v1/admin/users/" + a.adaID, map[string]any{"daily_quota": 5}},
 		{http.MethodGet, "/api/v1/admin/requests", nil},
 		{http.MethodGet, "/api/v1/admin/requests?outcome=success&limit=5", nil},
+		{http.MethodGet, "/api/v1/admin/audit", nil},
+		{http.MethodGet, "/api/v1/admin/audit?limit=5", nil},
 	}
 	for _, r := range routes {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
@@ -167,10 +169,17 @@ func TestAdminManagesUsers(t *testing.T) {
 		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token)).status, "enabled again, the old token works")
 	})
 
-	t.Run("promotion gives admin access at once, demotion takes it away", func(t *testing.T) {
+	t.Run("promotion gives admin access at once, demotion takes a second admin", func(t *testing.T) {
 		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"is_admin": true}).status)
 		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status)
-		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"is_admin": false}).status)
+		res := patch(a.adaID, map[string]any{"is_admin": false})
+		require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
+		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "not yet")
+		// Ada herself is a different admin from the one who asked: she may
+		// agree to step down.
+		changeID := res.json(t)["id"].(string)
+		res = a.do(http.MethodPost, "/api/v1/admin/changes/"+changeID+"/confirm", nil, bearer(a.token))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		assert.Equal(t, http.StatusForbidden, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status)
 	})
 
