@@ -70,9 +70,9 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg       Config
-	deps      Deps
-	log       *slog.Logger
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
 	// protected maps each bearerAuth route to the scope an API key needs
 	// there ("": access tokens only).
 	protected map[string]domain.Scope

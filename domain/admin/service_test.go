@@ -143,8 +143,8 @@ func TestEveryMethodRefusesNonAdmins(t *testing.T) {
 			_, err := svc.UpdateUser(ctx, plainUser, "", plainUser.ID, domain.UserPatch{IsAdmin: &yes})
 			return err
 		},
-		"confirm": func() error { _, err := svc.ConfirmChange(ctx, plainUser, "", "c"); return err },
-		"audit":   func() error { _, err := svc.Audit(ctx, plainUser, nil, ""); return err },
+		"confirm":  func() error { _, err := svc.ConfirmChange(ctx, plainUser, "", "c"); return err },
+		"audit":    func() error { _, err := svc.Audit(ctx, plainUser, nil, ""); return err },
 		"requests": func() error { _, err := svc.ListRequests(ctx, plainUser, admin.RequestQuery{}); return err },
 	}
 	for name, call := range calls {
