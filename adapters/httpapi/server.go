@@ -70,12 +70,10 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	// protected maps each bearerAuth route to the scope an API key needs
-	// there ("": access tokens only).
-	protected map[string]domain.Scope
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	protected map[string]domain.Scope // bearerAuth routes: the scope a key needs ("": tokens only)
 	docs      *docs
 	echo      *echo.Echo
 	// routes are the registered route templates (metric and span labels).
