@@ -137,10 +137,18 @@ func TestServeAdminCLI(t *testing.T) {
 	assert.Equal(t, ids[1], *log.Requests[0].RequestId)
 	assert.NotNil(t, log.NextCursor)
 
-	// Promotion works on the user's existing token, and can be taken back.
+	// Promotion works on the user's existing token, and can be taken back
+	// with a second admin's confirmation (ada agrees to step down).
 	assert.Equal(t, "ada@example.com is now an admin\n", ok(rootToken, "admin", "users", "promote", "ada@example.com"))
 	ok(adaToken, "admin", "users", "list")
-	assert.Equal(t, "ada@example.com is no longer an admin\n", ok(rootToken, "admin", "users", "demote", "ada@example.com"))
+	out = ok(rootToken, "admin", "users", "demote", "ada@example.com")
+	m := regexp.MustCompile(`genzai admin confirm ([0-9a-f-]{36})\n$`).FindStringSubmatch(out)
+	require.NotNil(t, m, "the pending change and how to confirm it: %s", out)
+	ok(adaToken, "admin", "users", "list")
+	_, errOut, code = cli(rootToken, "admin", "confirm", m[1])
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "a different admin must confirm it")
+	assert.Equal(t, "confirmed root@example.com's change to ada@example.com: admin false, disabled false\n", ok(adaToken, "admin", "confirm", m[1]))
 	_, _, code = cli(adaToken, "admin", "users", "list")
 	assert.Equal(t, 1, code)
 	_, errOut, code = cli(rootToken, "admin", "users", "demote", "root@example.com")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"io"
 	"strconv"
 	"strings"
@@ -58,6 +59,7 @@ exactly (case-insensitively).`,
 		c.userFlagCmd("enable", "Enable a disabled account again", "is enabled", func(p *api.AdminUserPatch) { p.Disabled = ptr(false) }),
 	)
 	cmd.AddCommand(c.analyticsCmd(), users, c.requestsCmd())
+	cmd.AddCommand(c.operatorCmds()...)
 	return cmd
 }
 
@@ -348,6 +350,15 @@ func (c *cli) updateUser(cmd *cobra.Command, f clientFlags, who string, patch ap
 	}
 	if cn.json {
 		return printJSON(c.stdout, res.Body)
+	}
+	if res.StatusCode() == http.StatusAccepted {
+		pc, err := parsed(res.JSON202, res.Body)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.stdout, "%s is an admin: the change waits for a second admin, until %s (pending change %s)\nanother admin confirms it with: genzai admin confirm %s\n",
+			pc.TargetEmail, pc.ExpiresAt.UTC().Format(timeFormat), pc.Id, pc.Id)
+		return err
 	}
 	u, err := parsed(res.JSON200, res.Body)
 	if err != nil {
