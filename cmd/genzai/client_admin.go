@@ -32,7 +32,9 @@ func (c *cli) adminCmd() *cobra.Command {
 
 Every admin command needs the token of an admin account (an email listed in
 the server's ADMIN_EMAILS, or an account promoted by another admin); other
-accounts get the server's "Admin access required" and exit code 1.`,
+accounts get the server's "Admin access required" and exit code 1. grant,
+revoke and audit are the operator's instead: they need the database's URL
+(DATABASE_URL), not a token.`,
 		Example: `  genzai admin analytics --days 30
   genzai admin users list --query example.com
   genzai admin users set-quota ada@example.com 200
