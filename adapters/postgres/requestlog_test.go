@@ -478,7 +478,7 @@ func TestRequestLogMigration(t *testing.T) {
 	assert.Contains(t, applied, int64(3))
 	require.True(t, exists())
 
-	for _, want := range []int64{7, 6, 5, 4, 3} {
+	for _, want := range []int64{10, 7, 6, 5, 4, 3} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -492,7 +492,7 @@ func TestRequestLogMigration(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{3, 4, 5, 6, 7}, applied)
+	assert.Equal(t, []int64{3, 4, 5, 6, 7, 10}, applied)
 	assert.True(t, exists())
 }
 
@@ -522,7 +522,10 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
 	require.True(t, hasColumn())
-	v, err := m.Down(ctx)
+	v, err := m.Down(ctx) // the later migration first
+	require.NoError(t, err)
+	require.Equal(t, int64(10), v)
+	v, err = m.Down(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(7), v)
 	require.False(t, hasColumn())
@@ -535,7 +538,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7}, applied)
+	assert.Equal(t, []int64{7, 10}, applied)
 	w := db.NewRequestLogWriter(nil, postgres.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u.ID, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -548,6 +551,9 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.Exec(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
+	v, err = m.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(10), v)
 	v, err = m.Down(ctx) // with rows in the table
 	require.NoError(t, err)
 	require.Equal(t, int64(7), v)

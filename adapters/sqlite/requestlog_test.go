@@ -328,7 +328,10 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
 	require.True(t, hasColumn())
-	v, err := m.Down(ctx)
+	v, err := m.Down(ctx) // the later migration first
+	require.NoError(t, err)
+	require.Equal(t, int64(10), v)
+	v, err = m.Down(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(7), v)
 	require.False(t, hasColumn())
@@ -340,7 +343,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7}, applied)
+	assert.Equal(t, []int64{7, 10}, applied)
 	w := db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -353,6 +356,9 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.ExecContext(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
+	v, err = m.Down(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(10), v)
 	v, err = m.Down(ctx) // with rows in the table
 	require.NoError(t, err)
 	require.Equal(t, int64(7), v)
