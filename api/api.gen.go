@@ -2884,7 +2884,7 @@ type ClientInterface interface {
 	// ConfirmChange Confirm another admin's pending change
 	//
 	// Applies a pending change (the 202 answer of disabling or demoting an
-	// admin) as a second admin. The admin who asked for it cannot confirm
+	// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
 	// it (403); a change can be confirmed once, before it expires (409
 	// otherwise). The confirmation is recorded in the audit log. Admins only.
 	//
@@ -2918,11 +2918,13 @@ type ClientInterface interface {
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
 	// cannot disable or demote themselves. Disabling or demoting ANOTHER
-	// admin does not take effect: the answer is 202 with a pending change
-	// that a different admin confirms within 24 hours
-	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-	// (`genzai admin revoke`) needs no confirmation. Every change is
-	// recorded in the audit log. Admins only.
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2936,11 +2938,13 @@ type ClientInterface interface {
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
 	// cannot disable or demote themselves. Disabling or demoting ANOTHER
-	// admin does not take effect: the answer is 202 with a pending change
-	// that a different admin confirms within 24 hours
-	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-	// (`genzai admin revoke`) needs no confirmation. Every change is
-	// recorded in the audit log. Admins only.
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3472,7 +3476,7 @@ func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEdit
 // ConfirmChange Confirm another admin's pending change
 //
 // Applies a pending change (the 202 answer of disabling or demoting an
-// admin) as a second admin. The admin who asked for it cannot confirm
+// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
 // it (403); a change can be confirmed once, before it expires (409
 // otherwise). The confirmation is recorded in the audit log. Admins only.
 //
@@ -3536,11 +3540,13 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
 // cannot disable or demote themselves. Disabling or demoting ANOTHER
-// admin does not take effect: the answer is 202 with a pending change
-// that a different admin confirms within 24 hours
-// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-// (`genzai admin revoke`) needs no confirmation. Every change is
-// recorded in the audit log. Admins only.
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3564,11 +3570,13 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id openapi_types.UUID, 
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
 // cannot disable or demote themselves. Disabling or demoting ANOTHER
-// admin does not take effect: the answer is 202 with a pending change
-// that a different admin confirms within 24 hours
-// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-// (`genzai admin revoke`) needs no confirmation. Every change is
-// recorded in the audit log. Admins only.
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5504,7 +5512,7 @@ type ClientWithResponsesInterface interface {
 	// ConfirmChangeWithResponse Confirm another admin's pending change
 	//
 	// Applies a pending change (the 202 answer of disabling or demoting an
-	// admin) as a second admin. The admin who asked for it cannot confirm
+	// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
 	// it (403); a change can be confirmed once, before it expires (409
 	// otherwise). The confirmation is recorded in the audit log. Admins only.
 	//
@@ -5544,11 +5552,13 @@ type ClientWithResponsesInterface interface {
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
 	// cannot disable or demote themselves. Disabling or demoting ANOTHER
-	// admin does not take effect: the answer is 202 with a pending change
-	// that a different admin confirms within 24 hours
-	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-	// (`genzai admin revoke`) needs no confirmation. Every change is
-	// recorded in the audit log. Admins only.
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5562,11 +5572,13 @@ type ClientWithResponsesInterface interface {
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
 	// cannot disable or demote themselves. Disabling or demoting ANOTHER
-	// admin does not take effect: the answer is 202 with a pending change
-	// that a different admin confirms within 24 hours
-	// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-	// (`genzai admin revoke`) needs no confirmation. Every change is
-	// recorded in the audit log. Admins only.
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8779,7 +8791,7 @@ func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params 
 // ConfirmChangeWithResponse Confirm another admin's pending change
 //
 // Applies a pending change (the 202 answer of disabling or demoting an
-// admin) as a second admin. The admin who asked for it cannot confirm
+// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
 // it (403); a change can be confirmed once, before it expires (409
 // otherwise). The confirmation is recorded in the audit log. Admins only.
 //
@@ -8837,11 +8849,13 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
 // cannot disable or demote themselves. Disabling or demoting ANOTHER
-// admin does not take effect: the answer is 202 with a pending change
-// that a different admin confirms within 24 hours
-// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-// (`genzai admin revoke`) needs no confirmation. Every change is
-// recorded in the audit log. Admins only.
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8861,11 +8875,13 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
 // cannot disable or demote themselves. Disabling or demoting ANOTHER
-// admin does not take effect: the answer is 202 with a pending change
-// that a different admin confirms within 24 hours
-// (`POST /api/v1/admin/changes/{id}/confirm`); the operator's CLI
-// (`genzai admin revoke`) needs no confirmation. Every change is
-// recorded in the audit log. Admins only.
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17414,368 +17430,370 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bciM51i72KgjuHVHUdpJFUoeqomJiW61SdaunDhpJNT09zTITzARJtJIAO4GUxK5QhN/Ad774b+x9",
-	"Y9/60td+lP8F7EdwYC0gE0lm8iBVdff8uydiqkUyD8ACsM7rW58bkZzNpWBCq0b/cyNlai6FYvDhGxpf",
-	"sl8yprT5FEmhmYA/6Xye8IhqLsXzn5UU5jt2T2fzhOGVMWv0G1zc0oTHw9Q+I2iwNJVpo9+YU6XuZBr3",
-	"ySxTmowYeUm0JN3eSxJNaUojzVLVCBr2ziGPG/3G0bgb9eJ91joYHdLWQXQUt16yF+PWK9oZ4S8H48ZD",
-	"0FDRlM2oGcd/Ttm40W/8p+fFHJ/jr+r5GQzl4eEhaMRMRSmfm9k0+o3rKSP2vYQrMqPJWKYzFgeEkjFn",
-	"SWy+tVMLiEyJnjLynVSaTBmNWWp+FlITxdJbFpNmeI7XkmlxTbjXNiN9I9MRj2MmticvrAuNZxy+VNls",
-	"RtOFG7XMNDOvH8uUwDWGhrc0yfxVGecvLdbjxFxMaBQxpWDyPGXx4+hv6MkVHSUsXh0hjSKZCaBrftGW",
-	"I6y88zHj+zI7pGIm+WaoWAdCRQy/RTRJij0iBYONcC40SwVN8JWPO2v4BI9k7iuCX/w+p+lEkEyw+zmL",
-	"NItxJMckZpryRBGaMsIF0AVOS0oSOSGZMKdI+8cwBiq9l/qNzET8KAIJqYdjuLug0HtJqFB3LGVx/q47",
-	"rqdET80Zj39HDqSnXEwIVTcshm0US4Zbht1zpWGr2T1U7KpnCsj0Yc7EyfljeTcrtmANE58xpejE/DaT",
-	"MUsKHj6mZmQjmlARsdgMUc1oam6Z05TO3A2NoKEX84pnD5mlyLYUxJkCHS+t3NqFo5sRUjJjsxGeSDsc",
-	"0gxhvCERdMYU4Xog7qZMkBsh78TeZp7fHohiHR7B46uWweeJxQJUc0VLbZElSU7qOUtnXCkuxdek8g1b",
-	"PFNE3gkkiRuTty2fwOlWd2bO8gqKrDC9KmIgs/lahHgSy/tHy57a1vlrj2wXdJFIGl9L+ZamE/Y0ws3x",
-	"YUMt5TCBx/kUtO8nIxkviJaSwCWkmfAZ16TbOXh5+OKIjBaaqb0a+v4O5xpGyxUO1pCSlohsVJu59vmj",
-	"neY1nzGZPZFHunlq+7BachoekbKIcaMZmm3AZ+wPRsOYxzBMmqb8loE45IJcnv3t49nV9fD6/N3Zh4/X",
-	"w6uz0w/vX18do/SRQrDIPNCsQJRIVTry11K+o2JhCaF21HXnqbzlsTEHStrk2S1LF8T9aBiPeXdKNSOw",
-	"UcuK5coJsPcNzQ3D4gaPs54XD196atVqFc/JF+ohaPySSU3L435NebIg8APJFItJNl830NhcPoTLh+w+",
-	"YixeGqf/PHcBaR52iByTw45bWoXv0jKmi/pDq7LxmEecCY1vNJP4Gvst9sbMlSMDaYZmJH2yOpAwGIjQ",
-	"UKRPqggSBqi1hfctNZVZErdSptNFn4xpoljYJ1yTSM6YGogRjW4I1WTGY8EnU00+Xp/uBYRt3E0D0Qwr",
-	"d03oFALY+mbMRJl/DOecUbHIl8A8oXwjnp6EKk30nTS3xSS8NENvnYw1S0OjSAQNVDFg/3s/mo9l0l6x",
-	"SIpYGUP6jnKjkY1lyuCxRpf0FWo6oVyQZjFBRaRIFnvthr/c+cbQbMKQ95QpvDqGEElOQF+qf3NEBahL",
-	"WWRWkDR1eVcsjYOJbNbo/9SAZzc+FWJcp1xM7C7F/fdR0ExPZcp/ZfGX0XvpnA9v2KJ06JxFf3JxTvC3",
-	"qgNlRsKEtu/8mgzcjoM0zUaUN0zsgZ5r9D0xCUgmQHMNSMpu5Q3qvex+bmz8dnl//fDDD62TYthsdYHB",
-	"9i1NjMCAmdl2mWLmgTlVG98wmrK0alNVr90t5YnRGJ+o3ziRMcy8R5a4e5IQj8OjWla++LfXG9/LggNF",
-	"5pBZ45QUnKc0I8t5KInZnImYiWjhTpKmI6oY7IJY3gnSDEv3ecL5o1DZfC5TzeJ3LOb0Gmb6FOpnxROH",
-	"M/PIIVCvVidy1uPKa/5wuqVhWd9ffXgP5HuSRr5GEXe+iWo1/A/gE91B076kmr21etNj6LOkneWkycUW",
-	"8XSi3eli7tHpYkhRnnZ7WxPKm1g9zZYVADJO5aykKDTnLCXnF8fAUdFtqMiU3jJCB8JwyEizlIyyeML0",
-	"XpugzmuI0rJEsa5GmihUH5RZiYHIh9f6L9ZBYeQ7ilulVrWK/HL4t5rp4yiMWmkW+46LWN5tVBeKJ1+y",
-	"GeXCsPyVpzvDgCRsrJ1x/IgXKKbrlaJMaJ7gk6cyyafDFTEq4eb3bKN44Tto4UoEJm5YWzzjWqO0XfMa",
-	"fNHjzdJaa7SSp9TYon8I9rKTEUqadCDsiTJn5iYxSqfRac2z9tbYqOine5zOqPBv0KJWAx2ghZEpVU7R",
-	"qghzwDXD4ne3StcV9z4uEGNlZd3wrEjDa1bHl/l0KYbnlN8lLRAe+buGZEagbBZzy/VfL4R3l0oxSRZE",
-	"8Yn4AyrCj1aBiyXzVFi3YlcsveURI5rN5jKlqbGzylf+LpGh9XorHH83xGMCkpokVLO0jYf2qXrrJnW1",
-	"kmmuUVb/KHqZp6XmL4A9fXJx/le2sD61OUs1RyYWpYya2VNdolCj1+kdtrq9Vu/wutvp73f6nc4/G0HD",
-	"HCVzaSM2ioiVGkubObCcUdmHlkf9w5ShkDc2q9JyrsidTG8M124edLpOT2KCSLF3TEKj/1uXgmC3ZgPU",
-	"jMJciGdHpxmrGBXywmKK++NXtBt1WevFqBe3DthLs0JHo5ZbokN6NPJflmXAKVeem1Clh5nKibhmvuDu",
-	"8RgHiwuNITC8w1w448Lodc271OgNAjxWUmkiRcQIdT/P0VVVR6KKlTy67rzsd3v9g/qV3EhDQWesTMWE",
-	"zrWcV9FlnrIxv69mnhgrGvNUadLtenkfQIWURXIiuGKE6/JkJr+2/jHav7l49cvbqleqSM6dcLa3/NSI",
-	"plQ3PgUNrtlMbTptf2WLK/MQ8zTnyklTuoDzlCdH9H9qwF4AcuQzDfzTtLQv8rGVTkfhzpKjn1mkzVvx",
-	"pJ7ik36XA/vHOl43bFG7h4yix5JxQNRU3glwY6INwRVxyUxtcsVETLgmVJHwxGo1KLRRMpNB1unsRzds",
-	"AX+wsHbPzXp/1y8ufz3pRq8P2JujyXcv+fedm7e92fsDeXH0y+VLdd34Yqfmj77rrfOzcu/vttnfckxU",
-	"KO/0G7aA/241AyvfNo0fnlk/EC9pojyWrSWavfDYmbLjTGcpgwwgx8f3jw47JKYLRegdXbTJe2kTT0L3",
-	"Fi6G5vdwhZEftTpHrf3Odccc70edcPvo+hNlL8QzBC4MGGpTjknvgExllqo9FNJC3lUNnuryuF91gsaM",
-	"3vNZNmv0zdyDxowL/NgNVgzh4rQsa4zme5CRLElyetM5TTVp6pTPZiw+Jl1IJex0SiJFSGMC6lQm3td7",
-	"ZermJ3JG798yMdHTRr/bwcHmn9cevuVdQXU+yhldGMURgl1jzAgY0yzRJPxpACd10PgUtkkI+WLhUvYY",
-	"cLXmQWefSD1l6R1XrDz2Jxz2Gb0/x3u6OFX3acM5gjWqPEdmzB8Vekp2k1yd7nXn1a772gsJVu/pTLEU",
-	"01JskAm8Z2WtCewPuyKg3DPVrhd53lb1kx3zCUGkKr96JGXCKPga2HjMIs1v2brxeoMk2uwhb0D5K8wh",
-	"Wh0Nm1GelGlLY/o/2k/tSM58suLVyyQNGvetiWxtlO6d0dH4kHZYqzc+Yq2D6GDUekUPX7QOo+64N3oV",
-	"v2Td7jbSnathntC6mYKgUiVywsU6/cequQePV3NBa4OA+RqPJWRfucA6aX68Pi0fy24vqPImrohTtxA5",
-	"Kbx9Vd7gq1uoNNQq/TMn1trDekExiFE+sILd62GUpUpW+D0vqFKgUeEFIXAsc5DMXWROJyw/Y1Lkse4y",
-	"z/3xh8vp3779+8GPP3TvRt9+zH7svdJbLk+6g2qQs6RN2gE+NyhNfAPddDStPseQLQ7x+GhKhaEG1SRh",
-	"VGHiL/lgeLnNP7SZYRMhrTNqxsWFtxTdYGllnsr1UqazVEDAYObMTssASyvU6/jCu9uB/3nyu7ORSZb5",
-	"ibu4/d7+8RMX+pN/UYvP5jJFDYwamduYcD3NRoZ7PZd0zluRjNmEief5ix/829UNn7ckkIImrbmElEAc",
-	"Wx2/Lo3bYza7sKaHql0iaLLQPFKrJ2u0GELwpuJYsZRozlLSLCfUBphOu4eaJISGuZgUMePmaAEKUuCW",
-	"2Jw24EdbnZFLM5oTw1m4rtCiLRva+shBYtL6x1XpoN/JO1Q5P16fotoJKjSfZEYjjeSyb+NFlRQcMxaP",
-	"aHSzaYxv7HVX1jlubk3lrO40p0qbIbkY2JylXMYVXD8XRN1Xy+Kn2nmkmYgWw800fYtXXrA0YkLzhCkg",
-	"rKweMHiaasYboMiqcRMdbjNsLefDnAuvvh3sHAqCCliRCvCrIhpq6Ln17jSsdt1u0lLTZLMccOfxGi83",
-	"N+qx3oL0b8xoITJTov6S9IA9bTcRLIw7NfkAfboFBRMo7YJiUN5W/rSOvVznsy8zGaR/3TK95kpzEWlc",
-	"H2LOlrdRyorMYaW2mabSZsMd3JcdFp12Z7+3728jmWGsIZcDRuwtPeVw9Smdl93tn6LcOGr0tZSNnQHm",
-	"V+M0QYwGeQGA3aObdbn8tYdrX2teNaGa3ZnDmEJoskg9GlMOxUOjFAJXSqeMzhThIkqymJWXYb9qCKmX",
-	"WFtc+aK7UfXMbwzKG6VEzNIUV5Z8ZfUqt6nWbDavcKk4Imw6fBfuOpgAtbGcMrH9XJHAWNzDlP0MKfjG",
-	"+B9mIPWHN2wRkIinUcb1UM6ZCAYiT+vEVCmzWFNGEz0lMym4lilJmVFIFOEa0qn2AuJnggUDAXUtw0TS",
-	"GAKONvIeeFFneymJMj2U47GR6vEw909CRkbBiEt5ZqvpjuVVzImY06ZyDbKY6zNhkzZXuYQNj9lMS8yv",
-	"Ra3VWCCgBA0nKRXa+2zTCdECSYeexQKfmXAf8UEuZcv/KpJizNOZ91CzctaGMRPx7djyO1cEEo10lZWC",
-	"1XoayqnMI54pAuYWsc4Zs1iQSBcamlDtGzLum2eKnL49L0vLVbu6ekRDtJvrB4U1PLlivvzu8ltf0KPR",
-	"YXQQt/ZZb9w6oN1R61X0Mm69YMYYPxjtR724wujeaE99lZiCLXrBktWYo0buWzU4mAqvmd16ARktCG5P",
-	"0hxDtB4GRkIjYkPQhEMtQ6PiUGK5eHhHrdoeBiS0G43HYUCoDTqF6LELywz+cyO/MbcWVs7RkhPkoOfR",
-	"ggt9dNBYw6Jrt4KL4YJMggGTiM4w8aXYGDYsuroVt8x227gJNE0nTNftViw1o1DVJAUsjZFkK4eJNAeN",
-	"QcMGI6VY8lQ2RnK06dzgOIZfyOG0YdpV/hhkJd4BDhyTzInkj7LY6aWlLp2qWqZc7XhhQqf2z+08HAV/",
-	"r9COv7ob5/3r850p7aa42dlyCkfiDbhT1rtaivOjmFaBmRYXpOysOSZ0BCUa9ial6cJcqKdsQWgKmTs7",
-	"+FouUgZPy93I3gDgM9yXk5Crkq8ZNJZVh8ufLpU6l8rplOqzWyb0FSjKVdmYRnlqXZk1gQsVac6YEQyQ",
-	"GaYCEkvBIPXL6Fd7x0Qx5hZOW7HLpdETvAe3q/iUGcs7l9W+EusoMpE2xI9SaTPprfZltCfDcZTiSlMB",
-	"wdSF0mxWVfuypNJLsI7cu2sOk75k82SxdsgrgxxzwdV0WKjfnrpaE8feJO14XElVLBLfwO+uOUrWx5gQ",
-	"SmZpxGo4yR0bEXsBmfBbc6ZtTo4ZlrERScQ15g7IFPxuP3U/oTdje2fbFbyhilVnc7QAhzkZvABlQme0",
-	"td/utl6OWly4zVHhHLc7cr1HxVz0EDTu2GioGE3Rjb3ulh/Y6Aou/JDpSM5YtfB0Rf6eYbI0qWKDLu8r",
-	"N/b6jVsTnZ/R+yGeb/sJvdMvu696m4LNti6lYj+c0TThLCXoKbdutEiKW5Yq2AEBkUlstvJuziyfb5Qi",
-	"sF5QL98Qux4Ha2nXBgTsdI/zZIR3J/8YXlx+eHdxPTz97uTyyguQk+Z+r9PpGFXPCqwlZe7sfp5QLsjV",
-	"1Zk5GYaxGmHIRARi1Aukw4M2h9I9pg7vq7YRkPfDctgaKapIFeN3oyZgxZt1NEY8lAB4vMcTT5bRVuQe",
-	"4C/EHLs0Q5NkntCIxa7QcnlzVDI3zWYgYLKUlfOsnGMr37q9cpBlxeFVPrY5uawoXZaJ5josf2CjXMHD",
-	"3WI928aWMgyvYHao0cv5QKRMZYkGLREHwOKcSWppGCJrE7PH3Jc0ZSThxtYnXAyEeVBohHBImFkZeJmr",
-	"9IB6DFzGY1c4CsPlaiC8POVCRivNk8TeorD4V2bavTwwTx+IsCBQSBRdKKIkOloq1Iwlh4o5Q3UsaKmc",
-	"PQeyqEhIl/ECLVMY9UHvVQAnxDISqPmd0jkG9qVgH8aN/k/rz/nfjC55ZouebFpwsGut0iczE+d4Qd26",
-	"QhfIv18rVrHE1z7ExmV3iMYukd6+1D6magXKYaWnObwhackuTmGBUwialPOXqsQGvZ3YOvRMsQpN5x2j",
-	"wha5o+Vsl92+eyoxF4gKVwpf+eruQftoK/93bKsUHhvO8b3I5YmcevRRNaPc3+xtti9e8jT7PugyQatW",
-	"Pz9s27uT/IOIZf5Cilbv/t7yjza5kjOGtoAiNI6tWbhqBWLBwIq5oYE3zWg05YK1UkZj+ALhCpaqVQPi",
-	"F9UEA1GqAQpIjvITkByvKiAzpqcyHppvaJLIO3NlJMU44ZEODHMu1XsFZKWs1Ly2qsohGIgykkJAym70",
-	"SsQDz2VeqkcOSK7mWWe3/QTWYprN8V41zbTmYuK52yFSiYIB2KUqxLutKmUiZjG5m/KEFU9wzvh84qXB",
-	"OCSgZef6CpjGaqJkNUsHx+QdmPqpFBNYLTLNZlSUM7MqMTnWHLnhZjspwBJPKzF9jKA8x9kWej7KMbjB",
-	"T2PDELD/S6OuOqJvvNj78vmZzax1uTpX+2NQLmUw0vKOWkOsPLXThNEU9IhIpimLdAClyDfr0vbq3N01",
-	"ybx5HSd1dQrmGMR1QXNwkHf7nd72DvKUalsSu0GCV+6Yp66zscviLcgArwcqwEFVTH8xElRHJNF5aokT",
-	"5BtnKbnNG/y6jVhrMtbuxw/W0UXGKWNEs3sd5MYSmEOFgbTDnvRsITSFvvBuWMc/nO5hjaURMwtasZm3",
-	"3Ed+fnTv5QajboslXrd8LjdnZfkM8y/HYqq0tGxeDotXegCMIjj0tkN++dFGrQbgm2AoS4+pnBNPKtPa",
-	"x9wILAsYSxXhqlTiNuLCUKBix1RnpayqojxJuMIq9SLt2VlNWM68qu/MDzslYvQ6h1WaaA2vLTTT+avD",
-	"MlEPOo94zrKRdthp4KOrCP0dxO9X94zCStgy8/yWiX+Sk3PyDY1umKiU1EpTnSnfR4sZAosKj2zQuGWp",
-	"4lU5CoijwJOY2EvcuUQtp3wWbzvtbruzkWXaoRVvDfJZVlEmz/xfhW4ydlDYR3OoOZJ6Sk4uztVegM4A",
-	"Fbj4qktJCtBXChZ2XrjQJ+FzOufPb7vP4Yvn/yUMUG/DoLaDhqQCo/EwZ0tTKGGweQDl2L/9ZYXSFQlx",
-	"X2nzv+z2vsjm7+13O4980Ksyt+v0el/yGOEbqrbMWznhor4s6lEVB74wPDzYtgLBwYZXp1qZOZFMJEzZ",
-	"oHQLymYg/d1sOZuP4oKYVWfOim0ylaliZES1Ngaj0nQOtM2nkQ9kVRZu0KVh/lVUfsd0yiN1ze51VYxR",
-	"GiOQZQrUEcLu51KBAUxwTEHOUTrtTvug0vX4zhzjczGWFW4TH3Vg1SlaGsznukDPNv7p1TLIN0al/Pd/",
-	"+2/VhZC7BnfWVujm4Qh/PoE3+cp1MVSrrk5Evrh1iL6g/6YiBPvgquEgfNUJ6HFrA3gVkNLsvqLoyaqE",
-	"3BaZaSkTSIvczo6ChEqaVCg1yR1dKPu27R61FAUtwp+fKrOPZTKEcW5N/xyNNDmlSbJxEZZCqcVc65fl",
-	"dEr1qTQb2x2VZZ+q5BHbdcSncFdVrDAqKsTL1P8o+D3m4pQU/5JWWZ+tVGVPgHYQzeZJK8yx7D37oun7",
-	"JPaeHta1lPW2g3m/kSaOuJ8eG/e0uHcYfKviF/bdBXmLkKZbwHVhyqqtcDrNxE2FoSnYqtuLxd5q1e6f",
-	"1Qfhj8eEzeZ64VxFMEwSmdeXopNLphRLMLNl+3SAL3Jay68bZyKqPjc0nWQz16GktrR+VfLWZO+tyi8R",
-	"s/sqSC73CA+D1A1yYyoGPrRqh6ywnZUrVpItNkMv1E2hclSBXfLlN20ebYnpbM1LvjIzaMMG/31ZwnpW",
-	"4KnPy74mc8kzhWZXMaUCEoYqMqYQ4J4w8SvlhJtr4DhYbJSlYwR3imgxnDNBE4ySbRlnbvW2sERm9H5Y",
-	"DNTLulhVOQQzugVU7csxCYskjfAY4vBcKNREwNykiFasbfljnrKxuQi7nP2xJAvnc5aSkczEkhvsmbIZ",
-	"YaTpp0Jcf/jr2furvUcMojaP5Hpt2kj59e/Orq5Ovj27Iv8D6bpcDbV9YhHuJz+5pL6gf8djKNZU69lY",
-	"/LHboxN+yxS2t/GrR3cl6RxyKyP2tbayC54M3UO3Ia6DjX2D9zwEDcWqlLATdaNcmgVWaI6xloRRjBmC",
-	"8wEKRu6mLGXmRNgonTvZKwx2M8kgGW+reVyZK6tzbmqr721ED1NB1bbvMfd8sLc8JQdm43qinoH68vbW",
-	"QKFfS/koe2IJRsNzA3j1ifPhfMNsuzvO1uVaLG07AOAFLTJ2BeUYZi16TwEeeFFQcMMWVTp7lVXa8Pjc",
-	"OpHnlmBJNi3rNeWhm70bkATcKQEplEYiU2KV0eGYJ5qlgU3YLs6WonwpmFGbllqv7SVyMk/lSD3eni0o",
-	"MSsSgzfvImvQ12lr7lmr6ZL5iNctRiZuts+W7pMwppr2Q5JwwRRhNJqSqUwAyp8ORFipfIUEX0uaYa0B",
-	"FO4FAOs3EPgG8tPrD+/PPoVFBnZd8rWftlUspH0RbowLmla4aLR1p61aJIsqH/gHkSxIaG6CRP08Z6K8",
-	"seChm04L/Fq/KHkmyzY5JihUnynMUoHUEtIMK1th5Ll9tuogxwuy6Ylx7hIQFGqzTy7O97byz3j7eae8",
-	"iAovbkpn6yOWticX1QQEUkCK/ltbjXXZaqsGjQ+qWzQEq82ygqJ9XP5NRb+UYLUPTFAu5txoNRYn3cKQ",
-	"IrVs9sWG/ZQD2q9NR6zKgnKbAh/WMqebam6UFEQlXzUz8iSZLcH2a9JK6mf0ptYdsMkd7RwCc/Dfm+n/",
-	"Tz/R1q8nrX92Wq+GrU+fu8HRwcN/rt2bTNeiGnx/9eE9uYLZ5caEc04EZE6VwgADVbklU55eObTxs5Ki",
-	"fUnvPH0dYd/X2Px1aau1eFxlcoLvc72HpaL4z/1sJgY0sFkRyssWvkulBjYzK7PLz4NGxPVi0OgPGhc0",
-	"5WrQeNgOInHC9PCOUcPCNvJb6+UvJlJPim1Kdra2saz4WYNaV6GPVfJF51JbcrzG7JYlZpRYO0ZvGGyv",
-	"EPPRQz+AapPXg0Z+j0ulLVcTGc1qvZ+uNqfE/EgoCc2VobNPnflXnfFe8v1VhCXyiAN4Qc3k7Ejd43c0",
-	"fnfz8G/cJqe1MRU4AjKFMZsXgI8DlYc5NUZc82fJBYsLgF5zMdYeQrDFMIqK+doepAVdmtDmBb4oXSIk",
-	"tgnVkiiKKnyRRr5JSO4Wg/CUrBWyfipI5vwJO4UXd/Mo/l7ByFUvJBpEVedI3gkWD0eLZXZm1LivF+is",
-	"8FLmA8nDoOXYpxcUXR8G9da3OhhqNPodTWfcLRUu5lVSJ+adG5WnnAAwmPppvKczFnum/w6hiPpgw1ay",
-	"+PHhBKsOVtywPLsl/9QK3wL5PUMbwiggQ3xACEVSWNyUpUaNyfQ80+4iXDpjwlktx5ZFuh1UpZeXSec9",
-	"ZnVQb2RKSi/qk/DzAAg5aAQDi2OPf4KGNGg8hEYO4pxJzMZgrXL9ZdSw5YWyNp9HL/fJzujTEw3CK+u3",
-	"W3ZeGzofEIU+fWbrL5iNwBaBwoLvr+HzqzZd7rQ6qGfqZf9dhWJaXmYLXDTMqq1FQOKmmEkMngOLHQyX",
-	"Y2wZI5ihjayErr4utO6CdmO7SnHPP7f2gG9mVLkp8hud4FyD+ULjdtrQcto4aHrdxhYG9A5hz7iwXbed",
-	"as6Fl1RfIQULAxLSTEvzX/eeEPF6Pg/gqWBYuFcBhyg+9HMe0m+32w8PYfmsuOmZF6E7QDa86Xyq0po2",
-	"k31ZvHhn6WOd4VERTqsKh8jZXK+9BGDm1lxRWevorg8qBrL0yNqVvDh/LaPMZVBvX591Ioi9n+y3OyS2",
-	"DyFNQB938DEr7ywXHlbkVFsUDi1BxbbgNcA87yjXFl2bYF5oDgxl4ajy8t3HlESWwEoeIIEIKy2f1Fqh",
-	"eMqoHAX7XQGe1mHiQ7M0xJDnmkRUECFJIsUEChBIPqHaViW7D2eZvx3Gvag76tDWq/FL1jqIX0Stl6Mj",
-	"2jocH7B9+9s2CNU5cJklfoWDxGwgKOqk6sYHGITN8EUgvNaOarhVGm4d0FLFzb85StM2UsUDXCqNfGmF",
-	"KkkTFMXFpSoibwsvnbKlo1vF+S48u22FrblqyFxFPiYzGd0UCEDgowFmZ8z/uMUFlgTb2jdywxZYSQ/j",
-	"mGTWceSE1iSVvxhpNmcCnLTGiJtmkwkXkzGNILIoo+qsGDfuujqJAtSxQoGbmiE5TFn7oGeKUER5tBoq",
-	"oloSLkjKaILZLTql4zGPCqBRUAIPbTsjRZqddru7V+7uVFvvDNDm0ZRFN0ueg53Yahl7tzxRW1zgpgqD",
-	"nadyxLZrDPAoZJqVOhOsL2KTlGIRqS01ykSxJ+AjxEaqM6DmQIzVdcRuoOMswVl5ALDYfBOwbuZYWmFd",
-	"UneSxCziM5qoY2JI4GNfYDJLTqGiev5V++XjiidwHD45utNG0OgdmH9fmInvd+LNKqnn5MirZSxVlvbR",
-	"Egyvfb8PcrqWDeBxcv6RilxPodMFtO1yQwIaUzLm99CN0NrRW/lQls5whRvFXaG8toJFBX2SbIE3UUBM",
-	"LHn07GGvwMwpt9LXKWcxzBJmB9gc5G66ACxV1+Uzt2K3g7qzcLJbZFJ+qkIDwCAqRMMcp82Hi0NhMWke",
-	"dvaxT/bfHOxbmQJJdavcHPPXVurDai/DJRx2KrFdSoCRXrvconrxcPN9iiESwDDTkX9yoKkK+Xh9Wq6s",
-	"Kr6u1DAU09Xa3bXDB4RrAjLjseCTqTaPqm8+t3PPompoje37b2wg2GrzB+ABsLT+IvikWCFyFUeowGl5",
-	"8pnLd9yGHjCOZmsvWzfzT487RzpvXYPQB1yhOpPNSfOg92oZbNX231yBY3B9N2tQFCwVzJwe0/EbiXPY",
-	"eSi3J/9CS1TqJ765FTVKzBu2IJGcGQGcQSVAJGUS21SHXVrJ+G/fYg1PyEHvFWprAI+Eiyix1WofzRfo",
-	"qmy7iOSNRqF19kA0Qx8VBN3HrMz9zdQc2hFnqbmnElIk3LO9mC/zEvjl/ZbNRspsJZmSnDYlHcnqPwXj",
-	"ySqzvy4ZjblgSlWV57DoZg1a8ecqhON6GV+0tw3IoCFvBg1irULM3jIiENVkwM4aCNf/lkDrQlzXY3LJ",
-	"Yq5IE1bn8uz1+dXw4+VbyE5i2nXK7TtoFA4tzQFZxUI32E75ioypUddodGPWGJK6EEEwYq6gZyBs5TBA",
-	"opox0HixBJ+CgR4zSrO1bhpVjlcmbnkqRV5Nb5fJM3jQtRJnUW0pD7y7Kly4sufNdeV3VjHkSzbhSrP0",
-	"D1fH+kWLTz0ghi1LUb3BVJMNyPVWTuqw4+e8Wjk4uTgvFYkBnrWepjKbTEkzvPhwdU1cpThUnoNLF7+2",
-	"Xz0vvJEOq9v5ayF3zRq/lJfPff7jKh57rdaaq8qosPpmjU2Qatqza05slrK9QpOFs2QP8pN12KDaF1wY",
-	"U0dVIn9L5153N+ceGD3VGYmF/IeUwkJWkIksQHykIAqtzPYj2sduia1+wxbDPKV3OTORR9MKVwU6VnJV",
-	"nwoCDwiwd3IpJbpoRbKNzV92J5TBA1avlhZFdRPgC56gHHO1Ig6woUnJvNZNde2nUGOvQUuW41Ukpng5",
-	"w9p6oLaoEl4PVFMCtPL20h31likTj4W32ji+ogJiI3y1UWO2zS/xWgstzZnbNqa5DghLWUFywzWX0MEP",
-	"t9mIj0AR3qrl3m/o7S0BBRkxU4zALsN6iOGCLxQnrcTUPHmQb4HaPkzbBMo2oP0XsvQ37bW47encvvBl",
-	"WSnYmGdXYDxuQvpf4nWVBWdLiJ0ADdj32HloZU64Fzg3tBXnVCwGIk9rga1gaxIcx0nY2PwUGbU4SYxh",
-	"EuRNo6CXAOSRGzvG/olmD3hO0VRthksZ+XsQrIbuToTamBgbCO/cE/O0HCIRbSEvqRNnk1vGQSMfHWSh",
-	"wzAawaoh7T2zrCAVT1y1jkpNAKvjAmptpytqVwQdmwf392b2h/f3qC6UTdovLquwwM6OBRiou+RJgmup",
-	"tVan0u2yvWRYzgtZ4WXegbEUrzorCOp8CdDMFVBXgs/nrKb4heuEVf6SpUk5upzyzZUu8DS8N8jfWzli",
-	"RL1frdL5auOpGsU1rwzYQaUDZNNyq2e43BeqjHx0bTjNHGc0rQY6ACy2Klhic+BQUlQwtave4RH5/odr",
-	"SOSF/ChFwhOLEwvJCH3yDaMpS8kg63T2I3gQ/MnC9vpe79v4oZAL2XtKJ+Xl0UHNbgfg2uU0oREMcnNE",
-	"pkSP0sNKQ69ava+cQbNzfkz1GKvAeXIPw5P6b+/UTnuD86S693TdjNaIha/YdbySBb98WeP4/o0U1EIR",
-	"XUpAqN4PK30zqmvoRiyySAmU5BkMHshe3rioDI6bZ5yUfKLo0BdyaLH7IUpc5Hh7XXuq+Fg+4kt798qa",
-	"/5KxtCYZBn7C3FvzCCg/TvlsxmKAAtRMzWnESCSThM4Vi6vxgtLizdu1VPHFYYVfReXCZ6noOErpnCFN",
-	"X2fRjfn/t7KgbEAiGk3tBbmWmddOc9Gap9KwM7yuVI8DjwaNLZqySkKvRvyddvZpa+RHO7PArklButW9",
-	"CGAFUZZyvYAqNtuLGti2ETiViSzIra2UgIkjpl6TGqGF+i0lc5YqQM09uTgHx38znPzaarfbYTAQrsAX",
-	"PC95la/aa5MzDl3QaWRz8rhWiBKJDjaeN20dCCmiJRRJt4dJ86CzbzTxwOb1QZ9PuB494rZtJJHpQEyp",
-	"srIO7uvutckJRirmTDgYNL8YGdD6FRuI8L51wxYt6B4YmidPZRIrYy8U0Jnr4TINJfAo1+Nl7gWEJYqR",
-	"g84+EXQGKsmUEahIFZOBgNcfl4Zn0SzL42vOqKATc7uh+h4RDIrQBsJfT7Q14AyBpEABnu+bqdZzLP5F",
-	"dMJqBcYc+ndn15fnp1cIn1LGNbXlu1xjTzSLCrLhnQ9QqT+WddXQFkT05BytQdtet2/bKyRyQrgIyIRp",
-	"Qm1U0hmMaKdBjxBQtlDGW9vFb9WLpa9GKTs5Lxr2tgdiIM6qaminthxSGS4OVRYQHG2GZ2hp9gnFuui8",
-	"iouLgbB2aAAAYH4vAXStckFC80cBuxYWnpHQ2kGJkgNB53NGU+Wgv0LfqxYu48T7HVgsxn4iJ2Zy1e0Q",
-	"EEHCRmPB8UvjWJHQnEzbhxPiTGC9Xq+pJEY/Hgmf33ZD0tR0An1XBeXhnqOjfbkhTg6PBI1SIGLFaBxA",
-	"7jdchinelp6Q/I0p4cEAa3nhL0O/QePhIYS1OymKvlmcLzK9Yet1bl9ntaq37SBi2zggayxHNmimp8+B",
-	"W+K7z41Nbruiu1Rn20tsjLmyeQI0RPgQEVqT8HksIxUeo++guEYrlozxAqDinLcXdJbYFcm/+1lJGADE",
-	"zyNmS8Sxlqnx7vzaWkt49lT/OdyIYqUt08lze5N6bq4tDMgcOvlbe2JOLs49JOJ+AyGMH2ycZs4b/cZ+",
-	"u9Peh7CTnoLwKbM/6lqam58qm5G+gaw3lTvAIC8vjOlCheTj9Skxf9n29nkT7QCQtTJtBTc2JHL8IJGT",
-	"oIBMwJwSBQR0rLuNHSRRNsA6tgjCL4R96OjjBX2X++0vYz2Z4Q0EyXm2S4qc0ltGfmWpVHt9I9ewUU25",
-	"gb7v91KBeYrjCbOi2Qz4qkYLr9eMfUjeuQWGj/3ow37hLzHPite2hA+KSDFxp1TNE67N++6mVmmyoA19",
-	"EhZtxEPIY3WvMrfXtWJfdp8FpHC1BfkjD+/vQ/MUbQTzNv3Vc3+f7Q5FSMnn5tqu77XJqfOueZRJGREM",
-	"FJU2uaQaG1yZh4xT7AsLtcuOMauQNDt5TkzKiFEZbStcS/s5NsAJMc2i2/E7EmFFvSpWGm8aLYbAq5aX",
-	"zK5D8wAEUUwO7+/3YCtqbtm8XbBq3xlpVsV57EALZ3iIe0EVSaNuEMcktG5yw89tZAM2OyyQ4Yx7eHO5",
-	"hxAmAECdHmsTD8IbyI2D8g+Kg+qGgbmTaYgBKSOuWWOcpU5hwj2LXC9Xls5jYFv6JOczZdCHn2ohzup4",
-	"C2l2zYxfdcrxwhdGfYH8JtTJLbM1T3DKDy1hbr3wkKBeddY3LXz4VGCXAafsdTpLAAZ0Pk8srsnzn5db",
-	"dn5uuN2EZVDWrdv13a/OSVoY4Oj4BO8ZOsUeAu/eA/9ms3r+rebX0p2fAuyqC+8vd+3q9laba/U6rsNV",
-	"EdM+KA2ud9Axwyk/6tXqk7Ch1vKzDkvP6u53cYALBRhkY6+nDbadOMDOEvvd5eYRRw9Bw4iY5YGWI8OA",
-	"Lg9RYcCHR1B4QHg/6PR64F5bHl3OM3DF0ONS4WYpZvHypecS2c4PYmaNgmG1mVr30M+DNky90e+0O/u9",
-	"/dL3h/b7zsuu817jtWa2Bfdu9PdLW+tFtxwwBQpBsBModHQAGXvFsVmbXJGfbbAiqrpFgwoB6b0HeHKq",
-	"npefsOff0NglDsEt3c23fPQafeFN+5tveuP6f8EdvVeb7/ByGM09h9vM5tx2xnJZjI3DbcbmJZGX/Aiw",
-	"H30Pwk+fzDZSrm8LemwDK6cCYk9CScFaKgmxTFLTiQJvsXNLeuYt7H3ztRnKkgqZxZgnW6k+ouVmqwPh",
-	"Bq50SjWYO1abQmkhUzKjMZYQYv2gGoimteqx4Guc0ElQeCHw4xxLE+07PP8cah55UVFAJil1qmbKbmVk",
-	"zfnct+TG8UyR07fneyjuzfgHAt6PpIgxgxSDzwFgrjp10xiVcwBoMWawEc5tckGVGojQi8SG6HLEC70Q",
-	"s5ZgP7so87H1peRhZlSjsS6GTtiylrwidt9ypaFP/SaZe2FGovivbCVrvkqkunTtCpkKifZOqB52NknV",
-	"oMqxsUIpTCZit1xmCide0Qq/aqA27u2P1EvgOzpYdfg9Wcy7HvtOysKscGMO842IXRkh6TqiqUyWJAr8",
-	"hkLEJdW0DunRqHUQvYhbL9mrcatDu6NetB8fsMNxORGinIPW7Xd6NgctZpryxKurxTdsWbJZBDksVGm5",
-	"RHNFLtrwycH+47LGsdqwuiyyqILcUsYG3lLAJIbAB0rr4E5+ifyoVNURt/OqKK7wiHtHy6RylOiVKYHP",
-	"zudZtQ/8mW61Ecz2LSW1wNnYXowbVnGBmNyVqdbAsBwKm7nYmPJ/CvXfRKhf+zQvC53HS24rMZ9/5vHD",
-	"c8ueQBmUVRV1J4b1Gfm6JHHRVdnr9DxsQxTR5hqZkpjNJET6wRlu3rxn5F4ZDQD7WVfVdWM1u5Da1bBD",
-	"2j1EII4xOckMIqKiVOYO0YjAZSJx7cLt5sZXA5HjdO7hi30kAgxgRDK1aTXl/b5J6tpOz6eu+nmt5IUc",
-	"mxI1nymynPa5LY8WkKyup4UEzBP7MIaFWTcFN9gUhH2yOCwQHIq/+Ap/LCM21AmwMiLDk0WjB3bgoyrU",
-	"ASLsIiyXZOOW+ANV8AJVmAIlCIEvIyBzZOtKanW6ZVlXwOA6MZaHtp12wMZjhsasva5rdMH6MW8/2ApV",
-	"BCqKwee/KqNf9ru9/sHBP20l2hBcSY3+/vbG7XLj9hoTF/d3QIS8I57F4SwcB4iCCYlc/x5Sc4dji6WC",
-	"eXdsr0rwR5mVIDe4slPvE0piPh6zlJl5Ah+fZSpn2sSWeO6qDG69UA71tnp5cih2LIDGAWIkvWo2AKuq",
-	"WHKbey0ONtP9vdRvZCYszV89iuauz7hH8mtvWC6OTjWpYlR9MxsnNOmEcvF70hyHDDGKBOrG/JMhMX5r",
-	"J9T+j6SrWZZBKGoZOdpRWdA/Xm3zU7QqfS6nftzKgQZ74bdCuzHbvNqFMRC5DyMg0nZoBgxV+AdjXc9U",
-	"AH97tT4yNd9A2nckZ+yZQg8IeYwDxNVXribaWwfIpbzD8MVdyrVmwmhrI6qjKVMBURIjMbaJNqiaxnqx",
-	"AcAZXQAzGDGScMj8WjC9lU/lskgXXqvcfcDMFqzLNrTJA0wl9W5buVfh4Sjy4rZX6oLKYXqxIq5W8Rkq",
-	"07mrRuRjf2zFQnyI1fUjs8E6DnXbZm+VB1XgxK+OqqhH2W5QyyVgq0P7l3aZvbuOeu9//rH7/ufz3ruf",
-	"T+7evTb/l513k0d50g69KrgvZzuUPBnL8a2fbCVsUXxa1Jr+9KmyqPPV0XprwBVr+mWY+Frnv/EqHzvl",
-	"CBOElvLyQq/gYyn/GSJQdRG/nTxkroTOFlJ4oT4vrAPxnOXStLp6tJ1DVw87niZXiLWFd8mTVX/6l34z",
-	"/1IpQefLeJhsLLNGTzmxYR7EKsI0GjASV+MoAZZ9gwzgWmHuzUCgVQXKuwdJs4vGMRC+ymF0l5W4C9k9",
-	"7PIR5r2NfgDzBSRMjeA3KOKg7XQzooqZI8qE4obP7S2JvLIRXcG43cdKvl2BoPCbSbrebyPpfvzhcvq3",
-	"b/9+8OMP3bvRtx+zH3uv9B9VxtUNtshC+GrumUPPO7PqcvqtvTPd3g7CBQ6jOW7byBYXV/5TqPwmQiXn",
-	"77bBRkwXzxT2SH6iSIGQhe05FE2rau4gzo8tQrwjEebpdynTWSpUnrbp8AEsuxoI4GR7AQndlrZJvu40",
-	"hccuVRuKmCFlTtOFNbcXxixtD8TrPBCi6Q1TBI+ekWtSRKxvAZyc5M3zEdFgHAh2DwmiE9c5dWLmddDZ",
-	"z3MWBIH2psI+yEEMtcmJ9XENhA2e2HHnAZmSj4u8rgzYnLz/cP3d2aWN2pBYMnSgQfY2TqW/1NW+1+nZ",
-	"NO0lf8dAYB7kipfQOoVwl3BBegdkKrNUDcQSbE190CrcO65I4DAPsMUL+CasSgmxNMPMpAxATUq5KlwN",
-	"xOOjQB/nMdXsI/YC2hgCsnypIvazi3Pgy8d+YFd+IxEZanuxVpJBvU7nMczcHOuHcgmWmcLDk0NSu8pQ",
-	"0FQ2i9Be548mQ3cmep0jtxy88GG2HwIzlsfGBDdFAm3+RSnutz4n48+onh/V29IBV0L2X+/Lt8dAFUJE",
-	"lb3c4HXlW2P+H+cttfAF6IP9gytnu4eCXm6hzeE8rvmMyQyn091iZBd0kUgaX0v51mwQvO9wGzLkvVbf",
-	"sZjTa8P9/yOFYGy+qfBE60omKexiP5f0UUppXnFWnznzA3TcgcNtlUgHAghFrCxyjcvtt8eEYm9X9A7A",
-	"LXQg8Ct3ERRgFPWPB50uVEqV35VIwUgTPrUgcgMjxfIrmfIJFxRBKpmIjb5p2HhKI73XzwGV4bYccNbW",
-	"LqaZLYMdiPDk4/V3w5O3bz/8MDx7d3L+dvj2w7fn7/9ipHVImgjxxgUpACj32uRc2wRahTEaJ2KksHVb",
-	"MM42yS0I0B2hZosWFKDYJBoKbbmG6Vt5VdRPY9lqAfkBpU3AmcIC+SK0TEpV+nNgcR+pDhV4DR9EAvcV",
-	"m/RsaVlI04Ps3GsEjVuaZMwDfFhNs1wCt1x6NmwcD75y4/P8p63Hx3zYPoMC6Jfz6a+g0pXRXhps8f10",
-	"9G3EP/Dvzz/+et59z8/Vubg8jE7Pj85v5v/4++n3r9ps8f2v8Q/n/AM/v/vx5yR53/vx1x8X379qR71E",
-	"jGZvOvE/vk/K6Cg5OIsHxeKKqbcmBlZ0V0jZt3IyAUPjieJv54yDzJeIRdbBORYBWg4kU38f/R4ZBT94",
-	"/NAbTfuxQvxPmfzlZXJJBL8FSABgQYAKUMa18EWtkeCfVmRqahGE68UqgKLChuCAIzub2a6/RnClrYgq",
-	"FoMzH/KQRkZ04J6mcZyakUB9CFckE/yXjJGUTWgaJ+YXOSbmdswNzeUNV+Ql0ZJ0ey+NwmoEJQIUnAg7",
-	"EJtJUCr0f6ZIePL63fl7FI9XIRkxxB93eUhVUscBKDeeYId/ATa/fYyvjPe8FZ/vfqnpWLPoFXsx3o9a",
-	"++OuYURd1noVH7DWy/ER7Y260Yv48HDVut56httYyHdUucKgx7Pxx3GmL5dvdlL0bytSLqwiavO4wC2p",
-	"fidJsGZ8OK72n6x6N1Z9ClvWs5bWcudoirDX1Uz50uJ7IHjkbK7BCJlYt5FUxo7gwBSjKeWAw5FjBwxE",
-	"MxxTpcM++TaVvxyT0IEA2m8CgDmBV6QB+Q6bb72hETsmIYAEhn3EMHGX4E3ehXsBSaWm6N1G4CSLPUET",
-	"cH8bY2ggbDAAwV5dMhQC+BmLSmnoN45eby4mbfKGJglUVk7pfM6EGgjQ61faNVngYZcHHBDqEM4JE7HF",
-	"s4F8jYFAN7qwIAwhYbdMoJXzQTAjtLSLgC61AYmkUNmswGF1SItY+DjORMzigchtOgh/pCxi/JbFziPj",
-	"GZM4nj6xFp0XJdlbcv5TcgUir3XFhCZnZrxqIPD+NvkOkHCKss9wxjS10yITCSEUqoiS2Ek4J5rDe+G2",
-	"RULfDC0Mw4GAW/vEPAfbOfTJ54HHlKBV6b//z/8HoNJA/gs2L6VKI2SNXVr4dpLKX+DbcsYM/FaVMzNo",
-	"PJiB4GsHje9YkshBw/8K4Sjwuz65YWzeogm/ZeazHXoMyZL50MdccDUdYsMKeLPSco6jQsSd/udBOato",
-	"AGlFg9WUp0Gj33t4sJRya3nHRkOExHLriXAmmtp1QJihQaO4cNAISTNTLA4GosC3C4gHb+d7UrBsNhxY",
-	"mDQzjJ8+DxDCBieSJoPGwycE6Dmj0dSz1N3GIs1MCDozT8NhASIYMXSy/fwG4vurD+9bTBhBFhOMW7TJ",
-	"CQl9SofEIgUgvE/uxO4eEqPkDYTiCYN42XV+8PAgYpdkb5WwCW7pazyXAwETLhCSCgSksHCc5FxkDPke",
-	"Mx638NwYpmcu79vXD0vYxPDOJeeLmco003CkofUI6rFakUlKIwfEAcnujKbJAqu987fYW4fm1vAYAVCB",
-	"oC4KCYnjQe7Y9dqWmPEqwG+zpLIeGKCYObVuY5ORzERM0+oKqSnVT/KnFPjxXqzZDglMAOBHeVm3Oe7E",
-	"ov7mLhA8Q41+4+x+nhhBdHV1Bm3TDHtnZigRa4PUvJtKVJn8l8GX7k2wKaZcaZlinb20zbu9983ofZ4G",
-	"2Ds8ChyGls3scJNfP5ygkcrEJf5CZWtxo7khgbC32yfzTE3x+ACoGiWjVN4ZXg/7wTz5u+vrixypzHs8",
-	"VYpjXuDDp6DhEgc9RN6ceicIa/YmZSKa/lcvMdGGrtRCaTZzhSOpscEiKSKuGMlfAnCUbAZ7JEtZo99p",
-	"v9jBv2S209d0L31hEpdYPERc5dyZMFsmf7oFsfmeqxml2+d8WnDfinzZ7lFF+uquqzJPbJ9Adq+fA51a",
-	"Fc0fGlvJ8W2I8xsL+t9EiHcf4PWNXSgPqtcVUrrOZrVdIP/gwbZ/OT/dDnIsN3yWfPerTd2M6pv3FmMl",
-	"X7415Cv7vPlWfQGpufyox+SflzrvIV/4xTXuLGbi9xS0vQkrhv67tSTciZldS/mOioUr/llb+lbXlnEV",
-	"bA/1yRzVcyAcrGdQ1dtvaRvU9/dzD/aWKTRy2oa5Cpi68NJc0TrBKxCrFBGGsRoS23SA5qylRGS2AlZw",
-	"qSVhQBJ+w7CqHhgWPg+2t/eeTRD5tDzpyl6NpFk5cYhW7rVLvHIls/jhCV6X3uNiLE7QuCIlt8ONKCIp",
-	"+5lFGqvxHHH7pFAYweKRkiSGTRWVqq7xzpcoKPkyFZ8Fg7Fgk34th8VObYZlYtitivaL1YlxAxYtzRGO",
-	"OY4TC9YupGgtaftmL1bZT7bP5eGuJdBeOdHnSgo77Q30QLuutkGpu7bUKT6/Q+diqnRxuZN8fjUs8tDI",
-	"KUjLg9KmEr9XwzLMfM7vk6QEowzKd/nSr7hN6lthV2yd915D6EhmSbzcA9Bv1GkOPzaKPsREnJ0Po1sA",
-	"v8K62Kbm15jg77+Ld7tqd+etu61+yFyurF4aucx0e7dMmSvof5L7am20rnDrBYVdDa4Imfi52+ALXsmS",
-	"gW99l7EP6FjjNna5IAi6a6eNGKMWwdqH4W6uIm4PhHWGWtReZOIBgHWju9HcCPwDsMLtKwpJ6D8fLsOJ",
-	"P1MlR+We1xTXSlkqBsJVSDt/U5t8cLj2iD1gm/rmMLB5WSsC1wyEEWPQV4tk4kaYa3kcECVnDBCPE8WK",
-	"CmLbAiBfeTNjIQdita+6TRg/ABxdh9QKCUMlbw9J2TyhEVOIMcdomnBUFMGrtlQdZs5hTcU1QPwgZS0i",
-	"D8yLUDKTM+YhYIDPqO+7tTBnMJtDURYlY3aXqyuuUUEq76ocSlfZaMb1G7fJnhAxzXFFG6cJo7g7bIA0",
-	"MGQWN1C8ndq2ydjz+CuyCTenr+vf2GrOG2pne//8AnQJGhnkza97y860q9NWcLAQcdAyfUrE9s+80z/z",
-	"TlGamiGC20+OyUJmqS/NfIjVXCBulp03bFFfQXvtyxdzZRn+PiAjY0GyMUesckFnLMirjHhK4K0W1/x+",
-	"ztPFcbknryoVCb2HspmlTJ52Ne7oxflf2QJTBJ7CnHD2dbWPa1L+i9L9xv74Fe1GXdZ6MerFrQP20nCd",
-	"o1HLsZ1DejRq2CoLqKFYLhmwRRbwDlfnSufot0XqGsvg19Y/Rvs3F69+eQvmpyFsoSKBr75yCkel0pPl",
-	"qoWjVqe7jDYJk3oVvRy9oEfj1iE7iFsH0f6o9ZL2xq0u68Tut5VJIVEcKMZckZiq6UjSNF6ayd/uXrLL",
-	"Q/1jaSY2J3qX4kzYBWY/rAdmspu3/WeN5c4cxxAXWY1LZ/DYDHw0y1WtdJ/aFGwKjCFebSm11CwC8wew",
-	"bpJrUAsHIm89hantB/vk4+XblqJj5uXI9cl+j6RUxHJGRgvN1B5GMUHNBWBjCO7bljlSJIuSanjD2Fzl",
-	"tSKjDLwJ5Oq7k1bv8Aj1zoFIpNLoMMKCxxGzLwAN99hW/wEyltFwXM6LxDYT0JJqIO5keqMQnRKpbi6M",
-	"mdCcJuiRu4MWE0tMEEojoRkWOjKwY5Y10swXIR6jkDRdhDv8aQC8YdD4tNzKaiCWellh73uvMV3ezUrn",
-	"oJnYWMeOgRbViQhCZ7P4ebLU0UtpniR5IuJeYF1wXA+EZUWB18/LOgYrOoK1ybf8FvAaoJUGisCB8HLs",
-	"h9gyBmLlBZcLj/OGE9jww0mevNjUDaRNYLtiHgtZwePegNk5EJDlMsWGKTDG8N3JP4YnF+fDv579eDW8",
-	"OLscfrw6uwxR7DW7HSM7XZ5LmxhpNhA0ZQTafLHY2X517doCMNhtKSz0RwM7lGpj3CSM3jggcdytMy7M",
-	"uKBoeDViDpsVuemTIud5p0ovli3y0iz/yK9sKrLfcUDxRR1BeXUb/f1OrXhZlSMPQcPlkvmhdVCZgKt4",
-	"mUaoqexZUxdUFPtyfzxl4byDgx9J+zWTV7++/nLDFmU1ZNb7u35x+etJN3p9wN4cTb57yb/v3Lztzd4f",
-	"yIujXy5fquunKDQ7kRZ3cFynBuD5AG6NCF8A3pujveDJ/uOCZtadrQLSGMjnYU2OFtaPjXetBsWqwDfB",
-	"pWRZe0SFk2HAsHLoAO99j/NNPNit5E/kHY1ZzvCsdrDloPMsS8fogH3m2sqx7R0IgiGzzaWWKgUeM4kv",
-	"E9FwicaepAtKTtc7qrBrxRJxSBMzSzfIC9fMM98JJThS5uQ8Lmf7j5EfDpk8NhEcKvK6nSKVtpl307L1",
-	"g3t9p3gZncDBSf3OOLDF8NVaNeDPTPInF+JaNXvFtli1UpZ8HjnES8wSpisaCb+G75VTGPtFwh+kbbsT",
-	"WomPEiDG10C4SCUczoNOt87JUVmhY7Z1rpRtBPm4YQsA+CDNfKCJMd6cjQXarRRLGF9bCv/fAvz9oCJs",
-	"g3bBfzjX6X8Ud2TBeZ1Dst5L4J0/tEPXeh31NGUMsmo93aPc8vDOj+UKeYdW7JQZM28gqPCSW2zorlQZ",
-	"whUpEsyblGSIX2SEqy2Ij3gaZVyTUWrMKftWi/Et50zs1cHzvcP5PdU56cj00+dGsUD2oJUp9reMRze5",
-	"g0MFZCIlSnnFzdOghzsHYwZEos3stCf5DVWa/Pu//beKZA/obrP+3d+aV9ncXUNoNWe2TvKXjCZmG9mX",
-	"evm99sXf2G/Iv//b//r//t//y+b326zf8gC+wS7Q8C6YM0ax7wlmORh2Y0cANTzF66/MR/L//W//5/9e",
-	"frOXWLGDMxIWfZ0vEjbzn9BwvxneKDIPivVHxp6Zc4je7phckOcdVvIql6+HSXgeSmjgVU5B9lhA7jBz",
-	"YEaNgWWZlcDsADQDUgYd1ZuoTJhHUU3AL08AeLS69+nfYIBPZTalrMcZYoU2+vuH8Fymh5rP2DDTUaPf",
-	"yEfUsD+uoiDBJdbtYBt1Hm59knBCmzz6mP6YY7P+ebB+s4OVL4GXh+qdK/y8+WApTXVWrwV8KDXizkV5",
-	"cwI1lwWPDoiX2xagc5bqgQDQXygmGtHoZpIa5YvMpOBawuNGTCHoLyBGTbKUxcVbbFvGi8sPfz9/fXY5",
-	"PP3u7PSvw/P312eXfz95O7w6O/3w/vWVc7+WEmUiadiBkBZTcSCa4bdn18QqPeHesWtpMIJSKgL5hLc0",
-	"caWdhEapVMoYuAPhDArVJiHSKyRc9W3P8mxuXfSIHgyPBHBwBk3SoTCJCZlNpoENrtAE/Z+uSwFXZMpo",
-	"oqeLY+yCziYpjaEgthglZkoGy2+6o4oowEKANI6BICSn1+uzby9PXp+9Hr49uT57f/rj8N0VuCJmWK5a",
-	"d/XZ5eWHy+HlyfVZAb6bt35wOZME8oloYh5Rmky56+ghmXEBxcI4fjtBeSd8ouk76TaDm6Y1mHB3GXVx",
-	"SQ3kCnYfPi8TxfYJ+2bZc8+T/R2SrcK+t83QdQ9vRUQyKDjN5obFhrb+kKgpTVGfKnp024HCPMM7LmJ5",
-	"B2nXc+y2PRBNM52YRXxGE7UXEJElyWqRMDzGNkTLa2sjGk1ZPBDWFa8CQhU4R0/ND61TKXQqE6LoQtXI",
-	"oSs8z1uYqjhVgjNo1wAm46/VWM+N3oGxRJnIZobjdM0H/OqFUS/3O7HhP18YT9l11oaMcIvRr/QQALaM",
-	"hPM6RF93e/3DTr939M+lXtHdl5UQ/Y4VYmITkqfRf/WqbS63hMBJ5z263Sjand4WA3mxPJCDHvSorskm",
-	"zsfj+IE/qhftw02DWh4RRhv89+M3tQnKBUG88+UNAm8vD+LTrtnD3wHnW6ey5+nNzyybbJerDkpnY1WE",
-	"fSfvSI5OkLK5TDX0hRkxe9wCwtqTNhk05tko4VFAZvS+RSfsL/udQaOyzCDfzA+PVHf+NSEkcKkMOwSR",
-	"7WWee4qH3TQlV8MdG7Uwql2raFzBz0yR11l0Y/7/rSRNw/m+u373ljARzyUXOihBOEAEyWE6J1yzgXAX",
-	"7pXyGKKEUSOuoKi9T1IWc4DDSbi4USQTd6mR+nFAaKyw0jvOkAcxZWwFecviNjnBDC/w9+POsZB34EKE",
-	"kPwPZ98Mr85OLk+/G56enH53Nry+LvSUZojV8n28O9xDfYBD5kFkRGkkRZSlAJtsfQVOAgnDr209tlV0",
-	"2uS1g2q2WBADAZIYVL/jUhER1OwQLPXGcG+V+PiBjXAZthEfICgC0jX07x0eeXkgDkM25bMZF5Oyq3NG",
-	"oykXjCSMps4rUNXTYK1bs9Tf4Ah6DLjP3a+A4I9jqxy73VNAIyX4fA6dft8tXYiwB4AkDsqEzuIFhMNS",
-	"zcc84jQBBTRJ+ARqwNtQLc01NvJZfliL/MBv+JzF3Cj8WZoYxq31XPWfP2eifed+bMt08tx8em4fMcwH",
-	"DmwaNqMhVJTSeYnfu942WxuL+c65tPSoS8d1uBKjPH2RNOdSKT5KFkRIwfb+NCHLrHuH4HQBYF2qNH1/",
-	"8s3bs2HBmv4CDryqyC6D2vxh/pwiHvhDnpfkh0kfHXv2a5TKxaQF97d1QMYSGCUyusEDtzxmHFRNfZQ3",
-	"amO1yJSmxlZ+coXUFwg8lwlqxBQzvGFMmuHyMiBACGbKAVaLYGJiOIINtrtCqnCVFrY2brdaIaTXlJE7",
-	"NvIFO4qGNS6FWEb1noSrOzqZsJR8PC+qG2MZZVAw0gyfG9WXznnbbGwjGiErMM7jfQMx4oKmC7DuTl+/",
-	"Dwhm8cnxOOGCGfXtxB3tQcM2Ysjz+8ALEGDxLfWNuUHjOl0QDq0dBg3oJAGJXSHJGYWD7Z0wMlrYCsdj",
-	"LKHJMW1u2Fy7jDSLDvFMkURGNIHCA2hJhB6FlCWSAggteiQM0Z6HuU6iCKQeNvc73T0wSS3Wlq2PgstD",
-	"DMljdrc5IqfII1pXdpFbFzLh0SIgd1Nu9guE6RXB5VABUXqRQNLfjE5sZngkhWCA3KsczY2JDfDBiHN1",
-	"bMOrFgkcNx0mbVpAKx5hUiD2gMB3FkhTVdbqa7NjNopnAJaY6hko91vWhfCkFufc7TrsA+76CfkGRTU5",
-	"q2Nk5v5niszhkrKuYy3llkoj8swIt2fHdg3wK7OTzFdmNUrf8NnE+wylkf1jt0SlK8dGS2uBc0rLVOWv",
-	"GVHFWlnK8y/GMp21KCyw/e5PwybnefB0Cq0ewHNU2iEeCwQG9ynndc8/U6WYflgbQ7X7wxxT/AmOmzuB",
-	"BVd8psgoEzEADrnfB6Ip5jMSKryqlfFWzJUOA3LLRCxtk2BK5lwY8XHLUsWl2HP1jjwdiIRHzNCiTb5B",
-	"vqTA+AULBOo+EMBfQDsWY+O4A24UcQTWHghucYJzo4A0DzqdvTWH+sQQZhszYswTBu8qHx1vxkiV9s+q",
-	"OgOC2jfVWwvOQWWWDB8Df0XQvLHmRcXX9rq356dn76/OGkHj/Yfr89Ozmlvb9rq2vter3i8jOs1oWrc0",
-	"NcOHTZWTy/zx/VUjKH9zelX6ym6Yj+ffwCu/r/5x6aa3uAn8r95LzSO25snunk/bGFDAoQ2hdmXQFjXo",
-	"Z3pLcWc89gkAqPVl5IPZkk9wMcGOLjmYylt7xct01On8yYu93HAgoAO9XJHV1ewYHYP1TSid60bhOtEc",
-	"vBR8N6BrKoDxAizpogeWzKwu7OAJ2lUcDx1jT47+mmFwMMm/ZeKf5OScfINdG3zb3EaKjCmE7L7Rb9x2",
-	"2t12Z3tz3Y633t8KVDHMP+G3rP3YnbEOOJzfMmFeAt5p38pALDlc1RkzSmW9TYEgSngVGdOZMe6sFn6R",
-	"yhnTU5bZNpvsfi4Vh12ESXGQxToQl2cnr9+dQZIe1kHutckPUybIu7Pry/PTq+H1h7+evUdkSYRMQHcJ",
-	"4o0rhqiM0G/U2R+wvn3yDZoeg6zT2Y9KT4OvWHiMkvaO24RocMwBVrmxhUjT6NZgmoxtFA4YB4YqBfMa",
-	"yRmDwiX/pEYqv6UjlqCjEjAaWdzHp4MZnFAo98ACi5TeESNQod0PJGnwuC629M4ux3biIOfIBev7T+S7",
-	"s7cXBPu1Dadaz4cOImGopaaJQ9Kz6RyjxdKwA7PYUxlbHckcifZA/Cdy/ePF2brHQmYHSwei/prP+OS/",
-	"DBrfnl0PGgG8+C+DcgbKoBHgW/8yMNMeNB7I/g6obZaA1+y+Nthht/zjqySfflA/PwSfG3Yc2MpixUng",
-	"na5Zvikqj7Bv1tee48L6X9BZEhpL55algJYkAcgjIOD3AV0V/mqTc62sAxHrB+HghM9Da/SSlCmZGK5u",
-	"4wO2yhBsU+tbgHYyVRv9w5yJk4tz8+bHMfXttoN9zWsr4+q2hL0sl4WP9pD+ayoE176nCALidl0q1AB/",
-	"G62vp7c9kAi7p5FOoKNnaE56eSO6Hg/gKic6ZVYx4cZY40ncXrN7fjx593a33eNG/efu+Zq7x4LaVG8g",
-	"KBmp3Tm9TgfTBW1uIJszETMRLRz6Q78MZQU6gsMgMlb6BAHfc8zfSIq4TQ47+4UqUEA32NRZyE+yOGmg",
-	"LdUwrUsY+pOBYqBTGTb4xFk0+g15Y9aFiVueSmFxZIpWXwhlZshmiyi37SZCYy4gzLS6c2EyhnUDq3bJ",
-	"Re3fKJpSSwgLvwVOaA8XmgvSVduRaLd+JGtpdOJvQJsRnx+K9tpTkT93vf5tG0E8LxBrVT26FzCa82eK",
-	"nBoRe1rcQk4uzvPCaNjYeCm5ev3XolGAljJRA2HYqrb9+Gfg4yeZsI0j+wRi+/gT1SRE3drKf1Cqn992",
-	"Q5sQOBArUAcAYdButzGislzWbY1CezHmg0G+YIjxW80hygLNKwKvbUXg+lIcE3Tp58UV4UCUDAsfYmsi",
-	"IbKQymwyLQC7LCZAEbtXwUDY1g6Y/DCi0U1QAuoyFLRaGIixUj9ls35hfyBkfTeJIO8XgcxNeFB9DmPM",
-	"UsPCmef5cYiQjuqasnZPiFsoBGS/0Ha7Y2m4FwxEaCwMQ7AcFzwkTUQxNes/jGiSqNB2FzDfhA4uUuF1",
-	"A1FcOORxuNd2wQ9cI3SauNVNU4rdwY1BEpI5TbU6HljIe/hEmhgDCQBIQO6BzbRUL9Zp41iUQ2/FEUwl",
-	"j1gIN8ypUoBL6pRNRz+b4QHA4TKBnF0FWKcDgZAPiuTHxqcAaRbggIrELNFU7bXJlTSvAxg7ZHRDtGVD",
-	"0gS4O7PrAMsvizSk0spMzzNocK6Y2akDEc5TppiI2NAoOoleWLSGMewoES3y79skFGHeVqvbJu/YbAQN",
-	"XGy/7dxLcgN1PykjfCKk2yxVbUU2NxJxPQcAV8Ls3XbBe9rRNBM3IZGjnyFQZjuP4/ZBYO6fXn94f/bJ",
-	"4k0MhEMLtVD9bS6iJIvZEBC6Q0Ix+xQei49hs7lekBDX1hzfiKaQhhPiLU/oPfFDTZOICujTFdhTXdm3",
-	"Iscity0p+p/b7fbDAy6okCS01LCeDuC2KeUK4VGg/BHuxDgjSEqFkcV8T6opnbPA73vR/zxwXQ0A7Fwv",
-	"5vgHePr9vhgPZrvlugyazUw5/iOoi7YcE2haATwFd9YzhQMj8CTR9Jv7F7jKef00fG+TqbwdZpduIML7",
-	"lprKLIlbgJTcJyCDbdsOZXeRX++NaIk2uj5lyXwgoOQZKAj9+GMJGx+et5f3JM2xbdBzTMJ/tL6FCbVc",
-	"smMIoQ61WkfnABVZfOzd9tGmfLXeWTGkLSJwPX6IEb6F7P0NOnDACmOPAb8TRnXjiw0NImxnCquDlFtf",
-	"7NIz49NK+wQ3FxsbKrEFaFPucwaryEJswfBkzFpaRX3w5R5YlFxkTmw4lQbwPOH2zdT5wZY2Yu4FtY1Z",
-	"yAVNufqv6/qCYCLuSl8PO3wQKfCqcSZQHTWrn07AJlKNfuPzoBFxvYA2BvC2QeOhiLBNmB7a4RgdF/Jk",
-	"QP52i4ri/MkPn8rL1n35//xfp+iuy4RYFLMwQ/NHOPSfW9mRxK2HWt6SIFsRkyBmiY1vJsmXpnh1lxRP",
-	"GTDEz7Rs5MNcInmFG8Jme7p3A/uPsFyzgvrleCpAS89ZqjmeV7ivIn7kx0Z/wquKyCQKU6Tt6lJun+iE",
-	"IuOrt2lBwYyUremxImJ2j9nvcjJP5SjPc7d74Cu0ewGFkSa1BxFCqBYcqNHvvjg66HYPe52OO0xTqqPZ",
-	"PGk9rjWMXUJ8jqcvPab3i9m6miZFF6OXj9kCngDaojFMrsfYHjA7kQM0DqRAfvOKzohqCdJ/UFqAykYy",
-	"dpfZpmawoQZmRw0aoImjEmQWGW7Ll9kqP7Cz4JdB4yEY5NtwYLfHau8Y8/XDJ6//zL8aLfxJ2845/13M",
-	"fLtJutZApYmibr5Tzx93vjJxs13Xn1IKw4ouWpOuVEJ3yM3/xq5lPXDwaxTZ9W9+ZnXcdSN4dIoE0vAR",
-	"meN446Pyx/HW3Vse4X2PBG/Gmx+LWORm+wTcInzEUkOdrf23ePfTe7PYTPD6Ji25UrCuTQuoc2C4GKsv",
-	"JwoZLZa6tBjtzGkBbo+WmofsKExh4peWKl+7IwskiRJLPADzz09h7uqxc0eK7AUD8XV6uGx5FosI0CM6",
-	"hSxvjaJlSLEn6pqG/PYL/Vu3DMFhtcyDqeajxLbcKGTq+p4hEEbl64oFtkQgAvgQLgqXFO5KANVC5ycC",
-	"l6KnXrXND8290LqZsFG0DTW0CTSixQdAxxBFF8qBFZFlrCJzMgCkCDILCpSiAuSIR1OwB3wMpDo0IhzH",
-	"F8IkMipENSKRb2S86PUOj4yR8ZVginK7w7E/eSdYPBwBQinI/SosoU/ejQlHCbzLSfnSCD9/FI3gd5Sp",
-	"j2O5T+MmiIo3Ltw2FlYSVm/vcZzk+Wf4b30+/huPUaRMp5zdsoJZ+GHJY4uXXoIbsyFAjs12alM/cItu",
-	"Sn4/sQ9byg62p60i0d2dsvpE9y9e+PovyF4ewUzWMZJ/PT7yVDUIm9EJqYdjQEpcVodQfE7munUgC72Q",
-	"3XOlj/3TbLRls7aBy0y1SZsW/c1qUPni2r2bv/dr6VHvJZ67KUT7zcGG2pP/DjmwRxfDAI0ig2vbRD63",
-	"AxOGgRjtt67KZyX5UpULQPM69ucQ2Cg/4C2UUdpEghm2Kk2x2/2M3jCSZiLcK1XC958/h9rLqVS6/7LT",
-	"6YDaYSezCh434UojH4ctCgWgXoGRoefqqCDLBUI9pQ6MfkbHhGp2Rz1fPpJr5VHYAtfp6w7JyyEhIA7b",
-	"yk1FAXFxrf28erHzylgAFe8OLCuoILpL0LeQVTYNqbixiNGVb/yoAKkFG29BuHepPZJ9QN4dqWK0S3k7",
-	"gBew1KcD+8XZilYM/ULMJX8+AJ6uPnv1HJiXNMPnt91wLw8p1yYokVJ+UsNrhAAHZPV9J/GMi2J/Nb2m",
-	"HXukRaigyULzSAUOhlyVsccTOfG2IuDIr75kbf2inUD5tNkHQubjw6eH/z8AAP//",
+	"7P3bciM51i+GvwqCe0cUtf9JFkkdqoqKif1Xq1Td6qmDRlJNT0+zzAQzQRKtJMBOICWxy4rwG/jOF9+N",
+	"vW/sW1/62o/yvYD9CA6sBWQiyUwepKrunm/3REy1SOYBWADWef3W50YkZ3MpmNCq0f/cSJmaS6EYfPiG",
+	"xpfsl4wpbT5FUmgm4E86nyc8oppL8fxnJYX5jt3T2TxheGXMGv0GF7c04fEwtc8IGixNZdroN+ZUqTuZ",
+	"xn0yy5QmI0ZeEi1Jt/eSRFOa0kizVDWChr1zyONGv3E07ka9eJ+1DkaHtHUQHcWtl+zFuPWKdkb4y8G4",
+	"8RA0VDRlM2rG8Z9TNm70G//peTHH5/iren4GQ3l4eAgaMVNRyudmNo1+43rKiH0v4YrMaDKW6YzFAaFk",
+	"zFkSm2/t1AIiU6KnjHwnlSZTRmOWmp+F1ESx9JbFpBme47VkWlwT7rXNSN/IdMTjmIntyQvrQuMZhy9V",
+	"NpvRdOFGLTPNzOvHMiVwjaHhLU0yf1XG+UuL9TgxFxMaRUwpmDxPWfw4+ht6ckVHCYtXR0ijSGYC6Jpf",
+	"tOUIK+98zPi+zA6pmEm+GSrWgVARw28RTZJij0jBYCOcC81SQRN85ePOGj7BI5n7iuAXv89pOhEkE+x+",
+	"ziLNYhzJMYmZpjxRhKaMcAF0gdOSkkROSCbMKdL+MYyBSu+lfiMzET+KQELq4RjuLij0XhIq1B1LWZy/",
+	"647rKdFTc8bj35ED6SkXE0LVDYthG8WS4ZZh91xp2Gp2DxW76pkCMn2YM3Fy/ljezYotWMPEZ0wpOjG/",
+	"zWTMkoKHj6kZ2YgmVEQsNkNUM5qaW+Y0pTN3QyNo6MW84tlDZimyLQVxpkDHSyu3duHoZoSUzNhshCfS",
+	"Doc0QxhvSASdMUW4Hoi7KRPkRsg7sbeZ57cHoliHR/D4qmXweWKxANVc0VJbZEmSk3rO0hlXikvxNal8",
+	"wxbPFJF3AknixuRtyydwutWdmbO8giIrTK+KGMhsvhYhnsTy/tGyp7Z1/toj2wVdJJLG11K+pemEPY1w",
+	"c3zYUEs5TOBxPgXt+8lIxguipSRwCWkmfMY16XYOXh6+OCKjhWZqr4a+v8O5htFyhYM1pKQlIhvVZq59",
+	"/minec1nTGZP5JFunto+rJachkekLGLcaIZmG/AZ+4PRMOYxDJOmKb9lIA65IJdnf/t4dnU9vD5/d/bh",
+	"4/Xw6uz0w/vXV8cofaQQLDIPNCsQJVKVjvy1lO+oWFhCqB113Xkqb3lszIGSNnl2y9IFcT8axmPenVLN",
+	"CGzUsmK5cgLsfUNzw7C4weOs58XDl55atVrFc/KFeggav2RS0/K4X1OeLAj8QDLFYpLN1w00NpcP4fIh",
+	"u48Yi5fG6T/PXUCahx0ix+Sw45ZW4bu0jOmi/tCqbDzmEWdC4xvNJL7Gfou9MXPlyECaoRlJn6wOJAwG",
+	"IjQU6ZMqgoQBam3hfUtNZZbErZTpdNEnY5ooFvYJ1ySSM6YGYkSjG0I1mfFY8MlUk4/Xp3sBYRt300A0",
+	"w8pdEzqFALa+GTNR5h/DOWdULPIlME8o34inJ6FKE30nzW0xCS/N0FsnY83S0CgSQQNVDNj/3o/mY5m0",
+	"VyySIlbGkL6j3GhkY5kyeKzRJX2Fmk4oF6RZTFARKZLFXrvhL3e+MTSbMOQ9ZQqvjiFEkhPQl+rfHFEB",
+	"6lIWmRUkTV3eFUvjYCKbNfo/NeDZjU+FGNcpFxO7S3H/fRQ001OZ8l9Z/GX0Xjrnwxu2KB06Z9GfXJwT",
+	"/K3qQJmRMKHtO78mA7fjIE2zEeUNE3ug5xp9T0wCkgnQXAOSslt5g3ovu58bG79d3l8//PBD66QYNltd",
+	"YLB9SxMjMGBmtl2mmHlgTtXGN4ymLK3aVNVrd0t5YjTGJ+o3TmQMM++RJe6eJMTj8KiWlS/+7fXG97Lg",
+	"QJE5ZNY4JQXnKc3Ich5KYjZnImYiWriTpOmIKga7IJZ3gjTD0n2ecP4oVDafy1Sz+B2LOb2GmT6F+lnx",
+	"xOHMPHII1KvViZz1uPKaP5xuaVjW91cf3gP5nqSRr1HEnW+iWg3/A/hEd9C0L6lmb63e9Bj6LGlnOWly",
+	"sUU8nWh3uph7dLoYUpSn3d7WhPImVk+zZQWAjFM5KykKzTlLyfnFMXBUdBsqMqW3jNCBMBwy0iwloyye",
+	"ML3XJqjzGqK0LFGsq5EmCtUHZVZiIPLhtf6LdVAY+Y7iVqlVrSK/HP6tZvo4CqNWmsW+4yKWdxvVheLJ",
+	"l2xGuTAsf+XpzjAgCRtrZxw/4gWK6XqlKBOaJ/jkqUzy6XBFjEq4+T3bKF74Dlq4EoGJG9YWz7jWKG3X",
+	"vAZf9HiztNYareQpNbboH4K97GSEkiYdCHuizJm5SYzSaXRa86y9NTYq+ukepzMq/Bu0qNVAB2hhZEqV",
+	"U7QqwhxwzbD43a3SdcW9jwvEWFlZNzwr0vCa1fFlPl2K4Tnld0kLhEf+riGZESibxdxy/dcL4d2lUkyS",
+	"BVF8Iv6AivCjVeBiyTwV1q3YFUtvecSIZrO5TGlq7Kzylb9LZGi93grH3w3xmICkJgnVLG3joX2q3rpJ",
+	"Xa1kmmuU1T+KXuZpqfkLYE+fXJz/lS2sT23OUs2RiUUpo2b2VJco1Oh1eoetbq/VO7zudvr7nX6n889G",
+	"0DBHyVzaiI0iYqXG0mYOLGdU9qHlUf8wZSjkjc2qtJwrcifTG8O1mwedrtOTmCBS7B2T0Oj/1qUg2K3Z",
+	"ADWjMBfi2dFpxipGhbywmOL++BXtRl3WejHqxa0D9tKs0NGo5ZbokB6N/JdlGXDKlecmVOlhpnIirpkv",
+	"uHs8xsHiQmMIDO8wF864MHpd8y41eoMAj5VUmkgRMULdz3N0VdWRqGIlj647L/vdXv+gfiU30lDQGStT",
+	"MaFzLedVdJmnbMzvq5knxorGPFWadLte3gdQIWWRnAiuGOG6PJnJr61/jPZvLl798rbqlSqScyec7S0/",
+	"NaIp1Y1PQYNrNlObTttf2eLKPMQ8zbly0pQu4DzlyRH9nxqwF4Ac+UwD/zQt7Yt8bKXTUbiz5OhnFmnz",
+	"Vjypp/ik3+XA/rGO1w1b1O4ho+ixZBwQNZV3AtyYaENwRVwyU5tcMRETrglVJDyxWg0KbZTMZJB1OvvR",
+	"DVvAHyys3XOz3t/1i8tfT7rR6wP25mjy3Uv+fefmbW/2/kBeHP1y+VJdN77Yqfmj73rr/Kzc+7tt9rcc",
+	"ExXKO/2GLeC/W83AyrdN44dn1g/ES5ooj2VriWYvPHam7DjTWcogA8jx8f2jww6J6UIRekcXbfJe2sST",
+	"0L2Fi6H5PVxh5EetzlFrv3PdMcf7USfcPrr+RNkL8QyBCwOG2pRj0jsgU5mlag+FtJB3VYOnujzuV52g",
+	"MaP3fJbNGn0z96Ax4wI/doMVQ7g4Lcsao/keZCRLkpzedE5TTZo65bMZi49JF1IJO52SSBHSmIA6lYn3",
+	"9V6ZuvmJnNH7t0xM9LTR73ZwsPnntYdveVdQnY9yRhdGcYRg1xgzAsY0SzQJfxrASR00PoVtEkK+WLiU",
+	"PQZcrXnQ2SdST1l6xxUrj/0Jh31G78/xni5O1X3acI5gjSrPkRnzR4Wekt0kV6d73Xm16772QoLVezpT",
+	"LMW0FBtkAu9ZWWsC+8OuCCj3TLXrRZ63Vf1kx3xCEKnKrx5JmTAKvgY2HrNI81u2brzeIIk2e8gbUP4K",
+	"c4hWR8NmlCdl2tKY/v/tp3YkZz5Z8eplkgaN+9ZEtjZK987oaHxIO6zVGx+x1kF0MGq9oocvWodRd9wb",
+	"vYpfsm53G+nO1TBPaN1MQVCpEjnhYp3+Y9Xcg8eruaC1QcB8jccSsq9cYJ00P16flo9ltxdUeRNXxKlb",
+	"iJwU3r4qb/DVLVQaapX+mRNr7WG9oBjEKB9Ywe71MMpSJSv8nhdUKdCo8IIQOJY5SOYuMqcTlp8xKfJY",
+	"d5nn/vjD5fRv3/794Mcfunejbz9mP/Ze6S2XJ91BNchZ0ibtAJ8blCa+gW46mlafY8gWh3h8NKXCUINq",
+	"kjCqMPGXfDC83OYf2sywiZDWGTXj4sJbim6wtDJP5Xop01kqIGAwc2anZYClFep1fOHd7cD/PPnd2cgk",
+	"y/zEXdx+b//4iQv9yb+oxWdzmaIGRo3MbUy4nmYjw72eSzrnrUjGbMLE8/zFD/7t6obPWxJIQZPWXEJK",
+	"II6tjl+Xxu0xm11Y00PVLhE0WWgeqdWTNVoMIXhTcaxYSjRnKWmWE2oDTKfdQ00SQsNcTIqYcXO0AAUp",
+	"cEtsThvwo63OyKUZzYnhLFxXaNGWDW195CAxaf3jqnTQ7+Qdqpwfr09R7QQVmk8yo5FGctm38aJKCo4Z",
+	"i0c0utk0xjf2uivrHDe3pnJWd5pTpc2QXAxszlIu4wqunwui7qtl8VPtPNJMRIvhZpq+xSsvWBoxoXnC",
+	"FBBWVg8YPE014w1QZNW4iQ63GbaW82HOhVffDnYOBUEFrEgF+FURDTX03Hp3Gla7bjdpqWmyWQ6483iN",
+	"l5sb9VhvQfo3ZrQQmSlRf0l6wJ62mwgWxp2afIA+3YKCCZR2QTEobyt/WsdervPZl5kM0r9umV5zpbmI",
+	"NK4PMWfL2yhlReawUttMU2mz4Q7uyw6LTruz39v3t5HMMNaQywEj9paecrj6lM7L7vZPUW4cNfpaysbO",
+	"APOrcZogRoO8AMDu0c26XP7aw7WvNa+aUM3uzGFMITRZpB6NKYfioVEKgSulU0ZninARJVnMysuwXzWE",
+	"1EusLa580d2oeuY3BuWNUiJmaYorS76yepXbVGs2m1e4VBwRNh2+C3cdTIDaWE6Z2H6uSGAs7mHKfoYU",
+	"fGP8DzOQ+sMbtghIxNMo43oo50wEA5GndWKqlFmsKaOJnpKZFFzLlKTMKCSKcA3pVHsB8TPBgoGAupZh",
+	"ImkMAUcbeQ+8qLO9lESZHsrx2Ej1eJj7JyEjo2DEpTyz1XTH8irmRMxpU7kGWcz1mbBJm6tcwobHbKYl",
+	"5tei1mosEFCChpOUCu19tumEaIGkQ89igc9MuI/4IJey5X8VSTHm6cx7qFk5a8OYifh2bPmdKwKJRrrK",
+	"SsFqPQ3lVOYRzxQBc4tY54xZLEikCw1NqPYNGffNM0VO356XpeWqXV09oiHazfWDwhqeXDFffnf5rS/o",
+	"0egwOohb+6w3bh3Q7qj1KnoZt14wY4wfjPajXlxhdG+0p75KTMEWvWDJasxRI/etGhxMhdfMbr2AjBYE",
+	"tydpjiFaDwMjoRGxIWjCoZahUXEosVw8vKNWbQ8DEtqNxuMwINQGnUL02IVlBv+5kd+YWwsr52jJCXLQ",
+	"82jBhT46aKxh0bVbwcVwQSbBgElEZ5j4UmwMGxZd3YpbZrtt3ASaphOm63YrlppRqGqSApbGSLKVw0Sa",
+	"g8agYYORUix5KhsjOdp0bnAcwy/kcNow7Sp/DLIS7wAHjknmRPJHWez00lKXTlUtU652vDChU/vndh6O",
+	"gr9XaMdf3Y3z/vX5zpR2U9zsbDmFI/EG3CnrXS3F+VFMq8BMiwtSdtYcEzqCEg17k9J0YS7UU7YgNIXM",
+	"nR18LRcpg6flbmRvAPAZ7stJyFXJ1wway6rD5U+XSp1L5XRK9dktE/oKFOWqbEyjPLWuzJrAhYo0Z8wI",
+	"BsgMUwGJpWCQ+mX0q71johhzC6et2OXS6Aneg9tVfMqM5Z3Lal+JdRSZSBviR6m0mfRW+zLak+E4SnGl",
+	"qYBg6kJpNquqfVlS6SVYR+7dNYdJX7J5slg75JVBjrngajos1G9PXa2JY2+SdjyupCoWiW/gd9ccJetj",
+	"TAglszRiNZzkjo2IvYBM+K050zYnxwzL2Igk4hpzB2QKfrefup/Qm7G9s+0K3lDFqrM5WoDDnAxegDKh",
+	"M9rab3dbL0ctLtzmqHCO2x253qNiLnoIGndsNFSMpujGXnfLD2x0BRd+yHQkZ6xaeLoif88wWZpUsUGX",
+	"95Ube/3GrYnOz+j9EM+3/YTe6ZfdV71NwWZbl1KxH85omnCWEvSUWzdaJMUtSxXsgIDIJDZbeTdnls83",
+	"ShFYL6iXb4hdj4O1tGsDAna6x3kywruTfwwvLj+8u7genn53cnnlBchJc7/X6XSMqmcF1pIyd3Y/TygX",
+	"5OrqzJwMw1iNMGQiAjHqBdLhQZtD6R5Th/dV2wjI+2E5bI0UVaSK8btRE7DizToaIx5KADze44kny2gr",
+	"cg/wF2KOXZqhSTJPaMRiV2i5vDkqmZtmMxAwWcrKeVbOsZVv3V45yLLi8Cof25xcVpQuy0RzHZY/sFGu",
+	"4OFusZ5tY0sZhlcwO9To5XwgUqayRIOWiANgcc4ktTQMkbWJ2WPuS5oyknBj6xMuBsI8KDRCOCTMrAy8",
+	"zFV6QD0GLuOxKxyF4XI1EF6eciGjleZJYm9RWPwrM+1eHpinD0RYECgkii4UURIdLRVqxpJDxZyhOha0",
+	"VM6eA1lUJKTLeIGWKYz6oPcqgBNiGQnU/E7pHAP7UrAP40b/p/Xn/G9GlzyzRU82LTjYtVbpk5mJc7yg",
+	"bl2hC+TfrxWrWOJrH2LjsjtEY5dIb19qH1O1AuWw0tMc3pC0ZBensMApBE3K+UtVYoPeTmwdeqZYhabz",
+	"jlFhi9zRcrbLbt89lZgLRIUrha98dfegfbSV/zu2VQqPDef4XuTyRE49+qiaUe5v9jbbFy95mn0fdJmg",
+	"VaufH7bt3Un+QcQyfyFFq3d/b/lHm1zJGUNbQBEax9YsXLUCsWBgxdzQwJtmNJpywVopozF8gXAFS9Wq",
+	"AfGLaoKBKNUABSRH+QlIjlcVkBnTUxkPzTc0SeSduTKSYpzwSAeGOZfqvQKyUlZqXltV5RAMRBlJISBl",
+	"N3ol4oHnMi/VIwckV/Oss9t+AmsxzeZ4r5pmWnMx8dztEKlEwQDsUhXi3VaVMhGzmNxNecKKJzhnfD7x",
+	"0mAcEtCyc30FTGM1UbKapYNj8g5M/VSKCawWmWYzKsqZWZWYHGuO3HCznRRgiaeVmD5GUJ7jbAs9H+UY",
+	"3OCnsWEI2P+lUVcd0Tde7H35/Mxm1rpcnav9MSiXMhhpeUetIVae2mnCaAp6RCTTlEU6gFLkm3Vpe3Xu",
+	"7ppk3ryOk7o6BXMM4rqgOTjIu/1Ob3sHeUq1LYndIMErd8xT19nYZfEWZIDXAxXgoCqmvxgJqiOS6Dy1",
+	"xAnyjbOU3OYNft1GrDUZa/fjB+voIuOUMaLZvQ5yYwnMocJA2mFPerYQmkJfeDes4x9O97DG0oiZBa3Y",
+	"zFvuIz8/uvdyg1G3xRKvWz6Xm7OyfIb5l2MxVVpaNi+HxSs9AEYRHHrbIb/8aKNWA/BNMJSlx1TOiSeV",
+	"ae1jbgSWBYylinBVKnEbcWEoULFjqrNSVlVRniRcYZV6kfbsrCYsZ17Vd+aHnRIxep3DKk20htcWmun8",
+	"1WGZqAedRzxn2Ug77DTw0VWE/g7i96t7RmElbJl5fsvEP8nJOfmGRjdMVEpqpanOlO+jxQyBRYVHNmjc",
+	"slTxqhwFxFHgSUzsJe5copZTPou3nXa33dnIMu3QircG+SyrKJNn/q9CNxk7KOyjOdQcST0lJxfnai9A",
+	"Z4AKXHzVpSQF6CsFCzsvXOiT8Dmd8+e33efwxfP/Egaot2FQ20FDUoHReJizpSmUMNg8gHLs3/6yQumK",
+	"hLivtPlfdntfZPP39rudRz7oVZnbdXq9L3mM8A1VW+atnHBRXxb1qIoDXxgeHmxbgeBgw6tTrcycSCYS",
+	"pmxQugVlM5D+braczUdxQcyqM2fFNpnKVDEyolobg1FpOgfa5tPIB7IqCzfo0jD/Kiq/Yzrlkbpm97oq",
+	"xiiNEcgyBeoIYfdzqcAAJjimIOconXanfVDpenxnjvG5GMsKt4mPOrDqFC0N5nNdoGcb//RqGeQbo1L+",
+	"+7/9t+pCyF2DO2srdPNwhD+fwJt85boYqlVXJyJf3DpEX9B/UxGCfXDVcBC+6gT0uLUBvApIaXZfUfRk",
+	"VUJui8y0lAmkRW5nR0FCJU0qlJrkji6Ufdt2j1qKghbhz0+V2ccyGcI4t6Z/jkaanNIk2bgIS6HUYq71",
+	"y3I6pfpUmo3tjsqyT1XyiO064lO4qypWGBUV4mXqfxT8HnNxSop/Sausz1aqsidAO4hm86QV5lj2nn3R",
+	"9H0Se08P61rKetvBvN9IE0fcT4+Ne1rcOwy+VfEL++6CvEVI0y3gujBl1VY4nWbipsLQFGzV7cVib7Vq",
+	"98/qg/DHY8Jmc71wriIYJonM60vRySVTiiWY2bJ9OsAXOa3l140zEVWfG5pOspnrUFJbWr8qeWuy91bl",
+	"l4jZfRUkl3uEh0HqBrkxFQMfWrVDVtjOyhUryRaboRfqplA5qsAu+fKbNo+2xHS25iVfmRm0YYP/vixh",
+	"PSvw1OdlX5O55JlCs6uYUgEJQxUZUwhwT5j4lXLCzTVwHCw2ytIxgjtFtBjOmaAJRsm2jDO3eltYIjN6",
+	"PywG6mVdrKocghndAqr25ZiERZJGeAxxeC4UaiJgblJEK9a2/DFP2dhchF3O/liShfM5S8lIZmLJDfZM",
+	"2Yww0vRTIa4//PXs/dXeIwZRm0dyvTZtpPz6d2dXVyffnl2R/x/pulwNtX1iEe4nP7mkvqB/x2Mo1lTr",
+	"2Vj8sdujE37LFLa38atHdyXpHHIrI/a1trILngzdQ7chroONfYP3PAQNxaqUsBN1o1yaBVZojrGWhFGM",
+	"GYLzAQpG7qYsZeZE2CidO9krDHYzySAZb6t5XJkrq3NuaqvvbUQPU0HVtu8x93ywtzwlB2bjeqKegfry",
+	"9tZAoV9L+Sh7YglGw3MDePWJ8+F8w2y7O87W5VosbTsA4AUtMnYF5RhmLXpPAR54UVBwwxZVOnuVVdrw",
+	"+Nw6keeWYEk2Les15aGbvRuQBNwpASmURiJTYpXR4ZgnmqWBTdguzpaifCmYUZuWWq/tJXIyT+VIPd6e",
+	"LSgxKxKDN+8ia9DXaWvuWavpkvmI1y1GJm62z5bukzCmmvZDknDBFGE0mpKpTADKnw5EWKl8hQRfS5ph",
+	"rQEU7gUA6zcQ+Aby0+sP788+hUUGdl3ytZ+2VSykfRFujAuaVrhotHWnrVokiyof+AeRLEhoboJE/Txn",
+	"oryx4KGbTgv8Wr8oeSbLNjkmKFSfKcxSgdQS0gwrW2HkuX226iDHC7LpiXHuEhAUarNPLs73tvLPePt5",
+	"p7yICi9uSmfrI5a2JxfVBARSQIr+W1uNddlqqwaND6pbNASrzbKCon1c/k1Fv5RgtQ9MUC7m3Gg1Fifd",
+	"wpAitWz2xYb9lAPar01HrMqCcpsCH9Yyp5tqbpQURCVfNTPyJJktwfZr0krqZ/Sm1h2wyR3tHAJz8N+b",
+	"6f8PP9HWryetf3Zar4atT5+7wdHBw3+u3ZtM16IafH/14T25gtnlxoRzTgRkTpXCAANVuSVTnl45tPGz",
+	"kqJ9Se88fR1h39fY/HVpq7V4XGVygu9zvYelovjP/WwmBjSwWRHKyxa+S6UGNjMrs8vPg0bE9WLQ6A8a",
+	"FzTlatB42A4iccL08I5Rw8I28lvr5S8mUk+KbUp2traxrPhZg1pXoY9V8kXnUltyvMbsliVmlFg7Rm8Y",
+	"bK8Q89FDP4Bqk9eDRn6PS6UtVxMZzWq9n642p8T8SCgJzZWhs0+d+Ved8V7y/VWEJfKIA3hBzeTsSN3j",
+	"dzR+d/Pwb9wmp7UxFTgCMoUxmxeAjwOVhzk1RlzzZ8kFiwuAXnMx1h5CsMUwior52h6kBV2a0OYFvihd",
+	"IiS2CdWSKIoqfJFGvklI7haD8JSsFbJ+Kkjm/Ak7hRd38yj+XsHIVS8kGkRV50jeCRYPR4tldmbUuK8X",
+	"6KzwUuYDycOg5dinFxRdHwb11rc6GGo0+h1NZ9wtFS7mVVIn5p0blaecADCY+mm8pzMWe6b/DqGI+mDD",
+	"VrL48eEEqw5W3LA8uyX/1ArfAvk9QxvCKCBDfEAIRVJY3JSlRo3J9DzT7iJcOmPCWS3HlkW6HVSll5dJ",
+	"5z1mdVBvZEpKL+qT8PMACDloBAOLY49/goY0aDyERg7inEnMxmCtcv1l1LDlhbI2n0cv98nO6NMTDcIr",
+	"67dbdl4bOh8QhT59ZusvmI3AFoHCgu+v4fOrNl3utDqoZ+pl/12FYlpeZgtcNMyqrUVA4qaYSQyeA4sd",
+	"DJdjbBkjmKGNrISuvi607oJ2Y7tKcc8/t/aAb2ZUuSnyG53gXIP5QuN22tBy2jhoet3GFgb0DmHPuLBd",
+	"t51qzoWXVF8hBQsDEtJMS/Nf954Q8Xo+D+CpYFi4VwGHKD70cx7Sb7fbDw9h+ay46ZkXoTtANrzpfKrS",
+	"mjaTfVm8eGfpY53hURFOqwqHyNlcr70EYObWXFFZ6+iuDyoGsvTI2pW8OH8to8xlUG9fn3UiiL2f7Lc7",
+	"JLYPIU1AH3fwMSvvLBceVuRUWxQOLUHFtuA1wDzvKNcWXZtgXmgODGXhqPLy3ceURJbASh4ggQgrLZ/U",
+	"WqF4yqgcBftdAZ7WYeJDszTEkOeaRFQQIUkixQQKEEg+odpWJbsPZ5m/Hca9qDvq0Nar8UvWOohfRK2X",
+	"oyPaOhwfsH372zYI1TlwmSV+hYPEbCAo6qTqxgcYhM3wRSC81o5quFUabh3QUsXNvzlK0zZSxQNcKo18",
+	"aYUqSRMUxcWlKiJvCy+dsqWjW8X5Ljy7bYWtuWrIXEU+JjMZ3RQIQOCjAWZnzP+4xQWWBNvaN3LDFlhJ",
+	"D+OYZNZx5ITWJJW/GGk2ZwKctMaIm2aTCReTMY0gsiij6qwYN+66OokC1LFCgZuaITlMWfugZ4pQRHm0",
+	"GiqiWhIuSMpogtktOqXjMY8KoFFQAg9tOyNFmp12u7tX7u5UW+8M0ObRlEU3S56DndhqGXu3PFFbXOCm",
+	"CoOdp3LEtmsM8ChkmpU6E6wvYpOUYhGpLTXKRLEn4CPERqozoOZAjNV1xG6g4yzBWXkAsNh8E7Bu5lha",
+	"YV1Sd5LELOIzmqhjYkjgY19gMktOoaJ6/lX75eOKJ3AcPjm600bQ6B2Yf1+Yie934s0qqefkyKtlLFWW",
+	"9tESDK99vw9yupYN4HFy/pGKXE+h0wW07XJDAhpTMub30I3Q2tFb+VCWznCFG8Vdoby2gkUFfZJsgTdR",
+	"QEwsefTsYa/AzCm30tcpZzHMEmYH2BzkbroALFXX5TO3YreDurNwsltkUn6qQgPAICpEwxynzYeLQ2Ex",
+	"aR529rFP9t8c7FuZAkl1q9wc89dW6sNqL8MlHHYqsV1KgJFeu9yievFw832KIRLAMNORf3KgqQr5eH1a",
+	"rqwqvq7UMBTT1drdtcMHhGsCMuOx4JOpNo+qbz63c8+iamiN7ftvbCDYavMH4AGwtP4i+KRYIXIVR6jA",
+	"aXnymct33IYeMI5may9bN/NPjztHOm9dg9AHXKE6k81J86D3ahls1fbfXIFjcH03a1AULBXMnB7T8RuJ",
+	"c9h5KLcn/0JLVOonvrkVNUrMG7YgkZwZAZxBJUAkZRLbVIddWsn4b99iDU/IQe8VamsAj4SLKLHVah/N",
+	"F+iqbLuI5I1GoXX2QDRDHxUE3ceszP3N1BzaEWepuacSUiTcs72YL/MS+OX9ls1GymwlmZKcNiUdyeo/",
+	"BePJKrO/LhmNuWBKVZXnsOhmDVrx5yqE43oZX7S3DcigIW8GDWKtQszeMiIQ1WTAzhoI1/+WQOtCXNdj",
+	"cslirkgTVufy7PX51fDj5VvITmLadcrtO2gUDi3NAVnFQjfYTvmKjKlR12h0Y9YYkroQQTBirqBnIGzl",
+	"MECimjHQeLEEn4KBHjNKs7VuGlWOVyZueSpFXk1vl8kzeNC1EmdRbSkPvLsqXLiy58115XdWMeRLNuFK",
+	"s/QPV8f6RYtPPSCGLUtRvcFUkw3I9VZO6rDj57xaOTi5OC8ViQGetZ6mMptMSTO8+HB1TVylOFSeg0sX",
+	"v7ZfPS+8kQ6r2/lrIXfNGr+Ul899/uMqHnut1pqryqiw+maNTZBq2rNrTmyWsr1Ck4WzZA/yk3XYoNoX",
+	"XBhTR1Uif0vnXnc35x4YPdUZiYX8h5TCQlaQiSxAfKQgCq3M9iPax26JrX7DFsM8pXc5M5FH0wpXBTpW",
+	"clWfCgIPCLB3ciklumhFso3NX3YnlMEDVq+WFkV1E+ALnqAcc7UiDrChScm81k117adQY69BS5bjVSSm",
+	"eDnD2nqgtqgSXg9UUwK08vbSHfWWKROPhbfaOL6iAmIjfLVRY7bNL/FaCy3Nmds2prkOCEtZQXLDNZfQ",
+	"wQ+32YiPQBHequXeb+jtLQEFGTFTjMAuw3qI4YIvFCetxNQ8eZBvgdo+TNsEyjag/Rey9Dfttbjt6dy+",
+	"8GVZKdiYZ1dgPG5C+l/idZUFZ0uInQAN2PfYeWhlTrgXODe0FedULAYiT2uBrWBrEhzHSdjY/BQZtThJ",
+	"jGES5E2joJcA5JEbO8b+iWYPeE7RVG2GSxn5exCshu5OhNqYGBsI79wT87QcIhFtIS+pE2eTW8ZBIx8d",
+	"ZKHDMBrBqiHtPbOsIBVPXLWOSk0Aq+MCam2nK2pXBB2bB/f3ZvaH9/eoLpRN2i8uq7DAzo4FGKi75EmC",
+	"a6m1VqfS7bK9ZFjOC1nhZd6BsRSvOisI6nwJ0MwVUFeCz+espviF64RV/pKlSTm6nPLNlS7wNLw3yN9b",
+	"OWJEvV+t0vlq46kaxTWvDNhBpQNk03KrZ7jcF6qMfHRtOM0cZzStBjoALLYqWGJz4FBSVDC1q97hEfn+",
+	"h2tI5IX8KEXCE4sTC8kIffINoylLySDrdPYjeBD8ycL2+l7v2/ihkAvZe0on5eXRQc1uB+Da5TShEQxy",
+	"c0SmRI/Sw0pDr1q9r5xBs3N+TPUYq8B5cg/Dk/pv79ROe4PzpLr3dN2M1oiFr9h1vJIFv3xZ4/j+jRTU",
+	"QhFdSkCo3g8rfTOqa+hGLLJICZTkGQweyF7euKgMjptnnJR8oujQF3JosfshSlzkeHtde6r4WD7iS3v3",
+	"ypr/krG0JhkGfsLcW/MIKD9O+WzGYoAC1EzNacRIJJOEzhWLq/GC0uLN27VU8cVhhV9F5cJnqeg4Sumc",
+	"IU1fZ9GN+f+3sqBsQCIaTe0FuZaZ105z0Zqn0rAzvK5UjwOPBo0tmrJKQq9G/J129mlr5Ec7s8CuSUG6",
+	"1b0IYAVRlnK9gCo224sa2LYROJWJLMitrZSAiSOmXpMaoYX6LSVzlipAzT25OAfHfzOc/Npqt9thMBCu",
+	"wBc8L3mVr9prkzMOXdBpZHPyuFaIEokONp43bR0IKaIlFEm3h0nzoLNvNPHA5vVBn0+4Hj3itm0kkelA",
+	"TKmysg7u6+61yQlGKuZMOBg0vxgZ0PoVG4jwvnXDFi3oHhiaJ09lEitjLxTQmevhMg0l8CjX42XuBYQl",
+	"ipGDzj4RdAYqyZQRqEgVk4GA1x+XhmfRLMvja86ooBNzu6H6HhEMitAGwl9PtDXgDIGkQAGe75up1nMs",
+	"/kV0wmoFxhz6d2fXl+enVwifUsY1teW7XGNPNIsKsuGdD1CpP5Z11dAWRPTkHK1B2163b9srJHJCuAjI",
+	"hGlCbVTSGYxop0GPEFC2UMZb28Vv1Yulr0YpOzkvGva2B2IgzqpqaKe2HFIZLg5VFhAcbYZnaGn2CcW6",
+	"6LyKi4uBsHZoAABgfi8BdK1yQULzRwG7FhaekdDaQYmSA0Hnc0ZT5aC/Qt+rFi7jxPsdWCzGfiInZnLV",
+	"7RAQQcJGY8HxS+NYkdCcTNuHE+JMYL1er6kkRj8eCZ/fdkPS1HQCfVcF5eGeo6N9uSFODo8EjVIgYsVo",
+	"HEDuN1yGKd6WnpD8jSnhwQBreeEvQ79B4+EhhLU7KYq+WZwvMr1h63VuX2e1qrftIGLbOCBrLEc2aKan",
+	"z4Fb4rvPjU1uu6K7VGfbS2yMubJ5AjRE+BARWpPweSwjFR6j76C4RiuWjPECoOKctxd0ltgVyb/7WUkY",
+	"AMTPI2ZLxLGWqfHu/NpaS3j2VP853IhipS3TyXN7k3puri0MyBw6+Vt7Yk4uzj0k4n4DIYwfbJxmzhv9",
+	"xn67096HsJOegvApsz/qWpqbnyqbkb6BrDeVO8AgLy+M6UKF5OP1KTF/2fb2eRPtAJC1Mm0FNzYkcvwg",
+	"kZOggEzAnBIFBHSsu40dJFE2wDq2CMIvhH3o6OMFfZf77S9jPZnhDQTJebZLipzSW0Z+ZalUe30j17BR",
+	"TbmBvu/3UoF5iuMJs6LZDPiqRguv14x9SN65BYaP/ejDfuEvMc+K17aED4pIMXGnVM0Trs377qZWabKg",
+	"DX0SFm3EQ8hjda8yt9e1Yl92nwWkcLUF+SMP7+9D8xRtBPM2/dVzf5/tDkVIyefm2q7vtcmp8655lEkZ",
+	"EQwUlTa5pBobXJmHjFPsCwu1y44xq5A0O3lOTMqIURltK1xL+zk2wAkxzaLb8TsSYUW9KlYabxothsCr",
+	"lpfMrkPzAARRTA7v7/dgK2pu2bxdsGrfGWlWxXnsQAtneIh7QRVJo24QxyS0bnLDz21kAzY7LJDhjHt4",
+	"c7mHECYAQJ0eaxMPwhvIjYPyD4qD6oaBuZNpiAEpI65ZY5ylTmHCPYtcL1eWzmNgW/ok5zNl0IefaiHO",
+	"6ngLaXbNjF91yvHCF0Z9gfwm1MktszVPcMoPLWFuvfCQoF511jctfPhUYJcBp+x1OksABnQ+TyyuyfOf",
+	"l1t2fm643YRlUNat2/Xdr85JWhjg6PgE7xk6xR4C794D/2azev6t5tfSnZ8C7KoL7y937er2Vptr9Tqu",
+	"w1UR0z4oDa530DHDKT/q1eqTsKHW8rMOS8/q7ndxgAsFGGRjr6cNtp04wM4S+93l5hFHD0HDiJjlgZYj",
+	"w4AuD1FhwIdHUHhAeD/o9HrgXlseXc4zcMXQ41LhZilm8fKl5xLZzg9iZo2CYbWZWvfQz4M2TL3R77Q7",
+	"+7390veH9vvOy67zXuO1ZrYF927090tb60W3HDAFCkGwEyh0dAAZe8WxWZtckZ9tsCKqukWDCgHpvQd4",
+	"cqqel5+w59/Q2CUOwS3dzbd89Bp94U37m2964/p/wR29V5vv8HIYzT2H28zm3HbGclmMjcNtxuYlkZf8",
+	"CLAffQ/CT5/MNlKubwt6bAMrpwJiT0JJwVoqCbFMUtOJAm+xc0t65i3sffO1GcqSCpnFmCdbqT6i5War",
+	"A+EGrnRKNZg7VptCaSFTMqMxlhBi/aAaiKa16rHga5zQSVB4IfDjHEsT7Ts8/xxqHnlRUUAmKXWqZspu",
+	"ZWTN+dy35MbxTJHTt+d7KO7N+AcC3o+kiDGDFIPPAWCuOnXTGJVzAGgxZrARzm1yQZUaiNCLxIbocsQL",
+	"vRCzlmA/uyjzsfWl5GFmVKOxLoZO2LKWvCJ233KloU/9Jpl7YUai+K9sJWu+SqS6dO0KmQqJ9k6oHnY2",
+	"SdWgyrGxQilMJmK3XGYKJ17RCr9qoDbu7Y/US+A7Olh1+D1ZzLse+07KwqxwYw7zjYhdGSHpOqKpTJYk",
+	"CvyGQsQl1bQO6dGodRC9iFsv2atxq0O7o160Hx+ww3E5EaKcg9btd3o2By1mmvLEq6vFN2xZslkEOSxU",
+	"ablEc0Uu2vDJwf7jssax2rC6LLKogtxSxgbeUsAkhsAHSuvgTn6J/KhU1RG386oorvCIe0fLpHKU6JUp",
+	"gc/O51m1D/yZbrURzPYtJbXA2dhejBtWcYGY3JWp1sCwHAqbudiY8n8K9d9EqF/7NC8LncdLbisxn3/m",
+	"8cNzy55AGZRVFXUnhvUZ+bokcdFV2ev0PGxDFNHmGpmSmM0kRPrBGW7eDCEMFIKpND9KsWdEYRkgAFtc",
+	"V5V6Y4G7kNqVtUMmPgQljjFfyYwroqJU+Q4BisAlJ3HtIvDmxlcDkUN37uGLfXACjGlEMrWZNuUjsEkQ",
+	"2+bPp64geq0whrSbEoGfKbKcCbot2xaQv66nhVDMc/0wrIWJOAWD2BSXfbKELEAdir/4CsssgzjUybQy",
+	"SMOTpaWHf+ADLdRhJOwiP5fE5ZaQBFWIA1UwAyVUgS8jM3Ow60pqdbpl8Vcg4zrJlke7ncLAxmOG9q29",
+	"rmvUw/oxbz/YCu0EiowhDLAqtl/2u73+wcE/bXHaELxLjf7+9vbuci/3GqsX93dAhLwjnhHijB6HkYI5",
+	"ilz/HoJ0h2OL1YN5w2yvcPBHmZVQOLiyU+8TSmI+HrOUmXkCH59lKmfaxFZ97qofbr1QDgi3enlydHas",
+	"iSaFZKqcDSCtKpbc5o6Mg810fy/1G5kJS/NXj6K5az3ukfzaG5YLrVNNqhhV38zGCU06oVz8njTHIUPY",
+	"IoFSMv9kSAzp2gm1/yOpb5ZlEIpaRg6AVBb0j9fk/KytSjfMqR/KcjjCXkSu0G7MNq/2agxE7tYIiLRN",
+	"mwFWFf7B8NczFcDfXvmP0fUEg0zwSM7YM4VOEfIYn4gruVzNvbc+kUt5hxGNu5RrzYTR1kZUR1OmAqIk",
+	"BmdsX21QNY1BY2OCM7oAZjBiJOGQDLZgeis3y2WRQbxWufuAyS5Yqm1ok8ecSurdtnKvwulRpMptr9QF",
+	"lcP0wkdcrUI2VGZ4V43IhwPZioX4qKvrR2bjdxxKuc3eKg+qgI5fHVVRorLdoJarwlaH9i/tRXt3HfXe",
+	"//xj9/3P5713P5/cvXtt/i877yaPcq4deoVxX852KDk3lkNeP9ni2KIetSg//elTZZ3nq6P11oCr3/Qr",
+	"M/G1zqXjFUN2ykEniDblFYdeDchSSjQEpeqCgDs5zVxVna2t8KJ/XqQHQjzL1Wp1JWo7R7MedjxNrjZr",
+	"C4eTJ6v+dDn9Zi6nUs7Ol3E62fBmjZ5yYiM/CF+EmTVgJK6GVgKsBAcZwLXCdJyBQKsKlHcPpWYXjWMg",
+	"fJXD6C4roRiyeyTmI8x7G/0A5gvgmBrxcFDEQSfqZkQVM0eUCcUNn9tbEnllI7qCcbuPlXy7AlThN5N0",
+	"vd9G0v34w+X0b9/+/eDHH7p3o28/Zj/2Xuk/qoyrG2yRmPDV3DOHnndm1eX0W3tnur0dhAscRnPctpEt",
+	"LtT8p1D5TYRKzt9tz42YLp4pbJv8RJECUQzbhiiaVpXhQegfu4Z4RyLMM/JSprNUqDyT00EGWHY1EMDJ",
+	"9gISui1t837daQqPXfY21DVDFp2mC2tuL4xZ2h6I13lsRNMbpggePSPXpIhY32I6OcmbpyiiwTgQ7B5y",
+	"RieumerEzOugs5+nMQgCHU+FfZBDHWqTE+vjGggbPLHjzmM0JR8XeV0Zwzl5/+H6u7PLPJBjCDCjNxDe",
+	"MRqCc6PFEkxpyPPGGfaX+t/3Or2BwIzu5YgSZkyuOA+trwg3Dxekd0CmMkvVQCwB3NSHt8I96wUAcjOi",
+	"tEyYC0uRKGUxE5rTBAGUMQeVJDK6wQQR8xFxw4RMyYyboWGFh7EueATZK4V70znp1HFFfglphra0wq4K",
+	"hKX/RyydCbF+RBEhyyjZpJRQUw5LYYLI9nGpj/OYavYRGxZtDEpZTlkRjdrFXfHlo1FwTr6RCF+1vaAt",
+	"ScVep/MY8WIYzUO5TsxM4eHJQbJdpTroTpuFeq/zR5PqOxO9zrVcDqf4WOAPgRnLY6OUm2KTNkmkFIlc",
+	"nzjyZ5zRjzNu6RIstR9YH12wx0AVYk2V/e4QaZiB7C2JLCWhSfp27QqO825g+Fr0Ff/BlcjdQ1Yvt9A6",
+	"cR7XfMZkhtPpbjGyC7pIJI2vpXxrtg3ed7gNGfI2se9YzOm1kQn/kUJFNlVWeAJ3JQkW9rafBvso5Tkv",
+	"lqtP+vkBmgXBkbfKrsMvhPpbFrme6/bbY0KxLS16MeAWOhD4lbsIakeK0s2DTheKvMrvSox61oRPLYgw",
+	"wUixckymfMIFRXxNJmKjFxvmntJI7/VzLGi4LcfKtWWXaWYreAciPPl4/d3w5O3bDz8Mz96dnL8dvv3w",
+	"7fn7vxgZHpImotNxQQrszL02Odc291dhLMkJHilsyRmMs01ySwd0TSg3owUFKPa3hhphrmH6VooVpd9Y",
+	"cVuglUBVFnCmsADtCC2TUpV+J1jcRypJBdTEB5HAfcUmPVtaFtL00Eb3GkHjliYZ87AqVjNEl3A5l54N",
+	"G8dD3tz4PP9p66E9H7bP9AD65Xz6Kyh6ZaCaBlt8Px19G/EP/Pvzj7+ed9/zc3UuLg+j0/Oj85v5P/5+",
+	"+v2rNlt8/2v8wzn/wM/vfvw5Sd73fvz1x8X3r9pRLxGj2ZtO/I/vkzKwS44r46HIuDrwrYmBxegVsvet",
+	"nEzA/nii+Ns5MyLzJWKRHXGO9YuWA8nU30e/R+bDDx4/9EbTfqwQ/1Mmf3mZXBLBbwHNAFgQABqUITl8",
+	"UWsk+KcVmZpa8ON6sQp4rrAhOEDgzma2YbERXGkroorFEHSAfKmRER24p2kcp2YkUNrCFckE/yVjJGUT",
+	"msaJ+UWOibkdc1hzecMVeUm0JN3eS6OwGkGJ2Aonwg7EZjyUMAqeKRKevH53/h7F41VIRgyh012+VJXU",
+	"cdjPjSdY51+AzW8fiyxDVW/F57tfajrWWHrFXoz3o9b+uGsYUZe1XsUHrPVyfER7o270Ij48XLW5t57h",
+	"NnbzHVWupunxbPxxnOnL5cWdFK3nitQQq4jafDNwn6rfSRKsGR+Oq/0nq96NVZ/ClvWspbXcOZoiYnc1",
+	"U7600CSIezmbazBCJtaZJJWxIzgwxWhKOUCI5LAHA9EMx1TpsE++TeUvxyR0+IX2mwAQWuAVaUC+w75h",
+	"b2jEjkkI+IZhH+FX3CV4k3fhXkBSqSl64RHzycJm0ATc9MYYGggbtECcWpe0hdiD6PCGVunohudi0iZv",
+	"aJJAUeiUzudMqIEAvX6l05TFTHb5ygGhDpydMBFbKB7IK3FufWHxI0LCbplAK+eDYEZoaRepXepgEkmh",
+	"slkBIetAIrFmc5yJmMUDkdt0EKZJWcT4LYudR8YzJnE8fWItOi+as7cUjaDkCkRe64oJTc7MeNVA4P1t",
+	"8h2A+BQVq+GMaWqnRSYSIgJUESWxCXJONAdVw213h74ZWhiGAwG39ol5Dnai6JPPA48pQZfVf/+f/ncA",
+	"1IE8Hey7SpVGtB27tPDtJJW/wLflzB74rSq3Z9B4MAPB1w4a37EkkYOG/xUiaeB3fXLD2LxFE37LzGc7",
+	"9BiSOvOhj7ngajrEXhvwZqXlHEeFYEH9z4Ny9tMA0p8Gq6lZg0a/9/BgKeXW8o6Nhojm5dYTkVg0teuA",
+	"CEmDRnHhoBGSZqZYHAxEAc0XEA+Zz/ekYMVvOLAIb2YYP30eIPoOTiRNBo2HT4gtdEajqWepu41FmpkQ",
+	"dGaehsMCMDNi6GRbEQ7E91cf3reYMIIsJhjNaJMTEvqUDokFOUBkoty13T0kRskbCMUTBnG96/zg4UHE",
+	"Bs/eKmH/3tLXeC4HAiZcgDsV4E1h4TjJucgY8lJmPG7huTFMz1zet68flmCV4Z1LzhczlWmm4UhD1xTU",
+	"Y7Uik5RGDkMEkvIZTZMFFqrnb7G3Ds2t4TFitwJBXbQUEtyD3N3rdVwx41UAPWdJZT0wQDFzat3GJiOZ",
+	"iZim1ZVcU6qf5E8poO+9mLgdEpgAwI/yinRz3IkFLM5dIHiGGv3G2f08MYLo6uoMOr4Z9s7MUCLWBql5",
+	"N5WoMvkvgy/dm2BTTLnSMkWIAGn7jnvvm9H7PF2xd3gUOPgvm4HiJr9+OEEjlYlLUIai3OJGc0MC4Xm3",
+	"T+aZmuLxATw4SkapvDO8HvaDefJ319cXOcia93iqFMf8xYdPQcMlOHpgwjn1ThCR7U3KRDT9r14CpQ1o",
+	"qYXSbOYKXFJjg0VSRFwxkr8EkDTZDPZIlrJGv9N+sYN/yWynr+le+sIkLrF4iMPKuTNhtkxSdQti81JX",
+	"M1+3z021uMQVeb3do4o0211XZZ7YFofsXj8HOrUq+lY0tpLj2xDnNxb0v4kQ7z7A6xu7UB5UryukdJ3N",
+	"ahtY/sGDbf9yfrod5Fhu+Cz57lf70RnVN2+Lxkq+fGvIV7ao8636Ag10+VGPyZMvNQ1EvvCL6zlazMRv",
+	"h2jbKlYM/XfrprgTM7uW8h0VC1ektLZEr66j5CpOIOqTOSDpQDhE0qCqLeHSNqhvTege7C1TaOS0DXMV",
+	"CHvhpbmidYJXIMwqgiNj1SZ2GAHNWUuJoHIFIuJSN8WAJPyGYfU/MCx8Hmxv7z2b0P1pedKVbSZJs3Li",
+	"EK3ca5d45UoG9MMTvC69x8VYnKBxxVRuhxtRRFL2M4s0Vg064vZJoTCCxSMlSQybKipqXc+gL1H48mUq",
+	"UwsGY3Ey/ZoTC/vaDMvEsFsV7RerE+MGLLqxI5J0HCcWZ15I0VrS9s1erLKfbIvOw11Ltb2yp8+VFHba",
+	"G+iBdl1tb1V3banJfX6HzsVU6eJyE/z8aljkoZFTkKwHJVglfq+GZYT8nN8nSQkBGpTv8qVfcZvUd/Gu",
+	"2DrvvV7WkcySeLl9od9j1Bx+7HF9iIk4Ox9GtwB+JXixTc2vMcHffxfvdtXuzruOW/2QueRdvTRymen2",
+	"bpkyV9C6JffV2mhd4dYLCrsaXBEy8XPMwRe8kiUD3/ouYx+LssZt7HJBEC/YThvhUS34to8g3lwFCx8I",
+	"6wy1gMPIxAPAGUd3o7kR+AfAnNtXFJLQfz5chhN/pkqOyj2vn6+VslQMhKvkdv6mNvngIPkRI8H2I84R",
+	"bPPyWwTYGQgjxqAlGMnEjTDX8jggSs4YgDUnihWVzrZ7Qb7yZsZCDsRqS3ib2H4AEMAOZBYShkreHpKy",
+	"eUIjpjD7mdE04agogldtqYrNnMOaynBI5EbKWuQgmBehZCZnzEPqAJ9R33drYc5gNofiMUrG7C5XV1yP",
+	"hVTeVTmUrrLRjOs3bpM9IWKaQ6I2ThNGcXfYAGlgyCxuoMg8tR2fsV3zV2QTbk5f17+x1Zw31Pj2/vkF",
+	"6BI0MsimX/eWnWlXp63gYCHioGX6lIjtn3mnf+adojQ1QwS3nxyThcxSX5r56LC5QNwsO2/Yor7S99qX",
+	"L+bKMnJ/QEbGgmRjjjDrgs5YkFdD8ZTAWy0k+/2cp4vjcjthVSpmeg/FNEuZPO1qyNSL87+yBaYIPIU5",
+	"4ezrajTXFAIUEAON/fEr2o26rPVi1ItbB+yl4TpHo5ZjO4f0aNSwtRdQWbFcSGBLL+Adrh6XztFvi9Q1",
+	"lsGvrX+M9m8uXv3yFsxPQ9hCRQJffeUUjkoFKcu1DEetTncZKBMm9Sp6OXpBj8atQ3YQtw6i/VHrJe2N",
+	"W13Wid1vK5NCojjwjrkiMVXTkaRpvDSTv929ZJeH+sfSTGxO9C5FpLALzH5YDyBlN2/7z1rQnTmOIS6y",
+	"GpfO4LEZ+GiWq1rpPrUp2BQYQ7zaDWupzwXmD2B9J9egFg5E3jULU9sP9snHy7ctRcfMy5Hrk/0eSamI",
+	"5YyMFpqpPYxigpoLJXcQ3LfdfqRIFiXV8IaxucprRUYZeBPI1Xcnrd7hEeqdA5FIpdFhhIWZI2ZfABru",
+	"sW2nBQheRsNxOS8SO2RAN62BuJPpjUIUTaS6X84IHrk76I6xxARJLI0CPJYpOjKw2Zc10swXIR6jkDRd",
+	"hDv8aQC8YdD4tNyFayCW2nBh236vp17eiEvn4J7YE8iOgRY1i1hdarP4ebLUjExpniR5IuJeYF1wXA+E",
+	"ZUWB14rMOgYrmpm1ybf8FnAloAsIisCB8HLsh9jtBmLlBZcLj/NeGbZO1EoeoKhZcjeQNoHtinksZAVK",
+	"fAO26EBAlssUe73AGMN3J/8YnlycD/969uPV8OLscvjx6uwyRLHX7HaM7HR5Lm1ipNlA0JQR6FDGYmf7",
+	"1XWaC8Bgt6W50NrNlswa4yZh9MZhoONuhTLYmYTi5tWIOWxW5KZPipznTTa9WLbIS7P8I7+yqch+x2Hc",
+	"F3UE5dVt9Pc7teJlVY48BA2XS+aH1kFlAq7iZRqhprJnTV1QUezL/fGUhfMODn4k7ddMXv36+ssNW5TV",
+	"kFnv7/rF5a8n3ej1AXtzNPnuJf++c/O2N3t/IC+Ofrl8qa6fotDsRFrcwXGdGoDnA7g1IpEByHCOSoMn",
+	"+48L7ll3tgroZSCfh4k5Wlg/Nt61GhSrAgkFl5Jl7REVToYBw8ohDrz3Pc438WC3kj+RdzRmOcOz2sGW",
+	"g86zLB2jA/aZayvHtu0hCIbM9sVaqhR4zCS+TETDJRp7ki4oOV3vqMKGG0vEIU3MLN0gL1wf0nwnlGBT",
+	"mZPzuJztP0Z+OGTy2ERwqMjrdopU2mbeCMzWD+71neJldAIHe/U749UWw1dr1YA/M8mfXIhr1ewV22LV",
+	"SlnyeeRQNDFLmK7ogfwavldOYewXCX+Qtu1OaCWOS4BYZAPhIpVwOA863TonR2WFjtnWuVK2Efrjhi0A",
+	"9oM084EmxnhzNhZot1IsYZFtKfx/C5D6g4qwDdoF/+Fcp/9R3JEF53UOyXovgXf+0A5d63XU05QxyKr1",
+	"dI9yt8Y7P5Yr5B1asVNmzLyBoMJLbrGhu1JlCFekSDBvUpIhzpIRrrYgPuJplHFNRqkxp+xbLRa5nDOx",
+	"Vwcj+A7n91TnpCPTT58bxQLZg1am2N8yHt3kDg4VkImUKOUVN0+D9vMcjBkQiTaz057kN1Rp8u//9t8q",
+	"kj2gMc/6d39rXmVzdw2h1ZzZOslfMpqYbWRf6uX32hd/Y78h//5v/8v/83/9z5vfb7N+ywP4BhtYw7tg",
+	"zhjFvieY5WDYjR0B1PAUr78yH8n/+7/+H/9b+c1eYsUOzkhY9HW+SNjMf0LY/Wa4qMg8KNYfGXtmziF6",
+	"u2NyQZ53WMmrXL4eJuF5aKaBVzkF2WMBucPMgRk1BpZlVgKzA9AMSBk0g2+iMmEeRTUBvzwBgNTqtq1/",
+	"gwE+ldmUsh5niGna6O8fwnOZHmo+Y8NMR41+Ix9Rw/64io0El1i3g+0xerj1ScIJbfLoY/pjjiH758H6",
+	"zQ5WvgReHqp3rvDz5oOlNNVZvRbwodRDPBflzQnUXBY8OiBebluAzlmqBwLAiaGYaESjm0lqlC8yk4Jr",
+	"CY8bMYXgxIAYNclSFhdvsR0lLy4//P389dnl8PS7s9O/Ds/fX59d/v3k7fDq7PTD+9dXzv1aSpSJpGEH",
+	"Qlrsx4Foht+eXROr9IR7x671wghKqQjkE97SxJV2EhqlUilj4A6EMyhUm4RIr5Bw1bft1rO5ddEjyjE8",
+	"EkDMGfR3h8IkJmQ2mQY2uEIT9H+6bgpckSmjiZ4ujrGBO5ukNIaC2GKUmCkZLL/pjiqiAAsB0jgGgpCc",
+	"Xq/Pvr08eX32evj25Prs/emPw3dXiOiF5ap1V59dXn64HF6eXJ8VIMF5iwqXM0kgn4gm5hGlyZQbph6S",
+	"GRdQLIzjtxOUd8Inmr6TbjO4aVqDCXeXUReX1ECuYPfh8zJRbJ+wb5Y99zzZ3yHZKux72wxd9/BWRCSD",
+	"gtNsblhsaOsPiZrSFPWpor24HSjMM7zjIpZ3kHY9x0bhA9E004lZxGc0UXsBEVmSrBYJw2Ns47a8tjai",
+	"0ZTFA2Fd8SogVIFz9NT80DqVQqcyIYouVI0cusLzvIWpilMlOIN2DbAz/lqNSd3oHRhLlIlsZjhO13zA",
+	"r14Y9XK/Exv+84Vxn11TcMgIt70ElB4CwJaRcF5z6+tur3/Y6feO/rnU5rr7srKVgGOFmNiE5Gn0X71q",
+	"m8stIXDSeXtxN4p2p7fFQF4sD+SgB+21a7KJ8/E4fuCP6kX7cNOglkeE0Qb//fhNbYJyQRDvfHmDwNvL",
+	"g/i0a/bwd8D51qnseXrzM8sm2+Wqg9LZWBVh38k7kqMTpGwuUw39a0bMHreAsPakTQaNeTZKeBSQGb1v",
+	"0Qn7y35n0KgsM8g388Mj1Z1/TQgJXCrDDkFke5nnnuJhN03J1XDHRi2MatcqGlfwM1PkdRbdmP9/K0nT",
+	"cL7vrt+9JUzEc8mFDkoQDhBBctjTCddsINyFe6U8hihh1IgrKGrvk5TFHOBwEi5uFMnEXWqkfhwQGius",
+	"9I4z5EFMGVtB3rK4TU4wwwv8/bhzLOQduBAhJP/D2TfDq7OTy9Pvhqcnp9+dDa+vCz2lGWK1fB/vDvdQ",
+	"H+CQeRAZURpJEWUp4DhbX4GTQMLwa1uPbRWdNnlto+cOC2IgQBKD6ndcKiKCmh0EZbbh3irx8QMb4TJs",
+	"Iz5AUASka+jfOzzy8kAcsmzKZzMuJmVX54xGUy4YSRhNnVegqvfCWrdmqQ/DEfRCcJ+7X6HTAI6tcux2",
+	"TwGNlODzOTQpfrd0IcIeAOI5KBM6ixcQDks1H/OI0wQU0CThE6gBb0O1NNfYcGj5YS3yA7/hcxZzo/Bn",
+	"aWIYt9Zz1X/+nIn2nfuxLdPJc/PpuX3EMB84sGnYjIZQUUrnJX7vevBsbSzmO+fS0qMuHdfhSozy9EXS",
+	"nEul+ChZECEF2/vThCyz7h2C0wWsdanS9P3JN2/PhgVr+gs48Koiuwxq84f5c4p44A95XpIfJn107Nmv",
+	"USoXkxbc39YBGUtglMjoBg/c8phxUDX1Ud6ojdUiU5oaW/nJFVJfIPBcJqgRU8zwhjFphsvLgAAhmCkH",
+	"WC2CiYnhCDbY7gqpwlVa2Nq43WqFkF5TRu7YyBfsKBrWuBRiGdV7Eq7u6GTCUvLxvKhujGWUQcFIM3xu",
+	"VF86522zsaH3AEtvWZzH+wZixAVNF2Ddnb5+HxDM4pPjccIFM+rbiTvag4ZtGJHn94EXIMDiW+obc4PG",
+	"dbogHFpQDBrQ8QISu0KSMwoH2zthZLSwFY7HWEKTY9rcsLl2GWkWHeKZIomMaAKFB9A6CT0KKUskBRBa",
+	"9EgYoj0Pc51EEUg9bO53untgklqsLVsfBZeHGJLH7G5zRE6RR7Su7CK3LmTCo0VA7qbc7BcI0yuCy6EC",
+	"ovQigaS/GZ3YzPBICsEAuVc5mhsTG+CDEefq2IZXLT44bjpM2rSAVjzCpEBsSoHvLJCmqqzV12bHbBTP",
+	"ACwx1TNQ7resC+FJLfq523XYr9z1PfINimpyVsfIzP3PFJnDJWVdx1rKLZVG5JkRbs+O7RrgV2Ynma/M",
+	"apS+4bOJ9xlKI/vHbolKV46NltYC55SWqcpfM6KKtbKU51+MZTprUVhg+92fhk3O8+DpFBpAgOeotEM8",
+	"FggM7lPO655/pkox/bA2hmr3hzmm+BMcN3cCC674TJFRJmIAHHK/D0RTzGckVHhVK+OtmCsdBuSWiVja",
+	"ZsaUzLkw4uOWpYpLsefqHXk6EAmPmKFFm3yDfEmB8QsWCNR9IIC/gP4wxsZxB9wo4gisPRDc4gTnRgFp",
+	"HnQ6e2sO9YkhzDZmxJgnDN5VPjrejJEq7Z9VdQYEtW+qtxacg8osGT4G/oqgyWTNi4qv7XVvz0/P3l+d",
+	"NYLG+w/X56dnNbe27XVtfa9XvV9GdJrRtG5paoYPmyonl/nj+6tGUP7m9Kr0ld0wH8+/gVd+X/3j0k1v",
+	"cRP4X72XmkdszZPdPZ+2MaCAQxtC7cqgLWrQz/SW4s547BMAUOvLyAezJZ/gYoIdXXIwlbf2ipfpqNP5",
+	"kxd7ueFAQAd6uSKrq9kxOgbrm2U6143CdaI5eCn4bkDXVADjBVjSriyBaJlZXdjBE7SrOB46xp4c/TXD",
+	"4GCSf8vEP8nJOfkGuzb4trmNFBlTCNl9o9+47bS77c725rodb72/FahimH/Cb1n7sTtjHXA4v2XCvAS8",
+	"076VgVhyuKozZpTKepsCQZTwKjKmM2PcWS38IpUzpqcss+1A2f1cKg67CJPiIIt1IC7PTl6/O4MkPayD",
+	"3GuTH6ZMkHdn15fnp1fD6w9/PXuPyJIImYDuEsQbVwxRGaEvqrM/YH375Bs0PQZZp7MflZ4GX7HwGCXt",
+	"HbcJ0eCYA6xyYwuRptGtwTQZ2ygcMA4MVQrmNbwzBoVL/kmNVH5LRyxBRyVgNLK4j08HMzihUO6BBRYp",
+	"vSNGoEITIEjS4HFdbOmdXY7txEHOkQvW95/Id2dvLwg2cxtOtZ4PHUTCUEtNE4ekZ9M5RoulYQdmsacy",
+	"tjqSORLtgfhP5PrHi7N1j4XMDpYORP01n/HJfxk0vj27HjQCePFfBuUMlEEjwLf+ZWCmPWg8kP0dUNss",
+	"Aa/ZfW2ww275x1dJPv2gfn4IPjfsOLCVxYqTwDtds3xTVB5h36yvPceF9b+gsyQ0ls4tSwEtSQKQR0DA",
+	"7wO6KvzVJudaWQci1g/CwQmfh9boJSlTMjFc3cYHbJUh2KbWtwDtZKo2+oc5EycX5+bNj2Pq220H+5rX",
+	"VsbVbQl7WS4LH+0h/ddUCK59TxEExO26VKgB/jZaX09veyARdk8jnUDn0dCc9PJGdD0ewFVOdMqsYsKN",
+	"scaTuL1m9/x48u7tbrvHjfrP3fM1d48FtaneQFAyUrtzep0Opgva3EA2ZyJmIlo49Id+GcoKdASHQWSs",
+	"9AkCvueYv5EUcZscdvYLVaCAbrCps5CfZHHSQFuqYVqXMPQnA8VApzJs+4mzaPQb8sasCxO3PJXC4sgU",
+	"rb4QysyQzRZRbttNhMZcQJhpdefCZAzrBlbtkovav1E0pZYQFn4LnNAeLjQXpKu2I9Fu/UjW0ujE34A2",
+	"Iz4/FO21pyJ/7nr92zaCeF4g1qp6dC9gNOfPFDk1Iva0uIWcXJwXvYS140nn5Or1X4tGAVrKRA2EYavQ",
+	"Ig58U3cyvSGZsI0j+wRi+/gT1SRE3drKf1Cqn992Q5sQOBArUAcAYdButzGislzWbY1CezHmg0G+YIjx",
+	"W80hygLNKwKvbUXg+lIcE3Tp58UV4UCUDAsfYmsiIbKQymwyLQC7LCZAEbtXwUDY1g6Y/DCi0U1QAuqC",
+	"xtKohYEYKzV4NusX9gdC1neTCPJ+EcjchAfV5zDGLDUsnHmeH4cI6aiuKWv3hLiFQkD2C223O5aGe8FA",
+	"hMbCMATLccFD0kQUU7P+w4gmiQptdwHzTejgIhVeNxDFhUMeh3ttF/zANUKniVvdNKXYxdwYJCGZ01Sr",
+	"44GFvIdPpIkxkACABOQe2ExL9WKdNo5FOfRWHMFU8oiFcMOcKgW4pE7ZdPSzGR4AHC4TyNlVgHU6EAj5",
+	"oEh+bHwKkGYBDqhIzBJN1V6bXEnzOoCxQ0Y3RFs2JE2AuzO7DrD8skhDKq3M9DyDRuyKmZ06EOE8ZYqJ",
+	"iA2NopPohUVrGMOOEtEi/75NQhHmbbW6bfKOzUbQwMU24869JDdQ95MywidCus1S1VZkcyMR13MAcCXM",
+	"3m0XvKcdTTNxExI5+hkCZbYTOm4fBOb+6fWH92efLN7EQDi0UAvV3+YiSrKYDQGhOyQUs0/hsfgYNpvr",
+	"BQlxbc3xjWgKaTgh3vKE3hM/1DSJqIA+XYE91ZV9K3IsctuSov+53W4/POCCCklCSw3r6QBum1KuEB4F",
+	"yh/hTowzgqRUGFnM96Sa0jkL/L4X/c8D19UAwM71Yo5/gKff74vxYLZbrsug2cyU4z+CumjLMYGmFcBT",
+	"cGc9UzgwAk8SzdDr4F3gKuf10/C9TabydphduoEI71tqKrMkbgFScp+ADLZtO5TdRX69N6Il2uj6lCXz",
+	"gYCSZ6CgngISDGx8eN5e3pM0x7ZBzzEJ/9H6FibUcsmOIYQ61GodnQNUZPGxd9tHm/LVemfFkLaIwPX4",
+	"IUb4FrL3N+jAASuMPQb8ThjVjS82NIiwnSmsDlJufbFLz4xPK+0T3FxsbKjEFqB5uc8ZrCILsQXDkzFr",
+	"aRX1wZd7YFFykTmx4VQawPOE2zdT5wdb2oi5F9Q2ZiEXNOXqv67rC4KJuCt9PezwQaTAq8aZQHXUrH46",
+	"AZtINfqNz4NGxPUC2hjA2waNhyLCNmF6aIdjdFzIkwH52y0qivMnP3wqL1v35f/9f56iuy4TYlHMwgzN",
+	"H+HQf25lRxK3Hmp5S4JsRUyCmCU2vpkkX5ri1V1SPGXAED/TspEPc4nkFW4Im+3p3g3sP8JyzQrql+Op",
+	"AC09Z6nmeF7hvor4kR8b/QmvKiKTKEyRtqtLuX2iE4qMr96mBQUzUramx4qI2T1mv8vJPJWjPM/d7oGv",
+	"0O4FFEaa1B5ECKFacKBGv/vi6KDbPex1Ou4wTamOZvOk9bjWMHYJ8TmevvSY3i9m62qaFF2MXj5mC3gC",
+	"aIvGMLkeY3vA7EQO0DiQAvnNKzojqiVI/0FpASobydhdZpuawYYamB01aIAmjkqQWWS4LV9mq/zAzoJf",
+	"Bo2HYJBvw4HdHqu9Y8zXD5+8/jP/arTwJ2075/x3MfPtJulaA5Umirr5Tj1/3PnKxM12XX9KKQwrumhN",
+	"ulIJ3SE3/xu7lvXAwa9RZNe/+ZnVcdeN4NEpEkjDR2SO442Pyh/HW3dveYT3PRK8GW9+LGKRm+0TcIvw",
+	"EUsNdbb23+LdT+/NYjPB65u05ErBujYtoM6B4WKsvpwoZLRY6tJitDOnBbg9WmoesqMwhYlfWqp87Y4s",
+	"kCRKLPEAzD8/hbmrx84dKbIXDMTX6eGy5VksIkCP6BSyvDWKliHFnqhrGvLbL/Rv3TIEh9UyD6aajxLb",
+	"cqOQqet7hkAYla8rFtgSgQjgQ7goXFK4KwFUC52fCFyKnnrVNj8090LrZsJG0TbU0CbQiBYfAB1DFF0o",
+	"B1ZElrGKzMkAkCLILChQigqQIx5NwR7wMZDq0IhwHF8Ik8ioENWIRL6R8aLXOzwyRsZXginK7Q7H/uSd",
+	"YPFwBAilIPersIQ+eTcmHCXwLiflSyP8/FE0gt9Rpj6O5T6NmyAq3rhw21hYSVi9vcdxkuef4b/1+fhv",
+	"PEaRMp1ydssKZuGHJY8tXnoJbsyGADk226lN/cAtuin5/cQ+bCk72J62ikR3d8rqE92/eOHrvyB7eQQz",
+	"WcdI/vX4yFPVIGxGJ6QejgEpcVkdQvE5mevWgSz0QnbPlT72T7PRls3aBi4z1SZtWvQ3q0Hli2v3bv7e",
+	"r6VHvZd47qYQ7TcHG2pP/jvkwB5dDAM0igyubRP53A5MGAZitN+6Kp+V5EtVLgDN69ifQ2Cj/IC3UEZp",
+	"Ewlm2Ko0xW73M3rDSJqJcK9UCd9//hxqL6dS6f7LTqcDaoedzCp43IQrjXwctigUgHoFRoaeq6OCLBcI",
+	"9ZQ6MPoZHROq2R31fPlIrpVHYQtcp687JC+HhIA4bCs3FQXExbX28+rFzitjAVS8O7CsoILoLkHfQlbZ",
+	"NKTixiJGV77xowKkFmy8BeHepfZI9gF5d6SK0S7l7QBewFKfDuwXZytaMfQLMZf8+QB4uvrs1XNgXtIM",
+	"n992w708pFyboERK+UkNrxECHJDV953EMy6K/dX0mnbskRahgiYLzSMVOBhyVcYeT+TE24qAI7/6krX1",
+	"i3YC5dNmHwiZjw+fHv6/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -86,7 +86,7 @@ func TestAdminRoutesAreForAdminsOnly(t *testing.T) {
 
 func TestAdminManagesUsers(t *testing.T) {
 	t.Parallel()
-	a := newAdminEnv(t, map[string]string{"USER_DAILY_QUOTA": "50"})
+	a := newAdminEnv(t, map[string]string{"USER_DAILY_QUOTA": "50", "ADMIN_EMAILS": "boss@example.com,second@example.com"})
 	for _, email := range []string{"c1@example.org", "c2@example.org", "c3@example.org", "x_y@example.org", "xzy@example.org"} {
 		a.register(email, pw)
 	}
@@ -169,17 +169,23 @@ func TestAdminManagesUsers(t *testing.T) {
 		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token)).status, "enabled again, the old token works")
 	})
 
-	t.Run("promotion gives admin access at once, demotion takes a second admin", func(t *testing.T) {
-		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"is_admin": true}).status)
-		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status)
-		res := patch(a.adaID, map[string]any{"is_admin": false})
+	t.Run("promotion and demotion take a second admin, then apply at once", func(t *testing.T) {
+		a.register("second@example.com", pw)
+		second := a.login("second@example.com", pw)
+		confirm := func(res response) {
+			t.Helper()
+			require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
+			res = a.do(http.MethodPost, "/api/v1/admin/changes/"+res.json(t)["id"].(string)+"/confirm", nil, bearer(second))
+			require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		}
+		res := patch(a.adaID, map[string]any{"is_admin": true})
 		require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
+		assert.Equal(t, http.StatusForbidden, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "not yet")
+		confirm(res)
+		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "on her existing token")
+		res = patch(a.adaID, map[string]any{"is_admin": false})
 		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "not yet")
-		// Ada herself is a different admin from the one who asked: she may
-		// agree to step down.
-		changeID := res.json(t)["id"].(string)
-		res = a.do(http.MethodPost, "/api/v1/admin/changes/"+changeID+"/confirm", nil, bearer(a.token))
-		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		confirm(res)
 		assert.Equal(t, http.StatusForbidden, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status)
 	})
 

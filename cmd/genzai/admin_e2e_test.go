@@ -21,7 +21,8 @@ import (
 // refused the admin commands.
 func TestServeAdminCLI(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "", serverVars(pgtest.NewURL(t)).with(vars{
+	dbURL := pgtest.NewURL(t)
+	s := startServer(t, "", serverVars(dbURL).with(vars{
 		"ADMIN_EMAILS": "root@example.com", "USER_DAILY_QUOTA": "3", "MOCK_PROVIDER_DELAY_MS": "0",
 	}))
 	root := s.register(t, "root@example.com", "correct horse")
@@ -137,12 +138,20 @@ func TestServeAdminCLI(t *testing.T) {
 	assert.Equal(t, ids[1], *log.Requests[0].RequestId)
 	assert.NotNil(t, log.NextCursor)
 
-	// Promotion works on the user's existing token, and can be taken back
-	// with a second admin's confirmation (ada agrees to step down).
-	assert.Equal(t, "ada@example.com is now an admin\n", ok(rootToken, "admin", "users", "promote", "ada@example.com"))
+	// A lone admin's promotion waits for a second admin; the operator
+	// grants without one, on the user's existing token. Taking it back
+	// takes a second admin too (ada agrees to step down).
+	pendingID := regexp.MustCompile(`genzai admin confirm ([0-9a-f-]{36})\n$`)
+	out = ok(rootToken, "admin", "users", "promote", "ada@example.com")
+	require.Regexp(t, pendingID, out, "the pending change and how to confirm it")
+	_, _, code = cli(adaToken, "admin", "users", "list")
+	assert.Equal(t, 1, code, "not an admin yet")
+	out, errOut, code = runGenzai(t, dir, vars{"ENV": "development", "DATABASE_URL": dbURL, "JWT_SECRET": testSecret}, "admin", "grant", "ada@example.com")
+	require.Equal(t, 0, code, "stderr: %s", errOut)
+	assert.Equal(t, "ada@example.com is now an admin\n", out)
 	ok(adaToken, "admin", "users", "list")
 	out = ok(rootToken, "admin", "users", "demote", "ada@example.com")
-	m := regexp.MustCompile(`genzai admin confirm ([0-9a-f-]{36})\n$`).FindStringSubmatch(out)
+	m := pendingID.FindStringSubmatch(out)
 	require.NotNil(t, m, "the pending change and how to confirm it: %s", out)
 	ok(adaToken, "admin", "users", "list")
 	_, errOut, code = cli(rootToken, "admin", "confirm", m[1])

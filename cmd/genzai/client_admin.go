@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -358,7 +358,7 @@ func (c *cli) updateUser(cmd *cobra.Command, f clientFlags, who string, patch ap
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(c.stdout, "%s is an admin: the change waits for a second admin, until %s (pending change %s)\nanother admin confirms it with: genzai admin confirm %s\n",
+		_, err = fmt.Fprintf(c.stdout, "the change to %s waits for a second admin until %s (pending change %s)\nanother admin confirms it with: genzai admin confirm %s\n",
 			pc.TargetEmail, pc.ExpiresAt.UTC().Format(timeFormat), pc.Id, pc.Id)
 		return err
 	}

@@ -79,7 +79,7 @@ func TestOperatorCLI(t *testing.T) {
 			// An admin demoting another admin through the API only asks.
 			out, errOut, code = client(adaToken, "admin", "users", "demote", "bob@example.com")
 			require.Equal(t, 0, code, "stderr: %s", errOut)
-			assert.Contains(t, out, "bob@example.com is an admin: the change waits for a second admin")
+			assert.Contains(t, out, "the change to bob@example.com waits for a second admin")
 			assert.True(t, isAdmin(bobToken), "bob is still an admin")
 
 			// The operator needs no second admin.

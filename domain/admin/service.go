@@ -218,9 +218,10 @@ type UpdateResult struct {
 // UpdateUser applies a patch to an account and returns it with today's
 // usage. Admins cannot disable or demote themselves, so that a deployment
 // never locks out its last admin by mistake. A patch that disables or
-// demotes another admin is not applied: it is stored as a pending change
-// that a different admin confirms (ConfirmChange), so that one admin's
-// stolen credential cannot take the others out. Every change is recorded in
+// demotes another admin, or makes a new admin, is not applied: it is stored
+// as a pending change that a different admin confirms (ConfirmChange), so
+// that one admin's stolen credential can neither take the others out nor
+// mint an accomplice to confirm its changes. Every change is recorded in
 // the audit log with requestID.
 // Errors: CodeForbidden, CodeInvalid, CodeNotFound, CodeUnavailable.
 func (s *Service) UpdateUser(ctx context.Context, actor domain.User, requestID string, id domain.UserID, p domain.UserPatch) (UpdateResult, error) {
@@ -242,7 +243,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, requestID s
 		return UpdateResult{}, fmt.Errorf("load user: %w", err)
 	}
 	now := s.clock.Now()
-	if target.IsAdmin && target.ID != actor.ID && takesRightsAway(p) {
+	if needsSecondAdmin(actor, target, p) {
 		c, err := s.store.CreatePendingChange(ctx, domain.PendingChange{
 			TargetID: target.ID, RequestedBy: actor.ID, Patch: p, RequestID: requestID,
 			CreatedAt: now, ExpiresAt: now.Add(PendingChangeTTL),
@@ -272,9 +273,16 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, requestID s
 	return UpdateResult{User: &v}, nil
 }
 
-// takesRightsAway reports whether p disables or demotes.
-func takesRightsAway(p domain.UserPatch) bool {
-	return (p.IsAdmin != nil && !*p.IsAdmin) || (p.Disabled != nil && *p.Disabled)
+// needsSecondAdmin reports whether actor's patch of target waits for a
+// second admin: disabling or demoting another admin, and making a new
+// admin. Promotions are included because otherwise one stolen admin
+// credential mints its own "second admin" (issue 19: a key promoted an
+// accomplice, who then disabled the admin) and confirms its own changes.
+// The operator's CLI grants and revokes without confirmation.
+func needsSecondAdmin(actor, target domain.User, p domain.UserPatch) bool {
+	promote := p.IsAdmin != nil && *p.IsAdmin && !target.IsAdmin
+	takeAway := (p.IsAdmin != nil && !*p.IsAdmin) || (p.Disabled != nil && *p.Disabled)
+	return promote || (target.IsAdmin && target.ID != actor.ID && takeAway)
 }
 
 // ConfirmResult is a confirmed change and the account it changed.
