@@ -163,10 +163,10 @@ func (c *cli) confirmChangeCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "confirm CHANGE_ID",
-		Short: "Confirm another admin's pending change (disabling or demoting an admin)",
-		Long: `Confirm a pending change: disabling or demoting an admin takes a second
-admin. The admin who asked for the change cannot confirm it; it expires after
-24 hours.`,
+		Short: "Confirm another admin's pending change (a promotion, or disabling or demoting an admin)",
+		Long: `Confirm a pending change: promoting an account, and disabling or demoting
+an admin, take a second admin. The admin who asked for the change cannot
+confirm it; it expires after 24 hours.`,
 		Example: "  genzai admin confirm 5d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
