@@ -26,6 +26,42 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AuditEntryAction.
+const (
+	AdminGranted    AuditEntryAction = "admin_granted"
+	AdminKeyCreated AuditEntryAction = "admin_key_created"
+	AdminRevoked    AuditEntryAction = "admin_revoked"
+	ChangeConfirmed AuditEntryAction = "change_confirmed"
+	ChangeRequested AuditEntryAction = "change_requested"
+	QuotaChanged    AuditEntryAction = "quota_changed"
+	UserDisabled    AuditEntryAction = "user_disabled"
+	UserEnabled     AuditEntryAction = "user_enabled"
+)
+
+// Valid indicates whether the value is a known member of the AuditEntryAction enum.
+func (e AuditEntryAction) Valid() bool {
+	switch e {
+	case AdminGranted:
+		return true
+	case AdminKeyCreated:
+		return true
+	case AdminRevoked:
+		return true
+	case ChangeConfirmed:
+		return true
+	case ChangeRequested:
+		return true
+	case QuotaChanged:
+		return true
+	case UserDisabled:
+		return true
+	case UserEnabled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChatMessageRole.
 const (
 	ChatMessageRoleAssistant ChatMessageRole = "assistant"
@@ -56,6 +92,24 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Healthy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for KeyScope.
+const (
+	Admin KeyScope = "admin"
+	Chat  KeyScope = "chat"
+)
+
+// Valid indicates whether the value is a known member of the KeyScope enum.
+func (e KeyScope) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case Chat:
 		return true
 	default:
 		return false
@@ -643,6 +697,9 @@ type APIKey struct {
 	// CreatedAt Example: 2025-12-25T10:30:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// ExpiresAt When the key stops working (401 from then on); `null` when never.
+	ExpiresAt *time.Time `json:"expires_at"`
+
 	// Id Example: 3f9a1c1e-7b2d-4e8f-9a6b-1c2d3e4f5a6b
 	Id openapi_types.UUID `json:"id"`
 
@@ -658,12 +715,16 @@ type APIKey struct {
 	//
 	// Example: gz-Xb3kP9qL
 	Prefix string `json:"prefix"`
+
+	// Scopes Example: ["chat"]
+	Scopes []KeyScope `json:"scopes"`
 }
 
 // APIKeyCreated defines model for APIKeyCreated.
 type APIKeyCreated struct {
 	// CreatedAt Example: 2025-12-25T10:30:00Z
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 
 	// Id Example: 3f9a1c1e-7b2d-4e8f-9a6b-1c2d3e4f5a6b
 	Id openapi_types.UUID `json:"id"`
@@ -678,6 +739,9 @@ type APIKeyCreated struct {
 
 	// Prefix Example: gz-Xb3kP9qL
 	Prefix string `json:"prefix"`
+
+	// Scopes Example: ["chat"]
+	Scopes []KeyScope `json:"scopes"`
 }
 
 // APIKeyList defines model for APIKeyList.
@@ -687,10 +751,25 @@ type APIKeyList struct {
 
 // APIKeyRequest defines model for APIKeyRequest.
 type APIKeyRequest struct {
+	// ExpiresAt When the key expires; in the future and at most 3650 days away. Not with `expires_in_days`.
+	//
+	// Example: 2026-06-30T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// ExpiresInDays The key expires this many days (of 24 hours) from now. Not with `expires_at`.
+	//
+	// Example: 90
+	ExpiresInDays *int `json:"expires_in_days,omitempty"`
+
 	// Name A name to tell the key apart (trimmed; 1 to 100 characters, no control characters).
 	//
 	// Example: laptop
 	Name string `json:"name"`
+
+	// Scopes What the key may be used for; default `["chat"]`. `admin` is for admins only (403 otherwise).
+	//
+	// Example: ["chat"]
+	Scopes *[]KeyScope `json:"scopes,omitempty"`
 }
 
 // AdminUser defines model for AdminUser.
@@ -830,6 +909,73 @@ type Attempt struct {
 	Reason string `json:"reason"`
 }
 
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	// Action Example: admin_revoked
+	Action AuditEntryAction `json:"action"`
+
+	// Actor The acting admin's email at the time, or `operator` for the operator's CLI.
+	//
+	// Example: ada@example.com
+	Actor string `json:"actor"`
+
+	// ActorId The acting account; `null` for the operator.
+	//
+	// Example: 7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d
+	ActorId *openapi_types.UUID `json:"actor_id"`
+
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Details What changed, by action (for example `from` and `to` of a quota, `was_admin`, `change_id`, a key's `scopes`).
+	//
+	// Example: {"was_admin":true}
+	Details map[string]interface{} `json:"details"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// RequestId The request the change came with; `null` from the CLI.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId *string `json:"request_id"`
+
+	// Target The account acted on, by its email at the time ("" when none).
+	//
+	// Example: bob@example.com
+	Target string `json:"target"`
+
+	// TargetId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	TargetId *openapi_types.UUID `json:"target_id"`
+}
+
+// AuditEntryAction Example: admin_revoked
+type AuditEntryAction string
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// NextCursor Pass as `cursor` for the next page; `null` on the last.
+	//
+	// Example: NDI
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ChangeFields The fields the change sets, as in AdminUserPatch; absent fields stay as they are.
+type ChangeFields struct {
+	// DailyQuota Present when the change sets the quota; `null` is the default limit.
+	//
+	// Example: 200
+	DailyQuota nullable.Nullable[int] `json:"daily_quota,omitempty"`
+
+	// Disabled Example: true
+	Disabled *bool `json:"disabled,omitempty"`
+
+	// IsAdmin Example: false
+	IsAdmin *bool `json:"is_admin,omitempty"`
+}
+
 // ChangePasswordRequest defines model for ChangePasswordRequest.
 type ChangePasswordRequest struct {
 	// CurrentPassword The password the account has now; omitted only by an account that has none (created by email-only login).
@@ -913,6 +1059,13 @@ type ChatRequest struct {
 // ChatTooManyRequestsError The body of a chat 429, one of the two shapes.
 type ChatTooManyRequestsError struct {
 	union json.RawMessage
+}
+
+// ConfirmedChange defines model for ConfirmedChange.
+type ConfirmedChange struct {
+	// Change A change to an account that waits for a second admin's confirmation.
+	Change PendingChange `json:"change"`
+	User   AdminUser     `json:"user"`
 }
 
 // DailyActivity defines model for DailyActivity.
@@ -1045,6 +1198,11 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// KeyScope `chat`: chat (both APIs), models, quota, feedback, web search. `admin`: `/api/v1/admin/*`, while the owner is an admin.
+//
+// Example: chat
+type KeyScope string
 
 // LatencyPercentiles Milliseconds; `null` without samples.
 type LatencyPercentiles struct {
@@ -1430,6 +1588,39 @@ type PasswordResetConfirm struct {
 type PasswordResetRequest struct {
 	// Email Example: ada@example.com
 	Email string `json:"email"`
+}
+
+// PendingChange A change to an account that waits for a second admin's confirmation.
+type PendingChange struct {
+	// Change The fields the change sets, as in AdminUserPatch; absent fields stay as they are.
+	Change      ChangeFields        `json:"change"`
+	ConfirmedAt *time.Time          `json:"confirmed_at"`
+	ConfirmedBy *openapi_types.UUID `json:"confirmed_by"`
+
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt After this it can no longer be confirmed.
+	//
+	// Example: 2025-12-26T10:30:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: 5d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a
+	Id openapi_types.UUID `json:"id"`
+
+	// RequestedBy The admin who asked for the change.
+	//
+	// Example: 7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d
+	RequestedBy openapi_types.UUID `json:"requested_by"`
+
+	// RequestedByEmail Example: ada@example.com
+	RequestedByEmail string `json:"requested_by_email"`
+
+	// TargetEmail Example: bob@example.com
+	TargetEmail string `json:"target_email"`
+
+	// TargetId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	TargetId openapi_types.UUID `json:"target_id"`
 }
 
 // Provider An upstream provider; mock is the development stand-in used when no keys are configured.
@@ -1885,6 +2076,15 @@ type UnsupportedMediaType = Error
 type GetAnalyticsParams struct {
 	// Days How many UTC days, today included (1 to 90).
 	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListRequestsParams defines parameters for ListRequests.
@@ -2737,6 +2937,28 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 	GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAudit The audit log, newest first
+	//
+	// Every change administrators and the operator made to accounts
+	// (quota, admin flag, disabled flag, pending changes asked for and
+	// confirmed, grants and revocations from the operator's CLI) and every
+	// admin-scoped key created, newest first, a page at a time. Pass
+	// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+	// the last page. Admins only.
+	//
+	// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmChange Confirm another admin's pending change
+	//
+	// Applies a pending change (the 202 answer of disabling or demoting an
+	// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
+	// it (403); a change can be confirmed once, before it expires (409
+	// otherwise). The confirmation is recorded in the audit log. Admins only.
+	//
+	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+	ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRequests The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -2763,7 +2985,14 @@ type ClientInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2776,7 +3005,14 @@ type ClientInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3147,7 +3383,7 @@ type ClientInterface interface {
 
 	// ListAPIKeys List your API keys
 	//
-	// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 	//
 	// Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
 	ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3159,10 +3395,15 @@ type ClientInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3176,10 +3417,15 @@ type ClientInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3189,7 +3435,7 @@ type ClientInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	//
 	// Deletes the key: from the next request on, on every instance, it is
-	// refused with 401.
+	// refused with 401. Needs an access token.
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3493,6 +3739,48 @@ func (c *Client) GetAnalytics(ctx context.Context, params *GetAnalyticsParams, r
 	return c.Client.Do(req)
 }
 
+// ListAudit The audit log, newest first
+//
+// Every change administrators and the operator made to accounts
+// (quota, admin flag, disabled flag, pending changes asked for and
+// confirmed, grants and revocations from the operator's CLI) and every
+// admin-scoped key created, newest first, a page at a time. Pass
+// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+// the last page. Admins only.
+//
+// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmChange Confirm another admin's pending change
+//
+// Applies a pending change (the 202 answer of disabling or demoting an
+// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
+// it (403); a change can be confirmed once, before it expires (409
+// otherwise). The confirmation is recorded in the audit log. Admins only.
+//
+// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+func (c *Client) ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmChangeRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRequests The request log, newest first
 //
 // Chat requests as the request log recorded them, newest first, a page
@@ -3539,7 +3827,14 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3562,7 +3857,14 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id openapi_types.UUID, 
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4103,7 +4405,7 @@ func (c *Client) SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequ
 
 // ListAPIKeys List your API keys
 //
-// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 //
 // Corresponds with GET /api/v1/keys (the `ListAPIKeys` operationId).
 func (c *Client) ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4125,10 +4427,15 @@ func (c *Client) ListAPIKeys(ctx context.Context, reqEditors ...RequestEditorFn)
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4152,10 +4459,15 @@ func (c *Client) CreateAPIKeyWithBody(ctx context.Context, contentType string, b
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4175,7 +4487,7 @@ func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestB
 // RevokeAPIKey Revoke one of your API keys
 //
 // Deletes the key: from the next request on, on every instance, it is
-// refused with 401.
+// refused with 401. Needs an access token.
 //
 // Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4670,6 +4982,106 @@ func NewGetAnalyticsRequest(server string, params *GetAnalyticsParams) (*http.Re
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditRequest constructs an http.Request for the ListAudit method
+func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmChangeRequest constructs an http.Request for the ConfirmChange method
+func NewConfirmChangeRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/changes/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5905,6 +6317,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 	GetAnalyticsWithResponse(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error)
 
+	// ListAuditWithResponse The audit log, newest first
+	//
+	// Every change administrators and the operator made to accounts
+	// (quota, admin flag, disabled flag, pending changes asked for and
+	// confirmed, grants and revocations from the operator's CLI) and every
+	// admin-scoped key created, newest first, a page at a time. Pass
+	// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+	// the last page. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+	ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error)
+
+	// ConfirmChangeWithResponse Confirm another admin's pending change
+	//
+	// Applies a pending change (the 202 answer of disabling or demoting an
+	// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
+	// it (403); a change can be confirmed once, before it expires (409
+	// otherwise). The confirmation is recorded in the audit log. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+	ConfirmChangeWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ConfirmChangeResponse, error)
+
 	// ListRequestsWithResponse The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -5935,7 +6373,14 @@ type ClientWithResponsesInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5948,7 +6393,14 @@ type ClientWithResponsesInterface interface {
 	// limit), `is_admin` and `disabled`; fields left out stay as they are.
 	// Disabling takes effect at once: every request with the user's
 	// existing tokens gets 403 from then on, on every instance. An admin
-	// cannot disable or demote themselves. Admins only.
+	// cannot disable or demote themselves. Disabling or demoting ANOTHER
+	// admin, and making a new admin, do not take effect: the answer is 202
+	// with a pending change that a different admin confirms within 24 hours
+	// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+	// admin credential can neither lock the others out nor mint an
+	// accomplice to confirm its changes; the operator's CLI (`genzai admin
+	// grant|revoke`) needs no confirmation. Every change is recorded in
+	// the audit log. Admins only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6323,7 +6775,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAPIKeysWithResponse List your API keys
 	//
-	// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6337,10 +6789,15 @@ type ClientWithResponsesInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6354,10 +6811,15 @@ type ClientWithResponsesInterface interface {
 	// this response only: the server keeps nothing but its SHA-256, so a
 	// lost key cannot be shown again; revoke it and create another. A key
 	// works as a bearer credential everywhere an access token does, for
-	// its owner, until it is revoked or the owner is disabled. A user has
-	// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-	// created with an access token from login, not with another key, so
-	// that a leaked key cannot mint more.
+	// its owner within its `scopes` (default `["chat"]`: chat, models,
+	// quota, feedback and web search; `admin`: the admin routes, for
+	// admins only, and only while the owner is still an admin), until it
+	// expires, is revoked, or the owner is disabled. Give at most one of
+	// `expires_in_days` and `expires_at`; without either the key does not
+	// expire. Creating an admin-scoped key is recorded in the audit log. A
+	// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+	// are managed with an access token from login, not with a key, so that
+	// a leaked key cannot mint more.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6367,7 +6829,7 @@ type ClientWithResponsesInterface interface {
 	// RevokeAPIKeyWithResponse Revoke one of your API keys
 	//
 	// Deletes the key: from the next request on, on every instance, it is
-	// refused with 401.
+	// refused with 401. Needs an access token.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6764,6 +7226,220 @@ func (r GetAnalyticsResponse) ContentType() string {
 	return ""
 }
 
+// ListAuditResponse401Headers the declared response headers of an HTTP 401 response for ListAudit
+type ListAuditResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListAuditResponse429Headers the declared response headers of an HTTP 429 response for ListAudit
+type ListAuditResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAuditResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAuditResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditResponse) GetJSON200() *AuditPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAuditResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListAuditResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAuditResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAuditResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmChangeResponse401Headers the declared response headers of an HTTP 401 response for ConfirmChange
+type ConfirmChangeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ConfirmChangeResponse429Headers the declared response headers of an HTTP 429 response for ConfirmChange
+type ConfirmChangeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ConfirmChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConfirmedChange
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmChangeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmChangeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmChangeResponse) GetJSON200() *ConfirmedChange {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmChangeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmChangeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmChangeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmChangeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmChangeResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmChangeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmChangeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmChangeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRequestsResponse401Headers the declared response headers of an HTTP 401 response for ListRequests
 type ListRequestsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -6982,6 +7658,8 @@ type UpdateUserResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AdminUser
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *PendingChange
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7011,6 +7689,11 @@ type UpdateUserResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r UpdateUserResponse) GetJSON200() *AdminUser {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r UpdateUserResponse) GetJSON202() *PendingChange {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -9763,6 +10446,44 @@ func (c *ClientWithResponses) GetAnalyticsWithResponse(ctx context.Context, para
 	return ParseGetAnalyticsResponse(rsp)
 }
 
+// ListAuditWithResponse The audit log, newest first
+//
+// Every change administrators and the operator made to accounts
+// (quota, admin flag, disabled flag, pending changes asked for and
+// confirmed, grants and revocations from the operator's CLI) and every
+// admin-scoped key created, newest first, a page at a time. Pass
+// `next_cursor` of a page as `cursor` to get the next; it is `null` on
+// the last page. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/audit (the `ListAudit` operationId).
+func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error) {
+	rsp, err := c.ListAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditResponse(rsp)
+}
+
+// ConfirmChangeWithResponse Confirm another admin's pending change
+//
+// Applies a pending change (the 202 answer of disabling or demoting an
+// admin, or of a promotion) as a second admin. The admin who asked for it cannot confirm
+// it (403); a change can be confirmed once, before it expires (409
+// otherwise). The confirmation is recorded in the audit log. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
+func (c *ClientWithResponses) ConfirmChangeWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ConfirmChangeResponse, error) {
+	rsp, err := c.ConfirmChange(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmChangeResponse(rsp)
+}
+
 // ListRequestsWithResponse The request log, newest first
 //
 // Chat requests as the request log recorded them, newest first, a page
@@ -9805,7 +10526,14 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9824,7 +10552,14 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 // limit), `is_admin` and `disabled`; fields left out stay as they are.
 // Disabling takes effect at once: every request with the user's
 // existing tokens gets 403 from then on, on every instance. An admin
-// cannot disable or demote themselves. Admins only.
+// cannot disable or demote themselves. Disabling or demoting ANOTHER
+// admin, and making a new admin, do not take effect: the answer is 202
+// with a pending change that a different admin confirms within 24 hours
+// (`POST /api/v1/admin/changes/{id}/confirm`), so that one stolen
+// admin credential can neither lock the others out nor mint an
+// accomplice to confirm its changes; the operator's CLI (`genzai admin
+// grant|revoke`) needs no confirmation. Every change is recorded in
+// the audit log. Admins only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10301,7 +11036,7 @@ func (c *ClientWithResponses) SubmitFeedbackWithResponse(ctx context.Context, bo
 
 // ListAPIKeysWithResponse List your API keys
 //
-// The caller's keys, oldest first, by prefix and name; never the keys themselves.
+// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10321,10 +11056,15 @@ func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, reqEd
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10344,10 +11084,15 @@ func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Conte
 // this response only: the server keeps nothing but its SHA-256, so a
 // lost key cannot be shown again; revoke it and create another. A key
 // works as a bearer credential everywhere an access token does, for
-// its owner, until it is revoked or the owner is disabled. A user has
-// at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys are
-// created with an access token from login, not with another key, so
-// that a leaked key cannot mint more.
+// its owner within its `scopes` (default `["chat"]`: chat, models,
+// quota, feedback and web search; `admin`: the admin routes, for
+// admins only, and only while the owner is still an admin), until it
+// expires, is revoked, or the owner is disabled. Give at most one of
+// `expires_in_days` and `expires_at`; without either the key does not
+// expire. Creating an admin-scoped key is recorded in the audit log. A
+// user has at most `MAX_API_KEYS_PER_USER` keys (10 by default). Keys
+// are managed with an access token from login, not with a key, so that
+// a leaked key cannot mint more.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10363,7 +11108,7 @@ func (c *ClientWithResponses) CreateAPIKeyWithResponse(ctx context.Context, body
 // RevokeAPIKeyWithResponse Revoke one of your API keys
 //
 // Deletes the key: from the next request on, on every instance, it is
-// refused with 401.
+// refused with 401. Needs an access token.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10879,6 +11624,244 @@ func ParseGetAnalyticsResponse(rsp *http.Response) (*GetAnalyticsResponse, error
 	return response, nil
 }
 
+// ParseListAuditResponse parses an HTTP response from a ListAuditWithResponse call
+func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAuditResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAuditResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmChangeResponse parses an HTTP response from a ConfirmChangeWithResponse call
+func ParseConfirmChangeResponse(rsp *http.Response) (*ConfirmChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConfirmedChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ConfirmChangeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmChangeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListRequestsResponse parses an HTTP response from a ListRequestsWithResponse call
 func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11123,6 +12106,13 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest PendingChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
@@ -14075,6 +15065,12 @@ type ServerInterface interface {
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx echo.Context, params GetAnalyticsParams) error
+	// ListAudit The audit log, newest first
+	// (GET /api/v1/admin/audit)
+	ListAudit(ctx echo.Context, params ListAuditParams) error
+	// ConfirmChange Confirm another admin's pending change
+	// (POST /api/v1/admin/changes/{id}/confirm)
+	ConfirmChange(ctx echo.Context, id openapi_types.UUID) error
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx echo.Context, params ListRequestsParams) error
@@ -14187,6 +15183,47 @@ func (w *ServerInterfaceWrapper) GetAnalytics(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAnalytics(ctx, params)
+	return err
+}
+
+// ListAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudit(ctx, params)
+	return err
+}
+
+// ConfirmChange converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmChange(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmChange(ctx, id)
 	return err
 }
 
@@ -14639,6 +15676,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
+	router.POST(options.BaseURL+"/api/v1/admin/changes/:id/confirm", wrapper.ConfirmChange, options.OperationMiddlewares["confirmChange"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
@@ -14848,6 +15887,276 @@ func (response GetAnalytics500JSONResponse) VisitGetAnalyticsResponse(w http.Res
 type GetAnalytics503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetAnalytics503JSONResponse) VisitGetAnalyticsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditRequestObject struct {
+	Params ListAuditParams
+}
+
+type ListAuditResponseObject interface {
+	VisitListAuditResponse(w http.ResponseWriter) error
+}
+
+type ListAudit200JSONResponse AuditPage
+
+func (response ListAudit200JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAudit400JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAudit401JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAudit403JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListAudit429JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAudit500JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAudit503JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChangeRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type ConfirmChangeResponseObject interface {
+	VisitConfirmChangeResponse(w http.ResponseWriter) error
+}
+
+type ConfirmChange200JSONResponse ConfirmedChange
+
+func (response ConfirmChange200JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ConfirmChange400JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ConfirmChange401JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange403JSONResponse Error
+
+func (response ConfirmChange403JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ConfirmChange404JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange409JSONResponse Error
+
+func (response ConfirmChange409JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ConfirmChange429JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ConfirmChange500JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmChange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ConfirmChange503JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15120,6 +16429,20 @@ func (response UpdateUser200JSONResponse) VisitUpdateUserResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser202JSONResponse PendingChange
+
+func (response UpdateUser202JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18815,6 +20138,12 @@ type StrictServerInterface interface {
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx context.Context, request GetAnalyticsRequestObject) (GetAnalyticsResponseObject, error)
+	// ListAudit The audit log, newest first
+	// (GET /api/v1/admin/audit)
+	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
+	// ConfirmChange Confirm another admin's pending change
+	// (POST /api/v1/admin/changes/{id}/confirm)
+	ConfirmChange(ctx context.Context, request ConfirmChangeRequestObject) (ConfirmChangeResponseObject, error)
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx context.Context, request ListRequestsRequestObject) (ListRequestsResponseObject, error)
@@ -18938,6 +20267,56 @@ func (sh *strictHandler) GetAnalytics(ctx echo.Context, params GetAnalyticsParam
 		return err
 	} else if validResponse, ok := response.(GetAnalyticsResponseObject); ok {
 		return validResponse.VisitGetAnalyticsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudit operation middleware
+func (sh *strictHandler) ListAudit(ctx echo.Context, params ListAuditParams) error {
+	var request ListAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudit(ctx.Request().Context(), request.(ListAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
+		return validResponse.VisitListAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmChange operation middleware
+func (sh *strictHandler) ConfirmChange(ctx echo.Context, id openapi_types.UUID) error {
+	var request ConfirmChangeRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmChange(ctx.Request().Context(), request.(ConfirmChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmChange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmChangeResponseObject); ok {
+		return validResponse.VisitConfirmChangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19908,398 +21287,440 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs5tjeIvwqC+4sw+d9JmtTBZVPR8X0qWbZVbdlqSW5XddF/JpgJkiglAVYiUxLLoYh5g7mbi30z",
-	"80VMzNzO5VzPvMl+gZlHmMBaABKZTB4k2VXVe7sjuttK5gFYANZ5/dbnRiRncymYyFSj/7mRMjWXQjH4",
-	"4zDPpuc0Y2/5jGcs1pciKTImMv1POp8nPKIZl+LpL0oKfY3d0tk8wadpFMkcb1X5bEbTRaPfuJwyYn4g",
-	"XJFERlcsJnScsZSMKU9YTBI54UI1gsY1TXKGH41Zo99IacaGiRlL0GBpKlP9SinJjIpF+XkylinJplzZ",
-	"zx2QLF0QOqFcEC7IHtGfSNmvOVPZkMeNfuPZuBftxLusvTfap+296Fncfs6+G7df0O4If9kbwzNZuhjC",
-	"kBv9vbu7oEHjOGVKLc80SjgT2RNFzB0kVywmPFNklMcTlm0/Sb0MBC4TdhsxFsOvjx5+b+dOT0BFUzaj",
-	"ehT/JWXjRr/xL0+LbfEUf1VPva1wDMOCZ2OmopTP9TbwF8MMTZFxKme4EEgN0pyzlJycWZoERP/99Nme",
-	"XrGBODm7ftYKiF687daVNOELVCwGwryy1SeMZ1OWkhu6CAjM2Oyx8Fz/0T7Uf4REsUiKWHUGohE0pozG",
-	"LIVVdDNtw//qS5Vp+ouLa0nkmGRTRm64iOUNzLJtlx0WThEpkkWr0/DpnS3metW5yNiEaYoG3sfP2Yxy",
-	"wcVkeQDnlrwJG2d6PxefvtcHFKuZ3QWSheQi4wm+eSoTZifKFRnR6GrzdwpSb/oGtfuF3Mg8icmIERrP",
-	"eJaxeMNn9Ic0n/og6DXlCR0l7J58KmZzJmImosXyAY5pRkdUMRJLpoiQGaFC3bC05uDm3gCKc3vB0mse",
-	"MZKx2VymNOXJgpTvvP8Z1lOeUjXlYvJ9rqqjtqfGHBeaESkitvWA3fOKT0Tbe4PPP9VUplmy+CIc6B4M",
-	"aCXXOb5m6YLMqVI3Mo2JIQ5RicyIyuiCxWSUq4XhHXY731CekSaMZiDWsAdkR5QUG4U0M29zBPqdA6Gm",
-	"NGUxOWcxVy19SGC7WBIv85htTkcmcZQjNpYpQ07GxSQgN1MmyJWQN2KL8/E9jQ2/2P5oeBuFi2ua8Hho",
-	"1trbLJbifTLLlR4lea6H3Nt5TqIpTWmU6ck+aI8/ek/o42uZCldkRpOxTGcsDgglY86SWF81U0N5M2Xk",
-	"jVQZwUWyK6hYes1i0gxP8F4yLe4JWx090lcyHfE4ZuK+GlI842KZ6aQyz5j+vN6ucE+dNjR2Hy3W41Df",
-	"rAWjFjp68jx9oJ4A9ORK79x4rQbnbtpyhLVPPmx8ubhmKR/zuhFqyZk4tcssZSTFmOs9QBa1uhc8NPRe",
-	"W4z7CB8lC5mnlZePeaqyPhnLJJE3sIsSLq7IDSMzVFwWMkcOoq5wSYlgN0QKLbCzKTl7f3FJntI5f3rd",
-	"e0rzbPoUvr94mjLFxEPJ82UOUM1CA7er26OEihh+i2iSwPkZCE11KRhMvxlNaQY3HZ6dkCu2IFHK4HAE",
-	"RApC8aTpc0j1qdPsTxOwNRCZN5Ipra6l1qzKK7Jg2UA0w+pyhi3NhO+CxonIWCpoglN/GEvEN3g7xF4i",
-	"eOGPYXqHguSC3c5ZlLEYR3JAYpZRnihCU2Y1RUPqRE5ILmKGzM9xyxi42juZvZK5iB9EICGz4RieLij0",
-	"ThrticWFuqdPAKjzPP4DBUUG+gJV2hjVO9qpe+yWqwy2r+EhxQZ/ooBM7+dMHJ48VMSyYguukLUzphSd",
-	"6N9mMmZJIWrHVI9sRBMqIhbrIaoZTfUjc5rSmX2gERRKQendQ2Yosi0FcaZAx3PjJriP4EUlasZmIxSu",
-	"ZjikGcJ4QyLojCnCs4EotJvWZtFsDjWO7qGi+MGyrrqAvtArlq5e7Jl1EnmSuEWas3TGleJSuPX5oqKu",
-	"Ot4amVcM+w+VettS52vs3yu2eKKIvBG42QrZJ9MaCZRNGU+XZRCpFUHFXn2EGFpmG04eFau3JJHqKIqS",
-	"4GvxgkfJox/bhqW2T156ZDuji0TS+FLKtzSdsMcRbo4vG2ZSDhN4nU9B830ykvEC/FFwC2miI67X3Xu+",
-	"/90zMlpkTLVW0PcPYLowWq5wsKBPlYiszYN55gsvM81LPmMyf6QAs/PMzMtWklMfoZRFjGvrSm8DPmN/",
-	"MhrGPEYjPk35NfItLsj58d8+HF9cDi9PTo/ff7gcXhwfvX/38uIAVQMpBIv0Cwl4PKVisUfpSylPqVhY",
-	"7909hVQkRZSnKVtyqlufDbggObiZ0yeq8MGmuRCg4Cw7g5bWr+x/LhbPfaQYRfGBJs3ITAvoXld/hMJq",
-	"rjoSxSd8ETdP5TW3zpFibsa1Y34Es4Erkjp3+HppbJ8brpzW4Unx8spbtx/7r7nMaHncLylPFgR+QK9/",
-	"Pl830FjfPoTbh56Dvxin/z57A2nud/Wa73eLlYBvZTKmi9UcSeXjMY84Exl+8WtJ0dgbM1eWDKQZ6pH0",
-	"yfJAwmAgQk2RPqkjSBig7hDettVU5kncBodYn4xpoljYJ1xL5RlTAzGi0ZXeiTMeCz6ZZuTD5VErIGzj",
-	"btKGY+2uCVtBKYyh9P9k1XCHfrz6lA1Y6FNJaJIyGi+0FjEQp4c/Do/evzv6cH5+/O5yaDjLxfDs+Hz4",
-	"4eL4fPkEV96u6eU5EvukF7YOCE0SMsrRVkHqa5Wq7Nz8Iv5I/Vo9Kt96RA9xs6DptnGP8qIujyHEVUbX",
-	"5+ovRxS8DiqP9Kaxnlq3ESvjYCKfNfo/N+DdjU+FWpSlXEzMwcAt/0FoNVWm/DcWfxkjj8758IotSufc",
-	"ehmNj2TFGdYjYSIz3/yaAtH6apoQkbtiAlzboISLSUByAWZaQFJ2La/QyGO3c55i4MbbXx8/fmwfFsNm",
-	"9UG18sQIDJjpbZcrpl/oqNr4ntEUAjFLm6p+7e4fHVonUNSwHD7xBEqSEE+ooJpbvvn318PfyYLpRRBh",
-	"Q08MKZhdaUbhppgH7IJY3gjSDEvPecrOB6Hy+VymGYtPWczpJcz0MdTPizcOZ/qVQ6DeSh3TukqWPvOn",
-	"09U1y/rh4v07IN+jLJw1ho1LJqg1a/4EcZp7WC4Pykv5I/Ms/pgsiwPgqOiuV2RKrxmhA6E5ZJSx1ET0",
-	"Wx2CarYmStsQxbj4aaKk8cZDlLNIHvj/GW+clu8obtUDMynqEii+pUl88TSJx5j5K637Wp6ywrb/U7CX",
-	"exn1pEkHwpwofWauEq10QgKXjBetNTY/OqUfpjMq/DdoUcv+XtDCwAtpb1mOZMI9w+L3Irtj+dmHBV+N",
-	"rFw1PCPS8J7a3JOCLsXwrPJb0QLhlX9oHHQEymYxN6f/emkFN6kUkwQTZ/TfhsJaj7LKcTORE5lnQZGq",
-	"Ek2pmLDWn0NXfrCW/PunQD0+UrpetS3l7hyYFMKEZizt4Ll+rGq7SaOt5atr9Nk/i+rmKbLuA5hMfHby",
-	"VwZm/TyVc5Zm3Dg1U0b17GlWolBjp7uz3+7ttHf2L3vd/m633+3+oxE09GnTtzZirasYwVLZzEEDGVPx",
-	"st3xC9qLeqz93Wgnbu+x55oWz0ZtS4x9+mzkvzzPgW0tvTehKhvmyg23TI+PU4YahjaY9a3+EWVxIb4D",
-	"fUr1jTMutJLVvEm1EBfEulGliBih9uc5uqpaByTU9opxgQh2rXdjUEezZ5fd5/3eTn9vNc30m/CkZ2nO",
-	"auYq6IyVqZjQeSbndXSZp2zMb+vZFMbSIF5Iej0vMQyokLJITgRXjPCsPJnJb+0fR7tXZy9+fbv8yTvc",
-	"8Sghf27AasGA3VgCf2dVVq7w88jRLyzK9BRwfx7hM//k2/SKLVauhdZeWDIOiJpq812KZIGKMVfEZv93",
-	"yAUTMeEZoYqEh0ZUo5hBWUIGebe7G12xBfyDhSvXbrbz9+y7898Oe9HLPfbq2eTNc/5D9+rtzuzdnjx7",
-	"9uv5c3XZ+GK77/G7x/jcavbQ6k3zlmPaR3nHXLEF/D/P2Ext4rGGO94VHr40pYulkcI7Vw/ES0Epj8VS",
-	"syoD9XXgRSxJHOeic5pmpJmlfDZj8QHpQU5nt1s6ukJqvTdLZeJdbpV3gVuxGb19y8Qkmzb6vW43aMy4",
-	"cH9vWhwYeu2U4xkXHxRaTfc7rN3eZfdFv3u/w+pFJOoPl4m66VOFDmewpMtMGxQNNqZ5kqEUZ6qzmhk7",
-	"+62cjOkmBF5rd/dIyoRRsDvYeKwtkmu2brzeIDHpzhuQ+8R+t240kNdQpi2N6X8zf3UiOfPJindXSRo0",
-	"btsT2d7IFLujZ+N92mXtnfEz1t6L9kbtF3T/u/Z+1BvvjF7Ez1mvtw1T5GroEm43UxDkBeTQr2P5Rsru",
-	"PVzKgkiCeN0a7wUkD9m4Hml+uDwqn7TeTlDnWVjicXYhHCm8fVXe4MtbqDTUOuHqiLX2sJ5RdGhW+BO7",
-	"zYZRnipZ4wM5o0qBIMIbQpfGr58iczph7oxJPGF6PGVW9NPH8+nfXv9976ePvZvR6w/5Tzsvsi2XJ70H",
-	"F3csaRMjx/cGpYlvoFsWTevPMWSzQ2wOrckDrUYmjIIeyTrkPZRCYeKdybqZCGkiNDMuzryl6AWVlXks",
-	"10tZlqcCnIczq/UaBlhaoR2QC/SWz/IZSAn9HxgeXuluZJJlfmJv7rwz//iZi+yTf1Oba3sUhSXVoqgx",
-	"4dk0H2nu9VTSOW9rG23CxFP34Tv/cXXF520JpKBJey4h3QrHVuHXZaK9xF8UhMoE/tPLcO6QQ7EwK2kc",
-	"B6Xfn6iBMBn+4I5QAVES+Te8DR1UJhgKNoJ+C79milB8YiC4UjmLTRS3D2+H4HQiJ0org/Bwh5yxVOnJ",
-	"2SAgbh4hs4EwHg3097pFLK2Lx0zvw3rv6k6BoMki45Fa5hyjxRAc1TVsg6Uk4ywlzXKmbIB5si1IRccw",
-	"mKaZi481RwvQiwK7hTU3AX67FQ8416M51JyTZzUKnWGzW7MUyPtY/7qFWp78G3mDEYIPl0dE3wKLPOaT",
-	"PGVanlRNx+/qpPyYsXhEo6tNY3xl7rswjkD9aCpnq7iVNgS1HDP+/jlLuYxrpJoTtL0XVfFab5tnTESL",
-	"4WaavsU7z1gaaeM8YQoIK+sHDIb8ivEGKJJXWOH72ww7k/OhkzLLXwd3AAVBDGdUBXipiPxoem69O7Uo",
-	"WbebMpnRZLOcs+fxEm/XD2bjbAvSv9KjBS90ifoV6Qh72mwiWBh7atwAfboFBRMo7YJiUN5W/rSOvVy6",
-	"2ZeZDNJ/1TK95CrjIspwfYi8NvmruFHKitp+rTadptIkG+3dlu3Ybqe7u7PrbyOZo9PUyTkt1itv2V9+",
-	"S/d5b/u3KDuOFfpoysaQzGUVMVPx0wQ1IXCZ/WaPbtZV3Wf3135Wf2pCM3ajD2MKYZgizQKrxAMySsFJ",
-	"r7KU0ZmWZlGSx6y8DLt1Q0i9pMzizu96G1Vr92BQ3iglYpamuLTkS6tXu02zjM3mNda9JcKmw3dm74MJ",
-	"UOOULhPbj4sHWugPU/YLpG9rm3+Yg+4yvGKLgEQ8jXKeDeWciWAgXNYcpoXoxZoymmRTMpOCZxAG0QqX",
-	"0upJjLUdftZLMBBQsDJMJI0huGKijIEXYTO3kijPhnI81lI9Hjq3VVkbKefUbPIzOCI62tStwRHoZWcm",
-	"fLPS32ISZIc2zlPP210UaLnA7eaASAzsoodutCBUuHtA28MbBSNNY4vpm8DCa8MjYI9VJGok05RFGZnK",
-	"VDEyolnG0gVRGZ0DN3D8wY277LvZeV7nqWM3pXkWX8vSbj7ai2VqSgNTpuVZyoi+VW35Pc9X9Hyjr8gf",
-	"yorly46vmcgugD3Uxdv1lmlfMJERuFGR5oxppmaV7ViTXKvuele1DohiDHmgXhO9B8BN+kQR78WdOsGv",
-	"x3Jq85aWNlARSFrrLAsaqTS5UiaTUfMezYmU4iqjQlu5aqEyNqvLbqwwMgm7wH57FQHP2TxZrB3y0iDH",
-	"XHA1HRZMxzukK5y6fMWh8asUax7DmrcNjPCSIxN8CONUMk8jtkJbu2EjYm4gE37NhAv06GFpyUginqEj",
-	"XaZgbfzc+4Q63PYmxgV8oU59y+co94aODJ43NqEz2t7t9NrPR20u7OaocXmYHblej9Q33QWNGzYaKkZT",
-	"dE6se+QjG13Aje/zLJIzVu+isjWLHjuuTKrYoNV9Zce+euOuYNczejvE823+Qp/D896LHc8F0avTGkzm",
-	"Yc1+OKZpos1P9H8Y4yGS4pqlypY9J7HeyvdT4X2+cQf88gQf81y1bkPc9zgY/WKlm8dM98BFKk8Pfxye",
-	"nb8/PbscHr05PL/wogGkubvT7Xa1WDIen4o0Or6dJ5QLcnFxrE+GZqyK6aWNIH/BkwTwomATK1QeU4fv",
-	"WY9EhcfDbSh0MQuWKlLH+O2oMYVDr6NWXSDJy+M9np/DMNqaQAv+QvSxS3PMFZonNHJOmKXNUcvctP6n",
-	"BUyewgFdVufd1t0pu86W1PzysXXkMj6ZqkzU92GCGxs5pR93i7HntYDXDK9gdvCvTM4HImUqTzJw4eIA",
-	"WOyYZCY1Q2QdoveYvUhTRhKuMkgew/L/UAvhkDC9MvAxm8sHGXe4jAe2NACGy9VAeGkmhYxWGU8S84jC",
-	"ihKZZ/bjgX77QIQFgUKi6EIRJVG9rPFXVdRIfYZWsaBKAZgr/axJOZIxuBwojnpv50UAJ8QwkuxGEjWl",
-	"cwzXSMHejxv9n9ef879p8+zYpLWarI7gvtmon+6CRtkp9ThzGSp6zCStbAf9tupXeVHHfun1xBQJaYN0",
-	"+WOnjApTA4OqsyGf+fZUYlUSFbZOqfbTvb3Os62s59gkaz3UGeTboOWJHHn0UStGubvZVjUfrtipvgVb",
-	"JmjdPnablsYxR/e3H0KoY7n+hsYaLCFFe+f21pzDDrmQM4Y6NaDlmaBGpxEsaZlxja/3IoMzPqPRlAvW",
-	"ThmN4QLWklXy+gPipx8GA1HKlgyIK+EPSLV+W9vABthCm6ssm8p4qC/RJJE3+vdIinHCoyzQfK+ULBuQ",
-	"pZx8PZK6/K9gIMqVbwEp2+W1FWqeDV4q5giI06CM9Wz+gohFms/xWTXNs4yLiWe/g+sTeS5wIlVITpOS",
-	"z0TMYnIz5Qkr3mCtezfx0mBsWXrVWl8qflw6HayeW37Uh+FGDxJSMGEByTSfUVEOZdfWUK45hcPNJkiA",
-	"+fFGGPkF6y6XxmTJl0eyZQ3BenPN+jXgSJRGXXdqX3nO/OqRms2M4VaDcog/BuXUM4BxoMbGKU/tKGEU",
-	"DX7jbAigjuNqXZ5DQfpy5saK9DqXBE9tXpk+BvEqLzwkZvX63Z3tcz20EY/1BBuEY+2Oeew6a5Mn3oIM",
-	"8HmgAhxUxbIvRoJ6F+cQQXpw2oHbOJVsAG/w6zbiaufZqv343gRbyThljGTsNgucHQKWRmF73GNPemYG",
-	"WhlfeDes4x9WHTF2yIjpBa3ZzFvuozW+s95Dlnjd8tlg39LyaeZfOgV7dYpbPi/72WuNa60bDr3t4G5/",
-	"tlHRgXJ7GErlNbVz4kltetyYa4FlEACpIhw2jDs/Iy40BWp2TH2Ya1k75UnCDcpkkSdmDRKsBVlWgeb7",
-	"3RIxdrr7dcrpCl5bKKvzF/tlou51H/Ceqv2z323gq+sI/QYCAst7RmGNQJl5vmbiH+TwhHxPoyuEBKqx",
-	"+GmWK9/9iSGHRY2zM2ho45rXBT2wCI0nMTG32HOJWk75LF53O71OdyPLNEMrvhq4WdZRpiYm/ZW2y/Pe",
-	"zhfZLju7ve4DX/SizB+6OztfcuPhF2qJLCdcrJQ7D0tq9MXH/t62SY6rA0PnZk4kFwlTaimiQ7gyaUOx",
-	"TXer26VfPtJT1T5h/nVUPmVZyiN1yW5rZPhZKrXZxHIFApyw27lUYEUSHFPgzmC30+3s1frBTmXMkhMx",
-	"ljW+B7+CadlDVxrM51VRh22cpcsJ6q+0Evbv//bf61PU7xtpWFvh4Hzj/nwCb/K166KpVp+rDh677fMc",
-	"C/pvynM0L64bDlbLHyKe9rpoUg1cI7utyas2ShRHwBGSSZlAZsJ2lgfkNNCkRg1IbuhCma9t96pKSK6I",
-	"xX2qTQCSyRDGuTX9HZhUckSTZOMiVOJ6xVxXL8vRlGZHUm9se1QqyzOV3ETB7jHiI3iqLnAVFXU3Zep/",
-	"EPwWHAllVbmkh3GRPdtr1CmQdRp4GE1pFs3mSTt0kLWeRt70rfjW42OMhrLedtDf19LEEvfTQ4NwBmYD",
-	"I0F1/MJ8uyBvEV+zC7guZla3FY6mubiqMc0EW3YUsdhbrZX7Z/lF+OMBYbN5trDOFRgmifTnS6GyivHB",
-	"EkxU3j42/UVOa/lz41xE9eeGppN8ZputrCx6Wpa8S2uDO3tZfomY3dYhANhXeJBHdpAb8wLwpXU7ZInt",
-	"LN2xFPnfyD1XTqF2VIFZ8uqXNo+2xHS25iVfmRl0YIP/sSxhPSvw1Oeqd0bf8kRhKKeYUlH0ShUZU4i2",
-	"Tpj4jXLC9T1wHEz1Z+UYwZMiWgznTNAEQ01bBj3bO1tYIjN6OywG6qUALKscgmndAurl5JiERcZAeABB",
-	"YS4UaiIjmU0hgqmYyEyFhcsf2FznVU5FqMjC+ZylZCRzUXEcPbG1AAUQ4+nhj8PL9389fnfResAgViY1",
-	"XK7NYSh//vT44uLw9fEF+VfSs4kDavssF9xPfqYDFybToffIRAexJmHeBIYP7B6dQOmEFDYlwZHxfiSd",
-	"A65xxL7WVrbhhqF96TbEtShVr/CZu6ChWJ0SdqiulI35Y5HEGNM5GcXAGzgfbGOSlOkTYeJa9mQvMdjN",
-	"JIPMsK3mcaHvrE8AWVngZ2JgWMCjtv2Ofua9eeQxCRkb1xP1DNSXt7cGCv1aygfZE+WMIt8N4JUIzIfz",
-	"DbPt3XO2uaoDPzoEvC/QImNbs4aBSddiAlHiLfwV1C/X6ex1VmnD43PrRJ5dgopsquo15aHrvRuQBNwp",
-	"ASmURiJTYpTR4ZgnGUtBLJbOlqK84v5fmSO5WttL5GSeypF6uD1bUGJWZKlu3kXGoF+lrdl3LefuuRGv",
-	"W4xcXG2futsnYUwz2g9JwgVThNFoSqYyAeRQOhBhrfIVEvwsaYYrDSAEg2ViIPAL5OeX798dfwqLdOBV",
-	"mcB+DlGxkOZDuDHOaFrjosmMO23ZIjF6fdWOShYk1A+F+pi4LIPyxoKXbjot8OvqRXHpINskaqBQfaIw",
-	"1QPyM0gzrAX7dYlmcP2AyGzK0huubK5c7FwCgkJ51OHZSWsr/4y3n++VSVDjxU3pbH2Mz/S7oBkBgVTt",
-	"3LVxrFWrrR6jMqhHhA2WGyYERWsWd6UGETpYRroOyvUUG63G4qQbSCOklslX2LCfHH7m2ty4ulQiuynw",
-	"ZW19umnGtZKCIIjLZoZLK9kS23NFIsbqGb1a6Q7Y5I62DoE5+O/19P//P9P2b4ftf3TbL4btT597wbO9",
-	"u/+ycm+ybGVh4Q8X79+RC5idMyascwIByjDAQJWzZMrTK4c2flFSdM7pjaevI8rkGpt/VQ7lSsiPMjnB",
-	"97new1IDmmZ/1hMDGpg8AuWlrt6kMgM2Myuzy8+DRsSzxaDRHzTOaMrVoHG3HXjNhGXDG0Y1C2tshXgS",
-	"eBNZTYpt6ke2trGM+PEnsFkfq+WL1qVWcbzG7JolepQgkjJ6xWB7hZgcjRBChs2ZTOqg4Z5pBHWlLVqz",
-	"Wu+nW5mFoX8klIT6ztDap9b8q0+/Lvn+asISLuIAXlA9OTNS+/p7Gr/38/Bv3CZHK2MqcASgTovAB8DH",
-	"gcrDnGojrvmL5ILFBQSZvnkEGPgQbNGMoma+pr9XQZcmoErDhdItQmILrkwSRVGFL3KaNwnJ+8UgPCVr",
-	"iayfCpJZf8K9wov38yj+UcHIZS8kGkR150jeCBYPR4sqO9Nq3NcLdNZ4Kd1AXBi0HPv0gqLrw6De+tYH",
-	"Q7VGf0/TGXdLjYt5mdSJ/uZG5ckRAAazehrv6IzFnul/j1DE6mDDVrL44eEEow7WPFCdXcU/tcS3QH7P",
-	"0IbQCsgQXxBCxQ5W2uQAwZpn8zyzN+HSaRPOaDmmRs/uoDq9vEw67zXLg3olU1L6UJ+EnwdAyEEjGBhM",
-	"TPwnaEiDxl2o5SDOmcRsDNYqz76MGlZdKGPzefSyf5kZfXqkQXhh/HZV57Wm8x5R6NNnymLWxJWwbsH3",
-	"1/D5ZZvOOa32VjP1sv+uRjEtL7PBDhjm9dYiYCRSzL0Fz4HpTgO3Y2wZI5ihiayEttgrNO6CTmM7/BvP",
-	"P7f2gG9mVM4U+Z1OsNNgvtC4rTZUTbQGTa/X2MKAvkfYMy5s122n6rhwRfUVUrAwICHNM6n/334nBLVL",
-	"8wf9VjAs7KeAQxR/9B0P6Xc6nbu7sHxW7PT0h9AdIBvedD7VaU2byV4VL95Z+rDK8KgJp9WFQ+Rsnq29",
-	"BZBe1txRW3hn7w9qBlJ55cqVPDt5KaPc5hxvX+R0KIh5nux2uiQ2LyFNwFaVgrWWuTd0+7BgEoplpuNm",
-	"HULezRo0iZq262XLFbtvrkgGrDF0rphYZeNoq804DEyrz1SPHPp/VvLp93s790tCt0jvG4EcSkR7XEbn",
-	"QxI4t86FPPPU4eXWmKYsy2keB2QmoyswjgEmD0xf2EPaqorbXGC5oinCKTDZoBfpJDf2uOUFk1T+qpnE",
-	"nAnwfWndeJpPJlxMxhTaAOrP1ar9dtyrErYLuJoauTjVQ7JoWeZFTxShiF9jBD/i9RAuSMpogkkDWUrH",
-	"Yx4VEEogW/cNDrYizW6n02uVwomrazEBlDKasuiqYpDdC5+zjCpWnqjJ2bZThcHOUzli20G6Pgh9Yinh",
-	"HQsd2CSlWM1mah5yUewJ+BNczvWJJXMgxvI6Yk+XcZ7grDxoK2yhAngWc8xYN5b+jSQxi/iMJuqAaBL4",
-	"9e2YI+AoVFT2vug8f1hOOo7DJ0dv2ggaO3v6f7/TE9/txpslvWc7urR9Q5XKPqoAjJnv+/BNa9kAHidr",
-	"dtak0IksXQDeux0S0JiSMb+FVhLGPNnKNK2c4Rrr1N6hvM4PRXVvkmxRU16UkVccJeaw1+BilHswZinU",
-	"1XIDiAL19+RmugCUKNurxRkH28GwGqCsLRLUPtVVKmNsCoIMltO64boO9s397i52O/ubBUctUyCpb3jk",
-	"0MxMyTCsdrWUe79bi99QQivzmh4VZVT7m59TDEuSh3kW+ScH4LDJh8sjvYM9+GV3uTZpWrFM1ZYpXlqA",
-	"XrgnKHXiXN21oHtfVO76sv/tkZM3EGwZthd4ACytvwg+KZaIXMcRarAYHn3m3I7bgN5tabb2tnUz//Sw",
-	"c5St6Qm7t/OivDKuRcpSXbhtjbKinNtQQc/pIX3bkDj73btyk7kvtESlrnCbG4qhxLxiC+xrS2QOCdaR",
-	"lElsIsj3AQH3v77FGh6SvZ0XqK0BBAouoiSm6y6E4aE3lsF/dr1goAHacitcgE1b7sBrEU04S9d03zUd",
-	"tc5dLW51v+WzkdJbSabE0aakIxn9p2A8eW1SzTmjMRdMqbqqBxZdqdVWYY1fap2MLzoQBWTQkFeDBjEp",
-	"D5gUo0UgqsmAjzMQtkURNC0263pAzlnMFWnC6pwfvzy5GH44fwtJHyyzzYz6FqOBZ65zp6khd216x9A3",
-	"mEZXeo0hVwZRwiJm6yQGwpQwantkocdA40UFxwH953qUemtdNer8WUxc81QKV9ZrlskzeNChH+fRygoJ",
-	"+HZdFGZpz+v7yt+sY8jnbMJVxtI/XXngF63puw+aop3CWkPckOutnByLrK4cnM55vXJweHZSqr2JoBfJ",
-	"NJX5ZEqa4dn7i0vylM750+veU20dQszRXDaXnhZOHhW2/BOPKUHG+KW8fO7dj0t0X621OlUZFVbfrLGt",
-	"dM3Z1Sc2T1mr0GThLJmD/GgdNqh3sRXG1LM6kb9l+6LevXQvNHrqE70K+Q+ZWoWsIBNZoIl4nUO3McYr",
-	"Xt+9na2KwK7YYugyJasJXzya1rgq0LHiVH0qCLwgMID6fqZpAbK8jc1fdieUa7KX75YGKXET8gSeIIer",
-	"WONe3QC/PF/pprr0M1OxS4why8EyJExcTVw1Hqgtii/XI2aUkHW8vXRDvWXKxUNxdjaOr0gs39jrQKsx",
-	"24btPdD0ypy56cvkdEBYyhqSa65ZaaSxv81GfABS6FbNUoZfp31PXWimhFiixUwxArMM62FEC75QnLQS",
-	"U/PkgdsCKxHmt4k/bOgmVsjS37VLzranc/t6gqpSsDF9qcCf29QQp8Lraut4KmiCgFHW99h5aGRO2Aqs",
-	"G9qIcyoWA+GyBWArmFRvy3GgkXQzjLRanCTaMAkcHD5VFmpO2zHmn2j2gOcUTdVmWEl0xl77gFtPwDZD",
-	"Vds790S/zWG1oS3k5crhbJxlHDTc6BpFo95g2ZD23llWkIo3LltHpfYm9XEBtRbDn5oVQcfm3u2tnv3+",
-	"7S2qC2WT9ovLKqxbMmMBBmpveZTgqjQN6Na6XbaXDNWo2BIv8w6MoXjdWUHg1nOAX63B3BF8Pmcragp4",
-	"lrDaX/I0KQVT8pRvLiCAt+Gzgftu7YgR2Xq5+OGrjaduFJe8NmAHCeSQpMiNnmFTCqjS8tE2GNJznNG0",
-	"vn780oZWq5Cp+sANVwRe31zs7D8jP3y8hPxISDup9uXslxtzYqOnojXnsu4OaJdqyMU2fijkQuaZ0kl5",
-	"/mxvxW4HUM1q9gU20t4ckSnRo/Sy0tBrV0/fu9KK3ya0TW1gO+HiijR5pkgIP4bk1xzcVza3vvVlAt51",
-	"0/jK+RX3zp6oH2MddItzlDywASSCrlrI1VoAROhoB2VWNwKqUU0sxa0cPm06o0NmAsG6t4GAilBIqbMg",
-	"phZCK7w4vTwbfjh/G9ZDPVsD9F6tJje4p1b1ZawQYRX110jir9iis1bqPX++ItbwO9kEhe5vJ+OGWUe9",
-	"pXYE9dVgIxaZmn/XvZvF2OcBnj6wafBlYFSqrrA/UskNjTEUIYcGEh0C834nfNc1sE50uBGfm6eX1hy4",
-	"Uz1zQ8YFWaT6FVBIiw1+A3Iz5RlTcxoxEskkoXPF4nrkm7T48nadKnwNpMaVpZy8r5TPRimdM6Tpyzy6",
-	"0v99LQvKBiSi0dTc4BR7VwXMRXueSuiRCPeVKkvg1aAkR1NWS+jlJAurEH/aGvXPzCwwa1KQbnkvQtl9",
-	"lKc8W0A9lmlsCJJSy/ja3CG/BSROHNHhmlTrCWhSUDKvdHAkzXDyW7vT6YTBQNhSVXB2uXpV1eqQYw4M",
-	"lkaZAo1ZS0DgtOjT5K4D2EBAp/qCE3NF7B4mzb3urjZ+sIySEmgaBfdjEML0kNT39bRJU50VV4iubM0r",
-	"uM++wAwIW1ZikyhozaQGQqbQGwmz0jKvzxIQxR8hpOgaLD3seQl8H3YvMG3UVtyKTbNsjgWkiHC3Wpc4",
-	"Pb48Pzm6QAiOMpqkKQHlANjrkCU2fPMOqr3HclVFLRBLkMMTNH1Nl7S+wblP5IRwEZAJywg1IVhrHaNR",
-	"Ck0PQLNETcAYan7HNSyf1Bro4UnRd60zEANxXFeHOTUldUrzT8jUh0hwMzxGs7pPKNbWukogLgbCGN0B",
-	"gEj5oO7oR+aChPofBXRXWLiBQmP0JUoOBJ3PGU2VhY8KfRdiWEXn9ltKGKVAb6zOQNTj0iMKgQk9g5eb",
-	"xrEiod6nOLQQgmpgql+uqUZFpyUJn173QtLM6ISEGLEIW5aO5uOaOA5iBzo/QHiO0TiA/GG4DdOEDT0h",
-	"gRjTioMB1oPCvzT9Bo27uxDW7rAoHGaxW2R6xdYbGL6CbuwM08rB4OkjUyqHcWieTZ8Cn8Jvn4iMpaa5",
-	"pU2XNc2R9ImBQKVJooVwJuLwZiR8GstIhQfoKCnuyRRLxngDUHHOOws6S8yKuGu/KCmMipfwiJkyY6yH",
-	"aZyeXBrTEM+e6j+FB5Ghd2Q6eWoeUk/1vYW17ABrX5sTc3h24uG/9hsIHHtnglJz3ug3djvdzi7E2LIp",
-	"sH1HKq0HPqV+49sJq0mzeWVaulpvHyQhhjFdqND1fjVdSl0vxADQmfLMiEzssGL5QSInQVF2jwk0Cgho",
-	"e2h2CHSlRphFWMc2wRL+sA8tSrwId7VtahUvKAaVnDgV3GaATuk1I7+xVKpWX/Nr7BhS7oPqO/lUoN9i",
-	"ecKs6PoBkmO08Jp+mJe4FhowfGwrGvYL55B+V7y2s2dQhMWJPaVqnvBMf+9matQVU/jfJ2HRDTKEpF37",
-	"Kf34qo6aVV9hQAq/YuBeuX97G+q3ZFNp4BE2tMl0zk3T7oaQkoPRds9sdciRdSV6lEkZEQxUhA45pxl2",
-	"7NEvGcNhltjuyjJmFZJm1yUApYxoZQ005ZalvenkGmJOSa/rt4bJbBNc+zp8yLZ8rS6ZWYfmHgiimOzf",
-	"3rZgK0IraG/B6h2FpFkX1DIDLTz/Ie4FVWTI2kEckNDEBDQ/N2Ec2OywQJoztvDhcjMXzHaAWi8Gnbct",
-	"DDSQGwflHxQL9wwDsydTEwPyY2z3uTiH3tZeN1rgek7ZO4mBbWVFg+0ycMDPG/tKV3kLafb0jF90W9X+",
-	"0tocdtqwYbam0a9fSmdwm77z0IRedNd3Ybv7VOBfAafc6XYrRfB0Pk+MO+DpL9UehH4X8Z8LH3bP9zVb",
-	"j3Bh+qKXF1yF6AG8C7xn9/yH9er5j+pfS09+cm3Bf662T+rtLHc52unaVkNFAH+vNLidva4eTvlVL5bf",
-	"hJ2Nqu/aL72rt9vDAS4U4Fj5bcER7H8P8fx3e1XI/meuFXh5oOUwOCCUQwgcMMYRWBxQwve6OzumNXd5",
-	"dF7X7J+dr6PGwVHM4vlzzxmxnQdCz7poiF1Zlv3lvs22WXO1E7Ntv+z3Vtaz9Zse75a21ne9cnQYKASR",
-	"XaDQsz1ITyyOzVbNutGKqOvIDioE5DLv4cmpe587YU+/p67zLTzS2/zIB6/jEj60u/mhV7YREzyx82Lz",
-	"E17Cpn5mf5vZnJh+RDZls7G/zdi8jPmSBQ/70bfdf/6kt5Gy3TLQrxsYORUQcxJKClal/sUwyYxOFLjG",
-	"wUP4SX+0rCz6XrlaXbHcQ8yYZ57eR1IWyVQz8WzKZgFgXlpVTRtkc21UCC0tAZE5INI0ZAEACPgf2ygS",
-	"e9V5GTUy1VcguBrJGXuiOgQi1qEX8A3RzTYHHA4vkp1JsFxtMPvAZjEuh7Ph2Q45lzcoN29SnmXa2BZk",
-	"RLNoylRAlEQVwPTMiaRB0zSa54wuoOZg5HoQLlhWVXmXZOhbrmwZ2kYZCtBcYN2YpppOsymFILd0ktaJ",
-	"1cIVWrCIjc7U2mF6SgpXy1UQtUHTuhH5FTZbcS0fH2L9yIyWyMENpPdWeVAFyNXyqIqsj+0GVU20Wh7a",
-	"md67iv/Glso56r5v6whq9B+oALEK0H53kwYU1Dmhls4WZrmxay5zhUelRKrTy2jn3S8/9d79crJz+svh",
-	"zelL/V/ZPZ2soJ/J0/AnUA2GVbfZo1W1UhJMVbH62eSbFimeRUbnz59qUydfPCtnR65KifSTHfGzWpHY",
-	"2ynlF3bLqg3oNC6Jz0urqITnQPVZpWreq3rBJqqZdAVPx/T0CVAkqglgq7K+7q0z3d3zNNl0pxrt5L2W",
-	"IfpEmb3ryapv2srvoq1cVj1Dvk6wjVLimsDWaiSHkfEvQe0fempAmQ+cHlBoG5BGDdyeZwrdOwOBXV3B",
-	"beKVeN1HtxgIX7nQWsoB2aBfbKEMfDCtVTdrAjBfBaiwWEyGwgy64zQjqpg+jEworjlapYN22dipY9H2",
-	"z1oOXVOR8LvJtJ3fR6b99PF8+rfXf9/76WPvZvT6Q/7TzovszyrNVg22MHRrBVW3d9l9UdRNemCqVlK5",
-	"sLKFw2bjMUNz1tynl2a1Fb09+/dzH8y3oH4anP5L8rX7vN/b6e/t/cPU3Q3hDGt5eA8xAodRH7dtpAg1",
-	"DOeb+PhdxIfj7wYHMKaLJwpbuWwtPJ5+5vGdAUGNpnXZauD6RcxCb/OHzpeLvfuViwHYzHrDmAYCeFYr",
-	"IKHdvCZiZM9NeGDjfpD+C/7XjC6MCb3QpmZnIF7C3cDA6RVTBA+ZlmBSRKxvSh9d81rr3EYjcCDYLUQb",
-	"JraVw0TPa6+769IaBIF+C8K8yBbndcihIDDqgYio0LarGTeUQrKZxTJVLLlmaqP0+gDtWz8g1uZa8QV4",
-	"qrjCTxSp1n7cx36d02xaMGKX3Y9ZFajLbm/JfnKq8/cSSwS358cl5rnT7T6EC+ldeldODNFTuHusrLg3",
-	"8wcRu5n3w21/KuZ/b6Kvcm2a3Vmk1ZsskT87++/ubX7incxeyVyYTzzfQl7gPC6xKzs81ttiZGfYtf5S",
-	"yrc0RUjBvd7+NmRwoPOnLOb0Uh/T/0Cy7Qh2EsDeOh4IJypAbkzGCZ0AC7bpRvrCBrHnEiRA4Mk6nJiP",
-	"ADII59WIKZvfFPYJVqiXsp4OCEU4e2dZDQT+be+At1AvLcqcmgnGyU0Kz163F/j1KXDxRqZXkAJw5t5l",
-	"UZ5oairLDcaJO4uK3LAk0f8Pl+M4ZUr1BwLfHb59//rk3fD08Mfhq8OTtx/Ojy9C0txvFS+GupFU3hSx",
-	"UPSrBAOBlbZ5iulr+ADab9qOxAEEKFCh1w9+Gwt1eTYdCH3VkQWSfFIALZGCuRBnK/Ay4FCO7+28wEB6",
-	"eM6ydNE+1FMJTd5bIqMrg6KQAZgyzUiPmAwDgDoy+pEe/UDYYSdglUI5dEByQM/sOSisDjn0o8+Y+zeW",
-	"qVYaMJ8D5npAlCSxZMqS1ZB0+PHk3cv3H4cXx0fv373UBC5e3RoIS9hiLR3/BCtYz6hDPiCmlDVgEYfM",
-	"wK0UG4QuwOVuyABj0SpKprfAjcnkLs4QAS0Is8qg0b3Bi7BLMqUKcKJVIjMDQjDK1UJPfSDCs8OLi4/v",
-	"z18O3xxevBl+PDy5HJ7qye0QZaq4ih6h+91dg9fpLxl+uHTCEr32zWobXnydTPmEC4qwCUzEWo/TAj2l",
-	"UdbqO4gfeMxBoJgEszQXyuy68PDD5Zvh4du37z8Oj08PT94OYbX+otWGkDSx6JgLUkAitDrkJCOoESgk",
-	"t6WgFCa5BsbZIU4Hhy0IiTXUO/rYDUYwFhOewfSN4CwnYgpSFKFA/gls7rCoxQhNLEXVekSApT1QLyvS",
-	"2d+LBJ4rmPBxtTty0wORaDWCxjVNcublwy8pOHcVuIXKu+GUeoAKG9/nv209YsPd9jHcUuPqr6FbluuP",
-	"Gmzxw3T0OuLv+Q8nH3476b3jJ+pEnO9HRyfPTq7mP/796IcXHbb44bf44wl/z09ufvolSd7t/PTbT4sf",
-	"XnSinUSMZq+68Y8/JOV6HVcu5BUH2YzXrYmBabc1Gt9bOZlAXeEj1bt7qOQIUZT7Gl8BUHSCmVrIILUm",
-	"4O2j+zv3t6aPbVKyRJ+PhRbgj8bkilfFf+c/pGKpdbnfT7nUX1ujYJb0ybeQpA38BvK0y9nwvt6o1dFa",
-	"tVFTf6XeeA7p9spI1BKDN25U11VN5SzWQntM08LhMBAxA+wfPcJRKm8US40UFNjt0gvFuobKRmfqG+WG",
-	"e3gNe90eCe0ZKfcvIqbcznd9dAhSaCAgVd8oV4Ld4M2QNFcqdlCmDeecAspRlLJYf4EmSut5MblibA4K",
-	"LBeTA1ONAI4Soxe8PH57fHnskpf1G8EXpZWEIwo5kZjxvFRmEUB2f8aTxLxWefTVOoJPfUWaejQJo9fm",
-	"viu2QLWjtUKW6nVe4vh7NQClyBBlnh3ULXtpoT2dtvPN03lva1DvTa0yA5mhCebmE2sZcBtKVVafXGyp",
-	"p8hOd8epzDI1yJhOc8Z6C66sVRO4ggY6YwMBuahNi9pMJtLAyRWqPR7Mls2Qsbpyyq4ZnBnTo6VDPuKB",
-	"ZKjNN7XNFP5rRichUXOWgAd0zEWsCM9atmBIyGwgrIiB8wH+TYo1toVGqV87lTmm6toLuWIdYjbAQHhW",
-	"I2mGqC+fH14eD9+enJ5chq0qjTjSpiBV3akyMqyEK914hCNxpbq5dQJMHcL1VqrfzvIOOhmv3ynUw/Am",
-	"AFYOMdYbuni4KrX3IFXKdafz9ChUxEslvb5WbsY+WuDORvDpMZr9tmwk7XtdGWVKXEBgpu8DNm6Lf5Ed",
-	"n334/u3Jkf67dVAUwovyWxDz0w3Ey1g3VVmRnM2AuXNA5f8jlL7LwuJUTB9KIZFOzaLc2RxQAAzsfPMn",
-	"fi0JUhIYp7BXSVkGwAG8r+B4GnlNA2oFCITIfJ8gnJ90tUJoNANExTHgk5Y3KD4RWqlwxTD2nRzxuMyz",
-	"Y5mCJNFXZXqlsFS078kbnDF0BBMLbO9ZvAz99C2TiUHJXrdbx7ZNv4QvxrbLbRY2tE0wxvLp65P9f1zG",
-	"s9Od0+x056fbny663Z9+e5W8vUyu3r3+kL1//dPOT5c/8NOPp7v/ePmh9/aX4913v3y4fXd5cnP68rCz",
-	"++tO+7ubw23+80DxYbtKbCU+9lYA67hlBmDRAyjkSklZkxWSJFJMWIqOYU923MfVA/6CqjPGXPQ8MEZi",
-	"VDqienIDBoWMHzavlnvm5QeEqivPhJAP5c93BcJSabyXdDYHK0eLBLSwE4AiJQYF4N7TAHXPaEoWmASy",
-	"lcGlN2LMNIcw32l9uSl+GSHkfIkzmoxlCsgDWZlKZnGq1DIOCgjB6xcYUnW+6Rnf9IxvesYGPeMCav41",
-	"A3D72Hgtlrr3bFY8UgOSvFrVANxXWHcOULmzmcFZSOQNS9sRhfMMAUdBOM4ci0i4Zl6xnFEuwE+kMuj3",
-	"z9EUObw4OjkhzXkuFvoEtzRjm4GCEUY0lcl/Y7f/9/9qrazQBOPwl1vRbrNb/Vs7yqn5PUW3lbGADgg1",
-	"n8YoidmndGC8Uycv3xVqCDnEh0xtZi74r7nWZiY0jRMtDOWY6HnCLOUYOs2jeWwM8kRGNIHGqn0z+n/t",
-	"+UZiaL/1AoJGbiKlWzBQ5mqQjf5kgBoEIoY7M5mrgbhicwi+Zos5i0lTyHSGRG/hvb6Ar+snNRADgSDZ",
-	"qH8ZLNwZ5DpRk4JknANZlRnoHTEQHitogQ/ARA6X4ZrctKzNGlFBEjkZCC7IKM9geaAAXMjUxMEKv19z",
-	"r7trAnjDXFgQpbCFDBbjo1adddhRzRqsAnh0EWpZKhwxsSwIRhIevjw9eYcxu4uQjBjC9GP8H/AzaEZm",
-	"csZE1iEfl2CmcCR2ilAQBHlbJmUMo/tlJKjQRD0hv6YcebexUa7ISG+BovAdl+KJIjM2k+mij7FI49Vd",
-	"E1IlW0dU4cSuDKnWeFsMH/kKHpZ7BOC2r1QoY8NvpUf3vtR0qnhoJrXK5GW9YN+Nd6P27rinhXuPtV/E",
-	"e6z9fPyM7ox60Xfx/v5yXtbWE98mt0rbfCY17eHOooepAd0XD9L9tL2c8MjXsQ8L71gRxEA5ZjVRZLh/",
-	"kHa1ZnwWdx7SLSyPshkcgF0IwqdlUyu+KVD3j80doYApfKibVSUUHWsUJWrDQqUYHIglo5lBta4ncPVK",
-	"jxYDEdZ8SE+MiThsdchbLq5QNXlzenjURn9NgDLBpD67bJEnvhNYxMYCM04a41sHDKvh5eVbzff3yBTG",
-	"YHKnWx1yErPZXOoT2C/bp2iNQqyOughGF1UzA9ZFXEzhsCpfyQbxCoXI0LYEkl18DQKnIrHMlgnA70eR",
-	"jNnQMVRdpwOB0s5crA22/R2Ie1wGFLy/rPpTu4pKgKlfI7lke9GGqd5/uGRzWjMxrtWyaPvmy/rmy/rm",
-	"y/rmy/rmy/qdfVkmjqH1MKObe+puGbZ7WwXN6E2r9bRTcFF46VHIgWoApt8uJ7sPRE2CQkB29Qwgy2G0",
-	"sFVoLTh8cu7h5bVPzkxtmr2oB24wGuvNaj2Xv3tDa2yTHXBpk0LqIv+/Z8HLN873n4rzfTnz/Sd9lsos",
-	"AdCDUe46Je4PJOq6YX0zyR+bfWeSKWoZ81pJEE3pupRZg4aLfWVm8wzSMiemkFAqfcI5OFajqTZz5bhA",
-	"2tSsf0xVFvbJ61T+ekBC2x/EXAkAFBg+kQbkDfblf0UjdkBC6B8S9hHx196CD3k3tgKSygwAH72cVxFD",
-	"J099cUSjq4Ew1c7YB8oiOCGTgsxdU5QEJjrY4q9okgAO2ZTO50xA6kayWO7kbnqSobOAA0SYaX5IgHeA",
-	"VwpAZrCkSEs9gztK2DUTWG7yXkAMxcm4SofgSAqVz4oWTaYJC9S/cDUQKRujr7sosin1644iNjclSTYr",
-	"ue9w+vXjNJoatRwTYfRPtrjLfPNGpldkxCZUkGYkhWBQgzMQZrYBKCQAA43474HXVxVcLymjVyzVokAE",
-	"enjo5x8IaCJI3oOvv2bM0HoEKQjPsrjlz8Ogn6gAqEn4uNyoCvKJ6xfN9JkdiJupTKwPH+GgM0RbPT38",
-	"cXj0/t3Rh/Pz43eXw/Pjv304vri8GJ4dnw8/XByfk6bRW0iv2ypD8Q6EHDsoOMgfH8lsqneoCsxs0C4S",
-	"MgtImgsb7zhw+3QAC1RKFt95QcrthJdDDX3Ss4C2puTJuJfQC6WyAtfYq/PCEfWJKbbygAFalZIxSi5A",
-	"NLYvNIGP9Q5WA4HPd8gbQBJXBTD5jGXUbHQykZhsq4iSWiFRxYpYvGxu+un29dDCMBwIeLRP9Huw92+f",
-	"fB54EmzQ6A8a//4//G+A6g0wTnBFcx2E/DYbCq5OUvkrXC0DP8FvddBPg8adHgh+dtB4w5JEDhr+JYTz",
-	"xWt9yKZv04RfM/23GXoMmH9u6GMuuJoOsbsxfFllco6jQsTy/udBGRxrAOhYg2XkrkGjv3N3Zyhl1/KG",
-	"jYbY4MKuJ8JBZ9SsA8K0DxrFjYNGSJpgmQ9E0ZkjIF5jDr+IFxOaw4Fp8KCH8fPnAUKA40TSZNC4+4SV",
-	"hMc0mnpFdHZjkWYuhD4FLTOsGwBu1nSCsLk+mT9cvH/XZkLrPDFBbIMOOSShT+mQGKRVTMpyhe69faKI",
-	"HA+E4gkDiIhLx4qRNePZ8VYpBA5YuoycGmslPIT5AkE+LGoaHe8ag7k043HbBgabANjfN58flhrZwTcr",
-	"AWM9lWmegVSDPtVwoDUnnKQ0skDGoIQymiYLzER0XzGPDvWj4QF2ywKC2pIU4AWaTWDE3OtxDT7qFpTW",
-	"IqlMcSRQDMwIs7HRl07TWvyMI61SPKbUsWg26gGpFIzT8CPX7EQfd2JaxDlHHJ4h9DUmWjW5uDgmXLhS",
-	"HdgVoGOBBKh+zBcLuCmmXGUyRZxShP1U/vdm9Nah2e3sPwtsDwIDW2Qnv344QSOVicWvBDjl4kH9QIIV",
-	"A2afzHM1xeMDTSmorUnC/aDf/Oby8sx1evBeT5XiCG+ntUiLf+e1b3PUO8S2EK9SJqLpf/Xw9UwMVi1U",
-	"xmZogIApSbW+EnHFiPsINNJhM9gjecoa/W7nu3v4IfV2+prO+S9M4hKLB1QWObcgIltiGNoFMbCFy8CI",
-	"20MXmhZqNbCPvWc1KIz3XZV5gr1MM3abPQU6tWs6BTe2kuPbEOd3FvS/ixDv3cHnG/ehPKheF0jpVfY2",
-	"qrR/dpyXfzqX8T3kmOaEeZqau71wkpTYQ8A2eanAIGuTAHAQjVlQE2DyDQHPDeTeXHy6eGuTGtOm1y1Q",
-	"JVsPxFlNtdUxBG0LtnDBplQl1of4FVY9umILUPQ987Bmevb24Yp5eg2Yqq96/GSACxpoKH8mLz27HIzj",
-	"fF4z9KUmw3bM/uPezwgXCfiDDxk6djHY795ToF5KeUrFwiJ2r/XcVfwRZup1rVlQe3Y9oAbCNoEKLIzJ",
-	"mm2gFeXadXcv9pYJUkkN3kbR1KQMPoOdrSBLjyvrFQAjIbPHpLDYm2Hlkwm/YjdcMewk546pc15OqRqI",
-	"jU6C6pGu+VDVgDdpGDh6OEzeDat71WaS3FCeWX+HVvtt55OS4k+a6Lo2oLHlNWx1SmJoCZH07hHuz52H",
-	"IUtYGW5hzO1x0lKepOwXFi05twpdHIxJKUmiJYDpLcQVsQ3wvwTk9JfxjhfczDje/HUzbb2aYZkY5lyg",
-	"aWjMDdytpseRybae8ThOTAdPIUW7YkjpLVlnmuptWPit74GkUgCOf66lsFWMQcU266ptHe9eOWcConyp",
-	"/0TmNIDSzVN0CI9pxPy7YZGHWgUAVEQAPy8JFzUs9x51wiVJSh3+TJK7f+tX3CYW9195sYCVW+ed5+iN",
-	"ZJ4449jmRGqldUQVuBJjeSMwXrX/wGijXQBP4fC2qf4VsBb+qBTRut1NYh5jrjyq3gzOjDkZ/shlnnXu",
-	"F3O5gD7kLjBiYEsKj2nZ14tuhiIUA4GXUijGbyu0Ihxjwa7Q32xmiJ2uTB9Fvxlkc7nvI7im3Qssvw6w",
-	"zyjcrh8EVgEdK80nCgnrvx9uwzk+USV3b0srCDKFLWekNxUDYdulWK9dh5hWIAU0CEGHl3F6O/EZUUFG",
-	"bCC07Iz7hOr5IvgajwOi5IxB371EsUKPNplGbpGxWGIglpp4WKTZPejmZqUmpBOXRWfK5gmNmAGYYzRN",
-	"OCqg4JusQMXrI7ei/YqmhaEsTgwUIejeDaUSLqIEnre+7xzUMl4hGt5AUDJmN04Nso1qU3lT55a7yEcz",
-	"nr2ym+wRyZyuu1XjKGEUd4epM9DKFhVX0MkF6QIy/OtyBDunr+sl2mrOGxpp7PzjC9AlaOSAULzuK/em",
-	"3SrFBAcLcRsoR/sGHPstae2xyQp6iOA8lWOykHnqSzO/0ZcTiCUxecUWq/tpXPqiRN9Z7rcakJE2QtmY",
-	"Y3NMQWfswNTxuU7gHlR4bWeLw7OTv7KFajyWpeBEVjU1MMfZ4loDe9gdv6C9qMfa34124vYee645w7NR",
-	"27KGffps1DCY04AoXX7jMws5DW+07SroHD3USBatqP/W/nG0e3X24te3GIOoHd6zEuw2DO9F9Hz0HX02",
-	"bu+zvbi9F+2O2s/pzrjdY93Y/rY0PGzQYDtQ8MpA/nbznJ3vZz/dp60Oro9eqVVMrbRDvoF9PQDsi6sM",
-	"j65Nu/GOLfypl6teiT0ymK0UTl+83KK/0gIYkVowA5FnBovFtfJHBOi9XfLh/G1b0THzKnb7ZHeHpFTE",
-	"ckZGi4ypFsZWQW0UWomDlAPTCF2KZFFSta4YmxcZFCNTTHbx5rC9s/8M9biBSKTKYNSm88CImQ+AxuhQ",
-	"9TgaCJEto5LYPPhQPzoQgA+jZSwlSHUPq88DVKtCIgL8WIDQv3po8kZoqwMzmxA3Bj8fm3QXvANsQRPN",
-	"10MAtxa4s6yDODw9/HF4eHYy/OvxT4UzKzS1xb2un7XbIX81SIMDYTiFVfjLg4V4rYEO1pQyN2EQGjAD",
-	"ldRrAq7phFE9bI+wMy706KDRxHLIGT6MB/9R6DclnnhPjvM1i2O/tIi4Yosyp5/t/D377vy3w170co+9",
-	"ejZ585z/0L16uzN7tyfPnv16/lxdbi8z7kU2XLt4Fa/GnQFHCnsciogFRRcs7Nj5R2il9/aejJ0k8HxN",
-	"NmvR7PJKIf8BGpKYwJ2b1uYVVNQ/LKG3qNovYA1lWnKs3FBFZjRmjiNYHt908KTreMafKLva8/tfQ4f2",
-	"AmvBNWg3aOetvuX6Wse1jeL+qGWyUrQIW6xl799SsR/dFsPI+CXFZllFqlg1rtFTzBKWsWXV6SVcdxi5",
-	"/SIHCnKb7amr7ZIUoEaA+cJF34Zur76ORu9fJ083NkG6YgtogESabkSJVhGtJqdJAqD9pQZJW8qqr9Qg",
-	"aRPmG9LgP57D4z+KE6FgsdaNsNoW8Q7ajD31ux2swYusgEY1azCBWsZTC11njON44DIvpGDBFiCTBn66",
-	"SRVBCPOB0Ip9y4BEIXAAJeOUKZNLaxCKaebbSVjLb8AptXlzM+UJszn9oGUrphTXnEHEChEHLLiQEcK2",
-	"+yg0lNDGzYQLEBlCFoRYMDRmZnRBFMPWMAZuYyBCM3kHIhl2yKVDSFpnDxQMcyAcjLidZ51FkNErVoJI",
-	"ktfapgKQ/2IRimoz033Hy4TXDEGvIxnl8YSVigwHGH9UmAhgI6owXLUi6VVM2NlSf4MHpL8iNEQ598T2",
-	"WqrtxFEl+SbYn6CK8pml3Xy0F0sb6EkZA1OLAOHgXKIaUxrTKyincNtCjl1ZKvYjKZBC3Ejv+9375LR4",
-	"5P/WKGRDoxAkV2zrTUwHARffskwDAE6lYA/EfjD78pQrBQGPz5W+yj4cNy1D8xooXX3MIbx5L4yF6nno",
-	"E9OQwYBOPAwZIpPyYirTyiF454sImQMPgeR4da8h+wejT2a5Ak9SjcT5w1AfDkv4eDNcU63glSbduXcX",
-	"Gdgpxk2F+7WSim+3JjqyRgsjJCG4K1wQ1jDNZZpvaE1T13bjwVsEusqd1fZSwtYzVaG0/XiPKk8idIZh",
-	"83/YpngnDYaJL9mdFyCqGTOQqPPV3SgoLstdAP9DuVKWrMtvEBx/bBtMsEC8c7265BoS09aHMFEVyrjW",
-	"/B1IgstbAY34xk/3EvIGezhi4w/TxtHeb9TaUqU2V6Qo72tSC7wJnXe02TEQEU+jnGeudtfHhZVzJlqr",
-	"Ov+f4vweq2hZMv38uVGsjDH1yxT7W86jKxfIUQGZSIm9UxTXbyO/5izlTFkfuamrMb6EV1Rl5N//7b/X",
-	"5IPeBRu//Vp/ylROaUKrOTN4v7/mNNH7x3zUq64yH/7eXCH//m//0//zf/6Pm79vaq7KA/heMwfzLZgz",
-	"JrrdEkyE1IqXGQHU1Befv9B/kv/3f/7f/5fyl73cy3sEXWHR18VcYTN/6zr/u7AkR29CMboXUUHmPLpa",
-	"m3/oSh5q2ZItFcD8f2hVTZofLo8MCi4WCUBWe0BuMLlwpi1ty5eE8Y2AoDNIME20M/SraEYgmYDoV9Zx",
-	"ltcs+xsM8LF8pVRwoYcItsnuPryXZcOMz9gwz6JGv+FG1DA/quUkiG6RBIG1GL39rQ8NTmhTkgJWXkBU",
-	"XFP92xn63c6QWwKvBMY7Qvh36Qwh/MXKQ/ReMMJEli4AI8sJ6OYEkE0KzhsQL6nd9DGj2UDINGYpFGiP",
-	"aHQ1AaBzMpOCZxJeN9K2O42mCK0zyVMWF18xcNdn5+//fvLy+Hx49Ob46K/Dk3eXx+d/P3xrWyFb/bKU",
-	"NhtJBWASps3JQDTD18eXxKgyYesAnIAwAJgZFBJc08QCqBAapVIpQpNkIGxEQnVIiPQKCVeA+tAmYT4P",
-	"+0WjZXwlNHpmsdaKodibCWwKjakhNMEEsiyl4zGPtI4yZTTJposDeGPMJimNAXamGCU69ILql7SWrQCp",
-	"H5I6B4IQR6+Xx6/PD18evxy+Pbw8fnf00/D0ArT0GeKLrLr7+Pz8/TnAnzlkM7MiT1Spp7eeiX5FaTKu",
-	"yxAM0vWoNuM3E5Q3widadiPtZrDTtMYE7C6tBFaUO65g9+H7clFsn7Cvl93Fo83vkHod9r1thj5c+Cp4",
-	"iAH9IcznmpuGBtOBqCmijfmdu81AYZ7hDRexvIHirjlLIwYAcno6MYv4jCaqFRCRJ8kyqgu8xmD+O7yS",
-	"CKBtBkLzzt0uUQGhCrIGjvQP7SMpslQmRNGFWiFyLvA8bxECw6kSnEHHhq205rkodC78tVRjZfJotFTZ",
-	"m2qTVuQzzVx6+g+89J1WGne7cePTNqGse4nDnz+jDQ0Fd41+12TnQTxDC7NC1O1d9nb6+93+zrN/QA5f",
-	"xkS0GM5Uo997vlNXSmVZIaY5I3ka/RcvOvp2QwictFZzS6PodHe2GMh31YHs7fS6wcoyIjceyw/8UX3X",
-	"2d80qOqIMHHR/z5eWVmZVBDEO1/eIPDx8iA+3bds6A1wvnWKuKtremLYZKdcbVg6G8si7I28IQ4DLGXa",
-	"sIdI0IiZ4xYQ1pl0yKAxz0cJjwIyo7dtOmF/2e0OGrX1hW4z3z1Qs/nnBPPEpdLsEES2V3Lm6Rhm05SU",
-	"jBs2aiN2z0pF4wJ+Zoq8zKMr/d/XEsG03lyeviVMxHPJRRaUgNKw5YYBS0t4xgbC3tgqZWFGCaNaXAFQ",
-	"UJ+kLOYQbEoAdz0XN6mW+nFAaGw6Dcc58iCmtFkgryHx0EY2U7tzTId/cMlBUuPH4++HF8eH50dvhkeH",
-	"R2+Oh5eXhZ7SDBGBqI9Phy3UB3iM7txE2xouCmg8AFYCCc2vDcaNqxa6mfJoSlQm58q0nUHzxFQOUwUR",
-	"XqyygZhFwsZZh7xCDDQ0dLQwX1jSYFIktJ3RT3mzeXf8+vDy5O+VCVlwpGfdlhf5HAiVyXRGDKaYluh6",
-	"HCBZsAGtlrwA4wYrx8SEC4ZxzgKDCfeLBZNTBuTN5IugWmJQCPxy7ybYbFAJZaKn4D/KNK3tollxaxpd",
-	"H7jMUwNLh6TEvFoYgxkgAiU197u7JMRf/HrMsNUhf6cJjykizQErRhp7ndrdrPTYHJS+5nI3bGR/xQ5E",
-	"PkKbHt+cpmbm3nWs6jG6LrvNUgrIfHXKwUc2wkO2jXIAixWQnj5dO/vPvHiObQeZ8tlMD76UIDOj0VST",
-	"KmE0tZ6cGq3i17XJMDN6+5aJibZxEJiIC/t374vrE5/N2GrHbo4F0EgJPp9rztU4rdyIQGGID65VxSyP",
-	"F+C3TzM+5hGnCZgXScIngJrUAXwhngHFll7WJh/5FZ+zmGvLLU8TLZazbK76T58y0bmxP3ZkOnmq/3pq",
-	"XjF0AwchDKxGEypK6bwkzY0uu30owO2cc0OPVaVXFolt5OpXSHMuleKjZAEIjq1/Dl/APQKB/3ywG1DP",
-	"x1YAvLj6VZMW53Aotod0OXcQGf7wvwjKyZ8YMeTA1V0AsB8oM7EHxVGH5uEQ7hRZAtmoARBZjxryMBAO",
-	"LL0onCcYpBkx6L6SAaKpPzCoOfmamBu79zx+VrBWIHzeHX7/9nhY6C9/gUhEzR4eM4B4G7r3FPv4YyGQ",
-	"vTDng0PtPh5DmV0UCq/BPNCbZpRISNCrGfOy7lE/6ozN5jKlqd7aj0aD+AKx9zJBtWauN9R4TJphdRkQ",
-	"Z7JQwbRiDzqYCZdb0Ih6PWwg7ouLgPRCLcy3ZVBfQlsmltFqP+nFDZ1MWEo+nBSgLbGMciiOb4ZPtWFP",
-	"57yj97BW/KFiK3bp0AMx4oKmC/BdHb18F2AHbk2dhAumjdNDK9oGDUgk9GqvTBIDsCPqu6oGjct0odVb",
-	"mWeDhlZOQkgIDIkTlLbL+ISR0cIAtxyg9utQUMEgMAgUBk/wiTI9MbWqrx82/tKUJZLGqjMQ6G/VRHsa",
-	"OotLESgLa+52ey1sT4l43QYLAm4PsWIhmzKeArjCEbKD9oVZz/aZTHi0MPbPQEAVgyK4HABYvEiYCgif",
-	"0YmxcgoIaF+yyZRPuECs7INS3qnZX1hQVyReghGCRg5+02rw9b64l3rHbFRPAYpwms3AdbFlDTwHS71e",
-	"lJldh+lBemGr7pJ6cq7qIT5hTxSZwy1lXd8Yf22VRuSJVu6eHJg1wEt6J+lLejVKV/hs4v0NiC/9A7tE",
-	"pTvH2kppg+s908aU/cyIKtbOU+4ujGU6a1NYYHPtm9vGsTd4uybONdZplXaIx+2AwRW87ulnqhTL7tbm",
-	"fZj9oY8p/gTHzZ7Agis+UWSUizhh3u8D0RTzGQkV3tXOeTvmKgsDcs1EDK2EIZF6zoWWFNcsVVyKltWD",
-	"eDoQCY+YpkWHfI98SYFrDwx97P4xxqy7qczTDjkU9oBrQxTRygfCJDkSZxST5l6321pzqA81YbYxo8c8",
-	"YfCt8tHxZoxU6fyi6utGqPnSamvZut/1kuFr4F+R0v9c8aHisrnv7cnR8buL40bQePf+8uToeMWjHXNf",
-	"J7vNln37QeO2rUfTvqapHj5sKkcu/Y8fLhpB+crRRemS2TAfTr6HT/5Q/2Plobe4CfxL72TGI7bmzfaZ",
-	"T9s4EIBDa0Ldl0EbnNlf6DXFnfHQNwAE85eRD3pLPsKBDju65D4vb+0lH/qzbvcbL/ayg4GAtnHGkqyu",
-	"Z8cY9ljJiJ1jWuE6UdcABTzToGsqAH4GX6dzwWYyN2qvRV3r1HE8dPs/Oo1FD4ODS+o1E/8ghyfkexpd",
-	"MegE5XxTJg6urR5k941+47rb6XW627urzHhXR5Mi19aHX7POQ3fGmlV+y6+Z0B+B2JtvUCD6OK7qjGml",
-	"crVNgUC0eBcZ05m244wWfpbKGcumLFdE8wfCbudScdhFWEpoHOHnx4cvT4+htBFhYlqm3fvp8eX5ydEF",
-	"dopFl4WpMAJ3ISb0K4Y4/npDhdb+gPXtk+/R9Bjk3e5uVHobXGLhAUraG24ylyGsCU3HtS1Emlq3BtNk",
-	"bHIMgHFgIoZgWZFFqg0Km7AIbo63dMQSDMOYrul9fDtYvAmFIiiEyEnpDdECVev6mFjG41WR81OzHNuJ",
-	"A8eRC9b3L+TN8dsz0xpsOM2yua2bUMNMZjSx2OvG5zNaVIYd6MWeytjoSPpIdAbiX8jlT2fH614L0QSW",
-	"DsTqez7jm/8yaLw+vhw0AvjwXwblVLpBI8Cv/mWgpz1o3JHde+B8GwJestuVoVyz5R+OYPP4g/r5Lvjc",
-	"MOMw5RtVf4B3umZuU9QeYd+sX3mOC+t/QWdJqC2da5YCCKwE0MKAgIsHdFX4V4ecuDbJiO0CByd8Gtqg",
-	"X8qUTDRXN9FPgwADtqnxLdRHgV6z7P2cicOzE/3lhzH17baD+cxLI+NWbQlzm5OFD44Q/HMqBJe+pwjS",
-	"fcy61KgB/jZaDyimVTkaablAoyxZAAPXJ728EY0wwVARyVLGHMD7KOdJ3Fmze346PH17v91jR/1t93zN",
-	"3WMAPOs3ECBqrNw5O90u5j2bJGc2ZyJmIlrYmu5+GaEXdASLt6qt9Ak2jXNdYiIp4g7Z7+4WqkBQyHVM",
-	"94fsS1OsDNrSCqZ1DkN/NCim/gIGDswsGv2GvNLrwsQ1T6UwmJnzVMZ55PqxAtlMNe52+1ePlwsIsy7v",
-	"XJiMZt3Aqm3qZKfx+wROVhLCoAqDE9rrJMQF6antSHS/ju5raXTob0BTxeMORWftqXDvXa9/m2aST4se",
-	"J2o1wAIwmpMnihxpEXtUPEIOz07K8AZ4K7l4+deitVwmZaIGQrPVDDvXshk2KcwF1v7FfQKZS/gTzUiI",
-	"urWR/6BUP73umSZ6dCCWYOgAXq7T6WDwpIpeYIxCW3wH2a6QDR1i/kLGIaACDTADr/VlYHtbHhB06buC",
-	"sHAgSoaFDyc8kRBZSGU+mRbgxKBl+q0WVYCwBVxMMLVrRKOroARKDMANqIWBGDt7f3FJ/GagYR97D67o",
-	"SBmUE3vKrSYNnrKhhmmA5bJ/sacWqmvK2D0hbqEQAMvDmF2zRPOqsBUMRKgtDE0w10kqJE0M5Or1H0Y0",
-	"SVRo+tHpK6FFwVd430AUNw55HLY6NviBa4ROE7u6aUqhI0uoDZIQ8oPUwcDg08FfpIkxkIDQPOayBTZT",
-	"BU6n28GxKBvPxhFMJY9YCA/MqVIQ+rXKpqWfyV+DVlMygeIDRSI5YwMB6XlUEXdsfAqQZoF5rkjMkoyq",
-	"VodcSMw/Cy2jG6ItG5ImQHvrXQcQ5XmUQaGAzLN5nrX0DmV6pw5EOIfm4BEbakUnyRYYNQ/HsKNEtHDX",
-	"OyQUoatb73XIKZuNoAmsae3svCRXUKuYMsInQtrNUteIcnPrSdcZdDwQod67nYL3dKJpLq5CIke/QKDM",
-	"tMPA7YOtnH5++f7d8afwwHRRsE0QTHO3jkloG0JPp5BQzK2H1+JrMNcvxLXVxzeiKSQZhvjII7oVflzR",
-	"VrCmo8NSN4esttOh615lmhj2P3c6nbs7XFAhSWioYTwdwG1TyhVCVyrX4BXjjMeYjQeRRbcn1ZTOWeB3",
-	"Sux/Htg+eNAeK1vM8R/g6fc7Kd7p7eZ0GTSbmbL8R1AbbTkg0OYQeArurCfKdJ6FN4lmCMxqWMk0caCi",
-	"cN2kino7zCzdQIS3bTWVeRK3IVmkT0AGm0aPq5uqmED6lCXzgQBEOKAg9ECPpcnQzNIFks9kdyHuKHqO",
-	"Sfhj+zVMqG1TuUMIdajl2l8LHs/iA++xDyahtX1qxFBmGp2sBszUwreQvb9Dz0ZYYexK5/dOrG+VuKGl",
-	"oOllaHSQcrPE+3RZ/LTUcM/OxcSGSmxBj7fEGYwiaxBCEtM/dRnsxJd7YFFykVuxYVUa6F0Aj2+mzkdT",
-	"jo1pFtS08iRnNOXqv67rJIllBkudIM3wQaTAp8a5QHVUr346AZtINfqNz4NGxLMFNL6Drw0ad0WEbcKy",
-	"oRmO1nEhJQbkb6/AYXNvvvtUXrbe8//r/zhCd10uxKKYhR6aP8Kh/97aHpZ2PdQynIhMkInqR0x8M0m+",
-	"NMXr+2p6yoAmfp7JhhtmheQ1bgiTy26/Dew/whLzGuqX46nQMWfO0owbbB5Q9JfjR35s9Ge8q4hMojBF",
-	"2i4v5fY5TSgyvnpjTxTMSNkVXTlFzG6xtkdO5qkcuSoeswe+QoNQUBhpsvIgQgjVALI1+r3vnu31evs7",
-	"3a49TFOaRbN50n5YM1GzhPgeT196SLdQvXUzmhR9b58/ZAt4AmiLVqJOjzFdQ+9FDtA4kALu4SWdEdUS",
-	"pP+gtAC1rUfNLjNtsGFDDfSOGjRAE0clSC8yPOaW2Sg/sLPgl0HjLhi4bTgw22O526i+fPfJ61j6z0YL",
-	"f9Km1+p/iplvN0nbTLY0UdTN79Ul1p6vXFxt1ye2lMKwpIuuSFcqIdI4879x36JFOPgrFNn1X35idNx1",
-	"I3hwigTS8AGVE/jgg+on8NH7N8nF5x4I7YQPPxTgyc72ETBP+IpKicHW/lt8+vEtJ03S9+rek04pWNd9",
-	"EtQ5MFyg0aYlChktKs0ntXZmtQC7R0s9Ee8pTGHi54YqX7vRJCSJEkM8aFzmTqFz9Zi5I0VawUB8ndaU",
-	"W57FIgL0gAaI1a1RdEIs9sSqXoi//0L/3p0QcVht/WKa8VFi2gsWMnV9K0QIo/IijLANQBqgG3FReJ9w",
-	"AwLqOPo5oTEKQae86ugfmq3QeJQGwosqdAhUyOILoBGiogtlsdRIFUpNHwLAUIMkggJErcBg49EUQZE9",
-	"iLZVYGk4ji8Emaa1hXrANN+e+G5nZ/+Ztie+EoqaMzEsp5M3gsXDEXQcARFfB3X2yXsw4Shs73MovjQA",
-	"2Z9F+P+B4vNh3PVxjAPbBowLD41psAGr19rINJ5+hv9fnWX/yuMJKctSzq5ZwRf8YOOB6VBVAj40gT2O",
-	"7UJXJnTgbtyU0n5oXlbJ+TUHqyZ93R6o1enrX7yc+5+QkzyAb6zjGf98LOOxyg12zhYyG46ha0RVyUFJ",
-	"OZln7T1ZaHvslqvswD+4WgfWaxvYfFOTimlwKI1e5BbX7F333a+lHb2TeO6mEMPXBxsqSv4TMluPLhZe",
-	"BNe2iXyunt/CN7X6uqpMZyl7UpUrOB0Qw1OITJRf8BbqIE0mwAyLvOF1zXBGrxhJcxG2SlAO/adPoXhy",
-	"KlXWf97tdkGZMONehrGccJUhy4bdCBWcXoWQJt3yqCBNBWI1pc7wfkrGhGbshnrOeEDYXH4VAhJYhdti",
-	"ClooD0SEXHqoKPYt7jV/L99s3SoG38l7AusCaohuM+wNop7JIyoeLIJs5Qc/KACSwi7BEK+t9HI1L3Ct",
-	"XGtGW0m8AcCLShNEbG5tSlIxdgtBE/d+6POy/O7lLa8/0gyfXvfClosJr8wwIqUEo+Jr5iwsf+8wnnFR",
-	"7K8m1X8rLPMnbUIFTRYZj1RgIb9VUDK/EjnxtqJ+uOYjawsQzQTKp828EFIX7z7d/X8BAAD//w==",
+	"7L3dchu59i/2KiieU2XynCZNUpI/qPpXopHlsWZbsrYkb+/ZQ4cNdoMkRk2A0+iWxHFclTfIXS7+N8mp",
+	"SiWvkPu8yf8FkkdIYS0AjSabX5I9nr3jqZoZkewPYAFY3+u3PtUiOZ1JwUSmar1PtZSpmRSKwYejPJtc",
+	"0oy95VOesVh/FUmRMZHpP+lslvCIZlyKp78qKfR37J5OZwneTaNI5nipyqdTms5rvdr1hBHzA+GKJDK6",
+	"YTGho4ylZER5wmKSyDEXqhbUbmmSM3xpzGq9WkozNkjMWIIaS1OZ6kdKSaZUzMv3k5FMSTbhyr7ukGTp",
+	"nNAx5YJwQfaJfkXKfsuZygY8rvVqz0adqBvvseb+8IA296NncfMFez5qvqTtIf6yP4J7snQ+gCHXevuf",
+	"Pwc1GscpU2p5plHCmcieKGKuILliMeGZIsM8HrNs+0nqZSDwNWH3EWMx/Pro4Xe6n/UEVDRhU6pH8Z9T",
+	"Nqr1av/pabEtnuKv6qm3FU5gWHBvzFSU8pneBv5imKEpMkrlFBcCqUHqM5aS0wtLk4Doz0+f7esV64vT",
+	"i9tnjYDoxdtuXUkd3kDFvC/MIxs9wng2YSm5o/OAwIzNHgsv9Yfmkf4QEsUiKWLV6otaUJswGrMUVtHN",
+	"tAn/1V8tTNNfXFxLIkckmzByx0Us72CWTbvssHCKSJHMG62aT+9sPtOrzkXGxkxTNPBefsmmlAsuxssD",
+	"uLTkTdgo0/u5ePVOL1CsYnZXSBaSi4wn+OSJTJidKFdkSKObze8pSL3pHdTuF3In8yQmQ0ZoPOVZxuIN",
+	"r9Ev0nzqvaC3lCd0mLAd+VTMZkzETETz5QMc04wOqWIklkwRITNChbpjacXBzb0BFOf2iqW3PGIkY9OZ",
+	"TGnKkzkpX7n7GdZTnlA14WL8Q64WR21PjTkuNCNSRGzrAbv7FR+LpvcEn3+qiUyzZP5FONAODGgl1zm5",
+	"ZemczKhSdzKNiSEOUYnMiMronMVkmKu54R12O99RnpE6jKYv1rAHZEeUFBuF1DNvcwT6mX2hJjRlMblk",
+	"MVcNfUhgu1gSL/OYbU5HJnGUQzaSKUNOxsU4IHcTJsiNkHdii/PxA40Nv9j+aHgbhYtbmvB4YNba2yyW",
+	"4j0yzZUeJXmhh9zpviDRhKY0yvRkH7THH70n9PG1TIUrMqXJSKZTFgeEkhFnSay/NVNDeTNh5I1UGcFF",
+	"siuoWHrLYlIPT/FaMimuCRstPdLXMh3yOGZiVw0pnnKxzHRSmWdMv15vV7imShsauZcW63GkL9aCUQsd",
+	"PXmePlBPAHpypXduvFaDcxdtOcLKOx82vlzcspSPeNUIteRMnNplljKSYsT1HiDzSt0Lbhp4jy3GfYy3",
+	"krnM04WHj3iqsh4ZySSRd7CLEi5uyB0jU1Rc5jJHDqJucEmJYHdECi2wswm5eHd1TZ7SGX9623lK82zy",
+	"FN4/f5oyxcRDyfNlDlDFQgO3q9qjhIoYfotoksD56QtNdSkYTL8eTWgGFx1dnJIbNidRyuBwBEQKQvGk",
+	"6XNI9anT7E8TsNEXmTeSCV1cS61ZlVdkzrK+qIeLyxk2NBP+HNRORcZSQROc+sNYIj7B2yH2K4JffBum",
+	"dyRILtj9jEUZi3EkhyRmGeWJIjRlVlM0pE7kmOQiZsj8HLeMgaudy+y1zEX8IAIJmQ1GcHdBoXNptCcW",
+	"F+qePgGgzvP4GwqKDPQFqrQxqne0U/fYPVcZbF/DQ4oN/kQBmd7NmDg6faiIZcUWXCFrp0wpOta/TWXM",
+	"kkLUjqge2ZAmVEQs1kNUU5rqW2Y0pVN7Qy0olILSswfMUGRbCuJMgY6Xxk2wi+BFJWrKpkMUrmY4pB7C",
+	"eEMi6JQpwrO+KLSbxmbRbA41ju6hovjBsm5xAX2hVyxdtdgz6yTyJHGLNGPplCvFpXDr80VF3eJ4K2Re",
+	"MexvKvW2pc7X2L83bP5EEXkncLMVsk+mFRIomzCeLssgUimCir36CDG0zDacPCpWb0kiVVEUJcHX4gWP",
+	"kkd/bxqW2jx95ZHtgs4TSeNrKd/SdMweR7gZPmyQSTlI4HE+Bc37yVDGc/BHwSWkjo64Tnv/xcHzZ2Q4",
+	"z5hqrKDvN2C6MFqucLCgT5WIrM2DWeYLLzPNaz5lMn+kALPzzMzDVpJTH6GURYxr60pvAz5lfzIaxjxG",
+	"Iz5N+S3yLS7I5clf359cXQ+uT89O3r2/HlydHL87f3V1iKqBFIJF+oEEPJ5Ssdij9LWUZ1TMrfduRyEV",
+	"SRHlacqWnOrWZwMuSA5u5vSJKnywaS4EKDjLzqCl9Sv7n4vFcy8pRlG8oE4zMtUCutPWL6GwmquORPEK",
+	"X8TNUnnLrXOkmJtx7ZgfwWzgiqTOHb5eGtv7BiundXRaPHzhqduP/bdcZrQ87leUJ3MCP6DXP5+tG2is",
+	"Lx/A5QPPwV+M03+evYDUD9p6zQ/axUrAuzIZ0/lqjqTy0YhHnIkM3/i1pGjsjZkrSwZSD/VIemR5IGHQ",
+	"F6GmSI9UESQMUHcI75tqIvMkboJDrEdGNFEs7BGupfKUqb4Y0uhG78QpjwUfTzLy/vq4ERC2cTdpw7Fy",
+	"14SNoBTGUPo/2WK4Q9++eJcNWOhTSWiSMhrPtRbRF2dHfx8cvzs/fn95eXJ+PTCc5WpwcXI5eH91crl8",
+	"gheerunlORJ7pBM2DglNEjLM0VZB6muVquzc/CL+SP1YPSrfekQPcb2g6bZxj/KiLo8hxFVG1+fqN0cU",
+	"vA4qj/SmsZ5atxEXxsFEPq31fqnBs2sfC7UoS7kYm4OBW/690GqqTPnvLP4yRh6d8cENm5fOufUyGh/J",
+	"ijOsR8JEZt75NQWi9dXUISJ3wwS4tkEJF+OA5ALMtICk7FbeoJHH7mc8xcCNt78+fPjQPCqGzaqDauWJ",
+	"ERgw09suV0w/0FG19gOjKQRiljZV9drtHh1aJ1DUoBw+8QRKkhBPqKCaW774j9fDz2XB9CKIsKEnhhTM",
+	"rjSjcFPMA3ZBLO8EqYel+zxl571Q+Wwm04zFZyzm9Bpm+hjq58UTB1P9yAFQb6WOaV0lS6/50+nqmmX9",
+	"dPXuHMj3KAtnjWHjkgkqzZo/QZxmB8vlQXkp3zLP4ttkWRwCR0V3vSITessI7QvNIaOMpSai32gRVLM1",
+	"UZqGKMbFTxMljTceopxF8sB/Md44Ld9R3KoHZlJUJVB8T5P44mkSjzHzV1r3lTxlhW3/p2AvOxn1pE77",
+	"wpwofWZuEq10QgKXjOeNNTY/OqUfpjMq/Bu0qGV/L2hh4IW0lyxHMuGaQfF7kd2xfO/Dgq9GVq4anhFp",
+	"eE1l7klBl2J4Vvld0ALhkd80DjoEZbOYm9N/vbSCu1SKcYKJM/qzobDWo6xyXE/kWOZZUKSqRBMqxqzx",
+	"59CVH6wl//EpUI+PlK5XbUu5O4cmhTChGUtbeK4fq9pu0mgr+eoaffbPorp5iqx7ASYTX5z+hYFZP0vl",
+	"jKUZN07NlFE9e5qVKFTrtrsHzU632T247rR7e+1eu/2PWlDTp01fWou1rmIEy8JmDgzzVOah5VF/mDDU",
+	"A7RZqzI5U+ROpjfgXdlvd6wqxQSRonFIQm0iGK+DYLd6A6wYhb4Qz06W5qxiVMguiynujV7STtRhzefD",
+	"btzcZy/0Cj0bNu0SHdBnQ/9leQ7MdOm5CVXZIFeOiGvmqy/1GQeLC6Ui0LxDXzjlQqt+9btUqxaCWOeu",
+	"FBEj1P48QwfaKhJVrOSz6/aLXqfb21+9khtpKOiUlamY0FkmZ1V0maVsxO+rmSdG+CCKSTodL10NqJCy",
+	"SI4FV4zwrDyZ8e/Nvw/3bi5e/va26pUqkjMrv80tv9SiCc1qH4Maz9hUbTptf2HzK/0Q/TTr7UlTOofz",
+	"5HK6er/UYC8AOdxMA/80LewLN7bS6Sg8XnL4K4sy/VY8qcf4pG9yYP9cx+uGzVfuIa0LsmQUEDWRdwI8",
+	"nWhmcEVsLUWLXDERE54Rqkh4ZBQfFNoomUk/b7f3ohs2hz9YuHLPTbt/y55f/n7UiV7ts9fPxm9e8J/a",
+	"N2+70/N9efHst8sX6rr2xU7Nn33XG/9o5d7fbbO/5Zi4U97pN2wO/99qBka+bRo/PHP1QLwkovJYtpZo",
+	"5sJDa+2O8ixPGeTdWT6+9+ygTWI6V4Te0XmLnEuTiBXat3Ax0L+HS4z8WbP9rLnXvm7r4/2gE24evfpE",
+	"mQvxDIGXA4ZalyPS3ScTmaeqgUJayLuqwdOsPO6X7aA2pfd8mk9rPT33oDblAj92giVbuTgtixqj/h5k",
+	"JEsSR286o2lG6lnKp1MWH5IOZEC32yWRIqS2ErNUJt7XjTJ13Ymc0vu3TIyzSa3XaeNg3ee1h29xV9DM",
+	"jXJK51pxhBDcCJMwRjRPMhL+0oeT2q99DFskhFTOcCGxE7hafb+9R2Q2YekdV6w89kcc9im9P8V7OjhV",
+	"+2nDOYI1qjxHeszvFTpTdpNc7c51++Wu+9oLVFbvaROM1+IB41DgYCtrTWB/mBUB5Z6p1mqR521VP2/N",
+	"TQiCWe7qoZQJo+COYKMRizJ+y9aN1xsk5uJ6A3Kv0IdoeTSQ7lSmLY3pf28+tSI59cmKVy+SNKjdN8ey",
+	"uVG6t4fPRge0zZrd0TPW3I/2h82X9OB58yDqjLrDl/EL1ulsI925Grg8/M0UBJUKSmvW6T9Gzd1/uJoL",
+	"WhuE8dc4NSGn0Ib7Sf399XH5WHa6QZXDcUmc2oVwpPD2VXmDL2+h0lCr9E9HrLWH9YJinKN8YAW7zwZR",
+	"nipZ4Rq9oEqBRoUXhK66R99FZnTM3BmTeML0eMo89+cPl5O//vi3/Z8/dO6GP77Pf+6+zLZcnnQH1cCx",
+	"pE3aAT43KE18A92yaFJ9jqHIBUL26GQ61PI/YRQMOdYi76BCEvNxTTLeWEgTuJ1yceEtRSdYWJnHcr2U",
+	"ZXkqIKYwtWanYYClFeq2feHdacM/nvxub2SSZX5iL26dmz9+4SL76F/U5NOZTFEDo1rm1sY8m+RDzb2e",
+	"SjrjzUjGbMzEU/fiz/7t6obPmhJIQZPmTEIWJo5tgV+XifYKf1EQQRf4p1f40CJHYm5W0vgTS78/UX1h",
+	"Cn/AS6kCoiTyb3ga+q1NjgQY6fop/JYpQvGOvuBK5Sw2yR09eDrkrCRyrLQ6CTe3yAVLlZ6czQ3AzSNk",
+	"1hfG0YlhILeIpXXxmOkurPdz1SkQNJlnPFLLnGM4H0D8qoJtsJRknKWkXk6gDzB9voGaMkTHNc1c2Lw+",
+	"nIMCGNgtrLkJ8NuteMClHs2R5pw8q7ASDJvdmqVAOtj6x1Xp2G/kHarU76+PUa0GE4GPc61xR3LRd/O8",
+	"SsqPGIuHNLrZNMbX5rorEx/Qt6ZyuopbpSrTQ7JhwBlLuYwrpJoTtJ2Xi+K12jmWMRHNB5tp+havvGBp",
+	"xETGE6aAsLJ6wOBJWzHeAEXyCjfYwTbDzuRs4KTM8tvBjqMgiOGMqgC/KgLCmp5b704tStbtpkxmNNks",
+	"5+x5vMbL9Y3ZKNuC9K/1aCE4VaL+gnSEPW02ESyMPTVugD7dgoIJlHZBMShvK39cx16u3ezLTAbpv2qZ",
+	"XnGVcRFluD5E3pq0dtwoZUXtoFKbTlNpchD378sOmXarvdfd87eRzDGW4uScFusLTzlYfkr7RWf7pyg7",
+	"jhX6aMpG1sD0CwHroCYEruDH7NHNuqp77cHa1+pXjWnG7vRhTCE6W2RfIXhEQIYpxO5UljI61dIsSvKY",
+	"lZdhr2oIqZerXVz5vLNRtXY3BuWNUiJmaYpLS760epXbNMvYdFbhMrJE2HT4Lux1MAFqYlVlYvvpMoEW",
+	"+oOU/QpVHQERcpCD7jK4YfOARDyNcp4N5IyJoC9cMi1mi+nFmjCaZBMylYJnEB3VCpfS6kmMJV9+MlzQ",
+	"F1DHNkgkjSHmapIPAi/wbi4lUZ4N5GikpXo8cP7XsjZSTrVbzvgsr6IjoqNN5RrkMc9OhMlbXeYSJvxn",
+	"kk0xqxl1OW1hgRI0GKdUZN5no0uhhZUOPIsMPqOOqD/ig2zWmv+VK1FyD9UrZ2w0PRHfTi+/c0kg0Sir",
+	"ssKwRC6D6gL9iCeuGBedT3qxIJcw1DShmW+o2W+eKHL89rQsLZf9BtUjGvB4/aAs+o/R2hbfXX7rc/ps",
+	"eBDtx8091h0192ln2HwZvYibz9mz0QHdH+5F3bjCqbDRXvwqMRNTR4VIAjFHi8O32nAwFV5Bs/UCMpwT",
+	"3J6kPoLMXRgYCbWIDUETDjMZahWHEsPFwztq1PYwIKHZaDwOA0JNUC1Ej2RYZvCfau5GZw0tnaMFJ89+",
+	"16MFF9mz/doaFr1yK9gYNcgktKAiOsXcn2JjmLDv8lbcMuFv4ybIaDpm2ardigWiFArlpICl8Srbi8NE",
+	"6v1av2aCrVIseGJrQzncdG5wHIMv5FDbMO0qfxOyEu8AB5ZJOiL5oyx2emmpS6dqJVOudiwxkaXmz+08",
+	"OAV/r9COv7qb6vzV6c6UtlPc7Ew6hiPxGtxF611JxflRLFOBnhYXpOyMOiR0CLUx5iaV0bm+MJuwOaEp",
+	"ZCbt4Eu6gHrgrHCTewMoClwcCbkq+dJBY1l2KP3Tuoy+uksF98KFSU9bGY00BYADm8dWvW1cltsygMfd",
+	"IZGYuIrRJS2IhLsG3FZ4oWCkbs65vgjYYRNuAcfyAveLZJqyKCMTmSpGhjTLWDrXW3AGZo3jXW7c5Whb",
+	"90VV7JzdleZZvC1L2/lwP5apgT5JmTbMU0b0pWrL93nRvRebznRpKCuOcnZyy0R2BXZOVT6x1n2bV/pI",
+	"wYWK1KdMy3XrNYw1ybUuoNXjxiFRjNlzlxmtiUut5nkPblWJGT2WM1uXsbSBikS5DeHNVJpaEKM8a+VX",
+	"CwyluMqogFj/XGVsWlW9tWCRSdgF9t2rCHjJZsl87ZCXBjnigqvJoLCePGtjRZrFJmWFx5VURUyPDeLq",
+	"mqNi9BALUMk8jdgKQXDHhsRcQMb8VrNkkzKmh6VNfBLxDFNbZApu0186H9EZtb2v9AreUCVp8xka8ANH",
+	"Bi9+ntApbe61Os0XwyYXdnNUxG7MjlzvENMXfQ5qd2w4UIymGGVZd8sHNryCC9/lWSSnrFr3sZgsnl25",
+	"MKligy7uKzv21Rt3Bbue0vsBnm/zCYMnLzovu5tyIUxlVcV+OKFpwllKMJBjvKCRFLcsVRbWKYn1Vt7N",
+	"F+nzjVKCgBdzdhti1+NgHCUr41VmuocuV+bs6O+Di8t3ZxfXg+M3R5dXXv4Gqe912+22FktG31iQRif3",
+	"s4RyQa6uTvTJ0IxV6zJMRKAFeZIAHrQ508Nj6vC+ahMPeT8KXazyo4pUMX47akxR1+tIeIZFLB7v8bQL",
+	"w2grUmPwF6KPXZqjRTlLaOSiSUubo5K5ZWwKAiZPWTkN0Pol3dbtlmOAS/7K8rF15DKa0KJM1NdhAQ8b",
+	"Ov0cd4sJTGgBrxlewezQIJOzvkiZypMMlHwcAIsdk8ykZoisRfQes1/SlJGEqwyKYxDeLNRCOCRMrwy8",
+	"zNYqQUURLuOhLX2G4XLVF14afSGjVcaTxNyisGJe5pl9eaCf3hdhQaCQKDpXREn0k1VoiQv+MH2GVrGg",
+	"BYALB21TUVIh4zk6FmDU+92XAZwQw0iyO0nUhM4w70QK9m5U6/2y/pz/VZsCJ6Zsz2StB7tW233UM7F+",
+	"M1SHK3QB9/1asYpF6uYhJm1gh2SBBdKbl5rHVK1AOSr4uHgF5NSZxSkcKBRiXuX0uiqxQW/HBrwhV1XR",
+	"7jNGhcEmQJXfLLt590RiqhoVFj+i8tWd/dazrcIXsSmieWg0zg8ClCdy7NFHrRjl3uZggXnxQqDADyGU",
+	"CVq1+u6wbe8N9A8iYmMIKZrd+3vDP1rkSk4Z2gKAYm6s+mUjHutZlsyNDHjTlEYTLlgzZTSGLxDjY6He",
+	"OiB+WVjQF6UqtoA4aLWALOJqBcQBDgZ9MWXZRMYD/RVNEnmnf4+kGCU8ygLNr0tFjAFZqpXWI6mqywn6",
+	"ooxIEpByYKQSOcQLgpSK7APiND8TvjCfwP5P8xneqyZ5lnEx9gIoEHtGWQEcVBUS35RKMxGzmNxNeMKK",
+	"J9jwipt4aTAWLmwxXLIESrOc2lvN5cHVfAfOm1SKMSwgmeRTKsq5hJXYNmtO4WCz6RRg3bIRoj6QmMvK",
+	"N9XLD3L1bvC8mcASHInSqKtO7Wsvm2LxSE2nxuCsQJ/HH4Ny8Q3A61Fjm5Wndpwwio4K4yQJoL7+Zl2i",
+	"6aoAxor0c1ecTG1ljT4G8ao0CAh5dHrt7vYhj5Rmps57g1Cv3DGPXWdtqsVbkAFeD1SAg6pY9sVIUB1j",
+	"Rne4IU7gNs5COqY3+HUbcbXTb9V+fGdcl2SUMkYydp8Fzn4CC6mwmXbYk555hNbRF94N6/iHVUeM/TRk",
+	"ekErNvOW+2iNz6/zkCVet3w222pp+TTzL0fXqhS3fFZOdKh0CmjdcOBtB3f5s42KDsCgwVAWHlM5J55U",
+	"FmKMuBZYBpmdKsJVqShzyIWmQMWOqc4zWtZOeZJwg/5fJOpbQwpr9JdVoNlBu0SMbvugSjldwWsLZXX2",
+	"8qBM1P32A56zaLcdtGv46CpCv4GMjOU9o7B2u8w8f2TiH+TolPxAoxuEaq3wVNAsV77bFnM+5hVO2qB2",
+	"y1LFq7JOEByEJzExl9hziVpO+SzetludVnsjyzRDK94auFlWUcbVqizjkWnTKOyhhVQfymxCji5OVSNA",
+	"/4AKbMTcJpkF6D4Fo9uV2vRI6FBw9RdP/0sYoN6GaQoWgpYKzK+AORuaQtGNyewoZ3OYX5YoXZHi+JU2",
+	"/4tO94ts/u5ep/3AB70sc7t2t/sljxG+oWrLvJVjLlYX8j2oRsYXhgf729bMrA7PXZo5kVwkTKmluJre",
+	"cibDyIalq87cl4+3LerSMP8qKp+xLOWRumb3WVXUWGojkOUK1BHC7mdSgU1McEyB4yjtVru1X+mNPNPH",
+	"+FSMZIUnxcfJWPaTlgbzaVXsZxuX9XLh7mutUv7Hv/+36tLdXeM9a2vKXYTCn0/gTb5yXTTVqutpkS9u",
+	"nXRR0H9T2Yx5cNVwEJPtCLs2rYvpVTQFYPcVZXpGJeSmLDKTMoFE1+3sKEiRpUmFUpPc0bkyb9vuUQuB",
+	"0SIi+rEyn1wmAxjn1vR3kMXJMU2SjYuwEF0t5rp6WY4nNDuWemPbo7LoZpU8YruO+BjuqgofRgWmQZn6",
+	"7wW/x+yqkuJf0ipX559V2ROgHUTTWdIMXWMUz76o+z6JxuMjvYay3nbQ79fSxBL340NDoQbMEeNxVfzC",
+	"vLsgbxHltAu4LnJZtRWOJ7m4qTA0BVt2e7HYW62V+2f5QfjjIWHTWTa3riIYJon060sBywVTiiWYq7R9",
+	"hsAXOa3l141yEVWfG5qO86lt6bkSDGJZ8q7Ix1yWXyJm91U4c/YRHrCuHeTG7Ax8aNUOWWI7S1cs5V9s",
+	"BgtZNYXKUQVmyRfftHm0JaazNS/5ysygBRv827KE9azAU58XfU36kicKza5iSgWIEVVkRCHmPWbid8oJ",
+	"19fAcTBoPgvHCO4U0XwwY4ImGDjbMvTc7G5hiUzp/aAYqJeIsaxyCKZ1C8CZkCMSFnkb4SGE5rlQqImA",
+	"uUkRgjszBbsui2MzbEA5IWRBFs5mLCVDmYsFN9gTW1pawP2fHf19cP3uLyfnV40HDGJlasn12kyS8uvP",
+	"Tq6ujn48uSL/lXRs+obaPtcI95Ofb7IagmLHYyjW1F+a8Pyh3aNjqMSVwiaGODLuRtIZZMtG7GttZRs8",
+	"GdiHbkNci4X8Gu/5HNQUq1LCjtSNspkXWHM7wuogRjGMCM4H2/4yZfpEmCidPdlLDHYzySA/b6t5XOkr",
+	"q9NwVuJFmIgeJveqbd+j73lnbnlMWszG9UQ9A/Xl7a2BQr+W8kH2xALwi+cG8CpOZ4PZhtl2dpytTb9Y",
+	"2HaAKg1aZGwhEDDM6hoZYi+yokTkhs2rdPYqq7Tm8bl1Is8uwYJsWtRrykPXezcgCbhTAlIojUSmxCij",
+	"gxFPMpYGJgW/OFuK8oVgxspM1dXaXiLHs1QO1cPt2YIS0yJXePMuMgb9Km3NPms5g9KNeN1i5OJm+wTq",
+	"HgljmtFeSBIumCKMRhMykQn0p6B9EVYqXyHB15J6uNIAwpYjTPQFvoH88urd+cnHsEjKXpWP7WdyFQtp",
+	"XoQb44KmFS6azLjTli2SeZUP/J1I5iTUN0HphcuZKG8seOim0wK/rl4Ul9yyTdoJCtUnChNXINuE1MPK",
+	"ljIu3c/UkTiEK5OxGDuXgKBQbX90cdrYyj/j7eed8iIqvLgpna6PWJquijQjIJAW+0NvLk1bsNqqOyEE",
+	"1X1HguW2fEHRANR9U9F3KFjupxSUy3M3Wo3FSTfAuUgtk32xYT+5Lg1rMxSrEqPspsCHNfXpphnXSgpC",
+	"7S+bGS5JZssOEivSSlbP6PVKd8Amd7R1CMzAf6+n/z/8Qpu/HzX/0W6+HDQ/fuoEz/Y//+eVe5NlK3Eq",
+	"frp6d06uYHbOmLDOCYTBxgADVc6SKU+vHNr4VUnRuqR3nr6OvQzW2PyrMllXIsiVyQm+z/UelopyTvuz",
+	"nhjQwGRFKC+B+C6VGbCZaZldfurXIp7N+7Vev3ZBU676tc/bgXqOWTa4Y1SzsI381nj5i4msJsU2VTxb",
+	"21hG/KzBWazQxyr5onWpLTheY3bLEj1KrAakNwy2V4gp6qEfQDX57EHN3WOza8sFRlqzWu+nW5lTon8k",
+	"lIT6ytDap9b8q06CL/n+KsISLuIAXlA9OTNS+/gdjd/dPPwbt8nxypgKHAGoliPwAvBxoPIwo9qIq/8q",
+	"uWBxASmtL8ZqUgi2aEZRMV/TRbqgSx16F8EXpUuExEbPmSSKogpfZJZvEpK7xSA8JWuJrB8Lkll/wk7h",
+	"xd08it8qGLnshUSDqOocyTvB4sFwvsjOtBr39QKdFV5KNxAXBi3HPr2g6PowqLe+1cFQrdHvaDrjbqlw",
+	"MS+TOtHv3Kg8OQLAYFZP45xOWeyZ/juEIlYHG7aSxQ8PJxh1sOKGxdkt+KeW+BbI7ynaEFoBGeADQqib",
+	"wnqnHBp95Nksz+xFuHTahDNajqmUtDuoSi8vk857zPKgXsuUlF7UI+GnPhCyXwv6pvMC/gkaUr/2OdRy",
+	"EOdMYjYCa5VnX0YNW1woY/N59LKfzIw+PtIgvDJ+u0XntabzPlHo02fKQiDGC2Hdgu+v4fPLNp1zWu2v",
+	"Zupl/12FYlpeZgNFNcirrUXAjqeYSQyeA4N2DZdjbBkjmKGJrIS25C407oJWbbvaf88/t/aAb2ZUzhT5",
+	"g06w02C+0LitNrSYNg6aXqe2hQG9Q9gzLmzXbafquPCC6iukYGFAQppnUv/fvidEBKZPfXgqGBb2VcAh",
+	"ig89x0N6rVbr8+ewfFbs9PSL0B0ga950PlZpTZvJvihevLP0fpXhURFOqwqHyOksW3sJAAeuuaKy/NFe",
+	"H1QMZOGRK1fy4vSVjHKbQb19ydaRIOZ+stdqk9g8hNQBL98CAi29s4D0UCwz9Y1VgMt3azA9XgC0fffF",
+	"ynx+SgS7W5UMWGHo3DCxysbRVptxGEwBwo+keuQk4ZiZ4aURHnS6u6XU235iG+E0SkR7XEbnQxI4t86F",
+	"LBeaViTMG9CcTC6hrNxRnhmwf4JJvw7HzaDHuXLth5TAlrCFPkN2GFbWPqrTS/GUYTnE+U3x2Na16ID2",
+	"jtjSgmckooIISRIpxlBdQtyEVnZO2n04i8LrIO5GnWGbNl+OXrDmfvw8ar4YPqPNg9E+2zO/bQOY73AG",
+	"DfErvF96A0ERL1U3Ph4obIYvgri3dlSDrU7kKly0ipv/cFC1bVQGDx+tNPKFFaokTVAUk5dKxLwtvHDK",
+	"Fo5uJRfyjPIlmWVLXZ39c0imMropALvAAQeSTGVUxE0usATcFDYWQOMwjnFuvIJWIxmn8jetqsyYAA+8",
+	"ttAn+XjMxXhEIwgby6g65cmOe1URTIHBWqGdT/SQLAS0edATRSiCshrzA0FoCRckZTTB1KUspaMRjwpc",
+	"YNDwD0x3NUXq7Var0yg3m1tZ3w6dFqIJi24W3EI7sdUyVHZ5oqZyxE4VBjtL5ZBt16fkQUhES0VEWDzG",
+	"xinFCmFTR5aLYk/ARwh8Vae3zYAYy+uI/YtHeYKz8vCasV0wYBvNsG7G+BvvJIlZxKc0UYdEk8DHOsFM",
+	"JUehAi3hZevFwypjcBw+OTqTWlDr7uv/PtcT32vHm+0Nz4PlSqEMVRb20QJqtnm/j0m8lg3gcbLOr4pE",
+	"XpGlc+giaIcENKZkxO+hbapxkmzlIFs4wxU+MnuF8rqcFogJSbIFvkgBKbLgrjWHvQIjCUKHLuciSwGr",
+	"gBtwLMBiIXeTOUAf277EzkWxHTKlQX/eIk32YxX6A0bIIdRpOa0bLg6FxaR+0N7Dzv5/tSiNZQok1c29",
+	"HUS3gWGA1V6ExzhoV2L5lPBdvQbfRWnqweb7FEOYh0GeRf7JgR5P5P31cblsrvi6UsNQLKvW7q4tnCdc",
+	"E5ApjwUfTzL9qNW9MHduoVYNpbJ9O6ANBFvuRQM8AJbWXwSfFEtEruIIFbg8jz5zbsdtaEllabb2snUz",
+	"//iwc5S5TlqIa8EVqjP5jNT3uy8XsZFNO+AlrA3bBngFRIahgp7T7g2ALXEO2qV2919siaBp8oBu09i+",
+	"kJg3bE4iOdUCOIcyj0jKJDZ5LLt0tvLfvsUaHpH97kvU1gAOCxdRYudn7IWDfeBNUyPX9xia/fdFPfQh",
+	"XzA2wMrcX0/Noltxlup7KvFiwobpHn/p8A0W91s+HSq9lWRKHG1KOpLRfwrGk1em9l0yGnPBlKqqvWLR",
+	"zRpw8U9VgOSrZXzRbTsg/Zq86deIsQoxNU+LQFSTASutL2w7bgKdVHFdD8kli7kidVidy5NXp1eD95dv",
+	"IfWMZbZxd8/i3vBMfwOwOQaXgyEisCIjqtU1Gt3oNYaMPUSMjJit1uoLUxYOCMZ6DDSeL2DjYBRPj1Jv",
+	"rZtalVediVueSuGgEswyeQYPulbiPFpZpwXvrooFL+15fV35nVUM+ZKNucpY+qcrUv6ilcW7IOvaKax1",
+	"BxpyvZXjVa0eZrxaOTi6OC1VAAL8fDZJZT6ekHp48e7qmlgYAIAVAH89fm2+elq4mi20vnXGQ2KiMX4p",
+	"L5979+Ny+4SVWqtTlVFh9c0ak/1WN2dXn9g8ZY1Ck4WzZA7yo3XYoNrRXxhTz6pE/pbOvc5uzj0weqrT",
+	"TQv5D/mihawgY1kgNElBFFqZrQd0s96yFcINmw9cvvZi2imPJhWuCnSsOFWfCgIPCEyXOD/fvegctI3N",
+	"X3YnlJEhlq+WBjV3E5oPniCHsVsR5NnQU2i20k117efHY+tTQ5bDZZiteDF93nigtigBX49CVEIr8/bS",
+	"HfWWKRcPxS7bOL6ivGUj2rxWY7ZNHvI6gS3MmZuuyk4HhKWsILnmmgtg/gfbbMQHoEZv1QH0D/T2llCg",
+	"tJgpRmCWYT2kdMEXipNWYmqePHBbYGXbtG2ioBuacxSy9A9t/brt6dy+qmlRKdiYRFlgem5qzLHA6yqr",
+	"CRcQWgH3seex89DInLARWDe0EedUzPvC5SzBVjAFJ5bjJGykf4q0Wpwk2jAJXI83aP0BRQLajjF/otkD",
+	"nlM0VevhQrlFAzIRoBkboSYmxvrCO/dEP83hX6It5GXs4mycZRzU3OigxACGUQuWDWnvmWUFqXjisnVU",
+	"6tlZHRdQaxvTUbMi6Njcv7/Xsz+4v0d1oWzSfnFZhdWTZizAQO0ljxJcC53w2pVul+0lw2JsfomXeQfG",
+	"ULzqrCCI9yVAcVfgmAk+m7EVlU08S1jlL3malKPLKd9cxgRPw3sD997KEWOXg+USrK82nqpRXPPKgB2U",
+	"sUCqNDd6hk1sokrLR9s1V89xStNqFItrm+CxCEOtD9xgRfrHm6vuwTPy04dryNKG5DdFwiODCwzJCD3y",
+	"A6MpS0k/b7f3IuxerP9kYWtdYJ6LbfxQyIXMPaWT8uLZ/ordDkDFizlgQxjk5ohMiR6lh5WGXrl6+tqV",
+	"Vvw2CTbUptckXNyQOs8UCeHHkPyWg/vKVvg0vkzaTdU0vnKW1845XNVjrAKQco6SJWfIds4PBLK2MNaV",
+	"oLLQpr3AAhxJE0txK4d3Y0ke5kcRrL7tC6hLh8ReCwxtgfzCq7Pri8H7y7dhNey/NUA3Jl74Hac2uKfg",
+	"AZY+7r4lIqyi/hpJ/CB31XYrVCn1XrxYEWv4g2yCQvdfyPmo3rtLrWmqa1KHLDLII5S4pBEPtNK1diuD",
+	"Tbskn5IbGmMoQg5MewwIzBc1E15fsyrR4UZ8ae5eWnPgTtXMDRkX5LLrR0A5f8qnUxYDtGbG1IxGjEQy",
+	"SehMsbgafyst3rxd1yJfA6lwZSkn7xeK+KOUzhjS9FUe3eh/f5QFZQMS0WhiLnCKvcMi4KI5SyU0/ofr",
+	"SvVt8GhQkqMJqyT0cpKFVYg/bo2kamYWmDUpSLe8FwH8I8pTns2hKtR06wdJqWV8Ze4QCkgjs2DiiFFZ",
+	"p1pPQJOCkhlLFaBQH12cQqylHo5/b7ZarTDoC1swD84uVzWvGi1ywoHB0sikQWoJCJwWfZrctbXuCymi",
+	"BVRWu4dJfb+9p42fwKRSQidkuB6DEKaxLpFpX0yoMuoF3NdptMgRBodmTFhYQb+4HxpiKNYX4X3zhs2b",
+	"0F811E+eyCRW2kQroGjXw89qSuBRXo0/2wgI02Jjv71HBJ2CFjhhBCq8xbgv4PWHpeFZoVIaX31KBR3r",
+	"2zXVG0QwKOrsC389W2RxgblC8H5raQKJLC3N2vRFIscQIgxMViFgXmjKYppw5rUfhP3hLxZ0wLHopnRM",
+	"uQFMgJMMAgw1N7d7J1k2w5J+xBxdrVednVxfnh5fIShSGa3YFOXzDHtXGqyfDe/8DPgbCEFahXFgoIGP",
+	"TtENYNqg90wflUSOCRcBGbOMUBOOtp4CNNCBFKBlo1ZkjFa/pToWtGtt/Oi0aKze6ou+OKmqjJ+YImel",
+	"ZQnUTkFUvB6eoIuhRyiiHbjaTC76wjggAoD185uGoE+dCxLqPwowxbBwiYXGAE6U7As6mzGaKgvoF/ru",
+	"1HCx+4PfaskoSHpjtfqiuu8J4sKYMDx4/GkcKxLqjWr6JUOAEdwW12vwAdCBS8Knt52Q1DM6hv7YgvKw",
+	"YeloXq6J40DPoCMShCoZjQOo6IDLsHDD0BNKOrDQI+hjhT78penXr33+HMLaHRVQDix2i0xv2HpjyzdW",
+	"jM1lWgWZfi3IoMshLZpnk6fAs/HdpyJjKfa6cQUMpmngCJOkXVkDhHYR5z0j4dNYRio8RKdRcU2mWDLC",
+	"C4CKM96a02liVsR996uSwqi7CY+YAX7ACsXa2em1MZPx7KneU7gRhVtLpuOn5ib1VF9beA4cIPqP5sQc",
+	"XZx6+OK9GgKTfzYBuhmv9Wp7rXZrD+KN2QREYJkJU0GTecYj+KmyafRrSHdUzvMJCZlhTOcqJO+vj4n+",
+	"KzCpQKbCDLrgTGd5ZtQH7Dxm+UEix0EBhILJRAoIaAVICzv9ooSCdWwSBFUJe9C6y4v2U5fqMGMpl/Ei",
+	"glsM5glxksNmw07oLSO/s1SqRk8zbOxIZbYKMLWg5PBUgX6K5QnToqsUiI7h3GsqZR7iWjTB8KFWR4W9",
+	"wlGmnxWXW2G5VFA7F5ciQOwpVbOEZ/p9dxOjuhkolh5BzqYG+/f3ISQw21fp262QcynyCDm15DcNSOFj",
+	"DdwjD+7vQ/2UTKsHJaZtFBnHrq3vt17wWc35CSk5Ww2iqlaLjq1b1aNMyohgoC61yCXNsJOdfsgoxf7d",
+	"gEhgGbMKSb3tkqFSRrTialqWG9rPsNNViPk1nbbfegxxMlSx0njTcD4AXrW4ZGYd6vsgiGJycH/fgK2Y",
+	"cZb6C1btNCX1qgCfGWgRBQlxL6giW9gO4pCEJj6i+bkJacFmhwXSnLGBN5ebhWHmB1TfshbxgPmB3Dgo",
+	"/6BYAH4YmD2ZmhiQK2S7ssZ5atU23LPI9ZzKdhoD28qOHJ8pQ7n8shK4cBVvIfWOnvHLdjlQ/FyrL5DY",
+	"hpaBYbb6CVb5oSUkvecevtvL9vrupJ8/FoiEwCm77fYCLAmdzRLjGnn662Jv3k81u5uwuNH48zu+3916",
+	"xws3AHq8wW2K3tDPgXfvvn+zXj3/Vv1r6c6PAXY/h/eX2/N1ustd9Lpt28quSGbYLw2uu9/Wwyk/6uXy",
+	"k7Bz3uKzDkrP6ux1cIBzBciCI69TFTaT2cd+MXudxZYwzz4HNS1iFgdaTgmAnhGQDgBdH7DVA/Rt2G93",
+	"u+BXXRyd4xm4Yuj3qXD2FLN48cJzzGznjdGzRsGw3DWxc+AnwGumXuu1W+297l7p+wPzfftFx4Yt8Fo9",
+	"24J713p7pa31vFOOlAOFIMoNFHq2D6maxbFZm1XjzjZYEVVd/UGFgLzufTw5Vc9zJ+zpD9R1hIdbOptv",
+	"ee919MOb9jbf9No2+oM7ui833+Elr+p7DraZzanpd2fTV2sH24zNqx4oeTNgP/p+jF8+6m2kbDcm9HEH",
+	"Rk4FxJyEkoK1UAtkmGRGxwrCBLbNi2dkw97XX+uhLKiQeYwJ0pXqI1pupiwUbuAqS2kG5o7RplBayJRM",
+	"aYy1o1g4qvqibnwLWOk3Sug4KMxr/DjDmlRnnhelgKB5uGqygIxTalXNlN3KyDgVnIfLjuOJIsdvTxso",
+	"7vX4+wLej6SIMXUYsw4CQFK26qY2KmcAu6TNYC2cW+SCKtUXoReCD9HxiRd6uQWZBPvZphccGo+Oyy9A",
+	"NRoLouiYLWrJS2L3LVfZESzOBpl7oUei+O9sqVyiSqTaPP0KmQoVFlaoHrQ3SdWgyrGxRCnMImO3XOYK",
+	"J14KKp+/Oq1VD9QkPPgj9aJKz/aX3Y6PFvPaMAG3sZGyMCvcmAO3EbH9KmTbRzSVyYJEgd9QiNhsquYB",
+	"fTZs7kfP4+YL9nLUbNPOsBvtxfvsYFTOgCknH3Z67a5JPoxZRnniFVTjG7as1S1iLwaAuFybuyQXTVRn",
+	"f+9h5QJYZlpdD1uUv24pYwNvKWASA+ADpXWwJ79EflSqVhG3/bKoqvGIe0fLpLKU6JYpgc9286zaB/5M",
+	"t9oIevuWspngbGwvxjWruECk/coce2BYFltRX6xN+e9C/Q8R6tc+zctC5+GS20jMp594/Plp5EF1yKpS",
+	"yiPN+rR8XZC46KrstrseYimKaH2NTEnMphJSPMAlr98MjnIUgqnUP0rR0KKwjAyBveyravwR2UDIzOIZ",
+	"QAkGhEYOMVFNjyuiogR5AK79wGal8cymXugbX/aFA+Rt4It9VAqMrEQyNSlW5SOwSRAbFJRjWwm/VhhD",
+	"vlWJwE8UWUwB3pZtCyhcyCaFUHRJnhhcwwysgkFsig4/WkIWaB7FX3yJZZbRO1bJtDI6x6OlpQd84SNs",
+	"rALH2EV+LojLLbEoqqAmqvAlSnASX0ZmOgj7Smq1O2XxV+BdW8nmYu5WYWCjEUP71lzX0erh6jFvP9gK",
+	"7QSqyyEMsCy2X/Q63d7+/j9MVeIAvEu13t729u6x3XbmQK+wenF/B0TIO+IZIdboseA4mJzKs28hSHc4",
+	"tlg26jrjexWjP8u8BL/ClZl6j1AS89GIpUzPE/j4NFeOaRNT7rurfrj1Qll46+rlcT0XsBieFJKpcjaA",
+	"n6xYcuscGfub6X4us9cyF4bmLx9Ec02thAOsoSX5tTcsG+CnGaliVD09Gys0IQT9LWmOQ4awRQI1hP7J",
+	"MHF1M6HWv5L6ZlgGoahlOOSrsqB/uCbn545VumGO/VCWRQf3InKFdqO3ebVXoy+cWyMg0rRiB7Bk+A+G",
+	"v56oAP726r60ricYlABEcsqeKHSKkIf4RGyt7XLRhfGJXMo7jGjcpTzLmNDa2pBm0YSpgCiJwRnTLR9U",
+	"TW3QmJjglM6BGQwZSTikpM1ZtpWb5bJIHV+r3L3DlBus0de0cTGnknq3rdyrcHoUCXvbK3VB5TC98BFX",
+	"y1gdlan9VSPycWC2YiE+lvL6kZn4HYcEHb23yoMqGkIsj6qoTdpuUIvlgMtD+6f2op1dR93zX3/unP96",
+	"2j379eju7JX+V7bPxg9yrh14FZFfznYoOTcWQ16/mKroohC5qDv+5WNlge/LZ+utAVu465fk4mutS8er",
+	"gm2Xg04QbXKlpl7xz0ISOQSlVgUBd3Ka2XJKU1TjRf+8SA+EeBbLFFfVJu4czfq842myRXlbOJw8WfXd",
+	"5fSHuZxKOTtfxulkwpsr9JQjE/lB3CrMrAEjcTm0EiAEAMgAnilMx+kLtKpAeffgiXbROPrCVzm07rIU",
+	"iiG7R2Lew7y30Q9gvoCKmiEQEoo46C9fj6hi+ogyobjmc40FkVc2oisYt/1Yybcr0DT+MEnX/WMk3c8f",
+	"Lid//fFv+z9/6NwNf3yf/9x9mf1ZZdyqwRaJCV/NPXPgeWeWXU5/tHem091BuMBh1MdtG9liQ83fhcof",
+	"IlQcfzeddGI6f6KwGfojRQpEMUxzsWhSVX8JoX/sBeQdidBl5KUsy1OhXCanxYow7KovgJM1AhLaLW3y",
+	"fu1pCg9t9jYUtEMWXUbnxtyea7O01RevXGwkozdMETx6Wq5JEbGeAfOyktelKKLB2BfsHnJGx7ZF8ljP",
+	"a7+959IYBIE+xsI8yMJNYf2DHnVfmOCJGbeL0ZR8XORVZQzn6Pzd9ZuTSxfI0QSY0hsI7wAou/k+lmBK",
+	"Q543zrDn4/pwRbrtbl9gRvdiRAkzJpech8ZXhJuHC9LdJxOZp6ovFpCNVoe3wobxAgC5GVGZTJgNS5Eo",
+	"ZTETGacJImdjDipJZHSDCSL6IwLGCZmSKddDwzoTbV3wCLJXCvemddKpw4r8ElIPTWmFWRUIS/+PWMAT",
+	"YhWLIkKW4dFJKaGmHJbCBJHt41LvZzHN2HtsQ7YxKGU4ZUU0ahd3xZePRsE5+UEibtn2grYkFbvt9kPE",
+	"i2Y0n8vVanoKnx8dJNtVqoPutFmod9t/Nqm+M9FXuZbL4RQfBP5zoMfy0CjlptikSRIpRSLXJ458jzP6",
+	"ccYtXYKlvhProwvmGKhCrKmy3x0iDVOQvSWRpaQ287bsU3Hoevzha9FX/CdXIncPWb3YQuvEeVzzKZM5",
+	"Tqezxcgu6DyRNL6W8q3eNnjfwTZkcM2fz1jM6bWWCf9KoSKTKis8gbuUBAt720+DfZDy7IrlVif9fIAW",
+	"YHDkjbJri12hCphFN6pUAntIKDabdl6bvsDP9gp4CvVqZA3jHmPNlCnn3G93Ah+3Cb68k+kNlINduGfZ",
+	"7gc0NYirBvvbiQNF7liS6P/D13GcMqV6fYHPDt+++/H0fHB29PfB66PTt+8vT65CUj9oFA8GPKVU3hV1",
+	"MejJDfoCESjzFDkL3oC+Ia294gACVMu13WHejQCWPJv0hf7WkQWyqFIA89aKqS13aQReZThaA/vdl5ja",
+	"HF6yLJ03oeVLaFiW0VUpmB5pBvVhHWKqzaAFgLG99Oj7wg47AY8XwIQGJIfedh3XIqJFjvxKJKyJH0nN",
+	"7BXqnDDXQ81BY8mUJash6eDD6fmrdx8GVyfH785faQIXj26gCaAJW6ylE+HgYdMzapH32GvBOsewP4eB",
+	"IS82CJ0DGzdkgLGAFaK3wJ1BOPEaE4EthRXGH7ThZHCU7ZJMqAIOrxKZGXDeYa7meup9EV4cXV19eHf5",
+	"avDm6OrN4MPR6fXgTE+uS5RBNytsnYP2numm5y8Zvrh0whK99nX41IS4KhAbHydTPuaCIpwwE7G2BrVK",
+	"k9Ioa/Qc9D3c5qDBTbFxmpvq+b4Ij95fvxkcvX377sPg5Ozo9O0AVuvftOYakjqCcXJBCqjgRoucZibj",
+	"XSG5LQWlMIWWMM4WcfY9bEEosqTe0Qe0GKzP5xlM3+hu5ap8QQpwJqhFhM0dFhhFoRHNqtLbCiztgaZB",
+	"AfPyTiRwX8GaTxaWhdQ9cOVGLajd0iRnHk7Mcl70AgzxwrPhlHpAwxuf5z9tPZLx5+3zm4B+Tjv5CuZN",
+	"GZerxuY/TYY/Rvwd/+n0/e+nnXN+qk7F5UF0fPrs9Gb2978d//SyxeY//R5/OOXv+Ondz78myXn3599/",
+	"nv/0shV1EzGcvm7Hf/8pKeNYORgtDzTLoh9sTQyEYKjQON/K8Ris7kcqfTvnA+W+HljkBJ1i1S4ySK0f",
+	"ePvoW+T7fCi0AH80BkNlUfy3/iXVTa3h/XEqp37bGrWzpGW+BcAO4DeA2VGGRvG1Sa2kfqxSGzX1V+qN",
+	"l+DFUkailhi8CdG4/DuVs1gL7RFNC7dlX8QMMPH1CIepvFMsNVJQMKKK3kgT7pJonM7UM8oN93CM99sd",
+	"EtozQgtICq4VNoSh8x2oLYIU6gvImTPKlTYWDZjMxQIIEKokis0ooP8XnkSl9byY3DA2AwWWi/GhQekB",
+	"d6vRC16dvD25PnEeTP1EcFxqJeGYQn2885WW3xwA0kvGk8Q8Vnn01TqCT31F6no0CaO35robNke1o7FC",
+	"lup1XuL4+xWNu5Ahyjw7rFr20kJ7Om3rexRlZxtR702tMgOZ7yYsZZtPrGXATcAtWlPmAScG3PNOZZap",
+	"S5I1eh9i73BlrZrAgdvQKesLwCWo256qZCxNm5VCtceDab3xTldO2S2DM2O8Ky3yAQ8kQ22+rm2m8L9m",
+	"dBwSNWMJxCdGXMSK8KxhgbSEzPrCihg4HxAloYg9WWiU+rETmSNsg/0iV6xFzAboC89qJPUQ9eXLo+uT",
+	"wdvTs9PrsLFII460KUhVdaqMDCt1fa09wpe9Ut3c2r9W1X92K9Wvu7yDTkfrdwr1OuwSaCUMoZI7On+4",
+	"KrX/IFVKyGwwAmdXoUehIl6CuvS1cjP24Rx3NjZlHKHZbyGE0l65rNmFFaf6OmDjFhQT2fHF+x/enh7r",
+	"z43DAiBWlJ+CvbDcQDz0EhNGiuR0CsydQ8/sb5XkbSxOxQSGr4BO9QIG1KbcK5Y1Wt+9jF9LgpQExhns",
+	"VVKWAXAAdxUcm+sEIdDu+wRdwf0KhdBoBliXZ5oyWd6g+FhopcIBI9lncuxTYe4dydT572V6oxBCsefJ",
+	"G5xxHVAB5hjILR6GLvyGyfKiZL/dXlPH98XYdrkJ+oam5sZYPvvx9OAf1/H0rHuWnXV/vv/5qt3++ffX",
+	"ydvr5Ob8x/fZux9/7v58/RM/+3C2949X7ztvfz3ZO//1/f359end2auj1t5v3ebzu6Nt/nmg+LA937cS",
+	"H/srAOfdMkPDrUMA9UpJWZMtGluDY9iTHbu4erDaZMEZY770PDBGYhhsrIFZc09uwKCQ8cPm9UpZDl0N",
+	"Di6xfCh//lx0HiiN95pOZ2DlaJGAFrYprzHouDtPA9Q9oylZwG6ojwCX3pAx0zTZvKfx5ab4ZYSQ8yVO",
+	"aTKSWF+UlalkC6cWqGUcFJDIox9gSNX6rmd81zO+6xkb9IwrwH/VDMDtY+O1MBDyuygeqWkeuFrVgH5o",
+	"sO4cWshNpwi6SxJ5x9JmRJWtuIVmYzBzLFvjmnnFckq5AD+RymSKpf3aFDm6Oj49JfVZLub6BDc0Y5uC",
+	"ghFapI7/+3+3VlZognH4y71oNtm9/q0Z5dT8nqLbylhAh4SaV2OUxJag9o136vTVeaGGkCO8yeD05YL/",
+	"lmttZkzTONHCUI6InifMUo70U4x5bAzyREY0ITOaZj0z+v/a8Y3E0L7rJQSN3ERKl2CgrCheRv3JgPaK",
+	"2CI1oJnMVV/csBkEX7P5jMWkLmQ6RaIbcAVfwL+AaGP3hVbDUhplFvQXm0ei/mV6xJmsDWEBIj4shLmQ",
+	"Gegd0RceK2iAD8BEDpfbGCzVZEdUkESO+4ILMoRkvwzBQIVMTRys8PvV99t7JoA3yIVtLhA2kMEa0Caj",
+	"zrqeCvUK3Fq4dR5qWSocMbEQEUYSHr06Oz3HmN1VSIYM29diVgBgKdOMTOWUiaxFPiy1XzDZgWaKUIII",
+	"2Z8m8RSj++UOCaGJekLqUznybmOjXJGh3gIFCCouxRNFpmwq03kPY5HGq7smpEq2jqjCiV0ZUq3wthg+",
+	"8hU8LDsE4LavjSr3TN1Kj+58qeks9gkx2X0mp+slez7ai5p7o44W7h3WfBnvs+aL0TPaHXai5/HBwXJq",
+	"4NYT3ya9T9t8JrHu4c6ih6kBX658/6jwjhVBDJRjVhNFhvuNtKs147P9WCHdwvIom8EBPX1A+DRsasV3",
+	"BWr32NwxCpjCh7pZVULRsUZRojYsVIrBgVgymhngA3gCV6/0cN4XYcWL9MSYiMNGi7zl4gZVkzdnR8dN",
+	"9NcEKBNMAYXLFnniO4FFbCww46QxvnXoZzC4vn6r+f4+mcAYTAVGo0VOYzadSX0Ce2X7FK1RiNVRF8Fo",
+	"GwhIgwzpYgpHi/KVbBCvAH0AeaGQ7OJrEDgV20tDQF9bFMmYfBoDAmfaFyjtzJeVwba/AXFPyo12dpdV",
+	"f2pXUamR2NdILtletGG1wTeXbE5rLrBQvvuyvvuyvvuyvvuyvvuyvqEvq8Bssrq5p+6W21luq6AZvWm1",
+	"nnYGLgovPQo5UEXjxbfLye59UZGgEJA9PQPIchjObS1rAw6fnHm9U5qnF6bCtcB4zSamX0+1Wa3n8jdv",
+	"aLVtsgOubVJIVeT/jyyD+c75/n/F+b6c+f6zPktllsArAO2+IVHXDeu7Sf7Y7DuTTFHJmNdKgmhC16XM",
+	"ms5o2G99OssgLXNsalml0iecg2M1mmgzV46Krkua9Y+oysIe+TGVvx2S0PbNNt8E0CAOXpEG5E0+HnMx",
+	"fk0jdkhC6Ksd9rD7m70Eb/IubAQklRlFEACX8ypiMqKYhTek0U1fGMwEQM5xmHHIpLDeHouSwEQHW/w1",
+	"TRLoSTGhsxkTkLqRzC1KcwbtQ1zP/kMHlxpovZbyJE8ZAd4BXimAtbKoAsK0rwoJu2UCy03eCYihOBmH",
+	"rQqxkxdaYCqfumQU25wc6l+46ouUjdDXXRTZCOlh40URm5mSJJuV3HP9a/XtNJoYtRwTYfRPtrjLvPNO",
+	"pjdkyMZUkHokhWBQg9MXZrYBKCTQEhD7ogYEMo5N9VtAhimjNyyFJp+BHh76+fvihs0bLfIOfP0VY4aW",
+	"3EhBuJfFDX8eBllJBUBNwk0Wd8KZyGw+cfWiEWmK+O4mMrE+fGwNmGHnrbOjvw+O350fv7+8PDm/Hlye",
+	"/PX9ydX11eDi5HLw/urkktSN3kI67Ua5LVtfyJEDn4T88aHMJnqHqsDMBu0iIbOApLmw8Y5Dt0/7sECl",
+	"ZPHuSxJCex1D1XA51NAjHdvczJQ82YJg8EKprOhx59V54Yh6xBRbefAijYWSMUquQDQ2rzSBT/QOVn2B",
+	"97fIG+gqWbRQCacso2ajk7HEZFtFlNQKiSpWxPZOhPxrGs97emhhGPYF3Noj+jl9EdOM9sinvifB+rVe",
+	"v/Yf/9P/AR0eATgOvtFcB9s/mg0F345T+Rt8W4aag9+qwOb6tc96IPjafu0NSxLZr/lfYWs3/K4H2fRN",
+	"mvBbpj+boceAMuqGPuKCq8kgZVRJAW9WmZzhqLB7Ze9TvwzH1wc8vv4yVmC/1ut+/mwoZdfyjg0H2OTW",
+	"rie2BsyoWQds2dmvFRf2ayGpg2XeF0XH6oB4Dav90l5MaA77pvGxHsYvn/rYDhInkib92uePWEl4QqOJ",
+	"V0RnNxap50LoU9Aww4Iev0TTCcLm+mT+dPXuvMmE1nligvAaLXJEQp/SITFdtzApy2EtdA6IInLUF4on",
+	"DIBmrh0rRtaMZ8dbpRA4YOlr5NRYK+F1Gy26iYZFTaPjXSMwl6Y8btrAYB2at/bM6wd+z8EGvHMhYKyn",
+	"MskzkGqxvBN4oDUnHKc0sk3tQAllNE3mmIno3mJuHehbw0PQYpGgtiQFeEHg8AcsGI/1UUNHZkMqUxwJ",
+	"FAMzwmxs9KXTtLq1gFYpHlPqaFEjfRfcUcE4DT9yLZL0cQc1xHfE4RlCX2OiVZOrqxPChSvVgV0BOhZI",
+	"gMWX+WIBN8WEq0ym2LMKgYaV/74pvXf4md2DZ4HtR2sg0ezk1w8nqKUwFkS6/xz4N+obEqwYMPtklqsJ",
+	"Hh9oUExtTRLuB/3kN9fXF67rr/d4qhRHQE2tRVrETaueOUBQCLtBHOJ1ykQ0+e88RE8Tg1VzlbGpRVxP",
+	"tRSPpIi4YsS9BBrMsynskTxltV679XwHP6TeTl/TOf+FSVxi8QAMJGcWMWVL1FS7IAYodRmKdXuwVGr6",
+	"WiwDzXaeVeC+7roqs2QOZyhj99lToFOzOLweAuQ2cnwb4vzBgv4PEeKdz/D62i6UB9XrCim9yt5GlfbP",
+	"jv7yT+cy3kGOaU6Yp6m52gsnSYn9ZG3D7wXgdW0SAMaqMQsqAky+IeA3YbBPLl5dPLVOjWnTaReItY0H",
+	"Ijun2uoYgLYFW7hgU2oh1of4FVY9umFzUPQ987BievbywYp5es34Fx/1+MkAFzToZP5MXnl2ORjH+axi",
+	"6OXe1d6Y/du9nxGKFrBNHzJ07Gh70N5RoF5LeUbF3PYIWOu5W/BHmKlXtelG7VlfYBNQYXZhI7AwJmu2",
+	"gVaUK9fdPdhbJkglNXgbRYPrMvjMBOxRyNLjynoFwEjI7DEpLPZ6uPDKhN8w6LwVENt0BQA4rfNyQlVf",
+	"bHQSLB7pihctGvAmDQNHD4fJu6CqtAmJkEmACbP+DmXQK32cckxFqaPr2gBSl9cQkJuLXbSEdvz5Ee7P",
+	"7sOQJawMt40T7HHSUp6k7FcWLTm3Cl0cjEkpSaIlQNE9B9WmLwNy/2W84wU3M443f914plgyIvWwTAxz",
+	"LtA0NOYG7lbT795kW095HCcILEyEFM0FQ0pvySrTVG/Dwm+9A5JK0eLgUyWFrWIMKrZZV23reNfKGRMQ",
+	"5Uv9OzKnAZQunqBDeEQj5l8NizzQKgAAc0K7hZJwUQPPxeELlyQhnoCxSe7+pV9xm9hOI8qLBazcOuee",
+	"ozeSeeKMY5sTqZXWIVXgSozlncB41cEDo412AfyuT8U21b8C1sK3ShGt2t0k5jHmyqPqzSxQb7Ywcpln",
+	"rd1iLlcMUONsYMTAlhQe07KvF90MRSgGAi9LiHjwrR+f8fvOr4jRWAQsdEKbaY/5LRMkF3pnhMVqGP9u",
+	"+PemEf3N01ch+KvdAywTDwhNDBBCqG8E/vHT1btz+4pC7PrPh8tw4k9UyQfc0FqDTGEfGpFORV/Yrk3W",
+	"ldcipiNRgRdC0AtmPOFOpmIzzb7QAjXuEarni4hsPA6IklOmLXSWKFYo1yb9yK08VlD0xVIvIQtivd8i",
+	"lxhhcjnGZXmasllCI2ZQ5xhNE45aKTgsFzpW6HO4ogsUgDYjZU2XUJgXoaZ+woWZwB3X8z2GiA8KEHl9",
+	"QcmI3TndCLusKZLKuypf3VU+nPLstd1kj8jwNKtX69WOE0Zxd5jiA62BUXEDDaWQLiDYvy6bsHP6uq6j",
+	"rea8oZ9P9x9fgC5BLQfk7HVv2Zl2q7QVHCwEc6BG7TvG7PdMtsdmMOghgkdVjshc5qkvzZQnN51A3Cw7",
+	"b9h8dVefa1++6CsDKOgvGgwOtbnKRvwejrWgUxa4hCWeEnirKmoG5oemHtAAWKlS44JzAM5fgDRrVTbl",
+	"Obo4/Yse+GOZE85+VT+WNaDfRTux2t7oJe1EHdZ8PuzGzX32QnOdZ8OmZTsH9NmwZnDWAUV9ETTcwKzD",
+	"O2zvHTpDlzhSV1sGvzf/Pty7uXj521swPzVhCxUJwiCVU3hWAp9fxC1/1mx3Fpviw6ReRi+Gz+mzUfOA",
+	"7cfN/Whv2HxBu6Nmh7Vj+9vSpJAotlHfTJGYqslQ0jRemMlf716wy4Ps59JMDP7xLg1jYBfo/bC+WazZ",
+	"vN8Ryx6AWMZVhqzG5g55bAY+6uWqVrqPDfAsBcYQLwHgGV9DkTMLcDOYRskzAyijr6uH49+bCGO9v0fe",
+	"X75tKjpiXtlxj+x1SUpFLKdkOM+YamCAGNRcaK8BeRNIDcgBKqmGN4zNijSQoamIu3pz1OwePEO9sy8S",
+	"qTIYtWnCMmTmBaDhOmhAjlZOZGvBIH7cIkf61r4AkBvsmI9U91uXFKhwi0wQMNQCxC/WQ5N3woRcTeF7",
+	"iMcoLBJuwl/6wBv6tY+A+E2zAF06KugLg0tuxQRCW7MhwWSHQxJilxzT+QWKojCf2IyBFv1JvDKquwlP",
+	"MIkIxwfl+TxJXN13IzAZZTzrC8OKDEy2pl1svIje/TahokV+5LdQ8gzOeRSBfeEhCw9iOlcG6rzgcuGh",
+	"K3I0PWEsdKLFmLYDaRHYrqCymeGi0IydH7Zo2EIW+7X0Bfg9AUHOjDE8O/r74OjidPCXk58LZ2doas87",
+	"bT+ru0W0NOsLmjIypYKOHWrkwj6AeL6Bltab0KS0A5qkaY+jjZuE0RszcLNboeXNVEIjo+VkBNisyE0f",
+	"lZRgiqxKaQLCtWHwj/zSpiJ7baKXsISeXF7dWm+vvVK8LMuRz0HNJm76WQugMgFX8ZK4UFNpGFMXVBTz",
+	"cn88ZeG8QzQBSfs1C8O/vv5yw+ZlNWTa/Vv2/PL3o070ap+9fjZ+84L/1L55252e78uLZ79dvlDXj1Fo",
+	"diIt7uB4lRqA5wO4NXYdFpFVVMHuh5P9523kv+psXbuDBOTz+t8P58aPjXctR+BGTlkp/JTgUjKsPaLC",
+	"yjBgWK4KwXvfg+sHYSt9KmVmx8wxPKMdbDlol9JsGR2wT6etHKJDCas7csUsXIgPmfztKgQ9UI8C9dR3",
+	"ut5RRaYVxCF1B128Tl40jCfP7QRvi4DP0nTDg+X881RpePHDW0Y6bQ+zBWI1WryargmNnlW8tE5gW9x+",
+	"qwiVVWSL8OdaNeB7Scejm+4YNXvJtli2UhZ8Hq7tZMwSlrFl6+UVfO+wtntFLiXUSNgTWtmzMUBESqw7",
+	"KPq/tDurnByVZXp6WzulbGObvxs2hxZ/pO4GmmjjzdpYoN1KsdB3eEvh/5VaAG6ClEQa/Ou5Tv9V3JEF",
+	"57UOydVeAu/8TdlTv5nKGjjaBUy6egXkWMPEfKCplQlB9V1ilxQs2ALD1qDb16ki2CGhL7SB2DAYdIhL",
+	"QskoZcqk6hftSD0PBkKFGOxbLvoCTWJTMgT2p2JKcc0wRKwQ0MRil6EK6xqnQ7+avsCGNVqSCFkQYs4y",
+	"08F1ThRDg9gYun0Rmsk7jNqwRa4dANs6c7Lgo33huhTYeVaZldAm1ocnk7csbRHoIVIsQlHMapp7eYU2",
+	"miHodSTDPB6zUg1zX1j7MOE3zCZswHDVipx6MWYXS+1THmDIFn0klxu8VTb6WST5JlSxYBFEOEvb+XA/",
+	"ljZknDIG9joBwsG5RO2mNKbXUK3ltoUcuap3bHdUABEVRuyO790lZc4j//c+RBv6ECG5YlvOZhqUuEi5",
+	"ZRqAnywFeyC0jNmXZ1wpCJ0umY8e2j8tI38bpG59zCFRYicIl8Xz0COm34vBtHmY4ZhJeTWR6cIhOPdF",
+	"hMyBh0DtjdppyP7B6JFprsDHWyFxvpnJeFSC35zimmoFrzTp1s5NqmCnGB8s7tcFn5ndmnCFllAoJMG4",
+	"FC6dwzDNZZpv6HxV1dXnwVsEmlZeVLZqw85Wi0Jp+/EeL9yJyDyGzX+zTXEuDUSSL9mdJz2qGDOQqLWz",
+	"F2pHR4xrCe83Gf0qzpiv54qR6TpvzJLR+R3h59v23gULxDvXqxEdMBK2Nu8BVaGMa83feT9dBhxoxHd+",
+	"NqmQdxhHw75Cpkusvd6otSUgCK5IUT1cpxbXFxp7abOjLyKeRjnPHDSADzstZ0xUt/7iKjvD+T1W0bJk",
+	"+uVTrVgZY+qXKfbXnEc3LsSqAjKWEv2Miuunkd9ylnIIp8DJNmV7xpfwmqqM/Me//7eKdPPPwcZ3/6hf",
+	"ZQozNaHVjBk48d9ymuj9Y17qFW+aF/9gviH/8e//y//zf/3Pm99vSjrLA/hBMwfzLpgz5tHeE8yz1oqX",
+	"GQFAdhSvv9Ifyf/7v/6f/1v5zV5q9w7pELDo67IhYDP/2Z0p/yIsydGbUKyJiaggMx7d7J7e7MqsKnmV",
+	"LU/CmqNMxnRO6u+vjw3yNhYmQSVNQO4wd3mqzW/LrIRxmID0M+hTdTQ+9KNoRiAziOhHVrGbH1n2Vxjg",
+	"Y5lNqchLDxEMlr0DeC7LBhmfskGeRbVezY2oZn5Uy1lP7SKjCeu/OgdbnySc0KacIqz2gliKpvr3g/WH",
+	"HSy3BF7ZnXeu8PPmg4U4PCtP1jvBCBNZOgewPifK62OAWCp4dEC86hrTUJFmfSHTmKWAFDGk0c0YOi6Q",
+	"qRQ8k/C4obbyaTRBjK9xnrK4eIvB3b+4fPe301cnl4PjNyfHfxmcnl+fXP7t6K3tyW410VKqfiQVoNqY",
+	"fkt9UQ9/PLkmRukJG4fgLoQBwMygoumWJhbJidAolUoRmiR9YUMaqkVCpFdIuAL4mSYJ85lJEoKO7/hI",
+	"6DjPYq0/A+oEE9idHtO7aIIZGFlKRyMeaW1mwmiSTeaH8MSYjVMaA/5VMUp0/QWLb9L6uIKWIZBI3heE",
+	"OHq9Ovnx8ujVyavB26Prk/PjnwdnV6DPTxHoaNXVJ5eX7y4Bh9FBLJoVeaKKTvdQ0UAT/YjSZFy7Mxik",
+	"a5Zvxm8mKO+ET7TsTtrNYKdpzQ7YXVpdXFADuYLdh8/LRbF9wp5edhf7Nr9DuUfY87YZenvhreBLBhia",
+	"MJ9pFhsacBmiJgh7iAuq1ChP7EBhnuEdF7G8gyrTGUsjBkiWejoxi/iUJqoREJEnyTK8FDzGNB9xwEkR",
+	"YGz1hUkGUgGhCtIzjvUPzWMpslQmRNG5WiGHrvA8bxEsw6kSnEHLBri0jjovtDP8tVTsadKFtKjZn2jj",
+	"V+RTzXE6+gN+9Vyrl3vtWPOfzUGvnWTkL5/Q2obK31qvbfJvIfKhJVwh//avO93eQbvXffYPyNLNmIjm",
+	"g6mq9TovulU1nZYVYmkFkqfWe/mypS83hMBJa4W4NIpWu7vFQJ4vDmS/22kHK+sZ3XgsP/BH9bx1sGlQ",
+	"iyPCfCf//fjNyhLJgiDe+fIGgbeXB/Fx1/rFN8D51qnsrsDyiWGTrXLZc+lsLIuwN/KOODDClM1kigja",
+	"Q2aOW0BYa9wi/dosHyY8CsiU3jfpmP3bXrtfqyx0dpv58wPVnX9OVGFcKs0OQWR7ta+e4mE2TcnVcMeG",
+	"TcyrXaloXMHPTJFXeXSj//1RIqrfm+uzt4SJeCa5yIISYiP2/jGojQnPWF/YCxulTOooYVSLK0As65GU",
+	"xRzCUgk0gMjFXaqlfhwQGpuW53GOPIgpbSvIWxa3iO0urUUC7hxg+6kE5x0kBX84+WFwdXJ0efxmcHx0",
+	"/OZkcH1d6Cn1EKHQenh32EB9gMfo+E20AeLihcZXYCWQ0PzagG25CsW7CY8mRGVypkz/K7RZDIQBVRAL",
+	"xso+iG4kbJS1yGsEYzQ1KdNZNrek0VMz/a/0Xd5szk9+PLo+/dvChGzm6LN2w4uR9oXKZDolBtxQS3Q9",
+	"DpAsLueYAJ4krBwTYy4YRkQLMDjcLxbVUhm0SZNwgmqJgUPxcSfqYMhB9aWJs4KnKdO0totmxa3puH9o",
+	"Wqc6fEwkJebGwxjMABGxrX7Q3iMh/uIXhoeNFvkbTXhMEfISWDHSmDp3ajErPTbX00NzuSL33LRC86Ei",
+	"9fhmNDUz977HSkKj67L7LKUAEVqlHHxgQzxk2ygHsFgB6ejT1T145kV+bF/alE+nevClVJopjSaaVAmj",
+	"qfX5VGgVv61Nm5nS+7dMjLXhgwhpXNjPnS+uT3wyY6scuzkWQCMl+GymOVftbOFCRCzERgVaVczyeA4e",
+	"/jTjIx5xmoB5kSR8DPBtLQA64xlQbOlhTfKB3/AZi7k25/I00WI5y2aq9/QpE607+2NLpuOn+tNT84iB",
+	"GzgIYWA1mlBRSmclaW502e2DBm7nXBp6rCr3tJCQQ1ceR+ozqRQfJnOAkm38czgIdggZ/vPh/0ANMVuB",
+	"NOVq5k0CnQPE2R5b6tJh9fjD/yJwS39i6KJDVzsFCKOgzMQeJlAVrJCD2lRkCe2nAsloPXzRw9CAsBap",
+	"cJ5gOGeIOe4ZQCv7A4Mip68J/rNrRYAVrAtYYudHP7w9GRT6y79BzKIqnZ4B1uTAPafYxx8KgewFRB8c",
+	"lPeBYcrsolB4DfiK3jTDREIqX8WYl3WP6lFnbDqTKU311n40LM0XiNKXCao1c72hRiNSDxeXAQFvCxVM",
+	"K/agg5nAukWvqdbD+mJXgBakF2phvi2D+tIaL2oso9XO06s7Oh6zlLw/LSClYhnlgNJRD59qa5/OeEtv",
+	"bG0NQClm7JKs+2LIBU3n4NA6fnUeECydlKNRwgXTFuuRlXf9GuQhekWVJgcCeBT1/Vf92nU61zqvzLN+",
+	"TWssIeQThsRJT4PkT8eMDOcGVuoQVWKH0QxWgikDNGinT5Tp2Kv1f32zcaKmLJE0Vq2+QCesJtrT0Jlh",
+	"ikC9Z32v3Wlg81zsJmBAaeDyEOsgsKReH5Fj5BHNK7PIzQuZ8GhujKK+gNoIRXA5AE59nkCl5ZSOjelT",
+	"ANT74k6mfMwFIvkfltJWzabDStkibxMsE7R88J1Wra920L3SO2ajzgpAqZNsCv6MLcE4OJjv1fLN7DrM",
+	"LtILu+hDqSZndVqAvv+JIjO4pGwAGIuwqdKIPNEa35NDswb4ld5J+iu9GqVv+HTsfQY8qt6hXaLSlSNt",
+	"ujTBH59pC8u+ZkgVa+Ypd1+MZDptUlhg8913X47jefB0TZxbLBQr7RCPBQKD++h43dNPVCmWfV6bNmL2",
+	"hz6m+BMcN3sCC674RJFhLuKEeb/3RV3MpiRUeFUz582YqywMyC0TMTQ6hzzsGRdafNyyVHEpGlY54mlf",
+	"JDximhYt8gPyJQX+PrD+sTfRCJP2JjJPW+RI2AOurVPspdAXJkeSOEuZ1Pfb7caaQ32kCbONbT3iCYN3",
+	"lY+ON2OkSutXVV12Qs2bVpvQ1ievlwwfA39FSv+54kXF1+a6t6fHJ+dXJ7Wgdv7u+vT4ZMWtLXNdK7vP",
+	"lh3+WnTq0TRvaaqHD5vKkUv/8dNVLSh/c3xV+spsmPenP8Arf6r+ceGmt7gJ/K/OZcYjtubJ9p6P23gV",
+	"gENrQu3KoA0K9q/0luLOeOgTACD+y8gHvSUf4VWHHV3yqZe39pJj/Vm7/Z0Xe8nFQEDb1mdJVlezY4yF",
+	"rGTEzlutcJ2oa88E7mrQNRXA0oMD1PllM5kbXdhiQraqOB7GAh6d8KKHwcFP9SMT/yBHp+QHGt0w6FPn",
+	"HFYmOK5NIWT3tV7ttt3qtNrb+7DMeFeHmCLXdIzfstZDd8aaVX7Lb5nQL4GAnG9lYG8EXNUp00rlapsC",
+	"YbLxKjKiU23cGS38IpVTlk1YrojmD4Tdz6TisIuwEtF4xy9Pjl6dnUBlJIJPNVrkw4QJcnZyfXl6fIV9",
+	"rNGPYQqUwIeI9QCKYZcRvaFCa3/A+vbID2h69PN2ey8qPQ2+YuEhSto7bhKfIdbZFyaYT+patwbTZGQS",
+	"D4BxYHaGYFmRhKoNCpvvCL6Pt3TIEozNQAkAi3v4dDCDEwo1VIhqkdI7ogWq1vUxL43Hq8LpZ2Y5thMH",
+	"jiMXrO8/kTcnby9M48LBJMtmtuxCDTKZ0cR2hjCOoOF8YdiBXuyJjI2OpI9Eqy/+E7n++eJk3WMhxMDS",
+	"vlh9zSd88r/1az+eXPdrAbz43/rlpLt+LcC3/ltfT7tf+0z2duhCYAh4ze5XxnfNln84NNXjD+qnz8Gn",
+	"mhmHqf5YdBJ4p2vqNkXlEfbN+pXnuLD+53SahNrSuWUpQFRLQE8NCPh9QFeFv1rk1DVxR9AmODjh09BG",
+	"AlOmZKK5ugmJGmgnsE2Nb6E6NPQjy97NmDi6ONVvfhhT3247mNe8MjJu1ZYwlzlZ+OCwwT+nQnDte4og",
+	"B8isS4Ua4G+j9SCGWpWjkZYLNMqSOTBwfdLLG9EIE4wfkSxlzLWfGOY8iVtrds/PR2dvd9s9dtTfd8/X",
+	"3D0GSbh6AwFOx8qd0223MUPapEOzGRMxE9HcloT3yvjhoCNY4GdtpY+xpaXrYRVJEbfIQXuvUAUKvExT",
+	"LQApmabWGbSlFUzrEob+aHRe/QaMJphZ1Ho1eaPXhYlbnkphwHtnqYzzyHWLBrKZYt7t9q8eLxcQe13e",
+	"uTAZzbqBVdt8ylbtj4mmrCSEwTwHJ7TX54wL0lHbkQhiL1+GRkf+BjRFQO5QtNaeCvfc9fq3aXX7tOjA",
+	"pFbjMwCjOX2iyLEWscfFLeTo4rSMjoCXkqtXfykaX2ZSJqovNFvNsK82m2IL1Vxg6WDcI5DOhD/RjISo",
+	"Wxv5D0r109uOafFJ+2IJXxJwI1utFkZUFsEPjFFoa/cgBRZSpENMasg4RFmgPW/gNeYNbOfdQ4IufVdP",
+	"FvZFybDwcc3HEiILqczHkwIl3QAxFi1eVICoB1yMMd9rSKOboISODrgPqIWBGLt4d3VN/FbFYQ87o67o",
+	"lxuUs33KjXANsLuhhmnP51KCseMfqmvK2D0hbqEQ2imEMbtlieZVYSPoi1BbGJpgrs9dSOoY3dXrP4ho",
+	"kqjQdMvU34S2R4fC6/qiuHDA47DRssEPXCN0mtjVTVMK/aJCbZCEkDSkDvumhSN8InWMgQSA3igbYDMt",
+	"gPS0WzgWZYPcOIKJ5BEL4YYZVQriwVbZtPQzSW3QCE8mUKagSCSnrC8QZ1MRd2x8CpB60ZFBkZglGVWN",
+	"FrmSmJQWWkY3QFs2JHXoMaB3HTRQyKMMqgdkns3yrKF3KNM7tS/CWcoUExEbaEUnyeYGInMEO0pEc/d9",
+	"i4QidGXvnRY5Y9MhtKg2jeedl+QGSh1TRvhYSLtZqtrkbm6M6/oWj/oi1Hu3VfCeVjTJxU1I5PBXCJSZ",
+	"Zj24fbDR3C+v3p2ffDQgn31hW7SY1pMtk+U2gI5zIaGYcA+PxcdgAmCIa6uPb0RTyDwM8ZZH9FL9sKLp",
+	"aUW/maVeM1llH1bXW8+0WO19arVanz/jggpJ/j/yrrY3cSMI/xXLXw6kcMDpXiLyoTpVbb+0VVXp1Eo1",
+	"wg44YJ1jI9bcBUX8p/6G/rJqn5l989oEnJA2uk93AXa9Ozs7O96ZeZ6YpcE3HbC2myQThEkrNP00xRl/",
+	"oBQ9RBa1TopVsk4vbB7XyX2kWDpB3lft1vQf3PTbPK97qW7al6HX5lQo+1MkKtpyFYCEFTaFNOuVYF5s",
+	"9FT0YhirWS39RIPW4XPOH7U0jJcuKuK7gViV23wxQAbJJMAZzDS07ZRPHF1fpfk6KoAzBwlWK8Dvctpm",
+	"tdmR+DjliwCF6eY4iP8c/IQJDVR+d4xQh/BLhxWLRbq4spp94izXwS98DFVMw9QO2ioPX3P2PgOjLFaY",
+	"ODNtZtdmItcHCE+ZaZV9EJfK9RQO2KlHB6rmwrEhxyzI8TqWgR1ZBhjJmd3Zx0qxzz28UWbFVh0byqUB",
+	"iQqaPyydP7iam3IvEiYaDn5LNpn47hDPLdUeeDy1PHwcKXjUzbYgd1Su/maJdyIRTsL7KJxn1Q60nHha",
+	"FO5NhG2ZVjMejvRxkSeD83dsYNx0z/upu2zjy3/+/p6u67ZFsTOzkEOzRziz+21k2FXrIXw0kjInIyqb",
+	"cHwzz59a4s2sv5YzIIW/rcpQD7Mm8oZrCE5wV8+G+Z9ThXqD9N14Kvi81ummyhjaB46+Hz+yY6N/0a9M",
+	"ZJIOU5Ktv5THJzrRkXF22mE6mEmyLZzBxSK9o4KfcrnelNe6tId14Az0xXAYk7x1IyKEynhu4WT84f3b",
+	"8fjdm9FIbaZVUs1v1/mgG9UxLyH1Y/lLXbiMpepWSW5YuS+7qIB1AB1BdKz9GOY0Pkkc8DhIArqx5zOS",
+	"W0Lyj5wFaCRGZi1jkn4oVCQ1KgrhiZMTJBcZzfQys/MDzcI3Ubi/iLQaRqwePhey/Hg/tfiUX5os7Ekz",
+	"E/Q3MfPjJqmorp2Jkm9+Eoe12l/b4vNxLNZOCoPni7akKzmANvr1Pzy1khEbv8WRPfzkV+zjHhpB5xQJ",
+	"kmGHcgpq2KmogpqeTuFN7ToiQ1HjrvhQaraPQImiLmp1B0ff31LrxxPiciZ4OzOudgoOcePCncOLC2iA",
+	"lVCC612NGld6Z8oLUDrqMLaeeJhi4r+zVM5Ng4sk0YCFBwZFvQv1VQ/PnSTSv4iK8xDnHrkXTQSoAz1r",
+	"XTUMT6vRiTam1udf6OfmaaVhDWTHSZVd58xzas7Uw0StCKNmh4oFjgRdA2JSVpgrKdJKIJnT5SexxdBN",
+	"vXgtv+j1Y75migor1PA6QC0tdQCaVpHshMJnC+rwbHJnAJcNmQUGmM3gumXzFQEtW7BvbQBsNI4ngmGT",
+	"LkQzCJv9kvHhzZt37+VLxpmQ2fR7hzJ/5dciXcyuQQuDc78JPm1qNcwzOoFP2SlPDWr2f/EI/sMztZvJ",
+	"fZw1ISqCG3Ntw1weWL1+N0syvMe/7fn4P1qGYpNWmyz9khpjYYclr5ikzkFY5BBgRgzHrakfpKIPJb9/",
+	"5M5q2cG82xoS3dUua090f/Jq8BdoXjoYk0OG5OXZkce6QZD2rCir2Q3oKeruEB2fy3U1eFsavzC9y0R1",
+	"Ze9m6S3Ltb1QmamctMmAl+xB6cVl3dXPPZcf9WtJ+26FaL/c2Kg9+QYtsCUXhU5Ca9sjO3eCEcZApPfb",
+	"VuXjJV8KtwBUgzsMEdhwO/gZZZScSHBLhePorhffJp/TYLMt4r4DDzEZDlF7uSpFNbkcjUZwO3gyPl7m",
+	"MhMV2XGoKApArQIjKU9/VMhyQajHgv5xMzqWSZV+Tay7fBKX1xWBHCh/XYEXKngQgp70GpkCYvNb/tv/",
+	"sbqVYcwoqwWVFTQIXSXoM0ofpyGZhiZG5zb8JABORWznCPfWOKm5A01J3TDaWt4OQDRq5KhE0s8VrRT6",
+	"RcxF9w+WGb9vfx/Ih/Ti4Zdx3Nch5dYEpcDJTwot9klsEP95Hxe3WWH0q2cxpfaDQZAUSb6rsrm4UIDj",
+	"wiV8y8ulpYog7/MfcrB+kSfg7jbuEJmP++n+3wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -62,6 +62,8 @@ func TestAdminRoutesAreForAdminsOnly(t *testing.T) {
 		{http.MethodPatch, "/api/v1/admin/users/" + a.adaID, map[string]any{"daily_quota": 5}},
 		{http.MethodGet, "/api/v1/admin/requests", nil},
 		{http.MethodGet, "/api/v1/admin/requests?outcome=success&limit=5", nil},
+		{http.MethodGet, "/api/v1/admin/audit", nil},
+		{http.MethodGet, "/api/v1/admin/audit?limit=5", nil},
 	}
 	for _, r := range routes {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
@@ -84,7 +86,7 @@ func TestAdminRoutesAreForAdminsOnly(t *testing.T) {
 
 func TestAdminManagesUsers(t *testing.T) {
 	t.Parallel()
-	a := newAdminEnv(t, map[string]string{"USER_DAILY_QUOTA": "50"})
+	a := newAdminEnv(t, map[string]string{"USER_DAILY_QUOTA": "50", "ADMIN_EMAILS": "boss@example.com,second@example.com"})
 	for _, email := range []string{"c1@example.org", "c2@example.org", "c3@example.org", "x_y@example.org", "xzy@example.org"} {
 		a.register(email, pw)
 	}
@@ -172,10 +174,23 @@ func TestAdminManagesUsers(t *testing.T) {
 		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/quota", nil, bearer(a.token)).status, "a new login works")
 	})
 
-	t.Run("promotion gives admin access at once, demotion takes it away", func(t *testing.T) {
-		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"is_admin": true}).status)
-		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status)
-		require.Equal(t, http.StatusOK, patch(a.adaID, map[string]any{"is_admin": false}).status)
+	t.Run("promotion and demotion take a second admin, then apply at once", func(t *testing.T) {
+		a.register("second@example.com", pw)
+		second := a.login("second@example.com", pw)
+		confirm := func(res response) {
+			t.Helper()
+			require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
+			res = a.do(http.MethodPost, "/api/v1/admin/changes/"+res.json(t)["id"].(string)+"/confirm", nil, bearer(second))
+			require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		}
+		res := patch(a.adaID, map[string]any{"is_admin": true})
+		require.Equal(t, http.StatusAccepted, res.status, "%s", res.body)
+		assert.Equal(t, http.StatusForbidden, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "not yet")
+		confirm(res)
+		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "on her existing token")
+		res = patch(a.adaID, map[string]any{"is_admin": false})
+		assert.Equal(t, http.StatusOK, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status, "not yet")
+		confirm(res)
 		assert.Equal(t, http.StatusForbidden, a.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(a.token)).status)
 	})
 

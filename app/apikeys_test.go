@@ -66,15 +66,23 @@ func TestAPIKeys(t *testing.T) {
 		q = e.do(http.MethodGet, "/api/v1/quota", nil, bearer(token))
 		assert.Equal(t, before+1, q.json(t)["used"], "the key spends its owner's quota")
 
-		res := e.do(http.MethodGet, "/api/v1/keys", nil, bearer(key))
+		res := e.do(http.MethodGet, "/api/v1/keys", nil, bearer(token))
 		require.Equal(t, http.StatusOK, res.status)
-		assert.NotNil(t, res.json(t)["keys"].([]any)[0].(map[string]any)["last_used_at"], "the use is recorded")
+		listed := res.json(t)["keys"].([]any)[0].(map[string]any)
+		assert.NotNil(t, listed["last_used_at"], "the use is recorded")
+		assert.Equal(t, []any{"chat"}, listed["scopes"], "chat by default")
+		assert.Nil(t, listed["expires_at"])
 	})
 
-	t.Run("a key cannot create keys", func(t *testing.T) {
-		res := e.do(http.MethodPost, "/api/v1/keys", map[string]any{"name": "minted"}, bearer(key))
-		assert.Equal(t, http.StatusForbidden, res.status, "%s", res.body)
-		assert.Equal(t, "forbidden", res.json(t)["code"])
+	t.Run("a key cannot manage keys", func(t *testing.T) {
+		for _, req := range []struct{ method, path string }{
+			{http.MethodPost, "/api/v1/keys"}, {http.MethodGet, "/api/v1/keys"}, {http.MethodDelete, "/api/v1/keys/" + keyID},
+		} {
+			res := e.do(req.method, req.path, map[string]any{"name": "minted"}, bearer(key))
+			assert.Equal(t, http.StatusForbidden, res.status, "%s %s: %s", req.method, req.path, res.body)
+			assert.Equal(t, "forbidden", res.json(t)["code"])
+			assert.Contains(t, res.json(t)["error"], "access token")
+		}
 	})
 
 	t.Run("bad names and the per-user bound", func(t *testing.T) {

@@ -21,6 +21,8 @@ type store interface {
 	ports.AdminStore
 	ports.FeedbackStore
 	ports.APIKeyStore
+	ports.AuditLog
+	ports.ChangeStore
 	ports.Pinger
 	NewMigrator(logger *slog.Logger) (*sqlmigrate.Migrator, error)
 	Close()

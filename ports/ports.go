@@ -246,6 +246,37 @@ type APIKeyStore interface {
 	TouchAPIKey(ctx context.Context, id domain.APIKeyID, at time.Time) error
 }
 
+// AuditLog keeps the audit log of administrative changes. Entries are
+// only ever appended. Methods return *domain.Error with CodeUnavailable
+// when the store cannot be reached.
+type AuditLog interface {
+	// RecordAudit appends e (the store assigns its ID; nil Details are
+	// stored as an empty object) and returns it as stored.
+	RecordAudit(ctx context.Context, e domain.AuditEntry) (domain.AuditEntry, error)
+	// AuditEntries returns up to f.Limit entries below f.BeforeID (all
+	// when 0), newest first: ids grow with every entry.
+	AuditEntries(ctx context.Context, f domain.AuditFilter) ([]domain.AuditEntry, error)
+}
+
+// ChangeStore keeps account changes that wait for a second admin, in the
+// database, so that any instance can confirm them.
+type ChangeStore interface {
+	// CreatePendingChange stores c (the store assigns its ID) and returns it
+	// with the target's and requester's emails; CodeNotFound when either
+	// account does not exist.
+	CreatePendingChange(ctx context.Context, c domain.PendingChange) (domain.PendingChange, error)
+	// PendingChange returns a change, confirmed or not; CodeNotFound when
+	// there is none.
+	PendingChange(ctx context.Context, id domain.PendingChangeID) (domain.PendingChange, error)
+	// ConfirmPendingChange marks the change confirmed by confirmer at at
+	// and applies its patch to the target, in one transaction, and returns
+	// both as they are then. CodeConflict, changing nothing, when the
+	// change is already confirmed, has expired by at, or confirmer asked
+	// for it; CodeNotFound when there is no such change. Of concurrent
+	// confirmations exactly one succeeds.
+	ConfirmPendingChange(ctx context.Context, id domain.PendingChangeID, confirmer domain.UserID, at time.Time) (domain.PendingChange, domain.User, error)
+}
+
 // FeedbackStore keeps users' ratings of their chat answers.
 type FeedbackStore interface {
 	// SaveFeedback stores f, replacing the user's earlier rating of the same

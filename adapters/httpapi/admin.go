@@ -147,11 +147,89 @@ func (h *handlers) UpdateUser(ctx context.Context, req api.UpdateUserRequestObje
 		q := b.DailyQuota.MustGet()
 		p.DailyQuota = &q
 	}
-	v, err := h.s.deps.Admin.UpdateUser(ctx, u, domain.UserID(req.Id.String()), p)
+	res, err := h.s.deps.Admin.UpdateUser(ctx, u, RequestIDFrom(ctx), domain.UserID(req.Id.String()), p)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateUser200JSONResponse(toAdminUser(v)), nil
+	if res.Pending != nil {
+		return api.UpdateUser202JSONResponse(toPendingChange(*res.Pending)), nil
+	}
+	return api.UpdateUser200JSONResponse(toAdminUser(*res.User)), nil
+}
+
+func toPendingChange(c domain.PendingChange) api.PendingChange {
+	out := api.PendingChange{
+		Id:               parseUUID(domain.UserID(c.ID)),
+		TargetId:         parseUUID(c.TargetID),
+		TargetEmail:      c.TargetEmail,
+		RequestedBy:      parseUUID(c.RequestedBy),
+		RequestedByEmail: c.RequestedByEmail,
+		Change:           api.ChangeFields{IsAdmin: c.Patch.IsAdmin, Disabled: c.Patch.Disabled},
+		CreatedAt:        c.CreatedAt,
+		ExpiresAt:        c.ExpiresAt,
+		ConfirmedAt:      c.ConfirmedAt,
+	}
+	if c.Patch.SetDailyQuota {
+		if c.Patch.DailyQuota == nil {
+			out.Change.DailyQuota.SetNull()
+		} else {
+			out.Change.DailyQuota.Set(*c.Patch.DailyQuota)
+		}
+	}
+	if c.ConfirmedBy != "" {
+		id := parseUUID(c.ConfirmedBy)
+		out.ConfirmedBy = &id
+	}
+	return out
+}
+
+// ConfirmChange implements api.StrictServerInterface.
+func (h *handlers) ConfirmChange(ctx context.Context, req api.ConfirmChangeRequestObject) (api.ConfirmChangeResponseObject, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.s.deps.Admin.ConfirmChange(ctx, u, RequestIDFrom(ctx), domain.PendingChangeID(req.Id.String()))
+	if err != nil {
+		return nil, err
+	}
+	return api.ConfirmChange200JSONResponse{Change: toPendingChange(res.Change), User: toAdminUser(res.User)}, nil
+}
+
+// ListAudit implements api.StrictServerInterface.
+func (h *handlers) ListAudit(ctx context.Context, req api.ListAuditRequestObject) (api.ListAuditResponseObject, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.s.deps.Admin.Audit(ctx, u, req.Params.Limit, deref(req.Params.Cursor))
+	if err != nil {
+		return nil, err
+	}
+	body := api.AuditPage{Entries: make([]api.AuditEntry, len(page.Entries)), NextCursor: optional(page.NextCursor)}
+	for i, e := range page.Entries {
+		body.Entries[i] = toAuditEntry(e)
+	}
+	return api.ListAudit200JSONResponse(body), nil
+}
+
+func toAuditEntry(e domain.AuditEntry) api.AuditEntry {
+	out := api.AuditEntry{
+		Id: e.ID, Actor: e.Actor, Action: api.AuditEntryAction(e.Action), Target: e.Target,
+		Details: e.Details, RequestId: optional(e.RequestID), CreatedAt: e.CreatedAt,
+	}
+	if out.Details == nil {
+		out.Details = map[string]any{}
+	}
+	if e.ActorID != "" {
+		id := parseUUID(e.ActorID)
+		out.ActorId = &id
+	}
+	if e.TargetID != "" {
+		id := parseUUID(e.TargetID)
+		out.TargetId = &id
+	}
+	return out
 }
 
 // ListRequests implements api.StrictServerInterface.

@@ -179,14 +179,21 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// keyScopeExtension is the operation extension of the spec that names the
+// scope a personal API key needs for the operation; a protected operation
+// without it takes access tokens only.
+const keyScopeExtension = "x-key-scope"
+
 // bearerRoutes lists the routes the spec protects with bearerAuth, as Echo
-// route keys ("GET /api/v1/quota"), so that the spec decides who must log in.
-func bearerRoutes() (map[string]bool, error) {
+// route keys ("GET /api/v1/quota"), so that the spec decides who must log
+// in, each with the scope an API key needs there ("" when keys cannot be
+// used there at all).
+func bearerRoutes() (map[string]domain.Scope, error) {
 	doc, err := api.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
 	}
-	routes := map[string]bool{}
+	routes := map[string]domain.Scope{}
 	for path, item := range doc.Paths.Map() {
 		echoPath := path
 		for strings.Contains(echoPath, "{") {
@@ -198,9 +205,16 @@ func bearerRoutes() (map[string]bool, error) {
 			if op.Security != nil {
 				reqs = *op.Security
 			}
+			var scope domain.Scope
+			if v, ok := op.Extensions[keyScopeExtension]; ok {
+				name, _ := v.(string)
+				if scope = domain.Scope(name); scope != domain.ScopeChat && scope != domain.ScopeAdmin {
+					return nil, fmt.Errorf("load spec: %s %s: %s must be chat or admin, not %v", method, path, keyScopeExtension, v)
+				}
+			}
 			for _, req := range reqs {
 				if _, ok := req["bearerAuth"]; ok {
-					routes[method+" "+echoPath] = true
+					routes[method+" "+echoPath] = scope
 				}
 			}
 		}
@@ -208,11 +222,17 @@ func bearerRoutes() (map[string]bool, error) {
 	return routes, nil
 }
 
+// errKeyNeedsToken refuses an API key on a route no key scope opens:
+// managing keys (and the account) needs a login, so that a leaked key
+// cannot mint, list or revoke keys.
+var errKeyNeedsToken = domain.Errorf(domain.CodeForbidden, "API keys cannot be used here: log in and use the access token")
+
 // authenticate checks the bearer token on protected routes and puts the
 // user in the request context.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !s.protected[c.Request().Method+" "+c.Path()] {
+		scope, protected := s.protected[c.Request().Method+" "+c.Path()]
+		if !protected {
 			return next(c)
 		}
 		scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
@@ -224,6 +244,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if apikeys.IsKey(token) && s.deps.APIKeys != nil {
 			u, k, err := s.deps.APIKeys.Authenticate(ctx, token)
 			if err != nil {
+				return err
+			}
+			// Scopes limit what a key may do; the admin use case still
+			// checks that the live account is an admin.
+			if scope == "" {
+				return errKeyNeedsToken
+			}
+			if err := apikeys.RequireScope(k, scope); err != nil {
 				return err
 			}
 			ctx = context.WithValue(context.WithValue(ctx, userKey, u), apiKeyKey, k)

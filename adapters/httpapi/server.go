@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
@@ -72,7 +73,7 @@ type Server struct {
 	cfg       Config
 	deps      Deps
 	log       *slog.Logger
-	protected map[string]bool
+	protected map[string]domain.Scope // bearerAuth routes: the scope a key needs ("": tokens only)
 	docs      *docs
 	echo      *echo.Echo
 	// routes are the registered route templates (metric and span labels).

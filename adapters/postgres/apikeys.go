@@ -22,13 +22,29 @@ var (
 	errNoSuchAPIKey   = domain.Errorf(domain.CodeNotFound, "API key not found")
 )
 
-func apiKey(id, user uuid.UUID, name, prefix string, created time.Time, lastUsed *time.Time) domain.APIKey {
-	k := domain.APIKey{ID: domain.APIKeyID(id.String()), UserID: domain.UserID(user.String()), Name: name, Prefix: prefix, CreatedAt: created.UTC()}
+func apiKey(id, user uuid.UUID, name, prefix string, created time.Time, lastUsed *time.Time, scopes []string, expires *time.Time) domain.APIKey {
+	k := domain.APIKey{
+		ID: domain.APIKeyID(id.String()), UserID: domain.UserID(user.String()), Name: name, Prefix: prefix,
+		CreatedAt: created.UTC(), Scopes: domain.ScopesFromStrings(scopes),
+	}
 	if lastUsed != nil {
 		t := lastUsed.UTC()
 		k.LastUsedAt = &t
 	}
+	if expires != nil {
+		t := expires.UTC()
+		k.ExpiresAt = &t
+	}
 	return k
+}
+
+// utcPtr is t in UTC, nil for nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // CreateAPIKey implements ports.APIKeyStore. The owner's row is locked for
@@ -51,6 +67,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 		r, err := q.CreateAPIKey(ctx, sqlcgen.CreateAPIKeyParams{
 			UserID: uid, Name: k.Name, Prefix: k.Prefix, KeyHash: k.Hash,
 			CreatedAt: k.CreatedAt.UTC(), MaxKeys: sqlval.ClampInt32(int64(max)),
+			Scopes: sqlval.KeyScopes(k.Scopes), ExpiresAt: utcPtr(k.ExpiresAt),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.APIKeyLimitError(max)
@@ -58,7 +75,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 		if err != nil {
 			return err
 		}
-		out = apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt)
+		out = apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt, r.Scopes, r.ExpiresAt)
 		return nil
 	})
 	if err != nil {
@@ -83,7 +100,7 @@ func (db *DB) APIKeys(ctx context.Context, user domain.UserID) ([]domain.APIKey,
 		return nil, storeErr("list api keys", err)
 	}
 	for _, r := range rows {
-		out = append(out, apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt))
+		out = append(out, apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt, r.Scopes, r.ExpiresAt))
 	}
 	return out, nil
 }
@@ -114,7 +131,7 @@ func (db *DB) APIKeyOwner(ctx context.Context, hash []byte) (domain.APIKey, doma
 	if err != nil {
 		return domain.APIKey{}, domain.User{}, storeErr("api key owner", err)
 	}
-	return apiKey(r.KeyID, r.User.ID, r.KeyName, r.KeyPrefix, r.KeyCreatedAt, r.KeyLastUsedAt), toUser(r.User), nil
+	return apiKey(r.KeyID, r.User.ID, r.KeyName, r.KeyPrefix, r.KeyCreatedAt, r.KeyLastUsedAt, r.KeyScopes, r.KeyExpiresAt), toUser(r.User), nil
 }
 
 // TouchAPIKey implements ports.APIKeyStore.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/genzai/genzai/adapters/internal/sqlval"
 	"github.com/genzai/genzai/adapters/sqlite/internal/sqlcgen"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
@@ -20,13 +22,29 @@ var (
 	errNoSuchAPIKey   = domain.Errorf(domain.CodeNotFound, "API key not found")
 )
 
-func apiKey(id, user, name, prefix string, created int64, lastUsed *int64) domain.APIKey {
-	k := domain.APIKey{ID: domain.APIKeyID(id), UserID: domain.UserID(user), Name: name, Prefix: prefix, CreatedAt: fromMicros(created)}
+func apiKey(id, user, name, prefix string, created int64, lastUsed *int64, scopes string, expires *int64) domain.APIKey {
+	k := domain.APIKey{
+		ID: domain.APIKeyID(id), UserID: domain.UserID(user), Name: name, Prefix: prefix,
+		CreatedAt: fromMicros(created), Scopes: domain.ScopesFromStrings(strings.Fields(scopes)),
+	}
 	if lastUsed != nil {
 		t := fromMicros(*lastUsed)
 		k.LastUsedAt = &t
 	}
+	if expires != nil {
+		t := fromMicros(*expires)
+		k.ExpiresAt = &t
+	}
 	return k
+}
+
+// microsPtr is the stored form of an optional instant.
+func microsPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	us := micros(*t)
+	return &us
 }
 
 // CreateAPIKey implements ports.APIKeyStore in one statement: SQLite runs
@@ -40,6 +58,8 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 	r, err := db.q.CreateAPIKey(ctx, sqlcgen.CreateAPIKeyParams{
 		ID: uuid.NewString(), UserID: uid, Name: k.Name, Prefix: k.Prefix, KeyHash: k.Hash,
 		CreatedAt: micros(k.CreatedAt), MaxKeys: int64(max),
+		// Stored as the names separated by spaces, in canonical order.
+		Scopes: strings.Join(sqlval.KeyScopes(k.Scopes), " "), ExpiresAt: microsPtr(k.ExpiresAt),
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		// Either the owner does not exist or they are at the limit.
@@ -51,7 +71,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 	if err != nil {
 		return domain.APIKey{}, storeErr("create api key", err)
 	}
-	return apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt), nil
+	return apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt, r.Scopes, r.ExpiresAt), nil
 }
 
 // APIKeys implements ports.APIKeyStore.
@@ -66,7 +86,7 @@ func (db *DB) APIKeys(ctx context.Context, user domain.UserID) ([]domain.APIKey,
 		return nil, storeErr("list api keys", err)
 	}
 	for _, r := range rows {
-		out = append(out, apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt))
+		out = append(out, apiKey(r.ID, r.UserID, r.Name, r.Prefix, r.CreatedAt, r.LastUsedAt, r.Scopes, r.ExpiresAt))
 	}
 	return out, nil
 }
@@ -97,7 +117,7 @@ func (db *DB) APIKeyOwner(ctx context.Context, hash []byte) (domain.APIKey, doma
 	if err != nil {
 		return domain.APIKey{}, domain.User{}, storeErr("api key owner", err)
 	}
-	return apiKey(r.KeyID, r.User.ID, r.KeyName, r.KeyPrefix, r.KeyCreatedAt, r.KeyLastUsedAt), toUser(r.User), nil
+	return apiKey(r.KeyID, r.User.ID, r.KeyName, r.KeyPrefix, r.KeyCreatedAt, r.KeyLastUsedAt, r.KeyScopes, r.KeyExpiresAt), toUser(r.User), nil
 }
 
 // TouchAPIKey implements ports.APIKeyStore.

@@ -42,7 +42,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 9)
+	require.Len(t, st, 10)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
 	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
@@ -50,14 +50,15 @@ func TestMigrateDownAndUp(t *testing.T) {
 	assert.Equal(t, "00007_request_log_api.sql", st[6].Name)
 	assert.Equal(t, "00008_tokens_valid_after.sql", st[7].Name)
 	assert.Equal(t, "00009_email_identity.sql", st[8].Name)
+	assert.Equal(t, "00010_least_privilege.sql", st[7].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
-	assert.Equal(t, []string{"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
+	assert.Equal(t, []string{"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
 	for _, s := range st {
@@ -66,17 +67,18 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
-		9: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		8: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		7: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		6: {"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		5: {"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
-		4: {"quota_usage", "request_log", "users"},
-		3: {"quota_usage", "users"},
-		2: {"users"},
-		1: {},
+		10: {"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		9:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		8:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		7:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		6:  {"feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		5:  {"provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		4:  {"quota_usage", "request_log", "users"},
+		3:  {"quota_usage", "users"},
+		2:  {"users"},
+		1:  {},
 	}
-	for _, want := range []int64{9, 8, 7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -88,7 +90,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -128,7 +130,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
 	for v := int64(1); v <= 8; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
@@ -185,7 +187,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -199,7 +201,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})

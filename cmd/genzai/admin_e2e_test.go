@@ -22,7 +22,8 @@ import (
 // admin commands.
 func TestServeAdminCLI(t *testing.T) {
 	t.Parallel()
-	v, smtp := withMail(t, serverVars(pgtest.NewURL(t)).with(vars{
+	dbURL := pgtest.NewURL(t)
+	v, smtp := withMail(t, serverVars(dbURL).with(vars{
 		"ADMIN_EMAILS": "root@example.com", "USER_DAILY_QUOTA": "3", "MOCK_PROVIDER_DELAY_MS": "0",
 	}))
 	s := startServer(t, "", v)
@@ -142,10 +143,26 @@ func TestServeAdminCLI(t *testing.T) {
 	assert.Equal(t, ids[1], *log.Requests[0].RequestId)
 	assert.NotNil(t, log.NextCursor)
 
-	// Promotion works on the user's existing token, and can be taken back.
-	assert.Equal(t, "ada@example.com is now an admin\n", ok(rootToken, "admin", "users", "promote", "ada@example.com"))
+	// A lone admin's promotion waits for a second admin; the operator
+	// grants without one, on the user's existing token. Taking it back
+	// takes a second admin too (ada agrees to step down).
+	pendingID := regexp.MustCompile(`genzai admin confirm ([0-9a-f-]{36})\n$`)
+	out = ok(rootToken, "admin", "users", "promote", "ada@example.com")
+	require.Regexp(t, pendingID, out, "the pending change and how to confirm it")
+	_, _, code = cli(adaToken, "admin", "users", "list")
+	assert.Equal(t, 1, code, "not an admin yet")
+	out, errOut, code = runGenzai(t, dir, vars{"ENV": "development", "DATABASE_URL": dbURL, "JWT_SECRET": testSecret}, "admin", "grant", "ada@example.com")
+	require.Equal(t, 0, code, "stderr: %s", errOut)
+	assert.Equal(t, "ada@example.com is now an admin\n", out)
 	ok(adaToken, "admin", "users", "list")
-	assert.Equal(t, "ada@example.com is no longer an admin\n", ok(rootToken, "admin", "users", "demote", "ada@example.com"))
+	out = ok(rootToken, "admin", "users", "demote", "ada@example.com")
+	m := pendingID.FindStringSubmatch(out)
+	require.NotNil(t, m, "the pending change and how to confirm it: %s", out)
+	ok(adaToken, "admin", "users", "list")
+	_, errOut, code = cli(rootToken, "admin", "confirm", m[1])
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "a different admin must confirm it")
+	assert.Equal(t, "confirmed root@example.com's change to ada@example.com: admin false, disabled false\n", ok(adaToken, "admin", "confirm", m[1]))
 	_, _, code = cli(adaToken, "admin", "users", "list")
 	assert.Equal(t, 1, code)
 	_, errOut, code = cli(rootToken, "admin", "users", "demote", "root@example.com")

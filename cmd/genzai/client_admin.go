@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +32,9 @@ func (c *cli) adminCmd() *cobra.Command {
 
 Every admin command needs the token of an admin account (an email listed in
 the server's ADMIN_EMAILS, or an account promoted by another admin); other
-accounts get the server's "Admin access required" and exit code 1.`,
+accounts get the server's "Admin access required" and exit code 1. grant,
+revoke and audit are the operator's instead: they need the database's URL
+(DATABASE_URL), not a token.`,
 		Example: `  genzai admin analytics --days 30
   genzai admin users list --query example.com
   genzai admin users set-quota ada@example.com 200
@@ -59,6 +62,7 @@ exactly (case-insensitively).`,
 	)
 	cmd.AddCommand(c.analyticsCmd(), users, c.requestsCmd())
 	cmd.AddCommand(c.resetPasswordCmd())
+	cmd.AddCommand(c.operatorCmds()...)
 	return cmd
 }
 
@@ -349,6 +353,15 @@ func (c *cli) updateUser(cmd *cobra.Command, f clientFlags, who string, patch ap
 	}
 	if cn.json {
 		return printJSON(c.stdout, res.Body)
+	}
+	if res.StatusCode() == http.StatusAccepted {
+		pc, err := parsed(res.JSON202, res.Body)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.stdout, "the change to %s waits for a second admin until %s (pending change %s)\nanother admin confirms it with: genzai admin confirm %s\n",
+			pc.TargetEmail, pc.ExpiresAt.UTC().Format(timeFormat), pc.Id, pc.Id)
+		return err
 	}
 	u, err := parsed(res.JSON200, res.Body)
 	if err != nil {

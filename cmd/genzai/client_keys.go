@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -21,7 +22,9 @@ func (c *cli) keysCmd() *cobra.Command {
 		Long: `Personal API keys act for you wherever an access token does (send one as
 "Authorization: Bearer gz-..."), for scripts and tools. A key is shown once,
 when it is created; the server keeps only its hash. Keys are created with the
-access token of a login, not with another key.`,
+access token of a login, not with another key. A key holds scopes: chat (the
+default: chat, models, quota, feedback, web search) and, for admins who ask,
+admin (the admin routes); it may expire.`,
 	}
 	cmd.AddCommand(c.keysCreateCmd(), c.keysListCmd(), c.keysRevokeCmd())
 	return cmd
@@ -29,17 +32,34 @@ access token of a login, not with another key.`,
 
 func (c *cli) keysCreateCmd() *cobra.Command {
 	var f clientFlags
+	var scopes []string
+	var days int
 	cmd := &cobra.Command{
-		Use:     "create NAME",
-		Short:   "Create a key and print it (it is shown only this once)",
-		Example: `  genzai keys create laptop`,
-		Args:    exactArgs(1),
+		Use:   "create NAME",
+		Short: "Create a key and print it (it is shown only this once)",
+		Example: `  genzai keys create laptop
+  genzai keys create ci --expires-in-days 90
+  genzai keys create ops --scope admin --expires-in-days 30`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			req := api.APIKeyRequest{Name: args[0]}
+			for _, s := range scopes {
+				if s != string(api.Chat) && s != string(api.Admin) {
+					return usageErrorf("--scope must be chat or admin, not %q", s)
+				}
+				req.Scopes = ptr(append(deref(req.Scopes), api.KeyScope(s)))
+			}
+			if cmd.Flags().Changed("expires-in-days") {
+				if days < 1 || days > 3650 {
+					return usageErrorf("--expires-in-days must be 1 to 3650")
+				}
+				req.ExpiresInDays = &days
+			}
 			cn, err := c.connect(f)
 			if err != nil {
 				return err
 			}
-			res, err := cn.client.CreateAPIKeyWithResponse(cmd.Context(), api.APIKeyRequest{Name: args[0]})
+			res, err := cn.client.CreateAPIKeyWithResponse(cmd.Context(), req)
 			if err := cn.check(err, func() (int, []byte) { return res.StatusCode(), res.Body }); err != nil {
 				return err
 			}
@@ -51,12 +71,38 @@ func (c *cli) keysCreateCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "%s\n", k.Key)
-			fmt.Fprintf(c.stderr, "created key %q (%s, id %s): store it now, it is not shown again\n", k.Name, k.Prefix, k.Id)
+			fmt.Fprintf(c.stderr, "created key %q (%s, id %s, scopes %s, expires %s): store it now, it is not shown again\n",
+				k.Name, k.Prefix, k.Id, scopeList(k.Scopes), expiryText(k.ExpiresAt))
 			return nil
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().StringSliceVar(&scopes, "scope", nil, "what the key may do: chat (default) and/or admin (admins only); repeat or separate with commas")
+	cmd.Flags().IntVar(&days, "expires-in-days", 0, "the key expires after this many days (1 to 3650; default: never)")
 	return cmd
+}
+
+func scopeList(scopes []api.KeyScope) string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = string(s)
+	}
+	return strings.Join(out, ",")
+}
+
+func expiryText(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return t.UTC().Format(timeFormat)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func (c *cli) keysListCmd() *cobra.Command {
@@ -94,13 +140,14 @@ func printKeys(w io.Writer, keys []api.APIKey) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PREFIX\tNAME\tID\tCREATED\tLAST USED")
+	fmt.Fprintln(tw, "PREFIX\tNAME\tID\tSCOPES\tCREATED\tLAST USED\tEXPIRES")
 	for _, k := range keys {
 		last := "never"
 		if k.LastUsedAt != nil {
 			last = k.LastUsedAt.UTC().Format(timeFormat)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Name, k.Id, k.CreatedAt.UTC().Format(timeFormat), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Prefix, k.Name, k.Id, scopeList(k.Scopes),
+			k.CreatedAt.UTC().Format(timeFormat), last, expiryText(k.ExpiresAt))
 	}
 	return tw.Flush()
 }

@@ -70,16 +70,19 @@ func TestServeKeysCLI(t *testing.T) {
 	out, _ = ok(key, "quota")
 	assert.Contains(t, out, "2 of 50 requests used today", "the SDK's requests spend the key owner's quota")
 
-	out, _ = ok(key, "keys", "list")
-	assert.Regexp(t, `^PREFIX\s+NAME\s+ID\s+CREATED\s+LAST USED\n`, out)
-	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(key[:11])+`\s+laptop\s+[0-9a-f-]{36}\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-`, out, "used just now")
-	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(created.Prefix)+`\s+ci\s+`+created.Id.String()+`\s+.*never$`, out)
+	// Keys are managed with the access token: a key cannot list or mint keys.
+	_, errOut, code := cli(key, "keys", "list")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errOut, "API keys cannot be used here")
+	out, _ = ok(token, "keys", "list")
+	assert.Regexp(t, `^PREFIX\s+NAME\s+ID\s+SCOPES\s+CREATED\s+LAST USED\s+EXPIRES\n`, out)
+	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(key[:11])+`\s+laptop\s+[0-9a-f-]{36}\s+chat\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+never$`, out, "used just now")
+	assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(created.Prefix)+`\s+ci\s+`+created.Id.String()+`\s+chat\s+.*never\s+never$`, out)
 	assert.NotContains(t, out, key[11:])
 
-	// A key cannot mint keys.
-	_, errOut, code := cli(key, "keys", "create", "more")
+	_, errOut, code = cli(key, "keys", "create", "more")
 	assert.NotEqual(t, 0, code)
-	assert.Contains(t, errOut, "API keys cannot create API keys")
+	assert.Contains(t, errOut, "API keys cannot be used here")
 
 	// Revoked by its prefix: refused from the next request on.
 	out, _ = ok(token, "keys", "revoke", key[:11])

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -26,6 +27,55 @@ type fakeStore struct {
 	requestFilter domain.RequestFilter
 	query         domain.AnalyticsQuery
 	patched       domain.UserPatch
+	audit         []domain.AuditEntry
+}
+
+func (f *fakeStore) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
+	for _, u := range f.users {
+		if u.ID == id {
+			return u.User, nil
+		}
+	}
+	return domain.User{}, domain.Errorf(domain.CodeNotFound, "no such user")
+}
+
+func (f *fakeStore) UserByEmail(_ context.Context, email string) (domain.User, error) {
+	for _, u := range f.users {
+		if u.Email == email {
+			return u.User, nil
+		}
+	}
+	return domain.User{}, domain.Errorf(domain.CodeNotFound, "no such user")
+}
+
+func (f *fakeStore) RecordAudit(_ context.Context, e domain.AuditEntry) (domain.AuditEntry, error) {
+	e.ID = int64(len(f.audit) + 1)
+	f.audit = append(f.audit, e)
+	return e, nil
+}
+
+func (f *fakeStore) AuditEntries(_ context.Context, af domain.AuditFilter) ([]domain.AuditEntry, error) {
+	var out []domain.AuditEntry
+	for i := len(f.audit) - 1; i >= 0 && len(out) < af.Limit; i-- {
+		if af.BeforeID == 0 || f.audit[i].ID < af.BeforeID {
+			out = append(out, f.audit[i])
+		}
+	}
+	return out, nil
+}
+
+// The pending change tests run over SQLite (pending_test.go); these are
+// never reached from the tests here.
+func (f *fakeStore) CreatePendingChange(context.Context, domain.PendingChange) (domain.PendingChange, error) {
+	return domain.PendingChange{}, errors.New("not used")
+}
+
+func (f *fakeStore) PendingChange(context.Context, domain.PendingChangeID) (domain.PendingChange, error) {
+	return domain.PendingChange{}, errors.New("not used")
+}
+
+func (f *fakeStore) ConfirmPendingChange(context.Context, domain.PendingChangeID, domain.UserID, time.Time) (domain.PendingChange, domain.User, error) {
+	return domain.PendingChange{}, domain.User{}, errors.New("not used")
 }
 
 func (f *fakeStore) ListUsers(_ context.Context, uf domain.UserFilter, day time.Time) ([]domain.UserUsage, error) {
@@ -90,9 +140,11 @@ func TestEveryMethodRefusesNonAdmins(t *testing.T) {
 		"analytics": func() error { _, err := svc.Analytics(ctx, plainUser, 7); return err },
 		"users":     func() error { _, err := svc.ListUsers(ctx, plainUser, "", nil, ""); return err },
 		"update": func() error {
-			_, err := svc.UpdateUser(ctx, plainUser, plainUser.ID, domain.UserPatch{IsAdmin: &yes})
+			_, err := svc.UpdateUser(ctx, plainUser, "", plainUser.ID, domain.UserPatch{IsAdmin: &yes})
 			return err
 		},
+		"confirm":  func() error { _, err := svc.ConfirmChange(ctx, plainUser, "", "c"); return err },
+		"audit":    func() error { _, err := svc.Audit(ctx, plainUser, nil, ""); return err },
 		"requests": func() error { _, err := svc.ListRequests(ctx, plainUser, admin.RequestQuery{}); return err },
 	}
 	for name, call := range calls {
@@ -245,7 +297,7 @@ func TestUpdateUser(t *testing.T) {
 			store := &fakeStore{users: []domain.UserUsage{{User: adminUser}, {User: plainUser}}}
 			svc, quotas := newService(store)
 			if tt.code != "" {
-				_, err := svc.UpdateUser(context.Background(), adminUser, tt.id, tt.patch)
+				_, err := svc.UpdateUser(context.Background(), adminUser, "", tt.id, tt.patch)
 				require.Error(t, err)
 				assert.Equal(t, tt.code, domain.ErrorCode(err))
 				assert.Contains(t, err.Error(), tt.message)
@@ -259,8 +311,17 @@ func TestUpdateUser(t *testing.T) {
 			if tt.id == "u" {
 				tt.id = u.ID
 			}
-			v, err := svc.UpdateUser(context.Background(), adminUser, tt.id, tt.patch)
+			res, err := svc.UpdateUser(context.Background(), adminUser, "req-1", tt.id, tt.patch)
 			require.NoError(t, err)
+			require.NotNil(t, res.User)
+			assert.Nil(t, res.Pending)
+			v := *res.User
+			require.NotEmpty(t, store.audit, "every change is audited")
+			for _, e := range store.audit {
+				assert.Equal(t, adminUser.ID, e.ActorID)
+				assert.Equal(t, tt.id, e.TargetID)
+				assert.Equal(t, "req-1", e.RequestID)
+			}
 			want := tt.patch
 			want.At = noon // stamped by the service, so a change of disabled revokes tokens up to now
 			assert.Equal(t, want, store.patched)

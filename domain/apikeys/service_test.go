@@ -31,6 +31,19 @@ type store struct {
 	created []domain.NewAPIKey
 	touches int
 	lookups int
+	audit   []domain.AuditEntry
+}
+
+func (s *store) RecordAudit(_ context.Context, e domain.AuditEntry) (domain.AuditEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.ID = int64(len(s.audit) + 1)
+	s.audit = append(s.audit, e)
+	return e, nil
+}
+
+func (s *store) AuditEntries(context.Context, domain.AuditFilter) ([]domain.AuditEntry, error) {
+	return nil, errors.New("not used")
 }
 
 func newStore(users ...domain.User) *store {
@@ -54,7 +67,7 @@ func (s *store) CreateAPIKey(_ context.Context, k domain.NewAPIKey, max int) (do
 		return domain.APIKey{}, domain.Errorf(domain.CodeConflict, "too many")
 	}
 	s.created = append(s.created, k)
-	rec := domain.APIKey{ID: domain.APIKeyID(string(rune('a' + len(s.created)))), UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt}
+	rec := domain.APIKey{ID: domain.APIKeyID(string(rune('a' + len(s.created)))), UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt}
 	s.keys[rec.ID] = rec
 	s.hashes[string(k.Hash)] = rec.ID
 	return rec, nil
@@ -117,10 +130,11 @@ func newService(st *store, c *clock) *apikeys.Service {
 func TestCreateStoresOnlyTheHash(t *testing.T) {
 	st, c := newStore(ada), &clock{now: t0}
 	s := newService(st, c)
-	k, key, err := s.Create(context.Background(), ada, "  laptop  ")
+	k, key, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "  laptop  "})
 	require.NoError(t, err)
 	assert.Regexp(t, `^gz-[A-Za-z0-9_-]{43}$`, key, "gz- and 32 random bytes, URL-safe")
-	assert.Equal(t, domain.APIKey{ID: k.ID, UserID: ada.ID, Name: "laptop", Prefix: key[:11], CreatedAt: t0}, k)
+	assert.Equal(t, domain.APIKey{ID: k.ID, UserID: ada.ID, Name: "laptop", Prefix: key[:11], CreatedAt: t0, Scopes: []domain.Scope{domain.ScopeChat}}, k)
+	assert.Empty(t, st.audit, "a chat key is not an admin change")
 
 	require.Len(t, st.created, 1)
 	sum := sha256.Sum256([]byte(key))
@@ -128,10 +142,10 @@ func TestCreateStoresOnlyTheHash(t *testing.T) {
 	assert.False(t, bytes.Contains(st.created[0].Hash, []byte(key[3:])), "the store never sees the key")
 	assert.NotContains(t, st.created[0].Prefix+st.created[0].Name, key[11:])
 
-	_, key2, err := s.Create(context.Background(), ada, "ci")
+	_, key2, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "ci"})
 	require.NoError(t, err)
 	assert.NotEqual(t, key, key2, "keys are random")
-	_, _, err = s.Create(context.Background(), ada, "third")
+	_, _, err = s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "third"})
 	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), "at most MaxPerUser")
 }
 
@@ -142,19 +156,19 @@ func TestCreateValidatesTheName(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(ada)
-			_, _, err := newService(st, &clock{now: t0}).Create(context.Background(), ada, tc.in)
+			_, _, err := newService(st, &clock{now: t0}).Create(context.Background(), ada, "", apikeys.CreateRequest{Name: tc.in})
 			assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
 			assert.Empty(t, st.created)
 		})
 	}
-	_, _, err := newService(newStore(ada), &clock{now: t0}).Create(context.Background(), ada, strings.Repeat("é", domain.MaxAPIKeyNameLen))
+	_, _, err := newService(newStore(ada), &clock{now: t0}).Create(context.Background(), ada, "", apikeys.CreateRequest{Name: strings.Repeat("é", domain.MaxAPIKeyNameLen)})
 	assert.NoError(t, err, "exactly the limit")
 }
 
 func TestCreateFailsWhenRandomnessFails(t *testing.T) {
 	st := newStore(ada)
 	s := apikeys.New(st, &clock{now: t0}, iotest.ErrReader(errors.New("no entropy")), apikeys.Config{MaxPerUser: 2})
-	_, _, err := s.Create(context.Background(), ada, "k")
+	_, _, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "k"})
 	assert.ErrorContains(t, err, "no entropy")
 	assert.Empty(t, st.created)
 }
@@ -163,9 +177,9 @@ func TestAuthenticate(t *testing.T) {
 	st, c := newStore(ada, bob), &clock{now: t0}
 	s := newService(st, c)
 	ctx := context.Background()
-	_, adaKey, err := s.Create(ctx, ada, "k")
+	_, adaKey, err := s.Create(ctx, ada, "", apikeys.CreateRequest{Name: "k"})
 	require.NoError(t, err)
-	_, bobKey, err := s.Create(ctx, bob, "k")
+	_, bobKey, err := s.Create(ctx, bob, "", apikeys.CreateRequest{Name: "k"})
 	require.NoError(t, err)
 
 	u, k, err := s.Authenticate(ctx, adaKey)
@@ -212,7 +226,7 @@ func TestLastUseIsWrittenAtMostOncePerInterval(t *testing.T) {
 	st, c := newStore(ada), &clock{now: t0}
 	s := newService(st, c)
 	ctx := context.Background()
-	_, key, err := s.Create(ctx, ada, "k")
+	_, key, err := s.Create(ctx, ada, "", apikeys.CreateRequest{Name: "k"})
 	require.NoError(t, err)
 	for _, step := range []struct {
 		advance     time.Duration
@@ -230,4 +244,108 @@ func TestLastUseIsWrittenAtMostOncePerInterval(t *testing.T) {
 		assert.Equal(t, step.wantTouches, st.touches, "at %v", c.now.Sub(t0))
 		require.NotNil(t, k.LastUsedAt)
 	}
+}
+
+func TestCreateScopes(t *testing.T) {
+	t.Parallel()
+	root := domain.User{ID: "u-root", Email: "root@example.com", IsAdmin: true}
+	for _, tc := range []struct {
+		name   string
+		user   domain.User
+		scopes []string
+		want   []domain.Scope
+		code   domain.Code
+	}{
+		{"default is chat", ada, nil, []domain.Scope{domain.ScopeChat}, ""},
+		{"admin asks for admin", root, []string{"admin"}, []domain.Scope{domain.ScopeAdmin}, ""},
+		{"both, repeated, in any order", root, []string{"admin", "chat", "admin"}, []domain.Scope{domain.ScopeChat, domain.ScopeAdmin}, ""},
+		{"non-admin asks for admin", ada, []string{"chat", "admin"}, nil, domain.CodeForbidden},
+		{"unknown scope", root, []string{"root"}, nil, domain.CodeInvalid},
+		{"empty name", root, []string{""}, nil, domain.CodeInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := newStore(tc.user)
+			k, _, err := newService(st, &clock{now: t0}).Create(context.Background(), tc.user, "req-1", apikeys.CreateRequest{Name: "k", Scopes: tc.scopes})
+			if tc.code != "" {
+				assert.Equal(t, tc.code, domain.ErrorCode(err), "err: %v", err)
+				assert.Empty(t, st.created, "nothing is stored")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, k.Scopes)
+			if k.HasScope(domain.ScopeAdmin) {
+				require.Len(t, st.audit, 1, "an admin key is audited")
+				e := st.audit[0]
+				assert.Equal(t, domain.AuditAdminKeyCreated, e.Action)
+				assert.Equal(t, tc.user.ID, e.ActorID)
+				assert.Equal(t, "req-1", e.RequestID)
+				assert.Equal(t, string(k.ID), e.Details["key_id"])
+			} else {
+				assert.Empty(t, st.audit)
+			}
+		})
+	}
+}
+
+func TestCreateExpiry(t *testing.T) {
+	t.Parallel()
+	days := func(n int) *int { return &n }
+	at := func(d time.Duration) *time.Time { x := t0.Add(d); return &x }
+	for _, tc := range []struct {
+		name string
+		req  apikeys.CreateRequest
+		want *time.Time
+		ok   bool
+	}{
+		{"no expiry", apikeys.CreateRequest{}, nil, true},
+		{"in 30 days", apikeys.CreateRequest{ExpiresInDays: days(30)}, at(30 * 24 * time.Hour), true},
+		{"1 day", apikeys.CreateRequest{ExpiresInDays: days(1)}, at(24 * time.Hour), true},
+		{"3650 days", apikeys.CreateRequest{ExpiresInDays: days(3650)}, at(3650 * 24 * time.Hour), true},
+		{"0 days", apikeys.CreateRequest{ExpiresInDays: days(0)}, nil, false},
+		{"3651 days", apikeys.CreateRequest{ExpiresInDays: days(3651)}, nil, false},
+		{"negative days", apikeys.CreateRequest{ExpiresInDays: days(-1)}, nil, false},
+		{"at a time", apikeys.CreateRequest{ExpiresAt: at(time.Hour)}, at(time.Hour), true},
+		{"at now", apikeys.CreateRequest{ExpiresAt: at(0)}, nil, false},
+		{"in the past", apikeys.CreateRequest{ExpiresAt: at(-time.Hour)}, nil, false},
+		{"too far", apikeys.CreateRequest{ExpiresAt: at(3651 * 24 * time.Hour)}, nil, false},
+		{"both", apikeys.CreateRequest{ExpiresInDays: days(1), ExpiresAt: at(time.Hour)}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.req.Name = "k"
+			k, _, err := newService(newStore(ada), &clock{now: t0}).Create(context.Background(), ada, "", tc.req)
+			if !tc.ok {
+				assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "err: %v", err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, k.ExpiresAt)
+		})
+	}
+}
+
+func TestAuthenticateRefusesExpiredKeys(t *testing.T) {
+	t.Parallel()
+	st, c := newStore(ada), &clock{now: t0}
+	s := newService(st, c)
+	days := 1
+	_, key, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "k", ExpiresInDays: &days})
+	require.NoError(t, err)
+	c.now = t0.Add(24*time.Hour - time.Second)
+	_, _, err = s.Authenticate(context.Background(), key)
+	require.NoError(t, err, "valid until the last second")
+	c.now = t0.Add(24 * time.Hour)
+	_, _, err = s.Authenticate(context.Background(), key)
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
+	assert.ErrorContains(t, err, "expired")
+}
+
+func TestRequireScope(t *testing.T) {
+	t.Parallel()
+	chat := domain.APIKey{Scopes: []domain.Scope{domain.ScopeChat}}
+	assert.NoError(t, apikeys.RequireScope(chat, domain.ScopeChat))
+	err := apikeys.RequireScope(chat, domain.ScopeAdmin)
+	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
+	assert.ErrorContains(t, err, `lacks the "admin" scope`)
 }

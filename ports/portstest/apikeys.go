@@ -43,6 +43,33 @@ func RunAPIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeys) {
 		return domain.NewAPIKey{UserID: u, Name: name, Prefix: secret[:min(len(secret), 11)], Hash: keyHash(secret), CreatedAt: created}
 	}
 
+	t.Run("scopes and expiry are kept", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		ada := user(t, s, "ada@example.com")
+		expires := at.Add(30 * 24 * time.Hour)
+		nk := newKey(ada.ID, "admin", "gz-dddddddd-adm", at)
+		nk.Scopes, nk.ExpiresAt = []domain.Scope{domain.ScopeChat, domain.ScopeAdmin}, &expires
+		k, err := s.Keys.CreateAPIKey(ctx, nk, 10)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.Scope{domain.ScopeChat, domain.ScopeAdmin}, k.Scopes)
+		require.NotNil(t, k.ExpiresAt)
+		assert.Equal(t, expires, *k.ExpiresAt)
+		only := newKey(ada.ID, "admin only", "gz-eeeeeeee-adm", at.Add(time.Second))
+		only.Scopes = []domain.Scope{domain.ScopeAdmin}
+		k2, err := s.Keys.CreateAPIKey(ctx, only, 10)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.Scope{domain.ScopeAdmin}, k2.Scopes)
+		assert.Nil(t, k2.ExpiresAt)
+
+		list, err := s.Keys.APIKeys(ctx, ada.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.APIKey{k, k2}, list)
+		got, _, err := s.Keys.APIKeyOwner(ctx, keyHash("gz-dddddddd-adm"))
+		require.NoError(t, err)
+		assert.Equal(t, k, got, "the lookup sees the scopes and expiry")
+	})
+
 	t.Run("create, list, look up, touch, revoke", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
@@ -51,7 +78,8 @@ func RunAPIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeys) {
 		k1, err := s.Keys.CreateAPIKey(ctx, newKey(ada.ID, "laptop", "gz-aaaaaaaa-one", at), 10)
 		require.NoError(t, err)
 		assert.NotEmpty(t, k1.ID)
-		assert.Equal(t, domain.APIKey{ID: k1.ID, UserID: ada.ID, Name: "laptop", Prefix: "gz-aaaaaaaa", CreatedAt: at}, k1)
+		assert.Equal(t, domain.APIKey{ID: k1.ID, UserID: ada.ID, Name: "laptop", Prefix: "gz-aaaaaaaa", CreatedAt: at, Scopes: domain.DefaultScopes()}, k1,
+			"a key made without scopes gets the default ones")
 		k2, err := s.Keys.CreateAPIKey(ctx, newKey(ada.ID, "ci", "gz-bbbbbbbb-two", at.Add(time.Second)), 10)
 		require.NoError(t, err)
 		kb, err := s.Keys.CreateAPIKey(ctx, newKey(bob.ID, "bob's", "gz-cccccccc-bob", at), 10)

@@ -73,8 +73,9 @@ export async function rate(client: GenzaiClient, token: string, requestId: strin
 }
 
 // disableUser is what an admin does to an abusive account; it returns the
-// account's requests today.
-export async function disableUser(client: GenzaiClient, token: string, id: string): Promise<number> {
+// account's requests today, or null when the account is an admin and the
+// change waits for a second admin (202: a pending change).
+export async function disableUser(client: GenzaiClient, token: string, id: string): Promise<number | null> {
   const { data, error, response } = await client.PATCH("/api/v1/admin/users/{id}", {
     headers: bearer(token),
     params: { path: { id } },
@@ -83,7 +84,12 @@ export async function disableUser(client: GenzaiClient, token: string, id: strin
   if (error) {
     throw apiError(response.status, error);
   }
-  return data.used_today;
+  if ("used_today" in data) {
+    return data.used_today;
+  }
+  const pendingUntil: string = data.expires_at;
+  void pendingUntil;
+  return null;
 }
 
 // errorRate5xx is the share of last week's requests the gateway failed.

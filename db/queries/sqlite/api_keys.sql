@@ -3,16 +3,17 @@
 -- comes back at the limit (or when the owner does not exist). SQLite runs
 -- one writer at a time and this is one statement, so the count and the
 -- insert cannot interleave with another creation.
-INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at)
-SELECT sqlc.arg(id), u.id, sqlc.arg(name), sqlc.arg(prefix), sqlc.arg(key_hash), sqlc.arg(created_at)
+INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at, scopes, expires_at)
+SELECT sqlc.arg(id), u.id, sqlc.arg(name), sqlc.arg(prefix), sqlc.arg(key_hash), sqlc.arg(created_at),
+       sqlc.arg(scopes), sqlc.narg(expires_at)
 FROM users u
 WHERE u.id = sqlc.arg(user_id)
   AND (SELECT count(*) FROM api_keys k WHERE k.user_id = sqlc.arg(user_id)) < CAST(sqlc.arg(max_keys) AS INTEGER)
-RETURNING id, user_id, name, prefix, created_at, last_used_at;
+RETURNING id, user_id, name, prefix, created_at, last_used_at, scopes, expires_at;
 
 -- name: ListAPIKeys :many
 -- ListAPIKeys returns a user's keys, oldest first (never the hash).
-SELECT id, user_id, name, prefix, created_at, last_used_at
+SELECT id, user_id, name, prefix, created_at, last_used_at, scopes, expires_at
 FROM api_keys
 WHERE user_id = sqlc.arg(user_id)
 ORDER BY created_at, id;
@@ -24,7 +25,8 @@ DELETE FROM api_keys WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id);
 -- name: GetAPIKeyOwner :one
 -- GetAPIKeyOwner finds a key by its hash with its owner.
 SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, k.created_at AS key_created_at,
-       k.last_used_at AS key_last_used_at, sqlc.embed(u)
+       k.last_used_at AS key_last_used_at, k.scopes AS key_scopes, k.expires_at AS key_expires_at,
+       sqlc.embed(u)
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = sqlc.arg(key_hash);

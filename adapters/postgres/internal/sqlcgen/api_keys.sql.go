@@ -13,10 +13,11 @@ import (
 )
 
 const createAPIKey = `-- name: CreateAPIKey :one
-INSERT INTO api_keys (user_id, name, prefix, key_hash, created_at)
-SELECT $1, $2, $3, $4, $5
-WHERE (SELECT count(*) FROM api_keys k WHERE k.user_id = $1) < $6::int
-RETURNING id, user_id, name, prefix, created_at, last_used_at
+INSERT INTO api_keys (user_id, name, prefix, key_hash, created_at, scopes, expires_at)
+SELECT $1, $2, $3, $4, $5,
+       $6::text[], $7::timestamptz
+WHERE (SELECT count(*) FROM api_keys k WHERE k.user_id = $1) < $8::int
+RETURNING id, user_id, name, prefix, created_at, last_used_at, scopes, expires_at
 `
 
 type CreateAPIKeyParams struct {
@@ -25,6 +26,8 @@ type CreateAPIKeyParams struct {
 	Prefix    string
 	KeyHash   []byte
 	CreatedAt time.Time
+	Scopes    []string
+	ExpiresAt *time.Time
 	MaxKeys   int32
 }
 
@@ -35,6 +38,8 @@ type CreateAPIKeyRow struct {
 	Prefix     string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	Scopes     []string
+	ExpiresAt  *time.Time
 }
 
 // CreateAPIKey adds a key while the owner has fewer than max_keys; no row
@@ -47,6 +52,8 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		arg.Prefix,
 		arg.KeyHash,
 		arg.CreatedAt,
+		arg.Scopes,
+		arg.ExpiresAt,
 		arg.MaxKeys,
 	)
 	var i CreateAPIKeyRow
@@ -57,6 +64,8 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		&i.Prefix,
 		&i.CreatedAt,
 		&i.LastUsedAt,
+		&i.Scopes,
+		&i.ExpiresAt,
 	)
 	return i, err
 }
@@ -81,7 +90,8 @@ func (q *Queries) DeleteAPIKey(ctx context.Context, arg DeleteAPIKeyParams) (int
 
 const getAPIKeyOwner = `-- name: GetAPIKeyOwner :one
 SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, k.created_at AS key_created_at,
-       k.last_used_at AS key_last_used_at, u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at
+       k.last_used_at AS key_last_used_at, k.scopes AS key_scopes, k.expires_at AS key_expires_at,
+       u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = $1
@@ -93,6 +103,8 @@ type GetAPIKeyOwnerRow struct {
 	KeyPrefix     string
 	KeyCreatedAt  time.Time
 	KeyLastUsedAt *time.Time
+	KeyScopes     []string
+	KeyExpiresAt  *time.Time
 	User          User
 }
 
@@ -107,6 +119,8 @@ func (q *Queries) GetAPIKeyOwner(ctx context.Context, keyHash []byte) (GetAPIKey
 		&i.KeyPrefix,
 		&i.KeyCreatedAt,
 		&i.KeyLastUsedAt,
+		&i.KeyScopes,
+		&i.KeyExpiresAt,
 		&i.User.ID,
 		&i.User.Email,
 		&i.User.PasswordHash,
@@ -123,7 +137,7 @@ func (q *Queries) GetAPIKeyOwner(ctx context.Context, keyHash []byte) (GetAPIKey
 }
 
 const listAPIKeys = `-- name: ListAPIKeys :many
-SELECT id, user_id, name, prefix, created_at, last_used_at
+SELECT id, user_id, name, prefix, created_at, last_used_at, scopes, expires_at
 FROM api_keys
 WHERE user_id = $1
 ORDER BY created_at, id
@@ -136,6 +150,8 @@ type ListAPIKeysRow struct {
 	Prefix     string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	Scopes     []string
+	ExpiresAt  *time.Time
 }
 
 // ListAPIKeys returns a user's keys, oldest first (never the hash).
@@ -155,6 +171,8 @@ func (q *Queries) ListAPIKeys(ctx context.Context, userID uuid.UUID) ([]ListAPIK
 			&i.Prefix,
 			&i.CreatedAt,
 			&i.LastUsedAt,
+			&i.Scopes,
+			&i.ExpiresAt,
 		); err != nil {
 			return nil, err
 		}

@@ -8,7 +8,23 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type AdminChange struct {
+	ID            uuid.UUID
+	TargetID      uuid.UUID
+	RequestedBy   uuid.UUID
+	SetDailyQuota bool
+	DailyQuota    *int32
+	IsAdmin       *bool
+	Disabled      *bool
+	RequestID     string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	ConfirmedBy   pgtype.UUID
+	ConfirmedAt   *time.Time
+}
 
 type ApiKey struct {
 	ID         uuid.UUID
@@ -18,6 +34,20 @@ type ApiKey struct {
 	KeyHash    []byte
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	Scopes     []string
+	ExpiresAt  *time.Time
+}
+
+type AuditLog struct {
+	ID        int64
+	ActorID   pgtype.UUID
+	Actor     string
+	Action    string
+	TargetID  pgtype.UUID
+	Target    string
+	Details   []byte
+	RequestID string
+	CreatedAt time.Time
 }
 
 type Feedback struct {

@@ -10,12 +10,13 @@ import (
 )
 
 const createAPIKey = `-- name: CreateAPIKey :one
-INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at)
-SELECT ?1, u.id, ?2, ?3, ?4, ?5
+INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at, scopes, expires_at)
+SELECT ?1, u.id, ?2, ?3, ?4, ?5,
+       ?6, ?7
 FROM users u
-WHERE u.id = ?6
-  AND (SELECT count(*) FROM api_keys k WHERE k.user_id = ?6) < CAST(?7 AS INTEGER)
-RETURNING id, user_id, name, prefix, created_at, last_used_at
+WHERE u.id = ?8
+  AND (SELECT count(*) FROM api_keys k WHERE k.user_id = ?8) < CAST(?9 AS INTEGER)
+RETURNING id, user_id, name, prefix, created_at, last_used_at, scopes, expires_at
 `
 
 type CreateAPIKeyParams struct {
@@ -24,6 +25,8 @@ type CreateAPIKeyParams struct {
 	Prefix    string
 	KeyHash   []byte
 	CreatedAt int64
+	Scopes    string
+	ExpiresAt *int64
 	UserID    string
 	MaxKeys   int64
 }
@@ -35,6 +38,8 @@ type CreateAPIKeyRow struct {
 	Prefix     string
 	CreatedAt  int64
 	LastUsedAt *int64
+	Scopes     string
+	ExpiresAt  *int64
 }
 
 // CreateAPIKey adds a key while the owner has fewer than max_keys; no row
@@ -48,6 +53,8 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		arg.Prefix,
 		arg.KeyHash,
 		arg.CreatedAt,
+		arg.Scopes,
+		arg.ExpiresAt,
 		arg.UserID,
 		arg.MaxKeys,
 	)
@@ -59,6 +66,8 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		&i.Prefix,
 		&i.CreatedAt,
 		&i.LastUsedAt,
+		&i.Scopes,
+		&i.ExpiresAt,
 	)
 	return i, err
 }
@@ -83,7 +92,8 @@ func (q *Queries) DeleteAPIKey(ctx context.Context, arg DeleteAPIKeyParams) (int
 
 const getAPIKeyOwner = `-- name: GetAPIKeyOwner :one
 SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, k.created_at AS key_created_at,
-       k.last_used_at AS key_last_used_at, u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at
+       k.last_used_at AS key_last_used_at, k.scopes AS key_scopes, k.expires_at AS key_expires_at,
+       u.id, u.email, u.password_hash, u.is_admin, u.daily_quota, u.disabled, u.created_at, u.last_login_at, u.tokens_valid_after, u.email_key, u.email_verified_at
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = ?1
@@ -95,6 +105,8 @@ type GetAPIKeyOwnerRow struct {
 	KeyPrefix     string
 	KeyCreatedAt  int64
 	KeyLastUsedAt *int64
+	KeyScopes     string
+	KeyExpiresAt  *int64
 	User          User
 }
 
@@ -108,6 +120,8 @@ func (q *Queries) GetAPIKeyOwner(ctx context.Context, keyHash []byte) (GetAPIKey
 		&i.KeyPrefix,
 		&i.KeyCreatedAt,
 		&i.KeyLastUsedAt,
+		&i.KeyScopes,
+		&i.KeyExpiresAt,
 		&i.User.ID,
 		&i.User.Email,
 		&i.User.PasswordHash,
@@ -124,7 +138,7 @@ func (q *Queries) GetAPIKeyOwner(ctx context.Context, keyHash []byte) (GetAPIKey
 }
 
 const listAPIKeys = `-- name: ListAPIKeys :many
-SELECT id, user_id, name, prefix, created_at, last_used_at
+SELECT id, user_id, name, prefix, created_at, last_used_at, scopes, expires_at
 FROM api_keys
 WHERE user_id = ?1
 ORDER BY created_at, id
@@ -137,6 +151,8 @@ type ListAPIKeysRow struct {
 	Prefix     string
 	CreatedAt  int64
 	LastUsedAt *int64
+	Scopes     string
+	ExpiresAt  *int64
 }
 
 // ListAPIKeys returns a user's keys, oldest first (never the hash).
@@ -156,6 +172,8 @@ func (q *Queries) ListAPIKeys(ctx context.Context, userID string) ([]ListAPIKeys
 			&i.Prefix,
 			&i.CreatedAt,
 			&i.LastUsedAt,
+			&i.Scopes,
+			&i.ExpiresAt,
 		); err != nil {
 			return nil, err
 		}

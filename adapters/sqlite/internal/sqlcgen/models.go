@@ -4,6 +4,21 @@
 
 package sqlcgen
 
+type AdminChange struct {
+	ID            string
+	TargetID      string
+	RequestedBy   string
+	SetDailyQuota bool
+	DailyQuota    *int64
+	IsAdmin       *bool
+	Disabled      *bool
+	RequestID     string
+	CreatedAt     int64
+	ExpiresAt     int64
+	ConfirmedBy   *string
+	ConfirmedAt   *int64
+}
+
 type ApiKey struct {
 	ID         string
 	UserID     string
@@ -12,6 +27,20 @@ type ApiKey struct {
 	KeyHash    []byte
 	CreatedAt  int64
 	LastUsedAt *int64
+	Scopes     string
+	ExpiresAt  *int64
+}
+
+type AuditLog struct {
+	ID        int64
+	ActorID   *string
+	Actor     string
+	Action    string
+	TargetID  *string
+	Target    string
+	Details   string
+	RequestID string
+	CreatedAt int64
 }
 
 type Feedback struct {
