@@ -81,6 +81,7 @@ func newBenchGateway(b *testing.B) *benchGateway {
 		"AUTH_RATE_LIMIT_PER_MINUTE": "10000000",
 		"GROQ_RPM_PER_KEY":           "0",
 	})
+	explicitDefaults(vars)
 	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)

@@ -117,10 +117,31 @@ func serverVars(dbURL string) vars {
 // no ~/.pgpass or ~/.pg_service.conf is read.
 func environ(dir string, v vars) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	v = explicitDefaults(v)
 	for _, k := range slices.Sorted(maps.Keys(v)) {
 		env = append(env, k+"="+v[k])
 	}
 	return env
+}
+
+// explicitDefaults adds what start-up requires to be said out loud, unless
+// the test says it itself (an empty value stands for unset): in
+// development, AUTH_ALLOW_EMAIL_LOGIN (the tests' servers run on PostgreSQL
+// and log in by email alone); elsewhere, a METRICS_TOKEN.
+func explicitDefaults(v vars) vars {
+	switch env := strings.ToLower(strings.TrimSpace(v["ENV"])); {
+	case env == "" || env == "development":
+		if _, ok := v["AUTH_ALLOW_EMAIL_LOGIN"]; !ok {
+			return v.with(vars{"AUTH_ALLOW_EMAIL_LOGIN": "true"})
+		}
+	default:
+		_, token := v["METRICS_TOKEN"]
+		_, addr := v["METRICS_ADDR"]
+		if !token && !addr {
+			return v.with(vars{"METRICS_TOKEN": "e2e-metrics-token-0123456789"})
+		}
+	}
+	return v
 }
 
 // process is a running genzai with its output captured.
