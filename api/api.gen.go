@@ -983,9 +983,9 @@ type FeedbackRequest struct {
 	// Example: up
 	Rating Rating `json:"rating"`
 
-	// RequestId The request id of the answer being rated.
+	// RequestId The request id of the answer being rated (its `X-Request-ID`).
 	//
-	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	// Example: 018f3c1e-7b2a-7c4d-8e7f-9a0b1c2d3e4f
 	RequestId string `json:"request_id"`
 }
 
@@ -1628,7 +1628,7 @@ type RequestLogEntry struct {
 	// Example: groq
 	Provider *string `json:"provider"`
 
-	// RequestId The X-Request-ID the client was answered under.
+	// RequestId The X-Request-ID the client was answered under (the server's own id, never the client's).
 	//
 	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
 	RequestId *string `json:"request_id"`
@@ -2872,10 +2872,14 @@ type ClientInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2889,10 +2893,14 @@ type ClientInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3007,7 +3015,8 @@ type ClientInterface interface {
 	// binary: no CDN, works offline. "Authorize" takes a bearer token, and
 	// a successful "Try it out" of `login` authorizes the page by itself;
 	// the token is kept in the browser's local storage across reloads.
-	// `GET /docs/` redirects here (301).
+	// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+	// route, its files and the document itself answer 404.
 	//
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
@@ -3037,8 +3046,13 @@ type ClientInterface interface {
 	//
 	// Every metric family in the Prometheus text exposition format (the
 	// README lists them). When METRICS_TOKEN is set the scrape must send
-	// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-	// is open (keep it off the public internet with the load balancer).
+	// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+	// production requires the token unless METRICS_ADDR moves the route
+	// to a separate listener, and then this port answers 404. Wrong or
+	// missing tokens count against the auth rate limit
+	// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+	// scrape from that address gets 429 with `Retry-After`, the right token
+	// included, until the limit admits it again.
 	// Labels are bounded: route templates, never raw paths or user ids.
 	//
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
@@ -3063,6 +3077,9 @@ type ClientInterface interface {
 	//
 	// 200 when every dependency answers: the database must answer a ping
 	// within one second. 503 otherwise, with the reason per failed check.
+	// The answer is reused for one second: however often the route is
+	// called, each instance pings the database at most once a second, and
+	// callers arriving while a check runs share its answer.
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3508,10 +3525,14 @@ func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors 
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3535,10 +3556,14 @@ func (c *Client) SubmitFeedbackWithBody(ctx context.Context, contentType string,
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3743,7 +3768,8 @@ func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEdit
 // binary: no CDN, works offline. "Authorize" takes a bearer token, and
 // a successful "Try it out" of `login` authorizes the page by itself;
 // the token is kept in the browser's local storage across reloads.
-// `GET /docs/` redirects here (301).
+// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+// route, its files and the document itself answer 404.
 //
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
@@ -3803,8 +3829,13 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 //
 // Every metric family in the Prometheus text exposition format (the
 // README lists them). When METRICS_TOKEN is set the scrape must send
-// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-// is open (keep it off the public internet with the load balancer).
+// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+// production requires the token unless METRICS_ADDR moves the route
+// to a separate listener, and then this port answers 404. Wrong or
+// missing tokens count against the auth rate limit
+// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+// scrape from that address gets 429 with `Retry-After`, the right token
+// included, until the limit admits it again.
 // Labels are bounded: route templates, never raw paths or user ids.
 //
 // Corresponds with GET /metrics (the `GetMetrics` operationId).
@@ -3859,6 +3890,9 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 //
 // 200 when every dependency answers: the database must answer a ping
 // within one second. 503 otherwise, with the reason per failed check.
+// The answer is reused for one second: however often the route is
+// called, each instance pings the database at most once a second, and
+// callers arriving while a check runs share its answer.
 //
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5290,10 +5324,14 @@ type ClientWithResponsesInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5307,10 +5345,14 @@ type ClientWithResponsesInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5437,7 +5479,8 @@ type ClientWithResponsesInterface interface {
 	// binary: no CDN, works offline. "Authorize" takes a bearer token, and
 	// a successful "Try it out" of `login` authorizes the page by itself;
 	// the token is kept in the browser's local storage across reloads.
-	// `GET /docs/` redirects here (301).
+	// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+	// route, its files and the document itself answer 404.
 	//
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
@@ -5473,8 +5516,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Every metric family in the Prometheus text exposition format (the
 	// README lists them). When METRICS_TOKEN is set the scrape must send
-	// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-	// is open (keep it off the public internet with the load balancer).
+	// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+	// production requires the token unless METRICS_ADDR moves the route
+	// to a separate listener, and then this port answers 404. Wrong or
+	// missing tokens count against the auth rate limit
+	// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+	// scrape from that address gets 429 with `Retry-After`, the right token
+	// included, until the limit admits it again.
 	// Labels are bounded: route templates, never raw paths or user ids.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5505,6 +5553,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// 200 when every dependency answers: the database must answer a ping
 	// within one second. 503 otherwise, with the reason per failed check.
+	// The answer is reused for one second: however often the route is
+	// called, each instance pings the database at most once a second, and
+	// callers arriving while a check runs share its answer.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7252,6 +7303,8 @@ type GetDocsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -7267,6 +7320,11 @@ type GetDocsResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDocsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDocsResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -7331,6 +7389,8 @@ type GetDocsAssetResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -7346,6 +7406,11 @@ type GetDocsAssetResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDocsAssetResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDocsAssetResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -7445,20 +7510,44 @@ type GetMetricsResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// GetMetricsResponse429Headers the declared response headers of an HTTP 429 response for GetMetrics
+type GetMetricsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type GetMetricsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetMetricsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMetricsResponse429Headers
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetMetricsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMetricsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMetricsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -7510,6 +7599,8 @@ type GetOpenAPIJSONResponse struct {
 	JSON200 *OpenAPIDocument
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -7528,6 +7619,11 @@ func (r GetOpenAPIJSONResponse) GetJSON200() *OpenAPIDocument {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIJSONResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -7589,6 +7685,8 @@ type GetOpenAPIYAMLResponse struct {
 	YAML200 *OpenAPIDocument
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -7607,6 +7705,11 @@ func (r GetOpenAPIYAMLResponse) GetYAML200() *OpenAPIDocument {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIYAMLResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -8352,10 +8455,14 @@ func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSO
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8375,10 +8482,14 @@ func (c *ClientWithResponses) SubmitFeedbackWithBodyWithResponse(ctx context.Con
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8559,7 +8670,8 @@ func (c *ClientWithResponses) WebSearchWithResponse(ctx context.Context, params 
 // binary: no CDN, works offline. "Authorize" takes a bearer token, and
 // a successful "Try it out" of `login` authorizes the page by itself;
 // the token is kept in the browser's local storage across reloads.
-// `GET /docs/` redirects here (301).
+// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+// route, its files and the document itself answer 404.
 //
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
@@ -8613,8 +8725,13 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 //
 // Every metric family in the Prometheus text exposition format (the
 // README lists them). When METRICS_TOKEN is set the scrape must send
-// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-// is open (keep it off the public internet with the load balancer).
+// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+// production requires the token unless METRICS_ADDR moves the route
+// to a separate listener, and then this port answers 404. Wrong or
+// missing tokens count against the auth rate limit
+// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+// scrape from that address gets 429 with `Retry-After`, the right token
+// included, until the limit admits it again.
 // Labels are bounded: route templates, never raw paths or user ids.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8663,6 +8780,9 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 //
 // 200 when every dependency answers: the database must answer a ping
 // within one second. 503 otherwise, with the reason per failed check.
+// The answer is reused for one second: however often the route is
+// called, each instance pings the database at most once a second, and
+// callers arriving while a check runs share its answer.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10604,6 +10724,13 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10694,6 +10821,13 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -10819,6 +10953,20 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10839,6 +10987,37 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMetricsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -10871,6 +11050,13 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -10959,6 +11145,13 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -14175,6 +14368,20 @@ func (response GetDocs400JSONResponse) VisitGetDocsResponse(w http.ResponseWrite
 	return err
 }
 
+type GetDocs404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetDocs404JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocs429JSONResponse struct{ RateLimitedJSONResponse }
 
 func (response GetDocs429JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
@@ -14320,6 +14527,20 @@ func (response GetDocsAsset400JSONResponse) VisitGetDocsAssetResponse(w http.Res
 	return err
 }
 
+type GetDocsAsset404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetDocsAsset404JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsAsset429JSONResponse struct{ RateLimitedJSONResponse }
 
 func (response GetDocsAsset429JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
@@ -14444,6 +14665,46 @@ func (response GetMetrics401JSONResponse) VisitGetMetricsResponse(w http.Respons
 	return err
 }
 
+type GetMetrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetMetrics404JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetMetrics429JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMetrics500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
@@ -14489,6 +14750,20 @@ func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOpenAPIJSON404JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14584,6 +14859,20 @@ func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAML404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOpenAPIYAML404JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16051,329 +16340,338 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bciM5tjeGvwqC+4so6v9PskidSkXFxGe1StWtnjpoJNXU9BTLTDATJNFKAuxEpiR2hSL8Br7zxb6x",
-	"vxv71pe+9qPsF7AfwYG1gExkEjxJVd09++sdsXtKyUwcFoCFdfytL41ITmdSMJGpRu9LI2VqJoVi8Md3",
-	"NL5kv+RMZfqvSIqMCfgnnc0SHtGMS/H8ZyWFfsbu6XSWMHwzZo1eg4tbmvB4kJo2ggZLU5k2eo0ZVepO",
-	"pnGPTHOVkSEjRySTpLt7RKIJTWmUsVQ1gob5csDjRq9xOOpGu/Eea+0PD2hrPzqMW0fsxaj1knaG+Mv+",
-	"qPEQNFQ0YVOqx/FfUjZq9Br/9ryc43P8VT0/g6E8PDwEjZipKOUzPZtGr3E9YcT0S7giU5qMZDplcUAo",
-	"GXGWxPqpmVpAZEqyCSM/SJWRCaMxS/XPQmZEsfSWxaQZnuO7ZFK+E+609Uhfy3TI45iJzckL60LjKYeH",
-	"Kp9OaTq3o5Z5xnT3I5kSeEfT8JYmubsqo6LTcj1O9MuERhFTCibPUxY/jv6anlzRYcLixRHSKJK5ALoW",
-	"L204Qu+Xjxnf19khnpkUm8GzDoSKGH6LaJKUe0QKBhvhXGQsFTTBLh931rAFh2T2EcEHv89pOhEkF+x+",
-	"xqKMxTiSYxKzjPJEEZoywgXQBU5LShI5JrnQpyhzj2EMVHons9cyF/GjCCRkNhjB1yWF3klChbpjKYuL",
-	"vu54NiHZRJ/x+HfkQNmEizGh6obFsI1iyXDLsHuuMthqZg+Vu+qZAjK9nzFxcv5Y3s3KLbiEiU+ZUnSs",
-	"f5vKmCUlDx9RPbIhTaiIWKyHqKY01Z/MaEqn9oNG0MjmM0/bA2YosikFcaZAx0tzb23D0fUIKZmy6RBP",
-	"pBkOaYYw3pAIOmWK8Kwv7iZMkBsh78TOep7f7otyHR7B433L4PLEcgH8XNFQW+RJUpB6xtIpV4pL8S2p",
-	"fMPmzxSRdwJJYsfkbMsncLrFnVmwvJIiC0zPRwxkNt+KEE9ief9omVPbOn/lkO2CzhNJ42sp39B0zJ5G",
-	"uBk2NsikHCTQnEtB0z8ZynhOMikJvEKaCZ/yjHQ7+0cHLw7JcJ4xtbOEvr/DuYbRcoWD1aSkFSJr0WaW",
-	"ufzRTPOaT5nMn8gj7Twz09hScmoekbKIcS0Z6m3Ap+wPRsOYxzBMmqb8lsF1yAW5PPvbh7Or68H1+duz",
-	"9x+uB1dnp+/fvbo6xttHCsEi3aBegSiRqnLkr6V8S8XcEEJtKevOUnnLY60OVKTJs1uWzon9UTMe3XdK",
-	"M0Zgo1YFy4UTYL4b6A8G5QcOZz0vG6+16lutsp1ioR6Cxi+5zGh13K8oT+YEfiC5YjHJZ6sGGuvXB/D6",
-	"gN1HjMW1cbrt2RdI86BD5IgcdOzSKuwrkzGdLz+0Kh+NeMSZyLBHPYlvsd9iZ8xcWTKQZqhH0iOLAwmD",
-	"vgg1RXrER5AwQKktvG+picyTuJWyLJ33yIgmioU9wjMSySlTfTGk0Q2hGZnyWPDxJCMfrk93AsLW7qa+",
-	"aIbeXRNagQC2vh4zUfo/mnNOqZgXS6BbqH6IpyehKiPZndSfxSS81ENvnYwyloZakAgaKGLA/nd+1H9W",
-	"SXvFIilipRXpO8q1RDaSKYNmtSzpCtR0TLkgzXKCikiRzHfaDXe5i42RsTFD3lOl8OIYQiQ5AXlpec8R",
-	"FSAu5ZFeQdLMqruiNg4m8mmj96kBbTc+l9d4lnIxNrsU998HQfNsIlP+K4u/jtxLZ3xww+aVQ2c1+pOL",
-	"c4K/+Q6UHgkTmenzWzJwMw7S1BtR3jCxA3KulvfEOCC5AMk1ICm7lTco97L7mdbx29X99fHjx9ZJOWy2",
-	"uMCg+1YmRmDATG+7XDHdYEHVxneMpiz1bSr/2t1SnmiJ8Ynyjb0yBrnTZIW7JwlxODyKZdWXf3u58Z0s",
-	"OVCkD5lRTknJeSozMpyHkpjNmIiZiOb2JGV0SBWDXRDLO0GaYeU753L+IFQ+m8k0Y/FbFnN6DTN9CvXz",
-	"ssXBVDc5AOotlYms9rjQzR9OttQs68er9++AfE+SyFcI4tY24RfD/wA20S0k7UuasTdGbnoMfWrSWUGa",
-	"4toijky0PV30N1k6H1C8T7u7GxPKmdhymtUFADJK5bQiKDRnLCXnF8fAUdFsqMiE3jJC+0JzyChjKRnm",
-	"8ZhlO22CMq8mSssQxZgaaaJQfFB6JfqiGF7r/2cMFPp+x+tWqUWpongd/utn+jgKLVbqxb7jIpZ3a8WF",
-	"suVLNqVcaJa/0LpVDEjCRplVjh/RgWLZcqEoFxlPsOWJTIrpcEW0SLi+n00EL+yDlqZEYOKatcVTnmV4",
-	"267oBjt6vFq6VBv18pQluugfgr1spYSSJu0Lc6L0mblJtNCpZVrd1s4KHRXtdI+TGRX+G6SoRUcHSGFk",
-	"QpUVtDxuDnhnUP5uV+na8+3jHDHmrlw2PHOl4TuL48tdupTDs8JvTQqEJn9Xl8wQhM1yboX867jw7lIp",
-	"xsmcKD4Wf0BB+NEicLlkjghrV+yKpbc8YiRj05lMaar1rOqbv4tnaLXcCsffDvGYwE1NEpqxtI2H9qly",
-	"6zpx1cs0VwirfxS5zJFSiw5gT59cnP+VzY1NbcbSjCMTi1JG9expVqFQY7eze9Dq7rZ2D667nd5ep9fp",
-	"/LMRNPRR0q82Yi2ImFujtpmDBnKdsrG90Uvajbqs9WK4G7f22ZGmxeGwZYlxQA+HbuN5Djxpod2EqmyQ",
-	"q2K4VXp8nDAUH7Q2DIYV54iyuLybA31K9YtTLrQE1bxL9Q0twDYkVUakiBih9ucZGoV2jkmolRFj3xDs",
-	"Vu/GwEezw+vOUa+729tfTjPdEp70LM2ZZ66CTlmVigmdZXLmo8ssZSN+72dT6JUZ8VRlpNt1IiyACimL",
-	"5FhwxQjPqpMZ/9r6x3Dv5uLlL28Wu3zAHY/X36cGrBYMuBhL4O6s2sqVRhw5/JlFmZ4C7s9T/OZffJve",
-	"sPnStdCiCUtGAVETrZtLkcxR6uWK2PCbNrliIiY8I1SR8MTcw3jN4F1C+nmnsxfdsDn8g4VL1266+/fs",
-	"xeWvJ93o1T57fTj+4Yj/2Ll5szt9ty8vDn+5PFLXja+2+56+e4xBzbOHlm+aNxzd3NUdc8Pm8L88Y1O1",
-	"jsca7vhQmu/SlM4XRgptLh+I43KvjsVSs34H6ufAi1iSFJyLzmiakWaW8umUxcekC8FRnU7l6Aqphdos",
-	"lYnzeKe6C4oVm9L7N0yMs0mj1+10gsaUi+LvdYsDQ/dOOZ5y8UGhSrTdYe10rzsve53tDqtj+/cfrlyx",
-	"FP3PxpoManKVaYOgwUY0TzK8xZlqL2fGhXJWjWoqJgQm6eLtoZQJo6BUsNFIqxu3bNV4nUGSbEIrAyq6",
-	"OOj4RqPV6aRKWxrT/8H81Y7k1CUrvl0nadC4b41lay1T7AwPRwe0w1q7o0PW2o/2h62X9OBF6yDqjnaH",
-	"L+Mj1u1uwhS5GhSRa+spCPdFIsdcrGL55pbdf/wtC1cSeMZWmCYgzMJ60Ejzw/Vp9aR1dwOf2WCBx9mF",
-	"KEjh7KvqBl/cQpWh+i7XglgrD+sFRWtljT+x+2wQ5amSHgPHBVUKLiJ8IYSIJH2Q9FdkRsesOGNSFE6t",
-	"Kiv66ePl5G/f/33/p4/du+H3H/Kfdl9mGy5PugUXL1jSOkaO7QaVia+hWxZN/OcYwkLB8RZNqNDUoBlJ",
-	"GFUY4UfeZxOWmkAjEwIyFtJonVMuLpyl6Aa1lXkq10tZlqcCLINTK/UaBlhZoV24F+g9n+ZTuCX0/8Hw",
-	"8ElnLZOs8hP7cvud+ccnLrLP7kstrvVRvCypvooaY55N8qHmXs8lnfGW1tHGTDwvOn5wP1c3fNaSQAqa",
-	"tGYSYn9wbMv4dWXcDrPZhjU9+HaJoMk845FaPFnD+QCstJ5jxVKScZaSZjVyLsC4uR0IGkUfEBfj0jnU",
-	"HM5BbgjsEuvTBvxoozNyqUdzojkLzzwCj2FDGx85iEBY3RyKYdXJ/yDv0Dz+4fqU6FdgY474OE+Z5rd1",
-	"1eqF7xYcMRYPaXSzboyvzXtXxgqmP03ldNlp1oqS5vPG2D1jKZexh+sXF1H3Zf368euuGRPRfLCepm/w",
-	"zQuWRlp5TZgCwkr/gEHRXTLeAK+sJVrqwSbDzuRsUHDhxd5BXaZwUQErUgE+Kt0emp4b707Nalftpkxm",
-	"NFl/D9jzeI2v6w+zUbYB6V/r0YIJtkL92u0Be9psIlgYe2qKAbp0C0omUNkF5aCcrfx5FXu5LmZfZTJI",
-	"/2XL9IqrjIsow/Uh+mw5G6UqyBx4pc00lSbsZf++qud12p293T13G8kcjYrFPaCvvVorB4utdI66m7ei",
-	"7DiWyGspG0FYkRVUTNh9E67RoIj0NXt0vSxXdHuwslvd1Zhm7E4fxhR8EGWMwYhyyBIYpmChVlnK6FQR",
-	"LqIkj1l1GfZ8Q0idCLryzRfdtaJn8WFQ3SgVYlamuLDkC6vn3aZZxqYzj/ZribDu8F3Y92AC1Bhtq8R2",
-	"ncKBVpcHKfsZYm21TjzI4dYf3LB5QCKeRjnPBnLGRNAXRfwWxkToxZowmmQTMpWCZzIlKdMCiSI8g7iJ",
-	"nYC4IR9BX0AA+yCRNAbPgnGxBY57ybxKojwbyNFI3+rxoDDrgOu1ZMSVgJJ1enhBxII2vjU4ndDs7JaJ",
-	"7Ar2l89bqftsXTGREXhRkeaU6VMBnhMVkFgKBq4RPaydY6IYw0OkVVS9rGCHeqaI03Dbd3Posby1UR8L",
-	"JoLSUr/SGhE0UmkiTUwcmN68eisrxVVGhVYj1FxlbOqLDaudBAlMxfa9jICXbJbMVw55YZAjLriaDMpd",
-	"66zyEqsZ6tkrchViL1UxiWLNSbrmeIoec/KUzNOILbnu79iQmBfImN8yUVjS9bA0ayURz9BSKVMQVz91",
-	"P6MQsLmMegU9+O7/fIaMc1CQwTF3JXRKW3vtbuto2OLCbg6PTml25GpBRL/0EDTu2HCgGE1R+1v1yUc2",
-	"vIIX3+dZJKfMbwOwSTDOea5Nqtyg9X1lx7584y6xP07p/QDPt/kLlbqj7stdR8fr+q4dE7fl2Q9nNE20",
-	"/oIKppE+IyluWapgBwREJrHeytvJgC7feACl9Bw/c2xhxYbY9jiYC2qpHm2me1y4gt6e/GNwcfn+7cX1",
-	"4PSHk8srx9xKmnu7nU6HDOdWpa4pCGf3s4RyQa6uzvTJ0IxVMb20ETiIHbMsNBSsY4XKYerQn1Vpazwe",
-	"XoPlMDGEVBEf47ejJnD56XXUdx+EyDi8x1GUDaP1WLLxF6KPXZpjpMUsoRGLbSByfXN4mZsWIPQFk6dw",
-	"QBflwWLr7lZtEwtyYvXYFuQySn39TtTvYXgQGxZSI+4WoxBqZVwzvJLZwb8yOeuLlKk8ycBGhgNgccEk",
-	"M6kZImsTvcfsQ5oyknCVQehNX+iGQn0Jh4TplYHObCQUxCvhMh7bwGoYLld94fjxyztaZTxJzCcKg+Nl",
-	"ntnOA916X4QlgUKitAKuJMonHoNHTQ7RZ2gZC6qlexSJXp6ADRmDzkpx1Pu7LwM4IYaRQEz8hM7QHi4F",
-	"ez9q9D6tPud/0/L9mQkKNG7zYNtYvs8PQaNq1XiavgXJCWaS9m4Hc39dMX/pY7/0dmzyHbRGs9jZW0aF",
-	"SabAZEBDPtP3RGKCBRU25cLbdXe/fbiR+hWbaJjHWhNcJaY6kVOHPmrJKPfWKzum45qi46pAVYL69nGx",
-	"aWkcc7QvujZaH8t1NzSmkwgpWrv39+YctsmVnDKUqRWhcWysxu1GsCBlxh5j4VUGZ3xKowkXrJUyGsMD",
-	"TIupRUUHxA3eCvqiEmsWkCKbVKtMJi86IFOWTWQ80E9oksg7/WYkxSjhURZoJleJKwzIQviy7tYXTRP0",
-	"RTVjJyBVLc6bWeNobJW494AU4pLRtcxfYP9N8xl+qyZ5lnExdrQ9MJQhgwW2o8pr0kQvMxGzmNxNeMLK",
-	"FqwuWEy8MhibcVrX7RaSthaOAvOzxo9659/pQUK0GqwWmeRTKqqOQW/u14ojN1ivbwQYSmxuHjcXtYhM",
-	"MAHF1ZFsGG69WjezWjDs/8qofUf0tWP6rZ+f6dRoaYtzNT8G1UAefevcUaPQVKd2mjCawn0cyTRlURZA",
-	"yPvNKq9xSfqqH3xJsFIRL0xtlI4+BvEymy2EuXR7nd3NPedaY8fQ6zU3oXfHPHWdtX4Tb0AG6B6oAAdV",
-	"seyrkcBvEBsgxANOOyg2Ts236gx+1UZcqnot3Y/vjeuKjFLGSMbus6BQOkCtKBWNLfako1OgSvGVd8Mq",
-	"/mFlD6N0DJleUM9m3nAfuVEru0fbRa34lnjV8lnX0MLyaeZfOQX7Piktn1Wtsl5NWguCA2c7FK8frpVq",
-	"IE0YhlJrxjsnnniDjUZcX1gGmIgqwmHDFOdnyIWmgGfH+J0ii6IoTxKuMBuijLqx2geGzS/KO7ODToUY",
-	"u50DnyS6hNeWkuns5UGVqPudR7RTV3YOOg1s2kfoH8B8vLhnFEZcV5nn90z8k5yck+9odMOE96ZWGc1y",
-	"5do60UA991g2g4bWpLnPRI75OjyJiXnFnkuUcqpn8bbT7rY7a1mmGVrZa1DM0kcZjwfzG22Xo+7uV9ku",
-	"u3vdziMbelnlD53d3a+58bAHL5HlmIul987jQsTc6+Ngf9OQMQvo5veN6TmRXCRMKQL9tCDoFeKVCFeE",
-	"CYjUsMFDvl1qLjoykaliZEizTKtYKqMzoG0xjWIgi7fHGukT5u+j8luWpTxS1+zec4dfpFKrTSxXcIET",
-	"dj+TClRGgmMKijPYaXfa+16j11sZs+RcjKTH0ODmgyya4yqD+bLMxbCJZXQx3Pe1FsL+49//mz/gd1u3",
-	"wsp48cIQ7s4ncCbvXRdNNX/kL5jnNo8aK+m/LmrMNOwbDiYWn4Dks9J15AH7YveeKFUjRHHEZiCZlAn4",
-	"sTfTPMADThOPGJDc0bkyvW3WVM3/VjrePnvDRWQygHFuTP8CJyY5pUmydhFqTrxyrsuX5XRCs1OpN7Y9",
-	"KrXlmUhuXF5bjPgUvvJ5qaIyi6FK/Q+C34MhoSoqV+QwLrLD/YZPgPRJ4GE0oVk0nSWtsEAZdCTypqvF",
-	"7zzdoWgo62wH3b++TSxxPz/W42YQCdDt4+MXpu+SvKUzzS7gKgeZbyucTnJx41HNBFs0FLHYWa2l+2ex",
-	"IfzxmLDpLJtb4woMk0S6+4pfrKZ8sATDPjd3RH+V01rtbpSLyH9uaDrOpxY7dmkKyeLNu7A2uLMX7y8R",
-	"s3tfsrRtwkGHsYNcGwSAjfp2yALbWXhjwc2/lnsunYJ3VIFZ8npP60dbYTob85JvzAzasMF/X5awmhU4",
-	"4nPdOqNfeabQb1NOqUwhpIqMKLhWx0z8Sjnh+h04DiaXrnaM4EsRzQczJmiCfqUNPZyt3Q00kSm9H5QD",
-	"dfz9iyKHYFq2gOwjOSJhGR4QHoMHmAuFkshQZhNwVyomMhOvXgQLrM+aqcYd1O7C2YylZChzUTMcPVMm",
-	"Fok0XSf89fu/nr272nnEIJZGMFyvDFiodv/27Orq5PuzK/L/J10bJaA2D2nB/eSGNXBhwhq6T4xqECvC",
-	"q40X+Nju0TG/ZQqBh91w/21JOkuZYiJi32orW3fDwDa6CXEtoM9r/OYhaCjmE8JO1I2yDn4MqR9h8B+j",
-	"6GUD4wNE+N1NWMr0iTB+LXuyFxjsepJBGNhG87jSb/qjPZamSxkfGKZDqE370d+8N588Jfpi7XqinIHy",
-	"8ubaQClfS/kofaIaPuSaAZyA8tlgtma23S1nmysfTswJQCOBFBnbDCB0TJao4IDUZpGCIBvUJ7P7tNKG",
-	"w+dWXXl2CWp3U12uqQ5d792AJGBOCUgpNBKZEiOMDkY8yVgK12LlbCnKa+b/pQGRy6W9RI5nqRyqx+uz",
-	"JSWmZUjq+l1kFPpl0pptazFQrxjxqsXIxc3mcbo9EsY0o72QJFwwRRiNJmQiEwBZpH0ReoWvkGC3pBku",
-	"VYDCnUCvmegL7IF8evX+3dnnsIz9XRb26wYMlQtpOsKNcUFTj4kmM+a0RY3EyPV1PSqZk1B/FOpjUkQZ",
-	"VDcWNLrutMCvyxeliP3YJCoDL9VnCuM6IBiDNEMvSGkRVQbPj4nMJiy948oGxsWFSUBQSKY5uTjf2cg+",
-	"4+znrSIJPFbclE5X+/gMWjrNCFxIASmR0Tcaa11r88P5BX7wzGARxjwogf2LJx4k22ARoTeoRt+v1RrL",
-	"k24AYpBaJl5hzX4qoAZXBsL54obspsDGWvp004xrIQXx4hbVjCKsZEMYxCWBGMtn9HqpOWCdOdoaBGZg",
-	"v9fT/x8/0davJ61/dlovB63PX7rB4f7Df1m6N1m2NA3tx6v378gVzK5QJqxxIiAzqhQ6GKgqNJnq9Kqu",
-	"jZ+VFO1LeufI6wjIt0LnXxYwuRRAoUpOsH2utrB4IKjsz3piQAMTR6CcONW7VGbAZqZVdvml34h4Nu83",
-	"ev3GBU256jceNoMCGbNscMeoZmGNjfAjAmciy0mxSbLIxjqWuX7cCayXx7x80ZrUaobXmN2yRI8SrqSM",
-	"3jDYXiFGQiMgi2FzJmw6aBTfNAJfHouWrFbb6ZZGYegfCSWhfjO0+qlV//yx1hXbn8ctUXgcwAqqJ2dG",
-	"apvfUvndzsK/dpucLvWpwBGQKYxZdwA2DhQeZlQrcc2fJRcsLgGd9MtDAO4GZ4tmFJ75muowJV2aAMAL",
-	"DyqvCIkFXDJJFEURvgxgXndJbueDcISsBbJ+Lklm7QlbuRe3syj+Xs7IRSskKkS+cyTvBIsHw3mdnWkx",
-	"7ts5Oj1WymIghRu06vt0nKKr3aDO+vqdoVqi31J1xt3iMTEvkjrRfa4VngoCwGCWT+MdnbLYUf23cEUs",
-	"dzZsdBc/3p1gxEHPB/XZ1exTC3wL7u8p6hBaABlgAyGk52BaTZ5qMSbPZnlmX8Kl0yqckXJMQp7dQT65",
-	"vEo6p5nFQb2WKal01CPhlz4Qst8I+gZhEP8JElK/8RDqexDnTGI2Am2VZ19HDKsvlNH5HHrZv8yMPj9R",
-	"Ibwydru68VrTeZ8otOkzk7HAjAe2dBSWfH8Fn1/U6Qqj1f5ypl6133kE0+oym0zzQe7XFgFxjmLsLVgO",
-	"TFUNeB19y+jBDI1nJbSZXaExF7Qbm6GlOPa5lQd8PaMqVJHf6AQXEsxXGreVhuqB1iDpdRsbKNBbuD3j",
-	"UnfddKoFF66JvkIKFgYkpHkm9f/afkIQuzR/0K2CYmG7Ag5R/tEreEiv3W4/PITVs2KnpztCc4BsONP5",
-	"7JOa1pO9fr04Z+nDMsXD407zuUPkdJatfAVwQVa84c2ys+8HnoHUmly6khfnr2SU25jjzTOaTgQx35O9",
-	"dofEphHSBKRKKdjOIvd+CBoXjsS0WBjNZO4Ul9MxmcroBvQnwKUC7Qi60YJ33OIC09dMnga5YXPMnoyk",
-	"QLCg2NWzxqn8Re+jGRNgHtHi0yQfj7kYj2gENn0Z+f3RdtzLYnpL/AsP65zoIVn4HdPQM0UoAmKYuwEB",
-	"QAgXJGU0Qb9yltLRiEclJguw3wMDPKtIs9Nud3cqHqfluXmAAhdNWHRTk9m3AsSrwhRVJ2rCeu1UYbCz",
-	"VA7ZZhiKj0IjWIiJxlh4Nk4pJjyZsPhclHsC/gSrpD/2YAbEWFxHrJAwyhOclYOVgwUJAN9ghkHNRhm8",
-	"kyRmEZ/SRB0TTQI33xndyAWFykzPl+2jx4Ut4zhccnQnjaCxu6//+0JPfK8Tr78MHPWiiOw2VKntoxpi",
-	"kenfxYPxsp7qcbKaiSfKSmTpHACW7ZCAxpSM+D0gtBsJdiPtpXaGPQqMfUM5UOtltmeSbJBjXKYV13Rp",
-	"c9g9OAnV8mJZylkMs4TZQT42uZvMAXbGVj4o5MfNcA8N8s4GMUyffZmr6L4AO7TltMVwixK5zYPOHtYO",
-	"+ptFI6xSIPGXDyngkUxWKax2PbX3oOPN56/AHzklRMpMm4P13ymGWauDPIvckwP4s+TD9anewQ7eafHY",
-	"G1erWKa8mWzXFhET3gkqReaWw4R3toXB9aeBbw5VuoZgiziZwANgad1FcEmxQGQfR/Dk5j/5zBU7bg1c",
-	"rqXZytdWzfzz485RtqLc4f7uy+rKFDUJFlKHbS2CJRm/hgp6To+pgoTEOeg8VEs2faUlqtRYWl+eB2/M",
-	"GzbHko1E5hCDG0mZxMbJuA3qrtv7Bmt4QvZ3X6K0BpAYuIiSmIKS4KmFSjMGcLUovgDlhBZLPAKM1mJx",
-	"SYtwwVm6orCkqU9zWaRr1vdbPh0qvZWgPrihTUVGMvJPyXhyb9zFJaMxF0wpX2A8i27UcsXBY7pYdceX",
-	"JT8C0m/Im36jKJoPcRP6CkQxGfBS+sLWBIF6nGZdj8kli7kiTVidy7NX51eDD5dvIC6AZbZ6SM+m8fOs",
-	"qINn0oyLopcjqsU1Gt3oNYZwCkSNipgNpe8Lk+Wm9ZG5HgON57VUfzSx6lHqrXXT8Jk8mLjlqRRF5qdZ",
-	"JkfhQZtvnEdLg+ihb5+hfmHP6/eqffoY8iUbc5Wx9A+XQfZV076cpOENk8CcwfjJBuR6I8dnIvNlDNMZ",
-	"9wsHWpV20zMiAP+fpDIfT0gzvHh/dU2e0xl/ftt9rrVDcEuZx+bR89IOoMId98Rj1IhRfimvnvvixwW6",
-	"L5daC1EZBVZXrbGFKc3Z1Sc2T9lOKcnCWTIH+ckybOC3wpTK1KHvyt+wXkh3K9kLlR5/LFB5/0MwT3lX",
-	"kLEsASecOnybKOM1w+D+7kZ5QjdsPiiC6eoxQTyaeEwVaFgpRH0qCDQQYJWbSjBiidq6ic5fNSdU03YX",
-	"35YGOW8dOAGeoAJnz2OBW4PnOltqprp2gxexLIMhy/Eiakhcj200FqgN8vNWgypUwFecvXRHnWXKxWOh",
-	"WNaOr4w9XguersWYTT27Dgpzbc7cFEIpZEBYSg/JNdesIdcfbLIRH4EcuVF1gsG3qZfhs95XQC30NVOO",
-	"wCzDaljJki+UJ63C1Jz7oNgCSyGrNzFRrynfU96lv2lZik1P5+Yh53WhYG2ES4lHtq4CRY3XeVM9auhy",
-	"AGPVc9h5aO6ccCewZmhznVMx74vCoQxbwUQDW44DZVmbYaTF4iTBivcWX5sqCz2m9RjzT1R7wHKKqmoz",
-	"rMXCYuVqAMImoJuhqO2ce6JbK+C8UBdywqlwNoVmHDSK0TXKspfBoiLttFkVkMoWF7WjSr0Ev19ArQQF",
-	"p2ZF0LC5f3+vZ39wf4/iQlWl/ep3Faa2mLEAA7WvPOniqqGQd7xml81vhrpHdoGXOQfGUNx3VhDI8xLg",
-	"OD2wLILPZmxJ2DnPEub9JU+TijMlT/n6GHNoDb8Nin69I0ak48X4+G82Ht8orrnXYQcxxhDHxo2cYb3O",
-	"VOn70VYs0XOc0tSfYgy4QT4ITX3g8KbwMLWr3YND8uPHawihg8iEeiG8XrUSHjTk1MJblN0B/VANuNjE",
-	"DoVcyHxTOSlHh/tLdjuALNYd9FiWdr1HpkKPSmOVoftW7xv7rrf2TPvH6IPFKCwMTypVtlXlsTXGE3+Z",
-	"rmUzWnEtfMMCbV4WfHS0xPD9GwmopSBqJ1MM00e9Bax0f/bKkEUmR7mo3cpiBKGHr49t2G4VyJGqG6z+",
-	"UbGJokFfyIHBawYvsVsHuagZ5eNjxYgvzdcLa/5LztIldT/hJ4x6001A4h+WdwzI3YRnTM1oxEgkk4TO",
-	"FIv9SB1p2fNmMPrudeixq6ji8qml+0UpnTGk6as8utH//70sKRuQiEYT80IhZRZZi1y0ZqnU7Azfq0TC",
-	"Q9MgsUUT5iX0osffSmefN0YpMzMLzJqUpFvci5AmHOUpz+aQP2LKdgHb1heON5AFubW5JWDiiGbVpPrS",
-	"QvmWkhlLFSA8nlycg+G/GY5/bbXb7TDoC5taB5aXIr9O7bTJGYeCcTTKFIhvPANvg3UV86K+TV9AnWJI",
-	"0NO/g6Hb7GHS3O/saUkc074ogZIo8D5axFN2K2/wva6Rr7GCueaOtl65odUky2aYaoZYWP5LW2/0t2fX",
-	"l+enV5isX8WdM8liHKA9ixz0NX1iHfuRXJZ7p2dCBTk5Rw3IVN/pGfjrRI4JFwEZs4xQ44mzShLqJoCF",
-	"DgIG3mtGXncr+WCilRZETs7Lej7tvuiLM1/G1sQk3yjNuSCmFxyCzfAMtaseoZiFV+QMcNEXRvcKAG7G",
-	"xXpGcyIXJNT/KEF+wtIaEBrZP1GyL+hsxmiqLNBM6FqSwjqOr4s0bzCQEznWk/PDVWO+svFAgrGTxrEi",
-	"od6NOLQQfCugsV2vyFtD2xUJn992Q9LM6JiEaLgOdywdTeeaOAUYBwDCg5eG0TiASEN4DQMKDT0h1BAD",
-	"EIM+Zo7BvzT9+o2HhxDW7qRSGtwuMr1hq+VMV04z4qZBeDcw28gOqtZ8mmeT58AhsO9zrYeaomk2sM7U",
-	"TBlhJegi3A68WojYmZHweSwjFR6jvly+AxWl8QWg4oy353SamBUpnv2sJAwAfMYRMwmJGDnfeHt+bTQE",
-	"PHuq9xw+RFbalun4uflIPdfvlkpTAW35vTkxJxfnDlJkr4EQkw/GNzHjjV5jr91p74GrJZsAwy1IpQWu",
-	"59QtqDhmnmiL16ZUoDX6QCxaGNO5Couagqb6XVFjKwAclzwzlxUWXrD8IJHjoEzQxTgKBQS0tdnaBKqB",
-	"IiAbrGOLYLJv2IPKBY6js16Or44soofXF6TAu7SBgBN6y8ivLJVqp6d5ORYSqNbXc209KtCtWJ4wLYsB",
-	"gH1mOHdqAZhGCmR9GD6Wqwt7pY1AtxWvrBgXlN5RYk+pmiU80/3dTYygYFKEeyQsq4yFELtpu9KfL6vU",
-	"VjcZBaQ0LwVFkwf396FuJZtIk0i9pvxaYeMyVTAIqdiZbFW2nTY5tRYlhzIpI4LB5dwmlzTDQh66kREc",
-	"ZolVcCxjViFpdoo4kJQRLSaBjLpjaW8qBIYYWtDtuBUjMltc0TaHH9lSgvUlM+vQ3IeLKCYH9/c7sBWh",
-	"xKizYH57EWn6fBtmoKUBOMS9oMpASTuIYxIa07Dm58aaD5sdFkhzxh38uFrjAZ3ekBXC2sQBjAVy46Dc",
-	"g2KBYWFg9mRqYkCYhC1KFedQM9WpcghcrxCzzmNgW1lZuLWaYvxpbb3SOm8hTSjT/rKzU69bqvXOQg41",
-	"zNYUkHSTbgzCywsHd+RlZ3VxpofPJVIOcMrdTqeWLgslxTGL/vnP9dJkbnXaT6Ups+uaHK1hsFQ60dgH",
-	"FiM0BD0Ezrf77sd69dxP9a+VLz8X5WY/1auqdHcXi5/sdmwFktKPu18Z3O5+Rw+n2tTLxZaw4Em9rYNK",
-	"W929Lg5wrgDxxi03i7Dg+4j8vdetg3sfFiVmqwOtekMByxg8oYBGjBDEgCe839ndNSVfq6NzqrF+KqwM",
-	"HtNCOYujI8cMsJnur2ddFlqtLcvBYj1QWwS0XuHTlvV0a3bq2brFNPcqW+tFt+okBAqBgw8odLgPUWrl",
-	"sdmoCCxqEb5KvyBCQEjrPp4cX3vFCXv+HY1tsAx80l3/yQenEAt+tLf+o9e2Pgt8sfty/RdO3J7+5mCT",
-	"2ZybyiU2cq9xsMnYnMDpiu4M+9HVmj991ttIWVx9tFIG5p4KiDkJFQGrlgZhmGRGxwospGiK051WhUXX",
-	"HuaVFaulhYx65sh9JGWRTDUTzyZsGgA6nhXVtEI200qF0LclYLcGxFYdh1Rx+I+tH4clrJzACpnqJ+Bj",
-	"i+SUPVNtAo7L0PH7hWjgmkHGvuPQzCRortaneWyD2Ra9mvBtm1zKO7w371KeZVrZFmRIs2jCVECURBHA",
-	"VNeIpMHdM5LnlM4h9HxYlCabs6wu8i7coW+4shiKa+9QAPEB7cbU2iskm4onakPzpO9aLY2QJYtYa8b0",
-	"DtMRUrhaDIb3+s58I3ITLTbiWm4m+eqRGSmRQ5Cs3lvVQZVwOIujKp3/mw2qHm+zOLQLvXcV/5UtRPX7",
-	"+rfh5B75BxIBrAB00FknAQU+I9TC2cJgJ3bLZa7wqFRI9fY62n3380/ddz+f7779+eTu7Sv9/7LzdryE",
-	"fsZd707AiTs8cEKOim32ZFGtEgtRF6w+mbDDMtKvDOz79NkbQffysBoktywyzo15w261ILG/Wwkz61RF",
-	"G5Bpilgux7teczaB6LNM1NwqiN3GKxmvtSNjOvIECBL1OKBlwT9by0wPW54mG/XikU7e6ztEnyizd527",
-	"6k9p5TeRVq7rliFXJthEKClqQ3olkpPI2JcgBQwtNSDMB4UcUEobEE0L3J5nCs07fYHFHsFs4mT6bCNb",
-	"9IUrXGgp5ZiskS82EAY+mIqL6yUBmK8C/EjMKcLLDOpoNCOqmD6MTCiuOVqtsG5V2fGxaPunl0N7AtN/",
-	"sztt97e50376eDn52/d/3//pY/du+P2H/Kfdl9kf9TZbNthS0fVeVJ3udedlmT7nwC7am6pw6FrgXDYa",
-	"MVRnzXt6aZZr0ZuzfzfIwPQFabRg9F+4XztHve5ub3//nyb9agBnWN+HW1wjcBj1cdvkFqGG4fx5ffwm",
-	"10fB3w1iWEznzxQWfdj48nj+hccPBi4xmviClsD0i+hmzuYPC1sulvRWhQ/ABlgbxtQXwLN2AhLazWs8",
-	"RvbchMfW7wdRoGB/zejcqNBzrWq2++IVvA0MnN4wRfCQ6RtMioj1TAZcUebSGrdRCewLdg/ehrEFfR/r",
-	"ee139oqAAkEAmV2YhmyOVpucCAKj7ouICq27mnFDRhybWtRDxZJbptbeXh+g0OMHROVbeX0B8iKu8DNF",
-	"6ikA2+ivM5pNSkZcBHljPAPKsptrsp8L0fk7iZlim/PjCvPc7XQew4X0Ln2ohmToKTw89a7YmvnDFbue",
-	"98NrfyjmvzXRl5k2ze4so6tJNKFCywh/bPbf2V//xTuZvZa5MF0cbXBf4DyusX4zfNbdYGQXWN/6Wso3",
-	"NEXwsf3uwSZkKOCp37KY02t9TP8T3W2nsJMAILPggXCiAuTGZJTQMbBgG4qkH6y59ooACbjwpA8u5CPA",
-	"kcF5NdeUzdMMewQTlVEoNk+PCUXga9Q04BPaF/jIvgT+wjJcZ7/TBcd+ta9ECkaa9dKFGC0gUz7mgmIe",
-	"MROxvtE0a0tplO30CswL+KzABDChNmkuUELoi/Dkw/UPg5M3b95/HJy9PTl/M3jz/vvzd3/RDDQkTczC",
-	"44KUOcI7bXKeEeSNCi279tRLYcIMYJxtUkgj4HGFEANaUoAigr5gLCY8g+kbFlKGuGGUVRmVDZ540D7D",
-	"Mjg5NFZl5dUNYXEfeUOVIbVac4RY/mI7ntUrSjadrOqdRtC4pUnOnJjcBVb/UMs/rrUNG8fJMF7bntva",
-	"6hTmh829WZVin9/ilq0G5DfY/MfJ8PuIv+c/nn/49bz7jp+rc3F5EJ2eH57fzP7x99MfX7bZ/Mdf44/n",
-	"/D0/v/vp5yR5t/vTrz/Nf3zZjnYTMZy+7sT/+DGpBrAX8fNOtLyN/duYGBiA6Ln73sjxGBJtnnjRbSGc",
-	"IGZH7t59JWLHOcasGA4kU3cfbW/m3Jg+Fth9gT4fHX7ojKb92Ov6z9v369++lcv2DUSwAguCINZq6LF7",
-	"qeq7evFOTQ3Iw/JrFfLWYUNwSPWfTg0kur640lZEFYvBMDjNFXgHqeH+NI5TPRIIpOKK5IL/kjOSsjFN",
-	"Yyj2K0dEfw5YHuV9wxU50ppod/fILXHfFyfCDMT4Hytxqc8UCU9evT1/h9fjVUiGDCFiqNECfbeOxbho",
-	"PEE1+gpsfnPPQBWSYyM+3/1a0zEKz0v2YrQXtfZGXc2Iuqz1Mt5nraPRId0ddqMX8cHBosKz8Qw3UVru",
-	"qDJyTfx4Nv44ztR5+SjuH0kxSjhAD1vOfyLK+RSOWiOIJgDRQsDwoX6nm2DF+HBc7T9Z9Xas+hS2rKMX",
-	"reTO0QSRSfxM+dKEo2N+73SWgRIyNpq8VFqP4MAUownlEDZehLr2RTMcUZWFPfJ9Kn85JqHN0zRPAojK",
-	"hy7SgPyA+KivacSOSQh5nGEPQ+7tK/iR8+JOQFKZQcSlzW0xodI0AUOgVob6wpgbMR/fhlBgjqXWqFQG",
-	"xRgwpoKLcZu8pkkCgUATOpsxofoC5PoFRE2DDYHWDQ4xOgaEhjARm/QL8PL2BQbnCxMzHGJdX9By3gum",
-	"L63MelNqSG2RFCqflqnyNhlWzzNlo1zELO6LQqcDA2vKIsZvWWwrQDjKJI6nR4xG59hhd2r1vilZLP7V",
-	"F/h9m/wAiRuqzAOZsoyaaZGxBCMtVURJhFkviGbTE7hBserpoYVh2BfwaY/odhBxq0e+9B2mBDjO//E/",
-	"/e+QRAFec0R2pirDDAuztPB0nMpf4GnVzw6/+Tzt/caDHgh222/8wJJE9hvuI4yexmc9csPYrEUTfsv0",
-	"32boMYRYFUOv1GKDnlUmZzgqTBDpfelXYxH6EIzQXwyU6Dd6uw8PhlJ2Le/YcICZfHY9Mfo+o2YdMCum",
-	"3yhf7DdC0swVi4O+KFMQA+JkILo2kx20cPRNJpsexqcvfcy4wImkSb/x8BnzSc5oNHE0dbuxSDMXgk51",
-	"azisO4iT13QykMt98ePV+3ctJvRFFhM0JbfJCQldSofEBLZiNkphV+weEC3k9YXiCQOL/HVx8PAgIoS8",
-	"s0qIEF55jOeyL2DCZUJPmbDjFMUvK3aC73jK4xaeG8309Os90/2gAh8BfdaML3oqkzyDIw3ocCjHZoqM",
-	"UxrZuHFAk2M0TeYYnFj0Yj4d6E+hUJ6NsLd+DjqmXASECqj05iLLQUmeHU1lQypjgQGKQekZs7GxOC5N",
-	"ve6K04lB3nysPaWE+HH8VvVa52VWpz7uxAAzFCYQPEONXuPsfpboi+jq6gyQbQVWDIZdAbfm3cRUUXI7",
-	"g4e2J9gUE64ymWJYqC1m6vTn1hPePTh0a/t+cia/eji2ohNWYHoI3A/1Bwk41uw+meVqgscHcgApGaby",
-	"TvN62A+65R+ury+KxDqn+bKy08PnoqSvC5pQUO8Es/Bep0xEk//qhDMZb4KpH9Vr/CRziO+k+naKuGJl",
-	"kSLIGHYLuHbaL7awL7nFsL+JE+frkrhWsNTWFN0mZMwuiIkSW4xD2zxSzOAveKLsuoeeoLdtV2WWGChn",
-	"dp89Bzq1PPhcjY3u8U2I8xtf9L/JJd59gO4b21AeRC9ToHWZzmqAuv/gbrV/OTvdFvdYofjUbPeLuLta",
-	"9C3gX1nFlm8UeS8Ur6vVlxng9aYeE7VaAUdGvvCLxVYvZ+LCPhv4aM/QfzfU6K2Y2bWUb6mY25SBpeaJ",
-	"6xXI2Yu5obZSkUlC7wubhR744Jdr22A5BLNt2FmmUN/Txs1VZlWGl/qN1gm+gan1CAIBZhWDpAaScyYl",
-	"JhKWWbA11OiAJPyG3XHFDCwDtgfb2+lnHYoRrU7aC6dNmt6Jg7dyp13hlQtRig9PsLrsPs7HYi8am9pg",
-	"d7i+ikjKfmZRhjk8lrg9UgqMoPFISRLNpky+MVfEYiN+jTD0p1vlKoBuNjfajQA3qf7NsEoMs1VRfzEy",
-	"MW7AsuoMqKg8jhODpyOkaNWkfb0XffqTgSI35rItfIplEsIXL4Wt9OaWYjYY8vbdSjGf4ousuKYqL1eL",
-	"/RRvwyIP9D0FkVKfgzq/V4MqElDB75OkgvoBwnf11W+4TZZXK/FsnXdOzY5I5klch2l2sdT14cdaHgcY",
-	"crP1YbQLUNLKDZnXv0Khwt/Luu3b3UV1FSMfYrFWczLckcs8a28XE2OK51lbrfHWlWa9oNSrwRQhEzcO",
-	"FGzBFeuwm2q8xEJswz4QDsLMELPfDbaKCxDTXMSC6Qtj9zR4EsivA4CRQcui/hBYBaDYmC7KS89tH17D",
-	"OT5TFZvkjlOiwFyoVPSFTaG0pqU2MemBFgPClFgoAAqKvLeICjJkfaFvLEA5JabWE+FxQJScMsDiSBQr",
-	"UwwNIFOxyHrGQvbFYpUbE326DwgPFkMAYoMqhh2SsllCI6YQRITRNOEoE4IBrZY+oo/ckpRMTQtDWZwY",
-	"yCZ6M03ltDS1ccAQVT3XgnVHNbfPZ5DLQcmI3RWSiYWNSuWdz3Z0lQ+nPHttN9kTnKNFxnvjNGEUd4fx",
-	"hQaazOIGsjtTU8QCK1B8Q45g5/RtTRkbzXlNct3uP78CXYJGDlHLq3rZmnbLBBMcLDgXMiyW/mcw6Z8+",
-	"0qcFk+ohgoVPjshc5ql7m7nJ/8WFWLkmb9h8eY7dtXuV6DerGEwBGWq9kI04AuYIOmXH1XIHyk0f8Ga7",
-	"nVyc/5XN0Yf/FJaCE1mW6GSOs411B/awN3pJu1GXtV4Md+PWPjvSnOFw2LKs4YAeDm0tP4gyr7Z4aMPQ",
-	"oUWbwkZnaEZFsmhB/dfWP4Z7Nxcvf3mDhnLv8A4rofgwvJfR0fAFPRy1Dth+3NqP9oatI7o7anVZJ7a/",
-	"LQwPk7ZsVhqvDeRvd0fs8iD7aZtUW1wfKD+4hKlVdkj7z1SnrU+wJi4eXRsJ4Bxb+FMvl1+IPTXRyxRO",
-	"X7wImFmDBUPXOyY18czUiCqANTEqfH+PfLh801J0xJzwsh7Z2yUpFbGckuE8Y2oHHYAgNgotxIFf3IAj",
-	"SpHMK6LWDWMzZZ36ZJiDIk6ufjhp7R4cohzXF4m0pcswG2nITAcgMR4bxE0tyoHEYMNFJAKKnehP++JO",
-	"pjeAUUIJUl2/GDORcZqgMesOwMRqkYAkllqgHMkUbQAGLxRNQVXAT0PSBcRQPQQIYphQBWgngD4Wvj35",
-	"x+Dk4nzw17OfrgYXZ5eDD1dnlyGyx2a3o7mojWNok7+a+rx9YTiFFfiXIaYGoJCZl9BTCkClSuo1gSTo",
-	"hFE9bIewUy706CD5bNEvCh3jwX+KZFvliVtynG8ZwPe1r4gbNq9y+unu37MXl7+edKNX++z14fiHI/5j",
-	"5+bN7vTdvrw4/OXySF1vfmdsRTZcu3gZr8adMcFSblCEOmJBmRmPKD6/h1S6tfVkVNwEjq3JBlKZXW4Y",
-	"hH18bNBsgXnkBu6wFgz8e5ksbSShw02CsrKfyfukikxpzAqOUIAil0W9V/CMnfYfI64TPPAmgBMyabqd",
-	"MgSuWYA2mryfnZ7l+lrGteARv9cy2Vu0GL5ayd7/jAB9cqqcueMXBJtFEamm1RTJ3zFLmK/m/Ct4rqyq",
-	"0isDdUwNYjx13szpACWCvrAeBjhwmPvmCaHX+7e4T9cmRt+wOSRFk2YxokSLiFaS0ySB9LVK0vSGd9U3",
-	"SpquXMf7vmI+IDr9pzN4/GcxIpQs1poRlusizkEDt9BqA0I2SRlW6nVgeasQuneus0XIO1MFk2lhti+o",
-	"cLzPTuHfInSbK1JGgDYpyRHCQN+MJmM14mmU84wMUy0Jm16xyi2RM301LsHieYvze6pxwpLp05dGuUDm",
-	"oFUp9recRzeFGqUCMpYS00QV161BHQzOlJVQTeiVOcmvqcrIf/z7f/N4YwHTdXXf3+uuTHCdJrSaMZPI",
-	"9EtOE72NTKdOAJ7p+DvzhPzHv/8v/8//9T+v79+E5VUH8B1WFYC+YM7oZro3tY2xoguMAIslFd1f6T/J",
-	"//u//h//W7Vnx/O5hckDFn2VxQM28584ML8ZjBgyD4q6dUQFmXHwuSz3/hUxQF62VFSWw+CAEv0rcLIY",
-	"IJIjIHfo2ptSLpTlSwLddyixYxF/0kQBQTdFMwKmPAKAYn7YbKjl/2S+UolAmiIGWKO3dwDtsmyQ8Skb",
-	"5FnU6DWKETXMj2rRBNkpTZAG4/lg40ODE1pnIsRQpAJz7c8z9JudoWIJnJgw5wjh35UzVFYR8h6ial36",
-	"4oJujiHVqeS8AXFCSgIMo6FZXwBuH8TwD2l0M061SEWmUvBMQnNDphC3T6uQgDMdl73AYeuLi8v3fz9/",
-	"dXY5OP3h7PSvg/N312eXfz95M7g6O33/7tWVUYOrTutIYh1HA5bUF83w+7NrYkSZcOfY4g8PIYOBQBjP",
-	"LU1sRhWhUSqV0vppX1h9QLVJiPQKCVc9U9kin5m6BAgACE0CkieDUhqQD8CEzMeTwBhmaYLuGwspzBWZ",
-	"MJpkk/kx1spg45TGkIdWjhIDlIJ6T3dUEQUpyOBS7QtCCnq9Ovv+8uTV2avBm5Prs3enPw3eXoG5YYpZ",
-	"YsvePru8fH85uDy5PvMUwLahSgR8+zTRTVQmU8WmPiBTLiBHD8dvJijvhEu07E7azWCnaa0isLu0EFgT",
-	"7jgUgxLYXi7K7RP29LIX1iDzOwQ+hD1nm6FFFXpFCGfI88pnmpuGJu2HqAlNUUoqKzmYgcI8wzsuYnkH",
-	"0Y4zrMnQF009nZhFfEoTtRMQkSfJYm4eNIMREGVKG1T7ivtC8869DlEBlI7NFDnVP7ROpchSmRBF52rJ",
-	"lXNlS3utVUBxqgRn0F6CeYi/+uEaG7v7E6dkWVf/gY9eaKFxr+MrEPdUSERbfwECMQ2grsoGgGujLzOn",
-	"jsB1d7d30OntHv6zVlGge+TF07WsEIMMkDyN3suXbf26IQROuqjkYEfR7uxuMJAX9YHs70IlgyVBfMV4",
-	"LD9wR/WifbBuUPURodvQ7R+fLI0LLAninC9nEPh5dRCftw3a+wE43ypBvIgqfGbYZLsa7Fs5G/7Cz0VS",
-	"cMpmMs0AxH3IzHELCGuP26TfmOXDhEcBmdL7Fh2zv+x1+g1vdG+xmR8eKdn8a2Zu41JpdghXthPw6cgY",
-	"ZtNUhIw7NmxheudSQQNrMDLlFlJsas73w/XbN4SJeCa5yIJK5jSW6TPZ0wnPWF/YF3cqPtAoYVRfV5BL",
-	"2iMpizmgUCRc3CiSi7tU3/pxQGisMMEyzpEHMaXVAnkLbj+MtkATPOwcgzQF1ndwKX48+25wdXZyefrD",
-	"4PTk9IezwfV1Kac0Q0xS7eHX4Y6pUxhjebUEALGiPE2ZyKwFwN5AQvNrkwZpBJ02eSWZMoGakILdF3AT",
-	"g5R3XIndh1B5gn5DLOHmuz6K0p2bXB9wUQQEqvnsHhw6PmSLppfy6ZSLcdWAaav1JYymVtf3wRKvNFZW",
-	"IIoPASbY/t39BiC8pmCpb+xFqdFPTt3sxtvai5htDBChIExkeTwHF1Wa8RGPOE1AAE0SPobUyzYkKZqq",
-	"cQuNtchHfsNnLOZ0oRIdE+07+yPUotN/PTdNDIqBA5s2VU3LWqMFv7dA9BvrhQtFX5eFxtl07qFT420m",
-	"leLDZG5qfv2pLVZY9xYZXiWUZyXB693Jd2/OBiVr+guY5TypUSMGKbGDop3SnfexKCXsOi8f56N7qNYT",
-	"ruZwldzfhN9rTWCYyOgGD1x9zDioJWkJzqi11iJTmmq1+MmJCQ9fAWGsQlB9TTHNG0akGdaXAfPyMcoG",
-	"IBIEE2OoeIoOcJu/EC7SwqSkbBeij/SaMHLHhu7FjlcDXuyxXFFz8uqOjscsJR/Oy/yhoghns1Zncyew",
-	"hTutH6wvhlzQdA6K3OmrdwHBYB85GiVcMC2p2cqjrN8wYMpFGBAo/KZsIXX1tn7jOp0TDvDM/QagQWOp",
-	"UVLwBAuMOWZkODc5RMcYuV6gRtywWWbThEz+9TNFEhnRBOJ9oYAAGg9SlkgKMI9ofNBEex4W4ofW+lNG",
-	"mntYWLgvLqslX6GGKTrPswnjKcT5nyI7aF2Z9WxdyIRHcyiPrbcGONQVweVQAVHZPGEqIHxKx0yZGGwh",
-	"mKnDaGiutWkA6EQkmWPjCEWBwewvjO0ykDE8gkoItqAu9FliufgU01cy2sDFAqnbk2wKcvyG4dg8YUtT",
-	"IytFYy36v6s7+Mnpd3Lp758pMoNXqmKNUYpbKo3IM32PPTs2a4CP9E7Sj/RqVJ7w6dj5G5KPesd2iSpv",
-	"jrRA1gI7VCZTVXQzpIq18pQXD0Yynbaw0KZ59qcOU7A3t6TwycV5dYc43A4YXMnrnn+hSrHsYaUT1OwP",
-	"fUzxJzhu9gSWXPGZIsNcxADpYX/vi6aYTUmo8K1WzlsxV1kYkFsmYpliYWNKZlzom8IUDd6xaUY87Qtb",
-	"drhNvkO+pEDPxRr02YRNscK5IBOZp1qdsQdcy9wIXdsXpnosKeR/0tzvdHZWHOoTTZhNNIYRTxj0VT06",
-	"zoyRKu2flT+EgZqelisG1hallwybgX9FUFRpSUflY/Pem/PTs3dXZ42g8e799fnp2ZJP2+a9dnafLRq6",
-	"gsZ9S4+mdUtTPXzYVAW59D9+vGoE1SenV5VHZsN8OP8OuvzR/2PtozemYLXz6J3MeMRWtGy/+byJrgQc",
-	"WhNqWwZtcDl+prcUd8ZjWwDImq9zP+gt+QRrEuzoii2purUXDEqHnc6fvNgBNgICWli5hbvaz47RBri8",
-	"ZJS10ihcJ1rAA4KZBmRNBUA5gNYaWxtKJnMj9toE4LaP46EN7Mk+XT0MHrlF4b9DXHRXDTdOoUqN+Nui",
-	"SPxmu9+Md7lpFaiimX/Cb1n7sTtjFTQvv2VCdwKGaFehQLQmXNUp00Llcp0CYUrwLTKiU63HGSn8IpVT",
-	"lk1YbopisfuZVBx2EUa1QbxpX1yenbx6ewZRdpixtNMmHydMkLdn15fnp1eD6/d/PXuH2G2YlIyWEUT0",
-	"VQxxz6A6mNU/YH175DtUPfp5p7MXVVqDRyw8xpv2jpt4ZLDBARqw1oVIU8vWoJqMjMMNGAd6JQVzisFo",
-	"hcJG76T6Vn5DhyxBmySgoLG4h62DxpvQTIsemK2V0juiL1QotgpRFjxe5kZ6a5Zjs+ug4Mgl6/s38sPZ",
-	"mwsyZuJXygeTLJsNbGbyAGomW6wqE6QxnNeGHejFnsjYyEj6SLT74t/I9U8XZ6uahXgNlvbF8ne+YMt/",
-	"6Te+P7vuNwLo+C/9alxJvxFgr3/p62n3Gw9kbwtcJEPAa3a/1K9htvzjk6meflC/PARfGmYcCBa/YA9w",
-	"Tte02BTeI+yq9UvPcan9z+k0CbWmc8tSwCORkD8fEDDxgKwK/2qT80wZWyGmGcHBCZ+HRuklKVMy0Vzd",
-	"uAJMMhLopsa2AAUbfBv9/YyJk4tz3fPjmPpm28F088rcccu2hHmtuAsfbQz91xQIrl1LEfi+zbp4xAB3",
-	"G63ObTVVRgi7p1GWQFWuUJ/06ka0KOpgFSdZyoxgwrWyxpO4vWL3/HTy9s12u8eO+s/d8y13j8GS8G8g",
-	"SO5YunN2Ox0MAjQRf2zGRGwqsYOA2auCxYCMYKE/tJY+RkjlAlUzkiJuk4POXikKBOW9jrGvEIpkkIhA",
-	"WlrCtC5h6E/GZ4BaQFjVDGfR6DXkjV4XJm55KoWBbyiL6SBYkCabSdHbFK+fxlyAR2lx58JkNOsGVm3j",
-	"iNq/keNkKSEMwA0YoR3kVS5IV21Gou0Q/1fS6MTdgCakvTgU7ZWnomh3tfxtoNafl5iQajmoDjCa82eK",
-	"nOor9rT8hJxcnJsK+hRFaHyVXL36awnFnUmZqL7QbDUz1XOnYOMnucD6a3GPgBsff6IZCVG2Nvc/CNXP",
-	"b7uhif3ri4WMaMh0brfb6DypJ9YapdC8jKFfEBoYoqs24+BQAXj4wAGGDyzy+zFBk36RHRH2RUWxcJFt",
-	"xhI8C6nMx5MSJ8fUAivd9CroCwOejnEOQxrdBBV8HE1BI4XBNXbx/uqauFD5Ya8v5HK89qBAZEfmJqSn",
-	"Zj9SwwAGF6FwiEGM4poyek+IWygE7KzQ1JNiabgT9EWoNQxNsAJ5NyRNxAnU6z+IaJKo0OB36yehBWRT",
-	"+F5flC8OeBzutK3zA9cIjSZ2ddOUYoVPrZCEZEbTTB33Tao0/EWa6AMJCM1jLndAZ6pldnXaOBZl8RFx",
-	"BBPJIxbCBzOqFCD/WWHT0s8EcwA0r0wgElcBmmBfQKwKVaQ4Ni4FSLOE31IkZklG1U6bXEnMDw8toxug",
-	"LhuSJqBM6V0HaFl5lEHUrMyzWQ5FShXTO7UvwlnKFBMRG2hBJ8nmphzcCHaUiObF8zYJRVgUrum2yVs2",
-	"HUKJBFSiSivJDSTupIzwsZB2s/iA+9dD9VtUbznqi1Dv3XbJe9rRJBc3IZHDn8FRxkSs1xq3D0Lffnr1",
-	"/t3Z5/DYFoYzeHwGDLvNRZTkMRsABm5IKAaaQrPYDJvOsjkJcW318Y1oChE3IX7yBHT3j0tg2D3gggvA",
-	"gpkXGb5A+zWg770v7Xb74QEXVEgSGmoYSwdw25RyhSgKUPsHvkQ/I9yUCj2LxZ5UEzpjgYss3/vSt7jh",
-	"ACeczWf4D7D0u8jzD3q7FbIMqs1MWf4jqPW2HBOAhQeegjvrmcKBEWhJNN0CvSVyaYFvAc9N3JSzw8zS",
-	"9UV431ITmSdxC7BIewTuYAOMr8wucrOtEaTMONInLJn1BSQnAwWhpm4sYeNDeztF1b8CAgMtxyT8R+t7",
-	"mFDLxjWG4OpQi4lwFseMxcfOZx9MdFfrrbmGMoO5uRy7QV++5d37G2Dcwwrb4swl1rwfWn4NBLvBfjcy",
-	"SBVcfhtU+s8LAOV2LsY3VGELerwVzmAEWfAtaJ6MAUpVQhglsrj3QKPkIrfXhhVpAEYPPl9PnY8mNxHD",
-	"LKgpfUAuaMrVf12FvI8xtwvI+Wb4cKVAV6NcoDiqVz8dg06kGr3Gl34j4tkcgMKht37jofSwjVk2MMPR",
-	"Mi6ExMD92y1TgouWHz5Xl6179H//n6dorsuFmJez0ENzRzhw2/Vi/tv1UPUtCXcrogfELDH+zST52hT3",
-	"1yFwhAFN/DyTjWKYNZJ7zBAmsNP2Dew/wnxLD/Wr/lQAb52xNON4XuE7j//I9Y1+wrdKzyRepkjbxaXc",
-	"PKYJr4xvXggBL2ak7JIqBiJm9xjoLsezVA6LkHazB75BQQUQGGmy9CCCC9UAdDR63ReH+93uAVTQxk0/",
-	"oVk0nSWtxxVfMEuI7Tjy0mOqK+itm9GkrBNy9Jgt4FxAG5ReKOQYU2VhK3KAxIEUKD5ekBlRLEH69ysL",
-	"4C3VYHaZKRsEG6qvd1S/AZI4CkF6keGzYpmN8AM7C37pNx6CfrEN+2Z7LFZn0I8fPjsVHv7VaOFO2tSm",
-	"+O9i5ptN0hbfqEwUZfOtqmrY85WLm83qalRCGBZk0SXhShV4hkL9b2ybwQMHf4kgu7rnZ0bGXTWCR4dI",
-	"IA0fESSOHz4qVBw/3b6oCH73SMxU/Pix2EJ2tk9AGMImaiUrNrbf4tdPr35ggr6Xl0EohIJVhRBAnAPF",
-	"RWt9BVHIcF6rg6ClMysF2D1ageff8jKFiV8aqnzrmgcQJEoM8QBDuziFhanHzB0pshP0xbepkrDhWSw9",
-	"QI/A4q9vjRKUv9wTy2D5f/uF/q1B+XFYLd0wzfgwMUj35Z26GpUf3Ki8dCNsghYEUB9clNYn3IAAgIV2",
-	"TsDoJGiUV239Q3MnNBYlrLpqvAptAlUdsQHA5Fd0riywEKnjCulDAIBCEERQIgqVgEQ8moDo7+IVLUMO",
-	"wnF8JfwgLS340YNcfeLF7u7BodYnvhGkUKFiWE4n7wSLB0MAv4Qr3of789n5MOF42W5zKL42Gs8f5fL/",
-	"Ha/Px3HXpzEORLAblRYag/UIq7ezlmk8/wL/uzzK/rXDE1KWpZzdspIvuM7GYwOWXEEBM449jpUrlgZ0",
-	"4G5cF9J+Yhqrxfyag+UJX7cHann4+lfPXP0X5CSP4BureMa/Hst4qnCDRZyEzAYjADCsCzl4U45nWWtf",
-	"ltIeFLM/dg+uloH12gY23tSEYhpQNiMXFYtr9m7R77eSjt5JPHcT8OHrgw0ZJf8dMluHLpoBapkF17aJ",
-	"fM7Pb6FPLb4uS9NZiJ5U1QzOIuf8OXgmqg28gTxIEwkwxWp+KRaEntIbRtJchDuVrPXe8+eQPDmRKusd",
-	"dTodECbMuBcx3cZcZciyYTdCBqeTIaRJtzgqCFMBX02lSJkbkjGmGbujjjEe4OYWm8IqkVbgtgBbFrUA",
-	"4dEWPiqTfct3zd+LL1uzigE7cb7AvAAP0W2EvYGXMnFE5Yelk6364QcFqCpYsAb8tbWyIqaBoqqIZ7S1",
-	"wBvI7a/h8WOdJZOSir5bcJoU7QPk6GLbi1ted9IMn992w53CJ7w0wohUAozK3sxZWOzvJJ5yUe6vJtV/",
-	"K6zySFqECprMMx6pwAJ5q6CifiVy7GxF/bGnk5UJiGYC1dNmGoTQxYfPD/9fAAAA//8=",
+	"7L3bchtJtij2KxnYJ0KgXYAA8CISjIljNkW12KMLh6RG3SPIqERVAshmIRNdWUUSrWCE/8Bvftgv9nmx",
+	"X/3oZ3/K/gH7E07kWplVWRfcSKm7Z3bviN0jFqrysnLlul++NAI5m0vBRKIa/S+NmKm5FIrBH9/R8JL9",
+	"kjKV6L8CKRIm4J90Po94QBMuxfOflRT6Gbuns3nE8M2QNfoNLm5pxMNhbMbwGiyOZdzoN+ZUqTsZh30y",
+	"S1VCRowckkSSbu+QBFMa0yBhsWp4DfPlkIeNfuNg3A164S5r7Y32aWsvOAhbh+zFuHVEOyP8ZW/cePAa",
+	"KpiyGdXr+C8xGzf6jX97nu/xOf6qnp/BUh4eHrxGyFQQ87neTaPfuJ4yYuYlXJEZjcYynrHQI5SMOYtC",
+	"/dRszSMyJsmUkddSJWTKaMhi/bOQCVEsvmUhafrn+C6Z5u/4O2290lcyHvEwZGJz8MK50HDG4aFKZzMa",
+	"L+yqZZowPf1YxgTe0TC8pVHqnso4mzQ/jxP9MqFBwJSCzfOYhY+Dv4YnV3QUsbC6QhoEMhUA1+ylDVdY",
+	"++Vj1vd1MKRmJxky1JwDoSKE3wIaRTmOSMEAEc5FwmJBI5zycXcNR3BAZh8RfPD73KYTQVLB7ucsSFiI",
+	"KzkmIUsojxShMSNcAFzgtsQkkhOSCn2LEvcahgCldzJ5JVMRPgpAQibDMXydQ+idJFSoOxazMJvrjidT",
+	"kkz1HQ9/RwqUTLmYEKpuWAhoFEqGKMPuuUoA1QwO5Vj1TAGY3s+ZODl/LO1mOQouIeIzphSd6N9mMmRR",
+	"TsPHVK9sRCMqAhbqJaoZjfUncxrTmf2g4TWSxbxm7CEzENkUgrhTgOOl4VvbUHS9QkpmbDbCG2mWQ5o+",
+	"rNcngs6YIjwZiLspE+RGyDuxs57mtwciP4dH0Pi6Y3BpYn4A9VTRQFukUZSBes7iGVeKS/EtoXzDFs8U",
+	"kXcCQWLX5KDlEyhdFTMzkpdDpEL06oCBxOZbAeJJJO/Hlrm1rfOXDtgu6CKSNLyW8g2NJ+xpgJvjYMNE",
+	"ymEEw7kQNPOTkQwXJJGSwCukGfEZT0i3s3e4/+KAjBYJUztL4Ps73GtYLVe4WA1KWgCyFm3miUsfzTav",
+	"+YzJ9Ik00u4zMYMtBaemETELGNeSoUYDPmN/MBiGPIRl0jjmtwzYIRfk8uxvH86urofX52/P3n+4Hl6d",
+	"nb5/9/LqGLmPFIIFekB9AkEkVeHKX0v5loqFAYTaUtadx/KWh1odKEiTZ7csXhD7oyY8eu6YJowAohYF",
+	"y8oNMN8N9QfD/AOHsp7ng5dGrTutfJzsoB68xi+pTGhx3S8pjxYEfiCpYiFJ56sWGurXh/D6kN0HjIWl",
+	"dbrj2RdIc79D5Jjsd+zRKpwrkSFdLL+0Kh2PecCZSHBGvYlvgW+hs2auLBhI09cr6ZPqQnxvIHwNkT6p",
+	"A4jvodTm37fUVKZR2IpZEi/6ZEwjxfw+4QkJ5IypgRjR4IbQhMx4KPhkmpAP16c7HmFrsWkgmn4t1vhW",
+	"IADU12smSv9HU84ZFYvsCPQIxQ/x9kRUJSS5k/qzkPiXeumtk3HCYl8LEl4DRQzAf+dH/WcRtFcskCJU",
+	"WpG+o1xLZGMZMxhWy5KuQE0nlAvSzDeoiBTRYqfdcI87Q4yETRjSniKEq2vwEeQE5KXlMwdUgLiUBvoE",
+	"STMpYkVpHUyks0b/UwPGbnzO2XgSczExWIr490HQNJnKmP/Kwq8j99I5H96wReHSWY3+5OKc4G91F0qv",
+	"hInEzPktCbhZB2lqRJQ3TOyAnKvlPTHxSCpAcvVIzG7lDcq97H6udfx2Eb8+fvzYOsmXzaoHDLpvYWME",
+	"Fsw02qWK6QEzqDa+YzRmcR1S1Z/dLeWRlhifKN9YljFMnSEL1D2KiEPhUSwrvvzby43vZE6BAn3JjHJK",
+	"cspT2JGhPJSEbM5EyESwsDcpoSOqGGBBKO8EafqF7xzm/EGodD6XccLCtyzk9Bp2+hTop/mIw5kecgjQ",
+	"WyoTWe2xMs0fTrbUJOuHq/fvAHxPkshXCOLWNlEvhv8BbKJbSNqXNGFvjNz0GPiUpLMMNBnbIo5MtD1c",
+	"9DdJvBhS5Kfd3saAcja2HGZlAYCMYzkrCArNOYvJ+cUxUFQ0GyoypbeM0IHQFDJIWExGaThhyU6boMyr",
+	"gdIyQDGmRhopFB+UPomByJbX+h+MgULzd2S3SlWliux1+G890cdVaLFSH/YdF6G8Wysu5CNfshnlQpP8",
+	"yuhWMSARGydWOX7EBIoly4WiVCQ8wpGnMsq2wxXRIuH6eTYRvHAOmpsSgYhr0hbOeJIgt10xDU70eLV0",
+	"qTZaS1OW6KJ/CPKylRJKmnQgzI3Sd+Ym0kKnlmn1WDsrdFS00z1OZlT4b5Ciqo4OkMLIlCoraNW4OeCd",
+	"Yf67PaXrmm8f54gxvHLZ8gxLw3eq60tduOTLs8JvSQqEIX9Xl8wIhM18b5n867jw7mIpJtGCKD4Rf0BB",
+	"+NEicH5kjghrT+yKxbc8YCRhs7mMaaz1rOKbv4tnaLXcCtffLvGYAKcmEU1Y3MZL+1S5dZ24Wks0Vwir",
+	"fxS5zJFSswkAp08uzv/KFsamNmdxwpGIBTGjevc0KUCo0ev09lvdXqu3f93t9Hc7/U7nHw2voa+SfrUR",
+	"akHEcI0SMnsNpDr5YLvjI9oNuqz1YtQLW3vsUMPiYNSywNinByN38DQFmlQZN6IqGaYqW24RHh+nDMUH",
+	"rQ2DYcW5oizMebOnb6l+ccaFlqCad7Hm0AJsQ1IlRIqAEWp/nqNRaOeY+FoZMfYNwW41Nnp1MDu47hz2",
+	"u73+3nKY6ZHwpidxymr2KuiMFaEY0Xki53VwmcdszO/ryRR6ZcY8Vgnpdp0IC4BCzAI5EVwxwpPiZia/",
+	"tn4c7d5cHP3ypjrlA2I8sr9PDTgtWHC2Fs/FrNLJ5UYcOfqZBYneAuLnKX7zT46mN2yx9Cy0aMKisUfU",
+	"VOvmUkQLlHq5Ijb8pk2umAgJTwhVxD8xfBjZDPISMkg7nd3ghi3gH8xfenaz3t+TF5e/nnSDl3vs1cHk",
+	"9SH/oXPzpjd7tycvDn65PFTXja+GfU/HHmNQq8Gh5UjzhqObu4gxN2wB/8sTNlPraKyhjg+5+S6O6aKy",
+	"Uhhz+UIcl3txLRaaZR6onwMtYlGUUS46p3FCmknMZzMWHpMuBEd1OoWrK6QWapNYRs7jnSIWZCc2o/dv",
+	"mJgk00a/2+l4jRkX2d/rDgeWXrvlcMbFB4Uq0XaXtdO97hz1O9tdVsf2X3+5UsVi9D8bazKoyUWiDYIG",
+	"G9M0SpCLM9VeTowz5awY1ZRtCEzS2dsjKSNGQalg47FWN27ZqvU6iyTJlBYWlE2x36lbjVanoyJsaUj/",
+	"J/NXO5AzF6z4dhmkXuO+NZGttUSxMzoY79MOa/XGB6y1F+yNWkd0/0VrP+iOe6Oj8JB1u5sQRa6GWeTa",
+	"eggCv4jkhItVJN9w2b3Hc1lgSeAZW2GagDAL60EjzQ/Xp8Wb1u15dWaDCo2zB5GBwsGrIoJXUaiw1Drm",
+	"mgFr5WW9oGitLNEndp8MgzRWssbAcUGVAkaEL/gQkaQvkv6KzOmEZXdMisypVSRFP328nP7t+7/v/fSx",
+	"ezf6/kP6U+8o2fB44i2oeEaS1hFyHNcrbHwN3JJgWn+PISwUHG/BlAoNDZqQiFGFEX7kfTJlsQk0MiEg",
+	"EyGN1jnj4sI5iq5XOpmnUr2YJWkswDI4s1KvIYCFE+oBX6D3fJbOgEvo/4Pl4ZPOWiJZpCf25fY7849P",
+	"XCSf3ZdaXOujyCypZkWNCU+m6UhTr+eSznlL62gTJp5nEz+4n6sbPm9JAAWNWnMJsT+4tmX0urBuh9hs",
+	"Q5oe6rBE0GiR8EBVb9ZoMQQrbc21YjFJOItJsxg552Hc3A4EjaIPiItJ7hxqjhYgN3j2iPVtA3q00R25",
+	"1Ks50ZSFJzUCjyFDG185iEBYPRyKYcXNv5Z3aB7/cH1K9CuAmGM+SWOm6W1ZtXpRxwXHjIUjGtysW+Mr",
+	"896VsYLpT2M5W3abtaKk6bwxds9ZzGVYQ/UzRtQ9KrOfet01YSJYDNfD9A2+ecHiQCuvEVMAWFm/YFB0",
+	"l6zXQ5a1REvd32TZiZwPMypcnR3UZQqMCkiR8vBR7vbQ8NwYOzWpXYVNiUxotJ4P2Pt4ja/rD5NxsgHo",
+	"X+nVggm2AP0S9wCcNkgEB2NvTbZAF25eTgQKWJAvykHlz6vIy3W2+yKRQfgvO6aXXCVcBAmeD9F3y0GU",
+	"oiCzXyttxrE0YS9790U9r9Pu7PZ2XTSSKRoVMz6g2V5plP3qKJ3D7uajKLuOJfJazMYQVmQFFRN23wQ2",
+	"6mWRvgZH18ty2bT7K6fVU01owu70ZYzBB5HHGIwphyyBUQwWapXEjM4U4SKI0pAVj2G3bgmxE0GXv/mi",
+	"u1b0zD70iohSAGZhi5Ujr5xeLZomCZvNa7RfC4R1l+/CvgcboMZoWwS26xT2tLo8jNnPEGurdeJhClx/",
+	"eMMWHgl4HKQ8Gco5E95AZPFbGBOhD2vKaJRMyUwKnsiYxEwLJIrwBOImdjzihnx4AwEB7MNI0hA8C8bF",
+	"5jnuJfMqCdJkKMdjzdXDYWbWAddrTogLASXr9PAMiBls6s7gdEqTs1smkivArzpvpZ6zdcVEQuBFRZoz",
+	"pm8FeE6UR0IpGLhG9LJ2joliDC+RVlH1sYId6pkizsDtOs6h1/LWRn1UTAS5pX6lNcJrxNJEmpg4MI28",
+	"GpWV4iqhQqsRaqESNquLDSvdBAlExc69DICXbB4tVi65ssgxF1xNhznWOqe8xGqGevaKXIWwFqqYRLHm",
+	"Jl1zvEWPuXlKpnHAlrD7OzYi5gUy4bdMZJZ0vSxNWknAE7RUyhjE1U/dzygEbC6jXsEMdfw/nSPhHGZg",
+	"cMxdEZ3R1m672zoctbiwyFGjUxqMXC2I6JcevMYdGw0VozFqf6s++chGV/Di+zQJ5IzV2wBsEoxzn0ub",
+	"yhG0jFd27csRd4n9cUbvh3i/zV+o1B12j3qOjtetYzsmbqsGH85oHGn9BRVMI30GUtyyWAEGeERGoUbl",
+	"7WRAl248gFJ6jp85trAMIba9DoZBLdWjzXaPM1fQ25MfhxeX799eXA9PX59cXjnmVtLc7XU6HTJaWJW6",
+	"pCCc3c8jygW5ujrTN0MTVsX00QbgIHbMsjCQt44UKoeow3xWpS3ReHgNjsPEEFJF6gi/XTUB5qfPUfM+",
+	"CJFxaI+jKBtCW2PJxl+IvnZxipEW84gGLLSByGXkqCVuWoDQDCaN4YJW5cEMdXtF20RFTixe2wxcRqkv",
+	"80T9HoYHsVEmNSK2GIVQK+Oa4OXEDv6VyPlAxEylUQI2MlwACzMimUhNEFmbaByzD2nMSMRVAqE3A6EH",
+	"8jUT9gnTJwOT2UgoiFfCYzy2gdWwXK4GwvHj5zxaJTyKzCcKg+NlmtjJPT36QPg5gHyitAKuJMonNQaP",
+	"khyi79AyElRK98gSvWoCNmQIOivFVe/1jjy4IYaQQEz8lM7RHi4Fez9u9D+tvud/0/L9mQkKNG5zb9tY",
+	"vs8PXqNo1XiavgXJCWaTlreDub+smB/VkV96OzH5DlqjqU72llFhkikwGdCAz8w9lZhgQYVNuaidurvX",
+	"PthI/QpNNMxjrQmuElPcyKkDH7VklbvrlR0zcUnRcVWgIkDr8DhDWhqGHO2Lro22juS6CI3pJEKKVu/+",
+	"3tzDNrmSM4YytSI0DI3VuN3wKlJmWGMsvErgjs9oMOWCtWJGQ3iAaTGlqGiPuMFb3kAUYs08kmWTapXJ",
+	"5EV7ZMaSqQyH+gmNInmn3wykGEc8SDxN5ApxhR6phC/raeuiabyBKGbseKSoxdVm1jgaWyHu3SOZuGR0",
+	"LfMX2H/jdI7fqmmaJFxMHG0PDGVIYIHsqJxNmuhlJkIWkrspj1g+gtUFs40XFmMzTsu6XSVpq3IVWD1p",
+	"/Kgx/04vEqLV4LTINJ1RUXQM1uZ+rbhyw/X6hoehxIbzuLmoWWSCCSgurmTDcOvVupnVggH/C6uuu6Kv",
+	"HNNv+f7MZkZLq+7V/OgVA3k017mjRqEpbu00YjQGfhzIOGZB4kHI+80qr3EO+qIffEmwUhYvTG2Ujr4G",
+	"4TKbLYS5dPud3uaec62xY+j1Gk5YizFPPWet34QbgAGmByjARVUs+WogqDeIDbHEA27byxCn5Ft1Fr8K",
+	"EZeqXkvx8b1xXZFxzBhJ2H3iZUoHqBW5orEFTjo6BaoUXxkbVtEPK3sYpWPE9IECMpMmTxTxXZLil3Sl",
+	"TvdwvGtir2jrRbBXj1xuKEvvsKwxzWmiyXGj3/ifP520/kFbv3ZaR+1hv/X5S9fr9g4f/sujkGPVwVun",
+	"UuXgNdso3J+9OvkunRftubU6uBYhhw4iZa8frJWHIMEYllIapnZPPKoNUxpzzepMSSOqCAdUy27eiAsN",
+	"gRpcq3enVIVYHkVcYR5FHq9j9RYMuK9KSvP9TgEYvc5+nQy7hErnMu38aL8I1L3OI8Ypq0n7nQYOXQfo",
+	"12B4ruKMwljtItn9nol/kJNz8h0Nbpio5fEqoUmqXCspmrYXNTZRr6F1cF5nXMdMHx6FxLxibzTKR8UL",
+	"e9tpd9udtffJLC2f1ct2WQeZGt/nN0KXw27vq6BLb7fbeeRAR0X60On1vibi4Qy1QJYTLpZyrMcFl7mM",
+	"Z39v02AzWwqu3qum90RSETGlCMzTgnBZiHQiXBEmIMbDhh3VYalhkWQqY8XICPjDgqiEzgG22TayhVRZ",
+	"zBq5FfZfB+W3LIl5oK7ZfQ33v4ilVrhYqoD1E3Y/lwqUTYJr8rI72Gl32nu15rK3MmTRuRjLGhOFm0lS",
+	"NeQVFvNlmXNiE5tqNVD4lRbf/uPf/1t9qPC2DomVkeaZCd3dj+dsvvZcNNTqY4bBsLd5vFkO/3XxZmbg",
+	"uuVgSvIJyEwrnU41ZcLYfU18qxG/OFZ1IImUEXjAN9NZwHdOoxoxILqjC2Vm22yokucud9l9rg00kdEQ",
+	"1rkx/LMKM9EpjaK1h1By/+V7XX4sp1OanEqN2PaqlI5nKrlxlm2x4lP4qs6/FeT5D0XofxD8HkwQRSG7",
+	"IIdxkRzsNeoEyDrZ3Q+mNAlm86jlZ/UJHVm+6QrrO093RRrIOuig59fcxAL382N9daaWATqM6uiFmTsH",
+	"b+6Gswe4yrVWhwqn01Tc1Ch1glVNTCx0Tmsp/lQHwh+PCZvNk4U1y8AySaCnL3jUSsoHizBgdHMX9le5",
+	"rcXpxqkI6u8NjSfpzFadXZp8UuW8lbNBzK7yLxGy+7o0azuEU1fGLnJt+AAOWochFbJTeaMSILCWei7d",
+	"Qu2qPHPk5ZnWr7ZAdDamJd+YGLQBwX9fkrCaFDjic9muo195ptDjk28pTz6kiowpOGUnTPxKOeH6HbgO",
+	"JguvdI3gSxEshnMmaIQeqQ19o63eBprIjN4P84U6kQJVkUMwLVtA3pIcEz8PLPCPwXfMhUJJZCSTKTg6",
+	"FROJiXTPwgzW59sUIxZKvHA+ZzEZyVSUTE7PlIliIk3XfX/9/q9n7652HrGIpbEP1ytDHYrTvz27ujr5",
+	"/uyK/I+ka+ML1ObBMIhPbkAEFyYgovvEeAixIjDb+I+PLY5O+C1TWLLYTRTYFqTzmCkmAvatUNk6KoZ2",
+	"0E2Aa0sBvcJvHryGYnVC2Im6UTY0AIPxxxg2yCj658D4ALGBd1MWM30jjEfM3uwKgV0PMggg22gfV/rN",
+	"+jiRpYlWxnuGiRRq03n0N+/NJ0+J21h7nihnoLy8uTaQy9dSPkqfKAYeuWYAJxR9Ppyv2W13y92mqq7C",
+	"zAkUVQIpMrS5Q+jSzOuJQ403W2MI8kjrZPY6rbTh0LlVLM8eQYk3leWa4tI17nokAnOKR3KhkciYGGF0",
+	"OOZRwmJgi4W7pSgvecGWhlIul/YiOZnHcqQer8/mkJjlwazrscgo9MukNTtWNcQvW/Gqw0jFzeYRvn3i",
+	"hzShfZ9EXDBFGA2mZCojKM9IB8KvFb58gtOSpr9UAfJ3PH1mYiBwBvLp5ft3Z5/9PGp4WcCwG2qUH6SZ",
+	"CBHjgsY1JprEmNOqGomR68t6VLQgvv7I19cki08oIhYMuu62wK/LDyWLGtkkngOZ6jOFESEQxkGafm15",
+	"0yweDZ4fE5lMWXzHlQ2pCzOTgKCQhnNycb6zkX3GweetYhBqrLgxna32Dpo66zQhwJA8ktdU32itZa2t",
+	"vhCgV19206sWQPfylgDZk5oauF61tq9XjNtfqzXmN92UlkFomUiHNfiUFSlcGUJXF3FkkQIHa+nbTROu",
+	"hRSsNFdVM7KAlA0LKC4J4Vi+o1dLzQHrzNHWIOD6d2nr15PWPzqtoyF4dw/26py7BtosWZrA9sPV+3fk",
+	"CnaXKRPWOOGROVUKHQxUZZpMcXtF18bPSor2Jb1z5HUs5bdC518Warm09EIRnGD7XG1hqSleZX/WGwMY",
+	"mAgE5US43sUyATIzK5LLL4NGwJPFoNEfNC5ozNWg8bBZEZEJS4Z3jGoS1tio8oTnbGQ5KDZJM9lYxzLs",
+	"x93Aenmsli5ak1rJ8BqyWxbpVQJLSugNA/TyMYYaS7kYMmcCrr1G9k3Dq8uA0ZLVajvd0vgN/SOhxNdv",
+	"+lY/tepffZR2wfZX45bIPA5gBdWbMyu1w2+p/G5n4V+LJqdLfSpwBWQMa9YTgI0DhYc51Upc82fJBQvz",
+	"UlD65RGU/AZniyYUNfs1fWVyuDShdC88KLwiJLZ+SSRRFEX4PPR5HZPczgfhCFkVsH7OQWbtCVu5F7ez",
+	"KP5ezsiqFRIVorp7JO8EC4ejRZmcaTHu2zk6a6yU2UIyN2jR9+k4RVe7QZ3zrXeGaol+S9UZsaXGxFwF",
+	"daTnXCs8ZQCAxSzfxjs6Y6Gj+m/hiljubNiIFz/enWDEwZoPyrsr2acqdAv49wx1CC2ADHEAHxJ7MCEn",
+	"jbUYkybzNLEv4dFpFc5IOSaVz2JQnVxeBJ0zTHVRr2RMChP1if9lAIAcNLyBqU2I/wQJadB48DUfxD2T",
+	"kI1BW+XJ1xHDygdldD4HXvYvs6PPT1QIr4zdrmy81nDeIwpt+szkOjDjgc0dhTndX0HnqzpdZrTaW07U",
+	"i/a7GsG0eMwmR32Y1muLUKuOYtQuWA5MPw54HX3L6MH0jWfFtzlhvjEXtBub1Vlx7HMrL/h6QpWpIr/R",
+	"Dc4kmK+0bisNlUO0QdLrNjZQoLdwe4a57rrpVjMqXBJ9hRTM94hP00Tq/7Xz+CB2afqgRwXFwk4FFCL/",
+	"o5/RkH673X548It3xW5PT4TmANlwtvO5TmpaD/Yye3Hu0odlikeNO63OHSJn82TlK1BRZMUbtfl59n2v",
+	"ZiGlIZee5MX5SxmkNuZ481yoE0HM92S33SGhGYQ0ocalFGynSr0fvMaFIzFVW6qZnJ+MOR2TmQxuQH+C",
+	"ilagHcE0WvAOW1xg4pvJ8CA3bIF5l4EUWGYodPWsSSx/0Xg0ZwLMI1p8mqaTCReTMQ3Api+Den+0Xfey",
+	"mN68ckYN6ZzqJdnCPWagZ4pQLKVheAOWDiFckJjRCP3KSUzHYx7k1VyA/O6bkrWKNDvtdnen4HFantUH",
+	"9eOCKQtuSjL7VqX0igWOihs1Yb12q7DYeSxHbLPqi4+qY1CJicZYeDaJKaZKmbD4VOQ4AX+CVbI+9mAO",
+	"wKieI/ZWGKcR7sqpsoOtDKAywhyDmo0yeCdJyAI+o5E6JhoEbqY0upEzCOU5okftw8eFLeM6XHB0pw2v",
+	"0dvT/32hN77bCdczA0e9yCK7DVRKeFSqdWTmdyvJ1JKe4nWymklNlJVI4gWUZrZLAhhTMub3UNvdSLAb",
+	"aS+lO1yjwNg3lFOkPc8TjaINspPzhOSSLm0ue02FhWJjsiTmLIRdwu4gk5vcTRdQsMb2TMjkx80qJpqa",
+	"PRvEMH2uy3lF9wXYoS2lzZabNddt7nd2sevQ32wdwyIEovrGI1lhJZOPCqddTgre79RWAigUTnKaj+SZ",
+	"Nvvrv1MM812HaRK4Nwcq15IP16cag50UpuxxbVytYomqzYG7trU04R2v0J5ueYHxzrYFdOsTyDcvcroG",
+	"YNUKm0AD4GjdQ3BBUQFyHUWoyep/8p3LMG5NoV0Ls5Wvrdr558fdo2RFo8S93lHxZLJuBpWkY9vFYEmu",
+	"sIGC3tNj+ichcPY7D8VmT1/piArdmdY39kGOecMW2OyRyBRicAMpo9A4Gbep1+vOvsEZnpC93hFKa1BM",
+	"Aw9REtOKEjy10KPGlGrN2jZAI6Jqc0gowFVtS2lrY3AWr2hJaTrbXGaJnmV8S2cjpVEJOosb2BRkJCP/",
+	"5IQnrY27uGQ05IIpVRcYz4IbtVxxqDFdrOLxebMQjwwa8mbQyNrtQ9yEZoEoJkOllYGw3USgk6c512Ny",
+	"yUKuSBNO5/Ls5fnV8MPlG4gLYIntO9K3BQB4knXQMwnKWbvMMdXiGg1u9BlDOAXWmwqYDaUfCJPlpvWR",
+	"hV4DDRelIgFoYtWr1Kh106gzeTBxy2MpssxPc0yOwoM23zANlgbRw9x1hvoKzuv3inPWEeRLNuEqYfEf",
+	"LoPsq6Z9OZnFGyaBOYupBxuA642cnImkLmOYznm9cKBVaTc9I4C2AdNYppMpafoX76+uyXM6589vu8+1",
+	"dghuKfPYPHqe2wGUSb22lhKIGjHKL+XFe5/9WIH7cqk1E5VRYHXVGtvS0txdfWPTmO3kkizcJXORnyzD",
+	"evVWmFyZOqhj+Rt2GuluJXuh0lMfC5TzfwjmyXkFmci8VIXTwW8TZbxkGNzrbZQndMMWwyyYrhwTxINp",
+	"jakCDSuZqE8FgQE87I9TCEbM671uovMXzQnFtN3q29LU3FtX1gBvUFahr8YCt6YS7HypmeraDV7Ehg4G",
+	"LMfVeiNhObbRWKA2yM9bXY6hULbFwaU76hxTKqA0Y540a8QSHrrnZiWWnUeVe1m7kzxKeW2Bdi3wbOoD",
+	"dio9l6DDTbOVTFqEQ685HE1fS9Xx9zdB2UdUp9yoA8Lw2/TkqLPzF8pfaIaUr8Acw+rSlTkFye9kgfw5",
+	"nCNDgaVlsTcxZq9pEZRz3d+09cWm93jz4PSy+LA2Fiavebauy0WJKtYmhZQq2EGprL5D+H3Dnfwdzxqs",
+	"DeOnYjEQmesZUMHEDVvaBK1fm36gBegowq76toY3Vba8mdZ4zD9RQQIbKyq1Tb8UNYvdsaHYNgEtDoVy",
+	"594TPVpWMgy1JifwCneT6dBeI1tdI2+t6VVVbmfMoiiVj1jVowo9Geo9CGpl4XFqTgRNoHv393r3+/f3",
+	"KFgUld+vztUwCcasBQiofeVJLK5U6bxTa6DZnDOUfbcVWuZcGAPxuruCxUIvoeRnTQEXwedztiRAnScR",
+	"q/0ljaOC2yWN+fpodBgNv/WyeWtXjNWUq5H032w9dau45rWuPYhGhog3bkp3WP80VZo/2q4oeo8zGtcn",
+	"I0OFoboynfrCIaeoIWpXvf0D8sPHawi2gxiGcrO9frHbHgzk9NurSvlQYVENudjEYoVUyHxTuCmHB3tL",
+	"sB0KOZZd+dj6dr3vpgCPwmCFpded3jf2cm/tw65fY10BjcwW8aR2aFt1N1tjZqlvBbZsRyvYwjdsAldL",
+	"gg8Pl5jIfyMBNRdE7WayZdZBr1KPvT7PZcQCk82c9YdlIRa6h6+PbYBvsVgkVTfYYaRgPUXTv5BDUxMa",
+	"/Mlur+WsL1UdHctWfGm+rpz5LymLl/QWhZ8wPk4PASmC2ELSI3dTnjA1pwEjgYwiOlcsrK/pEeczb1aq",
+	"32WHNRYYlTGfUmJgENM5Q5i+TIMb/f/fyxyyHgloMDUvZFJmlt/IRWseS03O8L1CzDwMDRJbMGW1gK7G",
+	"Bljp7PPG9czMzjxzJjnoqrgICcVBGvNkAZkmpjUYkG3NcGpDXpBaGy4BG8e6V02qmRbKt5TMWaygiuTJ",
+	"xTm4CJr+5NdWu932vYGwSXhgo8ky8dROm5xxaEpHg0SB+MYTMABYpzLPeugMBPRChlQ+/TuYxA0Ok+Ze",
+	"Z1dL4pggRgm0XYH30XYes1t5g+91jXyNXdI1dbQ90Q2spkkyx6Q0rJpVz7Q1or89u748P73CtP5ihTqT",
+	"VsahfGiWrb5mTuyVP5bLsvT0TqggJ+eoAZkOP31TYjuSE8KFRyYsIdT47KyShLoJ1FsHAQP5mpHX3W5B",
+	"mJKlBZGT87xnUHsgBuKsLrdratJ0lKZcEP0LrsOmf4baVZ9QzNfLsgu4GAije3lQmMatJ42GRy6Ir/+R",
+	"lwPyc2uAb2T/SMmBoPM5o7GyJWmKdT3LtYLdavamznIkJ3pzpeqhGsyYk1uxSzUp+fDh/OXti51jQonR",
+	"BkvTOvqkBrYizW6r2zt0+zXIMfFPWv8gtPUr6bSOSIsMSZv0/Z2B4IrcsDk0XKZYVzXCLiY87BMWTCXq",
+	"Vv6PrdP8R5hXby+SkwnoqgPhOx9ruFmDmkogbdscnNPkZSDqS4Ojec74bME8TMNQEV/fSpzVB28UaK7X",
+	"KzL9jLXPf37b9UkzoRPio6nf37H4ZCbXSJKVL4Hi++DXYjT0IDYTXsMQTINXEJyJIZveAHPt4F8ajwaN",
+	"hwcfcPik0IbdIju9YavlbVdeNWK3qaZvSpojWSz6P2iaTJ8DpcS5z7U+bhrU2VBE059mjF23swBF8ANi",
+	"jdOE+M9DGSj/GO0G+TvQvRtfACjOeXtBZ5E5kezZz0oKnzQp9HWOmVWJB2Kvs5e7+M19iFNh+gT4L9+f",
+	"Xg3P3p189+bs5V+gaIO1TEQ8YCYTFFMWGm/Pr43ChaRM9Z/D/MiZ2jKePDcfqef63VwHzWqKfm8I0MnF",
+	"uVOis9/A2p4Pxik0541+Y7fdae+CjyuZAv/KIK7l1+fU7YE5YTVhLq9Md0drQ4MgQD+kC+VnbSBNw8Ks",
+	"LZoHBXTSxPB+7JVhL08kJ16eGY0BLArOwbbTaxNo4IqV8AAdWgSzrP0+NJtwPMzlDorlki56eQNBskKj",
+	"NgJzSm8Z+ZXFUu30NWvE3g/Floiu6Ux5ehRLYmd5/wYwd40WTvsGM0jWDAGWjx0G/X5uctFjhSub/Hm5",
+	"W5rYy67mEU/0fHdTI3eZ3Ow+8fPGcD4Ezdqp9OfLmuuVLXAeya11Xjbk/v29r0dJptJksK/pmJeZDE3j",
+	"EkIKZjvbSG+nTU6tgc6BTMyIYCDrtMklTbD3ih5kDDRBYuMiy+eUT5qd7HbGjGipE0T+HQt709TRx5iO",
+	"bsdt8pHYfph2OPzIdn8sH5k5h+Ye8PWQ7N/f7wAqQldY58DqzW+kWedUMgvN7ek+4oLKI1TtIo6Jbyzt",
+	"mi0Y5wggOxyQJrA7+HGxLQdGG0A6DmsTp1IvgBsX5V4UW5EXFmZvpgYGxKfYPmJhCm1uncaUQPUyqfU8",
+	"BLKV5L12i7ndn9a2mC3TFtKEzvpHnZ1yq1mtxmdivSG2puenm+1kSuu8cAq+HHVW99N6+JyXKAJK2et0",
+	"SnnK0AUeyxc8/7ncTc5tKPwptwx3XQuutbPmOjzaTsEAh3a1B8/5ds/9WJ+e+6n+tfDl56xD8KdyI5xu",
+	"r9qvptexTWNyB/peYXG9vY5eTnGoo+pI2KOmPNZ+YazubhcXuFBQasjtEIz12Pew5Pput1xV/SDrClxc",
+	"aNENDUWkwQUNZaCx9jMUct7r9HqmS29xdU4D3U+Z0abGUpPv4vDQsapsZkrRu85745aOZb/awtX2bS03",
+	"ZbWdWN02q3q3bv/T3QJqvegWfa4AIfCXAoQO9iA8ML82G/XtRaWsrjkziBAQS7yHN6duvOyGPf+OhjZK",
+	"CT7prv/kg9M7Bz/aXf/RK9tSB77oHa3/wgmY1N/sb7Kbc9NsxoZMNvY3WZsTsV4wRQA+ukaIT581Ginb",
+	"0ACNvp7hUx4xN6EgYJXyTwyRTOhEgcEZLZt60qKw6JoXa2XFYjeoktKkVe6YBTLWRDyZspkHZQmtqKb1",
+	"27nWTYTmllA01yO2UTzk6MN/bMs/7DrmRLTIWD8Bl2UgZ+yZahPwA/uOG9VHe+EcSiU4/uFEgiHAuoiP",
+	"bRRh1UkM37bJpbxDvnkX8yRhQiuZI5oEU6Y8oiSKAKYhSiBNwUMjec7oAmL+R1k3uQVLyiJvhYe+4coW",
+	"r1zLQ6F6EihJpj1iJtkUe3dsZu2tY6u5TTcnEWutwrXLdIQUrqpZCLWuyLoVuRkuG1EtN4V/9cqMlMgh",
+	"OlnjVnFReR2i6qryWIrNFlUOdKou7ULjruK/sko6Rd38No6/Rv6BDAwrAO131klAXp1Nr3K3MMqM3XKZ",
+	"KrwqBVC9vQ56737+qfvu5/Pe259P7t6+1P8vO28nS+Bnoh/cDTgBn/tOrFeGZk8W1QqhJWXB6pOJ98xD",
+	"LPOIyk+fa0MXjw6K0YnLQhLdYEOcVgsSe71CfF+nKNqATJMF0TnBCiXfHYg+y0TNrbIHbPiXCQJwZExH",
+	"ngBBohxWtSyWamuZ6WHL22SDiGqkk/eah+gbZXDX4VV/Siu/ibRyXbYMuTLBJkJJ1s6zViI5CYx9CXLv",
+	"0FIDwryXyQG5tAFhzEDteaLQvDMQ2J8TzCZOitU2ssVAuMKFllKOyRr5YgNh4INpkrleEoD9Kijciclc",
+	"yMyggUkzoIrpy8iE4pqilaJGi8pOHYm2f9ZS6JqMgN+Mp/V+G57208fL6d++//veTx+7d6PvP6Q/9Y6S",
+	"Pyo3W7bYXNGtZVSd7nXnKM9bdOpdWk6V+cdtxWI2HjNUZ817+miWa9Gbk383ZsPMBfnL4Duo8NfOYb/b",
+	"6+/t/cPkvQ3hDmt+uAUbgcuor9smXIQagvMn+/hN2EdG302ptpAuninstrEx83j+hYcPpk5lMK2LAQPT",
+	"L5aVc5Dfz2y52IVdZT4AG69uCNNAAM3a8Yhvkdc4nuy98Y+t+xCCasH+mtCFUaEXWtVsD8RLeBsIOL1h",
+	"iuAl0xxMioD1Teph1pnUGrdRCRwIdg/ehomttj/R+9rr7GbxGYJASXxhBrLJcW1yIgiseiACKrTuatYN",
+	"qYhsZstNKhbdMrWWe32A3pwfsBziSvYFJS/xhJ8pUs692EZ/ndNkmhPiLGYew0NQlt1ck/2cic7fSUzR",
+	"25weF4hnr9N5DBXSWPpQjHDRW3h4Kq/YmvgDi11P++G1PxTx3xroy0ybBjvzYHUSTKnQMsIfm/x39tZ/",
+	"8U4mr2QqzBSHG/AL3Mc1ttyGz7obrOwCW5JfS/mGxlj1ba+7vwkYsrrgb1nI6bW+pv9CvO0UMAkqk2Y0",
+	"EG6Uh9SYjCM6ARJsI7v0gzVsL4uzAIYn6+q0fISQBrivhk3ZBFm/TzBDHIVi8/SYUKw4jpoGfEIHAh/Z",
+	"l8BfmEc/7XW64NgvzhVJwUiz3DMSowVkzCdcUEzgZiLUHE2TtpgGyU4/KzYCny2N1BgI/+TD9evhyZs3",
+	"7z8Oz96enL8Zvnn//fm7v2gC6pMmRv1wQfLk7J02OU8I0kaFll1766UwYQawzjbJpBHwuEKIAc0hYMKk",
+	"BGMh4Qls35CQPGIQg9byIHfwxIP26eex3r6xKqta3RAO95EcKo9Q1pojpEZk6HhWbuXZdNLZdxpe45ZG",
+	"KXNCnCuk/qGU+F0aGxDHSe1eO5472urc8YfNvVmFLqvfgssW8xsabPHDdPR9wN/zH84//HrefcfP1bm4",
+	"3A9Ozw/Ob+Y//v30h6M2W/zwa/jxnL/n53c//RxF73o//frT4oejdtCLxGj2qhP++ENUzAfI0hGc5AMb",
+	"SrkxMDCes4b3vcHQOS6eyOi2EE6wWErq8r68VMo5xqwYCiRjF4+2N3NuDB9bUb8Cn48OPXRW034su/6T",
+	"+3597ltgtm8gIBhIEMQEFyO5XaaqeXWVp8amusZytgoFAwAhONRYmM1MLXrNuOJWQBULwTA4SxV4B03I",
+	"LKFhGOuVQCAVVyQV/JeUkZhNaBxCl2U5JvpzKKKS8xuuyKHWRIvhtO2BOBFmIcb/WAjzfaaIf/Ly7fk7",
+	"ZI9XPhkxrM1DjRZYx3VscZHGE1Sjr0DmN/cMFGuhbETnu19rO0bhOWIvxrtBa3fc1YSoy1pH4R5rHY4P",
+	"aG/UDV6E+/tVhWfjHW6itNxRZeSa8PFk/HGUqXP0KOofSDGOONR8tpT/ROT7yRy1RhCNoDYOAcOH+p04",
+	"wYr14braf5Lq7Uj1KaCsoxetpM7BFEvC1BPlSxPVjunSs3kCSsjEaPJSaT2CA1EMppRD9HkW6joQTX9M",
+	"VeL3yfex/OWY+Dbt1TzxILgfpog98hoL076iATsmPqTF+n2M3Lev4EfOizseiWUCEZc2VciEStMIDIFa",
+	"GRoIY27E8gY2hAJTVrVGpRLogoExFVxM2uQVjSIIBJrS+ZwJNRAg11dKmZpSG2jd4BCjY6r/EEjWALYB",
+	"Xt6BwBh/YWKGfWyoDFrOe8E000qsN6VUIi+QQqWzvPKAzS3W+4zZOBUhCwci0+nAwBqzgPFbFtrWG44y",
+	"ievpE6PROXbYnVKjdUqqXdcGAr9vk9eQB6PytJoZS6jZFplIMNJSRZTE+vYZ0GyWAzflw/p6ab7vDwR8",
+	"2id6HCx11idfBg5RggLa//G//J+QiwFecyypTVWCiRrmaOHpJJa/wNOinx1+q/O0DxoPeiE47aDxmkWR",
+	"HDTcRxg9jc/65IaxeYtG/Jbpv83SQwixypZeaIIHM6tEznFVmGfS/zIoxiIMIBhhUA2UGDT6vYcHAyl7",
+	"lndsNMTESHueGH2fUHMOmFwzaOQvDho+aaaKhd5A5BmdHnESOl2byQ5aOAYmMVAv49OXAWZc4EbiaNB4",
+	"+IxpKWc0mDqaukUs0kyFoDM9Gi7rDuLkNZxMreuB+OHq/bsWE5qRhQRNyW1yQnwX0j4xga2Y1JLZFbv7",
+	"RAt5A6F4xMAif51dPLyImIbinBKWZi88xns5ELDhPC8oz/vxc8NJ3ioVfMczHrZsKkwT0s36ZvphoRoH",
+	"zFkyvuitTNMErjSU5UM5NlFkEtPAxo1DGT9G42iBwYnZLObTof4UOhTaCHvr56ATyoVHqIAWe25JP+iF",
+	"tKOhbEBlLDAAMej5YxAbuxLTuNZdcTo1JU8fa0/JKyY5fqtyk/k8SVZfd2LqXGQmELxDjX7j7H4eaUZ0",
+	"dXUGJYUFtmoGrACueTc17avcyeChnQmQYspVImMMC7VdZJ353EbOvf0Dt6nyJ2fzq5djW2lh66sHz/1Q",
+	"fxCBY83iyTxVU7w+kFJJySiWd5rWAz7okV9fX19keYrO8HlLrYfPWS9ltwZFBr0TTGp8FTMRTP+rE85k",
+	"vAmmcVe/8ZNMIb6Tau4UcMXy7lCQgO12zu20X2xhX3K7kH8TJ87XBXGpU6xt5rpNyJg9EBMlVo1D2zxS",
+	"zJSzqImy6x7UBL1teyrzyNTQZvfJc4BTq6bcWWMjPr4JcH5jRv+bMPHuA0zf2AbyIHqZzrjLdFZTIf0P",
+	"7lb7p7PTbcHHMsWnZLuvFjzWom9Wd5cVbPlGka+tgexq9XlCfXmox0StFqpSI134xRa1z3fi1ts2dbtr",
+	"lv67leveiphdS/mWioVNGVhqnrheUbK8mhtqW0SZXPaBsMnsXl3d6xIaLK99bQd2jsnXfNq4ufKsSv9S",
+	"v9E6wTewUgHW1ACzSl5IQKuuEhMJ8yzYUrluj0T8ht1xxUyuNo4H6O3Ms64oFC1uuraOOWnWbhy8lTvt",
+	"Aq2sRCk+PMHq0nucj8UyGpvaYDFcsyISs59ZkGAOjwVun+QCI2g8UpJIkymTb8wVsaUmv0YY+tOtcoX6",
+	"eDY3ulDiASsGNP0iMAyqov5iZGJEwLzdD6ioPAwjU55ISNEqSfsaF+v0J1MD3pjLtvAp5kkIX2ohbKU3",
+	"twe2Kd5v3y10Ucq+SDI2VXi52GUpexsOeaj5FERKffbK9F4Ni4WVMnofRYUiKiB8F1/9hmiyvE1MDeq8",
+	"c5qlBDKNwnJ9bLeIvb782ERlH0Nutr6M9gByWLkh8/pX6BD5e1m367A7a2tj5EPskmtuhrtymSbt7WJi",
+	"TNdCa6s13rrcrOflejWYImTkxoGCLbhgHXZTjZdYiG3YB5aDMDvE7HdTosWtt9OsltYZCGP3NPUkkF57",
+	"UJUHLYv6QyAVUBTITJEzPXd8eA33+EwVbJI7Tm8Iw1CpGAibQmlNS21i0gNtDQhTrCcrUJDlvQVUkBEb",
+	"CM2xoGgsMU22oOC0kjMGtTgixfIUQ1PfKjtkvWMhB6LaXshEn+55Nn4VSj3YYgIQJFSw8AxEzOYRDcxh",
+	"MBpHHIVDsKSV8kj03avmZg5EE8WUKY3GRrrYOTalyYzZqFitQY8B3UwV+SVlKdNXzdii9ebl2NbgsuYm",
+	"K/QAhMBHgaeJwMSfoOKQtRtzqAGr2uQ7NuXYklPSkBjrRexpaFq4APpQ3EnF3pXdMQg9yvYH+ab6kux1",
+	"9vrY2QSjj070OeLr2EKDdKve4qXFlwhXA2EqhZDmXqezU2c7u0pHM568spfsCc7hLOO/cRoxirfD+II9",
+	"vQlxA9mtsemegq1PviFFtHv6tqacjfa8Jrmw94+vABevkULU9qpZtobdMsHM4DtVpvzWn8G0f4bzPDWY",
+	"Vi/RkuyFTGOXm7vFDzKBoCAm3LDF8hzDa5eV6jeLNag8MtJ6MRtzLBgk6IwdF/tsKDd9ojbb7+Ti/K9s",
+	"gTEMTyEpuJFliV7mOttYfyAPu+Mj2g26rPVi1Atbe+xQU4aDUcuShn16MLJNJCHKvjjigQ3DhxFtCh+d",
+	"oxkZwaIVlV9bP452by6OfnmDjoLa5R0UUhFgeUfB4egFPRi39tle2NoLdketQ9obt7qsE9rfKsvDpDWb",
+	"lcdLC/nb3SG73E9+2ibVGM8H+l4uIWoFDGn/meq19Q3WwMWrayMhnGsLf+rjqhfiT030NoXbF1brr5bK",
+	"omHoASZ18cQ0J8vqtGJU/N4u+XD5pqXomDkCU5/s9khMRShnZLRImNpBByiIzWIgwBaS1dqUIjJ95oyH",
+	"5oaxubJBDWSUgiGCXL0+afX2D1CkHIhI2p55mI01YmYCEJSPTQFXLVmCxGDDZSQWVDvRnw7EnYxvFBbO",
+	"RKjrF0MmEk4jNObdQTG1UiQkCSVTUDkWbSCm/Cyawor1Yw1IKwVo9RIgiGOq5WCaYPU1/+3Jj8OTi/Ph",
+	"X89+uhpenF0OP1ydXfpIHpvdjqaiNo6jTf5qGkMPhKEUVuFZVoDXAwnXvISSM9S9VVKfCSSBR4zqZTuA",
+	"nXGhVwfJd1W/MEyMF/8pkm2RJm5Jcb5lAOPXZhE3bFGk9LPe35MXl7+edIOXe+zVweT1If+hc/OmN3u3",
+	"Jy8Ofrk8VNeb84ytwIZnFy6j1YgZU+whCN3PA+bllQGwitHvIZVubT0aZ5zAsbXZQDKD5YZA2MfHpjgy",
+	"EI/UlHssBUP/XiZbG0npUBMvbylp8l6pIjMasowiZDW2827yK2jGTvuPEdcKEQgmgBUyibqdPASwmRWt",
+	"NHlPO31L9bWMa4tn/F7HZLlotny1krz/GQH75FRBw+Mrgk1VRCppNVnye8giltSU/H8Jz5VVVfp5oJJp",
+	"fo23rjZz3EOJYCCshwUuHOb+1aQQaPzN+OnaxPAbtoCkcNLMVhRpEdFKchokkL5XSBrfkFd9o6TxAjve",
+	"q+sNBaLTv5zB41/FiJCTWGtGWK6LOBcN3GKrDQhYbjzhhbLExRLCd66zScg7036VaWF2IKhwvO9Ox+ks",
+	"dJ0rkkfANilJsYSD5owmYzfgcZDyhIxiLQnHBduwnGvWuKQW0Vvc31ONExZMn7408gMyF60Isb+lPLjJ",
+	"1CjlkYmUmCaruB4N2qpwpqyEakLPzE1+RVVC/uPf/1uNNxpq2q6e+3s9lTHPa0CrOTOJXL+kNNJoZCZ1",
+	"AhDNxN+ZJ+Q//v1/+//+n/91/fwmLLG4gO+wSQXMBXtGN9u9aaqNDYJgBdh7K5v+Sv9J/v///f/6P4oz",
+	"O57fLUwecOirLB6AzH/WwfnNyqgh8aCoWwdUkDkHn8ty72cWA1VLlrJGhRgckVc/85wsDohk8cgd+qZm",
+	"lAtl6ZJA9yVK7DGD3i7G/6aHogkBUx6Bgmr1ZcP/Bgt8Kl0pRGDNsAZao7+7D+OyZJjwGRumSdDoN7IV",
+	"NcyPqmqC7OQmSFPjen/jS4MbWmcixFCsrObcn3foN7tD2RE4MXHOFcK/C3cob0pVe4neF9pVZAy6OYFU",
+	"r5zyesQJqfGIceQOBNQthByGEQ1uJrEWqchMCp5IGG7EFNYt1Cok1NkO81ngsg3ExeX7v5+/PLscnr4+",
+	"O/3r8Pzd9dnl30/eDK/OTt+/e3ll1OCi0z6Q2BbUFIsaiKb//dk1MaKMv3Ns6y+PIIODQBjTLY1sRhmh",
+	"QSyV0vrpQFh9QLWJj/DyCVd909kjnZu+DFgAEYaESqYMWolAPgQTMp1MPWOYpRG6b2xJZa7IlNEomS6O",
+	"sVcIm8Q0hDy8fJUYoOWVZ7qjiihIwQaX6kAQksHr5dn3lycvz14O35xcn707/Wn49grMDTPMklv29tnl",
+	"5fvL4eXJ9VlN53UbqqWPWO9ED1HYTLE29z6ZcQE5irh+s0F5J1ygJXfSIoPdprWKAHZpIbAk3HHoLSZw",
+	"vFTk6OP39bFn1iDzOwR++H0HzdCiCrNiCWvIc0vnmpr6Ju2JqCmNUUrKO1mYhcI+/TsuQnkH0Z5z7Ekx",
+	"EE29nZAFfEYjteMRkUZRNTcRhsHAjzylD5rHhQOhaeduhygPQywUOdU/tE6lSGIZEUUXagnLubKd4tYq",
+	"oLhVgjtoL6n5iL/Wl6ts9PamTge8rv4DH73QQuNup67f4FNLQtr+ExCIagoKq2QIdX00M3P6KFx3e/39",
+	"Tr938I9SR4XuYW09YUsKMcgAwdPoHx219esGELjprJOFXUW709tgIS/KC9nrQSeHJUGM2XosPXBX9aK9",
+	"v25R5RWh29CdH58sjYvMAeLcL2cR+HlxEZ+3DVp8DZRvlSCeRVU+M2SyXQx2LtyN+j7iWVJ0zOYyTiCo",
+	"aMTMdfMIa0/aZNCYp6OIBx6Z0fsWnbC/7HYGjdro5gyZHx4p2fxzZq7jUWlyCCzbCXh1ZAyDNAUh446N",
+	"WpjeulTQwJaeTLl9OZua8r2+fvuGMBHOJReJV8gcx66PJns84gkbCPviTsEHGkSManYFubR9ErOQQxWO",
+	"iIsbRVJxF2uuH3qEhgoTTMMUaRBTWi2Qt+D2MyFyYIIHzDGVtsD6Di7Fj2ffDa/OTi5PXw9PT05fnw2v",
+	"r3M5peljkm4fv/Z3TNvLELvURVAQLEjjmInEWgAsBxKaXps0UCPotMlLyZQJVIUU9IEATgxS3nEhdwFS",
+	"BQj6DbETXh37yDrBbsI+gFF4GHTX2z9wg+5MNcGYz2ZcTIoGTNv8MWI0trp+XVnmlcbKQonmAyiTbP/u",
+	"foMixKb/bd3as861n5w27I23pRcx2xpKpIIwkaThAlxUccLHPOA0AgE0ivgEUk/bkKRpuuZVBmuRj/yG",
+	"z1nIaaUTHxPtO/sj9OLTfz03QwyzhQOZNk1y89a1Gb23hfg31gsrPYSXhcbZdPaR0+NuLpXio2hhep79",
+	"qS0WSPcWGW55KdNCghv0dRzmpAk7PNakho0ZpAQPs3Fyd97HrDO167x8nI/uodieupjDllN/k36gNYFR",
+	"JIMbvHDlNeOilqRlOKvWWouMaazV4icnZjx8hQprBYBqNsU0bRiTpl8+BqxLgFE2UCJCMDGBBrroALf5",
+	"G34VFiYlZ7sUBYTXlJE7NnIZO7IGZOyhXNFz8+qOTiYsJh/O8/yprJdps9SudMez/U+tH2wgRlzQeAGK",
+	"3OnLdx7BYB85HkdcMC2p2QaubNAwxaSzMCBQ+E3bRurqbYPGNcSOQwx8AyLDsWMryWiCLQw6YWS0MDlU",
+	"x9j+M6uaAQ17TTKIyT9/pkgkAxpBvC80UEDjQcwiSaHMJRofNNCe+5n4obX+mJHmbqe70yYfl3ViBfgN",
+	"UC3wQBkcY99DU9il0iUW0WGvswcq7WWxHS/0l0WPfDJlPIbg/1OkMa0rgyStCxnxYAEt3DW+gZdeETxj",
+	"5RGVLCKmPMJndGJWEkghmGluaQ5Sq+hQ9RTL8xwb7ypKIWaVGDBm6vDwANpL2KbPMGdeIKdO230pgw38",
+	"NpAPP01moBxsGOPNI7Y037TQ0Ne2VHAVknpw1nvO9PfPFJnDK0VZyWjaLRUH5Jlmjs+OzRngI33c+pE+",
+	"jcITPps4f0NGV//YHlHhzbGW8lpg3EpkrLJpRlSxVhrz7MFYxrMWdi81z76JYvSv65otEFm3P/TJxXkR",
+	"pRyaC2Q2p7jPv1ClWPKw0hVrEErfa/wJ7qe9sjltfqbIKBUhFFaxvw9EU8xnxFf4VivlrZCrxPfILRMh",
+	"9hJPCCVzLjS/Mq2bdywt4vFA2ObPbfIdUkcF2jaoPBAnjm37BZnKNNZKlaUIWvLHAsJ5Zk6mhSzP0TFU",
+	"4EQDZhO9RRNPmKt415wdI1TaP6v6QApqZlqunliLmD4yHAb+FUBrqyUT5Y/Ne2/OT8/eXZ01vMa799fn",
+	"p2dLPm2b99rJfVI1t3mN+5ZeTeuWxnr5gFQZuPQ/frhqeMUnp1eFRwZhPpx/B1P+UP9j6aM3pm248+id",
+	"THjAVoxsv/m8icYGJF0DaluKbqqj/ExvKWLGY0eAwkFfh6FolHyCTQswumDRKqJ2xax10On8SbwfT7xP",
+	"EOK2GmBFGqin32i6XN7pyxqXFB4szao6gnUJRGQF9Y2gyG5oTT+JTI20bvO223UkEk13T3ZF62XwwO3l",
+	"/x2Ws3etB8aXVWjtf5v19t/supj1LrcIA1Q0t4j4LWs/FjNWVVTmt0zoScB+7upBWGQLT3XGtNi6XBXC",
+	"6jL4FhnTmVY/jfJwEcsZS6YsNb3M2P1cKg5YhMF4ECY7EJdnJy/fnkFwICZaaWVhygR5e3Z9eX56Nbx+",
+	"/9ezd1hyD3PJ0aCDhZgVw3J10NTNqk1wvn3yHWpMg7TT2Q0Ko8Ej5muu20X2DHVGjiET2jQWIIYBIqKi",
+	"fpQKKOhsxzp5+fKSzOSteQdUGCj3SYlimlMnpoksJGEYIcIErYOd3mYla2WGYFFyGQ/EjCvldAIyPUwm",
+	"lAtlsunTZOoYQAeiCX0TLk+uz4Zvzt+eX0MI79vzdx+uz7D9vam9YopV98mcQhUNzzqhDUyNakOzN00i",
+	"eO/I1IBxK7ygszbmk6kpRaoFG2wDb1NO0HI90+cTzrRux81G2gPxho5YhOZmKPDHwj6CEIwZEU20PIeJ",
+	"eDG9I1pKgT7CEEDDw2UewrcGZTfjsRmby/nJv5HXZ28uyISJXykfTpNkPrRJ90NoB27LsJn4m9GitGxP",
+	"X4ipDI3gqclGeyD+jVz/dHG2alg4ZxYPxPJ3vuDIfxk0vj+7HjQ8mPgvg2LI0KDh4ax/GehtDxoPZHeL",
+	"kl8GgNfsfqnLypCFp+TJ/UF5acmU9OB9aZjNYrOFij3JIXOzDPNqaalrFlpKUHPr0YLOIl8rtbcshno+",
+	"EupPeARMhKBlwL/a5BxsJjFQw/hWIxBXxH/uG/sGiZmSERAp6SazwTU3tikoOVB3m97PmTi5ONczP467",
+	"boZzZpqXRthYhnfmtUwoebwx/T+HKHftmiYh2MIcZI0A5+Ld6mRq09aHsHsaJBG0wfM1/Slirm1bAG4Y",
+	"ksTMiJRc6+U8Ctsr0O2nk7dvtkM3u+o/0e0PhW6myEs9xkH60VJU63U6GKZqYlLZnImQiWBhpaZ+sZwT",
+	"iIO2OA+ZczHBoudZ3dtAirBN9ju7ucTn5cH8GJ0NspKpFQaCcdt0gcpCmGIG8baa/ObD9slU3oGkIseJ",
+	"qa+MMgFXAwFRi6FpYJwVhNErVMUt2GRb8PtTM7ax9WPooxaXYn6rhcO7qdbSKC4Te2ihM51nxeSX0PRL",
+	"gPuTy59AqzFsmojrb/Qb8kYjFRO3PJbCVEfJRWqsRabP3GTAbtoOhIZcgMO2ek9hM5qzASezYXrt38gv",
+	"uRQQpn4W+Hicws5ckK7aDETbNRRZCaMT9/aYjJHsRrdXXuls3NV6ounk8DwvOauW1+wCsnr+TJFTLYGc",
+	"5p+Qk4tzyKIH0SSxFPicXL38a+4QSqSM1EBoJpKY5twzcKGRVGB7x7BPIEoGf6IJ8VEHNOIRKH/Pb7u+",
+	"Ca0diErBASgk0G630TdZzls3xgvzMkZWQuStj5EQCQd/JXSf8Jy+E55tLHFM0GOWJR/5A1FQgN16WRMJ",
+	"+mUs08k0r75lWg3mSqDy0InGxQTDiEY0uPEKVbc0BI2QCkz74v3VNXE7cfj9gZDL20F4WcMHpMzCqbVn",
+	"a3IZaJh65FmkKZY4R2lWGf3cRxTyoTSfb9rVsdjf8QbC11qeBlhW2NsnTVRB9fkPNTlUvmkPoJ/4tt6j",
+	"wvcGIn9xyEN/p23dgHhGaA20pxvHFBsIa6XQJ3MaJ+p4YCoRwF+kid5Aj9A05HIH9NZS4mSnjWtRtvwq",
+	"rmAqecB8+GBOlYLColYWt/AzsVJQ+VtGEOiuoFjpQEAoGFUkuzYuBEgzr+6nSMiihKqdNrmSWH7Bt4Ru",
+	"iDYXnzShiJ3GOijGlwYJBKXLNJmn0ANZMY2pA+HPY6aYCNhQi3VRsjDdJseAUSJYZM/bxBd+1her2yZv",
+	"2WwEHVhQkc2teTeQF6d51ERIiyx1fUHWdwKxTQPkeCB8jbvtnPa0g2kqbnwiRz+DH5qJEDgmTISVtT+9",
+	"fP/u7LN/bPtOmnKfptZ+29gxhlBi2ycU47hhWByGzebJgvh4tvr6BpoxM0V8/OQJzSM+LunyUFO7tFK3",
+	"NKltPJEVEzc9Jfpf2u32wwMeqJDEN9AwFjmgtjHlCouUQGsx+HIHu2zofyr0sWc4qaZ0zjy3cUX/y8C2",
+	"JYBq5clijv8AF5bb2OJBo1smiKHpgilLfwS1bsRjAl0ngKYgZj1TuDACI4mm2/87L4yclY+B5zuZJS4v",
+	"/gdHNxD+fUtNZRqFLSjE1ycmQgGInTJY5BYzAFOWjVOZsmg+EJD7DxAEW18oAfFhvJ2sqWhWYQZdIsT/",
+	"sfU9bKhlw4Z98OGpap7pQFhKe+x89sEET7beGjaUmJK+y0ujaOab897foIUGnLDt/Z63sqjvXLGmw4Np",
+	"LWFkkGLvim2aXnyu9D+wezFOzwJZ0OstUAYjyILTTNNkjP8rAsKozBnfA/2Zi9SyDSvSQJVO+Hw9dD6a",
+	"1F+MYqKm0iS5oDFX/3VVYw8Maa805jDLB5YCU41TgeKoPv14AgqdavQbXwaNgCcL6EMAsw0aD7nreMKS",
+	"oVmOlnEh4gz4bzfPuM9GfvhcPLbu4f/7f5+iyTQVYpHvQi/NXeHQHbe2pYg9D1VGSeCtWJwjZJFx3EfR",
+	"14Z4fZsTRxjQwE8T2ciWWQJ5jdHFxE3buYH8B5jOXAP9YqAA1IaeszjheF/huxrHqOv0/4Rv5S53ZKYI",
+	"2+pRbh4yiCzjm/dZQcaMkF3SJEWE7B7zSORkHstRljFicOAb9GsBgZFGSy8ixAaY+jeNfvfFwV63uw8N",
+	"+hHppzQJZvOo9bjeLuYIcRxHXnpM8xaNugmN8jZEh49BAYcBbdDZJZNjTBOXrcABEgdCIPu4IjOiWILw",
+	"HxQOoLYTjMEy05UMEGqgMWrQAEkchSB9yPBZdsxG+AHMgl8GjQdvkKHhwKBHtfmLfvzw2Wkg888GC3fT",
+	"pvXNf4qdb7ZJ29unsFGUzbdq2mPvVypuNmvbU4jNqciiS+LwCtVPMvW/sW2CHFz8JYLs6pmfGRl31Qoe",
+	"HfuDMHxEDgZ++KhMDPx0+55F+N0jSxLjx48t3WV3+4QCXjhEqSPOxvZb/PrpzVVMTsXyLiuZULCqzwqI",
+	"c6C4aK0vAwoZLUptVrR0ZqUAi6OF7h9bMlPY+KWByrduqQLh0sQAj1D3FmamHrN3hMiONxDfpgnLhncx",
+	"d189otVHGTXynh85Tizr+vHbH/Rv3fMDl9XSA9OEjyLTSCPnqaubfoDTmOduhE2KcUElHS5y6xMiINSX",
+	"QzsnlMAlaJRXbf1Dc8c3FiVs6my8Cm0CTWNxAGj5oehC2bpdpFy2S18CqNcFMRZ5wa683hcPpiD6u+XA",
+	"lhXmwnV8pfJcWlqoL87l6hMver39A61PfKOKXZmKYSmdvBMsHI6gtiyw+LqyWp+dDyOOzHabS/G1i139",
+	"UZj/78g+H0ddn0Y4sEDkOLfQmFKqcHo7a4nG8y/wv8vTR145NCFmSczZLcvpgutsPDa1yAtF9oxjj2O8",
+	"5tLwFcTGdbkaJ2awUjC7uVg1eRn2Qi3Py/jqieH/hJTkEXRjFc345yMZTxVusEeckMlwDNFIZSEHOeVk",
+	"nrT2ZC7tsXuukmP34moZWJ+tZ4sxmnBYU/PQyEXZ4Rrczeb9VtLRO4n3bgo+fH2xIVXqPyGxdeCiCaCW",
+	"WfBsm0jn6uktzKnF12X5Z5XgUlVMkM5KOjwHz0RxgDeQZmwiAWbYLDTGfvMzesNInAp/p1AUov/8OeQm",
+	"T6VK+oedTgeECbPuasnECVcJkmzARkiQdlLfNOiqq4IwFfDVFHoguiEZE5qwO+oY46GaY3UobEJrBW5b",
+	"v84WBcHqg5WP8lz6/F3zd/Vla1YxtYScLzB/pQboNhPEVG8zcUT5h7mTrfjhBwVFi7AfFPhrS117zABZ",
+	"056a1ZYCb6B0RqndhULugcnZ6LsFp0k2PlT0rY5dRXk9SdN/ftv1dzKf8NIII1IIMMpnM3ehOt9JOOMi",
+	"x68m1X8rbCJLWoQKGi0SHijP1slXXkH9iuTEQUX9cc0kKzNrzQaKt80MCHGXD58f/nsAAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -602,13 +602,15 @@ func TestServeAPIFlow(t *testing.T) {
 		}{
 			{name: "same request", body: adaBody},
 			{name: "other case, other password", body: `{"email":"ADA@EXAMPLE.COM","password":"another password"}`},
-			{name: "client request id is echoed", body: adaBody, header: []string{"X-Request-ID", "e2e-req-0001"}, wantID: "e2e-req-0001"},
+			{name: "client request id is kept as the correlation id", body: adaBody, header: []string{"X-Request-ID", "e2e-req-0001"}, wantID: "e2e-req-0001"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := s.do(t, http.MethodPost, "/api/v1/auth/register", tc.body, tc.header...)
 				e := assertError(t, r, http.StatusConflict, "conflict")
 				if tc.wantID != "" {
-					assert.Equal(t, tc.wantID, e.RequestID)
+					assert.Equal(t, tc.wantID, r.header.Get("X-Correlation-ID"))
+					assert.NotEqual(t, tc.wantID, e.RequestID, "the request id is the server's own")
+					assert.Equal(t, r.header.Get("X-Request-ID"), e.RequestID)
 				}
 			})
 		}

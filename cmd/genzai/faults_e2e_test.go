@@ -621,6 +621,13 @@ func TestFaultShutdownWithOpenStreams(t *testing.T) {
 				return
 			}
 			defer r.Body.Close()
+			// The server answers under its own id; the one sent comes back
+			// as the correlation id.
+			res.requestID = r.Header.Get("X-Request-ID")
+			if got := r.Header.Get("X-Correlation-ID"); got != id {
+				res.err = fmt.Errorf("X-Correlation-ID %q, want %q", got, id)
+				return
+			}
 			res.status = r.StatusCode
 			res.events, res.clean, res.err = readSSE(r.Body, once)
 		})
