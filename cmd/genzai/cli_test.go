@@ -29,6 +29,8 @@ func gateway(t *testing.T, vars map[string]string) string {
 		"DATABASE_URL": pgtest.NewURL(t), "DATABASE_POOL_SIZE": "1", "DATABASE_POOL_MAX_OVERFLOW": "4",
 		"JWT_SECRET": testSecret, "MOCK_PROVIDER_DELAY_MS": "0", "PROVIDER_CHECK_INTERVAL_SECONDS": "0",
 		"RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000", "USER_DAILY_QUOTA": "2",
+		// Development on PostgreSQL must say it wants email-only login.
+		"AUTH_ALLOW_EMAIL_LOGIN": "true",
 	}
 	for k, v := range vars {
 		env[k] = v
