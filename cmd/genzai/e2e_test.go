@@ -1044,6 +1044,22 @@ func TestServeInvalidConfiguration(t *testing.T) {
 			wantProblems: []string{"LOG_LEVEL", "DATABASE_POOL_SIZE", "USER_DAILY_QUOTA", "SHUTDOWN_TIMEOUT_SECONDS", "ADMIN_EMAILS"},
 		},
 		{
+			// Issue 19: ENV forgotten on a real deployment would serve
+			// passwordless login; one line says what to do.
+			name: "development on PostgreSQL with real keys, email-only login not asked for",
+			env: vars{"DATABASE_URL": "postgres://genzai:hunter2-pw@db.example.com:5432/genzai", "GROQ_API_KEYS": "gsk_live_0123456789",
+				"AUTH_ALLOW_EMAIL_LOGIN": ""},
+			wantProblems: []string{"ENV"},
+			wantStderr:   "set ENV=production, or AUTH_ALLOW_EMAIL_LOGIN=true to keep passwordless development login on purpose",
+			mustNotPrint: []string{"hunter2-pw", "gsk_live_0123456789"},
+		},
+		{
+			name:         "production without a metrics token or a metrics listener",
+			env:          vars{"ENV": "production", "DATABASE_URL": "postgres://db.example.com:5432/genzai", "JWT_SECRET": testSecret, "METRICS_TOKEN": ""},
+			wantProblems: []string{"METRICS_TOKEN"},
+			wantStderr:   "set METRICS_ADDR",
+		},
+		{
 			name:       "port flag out of range",
 			env:        vars{},
 			args:       []string{"--port", "70000"},
