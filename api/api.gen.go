@@ -1154,9 +1154,9 @@ type FeedbackRequest struct {
 	// Example: up
 	Rating Rating `json:"rating"`
 
-	// RequestId The request id of the answer being rated.
+	// RequestId The request id of the answer being rated (its `X-Request-ID`).
 	//
-	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	// Example: 018f3c1e-7b2a-7c4d-8e7f-9a0b1c2d3e4f
 	RequestId string `json:"request_id"`
 }
 
@@ -1857,7 +1857,7 @@ type RequestLogEntry struct {
 	// Example: groq
 	Provider *string `json:"provider"`
 
-	// RequestId The X-Request-ID the client was answered under.
+	// RequestId The X-Request-ID the client was answered under (the server's own id, never the client's).
 	//
 	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
 	RequestId *string `json:"request_id"`
@@ -3354,10 +3354,14 @@ type ClientInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3371,10 +3375,14 @@ type ClientInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3541,7 +3549,8 @@ type ClientInterface interface {
 	// binary: no CDN, works offline. "Authorize" takes a bearer token, and
 	// a successful "Try it out" of `login` authorizes the page by itself;
 	// the token is kept in the browser's local storage across reloads.
-	// `GET /docs/` redirects here (301).
+	// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+	// route, its files and the document itself answer 404.
 	//
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
@@ -3571,8 +3580,13 @@ type ClientInterface interface {
 	//
 	// Every metric family in the Prometheus text exposition format (the
 	// README lists them). When METRICS_TOKEN is set the scrape must send
-	// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-	// is open (keep it off the public internet with the load balancer).
+	// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+	// production requires the token unless METRICS_ADDR moves the route
+	// to a separate listener, and then this port answers 404. Wrong or
+	// missing tokens count against the auth rate limit
+	// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+	// scrape from that address gets 429 with `Retry-After`, the right token
+	// included, until the limit admits it again.
 	// Labels are bounded: route templates, never raw paths or user ids.
 	//
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
@@ -3597,6 +3611,9 @@ type ClientInterface interface {
 	//
 	// 200 when every dependency answers: the database must answer a ping
 	// within one second. 503 otherwise, with the reason per failed check.
+	// The answer is reused for one second: however often the route is
+	// called, each instance pings the database at most once a second, and
+	// callers arriving while a check runs share its answer.
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4356,10 +4373,14 @@ func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors 
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4383,10 +4404,14 @@ func (c *Client) SubmitFeedbackWithBody(ctx context.Context, contentType string,
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4663,7 +4688,8 @@ func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEdit
 // binary: no CDN, works offline. "Authorize" takes a bearer token, and
 // a successful "Try it out" of `login` authorizes the page by itself;
 // the token is kept in the browser's local storage across reloads.
-// `GET /docs/` redirects here (301).
+// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+// route, its files and the document itself answer 404.
 //
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
@@ -4723,8 +4749,13 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 //
 // Every metric family in the Prometheus text exposition format (the
 // README lists them). When METRICS_TOKEN is set the scrape must send
-// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-// is open (keep it off the public internet with the load balancer).
+// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+// production requires the token unless METRICS_ADDR moves the route
+// to a separate listener, and then this port answers 404. Wrong or
+// missing tokens count against the auth rate limit
+// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+// scrape from that address gets 429 with `Retry-After`, the right token
+// included, until the limit admits it again.
 // Labels are bounded: route templates, never raw paths or user ids.
 //
 // Corresponds with GET /metrics (the `GetMetrics` operationId).
@@ -4779,6 +4810,9 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 //
 // 200 when every dependency answers: the database must answer a ping
 // within one second. 503 otherwise, with the reason per failed check.
+// The answer is reused for one second: however often the route is
+// called, each instance pings the database at most once a second, and
+// callers arriving while a check runs share its answer.
 //
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6746,10 +6780,14 @@ type ClientWithResponsesInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6763,10 +6801,14 @@ type ClientWithResponsesInterface interface {
 	// `request_id` of a stream's `meta` event) up or down, with an
 	// optional comment. Only the caller's own answered requests can be
 	// rated: an unknown id, someone else's request, or a request that no
-	// provider answered gets 404. Rating the same request again replaces
-	// the earlier rating. The request log is written in batches, so an
-	// answer can be rated a moment after it ends: the server waits up to
-	// a few seconds for its row.
+	// provider answered gets 404, at once. Rating the same request again
+	// replaces the earlier rating. The request log is written in batches
+	// (every half second); the instance that answered writes its queue out
+	// when one of its own answers is rated, so an answer can be rated as
+	// soon as it ends. Behind a load balancer, a rating that reaches
+	// another instance within that half second may get 404: retry it.
+	// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+	// invalid (400).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6945,7 +6987,8 @@ type ClientWithResponsesInterface interface {
 	// binary: no CDN, works offline. "Authorize" takes a bearer token, and
 	// a successful "Try it out" of `login` authorizes the page by itself;
 	// the token is kept in the browser's local storage across reloads.
-	// `GET /docs/` redirects here (301).
+	// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+	// route, its files and the document itself answer 404.
 	//
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
@@ -6981,8 +7024,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Every metric family in the Prometheus text exposition format (the
 	// README lists them). When METRICS_TOKEN is set the scrape must send
-	// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-	// is open (keep it off the public internet with the load balancer).
+	// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+	// production requires the token unless METRICS_ADDR moves the route
+	// to a separate listener, and then this port answers 404. Wrong or
+	// missing tokens count against the auth rate limit
+	// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+	// scrape from that address gets 429 with `Retry-After`, the right token
+	// included, until the limit admits it again.
 	// Labels are bounded: route templates, never raw paths or user ids.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7013,6 +7061,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// 200 when every dependency answers: the database must answer a ping
 	// within one second. 503 otherwise, with the reason per failed check.
+	// The answer is reused for one second: however often the route is
+	// called, each instance pings the database at most once a second, and
+	// callers arriving while a check runs share its answer.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9613,6 +9664,8 @@ type GetDocsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -9628,6 +9681,11 @@ type GetDocsResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDocsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDocsResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -9692,6 +9750,8 @@ type GetDocsAssetResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -9707,6 +9767,11 @@ type GetDocsAssetResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDocsAssetResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDocsAssetResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -9806,20 +9871,44 @@ type GetMetricsResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// GetMetricsResponse429Headers the declared response headers of an HTTP 429 response for GetMetrics
+type GetMetricsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
 type GetMetricsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetMetricsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMetricsResponse429Headers
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetMetricsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMetricsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMetricsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -9871,6 +9960,8 @@ type GetOpenAPIJSONResponse struct {
 	JSON200 *OpenAPIDocument
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -9889,6 +9980,11 @@ func (r GetOpenAPIJSONResponse) GetJSON200() *OpenAPIDocument {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIJSONResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -9950,6 +10046,8 @@ type GetOpenAPIYAMLResponse struct {
 	YAML200 *OpenAPIDocument
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -9968,6 +10066,11 @@ func (r GetOpenAPIYAMLResponse) GetYAML200() *OpenAPIDocument {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIYAMLResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -10995,10 +11098,14 @@ func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSO
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11018,10 +11125,14 @@ func (c *ClientWithResponses) SubmitFeedbackWithBodyWithResponse(ctx context.Con
 // `request_id` of a stream's `meta` event) up or down, with an
 // optional comment. Only the caller's own answered requests can be
 // rated: an unknown id, someone else's request, or a request that no
-// provider answered gets 404. Rating the same request again replaces
-// the earlier rating. The request log is written in batches, so an
-// answer can be rated a moment after it ends: the server waits up to
-// a few seconds for its row.
+// provider answered gets 404, at once. Rating the same request again
+// replaces the earlier rating. The request log is written in batches
+// (every half second); the instance that answered writes its queue out
+// when one of its own answers is rated, so an answer can be rated as
+// soon as it ends. Behind a load balancer, a rating that reaches
+// another instance within that half second may get 404: retry it.
+// An id that is not 1 to 128 characters of `A-Z a-z 0-9 - _ . :` is
+// invalid (400).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11266,7 +11377,8 @@ func (c *ClientWithResponses) WebSearchWithResponse(ctx context.Context, params 
 // binary: no CDN, works offline. "Authorize" takes a bearer token, and
 // a successful "Try it out" of `login` authorizes the page by itself;
 // the token is kept in the browser's local storage across reloads.
-// `GET /docs/` redirects here (301).
+// `GET /docs/` redirects here (301). With `DOCS_ENABLED=false` this
+// route, its files and the document itself answer 404.
 //
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
@@ -11320,8 +11432,13 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 //
 // Every metric family in the Prometheus text exposition format (the
 // README lists them). When METRICS_TOKEN is set the scrape must send
-// it as `Authorization: Bearer <METRICS_TOKEN>`; otherwise the route
-// is open (keep it off the public internet with the load balancer).
+// it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise);
+// production requires the token unless METRICS_ADDR moves the route
+// to a separate listener, and then this port answers 404. Wrong or
+// missing tokens count against the auth rate limit
+// (AUTH_RATE_LIMIT_PER_MINUTE) per client address: past it, every
+// scrape from that address gets 429 with `Retry-After`, the right token
+// included, until the limit admits it again.
 // Labels are bounded: route templates, never raw paths or user ids.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11370,6 +11487,9 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 //
 // 200 when every dependency answers: the database must answer a ping
 // within one second. 503 otherwise, with the reason per failed check.
+// The answer is reused for one second: however often the route is
+// called, each instance pings the database at most once a second, and
+// callers arriving while a check runs share its answer.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14248,6 +14368,13 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14338,6 +14465,13 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -14463,6 +14597,20 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -14483,6 +14631,37 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMetricsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -14515,6 +14694,13 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -14603,6 +14789,13 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -19107,6 +19300,20 @@ func (response GetDocs400JSONResponse) VisitGetDocsResponse(w http.ResponseWrite
 	return err
 }
 
+type GetDocs404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetDocs404JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocs429JSONResponse struct{ RateLimitedJSONResponse }
 
 func (response GetDocs429JSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
@@ -19252,6 +19459,20 @@ func (response GetDocsAsset400JSONResponse) VisitGetDocsAssetResponse(w http.Res
 	return err
 }
 
+type GetDocsAsset404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetDocsAsset404JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsAsset429JSONResponse struct{ RateLimitedJSONResponse }
 
 func (response GetDocsAsset429JSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
@@ -19376,6 +19597,46 @@ func (response GetMetrics401JSONResponse) VisitGetMetricsResponse(w http.Respons
 	return err
 }
 
+type GetMetrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetMetrics404JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetMetrics429JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMetrics500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetMetrics500JSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
@@ -19421,6 +19682,20 @@ func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOpenAPIJSON404JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19516,6 +19791,20 @@ func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAML404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetOpenAPIYAML404JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21287,440 +21576,449 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3dchu59i/2KiieU2XynCZNUpI/qPpXopHlsWZbsrYkb+/ZQ4cNdoMkRk2A0+iWxHFclTfIXS7+N8mp",
-	"SiWvkPu8yf8FkkdIYS0AjSabX5I9nr3jqZoZkewPYAFY3+u3PtUiOZ1JwUSmar1PtZSpmRSKwYejPJtc",
-	"0oy95VOesVh/FUmRMZHpP+lslvCIZlyKp78qKfR37J5OZwneTaNI5nipyqdTms5rvdr1hBHzA+GKJDK6",
-	"YTGho4ylZER5wmKSyDEXqhbUbmmSM3xpzGq9WkozNkjMWIIaS1OZ6kdKSaZUzMv3k5FMSTbhyr7ukGTp",
-	"nNAx5YJwQfaJfkXKfsuZygY8rvVqz0adqBvvseb+8IA296NncfMFez5qvqTtIf6yP4J7snQ+gCHXevuf",
-	"Pwc1GscpU2p5plHCmcieKGKuILliMeGZIsM8HrNs+0nqZSDwNWH3EWMx/Pro4Xe6n/UEVDRhU6pH8Z9T",
-	"Nqr1av/pabEtnuKv6qm3FU5gWHBvzFSU8pneBv5imKEpMkrlFBcCqUHqM5aS0wtLk4Doz0+f7esV64vT",
-	"i9tnjYDoxdtuXUkd3kDFvC/MIxs9wng2YSm5o/OAwIzNHgsv9Yfmkf4QEsUiKWLV6otaUJswGrMUVtHN",
-	"tAn/1V8tTNNfXFxLIkckmzByx0Us72CWTbvssHCKSJHMG62aT+9sPtOrzkXGxkxTNPBefsmmlAsuxssD",
-	"uLTkTdgo0/u5ePVOL1CsYnZXSBaSi4wn+OSJTJidKFdkSKObze8pSL3pHdTuF3In8yQmQ0ZoPOVZxuIN",
-	"r9Ev0nzqvaC3lCd0mLAd+VTMZkzETETz5QMc04wOqWIklkwRITNChbpjacXBzb0BFOf2iqW3PGIkY9OZ",
-	"TGnKkzkpX7n7GdZTnlA14WL8Q64WR21PjTkuNCNSRGzrAbv7FR+LpvcEn3+qiUyzZP5FONAODGgl1zm5",
-	"ZemczKhSdzKNiSEOUYnMiMronMVkmKu54R12O99RnpE6jKYv1rAHZEeUFBuF1DNvcwT6mX2hJjRlMblk",
-	"MVcNfUhgu1gSL/OYbU5HJnGUQzaSKUNOxsU4IHcTJsiNkHdii/PxA40Nv9j+aHgbhYtbmvB4YNba2yyW",
-	"4j0yzZUeJXmhh9zpviDRhKY0yvRkH7THH70n9PG1TIUrMqXJSKZTFgeEkhFnSay/NVNDeTNh5I1UGcFF",
-	"siuoWHrLYlIPT/FaMimuCRstPdLXMh3yOGZiVw0pnnKxzHRSmWdMv15vV7imShsauZcW63GkL9aCUQsd",
-	"PXmePlBPAHpypXduvFaDcxdtOcLKOx82vlzcspSPeNUIteRMnNplljKSYsT1HiDzSt0Lbhp4jy3GfYy3",
-	"krnM04WHj3iqsh4ZySSRd7CLEi5uyB0jU1Rc5jJHDqJucEmJYHdECi2wswm5eHd1TZ7SGX9623lK82zy",
-	"FN4/f5oyxcRDyfNlDlDFQgO3q9qjhIoYfotoksD56QtNdSkYTL8eTWgGFx1dnJIbNidRyuBwBEQKQvGk",
-	"6XNI9anT7E8TsNEXmTeSCV1cS61ZlVdkzrK+qIeLyxk2NBP+HNRORcZSQROc+sNYIj7B2yH2K4JffBum",
-	"dyRILtj9jEUZi3EkhyRmGeWJIjRlVlM0pE7kmOQiZsj8HLeMgaudy+y1zEX8IAIJmQ1GcHdBoXNptCcW",
-	"F+qePgGgzvP4GwqKDPQFqrQxqne0U/fYPVcZbF/DQ4oN/kQBmd7NmDg6faiIZcUWXCFrp0wpOta/TWXM",
-	"kkLUjqge2ZAmVEQs1kNUU5rqW2Y0pVN7Qy0olILSswfMUGRbCuJMgY6Xxk2wi+BFJWrKpkMUrmY4pB7C",
-	"eEMi6JQpwrO+KLSbxmbRbA41ju6hovjBsm5xAX2hVyxdtdgz6yTyJHGLNGPplCvFpXDr80VF3eJ4K2Re",
-	"MexvKvW2pc7X2L83bP5EEXkncLMVsk+mFRIomzCeLssgUimCir36CDG0zDacPCpWb0kiVVEUJcHX4gWP",
-	"kkd/bxqW2jx95ZHtgs4TSeNrKd/SdMweR7gZPmyQSTlI4HE+Bc37yVDGc/BHwSWkjo64Tnv/xcHzZ2Q4",
-	"z5hqrKDvN2C6MFqucLCgT5WIrM2DWeYLLzPNaz5lMn+kALPzzMzDVpJTH6GURYxr60pvAz5lfzIaxjxG",
-	"Iz5N+S3yLS7I5clf359cXQ+uT89O3r2/HlydHL87f3V1iKqBFIJF+oEEPJ5Ssdij9LWUZ1TMrfduRyEV",
-	"SRHlacqWnOrWZwMuSA5u5vSJKnywaS4EKDjLzqCl9Sv7n4vFcy8pRlG8oE4zMtUCutPWL6GwmquORPEK",
-	"X8TNUnnLrXOkmJtx7ZgfwWzgiqTOHb5eGtv7BiundXRaPHzhqduP/bdcZrQ87leUJ3MCP6DXP5+tG2is",
-	"Lx/A5QPPwV+M03+evYDUD9p6zQ/axUrAuzIZ0/lqjqTy0YhHnIkM3/i1pGjsjZkrSwZSD/VIemR5IGHQ",
-	"F6GmSI9UESQMUHcI75tqIvMkboJDrEdGNFEs7BGupfKUqb4Y0uhG78QpjwUfTzLy/vq4ERC2cTdpw7Fy",
-	"14SNoBTGUPo/2WK4Q9++eJcNWOhTSWiSMhrPtRbRF2dHfx8cvzs/fn95eXJ+PTCc5WpwcXI5eH91crl8",
-	"gheerunlORJ7pBM2DglNEjLM0VZB6muVquzc/CL+SP1YPSrfekQPcb2g6bZxj/KiLo8hxFVG1+fqN0cU",
-	"vA4qj/SmsZ5atxEXxsFEPq31fqnBs2sfC7UoS7kYm4OBW/690GqqTPnvLP4yRh6d8cENm5fOufUyGh/J",
-	"ijOsR8JEZt75NQWi9dXUISJ3wwS4tkEJF+OA5ALMtICk7FbeoJHH7mc8xcCNt78+fPjQPCqGzaqDauWJ",
-	"ERgw09suV0w/0FG19gOjKQRiljZV9drtHh1aJ1DUoBw+8QRKkhBPqKCaW774j9fDz2XB9CKIsKEnhhTM",
-	"rjSjcFPMA3ZBLO8EqYel+zxl571Q+Wwm04zFZyzm9Bpm+hjq58UTB1P9yAFQb6WOaV0lS6/50+nqmmX9",
-	"dPXuHMj3KAtnjWHjkgkqzZo/QZxmB8vlQXkp3zLP4ttkWRwCR0V3vSITessI7QvNIaOMpSai32gRVLM1",
-	"UZqGKMbFTxMljTceopxF8sB/Md44Ld9R3KoHZlJUJVB8T5P44mkSjzHzV1r3lTxlhW3/p2AvOxn1pE77",
-	"wpwofWZuEq10QgKXjOeNNTY/OqUfpjMq/Bu0qGV/L2hh4IW0lyxHMuGaQfF7kd2xfO/Dgq9GVq4anhFp",
-	"eE1l7klBl2J4Vvld0ALhkd80DjoEZbOYm9N/vbSCu1SKcYKJM/qzobDWo6xyXE/kWOZZUKSqRBMqxqzx",
-	"59CVH6wl//EpUI+PlK5XbUu5O4cmhTChGUtbeK4fq9pu0mgr+eoaffbPorp5iqx7ASYTX5z+hYFZP0vl",
-	"jKUZN07NlFE9e5qVKFTrtrsHzU632T247rR7e+1eu/2PWlDTp01fWou1rmIEy8JmDgzzVOah5VF/mDDU",
-	"A7RZqzI5U+ROpjfgXdlvd6wqxQSRonFIQm0iGK+DYLd6A6wYhb4Qz06W5qxiVMguiynujV7STtRhzefD",
-	"btzcZy/0Cj0bNu0SHdBnQ/9leQ7MdOm5CVXZIFeOiGvmqy/1GQeLC6Ui0LxDXzjlQqt+9btUqxaCWOeu",
-	"FBEj1P48QwfaKhJVrOSz6/aLXqfb21+9khtpKOiUlamY0FkmZ1V0maVsxO+rmSdG+CCKSTodL10NqJCy",
-	"SI4FV4zwrDyZ8e/Nvw/3bi5e/va26pUqkjMrv80tv9SiCc1qH4Maz9hUbTptf2HzK/0Q/TTr7UlTOofz",
-	"5HK6er/UYC8AOdxMA/80LewLN7bS6Sg8XnL4K4sy/VY8qcf4pG9yYP9cx+uGzVfuIa0LsmQUEDWRdwI8",
-	"nWhmcEVsLUWLXDERE54Rqkh4ZBQfFNoomUk/b7f3ohs2hz9YuHLPTbt/y55f/n7UiV7ts9fPxm9e8J/a",
-	"N2+70/N9efHst8sX6rr2xU7Nn33XG/9o5d7fbbO/5Zi4U97pN2wO/99qBka+bRo/PHP1QLwkovJYtpZo",
-	"5sJDa+2O8ixPGeTdWT6+9+ygTWI6V4Te0XmLnEuTiBXat3Ax0L+HS4z8WbP9rLnXvm7r4/2gE24evfpE",
-	"mQvxDIGXA4ZalyPS3ScTmaeqgUJayLuqwdOsPO6X7aA2pfd8mk9rPT33oDblAj92giVbuTgtixqj/h5k",
-	"JEsSR286o2lG6lnKp1MWH5IOZEC32yWRIqS2ErNUJt7XjTJ13Ymc0vu3TIyzSa3XaeNg3ee1h29xV9DM",
-	"jXJK51pxhBDcCJMwRjRPMhL+0oeT2q99DFskhFTOcCGxE7hafb+9R2Q2YekdV6w89kcc9im9P8V7OjhV",
-	"+2nDOYI1qjxHeszvFTpTdpNc7c51++Wu+9oLVFbvaROM1+IB41DgYCtrTWB/mBUB5Z6p1mqR521VP2/N",
-	"TQiCWe7qoZQJo+COYKMRizJ+y9aN1xsk5uJ6A3Kv0IdoeTSQ7lSmLY3pf28+tSI59cmKVy+SNKjdN8ey",
-	"uVG6t4fPRge0zZrd0TPW3I/2h82X9OB58yDqjLrDl/EL1ulsI925Grg8/M0UBJUKSmvW6T9Gzd1/uJoL",
-	"WhuE8dc4NSGn0Ib7Sf399XH5WHa6QZXDcUmc2oVwpPD2VXmDL2+h0lCr9E9HrLWH9YJinKN8YAW7zwZR",
-	"nipZ4Rq9oEqBRoUXhK66R99FZnTM3BmTeML0eMo89+cPl5O//vi3/Z8/dO6GP77Pf+6+zLZcnnQH1cCx",
-	"pE3aAT43KE18A92yaFJ9jqHIBUL26GQ61PI/YRQMOdYi76BCEvNxTTLeWEgTuJ1yceEtRSdYWJnHcr2U",
-	"ZXkqIKYwtWanYYClFeq2feHdacM/nvxub2SSZX5iL26dmz9+4SL76F/U5NOZTFEDo1rm1sY8m+RDzb2e",
-	"SjrjzUjGbMzEU/fiz/7t6obPmhJIQZPmTEIWJo5tgV+XifYKf1EQQRf4p1f40CJHYm5W0vgTS78/UX1h",
-	"Cn/AS6kCoiTyb3ga+q1NjgQY6fop/JYpQvGOvuBK5Sw2yR09eDrkrCRyrLQ6CTe3yAVLlZ6czQ3AzSNk",
-	"1hfG0YlhILeIpXXxmOkurPdz1SkQNJlnPFLLnGM4H0D8qoJtsJRknKWkXk6gDzB9voGaMkTHNc1c2Lw+",
-	"nIMCGNgtrLkJ8NuteMClHs2R5pw8q7ASDJvdmqVAOtj6x1Xp2G/kHarU76+PUa0GE4GPc61xR3LRd/O8",
-	"SsqPGIuHNLrZNMbX5rorEx/Qt6ZyuopbpSrTQ7JhwBlLuYwrpJoTtJ2Xi+K12jmWMRHNB5tp+havvGBp",
-	"xETGE6aAsLJ6wOBJWzHeAEXyCjfYwTbDzuRs4KTM8tvBjqMgiOGMqgC/KgLCmp5b704tStbtpkxmNNks",
-	"5+x5vMbL9Y3ZKNuC9K/1aCE4VaL+gnSEPW02ESyMPTVugD7dgoIJlHZBMShvK39cx16u3ezLTAbpv2qZ",
-	"XnGVcRFluD5E3pq0dtwoZUXtoFKbTlNpchD378sOmXarvdfd87eRzDGW4uScFusLTzlYfkr7RWf7pyg7",
-	"jhX6aMpG1sD0CwHroCYEruDH7NHNuqp77cHa1+pXjWnG7vRhTCE6W2RfIXhEQIYpxO5UljI61dIsSvKY",
-	"lZdhr2oIqZerXVz5vLNRtXY3BuWNUiJmaYpLS760epXbNMvYdFbhMrJE2HT4Lux1MAFqYlVlYvvpMoEW",
-	"+oOU/QpVHQERcpCD7jK4YfOARDyNcp4N5IyJoC9cMi1mi+nFmjCaZBMylYJnEB3VCpfS6kmMJV9+MlzQ",
-	"F1DHNkgkjSHmapIPAi/wbi4lUZ4N5GikpXo8cP7XsjZSTrVbzvgsr6IjoqNN5RrkMc9OhMlbXeYSJvxn",
-	"kk0xqxl1OW1hgRI0GKdUZN5no0uhhZUOPIsMPqOOqD/ig2zWmv+VK1FyD9UrZ2w0PRHfTi+/c0kg0Sir",
-	"ssKwRC6D6gL9iCeuGBedT3qxIJcw1DShmW+o2W+eKHL89rQsLZf9BtUjGvB4/aAs+o/R2hbfXX7rc/ps",
-	"eBDtx8091h0192ln2HwZvYibz9mz0QHdH+5F3bjCqbDRXvwqMRNTR4VIAjFHi8O32nAwFV5Bs/UCMpwT",
-	"3J6kPoLMXRgYCbWIDUETDjMZahWHEsPFwztq1PYwIKHZaDwOA0JNUC1Ej2RYZvCfau5GZw0tnaMFJ89+",
-	"16MFF9mz/doaFr1yK9gYNcgktKAiOsXcn2JjmLDv8lbcMuFv4ybIaDpm2ardigWiFArlpICl8Srbi8NE",
-	"6v1av2aCrVIseGJrQzncdG5wHIMv5FDbMO0qfxOyEu8AB5ZJOiL5oyx2emmpS6dqJVOudiwxkaXmz+08",
-	"OAV/r9COv7qb6vzV6c6UtlPc7Ew6hiPxGtxF611JxflRLFOBnhYXpOyMOiR0CLUx5iaV0bm+MJuwOaEp",
-	"ZCbt4Eu6gHrgrHCTewMoClwcCbkq+dJBY1l2KP3Tuoy+uksF98KFSU9bGY00BYADm8dWvW1cltsygMfd",
-	"IZGYuIrRJS2IhLsG3FZ4oWCkbs65vgjYYRNuAcfyAveLZJqyKCMTmSpGhjTLWDrXW3AGZo3jXW7c5Whb",
-	"90VV7JzdleZZvC1L2/lwP5apgT5JmTbMU0b0pWrL93nRvRebznRpKCuOcnZyy0R2BXZOVT6x1n2bV/pI",
-	"wYWK1KdMy3XrNYw1ybUuoNXjxiFRjNlzlxmtiUut5nkPblWJGT2WM1uXsbSBikS5DeHNVJpaEKM8a+VX",
-	"CwyluMqogFj/XGVsWlW9tWCRSdgF9t2rCHjJZsl87ZCXBjnigqvJoLCePGtjRZrFJmWFx5VURUyPDeLq",
-	"mqNi9BALUMk8jdgKQXDHhsRcQMb8VrNkkzKmh6VNfBLxDFNbZApu0186H9EZtb2v9AreUCVp8xka8ANH",
-	"Bi9+ntApbe61Os0XwyYXdnNUxG7MjlzvENMXfQ5qd2w4UIymGGVZd8sHNryCC9/lWSSnrFr3sZgsnl25",
-	"MKligy7uKzv21Rt3Bbue0vsBnm/zCYMnLzovu5tyIUxlVcV+OKFpwllKMJBjvKCRFLcsVRbWKYn1Vt7N",
-	"F+nzjVKCgBdzdhti1+NgHCUr41VmuocuV+bs6O+Di8t3ZxfXg+M3R5dXXv4Gqe912+22FktG31iQRif3",
-	"s4RyQa6uTvTJ0IxV6zJMRKAFeZIAHrQ508Nj6vC+ahMPeT8KXazyo4pUMX47akxR1+tIeIZFLB7v8bQL",
-	"w2grUmPwF6KPXZqjRTlLaOSiSUubo5K5ZWwKAiZPWTkN0Pol3dbtlmOAS/7K8rF15DKa0KJM1NdhAQ8b",
-	"Ov0cd4sJTGgBrxlewezQIJOzvkiZypMMlHwcAIsdk8ykZoisRfQes1/SlJGEqwyKYxDeLNRCOCRMrwy8",
-	"zNYqQUURLuOhLX2G4XLVF14afSGjVcaTxNyisGJe5pl9eaCf3hdhQaCQKDpXREn0k1VoiQv+MH2GVrGg",
-	"BYALB21TUVIh4zk6FmDU+92XAZwQw0iyO0nUhM4w70QK9m5U6/2y/pz/VZsCJ6Zsz2StB7tW233UM7F+",
-	"M1SHK3QB9/1asYpF6uYhJm1gh2SBBdKbl5rHVK1AOSr4uHgF5NSZxSkcKBRiXuX0uiqxQW/HBrwhV1XR",
-	"7jNGhcEmQJXfLLt590RiqhoVFj+i8tWd/dazrcIXsSmieWg0zg8ClCdy7NFHrRjl3uZggXnxQqDADyGU",
-	"CVq1+u6wbe8N9A8iYmMIKZrd+3vDP1rkSk4Z2gKAYm6s+mUjHutZlsyNDHjTlEYTLlgzZTSGLxDjY6He",
-	"OiB+WVjQF6UqtoA4aLWALOJqBcQBDgZ9MWXZRMYD/RVNEnmnf4+kGCU8ygLNr0tFjAFZqpXWI6mqywn6",
-	"ooxIEpByYKQSOcQLgpSK7APiND8TvjCfwP5P8xneqyZ5lnEx9gIoEHtGWQEcVBUS35RKMxGzmNxNeMKK",
-	"J9jwipt4aTAWLmwxXLIESrOc2lvN5cHVfAfOm1SKMSwgmeRTKsq5hJXYNmtO4WCz6RRg3bIRoj6QmMvK",
-	"N9XLD3L1bvC8mcASHInSqKtO7Wsvm2LxSE2nxuCsQJ/HH4Ny8Q3A61Fjm5Wndpwwio4K4yQJoL7+Zl2i",
-	"6aoAxor0c1ecTG1ljT4G8ao0CAh5dHrt7vYhj5Rmps57g1Cv3DGPXWdtqsVbkAFeD1SAg6pY9sVIUB1j",
-	"Rne4IU7gNs5COqY3+HUbcbXTb9V+fGdcl2SUMkYydp8Fzn4CC6mwmXbYk555hNbRF94N6/iHVUeM/TRk",
-	"ekErNvOW+2iNz6/zkCVet3w222pp+TTzL0fXqhS3fFZOdKh0CmjdcOBtB3f5s42KDsCgwVAWHlM5J55U",
-	"FmKMuBZYBpmdKsJVqShzyIWmQMWOqc4zWtZOeZJwg/5fJOpbQwpr9JdVoNlBu0SMbvugSjldwWsLZXX2",
-	"8qBM1P32A56zaLcdtGv46CpCv4GMjOU9o7B2u8w8f2TiH+TolPxAoxuEaq3wVNAsV77bFnM+5hVO2qB2",
-	"y1LFq7JOEByEJzExl9hziVpO+SzetludVnsjyzRDK94auFlWUcbVqizjkWnTKOyhhVQfymxCji5OVSNA",
-	"/4AKbMTcJpkF6D4Fo9uV2vRI6FBw9RdP/0sYoN6GaQoWgpYKzK+AORuaQtGNyewoZ3OYX5YoXZHi+JU2",
-	"/4tO94ts/u5ep/3AB70sc7t2t/sljxG+oWrLvJVjLlYX8j2oRsYXhgf729bMrA7PXZo5kVwkTKmluJre",
-	"cibDyIalq87cl4+3LerSMP8qKp+xLOWRumb3WVXUWGojkOUK1BHC7mdSgU1McEyB4yjtVru1X+mNPNPH",
-	"+FSMZIUnxcfJWPaTlgbzaVXsZxuX9XLh7mutUv7Hv/+36tLdXeM9a2vKXYTCn0/gTb5yXTTVqutpkS9u",
-	"nXRR0H9T2Yx5cNVwEJPtCLs2rYvpVTQFYPcVZXpGJeSmLDKTMoFE1+3sKEiRpUmFUpPc0bkyb9vuUQuB",
-	"0SIi+rEyn1wmAxjn1vR3kMXJMU2SjYuwEF0t5rp6WY4nNDuWemPbo7LoZpU8YruO+BjuqgofRgWmQZn6",
-	"7wW/x+yqkuJf0ipX559V2ROgHUTTWdIMXWMUz76o+z6JxuMjvYay3nbQ79fSxBL340NDoQbMEeNxVfzC",
-	"vLsgbxHltAu4LnJZtRWOJ7m4qTA0BVt2e7HYW62V+2f5QfjjIWHTWTa3riIYJon060sBywVTiiWYq7R9",
-	"hsAXOa3l141yEVWfG5qO86lt6bkSDGJZ8q7Ix1yWXyJm91U4c/YRHrCuHeTG7Ax8aNUOWWI7S1cs5V9s",
-	"BgtZNYXKUQVmyRfftHm0JaazNS/5ysygBRv827KE9azAU58XfU36kicKza5iSgWIEVVkRCHmPWbid8oJ",
-	"19fAcTBoPgvHCO4U0XwwY4ImGDjbMvTc7G5hiUzp/aAYqJeIsaxyCKZ1C8CZkCMSFnkb4SGE5rlQqImA",
-	"uUkRgjszBbsui2MzbEA5IWRBFs5mLCVDmYsFN9gTW1pawP2fHf19cP3uLyfnV40HDGJlasn12kyS8uvP",
-	"Tq6ujn48uSL/lXRs+obaPtcI95Ofb7IagmLHYyjW1F+a8Pyh3aNjqMSVwiaGODLuRtIZZMtG7GttZRs8",
-	"GdiHbkNci4X8Gu/5HNQUq1LCjtSNspkXWHM7wuogRjGMCM4H2/4yZfpEmCidPdlLDHYzySA/b6t5XOkr",
-	"q9NwVuJFmIgeJveqbd+j73lnbnlMWszG9UQ9A/Xl7a2BQr+W8kH2xALwi+cG8CpOZ4PZhtl2dpytTb9Y",
-	"2HaAKg1aZGwhEDDM6hoZYi+yokTkhs2rdPYqq7Tm8bl1Is8uwYJsWtRrykPXezcgCbhTAlIojUSmxCij",
-	"gxFPMpYGJgW/OFuK8oVgxspM1dXaXiLHs1QO1cPt2YIS0yJXePMuMgb9Km3NPms5g9KNeN1i5OJm+wTq",
-	"HgljmtFeSBIumCKMRhMykQn0p6B9EVYqXyHB15J6uNIAwpYjTPQFvoH88urd+cnHsEjKXpWP7WdyFQtp",
-	"XoQb44KmFS6azLjTli2SeZUP/J1I5iTUN0HphcuZKG8seOim0wK/rl4Ul9yyTdoJCtUnChNXINuE1MPK",
-	"ljIu3c/UkTiEK5OxGDuXgKBQbX90cdrYyj/j7eed8iIqvLgpna6PWJquijQjIJAW+0NvLk1bsNqqOyEE",
-	"1X1HguW2fEHRANR9U9F3KFjupxSUy3M3Wo3FSTfAuUgtk32xYT+5Lg1rMxSrEqPspsCHNfXpphnXSgpC",
-	"7S+bGS5JZssOEivSSlbP6PVKd8Amd7R1CMzAf6+n/z/8Qpu/HzX/0W6+HDQ/fuoEz/Y//+eVe5NlK3Eq",
-	"frp6d06uYHbOmLDOCYTBxgADVc6SKU+vHNr4VUnRuqR3nr6OvQzW2PyrMllXIsiVyQm+z/UelopyTvuz",
-	"nhjQwGRFKC+B+C6VGbCZaZldfurXIp7N+7Vev3ZBU676tc/bgXqOWTa4Y1SzsI381nj5i4msJsU2VTxb",
-	"21hG/KzBWazQxyr5onWpLTheY3bLEj1KrAakNwy2V4gp6qEfQDX57EHN3WOza8sFRlqzWu+nW5lTon8k",
-	"lIT6ytDap9b8q06CL/n+KsISLuIAXlA9OTNS+/gdjd/dPPwbt8nxypgKHAGoliPwAvBxoPIwo9qIq/8q",
-	"uWBxASmtL8ZqUgi2aEZRMV/TRbqgSx16F8EXpUuExEbPmSSKogpfZJZvEpK7xSA8JWuJrB8Lkll/wk7h",
-	"xd08it8qGLnshUSDqOocyTvB4sFwvsjOtBr39QKdFV5KNxAXBi3HPr2g6PowqLe+1cFQrdHvaDrjbqlw",
-	"MS+TOtHv3Kg8OQLAYFZP45xOWeyZ/juEIlYHG7aSxQ8PJxh1sOKGxdkt+KeW+BbI7ynaEFoBGeADQqib",
-	"wnqnHBp95Nksz+xFuHTahDNajqmUtDuoSi8vk857zPKgXsuUlF7UI+GnPhCyXwv6pvMC/gkaUr/2OdRy",
-	"EOdMYjYCa5VnX0YNW1woY/N59LKfzIw+PtIgvDJ+u0XntabzPlHo02fKQiDGC2Hdgu+v4fPLNp1zWu2v",
-	"Zupl/12FYlpeZgNFNcirrUXAjqeYSQyeA4N2DZdjbBkjmKGJrIS25C407oJWbbvaf88/t/aAb2ZUzhT5",
-	"g06w02C+0LitNrSYNg6aXqe2hQG9Q9gzLmzXbafquPCC6iukYGFAQppnUv/fvidEBKZPfXgqGBb2VcAh",
-	"ig89x0N6rVbr8+ewfFbs9PSL0B0ga950PlZpTZvJvihevLP0fpXhURFOqwqHyOksW3sJAAeuuaKy/NFe",
-	"H1QMZOGRK1fy4vSVjHKbQb19ydaRIOZ+stdqk9g8hNQBL98CAi29s4D0UCwz9Y1VgMt3azA9XgC0fffF",
-	"ynx+SgS7W5UMWGHo3DCxysbRVptxGEwBwo+keuQk4ZiZ4aURHnS6u6XU235iG+E0SkR7XEbnQxI4t86F",
-	"LBeaViTMG9CcTC6hrNxRnhmwf4JJvw7HzaDHuXLth5TAlrCFPkN2GFbWPqrTS/GUYTnE+U3x2Na16ID2",
-	"jtjSgmckooIISRIpxlBdQtyEVnZO2n04i8LrIO5GnWGbNl+OXrDmfvw8ar4YPqPNg9E+2zO/bQOY73AG",
-	"DfErvF96A0ERL1U3Ph4obIYvgri3dlSDrU7kKly0ipv/cFC1bVQGDx+tNPKFFaokTVAUk5dKxLwtvHDK",
-	"Fo5uJRfyjPIlmWVLXZ39c0imMropALvAAQeSTGVUxE0usATcFDYWQOMwjnFuvIJWIxmn8jetqsyYAA+8",
-	"ttAn+XjMxXhEIwgby6g65cmOe1URTIHBWqGdT/SQLAS0edATRSiCshrzA0FoCRckZTTB1KUspaMRjwpc",
-	"YNDwD0x3NUXq7Var0yg3m1tZ3w6dFqIJi24W3EI7sdUyVHZ5oqZyxE4VBjtL5ZBt16fkQUhES0VEWDzG",
-	"xinFCmFTR5aLYk/ARwh8Vae3zYAYy+uI/YtHeYKz8vCasV0wYBvNsG7G+BvvJIlZxKc0UYdEk8DHOsFM",
-	"JUehAi3hZevFwypjcBw+OTqTWlDr7uv/PtcT32vHm+0Nz4PlSqEMVRb20QJqtnm/j0m8lg3gcbLOr4pE",
-	"XpGlc+giaIcENKZkxO+hbapxkmzlIFs4wxU+MnuF8rqcFogJSbIFvkgBKbLgrjWHvQIjCUKHLuciSwGr",
-	"gBtwLMBiIXeTOUAf277EzkWxHTKlQX/eIk32YxX6A0bIIdRpOa0bLg6FxaR+0N7Dzv5/tSiNZQok1c29",
-	"HUS3gWGA1V6ExzhoV2L5lPBdvQbfRWnqweb7FEOYh0GeRf7JgR5P5P31cblsrvi6UsNQLKvW7q4tnCdc",
-	"E5ApjwUfTzL9qNW9MHduoVYNpbJ9O6ANBFvuRQM8AJbWXwSfFEtEruIIFbg8jz5zbsdtaEllabb2snUz",
-	"//iwc5S5TlqIa8EVqjP5jNT3uy8XsZFNO+AlrA3bBngFRIahgp7T7g2ALXEO2qV2919siaBp8oBu09i+",
-	"kJg3bE4iOdUCOIcyj0jKJDZ5LLt0tvLfvsUaHpH97kvU1gAOCxdRYudn7IWDfeBNUyPX9xia/fdFPfQh",
-	"XzA2wMrcX0/Noltxlup7KvFiwobpHn/p8A0W91s+HSq9lWRKHG1KOpLRfwrGk1em9l0yGnPBlKqqvWLR",
-	"zRpw8U9VgOSrZXzRbTsg/Zq86deIsQoxNU+LQFSTASutL2w7bgKdVHFdD8kli7kidVidy5NXp1eD95dv",
-	"IfWMZbZxd8/i3vBMfwOwOQaXgyEisCIjqtU1Gt3oNYaMPUSMjJit1uoLUxYOCMZ6DDSeL2DjYBRPj1Jv",
-	"rZtalVediVueSuGgEswyeQYPulbiPFpZpwXvrooFL+15fV35nVUM+ZKNucpY+qcrUv6ilcW7IOvaKax1",
-	"BxpyvZXjVa0eZrxaOTi6OC1VAAL8fDZJZT6ekHp48e7qmlgYAIAVAH89fm2+elq4mi20vnXGQ2KiMX4p",
-	"L5979+Ny+4SVWqtTlVFh9c0ak/1WN2dXn9g8ZY1Ck4WzZA7yo3XYoNrRXxhTz6pE/pbOvc5uzj0weqrT",
-	"TQv5D/mihawgY1kgNElBFFqZrQd0s96yFcINmw9cvvZi2imPJhWuCnSsOFWfCgIPCEyXOD/fvegctI3N",
-	"X3YnlJEhlq+WBjV3E5oPniCHsVsR5NnQU2i20k117efHY+tTQ5bDZZiteDF93nigtigBX49CVEIr8/bS",
-	"HfWWKRcPxS7bOL6ivGUj2rxWY7ZNHvI6gS3MmZuuyk4HhKWsILnmmgtg/gfbbMQHoEZv1QH0D/T2llCg",
-	"tJgpRmCWYT2kdMEXipNWYmqePHBbYGXbtG2ioBuacxSy9A9t/brt6dy+qmlRKdiYRFlgem5qzLHA6yqr",
-	"CRcQWgH3seex89DInLARWDe0EedUzPvC5SzBVjAFJ5bjJGykf4q0Wpwk2jAJXI83aP0BRQLajjF/otkD",
-	"nlM0VevhQrlFAzIRoBkboSYmxvrCO/dEP83hX6It5GXs4mycZRzU3OigxACGUQuWDWnvmWUFqXjisnVU",
-	"6tlZHRdQaxvTUbMi6Njcv7/Xsz+4v0d1oWzSfnFZhdWTZizAQO0ljxJcC53w2pVul+0lw2JsfomXeQfG",
-	"ULzqrCCI9yVAcVfgmAk+m7EVlU08S1jlL3malKPLKd9cxgRPw3sD997KEWOXg+USrK82nqpRXPPKgB2U",
-	"sUCqNDd6hk1sokrLR9s1V89xStNqFItrm+CxCEOtD9xgRfrHm6vuwTPy04dryNKG5DdFwiODCwzJCD3y",
-	"A6MpS0k/b7f3IuxerP9kYWtdYJ6LbfxQyIXMPaWT8uLZ/ordDkDFizlgQxjk5ohMiR6lh5WGXrl6+tqV",
-	"Vvw2CTbUptckXNyQOs8UCeHHkPyWg/vKVvg0vkzaTdU0vnKW1845XNVjrAKQco6SJWfIds4PBLK2MNaV",
-	"oLLQpr3AAhxJE0txK4d3Y0ke5kcRrL7tC6hLh8ReCwxtgfzCq7Pri8H7y7dhNey/NUA3Jl74Hac2uKfg",
-	"AZY+7r4lIqyi/hpJ/CB31XYrVCn1XrxYEWv4g2yCQvdfyPmo3rtLrWmqa1KHLDLII5S4pBEPtNK1diuD",
-	"Tbskn5IbGmMoQg5MewwIzBc1E15fsyrR4UZ8ae5eWnPgTtXMDRkX5LLrR0A5f8qnUxYDtGbG1IxGjEQy",
-	"SehMsbgafyst3rxd1yJfA6lwZSkn7xeK+KOUzhjS9FUe3eh/f5QFZQMS0WhiLnCKvcMi4KI5SyU0/ofr",
-	"SvVt8GhQkqMJqyT0cpKFVYg/bo2kamYWmDUpSLe8FwH8I8pTns2hKtR06wdJqWV8Ze4QCkgjs2DiiFFZ",
-	"p1pPQJOCkhlLFaBQH12cQqylHo5/b7ZarTDoC1swD84uVzWvGi1ywoHB0sikQWoJCJwWfZrctbXuCymi",
-	"BVRWu4dJfb+9p42fwKRSQidkuB6DEKaxLpFpX0yoMuoF3NdptMgRBodmTFhYQb+4HxpiKNYX4X3zhs2b",
-	"0F811E+eyCRW2kQroGjXw89qSuBRXo0/2wgI02Jjv71HBJ2CFjhhBCq8xbgv4PWHpeFZoVIaX31KBR3r",
-	"2zXVG0QwKOrsC389W2RxgblC8H5raQKJLC3N2vRFIscQIgxMViFgXmjKYppw5rUfhP3hLxZ0wLHopnRM",
-	"uQFMgJMMAgw1N7d7J1k2w5J+xBxdrVednVxfnh5fIShSGa3YFOXzDHtXGqyfDe/8DPgbCEFahXFgoIGP",
-	"TtENYNqg90wflUSOCRcBGbOMUBOOtp4CNNCBFKBlo1ZkjFa/pToWtGtt/Oi0aKze6ou+OKmqjJ+YImel",
-	"ZQnUTkFUvB6eoIuhRyiiHbjaTC76wjggAoD185uGoE+dCxLqPwowxbBwiYXGAE6U7As6mzGaKgvoF/ru",
-	"1HCx+4PfaskoSHpjtfqiuu8J4sKYMDx4/GkcKxLqjWr6JUOAEdwW12vwAdCBS8Knt52Q1DM6hv7YgvKw",
-	"YeloXq6J40DPoCMShCoZjQOo6IDLsHDD0BNKOrDQI+hjhT78penXr33+HMLaHRVQDix2i0xv2HpjyzdW",
-	"jM1lWgWZfi3IoMshLZpnk6fAs/HdpyJjKfa6cQUMpmngCJOkXVkDhHYR5z0j4dNYRio8RKdRcU2mWDLC",
-	"C4CKM96a02liVsR996uSwqi7CY+YAX7ACsXa2em1MZPx7KneU7gRhVtLpuOn5ib1VF9beA4cIPqP5sQc",
-	"XZx6+OK9GgKTfzYBuhmv9Wp7rXZrD+KN2QREYJkJU0GTecYj+KmyafRrSHdUzvMJCZlhTOcqJO+vj4n+",
-	"KzCpQKbCDLrgTGd5ZtQH7Dxm+UEix0EBhILJRAoIaAVICzv9ooSCdWwSBFUJe9C6y4v2U5fqMGMpl/Ei",
-	"glsM5glxksNmw07oLSO/s1SqRk8zbOxIZbYKMLWg5PBUgX6K5QnToqsUiI7h3GsqZR7iWjTB8KFWR4W9",
-	"wlGmnxWXW2G5VFA7F5ciQOwpVbOEZ/p9dxOjuhkolh5BzqYG+/f3ISQw21fp262QcynyCDm15DcNSOFj",
-	"DdwjD+7vQ/2UTKsHJaZtFBnHrq3vt17wWc35CSk5Ww2iqlaLjq1b1aNMyohgoC61yCXNsJOdfsgoxf7d",
-	"gEhgGbMKSb3tkqFSRrTialqWG9rPsNNViPk1nbbfegxxMlSx0njTcD4AXrW4ZGYd6vsgiGJycH/fgK2Y",
-	"cZb6C1btNCX1qgCfGWgRBQlxL6giW9gO4pCEJj6i+bkJacFmhwXSnLGBN5ebhWHmB1TfshbxgPmB3Dgo",
-	"/6BYAH4YmD2ZmhiQK2S7ssZ5atU23LPI9ZzKdhoD28qOHJ8pQ7n8shK4cBVvIfWOnvHLdjlQ/FyrL5DY",
-	"hpaBYbb6CVb5oSUkvecevtvL9vrupJ8/FoiEwCm77fYCLAmdzRLjGnn662Jv3k81u5uwuNH48zu+3916",
-	"xws3AHq8wW2K3tDPgXfvvn+zXj3/Vv1r6c6PAXY/h/eX2/N1ustd9Lpt28quSGbYLw2uu9/Wwyk/6uXy",
-	"k7Bz3uKzDkrP6ux1cIBzBciCI69TFTaT2cd+MXudxZYwzz4HNS1iFgdaTgmAnhGQDgBdH7DVA/Rt2G93",
-	"u+BXXRyd4xm4Yuj3qXD2FLN48cJzzGznjdGzRsGw3DWxc+AnwGumXuu1W+297l7p+wPzfftFx4Yt8Fo9",
-	"24J713p7pa31vFOOlAOFIMoNFHq2D6maxbFZm1XjzjZYEVVd/UGFgLzufTw5Vc9zJ+zpD9R1hIdbOptv",
-	"ee919MOb9jbf9No2+oM7ui833+Elr+p7DraZzanpd2fTV2sH24zNqx4oeTNgP/p+jF8+6m2kbDcm9HEH",
-	"Rk4FxJyEkoK1UAtkmGRGxwrCBLbNi2dkw97XX+uhLKiQeYwJ0pXqI1pupiwUbuAqS2kG5o7RplBayJRM",
-	"aYy1o1g4qvqibnwLWOk3Sug4KMxr/DjDmlRnnhelgKB5uGqygIxTalXNlN3KyDgVnIfLjuOJIsdvTxso",
-	"7vX4+wLej6SIMXUYsw4CQFK26qY2KmcAu6TNYC2cW+SCKtUXoReCD9HxiRd6uQWZBPvZphccGo+Oyy9A",
-	"NRoLouiYLWrJS2L3LVfZESzOBpl7oUei+O9sqVyiSqTaPP0KmQoVFlaoHrQ3SdWgyrGxRCnMImO3XOYK",
-	"J14KKp+/Oq1VD9QkPPgj9aJKz/aX3Y6PFvPaMAG3sZGyMCvcmAO3EbH9KmTbRzSVyYJEgd9QiNhsquYB",
-	"fTZs7kfP4+YL9nLUbNPOsBvtxfvsYFTOgCknH3Z67a5JPoxZRnniFVTjG7as1S1iLwaAuFybuyQXTVRn",
-	"f+9h5QJYZlpdD1uUv24pYwNvKWASA+ADpXWwJ79EflSqVhG3/bKoqvGIe0fLpLKU6JYpgc9286zaB/5M",
-	"t9oIevuWspngbGwvxjWruECk/coce2BYFltRX6xN+e9C/Q8R6tc+zctC5+GS20jMp594/Plp5EF1yKpS",
-	"yiPN+rR8XZC46KrstrseYimKaH2NTEnMphJSPMAlr98MjnIUgqnUP0rR0KKwjAyBveyravwR2UDIzOIZ",
-	"QAkGhEYOMVFNjyuiogR5AK79wGal8cymXugbX/aFA+Rt4It9VAqMrEQyNSlW5SOwSRAbFJRjWwm/VhhD",
-	"vlWJwE8UWUwB3pZtCyhcyCaFUHRJnhhcwwysgkFsig4/WkIWaB7FX3yJZZbRO1bJtDI6x6OlpQd84SNs",
-	"rALH2EV+LojLLbEoqqAmqvAlSnASX0ZmOgj7Smq1O2XxV+BdW8nmYu5WYWCjEUP71lzX0erh6jFvP9gK",
-	"7QSqyyEMsCy2X/Q63d7+/j9MVeIAvEu13t729u6x3XbmQK+wenF/B0TIO+IZIdboseA4mJzKs28hSHc4",
-	"tlg26jrjexWjP8u8BL/ClZl6j1AS89GIpUzPE/j4NFeOaRNT7rurfrj1Qll46+rlcT0XsBieFJKpcjaA",
-	"n6xYcuscGfub6X4us9cyF4bmLx9Ec02thAOsoSX5tTcsG+CnGaliVD09Gys0IQT9LWmOQ4awRQI1hP7J",
-	"MHF1M6HWv5L6ZlgGoahlOOSrsqB/uCbn545VumGO/VCWRQf3InKFdqO3ebVXoy+cWyMg0rRiB7Bk+A+G",
-	"v56oAP726r60ricYlABEcsqeKHSKkIf4RGyt7XLRhfGJXMo7jGjcpTzLmNDa2pBm0YSpgCiJwRnTLR9U",
-	"TW3QmJjglM6BGQwZSTikpM1ZtpWb5bJIHV+r3L3DlBus0de0cTGnknq3rdyrcHoUCXvbK3VB5TC98BFX",
-	"y1gdlan9VSPycWC2YiE+lvL6kZn4HYcEHb23yoMqGkIsj6qoTdpuUIvlgMtD+6f2op1dR93zX3/unP96",
-	"2j379eju7JX+V7bPxg9yrh14FZFfznYoOTcWQ16/mKroohC5qDv+5WNlge/LZ+utAVu465fk4mutS8er",
-	"gm2Xg04QbXKlpl7xz0ISOQSlVgUBd3Ka2XJKU1TjRf+8SA+EeBbLFFfVJu4czfq842myRXlbOJw8WfXd",
-	"5fSHuZxKOTtfxulkwpsr9JQjE/lB3CrMrAEjcTm0EiAEAMgAnilMx+kLtKpAeffgiXbROPrCVzm07rIU",
-	"iiG7R2Lew7y30Q9gvoCKmiEQEoo46C9fj6hi+ogyobjmc40FkVc2oisYt/1Yybcr0DT+MEnX/WMk3c8f",
-	"Lid//fFv+z9/6NwNf3yf/9x9mf1ZZdyqwRaJCV/NPXPgeWeWXU5/tHem091BuMBh1MdtG9liQ83fhcof",
-	"IlQcfzeddGI6f6KwGfojRQpEMUxzsWhSVX8JoX/sBeQdidBl5KUsy1OhXCanxYow7KovgJM1AhLaLW3y",
-	"fu1pCg9t9jYUtEMWXUbnxtyea7O01RevXGwkozdMETx6Wq5JEbGeAfOyktelKKLB2BfsHnJGx7ZF8ljP",
-	"a7+959IYBIE+xsI8yMJNYf2DHnVfmOCJGbeL0ZR8XORVZQzn6Pzd9ZuTSxfI0QSY0hsI7wAou/k+lmBK",
-	"Q543zrDn4/pwRbrtbl9gRvdiRAkzJpech8ZXhJuHC9LdJxOZp6ovFpCNVoe3wobxAgC5GVGZTJgNS5Eo",
-	"ZTETGacJImdjDipJZHSDCSL6IwLGCZmSKddDwzoTbV3wCLJXCvemddKpw4r8ElIPTWmFWRUIS/+PWMAT",
-	"YhWLIkKW4dFJKaGmHJbCBJHt41LvZzHN2HtsQ7YxKGU4ZUU0ahd3xZePRsE5+UEibtn2grYkFbvt9kPE",
-	"i2Y0n8vVanoKnx8dJNtVqoPutFmod9t/Nqm+M9FXuZbL4RQfBP5zoMfy0CjlptikSRIpRSLXJ458jzP6",
-	"ccYtXYKlvhProwvmGKhCrKmy3x0iDVOQvSWRpaQ287bsU3Hoevzha9FX/CdXIncPWb3YQuvEeVzzKZM5",
-	"Tqezxcgu6DyRNL6W8q3eNnjfwTZkcM2fz1jM6bWWCf9KoSKTKis8gbuUBAt720+DfZDy7IrlVif9fIAW",
-	"YHDkjbJri12hCphFN6pUAntIKDabdl6bvsDP9gp4CvVqZA3jHmPNlCnn3G93Ah+3Cb68k+kNlINduGfZ",
-	"7gc0NYirBvvbiQNF7liS6P/D13GcMqV6fYHPDt+++/H0fHB29PfB66PTt+8vT65CUj9oFA8GPKVU3hV1",
-	"MejJDfoCESjzFDkL3oC+Ia294gACVMu13WHejQCWPJv0hf7WkQWyqFIA89aKqS13aQReZThaA/vdl5ja",
-	"HF6yLJ03oeVLaFiW0VUpmB5pBvVhHWKqzaAFgLG99Oj7wg47AY8XwIQGJIfedh3XIqJFjvxKJKyJH0nN",
-	"7BXqnDDXQ81BY8mUJash6eDD6fmrdx8GVyfH785faQIXj26gCaAJW6ylE+HgYdMzapH32GvBOsewP4eB",
-	"IS82CJ0DGzdkgLGAFaK3wJ1BOPEaE4EthRXGH7ThZHCU7ZJMqAIOrxKZGXDeYa7meup9EV4cXV19eHf5",
-	"avDm6OrN4MPR6fXgTE+uS5RBNytsnYP2numm5y8Zvrh0whK99nX41IS4KhAbHydTPuaCIpwwE7G2BrVK",
-	"k9Ioa/Qc9D3c5qDBTbFxmpvq+b4Ij95fvxkcvX377sPg5Ozo9O0AVuvftOYakjqCcXJBCqjgRoucZibj",
-	"XSG5LQWlMIWWMM4WcfY9bEEosqTe0Qe0GKzP5xlM3+hu5ap8QQpwJqhFhM0dFhhFoRHNqtLbCiztgaZB",
-	"AfPyTiRwX8GaTxaWhdQ9cOVGLajd0iRnHk7Mcl70AgzxwrPhlHpAwxuf5z9tPZLx5+3zm4B+Tjv5CuZN",
-	"GZerxuY/TYY/Rvwd/+n0/e+nnXN+qk7F5UF0fPrs9Gb2978d//SyxeY//R5/OOXv+Ondz78myXn3599/",
-	"nv/0shV1EzGcvm7Hf/8pKeNYORgtDzTLoh9sTQyEYKjQON/K8Ris7kcqfTvnA+W+HljkBJ1i1S4ySK0f",
-	"ePvoW+T7fCi0AH80BkNlUfy3/iXVTa3h/XEqp37bGrWzpGW+BcAO4DeA2VGGRvG1Sa2kfqxSGzX1V+qN",
-	"l+DFUkailhi8CdG4/DuVs1gL7RFNC7dlX8QMMPH1CIepvFMsNVJQMKKK3kgT7pJonM7UM8oN93CM99sd",
-	"EtozQgtICq4VNoSh8x2oLYIU6gvImTPKlTYWDZjMxQIIEKokis0ooP8XnkSl9byY3DA2AwWWi/GhQekB",
-	"d6vRC16dvD25PnEeTP1EcFxqJeGYQn2885WW3xwA0kvGk8Q8Vnn01TqCT31F6no0CaO35robNke1o7FC",
-	"lup1XuL4+xWNu5Ahyjw7rFr20kJ7Om3rexRlZxtR702tMgOZ7yYsZZtPrGXATcAtWlPmAScG3PNOZZap",
-	"S5I1eh9i73BlrZrAgdvQKesLwCWo256qZCxNm5VCtceDab3xTldO2S2DM2O8Ky3yAQ8kQ22+rm2m8L9m",
-	"dBwSNWMJxCdGXMSK8KxhgbSEzPrCihg4HxAloYg9WWiU+rETmSNsg/0iV6xFzAboC89qJPUQ9eXLo+uT",
-	"wdvTs9PrsLFII460KUhVdaqMDCt1fa09wpe9Ut3c2r9W1X92K9Wvu7yDTkfrdwr1OuwSaCUMoZI7On+4",
-	"KrX/IFVKyGwwAmdXoUehIl6CuvS1cjP24Rx3NjZlHKHZbyGE0l65rNmFFaf6OmDjFhQT2fHF+x/enh7r",
-	"z43DAiBWlJ+CvbDcQDz0EhNGiuR0CsydQ8/sb5XkbSxOxQSGr4BO9QIG1KbcK5Y1Wt+9jF9LgpQExhns",
-	"VVKWAXAAdxUcm+sEIdDu+wRdwf0KhdBoBliXZ5oyWd6g+FhopcIBI9lncuxTYe4dydT572V6oxBCsefJ",
-	"G5xxHVAB5hjILR6GLvyGyfKiZL/dXlPH98XYdrkJ+oam5sZYPvvx9OAf1/H0rHuWnXV/vv/5qt3++ffX",
-	"ydvr5Ob8x/fZux9/7v58/RM/+3C2949X7ztvfz3ZO//1/f359end2auj1t5v3ebzu6Nt/nmg+LA937cS",
-	"H/srAOfdMkPDrUMA9UpJWZMtGluDY9iTHbu4erDaZMEZY770PDBGYhhsrIFZc09uwKCQ8cPm9UpZDl0N",
-	"Di6xfCh//lx0HiiN95pOZ2DlaJGAFrYprzHouDtPA9Q9oylZwG6ojwCX3pAx0zTZvKfx5ab4ZYSQ8yVO",
-	"aTKSWF+UlalkC6cWqGUcFJDIox9gSNX6rmd81zO+6xkb9IwrwH/VDMDtY+O1MBDyuygeqWkeuFrVgH5o",
-	"sO4cWshNpwi6SxJ5x9JmRJWtuIVmYzBzLFvjmnnFckq5AD+RymSKpf3aFDm6Oj49JfVZLub6BDc0Y5uC",
-	"ghFapI7/+3+3VlZognH4y71oNtm9/q0Z5dT8nqLbylhAh4SaV2OUxJag9o136vTVeaGGkCO8yeD05YL/",
-	"lmttZkzTONHCUI6InifMUo70U4x5bAzyREY0ITOaZj0z+v/a8Y3E0L7rJQSN3ERKl2CgrCheRv3JgPaK",
-	"2CI1oJnMVV/csBkEX7P5jMWkLmQ6RaIbcAVfwL+AaGP3hVbDUhplFvQXm0ei/mV6xJmsDWEBIj4shLmQ",
-	"Gegd0RceK2iAD8BEDpfbGCzVZEdUkESO+4ILMoRkvwzBQIVMTRys8PvV99t7JoA3yIVtLhA2kMEa0Caj",
-	"zrqeCvUK3Fq4dR5qWSocMbEQEUYSHr06Oz3HmN1VSIYM29diVgBgKdOMTOWUiaxFPiy1XzDZgWaKUIII",
-	"2Z8m8RSj++UOCaGJekLqUznybmOjXJGh3gIFCCouxRNFpmwq03kPY5HGq7smpEq2jqjCiV0ZUq3wthg+",
-	"8hU8LDsE4LavjSr3TN1Kj+58qeks9gkx2X0mp+slez7ai5p7o44W7h3WfBnvs+aL0TPaHXai5/HBwXJq",
-	"4NYT3ya9T9t8JrHu4c6ih6kBX658/6jwjhVBDJRjVhNFhvuNtKs147P9WCHdwvIom8EBPX1A+DRsasV3",
-	"BWr32NwxCpjCh7pZVULRsUZRojYsVIrBgVgymhngA3gCV6/0cN4XYcWL9MSYiMNGi7zl4gZVkzdnR8dN",
-	"9NcEKBNMAYXLFnniO4FFbCww46QxvnXoZzC4vn6r+f4+mcAYTAVGo0VOYzadSX0Ce2X7FK1RiNVRF8Fo",
-	"GwhIgwzpYgpHi/KVbBCvAH0AeaGQ7OJrEDgV20tDQF9bFMmYfBoDAmfaFyjtzJeVwba/AXFPyo12dpdV",
-	"f2pXUamR2NdILtletGG1wTeXbE5rLrBQvvuyvvuyvvuyvvuyvvuyvqEvq8Bssrq5p+6W21luq6AZvWm1",
-	"nnYGLgovPQo5UEXjxbfLye59UZGgEJA9PQPIchjObS1rAw6fnHm9U5qnF6bCtcB4zSamX0+1Wa3n8jdv",
-	"aLVtsgOubVJIVeT/jyyD+c75/n/F+b6c+f6zPktllsArAO2+IVHXDeu7Sf7Y7DuTTFHJmNdKgmhC16XM",
-	"ms5o2G99OssgLXNsalml0iecg2M1mmgzV46Krkua9Y+oysIe+TGVvx2S0PbNNt8E0CAOXpEG5E0+HnMx",
-	"fk0jdkhC6Ksd9rD7m70Eb/IubAQklRlFEACX8ypiMqKYhTek0U1fGMwEQM5xmHHIpLDeHouSwEQHW/w1",
-	"TRLoSTGhsxkTkLqRzC1KcwbtQ1zP/kMHlxpovZbyJE8ZAd4BXimAtbKoAsK0rwoJu2UCy03eCYihOBmH",
-	"rQqxkxdaYCqfumQU25wc6l+46ouUjdDXXRTZCOlh40URm5mSJJuV3HP9a/XtNJoYtRwTYfRPtrjLvPNO",
-	"pjdkyMZUkHokhWBQg9MXZrYBKCTQEhD7ogYEMo5N9VtAhimjNyyFJp+BHh76+fvihs0bLfIOfP0VY4aW",
-	"3EhBuJfFDX8eBllJBUBNwk0Wd8KZyGw+cfWiEWmK+O4mMrE+fGwNmGHnrbOjvw+O350fv7+8PDm/Hlye",
-	"/PX9ydX11eDi5HLw/urkktSN3kI67Ua5LVtfyJEDn4T88aHMJnqHqsDMBu0iIbOApLmw8Y5Dt0/7sECl",
-	"ZPHuSxJCex1D1XA51NAjHdvczJQ82YJg8EKprOhx59V54Yh6xBRbefAijYWSMUquQDQ2rzSBT/QOVn2B",
-	"97fIG+gqWbRQCacso2ajk7HEZFtFlNQKiSpWxPZOhPxrGs97emhhGPYF3Noj+jl9EdOM9sinvifB+rVe",
-	"v/Yf/9P/AR0eATgOvtFcB9s/mg0F345T+Rt8W4aag9+qwOb6tc96IPjafu0NSxLZr/lfYWs3/K4H2fRN",
-	"mvBbpj+boceAMuqGPuKCq8kgZVRJAW9WmZzhqLB7Ze9TvwzH1wc8vv4yVmC/1ut+/mwoZdfyjg0H2OTW",
-	"rie2BsyoWQds2dmvFRf2ayGpg2XeF0XH6oB4Dav90l5MaA77pvGxHsYvn/rYDhInkib92uePWEl4QqOJ",
-	"V0RnNxap50LoU9Aww4Iev0TTCcLm+mT+dPXuvMmE1nligvAaLXJEQp/SITFdtzApy2EtdA6IInLUF4on",
-	"DIBmrh0rRtaMZ8dbpRA4YOlr5NRYK+F1Gy26iYZFTaPjXSMwl6Y8btrAYB2at/bM6wd+z8EGvHMhYKyn",
-	"MskzkGqxvBN4oDUnHKc0sk3tQAllNE3mmIno3mJuHehbw0PQYpGgtiQFeEHg8AcsGI/1UUNHZkMqUxwJ",
-	"FAMzwmxs9KXTtLq1gFYpHlPqaFEjfRfcUcE4DT9yLZL0cQc1xHfE4RlCX2OiVZOrqxPChSvVgV0BOhZI",
-	"gMWX+WIBN8WEq0ym2LMKgYaV/74pvXf4md2DZ4HtR2sg0ezk1w8nqKUwFkS6/xz4N+obEqwYMPtklqsJ",
-	"Hh9oUExtTRLuB/3kN9fXF67rr/d4qhRHQE2tRVrETaueOUBQCLtBHOJ1ykQ0+e88RE8Tg1VzlbGpRVxP",
-	"tRSPpIi4YsS9BBrMsynskTxltV679XwHP6TeTl/TOf+FSVxi8QAMJGcWMWVL1FS7IAYodRmKdXuwVGr6",
-	"WiwDzXaeVeC+7roqs2QOZyhj99lToFOzOLweAuQ2cnwb4vzBgv4PEeKdz/D62i6UB9XrCim9yt5GlfbP",
-	"jv7yT+cy3kGOaU6Yp6m52gsnSYn9ZG3D7wXgdW0SAMaqMQsqAky+IeA3YbBPLl5dPLVOjWnTaReItY0H",
-	"Ijun2uoYgLYFW7hgU2oh1of4FVY9umFzUPQ987BievbywYp5es34Fx/1+MkAFzToZP5MXnl2ORjH+axi",
-	"6OXe1d6Y/du9nxGKFrBNHzJ07Gh70N5RoF5LeUbF3PYIWOu5W/BHmKlXtelG7VlfYBNQYXZhI7AwJmu2",
-	"gVaUK9fdPdhbJkglNXgbRYPrMvjMBOxRyNLjynoFwEjI7DEpLPZ6uPDKhN8w6LwVENt0BQA4rfNyQlVf",
-	"bHQSLB7pihctGvAmDQNHD4fJu6CqtAmJkEmACbP+DmXQK32cckxFqaPr2gBSl9cQkJuLXbSEdvz5Ee7P",
-	"7sOQJawMt40T7HHSUp6k7FcWLTm3Cl0cjEkpSaIlQNE9B9WmLwNy/2W84wU3M443f914plgyIvWwTAxz",
-	"LtA0NOYG7lbT795kW095HCcILEyEFM0FQ0pvySrTVG/Dwm+9A5JK0eLgUyWFrWIMKrZZV23reNfKGRMQ",
-	"5Uv9OzKnAZQunqBDeEQj5l8NizzQKgAAc0K7hZJwUQPPxeELlyQhnoCxSe7+pV9xm9hOI8qLBazcOuee",
-	"ozeSeeKMY5sTqZXWIVXgSozlncB41cEDo412AfyuT8U21b8C1sK3ShGt2t0k5jHmyqPqzSxQb7Ywcpln",
-	"rd1iLlcMUONsYMTAlhQe07KvF90MRSgGAi9LiHjwrR+f8fvOr4jRWAQsdEKbaY/5LRMkF3pnhMVqGP9u",
-	"+PemEf3N01ch+KvdAywTDwhNDBBCqG8E/vHT1btz+4pC7PrPh8tw4k9UyQfc0FqDTGEfGpFORV/Yrk3W",
-	"ldcipiNRgRdC0AtmPOFOpmIzzb7QAjXuEarni4hsPA6IklOmLXSWKFYo1yb9yK08VlD0xVIvIQtivd8i",
-	"lxhhcjnGZXmasllCI2ZQ5xhNE45aKTgsFzpW6HO4ogsUgDYjZU2XUJgXoaZ+woWZwB3X8z2GiA8KEHl9",
-	"QcmI3TndCLusKZLKuypf3VU+nPLstd1kj8jwNKtX69WOE0Zxd5jiA62BUXEDDaWQLiDYvy6bsHP6uq6j",
-	"rea8oZ9P9x9fgC5BLQfk7HVv2Zl2q7QVHCwEc6BG7TvG7PdMtsdmMOghgkdVjshc5qkvzZQnN51A3Cw7",
-	"b9h8dVefa1++6CsDKOgvGgwOtbnKRvwejrWgUxa4hCWeEnirKmoG5oemHtAAWKlS44JzAM5fgDRrVTbl",
-	"Obo4/Yse+GOZE85+VT+WNaDfRTux2t7oJe1EHdZ8PuzGzX32QnOdZ8OmZTsH9NmwZnDWAUV9ETTcwKzD",
-	"O2zvHTpDlzhSV1sGvzf/Pty7uXj521swPzVhCxUJwiCVU3hWAp9fxC1/1mx3Fpviw6ReRi+Gz+mzUfOA",
-	"7cfN/Whv2HxBu6Nmh7Vj+9vSpJAotlHfTJGYqslQ0jRemMlf716wy4Ps59JMDP7xLg1jYBfo/bC+WazZ",
-	"vN8Ryx6AWMZVhqzG5g55bAY+6uWqVrqPDfAsBcYQLwHgGV9DkTMLcDOYRskzAyijr6uH49+bCGO9v0fe",
-	"X75tKjpiXtlxj+x1SUpFLKdkOM+YamCAGNRcaK8BeRNIDcgBKqmGN4zNijSQoamIu3pz1OwePEO9sy8S",
-	"qTIYtWnCMmTmBaDhOmhAjlZOZGvBIH7cIkf61r4AkBvsmI9U91uXFKhwi0wQMNQCxC/WQ5N3woRcTeF7",
-	"iMcoLBJuwl/6wBv6tY+A+E2zAF06KugLg0tuxQRCW7MhwWSHQxJilxzT+QWKojCf2IyBFv1JvDKquwlP",
-	"MIkIxwfl+TxJXN13IzAZZTzrC8OKDEy2pl1svIje/TahokV+5LdQ8gzOeRSBfeEhCw9iOlcG6rzgcuGh",
-	"K3I0PWEsdKLFmLYDaRHYrqCymeGi0IydH7Zo2EIW+7X0Bfg9AUHOjDE8O/r74OjidPCXk58LZ2doas87",
-	"bT+ru0W0NOsLmjIypYKOHWrkwj6AeL6Bltab0KS0A5qkaY+jjZuE0RszcLNboeXNVEIjo+VkBNisyE0f",
-	"lZRgiqxKaQLCtWHwj/zSpiJ7baKXsISeXF7dWm+vvVK8LMuRz0HNJm76WQugMgFX8ZK4UFNpGFMXVBTz",
-	"cn88ZeG8QzQBSfs1C8O/vv5yw+ZlNWTa/Vv2/PL3o070ap+9fjZ+84L/1L55252e78uLZ79dvlDXj1Fo",
-	"diIt7uB4lRqA5wO4NXYdFpFVVMHuh5P9523kv+psXbuDBOTz+t8P58aPjXctR+BGTlkp/JTgUjKsPaLC",
-	"yjBgWK4KwXvfg+sHYSt9KmVmx8wxPKMdbDlol9JsGR2wT6etHKJDCas7csUsXIgPmfztKgQ9UI8C9dR3",
-	"ut5RRaYVxCF1B128Tl40jCfP7QRvi4DP0nTDg+X881RpePHDW0Y6bQ+zBWI1WryargmNnlW8tE5gW9x+",
-	"qwiVVWSL8OdaNeB7Scejm+4YNXvJtli2UhZ8Hq7tZMwSlrFl6+UVfO+wtntFLiXUSNgTWtmzMUBESqw7",
-	"KPq/tDurnByVZXp6WzulbGObvxs2hxZ/pO4GmmjjzdpYoN1KsdB3eEvh/5VaAG6ClEQa/Ou5Tv9V3JEF",
-	"57UOydVeAu/8TdlTv5nKGjjaBUy6egXkWMPEfKCplQlB9V1ilxQs2ALD1qDb16ki2CGhL7SB2DAYdIhL",
-	"QskoZcqk6hftSD0PBkKFGOxbLvoCTWJTMgT2p2JKcc0wRKwQ0MRil6EK6xqnQ7+avsCGNVqSCFkQYs4y",
-	"08F1ThRDg9gYun0Rmsk7jNqwRa4dANs6c7Lgo33huhTYeVaZldAm1ocnk7csbRHoIVIsQlHMapp7eYU2",
-	"miHodSTDPB6zUg1zX1j7MOE3zCZswHDVipx6MWYXS+1THmDIFn0klxu8VTb6WST5JlSxYBFEOEvb+XA/",
-	"ljZknDIG9joBwsG5RO2mNKbXUK3ltoUcuap3bHdUABEVRuyO790lZc4j//c+RBv6ECG5YlvOZhqUuEi5",
-	"ZRqAnywFeyC0jNmXZ1wpCJ0umY8e2j8tI38bpG59zCFRYicIl8Xz0COm34vBtHmY4ZhJeTWR6cIhOPdF",
-	"hMyBh0DtjdppyP7B6JFprsDHWyFxvpnJeFSC35zimmoFrzTp1s5NqmCnGB8s7tcFn5ndmnCFllAoJMG4",
-	"FC6dwzDNZZpv6HxV1dXnwVsEmlZeVLZqw85Wi0Jp+/EeL9yJyDyGzX+zTXEuDUSSL9mdJz2qGDOQqLWz",
-	"F2pHR4xrCe83Gf0qzpiv54qR6TpvzJLR+R3h59v23gULxDvXqxEdMBK2Nu8BVaGMa83feT9dBhxoxHd+",
-	"NqmQdxhHw75Cpkusvd6otSUgCK5IUT1cpxbXFxp7abOjLyKeRjnPHDSADzstZ0xUt/7iKjvD+T1W0bJk",
-	"+uVTrVgZY+qXKfbXnEc3LsSqAjKWEv2Miuunkd9ylnIIp8DJNmV7xpfwmqqM/Me//7eKdPPPwcZ3/6hf",
-	"ZQozNaHVjBk48d9ymuj9Y17qFW+aF/9gviH/8e//y//zf/3Pm99vSjrLA/hBMwfzLpgz5tHeE8yz1oqX",
-	"GQFAdhSvv9Ifyf/7v/6f/1v5zV5q9w7pELDo67IhYDP/2Z0p/yIsydGbUKyJiaggMx7d7J7e7MqsKnmV",
-	"LU/CmqNMxnRO6u+vjw3yNhYmQSVNQO4wd3mqzW/LrIRxmID0M+hTdTQ+9KNoRiAziOhHVrGbH1n2Vxjg",
-	"Y5lNqchLDxEMlr0DeC7LBhmfskGeRbVezY2oZn5Uy1lP7SKjCeu/OgdbnySc0KacIqz2gliKpvr3g/WH",
-	"HSy3BF7ZnXeu8PPmg4U4PCtP1jvBCBNZOgewPifK62OAWCp4dEC86hrTUJFmfSHTmKWAFDGk0c0YOi6Q",
-	"qRQ8k/C4obbyaTRBjK9xnrK4eIvB3b+4fPe301cnl4PjNyfHfxmcnl+fXP7t6K3tyW410VKqfiQVoNqY",
-	"fkt9UQ9/PLkmRukJG4fgLoQBwMygoumWJhbJidAolUoRmiR9YUMaqkVCpFdIuAL4mSYJ85lJEoKO7/hI",
-	"6DjPYq0/A+oEE9idHtO7aIIZGFlKRyMeaW1mwmiSTeaH8MSYjVMaA/5VMUp0/QWLb9L6uIKWIZBI3heE",
-	"OHq9Ovnx8ujVyavB26Prk/PjnwdnV6DPTxHoaNXVJ5eX7y4Bh9FBLJoVeaKKTvdQ0UAT/YjSZFy7Mxik",
-	"a5Zvxm8mKO+ET7TsTtrNYKdpzQ7YXVpdXFADuYLdh8/LRbF9wp5edhf7Nr9DuUfY87YZenvhreBLBhia",
-	"MJ9pFhsacBmiJgh7iAuq1ChP7EBhnuEdF7G8gyrTGUsjBkiWejoxi/iUJqoREJEnyTK8FDzGNB9xwEkR",
-	"YGz1hUkGUgGhCtIzjvUPzWMpslQmRNG5WiGHrvA8bxEsw6kSnEHLBri0jjovtDP8tVTsadKFtKjZn2jj",
-	"V+RTzXE6+gN+9Vyrl3vtWPOfzUGvnWTkL5/Q2obK31qvbfJvIfKhJVwh//avO93eQbvXffYPyNLNmIjm",
-	"g6mq9TovulU1nZYVYmkFkqfWe/mypS83hMBJa4W4NIpWu7vFQJ4vDmS/22kHK+sZ3XgsP/BH9bx1sGlQ",
-	"iyPCfCf//fjNyhLJgiDe+fIGgbeXB/Fx1/rFN8D51qnsrsDyiWGTrXLZc+lsLIuwN/KOODDClM1kigja",
-	"Q2aOW0BYa9wi/dosHyY8CsiU3jfpmP3bXrtfqyx0dpv58wPVnX9OVGFcKs0OQWR7ta+e4mE2TcnVcMeG",
-	"TcyrXaloXMHPTJFXeXSj//1RIqrfm+uzt4SJeCa5yIISYiP2/jGojQnPWF/YCxulTOooYVSLK0As65GU",
-	"xRzCUgk0gMjFXaqlfhwQGpuW53GOPIgpbSvIWxa3iO0urUUC7hxg+6kE5x0kBX84+WFwdXJ0efxmcHx0",
-	"/OZkcH1d6Cn1EKHQenh32EB9gMfo+E20AeLihcZXYCWQ0PzagG25CsW7CY8mRGVypkz/K7RZDIQBVRAL",
-	"xso+iG4kbJS1yGsEYzQ1KdNZNrek0VMz/a/0Xd5szk9+PLo+/dvChGzm6LN2w4uR9oXKZDolBtxQS3Q9",
-	"DpAsLueYAJ4krBwTYy4YRkQLMDjcLxbVUhm0SZNwgmqJgUPxcSfqYMhB9aWJs4KnKdO0totmxa3puH9o",
-	"Wqc6fEwkJebGwxjMABGxrX7Q3iMh/uIXhoeNFvkbTXhMEfISWDHSmDp3ajErPTbX00NzuSL33LRC86Ei",
-	"9fhmNDUz977HSkKj67L7LKUAEVqlHHxgQzxk2ygHsFgB6ejT1T145kV+bF/alE+nevClVJopjSaaVAmj",
-	"qfX5VGgVv61Nm5nS+7dMjLXhgwhpXNjPnS+uT3wyY6scuzkWQCMl+GymOVftbOFCRCzERgVaVczyeA4e",
-	"/jTjIx5xmoB5kSR8DPBtLQA64xlQbOlhTfKB3/AZi7k25/I00WI5y2aq9/QpE607+2NLpuOn+tNT84iB",
-	"GzgIYWA1mlBRSmclaW502e2DBm7nXBp6rCr3tJCQQ1ceR+ozqRQfJnOAkm38czgIdggZ/vPh/0ANMVuB",
-	"NOVq5k0CnQPE2R5b6tJh9fjD/yJwS39i6KJDVzsFCKOgzMQeJlAVrJCD2lRkCe2nAsloPXzRw9CAsBap",
-	"cJ5gOGeIOe4ZQCv7A4Mip68J/rNrRYAVrAtYYudHP7w9GRT6y79BzKIqnZ4B1uTAPafYxx8KgewFRB8c",
-	"lPeBYcrsolB4DfiK3jTDREIqX8WYl3WP6lFnbDqTKU311n40LM0XiNKXCao1c72hRiNSDxeXAQFvCxVM",
-	"K/agg5nAukWvqdbD+mJXgBakF2phvi2D+tIaL2oso9XO06s7Oh6zlLw/LSClYhnlgNJRD59qa5/OeEtv",
-	"bG0NQClm7JKs+2LIBU3n4NA6fnUeECydlKNRwgXTFuuRlXf9GuQhekWVJgcCeBT1/Vf92nU61zqvzLN+",
-	"TWssIeQThsRJT4PkT8eMDOcGVuoQVWKH0QxWgikDNGinT5Tp2Kv1f32zcaKmLJE0Vq2+QCesJtrT0Jlh",
-	"ikC9Z32v3Wlg81zsJmBAaeDyEOsgsKReH5Fj5BHNK7PIzQuZ8GhujKK+gNoIRXA5AE59nkCl5ZSOjelT",
-	"ANT74k6mfMwFIvkfltJWzabDStkibxMsE7R88J1Wra920L3SO2ajzgpAqZNsCv6MLcE4OJjv1fLN7DrM",
-	"LtILu+hDqSZndVqAvv+JIjO4pGwAGIuwqdKIPNEa35NDswb4ld5J+iu9GqVv+HTsfQY8qt6hXaLSlSNt",
-	"ujTBH59pC8u+ZkgVa+Ypd1+MZDptUlhg8913X47jefB0TZxbLBQr7RCPBQKD++h43dNPVCmWfV6bNmL2",
-	"hz6m+BMcN3sCC674RJFhLuKEeb/3RV3MpiRUeFUz582YqywMyC0TMTQ6hzzsGRdafNyyVHEpGlY54mlf",
-	"JDximhYt8gPyJQX+PrD+sTfRCJP2JjJPW+RI2AOurVPspdAXJkeSOEuZ1Pfb7caaQ32kCbONbT3iCYN3",
-	"lY+ON2OkSutXVV12Qs2bVpvQ1ievlwwfA39FSv+54kXF1+a6t6fHJ+dXJ7Wgdv7u+vT4ZMWtLXNdK7vP",
-	"lh3+WnTq0TRvaaqHD5vKkUv/8dNVLSh/c3xV+spsmPenP8Arf6r+ceGmt7gJ/K/OZcYjtubJ9p6P23gV",
-	"gENrQu3KoA0K9q/0luLOeOgTACD+y8gHvSUf4VWHHV3yqZe39pJj/Vm7/Z0Xe8nFQEDb1mdJVlezY4yF",
-	"rGTEzlutcJ2oa88E7mrQNRXA0oMD1PllM5kbXdhiQraqOB7GAh6d8KKHwcFP9SMT/yBHp+QHGt0w6FPn",
-	"HFYmOK5NIWT3tV7ttt3qtNrb+7DMeFeHmCLXdIzfstZDd8aaVX7Lb5nQL4GAnG9lYG8EXNUp00rlapsC",
-	"YbLxKjKiU23cGS38IpVTlk1YrojmD4Tdz6TisIuwEtF4xy9Pjl6dnUBlJIJPNVrkw4QJcnZyfXl6fIV9",
-	"rNGPYQqUwIeI9QCKYZcRvaFCa3/A+vbID2h69PN2ey8qPQ2+YuEhSto7bhKfIdbZFyaYT+patwbTZGQS",
-	"D4BxYHaGYFmRhKoNCpvvCL6Pt3TIEozNQAkAi3v4dDCDEwo1VIhqkdI7ogWq1vUxL43Hq8LpZ2Y5thMH",
-	"jiMXrO8/kTcnby9M48LBJMtmtuxCDTKZ0cR2hjCOoOF8YdiBXuyJjI2OpI9Eqy/+E7n++eJk3WMhxMDS",
-	"vlh9zSd88r/1az+eXPdrAbz43/rlpLt+LcC3/ltfT7tf+0z2duhCYAh4ze5XxnfNln84NNXjD+qnz8Gn",
-	"mhmHqf5YdBJ4p2vqNkXlEfbN+pXnuLD+53SahNrSuWUpQFRLQE8NCPh9QFeFv1rk1DVxR9AmODjh09BG",
-	"AlOmZKK5ugmJGmgnsE2Nb6E6NPQjy97NmDi6ONVvfhhT3247mNe8MjJu1ZYwlzlZ+OCwwT+nQnDte4og",
-	"B8isS4Ua4G+j9SCGWpWjkZYLNMqSOTBwfdLLG9EIE4wfkSxlzLWfGOY8iVtrds/PR2dvd9s9dtTfd8/X",
-	"3D0GSbh6AwFOx8qd0223MUPapEOzGRMxE9HcloT3yvjhoCNY4GdtpY+xpaXrYRVJEbfIQXuvUAUKvExT",
-	"LQApmabWGbSlFUzrEob+aHRe/QaMJphZ1Ho1eaPXhYlbnkphwHtnqYzzyHWLBrKZYt7t9q8eLxcQe13e",
-	"uTAZzbqBVdt8ylbtj4mmrCSEwTwHJ7TX54wL0lHbkQhiL1+GRkf+BjRFQO5QtNaeCvfc9fq3aXX7tOjA",
-	"pFbjMwCjOX2iyLEWscfFLeTo4rSMjoCXkqtXfykaX2ZSJqovNFvNsK82m2IL1Vxg6WDcI5DOhD/RjISo",
-	"Wxv5D0r109uOafFJ+2IJXxJwI1utFkZUFsEPjFFoa/cgBRZSpENMasg4RFmgPW/gNeYNbOfdQ4IufVdP",
-	"FvZFybDwcc3HEiILqczHkwIl3QAxFi1eVICoB1yMMd9rSKOboISODrgPqIWBGLt4d3VN/FbFYQ87o67o",
-	"lxuUs33KjXANsLuhhmnP51KCseMfqmvK2D0hbqEQ2imEMbtlieZVYSPoi1BbGJpgrs9dSOoY3dXrP4ho",
-	"kqjQdMvU34S2R4fC6/qiuHDA47DRssEPXCN0mtjVTVMK/aJCbZCEkDSkDvumhSN8InWMgQSA3igbYDMt",
-	"gPS0WzgWZYPcOIKJ5BEL4YYZVQriwVbZtPQzSW3QCE8mUKagSCSnrC8QZ1MRd2x8CpB60ZFBkZglGVWN",
-	"FrmSmJQWWkY3QFs2JHXoMaB3HTRQyKMMqgdkns3yrKF3KNM7tS/CWcoUExEbaEUnyeYGInMEO0pEc/d9",
-	"i4QidGXvnRY5Y9MhtKg2jeedl+QGSh1TRvhYSLtZqtrkbm6M6/oWj/oi1Hu3VfCeVjTJxU1I5PBXCJSZ",
-	"Zj24fbDR3C+v3p2ffDQgn31hW7SY1pMtk+U2gI5zIaGYcA+PxcdgAmCIa6uPb0RTyDwM8ZZH9FL9sKLp",
-	"aUW/maVeM1llH1bXW8+0WO19arVanz/jggpJ/j/yrrY3cSMI/xXLXw6kcMDpXiLyoTpVbb+0VVXp1Eo1",
-	"wg44YJ1jI9bcBUX8p/6G/rJqn5l989oEnJA2uk93AXa9Ozs7O96ZeZ6YpcE3HbC2myQThEkrNP00xRl/",
-	"oBQ9RBa1TopVsk4vbB7XyX2kWDpB3lft1vQf3PTbPK97qW7al6HX5lQo+1MkKtpyFYCEFTaFNOuVYF5s",
-	"9FT0YhirWS39RIPW4XPOH7U0jJcuKuK7gViV23wxQAbJJMAZzDS07ZRPHF1fpfk6KoAzBwlWK8Dvctpm",
-	"tdmR+DjliwCF6eY4iP8c/IQJDVR+d4xQh/BLhxWLRbq4spp94izXwS98DFVMw9QO2ioPX3P2PgOjLFaY",
-	"ODNtZtdmItcHCE+ZaZV9EJfK9RQO2KlHB6rmwrEhxyzI8TqWgR1ZBhjJmd3Zx0qxzz28UWbFVh0byqUB",
-	"iQqaPyydP7iam3IvEiYaDn5LNpn47hDPLdUeeDy1PHwcKXjUzbYgd1Su/maJdyIRTsL7KJxn1Q60nHha",
-	"FO5NhG2ZVjMejvRxkSeD83dsYNx0z/upu2zjy3/+/p6u67ZFsTOzkEOzRziz+21k2FXrIXw0kjInIyqb",
-	"cHwzz59a4s2sv5YzIIW/rcpQD7Mm8oZrCE5wV8+G+Z9ThXqD9N14Kvi81ummyhjaB46+Hz+yY6N/0a9M",
-	"ZJIOU5Ktv5THJzrRkXF22mE6mEmyLZzBxSK9o4KfcrnelNe6tId14Az0xXAYk7x1IyKEynhu4WT84f3b",
-	"8fjdm9FIbaZVUs1v1/mgG9UxLyH1Y/lLXbiMpepWSW5YuS+7qIB1AB1BdKz9GOY0Pkkc8DhIArqx5zOS",
-	"W0Lyj5wFaCRGZi1jkn4oVCQ1KgrhiZMTJBcZzfQys/MDzcI3Ubi/iLQaRqwePhey/Hg/tfiUX5os7Ekz",
-	"E/Q3MfPjJqmorp2Jkm9+Eoe12l/b4vNxLNZOCoPni7akKzmANvr1Pzy1khEbv8WRPfzkV+zjHhpB5xQJ",
-	"kmGHcgpq2KmogpqeTuFN7ToiQ1HjrvhQaraPQImiLmp1B0ff31LrxxPiciZ4OzOudgoOcePCncOLC2iA",
-	"lVCC612NGld6Z8oLUDrqMLaeeJhi4r+zVM5Ng4sk0YCFBwZFvQv1VQ/PnSTSv4iK8xDnHrkXTQSoAz1r",
-	"XTUMT6vRiTam1udf6OfmaaVhDWTHSZVd58xzas7Uw0StCKNmh4oFjgRdA2JSVpgrKdJKIJnT5SexxdBN",
-	"vXgtv+j1Y75migor1PA6QC0tdQCaVpHshMJnC+rwbHJnAJcNmQUGmM3gumXzFQEtW7BvbQBsNI4ngmGT",
-	"LkQzCJv9kvHhzZt37+VLxpmQ2fR7hzJ/5dciXcyuQQuDc78JPm1qNcwzOoFP2SlPDWr2f/EI/sMztZvJ",
-	"fZw1ISqCG3Ntw1weWL1+N0syvMe/7fn4P1qGYpNWmyz9khpjYYclr5ikzkFY5BBgRgzHrakfpKIPJb9/",
-	"5M5q2cG82xoS3dUua090f/Jq8BdoXjoYk0OG5OXZkce6QZD2rCir2Q3oKeruEB2fy3U1eFsavzC9y0R1",
-	"Ze9m6S3Ltb1QmamctMmAl+xB6cVl3dXPPZcf9WtJ+26FaL/c2Kg9+QYtsCUXhU5Ca9sjO3eCEcZApPfb",
-	"VuXjJV8KtwBUgzsMEdhwO/gZZZScSHBLhePorhffJp/TYLMt4r4DDzEZDlF7uSpFNbkcjUZwO3gyPl7m",
-	"MhMV2XGoKApArQIjKU9/VMhyQajHgv5xMzqWSZV+Tay7fBKX1xWBHCh/XYEXKngQgp70GpkCYvNb/tv/",
-	"sbqVYcwoqwWVFTQIXSXoM0ofpyGZhiZG5zb8JABORWznCPfWOKm5A01J3TDaWt4OQDRq5KhE0s8VrRT6",
-	"RcxF9w+WGb9vfx/Ih/Ti4Zdx3Nch5dYEpcDJTwot9klsEP95Hxe3WWH0q2cxpfaDQZAUSb6rsrm4UIDj",
-	"wiV8y8ulpYog7/MfcrB+kSfg7jbuEJmP++n+3wAAAP//",
+	"7P3rchu51jeG3wqKz1tl8n2aNEkdbFO16//nyLKt2ZasLcnjOdBhg90giVET4DS6JXEmrsod5Fs+PF+S",
+	"tyqV3EK+506eG0guIYW1gG50s3mS7PHs/XqqZkYk+wAsAOu8fuuPWiBncymYSFSt90ctZmouhWLwoZ8m",
+	"00uasLd8xhMW6q8CKRImEv0nnc8jHtCES/H0VyWF/o7d09k8wrtpEMgUL1XpbEbjRa1Xu54yYn4gXJFI",
+	"BjcsJHScsJiMKY9YSCI54ULVvNotjVKGLw1ZrVeLacKGkRmLV2NxLGP9SCnJjIpF8X4yljFJplzZ1x2R",
+	"JF4QOqFcEC7IPtGviNlvKVPJkIe1Xu1w3Am64R5r7o8OaHM/OAybz9mzcfMFbY/wl/0x3JPEiyEMudbb",
+	"//TJq9EwjJlSyzMNIs5E8kQRcwVJFQsJTxQZpeGEJdtPUi8Dga8Juw8YC+HXRw+/0/2kJ6CCKZtRPYr/",
+	"ErNxrVf7t6f5tniKv6qnzlY4gWHBvSFTQcznehu4i2GGpsg4ljNcCKQGqc9ZTE4vLE08oj8/PdzXKzYQ",
+	"pxe3hw2P6MXbbl1JHd5AxWIgzCMbPcJ4MmUxuaMLj8CMzR7zL/WHZl9/8IligRShag1EzatNGQ1ZDKuY",
+	"zbQJ/9VflabpLi6uJZFjkkwZueMilHcwy6Zddlg4RaSIFo1WzaV3spjrVeciYROmKeo5L79kM8oFF5Pl",
+	"AVxa8kZsnOj9nL96pxcoVjG7KyQLSUXCI3zyVEbMTpQrMqLBzeb35KTe9A5q9wu5k2kUkhEjNJzxJGHh",
+	"htfoF2k+9V7QW8ojOorYjnwqZHMmQiaCxfIBDmlCR1QxEkqmiJAJoULdsbji4KbOAPJze8XiWx4wkrDZ",
+	"XMY05tGCFK/c/QzrKU+pmnIx+S5V5VHbU2OOC02IFAHbesDZ/YpPRNN5gss/1VTGSbT4LBxoBwa0kuuc",
+	"3LJ4QeZUqTsZh8QQh6hIJkQldMFCMkrVwvAOu53vKE9IHUYzEGvYA7IjSvKNQuqJszk8/cyBUFMas5Bc",
+	"spCrhj4ksF0siZd5zDanI5E4yhEby5ghJ+Ni4pG7KRPkRsg7scX5+I6Ghl9sfzScjcLFLY14ODRr7WwW",
+	"S/EemaVKj5I810PudJ+TYEpjGiR6sg/a44/eE/r4WqbCFZnRaCzjGQs9QsmYsyjU35qpobyZMvJGqoTg",
+	"ItkVVCy+ZSGp+6d4LZnm1/iNlh7pKxmPeBgysauGFM64WGY6sUwTpl+vtytcU6UNjbOX5uvR1xdrwaiF",
+	"jp48jx+oJwA9udI7N1yrwWUXbTnCyjsfNr5U3LKYj3nVCLXkjDK1yyxlIMWY6z1AFpW6F9w0dB6bj/sY",
+	"byULmcalh495rJIeGcsoknewiyIubsgdIzNUXBYyRQ6ibnBJiWB3RAotsJMpuXh3dU2e0jl/ett5StNk",
+	"+hTev3gaM8XEQ8nzeQ5QxUIDt6vao4SKEH4LaBTB+RkITXUpGEy/HkxpAhf1L07JDVuQIGZwODwiBaF4",
+	"0vQ5pPrUafanCdgYiMQZyZSW11JrVsUVWbBkIOp+eTn9hmbCn7zaqUhYLGiEU38YS8QnODvEfkXwi6/D",
+	"9PqCpILdz1mQsBBHckRCllAeKUJjZjVFQ+pITkgqQobML+OWIXC1c5m8kqkIH0QgIZPhGO7OKXQujfbE",
+	"wlzd0ycA1HkefkVBkYC+QJU2RvWOztQ9ds9VAtvX8JB8gz9RQKZ3cyb6pw8VsSzfgitk7YwpRSf6t5kM",
+	"WZSL2jHVIxvRiIqAhXqIakZjfcucxnRmb6h5uVJQePaQGYpsS0GcKdDx0rgJdhG8qETN2GyEwtUMh9R9",
+	"GK9PBJ0xRXgyELl209gsms2hxtE9VBQ/WNaVF9AVevnSVYs9s04ijaJskeYsnnGluBTZ+nxWUVceb4XM",
+	"y4f9VaXettT5Evv3hi2eKCLvBG62XPbJuEICJVPG42UZRCpFUL5XHyGGltlGJo/y1VuSSFUURUnwpXjB",
+	"o+TRj03DUpunLx2yXdBFJGl4LeVbGk/Y4wg3x4cNEymHETzOpaB5PxnJcAH+KLiE1NER12nvPz94dkhG",
+	"i4Spxgr6fgWmC6PlCgcL+lSByNo8mCeu8DLTvOYzJtNHCjA7z8Q8bCU59RGKWcC4tq70NuAz9hejYchD",
+	"NOLjmN8i3+KCXJ784/3J1fXw+vTs5N376+HVyfG785dXR6gaSCFYoB9IwOMpFQsdSl9LeUbFwnrvdhRS",
+	"gRRBGsdsyalufTbgguTgZo6fqNwHG6dCgIKz7AxaWr+i/zlfvOwl+SjyF9RpQmZaQHfa+iUUVnPVkchf",
+	"4Yq4eSxvuXWO5HMzrh3zI5gNXJE4c4evl8b2vuHKafVP84eXnrr92H9LZUKL435JebQg8AN6/dP5uoGG",
+	"+vIhXD50HPz5ON3n2QtI/aCt1/ygna8EvCuRIV2s5kgqHY95wJlI8I1fSoqGzpi5smQgdV+PpEeWB+J7",
+	"A+FrivRIFUF8D3UH/76ppjKNwiY4xHpkTCPF/B7hWirPmBqIEQ1u9E6c8VDwyTQh76+PGx5hG3eTNhwr",
+	"d43f8AphDKX/k5TDHfr28l02YKFPJaFRzGi40FrEQJz1fxwevzs/fn95eXJ+PTSc5Wp4cXI5fH91crl8",
+	"gktP1/RyHIk90vEbR4RGERmlaKsg9bVKVXRufhZ/pH6sHpVrPaKHuJ7TdNu4R3FRl8fg4yqj63P1mwMK",
+	"XgeVBnrTWE9tthFL42AindV6v9Tg2bWPuVqUxFxMzMHALf9eaDVVxvx3Fn4eI4/O+fCGLQrn3HoZjY9k",
+	"xRnWI2EiMe/8kgLR+mrqEJG7YQJc26CEi4lHUgFmmkdiditv0Mhj93MeY+DG2V8fPnxo9vNhs+qgWnFi",
+	"BAbM9LZLFdMPzKha+47RGAIxS5uqeu12jw6tEyhqWAyfOAIliogjVFDNLV785+vh5zJnegFE2NATQ3Jm",
+	"V5iRvynmAbsglHeC1P3CfY6y816odD6XccLCMxZyeg0zfQz10/yJw5l+5BCot1LHtK6Spdf85XR1zbK+",
+	"v3p3DuR7lIWzxrDJkgkqzZq/QJxmB8vlQXkpXzPP4utkWRwBR0V3vSJTessIHQjNIYOExSai32gRVLM1",
+	"UZqGKMbFTyMljTceopx58sB/Nd44Ld9R3KoHZlJUJVB8S5P47GkSjzHzV1r3lTxlhW3/l2AvOxn1pE4H",
+	"wpwofWZuIq10QgKXDBeNNTY/OqUfpjMq/Bu0qGV/L2hh4IW0lyxHMuGaYf57nt2xfO/Dgq9GVq4anhFp",
+	"eE1l7klOl3x4VvktaYHwyK8aBx2BspnPLdN/nbSCu1iKSYSJM/qzobDWo6xyXI/kRKaJl6eqBFMqJqzx",
+	"19CVH6wl//kpUI+PlK5XbQu5O0cmhTCiCYtbeK4fq9pu0mgr+eoaffavoro5imz2Akwmvjj9OwOzfh7L",
+	"OYsTbpyaMaN69jQpUKjWbXcPmp1us3tw3Wn39tq9dvvnmlfTp01fWgu1rmIES2kze4Z5KvPQ4qg/TBnq",
+	"AdqsVYmcK3In4xvwruy3O1aVYoJI0TgivjYRjNdBsFu9AVaMQl+IZyeJU1YxKmSX+RT3xi9oJ+iw5rNR",
+	"N2zus+d6hQ5HTbtEB/Rw5L4sTYGZLj03oioZpioj4pr56ktdxsHCXKnwNO/QF8640Kpf/S7WqoUg1rkr",
+	"RcAItT/P0YG2ikQVK3l43X7e63R7+6tXciMNBZ2xIhUjOk/kvIou85iN+X0188QIH0QxSafjpKsBFWIW",
+	"yIngihGeFCcz+b3542jv5uLFb2+rXqkCObfy29zySy2Y0qT20avxhM3UptP2d7a40g/RT7PenjimCzhP",
+	"WU5X75ca7AUgRzZTzz1NpX2Rja1wOnKPlxz9yoJEvxVP6jE+6asc2L/W8bphi5V7SOuCLBp7RE3lnQBP",
+	"J5oZXBFbS9EiV0yEhCeEKuL3jeKDQhslMxmk7fZecMMW8AfzV+65WfeH5Nnl7/1O8HKfvTqcvHnOv2/f",
+	"vO3OzvflxeFvl8/Vde2znZq/+q43/tHKvb/bZn/LMXGnuNNv2AL+v9UMjHzbNH545uqBOElExbFsLdHM",
+	"hUfW2h2nSRozyLuzfHzv8KBNQrpQhN7RRYucS5OI5du3cDHUv/tLjPyw2T5s7rWv2/p4P+iEm0evPlHm",
+	"QjxD4OWAodblmHT3yVSmsWqgkBbyrmrwNCmO+0Xbq83oPZ+ls1pPz92rzbjAjx1vyVbOT0tZY9Tfg4xk",
+	"UZTRm85pnJB6EvPZjIVHpAMZ0O12QaQIqa3EJJaR83WjSN3sRM7o/VsmJsm01uu0cbDZ57WHr7wraJKN",
+	"ckYXWnGEENwYkzDGNI0S4v8ygJM6qH30W8SHVE6/lNgJXK2+394jMpmy+I4rVhz7Iw77jN6f4j0dnKr9",
+	"tOEcwRpVniM95vcKnSm7Sa5257r9Ytd97QQqq/e0CcZr8YBxKHCwFbUmsD/MioByz1Rrtchztqqbt5ZN",
+	"CIJZ2dUjKSNGwR3BxmMWJPyWrRuvM0jMxXUGlL1CH6Ll0UC6U5G2NKT/f/OpFciZS1a8ukxSr3bfnMjm",
+	"RuneHh2OD2ibNbvjQ9bcD/ZHzRf04FnzIOiMu6MX4XPW6Wwj3bkaZnn4mykIKhWU1qzTf4yau/9wNRe0",
+	"Ngjjr3FqQk6hDfeT+vvr4+Kx7HS9Kofjkji1C5GRwtlXxQ2+vIUKQ63SPzNirT2sFxTjHMUDK9h9MgzS",
+	"WMkK1+gFVQo0KrzAz6p79F1kTicsO2MST5geT5Hn/vThcvqP1z/s//Shczd6/T79qfsi2XJ54h1Ug4wl",
+	"bdIO8LleYeIb6JYE0+pzDEUuELJHJ9ORlv8Ro2DIsRZ5BxWSmI9rkvEmQprA7YyLC2cpOl5pZR7L9WKW",
+	"pLGAmMLMmp2GARZWqNt2hXenDf848ru9kUkW+Ym9uHVu/viFi+Sje1GTz+YyRg2Maplbm/Bkmo4093oq",
+	"6Zw3AxmyCRNPsxd/cm9XN3zelEAKGjXnErIwcWwlfl0k2kv8RUEEXeCfTuFDi/TFwqyk8ScWfn+iBsIU",
+	"/oCXUnlESeTf8DT0W5scCTDS9VP4LVOE4h0DwZVKWWiSO3rwdMhZieREaXUSbm6RCxYrPTmbG4CbR8hk",
+	"IIyjE8NA2SIW1sVhpruw3k9Vp0DQaJHwQC1zjtFiCPGrCrbBYpJwFpN6MYHew/T5BmrKEB3XNMvC5vXR",
+	"AhRAz25hzU2A327FAy71aPqac/KkwkowbHZrlgLpYOsfV6Vjv5F3qFK/vz5GtRpMBD5JtcYdyLLv5lmV",
+	"lB8zFo5ocLNpjK/MdVcmPqBvjeVsFbeKVaKHZMOAcxZzGVZItUzQdl6UxWu1cyxhIlgMN9P0LV55weKA",
+	"iYRHTAFhZfWAwZO2YrweiuQVbrCDbYadyPkwkzLLbwc7joIghjOqPPwqDwhrem69O7UoWbebEpnQaLOc",
+	"s+fxGi/XNybjZAvSv9KjheBUgfol6Qh72mwiWBh7arIBunTzciZQ2AX5oJyt/HEde7nOZl9kMkj/Vcv0",
+	"kquEiyDB9SHy1qS140YpKmoHldp0HEuTg7h/X3TItFvtve6eu41kirGUTM5psV56ysHyU9rPO9s/Rdlx",
+	"rNBHYza2BqZbCFgHNcHLCn7MHt2sq2avPVj7Wv2qCU3YnT6MMURn8+wrBI/wyCiG2J1KYkZnWpoFURqy",
+	"4jLsVQ0hdnK18yufdTaq1tmNXnGjFIhZmOLSki+tXuU2TRI2m1e4jCwRNh2+C3sdTICaWFWR2G66jKeF",
+	"/jBmv0JVh0eEHKaguwxv2MIjAY+DlCdDOWfCG4gsmRazxfRiTRmNkimZScETiI5qhUtp9STEki83Gc4b",
+	"CKhjG0aShhBzNckHnhN4N5eSIE2GcjzWUj0cZv7XojZSTLVbzvgsrmJGxIw2lWuQhjw5ESZvdZlLmPCf",
+	"STbFrGbU5bSFBUrQcBJTkTifjS6FFlY8dCwy+Iw6ov6ID7JZa+5XWYlS9lC9csZG0xNx7fTiO5cEEg2S",
+	"KisMS+QSqC7Qj3iSFeOi80kvFuQS+pomNHENNfvNE0WO354WpeWy36B6REMerh+URf8xWlv53cW3PqOH",
+	"o4NgP2zuse64uU87o+aL4HnYfMYOxwd0f7QXdMMKp8JGe/GLxExMHRUiCYQcLQ7XasPBVHgFzdbzyGhB",
+	"cHuS+hgyd2FgxNci1gdN2E+kr1UcSgwX9++oUdt9j/hmo/HQ9wg1QTUfPZJ+kcH/UctuzKyhpXNUcvLs",
+	"dx1acJEc7tfWsOiVW8HGqEEmoQUV0Bnm/uQbw4R9l7filgl/GzdBQuMJS1btViwQpVAoJwUsjVPZnh8m",
+	"Uh/UBjUTbJWi5ImtjeRo07nBcQw/k0Ntw7Sr/E3ISpwD7FkmmRHJHWW+0wtLXThVK5lytWOJiSQ2f27n",
+	"wcn5e4V2/MXdVOcvT3emtJ3iZmfSMRyJV+AuWu9Kys+PYony9LS4IEVn1BGhI6iNMTephC70hcmULQiN",
+	"ITNpB1/SBdQDJ7mb3BlAXuCSkZCrgi8dNJZlh9I/rcvoi7tUcC9cmPS0ldFIUwA4tHls1dsmy3JbBvC4",
+	"OyISE1cxuqQFkciuAbcVXigYqZtzri8CdtiEW8CxXOJ+gYxjFiRkKmPFyIgmCYsXegvOwazJeFc27mK0",
+	"rfu8KnbO7grzzN+WxO10tB/K2ECfxEwb5jEj+lK15fuc6N7zTWe6MJQVRzk5uWUiuQI7pyqfWOu+zSt9",
+	"pOBCReozpuW69RqGmuRaF9DqceOIKMbsuUuM1sSlVvOcB7eqxIwey5mty1jaQHmi3IbwZixNLYhRnrXy",
+	"qwWGUlwlVECsf6ESNquq3ipZZBJ2gX33KgJesnm0WDvkpUGOueBqOsytJ8faWJFmsUlZ4WElVRHTY4O4",
+	"uuaoGD3EAlQyjQO2QhDcsRExF5AJv9Us2aSM6WFpE58EPMHUFhmD2/SXzkd0Rm3vK72CN1RJ2nSOBvww",
+	"I4MTP4/ojDb3Wp3m81GTC7s5KmI3Zkeud4jpiz55tTs2GipGY4yyrLvlAxtdwYXv0iSQM1at+1hMFseu",
+	"LE0q36DlfWXHvnrjrmDXM3o/xPNtPmHw5HnnRXdTLoSprKrYDyc0jjiLCQZyjBc0kOKWxcrCOkWh3sq7",
+	"+SJdvlFIEHBiztmG2PU4GEfJyniVme5Rlitz1v9xeHH57uzienj8pn955eRvkPpet91ua7Fk9I2SNDq5",
+	"n0eUC3J1daJPhmasWpdhIgAtyJEE8KDNmR4OU4f3VZt4yPtR6GKVH1WkivHbUWOKul5HwhMsYnF4j6Nd",
+	"GEZbkRqDvxB97OIULcp5RIMsmrS0OSqZW8JmIGDSmBXTAK1fMtu63WIMcMlfWTy2GbmMJlSWifo6LOBh",
+	"o0w/x91iAhNawGuGlzM7NMjkfCBiptIoASUfB8DCjEkmUjNE1iJ6j9kvacxIxFUCxTEIb+ZrIewTplcG",
+	"XmZrlaCiCJfxyJY+w3C5GggnjT6X0SrhUWRuUVgxL9PEvtzTTx8IPyeQTxRdKKIk+skqtMSSP0yfoVUs",
+	"qARwkUHbVJRUyHCBjgUY9X73hQcnxDCS5E4SNaVzzDuRgr0b13q/rD/n/9CmwIkp2zNZ696u1XYf9Uys",
+	"3wzV4QpdIPt+rVjFInXzEJM2sEOyQIn05qXmMVUrUIwKPi5eATl1ZnFyBwqFmFcxva5KbNDbiQFvSFVV",
+	"tPuMUWGwCVDlN8tu3j2VmKpGhcWPqHx1Z791uFX4IjRFNA+NxrlBgOJEjh36qBWj3NscLDAvLgUK3BBC",
+	"kaBVq58dtu29ge5BRGwMIUWze39v+EeLXMkZQ1sAUMyNVb9sxGM9y5K5kQBvmtFgygVrxoyG8AVifJTq",
+	"rT3iloV5A1GoYvNIBq3mkTKulkcywEFvIGYsmcpwqL+iUSTv9O+BFOOIB4mn+XWhiNEjS7XSeiRVdTne",
+	"QBQRSTxSDIxUIoc4QZBCkb1HMs3PhC/MJ7D/43SO96ppmiRcTJwACsSeUVYAB1W5xDel0kyELCR3Ux6x",
+	"/Ak2vJJNvDAYCxdWDpcsgdIsp/ZWc3lwNd+B8yaWYgILSKbpjIpiLmElts2aUzjcbDp5WLdshKgLJJZl",
+	"5Zvq5Qe5ejd43kxgCY5EYdRVp/aVk01RPlKzmTE4K9Dn8UevWHwD8HrU2GbFqR1HjKKjwjhJPKivv1mX",
+	"aLoqgLEi/TwrTqa2skYfg3BVGgSEPDq9dnf7kEdME1PnvUGoV+6Yx66zNtXCLcgArwcqwEFVLPlsJKiO",
+	"MaM73BDHyzZOKR3TGfy6jbja6bdqP74zrksyjhkjCbtPvMx+Agspt5l22JOOeYTW0WfeDev4h1VHjP00",
+	"YnpBYTOTOk8U8V2WUgp01dqd5+M9U3dEm8+C/erNtcYR2PFqc/Bd6pH9D7/0mz/T5u/t5ovWsNf8+EfH",
+	"63Sff/ovD9oc6xbe5mktLbwWG8W4XJXKl86LKRKV7gStVQ6djZRdfrhRRQIANRhK6TGVc+JRZQnHmGtR",
+	"ZzDdqSJcFco5R1xoClTsteoMpWW9lkcRN30D8hR/a4Jhdf+y8jQ/aBeI0W0fVKm1K7h0rubOXxwUibrf",
+	"fsBzyhbfQbuGj64i9BvI5VjeMwqrvots9zUTP5P+KfmOBjcI8lrh46BJqlyHL2aLLCrcu17tlsWKV+Wr",
+	"IKwIj0JiLrEnGvWj4oG9bbc6rfbG82SGlr/Vy2ZZRZmsymUZyUwbVX4Pbav6SCZT0r84VQ0PPQvKs7F2",
+	"m57moeMVzPWsSKdH/Aw/V3/x9L/6Hmp8mOBgwWupwMwMmLOhKZTrmJyQYh6I+WWJ0hXJkV9o8z/vdD/L",
+	"5u/uddoPfNCLIrdrd7uf8xjhG6q2zFs54WJ1CeCDqmtcMXqwv221zerA3qWZE0lFxJRaisjpLWdyk2xA",
+	"u+rMff5IXVkLh/lXUfmMJTEP1DW7T6rizVKbjyxVoMgQdj+XCqxpgmPyMo7SbrVb+5V+zDN9jE/FWFb4",
+	"YFyEjWUPa2Ewf6yKGm3j7F4u+X2lldH//I//Vl30u2ukaG01ehbbcOfjOZOvXBdNtepKXOSLW6dr5PTf",
+	"VHBjHlw1HERz62O/p3XRwIp2Auy+osDPKJPcFFQmUkaQIrudBQbJtTSqUGqiO7pQ5m3bPaoUUs1jqR8r",
+	"M9FlNIRxbk3/DOw4OqZRtHERSnHZfK6rl+V4SpNjqTe2PSplB63kAdt1xMdwV1XgMcjREIrUfy/4PeZl",
+	"FUyGgla5OnOtyhIB7SCYzaOmn7VUcSyTumt6NB4fIzaUdbaDfr+WJpa4Hx8aRDUwkBjJq+IX5t05efP4",
+	"qF3AdTHPqq1wPE3FTYWJKtiyw4yFzmqt3D/LD8IfjwibzZOFdTLBMEmgX18IdZZMKRZhltP2uQWf5bQW",
+	"XzdORVB9bmg8SWe2GehKGIllybsik3NZfomQ3Vch1NlHOJC8dpAb8zrwoVU7ZIntLF2xlLmxGWZk1RQq",
+	"R+WZJS+/afNoC0xna17yhZlBCzb412UJ61mBoz6XvVT6kicKza58Sjn8EVVkTCFaPmHid8oJ19fAcTA4",
+	"QKVjBHeKYDGcM0EjDLltGbRudrewRGb0fpgP1EnhWFY5BNO6BSBUyDHx84wP/wiC+lwo1ETA3KQI3p2Y",
+	"Ut8s/2Mz4EAxlaQkC+dzFpORTEXJgfbEFqXmjQLO+j8Or9/9/eT8qvGAQaxMSrlem4NSfP3ZydVV//XJ",
+	"Ffl30rGJH2r7LCXcT26mymrwih2PoVhTuWkC+0d2j06ghlcKm1KSkXE3ks4hzzZgX2or27DL0D50G+Ja",
+	"FOVXeM8nr6ZYlRLWVzfK5mxgte4Y64oYxQAkOB9s48yY6RNh4nv2ZC8x2M0kg8y+reZxpa+sTuBZiTRh",
+	"YoGYFqy2fY++55255TEJNRvXE/UM1Je3twZy/VrKB9kTJcgYxw3g1KrOh/MNs+3sOFubuFHadoBHDVpk",
+	"aMETMECbtUDELmZ5cckNW1Tp7FVWac3hc+tEnl2Ckmwq6zXFoeu965EI3CkeyZVGImNilNHhmEcJiz2T",
+	"vJ+fLUV5Kaa3Msd1tbYXyck8liP1cHs2p8QszzLevIuMQb9KW7PPWs69zEa8bjFScbN96nWP+CFNaM8n",
+	"ERdMEUaDKZnKCDpb0IHwK5Uvn+BrSd1faQBhsxImBgLfQH55+e785KOfp3OvyuR2c8DyhTQvwo1xQeMK",
+	"F01i3GnLFsmiygf+TkQL4uuboGgjy7Yobix46KbTAr+uXpQsLWabhBUUqk8UprxAngqp+5XNaLJEQVOB",
+	"kmFjmVzHMHMJCAp1+v2L08ZW/hlnP++UUVHhxY3pbH2s0/RjpAkBgVTuLL25qK1ktVX3UPCqO5Z4yw39",
+	"vLx1aPZNRccib7kTk1cs7N1oNeYn3UDuIrVM3saG/ZT1d1ib21iVUmU3BT6sqU83TbhWUhCkf9nMyNJr",
+	"tuw9sSIhZfWMXq10B2xyR1uHgButps3f+82f280XQ4hVH+5XhaoNtVmyEuHi+6t35+QKZpcZE9Y5gQDa",
+	"GGCgKrNkitMrhjZ+VVK0Lumdo69jF4Q1Nv+qHNiV2HNFcoLvc72HpaIQ1P6sJwY0MPkUykk9votlAmxm",
+	"VmSXfwxqAU8Wg1pvULugMVeD2qft4EAnLBneMapZ2EZ+a7z8+URWk2Kb+p+tbSwjftYgNFboY5V80brU",
+	"So7XkN2ySI8S6wjpDYPt5WNyu+8GUE0mvFfL7rF5ucXSJK1ZrffTrcxG0T8SSnx9pW/tU2v+VafPF3x/",
+	"FWGJLOIAXlA9OTNS+/gdjd/dPPwbt8nxypgKHAGosyPwAvBxoPIwp9qIq/8quWBhDkatL8Y6VAi2aEZR",
+	"MV/TfzqnSx26HsEXhUuExBbRiSSKogqf56RvEpK7xSAcJWuJrB9zkll/wk7hxd08il8rGLnshUSDqOoc",
+	"yTvBwuFoUWZnWo37coHOCi9lNpAsDFqMfTpB0fVhUGd9q4OhWqPf0XTG3VLhYl4mdaTfuVF5yggAg1k9",
+	"jXM6Y6Fj+u8QilgdbNhKFj88nGDUwYobyrMr+aeW+BbI7xnaEFoBGeIDfKi4wkqpFFqEpMk8TexFuHTa",
+	"hDNajqmxtDuoSi8vks55zPKgXsmYFF7UI/4fAyDkoOYNTM8G/BM0pEHtk6/lIM6ZhGwM1ipPPo8aVl4o",
+	"Y/M59LKfzIw+PtIgvDJ+u7LzWtN5nyj06TNlwRPDUlg35/tr+PyyTZc5rfZXM/Wi/65CMS0uswGxGqbV",
+	"1iKgzlPMQQbPgcHJhssxtowRTN9EVnxbrOcbd0Grth1qgOOfW3vANzOqzBT5k05wpsF8pnFbbaiccA6a",
+	"Xqe2hQG9Q9gzzG3XbaeaceGS6iukYL5HfJomUv/fvsdH7KY/BvBUMCzsq4BD5B96GQ/ptVqtT5/84lmx",
+	"09MvQneArDnT+VilNW0me1m8OGfp/SrDoyKcVhUOkbN5svYSgBxcc0Vl4aS93qsYSOmRK1fy4vSlDFKb",
+	"Qb19sVdfEHM/2Wu1SWgeQuqAtG+hhJbemYOBKJaYysgqqOa7NWggzwEUv/t8ZSUAJYLdrUoGrDB0bphY",
+	"ZeNoq804DGYA/kdiPXIScczMcNIIDzrdDUXXZcZiOpFtBOIoEO1xGZ0PSeDcOheyWKJakTBv4HYSuYTP",
+	"ckd5YtoEEEz6zRDgDO5cVuj9kOLZAirRJ8gOw5rcR/WIyZ8yKoY4vyqS27rmHtAYEpth8IQEVBAhSSTF",
+	"BOpSSDahlT2Xdh9OWXgdhN2gM2rT5ovxc9bcD58FzeejQ9o8GO+zPfPbNlD7GUKhIX6F90tvICj/perG",
+	"RRKFzfBZsPrWjmq41YlchahWcfOfDse2jcrgIKsVRl5aoUrSeHkZeqG4zNnCpVNWOrqVXMgxypdkli2S",
+	"zeyfIzKTwU0O9QUOOJBkKqEibHKBxeOmJDKHKIdxTFLjFbQaySSWv2lVZc4EeOC1hT5NJxMuJmMaQNhY",
+	"BtUpT3bcq4pgcvTWCu18qodkwaPNg54oQhHO1ZgfCF9LuCAxoxGmLiUxHY95kCMKg4Z/YPqyKVJvt1qd",
+	"RrFN3crKeOjREExZcFNyC+3EVosg28WJmsoRO1UY7DyWI7Zdh5MHYRgtFRFh8RibxBRri00dWSryPQEf",
+	"IfBVnd42B2IsryN2Ph6nEc7KQXrGRsOAijTHuhnjb7yTJGQBn9FIHRFNAhclBTOVMgrlOAsvWs8fVhmD",
+	"43DJ0ZnWvFp3X//3mZ74XjvcbG84HqysFMpQpbSPSnjb5v0umvFaNoDHyTq/KhJ5RRIvoP+gHRLQmJIx",
+	"v4eGq8ZJspWDrHSGK3xk9grl9EfNsRaiaAtkkhyMpOSuNYe9Al0JQodZzkUSA8oBN7BagOJC7qYLAE22",
+	"HY0zF8V2mJYGN3qLNNmPVbgRGCGHUKfltNlwcSgsJPWD9l4DWqb+w+I7FikQVbcFz8C9DYADrHYZWOOg",
+	"XYkCVECGdVqD56WpB5vvUwwBIoZpErgnB7pDkffXx8WyufzrSg1DsaRau7u2QKBwjUdmPBR8Mk30o1Z3",
+	"0dy5+Vo1CMv2jYQ2EGy5iw3wAFhadxFcUiwRuYojVCD6PPrMZTtuQzMrS7O1l62b+ceHnaMk68GFiBhc",
+	"oTqTzkl9v/uijKpsGgkvoXTYBsIrwDUMFfScdm8dbIlz0C40yv9sSwTtlod0m5b4ucS8YQsSyJkWwCmU",
+	"eQRSRqHJY9mlJ5b79i3WsE/2uy9QWwMgLVxEiT2jsYsOdpA37ZCyjslpOGHJQNR9FywGYwOsyP311Cwu",
+	"FmexvqcSacZvmL7zlxkyQnm/pbOR0ltJxiSjTUFHMvpPznjSytS+S0ZDLphSVbVXLLhZA0v+RxWU+WoZ",
+	"n/fp9sigJm8GNWKsQkzN0yIQ1WRAWRsI28ibQA9WXNcjcslCrkgdVufy5OXp1fD95VtIPWOJbfnds4g5",
+	"PNHfAOCOQfRgiCWsyJhqdY0GN3qNIWMPsSYDZqu1BsKUhQP2sR4DDRclVB2M4ulR6q11U6vyqjNxy2Mp",
+	"MqgEs0yOwYOulTANVtZpwburYsFLe15fV3xnFUO+ZBOuEhb/5YqUP2tl8S6YvHYKa92Bhlxv5WRVk4g5",
+	"r1YO+henhQpAAK5PprFMJ1NS9y/eXV0TCwMAsALgr8evzVdPc1ezBeW3znhITDTGL+XFc5/9uNx4YaXW",
+	"mqnKqLC6Zo3Jfqubs6tPbBqzRq7JwlkyB/nROqxX7ejPjanDKpG/pXOvs5tzD4ye6nTTXP5DvmguK8hE",
+	"5thOUhCFVmbrAX2wt2yicMMWwyxfu5x2yoNphasCHSuZqk8FgQd4pr+cm++e9xzaxuYvuhOKyBDLV0uD",
+	"t7sJBwhPUIbOWxHk2dCNaL7STXXt5sdj01RDlqNlgK6wnD5vPFBblICvxy8q4Jw5e+mOOsuUCoBlznEZ",
+	"jFrCQ3fdrMbS+DKtMPJCmI2I9lrh2TbNyOk2VqION52bM20RFr1icTR/LTUMONhmyz4AmXqrLqN/ol+4",
+	"gBelBVI+ArMM62Grcw6Sn8kC+3MkR7YFVrZm2yZeuqEBSC51/9T2stue4+3rn8rqw8Z0yxw3dFPzjxJX",
+	"rKw7LKHAArZkz2H8vpFOfsOzDmsj+KlYDESW3QRbwZSmWN4UsbH+KdAKdBRpE8bL+shBexEoJ9AWj/kT",
+	"DSTwsaJRW/dLhRkNyFmAhm+EmugZGwjn3BP9tAxjE60mJ7cXZ5PZ0F4tGx0UI8Awat6yye08s6hK5U9c",
+	"tqMKfUGrIwhqbfM7alYEXaD79/d69gf396hYFI3fzy7VsM7SjAUYqL3kUSKu1G2vXemg2V4ylKP4S7zM",
+	"OTCG4lVnBYHCLwHuuwLxTPD5nK2ogeJJxCp/SeOoGIeO+eaCJ3ga3utl760cMXZSWC7W+mLjqRrFNa8M",
+	"7UHBCyRVc4MOZVOgqNLy0Xbm1XOc0bga7+LapoKUoa71gRuuSBR5c9U9OCTff7iGfG5Ik1PE7xvsYUhb",
+	"6JHvGI1ZTAZpu70XYIdk/SfzW+tC+Fxs47FCLmTuKZyU54f7K3Y7gCGXs8VGMMjNsZsCPQoPKwy9cvX0",
+	"tSvt/W1ScahNxIm4uDEAmvCjT35LwdFla4EanydBp2oaXzgfbOdsr+oxVkFNZS6VJbfJdm4SBMu2UNmV",
+	"wLXQCj5HDRxLE3XJVg7vxuI9zKQiWKc7EFDBDinAFnzaQv75V2fXF8P3l2/96tYC1lTdmKLhdrXa4MiC",
+	"B1j6ZPctEWEV9ddI4gc5trZboUqp9/z5iqjEn2QT5Lp/KTukeu8utb+prl4dscBglFCSpZc48JZZ+7gi",
+	"oHWWDlRwWGO0RcihacEBIfy8usLpnVYlOrIRX5q7l9YcuFM1c0PGBVnv+hFQ+B/z2YyFAMKZMDWnASOB",
+	"jCI6VyysRuqK8zdv1xnJ1UAqnF4qk/elcv8gpnOGNH2ZBjf639cyp6xHAhpMzQWZYp+hFnDRnMdSSxC8",
+	"rlAJB48GJTmYskpCL6djWIX449aYq2ZmnlmTnHTLexFgQoI05skC6kdxLVFSahlfmWWEAtLILJg4olnW",
+	"qdYT0KSgZM5iBUjX/YtTiMrU/cnvzVar5XsDYUvrwS2W1derRouccGCwNDAJk1oCAqdF7yfPWmcPhBRB",
+	"Cb/V7mFS32/vaePHM0mX0G0ZrsdwhWneS2Q8EFOqjHoB93UaLdLHMNKcCQtA6MIAQNMNxQbCv2/esEUT",
+	"erj6+slTGYVKm2g5aO16oFpNCTzKq5FqGx5hWmzst/eIoDPQAqeMQC24mAwEvP6oMDwrVArjq8+ooBN9",
+	"u6Z6gwgG5Z8D4a5ni5QXmCtsEGAtTSCRpaVZm4GI5ASCiZ7JPwR0DE1ZTChOnBaHsD/cxYIuOxYHlU4o",
+	"N9AKcJJBgKHmlu3eaZLMsfgf0UlX61VnJ9eXp8dXCJ9UxDU25fs8wf6YBhVowzs/AVIHgpVWoSEYEOH+",
+	"KboBTKv1nunVEskJ4cIjE5YQagLX1lOABjqQArRs1IqM0eq2bcfSd62N90/z5u2tgRiIk6oa+qkph1Za",
+	"lkCVFcTP6/4Juhh6hCIuQlbFycVAGAeEBwCAbmMS9L5zQXz9Rw676OcuMd8YwJGSA0Hnc0ZjZaH/imjw",
+	"5Q4TbjsnoyDpjdUaiBLmPGxKwD5Zcs7WKXn//vTl7bPGEaHEuERKr3WcKprYitQ7zWLKPVTN9ps/E9r8",
+	"nbSbL0iTDEmL9PzGQHBFbtg80RKNIhp/hMoeD3uEBVOJDgb/x+Zx/iO8V08vkpMJOGwGwnduxr7Q6FVW",
+	"CcDjmIVzuhwORHWPGfRRm8QFiJHQMFTE1wfW9KaGkCy4b67XICoYl7f/9Lbjk3pCJ9CLXFDuN+x+Mi/X",
+	"mySDiYPuUxDcZTT0oAYGLsNSF7OvoAgGS2O8AWIawF96Hw1qnz75sIf7OfgFC7PNTm/YeqPTNdqM7Wna",
+	"MpneOCioikFAmibTpyC78N2nImEx9hXKSj5Mg8YxppVnhSAQDEdk/IT4T0MZKP8InWf5NYli0RgvACrO",
+	"eWtBZ5FZkey7X5UUPqnTKDKNUZHSA7Hf3s/zXMx5iFPD4In/8t3x1fDkvP/d25OXfwPTwrrnIh4wg7iB",
+	"paG1s9Nr43VAVqZ6T+H9qCu0ZDx5am5ST/W1uSMmQ6J/bRhQ/+LUAXbv1RAR/pOJjM55rVfba7VbexDo",
+	"TaagURRlGhU0WiQ8gJ8q+3y/gjxTlTmSIRPWD+lC+eT99THRf3kmB8uU9kHjotk8TYw2hs3i7OGJ5MTL",
+	"EWgwi0vBOlh53MLmzCjwYTs0CaLZ+D3otuakWdAsx2TOYi7DMnReCNYeyQSxTUOe0ltGfmexVI2eln/Y",
+	"RMzsOJARXsF/rDz9FMtiZ3kjMJDEo4XTB8w8JOuqBcOHIinl93K/o35WWOxeluXg2rlkuRnEHnY1j3ii",
+	"33c3NZqwwcDpERQUarh/f+9D5rh9lb7d6gxZbQJifS25oT2Su6y97JEH9/e+fkqita2CDDR6YSb9rCu9",
+	"nostLUgJKfiuDZSt1jKPrZfaoUzMiGCgfbbIJU2w+aB+yDjGlusoFOwNPqm3s9MZM6LtANNl3tB+js3J",
+	"fExs6rTdbnEIUKLylcabRoshsLzykpl1qO+DXA/Jwf19A7ZiwlnsLli1D5rUqyKrZqB5UMnHvaDyNG07",
+	"iCPim3CTFgsmQgibHRZIM9gG3lzs74YpN1D2zFrE6YgA5MZBuQfFdj6AgdmTqYkBSVq2kW6YxlYLxj2L",
+	"XC/TgE9DYFtJP+MzRQydX1YiRq7iLaTe0TN+0S4GeZ9pbRAyCtHQMsxWP8HqkrQAYfjMAdZ70V7fUPbT",
+	"xxwKEjhlt90u4cHQ+Twynqanv5bbKf9Rs7sJq0pNeKTjhjFssCH3qmAAAbzQ6Fz+5Dn37rs369Vzb9W/",
+	"Fu786GHDenh/saNip7vc+LDbtt0H8yyS/cLguvttPZzio14sPwmbHZafdVB4VmevgwNcKIB0HDvNxbCL",
+	"zz426tnrlHvxHH7yalrElAdazMWAZh2QhwHtNrDHBjTM2G93u+CmLo8u4xm4YuhGq/Cd5bN4/tzxc23n",
+	"3NKzRsGw3Oiyc+BWHmimXuu1W+297l7h+wPzfft5x0aB8Fo925x713p7ha31rFNMPAAKQdIAUOhwH3Jk",
+	"82OzNp0pO9tglC2bfliqoiChfh9PTtXzshP29DuaNfGHWzqbb3nvNGHEm/Y23/TK9maEO7ovNt/hZA3r",
+	"ew62mc2paVFo84ZrB9uMzSnbKDiHYD+6bqFfPuptpGwbLAwZeEZOecSchIKCVSrCMkwyoRMFURfbX8fx",
+	"WcDe11/roZRUyDTEzPRK9RENYVOPCzdwlcQ0AavJaFMoLWRMZjTEol2s2FUDUTeuGiyxHEd04uXeCvw4",
+	"x2LgzNuR12CC5pGV8XlkElOrasbsVgbGR5M5DO04nihy/Pa0geJej38g4P1IihBztjGJwwMIa6tuaht9",
+	"DnhXCaHQX6FFLqjS9qWT0eCjHxkvdFI1EgnuCJutcWQcZFm6BqrRWIlGJ6ysJS+J3bdcJX1YnA0y90KP",
+	"RPHf2VKdSpVItQUSFTIVSlusUD1ob5KqXpWfaIlSmL7HbrlMFU68EKM/f3laqx6oyR9xR+oE6Q73l724",
+	"jxbz2jABL7yRsjAr3JjDbCNix1wocwhoLKOSRIHfUIjY5LTmAT0cNfeDZ2HzOXsxbrZpZ9QN9sJ9djAu",
+	"JhQVsz47vXbXZH2GLKE8cirZ8Q1bFknnoSyD/Fwsil6SiyZItr/3sDoNrO+tLkTO6463lLGesxQwiSHw",
+	"gcI62JNfID8qVauI236RlzM5xL2jRVJZSnSLlMBnZ/Os2gfuTLfaCHr7FpLD4GxsL8Y1q7jAFgeVxQ3A",
+	"sCyopb5Ym/LfhPqfItSvXZoXhc7DJbeRmE//4OGnp4GDkSKralj7mvVp+VqSuOjx7La7DlQsimh9jYxJ",
+	"yGYSMmYgwqHfDHEHFIKx1D9K0UAfrgvJAYUxleAKCCkhZGKBJKD2BSJNR5j3p8cVUFHAmoBIiWeT/Hhi",
+	"M1n0jS8GIkNCbuCLXTgQDFQFMjYZa8UjsEkQG/iZYwtBsFYYQ/pagcBPFCnnXm/LtgVUjCTTXChmObMY",
+	"q8SEtpxBbAq2P1pC5jAq+V98iWUWYVNWybQiLMqjpaWDOOJCm6xCJdlFfpbE5ZYgIFUYH1XAHgUcj88j",
+	"M7PeAZXUaneK4i8HGreSLUthsAoDG48Z2rfmuo5WD1ePefvBVmgnUNYP0YRlsf281+n29vd/NuWgQ/Au",
+	"1Xp729u7x3bbmQO9wurF/e0RIe+IY4RYo8eiEmGuL0++hiDd4dhive44k615qe5PMi3g3nBlpt4jlIR8",
+	"PGYx0/MEPj5LVca0iamz3lU/3HqhLK549fJkzS4QhYDkkqlyNgBcrVh0mzky9jfT/Vwmr2QqDM1fPIjm",
+	"mloRBzxJS/JrZ1g2X4ImpIpR9fRsrNCEiP7XpDkOGcIWERRvuifDpCmYCbX+ldQ3wzIIRS0jgxwrCvqH",
+	"a3JuKl6lG+bYDWWVw9mRnOTajd7m1V6NgcjcGh6Rpns+oFTDfzD89UR58LdTcKd1PcGgoiKQM/ZEoVOE",
+	"PMQnYoucl2tYjE/kUt5hROMu5knChNbWRjQJpkx5REkMzsD1RtXUBo2JCc7oApjBiJGIQ4bfgiVbuVku",
+	"80z8tcrdO8xgQnAETZss5lTsxb+l3KtweuT5j9srdV7lMJ3wEVfLICmVlRJVI3IBeLZiIS6I9fqRmfgd",
+	"h3wnvbeKg8o7cSyPKi/12m5Q5TrM5aH9U3vRzq6D7vmvP3XOfz3tnv3avzt7qf+V7bPJg5xrB04p6uez",
+	"HQrOjXLI6xdTjp5XgOcF3798rKysfnG43hqwFdNuLTS+1rp0nPLjdjHoBNGmrMbXqaUq5eRDUGpVEHAn",
+	"p5mtTjU1Sk70z4n0QIinXPW5qtRz52jWpx1Pk61x3MLh5Miqby6nP83lVMjZ+TxOJxPeXKGn9E3kBwHD",
+	"MLMGjMTl0IqH2AsgA3iiMB1nINCqAuXdwYXaReMYCFfl0LrLUiiG7B6JeQ/z3kY/gPkCHG2CCFQo4qCx",
+	"fz2giukjyoTims+VSt1LRnQF47YfK/l2BYzJnybpun+OpPvpw+X0H69/2P/pQ+du9Pp9+lP3RfJXlXGr",
+	"BpsnJnwx98yB451Zdjn92d6ZTncH4QKHUR+3bWSLDTV/Eyp/ilDJ+LtpYRTSxROFXegfKVIgimG6ugXT",
+	"qnJWCP1jEybnSPhZRl7MkjQWKsvktNAbhl0NBHCyhkd8u6VN+rA9Tf6RTQIHfADIokvowpjbC22Wtgbi",
+	"ZRYbSegNUwSPnpZrUgSsZ1DUrOTNUhTRYBwIdg85oxPbm3qi57Xf3svSGASBBtLCPMjifGE5iR71QJjg",
+	"iRl3FqMp+LjIy8oYTv/83fWbk8sskKMJMKM3EN4BNHzzfSjBlIZ0cZxhzwVU4op0292BwMTwckQJMyaX",
+	"nIfGV4SbhwvS3SdTmcZqIEqQUqvDW37DeAGA3IyoREbMhqVIELOQiYTTCCHLMQeVRDK4wQQR/RGR+oSM",
+	"yYzroWHZjrYueADZK7l70zrp1FFFfgmp+6ZSxawKhKX/R6yH8rEoSBEhi7j0pJBQUwxLYYLI9nGp9/OQ",
+	"Juw99n/bGJQynLIiGrWLu+LzR6PgnHwnETBue0FbkIrddvsh4kUzmk/F4j89hU+PDpLtKtVBd9os1Lvt",
+	"v5pU35noq1zLxXCKi77/ydNjeWiUclNs0iSJFCKR6xNHvsUZ3Tjjli7BQsOP9dEFcwxULtZU0e8OkYYZ",
+	"yN6CyFJSm3lbNgg5ypor4mvRV/wXVyJ3D1k930LrxHlc8xmTKU6ns8XILugikjS8lvKt3jZ438E2ZMi6",
+	"bp+xkNNrLRP+lUJFJlVWOAJ3KQkW9rabBvsg5TmruVud9PMBytvgyBtl19YOQ1E1C25UoaL4iFDs8p15",
+	"bQYCP9sr4CnUKTk2jHuCNVOmOna/3fFcGCz48k7GN1AOdpE9y7adoLGBujWg65k4UOSORZH+P3wdhjFT",
+	"qjcQ+Gz/7bvXp+fDs/6Pw1f907fvL0+ufFI/aOQPBniqWN7ldTHoyfUGAqE/0xg5C96AviGtveIAPFTL",
+	"td1h3o3IoTyZDoT+NiMLZFHFgKKuFVNb7tLwnEJ7tAb2uy8wtdm/ZEm8aEKvHd+wLKOrUjA94gTqwzrE",
+	"VJtB7wVje+nRD4QddgQeL8Bn9UgKTQU7WW+OFum7lUgIMTCWmtkr1Dlhrkeag4aSKUtWQ9Lhh9Pzl+8+",
+	"DK9Ojt+dv9QEzh/dQBNAEzZfy0yEg4dNz6hF3mOTC+scw8YoBv893yB0AWzckAHGAlaI3gJ3BjDG6QgF",
+	"thQWbH/QhpMBsLZLMqUKOLyKZGJQkUepWuipD4R/0b+6+vDu8uXwTf/qzfBD//R6eKYn1yXKgMXlts5B",
+	"e89UirpLhi8unLBIr30dPjUhrgrExsfJmE+4oIjjzESorUGt0sQ0SBq9rOcA3LayVnUg/P776zfD/tu3",
+	"7z4MT876p2+HsFp/05qrT+pY98wFyTGaGy1ympiMd4XkthSUwhRawjhbJLPvYQtCkSV1jj4WigPcAU9g",
+	"+kZ3K4IcCJJjXUEtImxuP4d88o1oVpXeVmBpDzQNctScdyKC+3LWfFJaFlJ3UK0bNa92S6OUObA7y3nR",
+	"Jfzn0rPhlDoIzxuf5z5tPYT0p+3zm4B+mXbyBcybIsxZjS2+n45eB/wd//70/e+nnXN+qk7F5UFwfHp4",
+	"ejP/8Yfj71+02OL738MPp/wdP7376dcoOu/+9PtPi+9ftIJuJEazV+3wx++jIixYhkrmYJBZMImtiYGI",
+	"FhUa51sED+DikUrfzvlAqasH5jlBp1i1iwxS6wfOPvoa+T4fci3AHY2BpCmL/9a/pLqpNbw/T+XUb1uj",
+	"dha0zLeAfwL8BiBQikgzrjapldSPVWqjpv5KvfESvFjKSNQCgzchmiz/TqUs1EJ7TOPcbTkQIYNmBHqE",
+	"o1jeKRYbKSgYUXlTqilXOSyH0Zl6RrnhDoD0frtDfHtGaI5swbXChqh+rgO1RZBCAwE5c0a50saiwea5",
+	"KGEqoUqi2JxC24Xck6i0nheSG8bmoMByMTkyoEfgbrUIEidvT65PMg+mfiI4LrWScEyhPj7zlRbf7AFw",
+	"TsKjyDxWOfTVOoJLfUXqgHzC6K257oYtUO1orJClep2XOP5+Rcc0ZIgyTY6qlr2w0I5O2/oWRdnZRtR7",
+	"U6vMQOa7KYvZ5hNrGXATYKDWlHnAiQH3fKYyyzhLkjV6H0IZcWWtGi/DCqIzNhCAS1C3zWzJRJr+Nrlq",
+	"jwfTeuMzXTlmtwzOjPGutMgHPJAMtfm6tpn8f0/oxCdqziKIT4y5CBXhScPikgmZDIQVMXA+IEpCEcoz",
+	"1yj1Y6cyRdgG+0WqWIuYDTAQjtVI6j7qy5f965Ph29Oz02u/UaYRR9rkpKo6VUaGFdrt1h7hy16pbm7t",
+	"X6tq/LuV6tdd3kGn4/U7hTqtjQn0cIZQyR1dPFyV2n+QKiVkMhyDsyvXo1ARLyCHulq5GftogTsbu2GO",
+	"0ey3SERxr1jWnIUVZ/o6YOMWYxTZ8cX7796eHuvPjaMcb1cUn4JNyLKBOOglJowUyNkMmDuHZuVfK8nb",
+	"WJyI5iUk0qmeo6ralHvFkkbrm5fxS0mQgsA4g71KijIADuCugmNznSAE2l2fYFZwv0IhNJoB1uWZbliW",
+	"Nyg+EVqpyICR7DM5Nggx945lnPnvZXyjEJGy58gbnHEdUAEWGMjNH4Yu/IbJ8qJkv91eU8f32dh2sfv8",
+	"hm7yxlg+e3168PN1ODvrniVn3Z/uf7pqt3/6/VX09jq6OX/9Pnn3+qfuT9ff87MPZ3s/v3zfefvryd75",
+	"r+/vz69P785e9lt7v3Wbz+762/zzQPFhm+1vJT72V+D3Z8sMnc6OANQrJkVNNu8oDo5hR3bs4urBapOS",
+	"M8Z86XhgjMQw2FhDs+aO3IBBIeOHzeuUshxlNTi4xPKh/PlT3sihMN5rOpuDlaNFAlrYprzGgA3vPA1Q",
+	"94ymZPHPoT4CXHojxky3avOexueb4ucRQpkvcUajscT6oqRIJVs4VaKWcVBAIo9+gCFV65ue8U3P+KZn",
+	"bNAzrgBOVzOAbB8br4VB5N9F8YhN18bVqgY0ooN159C7bzZDDGMSyTsWNwOqbMUtdHmDmWPZGtfMK5Qz",
+	"ygX4iQzOK0dTpH91fHpK6vNULPQJbmjGNgMFw7dIHf/3/26tLN8E4/CXe9Fssnv9WzNIqfk9RreVsYCO",
+	"CDWvxiiJLUEdGO/U6cvzXA0hfbzJ4PSlgv+Wam1mQuMw0sJQjomeJ8xSjvVTjHlsDPJIBjQicxonPTP6",
+	"f++4RqJv3/UCgkbZRAqXYKAsL15G/clgIIvQIjWgmczVQFhU3mQxZyGpCxnPkOgGXMEV8M8h2ljA/IXQ",
+	"EHbtRP3LwPGarA1hASI+lMJcyAz0jhgIhxU0wAdgIofLXSGWarIDKkgkJwPBBRlBsl+CYKBCxiYOlvv9",
+	"6vvtPRPAG6bC9mrwG8hgDWiTUWezFhX1CvhbuHXha1kqMmJiISKMxO+/PDs9x5jdlU9GDPsGY1YAQFPT",
+	"hMzkjImkRT4sdbMw2YFmilCCCNmfJvEUo/vFhhO+iXpC6lMx8m5jo1yRkd4COQhqBgE9YzMZL3oYizRe",
+	"3TUhVbJ1RBVO7MqQaoW3xfCRL+Bh2SEAt31tVLFZ7VZ6dOdzTafcdsVk95mcrhfs2XgvaO6NO1q4d1jz",
+	"RbjPms/Hh7Q76gTPwoOD5dTArSe+TXqftvlMYt3DnUUPUwM+X/l+P/eO5UEMlGNWE0WG+5W0qzXjs41w",
+	"Id3C8iibwQEtkkD4NGxqxTcFavfY3DEKmNyHullVQtGxRlGiNixUiMGBWDKaGeADOAJXr/RoMRB+xYv0",
+	"xJgI/UaLvOXiBlWTN2f94yb6azyUCaaAIssWeeI6gUVoLDDjpDG+dWgPMby+fqv5/j6ZwhhMBUajRU5D",
+	"NptLfQJ7RfsUrVGI1dEsgtE2EJAGGTKLKfTL8pVsEK8AfQB5oZDs4moQOBXbmkRAQ2EUyZh8GgICZzwQ",
+	"KO3Ml5XBth+AuCfFvkW7y6q/tKuo0JftSySXbC/asNrgq0u2TGvOsVC++bK++bK++bK++bK++bK+oi8r",
+	"x2yyurmj7ha7g26roBm9abWedgYuCic9CjlQRR/Lt8vJ7gNRkaDgkT09A8hyGC1sLWsDDp+cO71TmqcX",
+	"psI1x3hNpqbtT7VZrefygzO02jbZAdc2KaQq8v9nlsF843z/XXG+z2e+/6TPUpEl8ApAu69I1HXD+maS",
+	"Pzb7ziRTVDLmtZIgmNJ1KbOmwRq2r5/NE0jLnJhaVqn0CefgWA2m2syV47zrkmb9Y6oSv0dex/K3I+Lb",
+	"NuTmGw/6zMErYo+8SScTLiavaMCOiA9tyv0eNpGzl+BNzoUNj8QyoQgCkOW8ipCMKWbhjWhwMxAGMwGQ",
+	"czLMOGRSWG+PRUlgooMt/opGEfSkmNL5nAlI3YgWFqU5gfYh2uYGLfgog0v1tF5LeZTGjADvAK8UwFpZ",
+	"VAFh2lf5hN0ygeUm7wTEUDIZh50fsZMXWmAqnWXJKLbXO9S/cDUQMRujrzsvshHSwcYLAjY3JUk2K7mX",
+	"tQPWt9NgatRyTITRP9niLvPOOxnfkBGbUEHqgRSCQQ3OQJjZeqCQQGdBbDPrEcg4NtVvHhnFjN6wGHqm",
+	"enp46OcfiBu2aLTIO/D1V4wZOpwjBeFeFjbceRhkJeUBNQkfu60bTT5x9aIRaYr47qYysj587DCYYOet",
+	"s/6Pw+N358fvLy9Pzq+Hlyf/eH9ydX01vDi5HL6/OrkkdaO3kE67UWzLNhBynIFPQv74SCZTvUOVZ2aD",
+	"dpGQiUfiVNh4x1G2TwewQIVk8e4L4kN7HUNVfznU0CMd29zMlDzZgmDwQqkk73Hn1HnhiHrEFFs58CKN",
+	"UskYJVcgGptXmsAnegergcD7W+QNNOnMW6j4M5ZQs9HJRGKyrSJKaoVE5StiWzBC/jUNFz09NN/3BwJu",
+	"7RH9nIEIaUJ75I+BI8EGtd6g9p//0/8BjSIBOA6+0VwHu0iaDQXfTmL5G3xbhJqD36rA5ga1T3og+NpB",
+	"7Q2LIjmouV9hazf8rgfZ9E0a8VumP5uhh4Aymg19zAVX02HMqJIC3qwSOcdRYRPM3h+DIhzfAPD4BstY",
+	"gYNar/vpk6GUXcs7Nhpiz2C7ntgaMKFmHbDz56CWXzio+aQOlvlA5A3APeL0/3ZLezGh2R+YPtJ6GL/8",
+	"McB2kDiROBrUPn3ESsITGkydIjq7sUg9FUKfgoYZFrRMJppOEDbXJ/P7q3fnTSa0zhMShNdokT7xXUr7",
+	"xHTdwqSsDGuhc0AUkeOBUDxiADRznbFiZM14dpxV8oEDFr5GTo21Ek7T0rwpqZ/XNGa8awzm0oyHTRsY",
+	"rEMv3J55/dDtOdiAd5YCxnoq0zQBqRbKO4EHWnPCSUwD29QOlFBG42iBmYjZW8ytQ32rfwRaLBLUlqQA",
+	"L/Ay/AELxmN91NDg2pDKFEcCxcCMMBsbfek0rm4toFWKx5Q6WtRI1wXXzxmn4UdZiyR93EENcR1xeIbQ",
+	"1xhp1eTq6oRwkZXqwK4AHQskQPllrljATTHlKpEx9qxCoGHlvm9G7zP8zO7BoWfb2hpINDv59cPxajGM",
+	"BZHuP3nujfqGCCsGzD6Zp2qKxwf6PVNbk4T7QT/5zfX1RdZE2Xk8VYojoKbWIi3iplXPMkBQCLtBHOJV",
+	"zEQw/f85iJ4mBqsWKmEzi7geM2h5LAKuGMleAv362Qz2SBqzWq/deraDH1Jvpy/pnP/MJC6weAAGknOL",
+	"mLIlaqpdEAOUugzFuj1YKjV9LZaBZjuHFbivu67KPFrAGUrYffIU6NTMD6+DALmNHN+GOH+yoP9ThHjn",
+	"E7y+tgvlQfW6QkqvsrdRpf2ro7/807mMd5BjmhOmcWyudsJJUmI/Wds3vAS8rk0CwFg1ZkFFgMk1BNwm",
+	"DPbJ+avzp9apMW067RyxtvFAZOdYWx1D0LZgC+dsSpVifYhfYdWjG7YARd8xDyumZy8frphn/zR/YulR",
+	"j58McEGDTubO5KVjl4NxnM4rhl7sXe2M2b3d+RmhaAHb9CFDx462B+0dBeq1lGdULGyPgLWeu5I/wky9",
+	"qk03as/6ApuACrPzG56FMVmzDbSiXLnu2YOdZYJUUoO3kTe4LoLPTMEehSw9rqxXAIyExB6T3GKv+6VX",
+	"RvyGQectj9imKwDAaZ2XU6oGYqOToHykK15UNuBNGgaOHg6Tc0FVaRMSIZEAE2b9HcqgV7o45ZiKUkfX",
+	"tQGkLq4hIDfnu2gJ7fjTI9yf3YchS1gZbhsn2OOkpTyJ2a8sWHJu5bo4GJNSkkhLgLx7DqpNnwfk/vN4",
+	"x3NuZhxv7rrxRLFoTOp+kRjmXKBpaMwN3K2m373Jtp7xMIwQWJgIKZolQ0pvySrTVG/D3G+9A5JK3uLg",
+	"j0oKW8UYVGyzrtrWca6VcyYgyhe7dySZBlC4eIoO4TENmHs1LPJQqwAAzAntFgrCRQ0dF4crXKKIOALG",
+	"Jrm7l37BbWI7jSgnFrBy65w7jt5AplFmHNucSK20jqgCV2Io7wTGqw4eGG20C+B2fcq3qf4VsBa+Vopo",
+	"1e4mIQ8xVx5Vb2aBepPSyGWatHaLuVwxQI2zgREDW5J7TIu+XnQz5KEYCLwsIeLBt258xu07vyJGYxGw",
+	"0Altpj3ht0yQVOid4eerYfy7/o9NI/qbpy998FdnD7BM3CM0MkAIvr4R+Mf3V+/O7Styses+Hy7DiT9R",
+	"BR9wQ2sNMoZ9aEQ6FQNhuzZZV16LmI5EOV4IQS+Y8YRnMhWbaQ6EFqhhj1A9X0Rk46FHlJwxbaGzSLFc",
+	"uTbpR9nKYwXFQCz1ErIg1vueVcNb5BJDTVmycUGwDkTM5hENzGIwGkcc1VPwXJZaV+gDudwOaiDqqChN",
+	"aTQ2+k0DowKZmy7JV5mF8AymTLMJljJ9/gbizgJUyDH8lNNPWbUrRFQ6+73tTAo/Ea3bWD89T8D/1yLf",
+	"sSmHHa95KjHeohiwEyxdYPtQnMmSfzE7eIDCls0P0t70ydlv7/cI6HgIxNbX61goR+osV+UAdHq/+TOh",
+	"zd9Ju/mCNMmQtEjPh9iYSS4j9f12uzK99SodzXjyyh6yR2S4mt1b69WOI0bxdJjiC62BUnEDDbWQVKDY",
+	"fFk2aef0ZV1nW815Qz+j7s+fgS5eLQXk8HVv2Zl2q7Q1s9+prdH7hrH7LZPvsRkceoiWZS9kGrvSXDl6",
+	"Q6YQbNYdbthidVeja1e+6is9ADTIGyyOtLnOxvwejrWgM+ZlCVs8JvBWlddMLI5MPaQB8FKFxg3n0Dig",
+	"BOnWqmxK1L84/bse+GOZE85+VT+aNaDneTu12t74Be0EHdZ8NuqGzX32XHOdw1HTsp0DejiqGZx5QJEv",
+	"g6YbmHl4h+09ROcYEkDqasvo9+aPo72bixe/vQXzWxM2VxEhDFQ5hcMC+H4Zt/2w2e4A0r1zDUzqRfB8",
+	"9IwejpsHbD9s7gd7o+Zz2h03O6wd2t+WJoVEsY0K54qEVE1HksZhaSb/uHvOLg+SnwozMfjPuzTMgV2g",
+	"98P6Zrlm835DbHsAYhtXCbIamzvlsBn4qJer2ug4NsC7FBhDuAQAaHwtec4wwO1gGilPDKCOvq7uT35v",
+	"Ioz3/h55f/m2qeiYOQpej+x1SUxFKGdktEiYamCAHNR8aC8CeSNIDciB6rnB9BvG5nkazMhUBF696Te7",
+	"B4eoAg9EJFUCozZNaEbMvAAU+wwakaOVF9haONBvW6Svbx0IAPnROgElSHW3dUuOildmgoAh5yF+s1HV",
+	"TcjZFP77eIz8POHI/2UAvGFQ+wiI5zTx0KWlvIEwuOxWTCC0NxsRTPY4Ij52CTKdb6AoDPOpzRho3p/F",
+	"KSO7m/IIk6hwfABPwKMoq3tveCajjicDYViRgQnXtAuNF9W53yaUtMhrfgsl3xCcQBE4EA6y8jCkC2Wg",
+	"3nMu5x9lRZ6mJ46FjrQY23YgLQLbFVQ2M1wUmmHmh84b1pByv5qBAL8vIOiZMfpn/R+H/YvT4d9Pfsqd",
+	"vb6pve+03az2FtHSbCBozMiMCjrJUDNL+wDyGQy0tt6EJqUf0DRNe6CBoCRi9MYM3OxWaPkzk9DIaTkZ",
+	"AzYrctNHJWWYIrNCmoTI2lC4R35pU5G9NtFLWECPLq5urbfXXileluXIJ69mE1fdrA1QmYCrOElsqKk0",
+	"jKkPKop5uTueonDeIZqCpP2ShfFfXn+5YYuiGjLr/pA8u/y93wle7rNXh5M3z/n37Zu33dn5vrw4/O3y",
+	"ubp+jEKzE2lxB4er1AA8H8CtseuyCKyiqrknnuyvYaA97mxdZwcJyOf0/x8tjB8f71qOQI4zZSX304JL",
+	"zbD2gAorw4BhZVUYzvseXD8JW+mPQmZ6yDKGZ7SDLQedpXRbRgfsM9NWjtCPhtUtqWIWLsWFjP56FZIO",
+	"qEmO+uo6ne+oIrMK4pB6Bt28Tl40jCcz2wnOFgGfrekGCMv516lSceKnt4x02g5mDcSqtHg1XSMaPat4",
+	"aZ3Atvj9WhE6q8jm4d+1asC3kpZHNx0yavaSbbFspZR8HlnbzZBFLGHL1stL+D7DGu/luaRQI2JPaGXP",
+	"Sg8RObHuIu9/0+6scnJUlinqbZ0pZRvbHN6wBbQ4JPVsoJE23qyNBdqtFKW+y1sK/y/UAnETpCbS4F/P",
+	"dfqv4o7MOa91SK72Ejjnb8aeus1k1sDxljD56hWQaw2Tzg9NvUzkbZAltknBvC0wfA26f50qgh0iBkIb",
+	"iA2DwYdBMUrGMVOmVCFvx+p4MBAqxWD/cjEQaBKbkimwPxVTimuGAeEyB7HIaPBZ43jo1zMQ2LBHSxIh",
+	"c0IsWGI62C6IYmgQG0N3IHwz+Qyj12+R6wyAbp05mfPRgci6NNh5VpmV0CbXhWeTtyxuEeihki9CXsxr",
+	"mps5hUaaIeh1JKM0nLBCDfdAWPsw4jfMJqzAcNWKmgIxYRdL7WMeYMjmfTSXG9xVNjoqk3wTqppXBlFO",
+	"4nY62g+lDZnHjIG9ToBwcC5RuymM6RVUq2XbQo6zqn9s95QDMeVG7I7v3SVl0CH/tz5MG/owIblCW85n",
+	"GrSQLD/AMA3Aj5aCPRBax+zLM64UhE6XzEen2wEtIp8bpHJ9zCFRZCcIm/J56BHT78Zg+jzMcEykvJrK",
+	"uHQIzl0RIVPgIVB7pHYasnswemSWKvDxVkicr2Yy9gvwozNcU63gFSbd2rlJF+wU44PF/VrymdmtCVdo",
+	"CYVCEoxLkWWxGKa5TPMNnb+quho9eItA086LylZ12NmrLJS2H+9x6U5EJjJs/qttinNpIKJcyZ550oOK",
+	"MQOJWjt7oXZ0xGQt8d0mq1/EGfPlXDEyXueNWTI6vyEcfd3ew2CBOOd6NaIFRsLW5j2gKpRwrfln3s8s",
+	"AxA04js3m1bIO4yjYV8l0yXXXm/U2gIQBlckr56uU4trDI3NtNkxEAGPg5QnGTSCm+cm50xUtz7jKjnD",
+	"+T1W0bJk+uWPWr4yxtQvUuwfKQ9ushCr8shESvQzKq6fRn5LWcwhnAIn25QtGl/CK6oS8p//8d8q0u0/",
+	"eRvf/Vq/yqQaakKrOTNw6r+lNNL7x7zUKV41L/7OfEP+8z/+l//n//qfN7/flLQWB/CdZg7mXTBnzCO+",
+	"J5hnrhUvMwKALMlff6U/kv/3f/0//7fim53U9h3SIWDR12VDwGb+qztT/kVYUkZvQrEmKKCCzHlws3t6",
+	"d1ZmVsmrbHkW1lwlMqQLUn9/fWyQx7EwCyqJPHKHybczbX5bZiWMwwSkn0HfMgnG+lE0IZAZRPQjq9jN",
+	"a5b8Awb4WGZTKHLTQwSDZe8AnsuSYcJnbJgmQa1Xy0ZUMz+q5ayndp7RhPVvnYOtTxJOaFNOEVa7QSxF",
+	"U/3bwfrTDla2BE7ZoXOu8PPmg4U4RCtP1jvBCBNJvACwwkyU1ycAMZXzaI841UWmoSRNBkLGIYsBKWNE",
+	"g5sJdJwgMyl4IuFxI23l02CKGGeTNGZh/hbTd+Di8t0Ppy9PLofHb06O/z48Pb8+ufyh/9b2pLeaaKFU",
+	"IZAKUH1Mv6mBqPuvT66JUXr8xhG4C2EAMDOo6LqlkUWyIjSIpVKERtFA2JCGahEf6eUTrgB+p0n8dG6S",
+	"hKDjPT4SOu6zUOvPgLrBBHbnx/QuGmEGRhLT8ZgHWpuZMhol08URPDFkk5iGgP+VjxJdf175TVofV9Ay",
+	"BRLJB4KQjF4vT15f9l+evBy+7V+fnB//NDy7An1+hkBPq64+ubx8dwk4lBnEpFmRJ4rYqjW9xHom+hGF",
+	"yWTt3mCQB2TGBWCj4fjNBOWdcImW3Em7Gew0rdkBu0uriyU1kCvYffi8VOTbx+/pZc9i3+Z3KHfxe842",
+	"Q28vvBV8yQDD46dzzWJ9A65D1BRhH3FBlRqnkR0ozNO/4yKUd1BlO2dxwADJU08nZAGf0Ug1PCLSKFqG",
+	"14LHmOYrGXBUABhjA2GSgZSHhSWKHOsfmsdSJLGMiKILtUIOXeF53iJYhlMlOIOWDXBpHXWRa2f4a6HY",
+	"1aQLaVGzP9XGr0hnmuN09Af86plWL/faoeY/m4NeO8nIX/5Aaxsqn2u9tsm/hciHlnC5/Nu/7nR7B+1e",
+	"9/BnyNJNmAgWw5mq9TrPu1U1rZYVYmkFkqfWe/GipS83hMBJa4W4MIpWu7vFQJ6VB7Lf7bS9lfWc2Xgs",
+	"P3BH9ax1sGlQ5RFhvpP7fvxmZYloThDnfDmDwNuLg/i4a/3mG+B861T2rMD0iWGTrWLZd+FsLIuwN/KO",
+	"ZGCMMZvLGBHER8wcN4+w1qRFBrV5Oop44JEZvW/SCfvbXntQqyz0zjbzpweqO/+cqMq4VJodgsh2an8d",
+	"xcNsmoKr4Y6NmphXu1LRuIKfmSIv0+BG//taIqrhm+uzt4SJcC65SLwCYiX2PjKolRFP2EDYCxuFTOog",
+	"YlSLK0Bs65GYhRzCUhE0wEjFXaylfugRGpqW72GKPIgpbSvIWxa2iO2urUUC7hxg+7EE5x0kBX84+W54",
+	"ddK/PH4zPO4fvzkZXl/nekrdRyi4Ht7tN1Af4CE6fiNtgGTxQuMrsBJIaH5twMayCs27KQ+mRCVyrkz/",
+	"L7RZDIQDVRAL1rLEdLaO2DhpkVcIRmlqUmbzZGFJo6dm+n/pu5zZnJ+87l+f/lCakM0cPWw3nBjpQKhE",
+	"xjNiwB21RNfjAMmS5Rxj/SNWgIoJFwwjojkYHu4Xi+qpDNqmSThBtcTAwbi4G3Uw5KDo1MRZwdOUaFrb",
+	"RbPiVgRRGrLwyLSOzfBBkZSYGw9jMANExLr6QXuP+PiLWxjvN1rkBxrxkCLkJ7BipDHN3Kn5rPTYsp4m",
+	"msvlueemFZwLlanHN6exmbnzPVYSGl2X3ScxBYjUKuXgAxvhIdtGOYDF8rCQtHtw6BaSmr68MZ/N9OAL",
+	"qTQzGkw1qSJGY+vzqdAqflubNjOj92+ZmGjDBxHiuLCfO59dn/jDjK1y7OZYAI2U4PO55ly1s9KFiNiI",
+	"jRq0qpik4QI8/HHCxzzgNALzIor4BODrWgD0xhOg2NLDmuQDv+FzFnJtzqVxpMVyksxV7+lTJlp39seW",
+	"jCdP9aen5hHDbOAghIHVaEIFMZ0XpLnRZbcPGmQ759LQY1W5p4XEHGXlcaQ+l0rxUbQAKN3GP4eDYIeQ",
+	"4T8f/hHUELMVSFsZZoBJoMsAgbbH1rrMsIrc4X8WuKm/MHTTUVY7BQiroMyEDiZSFaxSBjWqyBLaUQWS",
+	"03r4poehIWEtUu48wXDOCHPcE4CWdgcGRU5fEvxo14oAK1hLWGrn/e/engxz/eVvELOoSqdngLU5zJ6T",
+	"7+MPuUB2AqIPDsq7wDhFdpErvAZ8Rm+aUSQhla9izMu6R/WoEzaby5jGems/GpbnM0TpiwTVmrneUOMx",
+	"qfvlZUDA31wF04o96GAmsG7Re6r1sIHYFaAG6YVamGvLoL60xosaymC18/Tqjk4mLCbvT3NIrVAGKQAx",
+	"1/2n2tqnc97SG1tbA1CKGWZJ1gMx4oLGC3BoHb889wiWTsrxOOKCaYu1b+XdoAZ5iE5RpcmBAB5FXf/V",
+	"oHYNyCGAgFIDXBDIJ/RJJj1NJwM6YWS0MLBaR6gSZxjVYCWYMkCD9vpEmY7FWv/XNxsnaswiSUPVGgh0",
+	"wmqiPfUzM0wRqPes77U7DWx+S/yX746vhniMX+Lh9YF+Jh/SMw39IpbDqGeUNTBgZo/st/exIzG2aDBI",
+	"PzAGH4srsE5fn7tjZDzNK7Nzmhcy4sHCWFoDAQUXiuAaA0b9IoLyzRmdmJHkqP+uDJUxn3CB7RGOCrmw",
+	"ZpRYfpsng4K5g+YUvtPaCtVev5d6G25UhAF9dprMwEmyJcIHB59AtdA0BMeUJb1byo6ZanJW5xro+58o",
+	"ModLilaFMTObKg7IE61GPjkya4Bf6eXWX+nVKHzDZxPnM4B89Y7sEhWuHGt7qAlO/kSbbfY1I6pYM415",
+	"9sVYxrMmhQU2330RB9G/bjp9gfPC0zU1b7FcrbClHEYMbPZjxnGf/kGVYsmntckrZkPpc40/wfm0Rzbn",
+	"zU8UGaUijJjz+0DUxXxGfIVXNVPeDLlKfI/cMhFCu3nIBp9zoYXYLYsVl6JheRGPByLiAdO0aJHvkDsq",
+	"8DqCDwI7RI0xdXAq07hF+sJyBG0jY0eLHJcps9dXIzQZLtDXhNnGwtfME95VPGvOjJEqrV9VdfELNW9a",
+	"bcjbyIBeMnwM/BUo/eeKF+Vfm+venh6fnF+d1Lza+bvr0+OTFbe2zHWt5D5ZDjtoAa5H07ylsR4+bKqM",
+	"XPqP769qXvGb46vCV2bDvD/9Dl75ffWPpZve4iZwvzqXCQ/Ymifbez5u49sAlq4JtStHN1jkv9Jbijvj",
+	"oU8AmP7PI1D0lnyEbx92dMGzX9zaS+79w3b7G/N+OPPuI8VtN6YlbaCaf2MIZyXnzpzsCheWZl21wMsO",
+	"KrKCbgLgt83cyYlMjQpvoTxbVSwSQxiPztPRw+DgXnvNxM+kf0q+o8ENg/aCmZ/NxPS1BYfyodar3bZb",
+	"nVZ7e9ebGe/qyFiQ9Yrjt6z10J2xZpXf8lsm9EsgjugaR9jSAld1xrTautoUQnRzvIqM6UzbpMZ4uIjl",
+	"jCVTliqiGQph93OpOOwiLKA0Tv3Lk/7LsxMo6ETMLG0sTJkgZyfXl6fHV9h+HN0vpq4KXJ9YxqAYNofR",
+	"G8q3ZhOsb498hxbTIG2394LC0+Ar5mup20HxDFDXR4CDGaaoBhoB6PZoT0WkSWaf1X/58pLM5K25BkwY",
+	"aLdGiWJaUidYqMoE4ESiEmFwGiBeacvvtDGDlWVExgNhyx8MiPNyZRm2Ac0ccgNR77+/fuP0GIVq7LPT",
+	"8/fXJw1IhLGxI+xC2CNzCsDKnk3GMTQ1pg3NrjQwoN0Xy922fFPPzydT01VMKzYYfPHyJpjGZwiOJ0DT",
+	"tAGht3TEIgy7QXUHC3tIQvBwRBTK4xCwJKZ3RGsp2uLClEMersqUODNbdjsZm4m5XJ78G3lz8vbC9OQc",
+	"TpNkbitq1DCRCY1s0xPj4xstSsP29IGYytAonppttAbi38j1Txcn6x4L68zigVh9zR/45L8Naq9Prgc1",
+	"D178t0Exn3JQ8/CtfxvoaQ9qn8jeDg02DAGv2f3K0L1hC49BHfuLytKSf+mT90fNTNZUD5WdTA6bm2U7",
+	"r5KXum6hlQw19x4t6CzytVF7y2KAeJeAPuwR8BuClQF/tcgp+Exi4Ibxrd5AXBH/qW8jyTFTMgImJV1o",
+	"MDjmxjdVHVp8zZJ3cyb6F6f6zQ+TrtvtOfOal0bZWLXvzGWZUvLwsNN/H6rcteuahKQzs5AVCpy779aj",
+	"ZmqtnQZaotMgiRYgejX/Ke5cowZgwJIkMWNZv5dRyqOwtWa7/dQ/e7vbdrOj/rbd/lLbzUB8V+84QJJZ",
+	"udW67Tbm8JuEfTZnImQiWFitqVdE+Ad10EKzkzk0GzEwgthlLpAibJGD9l6u8eWIrqaeBXQlU40PinFr",
+	"IIqpnDGDKKJmv/lje2Qq70BTkePEdDNEnYCrgYCU7tDD7KoMDlyPUBWnkGMAQj9YfLZtaAp54Vpdivmt",
+	"Vg4Rf4HiMEmcCptUxLNmvit4+iXQ/dHg1/q9GKwz46/1avJGbyombnkshcHGzlVqbE+h19zUym93WvV4",
+	"uYDUhuVzCpPRkg0kmU1XbtX+nGDlSkKYlgoQ43HaKHJBOmo7EkF05PPQqO+eHlNjl53o1tojnT13vZ1o",
+	"Omk/zRu8qdXwJ8BWT58ocqw1kOP8FtK/OC2Cj+Cl5Orl3/OAUCJlpAZCC5EE2/az/4+8c9tt2wjC8Kss",
+	"dBMJkGgryMGQL4qgp5vmgKZBCoSGlpZoiTW9FLSUE8HQO/UZ+mTF/jN7oEjKsmynDXLVRtauyD3O7sz8",
+	"3xURmleKMnOnI4FoQfpTUgpJZ0A2j3D4O7oeMkE4iVVNvhWyrFEUkcNyW1uELy9saiwizJGBIClmqMzg",
+	"xAT9ux9wv/sW7H0qyGPm0jVlrCoH4JCWMCtwvlwWq9ncsxdY59QfAnWfnGiZmlE45XkyuexXmAuQVSEj",
+	"FZv2u7fv/xAhCV2OCLzcguPuV4PpqpxtJjJwazD900XcE1CUrFnN53NJQ0iC1iKn6XWam7VK9vqxkuaU",
+	"ZxrMYTSl6NIR1PT/2CyHWjKM13wiLQJI0/di5b84zqayF1k3IPUR3Qba3l0uE+DopDkUSsTk6dOYCQ74",
+	"l+iSN7APcdSih3PrlgbWcUTPom0MCT3BvMgmqUSBRaI1wi2sLW7bj2NGwdkscmQBmYP/VRorkrHVwk2b",
+	"sAVE1wNftJimeZnoXiTeFxTzKe1CN6Y7Fym6QJiYUQc+y2pSIjmnWJWLVdkzIzQ1IzVWcrFMdaom6diY",
+	"dXm5ZgXaC4woNVm7zyMhlXSqEsNIvE6vzkHAp4Osv827RCax2aNmqrCDpYnCfTt322HRL2IlzdiN/NoT",
+	"TeYrdSlFcf4X/NDMAqPhQxzLTz+9ffPzGWvoxsoSoJhsG/E9xhhASykSymdBtVQNxddK6lszfSdmY061",
+	"kFTkHqjmjy1M5QacVQ1lVTZinh26kwnOo5soijYb6lBVCMmtwTdyWG2XSaZJ8lk7un2PwngpAhY+djcm",
+	"9TxZpP0QEz26iS0EGGzQcr2g/4ELK8RIb8xwc4YYXV2k2q4/KrFuxFMBxjPWFBpZTzRj91GT6kosVuOt",
+	"6C6nCYnPe+4mzqNf0HWxkl8Gel6s8ukAAVojwREKWOzaiXIcvDJP80WsIOOIFsRd37TgqOhyuabm44hK",
+	"0usml4iQfw5+xQsNbPqEhA9P1zPzY2VX2tOg2AcOIh+85m2oZMpbuyay2Xz93vsVgNXoYULyhuDoZk70",
+	"LTxlBjmzDVIlRd8FMX1Wow3bd2GnZ2VZMM9bWRnYkGX9npzh8XUponDfw/k5Uyu7bViTBowmFL+9dT6y",
+	"WAKFNiXMGRLvkmWmf9iF0abUnhoGmx8fWwp+6mKlyBw1vb+c4UCnO6POTdyZZOUa1F/8WtzZeNfxLC3H",
+	"/DjGxkUYGvbfoVdJdDVvzqrdNjz55+8f6cp0pdTav4V5tPAJx2G9jQBv2x+6LvZT0J00irDjPs8fusWb",
+	"oeKBMWAaf1UWHfeYW03ecOnC+SP2t7H8T0gAoqH1q4ECwAUu0mWZsXIWDP26YzR0+n+ib3mXO22m1Lb1",
+	"rtw/jpC2jEenmtPGTC3bgiRX0/QL5dMVs8WyOHeZczwGHoGODoMxyVsnImIDWC6xMxq+fPFsOHz+9PjY",
+	"TqZ5Uk6uFvngMJI6dyHVE9hLh6DSzdAtk9xD/08OGQLBBrQHR93ZMYxMv1NzwOKgFnCFazYjmSXU/nGl",
+	"Axq56zzKYjPMYhpQsRlRcQeWOBlBppNRzHUzGz8YWfhL3Nn0YzcMYx4eddS6+XhzFuDav7W2CF+aQfPf",
+	"xZvv95KWpF95UbLN74TIt/NrpS73g+RXYnNqtmhLHF5FL8od/zt3TRTGxG8xZHf/8hO2cXc9wcGxP9SG",
+	"B2QrUcGDcpao6JYA88m+5Q4UXqPCh8qv2be9hwgbVbGV1rP3/S2Vvj9vmxMt2sHbzijYhd6GOYeDCyjj",
+	"tlHE+XqLvG2sM2sF2DFaAULfcTPFi//OrfLYlG2ESwtuPJGEs9Bd9fC7U4v0+rF6HC73nnPRu68OoD9v",
+	"Dw2PgfZjog0E/fU7+mtjoOmxBqbipMzOc8Yo+z11NwcaTuNsVy7OnpqGECTLlL+SolEJUABdfhKMiW7q",
+	"dWT+0O1JvmaKVeBqiARS1akCUKB1stZW/lBsqx+amQHZQwReeN1DL5uYTeakYx6oKrbpG9JzPJDKoTEh",
+	"mjUOw0PGy6dPn78wh4xHEj505w67/BWfVTodn4O6hH2/SZ3wLCiYZ7QD32WmPLRm4P/FIvgP99TDltz7",
+	"rSZE+rjw1zaMykHv9Q5bSY5u8N/2RJNfgoVimZbLLL1O/WIRuiVPmQFZETBlF2BGkZ2tgS40RG/L6njF",
+	"lW2FvfNsa8jgsLOsPYPjwcUWvsHl5YDFZNdC8u2tI/c1g9DaY1WU4wvELW2bQ7R9zhbl4Fnh7cL0S6bL",
+	"03A2G2vZ9G3fCt1y4CzrybIF5TqXx6773ceyo94UNO/m8PabiY2kqu9wBQ7axYr/UN92aZ27wyKMBzHW",
+	"b1v6Wi02VVfzq512yhEcG9UKfkOWMgcSXJEuA6rryqvkMhXLlZK9ivrK6OgIqc3zQpejk+PjY5gd/DJ1",
+	"OdpZpktaxzFEkV8dZM6Z9qw/FaJc4OoJlLWqER2zpEw/J8FdPjVXrSrSELH2utUGteo7pOxaK+Tz8/13",
+	"+d/1L9tbGZZkC0pQ+ktDo9tEEhbB5DAkX9D76KoFP2hovy1BpoW7dwv5zhU44nvD027F7UCjZos9rGlL",
+	"odxucv3C5+LqB8SpXnd9Hpgf6cqj66HsOZdya4CSqMQndQK4KyZI/fdeTa8y5cdXNwAR98RAJCrJ12U2",
+	"0X2r56+rPMW8mAVDEWzM+o/sTMzlF6jONq4QYZubs82/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -281,7 +281,7 @@ func TestFeedback(t *testing.T) {
 		{"a rating that is not up or down", a.token, map[string]any{"request_id": id, "rating": "meh"}, http.StatusBadRequest, "rating"},
 		{"no request id", a.token, map[string]any{"rating": "up"}, http.StatusBadRequest, "request_id"},
 		{"a comment over 2000 characters", a.token, map[string]any{"request_id": id, "rating": "up", "comment": strings.Repeat("ü", 2001)}, http.StatusBadRequest, "comment"},
-		{"SQL in the id", a.token, map[string]any{"request_id": "x' OR '1'='1", "rating": "up"}, http.StatusNotFound, ""},
+		{"SQL in the id", a.token, map[string]any{"request_id": "x' OR '1'='1", "rating": "up"}, http.StatusBadRequest, "request_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,9 @@ const tokenIssuer = "genzai"
 type App struct {
 	// Handler serves the whole HTTP API.
 	Handler http.Handler
+	// MetricsHandler serves GET /metrics alone, for the METRICS_ADDR
+	// listener.
+	MetricsHandler http.Handler
 	// Database is the open store.
 	Database *Database
 	requests requestLog
@@ -160,9 +163,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	}, db, probeTargets, chatSvc, clk, logger)
 
 	adminSvc := admin.New(db, db, clk, cfg.UserDailyQuota)
-	// A rating waits for its request's row: past one flush of this
-	// instance's log (Flush) and of any other instance's.
-	feedbackSvc := feedback.New(db, requests, clk, feedback.Config{LogWait: feedbackLogWait})
+	// A rating of a request this instance still holds queued writes the
+	// queue out first.
+	feedbackSvc := feedback.New(db, requests, clk)
 	keysSvc := apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser})
 
 	srv, err := httpapi.New(httpapi.Config{
@@ -170,7 +173,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		Version:      cfg.Version,
 		MaxBodyBytes: cfg.MaxRequestSizeBytes,
 		ReadyTimeout: readyTimeout,
-		SSEKeepAlive: cfg.SSEKeepAlive,
+		// Probes and scanners may call /ready as often as they like: the
+		// database sees at most one ping a second from it.
+		ReadyCacheTTL: time.Second,
+		DocsDisabled:  !cfg.DocsEnabled,
+		SSEKeepAlive:  cfg.SSEKeepAlive,
 		Edge: httpapi.EdgeConfig{
 			Production:     cfg.Production(),
 			AllowedHosts:   cfg.AllowedHosts,
@@ -181,10 +188,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 			Rate:           cfg.RateLimit,
 			AuthRate:       cfg.AuthRateLimit,
 		},
-		Metrics:      obs.metrics,
-		MetricsToken: cfg.MetricsToken.Reveal(),
-		Tracing:      obs.tracerProvider(),
-		LogPrompts:   cfg.LogPrompts,
+		Metrics:          obs.metrics,
+		MetricsToken:     cfg.MetricsToken.Reveal(),
+		MetricsElsewhere: cfg.MetricsAddr != "",
+		Tracing:          obs.tracerProvider(),
+		LogPrompts:       cfg.LogPrompts,
 	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Search: searchSvc,
 		Admin: adminSvc, Feedback: feedbackSvc, APIKeys: keysSvc, Database: db, Redis: lim.redis}, logger)
 	if err != nil {
@@ -194,7 +202,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		obs.close(ctx, logger)
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, Database: db, requests: requests, log: logger, obs: obs, closeRedis: lim.close, login: loginSvc}
+	a := &App{Handler: srv, Database: db, requests: requests, log: logger, obs: obs, closeRedis: lim.close, login: loginSvc,
+		MetricsHandler: httpapi.NewMetricsHandler(obs.metrics, cfg.MetricsToken.Reveal())}
 	// The monitor outlives the start-up context; Close stops it.
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMonitor = stop
@@ -236,10 +245,6 @@ func mailConfig(cfg Config, limiter ports.RateLimiter, logger *slog.Logger) (log
 		Log:       logger,
 	}, nil
 }
-
-// feedbackLogWait is how long a rating looks for its request in the request
-// log: a few flush intervals of the batched writers (500ms).
-const feedbackLogWait = 2 * time.Second
 
 // closeTimeout bounds the final flush of the request log.
 const closeTimeout = 10 * time.Second

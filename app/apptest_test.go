@@ -163,6 +163,7 @@ func newEnvWith(t *testing.T, vars map[string]string, opts app.Options) *env {
 	for k, v := range vars {
 		base[k] = v
 	}
+	explicitDefaults(base)
 	cfg, err := app.LoadConfig(func(k string) string { return base[k] })
 	require.NoError(t, err)
 	cfg.Version = "v1.2.3-test"
@@ -183,6 +184,24 @@ func newEnvWith(t *testing.T, vars map[string]string, opts app.Options) *env {
 	e.client, err = api.NewClientWithResponses(e.srv.URL, api.WithHTTPClient(e.http))
 	require.NoError(t, err)
 	return e
+}
+
+// explicitDefaults adds to vars what start-up requires to be said out
+// loud, unless the test says it itself (an empty value stands for unset):
+// in development, AUTH_ALLOW_EMAIL_LOGIN (the gateways run on PostgreSQL
+// and tests log in by email alone); in production, a METRICS_TOKEN.
+func explicitDefaults(vars map[string]string) {
+	if strings.EqualFold(strings.TrimSpace(vars["ENV"]), app.EnvProduction) {
+		_, token := vars["METRICS_TOKEN"]
+		_, addr := vars["METRICS_ADDR"]
+		if !token && !addr {
+			vars["METRICS_TOKEN"] = "component-metrics-token-0123456789"
+		}
+		return
+	}
+	if _, ok := vars["AUTH_ALLOW_EMAIL_LOGIN"]; !ok {
+		vars["AUTH_ALLOW_EMAIL_LOGIN"] = "true"
+	}
 }
 
 // response is a finished HTTP exchange.

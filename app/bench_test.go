@@ -83,6 +83,7 @@ func newBenchGateway(b *testing.B) *benchGateway {
 		// One user sends the parallel load.
 		"MAX_CONCURRENT_REQUESTS_PER_USER": "0",
 	})
+	explicitDefaults(vars)
 	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)

@@ -218,10 +218,14 @@ type chaosRequest struct {
 	tokens   []string
 	complete bool
 	problems []string
+	// serverID is the request id the server answered under (its own: the
+	// id the client sends is kept only as a correlation id).
+	serverID string
 }
 
-func (r *chaosRequest) id() string     { return fmt.Sprintf("chaos-%04d", r.i) }
-func (r *chaosRequest) prompt() string { return fmt.Sprintf("chaos request %d", r.i) }
+func (r *chaosRequest) id() string          { return r.serverID }
+func (r *chaosRequest) correlation() string { return fmt.Sprintf("chaos-%04d", r.i) }
+func (r *chaosRequest) prompt() string      { return fmt.Sprintf("chaos request %d", r.i) }
 
 // output reports whether the user received anything: a whole answer, or a
 // stream that delivered tokens before it broke. These always cost quota;
@@ -505,7 +509,7 @@ func sendChaos(e *env, u chaosUser, r *chaosRequest) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("X-Request-ID", r.id())
+	req.Header.Set("X-Request-ID", r.correlation())
 	// e.http's timeout (30 s, ten times the longest legitimate request)
 	// turns a hang into a failure.
 	res, err := e.http.Do(req)
@@ -515,8 +519,12 @@ func sendChaos(e *env, u chaosUser, r *chaosRequest) {
 	}
 	defer res.Body.Close()
 	r.status = res.StatusCode
-	if got := res.Header.Get("X-Request-ID"); got != r.id() {
-		r.fail("X-Request-ID %q", got)
+	r.serverID = res.Header.Get("X-Request-ID")
+	if r.serverID == "" || r.serverID == r.correlation() {
+		r.fail("X-Request-ID %q: not the server's own", r.serverID)
+	}
+	if got := res.Header.Get("X-Correlation-ID"); got != r.correlation() {
+		r.fail("X-Correlation-ID %q", got)
 	}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		if !r.stream || res.StatusCode != http.StatusOK {

@@ -38,13 +38,13 @@ func TestRequestID(t *testing.T) {
 	e := newEnv(t, nil)
 	tests := []struct {
 		name, sent string
-		kept       bool
+		kept       bool // as the correlation id
 	}{
 		{"generated when absent", "", false},
-		{"kept when valid", "trace-4bf92f3577b34da6.a3ce929d:0e0e", true},
-		{"replaced when it has spaces", "abc def", false},
-		{"replaced when too long", strings.Repeat("a", 129), false},
-		{"replaced when it could forge markup", "<script>", false},
+		{"valid: kept as the correlation id", "trace-4bf92f3577b34da6.a3ce929d:0e0e", true},
+		{"dropped when it has spaces", "abc def", false},
+		{"dropped when too long", strings.Repeat("a", 129), false},
+		{"dropped when it could forge markup", "<script>", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,15 +54,18 @@ func TestRequestID(t *testing.T) {
 			}
 			res := e.do(http.MethodGet, "/nope", nil, hdr)
 			got := res.header.Get("X-Request-ID")
+			// Always the server's own: a UUIDv7 (time-ordered).
+			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, got)
 			if tt.kept {
-				assert.Equal(t, tt.sent, got)
+				assert.Equal(t, tt.sent, res.header.Get("X-Correlation-ID"))
 			} else {
-				assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, got)
+				assert.Empty(t, res.header.Get("X-Correlation-ID"))
 			}
 			assert.Equal(t, got, res.json(t)["request_id"], "the body names the same id")
 		})
 	}
-	assert.Contains(t, e.logs.String(), `"request_id":"trace-4bf92f3577b34da6.a3ce929d:0e0e"`, "the access log carries the id")
+	assert.Contains(t, e.logs.String(), `"correlation_id":"trace-4bf92f3577b34da6.a3ce929d:0e0e"`, "the access log carries the client's id")
+	assert.NotContains(t, e.logs.String(), `"correlation_id":"abc def"`)
 }
 
 func TestReady(t *testing.T) {
@@ -73,7 +76,11 @@ func TestReady(t *testing.T) {
 	assert.Equal(t, map[string]any{"ready": true, "environment": "development", "checks": map[string]any{"database": "ok"}}, res.json(t))
 
 	e.app.Close() // the database goes away
-	res = e.do(http.MethodGet, "/ready", nil, nil)
+	// The answer is cached for a second: the outage shows once it expires.
+	require.Eventually(t, func() bool {
+		res = e.do(http.MethodGet, "/ready", nil, nil)
+		return res.status != http.StatusOK
+	}, 5*time.Second, 100*time.Millisecond)
 	require.Equal(t, http.StatusServiceUnavailable, res.status)
 	body := res.json(t)
 	assert.Equal(t, false, body["ready"])

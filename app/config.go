@@ -113,6 +113,9 @@ type Config struct {
 	// LoginFailureWindow is how long an account's failures are remembered
 	// after its last lock ends.
 	LoginFailureWindow time.Duration
+	// AuthAllowEmailLoginSet is true when AUTH_ALLOW_EMAIL_LOGIN was given
+	// rather than defaulted from ENV.
+	AuthAllowEmailLoginSet bool
 
 	MaxRequestSizeBytes int64
 	ShutdownTimeout     time.Duration
@@ -179,6 +182,13 @@ type Config struct {
 	// Observability.
 	// MetricsToken, when set, must come as a bearer token with GET /metrics.
 	MetricsToken Secret
+	// MetricsAddr is the host:port of a separate listener serving only
+	// /metrics; "" serves it on the API port. When set, the API port's
+	// /metrics answers 404.
+	MetricsAddr string
+	// DocsEnabled serves the API reference (/docs) and the spec
+	// (/api/openapi.yaml, /api/openapi.json).
+	DocsEnabled bool
 	// LogPrompts logs each chat's prompt and answer; off, they are never logged.
 	LogPrompts bool
 	// Tracing exports OpenTelemetry spans when its Endpoint is set.
@@ -280,6 +290,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("log_prompts", c.LogPrompts),
 		slog.String("otlp_traces_endpoint", redactedOrEmpty(c.Tracing.Endpoint)),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Bool("docs_enabled", c.DocsEnabled),
 	)
 }
 
@@ -474,7 +486,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		r.problem("AUTH_ALLOW_EMAIL_LOGIN", "email-only login cannot be enabled in production (set it to false or remove it)")
 		allow = false
 	}
-	c.AuthAllowEmailLogin = allow
+	c.AuthAllowEmailLogin, c.AuthAllowEmailLoginSet = allow, set
 	c.PasswordHashMemoryMiB = r.intRange("PASSWORD_HASH_MEMORY_MIB", 0, 0, 1<<20)
 	c.PasswordHashWait = time.Duration(r.intRange("PASSWORD_HASH_WAIT_MS", 2000, 1, 60_000)) * time.Millisecond
 	c.LoginMaxFailures = r.intRange("LOGIN_MAX_FAILURES", 5, 0, 1000)
@@ -510,6 +522,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	r.observability(&c)
 	r.pprof(&c)
 	r.mail(&c)
+	r.developmentDeployment(&c)
+	c.DocsEnabled, _ = r.boolean("DOCS_ENABLED", true)
 
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
@@ -639,6 +653,15 @@ func (r *configReader) observability(c *Config) {
 		r.problem("METRICS_TOKEN", "must be at least %d characters in production (got %d)", minProductionMetricsTokenLen, len(token))
 	}
 	c.MetricsToken = Secret(token)
+	c.MetricsAddr = r.str("METRICS_ADDR", "")
+	if c.MetricsAddr != "" {
+		r.hostPort("METRICS_ADDR", c.MetricsAddr, "127.0.0.1:9090")
+	}
+	if c.Production() && token == "" && c.MetricsAddr == "" {
+		// The scrape shows traffic, users' request counts and the
+		// providers' state to anyone who asks.
+		r.problem("METRICS_TOKEN", "is required in production to protect /metrics on the API port; set it, or set METRICS_ADDR (such as 127.0.0.1:9090) to serve /metrics on a separate private listener")
+	}
 	c.LogPrompts, _ = r.boolean("LOG_PROMPTS", false)
 
 	t := &c.Tracing
@@ -676,6 +699,47 @@ func (r *configReader) observability(c *Config) {
 	}
 }
 
+// developmentDeployment refuses development settings on what looks like a
+// deployment: ENV defaults to development, which allows passwordless
+// email-only login (admins included) and a random JWT secret, so an
+// operator who forgets ENV but sets a PostgreSQL URL or provider keys would
+// serve passwordless login to the world. AUTH_ALLOW_EMAIL_LOGIN given
+// explicitly (true or false) says the choice was made on purpose. Keys for
+// a provider at a loopback base URL (a local fake or test double) do not
+// count: they reach nothing real.
+func (r *configReader) developmentDeployment(c *Config) {
+	if c.Production() || c.AuthAllowEmailLoginSet {
+		return
+	}
+	var why []string
+	if c.DatabaseEngine == EnginePostgres {
+		// An invalid URL has its own problem line already.
+		if _, err := postgres.NormalizeURL(c.DatabaseURL.Reveal()); err == nil {
+			why = append(why, "DATABASE_URL is PostgreSQL")
+		}
+	}
+	for _, p := range []struct {
+		name string
+		cfg  ProviderConfig
+	}{{"GROQ_API_KEYS", c.Groq}, {"OPENROUTER_API_KEYS", c.OpenRouter}, {"HUGGINGFACE_API_KEY", c.HuggingFace}} {
+		if p.cfg.Configured() && !loopbackURL(p.cfg.BaseURL) {
+			why = append(why, p.name+" is set")
+		}
+	}
+	if len(why) == 0 {
+		return
+	}
+	r.problem("ENV", "is development (the default) but %s, and development allows passwordless email-only login: "+
+		"set ENV=production, or AUTH_ALLOW_EMAIL_LOGIN=true to keep passwordless development login on purpose (false to turn it off)",
+		strings.Join(why, " and "))
+}
+
+// loopbackURL reports whether raw is a URL whose host is a loopback address.
+func loopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopbackHost(u.Hostname())
+}
+
 // pprof reads the profiling listener's address. pprof serves heap profiles
 // and goroutine stacks, which hold memory contents (tokens, prompts, keys),
 // so an address anyone else could reach needs PPROF_ALLOW_REMOTE=true.
@@ -685,18 +749,25 @@ func (r *configReader) pprof(c *Config) {
 	if c.PprofAddr == "" {
 		return
 	}
-	host, port, err := net.SplitHostPort(c.PprofAddr)
-	if err != nil {
-		r.problem("PPROF_ADDR", "%q is not host:port (such as 127.0.0.1:6060)", c.PprofAddr)
-		return
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		r.problem("PPROF_ADDR", "%q does not end in a port number from 0 to 65535", c.PprofAddr)
-		return
-	}
-	if !c.PprofAllowRemote && !isLoopbackHost(host) {
+	host, ok := r.hostPort("PPROF_ADDR", c.PprofAddr, "127.0.0.1:6060")
+	if ok && !c.PprofAllowRemote && !isLoopbackHost(host) {
 		r.problem("PPROF_ADDR", "%q is not a loopback address (127.0.0.1, ::1 or localhost); pprof exposes memory contents, so set PPROF_ALLOW_REMOTE=true to listen there anyway", c.PprofAddr)
 	}
+}
+
+// hostPort checks that v is host:port with a port from 0 to 65535 and
+// returns the host.
+func (r *configReader) hostPort(name, v, example string) (string, bool) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		r.problem(name, "%q is not host:port (such as %s)", v, example)
+		return "", false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		r.problem(name, "%q does not end in a port number from 0 to 65535", v)
+		return "", false
+	}
+	return host, true
 }
 
 // isLoopbackHost reports whether host is localhost or an IP address of

@@ -72,6 +72,9 @@ func (c fuzzConfig) env() map[string]string {
 		m["ENV"] = "production"
 		m["JWT_SECRET"] = strings.Repeat("s", 32)
 		m["DATABASE_URL"] = "postgres://genzai:pw@db.example.com:5432/genzai"
+		m["METRICS_TOKEN"] = strings.Repeat("m", 16)
+	} else {
+		m["AUTH_ALLOW_EMAIL_LOGIN"] = "true" // a PostgreSQL URL in development is refused without it
 	}
 	m[c.urlVar()] = c.rawURL()
 	return m

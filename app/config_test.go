@@ -28,6 +28,8 @@ func prod(overrides map[string]string) map[string]string {
 		"ENV":          "production",
 		"DATABASE_URL": "postgres://genzai:pw@db.example.com:5432/genzai",
 		"JWT_SECRET":   strings.Repeat("s", 32),
+		// Required in production (or METRICS_ADDR): an override of "" removes it.
+		"METRICS_TOKEN": strings.Repeat("m", 16),
 	}
 	maps.Copy(m, overrides)
 	return m
@@ -159,11 +161,13 @@ func TestLoadConfigProductionRequiresDatabaseAndSecret(t *testing.T) {
 	require.Error(t, err)
 	var ce *app.ConfigError
 	require.ErrorAs(t, err, &ce)
-	require.Len(t, ce.Problems, 2)
+	require.Len(t, ce.Problems, 3)
 	assert.True(t, strings.HasPrefix(ce.Problems[0], "DATABASE_URL: "), ce.Problems[0])
 	assert.Contains(t, ce.Problems[0], "required in production")
 	assert.True(t, strings.HasPrefix(ce.Problems[1], "JWT_SECRET: "), ce.Problems[1])
 	assert.Contains(t, ce.Problems[1], "at least 32 characters")
+	assert.True(t, strings.HasPrefix(ce.Problems[2], "METRICS_TOKEN: "), ce.Problems[2])
+	assert.Contains(t, ce.Problems[2], "set METRICS_ADDR")
 
 	msg := err.Error()
 	assert.True(t, strings.HasPrefix(msg, "invalid configuration:\n"), msg)
@@ -191,7 +195,7 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "ENV=PRODUCTION", env: prod(map[string]string{"ENV": "PRODUCTION"}), check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, app.EnvProduction, cfg.Env)
 		}},
-		{name: "ENV=staging is checked as production", env: map[string]string{"ENV": "staging"}, wantProblems: []string{"ENV", "DATABASE_URL", "JWT_SECRET"}},
+		{name: "ENV=staging is checked as production", env: map[string]string{"ENV": "staging"}, wantProblems: []string{"ENV", "DATABASE_URL", "JWT_SECRET", "METRICS_TOKEN"}},
 
 		// JWT_SECRET in production
 		{name: "production 31-char secret", env: prod(map[string]string{"JWT_SECRET": strings.Repeat("x", 31)}), wantProblems: []string{"JWT_SECRET"}},
@@ -240,7 +244,7 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "JWT_ALGORITHM HS512", env: map[string]string{"JWT_ALGORITHM": "HS512"}, wantProblems: []string{"JWT_ALGORITHM"}},
 
 		// DATABASE_URL
-		{name: "DATABASE_URL postgres", env: map[string]string{"DATABASE_URL": "postgres://u:p@h:5432/db"}, check: func(t *testing.T, cfg app.Config) {
+		{name: "DATABASE_URL postgres", env: map[string]string{"DATABASE_URL": "postgres://u:p@h:5432/db", "AUTH_ALLOW_EMAIL_LOGIN": "true"}, check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, "postgres://u:p@h:5432/db", cfg.DatabaseURL.Reveal())
 			assert.Equal(t, app.EnginePostgres, cfg.DatabaseEngine)
 			assert.Equal(t, "postgres://u:xxxxx@h:5432/db", cfg.DatabaseLocation())
@@ -264,10 +268,10 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "production sqlite is allowed", env: prod(map[string]string{"DATABASE_URL": "sqlite:////srv/g.db"}), check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, app.EngineSQLite, cfg.DatabaseEngine)
 		}},
-		{name: "DATABASE_URL postgresql", env: map[string]string{"DATABASE_URL": "postgresql://u:p@h:5432/db"}, check: func(t *testing.T, cfg app.Config) {
+		{name: "DATABASE_URL postgresql", env: map[string]string{"DATABASE_URL": "postgresql://u:p@h:5432/db", "AUTH_ALLOW_EMAIL_LOGIN": "true"}, check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, "postgresql://u:p@h:5432/db", cfg.DatabaseURL.Reveal())
 		}},
-		{name: "DATABASE_URL postgresql+asyncpg", env: map[string]string{"DATABASE_URL": "postgresql+asyncpg://u:p@h:5432/db?ssl=true"}, check: func(t *testing.T, cfg app.Config) {
+		{name: "DATABASE_URL postgresql+asyncpg", env: map[string]string{"DATABASE_URL": "postgresql+asyncpg://u:p@h:5432/db?ssl=true", "AUTH_ALLOW_EMAIL_LOGIN": "true"}, check: func(t *testing.T, cfg app.Config) {
 			// Kept as given; the postgres adapter normalizes it when connecting.
 			assert.Equal(t, "postgresql+asyncpg://u:p@h:5432/db?ssl=true", cfg.DatabaseURL.Reveal())
 		}},
@@ -383,7 +387,7 @@ func TestLoadConfigValidation(t *testing.T) {
 		}, wantProblems: []string{"EMAIL_TOKEN_TTL", "SMTP_FROM", "SMTP_URL", "PUBLIC_URL"}},
 		{name: "several bad variables in production", env: map[string]string{
 			"ENV": "production", "PORT": "70000", "AUTH_ALLOW_EMAIL_LOGIN": "true", "JWT_SECRET": "short",
-		}, wantProblems: []string{"PORT", "DATABASE_URL", "JWT_SECRET", "AUTH_ALLOW_EMAIL_LOGIN"}},
+		}, wantProblems: []string{"PORT", "DATABASE_URL", "JWT_SECRET", "AUTH_ALLOW_EMAIL_LOGIN", "METRICS_TOKEN"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -575,9 +579,13 @@ func TestLoadConfigObservability(t *testing.T) {
 		{name: "production METRICS_TOKEN long enough", env: prod(map[string]string{"METRICS_TOKEN": strings.Repeat("m", 16)}), check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, strings.Repeat("m", 16), cfg.MetricsToken.Reveal())
 		}},
-		{name: "production without METRICS_TOKEN", env: prod(nil), check: func(t *testing.T, cfg app.Config) {
+		{name: "production without METRICS_TOKEN", env: prod(map[string]string{"METRICS_TOKEN": ""}), wantProblems: []string{"METRICS_TOKEN"}},
+		{name: "production with METRICS_ADDR needs no token", env: prod(map[string]string{"METRICS_TOKEN": "", "METRICS_ADDR": "10.0.0.5:9090"}), check: func(t *testing.T, cfg app.Config) {
 			assert.Empty(t, cfg.MetricsToken.Reveal())
+			assert.Equal(t, "10.0.0.5:9090", cfg.MetricsAddr)
 		}},
+		{name: "METRICS_ADDR not host:port", env: map[string]string{"METRICS_ADDR": "9090"}, wantProblems: []string{"METRICS_ADDR"}},
+		{name: "METRICS_ADDR bad port", env: map[string]string{"METRICS_ADDR": "127.0.0.1:99999"}, wantProblems: []string{"METRICS_ADDR"}},
 		{name: "LOG_PROMPTS true", env: map[string]string{"LOG_PROMPTS": "true"}, check: func(t *testing.T, cfg app.Config) {
 			assert.True(t, cfg.LogPrompts)
 		}},

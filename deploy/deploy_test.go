@@ -116,7 +116,7 @@ func TestRenderBlueprint(t *testing.T) {
 		set[name] = true
 		assert.True(t, vars[name] || foreignVars[name], "%s is a documented setting", name)
 	}
-	for _, required := range []string{"ENV", "DATABASE_URL", "JWT_SECRET", "REDIS_URL"} {
+	for _, required := range []string{"ENV", "DATABASE_URL", "JWT_SECRET", "REDIS_URL", "METRICS_TOKEN"} {
 		assert.True(t, set[required], "render.yaml sets %s", required)
 	}
 	assert.Equal(t, "production", dig(t, web, "envVars", 0, "value"))

@@ -169,3 +169,22 @@ func TestErrorCodeAndMessage(t *testing.T) {
 	assert.ErrorIs(t, wrapped, cause, "the cause stays reachable for logs")
 	assert.Contains(t, wrapped.Error(), "connection refused")
 }
+
+func TestValidRequestID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{
+		"abc-123":                              true,
+		"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f": true,
+		"trace.id:span_1":                      true,
+		strings.Repeat("a", 128):               true,
+		"":                                     false,
+		"a b":                                  false,
+		"line\nbreak":                          false,
+		"nul\x00byte":                          false,
+		"quote\"":                              false,
+		"é":                                    false,
+		strings.Repeat("a", 129):               false,
+	} {
+		assert.Equal(t, want, domain.ValidRequestID(id), "%q", id)
+	}
+}

@@ -289,6 +289,10 @@ type FeedbackStore interface {
 
 // RequestLogFlusher is a RequestLog that can write what it has queued now.
 type RequestLogFlusher interface {
+	// Queued reports whether a record of requestID waits in this
+	// instance's queue, so that a reader knows without a query whether a
+	// Flush could make it readable.
+	Queued(requestID string) bool
 	// Flush writes every record queued before the call.
 	Flush(ctx context.Context) error
 }

@@ -224,6 +224,9 @@ func (f docFile) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error { retu
 
 // GetDocs implements api.StrictServerInterface.
 func (h *handlers) GetDocs(context.Context, api.GetDocsRequestObject) (api.GetDocsResponseObject, error) {
+	if h.s.cfg.DocsDisabled {
+		return nil, docsOff()
+	}
 	return h.s.docs.page, nil
 }
 
@@ -231,6 +234,9 @@ func (h *handlers) GetDocs(context.Context, api.GetDocsRequestObject) (api.GetDo
 // spec's enum is an invalid parameter (400), as an unknown status window
 // is; 404 stays the answer for routes that do not exist.
 func (h *handlers) GetDocsAsset(_ context.Context, req api.GetDocsAssetRequestObject) (api.GetDocsAssetResponseObject, error) {
+	if h.s.cfg.DocsDisabled {
+		return nil, docsOff()
+	}
 	f, ok := h.s.docs.assets[req.Asset]
 	if !ok {
 		return nil, domain.Errorf(domain.CodeInvalid, "asset: not a file of the documentation page")
@@ -240,15 +246,28 @@ func (h *handlers) GetDocsAsset(_ context.Context, req api.GetDocsAssetRequestOb
 
 // GetOpenAPIJSON implements api.StrictServerInterface.
 func (h *handlers) GetOpenAPIJSON(context.Context, api.GetOpenAPIJSONRequestObject) (api.GetOpenAPIJSONResponseObject, error) {
+	if h.s.cfg.DocsDisabled {
+		return nil, docsOff()
+	}
 	return h.s.docs.specJSON, nil
 }
 
 // GetOpenAPIYAML implements api.StrictServerInterface.
 func (h *handlers) GetOpenAPIYAML(context.Context, api.GetOpenAPIYAMLRequestObject) (api.GetOpenAPIYAMLResponseObject, error) {
+	if h.s.cfg.DocsDisabled {
+		return nil, docsOff()
+	}
 	return h.s.docs.specYAML, nil
 }
 
+// docsOff answers the documentation routes when DOCS_ENABLED=false, as a
+// route that does not exist is answered.
+func docsOff() error { return domain.Errorf(domain.CodeNotFound, "Not Found") }
+
 // redirectToDocs sends /docs/ to /docs, the page's one address.
-func redirectToDocs(c echo.Context) error {
+func (s *Server) redirectToDocs(c echo.Context) error {
+	if s.cfg.DocsDisabled {
+		return docsOff()
+	}
 	return c.Redirect(http.StatusMovedPermanently, "/docs")
 }

@@ -162,7 +162,7 @@ func cors(origins []string) echo.MiddlewareFunc {
 		AllowOrigins: origins,
 		AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, echo.HeaderAccept},
-		ExposeHeaders: []string{echo.HeaderXRequestID, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+		ExposeHeaders: []string{echo.HeaderXRequestID, headerCorrelationID, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
 			"X-Genzai-Provider", "X-Genzai-Upstream-Model", "X-Should-Retry"},
 		AllowCredentials: !wildcard,
 		MaxAge:           600,

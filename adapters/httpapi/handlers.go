@@ -22,8 +22,22 @@ func (h *handlers) GetHealth(context.Context, api.GetHealthRequestObject) (api.G
 	return api.GetHealth200JSONResponse{Status: "healthy", Version: h.s.cfg.Version, Service: serviceName}, nil
 }
 
-// GetReady implements api.StrictServerInterface.
+// GetReady implements api.StrictServerInterface. The answer comes from
+// the readiness cache: an unauthenticated, unlimited route must not turn
+// every call into a database round trip.
 func (h *handlers) GetReady(ctx context.Context, _ api.GetReadyRequestObject) (api.GetReadyResponseObject, error) {
+	body, ready, err := h.s.ready.get(ctx, h.probe)
+	if err != nil {
+		return nil, err
+	}
+	if !ready {
+		return api.GetReady503JSONResponse(body), nil
+	}
+	return api.GetReady200JSONResponse(body), nil
+}
+
+// probe runs every readiness check once.
+func (h *handlers) probe(ctx context.Context) (api.Readiness, bool) {
 	checks := map[string]string{}
 	ready := true
 	if reason := h.check(ctx, "database", h.s.deps.Database.Ping); reason != "" {
@@ -39,11 +53,7 @@ func (h *handlers) GetReady(ctx context.Context, _ api.GetReadyRequestObject) (a
 			checks["redis"] = "ok"
 		}
 	}
-	body := api.Readiness{Ready: ready, Environment: api.ReadinessEnvironment(h.s.cfg.Environment), Checks: &checks}
-	if !ready {
-		return api.GetReady503JSONResponse(body), nil
-	}
-	return api.GetReady200JSONResponse(body), nil
+	return api.Readiness{Ready: ready, Environment: api.ReadinessEnvironment(h.s.cfg.Environment), Checks: &checks}, ready
 }
 
 // check runs one readiness probe under the ready timeout and returns "" or a

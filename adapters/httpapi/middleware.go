@@ -27,6 +27,7 @@ const (
 	userKey ctxKey = iota
 	requestIDKey
 	apiKeyKey
+	correlationIDKey
 )
 
 // UserFrom returns the authenticated user that the auth middleware put in ctx.
@@ -52,33 +53,39 @@ func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 
-// validRequestID accepts ids a client or proxy may reasonably send
-// (UUIDs, trace ids) and nothing that could forge log lines.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, r := range id {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+// headerCorrelationID echoes a client's own X-Request-ID.
+const headerCorrelationID = "X-Correlation-ID"
 
-// withRequestID takes a valid X-Request-ID or makes one, echoes it in the
-// response and puts it in the request context.
+// withRequestID gives every request an id of the server's own (a UUIDv7:
+// time-ordered), echoed in X-Request-ID and put in the request context: it
+// is the id stored in the request log and rated by feedback, so no client
+// can choose it and make two users' rows share one. A valid X-Request-ID
+// the client sent is kept as a correlation id: echoed in X-Correlation-ID
+// and logged as correlation_id, so that a caller's own tracing still finds
+// the request.
 func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
-		if !validRequestID(id) {
-			id = uuid.NewString()
+		id, err := uuid.NewV7()
+		if err != nil {
+			id = uuid.New() // NewV7 fails only when the random source does
 		}
-		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), requestIDKey, id)))
+		h := c.Response().Header()
+		h.Set(echo.HeaderXRequestID, id.String())
+		ctx := context.WithValue(c.Request().Context(), requestIDKey, id.String())
+		if corr := c.Request().Header.Get(echo.HeaderXRequestID); domain.ValidRequestID(corr) {
+			h.Set(headerCorrelationID, corr)
+			ctx = context.WithValue(ctx, correlationIDKey, corr)
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
+}
+
+// correlationID returns the client's own X-Request-ID kept by
+// withRequestID, or "".
+func correlationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationIDKey).(string)
+	return id
 }
 
 // accessLog renders errors through the error handler first, so that the
@@ -95,7 +102,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.ObserveRequest(methodLabel(req.Method), s.routeLabel(c), res.Status, elapsed)
 		}
-		s.log.LogAttrs(req.Context(), logLevelFor(res.Status), "request",
+		attrs := []slog.Attr{
 			slog.String("request_id", requestID(c)),
 			slog.String("method", req.Method),
 			slog.String("route", c.Path()),
@@ -104,7 +111,11 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("bytes", res.Size),
 			slog.String("remote_ip", c.RealIP()),
-		)
+		}
+		if corr := correlationID(req.Context()); corr != "" {
+			attrs = append(attrs, slog.String("correlation_id", corr))
+		}
+		s.log.LogAttrs(req.Context(), logLevelFor(res.Status), "request", attrs...)
 		return nil
 	}
 }

@@ -23,7 +23,7 @@ type Metrics interface {
 	// ObserveRequest records a finished request.
 	ObserveRequest(method, route string, status int, elapsed time.Duration)
 	// RateLimited counts a request refused by the per-IP limits; scope is
-	// "ip" or "auth".
+	// "ip", "auth" or "metrics" (wrong metrics tokens).
 	RateLimited(scope string)
 	// StreamOpened and StreamClosed bracket every chat answer streamed.
 	StreamOpened()

@@ -35,6 +35,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// ReadyTimeout bounds each readiness check.
 	ReadyTimeout time.Duration
+	// ReadyCacheTTL is how long /ready reuses its last answer (default 1s).
+	ReadyCacheTTL time.Duration
+	// DocsDisabled turns off /docs and the spec (/openapi.yaml,
+	// /openapi.json): they answer 404 (DOCS_ENABLED=false).
+	DocsDisabled bool
 	// SSEKeepAlive is the silence after which a stream gets a keep-alive comment.
 	SSEKeepAlive time.Duration
 	// Edge configures headers, hosts, CORS, client IPs, limits and timeouts.
@@ -43,7 +48,11 @@ type Config struct {
 	// serves GET /metrics; nil turns metrics off (the route answers 404).
 	Metrics Metrics
 	// MetricsToken, when set, must come as a bearer token with GET /metrics.
+	// Wrong tokens count against Edge.AuthRate per client address.
 	MetricsToken string
+	// MetricsElsewhere answers GET /metrics with 404: a listener of its own
+	// serves the scrape (NewMetricsHandler).
+	MetricsElsewhere bool
 	// Tracing, when set, starts a server span per request.
 	Tracing trace.TracerProvider
 	// LogPrompts logs each chat's prompt and answer (LOG_PROMPTS).
@@ -80,6 +89,9 @@ type Server struct {
 	routes map[string]bool
 	// metricsToken is the SHA-256 of Config.MetricsToken; nil when unset.
 	metricsToken []byte
+	// metricsBlocked holds the addresses refused for wrong metrics tokens.
+	metricsBlocked *blockList
+	ready          *readyCache
 }
 
 // New builds the server and its routes.
@@ -92,7 +104,11 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected, docs: d, routes: map[string]bool{}}
+	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected, docs: d, routes: map[string]bool{},
+		metricsBlocked: newBlockList(), ready: &readyCache{ttl: cfg.ReadyCacheTTL}}
+	if s.ready.ttl <= 0 {
+		s.ready.ttl = defaultReadyCacheTTL
+	}
 	if cfg.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(cfg.MetricsToken))
 		s.metricsToken = sum[:]
@@ -119,7 +135,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		compressDocs())...)
 	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest}))
 	// The one route outside the spec: an alias of /docs (see its description).
-	e.GET("/docs/", redirectToDocs)
+	e.GET("/docs/", s.redirectToDocs)
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
 	}

@@ -55,8 +55,8 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	httpChildren cache[httpKey, httpChild]
 	rateLimited  *prometheus.CounterVec
-	// rateLimitedBy are rateLimited's children: ip, auth.
-	rateLimitedBy [2]prometheus.Counter
+	// rateLimitedBy are rateLimited's children: ip, auth, metrics.
+	rateLimitedBy [3]prometheus.Counter
 	streamsOpen   prometheus.Gauge
 
 	chatRequests    *prometheus.CounterVec
@@ -96,7 +96,7 @@ func New(logger *slog.Logger) *Metrics {
 	}, []string{"method", "route", "status"})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "rate_limit_rejections_total",
-		Help: "Requests refused by the per-IP rate limits, by scope (ip: every limited route; auth: /api/v1/auth/*).",
+		Help: "Requests refused by the per-IP rate limits, by scope (ip: every limited route; auth: /api/v1/auth/*; metrics: wrong METRICS_TOKEN).",
 	}, []string{"scope"})
 	m.streamsOpen = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "chat_streams_open",
@@ -167,7 +167,7 @@ func New(logger *slog.Logger) *Metrics {
 		m.queryDuration,
 	)
 	// Series that dashboards and alerts read from the start, at zero.
-	for i, scope := range []string{"ip", "auth"} {
+	for i, scope := range []string{"ip", "auth", "metrics"} {
 		m.rateLimitedBy[i] = m.rateLimited.WithLabelValues(scope)
 	}
 	for _, t := range domain.Tiers {
@@ -234,14 +234,16 @@ func (m *Metrics) ObserveRequest(method, route string, status int, elapsed time.
 	c.duration.Observe(elapsed.Seconds())
 }
 
-// RateLimited counts a request refused by the per-IP limits; scope is "ip"
-// or "auth".
+// RateLimited counts a request refused by the per-IP limits; scope is "ip",
+// "auth" or "metrics" (wrong metrics tokens).
 func (m *Metrics) RateLimited(scope string) {
 	switch scope {
 	case "ip":
 		m.rateLimitedBy[0].Inc()
 	case "auth":
 		m.rateLimitedBy[1].Inc()
+	case "metrics":
+		m.rateLimitedBy[2].Inc()
 	default:
 		m.rateLimited.WithLabelValues(other).Inc()
 	}

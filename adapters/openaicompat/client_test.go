@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -562,6 +563,12 @@ func TestKeysNeverLeak(t *testing.T) {
 		{"mid-stream echo", fakeupstream.MidStreamError(1, 401, "bad key "+keyA)},
 		// The message is cut at 300 bytes in the middle of the key.
 		{"key cut by the length bound", fakeupstream.Status(400, `{"error":{"message":"`+strings.Repeat("x", 300-len("bad key ")-len(keyA)/2)+" bad key "+keyA+`"}}`)},
+		// A redirect to a URL carrying the key, where nothing listens: the
+		// transport error the client wraps quotes that URL, key and all.
+		{"redirect to a URL with the key", fakeupstream.Handler(func(w http.ResponseWriter, r *http.Request) {
+			key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			http.Redirect(w, r, "http://127.0.0.1:1/v1/chat/completions?api_key="+key+"&also="+keyB, http.StatusTemporaryRedirect)
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -574,10 +581,17 @@ func TestKeysNeverLeak(t *testing.T) {
 				_, err = collect(t, s)
 			}
 			pe := providerError(t, err)
-			assert.Contains(t, pe.Message, "[redacted]")
+			// Every text the error can show: its message, its Error, and
+			// each error it wraps, down the chain.
+			texts := []string{pe.Message, pe.Error(), fmt.Sprintf("%+v", err)}
+			for e := pe.Err; e != nil; e = errors.Unwrap(e) {
+				texts = append(texts, e.Error())
+			}
+			assert.Contains(t, strings.Join(texts, "\n"), "[redacted]")
 			for _, k := range []string{keyA, keyB} {
-				assert.NotContains(t, pe.Message, k)
-				assert.NotContains(t, pe.Error(), k)
+				for _, text := range texts {
+					assert.NotContains(t, text, k)
+				}
 				assert.NotContains(t, pe.Message, k[:len(k)/2-2], "not even the part of a key before a cut")
 			}
 		})

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -343,15 +345,86 @@ func TestNewExports(t *testing.T) {
 	assert.Equal(t, "hello", rs.GetScopeSpans()[0].GetSpans()[0].GetName())
 }
 
+// TestNewSampler checks what each sampler decides, not only that it builds:
+// the share of root spans sampled, and of spans whose parent was sampled
+// or not, over many random trace ids.
 func TestNewSampler(t *testing.T) {
 	t.Parallel()
-	for _, name := range append(tracing.Samplers, "", "ParentBased_TraceIDRatio") {
+	type shares struct{ root, sampledParent, unsampledParent float64 }
+	tests := []struct {
+		name string
+		arg  float64
+		want shares
+	}{
+		{"always_on", 0.5, shares{1, 1, 1}},
+		{"always_off", 0.5, shares{0, 0, 0}},
+		{"traceidratio", 0.5, shares{0.5, 0.5, 0.5}},
+		{"traceidratio", 0, shares{0, 0, 0}},
+		{"traceidratio", 1, shares{1, 1, 1}},
+		{"parentbased_always_on", 0.5, shares{1, 1, 0}},
+		{"", 0.5, shares{1, 1, 0}}, // the default
+		{"ParentBased_Always_On", 0.5, shares{1, 1, 0}},
+		{"parentbased_always_off", 0.5, shares{0, 1, 0}},
+		{"parentbased_traceidratio", 0.5, shares{0.5, 1, 0}},
+		{"parentbased_traceidratio", 0, shares{0, 1, 0}},
+	}
+	const n = 2000
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %v", tt.name, tt.arg), func(t *testing.T) {
+			t.Parallel()
+			s, err := tracing.NewSampler(tt.name, tt.arg)
+			require.NoError(t, err)
+			share := func(parent trace.TraceFlags, withParent bool) float64 {
+				sampled := 0
+				for range n {
+					var tid trace.TraceID
+					var sid trace.SpanID
+					_, _ = rand.Read(tid[:])
+					_, _ = rand.Read(sid[:])
+					ctx := context.Background()
+					if withParent {
+						ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+							TraceID: tid, SpanID: sid, TraceFlags: parent, Remote: true,
+						}))
+					}
+					res := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: tid, Name: "op", Kind: trace.SpanKindServer})
+					if res.Decision == sdktrace.RecordAndSample {
+						sampled++
+					}
+				}
+				return float64(sampled) / n
+			}
+			// Exact for 0 and 1; within 0.1 of a ratio (2000 draws: about 4.5 sigma).
+			assert.InDelta(t, tt.want.root, share(0, false), 0.1, "root spans")
+			assert.InDelta(t, tt.want.sampledParent, share(trace.FlagsSampled, true), 0.1, "spans of a sampled parent")
+			assert.InDelta(t, tt.want.unsampledParent, share(0, true), 0.1, "spans of an unsampled parent")
+		})
+	}
+
+	t.Run("exact at the ends", func(t *testing.T) {
+		t.Parallel()
+		on, err := tracing.NewSampler("always_on", 1)
+		require.NoError(t, err)
+		off, err := tracing.NewSampler("always_off", 1)
+		require.NoError(t, err)
+		for range 100 {
+			var tid trace.TraceID
+			_, _ = rand.Read(tid[:])
+			p := sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: tid, Name: "op"}
+			assert.Equal(t, sdktrace.RecordAndSample, on.ShouldSample(p).Decision, "always_on samples every span")
+			assert.Equal(t, sdktrace.Drop, off.ShouldSample(p).Decision, "always_off samples none")
+		}
+	})
+
+	for _, name := range tracing.Samplers {
 		_, err := tracing.NewSampler(name, 0.5)
 		assert.NoError(t, err, name)
 	}
 	_, err := tracing.NewSampler("jaeger_remote", 1)
 	assert.Error(t, err)
 	_, err = tracing.NewSampler("traceidratio", 1.5)
+	assert.Error(t, err)
+	_, err = tracing.NewSampler("traceidratio", -0.1)
 	assert.Error(t, err)
 }
 

@@ -29,6 +29,8 @@ func gateway(t *testing.T, vars map[string]string) string {
 		"DATABASE_URL": pgtest.NewURL(t), "DATABASE_POOL_SIZE": "1", "DATABASE_POOL_MAX_OVERFLOW": "4",
 		"JWT_SECRET": testSecret, "MOCK_PROVIDER_DELAY_MS": "0", "PROVIDER_CHECK_INTERVAL_SECONDS": "0",
 		"RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000", "USER_DAILY_QUOTA": "2",
+		// Development on PostgreSQL must say it wants email-only login.
+		"AUTH_ALLOW_EMAIL_LOGIN": "true",
 	}
 	for k, v := range vars {
 		env[k] = v
@@ -270,7 +272,7 @@ func TestCLIDoctor(t *testing.T) {
 	tm := newUser(t, "")
 	for k, v := range map[string]string{
 		"DATABASE_URL": pgtest.NewEmptyURL(t) + "&password=hunter2", "JWT_SECRET": testSecret,
-		"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "gk-good,gk-bad",
+		"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "gk-good,gk-bad", "AUTH_ALLOW_EMAIL_LOGIN": "true",
 	} {
 		tm.env[k] = v
 	}
@@ -286,6 +288,10 @@ func TestCLIDoctor(t *testing.T) {
 	assert.Regexp(t, `(?m)^ok   groq key 0\s+valid, 2 models \(\d+ ms\)$`, out)
 	assert.Regexp(t, `(?m)^FAIL groq key 1\s+key_rejected \(status 401\)$`, out)
 	assert.Regexp(t, `(?m)^ok   openrouter\s+no keys: skipped in every chain$`, out)
+	// Risky settings warn without failing the check.
+	assert.Regexp(t, `(?m)^warn risky setting\s+ENV is development `, out)
+	assert.Regexp(t, `(?m)^warn risky setting\s+AUTH_ALLOW_EMAIL_LOGIN is on`, out)
+	assert.Regexp(t, `(?m)^warn risky setting\s+METRICS_TOKEN is not set`, out)
 	assert.NotContains(t, out, "hunter2")
 	assert.NotContains(t, out, "gk-good")
 	for _, r := range up.Requests() {

@@ -22,7 +22,11 @@ func (c *cli) doctorCmd() *cobra.Command {
 		Long: `Check everything the server depends on, one line per check, exit code 1
 when any fails: the configuration from the environment and .env (printed with
 secrets redacted), the database and its pending migrations, Redis when
-configured, and every provider key with a request that costs no tokens.`,
+configured, and every provider key with a request that costs no tokens.
+Settings that are allowed but risky (development mode, email-only login, an
+open /metrics, docs in production, SQLite in production, rate limits off,
+any CORS origin, remote pprof, logged prompts, ADMIN_EMAILS without
+SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 		Example: "  genzai doctor\n  ENV=production genzai doctor --env-file prod.env",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,6 +54,14 @@ configured, and every provider key with a request that costs no tokens.`,
 				cfg.Env, cfg.DatabaseLocation(), len(cfg.Groq.Keys), len(cfg.OpenRouter.Keys), len(cfg.HuggingFace.Keys)))
 			if cfg.JWTSecretGenerated {
 				line(true, "jwt secret", "not set: a random one per start (tokens die with the process)")
+			}
+			// loadConfig read the same variables: this cannot fail now.
+			getenv, err := withEnvFile(c.lookupEnv, c.envFile, cmd.Flags().Changed("env-file"))
+			if err != nil {
+				return err
+			}
+			for _, risk := range cfg.Risks(getenv) {
+				fmt.Fprintf(c.stdout, "%s %-22s %s\n", "warn", "risky setting", risk)
 			}
 
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)

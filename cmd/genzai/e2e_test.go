@@ -121,10 +121,31 @@ func serverVars(dbURL string) vars {
 // no ~/.pgpass or ~/.pg_service.conf is read.
 func environ(dir string, v vars) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	v = explicitDefaults(v)
 	for _, k := range slices.Sorted(maps.Keys(v)) {
 		env = append(env, k+"="+v[k])
 	}
 	return env
+}
+
+// explicitDefaults adds what start-up requires to be said out loud, unless
+// the test says it itself (an empty value stands for unset): in
+// development, AUTH_ALLOW_EMAIL_LOGIN (the tests' servers run on PostgreSQL
+// and log in by email alone); elsewhere, a METRICS_TOKEN.
+func explicitDefaults(v vars) vars {
+	switch env := strings.ToLower(strings.TrimSpace(v["ENV"])); {
+	case env == "" || env == "development":
+		if _, ok := v["AUTH_ALLOW_EMAIL_LOGIN"]; !ok {
+			return v.with(vars{"AUTH_ALLOW_EMAIL_LOGIN": "true"})
+		}
+	default:
+		_, token := v["METRICS_TOKEN"]
+		_, addr := v["METRICS_ADDR"]
+		if !token && !addr {
+			return v.with(vars{"METRICS_TOKEN": "e2e-metrics-token-0123456789"})
+		}
+	}
+	return v
 }
 
 // process is a running genzai with its output captured.
@@ -602,13 +623,15 @@ func TestServeAPIFlow(t *testing.T) {
 		}{
 			{name: "same request", body: adaBody},
 			{name: "other case, other password", body: `{"email":"ADA@EXAMPLE.COM","password":"another password"}`},
-			{name: "client request id is echoed", body: adaBody, header: []string{"X-Request-ID", "e2e-req-0001"}, wantID: "e2e-req-0001"},
+			{name: "client request id is kept as the correlation id", body: adaBody, header: []string{"X-Request-ID", "e2e-req-0001"}, wantID: "e2e-req-0001"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := s.do(t, http.MethodPost, "/api/v1/auth/register", tc.body, tc.header...)
 				e := assertError(t, r, http.StatusConflict, "conflict")
 				if tc.wantID != "" {
-					assert.Equal(t, tc.wantID, e.RequestID)
+					assert.Equal(t, tc.wantID, r.header.Get("X-Correlation-ID"))
+					assert.NotEqual(t, tc.wantID, e.RequestID, "the request id is the server's own")
+					assert.Equal(t, r.header.Get("X-Request-ID"), e.RequestID)
 				}
 			})
 		}
@@ -1043,6 +1066,22 @@ func TestServeInvalidConfiguration(t *testing.T) {
 				"SHUTDOWN_TIMEOUT_SECONDS": "soon", "ADMIN_EMAILS": "boss@example.com, not-an-email",
 			},
 			wantProblems: []string{"LOG_LEVEL", "DATABASE_POOL_SIZE", "USER_DAILY_QUOTA", "SHUTDOWN_TIMEOUT_SECONDS", "ADMIN_EMAILS"},
+		},
+		{
+			// Issue 19: ENV forgotten on a real deployment would serve
+			// passwordless login; one line says what to do.
+			name: "development on PostgreSQL with real keys, email-only login not asked for",
+			env: vars{"DATABASE_URL": "postgres://genzai:hunter2-pw@db.example.com:5432/genzai", "GROQ_API_KEYS": "gsk_live_0123456789",
+				"AUTH_ALLOW_EMAIL_LOGIN": ""},
+			wantProblems: []string{"ENV"},
+			wantStderr:   "set ENV=production, or AUTH_ALLOW_EMAIL_LOGIN=true to keep passwordless development login on purpose",
+			mustNotPrint: []string{"hunter2-pw", "gsk_live_0123456789"},
+		},
+		{
+			name:         "production without a metrics token or a metrics listener",
+			env:          vars{"ENV": "production", "DATABASE_URL": "postgres://db.example.com:5432/genzai", "JWT_SECRET": testSecret, "METRICS_TOKEN": ""},
+			wantProblems: []string{"METRICS_TOKEN"},
+			wantStderr:   "set METRICS_ADDR",
 		},
 		{
 			name:       "port flag out of range",

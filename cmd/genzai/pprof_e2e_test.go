@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/postgres/pgtest"
 )
 
 // TestServePprof: with PPROF_ADDR set, `genzai serve` answers the pprof
@@ -106,4 +108,28 @@ func getURL(t *testing.T, url string) (int, string) {
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res.StatusCode, string(b)
+}
+
+// TestServeMetricsAddr: in production without METRICS_TOKEN, METRICS_ADDR
+// moves /metrics to a listener of its own, which serves nothing else; the
+// API port answers 404 for it. The listener stops with the server.
+func TestServeMetricsAddr(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "", serverVars(pgtest.NewURL(t)).with(vars{"ENV": "production", "METRICS_ADDR": "127.0.0.1:0", "METRICS_TOKEN": ""}))
+	rec, ok := s.waitRecord(startTimeout, func(r logRecord) bool { return r["msg"] == "metrics listening" })
+	require.True(t, ok, "genzai logs the metrics address; output:\n%s", s.output())
+	addr := rec["addr"]
+	require.True(t, strings.HasPrefix(addr, "127.0.0.1:"), "metrics address %q", addr)
+
+	status, body := getURL(t, "http://"+addr+"/metrics")
+	assert.Equal(t, http.StatusOK, status)
+	assert.True(t, strings.Contains(body, `genzai_rate_limit_rejections_total{scope="metrics"}`), "the scrape")
+	status, _ = getURL(t, "http://"+addr+"/health")
+	assert.Equal(t, http.StatusNotFound, status, "the metrics address serves nothing else")
+	assert.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/metrics", "").status, "the API port does not serve metrics")
+
+	code, _ := s.terminate(t)
+	require.Equal(t, 0, code)
+	_, err := net.DialTimeout("tcp", addr, time.Second)
+	assert.Error(t, err, "the metrics listener is closed with the server")
 }

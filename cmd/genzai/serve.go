@@ -92,6 +92,12 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 		_ = ln.Close()
 		return err
 	}
+	scrape, err := startMetrics(cfg.MetricsAddr, a.MetricsHandler, logger)
+	if err != nil {
+		debug.close()
+		_ = ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "version", cfg.Version,
@@ -103,6 +109,7 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	select {
 	case err := <-errc:
 		debug.close()
+		scrape.close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -123,9 +130,12 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
 		debug.close()
+		scrape.close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	debug.shutdown(shutdownCtx)
+	// Scraped until the end, so that the last requests show in the metrics.
+	scrape.shutdown(shutdownCtx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -157,8 +167,8 @@ func setProtocols(srv *http.Server, cfg app.Config) {
 	srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.HTTP2MaxStreams}
 }
 
-// pprofServer is the optional profiling listener; a nil *pprofServer is
-// off and its methods do nothing.
+// pprofServer is an optional listener beside the API (profiling,
+// metrics); a nil *pprofServer is off and its methods do nothing.
 type pprofServer struct {
 	srv  *http.Server
 	done chan struct{} // closed when Serve has returned
@@ -181,9 +191,21 @@ func startPprof(addr string, logger *slog.Logger) (*pprofServer, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	p := serveSide(ln, mux, "pprof", logger)
+	level, msg := slog.LevelInfo, "pprof listening"
+	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !net.ParseIP(host).IsLoopback() {
+		level, msg = slog.LevelWarn, "pprof listening on a non-loopback address: it exposes memory contents"
+	}
+	logger.Log(context.Background(), level, msg, "addr", ln.Addr().String())
+	return p, nil
+}
+
+// serveSide serves h on ln in the background: a listener beside the API
+// (pprof, metrics).
+func serveSide(ln net.Listener, h http.Handler, name string, logger *slog.Logger) *pprofServer {
 	p := &pprofServer{
 		srv: &http.Server{
-			Handler: mux,
+			Handler: h,
 			// No WriteTimeout: a CPU profile or trace streams for as many
 			// seconds as asked (pprof refuses more than WriteTimeout).
 			ReadHeaderTimeout: 10 * time.Second,
@@ -195,14 +217,24 @@ func startPprof(addr string, logger *slog.Logger) (*pprofServer, error) {
 	go func() {
 		defer close(p.done)
 		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("pprof server stopped", "error", err)
+			logger.Error(name+" server stopped", "error", err)
 		}
 	}()
-	level, msg := slog.LevelInfo, "pprof listening"
-	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !net.ParseIP(host).IsLoopback() {
-		level, msg = slog.LevelWarn, "pprof listening on a non-loopback address: it exposes memory contents"
+	return p
+}
+
+// startMetrics serves GET /metrics alone on addr ("" = off: the API port
+// serves it), apart from the API, for a scraper on a private network.
+func startMetrics(addr string, h http.Handler, logger *slog.Logger) (*pprofServer, error) {
+	if addr == "" {
+		return nil, nil
 	}
-	logger.Log(context.Background(), level, msg, "addr", ln.Addr().String())
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	p := serveSide(ln, h, "metrics", logger)
+	logger.Info("metrics listening", "addr", ln.Addr().String())
 	return p, nil
 }
 

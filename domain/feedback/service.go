@@ -6,43 +6,24 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
 )
 
-// maxRequestIDLen bounds a request id, as the HTTP layer accepts them.
-const maxRequestIDLen = 128
-
-// Config tunes how long a rating waits for its request's log row.
-type Config struct {
-	// LogWait is how long to look for a request that is not in the request
-	// log yet: rows are written in batches, by whichever instance answered,
-	// so a rating sent right after its answer may arrive first. It should
-	// exceed the request log's flush interval.
-	LogWait time.Duration
-	// PollInterval is the pause between looks (default 100ms).
-	PollInterval time.Duration
-}
-
 // Service records feedback.
 type Service struct {
 	store ports.FeedbackStore
-	// flusher, when set, is this instance's request log, written out before
-	// a second look.
+	// flusher, when set, is this instance's request log: a request it still
+	// holds queued is written out before the second look.
 	flusher ports.RequestLogFlusher
 	clock   ports.Clock
-	cfg     Config
 }
 
 // New builds a Service; flusher may be nil.
-func New(store ports.FeedbackStore, flusher ports.RequestLogFlusher, clock ports.Clock, cfg Config) *Service {
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 100 * time.Millisecond
-	}
-	return &Service{store: store, flusher: flusher, clock: clock, cfg: cfg}
+func New(store ports.FeedbackStore, flusher ports.RequestLogFlusher, clock ports.Clock) *Service {
+	return &Service{store: store, flusher: flusher, clock: clock}
 }
 
 func invalid(format string, args ...any) error {
@@ -58,8 +39,8 @@ func (s *Service) Submit(ctx context.Context, u domain.User, requestID string, r
 	switch {
 	case requestID == "":
 		return domain.Feedback{}, invalid("request_id: is required")
-	case len(requestID) > maxRequestIDLen:
-		return domain.Feedback{}, invalid("request_id: must be at most %d characters", maxRequestIDLen)
+	case !domain.ValidRequestID(requestID):
+		return domain.Feedback{}, invalid("request_id: must be 1 to %d characters of A-Z a-z 0-9 - _ . : (the X-Request-ID of the answer)", domain.MaxRequestIDLen)
 	case !rating.Valid():
 		return domain.Feedback{}, invalid("rating: must be up or down")
 	case !utf8.ValidString(comment):
@@ -69,34 +50,29 @@ func (s *Service) Submit(ctx context.Context, u domain.User, requestID string, r
 	}
 	now := s.clock.Now()
 	f := domain.Feedback{UserID: u.ID, RequestID: requestID, Rating: rating, Comment: comment, CreatedAt: now, UpdatedAt: now}
-
 	saved, err := s.store.SaveFeedback(ctx, f)
 	if domain.ErrorCode(err) != domain.CodeNotFound {
 		return saved, wrap(err)
 	}
-	// Not logged yet, perhaps: write out this instance's queue, then look
-	// again until the wait is over (another instance may hold the row).
-	if s.flusher != nil {
-		if err := s.flusher.Flush(ctx); err != nil {
-			return domain.Feedback{}, fmt.Errorf("flush request log: %w", err)
-		}
+	// Not in the log. A request this instance answered is queued here until
+	// its batch is written (an answer ends after its record is queued):
+	// write it out and look once more. Any other id is answered now, with
+	// no flush and no waiting, so that made-up ids cost one query.
+	if s.flusher == nil || !s.flusher.Queued(requestID) {
+		return domain.Feedback{}, notAnswered()
 	}
-	deadline := time.Now().Add(s.cfg.LogWait)
-	for {
-		saved, err = s.store.SaveFeedback(ctx, f)
-		if domain.ErrorCode(err) != domain.CodeNotFound || !time.Now().Before(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return domain.Feedback{}, ctx.Err()
-		case <-time.After(min(s.cfg.PollInterval, time.Until(deadline))):
-		}
+	if err := s.flusher.Flush(ctx); err != nil {
+		return domain.Feedback{}, fmt.Errorf("flush request log: %w", err)
 	}
+	saved, err = s.store.SaveFeedback(ctx, f)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return domain.Feedback{}, domain.Errorf(domain.CodeNotFound, "No answered request of yours with this request_id")
+		return domain.Feedback{}, notAnswered()
 	}
 	return saved, wrap(err)
+}
+
+func notAnswered() error {
+	return domain.Errorf(domain.CodeNotFound, "No answered request of yours with this request_id")
 }
 
 func wrap(err error) error {

@@ -58,6 +58,11 @@ type flusher struct {
 	flushes int
 }
 
+func (f *flusher) Queued(id string) bool {
+	_, ok := f.pending[id]
+	return ok
+}
+
 func (f *flusher) Flush(context.Context) error {
 	f.flushes++
 	for id, owner := range f.pending {
@@ -71,7 +76,7 @@ var ada = domain.User{ID: "ada", Email: "ada@example.com"}
 func TestSubmitValidates(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
-	svc := feedback.New(store, nil, memory.NewClock(noon), feedback.Config{})
+	svc := feedback.New(store, nil, memory.NewClock(noon))
 	tests := []struct {
 		name      string
 		requestID string
@@ -80,7 +85,10 @@ func TestSubmitValidates(t *testing.T) {
 		want      string
 	}{
 		{"no request id", "  ", domain.RatingUp, "", "request_id: is required"},
-		{"request id too long", strings.Repeat("r", 129), domain.RatingUp, "", "request_id: must be at most 128"},
+		{"request id too long", strings.Repeat("r", 129), domain.RatingUp, "", "request_id: must be 1 to 128 characters"},
+		{"NUL in the request id", "r1\x00", domain.RatingUp, "", "request_id: must be 1 to 128 characters"},
+		{"space in the request id", "r 1", domain.RatingUp, "", "request_id: must be 1 to 128 characters"},
+		{"quote in the request id", "r1'--", domain.RatingUp, "", "request_id: must be 1 to 128 characters"},
 		{"unknown rating", "r1", "meh", "", "rating: must be up or down"},
 		{"empty rating", "r1", "", "", "rating: must be up or down"},
 		{"comment too long", "r1", domain.RatingDown, strings.Repeat("é", domain.MaxFeedbackComment+1), "comment: must be at most 2000"},
@@ -102,7 +110,7 @@ func TestSubmitStoresAndReplaces(t *testing.T) {
 	store := newFakeStore()
 	store.log("r1", ada.ID)
 	clock := memory.NewClock(noon)
-	svc := feedback.New(store, nil, clock, feedback.Config{})
+	svc := feedback.New(store, nil, clock)
 	ctx := context.Background()
 
 	// A comment of exactly the maximum, in multi-byte characters, is fine.
@@ -121,58 +129,53 @@ func TestSubmitStoresAndReplaces(t *testing.T) {
 	assert.Empty(t, second.Comment)
 }
 
-func TestSubmitWaitsForTheRequestLog(t *testing.T) {
+func TestSubmitLooksOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	t.Run("a row queued on this instance is flushed first", func(t *testing.T) {
+	t.Run("a row queued on this instance is flushed, then found", func(t *testing.T) {
+		t.Parallel()
 		store := newFakeStore()
 		fl := &flusher{store: store, pending: map[string]domain.UserID{"r1": ada.ID}}
-		svc := feedback.New(store, fl, memory.NewClock(noon), feedback.Config{})
+		svc := feedback.New(store, fl, memory.NewClock(noon))
 		_, err := svc.Submit(ctx, ada, "r1", domain.RatingUp, "")
 		require.NoError(t, err)
 		assert.Equal(t, 1, fl.flushes)
+		assert.Equal(t, 2, store.calls, "one look, the flush, one more look")
 	})
 
-	t.Run("a row written by another instance a moment later is found", func(t *testing.T) {
+	t.Run("an unknown id is answered after one query, without a flush", func(t *testing.T) {
+		t.Parallel()
 		store := newFakeStore()
-		svc := feedback.New(store, nil, memory.NewClock(noon), feedback.Config{LogWait: 5 * time.Second, PollInterval: 5 * time.Millisecond})
-		go func() {
-			for {
-				store.mu.Lock()
-				calls := store.calls
-				store.mu.Unlock()
-				if calls >= 3 {
-					store.log("r2", ada.ID)
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}()
-		_, err := svc.Submit(ctx, ada, "r2", domain.RatingUp, "")
-		require.NoError(t, err)
+		fl := &flusher{store: store, pending: map[string]domain.UserID{"r1": ada.ID}}
+		svc := feedback.New(store, fl, memory.NewClock(noon))
+		_, err := svc.Submit(ctx, ada, "made-up", domain.RatingUp, "")
+		require.Error(t, err)
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+		assert.Equal(t, 1, store.calls, "no polling")
+		assert.Zero(t, fl.flushes, "nothing of this id is queued: no flush")
 	})
 
-	t.Run("someone else's request stays not found after the wait", func(t *testing.T) {
+	t.Run("someone else's logged request is not found, at once", func(t *testing.T) {
+		t.Parallel()
 		store := newFakeStore()
 		store.log("r3", "grace")
-		svc := feedback.New(store, nil, memory.NewClock(noon), feedback.Config{LogWait: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
+		svc := feedback.New(store, nil, memory.NewClock(noon))
 		_, err := svc.Submit(ctx, ada, "r3", domain.RatingUp, "")
 		require.Error(t, err)
 		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 		assert.Contains(t, err.Error(), "No answered request of yours")
-		assert.Greater(t, store.calls, 2, "it looked again while waiting")
+		assert.Equal(t, 1, store.calls)
 	})
 
-	t.Run("the wait ends when the client leaves", func(t *testing.T) {
+	t.Run("someone else's queued request is flushed but stays not found", func(t *testing.T) {
+		t.Parallel()
 		store := newFakeStore()
-		svc := feedback.New(store, nil, memory.NewClock(noon), feedback.Config{LogWait: time.Hour})
-		cctx, cancel := context.WithCancel(ctx)
-		go func() {
-			time.Sleep(20 * time.Millisecond)
-			cancel()
-		}()
-		_, err := svc.Submit(cctx, ada, "unknown", domain.RatingUp, "")
-		require.ErrorIs(t, err, context.Canceled)
+		fl := &flusher{store: store, pending: map[string]domain.UserID{"r4": "grace"}}
+		svc := feedback.New(store, fl, memory.NewClock(noon))
+		_, err := svc.Submit(ctx, ada, "r4", domain.RatingUp, "")
+		require.Error(t, err)
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+		assert.Equal(t, 2, store.calls)
 	})
 }

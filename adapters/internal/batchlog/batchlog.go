@@ -82,7 +82,11 @@ type Writer[T any] struct {
 	log   *slog.Logger
 	cfg   Config
 
-	queue chan T
+	queue chan entry[T]
+	// pending counts, per request id, the records queued or being written:
+	// Queued answers from it without touching the database.
+	pendingMu sync.Mutex
+	pending   map[string]int
 	// flushes carries Flush requests to the writer goroutine, which closes
 	// each channel once it has written what was queued when it took it.
 	flushes chan chan struct{}
@@ -104,6 +108,12 @@ type Writer[T any] struct {
 	lastDropLog atomic.Int64 // unix nanoseconds of the last drop log line
 }
 
+// entry is a queued row with the request id of its record.
+type entry[T any] struct {
+	row T
+	id  string
+}
+
 // New starts a writer on store. Call Close to flush it before closing the
 // database. A nil logger discards the writer's log lines.
 func New[T any](logger *slog.Logger, cfg Config, store Store[T]) *Writer[T] {
@@ -116,7 +126,8 @@ func New[T any](logger *slog.Logger, cfg Config, store Store[T]) *Writer[T] {
 		store:    store,
 		log:      logger,
 		cfg:      cfg,
-		queue:    make(chan T, cfg.Buffer),
+		queue:    make(chan entry[T], cfg.Buffer),
+		pending:  map[string]int{},
 		flushes:  make(chan chan struct{}),
 		stopping: make(chan struct{}),
 		drain:    make(chan struct{}),
@@ -147,20 +158,47 @@ func (w *Writer[T]) Record(r domain.RequestRecord) {
 		return
 	default:
 	}
+	// Counted before it enters the queue, so that the writer, which may
+	// take it at once, never releases an id not yet counted.
+	e := entry[T]{row: row, id: r.RequestID}
+	w.hold(e.id, 1)
 	select {
-	case w.queue <- row:
+	case w.queue <- e:
 		return
 	default:
 	}
 	t := time.NewTimer(w.cfg.EnqueueTimeout)
 	defer t.Stop()
 	select {
-	case w.queue <- row:
+	case w.queue <- e:
+		return
 	case <-t.C:
 		w.drop(slog.LevelError, "request log buffer full, record dropped", r.UserID, nil)
 	case <-w.stopping:
 		w.drop(slog.LevelWarn, "request log closed, record dropped", r.UserID, nil)
 	}
+	w.hold(e.id, -1)
+}
+
+// hold adds n to the records of id queued or being written.
+func (w *Writer[T]) hold(id string, n int) {
+	if id == "" {
+		return
+	}
+	w.pendingMu.Lock()
+	defer w.pendingMu.Unlock()
+	if w.pending[id] += n; w.pending[id] <= 0 {
+		delete(w.pending, id)
+	}
+}
+
+// Queued implements ports.RequestLogFlusher: it reports whether a record of
+// requestID is queued or being written, that is, whether Flush would make
+// it readable.
+func (w *Writer[T]) Queued(requestID string) bool {
+	w.pendingMu.Lock()
+	defer w.pendingMu.Unlock()
+	return w.pending[requestID] > 0
 }
 
 // Dropped counts the records that will never be written: refused by Record
@@ -239,6 +277,7 @@ func (w *Writer[T]) run() {
 	ticker := time.NewTicker(w.cfg.FlushInterval)
 	defer ticker.Stop()
 	batch := make([]T, 0, w.cfg.BatchSize)
+	ids := make([]string, 0, w.cfg.BatchSize)
 	flush := func() {
 		if len(batch) > 0 {
 			w.write(batch)
@@ -246,18 +285,23 @@ func (w *Writer[T]) run() {
 			// the reused array does not keep their strings alive.
 			clear(batch)
 			batch = batch[:0]
+			for _, id := range ids {
+				w.hold(id, -1)
+			}
+			ids = ids[:0]
 		}
 	}
-	add := func(row T) {
-		batch = append(batch, row)
+	add := func(e entry[T]) {
+		batch = append(batch, e.row)
+		ids = append(ids, e.id)
 		if len(batch) >= w.cfg.BatchSize {
 			flush()
 		}
 	}
 	for {
 		select {
-		case row := <-w.queue:
-			add(row)
+		case e := <-w.queue:
+			add(e)
 		case <-ticker.C:
 			flush()
 		case done := <-w.flushes:
@@ -274,8 +318,8 @@ func (w *Writer[T]) run() {
 			// Close guarantees nothing enters the queue any more.
 			for {
 				select {
-				case row := <-w.queue:
-					add(row)
+				case e := <-w.queue:
+					add(e)
 				default:
 					flush()
 					return

@@ -350,3 +350,30 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestQueued knows which request ids wait to be written, so that feedback
+// can tell a request of this instance not written yet from an unknown id
+// without asking the database.
+func TestQueued(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	w := batchlog.New(nil, batchlog.Config{BatchSize: 100, FlushInterval: time.Hour}, s.store())
+	defer closeWriter(t, w)
+
+	r := rec(1)
+	r.RequestID = "req-1"
+	w.Record(r)
+	w.Record(r) // a second record of the same id (a retried write) counts too
+	assert.True(t, w.Queued("req-1"))
+	assert.False(t, w.Queued("req-2"))
+	assert.False(t, w.Queued(""))
+
+	flush(t, w)
+	assert.False(t, w.Queued("req-1"), "written: no longer queued")
+	assert.Len(t, s.written(), 2)
+
+	bad := rec(2)
+	bad.RequestID, bad.UserID = "req-3", "" // refused by Row: never queued
+	w.Record(bad)
+	assert.False(t, w.Queued("req-3"))
+}
