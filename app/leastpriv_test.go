@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// privEnv is a gateway with three admins (boss, ada and cat, from
-// ADMIN_EMAILS) and a plain user (dan).
+// privEnv is a gateway with three admins (boss, ada and cat, made in the
+// store as the operator's grant does) and a plain user (dan).
 type privEnv struct {
 	*env
 	boss, ada, cat, dan         string // access tokens
@@ -20,12 +20,12 @@ type privEnv struct {
 
 func newPrivEnv(t *testing.T) privEnv {
 	t.Helper()
-	e := newEnv(t, map[string]string{"ADMIN_EMAILS": "boss@example.com,ada@example.com,cat@example.com"})
+	e := newEnv(t, nil)
 	p := privEnv{env: e}
-	p.bossID = e.register("boss@example.com", pw)
+	p.bossID = e.registerAdmin("boss@example.com", pw)
 	p.boss = e.login("boss@example.com", pw)
-	p.adaID = e.register("ada@example.com", pw)
-	p.catID = e.register("cat@example.com", pw)
+	p.adaID = e.registerAdmin("ada@example.com", pw)
+	p.catID = e.registerAdmin("cat@example.com", pw)
 	p.danID = e.register("dan@example.com", pw)
 	p.ada = e.login("ada@example.com", pw)
 	p.cat = e.login("cat@example.com", pw)
@@ -132,7 +132,7 @@ func TestAttackAdminKeyTakesOverAnotherAdmin(t *testing.T) {
 	res = p.do(http.MethodPatch, "/api/v1/admin/users/"+p.bossID, map[string]any{"disabled": true}, bearer(mallory))
 	assertErrorAnswer(t, res, http.StatusForbidden, "forbidden", "Admin access required")
 
-	var pending []string
+	var pending, requestIDs []string
 	for _, tc := range []struct {
 		name string
 		id   string
@@ -146,6 +146,8 @@ func TestAttackAdminKeyTakesOverAnotherAdmin(t *testing.T) {
 			"Authorization": "Bearer " + stolen, "X-Request-ID": "attack-" + strings.ReplaceAll(tc.name, " ", "-"),
 		})
 		require.Equal(t, http.StatusAccepted, res.status, "%s: %s", tc.name, res.body)
+		// The server's own request id, never the client's, is what the audit keeps.
+		requestIDs = append(requestIDs, res.header.Get("X-Request-ID"))
 		c := res.json(t)
 		assert.Equal(t, tc.id, c["target_id"], tc.name)
 		assert.Equal(t, p.bossID, c["requested_by"], tc.name)
@@ -183,7 +185,8 @@ func TestAttackAdminKeyTakesOverAnotherAdmin(t *testing.T) {
 		assert.Equal(t, "boss@example.com", e["actor"])
 	}
 	e := findAudit(entries, "change_requested", "ada@example.com")
-	assert.Equal(t, "attack-the-key-demotes-ada", e["request_id"])
+	assert.Equal(t, requestIDs[0], e["request_id"])
+	assert.NotEqual(t, "attack-the-key-demotes-ada", e["request_id"])
 	assert.Nil(t, findAudit(entries, "change_confirmed", "ada@example.com"))
 }
 
@@ -205,6 +208,7 @@ func TestSecondAdminConfirms(t *testing.T) {
 		"Authorization": "Bearer " + p.cat, "X-Request-ID": "confirm-1",
 	})
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	confirmID := res.header.Get("X-Request-ID")
 	body := res.json(t)
 	assert.Equal(t, p.catID, body["change"].(map[string]any)["confirmed_by"])
 	assert.Equal(t, false, body["user"].(map[string]any)["is_admin"])
@@ -240,7 +244,7 @@ func TestSecondAdminConfirms(t *testing.T) {
 	confirmed := findAudit(entries, "change_confirmed", "ada@example.com")
 	require.NotNil(t, confirmed)
 	assert.Equal(t, "cat@example.com", confirmed["actor"])
-	assert.Equal(t, "confirm-1", confirmed["request_id"])
+	assert.Equal(t, confirmID, confirmed["request_id"], "the server's request id")
 	assert.Equal(t, demote, confirmed["details"].(map[string]any)["change_id"])
 	assert.Equal(t, "boss@example.com", confirmed["details"].(map[string]any)["requested_by"])
 }

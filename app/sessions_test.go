@@ -156,7 +156,7 @@ func TestChangePasswordRefusals(t *testing.T) {
 		{"new password missing", token, map[string]any{"current_password": pw}, http.StatusBadRequest, "invalid_request", "new_password: must be 8 to 128 characters"},
 		{"wrong type", token, map[string]any{"current_password": pw, "new_password": 12345678}, http.StatusBadRequest, "invalid_request", ""},
 		{"not JSON", token, "{", http.StatusBadRequest, "invalid_request", ""},
-		{"with a personal API key", key, map[string]any{"current_password": pw, "new_password": "taken over by a key"}, http.StatusForbidden, "forbidden", "API keys cannot change the password; log in and use the access token"},
+		{"with a personal API key", key, map[string]any{"current_password": pw, "new_password": "taken over by a key"}, http.StatusForbidden, "forbidden", "API keys cannot be used here: log in and use the access token"},
 		{"without a token", "", map[string]any{"current_password": pw, "new_password": "whatever it is"}, http.StatusUnauthorized, "unauthorized", "Missing bearer token"},
 	}
 	for _, tc := range tests {
@@ -215,7 +215,7 @@ func TestStolenTokenAfterDisableAndEnable(t *testing.T) {
 		t.Run(st.engine, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, map[string]string{"DATABASE_URL": st.url(t)})
-			e.register("boss@example.com", pw)
+			e.registerAdmin("boss@example.com", pw)
 			adaID := e.register("ada@example.com", pw)
 			boss := e.login("boss@example.com", pw)
 			stolen := e.login("ada@example.com", pw)

@@ -12,7 +12,8 @@ import (
 
 // TestKeyScopesOfTheSpec pins what a personal API key may open, as the
 // spec's x-key-scope says: every admin route needs the admin scope, the
-// key routes take access tokens only, and the rest of the bearer routes
+// key and account routes (logout, password, verification mail) take access
+// tokens only, and the rest of the bearer routes
 // need the chat scope. A new bearer route without x-key-scope takes no key
 // at all, so forgetting it fails closed.
 func TestKeyScopesOfTheSpec(t *testing.T) {
@@ -25,8 +26,9 @@ func TestKeyScopesOfTheSpec(t *testing.T) {
 		switch {
 		case strings.HasPrefix(path, "/api/v1/admin/"):
 			assert.Equal(t, domain.ScopeAdmin, scope, route)
-		case strings.HasPrefix(path, "/api/v1/keys"):
-			assert.Equal(t, domain.Scope(""), scope, "%s: keys are managed with access tokens", route)
+		case strings.HasPrefix(path, "/api/v1/keys"), path == "/api/v1/auth/logout", path == "/api/v1/me/password",
+			path == "/api/v1/auth/verify/resend":
+			assert.Equal(t, domain.Scope(""), scope, "%s: the account and its keys are managed with access tokens", route)
 		default:
 			assert.Equal(t, domain.ScopeChat, scope, route)
 		}

@@ -50,7 +50,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	assert.Equal(t, "00007_request_log_api.sql", st[6].Name)
 	assert.Equal(t, "00008_tokens_valid_after.sql", st[7].Name)
 	assert.Equal(t, "00009_email_identity.sql", st[8].Name)
-	assert.Equal(t, "00010_least_privilege.sql", st[7].Name)
+	assert.Equal(t, "00010_least_privilege.sql", st[9].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
@@ -67,7 +67,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
-		10: {"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
+		10: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		9:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		8:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		7:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
@@ -235,9 +235,11 @@ func TestEmailKeyBackfill(t *testing.T) {
 	defer m.Close()
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	v, err := m.Down(ctx)
-	require.NoError(t, err)
-	require.Equal(t, int64(9), v)
+	for _, want := range []int64{10, 9} { // down to just before 00009
+		v, err := m.Down(ctx)
+		require.NoError(t, err)
+		require.Equal(t, want, v)
+	}
 
 	conn := rawConn(t, path)
 	rows := []struct{ id, email, wantKey string }{
@@ -254,7 +256,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{9}, applied)
+	require.Equal(t, []int64{9, 10}, applied)
 	for _, r := range rows {
 		var key string
 		require.NoError(t, conn.QueryRowContext(ctx, `SELECT email_key FROM users WHERE id = ?`, r.id).Scan(&key))

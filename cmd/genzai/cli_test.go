@@ -284,7 +284,7 @@ func TestCLIDoctor(t *testing.T) {
 	out, _, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
 	assert.Equal(t, 1, code, "a rejected key fails the check:\n%s", out)
 	assert.Regexp(t, `(?m)^ok   configuration .*env=development database=postgres://\S+/genzai_e_\w+\?password=xxxxx\S* keys: groq=2 openrouter=0 huggingface=0$`, out)
-	assert.Regexp(t, `(?m)^ok   database\s+connected; 0 migrations applied, 8 pending \(serve applies them at start-up\)$`, out)
+	assert.Regexp(t, `(?m)^ok   database\s+connected; 0 migrations applied, 10 pending \(serve applies them at start-up\)$`, out)
 	assert.Regexp(t, `(?m)^ok   groq key 0\s+valid, 2 models \(\d+ ms\)$`, out)
 	assert.Regexp(t, `(?m)^FAIL groq key 1\s+key_rejected \(status 401\)$`, out)
 	assert.Regexp(t, `(?m)^ok   openrouter\s+no keys: skipped in every chain$`, out)
