@@ -162,36 +162,49 @@ func (s *Service) guardedCheck(ctx context.Context, email, password string) (dom
 	if len(password) == 0 {
 		return domain.User{}, domain.Errorf(domain.CodeInvalid, "password: must not be empty")
 	}
+	var u domain.User
+	err := s.guarded(ctx, email, func() (err error) {
+		u, err = s.checkPassword(ctx, email, password)
+		return err
+	})
+	return u, err
+}
+
+// guarded runs check, one password attempt on the account with email, under
+// the per-account guard: counted (or refused with 429) before any hashing,
+// whichever route it comes through, and forgotten when check succeeds.
+func (s *Service) guarded(ctx context.Context, email string, check func() error) error {
 	if s.cfg.Guard == nil || !s.cfg.Backoff.Enabled() {
-		return s.checkPassword(ctx, email, password)
+		return check()
 	}
 	// Unknown emails are counted too, so that a lock says nothing about
 	// whether an account exists.
 	key := accountKey(email)
 	a, err := s.cfg.Guard.Attempt(ctx, key, s.cfg.Backoff)
 	if err != nil {
-		return domain.User{}, fmt.Errorf("count login attempt: %w", err)
+		return fmt.Errorf("count login attempt: %w", err)
 	}
 	if !a.Allowed {
 		secs := max(int(math.Ceil(a.RetryAfter.Seconds())), 1)
-		return domain.User{}, &domain.Error{Code: domain.CodeRateLimited,
+		return &domain.Error{Code: domain.CodeRateLimited,
 			Message:    fmt.Sprintf("Too many failed logins for this account; try again in %d s", secs),
 			RetryAfter: time.Duration(secs) * time.Second}
 	}
-	u, err := s.checkPassword(ctx, email, password)
-	if err != nil {
-		return domain.User{}, err
+	if err := check(); err != nil {
+		return err
 	}
 	if err := s.cfg.Guard.Reset(ctx, key); err != nil {
-		return domain.User{}, fmt.Errorf("reset login failures: %w", err)
+		return fmt.Errorf("reset login failures: %w", err)
 	}
-	return u, nil
+	return nil
 }
 
 // accountKey names an account in the login guard's store by a hash of its
-// normalised email, so that the store holds no addresses.
+// canonical address (domain.EmailKey: every +tag spelling of one mailbox is
+// one account, and must share one budget), so that the store holds no
+// addresses.
 func accountKey(email string) string {
-	sum := sha256.Sum256([]byte(email))
+	sum := sha256.Sum256([]byte(domain.EmailKey(email)))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -308,12 +321,20 @@ func (s *Service) ChangePassword(ctx context.Context, u domain.User, current *st
 		if current == nil || *current == "" {
 			return Token{}, domain.Errorf(domain.CodeInvalid, "current_password: is required")
 		}
-		ok, err := s.hasher.Verify(ctx, *current, u.PasswordHash)
+		// A stolen access token must not buy unlimited guesses at the
+		// password: these attempts share the account's login budget.
+		err := s.guarded(ctx, u.Email, func() error {
+			ok, err := s.hasher.Verify(ctx, *current, u.PasswordHash)
+			if err != nil {
+				return fmt.Errorf("verify password: %w", err)
+			}
+			if !ok {
+				return errWrongPassword
+			}
+			return nil
+		})
 		if err != nil {
-			return Token{}, fmt.Errorf("verify password: %w", err)
-		}
-		if !ok {
-			return Token{}, errWrongPassword
+			return Token{}, err
 		}
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)

@@ -261,6 +261,46 @@ func TestLoginGuardCountsUnknownEmails(t *testing.T) {
 	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "other accounts are not affected")
 }
 
+// TestLoginGuardOneBudgetPerMailbox: +tag spellings of one address are one
+// account (one email_key), so cycling tags buys no fresh guesses.
+func TestLoginGuardOneBudgetPerMailbox(t *testing.T) {
+	t.Parallel()
+	f := guardedFixture(t)
+	_, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	for i, email := range []string{"ada+1@example.com", "ada+2@example.com", "ADA+x@example.com"} {
+		_, err := f.svc.Login(ctx, email, ptr("wrong password"))
+		require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "attempt %d", i+1)
+	}
+	_, err = f.svc.Login(ctx, "ada+fresh@example.com", ptr("wrong password"))
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "a new tag is the same account's budget")
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err))
+}
+
+// TestLoginGuardCountsPasswordChanges: guesses at the current password with
+// a stolen access token share the account's budget with logins.
+func TestLoginGuardCountsPasswordChanges(t *testing.T) {
+	t.Parallel()
+	f := guardedFixture(t)
+	u, err := f.svc.Register(ctx, "ada@example.com", password)
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := f.svc.ChangePassword(ctx, u, ptr("a guess"), "new password 1")
+		require.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "guess %d", i+1)
+	}
+	before := f.hasher.verifies.Load()
+	_, err = f.svc.ChangePassword(ctx, u, ptr(password), "new password 1")
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "locked like a login")
+	assert.Equal(t, before, f.hasher.verifies.Load(), "refused before any hashing")
+	_, err = f.svc.Login(ctx, "ada@example.com", ptr(password))
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "the login budget is the same one")
+
+	f.clock.Advance(time.Second)
+	_, err = f.svc.ChangePassword(ctx, u, ptr(password), "new password 1")
+	require.NoError(t, err, "the right password once the lock ends")
+}
+
 func TestLoginGuardUnavailable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, false)
