@@ -3,14 +3,13 @@ package app
 import (
 	"net"
 	"slices"
-	"strings"
 )
 
 // Risks lists, one line each, the settings that are allowed but leave the
 // server open in a way an operator should decide on knowingly; genzai
-// doctor prints them as warnings. getenv reads the variables Config does not
-// hold (SMTP_URL). Add new checks here so that every tool sees the same list.
-func (c Config) Risks(getenv func(string) string) []string {
+// doctor prints them as warnings. Add new checks here so that every tool
+// sees the same list.
+func (c Config) Risks() []string {
 	var out []string
 	add := func(s string) { out = append(out, s) }
 	if !c.Production() {
@@ -48,8 +47,20 @@ func (c Config) Risks(getenv func(string) string) []string {
 	if c.LogPrompts {
 		add("LOG_PROMPTS is on: users' prompts and answers are written to the logs")
 	}
-	if len(c.AdminEmails) > 0 && strings.TrimSpace(getenv("SMTP_URL")) == "" {
-		add("ADMIN_EMAILS is set without SMTP_URL: no address can be verified by mail, so grant admin rights with genzai admin grant instead")
+	if len(c.AdminEmails) > 0 && !c.Mail.Enabled() {
+		add("ADMIN_EMAILS is set without SMTP_URL: no address can be verified by mail, so the list promotes nobody; grant admin rights with genzai admin grant instead")
+	}
+	if c.Production() && !c.Mail.Enabled() {
+		add("SMTP_URL is not set in production: addresses are never verified, so anyone can open accounts (and daily quotas) with addresses they do not own")
+	}
+	if c.Production() && c.DatabaseEngine == EnginePostgres && c.RedisURL == "" {
+		add("REDIS_URL is not set: rate limits, the per-account login guard and the per-user concurrency bound are kept per instance, so N instances allow N times as much")
+	}
+	if c.LoginMaxFailures == 0 {
+		add("LOGIN_MAX_FAILURES is 0: failed passwords are not limited per account, only per address")
+	}
+	if c.MaxConcurrentPerUser == 0 {
+		add("MAX_CONCURRENT_REQUESTS_PER_USER is 0: one user may hold any number of chat requests and streams open")
 	}
 	return out
 }

@@ -87,15 +87,19 @@ func TestLoadConfigDocsEnabled(t *testing.T) {
 // adds its line, and a hardened production configuration has none.
 func TestConfigRisks(t *testing.T) {
 	t.Parallel()
-	hardened := prod(map[string]string{"DOCS_ENABLED": "false"})
+	hardened := prod(map[string]string{"DOCS_ENABLED": "false", "REDIS_URL": "redis://redis.internal:6379/0",
+		"SMTP_URL": "smtp://mail.internal:25", "SMTP_FROM": "genzai@example.com", "PUBLIC_URL": "https://chat.example.com"})
 	tests := []struct {
 		name string
 		env  map[string]string
-		smtp string
 		want string // the start of the one risk; "" for none
 	}{
 		{name: "hardened production", env: hardened},
 		{name: "ENV unset", env: map[string]string{"METRICS_TOKEN": "t", "AUTH_ALLOW_EMAIL_LOGIN": "false"}, want: "ENV is development"},
+		{name: "no mail in production", env: with(hardened, "SMTP_URL", ""), want: "SMTP_URL is not set in production"},
+		{name: "no Redis for PostgreSQL in production", env: with(hardened, "REDIS_URL", ""), want: "REDIS_URL is not set"},
+		{name: "login guard off", env: with(hardened, "LOGIN_MAX_FAILURES", "0"), want: "LOGIN_MAX_FAILURES is 0"},
+		{name: "no concurrency bound", env: with(hardened, "MAX_CONCURRENT_REQUESTS_PER_USER", "0"), want: "MAX_CONCURRENT_REQUESTS_PER_USER is 0"},
 		{name: "METRICS_ADDR on every interface without a token", env: with(hardened, "METRICS_TOKEN", "", "METRICS_ADDR", ":9090"), want: "METRICS_TOKEN is not set and METRICS_ADDR :9090"},
 		{name: "METRICS_ADDR on loopback without a token", env: with(hardened, "METRICS_TOKEN", "", "METRICS_ADDR", "127.0.0.1:9090")},
 		{name: "docs in production", env: with(hardened, "DOCS_ENABLED", "true"), want: "DOCS_ENABLED is on in production"},
@@ -106,15 +110,14 @@ func TestConfigRisks(t *testing.T) {
 		{name: "remote pprof", env: with(hardened, "PPROF_ADDR", "0.0.0.0:6060", "PPROF_ALLOW_REMOTE", "true"), want: "PPROF_ADDR 0.0.0.0:6060 is not a loopback address"},
 		{name: "loopback pprof", env: with(hardened, "PPROF_ADDR", "127.0.0.1:6060")},
 		{name: "prompts logged", env: with(hardened, "LOG_PROMPTS", "true"), want: "LOG_PROMPTS is on"},
-		{name: "ADMIN_EMAILS without SMTP_URL", env: with(hardened, "ADMIN_EMAILS", "ops@example.com"), want: "ADMIN_EMAILS is set without SMTP_URL"},
-		{name: "ADMIN_EMAILS with SMTP_URL", env: with(hardened, "ADMIN_EMAILS", "ops@example.com"), smtp: "smtp://mail:25"},
+		{name: "ADMIN_EMAILS with SMTP_URL", env: with(hardened, "ADMIN_EMAILS", "ops@example.com")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg, err := app.LoadConfig(getenv(tc.env))
 			require.NoError(t, err)
-			risks := cfg.Risks(getenv(map[string]string{"SMTP_URL": tc.smtp}))
+			risks := cfg.Risks()
 			if tc.want == "" {
 				assert.Empty(t, risks)
 				return
@@ -124,6 +127,16 @@ func TestConfigRisks(t *testing.T) {
 		})
 	}
 
+	t.Run("ADMIN_EMAILS without SMTP_URL", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := app.LoadConfig(getenv(with(hardened, "ADMIN_EMAILS", "ops@example.com", "SMTP_URL", "")))
+		require.NoError(t, err)
+		risks := cfg.Risks()
+		require.Len(t, risks, 2, "%q", risks)
+		assert.True(t, strings.HasPrefix(risks[0], "ADMIN_EMAILS is set without SMTP_URL"), risks[0])
+		assert.True(t, strings.HasPrefix(risks[1], "SMTP_URL is not set in production"), risks[1])
+	})
+
 	t.Run("METRICS_TOKEN unset on the API port", func(t *testing.T) {
 		t.Parallel()
 		// Production refuses it outright; development warns.
@@ -131,14 +144,14 @@ func TestConfigRisks(t *testing.T) {
 		assert.Equal(t, []string{"METRICS_TOKEN"}, problemVars(t, err))
 		cfg, err := app.LoadConfig(getenv(map[string]string{"AUTH_ALLOW_EMAIL_LOGIN": "false"}))
 		require.NoError(t, err)
-		assert.Contains(t, cfg.Risks(getenv(nil)), "METRICS_TOKEN is not set: /metrics on the API port is open to anyone who reaches it")
+		assert.Contains(t, cfg.Risks(), "METRICS_TOKEN is not set: /metrics on the API port is open to anyone who reaches it")
 	})
 
 	t.Run("development with email login names both", func(t *testing.T) {
 		t.Parallel()
 		cfg, err := app.LoadConfig(getenv(map[string]string{"METRICS_TOKEN": "t"}))
 		require.NoError(t, err)
-		risks := cfg.Risks(getenv(nil))
+		risks := cfg.Risks()
 		require.Len(t, risks, 2, "%q", risks)
 		assert.Contains(t, risks[0], "ENV is development")
 		assert.Contains(t, risks[1], "AUTH_ALLOW_EMAIL_LOGIN is on")

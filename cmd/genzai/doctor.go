@@ -55,12 +55,7 @@ SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 			if cfg.JWTSecretGenerated {
 				line(true, "jwt secret", "not set: a random one per start (tokens die with the process)")
 			}
-			// loadConfig read the same variables: this cannot fail now.
-			getenv, err := withEnvFile(c.lookupEnv, c.envFile, cmd.Flags().Changed("env-file"))
-			if err != nil {
-				return err
-			}
-			for _, risk := range cfg.Risks(getenv) {
+			for _, risk := range cfg.Risks() {
 				fmt.Fprintf(c.stdout, "%s %-22s %s\n", "warn", "risky setting", risk)
 			}
 
