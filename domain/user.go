@@ -117,3 +117,16 @@ func ValidatePassword(password string) error {
 	}
 	return nil
 }
+
+// ExactAccount checks that u, found by UserByEmail(email), is the account
+// with exactly that address and not another spelling of the same mailbox
+// (UserByEmail finds "+tag" spellings too). Operator commands act only on
+// the account they name: a squatter who registered ops+x@ must not become
+// the admin the operator meant ops@ to be.
+// Errors: CodeNotFound.
+func ExactAccount(u User, email string) error {
+	if u.Email == email {
+		return nil
+	}
+	return Errorf(CodeNotFound, "No account has exactly the address %s: %s holds it (another spelling of the same mailbox); name that account exactly if it is the one you mean", email, u.Email)
+}

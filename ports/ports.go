@@ -25,9 +25,9 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u domain.NewUser) (domain.User, error)
 	// UserByID returns an account; CodeNotFound when there is none.
 	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
-	// UserByEmail returns the account whose email key is that of a
-	// normalised email (any "+tag" spelling finds it); CodeNotFound when
-	// there is none.
+	// UserByEmail returns the account with exactly this normalised email,
+	// else the one whose email key is its key (any "+tag" spelling finds
+	// it); CodeNotFound when there is none.
 	UserByEmail(ctx context.Context, email string) (domain.User, error)
 	// RecordLogin stamps last_login_at; CodeNotFound when the account is gone.
 	RecordLogin(ctx context.Context, id domain.UserID, at time.Time) (domain.User, error)

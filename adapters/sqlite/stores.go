@@ -104,7 +104,12 @@ func (db *DB) UserByID(ctx context.Context, id domain.UserID) (domain.User, erro
 
 // UserByEmail implements ports.UserStore.
 func (db *DB) UserByEmail(ctx context.Context, email string) (domain.User, error) {
-	r, err := db.q.GetUserByEmail(ctx, domain.EmailKey(email))
+	// The exact address first: it is what people type, and it keeps the
+	// accounts that collided before email keys existed apart.
+	r, err := db.q.GetUserByExactEmail(ctx, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		r, err = db.q.GetUserByEmail(ctx, domain.EmailKey(email))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}

@@ -149,7 +149,7 @@ func TestChangesThatApplyAtOnce(t *testing.T) {
 func TestOperatorGrantAndRevoke(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc, _, _, users := sqliteService(t)
+	svc, store, _, users := sqliteService(t)
 
 	u, err := svc.SetAdminAsOperator(ctx, "  DAN@example.com ", true)
 	require.NoError(t, err)
@@ -162,6 +162,17 @@ func TestOperatorGrantAndRevoke(t *testing.T) {
 	assert.ErrorContains(t, err, "No account with the email nobody@example.com")
 	_, err = svc.SetAdminAsOperator(ctx, "not an email", true)
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+
+	// A squatter holds ops@'s mailbox key through a +tag spelling: granting
+	// ops@ must not make the squatter admin.
+	squatter, err := store.CreateUser(ctx, domain.NewUser{Email: "ops+x@example.com"})
+	require.NoError(t, err)
+	_, err = svc.SetAdminAsOperator(ctx, "ops@example.com", true)
+	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+	assert.ErrorContains(t, err, "ops+x@example.com holds it")
+	again, err := store.UserByID(ctx, squatter.ID)
+	require.NoError(t, err)
+	assert.False(t, again.IsAdmin, "the squatter was not promoted")
 
 	one := 1
 	page, err := svc.AuditAsOperator(ctx, &one, "")

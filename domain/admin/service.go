@@ -353,6 +353,9 @@ func (s *Service) SetAdminAsOperator(ctx context.Context, email string, admin bo
 	if err != nil {
 		return domain.User{}, fmt.Errorf("load user: %w", err)
 	}
+	if err := domain.ExactAccount(target, email); err != nil {
+		return domain.User{}, err
+	}
 	p := domain.UserPatch{IsAdmin: &admin}
 	u, err := s.store.UpdateUser(ctx, target.ID, p)
 	if err != nil {

@@ -359,6 +359,9 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) (do
 	if err != nil {
 		return domain.User{}, fmt.Errorf("find user: %w", err)
 	}
+	if err := domain.ExactAccount(u, email); err != nil {
+		return domain.User{}, err
+	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return domain.User{}, fmt.Errorf("hash password: %w", err)

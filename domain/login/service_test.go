@@ -630,6 +630,10 @@ func TestResetPassword(t *testing.T) {
 		_, err := f.svc.ResetPassword(ctx, tc.email, tc.password)
 		assert.Equal(t, tc.code, domain.ErrorCode(err), "%s: %v", tc.email, err)
 	}
+	// Another spelling of the mailbox is not the account the operator named.
+	_, err = f.svc.ResetPassword(ctx, "ada+x@example.com", "long enough")
+	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+	assert.ErrorContains(t, err, "ada@example.com holds it")
 	u, err := f.svc.ResetPassword(ctx, " ADA@example.com ", "reset by the operator")
 	require.NoError(t, err)
 	assert.Equal(t, "ada@example.com", u.Email)

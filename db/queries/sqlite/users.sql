@@ -9,6 +9,12 @@ RETURNING *;
 -- GetUserByID returns one account.
 SELECT * FROM users WHERE id = sqlc.arg(id);
 
+-- name: GetUserByExactEmail :one
+-- GetUserByExactEmail finds the account with exactly this address (uses
+-- the unique index on email): the accounts that already collided when 00009
+-- ran (carol@ and carol+1@) each keep their own.
+SELECT * FROM users WHERE email = sqlc.arg(email);
+
 -- name: GetUserByEmail :one
 -- GetUserByEmail finds an account by its email key (uses users_email_key),
 -- so that every "+tag" spelling of an address finds it.

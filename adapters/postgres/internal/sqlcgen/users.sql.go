@@ -76,6 +76,32 @@ func (q *Queries) GetUserByEmail(ctx context.Context, emailKey string) (User, er
 	return i, err
 }
 
+const getUserByExactEmail = `-- name: GetUserByExactEmail :one
+SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE email = $1
+`
+
+// GetUserByExactEmail finds the account with exactly this address (uses
+// the unique index on email): the accounts that already collided when 00009
+// ran (carol@ and carol+1@) each keep their own.
+func (q *Queries) GetUserByExactEmail(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByExactEmail, email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.IsAdmin,
+		&i.DailyQuota,
+		&i.Disabled,
+		&i.CreatedAt,
+		&i.LastLoginAt,
+		&i.TokensValidAfter,
+		&i.EmailKey,
+		&i.EmailVerifiedAt,
+	)
+	return i, err
+}
+
 const getUserByID = `-- name: GetUserByID :one
 SELECT id, email, password_hash, is_admin, daily_quota, disabled, created_at, last_login_at, tokens_valid_after, email_key, email_verified_at FROM users WHERE id = $1
 `
