@@ -177,7 +177,8 @@ func (db *DB) ConfirmPendingChange(ctx context.Context, id domain.PendingChangeI
 		if c, err = db.pendingChange(ctx, q, id); err != nil {
 			return err
 		}
-		arg := sqlcgen.UpdateUserParams{ID: mustID(c.TargetID), SetDailyQuota: c.Patch.SetDailyQuota, IsAdmin: c.Patch.IsAdmin, Disabled: c.Patch.Disabled}
+		// At: a change of disabled revokes the target's tokens, as a direct patch does.
+		arg := sqlcgen.UpdateUserParams{ID: mustID(c.TargetID), SetDailyQuota: c.Patch.SetDailyQuota, IsAdmin: c.Patch.IsAdmin, Disabled: c.Patch.Disabled, At: at.UTC()}
 		if c.Patch.DailyQuota != nil {
 			dq := int32(*c.Patch.DailyQuota)
 			arg.DailyQuota = &dq

@@ -186,7 +186,8 @@ func (db *DB) ConfirmPendingChange(ctx context.Context, id domain.PendingChangeI
 		if c, err = pendingChange(ctx, q, id); err != nil {
 			return err
 		}
-		arg := sqlcgen.UpdateUserParams{ID: string(c.TargetID), SetDailyQuota: c.Patch.SetDailyQuota, IsAdmin: c.Patch.IsAdmin, Disabled: c.Patch.Disabled}
+		// At: a change of disabled revokes the target's tokens, as a direct patch does.
+		arg := sqlcgen.UpdateUserParams{ID: string(c.TargetID), SetDailyQuota: c.Patch.SetDailyQuota, IsAdmin: c.Patch.IsAdmin, Disabled: c.Patch.Disabled, At: micros(at)}
 		if c.Patch.DailyQuota != nil {
 			dq := int64(*c.Patch.DailyQuota)
 			arg.DailyQuota = &dq

@@ -173,4 +173,28 @@ func RunAuditLog(t *testing.T, newStores func(t *testing.T) Audit) {
 		assert.Equal(t, 7, *u.DailyQuota)
 		assert.False(t, u.IsAdmin)
 	})
+
+	t.Run("a confirmed change of disabled revokes the target's tokens", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		ada, err := s.Users.CreateUser(ctx, domain.NewUser{Email: "ada@example.com", IsAdmin: true})
+		require.NoError(t, err)
+		bob, err := s.Users.CreateUser(ctx, domain.NewUser{Email: "bob@example.com", IsAdmin: true})
+		require.NoError(t, err)
+		cat, err := s.Users.CreateUser(ctx, domain.NewUser{Email: "cat@example.com", IsAdmin: true})
+		require.NoError(t, err)
+		for i, disabled := range []bool{true, false} {
+			c, err := s.Changes.CreatePendingChange(ctx, domain.PendingChange{
+				TargetID: bob.ID, RequestedBy: ada.ID, Patch: domain.UserPatch{Disabled: &disabled},
+				CreatedAt: at, ExpiresAt: at.Add(time.Hour),
+			})
+			require.NoError(t, err)
+			confirmedAt := at.Add(time.Duration(i+1) * time.Minute)
+			_, u, err := s.Changes.ConfirmPendingChange(ctx, c.ID, cat.ID, confirmedAt)
+			require.NoError(t, err)
+			require.NotNil(t, u.TokensValidAfter, "disabled=%v", disabled)
+			assert.True(t, u.TokensValidAfter.Equal(confirmedAt), "disabled=%v: tokens valid after %v", disabled, *u.TokensValidAfter)
+			assert.True(t, u.TokenRevoked(confirmedAt.Add(-time.Second)), "a token from before the change is dead")
+		}
+	})
 }
