@@ -1985,6 +1985,16 @@ type UserActivity struct {
 	UserId openapi_types.UUID `json:"user_id"`
 }
 
+// VerifyEmailRequest defines model for VerifyEmailRequest.
+type VerifyEmailRequest struct {
+	// NewPassword The account's password from now on (8 to 128 characters), set as
+	// a reset sets it; required to confirm an `ADMIN_EMAILS` address.
+	NewPassword *string `json:"new_password,omitempty"`
+
+	// Token The token of the mailed link (its `token` query parameter).
+	Token string `json:"token"`
+}
+
 // WebSearchOutcome What became of a requested web search; absent when none was asked for.
 type WebSearchOutcome string
 
@@ -2151,7 +2161,7 @@ type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
 type RegisterJSONRequestBody = RegisterRequest
 
 // VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
-type VerifyEmailJSONRequestBody = TokenRequest
+type VerifyEmailJSONRequestBody = VerifyEmailRequest
 
 // ChatJSONRequestBody defines body for Chat for application/json ContentType.
 type ChatJSONRequestBody = ChatRequest
@@ -3200,9 +3210,16 @@ type ClientInterface interface {
 	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 	// default). Idempotent: a valid link used again answers 200 and
-	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// changes nothing.
+	//
+	// `new_password`, on the first confirmation, sets the account's
+	// password as a reset does: every access token and personal API key
+	// made before is revoked (on a confirmed address it is a 409; use the
+	// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 	// at its first verification, and only then (an admin demoted later
-	// stays demoted).
+	// stays demoted), and only with `new_password` (400 without): the
+	// link proves who holds the mailbox, not who chose the password, and
+	// whoever registered the address first may have been someone else.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3215,9 +3232,16 @@ type ClientInterface interface {
 	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 	// default). Idempotent: a valid link used again answers 200 and
-	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// changes nothing.
+	//
+	// `new_password`, on the first confirmation, sets the account's
+	// password as a reset does: every access token and personal API key
+	// made before is revoked (on a confirmed address it is a 409; use the
+	// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 	// at its first verification, and only then (an admin demoted later
-	// stays demoted).
+	// stays demoted), and only with `new_password` (400 without): the
+	// link proves who holds the mailbox, not who chose the password, and
+	// whoever registered the address first may have been someone else.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4169,9 +4193,16 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 // account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 // default). Idempotent: a valid link used again answers 200 and
-// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// changes nothing.
+//
+// `new_password`, on the first confirmation, sets the account's
+// password as a reset does: every access token and personal API key
+// made before is revoked (on a confirmed address it is a 409; use the
+// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 // at its first verification, and only then (an admin demoted later
-// stays demoted).
+// stays demoted), and only with `new_password` (400 without): the
+// link proves who holds the mailbox, not who chose the password, and
+// whoever registered the address first may have been someone else.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4194,9 +4225,16 @@ func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, bo
 // `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 // account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 // default). Idempotent: a valid link used again answers 200 and
-// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// changes nothing.
+//
+// `new_password`, on the first confirmation, sets the account's
+// password as a reset does: every access token and personal API key
+// made before is revoked (on a confirmed address it is a 409; use the
+// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 // at its first verification, and only then (an admin demoted later
-// stays demoted).
+// stays demoted), and only with `new_password` (400 without): the
+// link proves who holds the mailbox, not who chose the password, and
+// whoever registered the address first may have been someone else.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6624,9 +6662,16 @@ type ClientWithResponsesInterface interface {
 	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 	// default). Idempotent: a valid link used again answers 200 and
-	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// changes nothing.
+	//
+	// `new_password`, on the first confirmation, sets the account's
+	// password as a reset does: every access token and personal API key
+	// made before is revoked (on a confirmed address it is a 409; use the
+	// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 	// at its first verification, and only then (an admin demoted later
-	// stays demoted).
+	// stays demoted), and only with `new_password` (400 without): the
+	// link proves who holds the mailbox, not who chose the password, and
+	// whoever registered the address first may have been someone else.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6639,9 +6684,16 @@ type ClientWithResponsesInterface interface {
 	// `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 	// account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 	// default). Idempotent: a valid link used again answers 200 and
-	// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+	// changes nothing.
+	//
+	// `new_password`, on the first confirmation, sets the account's
+	// password as a reset does: every access token and personal API key
+	// made before is revoked (on a confirmed address it is a 409; use the
+	// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 	// at its first verification, and only then (an admin demoted later
-	// stays demoted).
+	// stays demoted), and only with `new_password` (400 without): the
+	// link proves who holds the mailbox, not who chose the password, and
+	// whoever registered the address first may have been someone else.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8359,6 +8411,8 @@ type VerifyEmailResponse struct {
 	JSON404 *Error
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -8391,6 +8445,11 @@ func (r VerifyEmailResponse) GetJSON404() *Error {
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
 func (r VerifyEmailResponse) GetJSON408() *RequestTimeout {
 	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r VerifyEmailResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -10912,9 +10971,16 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 // account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 // default). Idempotent: a valid link used again answers 200 and
-// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// changes nothing.
+//
+// `new_password`, on the first confirmation, sets the account's
+// password as a reset does: every access token and personal API key
+// made before is revoked (on a confirmed address it is a 409; use the
+// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 // at its first verification, and only then (an admin demoted later
-// stays demoted).
+// stays demoted), and only with `new_password` (400 without): the
+// link proves who holds the mailbox, not who chose the password, and
+// whoever registered the address first may have been someone else.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10933,9 +10999,16 @@ func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Contex
 // `/api/v1/auth/verify/resend`). Links are HMAC-signed, bound to the
 // account's address, and expire after `EMAIL_TOKEN_TTL` (24 h by
 // default). Idempotent: a valid link used again answers 200 and
-// changes nothing. An address listed in `ADMIN_EMAILS` becomes admin
+// changes nothing.
+//
+// `new_password`, on the first confirmation, sets the account's
+// password as a reset does: every access token and personal API key
+// made before is revoked (on a confirmed address it is a 409; use the
+// password reset). An address listed in `ADMIN_EMAILS` becomes admin
 // at its first verification, and only then (an admin demoted later
-// stays demoted).
+// stays demoted), and only with `new_password` (400 without): the
+// link proves who holds the mailbox, not who chose the password, and
+// whoever registered the address first may have been someone else.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12971,6 +13044,13 @@ func ParseVerifyEmailResponse(rsp *http.Response) (*VerifyEmailResponse, error) 
 			return nil, err
 		}
 		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -17547,6 +17627,20 @@ func (response VerifyEmail408JSONResponse) VisitVerifyEmailResponse(w http.Respo
 	return err
 }
 
+type VerifyEmail409JSONResponse Error
+
+func (response VerifyEmail409JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyEmail413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response VerifyEmail413JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
@@ -21576,449 +21670,454 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchu51jeG3wqKz1tl8n2aNElJPlC16//nyLKt2ZKsLcnjOdBhg90giVET4DS6JXEmrsod5Fs+PF+S",
-	"tyqV3EK+506eG0guIYW1gG50s3mS7PHs/XqqZkYk+wAsAOu8fuuPWiBncymYSFSt90ctZmouhWLwoZ8m",
-	"00uasFM+4wkL9VeBFAkTif6TzucRD2jCpXj6q5JCf8fu6Wwe4d00CGSKl6p0NqPxotarXU8ZMT8Qrkgk",
-	"gxsWEjpOWEzGlEcsJJGccKFqXu2WRinDl4as1qvFNGHDyIzFq7E4lrF+pJRkRsWieD8Zy5gkU67s6w5J",
-	"Ei8InVAuCBdkn+hXxOy3lKlkyMNar/Zs3Am64R5r7o8OaHM/eBY2X7Dn4+ZL2h7hL/tjuCeJF0MYcq23",
-	"/+mTV6NhGDOllmcaRJyJ5Iki5gqSKhYSnigySsMJS7afpF4GAl8Tdh8wFsKvjx5+p/tJT0AFUzajehT/",
-	"JWbjWq/2b0/zbfEUf1VPna1wDMOCe0OmgpjP9TZwF8MMTZFxLGe4EEgNUp+zmJxcWJp4RH9++mxfr9hA",
-	"nFzcPmt4RC/edutK6vAGKhYDYR7Z6BHGkymLyR1deARmbPaYf6k/NPv6g08UC6QIVWsgal5tymjIYljF",
-	"bKZN+K/+qjRNd3FxLYkck2TKyB0XobyDWTbtssPCKSJFtGi0ai69k8VcrzoXCZswTVHPefklm1EuuJgs",
-	"D+DSkjdi40Tv5/zVO71AsYrZXSFZSCoSHuGTpzJidqJckRENbja/Jyf1pndQu1/InUyjkIwYoeGMJwkL",
-	"N7xGv0jzqfeC3lIe0VHEduRTIZszETIRLJYPcEgTOqKKkVAyRYRMCBXqjsUVBzd1BpCf2ysW3/KAkYTN",
-	"5jKmMY8WpHjl7mdYT3lK1ZSLyXepKo/anhpzXGhCpAjY1gPO7ld8IprOE1z+qaYyTqLFZ+FAOzCglVzn",
-	"+JbFCzKnSt3JOCSGOERFMiEqoQsWklGqFoZ32O18R3lC6jCagVjDHpAdUZJvFFJPnM3h6WcOhJrSmIXk",
-	"koVcNfQhge1iSbzMY7Y5HYnEUY7YWMYMORkXE4/cTZkgN0LeiS3Ox3c0NPxi+6PhbBQubmnEw6FZa2ez",
-	"WIr3yCxVepTkhR5yp/uCBFMa0yDRk33QHn/0ntDH1zIVrsiMRmMZz1joEUrGnEWh/tZMDeXNlJG3UiUE",
-	"F8muoGLxLQtJ3T/Ba8k0v8ZvtPRIX8t4xMOQiV01pHDGxTLTiWWaMP16vV3hmiptaJy9NF+Pvr5YC0Yt",
-	"dPTkefxAPQHoyZXeueFaDS67aMsRVt75sPGl4pbFfMyrRqglZ5SpXWYpAynGXO8BsqjUveCmofPYfNxH",
-	"eCtZyDQuPXzMY5X0yFhGkbyDXRRxcUPuGJmh4rKQKXIQdYNLSgS7I1JogZ1MycW7q2vylM7509vOU5om",
-	"06fw/sXTmCkmHkqez3OAKhYauF3VHiVUhPBbQKMIzs9AaKpLwWD69WBKE7iof3FCbtiCBDGDw+ERKQjF",
-	"k6bPIdWnTrM/TcDGQCTOSKa0vJZasyquyIIlA1H3y8vpNzQT/uTVTkTCYkEjnPrDWCI+wdkh9iuCX3wd",
-	"ptcXJBXsfs6ChIU4kkMSsoTySBEaM6spGlJHckJSETJkfhm3DIGrncvktUxF+CACCZkMx3B3TqFzabQn",
-	"Fubqnj4BoM7z8CsKigT0Baq0Map3dKbusXuuEti+hofkG/yJAjK9mzPRP3moiGX5Flwha2dMKTrRv81k",
-	"yKJc1I6pHtmIRlQELNRDVDMa61vmNKYze0PNy5WCwrOHzFBkWwriTIGOl8ZNsIvgRSVqxmYjFK5mOKTu",
-	"w3h9IuiMKcKTgci1m8Zm0WwONY7uoaL4wbKuvICu0MuXrlrsmXUSaRRlizRn8YwrxaXI1uezirryeCtk",
-	"Xj7sryr1tqXOl9i/N2zxRBF5J3Cz5bJPxhUSKJkyHi/LIFIpgvK9+ggxtMw2MnmUr96SRKqiKEqCL8UL",
-	"HiWPfmwalto8eeWQ7YIuIknDaylPaTxhjyPcHB82TKQcRvA4l4Lm/WQkwwX4o+ASUkdHXKe9/+Lg+TMy",
-	"WiRMNVbQ9yswXRgtVzhY0KcKRNbmwTxxhZeZ5jWfMZk+UoDZeSbmYSvJqY9QzALGtXWltwGfsb8YDUMe",
-	"ohEfx/wW+RYX5PL4H++Pr66H1ydnx+/eXw+vjo/enb+6OkTVQArBAv1AAh5PqVjoUPpayjMqFtZ7t6OQ",
-	"CqQI0jhmS05167MBFyQHN3P8ROU+2DgVAhScZWfQ0voV/c/54mUvyUeRv6BOEzLTArrT1i+hsJqrjkT+",
-	"ClfEzWN5y61zJJ+bce2YH8Fs4IrEmTt8vTS29w1XTqt/kj+89NTtx/5bKhNaHPcryqMFgR/Q65/O1w00",
-	"1JcP4fKh4+DPx+k+z15A6gdtveYH7Xwl4F2JDOliNUdS6XjMA85Egm/8UlI0dMbMlSUDqft6JD2yPBDf",
-	"GwhfU6RHqgjie6g7+PdNNZVpFDbBIdYjYxop5vcI11J5xtRAjGhwo3fijIeCT6YJeX991PAI27ibtOFY",
-	"uWv8hlcIYyj9n6Qc7tC3l++yAQt9KgmNYkbDhdYiBuKs/+Pw6N350fvLy+Pz66HhLFfDi+PL4fur48vl",
-	"E1x6uqaX40jskY7fOCQ0isgoRVsFqa9VqqJz87P4I/Vj9ahc6xE9xPWcptvGPYqLujwGH1cZXZ+r3xxQ",
-	"8DqoNNCbxnpqs41YGgcT6azW+6UGz659zNWiJOZiYg4Gbvn3QqupMua/s/DzGHl0zoc3bFE459bLaHwk",
-	"K86wHgkTiXnnlxSI1ldTh4jcDRPg2gYlXEw8kgow0zwSs1t5g0Yeu5/zGAM3zv768OFDs58Pm1UH1YoT",
-	"IzBgprddqph+YEbV2neMxhCIWdpU1Wu3e3RonUBRw2L4xBEoUUQcoYJqbvHiP18PP5c50wsgwoaeGJIz",
-	"u8KM/E0xD9gFobwTpO4X7nOUnfdCpfO5jBMWnrGQ02uY6WOon+ZPHM70I4dAvZU6pnWVLL3mL6era5b1",
-	"/dW7cyDfoyycNYZNlkxQadb8BeI0O1guD8pL+Zp5Fl8ny+IQOCq66xWZ0ltG6EBoDhkkLDYR/UaLoJqt",
-	"idI0RDEufhopabzxEOXMkwf+q/HGafmO4lY9MJOiKoHiW5rEZ0+TeIyZv9K6r+QpK2z7vwR72cmoJ3U6",
-	"EOZE6TNzE2mlExK4ZLhorLH50Sn9MJ1R4d+gRS37e0ELAy+kvWQ5kgnXDPPf8+yO5XsfFnw1snLV8IxI",
-	"w2sqc09yuuTDs8pvSQuER37VOOgIlM18bpn+66QV3MVSTCJMnNGfDYW1HmWV43okJzJNvDxVJZhSMWGN",
-	"v4au/GAt+c9PgXp8pHS9alvI3Tk0KYQRTVjcwnP9WNV2k0ZbyVfX6LN/FdXNUWSzF2Ay8cXJ3xmY9fNY",
-	"zlmccOPUjBnVs6dJgUK1brt70Ox0m92D6067t9futds/17yaPm360lqodRUjWEqb2TPMU5mHFkf9YcpQ",
-	"D9BmrUrkXJE7Gd+Ad2W/3bGqFBNEisYh8bWJYLwOgt3qDbBiFPpCPDtJnLKKUSG7zKe4N35JO0GHNZ+P",
-	"umFzn73QK/Rs1LRLdECfjdyXpSkw06XnRlQlw1RlRFwzX32pyzhYmCsVnuYd+sIZF1r1q9/FWrUQxDp3",
-	"pQgYofbnOTrQVpGoYiWfXbdf9Drd3v7qldxIQ0FnrEjFiM4TOa+iyzxmY35fzTwxwgdRTNLpOOlqQIWY",
-	"BXIiuGKEJ8XJTH5v/jjau7l4+dtp1StVIOdWfptbfqkFU5rUPno1nrCZ2nTa/s4WV/oh+mnW2xPHdAHn",
-	"Kcvp6v1Sg70A5Mhm6rmnqbQvsrEVTkfu8ZKjX1mQ6LfiST3CJ32VA/vXOl43bLFyD2ldkEVjj6ipvBPg",
-	"6UQzgytiayla5IqJkPCEUEX8vlF8UGijZCaDtN3eC27YAv5g/so9N+v+kDy//L3fCV7ts9fPJm9f8O/b",
-	"N6fd2fm+vHj22+ULdV37bKfmr77rjX+0cu/vttlPOSbuFHf6DVvA/7eagZFvm8YPz1w9ECeJqDiWrSWa",
-	"ufDQWrvjNEljBnl3lo/vPTtok5AuFKF3dNEi59IkYvn2LVwM9e/+EiN/1mw/a+61r9v6eD/ohJtHrz5R",
-	"5kI8Q+DlgKHW5Zh098lUprFqoJAW8q5q8DQpjvtl26vN6D2fpbNaT8/dq824wI8db8lWzk9LWWPU34OM",
-	"ZFGU0ZvOaZyQehLz2YyFh6QDGdDtdkGkCKmtxCSWkfN1o0jd7ETO6P0pE5NkWut12jjY7PPaw1feFTTJ",
-	"RjmjC604QghujEkYY5pGCfF/GcBJHdQ++i3iQyqnX0rsBK5W32/vEZlMWXzHFSuO/RGHfUbvT/CeDk7V",
-	"ftpwjmCNKs+RHvN7hc6U3SRXu3PdfrnrvnYCldV72gTjtXjAOBQ42IpaE9gfZkVAuWeqtVrkOVvVzVvL",
-	"JgTBrOzqkZQRo+COYOMxCxJ+y9aN1xkk5uI6A8peoQ/R8mgg3alIWxrS/7/51ArkzCUrXl0mqVe7b05k",
-	"c6N0b4+ejQ9omzW742esuR/sj5ov6cHz5kHQGXdHL8MXrNPZRrpzNczy8DdTEFQqKK1Zp/8YNXf/4Wou",
-	"aG0Qxl/j1IScQhvuJ/X310fFY9npelUOxyVxahciI4Wzr4obfHkLFYZapX9mxFp7WC8oxjmKB1aw+2QY",
-	"pLGSFa7RC6oUaFR4gZ9V9+i7yJxOWHbGJJ4wPZ4iz/3pw+X0H29+2P/pQ+du9OZ9+lP3ZbLl8sQ7qAYZ",
-	"S9qkHeBzvcLEN9AtCabV5xiKXCBkj06mQy3/I0bBkGMt8g4qJDEf1yTjTYQ0gdsZFxfOUnS80so8luvF",
-	"LEljATGFmTU7DQMsrFC37QrvThv+ceR3eyOTLPITe3Hr3PzxCxfJR/eiJp/NZYwaGNUytzbhyTQdae71",
-	"VNI5bwYyZBMmnmYv/uTerm74vCmBFDRqziVkYeLYSvy6SLRX+IuCCLrAP53Chxbpi4VZSeNPLPz+RA2E",
-	"KfwBL6XyiJLIv+Fp6Lc2ORJgpOun8FumCMU7BoIrlbLQJHf04OmQsxLJidLqJNzcIhcsVnpyNjcAN4+Q",
-	"yUAYRyeGgbJFLKyLw0x3Yb2fqk6BoNEi4YFa5hyjxRDiVxVsg8Uk4Swm9WICvYfp8w3UlCE6rmmWhc3r",
-	"owUogJ7dwpqbAL/digdc6tH0NefkSYWVYNjs1iwF0sHWP65Kx34r71Clfn99hGo1mAh8kmqNO5Bl383z",
-	"Kik/Ziwc0eBm0xhfm+uuTHxA3xrL2SpuFatED8mGAecs5jKskGqZoO28LIvXaudYwkSwGG6m6SleecHi",
-	"gImER0wBYWX1gMGTtmK8HorkFW6wg22Gncj5MJMyy28HO46CIIYzqjz8Kg8Ia3puvTu1KFm3mxKZ0Giz",
-	"nLPn8Rov1zcm42QL0r/Wo4XgVIH6JekIe9psIlgYe2qyAbp083ImUNgF+aCcrfxxHXu5zmZfZDJI/1XL",
-	"9IqrhIsgwfUh8takteNGKSpqB5XadBxLk4O4f190yLRb7b3unruNZIqxlEzOabFeesrB8lPaLzrbP0XZ",
-	"cazQR2M2tgamWwhYBzXBywp+zB7drKtmrz1Y+1r9qglN2J0+jDFEZ/PsKwSP8MgohtidSmJGZ1qaBVEa",
-	"suIy7FUNIXZytfMrn3c2qtbZjV5xoxSIWZji0pIvrV7lNk0SNptXuIwsETYdvgt7HUyAmlhVkdhuuoyn",
-	"hf4wZr9CVYdHhBymoLsMb9jCIwGPg5QnQzlnwhuILJkWs8X0Yk0ZjZIpmUnBE4iOaoVLafUkxJIvNxnO",
-	"GwioYxtGkoYQczXJB54TeDeXkiBNhnI81lI9HGb+16I2Uky1W874LK5iRsSMNpVrkIY8ORYmb3WZS5jw",
-	"n0k2xaxm1OW0hQVK0HASU5E4n40uhRZWPHQsMviMOqL+iA+yWWvuV1mJUvZQvXLGRtMTce304juXBBIN",
-	"kiorDEvkEqgu0I94khXjovNJLxbkEvqaJjRxDTX7zRNFjk5PitJy2W9QPaIhD9cPyqL/GK2t/O7iW5/T",
-	"Z6ODYD9s7rHuuLlPO6Pmy+BF2HzOno0P6P5oL+iGFU6FjfbiF4mZmDoqRBIIOVocrtWGg6nwCpqt55HR",
-	"guD2JPUxZO7CwIivRawPmrCfSF+rOJQYLu7fUaO2+x7xzUbjoe8RaoJqPnok/SKD/6OW3ZhZQ0vnqOTk",
-	"2e86tOAiebZfW8OiV24FG6MGmYQWVEBnmPuTbwwT9l3eilsm/G3cBAmNJyxZtVuxQJRCoZwUsDROZXt+",
-	"mEh9UBvUTLBVipIntjaSo03nBscx/EwOtQ3TrvI3IStxDrBnmWRGJHeU+U4vLHXhVK1kytWOJSaS2Py5",
-	"nQcn5+8V2vEXd1OdvzrZmdJ2ipudSUdwJF6Du2i9Kyk/P4olytPT4oIUnVGHhI6gNsbcpBK60BcmU7Yg",
-	"NIbMpB18SRdQD5zkbnJnAHmBS0ZCrgq+dNBYlh1K/7Quoy/uUsG9cGHS01ZGI00B4NDmsVVvmyzLbRnA",
-	"4+6QSExcxeiSFkQiuwbcVnihYKRuzrm+CNhhE24Bx3KJ+wUyjlmQkKmMFSMjmiQsXugtOAezJuNd2biL",
-	"0bbui6rYObsrzDN/WxK309F+KGMDfRIzbZjHjOhL1Zbvc6J7Lzad6cJQVhzl5PiWieQK7JyqfGKt+zav",
-	"9JGCCxWpz5iW69ZrGGqSa11Aq8eNQ6IYs+cuMVoTl1rNcx7cqhIzeixnti5jaQPliXIbwpuxNLUgRnnW",
-	"yq8WGEpxlVABsf6FStisqnqrZJFJ2AX23asIeMnm0WLtkJcGOeaCq+kwt54ca2NFmsUmZYWHlVRFTI8N",
-	"4uqao2L0EAtQyTQO2ApBcMdGxFxAJvxWs2STMqaHpU18EvAEU1tkDG7TXzof0Rm1va/0Ct5QJWnTORrw",
-	"w4wMTvw8ojPa3Gt1mi9GTS7s5qiI3Zgdud4hpi/65NXu2GioGI0xyrLulg9sdAUXvkuTQM5Yte5jMVkc",
-	"u7I0qXyDlveVHfvqjbuCXc/o/RDPt/mEwZMXnZfdTbkQprKqYj8c0zjiLCYYyDFe0ECKWxYrC+sUhXor",
-	"7+aLdPlGIUHAiTlnG2LX42AcJSvjVWa6h1muzFn/x+HF5buzi+vh0dv+5ZWTv0Hqe912u63FktE3StLo",
-	"+H4eUS7I1dWxPhmasWpdhokAtCBHEsCDNmd6OEwd3ldt4iHvR6GLVX5UkSrGb0eNKep6HQlPsIjF4T2O",
-	"dmEYbUVqDP5C9LGLU7Qo5xENsmjS0uaoZG4Jm4GASWNWTAO0fsls63aLMcAlf2Xx2GbkMppQWSbq67CA",
-	"h40y/Rx3iwlMaAGvGV7O7NAgk/OBiJlKowSUfBwACzMmmUjNEFmL6D1mv6QxIxFXCRTHILyZr4WwT5he",
-	"GXiZrVWCiiJcxkNb+gzD5WognDT6XEarhEeRuUVhxbxME/tyTz99IPycQD5RdKGIkugnq9ASS/4wfYZW",
-	"saASwEUGbVNRUiHDBToWYNT73ZcenBDDSJI7SdSUzjHvRAr2blzr/bL+nP9DmwLHpmzPZK17u1bbfdQz",
-	"sX4zVIcrdIHs+7ViFYvUzUNM2sAOyQIl0puXmsdUrUAxKvi4eAXk1JnFyR0oFGJexfS6KrFBbycGvCFV",
-	"VdHuM0aFwSZAld8su3n3VGKqGhUWP6Ly1Z391rOtwhehKaJ5aDTODQIUJ3Lk0EetGOXe5mCBeXEpUOCG",
-	"EIoErVr97LBt7w10DyJiYwgpmt37e8M/WuRKzhjaAoBibqz6ZSMe61mWzI0EeNOMBlMuWDNmNIQvEOOj",
-	"VG/tEbcszBuIQhWbRzJoNY+UcbU8kgEOegMxY8lUhkP9FY0iead/D6QYRzxIPM2vC0WMHlmqldYjqarL",
-	"8QaiiEjikWJgpBI5xAmCFIrsPZJpfiZ8YT6B/R+nc7xXTdMk4WLiBFAg9oyyAjioyiW+KZVmImQhuZvy",
-	"iOVPsOGVbOKFwVi4sHK4ZAmUZjm1t5rLg6v5Dpw3sRQTWEAyTWdUFHMJK7Ft1pzC4WbTycO6ZSNEXSCx",
-	"LCvfVC8/yNW7wfNmAktwJAqjrjq1r51sivKRms2MwVmBPo8/esXiG4DXo8Y2K07tKGIUHRXGSeJBff3N",
-	"ukTTVQGMFennWXEytZU1+hiEq9IgIOTR6bW724c8YpqYOu8NQr1yxzx2nbWpFm5BBng9UAEOqmLJZyNB",
-	"dYwZ3eGGOF62cUrpmM7g123E1U6/VfvxnXFdknHMGEnYfeJl9hNYSLnNtMOedMwjtI4+825Yxz+sOmLs",
-	"pxHTCwqbmdR5oojvspRSoKvW7rwY75m6I9p8HuxXb641jsCOV5uD71KP7H/4pd/8mTZ/bzdftoa95sc/",
-	"Ol6n++LTf3nQ5li38DZPa2nhtdgoxuWqVL50XkyRqHQnaK1y6Gyk7PJnG1UkAFCDoZQeUzknHlWWcIy5",
-	"FnUG050qwlWhnHPEhaZAxV6rzlBa1mt5FHHTNyBP8bcmGFb3LytP84N2gRjd9kGVWruCS+dq7vzlQZGo",
-	"++0HPKds8R20a/joKkK/hVyO5T2jsOq7yHbfMPEz6Z+Q72hwgyCvFT4OmqTKdfhitsiiwr3r1W5ZrHhV",
-	"vgrCivAoJOYSe6JRPyoe2Nt2q9NqbzxPZmj5W71sllWUyapclpHMtFHl99C2qo9kMiX9ixPV8NCzoDwb",
-	"a7fpaR46XsFcz4p0esTP8HP1F0//q++hxocJDha8lgrMzIA5G5pCuY7JCSnmgZhflihdkRz5hTb/i073",
-	"s2z+7l6n/cAHvSxyu3a3+zmPEb6hasucygkXq0sAH1Rd44rRg/1tq21WB/YuzZxIKiKm1FJETm85k5tk",
-	"A9pVZ+7zR+rKWjjMv4rKZyyJeaCu2X1SFW+W2nxkqQJFhrD7uVRgTRMck5dxlHar3dqv9GOe6WN8Isay",
-	"wgfjImwse1gLg/ljVdRoG2f3csnva62M/ud//Lfqot9dI0Vrq9Gz2IY7H8+ZfOW6aKpVV+IiX9w6XSOn",
-	"/6aCG/PgquEgmlsf+z2tiwZWtBNg9xUFfkaZ5KagMpEyghTZ7SwwSK6lUYVSE93RhTJv2+5RpZBqHkv9",
-	"WJmJLqMhjHNr+mdgx9ERjaKNi1CKy+ZzXb0sR1OaHEm9se1RKTtoJQ/YriM+gruqAo9BjoZQpP57we8x",
-	"L6tgMhS0ytWZa1WWCGgHwWweNf2spYpjmdRd06Px+BixoayzHfT7tTSxxP340CCqgYHESF4VvzDvzsmb",
-	"x0ftAq6LeVZthaNpKm4qTFTBlh1mLHRWa+X+WX4Q/nhI2GyeLKyTCYZJAv36QqizZEqxCLOcts8t+Cyn",
-	"tfi6cSqC6nND40k6s81AV8JILEveFZmcy/JLhOy+CqHOPsKB5LWD3JjXgQ+t2iFLbGfpiqXMjc0wI6um",
-	"UDkqzyx5+U2bR1tgOlvzki/MDFqwwb8uS1jPChz1ueyl0pc8UWh25VPK4Y+oImMK0fIJE79TTri+Bo6D",
-	"wQEqHSO4UwSL4ZwJGmHIbcugdbO7hSUyo/fDfKBOCseyyiGY1i0AoUKOiZ9nfPiHENTnQqEmAuYmRfDu",
-	"xJT6ZvkfmwEHiqkkJVk4n7OYjGQqSg60J7YoNW8UcNb/cXj97u/H51eNBwxiZVLK9doclOLrz46vrvpv",
-	"jq/Iv5OOTfxQ22cp4X5yM1VWg1fseAzFmspNE9g/tHt0AjW8UtiUkoyMu5F0Dnm2AftSW9mGXYb2odsQ",
-	"16Iov8Z7Pnk1xaqUsL66UTZnA6t1x1hXxCgGIMH5YBtnxkyfCBPfsyd7icFuJhlk9m01jyt9ZXUCz0qk",
-	"CRMLxLRgte179D3vzC2PSajZuJ6oZ6C+vL01kOvXUj7InihBxjhuAKdWdT6cb5htZ8fZ2sSN0rYDPGrQ",
-	"IkMLnoAB2qwFInYxy4tLbtiiSmevskprDp9bJ/LsEpRkU1mvKQ5d712PROBO8UiuNBIZE6OMDsc8Sljs",
-	"meT9/GwpyksxvZU5rqu1vUhO5rEcqYfbszklZnmW8eZdZAz6VdqafdZy7mU24nWLkYqb7VOve8QPaUJ7",
-	"Pom4YIowGkzJVEbQ2YIOhF+pfPkEX0vq/koDCJuVMDEQ+Abyy6t358cf/Tyde1Umt5sDli+keRFujAsa",
-	"V7hoEuNOW7ZIFlU+8HciWhBf3wRFG1m2RXFjwUM3nRb4dfWiZGkx2ySsoFB9ojDlBfJUSN2vbEaTJQqa",
-	"CpQMG8vkOoaZS0BQqNPvX5w0tvLPOPt5p4yKCi9uTGfrY52mHyNNCAikcmfpzUVtJautuoeCV92xxFtu",
-	"6OflrUOzbyo6FnnLnZi8YmHvRqsxP+kGchepZfI2NuynrL/D2tzGqpQquynwYU19umnCtZKCIP3LZkaW",
-	"XrNl74kVCSmrZ/R6pTtgkzvaOgTcaDVt/t5v/txuvhxCrPrZflWo2lCbJSsRLr6/endOrmB2mTFhnRMI",
-	"oI0BBqoyS6Y4vWJo41clReuS3jn6OnZBWGPzr8qBXYk9VyQn+D7Xe1gqCkHtz3piQAOTT6Gc1OO7WCbA",
-	"ZmZFdvnHoBbwZDGo9Qa1CxpzNah92g4OdMKS4R2jmoVt5LfGy59PZDUptqn/2drGMuJnDUJjhT5WyRet",
-	"S63keA3ZLYv0KLGOkN4w2F4+Jrf7bgDVZMJ7tewem5dbLE3SmtV6P93KbBT9I6HE11f61j615l91+nzB",
-	"91cRlsgiDuAF1ZMzI7WP39H43c3Dv3GbHK2MqcARgDo7Ai8AHwcqD3Oqjbj6r5ILFuZg1PpirEOFYItm",
-	"FBXzNf2nc7rUoesRfFG4REhsEZ1Ioiiq8HlO+iYhuVsMwlGylsj6MSeZ9SfsFF7czaP4tYKRy15INIiq",
-	"zpG8EywcjhZldqbVuC8X6KzwUmYDycKgxdinExRdHwZ11rc6GKo1+h1NZ9wtFS7mZVJH+p0blaeMADCY",
-	"1dM4pzMWOqb/DqGI1cGGrWTxw8MJRh2suKE8u5J/aolvgfyeoQ2hFZAhPsCHiiuslEqhRUiazNPEXoRL",
-	"p004o+WYGku7g6r08iLpnMcsD+q1jEnhRT3i/zEAQg5q3sD0bMA/QUMa1D75Wg7inEnIxmCt8uTzqGHl",
-	"hTI2n0Mv+8nM6OMjDcIr47crO681nfeJQp8+UxY8MSyFdXO+v4bPL9t0mdNqfzVTL/rvKhTT4jIbEKth",
-	"Wm0tAuo8xRxk8BwYnGy4HGPLGMH0TWTFt8V6vnEXtGrboQY4/rm1B3wzo8pMkT/pBGcazGcat9WGygnn",
-	"oOl1alsY0DuEPcPcdt12qhkXLqm+Qgrme8SnaSL1/+17fMRu+mMATwXDwr4KOET+oZfxkF6r1fr0yS+e",
-	"FTs9/SJ0B8iaM52PVVrTZrKXxYtzlt6vMjwqwmlV4RA5mydrLwHIwTVXVBZO2uu9ioGUHrlyJS9OXskg",
-	"tRnU2xd79QUx95O9VpuE5iGkDkj7Fkpo6Z05GIhiiamMrIJqvluDBvICQPG7L1ZWAlAi2N2qZMAKQ+eG",
-	"iVU2jrbajMNgBuB/JNYjJxHHzAwnjfCg091QdF1mLKYT2UYgjgLRHpfR+ZAEzq1zIYslqhUJ8wZuJ5FL",
-	"+Cx3lCemTQDBpN8MAc7gzmWF3g8pni2gEn2C7DCsyX1Uj5j8KaNiiPOrIrmta+4BjSGxGQZPSEAFEZJE",
-	"UkygLoVkE1rZc2n34ZSF10HYDTqjNm2+HL9gzf3wedB8MXpGmwfjfbZnftsGaj9DKDTEr/B+6Q0E5b9U",
-	"3bhIorAZPgtW39pRDbc6kasQ1Spu/tPh2LZRGRxktcLISytUSRovL0MvFJc5W7h0ykpHt5ILOUb5ksyy",
-	"RbKZ/XNIZjK4yaG+wAEHkkwlVIRNLrB43JRE5hDlMI5JaryCViOZxPI3rarMmQAPvLbQp+lkwsVkTAMI",
-	"G8ugOuXJjntVEUyO3lqhnU/1kCx4tHnQE0Uowrka8wPhawkXJGY0wtSlJKbjMQ9yRGHQ8A9MXzZF6u1W",
-	"q9MotqlbWRkPPRqCKQtuSm6hndhqEWS7OFFTOWKnCoOdx3LEtutw8iAMo6UiIiweY5OYYm2xqSNLRb4n",
-	"4CMEvqrT2+ZAjOV1xM7H4zTCWTlIz9hoGFCR5lg3Y/yNd5KELOAzGqlDokngoqRgplJGoRxn4WXrxcMq",
-	"Y3AcLjk605pX6+7r/z7XE99rh5vtDceDlZVCGaqU9lEJb9u830UzXssG8DhZ51dFIq9I4gX0H7RDAhpT",
-	"Mub30HDVOEm2cpCVznCFj8xeoZz+qDnWQhRtgUySg5GU3LXmsFegK0HoMMu5SGJAOeAGVgtQXMjddAGg",
-	"ybajceai2A7T0uBGb5Em+7EKNwIj5BDqtJw2Gy4OhYWkftDea0DL1H9YfMciBaLqtuAZuLcBcIDVLgNr",
-	"HLQrUYAKyLBOa/C8NPVg832KIUDEME0C9+RAdyjy/vqoWDaXf12pYSiWVGt31xYIFK7xyIyHgk+miX7U",
-	"6i6aOzdfqwZh2b6R0AaCLXexAR4AS+sugkuKJSJXcYQKRJ9Hn7lsx21oZmVptvaydTP/+LBzlGQ9uBAR",
-	"gytUZ9I5qe93X5ZRlU0j4SWUDttAeAW4hqGCntPurYMtcQ7ahUb5n22JoN3ykG7TEj+XmDdsQQI50wI4",
-	"hTKPQMooNHksu/TEct++xRr2yX73JWprAKSFiyixZzR20cEO8qYdUtYxOQ0nLBmIuu+CxWBsgBW5v56a",
-	"xcXiLNb3VCLN+A3Td/4yQ0Yo77d0NlJ6K8mYZLQp6EhG/8kZT1qZ2nfJaMgFU6qq9ooFN2tgyf+ogjJf",
-	"LePzPt0eGdTkzaBGjFWIqXlaBKKaDChrA2EbeRPowYrrekguWcgVqcPqXB6/Orkavr88hdQzltiW3z2L",
-	"mMMT/Q0A7hhED4ZYwoqMqVbXaHCj1xgy9hBrMmC2WmsgTFk4YB/rMdBwUULVwSieHqXeWje1Kq86E7c8",
-	"liKDSjDL5Bg86FoJ02BlnRa8uyoWvLTn9XXFd1Yx5Es24Sph8V+uSPmzVhbvgslrp7DWHWjIdSonq5pE",
-	"zHm1ctC/OClUAAJwfTKNZTqZkrp/8e7qmlgYAIAVAH89fm2+epq7mi0ov3XGQ2KiMX4pL5777Mflxgsr",
-	"tdZMVUaF1TVrTPZb3ZxdfWLTmDVyTRbOkjnIj9ZhvWpHf25MPasS+Vs69zq7OffA6KlON83lP+SL5rKC",
-	"TGSO7SQFUWhlth7QB3vLJgo3bDHM8rXLaac8mFa4KtCxkqn6VBB4gGf6y7n57nnPoW1s/qI7oYgMsXy1",
-	"NHi7m3CA8ARl6LwVQZ4N3YjmK91U125+PDZNNWQ5XAboCsvp88YDtUUJ+Hr8ogLOmbOX7qizTKkAWOYc",
-	"l8GoJTx0181qLI0v0wojL4TZiGivFZ5t04ycbmMl6nDTuTnTFmHRKxZH89dSw4CDbbbsA5Cpt+oy+if6",
-	"hQt4UVog5SMwy7AetjrnIPmZLLA/R3JkW2Bla7Zt4qUbGoDkUvdPbS+77Tnevv6prD5sTLfMcUM3Nf8o",
-	"ccXKusMSCixgS/Ycxu8b6eQ3POuwNoKfisVAZNlNsBVMaYrlTREb658CrUBHkTZhvKyPHLQXgXICbfGY",
-	"P9FAAh8rGrV1v1SY0YCcBWj4RqiJnrGBcM490U/LMDbRanJye3E2mQ3t1bLRQTECDKPmLZvczjOLqlT+",
-	"xGU7qtAXtDqCoNY2v6NmRdAFun9/r2d/cH+PikXR+P3sUg3rLM1YgIHaSx4l4krd9tqVDprtJUM5ir/E",
-	"y5wDYyhedVYQKPwS4L4rEM8En8/ZihoonkSs8pc0jopx6JhvLniCp+G9XvbeyhFjJ4XlYq0vNp6qUVzz",
-	"ytAeFLxAUjU36FA2BYoqLR9tZ149xxmNq/Eurm0qSBnqWh+44YpEkbdX3YNn5PsP15DPDWlyivh9gz0M",
-	"aQs98h2jMYvJIG239wLskKz/ZH5rXQifi208VsiFzD2Fk/Li2f6K3Q5gyOVssREMcnPspkCPwsMKQ69c",
-	"PX3tSnt/m1QcahNxIi5uDIAm/OiT31JwdNlaoMbnSdCpmsYXzgfbOdureoxVUFOZS2XJbbKdmwTBsi1U",
-	"diVwLbSCz1EDx9JEXbKVw7uxeA8zqQjW6Q4EVLBDCrAFn7aQf/7V2fXF8P3lqV/dWsCaqhtTNNyuVhsc",
-	"WfAAS5/sviUirKL+Gkn8IMfWditUKfVevFgRlfiTbIJc9y9lh1Tv3aX2N9XVqyMWGIwSSrL0EgfeMmsf",
-	"VwS0ztKBCg5rjLYIOTQtOCCEn1dXOL3TqkRHNuJLc/fSmgN3qmZuyLgg610/Agr/Yz6bsRBAOBOm5jRg",
-	"JJBRROeKhdVIXXH+5u06I7kaSIXTS2XyvlTuH8R0zpCmr9LgRv/7RuaU9UhAg6m5IFPsM9QCLprzWGoJ",
-	"gtcVKuHg0aAkB1NWSejldAyrEH/cGnPVzMwza5KTbnkvAkxIkMY8WUD9KK4lSkot4yuzjFBAGpkFE0c0",
-	"yzrVegKaFJTMWawA6bp/cQJRmbo/+b3ZarV8byBsaT24xbL6etVokWMODJYGJmFSS0DgtOj95Fnr7IGQ",
-	"Iijht9o9TOr77T1t/Hgm6RK6LcP1GK4wzXuJjAdiSpVRL+C+TqNF+hhGmjNhAQhdGABouqHYQPj3zRu2",
-	"aEIPV18/eSqjUGkTLQetXQ9UqymBR3k1Um3DI0yLjf32HhF0BlrglBGoBReTgYDXHxaGZ4VKYXz1GRV0",
-	"om/XVG8QwaD8cyDc9WyR8gJzhQ0CrKUJJLK0NGszEJGcQDDRM/mHgI6hKYsJxYnT4hD2h7tY0GXH4qDS",
-	"CeUGWgFOMggw1Nyy3TtNkjkW/yM66Wq96uz4+vLk6Arhk4q4xqZ8nyfYH9OgAm145ydA6kCw0io0BAMi",
-	"3D9BN4Bptd4zvVoiOSFceGTCEkJN4Np6CtBAB1KAlo1akTFa3bbtWPqutfH+Sd68vTUQA3FcVUM/NeXQ",
-	"SssSqLKC+HndP0YXQ49QxEXIqji5GAjjgPAAANBtTILedy6Ir//IYRf93CXmGwM4UnIg6HzOaKws9F8R",
-	"Db7cYcJt52QUJL2xWgNRwpyHTQnYJ0vO2Tol79+fvLp93jgklBiXSOm1jlNFE1uReqdZTLmHqtl+82dC",
-	"m7+TdvMlaZIhaZGe3xgIrsgNmydaolFE449Q2eNhj7BgKtHB4P/YPMp/hPfq6UVyMgGHzUD4zs3YFxq9",
-	"yioBeByzcE6Xw4Go7jGDPmqTuAAxEhqGivj6wJre1BCSBffN9RpEBePy9p/ednxST+gEepELyv2G3U/m",
-	"5XqTZDBx0H0KgruMhh7UwMBlWOpi9hUUwWBpjDdATAP4S++jQe3TJx/2cD8Hv2BhttnpDVtvdLpGm7E9",
-	"TVsm0xsHBVUxCEjTZPoUZBe++0QkLMa+QlnJh2nQOMa08qwQBILhiIyfEP9pKAPlH6LzLL8mUSwa4wVA",
-	"xTlvLegsMiuSfferksIndRpFpjEqUnog9tv7eZ6LOQ9xahg88V+9O7oaHp/3vzs9fvU3MC2sey7iATOI",
-	"G1gaWjs7uTZeB2RlqvcU3o+6QkvGk6fmJvVUX5s7YjIk+jeGAfUvThxg914NEeE/mcjonNd6tb1Wu7UH",
-	"gd5kChpFUaZRQaNFwgP4qbLP92vIM1WZIxkyYf2QLpRP3l8fEf2XZ3KwTGkfNC6azdPEaGPYLM4enkhO",
-	"vByBBrO4FKyDlcctbM6MAh+2Q5Mgmo3fg25rTpoFzXJM5izmMixD54Vg7ZFMENs05Cm9ZeR3FkvV6Gn5",
-	"h03EzI4DGeEV/MfK00+xLHaWNwIDSTxaOH3AzEOyrlowfCiSUn4v9zvqZ4XF7mVZDq6dS5abQexhV/OI",
-	"J/p9d1OjCRsMnB5BQaGG+/f3PmSO21fp263OkNUmINbXkhvaI7nL2sseeXB/7+unJFrbKshAoxdm0s+6",
-	"0uu52NKClJCC79pA2Wot88h6qR3KxIwIBtpni1zSBJsP6oeMY2y5jkLB3uCTejs7nTEj2g4wXeYN7efY",
-	"nMzHxKZO2+0WhwAlKl9pvGm0GALLKy+ZWYf6Psj1kBzc3zdgKyacxe6CVfugSb0qsmoGmgeVfNwLKk/T",
-	"toM4JL4JN2mxYCKEsNlhgTSDbeDNxf5umHIDZc+sRZyOCEBuHJR7UGznAxiYPZmaGJCkZRvphmlstWDc",
-	"s8j1Mg34JAS2lfQzPlPE0PllJWLkKt5C6h0945ftYpD3udYGIaMQDS3DbPUTrC5JCxCGzx1gvZft9Q1l",
-	"P33MoSCBU3bb7RIeDJ3PI+NpevpruZ3yHzW7m7Cq1IRHOm4YwwYbcq8KBhDAC43O5U+ec+++e7NePfdW",
-	"/Wvhzo8eNqyH9xc7Kna6y40Pu23bfTDPItkvDK6739bDKT7q5fKTsNlh+VkHhWd19jo4wIUCSMex01wM",
-	"u/jsY6OevU65F8+zT15Ni5jyQIu5GNCsA/IwoN0G9tiAhhn77W4X3NTl0WU8A1cM3WgVvrN8Fi9eOH6u",
-	"7ZxbetYoGJYbXXYO3MoDzdRrvXarvdfdK3x/YL5vv+jYKBBeq2ebc+9ab6+wtZ53iokHQCFIGgAKPduH",
-	"HNn82KxNZ8rONhhly6YflqooSKjfx5NT9bzshD39jmZN/OGWzuZb3jtNGPGmvc03vba9GeGO7svNdzhZ",
-	"w/qeg21mc2JaFNq84drBNmNzyjYKziHYj65b6JePehsp2wYLQwaekVMeMSehoGCVirAMk0zoREHUxfbX",
-	"cXwWsPf113ooJRUyDTEzvVJ9REPY1OPCDVwlMU3AajLaFEoLGZMZDbFoFyt21UDUjasGSyzHEZ14ubcC",
-	"P86xGDjzduQ1mKB5ZGV8HpnE1KqaMbuVgfHRZA5DO44nihydnjRQ3OvxDwS8H0kRYs42JnF4AGFt1U1t",
-	"o88B7yohFPortMgFVdq+dDIafPQj44VOqkYiwR1hszUOjYMsS9dANRor0eiElbXkJbF7ylXSh8XZIHMv",
-	"9EgU/50t1alUiVRbIFEhU6G0xQrVg/YmqepV+YmWKIXpe+yWy1ThxAsx+vNXJ7XqgZr8EXekTpDu2f6y",
-	"F/fRYl4bJuCFN1IWZoUbc5htROyYC2UOAY1lVJIo8BsKEZuc1jygz0bN/eB52HzBXo6bbdoZdYO9cJ8d",
-	"jIsJRcWsz06v3TVZnyFLKI+cSnZ8w5ZF0nkoyyA/F4uil+SiCZLt7z2sTgPre6sLkfO64y1lrOcsBUxi",
-	"CHygsA725BfIj0rVKuK2X+blTA5x72iRVJYS3SIl8NnZPKv2gTvTrTaC3r6F5DA4G9uLcc0qLrDFQWVx",
-	"AzAsC2qpL9am/Deh/qcI9WuX5kWh83DJbSTm0z94+Olp4GCkyKoa1r5mfVq+liQuejy77a4DFYsiWl8j",
-	"YxKymYSMGYhw6DdD3AGFYCz1j1I00IfrQnJAYUwluAJCSgiZWCAJqH2BSNMh5v3pcQVUFLAmIFLi2SQ/",
-	"nthMFn3jy4HIkJAb+GIXDgQDVYGMTcZa8QhsEsQGfubIQhCsFcaQvlYg8BNFyrnX27JtARUjyTQXilnO",
-	"LMYqMaEtZxCbgu2PlpA5jEr+F19imUXYlFUyrQiL8mhp6SCOuNAmq1BJdpGfJXG5JQhIFcZHFbBHAcfj",
-	"88jMrHdAJbXanaL4y4HGrWTLUhiswsDGY4b2rbmuo9XD1WPefrAV2gmU9UM0YVlsv+h1ur39/Z9NOegQ",
-	"vEu13t729u6R3XbmQK+wenF/e0TIO+IYIdbosahEmOvLk68hSHc4tlivO85ka16q+5NMC7g3XJmp9wgl",
-	"IR+PWcz0PIGPz1KVMW1i6qx31Q+3XiiLK169PFmzC0QhILlkqpwNAFcrFt1mjoz9zXQ/l8lrmQpD85cP",
-	"ormmVsQBT9KS/NoZls2XoAmpYlQ9PRsrNCGi/zVpjkOGsEUExZvuyTBpCmZCrX8l9c2wDEJRy8ggx4qC",
-	"/uGanJuKV+mGOXJDWeVwdiQnuXajt3m1V2MgMreGR6Tpng8o1fAfDH89UR787RTcaV1PMKioCOSMPVHo",
-	"FCEP8YnYIuflGhbjE7mUdxjRuIt5kjChtbURTYIpUx5REoMzcL1RNbVBY2KCM7oAZjBiJOKQ4bdgyVZu",
-	"lss8E3+tcvcOM5gQHEHTJos5FXvxbyn3Kpweef7j9kqdVzlMJ3zE1TJISmWlRNWIXACerViIC2K9fmQm",
-	"fsch30nvreKg8k4cy6PKS722G1S5DnN5aP/UXrSz66B7/utPnfNfT7pnv/bvzl7pf2X7bPIg59qBU4r6",
-	"+WyHgnOjHPL6xZSj5xXgecH3Lx8rK6tfPltvDdiKabcWGl9rXTpO+XG7GHSCaFNW4+vUUpVy8iEotSoI",
-	"uJPTzFanmholJ/rnRHogxFOu+lxV6rlzNOvTjqfJ1jhu4XByZNU3l9Of5nIq5Ox8HqeTCW+u0FP6JvKD",
-	"gGGYWQNG4nJoxUPsBZABPFGYjjMQaFWB8u7gQu2icQyEq3Jo3WUpFEN2j8S8h3lvox/AfAGONkEEKhRx",
-	"0Ni/HlDF9BFlQnHN50ql7iUjuoJx24+VfLsCxuRPk3TdP0fS/fThcvqPNz/s//Shczd68z79qfsy+avK",
-	"uFWDzRMTvph75sDxziy7nP5s70ynu4NwgcOoj9s2ssWGmr8JlT9FqGT83bQwCuniicIu9I8UKRDFMF3d",
-	"gmlVOSuE/rEJk3Mk/CwjL2ZJGguVZXJa6A3DrgYCOFnDI77d0iZ92J4m/9AmgQM+AGTRJXRhzO2FNktb",
-	"A/Eqi40k9IYpgkdPyzUpAtYzKGpW8mYpimgwDgS7h5zRie1NPdHz2m/vZWkMgkADaWEeZHG+sJxEj3og",
-	"TPDEjDuL0RR8XORVZQynf/7u+u3xZRbI0QSY0RsI7wAavvk+lGBKQ7o4zrDnAipxRbrt7kBgYng5ooQZ",
-	"k0vOQ+Mrws3DBenuk6lMYzUQJUip1eEtv2G8AEBuRlQiI2bDUiSIWchEwmmEkOWYg0oiGdxggoj+iEh9",
-	"QsZkxvXQsGxHWxc8gOyV3L1pnXTqsCK/hNR9U6liVgXC0v8j1kP5WBSkiJBFXHpSSKgphqUwQWT7uNT7",
-	"eUgT9h77v20MShlOWRGN2sVd8fmjUXBOvpMIGLe9oC1IxW67/RDxohnNp2Lxn57Cp0cHyXaV6qA7bRbq",
-	"3fZfTarvTPRVruViOMVF3//k6bE8NEq5KTZpkkQKkcj1iSPf4oxunHFLl2Ch4cf66II5BioXa6rod4dI",
-	"wwxkb0FkKanNvC0bhBxmzRXxtegr/osrkbuHrF5soXXiPK75jMkUp9PZYmQXdBFJGl5Leaq3Dd53sA0Z",
-	"sq7bZyzk9FrLhH+lUJFJlRWOwF1KgoW97abBPkh5zmruVif9fIDyNjjyRtm1tcNQVM2CG1WoKD4kFLt8",
-	"Z16bgcDP9gp4CnVKjg3jnmDNlKmO3W93PBcGC768k/ENlINdZM+ybSdobKBuDeh6Jg4UuWNRpP8PX4dh",
-	"zJTqDQQ+2z999+bkfHjW/3H4un9y+v7y+Mon9YNG/mCAp4rlXV4Xg55cbyAQ+jONkbPgDegb0torDsBD",
-	"tVzbHebdiBzKk+lA6G8zskAWVQwo6loxteUuDc8ptEdrYL/7ElOb/UuWxIsm9NrxDcsyuioF0yNOoD6s",
-	"Q0y1GfReMLaXHv1A2GFH4PECfFaPpNBUsJP15miRvluJhBADY6mZvUKdE+Z6qDloKJmyZDUkHX44OX/1",
-	"7sPw6vjo3fkrTeD80Q00ATRh87XMRDh42PSMWuQ9NrmwzjFsjGLw3/MNQhfAxg0ZYCxghegtcGcAY5yO",
-	"UGBLYcH2B204GQBruyRTqoDDq0gmBhV5lKqFnvpA+Bf9q6sP7y5fDd/2r94OP/RProdnenJdogxYXG7r",
-	"HLT3TKWou2T44sIJi/Ta1+FTE+KqQGx8nIz5hAuKOM5MhNoa1CpNTIOk0ct6DsBtK2tVB8Lvv79+O+yf",
-	"nr77MDw+65+cDmG1/qY1V5/Use6ZC5JjNDda5CQxGe8KyW0pKIUptIRxtkhm38MWhCJL6hx9LBQHuAOe",
-	"wPSN7lYEORAkx7qCWkTY3H4O+eQb0awqva3A0h5oGuSoOe9EBPflrPm4tCyk7qBaN2pe7ZZGKXNgd5bz",
-	"okv4z6Vnwyl1EJ43Ps992noI6U/b5zcB/TLt5AuYN0WYsxpbfD8dvQn4O/79yfvfTzrn/ESdiMuD4Ojk",
-	"2cnN/Mcfjr5/2WKL738PP5zwd/zk7qdfo+i8+9PvPy2+f9kKupEYzV63wx+/j4qwYBkqmYNBZsEktiYG",
-	"IlpUaJynCB7AxSOVvp3zgVJXD8xzgk6wahcZpNYPnH30NfJ9PuRagDsaA0lTFv+tf0l1U2t4f57Kqd+2",
-	"Ru0saJmngH8C/AYgUIpIM642qZXUj1Vqo6b+Sr3xErxYykjUAoM3IZos/06lLNRCe0zj3G05ECGDZgR6",
-	"hKNY3ikWGykoGFF5U6opVzksh9GZeka54Q6A9H67Q3x7RmiObMG1woaofq4DtUWQQgMBOXNGudLGosHm",
-	"uShhKqFKoticQtuF3JOotJ4XkhvG5qDAcjE5NKBH4G61CBLHp8fXx5kHUz8RHJdaSbhGW7W4Rh7mLVaA",
-	"O+239xoeifgNs7SE0mMUyYA8hFI8O3vVMlSv7xKn36/olIaMUKbJYdVyFxbY0WVb36InO9uGek9qVRnI",
-	"fDdlMdt8Ui3jbQL805ryDjgp4JbPVGUZZ8mxRt9DCCOurDXjZRhBdMYGAvAI6raJLZlI09cmV+nxQFov",
-	"fKYjx+yWwVkxXpUW+YAHkaEWX9e2kv/vCZ34RM1ZBHGJMRehIjxpWDwyIZOBsKLFIzzB6AhFCM9ck9SP",
-	"ncoU4RrsF6liLWI2wEA41iKp+6gnX/avj4enJ2cn136jTCOOtMlJVXWqjOwqtNmtPcKHvVLN3NqvVtXw",
-	"dyuVr7u8g07G63cKdVoaE+jdDCGSO7p4uAq1/yAVSshkOAYnV64/oQJeQAx1tXEz9tECdzZ2wRyjuW8R",
-	"iOJesZw5CyfO9HXA5y22qN7QIbl4/93pyZH+3DjMcXZF8SnYfCwbiINaYsJHgZzNAM6KQ5Pyr5XcbSxN",
-	"RPESEulUz9FUbaq9Ykmj9c27+KUkSEFgnMFeJUUZAAdwV8GxuT4QAuyuLzArtF+hCBrNAOvxTBcsyxsU",
-	"nwitVGSASPaZHBuDmHvHMs789jK+UYhE2XPkDc64DmgACwzg5g9D133DZHdRst9ur6nf+2xsu9h1fkMX",
-	"eWMkn705Ofj5Opyddc+Ss+5P9z9dtds//f46Or2Obs7fvE/evfmp+9P19/zsw9nez6/ed05/Pd47//X9",
-	"/fn1yd3Zq35r77du8/ldf5t/Hig+bJP9rcTH/grc/myZocPZIYB5xYVto5xO4uAQdmTHLi4erDIpOWHM",
-	"l47nxUgMg4k1NGvuyA0YFDJ+2LxOCcthVnuDSywfyp8/5Q0cCuO9prM5WDdaJKBlbcpqDMjwztNAmwI1",
-	"JYt7DnUR4MobMWa6VJv3ND7fFD+PEMp8iDMajSXWFSVFKtmCqRK1jGMCEnj0AwypWt/0jG96xjc9Y4Oe",
-	"cQUwupoBZPvYZHYZJP5dFI/YdGtcrWpAAzpYdw49+2YzxC4mkbxjcTOgylbaQnc3mDmWq3HNvEI5o1yA",
-	"f8jgu3I0RfpXRycnpD5PxUKf4IZmbDNQMHyL0PF//+/WyvJNEA5/uRfNJrvXvzWDlJrfY3RXGQvokFDz",
-	"anTF2NLTgfFKnbw6z9UQ0sebDD5fKvhvqdZmJjQOIy0M5ZjoecIs5Vg/xZjHxiCPZEAjMqdx0jOj//eO",
-	"ayT69l0vIViUTaRwCQbI8qJl1J8M9rEILUIDmslcDYRF400WcxaSupDxDIluQBVcAf8CoowFrF8ICWG3",
-	"TtS/DAzvLPOAITDEh1J4C5mB3hED4bCCBvgATMRwuRvEUi12QAWJ5GQguCAjSPJLEARUyNjEv3J/X32/",
-	"vWcCd8NU2B4NfgMZrAFrMups1pqiXgF7C7cufC1LRUZMLECEkfj9V2cn5xiru/LJiGG/YMwGAEhqmpCZ",
-	"nDGRtMiHpS4WJivQTBFKDyHr0yScYlS/2GjCN9FOSHkqRtxtTJQrMtJbIAc/zaCfZ2wm40UPY5DGA7km",
-	"lEq2jqTCiV0ZSq3wthg+8gU8LDsE3raviSo2qd1Kj+58rumU262YrD6Ty/WSPR/vBc29cUcL9w5rvgz3",
-	"WfPF+BntjjrB8/DgYDklcOuJb5PWp20+k1D3cGfRw9SAz1e238+9Y3nwAuWY1USR4X4l7WrN+GwDXEiz",
-	"sDzKZm5AayQQPg2bUvFNgdo9JneEAib3oW5WlVB0rFGUQG4mblurTCwZzQxwARyBq1d6tBgIv+JFemJM",
-	"hH6jRU65uEHV5O1Z/6iJ/hoPZYIpnMiyRJ64TmARGgvMOGmMbx3aQgyvr081398nUxiDqbxotMhJyGZz",
-	"qU9gr2ifojUKMTqaRTDaBvrRIEJmMYV+Wb6SDeIVIA8gHxSSXFwNAqdiW5IIaCSMIhmTTkNA3owHAqWd",
-	"+bJRJah+AOIeF/sV7S6r/tKuokI/ti+RVLK9aMMqg68u2TKtOcdA+ebL+ubL+ubL+ubL+ubL+oq+rByr",
-	"yermjrpb7Aq6rYJm9KbVetoZuCictCjkQBX9K0+Xk9wHoiJBwSN7egaQ5TBa2BrWBhw+OXd6pjRPLkxl",
-	"a47tmkxNu59qs1rP5QdnaLVtsgOubVJIVeT/zyx/+cb5/rvifJ/PfP9Jn6UiS+AVQHZfkajrhvXNJH9s",
-	"9p1JpqhkzGslQTCl61JlTWM1bFs/mydQBTIxNaxS6RPOwbEaTLWZK8d5tyXN+sdUJX6PvInlb4fEt+3H",
-	"zTce9JeDV8QeeZtOJlxMXtOAHRIf2pP7PWweZy/Bm5wLGx6JZUKx+D/LdRUhGVPMwhvR4GYgDFYCIOZk",
-	"WHHIpLDOHouRwEQHW/w1jSLoRTGl8zkTkLoRLSw6cwJtQ7TNDVrwYQaT6mm9lvIojRkB3gFeKYCzsmgC",
-	"wrSt8gm7ZQLLTN4JiKFkMg47PmIHL7TAVDrLklFsj3eoe+FqIGI2Rl93XlwjpIOJFwRsbkqRbDZyL2sD",
-	"rG+nwdSo5ZgIo3+yRV3mnXcyviEjNqGC1AMpBIPam4Ews/VAIYGOgthe1iOQaWyq3jwyihm9YTH0SvX0",
-	"8NDPPxA3bNFokXfg668YM3Q2RwrCvSxsuPMwiErKA2oSPnZbNkaM3jK1YtGINMV7d1MZWR8+dhZMsOPW",
-	"Wf/H4dG786P3l5fH59fDy+N/vD++ur4aXhxfDt9fHV+SutFbSKfdKLZjGwg5zkAnIW98JJOp3qHKM7NB",
-	"u0jIxCNxKmy84zDbpwNYoEKSePcl8aGtjqGqvxxq6JGObWpmSp1sITB4oVSS97Zz6rtwRD1iiqwcWJFG",
-	"qVSMkisQjc0rTeBjvYPVQOD9LfIWmnPmrVP8GUuo2ehkIjHZVhEltUKi8hWxrRch/5qGi54emu/7AwG3",
-	"9oh+zkCENKE98sfAkWCDWm9Q+8//6f+ABpEAGAffaK6D3SPNhoJvJ7H8Db4tQszBb1Ugc4PaJz0QfO2g",
-	"9pZFkRzU3K+wpRt+14Ms+iaN+C3Tn83QQ0AXzYY+5oKr6TBmVEkBb1aJnOOosPll749BEYZvADh8g2WM",
-	"wEGt1/30yVDKruUdGw2xV7BdT2wJmFCzDtjxc1DLLxzUfFIHy3wg8sbfHnH6frslvZjQ7A9M/2g9jF/+",
-	"GGAbSJxIHA1qnz5iBeExDaZO8ZzdWKSeCqFPQcMMC1olE00nCJvrk/n91bvzJhNa5wkJwmq0SJ/4LqV9",
-	"YrptYVJWhrHQOSCKyPFAKB4xAJi5zlgxsmY8O84q+cABC18jp8YaCadZad6M1M9rGTPeNQZzacbDpg0M",
-	"1qEHbs+8fuj2GmzAO0sBYz2VaZqAVAvlncADrTnhJKaBbWYHSiijcbTATMTsLebWob7VPwQtFglqS1GA",
-	"F3gZ7oAF4bE+amhsbUhliiKBYmBGmI2NvnQaV7cU0CrFY0ocLVqk64Lr54zT8KOsNZI+7qCGuI44PEPo",
-	"a4y0anJ1dUy4yEp0YFeAjgUSoPwyVyzgpphylcgYe1UhwLBy3zej9xluZvfgmWfb2RooNDv59cPxajGM",
-	"BRHuP3nujfqGCCsGzD6Zp2qKxwf6PFNbi4T7QT/57fX1RdY82Xk8VYojkKbWIi3SplXPMiBQCLtBHOJ1",
-	"zEQw/f85SJ4mBqsWKmEzi7QeM2h1LAKuGMleAn362Qz2SBqzWq/der6DH1Jvpy/pnP/MJC6weAAEknOL",
-	"lLIlWqpdEAOQugzBuj1IKjX9LJYBZjvPKvBed12VebSAM5Sw++Qp0KmZH14H+XEbOb4Ncf5kQf+nCPHO",
-	"J3h9bRfKg+p1hZReZW+jSvtXR335p3MZ7yDHNCdM49hc7YSTpMQ+srZfeAlwXZsEgK1qzIKKAJNrCLjN",
-	"F+yT81fnT61TY9p02jlSbeOBiM6xtjqGoG3BFs7ZlCrF+hC3wqpHN2wBir5jHlZMz14+XDHP/kn+xNKj",
-	"Hj8Z4IIGlcydySvHLgfjOJ1XDL3Ys9oZs3u78zNC0AKm6UOGjp1sD9o7CtRrKc+oWNjeAGs9dyV/hJl6",
-	"VXtu1J71BTYBFWbnNzwLX7JmG2hFuXLdswc7ywSppAZnI29sXQSdmYI9Cll6XFmvABgJiT0mucVe90uv",
-	"jPgNg45bHrHNVgB40zovp1QNxEYnQflIV7yobMCbNAwcPRwm54Kq0iYkQiIBHsz6O5RBrXTxyTEVpY6u",
-	"awNEXVxDQGzOd9ESyvGnR7g/uw9DlLAy3DZMsMdJS3kSs19ZsOTcynVxMCalJJGWAHnXHFSbPg+4/efx",
-	"jufczDje3HXjiWLRmNT9IjHMuUDT0JgbuFtNn3uTbT3jYRghoDARUjRLhpTeklWmqd6Gud96BwSVvLXB",
-	"H5UUtooxqNhmXbWt41wr5wyBAWL3jiTTAAoXT9EhPKYBc6+GRR5qFQAAOaHNQkG4qKHj4nCFSxQRR8DY",
-	"JHf30i+4TWyHEeXEAlZunXPH0RvINMqMY5sTqZXWEVXgSgzlncB41cEDo412AdxuT/k21b8C1sLXShGt",
-	"2t0k5CHmyqPqzSxAb1IauUyT1m4xlysGaHE2MGLgSnKPadHXi26GPBQDgZclJDz41o3PuP3mV8RoLPIV",
-	"OqHNtCf8lgmSCr0z/Hw1jH/X/7FpRH/z5JUP/ursAZaJe4RGBgjB1zcC//j+6t25fUUudt3nw2U48Seq",
-	"4ANuaK1BxrAPjUinYiBstybrymsR04nIJhw8UQS9YMYTnslUbKI5EFqghj1C9XwRiY2HHlFyxrSFziLF",
-	"cuXapB9lK48VFAOx1EPIglfve1YNb5FLDDVlycYFwToQMZtHNDCLwWgccVRPwXNZalmhD+RyG6iBqKOi",
-	"NKXR2Og3DYwKZG66JF9lFsIzmDJNJljK9PkbiDsLUCHH8FNOP2XVrhDR6Oz3tiMp/ES0bmP99DwB/1+L",
-	"fMemHHa85qnEeItiwE6wdIHtQ3EmS/7F7OAB+lo2P0h70ydnv73fI6DjIQBbX69joRyps1yVA5Dp/ebP",
-	"hDZ/J+3mS9IkQ9IiPR9iYya5jNT32+3K9NardDTjyWt7yB6R4Wp2b61XO4oYxdNhii+0BkrFDTTSQlKB",
-	"YvNl2aSd05d1nW015w19jLo/fwa6eLUUEMPXvWVn2q3S1sx+p7ZG7xu27rdMvsdmcOghWpa9kGnsSnPl",
-	"6A2ZQrBZd7hhi9XdjK5d+aqv9ADQIG+sONLmOhvzezjWgs6YlyVs8ZjAW1VeM7E4NPWQWlhBIobbsOEc",
-	"GgaUYMJalc2I+hcnf9cDfyxzwtmv6kOzBuw8b6NW2xu/pJ2gw5rPR92wuc9eaK7zbNS0bOeAPhvVDL48",
-	"oMeXwdINvDy8w/YconMMCSB1tWX0e/PH0d7NxcvfTsH81oTNVUQIA1VO4VkBdL+M1/6s2e4Awr1zDUzq",
-	"ZfBi9Jw+GzcP2H7Y3A/2Rs0XtDtudlg7tL8tTQqJYhsUzhUJqZqOJI3D0kz+cfeCXR4kPxVmYnCfd2mU",
-	"A7tA74f1TXLN5v2G2PYAxDauEmQ1NnfKYTPwUS9XtdFxZAB3KTCGcBnpb2wMUJszDHA7mEbKEwOoA4iA",
-	"/uT3JsJ37++R95enTUXHzFHwemSvS2IqQjkjo0XCVAMD5KDmQ1sRyBtBakAOVM8Npt8wNs/TYEamIvDq",
-	"bb/ZPXiGKvBARFIlMGrTfGbEzAtAsc8gETlaeYGthQP9tkX6+taBAJAfrRNQglR3W7bkqHhlJggYch7i",
-	"NhtV3YScTeG/j8fIzxOO/F8GwBsGtY+AdE4TD11ayhsIg8duxQRCerMRwWSPQ+JjdyDT8QaKwjCf2oyB",
-	"5n1ZnDKyuymPMIkKxwfwBDyKsrr3hmcy6ngyEIYVGXhwTbvQeFGd+21CSYu84bdQ8g3BCRSBA+EgKg9D",
-	"ulAG4j3ncv5hVuRpeuEYyZNha9uBtAhsV1DZzHBRaIaZHzpvVEPKfWoGAvy+gKBnxuif9X8c9i9Ohn8/",
-	"/il39vqm9r7TdrPaW0RLs4GgMTMAlxZ/orQPIJ/BQGrrTWhS+m/YImsLNBCURIzemIGb3QqtfmYSGjgt",
-	"J2PAZkVu+qikDFNkVkiTEFn7CffIL20qstcmegkLqNHF1a319torxcuyHPnk1Wziqpu1ASoTcBUniQ01",
-	"lYYx9UFFMS93x1MUzjtEU5C0X7Iw/svrLzdsUVRDZt0fkueXv/c7wat99vrZ5O0L/n375rQ7O9+XF89+",
-	"u3yhrh+j0OxEWtzB4So1AM8HcGvstiwCq6hq7okn+2sYaI87W9fZQQLyOX3/Rwvjx8e7liOQ40xZyf20",
-	"4FIzrD2gwsowYFhZFYbzvgfXT8JW+qOQmR6yjOEZ7WDLQWcp3ZbRAfvMtJVD9KNhdUuqmIVLcaGiv16F",
-	"pANqkqO+uk7nO6rIrII4pJ5BNq+TFw3jycx2grNFwGdrugDCcv51qlSc+OktI522g1kDsSotXk23iEbP",
-	"Kl5aJ7Ctfb9WhM4qsnn4d60a8K2k5dHNhoyavWRbLFspJZ9H1m4zZBFL2LL18gq+V1Zh7OW5pFAjYk9o",
-	"Za9KDxE5se4i73vT7qxyclSWKeptnSllG9sb3rAFtDYk9WygkTberI0F2q0UpX7LWwr/L9T6cBOkJtLg",
-	"X891+q/ijsw5r3VIrvYSOOdvxp66TWTWwPGWMPnqFZBrDZPOD828TORtkCW2ScG8LTB8Dbp/nSqCnSEG",
-	"QhuIDYPBh0ExSsYxU1PbvsC2YXU8GAiVYrB/uRgINIlNyRTYn4opxTXDgHCZg1hkNPisYTz06RkIbNSj",
-	"JYmQOSEWLDGdaxdEMTSIjaE7EL6ZfIbR67dIZQuGJXMy56MDYVYyn2eVWQntcV14NnnL4haB3in5IuTF",
-	"vKapmVNopBmCXkcySsMJK9Rwm74PyvSCMAkrMFy1oqZATNjFUtuYBxiyef/M5cZ2lQ2OyiTfhKrmlUGU",
-	"k7idjvZDaUPmMWNgrxMgHJxL1G4KY3oN1WrZtpDjrOof2zzlQEy5Ebvje3dJGXTI/63/0ob+S0iu0Jbz",
-	"mcYsJMsPMEwD8KOlYA+E1jH78owrBaHTJfPR6XZAi8jnBqlcH3NIFNkJwqZ8HnrE9LkxmD4PMxwTKa+m",
-	"Mi4dgnNXRMgUeAjUHqmdhuwejB6ZpQp8vBUS56uZjP0C/OgM11QreIVJt3ZuzgU7xfhgcb+WfGZ2a8IV",
-	"WkKhkATjUmRZLIZpLtN8Q8evqm5GD94i0KzzorJFHXb0Kgul7cd7VLoTkYkMm/9qm+JcGoioYnMlq/ZX",
-	"jBlI1NrZC7WjIyZrhe82V/0izpgv54qR8TpvzJLR+Q3h6Ov2HAYLxDnXqxEtMBK2Nu8BVaGEa80/835m",
-	"GYCgEd+52bRC3mEcDfsqme649nqj1haAMLgiefV0nVpcY61eg9kxEAGPg5QnGTSCm+cm50xUpqudcpWc",
-	"4fweq2hZMv3yRy1fGWPqFyn2j5QHN1mIVXlkIiX6GRXXTyO/pSzmEE6Bk23KFo0v4TVVCfnP//hvFen2",
-	"n7yN736jX2VSDTWh1ZwZOPXfUhrp/WNe6hSvmhd/Z74h//kf/8v/83/9z5vfb0paiwP4TjMH8y6YM+YR",
-	"3xPMM9eKlxkBQJbkr7/SH8n/+7/+n/9b8c1OavsO6RCw6OuyIWAz/9WdKf8iLCmjN6FYExRQQeY8uNk9",
-	"vTsrM6vkVbY8C2uuEhnSBam/vz4yyONYmAWVRB65w+TbmTa/LbMSxmEC0s+gb5kEY/0omhDIDCL6kVXs",
-	"5g1L/gEDfCyzKRS56SGCwbJ3AM9lyTDhMzZMk6DWq2Ujqpkf1XLWUzvPaML6t87B1icJJ7Qppwir3SCW",
-	"oqn+7WD9aQcrWwKn7NA5V/h588FCHKKVJ+udYISJJF4AWGEmyusTgJjKebRHnOoi01CSJgMh45DFgJQx",
-	"osHNBDpOkJkUPJHwuJG28mkwRYyzSRqzMH+L6Ttwcfnuh5NXx5fDo7fHR38fnpxfH1/+0D+1veitJloo",
-	"VQikAlQf029qIOr+m+NrYpQev3EI7kIYAMwMKrpuaWSRrAgNYqkUoVE0EDakoVrER3r5hCuA32kSP52b",
-	"JCHodI+PhE77LNT6M6BuMIFd+TG9i0aYgZHEdDzmgdZmpoxGyXRxCE8M2SSmIeB/5aNE159XfpPWxxW0",
-	"TIFE8oEgJKPXq+M3l/1Xx6+Gp/3r4/Ojn4ZnV6DPzxDoadXVx5eX7y4BhzKDmDQr8kQRW7Wml1jPRD+i",
-	"MJms3RsM8oDMuABsNBy/maC8Ey7RkjtpN4OdpjU7YHdpdbGkBnIFuw+fl4p8+/g9vexZ7Nv8DuUufs/Z",
-	"ZujthbeCLxlgePx0rlmsb8B1iJoi7CMuqFLjNLIDhXn6d1yE8g6qbOcsDhggeerphCzgMxqphkdEGkXL",
-	"8FrwGNN8JQOOCgBjbCBMMpDysLBEkSP9Q/NIiiSWEVF0oVbIoSs8z1sEy3CqBGfQsgEuraMucu0Mfy0U",
-	"u5p0IS1q9qfa+BXpTHOcjv6AXz3X6uVeO9T8Z3PQaycZ+csfaG1D5XOt1zb5txD50BIul3/7151u76Dd",
-	"6z77GbJ0EyaCxXCmar3Oi25VTatlhVhageSp9V6+bOnLDSFw0lohLoyi1e5uMZDn5YHsdzttb2U9ZzYe",
-	"yw/cUT1vHWwaVHlEmO/kvh+/WVkimhPEOV/OIPD24iA+7lq/+RY43zqVPSswfWLYZKtY9l04G8si7K28",
-	"IxkYY8zmMkYE8REzx80jrDVpkUFtno4iHnhkRu+bdML+ttce1CoLvbPN/OmB6s4/J6oyLpVmhyCyndpf",
-	"R/Ewm6bgarhjoybm1a5UNK7gZ6bIqzS40f++kYhq+Pb67JQwEc4lF4lXQKzE3kcGtTLiCRsIe2GjkEkd",
-	"RIxqcQWIbT0Ss5BDWCqCBhipuIu11A89QkPT6j1MkQcxpW0FecvCFrHdtbVIwJ0DbD+W4LyDpOAPx98N",
-	"r477l0dvh0f9o7fHw+vrXE+p+wgF18O7/QbqAzxEx2+kDZAsXmh8BVYCCc2vDdhYVqF5N+XBlKhEzpXp",
-	"/4U2i4FwoApiwVqWmM7WERsnLfIawShNTcpsniwsafTUTP8vfZczm/PjN/3rkx9KE7KZo8/aDSdGOhAq",
-	"kfGMGHBHLdH1OECyZDnHWP+IFaBiwgXDiGgOhof7xaJ6KoO2aRJOUC0xcDAu7kYdDDkoOjVxVvA0JZrW",
-	"dtGsuBVBlIYsPDStYzN8UCQl5sbDGMwAEbGuftDeIz7+4hbG+40W+YFGPKQI+QmsGGlMM3dqPis9tqyn",
-	"ieZyee65aQXnQmXq8c1pbGbufI+VhEbXZfdJTAEitUo5+MBGeMi2UQ5gsTwsJO0ePHMLSU1f3pjPZnrw",
-	"hVSaGQ2mmlQRo7H1+VRoFb+tTZuZ0ftTJiba8EGEOC7s585n1yf+MGOrHLs5FkAjJfh8rjlX7ax0ISI2",
-	"YqMGrSomabgAD3+c8DEPOI3AvIgiPgH4uhYAvfEEKLb0sCb5wG/4nIVcm3NpHGmxnCRz1Xv6lInWnf2x",
-	"JePJU/3pqXnEMBs4CGFgNZpQQUznBWludNntgwbZzrk09FhV7mkhMUdZeRypz6VSfBQtAEq38c/hINgh",
-	"ZPjPh38ENcRsBdJWhhlgEugyQKDtsbUuM6wid/ifBW7qLwzddJjVTgHCKigzoYOJVAWrlEGNKrKEdlSB",
-	"5LQevulhaEhYi5Q7TzCcM8Ic9wSgpd2BQZHTlwQ/2rUiwArWEpbaef+70+Nhrr/8DWIWVen0DLA2h9lz",
-	"8n38IRfITkD0wUF5FxinyC5yhdeAz+hNM4okpPJVjHlZ96gedcJmcxnTWG/tR8PyfIYofZGgWjPXG2o8",
-	"JnW/vAwI+JurYFqxBx3MBNYtek+1HjYQuwLUIL1QC3NtGdSX1nhRQxmsdp5e3dHJhMXk/UkOqRXKIAUg",
-	"5rr/VFv7dM5bemNrawBKMcMsyXogRlzQeAEOraNX5x7B0kk5HkdcMG2x9q28G9QgD9EpqjQ5EMCjqOu/",
-	"GtSuATkEEFBqgAsC+YQ+yaSn6WRAJ4yMFgZW6xBV4gyjGqwEUwZo0F6fKNOxWOv/+mbjRI1ZJGmoWgOB",
-	"TlhNtKd+ZoYpAvWe9b12p4HNb4n/6t3R1RCP8Ss8vD7Qz+RDeqahX8RyGPWMsgYGzOyR/fY+diTGFg0G",
-	"6QfG4GNxBdbp63N3hIyneWV2TvNCRjxYGEtrIKDgQhFcY8CoX0RQvjmjEzOSHPXflaEy5hMusD3CYSEX",
-	"1owSy2/zZFAwd9CcwndaW6Ha6/dKb8ONijCgz06TGThJtkT44OATqBaahuCYsqR3S9kxU03O6lwDff8T",
-	"ReZwSdGqMGZmU8UBeaLVyCeHZg3wK73c+iu9GoVv+GzifAaQr96hXaLClWNtDzXByZ9os82+ZkQVa6Yx",
-	"z74Yy3jWpLDA5rsv4iD6102nL3BeeLqm5i2WqxW2lMOIgc1+zDju0z+oUiz5tDZ5xWwofa7xJzif9sjm",
-	"vPmJIqNUhBFzfh+IupjPiK/wqmbKmyFXie+RWyZCaDcP2eBzLrQQu2Wx4lI0LC/i8UBEPGCaFi3yHXJH",
-	"BV5H8EFgh6gxpg5OZRq3SF9YjqBtZOxokeMyZfb6aoQmwwX6mjDbWPiaecK7imfNmTFSpfWrqi5+oeZN",
-	"qw15GxnQS4aPgb8Cpf9c8aL8a3Pd6cnR8fnVcc2rnb+7Pjk6XnFry1zXSu6T5bCDFuB6NM1bGuvhw6bK",
-	"yKX/+P6q5hW/OboqfGU2zPuT7+CV31f/WLrpFDeB+9W5THjA1jzZ3vNxG98GsHRNqF05usEi/5XeUtwZ",
-	"D30CwPR/HoGit+QjfPuwowue/eLWXnLvP2u3vzHvhzPvPlLcdmNa0gaq+TeGcFZy7szJrnBhadZVC7zs",
-	"oCIr6CYAftvMnZzI1KjwFsqzVcUiMYTx6DwdPQwO7rU3TPxM+ifkOxrcMGgvmPnZTExfW3AoH2q92m27",
-	"1Wm1t3e9mfGujowFWa84fstaD90Za1b5lN8yoV8CcUTXOMKWFriqM6bV1tWmEKKb41VkTGfaJjXGw0Us",
-	"ZyyZslQRzVAIu59LxWEXYQGlcepfHvdfnR1DQSdiZmljYcoEOTu+vjw5usL24+h+MXVV4PrEMgbFsDmM",
-	"3lC+NZtgfXvkO7SYBmm7vRcUngZfMV9L3Q6KZ4C6PgQczDBFNdAIQLdHeyoiTTL7rP6rV5dkJm/NNWDC",
-	"QLs1ShTTkjrBQlUmACcSlQiD0wDxSlt+p40ZrCwjMh4IW/5gQJyXK8uwDWjmkBuIev/99VunxyhUY5+d",
-	"nL+/Pm5AIoyNHWEXwh6ZUwBW9mwyjqGpMW1odqWBAe2+XO625Zt6fj6Zmq5iWrHB4IuXN8E0PkNwPAGa",
-	"pg0IndIRizDsBtUdLOwhCcHDEVEoj0PAkpjeEa2laIsLUw55uCpT4sxs2e1kbCbmcnnyb+Tt8emF6ck5",
-	"nCbJ3FbUqGEiExrZpifGxzdalIbt6QMxlaFRPDXbaA3Ev5Hrny6O1z0W1pnFA7H6mj/wyX8b1N4cXw9q",
-	"Hrz4b4NiPuWg5uFb/zbQ0x7UPpG9HRpsGAJes/uVoXvDFh6DOvYXlaUl/9In74+amaypHio7mRw2N8t2",
-	"XiUvdd1CKxlq7j1a0Fnka6P2lsUA8S4Bfdgj4DcEKwP+apET8JnEwA3jW72BuCL+U99GkmOmZARMSrrQ",
-	"YHDMjW+qOrT4hiXv5kz0L070mx8mXbfbc+Y1r4yysWrfmcsypeThYaf/PlS5a9c1CUlnZiErFDh3361H",
-	"zdRaOw20RKdBEi1A9Gr+U9y5Rg3AgCVJYsayfi+jlEdha812+6l/drrbdrOj/rbd/lLbzUB8V+84QJJZ",
-	"udW67Tbm8JuEfTZnImQiWFitqVdE+Ad10EKzkzk0GzEwgthlLpAibJGD9l6u8eWIrqaeBXQlU40PinFr",
-	"IIqpnDGDKKJmv/lje2Qq70BTkePEdDNEnYCrgYCU7tDD7KoMDlyPUBWnkGMAQj9YfLZtaAp54Vpdivmt",
-	"Vg4Rf4HiMEmcCptUxLNmvit4+iXQ/dHg1/q9GKwz46/1avJGbyombnkshcHGzlVqbE+h19zUym93WvV4",
-	"uYDUhuVzCpPRkg0kmU1XbtX+nGDlSkKYlgoQ43HaKHJBOmo7EkF05PPQqO+eHlNjl53o1tojnT13vZ1o",
-	"Omk/zRu8qdXwJ8BWT54ocqQ1kKP8FtK/OCmCj+Cl5OrV3/OAUCJlpAZCC5EE2/az2f9H3rnttm0EYfhV",
-	"FrqJBEi0FeRgyBdF0NNNc0DTIAVCQ0tLtMSaXgpayolg6J36DH2yYv+ZPVAkZVm20wa5aiNrV+QeZ3dm",
-	"/o8IzStFmbnTkUC0IP0pKYWkMyCbRzj8HV0PmSCcxKom3wpZ1iiKyGG5rS3Clxc2NRYR5shAkBQzVGZw",
-	"YoL+3Q+4330L9j4V5DFz6ZoyVpUDcEhLmBU4Xy6L1Wzu2Qusc+oPgbpPTrRMzSic8jyZXPYrzAXIqpCR",
-	"ik373dv3f4iQhC5HBF5uwXH3q8F0Vc42Exm4NZj+6SLuCShK1qzm87mkISRBa5HT9DrNzVole/1YSXPK",
-	"Mw3mMJpSdOkIavp/bJZDLRnGaz6RFgGk6Xux8l8cZ1PZi6wbkPqIbgNt7y6XCXB00hwKJWLy9GnMBAf8",
-	"S3TJG9iHOGrRw7l1SwPrOKJn0TaGhJ5gXmSTVKLAItEa4RbWFrftxzGj4GwWObKAzMH/Ko0Vydhq4aZN",
-	"2AKi64EvWkzTvEx0LxLvC4r5lHahG9OdixRdIEzMqAOfZTUpkZxTrMrFquyZEZqakRoruVimOlWTdGzM",
-	"urxcswLtBUaUmqzd55GQSjpViWEkXqdX5yDg00HW3+ZdIpPY7FEzVdjB0kThvp277bDoF7GSZuxGfu2J",
-	"JvOVupSiOP8LfmhmgdHwIY7lp5/evvn5jDV0Y2UJUEy2jfgeYwygpRQJ5bOgWqqG4msl9a2ZvhOzMada",
-	"SCpyD1TzxxamcgPOqoayKhsxzw7dyQTn0U0URZsNdagqhOTW4Bs5rLbLJNMk+awd3b5HYbwUAQsfuxuT",
-	"ep4s0n6IiR7dxBYCDDZouV7Q/8CFFWKkN2a4OUOMri5SbdcflVg34qkA4xlrCo2sJ5qx+6hJdSUWq/FW",
-	"dJfThMTnPXcT59Ev6LpYyS8DPS9W+XSAAK2R4AgFLHbtRDkOXpmn+SJWkHFEC+Kub1pwVHS5XFPzcUQl",
-	"6XWTS0TIPwe/4oUGNn1Cwoen65n5sbIr7WlQ7AMHkQ9e8zZUMuWtXRPZbL5+7/0KwGr0MCF5Q3B0Myf6",
-	"Fp4yg5zZBqmSou+CmD6r0Ybtu7DTs7IsmOetrAxsyLJ+T87w+LoUUbjv4fycqZXdNqxJA0YTit/eOh9Z",
-	"LIFCmxLmDIl3yTLTP+zCaFNqTw2DzY+PLQU/dbFSZI6a3l/OcKDTnVHnJu5MsnIN6i9+Le5svOt4lpZj",
-	"fhxj4yIMDfvv0Kskupo3Z9VuG5788/ePdGW6Umrt38I8WviE47DeRoC37Q9dF/sp6E4aRdhxn+cP3eLN",
-	"UPHAGDCNvyqLjnvMrSZvuHTh/BH721j+JyQA0dD61UAB4AIX6bLMWDkLhn7dMRo6/T/Rt7zLnTZTatt6",
-	"V+4fR0hbxqNTzWljppZtQZKrafqF8umK2WJZnLvMOR4Dj0BHh8GY5K0TEbEBLJfYGQ1fvng2HD5/enxs",
-	"J9M8KSdXi3xwGEmdu5DqCeylQ1DpZuiWSe6h/yeHDIFgA9qDo+7sGEam36k5YHFQC7jCNZuRzBJq/7jS",
-	"AY3cdR5lsRlmMQ2o2IyouANLnIwg08ko5rqZjR+MLPwl7mz6sRuGMQ+POmrdfLw5C3Dt31pbhC/NoPnv",
-	"4s33e0lL0q+8KNnmd0Lk2/m1Upf7QfIrsTk1W7QlDq+iF+WO/527Jgpj4rcYsrt/+QnbuLue4ODYH2rD",
-	"A7KVqOBBOUtUdEuA+WTfcgcKr1HhQ+XX7NveQ4SNqthK69n7/pZK35+3zYkW7eBtZxTsQm/DnMPBBZRx",
-	"2yjifL1F3jbWmbUC7BitAKHvuJnixX/nVnlsyjbCpQU3nkjCWeiuevjdqUV6/Vg9Dpd7z7no3VcH0J+3",
-	"h4bHQPsx0QaC/vod/bUx0PRYA1NxUmbnOWOU/Z66mwMNp3G2KxdnT01DCJJlyl9J0agEKIAuPwnGRDf1",
-	"OjJ/6PYkXzPFKnA1RAKp6lQBKNA6WWsrfyi21Q/NzIDsIQIvvO6hl03MJnPSMQ9UFdv0Dek5Hkjl0JgQ",
-	"zRqH4SHj5dOnz1+YQ8YjCR+6c4dd/orPKp2Oz0Fdwr7fpE54FhTMM9qB7zJTHloz8P9iEfyHe+phS+79",
-	"VhMifVz4axtG5aD3eoetJEc3+G97oskvwUKxTMtlll6nfrEI3ZKnzICsCJiyCzCjyM7WQBcaordldbzi",
-	"yrbC3nm2NWRw2FnWnsHx4GIL3+DycsBismsh+fbWkfuaQWjtsSrK8QXilrbNIdo+Z4ty8KzwdmH6JdPl",
-	"aTibjbVs+rZvhW45cJb1ZNmCcp3LY9f97mPZUW8KmndzePvNxEZS1Xe4AgftYsV/qG+7tM7dYRHGgxjr",
-	"ty19rRabqqv51U475QiOjWoFvyFLmQMJrkiXAdV15VVymYrlSsleRX1ldHSE1OZ5ocvRyfHxMcwOfpm6",
-	"HO0s0yWt4xiiyK8OMudMe9afClEucPUEylrViI5ZUqafk+Aun5qrVhVpiFh73WqDWvUdUnatFfL5+f67",
-	"/O/6l+2tDEuyBSUo/aWh0W0iCYtgchiSL+h9dNWCHzS035Yg08Ldu4V85woc8b3habfidqBRs8Ue1rSl",
-	"UG43uX7hc3H1A+JUr7s+D8yPdOXR9VD2nEu5NUBJVOKTOgHcFROk/nuvpleZ8uOrG4CIe2IgEpXk6zKb",
-	"6L7V89dVnmJezIKhCDZm/Ud2JubyC1RnG1eIsM3N2ebfAAAA//8=",
+	"7L3bchu51j/2Kih+/yqT/69Jk9TBFlW7Eo0s25otydqSPJ4DHTbYDZIYNQFOo1sSZ+KqvEHucvHdJP+q",
+	"VPIKuc+bfC+QPEIKawHd6GbzJNnj2TueqpkRyT4AC8A6r9/6oxbI6UwKJhJV6/1Ri5maSaEYfDhKk8kV",
+	"TdgZn/KEhfqrQIqEiUT/SWeziAc04VI8/1VJob9jD3Q6i/BuGgQyxUtVOp3SeF7r1W4mjJgfCFckksEt",
+	"CwkdJSwmI8ojFpJIjrlQNa92R6OU4UtDVuvVYpqwQWTG4tVYHMtYP1JKMqViXryfjGRMkglX9nWHJInn",
+	"hI4pF4QLskv0K2L2W8pUMuBhrVfbH3WCbrjDmrvDPdrcDfbD5kv2YtQ8oO0h/rI7gnuSeD6AIdd6u58+",
+	"eTUahjFTanGmQcSZSJ4pYq4gqWIh4YkiwzQcs2TzSeplIPA1YQ8BYyH8+uThd7qf9ARUMGFTqkfxX2I2",
+	"qvVq//Y83xbP8Vf13NkKJzAsuDdkKoj5TG8DdzHM0BQZxXKKC4HUIPUZi8nppaWJR/Tn5/u7esX64vTy",
+	"br/hEb14m60rqcMbqJj3hXlko0cYTyYsJvd07hGYsdlj/pX+0DzSH3yiWCBFqFp9UfNqE0ZDFsMqZjNt",
+	"wn/1V6VpuouLa0nkiCQTRu65COU9zLJplx0WThEponmjVXPpncxnetW5SNiYaYp6zsuv2JRywcV4cQBX",
+	"lrwRGyV6P+ev3uoFilXM7hrJQlKR8AifPJERsxPligxpcLv+PTmp172D2v1C7mUahWTICA2nPElYuOY1",
+	"+kWaT70X9I7yiA4jtiWfCtmMiZCJYL54gEOa0CFVjISSKSJkQqhQ9yyuOLipM4D83F6z+I4HjCRsOpMx",
+	"jXk0J8Urtz/DesoTqiZcjL9LVXnU9tSY40ITIkXANh5wdr/iY9F0nuDyTzWRcRLNPwsH2oIBLeU6J3cs",
+	"npMZVepexiExxCEqkglRCZ2zkAxTNTe8w27ne8oTUofR9MUK9oDsiJJ8o5B64mwOTz+zL9SExiwkVyzk",
+	"qqEPCWwXS+JFHrPJ6UgkjnLIRjJmyMm4GHvkfsIEuRXyXmxwPr6joeEXmx8NZ6NwcUcjHg7MWjubxVK8",
+	"R6ap0qMkL/WQO92XJJjQmAaJnuyj9viT94Q+vpapcEWmNBrJeMpCj1Ay4iwK9bdmaihvJoy8lSohuEh2",
+	"BRWL71hI6v4pXksm+TV+o6VH+lrGQx6GTGyrIYVTLhaZTizThOnX6+0K11RpQ6Pspfl6HOmLtWDUQkdP",
+	"nseP1BOAnlzpnRuu1OCyizYcYeWdjxtfKu5YzEe8aoRackaZ2mWWMpBixPUeIPNK3QtuGjiPzcd9jLeS",
+	"uUzj0sNHPFZJj4xkFMl72EURF7fknpEpKi5zmSIHUbe4pESweyKFFtjJhFy+u74hz+mMP7/rPKdpMnkO",
+	"758/j5li4rHk+TwHqGKhgdtV7VFCRQi/BTSK4Pz0haa6FAymXw8mNIGLji5PyS2bkyBmcDg8IgWheNL0",
+	"OaT61Gn2pwnY6IvEGcmEltdSa1bFFZmzpC/qfnk5/YZmwp+82qlIWCxohFN/HEvEJzg7xH5F8Iuvw/SO",
+	"BEkFe5ixIGEhjuSQhCyhPFKExsxqiobUkRyTVIQMmV/GLUPgahcyeS1TET6KQEImgxHcnVPoQhrtiYW5",
+	"uqdPAKjzPPyKgiIBfYEqbYzqHZ2pe+yBqwS2r+Eh+QZ/poBM72ZMHJ0+VsSyfAsukbVTphQd69+mMmRR",
+	"LmpHVI9sSCMqAhbqIaopjfUtMxrTqb2h5uVKQeHZA2YosikFcaZAxyvjJthG8KISNWXTIQpXMxxS92G8",
+	"PhF0yhThSV/k2k1jvWg2hxpH91hR/GhZV15AV+jlS1ct9sw6iTSKskWasXjKleJSZOvzWUVdebwVMi8f",
+	"9leVeptS50vs31s2f6aIvBe42XLZJ+MKCZRMGI8XZRCpFEH5Xn2CGFpkG5k8yldvQSJVURQlwZfiBU+S",
+	"Rz82DUttnr5yyHZJ55Gk4Y2UZzQes6cRboYPGyRSDiJ4nEtB834ylOEc/FFwCamjI67T3n2592KfDOcJ",
+	"U40l9P0KTBdGyxUOFvSpApG1eTBLXOFlpnnDp0ymTxRgdp6JedhScuojFLOAcW1d6W3Ap+wvRsOQh2jE",
+	"xzG/Q77FBbk6+cf7k+ubwc3p+cm79zeD65Pjdxevrg9RNZBCsEA/kIDHUyoWOpS+kfKcirn13m0ppAIp",
+	"gjSO2YJT3fpswAXJwc0cP1O5DzZOhQAFZ9EZtLB+Rf9zvnjZS/JR5C+o04RMtYDutPVLKKzmsiORv8IV",
+	"cbNY3nHrHMnnZlw75kcwG7giceYOXy2N7X2DpdM6Os0fXnrq5mP/LZUJLY77FeXRnMAP6PVPZ6sGGurL",
+	"B3D5wHHw5+N0n2cvIPW9tl7zvXa+EvCuRIZ0vpwjqXQ04gFnIsE3fikpGjpj5sqSgdR9PZIeWRyI7/WF",
+	"rynSI1UE8T3UHfyHpprINAqb4BDrkRGNFPN7hGupPGWqL4Y0uNU7ccpDwceThLy/OW54hK3dTdpwrNw1",
+	"fsMrhDGU/k9SDnfo28t32YCFPpWERjGj4VxrEX1xfvTj4PjdxfH7q6uTi5uB4SzXg8uTq8H765OrxRNc",
+	"erqml+NI7JGO3zgkNIrIMEVbBamvVaqic/Oz+CP1Y/WoXOsRPcT1nKabxj2Ki7o4Bh9XGV2fy98cUPA6",
+	"qDTQm8Z6arONWBoHE+m01vulBs+ufczVoiTmYmwOBm7590KrqTLmv7Pw8xh5dMYHt2xeOOfWy2h8JEvO",
+	"sB4JE4l555cUiNZXU4eI3C0T4NoGJVyMPZIKMNM8ErM7eYtGHnuY8RgDN87++vDhQ/MoHzarDqoVJ0Zg",
+	"wExvu1Qx/cCMqrXvGI0hELOwqarXbvvo0CqBogbF8IkjUKKIOEIF1dzixX++Hn4hc6YXQIQNPTEkZ3aF",
+	"GfnrYh6wC0J5L0jdL9znKDvvhUpnMxknLDxnIac3MNOnUD/NnziY6kcOgHpLdUzrKll4zV9OV9cs6/vr",
+	"dxdAvidZOCsMmyyZoNKs+QvEabawXB6Vl/I18yy+TpbFIXBUdNcrMqF3jNC+0BwySFhsIvqNFkE1WxOl",
+	"aYhiXPw0UtJ44yHKmScP/FfjjdPyHcWtemQmRVUCxbc0ic+eJvEUM3+pdV/JU5bY9n8J9rKVUU/qtC/M",
+	"idJn5jbSSickcMlw3lhh86NT+nE6o8K/QYta9PeCFgZeSHvJYiQTrhnkv+fZHYv3Pi74amTlsuEZkYbX",
+	"VOae5HTJh2eV35IWCI/8qnHQISib+dwy/ddJK7iPpRhHmDijPxsKaz3KKsf1SI5lmnh5qkowoWLMGn8N",
+	"XfnRWvKfnwL19EjpatW2kLtzaFIII5qwuIXn+qmq7TqNtpKvrtBn/yqqm6PIZi/AZOLL078zMOtnsZyx",
+	"OOHGqRkzqmdPkwKFat12d6/Z6Ta7ezeddm+n3Wu3f655NX3a9KW1UOsqRrCUNrNnmKcyDy2O+sOEoR6g",
+	"zVqVyJki9zK+Be/KbrtjVSkmiBSNQ+JrE8F4HQS70xtgySj0hXh2kjhlFaNCdplPcWd0QDtBhzVfDLth",
+	"c5e91Cu0P2zaJdqj+0P3ZWkKzHThuRFVySBVGRFXzFdf6jIOFuZKhad5h75wyoVW/er3sVYtBLHOXSkC",
+	"Rqj9eYYOtGUkqljJ/Zv2y16n29tdvpJraSjolBWpGNFZImdVdJnFbMQfqpknRvggikk6HSddDagQs0CO",
+	"BVeM8KQ4mfHvzR+HO7eXB7+dVb1SBXJm5be55ZdaMKFJ7aNX4wmbqnWn7e9sfq0fop9mvT1xTOdwnrKc",
+	"rt4vNdgLQI5spp57mkr7Ihtb4XTkHi85/JUFiX4rntRjfNJXObB/reN1y+ZL95DWBVk08oiayHsBnk40",
+	"M7gitpaiRa6ZCAlPCFXEPzKKDwptlMykn7bbO8Etm8MfzF+656bdH5IXV78fdYJXu+z1/vjtS/59+/as",
+	"O73YlZf7v129VDe1z3Zq/uq73vhHK/f+dpv9jGPiTnGn37I5/H+jGRj5tm788MzlA3GSiIpj2ViimQsP",
+	"rbU7SpM0ZpB3Z/n4zv5em4R0rgi9p/MWuZAmEcu3b+FioH/3Fxj5frO939xp37T18X7UCTePXn6izIV4",
+	"hsDLAUOtyxHp7pKJTGPVQCEt5H3V4GlSHPdB26tN6QOfptNaT8/dq025wI8db8FWzk9LWWPU34OMZFGU",
+	"0ZvOaJyQehLz6ZSFh6QDGdDtdkGkCKmtxCSWkfN1o0jd7ERO6cMZE+NkUut12jjY7PPKw1feFTTJRjml",
+	"c604QghuhEkYI5pGCfF/6cNJ7dc++i3iQyqnX0rsBK5W323vEJlMWHzPFSuO/QmHfUofTvGeDk7Vflpz",
+	"jmCNKs+RHvN7hc6U7SRXu3PTPth2XzuByuo9bYLxWjxgHAocbEWtCewPsyKg3DPVWi7ynK3q5q1lE4Jg",
+	"Vnb1UMqIUXBHsNGIBQm/Y6vG6wwSc3GdAWWv0IdocTSQ7lSkLQ3pf28+tQI5dcmKV5dJ6tUemmPZXCvd",
+	"28P90R5ts2Z3tM+au8HusHlA914094LOqDs8CF+yTmcT6c7VIMvDX09BUKmgtGaV/mPU3N3Hq7mgtUEY",
+	"f4VTE3IKbbif1N/fHBePZafrVTkcF8SpXYiMFM6+Km7wxS1UGGqV/pkRa+VhvaQY5ygeWMEekkGQxkpW",
+	"uEYvqVKgUeEFflbdo+8iMzpm2RmTeML0eIo896cPV5N/vPlh96cPnfvhm/fpT92DZMPlibdQDTKWtE47",
+	"wOd6hYmvoVsSTKrPMRS5QMgenUyHWv5HjIIhx1rkHVRIYj6uScYbC2kCt1MuLp2l6HillXkq14tZksYC",
+	"YgpTa3YaBlhYoW7bFd6dNvzjyO/2WiZZ5Cf24taF+eMXLpKP7kVNPp3JGDUwqmVubcyTSTrU3Ou5pDPe",
+	"DGTIxkw8z178yb1d3fJZUwIpaNScScjCxLGV+HWRaK/wFwURdIF/OoUPLXIk5mYljT+x8Psz1Rem8Ae8",
+	"lMojSiL/hqeh39rkSICRrp/C75giFO/oC65UykKT3NGDp0POSiTHSquTcHOLXLJY6cnZ3ADcPEImfWEc",
+	"nRgGyhaxsC4OM92G9X6qOgWCRvOEB2qRcwznA4hfVbANFpOEs5jUiwn0HqbPN1BThui4plkWNq8P56AA",
+	"enYLa24C/HYjHnClR3OkOSdPKqwEw2Y3ZimQDrb6cVU69lt5jyr1+5tjVKvBRODjVGvcgSz7bl5USfkR",
+	"Y+GQBrfrxvjaXHdt4gP61lhOl3GrWCV6SDYMOGMxl2GFVMsEbeegLF6rnWMJE8F8sJ6mZ3jlJYsDJhIe",
+	"MQWEldUDBk/akvF6KJKXuMH2Nhl2ImeDTMosvh3sOAqCGM6o8vCrPCCs6bnx7tSiZNVuSmRCo/Vyzp7H",
+	"G7xc35iMkg1I/1qPFoJTBeqXpCPsabOJYGHsqckG6NLNy5lAYRfkg3K28sdV7OUmm32RySD9ly3TK64S",
+	"LoIE14fIO5PWjhulqKjtVWrTcSxNDuLuQ9Eh0261d7o77jaSKcZSMjmnxXrpKXuLT2m/7Gz+FGXHsUQf",
+	"jdnIGphuIWAd1AQvK/gxe3S9rpq9dm/la/WrxjRh9/owxhCdzbOvEDzCI8MYYncqiRmdamkWRGnIisuw",
+	"UzWE2MnVzq980VmrWmc3esWNUiBmYYoLS76wepXbNEnYdFbhMrJEWHf4Lu11MAFqYlVFYrvpMp4W+oOY",
+	"/QpVHR4RcpCC7jK4ZXOPBDwOUp4M5IwJry+yZFrMFtOLNWE0SiZkKgVPIDqqFS6l1ZMQS77cZDivL6CO",
+	"bRBJGkLM1SQfeE7g3VxKgjQZyNFIS/VwkPlfi9pIMdVuMeOzuIoZETPaVK5BGvLkRJi81UUuYcJ/JtkU",
+	"s5pRl9MWFihBg3FMReJ8NroUWljxwLHI4DPqiPojPshmrblfZSVK2UP1yhkbTU/EtdOL71wQSDRIqqww",
+	"LJFLoLpAP+JZVoyLzie9WJBL6Gua0MQ11Ow3zxQ5PjstSstFv0H1iAY8XD0oi/5jtLbyu4tvfUH3h3vB",
+	"btjcYd1Rc5d2hs2D4GXYfMH2R3t0d7gTdMMKp8Jae/GLxExMHRUiCYQcLQ7XasPBVHgFzdbzyHBOcHuS",
+	"+ggyd2FgxNci1gdN2E+kr1UcSgwX9++pUdt9j/hmo/HQ9wg1QTUfPZJ+kcH/UctuzKyhhXNUcvLsdh1a",
+	"cJHs79ZWsOilW8HGqEEmoQUV0Cnm/uQbw4R9F7fihgl/azdBQuMxS5btViwQpVAoJwUsjVPZnh8mUu/X",
+	"+jUTbJWi5ImtDeVw3bnBcQw+k0NtzbSr/E3ISpwD7FkmmRHJHWW+0wtLXThVS5lytWOJiSQ2f27mwcn5",
+	"e4V2/MXdVBevTremtJ3iemfSMRyJ1+AuWu1Kys+PYony9LS4IEVn1CGhQ6iNMTephM71hcmEzQmNITNp",
+	"C1/SJdQDJ7mb3BlAXuCSkZCrgi8dNJZFh9I/rcvoi7tUcC9cmvS0pdFIUwA4sHls1dsmy3JbBPC4PyQS",
+	"E1cxuqQFkciuAbcVXigYqZtzri8CdtiEW8CxXOJ+gYxjFiRkImPFyJAmCYvnegvOwKzJeFc27mK0rfuy",
+	"KnbO7gvzzN+WxO10uBvK2ECfxEwb5jEj+lK14fuc6N7LdWe6MJQlRzk5uWMiuQY7pyqfWOu+zWt9pOBC",
+	"RepTpuW69RqGmuRaF9DqceOQKMbsuUuM1sSlVvOcB7eqxIwey7mty1jYQHmi3JrwZixNLYhRnrXyqwWG",
+	"UlwlVECsf64SNq2q3ipZZBJ2gX33MgJesVk0XznkhUGOuOBqMsitJ8faWJJmsU5Z4WElVRHTY424uuGo",
+	"GD3GAlQyjQO2RBDcsyExF5Axv9Ms2aSM6WFpE58EPMHUFhmD2/SXzkd0Rm3uK72GN1RJ2nSGBvwgI4MT",
+	"P4/olDZ3Wp3my2GTC7s5KmI3Zkeudojpiz55tXs2HChGY4yyrLrlAxtew4Xv0iSQU1at+1hMFseuLE0q",
+	"36DlfWXHvnzjLmHXU/owwPNtPmHw5GXnoLsuF8JUVlXshxMaR5zFBAM5xgsaSHHHYmVhnaJQb+XtfJEu",
+	"3ygkCDgx52xDbHscjKNkabzKTPcwy5U5P/pxcHn17vzyZnD89ujq2snfIPWdbrvd1mLJ6BslaXTyMIso",
+	"F+T6+kSfDM1YtS7DRABakCMJ4EHrMz0cpg7vqzbxkPej0MUqP6pIFeO3o8YUdb2OhCdYxOLwHke7MIy2",
+	"IjUGfyH62MUpWpSziAZZNGlhc1Qyt4RNQcCkMSumAVq/ZLZ1u8UY4IK/snhsM3IZTagsE/V1WMDDhpl+",
+	"jrvFBCa0gNcML2d2aJDJWV/ETKVRAko+DoCFGZNMpGaIrEX0HrNf0piRiKsEimMQ3szXQtgnTK8MvMzW",
+	"KkFFES7joS19huFy1RdOGn0uo1XCo8jcorBiXqaJfbmnn94Xfk4gnyg6V0RJ9JNVaIklf5g+Q8tYUAng",
+	"IoO2qSipkOEcHQsw6t3ugQcnxDCS5F4SNaEzzDuRgr0b1Xq/rD7n/9CmwIkp2zNZ69621XYf9Uys3wzV",
+	"4QpdIPt+pVjFInXzEJM2sEWyQIn05qXmMVUrUIwKPi1eATl1ZnFyBwqFmFcxva5KbNC7sQFvSFVVtPuc",
+	"UWGwCVDlN8tu3j2RmKpGhcWPqHx1Z7e1v1H4IjRFNI+NxrlBgOJEjh36qCWj3FkfLDAvLgUK3BBCkaBV",
+	"q58dts29ge5BRGwMIUWz+/Bg+EeLXMspQ1sAUMyNVb9oxGM9y4K5kQBvmtJgwgVrxoyG8AVifJTqrT3i",
+	"loV5fVGoYvNIBq3mkTKulkcywEGvL6YsmchwoL+iUSTv9e+BFKOIB4mn+XWhiNEjC7XSeiRVdTleXxQR",
+	"STxSDIxUIoc4QZBCkb1HMs3PhC/MJ7D/43SG96pJmiRcjJ0ACsSeUVYAB1W5xDel0kyELCT3Ex6x/Ak2",
+	"vJJNvDAYCxdWDpcsgNIspvZWc3lwNd+D8yaWYgwLSCbplIpiLmElts2KUzhYbzp5WLdshKgLJJZl5Zvq",
+	"5Ue5etd43kxgCY5EYdRVp/a1k01RPlLTqTE4K9Dn8UevWHwD8HrU2GbFqR1HjKKjwjhJPKivv12VaLos",
+	"gLEk/TwrTqa2skYfg3BZGgSEPDq9dnfzkEdME1PnvUaoV+6Yp66zNtXCDcgArwcqwEFVLPlsJKiOMaM7",
+	"3BDHyzZOKR3TGfyqjbjc6bdsP74zrksyihkjCXtIvMx+Agspt5m22JOOeYTW0WfeDav4h1VHjP00ZHpB",
+	"YTOTOk8U8V2WUgp01dqdl6MdU3dEmy+C3erNtcIR2PFqM/Bd6pH9D78cNX+mzd/bzYPWoNf8+EfH63Rf",
+	"fvovj9ocqxbe5mktLLwWG8W4XJXKl86KKRKV7gStVQ6cjZRdvr9WRQIANRhK6TGVc+JRZQnHiGtRZzDd",
+	"qSJcFco5h1xoClTsteoMpUW9lkcRN30D8hR/a4Jhdf+i8jTbaxeI0W3vVam1S7h0rubODvaKRN1tP+I5",
+	"ZYtvr13DR1cR+i3kcizuGYVV30W2+4aJn8nRKfmOBrcI8lrh46BJqlyHL2aLzCvcu17tjsWKV+WrIKwI",
+	"j0JiLrEnGvWj4oG9a7c6rfba82SGlr/Vy2ZZRZmsymURyUwbVX4Pbav6UCYTcnR5qhoeehaUZ2PtNj3N",
+	"Q8crmOtZkU6P+Bl+rv7i+X/1PdT4MMHBgtdSgZkZMGdDUyjXMTkhxTwQ88sCpSuSI7/Q5n/Z6X6Wzd/d",
+	"6bQf+aCDIrdrd7uf8xjhG6q2zJkcc7G8BPBR1TWuGN3b3bTaZnlg78rMiaQiYkotROT0ljO5STagXXXm",
+	"Pn+krqyFw/yrqHzOkpgH6oY9JFXxZqnNR5YqUGQIe5hJBdY0wTF5GUdpt9qt3Uo/5rk+xqdiJCt8MC7C",
+	"xqKHtTCYP5ZFjTZxdi+W/L7Wyuh//sd/qy763TZStLIaPYttuPPxnMlXroumWnUlLvLFjdM1cvqvK7gx",
+	"D64aDqK5HWG/p1XRwIp2AuyhosDPKJPcFFQmUkaQIruZBQbJtTSqUGqiezpX5m2bPaoUUs1jqR8rM9Fl",
+	"NIBxbkz/DOw4OqZRtHYRSnHZfK7Ll+V4QpNjqTe2PSplB63kAdt2xMdwV1XgMcjREIrUfy/4A+ZlFUyG",
+	"gla5PHOtyhIB7SCYzqKmn7VUcSyTumt6NJ4eIzaUdbaDfr+WJpa4Hx8bRDUwkBjJq+IX5t05efP4qF3A",
+	"VTHPqq1wPEnFbYWJKtiiw4yFzmot3T+LD8IfDwmbzpK5dTLBMEmgX18IdZZMKRZhltPmuQWf5bQWXzdK",
+	"RVB9bmg8Tqe2GehSGIlFybskk3NRfomQPVQh1NlHOJC8dpBr8zrwoVU7ZIHtLFyxkLmxHmZk2RQqR+WZ",
+	"JS+/af1oC0xnY17yhZlBCzb412UJq1mBoz6XvVT6kmcKza58Sjn8EVVkRCFaPmbid8oJ19fAcTA4QKVj",
+	"BHeKYD6YMUEjDLltGLRudjewRKb0YZAP1EnhWFQ5BNO6BSBUyBHx84wP/xCC+lwo1ETA3KQI3p2YUt8s",
+	"/2M94EAxlaQkC2czFpOhTEXJgfbMFqXmjQLOj34c3Lz7+8nFdeMRg1ialHKzMgel+Przk+vrozcn1+Tf",
+	"SccmfqjNs5RwP7mZKsvBK7Y8hmJF5aYJ7B/aPTqGGl4pbEpJRsbtSDqDPNuAfamtbMMuA/vQTYhrUZRf",
+	"4z2fvJpiVUrYkbpVNmcDq3VHWFfEKAYgwflgG2fGTJ8IE9+zJ3uBwa4nGWT2bTSPa31ldQLPUqQJEwvE",
+	"tGC16Xv0Pe/MLU9JqFm7nqhnoL68uTWQ69dSPsqeKEHGOG4Ap1Z1NpitmW1ny9naxI3StgM8atAiQwue",
+	"gAHarAUidjHLi0tu2bxKZ6+ySmsOn1sl8uwSlGRTWa8pDl3vXY9E4E7xSK40EhkTo4wORjxKWOyZ5P38",
+	"bCnKSzG9pTmuy7W9SI5nsRyqx9uzOSWmeZbx+l1kDPpl2pp91mLuZTbiVYuRitvNU697xA9pQns+ibhg",
+	"ijAaTMhERtDZgvaFX6l8+QRfS+r+UgMIm5Uw0Rf4BvLLq3cXJx/9PJ17WSa3mwOWL6R5EW6MSxpXuGgS",
+	"405btEjmVT7wdyKaE1/fBEUbWbZFcWPBQ9edFvh1+aJkaTGbJKygUH2mMOUF8lRI3a9sRpMlCpoKlAwb",
+	"y+Q6hplLQFCo0z+6PG1s5J9x9vNWGRUVXtyYTlfHOk0/RpoQEEjlztLri9pKVlt1DwWvumOJt9jQz8tb",
+	"h2bfVHQs8hY7MXnFwt61VmN+0g3kLlLL5G2s2U9Zf4eVuY1VKVV2U+DDmvp004RrJQVB+hfNjCy9ZsPe",
+	"E0sSUpbP6PVSd8A6d7R1CLjRatr8/aj5c7t5MIBY9f5uVajaUJslSxEuvr9+d0GuYXaZMWGdEwigjQEG",
+	"qjJLpji9YmjjVyVF64reO/o6dkFYYfMvy4Fdij1XJCf4Pld7WCoKQe3PemJAA5NPoZzU4/tYJsBmpkV2",
+	"+Ue/FvBk3q/1+rVLGnPVr33aDA50zJLBPaOaha3lt8bLn09kOSk2qf/Z2MYy4mcFQmOFPlbJF61LreR4",
+	"Ddkdi/QosY6Q3jLYXj4mt/tuANVkwnu17B6bl1ssTdKa1Wo/3dJsFP0jocTXV/rWPrXmX3X6fMH3VxGW",
+	"yCIO4AXVkzMjtY/f0vjdzsO/dpscL42pwBGAOjsCLwAfByoPM6qNuPqvkgsW5mDU+mKsQ4Vgi2YUFfM1",
+	"/adzutSh6xF8UbhESGwRnUiiKKrweU76OiG5XQzCUbIWyPoxJ5n1J2wVXtzOo/i1gpGLXkg0iKrOkbwX",
+	"LBwM52V2ptW4LxforPBSZgPJwqDF2KcTFF0dBnXWtzoYqjX6LU1n3C0VLuZFUkf6nWuVp4wAMJjl07ig",
+	"UxY6pv8WoYjlwYaNZPHjwwlGHay4oTy7kn9qgW+B/J6iDaEVkAE+wIeKK6yUSqFFSJrM0sRehEunTTij",
+	"5ZgaS7uDqvTyIumcxywO6rWMSeFFPeL/0QdC9mte3/RswD9BQ+rXPvlaDuKcSchGYK3y5POoYeWFMjaf",
+	"Qy/7yczo4xMNwmvjtys7rzWdd4lCnz5TFjwxLIV1c76/gs8v2nSZ02p3OVMv+u8qFNPiMhsQq0FabS0C",
+	"6jzFHGTwHBicbLgcY8sYwfRNZMW3xXq+cRe0apuhBjj+uZUHfD2jykyRP+kEZxrMZxq31YbKCeeg6XVq",
+	"GxjQW4Q9w9x23XSqGRcuqb5CCuZ7xKdpIvX/7Xt8xG76ow9PBcPCvgo4RP6hl/GQXqvV+vTJL54VOz39",
+	"InQHyJoznY9VWtN6spfFi3OW3i8zPCrCaVXhEDmdJSsvAcjBFVdUFk7a672KgZQeuXQlL09fySC1GdSb",
+	"F3sdCWLuJzutNgnNQ0gdkPYtlNDCO3MwEMUSUxlZBdV8vwIN5CWA4ndfLq0EoESw+2XJgBWGzi0Ty2wc",
+	"bbUZh8EUwP9IrEdOIo6ZGU4a4V6nu6bousxYTCeytUAcBaI9LaPzMQmcG+dCFktUKxLmDdxOIhfwWe4p",
+	"T0ybAIJJvxkCnMGdywq9H1M8W0Al+gTZYViT+6QeMflThsUQ51dFclvV3AMaQ2IzDJ6QgAoiJImkGENd",
+	"CskmtLTn0vbDKQuvvbAbdIZt2jwYvWTN3fBF0Hw53KfNvdEu2zG/bQK1nyEUGuJXeL/0BoLyX6puXSRR",
+	"2AyfBatv5agGG53IZYhqFTf/6XBsm6gMDrJaYeSlFaokjZeXoReKy5wtXDplpaNbyYUco3xBZtki2cz+",
+	"OSRTGdzmUF/ggANJphIqwiYXWDxuSiJziHIYxzg1XkGrkYxj+ZtWVWZMgAdeW+iTdDzmYjyiAYSNZVCd",
+	"8mTHvawIJkdvrdDOJ3pIFjzaPOiZIhThXI35gfC1hAsSMxph6lIS09GIBzmiMGj4e6YvmyL1dqvVaRTb",
+	"1C2tjIceDcGEBbclt9BWbLUIsl2cqKkcsVOFwc5iOWSbdTh5FIbRQhERFo+xcUyxttjUkaUi3xPwEQJf",
+	"1eltMyDG4jpi5+NRGuGsHKRnbDQMqEgzrJsx/sZ7SUIW8CmN1CHRJHBRUjBTKaNQjrNw0Hr5uMoYHIdL",
+	"js6k5tW6u/q/L/TEd9rhenvD8WBlpVCGKqV9VMLbNu930YxXsgE8Ttb5VZHIK5J4Dv0H7ZCAxpSM+AM0",
+	"XDVOko0cZKUzXOEjs1copz9qjrUQRRsgk+RgJCV3rTnsFehKEDrMci6SGFAOuIHVAhQXcj+ZA2iy7Wic",
+	"uSg2w7Q0uNEbpMl+rMKNwAg5hDotp82Gi0NhIanvtXca0DL1HxbfsUiBqLoteAbubQAcYLXLwBp77UoU",
+	"oAIyrNMaPC9N3Vt/n2IIEDFIk8A9OdAdiry/OS6WzeVfV2oYiiXV2t2NBQKFazwy5aHg40miH7W8i+bW",
+	"zdeqQVg2byS0hmCLXWyAB8DSuovgkmKByFUcoQLR58lnLttxa5pZWZqtvGzVzD8+7hwlWQ8uRMTgCtWZ",
+	"dEbqu92DMqqyaSS8gNJhGwgvAdcwVNBz2r51sCXOXrvQKP+zLRG0Wx7QTVri5xLzls1JIKdaAKdQ5hFI",
+	"GYUmj2Wbnlju2zdYwyOy2z1AbQ2AtHARJfaMxi462EHetEPKOian4ZglfVH3XbAYjA2wIvfXU7O4WJzF",
+	"+p5KpBm/YfrOX2XICOX9lk6HSm8lGZOMNgUdyeg/OeNJK1P7rhgNuWBKVdVeseB2BSz5H1VQ5stlfN6n",
+	"2yP9mrzt14ixCjE1T4tAVJMBZa0vbCNvAj1YcV0PyRULuSJ1WJ2rk1en14P3V2eQesYS2/K7ZxFzeKK/",
+	"AcAdg+jBEEtYkRHV6hoNbvUaQ8YeYk0GzFZr9YUpCwfsYz0GGs5LqDoYxdOj1FvrtlblVWfijsdSZFAJ",
+	"ZpkcgwddK2EaLK3TgndXxYIX9ry+rvjOKoZ8xcZcJSz+yxUpf9bK4m0wee0UVroDDbnO5HhZk4gZr1YO",
+	"ji5PCxWAAFyfTGKZjiek7l++u74hFgYAYAXAX49fm6+e565mC8pvnfGQmGiMX8qL5z77cbHxwlKtNVOV",
+	"UWF1zRqT/VY3Z1ef2DRmjVyThbNkDvKTdViv2tGfG1P7VSJ/Q+deZzvnHhg91emmufyHfNFcVpCxzLGd",
+	"pCAKrczWI/pgb9hE4ZbNB1m+djntlAeTClcFOlYyVZ8KAg/wTH85N9897zm0ic1fdCcUkSEWr5YGb3cd",
+	"DhCeoAydtyLIs6Yb0Wypm+rGzY/HpqmGLIeLAF1hOX3eeKA2KAFfjV9UwDlz9tI9dZYpFQDLnOMyGLWE",
+	"h+66WY2l8WVaYeSFMGsR7bXCs2makdNtrEQdbjo3Z9oiLHrF4mj+WmoYsLfJln0EMvVGXUb/RL9wAS9K",
+	"C6R8BGYZVsNW5xwkP5MF9udIjmwLLG3Ntkm8dE0DkFzq/qntZTc9x5vXP5XVh7Xpljlu6LrmHyWuWFl3",
+	"WEKBBWzJnsP4fSOd/IZnHdZG8FMx74ssuwm2gilNsbwpYiP9U6AV6CjSJoyX9ZGD9iJQTqAtHvMnGkjg",
+	"Y0Wjtu6XCjMakLMADd8INdEz1hfOuSf6aRnGJlpNTm4vziazob1aNjooRoBh1LxFk9t5ZlGVyp+4aEcV",
+	"+oJWRxDUyuZ31KwIukB3Hx707PceHlCxKBq/n12qYZ2lGQswUHvJk0Rcqdteu9JBs7lkKEfxF3iZc2AM",
+	"xavOCgKFXwHcdwXimeCzGVtSA8WTiFX+ksZRMQ4d8/UFT/A0vNfL3ls5YuyksFis9cXGUzWKG14Z2oOC",
+	"F0iq5gYdyqZAUaXlo+3Mq+c4pXE13sWNTQUpQ13rAzdYkijy9rq7t0++/3AD+dyQJqeIf2SwhyFtoUe+",
+	"YzRmMemn7fZOgB2S9Z/Mb60K4XOxiccKuZC5p3BSXu7vLtntAIZczhYbwiDXx24K9Cg8rDD0ytXT1y61",
+	"9zdJxaE2ESfi4tYAaMKPPvktBUeXrQVqfJ4EnappfOF8sK2zvarHWAU1lblUFtwmm7lJECzbQmVXAtdC",
+	"K/gcNXAkTdQlWzm8G4v3MJOKYJ1uX0AFO6QAW/BpC/nnX5/fXA7eX5351a0FrKm6NkXD7Wq1xpEFD7D0",
+	"ye5bIMIy6q+QxI9ybG22QpVS7+XLJVGJP8kmyHX/UnZI9d79QZN2fqIvXcosVicJ3rjd7PPmYVA7L+S9",
+	"3mL1ikRC6BebEKr6gppUP2gOx5PDzP0LfTgwC4VQQfyjV+enF4OT86PTs2uf0DCMmVK4SbfyBW6divg1",
+	"OeBCg6Lq+uIhCwyKDCVZApADQJo1+CtCjmcJW4WQAsbDhByYJimQZJHXvzjd7aqEezbiK3P3wo4C6lWT",
+	"HwkLdQn6EQDNEPPplIUAk5owNaMBI4GMIjpTLKzGUovzN2/Wu8rVESvckirTyEqADEFMZwxp+ioNbvW/",
+	"b2ROWY8ENJiYCzLTK8OV4KI5i6WW8XhdoVYRHg1mTDBhlYReTJixJsvHjVFxzcw8syY56Rb3IgC5BGnM",
+	"kzlU+OJaoi6jtbDKPDBUYcypgokj3midak0OjT5KZixWgEV+dHkKcbO6P/692Wq1fK8vLPgBOC4zBATV",
+	"aJETDiKQBialVZ9QkIXon+ZZc/O+kCIoIezaPUzqu+0dbZ56Ji0W+mHD9RhQMu2ViYz7YkKVUQDhvk6j",
+	"RY4w0DdjwkJEukAN0BZFsb7wH5q3bN6ELru+fvJERqHSRnQOK7waSlhTAo/ycizhhkeYFuy77R0i6BT0",
+	"dM3HuFJcjPsCXn9YGJ4V+4Xx1adU0LG+XVO9QQSDAt2+cNezRcoLzBW2cLC+ACCRpaVZm76I5BjCvZ7J",
+	"EAX8Ek1ZlAOJ04QS9oe7WNAHySLV0jHlBvwCTjKoGKhbZ7t3kiQzhGdA/NjlnP/85Obq9PgaAa6KyNMG",
+	"YIEbIWVwm9a88xNgqSCcbBVehYF5PjpFR41pht8z3XQiOSZceGSspaRJLbC+HHShACnADkK91bgV3Mb6",
+	"CE6g5ejRad5ev9UXfXFShXIwMQXrSssSqIODDIe6f4JOoB6hiFyR1dly0RfGReQBRKPbOgbjI1wQX/+R",
+	"A2P6udPSNy6KSMm+oLMZo7Gy4IxFvP5yDxC34ZZRYfXGavVFqSsAbEpAp1lwn9cpef/+9NXdi8YhocQ4",
+	"rUqvddxemtiK1DvNoi4Ddc1HzZ8Jbf5O2s0D0iQD0iI9v9EXXJFbNtOKDqHYLyFCdZyHPcKCiUQXkP9j",
+	"8zj/Ed6rpxfJ8Rhcan3hOzdj5270+6sEAIzMwjl9KPuiugsQRhFMaglEsWgYKuLrA2u6h0PQHBxsNysw",
+	"L0xQwn9+1/FJPaFj6BYvKPcbdj+Zl+tNkgH5QX8wCL8zGnpQpQSXYTGS2VdQpoTFS14fUSfgL72P+rVP",
+	"n3zYw0c5PAkLs81Ob9lqt4BrVhvvgGmcZboXoaAqhmlpmkyeg+zCd5+KhMXY+SkryjEtNEeY+J+V6kC6",
+	"AvYuSIj/PJSB8g/RvZlfkygWjfACoOKMt+Z0GpkVyb77VUnhkzqNItO6FindF7vt3TwTyZyHODUMnviv",
+	"3h1fD04ujr47O3n1NzD+rAM14gEzmChYvFs7P70xfiFkZar3HN6PukJLxuPn5ib1XF+bu8qyXgFvDAM6",
+	"ujx1oPd7NcTs/2Ri1zNe69V2Wu3WDoTikwloFEWZRgWN5gkP4KfKTuyvIRNYZa5+yFX2QzpXPnl/c0z0",
+	"X57JkjPFl9BaajpLE6ONYTs/e3giOfZyjCDMs1OwDlYet7B9Ngp82A5NgnhDfg/64TmJMDTLApqxmMuw",
+	"DG4Ygj1OMkFsE8Un9I6R31ksVaOn5R+2eTM7DmSEV/DwK08/xbLYad6qDSTxcO50ajMPyfqewfChjE35",
+	"vdwzrJ8VFvvLZVnSdi5Z9gyxh13NIp7o991PjCZsUIp6BAWFGuw+PPiQ229fpW+3OkNWPYJobAuBAo/k",
+	"QQUve+Tew4Ovn5JobasgA41emEk/G+yo52JLC1JCCtEFAzastcxjG0dwKBMzIhhony1yRRNsD6kfMoqx",
+	"KT4KBXuDT+rt7HTGjGg7AIywhqX9DNvH+Zh61mm7/fwQQkblK403DecDYHnlJTPrUN8FuR6SvYeHBmzF",
+	"hLPYXbDqKAGpV8W+zUDzsJ+Pe0HlifR2EIfENwFBLRZMDBc2OyyQZrANvLnYgQ+ToqAwnbWI07MCyI2D",
+	"cg+K7U0BA7MnUxMD0uhsq+Mwja0WjHsWuV6mAZ+GwLaSo4zPFFGOflmK6bmMt5B6R8/4oF0Mw7/Q2iDk",
+	"fKKhZZitfoLVJWkBZPKFA3140F7d8vfTxxysEzhlt90uIfbQ2SwyvsDnv5YbXv9Rs7sJ635NAKvjBpps",
+	"OCj3e2GIB+IE6P7/5Dn37ro369Vzb9W/Fu786NWAgcL7iz0vO93F1pTdtu0Pmef57BYG191t6+EUH3Ww",
+	"+CRsR1l+1l7hWZ2dDg5wrgB0c+S0f8M+S7vYSmmnU+6WtP/Jq2kRUx5oMVsG2qlApgw0RMEuKNDSZLfd",
+	"7YLHqjy6jGfgiqGjs8K7mc/i5UvHE7mZ+1HPGgXDYivSzp5bG6KZeq3XbrV3ujuF7/fM9+2XHRunw2v1",
+	"bHPuXevtFLbWi04xNQQoBGkdQKH9Xchizo/NyoSz7GyDUbZo+mExkYKSh108OVXPy07Y8+9oaP2lcEtn",
+	"/S3vnTaZeNPO+pte2+6ZcEf3YP0dTl63vmdvk9mcmiaSNrO7trfJ2JzCmoJzCPaj6xb65aPeRso2KsOg",
+	"jmfklEfMSSgoWKUyOcMkEzpWEBezHZAcnwXsff21HkpJhUxDrB2oVB/REDYV03ADV0lME7CajDaF0kLG",
+	"ZEpDLKtGj7fqi7px1WAR7CiiYy/3VuDHGZZrZ96OvEoWNI+s0NIj45haVTNmdzIwPprMYWjH8UyR47PT",
+	"Bop7Pf6+gPcjKULMqsc0Gw9Axq26qW30GSCSJYRCB4wWuaRK25dOzomPfmS80EmmSSS4I2w+zaFxkGUJ",
+	"NahGY60gHbOylrwgds+4So5gcdbI3Es9EsV/ZwuVRFUi1ZawVMhUKD6yQnWvvU6qelV+ogVKYYIlu+My",
+	"VTjxQhbFxavTWvVATYaPO1IniLC/u+jFfbKY14YJeOGNlIVZ4cYcZBsRexpDIUpAYxmVJAr8hkLEpg82",
+	"9+j+sLkbvAibL9nBqNmmnWE32Al32d6omPJVzMvt9Npdk5cbsoTyyMEawDdsWMaeBxsNNnexbH1BLpow",
+	"5u7O4yppsAK7ulQ8rwzfUMZ6zlLAJAbABwrrYE9+gfyoVC0jbvsgLzhziHtPi6SylOgWKYHPzuZZtQ/c",
+	"mW60EfT2LaTvwdnYXIxrVnGJTSgqy0+AYVnYUX2xNuW/CfU/RajfuDQvCp3HS24jMZ//wcNPzwMHxUZW",
+	"VRkfadan5WtJ4qLHs9vuOmC+KKL1NTImIZtKyGmCCId+M8QdUAjGUv8oRQN9uC5oCpQuVcJfIOiHkIkN",
+	"YEN1EkSaDjEzU48roKKABgKREs+mYfLE5hrpGw/6IsOqbuCLXcAWDFQFMjY5hcUjsE4QG4CgYwsSsVIY",
+	"Q4JhgcDPFClnx2/KtgXU9CSTXChmWc0Yq8SUw5xBrEuHeLKEzIFu8r/4AsssAtssk2lF4JonS0sHE8YF",
+	"n1mGG7ON/CyJyw1hWqpQWKqgVwpIK59HZmbdHSqp1e4UxV8OBW8lW5bCYBUGNhoxtG/NdR2tHi4f8+aD",
+	"rdBOAHgBogmLYvtlr9Pt7e7+bAp2B+BdqvV2Nrd3j+22Mwd6idWL+9uDNB3HCLFGj8WNwmxsnnwNQbrF",
+	"scWK6lEmW/Ni6p9kWkAm4spMvUcoCfloxGKm5wl8fJqqjGkTUwm/rX648UJZ5Pfq5cnakSBOBMklU+Vs",
+	"AFpcseguc2Tsrqf7hUxey1QYmh88iuaaWhEHxE9L8htnWDZfgiakilH19Gys0ISI/tekOQ4ZwhYRlNe6",
+	"J8OkKZgJtf6V1LfjLM9OYk6NAYUrCvrHa3JusmSlG+bYDWWVw9mRHOfajd7m1V6NvsjcGh7BHkw0Ahxx",
+	"+A+Gv54pD/52SiK1ricY1LwEcsqeKXSKkMf4RGwZ+mKVkfGJXMl7jGjcxzxJmNDa2pAmwYQpjyiJwRm4",
+	"3qia2qAxMcEpnQMzGDISccjwm7NkIzfLVV4rsVK5e4cZTAhfoWmTxZwK6t2mcq/C6ZFnqG6u1HmVw3TC",
+	"R1wtwthU1rJUjciFSNqIhbgw46tHZuJ3HPKd9N4qDirvlbI4qrwYb7NBlStlF4f2T+1FO78Juhe//tS5",
+	"+PW0e/7r0f35K/2vbJ+PH+Vc23OKhT+f7VBwbpRDXr8YwIC8Rj8vyf/lY2Xt+8H+amvA1rS71er4WuvS",
+	"cQrE28WgE0Sbsipsp9qtVDUBQallQcCtnGa2fthUkTnRPyfSAyGecl3usmLcraNZn7Y8TbYKdQOHkyOr",
+	"vrmc/jSXUyFn5/M4nUx4c4mecmQiPwjphpk1YCQuhlY8RMcAGcAThek4fYFWFSjvDnLXNhpHX7gqh9Zd",
+	"FkIxZPtIzHuY9yb6AcwXAIMTxAhDEZfowdQDqpg+okworvlcCYygZERXMG77sZJvVwDN/GmSrvvnSLqf",
+	"PlxN/vHmh92fPnTuh2/epz91D5K/qoxbNtg8MeGLuWf2HO/Mosvpz/bOdLpbCBc4jPq4bSJbbKj5m1D5",
+	"U4RKxt9Nk6mQzp9pY4g+xfqF4wBRDNN3L5hUFRxD6B/bZDlHws8y8mKWpLFQWSanBUcx7KovgJM1POLb",
+	"LW3Sh+1p8g9tEjggOEAWXULnxtyea7O01RevsthIQm+ZInj0tFyTImA9g3NnJW+WoogGY1+wB8gZHdvu",
+	"4WM9r932TpbGIAi0+BbmQRaJDctJ9Kj7wgRPzLizGE3Bx0VeVcZwji7e3bw9ucoCOZoAU3oL4R3oV2C+",
+	"DyWY0pAujjPsuZBXXJFuu9sXmBhejihhxuSC89D4inDzcEG6u2Qi01j1RQn0a3l4y28YLwCQmxGVyIjZ",
+	"sBQJYhYykXAaIag85qCSSAa3mCCiPyKWopAxmXI9NCzb0dYFD5hbVKmVEjOGw4r8ElL3TaWKWRUIS/+P",
+	"WA/lY1GQIkIWOweQQkJNMSyFCSKbx6Xez0KasPfYoW9tUCovQy1Ho7ZxV3z+aBSck+8kQvptLmgLUrHb",
+	"bj9GvGhG86lY/Ken8OnJQbJtpTroTuuFerf9V5PqWxN9mWu5GE5x+yN88vRYHhulXBebNEkihUjk6sSR",
+	"b3FGN864oUuw0JJldXTBHAOVizVV9LtDpGEKsrcgspTUZt6GLVwOs/aX+Fr0Ff/FlcjtQ1YvN9A6cR43",
+	"fMpkitPpbDCySzqPJA1vpDzT2wbv29uEDFlf9HMWcnqjZcK/UqjIpMoKR+AuJMHC3nbTYB+lPGc1d8uT",
+	"fj5AeRsceaPs2tphKKpmwa0qVBQfEop92DOvTV/g5wy7gkIHvrzk2DDuMdZMmerY3XbHc4HK4Mt7Gd9C",
+	"Odhl9izbGITGBozYwOJn4kCRexZF+v/wNaJa9PoCn+2fvXtzejE4P/px8Pro9Oz91cm1T+p7jfzBACAW",
+	"y/u8LgY9uV5fIDhrGiNnwRvQN6S1VxyAh2q5tjvMuxHblSeTvtDfZmSBLKoYcO61YmrLXRqeU2iP1sBu",
+	"9wBTm/0rlsTzJnRD8g3LMroqBdMjTqA+rENMtRl0xzC2lx59X9hhR+DxAgRdj6TQ9rGTdU9pkSO3Egkh",
+	"BkZSM3uFOifM9VBz0FAyZclqSDr4cHrx6t2HwfXJ8buLV5rA+aMbaAJowuZrmYlw8LDpGbXIe2xDYp1j",
+	"2LrGIPTnG4TOgY0bMsBYwArRW+DeQPo4PbvAlsKC7Q/acDIQ43ZJJlQBh1eRTAxu9TBVcz31vvAvj66v",
+	"P7y7ejV4e3T9dvDh6PRmcK4n1yXKwPnlts5ee8dUirpLhi8unLBIr30dPjUhrgrExsfJmI+5oIi0zUSo",
+	"rUGt0sQ0SBq9rCsE3La0VrUv/KP3N28HR2dn7z4g2ssAVutvWnP1SR3rnrkgOYp2o0VOE5PxrpDcloJS",
+	"mEJLGGeLZPY9bEEosqTO0cdCcYA74AlM3+huRZADQXI0MqhFhM3t56BcvhHNqtLbCiztkaZBjmv0TkRw",
+	"X86aT0rLQuoO7nij5tXuaJQyBxhpMS+6hNBdejacUgeDe+3z3KetBvn+tHl+E9Av006+gHlTBKKrsfn3",
+	"k+GbgL/j35++//20c8FP1am42guOT/dPb2c//nD8/UGLzb//Pfxwyt/x0/uffo2ii+5Pv/80//6gFXQj",
+	"MZy+boc/fh8Vgdsy3DgHJc6CSWxMDES0qNA4zxA8gIsnKn1b5wOlrh6Y5wSdYtUuMkitHzj76Gvk+3zI",
+	"tQB3NAaSpiz+W/+S6qbW8P48lVO/bYXaWdAyzwD/BPgNQKAUkWZcbVIrqR+r1EZN/aV64xV4sZSRqAUG",
+	"b0I0Wf6dSlmohfaIxrnbsi9CBu0i9AiHsbxXLDZSUDCi8rZhE65yWA6jM/WMcsMdiO/ddof49ozQHNmC",
+	"a4UNUcdcB2qLIIX6AnLmjHKljUWDzXNZwlRClUSxGYXGGLknUWk9LyS3jM1AgeVifGhAj8DdahEkTs5O",
+	"bk4yD6Z+IjgutZJwg7ZqcY08zFusAHfabe80PBLxW2ZpCaXHKJIBeQileHb2qmWoXt8FTr9b0csOGaFM",
+	"k8Oq5S4ssKPLtr5FT7a2DfWe1KoykPl+wmK2/qRaxtsE+KcV5R1wUsAtn6nKMs6SY42+hxBGXFlrxssw",
+	"guiU9QXgEdQtth8ZS9N5KFfp8UBaL3ymI8fsjsFZMV6VFvmAB5GhFl/XtpL/7wkd+0TNWARxiREXoSI8",
+	"aVg8MiGTvrCixSM8wegIRYjBXJPUj53IFOEa7BepYi1iNkBfONYiqfuoJ18d3ZwMzk7PT2/8RplGHGmT",
+	"k6rqVBnZVWiEXHuCD3upmrmxX62qJfNGKl93cQedjlbvFOo0nSbQXRtCJPd0/ngVavdRKpSQyWAETq5c",
+	"f0IFvIDp6mrjZuzDOe5s7FM6QnPfIhDFvWI5cxZOnOrrgM9b9Fe9oUNy+f67s9Nj/blxmCMhi+JTsD1c",
+	"NhAHtcSEjwI5nQKcFYc28l8rudtYmojiJSTSqZ7j3dpUe8WSRuubd/FLSZCCwDiHvUqKMgAO4LaCY319",
+	"IATYXV9gVmi/RBE0mgHW45k+ZZY3KD4WWqnIAJHsMzm2bjH3jmSc+e1lfKsQibLnyBuccR3QAOYYwM0f",
+	"hq77hsnuomS33V5Rv/fZ2HYR8ndNn39jJJ+/Od37+SacnnfPk/PuTw8/XbfbP/3+Ojq7iW4v3rxP3r35",
+	"qfvTzff8/MP5zs+v3nfOfj3Zufj1/cPFzen9+auj1s5v3eaL+6NN/nmk+DBU2kx87C7prJAtM/SgOwQw",
+	"r7iwbZTT6x0cwo7s2MbFg1UmJSeM+dLxvBiJYTCxBmbNHbkBg0LGD5vXKWE5zGpvcInlY/nzp7zFRmG8",
+	"N3Q6A+tGiwS0rE1ZjQEZ3noaaFOgpmRxmaEuAlx5Q8ZMH3Hznsbnm+LnEUKZD3FKo5HEuqKkSCVbMFWi",
+	"lnFMQAKPfoAhVeubnvFNz/imZ6zRM64BRlczgGwfm8wug/G+jeIRm36ay1UNaBEI686hq+J0itjFJJL3",
+	"LG4GVNlKW+i/BzPHcjWumVcop5QL8A8ZfFeOpsjR9fHpKanPUjHXJ7ihGdsUFAzfInT83/+7tbJ8E4TD",
+	"Xx5Es8ke9G/NIKXm9xjdVcYCOiTUvBpdMbb0tG+8UqevLnI1hBzhTQafLxX8t1RrM2Mah5EWhnJE9Dxh",
+	"lnKkn2LMY2OQRzKgEZnROOmZ0f97xzUSffuuAwgWZRMpXIIBsrxoGfUng30sQovQgGYyV31h0XiT+YyF",
+	"pC5kPEWiG1AFV8BX9C2AkBD2U0X9y8DwTjMPGAJDfCiFt5AZ6B3RFw4raIAPwEQMF/t1LNRiB1SQSI77",
+	"ggsyhCS/BEFAhYxN/Cv399V32zsmcDdIhe2i4TeQwRqwJqPOZs1D6hWwt3Dr3NeyVGTExAJEGEmpM8OQ",
+	"YUdnzAYASGqakKmcMpG0yIeFPiMmK9BMEUoPIevTJJxiVL/YCsQ30U5IeSpG3G1MlCsy1FsgBz/NoJ+n",
+	"bCrjeQ9jkMYDuSKUSjaOpMKJXRpKrfC2GD7yBTwsWwTeNq+JKrYR3kiP7nyu6ZQb4pisPpPLdcBejHaC",
+	"5s6oo4V7hzUPwl3WfDnap91hJ3gR7u0tpgRuPPFN0vq0zWcS6h7vLHqcGvD5yvaPcu9YHrxAOWY1UWS4",
+	"X0m7WjE+26IY0iwsj7KZG9C6BYRPw6ZUfFOgto/JHaOAyX2o61UlFB0rFCWQm0m58Q6IJaOZAS6AI3D1",
+	"Sg/nfeFXvEhPjInQb7TIGRe3qJq8PT86bqK/xkOZYAonsiyRZ64TWITGAjNOGuNbh7YQg5ubM833d8kE",
+	"xmAqLxotchqy6UzqE9gr2qdojUKMjmYRjLaBfjSIkDamoAWZ7zpffM/W8mESi5vg6WEzisTNfO+L3Lel",
+	"Mn92KJnqVTm4wK4rhef6AkAuLQhV3v+kDt3CcrCqTKvKfFMHh3q2SNmiudgwxR2u6kDWaA6A5gCprjB1",
+	"VznCVbLdVgR0sUZtA/NpQwAVjfsCBbn5suHchgK6QGqtL7Uty2j0DBCDXsJZLO8YdHIxXVts/GgoHzDK",
+	"qX8KMujxPJUAVvl+IhnCXaP8ZEanM9TA6RVdGEpOGeDIo3qzoDk4fbuelEeUNWirQgIh7uLkBySYSKlA",
+	"w3KMcdeVU/Iermnt/1X8h3mWfPXknfVxZ/Z1xrqx3Kzo5vYlsqM219GwXOarq2iZ+Zdzr29O2W9O2W9O",
+	"2W9O2c/vlP3MIGoO81pAJOs5yG8lv+aiE6eUZvN1VqKkcWmjGdt0IBp6NlvrflyY8je7bUvHt6POGUPe",
+	"sY2LTZ43teaMkbXcqDsHf6aTQ4lcvqId8dliRUxfVGQzeWRHzwBSooZzW/DeAAYnZ06DpebppSmDz4Gg",
+	"k4npDVbtg9Nz+cEZWm2TVKIbm0FWlSb0Z9bKfZMu36TLo6TLT/osFVlCFcP9ikRdNaxvcuCpqbom86qS",
+	"Ma+UBMGErsqrN10YAeNITmcJlIyNTcG7VPqEc4jCBBPKweGXtWbTrH9EVeL3yJtY/nZI/CGNqAhYaL7x",
+	"oBklvCL2yNt0POZi/JoG7JD4akrjxO9hp0l7Cd7kXNjwSCwTikghWWK8CMmIYsrukAa3fWGAVQBeKwOW",
+	"RCaFoBxYuQj+PEgGfk2jCBrXTOhsxgTkeUVz60XLHXhgaRxmmMqeth0oj9KYEeAd4MIG7DsLPSJMjzuf",
+	"sDsmsCbtnYCAaybjsD0stvtDK1el0yxzDaQfjPI0gRhozEYYGMsr8YR0ADSDgM1M3aItXehlPcP17TSY",
+	"GNMHnYr6J1sBat55L+NbMmRjKkg9kEIwKNTrCzNbDxQSaD+Kvag9AmUJpkTWI8OY0VsWQ2NlTw8Pg4J9",
+	"ccvmjRZ5B4HBijFDm3akINzLwoY7DwO/pjygJuEjt79rxOgdU0sWjUhT6Xs/kZEN+GEb0gTb850f/Tg4",
+	"fndx/P7q6uTiZnB18o/3J9c314PLk6vB++uTK1I3egvptBvF3o19IUcZQi34fIcymegdqjwzG7Q9hUw8",
+	"EqfCBkcPs33ahwUqVJR0D4gPPbgMVf3FuGSPdGwHRFMXaVEDwGWtkrwRplMMiiPqEVOR6WAQNUp1pZRc",
+	"g2hsXmsCn+gdrPoC72+Rt9DJN++z5E9ZQs1GJ2OJmfmKKKkVEpWviO3TCt5pGs574Dj3/b6AW3tEP6cv",
+	"QprQHvmj70iwfq3Xr/3n//R/QDdZQJeEbzTXwVazZkPBt+NY/gbfFvEo4bcqRMp+7ZMeCL62X3vLokj2",
+	"a+5X2P8Rv+tByU2TRvyO6c9m6CFAEWdDH3HB1WQQM6qkgDerRM5wVNgpt/dHv4jZ2QfQzv4ioGi/1ut+",
+	"+mQoZdfyng0H2Fjcrif2D02oWQdsD9yv5Rf2az6pg/ejL4QcmJbxHklzWeTW/2P1g983zeb1MH75o489",
+	"Y3EicdSvffqI5cYnNJg4lbZ2Y5F6KoQ+BQ0zLOirTjSdIMdGn8zvr99dNJnQOk9IEIOnRY6I71LaJ6Y1",
+	"H2ZwZoAsnT2iiBz1heIRAzSqm4wVI2vGs+Oskg8csPA1cmosqHI6G+edi/288DnjXSMwl6Y8bNosgjo0",
+	"zO6Z1w/cxqQNeGcpu0RPZZImINVCeS/wQGtOOI5pYDtfghLKaBzNMW05e4u5daBv9Q9Bi0WC2ro14AVe",
+	"BlJiEbtsQAu64BtSmQpqoBiYEWZjY+CNxtX9R7RK8ZQ4hoWWdd2cRznjNPwo66OmjzuoIa6zE88Q+nMj",
+	"rZpcX58QLrJ6PtgVoGOBBCi/zBULuCkmXCUyxsZ2iEZeCCZM6UMGstvd2/ds72uDm2gnv3o4Xi2GsWA7",
+	"jE+ee6O+IcLyIrNPZqma4PGBpvDUFi7iftBPfntzc5l1WnceT5XiiLqrtUgLy2vVsww1GGL0ENl7HTMR",
+	"TP47B/bXJGyouUrY1LZliBnGFAOuGMleol+csCnskTRmtV679WILX6/eTl8yAPKZSVxg8YAeJmcWVmlD",
+	"aGW7IAZNeRGveXNEZWqa3yyiUXf2K8Cht12VWTSHM5Swh+Q50KmZH14HJnYTOb4Jcf5kQf+nCPHOJ3h9",
+	"bRvKg+p1jZReZm+jSvtXh4j6p8uV3kKOaU6YxrG52gnZSYlNp8HgW+zOoE0CAGI2ZkFFEM81BNwgg31y",
+	"/ur8qXVqTJtOO4e1bjwS/j3WVscAtC3YwjmbUqV4KoLcWPXols1B0XfMw4rp2csHS+Z5dJo/sfSop08G",
+	"uKCBMHRn8sqxy8E4TmcVQy82uHfG7N7u/Ix41QCA/JihY9vrvfaWAvVGynMq5raRyErPXckfYaZe1csf",
+	"tWd9gc1Wh9n5Dc9iHa3YBlpRrlz37MHOMkHeuQHlybvgFxGqJmCPQkovV9YrAEZCYo9JbrHX/dIrI37L",
+	"oD2fR2xnJkDptc7LCVV9sdZJUD7SFS8qG/AN1Klx9HCYnAuq6iCRCIkELEHr71AG4tZtZoB5a3V0XRvU",
+	"+uIaArx7vosWINE/PcH92X0c/IyV4ba7ij1OWsqTmP3KggXnVq6LgzEpJYm0BMhbbKHa9Hk6YXwe73jO",
+	"zYzjzV03nigWjUjdLxLDnAs0DY25gbt1hGFAU5ox5WEYIfo4EVI0S4aU3pJVpqnehrnfegu4pbwPyh+V",
+	"FLaKMajYZl21reNcK2cMUURi944k0wAKF0/QITyiAXOvhkUeaBUA0HuhJ0tBuKiB4+JwhUsUEUfA2IoY",
+	"99IvuE1sOyLlxAKWbp0Lx9EbyDTKjGObQK2V1iFV4EoM5b3AeNXeI6ONdgHcrIZ8m+pfAZjla+WTV+1u",
+	"EvIQC2tQ9WYWzTspjVymSWu7mMs1A2hJGxgx2Ea5x7To60U3Qx6KgcDLAmwmfOvGZ2wP/RUxGguTh05o",
+	"M21MxEiF3hl+vhrGv+v/2DSiv3n6ygd/dfYAy8Q9QiODmuLrG4F/fH/97sK+Ihe77vPhMpz4M1XwATe0",
+	"1iBj2IdGpFPRF7a1m3XltYhpW2YTDp4pgl4w4wnPZCp23O0LLVDDHqF6vgjbyEOvkHWbK9cmxStbeSy3",
+	"6ouFhmMW6X7Xs2p4i1xhqCmrTCgI1r6I2SyigVkMRuOIo3oKnstSfxt9IBd7xvVFHRWlCY1GRr9pYFQg",
+	"c9Ml+SqzEJ7BlOlIw1Kmz19f3Fs0GzmCn3L6Kat2hQhdab+37YvhJ6J1G+un5wn4/1rkOzbhsOM1TyXG",
+	"WxQD0IqlC2wfijNZ8C9mBw+gGrP5QWqhPjm77d0eAR0P0RqP9DoWahc7iyV80F/hqPkzoc3fSbt5QJpk",
+	"QFqk50NszCTwQTJ4o8pXeZ0Opzx5bQ/ZE0q3zO6t9WrHEaN4OkyytNZAqbiFrntIKlBsviybtHP6sq6z",
+	"jea8pulZ9+fPQBevlkJ7gVVv2Zp2y7Q1s9+pLej9BsT9rYT9qRkceoiWZc9lGrvSXDl6Q6YQrNcdbtl8",
+	"eeuzG1e+6is9QD/Ju7AOtbnORvwBjrWgU+ZlCVs8JvBWlRdYzQ9N8bQWVpCI4XZ3uYDuIiVMwVZl57Kj",
+	"y9O/64E/lTnh7Jc1rVrRGSHvuVjbGR3QTtBhzRfDbtjcZS8119kfNi3b2aP7w5ppRgGtJsqdFUwvCniH",
+	"bVBGZxgSQOpqy+j35o/DndvLg9/OwPzWhM1VRAgDVU5hv9Cho9zcYb/Z7kA7DOcamNRB8HL4gu6Pmnts",
+	"N2zuBjvD5kvaHTU7rB3a3xYmhUSx3UxnioRUTYaSxmFpJv+4f8mu9pKfCjMxIPHbdNWCXaD3w+qO2mbz",
+	"foN3fAS8I1cJshqbO+WwGfiol6va6Dg26NwUGMNi3aHxteQ5w4DNhWmkPDHoWwAf6o9/byLW/+4OeX91",
+	"1lR0xBwFr0d2uiSmIpRTMpwnTDUwQA5qPvQggrwRpAbkQPXcYPotY7M8DWZoyoev3x41u3v7qAL3RSRV",
+	"AqM2naqGzLwAFPsMP5WjlRfYwlnQb1vkCAstAREMCzWR6m5/pxxCs8wEoZ7TQ5B3o6qbkLNBCfHxGPl5",
+	"wpH/Sx94Q7/2Edoi0MRDl5by+sI0b7BiAvH/2ZBgssch8bGVmGmPBWWWmE9txkDzJk5uheWER5hEheMD",
+	"LBMeRRlIRsMzGXU86QvDijyn4NR4UZ37bUJJi7zhd4APAcEJFIF94cCvD0I6V6YfRM7l/MOsItw0zjKS",
+	"JwPitwNpEdiuoLKZ4aLQDDM/dN7VipSbWvUF+H0BbtOM0T8/+nFwdHk6+PvJT7mz1zdAHZ22m9XeIlqa",
+	"9QWNmUHDtWA1pX0A+QwGfx+qUDGl/5bNsx5ifUFJxOitGbjZrdAXbCrjytpSPKjITT93cant8IY8ODvy",
+	"C5uK7LSJXsICxHxxdWu9nfZS8bIoRz55NZu46mZtgMoEXMVJYkNNpWFMfVBRzMsLZa4F4bxFNAVJ+yVR",
+	"NL68/nLL5kU1ZNr9IXlx9ftRJ3i1y17vj9++5N+3b8+604tdebn/29VLdfMUhWYr0uIODpepAXg+gFtj",
+	"a3YRWEVVc0882V/DQHva2brJDhKQj1B1iwCUmregHx/vWoxAjjJlJffTgkvNsPaACivDgGFlVRjO+x5d",
+	"owpb6Y9CZnrIMoZntIMNB52ldFtGB+wz01YO0Y+G1S0GqqCMK//1qlAdBKQcItp1Ot9TRaYVxCH1DN99",
+	"lbxoGE9mthOcLQI+W9MyFJbzr1Ol4sRP7xjptB2AK4hVafFqWss0elbx0jqB7QP+tSJ0VpHNw78r1YBv",
+	"JS1P7kxm1OwF22LRSin5PLLevCGLWMIWrZdX8L2yCmMvzyWFGhF7Qisb23oIkYJ1F3mTrHZnmZOjskxR",
+	"b+tMKVvbC/WWzaEPKqlnA4208WZtLNBupSg1Z99Q+H+hPqnr8HeRBv96rtN/FXdkznmtQ3K5l8A5f1P2",
+	"3O04tQK7uwTgWa/AZ2yYdH7o/Gcib/0ssU0K5m0A+G1agdSpIthGpi+0gdgwgJ0YFKNkFDM1sb1ObM9m",
+	"x4OB4EMGKJyLvkCT2JRMgf2pmFJcMwwIlznwZkaD16pb3mutL7Crl5YkQuaEmLPEtLmeE8XQIDaGbl/4",
+	"ZvJ52X2LVPZrWTAncz7aF2Yl83lWmZXQS9vFcpR3LG4RaLSUL0JezGs6IDqFRpoh6HUkwzQcs0INt2kS",
+	"o0zjGJOwAsNVS2oKxJhdLvSYeoQhmzfbXeyCWYmAVCb5ehSkEmZSErfT4W4obcg8ZgzsdQKEg3OJ2k1h",
+	"TK+hWi3bFnKUVf1jT7gctW0ZVtPa926TMuiQ/1uztjXN2pBcoS3nM12cSJYfYJgGgM1LwR4JX2T25TlX",
+	"CkKnC+aj0xqFFtskmLYG+phDoshWMEHl89AjpimWwU16nOGYSHk9kXHpEFy4IkKmwEOg9khtNWT3YPTI",
+	"NFXg462QOF/NZDwqYBVPcU21gleYdGvrTn6wU4wPFvdryWdmtybCAg7nRkgShHCxWSyGaS7SfE17wKrW",
+	"Z4/eItDZ97KynyW2/ysLpc3He1y6E9GfDJv/apviQhoYrmInNqv2V4wZSNTa2gu1pSOmAqjoCzljvpwr",
+	"RsarvDELRuc3aP+v26AcLBDnXC9HtMBI2Mq8B1SFEq41/8z7mWUAgkZ872bTCnmPcTRswmZaadvrjVpb",
+	"AMLgiuTV03VqQdC1eg1mR18EPA5SnmTQCG6em5wxUZmudsZVco7ze6qiZcn0yx+1fGWMqV+k2D9SHtxm",
+	"IVblkbGU6GdUXD+N/JaymEM4BU62KVs0voTXVCXkP//jv1Wk23/y1r77jX6VSTXUhFYzZnov/JbSSO8f",
+	"81KneNW8+DvzDfnP//hf/p//639e/35T0locwHeaOZh3wZwxj/iBYJ65VrzMCACyJH/9tf5I/t//9f/8",
+	"34pvdlLbt0iHgEVflQ0Bm/mv7kz5F2FJGb0JxZqggAoy48Ht9undWZlZJa+y5VlYc5XIkM5J/f3NsWlT",
+	"gIVZUEnkkXtMvp1q89syK2EcJiD9DPqWSTDWj6IJgcwgoh9ZxW7esOQfMMCnMptCkZseIhgsO3vwXJYM",
+	"Ej5lgzQJar1aNqKa+VEtZj2184wmrH/r7G18knBC63KKsNoNYima6t8O1p92sLIlcMoOnXOFn9cfLMQh",
+	"Wnqy3glGmEjiOYAVZqK8PgaIqZxHe8SpLjLdZ2nSFzIOWQxIGUMa3I6hPQ2ZSsETCY8baiufBhPEOBun",
+	"MQvzt5gmJZdX7344fXVyNTh+e3L898Hpxc3J1Q9HZ4Prk+N3F6+urSZaKFUIpAJUH9Ocri/q/puTG2KU",
+	"Hr9xCO5CGADMDCq67mhkkawIDWKpFKFR1Bc2pKFaxEd6+YQrgN9pEj+dmSShSEtwfKRKAywU9BB1gwmZ",
+	"jieeSe+iEWZgJDEdjXigtZkJo1EymR/CE0M2jmkI+F/5KNH155XfpPVxBf2VIJG8LwjJ6PXq5M3V0auT",
+	"V4Ozo5uTi+OfBufXoM9PEehp2dUnV1fvrgCHMoOYNCvyTBFbtaaXWM9EP6Iwmaw3JAxyj0y5AGw0HL+Z",
+	"oLwXLtGSe2k3g52mNTtgd2l1saQGcgW7D5+Xinz7+D297Fns2/wO5S5+z9lm6O2Ft4IvGdsQpDPNYn0D",
+	"rkPUBGEfcUGVGqWRHSjM07/nIpT3UGU7Y3HAAMlTTydkAZ/SSDU8ItIoWoTXgseYTk0ZcFQAGGN9YZKB",
+	"lIeFJYoc6x+ax1IksYyIonO1RA5d43neIFiGUyU4g5YNcGkddZ5rZ/hrodjVpAtpUbM70cavSKea43T0",
+	"B/zqhVYvd9qh5j/rg15bychf/kBrGyqfa722yb+FyIeWcLn8273pdHt77V53/2fI0k2YCOaDqar1Oi+7",
+	"VTWtlhViaQWSp9Y7OGjpyw0hcNJaIS6MotXubjCQF+WB7HY7bW9pPWc2HssP3FG9aO2tG1R5RJjv5L4f",
+	"v1laIpoTxDlfziDw9uIgPm5bv/kWON8qlT0rMH1m2GSrWPZdOBuLIuytvCcZGGPMZjJGlPYhM8fNI6w1",
+	"bpF+bZYOIx54ZEofmnTM/rbT7tcqC72zzfzpkerOPyeqMi6VZocgsp3aX0fxMJum4Gq4Z8Mm5tUuVTSu",
+	"4WemyKs0uNX/vpGIavj25vyMMBHOJBeJV0CsxEZpBrUy4gnrC3tho5BJHUSManEFiG09ErOQQ1gqgm45",
+	"qbiPtdQPPUJDhTBmYYo8iCltK8g7FraIbcWvRQLuHGD7sQTnHSQFfzj5bnB9cnR1/HZwfHT89mRwc5Pr",
+	"KXUfoeB6eLdvOrPwEB2/kTZAsnih8RVYCSQ0vzZgY1mF5v2EBxOiEjlTplkg2iwGwoEqiAVrWWLa4Eds",
+	"lLTIawSjNDUp01kyt6TRUzPNAvVdzmwuTt4c3Zz+UJqQzRzdbzecGGlfqETGU2LAHbVE1+MAyZLlHGP9",
+	"I1aAijEXDCOiORge7heL6qkM2qZJOEG1xMDBuLgbdTDkoOjUxFnB05RoWttFs+JWBFEasvDQ9PLJ8EGR",
+	"lJgbD2MwA0TEuvpee4f4+ItbGO83WuQHGvGQIuQnsGKkMc3cqfms9NhsAyRQAvLcc9M30oXK1OOb0djM",
+	"3PkeKwmNrssekpgCRGqVcvCBDfGQbaIcwGJ5WEja3dt3C0lNE++YT6d68IVUmikNJppUEaOx9flUaBW/",
+	"rUybmdKHMybG2vBBhDgu7OfOZ9cn/jBjqxy7ORZAIyX4bKY5V+28dCEiNmIzDK0qJmk4Bw9/nPARDziN",
+	"wLyIIj4G+LoWAL3xBCi28LAm+cBv+YyFXJtzaRxpsZwkM9V7/pyJ1r39sSXj8XP96bl5xCAbOAhhYDWa",
+	"UEFMZwVpbnTZzYMG2c65MvRYVu5pITGHWXkcqc+kUnwYzQFKt/HP4SDYImT4z4d/BDXEbAnSVoYZYBLo",
+	"MkCgzbG1rjKsInf4nwVu6i8M3XSY1U4BwiooM6GDiVQFq5RBjSqygHZUgeS0Gr7pcWhIWIuUO08wnDPE",
+	"HPcEoKXdgUGR05cEP9q2IsAK1hKW2sXRd2cng1x/+RvELKrS6RlgbQ6y5+T7+EMukJ2A6KOD8i4wTpFd",
+	"5AqvAZ/Rm2YYSUjlqxjzou5RPeqETWcyprHe2k+G5fkMUfoiQbVmrjfUaETqfnkZEPA3V8G0Yg86mAms",
+	"W/Seaj2sL7YFqEF6oRbm2jKoL63wooYyWO48vb6n4zGLyfvTHFIrlEEKQMx1/7m29umMt/TG1tYAlGKG",
+	"WZJ1Xwy5oPEcHFrHry48gqWTcjSKuGDaYj2y8q5fgzxEp6jS5EAAj6Ku/6pfuwHkEEBAqQEuCOQT+iST",
+	"nqaTAR0zMpwbWK1DVIkzjGqwEkwZoEF7faZMe3Ot/+ubjRM1ZpGkoWr1BTphNdGe+5kZpgjUe9Z32p0G",
+	"dsom/qt3x9cDPMav8PD6QD+TD+mZFpkRy2HUM8oaGDCzR3bbu9i+HFs0GKQfGIOPxRVYp6/P3TEynua1",
+	"2TnNSxnxYG4srb6AggtFcI0Bo34eQfnmlI7NSHLUf1eGypiPucD2CIeFXFgzSiy/zZNBwdxBcwrfmTdL",
+	"rfL6vdLbcK0iDOizk2QKTpINET44+ASqhaYhOKYs6d1SdsxUk7M610Df/0yRGVxStCqMmdlUcUCeaTXy",
+	"2aFZA/xKL7f+Sq9G4Rs+HTufAeSrd2iXqHDlSNtDTXDyJ9pss68ZUsWaacyzL0YynjYpLLD57os4iP51",
+	"0+kLnBeerql5h+VqhS3lMGJgsx8zjvv8D6oUSz6tTF4xG0qfa/wJzqc9sjlvfqbIMBVhxJzf+6IuZlPi",
+	"K7yqmfJmyFXie+SOiVDG2KCZkhkXWojdsVhxKRqWF/G4LyIeME2LFvkOuaMCryP4ILBDlOn+NpFp3CJH",
+	"wnIEbSNjR4sclymz15cjNBkucKSwz91aC18zT3hX8aw5M0aqtH5V1cUvVOUd9aoNeRsZ0EuGj4G/Amgv",
+	"u+RF+dfmurPT45OL65OaV7t4d3N6fLLk1pa5rpU8JIthBy3A9WiadzTWw4dNlZFL//H9dc0rfnN8XfjK",
+	"bJj3p9/BK7+v/rF00xluAverC5nwgK14sr3n4ya+DWDpmlDbcnSDRf4rvaO4Mx77BIDp/zwCRW/JJ/j2",
+	"YUcXPPvFrb3g3t9vt78x78cz7yOkuO3GtKANVPNvDOEs5dyZk13hwtKsqxZ42UFFVtBNAPy2mTs5kalR",
+	"4S2UZ6uKRWII48l5OnoYHNxrb5j4mRydku9ocMugvWDmZzMxfW3BoXyo9Wp37Van1d7c9WbGuzwyFmS9",
+	"4vgdaz12Z6xY5TN+x4R+CcQRXeMIW1rgqk6ZVluXm0KIbo5XkRGdapvUGA+XsZyyZMJSRTRDIexhJhWH",
+	"XYQFlMapf3Vy9Or8BAo6ETNLGwsTJsj5yc3V6fH14Obd308u0P1i6qrA9YllDIphcxi9oXxrNsH69sh3",
+	"aDH103Z7Jyg8Db5i0CS/g+IZoK4PAQczTFENNAIQNyraR6mINMnss45evboiU2innyU1QLs1ShTTkjrB",
+	"QlUmACcSlQiD0wDxSlt+p40ZrCwjMu4LW/5gQJwXK8uwDWjmkOuL+tH7m7dOj1Goxj4/vXh/c9KARBgb",
+	"O8IuhD0yowCs7NlkHENTY9rQ7EoDA9o9WOy25Zt6fj6emK5iWrHB4IuXN8E0PkNwPAGapg0IndEhizDs",
+	"BtUdLOwhCcHDEVEoj0PAkpjeE62laIsLUw55uCxT4txs2c1kbCbmcnnyb+Ttydml6ck5mCTJzFbUqEEi",
+	"ExrZpifGxzecl4bt6QMxkaFRPDXbaPXFv5Gbny5PVj0W1pnFfbH8mj/wyX/r196c3PRrHrz4b/1iPmW/",
+	"5uFb/9bX0+7XPpGdLRpsGALesIeloXvDFp6COvYXlaUl/9In74+amaypHio7mRw2N812XiUvdd1CSxlq",
+	"7j2a02nka6P2jsUA8S4Bfdgj4DcEKwP+apFT8JnEwA3jO72BuCL+c99GkmOmZARMSrrQYHDMjW+qOrT4",
+	"hiXvZkwcXZ7qNz9Oum6258xrXhllY9m+M5dlSsnjw07//1DlblzXJCSdmYWsUODcfbcaNVNr7TTQEp0G",
+	"STQH0av5T3HnGjUAA5YkiRnL+r0MUx6FrRXb7aej87Pttpsd9bft9pfabgbiu3rHAZLM0q3Wbbcxh98k",
+	"7LMZEyETwdxqTb0iwj+ogxaancyg2YiBEcQuc/8feVe327ZyhF9loZtIgERb6ck5hnxRGDltEbT5QdIg",
+	"BUJDS0u0xJpeClzKiWDonfoMfbJiv5n9oSjKsvzTE+QqsaRdLmdnZ2d3Zr5vUqhpJF4d/8l7fB7RletZ",
+	"4CtxNT4c4yhW9VTOMkUU0Zhf3+1IzItv8FSKy4rZDMknyHSskNI97VN2lYMDNyPU9VfwGIDgg6W+LaEp",
+	"8sKNu1RmN8Y5JPyFhIYpyqWySUWZI/NtsekfIfcHg1+b51KwjsffGXWKK6NUqbrJykIxNrZ3qYmewsw5",
+	"18rvt1rNeDOF1IbmOsXLmJ0NO5lNV446zxOsbBUEUyogxhPQKGZKDPV+IkJ05HFkdBauHq6xcys62rmk",
+	"Xb+7z4nMpH3kCd50O/wJzOqbF1q8Nh7Ia99EnH14UwcfoZ+KT7//3QeEqqLIdazMJlIRbX96TQzNS0WV",
+	"udORQLYgfZVUQtIZkN0jHP6ObobMIJzEqgHfCljWKIooYLmJLcKXF7Y0FhnmqECQlDNUZQhigv27H/B+",
+	"9y2x96mgiJkr15Sxqh2AQ7aEWYHzZVksZ3PPvcA4p/4QqPsURMvUjNIpL5LJVb/GuQBYFXJSsWl/eP/p",
+	"nyJkQpcjIl5uoePu15Pp6jzbzMjA0mD2T5dxT4Si5M1qPp9LUiEJthY5TW/S3Ngq2evHSppTnhGYo9GU",
+	"oktHUDP/Y2MOtWQyXvOJtBRAmn4XK//DcTaVvciGAWmO6DbQzm5ZJqCjk+ZQKJGTp09jZnDAX6JL0cA+",
+	"wFGLHs6tGxhYxxGNRdscEhrBvMgmqUSDRaI10i2sL27lxzmj4NksclQBmYP/dRorgrHVwi2bUAKi6wlf",
+	"tJimeZXoXiQ+FZTzKa2hG9OdixRdUJgYrQM/y3JSoTinWFaLZdUzGpoaTY2VXJSpTtUkHRu3Lq9WjEB7",
+	"CY1Sk5X7PBJSSYcqMYzE2/T6Agz4dJD1t3lXqCQ2e9RMFVZZtrFw38277WjRL2Mlje5G3vZEk/lSXUlR",
+	"XPwbcWjmAiP1IR7Lr7+/f/eXc8bQjZVlgGJm24jvMcYgtJQioXoWdEvdUH6tpLk1y3diNuZUC0lNHkDV",
+	"/KWFU3kLnVWDyqraSvPsqDuZwXl0G0XRek0TqgohWRp8IwdrWyaZJshn7djte5TGSxmwiLE7ndTzZJH2",
+	"Q5ro0W1sSYDBDVqtFvQfhLBCGum1UTfniNHVRaqt/VGJDSOeCnA8w6aQZr3QTLuPnlRXwliNN7K7HCYk",
+	"Pu+5mzhP/YKpi5X8PtDzYplPB0jQGgnOUICxa2eU4+SVeZovYgUYR0gQd33TgrOiq3JF4uOMSsLrppCI",
+	"kP8a/A0vNLDlExIxPN2szI+VtbSnQbPPnEQ+eMvbUMUsb+2YyGbz9XvvMxBWY4aJkjckjt7OE30HnzIT",
+	"ObMPUmeKvg/F9HmDbdi+Cwc9a2bBjLdmGdiRZfyenMnjm1BE4b6H83OmlnbbsC4NOJrQ/G7pfGGwBEpt",
+	"SphnSHxIykz/eReNNpX2NGiwefjYUvCoy6Uid9TMfjnDgU53Rp3buDPJqhVYf/G0uLP2oeNZWo15OMbH",
+	"RRoa9t+hR0l0Pa/P69M2PPnvf17TlelSqZV/CzO0cITjsN+tBN52PnQT7KegO2k04cB9nj+2xLeTigfO",
+	"gBH+sio6bpgbIt9y6cL1I/bZMP8TAoDYIv16ogDoAhdpWWWMnAVHvxkYDYP+X+lXPuROmynJtjmV++cR",
+	"0pbx5KzmtDGTZFsoydU0/U71dMVsURYXrnKOdeAJ2NHhMCZ560JEbgDDJXZGw99+/WU4fPXy+NgupnlS",
+	"Ta4X+eAwJnWeQuon8JcOoUo3qlsluSf9PzlEBYINaA8edefHMGX6vcQBj4Mk4Bo3fEZyS0j+cW0CtvKu",
+	"s5bFRs1iUqjYaFTcgSdOTpCZZDRz08zODzQL38SddT92ahizejSp1s3H6/OArv1Hk0X40kw0/1O8+X4v",
+	"aZn0ay9Kvvm9KPLt+lqqq/1I8mu5OQ1ftCUPr4YX5Y7/nfsWCmPhtziyu5/8gn3cXSM4OPeHZHhAtRI1",
+	"PKhmiZpuADCf7NvuQOA1anwo/Jp92weAsFEXG2U9e9/fUuuH821zoUU78bZzCnZRb8Odw8EFLONWKOJi",
+	"tcG8bbwz6wVYHa0RQt9zM8WLf2SpPDXLNtKlBQtPJOEqdFc9/O4kkV4/Vk/Dy73nWvThqwPYnzdVw9NA",
+	"e51oI4J+/ol+bhpoGtbAdJxU2UXONMp+T93NA42gcbarFmdPTEMAkmXKX0mRVoIogC4/iYyJbup1ZL7o",
+	"9iRfM8UqCDVEAqXq1AFYoHWy0hb+UGyiH5qVAdhDJF543EMPm5hN5oRjHqAqtuEb0jgeCeXQuBDbMQ7D",
+	"Q8ZvL1+++tUcMp4I+NCdO6z5K76pdDq+AOsS9v1t6ITnQcM8ox34PivlsTED/ygewf9xTz3M5D7MmhDT",
+	"x6W/tmGqHMxe7zBLcnSLf9sLTf4aGIoyrcosvUm9sQjDkqfMAVkDMOUQYEaZna2JLqSid1V1nHFnG2nv",
+	"vNq2VHDYVdZewfHoYAs/oHk5wJjsMiQ/nh15qBsEaY9VUY0vkbe06Q7R9jlbVINfCu8Xpt8zXZ2Gq9l4",
+	"y2Zu+xbolhNnGU+WPSg3uay77rlP5Ue9K2jdzRHtNwsbRVU/oQUO5GLBf2huu2Tn7mGEMRDj/baVrzVy",
+	"U3W9vtphpxwhsFHv4B+oUuZEgmvCZUB3XXmdXKWiXCrZq6GvjI6OUNo8L3Q1Ojk+PobbwS/ThKOdZboi",
+	"Ow4VRX11UDln5NkcFbJcEOoJkLXqGR2zpEq/JcFdPomr0RVhiFh/3WKDWvQdQnZtNPL1+f63/Hfzx/ZW",
+	"hiHZghZU/rJF6LaQhEEwOQ3JN/QxunrDzxrYbyWYaRHu3aB85w4c4/uW0W7k7QCjZoN7WNOWQrXdFPpF",
+	"zMX1DxKnZt/NdWAe0pVHN0PZcyHl1gQlUctP6gTkrlggzeedTa8z5fWrGxAR98RAJCrJV1U20X2L56/r",
+	"fIp5MQtUEdyYzYfsLMzlF6ivNu4QaZvr8/X/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

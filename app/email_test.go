@@ -40,6 +40,14 @@ func (m mailEnv) verify(n int) response {
 	return m.do(http.MethodPost, "/api/v1/auth/verify", map[string]any{"token": msg.Token(m.t, "/verify-email")}, nil)
 }
 
+// verifyWithPassword follows the n-th mail's link choosing the account's
+// password, as the owner of an ADMIN_EMAILS address must.
+func (m mailEnv) verifyWithPassword(n int, password string) response {
+	m.t.Helper()
+	msg := m.smtp.WaitFor(m.t, n)[n-1]
+	return m.do(http.MethodPost, "/api/v1/auth/verify", map[string]any{"token": msg.Token(m.t, "/verify-email"), "new_password": password}, nil)
+}
+
 // TestAttackAdminEmailSquatting performs the squatting attack of issue 19:
 // in production with ADMIN_EMAILS=ops@example.com, an attacker registers
 // OPS@example.com first. The account must not be an admin, on either store,
@@ -79,13 +87,28 @@ func TestAttackAdminEmailSquatting(t *testing.T) {
 				assertErrorAnswer(t, res, http.StatusBadRequest, "invalid_request", "")
 				assertErrorAnswer(t, m.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(token)), http.StatusForbidden, "forbidden", "Admin access required")
 
-				// The owner of the mailbox follows the link: now, and only now, admin.
+				// The owner of the mailbox follows the link. Confirming alone
+				// would make the attacker's account (and password) admin: the
+				// link takes the owner's own password, which revokes the
+				// attacker's, and only then promotes.
 				msg := m.smtp.WaitFor(t, 1)[0]
 				assert.Equal(t, []string{"ops@example.com"}, msg.To)
 				res = m.verify(1)
+				assertErrorAnswer(t, res, http.StatusBadRequest, "invalid_request", "")
+				assert.Contains(t, res.json(t)["error"], "new_password: is required")
+				assertErrorAnswer(t, m.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(token)), http.StatusForbidden, "forbidden", "Admin access required")
+				res = m.verifyWithPassword(1, "the owner's password")
 				require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 				assert.Equal(t, true, res.json(t)["is_admin"])
 				assert.Equal(t, true, res.json(t)["email_verified"])
+				res = m.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(token))
+				assert.Equal(t, http.StatusUnauthorized, res.status, "the attacker's token died: %s", res.body)
+				res = m.do(http.MethodPost, "/api/v1/auth/login", map[string]any{"email": "ops@example.com", "password": "attacker-pass"}, nil)
+				assert.Equal(t, http.StatusUnauthorized, res.status, "the attacker's password is gone: %s", res.body)
+				m.clock.Advance(time.Millisecond) // the test's clock stands still; a real one moves on
+				owner := m.login("ops@example.com", "the owner's password")
+				res = m.do(http.MethodGet, "/api/v1/admin/users", nil, bearer(owner))
+				assert.Equal(t, http.StatusOK, res.status, "%s", res.body)
 			})
 		})
 	}

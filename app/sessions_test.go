@@ -278,3 +278,44 @@ func TestOperatorResetPassword(t *testing.T) {
 		})
 	}
 }
+
+// TestStolenKeyAfterDisableAndReset: a personal API key minted by whoever
+// held the account dies when an admin disables it (re-enabling revives
+// none) and when the operator resets the password, on both stores. Logout
+// and the owner's own password change leave keys alone (they are separate
+// credentials, revoked one by one).
+func TestStolenKeyAfterDisableAndReset(t *testing.T) {
+	t.Parallel()
+	for _, st := range stores {
+		t.Run(st.engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, map[string]string{"DATABASE_URL": st.url(t)})
+			e.registerAdmin("boss@example.com", pw)
+			adaID := e.register("ada@example.com", pw)
+			boss := e.login("boss@example.com", pw)
+			keyWorks := func(key string) int {
+				t.Helper()
+				return e.do(http.MethodGet, "/api/v1/quota", nil, bearer(key)).status
+			}
+
+			key := newKey(t, e, e.login("ada@example.com", pw))
+			require.Equal(t, http.StatusOK, keyWorks(key))
+			require.Equal(t, http.StatusNoContent, e.do(http.MethodPost, "/api/v1/auth/logout", nil, bearer(e.login("ada@example.com", pw))).status)
+			assert.Equal(t, http.StatusOK, keyWorks(key), "logout leaves keys alone")
+
+			for _, disabled := range []bool{true, false} {
+				res := e.do(http.MethodPatch, "/api/v1/admin/users/"+adaID, map[string]any{"disabled": disabled}, bearer(boss))
+				require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+			}
+			assert.Equal(t, http.StatusUnauthorized, keyWorks(key), "disabling revoked the key; enabling revived nothing")
+
+			e.clock.Advance(time.Second)
+			key = newKey(t, e, e.login("ada@example.com", pw))
+			require.Equal(t, http.StatusOK, keyWorks(key))
+			opts := app.Options{PasswordParams: &cheapHash, Clock: e.clock}
+			_, err := app.ResetPassword(context.Background(), e.cfg, e.app.Database, opts, "ada@example.com", "reset by the operator")
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnauthorized, keyWorks(key), "the operator's reset revoked the key")
+		})
+	}
+}

@@ -29,6 +29,10 @@ type UserStore interface {
 	// else the one whose email key is its key (any "+tag" spelling finds
 	// it); CodeNotFound when there is none.
 	UserByEmail(ctx context.Context, email string) (domain.User, error)
+	// RevokeAPIKeys deletes every personal API key of the account (none is
+	// not an error): resets and disabling revoke every credential, not only
+	// access tokens.
+	RevokeAPIKeys(ctx context.Context, id domain.UserID) error
 	// RecordLogin stamps last_login_at; CodeNotFound when the account is gone.
 	RecordLogin(ctx context.Context, id domain.UserID, at time.Time) (domain.User, error)
 	// MarkEmailVerified stamps email_verified_at at its first call (later

@@ -20,7 +20,7 @@ func toUser(u domain.User) (api.User, error) {
 
 // VerifyEmail implements api.StrictServerInterface.
 func (h *handlers) VerifyEmail(ctx context.Context, req api.VerifyEmailRequestObject) (api.VerifyEmailResponseObject, error) {
-	u, err := h.s.deps.Login.Verify(ctx, req.Body.Token)
+	u, err := h.s.deps.Login.Verify(ctx, req.Body.Token, req.Body.NewPassword)
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,9 @@ func (s *Store) UserByEmail(_ context.Context, email string) (domain.User, error
 	return s.users[id], nil
 }
 
+// RevokeAPIKeys implements ports.UserStore; this store keeps no keys.
+func (s *Store) RevokeAPIKeys(context.Context, domain.UserID) error { return nil }
+
 // RecordLogin implements ports.UserStore.
 func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time) (domain.User, error) {
 	s.mu.Lock()

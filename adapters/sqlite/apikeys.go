@@ -132,3 +132,15 @@ func (db *DB) TouchAPIKey(ctx context.Context, id domain.APIKeyID, at time.Time)
 	}
 	return nil
 }
+
+// RevokeAPIKeys implements ports.UserStore.
+func (db *DB) RevokeAPIKeys(ctx context.Context, id domain.UserID) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	if err := db.q.DeleteUserAPIKeys(ctx, uid); err != nil {
+		return storeErr("delete api keys", err)
+	}
+	return nil
+}

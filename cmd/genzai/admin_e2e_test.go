@@ -29,10 +29,10 @@ func TestServeAdminCLI(t *testing.T) {
 	s := startServer(t, "", v)
 	root := s.register(t, "root@example.com", "correct horse")
 	require.False(t, root.IsAdmin, "registering never makes an admin")
-	root = s.verify(t, smtp, 1)
+	root = s.verify(t, smtp, 1, "correct horse")
 	require.True(t, root.IsAdmin, "ADMIN_EMAILS promotes a verified address")
 	ada := s.register(t, "ada@example.com", "battery staple")
-	require.False(t, s.verify(t, smtp, 2).IsAdmin)
+	require.False(t, s.verify(t, smtp, 2, "").IsAdmin)
 	require.False(t, ada.IsAdmin)
 	rootToken := s.login(t, "root@example.com", "correct horse").AccessToken
 	adaToken := s.login(t, "ada@example.com", "battery staple").AccessToken

@@ -122,7 +122,7 @@ func TestServeFullSessionNeverLogsSecrets(t *testing.T) {
 			}))
 
 			s.register(t, "ada@example.com", secrets["user password"])
-			require.True(t, s.verify(t, smtp, 1).IsAdmin, "ADMIN_EMAILS promotes a verified address")
+			require.True(t, s.verify(t, smtp, 1, secrets["user password"]).IsAdmin, "ADMIN_EMAILS promotes a verified address")
 			tok := s.login(t, "ada@example.com", secrets["user password"]).AccessToken
 			auth := bearer(tok)
 			assertError(t, s.do(t, http.MethodPost, "/api/v1/auth/login", jsonBody(t, map[string]string{"email": "ada@example.com", "password": secrets["wrong password"]})), http.StatusUnauthorized, "unauthorized")

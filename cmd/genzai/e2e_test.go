@@ -528,10 +528,14 @@ func withMail(t *testing.T, v vars) (vars, *smtptest.Server) {
 
 // verify follows the verification link of the n-th mail (1-based) and
 // returns the account.
-func (s *server) verify(t *testing.T, smtp *smtptest.Server, n int) userBody {
+func (s *server) verify(t *testing.T, smtp *smtptest.Server, n int, newPassword string) userBody {
 	t.Helper()
-	token := smtp.WaitFor(t, n)[n-1].Token(t, "/verify-email")
-	r := s.do(t, http.MethodPost, "/api/v1/auth/verify", jsonBody(t, map[string]string{"token": token}))
+	body := map[string]string{"token": smtp.WaitFor(t, n)[n-1].Token(t, "/verify-email")}
+	if newPassword != "" {
+		// An ADMIN_EMAILS address is confirmed with the owner's password.
+		body["new_password"] = newPassword
+	}
+	r := s.do(t, http.MethodPost, "/api/v1/auth/verify", jsonBody(t, body))
 	require.Equal(t, http.StatusOK, r.status, "verify: %s", r.body)
 	return decode[userBody](t, r)
 }

@@ -46,9 +46,10 @@ type Store interface {
 	ports.AdminStore
 	ports.AuditLog
 	ports.ChangeStore
-	// UserByID and UserByEmail as in ports.UserStore.
+	// UserByID, UserByEmail and RevokeAPIKeys as in ports.UserStore.
 	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
 	UserByEmail(ctx context.Context, email string) (domain.User, error)
+	RevokeAPIKeys(ctx context.Context, id domain.UserID) error
 }
 
 // Service answers administrators.
@@ -259,6 +260,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, requestID s
 		}
 		return UpdateResult{Pending: &c}, nil
 	}
+	if err := s.revokeKeysIfDisabling(ctx, id, p); err != nil {
+		return UpdateResult{}, err
+	}
 	p.At = s.clock.Now()
 	u, err := s.store.UpdateUser(ctx, id, p)
 	if err != nil {
@@ -272,6 +276,21 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, requestID s
 		return UpdateResult{}, err
 	}
 	return UpdateResult{User: &v}, nil
+}
+
+// revokeKeysIfDisabling deletes the account's personal API keys when p
+// disables it, so that enabling it again revives no credential: its access
+// tokens die with the same change (tokens_valid_after), its keys here.
+// Before the update on the direct path, so that no key outlives a disable
+// that failed half-way.
+func (s *Service) revokeKeysIfDisabling(ctx context.Context, id domain.UserID, p domain.UserPatch) error {
+	if p.Disabled == nil || !*p.Disabled {
+		return nil
+	}
+	if err := s.store.RevokeAPIKeys(ctx, id); err != nil {
+		return fmt.Errorf("revoke api keys: %w", err)
+	}
+	return nil
 }
 
 // needsSecondAdmin reports whether actor's patch of target waits for a
@@ -320,6 +339,9 @@ func (s *Service) ConfirmChange(ctx context.Context, actor domain.User, requestI
 	c, u, err := s.store.ConfirmPendingChange(ctx, id, actor.ID, now)
 	if err != nil {
 		return ConfirmResult{}, fmt.Errorf("confirm pending change: %w", err)
+	}
+	if err := s.revokeKeysIfDisabling(ctx, c.TargetID, c.Patch); err != nil {
+		return ConfirmResult{}, err
 	}
 	details := patchDetails(c.Patch)
 	details["change_id"] = string(c.ID)

@@ -30,6 +30,8 @@ type fakeStore struct {
 	audit         []domain.AuditEntry
 }
 
+func (f *fakeStore) RevokeAPIKeys(context.Context, domain.UserID) error { return nil }
+
 func (f *fakeStore) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
 	for _, u := range f.users {
 		if u.ID == id {

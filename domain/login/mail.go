@@ -80,18 +80,43 @@ func (s *Service) RequireVerified(u domain.User) error {
 }
 
 // Verify checks a verification link's token and marks the address proven.
-// It is idempotent: a valid link used again changes nothing. An address in
-// AdminEmails is promoted at its first verification only.
-// Errors: CodeNotFound (mail off), CodeInvalid, CodeUnavailable.
-func (s *Service) Verify(ctx context.Context, token string) (domain.User, error) {
+// It is idempotent: a valid link used again changes nothing. newPassword,
+// when given on the first confirmation, becomes the account's password as
+// a reset would make it (every older token and key dies).
+//
+// An address in AdminEmails is promoted at its first verification only,
+// and only with newPassword: the link proves who holds the mailbox, not who
+// chose the password, and whoever registered the address first may have
+// been someone else (they would otherwise become admin the moment the
+// owner clicks). Errors: CodeNotFound (mail off), CodeInvalid,
+// CodeConflict (newPassword on a confirmed address), CodeUnavailable.
+func (s *Service) Verify(ctx context.Context, token string, newPassword *string) (domain.User, error) {
 	if s.links == nil {
 		return domain.User{}, errMailOff
+	}
+	if newPassword != nil {
+		if err := domain.ValidatePassword(*newPassword); err != nil {
+			return domain.User{}, domain.Errorf(domain.CodeInvalid, "new_password: must be %d to %d characters", domain.MinPasswordLen, domain.MaxPasswordLen)
+		}
 	}
 	u, err := s.userByLink(ctx, purposeVerify, token, func(u domain.User) string { return u.Email })
 	if err != nil {
 		return domain.User{}, err
 	}
-	u, err = s.users.MarkEmailVerified(ctx, u.ID, s.clock.Now(), s.isAdminEmail(u.Email))
+	promote := s.isAdminEmail(u.Email) && !u.EmailVerified()
+	switch {
+	case newPassword != nil && u.EmailVerified():
+		// Else a verification link would be a reset link for its whole life.
+		return domain.User{}, domain.Errorf(domain.CodeConflict, "This address is already confirmed: change the password with POST /api/v1/auth/password-reset")
+	case promote && newPassword == nil:
+		return domain.User{}, domain.Errorf(domain.CodeInvalid,
+			"new_password: is required: this address is listed in ADMIN_EMAILS, so confirming it makes the account an admin; choose the account's password with this link (whoever registered the address may not have been you)")
+	case newPassword != nil:
+		if u, err = s.recoverAccount(ctx, u, *newPassword); err != nil {
+			return domain.User{}, err
+		}
+	}
+	u, err = s.users.MarkEmailVerified(ctx, u.ID, s.clock.Now(), promote)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return domain.User{}, errLinkInvalid
 	}
@@ -172,20 +197,31 @@ func (s *Service) ResetPasswordByLink(ctx context.Context, token, newPassword st
 	if err != nil {
 		return err
 	}
+	_, err = s.recoverAccount(ctx, u, newPassword)
+	return err
+}
+
+// recoverAccount gives the holder of u's mailbox the account: newPassword
+// replaces the password, and every access token and personal API key made
+// before dies, whoever made them.
+func (s *Service) recoverAccount(ctx context.Context, u domain.User, newPassword string) (domain.User, error) {
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return domain.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	if err := s.users.RevokeAPIKeys(ctx, u.ID); err != nil {
+		return domain.User{}, fmt.Errorf("revoke api keys: %w", err)
 	}
 	// At the stored precision, as setPassword does, so that revocation
 	// compares like with like.
-	_, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now().Truncate(time.Microsecond))
+	u, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now().Truncate(time.Microsecond))
 	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return errLinkInvalid
+		return domain.User{}, errLinkInvalid
 	}
 	if err != nil {
-		return fmt.Errorf("set password: %w", err)
+		return domain.User{}, fmt.Errorf("set password: %w", err)
 	}
-	return nil
+	return u, nil
 }
 
 // Close waits for the mails still being sent after their answers.

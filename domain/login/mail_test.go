@@ -90,17 +90,31 @@ func TestVerifyPromotesListedAddressOnce(t *testing.T) {
 	assert.Equal(t, adminEmail, f.out.all()[0].To)
 	token := f.out.token(t, "/verify-email")
 
-	got, err := f.svc.Verify(ctx, token)
+	// Whoever registered the address chose its password: confirming it
+	// without choosing a new one would hand them admin rights.
+	_, err = f.svc.Verify(ctx, token, nil)
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+	assert.Contains(t, domain.ErrorMessage(err), "new_password: is required")
+	got, err := f.store.UserByID(ctx, u.ID)
 	require.NoError(t, err)
-	assert.True(t, got.IsAdmin, "a listed address is promoted when verified")
+	assert.False(t, got.IsAdmin || got.EmailVerified(), "nothing changed")
+
+	const ownerPassword = "the owner's own password"
+	got, err = f.svc.Verify(ctx, token, ptr(ownerPassword))
+	require.NoError(t, err)
+	assert.True(t, got.IsAdmin, "a listed address is promoted when verified with a password")
 	assert.NoError(t, f.svc.RequireVerified(got))
+	_, err = f.svc.Login(ctx, adminEmail, ptr(password))
+	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err), "the registrant's password is gone")
+	_, err = f.svc.Verify(ctx, token, ptr("yet another password"))
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err), "the link is no reset link once used")
 
 	// The operator demotes; the same link again, and logins, never promote.
 	require.NoError(t, f.store.UpdateUser(u.ID, func(u *domain.User) { u.IsAdmin = false }))
-	got, err = f.svc.Verify(ctx, token)
+	got, err = f.svc.Verify(ctx, token, nil)
 	require.NoError(t, err, "verification is idempotent")
 	assert.False(t, got.IsAdmin, "demotion sticks")
-	_, err = f.svc.Login(ctx, adminEmail, ptr(password))
+	_, err = f.svc.Login(ctx, adminEmail, ptr(ownerPassword))
 	require.NoError(t, err)
 	got, err = f.store.UserByID(ctx, u.ID)
 	require.NoError(t, err)
@@ -137,12 +151,12 @@ func TestVerifyRefusesBadLinks(t *testing.T) {
 		"payload only":    payload,
 		"signature moved": sig + "." + payload,
 	} {
-		_, err := f.svc.Verify(ctx, tok)
+		_, err := f.svc.Verify(ctx, tok, nil)
 		assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), name)
 	}
 
 	f.clock.Advance(24*time.Hour + time.Second)
-	_, err = f.svc.Verify(ctx, token)
+	_, err = f.svc.Verify(ctx, token, nil)
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
 	assert.Contains(t, domain.ErrorMessage(err), "expired")
 }
@@ -203,7 +217,7 @@ func TestResendVerification(t *testing.T) {
 	require.ErrorAs(t, err, &de)
 	assert.Positive(t, de.RetryAfter)
 
-	got, err := f.svc.Verify(ctx, f.out.token(t, "/verify-email"))
+	got, err := f.svc.Verify(ctx, f.out.token(t, "/verify-email"), nil)
 	require.NoError(t, err)
 	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(f.svc.ResendVerification(ctx, got)))
 }
@@ -223,7 +237,7 @@ func TestMailOff(t *testing.T) {
 		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), name)
 		assert.Contains(t, domain.ErrorMessage(err), "SMTP_URL", name)
 	}
-	_, err = f.svc.Verify(ctx, "x.y")
+	_, err = f.svc.Verify(ctx, "x.y", nil)
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 }
 

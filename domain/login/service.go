@@ -362,6 +362,11 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) (do
 	if err := domain.ExactAccount(u, email); err != nil {
 		return domain.User{}, err
 	}
+	// A reset recovers the account from whoever else held it: their keys
+	// go with their tokens.
+	if err := s.users.RevokeAPIKeys(ctx, u.ID); err != nil {
+		return domain.User{}, fmt.Errorf("revoke api keys: %w", err)
+	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return domain.User{}, fmt.Errorf("hash password: %w", err)

@@ -22,6 +22,11 @@ ORDER BY created_at, id;
 -- DeleteAPIKey revokes one of the user's keys.
 DELETE FROM api_keys WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id);
 
+-- name: DeleteUserAPIKeys :exec
+-- DeleteUserAPIKeys revokes every key of the user (an account reset or
+-- disabled keeps no credential alive).
+DELETE FROM api_keys WHERE user_id = sqlc.arg(user_id);
+
 -- name: GetAPIKeyOwner :one
 -- GetAPIKeyOwner finds a key by its hash with its owner.
 SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, k.created_at AS key_created_at,

@@ -88,6 +88,17 @@ func (q *Queries) DeleteAPIKey(ctx context.Context, arg DeleteAPIKeyParams) (int
 	return result.RowsAffected(), nil
 }
 
+const deleteUserAPIKeys = `-- name: DeleteUserAPIKeys :exec
+DELETE FROM api_keys WHERE user_id = $1
+`
+
+// DeleteUserAPIKeys revokes every key of the user (an account reset or
+// disabled keeps no credential alive).
+func (q *Queries) DeleteUserAPIKeys(ctx context.Context, userID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteUserAPIKeys, userID)
+	return err
+}
+
 const getAPIKeyOwner = `-- name: GetAPIKeyOwner :one
 SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix, k.created_at AS key_created_at,
        k.last_used_at AS key_last_used_at, k.scopes AS key_scopes, k.expires_at AS key_expires_at,
