@@ -158,7 +158,7 @@ func (e *env) registerAdminEmail() string {
 }
 
 // TestEmailVerification walks registration, the 403 before verification
-// on both chat APIs and key creation, the mailed link (over SMTP), and the
+// on both chat APIs, web search and key creation, the mailed link (over SMTP), and the
 // refusals of tampered, expired and foreign links.
 func TestEmailVerification(t *testing.T) {
 	t.Parallel()
@@ -185,6 +185,7 @@ func TestEmailVerification(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, oa.status, "%s", oa.body)
 	assert.Equal(t, "email_unverified", oa.json(t)["error"].(map[string]any)["code"])
 	assertErrorAnswer(t, m.do(http.MethodPost, "/api/v1/keys", map[string]any{"name": "laptop"}, bearer(token)), http.StatusForbidden, "email_unverified", unverified)
+	assertErrorAnswer(t, m.do(http.MethodGet, "/api/v1/web-search?q=go", nil, bearer(token)), http.StatusForbidden, "email_unverified", unverified)
 	// Nothing was counted against the quota.
 	assert.Equal(t, float64(0), m.do(http.MethodGet, "/api/v1/quota", nil, bearer(token)).json(t)["used"])
 

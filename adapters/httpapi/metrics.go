@@ -56,7 +56,7 @@ func (h *handlers) GetMetrics(ctx context.Context, _ api.GetMetricsRequestObject
 // again, the right token included, so that guessing gains nothing from
 // going faster. A limiter that cannot decide leaves the answer at 401.
 func (s *Server) checkMetricsToken(ctx context.Context, r *http.Request) error {
-	ip := s.echo.IPExtractor(r)
+	ip := AddressKey(s.echo.IPExtractor(r)) // an IPv6 client by its /64, as every per-address limit
 	now := time.Now()
 	if left := s.metricsBlocked.left(ip, now); left > 0 {
 		return tooManyMetricsAttempts(left)

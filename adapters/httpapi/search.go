@@ -13,6 +13,11 @@ func (h *handlers) WebSearch(ctx context.Context, req api.WebSearchRequestObject
 	if !ok {
 		return nil, domain.Errorf(domain.CodeUnauthorized, "Missing bearer token")
 	}
+	// Searches cost quota: an account that has not proven its address
+	// gets none, as for chat.
+	if err := h.s.deps.Login.RequireVerified(u); err != nil {
+		return nil, err
+	}
 	res, err := h.s.deps.Search.Search(ctx, u, req.Params.Q)
 	if err != nil {
 		return nil, err

@@ -221,6 +221,7 @@ func (s *Service) recoverAccount(ctx context.Context, u domain.User, newPassword
 	if err != nil {
 		return domain.User{}, fmt.Errorf("set password: %w", err)
 	}
+	s.forgetFailures(ctx, u.Email)
 	return u, nil
 }
 
@@ -250,6 +251,11 @@ func (s *Service) sendVerification(ctx context.Context, u domain.User) error {
 		"The link is valid for %s. If the page does not open, send the token below as JSON {\"token\": \"...\"} "+
 		"with POST /api/v1/auth/verify:\n\n%s\n\nIf you did not create an account, ignore this mail.\n",
 		u.Email, link, s.cfg.Mail.VerifyTTL, token)
+	if s.isAdminEmail(u.Email) && !u.EmailVerified() {
+		body += "\nThis address is one of the server's administrator addresses: confirming it makes the account an admin, " +
+			"so the page asks you to choose the account's password (as JSON, add \"new_password\"). " +
+			"The password chosen at registration stops working, whoever chose it.\n"
+	}
 	if err := s.cfg.Mail.Mailer.Send(ctx, domain.Mail{To: u.Email, Subject: "Confirm your email address", Body: body}); err != nil {
 		return fmt.Errorf("send mail: %w", err)
 	}
@@ -360,4 +366,16 @@ func parseLink(token string) (domain.UserID, time.Time, bool) {
 		return "", time.Time{}, false
 	}
 	return domain.UserID(id), time.Unix(unix, 0), true
+}
+
+// forgetFailures clears the account's failed logins once its owner has set
+// a new password, so that a lock kept alive by someone guessing does not
+// outlast the recovery. A guard that cannot be reached only delays that.
+func (s *Service) forgetFailures(ctx context.Context, email string) {
+	if s.cfg.Guard == nil || !s.cfg.Backoff.Enabled() {
+		return
+	}
+	if err := s.cfg.Guard.Reset(ctx, accountKey(email)); err != nil {
+		s.cfg.Mail.logger().Warn("reset login failures after a new password", "error", err)
+	}
 }
