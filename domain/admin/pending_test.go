@@ -120,6 +120,30 @@ func TestPendingChangeExpires(t *testing.T) {
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 }
 
+// TestChangeOfARemovedAdminCannotBeConfirmed: once its requester is no
+// longer an admin (or is disabled), a pending change cannot be confirmed.
+func TestChangeOfARemovedAdminCannotBeConfirmed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, db, _, users := sqliteService(t)
+	no, yes := false, true
+	for _, remove := range []domain.UserPatch{{IsAdmin: &no}, {Disabled: &yes}} {
+		res, err := svc.UpdateUser(ctx, users["ada"], "", users["bob"].ID, domain.UserPatch{IsAdmin: &no})
+		require.NoError(t, err)
+		require.NotNil(t, res.Pending)
+		_, err = db.UpdateUser(ctx, users["ada"].ID, remove)
+		require.NoError(t, err)
+		_, err = svc.ConfirmChange(ctx, users["cat"], "", res.Pending.ID)
+		assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))
+		assert.ErrorContains(t, err, "is no longer an admin")
+		bob, err := db.UserByID(ctx, users["bob"].ID)
+		require.NoError(t, err)
+		assert.True(t, bob.IsAdmin, "nothing applied")
+		_, err = db.UpdateUser(ctx, users["ada"].ID, domain.UserPatch{IsAdmin: &yes, Disabled: &no})
+		require.NoError(t, err)
+	}
+}
+
 func TestChangesThatApplyAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

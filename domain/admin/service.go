@@ -334,6 +334,15 @@ func (s *Service) ConfirmChange(ctx context.Context, actor domain.User, requestI
 	case !now.Before(c.ExpiresAt):
 		return ConfirmResult{}, domain.Errorf(domain.CodeConflict, "This change expired at %s: ask for it again", c.ExpiresAt.UTC().Format(time.RFC3339))
 	}
+	// A change outlives neither its requester's admin rights nor their
+	// account: an admin removed for cause leaves no change behind to confirm.
+	requester, err := s.store.UserByID(ctx, c.RequestedBy)
+	switch {
+	case domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (!requester.IsAdmin || requester.Disabled)):
+		return ConfirmResult{}, domain.Errorf(domain.CodeConflict, "%s, who asked for this change, is no longer an admin: it cannot be confirmed", c.RequestedByEmail)
+	case err != nil:
+		return ConfirmResult{}, fmt.Errorf("load requester: %w", err)
+	}
 	// The store checks all of the above again atomically: a concurrent
 	// confirmation gets CodeConflict.
 	c, u, err := s.store.ConfirmPendingChange(ctx, id, actor.ID, now)
