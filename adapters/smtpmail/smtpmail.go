@@ -31,6 +31,9 @@ type Config struct {
 	// TLS, when set, replaces the default TLS settings (tests trust their
 	// own certificate with it).
 	TLS *tls.Config
+	// RequireSTARTTLS refuses an smtp:// server that does not offer
+	// STARTTLS even on a loopback address (tests; elsewhere New decides).
+	RequireSTARTTLS bool
 }
 
 // Mailer sends plain-text mail through one SMTP server.
@@ -38,6 +41,9 @@ type Mailer struct {
 	addr     string
 	host     string
 	implicit bool
+	// requireTLS refuses to send over a connection that stayed plain:
+	// verification and reset links are credentials.
+	requireTLS bool
 	auth     smtp.Auth
 	from     string
 	tls      *tls.Config
@@ -67,6 +73,10 @@ func New(cfg Config) (*Mailer, error) {
 		port = u.Port()
 	}
 	m.addr = net.JoinHostPort(m.host, port)
+	// Reset and verification links give an account away: over the network
+	// they travel only encrypted, unless the operator says otherwise
+	// (?starttls=optional) or the relay is on this machine.
+	m.requireTLS = cfg.RequireSTARTTLS || (!m.implicit && !isLoopback(m.host) && u.Query().Get("starttls") != "optional")
 	if u.User != nil {
 		pass, _ := u.User.Password()
 		// PlainAuth refuses to send the password without TLS, except to
@@ -121,10 +131,14 @@ func (m *Mailer) send(ctx context.Context, msg domain.Mail) error {
 	}
 	defer c.Close()
 	if !m.implicit {
-		if ok, _ := c.Extension("STARTTLS"); ok {
+		ok, _ := c.Extension("STARTTLS")
+		switch {
+		case ok:
 			if err := c.StartTLS(m.tls); err != nil {
 				return fmt.Errorf("starttls: %w", err)
 			}
+		case m.requireTLS:
+			return fmt.Errorf("starttls: %s does not offer it, and mailed links must not travel in clear (use smtps://, or add ?starttls=optional to SMTP_URL to allow it)", m.addr)
 		}
 	}
 	if m.auth != nil {
@@ -167,4 +181,13 @@ func (m *Mailer) render(msg domain.Mail) []byte {
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(msg.Body, "\r\n", "\n"), "\n", "\r\n"))
 	return []byte(b.String())
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -36,6 +36,20 @@ func TestSend(t *testing.T) {
 	assert.Equal(t, "abc.def", got.Token(t, "/verify-email"))
 }
 
+// TestSendRefusesPlaintext: a server that offers no STARTTLS gets no
+// links (they are credentials), unless the operator allows it.
+func TestSendRefusesPlaintext(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t)
+	m, err := smtpmail.New(smtpmail.Config{URL: srv.URL(""), From: "noreply@example.com", RequireSTARTTLS: true})
+	require.NoError(t, err)
+	err = m.Send(context.Background(), domain.Mail{To: "ada@example.com", Subject: "Reset", Body: "a link"})
+	require.Error(t, err)
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
+	assert.ErrorContains(t, err, "does not offer it")
+	assert.Empty(t, srv.Messages(), "nothing was sent")
+}
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, url, from string }{
