@@ -143,7 +143,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "dave+b@example.com", u.Email)
 	_, err = db.CreateUser(ctx, domain.NewUser{Email: "erin@example.com"})
-	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))	// Accounts that already collided keep their own address: each finds
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err)) // Accounts that already collided keep their own address: each finds
 	// itself, not the holder of the untagged key.
 	for _, email := range []string{"carol+1@example.com", "carol@example.com", "dave+a@example.com", "dave+b@example.com"} {
 		u, err := db.UserByEmail(ctx, email)

@@ -44,9 +44,9 @@ type Mailer struct {
 	// requireTLS refuses to send over a connection that stayed plain:
 	// verification and reset links are credentials.
 	requireTLS bool
-	auth     smtp.Auth
-	from     string
-	tls      *tls.Config
+	auth       smtp.Auth
+	from       string
+	tls        *tls.Config
 }
 
 // New checks cfg and returns a Mailer; it does not connect.

@@ -484,7 +484,7 @@ func TestAuthenticate(t *testing.T) {
 func TestRevocationToTheMicrosecond(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
+		name string
 		// revoke returns the token it handed back ("" for none) and the
 		// password from then on.
 		revoke func(t *testing.T, f fixture, u domain.User) (fresh, pw string)

@@ -418,7 +418,9 @@ func runUpdateUser(t *testing.T, a Admin) {
 		{
 			name:  "everything at once",
 			patch: domain.UserPatch{SetDailyQuota: true, DailyQuota: ptrTo(7), IsAdmin: ptrTo(false), Disabled: ptrTo(true)},
-			want:  func(u *domain.User) { u.DailyQuota, u.IsAdmin, u.Disabled, u.TokensValidAfter = ptrTo(7), false, true, &at },
+			want: func(u *domain.User) {
+				u.DailyQuota, u.IsAdmin, u.Disabled, u.TokensValidAfter = ptrTo(7), false, true, &at
+			},
 		},
 		{name: "empty patch", want: func(*domain.User) {}},
 	} {
@@ -452,7 +454,7 @@ func runUpdateUser(t *testing.T, a Admin) {
 		}{
 			{disabled: true, at: at, want: at},
 			{disabled: false, at: at.Add(time.Minute), want: at.Add(time.Minute)}, // re-enabling revokes again
-			{disabled: true, at: at.Add(-time.Hour), want: at.Add(time.Minute)},  // never backwards
+			{disabled: true, at: at.Add(-time.Hour), want: at.Add(time.Minute)},   // never backwards
 		}
 		for _, st := range steps {
 			got, err := a.Admin.UpdateUser(ctx, id, domain.UserPatch{Disabled: ptrTo(st.disabled), At: st.at})
