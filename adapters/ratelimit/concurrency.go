@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -36,28 +35,20 @@ func NewConcurrencyFallback(primary, secondary ports.ConcurrencyLimiter, health 
 // with CodeUnavailable: the primary failed and the limiter does not fail
 // open (or the secondary failed too).
 func (f *ConcurrencyFallback) Acquire(ctx context.Context, key string, limit int, ttl time.Duration) (string, bool, error) {
-	err := f.health.skip()
-	if err == nil {
-		lease, ok, perr := f.primary.Acquire(ctx, key, limit, ttl)
-		switch {
-		case perr == nil:
-			f.health.succeeded()
-			return lease, ok, nil
-		case ctx.Err() != nil:
-			f.health.abandoned()
-			return "", false, perr
-		}
-		f.health.failed(perr)
-		err = perr
+	type grant struct {
+		lease string
+		ok    bool
 	}
-	if !f.health.failOpen {
-		return "", false, unavailable(err)
-	}
-	lease, ok, serr := f.secondary.Acquire(ctx, key, limit, ttl)
-	if serr != nil {
-		return "", false, unavailable(errors.Join(err, serr))
-	}
-	return localLease + lease, ok, nil
+	g, err := try(ctx, f.health, unavailable,
+		func() (grant, error) {
+			lease, ok, err := f.primary.Acquire(ctx, key, limit, ttl)
+			return grant{lease, ok}, err
+		},
+		func() (grant, error) {
+			lease, ok, err := f.secondary.Acquire(ctx, key, limit, ttl)
+			return grant{localLease + lease, ok}, err
+		})
+	return g.lease, g.ok, err
 }
 
 // Renew implements ports.ConcurrencyLimiter on whichever limiter granted

@@ -68,29 +68,40 @@ func NewFallback(primary, secondary ports.RateLimiter, failOpen bool, logger *sl
 // CodeUnavailable: the primary failed and the Fallback does not fail open
 // (or the secondary failed too).
 func (f *Fallback) Allow(ctx context.Context, key string, rate domain.Rate) (domain.RateDecision, error) {
+	return try(ctx, f, unavailable,
+		func() (domain.RateDecision, error) { return f.primary.Allow(ctx, key, rate) },
+		func() (domain.RateDecision, error) { return f.secondary.Allow(ctx, key, rate) })
+}
+
+// try is the one decision behind every limiter that shares a store (rates,
+// the login guard, concurrency): ask primary unless f is bypassing the
+// store, record what its answer says about the store's health, and, when
+// it cannot answer, use secondary if f fails open, else fail with
+// unavailable. A caller that gave up says nothing about the store.
+func try[T any](ctx context.Context, f *Fallback, unavailable func(error) error, primary, secondary func() (T, error)) (T, error) {
+	var zero T
 	err := f.skip()
 	if err == nil {
-		var d domain.RateDecision
-		d, err = f.primary.Allow(ctx, key, rate)
+		v, perr := primary()
 		switch {
-		case err == nil:
+		case perr == nil:
 			f.succeeded()
-			return d, nil
+			return v, nil
 		case ctx.Err() != nil:
-			// The caller gave up: that says nothing about the store.
 			f.abandoned()
-			return domain.RateDecision{}, err
+			return zero, perr
 		}
-		f.failed(err)
+		f.failed(perr)
+		err = perr
 	}
 	if !f.failOpen {
-		return domain.RateDecision{}, unavailable(err)
+		return zero, unavailable(err)
 	}
-	d, serr := f.secondary.Allow(ctx, key, rate)
+	v, serr := secondary()
 	if serr != nil {
-		return domain.RateDecision{}, unavailable(errors.Join(err, serr))
+		return zero, unavailable(errors.Join(err, serr))
 	}
-	return d, nil
+	return v, nil
 }
 
 // Healthy reports whether the primary answered the last time it was asked.

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/genzai/genzai/domain"
@@ -33,28 +32,9 @@ func NewGuardFallback(primary, secondary ports.LoginGuard, health *Fallback) *Gu
 // CodeUnavailable: the primary failed and the fallback does not fail open
 // (or the secondary failed too).
 func (g *GuardFallback) Attempt(ctx context.Context, key string, rule domain.LoginBackoff) (domain.LoginAttempt, error) {
-	err := g.health.skip()
-	if err == nil {
-		var a domain.LoginAttempt
-		a, err = g.primary.Attempt(ctx, key, rule)
-		switch {
-		case err == nil:
-			g.health.succeeded()
-			return a, nil
-		case ctx.Err() != nil:
-			g.health.abandoned()
-			return domain.LoginAttempt{}, err
-		}
-		g.health.failed(err)
-	}
-	if !g.health.failOpen {
-		return domain.LoginAttempt{}, guardUnavailable(err)
-	}
-	a, serr := g.secondary.Attempt(ctx, key, rule)
-	if serr != nil {
-		return domain.LoginAttempt{}, guardUnavailable(errors.Join(err, serr))
-	}
-	return a, nil
+	return try(ctx, g.health, guardUnavailable,
+		func() (domain.LoginAttempt, error) { return g.primary.Attempt(ctx, key, rule) },
+		func() (domain.LoginAttempt, error) { return g.secondary.Attempt(ctx, key, rule) })
 }
 
 // Reset implements ports.LoginGuard: it resets both guards, since either
