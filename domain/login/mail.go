@@ -112,7 +112,11 @@ func (s *Service) Verify(ctx context.Context, token string, newPassword *string)
 		return domain.User{}, domain.Errorf(domain.CodeInvalid,
 			"new_password: is required: this address is listed in ADMIN_EMAILS, so confirming it makes the account an admin; choose the account's password with this link (whoever registered the address may not have been you)")
 	case newPassword != nil:
-		if u, err = s.recoverAccount(ctx, u, *newPassword); err != nil {
+		u, err = s.recoverAccount(ctx, u, *newPassword)
+		if domain.ErrorCode(err) == domain.CodeNotFound {
+			return domain.User{}, errLinkInvalid
+		}
+		if err != nil {
 			return domain.User{}, err
 		}
 	}
@@ -198,31 +202,10 @@ func (s *Service) ResetPasswordByLink(ctx context.Context, token, newPassword st
 		return err
 	}
 	_, err = s.recoverAccount(ctx, u, newPassword)
-	return err
-}
-
-// recoverAccount gives the holder of u's mailbox the account: newPassword
-// replaces the password, and every access token and personal API key made
-// before dies, whoever made them.
-func (s *Service) recoverAccount(ctx context.Context, u domain.User, newPassword string) (domain.User, error) {
-	hash, err := s.hasher.Hash(ctx, newPassword)
-	if err != nil {
-		return domain.User{}, fmt.Errorf("hash password: %w", err)
-	}
-	if err := s.users.RevokeAPIKeys(ctx, u.ID); err != nil {
-		return domain.User{}, fmt.Errorf("revoke api keys: %w", err)
-	}
-	// At the stored precision, as setPassword does, so that revocation
-	// compares like with like.
-	u, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now().Truncate(time.Microsecond))
 	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return domain.User{}, errLinkInvalid
+		return errLinkInvalid
 	}
-	if err != nil {
-		return domain.User{}, fmt.Errorf("set password: %w", err)
-	}
-	s.forgetFailures(ctx, u.Email)
-	return u, nil
+	return err
 }
 
 // Close waits for the mails still being sent after their answers.

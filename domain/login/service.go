@@ -362,19 +362,28 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) (do
 	if err := domain.ExactAccount(u, email); err != nil {
 		return domain.User{}, err
 	}
-	// A reset recovers the account from whoever else held it: their keys
-	// go with their tokens.
-	if err := s.users.RevokeAPIKeys(ctx, u.ID); err != nil {
-		return domain.User{}, fmt.Errorf("revoke api keys: %w", err)
-	}
-	hash, err := s.hasher.Hash(ctx, password)
+	return s.recoverAccount(ctx, u, password)
+}
+
+// recoverAccount gives the account to whoever proved a right to it (the
+// mailbox's holder, or the operator): newPassword replaces the password,
+// and every access token and personal API key made before dies, whoever
+// made them.
+func (s *Service) recoverAccount(ctx context.Context, u domain.User, newPassword string) (domain.User, error) {
+	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
 		return domain.User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now())
+	if err := s.users.RevokeAPIKeys(ctx, u.ID); err != nil {
+		return domain.User{}, fmt.Errorf("revoke api keys: %w", err)
+	}
+	// At the stored precision, as setPassword does, so that revocation
+	// compares like with like.
+	u, err = s.users.SetPassword(ctx, u.ID, hash, s.clock.Now().Truncate(time.Microsecond))
 	if err != nil {
 		return domain.User{}, fmt.Errorf("set password: %w", err)
 	}
+	s.forgetFailures(ctx, u.Email)
 	return u, nil
 }
 
