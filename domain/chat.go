@@ -206,46 +206,52 @@ func (e *ProviderError) Error() string {
 // Unwrap returns the cause.
 func (e *ProviderError) Unwrap() error { return e.Err }
 
+// AttemptReason says why one attempt at a provider did not answer. The
+// words are public: the request log, /metrics, the status report and both
+// APIs' error bodies use them as they are.
+type AttemptReason string
+
+// The attempt reasons. The first group comes from the provider adapters
+// (ProviderError.Reason), the second from the router itself.
+const (
+	ReasonRateLimited     AttemptReason = "rate_limited"
+	ReasonKeyRejected     AttemptReason = "key_rejected"
+	ReasonServerError     AttemptReason = "server_error"
+	ReasonModelLoading    AttemptReason = "model_loading"
+	ReasonTimeout         AttemptReason = "timeout"
+	ReasonConnectionError AttemptReason = "connection_error"
+	ReasonCutOff          AttemptReason = "cut_off"
+	ReasonBadResponse     AttemptReason = "bad_response"
+	ReasonCallerError     AttemptReason = "caller_error"
+
+	ReasonProviderDown AttemptReason = "provider_down"
+	ReasonCircuitOpen  AttemptReason = "circuit_open"
+	ReasonNoUsableKey  AttemptReason = "no_usable_key"
+)
+
+// AttemptReasons lists every attempt reason.
+var AttemptReasons = []AttemptReason{
+	ReasonRateLimited, ReasonKeyRejected, ReasonServerError, ReasonModelLoading, ReasonTimeout,
+	ReasonConnectionError, ReasonCutOff, ReasonBadResponse, ReasonCallerError,
+	ReasonProviderDown, ReasonCircuitOpen, ReasonNoUsableKey,
+}
+
+// ProviderFault reports whether r is the provider's own failure (it counts
+// against the provider's health), rather than a rate limit, a rejected key,
+// a refused request or the router's decision not to ask.
+func (r AttemptReason) ProviderFault() bool {
+	switch r {
+	case ReasonServerError, ReasonTimeout, ReasonConnectionError, ReasonCutOff, ReasonModelLoading, ReasonBadResponse:
+		return true
+	}
+	return false
+}
+
 // Attempt is one provider tried for a request, and why it did not answer.
 type Attempt struct {
 	Provider Provider
 	Reason   string
 	KeyIndex *int
-}
-
-// ProvidersUnavailableError: every provider of the chain failed.
-type ProvidersUnavailableError struct {
-	Attempts []Attempt
-}
-
-// Error implements error.
-func (e *ProvidersUnavailableError) Error() string {
-	return fmt.Sprintf("all AI providers are unavailable (%d attempts)", len(e.Attempts))
-}
-
-// ProviderRateLimitedError: every attempt failed because keys were rate
-// limited; RetryAfter is when the first key comes out of cooldown.
-type ProviderRateLimitedError struct {
-	RetryAfter time.Duration
-	Attempts   []Attempt
-}
-
-// Error implements error.
-func (e *ProviderRateLimitedError) Error() string {
-	return fmt.Sprintf("AI provider rate limited, retry after %s", e.RetryAfter)
-}
-
-// UpstreamRejectedError: the upstream refused the request as malformed
-// (its 4xx); the client gets 502 with the upstream's message.
-type UpstreamRejectedError struct {
-	Provider Provider
-	Status   int
-	Message  string
-}
-
-// Error implements error.
-func (e *UpstreamRejectedError) Error() string {
-	return fmt.Sprintf("%s rejected the request (status %d): %s", e.Provider, e.Status, e.Message)
 }
 
 // Outcomes of a chat request, as recorded in the request log.

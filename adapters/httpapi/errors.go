@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
 )
 
 // statusByCode is the one table that maps domain error codes to HTTP.
@@ -71,7 +70,7 @@ func chatErrorResponse(err error) (int, errorBody, bool) {
 		pu *domain.ProvidersUnavailableError
 		pr *domain.ProviderRateLimitedError
 		ur *domain.UpstreamRejectedError
-		ie *chat.InterruptedError
+		ie *domain.InterruptedError
 	)
 	switch {
 	case errors.As(err, &pr):

@@ -130,18 +130,6 @@ type Result struct {
 	Usage        domain.Usage
 }
 
-// InterruptedError reports that the answer failed after it began; the
-// client has part of it.
-type InterruptedError struct {
-	Err error
-}
-
-// Error implements error.
-func (e *InterruptedError) Error() string { return "answer interrupted: " + e.Err.Error() }
-
-// Unwrap returns the cause.
-func (e *InterruptedError) Unwrap() error { return e.Err }
-
 type provider struct {
 	client  ports.ChatProvider
 	keys    *keyPool
@@ -202,7 +190,7 @@ func (s *Service) chain(t domain.Tier) []Route {
 // user's requests in flight), CodeUnavailable (the limiter cannot decide),
 // *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
 // *domain.ProvidersUnavailableError, *domain.UpstreamRejectedError,
-// *InterruptedError (after Begin), and ctx errors when the client leaves.
+// *domain.InterruptedError (after Begin), and ctx errors when the client leaves.
 func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sink) (res Result, err error) {
 	start := s.clock.Now()
 	began := time.Now()
@@ -314,7 +302,7 @@ func accepted(rec domain.RequestRecord) bool { return rec.Provider != "" }
 // outcome names what happened for the request log.
 func outcome(err error, began bool) (string, string) {
 	var qe *domain.QuotaExceededError
-	var ie *InterruptedError
+	var ie *domain.InterruptedError
 	switch {
 	case err == nil:
 		return domain.OutcomeSuccess, ""
@@ -334,28 +322,7 @@ func outcome(err error, began bool) (string, string) {
 }
 
 // ErrorCode is the public machine code of a chat error.
-func ErrorCode(err error) string {
-	var (
-		pu *domain.ProvidersUnavailableError
-		pr *domain.ProviderRateLimitedError
-		ur *domain.UpstreamRejectedError
-		ie *InterruptedError
-	)
-	switch {
-	case errors.As(err, &ie):
-		return "stream_interrupted"
-	case errors.As(err, &pu):
-		return "providers_unavailable"
-	case errors.As(err, &pr):
-		return "provider_rate_limited"
-	case errors.As(err, &ur):
-		return "upstream_error"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	default:
-		return string(domain.ErrorCode(err))
-	}
-}
+func ErrorCode(err error) string { return string(domain.ErrorCode(err)) }
 
 var (
 	errFirstTokenTimeout = errors.New("no first token in time")
@@ -573,7 +540,7 @@ func (s *Service) attempt(ctx context.Context, p *provider, key int, route Route
 		if err != nil {
 			err = classify(err)
 			if begun {
-				return Result{}, &InterruptedError{Err: err}
+				return Result{}, &domain.InterruptedError{Err: err}
 			}
 			return Result{}, err
 		}

@@ -761,7 +761,7 @@ func TestChatNoFallbackAfterFirstToken(t *testing.T) {
 	e.groq.script(0, tokensThenFail(cause, "first", "second"))
 
 	_, sink, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
-	var ie *chat.InterruptedError
+	var ie *domain.InterruptedError
 	require.ErrorAs(t, err, &ie)
 	var pe *domain.ProviderError
 	require.ErrorAs(t, err, &pe)
@@ -911,7 +911,7 @@ func TestChatStallAfterFirstToken(t *testing.T) {
 			start := time.Now()
 			_, sink, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
 			elapsed := time.Since(start)
-			var ie *chat.InterruptedError
+			var ie *domain.InterruptedError
 			require.ErrorAs(t, err, &ie)
 			var pe *domain.ProviderError
 			require.ErrorAs(t, err, &pe)
