@@ -21,6 +21,7 @@ import (
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/tracing"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/email"
 )
 
 // Environments.
@@ -477,7 +478,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if strings.TrimSpace(e) == "" {
 			continue
 		}
-		email, err := domain.NormalizeEmail(e)
+		email, err := email.Normalize(e)
 		if err != nil {
 			r.problem("ADMIN_EMAILS", "%q is not a valid email address", strings.TrimSpace(e))
 			continue
@@ -858,7 +859,7 @@ func (r *configReader) mail(c *Config) {
 	}
 	// The sender is checked here, so that the URL check below blames only the URL.
 	from := m.From
-	if _, err := domain.NormalizeEmail(from); err != nil {
+	if _, err := email.Normalize(from); err != nil {
 		if from == "" {
 			r.problem("SMTP_FROM", "is required with SMTP_URL (the sender address of the mails, such as noreply@example.com)")
 		} else {

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
+	emailaddr "github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -373,7 +374,7 @@ func (s *Service) ConfirmChange(ctx context.Context, actor domain.User, requestI
 // domain.OperatorActor. Errors: CodeInvalid (email), CodeNotFound (no
 // account with that email), CodeUnavailable.
 func (s *Service) SetAdminAsOperator(ctx context.Context, email string, admin bool) (domain.User, error) {
-	email, err := domain.NormalizeEmail(email)
+	email, err := emailaddr.Normalize(email)
 	if err != nil {
 		return domain.User{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	emailaddr "github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -104,7 +105,7 @@ func (s *Service) dummyHash(ctx context.Context) (string, error) {
 // account still created (its owner can ask for another).
 // Errors: CodeInvalid, CodeConflict, CodeUnavailable.
 func (s *Service) Register(ctx context.Context, email, password string) (domain.User, error) {
-	email, err := domain.NormalizeEmail(email)
+	email, err := emailaddr.Normalize(email)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -134,7 +135,7 @@ func (s *Service) Register(ctx context.Context, email, password string) (domain.
 // with RetryAfter), its owner's included.
 // Errors: CodeInvalid, CodeUnauthorized, CodeRateLimited, CodeUnavailable.
 func (s *Service) Login(ctx context.Context, email string, password *string) (Token, error) {
-	email, err := domain.NormalizeEmail(email)
+	email, err := emailaddr.Normalize(email)
 	if err != nil {
 		return Token{}, err
 	}
@@ -348,7 +349,7 @@ func (s *Service) ChangePassword(ctx context.Context, u domain.User, current *st
 // tokens; the operator's CLI uses it when no mail can carry a reset link.
 // Errors: CodeInvalid, CodeNotFound, CodeUnavailable.
 func (s *Service) ResetPassword(ctx context.Context, email, password string) (domain.User, error) {
-	email, err := domain.NormalizeEmail(email)
+	email, err := emailaddr.Normalize(email)
 	if err != nil {
 		return domain.User{}, err
 	}
