@@ -72,6 +72,19 @@ func (s *Store) CreateUser(_ context.Context, nu domain.NewUser) (domain.User, e
 	return u, nil
 }
 
+// PutUser stores u as given, id and state included, replacing the account
+// with its id: for tests that arrange an account the UserStore methods do
+// not make directly (a fixed id, a disabled account).
+func (s *Store) PutUser(u domain.User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.users[u.ID]; ok {
+		delete(s.byEmail, domain.EmailKey(old.Email))
+	}
+	s.users[u.ID] = u
+	s.byEmail[domain.EmailKey(u.Email)] = u.ID
+}
+
 // UserByID implements ports.UserStore.
 func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
 	s.mu.Lock()
