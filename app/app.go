@@ -42,7 +42,6 @@ type App struct {
 	MetricsHandler http.Handler
 	// Database is the open store.
 	Database *Database
-	log      *slog.Logger
 
 	// closers release, last opened first, what New opened: the monitor,
 	// the login service (it waits for queued mails), the request log,
@@ -81,8 +80,10 @@ func (c closers) unwind(ctx context.Context) {
 	}
 }
 
-// New connects to the database, applies pending migrations and builds the
-// handler. Close releases what it opened.
+// New connects to the database (waiting up to cfg.DatabaseWait for one that
+// is still starting), applies pending migrations and builds the handler, in
+// steps that each push what they open onto one closers stack: a failed
+// step unwinds it, and Close releases it in reverse order of opening.
 func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ *App, err error) {
 	var cl closers
 	defer func() {
@@ -115,7 +116,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ 
 		return nil, err
 	}
 	startMonitor(ctx, svc.status, &cl)
-	return &App{Handler: srv, Database: db, log: logger, closers: cl,
+	return &App{Handler: srv, Database: db, closers: cl,
 		MetricsHandler: httpapi.NewMetricsHandler(obs.metrics, cfg.MetricsToken.Reveal())}, nil
 }
 
