@@ -42,16 +42,12 @@ type App struct {
 	MetricsHandler http.Handler
 	// Database is the open store.
 	Database *Database
-	requests requestLog
-	// login is closed after the server drained: it waits for queued mails.
-	login *login.Service
-	log   *slog.Logger
-	obs   *observability
 
-	stopMonitor context.CancelFunc
-	monitorDone chan struct{}
-	closeRedis  func()
-	closeOnce   sync.Once
+	// closers release, last opened first, what New opened: the monitor,
+	// the login service (it waits for queued mails), the request log,
+	// Redis, the database and observability.
+	closers   closers
+	closeOnce sync.Once
 }
 
 // Options tune what the environment does not configure; zero values are
@@ -69,55 +65,122 @@ type Options struct {
 	PasswordKDF argon2id.KDF
 }
 
-// New connects to the database, applies pending migrations and builds the
-// handler. Close releases what it opened.
-func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*App, error) {
+// closers is a stack of release functions: New unwinds it when a later
+// step fails, App.Close when the server has drained, so that there is one
+// cleanup path and it always runs in reverse order of opening.
+type closers []func(ctx context.Context)
+
+// push adds a release function, run before every one pushed earlier.
+func (c *closers) push(f func(ctx context.Context)) { *c = append(*c, f) }
+
+// unwind runs the release functions, last pushed first.
+func (c closers) unwind(ctx context.Context) {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i](ctx)
+	}
+}
+
+// New connects to the database (waiting up to cfg.DatabaseWait for one that
+// is still starting), applies pending migrations and builds the handler, in
+// steps that each push what they open onto one closers stack: a failed
+// step unwinds it, and Close releases it in reverse order of opening.
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ *App, err error) {
+	var cl closers
+	defer func() {
+		if err != nil {
+			cl.unwind(ctx)
+		}
+	}()
 	obs, logger, err := newObservability(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, cfg, logger, obs.queryTracer())
+	cl.push(func(ctx context.Context) { obs.close(ctx, logger) })
+	db, err := newStore(ctx, cfg, logger, obs)
 	if err != nil {
-		obs.close(ctx, logger)
+		return nil, err
+	}
+	cl.push(func(context.Context) { db.Close() })
+	var clk ports.Clock = clock.System{}
+	if opts.Clock != nil {
+		clk = opts.Clock
+	}
+	lim := newLimits(ctx, cfg, clk, logger)
+	cl.push(func(context.Context) { lim.close() })
+	svc, err := newServices(cfg, opts, db, lim, obs, clk, logger, &cl)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := newHTTPServer(cfg, db, lim, obs, svc, logger)
+	if err != nil {
+		return nil, err
+	}
+	startMonitor(ctx, svc.status, &cl)
+	return &App{Handler: srv, Database: db, closers: cl,
+		MetricsHandler: httpapi.NewMetricsHandler(obs.metrics, cfg.MetricsToken.Reveal())}, nil
+}
+
+// newStore opens the database (waiting for it while it starts, up to
+// DATABASE_WAIT_SECONDS), applies pending migrations and says which engine
+// serves. The caller closes the store.
+func newStore(ctx context.Context, cfg Config, logger *slog.Logger, obs *observability) (*Database, error) {
+	db, err := openDatabaseWaiting(ctx, cfg, logger, obs.queryTracer())
+	if err != nil {
 		return nil, err
 	}
 	if err := migrateUp(ctx, db, logger); err != nil {
 		db.Close()
-		obs.close(ctx, logger)
 		return nil, err
 	}
 	obs.watchDatabase(db)
 	if db.Shared() {
 		logger.Info("store", "engine", db.Engine, "database", db.Location)
-	} else {
-		// An SQLite file lives on one machine: a second instance would have
-		// its own users and quotas, so scaling out needs PostgreSQL.
-		level := slog.LevelInfo
-		if cfg.Production() {
-			level = slog.LevelWarn
-		}
-		logger.Log(ctx, level, "store: SQLite, single instance only (set DATABASE_URL=postgres://... to run several)",
-			"engine", db.Engine, "database", db.Location)
+		return db, nil
 	}
+	// An SQLite file lives on one machine: a second instance would have
+	// its own users and quotas, so scaling out needs PostgreSQL.
+	level := slog.LevelInfo
+	if cfg.Production() {
+		level = slog.LevelWarn
+	}
+	logger.Log(ctx, level, "store: SQLite, single instance only (set DATABASE_URL=postgres://... to run several)",
+		"engine", db.Engine, "database", db.Location)
+	return db, nil
+}
 
+// services are the use cases the HTTP server calls.
+type services struct {
+	login    *login.Service
+	quota    *quota.Service
+	search   *search.Service
+	chat     *chat.Service
+	status   *status.Service
+	admin    *admin.Service
+	feedback *feedback.Service
+	keys     *apikeys.Service
+}
+
+// newServices builds the use cases over the store and the limits, and
+// pushes the request log and the login service (which waits for queued
+// mails) onto cl.
+func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observability, clk ports.Clock,
+	logger *slog.Logger, cl *closers) (services, error) {
 	params := argon2id.DefaultParams
 	if opts.PasswordParams != nil {
 		params = *opts.PasswordParams
 	}
-	var clk ports.Clock = clock.System{}
-	if opts.Clock != nil {
-		clk = opts.Clock
-	}
 	hasher := newHasher(cfg, params, opts, logger)
 	tokens := jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer)
-	lim := newLimits(ctx, cfg, clk, logger)
 	mail, err := mailConfig(cfg, lim.limiter, logger)
 	if err != nil {
-		lim.close()
-		db.Close()
-		obs.close(ctx, logger)
-		return nil, err
+		return services{}, err
 	}
+	requests := db.newRequestLog(logger)
+	cl.push(func(ctx context.Context) {
+		if err := requests.Close(ctx); err != nil {
+			logger.Error("flush request log", "error", err)
+		}
+	})
 	loginSvc := login.New(db, hasher, tokens, clk, login.Config{
 		AdminEmails:     cfg.AdminEmails,
 		AllowEmailLogin: cfg.AuthAllowEmailLogin,
@@ -126,11 +189,26 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		Guard:           lim.guard,
 		Backoff:         loginBackoff(cfg),
 	})
+	cl.push(func(context.Context) { loginSvc.Close() })
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
-	requests := db.newRequestLog(logger)
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
+	chatSvc, statusSvc := newChat(cfg, db, lim, obs, quotaSvc, searchSvc, requests, clk, logger)
+	return services{
+		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
+		admin: admin.New(db, db, clk, cfg.UserDailyQuota),
+		// A rating of a request this instance still holds queued writes the
+		// queue out first.
+		feedback: feedback.New(db, requests, clk),
+		keys:     apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
+	}, nil
+}
+
+// newChat builds the chat router and the provider monitor, which see each
+// other.
+func newChat(cfg Config, db *Database, lim limits, obs *observability, quotaSvc *quota.Service, searchSvc *search.Service,
+	requests requestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service) {
 	chatCfg, probeTargets := chatConfig(cfg, logger)
 	obs.providers(chatCfg.Providers)
 	chatCfg.Search = searchSvc
@@ -161,13 +239,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		Retention:         cfg.ProviderCheckRetention,
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, chatSvc, clk, logger)
+	return chatSvc, statusSvc
+}
 
-	adminSvc := admin.New(db, db, clk, cfg.UserDailyQuota)
-	// A rating of a request this instance still holds queued writes the
-	// queue out first.
-	feedbackSvc := feedback.New(db, requests, clk)
-	keysSvc := apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser})
-
+// newHTTPServer builds the API server over the use cases.
+func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc services, logger *slog.Logger) (*httpapi.Server, error) {
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
@@ -193,26 +269,27 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		Tracing:          obs.tracerProvider(),
 		LogPrompts:       cfg.LogPrompts,
-	}, httpapi.Deps{Login: loginSvc, Quota: quotaSvc, Chat: chatSvc, Status: statusSvc, Search: searchSvc,
-		Admin: adminSvc, Feedback: feedbackSvc, APIKeys: keysSvc, Database: db, Redis: lim.redis}, logger)
+	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
+		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Database: db, Redis: lim.redis}, logger)
 	if err != nil {
-		_ = requests.Close(ctx)
-		lim.close()
-		db.Close()
-		obs.close(ctx, logger)
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	a := &App{Handler: srv, Database: db, requests: requests, log: logger, obs: obs, closeRedis: lim.close, login: loginSvc,
-		MetricsHandler: httpapi.NewMetricsHandler(obs.metrics, cfg.MetricsToken.Reveal())}
-	// The monitor outlives the start-up context; Close stops it.
+	return srv, nil
+}
+
+// startMonitor runs the provider monitor until Close stops it: it outlives
+// the start-up context.
+func startMonitor(ctx context.Context, statusSvc *status.Service, cl *closers) {
 	monitorCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopMonitor = stop
-	a.monitorDone = make(chan struct{})
+	done := make(chan struct{})
 	go func() {
-		defer close(a.monitorDone)
+		defer close(done)
 		statusSvc.Run(monitorCtx)
 	}()
-	return a, nil
+	cl.push(func(context.Context) {
+		stop()
+		<-done
+	})
 }
 
 // resetLinkTTL is how long a password-reset link stays valid.
@@ -249,22 +326,15 @@ func mailConfig(cfg Config, limiter ports.RateLimiter, logger *slog.Logger) (log
 // closeTimeout bounds the final flush of the request log.
 const closeTimeout = 10 * time.Second
 
-// Close flushes the request log, releases the database pool and exports the
-// spans still queued. Call it after the HTTP server has drained, so that no
-// request is still recording. Calling it again does nothing.
+// Close stops the monitor, flushes the request log, releases Redis and the
+// database pool and exports the spans still queued. Call it after the HTTP
+// server has drained, so that no request is still recording. Calling it
+// again does nothing.
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
-		a.stopMonitor()
-		<-a.monitorDone
-		a.login.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		if err := a.requests.Close(ctx); err != nil {
-			a.log.Error("flush request log", "error", err)
-		}
-		a.closeRedis()
-		a.Database.Close()
-		a.obs.close(ctx, a.log)
+		a.closers.unwind(ctx)
 	})
 }
 

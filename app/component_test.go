@@ -13,6 +13,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/email"
 )
 
 const pw = "correct horse"
@@ -138,7 +139,7 @@ func TestRegister(t *testing.T) {
 			body := res.json(t)
 			if tt.status == http.StatusCreated {
 				assert.NotEmpty(t, body["id"])
-				want, err := domain.NormalizeEmail(tt.body.(map[string]any)["email"].(string))
+				want, err := email.Normalize(tt.body.(map[string]any)["email"].(string))
 				require.NoError(t, err)
 				assert.Equal(t, want, body["email"])
 				assert.Equal(t, false, body["is_admin"], "registering never makes an admin, ADMIN_EMAILS or not")

@@ -21,6 +21,7 @@ import (
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/tracing"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/email"
 )
 
 // Environments.
@@ -81,6 +82,10 @@ type Config struct {
 	DatabasePoolSize        int
 	DatabasePoolMaxOverflow int
 	DatabasePoolRecycle     time.Duration
+	// DatabaseWait bounds how long serve waits for a PostgreSQL server that
+	// refuses connections or is still starting (0: fail at once), so that
+	// a gateway started beside its database does not exit.
+	DatabaseWait time.Duration
 
 	JWTSecret Secret
 	// JWTSecretGenerated is set when development replaced an unset secret
@@ -272,6 +277,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database", c.DatabaseLocation()),
 		slog.Int("database_pool_size", c.DatabasePoolSize),
 		slog.Int("database_pool_max_overflow", c.DatabasePoolMaxOverflow),
+		slog.Int("database_wait_seconds", int(c.DatabaseWait/time.Second)),
 		slog.Int("jwt_expiration_hours", int(c.JWTExpiration/time.Hour)),
 		slog.Int("admin_emails", len(c.AdminEmails)),
 		slog.Int("user_daily_quota", c.UserDailyQuota),
@@ -450,6 +456,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.DatabasePoolSize = r.intRange("DATABASE_POOL_SIZE", 20, 1, 1000)
 	c.DatabasePoolMaxOverflow = r.intRange("DATABASE_POOL_MAX_OVERFLOW", 40, 0, 1000)
 	c.DatabasePoolRecycle = time.Duration(r.intRange("DATABASE_POOL_RECYCLE_SECONDS", 3600, 1, 7*24*3600)) * time.Second
+	c.DatabaseWait = time.Duration(r.intRange("DATABASE_WAIT_SECONDS", 30, 0, 3600)) * time.Second
 
 	secret := r.getenv("JWT_SECRET")
 	switch {
@@ -471,7 +478,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if strings.TrimSpace(e) == "" {
 			continue
 		}
-		email, err := domain.NormalizeEmail(e)
+		email, err := email.Normalize(e)
 		if err != nil {
 			r.problem("ADMIN_EMAILS", "%q is not a valid email address", strings.TrimSpace(e))
 			continue
@@ -852,7 +859,7 @@ func (r *configReader) mail(c *Config) {
 	}
 	// The sender is checked here, so that the URL check below blames only the URL.
 	from := m.From
-	if _, err := domain.NormalizeEmail(from); err != nil {
+	if _, err := email.Normalize(from); err != nil {
 		if from == "" {
 			r.problem("SMTP_FROM", "is required with SMTP_URL (the sender address of the mails, such as noreply@example.com)")
 		} else {

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -102,6 +104,50 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer p
 			return db.NewRequestLogWriter(l, postgres.RequestLogConfig{})
 		},
 	}, nil
+}
+
+// Backoff between attempts to reach a database that is still starting:
+// quick at first (a container that is nearly up), then capped so that a
+// long wait still notices the server within two seconds of its start.
+const (
+	firstDatabaseRetry = 100 * time.Millisecond
+	maxDatabaseRetry   = 2 * time.Second
+)
+
+// openDatabaseWaiting is openDatabase retried, with exponential backoff and
+// one warning per retry, for as long as cfg.DatabaseWait allows while the
+// server refuses connections or is still starting. Any other failure (bad
+// credentials, a bad URL) is returned at once.
+func openDatabaseWaiting(ctx context.Context, cfg Config, logger *slog.Logger, tracer pgx.QueryTracer) (*Database, error) {
+	deadline := time.Now().Add(cfg.DatabaseWait)
+	delay := firstDatabaseRetry
+	for attempt := 1; ; attempt++ {
+		db, err := openDatabase(ctx, cfg, logger, tracer)
+		if err == nil || cfg.DatabaseEngine == EngineSQLite || !postgres.Unreachable(err) {
+			return db, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			if cfg.DatabaseWait <= 0 {
+				return nil, err
+			}
+			return nil, fmt.Errorf("gave up waiting %s for the database (DATABASE_WAIT_SECONDS) after %d attempts: %w",
+				cfg.DatabaseWait, attempt, err)
+		}
+		// The last retry lands on the deadline rather than giving up early.
+		delay = min(delay, left)
+		// err names the database by its redacted location only.
+		logger.Warn("database not reachable yet, retrying", "database", cfg.DatabaseLocation(),
+			"attempt", attempt, "retry_in", delay.String(), "error", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("wait for the database: %w", errors.Join(ctx.Err(), err))
+		case <-t.C:
+		}
+		delay = min(2*delay, maxDatabaseRetry)
+	}
 }
 
 func migrateUp(ctx context.Context, db *Database, logger *slog.Logger) error {

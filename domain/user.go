@@ -1,17 +1,9 @@
 package domain
 
 import (
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	// The one dependency of domain outside the standard library, on
-	// purpose: IDNA (UTS #46 mapping, NFC, the IDNA2008 tables) is the
-	// standard library's own code (net/http vendors this package), and a
-	// hand-written approximation took 700 lines of Unicode tables to agree
-	// with it. Both ends of a mailbox must agree on one spelling.
-	"golang.org/x/net/idna"
 )
 
 // UserID identifies a user; it is a UUID in text form.
@@ -62,42 +54,7 @@ type NewUser struct {
 const (
 	MinPasswordLen = 8
 	MaxPasswordLen = 128
-	maxEmailLen    = 254
 )
-
-// NormalizeEmail trims and lower-cases an email address, converts an
-// internationalised domain to its ASCII (punycode) form, so that
-// carol@exämple.com and carol@xn--exmple-cua.com are one address, and
-// checks that it is a plain address (no display name) with a dotted domain.
-func NormalizeEmail(raw string) (string, error) {
-	email := strings.ToLower(strings.TrimSpace(raw))
-	if email == "" {
-		return "", Errorf(CodeInvalid, "email: is required")
-	}
-	at := strings.LastIndexByte(email, '@')
-	if at > 0 {
-		// The IDNA lookup profile maps (case, width, compatibility forms)
-		// and validates the labels the way a resolver would; an error means
-		// no resolver could look the domain up.
-		ascii, err := idna.Lookup.ToASCII(email[at+1:])
-		if err != nil {
-			return "", Errorf(CodeInvalid, "email: the domain is not a valid internationalised domain name")
-		}
-		email = email[:at+1] + strings.ToLower(ascii)
-	}
-	if len(email) > maxEmailLen {
-		return "", Errorf(CodeInvalid, "email: must be at most %d characters", maxEmailLen)
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || addr.Name != "" {
-		return "", Errorf(CodeInvalid, "email: not a valid email address")
-	}
-	domainPart := email[at+1:]
-	if !strings.Contains(domainPart, ".") || strings.HasPrefix(domainPart, ".") || strings.HasSuffix(domainPart, ".") {
-		return "", Errorf(CodeInvalid, "email: not a valid email address")
-	}
-	return email, nil
-}
 
 // EmailKey is the uniqueness key of a normalised address: the address with
 // the local part's "+tag" dropped (carol+1@example.com -> carol@example.com),

@@ -1,6 +1,38 @@
 // Package ports declares the small interfaces the use cases call out
-// through. Adapters implement them over real technology; adapters/memory
-// implements them in memory for tests.
+// through. Adapters implement them; which implementation serves is decided
+// in app (the composition root). Each port, its implementations, and which
+// of them run in production (P) or serve tests only (T):
+//
+//	Clock               adapters/clock (P); memory.Clock (T)
+//	UserStore           postgres, sqlite (P); memory.Store (T)
+//	QuotaStore          postgres, sqlite (P); memory.Store (T)
+//	APIKeyStore         postgres, sqlite (P); memory.Store (T)
+//	AuditLog            postgres, sqlite (P); memory.Store (T)
+//	AdminStore          postgres, sqlite (P)
+//	ChangeStore         postgres, sqlite (P)
+//	FeedbackStore       postgres, sqlite (P)
+//	HealthStore         postgres, sqlite (P); memory.HealthStore (T)
+//	RequestLog          postgres, sqlite through internal/batchlog (P), wrapped by metrics (P); memory.RequestLog (T)
+//	RequestLogFlusher   postgres, sqlite through internal/batchlog (P)
+//	RateLimiter         memory.RateLimiter (P: without REDIS_URL, and the fallback while Redis is down);
+//	                    redislimit (P: with REDIS_URL), behind ratelimit.Fallback (P)
+//	LoginGuard          memory.LoginGuard (P, as RateLimiter); redislimit behind ratelimit.GuardFallback (P)
+//	ConcurrencyLimiter  memory.ConcurrencyLimiter (P, as RateLimiter); redislimit behind ratelimit.ConcurrencyFallback (P)
+//	CooldownStore       redislimit (P: with REDIS_URL; without it chat keeps cooldowns in process); memory.CooldownStore (T)
+//	Pinger              postgres, sqlite, ratelimit.Fallback over redislimit (P)
+//	PasswordHasher      argon2id (P)
+//	TokenIssuer         jwt (P)
+//	Mailer              smtpmail (P, with SMTP_URL)
+//	ChatProvider        openaicompat via groq, openrouter, huggingface (P); mockprovider (P: development without keys);
+//	                    metrics and tracing wrap each (P)
+//	ChatStream          returned by every ChatProvider above
+//	ModelLister         openaicompat (P: provider health probes, genzai doctor)
+//	Searcher            duckduckgo, wrapped by tracing (P)
+//
+// So adapters/memory is not test-only: its rate limiter, login guard and
+// concurrency limiter are the production limits of a single instance.
+// The store and limiter ports have contract suites in ports/portstest that
+// run over each implementation.
 package ports
 
 import (
@@ -154,7 +186,8 @@ type HealthStore interface {
 
 // RateLimiter admits requests under a rate per key (a client IP, a route
 // class). Implementations are exact under concurrency: no interleaving of
-// callers admits more than the rate allows.
+// callers admits more than the rate allows. In production: memory (one
+// instance) or redislimit (shared), the latter behind ratelimit.Fallback.
 type RateLimiter interface {
 	// Allow counts one request for key if the rate admits it. An error
 	// means the limiter could not decide (its store is unreachable).
@@ -166,7 +199,8 @@ type RateLimiter interface {
 // concurrency, across every instance sharing one: no interleaving of
 // callers holds more than limit unexpired leases on a key. A lease expires
 // ttl after it was taken or last renewed, so that the slots of an instance
-// that crashed come back by themselves.
+// that crashed come back by themselves. In production: memory (one
+// instance, and the fallback) or redislimit (shared).
 type ConcurrencyLimiter interface {
 	// Acquire takes a lease on key when fewer than limit unexpired leases
 	// are held, and returns its id and true; otherwise it changes nothing
@@ -182,7 +216,8 @@ type ConcurrencyLimiter interface {
 
 // CooldownStore shares "do not use before" times between instances, such as
 // provider keys cooling down after a 429. A cooldown only ever grows: a
-// shorter one never replaces a longer one.
+// shorter one never replaces a longer one. In production: redislimit, only
+// with REDIS_URL; memory implements it for tests.
 type CooldownStore interface {
 	// Extend sets name's cooldown to until unless it already ends later.
 	Extend(ctx context.Context, name string, until time.Time) error
@@ -194,7 +229,9 @@ type CooldownStore interface {
 // LoginGuard counts password attempts per account (domain.LoginBackoff
 // describes the rule), so that guesses spread over many addresses still
 // meet a limit. Implementations are exact under concurrency, and across
-// instances when shared: no interleaving of attempts escapes a lock.
+// instances when shared: no interleaving of attempts escapes a lock. In
+// production: memory (one instance, and the fallback) or redislimit
+// (shared).
 type LoginGuard interface {
 	// Attempt counts one password attempt on key unless key is locked;
 	// then it is refused with the time the lock has left. A rule that is

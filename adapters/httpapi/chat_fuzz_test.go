@@ -24,6 +24,7 @@ import (
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
@@ -49,6 +50,9 @@ type fuzzServer struct {
 	token    string
 	provider *recordingProvider
 	problems *problemLog
+	// user holds token; apiKeys makes personal API keys for them.
+	user    domain.User
+	apiKeys *apikeys.Service
 }
 
 func newFuzzServer(tb testing.TB) *fuzzServer {
@@ -76,12 +80,13 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	}, q, nil, clock, slog.New(slog.DiscardHandler))
 	// Authenticate never hashes a password: no hasher.
 	ls := login.New(store, nil, issuer, clock, login.Config{TokenTTL: time.Hour})
+	keys := apikeys.New(store, clock, nil, apikeys.Config{MaxPerUser: 10})
 	problems := &problemLog{}
 	srv, err := httpapi.New(httpapi.Config{
 		Environment: "development", MaxBodyBytes: fuzzMaxBody, ReadyTimeout: time.Second, SSEKeepAlive: time.Minute,
-	}, httpapi.Deps{Login: ls, Quota: q, Chat: cs}, slog.New(problems))
+	}, httpapi.Deps{Login: ls, Quota: q, Chat: cs, APIKeys: keys}, slog.New(problems))
 	require.NoError(tb, err)
-	return &fuzzServer{handler: srv, token: token, provider: provider, problems: problems}
+	return &fuzzServer{handler: srv, token: token, provider: provider, problems: problems, user: u, apiKeys: keys}
 }
 
 // do sends one request and returns the answer.

@@ -1,11 +1,16 @@
-// Package memory implements the store ports in memory. It serves unit tests
-// and the contract suites; it keeps nothing across restarts.
+// Package memory implements ports in memory, keeping nothing across
+// restarts. Store (users, quotas, API keys, the audit log) and Clock serve
+// unit tests and the contract suites only. The rate limiter, login guard,
+// concurrency limiter and cooldown store also run in production: they are
+// what a single instance (no REDIS_URL) uses, and the fallback while Redis
+// is unreachable.
 package memory
 
 import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +29,8 @@ type quotaKey struct {
 	day  time.Time
 }
 
-// Store is an in-memory UserStore and QuotaStore, safe for concurrent use.
+// Store is an in-memory UserStore, QuotaStore, APIKeyStore and AuditLog,
+// safe for concurrent use.
 type Store struct {
 	mu    sync.Mutex
 	users map[domain.UserID]domain.User
@@ -32,6 +38,9 @@ type Store struct {
 	byEmail map[string]domain.UserID
 	quota   map[quotaKey]int
 	now     func() time.Time
+	// keys are the personal API keys, in creation order.
+	keys  []apiKey
+	audit []domain.AuditEntry
 }
 
 // NewStore returns an empty Store.
@@ -63,6 +72,19 @@ func (s *Store) CreateUser(_ context.Context, nu domain.NewUser) (domain.User, e
 	return u, nil
 }
 
+// PutUser stores u as given, id and state included, replacing the account
+// with its id: for tests that arrange an account the UserStore methods do
+// not make directly (a fixed id, a disabled account).
+func (s *Store) PutUser(u domain.User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.users[u.ID]; ok {
+		delete(s.byEmail, domain.EmailKey(old.Email))
+	}
+	s.users[u.ID] = u
+	s.byEmail[domain.EmailKey(u.Email)] = u.ID
+}
+
 // UserByID implements ports.UserStore.
 func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
 	s.mu.Lock()
@@ -85,8 +107,13 @@ func (s *Store) UserByEmail(_ context.Context, email string) (domain.User, error
 	return s.users[id], nil
 }
 
-// RevokeAPIKeys implements ports.UserStore; this store keeps no keys.
-func (s *Store) RevokeAPIKeys(context.Context, domain.UserID) error { return nil }
+// RevokeAPIKeys implements ports.UserStore.
+func (s *Store) RevokeAPIKeys(_ context.Context, id domain.UserID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = slices.DeleteFunc(s.keys, func(k apiKey) bool { return k.UserID == id })
+	return nil
+}
 
 // RecordLogin implements ports.UserStore.
 func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time) (domain.User, error) {

@@ -14,3 +14,10 @@ func newStores(*testing.T) portstest.Stores {
 
 func TestUserStoreContract(t *testing.T)  { portstest.RunUserStore(t, newStores) }
 func TestQuotaStoreContract(t *testing.T) { portstest.RunQuotaStore(t, newStores) }
+
+func TestAPIKeyStoreContract(t *testing.T) {
+	portstest.RunAPIKeyStore(t, func(*testing.T) portstest.APIKeys {
+		s := memory.NewStore()
+		return portstest.APIKeys{Users: s, Keys: s}
+	})
+}

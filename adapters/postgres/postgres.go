@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -173,6 +174,26 @@ func redactErr(err error) error {
 		return errors.New("cannot parse connection string")
 	}
 	return err
+}
+
+// Unreachable reports whether err, from Open or CreateDatabaseIfMissing,
+// means the server is not there yet or is still starting (connection
+// refused, host or network unreachable, a connection closed or timed out
+// while connecting, SQLSTATE 57P03 "the database system is starting up"):
+// worth retrying at start-up. A bad URL, an unknown host or a refused
+// login is not: retrying would not change the answer.
+func Unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "57P03" // cannot_connect_now
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err)
 }
 
 // isUnavailable reports errors that mean the database cannot be used right

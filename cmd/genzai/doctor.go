@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/genzai/genzai/adapters/redislimit"
 	"github.com/genzai/genzai/app"
 	"github.com/genzai/genzai/domain"
 )
@@ -112,11 +111,7 @@ func (c *cli) checkRedis(ctx context.Context, cfg app.Config, line func(bool, st
 		line(true, "redis", "not configured: rate limits are kept per instance")
 		return
 	}
-	client, err := redislimit.Open(ctx, cfg.RedisURL.Reveal())
-	if client != nil {
-		defer client.Close()
-	}
-	if err != nil {
+	if err := app.PingRedis(ctx, cfg); err != nil {
 		line(false, "redis", err.Error())
 		return
 	}

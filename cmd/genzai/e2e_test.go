@@ -831,7 +831,8 @@ func TestServeNeverLogsSecrets(t *testing.T) {
 				t.Parallel()
 				// Port 1 refuses connections: the server fails at start.
 				dbURL := "postgres://postgres:" + dbPassword + "@127.0.0.1:1/genzai?sslmode=disable"
-				stdout, stderr, code := runGenzai(t, "", serverVars(dbURL).with(vars{"ENV": env, "JWT_SECRET": jwtSecret, "LOG_LEVEL": "DEBUG"}), serveArgs...)
+				// One second of waiting for it: the retries log the database redacted too.
+				stdout, stderr, code := runGenzai(t, "", serverVars(dbURL).with(vars{"ENV": env, "JWT_SECRET": jwtSecret, "LOG_LEVEL": "DEBUG", "DATABASE_WAIT_SECONDS": "1"}), serveArgs...)
 				assert.Equal(t, 1, code)
 				assert.Contains(t, stderr, "postgres://postgres:xxxxx@127.0.0.1:1/genzai", "the error names the database, redacted")
 				assert.NotContains(t, stdout+stderr, dbPassword)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/genzai/genzai/adapters/sqlmigrate"
 	"github.com/genzai/genzai/app"
 )
 
@@ -20,7 +19,7 @@ func (c *cli) migrateCmd() *cobra.Command {
   genzai migrate down`,
 	}
 	cmd.AddCommand(
-		c.migrateSub("up", "Apply every pending migration", func(m *sqlmigrate.Migrator, cmd *cobra.Command) error {
+		c.migrateSub("up", "Apply every pending migration", func(m *app.Migrator, cmd *cobra.Command) error {
 			applied, err := m.Up(cmd.Context())
 			if err != nil {
 				return err
@@ -33,7 +32,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 			}
 			return nil
 		}),
-		c.migrateSub("down", "Roll back the newest applied migration", func(m *sqlmigrate.Migrator, cmd *cobra.Command) error {
+		c.migrateSub("down", "Roll back the newest applied migration", func(m *app.Migrator, cmd *cobra.Command) error {
 			v, err := m.Down(cmd.Context())
 			if err != nil {
 				return err
@@ -41,7 +40,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 			fmt.Fprintf(c.stdout, "rolled back %05d\n", v)
 			return nil
 		}),
-		c.migrateSub("status", "List migrations and whether each is applied", func(m *sqlmigrate.Migrator, cmd *cobra.Command) error {
+		c.migrateSub("status", "List migrations and whether each is applied", func(m *app.Migrator, cmd *cobra.Command) error {
 			st, err := m.Status(cmd.Context())
 			if err != nil {
 				return err
@@ -61,7 +60,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) migrateSub(use, short string, do func(*sqlmigrate.Migrator, *cobra.Command) error) *cobra.Command {
+func (c *cli) migrateSub(use, short string, do func(*app.Migrator, *cobra.Command) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/app"
 )
 
@@ -124,7 +123,7 @@ func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	// the deadline closes every connection.
 	endRequests := time.AfterFunc(cfg.ShutdownTimeout-endStreamsBefore(cfg.ShutdownTimeout), func() {
 		logger.Info("ending the requests still running", "deadline_in", endStreamsBefore(cfg.ShutdownTimeout).String())
-		cancelRequests(httpapi.ErrShuttingDown)
+		cancelRequests(app.ErrShuttingDown)
 	})
 	defer endRequests.Stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

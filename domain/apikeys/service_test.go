@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/apikeys"
 )
@@ -22,99 +23,58 @@ type clock struct{ now time.Time }
 
 func (c *clock) Now() time.Time { return c.now }
 
-// store is an in-memory ports.APIKeyStore that records what it was given.
+// store is the memory store with a record of what the use case gave it:
+// the keys it made (on success), its lookups and last-use writes, and the
+// audit entries.
 type store struct {
+	*memory.Store
 	mu      sync.Mutex
-	users   map[domain.UserID]domain.User
-	keys    map[domain.APIKeyID]domain.APIKey
-	hashes  map[string]domain.APIKeyID
 	created []domain.NewAPIKey
 	touches int
 	lookups int
 	audit   []domain.AuditEntry
 }
 
-func (s *store) RecordAudit(_ context.Context, e domain.AuditEntry) (domain.AuditEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e.ID = int64(len(s.audit) + 1)
-	s.audit = append(s.audit, e)
-	return e, nil
-}
-
-func (s *store) AuditEntries(context.Context, domain.AuditFilter) ([]domain.AuditEntry, error) {
-	return nil, errors.New("not used")
-}
-
 func newStore(users ...domain.User) *store {
-	s := &store{users: map[domain.UserID]domain.User{}, keys: map[domain.APIKeyID]domain.APIKey{}, hashes: map[string]domain.APIKeyID{}}
+	s := &store{Store: memory.NewStore()}
 	for _, u := range users {
-		s.users[u.ID] = u
+		s.PutUser(u)
 	}
 	return s
 }
 
-func (s *store) CreateAPIKey(_ context.Context, k domain.NewAPIKey, max int) (domain.APIKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, x := range s.keys {
-		if x.UserID == k.UserID {
-			n++
-		}
+func (s *store) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (domain.APIKey, error) {
+	rec, err := s.Store.CreateAPIKey(ctx, k, max)
+	if err == nil {
+		s.mu.Lock()
+		s.created = append(s.created, k)
+		s.mu.Unlock()
 	}
-	if n >= max {
-		return domain.APIKey{}, domain.Errorf(domain.CodeConflict, "too many")
-	}
-	s.created = append(s.created, k)
-	rec := domain.APIKey{ID: domain.APIKeyID(string(rune('a' + len(s.created)))), UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt}
-	s.keys[rec.ID] = rec
-	s.hashes[string(k.Hash)] = rec.ID
-	return rec, nil
+	return rec, err
 }
 
-func (s *store) APIKeys(_ context.Context, u domain.UserID) ([]domain.APIKey, error) {
+func (s *store) APIKeyOwner(ctx context.Context, hash []byte) (domain.APIKey, domain.User, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []domain.APIKey
-	for _, k := range s.keys {
-		if k.UserID == u {
-			out = append(out, k)
-		}
-	}
-	return out, nil
-}
-
-func (s *store) DeleteAPIKey(_ context.Context, u domain.UserID, id domain.APIKeyID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if k, ok := s.keys[id]; !ok || k.UserID != u {
-		return domain.Errorf(domain.CodeNotFound, "no")
-	}
-	delete(s.keys, id)
-	return nil
-}
-
-func (s *store) APIKeyOwner(_ context.Context, hash []byte) (domain.APIKey, domain.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.lookups++
-	id, ok := s.hashes[string(hash)]
-	k, live := s.keys[id]
-	if !ok || !live {
-		return domain.APIKey{}, domain.User{}, domain.Errorf(domain.CodeNotFound, "no")
-	}
-	return k, s.users[k.UserID], nil
+	s.mu.Unlock()
+	return s.Store.APIKeyOwner(ctx, hash)
 }
 
-func (s *store) TouchAPIKey(_ context.Context, id domain.APIKeyID, at time.Time) error {
+func (s *store) TouchAPIKey(ctx context.Context, id domain.APIKeyID, at time.Time) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.touches++
-	k := s.keys[id]
-	k.LastUsedAt = &at
-	s.keys[id] = k
-	return nil
+	s.mu.Unlock()
+	return s.Store.TouchAPIKey(ctx, id, at)
+}
+
+func (s *store) RecordAudit(ctx context.Context, e domain.AuditEntry) (domain.AuditEntry, error) {
+	e, err := s.Store.RecordAudit(ctx, e)
+	if err == nil {
+		s.mu.Lock()
+		s.audit = append(s.audit, e)
+		s.mu.Unlock()
+	}
+	return e, err
 }
 
 var (

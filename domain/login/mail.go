@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	emailaddr "github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -154,7 +155,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if s.links == nil {
 		return errMailOff
 	}
-	email, err := domain.NormalizeEmail(email)
+	email, err := emailaddr.Normalize(email)
 	if err != nil {
 		return err
 	}
