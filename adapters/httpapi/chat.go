@@ -122,7 +122,7 @@ type eventStream interface {
 	stream() *sseSink
 	// done ends a complete answer; fail ends one that cannot complete.
 	done(chat.Result) error
-	fail(message, code string) error
+	fail(message string, code domain.Code) error
 }
 
 // stream runs a streamed chat into sink. Until the first token nothing is
@@ -152,13 +152,13 @@ func (s *Server) stream(ctx context.Context, u domain.User, req chat.Request, si
 		// The server stops before the answer could finish: say so, so that
 		// the client knows the answer is incomplete and why.
 		s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(ctx))
-		_ = sink.fail("The server is shutting down; the answer is incomplete", string(domain.CodeShuttingDown))
+		_ = sink.fail("The server is shutting down; the answer is incomplete", domain.CodeShuttingDown)
 		return nil
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return nil // the client left
 	default:
 		s.log.Warn("stream interrupted", "request_id", RequestIDFrom(ctx), "error", err)
-		_ = sink.fail("The AI provider failed in the middle of the answer", string(domain.ErrorCode(err)))
+		_ = sink.fail("The AI provider failed in the middle of the answer", domain.ErrorCode(err))
 		return nil
 	}
 }

@@ -300,3 +300,37 @@ func TestOpenAIQuotaMessage(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestTokenRefused: an access token the login use case refuses as
+// unauthorized is an invalid token (challenge invalid_token, wire code and
+// message unchanged); its other refusals keep their codes.
+func TestTokenRefused(t *testing.T) {
+	t.Parallel()
+	s := &Server{cfg: Config{MaxBodyBytes: 50000}}
+	tests := []struct {
+		name      string
+		err       error
+		code      domain.Code
+		challenge string
+	}{
+		{"bad token", domain.Errorf(domain.CodeUnauthorized, "Invalid authentication token"), domain.CodeInvalidToken, `Bearer error="invalid_token"`},
+		{"expired", domain.Errorf(domain.CodeTokenExpired, "Token has expired"), domain.CodeTokenExpired, `Bearer error="invalid_token"`},
+		{"disabled", domain.Errorf(domain.CodeForbidden, "Account is disabled"), domain.CodeForbidden, ""},
+		{"database down", &domain.Error{Code: domain.CodeUnavailable, Message: "Service temporarily unavailable"}, domain.CodeUnavailable, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tokenRefused(tt.err)
+			assert.Equal(t, tt.code, domain.ErrorCode(err))
+			assert.Equal(t, domain.ErrorMessage(tt.err), domain.ErrorMessage(err), "the message stays")
+			a := s.answerError(err)
+			assert.Equal(t, tt.challenge, a.challenge)
+			assert.ErrorIs(t, err, tt.err, "the cause stays for the logs")
+		})
+	}
+	// The missing token is merely unauthorized: a plain challenge.
+	a := s.answerError(domain.Errorf(domain.CodeUnauthorized, "Missing bearer token"))
+	assert.Equal(t, "Bearer", a.challenge)
+	assert.Equal(t, "unauthorized", a.body.Code)
+}

@@ -426,12 +426,18 @@ func (s *openAISink) done(r chat.Result) error {
 }
 
 // fail ends the stream with an error event and no [DONE], as OpenAI does;
-// the SDKs raise it.
-func (s *openAISink) fail(message, code string) error {
+// the SDKs raise it. Its type comes from openAIErrors; its code is the
+// domain code, as the native stream's error event names it.
+func (s *openAISink) fail(message string, code domain.Code) error {
 	s.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eventLocked("", openAIErrorBody{Error: openAIError{Message: message, Type: "server_error", Code: &code}})
+	kind := openAIKindOf(code)
+	wire := string(code)
+	if kind.code != "" {
+		wire = kind.code
+	}
+	return s.eventLocked("", openAIErrorBody{Error: openAIError{Message: message, Type: kind.typ, Code: &wire}})
 }
 
 // ListOpenAIModels implements api.StrictServerInterface.
@@ -525,12 +531,17 @@ var openAIErrors = map[domain.Code]openAIKind{
 	domain.CodeInternal:             {typ: "server_error"},
 }
 
+// openAIKindOf is the row of code; an unknown code is an internal error.
+func openAIKindOf(code domain.Code) openAIKind {
+	if kind, ok := openAIErrors[code]; ok {
+		return kind
+	}
+	return openAIErrors[domain.CodeInternal]
+}
+
 // toOpenAIError restates a decided error in OpenAI's shape, by its code.
 func toOpenAIError(a errorAnswer) (openAIErrorBody, openAIKind) {
-	kind, ok := openAIErrors[a.code]
-	if !ok {
-		kind = openAIErrors[domain.CodeInternal]
-	}
+	kind := openAIKindOf(a.code)
 	e := openAIError{Message: a.body.Error, Type: kind.typ}
 	code := a.body.Code
 	if kind.code != "" {
