@@ -270,8 +270,8 @@ func expectedCompletion(body []byte) (domain.CompletionRequest, bool) {
 		return domain.CompletionRequest{}, false // data after the value (issue 20)
 	}
 	tier := domain.TierFast
-	// An empty model means the default tier (the domain's convention),
-	// though the spec's enum does not list "".
+	// An empty model means the default tier, as the spec's enum and
+	// description of ChatRequest.model say.
 	if b.Model != nil && *b.Model != "" {
 		tier = domain.Tier(*b.Model)
 	}
