@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -333,4 +334,27 @@ func TestTokenRefused(t *testing.T) {
 	a := s.answerError(domain.Errorf(domain.CodeUnauthorized, "Missing bearer token"))
 	assert.Equal(t, "Bearer", a.challenge)
 	assert.Equal(t, "unauthorized", a.body.Code)
+}
+
+// TestSpecListsEveryWireCode: the spec's Error.code names every code the
+// native table can put on the wire, and no code that never gets there.
+func TestSpecListsEveryWireCode(t *testing.T) {
+	t.Parallel()
+	doc, err := api.GetSpec()
+	require.NoError(t, err)
+	desc := doc.Components.Schemas["Error"].Value.Properties["code"].Value.Description
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(desc, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z') }) {
+		words[w] = true
+	}
+	for code, row := range nativeErrors {
+		wire := string(code)
+		// shutting_down is the last event of a stream the shutdown ended;
+		// as an answer it is unavailable.
+		if row.wire != "" {
+			wire = string(row.wire)
+			assert.True(t, !words[string(code)] || code == domain.CodeShuttingDown, "%s never reaches the wire (it is %s there)", code, wire)
+		}
+		assert.True(t, words[wire], "Error.code's description lists %s", wire)
+	}
 }
