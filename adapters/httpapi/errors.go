@@ -207,6 +207,8 @@ func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 	if errors.As(he.Internal, &c) {
 		return c
 	}
+	// Echo raises none but the statuses of codeByStatus; should another
+	// come, it is an internal error or a request refused as invalid.
 	code, ok := codeByStatus[he.Code]
 	switch {
 	case ok:
