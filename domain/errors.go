@@ -65,6 +65,18 @@ const (
 	CodeInternal          Code = "internal"
 )
 
+// Codes lists every Code, so that each API dialect's table can be checked
+// for a row per code (a test holds it to the constants above).
+func Codes() []Code {
+	return []Code{
+		CodeInvalid, CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeForbidden, CodeEmailUnverified,
+		CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeRequestTimeout, CodePayloadTooLarge,
+		CodeUnsupportedMediaType, CodeQuotaExceeded, CodeRateLimited, CodeProviderRateLimited,
+		CodeProvidersUnavailable, CodeUpstreamError, CodeStreamInterrupted, CodeTimeout, CodeCancelled,
+		CodeUnavailable, CodeShuttingDown, CodeFeatureDisabled, CodeSearchUnavailable, CodeInternal,
+	}
+}
+
 // Coded is an error that names its code and a message safe to show to the
 // client. *Error is the general one; the typed errors below add what their
 // answer needs (attempts, used and limit, a provider).

@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/genzai/genzai/domain"
 )
 
 // bodyDeadline bounds how long a request body may take to arrive: d from
@@ -45,9 +49,17 @@ func bodyDeadline(d time.Duration) echo.MiddlewareFunc {
 // BodyTimeoutError is a request body that did not arrive in time.
 type BodyTimeoutError struct{ Err error }
 
+// Error implements error.
 func (e *BodyTimeoutError) Error() string { return "Request body not received in time" }
 
+// Unwrap returns the read's own error.
 func (e *BodyTimeoutError) Unwrap() error { return e.Err }
+
+// ErrorCode implements domain.Coded.
+func (e *BodyTimeoutError) ErrorCode() domain.Code { return domain.CodeRequestTimeout }
+
+// PublicMessage implements domain.Coded.
+func (e *BodyTimeoutError) PublicMessage() string { return e.Error() }
 
 // deadlineBody lifts the read deadline at the end of the body and names
 // the error when the deadline passes first.
@@ -68,4 +80,43 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		err = &BodyTimeoutError{Err: err}
 	}
 	return n, err
+}
+
+// errTrailingData refuses a body with more after its JSON value: a client
+// that sent two values (or a value and garbage) meant something the server
+// would not do, so it is told instead of the rest being quietly dropped.
+var errTrailingData = domain.Errorf(domain.CodeInvalid, "Invalid JSON body: unexpected data after the JSON value")
+
+// strictJSON is Echo's JSON serializer with one more rule for request
+// bodies: the body is one JSON value and nothing after it but white space.
+// Every JSON route binds through it (the strict handlers' BindBody calls
+// the instance's JSONSerializer), so the rule lives in this one place.
+type strictJSON struct{ echo.DefaultJSONSerializer }
+
+// Deserialize implements echo.JSONSerializer: it decodes as Echo's
+// default serializer does, with the same errors, and then refuses
+// trailing data.
+func (strictJSON) Deserialize(c echo.Context, i any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	err := dec.Decode(i)
+	var (
+		ute *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &ute):
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Unmarshal type error: expected=%v, got=%v, field=%v, offset=%v", ute.Type, ute.Value, ute.Field, ute.Offset)).SetInternal(err)
+	case errors.As(err, &se):
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Syntax error: offset=%v, error=%v", se.Offset, se.Error())).SetInternal(err)
+	case err != nil:
+		return err
+	}
+	_, err = dec.Token()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil && !errors.As(err, &se):
+		return err // the rest of the body could not be read (too slow, too large)
+	}
+	return errTrailingData
 }

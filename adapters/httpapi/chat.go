@@ -14,13 +14,9 @@ import (
 // ErrShuttingDown is the cause with which the server cancels the requests
 // still running shortly before its shutdown deadline (the base context of
 // every request; see cmd/genzai). A stream then ends with an error event
-// of code CodeShuttingDown instead of being cut when the server closes, and
+// of code domain.CodeShuttingDown instead of being cut when the server closes, and
 // a request that has not answered yet gets a 503.
 var ErrShuttingDown = errors.New("server shutting down")
-
-// CodeShuttingDown is the code of the error event that ends a stream the
-// server could not finish before it stopped.
-const CodeShuttingDown = "shutting_down"
 
 // shuttingDown reports whether ctx was cancelled by the server's shutdown.
 func shuttingDown(ctx context.Context) bool {
@@ -30,7 +26,7 @@ func shuttingDown(ctx context.Context) bool {
 // errShutdownUnavailable answers a request the shutdown ended before it
 // could answer: the client may send it again (to another instance).
 func errShutdownUnavailable(err error) error {
-	return &domain.Error{Code: domain.CodeUnavailable, Message: "The server is shutting down; send the request again", Err: err}
+	return &domain.Error{Code: domain.CodeShuttingDown, Message: "The server is shutting down; send the request again", Err: err}
 }
 
 func toChatRequest(b *api.ChatRequest) chat.Request {
@@ -126,7 +122,7 @@ type eventStream interface {
 	stream() *sseSink
 	// done ends a complete answer; fail ends one that cannot complete.
 	done(chat.Result) error
-	fail(message, code string) error
+	fail(message string, code domain.Code) error
 }
 
 // stream runs a streamed chat into sink. Until the first token nothing is
@@ -156,13 +152,13 @@ func (s *Server) stream(ctx context.Context, u domain.User, req chat.Request, si
 		// The server stops before the answer could finish: say so, so that
 		// the client knows the answer is incomplete and why.
 		s.log.Info("stream ended by shutdown", "request_id", RequestIDFrom(ctx))
-		_ = sink.fail("The server is shutting down; the answer is incomplete", CodeShuttingDown)
+		_ = sink.fail("The server is shutting down; the answer is incomplete", domain.CodeShuttingDown)
 		return nil
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return nil // the client left
 	default:
 		s.log.Warn("stream interrupted", "request_id", RequestIDFrom(ctx), "error", err)
-		_ = sink.fail("The AI provider failed in the middle of the answer", chat.ErrorCode(err))
+		_ = sink.fail("The AI provider failed in the middle of the answer", domain.ErrorCode(err))
 		return nil
 	}
 }
@@ -188,7 +184,7 @@ func (s *Server) logTranscript(ctx context.Context, req chat.Request, answer []b
 	}
 	attrs = append(attrs, slog.String("answer", string(answer)))
 	if err != nil {
-		attrs = append(attrs, slog.String("error_code", chat.ErrorCode(err)))
+		attrs = append(attrs, slog.String("error_code", string(domain.ErrorCode(err))))
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "chat transcript", attrs...)
 }

@@ -218,9 +218,9 @@ var chatSeeds = []string{
 // whole handler: Echo's JSON binding, the conversion to a chat.Request and
 // the chat use case's validation. No body may cause a 5xx, a panic or a
 // logged error. The expected outcome is computed independently from the
-// documented contract (the body decoded as encoding/json decodes it, then
-// the limits): a valid request is answered 200 and reaches the provider
-// exactly as sent; anything else is a 400 invalid_request that reaches no
+// documented contract (the body one JSON value with nothing after it,
+// decoded as encoding/json decodes it, then the limits): a valid request is
+// answered 200 and reaches the provider exactly as sent; anything else is a 400 invalid_request that reaches no
 // provider, and so is a body that is not UTF-8 or whose texts hold control
 // characters.
 func FuzzChatRequest(f *testing.F) {
@@ -267,12 +267,16 @@ func FuzzChatRequest(f *testing.F) {
 // and fuzzLimits.
 func expectedCompletion(body []byte) (domain.CompletionRequest, bool) {
 	var b api.ChatRequest
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&b); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&b); err != nil {
 		return domain.CompletionRequest{}, false
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return domain.CompletionRequest{}, false // data after the value (issue 20)
+	}
 	tier := domain.TierFast
-	// An empty model means the default tier (the domain's convention),
-	// though the spec's enum does not list "".
+	// An empty model means the default tier, as the spec's enum and
+	// description of ChatRequest.model say.
 	if b.Model != nil && *b.Model != "" {
 		tier = domain.Tier(*b.Model)
 	}

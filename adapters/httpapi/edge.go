@@ -127,6 +127,9 @@ func hostAllowed(host string, allowed []string) bool {
 	return false
 }
 
+// errBadHost refuses a Host header that is not served.
+var errBadHost = domain.Errorf(domain.CodeInvalid, "Invalid host header")
+
 // trustedHost refuses requests whose Host header is not served, against DNS
 // rebinding and host-header injection.
 func trustedHost(allowed []string) echo.MiddlewareFunc {
@@ -140,7 +143,7 @@ func trustedHost(allowed []string) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if !hostAllowed(c.Request().Host, allowed) {
-				return echo.NewHTTPError(http.StatusBadRequest, "Invalid host header")
+				return errBadHost
 			}
 			return next(c)
 		}
@@ -245,11 +248,19 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// RateLimitedError is a request refused by the per-IP limits.
+// RateLimitedError is a request refused by the per-IP limits; RetryAfter
+// is in whole seconds.
 type RateLimitedError struct{ RetryAfter int }
 
+// Error implements error.
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("rate limited, retry after %ds", e.RetryAfter)
 }
+
+// ErrorCode implements domain.Coded.
+func (e *RateLimitedError) ErrorCode() domain.Code { return domain.CodeRateLimited }
+
+// PublicMessage implements domain.Coded.
+func (e *RateLimitedError) PublicMessage() string { return "Rate limit exceeded" }
 
 func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -1,14 +1,12 @@
 package httpapi
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,35 +14,73 @@ import (
 	"github.com/genzai/genzai/domain"
 )
 
-// statusByCode is the one table that maps domain error codes to HTTP.
-var statusByCode = map[domain.Code]int{
-	domain.CodeInvalid:           http.StatusBadRequest,
-	domain.CodeUnauthorized:      http.StatusUnauthorized,
-	domain.CodeTokenExpired:      http.StatusUnauthorized,
-	domain.CodeForbidden:         http.StatusForbidden,
-	domain.CodeEmailUnverified:   http.StatusForbidden,
-	domain.CodeNotFound:          http.StatusNotFound,
-	domain.CodeConflict:          http.StatusConflict,
-	domain.CodeQuotaExceeded:     http.StatusTooManyRequests,
-	domain.CodeRateLimited:       http.StatusTooManyRequests,
-	domain.CodeUnavailable:       http.StatusServiceUnavailable,
-	domain.CodeFeatureDisabled:   http.StatusServiceUnavailable,
-	domain.CodeSearchUnavailable: http.StatusServiceUnavailable,
-	domain.CodeInternal:          http.StatusInternalServerError,
+// nativeError is how the native API answers one error code.
+type nativeError struct {
+	status int
+	// wire is the code the body names when it is not the domain code (a
+	// distinction the client has no use for).
+	wire domain.Code
+	// challenge is the WWW-Authenticate header of a 401.
+	challenge string
+	// retryHeaderOnly sends Retry-After as a header only: the body of the
+	// quota's 429 predates it, and clients print every member it has.
+	retryHeaderOnly bool
 }
 
-// codeByStatus names the errors Echo raises itself (routing, binding, limits).
-var codeByStatus = map[int]string{
-	http.StatusBadRequest:            string(domain.CodeInvalid),
-	http.StatusUnauthorized:          string(domain.CodeUnauthorized),
-	http.StatusForbidden:             string(domain.CodeForbidden),
-	http.StatusNotFound:              string(domain.CodeNotFound),
-	http.StatusMethodNotAllowed:      "method_not_allowed",
-	http.StatusConflict:              string(domain.CodeConflict),
-	http.StatusRequestEntityTooLarge: "payload_too_large",
-	http.StatusUnsupportedMediaType:  "unsupported_media_type",
-	http.StatusTooManyRequests:       "rate_limited",
-	http.StatusServiceUnavailable:    string(domain.CodeUnavailable),
+// The WWW-Authenticate challenges (RFC 6750): a credential that was sent
+// and is no good is an invalid_token, so that clients log in again.
+const (
+	challengeBearer       = "Bearer"
+	challengeInvalidToken = `Bearer error="invalid_token"`
+)
+
+// nativeErrors is the one table that maps error codes to the native API's
+// answers. Every domain.Code has a row (TestEveryCodeHasARow).
+var nativeErrors = map[domain.Code]nativeError{
+	domain.CodeInvalid:              {status: http.StatusBadRequest},
+	domain.CodeUnauthorized:         {status: http.StatusUnauthorized, challenge: challengeBearer},
+	domain.CodeInvalidToken:         {status: http.StatusUnauthorized, wire: domain.CodeUnauthorized, challenge: challengeInvalidToken},
+	domain.CodeTokenExpired:         {status: http.StatusUnauthorized, challenge: challengeInvalidToken},
+	domain.CodeForbidden:            {status: http.StatusForbidden},
+	domain.CodeEmailUnverified:      {status: http.StatusForbidden},
+	domain.CodeNotFound:             {status: http.StatusNotFound},
+	domain.CodeMethodNotAllowed:     {status: http.StatusMethodNotAllowed},
+	domain.CodeConflict:             {status: http.StatusConflict},
+	domain.CodeRequestTimeout:       {status: http.StatusRequestTimeout},
+	domain.CodePayloadTooLarge:      {status: http.StatusRequestEntityTooLarge},
+	domain.CodeUnsupportedMediaType: {status: http.StatusUnsupportedMediaType},
+	domain.CodeQuotaExceeded:        {status: http.StatusTooManyRequests, retryHeaderOnly: true},
+	domain.CodeRateLimited:          {status: http.StatusTooManyRequests},
+	domain.CodeProviderRateLimited:  {status: http.StatusTooManyRequests},
+	domain.CodeProvidersUnavailable: {status: http.StatusServiceUnavailable},
+	domain.CodeUpstreamError:        {status: http.StatusBadGateway},
+	domain.CodeStreamInterrupted:    {status: http.StatusBadGateway},
+	domain.CodeTimeout:              {status: http.StatusGatewayTimeout},
+	// The client went away; nobody reads this answer.
+	domain.CodeCancelled:   {status: http.StatusServiceUnavailable, wire: domain.CodeUnavailable},
+	domain.CodeUnavailable: {status: http.StatusServiceUnavailable},
+	// A request the shutdown ended may be sent again, to another instance.
+	domain.CodeShuttingDown:      {status: http.StatusServiceUnavailable, wire: domain.CodeUnavailable},
+	domain.CodeFeatureDisabled:   {status: http.StatusServiceUnavailable},
+	domain.CodeSearchUnavailable: {status: http.StatusServiceUnavailable},
+	domain.CodeInternal:          {status: http.StatusInternalServerError},
+}
+
+// codeByStatus names the errors Echo raises itself (routing, binding),
+// where they enter the error handler.
+var codeByStatus = map[int]domain.Code{
+	http.StatusBadRequest:            domain.CodeInvalid,
+	http.StatusUnauthorized:          domain.CodeUnauthorized,
+	http.StatusForbidden:             domain.CodeForbidden,
+	http.StatusNotFound:              domain.CodeNotFound,
+	http.StatusMethodNotAllowed:      domain.CodeMethodNotAllowed,
+	http.StatusRequestTimeout:        domain.CodeRequestTimeout,
+	http.StatusConflict:              domain.CodeConflict,
+	http.StatusRequestEntityTooLarge: domain.CodePayloadTooLarge,
+	http.StatusUnsupportedMediaType:  domain.CodeUnsupportedMediaType,
+	http.StatusTooManyRequests:       domain.CodeRateLimited,
+	http.StatusServiceUnavailable:    domain.CodeUnavailable,
+	http.StatusInternalServerError:   domain.CodeInternal,
 }
 
 // errorBody is the JSON of every non-2xx answer (api.Error plus extras).
@@ -64,119 +100,146 @@ type attemptBody struct {
 	Reason   string `json:"reason"`
 }
 
-// chatErrorResponse maps the routing errors of the chat use case.
-func chatErrorResponse(err error) (int, errorBody, bool) {
+// errorAnswer is an error decided: its code, the native answer and what
+// the headers and the OpenAI dialect need besides.
+type errorAnswer struct {
+	code   domain.Code
+	status int
+	body   errorBody
+	// field is the request member an invalid request is about (OpenAI's param).
+	field string
+	// retryAfter is the Retry-After header in whole seconds; 0: none.
+	retryAfter int
+	challenge  string
+}
+
+// answerError decides the answer to any error: its code picks the row of
+// nativeErrors, then the typed errors fill in the details. Unknown errors
+// are 500 "internal error"; their detail only goes to the log.
+func (s *Server) answerError(err error) errorAnswer {
+	code, msg := s.classify(err)
+	row, ok := nativeErrors[code]
+	if !ok {
+		code, row = domain.CodeInternal, nativeErrors[domain.CodeInternal]
+	}
+	if row.status == http.StatusInternalServerError {
+		msg = "internal error"
+	}
+	wire := code
+	if row.wire != "" {
+		wire = row.wire
+	}
+	a := errorAnswer{code: code, status: row.status, challenge: row.challenge, field: domain.ErrorField(err),
+		body: errorBody{Error: msg, Code: string(wire)}}
+	a.addDetails(err)
+	if secs := retryAfterSeconds(err); secs > 0 {
+		a.retryAfter = secs
+		if !row.retryHeaderOnly {
+			a.body.RetryAfter = &secs
+		}
+	}
+	return a
+}
+
+// addDetails fills the members the decided code's answer carries from the
+// typed error behind it.
+func (a *errorAnswer) addDetails(err error) {
 	var (
+		qe *domain.QuotaExceededError
 		pu *domain.ProvidersUnavailableError
-		pr *domain.ProviderRateLimitedError
 		ur *domain.UpstreamRejectedError
-		ie *domain.InterruptedError
 	)
 	switch {
-	case errors.As(err, &pr):
-		secs := int(pr.RetryAfter / time.Second)
-		return http.StatusTooManyRequests, errorBody{Error: "AI provider rate limited", Code: "provider_rate_limited", RetryAfter: &secs}, true
-	case errors.As(err, &pu):
-		body := errorBody{Error: "All AI providers are unavailable", Code: "providers_unavailable", Attempts: []attemptBody{}}
-		for _, a := range pu.Attempts {
-			body.Attempts = append(body.Attempts, attemptBody{Provider: string(a.Provider), Reason: a.Reason})
+	case a.code == domain.CodeQuotaExceeded && errors.As(err, &qe):
+		a.body.Used, a.body.Limit = &qe.Used, &qe.Limit
+	case a.code == domain.CodeProvidersUnavailable && errors.As(err, &pu):
+		a.body.Attempts = make([]attemptBody, 0, len(pu.Attempts))
+		for _, at := range pu.Attempts {
+			a.body.Attempts = append(a.body.Attempts, attemptBody{Provider: string(at.Provider), Reason: string(at.Reason)})
 		}
-		return http.StatusServiceUnavailable, body, true
-	case errors.As(err, &ur):
-		msg := string(ur.Provider) + " rejected the request"
-		if ur.Message != "" {
-			msg += ": " + ur.Message
-		}
-		return http.StatusBadGateway, errorBody{Error: msg, Code: "upstream_error", Provider: string(ur.Provider)}, true
-	case errors.As(err, &ie):
-		return http.StatusBadGateway, errorBody{Error: "The AI provider failed in the middle of the answer", Code: "stream_interrupted"}, true
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, errorBody{Error: "The request timed out", Code: "timeout"}, true
+	case a.code == domain.CodeUpstreamError && errors.As(err, &ur):
+		a.body.Provider = string(ur.Provider)
 	}
-	return 0, errorBody{}, false
 }
 
-// errorResponse turns any error into a status and body. Unknown errors
-// become 500 "internal error"; their detail only goes to the log.
-func (s *Server) errorResponse(err error) (int, errorBody) {
-	var slow *BodyTimeoutError
-	if errors.As(err, &slow) {
-		return http.StatusRequestTimeout, errorBody{Error: slow.Error(), Code: "request_timeout"}
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return s.echoErrorResponse(echo.ErrStatusRequestEntityTooLarge)
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return s.echoErrorResponse(he)
-	}
+// retryAfterSeconds is when the client may try again, in whole seconds
+// rounded up ("Retry-After: 0" would invite a retry storm); 0 when err does
+// not say.
+func retryAfterSeconds(err error) int {
 	var rl *RateLimitedError
 	if errors.As(err, &rl) {
-		return http.StatusTooManyRequests, errorBody{Error: "Rate limit exceeded", Code: "rate_limited", RetryAfter: &rl.RetryAfter}
+		return rl.RetryAfter
 	}
-	if status, body, ok := chatErrorResponse(err); ok {
-		return status, body
+	ra := domain.RetryAfter(err)
+	if ra <= 0 {
+		return 0
 	}
-	if errors.Is(err, context.Canceled) {
-		// The client went away; nobody reads this answer.
-		return http.StatusServiceUnavailable, errorBody{Error: "Request cancelled", Code: string(domain.CodeUnavailable)}
-	}
-	code := domain.ErrorCode(err)
-	status, ok := statusByCode[code]
-	if !ok {
-		status, code = http.StatusInternalServerError, domain.CodeInternal
-	}
-	body := errorBody{Error: domain.ErrorMessage(err), Code: string(code)}
-	if status == http.StatusInternalServerError {
-		body.Error = "internal error"
-	}
-	var qe *domain.QuotaExceededError
-	if errors.As(err, &qe) {
-		body.Used, body.Limit = &qe.Used, &qe.Limit
-	}
-	if ra := domain.RetryAfter(err); ra > 0 {
-		// Whole seconds, rounded up: "Retry-After: 0" would invite a retry storm.
-		secs := int((ra + time.Second - 1) / time.Second)
-		body.RetryAfter = &secs
-	}
-	return status, body
+	return int((ra + time.Second - 1) / time.Second)
 }
 
-func (s *Server) echoErrorResponse(he *echo.HTTPError) (int, errorBody) {
-	status := he.Code
-	code, ok := codeByStatus[status]
-	if !ok {
-		code = string(domain.CodeInternal)
-		if status < http.StatusInternalServerError {
-			code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
-		}
+// classify names the code and the client-facing message of err. The errors
+// raised at the HTTP edge (Echo's, the body's limits) get their code here,
+// where they enter; everything else carries its own.
+func (s *Server) classify(err error) (domain.Code, string) {
+	var (
+		slow     *BodyTimeoutError
+		tooLarge *http.MaxBytesError
+		he       *echo.HTTPError
+		c        domain.Coded
+	)
+	switch {
+	case errors.As(err, &slow):
+		c = slow
+	case errors.As(err, &tooLarge):
+		c = errTooLarge(s.cfg.MaxBodyBytes, err)
+	case errors.As(err, &he):
+		c = s.fromEcho(he)
+	default:
+		return domain.ErrorCode(err), domain.ErrorMessage(err)
 	}
-	msg := http.StatusText(status)
+	return c.ErrorCode(), c.PublicMessage()
+}
+
+// fromEcho gives an error Echo raised (routing, binding) its code, by its
+// status; a cause with a code of its own (the body decoder's) keeps it.
+func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
+	var c domain.Coded
+	if errors.As(he.Internal, &c) {
+		return c
+	}
+	// Echo raises none but the statuses of codeByStatus; should another
+	// come, it is an internal error or a request refused as invalid.
+	code, ok := codeByStatus[he.Code]
+	switch {
+	case ok:
+	case he.Code >= http.StatusInternalServerError:
+		code = domain.CodeInternal
+	default:
+		code = domain.CodeInvalid
+	}
+	msg := http.StatusText(he.Code)
 	if m, ok := he.Message.(string); ok && m != "" {
 		msg = m
 	}
-	switch status {
-	case http.StatusBadRequest:
-		// Echo's binder reports JSON problems as "Syntax error: offset=..."
-		// or "Unmarshal type error: ... field=..."; say what it is about.
-		switch {
-		case errors.Is(he.Internal, io.ErrUnexpectedEOF):
-			msg = "Invalid JSON body: unexpected end of input"
-		case errors.Is(he.Internal, io.EOF):
-			msg = "Invalid JSON body: the body is empty"
-		case strings.HasPrefix(msg, "Syntax error") || strings.HasPrefix(msg, "Unmarshal type error"):
-			msg = "Invalid JSON body: " + msg
-		}
-	case http.StatusRequestEntityTooLarge:
-		msg = fmt.Sprintf("Request body too large (limit %d bytes)", s.cfg.MaxBodyBytes)
-	case http.StatusUnsupportedMediaType:
+	var (
+		syntax    *json.SyntaxError
+		wrongType *json.UnmarshalTypeError
+	)
+	switch {
+	case code == domain.CodePayloadTooLarge:
+		return errTooLarge(s.cfg.MaxBodyBytes, he)
+	case code == domain.CodeUnsupportedMediaType:
 		msg = "Request body must be application/json"
+	case code != domain.CodeInvalid:
+	case errors.Is(he.Internal, io.ErrUnexpectedEOF):
+		msg = "Invalid JSON body: unexpected end of input"
+	case errors.Is(he.Internal, io.EOF):
+		msg = "Invalid JSON body: the body is empty"
+	case errors.As(he.Internal, &syntax) || errors.As(he.Internal, &wrongType):
+		// The binder's message says where; say what it is about.
+		msg = "Invalid JSON body: " + msg
 	}
-	if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
-		msg = "internal error"
-	}
-	return status, errorBody{Error: msg, Code: code}
+	return &domain.Error{Code: code, Message: msg, Err: he}
 }
 
 // handleError is Echo's HTTPErrorHandler: the single place where errors
@@ -187,35 +250,30 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Warn("error after response started", "request_id", reqID, "error", err)
 		return
 	}
-	status, body := s.errorResponse(err)
-	body.RequestID = reqID
-	switch {
-	case status == http.StatusInternalServerError:
+	a := s.answerError(err)
+	a.body.RequestID = reqID
+	switch a.status {
+	case http.StatusInternalServerError:
 		s.log.Error("internal error", "request_id", reqID, "method", c.Request().Method, "route", c.Path(), "error", err)
-	case status == http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable:
 		s.log.Warn("dependency unavailable", "request_id", reqID, "route", c.Path(), "error", err)
-	}
-	if status == http.StatusRequestTimeout {
+	case http.StatusRequestTimeout:
 		// The connection's read deadline has passed: it carries no more requests.
 		c.Response().Header().Set(echo.HeaderConnection, "close")
 	}
-	if body.RetryAfter != nil {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(*body.RetryAfter))
+	if a.retryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(a.retryAfter))
 	}
-	if status == http.StatusUnauthorized {
-		challenge := "Bearer"
-		if body.Code == string(domain.CodeTokenExpired) || body.Error == "Invalid authentication token" {
-			challenge = `Bearer error="invalid_token"`
-		}
-		c.Response().Header().Set("WWW-Authenticate", challenge)
+	if a.challenge != "" {
+		c.Response().Header().Set("WWW-Authenticate", a.challenge)
 	}
 	switch {
 	case c.Request().Method == http.MethodHead:
-		err = c.NoContent(status)
+		err = c.NoContent(a.status)
 	case isOpenAIPath(c.Request().URL.Path):
-		err = writeOpenAIError(c.Response(), status, body)
+		err = writeOpenAIError(c.Response(), a)
 	default:
-		err = c.JSON(status, body)
+		err = c.JSON(a.status, a.body)
 	}
 	if err != nil {
 		s.log.Warn("write error response", "request_id", reqID, "error", err)

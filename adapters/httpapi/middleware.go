@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,7 +147,7 @@ func limitBody(max int64) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			if req.ContentLength > max {
-				return echo.ErrStatusRequestEntityTooLarge
+				return errTooLarge(max, nil)
 			}
 			if req.Body != nil && req.Body != http.NoBody {
 				req.Body = http.MaxBytesReader(c.Response(), req.Body, max)
@@ -154,6 +155,14 @@ func limitBody(max int64) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// errNotJSON refuses a body that is not JSON.
+var errNotJSON = domain.Errorf(domain.CodeUnsupportedMediaType, "Request body must be application/json")
+
+// errTooLarge refuses a body over the limit of max bytes.
+func errTooLarge(max int64, cause error) *domain.Error {
+	return &domain.Error{Code: domain.CodePayloadTooLarge, Message: fmt.Sprintf("Request body too large (limit %d bytes)", max), Err: cause}
 }
 
 // errBodyNotUTF8 refuses a body that is not UTF-8: encoding/json would
@@ -176,11 +185,15 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
-			return echo.ErrUnsupportedMediaType
+			return errNotJSON
 		}
 		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return err // too large (413) or too slow (408)
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			return errTooLarge(tooLarge.Limit, err)
+		case err != nil:
+			return err // too slow (a *BodyTimeoutError, 408) or a broken connection
 		}
 		if !utf8.Valid(body) {
 			return errBodyNotUTF8
@@ -238,6 +251,17 @@ func bearerRoutes() (map[string]domain.Scope, error) {
 // cannot mint, list or revoke keys.
 var errKeyNeedsToken = domain.Errorf(domain.CodeForbidden, "API keys cannot be used here: log in and use the access token")
 
+// tokenRefused names a refused access token for what it is: a credential
+// that was sent and is no good is an invalid token (its challenge tells the
+// client to log in again), where a missing one or a wrong password is
+// merely unauthorized.
+func tokenRefused(err error) error {
+	if domain.ErrorCode(err) != domain.CodeUnauthorized {
+		return err // expired (already an invalid token), forbidden, unavailable
+	}
+	return &domain.Error{Code: domain.CodeInvalidToken, Message: domain.ErrorMessage(err), Err: err}
+}
+
 // authenticate checks the bearer token on protected routes and puts the
 // user in the request context.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
@@ -269,7 +293,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		} else {
 			u, err := s.deps.Login.Authenticate(ctx, token)
 			if err != nil {
-				return err
+				return tokenRefused(err)
 			}
 			ctx = context.WithValue(ctx, userKey, u)
 		}

@@ -36,13 +36,13 @@ func toOpenAIChatRequest(b *api.OpenAIChatRequest) (chat.Request, error) {
 	r := chat.Request{API: domain.APIOpenAI, Tier: domain.Tier(b.Model), Temperature: b.Temperature, TopP: b.TopP, MaxTokens: b.MaxTokens,
 		PresencePenalty: b.PresencePenalty, FrequencyPenalty: b.FrequencyPenalty, Seed: b.Seed}
 	if b.Model == "" {
-		return r, invalid("model: is required (fast, balanced or smart)")
+		return r, domain.Invalid("model", "is required (fast, balanced or smart)")
 	}
 	if b.MaxCompletionTokens != nil {
 		r.MaxTokens = b.MaxCompletionTokens
 	}
 	if b.N != nil && *b.N != 1 {
-		return r, invalid("n: only 1 answer per request is supported")
+		return r, domain.Invalid("n", "only 1 answer per request is supported")
 	}
 	if b.Stream != nil {
 		r.Stream = *b.Stream
@@ -63,18 +63,18 @@ func toOpenAIChatRequest(b *api.OpenAIChatRequest) (chat.Request, error) {
 		case '[':
 			s, err := b.Stop.AsOpenAIStop1()
 			if err != nil {
-				return r, invalid("stop: must be a string or an array of strings")
+				return r, domain.Invalid("stop", "must be a string or an array of strings")
 			}
 			r.Stop = s
 		case 'n':
 		default:
-			return r, invalid("stop: must be a string or an array of strings")
+			return r, domain.Invalid("stop", "must be a string or an array of strings")
 		}
 	}
 	if b.Tools != nil {
 		for i, t := range *b.Tools {
 			if t.Type != api.OpenAIToolTypeFunction {
-				return r, invalid("tools[%d].type: must be function", i)
+				return r, domain.Invalid(fmt.Sprintf("tools[%d].type", i), "must be function")
 			}
 			tool := domain.Tool{Name: t.Function.Name, Strict: t.Function.Strict}
 			if t.Function.Description != nil {
@@ -102,10 +102,6 @@ func toOpenAIChatRequest(b *api.OpenAIChatRequest) (chat.Request, error) {
 	return r, nil
 }
 
-func invalid(format string, args ...any) error {
-	return domain.Errorf(domain.CodeInvalid, format, args...)
-}
-
 // firstByte is the first non-space byte of JSON text, 0 when there is none.
 func firstByte(raw []byte) byte {
 	raw = bytes.TrimSpace(raw)
@@ -128,12 +124,12 @@ func toDomainMessage(i int, m api.OpenAIMessage) (domain.Message, error) {
 		case '[':
 			parts, err := m.Content.AsOpenAIMessageContent1()
 			if err != nil {
-				return msg, invalid("messages[%d].content: must be a string or an array of text parts", i)
+				return msg, domain.Invalid(fmt.Sprintf("messages[%d].content", i), "must be a string or an array of text parts")
 			}
 			var text strings.Builder
 			for j, p := range parts {
 				if p.Type != "text" {
-					return msg, invalid("messages[%d].content[%d].type: only text parts are supported", i, j)
+					return msg, domain.Invalid(fmt.Sprintf("messages[%d].content[%d].type", i, j), "only text parts are supported")
 				}
 				if p.Text != nil {
 					text.WriteString(*p.Text)
@@ -142,7 +138,7 @@ func toDomainMessage(i int, m api.OpenAIMessage) (domain.Message, error) {
 			msg.Content = text.String()
 		case 'n':
 		default:
-			return msg, invalid("messages[%d].content: must be a string or an array of text parts", i)
+			return msg, domain.Invalid(fmt.Sprintf("messages[%d].content", i), "must be a string or an array of text parts")
 		}
 	}
 	if m.ToolCallId != nil {
@@ -151,7 +147,7 @@ func toDomainMessage(i int, m api.OpenAIMessage) (domain.Message, error) {
 	if m.ToolCalls != nil {
 		for j, tc := range *m.ToolCalls {
 			if tc.Type != api.OpenAIToolCallTypeFunction {
-				return msg, invalid("messages[%d].tool_calls[%d].type: must be function", i, j)
+				return msg, domain.Invalid(fmt.Sprintf("messages[%d].tool_calls[%d].type", i, j), "must be function")
 			}
 			msg.ToolCalls = append(msg.ToolCalls, domain.ToolCall{ID: tc.Id, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
@@ -168,13 +164,13 @@ func toToolChoice(c *api.OpenAIToolChoice) (*domain.ToolChoice, error) {
 	case '{':
 		named, err := c.AsOpenAINamedToolChoice()
 		if err != nil || named.Type != api.OpenAINamedToolChoiceTypeFunction || named.Function.Name == "" {
-			return nil, invalid(`tool_choice: must be none, auto, required or {"type":"function","function":{"name":...}}`)
+			return nil, domain.Invalid("tool_choice", `must be none, auto, required or {"type":"function","function":{"name":...}}`)
 		}
 		return &domain.ToolChoice{Mode: domain.ToolChoiceFunction, Function: named.Function.Name}, nil
 	case 'n':
 		return nil, nil
 	}
-	return nil, invalid("tool_choice: must be a string or an object")
+	return nil, domain.Invalid("tool_choice", "must be a string or an object")
 }
 
 // CreateChatCompletion implements api.StrictServerInterface.
@@ -430,12 +426,18 @@ func (s *openAISink) done(r chat.Result) error {
 }
 
 // fail ends the stream with an error event and no [DONE], as OpenAI does;
-// the SDKs raise it.
-func (s *openAISink) fail(message, code string) error {
+// the SDKs raise it. Its type comes from openAIErrors; its code is the
+// domain code, as the native stream's error event names it.
+func (s *openAISink) fail(message string, code domain.Code) error {
 	s.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eventLocked("", openAIErrorBody{Error: openAIError{Message: message, Type: "server_error", Code: &code}})
+	kind := openAIKindOf(code)
+	wire := string(code)
+	if kind.code != "" {
+		wire = kind.code
+	}
+	return s.eventLocked("", openAIErrorBody{Error: openAIError{Message: message, Type: kind.typ, Code: &wire}})
 }
 
 // ListOpenAIModels implements api.StrictServerInterface.
@@ -456,7 +458,7 @@ func (h *handlers) GetOpenAIModel(ctx context.Context, req api.GetOpenAIModelReq
 		}
 	}
 	if !utf8.ValidString(req.Model) || strings.IndexFunc(req.Model, unicode.IsControl) >= 0 || utf8.RuneCountInString(req.Model) > maxModelName {
-		return nil, invalid("model: must be a model name (fast, balanced or smart)")
+		return nil, domain.Invalid("model", "must be a model name (fast, balanced or smart)")
 	}
 	param, code := "model", "model_not_found"
 	return api.GetOpenAIModel404JSONResponse{Error: api.OpenAIError{
@@ -487,58 +489,83 @@ type openAIError struct {
 	Code    *string `json:"code"`
 }
 
-// toOpenAIError restates a native error body in OpenAI's shape: OpenAI's
-// error types by status, so that the SDKs raise their usual errors, and
-// genzai's codes (the quota's under the name clients test for).
-func toOpenAIError(status int, b errorBody) openAIErrorBody {
-	e := openAIError{Message: b.Error, Type: "invalid_request_error"}
-	code := b.Code
-	switch {
-	case status == http.StatusUnauthorized:
-		e.Type = "authentication_error"
-		if code == string(domain.CodeUnauthorized) {
-			code = "invalid_api_key"
-		}
-	case status == http.StatusForbidden:
-		e.Type = "permission_error"
-	case status == http.StatusNotFound:
-		e.Type = "not_found_error"
-	case status == http.StatusTooManyRequests && code == string(domain.CodeQuotaExceeded):
-		e.Type, code = "insufficient_quota", "daily_quota_exceeded"
-		if b.Used != nil && b.Limit != nil {
-			e.Message = fmt.Sprintf("%s (%d of %d requests used today)", b.Error, *b.Used, *b.Limit)
-		}
-	case status == http.StatusTooManyRequests:
-		e.Type = "rate_limit_error"
-	case status >= http.StatusInternalServerError:
-		e.Type = "server_error"
-	}
-	e.Code = &code
-	if status == http.StatusBadRequest {
-		e.Param = errorParam(b.Error)
-	}
-	return openAIErrorBody{Error: e}
+// openAIKind is how the OpenAI dialect names one error code: OpenAI's
+// error type, so that the SDKs raise their usual errors, and its code.
+type openAIKind struct {
+	typ string
+	// code is the body's code when it is not the native API's (the names
+	// OpenAI clients test for).
+	code string
+	// noRetry tells the SDKs not to send it again (X-Should-Retry).
+	noRetry bool
 }
 
-// errorParam is the member an invalid-request message names ("messages[1].role:
-// must be ..."), nil when it names none.
-func errorParam(msg string) *string {
-	field, _, ok := strings.Cut(msg, ": ")
-	if !ok || field == "" || strings.ContainsAny(field, " \t") {
-		return nil
+// openAIErrors is the one table that maps error codes to the OpenAI
+// dialect. Every domain.Code has a row (TestEveryCodeHasARow).
+var openAIErrors = map[domain.Code]openAIKind{
+	domain.CodeInvalid:              {typ: "invalid_request_error"},
+	domain.CodeUnauthorized:         {typ: "authentication_error", code: "invalid_api_key"},
+	domain.CodeInvalidToken:         {typ: "authentication_error", code: "invalid_api_key"},
+	domain.CodeTokenExpired:         {typ: "authentication_error"},
+	domain.CodeForbidden:            {typ: "permission_error"},
+	domain.CodeEmailUnverified:      {typ: "permission_error"},
+	domain.CodeNotFound:             {typ: "not_found_error"},
+	domain.CodeMethodNotAllowed:     {typ: "invalid_request_error"},
+	domain.CodeConflict:             {typ: "invalid_request_error"},
+	domain.CodeRequestTimeout:       {typ: "invalid_request_error"},
+	domain.CodePayloadTooLarge:      {typ: "invalid_request_error"},
+	domain.CodeUnsupportedMediaType: {typ: "invalid_request_error"},
+	// Sending it again cannot succeed before the quota resets.
+	domain.CodeQuotaExceeded:        {typ: "insufficient_quota", code: "daily_quota_exceeded", noRetry: true},
+	domain.CodeRateLimited:          {typ: "rate_limit_error"},
+	domain.CodeProviderRateLimited:  {typ: "rate_limit_error"},
+	domain.CodeProvidersUnavailable: {typ: "server_error"},
+	domain.CodeUpstreamError:        {typ: "server_error"},
+	domain.CodeStreamInterrupted:    {typ: "server_error"},
+	domain.CodeTimeout:              {typ: "server_error"},
+	domain.CodeCancelled:            {typ: "server_error"},
+	domain.CodeUnavailable:          {typ: "server_error"},
+	domain.CodeShuttingDown:         {typ: "server_error"},
+	domain.CodeFeatureDisabled:      {typ: "server_error"},
+	domain.CodeSearchUnavailable:    {typ: "server_error"},
+	domain.CodeInternal:             {typ: "server_error"},
+}
+
+// openAIKindOf is the row of code; an unknown code is an internal error.
+func openAIKindOf(code domain.Code) openAIKind {
+	if kind, ok := openAIErrors[code]; ok {
+		return kind
 	}
-	return &field
+	return openAIErrors[domain.CodeInternal]
+}
+
+// toOpenAIError restates a decided error in OpenAI's shape, by its code.
+func toOpenAIError(a errorAnswer) (openAIErrorBody, openAIKind) {
+	kind := openAIKindOf(a.code)
+	e := openAIError{Message: a.body.Error, Type: kind.typ}
+	code := a.body.Code
+	if kind.code != "" {
+		code = kind.code
+	}
+	e.Code = &code
+	if a.body.Used != nil && a.body.Limit != nil {
+		e.Message = fmt.Sprintf("%s (%d of %d requests used today)", a.body.Error, *a.body.Used, *a.body.Limit)
+	}
+	if a.field != "" {
+		field := a.field
+		e.Param = &field
+	}
+	return openAIErrorBody{Error: e}, kind
 }
 
 // isOpenAIPath reports whether an answer to path takes OpenAI's error shape.
 func isOpenAIPath(path string) bool { return strings.HasPrefix(path, openAIPrefix) }
 
 // writeOpenAIError writes an error answer of the /v1 routes.
-func writeOpenAIError(w http.ResponseWriter, status int, b errorBody) error {
-	body := toOpenAIError(status, b)
-	if body.Error.Type == "insufficient_quota" {
-		// Sending it again cannot succeed before the quota resets: the
-		// OpenAI SDKs read this and do not retry.
+func writeOpenAIError(w http.ResponseWriter, a errorAnswer) error {
+	body, kind := toOpenAIError(a)
+	if kind.noRetry {
+		// The OpenAI SDKs read this and do not retry.
 		w.Header().Set("X-Should-Retry", "false")
 	}
 	raw, err := json.Marshal(body)
@@ -546,7 +573,7 @@ func writeOpenAIError(w http.ResponseWriter, status int, b errorBody) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
+	w.WriteHeader(a.status)
 	_, err = w.Write(append(raw, '\n'))
 	return err
 }

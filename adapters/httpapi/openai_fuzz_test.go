@@ -69,7 +69,7 @@ func FuzzOpenAIChatRequest(f *testing.F) {
 		}
 		require.Len(t, sent, 1)
 		var b api.OpenAIChatRequest
-		// Decoded as the server's binder does (trailing bytes are not read).
+		// Decoded as the server's binder does (it refuses trailing data).
 		require.NoError(t, json.NewDecoder(bytes.NewReader(body)).Decode(&b), "an accepted body is JSON that decodes")
 		assert.Len(t, sent[0].Messages, len(b.Messages), "the conversation goes upstream message for message")
 		assert.Equal(t, fuzzModels[domain.Tier(b.Model)], sent[0].Model)

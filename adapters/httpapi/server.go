@@ -117,6 +117,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.JSONSerializer = strictJSON{}
 	e.IPExtractor = ipExtractor(cfg.Edge.TrustedProxies)
 	// The stack, in order: request id (before anything logs), the access
 	// log (it renders errors raised by every later layer), panic recovery,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 )
 
@@ -114,12 +115,14 @@ func (s *sseSink) done(r chat.Result) error {
 	return s.eventLocked("done", sseDone{FinishReason: r.FinishReason, Usage: sseUsage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}})
 }
 
-// fail ends the stream with an error event.
-func (s *sseSink) fail(message, code string) error {
+// fail ends the stream with an error event; it names the domain code
+// itself (shutting_down, stream_interrupted, timeout), as the spec's event
+// does.
+func (s *sseSink) fail(message string, code domain.Code) error {
 	s.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eventLocked("error", sseError{Error: message, Code: code})
+	return s.eventLocked("error", sseError{Error: message, Code: string(code)})
 }
 
 // close stops the keep-alives. The handler must not return while the sink

@@ -53,6 +53,8 @@ type Request struct {
 	RequestID string
 }
 
+// invalid is a CodeInvalid error whose message names no single member
+// for OpenAI's param; the request's own checks use domain.Invalid, which does.
 func invalid(format string, args ...any) error {
 	return domain.Errorf(domain.CodeInvalid, format, args...)
 }
@@ -63,11 +65,11 @@ func invalid(format string, args ...any) error {
 // databases refuse them further along.
 func checkText(field, s string) error {
 	if !utf8.ValidString(s) {
-		return invalid("%s: must be valid UTF-8", field)
+		return domain.Invalid(field, "must be valid UTF-8")
 	}
 	for _, r := range s {
 		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r < 0xa0 {
-			return invalid("%s: must not contain control characters (U+%04X)", field, r)
+			return domain.Invalid(field, "must not contain control characters (U+%04X)", r)
 		}
 	}
 	return nil
@@ -79,7 +81,7 @@ func (r *Request) normalize(l Limits) error {
 		r.Tier = domain.TierFast
 	}
 	if !r.Tier.Valid() {
-		return invalid("model: must be fast, balanced or smart")
+		return domain.Invalid("model", "must be fast, balanced or smart")
 	}
 	var total int
 	switch r.API {
@@ -88,35 +90,35 @@ func (r *Request) normalize(l Limits) error {
 		n := utf8.RuneCountInString(r.Prompt)
 		switch {
 		case n == 0:
-			return invalid("prompt: is required")
+			return domain.Invalid("prompt", "is required")
 		case n > l.MaxPromptChars:
-			return invalid("prompt: must be at most %d characters", l.MaxPromptChars)
+			return domain.Invalid("prompt", "must be at most %d characters", l.MaxPromptChars)
 		}
 		if err := checkText("prompt", r.Prompt); err != nil {
 			return err
 		}
 		if len(r.Messages) > l.MaxMessages {
-			return invalid("messages: at most %d earlier messages", l.MaxMessages)
+			return domain.Invalid("messages", "at most %d earlier messages", l.MaxMessages)
 		}
 		total = n
 	case domain.APIOpenAI:
 		switch {
 		case r.Prompt != "":
-			return invalid("prompt: not used by this API; send the conversation in messages")
+			return domain.Invalid("prompt", "not used by this API; send the conversation in messages")
 		case len(r.Messages) == 0:
-			return invalid("messages: is required")
+			return domain.Invalid("messages", "is required")
 		case len(r.Messages) > l.MaxMessages+1:
-			return invalid("messages: at most %d messages", l.MaxMessages+1)
+			return domain.Invalid("messages", "at most %d messages", l.MaxMessages+1)
 		}
 	default:
-		return invalid("api: unknown API %q", r.API)
+		return domain.Invalid("api", "unknown API %q", r.API)
 	}
 	if err := checkText("system", r.System); err != nil {
 		return err
 	}
 	total += utf8.RuneCountInString(r.System)
 	if utf8.RuneCountInString(r.System) > l.MaxPromptChars {
-		return invalid("system: must be at most %d characters", l.MaxPromptChars)
+		return domain.Invalid("system", "must be at most %d characters", l.MaxPromptChars)
 	}
 	for i, m := range r.Messages {
 		c, err := r.checkMessage(i, m)
@@ -126,7 +128,7 @@ func (r *Request) normalize(l Limits) error {
 		total += c
 	}
 	if total > l.MaxTotalChars {
-		return invalid("messages: the conversation is longer than %d characters", l.MaxTotalChars)
+		return domain.Invalid("messages", "the conversation is longer than %d characters", l.MaxTotalChars)
 	}
 	for _, o := range [...]struct {
 		name   string
@@ -137,11 +139,11 @@ func (r *Request) normalize(l Limits) error {
 		{"presence_penalty", r.PresencePenalty, -2, 2}, {"frequency_penalty", r.FrequencyPenalty, -2, 2},
 	} {
 		if o.v != nil && (*o.v < o.lo || *o.v > o.hi) {
-			return invalid("%s: must be between %g and %g", o.name, o.lo, o.hi)
+			return domain.Invalid(o.name, "must be between %g and %g", o.lo, o.hi)
 		}
 	}
 	if m := r.MaxTokens; m != nil && (*m < 1 || *m > l.MaxTokens) {
-		return invalid("max_tokens: must be between 1 and %d", l.MaxTokens)
+		return domain.Invalid("max_tokens", "must be between 1 and %d", l.MaxTokens)
 	}
 	if err := checkStop(r.Stop); err != nil {
 		return err
@@ -159,14 +161,14 @@ func checkResponseFormat(f *domain.ResponseFormat) error {
 	switch f.Type {
 	case domain.ResponseFormatText, domain.ResponseFormatJSONObject:
 		if len(f.JSONSchema) > 0 {
-			return invalid("response_format.json_schema: only with type json_schema")
+			return domain.Invalid("response_format.json_schema", "only with type json_schema")
 		}
 	case domain.ResponseFormatJSONSchema:
 		if s := bytes.TrimSpace(f.JSONSchema); len(s) == 0 || s[0] != '{' || !json.Valid(s) {
-			return invalid("response_format.json_schema: is required, an object with the schema")
+			return domain.Invalid("response_format.json_schema", "is required, an object with the schema")
 		}
 	default:
-		return invalid("response_format.type: must be text, json_object or json_schema")
+		return domain.Invalid("response_format.type", "must be text, json_object or json_schema")
 	}
 	return nil
 }
@@ -179,24 +181,24 @@ func (r *Request) checkMessage(i int, m domain.Message) (int, error) {
 	case m.Role == domain.RoleUser || m.Role == domain.RoleAssistant || m.Role == domain.RoleSystem:
 	case m.Role == domain.RoleTool && openAI:
 		if m.ToolCallID == "" {
-			return 0, invalid("messages[%d].tool_call_id: is required for a tool message", i)
+			return 0, domain.Invalid(fmt.Sprintf("messages[%d].tool_call_id", i), "is required for a tool message")
 		}
 	case openAI:
-		return 0, invalid("messages[%d].role: must be system, user, assistant or tool", i)
+		return 0, domain.Invalid(fmt.Sprintf("messages[%d].role", i), "must be system, user, assistant or tool")
 	default:
-		return 0, invalid("messages[%d].role: must be user, assistant or system", i)
+		return 0, domain.Invalid(fmt.Sprintf("messages[%d].role", i), "must be user, assistant or system")
 	}
 	if m.Role != domain.RoleTool && m.ToolCallID != "" {
-		return 0, invalid("messages[%d].tool_call_id: only tool messages answer a tool call", i)
+		return 0, domain.Invalid(fmt.Sprintf("messages[%d].tool_call_id", i), "only tool messages answer a tool call")
 	}
 	if len(m.ToolCalls) > 0 && (m.Role != domain.RoleAssistant || !openAI) {
-		return 0, invalid("messages[%d].tool_calls: only assistant messages call tools", i)
+		return 0, domain.Invalid(fmt.Sprintf("messages[%d].tool_calls", i), "only assistant messages call tools")
 	}
 	c := utf8.RuneCountInString(m.Content)
 	// An assistant turn that only called tools has no text; a tool may
 	// answer with nothing.
 	if c == 0 && len(m.ToolCalls) == 0 && m.Role != domain.RoleTool {
-		return 0, invalid("messages[%d].content: is required", i)
+		return 0, domain.Invalid(fmt.Sprintf("messages[%d].content", i), "is required")
 	}
 	if err := checkText(fmt.Sprintf("messages[%d].content", i), m.Content); err != nil {
 		return 0, err
@@ -208,9 +210,9 @@ func (r *Request) checkMessage(i int, m domain.Message) (int, error) {
 		field := fmt.Sprintf("messages[%d].tool_calls[%d]", i, j)
 		switch {
 		case tc.ID == "":
-			return 0, invalid("%s.id: is required", field)
+			return 0, domain.Invalid(field+".id", "is required")
 		case tc.Name == "":
-			return 0, invalid("%s.function.name: is required", field)
+			return 0, domain.Invalid(field+".function.name", "is required")
 		}
 		for _, f := range [...]struct{ name, v string }{{".id", tc.ID}, {".function.name", tc.Name}, {".function.arguments", tc.Arguments}} {
 			if err := checkText(field+f.name, f.v); err != nil {
@@ -227,17 +229,17 @@ const maxStop = 4
 
 func checkStop(stop []string) error {
 	if len(stop) > maxStop {
-		return invalid("stop: at most %d sequences", maxStop)
+		return domain.Invalid("stop", "at most %d sequences", maxStop)
 	}
 	for i, s := range stop {
 		if s == "" {
-			return invalid("stop[%d]: must not be empty", i)
+			return domain.Invalid(fmt.Sprintf("stop[%d]", i), "must not be empty")
 		}
 		if utf8.RuneCountInString(s) > 256 {
-			return invalid("stop[%d]: must be at most 256 characters", i)
+			return domain.Invalid(fmt.Sprintf("stop[%d]", i), "must be at most 256 characters")
 		}
 		if !utf8.ValidString(s) {
-			return invalid("stop[%d]: must be valid UTF-8", i)
+			return domain.Invalid(fmt.Sprintf("stop[%d]", i), "must be valid UTF-8")
 		}
 	}
 	return nil
@@ -249,22 +251,22 @@ const maxTools = 128
 // checkTools checks the tools offered and the tool choice.
 func (r *Request) checkTools() error {
 	if len(r.Tools) > maxTools {
-		return invalid("tools: at most %d tools", maxTools)
+		return domain.Invalid("tools", "at most %d tools", maxTools)
 	}
 	names := make(map[string]bool, len(r.Tools))
 	for i, t := range r.Tools {
 		if !validToolName(t.Name) {
-			return invalid("tools[%d].function.name: must be 1 to 64 letters, digits, underscores or dashes", i)
+			return domain.Invalid(fmt.Sprintf("tools[%d].function.name", i), "must be 1 to 64 letters, digits, underscores or dashes")
 		}
 		if names[t.Name] {
-			return invalid("tools[%d].function.name: %q is offered twice", i, t.Name)
+			return domain.Invalid(fmt.Sprintf("tools[%d].function.name", i), "%q is offered twice", t.Name)
 		}
 		names[t.Name] = true
 		if err := checkText(fmt.Sprintf("tools[%d].function.description", i), t.Description); err != nil {
 			return err
 		}
 		if p := bytes.TrimSpace(t.Parameters); len(p) > 0 && (p[0] != '{' || !json.Valid(p)) {
-			return invalid("tools[%d].function.parameters: must be a JSON Schema object", i)
+			return domain.Invalid(fmt.Sprintf("tools[%d].function.parameters", i), "must be a JSON Schema object")
 		}
 	}
 	tc := r.ToolChoice
@@ -275,14 +277,14 @@ func (r *Request) checkTools() error {
 	case domain.ToolChoiceNone, domain.ToolChoiceAuto:
 	case domain.ToolChoiceRequired:
 		if len(r.Tools) == 0 {
-			return invalid("tool_choice: required needs tools")
+			return domain.Invalid("tool_choice", "required needs tools")
 		}
 	case domain.ToolChoiceFunction:
 		if !names[tc.Function] {
-			return invalid("tool_choice: names no tool of tools")
+			return domain.Invalid("tool_choice", "names no tool of tools")
 		}
 	default:
-		return invalid("tool_choice: must be none, auto, required or a function")
+		return domain.Invalid("tool_choice", "must be none, auto, required or a function")
 	}
 	return nil
 }

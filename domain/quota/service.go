@@ -5,6 +5,7 @@ package quota
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
@@ -37,10 +38,13 @@ func (s *Service) Status(ctx context.Context, u domain.User) (domain.QuotaStatus
 }
 
 // Consume counts one request for today. When the quota is used up it returns
-// *domain.QuotaExceededError and counts nothing. The increment is one atomic
-// store operation, so concurrent callers never exceed the limit.
+// a CodeQuotaExceeded error that wraps *domain.QuotaExceededError (used and
+// limit) and says to retry at the next reset, and counts nothing. The
+// increment is one atomic store operation, so concurrent callers never
+// exceed the limit.
 func (s *Service) Consume(ctx context.Context, u domain.User) (domain.QuotaGrant, error) {
-	day := domain.QuotaDay(s.clock.Now())
+	now := s.clock.Now()
+	day := domain.QuotaDay(now)
 	limit := domain.EffectiveQuota(u, s.defaultLimit)
 	if limit <= 0 {
 		// A zero limit blocks everything; the store's upsert would count the
@@ -49,14 +53,14 @@ func (s *Service) Consume(ctx context.Context, u domain.User) (domain.QuotaGrant
 		if err != nil {
 			return domain.QuotaGrant{}, fmt.Errorf("read quota: %w", err)
 		}
-		return domain.QuotaGrant{}, &domain.QuotaExceededError{Used: used, Limit: limit}
+		return domain.QuotaGrant{}, exceeded(now, used, limit)
 	}
 	used, granted, err := s.store.ConsumeQuota(ctx, u.ID, day, limit)
 	if err != nil {
 		return domain.QuotaGrant{}, fmt.Errorf("consume quota: %w", err)
 	}
 	if !granted {
-		return domain.QuotaGrant{}, &domain.QuotaExceededError{Used: used, Limit: limit}
+		return domain.QuotaGrant{}, exceeded(now, used, limit)
 	}
 	return domain.QuotaGrant{UserID: u.ID, Day: day, Used: used, Limit: limit}, nil
 }
@@ -71,4 +75,11 @@ func (s *Service) Refund(ctx context.Context, g domain.QuotaGrant) error {
 		return fmt.Errorf("refund quota: %w", err)
 	}
 	return nil
+}
+
+// exceeded is the refusal of a request over the quota: the client may try
+// again when the quota resets (the next midnight UTC).
+func exceeded(now time.Time, used, limit int) error {
+	qe := &domain.QuotaExceededError{Used: used, Limit: limit}
+	return &domain.Error{Code: qe.ErrorCode(), Message: qe.PublicMessage(), RetryAfter: domain.NextQuotaReset(now).Sub(now), Err: qe}
 }

@@ -197,3 +197,39 @@ func TestStoreFailuresKeepTheirCode(t *testing.T) {
 	err = svc.Refund(ctx, domain.QuotaGrant{UserID: "u1", Day: noon})
 	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
 }
+
+// TestExceededSaysWhenToRetry: the refusal says how long until the quota
+// resets (midnight UTC), for the 429's Retry-After.
+func TestExceededSaysWhenToRetry(t *testing.T) {
+	t.Parallel()
+	zero := 0
+	tests := []struct {
+		name string
+		now  time.Time
+		own  *int
+		want time.Duration
+	}{
+		{"at noon: twelve hours", noon, nil, 12 * time.Hour},
+		{"a second before midnight", time.Date(2025, 12, 25, 23, 59, 59, 0, time.UTC), nil, time.Second},
+		{"a zero limit too", noon.Add(90 * time.Minute), &zero, 10*time.Hour + 30*time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newFixture(t, 1, tt.own)
+			f.clock.Set(tt.now)
+			if tt.own == nil {
+				_, err := f.svc.Consume(ctx, f.user)
+				require.NoError(t, err)
+			}
+			_, err := f.svc.Consume(ctx, f.user)
+			require.Error(t, err)
+			assert.Equal(t, domain.CodeQuotaExceeded, domain.ErrorCode(err))
+			assert.Equal(t, "Daily quota exceeded", domain.ErrorMessage(err))
+			assert.Equal(t, tt.want, domain.RetryAfter(err))
+			var qe *domain.QuotaExceededError
+			require.ErrorAs(t, err, &qe, "used and limit stay with the error")
+		})
+	}
+}
