@@ -18,12 +18,10 @@ import (
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
-	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
-	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -131,36 +129,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (*A
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
-	chatCfg, probeTargets := chatConfig(cfg, logger)
-	obs.providers(chatCfg.Providers)
-	chatCfg.Search = searchSvc
-	chatCfg.Concurrency, chatCfg.MaxConcurrentPerUser = lim.concurrency, cfg.MaxConcurrentPerUser
-	// Requests without a deadline of their own (streams) renew their slot
-	// every third of this; a crashed instance's slots come back after it.
-	chatCfg.LeaseTTL = max(2*cfg.RequestTimeout, time.Minute)
-	if lim.shared {
-		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
-		chatCfg.KeyName = keyFingerprints(cfg)
-	}
-	// The router and the monitor see each other: the monitor reads the
-	// breakers, the router skips what the monitor reports down. statusSvc is
-	// set below, before any request is served.
-	var statusSvc *status.Service
-	chatCfg.ProviderDown = func(p domain.Provider) bool {
-		return statusSvc.Down(context.Background(), p)
-	}
-	chatSvc := chat.New(chatCfg, quotaSvc, obs.requestLog(requests), clk, logger)
-	obs.watchChat(chatSvc)
-	statusSvc = status.New(status.Config{
-		Interval:          cfg.ProviderCheckInterval,
-		ProbeTimeout:      cfg.ProviderCheckTimeout,
-		DegradedLatency:   cfg.ProviderDegradedLatency,
-		DegradedErrorRate: cfg.ProviderDegradedErrRate,
-		MinTraffic:        5,
-		TrafficWindow:     5 * time.Minute,
-		Retention:         cfg.ProviderCheckRetention,
-		CacheTTL:          cfg.StatusCacheTTL,
-	}, db, probeTargets, chatSvc, clk, logger)
+	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, obs.requestLog(requests), clk, logger)
 
 	adminSvc := admin.New(db, db, clk, cfg.UserDailyQuota)
 	// A rating of a request this instance still holds queued writes the

@@ -79,7 +79,7 @@ func chatErrorResponse(err error) (int, errorBody, bool) {
 	case errors.As(err, &pu):
 		body := errorBody{Error: "All AI providers are unavailable", Code: "providers_unavailable", Attempts: []attemptBody{}}
 		for _, a := range pu.Attempts {
-			body.Attempts = append(body.Attempts, attemptBody{Provider: string(a.Provider), Reason: a.Reason})
+			body.Attempts = append(body.Attempts, attemptBody{Provider: string(a.Provider), Reason: string(a.Reason)})
 		}
 		return http.StatusServiceUnavailable, body, true
 	case errors.As(err, &ur):

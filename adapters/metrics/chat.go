@@ -27,7 +27,7 @@ func (m *Metrics) newChatChild(k chatKey) chatChild {
 		requests: m.chatRequests.WithLabelValues(k.tier, k.provider, k.outcome),
 		duration: m.chatDuration.WithLabelValues(k.tier, k.outcome),
 	}
-	if k.outcome == domain.OutcomeQuota {
+	if k.outcome == string(domain.OutcomeQuota) {
 		c.quota = m.quotaRejections.WithLabelValues(k.tier)
 	}
 	return c
@@ -169,7 +169,7 @@ func classify(ctx context.Context, err error) (class, reason string, cancelled b
 	}
 	var pe *domain.ProviderError
 	if errors.As(err, &pe) {
-		return bounded(knownClasses, string(pe.Class)), bounded(knownReasons, pe.Reason), false
+		return bounded(knownClasses, pe.Class), bounded(knownReasons, pe.Reason), false
 	}
 	return other, other, false
 }

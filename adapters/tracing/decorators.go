@@ -74,9 +74,9 @@ func endFailed(ctx context.Context, span trace.Span, err error) {
 	var pe *domain.ProviderError
 	switch {
 	case ctx.Err() != nil:
-		class, reason = string(domain.FailureRetryable), "timeout"
+		class, reason = string(domain.FailureRetryable), string(domain.ReasonTimeout)
 	case errors.As(err, &pe):
-		class, reason = string(pe.Class), pe.Reason
+		class, reason = string(pe.Class), string(pe.Reason)
 	}
 	span.SetAttributes(semconv.ErrorTypeKey.String(class), attrErrorReason.String(reason))
 	span.SetStatus(codes.Error, reason)

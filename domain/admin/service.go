@@ -534,7 +534,7 @@ func (s *Service) AuditAsOperator(ctx context.Context, limit *int, cursor string
 type RequestQuery struct {
 	UserID   domain.UserID
 	Provider string
-	Outcome  string
+	Outcome  domain.Outcome
 	Limit    *int
 	Cursor   string
 }
@@ -545,7 +545,7 @@ type RequestPage struct {
 	NextCursor string
 }
 
-var outcomes = map[string]bool{
+var outcomes = map[domain.Outcome]bool{
 	domain.OutcomeSuccess: true, domain.OutcomeError: true, domain.OutcomeCancelled: true,
 	domain.OutcomeInvalid: true, domain.OutcomeQuota: true, domain.OutcomeInterrupted: true,
 }

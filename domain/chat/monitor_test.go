@@ -16,9 +16,8 @@ import (
 // the status report: a provider reported down is not tried.
 func TestRouterSkipsProvidersTheMonitorReportsDown(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withConfig(func(c *chat.Config) {
-		c.ProviderDown = func(p domain.Provider) bool { return p == domain.ProviderGroq }
-	}))
+	e := newEnv(t)
+	e.router.SetDown([]domain.Provider{domain.ProviderGroq}) // as the monitor's report does
 	res, _, err := e.chat(context.Background(), chat.Request{Tier: domain.TierBalanced, Prompt: "Hi", Stream: true})
 	require.NoError(t, err)
 	assert.Equal(t, domain.ProviderOpenRouter, res.Provider)

@@ -14,6 +14,7 @@ import (
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // instances builds n routers ("gateway instances") over one fake provider,
@@ -28,13 +29,14 @@ func instances(t *testing.T, n, keys, rpm int) ([]*chat.Service, *fakeProvider, 
 	budget, cooldowns := memory.NewRateLimiter(clock), memory.NewCooldownStore(clock)
 	var out []*chat.Service
 	for range n {
-		out = append(out, chat.New(chat.Config{
-			Providers:         []chat.ProviderConfig{{Client: groq, RPMPerKey: rpm}},
-			Chains:            map[domain.Tier][]chat.Route{domain.TierFast: {{Provider: domain.ProviderGroq, Model: "m"}}},
+		router := routing.New(routing.Config{
+			Providers:         []routing.ProviderConfig{{Client: groq, RPMPerKey: rpm}},
+			Chains:            map[domain.Tier][]routing.Route{domain.TierFast: {{Provider: domain.ProviderGroq, Model: "m"}}},
 			FirstTokenTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second,
 			BreakerFailures: 5, BreakerCoolOff: time.Minute,
 			SharedBudget: budget, SharedCooldowns: cooldowns,
-		}, quota.New(store, clock, 1000), nil, clock, slog.New(slog.DiscardHandler)))
+		}, clock, slog.New(slog.DiscardHandler))
+		out = append(out, chat.New(chat.Config{}, router, quota.New(store, clock, 1000), nil, clock, slog.New(slog.DiscardHandler)))
 	}
 	return out, groq, u
 }

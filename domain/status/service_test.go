@@ -33,6 +33,20 @@ type fakeRouter struct {
 	cooling  bool
 	rejected bool
 	refused  map[domain.Provider][]int // keys taken out by RejectKey
+	down     []domain.Provider         // as the latest report pushed it
+}
+
+func (r *fakeRouter) SetDown(down []domain.Provider) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
+}
+
+// Down returns what the monitor last pushed.
+func (r *fakeRouter) Down() []domain.Provider {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.down)
 }
 
 func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
@@ -41,7 +55,7 @@ func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
 	return r.breaker[p]
 }
 
-func (r *fakeRouter) RejectKey(p domain.Provider, i int) {
+func (r *fakeRouter) RejectKey(_ context.Context, p domain.Provider, i int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refused == nil {
@@ -50,7 +64,7 @@ func (r *fakeRouter) RejectKey(p domain.Provider, i int) {
 	r.refused[p] = append(r.refused[p], i)
 }
 
-func (r *fakeRouter) ProbeKey(p domain.Provider) (int, bool, bool) {
+func (r *fakeRouter) ProbeKey(_ context.Context, p domain.Provider) (int, bool, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rejected || len(r.refused[p]) >= r.keys[p] {
