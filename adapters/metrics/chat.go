@@ -191,7 +191,7 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 	switch {
 	case s.done:
 	case err == nil:
-		if !s.first && (d.Content != "" || d.FinishReason != "") {
+		if !s.first && d.Opens() {
 			s.first = true
 			s.p.firstToken.Observe(time.Since(s.start).Seconds())
 		}
