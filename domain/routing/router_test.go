@@ -21,8 +21,10 @@ import (
 var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 
 // fakeProvider answers every call with its script for the key (an error
-// refuses the call, deltas answer it); an empty script answers "ok".
+// refuses the call, deltas answer it); an empty script answers with the
+// provider's name.
 type fakeProvider struct {
+	name domain.Provider
 	keys int
 
 	mu     sync.Mutex
@@ -32,7 +34,11 @@ type fakeProvider struct {
 
 var _ ports.ChatProvider = (*fakeProvider)(nil)
 
-func (f *fakeProvider) Name() domain.Provider { return domain.ProviderGroq }
+func newFake(name domain.Provider, keys int) *fakeProvider {
+	return &fakeProvider{name: name, keys: keys, script: map[int][]any{}}
+}
+
+func (f *fakeProvider) Name() domain.Provider { return f.name }
 
 func (f *fakeProvider) KeyCount() int { return f.keys }
 
@@ -52,12 +58,14 @@ func (f *fakeProvider) StreamChat(_ context.Context, key int, _ domain.Completio
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, key)
-	var b any = []domain.ChatDelta{{Content: "ok"}, {FinishReason: "stop"}}
+	var b any = []domain.ChatDelta{{Content: string(f.name)}, {FinishReason: "stop"}}
 	if q := f.script[key]; len(q) > 0 {
 		b, f.script[key] = q[0], q[1:]
 	}
-	if err, ok := b.(error); ok {
-		return nil, err
+	if err, ok := b.(*domain.ProviderError); ok {
+		pe := *err
+		pe.Provider = f.name
+		return nil, &pe
 	}
 	return &fakeStream{deltas: b.([]domain.ChatDelta)}, nil
 }
@@ -75,8 +83,25 @@ func (s *fakeStream) Recv() (domain.ChatDelta, error) {
 
 func (s *fakeStream) Close() error { return nil }
 
-func rejected() error {
-	return &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureKeyRejected, Reason: domain.ReasonKeyRejected, Status: 401}
+// CallsPerKey counts the calls made with each key.
+func (f *fakeProvider) CallsPerKey() []int {
+	out := make([]int, f.keys)
+	for _, k := range f.Calls() {
+		out[k]++
+	}
+	return out
+}
+
+func rejected() *domain.ProviderError {
+	return &domain.ProviderError{Class: domain.FailureKeyRejected, Reason: domain.ReasonKeyRejected, Status: 401}
+}
+
+func rateLimited(retryAfter time.Duration) *domain.ProviderError {
+	return &domain.ProviderError{Class: domain.FailureRateLimited, Reason: domain.ReasonRateLimited, Status: 429, RetryAfter: retryAfter}
+}
+
+func serverError(reason domain.AttemptReason) *domain.ProviderError {
+	return &domain.ProviderError{Class: domain.FailureRetryable, Reason: reason, Status: 503}
 }
 
 // newRouter builds a router over p for the fast tier, sharing cooldowns
@@ -112,7 +137,7 @@ func TestRejectedKeyIsSharedAndComesBackAfterItsCoolOff(t *testing.T) {
 	t.Parallel()
 	clock := memory.NewClock(t0)
 	shared := memory.NewCooldownStore(clock)
-	groq := &fakeProvider{keys: 2, script: map[int][]any{}}
+	groq := newFake(domain.ProviderGroq, 2)
 	a, b := newRouter(groq, clock, shared), newRouter(groq, clock, shared)
 
 	groq.on(0, rejected())
@@ -142,7 +167,7 @@ func TestEveryKeyRejectedIsNoUsableKeyOnEveryInstance(t *testing.T) {
 	t.Parallel()
 	clock := memory.NewClock(t0)
 	shared := memory.NewCooldownStore(clock)
-	groq := &fakeProvider{keys: 1, script: map[int][]any{}}
+	groq := newFake(domain.ProviderGroq, 1)
 	a, b := newRouter(groq, clock, shared), newRouter(groq, clock, shared)
 
 	groq.on(0, rejected())
@@ -164,7 +189,7 @@ func TestMonitorRejectionIsShared(t *testing.T) {
 	t.Parallel()
 	clock := memory.NewClock(t0)
 	shared := memory.NewCooldownStore(clock)
-	groq := &fakeProvider{keys: 2, script: map[int][]any{}}
+	groq := newFake(domain.ProviderGroq, 2)
 	a, b := newRouter(groq, clock, shared), newRouter(groq, clock, shared)
 
 	a.RejectKey(context.Background(), domain.ProviderGroq, 0) // a probe was refused
@@ -185,7 +210,7 @@ func TestMonitorRejectionIsShared(t *testing.T) {
 func TestOpenStopsAtTheFirstToken(t *testing.T) {
 	t.Parallel()
 	clock := memory.NewClock(t0)
-	groq := &fakeProvider{keys: 1, script: map[int][]any{}}
+	groq := newFake(domain.ProviderGroq, 1)
 	r := newRouter(groq, clock, nil)
 	call := []domain.ToolCallDelta{{ID: "call_1", Name: "f"}}
 	usage := &domain.Usage{PromptTokens: 3}
@@ -216,7 +241,7 @@ func TestOpenStopsAtTheFirstToken(t *testing.T) {
 
 func TestSetDownSkipsTheProvider(t *testing.T) {
 	t.Parallel()
-	groq := &fakeProvider{keys: 1, script: map[int][]any{}}
+	groq := newFake(domain.ProviderGroq, 1)
 	r := newRouter(groq, memory.NewClock(t0), nil)
 	r.SetDown([]domain.Provider{domain.ProviderGroq})
 	_, err := open(t, r)
