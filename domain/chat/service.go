@@ -70,7 +70,7 @@ type Sink interface {
 }
 
 // ToolSink is a Sink that also takes tool calls. Requests with Tools need
-// one: a sink that is not one never gets tool calls (the router drops them;
+// one: a sink that is not one never gets tool calls (they are dropped;
 // models only call tools they were offered).
 type ToolSink interface {
 	Sink
