@@ -194,7 +194,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
-	chatSvc, statusSvc := newChat(cfg, db, lim, obs, quotaSvc, searchSvc, requests, clk, logger)
+	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, obs.requestLog(requests), clk, logger)
 	return services{
 		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
 		admin: admin.New(db, db, clk, cfg.UserDailyQuota),
@@ -203,43 +203,6 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 		feedback: feedback.New(db, requests, clk),
 		keys:     apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
 	}, nil
-}
-
-// newChat builds the chat router and the provider monitor, which see each
-// other.
-func newChat(cfg Config, db *Database, lim limits, obs *observability, quotaSvc *quota.Service, searchSvc *search.Service,
-	requests requestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service) {
-	chatCfg, probeTargets := chatConfig(cfg, logger)
-	obs.providers(chatCfg.Providers)
-	chatCfg.Search = searchSvc
-	chatCfg.Concurrency, chatCfg.MaxConcurrentPerUser = lim.concurrency, cfg.MaxConcurrentPerUser
-	// Requests without a deadline of their own (streams) renew their slot
-	// every third of this; a crashed instance's slots come back after it.
-	chatCfg.LeaseTTL = max(2*cfg.RequestTimeout, time.Minute)
-	if lim.shared {
-		chatCfg.SharedBudget, chatCfg.SharedCooldowns = lim.limiter, lim.cooldowns
-		chatCfg.KeyName = keyFingerprints(cfg)
-	}
-	// The router and the monitor see each other: the monitor reads the
-	// breakers, the router skips what the monitor reports down. statusSvc is
-	// set below, before any request is served.
-	var statusSvc *status.Service
-	chatCfg.ProviderDown = func(p domain.Provider) bool {
-		return statusSvc.Down(context.Background(), p)
-	}
-	chatSvc := chat.New(chatCfg, quotaSvc, obs.requestLog(requests), clk, logger)
-	obs.watchChat(chatSvc)
-	statusSvc = status.New(status.Config{
-		Interval:          cfg.ProviderCheckInterval,
-		ProbeTimeout:      cfg.ProviderCheckTimeout,
-		DegradedLatency:   cfg.ProviderDegradedLatency,
-		DegradedErrorRate: cfg.ProviderDegradedErrRate,
-		MinTraffic:        5,
-		TrafficWindow:     5 * time.Minute,
-		Retention:         cfg.ProviderCheckRetention,
-		CacheTTL:          cfg.StatusCacheTTL,
-	}, db, probeTargets, chatSvc, clk, logger)
-	return chatSvc, statusSvc
 }
 
 // newHTTPServer builds the API server over the use cases.

@@ -145,13 +145,17 @@ type Config struct {
 	OpenRouterSmartModel    string
 	HuggingFaceModel        string
 
-	RequestTimeout         time.Duration
-	FirstTokenTimeout      time.Duration
-	ProviderCooldown       time.Duration
-	CircuitBreakerFailures int
-	CircuitBreakerCoolOff  time.Duration
-	MaxPromptChars         int
-	SSEKeepAlive           time.Duration
+	RequestTimeout    time.Duration
+	FirstTokenTimeout time.Duration
+	ProviderCooldown  time.Duration
+	// ProviderKeyRejectCoolOff is how long a key a provider refused
+	// (401/402/403) stays out of rotation, on every instance, before it is
+	// tried again.
+	ProviderKeyRejectCoolOff time.Duration
+	CircuitBreakerFailures   int
+	CircuitBreakerCoolOff    time.Duration
+	MaxPromptChars           int
+	SSEKeepAlive             time.Duration
 	// MockProviderDelay paces the development mock provider's tokens.
 	MockProviderDelay time.Duration
 
@@ -519,6 +523,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.RequestTimeout = time.Duration(r.intRange("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)) * time.Second
 	c.FirstTokenTimeout = time.Duration(r.intRange("PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS", 10, 1, 600)) * time.Second
 	c.ProviderCooldown = time.Duration(r.intRange("PROVIDER_COOLDOWN_SECONDS", 30, 1, 3600)) * time.Second
+	c.ProviderKeyRejectCoolOff = time.Duration(r.intRange("PROVIDER_KEY_REJECT_COOLOFF_SECONDS", 600, 1, 86400)) * time.Second
 	c.CircuitBreakerFailures = r.intRange("CIRCUIT_BREAKER_FAILURES", 5, 1, 1000)
 	c.CircuitBreakerCoolOff = time.Duration(r.intRange("CIRCUIT_BREAKER_COOLDOWN_SECONDS", 30, 1, 3600)) * time.Second
 	c.MaxPromptChars = r.intRange("MAX_PROMPT_CHARS", 32000, 1, 1_000_000)

@@ -15,7 +15,7 @@ import (
 	"github.com/genzai/genzai/adapters/httpapi"
 	"github.com/genzai/genzai/adapters/metrics"
 	"github.com/genzai/genzai/adapters/tracing"
-	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -86,9 +86,9 @@ func (o *observability) watchDatabase(db *Database) {
 	}
 }
 
-// watchChat reports the providers' breakers and cooling keys at each scrape.
-func (o *observability) watchChat(svc *chat.Service) {
-	o.mustRegister(metrics.NewBreakerCollector(svc))
+// watchRouter reports the providers' breakers and cooling keys at each scrape.
+func (o *observability) watchRouter(r *routing.Router) {
+	o.mustRegister(metrics.NewBreakerCollector(r))
 }
 
 // mustRegister adds a collector to this App's fresh registry; a conflict
@@ -101,7 +101,7 @@ func (o *observability) mustRegister(c prometheus.Collector) {
 
 // providers decorates every provider client: timed and counted, and traced
 // when tracing is on.
-func (o *observability) providers(cfg []chat.ProviderConfig) {
+func (o *observability) providers(cfg []routing.ProviderConfig) {
 	tp := o.tracerProvider()
 	for i := range cfg {
 		c := cfg[i].Client

@@ -2,6 +2,7 @@ package app
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/genzai/genzai/adapters/groq"
 	"github.com/genzai/genzai/adapters/huggingface"
@@ -10,57 +11,85 @@ import (
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/routing"
+	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
 
-// chatConfig builds the routing configuration: the providers that have keys
-// and the tiers' chains, as the original backend defined them. In
-// development without any key, the mock provider answers every tier.
-// The provider clients are returned too: the health monitor probes them.
-func chatConfig(cfg Config, logger *slog.Logger) (chat.Config, []ports.ModelLister) {
-	c := chat.Config{
+// routingConfig builds the router's configuration: the providers that have
+// keys and the tiers' chains (routing.DefaultChains over the configured
+// models). In development without any key, the mock provider answers every
+// tier. The provider clients are returned too: the health monitor probes them.
+func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.ModelLister) {
+	c := routing.Config{
 		FirstTokenTimeout: cfg.FirstTokenTimeout,
 		RequestTimeout:    cfg.RequestTimeout,
 		DefaultCooldown:   cfg.ProviderCooldown,
+		KeyRejectCoolOff:  cfg.ProviderKeyRejectCoolOff,
 		BreakerFailures:   cfg.CircuitBreakerFailures,
 		BreakerCoolOff:    cfg.CircuitBreakerCoolOff,
-		Limits:            chat.DefaultLimits,
 	}
-	c.Limits.MaxPromptChars = cfg.MaxPromptChars
 	if cfg.UseMockProvider() {
 		logger.Warn("no provider API keys configured: the mock provider answers every tier (development only)")
-		c.Providers = []chat.ProviderConfig{{Client: mockprovider.New(cfg.MockProviderDelay)}}
-		c.Chains = map[domain.Tier][]chat.Route{}
-		for _, t := range domain.Tiers {
-			c.Chains[t] = []chat.Route{{Provider: domain.ProviderMock, Model: "mock-" + string(t)}}
-		}
+		c.Providers = []routing.ProviderConfig{{Client: mockprovider.New(cfg.MockProviderDelay)}}
+		c.Chains = routing.MockChains()
 		return c, nil
 	}
 	groqClient, orClient, hfClient := providerClients(cfg)
-	c.Providers = []chat.ProviderConfig{
+	c.Providers = []routing.ProviderConfig{
 		{Client: groqClient, RPMPerKey: cfg.Groq.RPMPerKey},
 		{Client: orClient, RPMPerKey: cfg.OpenRouter.RPMPerKey},
 		{Client: hfClient, RPMPerKey: cfg.HuggingFace.RPMPerKey},
 	}
-	groqFast := chat.Route{Provider: domain.ProviderGroq, Model: cfg.GroqFastModel}
-	groqBig := chat.Route{Provider: domain.ProviderGroq, Model: cfg.GroqBalancedModel}
-	orBalanced := chat.Route{Provider: domain.ProviderOpenRouter, Model: cfg.OpenRouterBalancedModel}
-	orSmart := chat.Route{Provider: domain.ProviderOpenRouter, Model: cfg.OpenRouterSmartModel}
-	hf := chat.Route{Provider: domain.ProviderHuggingFace, Model: cfg.HuggingFaceModel}
-	c.Chains = map[domain.Tier][]chat.Route{
-		domain.TierFast:     {groqFast},
-		domain.TierBalanced: {groqBig, orBalanced, hf},
-		domain.TierSmart:    {orSmart, groqBig, hf},
-	}
+	c.Chains = routing.DefaultChains(routing.Models{
+		GroqFast: cfg.GroqFastModel, GroqBalanced: cfg.GroqBalancedModel,
+		OpenRouterBalanced: cfg.OpenRouterBalancedModel, OpenRouterSmart: cfg.OpenRouterSmartModel,
+		HuggingFace: cfg.HuggingFaceModel,
+	})
 	for _, p := range []struct {
-		name string
+		name domain.Provider
 		cfg  ProviderConfig
-	}{{"groq", cfg.Groq}, {"openrouter", cfg.OpenRouter}, {"huggingface", cfg.HuggingFace}} {
+	}{{domain.ProviderGroq, cfg.Groq}, {domain.ProviderOpenRouter, cfg.OpenRouter}, {domain.ProviderHuggingFace, cfg.HuggingFace}} {
 		if !p.cfg.Configured() {
 			logger.Warn("provider has no API keys: skipped in every chain", "provider", p.name)
 		}
 	}
 	return c, []ports.ModelLister{groqClient, orClient, hfClient}
+}
+
+// chatCore builds the provider router, the chat use case over it, and the
+// health monitor, which reads the router's breakers and keys and pushes each
+// report's verdicts into it: the router never calls the monitor, so nothing
+// here is wired in a cycle.
+func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSvc chat.WebSearcher, quotaSvc *quota.Service,
+	requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service) {
+	routeCfg, probeTargets := routingConfig(cfg, logger)
+	obs.providers(routeCfg.Providers)
+	if lim.shared {
+		routeCfg.SharedBudget, routeCfg.SharedCooldowns = lim.limiter, lim.cooldowns
+		routeCfg.KeyName = keyFingerprints(cfg)
+	}
+	router := routing.New(routeCfg, clk, logger)
+	obs.watchRouter(router)
+	chatCfg := chat.Config{Limits: chat.DefaultLimits, Search: searchSvc,
+		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser,
+		// Requests without a deadline of their own (streams) renew their slot
+		// every third of this; a crashed instance's slots come back after it.
+		LeaseTTL: max(2*cfg.RequestTimeout, time.Minute)}
+	chatCfg.Limits.MaxPromptChars = cfg.MaxPromptChars
+	chatSvc := chat.New(chatCfg, router, quotaSvc, requests, clk, logger)
+	statusSvc := status.New(status.Config{
+		Interval:          cfg.ProviderCheckInterval,
+		ProbeTimeout:      cfg.ProviderCheckTimeout,
+		DegradedLatency:   cfg.ProviderDegradedLatency,
+		DegradedErrorRate: cfg.ProviderDegradedErrRate,
+		MinTraffic:        5,
+		TrafficWindow:     5 * time.Minute,
+		Retention:         cfg.ProviderCheckRetention,
+		CacheTTL:          cfg.StatusCacheTTL,
+	}, db, probeTargets, router, clk, logger)
+	return chatSvc, statusSvc
 }
 
 func providerClients(cfg Config) (groqClient, orClient, hfClient *openaicompat.Client) {

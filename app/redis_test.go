@@ -129,3 +129,46 @@ func TestProviderKeyBudgetAcrossInstances(t *testing.T) {
 	}
 	assert.Equal(t, 3, ok)
 }
+
+// TestProviderKeyRejectionAcrossInstances runs two gateways sharing Redis in
+// front of one fake Groq: a key one of them saw refused (401) is skipped by
+// the other too, and after PROVIDER_KEY_REJECT_COOLOFF_SECONDS it is tried
+// again rather than never.
+func TestProviderKeyRejectionAcrossInstances(t *testing.T) {
+	t.Parallel()
+	up := newUpstreams(t)
+	// Keys unique to this test: rejections in the shared Redis are per key.
+	k0, k1 := "gk-"+randomClientIP(), "gk-"+randomClientIP()
+	vars := up.vars(map[string]string{
+		"DATABASE_URL":                        pgtest.NewURL(t),
+		"REDIS_URL":                           redistest.NewURL(t),
+		"GROQ_API_KEYS":                       k0 + "," + k1,
+		"PROVIDER_KEY_REJECT_COOLOFF_SECONDS": "60",
+	})
+	instances := []*env{newEnv(t, vars), newEnv(t, vars)}
+	tokens := make([]string, 2)
+	instances[0].register("ada@example.com", pw)
+	for i, e := range instances {
+		tokens[i] = e.login("ada@example.com", pw)
+	}
+	chat := func(i int) {
+		t.Helper()
+		res := instances[i].do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false, "tier": "fast"}, bearer(tokens[i]))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	}
+
+	up.groq.Script(k0, fakeupstream.Unauthorized())
+	chat(0)
+	require.Equal(t, 1, up.groq.Count(k0), "instance 0 met the 401 on the first key")
+	for range 3 {
+		chat(1)
+	}
+	assert.Equal(t, 1, up.groq.Count(k0), "instance 1 never uses the key instance 0 saw rejected")
+	assert.Equal(t, 4, up.groq.Count(k1))
+
+	// The cool-off is over (by the clock of instance 1; Redis, by the wall
+	// clock, still holds the rejection, as another instance may read it).
+	instances[1].clock.Advance(61 * time.Second)
+	chat(1)
+	assert.Equal(t, 2, up.groq.Count(k0), "after its cool-off the key is tried again (the least used)")
+}

@@ -75,7 +75,7 @@ type RequestCursor struct {
 type RequestFilter struct {
 	UserID   UserID
 	Provider Provider
-	Outcome  string
+	Outcome  Outcome
 	Before   *RequestCursor
 	// Limit is the page size (> 0).
 	Limit int

@@ -34,6 +34,13 @@ const (
 	ProviderMock Provider = "mock"
 )
 
+// Providers lists every provider, in the order status reports, metrics and
+// the router's snapshot show them; the upstream ones come first.
+var Providers = []Provider{ProviderGroq, ProviderOpenRouter, ProviderHuggingFace, ProviderMock}
+
+// Upstream reports whether p is a real upstream provider (not the mock).
+func (p Provider) Upstream() bool { return p != ProviderMock }
+
 // Message roles.
 const (
 	RoleSystem    = "system"
@@ -153,6 +160,13 @@ type ChatDelta struct {
 	Usage        *Usage
 }
 
+// Opens reports whether d opens an answer: it carries content, a tool call
+// or a finish reason. The first such delta is the answer's first token, for
+// the router (which falls back only before it), metrics and tracing alike.
+func (d ChatDelta) Opens() bool {
+	return d.Content != "" || len(d.ToolCalls) > 0 || d.FinishReason != ""
+}
+
 // FailureClass says how the router reacts to a provider failure.
 type FailureClass string
 
@@ -175,10 +189,9 @@ const (
 type ProviderError struct {
 	Provider Provider
 	Class    FailureClass
-	// Reason is the short attempt reason shown to clients: rate_limited,
-	// key_rejected, server_error, model_loading, timeout, connection_error,
-	// cut_off, bad_response, caller_error.
-	Reason string
+	// Reason is the short attempt reason shown to clients: one of the
+	// first group of AttemptReasons.
+	Reason AttemptReason
 	// Status is the upstream HTTP status, 0 when there was no answer.
 	Status int
 	// RetryAfter is how long the upstream asked us to wait (0 = unknown).
@@ -250,19 +263,26 @@ func (r AttemptReason) ProviderFault() bool {
 // Attempt is one provider tried for a request, and why it did not answer.
 type Attempt struct {
 	Provider Provider
-	Reason   string
+	Reason   AttemptReason
 	KeyIndex *int
 }
 
-// Outcomes of a chat request, as recorded in the request log.
+// Outcome is what happened to a chat request, as the request log and
+// /metrics record it.
+type Outcome string
+
+// Outcomes of a chat request.
 const (
-	OutcomeSuccess     = "success"
-	OutcomeError       = "error"
-	OutcomeCancelled   = "cancelled"
-	OutcomeInvalid     = "invalid"
-	OutcomeQuota       = "quota_exceeded"
-	OutcomeInterrupted = "interrupted" // failed after the first token
+	OutcomeSuccess     Outcome = "success"
+	OutcomeError       Outcome = "error"
+	OutcomeCancelled   Outcome = "cancelled"
+	OutcomeInvalid     Outcome = "invalid"
+	OutcomeQuota       Outcome = "quota_exceeded"
+	OutcomeInterrupted Outcome = "interrupted" // failed after the first token
 )
+
+// Outcomes lists every outcome.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeError, OutcomeCancelled, OutcomeInvalid, OutcomeQuota, OutcomeInterrupted}
 
 // RequestRecord is one row of the request log: what a chat request did.
 type RequestRecord struct {
@@ -276,7 +296,7 @@ type RequestRecord struct {
 	Provider      Provider // the last to accept (its stream opened); empty when none did: then, only then, refunded
 	UpstreamModel string
 	KeyIndex      *int
-	Outcome       string
+	Outcome       Outcome
 	ErrorCode     string
 	Attempts      []Attempt
 	Stream        bool

@@ -94,7 +94,7 @@ func TestRateLimitWait(t *testing.T) {
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, domain.ProviderGroq, pe.Provider)
 			assert.Equal(t, domain.FailureRateLimited, pe.Class)
-			assert.Equal(t, "rate_limited", pe.Reason)
+			assert.Equal(t, "rate_limited", string(pe.Reason))
 			assert.Equal(t, tt.want, pe.RetryAfter)
 		})
 	}
@@ -109,6 +109,6 @@ func TestResetHeadersOnlyMatterFor429(t *testing.T) {
 	_, err := c.StreamChat(t.Context(), 0, domain.CompletionRequest{Model: "m"})
 	var pe *domain.ProviderError
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "server_error", pe.Reason)
+	assert.Equal(t, "server_error", string(pe.Reason))
 	assert.Zero(t, pe.RetryAfter)
 }

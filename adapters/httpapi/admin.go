@@ -241,7 +241,7 @@ func (h *handlers) ListRequests(ctx context.Context, req api.ListRequestsRequest
 	p := req.Params
 	q := admin.RequestQuery{
 		Provider: string(deref(p.Provider)),
-		Outcome:  string(deref(p.Outcome)),
+		Outcome:  domain.Outcome(deref(p.Outcome)),
 		Limit:    p.Limit,
 		Cursor:   deref(p.Cursor),
 	}
@@ -282,7 +282,7 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		e.Api = api.Openai
 	}
 	for i, a := range r.Attempts {
-		e.Attempts[i] = api.Attempt{Provider: api.Provider(a.Provider), Reason: a.Reason}
+		e.Attempts[i] = api.Attempt{Provider: api.Provider(a.Provider), Reason: string(a.Reason)}
 	}
 	if r.FirstToken != nil {
 		ms := int(r.FirstToken.Milliseconds())

@@ -28,6 +28,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -68,16 +69,17 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	require.NoError(tb, err)
 
 	provider := &recordingProvider{}
-	chains := map[domain.Tier][]chat.Route{}
+	chains := map[domain.Tier][]routing.Route{}
 	for tier, model := range fuzzModels {
-		chains[tier] = []chat.Route{{Provider: provider.Name(), Model: model}}
+		chains[tier] = []routing.Route{{Provider: provider.Name(), Model: model}}
 	}
 	q := quota.New(store, clock, math.MaxInt32)
-	cs := chat.New(chat.Config{
-		Providers: []chat.ProviderConfig{{Client: provider}},
+	router := routing.New(routing.Config{
+		Providers: []routing.ProviderConfig{{Client: provider}},
 		Chains:    chains, FirstTokenTimeout: 10 * time.Second, RequestTimeout: 10 * time.Second,
-		BreakerFailures: 1000, BreakerCoolOff: time.Second, Limits: fuzzLimits,
-	}, q, nil, clock, slog.New(slog.DiscardHandler))
+		BreakerFailures: 1000, BreakerCoolOff: time.Second,
+	}, clock, slog.New(slog.DiscardHandler))
+	cs := chat.New(chat.Config{Limits: fuzzLimits}, router, q, nil, clock, slog.New(slog.DiscardHandler))
 	// Authenticate never hashes a password: no hasher.
 	ls := login.New(store, nil, issuer, clock, login.Config{TokenTTL: time.Hour})
 	keys := apikeys.New(store, clock, nil, apikeys.Config{MaxPerUser: 10})

@@ -14,6 +14,7 @@ import (
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // The OpenAI-compatible API (/v1): OpenAI's chat completions and model list
@@ -442,7 +443,7 @@ func (s *openAISink) fail(message string, code domain.Code) error {
 
 // ListOpenAIModels implements api.StrictServerInterface.
 func (h *handlers) ListOpenAIModels(ctx context.Context, _ api.ListOpenAIModelsRequestObject) (api.ListOpenAIModelsResponseObject, error) {
-	tiers := h.s.deps.Chat.Tiers(h.downProviders(ctx))
+	tiers := h.s.deps.Chat.Tiers()
 	out := api.ListOpenAIModels200JSONResponse{Object: api.List, Data: make([]api.OpenAIModel, 0, len(tiers))}
 	for _, t := range tiers {
 		out.Data = append(out.Data, toOpenAIModel(t))
@@ -452,7 +453,7 @@ func (h *handlers) ListOpenAIModels(ctx context.Context, _ api.ListOpenAIModelsR
 
 // GetOpenAIModel implements api.StrictServerInterface.
 func (h *handlers) GetOpenAIModel(ctx context.Context, req api.GetOpenAIModelRequestObject) (api.GetOpenAIModelResponseObject, error) {
-	for _, t := range h.s.deps.Chat.Tiers(h.downProviders(ctx)) {
+	for _, t := range h.s.deps.Chat.Tiers() {
 		if string(t.Tier) == req.Model {
 			return api.GetOpenAIModel200JSONResponse(toOpenAIModel(t)), nil
 		}
@@ -470,7 +471,7 @@ func (h *handlers) GetOpenAIModel(ctx context.Context, req api.GetOpenAIModelReq
 // maxModelName bounds the name a 404 repeats.
 const maxModelName = 128
 
-func toOpenAIModel(t chat.TierInfo) api.OpenAIModel {
+func toOpenAIModel(t routing.TierInfo) api.OpenAIModel {
 	return api.OpenAIModel{
 		Id: api.Tier(t.Tier), Object: api.Model, Created: modelsCreated, OwnedBy: "genzai",
 		Name: t.Name, Description: t.Description, Provider: api.Provider(t.Provider), Available: t.Available,

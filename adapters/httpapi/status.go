@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/api"
-	"github.com/genzai/genzai/domain"
 )
 
 // GetStatus implements api.StrictServerInterface.
@@ -44,13 +43,4 @@ func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject
 	maxAge := int(math.Ceil(h.s.deps.Status.FreshFor(report).Seconds()))
 	cc := fmt.Sprintf("public, max-age=%d", maxAge)
 	return api.GetStatus200JSONResponse{Body: body, Headers: api.GetStatus200ResponseHeaders{CacheControl: &cc}}, nil
-}
-
-// downProviders asks the monitor which providers are down (the same
-// question the router asks), or returns nil without a monitor.
-func (h *handlers) downProviders(ctx context.Context) func(domain.Provider) bool {
-	if h.s.deps.Status == nil {
-		return nil
-	}
-	return func(p domain.Provider) bool { return h.s.deps.Status.Down(ctx, p) }
 }

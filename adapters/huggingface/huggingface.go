@@ -60,7 +60,7 @@ func parseError(status int, header http.Header, body []byte) *domain.ProviderErr
 		return nil
 	}
 	pe := openaicompat.DefaultParseError(status, header, body)
-	pe.Class, pe.Reason = domain.FailureRetryable, "model_loading"
+	pe.Class, pe.Reason = domain.FailureRetryable, domain.ReasonModelLoading
 	if eb.EstimatedTime != nil && *eb.EstimatedTime > 0 && !math.IsInf(*eb.EstimatedTime, 0) {
 		secs := math.Min(*eb.EstimatedTime, openaicompat.MaxRetryAfter.Seconds())
 		pe.RetryAfter = openaicompat.ClampRetryAfter(time.Duration(secs * float64(time.Second)))

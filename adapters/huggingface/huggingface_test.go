@@ -91,7 +91,7 @@ func TestErrors(t *testing.T) {
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, domain.ProviderHuggingFace, pe.Provider)
 			assert.Equal(t, tt.wantClass, pe.Class)
-			assert.Equal(t, tt.wantReason, pe.Reason)
+			assert.Equal(t, tt.wantReason, string(pe.Reason))
 			assert.Equal(t, tt.wantRetry, pe.RetryAfter)
 			if tt.wantMsg != "" {
 				assert.Equal(t, tt.wantMsg, pe.Message)

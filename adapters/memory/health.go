@@ -119,7 +119,7 @@ func (s *HealthStore) Traffic(_ context.Context, provider domain.Provider, since
 			t.Answered++
 		}
 		for _, a := range r.Attempts {
-			if a.Provider == provider && slices.Contains(failureReasons, a.Reason) {
+			if a.Provider == provider && slices.Contains(failureReasons, string(a.Reason)) {
 				t.Failed++
 			}
 		}

@@ -27,7 +27,7 @@ func (m *Metrics) newChatChild(k chatKey) chatChild {
 		requests: m.chatRequests.WithLabelValues(k.tier, k.provider, k.outcome),
 		duration: m.chatDuration.WithLabelValues(k.tier, k.outcome),
 	}
-	if k.outcome == domain.OutcomeQuota {
+	if k.outcome == string(domain.OutcomeQuota) {
 		c.quota = m.quotaRejections.WithLabelValues(k.tier)
 	}
 	return c
@@ -169,7 +169,7 @@ func classify(ctx context.Context, err error) (class, reason string, cancelled b
 	}
 	var pe *domain.ProviderError
 	if errors.As(err, &pe) {
-		return bounded(knownClasses, string(pe.Class)), bounded(knownReasons, pe.Reason), false
+		return bounded(knownClasses, pe.Class), bounded(knownReasons, pe.Reason), false
 	}
 	return other, other, false
 }
@@ -191,7 +191,7 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 	switch {
 	case s.done:
 	case err == nil:
-		if !s.first && (d.Content != "" || d.FinishReason != "") {
+		if !s.first && d.Opens() {
 			s.first = true
 			s.p.firstToken.Observe(time.Since(s.start).Seconds())
 		}

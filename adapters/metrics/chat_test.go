@@ -142,6 +142,7 @@ func TestProvider(t *testing.T) {
 	answer := []domain.ChatDelta{{}, {Content: "Hi"}, {Content: "!"}, {FinishReason: "stop"}}
 	rateLimited := &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRateLimited, Reason: "rate_limited", Status: 429}
 	cutOff := &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRetryable, Reason: "cut_off"}
+	toolAnswer := []domain.ChatDelta{{}, {ToolCalls: []domain.ToolCallDelta{{ID: "call_1", Name: "f"}}}} // no finish reason: the call alone opens it
 	tests := []struct {
 		name string
 		p    *fakeProvider
@@ -164,6 +165,9 @@ func TestProvider(t *testing.T) {
 		{name: "router's first-token timeout", p: &fakeProvider{deltas: answer[:1], end: context.Canceled}, ctxEnd: "cause", readAll: true, outcome: "error",
 			errLabels: map[string]string{"class": "retryable", "reason": "timeout"}},
 		{name: "closed early", p: &fakeProvider{deltas: answer, end: io.EOF}, outcome: "cancelled"},
+		// A tool call opens an answer as text does (domain.ChatDelta.Opens):
+		// the router counts it as the first token, so metrics do too.
+		{name: "answer opening with a tool call", p: &fakeProvider{deltas: toolAnswer, end: io.EOF}, readAll: true, outcome: "success", firstTok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

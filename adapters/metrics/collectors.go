@@ -7,16 +7,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // ProviderStates reports the routing state of the configured providers;
-// *chat.Service implements it.
+// *routing.Router implements it.
 type ProviderStates interface {
-	Providers() []chat.ProviderStatus
+	Providers() []routing.ProviderStatus
 }
 
-var breakerStates = []chat.BreakerState{chat.BreakerClosed, chat.BreakerOpen, chat.BreakerHalfOpen}
+var breakerStates = []routing.BreakerState{routing.BreakerClosed, routing.BreakerOpen, routing.BreakerHalfOpen}
 
 // NewBreakerCollector reports, at each scrape, every configured provider's
 // circuit breaker state and which of its keys (by index, never the key) are

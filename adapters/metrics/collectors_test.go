@@ -17,21 +17,21 @@ import (
 
 	"github.com/genzai/genzai/adapters/metrics"
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // states is a fixed routing state.
-type states []chat.ProviderStatus
+type states []routing.ProviderStatus
 
-func (s states) Providers() []chat.ProviderStatus { return s }
+func (s states) Providers() []routing.ProviderStatus { return s }
 
 func TestBreakerCollector(t *testing.T) {
 	t.Parallel()
 	src := states{
-		{Provider: domain.ProviderGroq, Breaker: chat.BreakerOpen, Keys: []chat.KeyStatus{
+		{Provider: domain.ProviderGroq, Breaker: routing.BreakerOpen, Keys: []routing.KeyStatus{
 			{Index: 0, CoolingDown: true}, {Index: 1}, {Index: 2, Rejected: true},
 		}},
-		{Provider: domain.ProviderOpenRouter, Breaker: chat.BreakerHalfOpen, Keys: []chat.KeyStatus{{Index: 0}}},
+		{Provider: domain.ProviderOpenRouter, Breaker: routing.BreakerHalfOpen, Keys: []routing.KeyStatus{{Index: 0}}},
 	}
 	c := metrics.NewBreakerCollector(src)
 	want := `
@@ -67,17 +67,17 @@ func TestBreakerCollectorReadsEachScrape(t *testing.T) {
 	t.Parallel()
 	live := &liveStates{}
 	c := metrics.NewBreakerCollector(live)
-	live.set(chat.BreakerClosed)
+	live.set(routing.BreakerClosed)
 	assert.Equal(t, 0.0, gaugeOf(t, c, `provider="groq",state="open"`))
-	live.set(chat.BreakerOpen)
+	live.set(routing.BreakerOpen)
 	assert.Equal(t, 1.0, gaugeOf(t, c, `provider="groq",state="open"`))
 }
 
-type liveStates struct{ st chat.BreakerState }
+type liveStates struct{ st routing.BreakerState }
 
-func (l *liveStates) set(s chat.BreakerState) { l.st = s }
-func (l *liveStates) Providers() []chat.ProviderStatus {
-	return []chat.ProviderStatus{{Provider: domain.ProviderGroq, Breaker: l.st}}
+func (l *liveStates) set(s routing.BreakerState) { l.st = s }
+func (l *liveStates) Providers() []routing.ProviderStatus {
+	return []routing.ProviderStatus{{Provider: domain.ProviderGroq, Breaker: l.st}}
 }
 
 // gaugeOf collects c and returns the value of the series whose labels

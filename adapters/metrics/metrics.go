@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -293,28 +294,24 @@ func (c *cache[K, V]) get(k K) V {
 
 // Label values outside these sets become "other".
 var (
-	knownOutcomes = set(domain.OutcomeSuccess, domain.OutcomeError, domain.OutcomeCancelled, domain.OutcomeInvalid,
-		domain.OutcomeQuota, domain.OutcomeInterrupted)
-	knownClasses = set(string(domain.FailureRateLimited), string(domain.FailureKeyRejected),
-		string(domain.FailureRetryable), string(domain.FailureCaller))
+	knownOutcomes = set(domain.Outcomes...)
+	knownClasses  = set(domain.FailureRateLimited, domain.FailureKeyRejected, domain.FailureRetryable, domain.FailureCaller)
 	// knownReasons are the providers' failure reasons (domain.ProviderError)
 	// and the router's own reasons for skipping a provider.
-	knownReasons = set("rate_limited", "key_rejected", "server_error", "model_loading", "timeout",
-		"connection_error", "cut_off", "bad_response", "caller_error",
-		"provider_down", "circuit_open", "no_usable_key")
+	knownReasons = set(domain.AttemptReasons...)
 )
 
-func set(values ...string) map[string]bool {
-	m := make(map[string]bool, len(values))
+func set[T ~string](values ...T) map[T]bool {
+	m := make(map[T]bool, len(values))
 	for _, v := range values {
 		m[v] = true
 	}
 	return m
 }
 
-func bounded(known map[string]bool, v string) string {
+func bounded[T ~string](known map[T]bool, v T) string {
 	if known[v] {
-		return v
+		return string(v)
 	}
 	return other
 }
@@ -330,7 +327,8 @@ func providerLabel(p domain.Provider) string {
 	switch p {
 	case "":
 		return "none"
-	case domain.ProviderGroq, domain.ProviderOpenRouter, domain.ProviderHuggingFace, domain.ProviderMock:
+	}
+	if slices.Contains(domain.Providers, p) {
 		return string(p)
 	}
 	return other

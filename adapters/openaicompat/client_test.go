@@ -514,7 +514,7 @@ func TestErrorClassification(t *testing.T) {
 				}
 				pe := providerError(t, err)
 				assert.Equal(t, tt.wantClass, pe.Class, call.name)
-				assert.Equal(t, tt.wantReason, pe.Reason, call.name)
+				assert.Equal(t, tt.wantReason, string(pe.Reason), call.name)
 				assert.Equal(t, tt.wantStatus, pe.Status, call.name)
 				if tt.wantMsg != "" {
 					assert.Equal(t, tt.wantMsg, pe.Message, call.name)
@@ -532,7 +532,7 @@ func TestLongErrorBodyIsBounded(t *testing.T) {
 	srv.Script(keyA, fakeupstream.Status(500, "x"+strings.Repeat("é", 200<<10)))
 	_, err := newClient(srv).StreamChat(t.Context(), 0, request())
 	pe := providerError(t, err)
-	assert.Equal(t, "server_error", pe.Reason)
+	assert.Equal(t, "server_error", string(pe.Reason))
 	assert.LessOrEqual(t, len(pe.Message), 310)
 	assert.True(t, strings.HasSuffix(pe.Message, "é…"), "cut on a rune boundary")
 }
@@ -606,11 +606,11 @@ func TestKeyIndexOutOfRange(t *testing.T) {
 		_, err := c.StreamChat(t.Context(), key, request())
 		pe := providerError(t, err)
 		assert.Equal(t, domain.FailureKeyRejected, pe.Class)
-		assert.Equal(t, "key_rejected", pe.Reason)
+		assert.Equal(t, "key_rejected", string(pe.Reason))
 		_, err = c.Complete(t.Context(), key, request())
-		assert.Equal(t, "key_rejected", providerError(t, err).Reason)
+		assert.Equal(t, "key_rejected", string(providerError(t, err).Reason))
 		_, err = c.ListModels(t.Context(), key)
-		assert.Equal(t, "key_rejected", providerError(t, err).Reason)
+		assert.Equal(t, "key_rejected", string(providerError(t, err).Reason))
 	}
 	assert.Empty(t, srv.Requests(), "nothing is sent")
 }
@@ -623,7 +623,7 @@ func TestConnectionRefused(t *testing.T) {
 	_, err := c.StreamChat(t.Context(), 0, request())
 	pe := providerError(t, err)
 	assert.Equal(t, domain.FailureRetryable, pe.Class)
-	assert.Equal(t, "connection_error", pe.Reason)
+	assert.Equal(t, "connection_error", string(pe.Reason))
 	assert.Equal(t, 0, pe.Status)
 	assert.Error(t, pe.Err)
 }
@@ -687,7 +687,7 @@ func TestStreamFailures(t *testing.T) {
 			s, err := newClient(srv).StreamChat(ctx, 0, request())
 			if tt.wantStartErr != "" {
 				pe := providerError(t, err)
-				assert.Equal(t, tt.wantStartErr, pe.Reason)
+				assert.Equal(t, tt.wantStartErr, string(pe.Reason))
 				assert.Equal(t, tt.wantClass, pe.Class)
 				assert.ErrorIs(t, err, tt.wantIs)
 			} else {
@@ -712,7 +712,7 @@ func TestStreamFailures(t *testing.T) {
 				}
 				assert.Equal(t, tt.wantDeltas, got)
 				pe := providerError(t, err)
-				assert.Equal(t, tt.wantReason, pe.Reason)
+				assert.Equal(t, tt.wantReason, string(pe.Reason))
 				assert.Equal(t, tt.wantClass, pe.Class)
 				if tt.wantIs != nil {
 					assert.ErrorIs(t, err, tt.wantIs)
@@ -801,7 +801,7 @@ func TestComplete(t *testing.T) {
 			srv.Script(keyB, tt.behaviour)
 			got, err := newClient(srv).Complete(t.Context(), 1, request())
 			if tt.wantReason != "" {
-				assert.Equal(t, tt.wantReason, providerError(t, err).Reason)
+				assert.Equal(t, tt.wantReason, string(providerError(t, err).Reason))
 				return
 			}
 			require.NoError(t, err)
@@ -823,7 +823,7 @@ func TestCompleteTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 250*time.Millisecond)
 	defer cancel()
 	_, err := newClient(srv).Complete(ctx, 0, request())
-	assert.Equal(t, "timeout", providerError(t, err).Reason)
+	assert.Equal(t, "timeout", string(providerError(t, err).Reason))
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	srv.WaitCancelled(t, 1, wait)
 }
@@ -844,7 +844,7 @@ func TestListModels(t *testing.T) {
 	assert.Equal(t, "Bearer "+keyA, r.Header.Get("Authorization"))
 
 	_, err = c.ListModels(t.Context(), 1)
-	assert.Equal(t, "key_rejected", providerError(t, err).Reason)
+	assert.Equal(t, "key_rejected", string(providerError(t, err).Reason))
 }
 
 func TestClientBasics(t *testing.T) {

@@ -27,14 +27,14 @@ const redacted = "[redacted]"
 
 // Failure reasons (domain.ProviderError.Reason).
 const (
-	reasonRateLimited = "rate_limited"
-	reasonKeyRejected = "key_rejected"
-	reasonServer      = "server_error"
-	reasonTimeout     = "timeout"
-	reasonConnection  = "connection_error"
-	reasonCutOff      = "cut_off"
-	reasonBadResponse = "bad_response"
-	reasonCaller      = "caller_error"
+	reasonRateLimited = domain.ReasonRateLimited
+	reasonKeyRejected = domain.ReasonKeyRejected
+	reasonServer      = domain.ReasonServerError
+	reasonTimeout     = domain.ReasonTimeout
+	reasonConnection  = domain.ReasonConnectionError
+	reasonCutOff      = domain.ReasonCutOff
+	reasonBadResponse = domain.ReasonBadResponse
+	reasonCaller      = domain.ReasonCallerError
 )
 
 // DefaultParseError classifies an upstream error answer the OpenAI way: by
@@ -196,7 +196,7 @@ func ClampRetryAfter(d time.Duration) time.Duration {
 // transportError classifies a failure to get or read an answer.
 // reasonOther is used for errors that are neither the context's nor a
 // timeout: connection_error before the answer, cut_off while reading it.
-func transportError(ctx context.Context, err error, reasonOther string) *domain.ProviderError {
+func transportError(ctx context.Context, err error, reasonOther domain.AttemptReason) *domain.ProviderError {
 	if ctx.Err() != nil {
 		return contextError(ctx)
 	}

@@ -27,7 +27,7 @@ const fuzzKey = "sk-fuzz-5f0c9a2e4b1d4c8a"
 const fuzzMaxEvent = 1024
 
 // streamReasons are the reasons a stream read from memory may end with.
-var streamReasons = []string{reasonCutOff, reasonBadResponse, reasonRateLimited, reasonKeyRejected, reasonServer, reasonCaller}
+var streamReasons = []domain.AttemptReason{reasonCutOff, reasonBadResponse, reasonRateLimited, reasonKeyRejected, reasonServer, reasonCaller}
 
 // readings are the ways a body can arrive: at once, one byte per read (a
 // CRLF, a UTF-8 sequence or a [DONE] split across reads), in half reads,

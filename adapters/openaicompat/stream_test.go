@@ -268,7 +268,7 @@ func TestStreamRecv(t *testing.T) {
 				var pe *domain.ProviderError
 				require.ErrorAs(t, err, &pe)
 				assert.Equal(t, domain.Provider("test"), pe.Provider)
-				assert.Equal(t, tt.wantReason, pe.Reason)
+				assert.Equal(t, tt.wantReason, string(pe.Reason))
 				assert.Equal(t, tt.wantClass, pe.Class)
 				assert.Equal(t, tt.wantStatus, pe.Status)
 				if tt.wantMsg != "" {
@@ -340,7 +340,7 @@ func TestStreamReadErrors(t *testing.T) {
 			assert.Equal(t, []domain.ChatDelta{text("a")}, got)
 			var pe *domain.ProviderError
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, tt.wantReason, pe.Reason)
+			assert.Equal(t, tt.wantReason, string(pe.Reason))
 			assert.Equal(t, domain.FailureRetryable, pe.Class)
 			for _, target := range tt.wantIs {
 				assert.ErrorIs(t, err, target)

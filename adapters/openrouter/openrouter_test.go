@@ -167,7 +167,7 @@ func TestErrors(t *testing.T) {
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, domain.ProviderOpenRouter, pe.Provider)
 			assert.Equal(t, tt.wantClass, pe.Class)
-			assert.Equal(t, tt.wantReason, pe.Reason)
+			assert.Equal(t, tt.wantReason, string(pe.Reason))
 			assert.Equal(t, tt.wantStatus, pe.Status)
 			if tt.wantMsg != "" {
 				assert.Equal(t, tt.wantMsg, pe.Message)

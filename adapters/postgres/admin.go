@@ -191,8 +191,8 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 		}
 
 		routes, err := qtx.AnalyticsRoutes(ctx, sqlcgen.AnalyticsRoutesParams{
-			ClientOutcomes: []string{domain.OutcomeQuota, domain.OutcomeInvalid},
-			ServerOutcomes: []string{domain.OutcomeError, domain.OutcomeInterrupted},
+			ClientOutcomes: []string{string(domain.OutcomeQuota), string(domain.OutcomeInvalid)},
+			ServerOutcomes: []string{string(domain.OutcomeError), string(domain.OutcomeInterrupted)},
 			FromAt:         from,
 			ToAt:           to,
 		})
@@ -210,7 +210,7 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 		}
 		sortRoutes(out.Routes)
 
-		p, err := qtx.AnalyticsPercentiles(ctx, sqlcgen.AnalyticsPercentilesParams{Success: domain.OutcomeSuccess, FromAt: from, ToAt: to})
+		p, err := qtx.AnalyticsPercentiles(ctx, sqlcgen.AnalyticsPercentilesParams{Success: string(domain.OutcomeSuccess), FromAt: from, ToAt: to})
 		if err != nil {
 			return fmt.Errorf("percentiles: %w", err)
 		}

@@ -37,7 +37,7 @@ func (db *DB) SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedb
 		Rating:    string(f.Rating),
 		CreatedAt: orNow(f.CreatedAt, now).UTC(),
 		UpdatedAt: orNow(f.UpdatedAt, now).UTC(),
-		Answered:  []string{domain.OutcomeSuccess, domain.OutcomeInterrupted},
+		Answered:  []string{string(domain.OutcomeSuccess), string(domain.OutcomeInterrupted)},
 	}
 	if f.Comment != "" {
 		arg.Comment = &f.Comment

@@ -251,10 +251,10 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 	}
 
 	routes, err := qtx.AnalyticsRoutes(ctx, sqlcgen.AnalyticsRoutesParams{
-		QuotaOutcome:       domain.OutcomeQuota,
-		InvalidOutcome:     domain.OutcomeInvalid,
-		ErrorOutcome:       domain.OutcomeError,
-		InterruptedOutcome: domain.OutcomeInterrupted,
+		QuotaOutcome:       string(domain.OutcomeQuota),
+		InvalidOutcome:     string(domain.OutcomeInvalid),
+		ErrorOutcome:       string(domain.OutcomeError),
+		InterruptedOutcome: string(domain.OutcomeInterrupted),
 		FromAt:             from,
 		ToAt:               to,
 	})
@@ -272,7 +272,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 	}
 	sortRoutes(out.Routes)
 
-	samples, err := qtx.AnalyticsSamples(ctx, sqlcgen.AnalyticsSamplesParams{FromAt: from, ToAt: to, SuccessOutcome: domain.OutcomeSuccess})
+	samples, err := qtx.AnalyticsSamples(ctx, sqlcgen.AnalyticsSamplesParams{FromAt: from, ToAt: to, SuccessOutcome: string(domain.OutcomeSuccess)})
 	if err != nil {
 		return fmt.Errorf("percentiles: %w", err)
 	}

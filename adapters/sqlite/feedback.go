@@ -36,8 +36,8 @@ func (db *DB) SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedb
 		Rating:             string(f.Rating),
 		CreatedAt:          micros(orNow(f.CreatedAt, now)),
 		UpdatedAt:          micros(orNow(f.UpdatedAt, now)),
-		SuccessOutcome:     domain.OutcomeSuccess,
-		InterruptedOutcome: domain.OutcomeInterrupted,
+		SuccessOutcome:     string(domain.OutcomeSuccess),
+		InterruptedOutcome: string(domain.OutcomeInterrupted),
 	}
 	if f.Comment != "" {
 		arg.Comment = &f.Comment

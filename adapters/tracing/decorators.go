@@ -74,9 +74,9 @@ func endFailed(ctx context.Context, span trace.Span, err error) {
 	var pe *domain.ProviderError
 	switch {
 	case ctx.Err() != nil:
-		class, reason = string(domain.FailureRetryable), "timeout"
+		class, reason = string(domain.FailureRetryable), string(domain.ReasonTimeout)
 	case errors.As(err, &pe):
-		class, reason = string(pe.Class), pe.Reason
+		class, reason = string(pe.Class), string(pe.Reason)
 	}
 	span.SetAttributes(semconv.ErrorTypeKey.String(class), attrErrorReason.String(reason))
 	span.SetStatus(codes.Error, reason)
@@ -97,7 +97,7 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 	switch {
 	case s.done:
 	case err == nil:
-		if !s.first && (d.Content != "" || d.FinishReason != "") {
+		if !s.first && d.Opens() {
 			s.first = true
 			s.span.AddEvent("first_token")
 		}

@@ -100,6 +100,11 @@ func TestProvider(t *testing.T) {
 			readAll: true, wantStatus: codes.Error, wantClass: "retryable", wantReason: "cut_off", wantFirst: true},
 		{name: "caller left", p: &fakeProvider{end: context.Canceled}, cancel: true, readAll: true, wantStatus: codes.Unset, wantReason: "cancelled"},
 		{name: "closed early", p: &fakeProvider{deltas: answer, end: io.EOF}, wantStatus: codes.Unset, wantReason: "cancelled"},
+		// A tool call opens an answer as text does (domain.ChatDelta.Opens),
+		// for the router, metrics and traces alike.
+		{name: "answer opening with a tool call", p: &fakeProvider{deltas: []domain.ChatDelta{
+			{ToolCalls: []domain.ToolCallDelta{{ID: "call_1", Name: "f"}}}}, end: io.EOF}, // no finish reason: the call alone opens it
+			readAll: true, wantStatus: codes.Unset, wantFirst: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

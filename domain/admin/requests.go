@@ -17,7 +17,7 @@ import (
 type RequestQuery struct {
 	UserID   domain.UserID
 	Provider string
-	Outcome  string
+	Outcome  domain.Outcome
 	Limit    *int
 	Cursor   string
 }
@@ -28,7 +28,7 @@ type RequestPage struct {
 	NextCursor string
 }
 
-var outcomes = map[string]bool{
+var outcomes = map[domain.Outcome]bool{
 	domain.OutcomeSuccess: true, domain.OutcomeError: true, domain.OutcomeCancelled: true,
 	domain.OutcomeInvalid: true, domain.OutcomeQuota: true, domain.OutcomeInterrupted: true,
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
 )
 
 // failingLimiter cannot decide, like an unreachable Redis.
@@ -28,7 +27,7 @@ func (failingLimiter) Renew(context.Context, string, string, time.Duration) (boo
 func (failingLimiter) Release(context.Context, string, string) error { return nil }
 
 func withConcurrency(limit int) func(*envConfig) {
-	return withConfig(func(c *chat.Config) {
+	return withConfig(func(c *config) {
 		c.Concurrency = memory.NewConcurrencyLimiter(memory.NewClock(time.Now()))
 		c.MaxConcurrentPerUser = limit
 	})
@@ -36,7 +35,7 @@ func withConcurrency(limit int) func(*envConfig) {
 
 func TestChatConcurrentRequestsPerUser(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withConcurrency(2), withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 10 * time.Second; c.RequestTimeout = 20 * time.Second }))
+	e := newEnv(t, withConcurrency(2), withConfig(func(c *config) { c.FirstTokenTimeout = 10 * time.Second; c.RequestTimeout = 20 * time.Second }))
 	started := make(chan struct{}, 2)
 	for range 2 {
 		b := tokensThenHang("a")
@@ -134,13 +133,13 @@ func TestChatSlotReleasedHoweverTheRequestEnds(t *testing.T) {
 
 func TestChatConcurrencyLimiterUnavailable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withConfig(func(c *chat.Config) { c.Concurrency, c.MaxConcurrentPerUser = failingLimiter{}, 3 }))
+	e := newEnv(t, withConfig(func(c *config) { c.Concurrency, c.MaxConcurrentPerUser = failingLimiter{}, 3 }))
 	_, err := e.svc.Chat(context.Background(), e.user, req(domain.TierFast, "hi"), &collectSink{})
 	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
 	assert.Equal(t, 0, e.quotaUsed(t))
 	assert.Empty(t, e.groq.Calls())
 
-	off := newEnv(t, withConfig(func(c *chat.Config) { c.Concurrency, c.MaxConcurrentPerUser = failingLimiter{}, 0 }))
+	off := newEnv(t, withConfig(func(c *config) { c.Concurrency, c.MaxConcurrentPerUser = failingLimiter{}, 0 }))
 	_, err = off.svc.Chat(context.Background(), off.user, req(domain.TierFast, "hi"), &collectSink{})
 	assert.NoError(t, err, "a limit of 0 turns the limiter off")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -61,7 +62,7 @@ func keyRejected() behaviour {
 	return failWith(&domain.ProviderError{Class: domain.FailureKeyRejected, Reason: "key_rejected", Status: 401})
 }
 
-func serverError(reason string) behaviour {
+func serverError(reason domain.AttemptReason) behaviour {
 	return failWith(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reason, Status: 503})
 }
 
@@ -363,8 +364,8 @@ const (
 	modelHF         = "hf-model"
 )
 
-func testChains() map[domain.Tier][]chat.Route {
-	return map[domain.Tier][]chat.Route{
+func testChains() map[domain.Tier][]routing.Route {
+	return map[domain.Tier][]routing.Route{
 		domain.TierFast: {{Provider: domain.ProviderGroq, Model: modelGroqFast}},
 		domain.TierBalanced: {
 			{Provider: domain.ProviderGroq, Model: modelGroqBig},
@@ -382,11 +383,23 @@ func testChains() map[domain.Tier][]chat.Route {
 // t0 is the fake clock's start: mid-day, far from the quota day rollover.
 var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 
+// config is what a test may change: the use case's and the router's.
+type config struct {
+	chatConfig
+	routeConfig
+}
+
+// Aliases, so that both configurations embed in config under their own names.
+type (
+	chatConfig  = chat.Config
+	routeConfig = routing.Config
+)
+
 // envConfig is what newEnv builds a Service from.
 type envConfig struct {
 	keys   map[domain.Provider]int // keys per provider, default 1; 0 = unconfigured
 	rpm    map[domain.Provider]int
-	cfg    chat.Config // Providers is filled in by newEnv
+	cfg    config // Providers is filled in by newEnv
 	quota  int
 	noLog  bool
 	userID domain.UserID
@@ -394,15 +407,16 @@ type envConfig struct {
 
 // env is a Service over scripted fakes, a fake clock and an in-memory quota.
 type env struct {
-	svc   *chat.Service
-	clock *memory.Clock
-	store *memory.Store
-	log   *memory.RequestLog
-	user  domain.User
-	order *callOrder
-	groq  *fakeProvider
-	or    *fakeProvider
-	hf    *fakeProvider
+	svc    *chat.Service
+	router *routing.Router
+	clock  *memory.Clock
+	store  *memory.Store
+	log    *memory.RequestLog
+	user   domain.User
+	order  *callOrder
+	groq   *fakeProvider
+	or     *fakeProvider
+	hf     *fakeProvider
 }
 
 func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
@@ -410,13 +424,13 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	ec := envConfig{
 		keys: map[domain.Provider]int{domain.ProviderGroq: 1, domain.ProviderOpenRouter: 1, domain.ProviderHuggingFace: 1},
 		rpm:  map[domain.Provider]int{},
-		cfg: chat.Config{
+		cfg: config{routeConfig: routing.Config{
 			Chains:            testChains(),
 			FirstTokenTimeout: 2 * time.Second,
 			RequestTimeout:    5 * time.Second,
 			BreakerFailures:   3,
 			BreakerCoolOff:    time.Minute,
-		},
+		}},
 		quota:  1000,
 		userID: "user-1",
 	}
@@ -435,14 +449,16 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	e.hf = newFake(domain.ProviderHuggingFace, ec.keys[domain.ProviderHuggingFace], e.order)
 	cfg := ec.cfg
 	for _, f := range []*fakeProvider{e.groq, e.or, e.hf} {
-		cfg.Providers = append(cfg.Providers, chat.ProviderConfig{Client: f, RPMPerKey: ec.rpm[f.name]})
+		cfg.Providers = append(cfg.Providers, routing.ProviderConfig{Client: f, RPMPerKey: ec.rpm[f.name]})
 	}
+	logger := slog.New(slog.DiscardHandler)
 	var rl ports.RequestLog = e.log
 	if ec.noLog {
 		rl = nil
 	}
 	q := quota.New(e.store, e.clock, ec.quota)
-	e.svc = chat.New(cfg, q, rl, e.clock, slog.New(slog.DiscardHandler))
+	e.router = routing.New(cfg.routeConfig, e.clock, logger)
+	e.svc = chat.New(cfg.chatConfig, e.router, q, rl, e.clock, logger)
 	return e
 }
 
@@ -450,8 +466,14 @@ func withKeys(p domain.Provider, n int) func(*envConfig) {
 	return func(ec *envConfig) { ec.keys[p] = n }
 }
 
-func withConfig(change func(*chat.Config)) func(*envConfig) {
+func withConfig(change func(*config)) func(*envConfig) {
 	return func(ec *envConfig) { change(&ec.cfg) }
+}
+
+// withRejectionForGood makes a rejected key sit out longer than any test
+// runs, as rejections did before they got a cool-off.
+func withRejectionForGood() func(*envConfig) {
+	return func(ec *envConfig) { ec.cfg.KeyRejectCoolOff = 100 * 365 * 24 * time.Hour }
 }
 
 func withQuota(n int) func(*envConfig) {
@@ -503,7 +525,7 @@ func intp(i int) *int { return &i }
 func floatp(f float64) *float64 { return &f }
 
 // attempt builds a domain.Attempt; key < 0 means no key index.
-func attempt(p domain.Provider, reason string, key int) domain.Attempt {
+func attempt(p domain.Provider, reason domain.AttemptReason, key int) domain.Attempt {
 	a := domain.Attempt{Provider: p, Reason: reason}
 	if key >= 0 {
 		a.KeyIndex = intp(key)

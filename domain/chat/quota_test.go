@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
 )
 
 func TestChatQuotaRefund(t *testing.T) {
@@ -121,7 +120,7 @@ func TestChatQuotaRefund(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 10 * time.Second; c.RequestTimeout = 20 * time.Second }))
+			e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = 10 * time.Second; c.RequestTimeout = 20 * time.Second }))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			if tt.setup != nil {
@@ -198,7 +197,7 @@ func TestChatRefundOnlyWithoutAcceptance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 50 * time.Millisecond }))
+			e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = 50 * time.Millisecond }))
 			tt.setup(e)
 			r := req(domain.TierBalanced, "hi")
 			_, err := e.svc.Chat(context.Background(), e.user, r, &collectSink{})

@@ -179,7 +179,7 @@ func TestChatRequestLog(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			opts := append([]func(*envConfig){withConfig(func(c *chat.Config) {
+			opts := append([]func(*envConfig){withConfig(func(c *config) {
 				c.FirstTokenTimeout = 10 * time.Second
 				c.RequestTimeout = 20 * time.Second
 			})}, tt.opts...)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 func TestChatFallbackOrderPerTier(t *testing.T) {
@@ -245,12 +246,12 @@ func TestChatKeyCooldown(t *testing.T) {
 	tests := []struct {
 		name       string
 		retryAfter time.Duration
-		cfg        func(*chat.Config)
+		cfg        func(*config)
 		cooldown   time.Duration
 	}{
 		{name: "as the upstream asked", retryAfter: 20 * time.Second, cooldown: 20 * time.Second},
 		{name: "default 30s when the upstream does not say", retryAfter: 0, cooldown: 30 * time.Second},
-		{name: "configured default", retryAfter: 0, cfg: func(c *chat.Config) { c.DefaultCooldown = 45 * time.Second }, cooldown: 45 * time.Second},
+		{name: "configured default", retryAfter: 0, cfg: func(c *config) { c.DefaultCooldown = 45 * time.Second }, cooldown: 45 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,7 +351,8 @@ func TestChatKeyRejected(t *testing.T) {
 
 	t.Run("taken out of rotation for good", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, withKeys(domain.ProviderGroq, 2))
+		// "For good": a rejection's cool-off longer than the test.
+		e := newEnv(t, withKeys(domain.ProviderGroq, 2), withRejectionForGood())
 		e.groq.script(0, keyRejected())
 		_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
 		require.NoError(t, err)
@@ -528,7 +530,7 @@ func TestChatMixedFailures(t *testing.T) {
 
 func TestChatCallerErrorDoesNotFallBack(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withConfig(func(c *chat.Config) { c.BreakerFailures = 1 }))
+	e := newEnv(t, withConfig(func(c *config) { c.BreakerFailures = 1 }))
 	e.groq.script(0, callerError(400, "max_tokens is too large for this model"))
 
 	_, sink, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
@@ -539,18 +541,18 @@ func TestChatCallerErrorDoesNotFallBack(t *testing.T) {
 	assert.Empty(t, sink.Events())
 	assert.Equal(t, "upstream_error", chat.ErrorCode(err))
 	// The provider answered: a caller error says nothing against its health.
-	assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+	assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 }
 
-func providerStatus(t *testing.T, e *env, p domain.Provider) chat.ProviderStatus {
+func providerStatus(t *testing.T, e *env, p domain.Provider) routing.ProviderStatus {
 	t.Helper()
-	for _, s := range e.svc.Providers() {
+	for _, s := range e.router.Providers() {
 		if s.Provider == p {
 			return s
 		}
 	}
 	require.Failf(t, "provider not reported", "%s", p)
-	return chat.ProviderStatus{}
+	return routing.ProviderStatus{}
 }
 
 func TestChatCircuitBreaker(t *testing.T) {
@@ -558,7 +560,7 @@ func TestChatCircuitBreaker(t *testing.T) {
 	const coolOff = 30 * time.Second
 	open := func(t *testing.T) *env {
 		t.Helper()
-		e := newEnv(t, withConfig(func(c *chat.Config) { c.BreakerFailures = 2; c.BreakerCoolOff = coolOff }))
+		e := newEnv(t, withConfig(func(c *config) { c.BreakerFailures = 2; c.BreakerCoolOff = coolOff }))
 		e.groq.script(0, serverError("server_error"), serverError("server_error"))
 		for range 2 {
 			res, _, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
@@ -575,7 +577,7 @@ func TestChatCircuitBreaker(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, domain.ProviderOpenRouter, res.Provider)
 		assert.Len(t, e.groq.Calls(), before, "an open breaker does not call the provider")
-		assert.Equal(t, chat.BreakerOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
 	}
 
 	t.Run("open after consecutive failures", func(t *testing.T) {
@@ -596,25 +598,25 @@ func TestChatCircuitBreaker(t *testing.T) {
 
 	t.Run("success between failures resets the count", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, withConfig(func(c *chat.Config) { c.BreakerFailures = 2 }))
+		e := newEnv(t, withConfig(func(c *config) { c.BreakerFailures = 2 }))
 		e.groq.script(0, serverError("server_error"), answer("ok"), serverError("server_error"), answer("ok"))
 		for i, want := range []domain.Provider{domain.ProviderOpenRouter, domain.ProviderGroq, domain.ProviderOpenRouter, domain.ProviderGroq} {
 			res, _, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
 			require.NoError(t, err)
 			assert.Equal(t, want, res.Provider, "request %d", i)
 		}
-		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 	})
 
 	t.Run("trial success closes", func(t *testing.T) {
 		t.Parallel()
 		e := open(t)
 		e.clock.Advance(coolOff)
-		assert.Equal(t, chat.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
 		res, _, err := e.chat(context.Background(), req(domain.TierBalanced, "trial"))
 		require.NoError(t, err)
 		assert.Equal(t, domain.ProviderGroq, res.Provider)
-		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 
 		// Closed again: one failure does not open it (threshold 2).
 		e.groq.script(0, serverError("server_error"))
@@ -675,7 +677,7 @@ func TestChatCircuitBreaker(t *testing.T) {
 		o := <-done
 		require.NoError(t, o.err)
 		assert.Equal(t, domain.ProviderGroq, o.res.Provider)
-		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 	})
 
 	t.Run("a trial that met only rate limits does not block later trials", func(t *testing.T) {
@@ -686,13 +688,13 @@ func TestChatCircuitBreaker(t *testing.T) {
 		_, _, err := e.chat(context.Background(), req(domain.TierFast, "trial"))
 		var rl *domain.ProviderRateLimitedError
 		require.ErrorAs(t, err, &rl)
-		assert.Equal(t, chat.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker)
 
 		e.clock.Advance(5 * time.Second)
 		res, _, err := e.chat(context.Background(), req(domain.TierBalanced, "next trial"))
 		require.NoError(t, err)
 		assert.Equal(t, domain.ProviderGroq, res.Provider, "the rate limited trial was released")
-		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 	})
 
 	t.Run("a trial cancelled by its client does not block later trials", func(t *testing.T) {
@@ -709,7 +711,7 @@ func TestChatCircuitBreaker(t *testing.T) {
 		e.groq.script(0, b)
 		_, err := e.svc.Chat(ctx, e.user, req(domain.TierBalanced, "trial"), &collectSink{})
 		require.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, chat.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker, "a client leaving says nothing about groq")
+		assert.Equal(t, routing.BreakerHalfOpen, providerStatus(t, e, domain.ProviderGroq).Breaker, "a client leaving says nothing about groq")
 
 		res, _, err := e.chat(context.Background(), req(domain.TierBalanced, "next trial"))
 		require.NoError(t, err)
@@ -718,7 +720,7 @@ func TestChatCircuitBreaker(t *testing.T) {
 
 	t.Run("rate limits and rejected keys do not count", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, withKeys(domain.ProviderGroq, 3), withConfig(func(c *chat.Config) { c.BreakerFailures = 1 }))
+		e := newEnv(t, withKeys(domain.ProviderGroq, 3), withConfig(func(c *config) { c.BreakerFailures = 1 }))
 		e.groq.script(0, keyRejected())
 		e.groq.script(1, rateLimited(time.Second), rateLimited(time.Second), rateLimited(time.Second))
 		e.groq.script(2, rateLimited(time.Second), rateLimited(time.Second), rateLimited(time.Second))
@@ -746,7 +748,7 @@ func TestChatCircuitBreaker(t *testing.T) {
 			}, rl.Attempts)
 		}
 		e.clock.Advance(time.Second)
-		assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+		assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 		res, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
 		require.NoError(t, err)
 		assert.Equal(t, domain.ProviderGroq, res.Provider)
@@ -765,7 +767,7 @@ func TestChatNoFallbackAfterFirstToken(t *testing.T) {
 	require.ErrorAs(t, err, &ie)
 	var pe *domain.ProviderError
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "cut_off", pe.Reason)
+	assert.Equal(t, "cut_off", string(pe.Reason))
 	assert.Equal(t, "stream_interrupted", chat.ErrorCode(err))
 	assert.Equal(t, []string{"begin", "token:first", "token:second"}, sink.Events())
 	assert.Empty(t, e.or.Calls(), "no fallback once the user has part of the answer")
@@ -787,7 +789,7 @@ func TestChatFirstTokenTimeout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = ftt; c.RequestTimeout = 5 * time.Second }))
+			e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = ftt; c.RequestTimeout = 5 * time.Second }))
 			e.groq.script(0, tt.b)
 
 			start := time.Now()
@@ -811,7 +813,7 @@ func TestChatFirstTokenTimeout(t *testing.T) {
 
 	t.Run("only the first token is bounded", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = ftt; c.RequestTimeout = 5 * time.Second }))
+		e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = ftt; c.RequestTimeout = 5 * time.Second }))
 		// 8 tokens 30ms apart: the stream outlasts the first-token timeout.
 		e.groq.script(0, slow(30*time.Millisecond, "1", "2", "3", "4", "5", "6", "7", "8"))
 		start := time.Now()
@@ -828,7 +830,7 @@ func TestChatRequestTimeoutBoundsSearch(t *testing.T) {
 	t.Parallel()
 	const ftt, rt = 100 * time.Millisecond, 250 * time.Millisecond
 	newHanging := func(t *testing.T) *env {
-		e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = ftt; c.RequestTimeout = rt }))
+		e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = ftt; c.RequestTimeout = rt }))
 		e.groq.script(0, hang())
 		e.or.script(0, hang())
 		e.hf.script(0, hang())
@@ -847,7 +849,7 @@ func TestChatRequestTimeoutBoundsSearch(t *testing.T) {
 		// is left of the request timeout goes to huggingface, if anything.
 		require.GreaterOrEqual(t, len(pu.Attempts), 2)
 		for _, a := range pu.Attempts {
-			assert.Equal(t, "timeout", a.Reason)
+			assert.Equal(t, "timeout", string(a.Reason))
 		}
 		assert.Equal(t, domain.ProviderGroq, pu.Attempts[0].Provider)
 		assert.Equal(t, domain.ProviderOpenRouter, pu.Attempts[1].Provider)
@@ -881,7 +883,7 @@ func TestChatNonStreamingSearchTimeoutIsConsistent(t *testing.T) {
 	// A hanging provider and a request timeout shorter than the first-token
 	// timeout: every run must end the same way, like the streaming case.
 	for i := range 20 {
-		e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 5 * time.Second; c.RequestTimeout = 30 * time.Millisecond }))
+		e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = 5 * time.Second; c.RequestTimeout = 30 * time.Millisecond }))
 		e.groq.script(0, hang())
 		r := req(domain.TierFast, "hi")
 		r.Stream = false
@@ -905,7 +907,7 @@ func TestChatStallAfterFirstToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 100 * time.Millisecond; c.RequestTimeout = rt }))
+			e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = 100 * time.Millisecond; c.RequestTimeout = rt }))
 			e.groq.script(0, tokensThenHang(tt.tokens...))
 
 			start := time.Now()
@@ -915,7 +917,7 @@ func TestChatStallAfterFirstToken(t *testing.T) {
 			require.ErrorAs(t, err, &ie)
 			var pe *domain.ProviderError
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, "timeout", pe.Reason)
+			assert.Equal(t, "timeout", string(pe.Reason))
 			assert.Equal(t, tt.tokens, sink.Tokens())
 			assert.GreaterOrEqual(t, elapsed, rt)
 			assert.Less(t, elapsed, rt+time.Second)
@@ -948,7 +950,7 @@ func TestChatClientDisconnect(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			// Timeouts far away: only the cancellation can end the request.
-			e := newEnv(t, withConfig(func(c *chat.Config) { c.FirstTokenTimeout = 10 * time.Second; c.RequestTimeout = 20 * time.Second }))
+			e := newEnv(t, withConfig(func(c *config) { c.FirstTokenTimeout = 10 * time.Second; c.RequestTimeout = 20 * time.Second }))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			b := tt.b
@@ -991,12 +993,12 @@ func TestChatClientDisconnect(t *testing.T) {
 
 func TestChatSinkBeginFailureIsNotAProviderFailure(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withConfig(func(c *chat.Config) { c.BreakerFailures = 1 }))
+	e := newEnv(t, withConfig(func(c *config) { c.BreakerFailures = 1 }))
 	sink := &collectSink{beginErr: errors.New("write: broken pipe")}
 	_, err := e.svc.Chat(context.Background(), e.user, req(domain.TierBalanced, "hi"), sink)
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "broken pipe")
 	assert.Len(t, sink.Metas(), 1, "Begin is called once")
 	assert.Empty(t, e.or.Calls(), "a failing sink is not a reason to ask another provider")
-	assert.Equal(t, chat.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
+	assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 }

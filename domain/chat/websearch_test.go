@@ -48,7 +48,7 @@ func TestWebSearchAugmentedChat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, withConfig(func(c *chat.Config) { c.Search = tt.search }))
+			e := newEnv(t, withConfig(func(c *config) { c.Search = tt.search }))
 			sink := &collectSink{}
 			res, err := e.svc.Chat(context.Background(), e.user, chat.Request{Prompt: "  what is   GCRA? ", WebSearch: tt.ask}, sink)
 			require.NoError(t, err)

@@ -33,6 +33,20 @@ type fakeRouter struct {
 	cooling  bool
 	rejected bool
 	refused  map[domain.Provider][]int // keys taken out by RejectKey
+	down     []domain.Provider         // as the latest report pushed it
+}
+
+func (r *fakeRouter) SetDown(down []domain.Provider) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
+}
+
+// Down returns what the monitor last pushed.
+func (r *fakeRouter) Down() []domain.Provider {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.down)
 }
 
 func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
@@ -41,7 +55,7 @@ func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
 	return r.breaker[p]
 }
 
-func (r *fakeRouter) RejectKey(p domain.Provider, i int) {
+func (r *fakeRouter) RejectKey(_ context.Context, p domain.Provider, i int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refused == nil {
@@ -50,7 +64,7 @@ func (r *fakeRouter) RejectKey(p domain.Provider, i int) {
 	r.refused[p] = append(r.refused[p], i)
 }
 
-func (r *fakeRouter) ProbeKey(p domain.Provider) (int, bool, bool) {
+func (r *fakeRouter) ProbeKey(_ context.Context, p domain.Provider) (int, bool, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rejected || len(r.refused[p]) >= r.keys[p] {
@@ -371,4 +385,47 @@ func TestReportIsCached(t *testing.T) {
 	fresh, err := s.Report(context.Background(), "")
 	require.NoError(t, err)
 	assert.Equal(t, domain.StatusUp, fresh.Providers[0].Status)
+}
+
+// TestReportTellsTheRouterWhatIsDown: the router never asks the monitor;
+// each fresh report of the default window pushes its verdicts into it.
+func TestReportTellsTheRouterWhatIsDown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.service()
+	s.RunOnce(context.Background())
+	f.router.breaker[domain.ProviderOpenRouter] = true
+	f.report(t, s, "1h")
+	assert.Empty(t, f.router.Down(), "only the default window's report decides routing")
+	f.report(t, s, "")
+	assert.Equal(t, []domain.Provider{domain.ProviderOpenRouter}, f.router.Down())
+
+	f.router.breaker[domain.ProviderOpenRouter] = false
+	f.report(t, s, "")
+	assert.Equal(t, []domain.Provider{domain.ProviderOpenRouter}, f.router.Down(), "a cached report changes nothing")
+	f.clock.Advance(f.cfg.CacheTTL)
+	f.report(t, s, "")
+	assert.Empty(t, f.router.Down(), "the next report says it is back")
+}
+
+// TestRunRefreshesTheReportWithoutProbing: an instance that does not probe
+// still learns, from other instances' checks, which providers are down.
+func TestRunRefreshesTheReportWithoutProbing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.Interval = 0
+	s := f.service()
+	for range 2 { // another instance's failed probes
+		require.NoError(t, f.store.RecordCheck(context.Background(), domain.ProviderCheck{Provider: domain.ProviderGroq, CheckedAt: f.clock.Now(), ErrorClass: "server_error", Status: 500}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	require.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderGroq}) }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	<-done
+	assert.Equal(t, 0, models(f.groq), "no probe")
 }

@@ -17,8 +17,19 @@ import (
 	"github.com/genzai/genzai/ports"
 )
 
-// Reported lists the providers the status report covers, in order.
-var Reported = []domain.Provider{domain.ProviderGroq, domain.ProviderOpenRouter, domain.ProviderHuggingFace}
+// Reported lists the providers the status report covers, in order: the
+// upstream ones of domain.Providers.
+var Reported = upstream()
+
+func upstream() []domain.Provider {
+	var out []domain.Provider
+	for _, p := range domain.Providers {
+		if p.Upstream() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // Windows are the uptime windows a report can use.
 var Windows = map[string]time.Duration{
@@ -33,7 +44,17 @@ const DefaultWindow = "24h"
 
 // failureReasons are the attempt reasons that count against a provider in
 // real traffic: its own failures, not rate limits or rejected keys.
-var failureReasons = []string{"server_error", "timeout", "connection_error", "cut_off", "model_loading", "bad_response"}
+var failureReasons = providerFaults()
+
+func providerFaults() []string {
+	var out []string
+	for _, r := range domain.AttemptReasons {
+		if r.ProviderFault() {
+			out = append(out, string(r))
+		}
+	}
+	return out
+}
 
 // Config tunes the monitor.
 type Config struct {
@@ -55,17 +76,22 @@ type Config struct {
 	CacheTTL time.Duration
 }
 
-// Router is what the monitor needs from the chat router.
+// Router is what the monitor needs from the provider router
+// (*routing.Router): it reads the breakers and keys, and pushes its
+// verdicts in; the router never calls the monitor.
 type Router interface {
 	// BreakerOpen reports whether the provider's circuit breaker is open.
 	BreakerOpen(domain.Provider) bool
 	// ProbeKey picks a usable key index for a probe, rotating between
-	// calls; false when no key is usable now. Rejected reports whether every
-	// key of the provider is rejected.
-	ProbeKey(domain.Provider) (key int, ok bool, allRejected bool)
+	// calls; false when no key is usable now. allRejected reports whether
+	// every key of the provider sits out a rejection.
+	ProbeKey(context.Context, domain.Provider) (key int, ok bool, allRejected bool)
 	// RejectKey takes a key the provider refused out of rotation, as a
 	// chat attempt refused with it would.
-	RejectKey(domain.Provider, int)
+	RejectKey(context.Context, domain.Provider, int)
+	// SetDown tells the router which providers the latest report says are
+	// down, so that it skips them.
+	SetDown([]domain.Provider)
 }
 
 // ProviderStatus is one line of the status report.
@@ -117,16 +143,22 @@ func New(cfg Config, store ports.HealthStore, targets []ports.ModelLister, route
 }
 
 // Run probes until ctx ends. It wakes several times per interval so that
-// a probe another instance failed to make is taken over within one interval.
+// a probe another instance failed to make is taken over within one
+// interval, and each time refreshes the default window's report when it
+// has expired, so that the router learns which providers are down (from
+// other instances' probes too, and also when this one does not probe).
 func (s *Service) Run(ctx context.Context) {
-	if s.cfg.Interval <= 0 {
-		return
+	tick := refreshTick
+	if s.cfg.Interval > 0 {
+		tick = min(max(s.cfg.Interval/4, 100*time.Millisecond), refreshTick)
 	}
-	tick := min(max(s.cfg.Interval/4, 100*time.Millisecond), 5*time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		s.RunOnce(ctx)
+		if s.cfg.Interval > 0 {
+			s.RunOnce(ctx)
+		}
+		s.refresh(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -170,10 +202,10 @@ func (s *Service) RunOnce(ctx context.Context) int {
 func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 	name := target.Name()
 	check := domain.ProviderCheck{Provider: name, CheckedAt: s.clock.Now()}
-	key, ok, allRejected := s.router.ProbeKey(name)
+	key, ok, allRejected := s.router.ProbeKey(ctx, name)
 	switch {
 	case !ok && allRejected:
-		check.ErrorClass = "no_usable_key"
+		check.ErrorClass = string(domain.ReasonNoUsableKey)
 	case !ok:
 		return false // every key is cooling down: not the provider's fault
 	default:
@@ -188,21 +220,21 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 			check.OK, check.Status = true, 200
 		case errors.As(err, &pe) && pe.Class == domain.FailureRateLimited:
 			// The provider answered; the key is busy. That is not downtime.
-			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
+			check.OK, check.Status, check.ErrorClass = true, pe.Status, string(pe.Reason)
 		case errors.As(err, &pe) && pe.Class == domain.FailureKeyRejected:
 			// The provider answered; this key is refused (revoked, mistyped).
 			// One bad key among good ones is not downtime: the key leaves the
 			// rotation, and once every key has, the next probe records
 			// no_usable_key and the provider goes down.
-			s.router.RejectKey(name, key)
-			s.log.Error("provider key rejected: taken out of rotation", "provider", name, "key_index", key, "status", pe.Status, "by", "probe")
-			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
+			s.router.RejectKey(ctx, name, key)
+			s.log.Error("provider key rejected: out of rotation for its cool-off", "provider", name, "key_index", key, "status", pe.Status, "by", "probe")
+			check.OK, check.Status, check.ErrorClass = true, pe.Status, string(pe.Reason)
 		case errors.As(err, &pe):
-			check.Status, check.ErrorClass = pe.Status, pe.Reason
+			check.Status, check.ErrorClass = pe.Status, string(pe.Reason)
 		case ctx.Err() != nil:
 			return false // shutting down
 		default:
-			check.ErrorClass = "server_error"
+			check.ErrorClass = string(domain.ReasonServerError)
 		}
 	}
 	if err := s.store.RecordCheck(context.WithoutCancel(ctx), check); err != nil {
@@ -213,120 +245,6 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 		s.log.Warn("provider probe failed", "provider", name, "reason", check.ErrorClass, "status", check.Status)
 	}
 	return true
-}
-
-// Report returns the status of every reported provider, from the cache
-// when it is fresh. window is one of Windows ("" for DefaultWindow).
-// Errors: CodeInvalid for an unknown window, CodeUnavailable.
-func (s *Service) Report(ctx context.Context, window string) (Report, error) {
-	if window == "" {
-		window = DefaultWindow
-	}
-	span, ok := Windows[window]
-	if !ok {
-		return Report{}, domain.Errorf(domain.CodeInvalid, "window: must be 1h, 24h, 7d or 30d")
-	}
-	for {
-		now := s.clock.Now()
-		s.mu.Lock()
-		cached, hit := s.cache[window]
-		if hit && now.Before(cached.Expires) {
-			s.mu.Unlock()
-			return cached, nil
-		}
-		if wait, busy := s.inflight[window]; busy {
-			s.mu.Unlock()
-			if hit {
-				return cached, nil // stale, while another caller refreshes it
-			}
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return Report{}, &domain.Error{Code: domain.CodeUnavailable, Message: "status report not ready", Err: ctx.Err()}
-			}
-		}
-		done := make(chan struct{})
-		s.inflight[window] = done
-		s.mu.Unlock()
-
-		r, err := s.compute(ctx, window, span, now)
-		s.mu.Lock()
-		delete(s.inflight, window)
-		if err == nil {
-			s.cache[window] = r
-		}
-		s.mu.Unlock()
-		close(done)
-		return r, err
-	}
-}
-
-// compute builds a report from the store.
-func (s *Service) compute(ctx context.Context, window string, span time.Duration, now time.Time) (Report, error) {
-	r := Report{Expires: now.Add(s.cfg.CacheTTL)}
-	for _, name := range Reported {
-		ps, err := s.providerStatus(ctx, name, window, span, now)
-		if err != nil {
-			return Report{}, err
-		}
-		r.Providers = append(r.Providers, ps)
-	}
-	return r, nil
-}
-
-// refreshTimeout bounds a report refresh started in the background.
-const refreshTimeout = 30 * time.Second
-
-// FreshFor is how long r stays in the cache, by the service's clock (the
-// one that stamped r.Expires): what an HTTP Cache-Control max-age should say.
-func (s *Service) FreshFor(r Report) time.Duration {
-	return max(r.Expires.Sub(s.clock.Now()), 0)
-}
-
-// Down reports whether the latest (possibly cached) report says provider
-// is down; false when the report cannot be read.
-//
-// Chat requests ask on their way to a provider, so once a report exists
-// they never wait for a new one: an expired report is used while one
-// background refresh replaces it (without a cache, CacheTTL 0, each call
-// computes, one at a time).
-func (s *Service) Down(ctx context.Context, provider domain.Provider) bool {
-	r, err := s.latest(ctx)
-	if err != nil {
-		s.log.Warn("read provider status", "error", err)
-		return false
-	}
-	for _, p := range r.Providers {
-		if p.Provider == provider {
-			return p.Status == domain.StatusDown
-		}
-	}
-	return false
-}
-
-// latest is the default window's report, possibly expired (see Down).
-func (s *Service) latest(ctx context.Context) (Report, error) {
-	if s.cfg.CacheTTL <= 0 {
-		return s.Report(ctx, DefaultWindow)
-	}
-	s.mu.Lock()
-	r, hit := s.cache[DefaultWindow]
-	_, busy := s.inflight[DefaultWindow]
-	s.mu.Unlock()
-	if !hit {
-		return s.Report(ctx, DefaultWindow)
-	}
-	if !busy && !s.clock.Now().Before(r.Expires) {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-			defer cancel()
-			if _, err := s.Report(ctx, DefaultWindow); err != nil {
-				s.log.Warn("refresh provider status", "error", err)
-			}
-		}()
-	}
-	return r, nil
 }
 
 // recentChecks is how many checks decide up/down.
@@ -366,40 +284,4 @@ func (s *Service) providerStatus(ctx context.Context, name domain.Provider, wind
 		MinTraffic:        s.cfg.MinTraffic,
 	})
 	return ps, nil
-}
-
-// Inputs are what a provider's status is decided from.
-type Inputs struct {
-	// Checks are the latest probes, newest first.
-	Checks            []domain.ProviderCheck
-	BreakerOpen       bool
-	Traffic           domain.TrafficStats
-	DegradedLatency   time.Duration
-	DegradedErrorRate float64
-	MinTraffic        int
-}
-
-// Evaluate decides a configured provider's status: down when its breaker is
-// open or its last two probes failed (or its only probe); degraded after one
-// failed probe, a slow probe, or a high error rate in real traffic; up
-// otherwise; unknown before the first probe unless traffic says more.
-func Evaluate(in Inputs) domain.HealthStatus {
-	busy := in.Traffic.Answered+in.Traffic.Failed >= max(in.MinTraffic, 1)
-	failing := busy && in.Traffic.ErrorRate() > in.DegradedErrorRate
-	switch {
-	case in.BreakerOpen:
-		return domain.StatusDown
-	case len(in.Checks) > 0 && !in.Checks[0].OK && (len(in.Checks) == 1 || !in.Checks[1].OK):
-		return domain.StatusDown
-	case len(in.Checks) > 0 && !in.Checks[0].OK:
-		return domain.StatusDegraded
-	case failing:
-		return domain.StatusDegraded
-	case len(in.Checks) == 0:
-		return domain.StatusUnknown
-	case in.DegradedLatency > 0 && in.Checks[0].Latency > in.DegradedLatency:
-		return domain.StatusDegraded
-	default:
-		return domain.StatusUp
-	}
 }

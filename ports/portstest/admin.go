@@ -87,7 +87,7 @@ type analyticsRow struct {
 	at        time.Duration // after adminDay
 	tier      domain.Tier
 	provider  domain.Provider
-	outcome   string
+	outcome   domain.Outcome
 	latencyMs int
 	ttftMs    int // -1: no first token
 	requestID string
@@ -483,7 +483,7 @@ func runListRequests(t *testing.T, a Admin) {
 	// Twelve records, three to an instant, logged out of time order; every
 	// field set on some. An API of "" is the native API.
 	apis := []string{domain.APIOpenAI, "", domain.APINative}
-	outcomes := []string{domain.OutcomeSuccess, domain.OutcomeError, domain.OutcomeSuccess, domain.OutcomeInterrupted}
+	outcomes := []domain.Outcome{domain.OutcomeSuccess, domain.OutcomeError, domain.OutcomeSuccess, domain.OutcomeInterrupted}
 	providers := []domain.Provider{domain.ProviderGroq, domain.ProviderOpenRouter, ""}
 	var records []domain.RequestRecord
 	for i := range 12 {
@@ -635,7 +635,7 @@ func RunFeedbackStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 	seed := func(t *testing.T, a Admin) (alice, bob domain.UserID) {
 		t.Helper()
 		alice, bob = a.user(t, "alice@example.com"), a.user(t, "bob@example.com")
-		rec := func(user domain.UserID, id, outcome string) domain.RequestRecord {
+		rec := func(user domain.UserID, id string, outcome domain.Outcome) domain.RequestRecord {
 			return domain.RequestRecord{RequestID: id, UserID: user, Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: outcome, CreatedAt: at}
 		}
 		a.Log(t,

@@ -72,7 +72,7 @@ type attempt struct {
 func EncodeAttempts(as []domain.Attempt) ([]byte, error) {
 	out := make([]attempt, 0, len(as))
 	for _, a := range as {
-		la := attempt{Provider: ClipText(string(a.Provider)), Reason: ClipText(a.Reason)}
+		la := attempt{Provider: ClipText(string(a.Provider)), Reason: ClipText(string(a.Reason))}
 		if a.KeyIndex != nil {
 			k := max(*a.KeyIndex, 0)
 			la.KeyIndex = &k
@@ -97,7 +97,7 @@ func DecodeAttempts(b []byte) ([]domain.Attempt, error) {
 	}
 	out := make([]domain.Attempt, len(as))
 	for i, a := range as {
-		out[i] = domain.Attempt{Provider: domain.Provider(a.Provider), Reason: a.Reason, KeyIndex: a.KeyIndex}
+		out[i] = domain.Attempt{Provider: domain.Provider(a.Provider), Reason: domain.AttemptReason(a.Reason), KeyIndex: a.KeyIndex}
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package chat
+package routing
 
 import (
 	"sync"
@@ -12,6 +12,9 @@ import (
 var base = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 
 func at(d time.Duration) time.Time { return base.Add(d) }
+
+// forever is a rejection that outlasts every test.
+var forever = base.Add(100 * 365 * 24 * time.Hour)
 
 func TestKeyPoolLeastUsedSpreadsEvenly(t *testing.T) {
 	t.Parallel()
@@ -98,7 +101,7 @@ func TestKeyPoolOrder(t *testing.T) {
 		{
 			name:  "rejected key is never used",
 			keys:  2,
-			prep:  func(p *keyPool) { p.reject(0) },
+			prep:  func(p *keyPool) { p.reject(0, forever) },
 			steps: []step{{0, 1}, {0, 1}, {time.Hour, 1}},
 		},
 	}
@@ -177,7 +180,7 @@ func TestKeyPoolNextAvailable(t *testing.T) {
 			name: "rejected keys never come back",
 			keys: 2,
 			prep: func(p *keyPool) {
-				p.reject(0)
+				p.reject(0, forever)
 				p.cooldown(1, at(20*time.Second))
 			},
 			want: 20 * time.Second, wantOK: true,
@@ -186,8 +189,8 @@ func TestKeyPoolNextAvailable(t *testing.T) {
 			name: "all rejected",
 			keys: 2,
 			prep: func(p *keyPool) {
-				p.reject(0)
-				p.reject(1)
+				p.reject(0, forever)
+				p.reject(1, forever)
 			},
 			wantOK: false,
 		},
@@ -232,7 +235,7 @@ func TestKeyPoolStatus(t *testing.T) {
 	p := newKeyPool(3, 0)
 	p.acquire(base) // key 0
 	p.acquire(base) // key 1
-	p.reject(1)
+	p.reject(1, forever)
 	p.cooldown(2, at(time.Minute))
 	k, ok := p.acquire(at(30 * time.Second))
 	require.True(t, ok)

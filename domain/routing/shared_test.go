@@ -1,7 +1,6 @@
-package chat_test
+package routing_test
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -12,39 +11,34 @@ import (
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
-	"github.com/genzai/genzai/domain/quota"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // instances builds n routers ("gateway instances") over one fake provider,
 // sharing a key budget and cooldowns the way Redis shares them.
-func instances(t *testing.T, n, keys, rpm int) ([]*chat.Service, *fakeProvider, domain.User) {
-	t.Helper()
+func instances(n, keys, rpm int) ([]*routing.Router, *fakeProvider) {
 	clock := memory.NewClock(t0)
-	store := memory.NewStore()
-	u, err := store.CreateUser(context.Background(), domain.NewUser{Email: "u@example.com"})
-	require.NoError(t, err)
-	groq := newFake(domain.ProviderGroq, keys, &callOrder{})
+	groq := newFake(domain.ProviderGroq, keys)
 	budget, cooldowns := memory.NewRateLimiter(clock), memory.NewCooldownStore(clock)
-	var out []*chat.Service
+	var out []*routing.Router
 	for range n {
-		out = append(out, chat.New(chat.Config{
-			Providers:         []chat.ProviderConfig{{Client: groq, RPMPerKey: rpm}},
-			Chains:            map[domain.Tier][]chat.Route{domain.TierFast: {{Provider: domain.ProviderGroq, Model: "m"}}},
+		out = append(out, routing.New(routing.Config{
+			Providers:         []routing.ProviderConfig{{Client: groq, RPMPerKey: rpm}},
+			Chains:            map[domain.Tier][]routing.Route{domain.TierFast: {{Provider: domain.ProviderGroq, Model: "m"}}},
 			FirstTokenTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second,
 			BreakerFailures: 5, BreakerCoolOff: time.Minute,
 			SharedBudget: budget, SharedCooldowns: cooldowns,
-		}, quota.New(store, clock, 1000), nil, clock, slog.New(slog.DiscardHandler)))
+		}, clock, slog.New(slog.DiscardHandler)))
 	}
-	return out, groq, u
+	return out, groq
 }
 
 func TestKeyBudgetHoldsAcrossInstances(t *testing.T) {
 	t.Parallel()
-	svcs, groq, u := instances(t, 3, 2, 3)
+	svcs, groq := instances(3, 2, 3)
 	var answered, limited int
 	for i := range 12 {
-		_, err := svcs[i%3].Chat(context.Background(), u, chat.Request{Prompt: "hi"}, &collectSink{})
+		_, err := answer(svcs[i%3], domain.TierFast)
 		var rl *domain.ProviderRateLimitedError
 		switch {
 		case err == nil:
@@ -63,14 +57,14 @@ func TestKeyBudgetHoldsAcrossInstances(t *testing.T) {
 
 func TestKeyCooldownHoldsAcrossInstances(t *testing.T) {
 	t.Parallel()
-	svcs, groq, u := instances(t, 2, 2, 0)
-	groq.script(0, rateLimited(30*time.Second))
+	svcs, groq := instances(2, 2, 0)
+	groq.on(0, rateLimited(30*time.Second))
 	// Instance A meets the 429 on key 0 and answers with key 1.
-	_, err := svcs[0].Chat(context.Background(), u, chat.Request{Prompt: "hi"}, &collectSink{})
+	_, err := answer(svcs[0], domain.TierFast)
 	require.NoError(t, err)
 	// Instance B never saw the 429, yet does not touch key 0.
 	for range 4 {
-		_, err := svcs[1].Chat(context.Background(), u, chat.Request{Prompt: "hi"}, &collectSink{})
+		_, err := answer(svcs[1], domain.TierFast)
 		require.NoError(t, err)
 	}
 	assert.Equal(t, []int{1, 5}, groq.CallsPerKey())

@@ -1,7 +1,6 @@
-package chat_test
+package routing_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -9,22 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
 )
 
 // TestRouterSkipsProvidersTheMonitorReportsDown keeps routing in line with
 // the status report: a provider reported down is not tried.
 func TestRouterSkipsProvidersTheMonitorReportsDown(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withConfig(func(c *chat.Config) {
-		c.ProviderDown = func(p domain.Provider) bool { return p == domain.ProviderGroq }
-	}))
-	res, _, err := e.chat(context.Background(), chat.Request{Tier: domain.TierBalanced, Prompt: "Hi", Stream: true})
+	e := newEnv(t)
+	e.router.SetDown([]domain.Provider{domain.ProviderGroq}) // as the monitor's report does
+	p, err := e.chat(domain.TierBalanced)
 	require.NoError(t, err)
-	assert.Equal(t, domain.ProviderOpenRouter, res.Provider)
+	assert.Equal(t, domain.ProviderOpenRouter, p)
 	assert.Empty(t, e.groq.Calls())
 
-	_, _, err = e.chat(context.Background(), chat.Request{Tier: domain.TierFast, Prompt: "Hi", Stream: true})
+	_, err = e.chat(domain.TierFast)
 	var pu *domain.ProvidersUnavailableError
 	require.True(t, errors.As(err, &pu), "err: %v", err)
 	assert.Equal(t, []domain.Attempt{{Provider: domain.ProviderGroq, Reason: "provider_down"}}, pu.Attempts)

@@ -1,4 +1,4 @@
-package chat
+package routing
 
 import (
 	"sync"
@@ -12,12 +12,17 @@ type keyState struct {
 	recent        []time.Time // request times within the last rpmWindow, oldest first
 	lastUsed      time.Time
 	cooldownUntil time.Time
-	rejected      bool
+	// rejectedUntil is when a key the provider refused (401/402/403) is
+	// tried again: a long cool-off rather than for good, since keys get
+	// re-enabled and a deploy should not be needed to use them again.
+	rejectedUntil time.Time
 }
+
+func (k *keyState) rejected(now time.Time) bool { return now.Before(k.rejectedUntil) }
 
 // keyPool rotates one provider's keys: least used in the last minute first,
 // ties to the least recently used; keys cooling down after a 429, rejected
-// (401/403) or at their per-minute limit are skipped.
+// (401/402/403, until their cool-off ends) or at their per-minute limit are skipped.
 type keyPool struct {
 	mu   sync.Mutex
 	keys []keyState
@@ -40,7 +45,7 @@ func (p *keyPool) trim(k *keyState, now time.Time) {
 
 func (p *keyPool) usableLocked(k *keyState, now time.Time) bool {
 	p.trim(k, now)
-	return !k.rejected && !now.Before(k.cooldownUntil) && (p.rpm <= 0 || len(k.recent) < p.rpm)
+	return !k.rejected(now) && !now.Before(k.cooldownUntil) && (p.rpm <= 0 || len(k.recent) < p.rpm)
 }
 
 // acquire picks a key and counts a request on it.
@@ -77,11 +82,14 @@ func (p *keyPool) cooldown(i int, until time.Time) {
 	}
 }
 
-// reject takes key i out of rotation for good (until restart).
-func (p *keyPool) reject(i int) {
+// reject keeps key i out of rotation until until, as a refused key; a
+// later rejection can extend it but never shorten it.
+func (p *keyPool) reject(i int, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.keys[i].rejected = true
+	if until.After(p.keys[i].rejectedUntil) {
+		p.keys[i].rejectedUntil = until
+	}
 }
 
 // usable reports whether some key could serve a request now.
@@ -97,7 +105,8 @@ func (p *keyPool) usable(now time.Time) bool {
 }
 
 // nextAvailable is the earliest time a key comes back (out of cooldown or
-// under its per-minute limit); false when every key is rejected.
+// under its per-minute limit); false when every key is rejected (a
+// rejection's cool-off is too long to be worth a Retry-After).
 func (p *keyPool) nextAvailable(now time.Time) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -105,7 +114,7 @@ func (p *keyPool) nextAvailable(now time.Time) (time.Time, bool) {
 	found := false
 	for i := range p.keys {
 		k := &p.keys[i]
-		if k.rejected {
+		if k.rejected(now) {
 			continue
 		}
 		p.trim(k, now)
@@ -129,8 +138,10 @@ func (p *keyPool) nextAvailable(now time.Time) (time.Time, bool) {
 type KeyStatus struct {
 	Index           int
 	RequestsLastMin int
-	CoolingDown     bool
-	Rejected        bool
+	// CoolingDown is true during a 429's cooldown.
+	CoolingDown bool
+	// Rejected is true while the key sits out a rejection's cool-off.
+	Rejected bool
 }
 
 func (p *keyPool) status(now time.Time) []KeyStatus {
@@ -140,7 +151,7 @@ func (p *keyPool) status(now time.Time) []KeyStatus {
 	for i := range p.keys {
 		k := &p.keys[i]
 		p.trim(k, now)
-		out[i] = KeyStatus{Index: i, RequestsLastMin: len(k.recent), CoolingDown: now.Before(k.cooldownUntil), Rejected: k.rejected}
+		out[i] = KeyStatus{Index: i, RequestsLastMin: len(k.recent), CoolingDown: now.Before(k.cooldownUntil), Rejected: k.rejected(now)}
 	}
 	return out
 }
@@ -155,7 +166,7 @@ func (p *keyPool) probeKey(now time.Time) (key int, ok, allRejected bool) {
 	for i := range p.keys {
 		k := (p.probeNext + i) % len(p.keys)
 		st := &p.keys[k]
-		if st.rejected {
+		if st.rejected(now) {
 			continue
 		}
 		allRejected = false

@@ -1,7 +1,6 @@
-package chat_test
+package routing_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -9,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/domain"
-	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // tierView is what a test checks of a TierInfo.
@@ -18,7 +17,7 @@ type tierView struct {
 	Available bool
 }
 
-func tierViews(infos []chat.TierInfo) map[domain.Tier]tierView {
+func tierViews(infos []routing.TierInfo) map[domain.Tier]tierView {
 	out := map[domain.Tier]tierView{}
 	for _, i := range infos {
 		out[i.Tier] = tierView{i.Provider, i.Available}
@@ -29,8 +28,8 @@ func tierViews(infos []chat.TierInfo) map[domain.Tier]tierView {
 // breakGroq opens groq's breaker (threshold 1) with one failed request.
 func breakGroq(t *testing.T, e *env) {
 	t.Helper()
-	e.groq.script(0, serverError("server_error"))
-	_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+	e.groq.on(0, serverError("server_error"))
+	_, err := e.chat(domain.TierFast)
 	require.Error(t, err)
 }
 
@@ -63,11 +62,11 @@ func TestTiers(t *testing.T) {
 		},
 		{
 			name: "groq keys rejected",
-			opts: []func(*envConfig){withKeys(groq, 2)},
+			opts: []func(*envConfig){withKeys(groq, 2), withRejectionForGood()},
 			setup: func(t *testing.T, e *env) {
-				e.groq.script(0, keyRejected())
-				e.groq.script(1, keyRejected())
-				_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+				e.groq.on(0, rejected())
+				e.groq.on(1, rejected())
+				_, err := e.chat(domain.TierFast)
 				require.Error(t, err)
 				e.clock.Advance(time.Hour)
 			},
@@ -77,9 +76,9 @@ func TestTiers(t *testing.T) {
 			name: "groq keys one rejected, one cooling",
 			opts: []func(*envConfig){withKeys(groq, 2)},
 			setup: func(t *testing.T, e *env) {
-				e.groq.script(0, keyRejected())
-				e.groq.script(1, rateLimited(time.Minute))
-				_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+				e.groq.on(0, rejected())
+				e.groq.on(1, rateLimited(time.Minute))
+				_, err := e.chat(domain.TierFast)
 				require.Error(t, err)
 				e.clock.Advance(time.Minute - time.Second)
 			},
@@ -88,8 +87,8 @@ func TestTiers(t *testing.T) {
 		{
 			name: "groq cooldown over",
 			setup: func(t *testing.T, e *env) {
-				e.groq.script(0, rateLimited(time.Minute))
-				_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+				e.groq.on(0, rateLimited(time.Minute))
+				_, err := e.chat(domain.TierFast)
 				require.Error(t, err)
 				e.clock.Advance(time.Minute)
 			},
@@ -97,13 +96,13 @@ func TestTiers(t *testing.T) {
 		},
 		{
 			name:  "groq breaker open",
-			opts:  []func(*envConfig){withConfig(func(c *chat.Config) { c.BreakerFailures = 1; c.BreakerCoolOff = time.Minute })},
+			opts:  []func(*envConfig){withConfig(func(c *routing.Config) { c.BreakerFailures = 1; c.BreakerCoolOff = time.Minute })},
 			setup: func(t *testing.T, e *env) { breakGroq(t, e) },
 			want:  map[domain.Tier]tierView{domain.TierFast: {groq, false}, domain.TierBalanced: {or, true}, domain.TierSmart: {or, true}},
 		},
 		{
 			name: "groq breaker half-open after the cool-off",
-			opts: []func(*envConfig){withConfig(func(c *chat.Config) { c.BreakerFailures = 1; c.BreakerCoolOff = time.Minute })},
+			opts: []func(*envConfig){withConfig(func(c *routing.Config) { c.BreakerFailures = 1; c.BreakerCoolOff = time.Minute })},
 			setup: func(t *testing.T, e *env) {
 				breakGroq(t, e)
 				e.clock.Advance(time.Minute)
@@ -112,7 +111,7 @@ func TestTiers(t *testing.T) {
 		},
 		{
 			name: "only huggingface left",
-			opts: []func(*envConfig){withKeys(or, 0), withConfig(func(c *chat.Config) { c.BreakerFailures = 1 })},
+			opts: []func(*envConfig){withKeys(or, 0), withConfig(func(c *routing.Config) { c.BreakerFailures = 1 })},
 			setup: func(t *testing.T, e *env) {
 				breakGroq(t, e)
 			},
@@ -120,11 +119,11 @@ func TestTiers(t *testing.T) {
 		},
 		{
 			name: "every provider down",
-			opts: []func(*envConfig){withKeys(or, 0), withConfig(func(c *chat.Config) { c.BreakerFailures = 1 })},
+			opts: []func(*envConfig){withKeys(or, 0), withConfig(func(c *routing.Config) { c.BreakerFailures = 1 })},
 			setup: func(t *testing.T, e *env) {
 				breakGroq(t, e)
-				e.hf.script(0, keyRejected())
-				_, _, err := e.chat(context.Background(), req(domain.TierBalanced, "hi"))
+				e.hf.on(0, rejected())
+				_, err := e.chat(domain.TierBalanced)
 				require.Error(t, err)
 			},
 			want: map[domain.Tier]tierView{domain.TierFast: {groq, false}, domain.TierBalanced: {groq, false}, domain.TierSmart: {or, false}},
@@ -137,7 +136,7 @@ func TestTiers(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, e)
 			}
-			infos := e.svc.Tiers(nil)
+			infos := e.router.Tiers()
 			require.Len(t, infos, 3)
 			for i, tier := range domain.Tiers {
 				assert.Equal(t, tier, infos[i].Tier, "display order")
@@ -152,34 +151,34 @@ func TestTiers(t *testing.T) {
 func TestProviders(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withKeys(domain.ProviderGroq, 3), withKeys(domain.ProviderHuggingFace, 0),
-		withConfig(func(c *chat.Config) { c.BreakerFailures = 1; c.BreakerCoolOff = time.Minute }))
-	e.groq.script(0, keyRejected())
-	e.groq.script(1, rateLimited(30*time.Second))
-	e.groq.script(2, serverError("server_error"))
-	_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+		withConfig(func(c *routing.Config) { c.BreakerFailures = 1; c.BreakerCoolOff = time.Minute }))
+	e.groq.on(0, rejected())
+	e.groq.on(1, rateLimited(30*time.Second))
+	e.groq.on(2, serverError("server_error"))
+	_, err := e.chat(domain.TierFast)
 	require.Error(t, err)
-	_, _, err = e.chat(context.Background(), req(domain.TierSmart, "hi"))
+	_, err = e.chat(domain.TierSmart)
 	require.NoError(t, err)
 
 	e.clock.Advance(10 * time.Second)
-	want := []chat.ProviderStatus{
-		{Provider: domain.ProviderGroq, Breaker: chat.BreakerOpen, Keys: []chat.KeyStatus{
+	want := []routing.ProviderStatus{
+		{Provider: domain.ProviderGroq, Breaker: routing.BreakerOpen, Keys: []routing.KeyStatus{
 			{Index: 0, RequestsLastMin: 1, Rejected: true},
 			{Index: 1, RequestsLastMin: 1, CoolingDown: true},
 			{Index: 2, RequestsLastMin: 1},
 		}},
-		{Provider: domain.ProviderOpenRouter, Breaker: chat.BreakerClosed, Keys: []chat.KeyStatus{
+		{Provider: domain.ProviderOpenRouter, Breaker: routing.BreakerClosed, Keys: []routing.KeyStatus{
 			{Index: 0, RequestsLastMin: 1},
 		}},
 	}
 	// Exact equality: keys are addressed by index only, nothing else is in
 	// a status, and unconfigured providers are left out.
-	assert.Equal(t, want, e.svc.Providers())
+	assert.Equal(t, want, e.router.Providers())
 
 	e.clock.Advance(50 * time.Second)
-	got := e.svc.Providers()
-	assert.Equal(t, chat.BreakerHalfOpen, got[0].Breaker)
-	assert.Equal(t, []chat.KeyStatus{
+	got := e.router.Providers()
+	assert.Equal(t, routing.BreakerHalfOpen, got[0].Breaker)
+	assert.Equal(t, []routing.KeyStatus{
 		{Index: 0, Rejected: true},
 		{Index: 1},
 		{Index: 2},
@@ -189,8 +188,8 @@ func TestProviders(t *testing.T) {
 func TestTiersHonourTheMonitor(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	down := func(p domain.Provider) bool { return p == domain.ProviderGroq }
-	for _, info := range e.svc.Tiers(down) {
+	e.router.SetDown([]domain.Provider{domain.ProviderGroq})
+	for _, info := range e.router.Tiers() {
 		if info.Tier == domain.TierFast { // groq only
 			assert.False(t, info.Available)
 			continue
