@@ -31,7 +31,7 @@ func NewBreakerCollector(src ProviderStates) prometheus.Collector {
 			"1 while a provider key (by index) is cooling down after a 429, else 0.",
 			[]string{"provider", "key_index"}, nil),
 		rejected: prometheus.NewDesc(namespace+"_provider_key_rejected",
-			"1 when a provider key (by index) was rejected (401/403/402) and is out of rotation until restart, else 0.",
+			"1 when a provider key (by index) was rejected (401/403/402) and sits out its cool-off (PROVIDER_KEY_REJECT_COOLOFF_SECONDS), else 0.",
 			[]string{"provider", "key_index"}, nil),
 	}
 }

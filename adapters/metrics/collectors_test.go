@@ -49,7 +49,7 @@ genzai_provider_key_cooling_down{key_index="0",provider="groq"} 1
 genzai_provider_key_cooling_down{key_index="1",provider="groq"} 0
 genzai_provider_key_cooling_down{key_index="2",provider="groq"} 0
 genzai_provider_key_cooling_down{key_index="0",provider="openrouter"} 0
-# HELP genzai_provider_key_rejected 1 when a provider key (by index) was rejected (401/403/402) and is out of rotation until restart, else 0.
+# HELP genzai_provider_key_rejected 1 when a provider key (by index) was rejected (401/403/402) and sits out its cool-off (PROVIDER_KEY_REJECT_COOLOFF_SECONDS), else 0.
 # TYPE genzai_provider_key_rejected gauge
 genzai_provider_key_rejected{key_index="0",provider="groq"} 0
 genzai_provider_key_rejected{key_index="1",provider="groq"} 0
