@@ -266,3 +266,37 @@ func TestLoadConfigDatabaseWait(t *testing.T) {
 		})
 	}
 }
+
+// TestNewReleasesWhatItOpenedOnFailure fails a step after the database,
+// the limits and the request log are open (the mailer refuses its sender):
+// New unwinds them (the package's goroutine leak check sees any pool or
+// writer left running), and the same database then serves a gateway that
+// starts.
+func TestNewReleasesWhatItOpenedOnFailure(t *testing.T) {
+	t.Parallel()
+	requireRealPostgres(t)
+	dbURL := pgtest.NewURL(t)
+	vars := map[string]string{
+		"DATABASE_URL":       dbURL,
+		"DATABASE_POOL_SIZE": "1",
+		"JWT_SECRET":         "component-test-secret-0123456789abcdef",
+		"REDIS_URL":          os.Getenv("TEST_REDIS_URL"),
+		"SMTP_URL":           "smtp://127.0.0.1:1",
+		"SMTP_FROM":          "noreply@example.com",
+		"PUBLIC_URL":         "https://chat.example.com",
+	}
+	explicitDefaults(vars)
+	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
+	require.NoError(t, err)
+	broken := cfg
+	broken.Mail.From = "not an address"
+	logs := &lockedBuffer{}
+	_, err = app.New(context.Background(), broken, slog.New(slog.NewJSONHandler(logs, nil)), app.Options{PasswordParams: &cheapHash})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "build mailer")
+
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), app.Options{PasswordParams: &cheapHash})
+	require.NoError(t, err)
+	a.Close()
+	a.Close() // a second Close does nothing
+}
