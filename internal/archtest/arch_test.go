@@ -39,14 +39,6 @@ var funcSizeExempt = map[string]string{
 	"app/config.go:LoadConfig": "config reading",
 }
 
-// pendingReshape are the known offenders of the size rules in the chat
-// core, which the provider router reshapes: removed when the router lands.
-var pendingReshape = map[string]bool{
-	"domain/chat/service.go:route":   true,
-	"domain/chat/service.go:attempt": true,
-	"domain/chat/service.go":         true,
-	"domain/status/status.go":        true,
-}
 
 // goFile is one parsed Go file of the module.
 type goFile struct {
@@ -194,7 +186,7 @@ func TestSizes(t *testing.T) {
 		if f.test || f.gen {
 			continue
 		}
-		if strings.HasPrefix(f.rel, "domain/") && f.lines > maxDomainFileLines && !pendingReshape[f.rel] {
+		if strings.HasPrefix(f.rel, "domain/") && f.lines > maxDomainFileLines {
 			t.Errorf("%s has %d lines (at most %d in domain/): split it by concern", f.rel, f.lines, maxDomainFileLines)
 		}
 		for _, fn := range longFuncs(f) {
@@ -221,7 +213,7 @@ func longFuncs(f goFile) []string {
 		start, end := f.fset.Position(n.Pos()).Line, f.fset.Position(n.End()).Line
 		lines := end - start + 1
 		key := f.rel + ":" + name
-		if _, exempt := funcSizeExempt[key]; lines > maxFuncLines && !exempt && !pendingReshape[key] {
+		if _, exempt := funcSizeExempt[key]; lines > maxFuncLines && !exempt {
 			out = append(out, fmt.Sprintf("%s:%d %s has %d lines (at most %d)", f.rel, start, name, lines, maxFuncLines))
 		}
 		return true
