@@ -39,7 +39,6 @@ var funcSizeExempt = map[string]string{
 	"app/config.go:LoadConfig": "config reading",
 }
 
-
 // goFile is one parsed Go file of the module.
 type goFile struct {
 	rel   string // slash-separated path from the module root
