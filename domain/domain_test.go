@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -111,6 +112,15 @@ func TestErrorCodeAndMessage(t *testing.T) {
 		{"domain error with cause hides the cause", &domain.Error{Code: domain.CodeUnavailable, Message: "try later", Err: cause}, domain.CodeUnavailable, "try later"},
 		{"quota error", fmt.Errorf("consume: %w", &domain.QuotaExceededError{Used: 50, Limit: 50}), domain.CodeQuotaExceeded, "Daily quota exceeded"},
 		{"unknown error is internal and says nothing", cause, domain.CodeInternal, "internal error"},
+		{"a bare deadline is a timeout", fmt.Errorf("chat: %w", context.DeadlineExceeded), domain.CodeTimeout, "The request timed out"},
+		{"a bare cancellation is cancelled", fmt.Errorf("chat: %w", context.Canceled), domain.CodeCancelled, "Request cancelled"},
+		{"an adapter's code over its deadline", &domain.Error{Code: domain.CodeSearchUnavailable, Message: "Web search unavailable", Err: context.DeadlineExceeded},
+			domain.CodeSearchUnavailable, "Web search unavailable"},
+		{"routing errors first, whatever they wrap", fmt.Errorf("chat: %w", &domain.InterruptedError{Err: &domain.Error{Code: domain.CodeUnavailable, Err: context.DeadlineExceeded}}),
+			domain.CodeStreamInterrupted, "The AI provider failed in the middle of the answer"},
+		{"providers unavailable", &domain.ProvidersUnavailableError{}, domain.CodeProvidersUnavailable, "All AI providers are unavailable"},
+		{"provider rate limited", &domain.ProviderRateLimitedError{RetryAfter: time.Second}, domain.CodeProviderRateLimited, "AI provider rate limited"},
+		{"upstream rejected", &domain.UpstreamRejectedError{Provider: domain.ProviderGroq, Status: 400, Message: "bad model"}, domain.CodeUpstreamError, "groq rejected the request: bad model"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -228,9 +228,9 @@ func (e *InterruptedError) PublicMessage() string {
 }
 
 // coded finds the error's code and message: the typed errors of routing
-// come first (they may wrap a store's *Error), then a deadline or a
-// cancellation anywhere in the chain (a timed-out database call is a
-// timed-out request), then any other Coded error.
+// come first (they may wrap a store's *Error), then the first other Coded
+// error of the chain (an adapter that named a timed-out call "unavailable"
+// meant it), then a bare deadline or cancellation.
 func coded(err error) (Code, string) {
 	var (
 		c  Coded
@@ -250,12 +250,12 @@ func coded(err error) (Code, string) {
 		return pr.ErrorCode(), pr.PublicMessage()
 	case errors.As(err, &ur):
 		return ur.ErrorCode(), ur.PublicMessage()
+	case errors.As(err, &c):
+		return c.ErrorCode(), c.PublicMessage()
 	case errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout, "The request timed out"
 	case errors.Is(err, context.Canceled):
 		return CodeCancelled, "Request cancelled"
-	case errors.As(err, &c):
-		return c.ErrorCode(), c.PublicMessage()
 	default:
 		return CodeInternal, "internal error"
 	}
