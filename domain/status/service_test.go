@@ -429,3 +429,58 @@ func TestRunRefreshesTheReportWithoutProbing(t *testing.T) {
 	<-done
 	assert.Equal(t, 0, models(f.groq), "no probe")
 }
+
+// runMonitor runs s.Run until the test ends.
+func runMonitor(t *testing.T, s *status.Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// TestRunTellsTheRouterBeforeProbing: what the store already says (checks
+// from before a restart, or another instance's) reaches the router at once,
+// as the first chat request's report did when the router asked; not only
+// after this instance's probes, which can take a probe timeout each.
+func TestRunTellsTheRouterBeforeProbing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.ProbeTimeout = 30 * time.Second
+	f.groq.Default(fakeupstream.Hang()) // the first probe takes its whole timeout
+	for range 2 {
+		require.NoError(t, f.store.RecordCheck(context.Background(), domain.ProviderCheck{Provider: domain.ProviderOpenRouter,
+			CheckedAt: f.clock.Now().Add(-interval), ErrorClass: "server_error", Status: 500}))
+	}
+	runMonitor(t, f.service())
+	require.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderOpenRouter}) },
+		2*time.Second, 10*time.Millisecond, "the router learns before the probes end")
+}
+
+// TestRunFollowsAShortCacheTTL: with a short report cache the router learns
+// a verdict about as soon as the cache lets it, as it did when each chat
+// request consulted the report (an expired one being refreshed at once).
+func TestRunFollowsAShortCacheTTL(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.Interval = 0
+	f.cfg.CacheTTL = 200 * time.Millisecond
+	s := f.service()
+	f.report(t, s, "") // cached until CacheTTL has passed on f.clock
+	runMonitor(t, s)
+	time.Sleep(100 * time.Millisecond) // Run's first look finds that report fresh
+	assert.Empty(t, f.router.Down())
+
+	f.router.mu.Lock()
+	f.router.breaker[domain.ProviderGroq] = true
+	f.router.mu.Unlock()
+	f.clock.Advance(f.cfg.CacheTTL) // the cached report expires
+	assert.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderGroq}) },
+		2*time.Second, 10*time.Millisecond, "within a fraction of the refresh tick")
+}

@@ -148,12 +148,13 @@ func New(cfg Config, store ports.HealthStore, targets []ports.ModelLister, route
 // has expired, so that the router learns which providers are down (from
 // other instances' probes too, and also when this one does not probe).
 func (s *Service) Run(ctx context.Context) {
-	tick := refreshTick
-	if s.cfg.Interval > 0 {
-		tick = min(max(s.cfg.Interval/4, 100*time.Millisecond), refreshTick)
-	}
-	t := time.NewTicker(tick)
+	t := time.NewTicker(s.tick())
 	defer t.Stop()
+	// What the store already says (checks from before a restart, other
+	// instances') reaches the router before this instance's first probes,
+	// which may take a probe timeout each: the first chat request's report
+	// told the router at once when the router asked.
+	s.refresh(ctx)
 	for {
 		if s.cfg.Interval > 0 {
 			s.RunOnce(ctx)
@@ -165,6 +166,22 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// tick is how often Run wakes: a few times per probe interval, and often
+// enough that an expired report is replaced about when a chat request used
+// to replace it (the router asked for the report on each request); at
+// most refreshTick. Without a cache (CacheTTL 0, each request computed a
+// report) once a second, a bound on the load of an idle instance.
+func (s *Service) tick() time.Duration {
+	tick := refreshTick
+	if s.cfg.Interval > 0 {
+		tick = min(max(s.cfg.Interval/4, 100*time.Millisecond), tick)
+	}
+	if s.cfg.CacheTTL > 0 {
+		return min(max(s.cfg.CacheTTL/4, 100*time.Millisecond), tick)
+	}
+	return min(time.Second, tick)
 }
 
 // RunOnce probes every provider that is due and that this instance claims,
