@@ -484,3 +484,24 @@ func TestRunFollowsAShortCacheTTL(t *testing.T) {
 	assert.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderGroq}) },
 		2*time.Second, 10*time.Millisecond, "within a fraction of the refresh tick")
 }
+
+// TestRunTellsTheRouterWhileAProbeHangs: the report the router follows is
+// refreshed on its own schedule, as chat requests refreshed it before, not
+// only between rounds of probes, which a hanging provider holds up for a
+// probe timeout each.
+func TestRunTellsTheRouterWhileAProbeHangs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.ProbeTimeout = 30 * time.Second
+	f.cfg.CacheTTL = 200 * time.Millisecond
+	f.groq.Default(fakeupstream.Hang())
+	runMonitor(t, f.service())
+	require.Eventually(t, func() bool { return len(f.groq.Requests()) > 0 }, 2*time.Second, 10*time.Millisecond, "groq's probe hangs")
+	for range 2 { // another instance's failed probes
+		require.NoError(t, f.store.RecordCheck(context.Background(), domain.ProviderCheck{Provider: domain.ProviderOpenRouter,
+			CheckedAt: f.clock.Now(), ErrorClass: "server_error", Status: 500}))
+	}
+	f.clock.Advance(f.cfg.CacheTTL) // the cached report expires
+	assert.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderOpenRouter}) },
+		2*time.Second, 10*time.Millisecond)
+}

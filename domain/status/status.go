@@ -144,21 +144,41 @@ func New(cfg Config, store ports.HealthStore, targets []ports.ModelLister, route
 
 // Run probes until ctx ends. It wakes several times per interval so that
 // a probe another instance failed to make is taken over within one
-// interval, and each time refreshes the default window's report when it
+// interval. Beside the probes, on a schedule of its own (a hanging probe
+// must not hold it up), it refreshes the default window's report when it
 // has expired, so that the router learns which providers are down (from
 // other instances' probes too, and also when this one does not probe).
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.tick())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.follow(ctx)
+	}()
+	defer func() { <-done }()
+	if s.cfg.Interval <= 0 {
+		return
+	}
+	t := time.NewTicker(min(max(s.cfg.Interval/4, 100*time.Millisecond), 5*time.Second))
 	defer t.Stop()
-	// What the store already says (checks from before a restart, other
-	// instances') reaches the router before this instance's first probes,
-	// which may take a probe timeout each: the first chat request's report
-	// told the router at once when the router asked.
-	s.refresh(ctx)
 	for {
-		if s.cfg.Interval > 0 {
-			s.RunOnce(ctx)
+		s.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
+	}
+}
+
+// follow refreshes the default window's report, which pushes its verdicts
+// to the router, until ctx ends. It starts at once: what the store already
+// says (checks from before a restart, other instances') reaches the router
+// before this instance's first probes, as the first chat request's report
+// did when the router asked for it.
+func (s *Service) follow(ctx context.Context) {
+	t := time.NewTicker(s.refreshEvery())
+	defer t.Stop()
+	for {
 		s.refresh(ctx)
 		select {
 		case <-ctx.Done():
@@ -168,20 +188,16 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// tick is how often Run wakes: a few times per probe interval, and often
-// enough that an expired report is replaced about when a chat request used
-// to replace it (the router asked for the report on each request); at
-// most refreshTick. Without a cache (CacheTTL 0, each request computed a
+// refreshEvery is how often follow looks at the report: often enough that
+// an expired report is replaced about when a chat request used to replace
+// it (the router asked for the report on each request), at most
+// refreshTick; without a cache (CacheTTL 0, each request computed a
 // report) once a second, a bound on the load of an idle instance.
-func (s *Service) tick() time.Duration {
-	tick := refreshTick
-	if s.cfg.Interval > 0 {
-		tick = min(max(s.cfg.Interval/4, 100*time.Millisecond), tick)
-	}
+func (s *Service) refreshEvery() time.Duration {
 	if s.cfg.CacheTTL > 0 {
-		return min(max(s.cfg.CacheTTL/4, 100*time.Millisecond), tick)
+		return min(max(s.cfg.CacheTTL/4, 100*time.Millisecond), refreshTick)
 	}
-	return min(time.Second, tick)
+	return min(time.Second, refreshTick)
 }
 
 // RunOnce probes every provider that is due and that this instance claims,
