@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
@@ -55,13 +56,14 @@ func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
 	return r.breaker[p]
 }
 
-func (r *fakeRouter) RejectKey(_ context.Context, p domain.Provider, i int) {
+func (r *fakeRouter) RejectKey(_ context.Context, p domain.Provider, i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refused == nil {
 		r.refused = map[domain.Provider][]int{}
 	}
 	r.refused[p] = append(r.refused[p], i)
+	return false // a key refused here never comes back
 }
 
 func (r *fakeRouter) ProbeKey(_ context.Context, p domain.Provider) (int, bool, bool) {
@@ -504,4 +506,59 @@ func TestRunTellsTheRouterWhileAProbeHangs(t *testing.T) {
 	f.clock.Advance(f.cfg.CacheTTL) // the cached report expires
 	assert.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderOpenRouter}) },
 		2*time.Second, 10*time.Millisecond)
+}
+
+// TestEveryKeyRefusedStaysDownAfterTheCoolOff: a refused key comes back
+// after its cool-off (routing.Config.KeyRejectCoolOff) and the probe tries
+// it again; refused again while no other key is usable, that is no usable
+// key, not a provider that is up again: the report stays down, as it did
+// when a refused key never came back.
+func TestEveryKeyRefusedStaysDownAfterTheCoolOff(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.CacheTTL = 0
+	f.groq.Default(fakeupstream.Unauthorized())
+	const coolOff = 10 * time.Minute
+	client := groq.New(groq.Config{BaseURL: f.groq.URL(), Keys: []string{"gk-0", "gk-1"}, HTTPClient: f.groq.Client()})
+	router := routing.New(routing.Config{Providers: []routing.ProviderConfig{{Client: client}}, KeyRejectCoolOff: coolOff},
+		f.clock, slog.New(slog.DiscardHandler))
+	s := status.New(f.cfg, f.store, []ports.ModelLister{client}, router, f.clock, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	for range 4 { // gk-0 refused, gk-1 refused, then no usable key
+		s.RunOnce(ctx)
+		f.clock.Advance(interval)
+	}
+	require.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status, "every key refused: down")
+
+	f.clock.Advance(coolOff)
+	for i := range 3 {
+		s.RunOnce(ctx) // a key is back, and refused again
+		assert.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status, "probe %d after the cool-off", i)
+		f.clock.Advance(interval)
+	}
+	assert.Positive(t, f.groq.Count("gk-0")+f.groq.Count("gk-1")-2, "the keys were tried again")
+}
+
+// TestOneRefusedKeyAfterItsCoolOffIsNotDowntime: refused again after its
+// cool-off while another key works, a key is still one bad key among good
+// ones.
+func TestOneRefusedKeyAfterItsCoolOffIsNotDowntime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.CacheTTL = 0
+	f.groq.Script("gk-0", fakeupstream.Unauthorized())
+	const coolOff = 10 * time.Minute
+	client := groq.New(groq.Config{BaseURL: f.groq.URL(), Keys: []string{"gk-0", "gk-1"}, HTTPClient: f.groq.Client()})
+	router := routing.New(routing.Config{Providers: []routing.ProviderConfig{{Client: client}}, KeyRejectCoolOff: coolOff},
+		f.clock, slog.New(slog.DiscardHandler))
+	s := status.New(f.cfg, f.store, []ports.ModelLister{client}, router, f.clock, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	s.RunOnce(ctx) // gk-0 refused
+	f.clock.Advance(coolOff)
+	for i := range 3 {
+		s.RunOnce(ctx)
+		assert.Equal(t, domain.StatusUp, f.report(t, s, "")[domain.ProviderGroq].Status, "probe %d after the cool-off", i)
+		f.clock.Advance(interval)
+	}
+	assert.Equal(t, 2, f.groq.Count("gk-0"), "the refused key was tried again")
 }

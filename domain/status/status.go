@@ -87,8 +87,10 @@ type Router interface {
 	// every key of the provider sits out a rejection.
 	ProbeKey(context.Context, domain.Provider) (key int, ok bool, allRejected bool)
 	// RejectKey takes a key the provider refused out of rotation, as a
-	// chat attempt refused with it would.
-	RejectKey(context.Context, domain.Provider, int)
+	// chat attempt refused with it would. refusedAgain reports that this
+	// key and every other key of the provider had been refused before:
+	// they came back from their cool-offs only to be refused again.
+	RejectKey(context.Context, domain.Provider, int) (refusedAgain bool)
 	// SetDown tells the router which providers the latest report says are
 	// down, so that it skips them.
 	SetDown([]domain.Provider)
@@ -259,9 +261,16 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 			// One bad key among good ones is not downtime: the key leaves the
 			// rotation, and once every key has, the next probe records
 			// no_usable_key and the provider goes down.
-			s.router.RejectKey(ctx, name, key)
+			again := s.router.RejectKey(ctx, name, key)
 			s.log.Error("provider key rejected: out of rotation for its cool-off", "provider", name, "key_index", key, "status", pe.Status, "by", "probe")
 			check.OK, check.Status, check.ErrorClass = true, pe.Status, string(pe.Reason)
+			if again {
+				// Every key was refused before and came back from its
+				// cool-off: refused again, there is still no usable key, as
+				// when a refused key never came back; not a provider that
+				// is up again every cool-off.
+				check.OK, check.ErrorClass = false, string(domain.ReasonNoUsableKey)
+			}
 		case errors.As(err, &pe):
 			check.Status, check.ErrorClass = pe.Status, string(pe.Reason)
 		case ctx.Err() != nil:
