@@ -156,6 +156,20 @@ func (p *keyPool) status(now time.Time) []KeyStatus {
 	return out
 }
 
+// rejectAgain is reject for a key refused once more, and reports whether
+// it was refused before (its cool-off ended) as was every other key: no
+// key of the pool is left that was never refused.
+func (p *keyPool) rejectAgain(i int, until time.Time) (again bool) {
+	p.mu.Lock()
+	again = !p.keys[i].rejectedUntil.IsZero()
+	for k := range p.keys {
+		again = again && !p.keys[k].rejectedUntil.IsZero()
+	}
+	p.mu.Unlock()
+	p.reject(i, until)
+	return again
+}
+
 // probeKey picks a key for a health probe, rotating between calls. Probes
 // skip rejected and cooling keys but not the per-minute budget: one request
 // per interval is noise. allRejected is set when no key can ever be used.

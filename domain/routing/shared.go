@@ -59,6 +59,16 @@ func (r *Router) reject(ctx context.Context, name domain.Provider, p *provider, 
 	r.share(ctx, name, key, rejectedPrefix, until)
 }
 
+// rejectProbed is reject for a key a probe found refused; it reports
+// whether the key and every other key had been refused before (see
+// keyPool.rejectAgain).
+func (r *Router) rejectProbed(ctx context.Context, name domain.Provider, p *provider, key int) (refusedAgain bool) {
+	until := r.clock.Now().Add(r.cfg.KeyRejectCoolOff)
+	refusedAgain = p.keys.rejectAgain(key, until)
+	r.share(ctx, name, key, rejectedPrefix, until)
+	return refusedAgain
+}
+
 func (r *Router) share(ctx context.Context, name domain.Provider, key int, prefix string, until time.Time) {
 	if r.cfg.SharedCooldowns == nil {
 		return

@@ -61,10 +61,14 @@ func (r *Router) ProbeKey(ctx context.Context, name domain.Provider) (key int, o
 
 // RejectKey keeps key i of the provider out of rotation for the rejection
 // cool-off, on every instance, as a 401, 402 or 403 to a chat attempt does;
-// the monitor calls it when a probe is refused. Unknown providers and
-// indexes are ignored.
-func (r *Router) RejectKey(ctx context.Context, name domain.Provider, i int) {
-	if p, found := r.providers[name]; found && i >= 0 && i < p.client.KeyCount() {
-		r.reject(ctx, name, p, i)
+// the monitor calls it when a probe is refused. refusedAgain reports that
+// the key had been refused before, as had every other key of the provider:
+// its keys came back from their cool-offs only to be refused again. Unknown
+// providers and indexes are ignored.
+func (r *Router) RejectKey(ctx context.Context, name domain.Provider, i int) (refusedAgain bool) {
+	p, found := r.providers[name]
+	if !found || i < 0 || i >= p.client.KeyCount() {
+		return false
 	}
+	return r.rejectProbed(ctx, name, p, i)
 }

@@ -75,7 +75,7 @@ func (s *Service) compute(ctx context.Context, window string, span time.Duration
 // refreshTimeout bounds a report refresh started in the background.
 const refreshTimeout = 30 * time.Second
 
-// refreshTick is the longest Run waits between two looks at the report.
+// refreshTick is the longest the monitor waits between two looks at the report.
 const refreshTick = 5 * time.Second
 
 // refresh computes the default window's report unless a fresh one is cached

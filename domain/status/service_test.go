@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/ports"
 )
@@ -55,13 +56,14 @@ func (r *fakeRouter) BreakerOpen(p domain.Provider) bool {
 	return r.breaker[p]
 }
 
-func (r *fakeRouter) RejectKey(_ context.Context, p domain.Provider, i int) {
+func (r *fakeRouter) RejectKey(_ context.Context, p domain.Provider, i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refused == nil {
 		r.refused = map[domain.Provider][]int{}
 	}
 	r.refused[p] = append(r.refused[p], i)
+	return false // a key refused here never comes back
 }
 
 func (r *fakeRouter) ProbeKey(_ context.Context, p domain.Provider) (int, bool, bool) {
@@ -428,4 +430,135 @@ func TestRunRefreshesTheReportWithoutProbing(t *testing.T) {
 	cancel()
 	<-done
 	assert.Equal(t, 0, models(f.groq), "no probe")
+}
+
+// runMonitor runs s.Run until the test ends.
+func runMonitor(t *testing.T, s *status.Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
+// TestRunTellsTheRouterBeforeProbing: what the store already says (checks
+// from before a restart, or another instance's) reaches the router at once,
+// as the first chat request's report did when the router asked; not only
+// after this instance's probes, which can take a probe timeout each.
+func TestRunTellsTheRouterBeforeProbing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.ProbeTimeout = 30 * time.Second
+	f.groq.Default(fakeupstream.Hang()) // the first probe takes its whole timeout
+	for range 2 {
+		require.NoError(t, f.store.RecordCheck(context.Background(), domain.ProviderCheck{Provider: domain.ProviderOpenRouter,
+			CheckedAt: f.clock.Now().Add(-interval), ErrorClass: "server_error", Status: 500}))
+	}
+	runMonitor(t, f.service())
+	require.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderOpenRouter}) },
+		2*time.Second, 10*time.Millisecond, "the router learns before the probes end")
+}
+
+// TestRunFollowsAShortCacheTTL: with a short report cache the router learns
+// a verdict about as soon as the cache lets it, as it did when each chat
+// request consulted the report (an expired one being refreshed at once).
+func TestRunFollowsAShortCacheTTL(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.Interval = 0
+	f.cfg.CacheTTL = 200 * time.Millisecond
+	s := f.service()
+	f.report(t, s, "") // cached until CacheTTL has passed on f.clock
+	runMonitor(t, s)
+	time.Sleep(100 * time.Millisecond) // Run's first look finds that report fresh
+	assert.Empty(t, f.router.Down())
+
+	f.router.mu.Lock()
+	f.router.breaker[domain.ProviderGroq] = true
+	f.router.mu.Unlock()
+	f.clock.Advance(f.cfg.CacheTTL) // the cached report expires
+	assert.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderGroq}) },
+		2*time.Second, 10*time.Millisecond, "within a fraction of the refresh tick")
+}
+
+// TestRunTellsTheRouterWhileAProbeHangs: the report the router follows is
+// refreshed on its own schedule, as chat requests refreshed it before, not
+// only between rounds of probes, which a hanging provider holds up for a
+// probe timeout each.
+func TestRunTellsTheRouterWhileAProbeHangs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.ProbeTimeout = 30 * time.Second
+	f.cfg.CacheTTL = 200 * time.Millisecond
+	f.groq.Default(fakeupstream.Hang())
+	runMonitor(t, f.service())
+	require.Eventually(t, func() bool { return len(f.groq.Requests()) > 0 }, 2*time.Second, 10*time.Millisecond, "groq's probe hangs")
+	for range 2 { // another instance's failed probes
+		require.NoError(t, f.store.RecordCheck(context.Background(), domain.ProviderCheck{Provider: domain.ProviderOpenRouter,
+			CheckedAt: f.clock.Now(), ErrorClass: "server_error", Status: 500}))
+	}
+	f.clock.Advance(f.cfg.CacheTTL) // the cached report expires
+	assert.Eventually(t, func() bool { return slices.Equal(f.router.Down(), []domain.Provider{domain.ProviderOpenRouter}) },
+		2*time.Second, 10*time.Millisecond)
+}
+
+// TestEveryKeyRefusedStaysDownAfterTheCoolOff: a refused key comes back
+// after its cool-off (routing.Config.KeyRejectCoolOff) and the probe tries
+// it again; refused again while no other key is usable, that is no usable
+// key, not a provider that is up again: the report stays down, as it did
+// when a refused key never came back.
+func TestEveryKeyRefusedStaysDownAfterTheCoolOff(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.CacheTTL = 0
+	f.groq.Default(fakeupstream.Unauthorized())
+	const coolOff = 10 * time.Minute
+	client := groq.New(groq.Config{BaseURL: f.groq.URL(), Keys: []string{"gk-0", "gk-1"}, HTTPClient: f.groq.Client()})
+	router := routing.New(routing.Config{Providers: []routing.ProviderConfig{{Client: client}}, KeyRejectCoolOff: coolOff},
+		f.clock, slog.New(slog.DiscardHandler))
+	s := status.New(f.cfg, f.store, []ports.ModelLister{client}, router, f.clock, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	for range 4 { // gk-0 refused, gk-1 refused, then no usable key
+		s.RunOnce(ctx)
+		f.clock.Advance(interval)
+	}
+	require.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status, "every key refused: down")
+
+	f.clock.Advance(coolOff)
+	for i := range 3 {
+		s.RunOnce(ctx) // a key is back, and refused again
+		assert.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status, "probe %d after the cool-off", i)
+		f.clock.Advance(interval)
+	}
+	assert.Positive(t, f.groq.Count("gk-0")+f.groq.Count("gk-1")-2, "the keys were tried again")
+}
+
+// TestOneRefusedKeyAfterItsCoolOffIsNotDowntime: refused again after its
+// cool-off while another key works, a key is still one bad key among good
+// ones.
+func TestOneRefusedKeyAfterItsCoolOffIsNotDowntime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.cfg.CacheTTL = 0
+	f.groq.Script("gk-0", fakeupstream.Unauthorized())
+	const coolOff = 10 * time.Minute
+	client := groq.New(groq.Config{BaseURL: f.groq.URL(), Keys: []string{"gk-0", "gk-1"}, HTTPClient: f.groq.Client()})
+	router := routing.New(routing.Config{Providers: []routing.ProviderConfig{{Client: client}}, KeyRejectCoolOff: coolOff},
+		f.clock, slog.New(slog.DiscardHandler))
+	s := status.New(f.cfg, f.store, []ports.ModelLister{client}, router, f.clock, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	s.RunOnce(ctx) // gk-0 refused
+	f.clock.Advance(coolOff)
+	for i := range 3 {
+		s.RunOnce(ctx)
+		assert.Equal(t, domain.StatusUp, f.report(t, s, "")[domain.ProviderGroq].Status, "probe %d after the cool-off", i)
+		f.clock.Advance(interval)
+	}
+	assert.Equal(t, 2, f.groq.Count("gk-0"), "the refused key was tried again")
 }

@@ -87,8 +87,10 @@ type Router interface {
 	// every key of the provider sits out a rejection.
 	ProbeKey(context.Context, domain.Provider) (key int, ok bool, allRejected bool)
 	// RejectKey takes a key the provider refused out of rotation, as a
-	// chat attempt refused with it would.
-	RejectKey(context.Context, domain.Provider, int)
+	// chat attempt refused with it would. refusedAgain reports that this
+	// key and every other key of the provider had been refused before:
+	// they came back from their cool-offs only to be refused again.
+	RejectKey(context.Context, domain.Provider, int) (refusedAgain bool)
 	// SetDown tells the router which providers the latest report says are
 	// down, so that it skips them.
 	SetDown([]domain.Provider)
@@ -144,20 +146,41 @@ func New(cfg Config, store ports.HealthStore, targets []ports.ModelLister, route
 
 // Run probes until ctx ends. It wakes several times per interval so that
 // a probe another instance failed to make is taken over within one
-// interval, and each time refreshes the default window's report when it
+// interval. Beside the probes, on a schedule of its own (a hanging probe
+// must not hold it up), it refreshes the default window's report when it
 // has expired, so that the router learns which providers are down (from
 // other instances' probes too, and also when this one does not probe).
 func (s *Service) Run(ctx context.Context) {
-	tick := refreshTick
-	if s.cfg.Interval > 0 {
-		tick = min(max(s.cfg.Interval/4, 100*time.Millisecond), refreshTick)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.follow(ctx)
+	}()
+	defer func() { <-done }()
+	if s.cfg.Interval <= 0 {
+		return
 	}
-	t := time.NewTicker(tick)
+	t := time.NewTicker(min(max(s.cfg.Interval/4, 100*time.Millisecond), 5*time.Second))
 	defer t.Stop()
 	for {
-		if s.cfg.Interval > 0 {
-			s.RunOnce(ctx)
+		s.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
+	}
+}
+
+// follow refreshes the default window's report, which pushes its verdicts
+// to the router, until ctx ends. It starts at once: what the store already
+// says (checks from before a restart, other instances') reaches the router
+// before this instance's first probes, as the first chat request's report
+// did when the router asked for it.
+func (s *Service) follow(ctx context.Context) {
+	t := time.NewTicker(s.refreshEvery())
+	defer t.Stop()
+	for {
 		s.refresh(ctx)
 		select {
 		case <-ctx.Done():
@@ -165,6 +188,18 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// refreshEvery is how often follow looks at the report: often enough that
+// an expired report is replaced about when a chat request used to replace
+// it (the router asked for the report on each request), at most
+// refreshTick; without a cache (CacheTTL 0, each request computed a
+// report) once a second, a bound on the load of an idle instance.
+func (s *Service) refreshEvery() time.Duration {
+	if s.cfg.CacheTTL > 0 {
+		return min(max(s.cfg.CacheTTL/4, 100*time.Millisecond), refreshTick)
+	}
+	return min(time.Second, refreshTick)
 }
 
 // RunOnce probes every provider that is due and that this instance claims,
@@ -226,9 +261,16 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 			// One bad key among good ones is not downtime: the key leaves the
 			// rotation, and once every key has, the next probe records
 			// no_usable_key and the provider goes down.
-			s.router.RejectKey(ctx, name, key)
+			again := s.router.RejectKey(ctx, name, key)
 			s.log.Error("provider key rejected: out of rotation for its cool-off", "provider", name, "key_index", key, "status", pe.Status, "by", "probe")
 			check.OK, check.Status, check.ErrorClass = true, pe.Status, string(pe.Reason)
+			if again {
+				// Every key was refused before and came back from its
+				// cool-off: refused again, there is still no usable key, as
+				// when a refused key never came back; not a provider that
+				// is up again every cool-off.
+				check.OK, check.ErrorClass = false, string(domain.ReasonNoUsableKey)
+			}
 		case errors.As(err, &pe):
 			check.Status, check.ErrorClass = pe.Status, string(pe.Reason)
 		case ctx.Err() != nil:
