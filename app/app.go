@@ -182,6 +182,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 		}
 	})
 	loginSvc := login.New(db, hasher, tokens, clk, login.Config{
+		Emails:          emails(),
 		AdminEmails:     cfg.AdminEmails,
 		AllowEmailLogin: cfg.AuthAllowEmailLogin,
 		TokenTTL:        cfg.JWTExpiration,
@@ -197,7 +198,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, obs.requestLog(requests), clk, logger)
 	return services{
 		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
-		admin: admin.New(db, db, clk, cfg.UserDailyQuota),
+		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails()),
 		// A rating of a request this instance still holds queued writes the
 		// queue out first.
 		feedback: feedback.New(db, requests, clk),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/email"
@@ -139,7 +140,7 @@ func TestRegister(t *testing.T) {
 			body := res.json(t)
 			if tt.status == http.StatusCreated {
 				assert.NotEmpty(t, body["id"])
-				want, err := email.Normalize(tt.body.(map[string]any)["email"].(string))
+				want, err := email.New(idn.Lookup{}).Normalize(tt.body.(map[string]any)["email"].(string))
 				require.NoError(t, err)
 				assert.Equal(t, want, body["email"])
 				assert.Equal(t, false, body["is_admin"], "registering never makes an admin, ADMIN_EMAILS or not")

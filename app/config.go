@@ -15,6 +15,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/groq"
 	"github.com/genzai/genzai/adapters/huggingface"
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/adapters/postgres"
 	"github.com/genzai/genzai/adapters/smtpmail"
@@ -23,6 +24,10 @@ import (
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/email"
 )
+
+// emails is how the gateway spells an email address, everywhere: with the
+// IDNA tables, so that one mailbox has one spelling.
+func emails() email.Normalizer { return email.New(idn.Lookup{}) }
 
 // Environments.
 const (
@@ -482,7 +487,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if strings.TrimSpace(e) == "" {
 			continue
 		}
-		email, err := email.Normalize(e)
+		email, err := emails().Normalize(e)
 		if err != nil {
 			r.problem("ADMIN_EMAILS", "%q is not a valid email address", strings.TrimSpace(e))
 			continue
@@ -864,7 +869,7 @@ func (r *configReader) mail(c *Config) {
 	}
 	// The sender is checked here, so that the URL check below blames only the URL.
 	from := m.From
-	if _, err := email.Normalize(from); err != nil {
+	if _, err := emails().Normalize(from); err != nil {
 		if from == "" {
 			r.problem("SMTP_FROM", "is required with SMTP_URL (the sender address of the mails, such as noreply@example.com)")
 		} else {

@@ -31,6 +31,7 @@ func ResetPassword(ctx context.Context, cfg Config, db *Database, opts Options, 
 		clk = opts.Clock
 	}
 	svc := login.New(db, argon2id.New(params, runtime.GOMAXPROCS(0)), jwt.New([]byte(cfg.JWTSecret.Reveal()), tokenIssuer), clk, login.Config{
+		Emails:   emails(),
 		TokenTTL: cfg.JWTExpiration,
 	})
 	u, err := svc.ResetPassword(ctx, email, password)

@@ -28,6 +28,7 @@
 //	ChatStream          returned by every ChatProvider above
 //	ModelLister         openaicompat (P: provider health probes, genzai doctor)
 //	Searcher            duckduckgo, wrapped by tracing (P)
+//	DomainNames         idn (P); without one, use cases accept ASCII domains only (T)
 //
 // So adapters/memory is not test-only: its rate limiter, login guard and
 // concurrency limiter are the production limits of a single instance.
@@ -119,6 +120,16 @@ type TokenIssuer interface {
 	// Verify checks a token's algorithm, signature, issuer and expiry;
 	// CodeTokenExpired for an expired token, CodeUnauthorized otherwise.
 	Verify(token string) (domain.TokenClaims, error)
+}
+
+// DomainNames spells an internationalised domain name the one way
+// resolvers and mail servers do: IDNA2008 with the UTS #46 mapping (case,
+// width, compatibility forms), as ASCII (punycode). It is a port because
+// those Unicode tables live outside the standard library.
+type DomainNames interface {
+	// ToASCII returns the ASCII form of name; an error when no resolver
+	// could look the name up.
+	ToASCII(name string) (string, error)
 }
 
 // Pinger checks that a dependency answers.

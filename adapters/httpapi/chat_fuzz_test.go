@@ -20,12 +20,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/adapters/httpapi"
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
@@ -81,7 +83,7 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	}, clock, slog.New(slog.DiscardHandler))
 	cs := chat.New(chat.Config{Limits: fuzzLimits}, router, q, nil, clock, slog.New(slog.DiscardHandler))
 	// Authenticate never hashes a password: no hasher.
-	ls := login.New(store, nil, issuer, clock, login.Config{TokenTTL: time.Hour})
+	ls := login.New(store, nil, issuer, clock, login.Config{TokenTTL: time.Hour, Emails: email.New(idn.Lookup{})})
 	keys := apikeys.New(store, clock, nil, apikeys.Config{MaxPerUser: 10})
 	problems := &problemLog{}
 	srv, err := httpapi.New(httpapi.Config{

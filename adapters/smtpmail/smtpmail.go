@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/ports"
@@ -84,7 +85,7 @@ func New(cfg Config) (*Mailer, error) {
 		// localhost.
 		m.auth = smtp.PlainAuth("", u.User.Username(), pass, m.host)
 	}
-	if _, err := email.Normalize(cfg.From); err != nil {
+	if _, err := email.New(idn.Lookup{}).Normalize(cfg.From); err != nil {
 		return nil, fmt.Errorf("check sender address: %w", err)
 	}
 	m.tls = &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12}

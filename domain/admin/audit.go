@@ -112,7 +112,7 @@ func (s *Service) AuditAsOperator(ctx context.Context, limit *int, cursor string
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		id, perr := strconv.ParseInt(string(b), 10, 64)
 		if err != nil || perr != nil || id <= 0 {
-			return AuditPage{}, invalid("cursor: not a cursor this server issued")
+			return AuditPage{}, domain.Invalid("cursor", "not a cursor this server issued")
 		}
 		f.BeforeID = id
 	}

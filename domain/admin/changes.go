@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
-	emailaddr "github.com/genzai/genzai/domain/email"
 )
 
 // UpdateResult is the outcome of UpdateUser: the account as changed, or
@@ -31,13 +30,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor domain.User, requestID s
 	}
 	switch {
 	case p.Empty():
-		return UpdateResult{}, invalid("body: set at least one of daily_quota, is_admin, disabled")
+		return UpdateResult{}, domain.Errorf(domain.CodeInvalid, "body: set at least one of daily_quota, is_admin, disabled")
 	case p.SetDailyQuota && p.DailyQuota != nil && (*p.DailyQuota < 0 || *p.DailyQuota > MaxDailyQuota):
-		return UpdateResult{}, invalid("daily_quota: must be 0 to %d, or null for the default", MaxDailyQuota)
+		return UpdateResult{}, domain.Invalid("daily_quota", "must be 0 to %d, or null for the default", MaxDailyQuota)
 	case id == actor.ID && p.Disabled != nil && *p.Disabled:
-		return UpdateResult{}, invalid("disabled: admins cannot disable themselves")
+		return UpdateResult{}, domain.Invalid("disabled", "admins cannot disable themselves")
 	case id == actor.ID && p.IsAdmin != nil && !*p.IsAdmin:
-		return UpdateResult{}, invalid("is_admin: admins cannot demote themselves")
+		return UpdateResult{}, domain.Invalid("is_admin", "admins cannot demote themselves")
 	}
 	target, err := s.store.UserByID(ctx, id)
 	if err != nil {
@@ -173,7 +172,7 @@ func (s *Service) ConfirmChange(ctx context.Context, actor domain.User, requestI
 // domain.OperatorActor. Errors: CodeInvalid (email), CodeNotFound (no
 // account with that email), CodeUnavailable.
 func (s *Service) SetAdminAsOperator(ctx context.Context, email string, admin bool) (domain.User, error) {
-	email, err := emailaddr.Normalize(email)
+	email, err := s.emails.Normalize(email)
 	if err != nil {
 		return domain.User{}, err
 	}

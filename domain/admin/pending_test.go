@@ -8,10 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
+	"github.com/genzai/genzai/domain/email"
 )
 
 // sqliteService is a Service over a fresh migrated SQLite database, with
@@ -34,7 +36,7 @@ func sqliteService(t *testing.T) (*admin.Service, *sqlite.DB, *memory.Clock, map
 		users[name] = u
 	}
 	clk := memory.NewClock(noon)
-	return admin.New(db, db, clk, 50), db, clk, users
+	return admin.New(db, db, clk, 50, email.New(idn.Lookup{})), db, clk, users
 }
 
 func TestDemotingAnotherAdminWaitsForASecondAdmin(t *testing.T) {

@@ -40,13 +40,13 @@ func (s *Service) ListRequests(ctx context.Context, actor domain.User, q Request
 		return RequestPage{}, err
 	}
 	if q.Outcome != "" && !outcomes[q.Outcome] {
-		return RequestPage{}, invalid("outcome: must be one of success, error, cancelled, invalid, quota_exceeded, interrupted")
+		return RequestPage{}, domain.Invalid("outcome", "must be one of success, error, cancelled, invalid, quota_exceeded, interrupted")
 	}
 	if len(q.Provider) > maxProviderChars {
-		return RequestPage{}, invalid("provider: must be at most %d characters", maxProviderChars)
+		return RequestPage{}, domain.Invalid("provider", "must be at most %d characters", maxProviderChars)
 	}
 	if !isText(q.Provider) {
-		return RequestPage{}, invalid("provider: must be text")
+		return RequestPage{}, domain.Invalid("provider", "must be text")
 	}
 	limit, err := pageSize(q.Limit, DefaultLogPage, MaxLogPage)
 	if err != nil {
@@ -56,7 +56,7 @@ func (s *Service) ListRequests(ctx context.Context, actor domain.User, q Request
 	if q.Cursor != "" {
 		c, ok := decodeRequestCursor(q.Cursor)
 		if !ok {
-			return RequestPage{}, invalid("cursor: not a cursor this server issued")
+			return RequestPage{}, domain.Invalid("cursor", "not a cursor this server issued")
 		}
 		f.Before = &c
 	}
@@ -84,7 +84,7 @@ func pageSize(limit *int, def, max int) (int, error) {
 	case limit == nil:
 		return def, nil
 	case *limit < 1 || *limit > max:
-		return 0, invalid("limit: must be 1 to %d", max)
+		return 0, domain.Invalid("limit", "must be 1 to %d", max)
 	}
 	return *limit, nil
 }

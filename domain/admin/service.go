@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
+	emailaddr "github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -57,12 +58,13 @@ type Service struct {
 	quotas       ports.QuotaStore
 	clock        ports.Clock
 	defaultQuota int
+	emails       emailaddr.Normalizer
 }
 
 // New builds a Service; defaultQuota is the daily limit of users without
-// their own.
-func New(store Store, quotas ports.QuotaStore, clock ports.Clock, defaultQuota int) *Service {
-	return &Service{store: store, quotas: quotas, clock: clock, defaultQuota: defaultQuota}
+// their own, emails normalises the addresses the operator names.
+func New(store Store, quotas ports.QuotaStore, clock ports.Clock, defaultQuota int, emails emailaddr.Normalizer) *Service {
+	return &Service{store: store, quotas: quotas, clock: clock, defaultQuota: defaultQuota, emails: emails}
 }
 
 var errAdminOnly = domain.Errorf(domain.CodeForbidden, "Admin access required")
@@ -72,10 +74,6 @@ func requireAdmin(actor domain.User) error {
 		return errAdminOnly
 	}
 	return nil
-}
-
-func invalid(format string, args ...any) error {
-	return domain.Errorf(domain.CodeInvalid, format, args...)
 }
 
 // Report is the analytics of a period of whole UTC days.
@@ -95,7 +93,7 @@ func (s *Service) Analytics(ctx context.Context, actor domain.User, days int) (R
 		return Report{}, err
 	}
 	if days < 1 || days > MaxDays {
-		return Report{}, invalid("days: must be 1 to %d", MaxDays)
+		return Report{}, domain.Invalid("days", "must be 1 to %d", MaxDays)
 	}
 	today := domain.QuotaDay(s.clock.Now())
 	from := today.AddDate(0, 0, -(days - 1))
@@ -173,10 +171,10 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string
 	}
 	query = strings.ToLower(strings.TrimSpace(query))
 	if utf8.RuneCountInString(query) > maxQueryChars {
-		return UserPage{}, invalid("query: must be at most %d characters", maxQueryChars)
+		return UserPage{}, domain.Invalid("query", "must be at most %d characters", maxQueryChars)
 	}
 	if !isText(query) {
-		return UserPage{}, invalid("query: must be text")
+		return UserPage{}, domain.Invalid("query", "must be text")
 	}
 	limit, err := pageSize(pageLimit, DefaultUserPage, MaxUserPage)
 	if err != nil {
@@ -186,7 +184,7 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, query string
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(b) == 0 || !isText(string(b)) {
-			return UserPage{}, invalid("cursor: not a cursor this server issued")
+			return UserPage{}, domain.Invalid("cursor", "not a cursor this server issued")
 		}
 		after = string(b)
 	}

@@ -9,9 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
+	"github.com/genzai/genzai/domain/email"
 )
 
 var noon = time.Date(2025, 12, 25, 12, 0, 0, 0, time.UTC)
@@ -130,7 +132,7 @@ var (
 
 func newService(store *fakeStore) (*admin.Service, *memory.Store) {
 	quotas := memory.NewStore()
-	return admin.New(store, quotas, memory.NewClock(noon), 50), quotas
+	return admin.New(store, quotas, memory.NewClock(noon), 50, email.New(idn.Lookup{})), quotas
 }
 
 func TestEveryMethodRefusesNonAdmins(t *testing.T) {

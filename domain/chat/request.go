@@ -53,12 +53,6 @@ type Request struct {
 	RequestID string
 }
 
-// invalid is a CodeInvalid error whose message names no single member
-// for OpenAI's param; the request's own checks use domain.Invalid, which does.
-func invalid(format string, args ...any) error {
-	return domain.Errorf(domain.CodeInvalid, format, args...)
-}
-
 // checkText refuses text that is not UTF-8 or holds control characters
 // other than tab, line feed and carriage return: terminal escapes and NULs
 // in a prompt are never meant for a model, and some providers and

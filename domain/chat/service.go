@@ -149,7 +149,7 @@ func (s *Service) serve(ctx context.Context, u domain.User, req Request, sink Si
 		return Result{}, sv, err
 	}
 	if _, ok := sink.(ToolSink); len(req.Tools) > 0 && !ok {
-		return Result{}, sv, invalid("tools: not supported by this API")
+		return Result{}, sv, domain.Invalid("tools", "not supported by this API")
 	}
 	sv.tier = req.Tier
 	release, err := s.admit(ctx, u)
@@ -207,12 +207,9 @@ func outcome(err error, began bool) (domain.Outcome, string) {
 	case domain.ErrorCode(err) == domain.CodeInvalid:
 		return domain.OutcomeInvalid, string(domain.CodeInvalid)
 	default:
-		return domain.OutcomeError, ErrorCode(err)
+		return domain.OutcomeError, string(domain.ErrorCode(err))
 	}
 }
-
-// ErrorCode is the public machine code of a chat error.
-func ErrorCode(err error) string { return string(domain.ErrorCode(err)) }
 
 // errSink marks failures to deliver to the client: they say nothing about
 // the provider and end the request at once.

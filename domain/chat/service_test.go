@@ -485,7 +485,7 @@ func TestChatAllRateLimited(t *testing.T) {
 			require.ErrorAs(t, err, &rl)
 			assert.Equal(t, tt.wantAfter, rl.RetryAfter)
 			assert.Equal(t, tt.wantAtt, rl.Attempts)
-			assert.Equal(t, "provider_rate_limited", chat.ErrorCode(err))
+			assert.Equal(t, "provider_rate_limited", string(domain.ErrorCode(err)))
 		})
 	}
 }
@@ -525,7 +525,7 @@ func TestChatMixedFailures(t *testing.T) {
 		attempt(domain.ProviderHuggingFace, "key_rejected", 0),
 		attempt(domain.ProviderHuggingFace, "model_loading", 1),
 	}, pu.Attempts)
-	assert.Equal(t, "providers_unavailable", chat.ErrorCode(err))
+	assert.Equal(t, "providers_unavailable", string(domain.ErrorCode(err)))
 }
 
 func TestChatCallerErrorDoesNotFallBack(t *testing.T) {
@@ -539,7 +539,7 @@ func TestChatCallerErrorDoesNotFallBack(t *testing.T) {
 	assert.Equal(t, &domain.UpstreamRejectedError{Provider: domain.ProviderGroq, Status: 400, Message: "max_tokens is too large for this model"}, ur)
 	assert.Equal(t, []string{"groq#0"}, e.order.list(), "no other provider is asked")
 	assert.Empty(t, sink.Events())
-	assert.Equal(t, "upstream_error", chat.ErrorCode(err))
+	assert.Equal(t, "upstream_error", string(domain.ErrorCode(err)))
 	// The provider answered: a caller error says nothing against its health.
 	assert.Equal(t, routing.BreakerClosed, providerStatus(t, e, domain.ProviderGroq).Breaker)
 }
@@ -768,7 +768,7 @@ func TestChatNoFallbackAfterFirstToken(t *testing.T) {
 	var pe *domain.ProviderError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "cut_off", string(pe.Reason))
-	assert.Equal(t, "stream_interrupted", chat.ErrorCode(err))
+	assert.Equal(t, "stream_interrupted", string(domain.ErrorCode(err)))
 	assert.Equal(t, []string{"begin", "token:first", "token:second"}, sink.Events())
 	assert.Empty(t, e.or.Calls(), "no fallback once the user has part of the answer")
 	assert.Empty(t, e.hf.Calls())

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/email"
 )
@@ -44,7 +45,7 @@ func TestNormalize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := email.Normalize(tt.in)
+			got, err := email.New(idn.Lookup{}).Normalize(tt.in)
 			if !tt.ok {
 				assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
 				assert.True(t, strings.HasPrefix(domain.ErrorMessage(err), "email: "), domain.ErrorMessage(err))
@@ -52,6 +53,38 @@ func TestNormalize(t *testing.T) {
 			}
 			assert.NoError(t, err)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// Without IDNA tables a Unicode domain is refused, not guessed at; ASCII
+// addresses normalise as with them.
+func TestNormalizeWithoutDomainNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"  Ada@Example.COM ", "ada@example.com", true},
+		{"carol@xn--exmple-cua.com", "carol@xn--exmple-cua.com", true},
+		{"carol@exämple.com", "", false},
+		{"carol@ＥＸＡＭＰＬＥ.com", "", false},
+		{"ada", "", false},
+	}
+	var zero email.Normalizer
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			for _, n := range []email.Normalizer{zero, email.New(nil)} {
+				got, err := n.Normalize(tt.in)
+				if !tt.ok {
+					assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+					assert.True(t, strings.HasPrefix(domain.ErrorMessage(err), "email: "), domain.ErrorMessage(err))
+					continue
+				}
+				assert.NoError(t, err)
+				assert.Equal(t, tt.want, got)
+			}
 		})
 	}
 }

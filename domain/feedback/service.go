@@ -26,10 +26,6 @@ func New(store ports.FeedbackStore, flusher ports.RequestLogFlusher, clock ports
 	return &Service{store: store, flusher: flusher, clock: clock}
 }
 
-func invalid(format string, args ...any) error {
-	return domain.Errorf(domain.CodeInvalid, format, args...)
-}
-
 // Submit stores u's rating of the answer given under requestID, replacing
 // an earlier one. Errors: CodeInvalid, CodeNotFound (not an answered
 // request of u's), CodeUnavailable.
@@ -38,15 +34,15 @@ func (s *Service) Submit(ctx context.Context, u domain.User, requestID string, r
 	comment = strings.TrimSpace(comment)
 	switch {
 	case requestID == "":
-		return domain.Feedback{}, invalid("request_id: is required")
+		return domain.Feedback{}, domain.Invalid("request_id", "is required")
 	case !domain.ValidRequestID(requestID):
-		return domain.Feedback{}, invalid("request_id: must be 1 to %d characters of A-Z a-z 0-9 - _ . : (the X-Request-ID of the answer)", domain.MaxRequestIDLen)
+		return domain.Feedback{}, domain.Invalid("request_id", "must be 1 to %d characters of A-Z a-z 0-9 - _ . : (the X-Request-ID of the answer)", domain.MaxRequestIDLen)
 	case !rating.Valid():
-		return domain.Feedback{}, invalid("rating: must be up or down")
+		return domain.Feedback{}, domain.Invalid("rating", "must be up or down")
 	case !utf8.ValidString(comment):
-		return domain.Feedback{}, invalid("comment: must be valid UTF-8")
+		return domain.Feedback{}, domain.Invalid("comment", "must be valid UTF-8")
 	case utf8.RuneCountInString(comment) > domain.MaxFeedbackComment:
-		return domain.Feedback{}, invalid("comment: must be at most %d characters", domain.MaxFeedbackComment)
+		return domain.Feedback{}, domain.Invalid("comment", "must be at most %d characters", domain.MaxFeedbackComment)
 	}
 	now := s.clock.Now()
 	f := domain.Feedback{UserID: u.ID, RequestID: requestID, Rating: rating, Comment: comment, CreatedAt: now, UpdatedAt: now}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
-	emailaddr "github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -155,7 +154,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if s.links == nil {
 		return errMailOff
 	}
-	email, err := emailaddr.Normalize(email)
+	email, err := s.cfg.Emails.Normalize(email)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/domain/login"
 )
 
@@ -67,6 +69,7 @@ func newMailFixture(t *testing.T) mailFixture {
 		out: &outbox{},
 	}
 	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		Emails:      email.New(idn.Lookup{}),
 		AdminEmails: []string{adminEmail},
 		TokenTTL:    24 * time.Hour,
 		Mail: login.MailConfig{
@@ -257,6 +260,7 @@ func TestPasswordResetAnswersBeforeMailing(t *testing.T) {
 	clock := memory.NewClock(now)
 	mailer := &slowMailer{}
 	svc := login.New(store, argon2id.New(cheap, 4), jwt.New(secret, "genzai"), clock, login.Config{
+		Emails:   email.New(idn.Lookup{}),
 		TokenTTL: time.Hour,
 		Mail:     login.MailConfig{Mailer: mailer, PublicURL: "https://chat.example.com", Secret: secret, VerifyTTL: time.Hour, ResetTTL: time.Hour},
 	})

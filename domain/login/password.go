@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
-	emailaddr "github.com/genzai/genzai/domain/email"
 )
 
 // ChangePassword sets u's password and returns a new access token, every
@@ -50,7 +49,7 @@ func (s *Service) ChangePassword(ctx context.Context, u domain.User, current *st
 // tokens; the operator's CLI uses it when no mail can carry a reset link.
 // Errors: CodeInvalid, CodeNotFound, CodeUnavailable.
 func (s *Service) ResetPassword(ctx context.Context, email, password string) (domain.User, error) {
-	email, err := emailaddr.Normalize(email)
+	email, err := s.cfg.Emails.Normalize(email)
 	if err != nil {
 		return domain.User{}, err
 	}

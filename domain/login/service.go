@@ -31,6 +31,9 @@ type Config struct {
 	AllowEmailLogin bool
 	// TokenTTL is how long an access token stays valid.
 	TokenTTL time.Duration
+	// Emails normalises the addresses users type; its zero value accepts
+	// ASCII domains only.
+	Emails emailaddr.Normalizer
 	// Mail turns on email verification and password reset by mail; a nil
 	// Mail.Mailer leaves both off (accounts are usable at once).
 	Mail MailConfig
@@ -105,7 +108,7 @@ func (s *Service) dummyHash(ctx context.Context) (string, error) {
 // account still created (its owner can ask for another).
 // Errors: CodeInvalid, CodeConflict, CodeUnavailable.
 func (s *Service) Register(ctx context.Context, email, password string) (domain.User, error) {
-	email, err := emailaddr.Normalize(email)
+	email, err := s.cfg.Emails.Normalize(email)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -135,7 +138,7 @@ func (s *Service) Register(ctx context.Context, email, password string) (domain.
 // with RetryAfter), its owner's included.
 // Errors: CodeInvalid, CodeUnauthorized, CodeRateLimited, CodeUnavailable.
 func (s *Service) Login(ctx context.Context, email string, password *string) (Token, error) {
-	email, err := emailaddr.Normalize(email)
+	email, err := s.cfg.Emails.Normalize(email)
 	if err != nil {
 		return Token{}, err
 	}

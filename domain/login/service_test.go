@@ -12,9 +12,11 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/genzai/genzai/adapters/argon2id"
+	"github.com/genzai/genzai/adapters/idn"
 	"github.com/genzai/genzai/adapters/jwt"
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/email"
 	"github.com/genzai/genzai/domain/login"
 )
 
@@ -57,6 +59,7 @@ func newFixture(t *testing.T, allowEmailLogin bool) fixture {
 		tokens: jwt.New(secret, "genzai"),
 	}
 	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		Emails:          email.New(idn.Lookup{}),
 		AdminEmails:     []string{adminEmail},
 		AllowEmailLogin: allowEmailLogin,
 		TokenTTL:        24 * time.Hour,
@@ -204,6 +207,7 @@ func guardedFixture(t *testing.T) fixture {
 	t.Helper()
 	f := newFixture(t, false)
 	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		Emails:   email.New(idn.Lookup{}),
 		TokenTTL: time.Hour,
 		Guard:    memory.NewLoginGuard(f.clock),
 		Backoff:  domain.LoginBackoff{MaxFailures: 3, Base: time.Second, Max: time.Minute, Window: time.Hour},
@@ -305,6 +309,7 @@ func TestLoginGuardUnavailable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, false)
 	f.svc = login.New(f.store, f.hasher, f.tokens, f.clock, login.Config{
+		Emails:   email.New(idn.Lookup{}),
 		TokenTTL: time.Hour, Guard: brokenGuard{}, Backoff: domain.DefaultLoginBackoff,
 	})
 	_, err := f.svc.Login(ctx, "ada@example.com", ptr("a password"))
@@ -338,7 +343,7 @@ func TestBusyHasherIsNotRemembered(t *testing.T) {
 		return argon2.IDKey(pw, salt, it, mem, par, kl)
 	}
 	h := argon2id.NewWithOptions(cheap, argon2id.Options{Concurrency: 1, Wait: 50 * time.Millisecond, KDF: kdf})
-	svc := login.New(memory.NewStore(), h, jwt.New(secret, "genzai"), memory.NewClock(now), login.Config{TokenTTL: time.Hour})
+	svc := login.New(memory.NewStore(), h, jwt.New(secret, "genzai"), memory.NewClock(now), login.Config{TokenTTL: time.Hour, Emails: email.New(idn.Lookup{})})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
