@@ -18,6 +18,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -237,10 +238,27 @@ func isUnavailable(err error) bool {
 		sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_NOMEM, sqlite3lib.SQLITE_PROTOCOL:
 		return true
 	}
-	// database/sql does not export its "database is closed" error.
-	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) ||
-		strings.Contains(err.Error(), "sql: database is closed")
+	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errDBClosed)
 }
+
+// errDBClosed is database/sql's error for a closed pool, which it does not
+// export: taken once from a pool closed on purpose, so that it is compared
+// by identity rather than by its text.
+var errDBClosed = func() error {
+	db := sql.OpenDB(closedConnector{})
+	_ = db.Close()
+	return db.PingContext(context.Background())
+}()
+
+// closedConnector serves only to obtain errDBClosed: a closed pool never
+// connects.
+type closedConnector struct{}
+
+func (closedConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("closedConnector: never connects")
+}
+
+func (closedConnector) Driver() driver.Driver { return nil }
 
 // isDataError reports errors caused by the rows themselves, which retrying
 // the same rows cannot fix: a constraint (foreign key, check, not null), a
