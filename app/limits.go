@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"strconv"
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/adapters/ratelimit"
@@ -64,23 +63,14 @@ func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.
 	}
 }
 
-// keyFingerprints names provider keys in shared stores by provider and a
-// short SHA-256 prefix of the key: stable across instances and deployments
-// that use the same key, and no help to anyone reading Redis.
-func keyFingerprints(cfg Config) func(domain.Provider, int) string {
-	names := map[domain.Provider][]string{}
-	for p, pc := range map[domain.Provider]ProviderConfig{
-		domain.ProviderGroq: cfg.Groq, domain.ProviderOpenRouter: cfg.OpenRouter, domain.ProviderHuggingFace: cfg.HuggingFace,
-	} {
-		for _, k := range pc.RevealKeys() {
-			sum := sha256.Sum256([]byte(k))
-			names[p] = append(names[p], string(p)+":"+hex.EncodeToString(sum[:8]))
-		}
+// keyFingerprints names a provider's keys in shared stores by provider and
+// a short SHA-256 prefix of the key: stable across instances and
+// deployments that use the same key, and no help to anyone reading Redis.
+func keyFingerprints(p domain.Provider, pc ProviderConfig) []string {
+	var names []string
+	for _, k := range pc.RevealKeys() {
+		sum := sha256.Sum256([]byte(k))
+		names = append(names, string(p)+":"+hex.EncodeToString(sum[:8]))
 	}
-	return func(p domain.Provider, key int) string {
-		if key < len(names[p]) {
-			return names[p][key]
-		}
-		return string(p) + ":" + strconv.Itoa(key)
-	}
+	return names
 }

@@ -38,9 +38,9 @@ func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.Mod
 	}
 	groqClient, orClient, hfClient := providerClients(cfg)
 	c.Providers = []routing.ProviderConfig{
-		{Client: groqClient, RPMPerKey: cfg.Groq.RPMPerKey},
-		{Client: orClient, RPMPerKey: cfg.OpenRouter.RPMPerKey},
-		{Client: hfClient, RPMPerKey: cfg.HuggingFace.RPMPerKey},
+		{Client: groqClient, RPMPerKey: cfg.Groq.RPMPerKey, KeyNames: keyFingerprints(domain.ProviderGroq, cfg.Groq)},
+		{Client: orClient, RPMPerKey: cfg.OpenRouter.RPMPerKey, KeyNames: keyFingerprints(domain.ProviderOpenRouter, cfg.OpenRouter)},
+		{Client: hfClient, RPMPerKey: cfg.HuggingFace.RPMPerKey, KeyNames: keyFingerprints(domain.ProviderHuggingFace, cfg.HuggingFace)},
 	}
 	c.Chains = routing.DefaultChains(routing.Models{
 		GroqFast: cfg.GroqFastModel, GroqBalanced: cfg.GroqBalancedModel,
@@ -68,7 +68,6 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 	obs.providers(routeCfg.Providers)
 	if lim.shared {
 		routeCfg.SharedBudget, routeCfg.SharedCooldowns = lim.limiter, lim.cooldowns
-		routeCfg.KeyName = keyFingerprints(cfg)
 	}
 	router := routing.New(routeCfg, clk, logger)
 	obs.watchRouter(router)

@@ -297,7 +297,7 @@ type RequestRecord struct {
 	UpstreamModel string
 	KeyIndex      *int
 	Outcome       Outcome
-	ErrorCode     string
+	ErrorCode     Code
 	Attempts      []Attempt
 	Stream        bool
 	Latency       time.Duration

@@ -10,7 +10,7 @@ type ProviderCheck struct {
 	Status  int
 	Latency time.Duration
 	// ErrorClass is the failure reason (a ProviderError reason); "" when OK.
-	ErrorClass string
+	ErrorClass AttemptReason
 	CheckedAt  time.Time
 }
 

@@ -190,7 +190,7 @@ type HealthStore interface {
 	Uptime(ctx context.Context, provider domain.Provider, since time.Time) (domain.Uptime, error)
 	// Traffic counts the provider's chat outcomes since a time, from the
 	// request log: answers it started, and failed attempts of the reasons given.
-	Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []string) (domain.TrafficStats, error)
+	Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []domain.AttemptReason) (domain.TrafficStats, error)
 	// PruneChecks deletes checks older than before and returns how many.
 	PruneChecks(ctx context.Context, before time.Time) (int64, error)
 }

@@ -270,7 +270,7 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		UpstreamModel:    optional(r.UpstreamModel),
 		KeyIndex:         r.KeyIndex,
 		Outcome:          api.RequestOutcome(r.Outcome),
-		ErrorCode:        optional(r.ErrorCode),
+		ErrorCode:        optional(string(r.ErrorCode)),
 		Attempts:         make([]api.Attempt, len(r.Attempts)),
 		Stream:           r.Stream,
 		LatencyMs:        int(r.Latency.Milliseconds()),

@@ -106,7 +106,7 @@ func (s *HealthStore) Uptime(_ context.Context, provider domain.Provider, since 
 // Answered counts the records the provider answered with a first token,
 // Failed the attempts on the provider whose reason is one of failureReasons.
 // A record created at since counts.
-func (s *HealthStore) Traffic(_ context.Context, provider domain.Provider, since time.Time, failureReasons []string) (domain.TrafficStats, error) {
+func (s *HealthStore) Traffic(_ context.Context, provider domain.Provider, since time.Time, failureReasons []domain.AttemptReason) (domain.TrafficStats, error) {
 	since = storedTime(since)
 	var t domain.TrafficStats
 	s.log.mu.Lock()
@@ -119,7 +119,7 @@ func (s *HealthStore) Traffic(_ context.Context, provider domain.Provider, since
 			t.Answered++
 		}
 		for _, a := range r.Attempts {
-			if a.Provider == provider && slices.Contains(failureReasons, string(a.Reason)) {
+			if a.Provider == provider && slices.Contains(failureReasons, a.Reason) {
 				t.Failed++
 			}
 		}

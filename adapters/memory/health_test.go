@@ -35,7 +35,7 @@ func TestHealthStoreTrafficIgnoresRecordsWithoutTime(t *testing.T) {
 		Provider: domain.ProviderGroq, FirstToken: &ttft,
 		Attempts: []domain.Attempt{{Provider: domain.ProviderGroq, Reason: "timeout"}},
 	})
-	got, err := s.Traffic(context.Background(), domain.ProviderGroq, time.Time{}, []string{"timeout"})
+	got, err := s.Traffic(context.Background(), domain.ProviderGroq, time.Time{}, []domain.AttemptReason{domain.ReasonTimeout})
 	require.NoError(t, err)
 	assert.Equal(t, domain.TrafficStats{}, got)
 }

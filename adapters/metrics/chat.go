@@ -79,7 +79,7 @@ func (l *requestLog) observe(r *domain.RequestRecord) {
 	if c.quota != nil {
 		c.quota.Inc()
 	}
-	if r.ErrorCode == string(domain.CodeRateLimited) {
+	if r.ErrorCode == domain.CodeRateLimited {
 		// The one rate_limited outcome of a chat: the user's concurrency bound.
 		l.m.concurrencyRejections.Inc()
 	}
@@ -99,11 +99,11 @@ func (l *requestLog) observe(r *domain.RequestRecord) {
 	}
 }
 
-// Outcomes of an upstream request.
+// Outcomes of an upstream request: the request log's words.
 const (
-	providerSuccess   = "success"
-	providerError     = "error"
-	providerCancelled = "cancelled"
+	providerSuccess   = string(domain.OutcomeSuccess)
+	providerError     = string(domain.OutcomeError)
+	providerCancelled = string(domain.OutcomeCancelled)
 )
 
 // Provider decorates a chat provider: each upstream request is timed from
@@ -165,7 +165,7 @@ func classify(ctx context.Context, err error) (class, reason string, cancelled b
 		if cause := context.Cause(ctx); errors.Is(cause, context.Canceled) {
 			return "", "", true
 		}
-		return string(domain.FailureRetryable), "timeout", false
+		return string(domain.FailureRetryable), string(domain.ReasonTimeout), false
 	}
 	var pe *domain.ProviderError
 	if errors.As(err, &pe) {

@@ -70,7 +70,7 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 		select {
 		case <-t.C:
 		case <-s.ctx.Done():
-			return domain.ChatDelta{}, &domain.ProviderError{Provider: domain.ProviderMock, Class: domain.FailureRetryable, Reason: "timeout", Err: s.ctx.Err()}
+			return domain.ChatDelta{}, &domain.ProviderError{Provider: domain.ProviderMock, Class: domain.FailureRetryable, Reason: domain.ReasonTimeout, Err: s.ctx.Err()}
 		}
 	}
 	switch {

@@ -50,7 +50,7 @@ func (db *DB) RecordCheck(ctx context.Context, c domain.ProviderCheck) error {
 		Provider:   string(c.Provider),
 		Ok:         c.OK,
 		LatencyMs:  sqlval.DurationMs(c.Latency),
-		ErrorClass: sqlval.OptText(c.ErrorClass),
+		ErrorClass: sqlval.OptText(string(c.ErrorClass)),
 		CheckedAt:  c.CheckedAt.UTC(),
 	}
 	if c.Status > 0 {
@@ -96,14 +96,10 @@ func (db *DB) Uptime(ctx context.Context, provider domain.Provider, since time.T
 // requests the provider answered with at least a first token, Failed the
 // attempts on the provider whose reason is one of failureReasons (a request
 // can hold several). A request created at since counts.
-func (db *DB) Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []string) (domain.TrafficStats, error) {
-	if failureReasons == nil {
-		// = ANY (NULL) matches nothing too; an empty array says so plainly.
-		failureReasons = []string{}
-	}
+func (db *DB) Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []domain.AttemptReason) (domain.TrafficStats, error) {
 	r, err := db.q.ProviderTraffic(ctx, sqlcgen.ProviderTrafficParams{
 		Provider: string(provider),
-		Reasons:  failureReasons,
+		Reasons:  sqlval.Strings(failureReasons),
 		Since:    since.UTC(),
 	})
 	if err != nil {
@@ -126,7 +122,7 @@ func toCheck(r sqlcgen.ProviderCheck) domain.ProviderCheck {
 		Provider:   domain.Provider(r.Provider),
 		OK:         r.Ok,
 		Latency:    time.Duration(r.LatencyMs) * time.Millisecond,
-		ErrorClass: sqlval.Deref(r.ErrorClass),
+		ErrorClass: domain.AttemptReason(sqlval.Deref(r.ErrorClass)),
 		CheckedAt:  r.CheckedAt.UTC(),
 	}
 	if r.StatusCode != nil {

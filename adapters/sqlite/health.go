@@ -64,7 +64,7 @@ func (db *DB) RecordCheck(ctx context.Context, c domain.ProviderCheck) error {
 		Provider:   string(c.Provider),
 		Ok:         c.OK,
 		LatencyMs:  int64(sqlval.DurationMs(c.Latency)),
-		ErrorClass: sqlval.OptText(c.ErrorClass),
+		ErrorClass: sqlval.OptText(string(c.ErrorClass)),
 		CheckedAt:  micros(c.CheckedAt),
 	}
 	if c.Status > 0 {
@@ -134,12 +134,8 @@ WHERE r.created_at >= ?2`
 // requests the provider answered with at least a first token, Failed the
 // attempts on the provider whose reason is one of failureReasons (a request
 // can hold several). A request created at since counts.
-func (db *DB) Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []string) (domain.TrafficStats, error) {
-	if failureReasons == nil {
-		// An empty array matches nothing; null would too, less plainly.
-		failureReasons = []string{}
-	}
-	reasons, err := json.Marshal(failureReasons)
+func (db *DB) Traffic(ctx context.Context, provider domain.Provider, since time.Time, failureReasons []domain.AttemptReason) (domain.TrafficStats, error) {
+	reasons, err := json.Marshal(sqlval.Strings(failureReasons))
 	if err != nil {
 		return domain.TrafficStats{}, fmt.Errorf("count provider traffic: %w", err)
 	}
@@ -165,7 +161,7 @@ func toCheck(r sqlcgen.ProviderCheck) domain.ProviderCheck {
 		Provider:   domain.Provider(r.Provider),
 		OK:         r.Ok,
 		Latency:    time.Duration(r.LatencyMs) * time.Millisecond,
-		ErrorClass: sqlval.Deref(r.ErrorClass),
+		ErrorClass: domain.AttemptReason(sqlval.Deref(r.ErrorClass)),
 		CheckedAt:  fromMicros(r.CheckedAt),
 	}
 	if r.StatusCode != nil {

@@ -57,23 +57,23 @@ func TestHealthTrafficFromRows(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	failures := []string{"server_error", "timeout"}
+	failures := []domain.AttemptReason{domain.ReasonServerError, domain.ReasonTimeout}
 	for _, tc := range []struct {
 		name     string
 		provider domain.Provider
 		since    time.Time
-		reasons  []string
+		reasons  []domain.AttemptReason
 		want     domain.TrafficStats
 	}{
 		{"groq", domain.ProviderGroq, since, failures, domain.TrafficStats{Answered: 3, Failed: 3}},
-		{"groq with rate limits", domain.ProviderGroq, since, []string{"server_error", "timeout", "rate_limited"}, domain.TrafficStats{Answered: 3, Failed: 4}},
-		{"groq, empty reasons", domain.ProviderGroq, since, []string{}, domain.TrafficStats{Answered: 3}},
+		{"groq with rate limits", domain.ProviderGroq, since, []domain.AttemptReason{domain.ReasonServerError, domain.ReasonTimeout, domain.ReasonRateLimited}, domain.TrafficStats{Answered: 3, Failed: 4}},
+		{"groq, empty reasons", domain.ProviderGroq, since, []domain.AttemptReason{}, domain.TrafficStats{Answered: 3}},
 		{"groq, nil reasons", domain.ProviderGroq, since, nil, domain.TrafficStats{Answered: 3}},
 		{"groq including older rows", domain.ProviderGroq, outside, failures, domain.TrafficStats{Answered: 4, Failed: 4}},
 		{"openrouter", domain.ProviderOpenRouter, since, failures, domain.TrafficStats{Answered: 1, Failed: 2}},
 		{"huggingface", domain.ProviderHuggingFace, since, failures, domain.TrafficStats{Answered: 1}},
 		{"unknown provider", domain.Provider("nobody"), since, failures, domain.TrafficStats{}},
-		{"reason with a quote", domain.ProviderGroq, since, []string{`time"out`}, domain.TrafficStats{Answered: 3}},
+		{"reason with a quote", domain.ProviderGroq, since, []domain.AttemptReason{`time"out`}, domain.TrafficStats{Answered: 3}},
 	} {
 		got, err := e.db.Traffic(ctx, tc.provider, tc.since, tc.reasons)
 		require.NoError(t, err, tc.name)

@@ -97,7 +97,7 @@ func TestRequestLogRoundTrip(t *testing.T) {
 		{
 			name: "invalid request: no attempts, odd tier",
 			rec: domain.RequestRecord{
-				Tier: "gpt-5", Outcome: domain.OutcomeInvalid, ErrorCode: string(domain.CodeInvalid),
+				Tier: "gpt-5", Outcome: domain.OutcomeInvalid, ErrorCode: domain.CodeInvalid,
 				CreatedAt: at.Add(2 * time.Second),
 			},
 		},
@@ -119,7 +119,7 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			name: "client-supplied tier is made storable and bounded",
 			rec: domain.RequestRecord{
 				Tier: domain.Tier("a\x00b\xff" + strings.Repeat("x", 300)), Outcome: domain.OutcomeInvalid,
-				ErrorCode: string(domain.CodeInvalid), CreatedAt: at.Add(4 * time.Second),
+				ErrorCode: domain.CodeInvalid, CreatedAt: at.Add(4 * time.Second),
 			},
 			want: func(r *domain.RequestRecord) {
 				r.Tier = domain.Tier("a\uFFFDb\uFFFD" + strings.Repeat("x", 124))

@@ -67,7 +67,7 @@ func (p *provider) StreamChat(ctx context.Context, key int, req domain.Completio
 func endFailed(ctx context.Context, span trace.Span, err error) {
 	defer span.End()
 	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
-		span.SetAttributes(attrErrorReason.String("cancelled"))
+		span.SetAttributes(attrErrorReason.String(string(domain.OutcomeCancelled)))
 		return
 	}
 	class, reason := "other", "other"
@@ -115,7 +115,7 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 func (s *stream) Close() error {
 	if !s.done {
 		s.done = true
-		s.span.SetAttributes(attrErrorReason.String("cancelled"))
+		s.span.SetAttributes(attrErrorReason.String(string(domain.OutcomeCancelled)))
 		s.span.End()
 	}
 	return s.ChatStream.Close()

@@ -19,10 +19,6 @@ import (
 	"github.com/genzai/genzai/domain/apikeys"
 )
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
 // store is the memory store with a record of what the use case gave it:
 // the keys it made (on success), its lookups and last-use writes, and the
 // audit entries.
@@ -83,12 +79,12 @@ var (
 	bob = domain.User{ID: "u-bob", Email: "bob@example.com", Disabled: true}
 )
 
-func newService(st *store, c *clock) *apikeys.Service {
+func newService(st *store, c *memory.Clock) *apikeys.Service {
 	return apikeys.New(st, c, nil, apikeys.Config{MaxPerUser: 2, TouchEvery: time.Minute})
 }
 
 func TestCreateStoresOnlyTheHash(t *testing.T) {
-	st, c := newStore(ada), &clock{now: t0}
+	st, c := newStore(ada), memory.NewClock(t0)
 	s := newService(st, c)
 	k, key, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "  laptop  "})
 	require.NoError(t, err)
@@ -116,25 +112,25 @@ func TestCreateValidatesTheName(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(ada)
-			_, _, err := newService(st, &clock{now: t0}).Create(context.Background(), ada, "", apikeys.CreateRequest{Name: tc.in})
+			_, _, err := newService(st, memory.NewClock(t0)).Create(context.Background(), ada, "", apikeys.CreateRequest{Name: tc.in})
 			assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
 			assert.Empty(t, st.created)
 		})
 	}
-	_, _, err := newService(newStore(ada), &clock{now: t0}).Create(context.Background(), ada, "", apikeys.CreateRequest{Name: strings.Repeat("é", domain.MaxAPIKeyNameLen)})
+	_, _, err := newService(newStore(ada), memory.NewClock(t0)).Create(context.Background(), ada, "", apikeys.CreateRequest{Name: strings.Repeat("é", domain.MaxAPIKeyNameLen)})
 	assert.NoError(t, err, "exactly the limit")
 }
 
 func TestCreateFailsWhenRandomnessFails(t *testing.T) {
 	st := newStore(ada)
-	s := apikeys.New(st, &clock{now: t0}, iotest.ErrReader(errors.New("no entropy")), apikeys.Config{MaxPerUser: 2})
+	s := apikeys.New(st, memory.NewClock(t0), iotest.ErrReader(errors.New("no entropy")), apikeys.Config{MaxPerUser: 2})
 	_, _, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "k"})
 	assert.ErrorContains(t, err, "no entropy")
 	assert.Empty(t, st.created)
 }
 
 func TestAuthenticate(t *testing.T) {
-	st, c := newStore(ada, bob), &clock{now: t0}
+	st, c := newStore(ada, bob), memory.NewClock(t0)
 	s := newService(st, c)
 	ctx := context.Background()
 	_, adaKey, err := s.Create(ctx, ada, "", apikeys.CreateRequest{Name: "k"})
@@ -183,7 +179,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestLastUseIsWrittenAtMostOncePerInterval(t *testing.T) {
-	st, c := newStore(ada), &clock{now: t0}
+	st, c := newStore(ada), memory.NewClock(t0)
 	s := newService(st, c)
 	ctx := context.Background()
 	_, key, err := s.Create(ctx, ada, "", apikeys.CreateRequest{Name: "k"})
@@ -198,10 +194,10 @@ func TestLastUseIsWrittenAtMostOncePerInterval(t *testing.T) {
 		{time.Second, 2},      // a minute after it
 		{30 * time.Second, 2},
 	} {
-		c.now = c.now.Add(step.advance)
+		c.Advance(step.advance)
 		_, k, err := s.Authenticate(ctx, key)
 		require.NoError(t, err)
-		assert.Equal(t, step.wantTouches, st.touches, "at %v", c.now.Sub(t0))
+		assert.Equal(t, step.wantTouches, st.touches, "at %v", c.Now().Sub(t0))
 		require.NotNil(t, k.LastUsedAt)
 	}
 }
@@ -226,7 +222,7 @@ func TestCreateScopes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			st := newStore(tc.user)
-			k, _, err := newService(st, &clock{now: t0}).Create(context.Background(), tc.user, "req-1", apikeys.CreateRequest{Name: "k", Scopes: tc.scopes})
+			k, _, err := newService(st, memory.NewClock(t0)).Create(context.Background(), tc.user, "req-1", apikeys.CreateRequest{Name: "k", Scopes: tc.scopes})
 			if tc.code != "" {
 				assert.Equal(t, tc.code, domain.ErrorCode(err), "err: %v", err)
 				assert.Empty(t, st.created, "nothing is stored")
@@ -274,7 +270,7 @@ func TestCreateExpiry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.req.Name = "k"
-			k, _, err := newService(newStore(ada), &clock{now: t0}).Create(context.Background(), ada, "", tc.req)
+			k, _, err := newService(newStore(ada), memory.NewClock(t0)).Create(context.Background(), ada, "", tc.req)
 			if !tc.ok {
 				assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "err: %v", err)
 				return
@@ -287,15 +283,15 @@ func TestCreateExpiry(t *testing.T) {
 
 func TestAuthenticateRefusesExpiredKeys(t *testing.T) {
 	t.Parallel()
-	st, c := newStore(ada), &clock{now: t0}
+	st, c := newStore(ada), memory.NewClock(t0)
 	s := newService(st, c)
 	days := 1
 	_, key, err := s.Create(context.Background(), ada, "", apikeys.CreateRequest{Name: "k", ExpiresInDays: &days})
 	require.NoError(t, err)
-	c.now = t0.Add(24*time.Hour - time.Second)
+	c.Set(t0.Add(24*time.Hour - time.Second))
 	_, _, err = s.Authenticate(context.Background(), key)
 	require.NoError(t, err, "valid until the last second")
-	c.now = t0.Add(24 * time.Hour)
+	c.Set(t0.Add(24 * time.Hour))
 	_, _, err = s.Authenticate(context.Background(), key)
 	assert.Equal(t, domain.CodeUnauthorized, domain.ErrorCode(err))
 	assert.ErrorContains(t, err, "expired")

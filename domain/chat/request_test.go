@@ -111,7 +111,7 @@ func TestChatValidation(t *testing.T) {
 			assert.Equal(t, 0, e.quotaUsed(t), "an invalid request consumes nothing")
 			assert.Empty(t, e.order.list(), "no provider is called")
 			assert.Equal(t, domain.OutcomeInvalid, rec.Outcome)
-			assert.Equal(t, string(domain.CodeInvalid), rec.ErrorCode)
+			assert.Equal(t, domain.CodeInvalid, rec.ErrorCode)
 		})
 	}
 }

@@ -160,7 +160,7 @@ func TestChatRequestLog(t *testing.T) {
 			name: "invalid",
 			req:  chat.Request{Tier: domain.TierSmart, Prompt: "", Stream: true},
 			want: domain.RequestRecord{
-				Tier: domain.TierSmart, Outcome: domain.OutcomeInvalid, ErrorCode: string(domain.CodeInvalid), Stream: true,
+				Tier: domain.TierSmart, Outcome: domain.OutcomeInvalid, ErrorCode: domain.CodeInvalid, Stream: true,
 			},
 		},
 		{
@@ -172,7 +172,7 @@ func TestChatRequestLog(t *testing.T) {
 				_, _, _ = e.store.ConsumeQuota(context.Background(), e.user.ID, domain.QuotaDay(e.clock.Now()), 1)
 			},
 			want: domain.RequestRecord{
-				Tier: domain.TierFast, Outcome: domain.OutcomeQuota, ErrorCode: string(domain.CodeQuotaExceeded),
+				Tier: domain.TierFast, Outcome: domain.OutcomeQuota, ErrorCode: domain.CodeQuotaExceeded,
 			},
 		},
 	}

@@ -190,24 +190,24 @@ func (s *Service) record(rec domain.RequestRecord, api string, sv served, err er
 }
 
 // outcome names what happened for the request log.
-func outcome(err error, began bool) (domain.Outcome, string) {
+func outcome(err error, began bool) (domain.Outcome, domain.Code) {
 	var qe *domain.QuotaExceededError
 	var ie *domain.InterruptedError
 	switch {
 	case err == nil:
 		return domain.OutcomeSuccess, ""
 	case errors.Is(err, context.Canceled) || errors.Is(err, errSink):
-		return domain.OutcomeCancelled, string(domain.CodeCancelled)
+		return domain.OutcomeCancelled, domain.CodeCancelled
 	case errors.Is(err, context.DeadlineExceeded):
-		return domain.OutcomeError, string(domain.CodeTimeout)
+		return domain.OutcomeError, domain.CodeTimeout
 	case errors.As(err, &qe):
-		return domain.OutcomeQuota, string(domain.CodeQuotaExceeded)
+		return domain.OutcomeQuota, domain.CodeQuotaExceeded
 	case errors.As(err, &ie) || began:
-		return domain.OutcomeInterrupted, string(domain.CodeStreamInterrupted)
+		return domain.OutcomeInterrupted, domain.CodeStreamInterrupted
 	case domain.ErrorCode(err) == domain.CodeInvalid:
-		return domain.OutcomeInvalid, string(domain.CodeInvalid)
+		return domain.OutcomeInvalid, domain.CodeInvalid
 	default:
-		return domain.OutcomeError, string(domain.ErrorCode(err))
+		return domain.OutcomeError, domain.ErrorCode(err)
 	}
 }
 

@@ -29,6 +29,11 @@ type ProviderConfig struct {
 	Client ports.ChatProvider
 	// RPMPerKey is the per-key request budget per minute (0 = unlimited).
 	RPMPerKey int
+	// KeyNames name the keys, by index, in the shared stores; a name must
+	// not reveal its key (the app uses a hash prefix, so that deployments
+	// sharing a Redis and a key also share its budget). A key without one
+	// is "<provider>:<index>".
+	KeyNames []string
 }
 
 // Config is the routing configuration.
@@ -58,19 +63,16 @@ type Config struct {
 	// its own.
 	SharedBudget    ports.RateLimiter
 	SharedCooldowns ports.CooldownStore
-	// KeyName names a key in the shared stores; it must not reveal the key
-	// (the app uses a hash prefix, so that deployments sharing a Redis and
-	// a key also share its budget). Nil: "<provider>:<index>".
-	KeyName func(provider domain.Provider, key int) string
 }
 
 // DefaultKeyRejectCoolOff is how long a refused key sits out by default.
 const DefaultKeyRejectCoolOff = 10 * time.Minute
 
 type provider struct {
-	client  ports.ChatProvider
-	keys    *keyPool
-	breaker *breaker
+	client   ports.ChatProvider
+	keys     *keyPool
+	breaker  *breaker
+	keyNames []string
 }
 
 // Router routes completion requests along the tiers' chains.
@@ -99,9 +101,10 @@ func New(cfg Config, clock ports.Clock, logger *slog.Logger) *Router {
 			continue
 		}
 		r.providers[p.Client.Name()] = &provider{
-			client:  p.Client,
-			keys:    newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
-			breaker: newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
+			client:   p.Client,
+			keys:     newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
+			breaker:  newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
+			keyNames: p.KeyNames,
 		}
 	}
 	return r
@@ -145,8 +148,8 @@ func (r *Router) chain(t domain.Tier) []Route {
 
 // keyName names a provider key in shared stores (never the key itself).
 func (r *Router) keyName(provider domain.Provider, key int) string {
-	if r.cfg.KeyName != nil {
-		return r.cfg.KeyName(provider, key)
+	if p, ok := r.providers[provider]; ok && key < len(p.keyNames) {
+		return p.keyNames[key]
 	}
 	return string(provider) + ":" + strconv.Itoa(key)
 }

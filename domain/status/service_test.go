@@ -292,7 +292,7 @@ func TestKeysCoolingOrRejected(t *testing.T) {
 	assert.Equal(t, 0, models(f.groq), "no request with a rejected key")
 	checks, err := f.store.RecentChecks(context.Background(), domain.ProviderGroq, 1)
 	require.NoError(t, err)
-	assert.Equal(t, "no_usable_key", checks[0].ErrorClass)
+	assert.Equal(t, domain.ReasonNoUsableKey, checks[0].ErrorClass)
 	assert.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status)
 }
 
@@ -339,7 +339,7 @@ func TestRefusedKeyIsRejectedNotDowntime(t *testing.T) {
 	assert.Equal(t, domain.StatusDown, f.report(t, s, "")[domain.ProviderGroq].Status, "every key refused: down")
 	checks, err = f.store.RecentChecks(ctx, domain.ProviderGroq, 1)
 	require.NoError(t, err)
-	assert.Equal(t, "no_usable_key", checks[0].ErrorClass)
+	assert.Equal(t, domain.ReasonNoUsableKey, checks[0].ErrorClass)
 }
 
 func TestUptimeWindowsAndPruning(t *testing.T) {

@@ -46,11 +46,11 @@ const DefaultWindow = "24h"
 // real traffic: its own failures, not rate limits or rejected keys.
 var failureReasons = providerFaults()
 
-func providerFaults() []string {
-	var out []string
+func providerFaults() []domain.AttemptReason {
+	var out []domain.AttemptReason
 	for _, r := range domain.AttemptReasons {
 		if r.ProviderFault() {
-			out = append(out, string(r))
+			out = append(out, r)
 		}
 	}
 	return out
@@ -240,7 +240,7 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 	key, ok, allRejected := s.router.ProbeKey(ctx, name)
 	switch {
 	case !ok && allRejected:
-		check.ErrorClass = string(domain.ReasonNoUsableKey)
+		check.ErrorClass = domain.ReasonNoUsableKey
 	case !ok:
 		return false // every key is cooling down: not the provider's fault
 	default:
@@ -255,7 +255,7 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 			check.OK, check.Status = true, 200
 		case errors.As(err, &pe) && pe.Class == domain.FailureRateLimited:
 			// The provider answered; the key is busy. That is not downtime.
-			check.OK, check.Status, check.ErrorClass = true, pe.Status, string(pe.Reason)
+			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
 		case errors.As(err, &pe) && pe.Class == domain.FailureKeyRejected:
 			// The provider answered; this key is refused (revoked, mistyped).
 			// One bad key among good ones is not downtime: the key leaves the
@@ -263,20 +263,20 @@ func (s *Service) probe(ctx context.Context, target ports.ModelLister) bool {
 			// no_usable_key and the provider goes down.
 			again := s.router.RejectKey(ctx, name, key)
 			s.log.Error("provider key rejected: out of rotation for its cool-off", "provider", name, "key_index", key, "status", pe.Status, "by", "probe")
-			check.OK, check.Status, check.ErrorClass = true, pe.Status, string(pe.Reason)
+			check.OK, check.Status, check.ErrorClass = true, pe.Status, pe.Reason
 			if again {
 				// Every key was refused before and came back from its
 				// cool-off: refused again, there is still no usable key, as
 				// when a refused key never came back; not a provider that
 				// is up again every cool-off.
-				check.OK, check.ErrorClass = false, string(domain.ReasonNoUsableKey)
+				check.OK, check.ErrorClass = false, domain.ReasonNoUsableKey
 			}
 		case errors.As(err, &pe):
-			check.Status, check.ErrorClass = pe.Status, string(pe.Reason)
+			check.Status, check.ErrorClass = pe.Status, pe.Reason
 		case ctx.Err() != nil:
 			return false // shutting down
 		default:
-			check.ErrorClass = string(domain.ReasonServerError)
+			check.ErrorClass = domain.ReasonServerError
 		}
 	}
 	if err := s.store.RecordCheck(context.WithoutCancel(ctx), check); err != nil {

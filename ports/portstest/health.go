@@ -304,16 +304,16 @@ func RunHealthStore(t *testing.T, newHealth func(t *testing.T) Health) {
 			domain.RequestRecord{Provider: groq, Outcome: domain.OutcomeSuccess, FirstToken: &ttft, CreatedAt: before,
 				Attempts: []domain.Attempt{{Provider: groq, Reason: "server_error", KeyIndex: key(0)}}},
 		)
-		reasons := []string{"server_error", "timeout", "model_loading"}
+		reasons := []domain.AttemptReason{domain.ReasonServerError, domain.ReasonTimeout, domain.ReasonModelLoading}
 		for _, tc := range []struct {
 			name     string
 			provider domain.Provider
 			since    time.Time
-			reasons  []string
+			reasons  []domain.AttemptReason
 			want     domain.TrafficStats
 		}{
 			{"groq", groq, since, reasons, domain.TrafficStats{Answered: 3, Failed: 3}},
-			{"groq, rate limits counted", groq, since, append([]string{"rate_limited"}, reasons...), domain.TrafficStats{Answered: 3, Failed: 4}},
+			{"groq, rate limits counted", groq, since, append([]domain.AttemptReason{domain.ReasonRateLimited}, reasons...), domain.TrafficStats{Answered: 3, Failed: 4}},
 			{"groq, no reasons", groq, since, nil, domain.TrafficStats{Answered: 3}},
 			{"groq, wider window", groq, before, reasons, domain.TrafficStats{Answered: 4, Failed: 4}},
 			{"groq, narrower window", groq, since.Add(time.Microsecond), reasons, domain.TrafficStats{Answered: 2, Failed: 3}},

@@ -113,3 +113,14 @@ func API(api string) (string, error) {
 	}
 	return "", fmt.Errorf("unknown API %q", api)
 }
+
+// Strings spells typed words (codes, reasons) as a never-nil []string for
+// an array parameter: = ANY (NULL) matches nothing too, but an empty array
+// says so plainly.
+func Strings[T ~string](words []T) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = string(w)
+	}
+	return out
+}
