@@ -33,11 +33,11 @@ func KeepDevSecret(cfg Config) (Config, error) {
 	if path == "" {
 		return cfg, nil
 	}
-	dir := filepath.Dir(path)
-	// The database would create its directory a moment later, with the
-	// same mode.
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return cfg, fmt.Errorf("development JWT secret: %w", err)
+	// The directory is the database's, which would create it a moment
+	// later with the same mode. When it cannot be made, the database's
+	// error (naming the database) says why; the secret is not needed.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return cfg, nil
 	}
 	secret, err := readDevSecret(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -167,3 +167,15 @@ func TestKeepDevSecretRefusesBadFile(t *testing.T) {
 		assert.Contains(t, err.Error(), "is not a regular file")
 	})
 }
+
+// A database directory that cannot be made is the database's error to
+// report (it names the database); the secret is left per process.
+func TestKeepDevSecretLeavesUnusableDirectoryToTheDatabase(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o600))
+	cfg := devConfig(t, filepath.Join(file, "sub"))
+	got, err := app.KeepDevSecret(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, cfg, got)
+}
