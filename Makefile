@@ -22,15 +22,25 @@ export TEST_REDIS_URL := redis://127.0.0.1:6379/0
 endif
 endif
 
-.PHONY: run build generate check-generated vet lint test smoke docs-ui bench microbench tidy
+.PHONY: run build install generate check-generated vet lint test smoke docs-ui bench microbench tidy
 
 ## run: start the server (SQLite in ./data unless DATABASE_URL is set; see README)
 run:
 	$(GO) run ./cmd/genzai serve
 
+# build and install compile with Go's default settings, like `go run` and
+# `go install` in the README, so that each reuses what the others compiled
+# (a cold build is minutes): CGO_ENABLED=0 or -trimpath would change every
+# package's cache key and compile all of them again. -ldflags changes only
+# the link. The static, path-free release binary is the Dockerfile's.
+
 ## build: build bin/genzai with the version stamped in
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/genzai ./cmd/genzai
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/genzai ./cmd/genzai
+
+## install: install genzai into $(go env GOPATH)/bin (or GOBIN), version stamped
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/genzai
 
 ## generate: regenerate the API code (oapi-codegen) and the queries (sqlc)
 generate:

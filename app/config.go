@@ -96,8 +96,11 @@ type Config struct {
 	// JWTSecretGenerated is set when development replaced an unset secret
 	// with a random one: tokens then die with the process.
 	JWTSecretGenerated bool
-	JWTAlgorithm       string
-	JWTExpiration      time.Duration
+	// JWTSecretFile is the file development keeps its generated secret in
+	// (set by KeepDevSecret, "" otherwise): tokens then survive restarts.
+	JWTSecretFile string
+	JWTAlgorithm  string
+	JWTExpiration time.Duration
 
 	// AdminEmails are promoted when their owner verifies the address by
 	// mail, so only with SMTP_URL (see login.Config.AdminEmails).

@@ -33,7 +33,10 @@ func printBanner(w io.Writer, cfg app.Config, db *app.Database, addr net.Addr) {
 		prov = "mock (development answers; set GROQ_API_KEYS, OPENROUTER_API_KEYS or HUGGINGFACE_API_KEY for real ones)"
 	}
 	auth := "JWT_SECRET"
-	if cfg.JWTSecretGenerated {
+	switch {
+	case cfg.JWTSecretFile != "":
+		auth = "development JWT secret in " + cfg.JWTSecretFile + " (tokens survive restarts)"
+	case cfg.JWTSecretGenerated:
 		auth = "random JWT secret (tokens end with this process; set JWT_SECRET to keep them)"
 	}
 

@@ -51,7 +51,10 @@ SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 			}
 			line(true, "configuration", fmt.Sprintf("env=%s database=%s keys: groq=%d openrouter=%d huggingface=%d",
 				cfg.Env, cfg.DatabaseLocation(), len(cfg.Groq.Keys), len(cfg.OpenRouter.Keys), len(cfg.HuggingFace.Keys)))
-			if cfg.JWTSecretGenerated {
+			switch path := app.DevSecretPath(cfg); {
+			case path != "":
+				line(true, "jwt secret", "not set: serve keeps a generated development one in "+path)
+			case cfg.JWTSecretGenerated:
 				line(true, "jwt secret", "not set: a random one per start (tokens die with the process)")
 			}
 			for _, risk := range cfg.Risks() {

@@ -54,7 +54,14 @@ func (c *cli) serveCmd() *cobra.Command {
 // shutting_down) and closes the database pool.
 func serve(ctx context.Context, cfg app.Config, c *cli) error {
 	logger := app.NewLogger(cfg, c.stderr)
-	if cfg.JWTSecretGenerated {
+	cfg, err := app.KeepDevSecret(cfg)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cfg.JWTSecretFile != "":
+		logger.Info("JWT_SECRET is not set: using the development secret kept on disk; tokens survive restarts", "file", cfg.JWTSecretFile)
+	case cfg.JWTSecretGenerated:
 		logger.Warn("JWT_SECRET is not set: using a random secret; tokens stop working when the server restarts")
 	}
 	logger.Debug("configuration", "config", cfg)

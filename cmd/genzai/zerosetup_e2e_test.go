@@ -18,7 +18,8 @@ import (
 // TestServeZeroSetup is a newcomer's first start: nothing configured (no
 // DATABASE_URL, JWT_SECRET or keys). The server keeps its data in
 // ./data/genzai.db, answers with the mock provider, prints a banner whose
-// curl command works as printed, and keeps its data across restarts.
+// curl command works as printed, and keeps its data and its JWT secret
+// (./data/jwt-secret) across restarts: a token outlives a restart.
 func TestServeZeroSetup(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -32,11 +33,14 @@ func TestServeZeroSetup(t *testing.T) {
 		s.url + "/docs",
 		"SQLite data/genzai.db (single instance",
 		"mock (development answers",
-		"random JWT secret",
+		"development JWT secret in data/jwt-secret (tokens survive restarts)",
 	} {
 		assert.Contains(t, banner, want)
 	}
 	assert.FileExists(t, filepath.Join(dir, "data", "genzai.db"))
+	secretFile, err := os.Stat(filepath.Join(dir, "data", "jwt-secret"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), secretFile.Mode().Perm(), "only the owner reads the secret")
 	assert.Contains(t, s.stderrText(), "single instance only", "the log says SQLite means one instance")
 
 	// The banner's curl command, run as printed.
@@ -63,8 +67,12 @@ func TestServeZeroSetup(t *testing.T) {
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	assert.NotContains(t, stdout, "pending")
 
-	// A restart finds the account and its count: the data is on disk.
+	// A restart finds the account and its count: the data is on disk. The
+	// token from before the restart still works: so is the secret.
 	s = startServer(t, dir, nothing)
+	r = s.do(t, http.MethodGet, "/api/v1/quota", "", bearer(tok.AccessToken)...)
+	require.Equal(t, http.StatusOK, r.status, "the token from before the restart: %s", r.body)
+	assert.Equal(t, 1, decode[quotaBody](t, r).Used)
 	r = s.do(t, http.MethodPost, "/api/v1/auth/login", `{"email":"you@example.com"}`)
 	require.Equal(t, http.StatusOK, r.status)
 	tok = decode[tokenBody](t, r)
@@ -84,4 +92,19 @@ func TestServeSQLitePathUnusable(t *testing.T) {
 	_, stderr, code := runGenzai(t, dir, vars{"DATABASE_URL": "sqlite:///" + file + "/sub/genzai.db"}, "serve", "--port", "0")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "sqlite "+file+"/sub/genzai.db")
+}
+
+// TestServeRefusesExposedDevSecret: a development secret file that others
+// may read stops serve with an error naming the file, before anything
+// signs a token with it.
+func TestServeRefusesExposedDevSecret(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "data"), 0o700))
+	path := filepath.Join(dir, "data", "jwt-secret")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("ab", 32)), 0o600))
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, stderr, code := runGenzai(t, dir, vars{}, "serve", "--port", "0")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "data/jwt-secret has mode 0644, wider than 0600")
 }

@@ -50,7 +50,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestMatchOutput(t *testing.T) {
-	stream := "event: meta\ndata: {\"provider\":\"mock\",\"model\":\"fast\"}\n\ndata: \"Hi\"\n\nevent: done\ndata: {\"finish_reason\":\"stop\"}\n\n"
+	stream := "event: meta\ndata: {\"model\":\"fast\",\"provider\":\"mock\"}\n\ndata: \"Hi\"\n\nevent: done\ndata: {\"finish_reason\":\"stop\"}\n\n"
 	tests := []struct {
 		name string
 		want []string
@@ -63,6 +63,11 @@ func TestMatchOutput(t *testing.T) {
 		{"json", []string{`{"used":1}`}, `{"used":1,"limit":50}` + "\n", true},
 		{"json mismatch", []string{`{"used":0}`}, `{"used":1}`, false},
 		{"not json", []string{`{"used":0}`}, `Unauthorized`, false},
+		{"json keys in the answer's order", []string{`{"limit":50,"used":1}`}, `{"limit":50,"remaining":49,"used":1}`, true},
+		{"json keys out of order", []string{`{"used":1,"limit":50}`}, `{"limit":50,"used":1}`, false},
+		{"nested keys out of order", []string{`{"models":[{"name":"x","id":"fast"},"…"]}`}, `{"models":[{"id":"fast","name":"x"}]}`, false},
+		{"stream data keys out of order", []string{"event: meta", `data: {"provider":"mock","model":"fast"}`}, stream, false},
+		{"stream data keys in order", []string{"event: meta", `data: {"model":"fast"}`, "…", `data: {"finish_reason":"stop"}`}, stream, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

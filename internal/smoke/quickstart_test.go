@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,13 +48,19 @@ func TestQuickStart(t *testing.T) {
 	setup := codeBlock(t, string(readme), setupMarker)
 	try := codeBlock(t, string(readme), tryMarker)
 
-	// The setup block is exactly: clone, serve, test.
+	// The setup block is: clone, install, put the install directory on
+	// the PATH, serve, test.
 	cmds := commands(setup)
-	require.Len(t, cmds, 3, "the quick start is clone, serve, test:\n%s", setup)
-	clone, serveCmd, testCmd := cmds[0].run, cmds[1].run, cmds[2].run
+	require.GreaterOrEqual(t, len(cmds), 3, "the quick start is clone, install, serve, test:\n%s", setup)
+	clone, testCmd := cmds[0].run, cmds[len(cmds)-1].run
 	m := regexp.MustCompile(`^git clone (\S+) && cd (\S+)$`).FindStringSubmatch(clone)
 	require.NotNil(t, m, "first command clones and enters the repository: %q", clone)
-	assert.Equal(t, "go run ./cmd/genzai serve", serveCmd)
+	var startup []string // what a newcomer runs in the first terminal
+	for _, c := range cmds[1 : len(cmds)-1] {
+		startup = append(startup, c.run)
+	}
+	assert.Contains(t, startup, "go install ./cmd/genzai", "the quick start installs the command the rest of the README uses")
+	assert.Equal(t, "genzai serve", startup[len(startup)-1], "the installed command serves")
 	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
 	require.NoError(t, err)
 	assert.Contains(t, string(ci), "\n"+testCmd+"\n", "CI runs the README's test command")
@@ -63,9 +70,10 @@ func TestQuickStart(t *testing.T) {
 	dir := t.TempDir()
 	run(t, dir, "git", "clone", "--quiet", root, m[2])
 	work := filepath.Join(dir, m[2])
+	env := cleanEnv(t, filepath.Join(dir, "gopath"))
 
 	requirePortFree(t, serverAddr)
-	srv := startServer(t, work, serveCmd)
+	srv := startServer(t, work, env, strings.Join(startup, "\n"))
 
 	waitReady(t, srv, "http://"+serverAddr+"/ready", 5*time.Minute)
 	assert.Eventually(t, func() bool {
@@ -79,7 +87,8 @@ func TestQuickStart(t *testing.T) {
 
 	steps := commands(try)
 	require.NotEmpty(t, steps)
-	outputs := runSession(t, work, steps)
+	outputs, err := runSession(work, env, steps)
+	require.NoError(t, err, "the curl flow runs")
 	for i, s := range steps {
 		t.Run(fmt.Sprintf("step %d: %s", i+1, firstLine(s.run)), func(t *testing.T) {
 			if len(s.want) == 0 {
@@ -96,6 +105,10 @@ func TestQuickStart(t *testing.T) {
 			assert.Empty(t, strings.TrimSpace(outputs[i]), "step %d prints output the README does not show", i+1)
 		}
 	}
+
+	t.Run("a failed login stops the flow", func(t *testing.T) {
+		testFailedLogin(t, work, env, steps)
+	})
 
 	srv.stop(t)
 	assert.Contains(t, srv.stderr.String(), "stopped", "the server shut down gracefully")
@@ -177,10 +190,14 @@ func firstLine(s string) string {
 }
 
 // cleanEnv is a newcomer's environment: a PATH and a home, Go's caches (so
-// that the module download is not repeated), nothing of genzai's.
-func cleanEnv() []string {
-	env := []string{}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOPATH", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN", "GONOSUMDB", "GOPRIVATE", "GOSUMDB"} {
+// that the module download and the compilation are not repeated), nothing
+// of genzai's. GOPATH is gopath, so that go install writes there and not
+// into this machine's GOPATH; a genzai already on the PATH is hidden, so
+// that only the one the README installs can answer.
+func cleanEnv(t *testing.T, gopath string) []string {
+	t.Helper()
+	env := []string{"GOPATH=" + gopath}
+	for _, k := range []string{"HOME", "TMPDIR", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN", "GONOSUMDB", "GOPRIVATE", "GOSUMDB"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
@@ -188,12 +205,19 @@ func cleanEnv() []string {
 	// Let Go's own caches be found when the variables were not set.
 	for _, k := range []string{"GOCACHE", "GOMODCACHE"} {
 		if _, ok := os.LookupEnv(k); !ok {
-			if out, err := exec.Command("go", "env", k).Output(); err == nil {
-				env = append(env, k+"="+strings.TrimSpace(string(out)))
-			}
+			out, err := exec.Command("go", "env", k).Output()
+			require.NoError(t, err, "go env %s", k)
+			env = append(env, k+"="+strings.TrimSpace(string(out)))
 		}
 	}
-	return env
+	var path []string
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		if info, err := os.Stat(filepath.Join(d, "genzai")); err == nil && !info.IsDir() {
+			continue
+		}
+		path = append(path, d)
+	}
+	return append(env, "PATH="+strings.Join(path, string(filepath.ListSeparator)))
 }
 
 func run(t *testing.T, dir, name string, args ...string) {
@@ -238,15 +262,15 @@ type server struct {
 	done   chan error
 }
 
-// startServer runs the README's serve command in its own process group, as
-// a terminal would, so that Ctrl-C (SIGINT to the group) reaches the server
-// that go run starts.
-func startServer(t *testing.T, dir, line string) *server {
+// startServer runs the README's first-terminal commands in one shell in
+// its own process group, as a terminal would, so that Ctrl-C (SIGINT to
+// the group) reaches the server.
+func startServer(t *testing.T, dir string, env []string, script string) *server {
 	t.Helper()
 	s := &server{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command("bash", "-c", line)
+	s.cmd = exec.Command("bash", "-c", script)
 	s.cmd.Dir = dir
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, s.cmd.Start())
@@ -269,8 +293,8 @@ func (s *server) stop(t *testing.T) {
 	require.NoError(t, syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT))
 	select {
 	case <-s.done:
-		// The exit status is go run's, which reports the interrupt it saw
-		// itself; the server's own clean exit is its "stopped" line.
+		// The exit status is the shell's; the server's own clean exit is
+		// its "stopped" line.
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server did not stop within 30s of Ctrl-C")
 	}
@@ -301,8 +325,7 @@ func waitReady(t *testing.T, s *server, url string, within time.Duration) {
 
 // runSession runs the commands in one bash session, as a person pasting
 // them would (variables carry over), and returns each command's output.
-func runSession(t *testing.T, dir string, steps []command) []string {
-	t.Helper()
+func runSession(dir string, env []string, steps []command) ([]string, error) {
 	const sep = "@@genzai-smoke-step@@"
 	var script strings.Builder
 	script.WriteString("set -u\n")
@@ -310,18 +333,54 @@ func runSession(t *testing.T, dir string, steps []command) []string {
 		script.WriteString(s.run)
 		fmt.Fprintf(&script, "\nprintf '\\n%s\\n'\n", sep)
 	}
+	out, stderr, err := runScript(dir, env, script.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, stderr)
+	}
+	parts := strings.Split(out, "\n"+sep+"\n")
+	if len(parts) != len(steps)+1 {
+		return nil, fmt.Errorf("want one output per command, got %d:\n%s", len(parts)-1, out)
+	}
+	return parts[:len(steps)], nil
+}
+
+// runScript runs script with bash in dir, as a file (so that a failed
+// ${VAR:?} ends it, as it ends a script a person runs).
+func runScript(dir string, env []string, script string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = cleanEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Env = env
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
 	out, err := cmd.Output()
-	require.NoError(t, err, "the curl flow runs: %s", stderr.String())
-	parts := strings.Split(string(out), "\n"+sep+"\n")
-	require.Len(t, parts, len(steps)+1, "one output per command:\n%s", out)
-	return parts[:len(steps)]
+	return string(out), errBuf.String(), err
+}
+
+// testFailedLogin runs the README's login commands until the server
+// refuses a login (429 past AUTH_RATE_LIMIT_PER_MINUTE, 10, logins a
+// minute from one address): they must stop there, saying why, rather than
+// keep the error answer as the token for the next command to send.
+func testFailedLogin(t *testing.T, dir string, env []string, steps []command) {
+	var login []string
+	for _, s := range steps {
+		login = append(login, s.run)
+		if strings.Contains(s.run, "${TOKEN:?") {
+			break
+		}
+	}
+	require.Contains(t, login[len(login)-1], "${TOKEN:?", "the README's login stops when it gets no token")
+
+	const tries = 30
+	script := fmt.Sprintf("set -u\nfor i in $(seq %d); do\n%s\necho \"logged in $i\"\ndone\necho \"the flow went on\"\n", tries, strings.Join(login, "\n"))
+	stdout, stderr, err := runScript(dir, env, script)
+	require.Error(t, err, "the login commands stop the script when the login fails:\n%s", stdout)
+	assert.Contains(t, stdout, "logged in 1\n", "the first logins succeed")
+	assert.NotContains(t, stdout, "the flow went on")
+	assert.Contains(t, stderr, "TOKEN: login failed", "the shell says the login failed")
+	assert.Contains(t, stderr, "error: 429", "curl says why")
+	assert.Contains(t, stderr, `"code":"rate_limited"`, "the server's answer is shown")
 }
 
 // matchOutput checks an answer against the README's rendering of it. JSON
@@ -338,7 +397,10 @@ func matchOutput(want []string, got string) string {
 		if err := json.Unmarshal([]byte(strings.TrimSpace(got)), &g); err != nil {
 			return fmt.Sprintf("the answer is not JSON: %v", err)
 		}
-		return matchJSON(w, g, "$")
+		if msg := matchJSON(w, g, "$"); msg != "" {
+			return msg
+		}
+		return matchKeyOrder(want[0], strings.TrimSpace(got))
 	}
 	var lines []string
 	sc := bufio.NewScanner(strings.NewReader(got))
@@ -380,7 +442,73 @@ func lineMatches(want, got string) bool {
 	if json.Unmarshal([]byte(wd), &w) != nil || json.Unmarshal([]byte(gd), &g) != nil {
 		return false
 	}
-	return matchJSON(w, g, "$") == ""
+	return matchJSON(w, g, "$") == "" && matchKeyOrder(wd, gd) == ""
+}
+
+// matchKeyOrder returns "" when every object of want lists its keys in the
+// order the same object of got has them (the README shows an answer's
+// fields in the order the server sends them), else where it differs.
+func matchKeyOrder(want, got string) string {
+	w, err := keyOrders(want)
+	if err != nil {
+		return fmt.Sprintf("the README's output is not JSON: %v", err)
+	}
+	g, err := keyOrders(got)
+	if err != nil {
+		return fmt.Sprintf("the answer is not JSON: %v", err)
+	}
+	for path, keys := range w {
+		at := -1
+		for _, k := range keys {
+			i := slices.Index(g[path], k)
+			if i < at {
+				return fmt.Sprintf("%s: the README lists the keys as %v, the answer sends %v", path, keys, g[path])
+			}
+			at = i
+		}
+	}
+	return ""
+}
+
+// keyOrders returns the keys of each object in a JSON text in the order
+// they appear, by path ($, $.models[0], ...).
+func keyOrders(text string) (map[string][]string, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	out := map[string][]string{}
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			var keys []string
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := k.(string)
+				keys = append(keys, key)
+				if err := walk(path + "." + key); err != nil {
+					return err
+				}
+			}
+			out[path] = keys
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+		default:
+			return nil
+		}
+		_, err = dec.Token() // the closing delimiter
+		return err
+	}
+	return out, walk("$")
 }
 
 // matchJSON returns "" when got matches want, else where it differs.
