@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -147,6 +151,61 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 		_, _, code := tm.run(ctx, "", args...)
 		assert.Equal(t, 2, code, "%v is a usage error", args)
 	}
+}
+
+func TestCLIUsageErrors(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	tm := newUser(t, srv.URL)
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+		msg   string
+		usage string
+	}{
+		{args: []string{"bogus"}, msg: `unknown command "bogus" for "genzai"`, usage: "genzai COMMAND [flags]"},
+		{args: []string{"confg"}, msg: `unknown command "confg" for "genzai" (did you mean config?)`, usage: "genzai COMMAND [flags]"},
+		{args: []string{"config", "bogus"}, msg: `unknown command "bogus" for "genzai config"`, usage: "genzai config COMMAND [flags]"},
+		{args: []string{"keys", "bogus"}, msg: `unknown command "bogus" for "genzai keys"`, usage: "genzai keys COMMAND [flags]"},
+		{args: []string{"quota", "--bogus"}, msg: "unknown flag: --bogus", usage: "genzai quota [flags]"},
+		{args: []string{"quota", "extra"}, msg: "genzai quota takes 0 argument(s), got 1", usage: "genzai quota [flags]"},
+		{args: []string{"migrate", "up", "extra"}, msg: `unknown command "extra" for "genzai migrate up"`, usage: "genzai migrate up [flags]"},
+		{args: []string{"chat", "two", "messages"}, msg: "chat takes one message (quote it), or none for a session", usage: "genzai chat MESSAGE [flags]"},
+		{args: []string{"login"}, msg: "--email is required when standard input is not a terminal", usage: "genzai login [flags]"},
+		{args: []string{"register"}, stdin: "ada@example.com\nsecret\n", msg: "--email is required when standard input is not a terminal", usage: "genzai register [flags]"},
+	} {
+		out, errOut, code := tm.run(context.Background(), tc.stdin, tc.args...)
+		assert.Equal(t, 2, code, "%v is a usage error", tc.args)
+		assert.Empty(t, out, "%v", tc.args)
+		assert.Regexp(t, `^`+regexp.QuoteMeta("error: "+tc.msg+"\nusage: "+tc.usage+"\n")+`run 'genzai[a-z ]* --help' for more\n$`, errOut, "%v", tc.args)
+	}
+	assert.Zero(t, requests.Load(), "a usage error sends nothing")
+
+	for _, args := range [][]string{{}, {"config"}} {
+		out, errOut, code := tm.run(context.Background(), "", args...)
+		assert.Equal(t, 0, code, "%v alone prints its help: %s", args, errOut)
+		assert.Contains(t, out, "Available Commands:")
+	}
+}
+
+func TestCLIMissingRequiredFlagIsAUsageError(t *testing.T) {
+	t.Parallel()
+	var errOut bytes.Buffer
+	root := newRootCmd(func(string) (string, bool) { return "", false }, strings.NewReader(""), io.Discard, &errOut)
+	ran := false
+	needy := &cobra.Command{Use: "needy", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
+	needy.Flags().String("name", "", "")
+	require.NoError(t, needy.MarkFlagRequired("name"))
+	root.AddCommand(needy)
+	root.SetArgs([]string{"needy"})
+	_, err := root.ExecuteC()
+	assert.Equal(t, 2, exitCode(err), "%v", err)
+	assert.False(t, ran)
 }
 
 func TestCLIConfigPrecedence(t *testing.T) {

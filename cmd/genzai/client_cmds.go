@@ -85,7 +85,7 @@ func (c *cli) configCmd() *cobra.Command {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErrorf("%s takes %d argument(s), got %d (see --help)", cmd.CommandPath(), n, len(args))
+			return usageErrorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))
 		}
 		return nil
 	}
@@ -230,8 +230,16 @@ login where the server allows it.`,
 				return err
 			}
 			if email == "" {
+				// Without a terminal the one line of standard input is the
+				// password: the email must come as a flag.
+				if !c.stdinIsTerminal() {
+					return usageErrorf("--email is required when standard input is not a terminal")
+				}
 				if email, err = c.prompt("Email: ", false); err != nil {
 					return err
+				}
+				if strings.TrimSpace(email) == "" {
+					return usageErrorf("an email is required")
 				}
 			}
 			password, err := c.prompt("Password: ", true)
@@ -275,9 +283,17 @@ login where the server allows it.`,
 	return cmd
 }
 
+// stdinIsTerminal reports whether standard input is a terminal, where
+// prompts can ask.
+func (c *cli) stdinIsTerminal() bool {
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // prompt reads one line: without echo on a terminal when secret.
 func (c *cli) prompt(label string, secret bool) (string, error) {
-	if f, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if c.stdinIsTerminal() {
+		f := c.stdin.(*os.File)
 		fmt.Fprint(c.stderr, label)
 		if secret {
 			b, err := term.ReadPassword(int(f.Fd()))
