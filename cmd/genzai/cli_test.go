@@ -82,7 +82,9 @@ func TestCLIAccountFlow(t *testing.T) {
 
 	out, _, code = tm.run(ctx, "", "config", "list")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `^host=\nmodel=\noutput=\ntoken=eyJh…[A-Za-z0-9_-]{4}\n$`, out, "the token is masked")
+	assert.Regexp(t, `^host=http://127\.0\.0\.1:\d+  \(from the environment: GENZAI_HOST\)\n`+
+		`model=fast  \(default\)\noutput=text  \(default\)\n`+
+		`token=eyJh…[A-Za-z0-9_-]{4}  \(from the config file .+config\.yaml\)\n$`, out, "the token is masked")
 
 	out, _, code = tm.run(ctx, "", "quota")
 	require.Equal(t, 0, code)
@@ -130,8 +132,14 @@ func TestCLIHealth(t *testing.T) {
 	down := newUser(t, "http://127.0.0.1:1")
 	_, errOut, code = down.run(context.Background(), "", "health")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "error: cannot reach http://127.0.0.1:1")
-	assert.Contains(t, errOut, "genzai config set host URL")
+	assert.Equal(t, "error: no server answers at http://127.0.0.1:1 (connection refused); start one with: genzai serve, "+
+		"or check the host (genzai config get host shows which is used and why)\n", errOut)
+
+	unknown := newUser(t, "http://genzai.invalid")
+	_, errOut, code = unknown.run(context.Background(), "", "health")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "error: cannot reach http://genzai.invalid (")
+	assert.Contains(t, errOut, "set the server with: genzai config set host URL", "a host that does not resolve is the host's fault")
 }
 
 func TestCLIErrorsAndExitCodes(t *testing.T) {
@@ -141,7 +149,7 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 	ctx := context.Background()
 	_, errOut, code := tm.run(ctx, "", "quota")
 	assert.Equal(t, 1, code)
-	assert.Regexp(t, `^error: Missing bearer token; log in again with: genzai login \[request .+\]\n$`, errOut)
+	assert.Regexp(t, `^error: Missing bearer token; log in with: genzai login \[request .+\]\n$`, errOut, "never logged in")
 
 	tm.env["GENZAI_TOKEN"] = "not-a-token"
 	_, errOut, _ = tm.run(ctx, "", "quota")
@@ -215,9 +223,9 @@ func TestCLIConfigPrecedence(t *testing.T) {
 	ctx := context.Background()
 	hostOf := func(args ...string) string {
 		_, errOut, _ := tm.run(ctx, "", append([]string{"health"}, args...)...)
-		start := strings.Index(errOut, "cannot reach ")
+		start := strings.Index(errOut, "no server answers at ")
 		require.GreaterOrEqual(t, start, 0, errOut)
-		return strings.Fields(errOut[start+len("cannot reach "):])[0]
+		return strings.Fields(errOut[start+len("no server answers at "):])[0]
 	}
 	assert.Equal(t, defaultHost, hostOf(), "default")
 	_, _, code := tm.run(ctx, "", "config", "set", "host", "http://127.0.0.1:2/")
@@ -227,12 +235,28 @@ func TestCLIConfigPrecedence(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:3", hostOf(), "environment over file")
 	assert.Equal(t, "http://127.0.0.1:4", hostOf("--host", "http://127.0.0.1:4"), "flag over environment")
 
-	out, _, _ := tm.run(ctx, "", "config", "get", "host")
+	get := func(key string) (string, string) {
+		out, errOut, code := tm.run(ctx, "", "config", "get", key)
+		require.Equal(t, 0, code, errOut)
+		return out, errOut
+	}
+	out, errOut := get("host")
+	assert.Equal(t, "http://127.0.0.1:3\n", out, "the host the commands use")
+	assert.Equal(t, "(from the environment: GENZAI_HOST, over http://127.0.0.1:2 in the config file)\n", errOut)
+	delete(tm.env, "GENZAI_HOST")
+	out, errOut = get("host")
 	assert.Equal(t, "http://127.0.0.1:2\n", out)
+	assert.Equal(t, "(from the config file "+tm.config+")\n", errOut)
 	_, _, code = tm.run(ctx, "", "config", "unset", "host")
 	require.Equal(t, 0, code)
-	out, _, _ = tm.run(ctx, "", "config", "get", "host")
+	out, errOut = get("host")
+	assert.Equal(t, defaultHost+"\n", out, "unset: the default, not an empty line")
+	assert.Equal(t, "(default; change it with: genzai config set host URL)\n", errOut)
+	out, errOut = get("token")
 	assert.Equal(t, "\n", out)
+	assert.Equal(t, "(not set; log in with: genzai login)\n", errOut)
+	out, _ = get("model")
+	assert.Equal(t, "fast\n", out)
 }
 
 func TestCLIChatStreamsAndStops(t *testing.T) {

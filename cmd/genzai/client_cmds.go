@@ -20,21 +20,18 @@ func (c *cli) configCmd() *cobra.Command {
 		Use:   "config",
 		Short: "Read and change the CLI settings (host, token, model, output)",
 		Example: `  genzai config set host https://genzai.example.com
-  genzai config get host
+  genzai config get host     # the host used, and (on stderr) where it comes from
   genzai config list`,
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use: "get KEY", Short: "Print a setting", Args: exactArgs(1),
+		Use: "get KEY", Short: "Print a setting's effective value (stdout) and where it comes from (stderr)", Args: exactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			s, err := c.loadSettings()
+			st, err := c.effective(args[0])
 			if err != nil {
 				return err
 			}
-			v, err := s.get(args[0])
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(c.stdout, v)
+			fmt.Fprintf(c.stderr, "(%s)\n", st.source)
+			_, err = fmt.Fprintln(c.stdout, st.value)
 			return err
 		},
 	}, &cobra.Command{
@@ -62,18 +59,17 @@ func (c *cli) configCmd() *cobra.Command {
 			return c.saveSettings(s)
 		},
 	}, &cobra.Command{
-		Use: "list", Short: "Print every setting (the token masked)", Args: exactArgs(0),
+		Use: "list", Short: "Print every setting's effective value and where it comes from (the token masked)", Args: exactArgs(0),
 		RunE: func(_ *cobra.Command, _ []string) error {
-			s, err := c.loadSettings()
-			if err != nil {
-				return err
-			}
 			for _, k := range settingKeys {
-				v, _ := s.get(k)
-				if k == "token" {
-					v = maskToken(v)
+				st, err := c.effective(k)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(c.stdout, "%s=%s\n", k, v)
+				if k == "token" {
+					st.value = maskToken(st.value)
+				}
+				fmt.Fprintf(c.stdout, "%s=%s  (%s)\n", k, st.value, st.source)
 			}
 			return nil
 		},
