@@ -291,6 +291,53 @@ func TestCLIChatStreamsAndStops(t *testing.T) {
 	up.WaitCancelled(t, 1, 10*time.Second)
 }
 
+func TestCLIChatWebSearchOutcome(t *testing.T) {
+	t.Parallel()
+	results, err := os.ReadFile("../../adapters/duckduckgo/testdata/results.html")
+	require.NoError(t, err)
+	ddg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(results) }))
+	t.Cleanup(ddg.Close)
+	for _, tc := range []struct {
+		name    string
+		vars    map[string]string
+		outcome string
+		line    string
+	}{
+		{"used", map[string]string{"DUCKDUCKGO_BASE_URL": ddg.URL, "DUCKDUCKGO_LITE_URL": ddg.URL}, "used", `^web search: used, [1-9]\d* sources\n$`},
+		{"unavailable", map[string]string{"DUCKDUCKGO_BASE_URL": "http://127.0.0.1:1/", "DUCKDUCKGO_LITE_URL": "http://127.0.0.1:1/"},
+			"unavailable", `^web search: unavailable(; \w+: [^;]+)* \(answered without sources\)\n$`},
+		{"disabled", map[string]string{"ENABLE_WEB_SEARCH": "false"}, "disabled", `^web search: disabled on this server \(answered without sources\)\n$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"USER_DAILY_QUOTA": "10"}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			tm := newUser(t, gateway(t, vars))
+			ctx := context.Background()
+			_, errOut, code := tm.run(ctx, "correct horse\n", "register", "--email", "ada@example.com")
+			require.Equal(t, 0, code, errOut)
+			for _, mode := range [][]string{{}, {"--no-stream"}} {
+				out, errOut, code := tm.run(ctx, "", append(append([]string{"chat", "--web-search"}, mode...), "Hi")...)
+				require.Equal(t, 0, code, errOut)
+				assert.Regexp(t, tc.line, errOut, "%v: the outcome is on stderr", mode)
+				assert.Contains(t, out, "You said:", "%v: the answer is on stdout", mode)
+			}
+			out, errOut, code := tm.run(ctx, "", "chat", "--web-search", "-o", "json", "Hi")
+			require.Equal(t, 0, code, errOut)
+			var reply map[string]any
+			require.NoError(t, json.Unmarshal([]byte(out), &reply))
+			assert.Equal(t, tc.outcome, reply["web_search"], "the JSON keeps the field")
+			assert.Empty(t, errOut)
+
+			_, errOut, code = tm.run(ctx, "", "chat", "Hi")
+			require.Equal(t, 0, code, errOut)
+			assert.Empty(t, errOut, "no search asked, nothing said")
+		})
+	}
+}
+
 func TestCLIChatSession(t *testing.T) {
 	t.Parallel()
 	up := fakeupstream.New(t)
