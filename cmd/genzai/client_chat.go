@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,13 +40,25 @@ func (c *cli) quotaCmd() *cobra.Command {
 				return printJSON(c.stdout, res.Body)
 			}
 			q := res.JSON200
-			_, err = fmt.Fprintf(c.stdout, "%d of %d requests used today, %d left; resets at %s (%s)\n",
-				q.Used, q.Limit, q.Remaining, q.ResetsAt.UTC().Format("2006-01-02 15:04 UTC"), q.ResetTimeUtc)
+			_, err = fmt.Fprintf(c.stdout, "%d of %d requests used today, %d left; resets at %s (in %s)\n",
+				q.Used, q.Limit, q.Remaining, q.ResetsAt.UTC().Format("2006-01-02 15:04 UTC"), untilReset(time.Until(q.ResetsAt)))
 			return err
 		},
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// untilReset says how long until the quota resets, to the minute.
+func untilReset(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "under a minute"
+	case m < 60:
+		return fmt.Sprintf("%dm", m)
+	}
+	return fmt.Sprintf("%dh %dm", m/60, m%60)
 }
 
 func (c *cli) modelsCmd() *cobra.Command {
@@ -66,12 +78,13 @@ func (c *cli) modelsCmd() *cobra.Command {
 			if cn.json {
 				return printJSON(c.stdout, res.Body)
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "MODEL\tNAME\tPROVIDER\tAVAILABLE\tDESCRIPTION")
+			// The tier names carry emoji, which tabwriter would misalign.
+			var tb table
+			tb.row("MODEL", "NAME", "PROVIDER", "AVAILABLE", "DESCRIPTION")
 			for _, m := range res.JSON200.Models {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", m.Id, m.Name, m.Provider, m.Available, m.Description)
+				tb.row(string(m.Id), m.Name, string(m.Provider), strconv.FormatBool(m.Available), m.Description)
 			}
-			return tw.Flush()
+			return tb.write(c.stdout)
 		},
 	}
 	f.add(cmd)

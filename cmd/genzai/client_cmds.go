@@ -270,6 +270,10 @@ login where the server allows it.`,
 			if cn.json {
 				return printJSON(c.stdout, res.Body)
 			}
+			if register {
+				fmt.Fprintf(c.stdout, "created the account %s and logged in (token valid for %s)\n", strings.ToLower(strings.TrimSpace(email)), fmtSeconds(res.JSON200.ExpiresIn))
+				return nil
+			}
 			fmt.Fprintf(c.stdout, "logged in as %s (token valid for %s)\n", strings.ToLower(strings.TrimSpace(email)), fmtSeconds(res.JSON200.ExpiresIn))
 			return nil
 		},
