@@ -417,7 +417,8 @@ func TestCLIDoctor(t *testing.T) {
 	out, _, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
 	assert.Equal(t, 1, code, "a rejected key fails the check:\n%s", out)
 	assert.Regexp(t, `(?m)^ok   configuration .*env=development database=postgres://\S+/genzai_e_\w+\?password=xxxxx\S* keys: groq=2 openrouter=0 huggingface=0$`, out)
-	assert.Regexp(t, `(?m)^ok   database\s+connected; 0 migrations applied, 10 pending \(serve applies them at start-up\)$`, out)
+	assert.Regexp(t, `(?m)^warn database\s+the database at postgres://\S+/genzai_e_\w+\?password=xxxxx\S* is empty \(no migrations applied, \d+ pending\); `+
+		`if the gateway's data is elsewhere, point DATABASE_URL at the gateway's database$`, out)
 	assert.Regexp(t, `(?m)^ok   groq key 0\s+valid, 2 models \(\d+ ms\)$`, out)
 	assert.Regexp(t, `(?m)^FAIL groq key 1\s+key_rejected \(status 401\)$`, out)
 	assert.Regexp(t, `(?m)^ok   openrouter\s+no keys: skipped in every chain$`, out)
@@ -429,5 +430,51 @@ func TestCLIDoctor(t *testing.T) {
 	assert.NotContains(t, out, "gk-good")
 	for _, r := range up.Requests() {
 		assert.Equal(t, "/models", r.Path, "probes cost no tokens")
+	}
+}
+
+func TestCLIDoctorNeverCreatesADatabase(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "empty.env")
+	require.NoError(t, os.WriteFile(envFile, nil, 0o600))
+	doctor := func(dbURL string) (string, int) {
+		tm := newUser(t, "")
+		tm.env["DATABASE_URL"] = dbURL
+		tm.env["AUTH_ALLOW_EMAIL_LOGIN"] = "true" // development on PostgreSQL must say so
+		out, errOut, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
+		assert.Empty(t, errOut)
+		return out, code
+	}
+	dir := filepath.Join(t.TempDir(), "elsewhere", "data")
+	file := filepath.Join(dir, "genzai.db")
+	out, code := doctor("sqlite://" + file)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "warn database               no database at "+file+": serve would create an empty one there; "+
+		"if the gateway's data is elsewhere, run doctor where serve runs (a relative path is relative to it), or set DATABASE_URL=sqlite:///path/to/genzai.db\n")
+	assert.NoDirExists(t, dir, "doctor creates nothing")
+
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	out, code = doctor("sqlite://" + file)
+	assert.Equal(t, 0, code, out)
+	assert.Regexp(t, `(?m)^warn database\s+the database at `+regexp.QuoteMeta(file)+` is empty \(no migrations applied, \d+ pending\); if the gateway's data is elsewhere`, out)
+	info, err := os.Stat(file)
+	require.NoError(t, err)
+	assert.Zero(t, info.Size(), "doctor wrote nothing into it")
+
+	tm := newUser(t, "")
+	tm.env["DATABASE_URL"] = "sqlite://" + file
+	_, errOut, code := tm.run(context.Background(), "", "migrate", "up", "--env-file", envFile)
+	require.Equal(t, 0, code, errOut)
+	out, code = doctor("sqlite://" + file)
+	assert.Equal(t, 0, code, out)
+	assert.Regexp(t, `(?m)^ok   database\s+`+regexp.QuoteMeta(file)+`: \d+ migrations applied; SQLite: one instance only$`, out)
+
+	missing := strings.Replace(pgtest.NewEmptyURL(t), "/genzai_e_", "/genzai_missing_", 1)
+	for range 2 {
+		out, code = doctor(missing)
+		assert.Equal(t, 0, code, out)
+		assert.Regexp(t, `(?m)^warn database\s+no database at postgres://\S+/genzai_missing_\w+\S*: serve would create an empty one there; `+
+			`if the gateway's data is elsewhere, point DATABASE_URL at the gateway's database$`, out, "and it is still missing the second time")
 	}
 }
