@@ -1,7 +1,13 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -43,4 +49,23 @@ func (d *DB) newMigrator(logger *slog.Logger, timing lockTiming) (*sqlmigrate.Mi
 	}
 	return sqlmigrate.New(sqlDB, goose.DialectSQLite3, db.SQLiteMigrations,
 		sqlmigrate.TableLock(newMigrationLock(timing, logger)), logger)
+}
+
+// ReadMigrationStatus lists the migrations and whether the SQLite file at
+// path has each applied, opening it read-only: it creates neither the file
+// nor anything in it. A missing file is an error wrapping fs.ErrNotExist.
+func ReadMigrationStatus(ctx context.Context, path string) ([]sqlmigrate.MigrationStatus, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	sqlDB, err := sql.Open("sqlite", "file:"+(&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	defer sqlDB.Close()
+	return sqlmigrate.ReadStatus(ctx, sqlDB, goose.DialectSQLite3, db.SQLiteMigrations)
 }

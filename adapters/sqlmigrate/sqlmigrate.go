@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 )
 
@@ -106,6 +107,57 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 			Applied:   s.State == goose.StateApplied,
 			AppliedAt: s.AppliedAt,
 		})
+	}
+	return out, nil
+}
+
+// tableExistsQueries ask whether goose's version table exists, for the
+// dialects whose goose store cannot tell.
+var tableExistsQueries = map[goose.Dialect]string{
+	goose.DialectSQLite3: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '" + goose.DefaultTablename + "')",
+}
+
+// ReadStatus lists every migration in fsys and whether sqlDB has it
+// applied, only reading: unlike Migrator.Status it neither creates goose's
+// version table nor takes the migration lock, so it works on a read-only
+// connection and leaves an empty database empty. A database without the
+// version table has every migration pending. The caller keeps sqlDB.
+func ReadStatus(ctx context.Context, sqlDB *sql.DB, dialect goose.Dialect, fsys fs.FS) ([]MigrationStatus, error) {
+	p, err := goose.NewProvider(dialect, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return nil, fmt.Errorf("migration provider: %w", err)
+	}
+	store, err := database.NewStore(dialect, goose.DefaultTablename)
+	if err != nil {
+		return nil, fmt.Errorf("migration store: %w", err)
+	}
+	applied := map[int64]bool{}
+	ext, ok := store.(database.StoreExtender)
+	if !ok {
+		return nil, errors.New("migration store: cannot tell whether the version table exists")
+	}
+	exists, err := ext.TableExists(ctx, sqlDB)
+	if q, ok := tableExistsQueries[dialect]; ok && errors.Is(err, errors.ErrUnsupported) {
+		err = sqlDB.QueryRowContext(ctx, q).Scan(&exists)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	if exists {
+		rows, err := store.ListMigrations(ctx, sqlDB)
+		if err != nil {
+			return nil, fmt.Errorf("migration status: %w", err)
+		}
+		for _, r := range rows { // newest first: the first row of a version decides
+			if _, seen := applied[r.Version]; !seen {
+				applied[r.Version] = r.IsApplied
+			}
+		}
+	}
+	sources := p.ListSources()
+	out := make([]MigrationStatus, 0, len(sources))
+	for _, src := range sources {
+		out = append(out, MigrationStatus{Version: src.Version, Name: path.Base(src.Path), Applied: applied[src.Version]})
 	}
 	return out, nil
 }

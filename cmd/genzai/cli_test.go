@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -71,18 +75,20 @@ func TestCLIAccountFlow(t *testing.T) {
 
 	out, errOut, code := tm.run(ctx, "correct horse\n", "register", "--email", "Ada@Example.com")
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, "logged in as ada@example.com (token valid for 24h)\n", out)
+	assert.Equal(t, "created the account ada@example.com and logged in (token valid for 24h)\n", out)
 	info, err := os.Stat(tm.config)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the token file is private")
 
 	out, _, code = tm.run(ctx, "", "config", "list")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `^host=\nmodel=\noutput=\ntoken=eyJh…[A-Za-z0-9_-]{4}\n$`, out, "the token is masked")
+	assert.Regexp(t, `^host=http://127\.0\.0\.1:\d+  \(from the environment: GENZAI_HOST\)\n`+
+		`model=fast  \(default\)\noutput=text  \(default\)\n`+
+		`token=eyJh…[A-Za-z0-9_-]{4}  \(from the config file .+config\.yaml\)\n$`, out, "the token is masked")
 
 	out, _, code = tm.run(ctx, "", "quota")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `^0 of 2 requests used today, 2 left; resets at \d{4}-\d\d-\d\d 00:00 UTC \(00:00 UTC\)\n$`, out)
+	assert.Regexp(t, `^0 of 2 requests used today, 2 left; resets at \d{4}-\d\d-\d\d 00:00 UTC \(in (\d+h \d+m|\d+m|under a minute)\)\n$`, out)
 
 	out, _, code = tm.run(ctx, "", "quota", "-o", "json")
 	require.Equal(t, 0, code)
@@ -106,8 +112,11 @@ func TestCLIAccountFlow(t *testing.T) {
 
 	out, _, code = tm.run(ctx, "", "models")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "MODEL")
-	assert.Regexp(t, `(?m)^smart\s+Smart 🧠\s+mock\s+true\s+Best quality`, out)
+	assert.Equal(t, ""+
+		"MODEL     NAME         PROVIDER  AVAILABLE  DESCRIPTION\n"+
+		"fast      Fast ⚡      mock      true       Quick responses, good for simple queries\n"+
+		"balanced  Balanced ⚖️  mock      true       Good balance of speed and quality\n"+
+		"smart     Smart 🧠     mock      true       Best quality for complex reasoning\n", out, "columns line up on a terminal")
 
 	out, _, code = tm.run(ctx, "", "status")
 	require.Equal(t, 0, code)
@@ -126,8 +135,14 @@ func TestCLIHealth(t *testing.T) {
 	down := newUser(t, "http://127.0.0.1:1")
 	_, errOut, code = down.run(context.Background(), "", "health")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "error: cannot reach http://127.0.0.1:1")
-	assert.Contains(t, errOut, "genzai config set host URL")
+	assert.Equal(t, "error: no server answers at http://127.0.0.1:1 (connection refused); start one with: genzai serve, "+
+		"or check the host (genzai config get host shows which is used and why)\n", errOut)
+
+	unknown := newUser(t, "http://genzai.invalid")
+	_, errOut, code = unknown.run(context.Background(), "", "health")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "error: cannot reach http://genzai.invalid (")
+	assert.Contains(t, errOut, "set the server with: genzai config set host URL", "a host that does not resolve is the host's fault")
 }
 
 func TestCLIErrorsAndExitCodes(t *testing.T) {
@@ -137,7 +152,7 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 	ctx := context.Background()
 	_, errOut, code := tm.run(ctx, "", "quota")
 	assert.Equal(t, 1, code)
-	assert.Regexp(t, `^error: Missing bearer token; log in again with: genzai login \[request .+\]\n$`, errOut)
+	assert.Regexp(t, `^error: Missing bearer token; log in with: genzai login \[request .+\]\n$`, errOut, "never logged in")
 
 	tm.env["GENZAI_TOKEN"] = "not-a-token"
 	_, errOut, _ = tm.run(ctx, "", "quota")
@@ -149,6 +164,61 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 	}
 }
 
+func TestCLIUsageErrors(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	tm := newUser(t, srv.URL)
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+		msg   string
+		usage string
+	}{
+		{args: []string{"bogus"}, msg: `unknown command "bogus" for "genzai"`, usage: "genzai COMMAND [flags]"},
+		{args: []string{"confg"}, msg: `unknown command "confg" for "genzai" (did you mean config?)`, usage: "genzai COMMAND [flags]"},
+		{args: []string{"config", "bogus"}, msg: `unknown command "bogus" for "genzai config"`, usage: "genzai config COMMAND [flags]"},
+		{args: []string{"keys", "bogus"}, msg: `unknown command "bogus" for "genzai keys"`, usage: "genzai keys COMMAND [flags]"},
+		{args: []string{"quota", "--bogus"}, msg: "unknown flag: --bogus", usage: "genzai quota [flags]"},
+		{args: []string{"quota", "extra"}, msg: "genzai quota takes 0 argument(s), got 1", usage: "genzai quota [flags]"},
+		{args: []string{"migrate", "up", "extra"}, msg: `unknown command "extra" for "genzai migrate up"`, usage: "genzai migrate up [flags]"},
+		{args: []string{"chat", "two", "messages"}, msg: "chat takes one message (quote it), or none for a session", usage: "genzai chat MESSAGE [flags]"},
+		{args: []string{"login"}, msg: "--email is required when standard input is not a terminal", usage: "genzai login [flags]"},
+		{args: []string{"register"}, stdin: "ada@example.com\nsecret\n", msg: "--email is required when standard input is not a terminal", usage: "genzai register [flags]"},
+	} {
+		out, errOut, code := tm.run(context.Background(), tc.stdin, tc.args...)
+		assert.Equal(t, 2, code, "%v is a usage error", tc.args)
+		assert.Empty(t, out, "%v", tc.args)
+		assert.Regexp(t, `^`+regexp.QuoteMeta("error: "+tc.msg+"\nusage: "+tc.usage+"\n")+`run 'genzai[a-z ]* --help' for more\n$`, errOut, "%v", tc.args)
+	}
+	assert.Zero(t, requests.Load(), "a usage error sends nothing")
+
+	for _, args := range [][]string{{}, {"config"}} {
+		out, errOut, code := tm.run(context.Background(), "", args...)
+		assert.Equal(t, 0, code, "%v alone prints its help: %s", args, errOut)
+		assert.Contains(t, out, "Available Commands:")
+	}
+}
+
+func TestCLIMissingRequiredFlagIsAUsageError(t *testing.T) {
+	t.Parallel()
+	var errOut bytes.Buffer
+	root := newRootCmd(func(string) (string, bool) { return "", false }, strings.NewReader(""), io.Discard, &errOut)
+	ran := false
+	needy := &cobra.Command{Use: "needy", RunE: func(*cobra.Command, []string) error { ran = true; return nil }}
+	needy.Flags().String("name", "", "")
+	require.NoError(t, needy.MarkFlagRequired("name"))
+	root.AddCommand(needy)
+	root.SetArgs([]string{"needy"})
+	_, err := root.ExecuteC()
+	assert.Equal(t, 2, exitCode(err), "%v", err)
+	assert.False(t, ran)
+}
+
 func TestCLIConfigPrecedence(t *testing.T) {
 	t.Parallel()
 	tm := newUser(t, "")
@@ -156,9 +226,9 @@ func TestCLIConfigPrecedence(t *testing.T) {
 	ctx := context.Background()
 	hostOf := func(args ...string) string {
 		_, errOut, _ := tm.run(ctx, "", append([]string{"health"}, args...)...)
-		start := strings.Index(errOut, "cannot reach ")
+		start := strings.Index(errOut, "no server answers at ")
 		require.GreaterOrEqual(t, start, 0, errOut)
-		return strings.Fields(errOut[start+len("cannot reach "):])[0]
+		return strings.Fields(errOut[start+len("no server answers at "):])[0]
 	}
 	assert.Equal(t, defaultHost, hostOf(), "default")
 	_, _, code := tm.run(ctx, "", "config", "set", "host", "http://127.0.0.1:2/")
@@ -168,12 +238,28 @@ func TestCLIConfigPrecedence(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:3", hostOf(), "environment over file")
 	assert.Equal(t, "http://127.0.0.1:4", hostOf("--host", "http://127.0.0.1:4"), "flag over environment")
 
-	out, _, _ := tm.run(ctx, "", "config", "get", "host")
+	get := func(key string) (string, string) {
+		out, errOut, code := tm.run(ctx, "", "config", "get", key)
+		require.Equal(t, 0, code, errOut)
+		return out, errOut
+	}
+	out, errOut := get("host")
+	assert.Equal(t, "http://127.0.0.1:3\n", out, "the host the commands use")
+	assert.Equal(t, "(from the environment: GENZAI_HOST, over http://127.0.0.1:2 in the config file)\n", errOut)
+	delete(tm.env, "GENZAI_HOST")
+	out, errOut = get("host")
 	assert.Equal(t, "http://127.0.0.1:2\n", out)
+	assert.Equal(t, "(from the config file "+tm.config+")\n", errOut)
 	_, _, code = tm.run(ctx, "", "config", "unset", "host")
 	require.Equal(t, 0, code)
-	out, _, _ = tm.run(ctx, "", "config", "get", "host")
+	out, errOut = get("host")
+	assert.Equal(t, defaultHost+"\n", out, "unset: the default, not an empty line")
+	assert.Equal(t, "(default; change it with: genzai config set host URL)\n", errOut)
+	out, errOut = get("token")
 	assert.Equal(t, "\n", out)
+	assert.Equal(t, "(not set; log in with: genzai login)\n", errOut)
+	out, _ = get("model")
+	assert.Equal(t, "fast\n", out)
 }
 
 func TestCLIChatStreamsAndStops(t *testing.T) {
@@ -206,6 +292,53 @@ func TestCLIChatStreamsAndStops(t *testing.T) {
 		t.Fatal("chat did not stop")
 	}
 	up.WaitCancelled(t, 1, 10*time.Second)
+}
+
+func TestCLIChatWebSearchOutcome(t *testing.T) {
+	t.Parallel()
+	results, err := os.ReadFile("../../adapters/duckduckgo/testdata/results.html")
+	require.NoError(t, err)
+	ddg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(results) }))
+	t.Cleanup(ddg.Close)
+	for _, tc := range []struct {
+		name    string
+		vars    map[string]string
+		outcome string
+		line    string
+	}{
+		{"used", map[string]string{"DUCKDUCKGO_BASE_URL": ddg.URL, "DUCKDUCKGO_LITE_URL": ddg.URL}, "used", `^web search: used, [1-9]\d* sources\n$`},
+		{"unavailable", map[string]string{"DUCKDUCKGO_BASE_URL": "http://127.0.0.1:1/", "DUCKDUCKGO_LITE_URL": "http://127.0.0.1:1/"},
+			"unavailable", `^web search: unavailable(; \w+: [^;]+)* \(answered without sources\)\n$`},
+		{"disabled", map[string]string{"ENABLE_WEB_SEARCH": "false"}, "disabled", `^web search: disabled on this server \(answered without sources\)\n$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"USER_DAILY_QUOTA": "10"}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			tm := newUser(t, gateway(t, vars))
+			ctx := context.Background()
+			_, errOut, code := tm.run(ctx, "correct horse\n", "register", "--email", "ada@example.com")
+			require.Equal(t, 0, code, errOut)
+			for _, mode := range [][]string{{}, {"--no-stream"}} {
+				out, errOut, code := tm.run(ctx, "", append(append([]string{"chat", "--web-search"}, mode...), "Hi")...)
+				require.Equal(t, 0, code, errOut)
+				assert.Regexp(t, tc.line, errOut, "%v: the outcome is on stderr", mode)
+				assert.Contains(t, out, "You said:", "%v: the answer is on stdout", mode)
+			}
+			out, errOut, code := tm.run(ctx, "", "chat", "--web-search", "-o", "json", "Hi")
+			require.Equal(t, 0, code, errOut)
+			var reply map[string]any
+			require.NoError(t, json.Unmarshal([]byte(out), &reply))
+			assert.Equal(t, tc.outcome, reply["web_search"], "the JSON keeps the field")
+			assert.Empty(t, errOut)
+
+			_, errOut, code = tm.run(ctx, "", "chat", "Hi")
+			require.Equal(t, 0, code, errOut)
+			assert.Empty(t, errOut, "no search asked, nothing said")
+		})
+	}
 }
 
 func TestCLIChatSession(t *testing.T) {
@@ -284,7 +417,8 @@ func TestCLIDoctor(t *testing.T) {
 	out, _, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
 	assert.Equal(t, 1, code, "a rejected key fails the check:\n%s", out)
 	assert.Regexp(t, `(?m)^ok   configuration .*env=development database=postgres://\S+/genzai_e_\w+\?password=xxxxx\S* keys: groq=2 openrouter=0 huggingface=0$`, out)
-	assert.Regexp(t, `(?m)^ok   database\s+connected; 0 migrations applied, 10 pending \(serve applies them at start-up\)$`, out)
+	assert.Regexp(t, `(?m)^warn database\s+the database at postgres://\S+/genzai_e_\w+\?password=xxxxx\S* is empty \(no migrations applied, \d+ pending\); `+
+		`if the gateway's data is elsewhere, point DATABASE_URL at the gateway's database$`, out)
 	assert.Regexp(t, `(?m)^ok   groq key 0\s+valid, 2 models \(\d+ ms\)$`, out)
 	assert.Regexp(t, `(?m)^FAIL groq key 1\s+key_rejected \(status 401\)$`, out)
 	assert.Regexp(t, `(?m)^ok   openrouter\s+no keys: skipped in every chain$`, out)
@@ -296,5 +430,51 @@ func TestCLIDoctor(t *testing.T) {
 	assert.NotContains(t, out, "gk-good")
 	for _, r := range up.Requests() {
 		assert.Equal(t, "/models", r.Path, "probes cost no tokens")
+	}
+}
+
+func TestCLIDoctorNeverCreatesADatabase(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "empty.env")
+	require.NoError(t, os.WriteFile(envFile, nil, 0o600))
+	doctor := func(dbURL string) (string, int) {
+		tm := newUser(t, "")
+		tm.env["DATABASE_URL"] = dbURL
+		tm.env["AUTH_ALLOW_EMAIL_LOGIN"] = "true" // development on PostgreSQL must say so
+		out, errOut, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
+		assert.Empty(t, errOut)
+		return out, code
+	}
+	dir := filepath.Join(t.TempDir(), "elsewhere", "data")
+	file := filepath.Join(dir, "genzai.db")
+	out, code := doctor("sqlite://" + file)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "warn database               no database at "+file+": serve would create an empty one there; "+
+		"if the gateway's data is elsewhere, run doctor where serve runs (a relative path is relative to it), or set DATABASE_URL=sqlite:///path/to/genzai.db\n")
+	assert.NoDirExists(t, dir, "doctor creates nothing")
+
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	out, code = doctor("sqlite://" + file)
+	assert.Equal(t, 0, code, out)
+	assert.Regexp(t, `(?m)^warn database\s+the database at `+regexp.QuoteMeta(file)+` is empty \(no migrations applied, \d+ pending\); if the gateway's data is elsewhere`, out)
+	info, err := os.Stat(file)
+	require.NoError(t, err)
+	assert.Zero(t, info.Size(), "doctor wrote nothing into it")
+
+	tm := newUser(t, "")
+	tm.env["DATABASE_URL"] = "sqlite://" + file
+	_, errOut, code := tm.run(context.Background(), "", "migrate", "up", "--env-file", envFile)
+	require.Equal(t, 0, code, errOut)
+	out, code = doctor("sqlite://" + file)
+	assert.Equal(t, 0, code, out)
+	assert.Regexp(t, `(?m)^ok   database\s+`+regexp.QuoteMeta(file)+`: \d+ migrations applied; SQLite: one instance only$`, out)
+
+	missing := strings.Replace(pgtest.NewEmptyURL(t), "/genzai_e_", "/genzai_missing_", 1)
+	for range 2 {
+		out, code = doctor(missing)
+		assert.Equal(t, 0, code, out)
+		assert.Regexp(t, `(?m)^warn database\s+no database at postgres://\S+/genzai_missing_\w+\S*: serve would create an empty one there; `+
+			`if the gateway's data is elsewhere, point DATABASE_URL at the gateway's database$`, out, "and it is still missing the second time")
 	}
 }

@@ -119,6 +119,58 @@ func (s *cliSettings) set(key, value string) error {
 	return nil
 }
 
+// setting is a setting's effective value and where it comes from.
+type setting struct {
+	value  string
+	source string
+}
+
+// effective resolves a setting as the client commands do: environment >
+// config file > default (the commands' flags come first, but config has
+// none).
+func (c *cli) effective(key string) (setting, error) {
+	s, err := c.loadSettings()
+	if err != nil {
+		return setting{}, err
+	}
+	stored, err := s.get(key)
+	if err != nil {
+		return setting{}, err
+	}
+	path, err := c.configPath()
+	if err != nil {
+		return setting{}, err
+	}
+	if env := settingEnv[key]; env != "" {
+		if v := c.env(env); v != "" {
+			src := "from the environment: " + env
+			if stored != "" {
+				shown := stored
+				if key == "token" {
+					shown = maskToken(shown)
+				}
+				src += fmt.Sprintf(", over %s in the config file", shown)
+			}
+			return setting{value: v, source: src}, nil
+		}
+	}
+	if stored != "" {
+		return setting{value: stored, source: "from the config file " + path}, nil
+	}
+	switch key {
+	case "host":
+		return setting{value: defaultHost, source: "default; change it with: genzai config set host URL"}, nil
+	case "model":
+		return setting{value: "fast", source: "default"}, nil
+	case "output":
+		return setting{value: "text", source: "default"}, nil
+	}
+	return setting{source: "not set; log in with: genzai login"}, nil
+}
+
+// settingEnv names the environment variable that overrides a setting.
+var settingEnv = map[string]string{"host": "GENZAI_HOST", "token": "GENZAI_TOKEN"}
+
 // maskToken shows enough of a token to recognise it.
 func maskToken(t string) string {
 	if len(t) <= 8 {

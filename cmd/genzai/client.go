@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,9 @@ func usageErrorf(format string, args ...any) error {
 type apiError struct {
 	status int
 	body   map[string]any
+	// sentToken is whether the request carried a token: a refused one asks
+	// to log in again, a missing one to log in.
+	sentToken bool
 }
 
 func (e *apiError) Error() string {
@@ -45,7 +49,11 @@ func (e *apiError) Error() string {
 	}
 	switch e.body["code"] {
 	case "token_expired", "unauthorized":
-		msg += "; log in again with: genzai login"
+		if e.sentToken {
+			msg += "; log in again with: genzai login"
+		} else {
+			msg += "; log in with: genzai login"
+		}
 	}
 	if id, ok := e.body["request_id"].(string); ok && id != "" {
 		msg += " [request " + id + "]"
@@ -123,6 +131,12 @@ func (cn *conn) check(err error, res func() (int, []byte)) error {
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			// The host answers but nothing listens: most likely the server
+			// is not running, rather than the host being wrong.
+			return fmt.Errorf("no server answers at %s (connection refused); start one with: genzai serve, "+
+				"or check the host (genzai config get host shows which is used and why)", cn.host)
+		}
 		return fmt.Errorf("cannot reach %s (%v); set the server with: genzai config set host URL", cn.host, unwrapURLError(err))
 	}
 	return cn.checkStatus(res())
@@ -133,7 +147,7 @@ func (cn *conn) checkStatus(status int, body []byte) error {
 	if status >= 200 && status < 300 {
 		return nil
 	}
-	ae := &apiError{status: status, body: map[string]any{}}
+	ae := &apiError{status: status, body: map[string]any{}, sentToken: cn.token != ""}
 	_ = json.Unmarshal(body, &ae.body)
 	return ae
 }

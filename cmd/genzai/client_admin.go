@@ -66,16 +66,6 @@ exactly (case-insensitively).`,
 	return cmd
 }
 
-// group runs a command that only holds subcommands: alone it prints its
-// help, with an unknown subcommand it is a usage error (cobra would print
-// the help and succeed).
-func group(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageErrorf("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
-	}
-	return cmd.Help()
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func (c *cli) analyticsCmd() *cobra.Command {

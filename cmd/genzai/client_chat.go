@@ -10,9 +10,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,13 +40,25 @@ func (c *cli) quotaCmd() *cobra.Command {
 				return printJSON(c.stdout, res.Body)
 			}
 			q := res.JSON200
-			_, err = fmt.Fprintf(c.stdout, "%d of %d requests used today, %d left; resets at %s (%s)\n",
-				q.Used, q.Limit, q.Remaining, q.ResetsAt.UTC().Format("2006-01-02 15:04 UTC"), q.ResetTimeUtc)
+			_, err = fmt.Fprintf(c.stdout, "%d of %d requests used today, %d left; resets at %s (in %s)\n",
+				q.Used, q.Limit, q.Remaining, q.ResetsAt.UTC().Format("2006-01-02 15:04 UTC"), untilReset(time.Until(q.ResetsAt)))
 			return err
 		},
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// untilReset says how long until the quota resets, to the minute.
+func untilReset(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "under a minute"
+	case m < 60:
+		return fmt.Sprintf("%dm", m)
+	}
+	return fmt.Sprintf("%dh %dm", m/60, m%60)
 }
 
 func (c *cli) modelsCmd() *cobra.Command {
@@ -65,12 +78,13 @@ func (c *cli) modelsCmd() *cobra.Command {
 			if cn.json {
 				return printJSON(c.stdout, res.Body)
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "MODEL\tNAME\tPROVIDER\tAVAILABLE\tDESCRIPTION")
+			// The tier names carry emoji, which tabwriter would misalign.
+			var tb table
+			tb.row("MODEL", "NAME", "PROVIDER", "AVAILABLE", "DESCRIPTION")
 			for _, m := range res.JSON200.Models {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", m.Id, m.Name, m.Provider, m.Available, m.Description)
+				tb.row(string(m.Id), m.Name, string(m.Provider), strconv.FormatBool(m.Available), m.Description)
 			}
-			return tw.Flush()
+			return tb.write(c.stdout)
 		},
 	}
 	f.add(cmd)
@@ -196,6 +210,7 @@ func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (string, 
 		if cn.json {
 			return reply.Content, printJSON(c.stdout, b)
 		}
+		c.printWebSearch(b)
 		fmt.Fprintln(c.stdout, reply.Content)
 		c.printSources(reply.Sources)
 		return reply.Content, nil
@@ -313,6 +328,61 @@ func (c *cli) answer(ctx context.Context, cn *conn, body map[string]any) (string
 	return c.chat(actx, cn, body)
 }
 
+// printWebSearch says on stderr what became of a requested web search,
+// from the meta event or the whole answer (obj): nothing when none was
+// asked for. Fields beside the outcome (web_search_* keys, or the other
+// fields of an object-valued web_search) are shown as they come, so that a
+// reason the server adds is not lost.
+func (c *cli) printWebSearch(obj []byte) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil || m["web_search"] == nil {
+		return
+	}
+	details := map[string]any{}
+	var outcome string
+	if json.Unmarshal(m["web_search"], &outcome) != nil {
+		_ = json.Unmarshal(m["web_search"], &details)
+		outcome, _ = details["outcome"].(string)
+		delete(details, "outcome")
+	}
+	for k, raw := range m {
+		if name, ok := strings.CutPrefix(k, "web_search_"); ok {
+			var v any
+			_ = json.Unmarshal(raw, &v)
+			details[name] = v
+		}
+	}
+	line := "web search: " + outcome
+	switch api.WebSearchOutcome(outcome) {
+	case api.WebSearchOutcomeUsed:
+		var n int
+		if s, ok := m["sources"]; ok {
+			var list []json.RawMessage
+			_ = json.Unmarshal(s, &list)
+			n = len(list)
+		}
+		line = fmt.Sprintf("web search: used, %d sources", n)
+	case api.WebSearchOutcomeNoResults:
+		line = "web search: no results"
+	case api.WebSearchOutcomeUnavailable:
+		line = "web search: unavailable"
+	case api.WebSearchOutcomeDisabled:
+		line = "web search: disabled on this server"
+	}
+	keys := make([]string, 0, len(details))
+	for k := range details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		line += fmt.Sprintf("; %s: %v", k, details[k])
+	}
+	if api.WebSearchOutcome(outcome) != api.WebSearchOutcomeUsed {
+		line += " (answered without sources)"
+	}
+	fmt.Fprintln(c.stderr, line)
+}
+
 func (c *cli) printSources(sources *[]api.Source) {
 	if sources == nil {
 		return
@@ -352,6 +422,8 @@ func (c *cli) printStream(ctx context.Context, body io.Reader, firstToken func()
 				}
 				_ = json.Unmarshal([]byte(data), &m)
 				sources = m.Sources
+				firstToken() // the spinner shares stderr with the outcome
+				c.printWebSearch([]byte(data))
 			case "done":
 				fmt.Fprintln(c.stdout)
 				c.printSources(sources)

@@ -20,21 +20,18 @@ func (c *cli) configCmd() *cobra.Command {
 		Use:   "config",
 		Short: "Read and change the CLI settings (host, token, model, output)",
 		Example: `  genzai config set host https://genzai.example.com
-  genzai config get host
+  genzai config get host     # the host used, and (on stderr) where it comes from
   genzai config list`,
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use: "get KEY", Short: "Print a setting", Args: exactArgs(1),
+		Use: "get KEY", Short: "Print a setting's effective value (stdout) and where it comes from (stderr)", Args: exactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			s, err := c.loadSettings()
+			st, err := c.effective(args[0])
 			if err != nil {
 				return err
 			}
-			v, err := s.get(args[0])
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(c.stdout, v)
+			fmt.Fprintf(c.stderr, "(%s)\n", st.source)
+			_, err = fmt.Fprintln(c.stdout, st.value)
 			return err
 		},
 	}, &cobra.Command{
@@ -62,18 +59,17 @@ func (c *cli) configCmd() *cobra.Command {
 			return c.saveSettings(s)
 		},
 	}, &cobra.Command{
-		Use: "list", Short: "Print every setting (the token masked)", Args: exactArgs(0),
+		Use: "list", Short: "Print every setting's effective value and where it comes from (the token masked)", Args: exactArgs(0),
 		RunE: func(_ *cobra.Command, _ []string) error {
-			s, err := c.loadSettings()
-			if err != nil {
-				return err
-			}
 			for _, k := range settingKeys {
-				v, _ := s.get(k)
-				if k == "token" {
-					v = maskToken(v)
+				st, err := c.effective(k)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(c.stdout, "%s=%s\n", k, v)
+				if k == "token" {
+					st.value = maskToken(st.value)
+				}
+				fmt.Fprintf(c.stdout, "%s=%s  (%s)\n", k, st.value, st.source)
 			}
 			return nil
 		},
@@ -85,7 +81,7 @@ func (c *cli) configCmd() *cobra.Command {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErrorf("%s takes %d argument(s), got %d (see --help)", cmd.CommandPath(), n, len(args))
+			return usageErrorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))
 		}
 		return nil
 	}
@@ -230,8 +226,16 @@ login where the server allows it.`,
 				return err
 			}
 			if email == "" {
+				// Without a terminal the one line of standard input is the
+				// password: the email must come as a flag.
+				if !c.stdinIsTerminal() {
+					return usageErrorf("--email is required when standard input is not a terminal")
+				}
 				if email, err = c.prompt("Email: ", false); err != nil {
 					return err
+				}
+				if strings.TrimSpace(email) == "" {
+					return usageErrorf("an email is required")
 				}
 			}
 			password, err := c.prompt("Password: ", true)
@@ -266,6 +270,10 @@ login where the server allows it.`,
 			if cn.json {
 				return printJSON(c.stdout, res.Body)
 			}
+			if register {
+				fmt.Fprintf(c.stdout, "created the account %s and logged in (token valid for %s)\n", strings.ToLower(strings.TrimSpace(email)), fmtSeconds(res.JSON200.ExpiresIn))
+				return nil
+			}
 			fmt.Fprintf(c.stdout, "logged in as %s (token valid for %s)\n", strings.ToLower(strings.TrimSpace(email)), fmtSeconds(res.JSON200.ExpiresIn))
 			return nil
 		},
@@ -275,9 +283,17 @@ login where the server allows it.`,
 	return cmd
 }
 
+// stdinIsTerminal reports whether standard input is a terminal, where
+// prompts can ask.
+func (c *cli) stdinIsTerminal() bool {
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // prompt reads one line: without echo on a terminal when secret.
 func (c *cli) prompt(label string, secret bool) (string, error) {
-	if f, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if c.stdinIsTerminal() {
+		f := c.stdin.(*os.File)
 		fmt.Fprint(c.stderr, label)
 		if secret {
 			b, err := term.ReadPassword(int(f.Fd()))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,7 +57,7 @@ SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 				line(true, "jwt secret", "not set: a random one per start (tokens die with the process)")
 			}
 			for _, risk := range cfg.Risks() {
-				fmt.Fprintf(c.stdout, "%s %-22s %s\n", "warn", "risky setting", risk)
+				c.warn("risky setting", risk)
 			}
 
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
@@ -74,39 +73,43 @@ SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 	}
 }
 
+// checkDatabase reports on the database serve would use, without creating
+// or changing it: doctor run from the wrong directory must not leave an
+// empty database there, nor call an empty one fine.
 func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
-	cfg.DatabasePoolSize, cfg.DatabasePoolMaxOverflow = 1, 1
-	db, err := app.OpenDatabase(ctx, cfg, slog.New(slog.DiscardHandler))
+	r, err := app.InspectDatabase(ctx, cfg)
 	if err != nil {
 		line(false, "database", err.Error())
 		return
 	}
-	defer db.Close()
-	m, err := db.NewMigrator(slog.New(slog.DiscardHandler))
-	if err != nil {
-		line(false, "database", err.Error())
+	pointIt := "point DATABASE_URL at the gateway's database"
+	if cfg.DatabaseEngine == app.EngineSQLite {
+		pointIt = "run doctor where serve runs (a relative path is relative to it), or set DATABASE_URL=sqlite:///path/to/genzai.db"
+	}
+	switch {
+	case r.Missing && cfg.DatabaseEngine == app.EnginePostgres && cfg.Production():
+		line(false, "database", fmt.Sprintf("no database at %s (production never creates one); create it, or %s", r.Location, pointIt))
+		return
+	case r.Missing:
+		c.warn("database", fmt.Sprintf("no database at %s: serve would create an empty one there; if the gateway's data is elsewhere, %s", r.Location, pointIt))
+		return
+	case r.Empty():
+		c.warn("database", fmt.Sprintf("the database at %s is empty (no migrations applied, %d pending); if the gateway's data is elsewhere, %s", r.Location, r.Pending, pointIt))
 		return
 	}
-	defer m.Close()
-	st, err := m.Status(ctx)
-	if err != nil {
-		line(false, "database", err.Error())
-		return
+	detail := fmt.Sprintf("%s: %d migrations applied", r.Location, r.Applied)
+	if r.Pending > 0 {
+		detail += fmt.Sprintf(", %d pending (serve applies them at start-up)", r.Pending)
 	}
-	pending := 0
-	for _, s := range st {
-		if !s.Applied {
-			pending++
-		}
-	}
-	detail := fmt.Sprintf("connected; %d migrations applied", len(st)-pending)
-	if pending > 0 {
-		detail += fmt.Sprintf(", %d pending (serve applies them at start-up)", pending)
-	}
-	if !db.Shared() {
+	if !r.Shared {
 		detail += "; SQLite: one instance only"
 	}
 	line(true, "database", detail)
+}
+
+// warn prints a doctor line that does not fail the check.
+func (c *cli) warn(what, detail string) {
+	fmt.Fprintf(c.stdout, "%s %-22s %s\n", "warn", what, detail)
 }
 
 func (c *cli) checkRedis(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
