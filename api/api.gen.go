@@ -2926,6 +2926,16 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetRoot The server's front page
+	//
+	// Redirects to the documentation (`/docs`, 302: the web app will take
+	// this address, so browsers must not remember the redirect). With
+	// `DOCS_ENABLED=false` it answers 404.
+	// `HEAD` answers as `GET` does, without the body.
+	//
+	// Corresponds with GET / (the `GetRoot` operationId).
+	GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	//
 	// Figures for the last `days` UTC days, today included, computed from
@@ -3583,6 +3593,8 @@ type ClientInterface interface {
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
 	// only; every other answer keeps the strict one that allows nothing.
+	// `HEAD` answers as `GET` does, without the body, here and on the
+	// page's files and the document's two routes.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3599,7 +3611,9 @@ type ClientInterface interface {
 
 	// GetHealth Liveness check
 	//
-	// Answers as long as the process serves HTTP; it does not touch the database.
+	// Answers as long as the process serves HTTP; it does not touch the
+	// database. `HEAD` answers as `GET` does, without the body (load
+	// balancers and uptime checkers use it).
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3642,6 +3656,7 @@ type ClientInterface interface {
 	// The answer is reused for one second: however often the route is
 	// called, each instance pings the database at most once a second, and
 	// callers arriving while a check runs share its answer.
+	// `HEAD` answers as `GET` does, without the body.
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3747,6 +3762,26 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
 	GetOpenAIModel(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetRoot The server's front page
+//
+// Redirects to the documentation (`/docs`, 302: the web app will take
+// this address, so browsers must not remember the redirect). With
+// `DOCS_ENABLED=false` it answers 404.
+// `HEAD` answers as `GET` does, without the body.
+//
+// Corresponds with GET / (the `GetRoot` operationId).
+func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRootRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetAnalytics Usage, errors, latency and feedback over the last days
@@ -4736,6 +4771,8 @@ func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEdit
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
 // only; every other answer keeps the strict one that allows nothing.
+// `HEAD` answers as `GET` does, without the body, here and on the
+// page's files and the document's two routes.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4772,7 +4809,9 @@ func (c *Client) GetDocsAsset(ctx context.Context, asset GetDocsAssetParamsAsset
 
 // GetHealth Liveness check
 //
-// Answers as long as the process serves HTTP; it does not touch the database.
+// Answers as long as the process serves HTTP; it does not touch the
+// database. `HEAD` answers as `GET` does, without the body (load
+// balancers and uptime checkers use it).
 //
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4855,6 +4894,7 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 // The answer is reused for one second: however often the route is
 // called, each instance pings the database at most once a second, and
 // callers arriving while a check runs share its answer.
+// `HEAD` answers as `GET` does, without the body.
 //
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5009,6 +5049,33 @@ func (c *Client) GetOpenAIModel(ctx context.Context, model string, reqEditors ..
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetRootRequest constructs an http.Request for the GetRoot method
+func NewGetRootRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetAnalyticsRequest constructs an http.Request for the GetAnalytics method
@@ -6366,6 +6433,18 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetRootWithResponse The server's front page
+	//
+	// Redirects to the documentation (`/docs`, 302: the web app will take
+	// this address, so browsers must not remember the redirect). With
+	// `DOCS_ENABLED=false` it answers 404.
+	// `HEAD` answers as `GET` does, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET / (the `GetRoot` operationId).
+	GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error)
+
 	// GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
 	//
 	// Figures for the last `days` UTC days, today included, computed from
@@ -7049,6 +7128,8 @@ type ClientWithResponsesInterface interface {
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
 	// only; every other answer keeps the strict one that allows nothing.
+	// `HEAD` answers as `GET` does, without the body, here and on the
+	// page's files and the document's two routes.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7069,7 +7150,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetHealthWithResponse Liveness check
 	//
-	// Answers as long as the process serves HTTP; it does not touch the database.
+	// Answers as long as the process serves HTTP; it does not touch the
+	// database. `HEAD` answers as `GET` does, without the body (load
+	// balancers and uptime checkers use it).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7120,6 +7203,7 @@ type ClientWithResponsesInterface interface {
 	// The answer is reused for one second: however often the route is
 	// called, each instance pings the database at most once a second, and
 	// callers arriving while a check runs share its answer.
+	// `HEAD` answers as `GET` does, without the body.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7231,6 +7315,92 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
 	GetOpenAIModelWithResponse(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*GetOpenAIModelResponse, error)
+}
+
+// GetRootResponse302Headers the declared response headers of an HTTP 302 response for GetRoot
+type GetRootResponse302Headers struct {
+	Location string
+}
+
+// GetRootResponse429Headers the declared response headers of an HTTP 429 response for GetRoot
+type GetRootResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetRootResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *GetRootResponse302Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRootResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRootResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRootResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetRootResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRootResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRootResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRootResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRootResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRootResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRootResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetAnalyticsResponse401Headers the declared response headers of an HTTP 401 response for GetAnalytics
@@ -10579,6 +10749,24 @@ func (r GetOpenAIModelResponse) ContentType() string {
 	return ""
 }
 
+// GetRootWithResponse The server's front page
+//
+// Redirects to the documentation (`/docs`, 302: the web app will take
+// this address, so browsers must not remember the redirect). With
+// `DOCS_ENABLED=false` it answers 404.
+// `HEAD` answers as `GET` does, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET / (the `GetRoot` operationId).
+func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error) {
+	rsp, err := c.GetRoot(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRootResponse(rsp)
+}
+
 // GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
 //
 // Figures for the last `days` UTC days, today included, computed from
@@ -11460,6 +11648,8 @@ func (c *ClientWithResponses) WebSearchWithResponse(ctx context.Context, params 
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
 // only; every other answer keeps the strict one that allows nothing.
+// `HEAD` answers as `GET` does, without the body, here and on the
+// page's files and the document's two routes.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11492,7 +11682,9 @@ func (c *ClientWithResponses) GetDocsAssetWithResponse(ctx context.Context, asse
 
 // GetHealthWithResponse Liveness check
 //
-// Answers as long as the process serves HTTP; it does not touch the database.
+// Answers as long as the process serves HTTP; it does not touch the
+// database. `HEAD` answers as `GET` does, without the body (load
+// balancers and uptime checkers use it).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11567,6 +11759,7 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 // The answer is reused for one second: however often the route is
 // called, each instance pings the database at most once a second, and
 // callers arriving while a check runs share its answer.
+// `HEAD` answers as `GET` does, without the body.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11707,6 +11900,107 @@ func (c *ClientWithResponses) GetOpenAIModelWithResponse(ctx context.Context, mo
 		return nil, err
 	}
 	return ParseGetOpenAIModelResponse(rsp)
+}
+
+// ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
+func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRootResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers GetRootResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetRootResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetAnalyticsResponse parses an HTTP response from a GetAnalyticsWithResponse call
@@ -15339,6 +15633,9 @@ func ParseGetOpenAIModelResponse(rsp *http.Response) (*GetOpenAIModelResponse, e
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetRoot The server's front page
+	// (GET /)
+	GetRoot(ctx echo.Context) error
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx echo.Context, params GetAnalyticsParams) error
@@ -15443,6 +15740,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetRoot converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRoot(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRoot(ctx)
+	return err
 }
 
 // GetAnalytics converts echo context to params.
@@ -15927,6 +16233,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/", wrapper.GetRoot, options.OperationMiddlewares["getRoot"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/ready", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
@@ -16053,6 +16360,109 @@ type UnauthorizedJSONResponse struct {
 type UnavailableJSONResponse Error
 
 type UnsupportedMediaTypeJSONResponse Error
+
+type GetRootRequestObject struct {
+}
+
+type GetRootResponseObject interface {
+	VisitGetRootResponse(w http.ResponseWriter) error
+}
+
+type GetRoot302ResponseHeaders struct {
+	Location string
+}
+
+type GetRoot302Response struct {
+	Headers GetRoot302ResponseHeaders
+}
+
+func (response GetRoot302Response) VisitGetRootResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.WriteHeader(302)
+	return nil
+}
+
+type GetRoot400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRoot400JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRoot404JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetRoot429JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRoot500JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetRoot503JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetAnalyticsRequestObject struct {
 	Params GetAnalyticsParams
@@ -20522,6 +20932,9 @@ func (response GetOpenAIModel503JSONResponse) VisitGetOpenAIModelResponse(w http
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetRoot The server's front page
+	// (GET /)
+	GetRoot(ctx context.Context, request GetRootRequestObject) (GetRootResponseObject, error)
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx context.Context, request GetAnalyticsRequestObject) (GetAnalyticsResponseObject, error)
@@ -20633,6 +21046,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetRoot operation middleware
+func (sh *strictHandler) GetRoot(ctx echo.Context) error {
+	var request GetRootRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRoot(ctx.Request().Context(), request.(GetRootRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRoot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRootResponseObject); ok {
+		return validResponse.VisitGetRootResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetAnalytics operation middleware
@@ -21674,458 +22110,464 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bcttI9i8Iv0oG944wuTdIk5TkAxUd36eS5bKqLVktye06wEMkgSSZJTCThQQksWocMW8wd3Oxb2Z2",
-	"xMTMK8z9vMn/BWYeYSLXygQSIHiS7HJ1hzuiuy0Qh8yVmeu8fuuPRihncymYSFVj8EcjYWouhWLwx1GW",
-	"Ti9pyt7yGU9ZpC+FUqRMpPqfdD6PeUhTLsXTX5UU+hq7p7N5jE/TMJQZ3qqy2Ywmi8agcT1lxPxAuCKx",
-	"DG9YROg4ZQkZUx6ziMRywoVqeI1bGmcMPxqxxqCR0JQNYzMWr8GSRCb6lVKSGRWL8vNkLBOSTrmynzsk",
-	"abIgdEK5IFyQfaI/kbDfMqbSIY8ag8azcS/sR3usvT86oO398FnUfsGej9svaXeEv+yP4Zk0WQxhyI3B",
-	"/qdPXoNGUcKUWp5pGHMm0ieKmDtIplhEeKrIKIsmLN1+knoZCFwm7D5kLIJfHz38Xv+TnoAKp2xG9Sj+",
-	"c8LGjUHjPz0ttsVT/FU9dbbCCQwLno2YChM+19vAXQwzNEXGiZzhQiA1SHPOEnJ6YWniEf3302f7esV8",
-	"cXpx+6zlEb14260racIXqFj4wryyNSCMp1OWkDu68AjM2Oyx4FL/0T7SfwREsVCKSHV80fAaU0YjlsAq",
-	"5jNtw//qS5VpuouLa0nkmKRTRu64iOQdzLJtlx0WThEp4kWr03DpnS7metW5SNmEaYp6zscv2YxywcVk",
-	"eQCXlrwxG6d6Pxef3ukDitXM7grJQjKR8hjfPJUxsxPlioxoeLP5OwWpN32D2v1C7mQWR2TECI1mPE1Z",
-	"tOEz+kOaT70X9JbymI5itiOfiticiYiJcLF8gCOa0hFVjESSKSJkSqhQdyypObiZM4Di3F6x5JaHjKRs",
-	"NpcJTXi8IOU7dz/DespTqqZcTL7LVHXU9tSY40JTIkXIth5w/rziE9F23uDyTzWVSRovPgsH2oEBreQ6",
-	"J7csWZA5VepOJhExxCEqlilRKV2wiIwytTC8w27nO8pT0oTR+GINe0B2REmxUUgzdTaHp9/pCzWlCYvI",
-	"JYu4aulDAtvFkniZx2xzOlKJoxyxsUwYcjIuJh65mzJBboS8E1ucj+9oZPjF9kfD2Shc3NKYR0Oz1s5m",
-	"sRQfkFmm9CjJCz3kXv8FCac0oWGqJ/ugPf7oPaGPr2UqXJEZjccymbHII5SMOYsjfdVMDeXNlJE3UqUE",
-	"F8muoGLJLYtIMzjFe8m0uCdodfRIX8tkxKOIiV01pGjGxTLTSWSWMv15vV3hnjptaJx/tFiPI32zFoxa",
-	"6OjJ8+SBegLQkyu9c6O1Glx+05YjrH3yYePLxC1L+JjXjVBLzjhXu8xShlKMud4DZFGre8FDQ+e1xbiP",
-	"8VGykFlSefmYJyodkLGMY3kHuyjm4obcMTJDxWUhM+Qg6gaXlAh2R6TQAjudkot3V9fkKZ3zp7e9pzRL",
-	"p0/h+4unCVNMPJQ8n+cA1Sw0cLu6PUqoiOC3kMYxnB9faKpLwWD6zXBKU4/csRFRjCbhFB44ujglN2xB",
-	"woTBQfGIFITiqdNnkqa+0GRQQM0WfMCOakqr66q1rPLqLFjqi2ZQXdqgpRnyJ69xKlKWCBojGR7GHvEN",
-	"zm6xlwhe+DoM8EiQTLD7OQtTFuFIDknEUspjRWjCrNZoSB3LCclExJAR5pwzAg53LtPXMhPRgwgkZDoc",
-	"w9MFhc6l0aRYVKh++jSAas+jryg0UtAdqNKGqd7duerH7rlKYSsbflJs9icKyPRuzsTR6UPFLSu24Aq5",
-	"O2NK0Yn+bSYjFhdid0z1yEY0piJkkR6imtFEPzKnCZ3ZBxpeoSCU3j1khiLbUhBnCnS8NC6DXYQwKlQz",
-	"NhuhoDXDIc0AxhsQQWdMEZ76otB0WpvFtDnUOLqHiuUHy73qAroCsFi6ehFo1klkcZwv0pwlM64UlyJf",
-	"n88q9qrjrZF/xbC/qgTcljpfYv/esMUTReSdwM1WyEGZ1EigdMp4siyDSK0IKvbqI8TQMtvI5VGxeksS",
-	"qY6iKAm+FC94lDz6sW1Yavv0lUO2C7qIJY2upXxLkwl7HOHm+LJhKuUwhte5FDTfJyMZLcA3BbeQJjrl",
-	"et39FwfPn5HRImWqtYK+X4Hpwmi5wsGCPlUisjYV5qkrvMw0r/mMyeyRAszOMzUvW0lOfYQSFjKuLS29",
-	"DfiM/cVoGPEIDfok4bfIt7gglyf/eH9ydT28Pj07eff+enh1cvzu/NXVIaoGUggW6hcS8H5KxSKH0tdS",
-	"nlGxsJ68HYVUKEWYJQlbcrBb/w24Izm4nJMnqvDHJpkQoOAsO4aW1q/siy4WL/9IMYriA02akpkW0L2u",
-	"/giF1Vx1JIpPuCJunshbbh0lxdyMm8f8CGYDVyTJXePrpbF9brhyWkenxcsrb91+7L9lMqXlcb+iPF4Q",
-	"+AEjANl83UAjffsQbh86zv5inO777A2kedDVa37QLVYCvpXKiC5WcySVjcc85Eyk+MUvJUUjZ8xcWTKQ",
-	"ZqBHMiDLAwk8XwSaIgNSR5DAQ90huG+rqcziqA3OsQEZ01ixYEC4lsozpnwxouGN3okzHgk+mabk/fVx",
-	"yyNs427ShmPtrglaXimkofT/pNXQh368+pQNXuhTSWicMBottBbhi7OjH4fH786P319enpxfDw1nuRpe",
-	"nFwO31+dXC6f4MrbNb0cp+KA9ILWIWE0nBI0oMvOTXBhAk0HRiKAy9EX6JHn+kQrlqrWZ/Fc6hHoMbu2",
-	"JfqSi3E8AY3VGQupDGVpETeGIMqbY3m0Ae4WdKeuHmNIwZOhslBvPuv9zTd0ZRxMZLPG4JcGvLvxsVCv",
-	"0oSLiTlgeHTeC63uyoT/zqLPYyzSOR/esEWJX1jPpfG1rOAFeiRMpOabX1KwWp9PE6J8N0yAuxyUeTHx",
-	"SCbA3PNIwm7lDRqL7H7OEwwGOTvxw4cP7aNi2Kw+UFeeGIEBM71BM8X0C3OqNr5jNIHgztKmql+73SNO",
-	"6wSTGpZDMo5gimPiCCdUl8s3//n6/LksmGcIUTv06JCCaZZmFGyKo8AuiOSdIM2g9JyjNL0XKpvPZZKy",
-	"6IxFnF7DTB9D/ax443CmXzkE6q3UVa3LZekzfzmdX7OsH67enQP5HmUprTGQ8gSFWvPoLxD72cECelCu",
-	"y9fM3fg6mRuHwFExBKDIlN4yQn2hOWSYssRkCbQ6BNV1TZS2IYoJG9BYSaOTQOS0SEj4L8arp4hm1BkE",
-	"sh6WnVGXlPEt9eKzp148xl2w0ktQy1NW+Aj+EuxlJ+cAaVJfmBOlz8xNrJVOSAqT0aK1xneAzu2H6YwK",
-	"/w1a1LLfGLQw8GbaW5ajo3DPsPi9yBhZfvZhAV0jK1cNz4g0vKc2n6WgSzE8q/xWtEB45VeNrY5A2Szm",
-	"luu/TqrCXSLFJMZkHP23obDWo6xy3IzlRGapV6S/hFMqJqz119CVH6wl//lpVY+PuK5XbUv5QIcmLTGm",
-	"KUs6eK4fq9pu0mhr+eoaffavoro5imz+AUxQvjj9OwOzfp7IOUtSbpyjCaN69jQtUajR7/YP2r1+u39w",
-	"3esO9rqDbvfnhtfQp03f2oi0rmIES2Uze4Z5KvPS8qg/TBnqAdqsVamcK3Inkxvw0ux3e1aVYoJI0Tok",
-	"gTYRjNdBsFu9AVaMQt+IZydNMlYzKmSXxRT3xi9pL+yx9vNRP2rvsxd6hZ6N2naJDuizkfuxLANmuvTe",
-	"mKp0mKmciGvmq291GQeLCqXC07xD3zjjQqt+zbtEqxaCWCexFCEj1P48R0fcKhLVrOSz6+6LQa8/2F+9",
-	"khtpKOiMlakY03kq53V0mSdszO/rmSdGCiEaSno9JwUOqJCwUE4EV4zwtDyZye/tH0d7Nxcvf3tb90kV",
-	"yrmV3+aRXxrhlKaNj16Dp2ymNp22v7PFlX6Jfpv19iQJXcB5yvPEBr80YC8AOfKZeu5pquyLfGyl01F4",
-	"vOToVxam+qt4Uo/xTV/lwP61jtcNW6zcQ1oXZPHYI2oq7wRkjaOZwRWx9RkdcsVERHhKqCLBkVF8UGij",
-	"ZCZ+1u3uhTdsAf9gwco9N+v/M31++ftRL3y1z14/m7x5wX/o3rztz8735cWz3y5fqOvGZzs1f/Vdb/yj",
-	"tXt/t83+lmMCUHmn37AF/P9WMzDybdP44Z2rB+IkI5XHsrVEMzceWmt3nKVZwiB/z/LxvWcHXRLRhSL0",
-	"ji465FyahK7AfoWLof49WGLkz9rdZ+297nVXH+8HnXDz6tUnytyIZwi8HDDUphyT/j6ZyixRLRTSQt7V",
-	"DZ6m5XG/7HqNGb3ns2zWGOi5e40ZF/hnz1uylYvTUtUY9XWQkSyOc3rTOU1S0kwTPpux6JD0IKu62y2J",
-	"FCG1lZgmMnYut8rUzU/kjN6/ZWKSThuDXhcHm/+99vBVdwVN81HO6EIrjhDKG2Myx5hmcUqCX3w4qX7j",
-	"Y9AhAaSHBpVkUeBqzf3uHpHplCV3XLHy2B9x2Gf0/hSf6eFU7V8bzhGsUe050mN+r9CZspvk6vauuy93",
-	"3ddOwLN+T5ugvhYPGIcCB1tZawL7w6wIKPdMdVaLPGeruvlv+YQgmJXfPZIyZhTcEWw8ZmHKb9m68TqD",
-	"hJxed0D5J/QhWh4NpE2VaUsj+v83f3VCOXPJindXSeo17tsT2d4o3bujZ+MD2mXt/vgZa++H+6P2S3rw",
-	"vH0Q9sb90cvoBev1tpHuXA3z3P7NFASVCsp11uk/Rs3df7iaC1obpAOscWpCbqJNGyBNG2XNh9Tre3UO",
-	"xyVxahciJ4Wzr8obfHkLlYZap3/mxFp7WC8oxjnKB1aw+3QYZomSNa7RC6oUaFR4Q5BXDOmnyJxOWH7G",
-	"JJ4wPZ4yz/3pw+X0H9//c/+nD7270ffvs5/6L9MtlyfZQTXIWdIm7QDf65UmvoFuaTitP8dQOAPBfXQy",
-	"HWr5HzMKhhzrkHdQdYl5vSapbyKkCdzOuLhwlqLnVVbmsVwvYWmWCIgpzKzZaRhgaYX6XVd497rwH0d+",
-	"dzcyyTI/sTd3zs0/fuEi/eje1OazuUxQA6Na5jYmPJ1mI829nko65+1QRmzCxNP8w5/cx9UNn7clkILG",
-	"7bmEbE4cW4Vfl4n2Cn9REEEX+E+ngKJDjsTCrKTxJ5Z+f6J8YYqJwEupPKIk8m94G/qtTY4EGOn6LfyW",
-	"KULxCV9wpTIWmTQQzDSB3JdYTpRWJ+HhDrlgidKTs7kBuHmETH1hHJ0YBsoXsbQuDjPdhfV+qjsFgsaL",
-	"lIdqmXOMFkOIX9WwDZaQlLOENMuJ+B6m4bdQU4bouKZZHjZvjhagAHp2C2tuAvx2Kx5wqUdzpDknT2us",
-	"BMNmt2YpkFa2/nV1OvYbeYcq9fvrY1SrwUTgk0xr3KGs+m6e10n5MWPRiIY3m8b42tx3ZeID+tFEzlZx",
-	"q0Slekg2DDhnCZdRjVTLBW3vZVW81jvHUibCxXAzTd/inRcsCZlIecwUEFbWDxg8aSvG66FIXuEGO9hm",
-	"2KmcD3Mps/x1sOMoCGI4o8rDS0VAWNNz692pRcm63ZTKlMab5Zw9j9d4u34wHadbkP61Hi0Ep0rUr0hH",
-	"2NNmE8HC2FOTD9Clm1cwgdIuKAblbOWP69jLdT77MpNB+q9apldcpVyEKa4PkbcmPR43SllRO6jVppNE",
-	"mlzG/fuyQ6bb6e7199xtJDOMpeRyTov1ylsOlt/SfdHb/i3KjmOFPpqwsTUw3eLCJqgJXl44ZPboZl01",
-	"/+zB2s/qT01oyu70YUwgOltkXyEghUdGCcTuVJowOtPSLIyziJWXYa9uCImT813c+by3UbXOH/TKG6VE",
-	"zNIUl5Z8afVqt2mastm8xmVkibDp8F3Y+2AC1MSqysR202U8LfSHCfsVqkM8IuQwA91leMMWHgl5EmY8",
-	"Hco5E54v8qRczBbTizVlNE6nZCYFTyE6qhUupdWTCEvH3GQ4zxdQDzeMJY0g5mqSDzwn8G5uJWGWDuV4",
-	"rKV6NMz9r2VtpJxqt5zxWV7FnIg5bWrXIIt4eiJM3uoylzDhP5NsitnRqMtpCwuUoOEkoSJ1/ja6FFpY",
-	"ydCxyOBv1BH1n/gim7XmXspLnfKX6pUzNpqeiGunl7+5JJBomNZZYVhql0KVgn7Fk7yoF51PerEglzDQ",
-	"NKGpa6jZK08UOX57WpaWy36D+hENebR+UBZRyGht1W+Xv/qcPhsdhPtRe4/1x+192hu1X4YvovZz9mx8",
-	"QPdHe2E/qnEqbLQXv0jMxNRjITpBxNHicK02HEyNV9BsPY+MFgS3J2mOIXMXBkYCLWID0ISDVAZaxaHE",
-	"cPHgjhq1PfBIYDYajwKPUBNUC9AjGZQZ/B+N/MHcGlo6RxUnz37foQUX6bP9xhoWvXIr2Bg1yCS0oEI6",
-	"w9yfYmOYsO/yVtwy4W/jJkhpMmHpqt2KhaYUCu6kgKVxKuSLw0SafsNvmGCrFBVPbGMkR5vODY5j+Jkc",
-	"ahumXedvQlbiHGDPMsmcSO4oi51eWurSqVrJlOsdS0ykifnndh6cgr/XaMdf3E11/up0Z0rbKW52Jh3D",
-	"kXgN7qL1rqTi/CiWKk9PiwtSdkYdEjqCGhvzkErpQt+YTtmC0AQyk3bwJV1AXXFauMmdAZC8HCUnoSlK",
-	"sb500FiWHUr/si6jL+5Swb1wYdLTVkYjTSHh0Oax1W+bPMttGQjk7pBITFzF6JIWRCK/B9xWeKNgpGnO",
-	"ub4J2GEbHgHHcoX7hTJJWJiSqUwUIyOapixZ6C04B7Mm5135uMvRtv6Lutg5uyvNs/hamnSz0X4kEwOn",
-	"kjBtmCeM6FvVlt9zonsvNp3p0lBWHOX05JaJ9ArsnLp8Yq37tq/0kYIbFWnOmJbr1msYaZJrXUCrx61D",
-	"ohiz5y41WhOXWs1zXtypEzN6LGe2LmNpAxWJchvCm4k0tSBGedbKrxYYSnGVUgGx/oVK2ayueqtikUnY",
-	"Bfbbqwh4yebxYu2QlwY55oKr6bCwnhxrY0WaxSZlhUe1VEVskA3i6pqjYvQQC1DJLAnZCkEAgEB4A5nw",
-	"W82STcqYHpY28UnIU0xtkQm4TX/pfURn1Pa+0iv4Qp2kzeZowA9zMjjx85jOaHuv02u/GLW5sJujJnZj",
-	"duR6h5i+6ZPXuGOjIUIgbXrkAxtdwY3vsjSUM1av+1hsF8eurEyq2KDVfWXHvnrjrmDXM3o/xPNt/sLg",
-	"yYvey/6mXAhTWVWzH05oEnOWEAzkGC9oKMUtS5SFh4ojvZV380W6fKOUIODEnPMNke+DGmwgzpJDLVXY",
-	"bJ5qIQD+/BmjQhkMHqpIzOitCY3ILAX8IJAohtnoJaAA52PDBJrdAFzPx/WBa+cIGufMyhiZIfFhnp9z",
-	"dvTj8OLy3dnF9fD4zdHllZMzQpp7/W63q0Wh0XEqEvDkfh5TLsjV1Yk+jZqZa/2JiRA0L0f6wIs2Z5c4",
-	"ggS+V29WorxBQY+VhVSROmFjR41p8XrvaNpD4YzD7xyNxjD3mnQc/IXoo55kaMXOYxrmEaylDVnLUFM2",
-	"A6GWJaycemh9oflx6Zfjjks+0jKryMlltK+qHAZUtdTwVGsT4G4xwRCtVGgmWzBYNALl3BcJU1mcgmGB",
-	"A2BRzphTqZkw6xC9x+xFmjASc5VCQY4v9IsCLfgDwvTKwMdsfRRUMeEyHtpyaxguh5LzPC++0AtUyuPY",
-	"PKKw2l8fJ/NxT7/dF0FBoIAoulBESfTN1WimFR+cPkOr2F4FnCOH5akp45DRAp0ZMOr9/ksPTohhXumd",
-	"JGpK58gDpGDvxo3BL+u51T+0+XFiSgVNpry3a4XfRz0T66tDFbxG/8ivrxXlWBhvXmJSFXZIUKiQ3nzU",
-	"vKZuBcqRyMfFSCCPzyxO4bShEGcrp/TViSp6OzHAE5mqi7CfMSoMqgWaGWbZzbenEtPjqLDYF7Wf7u13",
-	"nm0VMolM4c5DI4Bu4KE8kWOHPmrFKPc2ByjMhyvBCTdsUSZo3ernh217D6R7EBHXQ0jR7t/fG/7RIVdy",
-	"xtD+ADR240lYdhxgDc2SiZMCb5rRcMoFayeMRnAB8UkqNd4ecUvRPF+UKuc8ksPCeaSKCeaRHCzR88WM",
-	"pVMZDfUlGsfyTv8eSjGOeZh6ml+XCic9slSfrUdSVwvk+aKMpuKRcjCmFvXECbyUCvs9kmubJmRi/gKf",
-	"Q5LN8Vk1zdKUi4kTtIF4N8oK4KCqkPimPJuJiEXkbspjVrzBhnTyiZcGM2YgePPghv40CIjymC0iWjWS",
-	"s4S7s5x1XC8MwAt+B36lRIoJrDOZZjMqymmOtfA9aw7rcLNV52FJtZG1LlZaXjBgCqsf5IXe4BQ0MS84",
-	"OaVR1x3u106iR/XkzWbGFq4B28cfvXJdECAIUmM2lqd2HDOKPhTjv/Gg9P9mXQ7sqtjKisz4vG6a2qIf",
-	"fVqiVRkaEI3pDbr97aMxCU1NCfoG2V+7Yx67ztqKjLYgA3weqADnWbH0s5GgPvyNnnpDHC/fOJVMUWfw",
-	"6zbian/kqv34znhVyThhjKTsXpt9xswCQ6owrXbYk44VhUbUZ94N6/iH1VqMmTViekFhM5MmTxUJXJZS",
-	"icE1ur0X4z1TEkXbz8P9+s21xkfZ8xpzcKvqkf0Pvxy1f6bt37vtl53hoP3xj57X67/49J8ftDnWLbxN",
-	"IVtaeC1dyiHDOs0wm5ezN2o9HVr5HDobKb/92UZNCjDiYCiV19TOice11SVjrkWdgbCninBVqjQdcaEp",
-	"ULPX6pOnltVfHsfcoHUV1QfWUkPggWUda37QLRGj3z2o035XcOlCG56/PCgTdb/7gPdUDcODbgNfXUfo",
-	"N5BmsrxnFBakl9nu90z8TI5OyXc0vEEc2xpXCE0z5fqiMZFlUeN59hq3LFG8LpUGEU94HBFziz3RqEaV",
-	"D+xtt9PrdDeeJzO04qtePss6yuQFOMsga9r2CgZogjVHMp2So4tT1fLQAaE8mwZgM+dckPi8fmhAghwi",
-	"WF94+l8CDxVDzL2w+LxUYNKI63KDSiKTrlJOUTG/LFG6Jm/zC23+F73+Z9n8/b1e94Evelnmdt1+/3Me",
-	"I/xC3ZZ5KydcrK5OfFDhjytGD/a3LQRaHXO8NHMimYiZUkvBQr3lTNqUjbXXnbnPH0SsauEw/zoqn7E0",
-	"4aG6ZvdpXShcaiuTZQoUGcLu51KB0U1wTF7OUbqdbme/1t15po/xqRjLGleNC/6x7IgtDeaPVQGtbcJS",
-	"y9XIr7Uy+h//7b/X1yPvGsRaWyifh13c+XjO5GvXRVOtvkgY+eLWmSQF/TfVApkX1w0HgeaOsL3VukBl",
-	"TVSE3dfUHhplkptaz1TKGLJ3t7PAIO+X1oRhjuI7ulDma9u9qhLtLcK8H2uT5GU8hHFuTf8czzk+pnG8",
-	"cREqIeNirquX5XhK02OpN7Y9KlU/ruQh23XEx/BUXUw0LIAaytR/L/g9poyVTIaSVrk6qa7OEgHtIJzN",
-	"43aQd5BxLJOma3q0Hh++NpR1toP+vpYmlrgfHxrfNQiVGGSs4xfm2wV5i9CtXcB14di6rXA8zcRNjYkq",
-	"2LJfjUXOaq3cP8svwh8PTczTOJlgmCTUny9FYSumFIsxAWv7tIfPclrLnxtnIqw/NzSZZDPb+3QlwsWy",
-	"5F2RZLosv0TE7uvA8+wrHLRgO8iNKSf40rodssR2lu5YSirZjICyagq1o/LMkle/tHm0JaazNS/5wsyg",
-	"Axv867KE9azAUZ+rXip9yxOFZlcxpQKZiSoyphBUnzDxO+WE63vgOBiIosoxgidFuBjOmaAxRua2jG23",
-	"+1tYIjN6PywG6mSXLKscgmndAsAz5JgERTJKcAixfy4UaiJgblJEIE9NFXKemrIZC6Gc5VKRhfM5S8hI",
-	"ZqLiQHti62WLXghnRz8Or9/9/eT8qvWAQazMl7lemx5T/vzZydXV0fcnV+S/kp7ND1HbJ1DhfnKTaFbj",
-	"aux4DMWaolIT/z+0e3QC5cVS2MyTnIy7kXQOKcAh+1Jb2YZdhval2xDXAjy/xmc+eQ3F6pSwI3WjbGoH",
-	"FhKPseSJUYxTgvPB9glNmD4RJgxoT/YSg91MMkg63GoeV/rO+jyflSAYJmSIGctq2+/oZ96ZRx6Td7Nx",
-	"PVHPQH15e2ug0K+lfJA9UUGzcdwAThntfDjfMNvejrO1+R2VbQdQ2aBFRhbXAeO4ecdHbNRW1L3csEWd",
-	"zl5nlTYcPrdO5NklqMimql5THrreux6JwZ3ikUJpJDIhRhkdjnmcssQzdQXF2VKUV2J6K9NvV2t7sZzM",
-	"EzlSD7dnC0rMigTozbvIGPSrtDX7ruW00HzE6xYjEzfbZ4UPSBDRlA4CEnPBFLYmmcoYmm5QXwS1yldA",
-	"8LOkGaw0gLAfCxO+wC+QX169Oz/5GBSZ5quSzN1UsWIhzYdwY1zQpMZFkxp32rJFsqjzgb8T8YIE+iGo",
-	"J8mTMsobC1666bTAr6sXJc+e2SavBYXqE4WZMSadBVMco9zEFxQgAY4uTklT0xO+0PLIKEt9EVQaj2At",
-	"UuBmwASkSQt0Y0iOgJpqfNAXYcIiJlJOYwTKCGr7/eB7KxchH9EXOHo0eA08SaSKfBJsJgmuWbiglWIZ",
-	"MV80g+VMlcAjgUks0f8sZa0EphnORqPJOaI7JYnUOKYTOlsfvjVdNGlKQMZWe4NvLiGsGKL1HSu8+v4w",
-	"3nIbRq9o+Jpfqekz5S33z/LKZdQbDeGCeRmAY6SWSUXZcETybhprszrrksnsucCXtTXDoinXehe2RFi2",
-	"nPKMoS07fazIsVk9o9crPRybPOzWx+EG4Gn796P2z932yyGE35/t10XfDbVZuhJP5Ierd+fkCmaX20fW",
-	"34Jw5RgzoSo3zsrTK0drflVSdC7pnWOCYM+JNW6MVdm/K5H+yuQEd+56p1FN2a39WU8MaGBSRJSTdH2X",
-	"yBQk06wsAf7wGyFPF35j4DcuaMKV3/i0HfjqhKXDO0bTKdsMQGACF8VEVpNim2qrrc1GI1HX4GHWqJi1",
-	"fNF6CSu+5IjdsliPEqs26Q2D7RVgWn/gxoRNDYDXyJ+xGcnlQjCtLK53Pa5MsNE/EkoCfWdgTW5r0dYX",
-	"DpTcmTWRljyIAo5dPTkzUvv6He353YIWG7fJ8cowERwBqGok8AFw26A+NKfaLm3+KrlgUQH9rW/Gql+I",
-	"H2lGUTNf0zW8oEsTekzBhdItQmJj71QSRdEqKbLxNwnJ3cIqjt64RNaPBcmsi2SniOluTtKvFV9ddqyi",
-	"jVd3juSdYNFwtKiyM62ZfrnYbY3jNR9IHtkth3OdOO/6yK6zvvXxXW2k7OgNwN1S4zVfJnWsv7lRecoJ",
-	"AINZPY1zOmOR483YIbqyOn6ylSx+eITEqIM1D1RnV3G5LfEtkN9675JmoBWQIb4ggFozrBHLoCFLls6z",
-	"1N6ES6etUqPlmIpWu4Pq9PIy6ZzXLA/qtbaE3A8NSPCHD4T0G55vOmTgP0FD8hufAi0Hcc4kYmMwwHn6",
-	"edSw6kIZM9ahl/3LzOjjI23cK+OKrPrjNZ33icIwBVO5LViJVBd8fw2fX7bpcj/c/mqmXnZJ1iim5WU2",
-	"kGHDrN5aBIx/imnV4AwxqORwO4bLMSgbmGBRYMsUA+MB6TS2w2hwXI5rD/hmRpWbIn/SCc41mM80bqsN",
-	"VXPoQdPrNbYwoHeI5EaF7brtVHMuXFF9hRQs8EhAs1Tq/7ffCRAp6w8f3gqGhf0UcIjij0HOQwadTufT",
-	"p6B8Vuz09IfQHSAbznQ+1mlNm8leFS/OWXq/yvCoiRDWRXjkbJ6uvQUAHtfcUVsyau/3agZSeeXKlbw4",
-	"fSXDzCaFb1/mdiSIeZ7sdbokMi8hTehrYIGblr5ZQK8olpqa0Dpg7Ls12CsvoAVB/8XK4gZKBLtbld9Y",
-	"Y+jcMLHKxtFWm3EYzABqEfs/k5hjsomTGXnQ628oN68yFtP3bSPsSYloj0tSfUhO6tbpneXi3JoaAANu",
-	"lMolNJw7ylPTlMG03M7x9gzKX17i/pCy4RIG1CdIeMNq5Ed15CneMipHbb8qbt66VirQhhNbj/CUhFQQ",
-	"IUksxQRKbUg+oZUdrnYfTlV4HUT9sDfq0vbL8QvW3o+eh+0Xo2e0fTDeZ3vmt20aG+R4kIb4Nd4vvYGg",
-	"8JmqGxe3FTbDZ0FGXDuq4VYnchV+Xc3Dfzr43TYqg4NjVxp5ZYVqSeMVBfilejlnC1dOWeXo1nIhxyhf",
-	"klm2PDi3fw7JTIY3BbAaOOBAkqmUiqjNBZbNmyrPAhAexjHJjFfQaiSTRP6mVZU5E+CB1xb6NJtMuJiM",
-	"aQiRcBnWZ3HZca+q6ymwcmu086kekoXqNi96oghF8FxjfiBYMOGCJIzGmI2VJnQ85mGB3wwa/oHpgqdI",
-	"s9vp9FrlpoArMQGgI0Y4ZeFNxS20E1stQ5qXJ2qKYexUYbDzRI7Ydv1kHoQYtVQXhfVwbJJQLJc2pXGZ",
-	"KPYE/AmBr/qMvTkQY3kdsc/0OItxVg6uNrZ1BgyqOZYCGX/jnSQRC/mMxuqQaBK4+DCYfJVTqECYeNl5",
-	"8bBiHxyHS47etOE1+vv6f5/rie91o832huPByqu7DFUq+6iCbm6+72JHr2UDeJys86smN1mkyQK6Pdoh",
-	"AY0pGfN7aG9rnCRbOcgqZ7jGR2bvUE432gJlIo63wGQpYFgq7lpz2GuwrCB0mKeRpAngO3ADYgb4NeRu",
-	"ugCIats/OndRbIcgalC6t8j8/ViHmIFhcwh1Wk6bDxeHwiLSPOjutaBB7T8smmaZAnF9E/YcSt1AV8Bq",
-	"VyFFDrq1+EclHF6nEXtRbXuw+TnFEBpjmKWhe3KgFxd5f31crgQsLtdqGIql9drdtYVdhXs8MuOR4JNp",
-	"ql+1umfpzq3u6uFntm/btIFgyz2DgAfA0rqL4JJiich1HKEGy+jRZy7fcRtah1marb1t3cw/PuwcpXnH",
-	"MwT54ArVmWxOmvv9l6bFu80V9kXgtOsPDFAHgllxQaY2E9ZUmmp+gWtAmnav+QIWvIxkkveDXkI0sX2g",
-	"VwCRGPJqYu3eAdpS/aCrKbsES/XotYeu2UM6Tut0zStDokykPHZE8Q1bkFDOtGTPoCQmlDKOTILMLq3N",
-	"3K9vsTmOyH7/JaqBsJy4OyS2/jaJVjFnIjVdrfLG11k0YakvmoGLv4NBB1YWK3pqFmqMs0Q/Uwveg6lL",
-	"uCSGm1Y3cjYbKb1HZUJy2pSUL6NYFRwtq02DvGQ04oIpVVenxsKbNejyf9Qh0q9WHop26x7xG/LGbxBj",
-	"bmIaoz4rqH+bRDHbj51AK11c10NyySKuSBNW5/Lk1enV8P3lW0jTY6nt3D6wIEQ81VcAw8ignzCEhFZk",
-	"TLUeSMMbvcaQ3YiQoSGzlW2+MCX0AGGtx0CjxdK5taPUW+umUeeuZ+KWJ1LksBJmmRxLCn02URaurGmD",
-	"b9cFmZf2vL6v/M06Tn/JJlylLPnLFXR/1irsXaCV7RTW+hkNud7KyapeH3Ner3UcXZyWqiWh/0A6TWQ2",
-	"mZJmcPHu6ppYyASAYIBAAF42l54WPmzbW8F6+SHp01jVlJfPff7jcv+MlepwroOjJuzaSyatrmnOrj6x",
-	"WcJahYoMZ8kc5Ecrx159BKGw0p7V6RJbeg17u3kNwZqqT80tFAvIxS1kBZnIAgdLCqLQfO08oJ35lr0w",
-	"bthimOe2V/NZeTit8YGgxya3Iagg8ALPtAl0awOK1lHbOBPKfooyisby3dLAJm/CTMITlIMs10SPNjSV",
-	"mq/0f127tQTY+9aQ5XAZzCyqlhoY19YW5fLrsZ5KmHDOXrqjzjJlAtC1CwwLo5bwyF03q7G0vkxHk6Jo",
-	"aGNjAq3wbJu/5DSNq1CHmwbcubYIi16zOJq/Vvo+HGyzZR8AML5Vs9g/0eFcwtbSAqkYgVmG9ejjBQcp",
-	"zmSJ/TmSI98CKzvsbROI3dDHpZC6f2qX4G3P8fa1YlX1YWMeZwHFuqmHS4Ur1tZoVoB1Aa5z4DD+wEin",
-	"oOVZT7gR/FQsfJGnTcFWMGU8ljfFbKx/CrUCHcfahPHydoDQJcbUjzRtDQoaSOC8RaO2Wa0XaUEyBPTt",
-	"I9SE5ZgvnHNP9NuKYhBrVNukYZxNbkN7jXx0UOUAw2h4yya3886yKlW8cdmOKrV3rQ9NqLU9DKlZEfSt",
-	"7t/f69kf3N+jYlE2fj+7VMOaVDMWYKD2lkeJuErTxG6t52d7yVBND1jiZc6BMRSvOyuIvX4JCOo16HCC",
-	"z+dsRb0YT2NW+0uWxOUAd8I3F4fB2/BZL/9u7YixIcZyYdsXG0/dKK55bcwQKmkgW5sbJC2bW7Vt5wT9",
-	"bptjUkUP1wduuCID5c1V/+AZ+eHDNSSKQ/6dIsGRKWaDfIgB+Y7RhCXEz7rdvRAbXet/sqCzLjeAi208",
-	"VsiFzDOlk/Li2f6K3Q740tU0tBEMcnNQqESP0stKQ69bvS+cobVz/lX9GOvwrHJfxJK/YTv/AgJ3W9ju",
-	"WnRcaIVfQBOOpYmDUJvUhE9jOR3mNhEsBvYFlMlDUq4Fwra4gsHV2fXF8P3l26C+zYG18TYmTbhdvTZ4",
-	"gOAFlj75c0tEWEX9NSLsQR6h7VaoVly8eLEiTvAnKdOF0lzJ16jfu//UpF2c6FtXetXWp+1du938i+Zp",
-	"UKAv5J3eYs2a1D7ol5sSqnxBTfIdRBx4epj7TaEnCOaFECpIcPTq7PR8eHJ2dPr2KiA0ihKmFG7SnZxo",
-	"OycH6qNjcIrh54D8loGP3NYntj5P0mDdCi01aKqv+B2x0EDVUJKn5Dgop3mDwzKueZ5CVfLFY4RKyKFp",
-	"2AJpD0VFitPdr04q5iO+NE8v7SigXj35kbBQKaBfAfgPCZ/NWARYrClTcxoyEso4pnPFonrAtqT48na9",
-	"u1zlqsafp3JVpoL6ECZ0zpCmr7LwRv/3e1lQ1iMhDafmhtxmycEruGjPE6mFI95Xqh6EV4P+H05ZLaGX",
-	"U1isrv9xa+hdMzPPrElBuuW9CGgxYZbwdAE1t7iWqARo9aU2MwtlvzlVMHEENW1SrQKhtUTJnCUKAM+P",
-	"Lk4h4NQMJr+3O51OAL0VmHXnqQJmQbU65ISDCKShSTLVJxRkITp2ed7c3RdShBUYX7uHSXO/u6ftOs8k",
-	"qkI/cLgfIzGmvTSRiS+mVBnNCZ7rtTrkCCNkcyYsDqWLBgEtWhTzRXDfvmGLNnQZDvSbpzKOlLY+C+zi",
-	"9XjFtsvE4RrA4pZHmBbs+909IugMFFzNxxAbwRfw+cPS8KzYL42vOaOCTvTjmuotIhiUzPrCXc8OqS4w",
-	"V9gnwhrRQCJLS7M2vojlBOKknsnZBJAUTVmUA6nThBP2h7tY0JPJwuHSCeUGYQNOMqgYqJTmu3eapnME",
-	"TECQ2tWc/+zk+vL0+ApRtMrw1gbygBshZcChNnzzEwC2IGZtHSiGwZI+OkUPx4Sm7I4uBqazTywnhAuP",
-	"TLSUNMF+6wRB3wOQAgwI1FuNPa5Hbd5l4AK0HD06za1pLTJ9cVKHOzA1JeRKyxKoTIOcg2Zwgt6TAaGI",
-	"JZFXvnLhC+Nb8QAPw21jg4EFLkig/1GgbwaFty8wtn2spC/ofM5ooiwCZLkpQLXRiNv8y6iwemN1fFFp",
-	"PQCbEiBwlvzOTUrevz99dfu8dUgoMd6eymcdf5EC1I9mr13WZaDS+Kj9M6Ht30m3/ZK0yZB0yCBo+YIr",
-	"csPmWtEhFJsyxKiO82hAWDiV6DsJfmwfFz/Cd/X0YjmZgC/KF4HzMHYuR4e5SgElySyc04fTF/UdidD9",
-	"bnIyIPxDo0iRQB9Y0z0dos3gmbpeg0JhvPnB09teQJopnUC3fEF50LL7yXxcb5IcLRB6lUHcmtHIg7oh",
-	"uA3Lg8y+gsIhLCfyfMSBgH8Bqkrj06cA9vBRARjConyz0xu23p527VFjVpsmXqaTEgqqcnyTZun0Kcgu",
-	"/PapSFmCXajyMhnTQnSMqfh58QzE+bFBQkqCp5EMVXCIfsHinlSxeIw3ABXnvLOgs9isSH7tVyVFQJo0",
-	"jk3rXqS0L/a7+0VukDkPSWYYPAlevTu+Gp6cH3339uTV38D4s57HmIfMoJRgOW3j7PTaOFSQlanBU/g+",
-	"6godmUyemofUU31v4WPKGxJ8bxjQ0cWpg+8/aGBjgE8m6DvnjUFjr9Pt7EEMO52CRlGWaVTQeJHyEH6q",
-	"7UT/GnJzVe4jh+zhIKILFZD318dE/8szeWumHBLaXM3mWWq0MWwtaA9PLCde0aUbM98UrIOVxx1sH44C",
-	"H7ZD24AKBQPozedkkNA8fWbOEi6jKoJiBPY4yQWxTd2e0ltGfmeJVK2Bln/Ycs7sOJARXsk1rjz9Fsti",
-	"Z0XbOJDEo4XTNc68JO/BBsOHwjIVDAqXqn5XVO51l+ct27nkaSfEHnY1j3mqv3c3NZqwwQ0aEBQUarh/",
-	"fx9Atr39lH7c6gx5PQdCvi152D1SeOO9/JUH9/eBfkuqta2SDDR6YS79bJSgWYgtLUgJKbnlDZCT1jKP",
-	"rQPeoUzCiGCgfXbIJU2xVaV+yRh4gsTeslbOqYA0u/npTBjRdgAYYS1L+zm2sgswZ6vXdXsLIqiLKlYa",
-	"HxothsDyqktm1qG5D3I9Igf39y3Yiilnibtg9e510qwLGpuBFvGyAPeCKlLb7SAOSWAiaVosmOAnbHZY",
-	"IM1gW/hwuRsgZhNBqTjrEKcxBpAbB+UeFNsAAwZmT6YmBuSf2VbPUZZYLRj3LHK9XAM+jYBtpUc5nynj",
-	"Dv2yEjh0FW8hzZ6e8ctuOX79XGuDkCyJhpZhtvoNVpekJSTL5w6+4svu+pbHnz4WiKDAKfvdbgVDh87n",
-	"sfEFPv212vD7j4bdTViJayI/PTdCY+Mohd8LYyPgYEe/+SfPeXbffVivnvuo/rX05EevAQwUvl/uv9nr",
-	"L7fJ7Hdtr8oiQWa/NLj+flcPp/yql8tvwtaY1XcdlN7V2+vhABcKkD3HTo85bOa0j/2a9nrVlkzPPnkN",
-	"LWKqAy2nmUDPFkgxga4r2GoF+qbsd/t98FhVR5fzDFwxdHTWeDeLWbx44Xgit3M/6lmjYFhui9o7cKs1",
-	"NFNvDLqd7l5/r3T9wFzvvujZABfeq2dbcO/GYK+0tZ73yjkVQCHIhwAKPduH9N/i2KzN1MrPNhhly6Yf",
-	"lvcoKELYx5NT9778hD39jkbWXwqP9DY/8t4BLMSH9jY/9Np28oQn+i83P+EkROtnDraZzanpVGlTohsH",
-	"24zNKXUpOYdgP7puoV8+6m2kbDc0DOp4Rk55xJyEkoJVKVwzTDKlEwUBJdtmyfFZwN7Xl/VQKipkFmE2",
-	"f636iIawqWGGB7hKE5qC1WS0KZQWMiEzGmGhM3q8lS+axlWDZanjmE68wluBf86xgDr3dhR1q6B55KWP",
-	"Hpkk1KqaCbuVofHR5A5DO44nihy/PUUwS0jX9gV8H0kRYTo65qd4gGRu1U1to88BIywlFNpsdMgFVdq+",
-	"dJI1AvQj441OFkoqwR1hE1EOjYMsz0RBNRqr9+iEVbXkJbH7lqv0CBZng8y90CNR/He2VNtTJ1JtUUmN",
-	"TIVyICtUD7qbpKpX5ydaohRmJrJbLjOFEy+lH5y/Om3UD9SkxrgjdYIIz/aXvbiPFvPaMAEvvJGyMCvc",
-	"mMN8I2J/ZajgCGki44pEgd9QiNi8u/YBfTZq74fPo/YL9nLc7tLeqB/uRfvsYFzOlSontPYG3b5JaI1Y",
-	"SnnsVP/jF7YsLC+CjQYAvFxIviQXTRhzf+9hJShYE11fvF3Uam8pYz1nKWASQ+ADpXWwJ79EflSqVhG3",
-	"+7IoAXOIe0fLpLKU6Jcpge/O51m3D9yZbrUR9PYt5b3B2dhejGtWcYGdLmrrNoBhWSBQfbM25b8J9T9F",
-	"qF+7NC8LnYdLbiMxn/7Bo09PQwdXRtbV/R5p1qfla0Xiosez3+078LooojkCRUdsJiEZCCIc+ssQd0Ah",
-	"mEj9oxQt9OG6MCZQ81MLSIEwHEKmNoANZT0QaTrElEY9rpCKEj4HREo8m7/IU5ukox986QuZTllyxxVr",
-	"4YddCBUMVIUyMcl45SOwSRAbyJ5jC9uwVhhDZl6JwE8UqaaVb8u2BRTDpNNCKObpwBirxFy9gkFsSod4",
-	"tIQsoGeKf/ElllmGmlkl08pQMo+Wlg5KiwsHswrJZRf5WRGXWwKn1OGi1IGhlLBPPo/MzFtI1FKr2yuL",
-	"vwLv3Uq2PIXBKgxsPGZo35r7elo9XD3m7Qdbo50AFAJEE5bF9otBrz/Y3//ZVLoOwbvUGOxtb+8e221n",
-	"DvQKqxf3twdpOo4RYo0ei+SEacw8/RqCdIdji6XI41y2FlXIP8mshBXElZn6gFAS8fGYJUzPE/j4LFM5",
-	"0yamNn1X/XDrhbJY7PXLk/c8QeQGUkim2tkA2Ldi8W3uyNjfTPdzmb6WmTA0f/kgmmtqxRwwOC3Jr51h",
-	"2XwJmpI6RjXQs7FCEyL6X5PmOGQIW8RQl+qeDJOmYCbU+XdS347zPDuJOTUGpq0s6B+uybnJkrVumGM3",
-	"lFUNZ8dyUmg3epvXezV8kbs1PIKNnmgMyN7wPxj+eqI8+LdTS6h1PcGgWCSUM/ZEoVOEPMQnYuu3l8tz",
-	"jE/kUt5hROMu4WnKhNbWRjQNp0x5REkMzsD9RtXUBo2JCc7oApjBiJGYQ4bfgqVbuVkuiyKDtcrdO8xg",
-	"QkAJTZs85lRS77aVezVOjyJDdXulzqsdphM+4moZWKa2CKRuRC5o0VYsxAX+Xj8yE7/jkO+k91Z5UEX3",
-	"kuVRFVVs2w2qWmK6PLR/aS/a2XXYP//1p975r6f9s1+P7s5e6f/K7tnkQc61A6fK9vPZDiXnRjXk9Yup",
-	"tC+K24ta9l8+1haNv3y23hqwxeBumTd+1rp0nMrqbjnoBNGmvHzZKROrVE1AUGpVEHAnp5ktvDXlV070",
-	"z4n0QIinWtC6qop152jWpx1Pky3f3MLh5Miqby6nP83lVMrZ+TxOJxPeXKGnHJnID4KsYWYNGInLoRUP",
-	"YSVABvBUYTqOL9CqAuXdwdLaRePwhatyaN1lKRRDdo/EvId5b6MfwHwBwjdF1C4UcakeTDOkiukjyoTi",
-	"ms9VqvgrRnQN47Z/1vLtGoSWP03S9f8cSffTh8vpP77/5/5PH3p3o+/fZz/1X6Z/VRm3arBFYsIXc88c",
-	"ON6ZZZfTn+2d6fV3EC5wGPVx20a22FDzN6HypwiVnL+btk8RXTzRxhB9jPULxwGiGKYTXjitq9SF0D82",
-	"rnKORJBn5CUszRKh8kxOiypi2JUvgJO1PBLYLW3Sh+1pCg5tEjhAH0AWXUoXxtxeaLO044tXeWwkpTdM",
-	"ETx6Wq5JEbKBAYizkjdPUUSD0RfsHnJGJ7ZF+UTPa7+7l6cxCAJ9xIV5kYUww3ISPWpfmOCJGXceoyn5",
-	"uMir2hjO0fm76zcnl3kgRxNgRm8gvAMdBMz1SIIpDeniOMOBixXFFel3+77AxPBqRAkzJpech8ZXhJuH",
-	"C9LfJ1OZJcoXFbSs1eGtoGW8AEBuRlQqY2bDUqToZIow75iDSmIZ3mCCiP4TQQiFTMiM66Fh2Y62LnjI",
-	"3KJKrZSYMRzW5JeQZmAqVcyqQFj6f8R6qACLghQRsozlT0oJNeWwFCaIbB+Xej+PaMreY8+8jUGpogy1",
-	"Go3axV3x+aNRcE6+k4iFt72gLUnFfrf7EPGiGc2ncvGfnsKnRwfJdpXqoDttFur97l9Nqu9M9FWu5XI4",
-	"xe1Y8MnTY3lolHJTbNIkiZQikesTR77FGd0445YuwVKTlPXRBXMMVCHWVNnvDpGGGcjekshSUpt5WzZV",
-	"OcwbUuJn0Vf8F1cidw9ZvdhC68R5XGPPbXist8XILugiljS6lvKt3jb43ME2ZMibr5+xiNNrLRP+nUJF",
-	"JlVWOAJ3KQkW9rabBvsg5TmvuVud9PMBytvgyBtl19YOQ1E1C29UqaL4kFDTId56bXyBf+fYFRR64hUl",
-	"x4ZxT7BmylTH7nd7novwBRfvZHID5WAX+btsqw6aGBRfA1SfiwNF7lgc6/+Hy4hqMfAFvjt4++770/Ph",
-	"2dGPw9dHp2/fX55cBaR50CpeDMhbibwr6mLQk+v5AlFNswQ5Cz6AviGtveIAPFTLtd1hvo2gqDyd+kJf",
-	"zckCWVQJIM9rxdSWu7Q8p9AerYH9/ktMbS7jjiPLMroqBdMjSaE+rEdMtRn0qzC2lx69L+ywY/B4AfSs",
-	"RzJoxNjL+5l0yJFbiYQQA2Opmb1CnRPmeqg5aCSZsmQ1JB1+OD1/9e7D8Ork+N35K03g4tUtNAE0YYu1",
-	"zEU4eNj0jDrkPTYGsc4xbCZjMPOLDUIXwMYNGWAsYIXoLXBnIH2cLlpgS2HB9gdtOBlsbrskU6qAw6tY",
-	"pgbweZSphZ66L4KLo6urD+8uXw3fHF29GX44Or0enunJ9YkyOHiFrXPQ3TOVou6S4YdLJyzWa9+Ev9oQ",
-	"VwVi4+tkwidcUISoZiLS1qBWaRIapq1B3qcBHltZq+qL4Oj99Zvh0du37z4g2ssQVutvWnMNSBPrnrkg",
-	"Bfx0q0NOU5PxrpDcloJSmEJLGGeH5PY9bEEosqTO0cdCcYA74ClM3+huZZADQQoYL6hFhM0dFGhWgUXT",
-	"r/W2Akt7oGlQ4Bq9EzE8V7Dmk8qykKYD2N1qeI1bGmfMAUZazouuQFtX3g2n1AGv3vg+923r0bE/bZ/f",
-	"BPTLtZMvYN6UEdwabPHDdPR9yN/xH07f/37aO+en6lRcHoTHp89Ob+Y//vP4h5cdtvjh9+jDKX/HT+9+",
-	"+jWOz/s//f7T4oeXnbAfi9HsdTf68Ye4jHiWA6458GoWTGJrYiCiRY3G+RbBA7h4pNK3cz5Q5uqBRU7Q",
-	"KVbtIoPU+oGzj75Gvs+HQgtwR2Mgaariv/NvqW5qDe/PUzn119aonSUt8y3gnwC/AQiUMtKMq01qJfVj",
-	"ndqoqb9Sb7wEL5YyErXE4E2IJs+/UxmLtNAe06RwW/oiYtBnQY9wlMg7xRIjBQUjqmjkNeWqgOUwOtPA",
-	"KDfcwcbe7/ZIYM8ILZAtuFbYEHXMdaB2CFLIF5AzZ5QrbSwabJ6LCqYSqiSKzSl0lCg8iUrreRG5YWwO",
-	"CiwXk0MDegTuVosgcfL25Pok92DqN4LjUisJ12irltfIw7zFGnCn/e5eyyMxv2GWllB6jCIZkIdQiudn",
-	"r16G6vVd4vT7Nd3lkBHKLD2sW+7SAju6bOdb9GRn21DvSa0qA5nvpixhm0+qZbxtgH9aU94BJwXc8rmq",
-	"LJM8OdboewhhxJW1ZrwcI4jOmC8Aj6Bpsf3IRJqWPYVKjwfSeuFzHTlhtwzOivGqdMgHPIgMtfimtpWC",
-	"/5rSSUDUnMUQlxhz7KfUsnhkQqa+sKLFIzzF6AhFiMFCk9SvncoM4RrshUyxDjEbwBeOtUiaAerJl0fX",
-	"J8O3p2en10GrSiOOtClIVXeqjOwqtSZuPMKHvVLN3NqvVtckeSuVr7+8g07H63cKddpAE+h3DSGSO7p4",
-	"uAq1/yAVSsh0OAYnV6E/oQJewnR1tXEz9tECdzZ2Dh2juW8RiJJBuZw5DyfO9H3A5y36q97QEbl4/93b",
-	"02P9d+uwgBAW5beYZmF2IA5qiQkfhXI2AzgrDo3dv1Zyt7E0EcVLSKRTs8C7tan2iqWtzjfv4peSICWB",
-	"cQZ7lZRlABzAXQXH5vpACLC7vsC80H6FImg0A6zHMw2+LG9QfCK0UpEDItl3cux5Yp4dyyT328vkRiES",
-	"5cCRNzjjJqABLDCAW7wMXfctk91FyX63u6Z+77Ox7TLk74bO+8ZIPvv+9ODn62h21j9Lz/o/3f901e3+",
-	"9Pvr+O11fHP+/fv03fc/9X+6/oGffTjb+/nV+97bX0/2zn99f39+fXp39uqos/dbv/387mib/zxQfBgq",
-	"bSc+9le0JMiXGZq3HQKYV1LaNsrpvg4OYUd27OLiwSqTihPGXHQ8L0ZiGEysoVlzR27AoJDxw+Z1SlgO",
-	"89obXGL5UP78qehNURrvNZ3NwbrRIgEta1NWY0CGd54G2hSoKVlcZqiLAFfeiDHT2dt8p/X5pvh5hFDu",
-	"Q5zReCyxrigtU8kWTFWoZRwTkMCjX2BI1fmmZ3zTM77pGRv0jCuA0dUMIN/HJrPLYLzvongkphHlalUD",
-	"euvBunNoRzibIXYxieUdS9ohVbbSFhrXwcyxXI1r5hXJGeUC/EMG35WjKXJ0dXx6SprzTCz0CW5pxjYD",
-	"BSOwCB3/9/9urazABOHwl3vRbrN7/Vs7zKj5PUF3lbGADgk1n0ZXjC099Y1X6vTVeaGGkCN8yODzZYL/",
-	"lmltZkKTKNbCUI6JnifMUo71W4x5bAzyWIY0JnOapAMz+v/ac43EwH7rJQSL8omUbsEAWVG0jPqTwT4W",
-	"kUVoQDOZK19YNN50MWcRaQqZzJDoBlTBFfA1fQsgJISNSFH/MjC8s9wDhsAQHyrhLWQGekf4wmEFLfAB",
-	"mIjhcr+OpVrskAoSy4kvuCAjSPJLEQRUyMTEvwp/X3O/u2cCd8NM2C4aQQsZrAFrMups3jykWQN7C48u",
-	"Ai1LRU5MLECEkVQ6M4wYtkLGbACApKYpmckZE2mHfFjqM2KyAs0UofQQsj5NwilG9cutQAIT7YSUp3LE",
-	"3cZEuSIjvQUK8NMc+nnGZjJZDDAGaTyQa0KpZOtIKpzYlaHUGm+L4SNfwMOyQ+Bt+5qocv/drfTo3uea",
-	"TrUhjsnqM7lcL9nz8V7Y3hv3tHDvsfbLaJ+1X4yf0f6oFz6PDg6WUwK3nvg2aX3a5jMJdQ93Fj1MDfh8",
-	"ZftHhXesCF6gHLOaKDLcr6RdrRmf7e0LaRaWR9nMDWjdAsKnZVMqvilQu8fkjlHAFD7UzaoSio41ihLI",
-	"zbTaeAfEktHMABfAEbh6pUcLXwQ1H9ITYyIKWh3ylosbVE3enB0dt9Ff46FMMIUTeZbIE9cJLCJjgRkn",
-	"jfGtQ1uI4fX1W83398kUxmAqL1odchqx2VzqEzgo26dojUKMjuYRjK6BfjSIkDamoAVZ4DpfAs/W8mES",
-	"i5vg6WEzitTNfPdF4dtSuT87kkwN6hxcYNdVwnO+AJBLC0JV9D9pQrewAqwq16py39TLQz1bpGzZXGyZ",
-	"4g5XdSAbNAdAc4BUV5i6qxzhKtluKwLaP6O2gfm0EYCKJr5AQW4utpzHUECXSK31pa5lGa2BAWLQSzhP",
-	"5C2DTi6ma4uNH43kPUY59U9hDj1epBLAKt9NJUO4a5SfzOh0hho4vbILQ8kZAxx5VG+WNAenb9ej8ojy",
-	"Bm11SCDEXZzigIRTKRVoWI4x7rpyKt7DDT3xv4r/sMiSr5+8sz7uzL7OWLeWmzXd3L5EdtT2OhqWy3x1",
-	"FS03/wru9c0p+80p+80p+80p+/mdsp8ZRM1hXkuIZAMH+a3i11x24lTSbL7OSlQ0Lm00Y5sOREPPZ2vd",
-	"j0tT/ma37ej4dtQ5Y8g7tnHh/t7O8V0yslYbdWfgz3RyKJHL17QjfrtcEeOLmmwmj+zpGUBK1GhhC95b",
-	"wODk3Gmw1D69MGXwBRB0OjW9wep9cHou/3SG1tgmlejaZpDVpQn9mbVy36TLN+nyIOnykz5LZZZQx3C/",
-	"IlHXDeubHHhsqq7JvKplzGslQTil6/LqTRdGwDiSs3kKJWMTU/AulT7hHKIw4ZRycPjlrdk06x9TlQYD",
-	"8n0ifzskwYjGVIQsMlc8aEYJn0g88iabTLiYvKYhOySBmtEkDQbYadLegg85N7Y8ksiUIlJInhgvIjKm",
-	"mLI7ouGNLwywCsBr5cCSyKQQlAMrF8GfB8nAr2kcQ+OaKZ3PmYA8r3hhvWiFAw8sjcMcU9nTtgPlcZYw",
-	"ArwDXNiAfWehR4TpcRcQdssE1qS9ExBwzWUctofFdn9o5apslmeugfSDUZ6mEANN2BgDY0UlnpAOgGYY",
-	"srmpW7SlC4O8Z7h+nIZTY/qgU1H/ZCtAzTfvZHJDRmxCBWmGUggGhXq+MLP1QCGB9qPYi9ojUJZgSmQ9",
-	"MkoYvWEJNFb29PAwKOiLG7Zodcg7CAzWjBnatCMF4VkWtdx5GPg15QE1CR+7/V1jRm+ZWrFoRJpK37up",
-	"jG3AD9uQptie7+zox+Hxu/Pj95eXJ+fXw8uTf7w/ubq+Gl6cXA7fX51ckqbRW0iv2yr3bvSFHOcIteDz",
-	"Hcl0qneo8sxs0PYUMvVIkgkbHD3M96kPC1SqKOm/JAH04DJUDZbjkgPSsx0QTV2kRQ0Al7VKi0aYTjEo",
-	"jmhATEWmg0HUqtSVUnIForF9pQl8onew8gU+3yFvoJNv0WcpmLGUmo1OJhIz8xVRUiskqlgR26cVvNM0",
-	"WgzAcR4EvoBHB0S/xxcRTemA/OE7EsxvDPzGf/xP/wd0kwV0SbiiuQ62mjUbCq5OEvkbXC3jUcJvdYiU",
-	"fuOTHgh+1m+8YXEs/YZ7Cfs/4rUBlNy0acxvmf7bDD0CKOJ86GMuuJoOE0aVFPBllco5jgo75Q7+8MuY",
-	"nT6AdvrLgKJ+Y9D/9MlQyq7lHRsNsbG4XU/sH5pSsw7YHthvFDf6jYA0wfvhCyGHpmW8R7JCFrn1/1j9",
-	"EPim2bwexi9/+NgzFieSxH7j00csNz6h4dSptLUbizQzIfQpaJlhQV91oukEOTb6ZP5w9e68zYTWeSKC",
-	"GDwdckQCl9IBMa35MIMzB2TpHRBF5NgXiscM0Kiuc1aMrBnPjrNKAXDA0mXk1FhQ5XQ2LjoXB0Xhc867",
-	"xmAuzXjUtlkETWiYPTCfH7qNSVvwzUp2iZ7KNEtBqkXyTuCB1pxwktDQdr4EJZTRJF5g2nL+FfPoUD8a",
-	"HIIWiwS1dWvAC7wcpMQidtmAFnTBN6QyFdRAMTAjzMbGwBtN6vuPaJXiMXEMCy3rujmPCsZp+FHeR00f",
-	"d1BDXGcnniH058ZaNbm6OiFc5PV8sCtAxwIJUP2YKxZwU0y5SmWCje0QjbwUTJjR+xxkt3/wzLO9rw1u",
-	"op38+uF4jQTGgu0wPnnug/qBGMuLzD6ZZ2qKxweawlNbuIj7Qb/5zfX1Rd5p3Xk9VYoj6q7WIi0sr1XP",
-	"ctRgiNFDZO91wkQ4/f85sL8mYUMtVMpmti1DwjCmGHLFSP4R/eGUzWCPZAlrDLqd5zv4evV2+pIBkM9M",
-	"4hKLB/QwObewSltCK9sFMWjKy3jN2yMqU9P8ZhmNuvesBhx611WZxws4Qym7T58CndrF4XVgYreR49sQ",
-	"508W9H+KEO99gs83dqE8qF5XSOlV9jaqtH91iKh/uVzpHeSY5oRZkpi7nZCdlNh0Ggy+5e4M2iQAIGZj",
-	"FtQE8VxDwA0y2DcXny7e2qTGtOl1C1jr1gPh3xNtdQxB24ItXLApVYmnIsiNVY9u2AIUfcc8rJmevX24",
-	"Yp5Hp8UbK696/GSACxoIQ3cmrxy7HIzjbF4z9HKDe2fM7uPOz4hXDQDIDxk6tr0+6O4oUK+lPKNiYRuJ",
-	"rPXcVfwRZup1vfxRe9Y32Gx1mB3apOUM2oHReAFWxzhjeGpdxDT1xYxHAvCp3l8ftzwLlrRmH2lNu3bj",
-	"5CNz1hkS1+3n8zb6ZYirKRi0kBPMlXUrgJWR2nNWmPzNoPLJmN8w6O/nEdvaCWB+rfdzSpUvNnoZqjyh",
-	"5kNVD0ALlXIcPZxG54a6QkokQioBjNA6TJTByHW7IWDiW3MsE1Jee6/w+ZuNki8kKa1jpyTmliDXPz3C",
-	"vdp/GLyN1RFs9xZ7XLUWQRL2KwuXnGeFrg/GqpQk1hKmaOGFatnn6bTxebzvBbc0jj13WXmqWDwmzaBM",
-	"DHNs0PQ05gxu5jGGGU3px4xHUYzo5kRI0a4YanrH1pm+epcWfvEd4JyKPit/1FLYKt6gwpt11baUc6+c",
-	"M0QpSdwn0lzDKN08RYfzmIbMvRsWeahVDEAHhp4vJeGlho4LxRVecUwcAWYrbtxbv+A2se2OlBNrWLl1",
-	"zh1HciizODe+bYK2VopHVIGrMpJ3AuNhBw+MZtoFcLMmim2qfwXgl6+Vr163u0nEIyzcQdWeWbTwtDJy",
-	"maWd3WI6VwygK23gxWAnFR7Zsi8Z3RhFqAcCO0uwnHDVjf/YHv1rYkAWhg+d3GbamOiRCb0zgmI1jP84",
-	"+LFtVIv26asA/OH5CywT9wiNDSpLoB8E/vHD1btz+4lCKrvvh9tw4k9Uycfc0lqJTGAfGolPhS9s6zjr",
-	"KuwQ0xbNJjQ8UQS9bMbTnotc7OjrCy1vowGher4IC8kjr5TVWyjvJoUsX3ks5/LFUkMzi6S/71k1v0Mu",
-	"MZSVVz6U5K4vEjaPaWgWg9Ek5qj+gme00j9HH8jlnnS+aKIeNaXx2Kg/LYw65G7AtFhlFsE7mDIdb1jG",
-	"9PnzxZ1Fy5Fj+Kmgn7JaWYTQmPa6bY8MPxGt+tg4AE/Bv9gh37Ephx2veSox3qgEgFwsXWD7UJzJkv8y",
-	"P3gABZnPD1IX9cnZ7+4PCKiAiAZ5pNexVBvZWy4RhP4NR+2fCW3/Trrtl6RNhqRDBgHE3kyCICSbt+p8",
-	"oVfZaMbT1/aQPaI0zOzexqBxHDOKp8MkY2sFlYob6OqHpALF5suySTunL+ua22rOG5qq9X/+DHTxGhm0",
-	"L1j3lZ1pt0pbM/ud2oLhb0Df30rkH5shoodoWfZCZokrzZWjN+QKwWbd4YYtVrdWu3blq77TA3SVosvr",
-	"SFvzbMzv4VgLOmNenhDGEwJfVUUB1+LQFGdrYQWJHm73mHPoXlLBLOzUdkY7ujj9ux74Y5kTzn5VU6w1",
-	"nReKno6NvfFL2gt7rP181I/a++yF5jrPRm3Ldg7os1HDNLuAVhbVzg2m1wV8wzZAo3MMOSB1tWX0e/vH",
-	"0d7Nxcvf3oL5rQlbqIgQZqqdwrNSB5Bq84hn7W4P2m0498CkXoYvRs/ps3H7gO1H7f1wb9R+Qfvjdo91",
-	"I/vb0qSQKLZb6lyRiKrpSNIkqszkH3cv2OVB+lNpJgaEfpeuXbAL9H5Y37HbbN5v8JEPgI/kKkVWY3Oz",
-	"HDYDf+rlqjc6jg36NwXGsFzXaHwtRU4yYH9hmipPDboXwJMGk9/b2Etgf4+8v3zbVnTMHAVvQPb6JKEi",
-	"kjMyWqRMtTAAD2o+9DiCvBSkBuRYDdxg/Q1j8yLNZmTKk6/eHLX7B89QBfZFLFUKozadsEbMfAAU+xyf",
-	"laOVF9rCXNBvO+QICzkBcQwLQZHqbv+oAqKzygShXtRDEHmjqpuQtkEhCfAYBUVCU/CLD7zBb3yEtgs0",
-	"9dClpTxfmOYQVkxgfwE2IphMckgCbFVm2m9BGSfma5sx0KJJlFvBOeUxJmnh+AArhcdxDsLR8nInsS8M",
-	"K/KcglbjZHWetwkrHfI9vwX8CQh+oAj0hQPvPozoQpl+EwWXCw7zinPTmMtInhzo3w6kQ2C7gspmhotC",
-	"M8rd1EXXLFJtmuULcAsDnKcZY3B29OPw6OJ0+PeTnwpfcGCAQHpdN2u+Q7Q08wVNmEHbtWA4lX0A+RIG",
-	"3x+qXLFk4IYt8h5lvqAkZvTGDNzsVug7NpNJbe0qHlTkpp+7eNV2kEMenB/5pU1F9rpEL2EJwr68uo3B",
-	"XneleFmWI5+8hk2MdbNCQGUCruIkyaGm0jKmPqgo5uOlMtqScN4hWoOk/ZIoHV9ef7lhi7IaMuv/M31+",
-	"+ftRL3y1z14/m7x5wX/o3rztz8735cWz3y5fqOvHKDQ7kRZ3cLRKDcDzAdwaW7+L0Cqqmnviyf4aBtrj",
-	"ztZ1fpCAfISqGwS41LwF/fj41HKEc5wrK4WfFlxqhrWHVFgZBgwrr/JwvvfgGljYSn+UMt8jljM8ox1s",
-	"Oeg8ZdwyOmCfubZyiH40rJ4xUAhV3PqvV+XqICwVENSu0/mOKjKrIQ5p5vjx6+RFy3gy853gbBHw2ZqW",
-	"pLCcf50qGCe8estIr+sAaEGsSotX07qmNbCKl9YJbJ/xrxWhs4psER1eqwZ8K5l5dOczo2Yv2RbLVkrF",
-	"55H3/o1YzFK2bL28guvKKoyDIlcValDsCa1tnOshBAvWdRRNuLq9VU6O2jJIva1zpWxjr9UbtoA+q6SZ",
-	"DzTWxpu1sUC7laLS/H1L4f+F+rBuwvdFGvz7uU7/XdyRBee1DsnVXgLn/M3YU7ej1Rps8ApAaLMG/7Fl",
-	"ygWgs6CJvPl54pwUzNsCUNy0GmlSRbBNjS+0gdgygKAYFKNknDA1tb1UbE9ox4OB4EYGiJwLX6BJbEqy",
-	"wP5UTCmuGQaEyxz4NKPBa9Wt6OXmC+wapiWJkAUhFiw1bbQXRDE0iI2h64vATL4o6++Q2n4wS+ZkwUd9",
-	"YVaymGedWQm9ul2sSHnLkg6BRk7FIhTFwqbDolPIpBmCXkcyyqIJK9WImyY0yjSmMQkrMFy1omZBTNjF",
-	"Ug+rBxiyRTPf5S6btQhLVZJvRlmqYDKlSTcb7UfShswTxsBeJ0A4OJeo3ZTG9Bqq4fJtIcc5qgD2nCtQ",
-	"4VZhQW387i4piQ75vzWD29AMDskV2XJB0yWK5PkBhmkAmL0U7IHwSGZfnnGlIHS6ZD46rVdouQ2DaZug",
-	"jzkkiuwEQ1Q9DwNimm4ZXKaHGY6plFdTmVQOwbkrImQGPARqm9ROQ3YPxoDMMgU+3hqJ89VMxqMSFvIM",
-	"11QreKVJd3buFAg7xfhgcb9WfGZ2ayLs4GhhhCRBiBibxWKY5jLNN7QfrGut9uAtAp2DL2r7ZWJ7wapQ",
-	"2n68x5UnEV3KsPmvtinOpYH5Knd6s2p/zZiBRJ2dvVA7OmJqgJC+kDPmy7liZLLOG7NkdH5rHfB1G6CD",
-	"BeKc69WIGRgJW5v3gKpQyrXmn3s/8wxA0Ijv3GxaIe8wjoZN3kyrbnu/UWtLQBtckaI6u0ktyLpWr8Hs",
-	"8EXIkzDjaQ694Oa5yTkTtelqb7lKz3B+j1W0LJl++aNRrIwx9csU+0fGw5s8xKo8MpES/YyK67eR3zKW",
-	"cAinwMk2ZZHGl/CaqpT8x3/77zXp9p+8jd/+Xn/KpBpqQqs5M70dfstorPeP+ahTHGs+/J25Qv7jv/0v",
-	"/8//9T9v/r4pmS0P4DvNHMy3YM6YR3xPMM9cK15mBACJUnz+Sv9J/t//9f/838pfdlLbd0iHgEVflw0B",
-	"m/mv7kz5N2FJOb0JxZKhkAoy5+HN7undeRlbLa+y5V9Y05XKiC5IE8utCiAaKDTyyB0m3860+W2ZlTAO",
-	"E5B+puLHJBjrV9GUQGYQVv7UsJvvWfoPGOBjmU2piE4PEQyWvQN4L0uHKZ+xYZaGjUEjH1HD/KiWs566",
-	"RUYT1tf1DrY+STihTTlFWCQFsRRN9W8H6087WPkSOGWNzrnCvzcfLMQ5Wnmy3glGmEiTBYAh5qK8OQEI",
-	"q4JHe8SpLjLdbWnqC5lELAEkjhENbybQ/obMpOCphNeNtJVPwyliqE2yhEXFV0wTlIvLd/88fXVyOTx+",
-	"c3L89+Hp+fXJ5T+P3g6vTo7fnb+6sppoqVQhlApQg0zzO180g+9ProlReoLWIbgLYQAwM6jouqWxRcoi",
-	"NEykUoTGsS9sSEN1SID0CghXAO/TJkE2N0lCsZbg+EqVhbagEFA9mJDZZOqZ9C4aYwZGmtDxmIdam5ky",
-	"GqfTxSG8MWKThEaAL1aMEl1/XvVLWh9X0L8JEsl9QUhOr1cn318evTp5NXx7dH1yfvzT8OwK9PkZAkmt",
-	"uvvk8vLdJeBc5hCWZkWeKGKr1vQS65noV5Qmk/eehEEekBkXgL2G4zcTlHfCJVp6J+1msNO0ZgfsLq0u",
-	"VtRArmD34fsyUWyfYKCXPY99m9+h3CUYONsMvb3wVfAlY5uDbK5ZbGDAe4iaIqwkLqhS4yy2A4V5Bndc",
-	"RPIOinDnLAkZIIXq6UQs5DMaq5ZHRBbHy/Bd8BrTCSoHpgoBw8wXJhlIeVhYosix/qF9LEWayJgoulAr",
-	"5NAVnuctgmU4VYIz6NgAl9ZRF4V2hr+Wil1NupAWNftTbfyKbKY5Tk//gZeea/Vyrxtp/rM56LWTjPzl",
-	"D7S2oTC6Meia/FuIfGgJV8i//etef3DQHfSf/QxZuikT4WI4U41B70W/rqbVskIsrUDyNAYvX3b07YYQ",
-	"OGmtEJdG0en2txjI8+pA9vu9rreynjMfj+UH7qiedw42Dao6Isx3cr+PV1aWiBYEcc6XMwh8vDyIj7vW",
-	"b74BzrdOZc8LTJ8YNtkpV4WXzsayCHsj70gO9piwuUwQBX7EzHHzCOtMOsRvzLNRzEOPzOh9m07Y3/a6",
-	"fqO20DvfzJ8eqO78a6I241Jpdggi26n9dRQPs2lKroY7NmpjXu1KReMKfmaKvMrCG/3f7yWiJr65PntL",
-	"mIjmkovUKyFiYiM2g4oZ85T5wt7YKmVShzGjWlwBItyAJCziEJaKoRtPJu4SLfUjj9BIIUxalCEPYkrb",
-	"CvKWRR1iW/1rkYA7B9h+IsF5B0nBH06+G16dHF0evxkeHx2/ORleXxd6SjNAqLkBPh2Yzi88QsdvrA2Q",
-	"PF5ofAVWAgnNrw2YWV6heTfl4ZSoVM6VaUaINotBeKAKYsFalpg2+zEbpx3yGsEuTU3KbJ4uLGn01Ewz",
-	"Qv2UM5vzk++Prk//WZmQzRx91m05MVJfqFQmM2LAI7VE1+MAyZLnHGP9I1aAigkXDCOiBdge7heLGqoM",
-	"mqdJOEG1xMDNuLgeTTDkoOjUxFnB05RqWttFs+JWhHEWsejQ9ArK8UeRlJgbD2MwA0REvOZBd48E+Itb",
-	"GB+0OuSfNOYRRUhRYMVIY5q7U4tZ6bHZBkugBBS556YvpQvFqcc3p4mZuXMdKwmNrsvu04QCBGudcvCB",
-	"jfCQbaMcwGJ5WEjaP3jmFpKaJuEJn8304EupNDMaTjWpYkYT6/Op0Sp+W5s2M6P3b5mYaMMHEei4sH/3",
-	"Prs+8YcZW+3YzbEAGinB53PNuRpnlRsRERKbbWhVMc2iBXj4k5SPechpDOZFHPMJwON1AEiOp0CxpZe1",
-	"yQd+w+cs4tqcy5JYi+U0navB06dMdO7sjx2ZTJ7qv56aVwzzgYMQBlajCRUmdF6S5kaX3T5okO+cS0OP",
-	"VeWeFnJzlJfHkeZcKsVH8QKgelv/Gg6CHUKG/3r4SlBDzFYgeeWYASaBLscL2h676zKHMnKH/1ngrP61",
-	"oKFq0KBKIEKHvrD1VoD6CgpQ5MAs1SE15fCniiwBKNWAQ61HhHoYwBJOq3C4YAhohHnxKcBd/zWRlXYt",
-	"N7BSuwIEd3703duTYaEc/Q0CInW5+gyAQof5e4pD8qGQ9k609cERfxd1p8yLCm3aINvo3TWKJeQJ1ox5",
-	"WbGpH3XKZnOZ0ESfm0dj/nyGFIAyQbXazyLoB9IMqsuAaMWFfqetBlDwTNTeQgPVK3m+2BX9BumFKp5r",
-	"KKEytsZFG8lwtWf26o5OJiwh708LvK5IhhmgSDeDp3LOBJ3zjt7Y2tSAOs8oz+D2xYgLmizAW3b86twj",
-	"WJcpx+OYC6bN4SMrTP0GJDk6FZsmwQIYIHWdY37jGmBJAF6lAaAjkKwYkFw0mzYMdMLIaGEwuw5R384B",
-	"tsEEMTWGBqr2iTK92bVxoR82HtqExZJGquML9PBqoj0NchtPESgmbe51ey1s802CV++Or4Z4jF/h4Q2A",
-	"fibZ0jP9PWNWYMDnlDUYY2aP7Hf3sfc69pcwMEIwhgArNxAEQJ+7Y2Q87Suzc9oXMubhwphxvoBqDkVw",
-	"jQFgfxFDbeiMTsxIipYFroCWCZ9wgb0dDkuJtmaUWNtbZJqCLYW2Gn6z6PRa51J8pbfhRi0boHOn6Qw8",
-	"MFvCh3BwONRLZENwzIfSu6Xq9aknZ30ig37+iSJzuKVsshgbtq2SkDzROuqTQ7MGeEkvt76kV6N0hc8m",
-	"zt+AIDY4tEtUunOsja02RBBSbRPaz4yoYu0s4fmFsUxmbQoLbK59Ee/Tv2+ufonzwts1NW+xFq60pRxG",
-	"DGz2Y85xn/5BlWLpp7WZMWZD6XONP8H5tEe24M1PFBllIgIMdvu7L5piPiOBwrvaGW9HXGkV8paJSCbY",
-	"XZqSORdaiN2yRHEpWpYX8cQXMQ+ZpkWHfIfcUYFLExwc2N7KtK6byizpkCNhOYI2wLEdRwH6lDsDVsM/",
-	"GS5wpLBJ30b3gWae8K3yWXNmjFTp/KrqK2uoKtoB1nsJbNhBLxm+Bv4VQm/cFR8qLpv73p4en5xfnTS8",
-	"xvm769PjkxWPdsx9nfQ+XY5paAGuR9O+pYkePmyqnFz6Hz9cNbzyleOr0iWzYd6ffgef/KH+x8pDb3ET",
-	"uJfOZcpDtubN9pmP2zhOgKVrQu3K0Q2Q+q/0luLOeOgboMfA5xEoeks+InAAO7oUNihv7aXYwbNu9xvz",
-	"fjjzPkKK21ZSS9pAPf/G+NBKzp178BUuLM1bgoELH1RkBa0QwCmc+6pTmRkV3uKEdupYJMZHHp0EpIfB",
-	"wXf3PRM/k6NT8h0Nbxj0RsydeCZhQFtwKB8ag8Ztt9PrdLf365nxrg67hXmjO37LOg/dGWtW+S2/ZUJ/",
-	"BIKUrnGE/ThwVWdMq62rTSGEZse7yJjOtE1qjIeLRM5YOmWZIpqhEHY/l4rDLsLqTBMxuDw5enV2AtWi",
-	"CMiljYUpE+Ts5Pry9PhqeP3u7yfn6KcxRVvgV8UaCcWws43eUIE1m2B9B+Q7tJj8rNvdC0tvg0sMOvz3",
-	"UDwDzPYhgGxGGaqBRgDiRkX7KBOxJpl919GrV5dkJm/NPWDCQK84ShTTkjrFKlgmAIQSlQgDAgHBUFvb",
-	"p40ZLFsjMvGFra0wCNHLZWvYwzT39vmiefT++o3TIBVKvc9Oz99fn7Qgy8YGprCF4oDMKaA2ezbTx9DU",
-	"mDY0v9NgjPZfLrcKCwxYAPiPYKhascHIjutzQockeKgAqtNGm97SEYsxpgelIywaIAnBwxFTqL1DNJSE",
-	"3hGtpWiLC/MZebQqDePMbNntZGwu5gp58p/Im5O3F6ah6HCapnNbrqOGqUxpbDu2GGfgaFEZtqcPxFRG",
-	"RvHUbKPji/9Ern+6OFn3Wlhnlvhi9T1/4Jv/5je+P7n2Gx58+G9+OVnTb3j41b/5etp+4xPZ26E7iCHg",
-	"NbtfmRdg2MJjIM3+orK04l/65P3RMJM1pUlVJ5PD5mb5zqvlpa5baCVDLbxHCzqLA23U3rIE8OMlQBv/",
-	"f+xdbW/bOBL+K4S/1AZsxc5tdwvnwyFo7xbFbbfFdhd7h1VgKrZi66JQhiinNQr/p/sN98sOfGb4Isty",
-	"HeflWnQ/tbFNihoOh0POzPP0Be4NccrA/yLxGncmJaxheWsUKNNCnkgbpi5TXeQwUkWIO4ZlzndTu+OW",
-	"P6bV22Wqzt+9Nk8+bnc9TOf4Ma/Y2WjTO/6Zc0qOj2l9G67cr+HVJDLaeCJ3OHCh3u2H5DReezI1O3oy",
-	"rfI1tl5jf+qay24ARUNFVaapI6u5XGX5LNqjbv86f/PT3dTNjvpPdfui1I3xw3drHGBqWlXtdDikAgGu",
-	"BkiXqZqlarq2XtO4Th8Ad9DivosliE4Yo5Ao8qaFmkXi+fAv3uPzcLFcLANfiUv94RhHsarniZYpQpTG",
-	"/Ppux2JRfICnUlxVTMVIPkGmY4V88VmfUrcc1rgZoa6/ggcYBJkt9W3ZWJF0btylMrs1ziGBOyQ0TFGu",
-	"lM1YyhwTcYtN/wVyvzeytnkuBet4/J1xp7g2SpWq26wsFANve5eauC/MnHMh/mGr1Yw3U8ibaK5TvIzZ",
-	"2bCT2VzoqPM0wcpWQTBfA2I8AQdkpsRIHyYiREceRkbn4erhAj63oqO9S9r1u/+cyDTgJ56dTrdjq8Cs",
-	"vn6mxUvjgbz0TcT5u9d1ZBP6qXj/6h8+IFQVRa5jZTYRs1To0hX00itFZb+zsUAqIn2VVELSGZDdIxz+",
-	"Tm5HTH+cxKqBDQvM1yiKKGC5DVzClxe27hbp6yhvkJSQVGUIYoK6vB+QlvctK/mZoIiZqwWVsaodgEMq",
-	"hnmB82VZrOYLT+zAIKr+EKj7FETL1JxyNS+T6XW/RugAzBZyUrFpv3v7/lcR0rjLMbFGt3CJ9+uZenWS",
-	"cKZ7YGkwdalL5yc2VPJmNZ/PJamQBBWMnKW3aW5slez1YyXNKc8IzHGAStGlI6iZ/4kxh1oyk7D5RFp+",
-	"IU2/i5X/4SSbyV5kw4A0R3QbaGe3LBNw6UlzKJRI+NNnMdND4C/RpWhgH8irRQ/n1i2ArWFEY9E2QYVG",
-	"sCiyaSrRYJloDZ5164tb+XFCKkhCixwlRubgf5PGijBytXDLJpSA6Ho2GS1maV4luheJ9wUllEpr6CZ0",
-	"5yJFF/woRutA/rKaVqj8KVbVclX1jIamRlNjJZdlqlM1TSfGrcurNcPbXkGj1HTtPo+EVNJBVowi8Sa9",
-	"uQR9Px1k/W3eNcqUzR41V4VVll0U4p8nDXec7lexkkZ3I297oulipa6lKC7/jTg085CR+hAJ5x+v3v78",
-	"twsG6I2VpZdiWt6I7zEmYOOUIqFiGXRL3VDyrqS5Nct3ajbmVAtJTe7BM/17CyH0Dq6sBk9WtZOj2vGO",
-	"Mv30+FMURZsNTagqhGRp8I0crG2ZZJrwpLWj5u9RjjCl1yLG7nRSL5Jl2g85rsefYstgDGLTar2k/yCE",
-	"FXJgb4y6OUeMri5Sbe2PSmwY8UyAoBo2hTTrmaaBCfSkuhLGarKVOuYAJ/F5z93EeV4ZTF2s5MeBXhSr",
-	"fDZAJtdYcIYCjF07mx0nryzSfBkrYERCgrjrmxWccl2VaxIfp2sSGDiFRIT85+BHvNDA1mZIxPB0s+w/",
-	"VtbSngXNfuMM9cEb3oYqppBrB1w2m6/fe5+AbRszTHzCIev1bpLrz5BBMws1+yB1muu78GNfNKiS7btw",
-	"0LNmFsx4a5aBHVkGB8qZ+b6JcxTuezg/Z2pltw3r0oAACs0/L53fGYmBUpsSJjES75Iy03/dxwFOdUMN",
-	"Dm8ePrYUPOpqpcgdNbNfznGg051x51PcmWbVGpTFeFrc2fjQ8TytJjwc4+MiDQ3778hDMLqeNxf1aRu9",
-	"+O9/XtKV6UqptX8LM7RwhJOw353s43Y+dBNJqKA7aTThwH2eP7TEdzOiB86AEf6qKjpumFsi33HpwsUp",
-	"9tkw/1NCl9gh/XqiALgIl2lZZQzLBUe/GRgNg/5/0K98yJ02U5JtcyoPzyOkLePRKdlpYybJtvCpq1n6",
-	"kYr1ivmyLC5dWR7rwCNQu8NhTPLWhYjcAMZi7IxHP3z/3Wj0/HQ4tItpkVTTm2U+OI4GnqeQ+gn8pWN4",
-	"3o3qVknuPjl9cYwKBBvQASTwzo9hvvc7iQMeB0nANW74jOSWkPzj2gTsJI1nLYuNmsWkULHRqLgDT5yc",
-	"IDPJaOammZ0faBa+iTubfuzUMGb1aPLEm483FwHX/Ncmi/ClmSX/m3jzw14yhmmKO7UXJd/8Tvz+dn2t",
-	"1PVhDP+13JyGL9qSh1cDo3LH/85dq5Cx8Fsc2f1PfsY+7r4RHJ37QzI8ohSKGh5VEEVNt9CdXxza7khU",
-	"N2p8LLabfdt7ILxRF1s1Qwff31Lr+5N5c6FFO6u3cwr28XrDncPBxZz6nFDE5XqL1tt4Z9YLsDpaY5u+",
-	"42aKF/+FpfLYFN5IlxYsPJGEq9Bd9fC7k0R6/Vg9Dun3gWvRh6+OoJbeVg3PMe11oo1l+ukn+qk5pmlY",
-	"A9NxUmWXOXM0+z11P8k0gsbZvlqcAwETgXaWKX8lRVoJFgK6/CSmJ7qp15H5otuTfM0UqyDUEAnUwVMH",
-	"oJjWyVpbbEWxDa1oVgYwFZF44UEVPSZjNl0QSHoA2dgGnkjjeCAIReNC7AZQDA8ZP5yePv/eHDIeCVXR",
-	"nTus+Ss+qHQ2uQSlE/b9XdCHF0HDPKMd+C4r5aEBCb8Uj+D/uKceZ3LvZ02IRuTKX9swDw9mr3ecJTn5",
-	"hH/bC03+HhiKMq3KLL1NvbEIw5JnTDBZQ0flEGBGmZ2tiS6kop+r6jjnzrbS3nm17ajgsKusvYLjwZEc",
-	"vkLzcoQx2WdIvj47cl83CNKeqKKaXCFvadsdou1zvqwG3xXeL0w/Zro6C1ez8ZbN3PYtii4nzjJYLXtQ",
-	"bnJZd91zH8uP+rmgdbdAtN8sbBRVfYMWOJCLRRaiue2SnbuDEcZAjPfbVr7WyE3V9fpqB8xygsBGvYOf",
-	"UKXMiQQ3BOCA7rryJrlORblSsleDdhmfnKC0eVHoavxiOBzC7eCXaWLdzjNdkR2HiqK+OqicM/JsjgpZ",
-	"Lgj1BLBd9YyOeVKlH5LgLp/E1eiKAEqsv26BRy20D8HGNhr5+nz/W/67+WN7K8N4b0ELKn/ZIXRbSMII",
-	"m5yG5Bv6GF294W8awHIlaG8R7t3ik+cOHJ38jtFu5e0AAGeL2FjTlkK13RT6RczF9Q+GqGbfzXVgHtKV",
-	"J7cj2XMh5dYEJVHLT+oEzLFYIM3nnc9uMuX1qxuwHPfEQCQqyddVNtV9Sxag62SNeTEPVBHEm82H7C3M",
-	"5ReorzbuEGmbm4vN/wIAAP//",
+	"7L3dchu59i/2KijmVJk8p0mTFCXbVP0r0ciyrfnbsrYkb8/socMGu0ESoybAaXSL4kxclTfIXS7OTXKq",
+	"Uskr5D5v8n+B5BFSWAvoRjebX5I9nr3Lu2p7RLI/gAVgfa/f+qMWyNlcCiYSVev/UYuZmkuhGHw4SZPp",
+	"FU3YWz7jCQv1V4EUCROJ/pPO5xEPaMKlePqrkkJ/x+7pbB7h3TQIZIqXqnQ2o/Gy1q/dTBkxPxCuSCSD",
+	"WxYSOk5YTMaURywkkZxwoWpe7Y5GKcOXhqzWr8U0YcPIjMWrsTiWsX6klGRGxbJ4PxnLmCRTruzrjkkS",
+	"LwmdUC4IF6RH9Cti9lvKVDLkYa1fOxp3gm54wJq90SFt9oKjsPmcPRs3X9D2CH/pjeGeJF4OYci1fu/z",
+	"Z69GwzBmSq3ONIg4E8kTRcwVJFUsJDxRZJSGE5bsPkm9DAS+Juw+YCyEXx89/E73s56ACqZsRvUo/lPM",
+	"xrV+7b97mm+Lp/ireupshTMYFtwbMhXEfK63gbsYZmiKjGM5w4VAapD6nMXk/NLSxCP689Ojnl6xgTi/",
+	"vDtqeEQv3m7rSurwBiqWA2Ee2egTxpMpi8mCLj0CMzZ7zL/SH5on+oNPFAukCFVrIGpebcpoyGJYxWym",
+	"TfhXf1Wapru4uJZEjkkyZWTBRSgXMMumXXZYOEWkiJaNVs2ld7Kc61XnImETpinqOS+/YjPKBReT1QFc",
+	"WfJGbJzo/Zy/eq8XKFYxu2skC0lFwiN88lRGzE6UKzKiwe329+Sk3vYOavcLWcg0CsmIERrOeJKwcMtr",
+	"9Is0n/og6B3lER1FbE8+FbI5EyETwXL1AIc0oSOqGAklU0TIhFChFiyuOLipM4D83F6z+I4HjCRsNpcx",
+	"jXm0JMUr9z/DespTqqZcTH5IVXnU9tSY40ITIkXAdh5wdr/iE9F0nuDyTzWVcRItvwgH2oMBreU6Z3cs",
+	"XpI5VWoh45AY4hAVyYSohC5ZSEapWhreYbfzgvKE1GE0A7GBPSA7oiTfKKSeOJvD088cCDWlMQvJFQu5",
+	"auhDAtvFkniVx+xyOhKJoxyxsYwZcjIuJh5ZTJkgt0IuxA7n4wcaGn6x+9FwNgoXdzTi4dCstbNZLMX7",
+	"ZJYqPUryXA+5031OgimNaZDoyT5ojz96T+jja5kKV2RGo7GMZyz0CCVjzqJQf2umhvJmysgbqRKCi2RX",
+	"ULH4joWk7p/jtWSaX+M3Wnqkr2Q84mHIxL4aUjjjYpXpxDJNmH693q5wTZU2NM5emq/Hib5YC0YtdPTk",
+	"efxAPQHoyZXeueFGDS67aMcRVt75sPGl4o7FfMyrRqglZ5SpXWYpAynGXO8BsqzUveCmofPYfNyneCtZ",
+	"yjQuPXzMY5X0yVhGkVzALoq4uCULRmaouCxlihxE3eKSEsEWRAotsJMpuXx/fUOe0jl/etd5StNk+hTe",
+	"v3waM8XEQ8nzZQ5QxUIDt6vao4SKEH4LaBTB+RkITXUpGEy/Hkxp4pEFGxHFaBxM4YaTy3Nyy5YkiBkc",
+	"FI9IQSieOn0maTIQmgwKqNmAF9hRTWl5XbWWVVydJUsGou6Xl9ZvaIb82audi4TFgkZIhoexR3yCs1vs",
+	"VwS/+DYM8ESQVLD7OQsSFuJIjknIEsojRWjMrNZoSB3JCUlFyJARZpwzBA53IZNXMhXhgwgkZDIcw905",
+	"hS6k0aRYmKt++jSAas/Dbyg0EtAdqNKGqd7dmerH7rlKYCsbfpJv9icKyPR+zsTJ+UPFLcu34Bq5O2NK",
+	"0Yn+bSZDFuVid0z1yEY0oiJgoR6imtFY3zKnMZ3ZG2periAUnj1khiK7UhBnCnS8Mi6DfYQwKlQzNhuh",
+	"oDXDIXUfxusTQWdMEZ4MRK7pNLaLaXOocXQPFcsPlnvlBXQFYL501SLQrJNIoyhbpDmLZ1wpLkW2Pl9U",
+	"7JXHWyH/8mF/Uwm4K3W+xv69ZcsnisiFwM2Wy0EZV0igZMp4vCqDSKUIyvfqI8TQKtvI5FG+eisSqYqi",
+	"KAm+Fi94lDz6qWlYavP8pUO2S7qMJA1vpHxL4wl7HOHm+LBhIuUwgse5FDTvJyMZLsE3BZeQOjrlOu3e",
+	"88NnR2S0TJhqrKHvN2C6MFqucLCgTxWIrE2FeeIKLzPNGz5jMn2kALPzTMzD1pJTH6GYBYxrS0tvAz5j",
+	"fzEahjxEgz6O+R3yLS7I1dnfPpxd3wxvzt+dvf9wM7w+O31/8fL6GFUDKQQL9AMJeD+lYqFD6Rsp31Gx",
+	"tJ68PYVUIEWQxjFbcbBb/w24Izm4nOMnKvfHxqkQoOCsOoZW1q/oi84XL3tJPor8BXWakJkW0J22fgmF",
+	"1Vx3JPJXuCJuHss7bh0l+dyMm8f8CGYDVyTOXOObpbG9b7h2Wifn+cNLT9197L+lMqHFcb+kPFoS+AEj",
+	"AOl800BDffkQLh86zv58nO7z7AWkftjWa37YzlcC3pXIkC7XcySVjsc84Ewk+MavJUVDZ8xcWTKQuq9H",
+	"0ierA/G9gfA1RfqkiiC+h7qDf99UU5lGYROcY30yppFifp9wLZVnTA3EiAa3eifOeCj4ZJqQDzenDY+w",
+	"rbtJG46Vu8ZveIWQhtL/JOXQh769fJcNXuhTSWgUMxoutRYxEO9Ofhqevr84/XB1dXZxMzSc5Xp4eXY1",
+	"/HB9drV6gktP1/RynIp90vEbx4TRYErQgC46N8GFCTTtG4kALseBQI881ydasUQ1vojnUo9Aj9m1LdGX",
+	"nI/jCWiszlhIaSgri7g1BFHcHKuj9XG3oDt1/RgDCp4MlQZ681nvb7ahS+NgIp3V+r/U4Nm1T7l6lcRc",
+	"TMwBw6PzQWh1V8b8dxZ+GWORzvnwli0L/MJ6Lo2vZQ0v0CNhIjHv/JqC1fp86hDlu2UC3OWgzIuJR1IB",
+	"5p5HYnYnb9FYZPdzHmMwyNmJHz9+bJ7kw2bVgbrixAgMmOkNmiqmH5hRtfYDozEEd1Y2VfXa7R9x2iSY",
+	"1LAYknEEUxQRRzihuly8+M/X5y9kzjwDiNqhR4fkTLMwI39bHAV2QSgXgtT9wn2O0vRBqHQ+l3HCwncs",
+	"5PQGZvoY6qf5E4cz/cghUG+trmpdLiuv+cvp/Jpl/Xj9/gLI9yhLaYOBlCUoVJpHf4HYzx4W0INyXb5l",
+	"7sa3ydw4Bo6KIQBFpvSOEToQmkMGCYtNlkCjRVBd10RpGqKYsAGNlDQ6CURO84SE/2y8eopoRp1CIOth",
+	"2RlVSRnfUy++eOrFY9wFa70ElTxljY/gL8Fe9nIOkDodCHOi9Jm5jbTSCUlhMlw2NvgO0Ln9MJ1R4d+g",
+	"Ra36jUELA2+mvWQ1OgrXDPPf84yR1XsfFtA1snLd8IxIw2sq81lyuuTDs8pvSQuER37T2OoIlM18bpn+",
+	"66QqLGIpJhEm4+jPhsJaj7LKcT2SE5kmXp7+EkypmLDGX0NXfrCW/OenVT0+4rpZtS3kAx2btMSIJixu",
+	"4bl+rGq7TaOt5Ksb9Nm/iurmKLLZCzBB+fL83xmY9fNYzlmccOMcjRnVs6dJgUK1brt72Ox0m93Dm067",
+	"f9Dut9v/qHk1fdr0pbVQ6ypGsJQ2s2eYpzIPLY7645ShHqDNWpXIuSILGd+Cl6bX7lhVigkiReOY+NpE",
+	"MF4Hwe70BlgzCn0hnp0kTlnFqJBd5lM8GL+gnaDDms9G3bDZY8/1Ch2NmnaJDunRyH1ZmgIzXXluRFUy",
+	"TFVGxA3z1Ze6jIOFuVLhad6hL5xxoVW/+iLWqoUg1kksRcAItT/P0RG3jkQVK3l0037e73T7vfUruZWG",
+	"gs5YkYoRnSdyXkWXeczG/L6aeWKkEKKhpNNxUuCACjEL5ERwxQhPipOZ/N78aXRwe/nit7dVr1SBnFv5",
+	"bW75pRZMaVL75NV4wmZq22n7d7a81g/RT7PenjimSzhPWZ5Y/5ca7AUgRzZTzz1NpX2Rja1wOnKPlxz9",
+	"yoJEvxVP6ik+6Zsc2L/W8bply7V7SOuCLBp7RE3lQkDWOJoZXBFbn9Ei10yEhCeEKuKfGMUHhTZKZjJI",
+	"2+2D4JYt4Q/mr91zs+7fk2dXv590gpc99upo8uY5/7F9+7Y7u+jJy6Pfrp6rm9oXOzV/9V1v/KOVe3+/",
+	"zf6WYwJQcaffsiX8d6cZGPm2bfzwzPUDcZKRimPZWaKZC4+ttTtOkzRmkL9n+fjB0WGbhHSpCF3QZYtc",
+	"SJPQ5du3cDHUv/srjPyo2T5qHrRv2vp4P+iEm0evP1HmQjxD4OWAodblmHR7ZCrTWDVQSAu5qBo8TYrj",
+	"ftH2ajN6z2fprNbXc/dqMy7wY8dbsZXz01LWGPX3ICNZFGX0pnMaJ6SexHw2Y+Ex6UBWdbtdEClCaisx",
+	"iWXkfN0oUjc7kTN6/5aJSTKt9TttHGz2eePhK+8KmmSjnNGlVhwhlDfGZI4xTaOE+L8M4KQOap/8FvEh",
+	"PdQvJYsCV6v32gdEJlMWL7hixbE/4rDP6P053tPBqdpPW84RrFHlOdJj/qDQmbKf5Gp3btov9t3XTsCz",
+	"ek+boL4WDxiHAgdbUWsC+8OsCCj3TLXWizxnq7r5b9mEIJiVXT2SMmIU3BFsPGZBwu/YpvE6g4ScXndA",
+	"2Sv0IVodDaRNFWlLQ/o/mE+tQM5csuLVZZJ6tfvmRDa3Svf26Gh8SNus2R0fsWYv6I2aL+jhs+Zh0Bl3",
+	"Ry/C56zT2UW6czXMcvu3UxBUKijX2aT/GDW393A1F7Q2SAfY4NSE3ESbNkDqNsqaDanT9aocjivi1C5E",
+	"RgpnXxU3+OoWKgy1Sv/MiLXxsF5SjHMUD6xg98kwSGMlK1yjl1Qp0KjwAj+rGNJ3kTmdsOyMSTxhejxF",
+	"nvvzx6vp317/vffzx85i9PpD+nP3RbLj8sR7qAYZS9qmHeBzvcLEt9AtCabV5xgKZyC4j06mYy3/I0bB",
+	"kGMt8h6qLjGv1yT1TYQ0gdsZF5fOUnS80so8luvFLEljATGFmTU7DQMsrFC37QrvThv+58jv9lYmWeQn",
+	"9uLWhfnjFy6ST+5FTT6byxg1MKplbm3Ck2k60tzrqaRz3gxkyCZMPM1e/Nm9Xd3yeVMCKWjUnEvI5sSx",
+	"lfh1kWgv8RcFEXSBfzoFFC1yIpZmJY0/sfD7EzUQppgIvJTKI0oi/4anod/a5EiAka6fwu+YIhTvGAiu",
+	"VMpCkwaCmSaQ+xLJidLqJNzcIpcsVnpyNjcAN4+QyUAYRyeGgbJFLKyLw0z3Yb2fq06BoNEy4YFa5Ryj",
+	"5RDiVxVsg8Uk4Swm9WIivodp+A3UlCE6rmmWhc3royUogJ7dwpqbAL/diQdc6dGcaM7JkworwbDZnVkK",
+	"pJVtflyVjv1GLlCl/nBzimo1mAh8kmqNO5Bl382zKik/Ziwc0eB22xhfmeuuTXxA3xrL2TpuFatED8mG",
+	"Aecs5jKskGqZoO28KIvXaudYwkSwHG6n6Vu88pLFARMJj5gCwsrqAYMnbc14PRTJa9xgh7sMO5HzYSZl",
+	"Vt8OdhwFQQxnVHn4VR4Q1vTceXdqUbJpNyUyodF2OWfP4w1erm9MxskOpH+lRwvBqQL1S9IR9rTZRLAw",
+	"9tRkA3Tp5uVMoLAL8kE5W/nTJvZyk82+yGSQ/uuW6SVXCRdBgutD5J1Jj8eNUlTUDiu16TiWJpexd190",
+	"yLRb7YPugbuNZIqxlEzOabFeesrh6lPazzu7P0XZcazRR2M2tgamW1xYBzXBywqHzB7drqtmrz3c+Fr9",
+	"qglN2EIfxhiis3n2FQJSeGQUQ+xOJTGjMy3NgigNWXEZDqqGEDs53/mVzzpbVevsRq+4UQrELExxZclX",
+	"Vq9ymyYJm80rXEaWCNsO36W9DiZATayqSGw3XcbTQn8Ys1+hOsQjQg5T0F2Gt2zpkYDHQcqToZwz4Q1E",
+	"lpSL2WJ6saaMRsmUzKTgCURHtcKltHoSYumYmwznDQTUww0jSUOIuZrkA88JvJtLSZAmQzkea6keDjP/",
+	"a1EbKabarWZ8FlcxI2JGm8o1SEOenAmTt7rKJUz4zySbYnY06nLawgIlaDiJqUicz0aXQgsrHjoWGXxG",
+	"HVF/xAfZrDX3q6zUKXuoXjljo+mJuHZ68Z0rAokGSZUVhqV2CVQp6Ec8yYp60fmkFwtyCX1NE5q4hpr9",
+	"5okip2/Pi9Jy1W9QPaIhDzcPyiIKGa2t/O7iW5/Ro9Fh0AubB6w7bvZoZ9R8ETwPm8/Y0fiQ9kYHQTes",
+	"cCpstRe/SszE1GMhOkHI0eJwrTYcTIVX0Gw9j4yWBLcnqY8hcxcGRnwtYn3QhP1E+lrFocRwcX9Bjdru",
+	"e8Q3G42HvkeoCar56JH0iwz+j1p2Y2YNrZyjkpOn13VowUVy1KttYNFrt4KNUYNMQgsqoDPM/ck3hgn7",
+	"rm7FHRP+tm6ChMYTlqzbrVhoSqHgTgpYGqdCPj9MpD6oDWom2CpFyRNbG8nRtnOD4xh+IYfalmlX+ZuQ",
+	"lTgH2LNMMiOSO8p8pxeWunCq1jLlascSE0ls/tzNg5Pz9wrt+Ku7qS5enu9NaTvF7c6kUzgSr8BdtNmV",
+	"lJ8fxRLl6WlxQYrOqGNCR1BjY25SCV3qC5MpWxIaQ2bSHr6kS6grTnI3uTMAkpWjZCQ0RSnWlw4ay6pD",
+	"6Z/WZfTVXSq4Fy5NetraaKQpJBzaPLbqbZNlua0CgSyOicTEVYwuaUEksmvAbYUXCkbq5pzri4AdNuEW",
+	"cCyXuF8g45gFCZnKWDEyoknC4qXegnMwazLelY27GG3rPq+KnbNFYZ7525K4nY56oYwNnErMtGEeM6Iv",
+	"VTu+z4nuPd92pgtDWXOUk7M7JpJrsHOq8om17tu81kcKLlSkPmNarluvYahJrnUBrR43jolizJ67xGhN",
+	"XGo1z3lwq0rM6LG8s3UZKxsoT5TbEt6MpakFMcqzVn61wFCKq4QKiPUvVcJmVdVbJYtMwi6w715HwCs2",
+	"j5Ybh7wyyDEXXE2HufXkWBtr0iy2KSs8rKQqYoNsEVc3HBWjh1iASqZxwNYIAgAEwgvIhN9plmxSxvSw",
+	"tIlPAp5gaouMwW36S+cTOqN295VewxuqJG06RwN+mJHBiZ9HdEabB61O8/moyYXdHBWxG7MjNzvE9EWf",
+	"vdqCjYYIgbTtlo9sdA0Xvk+TQM5Yte5jsV0cu7I0qXyDlveVHfv6jbuGXc/o/RDPt/mEwZPnnRfdbbkQ",
+	"prKqYj+c0TjiLCYYyDFe0ECKOxYrCw8VhXor7+eLdPlGIUHAiTlnGyLbBxXYQJzFx1qqsNk80UIA/Pkz",
+	"RoUyGDxUkYjROxMakWkC+EEgUQyz0UtAAc7Hhgk0uwG4nk+bA9fOETTOmbUxMkPi4yw/593JT8PLq/fv",
+	"Lm+Gp29Orq6dnBFSP+i2220tCo2OU5KAZ/fziHJBrq/P9GnUzFzrT0wEoHk50gcetD27xBEk8L5qsxLl",
+	"DQp6rCykilQJGztqTIvXe0fTHgpnHH7naDSGuVek4+AvRB/1OEUrdh7RIItgrWzISoaasBkItTRmxdRD",
+	"6wvNjku3GHdc8ZEWWUVGLqN9leUwoKolhqdamwB3iwmGaKVCM9mcwaIRKOcDETOVRgkYFjgAFmaMOZGa",
+	"CbMW0XvMfkljRiKuEijIGQj9IF8Lfp8wvTLwMlsfBVVMuIzHttwahsuh5DzLi8/1ApXwKDK3KKz218fJ",
+	"vNzTTx8IPyeQTxRdKqIk+uYqNNOSD06foXVsrwTOkcHyVJRxyHCJzgwYda/7woMTYphXspBETekceYAU",
+	"7P241v9lM7f6mzY/zkypoMmU9/at8PukZ2J9daiCV+gf2fcbRTkWxpuHmFSFPRIUSqQ3LzWPqVqBYiTy",
+	"cTESyOMzi5M7bSjE2YopfVWiit5NDPBEqqoi7O8YFQbVAs0Ms+zm3VOJ6XFUWOyLyld3eq2jnUImoSnc",
+	"eWgE0A08FCdy6tBHrRnlwfYAhXlxKTjhhi2KBK1a/eyw7e6BdA8i4noIKZrd+3vDP1rkWs4Y2h+Axm48",
+	"CauOA6yhWTFxEuBNMxpMuWDNmNEQvkB8klKNt0fcUjRvIAqVcx7JYOE8UsYE80gGlugNxIwlUxkO9Vc0",
+	"iuRC/x5IMY54kHiaXxcKJz2yUp+tR1JVC+QNRBFNxSPFYEwl6okTeCkU9nsk0zZNyMR8Ap9DnM7xXjVN",
+	"k4SLiRO0gXg3ygrgoCqX+KY8m4mQhWQx5RHLn2BDOtnEC4MZMxC8WXBDvxoERHHMFhGtHMlZwd1ZzTqu",
+	"FgbgBV+AXymWYgLrTKbpjIpimmMlfM+GwzrcbtV5WFJtZK2LlZYVDJjC6gd5obc4BU3MC05OYdRVh/uV",
+	"k+hRPnmzmbGFK8D28UevWBcECILUmI3FqZ1GjKIPxfhvPCj9v92UA7sutrImMz6rm6a26EeflnBdhgZE",
+	"Yzr9dnf3aExME1OCvkX2V+6Yx66ztiLDHcgArwcqwHlWLPliJKgOf6On3hDHyzZOKVPUGfymjbjeH7lu",
+	"P743XlUyjhkjCbvXZp8xs8CQyk2rPfakY0WhEfWFd8Mm/mG1FmNmjZheUNjMpM4TRXyXpZRicLV25/n4",
+	"wJRE0eazoFe9uTb4KDtebQ5uVT2y//GXk+Y/aPP3dvNFa9hvfvqj43W6zz//pwdtjk0Lb1PIVhZeS5di",
+	"yLBKM0znxeyNSk+HVj6HzkbKLj/aqkkBRhwMpfSYyjnxqLK6ZMy1qDMQ9lQRrgqVpiMuNAUq9lp18tSq",
+	"+sujiBu0rrz6wFpqCDywqmPND9sFYnTbh1Xa7xounWvD8xeHRaL22g94TtkwPGzX8NFVhH4DaSare0Zh",
+	"QXqR7b5m4h/k5Jz8QINbxLGtcIXQJFWuLxoTWZYVnmevdsdixatSaRDxhEchMZfYE41qVPHA3rVbnVZ7",
+	"63kyQ8vf6mWzrKJMVoCzCrKmbS+/jyZYfSSTKTm5PFcNDx0QyrNpADZzzgWJz+qH+sTPIIL1F0//s++h",
+	"Yoi5FxaflwpMGnFdblBJZNJViikq5pcVSlfkbX6lzf+80/0im7970Gk/8EEvityu3e1+yWOEb6jaMm/l",
+	"hIv11YkPKvxxxehhb9dCoPUxxyszJ5KKiCm1EizUW86kTdlYe9WZ+/JBxLIWDvOvovI7lsQ8UDfsPqkK",
+	"hUttZbJUgSJD2P1cKjC6CY7JyzhKu9Vu9Srdne/0MT4XY1nhqnHBP1YdsYXB/LEuoLVLWGq1GvmVVkb/",
+	"47/+t+p65H2DWBsL5bOwizsfz5l85bpoqlUXCSNf3DmTJKf/tlog8+Cq4SDQ3Am2t9oUqKyIirD7itpD",
+	"o0xyU+uZSBlB9u5uFhjk/dKKMMxJtKBLZd6226NK0d48zPupMkleRkMY5870z/Cco1MaRVsXoRQyzue6",
+	"fllOpzQ5lXpj26NS9uNKHrB9R3wKd1XFRIMcqKFI/Q+C32PKWMFkKGiV65PqqiwR0A6C2Txq+lkHGccy",
+	"qbumR+Px4WtDWWc76PdraWKJ++mh8V2DUIlBxip+Yd6dkzcP3doF3BSOrdoKp9NU3FaYqIKt+tVY6KzW",
+	"2v2z+iD88djEPI2TCYZJAv36QhS2ZEqxCBOwdk97+CKntfi6cSqC6nND40k6s71P1yJcrEreNUmmq/JL",
+	"hOy+CjzPPsJBC7aD3Jpygg+t2iErbGflipWkku0IKOumUDkqzyx5+U3bR1tgOjvzkq/MDFqwwb8tS9jM",
+	"Chz1ueyl0pc8UWh25VPKkZmoImMKQfUJE79TTri+Bo6DgSgqHSO4UwTL4ZwJGmFkbsfYdrO7gyUyo/fD",
+	"fKBOdsmqyiGY1i0APEOOiZ8no/jHEPvnQqEmAuYmRQTyxFQhZ6kp27EQilkuJVk4n7OYjGQqSg60J7Ze",
+	"Nu+F8O7kp+HN+38/u7huPGAQa/NlbjamxxRf/+7s+vrk9dk1+S+kY/ND1O4JVLif3CSa9bgaex5DsaGo",
+	"1MT/j+0enUB5sRQ28yQj434knUMKcMC+1la2YZehfeguxLUAz6/wns9eTbEqJexE3Sqb2oGFxGMseWIU",
+	"45TgfLB9QmOmT4QJA9qTvcJgt5MMkg53mse1vrI6z2ctCIYJGWLGstr1Pfqe9+aWx+TdbF1P1DNQX97d",
+	"Gsj1aykfZE+U0GwcN4BTRjsfzrfMtrPnbG1+R2nbAVQ2aJGhxXXAOG7W8REbteV1L7dsWaWzV1mlNYfP",
+	"bRJ5dglKsqms1xSHrveuRyJwp3gkVxqJjIlRRodjHiUs9kxdQX62FOWlmN7a9Nv12l4kJ/NYjtTD7dmc",
+	"ErM8AXr7LjIG/TptzT5rNS00G/GmxUjF7e5Z4X3ihzShfZ9EXDCFrUmmMoKmG3Qg/Erlyyf4WlL31xpA",
+	"2I+FiYHAN5BfXr6/OPvk55nm65LM3VSxfCHNi3BjXNK4wkWTGHfaqkWyrPKBvxfRkvj6JqgnyZIyihsL",
+	"HrrttMCv6xcly57ZJa8FheoThZkxJp0FUxzDzMQXFCABTi7PSV3TE97Q8MgoTQbCLzUewVok382A8Umd",
+	"5ujGkBwBNdV440AEMQuZSDiNECjDr+z3g88tfQn5iAOBo0eD18CThCrPJ8FmkuCahS+0UixDNhB1fzVT",
+	"xfeIbxJL9J+FrBXfNMPZajQ5R3SvJJEKx3RMZ5vDt6aLJk0IyNhyb/DtJYQlQ7S6Y4VX3R/GW23D6OUN",
+	"X7NvKvpMeav9s7xiGfVWQzhnXgbgGKllUlG2HJGsm8bGrM6qZDJ7LvBhTc2waMK13oUtEVYtpyxjaMdO",
+	"H2tybNbP6NVaD8c2D7v1cbgBeNr8/aT5j3bzxRDC70e9qui7oTZL1uKJ/Hj9/oJcw+wy+8j6WxCuHGMm",
+	"VGXGWXF6xWjNr0qK1hVdOCYI9pzY4MZYl/27FumvSE5w5252GlWU3dqf9cSABiZFRDlJ14tYJiCZZkUJ",
+	"8MegFvBkOaj1B7VLGnM1qH3eDXx1wpLhgtFkyrYDEJjART6R9aTYpdpqZ7PRSNQNeJgVKmYlX7RewpIv",
+	"OWR3LNKjxKpNestge/mY1u+7MWFTA+DVsntsRnKxEEwri5tdj2sTbPSPhBJfX+lbk9tatNWFAwV3ZkWk",
+	"JQuigGNXT86M1D5+T3t+v6DF1m1yujZMBEcAqhoJvADcNqgPzam2S+u/Si5YmEN/64ux6hfiR5pRVMzX",
+	"dA3P6VKHHlPwReESIbGxdyKJomiV5Nn424TkfmEVR29cIeunnGTWRbJXxHQ/J+m3iq+uOlbRxqs6R3Ih",
+	"WDgcLcvsTGumXy92W+F4zQaSRXaL4Vwnzrs5suusb3V8Vxspe3oDcLdUeM1XSR3pd25VnjICwGDWT+OC",
+	"zljoeDP2iK6sj5/sJIsfHiEx6mDFDeXZlVxuK3wL5Lfeu6TuawVkiA/wodYMa8RSaMiSJvM0sRfh0mmr",
+	"1Gg5pqLV7qAqvbxIOucxq4N6pS0h90V94v8xAEIOat7AdMjAP0FDGtQ++1oO4pxJyMZggPPky6hh5YUy",
+	"ZqxDL/vJzOjTI23ca+OKLPvjNZ17RGGYgqnMFixFqnO+v4HPr9p0mR+ut56pF12SFYppcZkNZNgwrbYW",
+	"AeOfYlo1OEMMKjlcjuFyDMr6Jljk2zJF33hAWrXdMBocl+PGA76dUWWmyJ90gjMN5guN22pD5Rx60PQ6",
+	"tR0M6D0iuWFuu+461YwLl1RfIQXzPeLTNJH6v/Y9PiJl/TGAp4JhYV8FHCL/0M94SL/Van3+7BfPip2e",
+	"fhG6A2TNmc6nKq1pO9nL4sU5Sx/WGR4VEcKqCI+czZONlwDA44YrKktG7fVexUBKj1y7kpfnL2WQ2qTw",
+	"3cvcTgQx95ODVpuE5iGkDn0NLHDTyjtz6BXFElMTWgWMvdiAvfIcWhB0n68tbqBEsMW6/MYKQ+eWiXU2",
+	"jrbajMNgBlCL2P+ZRByTTZzMyMNOd0u5eZmxmL5vW2FPCkR7XJLqQ3JSd07vLBbnVtQAGHCjRK6g4Swo",
+	"T0xTBtNyO8PbMyh/WYn7Q8qGCxhQnyHhDauRH9WRJ3/KqBi1/aa4eZtaqUAbTmw9whMSUEGEJJEUEyi1",
+	"IdmE1na42n84ZeF1GHaDzqhNmy/Gz1mzFz4Lms9HR7R5OO6xA/PbLo0NMjxIQ/wK75feQFD4TNWti9sK",
+	"m+GLICNuHNVwpxO5Dr+u4uY/HfxuF5XBwbErjLy0QpWk8fIC/EK9nLOFS6esdHQruZBjlK/ILFsenNk/",
+	"x2Qmg9scWA0ccCDJVEJF2OQCy+ZNlWcOCA/jmKTGK2g1kkksf9OqypwJ8MBrC32aTiZcTMY0gEi4DKqz",
+	"uOy419X15Fi5Fdr5VA/JQnWbBz1RhCJ4rjE/ECyYcEFiRiPMxkpiOh7zIMdvBg3/0HTBU6TebrU6jWJT",
+	"wLWYANARI5iy4LbkFtqLrRYhzYsTNcUwdqow2HksR2y3fjIPQoxaqYvCejg2iSmWS5vSuFTkewI+QuCr",
+	"OmNvDsRYXUfsMz1OI5yVg6uNbZ0Bg2qOpUDG37iQJGQBn9FIHRNNAhcfBpOvMgrlCBMvWs8fVuyD43DJ",
+	"0ZnWvFq3p/99pid+0A632xuOByur7jJUKe2jErq5eb+LHb2RDeBxss6vitxkkcRL6PZohwQ0pmTM76G9",
+	"rXGS7OQgK53hCh+ZvUI53WhzlIko2gGTJYdhKblrzWGvwLKC0GGWRpLEgO/ADYgZ4NeQxXQJENW2f3Tm",
+	"otgNQdSgdO+Q+fupCjEDw+YQ6rScNhsuDoWFpH7YPmhAg9q/WTTNIgWi6ibsGZS6ga6A1S5Dihy2K/GP",
+	"Cji8TiP2vNr2cPt9iiE0xjBNAvfkQC8u8uHmtFgJmH9dqWEollRrdzcWdhWu8ciMh4JPpol+1PqepXu3",
+	"uquGn9m9bdMWgq32DAIeAEvrLoJLihUiV3GECiyjR5+5bMdtaR1mabbxsk0z//Swc5RkHc8Q5IMrVGfS",
+	"Oan3ui9Mi3ebKzwQvtOu3zdAHQhmxQWZ2kxYU2mq+QWuAanbvTYQsOBFJJOsH/QKoontA70GiMSQVxNr",
+	"/w7QluqHbU3ZFViqR689dM0e0nFSpWteGxKlIuGRI4pv2ZIEcqYlewolMYGUUWgSZPZpbea+fYfNcUJ6",
+	"3ReoBsJy4u6Q2PrbJFpFnInEdLXKGl+n4YQlA1H3XfwdDDqwoljRU7NQY5zF+p5K8B5MXcIlMdy0vJHT",
+	"2UjpPSpjktGmoHwZxSrnaGllGuQVoyEXTKmqOjUW3G5Al/+jCpF+vfKQt1v3yKAmbwc1YsxNTGPUZwX1",
+	"b5MoZvuxE2ili+t6TK5YyBWpw+pcnb08vx5+uHoLaXossZ3b+xaEiCf6G8AwMugnDCGhFRlTrQfS4Fav",
+	"MWQ3ImRowGxl20CYEnqAsNZjoOFy5dzaUeqtdVurctczccdjKTJYCbNMjiWFPpswDdbWtMG7q4LMK3te",
+	"X1d8ZxWnv2ITrhIW/+UKur9oFfY+0Mp2Chv9jIZcb+VkXa+POa/WOk4uzwvVktB/IJnGMp1MSd2/fH99",
+	"QyxkAkAwQCAAvzZfPc192La3gvXyQ9KnsaopL5777MfV/hlr1eFMB0dN2LWXTFpd3ZxdfWLTmDVyFRnO",
+	"kjnIj1aOveoIQm6lHVXpEjt6DTv7eQ3BmqpOzc0VC8jFzWUFmcgcB0sKotB8bT2gnfmOvTBu2XKY5baX",
+	"81l5MK3wgaDHJrMhqCDwAM+0CXRrA/LWUbs4E4p+iiKKxurV0sAmb8NMwhOUgSxXRI+2NJWar/V/3bi1",
+	"BNj71pDleBXMLCyXGhjX1g7l8puxngqYcM5eWlBnmVIB6No5hoVRS3jorpvVWBpfp6NJXjS0tTGBVnh2",
+	"zV9ymsaVqMNNA+5MW4RFr1gczV9LfR8Od9myDwAY36lZ7J/ocC5ga2mBlI/ALMNm9PGcg+RnssD+HMmR",
+	"bYG1HfZ2CcRu6eOSS90/tUvwrud491qxsvqwNY8zh2Ld1sOlxBUrazRLwLoA19l3GL9vpJPf8Kwn3Ah+",
+	"KpYDkaVNwVYwZTyWN0VsrH8KtAIdRdqE8bJ2gNAlxtSP1G0NChpI4LxFo7ZerhdpQDIE9O0j1ITl2EA4",
+	"557op+XFINaotknDOJvMhvZq2eigygGGUfNWTW7nmUVVKn/iqh1VaO9aHZpQG3sYUrMi6Fvt3d/r2R/e",
+	"36NiUTR+v7hUw5pUMxZgoPaSR4m4UtPEdqXnZ3fJUE4PWOFlzoExFK86K4i9fgUI6hXocILP52xNvRhP",
+	"Ilb5SxpHxQB3zLcXh8HT8F4ve2/liLEhxmph21cbT9UobnhlzBAqaSBbmxskLZtbtWvnBP1sm2NSRg/X",
+	"B264JgPlzXX38Ij8+PEGEsUh/04R/8QUs0E+RJ/8wGjMYjJI2+2DABtd6z+Z39qUG8DFLh4r5ELmnsJJ",
+	"eX7UW7PbAV+6nIY2gkFuDwoV6FF4WGHoVav3lTO09s6/qh5jFZ5V5otY8Tfs5l9A4G4L212Jjgut8HNo",
+	"wrE0cRBqk5rwbiynw9wmgsXAAwFl8pCUa4GwLa6gf/3u5nL44eqtX93mwNp4W5Mm3K5eWzxA8ABLn+y+",
+	"FSKso/4GEfYgj9BuK1QpLp4/XxMn+JOU6VxpLuVrVO/dv2vSLs/0pWu9apvT9m7cbv558zQo0BdyobdY",
+	"vSK1D/rlJoSqgaAm+Q4iDjw5zvym0BME80IIFcQ/efnu/GJ49u7k/O21T2gYxkwp3KR7OdH2Tg7UR8fg",
+	"FMPPPvktBR+5rU9sfJmkwaoVWmnQVF3xO2KBgaqhJEvJcVBOswaHRVzzLIWq4IvHCJWQQ9OwBdIe8ooU",
+	"p7tflVTMRnxl7l7ZUUC9avIjYaFSQD8C8B9iPpuxELBYE6bmNGAkkFFE54qF1YBtcf7m3Xp3ucpVhT9P",
+	"ZapMCfUhiOmcIU1fpsGt/v9rmVPWIwENpuaCzGbJwCu4aM5jqYUjXleoHoRHg/4fTFkloVdTWKyu/2ln",
+	"6F0zM8+sSU661b0IaDFBGvNkCTW3uJaoBGj1pTIzC2W/OVUwcQQ1rVOtAqG1RMmcxQoAz08uzyHgVPcn",
+	"vzdbrZYPvRWYdeepHGZBNVrkjIMIpIFJMtUnFGQhOnZ51tx9IKQISjC+dg+Teq99oO06zySqQj9wuB4j",
+	"Maa9NJHxQEypMpoT3NdptMgJRsjmTFgcShcNAlq0KDYQ/n3zli2b0GXY10+eyihU2vrMsYs34xXbLhPH",
+	"GwCLGx5hWrD32gdE0BkouJqPITbCQMDrjwvDs2K/ML76jAo60bdrqjeIYFAyOxDuerZIeYG5wj4R1ogG",
+	"EllamrUZiEhOIE7qmZxNAEnRlEU5kDhNOGF/uIsFPZksHC6dUG4QNuAkg4qBSmm2e6dJMkfABASpXc/5",
+	"353dXJ2fXiOKVhHe2kAecCOkDDjUlnd+BsAWxKytAsUwWNIn5+jhmNCELeiybzr7RHJCuPDIREtJE+y3",
+	"ThD0PQApwIBAvdXY43rU5lkGLkDL0ZPzzJrWInMgzqpwB6amhFxpWQKVaZBzUPfP0HvSJxSxJLLKVy4G",
+	"wvhWPMDDcNvYYGCBC+LrP3L0TT/39vnGto+UHAg6nzMaK4sAWWwKUG404jb/Miqs3litgSi1HoBNCRA4",
+	"K37nOiUfPpy/vHvWOCaUGG9P6bWOv0gB6ke90yzqMlBpfNL8B6HN30m7+YI0yZC0SN9vDARX5JbNtaJD",
+	"KDZliFAd52GfsGAq0Xfi/9Q8zX+E9+rpRXIyAV/UQPjOzdi5HB3mKgGUJLNwTh/OgajuSITud5OTAeEf",
+	"GoaK+PrAmu7pEG0Gz9TNBhQK4833n951fFJP6AS65QvK/YbdT+blepNkaIHQqwzi1oyGHtQNwWVYHmT2",
+	"FRQOYTmRN0AcCPgLUFVqnz/7sIdPcsAQFmabnd6yzfa0a48as9o08TKdlFBQFeObNE2mT0F24bvPRcJi",
+	"7EKVlcmYFqJjTMXPimcgzo8NEhLiPw1loPxj9Avm1ySKRWO8AKg4560lnUVmRbLvflVS+KROo8i07kVK",
+	"D0Sv3ctzg8x5iFPD4In/8v3p9fDs4uSHt2cv/w2MP79xTPyn+liFPGZahCZyIMzwYIr+m7OTlz6yKaO6",
+	"SKHv8Yj/FLsIwJ8Qv4e/4F4PeP2YR0whj4JsJTPRJwpSW3GtALLCf312Ay+pA9dBzQRmjedcNRAHyAoq",
+	"CjzpmEiQ/WbRLRR0QnrtQ5QIEQ+YQV/BMuHau/Mb4yhCFq36T4GuqAO1ZDx5am5ST/W1ue8sa7Tw2jDW",
+	"k8tzp29Bv4YNDz6bYPac1/q1g1a7dQCx+WQKmtJT/U9lL/0rZwmISy3cUPWMsAftbj9rv0jnc7LgeiPQ",
+	"W6apzJU1ijyiJBnFcgGiZJaqBLI/Y2agfJBV4EsbLfKRJ9OBqNojmqIGToL02r1Wtinsl9kChpI5PRQT",
+	"g3CDS5GpG+ch0DK5ktJk9wFHB/IctLurlHktK0mipa/ZHfqetxJ9HNVyvUjMOS0XiQBx3UJD4x/Oi6PL",
+	"urSW7L12e51VkU3r6Q8060YOt/S233Ihk1cyFSHc0H2x/QYnA07fc7jLuM5NazKbA1c7bB9sv8vJbS5Y",
+	"A7X+L5+8mrLdboDomZgdx1JgyApKSSYK0og0xT/pZxQVWCpotEx4oNYelVeQiK+ygBiUCvghXSqffLg5",
+	"JfovzySpmtpn6Gk3m6eJMb2QIVlJGcmJl7fkxzRXZD9W+W4R6DSJ2j0wxqZBEPP70IjTSRejWa7cnMVc",
+	"hmW41BCcbyQ/J6ZOY0rvGPmdxVI1+lrZxf6SRryAQugV4mDK00+x+tQs7xEJavdo6bSINA/JGi7C8KGK",
+	"VPn9PH6inxUWG1tmRQp2LlmOGbGSXc0jnuj3LabG7DUgYX2CWqEa9u7vfSitsa/St1sDISveQnzHlXCa",
+	"R/LQm5c98vD+3tdPSbRpVVB4jRGYqbo2JFjPdVQtkQgpxOAMaps2KU9ttM2hTMyIYGBqtog+bfCVfsgY",
+	"FACJjaStUqt8Um9nojjWvFo/AGpnDe3n2LfSR17eabuNRBHBSeUrjTeNlkMQdeUlM+tQ74ESH5LD+/sG",
+	"bMWEs9hdsOpYGqlXZYiYgebBcR/3gsrrWOwgjolvwuZaBzSZDrDZYYG0NtXAm4utPzF1EDQK1iJOFxwg",
+	"Nw7KPSi22w0MzJ5MTQxINrV93cM0tiYv7tk18uck4zNFkLFf1qIEr+MtpN7RM37RLiarPNOmH2RGo1fF",
+	"aCD6CTVXsmSwtc8cMNUX7c39zT9/KonOLvJ8BzCLzueRcfw//bXc3f+Pmt1NWHZvwrwdNxxrg6a5kxsD",
+	"oRBNwyDZZ8+5t+ferFfPvVX/Wrjzk1cDBgrvLzbb7XRXe+J227YxbZ4N1ysMrttr6+EUH/Vi9UnYB7f8",
+	"rMPCszoHHRzgUgGM79hpKImd23rYnO2gU+6/dvTZq2kRUx5oMacMGjRBPhm0WMK+StAkqdfudsE9XR5d",
+	"xjNwxTCqURHKyGfx/LkTdtgt1qBnjYJhtQdy59AtzdJMvdZvt9oH3YPC94fm+/bzjo1m47V6tjn3rvUP",
+	"ClvrWaeYQAUUguQnoNBRD3L982OzMS0zO9ugp63qg1jLp1q1h2pxnZ1UpQydFG/aQb96Zdv2/nPpfkUf",
+	"8C+fPheUQYjgekZOecSchIKCVapSNUzS6opZTzXHQQl7X39doUKmIZbuVKqP6PUygAVwA1dJTBNwkRht",
+	"CqWFjMmMhohqgOEtNRB145fFGvRxRCde7prEj3NES8hcm3mROmgeWZ2zRyYxtapmzO6MCaPy6IAdxxNF",
+	"Tt+eI3It1GYMBLwfSRFi7Qkmo3nQtsCqmx6hoHhrpYxCT50WuaRKDYTvZGb5GDTCC52Us0SC79FmnR0b",
+	"b3iWdoZqNJbqapuqpCWviN23XCUnsDhbZO6lHoniv7OVQr4qkWoryCpkKtT+WaF62N4mVb0q43GFUpiG",
+	"zO64TFWFMXnx8rxWPVCTB+eO1IkYHvVWQzaPFvPaMIGQm5GyMCvcmMNsI2IzdSjXCmgso5JEgd9QiNgk",
+	"2+YhPRo1e8GzsPmcvRg327Qz6gYHYY8djouJkcXs9U6/3TXZ6yFLKI8cqA98w44oEnlmgUH7L6JGrMhF",
+	"k7PQO3hYvRkCIFQjNeTADDvKWM9ZCpjEEPhAYR3syS+QH5WqdcRtv8jrPR3iLmiRVJYS3SIl8NnZPKv2",
+	"gTvTnTaC3r6FJFc4G7uLcc0qLrGtTWWRFjAsi/qrL9am/Heh/qcI9RuX5kWh83DJbSTm0z94+Plp4IBI",
+	"yaoi/xPN+rR8LUlcDG90210HSxtFNEdU+JDNJGT+QThTvxmCjCgEY6l/lKKBARsXswgK/CrRZxBzR8jE",
+	"ZqtADR+ElY8xf1mPK6CiAMYDYVHPJivzxGbk6RtfDAS4txdcsQa+2MVLwqh0IGOTeVs8AtsEscHnOrUY",
+	"LRuFMaThFgj8RJFyDcmubFtA5VsyzYVilvtf7Xjdlvv0aAmZ40zlf/EVllnElVon04q4UY+Wlg4kk4v9",
+	"tA62aR/5WRKXO6IkVYEgVSEfFYCOvozMzPrFVFKr3SmKv7y5g5VsWb6SVRjYeMzQvjXXdbR6uH7Muw+2",
+	"QjsB3BMIHa6K7ef9Trff6/3DlLUPwbtU6x/sbu+e2m1nDvQaqxf3twc5eY4RYo0eC9uGNQs8+RaCdI9j",
+	"i7gD40y25pADP8u0AAzGlZl6n1AS8vGYxUzPE/g4RMZsiqEBothXP9x5oWzjherlyRocIUwLySVT5WwA",
+	"2V+x6C5zZOwbW2q/eBDNNbUiDoC7luQ3zrBschRNSBWj6uvZWKEJ6TvfkuY4ZAhbRBDEdk+GyUkyE2r9",
+	"K6lvp1lSLQbRLSZjUdA/XJNzM6Mr3TCnbiirnLsSyUmu3ehtXu3VGIjMreER7OpGI4Dxh38w/PVEefC3",
+	"UzisdT3BoDIskDP2RKFThDzEJ2LBGlZr8YxP5EouMKKxiHmSMKG1tRFNginDGD0EZ+B6o2pqg8bEBGd0",
+	"CcxgxEjEIZ13yZKd3CxXeUXRRuXuPaYrInqMpk0Wcyqod7vKvQqnR56OvrtS51UO0wkfcbWKIlVZ8VU1",
+	"IhehbCcW4qL8bx6Zid9xSG7Ue6s4qLxV0eqo8pLV3QZVridfHdo/tRft3U3Qvfj1587Fr+fdd7+eLN69",
+	"1P+X7XeTBznXDp2S+i9nOxScG+WQ1y8GViNHssiBK375VIkQ8eJoszVgkR9cTAd8rXXpODAK7WLQCaJN",
+	"GVaBUxNaKpGCoNS6IOBeTjNbZW9qLZ3onxPpgRBPuXp9Xcn63tGsz3ueJlurvYPDyZFV311Of5rLqZCz",
+	"82WcTia8uUZPOTGRH0RUxMwaMBJXQyseYsiADOCJwnScgUCrCpR3BzhvH41jIFyVQ+suK6EYsn8k5gPM",
+	"exf9AOYLeN0JQvShiEv0YOoBVUwfUSYU13yuBNlRMqIrGLf9WMm3K+CY/jRJ1/1zJN3PH6+mf3v9997P",
+	"HzuL0esP6c/dF8lfVcatG2yemPDV3DOHjndm1eX0Z3tnOt09hAscRn3cdpEtNtT8Xaj8KUIl4++mx1tI",
+	"l0+0MUQfY/3CcYAohml7GUyryvIh9I9d6pwj4WcZeTFL0lioLJMzS4RGdjUQwMkaHvHtlja1AvY0+ce2",
+	"4gNwTiCLLqFLY24vtVnaGoiXWWwkobdMETx6Wq5JEbC+QYO0kjdLUUSDcSDYPeSMTjDVT2nzWEH1mU1j",
+	"EEQKbYObB1m8Qqwd06MeCBM8MePOYjQFHxd5WRnDObl4f/Pm7CoL5GgCzOgthHegXYj5PpRgSkNtCM6w",
+	"7wLDcUW67S7WGKxGlDBjcsV5aHxFuHm4IN0emco0VgNRgsZbH97yG8YLAORmRCUyYjYsRfK2xdjTAXNQ",
+	"SSSDW0wQ0R8RcVTImMy4HhrW6GnrggfMraDWSokZw3FFfgmp+6YszawKhKX/Jyx+9LECUBEhi407SCGh",
+	"phiWwgSR3eNSH+YhTdgHbJC5NSiV15yXo1H7uCu+fDQKzskPEoEvdxe0BanYbbcfIl40o/lcrPTVU/j8",
+	"6CDZvlIddKftQr3b/qtJ9b2Jvs61XAynuO1JPnt6LA+NUm6LTZokkUIkcnPiyPc4oxtn3NElWOiItDm6",
+	"YI6BysWaKvrdIdIwA9lbEFlKajNvxw5Kx1n3WXwt+or/4krk/iGr5ztonTiPG2ywD7d1dhjZJV1GkoY3",
+	"Ur7V2wbvO9yFDCqdz2WcsPAdCzm90TLhXylUZFJlhSNwV5JgYW+7abAPUp6zAtv1ST8foZYVjrxRdi1Q",
+	"ACAosOBWFeADjgkli1iKSea1GQj8nAHVUGiAmeMLGMY9wZopUwrfa3c8F84PvlzI+BbKwS6zZ9m+PDQ2",
+	"kN2mK0UmDhRZsCjS/4WvsVqzPxD4bP/t+9fnF8N3Jz8NX52cv/1wdXbtk/phI38wwOzFcpHXxaAn1xsI",
+	"hDBOY+QseAP6hrT2igPwUC3Xdod5NyIgQ/2n/jYjC2RRxdBmQiumttyl4TmoGmgN9LovMLW52GQAWZbR",
+	"VSmYHnEC9WEdYqrNoDmNsb306AfCDjsCjxfgTHskha6rnax5UYucuJVIiCcylprZK9Q5Ya7HmoOGkilL",
+	"VkPS4cfzi5fvPw6vz07fX7zUBM4f3XDKjLO1zEQ4eNj0jFrkA3YBss4x7BxlGmTkG4QugY0bMsBYwArR",
+	"W2Bh8LuclnlgSyE6w0dtOBkgfrskU6qAw6tIJgbdfZSqpZ76QPiXJ9fXH99fvRy+Obl+M/x4cn4zfKcn",
+	"1yXKgF7mts5h+8CUhbtLhi8unLBIr30dPjUhrgrExsfJmE+4oIhHz0SorUGt0sQ0SBr9rCkL3La2MH0g",
+	"/JMPN2+GJ2/fvv+I0E5DWK1/05qrT+oIcsAFybHmGy1ynpiMd4XkthSUwhRawjhbJLPvYQtCkSV1jj6i",
+	"QgC2CU9g+kZ3KyKaCJJj9kEtImxuP4eu823rjEpvK7C0B5oGOYjZexHBfTlrPistC6k76PyNmle7o1HK",
+	"HBS01bzoEo596dlwSh2k+q3Pc5+2GQr/8+75TUC/TDv5CuZNEa6xxpY/TkevA/6e/3j+4ffzzgU/V+fi",
+	"6jA4PT86v53/9PfTH1+02PLH38OP5/w9P1/8/GsUXXR//v3n5Y8vWkE3EqPZq3b4049REd4wQ1d0sBQt",
+	"cszOxED4mgqN8y0ihXDxSKVv73yg1NUD85ygc6zaRQap9QNnH32LfJ+PuRbgjsbgT5XFf+tfUt3UGt6f",
+	"p3Lqt+2KGPAWwI6A3wDeURFWytUmtZL6qUpt1NRfqzdegRdLGYlaYPAmRJPl36mUhVpoj2mcuy0HImTQ",
+	"VEWP0OBqGCkoGFF5174pVzkGj9GZ+ka5cXFUeu0O8e0ZoTmMDdcKG0IMug7UFkEKDQTkzBnlShuLBojr",
+	"sgSghiqJYnMK7WNyT6LSel5IbhmbgwLLxeTYIJyBu9XCxZy9Pbs5yzyY+onguNRKwg3aqsU18jBvsQLJ",
+	"rdc+aHgk4rfM0hJKj1EkA8wYSvHs7FXLUL2+K5y+V9FKEhmhTJPjquUuLLCjy7a+R0/2tg31ntSqMpB5",
+	"MWUx235SLeNtAtbbhvIOgy/TbXczVVnGWXKs0fcQr8zFvbGAYHTGBgLwCOoWyJNMpOnPlav0eCCtFz7T",
+	"kWN2x+CsGK9Ki3zEg8hQi69rW8n/Lwmd+ETNWQRxiTHH5mkNCz4oZDIQVrR4hCcYHaGIJ5prkvqxU5ki",
+	"XIP9IlWsRcwGGAjHWiR1H/Xkq5Obs+Hb83fnN36jTCOOtMlJVXWqjOwq9CGvPcKHvVbN3NmvVtURfSeV",
+	"rwI66Hy8eadQp+c7geb2ECJZ0OXDVajeg1QoIZPhGJxcuf6ECngBwNnVxs3YR0vc2dgmeIzmvoUbi/vF",
+	"cuYsnDjT1wGft1DPekOH5PLDD2/PT/XnxnGOFy6KTzGdAe1AHNQSEz4K5GwG2HVcsG+Y3G0sTYTsExLp",
+	"VM/BrW2qvWJJo/Xdu/inAEO9g71KijIADuC+gmN7fSAE2F1fYFZov0YRNJoB1uOZbn6WNyg+EVqpyACR",
+	"7DM5Njgy945lnPntZXyrEHa278gbnHEd0ACWBsIuexi67hsmu4uSXru9oX7vi7HtIr53DfXKNQ3srJH8",
+	"7vX54T9uwtm77rvkXffn+5+v2+2ff38Vvb2Jbi9ef0jev/65+/PNj/zdx3cH/3j5ofP217ODi18/3F/c",
+	"nC/evTxpHfzWbT5bnOzyvweKD0Ol3cRHb03/kWyZoVPjMYB5xYVtA7wlkmLCYnQIO7JjHxcPVpmUnDDm",
+	"S8fzYiSGwcQamjV35AYMChk/bF6nhOU4q73BJZYP5c+f80Y0hfHe0NkcrBstEtCyNmU1BlF872mgTYGa",
+	"kgVhh7oIcOWNGDNt/M17Gl9uil9GCGU+xBmNxhLripIilWzBVIlaxjEBCTz6AYZUre96xnc947uesUXP",
+	"uAbMbM0Asn1sMrtMQ4d9FI/YdJ1dr2pAI01Ydw69R2czBConkVywuBlQZSttoUslzBzL1bhmXqGcUS7A",
+	"P2TAnDmaIifXp+fnpD5PxVKf4IZmbDNQMHyL0PH//B/WyvJNEA5/uRfNJrvXvzWDlJrfY3RXGQvomFDz",
+	"anTF2NLTgfFKnb+8yNUQcoI3GXy+VPDfUq3NTGgcRloYyjHR84RZyrF+ijGPjUEeyYBGZE7jpG9G/186",
+	"rpHo23e9gGBRNpHCJRggy4uWUX8yQOcitAgNaCZzNRAWejtZzllI6kLGMyS6AVVwBXxFkxIICWHXYdS/",
+	"DOb2LPOAITDEx1J4C5mB3hED4bCCBvgATMRwtTnPSi12QAWJ5GQguCCjFCF8AQRUyNjEv3J/X73XPjCB",
+	"u2EqbMscv4EM1oA1GXU26xRUr8C4hluXvpalIiMmFiDCSEptWEYM+55jNgDgz9OEzOSMiQSRhYtNhUxW",
+	"oJkilB5C1qdJOMWofrHvj2+inZDyVIy425goV2Skt0AOfpoB0M7YTMbLPsYgjQdyQyiV7BxJhRO7NpRa",
+	"4W0xfOQreFj2CLztXhNVbLa9kx7d+VLTKXe/Mll9JpfrBXs2PgiaB+OOFu4d1nwR9ljz+fiIdked4Fl4",
+	"eLiaErjzxHdJ69M2n0moe7iz6GFqwJcr2z/JvWN58ALlmNVEkeF+I+1qw/hsI29Is7A8ymZuQJ8mED4N",
+	"m1LxXYHaPyZ3igIm96FuV5VQdGxQlEBuJuUuWyCWjGYGuACOwNUrPVoOhF/xIj0xJkK/0SJvubhF1eTN",
+	"u5PTJvprPJQJpnAiyxJ54jqBRWgsMOOkMb516AEzvLl5q/l+j0xhDKbyotEi5yGbzaU+gf2ifYrWKMTo",
+	"aBbBaBvoR4MIaWMK0GLBdb74nq3lwyQWN8HTw84ziZv5PhC5b0tl/uxQMtWvcnCBXVcKzw0EgFxaEKq8",
+	"2VEdWgPmYFWZVpX5pl4c69kiZYvmYsMUd7iqA9miOQCaA/aN0FN3lSNcJdtaSUCvd9Q2MJ82BFDReCBQ",
+	"kJsvG85tKKALpNb6UtuyjEbfADHoJZzH8o5B2ybTosnGj0byHqOc+qcggx7PUwlglRdTyRDuGuUnMzqd",
+	"oQZOr+jCUHLGAEce1ZsVzcFp0veoPKKsG2MVEghxFyc/IMFUSgUalmOMu66ckvdwo/LxjfyHeZZ89eSd",
+	"9XFn9m3GurPcrGjd+DWyo3bX0bBc5puraJn5l3Ov707Z707Z707Z707ZL++U/cIgag7zWkEk6zvIbyW/",
+	"5qoTp5Rm821WoqRxaaMZ23QgGno2W+t+XJnyd7ttT8e3o84ZQ96xjXP3926O74KRtd6oewf+TCeHErl8",
+	"Re/xt6sVMQNRkc3kkQM9A0iJGi1twXsDGJycOw2WmueXpgw+B4JOpqYnXLUPTs/l787QarukEt3YDLKq",
+	"NKE/s1buu3T5Ll0eJF1+1mepyBKqGO43JOqmYX2XA49N1TWZV5WMeaMkCKZ0U169abkKGEdyNk+gZGxi",
+	"Ct6l0iecQxQmmFIODr+sNZtm/WOqEr9PXsfyt2Pij2hERcBC840HnWfhFbFH3qSTCReTVzRgx8RXMxon",
+	"fh/bytpL8CbnwoZHYplQRArJEuNFSMYUU3ZHNLgdCAOsAvBaGbAkMikE5cDKRfDnQTLwKxpF0LhmSudz",
+	"JiDPK1paL1ruwANL4zjDVPa07UB5lMaMAO8AFzZg31noEWF63PmE3TGBNWnvBQRcMxmHvaCx3R9auSqd",
+	"ZZlrIP1glOcJxEBjNsbAWF6JJ6QDoBkEbG7qFm3pQh87wS0o3E6DqTF90Kmof7IVoOadCxnfkhGbUEHq",
+	"gRSCQaHeQJjZeqCQQK9hbO/qEShLMCWyHhnFjN6yGLqoe3p4GBQciFu2bLTIewgMVoy5rkUxUhDuZWHD",
+	"nYeBX1MeUJPwsdvMOWL0jqk1i0akqfRdTGVkA37YczjB9nzvTn4anr6/OP1wdXV2cTO8Ovvbh7Prm+vh",
+	"5dnV8MP12RWpG72FdNqNYu/GgZDjDKEWfL4jmUz1DlWemQ3ankImHolTYYOjx9k+HcACFSpKui+IDz24",
+	"DFX91bhkn3RsB0RTF2lRA8BlrZK8EaZTDIoj6hNTkelgEDVKdaWUXINobF5rAp/pHawGAu9vkTfYsDXv",
+	"Aj5jCTUbnUwkZuYroqRWSFS+IrYpM3inabjsg+Pc9wcCbu0T/ZyBCGlC++SPgSPBBrX+oPYf//P/Ca2j",
+	"AV0SvtFcB/tKmw0F305i+Rt8W8SjhN+qECkHtc96IPjaQe0NiyI5qLlfYf9H/K4PJTdNGvE7pj+boYcA",
+	"RZwNfcwFV9NhzKiSAt6sEjnHUWFb7P4fgyJm5wBAOwergKKDWr/7+bOhlF3LBRsNFaNxMLXrif1DE2rW",
+	"AXuBD2r5hYOaT+rg/RgIIYcxU2mkj1SayyK3/h+rH/xBDbsq62H88scAGynjROJoUPv8CcuNz2gwdSpt",
+	"7cYi9VQIfQoaZlgLcLdrOkGOjT6ZP16/v2gyoXWekCAGT4ucEN+ltE9Maz7M4MwAWTqHRBE5HgjFIwZo",
+	"VDcZK0bWjGfHWSUfOGDha+TUWFDltDHP25T7eeFzxrvGYC7NeNi0WQR16I7fN68fuo1JG/DOUnaJnso0",
+	"TUCqhXIh8EBrTjiJaWA7X4ISymgcLTFtOXuLuXWob/WPQYtFgtq6NeAFXgZSYhG7bECrAfX3SCpTQQ0U",
+	"AzPCbGwMvNG4uv+IVikeE8ew0LKum/MkZ5yGH2V91PRxBzXEdXbiGUJ/bqRVk+vrM8JFVs8HuwJ0LJAA",
+	"5Ze5YgE3xZSrRMbY2A7RyAvBhBm9z0B2u4dHnm10b3AT7eQ3D8erxTAWbIfx2XNv1DdEWF5k9sk8VVM8",
+	"PtBXnNrCRdwP+slvbm4uidUuncdTpTii7mot0sLyWvUsQw2GGD1E9l7FTATT/96B/TUJG2qpEjazbRli",
+	"hjHFgCtGspfoFydsBnskjVmt324928PXq7fT1wyAfGESF1g8oIfJuYVV2hFa2S6IQVNexWveHVGZmuY3",
+	"q2jUnaMKcOh9V2UeLeEMJew+eQp0auaH14GJ3UWO70KcP1nQ/ylCvPMZXl/bh/Kgel0jpdfZ26jS/tUh",
+	"ov7pcqX3kGOaE6ZxbK52QnZSYtNpMPhWuzNokwCAmI1ZUBHEcw0BN8hgn5y/On9qnRrTptPOYa0bD4R/",
+	"j7XVMQRtC7ZwzqZUKZ6KIDdWPbplS1D0HfOwYnr28uGaeZ6c508sPerxkwEuaCAM3Zm8dOxyMI7TecXQ",
+	"iw3unTG7tzs/I141ACA/ZOjY9vqwvadAvZHyHRVL20hko+eu5I8wU6/q5Y/as77AZqvD7NAmLWbQ9o3G",
+	"C7A6xhnDE+sipslAzHgoAJ/qw81pw7NgSRv2kda0KzdONjJnnSFx3b4+a6NfhLiagkELOcFcWbcCWBmJ",
+	"PWe5yV/3S6+M+C2D/n4esa2dAObXej+nVA3EVi9DmSdUvKjsAWigUo6jh9PoXFBVSIlESCSAEVqHiTIY",
+	"uW43BEx8q49lTIpr7+U+f7NRsoUkhXVsFcTcCuT650e4V7sPg7exOoLt3mKPq9YiSMx+ZcGK8yzX9cFY",
+	"lZJEWsLkLbxQLfsynTa+jPc955bGsecuK08Ui8ak7heJYY4Nmp7GnMHNPMYwoyn9mPEwjBDdnAgpmiVD",
+	"Te/YKtNX79LcL74HnFPeZ+WPSgpbxRtUeLOu2pZyrpVzhiglsXtHkmkYhYun6HAe04C5V8MiD7WKAejA",
+	"0POlILzU0HGhuMIriogjwGzFjXvpV9wmtt2RcmINa7fOheNIDmQaZca3TdDWSvGIKnBVhnIhMB52+MBo",
+	"pl0AN2si36b6VwB++Vb56lW7m4Q8xMIdVO2ZRQtPSiOXadLaL6ZzzQC60gZeDHZS7pEt+pLRjZGHeiCw",
+	"swLLCd+68R/bo39DDMjC8KGT20wbEz1SoXeGn6+G8R/7PzWNatE8f+mDPzx7gGXiHqGRQWXx9Y3AP368",
+	"fn9hX5FLZff5cBlO/Ikq+JgbWiuRMexDI/GpGAjbOs66ClvEtEWzCQ1PFEEvm/G0ZyIXO/oOhJa3YZ9Q",
+	"PV+EheShV8jqzZV3k0KWrTyWcw3ESkMzi6Tf86ya3yJXGMrKKh8KcncgYjaPaGAWg9E44qj+gme01D9H",
+	"H8jVnnQDUUc9akqjsVF/Ghh1yNyASb7KLIRnMGU63rCU6fM3EAuLliPH8FNOP2W1shChMe33tj0y/ES0",
+	"6mPjADwB/2KL/MCmHHa85qnEeKNiAHKxdIHtQ3EmK/7L7OABFGQ2P0hd1Cen1+71CaiAiAZ5otexUBvZ",
+	"WS0RhP4NJ81/ENr8nbSbL0iTDEmL9H2IvZkEQUg2b1T5Qq/T0Ywnr+whe0RpmNm9tX7tNGIUT4dJxtYK",
+	"KhW30NUPSQWKzddlk3ZOX9c1t9OctzRV6/7jC9DFq6XQvmDTW/am3Tptzex3aguGvwN9fy+Rf2yGiB6i",
+	"ZdlLmcauNFeO3pApBNt1h1u2XN9a7caVr/pKD9BV8i6vI23NszG/h2Mt6Ix5WUIYjwm8VeUFXMtjU5yt",
+	"hRUkerjdYy6ge0kJs7BV2Rnt5PL83/XAH8uccPbrmmJt6LyQ93SsHYxf0E7QYc1no27Y7LHnmuscjZqW",
+	"7RzSo1HNNLuAVhblzg2m1wW8wzZAo3MMOSB1tWX0e/On0cHt5Yvf3oL5rQmbq4gQZqqcwlGhA0i5ecRR",
+	"s92BdhvONTCpF8Hz0TN6NG4esl7Y7AUHo+Zz2h03O6wd2t9WJoVEsd1S54qEVE1HksZhaSZ/WzxnV4fJ",
+	"z4WZGBD6fbp2wS7Q+2Fzx26zeb/DRz4APpKrBFmNzc1y2Ax81MtVbXScGvRvCoxhta7R+FrynGTA/sI0",
+	"VZ4YdC+AJ/Unvzexl0DvgHy4ettUdMwcBa9PDrokpiKUMzJaJkw1MAAPaj70OIK8FKQG5Fj13WD9LWPz",
+	"PM1mZMqTr9+cNLuHR6gCD0QkVQKjNp2wRsy8ABT7DJ+Vo5UX2MJc0G9b5AQLOQFxDAtBkepu/6gcorPM",
+	"BKFe1EMQeaOqm5C2QSHx8Rj5eUKT/8sAeMOg9gnaLtDEQ5eW8gbCNIewYgL7C7ARwWSSY+JjqzLTfgvK",
+	"ODFf24yB5k2i3ArOKY8wSQvHB1gpPIoyEI6GlzmJB8KwIs8paDVOVud+m7DSIq/5HeBPQPADReBAOPDu",
+	"w5Aulek3kXM5/zirODeNuYzkyYD+7UBaBLYrqGxmuCg0w8xNnXfNIuWmWQMBbmGA8zRj9N+d/DQ8uTwf",
+	"/vvZz7kv2DdAIJ22mzXfIlqaDQSNmUHbtWA4pX0A+RIG3x+qXLFk4JYtsx5lA0FJxOitGbjZrdB3bCbj",
+	"ytpVPKjITb908artIIc8ODvyK5uKHLSJXsIChH1xdWv9g/Za8bIqRz57NZsY62aFgMoEXMVJkkNNpWFM",
+	"fVBRzMsLZbQF4bxHtAZJ+zVROr6+/nLLlkU1ZNb9e/Ls6veTTvCyx14dTd485z+2b992Zxc9eXn029Vz",
+	"dfMYhWYv0uIODtepAXg+gFtj63cRWEVVc0882d/CQHvc2brJDhKQj1B1iwCXmregHx/vWo1wjjNlJffT",
+	"gkvNsPaACivDgGFlVR7O+x5cAwtb6Y9C5nvIMoZntIMdB52ljFtGB+wz01aO0Y+G1TMGCqGMW//tqlwd",
+	"hKUcgtp1Oi+oIrMK4pB6hh+/SV40jCcz2wnOFgGfrWlJCsv516mCccKrd4x02g6AFsSqtHg1rWsafat4",
+	"aZ3A9hn/VhE6q8jm0eGNasD3kplHdz4zavaKbbFqpZR8Hlnv35BFLGGr1stL+F5ZhbGf56pCDYo9oZWN",
+	"cz2EYMG6jrwJV7uzzslRWQapt3WmlG3ttXrLltBnldSzgUbaeLM2Fmi3UpSav+8o/L9SH9Zt+L5Ig389",
+	"1+m/ijsy57zWIbneS+Ccvxl76na02oANXgIIrVfgPzZMuQB0FjSRt0GWOCcF83YAFDetRupUEWxTMxDa",
+	"QGwYQFAMilEyjpma2l4qtie048FAcCMDRM7FQKBJbEqywP5UTCmuGQaEyxz4NKPBa9Ut7+U2ENg1TEsS",
+	"IXNCLFli2mgviWJoEBtDdyB8M/m8rL9FKvvBrJiTOR8dCLOS+TyrzEro1e1iRco7FrcINHLKFyEvFjYd",
+	"Fp1CJs0Q9DqSURpOWKFG3DShUaYxjUlYgeGqNTULYsIuV3pYPcCQzZv5rnbZrERYKpN8O8pSCZMpidvp",
+	"qBdKGzKPGQN7nQDh4FyidlMY0yuohsu2hRxnqALYcy5HhVuHBbX1vfukJDrk/94MbkszOCRXaMsFTZco",
+	"kuUHGKYBYPZSsAfCI5l9+Y4rBaHTFfPRab1Ci20YTNsEfcwhUWQvGKLyeegT03TL4DI9zHBMpLyeyrh0",
+	"CC5cESFT4CFQ26T2GrJ7MPpklirw8VZInG9mMp4UsJBnuKZawStMurV3p0DYKcYHi/u15DOzWxNhB0dL",
+	"IyQJQsTYLBbDNFdpvqX9YFVrtQdvEegcfFnZLxPbC5aF0u7jPS3diehShs1/s01xIQ3MV7HTm1X7K8YM",
+	"JGrt7YXa0xFTAYT0lZwxX88VI+NN3pgVo/N764Bv2wAdLBDnXK9HzMBI2Ma8B1SFEq41/8z7mWUAgka8",
+	"cLNphVxgHA2bvJlW3fZ6o9YWgDa4Inl1dp1akHWtXoPZMRABj4OUJxn0gpvnJudMVKarveUqeYfze6yi",
+	"Zcn0yx+1fGWMqV+k2N9SHtxmIVblkYmU6GdUXD+N/JaymEM4BU62KYs0voRXVCXkP/7rf6tIt//sbX33",
+	"a/0qk2qoCa3mzPR2+C2lkd4/5qVOcax58Q/mG/If//V//X//7/9l+/tNyWxxAD9o5mDeBXPGPOJ7gnnm",
+	"WvEyIwBIlPz11/oj+f/+t//rfy++2Ult3yMdAhZ9UzYEbOa/ujPlX4QlZfQmFEuGAirInAe3+6d3Z2Vs",
+	"lbzKln9hTVciQ7okdSy3yoFooNDIIwtMvp1p89syK2EcJiD9TMWPSTDWj6IJgcwgrPypYDevWfI3GOBj",
+	"mU2hiE4PEQyWg0N4LkuGCZ+xYZoEtX4tG1HN/KhWs57aeUYT1td1Dnc+STihbTlFWCQFsRRN9e8H6087",
+	"WNkSOGWNzrnCz9sPFuIcrT1Z7wUjTCTxEsAQM1FenwCEVc6jPeJUF5nutjQZCBmHLAYkjhENbifQ/obM",
+	"pOCJhMeNtJVPgyliqE3SmIX5W0wTlMur938/f3l2NTx9c3b678Pzi5uzq7+fvB1en52+v3h5bTXRQqlC",
+	"IBWgBpnmdwNR91+f3RCj9PiNY3AXwgBgZlDRdUcji5RFaBBLpQiNooGwIQ3VIj7SyydcAbxPk/jp3CQJ",
+	"RVqC4yNVGtiCQkD1YEKmk6ln0rtohBkYSUzHYx5obWbKaJRMl8fwxJBNYhoCvlg+SnT9eeU3aX1cQf8m",
+	"SCQfCEIyer08e3118vLs5fDtyc3ZxenPw3fXoM/PEEhq3dVnV1fvrwDnMoOwNCvyRBFbtaaXWM9EP6Iw",
+	"maz3JAzykMy4AOw1HL+ZoFwIl2jJQtrNYKdpzQ7YXVpdLKmBXMHuw+elIt8+fl8vexb7Nr9DuYvfd7YZ",
+	"envhreBLxjYH6VyzWN+A9xA1RVhJXFClxmlkBwrz9BdchHIBRbhzFgcMkEL1dEIW8BmNVMMjIo2iVfgu",
+	"eIzpBJUBUwWAYTYQJhlIeVhYosip/qF5KkUSy4goulRr5NA1nucdgmU4VYIzaNkAl9ZRl7l2hr8Wil1N",
+	"upAWNb2pNn5FOtMcp6M/4FfPtHp50A41/9ke9NpLRv7yB1rbUBhd67dN/i1EPrSEy+Vf76bT7R+2+92j",
+	"f0CWbsJEsBzOVK3fed6tqmm1rBBLK5A8tf6LFy19uSEETlorxIVRtNrdHQbyrDyQXrfT9tbWc2bjsfzA",
+	"HdWz1uG2QZVHhPlO7vvxm7UlojlBnPPlDAJvLw7i0771m2+A821S2bMC0yeGTbaKVeGFs7Eqwt7IBcnA",
+	"HmM2lzGiwI+YOW4eYa1Jiwxq83QU8cAjM3rfpBP2bwftQa2y0DvbzJ8fqO78c6I241Jpdggi26n9dRQP",
+	"s2kKroYFGzUxr3atonENPzNFXqbBrf7/a4moiW9u3r0lTIRzyUXiFRAxsRGbQcWMeMIGwl7YKGRSBxGj",
+	"WlwBIlyfxCzkEJaKoBtPKhaxlvqhR2ioECYtTJEHMaVtBXnHwhaxrf61SMCdA2w/luC8g6Tgj2c/DK/P",
+	"Tq5O3wxPT07fnA1vbnI9pe4j1Fwf7/ZN5xceouM30gZIFi80vgIrgYTm1wbMLKvQXEx5MCUqkXNlmhGi",
+	"zWIQHqiCWLCWJabNfsTGSYu8QrBLU5MymydLSxo9NdOMUN/lzObi7PXJzfnfSxOymaNH7YYTIx0Ilch4",
+	"Rgx4pJboehwgWbKcY6x/xApQMeGCYUQ0B9vD/WJRQ5VB8zQJJ6iWGLgZF9ejDoYcFJ2aOCt4mhJNa7to",
+	"VtyKIEpDFh6bXkEZ/iiSEnPjYQxmgIiIVz9sHxAff3EL4/1Gi/ydRjykCCkKrBhpTDN3aj4rPTbbYAmU",
+	"gDz33PSldKE49fjmNDYzd77HSkKj67L7JKYAwVqlHHxkIzxkuygHsFgeFpJ2D4/cQlLTJDzms5kefCGV",
+	"ZkaDqSZVxGhsfT4VWsVvG9NmZvT+LRMTbfggAh0X9nPni+sTf5ixVY7dHAugkRJ8Ptecq/audCEiQmKz",
+	"Da0qJmm4BA9/nPAxDziNwLyIIj4BeLwWAMnxBCi28rAm+chv+ZyFXJtzaRxpsZwkc9V/+pSJ1sL+2JLx",
+	"5Kn+9NQ8YpgNHIQwsBpNqCCm84I0N7rs7kGDbOdcGXqsK/e0kJujrDyO1OdSKT6KlgDV2/jncBDsETL8",
+	"58NXghpitgbJK8MMMAl0GV7Q7thdVxmUkTv8LwJn9c8FDVWBBlUAEToeCFtvBaivoACFDsxSFVJTBn+q",
+	"yAqAUgU41GZEqIcBLOG0cocLhoBGmBefANz1XxNZad9yAyu1S0BwFyc/vD0b5srRv0FApCpXnwFQ6DB7",
+	"Tn5IPubS3om2Pjji76LuFHlRrk0bZBu9u0aRhDzBijGvKjbVo07YbC5jGutz82jMny+QAlAkqFb7WQj9",
+	"QOp+eRkQrTjX77TVAAqeidpbaKBqJW8g9kW/QXqhiucaSqiMbXDRhjJY75m9XtDJhMXkw3mO1xXKIAUU",
+	"6br/VM6ZoHPe0htbmxpQ5xlmGdwDMeKCxkvwlp2+vPAI1mXK8Tjigmlz+MQK00ENkhydik2TYAEMkLrO",
+	"sUHtBmBJAF6lBqAjkKzok0w0mzYMdMLIaGkwu45R384AtsEEMTWGBqr2iTK92bVxoW82HtqYRZKGqjUQ",
+	"6OHVRHvqZzaeIlBMWj9odxrY5pv4L9+fXg/xGL/Ew+sD/UyypWf6e0Ysx4DPKGswxswe6bV72Hsd+0sY",
+	"GCEYg4+VGwgCoM/dKTKe5rXZOc1LGfFgacy4gYBqDkVwjQFgfxlBbeiMTsxI8pYFroCWMZ9wgb0djguJ",
+	"tmaUWNubZ5qCLYW2Gr4z7/Tqvzk7eenn6b6KaKr6pvjW1pHCsshw6RFTqRuahrADodf1yTrqPVHg6l3f",
+	"9+g1S17qTb9Vpweg3mkyA3/PjmAlHNwb1fLfDBCzr/Qcyj6m6sWrTpswNJjDJUUDyVjMTRUH5InWiJ8c",
+	"mxXHr/Tm0l/ptS98w2cT5zPglfWP7YYoXDnWpl0T4hWJtkDta0ZUsWYa8+yLsYxnTQrbyXz3VXxd/7qV",
+	"AQU+D0/X1LzDyrvClnLYPjD1Txl/f/oHVYolnzfm4ZgNpbkI/gQnyzKIXBI8UWSUijBizu8DURfzGfEV",
+	"XtVMeTPkSiusd0yEMsZe1pTMudAi847FikvRsGeXxwMR8YBpWrTID8iLFThQwZ2CzbRMo7ypTOMWORGW",
+	"/2hzH5t/5BBTmethPdiU4QInClsCbnVWaGYD7yqeNWfGSJXWr6q6joeqvPlgtU/CBjn0kuFj4K8AOvGu",
+	"eVH+tbnu7fnp2cX1Wc2rXby/OT89W3Nry1zXSu6T1QiKVhf0aJp3NNbDh02VkUv/8eN1zSt+c3pd+Mps",
+	"mA/nP8Arf6z+sXTTW9wE7lcXMuEB2/Bke8+nXdw0wNI1ofbl6Aa2/Vd6R3FnPPQJ0NHgywgUvSUfEaaA",
+	"HV0IUhS39kqk4qjd/s68H868T5DitnHVijZQzb8xGrWWc5/kShQsLM0akEHAABRyBY0XwAWdecYTmaLB",
+	"gFj9Wm63yH6KGalrpXggLPggqmIm4osBwRjcHIQn61gwRnsendKkp8nBE/maiX+Qk3PyAw1uGXR6zFyS",
+	"Jv1B26Mof2r92l271Wm1d/dSmvGuDyIGWds+fsdaD915G3bRW37HhH4JUNg19bC7CO6aGdNK+HrDDoHm",
+	"8SoypjNtYRtT6DKWM5ZMWaqIZliE3c+l4rBLsdbUxD+uzk5evjuD2leEF9Omz5QJ8u7s5ur89Hp48/7f",
+	"zy7Q62RK0MBLjBUfimGfHthk1giE9e2TH9D+G6Tt9sH/z9717raNI/FXIbQfagOOEme3uz0HxSFoe21x",
+	"TRu0KfYWy8CUbcbWRSYNUU5rBH6ne4Z7sgNnhhRlWa7tJL0W3U+7dUSKIofD4fz5/YaV3uAnKeyp3sXj",
+	"H0DDTwAydDRHM5MOWNwIeNubq8xOmevr9Pnz92yqb+gZuCoA813CjLSWQIE1vVIBpCYaKQRpAaFdt0Ps",
+	"1QyL8JjOuXKVIoR3XS/CQ0ZW77vkqnX68eJVQPcKhetnr99+vHjRhpwhF2ZDQsgemyWAQd1xeUs0p3RR",
+	"S/yThJh6/Lc68Zkg6APwhsFQreGEcarQg4buVfC3AfCoi529SQYywwglFMLIUQ+nEPw1WQKVhIjtkief",
+	"mLWC7P0RszPTUdOd7IxEdrsz3B+j5Xn1E3v14s050aP2J0Uxc8VHpl/oIskc/wy5NgeLlWF37IaY6BEZ",
+	"tlZtxFz9xC7+OH+xqVtYZ5lz1fzMLfb8lEcvX1zwqAMvfsqrqac86uBbn3L72Txasp934DqhCbyQnxuz",
+	"HEgt3AWg7Rs9q1e8ZcvObUQfS4VWqy6zQM1NveSt1aWhk6tRoZa+sEUyzYS9NN/IHNDwNQA1dxh4QeEW",
+	"A/8Xs9fgAcpBG+Y3VoBSw8ShcEH3XBqdgZLSIYoabHPytK2Pwr6UxbuZVKfnr+2b9ztdt5M5es1zMmaa",
+	"5I4e80bP/hG6H8NUvAgdrZCfRwu5xkAM5W4zwKi9FSRDe6InwyJbwNFr9U9VcskMwNguK3IpPfXOYJ5m",
+	"o3iDuP1xevZmN3Fzo/5L3L4pcSM09PUSB6A7jaJ2fHSE5Q5U2yBnUo2kGi6c1dSrkiGAOehQ7NkMaFsI",
+	"cREJ/4ZajWL2+Ojn0uIrwW+p9AdsJQIuAMM45qqa9ZpLCLha9Vt222MT/QksFX1VELEk2gSp4Qqy30cd",
+	"TETzyOl2hKb6CSVcIlDzYt+OWxZS6K25lKc31jhEqIoEh8nyuXL5V6nnVd7ZR95wCLyHhbozsLgdKMYq",
+	"6YOjXqSvrRRKdZPmWhHueGmDI/WHFRLCIdhue9vxpgrSRuobGz7GHoVw9LlU8Dj6OrHaxokgugoIcQUU",
+	"mKliXbPdFEFw6H7m6DTcblS/6FVAvFEH+H43XyyJBf2wJOczzdAyoIdfPzLsmTVZnpVN2On56yqwCz7K",
+	"Pjz/ZxnRKbTODFf21Cko9jNFdu25wqrnUY9BJib+KSmYwEsj2VNwWzy86RL7c8JVDRoXIG/jOMZ47Spu",
+	"C3lTXNkxZO9DdYfAfKwihRguMLd3As72jiNlP2EYMPSlsIKryo05ZKIYa7iQ5no+npS8FoQhW94aTQdj",
+	"iKkaY6rqIBledyp8FgBZg1YtqI7zdx8uWMhiL3pImt1Apd6pJipWOdKJ7YJmg5hbfTUDksGi+WvoQi9Q",
+	"hAQw4YiRvJGZ1VWi3eFK2GuhnTBPgSpYC++sdv37Vn8aQUTK9hfh6JUMPsdV+WA/HYl27KKguEbonnSr",
+	"m+cJUAkKe4sUkO9oTjixY8C/WAuDoR0AntVtuOiu4IsdxTgW4/JzcAQTnQ6lgAazxBiJEUtdKW+hfFzg",
+	"SNUZVFgZNtRTyRVCBBvmt004A6xVkukYNpJZkZh2zD5ozKcVTtH10UkjWAvoYazUAffNfFhA4ZOeF7N5",
+	"0bYSKq2kciVmuTRSDWXf2oFZsSB03yuQKDVc+N9jJpTwiB3dmJ3J6UDmxt18S/fiNVRp20NtrLQTlnUM",
+	"6l/mTPeU9ldcCSu7cal74uFkrq4F04N/QxieaNhQfJCD9M/n796+uCR8Yq4cuxaxEsfk+OgDGalgCdYK",
+	"QbfYDeYuC1xbu32H9iSXhglscgea7d8b+LDXUIXVaMKKtRTdnnaV2Ld7t3EcL5e4oEozQbNBLjzQtnmS",
+	"GoTTBtwqaNnGFGnMLoYUAy+TZpLMZCek+O7dckfgDLyuxWKG/wMxtZACfGnFzVtu6OuQxukflbi45gkD",
+	"fm7QKShZjwwOjEFPqiVAWfVXMuc83ib83vauu5JWB5aOK/H5wEz0PBsdQCJbj1GCBii7ZjI/yt2ZyGzG",
+	"FUBkwgyCc3CkKeO8yBc4fZStiljoGKNh4l8HL+GDDlxpioCgoqmjHnDlNO1J0OwjJegfnNExVBCDXjPe",
+	"tD18y7P3K5CNwwojnXJI+r2e4/sLXNhEwk02SJXlexd68MsaU7T7ForCVtSCHW9FM5AhS9hIGRH/12Ge",
+	"wnMPLtypmrtjw5k0wH8Fzb88O78TEAVmdiXE4cTOkzw1f99EgY5lUzUKcxo+HCnwqqu5QnPUrn4+hhug",
+	"iXrRLY+GabEAxmZ4G4+WZSx7LIs+DcfauJCFB+dvt0Sg9D0vL6vL1n3y3/88Qx/rXKlF+RV2aOEI+2G/",
+	"a8nX3XqYOpCSRic2NKFMgiy77xlfTwgfGAN28ueFjvwwV6Z8jZeGanPcu0H9DxFcY83sVzMXgIpxJvMi",
+	"JVQyMPTrkdowC+FPfKrMAcDDFOe2vpTbp1HikfHgjPR4MOPMNtDJq5H8jLWKejzL9cBXJZIMPACzPRiM",
+	"Sda4ESFZgaAoo173t19/6XYfHx8duc00SYrhdJYd7MeCT0uI/QT20j4091Z0iyTzvxw/2UcEggNoCw58",
+	"b8cQ3f1O0wEWB86Ab1yzGdEswfnnlQVYy5lPUsatmHEUKG4likdgiaMRZBcZmvllJuMHJAv+wqNlh3sx",
+	"5CQedZp8+/PyMqDa/97mIvzoVzLL9A/y5dt9JAfVxKPKh6Jtbv8d7bq/5ur6A26jJtQ19CtWk4VqtmhD",
+	"YmAFi8tf/6Ndi7Bh4zcYspvf/Ihs3E0j2DsZCedwj0owbLhXPRg2XQG3frJtuz1B7bDxvtB27mvvAHCH",
+	"XayUTG3tv8XWd+cypzqTZlJzbxRsojUHcw4uLvbW5yeFDRYrrObWOnNWgJPRCtn2jocpfPh7mpWHZjCH",
+	"/G1Gk8eScBd6Vw99O85Iu8PVw3Ceb7kXy3jXHszaq6JRUmyXMtFEsv31F/prU2zjsA5sx0mRDjKiqC7P",
+	"1M0c2xBlTjeVIm2JFwlgb6kqXVIolUDCgM5PJLpCT72J7R9abUFuJq6CUEPMAAYAOwCGbZMsjIOWZKvI",
+	"knZnAKQkZGqUmJIlJGU6nCBGfIBY2YQdieO4JwRJa0Ksx48MLxm/HR8//tVeMh4IVNLfO5z605+UHPUH",
+	"wGgF5/465MfLoGGW4gm8y065bzzGb8Ui+D+eqfup3LtpE2RRuSrdNkRDBKvX3k+THN7Cf5srX/4RKIpc",
+	"Fnkqb2SpLMKw5Anxa1bAYSkEmGIqaGNmDIrol8pMTqmzlTx82m1rSkrcLmsuKbl3IIvvUL3soUw2KZLv",
+	"T4/c1QyC2e4rXfSvINFp1RzC43M8Kw5+0aVdKD+npjgJd7O1lu3adhyIMGXaElYvWVB+cUl2/Xsfyo56",
+	"q3HfTSDabzc2VHn9gBo4mBcHrIRr20I9t4MShoFY67epnq6WzGqq5eUel+YQAhvVDt5AkTYlEkwRvwK6",
+	"a4lpci1ZPleiXUG26R0eQmX3RJui9+To6AjMDvqYOtTvODUF6nEQUSgvD0r57HzWRwVZLhDqCVDLqhkd",
+	"46SQn5LAl4/TVesK8Vmcve5wVx2yEaLm1hqV8ATls/Tv+sPOK0Nwd0ELrJdZM+mu8oQARikNqWxYxuiq",
+	"DT8awNXLgfUXwr0rdPrUgWfTXzPalbwdwP9Z4XU2eKRgaTuGfiHm4vsHgqx63/V9YF/SEoc3XdH2IeXG",
+	"BCVWyU+KAuJc2CD1952Opqkq5asVkDy32QFLVJItinRoOo4rwVS5KjM9DkQReEfrL9lYKUwfUN1t1CHk",
+	"eS4vl/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

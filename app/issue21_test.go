@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The HTTP points of issue 21: the front page, HEAD, white-space prompts,
+// web search failures that say why, and JSON errors in words.
+
+// noRedirects is the env's validating client, answering redirects as they
+// come instead of following them.
+func (e *env) noRedirects() *http.Client {
+	c := *e.http
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// send sends a bodiless request through client with the given headers.
+func (e *env) send(client *http.Client, method, path string, header map[string]string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	require.NoError(e.t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := client.Do(req)
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(e.t, err)
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// TestFrontPage: / sends browsers to the documentation until the web app
+// lives there; with the documentation off it does not exist.
+func TestFrontPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	res := e.send(e.noRedirects(), http.MethodGet, "/", nil)
+	require.Equal(t, http.StatusFound, res.status, "temporary: the web app will take the address; body: %s", res.body)
+	assert.Equal(t, "/docs", res.header.Get("Location"))
+	assert.Equal(t, "nosniff", res.header.Get("X-Content-Type-Options"))
+
+	followed := e.do(http.MethodGet, "/", nil, nil)
+	assert.Equal(t, http.StatusOK, followed.status)
+	assert.Contains(t, string(followed.body), "<html")
+
+	off := newEnv(t, map[string]string{"DOCS_ENABLED": "false"})
+	res = off.send(off.noRedirects(), http.MethodGet, "/", nil)
+	assertErrorAnswer(t, res, http.StatusNotFound, "not_found", "")
+}
+
+// TestHead: the routes probes ask answer HEAD as they answer GET, status
+// and headers (security headers, Content-Length, compression) included,
+// without the body; routes with effects keep refusing it.
+func TestHead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, map[string]string{"ENV": "production"})
+	client := e.noRedirects()
+	// The spec check cannot read compressed bodies: gzip goes around it.
+	plain := &http.Client{CheckRedirect: client.CheckRedirect}
+	// Headers that differ between any two answers.
+	perAnswer := []string{"Date", "X-Request-Id", "Ratelimit-Remaining", "Ratelimit-Reset"}
+	for _, path := range []string{"/", "/health", "/ready", "/docs", "/docs/", "/docs/docs.js", "/openapi.yaml", "/openapi.json"} {
+		for _, encoding := range []string{"identity", "gzip"} {
+			t.Run(path+" "+encoding, func(t *testing.T) {
+				hdr := map[string]string{"Accept-Encoding": encoding}
+				c := client
+				if encoding == "gzip" {
+					c = plain
+				}
+				get := e.send(c, http.MethodGet, path, hdr)
+				head := e.send(c, http.MethodHead, path, hdr)
+				require.Less(t, get.status, 400, "GET %s: %s", path, get.body)
+				assert.Equal(t, get.status, head.status)
+				assert.Empty(t, head.body)
+				for _, h := range perAnswer {
+					get.header.Del(h)
+					head.header.Del(h)
+				}
+				assert.Equal(t, get.header, head.header)
+				assert.Equal(t, "max-age=63072000; includeSubDomains", head.header.Get("Strict-Transport-Security"))
+			})
+		}
+	}
+
+	// A search costs quota, a verification link is spent: GET only.
+	for _, path := range []string{"/api/v1/web-search?q=x", "/api/v1/auth/verify?token=x"} {
+		res := e.send(client, http.MethodHead, path, nil)
+		assert.Equal(t, http.StatusMethodNotAllowed, res.status, path)
+		assert.Empty(t, res.body)
+	}
+}
