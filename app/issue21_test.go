@@ -96,3 +96,37 @@ func TestHead(t *testing.T) {
 		assert.Empty(t, res.body)
 	}
 }
+
+// TestBlankPrompt: a prompt or a message of white space is refused as an
+// empty one is, on both APIs: 400, no quota used, no provider asked.
+func TestBlankPrompt(t *testing.T) {
+	t.Parallel()
+	c := newChatEnv(t, nil)
+	for _, text := range []string{"", "   ", " \t\r\n\u00a0\u3000"} {
+		res := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": text, "stream": false}, bearer(c.token))
+		assertErrorAnswer(t, res, http.StatusBadRequest, "invalid_request", "prompt: is required")
+
+		res = c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "hi", "stream": false,
+			"messages": []any{map[string]any{"role": "user", "content": text}}}, bearer(c.token))
+		assertErrorAnswer(t, res, http.StatusBadRequest, "invalid_request", "")
+		assert.Contains(t, res.json(t)["error"], "messages[0].content: ", "%q", text)
+
+		for _, content := range []any{text, []any{map[string]any{"type": "text", "text": text}}} {
+			res = c.do(http.MethodPost, "/v1/chat/completions", map[string]any{"model": "fast",
+				"messages": []any{map[string]any{"role": "user", "content": content}}}, bearer(c.token))
+			require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+			e := res.json(t)["error"].(map[string]any)
+			assert.Equal(t, "invalid_request", e["code"])
+			assert.Equal(t, "messages[0].content", e["param"])
+		}
+	}
+	assert.Zero(t, c.quotaUsed(c.token), "no refused prompt costs quota")
+	assert.Empty(t, c.up.groq.Requests(), "no refused prompt reaches a provider")
+
+	// Text with white space around it is a prompt, sent as written.
+	res := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "  hi  ", "stream": false}, bearer(c.token))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	sent := c.up.groq.Requests()
+	require.Len(t, sent, 1)
+	assert.Equal(t, "  hi  ", sent[0].Messages[len(sent[0].Messages)-1].Content)
+}
