@@ -130,3 +130,45 @@ func TestBlankPrompt(t *testing.T) {
 	require.Len(t, sent, 1)
 	assert.Equal(t, "  hi  ", sent[0].Messages[len(sent[0].Messages)-1].Content)
 }
+
+// TestJSONErrorsInWords: a body that does not decode says what is wrong
+// in words, on both APIs: the member, with its array indexes, and the type
+// it must have (OpenAI's param names the member), or where the syntax
+// breaks. Nothing is charged, nothing reaches a provider.
+func TestJSONErrorsInWords(t *testing.T) {
+	t.Parallel()
+	c := newChatEnv(t, nil)
+	native := []struct{ body, message string }{
+		{`{"prompt":1}`, "prompt: must be a string"},
+		{`{"prompt":"hi","messages":[{"role":"user","content":"a"},{"role":"assistant","content":false}]}`, "messages[1].content: must be a string"},
+		{`{"prompt":"hi","max_tokens":2.5}`, "max_tokens: must be a whole number"},
+		{`{"prompt":"hi",}`, "Invalid JSON at line 1, column 16: invalid character '}' looking for beginning of object key string"},
+		{"{\n  \"prompt\": \"hi\"\n  \"stream\": false\n}", "Invalid JSON at line 3, column 3: invalid character '\"' after object key:value pair"},
+	}
+	for _, tt := range native {
+		res := c.do(http.MethodPost, "/api/v1/chat", tt.body, bearer(c.token))
+		assertErrorAnswer(t, res, http.StatusBadRequest, "invalid_request", tt.message)
+	}
+
+	openAI := []struct{ body, message, param string }{
+		{`{"model":"fast","messages":[{"role":"user","content":"a"},{"role":7,"content":"b"}]}`, "messages[1].role: must be a string", "messages[1].role"},
+		{`{"model":"fast","messages":[{"role":"user","content":"a"}],"temperature":"warm"}`, "temperature: must be a number", "temperature"},
+		{`{"model":"fast","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":{}}}]}]}`,
+			"messages[0].tool_calls[0].function.arguments: must be a string", "messages[0].tool_calls[0].function.arguments"},
+		{`{"model":"fast" "messages":[]}`, "Invalid JSON at line 1, column 17: invalid character '\"' after object key:value pair", ""},
+	}
+	for _, tt := range openAI {
+		res := c.do(http.MethodPost, "/v1/chat/completions", tt.body, bearer(c.token))
+		require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+		e := res.json(t)["error"].(map[string]any)
+		assert.Equal(t, "invalid_request_error", e["type"])
+		assert.Equal(t, tt.message, e["message"])
+		if tt.param == "" {
+			assert.Nil(t, e["param"])
+		} else {
+			assert.Equal(t, tt.param, e["param"])
+		}
+	}
+	assert.Zero(t, c.quotaUsed(c.token))
+	assert.Empty(t, c.up.groq.Requests())
+}

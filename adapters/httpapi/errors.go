@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -201,7 +200,8 @@ func (s *Server) classify(err error) (domain.Code, string) {
 }
 
 // fromEcho gives an error Echo raised (routing, binding) its code, by its
-// status; a cause with a code of its own (the body decoder's) keeps it.
+// status; a cause with a code of its own (the body decoder's, strictJSON,
+// which words syntax and type errors) keeps it.
 func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 	var c domain.Coded
 	if errors.As(he.Internal, &c) {
@@ -221,10 +221,6 @@ func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 	if m, ok := he.Message.(string); ok && m != "" {
 		msg = m
 	}
-	var (
-		syntax    *json.SyntaxError
-		wrongType *json.UnmarshalTypeError
-	)
 	switch {
 	case code == domain.CodePayloadTooLarge:
 		return errTooLarge(s.cfg.MaxBodyBytes, he)
@@ -235,9 +231,6 @@ func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 		msg = "Invalid JSON body: unexpected end of input"
 	case errors.Is(he.Internal, io.EOF):
 		msg = "Invalid JSON body: the body is empty"
-	case errors.As(he.Internal, &syntax) || errors.As(he.Internal, &wrongType):
-		// The binder's message says where; say what it is about.
-		msg = "Invalid JSON body: " + msg
 	}
 	return &domain.Error{Code: code, Message: msg, Err: he}
 }

@@ -49,7 +49,8 @@ func TestErrorTable(t *testing.T) {
 		{"echo 413", echo.ErrStatusRequestEntityTooLarge, 413, errorBody{Error: "Request body too large (limit 50000 bytes)", Code: "payload_too_large"}},
 		{"body reader limit", fmt.Errorf("bind: %w", &http.MaxBytesError{Limit: 50000}), 413, errorBody{Error: "Request body too large (limit 50000 bytes)", Code: "payload_too_large"}},
 		{"echo 415", echo.ErrUnsupportedMediaType, 415, errorBody{Error: "Request body must be application/json", Code: "unsupported_media_type"}},
-		{"bind syntax", echo.NewHTTPError(400, "Syntax error: offset=3, error=invalid character").SetInternal(&json.SyntaxError{Offset: 3}), 400, errorBody{Error: "Invalid JSON body: Syntax error: offset=3, error=invalid character", Code: "invalid_request"}},
+		{"bind syntax, worded by the decoder", echo.NewHTTPError(400, "x").SetInternal(&domain.Error{Code: domain.CodeInvalid, Message: "Invalid JSON at line 1, column 3: invalid character", Err: &json.SyntaxError{Offset: 3}}),
+			400, errorBody{Error: "Invalid JSON at line 1, column 3: invalid character", Code: "invalid_request"}},
 		{"echo 500 hides its message", echo.NewHTTPError(500, "boom at /srv/x.go"), 500, errorBody{Error: "internal error", Code: "internal"}},
 	}
 	for _, tt := range tests {
@@ -246,8 +247,8 @@ func TestErrorDetails(t *testing.T) {
 		{"invalid token", &domain.Error{Code: domain.CodeInvalidToken, Message: "Invalid authentication token"}, 401, errorBody{Error: "Invalid authentication token", Code: "unauthorized"}, 0},
 		{"trailing data, through Echo's binder", echo.NewHTTPError(400, errTrailingData.Error()).SetInternal(errTrailingData), 400,
 			errorBody{Error: "Invalid JSON body: unexpected data after the JSON value", Code: "invalid_request"}, 0},
-		{"type error", echo.NewHTTPError(400, "Unmarshal type error: expected=string").SetInternal(&json.UnmarshalTypeError{Value: "number"}), 400,
-			errorBody{Error: "Invalid JSON body: Unmarshal type error: expected=string", Code: "invalid_request"}, 0},
+		{"type error, worded by the decoder", echo.NewHTTPError(400, "x").SetInternal(domain.Invalid("messages[0].content", "must be a string")), 400,
+			errorBody{Error: "messages[0].content: must be a string", Code: "invalid_request"}, 0},
 		{"a binder message is not parsed", echo.NewHTTPError(400, "Syntax error: but no JSON error behind it"), 400,
 			errorBody{Error: "Syntax error: but no JSON error behind it", Code: "invalid_request"}, 0},
 		{"empty body", echo.NewHTTPError(400, "EOF").SetInternal(io.EOF), 400, errorBody{Error: "Invalid JSON body: the body is empty", Code: "invalid_request"}, 0},
