@@ -578,6 +578,30 @@ func (e TokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for WebSearchFailure.
+const (
+	BadResponse WebSearchFailure = "bad_response"
+	Blocked     WebSearchFailure = "blocked"
+	Timeout     WebSearchFailure = "timeout"
+	Unreachable WebSearchFailure = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the WebSearchFailure enum.
+func (e WebSearchFailure) Valid() bool {
+	switch e {
+	case BadResponse:
+		return true
+	case Blocked:
+		return true
+	case Timeout:
+		return true
+	case Unreachable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebSearchOutcome.
 const (
 	WebSearchOutcomeDisabled    WebSearchOutcome = "disabled"
@@ -1025,6 +1049,14 @@ type ChatReply struct {
 
 	// WebSearch What became of a requested web search; absent when none was asked for.
 	WebSearch *WebSearchOutcome `json:"web_search,omitempty"`
+
+	// WebSearchReason Why the search engine could not answer: `unreachable` (no
+	// connection: this server's network or the engine is down),
+	// `blocked` (the engine refuses this server's requests, e.g. its bot
+	// challenge; retrying soon does not help), `timeout` (no answer in
+	// time; a retry may work), `bad_response` (an error status or a page
+	// the scraper does not recognise).
+	WebSearchReason *WebSearchFailure `json:"web_search_reason,omitempty"`
 }
 
 // ChatRequest defines model for ChatRequest.
@@ -1056,7 +1088,7 @@ type ChatRequest struct {
 	// results as numbered sources to cite. The sources are listed in
 	// the `meta` event and in the whole answer; when search is
 	// unavailable the chat still answers, without sources, and
-	// `web_search` says so.
+	// `web_search` says so (`web_search_reason` says why).
 	WebSearch *bool `json:"web_search,omitempty"`
 }
 
@@ -2003,6 +2035,50 @@ type VerifyEmailRequest struct {
 	Token string `json:"token"`
 }
 
+// WebSearchError The error body of web search; `reason` comes with `search_unavailable`.
+type WebSearchError struct {
+	// Code Stable machine-readable code: invalid_request, unauthorized,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
+	// request_timeout, payload_too_large, unsupported_media_type,
+	// quota_exceeded, rate_limited, provider_rate_limited,
+	// providers_unavailable, upstream_error, stream_interrupted,
+	// shutting_down (the last event of a stream the server ended while
+	// shutting down), timeout, unavailable, feature_disabled,
+	// search_unavailable, internal.
+	//
+	//
+	// Example: quota_exceeded
+	Code string `json:"code"`
+
+	// Error What went wrong, for humans.
+	//
+	// Example: Daily quota exceeded
+	Error string `json:"error"`
+
+	// Reason Why the search engine could not answer: `unreachable` (no
+	// connection: this server's network or the engine is down),
+	// `blocked` (the engine refuses this server's requests, e.g. its bot
+	// challenge; retrying soon does not help), `timeout` (no answer in
+	// time; a retry may work), `bad_response` (an error status or a page
+	// the scraper does not recognise).
+	Reason *WebSearchFailure `json:"reason,omitempty"`
+
+	// RequestId The request id, also in the X-Request-ID response header.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId            string                 `json:"request_id"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// WebSearchFailure Why the search engine could not answer: `unreachable` (no
+// connection: this server's network or the engine is down),
+// `blocked` (the engine refuses this server's requests, e.g. its bot
+// challenge; retrying soon does not help), `timeout` (no answer in
+// time; a retry may work), `bad_response` (an error status or a page
+// the scraper does not recognise).
+type WebSearchFailure string
+
 // WebSearchOutcome What became of a requested web search; absent when none was asked for.
 type WebSearchOutcome string
 
@@ -2597,6 +2673,113 @@ func (a RateLimitedError) MarshalJSON() ([]byte, error) {
 	object["retry_after"], err = json.Marshal(a.RetryAfter)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'retry_after': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for WebSearchError. Returns the specified
+// element and whether it was found
+func (a WebSearchError) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for WebSearchError
+func (a *WebSearchError) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for WebSearchError to handle AdditionalProperties
+func (a *WebSearchError) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["code"]; found {
+		err = json.Unmarshal(raw, &a.Code)
+		if err != nil {
+			return fmt.Errorf("error reading 'code': %w", err)
+		}
+		delete(object, "code")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["reason"]; found {
+		err = json.Unmarshal(raw, &a.Reason)
+		if err != nil {
+			return fmt.Errorf("error reading 'reason': %w", err)
+		}
+		delete(object, "reason")
+	}
+
+	if raw, found := object["request_id"]; found {
+		err = json.Unmarshal(raw, &a.RequestId)
+		if err != nil {
+			return fmt.Errorf("error reading 'request_id': %w", err)
+		}
+		delete(object, "request_id")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for WebSearchError to handle AdditionalProperties
+func (a WebSearchError) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["code"], err = json.Marshal(a.Code)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'code': %w", err)
+	}
+
+	object["error"], err = json.Marshal(a.Error)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'error': %w", err)
+	}
+
+	if a.Reason != nil {
+		object["reason"], err = json.Marshal(a.Reason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reason': %w", err)
+		}
+	}
+
+	object["request_id"], err = json.Marshal(a.RequestId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -3316,7 +3499,9 @@ type ClientInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -3373,7 +3558,9 @@ type ClientInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -4354,7 +4541,9 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -4421,7 +4610,9 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -6839,7 +7030,9 @@ type ClientWithResponsesInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -6896,7 +7089,9 @@ type ClientWithResponsesInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -9812,7 +10007,7 @@ type WebSearchResponse struct {
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Error
+	JSON503 *WebSearchError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WebSearchResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9850,7 +10045,7 @@ func (r WebSearchResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r WebSearchResponse) GetJSON503() *Error {
+func (r WebSearchResponse) GetJSON503() *WebSearchError {
 	return r.JSON503
 }
 
@@ -11275,7 +11470,9 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -11338,7 +11535,9 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -14695,7 +14894,7 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Error
+		var dest WebSearchError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19749,7 +19948,7 @@ func (response WebSearch500JSONResponse) VisitWebSearchResponse(w http.ResponseW
 	return err
 }
 
-type WebSearch503JSONResponse Error
+type WebSearch503JSONResponse WebSearchError
 
 func (response WebSearch503JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
 
@@ -22114,468 +22313,477 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3dchu59i/2KijmVJk8p0mTFCXbVP0r0ciyrfnbsrYkb8/socMGu0ESoybAaXSL4kxclTfIXS7OTXKq",
-	"Uskr5D5v8n+B5BFSWAvoRjebX5I9nr3Lu2p7RLI/gAVgfa/f+qMWyNlcCiYSVev/UYuZmkuhGHw4SZPp",
-	"FU3YWz7jCQv1V4EUCROJ/pPO5xEPaMKlePqrkkJ/x+7pbB7h3TQIZIqXqnQ2o/Gy1q/dTBkxPxCuSCSD",
-	"WxYSOk5YTMaURywkkZxwoWpe7Y5GKcOXhqzWr8U0YcPIjMWrsTiWsX6klGRGxbJ4PxnLmCRTruzrjkkS",
-	"LwmdUC4IF6RH9Cti9lvKVDLkYa1fOxp3gm54wJq90SFt9oKjsPmcPRs3X9D2CH/pjeGeJF4OYci1fu/z",
-	"Z69GwzBmSq3ONIg4E8kTRcwVJFUsJDxRZJSGE5bsPkm9DAS+Juw+YCyEXx89/E73s56ACqZsRvUo/lPM",
-	"xrV+7b97mm+Lp/ireupshTMYFtwbMhXEfK63gbsYZmiKjGM5w4VAapD6nMXk/NLSxCP689Ojnl6xgTi/",
-	"vDtqeEQv3m7rSurwBiqWA2Ee2egTxpMpi8mCLj0CMzZ7zL/SH5on+oNPFAukCFVrIGpebcpoyGJYxWym",
-	"TfhXf1Wapru4uJZEjkkyZWTBRSgXMMumXXZYOEWkiJaNVs2ld7Kc61XnImETpinqOS+/YjPKBReT1QFc",
-	"WfJGbJzo/Zy/eq8XKFYxu2skC0lFwiN88lRGzE6UKzKiwe329+Sk3vYOavcLWcg0CsmIERrOeJKwcMtr",
-	"9Is0n/og6B3lER1FbE8+FbI5EyETwXL1AIc0oSOqGAklU0TIhFChFiyuOLipM4D83F6z+I4HjCRsNpcx",
-	"jXm0JMUr9z/DespTqqZcTH5IVXnU9tSY40ITIkXAdh5wdr/iE9F0nuDyTzWVcRItvwgH2oMBreU6Z3cs",
-	"XpI5VWoh45AY4hAVyYSohC5ZSEapWhreYbfzgvKE1GE0A7GBPSA7oiTfKKSeOJvD088cCDWlMQvJFQu5",
-	"auhDAtvFkniVx+xyOhKJoxyxsYwZcjIuJh5ZTJkgt0IuxA7n4wcaGn6x59EYcxaFxf11QmZsNmKxniAX",
-	"dzTiYcXeMr8MzfZw9pddpD6ZpUpPjDzXs+x0n5NgSmMaJJo+Dz0WaikSer96jkcyXNol+fH6/cVeQz7H",
-	"X+BGfRoiLhjpeCSQUToTpHPYt5TIp0CefH5CIilv9T7U227EJlxoXq7lhBz9yoKE3LIlUUmsGfxDJ4zr",
-	"XblAU6pws8dSTHDwcPU+U58xpeiEqV86n1pm3+QLRx83+Mcfe72yVm5wRWY0Gst4xkKPUAJb19mkqFJM",
-	"GXkjVULwHBKuBkJvCcXiOxaSum+Xeppf5DdaRNMUCEHoSKaaHzJD5YFQCY0TRRY8mYJmN6fJlFAREqo3",
-	"iBSk7m+mon6EJqPfOCYUd2oypYm7XYmiS6XPfMyI5gYxo7dqIPLxbtiarVbLb2ju89mrvZLxiIchE/uq",
-	"8uGMi9VTFcs0YXqceoPDNVVq+zh7ab6vTvTFWoPT2pFeQh4/UKGFXcGVZrHhRlMju2jHEVbe+bDxpeKO",
-	"xXzMq0aoVbwosw/MmgdSjLneyWRZaSTATUPnsfm4T/FWspRpXHr4mMcq6ZOxjCK5gLMQcXFLFozMUMNe",
-	"yhRFnbrFJSWCLWCzw+6+fH99Q57SOX9613lK02T6FN6/fBozxUT4TdlAxUKDWK7ao3A69W8BjSKHC0jB",
-	"YPr1YEoTjyzYiChG4wCP88nlOTDsIGZwUDwihWaBmnXEcGIHQpNBATUb8AI7Ks2Ki+uqOUVxdZYs0Se6",
-	"vLTZ2T0XCYsFjZAMO5/fApvHJzi7xX5F8IsHreCj1+9EkFSw+zkLEhbiSI5JyBLKI0WoZnlo3hhSR3JC",
-	"UhEyZOcZ/w9beigXMnklUxE+iEBCJsMx3J1T6EIalZ+FuY2iTwPYoDz8RjTTez4BJZeqWxbC7s5sFHbP",
-	"VQJb2fCTfLM/UUCm93MmTs4fohfCn/kWXKM/GImnNQgZsiiXdmOqRzaiERUBC/UQ1YzG+pY5jenM3lDz",
-	"ck228OwhMxTZlYI4U6DjlfFt7aNKoOa/ovKSug/j9YmgM6YITwYiV8k9UiXyfcNTgZln3oJMORsIPWOS",
-	"SNlYo6uQXFXRKklZUxiItaoC2VtTQLI9VF94sEAu7yxXMud7qlo2mw0k0ijKds+cxTOuFJci2zhfVB6X",
-	"x1shmPNhf1PRvCt1vsbBumXLJ4rIhcBtnAtoGVeIxmTKeLwqHEmlbMz36iPk4yo/ywRlvnororKKoiii",
-	"vhaTepSg/KlpeH3z/KVDtku6jCQNb6R8S+MJexzh5viwYSLlMILHuRQ07zeMS0oCl5A6urU77d7zw2dH",
-	"ZLRMmGqsoe83kAbWdQCDBUWvQGRtw8wTV6qaad7wGZPpIyWrnWdiHraWnPoIxSxgXNuxehvwGfuL0TDk",
-	"IbrE4pjfId/iglyd/e3D2fXN8Ob83dn7DzfD67PT9xcvr49RZ5FCsEA/kED8QCoWOpS+kfIdFUvrC99T",
-	"SAVSBGkcs5UQlfWAgojmELSJn6g8ohGn6MipcK2urF8xmpMvXvaSfBT5C+o0ITMt+jtt/RIKq7nuSOSv",
-	"cEXcPJZ33Loa87kZR6n5EewZrkicBZc2S2N733DttE7O84eXnrr72H9LZUKL435JebQk8APG0NL5poGG",
-	"+vIhXD50wmX5ON3n2QtI/bCt1/ywna8EvCuRIV2u50gqHY95wJlI8I1fS4qGzpi5smQgdV+PpE9WB+J7",
-	"A+FrivRJFUF8D3UH/76ppjKNwia4l/tkTCPF/L5WHwM5Y2ogRjS41TtxxkPBJ9OEfLg5bXiEbd1N2qKt",
-	"3DV+wysEBZX+JykHD/Xt5bts+E+fSkKjmNFwqbWIgXh38tPw9P3F6Yerq7OLm6HhLNfDy7Or4Yfrs6vV",
-	"E1x6uqaX45bvk47fOCaMBlOCln0xPABBAKBp30gEcNoPBMa0uD7RiiWq8UV8/3oEesyu0YvRmHwcT0Bj",
-	"dcZCSkNZWcStQbzi5lgdrY+7BQMS68cYUHS0poHefDZ+km3o0jiYSGe1/i81eHbtU65eob8ZDxgenQ9C",
-	"q7sy5r+z8MtYsXTOh7dsWeAX1noyTqA1vECPhInEvPNrClbrjKpDnPyWCQg4gTIvJh5JhbFDY3Ynb9GK",
-	"ZfdzHmM41dmJHz9+bJ7kw2bVoe7ixAgMWJuq+hDqB2ZUrf3AaAzh0ZVNVb12+8dsNwkmNSwGNR3BFEXE",
-	"EU6oLhcv/vP1+QuZM88A4t7oaiI50yzMyN8WiYRdEMqFIHW/cJ+jNH0QKp3PZZyw8B0LOb0xEaSHUz/N",
-	"nzic6UcOTZxpja6aRT7Kr/nL6fw2/gLke5SltMFAylJ8Ks2jb+hffIAF9KBssW+Z/fRtcp+OgaNibEKR",
-	"Kb3LwoAQO8Y8m0aLoLquidI0RDHxDBopaXQSyD3IU3r+s/EXKqIZdQoRtoflN1WlNX1PXvriyUuPcRes",
-	"9RJU8pQ1PoK/BHvZyzlA6nQgzInSZ+Y20konpFXKcNnY4DtA5/bDdEaFf4MWteo3Bi0MvJn2ktWwLVwz",
-	"zH/Pc65W731YpNlm5KwZnhFp67J2Upcuq/kvJS0QHvlNg74jUDbzuWX6r5MJAgGWCNPZ9GdDYa1HWeW4",
-	"HsmJTBMvTyALplRMWOOvoSs/WEv+8xMTHx8K3qzaFjLqjk1ib0QTFrfwXD9Wtd2m0Vby1Q367F9FdXMU",
-	"2ewFmOJ/ef7vDMz6eSznLE64cY7GjOrZ06RAoVq33T1sdrrN7uFNp90/aPfb7X/UvJo+bfrSWqh1FSNY",
-	"SpvZM8xTmYcWR/1xylAPwKQ4OVdkIWNIn6v32h2rSjFBpGgcE1+bCMbrINid3gBrRqEvxLOTxCmrGBWy",
-	"y3yKB+MXtBN0WPPZqBs2e+y5XqGjUdMu0SE9GrkvS1NgpivPjahKhqnKiLhhvvpSl3GwMFcqPM079IUz",
-	"LrTqV1/EWrUQxDqJpQgYofbnOTri1pGoYiWPbtrP+51uv7d+JbfSUNAZK1IxovNEzqvoMo/ZmN9XM0+M",
-	"FEI0lHQ6TkYoUCFmgZwIrhjhSXEyk9+bP40Obi9f/Pa26pUqkHMrv80tv9SCKU1qn7waT9hMbTtt/86W",
-	"1/ohtc+5tyeO6RLOU5bA1v+lBnsByJHN1HNPU2lfZGMrnI7c44WZovqteFJP8Unf5MD+tY7XLVuu3UNa",
-	"F2TR2CNqKhcC6i7QzOCK2AqnFrlmIiQ8IVQR/8QoPii0UTKTQdpuHwS3bAl/MH/tnpt1/548u/r9pBO8",
-	"7LFXR5M3z/mP7du33dlFT14e/Xb1XN3Uvtip+avveuMfrdz7+232txwzk4o7/ZYt4b87zcDIt23jh2eu",
-	"H4iTJVUcy84SzVx4bK3dcZqkMcM8YcPHD44O2ySkS0Xogi5b5EKaTDPfvoWLof7dX2HkR832UfOgfdPW",
-	"x/tBJ9w8ev2JMhfiGQIvBwy1Lsek2yNTmcaqgUJayEXV4GlSHPeLtleb0Xs+S2e1vp67V5txgR873oqt",
-	"nJ+WssaovwcZyaIoozed0zgh9STmsxkLj0kHigza7YJIEVJbiUksI+frRpG62Ymc0fu3TEySaa3faeNg",
-	"s88bD195V9AkG+WMLrXiCKG8MSZzjGkaJcT/ZQAndVD75LeID3mrfimLFbhavdc+IDKZsnjBFSuO/RGH",
-	"fUbvz/GeDk7VftpyjmCNKs+RHvMHhc6U/SRXu3PTfrHvvnYCntV72gT1tXjAOBQ42IpaE9gfZkVAuWeq",
-	"tV7kOVvVzX/LJgTBrOzqkZQRo+COYOMxCxJ+xzaN1xkkJv05A8peoQ/R6mggbapIWxrS/8F8agVy5pIV",
-	"ry6T1KvdNyeyuVW6t0dH40PaZs3u+Ig1e0Fv1HxBD581D4POuDt6ET5nnc4u0p2rYVZ0sJ2CoFJBwdsm",
-	"/ceoub2Hq7mgtUE6wAanJuQm2rQBUrdR1mxIna5X5XBcEad2ITJSOPuquMFXt1BhqFX6Z0asjYf1kmKc",
-	"o3hgBbtPhkEaK1nhGr2kSoFGhRf4Wc2dvovM6YRlZ0ziCdPjKfLcnz9eTf/2+u+9nz92FqPXH9Kfuy+S",
-	"HZcn3kM1yFjSNu0An+sVJr6FbkkwrT7HUJcEwX10Mh1DMi6jYMixFnkPdcuYcGyS+iZCmsDtjItLZyk6",
-	"XmllHsv1YpaksYCYwsyanYYBFlao23aFd6cN/3Pkd3srkyzyE3tx68L88QsXySf3oiafzWWMGhjVMrc2",
-	"4ck0HWnu9VTSOW8GMmQTJp5mL/7s3q5u+bwpgRQ0as4lZHPi2Er8uki0l/iLggi6wD+dyo4WORFLs5LG",
-	"n1j4/YkaCFPlBF5K5RElkX/D09BvbXIkwEjXT+F3TBGKdwwEVyploUkDwUwTyH2J5ERpdRJubpFLFis9",
-	"OZsbgJsH8sKNoxPDQNkiFtbFYab7sN7PVadA0GiZ8ECtco7Rcgjxqwq2wWKScBaTerFCwMP6gAZqyhAd",
-	"1zTLwub10RIUQM9uYc1NgN/uxAOu9GhONOfkSYWVYNjsziwF0so2P65Kx34jF6hSf7g5RbUaTAQ+SbXG",
-	"Hciy7+ZZlZQfMxaOaHC7bYyvzHXXJj6gb43lbB23ilWih2TDgHMWcxlWSLVM0HZelMVrtXMsYSJYDrfT",
-	"9C1eecnigImER0wBYWX1gMGTtma8HorkNW6ww12Gncj5MJMyq28HO46CIIYzqjz8Kg8Ia3ruvDu1KNm0",
-	"mxKZ0Gi7nLPn8QYv1zcm42QH0r/So4XgVIH6JekIe9psIlgYe2qyAbp083ImUNgF+aCcrfxpE3u5yWZf",
-	"ZDJI/3XL9JKrhIsgwfUh8s6kx+NGKSpqh5XadBxLk8vYuy86ZNqt9kH3wN1GMsVYSibntFgvPeVw9Snt",
-	"553dn6LsONboozEbWwPTrXqsg5rgZRVNZo9u11Wz1x5ufK1+1YQmbKEPY4yl0Vn2FUK6eGQUQ+xOJTGj",
-	"My3NgigNWXEZDqqGEDs53/mVzzpbVevsRq+4UQrELExxZclXVq9ymyYJm80rXEaWCNsO36W9DiZATayq",
-	"SGw3XcbTQn8Ys1+hOsQjQg5T0F2Gt2zpkYDHQcqToZwz4Q1ElpSL2WJ6saaMRsmUzKTgCURHtcKltHqi",
-	"r2l4xE2G8wYCCvWGkaQhxFxN8oHnBN7NpSRIk6Ecj7VUD4eZ/7WojRRT7VYzPourmBExo03lGqQhT86E",
-	"yVtd5RIm/GeSTTE7GnU5bWGBEjScxFQkzmejS6GFFQ8diww+o46oP+KDbNaa+1VW6pQ9VK+csdH0RFw7",
-	"vfjOFYFEg6TKCsNSuwSqFPQjnmTVxuh80osFuYS+pglNXEPNfvNEkdO350Vpueo3qB7RkIebB2UxuYzW",
-	"Vn538a3P6NHoMOiFzQPWHTd7tDNqvgieh81n7Gh8SHujg6AbVjgVttqLXyVmYuqxEDYh5GhxuFYbDqbC",
-	"K2i2nkdGS4Lbk9THkLkLAyO+FrE+aMJ+In2t4lBiuLi/oEZt9z3im43GQ98j1ATVfPRI+kUG/0ctuzGz",
-	"hlbOUcnJ0+s6tOAiOerVNrDotVvBxqhBJqEFFdAZ5v7kG8OEfVe34o4Jf1s3QULjCUvW7VYsNKVQcCcF",
-	"LI1Tup8fJlIf1AY1E2yVouSJrY3kaNu5wXEMv5BDbcu0q/xNyEqcA+xZJpkRyR1lvtMLS104VWuZcrVj",
-	"iYkkNn/u5sHJ+XuFdvzV3VQXL8/3prSd4nZn0ikciVfgLtrsSsrPj2KJ8vS0uCBFZ9QxoSOosTE3qYQu",
-	"CQIELQmNITNpD1/SJdQVJ7mb3BkAycpRMhKaohTrSweNZdWh9E/rMvrqLhXcC5cmPW1tNNIUEg5tHlv1",
-	"tsmy3FYRShbHRGLiKkaXtCAS2TXgtsILBSN1c871RcAOm3ALOJZL3C+QccyChExlrBgZ0SRh8VJvwTmY",
-	"NRnvysZdjLZ1n1fFztmiMM/8bUncTke9UMYG5yVm2jCPGdGXqh3f50T3nm8704WhrDnKydkdE8k12DlV",
-	"+cRa921e6yMFFypSnzEt163XMNQk17qAVo8bx0QxZs9dYrQmLrWa5zy4VSVm9Fje2bqMlQ2UJ8pVODfw",
-	"rieKJOw+OSaLKU8YUXMaMEIjPT6eGZvAhKgg2gRawvWEK+PBdqKmc9gK+gWDwXXVaGNpSk6Mjq51bC2X",
-	"lOIqoQJSCpYqYbOqIrGS4Sdhs9kprlunKzaPlhspszLIMRdcTYe5keYYNWuyObbpRDysXDzERtkiFW84",
-	"6l8PMTSVTOOArZE3AIiEF5AJv9Oc32Sm6WF5WugEPMEMGhmDd/aXzif0ee3ukr2GN1QJ9HSOfoJhRgYn",
-	"TB/RGW0etDrN56MmF3ZzVISIzMbf7HfTF332ags2GiIE1LZbPrLRNVz4Pk0COWPVKpbFtnHM19Kk8g1a",
-	"3ld27Os37hqpMKP3Q2Qj5hPGaJ53XnS3pVxYFJvV/XBG44izmGC8yDhbAynuWKwsPFYU6q28n8vTZU+F",
-	"PAQntJ1tiGwfVGAjcRYf5xwINwCZMSqUwSCiikSM3pkIjEwTwE8CwWWYjV4CCnBGNhqh2Q3AFX3aHB93",
-	"jqDxAa0NxRkSH2dpQO9OfhpeXr1/d3kzPH1zcnXtpKaQ+kG33W4PxGhpdalGi3zcwIcLbBhHA3Bn9V67",
-	"7ZGBGWAf78DNOqg1yq6Zs/t5RLkg19dn+pDrV2jtj4kA9EZHdsL49ubyyhGLMKtqIxmlJ6otWCdJFakS",
-	"nZY2mOSvt6heYigDctiqo58ZGVKRXIS/EM1R4hRt8nlEgywet7LvK/l2wmYgotOYFRMprWc3O5XdYhR1",
-	"xeNb5EgZuYwuWdYqALwuMazbWjhmG2BoR6tImpfnfBxNWjkfiJipNErATMIBsDDj/4nUvJ61iN7K9ksa",
-	"MxJxlUB50UDoB/lajfEJ0ysDL7PVXlCThct4bIvHYbgcCuizLP9cy1EJjyJzi0LsAn1qzcs9/fSB8HMC",
-	"+QiFpSRu5wo9u+RR1Ed1HXctQY1kIEMVRSkyXKJrBkbd677w4MQYHpksJFFTOkdWIwV7P671f9nMFP+m",
-	"jakzU/ho8v69fesVP+mZWM8jGhQVak72/UaNAcv8zUNM4sUe6RYl0puXmsdUrUAxrvq4iA9kJZrFyV1Q",
-	"FKKGxQTFKolI7yYGRkOz19WXvWNUGIwONJrMspt3TyUm+1FhkTwqX93ptY52CgCFpgzpofFMN4xSnMip",
-	"Qx+1ZpQH28Mt5sWlUIsbhCkStGr1s8O2uz/VPYiIUiKkaHbv7w3/aJFrOWNoTUF3BuMXWXWDYEXQisGW",
-	"AG+a0WDKBWvGjIbwBaKtlCrWPeIW1nkDUagD9EgGcueRMsKZRzJMSm8gZiyZynCov6JRJBf690CKccSD",
-	"xNP8ulAG6pGVanM9kqrKJm8gitgwHimGlioxXJwwUgGmwCOZUmsCQOYTeFDidI73qmmaJFxMnBAURO9R",
-	"VgAHVbnEN8XmTIQs1KZnxPIn2ABVNvHCYMYMBG8WqtGvBgFRHLPFdysrPysoQqs51NXCAHz6C/CSxVJM",
-	"YJ3JNJ1RUUzarAQj2nBYh9uNRw8LxI2sdZHfsvIHUyb+IJ/6FhenieDBySmMuupwv3LSVsonbzZb64ww",
-	"P3rFKifAQ6TGOi1O7TRiFD1CxhvlAZDB7aaM3nWRojV5/lkVOLUlTPq0hOvyTSC21Om3u7vHlmKamIL6",
-	"LbK/csc8dp21sRruQAZ4PVABzrNiyRcjQXUwH+MOhjhetnFKea/O4DdtxPXe1XX78b3xEZNxzBg4u7zM",
-	"mtP2kGPB7bEnHasKjaovvBs28Q+rtRgza8T0gsJmJnWeKOK7LKUUUay1O8/HB6bAizafBb3qzbXB41qw",
-	"Gf/HX06a/6DN39vNF61hv/npj47X6T7//J8etDk2LbxNiFtZeC1digHQKs0wnRdzUSodKlr5HDobKbv8",
-	"aKsmBYh3MJTSYyrnxKPKWpkx16LOtDugyjhls5M34kJToGKvVaeCraq/PIq4wR7LaymspYYwCqs61vyw",
-	"XSBGt31Ypf2u4dK5Njx/cVgkaq/9gOeUDcPDdg0fXUXoN5A0s7pnFJbXF9nuayb+QU7OyQ80uEVU3gpX",
-	"CE1S5bq8MS1nWeHg9mp3LFa8KjEI8Vt4FBJziT3RqEYVD+xdu9VptbeeJzO0/K1eNssqymTlRKuQcdr2",
-	"8vtogtVHMpmSk8tz1fDQAaE8m9Rg8wBdLP6sGqpP/AzwWH/x9D/7HiqGmEli0YapwBQY17MHdVEm+aaY",
-	"cGN+WaF0RRbqV9r8zzvdL7L5uwed9gMf9KLI7drd7pc8RviGqi3zVk64WF9r+aAyJleMHvZ2LWtaH0G9",
-	"MnMiqYiYUiuhT73lTBKYzRyoOnNfPiRa1sJh/lVUfseSmAfqht0nVYF9qa1MlmKUj7D7uVRgdBMck5dx",
-	"lHar3epVujvf6WN8LsaywlXjQpmsOmILg/ljXdxsl+jXam31K62M/sd//W/V1dX7xso2lv1n0R13Pp4z",
-	"+cp10VSrLnlGvrhzXkxO/22VTebBVcNB2LwTbHe3X6QY48PlSkqjTHJTuZpIGUEu8m4WGAQ0aEW05yRa",
-	"0KUyb9vtUaWgch5N/lSZ8i+jIYxzZ/pn6NTRKY2irYtQikznc12/LKdTmpxKvbHtUSn7cSUP2L4jPoW7",
-	"qkKvQQ47UaT+B8HvMQGuYDIUtMr1KYJVlghoB8FsHjX9rFGPY5nUXdOj8fgouaGssx30+7U0scT99NAw",
-	"ssHbxFhmFb8w787Jm0eI7QJuivpWbYXTaSpuK0xUwVb9aix0Vmvt/ll9EP54bKKKxskEwySBfn0h2Fsy",
-	"pViE6WS7Z1d8kdNafN04FUH1uaHxJJ3ZXshr8TpWJe+alNlV+SVCdl8FBZh38suwj+0gt2a24EOrdsgK",
-	"21m5YiV3ZTuey7opVI7KM0teftP20RaYzs685CszgxZs8G/LEjazAkd9Lnup9CVPFJpd+ZRynCmqyJhC",
-	"UH3CxO+UE66vgeNgAJdKxwjuFMFyOGeCRhiZ2zG23ezuYInM6P0wH6iTxLKqcgimdQuAApFj4uc5L/4x",
-	"xP65UKiJgLlJEU89MRlpWQbMdmSHYjJNSRbO5ywmI5mKkgPtia3+zTs7vDv5aXjz/t/PLq4bDxjE2rSc",
-	"m41ZOMXXvzu7vj55fXZN/gvp2DQUtXueFu4nN1dnPUrInsdQbCiRNfH/Y7tHJ1AsLYXNRMnIuB9J55DQ",
-	"HLCvtZVt2GVoH7oLcS1c9Su857NXU6xKCTtRt8qmdmBZ9BgLuBjFOCU4H2zfYGwMZsKA9mSvMNjtJIPc",
-	"xp3mca2vrM7zWQvpYUKGmH+tdn2Pvue9ueUxeTdb1xP1DNSXd7cGcv1aygfZEyVsHscN4BQFz4fzLbPt",
-	"7Dlbm99R2nYA/A1aZGhRKjCOmzXWxH54eRXPLVtW6exVVmnN4XObRJ5dgpJsKus1xaHrveuRCNwpHsmV",
-	"RiJjYpTR4ZhHCYs9UyWRny1FeSmmtzbLd722F8nJPJYj9XB7NqfELE/n3r6LjEG/Tluzz1rNPs1GvGkx",
-	"UnG7e457n/ghTWjfh2aEChutTGUELUToQPiVypdvu2fX/bUGEHaXYWIg8A3kl5fvL84++Xne/LqUeTdV",
-	"LF9I8yLcGJc0rnDRJMadtmqRLKt84O9FtCS+vgmqY7KkjOLGgoduOy3w6/pFybJndslrQaH6RGFmjEln",
-	"wRTHMDPxBQWAg5PLc1LX9IQ3NDwySpOB8EttVLCyynczYHxSpzlWM3bAlLHNmhmIIGYhEwmnEcJ++JXd",
-	"i/C5pS8hH3EgcPRo8BqwlVDl+STYsxNcs/CFVoplyAai7q9mqvge8U1iif6zkLXim1TZrUaTc0T3ShKp",
-	"cEzHdLY5fGualdKEgIz1SN6YdCf3WNkQre6/4VV3u/FWm0p6eV/d7JuKrlneajcwr1gUvtUQzpmXgWtG",
-	"aplUlC1HJOsNsjGrsyqZzJ4LfFhTMyyacK13YYOHVcspyxjasW/Jmhyb9TN6tdbDsc3Dbn0cbgCeNn8/",
-	"af6j3XwxhPD7Ua8q+m6ozZK16CjQevYaZpfZR9bfguDrGDOhKjPOitMrRmt+VVK0rujCMUGwg8YGN8a6",
-	"7N+1uIVFcoI7d7PTqKKI2P6sJwY0MCkiykm6XsQyAck0K0qAPwa1gCfLQa0/qF3SmKtB7fNuULITlgwX",
-	"jCZTth1OwQQu8omsJ8UutWM7m41Gom5A96xQMVubCsVKvuSQ3bFIjxJrUOktg+3lY1q/78aETQ2AV8vu",
-	"sRnJxXozrSxudj2uTbDRPxJKfH2lb01ua9FWFw4U3JkVkZYsiAKOXT05M1L7+D3t+f2CFlu3yenaMBEc",
-	"AajRJPACcNugPjSn2i6t/yq5YGEGZO7ZCmYZYwDJrT+ELzTrqKCAadeeU6oOPbTgi8IlQmJH9UQSRdFO",
-	"yfPzt4nN/QItjia5QuhPORGt02SvGOp+btNvFXFddbWi1Vd1suRCsHA4WpYZnNZVv140t8IVmw0ki/UW",
-	"A7xO5HdzrNdZ3+qIrzZb9vQP4G6p8KOvkjrS79yqTmUEgMGsn8YFnbHQ8W/sEW9ZH1HZSTo/PGZiFMSK",
-	"G8qzKznhVjgZSHS9d0nd1yrJEB/gQ/UZVo2l0HAmTeZpYi/CpdN2qtF7TCmt3UFVmnqRdM5jVgf1SttG",
-	"7ov6xP9jAIQc1LyB6QCCf4LONKh99rVkxDmTkI3BJOfJl1HMygtlDFuHXvaTmdGnR1q918Y5WfbQazr3",
-	"iMLABVOZdViKXed8fwOfX7XyMs9cbz1TLzopK1TV4jIbSLRhWm0/Qg8DionW4B4xqOtwOQbQMUzrm/CR",
-	"bwsXfeMTadV2w6BwnJAbD/h2RpUZJ3/SCc50mi80bqsflbPqQffr1HYwqfeI7Ya5NbvrVDMuXFKGhRTM",
-	"94hP00Tq/9r3+IgE9scAngqmhn0VcIj8Qz/jIf1Wq/X5s188K3Z6+kXoIJA1ZzqfqrSm7WQvixfnLH1Y",
-	"Z4pUxAyrYj5yNk82XgIAlhuuqCwitdd7FQMpPXLtSl6ev5RBatPEdy98OxHE3E8OWm0SmoeQOvRtsMBU",
-	"K+/MoWUUS0yVaBXw92IDtsxzaLHQfb623IESwRbrMh4rTJ9bJtZZPdqOMy6EGUBJYn9rEnFMP3FyJQ87",
-	"3S3NGsqMxfS12wrrUiDa49JWH5KlunPCZ7Fct6IqwIA3JXIF7WdBeWKaTpiW4hmeoEExzIreH1JIXMC4",
-	"+gwpcFif/KiOQ/lTRsU47jfFBdzUKgbajGJrFZ6QgAoiJImkmEDxDckmtLaD1/7DKQuvw7AbdEZt2nwx",
-	"fs6avfBZ0Hw+OqLNw3GPHZjfdmnckOFdGuJX+MP0BoJSaKpuXVxa2AxfBPlx46iGO53Idfh8FTf/6eB+",
-	"u6gMDk5fYeSlFaokjZeX5Bcq6JwtXDplpaNbyYUco3xFZtmC4cz+OSYzGdzmwHHgkgNJphIqwiYXWEhv",
-	"6j5zwHsYxyQ1fkKrkUxi+ZtWVeZMgE9eW+jTdDLhYjKmAcTGZVCd12XHva7SJ8cCrtDOp3pIForcPOiJ",
-	"IhTBgY35gWDIhAsSMxphflYS0/GYBzk+NWj4h6bLnyL1dqvVaRSbHq5FCYCOH8GUBbclt9BebLUI2V6c",
-	"qCmPsVOFwc5jOWK79ct5EFTVSqUUVsixSUyxgNoUy6Ui3xPwEUJh1Tl8cyDG6jpiH+1xGuGsHNxwbFsN",
-	"4FdzLA4y/saFJCEL+IxG6phoEriIMZiOlVEox5x40Xr+sPIfHIdLjs605tW6Pf3vMz3xg3a43d5wPFhZ",
-	"vZehSmkfldDbzftdbOyNbACPk3V+VWQriyReQjdLOySgMSVjfg/te42TZCcHWekMV/jI7BXK6bab405E",
-	"0Q4oLTkwS8ldaw57BYgWBBOzxJIkBsQHbtDTANGGLKZLgOC2/bEzF8VuCKkGhXyHXOBPVRgaGEiH4Kfl",
-	"tNlwcSgsJPXD9kEDGvD+zaKFFikQVTeZz6DiDZgFrHYZZOSwXYmIVMAZdhrN5/W3h9vvUwzBMoZpErgn",
-	"B3qNkQ83p8XawPzrSg1DsaRau7uxsLJwjUdmPBR8Mk30o9b3ZN27lV81IM3ubam2EGy1JxLwAFhadxFc",
-	"UqwQuYojVKAbPfrMZTtuS2s0S7ONl22a+aeHnaMk6+iGsB9coTqTzkm9131hWtjb7OGB8K9YEi+bYCf4",
-	"BroD4a24IFObG2tqTzW/wDUgdbvXBgIWvIhtkvW7XsE4sX2u10CTGPJqYu3f4dpS/bCtKbsCVPXotYeu",
-	"4EM6Tqp0zWtDolQkPHJE8S1bkkDOtGRPoUgmkDIKTcrMPq3b3LfvsDlOSK/7AtVAWE7cHRJbm5vUq4gz",
-	"kZiuXVlj7zScsGQg6r6LyINBB1YUK3pqFnyMs1jfUwnng8lMuCSGm5Y3cjobKb1HZUwy2hSUL6NY5Rwt",
-	"rUyMvGI05IIpVVW5xoLbDej5f1Qh7q9XHvJ28h4Z1OTtoEaMuYmJjfqsoP5tUsdsv3kXEvGYXLGQK1KH",
-	"1bk6e3l+Pfxw9RYS91hiO9P3LSwRT/Q3gGpk8FAYQl4rMqZaD6TBrV5jyHdErNKA2Vq3gTBF9QDRrcdA",
-	"w+XKubWj1FvrtlblrmfijsdSZEATZpkcSwp9NmEarK1yg3dXBZlX9ry+rvjOKk5/xSZcJSz+y5V4f9G6",
-	"7H2go+0UNvoZDbneysm6XiZzXq11nFyeF+onob9CMo1lOpmSun/5/vqGWBAFAGWAQAB+bb56mvuwbe8I",
-	"6+WHNFBjVVNePPfZj6v9Qdaqw5kOjpqway+ZRLu6Obv6xKYxa+QqMpwlc5AfrRx71RGE3Eo7qtIldvQa",
-	"dvbzGoI1VZ2smysWkJ2bywoykTkylhREofnaekC79h17fdyy5TDLdi9nuPJgWuEDQY9NZkNQQeABnmmD",
-	"6FYL5K2xdnEmFP0URVyN1aulwWvehqKEJyhDd66IHm1pmjVf6/+6casLsLevIcvxKrxZWC4+MK6tHQro",
-	"N6M/FVDinL20oM4ypQJgvXNUC6OW8NBdN6uxNL5Ox5a8jGhr4wWt8Oyav+Q0xStRh5sG45m2CItesTia",
-	"v5b6WhzusmUfgGy+UzPcP9HhXEDb0gIpH4FZhs2w5zkHyc9kgf05kiPbAms7CO4SiN3SpyaXun9qF+Rd",
-	"z/Hu1WNl9WFrZmcOzrqtR02JK1ZWbZagdgHAs+8wft9IJ7/hWU+4EfxULAciS5uCrWAKeyxvithY/xRo",
-	"BTqKtAnjucjnWUVJ3ValoIEEzls0auvlCpIGJENAX0JCTViODYRz7ol+Wl4eYo1qm0aMs8lsaK+WjQ7q",
-	"HmAYNW/V5HaeWVSl8ieu2lGF9rXVoQm1sUcjNSuCvtXe/b2e/eH9PSoWReP3i0s1rFI1YwEGai95lIgr",
-	"NYVsV3p+dpcM5fSAFV7mHBhD8aqzgmjsV4CpXoEXJ/h8ztZUkPEkYpW/pHFUDHDHfHu5GDwN7/Wy91aO",
-	"GDtxrJa6fbXxVI3ihlfGDKG2BrK1ucHWsrlVu7Zs0M+2OSZlPHF94IZrMlDeXHcPj8iPH28gURzy7xTx",
-	"T0x5G+RD9MkPjMYsJoO03T4IsJG3/pP5rU25AVzs4rFCLmTuKZyU50e9NbsdEKfLaWgjGOT2oFCBHoWH",
-	"FYZetXpfOUNr7/yr6jFWIVxlvogVf8Nu/gWE8rZA3pV4udDqPwcrHEsTB6E2qQnvxgI7zG0iWB48EFA4",
-	"D0m5FhrbIg361+9uLocfrt761Y0PrI23NWnC7Vq2xQMED7D0ye5bIcI66m8QYQ/yCO22QpXi4vnzNXGC",
-	"P0mZzpXmUr5G9d79uybt8kxfutartjltz+lz+UTlzeGgZF/Ihd5i9YrUPugHnBCqBoKa5DuIOPDkOPOb",
-	"QpcQzAshVBD/5OW784vh2buT87fXPqFhGDOlcJPu5UTbOzlQHx2DXAw/++S3FHzktmKx8WWSBqtWaKUz",
-	"VHUN8IgFBryGkiwlx8E9zRo4FpHOsxSqgi8eI1RCDk0LF0h7yCtSnO6FVVIxG/GVuXtlRwH1qsmPhIVK",
-	"Af0IQISI+WzGQg8rtrBgK5BRROeKhdUQbnH+5t2ahrnKVYU/T2WqTAkHIojpnCFNX6bBrf7/a5lT1iMB",
-	"DabmgsxmyeAsuGjOY6mFI15XqCeER4P+H0xZJaFXU1isrv9pZzBeMzPPrElOutW9CPgxQRrzZAlVuLiW",
-	"qARo9aUyMwtlvzlVMHGEOa1TrQKhtUTJnMUKINBPLs8h4FT3J783W62WD90WmHXnqRx4QTVa5IyDCKSB",
-	"STLVJxRkITp28z5WAyFFUAL2tXuY1HvtA23XeSZRFfqdw/UYiTHts4mMB2JKldGc4L5Oo0VOMEI2Z8Ii",
-	"U7r4ENC0RbGB8O+bt2zZhC7Kvn7yVEah0tZnjma8GcHY9p043gBh3PAI04K91z4ggs5AwdV8DNESBgJe",
-	"f1wYnhX7hfHVZ1TQib5dU71BBIMi2oFw17NFygvMFXaOsEY0kMjS0qzNQERyAnFSz+RsAmyKpizKgcRp",
-	"Mgr7w10s6NJkAXLphHKDuQEnGVQMVEqz3TtNkjlCKCBs7XrO/+7s5ur89BpxtYqA1wYEgRshZeCitrzz",
-	"M0C4IIptFUyGQZc+OUcPx4QmbEGXfdPrJ5ITwoVHJlpKmmC/dYKg7wFIAQYE6q3GHtejNs8yAAJajp6c",
-	"Z9a0FpkDcVaFRDA1ReVKyxKoTIOcg7p/ht6TPqGILpFVvnIxEMa34gFChtvYBgMLXBBf/5Hjcfq5t883",
-	"tn2k5EDQ+ZzRWFlMyGKbgHLrEbcdmFFh9cZqDUSpGQFsSgDFWfE71yn58OH85d2zxjGhxHh7Sq91/EUK",
-	"cEDqnWZRl4Ha45PmPwht/k7azRekSYakRfp+YyC4IrdsnkAjPWzTEKE6zsM+YcFUou/E/6l5mv8I79XT",
-	"i+RkAr6ogfCdm7EzOzrMVQK4SWbhnAagA1Hdowjd7yYnA8I/NAwV8fWBNd3hIdoMnqmbDbgUxpvvP73r",
-	"+KSe0AnxMZTnN+x+Mi/XmyTDD4TuZRC3ZjT0oG4ILsPyILOvoHAIy4m8ASJDwF+As1L7/NmHPXySQ4iw",
-	"MNvs9JZttqdde9SY1aatl+mthIKqGN+kaTJ9CrIL330uEhZjX6qsTMb0Lh1jKn5WPANxfmyZkBD/aSgD",
-	"5R+jXzC/JlEsGuMFQMU5by3pLDIrkn33q5LCJ3UaRaY1MVJ6IHrtXp4bZM5DnBoGT/yX70+vh2cXJz+8",
-	"PXv5b2D8+Y1j4j/VxyrkMdMiNJEDYYYHU/TfnJ289JFNGdVFCn2PR/yn2FcA/oT4PfwF93rA68c8Ygp5",
-	"FGQrmYk+UZDaimsFIBb+67MbeEkduA5qJjBrPOeqgchAVlBR4EnHRILsN4tuwaET0msfokSIeMAMHguW",
-	"Cdfend8YRxGyaNV/CnRFHagl48lTc5N6qq/NfWdZ64XXhrGeXJ47nQz6NWyB8NkEs+e81q8dtNqtA4jN",
-	"J1PQlJ7qfyasMpMxXwLiUgs3VD0j7EG7288aMtL5nCy43gj0lmkqc2WNIo8oSUaxXIAomaUqgezPmBlw",
-	"H2QV+NJGi3zkyXQgqvaIpqgBmCC9dq+VbQr7ZbaAoWROV8XEYN7gUmTqxnkItEyupDTZfcDRgTwH7e4q",
-	"ZV7LSpJo6Wt2h77nrUQfR7VcLxJzTstFIkBct9DQ+Ifz4uiyLq0le6/dXmdVZNN6+gPNuq3DLb3tt1zI",
-	"5JVMRQg3dF9sv8HJgNP3HO4yrnPTrMzmwNUO2wfb73JymwvWQK3/yyevpmz/GyB6JmbHsRQYsoJSkomC",
-	"NCJN8U/6GUUFlgoaLRMeqLVH5RUk4qssIAalAn5Il8onH25Oif7LM0mqpvYZutzN5mliTC9kSFZSRnKC",
-	"MSGn6yKyH6t8twj0nkTtHhhj02CK+X1ozemki9EsV27OYi7DMoBqCM43kp8TU6cxpXeM/M5iqRp9rexi",
-	"x0kjXkAh9ApxMOXpp1h9apZ3jQS1e7R0mkaah2QtGGH4UEWq/H4eP9HPCoutLrMiBTuXLMeMWMmu5hFP",
-	"9PsWU2P2GtiwPkGtUA179/c+lNbYV+nbrYGQFW8h4uNKOM0jeejNyx55eH/v66ck2rQqKLzGCMxUXRsS",
-	"rOc6qpZIhBRicAbHTZuUpzba5lAmZkQwMDVbRJ82+Eo/ZAwKgMQO1lapVT6ptzNRHGterR8AtbOG9nPs",
-	"ZOkjL++03daiiOmk8pXGm0bLIYi68pKZdaj3QIkPyeH9fQO2YsKNimwWrDqWRupVGSJmoHlw3Me9oPI6",
-	"FjuIY+KbsLnWAU2mA2x2WCCtTTXw5mIzUEwdBI2CtYjTFwfIjYNyD4rtfwMDsydTEwOSTW1D+TCNrcmL",
-	"e3aN/DnJ+EwRduyXtbjB63gLqXf0jF+0i8kqz7TpB5nR6FUxGoh+Qs2VLBmQ7TMHXvVFe3Nj9c+fSqKz",
-	"izzfgdCi83lkHP9PfzUQpk7+p91NWHZvwrwdNxxrg6a5kxsDoRBNwyDZZ8+5t+ferFfPvVX/Wrjzk1cD",
-	"BgrvL7bf7XRXu+R227ZVbZ4N1ysMrttr6+EUH/Vi9UnYGbf8rMPCszoHHRzgUgGw79hpMYm93HrYru2g",
-	"U+7IdvTZq2kRUx5oMacMWjZBPhk0XcJOS9A2qdfudsE9XR5dxjNwxTCqURHKyGfx/LkTdtgt1qBnjYJh",
-	"tSty59AtzdJMvdZvt9oH3YPC94fm+/bzjo1m47V6tjn3rvUPClvrWaeYQAUUguQnoNBRD3L982OzMS0z",
-	"O9ugp63qg1jLp1q1h2pxnZ1UpQyvFG/aQb96ZRv5/nPpfkUf8C+fPheUQYjgekZOecSchIKCVapSNUzS",
-	"6opZlzXHQQl7X39doUKmIZbuVKqP6PUygAVwA1dJTBNwkRhtCqWFjMmMhohqgOEtNRB145fFGvRxRCde",
-	"7prEj3NES8hcm3mROmgeWZ2zRyYxtapmzO6MCaPy6IAdxxNFTt+eI5Yt1GYMBLwfSRFi7Qkmo3nQyMCq",
-	"mx6hoHhrpYxCl50WuaRKDYTvZGb5GDTCC52Us0SC79FmnR0bb3iWdoZqNJbqapuqpCWviN23XCUnsDhb",
-	"ZO6lHoniv7OVQr4qkWoryCpkKtT+WaF62N4mVb0q43GFUpiGzO64TFWFMXnx8rxWPVCTB+eO1IkYHvVW",
-	"QzaPFvPaMIGQm5GyMCvcmMNsI2J7dSjXCmgso5JEgd9QiNgk2+YhPRo1e8GzsPmcvRg327Qz6gYHYY8d",
-	"jouJkcXs9U6/3TXZ6yFLKI8cqA98w44oEnlmgcH/L6JGrMhFk7PQO3hYvRkCIFQjNeTADDvKWM9ZCpjE",
-	"EPhAYR3syS+QH5WqdcRtv8jrPR3iLmiRVJYS3SIl8NnZPKv2gTvTnTaC3r6FJFc4G7uLcc0qLrHRTWWR",
-	"FjAsiwOsL9am/Heh/qcI9RuX5kWh83DJbSTm0z94+Plp4IBIyaoi/xPN+rR8LUlcDG90210HXRtFNEec",
-	"+JDNJGT+QThTvxmCjCgEY6l/lKKBARsXswgK/CrRZxBzR8jEZqtADR+ElY8xf1mPK6CiAMYDYVHPJivz",
-	"xGbk6RtfDAS4txdcsQa+2MVLwqh0IGOTeVs8AtsEscHnOrUYLRuFMaThFgj8RJFyDcmubFtA5VsyzYVi",
-	"lvtf7Xjdlvv0aAmZ40zlf/EVllnElVon04q4UY+Wlg4kk4v9tA62aR/5WRKXO6IkVYEgVSEfFYCOvozM",
-	"zDrIVFKr3SmKv7zdg5VsWb6SVRjYeMzQvjXXdbR6uH7Muw+2QjsB3BMIHa6K7ef9Trff6/3DlLUPwbtU",
-	"6x/sbu+e2m1nDvQaqxf3twc5eY4RYo0eC9uGNQs8+RaCdI9ji7gD40y25pADP8u0AAzGlZl6n1AS8vGY",
-	"xUzPE/g4RMZsiqEBothXP9x5oWwrhurlyVoeIUwLySVT5WwA61+x6C5zZOwbW2q/eBDNNbUiDoC7luQ3",
-	"zrBschRNSBWj6uvZWKEJ6TvfkuY4ZAhbRBDEdk+GyUkyE2r9K6lvp1lSLQbRLSZjUdA/XJNzM6Mr3TCn",
-	"biirnLsSyUmu3ehtXu3VGIjMreER7PNGI4Dxh38w/PVEefC3UzgM+P8MKsMCOWNPFDpFyEN8IhasYbUW",
-	"z/hEruQCIxqLmCcJE1pbG9EkmDKM0UNwBq43qqY2aExMcEaXwAxGjEQc0nmXLNnJzXKVVxRtVO7eY7oi",
-	"osdo2mQxp4J6t6vcq3B65Onouyt1XuUwnfARV6soUpUVX1UjchHKdmIhLsr/5pGZ+B2H5Ea9t4qDypsX",
-	"rY4qL1ndbVDlevLVof1Te9He3QTdi19/7lz8et599+vJ4t1L/X/Zfjd5kHPt0Cmp/3K2Q8G5UQ55/WJg",
-	"NXIkixy44pdPlQgRL442WwMW+cHFdMDXWpeOA6PQLgadINqUYRU4NaGlEikISq0LAu7lNLNV9qbW0on+",
-	"OZEeCPGUq9fXlazvHc36vOdpsrXaOzicHFn13eX0p7mcCjk7X8bpZMKba/SUExP5QURFzKwBI3E1tOIh",
-	"hgzIAJ4oTMcZCLSqQHl3gPP20TgGwlU5tO6yEooh+0diPsC8d9EPYL6A150gRB+KuEQPph5QxfQRZUJx",
-	"zedKkB0lI7qCcduPlXy7Ao7pT5N03T9H0v388Wr6t9d/7/38sbMYvf6Q/tx9kfxVZdy6weaJCV/NPXPo",
-	"eGdWXU5/tnem091DuMBh1MdtF9liQ83fhcqfIlQy/m56vIV0+UQbQ/Qx1i8cB4himEaYwbSqLB9C/9i3",
-	"zjkSfpaRF7MkjYXKMjmzRGhkVwMBnKzhEd9uaVMrYE+Tf2wrPgDnBLLoEro05vZSm6WtgXiZxUYSessU",
-	"waOn5ZoUAesbNEgrebMURTQYB4LdQ87oBFP9lDaPFVSf2TQGQaTQNrh5kMUrxNoxPeqBMMETM+4sRlPw",
-	"cZGXlTGck4v3N2/OrrJAjibAjN5CeAfahZjvQwmmNNSG4Az7LjAcV6Tb7mKNwWpECTMmV5yHxleEm4cL",
-	"0u2RqUxjNRAlaLz14S2/YbwAQG5GVCIjZsNSJG9kjD0dMAeVRDK4xQQR/RERR4WMyYzroWGNnrYueMDc",
-	"CmqtlJgxHFfkl5C6b8rSzKpAWPp/wuJHHysAFRGy2LiDFBJqimEpTBDZPS71YR7ShH3Alplbg1J5zXk5",
-	"GrWPu+LLR6PgnPwgEfhyd0FbkIrddvsh4kUzms/FSl89hc+PDpLtK9VBd9ou1Lvtv5pU35vo61zLxXCK",
-	"257ks6fH8tAo5bbYpEkSKUQiNyeOfI8zunHGHV2ChY5Im6ML5hioXKypot8dIg0zkL0FkaWkNvN27KB0",
-	"nHWfxdeir/gvrkTuH7J6voPWifO4wZb7cFtnh5Fd0mUkaXgj5Vu9bfC+w13IoNL5XMYJC9+xkNMbLRP+",
-	"lUJFJlVWOAJ3JQkW9rabBvsg5TkrsF2f9PMRalnhyBtl1wIFAIICC25VAT7gmFCyiKWYZF6bgcDPGVAN",
-	"hQaYOb6AYdwTrJkypfC9dsdz4fzgy4WMb6Ec7DJ7lu3LQ2MD2W26UmTiQJEFiyL9X/gaqzX7A4HP9t++",
-	"f31+MXx38tPw1cn52w9XZ9c+qR828gcDzF4sF3ldDHpyvYFACOM0Rs6CN6BvSGuvOAAP1XJtd5h3IwIy",
-	"1H/qbzOyQBZVDG0mtGJqy10anoOqgdZAr/sCU5uLTQaQZRldlYLpESdQH9YhptoMmtMY20uPfiDssCPw",
-	"eAHOtEdS6LrayZoXtciJW4mEeCJjqZm9Qp0T5nqsOWgombJkNSQdfjy/ePn+4/D67PT9xUtN4PzRDafM",
-	"OFvLTISDh03PqEU+YBcg6xzDzlGmQUa+QegS2LghA4wFrBC9BRYGv8tpmQe2FKIzfNSGkwHit0sypQo4",
-	"vIpkYtDdR6la6qkPhH95cn398f3Vy+Gbk+s3w48n5zfDd3pyXaIM6GVu6xy2D0xZuLtk+OLCCYv02tfh",
-	"UxPiqkBsfJyM+YQLinj0TITaGtQqTUyDpNHPmrKYXutrCtMHwj/5cPNmePL27fuPCO00hNX6N625+qSO",
-	"IAdckBxrvtEi54nJeFdIbktBKUyhJYyzRTL7HrYgFFlS5+gjKgRgm/AEpm90tyKiiSA5Zh/UIsLm9nPo",
-	"Ot+2zqj0tgJLe6BpkIOYvRcR3Jez5rPSspC6g87fqHm1OxqlzEFBW82LLuHYl54Np9RBqt/6PPdpm6Hw",
-	"P++e3wT0y7STr2DeFOEaa2z543T0OuDv+Y/nH34/71zwc3Uurg6D0/Oj89v5T38//fFFiy1//D38eM7f",
-	"8/PFz79G0UX3599/Xv74ohV0IzGavWqHP/0YFeENM3RFB0vRIsfsTAyEr6nQON8iUggXj1T69s4HSl09",
-	"MM8JOseqXWSQWj9w9tG3yPf5mGsB7mgM/lRZ/Lf+JdVNreH9eSqnftuuiAFvAewI+A3gHRVhpVxtUiup",
-	"n6rURk39tXrjFXixlJGoBQZvQjRZ/p1KWaiF9pjGudtyIEIGTVX0CA2uhpGCghGVd+2bcpVj8BidqW+U",
-	"GxdHpdfuEN+eEZrD2HCtsCHEoOtAbRGk0EBAzpxRrrSxaIC4LksAaqiSKDan0D4m9yQqreeF5JaxOSiw",
-	"XEyODcIZuFstXMzZ27Obs8yDqZ8IjkutJNygrVpcIw/zFiuQ3Hrtg4ZHIn7LLC2h9BhFMsCMoRTPzl61",
-	"DNXru8LpexWtJJERyjQ5rlruwgI7umzre/Rkb9tQ70mtKgOZF1MWs+0n1TLeJmC9bSjvMPgy3XY3U5Vl",
-	"nCXHGn0P8cpc3BsLCEZnbCAAj6BugTzJRJr+XLlKjwfSeuEzHTlmdwzOivGqtMhHPIgMtfi6tpX8/5LQ",
-	"iU/UnEUQlxhzbJ7WsOCDQiYDYUWLR3iC0RGKeKK5JqkfO5UpwjXYL1LFWsRsgIFwrEVS91FPvjq5ORu+",
-	"PX93fuM3yjTiSJucVFWnysiuQh/y2iN82GvVzJ39alUd0XdS+Sqgg87Hm3cKdXq+E2huDyGSBV0+XIXq",
-	"PUiFEjIZjsHJletPqIAXAJxdbdyMfbTEnY1tgsdo7lu4sbhfLGfOwokzfR3weQv1rDd0SC4//PD2/FR/",
-	"bhzneOGi+BTTGdAOxEEtMeGjQM5mgF3HBfuGyd3G0kTIPiGRTvUc3Nqm2iuWNFrfvYt/CjDUO9irpCgD",
-	"4ADuKzi21wdCgN31BWaF9msUQaMZYD2e6eZneYPiE6GVigwQyT6TY4Mjc+9YxpnfXsa3CmFn+468wRnX",
-	"AQ1gaSDssoeh675hsrso6bXbG+r3vhjbLuJ711CvXNPAzhrJ716fH/7jJpy9675L3nV/vv/5ut3++fdX",
-	"0dub6Pbi9Yfk/eufuz/f/MjffXx38I+XHzpvfz07uPj1w/3Fzfni3cuT1sFv3eazxcku/3ug+DBU2k18",
-	"9Nb0H8mWGTo1HgOYV1zYNsBbIikmLEaHsCM79nHxYJVJyQljvnQ8L0ZiGEysoVlzR27AoJDxw+Z1SliO",
-	"s9obXGL5UP78OW9EUxjvDZ3NwbrRIgEta1NWYxDF954G2hSoKVkQdqiLAFfeiDHTxt+8p/HlpvhlhFDm",
-	"Q5zRaCyxrigpUskWTJWoZRwTkMCjH2BI1fquZ3zXM77rGVv0jGvAzNYMINvHJrPLNHTYR/GITdfZ9aoG",
-	"NNKEdefQe3Q2Q6ByEskFi5sBVbbSFrpUwsyxXI1r5hXKGeUC/EMGzJmjKXJyfXp+TurzVCz1CW5oxjYD",
-	"BcO3CB3/z/9hrSzfBOHwl3vRbLJ7/VszSKn5PUZ3lbGAjgk1r0ZXjC09HRiv1PnLi1wNISd4k8HnSwX/",
-	"LdXazITGYaSFoRwTPU+YpRzrpxjz2BjkkQxoROY0Tvpm9P+l4xqJvn3XCwgWZRMpXIIBsrxoGfUnA3Qu",
-	"QovQgGYyVwNhobeT5ZyFpC5kPEOiG1AFV8BXNCmBkBB2HUb9y2BuzzIPGAJDfCyFt5AZ6B0xEA4raIAP",
-	"wEQMV5vzrNRiB1SQSE4GggsyShHCF0BAhYxN/Cv399V77QMTuBumwrbM8RvIYA1Yk1Fns05B9QqMa7h1",
-	"6WtZKjJiYgEijKTUhmXEsO85ZgMA/jxNyEzOmEgQWbjYVMhkBZopQukhZH2ahFOM6hf7/vgm2gkpT8WI",
-	"u42JckVGegvk4KcZAO2MzWS87GMM0nggN4RSyc6RVDixa0OpFd4Ww0e+godlj8Db7jVRxWbbO+nRnS81",
-	"nXL3K5PVZ3K5XrBn44OgeTDuaOHeYc0XYY81n4+PaHfUCZ6Fh4erKYE7T3yXtD5t85mEuoc7ix6mBny5",
-	"sv2T3DuWBy9QjllNFBnuN9KuNozPNvKGNAvLo2zmBvRpAuHTsCkV3xWo/WNypyhgch/qdlUJRccGRQnk",
-	"ZlLusgViyWhmgAvgCFy90qPlQPgVL9ITYyL0Gy3ylotbVE3evDs5baK/xkOZYAonsiyRJ64TWITGAjNO",
-	"GuNbhx4ww5ubt5rv98gUxmAqLxotch6y2VzqE9gv2qdojUKMjmYRjLaBfjSIkDamAC0WXOeL79laPkxi",
-	"cRM8Pew8k7iZ7wOR+7ZU5s8OJVP9KgcX2HWl8NxAAMilBaHKmx3VoTVgDlaVaVWZb+rFsZ4tUrZoLjZM",
-	"cYerOpAtmgOgOWDfCD11VznCVbKtlQT0ekdtA/NpQwAVjQcCBbn5suHchgK6QGqtL7Uty2j0DRCDXsJ5",
-	"LO8YtG0yLZps/Ggk7zHKqX8KMujxPJUAVnkxlQzhrlF+MqPTGWrg9IouDCVnDHDkUb1Z0RycJn2PyiPK",
-	"ujFWIYEQd3HyAxJMpVSgYTnGuOvKKXkPNyof38h/mGfJV0/eWR93Zt9mrDvLzYrWjV8jO2p3HQ3LZb65",
-	"ipaZfzn3+u6U/e6U/e6U/e6U/fJO2S8MouYwrxVEsr6D/Fbya646cUppNt9mJUoalzaasU0HoqFns7Xu",
-	"x5Upf7fb9nR8O+qcMeQd2zh3f+/m+C4YWeuNunfgz3RyKJHLV/Qef7taETMQFdlMHjnQM4CUqNHSFrw3",
-	"gMHJudNgqXl+acrgcyDoZGp6wlX74PRc/u4MrbZLKtGNzSCrShP6M2vlvkuX79LlQdLlZ32WiiyhiuF+",
-	"Q6JuGtZ3OfDYVF2TeVXJmDdKgmBKN+XVm5argHEkZ/MESsYmpuBdKn3COURhginl4PDLWrNp1j+mKvH7",
-	"5HUsfzsm/ohGVAQsNN940HkWXhF75E06mXAxeUUDdkx8NaNx4vexray9BG9yLmx4JJYJRaSQLDFehGRM",
-	"MWV3RIPbgTDAKgCvlQFLIpNCUA6sXAR/HiQDv6JRBI1rpnQ+ZwLyvKKl9aLlDjywNI4zTGVP2w6UR2nM",
-	"CPAOcGED9p2FHhGmx51P2B0TWJP2XkDANZNx2Asa2/2hlavSWZa5BtIPRnmeQAw0ZmMMjOWVeEI6AJpB",
-	"wOambtGWLvSxE9yCwu00mBrTB52K+idbAWreuZDxLRmxCRWkHkghGBTqDYSZrQcKCfQaxvauHoGyBFMi",
-	"65FRzOgti6GLuqeHh0HBgbhly0aLvIfAYMWY61oUIwXhXhY23HkY+DXlATUJH7vNnCNG75has2hEmkrf",
-	"xVRGNuCHPYcTbM/37uSn4en7i9MPV1dnFzfDq7O/fTi7vrkeXp5dDT9cn12RutFbSKfdKPZuHAg5zhBq",
-	"wec7kslU71Dlmdmg7Slk4pE4FTY4epzt0wEsUKGipPuC+NCDy1DVX41L9knHdkA0dZEWNQBc1irJG2E6",
-	"xaA4oj4xFZkOBlGjVFdKyTWIxua1JvCZ3sFqIPD+FnmDDVvzLuAzllCz0clEYma+IkpqhUTlK2KbMoN3",
-	"mobLPjjOfX8g4NY+0c8ZiJAmtE/+GDgSbFDrD2r/8T//n9A6GtAl4RvNdbCvtNlQ8O0klr/Bt0U8Svit",
-	"CpFyUPusB4KvHdTesCiSg5r7FfZ/xO/6UHLTpBG/Y/qzGXoIUMTZ0MdccDUdxowqKeDNKpFzHBW2xe7/",
-	"MShidg4AtHOwCig6qPW7nz8bStm1XLDRUDEaB1O7ntg/NKFmHbAX+KCWXzio+aQO3o+BEHIYM5VG+kil",
-	"uSxy6/+x+sEf1LCrsh7GL38MsJEyTiSOBrXPn7Dc+IwGU6fS1m4sUk+F0KegYYa1AHe7phPk2OiT+eP1",
-	"+4smE1rnCQli8LTICfFdSvvEtObDDM4MkKVzSBSR44FQPGKARnWTsWJkzXh2nFXygQMWvkZOjQVVThvz",
-	"vE25nxc+Z7xrDObSjIdNm0VQh+74ffP6oduYtAHvLGWX6KlM0wSkWigXAg+05oSTmAa28yUooYzG0RLT",
-	"lrO3mFuH+lb/GLRYJKitWwNe4GUgJRaxywa0GlB/j6QyFdRAMTAjzMbGwBuNq/uPaJXiMXEMCy3rujlP",
-	"csZp+FHWR00fd1BDXGcnniH050ZaNbm+PiNcZPV8sCtAxwIJUH6ZKxZwU0y5SmSMje0QjbwQTJjR+wxk",
-	"t3t45NlG9wY30U5+83C8WgxjwXYYnz33Rn1DhOVFZp/MUzXF4wN9xaktXMT9oJ/85ubmkljt0nk8VYoj",
-	"6q7WIi0sr1XPMtRgiNFDZO9VzEQw/e8d2F+TsKGWKmEz25YhZhhTDLhiJHuJfnHCZrBH0pjV+u3Wsz18",
-	"vXo7fc0AyBcmcYHFA3qYnFtYpR2hle2CGDTlVbzm3RGVqWl+s4pG3TmqAIfed1Xm0RLOUMLuk6dAp2Z+",
-	"eB2Y2F3k+C7E+ZMF/Z8ixDuf4fW1fSgPqtc1UnqdvY0q7V8dIuqfLld6DzmmOWEax+ZqJ2QnJTadBoNv",
-	"tTuDNgkAiNmYBRVBPNcQcIMM9sn5q/On1qkxbTrtHNa68UD491hbHUPQtmAL52xKleKpCHJj1aNbtgRF",
-	"3zEPK6ZnLx+umefJef7E0qMePxngggbC0J3JS8cuB+M4nVcMvdjg3hmze7vzM+JVAwDyQ4aOba8P23sK",
-	"1Bsp31GxtI1ENnruSv4IM/WqXv6oPesLbLY6zA5t0mIGbd9ovACrY5wxPLEuYpoMxIyHAvCpPtycNjwL",
-	"lrRhH2lNu3LjZCNz1hkS1+3rszb6RYirKRi0kBPMlXUrgJWR2HOWm/x1v/TKiN8y6O/nEdvaCWB+rfdz",
-	"StVAbPUylHlCxYvKHoAGKuU4ejiNzgVVhZRIhEQCGKF1mCiDket2Q8DEt/pYxqS49l7u8zcbJVtIUljH",
-	"VkHMrUCuf36Ee7X7MHgbqyPY7i32uGotgsTsVxasOM9yXR+MVSlJpCVM3sIL1bIv02njy3jfc25pHHvu",
-	"svJEsWhM6n6RGObYoOlpzBnczGMMM5rSjxkPwwjRzYmQolky1PSOrTJ99S7N/eJ7wDnlfVb+qKSwVbxB",
-	"hTfrqm0p51o5Z4hSErt3JJmGUbh4ig7nMQ2YezUs8lCrGIAODD1fCsJLDR0Xiiu8oog4AsxW3LiXfsVt",
-	"YtsdKSfWsHbrXDiO5ECmUWZ82wRtrRSPqAJXZSgXAuNhhw+MZtoFcLMm8m2qfwXgl2+Vr161u0nIQyzc",
-	"QdWeWbTwpDRymSat/WI61wygK23gxWAn5R7Zoi8Z3Rh5qAcCOyuwnPCtG/+xPfo3xIAsDB86uc20MdEj",
-	"FXpn+PlqGP+x/1PTqBbN85c++MOzB1gm7hEaGVQWX98I/OPH6/cX9hW5VHafD5fhxJ+ogo+5obUSGcM+",
-	"NBKfioGwreOsq7BFTFs0m9DwRBH0shlPeyZysaPvQGh5G/YJ1fNFWEgeeoWs3lx5Nylk2cpjOddArDQ0",
-	"s0j6Pc+q+S1yhaGsrPKhIHcHImbziAZmMRiNI47qL3hGS/1z9IFc7Uk3EHXUo6Y0Ghv1p4FRh8wNmOSr",
-	"zEJ4BlOm4w1LmT5/A7GwaDlyDD/l9FNWKwsRGtN+b9sjw09Eqz42DsAT8C+2yA9symHHa55KjDcqBiAX",
-	"SxfYPhRnsuK/zA4eQEFm84PURX1yeu1en4AKiGiQJ3odC7WRndUSQejfcNL8B6HN30m7+YI0yZC0SN+H",
-	"2JtJEIRk80aVL/Q6Hc148soeskeUhpndW+vXTiNG8XSYZGytoFJxC139kFSg2HxdNmnn9HVdczvNeUtT",
-	"te4/vgBdvFoK7Qs2vWVv2q3T1sx+p7Zg+DvQ9/cS+cdmiOghWpa9lGnsSnPl6A2ZQrBdd7hly/Wt1W5c",
-	"+aqv9ABdJe/yOtLWPBvzezjWgs6YlyWE8ZjAW1VewLU8NsXZWlhBoofbPeYCupeUMAtblZ3RTi7P/10P",
-	"/LHMCWe/rinWhs4LeU/H2sH4Be0EHdZ8NuqGzR57rrnO0ahp2c4hPRrVTLMLaGVR7txgel3AO2wDNDrH",
-	"kANSV1tGvzd/Gh3cXr747S2Y35qwuYoIYabKKRwVOoCUm0ccNdsdaLfhXAOTehE8Hz2jR+PmIeuFzV5w",
-	"MGo+p91xs8Paof1tZVJIFNstda5ISNV0JGkclmbyt8VzdnWY/FyYiQGh36drF+wCvR82d+w2m/c7fOQD",
-	"4CO5SpDV2Nwsh83AR71c1UbHqUH/psAYVusaja8lz0kG7C9MU+WJQfcCeFJ/8nsTewn0DsiHq7dNRcfM",
-	"UfD65KBLYipCOSOjZcJUAwPwoOZDjyPIS0FqQI5V3w3W3zI2z9NsRqY8+frNSbN7eIQq8EBEUiUwatMJ",
-	"a8TMC0Cxz/BZOVp5gS3MBf22RU6wkBMQx7AQFKnu9o/KITrLTBDqRT0EkTequglpGxQSH4+Rnyc0+b8M",
-	"gDcMap+g7QJNPHRpKW8gTHMIKyawvwAbEUwmOSY+tioz7begjBPztc0YaN4kyq3gnPIIk7RwfICVwqMo",
-	"A+FoeJmTeCAMK/KcglbjZHXutwkrLfKa3wH+BAQ/UAQOhAPvPgzpUpl+EzmX84+zinPTmMtIngzo3w6k",
-	"RWC7gspmhotCM8zc1HnXLFJumjUQ4BYGOE8zRv/dyU/Dk8vz4b+f/Zz7gn0DBNJpu1nzLaKl2UDQmBm0",
-	"XQuGU9oHkC9h8P2hyhVLBm7ZMutRNhCURIzemoGb3Qp9x2YyrqxdxYOK3PRLF6/aDnLIg7Mjv7KpyEGb",
-	"6CUsQNgXV7fWP2ivFS+rcuSzV7OJsW5WCKhMwFWcJDnUVBrG1AcVxby8UEZbEM57RGuQtF8TpePr6y+3",
-	"bFlUQ2bdvyfPrn4/6QQve+zV0eTNc/5j+/Ztd3bRk5dHv109VzePUWj2Ii3u4HCdGoDnA7g1tn4XgVVU",
-	"NffEk/0tDLTHna2b7CAB+QhVtwhwqXkL+vHxrtUI5zhTVnI/LbjUDGsPqLAyDBhWVuXhvO/BNbCwlf4o",
-	"ZL6HLGN4RjvYcdBZyrhldMA+M23lGP1oWD1joBDKuPXfrsrVQVjKIahdp/OCKjKrIA6pZ/jxm+RFw3gy",
-	"s53gbBHw2ZqWpLCcf50qGCe8esdIp+0AaEGsSotX07qm0beKl9YJbJ/xbxWhs4psHh3eqAZ8L5l5dOcz",
-	"o2av2BarVkrJ55H1/g1ZxBK2ar28hO+VVRj7ea4q1KDYE1rZONdDCBas68ibcLU765wclWWQeltnStnW",
-	"Xqu3bAl9Vkk9G2ikjTdrY4F2K0Wp+fuOwv8r9WHdhu+LNPjXc53+q7gjc85rHZLrvQTO+Zuxp25Hqw3Y",
-	"4CWA0HoF/mPDlAtAZ0ETeRtkiXNSMG8HQHHTaqROFcE2NQOhDcSGAQTFoBgl45ipqe2lYntCOx4MBDcy",
-	"QORcDASaxKYkC+xPxZTimmFAuMyBTzMavFbd8l5uA4Fdw7QkETInxJIlpo32kiiGBrExdAfCN5PPy/pb",
-	"pLIfzIo5mfPRgTArmc+zyqyEXt0uVqS8Y3GLQCOnfBHyYmHTYdEpZNIMQa8jGaXhhBVqxE0TGmUa05iE",
-	"FRiuWlOzICbscqWH1QMM2byZ72qXzUqEpTLJt6MslTCZkridjnqhtCHzmDGw1wkQDs4lajeFMb2Carhs",
-	"W8hxhiqAPedyVLh1WFBb37tPSqJD/u/N4LY0g0NyhbZc0HSJIll+gGEaAGYvBXsgPJLZl++4UhA6XTEf",
-	"ndYrtNiGwbRN0MccEkX2giEqn4c+MU23DC7TwwzHRMrrqYxLh+DCFREyBR4CtU1qryG7B6NPZqkCH2+F",
-	"xPlmJuNJAQt5hmuqFbzCpFt7dwqEnWJ8sLhfSz4zuzURdnC0NEKSIESMzWIxTHOV5lvaD1a1VnvwFoHO",
-	"wZeV/TKxvWBZKO0+3tPSnYguZdj8N9sUF9LAfBU7vVm1v2LMQKLW3l6oPR0xFUBIX8kZ8/VcMTLe5I1Z",
-	"MTq/tw74tg3QwQJxzvV6xAyMhG3Me0BVKOFa88+8n1kGIGjECzebVsgFxtGwyZtp1W2vN2ptAWiDK5JX",
-	"Z9epBVnX6jWYHQMR8DhIeZJBL7h5bnLORGW62luuknc4v8cqWpZMv/xRy1fGmPpFiv0t5cFtFmJVHplI",
-	"iX5GxfXTyG8pizmEU+Bkm7JI40t4RVVC/uO//reKdPvP3tZ3v9avMqmGmtBqzkxvh99SGun9Y17qFMea",
-	"F/9gviH/8V//1//3//5ftr/flMwWB/CDZg7mXTBnzCO+J5hnrhUvMwKARMlff60/kv/vf/u//vfim53U",
-	"9j3SIWDRN2VDwGb+qztT/kVYUkZvQrFkKKCCzHlwu396d1bGVsmrbPkX1nQlMqRLUsdyqxyIBgqNPLLA",
-	"5NuZNr8tsxLGYQLSz1T8mARj/SiaEMgMwsqfCnbzmiV/gwE+ltkUiuj0EMFgOTiE57JkmPAZG6ZJUOvX",
-	"shHVzI9qNeupnWc0YX1d53Dnk4QT2pZThEVSEEvRVP9+sP60g5UtgVPW6Jwr/Lz9YCHO0dqT9V4wwkQS",
-	"LwEMMRPl9QlAWOU82iNOdZHpbkuTgZBxyGJA4hjR4HYC7W/ITAqeSHjcSFv5NJgihtokjVmYv8U0Qbm8",
-	"ev/385dnV8PTN2en/z48v7g5u/r7ydvh9dnp+4uX11YTLZQqBFIBapBpfjcQdf/12Q0xSo/fOAZ3IQwA",
-	"ZgYVXXc0skhZhAaxVIrQKBoIG9JQLeIjvXzCFcD7NImfzk2SUKQlOD5SpYEtKARUDyZkOpl6Jr2LRpiB",
-	"kcR0POaB1mamjEbJdHkMTwzZJKYh4Ivlo0TXn1d+k9bHFfRvgkTygSAko9fLs9dXJy/PXg7fntycXZz+",
-	"PHx3Dfr8DIGk1l19dnX1/gpwLjMIS7MiTxSxVWt6ifVM9CMKk8l6T8IgD8mMC8Bew/GbCcqFcImWLKTd",
-	"DHaa1uyA3aXVxZIayBXsPnxeKvLt4/f1smexb/M7lLv4fWebobcX3gq+ZGxzkM41i/UNeA9RU4SVxAVV",
-	"apxGdqAwT3/BRSgXUIQ7Z3HAAClUTydkAZ/RSDU8ItIoWoXvgseYTlAZMFUAGGYDYZKBlIeFJYqc6h+a",
-	"p1IksYyIoku1Rg5d43neIViGUyU4g5YNcGkddZlrZ/hrodjVpAtpUdObauNXpDPNcTr6A371TKuXB+1Q",
-	"85/tQa+9ZOQvf6C1DYXRtX7b5N9C5ENLuFz+9W463f5hu989+gdk6SZMBMvhTNX6nefdqppWywqxtALJ",
-	"U+u/eNHSlxtC4KS1QlwYRavd3WEgz8oD6XU7bW9tPWc2HssP3FE9ax1uG1R5RJjv5L4fv1lbIpoTxDlf",
-	"ziDw9uIgPu1bv/kGON8mlT0rMH1i2GSrWBVeOBurIuyNXJAM7DFmcxkjCvyImePmEdaatMigNk9HEQ88",
-	"MqP3TTph/3bQHtQqC72zzfz5gerOPydqMy6VZocgsp3aX0fxMJum4GpYsFET82rXKhrX8DNT5GUa3Or/",
-	"v5aImvjm5t1bwkQ4l1wkXgERExuxGVTMiCdsIOyFjUImdRAxqsUVIML1ScxCDmGpCLrxpGIRa6kfeoSG",
-	"CmHSwhR5EFPaVpB3LGwR2+pfiwTcOcD2YwnOO0gK/nj2w/D67OTq9M3w9OT0zdnw5ibXU+o+Qs318W7f",
-	"dH7hITp+I22AZPFC4yuwEkhofm3AzLIKzcWUB1OiEjlXphkh2iwG4YEqiAVrWWLa7EdsnLTIKwS7NDUp",
-	"s3mytKTRUzPNCPVdzmwuzl6f3Jz/vTQhmzl61G44MdKBUImMZ8SAR2qJrscBkiXLOcb6R6wAFRMuGEZE",
-	"c7A93C8WNVQZNE+TcIJqiYGbcXE96mDIQdGpibOCpynRtLaLZsWtCKI0ZOGx6RWU4Y8iKTE3HsZgBoiI",
-	"ePXD9gHx8Re3MN5vtMjfacRDipCiwIqRxjRzp+az0mOzDZZACchzz01fSheKU49vTmMzc+d7rCQ0ui67",
-	"T2IKEKxVysFHNsJDtotyAIvlYSFp9/DILSQ1TcJjPpvpwRdSaWY0mGpSRYzG1udToVX8tjFtZkbv3zIx",
-	"0YYPItBxYT93vrg+8YcZW+XYzbEAGinB53PNuWrvShciIiQ229CqYpKGS/Dwxwkf84DTCMyLKOITgMdr",
-	"AZAcT4BiKw9rko/8ls9ZyLU5l8aRFstJMlf9p0+ZaC3sjy0ZT57qT0/NI4bZwEEIA6vRhApiOi9Ic6PL",
-	"7h40yHbOlaHHunJPC7k5ysrjSH0uleKjaAlQvY1/DgfBHiHDfz58JaghZmuQvDLMAJNAl+EF7Y7ddZVB",
-	"GbnD/yJwVv9c0FAVaFAFEKHjgbD1VoD6CgpQ6MAsVSE1ZfCniqwAKFWAQ21GhHoYwBJOK3e4YAhohHnx",
-	"CcBd/zWRlfYtN7BSuwQEd3Hyw9uzYa4c/RsERKpy9RkAhQ6z5+SH5GMu7Z1o64Mj/i7qTpEX5dq0QbbR",
-	"u2sUScgTrBjzqmJTPeqEzeYyprE+N4/G/PkCKQBFgmq1n4XQD6Tul5cB0Ypz/U5bDaDgmai9hQaqVvIG",
-	"Yl/0G6QXqniuoYTK2AYXbSiD9Z7Z6wWdTFhMPpzneF2hDFJAka77T+WcCTrnLb2xtakBdZ5hlsE9ECMu",
-	"aLwEb9npywuPYF2mHI8jLpg2h0+sMB3UIMnRqdg0CRbAAKnrHBvUbgCWBOBVagA6AsmKPslEs2nDQCeM",
-	"jJYGs+sY9e0MYBtMEFNjaKBqnyjTm10bF/pm46GNWSRpqFoDgR5eTbSnfmbjKQLFpPWDdqeBbb6J//L9",
-	"6fUQj/FLPLw+0M8kW3qmv2fEcgz4jLIGY8zskV67h73Xsb+EgRGCMfhYuYEgAPrcnSLjaV6bndO8lBEP",
-	"lsaMGwio5lAE1xgA9pcR1IbO6MSMJG9Z4ApoGfMJF9jb4biQaGtGibW9eaYp2FJoq+E7806v/puzk5d+",
-	"nu6riKaqb4pvbR0pLIsMlx4xlbqhaQg7EHpdn6yj3hMFrt71fY9es+Sl3vRbdXoA6p0mM/D37AhWwsG9",
-	"US3/zQAx+0rPoexjql686rQJQ4M5XFI0kIzF3FRxQJ5ojfjJsVlx/EpvLv2VXvvCN3w2cT4DXln/2G6I",
-	"wpVjbdo1IV6RaAvUvmZEFWumMc++GMt41qSwncx3X8XX9a9bGVDg8/B0Tc07rLwrbCmH7QNT/5Tx96d/",
-	"UKVY8nljHo7ZUJqL4E9wsiyDyCXBE0VGqQgj5vw+EHUxnxFf4VXNlDdDrrTCesdEKGPsZU3JnAstMu9Y",
-	"rLgUDXt2eTwQEQ+YpkWL/IC8WIEDFdwp2EzLNMqbyjRukRNh+Y8297H5Rw4xlbke1oNNGS5worAl4FZn",
-	"hWY28K7iWXNmjFRp/aqq63ioypsPVvskbJBDLxk+Bv4KoBPvmhflX5vr3p6fnl1cn9W82sX7m/PTszW3",
-	"tsx1reQ+WY2gaHVBj6Z5R2M9fNhUGbn0Hz9e17ziN6fXha/Mhvlw/gO88sfqH0s3vcVN4H51IRMesA1P",
-	"tvd82sVNAyxdE2pfjm5g23+ldxR3xkOfAB0NvoxA0VvyEWEK2NGFIEVxa69EKo7+f/aud7dtHIm/CqH9",
-	"sDbgKHa63e05KA7eJtcG27RBm2JvbxlYis3YusikIcpujcDvdM9wT3bgzJCiLMu1naTXovtpt45IUeRw",
-	"OJw/v1+7/Zfy3l9593DGLXFVxRpYr78xGlWruXuFEQULGzsCMggYgEGugXgBXNDOM56rGV4YEKvfnNsh",
-	"280wYw1jFHNpwQfRFKOILwYEM3BzsCSvU8EY7bl3SpP5zAQ8kS+F/BfrnbFf48GtAKZH55Kk9AdzH8Xz",
-	"J+gG83bYCdvbeylpvPVBxIGj7UvmItxX8jZI0etkLqR5Ccywf9VDdhGUmokwRnj9xQ6B5vEpdhNPzA2b",
-	"rkIXmZqIfCxmmhmFxcSnqdIJSCnWmlL8491p7+T8FGpfEV7MXH3GQrLz08t3Zy/e9y/f/nb6Br1OVIIG",
-	"XmKs+NACeXpAyOwlENa3y37F+x+ftdtPBqXe4CcRmVO9g8c/gIYfA2TocIZmJh2wuBHwtjeTqZky21fv",
-	"5OQdm6g5PQNXBWC+i5kWxhLIsaZXSIDURCOFIC0gtGt3iLmaYREeUxmXtlKE8K6rRXjIyOp8l1w2eh8u",
-	"X3l0r1C4fn725sPlaRNyhmyYDQkhu2waAwZ1y+Yt0ZzSRS12TxJi6tHfqsRnEUEfgDcMhmoMJ4xT+R40",
-	"dK+Cvw2AR23s7HV8LVKMUEIhjBh2cQrBX5PGUEmI2C5Z/JEZK8jcHzE7MxnW3cnOSWS3O8PdMVqcVz+w",
-	"V6evL4getT/O86ktPtL9XOVxavlnyLV5vVgZdstsiLEakmFr1EbI5Q/s8o+L003dwjqLjMv6Z+6w5+c8",
-	"eHl6yYMWvPg5L6ee8qCFb33OzWfzYMme7MB1QhN4KT7VZjmQWrgPQNtXelaveMuWrbuAPpYKrVZdZp6a",
-	"mzjJW6tLfSdXrUItfGGLeJJG5tI8Fxmg4SsAam4x8ILCLQb+L2Rn4AHKQBtmcyNAiWbRYWSD7pnQKgUl",
-	"pXwUNdjm5GlbH4V9KfK3UyF7F2fmzfudrtvJHL3mhIyZOrmjx5zRs3+E7vswFS99Ryvk59FCrjEQfbnb",
-	"DDBqbgXxwJzo8SBPF3D0Gv1TllwyAzC2y/JMCEe9cz1L0mG4Qdz+6J2/3k3c7Kj/ErevStwIDX29xAHo",
-	"Tq2oHbXbWO5AtQ1iKuRQyMHCWk3dMhkCmIMWxZ5NgbaFEBeR8G+g5DBkT9tPCouvAL+l0h+wlQi4AAzj",
-	"kMty1msmIOBq1G/RbZeN1UewVNRNTsSSaBMkmkvIfh+2MBHNIaebEeryJxRwiUDNi31bbllIoTfmUpbM",
-	"jXGIUBUxDpNlM2nzrxLHq7yzj7zmEHgHC3VvYHEzUIxV0gcH3UDdGikUcp5kShLueGGDI/WHERLCIdhu",
-	"e5vxJhLSRqobGz7GHIVw9NlU8DD4MrHa2okgugoIcXkUmIlkHb3dFEFw6GHmqOdvN6pfdCog3KgDXL+b",
-	"L5bEgn5YkPPpemgZ0MNnP2r2wpgsL4omrHdxVgZ2wUfZ+5PfiohOrlSquTSnTk6xnwmya88kVj0Puwwy",
-	"MfFPcc4ivDSSPQW3xcN5h9ifYy4r0LgAeRuGIcZrV3FbyJtiy44hex+qOyLMx8oTiOECc3vL42xvWVL2",
-	"Y4YBQ1cKG3FZujH7TBQjBRfSTM1G44LXgjBki1ujbmEMMZEjTFW9jge3rRKfBUDWoFULquPi7ftL5rPY",
-	"R10kza6hUm+VExXLHOnEdkGzQcytrpoByWDR/NV0oY9QhCJgwomGYi5So6uiZovLyFwLzYQ5CtSINfDO",
-	"ata/b/SnjohI2fwSWXoljc9xWTzYT4ZRM7RRUFwjdE/a1c2yGKgEI3OLjCDfUR9zYseAf7EGBkNbADyr",
-	"mnDRXcEXa4c4Fm3zc3AEY5UMRAQNprHWAiOWqlTeQvm4wJGqUqiw0mygJoJLhAjWzG0bfwZYoyDT0Wwo",
-	"0jzWzZC9V5hPG1lF10cnTcQaQA9jpA64b2aDHAqf1CyfzvKmkVBhJJXLaJoJLeRA9I0dmOYLQve9AYmS",
-	"g4X7PWSRjBxiRydk52JyLTJtb76Fe/EWqrTNoTaSygrLOgb1z3OmO0r7Gy4jI7thoXvCwXgmbyOmrv8N",
-	"YXiiYUPxQQ7SP0/evjm9InxiLi27FrESh+T46AMZacRirBWCbrEbzF2OcG3N9h2Yk1xoFmGTe9Bs/17D",
-	"h72GKqxCE5avpeh2tKvEvt29C8NwucQFlYpFNBvkwgNtm8WJRjhtwK2Clk1MkcbsYkgxcDKpx/FUtHyK",
-	"7+4dtwTOwOuaL6b4PxBT8ynAl0bcnOWGvg6hrf6RsY1rHjPg5wadgpL1o8aBMehJNiJQVv2VzDmHtwm/",
-	"N53rrqDVgaXjMvp0oMdqlg4PIJGtyyhBA5RdPZkf5e6MRTrlEiAyYQbBOThUlHGeZwucPspWRSx0jNGw",
-	"6J8HL+GDDmxpSgRBRV1FPeDSatpjr9kHStA/OKdjKCcGvXq8aXP4FmfvFyAbhxVGOmWf9Hs9x/dnuLCJ",
-	"hJtskDLL9y704FcVpmj7LRSFLakFM96SZiBDlrCRUiL+r8I8+eceXLgTObPHhjVpgP8Kmn9+dn4nIArM",
-	"7IqJw4ldxFmi/76JAh3LpioU5jR8OFLgVTczieaoWf1sBDdAHXSDOx4MknwBjM3wNh4si1j2SOR9Go6x",
-	"cSELD87fToFA6XpeXpWXrfPsv/95gT7WmZSL4ivM0PwR9v1+15Kv2/XQVSAlhU5saEKZBGn60DO+nhDe",
-	"MwbM5M9yFbhhrkz5Gi8N1ebYd4P6HyC4xprZL2cuABXjVGR5QqhkYOhXI7V+FsKf+FSRA4CHKc5tdSm3",
-	"T6PEI+PRGenxYMaZraGTl0PxCWsV1WiaqWtXlUgy8AjM9mAwxmntRoRkBYKiDLqdX37+qdN5etRu2800",
-	"jvPBZJoe7MeCT0uI/Xj20j4090Z08zh1vxw920cEvANoCw58Z8cQ3f1O0wEWB86Aa1yxGdEswfnnpQVY",
-	"y5lPUsaNmHEUKG4kigdgiaMRZBYZmrllJuMHJAv+woNlizsx5CQeVZp88/PyyqPa/9bmwv/oVyJN1Xfy",
-	"5dt9JAfVxIPSh6Jtbv4d7Lq/ZvL2PW6jOtQ19CuWk4UqtmhNYmAJi8td/4Ndi7Bh49cYspvf/CPZuJtG",
-	"sHcyEs7hHpVg2HCvejBsugJu/WzbdnuC2mHjfaHt7NfeA+AOu1gpmdraf4ut789lTnUm9aTmzijYRGsO",
-	"5hxcXMytz00Ku16ssJob68xaAVZGS2TbOx6m8OHvaFYem8Ec8rcZTR6L/V3oXD307TgjzRaXj8N5vuVe",
-	"LOJdezBrr4pGQbFdyEQdyfaXX+gvTbGNwzowHcd5cp0SRXVxpm7m2IYoc7KpFGlLvEgAe0tk4ZJCqQQS",
-	"BnR+ItEVeup1aP7QaEbkZuLSCzWEDGAAsANg2NbxQltoSbaKLGl2BkBKQqZGgSlZQFImgzFixHuIlXXY",
-	"kTiOB0KQNCbEevxI/5Lxy9HR05/NJeORQCXdvcOqP/VRimH/Ghit4Nxfh/x45TVMEzyBd9kpD43H+LVY",
-	"BP/HM3U/lXs/bYIsKjeF24ZoiGD1mvtpksM7+G995cs/PEWRiTxLxFwUysIPSx4Tv2YJHJZCgAmmgtZm",
-	"xqCIfq7MpEedreTh025bU1Jid1l9ScmDA1l8g+plD2WySZF8e3rkvmYQzHZfqrx/A4lOq+YQHp+jaX7w",
-	"kyrsQvEp0fmxv5uNtWzWtmVBhCnTlrB6yYJyi0uy6977WHbUG4X7bgzRfrOxocrrO9TA3rxYYCVc2wbq",
-	"uR2UMAzEWL919XSVZFZdLi93uDSHENgod/AairQpkWCC+BXQXSOaxLeCZTMZNUvINt3DQ6jsHiudd5+1",
-	"220wO+hjqlC/o0TnqMdBRKG83CvlM/NZHRVkuUCox0MtK2d0jOJcfIw9Xz5OV6UrxGex9rrFXbXIRoia",
-	"W2lUwBMUz9K/qw9brwzB3XktsF5mzaTbyhMCGKU0pKJhEaMrN/ygAVcvA9ZfCPeu0OlTB45Nf81oV/J2",
-	"AP9nhddZ45GCpe0Y+oWYi+sfCLKqfVf3gXlJIzqcd6KmCynXJiixUn5S4BHnwgapvq83nCSykK+GR/Lc",
-	"ZAcslnG6yJOBblmuBF3mqkzVyBNF4B2tvmRjpTB9QHm3UYeQ57m8Wv4vAAD//w==",
+	"7L3bchtJ1i72KhnwjhCwdwECQFAHMP6w2RQlsX8dOCQ16p6GjEpUJYBqFjLRlQWB6LYi/Aa+88W+sXeE",
+	"w34F3/tN/hewH8GRa62syioUTpTU6pnQRIyaAOqQuTJznde3/qgFajZXUshU1/p/1BKh50pqAR9OF+n0",
+	"iqfiVTSLUhGarwIlUyFT8yefz+Mo4Gmk5MNftZLmO3HHZ/MY7+ZBoBZ4qV7MZjxZ1fq1m6lg9AOLNItV",
+	"cCtCxsepSNiYR7EIWawmkdQ1r/aRxwuBLw1FrV9LeCqGMY3Fq4kkUYl5pFJsxuWqeD8bq4Sl00jb152w",
+	"NFkxPuGRZJFkPWZekYjfFkKnwyis9WuPxp2gGx6JZm90zJu94FHYfCIej5tPeXuEv/TGcE+arIYw5Fq/",
+	"9+mTV+NhmAit12caxJGQ6QPN6Aq20CJkUarZaBFORLr/JM0yMPiaibtAiBB+/ezhd7qfzAR0MBUzbkbx",
+	"nxIxrvVr/93DfFs8xF/1Q2crnMOw4N5Q6CCJ5mYbuItBQ9NsnKgZLgRSg9XnImEXl5YmHjOfHz7qmRUb",
+	"yIvLj48aHjOLt9+6sjq8gcvVQNIjG30monQqErbkK4/BjGmP+VfmQ/PUfPCZFoGSoW4NZM2rTQUPRQKr",
+	"mM20Cf+ar0rTdBcX15KpMUungi0jGaolzLJplx0WTjMl41WjVXPpna7mZtUjmYqJMBT1nJdfiRmPZCQn",
+	"6wO4suSNxTg1+zl/9UEv0KJidtdIFraQaRTjk6cqFnaikWYjHtzufk9O6l3v4Ha/sKVaxCEbCcbDWZSm",
+	"ItzxGvMiw6feSf6RRzEfxeJAPhWKuZChkMFq/QCHPOUjrgULldBMqpRxqZciqTi4C2cA+bm9FsnHKBAs",
+	"FbO5SngSxStWvPLwM2ymPOV6GsnJDwtdHrU9NXRceMqUDMTeA87u19FENp0nuPxTT1WSxqsvwoEOYEAb",
+	"uc75R5Gs2JxrvVRJyIg4TMcqZTrlKxGy0UKviHfY7bzkUcrqMJqB3MIekB1xlm8UVk+dzeGZZw6knvJE",
+	"hOxKhJFumEMC28WSeJ3H7HM6UoWjHImxSgRyskhOPLacCslupVrKPc7HDzwkfnHg0RhHIg6L++uUzcRs",
+	"JBIzwUh+5HEUVuwt+mVI28PZX3aR+my20GZi7ImZZaf7hAVTnvAgNfS577HQK5nyu/VzPFLhyi7Jj9dv",
+	"3xw05Av8BW40pyGOpGAdjwUqXswk6xz3LSXyKbAHnx6wWKlbsw/NthuJSSQNLzdyQo1+FUHKbsWK6TQx",
+	"DP6+E8b1rlygKde42RMlJzh4uPqQqc+E1nwi9C+dDy3aN/nC8c8b/Ocfe7OyVm5Ems14PFbJTIQe4wy2",
+	"rrNJUaWYCvZS6ZThOWSRHkizJbRIPoqQ1X271NP8Ir/RYoamQAjGR2ph+KEgKg+kTnmSaraM0ilodnOe",
+	"ThmXIeNmgyjJ6v52KppHGDL6jRPGcaemU56625VpvtLmzCeCGW6QCH6rBzIf75at2Wq1/IbhPp+82nOV",
+	"jKIwFPJQVT6cRXL9VCVqkQozTrPB4ZoqtX2cvTTfV6fmYqPBGe3ILGGU3FOhhV0RacNiw62mRnbRniOs",
+	"vPN+41vIjyKJxlHVCI2KF2f2Aa15oOQ4MjuZrSqNBLhp6Dw2H/cZ3spWapGUHj6OEp322VjFsVrCWYgj",
+	"ecuWgs1Qw16pBYo6fYtLyqRYwmaH3X359vqGPeTz6OHHzkO+SKcP4f2rh4nQQobflA1ULDSI5ao9CqfT",
+	"/BbwOHa4gJICpl8Ppjz12FKMmBY8CfA4n15eAMMOEgEHxWNKGhZoWEcCJ3YgDRk0ULMBL7CjMqy4uK6G",
+	"UxRXZyVSc6LLS5ud3QuZikTyGMmw9/ktsHl8grNb7FcMv7jXCn72+p1KtpDibi6CVIQ4khMWipRHsWbc",
+	"sDw0b4jUsZqwhQwFsvOM/4ctM5Q3Kn2uFjK8F4GkSodjuDun0BtFKr8IcxvFnAawQaPwG9HM7PkUlFyu",
+	"b0UIuzuzUcRdpFPYysRP8s3+QAOZ3s6FPL24j14If+ZbcIP+QBLPaBAqFHEu7cbcjGzEYy4DEZoh6hlP",
+	"zC1znvCZvaHm5Zps4dlDQRTZl4I4U6DjFfm2DlElUPNfU3lZ3Yfx+kzymdAsSgcyV8k9ViXyfeKpwMwz",
+	"b0GmnA2kmTFLlWps0FVYrqoYlaSsKQzkRlWBHawpINnuqy/cWyCXd5YrmfM9VS2baQPJRRxnu2cuklmk",
+	"daRktnG+qDwuj7dCMOfD/qaieV/qfI2DdStWDzRTS4nbOBfQKqkQjelURMm6cGSVsjHfq58hH9f5WSYo",
+	"89VbE5VVFEUR9bWY1GcJyp+axOubF88csl3yVax4eKPUK55MxOcRbo4PG6ZKDWN4nEtBej8xLqUYXMLq",
+	"6NbutHtPjh8/YqNVKnRjA32/gTSwrgMYLCh6BSIbG2aeulKVpnkTzYRafKZktfNM6WEbyWmOUCICERk7",
+	"1myDaCb+YjQMoxBdYkkSfUS+FUl2df63d+fXN8Obi9fnb9/dDK/Pz96+eXZ9gjqLklIE5oEM4gdKi9Ch",
+	"9I1Sr7lcWV/4gUIqUDJYJIlYC1FZDyiI6AiCNskDnUc0kgU6cipcq2vrV4zm5IuXvSQfRf6COk/ZzIj+",
+	"Ttu8hMNqbjoS+StcETdP1MfIuhrzuZGjlH4EeybSLMmCS9ulsb1vuHFapxf5w0tP3X/svy1Uyovjfsaj",
+	"eMXgB4yhLebbBhqay4dw+dAJl+XjdJ9nL2D147ZZ8+N2vhLwrlSFfLWZI+nFeBwFkZApvvFrSdHQGXOk",
+	"LRlY3Tcj6bP1gfjeQPqGIn1WRRDfQ93Bv2vqqVrEYRPcy3025rEWft+oj4GaCT2QIx7cmp04i0IZTaYp",
+	"e3dz1vCY2LmbjEVbuWv8hlcICmrzT1oOHprby3fZ8J85lYzHieDhymgRA/n69Kfh2ds3Z++urs7f3AyJ",
+	"s1wPL8+vhu+uz6/WT3Dp6YZejlu+zzp+44QJHkwZWvbF8AAEAYCmfZII4LQfSIxpReZEa5Hqxhfx/ZsR",
+	"mDG7Ri9GY/JxPACN1RkLKw1lbRF3BvGKm2N9tD7uFgxIbB5jwNHRugjM5rPxk2xDl8Yh5GJW6/9Sg2fX",
+	"PuTqFfqb8YDh0Xknjbqrkuh3EX4ZK5bPo+GtWBX4hbWeyAm0gReYkQiZ0ju/pmC1zqg6xMlvhYSAEyjz",
+	"cuKxhSQ7NBEf1S1aseJuHiUYTnV24vv375un+bBFdai7ODEGAzamqjmE5oEZVWs/CJ5AeHRtU1Wv3eEx",
+	"222CSQ+LQU1HMMUxc4QTqsvFi/98ff6NyplnAHFvdDWxnGkWZuTvikTCLgjVUrK6X7jPUZreSb2Yz1WS",
+	"ivC1CCN+QxGk+1N/kT9xODOPHFKcaYOumkU+yq/5y+n8Nv4C5PssS2mLgZSl+FSaR9/Qv3gPC+he2WLf",
+	"Mvvp2+Q+nQBHxdiEZlP+MQsDQuwY82waLYbquiFKk4hC8Qwea0U6CeQe5Ck9/5n8hZoZRr2ACNv98puq",
+	"0pq+Jy998eSlz3EXbPQSVPKUDT6CvwR7Ocg5wOp8IOlEmTNzGxulE9IqVbhqbPEdoHP7fjqjxr9Bi1r3",
+	"G4MWBt5Me8l62BauGea/5zlX6/feL9JsM3I2DI9E2qasnYVLl/X8l5IWCI/8pkHfESib+dwy/dfJBIEA",
+	"S4zpbOYzUdjoUVY5rsdqohaplyeQBVMuJ6Lx19CV760l//mJiZ8fCt6u2hYy6k4osTfmqUhaeK4/V7Xd",
+	"pdFW8tUt+uxfRXVzFNnsBZjif3nx7wLM+nmi5iJJI3KOJoKb2fO0QKFat909bna6ze7xTafdP2r32+1/",
+	"1LyaOW3m0lpodBUSLKXN7BHz1PTQ4qjfTwXqAZgUp+aaLVUC6XP1XrtjVSkhmZKNE+YbE4G8DlJ8NBtg",
+	"wyjMhXh20mQhKkaF7DKf4tH4Ke8EHdF8POqGzZ54Ylbo0ahpl+iYPxq5L1ssgJmuPTfmOh0udEbELfM1",
+	"l7qMQ4S5UuEZ3mEunEXSqH71ZWJUC8msk1jJQDBuf56jI24TiSpW8tFN+0m/0+33Nq/kThpKPhNFKsZ8",
+	"nqp5FV3miRhHd9XMEyOFEA1lnY6TEQpUSESgJjLSgkVpcTKT35s/jY5uL5/+9qrqlTpQcyu/6ZZfasGU",
+	"p7UPXi1KxUzvOm3/LlbX5iG1T7m3J0n4Cs5TlsDW/6UGewHIkc3Uc09TaV9kYyucjtzjhZmi5q14Us/w",
+	"Sd/kwP61jtetWG3cQ0YXFPHYY3qqlhLqLtDMiDSzFU4tdi1kyKKUcc38U1J8UGijZGaDRbt9FNyKFfwh",
+	"/I17btb9e/r46vfTTvCsJ54/mrx8Ev3Yvn3Vnb3pqctHv1090Te1L3Zq/uq7nvyjlXv/sM3+KsLMpOJO",
+	"vxUr+O9eMyD5tmv88MzNA3GypIpj2Vui0YUn1todL9JFIjBPmPj40aPjNgv5SjO+5KsWe6Mo08y3b4nk",
+	"0PzurzHyR832o+ZR+6Ztjve9Tjg9evOJogvxDIGXA4ZaV2PW7bGpWiS6gUJaqmXV4HlaHPfTtleb8bto",
+	"tpjV+mbuXm0WSfzY8dZs5fy0lDVG8z3ISBHHGb35nCcpq6dJNJuJ8IR1oMig3S6IFKmMlZgmKna+bhSp",
+	"m53IGb97JeQkndb6nTYONvu89fCVdwVPs1HO+MoojhDKG2Myx5gv4pT5vwzgpA5qH/wW8yFv1S9lsQJX",
+	"q/faR0ylU5EsIy2KY/+Mwz7jdxd4Twenaj/tOEewRpXnyIz5nUZnymGSq925aT89dF87Ac/qPU1BfSMe",
+	"MA4FDrai1gT2B60IKPdCtzaLPGeruvlv2YQgmJVdPVIqFhzcEWI8FkEafRTbxusMEpP+nAFlrzCHaH00",
+	"kDZVpC0P+f9An1qBmrlkxavLJPVqd82Jau6U7u3Ro/Exb4tmd/xINHtBb9R8yo8fN4+Dzrg7eho+EZ3O",
+	"PtI90sOs6GA3BUGlgoK3bfoPqbm9+6u5oLVBOsAWpybkJtq0AVa3UdZsSJ2uV+VwXBOndiEyUjj7qrjB",
+	"17dQYahV+mdGrK2H9ZJjnKN4YKW4S4fBItGqwjV6ybUGjQov8LOaO3MXm/OJyM6YwhNmxlPkuT+/v5r+",
+	"7cXfez+/7yxHL94tfu4+TfdcnuQA1SBjSbu0A3yuV5j4DrqlwbT6HENdEgT30cl0Asm4goMhJ1rsLdQt",
+	"Y8IxJfVNpKLA7SySl85SdLzSynwu10tEukgkxBRm1uwkBlhYoW7bFd6dNvzPkd/tnUyyyE/sxa039Mcv",
+	"kUw/uBc1o9lcJaiBcSNza5MonS5Ghns9VHweNQMViomQD7MXf3Jv17fRvKmAFDxuzhVkc+LYSvy6SLRn",
+	"+IuGCLrEP53KjhY7lStaSfInFn5/oAeSqpzAS6k9phXyb3ga+q0pRwKMdPOU6KPQjOMdAxlpvRAhpYFg",
+	"pgnkvsRqoo06CTe32KVItJmczQ3AzQN54eToxDBQtoiFdXGY6SGs91PVKZA8XqVRoNc5x2g1hPhVBdsQ",
+	"CUsjkbB6sULAw/qABmrKEB03NMvC5vXRChRAz25hw02A3+7FA67MaE4N54zSCiuB2OzeLAXSyrY/rkrH",
+	"fqmWqFK/uzlDtRpMhGiyMBp3oMq+m8dVUn4sRDjiwe2uMT6n664pPmBuTdRsE7dKdGqGZMOAc5FEKqyQ",
+	"apmg7Twti9dq51gqZLAa7qbpK7zyUiSBkGkUCw2EVdUDBk/ahvF6KJI3uMGO9xl2qubDTMqsvx3sOA6C",
+	"GM6o9vCrPCBs6Ln37jSiZNtuSlXK491yzp7HG7zc3JiO0z1I/9yMFoJTBeqXpCPsadpEsDD21GQDdOnm",
+	"5UygsAvyQTlb+cM29nKTzb7IZJD+m5bpWaTTSAYprg9THyk9HjdKUVE7rtSmk0RRLmPvruiQabfaR90j",
+	"dxupBcZSMjlnxHrpKcfrT2k/6ez/FG3HsUEfTcTYGphu1WMd1AQvq2iiPbpbV81ee7z1teZVE56KpTmM",
+	"CZZGZ9lXCOnisVECsTudJoLPjDQL4kUoistwVDWExMn5zq983NmpWmc3esWNUiBmYYprS762epXbNE3F",
+	"bF7hMrJE2HX4Lu11MAFOsaoisd10Gc8I/WEifoXqEI9JNVyA7jK8FSuPBVESLKJ0qOZCegOZJeVitphZ",
+	"rKngcTplMyWjFKKjRuHSRj0x1zQ85ibDeQMJhXrDWPEQYq6UfOA5gXe6lAWLdKjGYyPVw2Hmfy1qI8VU",
+	"u/WMz+IqZkTMaFO5BoswSs8l5a2ucwkK/1GyKWZHoy5nLCxQgoaThMvU+Uy6FFpYydCxyOAz6ojmIz7I",
+	"Zq25X2WlTtlDzcqRjWYm4trpxXeuCSQepFVWGJbapVClYB7xIKs2RueTWSzIJfQNTXjqGmr2mweanb26",
+	"KErLdb9B9YiGUbh9UBaTi7S28ruLb33MH42Og17YPBLdcbPHO6Pm0+BJ2HwsHo2PeW90FHTDCqfCTnvx",
+	"q8RMqB4LYRPCCC0O12rDwVR4BWnreWy0Yrg9WX0MmbswMOYbEeuDJuynyjcqDmfExf0lJ7Xd95hPGy0K",
+	"fY9xCqr56JH0iwz+j1p2Y2YNrZ2jkpOn13VoEcn0Ua+2hUVv3Ao2Rg0yCS2ogM8w9yffGBT2Xd+Keyb8",
+	"7dwEKU8mIt20W7HQlEPBnZKwNE7pfn6YWH1QG9Qo2KpkyRNbG6nRrnOD4xh+IYfajmlX+ZuQlTgH2LNM",
+	"MiOSO8p8pxeWunCqNjLlaseSkGlCf+7nwcn5e4V2/NXdVG+eXRxMaTvF3c6kMzgSz8FdtN2VlJ8fLVLt",
+	"mWlFkhWdUSeMj6DGhm7SKV8xBAhaMZ5AZtIBvqRLqCtOcze5MwCWlaNkJKSiFOtLB41l3aH0T+sy+uou",
+	"FdwLl5SetjEaSYWEQ5vHVr1tsiy3dYSS5QlTmLiK0SUjiGR2Dbit8EIpWJ3OubkI2GETbgHHcon7BSpJ",
+	"RJCyqUq0YCOepiJZmS04B7Mm413ZuIvRtu6Tqti5WBbmmb8tTdqLUS9UCeG8JMIY5olg5lK95/uc6N6T",
+	"XWe6MJQNRzk9/yhkeg12TlU+sdF9m9fmSMGFmtVnwsh16zUMDcmNLmDU48YJ00LYc5eS1hQpo+Y5D25V",
+	"iRkzlte2LmNtA+WJchXODbzrgWapuEtP2HIapYLpOQ8E47EZX5QZm8CEuGTGBFrB9SzS5MF2oqZz2Arm",
+	"BYPBddVoE0UlJ6SjGx3byCWtI51yCSkFK52KWVWRWMnwU7DZ7BQ3rdOVmMerrZRZG+Q4kpGeDnMjzTFq",
+	"NmRz7NKJorBy8RAbZYdUvIlQ/7qPoanVIgnEBnkDgEh4AZtEHw3np8w0MyzPCJ0gSjGDRiXgnf2l8wF9",
+	"Xvu7ZK/hDVUCfTFHP8EwI4MTpo/5jDePWp3mk1EzknZzVISIaONv97uZiz55taUYDRECatct78XoGi58",
+	"u0gDNSvd7eyNvR7ynEfxIhHVepoFyHFs4BJl8l1e3pyWAJt3/wbRMuN3Q+RF9AkDPU86T7u78jYsFM76",
+	"pjrnSRyJhGHQiTy2gZIfRaItxlYcmvNwmN/U5XGFZAYnPp7tqmwzVQAsRSI5ydkY7iI2E1xqAjLimsWC",
+	"f6QwjlqkAMIE0o84llkCDphINqRheBZgHn3YHmR3zjE5kjbG84jEJ1ku0evTn4aXV29fX94Mz16eXl07",
+	"+S2sftRtt9sDOVpZhazRYu+3MPMCL8fRAGZavddue2xAA+zjHbhZB7VG2b9zfjePeSTZ9fW54RTmFUaF",
+	"FDIA5dMRwDC+g0WFdmQrzKra0kYRjLoPFltyzarkr6UNVgqYLWqWGGqJHN7sKHkkiCoylPAXZthSskDD",
+	"fh7zIAvqre37SuafihnIecMYCtmY1j2cncpuMRS75jYusrWMXKSQllUTQMBLif9bM4m2AcaHjJ5lBEIu",
+	"DNAuVvOBTIRexCnYWjgAEWZCJFVGYIgWM1vZfskTweJIp1CjNJDmQb7RhXwmzMrAy2zJGBR24TKe2Ap0",
+	"GG4EVfhZqUCuKuk0imO6RSMAgjm19HLPPH0g/ZxAPuJpacXq/ho/9y3Y1op2e4UuX/JampO8ifmW4Ewy",
+	"IKOKwhcVrtD9A5PqdZ96cKCIhaZLxfSUz5ETKSnejmv9X7bzzL8Zg+2ciiuptsA7tCbyg5mJ9W6i0VKh",
+	"SmXfb9VKEEqAHkLJHQekdJRITy+lx1StQDF2+3lRJch8pMXJ3VwcIpPFJMgqgck/Tgiqw3Df9Ze9FlwS",
+	"DggaZrTs9O6pwoRCLi1aSOWrO73Wo72CTCGVOt03ZuqGaooTOXPoozeM8mh3SIdeXArnuIGeIkGrVj87",
+	"bPv7bN2DiEgoUslm9+6O2EuLXauZQIsNOkCQ72Xd1YJVR2tGYQqsa8aDaSRFMxE8hC8Q0aVUFe8xt3jP",
+	"G8hCraHHMiA9j5VR1DyW4V56AzkT6VSFQ/MVj2O1NL8HSo7jKEg9w84LpaYeW6toNyOpqp7yBrKIP+Ox",
+	"YviqEifGCVUVoBA8lum8FGSiT+ClSRZzvFdPF2kayYkT5oIMARQlwEF1rhBQQbuQoQiNeRuL/Ak2CJZN",
+	"vDCYsQC5nIWDzKtRUhQusxhyZd1oDaloPU+7WhhA3GAJnrhEyQmsM5suZlwWE0MrAY+2HNbhbgPVwyJ0",
+	"EsUuulxWYkGl6Pfy2+9wo1KUEE5OYdRVh/u5kxpTPnmz2UaHB/3oFSupAHORkwVcnNpZLDh6ncjj5QFY",
+	"wu22rOFN0agNtQRZpTm3ZVLmtISbclogftXpt7v7x68SnlLR/g7ZX7ljPnedjS0b7kEGeD1QAc6zFukX",
+	"I0F1wgDGNog4XrZxSrm1zuC3bcTNHtxN+/Et+aHZOBECHGpeZuwZc8kx8A7Yk47RhTbXF94N2/iH1VrI",
+	"ChsJs6CwmVk9SjXzXZZSilrW2p0n4yMqIuPNx0GvenNt8eoWTMr/8ZfT5j948/d282lr2G9++KPjdbpP",
+	"Pv2ne22ObQtvk+7WFt5Il2KQtUozXMyL+S6V/hajfA6djZRd/minJgWoejCU0mMq5xTFlfU448iIOmqp",
+	"wDU5frOTN4qkoUDFXqtON1tXf6M4jgjfLK/XsIYcQjWs61jz43aBGN32cZX2u4FL59rw/Olxkai99j2e",
+	"UzYMj9s1fHQVoV9CYs76ntFYwl9kuy+E/Ac7vWA/8OAWkX8rPCU8XWjXrY6pP6sKJ7pX+ygSHVUlHyFG",
+	"TBSHjC6xJxrVqOKB/dhudVrtneeJhpa/1ctmWUWZrGRpHZbO2F5+H02w+kilU3Z6eaEbHvontGcTJ2yu",
+	"oYv3n1Vc9ZmfgSqbLx7+Z99DxRCzVSyiMZeYZuM6/qD2ihJ8ikk99MsapSsyXb/S5n/S6X6Rzd896rTv",
+	"+aCnRW7X7na/5DHCN1RtmVdqEsnN9Zz3KpVyxehxb9/Sqc1R2iuaE1vIWGi9Fl41W44SzWx2QtWZ+/Jh",
+	"17IWDvOvovJrkSZRoG/EXVqVPKCMlSkWGElk4m6uNBjdDMfkZRyl3Wq3epXe0NfmGF/Isapw1bhwKet+",
+	"2sJg/tgUm9snwrZev/3cKKP/8V//W3UF96HxuK3QAlnwx52P50y+cl0M1arLqpEv7p17k9N/V/UUPbhq",
+	"OAjNd4ot9Q6LRmMMulytScpkRNWxqVIx5DvvZ4FBvINXBINO4yVfaXrbfo8qBa7ziPWHyrICFQ9hnHvT",
+	"P0PAjs94HO9chFL0O5/r5mU5m/L0TJmNbY9K2Y+rokAcOuIzuKsqvBvk0BZF6r+T0R0m2RVMhoJWuTkN",
+	"scoSAe0gmM3jpp81A3Isk7prejQ+PxJPlHW2g3m/kSaWuB/uG6omTE8MdVbxC3p3Tt48gGwXcFtQuGor",
+	"nE0X8rbCRJVi3a8mQme1Nu6f9QfhjycUdCQnEwyTBeb1hVhwyZQSMaas7Z/B8UVOa/F144UMqs8NTyaL",
+	"me23vBETZF3ybkjLXZdfMhR3VXCDebfADF/ZDnJn9gw+tGqHrLGdtSvW8mN2Y8ZsmkLlqDxa8vKbdo+2",
+	"wHT25iVfmRm0YIN/W5awnRU46nPZS2UueaDR7MqnlGNZcc3GHGLuEyF/5xGLzDVwHAjUqXSM4E4ZrIZz",
+	"IXmMkbk9Q9/N7h6WyIzfDfOBOjku6yqHFEa3ALgRNWZ+nhLjn0BqQCQ1aiJgbnLEbE8p6y1LkNmNHlHM",
+	"tSnJwvlcJGykFrLkQHtgK4zz7hGvT38a3rz99/M31417DGJj1s7N1iSd4utfn19fn744v2b/hXVslore",
+	"PxcM95ObyrMZieTAYyi3lOFSesCJ3aMTKMhW0iaqZGQ8jKRzSJoOxNfayjbsMrQP3Ye4FhL7Od7zyatp",
+	"UaWEnepbbTM/sPR6jEVigmOcEpwPtjcxNh+jMKA92WsMdjfJIH9yr3lcmyur04A2woZQyBBzvPW+7zH3",
+	"vKVbPictZ+d6op6B+vL+1kCuXyt1L3uihP/juAGcwuP5cL5jtp0DZ2vzO0rbDsDFQYsMLRIGxnGz5p3Y",
+	"cy+vFLoVqyqdvcoqrTl8bpvIs0tQkk1lvaY4dLN3PRaDO8VjudLIVMJIGR2OozgViUeVGPnZ0jwqxfQ2",
+	"ZhJv1vZiNZknaqTvb8/mlJjlKeO7dxEZ9Ju0Nfus9eTUbMTbFmMhb/fPo+8zP+Qp7/vQ8FBjM5epiqFN",
+	"CR9Iv1L58m2H7rq/0QDCDjZCDiS+gf3y7O2b8w9+npu/KS3fTRXLF5JehBvjkicVLpqU3GnrFsmqygf+",
+	"VsYr5puboAInS8oobix46K7TAr9uXpQse2afvBYUqg80ZsZQOgtmQIaZiS85gCicXl6wuqEnvKHhsdEi",
+	"HUi/1KoFq7d8NwPGZ3We40Fjl02V2KyZgQwSEQqZRjxGaBG/skMSPrf0JaQrDiSOHg1eAnQJdZ5Pgn1B",
+	"wTULXxilWIViIOv+eqaK7zGfEkvMn4WsFZ9yC3caTc4RPShJpMIxnfDZ9vAtNUTlKQMZ67G8+ele7rGy",
+	"IVrd48Or7qjjrTeu9PLevdk3FZ25vPWOY16x8HynIZwzL4KERmpRKsqOI5L1H9ma1VmVTGbPBT6saRgW",
+	"TyOjd2ETiXXLKcsY2rM3yoYcm80zer7Rw7HLw259HG4Anjd/P23+o918OoTw+6NeVfSdqC3SjQgs0N72",
+	"GmaX2UfW34IA7xgz4TozzorTK0ZrftVKtq740jFBsEvHFjfGpuzfjdiIRXKCO3e706iiUNn+bCYGNKAU",
+	"Ee3kZC8TlYJkmhUlwB+DWhClq0GtP6hd8iTSg9qn/eBqJyIdLgVPp2I3ZAMFLvKJbCbFPvVpe5uNJFG3",
+	"IIhWqJitbcVoJV9yKD6K2IwS61z5rYDt5WPWv+/GhKlEwKtl99iM5GJNm1EWt7seNybYmB8ZZ7650rcm",
+	"t7Voq+sKCu7MikhLFkQBx66ZHI3UPv5Ae/6woMXObXK2MUwERwDqQBm8ANw2qA/NubFL67+qSIowA0v3",
+	"bJW0SjCA5NY4wheGdVRQgFrC55SqQ58u+KJwiVTYtT1VTHO0U/L8/F1i87BAi6NJrhH6Q05E6zQ5KIZ6",
+	"mNv0W0Vc112taPVVnSy1lCIcjlZlBmd01a8Xza1wxWYDyWK9xQCvE/ndHut11rc64mvMlgP9A7hbKvzo",
+	"66SOzTt3qlMZAWAwm6fxhs9E6Pg3Doi3bI6o7CWd7x8zIQWx4oby7EpOuDVOBhLd7F1W941KMsQH+FCc",
+	"hkVlC2hqs0jni9RehEtn7FTSe6hc1+6gKk29SDrnMeuDem5sI/dFfeb/MQBCDmregLqM4J+gMw1qn3wj",
+	"GXHOLBRjMMmj9MsoZuWFIsPWoZf9RDP68JlW7zU5J8seekPnHtMYuBA6sw5Lseuc72/h8+tWXuaZ621m",
+	"6kUnZYWqWlxmgl0bLqrtR+iTwDHRGtwjhOwOl2MAHcO0PoWPfFvX6JNPpFXbD+fCcUJuPeC7GVVmnPxJ",
+	"JzjTab7QuK1+VM6qB92vU9vDpD4gthvm1uy+U824cEkZlkoK32M+X6TK/Ne+x0e0sT8G8FQwNeyrgEPk",
+	"H/oZD+m3Wq1Pn/ziWbHTMy9CB4GqOdP5UKU17SZ7Wbw4Z+ndJlOkImZYFfNRs3m69RIAydxyRWURqb3e",
+	"qxhI6ZEbV/Ly4pkKFjZNfP/Ct1PJ6H521GqzkB7C6tAbwoJfrb0zh6/RIqUq0Spw8eUW/Jon0Mah+2Rj",
+	"uQNnUiw3ZTxWmD63Qm6yeowdRy6EGcBVYg9tFkeYfuLkSh53ujsaQpQZC/XO2wkdUyDa56Wt3idLde+E",
+	"z2K5bkVVAAFEpWoNUWjJo5QaW1Db8gyzkJASs5r4+xQSF3C0PkEKHNYnf1ZXo/wpo2Ic95tiD25rRwOt",
+	"TLF9S5SygEsmFYuVnEDxDcsmtLFL2OHDKQuv47AbdEZt3nw6fiKavfBx0HwyesSbx+OeOKLf9mkOkWFq",
+	"EvEr/GFmA0EpNNe3LvYtbIYvgi65dVTDvU7kJgzAipv/dADBfVQGBwuwMPLSClWSxstL8gsVdM4WLp2y",
+	"0tGt5EKOUb4ms2zBcGb/nLCZCm5zcDpwyYEk0ymXYTOSWEhPdZ85qD6MY7IgP6HVSCaJ+s2oKnMhwSdv",
+	"LPTpYjKJ5GTMA4iNq6A6r8uOe1OlT443XKGdT82QLNw5PeiBZhwBiMn8QMBlFkmWCB5jflaa8PE4CnIM",
+	"bNDwj6mToGb1dqvVaRQbK25ECYCuIsFUBLclt9BBbLUIC1+cKJXH2KnCYOeJGon9evLcCw5rrVIKK+TE",
+	"JOFYQE3FcguZ7wn4CKGw6hy+ORBjfR2xV/d4EeOsHGxybI0NAFtzLA4if+NSsVAE0YzH+oQZEriAMpiO",
+	"lVEox5x42npyv/IfHIdLjs605tW6PfPvYzPxo3a4295wPFhZvRdRpbSPSgjx9H4Xf3srG8DjZJ1fFdnK",
+	"Mk1W0DHTDglozNk4uoMWweQk2ctBVjrDFT4ye4V2OvrmuBNxvAdKSw7MUnLX0mGvwNiCYGKWWJImgPgQ",
+	"EUIbAN6w5XQFMN+2B3fmotgPhZWQzvfIBf5QhaGBgXQIflpOmw0XhyJCVj9uHzWgye/fLCJpkQJxdSP7",
+	"DI6ewCxgtcsgI8ftSsCkApax08w+r7893n2fFgiWMVykgXtyoJ8Ze3dzVqwNzL+u1DC0SKu1uxsLXQvX",
+	"eGwWhTKaTFPzqM19Xw9uF1gNSLN/66sdBFvvuwQ8AJbWXQSXFGtEruIIFehGn33msh23o/2apdnWy7bN",
+	"/MP9zlGadY1D2I9IozqzmLN6r/uU2uTb7OGB9K9EmqyaYCf4BN2BAFeRZFObG0u1p4Zf4Bqwut1rAwkL",
+	"XsQ2yXpqr2Gc2F7aG6BJiLyGWId30bZUP24byq4BVX322kPn8SEfp1W65jWRaCHTKHZE8a1YsUDNjGRf",
+	"QJFMoFQcUsrMIe3h3LfvsTlOWa/7FNVAwitD6E54DKVexZGQKXUGy5qHL8KJSAey7ruIPBh0EEWxYqZm",
+	"wccikZh7KuF8MJkJl4S4aXkjL2YjbfaoSlhGm4LyRYpVztEWlYmRV4KHkRRaV1WuieB2C0L/H1Wo/puV",
+	"h7xlvccGNXU7qDEyNzGx0ZwV1L8pdcz2tHcRE0/YlQgjzeqwOlfnzy6uh++uXkHinkht9/u+hSWKUvMN",
+	"oBoRHopAWG3NxtzogTy4NWsM+Y6IhxoIW+s2kFRUDzDgZgw8XK2dWztKs7Vua1XueiE/RomSGdAELZNj",
+	"SaHPJlwEG6vc4N1VQea1PW+uK76zitNfiUmkU5H85Uq8v2hd9iHw1HYKW/2MRK5XarKpX8o8qtY6Ti8v",
+	"CvWT0MMhnSZqMZmyun/59vqGWRAFAGWAQAB+TV89zH3Ytj+F9fJDGihZ1Twqnvvsx/UeJBvV4UwHR03Y",
+	"tZco0a5OZ3eMGLyNXEWGs0QH+bOVY686gpBbaY+qdIk9vYadw7yGYE1VJ+vmigVk5+aygk1UjoylJNNo",
+	"vrbu0RJ+z34it2I1zLLdyxmuUTCt8IGgxyazIbhk8ACPWi261QJ5+619nAlFP0URV2P9akWY0LtQlPAE",
+	"OQjSa9GjHY255hv9XzdudQH2DyaynKzDm4Xl4gNybe1RQL8d/amAEufspSV3lmkhATo8R7UgtSQK3XWz",
+	"Gkvj63SFycuIdjZ3MArPvvlLTuO9EnUiamKeaYuw6BWLY/hrqXfG8T5b9h7o6Xs13P0THc4FtC0jkPIR",
+	"0DJsR0XPOUh+Jgvsz5Ec2RbY2KVwn0Dsjl44udT9Uzst73uO968eK6sPOzM7c3DWXX1wSlyxsmqzBLUL",
+	"AJ59h/H7JJ38hmc94ST4uVwNZJY2BVuBCnssb4rF2PwUGAU6jo0J47nA6FlFSd1WpaCBBM5bNGrr5QqS",
+	"BiRDQO9DxiksJwbSOffMPC0vD7FGtU0jxtlkNrRXy0YHdQ8wjJq3bnI7zyyqUvkT1+2oQovc6tCE3toH",
+	"ktOKoG+1d3dnZn98d4eKRdH4/eJSDatUaSzAQO0lnyXiSo0n25Wen/0lQzk9YI2XOQeGKF51VhCs/Qog",
+	"1yvw4mQ0n4sNFWRRGovKXxZJXAxwJ9HucjF4Gt7rZe+tHDF2+1gvdftq46kaxU1UGTOE2hrI1o4IW8vm",
+	"Vu3b0cE82+aYlPHEzYEbbshAeXndPX7Efnx/A4nikH+nmX9K5W2QD9FnPwieiIQNFu32UYDNws2fwm9t",
+	"yw2I5D4eK+RCdE/hpDx51Nuw2wFxupyGNoJB7g4KFehReFhh6FWr95UztA7Ov6oeYxXCVeaLWPM37Odf",
+	"QChvC+RdiZebTklhRrDCsaI4CLdJTXg3FthhbhPD8uCBhMJ5SMq10NgWadC/fn1zOXx39cqvbnxgbbyd",
+	"SRNuZ7QdHiB4gKVPdt8aETZRf4sIu5dHaL8VqhQXT55siBP8Scp0rjSX8jWq9+7fDWlX5+bSjV617Wl7",
+	"Ti/NBzpvQAcl+1ItzRarV6T2Qc/hlHE9kJyS7yDiEKUnmd8UmohgXgjjkvmnz15fvBmevz69eHXtMx6G",
+	"idAaN+lBTrSDkwPN0SHkYvjZZ78twEduKxYbXyZpsGqFssZRXyy8ce92VQdGqtTYwV09Yb5trIJxEswz",
+	"X0fS91uFWdv3V/C/FaFjQlcYISeRsaDVInYj3X3mL2QieDCFZ7O6VAOZd7HuY9Jc5ouQIl2q5Nb6+Omh",
+	"5I1veAPpj2IV3EINunMB2gy69DB78DwmWpMW9JYdqXQggymPYyGNDQdhGqOFaKUk9JeCsU9FPG84deNm",
+	"2Bn+oRxI8/0J43g7m/EVM6M2d7hduH3wiuGCYDIGFMyB+YjNd3SQcIhy2BcnIlATGWlRskocGhrdCGkA",
+	"hjkMEPSl/MWVutJaF7XqWvaRCAiEibMstaywj6iMr4jYn6UCFmJKGGmVakidiiB9J6+scjp9bh3xFd29",
+	"xhmBC1SzEWQQUPFiHgHIJkk0m4nQw8pDLDwMVBzzuRZhNRRhkr95vwZ7rpFQ4ZfWmUpewjOBjYA0fbYI",
+	"bs3/X6icsh4LeDClCzLbO4NliWRzniij5OF1hbpYeDTYscG0emusp2JZm/XD3qDSNDOP1iQn3TpPBRyk",
+	"YJFE6QqqyXEtUZk1anhlhiHqsCQdYOII11vnRpVHq5+zuUg0QPmfXl5A4LTuT35vtlotH7qGCOuW1jmA",
+	"iG602HkEqhwPKFnasArQ6TBAkbdrG0glgxJAtd3DrN5rHzWYSjxKuL4VK4/B9RhRpFbzTCUDOeWaLAC4",
+	"r9NosVOM9M6FtAirLs4JNB/SYiD9u+atWDWh47hvnjxVcahZ3UXl3o7EbfunnGyB4m54TBgFtdc+YpLP",
+	"wFAz8hhRPwYSXn9SGJ5VXwvjq8+45BNzu6F6g0kBxeAD6a5ni5UXONLYAcU6g4BElpa0NgMZqwnE+z3K",
+	"PQb+aiiL+kzqNOSF/eEuFjQjs0DPfMIjwo6BkwyqMhpX2e6dpukcoUAQfnmzBvP6/Obq4uwa8eGKwO0E",
+	"5hGRskWwZzve+QmgiBCNuQruhVDSTy/QUzfhqVjyVZ96VsVqwiLpsYnR9ihpxTrz0IcGpABDGO0v8iuZ",
+	"UdOzCAjD6IOnF5lXyKh+A3lehagxJXAEbWQJVFiCRlL3z9EL2GccUVKyCm4jVslH6AHSi9ugCQNkkWS+",
+	"+SPHlfVzr7VPPqpYq4Hk87ngibbYpsV2F+UWOm7XOzLFzMZqDWSpqQZsSgB3Wouf1Dl79+7i2cfHDaMW",
+	"kNey9FrH76kBz6beaRZ1cqihP23+g/Hm76zdfMqabMharO83BjLS7FbMU+gXie1GYjQro7DPRDBV6AP0",
+	"f2qe5T/Ce830YjWZgE91IH3nZkM3G/jRKeB/0cI5zXIHsrrXFmpglFsESg4PQ818c2DxrT5kTYCH9WYL",
+	"vgpFpfyHHztGreMT5mNI2m/Y/UQvN5skw8GELnyQfyF46EH9G1yGZW60r6AADsvivAEinMBfgBdU+/TJ",
+	"hz18mkPhiDDb7PxWbPcLuX4Vcg9RezrqEYaCqhin54t0+hBkF777QqYiwf5qWbkX9fkdo0KbFYFZ5TZk",
+	"PGX+w1AF2j9B/3Z+TapFPMYLgIrzqLXis5hWJPvuVzAF6jyOqY03Unoge+1enuNG5yFZSGswPHt7dj08",
+	"f3P6w6vzZ/8GTgy/ccL8h+ZYhVEijAhN1UDS8GCK/svz02c+silSXZQ093jMf4j9MeBPyEOBv+BeD3j9",
+	"OIqFRh4FWXc00QcaUrRxrQCMxX9xfgMvqQPXIY3bzBrPuW4gwpUVVBx40glTIPtp0a2Sn7Je+xglQhwF",
+	"gnCFsNy99vrihhyeyKJ1/yHQFXWglkomD+km/dBcm/uAsxYiL4ixnl5eOB05+jVs5fGJkjLmUa1fO2q1",
+	"W0eQY5JOQVN6aP6ZiMqM3HwJmEst3FD1jLBH7W4/6zvK53O2jMxG4LdgmETaGvce04qNErUEUTJb6JTM",
+	"FAKpQlaBL2202PsonQ5k1R4xFCWgFNZr91rZprBfZgtobKG8eWhK2E24FJm6cRECLdMrpShLFTg6kOeo",
+	"3V2nzAtVSRIjfWl3mHteKfTVVcv1IjHnvFzsBMR1C2YpzpEX+Zd1aSPZe+32Jqsim9bDH3ho3UNwS2/3",
+	"LW9U+lwtZAg3dJ/uvsHJ5DT3HO8zrgtqumedHbXj9tHuu5wc/YI1UOv/8sGradvHCYieidlxoiSGXqEk",
+	"aqIhHc5Q/IN5RlGB5ZLHqzQK9Maj8hwKSnQW2IWSFz/kK+2zdzdnzPzlUbI11fBDt8bZfJGS6YUMyUrK",
+	"WE0wtul0D0X2Y5XvFoMeqqjdA2NsEjae34cWs07aI89yPuciiVRYBgIOwYnM8nNC9UZT/lGw30WidKNv",
+	"lF3snEriBRRCrxDP1Z55itWnZnn3U1C7Ryun+Sk9JGslCsOHamjt9/M4oHlWWGzZmhXb2LlkuZLMSnY9",
+	"j6PUvG85JbOX4O/6DLVCPezd3flQImZfZW63BkJWhIjIpWthYY/lIWQve+Tx3Z1vnpIa06qg8JIRmKm6",
+	"NrRdz3VUI5EYK8SSCY/QmJRnNmrsUCYRTAowNVvMnDb4yjxkDAqAwkbtVqnVPqu3M1GcGF5tHgA14ET7",
+	"OXZk9ZGXd9pui1zEJtP5SuNNo9UQRF15yWgd6j1Q4kN2fHfXgK2YRqQi04JVx4RZvSrTiQaaJ3n4uBd0",
+	"Xo9lB3HCfEr/MDogZezAZocFMtpUA28uNrXFFFjQKESLOf2dgNw4KPeg2D5OMDB7Mg0xIGmaWk+ycJFY",
+	"kxf37Ab5c5rxmSJ83i8b8a838RZW75gZP20Xk64eG9MPMvzRq0IaiHlCzZUsGSDzYwcm+Gm7CKO9Fn37",
+	"UBKdXeT5DhQcn89jCmA9/JX81k4es91NCB9B6QodN63ABv/zYA0G9CEqjMHeT55zb8+92ayee6v5tXDn",
+	"B68GDBTeX2wj3emud3vutm3L5Tyrs1cYXLfXNsMpPurp+pOww3P5WceFZ3WOOjjAlQaA6rHTKhV7Evaw",
+	"7eBRp9xZ8NEnr2ZETHmgxdxIaD0GeZHQPAw7hkH7r16724UwS3l0Gc/AFcPoXEVILp/FkydO+Gy/mJmZ",
+	"NQqG9e7enWO3xNAw9Vq/3WofdY8K3x/T9+0nHZuVgdea2ebcu9Y/Kmytx51iIiBQCJL4gEKPelCzkh+b",
+	"renF2dkGPW1dH8SaVN2q3VeL6+ylKmW4u3jTHvrVc9uQ+p9L9yv6gH/58KmgDEImgkdyymN0EgoKVqna",
+	"mpik1RWzboGOgxL2vvm6QoVchFiCVqk+oteLgDfghkinCU/BRULaFEoLlbAZDxGdA8O0eiDr5JdFLIVx",
+	"zCde7prEj3NE/chcmznYAmgeWb2+xyYJt6pmIj6SCaPz6IAdxwPNzl5dICYz1BgNJLwfSRFiDRUmVXrQ",
+	"kMOqmx4FrYxSxqFbVItdcq0H0ncyDH0MGuGFTupkqsD3aLMnT8gbnqVPohqNJefGpippyWti91Wk01NY",
+	"nB0y99KMREe/i7WC1CqRaishK2Qq1LBaoXrc3iVVvSrjcY1SmE4vPkZqoSuMyTfPLmrVA6V8TnekTuT7",
+	"UW89ZPPZYt4YJhByIykLs8KNOcw2Ys0zv0HZYcATFZckCvyGQsQmizeP+aNRsxc8DptPxNNxs807o25w",
+	"FPbE8biY4Fuswuj0212qwghFyqPYgazBN+yJhpJnyFAfiyL6yZpcpNyb3tH96iYRyKMacSQHGNlTxnrO",
+	"UsAkhsAHCutgT36B/KhUbSJu+2let+wQd8mLpLKU6BYpgc/O5lm1D9yZ7rURzPYtJGvD2dhfjBtWcYkN",
+	"myqLDYFhWTxrc7Ex5b8L9T9FqN+4NC8KnftLbpKYD/+Iwk8PAwcMTVWBVZwa1mfka0niYnij2+46KPEo",
+	"oiPsdxCKmYIMVghnmjdDkBGFYKLMj0o2MGDjYm9BoWolihJiR0mV2qwrqEWFsPIJ5uGbcQVcFkClICzq",
+	"2aT7KLWZpebGpwMJ7u0lpJQwai+V4X5hVDpQCWWQF4/ALkFMOHNnFmtoqzCGdPICgR9oVq6F2pdtS6jg",
+	"TKe5UMxqWKodr7ty+D5bQuZ4aflf0RrLLOKjbZJpRfyzz5aWDrSYi2G2CX7sEPlZEpd7on1VgXlVIXgV",
+	"ALu+jMzMOiFVUqvdKYq/vG2JlWxZvpJVGMR4LNC+pes6Rj3cPOb9B1uhnQB+D4QO18X2k36n2+/1/kHw",
+	"DEPwLtX6R/vbu2d229GB3mD14v72ILfUMUKs0WPhB7H2Jkq/hSA94NgifsY4k605dMbPalEAuIs0Tb3P",
+	"OAuj8VgkwswT+DhExmyqLAGqHKof7r1QtqVI9fJkrbswCZPlkqlyNtCzQov4Y+bIODS21H56L5obasUR",
+	"AEdbkt84w7LJUTxlVYyqb2ZjhSak73xLmuOQIWwRQxDbPRmUk0QTav0rqW9nWXI4BtEttmhR0N9fk3Mz",
+	"/CvdMGduKKucuxKrSa7dmG1e7dUYyMyt4THsV8hjaEcB/2D464H24G+nAB76WAiocAzUTDzQ6BRh9/GJ",
+	"WNCR9ZpS8olcqSVGNJZJlKZCGm1txNNgKjBGD8EZuJ5UTWPQUExwxlfADEaCxRGk865Eupeb5SqvjNuq",
+	"3L3FdEVEQXJTr4vq3b5yr8LpkZdV7K/UeZXDdMJHkV5HQ6usXKwakYu0txcLcbtVbB8Zxe8iSG40e6s4",
+	"qLwJ1/qo8tLr/QZVxkVYH9o/tRft9U3QffPrz503v150X/96unz9zPxftV9P7uVcO3agIb6c7VBwbpRD",
+	"Xr8QPEyOyJIDsPzyoRLp5Omj7daARTBxsUnwtdal48CBtItBJ4g2ZZgbTm1zqdQPglKbgoAHOc0sWgTV",
+	"DDvRPyfSAyGeMgrDJuiFg6NZnw48TRZzYA+HkyOrvruc/jSXUyFn58s4nSi8uUFPOaXIDyKDYmYNGInr",
+	"oRUPsZBABkSpxnScgUSrCpR3BwDyEI1jIF2Vw+gua6EYdngk5h3Mex/9AOYLuPMpQk2iiEvNYOoB18Ic",
+	"USF1ZPhcCXqmZERXMG77sZJvV8CK/WmSrvvnSLqf319N//bi772f33eWoxfvFj93n6Z/VRm3abB5YsJX",
+	"c88cO96ZdZfTn+2d6XQPEC5wGM1x20e22FDzd6HypwiVjL9Tr8KQrx4YY4h/jvULxwGiGNTQNZhWwUtA",
+	"6B/7LzpHws8y8hKRLhKps0zOLBEa2dVAAidreMy3W5pqBexp8k9sxQfg9UAWXcpXZG6vjFnaGshnWWwk",
+	"5bdCMzx6Rq4pGYg+oZpayZulKKLBOJDiDnJGJ5jqp415rKH6zKYxSKakscHpQRZ3E2vHzKgHkoInNO4s",
+	"RlPwcbFnlTGc0zdvb16eX2WBHEOAGb+F8A60vaHvQwWmNNSG4Az7LsBhpFm33cUag/WIEmZMrjkPyVeE",
+	"myeSrNtjU7VI9ECWIB43h7f8BnkBgNyC6VTFwoalWN6QG3uTYA4qi1Vwiwki5iMi50qVsFlkhoY1esa6",
+	"iALhIgEYpYTGcFKRX8LqPpWl0apAWPp/wuJHHysANZOq2ICGFRJqimEpTBDZPy71bh7yVLzD1q87g1I5",
+	"dkI5GnWIu+LLR6PgnPygEMB1f0FbkIrddvs+4sUwmk/FSl8zhU+fHSQ7VKqD7rRbqHfbfzWpfjDRN7mW",
+	"i+EUt83OJ8+M5b5Ryl2xSUoSKUQityeOfI8zunHGPV2Chc5e26MLdAx0LtZ00e8OkYYZyN6CyNLKmHl7",
+	"dgI7yboo42vRV/wXVyIPD1k92UPrxHncEMKGua2zx8gu+SpWPLxR6pXZNnjf8T5k0Iv5XCWpCF+LMOI3",
+	"Rib8K4WKKFVWOgJ3LQkW9rabBnsv5TkrsN2c9PMealnhyJOya4ECAEFBBLe6AB9wwjhbJkpOMq/NQOLn",
+	"DHCJQyPXHF+AGPcEa6aoFL7X7nguLCV8uVTJLZSDXWbPsv2leELQ89RdJRMHmi1FHJv/wtdYrdkfSHy2",
+	"/+rti4s3w9enPw2fn168end1fu2z+nEjfzDARSZqmdfFoCfXG0iE4l4kyFnwBvQNGe0VB+ChWm7sDno3",
+	"InlD/af5NiMLZFEl0C7FKKa23KXhOagaaA30uk8xtbnYLANZFumqHEyPJIX6sA6jajNoskS2lxn9QNph",
+	"x+DxArx0jy2ge3Ana8LVYqduJRLiiYyVYfYadU6Y64nhoIDQQ2Qlkg7fX7x59vb98Pr87O2bZ4bA+aMb",
+	"TplxtpaZCAcPm5lRi73DblbWOYYd0KjRS75B+ArYOJEhQwtKzRZYEg6d0/oRbClEZ3hvDCdqKGGXZMo1",
+	"cHgdq5S6FIwWemWmPpD+5en19fu3V8+GL0+vXw7fn17cDF+byXWZJvDW3NY5bh9RWbi7ZPjiwgmLzdrX",
+	"4VMT4qpAbHycSqJJJDn2VRAyNNagUWkSHqSNftZcCG7bWJg+kP7pu5uXw9NXr96+R4iyIazWvxnN1Wd1",
+	"BDmIJMt7JjRa7CKljHeN5LYUVJIKLWGcLZbZ97AFociSO0cfUSEA2yRKYfqkuxURTSTLsSehFhE2t59D",
+	"MPq2BUyltxVY2j1NgxyM762M4b6cNZ+XloXVnS4TjZpX+8jjhXDQ/Nbzokv9GErPhlPqdFzY+Tz3adtb",
+	"OnzaP78J6JdpJ1/BvCnCjtbE6sfp6EUQvY1+vHj3+0XnTXShL+TVcXB28ejidv7T389+fNoSqx9/D99f",
+	"RG+ji+XPv8bxm+7Pv/+8+vFpK+jGcjR73g5/+jEuwnRmKKEOJqhFjtmbGAhfU6FxvkKkkEh+ptJ3cD7Q",
+	"wtUD85ygC6zaRQZp9ANnH32LfJ/3uRbgjobwp8riv/UvqW4aDe/PUznN2/ZFDHgFYEfAbwDvqAgr5WqT",
+	"Rkn9UKU2Gupv1BuvwIulSaIWGDyFaLL8O70QoRHaY57kbsuBDAU0BzIjJFwNkoLSCLWs++Q00jkGD+lM",
+	"fVJuXByVXrvDfHtGeA5jExmFDaEyXQdqiyGFBhJy5ki5MsYiAXFdlgDUUCXRYs6hDVLuSdRGzwvZrRBz",
+	"UGAjOTkhhDNwt1q4mPNX5zfnmQfTPBEcl0ZJuEFbtbhGHuYtViC59dpHDY/F0a2wtITSYxTJADOGUjw7",
+	"e9UyFOESS5y+V9ESFRmhWqQnVctdWGBHl219j54cbBuaPWlUZSDzcioSsfukWsbbBKy3LeUdhC/TbXcz",
+	"VVklWXIs6XuIV+bi3lhAMD4TiPeJlgzw/YmiPnO5So8H0nrhMx05ER8FnBXyqrTYezyIArX4urGV/P+S",
+	"8onP9FzEEJcYR9gEsGHBB6VKB9KKFo9FKUZHOOLi5pqkeexULRCuwX6x0KLFaAMMpGMtsrqPevLV6c35",
+	"8NXF64sbv1GmUYS0yUlVdapIdhX66dc+w4e9Uc3c269W1dl/L5WvAjroYrx9p1j4ZFiMSDNoSqeN0XZ/",
+	"Fap3LxVKqnQ4BidXrj+hAl4AIne1cRr7aIU7G9tdj9Hcz7B0+8Vy5iycODPXAZ+3kOVmQ4fs8t0Pry7O",
+	"zOfGSY57L4tPoQ6XdiAOagmFjwI1mwF2XSTFN0zuJksTIfukQjrVc5B2m2qvRdpoffcu/inAUK9hr7Ki",
+	"DIADeKjg2F0fCAF21xeYFdpvUARJM8B6POpKaXmDjibSKBUZIJJ9ZoSNuujesUoyv71KbjXCzvYdeYMz",
+	"rgMawIog7LKHoeu+QdldnPXa7S31e1+MbRdx6muoV25oxGiN5NcvLo7/cRPOXndfp6+7P9/9fN1u//z7",
+	"8/jVTXz75sW79O2Ln7s/3/wYvX7/+ugfz951Xv16fvTm13d3b24ulq+fnbaOfus2Hy9P9/nfPcUHUWk/",
+	"8dHb0EcnW2boOHoCYF5JYdsAb4mVnIgEHcKO7DjExYNVJiUnDH3peF5IYhAm1pDW3JEbMChk/LB5nRKW",
+	"k6z2BpdY3Zc/f8obKhXGe8Nnc7BujEhAy5rKaghR/OBpoE2BmpJtJgB1EeDKGwkhEfCM3tP4clP8MkIo",
+	"8yHOeDxWWFeUFqlkC6ZK1CLHBCTwmAcQqVrf9YzvesZ3PWOHnnENmNmGAWT7mDK7qDHJIYpHQt2TN6sa",
+	"0L8D1j2CHrqzGQKVs1gtRdIMuLaVttBtFWaO5WqRYV6hmvFIgn+IwJwjNEVOr88uLlh9vpArc4IbhrHN",
+	"QMHwLULH//N/WCvLpyAc/nInm01xZ35rBgtOvyforiIL6IRxejW6Ymzp6YC8UhfP3uRqCDvFmwifbyGj",
+	"3xZGm5nwJIyNMFRjZuYJs1Rj8xQyj8kgj1XAYzbnSdqn0f+Xjmsk+vZdTyFYlE2kcAkGyPKiZdSfCOhc",
+	"hhahAc3kSA+khd5OV3MRsrpUyQyJTqAKroCvaLYDISHsno36F2FuzzIPGAJDvC+Ft5AZmB0xkA4raIAP",
+	"gCKG602m1mqxAy5ZrCYDGUk2WiCEL4CASpVQ/Cv399V77SMK3A0X0rZ+8hvIYAmsidTZrONVvQLjGm5d",
+	"+UaWyoyYWIAIIym1ExoJ7EuD2QCAP89TNlMzIVNEFi42x6KsQJoilB5C1iclnGJUv9i/yqdoJ6Q8FSPu",
+	"NiYaaTYyWyAHP80AaGdippJVH2OQ5IHcEkple0dS4cRuDKVWeFuIj3wFD8sBgbf9a6KKTeP30qM7X2o6",
+	"5S5ulNVHuVxPxePxUdA8GneMcO+I5tOwJ5pPxo94d9QJHofHx+spgXtPfJ+0PmPzUULd/Z1F91MDvlzZ",
+	"/mnuHcuDFyjHrCaKDPcbaVdbxmcb0kOaheVRNnMD+o2B8GnYlIrvCtThMbkzFDC5D3W3qoSiY4uiBHIz",
+	"LXeLA7FEmhngAjgC16z0aDWQfsWLzMSEDP1Gi72K5C2qJi9fn5410V/joUygwoksS+SB6wSWIVlg5KQh",
+	"3zr0gBne3LwyfL/HpjAGqrxotNhFKGZzZU5gv2ifojUKMTqeRTDaBP1IiJA2pgAtFlzni+/ZWj5MYnET",
+	"PD3sPJO6me8Dmfu2dObPDpXQ/SoHF9h1pfDcQALIpQWhypsd1aHFZQ5WlWlVmW/q6YmZLVK2aC42qLjD",
+	"VR3YDs0B0Bywb4SZuqsc4SrZ1koSurOhtoH5tCGAiiYDiYKcvmw4t6GALpDa6EttyzIafQJiMEs4T9RH",
+	"AW2bqEWTjR+N1B1GOc1PQQY9nqcSwCovp0og3DXKT0E6HVEDp1d0YWg1E4Ajj+rNmubgNJv8rDyirKto",
+	"FRIIcxcnPyDBVCkNGpZjjLuunJL3cKvy8Y38h3mWfPXknfVxZ/Ztxrq33KxoQfo1sqP219GwXOabq2iZ",
+	"+Zdzr+9O2e9O2e9O2e9O2S/vlP3CIGoO81pDJOs7yG8lv+a6E6eUZvNtVqKkcRmjGdt0IBp6Nlvrflyb",
+	"8ne77UDHt6POkSHv2Ma5+3s/x3fByNps1L0Gf6aTQ4lcvqKH/qv1ipiBrMhm8tiRmQGkRI1WtuC9AQxO",
+	"zZ0GS82LSyqDz4Gg0yn1hKv2wZm5/N0ZWm2fVKIbm0FWlSb0Z9bKfZcu36XLvaTLz+YsFVlCFcP9hkTd",
+	"NqzvcuBzU3Up86qSMW+VBMGUb8urp5argHGkZvMUSsYmVPCutDnhEURhgimPwOGXtWYzrH/Mder32YtE",
+	"/XbC/BGPuQxESN940HkWXpF47OViMonk5DkPxAnz9Ywnqd/HtrL2ErzJubDhsUSlHJFCssR4GbIxx5Td",
+	"EQ9uB5KAVQBeKwOWRCaFoBxYuQj+PEgGfs7jGBrXTPl8LiTkecUr60XLHXhgaZxkmMqesR14FC8SwYB3",
+	"gAsbsO8s9IikHnc+Ex+FxJq0txICrpmMw17Q2O4PrVy9mGWZayD9YJQXKcRAEzHGwFheiSeVA6AZBGJO",
+	"dYu2dKGPneCWHG7nwZRMH3Qqmp9sBSi9c6mSWzYSEy5ZPVBSCijUG0iarQcKCfQaxvauHoOyBCqR9dgo",
+	"EfxWJNBF3TPDw6DgQN6KVaPF3kJgsGLMdSOKkYJwrwgb7jwIfk17QE0Wjd1mzrHgH4XesGhMUaXvcqpi",
+	"G/DDnsMptud7ffrT8Oztm7N3V1fnb26GV+d/e3d+fXM9vDy/Gr67Pr9iddJbWKfdKPZuHEg1zhBqwec7",
+	"UunU7FDt0WzQ9pQq9ViykDY4epLt0wEsUKGipPuU+dCDi6jqr8cl+6xjOyBSXaRFDQCXtU7zRphOMSiO",
+	"qM+oItPBIGqU6ko5uwbR2Lw2BD43O1gPJN7fYi+xYWveBXwmUk4bnU0UZuZrppVRSHS+IrYpM3inebjq",
+	"g+Pc9wcSbu0z85yBDHnK++yPgSPBBrX+oPYf//P/Ca2jAV0SvjFcB/tK04aCbyeJ+g2+LeJRwm9ViJSD",
+	"2iczEHztoPZSxLEa1NyvsP8jfteHkpsmj6OPwnymoYcARZwNfRzJSE+HieBaSXizTtUcR4Vtsft/DIqY",
+	"nQMA7RysA4oOav3up09EKbuWSzEaasGTYGrXE/uHppzWAXuBD2r5hYOaz+rg/RhIqYaJ0IvYHKlFLovc",
+	"+n+sfvAHNeyqbIbxyx8DbKSME0niQe3TB/+EeJ7vPMj3iu/OKOEzzVeaLacrVl8gTzLXewM5ilVwCy4c",
+	"VJzMWEY8HFqhecK0EMx/L0bX8MjnyJKgu/lAnvNg6lT62o1tXiLNKWwQWZbg7jfrBDk+hjP8eP32TVNI",
+	"o3OFDDGAWuyU+e5K+4xaA2IGaQYI0zlmmqnxQOooFoCGdZOJAhQNSBpnl/jAgQtfo6TAgi6njXreJt3P",
+	"C68z3jkGc20WhU2bxVCH7vx9ev3QbYzagHeWslvMVKaLFKRqqJYSGYrhxJOEB7bzJijBgifxCtOms7fQ",
+	"rUNzq38CWjQS1NbNAS/yMpAUixhmA2oNqP9HUlEFN1AMzBg6WBj440l1/xOj0nxOHMVC27pu1tOccRM/",
+	"zPq4GXYDapDrbMUzjP7k2KhG19fnLJJZPSHsCtDxQAKVX+aKJdwU00inKsHGeoiGXghmzPhdBvLbPX7k",
+	"2Ub7hNtoJ799OF4tgbFgO45PnnujuSHG8ibaJ/OFnuLxgb7m3BZO4n4wT355c3PJ7EF1Hs+1jhD112ix",
+	"FhbYqocZajHkCEBk8XkiZDD97x3YYUoY0SudipltC5EIjGkGkRYse4l5cSpmsEcWiaj1263HB/iazXb6",
+	"mgGYL0zigogB9DI1t7BOe0I72wUhNOd1vOj9EZ05Nd9ZR8PuPKoApz50VebxCs5QKu7Sh0CnZn54HZja",
+	"ffSIfYjzJysaf4oS0fkEr68dQnlQ/a6R0pvsfVSp/+oQVf90udoHyDHDCRdJQlc7IUOlsOk1GJzr3SGM",
+	"SQJA0GSWVAQRXUPEDXLYJ+evzp9a52Raddo5rHbjnvDzibF6hqBtwRbO2ZQuxXMRZMeqR7diBYaGY55W",
+	"TM9ePtwwz9OL/ImlR33+ZIALEoSiO5Nnjl8AjPPFvGLoxQb7zpjd252fES8bAJjvM3Rsu33cPlCg3ij1",
+	"msuVbWSy1XNY8ofQ1FndL07V90h7NhfYbHmYHdrExQzePmm8AOtDzqAotS5qng7kLAol4GO9uzlreBas",
+	"acs+Mpp25cbJRuasMyTO29dnbfyLEFtTMKghJznS1q0BVkZqz1nucqj7pVfG0a2A/oIes62lAGbYel+n",
+	"XA/kTi9HmSdUvKjsgWigUo6jh9PoXFBVyIlESBWAIVqHjSaMXrcbAybe1ccqYcW19/KYA22UbCFZYR1b",
+	"BTG3Bvn+6TPcu937wetYHcF2j7HH1WgRLBG/imDNeZfr+mCsKsViI2HyFmKoln2ZTh9fxvufc0tyLLrL",
+	"GqVaxGNW94vEoGODpieZM7iZxxjmpNKTWRSGMaKrM6lks2SomR1bZfqaXZr75Q+Ak8r7vPxRSWGreIMK",
+	"T+tqbCnnWjUXiJKSuHekmYZRuHiKDu8xD4R7NSzy0KgYgE4MPWcKwksPHc+LK7zimDkCzFb8uJd+xW1i",
+	"2y1pJ9axceu8cRzZgVrEmfFtE8SNUjziGlyloVpKjMcd3zOaahfAzdrIt6n5FYBnvlW+fNXuZmEUYuEQ",
+	"qvbCopWnpZGrRdo6LKZ0LQA60wZ+CLsp9wgXfdnoxshDTRBYWoMFhW/d+NNYiHDEg9stMSgLA4hOdpo2",
+	"JpospNkZfr4a5L/2f2qSatG8eOaDPz57gGXiHuMxocL45kbgHz9ev31jX5FLZff5cBlO/IEu+LgbRitR",
+	"CexDkvhcDqRtXWddhS1GbdlsQsUDzdDLRp7+TORiR+GBNPI27DNu5ouwlFHoFbKKc+WdUtiylcdysoFc",
+	"a6hmkfx7nlXzW+wKQ2lZ5UVB7g5kIuYxD2gxBE/iCNVf8IyW+veYA7neE28g66hHTXk8JvWngVGPzA2Y",
+	"5qssQniG0NRxRyyEOX8DubRoPWoMP+X001YrCxGa035v2zPDT8yoPjYOEaXgX2yxH8Q0gh1veCojb1QC",
+	"QDKWLrB9OM5kzX+ZHTyAoszmB6mT5uT02r0+AxUQ0ShPzToWajM76yWK0D/itPkPxpu/s3bzKWuyIWux",
+	"vg+xP0pQhGT3RpUv9HoxmkXpc3vIPqM0jXZvrV87iwXH00HJ4EZB5fIWugoiqUCx+bps0s7p67rm9prz",
+	"jqZu3X98Abp4tQW0T9j2loNpt0lbo/3ObcHyd6Dx7yX6n5uhYoZoWfZKLRJXmmtHb8gUgt26w61YbW7t",
+	"duPKV3OlB+gueZfZkbHmxTi6g2Mt+Ux4WUJalDB4q84LyFYnVBxuhBUkmrjda95A95QSZmKrsjPb6eXF",
+	"v5uBfy5zwtlvasq1pfND3lOydjR+yjtBRzQfj7phsyeeGK7zaNS0bOeYPxrVqNkGtNIod46gXhvwDtuA",
+	"jc8x5IDUNZbR782fRke3l09/ewXmtyFsriJCmKlyCo8KHUjKzSseNdsdaPfhXAOTeho8GT3mj8bNY9EL",
+	"m73gaNR8wrvjZke0Q/vb2qSQKLZb61yzkOvpSPEkLM3kb8sn4uo4/bkwEwLBP6RrGOwCsx+2dwynzfsd",
+	"vvIe8JWRTpHV2Nwwh83AR7Nc1UbHGaGPc2AM63WV5GvJc6IBewzTZKOU0MUAHtWf/N7EXga9I/bu6lVT",
+	"87FwFLw+O+qyhMtQzdholQrdwAA8qPnQYwnyYpAakOPVd4P1t0LM8zSfEZVHX788bXaPH6EKPJCx0imM",
+	"mjpxjQS9ABT7DB82QisvsIXBoN+22CkWkgLiGRaiItXd/lU5RGiZCUK9qocg9qSqU0ibUFB8PEZ+nlDl",
+	"/zIA3jCofYC2Dzz10KWlvYGk5hRWTGB/AzFimFBywnxslUbtv6CMFPPFaQw8b1LlVpBOoxiTxHB8gNUS",
+	"xXEGAtLwMifxQBIr8pyCWnKyOvfbhJkWexF9BPwLCH6gCBxIB15+GPKVpn4XOZfzT7KKd2oMRpInazRg",
+	"B9JisF1BZaPhotAMMzd13rWLlZt2DSS4hQFOlMbovz79aXh6eTH89/Ofc1+wT0Aknbabtd9iRpoNJE8E",
+	"of1aMJ7SPoB8CeovAFW2WLJwK1ZZj7SB5CwW/JYGTrsV+p7NVFJZO4sHFbnply6etR3skAdnR35tU7Gj",
+	"NjNLWIDQL65urX/U3ihe1uXIJ69mE3PdrBBQmYCrOEl6qKk0yNQHFYVeXijjLQjnA6I1SNqviRLy9fWX",
+	"W7EqqiGz7t/Tx1e/n3aCZz3x/NHk5ZPox/btq+7sTU9dPvrt6om++RyF5iDS4g4ON6kBeD6AW2PreRlY",
+	"RdVwTzzZ38JA+7yzdZMdJCAf4/oWATYNb0E/Pt61HuEcZ8pK7qcFlxqx9oBLK8OAYWVVJs777l2DC1vp",
+	"j0LmfSgyhkfawZ6DzlLWLaMD9plpKyfoR8PqHYJiKOPmf7sqWwfhKYfAdp3OS67ZrII4rJ7h12+TFw3y",
+	"ZGY7wdki4LOllqiwnH+dKhwnvPpRsE7bAfCCWJURr9Q6p9G3ipfRCWyf828VobOKbB4d3qoGfC/Z+ezO",
+	"a6Rmr9kW61ZKyeeR9R4ORSxSsW69PIPvtVUY+3muKtTA2BNa2bjXQwgYrCvJm4C1O5ucHJVlmGZbZ0rZ",
+	"zl6vt2IFfV5ZPRtobIw3a2OBdqtkqfn8nsL/K/WB3YUvjDT413Od/qu4I3POax2Sm70EzvmbiYduR60t",
+	"2OQlgNJ6Bf5kg8oFoLMhRd4GWeKcksLbA9CcWp3UuWbYJmcgjYHYIEBSDIpxNk6EntpeLrYntePBQHAl",
+	"AkKP5ECiSUwlYWB/aqF1ZBgGhMsc+DbS4I3qlveSG0jsWmYkiVQ5IVYipTbeK6YFGsRk6A6kT5PPYQVa",
+	"rLIfzZo5mfPRgaSVzOdZZVZCr3AXq1J9FEmLQSOpfBHyYmXq8OgUUhmGYNaRjRbhRBRq1KkJjqbGOJSw",
+	"AsPVG2oW5ERcrvXQuochmzcTXu/yWYnwVCb5bpSnEiZUmrQXo16obMg8EQLsdQaEg3OJ2k1hTM+hGi/b",
+	"FmqcoRpgz7sclW4TFtXO9x6SkuiQ/3szuh3N6JBcoS1XpC5VLMsPIKYBYPpKinvCM9G+fB1pDaHTNfPR",
+	"af3Ci20gqG2DOeaQKHIQDFL5PPQZNf0iXKj7GY6pUtdTlZQOwRtXREB12xhrm/RBQ3YPRp/NFhp8vBUS",
+	"55uZjKcFLOYZrqlR8AqTbh3cqRB2Cvlgcb+WfGZ2ayLs4WhFQpIhRI3NYiGmuU7zHe0Pq1q73XuLQOfi",
+	"y8p+ndjesCyU9h/vWelORLciNv/NNsUbRTBjxU5zVu2vGDOQqHWwF+pAR0wFENNXcsZ8PVeMSrZ5Y9aM",
+	"zu+tC75tA3awQJxzvRmxAyNhW/MeUBVKI6P5Z97PLAMQNOKlm00r1RLjaNhkjlqF2+tJrS0AfUSa5dXh",
+	"dW5B3o16DWbHQAZREiyiNIN+cPPc1FzIynS1V5FOX+P8PlfRsmT65Y9avjJk6hcp9rdFFNxmIVbtsYlS",
+	"6GfUkXka+20hkgjCKXCyqSySfAnPuU7Zf/zX/1aRbv/J2/nuF+ZVlGpoCK3ngnpL/Lbgsdk/9FKnOJZe",
+	"/AN9w/7jv/6v/+///b/sfj+VzBYH8INhDvQumDPmEd8xzDM3iheNACBZ8tdfm4/s//vf/q//vfhmJ7X9",
+	"gHQIWPRt2RCwmf/qzpR/EZaU0ZtxLBkKuGTzKLg9PL07K2Or5FW2/AtrulIV8hWrY7lVDoQDhUYeW2Ly",
+	"7cyY35ZZSXKYgPSjih9KMDaP4imDzCCs/KlgNy9E+jcY4Ocym0IRnRkiGCxHx/BckQ7TaCaGizSo9WvZ",
+	"iGr0o17PemrnGU1YX9c53vsk4YR25RRhkRTEUgzVvx+sP+1gZUvglDU65wo/7z5YiLO08WS9lYIJmSYr",
+	"AGPMRHl9AhBaOY/2mFNdRN11eTqQKglFAkgcIx7cTqD9DpspGaUKHjcyVj4PpojhNlkkIszfQk1YLq/e",
+	"/v3i2fnV8Ozl+dm/Dy/e3Jxf/f301fD6/Oztm2fXVhMtlCoESgNqETXfG8i6/+L8hpHS4zdOwF0IA4CZ",
+	"QUXXRx5bpC7Gg0RpzXgcD6QNaegW85FePos0wAs1mb+YU5JQbCQ4PlIvAltQCKgeQqrFZOpRehePMQMj",
+	"Tfh4HAVGm5kKHqfT1Qk8MRSThIeAb5aPEl1/XvlNRh/X0D8KEskHkrGMXs/OX1ydPjt/Nnx1enP+5uzn",
+	"4etr0OdnCGS16erzq6u3V4CzmUFo0oo80MxWrZklNjMxjyhMJut9CYM8ZrNIAvYbjp8mqJbSJVq6VHYz",
+	"2GlaswN2l1EXS2pgpGH34fMWMt8+ft8sexb7pt+h3MXvO9sMvb3wVvAlY5uFxdywWJ/Ae5ieIqwlLqjW",
+	"40VsBwrz9JeRDNUSinDnIgkEIJWa6YQiiGY81g2PyUUcr8OHwWOoE1UGjBUAhtpAUjKQ9rCwRLMz80Pz",
+	"TMk0UTFgHG2QQ9d4nvcIluFUGc6gZQNcRkdd5doZ/loodqV0ISNqelNj/MrFzHCcjvmAXz026uVROzT8",
+	"Z3fQ6yAZ+csfaG1DYXSt36b8W4h8GAmXy7/eTafbP273u4/+AVm6qZDBajjTtX7nSbeqptWyQiytQPLU",
+	"+k+ftszlRAictFGIC6Notbt7DORxeSC9bqftbaznzMZj+YE7qset412DKo8I853c9+M3G0tEc4I458sZ",
+	"BN5eHMSHQ+s3XwLn26ayZwWmD4hNtopV4YWzsS7CXqoly8AmEzFXCaLQjwQdN4+J1qTFBrX5YhRHgcdm",
+	"/K7JJ+LfjtqDWmWhd7aZP91T3fnnRI3GpTLsEES2U/vrKB60aQquhqUYNTGvdqOigaBrQrNni+DW/P+F",
+	"QtTGlzevXzEhw7mKZOoVEDmxERyhcsZRKgbSXtgoZFIHseBGXAEiXZ8lIowgLBVDN6CFXCZG6oce46FG",
+	"mLRwgTxIaGMrqI8ibLFTGwNN7M4Btp8ocN5BUvD78x+G1+enV2cvh2enZy/Phzc3uZ5S9xHqro93+9R5",
+	"JgrR8RsbAySLF5KvwEogafg1gZllFZrLaRRMmU7VXFMzRLRZCOGBa4gFG1lCbf5jMU5bjJDtqCZlNk9X",
+	"ljRmatQM0dzlzObN+YvTm4u/lyZkM0cftRtOjHQgdaqSGSPwSiPRzThAsmQ5x1j/iBWgchJJgRHRHGwP",
+	"94tFLdWEJkoJJ6iWENyMi+tRB0MOik4pzgqeptTQ2i6aFbcyiBehCE+oV1GGf4qkxNx4GAMNEBHx6sft",
+	"I+YT7KALSdhosb/zOAo5QpoCK0Ya88ydms/KjM02eAIlIM89p76YLhSoGd+cJzRz53usJCRdV9ylCQcI",
+	"2CrlIEM23Ec5gMXysJC0e/zILSSlJuVJNJuZwRdSaWY8mBpSxYIn1udToVX8tjVtZsbvXgk5MYYPItBF",
+	"0n7ufHF94g8aW+XY6VgAjbSM5nPDuWqvSxciIiQ2+zCqYroIV+DhT9JoHAURj8G8iONoAvB4LQCSi1Kg",
+	"2NrDmux9dBvNRRgZc26RxEYsp+lc9x8+FLK1tD+2VDJ5aD49pEcMs4GDEAZWYwgVJHxekOaky+4fNMh2",
+	"zhXRY1O5p4X8HGXlcaw+V1pHo3gFUMGNfw4HwQEhw38+fCWoIRYbkLwyzABKoMvwgvbH7rrKoIzc4X8R",
+	"OKt/LmioCjSoAojQyUDaeitAfQUFKHRglqqQmjL4U83WAJQqwKG2I0LdD2AJp5U7XDAENMK8+BTgtv+a",
+	"yEqHlhsQZHDpdOf6KWa2arffBeqsI4z9xrGQE0CmKx+ddfXBOUDvc00gFbO5Snhidqdzsa3cc7UT0mA0",
+	"pv9lA3Lg+FzQHzu1+6YYWIWmhJH35vSHV+fDXG/8N4gVVZUxCMBQHWbPqZy+E4i+f74MxZc3LaLFvcm0",
+	"QkC5+XPWbOO716Cc7jt7BwO7lDCkWA7Ab7S8nCR/ztzzElLqHOBO2x32V04qyZSbjQKiuCGNRSlCaHVT",
+	"98vbGIGw88kag9SdrUWdqrIfctQAw8MNIfz+QPoOKXyP+XRwzZ+0N3zzSt+FMidMssMwmnD90BBxzXk0",
+	"GbYEEkIVbI4fXC/5ZCIS9u4iR5ULVbAArPO6/1DNheTzqGXYrzGIgWmFWZ3BQI4iyZMV+HTPnr3xGFYP",
+	"q/E4jqRosUHt1Kp8gxqk4jp1xZQGBGKauy7cQe0GwHMABKgG0DiQUuuzTIGkZiV8IthoRchyJ2gVZjDw",
+	"YChTJSwBKj/QLFYBjwHwxNxMcYRExIqHujWQGIcwRHvoZ54IzaDkuX7U7jSwGT7zn709ux4iR32GfNQH",
+	"+lFKsEddcGORd0rIKEtIeLTdeu0e2NXUhYXArmAMPtYXIVSFWkp2huKxeU07p3mp4ihYkbNhIKHmSDNc",
+	"Y2hDsYqhgnnGJzSSnK+4aqRKokkksQPKSSEdnEaJFeh5PjRY/OhRwHfm/ZD9l+enz/w8KV0zQ1WfSsRt",
+	"tTMsiwpXHqN68pDaJg+kWdcHm6j3QENAYnN3sBcifWY2/U7LE+Ckp+kMvJJ7QupE4ISr1lJpgJgjaObw",
+	"/7N3dctt21j4VTDsRawZiZbdNs3K09lRHG/q1nY8sTPdbukRYQq2WFOghiCVeDx6p32GfbKd8wMSFEVF",
+	"lpNsu+1VHIoEQeDg4OD8fN+yJ3T15K1O7uExmOEt9WM8+3V6JovEMzi3PTvgGadLIFxwCea+diWe3jr/",
+	"R1S9wYEViNqdN5mcqh5G1fI0M+VrrqVRvSKLyws3aTbtSdqm6Npn8cj+/9av1PQ8tg6jOaf60JpIOWof",
+	"lfpVqd93H6QxKl+szRZjgQItQj/hyrIKotoJnhlxXehxopzfA72jZ1MRGrqrV8S9cWzgWDVXepxmxPgu",
+	"xSzWsPvOVWbiVHfs2o2zQCdxpGAsfPGSdLFBNz86/YhyjukkJ2mR+WKorf7RcsoUORUQWukga4dEYy0w",
+	"NESc+VGXGigbfFd9rTlfTKPi/2ZWV5tJU1F0rvac2VAcTBk1g39FyFfd8qLqMt93cnx4dHZx5HW9szeX",
+	"x4dHLY/6fJ+ff8ibcT4wF6A3vbnMoPsoVOVwwR8/Xnjd+pXDi9olFph3xy/xlT+u/nHpoRMSAvfSWZrH",
+	"kVrTsn3mahNnIqp0GKjHanQmF/hNziVJxrYtIO/Gp9lQQCSfEExDia6F0uqi3YinPe/3/1Le2yvvIY24",
+	"pXdrWAOr9TfFTFs197AyonBiZUnTh2EtNMgN0oNgoKSM3+RpQQcGYpSAfdsXjzPMxA4YxYG2EJlkinFe",
+	"AoWtM3TGiThvU8EUk3xy4h18Zoz+8tdK/0sMj8VLGd0p5EMtHeecpAPnY9p/vIE37/t7fn9zXzr3tz3U",
+	"HZXklvFc+dtK3hopOonnSsNLcITdox5x4JDUTBUY4e0HO6JDoLvEjZzCiZ+PQudZOlX5RBVGgMIS6sMs",
+	"NTFKKVVEc5Tu7dHw1ekRVmgTCB4cfSZKi9Ojy7fHhxejyzc/HZ2Rb5QLJTGWQXVJRhGbFAqZPQTi/A7E",
+	"Szr/BUW//3VUaw0vqRB29T3a/hHa/gCBbccFmZm8wdJCoNNeoRMYMtvW8NWrt2KazvkePCogP6QURoEl",
+	"kFPludII/EpGCgOvYAKCXSFwNKNSUZFmgbb1TIzK3iwVJd7i0sMe6J3hu8sfHFJkhFc4PT57d3nUwcw2",
+	"Gwwm2tSBmElESu/a7DoeUz6oyfJOxvXd/1uTHjBkgA702WJXwXCiaKrr56UgAHqFER7XRnhP5LVKKI6O",
+	"5VpqPKAhRP9RIrHelRCIMvlegBUE50fKIY7HbWeyUxbZzfbwchut9quvxA9HJ+dMIjya5PnMlsiZUZ7m",
+	"MrEsSeyAv75f6nYXFsQkHbNhC2rDD/RX4vKX86N1zeI8qyzQ7fc8UMvfB97ro8vA6+KLvw/qCdKB16W3",
+	"fh/AZwfeQnz9CEYeHsBL9aE1F4fVwlNgBH+ne/WSt2zRffD4Y7kccNll5qi5aSl5K3Wp6+RqVaiVL+xe",
+	"TpMQDs1zlSFnQ4pw4l2BXlk8xeBfvjhGD1CG2jCbgwDFRoS7oU0NyZRJE1RSqYv1h8ucPW2rcwVeq/zN",
+	"TOnh+TG8ebvddTOZ49e8YmOmTe74ttLo2T6O/OcwFS9dRytmkfJErjAQXblbD4MLpwIZwY4uozy5x60X",
+	"9E9dctkMoAwEkWdKlQRR10WcjP014vbL8PTkceJme/2XuP2uxI0x+1dLHEJDtYrafr9PRTlcgaNmSo+V",
+	"ju6t1TSoU3agOWi5FsQMyYUYF5RoKaNUj33xbf/ryuJzgi0Ua0FbieE10DD2A13Pzc4UpgWA+q2aHYhJ",
+	"+h4tlfQmZ/pTsgliE2is0Rh3KV2yxPeHHpr6J1SgnkhgTW1bBmYs9ABzKYvnYBwSoIqkboqs0DZLMC7Z",
+	"xx/tI2/ZBN7iRD0Z/h46io/aD/YGXnoHUqj0PM5Szej4lQ1OwUAQEkbL2Gx5Q39jjclNzYWNHwNbIW59",
+	"tmDB975MRkHrQHAYD0NcDlFrrMWe2WyIMDj0acZo6C43rrItVYC/VgeU7a4/WM73dqOJzHcrCknTDoCE",
+	"evj4mRGHYLIcVo+I4flxHX6IbhUXr36qIjp5miYm0LDr5Bz7mRIHfaGpNn88EJgvTD/JXIR0aGR7Ck+L",
+	"u/M95kiXgW4AOCMws+/7FPpdRhdib4otjscaE6xBCilrMI8xHHwj0dcd2upc+BvrZMMDQQHDsmA7DHTt",
+	"xOzypdymeCDN0uJ2UrGvMNJxdWo0XYohxvqWEqqvZXTXrbGuILASWbWoOs7fXFwKe9aA+QsHRC1fwBHc",
+	"eqSqLKpuPZ0WgZuWmWN4NJhfuKy5IcpiMn8NH+hDEqEQ+ZrCsZqrBHRV2OkGOoRjIQxYSdQbih06s8L8",
+	"j0B/mpDpxuFKaEnADN0X6OrGUTwOO76NgtIckXvSzm6WSSS8DOEUGWJWrjkImMMF/yd2KBjaRXjktIMH",
+	"3SUUvL5PfTE2i4x6MEnjSIX4wEwauJ+SM9wiLM4aRybfNME6QCOidKoCTUDWRpTLxh0BsVNRPhkxVkku",
+	"TccXFyllfYdW0Y3ISROKHSQxAqlDhqYiyrE8Ly3yWZF3QEIVSGqgw1mmjNKRGoEdmOT3jEF9gxKlo/vy",
+	"ui9CHZa4Mnu+OFXTa5UZe/Kt3It3iCUAm9qtTq2wUGCcPsPlpa82aSkucOX2LmD6jojxmPPmES0bZNev",
+	"dI8fTQp9F4r0+jcMwzNZIIkPMeX++urN2dEVo2gH2nLAMXe2z46PEVLmhkJSRRs2S81Qhn1IcwvLN4Kd",
+	"XBkR0iNPIIP/uYW1fQWhXYPMLl9JJF+SAzNH/ODB9/3FgiZUpyLk0WAXHmrbTMaGQN8RXQ2fZNZ8yoHH",
+	"FINSJs1EzlTXJaIfPASWZhzZh/P7Gf2BMTWXqH4B4lZabuTrUMbqHy1tXPNAIIs86hSSrGeGOiawJb0T",
+	"orIaLeV3lqiweL1Tuu4q8iecukCHH3pmkhbJuIfplgPBCRqo7NopJzkNaKKSWaARyBVHEJ2D45TrIvLs",
+	"noaPc6oJsZ9iNCL8Z+81flDPFlCFGFQ0TWyOQFtNe+A89o7LSHqnvA3lzPPYjooOm2+1934BSnycYSL9",
+	"dqnpVzPRf4Sxnani2Qapc9E/hsT+qsFnbr+Fo7A1tQD9rWkGNmQZwSsZUa58E4zM3ffwwB3rwm4b1qTB",
+	"nE58/OOj8zPDpVBml2SmMXEus9j8fR1RPxX3NYj2ufu4peCrbgpN5ijMfnaLJ0DjDbyHwIvi/B55xfFt",
+	"gbeoYtm3Kh9xd8DGxcw+3H/3KpzUsuXFVX3a9l7859+H5GMttL6vvgK65vZw5LbrzmCJgmLnwzThvlJy",
+	"YuMjnEmQJJ96xFf1yX4Abhgw+EWeemU3l4Z8hZeGK8jsu1H9RwQBs2L065kLSBg6U1keM3YeGvrNSK2b",
+	"hfAr3VXlANBmSmPbnMrNUzNpyyCG/s9IzkYbM42sS4mP34uA/bEeqw9UUZvezrL0uqydZRmovdEDdZIQ",
+	"dCt7XGeFmRC5I/pipU0XpCpy0DscWaAPQeUDBqNMWhciJiswYKo32Pvu+Td7e9/u9/t2MU1kHk1nSW/D",
+	"Wosl3cZTSO049hJWkpQfbK8yi7A32HuO5cTTWV5d2gfRzWVSXtl/sY0IOBtQmQqBI9qr9hQng83aMfEY",
+	"NdCjhgMtDhqB8uGGzUhmCY1/UJuAgAYTH4XhpDtJygIQs4AEKgCJCjy0xMkIgknGx8ppZuMHJQt/CbxF",
+	"NyjFMGDxCOqSy5cXVwswI/6YY+F+9A8qSdI/yZdv9pEBqqbAq30o2ebwf++x66vQdxe0jNqwAcmvWE8W",
+	"atiiLYmBNcS48vjvPRYqABd+iyG7/s3P2MZd14Otk5FoDLeoV6QHt6papEeXINhfbPrcltCL9PC2AIz2",
+	"a58Aw0hNLBX2bey/paefzrjPdS/t1PulUbCOfB/NOTy4wKmvHBRxfb/EvQ/WmbUCrIzWKOEfuZnih7/l",
+	"UfncPPuYvy148IR0V2Hp6uFvpxHpdAP9eZj5N1yLVbxrC/73ZdGoyrcqmWijgv/yE/2lieCpWz1oWObx",
+	"dcJE6tWeup4JHqPM8bpSpA1RTRGSMNaVS4qkEqlCyPlJdGzkqTc+/LDTCdnNFGgn1OALBKugBpAH3sh7",
+	"YwFQxTL+KawMBD7FTI0K+bQCTo2jCTEZOLiqbQin1I9PhHMKJsRqlFP3kPHd/v63z+GQ8ZmgT8tzh1V/",
+	"6XutxqNr5F3DfX8VPumV82AS0w78mJXyqVFDfy8Wwf9wT91O5T5NmxDXz03ltmGyLJy9znaaZPcB/22v",
+	"fPmHoygylWexmqtKWbhhyQNmga1BGHMIMKZU0NbMGBLRj5WZDLmxpTx8Xm0rSkrsKmsvKfnkcCt/QPWy",
+	"hTJZp0j+eHrkqWYQjvZIp/noBhOdls0h2j5vZ3nvm7SyC9WH2OQH7moGaxnmtmuhrjnTlhGl2YIqJ5dl",
+	"t3zv57KjzlJadxPJWBBU5fUn1MDOuFj4L5rbHdJzj1DC2BGwftvq6RrJrKZeXl6iJ+1iYKPewAkWaXMi",
+	"wZRQVgi/I5zKOyWyQoedGv7SYHcXK7snqckHL/r9Ppod/DFNQOrb2OSkx1FEsbzcKeWD8Wz2CrNcMNTj",
+	"YOvVMzpuZa7eS8eXT8PVaIpQhKy9btGBLf4WYTs3HqqQDqp7+f/Nm61XhkEZnSeoXmbFoNvKE4bB5TSk",
+	"6sEqRld/8J1B9McMuakx3BtVfhynAUvmvaq3S3k7iFK1xD5uaEuh0nYK/WLMpWwfadyabTfXAbxkJ9yd",
+	"74WdMqTcmqAkavlJnkPvjAuk+b7heBrrSr52HCryjugJqWVyn8eR6VpGD1NnVE3SW0cUkR23+ZK1lcL8",
+	"AfXVxg1inufiavHfAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

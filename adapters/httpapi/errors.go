@@ -92,6 +92,8 @@ type errorBody struct {
 	RetryAfter *int          `json:"retry_after,omitempty"`
 	Provider   string        `json:"provider,omitempty"`
 	Attempts   []attemptBody `json:"attempts,omitempty"`
+	// Reason says why web search is unavailable (api.WebSearchFailure).
+	Reason string `json:"reason,omitempty"`
 }
 
 type attemptBody struct {
@@ -147,6 +149,7 @@ func (a *errorAnswer) addDetails(err error) {
 		qe *domain.QuotaExceededError
 		pu *domain.ProvidersUnavailableError
 		ur *domain.UpstreamRejectedError
+		su *domain.SearchUnavailableError
 	)
 	switch {
 	case a.code == domain.CodeQuotaExceeded && errors.As(err, &qe):
@@ -158,6 +161,8 @@ func (a *errorAnswer) addDetails(err error) {
 		}
 	case a.code == domain.CodeUpstreamError && errors.As(err, &ur):
 		a.body.Provider = string(ur.Provider)
+	case a.code == domain.CodeSearchUnavailable && errors.As(err, &su):
+		a.body.Reason = string(su.Reason)
 	}
 }
 

@@ -252,6 +252,8 @@ func TestErrorDetails(t *testing.T) {
 		{"a binder message is not parsed", echo.NewHTTPError(400, "Syntax error: but no JSON error behind it"), 400,
 			errorBody{Error: "Syntax error: but no JSON error behind it", Code: "invalid_request"}, 0},
 		{"empty body", echo.NewHTTPError(400, "EOF").SetInternal(io.EOF), 400, errorBody{Error: "Invalid JSON body: the body is empty", Code: "invalid_request"}, 0},
+		{"search unavailable, with its reason", fmt.Errorf("search: %w", &domain.SearchUnavailableError{Reason: domain.SearchBlocked, Err: errors.New("status 202")}), 503,
+			errorBody{Error: "Web search temporarily unavailable: the search engine is refusing this server's requests", Code: "search_unavailable", Reason: "blocked"}, 0},
 		{"host refused", errBadHost, 400, errorBody{Error: "Invalid host header", Code: "invalid_request"}, 0},
 		{"not JSON", errNotJSON, 415, errorBody{Error: "Request body must be application/json", Code: "unsupported_media_type"}, 0},
 		{"too large by its length", errTooLarge(50000, nil), 413, errorBody{Error: "Request body too large (limit 50000 bytes)", Code: "payload_too_large"}, 0},
@@ -358,4 +360,21 @@ func TestSpecListsEveryWireCode(t *testing.T) {
 		}
 		assert.True(t, words[wire], "Error.code's description lists %s", wire)
 	}
+}
+
+// TestSpecListsEverySearchFailure: the spec's WebSearchFailure enum is
+// domain's list of reasons, no more, no less.
+func TestSpecListsEverySearchFailure(t *testing.T) {
+	t.Parallel()
+	doc, err := api.GetSpec()
+	require.NoError(t, err)
+	var inSpec, inDomain []string
+	for _, v := range doc.Components.Schemas["WebSearchFailure"].Value.Enum {
+		inSpec = append(inSpec, v.(string))
+	}
+	for _, f := range domain.SearchFailures() {
+		inDomain = append(inDomain, string(f))
+		assert.NotEqual(t, "Web search temporarily unavailable", (&domain.SearchUnavailableError{Reason: f}).PublicMessage(), "%s is said in words", f)
+	}
+	assert.ElementsMatch(t, inDomain, inSpec)
 }
