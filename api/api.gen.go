@@ -578,6 +578,30 @@ func (e TokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for WebSearchFailure.
+const (
+	BadResponse WebSearchFailure = "bad_response"
+	Blocked     WebSearchFailure = "blocked"
+	Timeout     WebSearchFailure = "timeout"
+	Unreachable WebSearchFailure = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the WebSearchFailure enum.
+func (e WebSearchFailure) Valid() bool {
+	switch e {
+	case BadResponse:
+		return true
+	case Blocked:
+		return true
+	case Timeout:
+		return true
+	case Unreachable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebSearchOutcome.
 const (
 	WebSearchOutcomeDisabled    WebSearchOutcome = "disabled"
@@ -992,6 +1016,7 @@ type ChatEventStream = string
 
 // ChatMessage defines model for ChatMessage.
 type ChatMessage struct {
+	// Content The message's text; white space alone is refused, as an empty text is.
 	Content string          `json:"content"`
 	Role    ChatMessageRole `json:"role"`
 }
@@ -1024,6 +1049,14 @@ type ChatReply struct {
 
 	// WebSearch What became of a requested web search; absent when none was asked for.
 	WebSearch *WebSearchOutcome `json:"web_search,omitempty"`
+
+	// WebSearchReason Why the search engine could not answer: `unreachable` (no
+	// connection: this server's network or the engine is down),
+	// `blocked` (the engine refuses this server's requests, e.g. its bot
+	// challenge; retrying soon does not help), `timeout` (no answer in
+	// time; a retry may work), `bad_response` (an error status or a page
+	// the scraper does not recognise).
+	WebSearchReason *WebSearchFailure `json:"web_search_reason,omitempty"`
 }
 
 // ChatRequest defines model for ChatRequest.
@@ -1036,7 +1069,10 @@ type ChatRequest struct {
 	// Model The tier; an empty string means fast, as leaving it out does.
 	Model *Tier `json:"model,omitempty"`
 
-	// Prompt The user's message; at most MAX_PROMPT_CHARS characters (32000 by default).
+	// Prompt The user's message; at most MAX_PROMPT_CHARS characters (32000
+	// by default). White space alone is refused as an empty prompt is
+	// (400, "prompt: is required").
+	//
 	//
 	// Example: Explain SSE in one sentence.
 	Prompt string `json:"prompt"`
@@ -1052,7 +1088,7 @@ type ChatRequest struct {
 	// results as numbered sources to cite. The sources are listed in
 	// the `meta` event and in the whole answer; when search is
 	// unavailable the chat still answers, without sources, and
-	// `web_search` says so.
+	// `web_search` says so (`web_search_reason` says why).
 	WebSearch *bool `json:"web_search,omitempty"`
 }
 
@@ -1439,7 +1475,7 @@ type OpenAIFunctionCall struct {
 
 // OpenAIMessage defines model for OpenAIMessage.
 type OpenAIMessage struct {
-	// Content Text, or an array of `text` parts (joined); `null` or absent only on an assistant message with tool calls (or a tool message with nothing to say).
+	// Content Text, or an array of `text` parts (joined); `null`, absent or only white space only on an assistant message with tool calls (or a tool message with nothing to say).
 	Content *OpenAIMessageContent `json:"content,omitempty"`
 
 	// Name Accepted and ignored.
@@ -1458,7 +1494,7 @@ type OpenAIMessage struct {
 // OpenAIMessageRole `developer` is taken as `system`.
 type OpenAIMessageRole string
 
-// OpenAIMessageContent Text, or an array of `text` parts (joined); `null` or absent only on an assistant message with tool calls (or a tool message with nothing to say).
+// OpenAIMessageContent Text, or an array of `text` parts (joined); `null`, absent or only white space only on an assistant message with tool calls (or a tool message with nothing to say).
 type OpenAIMessageContent struct {
 	union json.RawMessage
 }
@@ -1998,6 +2034,50 @@ type VerifyEmailRequest struct {
 	// Token The token of the mailed link (its `token` query parameter).
 	Token string `json:"token"`
 }
+
+// WebSearchError The error body of web search; `reason` comes with `search_unavailable`.
+type WebSearchError struct {
+	// Code Stable machine-readable code: invalid_request, unauthorized,
+	// token_expired, forbidden, email_unverified, not_found,
+	// method_not_allowed, conflict,
+	// request_timeout, payload_too_large, unsupported_media_type,
+	// quota_exceeded, rate_limited, provider_rate_limited,
+	// providers_unavailable, upstream_error, stream_interrupted,
+	// shutting_down (the last event of a stream the server ended while
+	// shutting down), timeout, unavailable, feature_disabled,
+	// search_unavailable, internal.
+	//
+	//
+	// Example: quota_exceeded
+	Code string `json:"code"`
+
+	// Error What went wrong, for humans.
+	//
+	// Example: Daily quota exceeded
+	Error string `json:"error"`
+
+	// Reason Why the search engine could not answer: `unreachable` (no
+	// connection: this server's network or the engine is down),
+	// `blocked` (the engine refuses this server's requests, e.g. its bot
+	// challenge; retrying soon does not help), `timeout` (no answer in
+	// time; a retry may work), `bad_response` (an error status or a page
+	// the scraper does not recognise).
+	Reason *WebSearchFailure `json:"reason,omitempty"`
+
+	// RequestId The request id, also in the X-Request-ID response header.
+	//
+	// Example: 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+	RequestId            string                 `json:"request_id"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// WebSearchFailure Why the search engine could not answer: `unreachable` (no
+// connection: this server's network or the engine is down),
+// `blocked` (the engine refuses this server's requests, e.g. its bot
+// challenge; retrying soon does not help), `timeout` (no answer in
+// time; a retry may work), `bad_response` (an error status or a page
+// the scraper does not recognise).
+type WebSearchFailure string
 
 // WebSearchOutcome What became of a requested web search; absent when none was asked for.
 type WebSearchOutcome string
@@ -2604,6 +2684,113 @@ func (a RateLimitedError) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// Getter for additional properties for WebSearchError. Returns the specified
+// element and whether it was found
+func (a WebSearchError) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for WebSearchError
+func (a *WebSearchError) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for WebSearchError to handle AdditionalProperties
+func (a *WebSearchError) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["code"]; found {
+		err = json.Unmarshal(raw, &a.Code)
+		if err != nil {
+			return fmt.Errorf("error reading 'code': %w", err)
+		}
+		delete(object, "code")
+	}
+
+	if raw, found := object["error"]; found {
+		err = json.Unmarshal(raw, &a.Error)
+		if err != nil {
+			return fmt.Errorf("error reading 'error': %w", err)
+		}
+		delete(object, "error")
+	}
+
+	if raw, found := object["reason"]; found {
+		err = json.Unmarshal(raw, &a.Reason)
+		if err != nil {
+			return fmt.Errorf("error reading 'reason': %w", err)
+		}
+		delete(object, "reason")
+	}
+
+	if raw, found := object["request_id"]; found {
+		err = json.Unmarshal(raw, &a.RequestId)
+		if err != nil {
+			return fmt.Errorf("error reading 'request_id': %w", err)
+		}
+		delete(object, "request_id")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for WebSearchError to handle AdditionalProperties
+func (a WebSearchError) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["code"], err = json.Marshal(a.Code)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'code': %w", err)
+	}
+
+	object["error"], err = json.Marshal(a.Error)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'error': %w", err)
+	}
+
+	if a.Reason != nil {
+		object["reason"], err = json.Marshal(a.Reason)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'reason': %w", err)
+		}
+	}
+
+	object["request_id"], err = json.Marshal(a.RequestId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // AsQuotaExceededError returns the union data inside the ChatTooManyRequestsError as a QuotaExceededError
 func (t ChatTooManyRequestsError) AsQuotaExceededError() (QuotaExceededError, error) {
 	var body QuotaExceededError
@@ -2925,6 +3112,16 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// GetRoot The server's front page
+	//
+	// Redirects to the documentation (`/docs`, 302: the web app will take
+	// this address, so browsers must not remember the redirect). With
+	// `DOCS_ENABLED=false` it answers 404.
+	// `HEAD` answers as `GET` does, without the body.
+	//
+	// Corresponds with GET / (the `GetRoot` operationId).
+	GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	//
@@ -3302,7 +3499,9 @@ type ClientInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -3359,7 +3558,9 @@ type ClientInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -3583,6 +3784,8 @@ type ClientInterface interface {
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
 	// only; every other answer keeps the strict one that allows nothing.
+	// `HEAD` answers as `GET` does, without the body, here and on the
+	// page's files and the document's two routes.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3599,7 +3802,9 @@ type ClientInterface interface {
 
 	// GetHealth Liveness check
 	//
-	// Answers as long as the process serves HTTP; it does not touch the database.
+	// Answers as long as the process serves HTTP; it does not touch the
+	// database. `HEAD` answers as `GET` does, without the body (load
+	// balancers and uptime checkers use it).
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3642,6 +3847,7 @@ type ClientInterface interface {
 	// The answer is reused for one second: however often the route is
 	// called, each instance pings the database at most once a second, and
 	// callers arriving while a check runs share its answer.
+	// `HEAD` answers as `GET` does, without the body.
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3747,6 +3953,26 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
 	GetOpenAIModel(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetRoot The server's front page
+//
+// Redirects to the documentation (`/docs`, 302: the web app will take
+// this address, so browsers must not remember the redirect). With
+// `DOCS_ENABLED=false` it answers 404.
+// `HEAD` answers as `GET` does, without the body.
+//
+// Corresponds with GET / (the `GetRoot` operationId).
+func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRootRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetAnalytics Usage, errors, latency and feedback over the last days
@@ -4315,7 +4541,9 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -4382,7 +4610,9 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -4736,6 +4966,8 @@ func (c *Client) WebSearch(ctx context.Context, params *WebSearchParams, reqEdit
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
 // only; every other answer keeps the strict one that allows nothing.
+// `HEAD` answers as `GET` does, without the body, here and on the
+// page's files and the document's two routes.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4772,7 +5004,9 @@ func (c *Client) GetDocsAsset(ctx context.Context, asset GetDocsAssetParamsAsset
 
 // GetHealth Liveness check
 //
-// Answers as long as the process serves HTTP; it does not touch the database.
+// Answers as long as the process serves HTTP; it does not touch the
+// database. `HEAD` answers as `GET` does, without the body (load
+// balancers and uptime checkers use it).
 //
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4855,6 +5089,7 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 // The answer is reused for one second: however often the route is
 // called, each instance pings the database at most once a second, and
 // callers arriving while a check runs share its answer.
+// `HEAD` answers as `GET` does, without the body.
 //
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5009,6 +5244,33 @@ func (c *Client) GetOpenAIModel(ctx context.Context, model string, reqEditors ..
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetRootRequest constructs an http.Request for the GetRoot method
+func NewGetRootRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetAnalyticsRequest constructs an http.Request for the GetAnalytics method
@@ -6366,6 +6628,18 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetRootWithResponse The server's front page
+	//
+	// Redirects to the documentation (`/docs`, 302: the web app will take
+	// this address, so browsers must not remember the redirect). With
+	// `DOCS_ENABLED=false` it answers 404.
+	// `HEAD` answers as `GET` does, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET / (the `GetRoot` operationId).
+	GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error)
+
 	// GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
 	//
 	// Figures for the last `days` UTC days, today included, computed from
@@ -6756,7 +7030,9 @@ type ClientWithResponsesInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -6813,7 +7089,9 @@ type ClientWithResponsesInterface interface {
 	// ```
 	//
 	// With `web_search: true` the meta event adds `"web_search"` (used,
-	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+	// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+	// with `unavailable`, `"web_search_reason"` says why (unreachable,
+	// blocked, timeout or bad_response; see `WebSearchFailure`).
 	//
 	// Each token is a default (unnamed) event whose data is the
 	// JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -7049,6 +7327,8 @@ type ClientWithResponsesInterface interface {
 	// Routes under `/docs` have their own Content-Security-Policy, which
 	// allows scripts, styles, images and connections from this origin
 	// only; every other answer keeps the strict one that allows nothing.
+	// `HEAD` answers as `GET` does, without the body, here and on the
+	// page's files and the document's two routes.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7069,7 +7349,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetHealthWithResponse Liveness check
 	//
-	// Answers as long as the process serves HTTP; it does not touch the database.
+	// Answers as long as the process serves HTTP; it does not touch the
+	// database. `HEAD` answers as `GET` does, without the body (load
+	// balancers and uptime checkers use it).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7120,6 +7402,7 @@ type ClientWithResponsesInterface interface {
 	// The answer is reused for one second: however often the route is
 	// called, each instance pings the database at most once a second, and
 	// callers arriving while a check runs share its answer.
+	// `HEAD` answers as `GET` does, without the body.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7231,6 +7514,92 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/models/{model} (the `GetOpenAIModel` operationId).
 	GetOpenAIModelWithResponse(ctx context.Context, model string, reqEditors ...RequestEditorFn) (*GetOpenAIModelResponse, error)
+}
+
+// GetRootResponse302Headers the declared response headers of an HTTP 302 response for GetRoot
+type GetRootResponse302Headers struct {
+	Location string
+}
+
+// GetRootResponse429Headers the declared response headers of an HTTP 429 response for GetRoot
+type GetRootResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetRootResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *GetRootResponse302Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRootResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRootResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRootResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetRootResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRootResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRootResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRootResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRootResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRootResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRootResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetAnalyticsResponse401Headers the declared response headers of an HTTP 401 response for GetAnalytics
@@ -9638,7 +10007,7 @@ type WebSearchResponse struct {
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *Error
+	JSON503 *WebSearchError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WebSearchResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9676,7 +10045,7 @@ func (r WebSearchResponse) GetJSON500() *InternalError {
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r WebSearchResponse) GetJSON503() *Error {
+func (r WebSearchResponse) GetJSON503() *WebSearchError {
 	return r.JSON503
 }
 
@@ -10579,6 +10948,24 @@ func (r GetOpenAIModelResponse) ContentType() string {
 	return ""
 }
 
+// GetRootWithResponse The server's front page
+//
+// Redirects to the documentation (`/docs`, 302: the web app will take
+// this address, so browsers must not remember the redirect). With
+// `DOCS_ENABLED=false` it answers 404.
+// `HEAD` answers as `GET` does, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET / (the `GetRoot` operationId).
+func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error) {
+	rsp, err := c.GetRoot(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRootResponse(rsp)
+}
+
 // GetAnalyticsWithResponse Usage, errors, latency and feedback over the last days
 //
 // Figures for the last `days` UTC days, today included, computed from
@@ -11083,7 +11470,9 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -11146,7 +11535,9 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // ```
 //
 // With `web_search: true` the meta event adds `"web_search"` (used,
-// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`.
+// no_results, unavailable or disabled) and `"sources":[{"title","url"}]`;
+// with `unavailable`, `"web_search_reason"` says why (unreachable,
+// blocked, timeout or bad_response; see `WebSearchFailure`).
 //
 // Each token is a default (unnamed) event whose data is the
 // JSON-encoded string. A `: keep-alive` comment is sent after 15 s of
@@ -11460,6 +11851,8 @@ func (c *ClientWithResponses) WebSearchWithResponse(ctx context.Context, params 
 // Routes under `/docs` have their own Content-Security-Policy, which
 // allows scripts, styles, images and connections from this origin
 // only; every other answer keeps the strict one that allows nothing.
+// `HEAD` answers as `GET` does, without the body, here and on the
+// page's files and the document's two routes.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11492,7 +11885,9 @@ func (c *ClientWithResponses) GetDocsAssetWithResponse(ctx context.Context, asse
 
 // GetHealthWithResponse Liveness check
 //
-// Answers as long as the process serves HTTP; it does not touch the database.
+// Answers as long as the process serves HTTP; it does not touch the
+// database. `HEAD` answers as `GET` does, without the body (load
+// balancers and uptime checkers use it).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11567,6 +11962,7 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 // The answer is reused for one second: however often the route is
 // called, each instance pings the database at most once a second, and
 // callers arriving while a check runs share its answer.
+// `HEAD` answers as `GET` does, without the body.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11707,6 +12103,107 @@ func (c *ClientWithResponses) GetOpenAIModelWithResponse(ctx context.Context, mo
 		return nil, err
 	}
 	return ParseGetOpenAIModelResponse(rsp)
+}
+
+// ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
+func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRootResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers GetRootResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetRootResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetAnalyticsResponse parses an HTTP response from a GetAnalyticsWithResponse call
@@ -14397,7 +14894,7 @@ func ParseWebSearchResponse(rsp *http.Response) (*WebSearchResponse, error) {
 		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Error
+		var dest WebSearchError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15339,6 +15836,9 @@ func ParseGetOpenAIModelResponse(rsp *http.Response) (*GetOpenAIModelResponse, e
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetRoot The server's front page
+	// (GET /)
+	GetRoot(ctx echo.Context) error
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx echo.Context, params GetAnalyticsParams) error
@@ -15443,6 +15943,15 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetRoot converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRoot(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRoot(ctx)
+	return err
 }
 
 // GetAnalytics converts echo context to params.
@@ -15927,6 +16436,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/", wrapper.GetRoot, options.OperationMiddlewares["getRoot"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/ready", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.POST(options.BaseURL+"/api/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
@@ -16053,6 +16563,109 @@ type UnauthorizedJSONResponse struct {
 type UnavailableJSONResponse Error
 
 type UnsupportedMediaTypeJSONResponse Error
+
+type GetRootRequestObject struct {
+}
+
+type GetRootResponseObject interface {
+	VisitGetRootResponse(w http.ResponseWriter) error
+}
+
+type GetRoot302ResponseHeaders struct {
+	Location string
+}
+
+type GetRoot302Response struct {
+	Headers GetRoot302ResponseHeaders
+}
+
+func (response GetRoot302Response) VisitGetRootResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.WriteHeader(302)
+	return nil
+}
+
+type GetRoot400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRoot400JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRoot404JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetRoot429JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRoot500JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetRoot503JSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetAnalyticsRequestObject struct {
 	Params GetAnalyticsParams
@@ -19335,7 +19948,7 @@ func (response WebSearch500JSONResponse) VisitWebSearchResponse(w http.ResponseW
 	return err
 }
 
-type WebSearch503JSONResponse Error
+type WebSearch503JSONResponse WebSearchError
 
 func (response WebSearch503JSONResponse) VisitWebSearchResponse(w http.ResponseWriter) error {
 
@@ -20522,6 +21135,9 @@ func (response GetOpenAIModel503JSONResponse) VisitGetOpenAIModelResponse(w http
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetRoot The server's front page
+	// (GET /)
+	GetRoot(ctx context.Context, request GetRootRequestObject) (GetRootResponseObject, error)
 	// GetAnalytics Usage, errors, latency and feedback over the last days
 	// (GET /api/v1/admin/analytics)
 	GetAnalytics(ctx context.Context, request GetAnalyticsRequestObject) (GetAnalyticsResponseObject, error)
@@ -20633,6 +21249,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetRoot operation middleware
+func (sh *strictHandler) GetRoot(ctx echo.Context) error {
+	var request GetRootRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRoot(ctx.Request().Context(), request.(GetRootRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRoot")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRootResponseObject); ok {
+		return validResponse.VisitGetRootResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetAnalytics operation middleware
@@ -21674,458 +22313,477 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bcttI9i8Iv0oG944wuTdIk5TkAxUd36eS5bKqLVktye06wEMkgSSZJTCThQQksWocMW8wd3Oxb2Z2",
-	"xMTMK8z9vMn/BWYeYSLXygQSIHiS7HJ1hzuiuy0Qh8yVmeu8fuuPRihncymYSFVj8EcjYWouhWLwx1GW",
-	"Ti9pyt7yGU9ZpC+FUqRMpPqfdD6PeUhTLsXTX5UU+hq7p7N5jE/TMJQZ3qqy2Ywmi8agcT1lxPxAuCKx",
-	"DG9YROg4ZQkZUx6ziMRywoVqeI1bGmcMPxqxxqCR0JQNYzMWr8GSRCb6lVKSGRWL8vNkLBOSTrmynzsk",
-	"abIgdEK5IFyQfaI/kbDfMqbSIY8ag8azcS/sR3usvT86oO398FnUfsGej9svaXeEv+yP4Zk0WQxhyI3B",
-	"/qdPXoNGUcKUWp5pGHMm0ieKmDtIplhEeKrIKIsmLN1+knoZCFwm7D5kLIJfHz38Xv+TnoAKp2xG9Sj+",
-	"c8LGjUHjPz0ttsVT/FU9dbbCCQwLno2YChM+19vAXQwzNEXGiZzhQiA1SHPOEnJ6YWniEf3302f7esV8",
-	"cXpx+6zlEb14260racIXqFj4wryyNSCMp1OWkDu68AjM2Oyx4FL/0T7SfwREsVCKSHV80fAaU0YjlsAq",
-	"5jNtw//qS5VpuouLa0nkmKRTRu64iOQdzLJtlx0WThEp4kWr03DpnS7metW5SNmEaYp6zscv2YxywcVk",
-	"eQCXlrwxG6d6Pxef3ukDitXM7grJQjKR8hjfPJUxsxPlioxoeLP5OwWpN32D2v1C7mQWR2TECI1mPE1Z",
-	"tOEz+kOaT70X9JbymI5itiOfiticiYiJcLF8gCOa0hFVjESSKSJkSqhQdyypObiZM4Di3F6x5JaHjKRs",
-	"NpcJTXi8IOU7dz/DespTqqZcTL7LVHXU9tSY40JTIkXIth5w/rziE9F23uDyTzWVSRovPgsH2oEBreQ6",
-	"J7csWZA5VepOJhExxCEqlilRKV2wiIwytTC8w27nO8pT0oTR+GINe0B2REmxUUgzdTaHp9/pCzWlCYvI",
-	"JYu4aulDAtvFkniZx2xzOlKJoxyxsUwYcjIuJh65mzJBboS8E1ucj+9oZPjF9kfD2Shc3NKYR0Oz1s5m",
-	"sRQfkFmm9CjJCz3kXv8FCac0oWGqJ/ugPf7oPaGPr2UqXJEZjccymbHII5SMOYsjfdVMDeXNlJE3UqUE",
-	"F8muoGLJLYtIMzjFe8m0uCdodfRIX8tkxKOIiV01pGjGxTLTSWSWMv15vV3hnjptaJx/tFiPI32zFoxa",
-	"6OjJ8+SBegLQkyu9c6O1Glx+05YjrH3yYePLxC1L+JjXjVBLzjhXu8xShlKMud4DZFGre8FDQ+e1xbiP",
-	"8VGykFlSefmYJyodkLGMY3kHuyjm4obcMTJDxWUhM+Qg6gaXlAh2R6TQAjudkot3V9fkKZ3zp7e9pzRL",
-	"p0/h+4unCVNMPJQ8n+cA1Sw0cLu6PUqoiOC3kMYxnB9faKpLwWD6zXBKU4/csRFRjCbhFB44ujglN2xB",
-	"woTBQfGIFITiqdNnkqa+0GRQQM0WfMCOakqr66q1rPLqLFjqi2ZQXdqgpRnyJ69xKlKWCBojGR7GHvEN",
-	"zm6xlwhe+DoM8EiQTLD7OQtTFuFIDknEUspjRWjCrNZoSB3LCclExJAR5pwzAg53LtPXMhPRgwgkZDoc",
-	"w9MFhc6l0aRYVKh++jSAas+jryg0UtAdqNKGqd7duerH7rlKYSsbflJs9icKyPRuzsTR6UPFLSu24Aq5",
-	"O2NK0Yn+bSYjFhdid0z1yEY0piJkkR6imtFEPzKnCZ3ZBxpeoSCU3j1khiLbUhBnCnS8NC6DXYQwKlQz",
-	"NhuhoDXDIc0AxhsQQWdMEZ76otB0WpvFtDnUOLqHiuUHy73qAroCsFi6ehFo1klkcZwv0pwlM64UlyJf",
-	"n88q9qrjrZF/xbC/qgTcljpfYv/esMUTReSdwM1WyEGZ1EigdMp4siyDSK0IKvbqI8TQMtvI5VGxeksS",
-	"qY6iKAm+FC94lDz6sW1Yavv0lUO2C7qIJY2upXxLkwl7HOHm+LJhKuUwhte5FDTfJyMZLcA3BbeQJjrl",
-	"et39FwfPn5HRImWqtYK+X4Hpwmi5wsGCPlUisjYV5qkrvMw0r/mMyeyRAszOMzUvW0lOfYQSFjKuLS29",
-	"DfiM/cVoGPEIDfok4bfIt7gglyf/eH9ydT28Pj07eff+enh1cvzu/NXVIaoGUggW6hcS8H5KxSKH0tdS",
-	"nlGxsJ68HYVUKEWYJQlbcrBb/w24Izm4nJMnqvDHJpkQoOAsO4aW1q/siy4WL/9IMYriA02akpkW0L2u",
-	"/giF1Vx1JIpPuCJunshbbh0lxdyMm8f8CGYDVyTJXePrpbF9brhyWkenxcsrb91+7L9lMqXlcb+iPF4Q",
-	"+AEjANl83UAjffsQbh86zv5inO777A2kedDVa37QLVYCvpXKiC5WcySVjcc85Eyk+MUvJUUjZ8xcWTKQ",
-	"ZqBHMiDLAwk8XwSaIgNSR5DAQ90huG+rqcziqA3OsQEZ01ixYEC4lsozpnwxouGN3okzHgk+mabk/fVx",
-	"yyNs427ShmPtrglaXimkofT/pNXQh368+pQNXuhTSWicMBottBbhi7OjH4fH786P319enpxfDw1nuRpe",
-	"nFwO31+dXC6f4MrbNb0cp+KA9ILWIWE0nBI0oMvOTXBhAk0HRiKAy9EX6JHn+kQrlqrWZ/Fc6hHoMbu2",
-	"JfqSi3E8AY3VGQupDGVpETeGIMqbY3m0Ae4WdKeuHmNIwZOhslBvPuv9zTd0ZRxMZLPG4JcGvLvxsVCv",
-	"0oSLiTlgeHTeC63uyoT/zqLPYyzSOR/esEWJX1jPpfG1rOAFeiRMpOabX1KwWp9PE6J8N0yAuxyUeTHx",
-	"SCbA3PNIwm7lDRqL7H7OEwwGOTvxw4cP7aNi2Kw+UFeeGIEBM71BM8X0C3OqNr5jNIHgztKmql+73SNO",
-	"6wSTGpZDMo5gimPiCCdUl8s3//n6/LksmGcIUTv06JCCaZZmFGyKo8AuiOSdIM2g9JyjNL0XKpvPZZKy",
-	"6IxFnF7DTB9D/ax443CmXzkE6q3UVa3LZekzfzmdX7OsH67enQP5HmUprTGQ8gSFWvPoLxD72cECelCu",
-	"y9fM3fg6mRuHwFExBKDIlN4yQn2hOWSYssRkCbQ6BNV1TZS2IYoJG9BYSaOTQOS0SEj4L8arp4hm1BkE",
-	"sh6WnVGXlPEt9eKzp148xl2w0ktQy1NW+Aj+EuxlJ+cAaVJfmBOlz8xNrJVOSAqT0aK1xneAzu2H6YwK",
-	"/w1a1LLfGLQw8GbaW5ajo3DPsPi9yBhZfvZhAV0jK1cNz4g0vKc2n6WgSzE8q/xWtEB45VeNrY5A2Szm",
-	"luu/TqrCXSLFJMZkHP23obDWo6xy3IzlRGapV6S/hFMqJqz119CVH6wl//lpVY+PuK5XbUv5QIcmLTGm",
-	"KUs6eK4fq9pu0mhr+eoaffavoro5imz+AUxQvjj9OwOzfp7IOUtSbpyjCaN69jQtUajR7/YP2r1+u39w",
-	"3esO9rqDbvfnhtfQp03f2oi0rmIES2Uze4Z5KvPS8qg/TBnqAdqsVamcK3Inkxvw0ux3e1aVYoJI0Tok",
-	"gTYRjNdBsFu9AVaMQt+IZydNMlYzKmSXxRT3xi9pL+yx9vNRP2rvsxd6hZ6N2naJDuizkfuxLANmuvTe",
-	"mKp0mKmciGvmq291GQeLCqXC07xD3zjjQqt+zbtEqxaCWCexFCEj1P48R0fcKhLVrOSz6+6LQa8/2F+9",
-	"khtpKOiMlakY03kq53V0mSdszO/rmSdGCiEaSno9JwUOqJCwUE4EV4zwtDyZye/tH0d7Nxcvf3tb90kV",
-	"yrmV3+aRXxrhlKaNj16Dp2ymNp22v7PFlX6Jfpv19iQJXcB5yvPEBr80YC8AOfKZeu5pquyLfGyl01F4",
-	"vOToVxam+qt4Uo/xTV/lwP61jtcNW6zcQ1oXZPHYI2oq7wRkjaOZwRWx9RkdcsVERHhKqCLBkVF8UGij",
-	"ZCZ+1u3uhTdsAf9gwco9N+v/M31++ftRL3y1z14/m7x5wX/o3rztz8735cWz3y5fqOvGZzs1f/Vdb/yj",
-	"tXt/t83+lmMCUHmn37AF/P9WMzDybdP44Z2rB+IkI5XHsrVEMzceWmt3nKVZwiB/z/LxvWcHXRLRhSL0",
-	"ji465FyahK7AfoWLof49WGLkz9rdZ+297nVXH+8HnXDz6tUnytyIZwi8HDDUphyT/j6ZyixRLRTSQt7V",
-	"DZ6m5XG/7HqNGb3ns2zWGOi5e40ZF/hnz1uylYvTUtUY9XWQkSyOc3rTOU1S0kwTPpux6JD0IKu62y2J",
-	"FCG1lZgmMnYut8rUzU/kjN6/ZWKSThuDXhcHm/+99vBVdwVN81HO6EIrjhDKG2Myx5hmcUqCX3w4qX7j",
-	"Y9AhAaSHBpVkUeBqzf3uHpHplCV3XLHy2B9x2Gf0/hSf6eFU7V8bzhGsUe050mN+r9CZspvk6vauuy93",
-	"3ddOwLN+T5ugvhYPGIcCB1tZawL7w6wIKPdMdVaLPGeruvlv+YQgmJXfPZIyZhTcEWw8ZmHKb9m68TqD",
-	"hJxed0D5J/QhWh4NpE2VaUsj+v83f3VCOXPJindXSeo17tsT2d4o3bujZ+MD2mXt/vgZa++H+6P2S3rw",
-	"vH0Q9sb90cvoBev1tpHuXA3z3P7NFASVCsp11uk/Rs3df7iaC1obpAOscWpCbqJNGyBNG2XNh9Tre3UO",
-	"xyVxahciJ4Wzr8obfHkLlYZap3/mxFp7WC8oxjnKB1aw+3QYZomSNa7RC6oUaFR4Q5BXDOmnyJxOWH7G",
-	"JJ4wPZ4yz/3pw+X0H9//c/+nD7270ffvs5/6L9MtlyfZQTXIWdIm7QDf65UmvoFuaTitP8dQOAPBfXQy",
-	"HWr5HzMKhhzrkHdQdYl5vSapbyKkCdzOuLhwlqLnVVbmsVwvYWmWCIgpzKzZaRhgaYX6XVd497rwH0d+",
-	"dzcyyTI/sTd3zs0/fuEi/eje1OazuUxQA6Na5jYmPJ1mI829nko65+1QRmzCxNP8w5/cx9UNn7clkILG",
-	"7bmEbE4cW4Vfl4n2Cn9REEEX+E+ngKJDjsTCrKTxJ5Z+f6J8YYqJwEupPKIk8m94G/qtTY4EGOn6LfyW",
-	"KULxCV9wpTIWmTQQzDSB3JdYTpRWJ+HhDrlgidKTs7kBuHmETH1hHJ0YBsoXsbQuDjPdhfV+qjsFgsaL",
-	"lIdqmXOMFkOIX9WwDZaQlLOENMuJ+B6m4bdQU4bouKZZHjZvjhagAHp2C2tuAvx2Kx5wqUdzpDknT2us",
-	"BMNmt2YpkFa2/nV1OvYbeYcq9fvrY1SrwUTgk0xr3KGs+m6e10n5MWPRiIY3m8b42tx3ZeID+tFEzlZx",
-	"q0Slekg2DDhnCZdRjVTLBW3vZVW81jvHUibCxXAzTd/inRcsCZlIecwUEFbWDxg8aSvG66FIXuEGO9hm",
-	"2KmcD3Mps/x1sOMoCGI4o8rDS0VAWNNz692pRcm63ZTKlMab5Zw9j9d4u34wHadbkP61Hi0Ep0rUr0hH",
-	"2NNmE8HC2FOTD9Clm1cwgdIuKAblbOWP69jLdT77MpNB+q9apldcpVyEKa4PkbcmPR43SllRO6jVppNE",
-	"mlzG/fuyQ6bb6e7199xtJDOMpeRyTov1ylsOlt/SfdHb/i3KjmOFPpqwsTUw3eLCJqgJXl44ZPboZl01",
-	"/+zB2s/qT01oyu70YUwgOltkXyEghUdGCcTuVJowOtPSLIyziJWXYa9uCImT813c+by3UbXOH/TKG6VE",
-	"zNIUl5Z8afVqt2mastm8xmVkibDp8F3Y+2AC1MSqysR202U8LfSHCfsVqkM8IuQwA91leMMWHgl5EmY8",
-	"Hco5E54v8qRczBbTizVlNE6nZCYFTyE6qhUupdWTCEvH3GQ4zxdQDzeMJY0g5mqSDzwn8G5uJWGWDuV4",
-	"rKV6NMz9r2VtpJxqt5zxWV7FnIg5bWrXIIt4eiJM3uoylzDhP5NsitnRqMtpCwuUoOEkoSJ1/ja6FFpY",
-	"ydCxyOBv1BH1n/gim7XmXspLnfKX6pUzNpqeiGunl7+5JJBomNZZYVhql0KVgn7Fk7yoF51PerEglzDQ",
-	"NKGpa6jZK08UOX57WpaWy36D+hENebR+UBZRyGht1W+Xv/qcPhsdhPtRe4/1x+192hu1X4YvovZz9mx8",
-	"QPdHe2E/qnEqbLQXv0jMxNRjITpBxNHicK02HEyNV9BsPY+MFgS3J2mOIXMXBkYCLWID0ISDVAZaxaHE",
-	"cPHgjhq1PfBIYDYajwKPUBNUC9AjGZQZ/B+N/MHcGlo6RxUnz37foQUX6bP9xhoWvXIr2Bg1yCS0oEI6",
-	"w9yfYmOYsO/yVtwy4W/jJkhpMmHpqt2KhaYUCu6kgKVxKuSLw0SafsNvmGCrFBVPbGMkR5vODY5j+Jkc",
-	"ahumXedvQlbiHGDPMsmcSO4oi51eWurSqVrJlOsdS0ykifnndh6cgr/XaMdf3E11/up0Z0rbKW52Jh3D",
-	"kXgN7qL1rqTi/CiWKk9PiwtSdkYdEjqCGhvzkErpQt+YTtmC0AQyk3bwJV1AXXFauMmdAZC8HCUnoSlK",
-	"sb500FiWHUr/si6jL+5Swb1wYdLTVkYjTSHh0Oax1W+bPMttGQjk7pBITFzF6JIWRCK/B9xWeKNgpGnO",
-	"ub4J2GEbHgHHcoX7hTJJWJiSqUwUIyOapixZ6C04B7Mm5135uMvRtv6Lutg5uyvNs/hamnSz0X4kEwOn",
-	"kjBtmCeM6FvVlt9zonsvNp3p0lBWHOX05JaJ9ArsnLp8Yq37tq/0kYIbFWnOmJbr1msYaZJrXUCrx61D",
-	"ohiz5y41WhOXWs1zXtypEzN6LGe2LmNpAxWJchvCm4k0tSBGedbKrxYYSnGVUgGx/oVK2ayueqtikUnY",
-	"Bfbbqwh4yebxYu2QlwY55oKr6bCwnhxrY0WaxSZlhUe1VEVskA3i6pqjYvQQC1DJLAnZCkEAgEB4A5nw",
-	"W82STcqYHpY28UnIU0xtkQm4TX/pfURn1Pa+0iv4Qp2kzeZowA9zMjjx85jOaHuv02u/GLW5sJujJnZj",
-	"duR6h5i+6ZPXuGOjIUIgbXrkAxtdwY3vsjSUM1av+1hsF8eurEyq2KDVfWXHvnrjrmDXM3o/xPNt/sLg",
-	"yYvey/6mXAhTWVWzH05oEnOWEAzkGC9oKMUtS5SFh4ojvZV380W6fKOUIODEnPMNke+DGmwgzpJDLVXY",
-	"bJ5qIQD+/BmjQhkMHqpIzOitCY3ILAX8IJAohtnoJaAA52PDBJrdAFzPx/WBa+cIGufMyhiZIfFhnp9z",
-	"dvTj8OLy3dnF9fD4zdHllZMzQpp7/W63q0Wh0XEqEvDkfh5TLsjV1Yk+jZqZa/2JiRA0L0f6wIs2Z5c4",
-	"ggS+V29WorxBQY+VhVSROmFjR41p8XrvaNpD4YzD7xyNxjD3mnQc/IXoo55kaMXOYxrmEaylDVnLUFM2",
-	"A6GWJaycemh9oflx6Zfjjks+0jKryMlltK+qHAZUtdTwVGsT4G4xwRCtVGgmWzBYNALl3BcJU1mcgmGB",
-	"A2BRzphTqZkw6xC9x+xFmjASc5VCQY4v9IsCLfgDwvTKwMdsfRRUMeEyHtpyaxguh5LzPC++0AtUyuPY",
-	"PKKw2l8fJ/NxT7/dF0FBoIAoulBESfTN1WimFR+cPkOr2F4FnCOH5akp45DRAp0ZMOr9/ksPTohhXumd",
-	"JGpK58gDpGDvxo3BL+u51T+0+XFiSgVNpry3a4XfRz0T66tDFbxG/8ivrxXlWBhvXmJSFXZIUKiQ3nzU",
-	"vKZuBcqRyMfFSCCPzyxO4bShEGcrp/TViSp6OzHAE5mqi7CfMSoMqgWaGWbZzbenEtPjqLDYF7Wf7u13",
-	"nm0VMolM4c5DI4Bu4KE8kWOHPmrFKPc2ByjMhyvBCTdsUSZo3ernh217D6R7EBHXQ0jR7t/fG/7RIVdy",
-	"xtD+ADR240lYdhxgDc2SiZMCb5rRcMoFayeMRnAB8UkqNd4ecUvRPF+UKuc8ksPCeaSKCeaRHCzR88WM",
-	"pVMZDfUlGsfyTv8eSjGOeZh6ml+XCic9slSfrUdSVwvk+aKMpuKRcjCmFvXECbyUCvs9kmubJmRi/gKf",
-	"Q5LN8Vk1zdKUi4kTtIF4N8oK4KCqkPimPJuJiEXkbspjVrzBhnTyiZcGM2YgePPghv40CIjymC0iWjWS",
-	"s4S7s5x1XC8MwAt+B36lRIoJrDOZZjMqymmOtfA9aw7rcLNV52FJtZG1LlZaXjBgCqsf5IXe4BQ0MS84",
-	"OaVR1x3u106iR/XkzWbGFq4B28cfvXJdECAIUmM2lqd2HDOKPhTjv/Gg9P9mXQ7sqtjKisz4vG6a2qIf",
-	"fVqiVRkaEI3pDbr97aMxCU1NCfoG2V+7Yx67ztqKjLYgA3weqADnWbH0s5GgPvyNnnpDHC/fOJVMUWfw",
-	"6zbian/kqv34znhVyThhjKTsXpt9xswCQ6owrXbYk44VhUbUZ94N6/iH1VqMmTViekFhM5MmTxUJXJZS",
-	"icE1ur0X4z1TEkXbz8P9+s21xkfZ8xpzcKvqkf0Pvxy1f6bt37vtl53hoP3xj57X67/49J8ftDnWLbxN",
-	"IVtaeC1dyiHDOs0wm5ezN2o9HVr5HDobKb/92UZNCjDiYCiV19TOice11SVjrkWdgbCninBVqjQdcaEp",
-	"ULPX6pOnltVfHsfcoHUV1QfWUkPggWUda37QLRGj3z2o035XcOlCG56/PCgTdb/7gPdUDcODbgNfXUfo",
-	"N5BmsrxnFBakl9nu90z8TI5OyXc0vEEc2xpXCE0z5fqiMZFlUeN59hq3LFG8LpUGEU94HBFziz3RqEaV",
-	"D+xtt9PrdDeeJzO04qtePss6yuQFOMsga9r2CgZogjVHMp2So4tT1fLQAaE8mwZgM+dckPi8fmhAghwi",
-	"WF94+l8CDxVDzL2w+LxUYNKI63KDSiKTrlJOUTG/LFG6Jm/zC23+F73+Z9n8/b1e94Evelnmdt1+/3Me",
-	"I/xC3ZZ5KydcrK5OfFDhjytGD/a3LQRaHXO8NHMimYiZUkvBQr3lTNqUjbXXnbnPH0SsauEw/zoqn7E0",
-	"4aG6ZvdpXShcaiuTZQoUGcLu51KB0U1wTF7OUbqdbme/1t15po/xqRjLGleNC/6x7IgtDeaPVQGtbcJS",
-	"y9XIr7Uy+h//7b/X1yPvGsRaWyifh13c+XjO5GvXRVOtvkgY+eLWmSQF/TfVApkX1w0HgeaOsL3VukBl",
-	"TVSE3dfUHhplkptaz1TKGLJ3t7PAIO+X1oRhjuI7ulDma9u9qhLtLcK8H2uT5GU8hHFuTf8czzk+pnG8",
-	"cREqIeNirquX5XhK02OpN7Y9KlU/ruQh23XEx/BUXUw0LIAaytR/L/g9poyVTIaSVrk6qa7OEgHtIJzN",
-	"43aQd5BxLJOma3q0Hh++NpR1toP+vpYmlrgfHxrfNQiVGGSs4xfm2wV5i9CtXcB14di6rXA8zcRNjYkq",
-	"2LJfjUXOaq3cP8svwh8PTczTOJlgmCTUny9FYSumFIsxAWv7tIfPclrLnxtnIqw/NzSZZDPb+3QlwsWy",
-	"5F2RZLosv0TE7uvA8+wrHLRgO8iNKSf40rodssR2lu5YSirZjICyagq1o/LMkle/tHm0JaazNS/5wsyg",
-	"Axv867KE9azAUZ+rXip9yxOFZlcxpQKZiSoyphBUnzDxO+WE63vgOBiIosoxgidFuBjOmaAxRua2jG23",
-	"+1tYIjN6PywG6mSXLKscgmndAsAz5JgERTJKcAixfy4UaiJgblJEIE9NFXKemrIZC6Gc5VKRhfM5S8hI",
-	"ZqLiQHti62WLXghnRz8Or9/9/eT8qvWAQazMl7lemx5T/vzZydXV0fcnV+S/kp7ND1HbJ1DhfnKTaFbj",
-	"aux4DMWaolIT/z+0e3QC5cVS2MyTnIy7kXQOKcAh+1Jb2YZdhval2xDXAjy/xmc+eQ3F6pSwI3WjbGoH",
-	"FhKPseSJUYxTgvPB9glNmD4RJgxoT/YSg91MMkg63GoeV/rO+jyflSAYJmSIGctq2+/oZ96ZRx6Td7Nx",
-	"PVHPQH15e2ug0K+lfJA9UUGzcdwAThntfDjfMNvejrO1+R2VbQdQ2aBFRhbXAeO4ecdHbNRW1L3csEWd",
-	"zl5nlTYcPrdO5NklqMimql5THrreux6JwZ3ikUJpJDIhRhkdjnmcssQzdQXF2VKUV2J6K9NvV2t7sZzM",
-	"EzlSD7dnC0rMigTozbvIGPSrtDX7ruW00HzE6xYjEzfbZ4UPSBDRlA4CEnPBFLYmmcoYmm5QXwS1yldA",
-	"8LOkGaw0gLAfCxO+wC+QX169Oz/5GBSZ5quSzN1UsWIhzYdwY1zQpMZFkxp32rJFsqjzgb8T8YIE+iGo",
-	"J8mTMsobC1666bTAr6sXJc+e2SavBYXqE4WZMSadBVMco9zEFxQgAY4uTklT0xO+0PLIKEt9EVQaj2At",
-	"UuBmwASkSQt0Y0iOgJpqfNAXYcIiJlJOYwTKCGr7/eB7KxchH9EXOHo0eA08SaSKfBJsJgmuWbiglWIZ",
-	"MV80g+VMlcAjgUks0f8sZa0EphnORqPJOaI7JYnUOKYTOlsfvjVdNGlKQMZWe4NvLiGsGKL1HSu8+v4w",
-	"3nIbRq9o+Jpfqekz5S33z/LKZdQbDeGCeRmAY6SWSUXZcETybhprszrrksnsucCXtTXDoinXehe2RFi2",
-	"nPKMoS07fazIsVk9o9crPRybPOzWx+EG4Gn796P2z932yyGE35/t10XfDbVZuhJP5Ierd+fkCmaX20fW",
-	"34Jw5RgzoSo3zsrTK0drflVSdC7pnWOCYM+JNW6MVdm/K5H+yuQEd+56p1FN2a39WU8MaGBSRJSTdH2X",
-	"yBQk06wsAf7wGyFPF35j4DcuaMKV3/i0HfjqhKXDO0bTKdsMQGACF8VEVpNim2qrrc1GI1HX4GHWqJi1",
-	"fNF6CSu+5IjdsliPEqs26Q2D7RVgWn/gxoRNDYDXyJ+xGcnlQjCtLK53Pa5MsNE/EkoCfWdgTW5r0dYX",
-	"DpTcmTWRljyIAo5dPTkzUvv6He353YIWG7fJ8cowERwBqGok8AFw26A+NKfaLm3+KrlgUQH9rW/Gql+I",
-	"H2lGUTNf0zW8oEsTekzBhdItQmJj71QSRdEqKbLxNwnJ3cIqjt64RNaPBcmsi2SniOluTtKvFV9ddqyi",
-	"jVd3juSdYNFwtKiyM62ZfrnYbY3jNR9IHtkth3OdOO/6yK6zvvXxXW2k7OgNwN1S4zVfJnWsv7lRecoJ",
-	"AINZPY1zOmOR483YIbqyOn6ylSx+eITEqIM1D1RnV3G5LfEtkN9675JmoBWQIb4ggFozrBHLoCFLls6z",
-	"1N6ES6etUqPlmIpWu4Pq9PIy6ZzXLA/qtbaE3A8NSPCHD4T0G55vOmTgP0FD8hufAi0Hcc4kYmMwwHn6",
-	"edSw6kIZM9ahl/3LzOjjI23cK+OKrPrjNZ33icIwBVO5LViJVBd8fw2fX7bpcj/c/mqmXnZJ1iim5WU2",
-	"kGHDrN5aBIx/imnV4AwxqORwO4bLMSgbmGBRYMsUA+MB6TS2w2hwXI5rD/hmRpWbIn/SCc41mM80bqsN",
-	"VXPoQdPrNbYwoHeI5EaF7brtVHMuXFF9hRQs8EhAs1Tq/7ffCRAp6w8f3gqGhf0UcIjij0HOQwadTufT",
-	"p6B8Vuz09IfQHSAbznQ+1mlNm8leFS/OWXq/yvCoiRDWRXjkbJ6uvQUAHtfcUVsyau/3agZSeeXKlbw4",
-	"fSXDzCaFb1/mdiSIeZ7sdbokMi8hTehrYIGblr5ZQK8olpqa0Dpg7Ls12CsvoAVB/8XK4gZKBLtbld9Y",
-	"Y+jcMLHKxtFWm3EYzABqEfs/k5hjsomTGXnQ628oN68yFtP3bSPsSYloj0tSfUhO6tbpneXi3JoaAANu",
-	"lMolNJw7ylPTlMG03M7x9gzKX17i/pCy4RIG1CdIeMNq5Ed15CneMipHbb8qbt66VirQhhNbj/CUhFQQ",
-	"IUksxQRKbUg+oZUdrnYfTlV4HUT9sDfq0vbL8QvW3o+eh+0Xo2e0fTDeZ3vmt20aG+R4kIb4Nd4vvYGg",
-	"8JmqGxe3FTbDZ0FGXDuq4VYnchV+Xc3Dfzr43TYqg4NjVxp5ZYVqSeMVBfilejlnC1dOWeXo1nIhxyhf",
-	"klm2PDi3fw7JTIY3BbAaOOBAkqmUiqjNBZbNmyrPAhAexjHJjFfQaiSTRP6mVZU5E+CB1xb6NJtMuJiM",
-	"aQiRcBnWZ3HZca+q6ymwcmu086kekoXqNi96oghF8FxjfiBYMOGCJIzGmI2VJnQ85mGB3wwa/oHpgqdI",
-	"s9vp9FrlpoArMQGgI0Y4ZeFNxS20E1stQ5qXJ2qKYexUYbDzRI7Ydv1kHoQYtVQXhfVwbJJQLJc2pXGZ",
-	"KPYE/AmBr/qMvTkQY3kdsc/0OItxVg6uNrZ1BgyqOZYCGX/jnSQRC/mMxuqQaBK4+DCYfJVTqECYeNl5",
-	"8bBiHxyHS47etOE1+vv6f5/rie91o832huPByqu7DFUq+6iCbm6+72JHr2UDeJys86smN1mkyQK6Pdoh",
-	"AY0pGfN7aG9rnCRbOcgqZ7jGR2bvUE432gJlIo63wGQpYFgq7lpz2GuwrCB0mKeRpAngO3ADYgb4NeRu",
-	"ugCIats/OndRbIcgalC6t8j8/ViHmIFhcwh1Wk6bDxeHwiLSPOjutaBB7T8smmaZAnF9E/YcSt1AV8Bq",
-	"VyFFDrq1+EclHF6nEXtRbXuw+TnFEBpjmKWhe3KgFxd5f31crgQsLtdqGIql9drdtYVdhXs8MuOR4JNp",
-	"ql+1umfpzq3u6uFntm/btIFgyz2DgAfA0rqL4JJiich1HKEGy+jRZy7fcRtah1marb1t3cw/PuwcpXnH",
-	"MwT54ArVmWxOmvv9l6bFu80V9kXgtOsPDFAHgllxQaY2E9ZUmmp+gWtAmnav+QIWvIxkkveDXkI0sX2g",
-	"VwCRGPJqYu3eAdpS/aCrKbsES/XotYeu2UM6Tut0zStDokykPHZE8Q1bkFDOtGTPoCQmlDKOTILMLq3N",
-	"3K9vsTmOyH7/JaqBsJy4OyS2/jaJVjFnIjVdrfLG11k0YakvmoGLv4NBB1YWK3pqFmqMs0Q/Uwveg6lL",
-	"uCSGm1Y3cjYbKb1HZUJy2pSUL6NYFRwtq02DvGQ04oIpVVenxsKbNejyf9Qh0q9WHop26x7xG/LGbxBj",
-	"bmIaoz4rqH+bRDHbj51AK11c10NyySKuSBNW5/Lk1enV8P3lW0jTY6nt3D6wIEQ81VcAw8ignzCEhFZk",
-	"TLUeSMMbvcaQ3YiQoSGzlW2+MCX0AGGtx0CjxdK5taPUW+umUeeuZ+KWJ1LksBJmmRxLCn02URaurGmD",
-	"b9cFmZf2vL6v/M06Tn/JJlylLPnLFXR/1irsXaCV7RTW+hkNud7KyapeH3Ner3UcXZyWqiWh/0A6TWQ2",
-	"mZJmcPHu6ppYyASAYIBAAF42l54WPmzbW8F6+SHp01jVlJfPff7jcv+MlepwroOjJuzaSyatrmnOrj6x",
-	"WcJahYoMZ8kc5Ecrx159BKGw0p7V6RJbeg17u3kNwZqqT80tFAvIxS1kBZnIAgdLCqLQfO08oJ35lr0w",
-	"bthimOe2V/NZeTit8YGgxya3Iagg8ALPtAl0awOK1lHbOBPKfooyisby3dLAJm/CTMITlIMs10SPNjSV",
-	"mq/0f127tQTY+9aQ5XAZzCyqlhoY19YW5fLrsZ5KmHDOXrqjzjJlAtC1CwwLo5bwyF03q7G0vkxHk6Jo",
-	"aGNjAq3wbJu/5DSNq1CHmwbcubYIi16zOJq/Vvo+HGyzZR8AML5Vs9g/0eFcwtbSAqkYgVmG9ejjBQcp",
-	"zmSJ/TmSI98CKzvsbROI3dDHpZC6f2qX4G3P8fa1YlX1YWMeZwHFuqmHS4Ur1tZoVoB1Aa5z4DD+wEin",
-	"oOVZT7gR/FQsfJGnTcFWMGU8ljfFbKx/CrUCHcfahPHydoDQJcbUjzRtDQoaSOC8RaO2Wa0XaUEyBPTt",
-	"I9SE5ZgvnHNP9NuKYhBrVNukYZxNbkN7jXx0UOUAw2h4yya3886yKlW8cdmOKrV3rQ9NqLU9DKlZEfSt",
-	"7t/f69kf3N+jYlE2fj+7VMOaVDMWYKD2lkeJuErTxG6t52d7yVBND1jiZc6BMRSvOyuIvX4JCOo16HCC",
-	"z+dsRb0YT2NW+0uWxOUAd8I3F4fB2/BZL/9u7YixIcZyYdsXG0/dKK55bcwQKmkgW5sbJC2bW7Vt5wT9",
-	"bptjUkUP1wduuCID5c1V/+AZ+eHDNSSKQ/6dIsGRKWaDfIgB+Y7RhCXEz7rdvRAbXet/sqCzLjeAi208",
-	"VsiFzDOlk/Li2f6K3Q740tU0tBEMcnNQqESP0stKQ69bvS+cobVz/lX9GOvwrHJfxJK/YTv/AgJ3W9ju",
-	"WnRcaIVfQBOOpYmDUJvUhE9jOR3mNhEsBvYFlMlDUq4Fwra4gsHV2fXF8P3l26C+zYG18TYmTbhdvTZ4",
-	"gOAFlj75c0tEWEX9NSLsQR6h7VaoVly8eLEiTvAnKdOF0lzJ16jfu//UpF2c6FtXetXWp+1du938i+Zp",
-	"UKAv5J3eYs2a1D7ol5sSqnxBTfIdRBx4epj7TaEnCOaFECpIcPTq7PR8eHJ2dPr2KiA0ihKmFG7SnZxo",
-	"OycH6qNjcIrh54D8loGP3NYntj5P0mDdCi01aKqv+B2x0EDVUJKn5Dgop3mDwzKueZ5CVfLFY4RKyKFp",
-	"2AJpD0VFitPdr04q5iO+NE8v7SigXj35kbBQKaBfAfgPCZ/NWARYrClTcxoyEso4pnPFonrAtqT48na9",
-	"u1zlqsafp3JVpoL6ECZ0zpCmr7LwRv/3e1lQ1iMhDafmhtxmycEruGjPE6mFI95Xqh6EV4P+H05ZLaGX",
-	"U1isrv9xa+hdMzPPrElBuuW9CGgxYZbwdAE1t7iWqARo9aU2MwtlvzlVMHEENW1SrQKhtUTJnCUKAM+P",
-	"Lk4h4NQMJr+3O51OAL0VmHXnqQJmQbU65ISDCKShSTLVJxRkITp2ed7c3RdShBUYX7uHSXO/u6ftOs8k",
-	"qkI/cLgfIzGmvTSRiS+mVBnNCZ7rtTrkCCNkcyYsDqWLBgEtWhTzRXDfvmGLNnQZDvSbpzKOlLY+C+zi",
-	"9XjFtsvE4RrA4pZHmBbs+909IugMFFzNxxAbwRfw+cPS8KzYL42vOaOCTvTjmuotIhiUzPrCXc8OqS4w",
-	"V9gnwhrRQCJLS7M2vojlBOKknsnZBJAUTVmUA6nThBP2h7tY0JPJwuHSCeUGYQNOMqgYqJTmu3eapnME",
-	"TECQ2tWc/+zk+vL0+ApRtMrw1gbygBshZcChNnzzEwC2IGZtHSiGwZI+OkUPx4Sm7I4uBqazTywnhAuP",
-	"TLSUNMF+6wRB3wOQAgwI1FuNPa5Hbd5l4AK0HD06za1pLTJ9cVKHOzA1JeRKyxKoTIOcg2Zwgt6TAaGI",
-	"JZFXvnLhC+Nb8QAPw21jg4EFLkig/1GgbwaFty8wtn2spC/ofM5ooiwCZLkpQLXRiNv8y6iwemN1fFFp",
-	"PQCbEiBwlvzOTUrevz99dfu8dUgoMd6eymcdf5EC1I9mr13WZaDS+Kj9M6Ht30m3/ZK0yZB0yCBo+YIr",
-	"csPmWtEhFJsyxKiO82hAWDiV6DsJfmwfFz/Cd/X0YjmZgC/KF4HzMHYuR4e5SgElySyc04fTF/UdidD9",
-	"bnIyIPxDo0iRQB9Y0z0dos3gmbpeg0JhvPnB09teQJopnUC3fEF50LL7yXxcb5IcLRB6lUHcmtHIg7oh",
-	"uA3Lg8y+gsIhLCfyfMSBgH8Bqkrj06cA9vBRARjConyz0xu23p527VFjVpsmXqaTEgqqcnyTZun0Kcgu",
-	"/PapSFmCXajyMhnTQnSMqfh58QzE+bFBQkqCp5EMVXCIfsHinlSxeIw3ABXnvLOgs9isSH7tVyVFQJo0",
-	"jk3rXqS0L/a7+0VukDkPSWYYPAlevTu+Gp6cH3339uTV38D4s57HmIfMoJRgOW3j7PTaOFSQlanBU/g+",
-	"6godmUyemofUU31v4WPKGxJ8bxjQ0cWpg+8/aGBjgE8m6DvnjUFjr9Pt7EEMO52CRlGWaVTQeJHyEH6q",
-	"7UT/GnJzVe4jh+zhIKILFZD318dE/8szeWumHBLaXM3mWWq0MWwtaA9PLCde0aUbM98UrIOVxx1sH44C",
-	"H7ZD24AKBQPozedkkNA8fWbOEi6jKoJiBPY4yQWxTd2e0ltGfmeJVK2Bln/Ycs7sOJARXsk1rjz9Fsti",
-	"Z0XbOJDEo4XTNc68JO/BBsOHwjIVDAqXqn5XVO51l+ct27nkaSfEHnY1j3mqv3c3NZqwwQ0aEBQUarh/",
-	"fx9Atr39lH7c6gx5PQdCvi152D1SeOO9/JUH9/eBfkuqta2SDDR6YS79bJSgWYgtLUgJKbnlDZCT1jKP",
-	"rQPeoUzCiGCgfXbIJU2xVaV+yRh4gsTeslbOqYA0u/npTBjRdgAYYS1L+zm2sgswZ6vXdXsLIqiLKlYa",
-	"HxothsDyqktm1qG5D3I9Igf39y3Yiilnibtg9e510qwLGpuBFvGyAPeCKlLb7SAOSWAiaVosmOAnbHZY",
-	"IM1gW/hwuRsgZhNBqTjrEKcxBpAbB+UeFNsAAwZmT6YmBuSf2VbPUZZYLRj3LHK9XAM+jYBtpUc5nynj",
-	"Dv2yEjh0FW8hzZ6e8ctuOX79XGuDkCyJhpZhtvoNVpekJSTL5w6+4svu+pbHnz4WiKDAKfvdbgVDh87n",
-	"sfEFPv212vD7j4bdTViJayI/PTdCY+Mohd8LYyPgYEe/+SfPeXbffVivnvuo/rX05EevAQwUvl/uv9nr",
-	"L7fJ7Hdtr8oiQWa/NLj+flcPp/yql8tvwtaY1XcdlN7V2+vhABcKkD3HTo85bOa0j/2a9nrVlkzPPnkN",
-	"LWKqAy2nmUDPFkgxga4r2GoF+qbsd/t98FhVR5fzDFwxdHTWeDeLWbx44Xgit3M/6lmjYFhui9o7cKs1",
-	"NFNvDLqd7l5/r3T9wFzvvujZABfeq2dbcO/GYK+0tZ73yjkVQCHIhwAKPduH9N/i2KzN1MrPNhhly6Yf",
-	"lvcoKELYx5NT9778hD39jkbWXwqP9DY/8t4BLMSH9jY/9Np28oQn+i83P+EkROtnDraZzanpVGlTohsH",
-	"24zNKXUpOYdgP7puoV8+6m2kbDc0DOp4Rk55xJyEkoJVKVwzTDKlEwUBJdtmyfFZwN7Xl/VQKipkFmE2",
-	"f636iIawqWGGB7hKE5qC1WS0KZQWMiEzGmGhM3q8lS+axlWDZanjmE68wluBf86xgDr3dhR1q6B55KWP",
-	"Hpkk1KqaCbuVofHR5A5DO44nihy/PUUwS0jX9gV8H0kRYTo65qd4gGRu1U1to88BIywlFNpsdMgFVdq+",
-	"dJI1AvQj441OFkoqwR1hE1EOjYMsz0RBNRqr9+iEVbXkJbH7lqv0CBZng8y90CNR/He2VNtTJ1JtUUmN",
-	"TIVyICtUD7qbpKpX5ydaohRmJrJbLjOFEy+lH5y/Om3UD9SkxrgjdYIIz/aXvbiPFvPaMAEvvJGyMCvc",
-	"mMN8I2J/ZajgCGki44pEgd9QiNi8u/YBfTZq74fPo/YL9nLc7tLeqB/uRfvsYFzOlSontPYG3b5JaI1Y",
-	"SnnsVP/jF7YsLC+CjQYAvFxIviQXTRhzf+9hJShYE11fvF3Uam8pYz1nKWASQ+ADpXWwJ79EflSqVhG3",
-	"+7IoAXOIe0fLpLKU6Jcpge/O51m3D9yZbrUR9PYt5b3B2dhejGtWcYGdLmrrNoBhWSBQfbM25b8J9T9F",
-	"qF+7NC8LnYdLbiMxn/7Bo09PQwdXRtbV/R5p1qfla0Xiosez3+078LooojkCRUdsJiEZCCIc+ssQd0Ah",
-	"mEj9oxQt9OG6MCZQ81MLSIEwHEKmNoANZT0QaTrElEY9rpCKEj4HREo8m7/IU5ukox986QuZTllyxxVr",
-	"4YddCBUMVIUyMcl45SOwSRAbyJ5jC9uwVhhDZl6JwE8UqaaVb8u2BRTDpNNCKObpwBirxFy9gkFsSod4",
-	"tIQsoGeKf/ElllmGmlkl08pQMo+Wlg5KiwsHswrJZRf5WRGXWwKn1OGi1IGhlLBPPo/MzFtI1FKr2yuL",
-	"vwLv3Uq2PIXBKgxsPGZo35r7elo9XD3m7Qdbo50AFAJEE5bF9otBrz/Y3//ZVLoOwbvUGOxtb+8e221n",
-	"DvQKqxf3twdpOo4RYo0ei+SEacw8/RqCdIdji6XI41y2FlXIP8mshBXElZn6gFAS8fGYJUzPE/j4LFM5",
-	"0yamNn1X/XDrhbJY7PXLk/c8QeQGUkim2tkA2Ldi8W3uyNjfTPdzmb6WmTA0f/kgmmtqxRwwOC3Jr51h",
-	"2XwJmpI6RjXQs7FCEyL6X5PmOGQIW8RQl+qeDJOmYCbU+XdS347zPDuJOTUGpq0s6B+uybnJkrVumGM3",
-	"lFUNZ8dyUmg3epvXezV8kbs1PIKNnmgMyN7wPxj+eqI8+LdTS6h1PcGgWCSUM/ZEoVOEPMQnYuu3l8tz",
-	"jE/kUt5hROMu4WnKhNbWRjQNp0x5REkMzsD9RtXUBo2JCc7oApjBiJGYQ4bfgqVbuVkuiyKDtcrdO8xg",
-	"QkAJTZs85lRS77aVezVOjyJDdXulzqsdphM+4moZWKa2CKRuRC5o0VYsxAX+Xj8yE7/jkO+k91Z5UEX3",
-	"kuVRFVVs2w2qWmK6PLR/aS/a2XXYP//1p975r6f9s1+P7s5e6f/K7tnkQc61A6fK9vPZDiXnRjXk9Yup",
-	"tC+K24ta9l8+1haNv3y23hqwxeBumTd+1rp0nMrqbjnoBNGmvHzZKROrVE1AUGpVEHAnp5ktvDXlV070",
-	"z4n0QIinWtC6qop152jWpx1Pky3f3MLh5Miqby6nP83lVMrZ+TxOJxPeXKGnHJnID4KsYWYNGInLoRUP",
-	"YSVABvBUYTqOL9CqAuXdwdLaRePwhatyaN1lKRRDdo/EvId5b6MfwHwBwjdF1C4UcakeTDOkiukjyoTi",
-	"ms9VqvgrRnQN47Z/1vLtGoSWP03S9f8cSffTh8vpP77/5/5PH3p3o+/fZz/1X6Z/VRm3arBFYsIXc88c",
-	"ON6ZZZfTn+2d6fV3EC5wGPVx20a22FDzN6HypwiVnL+btk8RXTzRxhB9jPULxwGiGKYTXjitq9SF0D82",
-	"rnKORJBn5CUszRKh8kxOiypi2JUvgJO1PBLYLW3Sh+1pCg5tEjhAH0AWXUoXxtxeaLO044tXeWwkpTdM",
-	"ETx6Wq5JEbKBAYizkjdPUUSD0RfsHnJGJ7ZF+UTPa7+7l6cxCAJ9xIV5kYUww3ISPWpfmOCJGXceoyn5",
-	"uMir2hjO0fm76zcnl3kgRxNgRm8gvAMdBMz1SIIpDeniOMOBixXFFel3+77AxPBqRAkzJpech8ZXhJuH",
-	"C9LfJ1OZJcoXFbSs1eGtoGW8AEBuRlQqY2bDUqToZIow75iDSmIZ3mCCiP4TQQiFTMiM66Fh2Y62LnjI",
-	"3KJKrZSYMRzW5JeQZmAqVcyqQFj6f8R6qACLghQRsozlT0oJNeWwFCaIbB+Xej+PaMreY8+8jUGpogy1",
-	"Go3axV3x+aNRcE6+k4iFt72gLUnFfrf7EPGiGc2ncvGfnsKnRwfJdpXqoDttFur97l9Nqu9M9FWu5XI4",
-	"xe1Y8MnTY3lolHJTbNIkiZQikesTR77FGd0445YuwVKTlPXRBXMMVCHWVNnvDpGGGcjekshSUpt5WzZV",
-	"OcwbUuJn0Vf8F1cidw9ZvdhC68R5XGPPbXist8XILugiljS6lvKt3jb43ME2ZMibr5+xiNNrLRP+nUJF",
-	"JlVWOAJ3KQkW9rabBvsg5TmvuVud9PMBytvgyBtl19YOQ1E1C29UqaL4kFDTId56bXyBf+fYFRR64hUl",
-	"x4ZxT7BmylTH7nd7novwBRfvZHID5WAX+btsqw6aGBRfA1SfiwNF7lgc6/+Hy4hqMfAFvjt4++770/Ph",
-	"2dGPw9dHp2/fX55cBaR50CpeDMhbibwr6mLQk+v5AlFNswQ5Cz6AviGtveIAPFTLtd1hvo2gqDyd+kJf",
-	"zckCWVQJIM9rxdSWu7Q8p9AerYH9/ktMbS7jjiPLMroqBdMjSaE+rEdMtRn0qzC2lx69L+ywY/B4AfSs",
-	"RzJoxNjL+5l0yJFbiYQQA2Opmb1CnRPmeqg5aCSZsmQ1JB1+OD1/9e7D8Ork+N35K03g4tUtNAE0YYu1",
-	"zEU4eNj0jDrkPTYGsc4xbCZjMPOLDUIXwMYNGWAsYIXoLXBnIH2cLlpgS2HB9gdtOBlsbrskU6qAw6tY",
-	"pgbweZSphZ66L4KLo6urD+8uXw3fHF29GX44Or0enunJ9YkyOHiFrXPQ3TOVou6S4YdLJyzWa9+Ev9oQ",
-	"VwVi4+tkwidcUISoZiLS1qBWaRIapq1B3qcBHltZq+qL4Oj99Zvh0du37z4g2ssQVutvWnMNSBPrnrkg",
-	"Bfx0q0NOU5PxrpDcloJSmEJLGGeH5PY9bEEosqTO0cdCcYA74ClM3+huZZADQQoYL6hFhM0dFGhWgUXT",
-	"r/W2Akt7oGlQ4Bq9EzE8V7Dmk8qykKYD2N1qeI1bGmfMAUZazouuQFtX3g2n1AGv3vg+923r0bE/bZ/f",
-	"BPTLtZMvYN6UEdwabPHDdPR9yN/xH07f/37aO+en6lRcHoTHp89Ob+Y//vP4h5cdtvjh9+jDKX/HT+9+",
-	"+jWOz/s//f7T4oeXnbAfi9HsdTf68Ye4jHiWA6458GoWTGJrYiCiRY3G+RbBA7h4pNK3cz5Q5uqBRU7Q",
-	"KVbtIoPU+oGzj75Gvs+HQgtwR2Mgaariv/NvqW5qDe/PUzn119aonSUt8y3gnwC/AQiUMtKMq01qJfVj",
-	"ndqoqb9Sb7wEL5YyErXE4E2IJs+/UxmLtNAe06RwW/oiYtBnQY9wlMg7xRIjBQUjqmjkNeWqgOUwOtPA",
-	"KDfcwcbe7/ZIYM8ILZAtuFbYEHXMdaB2CFLIF5AzZ5QrbSwabJ6LCqYSqiSKzSl0lCg8iUrreRG5YWwO",
-	"CiwXk0MDegTuVosgcfL25Pok92DqN4LjUisJ12irltfIw7zFGnCn/e5eyyMxv2GWllB6jCIZkIdQiudn",
-	"r16G6vVd4vT7Nd3lkBHKLD2sW+7SAju6bOdb9GRn21DvSa0qA5nvpixhm0+qZbxtgH9aU94BJwXc8rmq",
-	"LJM8OdboewhhxJW1ZrwcI4jOmC8Aj6Bpsf3IRJqWPYVKjwfSeuFzHTlhtwzOivGqdMgHPIgMtfimtpWC",
-	"/5rSSUDUnMUQlxhz7KfUsnhkQqa+sKLFIzzF6AhFiMFCk9SvncoM4RrshUyxDjEbwBeOtUiaAerJl0fX",
-	"J8O3p2en10GrSiOOtClIVXeqjOwqtSZuPMKHvVLN3NqvVtckeSuVr7+8g07H63cKddpAE+h3DSGSO7p4",
-	"uAq1/yAVSsh0OAYnV6E/oQJewnR1tXEz9tECdzZ2Dh2juW8RiJJBuZw5DyfO9H3A5y36q97QEbl4/93b",
-	"02P9d+uwgBAW5beYZmF2IA5qiQkfhXI2AzgrDo3dv1Zyt7E0EcVLSKRTs8C7tan2iqWtzjfv4peSICWB",
-	"cQZ7lZRlABzAXQXH5vpACLC7vsC80H6FImg0A6zHMw2+LG9QfCK0UpEDItl3cux5Yp4dyyT328vkRiES",
-	"5cCRNzjjJqABLDCAW7wMXfctk91FyX63u6Z+77Ox7TLk74bO+8ZIPvv+9ODn62h21j9Lz/o/3f901e3+",
-	"9Pvr+O11fHP+/fv03fc/9X+6/oGffTjb+/nV+97bX0/2zn99f39+fXp39uqos/dbv/387mib/zxQfBgq",
-	"bSc+9le0JMiXGZq3HQKYV1LaNsrpvg4OYUd27OLiwSqTihPGXHQ8L0ZiGEysoVlzR27AoJDxw+Z1SlgO",
-	"89obXGL5UP78qehNURrvNZ3NwbrRIgEta1NWY0CGd54G2hSoKVlcZqiLAFfeiDHT2dt8p/X5pvh5hFDu",
-	"Q5zReCyxrigtU8kWTFWoZRwTkMCjX2BI1fmmZ3zTM77pGRv0jCuA0dUMIN/HJrPLYLzvongkphHlalUD",
-	"euvBunNoRzibIXYxieUdS9ohVbbSFhrXwcyxXI1r5hXJGeUC/EMG35WjKXJ0dXx6SprzTCz0CW5pxjYD",
-	"BSOwCB3/9/9urazABOHwl3vRbrN7/Vs7zKj5PUF3lbGADgk1n0ZXjC099Y1X6vTVeaGGkCN8yODzZYL/",
-	"lmltZkKTKNbCUI6JnifMUo71W4x5bAzyWIY0JnOapAMz+v/ac43EwH7rJQSL8omUbsEAWVG0jPqTwT4W",
-	"kUVoQDOZK19YNN50MWcRaQqZzJDoBlTBFfA1fQsgJISNSFH/MjC8s9wDhsAQHyrhLWQGekf4wmEFLfAB",
-	"mIjhcr+OpVrskAoSy4kvuCAjSPJLEQRUyMTEvwp/X3O/u2cCd8NM2C4aQQsZrAFrMups3jykWQN7C48u",
-	"Ai1LRU5MLECEkVQ6M4wYtkLGbACApKYpmckZE2mHfFjqM2KyAs0UofQQsj5NwilG9cutQAIT7YSUp3LE",
-	"3cZEuSIjvQUK8NMc+nnGZjJZDDAGaTyQa0KpZOtIKpzYlaHUGm+L4SNfwMOyQ+Bt+5qocv/drfTo3uea",
-	"TrUhjsnqM7lcL9nz8V7Y3hv3tHDvsfbLaJ+1X4yf0f6oFz6PDg6WUwK3nvg2aX3a5jMJdQ93Fj1MDfh8",
-	"ZftHhXesCF6gHLOaKDLcr6RdrRmf7e0LaRaWR9nMDWjdAsKnZVMqvilQu8fkjlHAFD7UzaoSio41ihLI",
-	"zbTaeAfEktHMABfAEbh6pUcLXwQ1H9ITYyIKWh3ylosbVE3enB0dt9Ff46FMMIUTeZbIE9cJLCJjgRkn",
-	"jfGtQ1uI4fX1W83398kUxmAqL1odchqx2VzqEzgo26dojUKMjuYRjK6BfjSIkDamoAVZ4DpfAs/W8mES",
-	"i5vg6WEzitTNfPdF4dtSuT87kkwN6hxcYNdVwnO+AJBLC0JV9D9pQrewAqwq16py39TLQz1bpGzZXGyZ",
-	"4g5XdSAbNAdAc4BUV5i6qxzhKtluKwLaP6O2gfm0EYCKJr5AQW4utpzHUECXSK31pa5lGa2BAWLQSzhP",
-	"5C2DTi6ma4uNH43kPUY59U9hDj1epBLAKt9NJUO4a5SfzOh0hho4vbILQ8kZAxx5VG+WNAenb9ej8ojy",
-	"Bm11SCDEXZzigIRTKRVoWI4x7rpyKt7DDT3xv4r/sMiSr5+8sz7uzL7OWLeWmzXd3L5EdtT2OhqWy3x1",
-	"FS03/wru9c0p+80p+80p+80p+/mdsp8ZRM1hXkuIZAMH+a3i11x24lTSbL7OSlQ0Lm00Y5sOREPPZ2vd",
-	"j0tT/ma37ej4dtQ5Y8g7tnHh/t7O8V0yslYbdWfgz3RyKJHL17QjfrtcEeOLmmwmj+zpGUBK1GhhC95b",
-	"wODk3Gmw1D69MGXwBRB0OjW9wep9cHou/3SG1tgmlejaZpDVpQn9mbVy36TLN+nyIOnykz5LZZZQx3C/",
-	"IlHXDeubHHhsqq7JvKplzGslQTil6/LqTRdGwDiSs3kKJWMTU/AulT7hHKIw4ZRycPjlrdk06x9TlQYD",
-	"8n0ifzskwYjGVIQsMlc8aEYJn0g88iabTLiYvKYhOySBmtEkDQbYadLegg85N7Y8ksiUIlJInhgvIjKm",
-	"mLI7ouGNLwywCsBr5cCSyKQQlAMrF8GfB8nAr2kcQ+OaKZ3PmYA8r3hhvWiFAw8sjcMcU9nTtgPlcZYw",
-	"ArwDXNiAfWehR4TpcRcQdssE1qS9ExBwzWUctofFdn9o5apslmeugfSDUZ6mEANN2BgDY0UlnpAOgGYY",
-	"srmpW7SlC4O8Z7h+nIZTY/qgU1H/ZCtAzTfvZHJDRmxCBWmGUggGhXq+MLP1QCGB9qPYi9ojUJZgSmQ9",
-	"MkoYvWEJNFb29PAwKOiLG7Zodcg7CAzWjBnatCMF4VkWtdx5GPg15QE1CR+7/V1jRm+ZWrFoRJpK37up",
-	"jG3AD9uQptie7+zox+Hxu/Pj95eXJ+fXw8uTf7w/ubq+Gl6cXA7fX51ckqbRW0iv2yr3bvSFHOcIteDz",
-	"Hcl0qneo8sxs0PYUMvVIkgkbHD3M96kPC1SqKOm/JAH04DJUDZbjkgPSsx0QTV2kRQ0Al7VKi0aYTjEo",
-	"jmhATEWmg0HUqtSVUnIForF9pQl8onew8gU+3yFvoJNv0WcpmLGUmo1OJhIz8xVRUiskqlgR26cVvNM0",
-	"WgzAcR4EvoBHB0S/xxcRTemA/OE7EsxvDPzGf/xP/wd0kwV0SbiiuQ62mjUbCq5OEvkbXC3jUcJvdYiU",
-	"fuOTHgh+1m+8YXEs/YZ7Cfs/4rUBlNy0acxvmf7bDD0CKOJ86GMuuJoOE0aVFPBllco5jgo75Q7+8MuY",
-	"nT6AdvrLgKJ+Y9D/9MlQyq7lHRsNsbG4XU/sH5pSsw7YHthvFDf6jYA0wfvhCyGHpmW8R7JCFrn1/1j9",
-	"EPim2bwexi9/+NgzFieSxH7j00csNz6h4dSptLUbizQzIfQpaJlhQV91oukEOTb6ZP5w9e68zYTWeSKC",
-	"GDwdckQCl9IBMa35MIMzB2TpHRBF5NgXiscM0Kiuc1aMrBnPjrNKAXDA0mXk1FhQ5XQ2LjoXB0Xhc867",
-	"xmAuzXjUtlkETWiYPTCfH7qNSVvwzUp2iZ7KNEtBqkXyTuCB1pxwktDQdr4EJZTRJF5g2nL+FfPoUD8a",
-	"HIIWiwS1dWvAC7wcpMQidtmAFnTBN6QyFdRAMTAjzMbGwBtN6vuPaJXiMXEMCy3rujmPCsZp+FHeR00f",
-	"d1BDXGcnniH058ZaNbm6OiFc5PV8sCtAxwIJUP2YKxZwU0y5SmWCje0QjbwUTJjR+xxkt3/wzLO9rw1u",
-	"op38+uF4jQTGgu0wPnnug/qBGMuLzD6ZZ2qKxweawlNbuIj7Qb/5zfX1Rd5p3Xk9VYoj6q7WIi0sr1XP",
-	"ctRgiNFDZO91wkQ4/f85sL8mYUMtVMpmti1DwjCmGHLFSP4R/eGUzWCPZAlrDLqd5zv4evV2+pIBkM9M",
-	"4hKLB/QwObewSltCK9sFMWjKy3jN2yMqU9P8ZhmNuvesBhx611WZxws4Qym7T58CndrF4XVgYreR49sQ",
-	"508W9H+KEO99gs83dqE8qF5XSOlV9jaqtH91iKh/uVzpHeSY5oRZkpi7nZCdlNh0Ggy+5e4M2iQAIGZj",
-	"FtQE8VxDwA0y2DcXny7e2qTGtOl1C1jr1gPh3xNtdQxB24ItXLApVYmnIsiNVY9u2AIUfcc8rJmevX24",
-	"Yp5Hp8UbK696/GSACxoIQ3cmrxy7HIzjbF4z9HKDe2fM7uPOz4hXDQDIDxk6tr0+6O4oUK+lPKNiYRuJ",
-	"rPXcVfwRZup1vfxRe9Y32Gx1mB3apOUM2oHReAFWxzhjeGpdxDT1xYxHAvCp3l8ftzwLlrRmH2lNu3bj",
-	"5CNz1hkS1+3n8zb6ZYirKRi0kBPMlXUrgJWR2nNWmPzNoPLJmN8w6O/nEdvaCWB+rfdzSpUvNnoZqjyh",
-	"5kNVD0ALlXIcPZxG54a6QkokQioBjNA6TJTByHW7IWDiW3MsE1Jee6/w+ZuNki8kKa1jpyTmliDXPz3C",
-	"vdp/GLyN1RFs9xZ7XLUWQRL2KwuXnGeFrg/GqpQk1hKmaOGFatnn6bTxebzvBbc0jj13WXmqWDwmzaBM",
-	"DHNs0PQ05gxu5jGGGU3px4xHUYzo5kRI0a4YanrH1pm+epcWfvEd4JyKPit/1FLYKt6gwpt11baUc6+c",
-	"M0QpSdwn0lzDKN08RYfzmIbMvRsWeahVDEAHhp4vJeGlho4LxRVecUwcAWYrbtxbv+A2se2OlBNrWLl1",
-	"zh1HciizODe+bYK2VopHVIGrMpJ3AuNhBw+MZtoFcLMmim2qfwXgl6+Vr163u0nEIyzcQdWeWbTwtDJy",
-	"maWd3WI6VwygK23gxWAnFR7Zsi8Z3RhFqAcCO0uwnHDVjf/YHv1rYkAWhg+d3GbamOiRCb0zgmI1jP84",
-	"+LFtVIv26asA/OH5CywT9wiNDSpLoB8E/vHD1btz+4lCKrvvh9tw4k9Uycfc0lqJTGAfGolPhS9s6zjr",
-	"KuwQ0xbNJjQ8UQS9bMbTnotc7OjrCy1vowGher4IC8kjr5TVWyjvJoUsX3ks5/LFUkMzi6S/71k1v0Mu",
-	"MZSVVz6U5K4vEjaPaWgWg9Ek5qj+gme00j9HH8jlnnS+aKIeNaXx2Kg/LYw65G7AtFhlFsE7mDIdb1jG",
-	"9PnzxZ1Fy5Fj+Kmgn7JaWYTQmPa6bY8MPxGt+tg4AE/Bv9gh37Ephx2veSox3qgEgFwsXWD7UJzJkv8y",
-	"P3gABZnPD1IX9cnZ7+4PCKiAiAZ5pNexVBvZWy4RhP4NR+2fCW3/Trrtl6RNhqRDBgHE3kyCICSbt+p8",
-	"oVfZaMbT1/aQPaI0zOzexqBxHDOKp8MkY2sFlYob6OqHpALF5suySTunL+ua22rOG5qq9X/+DHTxGhm0",
-	"L1j3lZ1pt0pbM/ud2oLhb0Df30rkH5shoodoWfZCZokrzZWjN+QKwWbd4YYtVrdWu3blq77TA3SVosvr",
-	"SFvzbMzv4VgLOmNenhDGEwJfVUUB1+LQFGdrYQWJHm73mHPoXlLBLOzUdkY7ujj9ux74Y5kTzn5VU6w1",
-	"nReKno6NvfFL2gt7rP181I/a++yF5jrPRm3Ldg7os1HDNLuAVhbVzg2m1wV8wzZAo3MMOSB1tWX0e/vH",
-	"0d7Nxcvf3oL5rQlbqIgQZqqdwrNSB5Bq84hn7W4P2m0498CkXoYvRs/ps3H7gO1H7f1wb9R+Qfvjdo91",
-	"I/vb0qSQKLZb6lyRiKrpSNIkqszkH3cv2OVB+lNpJgaEfpeuXbAL9H5Y37HbbN5v8JEPgI/kKkVWY3Oz",
-	"HDYDf+rlqjc6jg36NwXGsFzXaHwtRU4yYH9hmipPDboXwJMGk9/b2Etgf4+8v3zbVnTMHAVvQPb6JKEi",
-	"kjMyWqRMtTAAD2o+9DiCvBSkBuRYDdxg/Q1j8yLNZmTKk6/eHLX7B89QBfZFLFUKozadsEbMfAAU+xyf",
-	"laOVF9rCXNBvO+QICzkBcQwLQZHqbv+oAqKzygShXtRDEHmjqpuQtkEhCfAYBUVCU/CLD7zBb3yEtgs0",
-	"9dClpTxfmOYQVkxgfwE2IphMckgCbFVm2m9BGSfma5sx0KJJlFvBOeUxJmnh+AArhcdxDsLR8nInsS8M",
-	"K/KcglbjZHWetwkrHfI9vwX8CQh+oAj0hQPvPozoQpl+EwWXCw7zinPTmMtInhzo3w6kQ2C7gspmhotC",
-	"M8rd1EXXLFJtmuULcAsDnKcZY3B29OPw6OJ0+PeTnwpfcGCAQHpdN2u+Q7Q08wVNmEHbtWA4lX0A+RIG",
-	"3x+qXLFk4IYt8h5lvqAkZvTGDNzsVug7NpNJbe0qHlTkpp+7eNV2kEMenB/5pU1F9rpEL2EJwr68uo3B",
-	"XneleFmWI5+8hk2MdbNCQGUCruIkyaGm0jKmPqgo5uOlMtqScN4hWoOk/ZIoHV9ef7lhi7IaMuv/M31+",
-	"+ftRL3y1z14/m7x5wX/o3rztz8735cWz3y5fqOvHKDQ7kRZ3cLRKDcDzAdwaW7+L0Cqqmnviyf4aBtrj",
-	"ztZ1fpCAfISqGwS41LwF/fj41HKEc5wrK4WfFlxqhrWHVFgZBgwrr/JwvvfgGljYSn+UMt8jljM8ox1s",
-	"Oeg8ZdwyOmCfubZyiH40rJ4xUAhV3PqvV+XqICwVENSu0/mOKjKrIQ5p5vjx6+RFy3gy853gbBHw2ZqW",
-	"pLCcf50qGCe8estIr+sAaEGsSotX07qmNbCKl9YJbJ/xrxWhs4psER1eqwZ8K5l5dOczo2Yv2RbLVkrF",
-	"55H3/o1YzFK2bL28guvKKoyDIlcValDsCa1tnOshBAvWdRRNuLq9VU6O2jJIva1zpWxjr9UbtoA+q6SZ",
-	"DzTWxpu1sUC7laLS/H1L4f+F+rBuwvdFGvz7uU7/XdyRBee1DsnVXgLn/M3YU7ej1Rps8ApAaLMG/7Fl",
-	"ygWgs6CJvPl54pwUzNsCUNy0GmlSRbBNjS+0gdgygKAYFKNknDA1tb1UbE9ox4OB4EYGiJwLX6BJbEqy",
-	"wP5UTCmuGQaEyxz4NKPBa9Wt6OXmC+wapiWJkAUhFiw1bbQXRDE0iI2h64vATL4o6++Q2n4wS+ZkwUd9",
-	"YVaymGedWQm9ul2sSHnLkg6BRk7FIhTFwqbDolPIpBmCXkcyyqIJK9WImyY0yjSmMQkrMFy1omZBTNjF",
-	"Ug+rBxiyRTPf5S6btQhLVZJvRlmqYDKlSTcb7UfShswTxsBeJ0A4OJeo3ZTG9Bqq4fJtIcc5qgD2nCtQ",
-	"4VZhQW387i4piQ75vzWD29AMDskV2XJB0yWK5PkBhmkAmL0U7IHwSGZfnnGlIHS6ZD46rVdouQ2DaZug",
-	"jzkkiuwEQ1Q9DwNimm4ZXKaHGY6plFdTmVQOwbkrImQGPARqm9ROQ3YPxoDMMgU+3hqJ89VMxqMSFvIM",
-	"11QreKVJd3buFAg7xfhgcb9WfGZ2ayLs4GhhhCRBiBibxWKY5jLNN7QfrGut9uAtAp2DL2r7ZWJ7wapQ",
-	"2n68x5UnEV3KsPmvtinOpYH5Knd6s2p/zZiBRJ2dvVA7OmJqgJC+kDPmy7liZLLOG7NkdH5rHfB1G6CD",
-	"BeKc69WIGRgJW5v3gKpQyrXmn3s/8wxA0Ijv3GxaIe8wjoZN3kyrbnu/UWtLQBtckaI6u0ktyLpWr8Hs",
-	"8EXIkzDjaQ694Oa5yTkTtelqb7lKz3B+j1W0LJl++aNRrIwx9csU+0fGw5s8xKo8MpES/YyK67eR3zKW",
-	"cAinwMk2ZZHGl/CaqpT8x3/77zXp9p+8jd/+Xn/KpBpqQqs5M70dfstorPeP+ahTHGs+/J25Qv7jv/0v",
-	"/8//9T9v/r4pmS0P4DvNHMy3YM6YR3xPMM9cK15mBACJUnz+Sv9J/t//9f/838pfdlLbd0iHgEVflw0B",
-	"m/mv7kz5N2FJOb0JxZKhkAoy5+HN7undeRlbLa+y5V9Y05XKiC5IE8utCiAaKDTyyB0m3860+W2ZlTAO",
-	"E5B+puLHJBjrV9GUQGYQVv7UsJvvWfoPGOBjmU2piE4PEQyWvQN4L0uHKZ+xYZaGjUEjH1HD/KiWs566",
-	"RUYT1tf1DrY+STihTTlFWCQFsRRN9W8H6087WPkSOGWNzrnCvzcfLMQ5Wnmy3glGmEiTBYAh5qK8OQEI",
-	"q4JHe8SpLjLdbWnqC5lELAEkjhENbybQ/obMpOCphNeNtJVPwyliqE2yhEXFV0wTlIvLd/88fXVyOTx+",
-	"c3L89+Hp+fXJ5T+P3g6vTo7fnb+6sppoqVQhlApQg0zzO180g+9ProlReoLWIbgLYQAwM6jouqWxRcoi",
-	"NEykUoTGsS9sSEN1SID0CghXAO/TJkE2N0lCsZbg+EqVhbagEFA9mJDZZOqZ9C4aYwZGmtDxmIdam5ky",
-	"GqfTxSG8MWKThEaAL1aMEl1/XvVLWh9X0L8JEsl9QUhOr1cn318evTp5NXx7dH1yfvzT8OwK9PkZAkmt",
-	"uvvk8vLdJeBc5hCWZkWeKGKr1vQS65noV5Qmk/eehEEekBkXgL2G4zcTlHfCJVp6J+1msNO0ZgfsLq0u",
-	"VtRArmD34fsyUWyfYKCXPY99m9+h3CUYONsMvb3wVfAlY5uDbK5ZbGDAe4iaIqwkLqhS4yy2A4V5Bndc",
-	"RPIOinDnLAkZIIXq6UQs5DMaq5ZHRBbHy/Bd8BrTCSoHpgoBw8wXJhlIeVhYosix/qF9LEWayJgoulAr",
-	"5NAVnuctgmU4VYIz6NgAl9ZRF4V2hr+Wil1NupAWNftTbfyKbKY5Tk//gZeea/Vyrxtp/rM56LWTjPzl",
-	"D7S2oTC6Meia/FuIfGgJV8i//etef3DQHfSf/QxZuikT4WI4U41B70W/rqbVskIsrUDyNAYvX3b07YYQ",
-	"OGmtEJdG0en2txjI8+pA9vu9rreynjMfj+UH7qiedw42Dao6Isx3cr+PV1aWiBYEcc6XMwh8vDyIj7vW",
-	"b74BzrdOZc8LTJ8YNtkpV4WXzsayCHsj70gO9piwuUwQBX7EzHHzCOtMOsRvzLNRzEOPzOh9m07Y3/a6",
-	"fqO20DvfzJ8eqO78a6I241Jpdggi26n9dRQPs2lKroY7NmpjXu1KReMKfmaKvMrCG/3f7yWiJr65PntL",
-	"mIjmkovUKyFiYiM2g4oZ85T5wt7YKmVShzGjWlwBItyAJCziEJaKoRtPJu4SLfUjj9BIIUxalCEPYkrb",
-	"CvKWRR1iW/1rkYA7B9h+IsF5B0nBH06+G16dHF0evxkeHx2/ORleXxd6SjNAqLkBPh2Yzi88QsdvrA2Q",
-	"PF5ofAVWAgnNrw2YWV6heTfl4ZSoVM6VaUaINotBeKAKYsFalpg2+zEbpx3yGsEuTU3KbJ4uLGn01Ewz",
-	"Qv2UM5vzk++Prk//WZmQzRx91m05MVJfqFQmM2LAI7VE1+MAyZLnHGP9I1aAigkXDCOiBdge7heLGqoM",
-	"mqdJOEG1xMDNuLgeTTDkoOjUxFnB05RqWttFs+JWhHEWsejQ9ArK8UeRlJgbD2MwA0REvOZBd48E+Itb",
-	"GB+0OuSfNOYRRUhRYMVIY5q7U4tZ6bHZBkugBBS556YvpQvFqcc3p4mZuXMdKwmNrsvu04QCBGudcvCB",
-	"jfCQbaMcwGJ5WEjaP3jmFpKaJuEJn8304EupNDMaTjWpYkYT6/Op0Sp+W5s2M6P3b5mYaMMHEei4sH/3",
-	"Prs+8YcZW+3YzbEAGinB53PNuRpnlRsRERKbbWhVMc2iBXj4k5SPechpDOZFHPMJwON1AEiOp0CxpZe1",
-	"yQd+w+cs4tqcy5JYi+U0navB06dMdO7sjx2ZTJ7qv56aVwzzgYMQBlajCRUmdF6S5kaX3T5okO+cS0OP",
-	"VeWeFnJzlJfHkeZcKsVH8QKgelv/Gg6CHUKG/3r4SlBDzFYgeeWYASaBLscL2h676zKHMnKH/1ngrP61",
-	"oKFq0KBKIEKHvrD1VoD6CgpQ5MAs1SE15fCniiwBKNWAQ61HhHoYwBJOq3C4YAhohHnxKcBd/zWRlXYt",
-	"N7BSuwIEd3703duTYaEc/Q0CInW5+gyAQof5e4pD8qGQ9k609cERfxd1p8yLCm3aINvo3TWKJeQJ1ox5",
-	"WbGpH3XKZnOZ0ESfm0dj/nyGFIAyQbXazyLoB9IMqsuAaMWFfqetBlDwTNTeQgPVK3m+2BX9BumFKp5r",
-	"KKEytsZFG8lwtWf26o5OJiwh708LvK5IhhmgSDeDp3LOBJ3zjt7Y2tSAOs8oz+D2xYgLmizAW3b86twj",
-	"WJcpx+OYC6bN4SMrTP0GJDk6FZsmwQIYIHWdY37jGmBJAF6lAaAjkKwYkFw0mzYMdMLIaGEwuw5R384B",
-	"tsEEMTWGBqr2iTK92bVxoR82HtqExZJGquML9PBqoj0NchtPESgmbe51ey1s802CV++Or4Z4jF/h4Q2A",
-	"fibZ0jP9PWNWYMDnlDUYY2aP7Hf3sfc69pcwMEIwhgArNxAEQJ+7Y2Q87Suzc9oXMubhwphxvoBqDkVw",
-	"jQFgfxFDbeiMTsxIipYFroCWCZ9wgb0dDkuJtmaUWNtbZJqCLYW2Gn6z6PRa51J8pbfhRi0boHOn6Qw8",
-	"MFvCh3BwONRLZENwzIfSu6Xq9aknZ30ig37+iSJzuKVsshgbtq2SkDzROuqTQ7MGeEkvt76kV6N0hc8m",
-	"zt+AIDY4tEtUunOsja02RBBSbRPaz4yoYu0s4fmFsUxmbQoLbK59Ee/Tv2+ufonzwts1NW+xFq60pRxG",
-	"DGz2Y85xn/5BlWLpp7WZMWZD6XONP8H5tEe24M1PFBllIgIMdvu7L5piPiOBwrvaGW9HXGkV8paJSCbY",
-	"XZqSORdaiN2yRHEpWpYX8cQXMQ+ZpkWHfIfcUYFLExwc2N7KtK6byizpkCNhOYI2wLEdRwH6lDsDVsM/",
-	"GS5wpLBJ30b3gWae8K3yWXNmjFTp/KrqK2uoKtoB1nsJbNhBLxm+Bv4VQm/cFR8qLpv73p4en5xfnTS8",
-	"xvm769PjkxWPdsx9nfQ+XY5paAGuR9O+pYkePmyqnFz6Hz9cNbzyleOr0iWzYd6ffgef/KH+x8pDb3ET",
-	"uJfOZcpDtubN9pmP2zhOgKVrQu3K0Q2Q+q/0luLOeOgboMfA5xEoeks+InAAO7oUNihv7aXYwbNu9xvz",
-	"fjjzPkKK21ZSS9pAPf/G+NBKzp178BUuLM1bgoELH1RkBa0QwCmc+6pTmRkV3uKEdupYJMZHHp0EpIfB",
-	"wXf3PRM/k6NT8h0Nbxj0RsydeCZhQFtwKB8ag8Ztt9PrdLf365nxrg67hXmjO37LOg/dGWtW+S2/ZUJ/",
-	"BIKUrnGE/ThwVWdMq62rTSGEZse7yJjOtE1qjIeLRM5YOmWZIpqhEHY/l4rDLsLqTBMxuDw5enV2AtWi",
-	"CMiljYUpE+Ts5Pry9PhqeP3u7yfn6KcxRVvgV8UaCcWws43eUIE1m2B9B+Q7tJj8rNvdC0tvg0sMOvz3",
-	"UDwDzPYhgGxGGaqBRgDiRkX7KBOxJpl919GrV5dkJm/NPWDCQK84ShTTkjrFKlgmAIQSlQgDAgHBUFvb",
-	"p40ZLFsjMvGFra0wCNHLZWvYwzT39vmiefT++o3TIBVKvc9Oz99fn7Qgy8YGprCF4oDMKaA2ezbTx9DU",
-	"mDY0v9NgjPZfLrcKCwxYAPiPYKhascHIjutzQockeKgAqtNGm97SEYsxpgelIywaIAnBwxFTqL1DNJSE",
-	"3hGtpWiLC/MZebQqDePMbNntZGwu5gp58p/Im5O3F6ah6HCapnNbrqOGqUxpbDu2GGfgaFEZtqcPxFRG",
-	"RvHUbKPji/9Ern+6OFn3Wlhnlvhi9T1/4Jv/5je+P7n2Gx58+G9+OVnTb3j41b/5etp+4xPZ26E7iCHg",
-	"NbtfmRdg2MJjIM3+orK04l/65P3RMJM1pUlVJ5PD5mb5zqvlpa5baCVDLbxHCzqLA23U3rIE8OMlQBv/",
-	"f+xdbW/bOBL+K4S/1AZsxc5tdwvnwyFo7xbFbbfFdhd7h1VgKrZi66JQhiinNQr/p/sN98sOfGb4Isty",
-	"HeflWnQ/tbFNihoOh0POzPP0Be4NccrA/yLxGncmJaxheWsUKNNCnkgbpi5TXeQwUkWIO4ZlzndTu+OW",
-	"P6bV22Wqzt+9Nk8+bnc9TOf4Ma/Y2WjTO/6Zc0qOj2l9G67cr+HVJDLaeCJ3OHCh3u2H5DReezI1O3oy",
-	"rfI1tl5jf+qay24ARUNFVaapI6u5XGX5LNqjbv86f/PT3dTNjvpPdfui1I3xw3drHGBqWlXtdDikAgGu",
-	"BkiXqZqlarq2XtO4Th8Ad9DivosliE4Yo5Ao8qaFmkXi+fAv3uPzcLFcLANfiUv94RhHsarniZYpQpTG",
-	"/Ppux2JRfICnUlxVTMVIPkGmY4V88VmfUrcc1rgZoa6/ggcYBJkt9W3ZWJF0btylMrs1ziGBOyQ0TFGu",
-	"lM1YyhwTcYtN/wVyvzeytnkuBet4/J1xp7g2SpWq26wsFANve5eauC/MnHMh/mGr1Yw3U8ibaK5TvIzZ",
-	"2bCT2VzoqPM0wcpWQTBfA2I8AQdkpsRIHyYiREceRkbn4erhAj63oqO9S9r1u/+cyDTgJ56dTrdjq8Cs",
-	"vn6mxUvjgbz0TcT5u9d1ZBP6qXj/6h8+IFQVRa5jZTYRs1To0hX00itFZb+zsUAqIn2VVELSGZDdIxz+",
-	"Tm5HTH+cxKqBDQvM1yiKKGC5DVzClxe27hbp6yhvkJSQVGUIYoK6vB+QlvctK/mZoIiZqwWVsaodgEMq",
-	"hnmB82VZrOYLT+zAIKr+EKj7FETL1JxyNS+T6XW/RugAzBZyUrFpv3v7/lcR0rjLMbFGt3CJ9+uZenWS",
-	"cKZ7YGkwdalL5yc2VPJmNZ/PJamQBBWMnKW3aW5slez1YyXNKc8IzHGAStGlI6iZ/4kxh1oyk7D5RFp+",
-	"IU2/i5X/4SSbyV5kw4A0R3QbaGe3LBNw6UlzKJRI+NNnMdND4C/RpWhgH8irRQ/n1i2ArWFEY9E2QYVG",
-	"sCiyaSrRYJloDZ5164tb+XFCKkhCixwlRubgf5PGijBytXDLJpSA6Ho2GS1maV4luheJ9wUllEpr6CZ0",
-	"5yJFF/woRutA/rKaVqj8KVbVclX1jIamRlNjJZdlqlM1TSfGrcurNcPbXkGj1HTtPo+EVNJBVowi8Sa9",
-	"uQR9Px1k/W3eNcqUzR41V4VVll0U4p8nDXec7lexkkZ3I297oulipa6lKC7/jTg085CR+hAJ5x+v3v78",
-	"twsG6I2VpZdiWt6I7zEmYOOUIqFiGXRL3VDyrqS5Nct3ajbmVAtJTe7BM/17CyH0Dq6sBk9WtZOj2vGO",
-	"Mv30+FMURZsNTagqhGRp8I0crG2ZZJrwpLWj5u9RjjCl1yLG7nRSL5Jl2g85rsefYstgDGLTar2k/yCE",
-	"FXJgb4y6OUeMri5Sbe2PSmwY8UyAoBo2hTTrmaaBCfSkuhLGarKVOuYAJ/F5z93EeV4ZTF2s5MeBXhSr",
-	"fDZAJtdYcIYCjF07mx0nryzSfBkrYERCgrjrmxWccl2VaxIfp2sSGDiFRIT85+BHvNDA1mZIxPB0s+w/",
-	"VtbSngXNfuMM9cEb3oYqppBrB1w2m6/fe5+AbRszTHzCIev1bpLrz5BBMws1+yB1muu78GNfNKiS7btw",
-	"0LNmFsx4a5aBHVkGB8qZ+b6JcxTuezg/Z2pltw3r0oAACs0/L53fGYmBUpsSJjES75Iy03/dxwFOdUMN",
-	"Dm8ePrYUPOpqpcgdNbNfznGg051x51PcmWbVGpTFeFrc2fjQ8TytJjwc4+MiDQ3778hDMLqeNxf1aRu9",
-	"+O9/XtKV6UqptX8LM7RwhJOw353s43Y+dBNJqKA7aTThwH2eP7TEdzOiB86AEf6qKjpumFsi33HpwsUp",
-	"9tkw/1NCl9gh/XqiALgIl2lZZQzLBUe/GRgNg/5/0K98yJ02U5JtcyoPzyOkLePRKdlpYybJtvCpq1n6",
-	"kYr1ivmyLC5dWR7rwCNQu8NhTPLWhYjcAMZi7IxHP3z/3Wj0/HQ4tItpkVTTm2U+OI4GnqeQ+gn8pWN4",
-	"3o3qVknuPjl9cYwKBBvQASTwzo9hvvc7iQMeB0nANW74jOSWkPzj2gTsJI1nLYuNmsWkULHRqLgDT5yc",
-	"IDPJaOammZ0faBa+iTubfuzUMGb1aPLEm483FwHX/Ncmi/ClmSX/m3jzw14yhmmKO7UXJd/8Tvz+dn2t",
-	"1PVhDP+13JyGL9qSh1cDo3LH/85dq5Cx8Fsc2f1PfsY+7r4RHJ37QzI8ohSKGh5VEEVNt9CdXxza7khU",
-	"N2p8LLabfdt7ILxRF1s1Qwff31Lr+5N5c6FFO6u3cwr28XrDncPBxZz6nFDE5XqL1tt4Z9YLsDpaY5u+",
-	"42aKF/+FpfLYFN5IlxYsPJGEq9Bd9fC7k0R6/Vg9Dun3gWvRh6+OoJbeVg3PMe11oo1l+ukn+qk5pmlY",
-	"A9NxUmWXOXM0+z11P8k0gsbZvlqcAwETgXaWKX8lRVoJFgK6/CSmJ7qp15H5otuTfM0UqyDUEAnUwVMH",
-	"oJjWyVpbbEWxDa1oVgYwFZF44UEVPSZjNl0QSHoA2dgGnkjjeCAIReNC7AZQDA8ZP5yePv/eHDIeCVXR",
-	"nTus+Ss+qHQ2uQSlE/b9XdCHF0HDPKMd+C4r5aEBCb8Uj+D/uKceZ3LvZ02IRuTKX9swDw9mr3ecJTn5",
-	"hH/bC03+HhiKMq3KLL1NvbEIw5JnTDBZQ0flEGBGmZ2tiS6kop+r6jjnzrbS3nm17ajgsKusvYLjwZEc",
-	"vkLzcoQx2WdIvj47cl83CNKeqKKaXCFvadsdou1zvqwG3xXeL0w/Zro6C1ez8ZbN3PYtii4nzjJYLXtQ",
-	"bnJZd91zH8uP+rmgdbdAtN8sbBRVfYMWOJCLRRaiue2SnbuDEcZAjPfbVr7WyE3V9fpqB8xygsBGvYOf",
-	"UKXMiQQ3BOCA7rryJrlORblSsleDdhmfnKC0eVHoavxiOBzC7eCXaWLdzjNdkR2HiqK+OqicM/JsjgpZ",
-	"Lgj1BLBd9YyOeVKlH5LgLp/E1eiKAEqsv26BRy20D8HGNhr5+nz/W/67+WN7K8N4b0ELKn/ZIXRbSMII",
-	"m5yG5Bv6GF294W8awHIlaG8R7t3ik+cOHJ38jtFu5e0AAGeL2FjTlkK13RT6RczF9Q+GqGbfzXVgHtKV",
-	"J7cj2XMh5dYEJVHLT+oEzLFYIM3nnc9uMuX1qxuwHPfEQCQqyddVNtV9Sxag62SNeTEPVBHEm82H7C3M",
-	"5ReorzbuEGmbm4vN/wIAAP//",
+	"7L3bchtJ1i72KhnwjhCwdwECQFAHMP6w2RQlsX8dOCQ16p6GjEpUJYBqFjLRlQWB6LYi/Aa+88W+sXeE",
+	"w34F3/tN/hewH8GRa62syioUTpTU6pnQRIyaAOqQuTJznde3/qgFajZXUshU1/p/1BKh50pqAR9OF+n0",
+	"iqfiVTSLUhGarwIlUyFT8yefz+Mo4Gmk5MNftZLmO3HHZ/MY7+ZBoBZ4qV7MZjxZ1fq1m6lg9AOLNItV",
+	"cCtCxsepSNiYR7EIWawmkdQ1r/aRxwuBLw1FrV9LeCqGMY3Fq4kkUYl5pFJsxuWqeD8bq4Sl00jb152w",
+	"NFkxPuGRZJFkPWZekYjfFkKnwyis9WuPxp2gGx6JZm90zJu94FHYfCIej5tPeXuEv/TGcE+arIYw5Fq/",
+	"9+mTV+NhmAit12caxJGQ6QPN6Aq20CJkUarZaBFORLr/JM0yMPiaibtAiBB+/ezhd7qfzAR0MBUzbkbx",
+	"nxIxrvVr/93DfFs8xF/1Q2crnMOw4N5Q6CCJ5mYbuItBQ9NsnKgZLgRSg9XnImEXl5YmHjOfHz7qmRUb",
+	"yIvLj48aHjOLt9+6sjq8gcvVQNIjG30monQqErbkK4/BjGmP+VfmQ/PUfPCZFoGSoW4NZM2rTQUPRQKr",
+	"mM20Cf+ar0rTdBcX15KpMUungi0jGaolzLJplx0WTjMl41WjVXPpna7mZtUjmYqJMBT1nJdfiRmPZCQn",
+	"6wO4suSNxTg1+zl/9UEv0KJidtdIFraQaRTjk6cqFnaikWYjHtzufk9O6l3v4Ha/sKVaxCEbCcbDWZSm",
+	"ItzxGvMiw6feSf6RRzEfxeJAPhWKuZChkMFq/QCHPOUjrgULldBMqpRxqZciqTi4C2cA+bm9FsnHKBAs",
+	"FbO5SngSxStWvPLwM2ymPOV6GsnJDwtdHrU9NXRceMqUDMTeA87u19FENp0nuPxTT1WSxqsvwoEOYEAb",
+	"uc75R5Gs2JxrvVRJyIg4TMcqZTrlKxGy0UKviHfY7bzkUcrqMJqB3MIekB1xlm8UVk+dzeGZZw6knvJE",
+	"hOxKhJFumEMC28WSeJ3H7HM6UoWjHImxSgRyskhOPLacCslupVrKPc7HDzwkfnHg0RhHIg6L++uUzcRs",
+	"JBIzwUh+5HEUVuwt+mVI28PZX3aR+my20GZi7ImZZaf7hAVTnvAgNfS577HQK5nyu/VzPFLhyi7Jj9dv",
+	"3xw05Av8BW40pyGOpGAdjwUqXswk6xz3LSXyKbAHnx6wWKlbsw/NthuJSSQNLzdyQo1+FUHKbsWK6TQx",
+	"DP6+E8b1rlygKde42RMlJzh4uPqQqc+E1nwi9C+dDy3aN/nC8c8b/Ocfe7OyVm5Ems14PFbJTIQe4wy2",
+	"rrNJUaWYCvZS6ZThOWSRHkizJbRIPoqQ1X271NP8Ir/RYoamQAjGR2ph+KEgKg+kTnmSaraM0ilodnOe",
+	"ThmXIeNmgyjJ6v52KppHGDL6jRPGcaemU56625VpvtLmzCeCGW6QCH6rBzIf75at2Wq1/IbhPp+82nOV",
+	"jKIwFPJQVT6cRXL9VCVqkQozTrPB4ZoqtX2cvTTfV6fmYqPBGe3ILGGU3FOhhV0RacNiw62mRnbRniOs",
+	"vPN+41vIjyKJxlHVCI2KF2f2Aa15oOQ4MjuZrSqNBLhp6Dw2H/cZ3spWapGUHj6OEp322VjFsVrCWYgj",
+	"ecuWgs1Qw16pBYo6fYtLyqRYwmaH3X359vqGPeTz6OHHzkO+SKcP4f2rh4nQQobflA1ULDSI5ao9CqfT",
+	"/BbwOHa4gJICpl8Ppjz12FKMmBY8CfA4n15eAMMOEgEHxWNKGhZoWEcCJ3YgDRk0ULMBL7CjMqy4uK6G",
+	"UxRXZyVSc6LLS5ud3QuZikTyGMmw9/ktsHl8grNb7FcMv7jXCn72+p1KtpDibi6CVIQ4khMWipRHsWbc",
+	"sDw0b4jUsZqwhQwFsvOM/4ctM5Q3Kn2uFjK8F4GkSodjuDun0BtFKr8IcxvFnAawQaPwG9HM7PkUlFyu",
+	"b0UIuzuzUcRdpFPYysRP8s3+QAOZ3s6FPL24j14If+ZbcIP+QBLPaBAqFHEu7cbcjGzEYy4DEZoh6hlP",
+	"zC1znvCZvaHm5Zps4dlDQRTZl4I4U6DjFfm2DlElUPNfU3lZ3Yfx+kzymdAsSgcyV8k9ViXyfeKpwMwz",
+	"b0GmnA2kmTFLlWps0FVYrqoYlaSsKQzkRlWBHawpINnuqy/cWyCXd5YrmfM9VS2baQPJRRxnu2cuklmk",
+	"daRktnG+qDwuj7dCMOfD/qaieV/qfI2DdStWDzRTS4nbOBfQKqkQjelURMm6cGSVsjHfq58hH9f5WSYo",
+	"89VbE5VVFEUR9bWY1GcJyp+axOubF88csl3yVax4eKPUK55MxOcRbo4PG6ZKDWN4nEtBej8xLqUYXMLq",
+	"6NbutHtPjh8/YqNVKnRjA32/gTSwrgMYLCh6BSIbG2aeulKVpnkTzYRafKZktfNM6WEbyWmOUCICERk7",
+	"1myDaCb+YjQMoxBdYkkSfUS+FUl2df63d+fXN8Obi9fnb9/dDK/Pz96+eXZ9gjqLklIE5oEM4gdKi9Ch",
+	"9I1Sr7lcWV/4gUIqUDJYJIlYC1FZDyiI6AiCNskDnUc0kgU6cipcq2vrV4zm5IuXvSQfRf6COk/ZzIj+",
+	"Ttu8hMNqbjoS+StcETdP1MfIuhrzuZGjlH4EeybSLMmCS9ulsb1vuHFapxf5w0tP3X/svy1Uyovjfsaj",
+	"eMXgB4yhLebbBhqay4dw+dAJl+XjdJ9nL2D147ZZ8+N2vhLwrlSFfLWZI+nFeBwFkZApvvFrSdHQGXOk",
+	"LRlY3Tcj6bP1gfjeQPqGIn1WRRDfQ93Bv2vqqVrEYRPcy3025rEWft+oj4GaCT2QIx7cmp04i0IZTaYp",
+	"e3dz1vCY2LmbjEVbuWv8hlcICmrzT1oOHprby3fZ8J85lYzHieDhymgRA/n69Kfh2ds3Z++urs7f3AyJ",
+	"s1wPL8+vhu+uz6/WT3Dp6YZejlu+zzp+44QJHkwZWvbF8AAEAYCmfZII4LQfSIxpReZEa5Hqxhfx/ZsR",
+	"mDG7Ri9GY/JxPACN1RkLKw1lbRF3BvGKm2N9tD7uFgxIbB5jwNHRugjM5rPxk2xDl8Yh5GJW6/9Sg2fX",
+	"PuTqFfqb8YDh0Xknjbqrkuh3EX4ZK5bPo+GtWBX4hbWeyAm0gReYkQiZ0ju/pmC1zqg6xMlvhYSAEyjz",
+	"cuKxhSQ7NBEf1S1aseJuHiUYTnV24vv375un+bBFdai7ODEGAzamqjmE5oEZVWs/CJ5AeHRtU1Wv3eEx",
+	"222CSQ+LQU1HMMUxc4QTqsvFi/98ff6NyplnAHFvdDWxnGkWZuTvikTCLgjVUrK6X7jPUZreSb2Yz1WS",
+	"ivC1CCN+QxGk+1N/kT9xODOPHFKcaYOumkU+yq/5y+n8Nv4C5PssS2mLgZSl+FSaR9/Qv3gPC+he2WLf",
+	"Mvvp2+Q+nQBHxdiEZlP+MQsDQuwY82waLYbquiFKk4hC8Qwea0U6CeQe5Ck9/5n8hZoZRr2ACNv98puq",
+	"0pq+Jy998eSlz3EXbPQSVPKUDT6CvwR7Ocg5wOp8IOlEmTNzGxulE9IqVbhqbPEdoHP7fjqjxr9Bi1r3",
+	"G4MWBt5Me8l62BauGea/5zlX6/feL9JsM3I2DI9E2qasnYVLl/X8l5IWCI/8pkHfESib+dwy/dfJBIEA",
+	"S4zpbOYzUdjoUVY5rsdqohaplyeQBVMuJ6Lx19CV760l//mJiZ8fCt6u2hYy6k4osTfmqUhaeK4/V7Xd",
+	"pdFW8tUt+uxfRXVzFNnsBZjif3nx7wLM+nmi5iJJI3KOJoKb2fO0QKFat909bna6ze7xTafdP2r32+1/",
+	"1LyaOW3m0lpodBUSLKXN7BHz1PTQ4qjfTwXqAZgUp+aaLVUC6XP1XrtjVSkhmZKNE+YbE4G8DlJ8NBtg",
+	"wyjMhXh20mQhKkaF7DKf4tH4Ke8EHdF8POqGzZ54Ylbo0ahpl+iYPxq5L1ssgJmuPTfmOh0udEbELfM1",
+	"l7qMQ4S5UuEZ3mEunEXSqH71ZWJUC8msk1jJQDBuf56jI24TiSpW8tFN+0m/0+33Nq/kThpKPhNFKsZ8",
+	"nqp5FV3miRhHd9XMEyOFEA1lnY6TEQpUSESgJjLSgkVpcTKT35s/jY5uL5/+9qrqlTpQcyu/6ZZfasGU",
+	"p7UPXi1KxUzvOm3/LlbX5iG1T7m3J0n4Cs5TlsDW/6UGewHIkc3Uc09TaV9kYyucjtzjhZmi5q14Us/w",
+	"Sd/kwP61jtetWG3cQ0YXFPHYY3qqlhLqLtDMiDSzFU4tdi1kyKKUcc38U1J8UGijZGaDRbt9FNyKFfwh",
+	"/I17btb9e/r46vfTTvCsJ54/mrx8Ev3Yvn3Vnb3pqctHv1090Te1L3Zq/uq7nvyjlXv/sM3+KsLMpOJO",
+	"vxUr+O9eMyD5tmv88MzNA3GypIpj2Vui0YUn1todL9JFIjBPmPj40aPjNgv5SjO+5KsWe6Mo08y3b4nk",
+	"0PzurzHyR832o+ZR+6Ztjve9Tjg9evOJogvxDIGXA4ZaV2PW7bGpWiS6gUJaqmXV4HlaHPfTtleb8bto",
+	"tpjV+mbuXm0WSfzY8dZs5fy0lDVG8z3ISBHHGb35nCcpq6dJNJuJ8IR1oMig3S6IFKmMlZgmKna+bhSp",
+	"m53IGb97JeQkndb6nTYONvu89fCVdwVPs1HO+MoojhDKG2Myx5gv4pT5vwzgpA5qH/wW8yFv1S9lsQJX",
+	"q/faR0ylU5EsIy2KY/+Mwz7jdxd4Twenaj/tOEewRpXnyIz5nUZnymGSq925aT89dF87Ac/qPU1BfSMe",
+	"MA4FDrai1gT2B60IKPdCtzaLPGeruvlv2YQgmJVdPVIqFhzcEWI8FkEafRTbxusMEpP+nAFlrzCHaH00",
+	"kDZVpC0P+f9An1qBmrlkxavLJPVqd82Jau6U7u3Ro/Exb4tmd/xINHtBb9R8yo8fN4+Dzrg7eho+EZ3O",
+	"PtI90sOs6GA3BUGlgoK3bfoPqbm9+6u5oLVBOsAWpybkJtq0AVa3UdZsSJ2uV+VwXBOndiEyUjj7qrjB",
+	"17dQYahV+mdGrK2H9ZJjnKN4YKW4S4fBItGqwjV6ybUGjQov8LOaO3MXm/OJyM6YwhNmxlPkuT+/v5r+",
+	"7cXfez+/7yxHL94tfu4+TfdcnuQA1SBjSbu0A3yuV5j4DrqlwbT6HENdEgT30cl0Asm4goMhJ1rsLdQt",
+	"Y8IxJfVNpKLA7SySl85SdLzSynwu10tEukgkxBRm1uwkBlhYoW7bFd6dNvzPkd/tnUyyyE/sxa039Mcv",
+	"kUw/uBc1o9lcJaiBcSNza5MonS5Ghns9VHweNQMViomQD7MXf3Jv17fRvKmAFDxuzhVkc+LYSvy6SLRn",
+	"+IuGCLrEP53KjhY7lStaSfInFn5/oAeSqpzAS6k9phXyb3ga+q0pRwKMdPOU6KPQjOMdAxlpvRAhpYFg",
+	"pgnkvsRqoo06CTe32KVItJmczQ3AzQN54eToxDBQtoiFdXGY6SGs91PVKZA8XqVRoNc5x2g1hPhVBdsQ",
+	"CUsjkbB6sULAw/qABmrKEB03NMvC5vXRChRAz25hw02A3+7FA67MaE4N54zSCiuB2OzeLAXSyrY/rkrH",
+	"fqmWqFK/uzlDtRpMhGiyMBp3oMq+m8dVUn4sRDjiwe2uMT6n664pPmBuTdRsE7dKdGqGZMOAc5FEKqyQ",
+	"apmg7Twti9dq51gqZLAa7qbpK7zyUiSBkGkUCw2EVdUDBk/ahvF6KJI3uMGO9xl2qubDTMqsvx3sOA6C",
+	"GM6o9vCrPCBs6Ln37jSiZNtuSlXK491yzp7HG7zc3JiO0z1I/9yMFoJTBeqXpCPsadpEsDD21GQDdOnm",
+	"5UygsAvyQTlb+cM29nKTzb7IZJD+m5bpWaTTSAYprg9THyk9HjdKUVE7rtSmk0RRLmPvruiQabfaR90j",
+	"dxupBcZSMjlnxHrpKcfrT2k/6ez/FG3HsUEfTcTYGphu1WMd1AQvq2iiPbpbV81ee7z1teZVE56KpTmM",
+	"CZZGZ9lXCOnisVECsTudJoLPjDQL4kUoistwVDWExMn5zq983NmpWmc3esWNUiBmYYprS762epXbNE3F",
+	"bF7hMrJE2HX4Lu11MAFOsaoisd10Gc8I/WEifoXqEI9JNVyA7jK8FSuPBVESLKJ0qOZCegOZJeVitphZ",
+	"rKngcTplMyWjFKKjRuHSRj0x1zQ85ibDeQMJhXrDWPEQYq6UfOA5gXe6lAWLdKjGYyPVw2Hmfy1qI8VU",
+	"u/WMz+IqZkTMaFO5BoswSs8l5a2ucwkK/1GyKWZHoy5nLCxQgoaThMvU+Uy6FFpYydCxyOAz6ojmIz7I",
+	"Zq25X2WlTtlDzcqRjWYm4trpxXeuCSQepFVWGJbapVClYB7xIKs2RueTWSzIJfQNTXjqGmr2mweanb26",
+	"KErLdb9B9YiGUbh9UBaTi7S28ruLb33MH42Og17YPBLdcbPHO6Pm0+BJ2HwsHo2PeW90FHTDCqfCTnvx",
+	"q8RMqB4LYRPCCC0O12rDwVR4BWnreWy0Yrg9WX0MmbswMOYbEeuDJuynyjcqDmfExf0lJ7Xd95hPGy0K",
+	"fY9xCqr56JH0iwz+j1p2Y2YNrZ2jkpOn13VoEcn0Ua+2hUVv3Ao2Rg0yCS2ogM8w9yffGBT2Xd+Keyb8",
+	"7dwEKU8mIt20W7HQlEPBnZKwNE7pfn6YWH1QG9Qo2KpkyRNbG6nRrnOD4xh+IYfajmlX+ZuQlTgH2LNM",
+	"MiOSO8p8pxeWunCqNjLlaseSkGlCf+7nwcn5e4V2/NXdVG+eXRxMaTvF3c6kMzgSz8FdtN2VlJ8fLVLt",
+	"mWlFkhWdUSeMj6DGhm7SKV8xBAhaMZ5AZtIBvqRLqCtOcze5MwCWlaNkJKSiFOtLB41l3aH0T+sy+uou",
+	"FdwLl5SetjEaSYWEQ5vHVr1tsiy3dYSS5QlTmLiK0SUjiGR2Dbit8EIpWJ3OubkI2GETbgHHcon7BSpJ",
+	"RJCyqUq0YCOepiJZmS04B7Mm413ZuIvRtu6Tqti5WBbmmb8tTdqLUS9UCeG8JMIY5olg5lK95/uc6N6T",
+	"XWe6MJQNRzk9/yhkeg12TlU+sdF9m9fmSMGFmtVnwsh16zUMDcmNLmDU48YJ00LYc5eS1hQpo+Y5D25V",
+	"iRkzlte2LmNtA+WJchXODbzrgWapuEtP2HIapYLpOQ8E47EZX5QZm8CEuGTGBFrB9SzS5MF2oqZz2Arm",
+	"BYPBddVoE0UlJ6SjGx3byCWtI51yCSkFK52KWVWRWMnwU7DZ7BQ3rdOVmMerrZRZG+Q4kpGeDnMjzTFq",
+	"NmRz7NKJorBy8RAbZYdUvIlQ/7qPoanVIgnEBnkDgEh4AZtEHw3np8w0MyzPCJ0gSjGDRiXgnf2l8wF9",
+	"Xvu7ZK/hDVUCfTFHP8EwI4MTpo/5jDePWp3mk1EzknZzVISIaONv97uZiz55taUYDRECatct78XoGi58",
+	"u0gDNSvd7eyNvR7ynEfxIhHVepoFyHFs4BJl8l1e3pyWAJt3/wbRMuN3Q+RF9AkDPU86T7u78jYsFM76",
+	"pjrnSRyJhGHQiTy2gZIfRaItxlYcmvNwmN/U5XGFZAYnPp7tqmwzVQAsRSI5ydkY7iI2E1xqAjLimsWC",
+	"f6QwjlqkAMIE0o84llkCDphINqRheBZgHn3YHmR3zjE5kjbG84jEJ1ku0evTn4aXV29fX94Mz16eXl07",
+	"+S2sftRtt9sDOVpZhazRYu+3MPMCL8fRAGZavddue2xAA+zjHbhZB7VG2b9zfjePeSTZ9fW54RTmFUaF",
+	"FDIA5dMRwDC+g0WFdmQrzKra0kYRjLoPFltyzarkr6UNVgqYLWqWGGqJHN7sKHkkiCoylPAXZthSskDD",
+	"fh7zIAvqre37SuafihnIecMYCtmY1j2cncpuMRS75jYusrWMXKSQllUTQMBLif9bM4m2AcaHjJ5lBEIu",
+	"DNAuVvOBTIRexCnYWjgAEWZCJFVGYIgWM1vZfskTweJIp1CjNJDmQb7RhXwmzMrAy2zJGBR24TKe2Ap0",
+	"GG4EVfhZqUCuKuk0imO6RSMAgjm19HLPPH0g/ZxAPuJpacXq/ho/9y3Y1op2e4UuX/JampO8ifmW4Ewy",
+	"IKOKwhcVrtD9A5PqdZ96cKCIhaZLxfSUz5ETKSnejmv9X7bzzL8Zg+2ciiuptsA7tCbyg5mJ9W6i0VKh",
+	"SmXfb9VKEEqAHkLJHQekdJRITy+lx1StQDF2+3lRJch8pMXJ3VwcIpPFJMgqgck/Tgiqw3Df9Ze9FlwS",
+	"DggaZrTs9O6pwoRCLi1aSOWrO73Wo72CTCGVOt03ZuqGaooTOXPoozeM8mh3SIdeXArnuIGeIkGrVj87",
+	"bPv7bN2DiEgoUslm9+6O2EuLXauZQIsNOkCQ72Xd1YJVR2tGYQqsa8aDaSRFMxE8hC8Q0aVUFe8xt3jP",
+	"G8hCraHHMiA9j5VR1DyW4V56AzkT6VSFQ/MVj2O1NL8HSo7jKEg9w84LpaYeW6toNyOpqp7yBrKIP+Ox",
+	"YviqEifGCVUVoBA8lum8FGSiT+ClSRZzvFdPF2kayYkT5oIMARQlwEF1rhBQQbuQoQiNeRuL/Ak2CJZN",
+	"vDCYsQC5nIWDzKtRUhQusxhyZd1oDaloPU+7WhhA3GAJnrhEyQmsM5suZlwWE0MrAY+2HNbhbgPVwyJ0",
+	"EsUuulxWYkGl6Pfy2+9wo1KUEE5OYdRVh/u5kxpTPnmz2UaHB/3oFSupAHORkwVcnNpZLDh6ncjj5QFY",
+	"wu22rOFN0agNtQRZpTm3ZVLmtISbclogftXpt7v7x68SnlLR/g7ZX7ljPnedjS0b7kEGeD1QAc6zFukX",
+	"I0F1wgDGNog4XrZxSrm1zuC3bcTNHtxN+/Et+aHZOBECHGpeZuwZc8kx8A7Yk47RhTbXF94N2/iH1VrI",
+	"ChsJs6CwmVk9SjXzXZZSilrW2p0n4yMqIuPNx0GvenNt8eoWTMr/8ZfT5j948/d282lr2G9++KPjdbpP",
+	"Pv2ne22ObQtvk+7WFt5Il2KQtUozXMyL+S6V/hajfA6djZRd/minJgWoejCU0mMq5xTFlfU448iIOmqp",
+	"wDU5frOTN4qkoUDFXqtON1tXf6M4jgjfLK/XsIYcQjWs61jz43aBGN32cZX2u4FL59rw/Olxkai99j2e",
+	"UzYMj9s1fHQVoV9CYs76ntFYwl9kuy+E/Ac7vWA/8OAWkX8rPCU8XWjXrY6pP6sKJ7pX+ygSHVUlHyFG",
+	"TBSHjC6xJxrVqOKB/dhudVrtneeJhpa/1ctmWUWZrGRpHZbO2F5+H02w+kilU3Z6eaEbHvontGcTJ2yu",
+	"oYv3n1Vc9ZmfgSqbLx7+Z99DxRCzVSyiMZeYZuM6/qD2ihJ8ikk99MsapSsyXb/S5n/S6X6Rzd896rTv",
+	"+aCnRW7X7na/5DHCN1RtmVdqEsnN9Zz3KpVyxehxb9/Sqc1R2iuaE1vIWGi9Fl41W44SzWx2QtWZ+/Jh",
+	"17IWDvOvovJrkSZRoG/EXVqVPKCMlSkWGElk4m6uNBjdDMfkZRyl3Wq3epXe0NfmGF/Isapw1bhwKet+",
+	"2sJg/tgUm9snwrZev/3cKKP/8V//W3UF96HxuK3QAlnwx52P50y+cl0M1arLqpEv7p17k9N/V/UUPbhq",
+	"OAjNd4ot9Q6LRmMMulytScpkRNWxqVIx5DvvZ4FBvINXBINO4yVfaXrbfo8qBa7ziPWHyrICFQ9hnHvT",
+	"P0PAjs94HO9chFL0O5/r5mU5m/L0TJmNbY9K2Y+rokAcOuIzuKsqvBvk0BZF6r+T0R0m2RVMhoJWuTkN",
+	"scoSAe0gmM3jpp81A3Isk7prejQ+PxJPlHW2g3m/kSaWuB/uG6omTE8MdVbxC3p3Tt48gGwXcFtQuGor",
+	"nE0X8rbCRJVi3a8mQme1Nu6f9QfhjycUdCQnEwyTBeb1hVhwyZQSMaas7Z/B8UVOa/F144UMqs8NTyaL",
+	"me23vBETZF3ybkjLXZdfMhR3VXCDebfADF/ZDnJn9gw+tGqHrLGdtSvW8mN2Y8ZsmkLlqDxa8vKbdo+2",
+	"wHT25iVfmRm0YIN/W5awnRU46nPZS2UueaDR7MqnlGNZcc3GHGLuEyF/5xGLzDVwHAjUqXSM4E4ZrIZz",
+	"IXmMkbk9Q9/N7h6WyIzfDfOBOjku6yqHFEa3ALgRNWZ+nhLjn0BqQCQ1aiJgbnLEbE8p6y1LkNmNHlHM",
+	"tSnJwvlcJGykFrLkQHtgK4zz7hGvT38a3rz99/M31417DGJj1s7N1iSd4utfn19fn744v2b/hXVslore",
+	"PxcM95ObyrMZieTAYyi3lOFSesCJ3aMTKMhW0iaqZGQ8jKRzSJoOxNfayjbsMrQP3Ye4FhL7Od7zyatp",
+	"UaWEnepbbTM/sPR6jEVigmOcEpwPtjcxNh+jMKA92WsMdjfJIH9yr3lcmyur04A2woZQyBBzvPW+7zH3",
+	"vKVbPictZ+d6op6B+vL+1kCuXyt1L3uihP/juAGcwuP5cL5jtp0DZ2vzO0rbDsDFQYsMLRIGxnGz5p3Y",
+	"cy+vFLoVqyqdvcoqrTl8bpvIs0tQkk1lvaY4dLN3PRaDO8VjudLIVMJIGR2OozgViUeVGPnZ0jwqxfQ2",
+	"ZhJv1vZiNZknaqTvb8/mlJjlKeO7dxEZ9Ju0Nfus9eTUbMTbFmMhb/fPo+8zP+Qp7/vQ8FBjM5epiqFN",
+	"CR9Iv1L58m2H7rq/0QDCDjZCDiS+gf3y7O2b8w9+npu/KS3fTRXLF5JehBvjkicVLpqU3GnrFsmqygf+",
+	"VsYr5puboAInS8oobix46K7TAr9uXpQse2afvBYUqg80ZsZQOgtmQIaZiS85gCicXl6wuqEnvKHhsdEi",
+	"HUi/1KoFq7d8NwPGZ3We40Fjl02V2KyZgQwSEQqZRjxGaBG/skMSPrf0JaQrDiSOHg1eAnQJdZ5Pgn1B",
+	"wTULXxilWIViIOv+eqaK7zGfEkvMn4WsFZ9yC3caTc4RPShJpMIxnfDZ9vAtNUTlKQMZ67G8+ele7rGy",
+	"IVrd48Or7qjjrTeu9PLevdk3FZ25vPWOY16x8HynIZwzL4KERmpRKsqOI5L1H9ma1VmVTGbPBT6saRgW",
+	"TyOjd2ETiXXLKcsY2rM3yoYcm80zer7Rw7HLw259HG4Anjd/P23+o918OoTw+6NeVfSdqC3SjQgs0N72",
+	"GmaX2UfW34IA7xgz4TozzorTK0ZrftVKtq740jFBsEvHFjfGpuzfjdiIRXKCO3e706iiUNn+bCYGNKAU",
+	"Ee3kZC8TlYJkmhUlwB+DWhClq0GtP6hd8iTSg9qn/eBqJyIdLgVPp2I3ZAMFLvKJbCbFPvVpe5uNJFG3",
+	"IIhWqJitbcVoJV9yKD6K2IwS61z5rYDt5WPWv+/GhKlEwKtl99iM5GJNm1EWt7seNybYmB8ZZ7650rcm",
+	"t7Voq+sKCu7MikhLFkQBx66ZHI3UPv5Ae/6woMXObXK2MUwERwDqQBm8ANw2qA/NubFL67+qSIowA0v3",
+	"bJW0SjCA5NY4wheGdVRQgFrC55SqQ58u+KJwiVTYtT1VTHO0U/L8/F1i87BAi6NJrhH6Q05E6zQ5KIZ6",
+	"mNv0W0Vc112taPVVnSy1lCIcjlZlBmd01a8Xza1wxWYDyWK9xQCvE/ndHut11rc64mvMlgP9A7hbKvzo",
+	"66SOzTt3qlMZAWAwm6fxhs9E6Pg3Doi3bI6o7CWd7x8zIQWx4oby7EpOuDVOBhLd7F1W941KMsQH+FCc",
+	"hkVlC2hqs0jni9RehEtn7FTSe6hc1+6gKk29SDrnMeuDem5sI/dFfeb/MQBCDmregLqM4J+gMw1qn3wj",
+	"GXHOLBRjMMmj9MsoZuWFIsPWoZf9RDP68JlW7zU5J8seekPnHtMYuBA6sw5Lseuc72/h8+tWXuaZ621m",
+	"6kUnZYWqWlxmgl0bLqrtR+iTwDHRGtwjhOwOl2MAHcO0PoWPfFvX6JNPpFXbD+fCcUJuPeC7GVVmnPxJ",
+	"JzjTab7QuK1+VM6qB92vU9vDpD4gthvm1uy+U824cEkZlkoK32M+X6TK/Ne+x0e0sT8G8FQwNeyrgEPk",
+	"H/oZD+m3Wq1Pn/ziWbHTMy9CB4GqOdP5UKU17SZ7Wbw4Z+ndJlOkImZYFfNRs3m69RIAydxyRWURqb3e",
+	"qxhI6ZEbV/Ly4pkKFjZNfP/Ct1PJ6H521GqzkB7C6tAbwoJfrb0zh6/RIqUq0Spw8eUW/Jon0Mah+2Rj",
+	"uQNnUiw3ZTxWmD63Qm6yeowdRy6EGcBVYg9tFkeYfuLkSh53ujsaQpQZC/XO2wkdUyDa56Wt3idLde+E",
+	"z2K5bkVVAAFEpWoNUWjJo5QaW1Db8gyzkJASs5r4+xQSF3C0PkEKHNYnf1ZXo/wpo2Ic95tiD25rRwOt",
+	"TLF9S5SygEsmFYuVnEDxDcsmtLFL2OHDKQuv47AbdEZt3nw6fiKavfBx0HwyesSbx+OeOKLf9mkOkWFq",
+	"EvEr/GFmA0EpNNe3LvYtbIYvgi65dVTDvU7kJgzAipv/dADBfVQGBwuwMPLSClWSxstL8gsVdM4WLp2y",
+	"0tGt5EKOUb4ms2zBcGb/nLCZCm5zcDpwyYEk0ymXYTOSWEhPdZ85qD6MY7IgP6HVSCaJ+s2oKnMhwSdv",
+	"LPTpYjKJ5GTMA4iNq6A6r8uOe1OlT443XKGdT82QLNw5PeiBZhwBiMn8QMBlFkmWCB5jflaa8PE4CnIM",
+	"bNDwj6mToGb1dqvVaRQbK25ECYCuIsFUBLclt9BBbLUIC1+cKJXH2KnCYOeJGon9evLcCw5rrVIKK+TE",
+	"JOFYQE3FcguZ7wn4CKGw6hy+ORBjfR2xV/d4EeOsHGxybI0NAFtzLA4if+NSsVAE0YzH+oQZEriAMpiO",
+	"lVEox5x42npyv/IfHIdLjs605tW6PfPvYzPxo3a4295wPFhZvRdRpbSPSgjx9H4Xf3srG8DjZJ1fFdnK",
+	"Mk1W0DHTDglozNk4uoMWweQk2ctBVjrDFT4ye4V2OvrmuBNxvAdKSw7MUnLX0mGvwNiCYGKWWJImgPgQ",
+	"EUIbAN6w5XQFMN+2B3fmotgPhZWQzvfIBf5QhaGBgXQIflpOmw0XhyJCVj9uHzWgye/fLCJpkQJxdSP7",
+	"DI6ewCxgtcsgI8ftSsCkApax08w+r7893n2fFgiWMVykgXtyoJ8Ze3dzVqwNzL+u1DC0SKu1uxsLXQvX",
+	"eGwWhTKaTFPzqM19Xw9uF1gNSLN/66sdBFvvuwQ8AJbWXQSXFGtEruIIFehGn33msh23o/2apdnWy7bN",
+	"/MP9zlGadY1D2I9IozqzmLN6r/uU2uTb7OGB9K9EmqyaYCf4BN2BAFeRZFObG0u1p4Zf4Bqwut1rAwkL",
+	"XsQ2yXpqr2Gc2F7aG6BJiLyGWId30bZUP24byq4BVX322kPn8SEfp1W65jWRaCHTKHZE8a1YsUDNjGRf",
+	"QJFMoFQcUsrMIe3h3LfvsTlOWa/7FNVAwitD6E54DKVexZGQKXUGy5qHL8KJSAey7ruIPBh0EEWxYqZm",
+	"wccikZh7KuF8MJkJl4S4aXkjL2YjbfaoSlhGm4LyRYpVztEWlYmRV4KHkRRaV1WuieB2C0L/H1Wo/puV",
+	"h7xlvccGNXU7qDEyNzGx0ZwV1L8pdcz2tHcRE0/YlQgjzeqwOlfnzy6uh++uXkHinkht9/u+hSWKUvMN",
+	"oBoRHopAWG3NxtzogTy4NWsM+Y6IhxoIW+s2kFRUDzDgZgw8XK2dWztKs7Vua1XueiE/RomSGdAELZNj",
+	"SaHPJlwEG6vc4N1VQea1PW+uK76zitNfiUmkU5H85Uq8v2hd9iHw1HYKW/2MRK5XarKpX8o8qtY6Ti8v",
+	"CvWT0MMhnSZqMZmyun/59vqGWRAFAGWAQAB+TV89zH3Ytj+F9fJDGihZ1Twqnvvsx/UeJBvV4UwHR03Y",
+	"tZco0a5OZ3eMGLyNXEWGs0QH+bOVY686gpBbaY+qdIk9vYadw7yGYE1VJ+vmigVk5+aygk1UjoylJNNo",
+	"vrbu0RJ+z34it2I1zLLdyxmuUTCt8IGgxyazIbhk8ACPWi261QJ5+619nAlFP0URV2P9akWY0LtQlPAE",
+	"OQjSa9GjHY255hv9XzdudQH2DyaynKzDm4Xl4gNybe1RQL8d/amAEufspSV3lmkhATo8R7UgtSQK3XWz",
+	"Gkvj63SFycuIdjZ3MArPvvlLTuO9EnUiamKeaYuw6BWLY/hrqXfG8T5b9h7o6Xs13P0THc4FtC0jkPIR",
+	"0DJsR0XPOUh+Jgvsz5Ec2RbY2KVwn0Dsjl44udT9Uzst73uO968eK6sPOzM7c3DWXX1wSlyxsmqzBLUL",
+	"AJ59h/H7JJ38hmc94ST4uVwNZJY2BVuBCnssb4rF2PwUGAU6jo0J47nA6FlFSd1WpaCBBM5bNGrr5QqS",
+	"BiRDQO9DxiksJwbSOffMPC0vD7FGtU0jxtlkNrRXy0YHdQ8wjJq3bnI7zyyqUvkT1+2oQovc6tCE3toH",
+	"ktOKoG+1d3dnZn98d4eKRdH4/eJSDatUaSzAQO0lnyXiSo0n25Wen/0lQzk9YI2XOQeGKF51VhCs/Qog",
+	"1yvw4mQ0n4sNFWRRGovKXxZJXAxwJ9HucjF4Gt7rZe+tHDF2+1gvdftq46kaxU1UGTOE2hrI1o4IW8vm",
+	"Vu3b0cE82+aYlPHEzYEbbshAeXndPX7Efnx/A4nikH+nmX9K5W2QD9FnPwieiIQNFu32UYDNws2fwm9t",
+	"yw2I5D4eK+RCdE/hpDx51Nuw2wFxupyGNoJB7g4KFehReFhh6FWr95UztA7Ov6oeYxXCVeaLWPM37Odf",
+	"QChvC+RdiZebTklhRrDCsaI4CLdJTXg3FthhbhPD8uCBhMJ5SMq10NgWadC/fn1zOXx39cqvbnxgbbyd",
+	"SRNuZ7QdHiB4gKVPdt8aETZRf4sIu5dHaL8VqhQXT55siBP8Scp0rjSX8jWq9+7fDWlX5+bSjV617Wl7",
+	"Ti/NBzpvQAcl+1ItzRarV6T2Qc/hlHE9kJyS7yDiEKUnmd8UmohgXgjjkvmnz15fvBmevz69eHXtMx6G",
+	"idAaN+lBTrSDkwPN0SHkYvjZZ78twEduKxYbXyZpsGqFssZRXyy8ce92VQdGqtTYwV09Yb5trIJxEswz",
+	"X0fS91uFWdv3V/C/FaFjQlcYISeRsaDVInYj3X3mL2QieDCFZ7O6VAOZd7HuY9Jc5ouQIl2q5Nb6+Omh",
+	"5I1veAPpj2IV3EINunMB2gy69DB78DwmWpMW9JYdqXQggymPYyGNDQdhGqOFaKUk9JeCsU9FPG84deNm",
+	"2Bn+oRxI8/0J43g7m/EVM6M2d7hduH3wiuGCYDIGFMyB+YjNd3SQcIhy2BcnIlATGWlRskocGhrdCGkA",
+	"hjkMEPSl/MWVutJaF7XqWvaRCAiEibMstaywj6iMr4jYn6UCFmJKGGmVakidiiB9J6+scjp9bh3xFd29",
+	"xhmBC1SzEWQQUPFiHgHIJkk0m4nQw8pDLDwMVBzzuRZhNRRhkr95vwZ7rpFQ4ZfWmUpewjOBjYA0fbYI",
+	"bs3/X6icsh4LeDClCzLbO4NliWRzniij5OF1hbpYeDTYscG0emusp2JZm/XD3qDSNDOP1iQn3TpPBRyk",
+	"YJFE6QqqyXEtUZk1anhlhiHqsCQdYOII11vnRpVHq5+zuUg0QPmfXl5A4LTuT35vtlotH7qGCOuW1jmA",
+	"iG602HkEqhwPKFnasArQ6TBAkbdrG0glgxJAtd3DrN5rHzWYSjxKuL4VK4/B9RhRpFbzTCUDOeWaLAC4",
+	"r9NosVOM9M6FtAirLs4JNB/SYiD9u+atWDWh47hvnjxVcahZ3UXl3o7EbfunnGyB4m54TBgFtdc+YpLP",
+	"wFAz8hhRPwYSXn9SGJ5VXwvjq8+45BNzu6F6g0kBxeAD6a5ni5UXONLYAcU6g4BElpa0NgMZqwnE+z3K",
+	"PQb+aiiL+kzqNOSF/eEuFjQjs0DPfMIjwo6BkwyqMhpX2e6dpukcoUAQfnmzBvP6/Obq4uwa8eGKwO0E",
+	"5hGRskWwZzve+QmgiBCNuQruhVDSTy/QUzfhqVjyVZ96VsVqwiLpsYnR9ihpxTrz0IcGpABDGO0v8iuZ",
+	"UdOzCAjD6IOnF5lXyKh+A3lehagxJXAEbWQJVFiCRlL3z9EL2GccUVKyCm4jVslH6AHSi9ugCQNkkWS+",
+	"+SPHlfVzr7VPPqpYq4Hk87ngibbYpsV2F+UWOm7XOzLFzMZqDWSpqQZsSgB3Wouf1Dl79+7i2cfHDaMW",
+	"kNey9FrH76kBz6beaRZ1cqihP23+g/Hm76zdfMqabMharO83BjLS7FbMU+gXie1GYjQro7DPRDBV6AP0",
+	"f2qe5T/Ce830YjWZgE91IH3nZkM3G/jRKeB/0cI5zXIHsrrXFmpglFsESg4PQ818c2DxrT5kTYCH9WYL",
+	"vgpFpfyHHztGreMT5mNI2m/Y/UQvN5skw8GELnyQfyF46EH9G1yGZW60r6AADsvivAEinMBfgBdU+/TJ",
+	"hz18mkPhiDDb7PxWbPcLuX4Vcg9RezrqEYaCqhin54t0+hBkF777QqYiwf5qWbkX9fkdo0KbFYFZ5TZk",
+	"PGX+w1AF2j9B/3Z+TapFPMYLgIrzqLXis5hWJPvuVzAF6jyOqY03Unoge+1enuNG5yFZSGswPHt7dj08",
+	"f3P6w6vzZ/8GTgy/ccL8h+ZYhVEijAhN1UDS8GCK/svz02c+silSXZQ093jMf4j9MeBPyEOBv+BeD3j9",
+	"OIqFRh4FWXc00QcaUrRxrQCMxX9xfgMvqQPXIY3bzBrPuW4gwpUVVBx40glTIPtp0a2Sn7Je+xglQhwF",
+	"gnCFsNy99vrihhyeyKJ1/yHQFXWglkomD+km/dBcm/uAsxYiL4ixnl5eOB05+jVs5fGJkjLmUa1fO2q1",
+	"W0eQY5JOQVN6aP6ZiMqM3HwJmEst3FD1jLBH7W4/6zvK53O2jMxG4LdgmETaGvce04qNErUEUTJb6JTM",
+	"FAKpQlaBL2202PsonQ5k1R4xFCWgFNZr91rZprBfZgtobKG8eWhK2E24FJm6cRECLdMrpShLFTg6kOeo",
+	"3V2nzAtVSRIjfWl3mHteKfTVVcv1IjHnvFzsBMR1C2YpzpEX+Zd1aSPZe+32Jqsim9bDH3ho3UNwS2/3",
+	"LW9U+lwtZAg3dJ/uvsHJ5DT3HO8zrgtqumedHbXj9tHuu5wc/YI1UOv/8sGradvHCYieidlxoiSGXqEk",
+	"aqIhHc5Q/IN5RlGB5ZLHqzQK9Maj8hwKSnQW2IWSFz/kK+2zdzdnzPzlUbI11fBDt8bZfJGS6YUMyUrK",
+	"WE0wtul0D0X2Y5XvFoMeqqjdA2NsEjae34cWs07aI89yPuciiVRYBgIOwYnM8nNC9UZT/lGw30WidKNv",
+	"lF3snEriBRRCrxDP1Z55itWnZnn3U1C7Ryun+Sk9JGslCsOHamjt9/M4oHlWWGzZmhXb2LlkuZLMSnY9",
+	"j6PUvG85JbOX4O/6DLVCPezd3flQImZfZW63BkJWhIjIpWthYY/lIWQve+Tx3Z1vnpIa06qg8JIRmKm6",
+	"NrRdz3VUI5EYK8SSCY/QmJRnNmrsUCYRTAowNVvMnDb4yjxkDAqAwkbtVqnVPqu3M1GcGF5tHgA14ET7",
+	"OXZk9ZGXd9pui1zEJtP5SuNNo9UQRF15yWgd6j1Q4kN2fHfXgK2YRqQi04JVx4RZvSrTiQaaJ3n4uBd0",
+	"Xo9lB3HCfEr/MDogZezAZocFMtpUA28uNrXFFFjQKESLOf2dgNw4KPeg2D5OMDB7Mg0xIGmaWk+ycJFY",
+	"kxf37Ab5c5rxmSJ83i8b8a838RZW75gZP20Xk64eG9MPMvzRq0IaiHlCzZUsGSDzYwcm+Gm7CKO9Fn37",
+	"UBKdXeT5DhQcn89jCmA9/JX81k4es91NCB9B6QodN63ABv/zYA0G9CEqjMHeT55zb8+92ayee6v5tXDn",
+	"B68GDBTeX2wj3emud3vutm3L5Tyrs1cYXLfXNsMpPurp+pOww3P5WceFZ3WOOjjAlQaA6rHTKhV7Evaw",
+	"7eBRp9xZ8NEnr2ZETHmgxdxIaD0GeZHQPAw7hkH7r16724UwS3l0Gc/AFcPoXEVILp/FkydO+Gy/mJmZ",
+	"NQqG9e7enWO3xNAw9Vq/3WofdY8K3x/T9+0nHZuVgdea2ebcu9Y/Kmytx51iIiBQCJL4gEKPelCzkh+b",
+	"renF2dkGPW1dH8SaVN2q3VeL6+ylKmW4u3jTHvrVc9uQ+p9L9yv6gH/58KmgDEImgkdyymN0EgoKVqna",
+	"mpik1RWzboGOgxL2vvm6QoVchFiCVqk+oteLgDfghkinCU/BRULaFEoLlbAZDxGdA8O0eiDr5JdFLIVx",
+	"zCde7prEj3NE/chcmznYAmgeWb2+xyYJt6pmIj6SCaPz6IAdxwPNzl5dICYz1BgNJLwfSRFiDRUmVXrQ",
+	"kMOqmx4FrYxSxqFbVItdcq0H0ncyDH0MGuGFTupkqsD3aLMnT8gbnqVPohqNJefGpippyWti91Wk01NY",
+	"nB0y99KMREe/i7WC1CqRaishK2Qq1LBaoXrc3iVVvSrjcY1SmE4vPkZqoSuMyTfPLmrVA6V8TnekTuT7",
+	"UW89ZPPZYt4YJhByIykLs8KNOcw2Ys0zv0HZYcATFZckCvyGQsQmizeP+aNRsxc8DptPxNNxs807o25w",
+	"FPbE8biY4Fuswuj0212qwghFyqPYgazBN+yJhpJnyFAfiyL6yZpcpNyb3tH96iYRyKMacSQHGNlTxnrO",
+	"UsAkhsAHCutgT36B/KhUbSJu+2let+wQd8mLpLKU6BYpgc/O5lm1D9yZ7rURzPYtJGvD2dhfjBtWcYkN",
+	"myqLDYFhWTxrc7Ex5b8L9T9FqN+4NC8KnftLbpKYD/+Iwk8PAwcMTVWBVZwa1mfka0niYnij2+46KPEo",
+	"oiPsdxCKmYIMVghnmjdDkBGFYKLMj0o2MGDjYm9BoWolihJiR0mV2qwrqEWFsPIJ5uGbcQVcFkClICzq",
+	"2aT7KLWZpebGpwMJ7u0lpJQwai+V4X5hVDpQCWWQF4/ALkFMOHNnFmtoqzCGdPICgR9oVq6F2pdtS6jg",
+	"TKe5UMxqWKodr7ty+D5bQuZ4aflf0RrLLOKjbZJpRfyzz5aWDrSYi2G2CX7sEPlZEpd7on1VgXlVIXgV",
+	"ALu+jMzMOiFVUqvdKYq/vG2JlWxZvpJVGMR4LNC+pes6Rj3cPOb9B1uhnQB+D4QO18X2k36n2+/1/kHw",
+	"DEPwLtX6R/vbu2d229GB3mD14v72ILfUMUKs0WPhB7H2Jkq/hSA94NgifsY4k605dMbPalEAuIs0Tb3P",
+	"OAuj8VgkwswT+DhExmyqLAGqHKof7r1QtqVI9fJkrbswCZPlkqlyNtCzQov4Y+bIODS21H56L5obasUR",
+	"AEdbkt84w7LJUTxlVYyqb2ZjhSak73xLmuOQIWwRQxDbPRmUk0QTav0rqW9nWXI4BtEttmhR0N9fk3Mz",
+	"/CvdMGduKKucuxKrSa7dmG1e7dUYyMyt4THsV8hjaEcB/2D464H24G+nAB76WAiocAzUTDzQ6BRh9/GJ",
+	"WNCR9ZpS8olcqSVGNJZJlKZCGm1txNNgKjBGD8EZuJ5UTWPQUExwxlfADEaCxRGk865Eupeb5SqvjNuq",
+	"3L3FdEVEQXJTr4vq3b5yr8LpkZdV7K/UeZXDdMJHkV5HQ6usXKwakYu0txcLcbtVbB8Zxe8iSG40e6s4",
+	"qLwJ1/qo8tLr/QZVxkVYH9o/tRft9U3QffPrz503v150X/96unz9zPxftV9P7uVcO3agIb6c7VBwbpRD",
+	"Xr8QPEyOyJIDsPzyoRLp5Omj7daARTBxsUnwtdal48CBtItBJ4g2ZZgbTm1zqdQPglKbgoAHOc0sWgTV",
+	"DDvRPyfSAyGeMgrDJuiFg6NZnw48TRZzYA+HkyOrvruc/jSXUyFn58s4nSi8uUFPOaXIDyKDYmYNGInr",
+	"oRUPsZBABkSpxnScgUSrCpR3BwDyEI1jIF2Vw+gua6EYdngk5h3Mex/9AOYLuPMpQk2iiEvNYOoB18Ic",
+	"USF1ZPhcCXqmZERXMG77sZJvV8CK/WmSrvvnSLqf319N//bi772f33eWoxfvFj93n6Z/VRm3abB5YsJX",
+	"c88cO96ZdZfTn+2d6XQPEC5wGM1x20e22FDzd6HypwiVjL9Tr8KQrx4YY4h/jvULxwGiGNTQNZhWwUtA",
+	"6B/7LzpHws8y8hKRLhKps0zOLBEa2dVAAidreMy3W5pqBexp8k9sxQfg9UAWXcpXZG6vjFnaGshnWWwk",
+	"5bdCMzx6Rq4pGYg+oZpayZulKKLBOJDiDnJGJ5jqp415rKH6zKYxSKakscHpQRZ3E2vHzKgHkoInNO4s",
+	"RlPwcbFnlTGc0zdvb16eX2WBHEOAGb+F8A60vaHvQwWmNNSG4Az7LsBhpFm33cUag/WIEmZMrjkPyVeE",
+	"myeSrNtjU7VI9ECWIB43h7f8BnkBgNyC6VTFwoalWN6QG3uTYA4qi1Vwiwki5iMi50qVsFlkhoY1esa6",
+	"iALhIgEYpYTGcFKRX8LqPpWl0apAWPp/wuJHHysANZOq2ICGFRJqimEpTBDZPy71bh7yVLzD1q87g1I5",
+	"dkI5GnWIu+LLR6PgnPygEMB1f0FbkIrddvs+4sUwmk/FSl8zhU+fHSQ7VKqD7rRbqHfbfzWpfjDRN7mW",
+	"i+EUt83OJ8+M5b5Ryl2xSUoSKUQityeOfI8zunHGPV2Chc5e26MLdAx0LtZ00e8OkYYZyN6CyNLKmHl7",
+	"dgI7yboo42vRV/wXVyIPD1k92UPrxHncEMKGua2zx8gu+SpWPLxR6pXZNnjf8T5k0Iv5XCWpCF+LMOI3",
+	"Rib8K4WKKFVWOgJ3LQkW9rabBnsv5TkrsN2c9PMealnhyJOya4ECAEFBBLe6AB9wwjhbJkpOMq/NQOLn",
+	"DHCJQyPXHF+AGPcEa6aoFL7X7nguLCV8uVTJLZSDXWbPsv2leELQ89RdJRMHmi1FHJv/wtdYrdkfSHy2",
+	"/+rti4s3w9enPw2fn168end1fu2z+nEjfzDARSZqmdfFoCfXG0iE4l4kyFnwBvQNGe0VB+ChWm7sDno3",
+	"InlD/af5NiMLZFEl0C7FKKa23KXhOagaaA30uk8xtbnYLANZFumqHEyPJIX6sA6jajNoskS2lxn9QNph",
+	"x+DxArx0jy2ge3Ana8LVYqduJRLiiYyVYfYadU6Y64nhoIDQQ2Qlkg7fX7x59vb98Pr87O2bZ4bA+aMb",
+	"TplxtpaZCAcPm5lRi73DblbWOYYd0KjRS75B+ArYOJEhQwtKzRZYEg6d0/oRbClEZ3hvDCdqKGGXZMo1",
+	"cHgdq5S6FIwWemWmPpD+5en19fu3V8+GL0+vXw7fn17cDF+byXWZJvDW3NY5bh9RWbi7ZPjiwgmLzdrX",
+	"4VMT4qpAbHycSqJJJDn2VRAyNNagUWkSHqSNftZcCG7bWJg+kP7pu5uXw9NXr96+R4iyIazWvxnN1Wd1",
+	"BDmIJMt7JjRa7CKljHeN5LYUVJIKLWGcLZbZ97AFociSO0cfUSEA2yRKYfqkuxURTSTLsSehFhE2t59D",
+	"MPq2BUyltxVY2j1NgxyM762M4b6cNZ+XloXVnS4TjZpX+8jjhXDQ/Nbzokv9GErPhlPqdFzY+Tz3adtb",
+	"OnzaP78J6JdpJ1/BvCnCjtbE6sfp6EUQvY1+vHj3+0XnTXShL+TVcXB28ejidv7T389+fNoSqx9/D99f",
+	"RG+ji+XPv8bxm+7Pv/+8+vFpK+jGcjR73g5/+jEuwnRmKKEOJqhFjtmbGAhfU6FxvkKkkEh+ptJ3cD7Q",
+	"wtUD85ygC6zaRQZp9ANnH32LfJ/3uRbgjobwp8riv/UvqW4aDe/PUznN2/ZFDHgFYEfAbwDvqAgr5WqT",
+	"Rkn9UKU2Gupv1BuvwIulSaIWGDyFaLL8O70QoRHaY57kbsuBDAU0BzIjJFwNkoLSCLWs++Q00jkGD+lM",
+	"fVJuXByVXrvDfHtGeA5jExmFDaEyXQdqiyGFBhJy5ki5MsYiAXFdlgDUUCXRYs6hDVLuSdRGzwvZrRBz",
+	"UGAjOTkhhDNwt1q4mPNX5zfnmQfTPBEcl0ZJuEFbtbhGHuYtViC59dpHDY/F0a2wtITSYxTJADOGUjw7",
+	"e9UyFOESS5y+V9ESFRmhWqQnVctdWGBHl219j54cbBuaPWlUZSDzcioSsfukWsbbBKy3LeUdhC/TbXcz",
+	"VVklWXIs6XuIV+bi3lhAMD4TiPeJlgzw/YmiPnO5So8H0nrhMx05ER8FnBXyqrTYezyIArX4urGV/P+S",
+	"8onP9FzEEJcYR9gEsGHBB6VKB9KKFo9FKUZHOOLi5pqkeexULRCuwX6x0KLFaAMMpGMtsrqPevLV6c35",
+	"8NXF64sbv1GmUYS0yUlVdapIdhX66dc+w4e9Uc3c269W1dl/L5WvAjroYrx9p1j4ZFiMSDNoSqeN0XZ/",
+	"Fap3LxVKqnQ4BidXrj+hAl4AIne1cRr7aIU7G9tdj9Hcz7B0+8Vy5iycODPXAZ+3kOVmQ4fs8t0Pry7O",
+	"zOfGSY57L4tPoQ6XdiAOagmFjwI1mwF2XSTFN0zuJksTIfukQjrVc5B2m2qvRdpoffcu/inAUK9hr7Ki",
+	"DIADeKjg2F0fCAF21xeYFdpvUARJM8B6POpKaXmDjibSKBUZIJJ9ZoSNuujesUoyv71KbjXCzvYdeYMz",
+	"rgMawIog7LKHoeu+QdldnPXa7S31e1+MbRdx6muoV25oxGiN5NcvLo7/cRPOXndfp6+7P9/9fN1u//z7",
+	"8/jVTXz75sW79O2Ln7s/3/wYvX7/+ugfz951Xv16fvTm13d3b24ulq+fnbaOfus2Hy9P9/nfPcUHUWk/",
+	"8dHb0EcnW2boOHoCYF5JYdsAb4mVnIgEHcKO7DjExYNVJiUnDH3peF5IYhAm1pDW3JEbMChk/LB5nRKW",
+	"k6z2BpdY3Zc/f8obKhXGe8Nnc7BujEhAy5rKaghR/OBpoE2BmpJtJgB1EeDKGwkhEfCM3tP4clP8MkIo",
+	"8yHOeDxWWFeUFqlkC6ZK1CLHBCTwmAcQqVrf9YzvesZ3PWOHnnENmNmGAWT7mDK7qDHJIYpHQt2TN6sa",
+	"0L8D1j2CHrqzGQKVs1gtRdIMuLaVttBtFWaO5WqRYV6hmvFIgn+IwJwjNEVOr88uLlh9vpArc4IbhrHN",
+	"QMHwLULH//N/WCvLpyAc/nInm01xZ35rBgtOvyforiIL6IRxejW6Ymzp6YC8UhfP3uRqCDvFmwifbyGj",
+	"3xZGm5nwJIyNMFRjZuYJs1Rj8xQyj8kgj1XAYzbnSdqn0f+Xjmsk+vZdTyFYlE2kcAkGyPKiZdSfCOhc",
+	"hhahAc3kSA+khd5OV3MRsrpUyQyJTqAKroCvaLYDISHsno36F2FuzzIPGAJDvC+Ft5AZmB0xkA4raIAP",
+	"gCKG602m1mqxAy5ZrCYDGUk2WiCEL4CASpVQ/Cv399V77SMK3A0X0rZ+8hvIYAmsidTZrONVvQLjGm5d",
+	"+UaWyoyYWIAIIym1ExoJ7EuD2QCAP89TNlMzIVNEFi42x6KsQJoilB5C1iclnGJUv9i/yqdoJ6Q8FSPu",
+	"NiYaaTYyWyAHP80AaGdippJVH2OQ5IHcEkple0dS4cRuDKVWeFuIj3wFD8sBgbf9a6KKTeP30qM7X2o6",
+	"5S5ulNVHuVxPxePxUdA8GneMcO+I5tOwJ5pPxo94d9QJHofHx+spgXtPfJ+0PmPzUULd/Z1F91MDvlzZ",
+	"/mnuHcuDFyjHrCaKDPcbaVdbxmcb0kOaheVRNnMD+o2B8GnYlIrvCtThMbkzFDC5D3W3qoSiY4uiBHIz",
+	"LXeLA7FEmhngAjgC16z0aDWQfsWLzMSEDP1Gi72K5C2qJi9fn5410V/joUygwoksS+SB6wSWIVlg5KQh",
+	"3zr0gBne3LwyfL/HpjAGqrxotNhFKGZzZU5gv2ifojUKMTqeRTDaBP1IiJA2pgAtFlzni+/ZWj5MYnET",
+	"PD3sPJO6me8Dmfu2dObPDpXQ/SoHF9h1pfDcQALIpQWhypsd1aHFZQ5WlWlVmW/q6YmZLVK2aC42qLjD",
+	"VR3YDs0B0Bywb4SZuqsc4SrZ1koSurOhtoH5tCGAiiYDiYKcvmw4t6GALpDa6EttyzIafQJiMEs4T9RH",
+	"AW2bqEWTjR+N1B1GOc1PQQY9nqcSwCovp0og3DXKT0E6HVEDp1d0YWg1E4Ajj+rNmubgNJv8rDyirKto",
+	"FRIIcxcnPyDBVCkNGpZjjLuunJL3cKvy8Y38h3mWfPXknfVxZ/Ztxrq33KxoQfo1sqP219GwXOabq2iZ",
+	"+Zdzr+9O2e9O2e9O2e9O2S/vlP3CIGoO81pDJOs7yG8lv+a6E6eUZvNtVqKkcRmjGdt0IBp6Nlvrflyb",
+	"8ne77UDHt6POkSHv2Ma5+3s/x3fByNps1L0Gf6aTQ4lcvqKH/qv1ipiBrMhm8tiRmQGkRI1WtuC9AQxO",
+	"zZ0GS82LSyqDz4Gg0yn1hKv2wZm5/N0ZWm2fVKIbm0FWlSb0Z9bKfZcu36XLvaTLz+YsFVlCFcP9hkTd",
+	"NqzvcuBzU3Up86qSMW+VBMGUb8urp5argHGkZvMUSsYmVPCutDnhEURhgimPwOGXtWYzrH/Mder32YtE",
+	"/XbC/BGPuQxESN940HkWXpF47OViMonk5DkPxAnz9Ywnqd/HtrL2ErzJubDhsUSlHJFCssR4GbIxx5Td",
+	"EQ9uB5KAVQBeKwOWRCaFoBxYuQj+PEgGfs7jGBrXTPl8LiTkecUr60XLHXhgaZxkmMqesR14FC8SwYB3",
+	"gAsbsO8s9IikHnc+Ex+FxJq0txICrpmMw17Q2O4PrVy9mGWZayD9YJQXKcRAEzHGwFheiSeVA6AZBGJO",
+	"dYu2dKGPneCWHG7nwZRMH3Qqmp9sBSi9c6mSWzYSEy5ZPVBSCijUG0iarQcKCfQaxvauHoOyBCqR9dgo",
+	"EfxWJNBF3TPDw6DgQN6KVaPF3kJgsGLMdSOKkYJwrwgb7jwIfk17QE0Wjd1mzrHgH4XesGhMUaXvcqpi",
+	"G/DDnsMptud7ffrT8Oztm7N3V1fnb26GV+d/e3d+fXM9vDy/Gr67Pr9iddJbWKfdKPZuHEg1zhBqwec7",
+	"UunU7FDt0WzQ9pQq9ViykDY4epLt0wEsUKGipPuU+dCDi6jqr8cl+6xjOyBSXaRFDQCXtU7zRphOMSiO",
+	"qM+oItPBIGqU6ko5uwbR2Lw2BD43O1gPJN7fYi+xYWveBXwmUk4bnU0UZuZrppVRSHS+IrYpM3inebjq",
+	"g+Pc9wcSbu0z85yBDHnK++yPgSPBBrX+oPYf//P/Ca2jAV0SvjFcB/tK04aCbyeJ+g2+LeJRwm9ViJSD",
+	"2iczEHztoPZSxLEa1NyvsP8jfteHkpsmj6OPwnymoYcARZwNfRzJSE+HieBaSXizTtUcR4Vtsft/DIqY",
+	"nQMA7RysA4oOav3up09EKbuWSzEaasGTYGrXE/uHppzWAXuBD2r5hYOaz+rg/RhIqYaJ0IvYHKlFLovc",
+	"+n+sfvAHNeyqbIbxyx8DbKSME0niQe3TB/+EeJ7vPMj3iu/OKOEzzVeaLacrVl8gTzLXewM5ilVwCy4c",
+	"VJzMWEY8HFqhecK0EMx/L0bX8MjnyJKgu/lAnvNg6lT62o1tXiLNKWwQWZbg7jfrBDk+hjP8eP32TVNI",
+	"o3OFDDGAWuyU+e5K+4xaA2IGaQYI0zlmmqnxQOooFoCGdZOJAhQNSBpnl/jAgQtfo6TAgi6njXreJt3P",
+	"C68z3jkGc20WhU2bxVCH7vx9ev3QbYzagHeWslvMVKaLFKRqqJYSGYrhxJOEB7bzJijBgifxCtOms7fQ",
+	"rUNzq38CWjQS1NbNAS/yMpAUixhmA2oNqP9HUlEFN1AMzBg6WBj440l1/xOj0nxOHMVC27pu1tOccRM/",
+	"zPq4GXYDapDrbMUzjP7k2KhG19fnLJJZPSHsCtDxQAKVX+aKJdwU00inKsHGeoiGXghmzPhdBvLbPX7k",
+	"2Ub7hNtoJ799OF4tgbFgO45PnnujuSHG8ibaJ/OFnuLxgb7m3BZO4n4wT355c3PJ7EF1Hs+1jhD112ix",
+	"FhbYqocZajHkCEBk8XkiZDD97x3YYUoY0SudipltC5EIjGkGkRYse4l5cSpmsEcWiaj1263HB/iazXb6",
+	"mgGYL0zigogB9DI1t7BOe0I72wUhNOd1vOj9EZ05Nd9ZR8PuPKoApz50VebxCs5QKu7Sh0CnZn54HZja",
+	"ffSIfYjzJysaf4oS0fkEr68dQnlQ/a6R0pvsfVSp/+oQVf90udoHyDHDCRdJQlc7IUOlsOk1GJzr3SGM",
+	"SQJA0GSWVAQRXUPEDXLYJ+evzp9a52Raddo5rHbjnvDzibF6hqBtwRbO2ZQuxXMRZMeqR7diBYaGY55W",
+	"TM9ePtwwz9OL/ImlR33+ZIALEoSiO5Nnjl8AjPPFvGLoxQb7zpjd252fES8bAJjvM3Rsu33cPlCg3ij1",
+	"msuVbWSy1XNY8ofQ1FndL07V90h7NhfYbHmYHdrExQzePmm8AOtDzqAotS5qng7kLAol4GO9uzlreBas",
+	"acs+Mpp25cbJRuasMyTO29dnbfyLEFtTMKghJznS1q0BVkZqz1nucqj7pVfG0a2A/oIes62lAGbYel+n",
+	"XA/kTi9HmSdUvKjsgWigUo6jh9PoXFBVyIlESBWAIVqHjSaMXrcbAybe1ccqYcW19/KYA22UbCFZYR1b",
+	"BTG3Bvn+6TPcu937wetYHcF2j7HH1WgRLBG/imDNeZfr+mCsKsViI2HyFmKoln2ZTh9fxvufc0tyLLrL",
+	"GqVaxGNW94vEoGODpieZM7iZxxjmpNKTWRSGMaKrM6lks2SomR1bZfqaXZr75Q+Ak8r7vPxRSWGreIMK",
+	"T+tqbCnnWjUXiJKSuHekmYZRuHiKDu8xD4R7NSzy0KgYgE4MPWcKwksPHc+LK7zimDkCzFb8uJd+xW1i",
+	"2y1pJ9axceu8cRzZgVrEmfFtE8SNUjziGlyloVpKjMcd3zOaahfAzdrIt6n5FYBnvlW+fNXuZmEUYuEQ",
+	"qvbCopWnpZGrRdo6LKZ0LQA60wZ+CLsp9wgXfdnoxshDTRBYWoMFhW/d+NNYiHDEg9stMSgLA4hOdpo2",
+	"JpospNkZfr4a5L/2f2qSatG8eOaDPz57gGXiHuMxocL45kbgHz9ev31jX5FLZff5cBlO/IEu+LgbRitR",
+	"CexDkvhcDqRtXWddhS1GbdlsQsUDzdDLRp7+TORiR+GBNPI27DNu5ouwlFHoFbKKc+WdUtiylcdysoFc",
+	"a6hmkfx7nlXzW+wKQ2lZ5UVB7g5kIuYxD2gxBE/iCNVf8IyW+veYA7neE28g66hHTXk8JvWngVGPzA2Y",
+	"5qssQniG0NRxRyyEOX8DubRoPWoMP+X001YrCxGa035v2zPDT8yoPjYOEaXgX2yxH8Q0gh1veCojb1QC",
+	"QDKWLrB9OM5kzX+ZHTyAoszmB6mT5uT02r0+AxUQ0ShPzToWajM76yWK0D/itPkPxpu/s3bzKWuyIWux",
+	"vg+xP0pQhGT3RpUv9HoxmkXpc3vIPqM0jXZvrV87iwXH00HJ4EZB5fIWugoiqUCx+bps0s7p67rm9prz",
+	"jqZu3X98Abp4tQW0T9j2loNpt0lbo/3ObcHyd6Dx7yX6n5uhYoZoWfZKLRJXmmtHb8gUgt26w61YbW7t",
+	"duPKV3OlB+gueZfZkbHmxTi6g2Mt+Ux4WUJalDB4q84LyFYnVBxuhBUkmrjda95A95QSZmKrsjPb6eXF",
+	"v5uBfy5zwtlvasq1pfND3lOydjR+yjtBRzQfj7phsyeeGK7zaNS0bOeYPxrVqNkGtNIod46gXhvwDtuA",
+	"jc8x5IDUNZbR782fRke3l09/ewXmtyFsriJCmKlyCo8KHUjKzSseNdsdaPfhXAOTeho8GT3mj8bNY9EL",
+	"m73gaNR8wrvjZke0Q/vb2qSQKLZb61yzkOvpSPEkLM3kb8sn4uo4/bkwEwLBP6RrGOwCsx+2dwynzfsd",
+	"vvIe8JWRTpHV2Nwwh83AR7Nc1UbHGaGPc2AM63WV5GvJc6IBewzTZKOU0MUAHtWf/N7EXga9I/bu6lVT",
+	"87FwFLw+O+qyhMtQzdholQrdwAA8qPnQYwnyYpAakOPVd4P1t0LM8zSfEZVHX788bXaPH6EKPJCx0imM",
+	"mjpxjQS9ABT7DB82QisvsIXBoN+22CkWkgLiGRaiItXd/lU5RGiZCUK9qocg9qSqU0ibUFB8PEZ+nlDl",
+	"/zIA3jCofYC2Dzz10KWlvYGk5hRWTGB/AzFimFBywnxslUbtv6CMFPPFaQw8b1LlVpBOoxiTxHB8gNUS",
+	"xXEGAtLwMifxQBIr8pyCWnKyOvfbhJkWexF9BPwLCH6gCBxIB15+GPKVpn4XOZfzT7KKd2oMRpInazRg",
+	"B9JisF1BZaPhotAMMzd13rWLlZt2DSS4hQFOlMbovz79aXh6eTH89/Ofc1+wT0Aknbabtd9iRpoNJE8E",
+	"of1aMJ7SPoB8CeovAFW2WLJwK1ZZj7SB5CwW/JYGTrsV+p7NVFJZO4sHFbnply6etR3skAdnR35tU7Gj",
+	"NjNLWIDQL65urX/U3ihe1uXIJ69mE3PdrBBQmYCrOEl6qKk0yNQHFYVeXijjLQjnA6I1SNqviRLy9fWX",
+	"W7EqqiGz7t/Tx1e/n3aCZz3x/NHk5ZPox/btq+7sTU9dPvrt6om++RyF5iDS4g4ON6kBeD6AW2PreRlY",
+	"RdVwTzzZ38JA+7yzdZMdJCAf4/oWATYNb0E/Pt61HuEcZ8pK7qcFlxqx9oBLK8OAYWVVJs777l2DC1vp",
+	"j0LmfSgyhkfawZ6DzlLWLaMD9plpKyfoR8PqHYJiKOPmf7sqWwfhKYfAdp3OS67ZrII4rJ7h12+TFw3y",
+	"ZGY7wdki4LOllqiwnH+dKhwnvPpRsE7bAfCCWJURr9Q6p9G3ipfRCWyf828VobOKbB4d3qoGfC/Z+ezO",
+	"a6Rmr9kW61ZKyeeR9R4ORSxSsW69PIPvtVUY+3muKtTA2BNa2bjXQwgYrCvJm4C1O5ucHJVlmGZbZ0rZ",
+	"zl6vt2IFfV5ZPRtobIw3a2OBdqtkqfn8nsL/K/WB3YUvjDT413Od/qu4I3POax2Sm70EzvmbiYduR60t",
+	"2OQlgNJ6Bf5kg8oFoLMhRd4GWeKcksLbA9CcWp3UuWbYJmcgjYHYIEBSDIpxNk6EntpeLrYntePBQHAl",
+	"AkKP5ECiSUwlYWB/aqF1ZBgGhMsc+DbS4I3qlveSG0jsWmYkiVQ5IVYipTbeK6YFGsRk6A6kT5PPYQVa",
+	"rLIfzZo5mfPRgaSVzOdZZVZCr3AXq1J9FEmLQSOpfBHyYmXq8OgUUhmGYNaRjRbhRBRq1KkJjqbGOJSw",
+	"AsPVG2oW5ERcrvXQuochmzcTXu/yWYnwVCb5bpSnEiZUmrQXo16obMg8EQLsdQaEg3OJ2k1hTM+hGi/b",
+	"FmqcoRpgz7sclW4TFtXO9x6SkuiQ/3szuh3N6JBcoS1XpC5VLMsPIKYBYPpKinvCM9G+fB1pDaHTNfPR",
+	"af3Ci20gqG2DOeaQKHIQDFL5PPQZNf0iXKj7GY6pUtdTlZQOwRtXREB12xhrm/RBQ3YPRp/NFhp8vBUS",
+	"55uZjKcFLOYZrqlR8AqTbh3cqRB2Cvlgcb+WfGZ2ayLs4WhFQpIhRI3NYiGmuU7zHe0Pq1q73XuLQOfi",
+	"y8p+ndjesCyU9h/vWelORLciNv/NNsUbRTBjxU5zVu2vGDOQqHWwF+pAR0wFENNXcsZ8PVeMSrZ5Y9aM",
+	"zu+tC75tA3awQJxzvRmxAyNhW/MeUBVKI6P5Z97PLAMQNOKlm00r1RLjaNhkjlqF2+tJrS0AfUSa5dXh",
+	"dW5B3o16DWbHQAZREiyiNIN+cPPc1FzIynS1V5FOX+P8PlfRsmT65Y9avjJk6hcp9rdFFNxmIVbtsYlS",
+	"6GfUkXka+20hkgjCKXCyqSySfAnPuU7Zf/zX/1aRbv/J2/nuF+ZVlGpoCK3ngnpL/Lbgsdk/9FKnOJZe",
+	"/AN9w/7jv/6v/+///b/sfj+VzBYH8INhDvQumDPmEd8xzDM3iheNACBZ8tdfm4/s//vf/q//vfhmJ7X9",
+	"gHQIWPRt2RCwmf/qzpR/EZaU0ZtxLBkKuGTzKLg9PL07K2Or5FW2/AtrulIV8hWrY7lVDoQDhUYeW2Ly",
+	"7cyY35ZZSXKYgPSjih9KMDaP4imDzCCs/KlgNy9E+jcY4Ocym0IRnRkiGCxHx/BckQ7TaCaGizSo9WvZ",
+	"iGr0o17PemrnGU1YX9c53vsk4YR25RRhkRTEUgzVvx+sP+1gZUvglDU65wo/7z5YiLO08WS9lYIJmSYr",
+	"AGPMRHl9AhBaOY/2mFNdRN11eTqQKglFAkgcIx7cTqD9DpspGaUKHjcyVj4PpojhNlkkIszfQk1YLq/e",
+	"/v3i2fnV8Ozl+dm/Dy/e3Jxf/f301fD6/Oztm2fXVhMtlCoESgNqETXfG8i6/+L8hpHS4zdOwF0IA4CZ",
+	"QUXXRx5bpC7Gg0RpzXgcD6QNaegW85FePos0wAs1mb+YU5JQbCQ4PlIvAltQCKgeQqrFZOpRehePMQMj",
+	"Tfh4HAVGm5kKHqfT1Qk8MRSThIeAb5aPEl1/XvlNRh/X0D8KEskHkrGMXs/OX1ydPjt/Nnx1enP+5uzn",
+	"4etr0OdnCGS16erzq6u3V4CzmUFo0oo80MxWrZklNjMxjyhMJut9CYM8ZrNIAvYbjp8mqJbSJVq6VHYz",
+	"2GlaswN2l1EXS2pgpGH34fMWMt8+ft8sexb7pt+h3MXvO9sMvb3wVvAlY5uFxdywWJ/Ae5ieIqwlLqjW",
+	"40VsBwrz9JeRDNUSinDnIgkEIJWa6YQiiGY81g2PyUUcr8OHwWOoE1UGjBUAhtpAUjKQ9rCwRLMz80Pz",
+	"TMk0UTFgHG2QQ9d4nvcIluFUGc6gZQNcRkdd5doZ/loodqV0ISNqelNj/MrFzHCcjvmAXz026uVROzT8",
+	"Z3fQ6yAZ+csfaG1DYXSt36b8W4h8GAmXy7/eTafbP273u4/+AVm6qZDBajjTtX7nSbeqptWyQiytQPLU",
+	"+k+ftszlRAictFGIC6Notbt7DORxeSC9bqftbaznzMZj+YE7qset412DKo8I853c9+M3G0tEc4I458sZ",
+	"BN5eHMSHQ+s3XwLn26ayZwWmD4hNtopV4YWzsS7CXqoly8AmEzFXCaLQjwQdN4+J1qTFBrX5YhRHgcdm",
+	"/K7JJ+LfjtqDWmWhd7aZP91T3fnnRI3GpTLsEES2U/vrKB60aQquhqUYNTGvdqOigaBrQrNni+DW/P+F",
+	"QtTGlzevXzEhw7mKZOoVEDmxERyhcsZRKgbSXtgoZFIHseBGXAEiXZ8lIowgLBVDN6CFXCZG6oce46FG",
+	"mLRwgTxIaGMrqI8ibLFTGwNN7M4Btp8ocN5BUvD78x+G1+enV2cvh2enZy/Phzc3uZ5S9xHqro93+9R5",
+	"JgrR8RsbAySLF5KvwEogafg1gZllFZrLaRRMmU7VXFMzRLRZCOGBa4gFG1lCbf5jMU5bjJDtqCZlNk9X",
+	"ljRmatQM0dzlzObN+YvTm4u/lyZkM0cftRtOjHQgdaqSGSPwSiPRzThAsmQ5x1j/iBWgchJJgRHRHGwP",
+	"94tFLdWEJkoJJ6iWENyMi+tRB0MOik4pzgqeptTQ2i6aFbcyiBehCE+oV1GGf4qkxNx4GAMNEBHx6sft",
+	"I+YT7KALSdhosb/zOAo5QpoCK0Ya88ydms/KjM02eAIlIM89p76YLhSoGd+cJzRz53usJCRdV9ylCQcI",
+	"2CrlIEM23Ec5gMXysJC0e/zILSSlJuVJNJuZwRdSaWY8mBpSxYIn1udToVX8tjVtZsbvXgk5MYYPItBF",
+	"0n7ufHF94g8aW+XY6VgAjbSM5nPDuWqvSxciIiQ2+zCqYroIV+DhT9JoHAURj8G8iONoAvB4LQCSi1Kg",
+	"2NrDmux9dBvNRRgZc26RxEYsp+lc9x8+FLK1tD+2VDJ5aD49pEcMs4GDEAZWYwgVJHxekOaky+4fNMh2",
+	"zhXRY1O5p4X8HGXlcaw+V1pHo3gFUMGNfw4HwQEhw38+fCWoIRYbkLwyzABKoMvwgvbH7rrKoIzc4X8R",
+	"OKt/LmioCjSoAojQyUDaeitAfQUFKHRglqqQmjL4U83WAJQqwKG2I0LdD2AJp5U7XDAENMK8+BTgtv+a",
+	"yEqHlhsQZHDpdOf6KWa2arffBeqsI4z9xrGQE0CmKx+ddfXBOUDvc00gFbO5Snhidqdzsa3cc7UT0mA0",
+	"pv9lA3Lg+FzQHzu1+6YYWIWmhJH35vSHV+fDXG/8N4gVVZUxCMBQHWbPqZy+E4i+f74MxZc3LaLFvcm0",
+	"QkC5+XPWbOO716Cc7jt7BwO7lDCkWA7Ab7S8nCR/ztzzElLqHOBO2x32V04qyZSbjQKiuCGNRSlCaHVT",
+	"98vbGIGw88kag9SdrUWdqrIfctQAw8MNIfz+QPoOKXyP+XRwzZ+0N3zzSt+FMidMssMwmnD90BBxzXk0",
+	"GbYEEkIVbI4fXC/5ZCIS9u4iR5ULVbAArPO6/1DNheTzqGXYrzGIgWmFWZ3BQI4iyZMV+HTPnr3xGFYP",
+	"q/E4jqRosUHt1Kp8gxqk4jp1xZQGBGKauy7cQe0GwHMABKgG0DiQUuuzTIGkZiV8IthoRchyJ2gVZjDw",
+	"YChTJSwBKj/QLFYBjwHwxNxMcYRExIqHujWQGIcwRHvoZ54IzaDkuX7U7jSwGT7zn709ux4iR32GfNQH",
+	"+lFKsEddcGORd0rIKEtIeLTdeu0e2NXUhYXArmAMPtYXIVSFWkp2huKxeU07p3mp4ihYkbNhIKHmSDNc",
+	"Y2hDsYqhgnnGJzSSnK+4aqRKokkksQPKSSEdnEaJFeh5PjRY/OhRwHfm/ZD9l+enz/w8KV0zQ1WfSsRt",
+	"tTMsiwpXHqN68pDaJg+kWdcHm6j3QENAYnN3sBcifWY2/U7LE+Ckp+kMvJJ7QupE4ISr1lJpgJgjaObw",
+	"/7N3dctt21j4VTDsRawZiZbdNs3K09lRHG/q1nY8sTPdbukRYQq2WFOghiCVeDx6p32GfbKd8wMSFEVF",
+	"lpNsu+1VHIoEQeDg4OD8fN+yJ3T15K1O7uExmOEt9WM8+3V6JovEMzi3PTvgGadLIFxwCea+diWe3jr/",
+	"R1S9wYEViNqdN5mcqh5G1fI0M+VrrqVRvSKLyws3aTbtSdqm6Npn8cj+/9av1PQ8tg6jOaf60JpIOWof",
+	"lfpVqd93H6QxKl+szRZjgQItQj/hyrIKotoJnhlxXehxopzfA72jZ1MRGrqrV8S9cWzgWDVXepxmxPgu",
+	"xSzWsPvOVWbiVHfs2o2zQCdxpGAsfPGSdLFBNz86/YhyjukkJ2mR+WKorf7RcsoUORUQWukga4dEYy0w",
+	"NESc+VGXGigbfFd9rTlfTKPi/2ZWV5tJU1F0rvac2VAcTBk1g39FyFfd8qLqMt93cnx4dHZx5HW9szeX",
+	"x4dHLY/6fJ+ff8ibcT4wF6A3vbnMoPsoVOVwwR8/Xnjd+pXDi9olFph3xy/xlT+u/nHpoRMSAvfSWZrH",
+	"kVrTsn3mahNnIqp0GKjHanQmF/hNziVJxrYtIO/Gp9lQQCSfEExDia6F0uqi3YinPe/3/1Le2yvvIY24",
+	"pXdrWAOr9TfFTFs197AyonBiZUnTh2EtNMgN0oNgoKSM3+RpQQcGYpSAfdsXjzPMxA4YxYG2EJlkinFe",
+	"AoWtM3TGiThvU8EUk3xy4h18Zoz+8tdK/0sMj8VLGd0p5EMtHeecpAPnY9p/vIE37/t7fn9zXzr3tz3U",
+	"HZXklvFc+dtK3hopOonnSsNLcITdox5x4JDUTBUY4e0HO6JDoLvEjZzCiZ+PQudZOlX5RBVGgMIS6sMs",
+	"NTFKKVVEc5Tu7dHw1ekRVmgTCB4cfSZKi9Ojy7fHhxejyzc/HZ2Rb5QLJTGWQXVJRhGbFAqZPQTi/A7E",
+	"Szr/BUW//3VUaw0vqRB29T3a/hHa/gCBbccFmZm8wdJCoNNeoRMYMtvW8NWrt2KazvkePCogP6QURoEl",
+	"kFPludII/EpGCgOvYAKCXSFwNKNSUZFmgbb1TIzK3iwVJd7i0sMe6J3hu8sfHFJkhFc4PT57d3nUwcw2",
+	"Gwwm2tSBmElESu/a7DoeUz6oyfJOxvXd/1uTHjBkgA702WJXwXCiaKrr56UgAHqFER7XRnhP5LVKKI6O",
+	"5VpqPKAhRP9RIrHelRCIMvlegBUE50fKIY7HbWeyUxbZzfbwchut9quvxA9HJ+dMIjya5PnMlsiZUZ7m",
+	"MrEsSeyAv75f6nYXFsQkHbNhC2rDD/RX4vKX86N1zeI8qyzQ7fc8UMvfB97ro8vA6+KLvw/qCdKB16W3",
+	"fh/AZwfeQnz9CEYeHsBL9aE1F4fVwlNgBH+ne/WSt2zRffD4Y7kccNll5qi5aSl5K3Wp6+RqVaiVL+xe",
+	"TpMQDs1zlSFnQ4pw4l2BXlk8xeBfvjhGD1CG2jCbgwDFRoS7oU0NyZRJE1RSqYv1h8ucPW2rcwVeq/zN",
+	"TOnh+TG8ebvddTOZ49e8YmOmTe74ttLo2T6O/OcwFS9dRytmkfJErjAQXblbD4MLpwIZwY4uozy5x60X",
+	"9E9dctkMoAwEkWdKlQRR10WcjP014vbL8PTkceJme/2XuP2uxI0x+1dLHEJDtYrafr9PRTlcgaNmSo+V",
+	"ju6t1TSoU3agOWi5FsQMyYUYF5RoKaNUj33xbf/ryuJzgi0Ua0FbieE10DD2A13Pzc4UpgWA+q2aHYhJ",
+	"+h4tlfQmZ/pTsgliE2is0Rh3KV2yxPeHHpr6J1SgnkhgTW1bBmYs9ABzKYvnYBwSoIqkboqs0DZLMC7Z",
+	"xx/tI2/ZBN7iRD0Z/h46io/aD/YGXnoHUqj0PM5Szej4lQ1OwUAQEkbL2Gx5Q39jjclNzYWNHwNbIW59",
+	"tmDB975MRkHrQHAYD0NcDlFrrMWe2WyIMDj0acZo6C43rrItVYC/VgeU7a4/WM73dqOJzHcrCknTDoCE",
+	"evj4mRGHYLIcVo+I4flxHX6IbhUXr36qIjp5miYm0LDr5Bz7mRIHfaGpNn88EJgvTD/JXIR0aGR7Ck+L",
+	"u/M95kiXgW4AOCMws+/7FPpdRhdib4otjscaE6xBCilrMI8xHHwj0dcd2upc+BvrZMMDQQHDsmA7DHTt",
+	"xOzypdymeCDN0uJ2UrGvMNJxdWo0XYohxvqWEqqvZXTXrbGuILASWbWoOs7fXFwKe9aA+QsHRC1fwBHc",
+	"eqSqLKpuPZ0WgZuWmWN4NJhfuKy5IcpiMn8NH+hDEqEQ+ZrCsZqrBHRV2OkGOoRjIQxYSdQbih06s8L8",
+	"j0B/mpDpxuFKaEnADN0X6OrGUTwOO76NgtIckXvSzm6WSSS8DOEUGWJWrjkImMMF/yd2KBjaRXjktIMH",
+	"3SUUvL5PfTE2i4x6MEnjSIX4wEwauJ+SM9wiLM4aRybfNME6QCOidKoCTUDWRpTLxh0BsVNRPhkxVkku",
+	"TccXFyllfYdW0Y3ISROKHSQxAqlDhqYiyrE8Ly3yWZF3QEIVSGqgw1mmjNKRGoEdmOT3jEF9gxKlo/vy",
+	"ui9CHZa4Mnu+OFXTa5UZe/Kt3It3iCUAm9qtTq2wUGCcPsPlpa82aSkucOX2LmD6jojxmPPmES0bZNev",
+	"dI8fTQp9F4r0+jcMwzNZIIkPMeX++urN2dEVo2gH2nLAMXe2z46PEVLmhkJSRRs2S81Qhn1IcwvLN4Kd",
+	"XBkR0iNPIIP/uYW1fQWhXYPMLl9JJF+SAzNH/ODB9/3FgiZUpyLk0WAXHmrbTMaGQN8RXQ2fZNZ8yoHH",
+	"FINSJs1EzlTXJaIfPASWZhzZh/P7Gf2BMTWXqH4B4lZabuTrUMbqHy1tXPNAIIs86hSSrGeGOiawJb0T",
+	"orIaLeV3lqiweL1Tuu4q8iecukCHH3pmkhbJuIfplgPBCRqo7NopJzkNaKKSWaARyBVHEJ2D45TrIvLs",
+	"noaPc6oJsZ9iNCL8Z+81flDPFlCFGFQ0TWyOQFtNe+A89o7LSHqnvA3lzPPYjooOm2+1934BSnycYSL9",
+	"dqnpVzPRf4Sxnani2Qapc9E/hsT+qsFnbr+Fo7A1tQD9rWkGNmQZwSsZUa58E4zM3ffwwB3rwm4b1qTB",
+	"nE58/OOj8zPDpVBml2SmMXEus9j8fR1RPxX3NYj2ufu4peCrbgpN5ijMfnaLJ0DjDbyHwIvi/B55xfFt",
+	"gbeoYtm3Kh9xd8DGxcw+3H/3KpzUsuXFVX3a9l7859+H5GMttL6vvgK65vZw5LbrzmCJgmLnwzThvlJy",
+	"YuMjnEmQJJ96xFf1yX4Abhgw+EWeemU3l4Z8hZeGK8jsu1H9RwQBs2L065kLSBg6U1keM3YeGvrNSK2b",
+	"hfAr3VXlANBmSmPbnMrNUzNpyyCG/s9IzkYbM42sS4mP34uA/bEeqw9UUZvezrL0uqydZRmovdEDdZIQ",
+	"dCt7XGeFmRC5I/pipU0XpCpy0DscWaAPQeUDBqNMWhciJiswYKo32Pvu+Td7e9/u9/t2MU1kHk1nSW/D",
+	"Wosl3cZTSO049hJWkpQfbK8yi7A32HuO5cTTWV5d2gfRzWVSXtl/sY0IOBtQmQqBI9qr9hQng83aMfEY",
+	"NdCjhgMtDhqB8uGGzUhmCY1/UJuAgAYTH4XhpDtJygIQs4AEKgCJCjy0xMkIgknGx8ppZuMHJQt/CbxF",
+	"NyjFMGDxCOqSy5cXVwswI/6YY+F+9A8qSdI/yZdv9pEBqqbAq30o2ebwf++x66vQdxe0jNqwAcmvWE8W",
+	"atiiLYmBNcS48vjvPRYqABd+iyG7/s3P2MZd14Otk5FoDLeoV6QHt6papEeXINhfbPrcltCL9PC2AIz2",
+	"a58Aw0hNLBX2bey/paefzrjPdS/t1PulUbCOfB/NOTy4wKmvHBRxfb/EvQ/WmbUCrIzWKOEfuZnih7/l",
+	"UfncPPuYvy148IR0V2Hp6uFvpxHpdAP9eZj5N1yLVbxrC/73ZdGoyrcqmWijgv/yE/2lieCpWz1oWObx",
+	"dcJE6tWeup4JHqPM8bpSpA1RTRGSMNaVS4qkEqlCyPlJdGzkqTc+/LDTCdnNFGgn1OALBKugBpAH3sh7",
+	"YwFQxTL+KawMBD7FTI0K+bQCTo2jCTEZOLiqbQin1I9PhHMKJsRqlFP3kPHd/v63z+GQ8ZmgT8tzh1V/",
+	"6XutxqNr5F3DfX8VPumV82AS0w78mJXyqVFDfy8Wwf9wT91O5T5NmxDXz03ltmGyLJy9znaaZPcB/22v",
+	"fPmHoygylWexmqtKWbhhyQNmga1BGHMIMKZU0NbMGBLRj5WZDLmxpTx8Xm0rSkrsKmsvKfnkcCt/QPWy",
+	"hTJZp0j+eHrkqWYQjvZIp/noBhOdls0h2j5vZ3nvm7SyC9WH2OQH7moGaxnmtmuhrjnTlhGl2YIqJ5dl",
+	"t3zv57KjzlJadxPJWBBU5fUn1MDOuFj4L5rbHdJzj1DC2BGwftvq6RrJrKZeXl6iJ+1iYKPewAkWaXMi",
+	"wZRQVgi/I5zKOyWyQoedGv7SYHcXK7snqckHL/r9Ppod/DFNQOrb2OSkx1FEsbzcKeWD8Wz2CrNcMNTj",
+	"YOvVMzpuZa7eS8eXT8PVaIpQhKy9btGBLf4WYTs3HqqQDqp7+f/Nm61XhkEZnSeoXmbFoNvKE4bB5TSk",
+	"6sEqRld/8J1B9McMuakx3BtVfhynAUvmvaq3S3k7iFK1xD5uaEuh0nYK/WLMpWwfadyabTfXAbxkJ9yd",
+	"74WdMqTcmqAkavlJnkPvjAuk+b7heBrrSr52HCryjugJqWVyn8eR6VpGD1NnVE3SW0cUkR23+ZK1lcL8",
+	"AfXVxg1inufiavHfAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -124,8 +124,8 @@ func TestRegister(t *testing.T) {
 		{"missing password", map[string]any{"email": "m@example.com"}, "", http.StatusBadRequest, "invalid_request", "password: must be 8 to 128 characters"},
 		{"empty body", "", "", http.StatusBadRequest, "invalid_request", "email: is required"},
 		{"malformed JSON", `{"email": "x@example.com",`, "", http.StatusBadRequest, "invalid_request", "Invalid JSON body: unexpected end of input"},
-		{"syntax error", `{"email" "x"}`, "", http.StatusBadRequest, "invalid_request", ""},
-		{"wrong type", `{"email": 42, "password": "x"}`, "", http.StatusBadRequest, "invalid_request", ""},
+		{"syntax error", `{"email" "x"}`, "", http.StatusBadRequest, "invalid_request", `Invalid JSON at line 1, column 10: invalid character '"' after object key`},
+		{"wrong type", `{"email": 42, "password": "x"}`, "", http.StatusBadRequest, "invalid_request", "email: must be a string"},
 		{"form body", "email=a@example.com&password=12345678", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, "unsupported_media_type", "Request body must be application/json"},
 		{"text body", `{"email":"a@example.com"}`, "text/plain", http.StatusUnsupportedMediaType, "unsupported_media_type", ""},
 	}
@@ -150,10 +150,6 @@ func TestRegister(t *testing.T) {
 			assert.Equal(t, tt.code, body["code"])
 			if tt.message != "" {
 				assert.Equal(t, tt.message, body["error"])
-			}
-			if tt.name == "syntax error" || tt.name == "wrong type" {
-				assert.Contains(t, body["error"], "Invalid JSON body: ", "says what is wrong and where")
-				assert.Contains(t, body["error"], "offset=")
 			}
 		})
 	}

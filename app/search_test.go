@@ -73,7 +73,12 @@ func TestWebSearchFailures(t *testing.T) {
 	res := e.do(http.MethodGet, "/api/v1/web-search?q=x", nil, bearer(token))
 	require.Equal(t, http.StatusServiceUnavailable, res.status)
 	assert.Equal(t, "search_unavailable", res.json(t)["code"])
-	assert.Equal(t, "Web search temporarily unavailable", res.json(t)["error"])
+	// Issue 21: the answer says why, the log says each cause once.
+	assert.Equal(t, "blocked", res.json(t)["reason"])
+	assert.Equal(t, "Web search temporarily unavailable: the search engine is refusing this server's requests", res.json(t)["error"])
+	logs := e.logs.String()
+	assert.Contains(t, logs, `web search unavailable (blocked): html endpoint: status 202: bot challenge page; lite endpoint: status 202: bot challenge page`)
+	assert.NotContains(t, logs, "Web search temporarily unavailable:", "the log line does not repeat the message")
 
 	off := newEnv(t, map[string]string{"ENABLE_WEB_SEARCH": "false"})
 	off.register("ada@example.com", pw)
@@ -121,5 +126,33 @@ func TestChatWithWebSearchUnavailable(t *testing.T) {
 	res := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "web_search": true, "stream": false}, bearer(c.token))
 	require.Equal(t, http.StatusOK, res.status, "the chat still answers: %s", res.body)
 	assert.Equal(t, "unavailable", res.json(t)["web_search"])
+	assert.Equal(t, "bad_response", res.json(t)["web_search_reason"], "an error status of the engine")
 	assert.Nil(t, res.json(t)["sources"])
+
+	stream := c.openStream(context.Background(), map[string]any{"prompt": "Hi again", "web_search": true})
+	defer stream.Body.Close()
+	events := readEvents(t, stream.Body)
+	require.Equal(t, "meta", events[0].name)
+	var meta map[string]any
+	require.NoError(t, json.Unmarshal([]byte(events[0].data), &meta))
+	assert.Equal(t, "unavailable", meta["web_search"])
+	assert.Equal(t, "bad_response", meta["web_search_reason"])
+}
+
+// TestWebSearchUnreachable: an engine nobody answers for is unreachable,
+// on the search route and in a chat. (Timeouts and blocks have their
+// tests in adapters/duckduckgo and above.)
+func TestWebSearchUnreachable(t *testing.T) {
+	t.Parallel()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // nothing listens there any more
+	c := newChatEnv(t, map[string]string{"DUCKDUCKGO_BASE_URL": gone.URL + "/html/", "DUCKDUCKGO_LITE_URL": gone.URL + "/lite/"})
+	res := c.do(http.MethodGet, "/api/v1/web-search?q=x", nil, bearer(c.token))
+	assertErrorAnswer(t, res, http.StatusServiceUnavailable, "search_unavailable", "Web search temporarily unavailable: the search engine cannot be reached")
+	assert.Equal(t, "unreachable", res.json(t)["reason"])
+
+	res = c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "web_search": true, "stream": false}, bearer(c.token))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	assert.Equal(t, "unavailable", res.json(t)["web_search"])
+	assert.Equal(t, "unreachable", res.json(t)["web_search_reason"])
 }

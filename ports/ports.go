@@ -257,8 +257,9 @@ type LoginGuard interface {
 // Searcher searches the web.
 type Searcher interface {
 	// Search returns at most max results for query, best first; an empty
-	// list (not an error) when there are none. Errors: CodeUnavailable when
-	// the search engine cannot answer (down, blocked, timed out).
+	// list (not an error) when there are none. Errors:
+	// *domain.SearchUnavailableError when the search engine cannot answer,
+	// with the reason (unreachable, blocked, timed out, unreadable answer).
 	Search(ctx context.Context, query string, max int) ([]domain.SearchResult, error)
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,31 +88,63 @@ var (
 	errUnrecognised = errors.New("unrecognised page")
 )
 
-func unavailable(err error) error {
-	return &domain.Error{Code: domain.CodeUnavailable, Message: "Web search temporarily unavailable", Err: err}
+// failure is one endpoint's failure and why.
+type failure struct {
+	reason domain.SearchFailure
+	err    error
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// severity orders the reasons when the two endpoints failed differently:
+// the one that says most about what to do wins (a block lasts; a timeout
+// may pass; a connection that failed once may work).
+var severity = map[domain.SearchFailure]int{
+	domain.SearchBlocked: 4, domain.SearchTimeout: 3, domain.SearchUnreachable: 2, domain.SearchBadResponse: 1,
 }
 
 // Search implements ports.Searcher: the HTML endpoint first, the lite
-// endpoint once when the first is unavailable. Errors: CodeUnavailable.
+// endpoint once when the first is unavailable. Errors:
+// *domain.SearchUnavailableError, with the reason and each endpoint's
+// cause.
 func (s *Searcher) Search(ctx context.Context, query string, max int) ([]domain.SearchResult, error) {
 	if max <= 0 {
 		return []domain.SearchResult{}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := s.fetch(ctx, s.cfg.BaseURL, query, ParseHTML)
-	if err == nil {
+	res, html := s.fetch(ctx, s.cfg.BaseURL, query, ParseHTML)
+	if html == nil {
 		return limit(res, max), nil
 	}
 	// The budget is spent (or the caller left): a second request cannot answer.
 	if ctx.Err() != nil {
-		return nil, unavailable(fmt.Errorf("html endpoint: %w", err))
+		reason := html.reason
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			reason = domain.SearchTimeout
+		}
+		return nil, &domain.SearchUnavailableError{Reason: reason, Err: fmt.Errorf("html endpoint: %w", html)}
 	}
 	lite, liteErr := s.fetch(ctx, s.cfg.LiteURL, query, ParseLite)
 	if liteErr != nil {
-		return nil, unavailable(fmt.Errorf("html endpoint: %w; lite endpoint: %w", err, liteErr))
+		reason := html.reason
+		if severity[liteErr.reason] > severity[reason] {
+			reason = liteErr.reason
+		}
+		return nil, &domain.SearchUnavailableError{Reason: reason, Err: fmt.Errorf("html endpoint: %w; lite endpoint: %w", html, liteErr)}
 	}
 	return limit(lite, max), nil
+}
+
+// transportFailure names why a request or the read of its page failed:
+// a timeout, or no connection.
+func transportFailure(err error) domain.SearchFailure {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return domain.SearchTimeout
+	}
+	return domain.SearchUnreachable
 }
 
 func limit(rs []domain.SearchResult, max int) []domain.SearchResult {
@@ -121,11 +154,11 @@ func limit(rs []domain.SearchResult, max int) []domain.SearchResult {
 	return rs
 }
 
-func (s *Searcher) fetch(ctx context.Context, endpoint, query string, parse func(io.Reader) ([]domain.SearchResult, error)) ([]domain.SearchResult, error) {
+func (s *Searcher) fetch(ctx context.Context, endpoint, query string, parse func(io.Reader) ([]domain.SearchResult, error)) ([]domain.SearchResult, *failure) {
 	form := url.Values{"q": {query}, "kl": {"wt-wt"}, "b": {""}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, errors.New("bad endpoint URL")
+		return nil, &failure{domain.SearchUnreachable, errors.New("bad endpoint URL")}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", userAgent)
@@ -142,21 +175,30 @@ func (s *Searcher) fetch(ctx context.Context, endpoint, query string, parse func
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("request: %w", err)
+		return nil, &failure{transportFailure(err), fmt.Errorf("request: %w", err)}
 	}
 	defer res.Body.Close()
 	switch {
 	case res.StatusCode == http.StatusAccepted:
 		// DuckDuckGo answers suspected bots with 202 and its challenge page.
-		return nil, fmt.Errorf("status 202: %w", errChallenge)
+		return nil, &failure{domain.SearchBlocked, fmt.Errorf("status 202: %w", errChallenge)}
+	case res.StatusCode == http.StatusForbidden || res.StatusCode == http.StatusTooManyRequests:
+		return nil, &failure{domain.SearchBlocked, fmt.Errorf("status %d", res.StatusCode)}
 	case res.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("status %d", res.StatusCode)
+		return nil, &failure{domain.SearchBadResponse, fmt.Errorf("status %d", res.StatusCode)}
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxPage))
 	if err != nil {
-		return nil, fmt.Errorf("read page: %w", err)
+		return nil, &failure{transportFailure(err), fmt.Errorf("read page: %w", err)}
 	}
-	return parse(bytes.NewReader(body))
+	results, err := parse(bytes.NewReader(body))
+	switch {
+	case errors.Is(err, errChallenge):
+		return nil, &failure{domain.SearchBlocked, err}
+	case err != nil:
+		return nil, &failure{domain.SearchBadResponse, err}
+	}
+	return results, nil
 }
 
 // ParseHTML reads results from a page of the HTML endpoint, best first,

@@ -272,9 +272,10 @@ func TestSearcher(t *testing.T) {
 		html, lite http.HandlerFunc
 		max        int
 		want       []domain.SearchResult
-		fails      bool
-		htmlHits   int
-		liteHits   int
+		// reason is why the search fails; "": it does not.
+		reason   domain.SearchFailure
+		htmlHits int
+		liteHits int
 	}{
 		{name: "results", html: serve(200, page(t, "results.html")), max: 10, want: wantResults, htmlHits: 1},
 		{name: "max respected", html: serve(200, page(t, "results.html")), max: 2, want: wantResults[:2], htmlHits: 1},
@@ -282,11 +283,15 @@ func TestSearcher(t *testing.T) {
 		{name: "no results is not an error", html: serve(200, page(t, "no_results.html")), max: 10, want: []domain.SearchResult{}, htmlHits: 1},
 		{name: "challenge (202) falls back to lite", html: serve(202, page(t, "challenge.html")), lite: serve(200, page(t, "lite.html")), max: 10, want: wantLite, htmlHits: 1, liteHits: 1},
 		{name: "challenge page with 200 falls back to lite", html: serve(200, page(t, "challenge.html")), lite: serve(200, page(t, "lite.html")), max: 10, want: wantLite, htmlHits: 1, liteHits: 1},
-		{name: "challenge on both is unavailable", html: serve(202, page(t, "challenge.html")), lite: serve(200, page(t, "challenge.html")), max: 10, fails: true, htmlHits: 1, liteHits: 1},
+		{name: "challenge on both: blocked", html: serve(202, page(t, "challenge.html")), lite: serve(200, page(t, "challenge.html")), max: 10, reason: domain.SearchBlocked, htmlHits: 1, liteHits: 1},
+		{name: "403 and 429: blocked", html: serve(403, nil), lite: serve(429, nil), max: 10, reason: domain.SearchBlocked, htmlHits: 1, liteHits: 1},
+		{name: "a block outweighs an error status", html: serve(500, nil), lite: serve(202, page(t, "challenge.html")), max: 10, reason: domain.SearchBlocked, htmlHits: 1, liteHits: 1},
+		{name: "unrecognised pages: bad response", html: serve(200, []byte("<html><body>Hello</body></html>")), lite: serve(200, []byte("<p>changed</p>")), max: 10, reason: domain.SearchBadResponse, htmlHits: 1, liteHits: 1},
 		{name: "500 falls back to lite", html: serve(500, nil), lite: serve(200, page(t, "lite.html")), max: 1, want: wantLite[:1], htmlHits: 1, liteHits: 1},
 		{name: "unrecognised page falls back to lite", html: serve(200, []byte("<html><body>Hello</body></html>")), lite: serve(200, page(t, "lite.html")), max: 10, want: wantLite, htmlHits: 1, liteHits: 1},
-		{name: "both failing is unavailable", html: serve(503, nil), lite: serve(500, nil), max: 10, fails: true, htmlHits: 1, liteHits: 1},
-		{name: "timeout is unavailable, with no second try", html: hang, lite: hang, max: 10, fails: true, htmlHits: 1},
+		{name: "error statuses on both: bad response", html: serve(503, nil), lite: serve(500, nil), max: 10, reason: domain.SearchBadResponse, htmlHits: 1, liteHits: 1},
+		{name: "timeout, with no second try", html: hang, lite: hang, max: 10, reason: domain.SearchTimeout, htmlHits: 1},
+		{name: "a timeout on lite outweighs an error status", html: serve(500, nil), lite: hang, max: 10, reason: domain.SearchTimeout, htmlHits: 1, liteHits: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,10 +300,11 @@ func TestSearcher(t *testing.T) {
 			start := time.Now()
 			got, err := f.searcher(200*time.Millisecond).Search(context.Background(), query, tt.max)
 			assert.Less(t, time.Since(start), 2*time.Second, "bounded by the timeout")
-			if tt.fails {
+			if tt.reason != "" {
 				require.Error(t, err)
-				assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
-				assert.Equal(t, "Web search temporarily unavailable", domain.ErrorMessage(err))
+				assertUnavailable(t, err, tt.reason)
+				assert.Equal(t, 1, strings.Count(err.Error(), "html endpoint: "), "each cause once: %v", err)
+				assert.Equal(t, tt.liteHits, strings.Count(err.Error(), "lite endpoint: "), "each cause once: %v", err)
 				assert.NotContains(t, err.Error(), "lovelace", "errors do not repeat the query")
 				assert.NotContains(t, err.Error(), f.srv.URL, "errors do not carry the URL")
 				assert.Nil(t, got)
@@ -317,7 +323,19 @@ func TestSearcherTransportError(t *testing.T) {
 	f := newFake(t, nil, nil)
 	f.srv.Close() // nothing listens any more
 	_, err := f.searcher(time.Second).Search(context.Background(), "q", 5)
-	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
+	assertUnavailable(t, err, domain.SearchUnreachable)
+}
+
+// assertUnavailable checks a failed search's error: its code, its reason
+// and the reason in words, and the cause said once.
+func assertUnavailable(t *testing.T, err error, reason domain.SearchFailure) {
+	t.Helper()
+	var su *domain.SearchUnavailableError
+	require.ErrorAs(t, err, &su)
+	assert.Equal(t, reason, su.Reason, "err: %v", err)
+	assert.Equal(t, domain.CodeSearchUnavailable, domain.ErrorCode(err))
+	assert.Equal(t, su.PublicMessage(), domain.ErrorMessage(err))
+	assert.NotContains(t, err.Error(), "Web search temporarily unavailable", "the log line says the causes, not the message again")
 }
 
 func TestSearcherCallerCancels(t *testing.T) {
@@ -326,7 +344,7 @@ func TestSearcherCallerCancels(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := f.searcher(5*time.Second).Search(ctx, "q", 5)
-	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
+	assertUnavailable(t, err, domain.SearchTimeout)
 	assert.Zero(t, f.hits("/lite/"))
 }
 

@@ -73,15 +73,16 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		return nil, err
 	}
 	return api.Chat200JSONResponse{
-		Id:            RequestIDFrom(ctx),
-		Model:         api.Tier(res.Tier),
-		Provider:      api.Provider(res.Provider),
-		UpstreamModel: res.UpstreamModel,
-		Content:       string(sink.content),
-		FinishReason:  res.FinishReason,
-		Usage:         api.Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens},
-		WebSearch:     webSearchOutcome(res.WebSearch),
-		Sources:       toSources(res.Sources),
+		Id:              RequestIDFrom(ctx),
+		Model:           api.Tier(res.Tier),
+		Provider:        api.Provider(res.Provider),
+		UpstreamModel:   res.UpstreamModel,
+		Content:         string(sink.content),
+		FinishReason:    res.FinishReason,
+		Usage:           api.Usage{PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens},
+		WebSearch:       webSearchOutcome(res.WebSearch),
+		WebSearchReason: webSearchReason(res.WebSearchReason),
+		Sources:         toSources(res.Sources),
 	}, nil
 }
 
@@ -208,4 +209,12 @@ func webSearchOutcome(s string) *api.WebSearchOutcome {
 	}
 	o := api.WebSearchOutcome(s)
 	return &o
+}
+
+func webSearchReason(r domain.SearchFailure) *api.WebSearchFailure {
+	if r == "" {
+		return nil
+	}
+	f := api.WebSearchFailure(r)
+	return &f
 }

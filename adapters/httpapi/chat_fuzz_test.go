@@ -207,6 +207,10 @@ var chatSeeds = []string{
 	`{"prompt":"x","model":""}`,
 	`{"prompt":"x","model":null,"stream":null,"messages":null}`,
 	`{"prompt":""}`,
+	`{"prompt":"   "}`,
+	`{"prompt":" \t\n\u00a0\u3000 "}`,
+	`{"prompt":" x "}`,
+	`{"prompt":"x","messages":[{"role":"user","content":" \n "}]}`,
 	`{"prompt":null}`,
 	`{"PROMPT":"case-insensitive keys","Stream":false}`,
 	`{"prompt":"a","prompt":""}`,
@@ -294,7 +298,8 @@ func expectedCompletion(body []byte) (domain.CompletionRequest, bool) {
 	}
 	prompt := utf8.RuneCountInString(b.Prompt)
 	total := prompt + utf8.RuneCountInString(system)
-	if prompt < 1 || prompt > fuzzLimits.MaxPromptChars || utf8.RuneCountInString(system) > fuzzLimits.MaxPromptChars {
+	// A prompt of white space is no prompt, as an empty one (issue 21).
+	if strings.TrimSpace(b.Prompt) == "" || prompt > fuzzLimits.MaxPromptChars || utf8.RuneCountInString(system) > fuzzLimits.MaxPromptChars {
 		return domain.CompletionRequest{}, false
 	}
 	want := domain.CompletionRequest{Model: model, Temperature: b.Temperature, MaxTokens: b.MaxTokens}
@@ -312,7 +317,7 @@ func expectedCompletion(body []byte) (domain.CompletionRequest, bool) {
 				return domain.CompletionRequest{}, false
 			}
 			n := utf8.RuneCountInString(m.Content)
-			if n == 0 {
+			if strings.TrimSpace(m.Content) == "" {
 				return domain.CompletionRequest{}, false
 			}
 			total += n

@@ -28,12 +28,15 @@ var docsUI embed.FS
 
 // compressDocs gzips the documentation and the spec for clients that accept
 // it: the Swagger UI bundle is 1.7 MB as is and about a quarter of that
-// compressed. API answers are left alone (streams must not be buffered).
+// compressed. API answers are left alone (streams must not be buffered),
+// and so is the bodiless redirect from /docs/ (the middleware would drop
+// its Content-Length).
 func compressDocs() echo.MiddlewareFunc {
 	return middleware.GzipWithConfig(middleware.GzipConfig{
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
-			return !(p == "/docs" || strings.HasPrefix(p, "/docs/") || p == "/openapi.json" || p == "/openapi.yaml")
+			asset := strings.HasPrefix(p, "/docs/") && p != "/docs/"
+			return !(p == "/docs" || asset || p == "/openapi.json" || p == "/openapi.yaml")
 		},
 		MinLength: 1024,
 	})
@@ -260,6 +263,33 @@ func (h *handlers) GetOpenAPIYAML(context.Context, api.GetOpenAPIYAMLRequestObje
 	return h.s.docs.specYAML, nil
 }
 
+// GetRoot implements api.StrictServerInterface: the front page is the
+// documentation until the web app takes its place. The redirect is a 302
+// so that browsers do not keep it.
+func (h *handlers) GetRoot(context.Context, api.GetRootRequestObject) (api.GetRootResponseObject, error) {
+	if h.s.cfg.DocsDisabled {
+		return nil, docsOff()
+	}
+	return docsRedirect(http.StatusFound), nil
+}
+
+// docsRedirect is a redirect to /docs with its status. It says
+// Content-Length: 0 itself: net/http adds it to the empty answer of a GET
+// but cannot to a HEAD's, whose answer must carry the same headers.
+type docsRedirect int
+
+func (r docsRedirect) write(w http.ResponseWriter) {
+	w.Header().Set(echo.HeaderLocation, "/docs")
+	w.Header().Set(echo.HeaderContentLength, "0")
+	w.WriteHeader(int(r))
+}
+
+// VisitGetRootResponse implements api.GetRootResponseObject.
+func (r docsRedirect) VisitGetRootResponse(w http.ResponseWriter) error {
+	r.write(w)
+	return nil
+}
+
 // docsOff answers the documentation routes when DOCS_ENABLED=false, as a
 // route that does not exist is answered.
 func docsOff() error { return domain.Errorf(domain.CodeNotFound, "Not Found") }
@@ -269,5 +299,6 @@ func (s *Server) redirectToDocs(c echo.Context) error {
 	if s.cfg.DocsDisabled {
 		return docsOff()
 	}
-	return c.Redirect(http.StatusMovedPermanently, "/docs")
+	docsRedirect(http.StatusMovedPermanently).write(c.Response())
+	return nil
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -93,6 +92,8 @@ type errorBody struct {
 	RetryAfter *int          `json:"retry_after,omitempty"`
 	Provider   string        `json:"provider,omitempty"`
 	Attempts   []attemptBody `json:"attempts,omitempty"`
+	// Reason says why web search is unavailable (api.WebSearchFailure).
+	Reason string `json:"reason,omitempty"`
 }
 
 type attemptBody struct {
@@ -148,6 +149,7 @@ func (a *errorAnswer) addDetails(err error) {
 		qe *domain.QuotaExceededError
 		pu *domain.ProvidersUnavailableError
 		ur *domain.UpstreamRejectedError
+		su *domain.SearchUnavailableError
 	)
 	switch {
 	case a.code == domain.CodeQuotaExceeded && errors.As(err, &qe):
@@ -159,6 +161,8 @@ func (a *errorAnswer) addDetails(err error) {
 		}
 	case a.code == domain.CodeUpstreamError && errors.As(err, &ur):
 		a.body.Provider = string(ur.Provider)
+	case a.code == domain.CodeSearchUnavailable && errors.As(err, &su):
+		a.body.Reason = string(su.Reason)
 	}
 }
 
@@ -201,7 +205,8 @@ func (s *Server) classify(err error) (domain.Code, string) {
 }
 
 // fromEcho gives an error Echo raised (routing, binding) its code, by its
-// status; a cause with a code of its own (the body decoder's) keeps it.
+// status; a cause with a code of its own (the body decoder's, strictJSON,
+// which words syntax and type errors) keeps it.
 func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 	var c domain.Coded
 	if errors.As(he.Internal, &c) {
@@ -221,10 +226,6 @@ func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 	if m, ok := he.Message.(string); ok && m != "" {
 		msg = m
 	}
-	var (
-		syntax    *json.SyntaxError
-		wrongType *json.UnmarshalTypeError
-	)
 	switch {
 	case code == domain.CodePayloadTooLarge:
 		return errTooLarge(s.cfg.MaxBodyBytes, he)
@@ -235,9 +236,6 @@ func (s *Server) fromEcho(he *echo.HTTPError) domain.Coded {
 		msg = "Invalid JSON body: unexpected end of input"
 	case errors.Is(he.Internal, io.EOF):
 		msg = "Invalid JSON body: the body is empty"
-	case errors.As(he.Internal, &syntax) || errors.As(he.Internal, &wrongType):
-		// The binder's message says where; say what it is about.
-		msg = "Invalid JSON body: " + msg
 	}
 	return &domain.Error{Code: code, Message: msg, Err: he}
 }

@@ -49,7 +49,8 @@ func TestErrorTable(t *testing.T) {
 		{"echo 413", echo.ErrStatusRequestEntityTooLarge, 413, errorBody{Error: "Request body too large (limit 50000 bytes)", Code: "payload_too_large"}},
 		{"body reader limit", fmt.Errorf("bind: %w", &http.MaxBytesError{Limit: 50000}), 413, errorBody{Error: "Request body too large (limit 50000 bytes)", Code: "payload_too_large"}},
 		{"echo 415", echo.ErrUnsupportedMediaType, 415, errorBody{Error: "Request body must be application/json", Code: "unsupported_media_type"}},
-		{"bind syntax", echo.NewHTTPError(400, "Syntax error: offset=3, error=invalid character").SetInternal(&json.SyntaxError{Offset: 3}), 400, errorBody{Error: "Invalid JSON body: Syntax error: offset=3, error=invalid character", Code: "invalid_request"}},
+		{"bind syntax, worded by the decoder", echo.NewHTTPError(400, "x").SetInternal(&domain.Error{Code: domain.CodeInvalid, Message: "Invalid JSON at line 1, column 3: invalid character", Err: &json.SyntaxError{Offset: 3}}),
+			400, errorBody{Error: "Invalid JSON at line 1, column 3: invalid character", Code: "invalid_request"}},
 		{"echo 500 hides its message", echo.NewHTTPError(500, "boom at /srv/x.go"), 500, errorBody{Error: "internal error", Code: "internal"}},
 	}
 	for _, tt := range tests {
@@ -246,11 +247,13 @@ func TestErrorDetails(t *testing.T) {
 		{"invalid token", &domain.Error{Code: domain.CodeInvalidToken, Message: "Invalid authentication token"}, 401, errorBody{Error: "Invalid authentication token", Code: "unauthorized"}, 0},
 		{"trailing data, through Echo's binder", echo.NewHTTPError(400, errTrailingData.Error()).SetInternal(errTrailingData), 400,
 			errorBody{Error: "Invalid JSON body: unexpected data after the JSON value", Code: "invalid_request"}, 0},
-		{"type error", echo.NewHTTPError(400, "Unmarshal type error: expected=string").SetInternal(&json.UnmarshalTypeError{Value: "number"}), 400,
-			errorBody{Error: "Invalid JSON body: Unmarshal type error: expected=string", Code: "invalid_request"}, 0},
+		{"type error, worded by the decoder", echo.NewHTTPError(400, "x").SetInternal(domain.Invalid("messages[0].content", "must be a string")), 400,
+			errorBody{Error: "messages[0].content: must be a string", Code: "invalid_request"}, 0},
 		{"a binder message is not parsed", echo.NewHTTPError(400, "Syntax error: but no JSON error behind it"), 400,
 			errorBody{Error: "Syntax error: but no JSON error behind it", Code: "invalid_request"}, 0},
 		{"empty body", echo.NewHTTPError(400, "EOF").SetInternal(io.EOF), 400, errorBody{Error: "Invalid JSON body: the body is empty", Code: "invalid_request"}, 0},
+		{"search unavailable, with its reason", fmt.Errorf("search: %w", &domain.SearchUnavailableError{Reason: domain.SearchBlocked, Err: errors.New("status 202")}), 503,
+			errorBody{Error: "Web search temporarily unavailable: the search engine is refusing this server's requests", Code: "search_unavailable", Reason: "blocked"}, 0},
 		{"host refused", errBadHost, 400, errorBody{Error: "Invalid host header", Code: "invalid_request"}, 0},
 		{"not JSON", errNotJSON, 415, errorBody{Error: "Request body must be application/json", Code: "unsupported_media_type"}, 0},
 		{"too large by its length", errTooLarge(50000, nil), 413, errorBody{Error: "Request body too large (limit 50000 bytes)", Code: "payload_too_large"}, 0},
@@ -357,4 +360,21 @@ func TestSpecListsEveryWireCode(t *testing.T) {
 		}
 		assert.True(t, words[wire], "Error.code's description lists %s", wire)
 	}
+}
+
+// TestSpecListsEverySearchFailure: the spec's WebSearchFailure enum is
+// domain's list of reasons, no more, no less.
+func TestSpecListsEverySearchFailure(t *testing.T) {
+	t.Parallel()
+	doc, err := api.GetSpec()
+	require.NoError(t, err)
+	var inSpec, inDomain []string
+	for _, v := range doc.Components.Schemas["WebSearchFailure"].Value.Enum {
+		inSpec = append(inSpec, v.(string))
+	}
+	for _, f := range domain.SearchFailures() {
+		inDomain = append(inDomain, string(f))
+		assert.NotEqual(t, "Web search temporarily unavailable", (&domain.SearchUnavailableError{Reason: f}).PublicMessage(), "%s is said in words", f)
+	}
+	assert.ElementsMatch(t, inDomain, inSpec)
 }

@@ -33,6 +33,8 @@ var openAISeeds = []string{
 	`{"model":"fast","messages":[{"role":"user","content":"x"}],"stop":7,"tool_choice":7}`,
 	`{"model":"gpt-4o","messages":[{"role":"user","content":"x"}]}`,
 	`{"model":"fast","messages":[]}`,
+	`{"model":"fast","messages":[{"role":"user","content":"  "}]}`,
+	`{"model":"fast","messages":[{"role":"user","content":[{"type":"text","text":" "},{"type":"text","text":"\n"}]}]}`,
 	`{"messages":[{"role":"user","content":"x"}]}`,
 	`{"model":"fast","messages":[{"role":"user","content":"x"}],"top_p":1.5,"max_tokens":0}`,
 	"{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff\"}]}",

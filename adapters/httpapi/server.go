@@ -134,9 +134,9 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		limitBody(cfg.MaxBodyBytes), bodyDeadline(cfg.Edge.RequestTimeout), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
 		compressDocs())...)
-	api.RegisterHandlers(e, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest}))
+	api.RegisterHandlers(headToo{e}, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest}))
 	// The one route outside the spec: an alias of /docs (see its description).
-	e.GET("/docs/", s.redirectToDocs)
+	headToo{e}.GET("/docs/", s.redirectToDocs)
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
 	}
@@ -146,3 +146,25 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// headRoutes are the GET routes that answer HEAD too: the ones load
+// balancers, uptime checkers and link checkers ask. Routes with effects
+// (a search costs quota, a verification link is spent) stay GET only.
+var headRoutes = map[string]bool{
+	"/": true, "/health": true, "/ready": true,
+	"/docs": true, "/docs/": true, "/docs/:asset": true, "/openapi.json": true, "/openapi.yaml": true,
+}
+
+// headToo registers the routes of headRoutes for HEAD as well, with the
+// GET handler: the answer is the same, status and headers (security
+// headers, Content-Length) included, and net/http sends no body with the
+// answer to a HEAD request.
+type headToo struct{ *echo.Echo }
+
+// GET registers h for GET, and for HEAD when path is one of headRoutes.
+func (r headToo) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	if headRoutes[path] {
+		r.Echo.HEAD(path, h, m...)
+	}
+	return r.Echo.GET(path, h, m...)
+}

@@ -44,12 +44,14 @@ func newSSESink(w http.ResponseWriter, requestID string, keepAlive time.Duration
 }
 
 type sseMeta struct {
-	RequestID     string        `json:"request_id"`
-	Model         string        `json:"model"`
-	Provider      string        `json:"provider"`
-	UpstreamModel string        `json:"upstream_model"`
-	WebSearch     string        `json:"web_search,omitempty"`
-	Sources       *[]api.Source `json:"sources,omitempty"`
+	RequestID     string `json:"request_id"`
+	Model         string `json:"model"`
+	Provider      string `json:"provider"`
+	UpstreamModel string `json:"upstream_model"`
+	WebSearch     string `json:"web_search,omitempty"`
+	// WebSearchReason says why web search was unavailable.
+	WebSearchReason string        `json:"web_search_reason,omitempty"`
+	Sources         *[]api.Source `json:"sources,omitempty"`
 }
 
 type sseUsage struct {
@@ -73,7 +75,7 @@ func (s *sseSink) Begin(m chat.Meta) error {
 	defer s.mu.Unlock()
 	s.openLocked()
 	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
-		WebSearch: m.WebSearch, Sources: toSources(m.Sources)}
+		WebSearch: m.WebSearch, WebSearchReason: string(m.WebSearchReason), Sources: toSources(m.Sources)}
 	return s.eventLocked("meta", meta)
 }
 

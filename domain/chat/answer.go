@@ -21,7 +21,9 @@ func (s *Service) answer(ctx context.Context, req *Request, sink Sink, began tim
 		return Result{}, sv, err
 	}
 	defer a.Close()
-	res := Result{Meta: Meta{Tier: req.Tier, Provider: a.Provider, UpstreamModel: a.Model, WebSearch: search.WebSearch, Sources: search.Sources}}
+	// The search's outcome, reason and sources, and who answers.
+	res := Result{Meta: search}
+	res.Tier, res.Provider, res.UpstreamModel = req.Tier, a.Provider, a.Model
 	if err := sink.Begin(res.Meta); err != nil {
 		return Result{}, sv, fmt.Errorf("%w: begin answer: %w", errSink, err)
 	}

@@ -78,6 +78,8 @@ func TestOpenAIValidation(t *testing.T) {
 			wantPrefix: "messages[1].tool_calls[0].function.arguments: must not contain",
 		},
 		{name: "empty assistant message", req: with(func(r *chat.Request) { r.Messages[0].Role = domain.RoleAssistant; r.Messages[0].Content = "" }), wantPrefix: "messages[0].content: is required"},
+		{name: "white-space user message", req: with(func(r *chat.Request) { r.Messages[0].Content = " \n\t " }), wantPrefix: "messages[0].content: is required"},
+		{name: "white-space tool result", req: with(func(r *chat.Request) { r.Messages = toolTurn(); r.Messages[2].Content = " " })},
 		{name: "top_p above 1", req: with(func(r *chat.Request) { r.TopP = floatp(1.5) }), wantPrefix: "top_p: "},
 		{name: "top_p of 0", req: with(func(r *chat.Request) { r.TopP = floatp(0) })},
 		{name: "penalties at their bounds", req: with(func(r *chat.Request) { r.PresencePenalty, r.FrequencyPenalty = floatp(-2), floatp(2) })},

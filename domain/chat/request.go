@@ -69,6 +69,11 @@ func checkText(field, s string) error {
 	return nil
 }
 
+// blank reports whether s holds no text but white space: a prompt or a
+// message of spaces says nothing, and is refused as an empty one is before
+// it costs quota or reaches a provider.
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
 // normalize applies defaults and checks every field, naming the first bad one.
 func (r *Request) normalize(l Limits) error {
 	if r.Tier == "" {
@@ -83,7 +88,7 @@ func (r *Request) normalize(l Limits) error {
 		r.API = domain.APINative
 		n := utf8.RuneCountInString(r.Prompt)
 		switch {
-		case n == 0:
+		case blank(r.Prompt):
 			return domain.Invalid("prompt", "is required")
 		case n > l.MaxPromptChars:
 			return domain.Invalid("prompt", "must be at most %d characters", l.MaxPromptChars)
@@ -191,7 +196,7 @@ func (r *Request) checkMessage(i int, m domain.Message) (int, error) {
 	c := utf8.RuneCountInString(m.Content)
 	// An assistant turn that only called tools has no text; a tool may
 	// answer with nothing.
-	if c == 0 && len(m.ToolCalls) == 0 && m.Role != domain.RoleTool {
+	if blank(m.Content) && len(m.ToolCalls) == 0 && m.Role != domain.RoleTool {
 		return 0, domain.Invalid(fmt.Sprintf("messages[%d].content", i), "is required")
 	}
 	if err := checkText(fmt.Sprintf("messages[%d].content", i), m.Content); err != nil {

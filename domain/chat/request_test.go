@@ -32,7 +32,10 @@ func TestChatValidation(t *testing.T) {
 		// wantPrefix is the start of the error message; "" = valid.
 		wantPrefix string
 	}{
-		{name: "empty prompt", req: chat.Request{Prompt: ""}, wantPrefix: "prompt: "},
+		{name: "empty prompt", req: chat.Request{Prompt: ""}, wantPrefix: "prompt: is required"},
+		{name: "white-space prompt", req: chat.Request{Prompt: " \t\r\n\u00a0\u2003\u3000"}, wantPrefix: "prompt: is required"},
+		{name: "text between white space", req: chat.Request{Prompt: "  hi  "}},
+		{name: "white-space message", req: chat.Request{Prompt: "hi", Messages: msgs(1, "  \n")}, wantPrefix: "messages[0].content: is required"},
 		{name: "prompt over the limit", req: chat.Request{Prompt: runes(l.MaxPromptChars + 1)}, wantPrefix: "prompt: "},
 		{name: "prompt at the limit, in characters", req: chat.Request{Prompt: runes(l.MaxPromptChars)}},
 		{name: "NUL in the prompt", req: chat.Request{Prompt: "hi\x00there"}, wantPrefix: "prompt: must not contain control characters"},

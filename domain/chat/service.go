@@ -40,6 +40,9 @@ type Meta struct {
 	// WebSearch is "" when not asked for, else WebSearchUsed,
 	// WebSearchNoResults, WebSearchUnavailable or WebSearchDisabled.
 	WebSearch string
+	// WebSearchReason says why, when WebSearch is WebSearchUnavailable
+	// (when known).
+	WebSearchReason domain.SearchFailure
 	// Sources are the search results given to the model, in citation order.
 	Sources []domain.SearchResult
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/genzai/genzai/domain"
 )
 
 // searchWithin runs the search of a WebSearch request; a non-streaming
@@ -40,7 +42,7 @@ func (s *Service) webSearch(ctx context.Context, req *Request) Meta {
 	switch {
 	case err != nil:
 		s.log.Warn("web search for chat failed", "error", err)
-		return Meta{WebSearch: WebSearchUnavailable}
+		return Meta{WebSearch: WebSearchUnavailable, WebSearchReason: domain.SearchFailureOf(err)}
 	case len(results) == 0:
 		return Meta{WebSearch: WebSearchNoResults}
 	}

@@ -37,13 +37,17 @@ func TestWebSearchAugmentedChat(t *testing.T) {
 		search      *fakeWebSearch
 		ask         bool
 		wantOutcome string
+		wantReason  domain.SearchFailure
 		wantSources int
 	}{
-		{"not asked", &fakeWebSearch{enabled: true, results: many}, false, "", 0},
-		{"used, top five", &fakeWebSearch{enabled: true, results: many}, true, chat.WebSearchUsed, 5},
-		{"no results", &fakeWebSearch{enabled: true}, true, chat.WebSearchNoResults, 0},
-		{"unavailable: the chat still answers", &fakeWebSearch{enabled: true, err: errors.New("challenge page")}, true, chat.WebSearchUnavailable, 0},
-		{"disabled", &fakeWebSearch{enabled: false, results: many}, true, chat.WebSearchDisabled, 0},
+		{"not asked", &fakeWebSearch{enabled: true, results: many}, false, "", "", 0},
+		{"used, top five", &fakeWebSearch{enabled: true, results: many}, true, chat.WebSearchUsed, "", 5},
+		{"no results", &fakeWebSearch{enabled: true}, true, chat.WebSearchNoResults, "", 0},
+		{"unavailable: the chat still answers, and says why", &fakeWebSearch{enabled: true,
+			err: &domain.SearchUnavailableError{Reason: domain.SearchBlocked, Err: errors.New("challenge page")}}, true, chat.WebSearchUnavailable, domain.SearchBlocked, 0},
+		{"out of time", &fakeWebSearch{enabled: true, err: context.DeadlineExceeded}, true, chat.WebSearchUnavailable, domain.SearchTimeout, 0},
+		{"unavailable for no known reason", &fakeWebSearch{enabled: true, err: errors.New("boom")}, true, chat.WebSearchUnavailable, "", 0},
+		{"disabled", &fakeWebSearch{enabled: false, results: many}, true, chat.WebSearchDisabled, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +57,7 @@ func TestWebSearchAugmentedChat(t *testing.T) {
 			res, err := e.svc.Chat(context.Background(), e.user, chat.Request{Prompt: "  what is   GCRA? ", WebSearch: tt.ask}, sink)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantOutcome, res.WebSearch)
+			assert.Equal(t, tt.wantReason, res.WebSearchReason)
 			assert.Len(t, res.Sources, tt.wantSources)
 			require.Len(t, sink.metas, 1)
 			assert.Equal(t, res.Meta, sink.metas[0], "the meta event carries the sources")

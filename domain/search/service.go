@@ -9,7 +9,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -112,7 +111,8 @@ func Normalize(q string) string { return strings.Join(strings.Fields(q), " ") }
 // fails (CodeSearchUnavailable, a kept failure included); a client that
 // leaves while its search runs still pays, as with chat. Errors:
 // CodeFeatureDisabled, CodeInvalid (neither counts), *domain.QuotaExceededError,
-// CodeSearchUnavailable, and ctx errors.
+// *domain.SearchUnavailableError (CodeSearchUnavailable, with the reason),
+// and ctx errors.
 func (s *Service) Search(ctx context.Context, u domain.User, raw string) (Result, error) {
 	if !s.cfg.Enabled {
 		return Result{}, ErrDisabled
@@ -149,7 +149,8 @@ func query(raw string) (string, error) {
 }
 
 // answer answers a query from the cache or the engine. Errors:
-// CodeFeatureDisabled, CodeInvalid, CodeSearchUnavailable, ctx errors.
+// CodeFeatureDisabled, CodeInvalid, *domain.SearchUnavailableError, ctx
+// errors.
 func (s *Service) answer(ctx context.Context, raw string) (Result, error) {
 	if !s.cfg.Enabled {
 		return Result{}, ErrDisabled
@@ -228,7 +229,7 @@ func (s *Service) run(ctx context.Context, key, q string, c *call) {
 	// A search stopped because everyone left says nothing about the engine.
 	abandoned := err != nil && ctx.Err() != nil
 	if err != nil {
-		err = &domain.Error{Code: domain.CodeSearchUnavailable, Message: "Web search temporarily unavailable", Err: fmt.Errorf("search: %w", err)}
+		err = unavailable(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -246,6 +247,22 @@ func (s *Service) run(ctx context.Context, key, q string, c *call) {
 		s.store(key, res, nil, s.cfg.CacheTTL)
 	}
 	close(c.done)
+}
+
+// unavailable is a failed search as its callers get it: a
+// *domain.SearchUnavailableError with its reason. A searcher's own is
+// passed on as it is, so that each cause is said once; any other failure
+// gets the reason it shows (a deadline: timeout), else unreachable.
+func unavailable(err error) error {
+	var su *domain.SearchUnavailableError
+	if errors.As(err, &su) {
+		return err
+	}
+	reason := domain.SearchFailureOf(err)
+	if reason == "" {
+		reason = domain.SearchUnreachable
+	}
+	return &domain.SearchUnavailableError{Reason: reason, Err: err}
 }
 
 func (s *Service) store(key string, res []domain.SearchResult, err error, ttl time.Duration) {

@@ -3,6 +3,8 @@ package search_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -128,13 +130,45 @@ func TestConcurrentQueriesShareOneRequest(t *testing.T) {
 	}
 }
 
+// TestFailureReasons: a failed search says why, for the client to act on:
+// a searcher's own reason is passed on as it is (each cause said once in
+// the log line), a deadline is a timeout, anything else unreachable.
+func TestFailureReasons(t *testing.T) {
+	t.Parallel()
+	blocked := &domain.SearchUnavailableError{Reason: domain.SearchBlocked, Err: errors.New("html endpoint: status 202: bot challenge page")}
+	tests := []struct {
+		name string
+		fail error
+		want domain.SearchFailure
+	}{
+		{"the searcher's reason", blocked, domain.SearchBlocked},
+		{"a deadline", fmt.Errorf("request: %w", context.DeadlineExceeded), domain.SearchTimeout},
+		{"no reason given", &domain.Error{Code: domain.CodeUnavailable, Message: "down"}, domain.SearchUnreachable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newService(&fakeSearcher{fail: tt.fail}, memory.NewClock(time.Now()), true)
+			_, err := find(context.Background(), s, "x")
+			var su *domain.SearchUnavailableError
+			require.ErrorAs(t, err, &su)
+			assert.Equal(t, tt.want, su.Reason)
+			assert.Equal(t, tt.want, domain.SearchFailureOf(err))
+			assert.Equal(t, domain.CodeSearchUnavailable, domain.ErrorCode(err))
+			assert.Equal(t, su.PublicMessage(), domain.ErrorMessage(err))
+			assert.Equal(t, 1, strings.Count(err.Error(), "web search unavailable"), "said once: %v", err)
+		})
+	}
+	assert.Equal(t, "web search unavailable (blocked): html endpoint: status 202: bot challenge page", blocked.Error())
+	assert.Equal(t, "Web search temporarily unavailable: the search engine is refusing this server's requests", blocked.PublicMessage())
+}
+
 func TestFailuresAndDisabled(t *testing.T) {
 	t.Parallel()
 	f := &fakeSearcher{fail: &domain.Error{Code: domain.CodeUnavailable, Message: "challenge"}}
 	s := newService(f, memory.NewClock(time.Now()), true)
 	_, err := find(context.Background(), s, "x")
 	assert.Equal(t, domain.CodeSearchUnavailable, domain.ErrorCode(err))
-	assert.Equal(t, "Web search temporarily unavailable", domain.ErrorMessage(err))
 	_, err = find(context.Background(), s, "x")
 	assert.Equal(t, domain.CodeSearchUnavailable, domain.ErrorCode(err))
 	assert.Equal(t, int32(2), f.calls.Load(), "failures are not kept without a NegativeTTL")
