@@ -73,11 +73,25 @@ lint-spec: $(NODE_DIR)/node_modules/.package-lock.json
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 
+# Packages whose tests use PostgreSQL or Redis: they run apart, at most
+# TEST_DB_P test binaries with TEST_DB_PARALLEL tests each at once, whatever
+# the number of cores, so that their connections (at most pgtest.MaxConns a
+# test; 25 at the peak, sampled) stay well below a server's default
+# max_connections of 100. The other packages run as before, first.
+TEST_DB_P        ?= 2
+TEST_DB_PARALLEL ?= 2
+TEST_DB_PKGS = $(shell grep -rlE --include='*_test.go' 'pgtest\.|redistest\.|^package (pgtest|redistest)$$|Getenv\("TEST_(DATABASE|REDIS)_URL"\)' . | xargs -n1 dirname | sort -u)
+
 ## test: every test, with the race detector. Database tests use
 ## TEST_DATABASE_URL (default: the local PostgreSQL when it answers), else
-## testcontainers when Docker is available, and are skipped otherwise.
+## testcontainers when Docker is available, and are skipped otherwise
+## (scripts/test-services.sh says which, before the run).
 test:
-	$(GO) test -race -count=1 -tags e2e ./...
+	@scripts/test-services.sh
+	@status=0; \
+	$(GO) test -race -count=1 -tags e2e $$($(GO) list -tags e2e ./... | grep -vxF "$$($(GO) list -tags e2e $(TEST_DB_PKGS))") || status=1; \
+	$(GO) test -race -count=1 -tags e2e -p $(TEST_DB_P) -parallel $(TEST_DB_PARALLEL) $(TEST_DB_PKGS) || status=1; \
+	exit $$status
 
 ## smoke: run the README's quick start word for word from a fresh clone
 ## (builds and starts the server on localhost:8000, runs the curl flow)

@@ -17,12 +17,13 @@ import (
 	"github.com/genzai/genzai/ports/portstest"
 )
 
-// newHealth is a fresh database whose pool is large enough for the 20
-// concurrent claimers of the contract suite to hold a connection each;
-// request records go through the real writer.
+// newHealth is a fresh database whose pool takes a test's whole connection
+// budget, so that the contract suite's 20 concurrent claimers run as many
+// statements at once as a test may; request records go through the real
+// writer.
 func newHealth(t *testing.T) portstest.Health {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: 24})
+	db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: pgtest.MaxConns})
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	var user domain.UserID // request_log rows need one; created on first use
@@ -118,7 +119,8 @@ func TestHealthClaimAcrossInstances(t *testing.T) {
 	const instances, callers = 4, 5
 	dbs := make([]*postgres.DB, instances)
 	for i := range dbs {
-		db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: callers})
+		// The instances share one test's connection budget.
+		db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: pgtest.MaxConns / instances})
 		require.NoError(t, err)
 		t.Cleanup(db.Close)
 		dbs[i] = db

@@ -29,7 +29,8 @@ func TestQuotaServiceConcurrentConsume(t *testing.T) {
 	var services []*quota.Service
 	var first *postgres.DB
 	for range 2 {
-		db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: 10})
+		// The two instances share one test's connection budget.
+		db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: pgtest.MaxConns / 2})
 		require.NoError(t, err)
 		t.Cleanup(db.Close)
 		if first == nil {

@@ -11,11 +11,11 @@ import (
 	"github.com/genzai/genzai/ports/portstest"
 )
 
-// open connects to a fresh database; the pool is large enough for the
-// concurrency tests to contend for real.
+// open connects to a fresh database; the pool takes a test's whole
+// connection budget, so that the concurrency tests contend for real.
 func open(t *testing.T) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: 16})
+	db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: pgtest.MaxConns})
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	return db

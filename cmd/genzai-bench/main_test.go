@@ -38,7 +38,12 @@ func TestQuickRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	start := time.Now()
-	err := run(ctx, []string{"--quick", "--out", out}, func(k string) string { return env[k] }, &stdout, &stderr)
+	// The gateway's default pool (20 kept open, up to 60) would take most of
+	// a test server's 100 connections beside the other database tests: ten,
+	// pgtest.MaxConns, is what a test may hold.
+	args := []string{"--quick", "--out", out,
+		"--gateway-env", "DATABASE_POOL_SIZE=2", "--gateway-env", "DATABASE_POOL_MAX_OVERFLOW=8"}
+	err := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr)
 	require.NoError(t, err, "log:\n%s", stderr.String())
 	t.Logf("quick run took %v", time.Since(start).Round(time.Millisecond))
 

@@ -6,6 +6,15 @@
 // migration set and clones it per test. Otherwise it starts a PostgreSQL
 // container with testcontainers-go. When neither works the test is skipped,
 // unless CI or TEST_REQUIRE_DB is set: then it fails.
+//
+// Test databases are named after the time they were made (genzai_t_... and
+// genzai_e_..., see newName). A run that dies before its cleanups leaves
+// them behind; the first test of a later run on the same server drops those
+// older than StaleAfter that nobody is connected to.
+//
+// A PostgreSQL server admits a fixed number of connections (100 by
+// default) for every test binary running at once: a test keeps the pools it
+// opens on its database within MaxConns in total.
 package pgtest
 
 import (
@@ -32,6 +41,17 @@ import (
 	"github.com/genzai/genzai/db"
 )
 
+// MaxConns is the most connections one test opens to its database, summed
+// over every pool it opens (several pools stand for several instances).
+// make test runs at most two database test binaries with two tests each at
+// once, so that the whole suite stays far below a server's 100 connections.
+const MaxConns = 10
+
+// StaleAfter is the age past which a test database is left over from a
+// run that ended without dropping it: no test runs that long (go test's
+// default -timeout is ten minutes).
+const StaleAfter = time.Hour
+
 // NewURL creates a fresh migrated database for t, drops it when t ends and
 // returns its connection URL.
 func NewURL(t testing.TB) string {
@@ -40,11 +60,12 @@ func NewURL(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
+	sweepOnce(t, admin)
 	tmpl, err := ensureTemplate(ctx, admin)
 	if err != nil {
 		t.Fatalf("pgtest: build template database: %v", err)
 	}
-	name := "genzai_t_" + strings.ToLower(rand.Text()[:16])
+	name := newName(prefixTemplated, time.Now())
 	if err := createFromTemplate(ctx, admin, name, tmpl); err != nil {
 		t.Fatalf("pgtest: create test database: %v", err)
 	}
@@ -59,7 +80,8 @@ func NewEmptyURL(t testing.TB) string {
 	admin := adminURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := "genzai_e_" + strings.ToLower(rand.Text()[:16])
+	sweepOnce(t, admin)
+	name := newName(prefixEmpty, time.Now())
 	if err := exec(ctx, admin, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("pgtest: create empty database: %v", err)
 	}
@@ -78,6 +100,97 @@ func drop(t testing.TB, admin, name string) {
 // Required reports whether a missing database must fail the test run.
 func Required() bool {
 	return os.Getenv("CI") != "" || os.Getenv("TEST_REQUIRE_DB") != ""
+}
+
+// Name prefixes of the databases tests get; dropStale looks at these only.
+const (
+	prefixTemplated = "genzai_t_"
+	prefixEmpty     = "genzai_e_"
+	// nameTime is the creation time in a name, in UTC to the second.
+	nameTime = "20060102_150405"
+)
+
+// newName names a test database made at now: the prefix, the time, and a
+// random part that keeps names made in the same second apart.
+func newName(prefix string, now time.Time) string {
+	return prefix + now.UTC().Format(nameTime) + "_" + strings.ToLower(rand.Text()[:10])
+}
+
+// createdAt reads the creation time from a name newName made; ok is false
+// for any other name (other databases, and names of earlier versions of
+// this package, which carry no time and are never dropped here).
+func createdAt(name string) (created time.Time, ok bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(name, prefixTemplated):
+		rest = name[len(prefixTemplated):]
+	case strings.HasPrefix(name, prefixEmpty):
+		rest = name[len(prefixEmpty):]
+	default:
+		return time.Time{}, false
+	}
+	if len(rest) <= len(nameTime) || rest[len(nameTime)] != '_' {
+		return time.Time{}, false
+	}
+	created, err := time.Parse(nameTime, rest[:len(nameTime)])
+	return created, err == nil
+}
+
+// sweep drops stale test databases once per test binary.
+var sweep sync.Once
+
+func sweepOnce(t testing.TB, admin string) {
+	sweep.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		dropped, err := dropStale(ctx, admin, time.Now(), StaleAfter)
+		if err != nil {
+			// Leftovers cost disk space, not correctness: the test goes on.
+			t.Logf("pgtest: drop stale test databases: %v", err)
+		}
+		if len(dropped) > 0 {
+			t.Logf("pgtest: dropped %d test databases left over from earlier runs: %s", len(dropped), strings.Join(dropped, ", "))
+		}
+	})
+}
+
+// dropStale drops the test databases on the server at admin that were made
+// more than maxAge before now and returns their names. A database someone
+// is connected to is kept whatever its name says (it is dropped without
+// FORCE), so that a run still using one never loses it.
+func dropStale(ctx context.Context, admin string, now time.Time, maxAge time.Duration) ([]string, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'genzai\_t\_%' OR datname LIKE 'genzai\_e\_%'`)
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	var dropped []string
+	var errs []error
+	for _, name := range names {
+		created, ok := createdAt(name)
+		if !ok || now.Sub(created) <= maxAge {
+			continue
+		}
+		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil:
+			dropped = append(dropped, name)
+		case errors.As(err, &pgErr) && pgErr.Code == "55006":
+			// In use (object_in_use): whoever holds it still needs it.
+		default:
+			errs = append(errs, fmt.Errorf("drop %s: %w", name, err))
+		}
+	}
+	return dropped, errors.Join(errs...)
 }
 
 var container struct {
