@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +32,16 @@ import (
 const (
 	directName  = "direct"
 	gatewayName = "gateway"
+	// gatewayOneName is the gateway with every request from one user: one
+	// busy account, which must not serialise on its own rows.
+	gatewayOneName = "gateway, 1 user"
+	// gatewayKeyName is the OpenAI-compatible route with one personal API
+	// key: a backend calling with its key, as /v1 invites.
+	gatewayKeyName = "gateway /v1, 1 key"
 )
+
+// gatewayNames are the gateway's targets, in the order they run.
+var gatewayNames = []string{gatewayName, gatewayOneName, gatewayKeyName}
 
 // prompt is what every request asks.
 const prompt = "Say hello in one short sentence."
@@ -68,7 +78,9 @@ type harness struct {
 	// scale scenario's users (a superset).
 	tokens      []string
 	scaleTokens []string
-	sources     []net.IP
+	// apiKey is a personal API key of the first active user.
+	apiKey  string
+	sources []net.IP
 
 	result *report.Run
 	// undo runs at tear-down, last added first.
@@ -134,7 +146,37 @@ func (h *harness) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.seedUsers(ctx)
+	if err := h.seedUsers(ctx); err != nil {
+		return err
+	}
+	return h.createAPIKey(ctx)
+}
+
+// createAPIKey has the first active user create a personal API key through
+// the gateway's own route, as a user would.
+func (h *harness) createAPIKey(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.gwURL+"/api/v1/keys", strings.NewReader(`{"name":"genzai-bench"}`))
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+h.tokens[0])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+	var created struct {
+		Key string `json:"key"`
+	}
+	if res.StatusCode != http.StatusCreated || json.Unmarshal(body, &created) != nil || created.Key == "" {
+		return fmt.Errorf("create api key: %s: %s", res.Status, body)
+	}
+	h.apiKey = created.Key
+	return nil
 }
 
 // systemSettings raises the open-files limit and checks the local port
@@ -328,7 +370,8 @@ func (h *harness) startGateway(ctx context.Context) error {
 			h.logf("stop gateway: %v", err)
 		}
 	})
-	h.proc = &procstat.Source{PID: p.PID, MetricsURL: p.URL + "/metrics", MetricsToken: metricsToken, Client: &http.Client{Timeout: 10 * time.Second}}
+	h.proc = &procstat.Source{PID: p.PID, MetricsURL: p.URL + "/metrics", MetricsToken: metricsToken, Client: &http.Client{Timeout: 10 * time.Second},
+		ListenPort: urlPort(p.URL)}
 	h.result.Gateway = report.Gateway{Started: true, URL: p.URL, Binary: bin, Version: gateway.Version(ctx, bin), Upstream: upstream, Env: public, Log: logPath, Database: h.dbName}
 	return nil
 }
@@ -339,6 +382,10 @@ func (h *harness) useGateway(ctx context.Context) error {
 	h.gwURL = o.gatewayURL
 	h.dbURL = o.databaseURL
 	h.proc = &procstat.Source{PID: o.gatewayPID, MetricsURL: o.gatewayURL + "/metrics", MetricsToken: o.metricsToken, Client: &http.Client{Timeout: 10 * time.Second}}
+	if o.gatewayPID > 0 {
+		// A local gateway's accepted connections are in this machine's tables.
+		h.proc.ListenPort = urlPort(o.gatewayURL)
+	}
 	if s := h.proc.Sample(ctx); s.Goroutines < 0 {
 		h.logf("warning: %s/metrics did not answer: goroutines and heap will be missing (--metrics-token?)", o.gatewayURL)
 	}
@@ -410,6 +457,13 @@ func (h *harness) targets(s scenario) []target {
 	}
 	out = append(out, target{gateway: true, Target: load.Target{Name: gatewayName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
 		Model: tier, Tokens: tokens[:min(s.users, len(tokens))], Prompt: prompt}})
+	if s.oneUser {
+		out = append(out,
+			target{gateway: true, Target: load.Target{Name: gatewayOneName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
+				Model: tier, Tokens: tokens[:1], Prompt: prompt}},
+			target{gateway: true, Target: load.Target{Name: gatewayKeyName, URL: h.gwURL + "/v1/chat/completions", Protocol: load.OpenAI,
+				Model: tier, Tokens: []string{h.apiKey}, Prompt: prompt}})
+	}
 	for i, t := range h.o.targets {
 		name := "target"
 		if len(h.o.targets) > 1 {
@@ -649,6 +703,27 @@ func processOf(before, after procstat.Sample, samples []procstat.Sample, ok int)
 	return pr
 }
 
+// netOfInbound names a figure counted net of the inbound connections.
+func netOfInbound(metric string) string { return metric + " net of inbound connections" }
+
+// lessInbound is v less the inbound connections, -1 when either is unknown.
+func lessInbound(v, inbound int64) int64 {
+	if v < 0 || inbound < 0 {
+		return -1
+	}
+	return v - inbound
+}
+
+// urlPort is the port of a URL (0 when it has none).
+func urlPort(raw string) int {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(u.Port())
+	return n
+}
+
 // warmupShare is the part of a soak's samples left out of the trend fit:
 // pools, caches and the heap's target settle during it.
 const warmupShare = 0.2
@@ -661,7 +736,7 @@ func trendsOf(samples []procstat.Sample) ([]report.Trend, []report.Point) {
 	t0 := samples[0].At
 	points := make([]report.Point, 0, len(samples))
 	for _, s := range samples {
-		points = append(points, report.Point{T: s.At.Sub(t0).Seconds(), RSS: s.RSS, HeapInuse: s.HeapInuse, Goroutines: s.Goroutines, FDs: s.FDs})
+		points = append(points, report.Point{T: s.At.Sub(t0).Seconds(), RSS: s.RSS, HeapInuse: s.HeapInuse, Goroutines: s.Goroutines, FDs: s.FDs, Inbound: s.Inbound})
 	}
 	fit := samples[int(float64(len(samples))*warmupShare):]
 	series := []struct {
@@ -672,6 +747,11 @@ func trendsOf(samples []procstat.Sample) ([]report.Trend, []report.Point) {
 		{"goroutines", "", func(s procstat.Sample) int64 { return s.Goroutines }},
 		{"open fds", "", func(s procstat.Sample) int64 { return s.FDs }},
 		{"rss", "bytes", func(s procstat.Sample) int64 { return s.RSS }},
+		{"inbound connections", "", func(s procstat.Sample) int64 { return s.Inbound }},
+		// An idle keep-alive connection costs one goroutine and one
+		// descriptor; net of them, what remains is the gateway's own.
+		{netOfInbound("goroutines"), "", func(s procstat.Sample) int64 { return lessInbound(s.Goroutines, s.Inbound) }},
+		{netOfInbound("open fds"), "", func(s procstat.Sample) int64 { return lessInbound(s.FDs, s.Inbound) }},
 	}
 	var trends []report.Trend
 	for _, se := range series {

@@ -67,10 +67,22 @@ func TestQuickRun(t *testing.T) {
 	names := make([]string, 0, len(res.Scenarios))
 	for _, s := range res.Scenarios {
 		names = append(names, s.Name)
-		require.Len(t, s.Phases, 2, s.Name)
-		direct, gw := s.Phases[0], s.Phases[1]
-		assert.Equal(t, "direct", direct.Target)
-		assert.Equal(t, "gateway", gw.Target)
+		// One user and one API key on /v1 beside the spread-out gateway
+		// where the issue sets goals for them.
+		want := []string{"direct", "gateway"}
+		if s.Name == "nonstream" || s.Name == "rate500" || s.Name == "stream" {
+			want = append(want, "gateway, 1 user", "gateway /v1, 1 key")
+		}
+		targets := make([]string, 0, len(s.Phases))
+		for _, p := range s.Phases {
+			targets = append(targets, p.Target)
+		}
+		require.Equal(t, want, targets, s.Name)
+		gw := s.Phases[1]
+		for _, p := range s.Phases[1:] {
+			require.NotNil(t, p.Process, "%s %s", s.Name, p.Target)
+			assert.Positive(t, p.Process.GoroutinesMax, "%s %s", s.Name, p.Target)
+		}
 		for _, p := range s.Phases {
 			assert.Positive(t, p.OK, "%s %s", s.Name, p.Target)
 			assert.Empty(t, p.Errors, "%s %s", s.Name, p.Target)
@@ -80,8 +92,10 @@ func TestQuickRun(t *testing.T) {
 		assert.Positive(t, gw.Process.PeakRSSBytes, s.Name)
 		assert.Positive(t, gw.Process.GoroutinesMax, s.Name)
 		assert.Positive(t, gw.Process.FDsMax, s.Name)
-		require.Len(t, s.Comparisons, 1, s.Name)
-		assert.Positive(t, s.Comparisons[0].RPSRatio, s.Name)
+		require.Len(t, s.Comparisons, len(want)-1, s.Name)
+		for _, c := range s.Comparisons {
+			assert.Positive(t, c.RPSRatio, "%s %s", s.Name, c.Target)
+		}
 		assert.NotEmpty(t, s.Checks, s.Name)
 		if s.Load.StreamShare > 0 {
 			require.NotNil(t, gw.TTFT, s.Name)
@@ -94,6 +108,12 @@ func TestQuickRun(t *testing.T) {
 		case "soak":
 			assert.NotEmpty(t, s.Trends)
 			assert.NotEmpty(t, s.Series)
+			metrics := map[string]bool{}
+			for _, tr := range s.Trends {
+				metrics[tr.Metric] = true
+			}
+			assert.True(t, metrics["goroutines net of inbound connections"], "inbound connections sampled: %v", metrics)
+			assert.Positive(t, s.Series[len(s.Series)-1].Inbound+1, "inbound counted (0 or more)")
 		}
 	}
 	assert.Equal(t, scenarioNames, names)

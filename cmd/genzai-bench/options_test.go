@@ -256,3 +256,67 @@ func TestChatURL(t *testing.T) {
 	_, err := chatURL("/relative")
 	assert.Error(t, err)
 }
+
+// Goroutines and descriptors that grow one for one with the accepted
+// connections are idle keep-alives: reported, but the soak's checks judge
+// the figures net of them; a real leak still fails.
+func TestSoakJudgesNetOfInboundConnections(t *testing.T) {
+	t.Parallel()
+	o := &options{soakDuration: 10 * time.Minute}
+	at := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	run := func(leak int64) map[string]report.Check {
+		var samples []procstat.Sample
+		for i := range 100 {
+			conns := int64(50 + i)
+			samples = append(samples, procstat.Sample{At: at.Add(time.Duration(i) * 5 * time.Second),
+				HeapInuse: 50 << 20, Goroutines: 100 + conns + leak*int64(i), FDs: 30 + conns, Inbound: conns, RSS: -1})
+		}
+		trends, _ := trendsOf(samples)
+		gw := &report.Phase{Target: gatewayName, OK: 10, Errors: map[string]int{}}
+		checks := map[string]report.Check{}
+		for _, c := range o.scenario("soak").checks(&report.Scenario{Phases: []*report.Phase{gw}, Trends: trends}) {
+			checks[c.Goal] = c
+		}
+		return checks
+	}
+	checks := run(0)
+	assert.NotContains(t, checks, "no upward trend in goroutines", "the raw figure is reported, not judged")
+	assert.True(t, checks["no upward trend in goroutines net of inbound connections"].Pass)
+	assert.True(t, checks["no upward trend in open fds net of inbound connections"].Pass)
+	checks = run(1)
+	assert.False(t, checks["no upward trend in goroutines net of inbound connections"].Pass, "a goroutine leaked per sample")
+}
+
+// The one-user and one-key targets get the same goals as the gateway, each
+// named, and a failure on one voids only its own comparisons.
+func TestScenarioChecksPerGatewayTarget(t *testing.T) {
+	t.Parallel()
+	o, err := parseOptions(nil, noEnv, io.Discard)
+	require.NoError(t, err)
+	assert.True(t, o.scenario("nonstream").oneUser)
+	assert.True(t, o.scenario("stream").oneUser)
+	assert.False(t, o.scenario("scale").oneUser)
+
+	direct := &report.Phase{Target: directName, OK: 100, RPS: 1000, Latency: report.Dist{P50: 10, P99: 12}, Errors: map[string]int{}}
+	many := &report.Phase{Target: gatewayName, OK: 100, RPS: 400, Latency: report.Dist{P50: 10.5, P99: 13}, Errors: map[string]int{}}
+	one := &report.Phase{Target: gatewayOneName, OK: 100, RPS: 200, Latency: report.Dist{P50: 10.5, P99: 13}, Errors: map[string]int{}}
+	key := &report.Phase{Target: gatewayKeyName, OK: 90, RPS: 380, Latency: report.Dist{P50: 10.5, P99: 13}, Errors: map[string]int{"http_429": 10}}
+	rs := &report.Scenario{Phases: []*report.Phase{direct, many, one, key},
+		Comparisons: []*report.Comparison{report.Compare(direct, many), report.Compare(direct, one), report.Compare(direct, key)}}
+
+	byGoal := map[string]report.Check{}
+	for _, c := range o.scenario("nonstream").checks(rs) {
+		byGoal[c.Goal] = c
+	}
+	require.Len(t, byGoal, 6)
+	assert.True(t, byGoal["requests/s through the gateway ≥ 35 % of direct"].Pass)
+	assert.False(t, byGoal["requests/s through the gateway ≥ 35 % of direct (gateway, 1 user)"].Pass, "20 %")
+	assert.False(t, byGoal["zero errors through the gateway (gateway /v1, 1 key)"].Pass)
+
+	byGoal = map[string]report.Check{}
+	for _, c := range o.scenario("rate500").checks(rs) {
+		byGoal[c.Goal] = c
+	}
+	assert.True(t, byGoal["added latency p99 ≤ 3 ms (gateway, 1 user)"].Pass)
+	assert.Contains(t, byGoal["added latency p99 ≤ 3 ms (gateway /v1, 1 key)"].Measured, "not comparable")
+}

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +39,10 @@ type Sample struct {
 	Goroutines int64
 	HeapInuse  int64
 	StackInuse int64
+	// Inbound is the number of established TCP connections accepted on
+	// the process's listening port: idle keep-alive connections cost a
+	// goroutine and a descriptor each, which is not a leak.
+	Inbound int64
 }
 
 // Source reads samples of one process.
@@ -49,13 +54,21 @@ type Source struct {
 	MetricsURL string
 	// MetricsToken, when set, is sent as a bearer token.
 	MetricsToken string
+	// ListenPort is the process's listening port, for Inbound (0: not
+	// counted).
+	ListenPort int
 	// Client fetches MetricsURL.
 	Client *http.Client
 }
 
 // Sample reads the process's figures now.
 func (s *Source) Sample(ctx context.Context) Sample {
-	out := Sample{At: time.Now(), RSS: -1, CPU: -1, FDs: -1, Threads: -1, Goroutines: -1, HeapInuse: -1, StackInuse: -1}
+	out := Sample{At: time.Now(), RSS: -1, CPU: -1, FDs: -1, Threads: -1, Goroutines: -1, HeapInuse: -1, StackInuse: -1, Inbound: -1}
+	if s.ListenPort > 0 {
+		if n, err := CountInbound(s.ListenPort); err == nil {
+			out.Inbound = n
+		}
+	}
 	if s.PID > 0 {
 		if st, err := ReadStat(s.PID); err == nil {
 			out.CPU, out.Threads = st.CPU, st.Threads
@@ -252,6 +265,43 @@ func CountFDs(pid int) (int64, error) {
 			return n, err
 		}
 	}
+}
+
+// CountInbound counts the established TCP connections (IPv4 and IPv6) whose
+// local port is port: on a server's listening port, the connections it
+// accepted.
+func CountInbound(port int) (int64, error) {
+	var n int64
+	read := 0
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		read++
+		n += ParseInbound(b, port)
+	}
+	if read == 0 {
+		return 0, errors.New("count inbound connections: no /proc/net/tcp")
+	}
+	return n, nil
+}
+
+// ParseInbound counts the lines of a /proc/net/tcp table in state
+// ESTABLISHED (01) whose local address has port.
+func ParseInbound(table []byte, port int) int64 {
+	want := fmt.Sprintf(":%04X", port)
+	var n int64
+	for i, line := range strings.Split(string(table), "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) < 4 {
+			continue // the header, or the last empty line
+		}
+		if strings.HasSuffix(f[1], want) && f[3] == "01" {
+			n++
+		}
+	}
+	return n
 }
 
 // Recorder samples a Source at a fixed interval.

@@ -148,3 +148,28 @@ func TestCommCPU(t *testing.T) {
 	assert.InDelta(t, 3.5, procstat.CPUSince(map[int]float64{1: 1, 2: 5}, map[int]float64{1: 2, 3: 2.5}), 1e-9,
 		"1 s more for pid 1, all 2.5 s of new pid 3, ended pid 2 lost")
 }
+
+func TestParseInbound(t *testing.T) {
+	t.Parallel()
+	// Port 8000 is 1F40: two established inbound connections, one listening
+	// socket (0A), one in TIME_WAIT (06), and one outbound connection to
+	// 8000 from an ephemeral port, which is the client's side.
+	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:1F40 0200007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:1F40 0300007F:C351 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 20 4 30 10 -1
+   3: 0100007F:1F40 0300007F:C352 06 00000000:00000000 03:00000000 00000000     0        0 0 3 0000000000000000
+   4: 0200007F:C350 0100007F:1F40 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0000000000000000 20 4 30 10 -1
+`
+	tests := []struct {
+		port int
+		want int64
+	}{
+		{8000, 2},
+		{50000, 1}, // C350: the client's side of connection 1
+		{9000, 0},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, procstat.ParseInbound([]byte(table), tt.port), "port %d", tt.port)
+	}
+}

@@ -263,6 +263,8 @@ type Point struct {
 	HeapInuse  int64   `json:"heap_inuse_bytes"`
 	Goroutines int64   `json:"goroutines"`
 	FDs        int64   `json:"open_fds"`
+	// Inbound counts the accepted connections open (-1: not counted).
+	Inbound int64 `json:"inbound_connections"`
 }
 
 // Check is one target of the issue, measured.
