@@ -40,6 +40,10 @@ const (
 	gatewayKeyName = "gateway /v1, 1 key"
 )
 
+// baselineName is the older gateway of --baseline-bin, under the load of
+// gatewayName.
+const baselineName = "baseline"
+
 // gatewayNames are the gateway's targets, in the order they run.
 var gatewayNames = []string{gatewayName, gatewayOneName, gatewayKeyName}
 
@@ -81,10 +85,22 @@ type harness struct {
 	// apiKey is a personal API key of the first active user.
 	apiKey  string
 	sources []net.IP
+	// base is the gateway of --baseline-bin; nil without one.
+	base *baseline
 
 	result *report.Run
 	// undo runs at tear-down, last added first.
 	undo []func()
+}
+
+// baseline is an older gateway measured beside the current one: its own
+// process and database, the same users (same ids, so the same tokens) and
+// the same environment.
+type baseline struct {
+	gw     *gateway.Process
+	proc   *procstat.Source
+	dbName string
+	dbURL  string
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -145,6 +161,11 @@ func (h *harness) setUp(ctx context.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if h.o.baselineBin != "" {
+		if err := h.startBaseline(ctx); err != nil {
+			return err
+		}
 	}
 	if err := h.seedUsers(ctx); err != nil {
 		return err
@@ -302,12 +323,7 @@ func (h *harness) startGateway(ctx context.Context) error {
 		})
 	}
 
-	secret, metricsToken := rand.Text()+rand.Text(), rand.Text()
-	o.jwtSecret, o.metricsToken = secret, metricsToken
-	keys := make([]string, 8)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("bench-key-%d", i+1)
-	}
+	o.jwtSecret, o.metricsToken = rand.Text()+rand.Text(), rand.Text()
 	// The fast tier goes to Groq, pointed at the plain HTTP/1.1 mock; the
 	// smart tier to OpenRouter, pointed at the HTTPS mock (HTTP/2), whose
 	// certificate the gateway trusts through SSL_CERT_FILE.
@@ -316,7 +332,35 @@ func (h *harness) startGateway(ctx context.Context) error {
 		return fmt.Errorf("write mock certificate: %w", err)
 	}
 	upstream := "h1: fast tier, Groq provider, plain HTTP/1.1 to the mock; h2: smart tier, OpenRouter provider, HTTPS with HTTP/2 to the mock (certificate trusted through SSL_CERT_FILE)"
-	env := []string{
+	env, public := h.gatewayEnv(dbURL, cert)
+
+	logPath := filepath.Join(h.workDir, "gateway.log")
+	h.logf("starting the gateway (ENV=production, PostgreSQL database %s); log %s", h.dbName, logPath)
+	p, err := gateway.Start(ctx, bin, h.workDir, env, logPath, time.Minute)
+	if err != nil {
+		return err
+	}
+	h.gw, h.gwURL = p, p.URL
+	h.undo = append(h.undo, func() {
+		if err := p.Stop(30 * time.Second); err != nil {
+			h.logf("stop gateway: %v", err)
+		}
+	})
+	h.proc = &procstat.Source{PID: p.PID, MetricsURL: p.URL + "/metrics", MetricsToken: o.metricsToken, Client: &http.Client{Timeout: 10 * time.Second},
+		ListenPort: urlPort(p.URL)}
+	h.result.Gateway = report.Gateway{Started: true, URL: p.URL, Binary: bin, Version: gateway.Version(ctx, bin), Upstream: upstream, Env: public, Log: logPath, Database: h.dbName}
+	return nil
+}
+
+// gatewayEnv is the environment of a gateway on database dbURL, with its
+// secrets, and the same with the secrets left out (for the results).
+func (h *harness) gatewayEnv(dbURL, cert string) (env, public []string) {
+	o := h.o
+	keys := make([]string, 8)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench-key-%d", i+1)
+	}
+	env = []string{
 		"ENV=production",
 		"LOG_LEVEL=INFO",
 		"DATABASE_URL=" + dbURL,
@@ -349,30 +393,58 @@ func (h *harness) startGateway(ctx context.Context) error {
 	}
 	// Later duplicates win (os/exec keeps the last value of a name).
 	env = append(env, o.gatewayEnv...)
-	public := slices.Clone(env)
-	env = append(env, "JWT_SECRET="+secret, "METRICS_TOKEN="+metricsToken)
+	public = slices.Clone(env)
+	env = append(env, "JWT_SECRET="+o.jwtSecret, "METRICS_TOKEN="+o.metricsToken)
 	for i, v := range public {
 		if strings.HasPrefix(v, "DATABASE_URL=") || strings.HasPrefix(v, "REDIS_URL=") {
 			public[i] = strings.SplitN(v, "=", 2)[0] + "=" + redactURL(strings.SplitN(v, "=", 2)[1])
 		}
 	}
 	public = append(public, "JWT_SECRET=(random, 52 characters)", "METRICS_TOKEN=(random)")
+	return env, public
+}
 
-	logPath := filepath.Join(h.workDir, "gateway.log")
-	h.logf("starting the gateway (ENV=production, PostgreSQL database %s); log %s", h.dbName, logPath)
-	p, err := gateway.Start(ctx, bin, h.workDir, env, logPath, time.Minute)
+// startBaseline starts the --baseline-bin gateway beside the current one:
+// the same environment and secrets, a database of its own (an older
+// binary migrates to its own schema), a directory of its own.
+func (h *harness) startBaseline(ctx context.Context) error {
+	o := h.o
+	b := &baseline{dbName: h.dbName + "_base"}
+	dbURL, err := seed.CreateDatabase(ctx, o.databaseURL, b.dbName)
 	if err != nil {
-		return err
+		return fmt.Errorf("baseline: %w", err)
 	}
-	h.gw, h.gwURL = p, p.URL
+	b.dbURL = dbURL
+	if !o.keep {
+		h.undo = append(h.undo, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := seed.DropDatabase(ctx, o.databaseURL, b.dbName); err != nil {
+				h.logf("%v", err)
+			}
+		})
+	}
+	dir := filepath.Join(h.workDir, "baseline")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	env, _ := h.gatewayEnv(dbURL, filepath.Join(h.workDir, "mock-cert.pem"))
+	logPath := filepath.Join(h.workDir, "baseline.log")
+	h.logf("starting the baseline gateway %s (database %s); log %s", o.baselineBin, b.dbName, logPath)
+	p, err := gateway.Start(ctx, o.baselineBin, dir, env, logPath, time.Minute)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	b.gw = p
 	h.undo = append(h.undo, func() {
 		if err := p.Stop(30 * time.Second); err != nil {
-			h.logf("stop gateway: %v", err)
+			h.logf("stop baseline gateway: %v", err)
 		}
 	})
-	h.proc = &procstat.Source{PID: p.PID, MetricsURL: p.URL + "/metrics", MetricsToken: metricsToken, Client: &http.Client{Timeout: 10 * time.Second},
+	b.proc = &procstat.Source{PID: p.PID, MetricsURL: p.URL + "/metrics", MetricsToken: o.metricsToken, Client: &http.Client{Timeout: 10 * time.Second},
 		ListenPort: urlPort(p.URL)}
-	h.result.Gateway = report.Gateway{Started: true, URL: p.URL, Binary: bin, Version: gateway.Version(ctx, bin), Upstream: upstream, Env: public, Log: logPath, Database: h.dbName}
+	h.base = b
+	h.result.Gateway.Baseline = &report.Baseline{URL: p.URL, Binary: o.baselineBin, Version: gateway.Version(ctx, o.baselineBin), Log: logPath, Database: b.dbName}
 	return nil
 }
 
@@ -411,6 +483,11 @@ func (h *harness) seedUsers(ctx context.Context) error {
 			}
 		})
 	}
+	if h.base != nil {
+		if err := seed.CopyUsers(ctx, h.base.dbURL, users); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+	}
 	h.userCount = len(users)
 	h.result.Gateway.Users = len(users)
 	scale := seed.Sample(users, min(scaleUsers, len(users)), 1)
@@ -434,6 +511,8 @@ func (h *harness) tearDown() {
 type target struct {
 	load.Target
 	gateway bool
+	// src samples the gateway process under this target's load.
+	src *procstat.Source
 }
 
 // targets returns the direct path, the gateway and the extra targets for
@@ -455,14 +534,18 @@ func (h *harness) targets(s scenario) []target {
 	if s.upstream == "h2" {
 		tier = "smart"
 	}
-	out = append(out, target{gateway: true, Target: load.Target{Name: gatewayName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
+	out = append(out, target{gateway: true, src: h.proc, Target: load.Target{Name: gatewayName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
 		Model: tier, Tokens: tokens[:min(s.users, len(tokens))], Prompt: prompt}})
 	if s.oneUser {
 		out = append(out,
-			target{gateway: true, Target: load.Target{Name: gatewayOneName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
+			target{gateway: true, src: h.proc, Target: load.Target{Name: gatewayOneName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
 				Model: tier, Tokens: tokens[:1], Prompt: prompt}},
-			target{gateway: true, Target: load.Target{Name: gatewayKeyName, URL: h.gwURL + "/v1/chat/completions", Protocol: load.OpenAI,
+			target{gateway: true, src: h.proc, Target: load.Target{Name: gatewayKeyName, URL: h.gwURL + "/v1/chat/completions", Protocol: load.OpenAI,
 				Model: tier, Tokens: []string{h.apiKey}, Prompt: prompt}})
+	}
+	if h.base != nil && s.oneUser {
+		out = append(out, target{gateway: true, src: h.base.proc, Target: load.Target{Name: baselineName, URL: h.base.gw.URL + "/api/v1/chat",
+			Protocol: load.Gateway, Model: tier, Tokens: tokens[:min(s.users, len(tokens))], Prompt: prompt}})
 	}
 	for i, t := range h.o.targets {
 		name := "target"
@@ -554,10 +637,10 @@ func (h *harness) runPhase(ctx context.Context, s scenario, t target, rs *report
 		profile func() (string, error)
 	)
 	if t.gateway {
-		peakOK = h.proc.ResetPeak()
-		before = h.proc.Sample(ctx)
-		rec = procstat.Record(ctx, h.proc, s.sampleEvery)
-		if h.o.profile {
+		peakOK = t.src.ResetPeak()
+		before = t.src.Sample(ctx)
+		rec = procstat.Record(ctx, t.src, s.sampleEvery)
+		if h.o.profile && t.src == h.proc {
 			profile = h.startProfile(ctx, s, s.load.Duration)
 		}
 	}
@@ -569,10 +652,10 @@ func (h *harness) runPhase(ctx context.Context, s scenario, t target, rs *report
 		return p, nil
 	}
 	samples := rec.Stop()
-	after := h.proc.Sample(ctx)
+	after := t.src.Sample(ctx)
 	p.Process = processOf(before, after, samples, p.OK)
 	if peakOK {
-		if peak := h.proc.PeakRSS(); peak > p.Process.PeakRSSBytes {
+		if peak := t.src.PeakRSS(); peak > p.Process.PeakRSSBytes {
 			p.Process.PeakRSSBytes = peak
 		}
 	}
@@ -656,14 +739,25 @@ func (h *harness) markCPU() cpuMark {
 	if st, err := procstat.ReadStat(os.Getpid()); err == nil {
 		m.harness = st.CPU
 	}
-	if h.proc != nil && h.proc.PID > 0 {
-		if st, err := procstat.ReadStat(h.proc.PID); err == nil {
-			m.gateway = st.CPU
+	// Both gateways count as the gateway: only one is under load at a time.
+	for _, src := range []*procstat.Source{h.proc, h.baseProc()} {
+		if src != nil && src.PID > 0 {
+			if st, err := procstat.ReadStat(src.PID); err == nil {
+				m.gateway += st.CPU
+			}
 		}
 	}
 	m.postgres, _ = procstat.CommCPU("postgres")
 	m.ok = true
 	return m
+}
+
+// baseProc is the baseline gateway's source, nil without one.
+func (h *harness) baseProc() *procstat.Source {
+	if h.base == nil {
+		return nil
+	}
+	return h.base.proc
 }
 
 // cpuShare is the average CPUs each party used between two marks.

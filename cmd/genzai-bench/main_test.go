@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genzai/genzai/cmd/genzai-bench/internal/gateway"
 	"github.com/genzai/genzai/cmd/genzai-bench/internal/report"
 )
 
@@ -38,11 +40,15 @@ func TestQuickRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	start := time.Now()
+	// One build serves as the gateway and as the baseline beside it (the
+	// same code: the harness's comparison is what is checked here).
+	bin := filepath.Join(t.TempDir(), "genzai")
+	require.NoError(t, gateway.Build(ctx, filepath.Join("..", ".."), bin))
 	// The gateway's default pool (20 kept open, up to 60) would take most of
 	// a test server's 100 connections beside the other database tests: ten,
-	// pgtest.MaxConns, is what a test may hold.
-	args := []string{"--quick", "--out", out,
-		"--gateway-env", "DATABASE_POOL_SIZE=2", "--gateway-env", "DATABASE_POOL_MAX_OVERFLOW=8"}
+	// pgtest.MaxConns, is what a test may hold, five for each gateway.
+	args := []string{"--quick", "--out", out, "--gateway-bin", bin, "--baseline-bin", bin,
+		"--gateway-env", "DATABASE_POOL_SIZE=1", "--gateway-env", "DATABASE_POOL_MAX_OVERFLOW=4"}
 	err := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr)
 	require.NoError(t, err, "log:\n%s", stderr.String())
 	t.Logf("quick run took %v", time.Since(start).Round(time.Millisecond))
@@ -71,7 +77,7 @@ func TestQuickRun(t *testing.T) {
 		// where the issue sets goals for them.
 		want := []string{"direct", "gateway"}
 		if s.Name == "nonstream" || s.Name == "rate500" || s.Name == "stream" {
-			want = append(want, "gateway, 1 user", "gateway /v1, 1 key")
+			want = append(want, "gateway, 1 user", "gateway /v1, 1 key", "baseline")
 		}
 		targets := make([]string, 0, len(s.Phases))
 		for _, p := range s.Phases {
@@ -101,6 +107,13 @@ func TestQuickRun(t *testing.T) {
 			require.NotNil(t, gw.TTFT, s.Name)
 			require.NotNil(t, s.Comparisons[0].TTFTOverhead, s.Name)
 		}
+		if slices.Contains(want, "baseline") {
+			goals := make([]string, 0, len(s.Checks))
+			for _, c := range s.Checks {
+				goals = append(goals, c.Goal)
+			}
+			assert.Contains(t, goals, "gateway CPU per 1000 requests ≤ a third of the baseline's", s.Name)
+		}
 		switch s.Name {
 		case "streams":
 			assert.Equal(t, 200, gw.OK, "every stream completed")
@@ -125,4 +138,7 @@ func TestQuickRun(t *testing.T) {
 	var n int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", res.Gateway.Database).Scan(&n))
 	assert.Zero(t, n, "database %s dropped", res.Gateway.Database)
+	require.NotNil(t, res.Gateway.Baseline)
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", res.Gateway.Baseline.Database).Scan(&n))
+	assert.Zero(t, n, "baseline database %s dropped", res.Gateway.Baseline.Database)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -43,9 +44,12 @@ type options struct {
 	users       int
 	activeUsers int
 
-	gatewayURL   string
-	gatewayPID   int
-	gatewayBin   string
+	gatewayURL string
+	gatewayPID int
+	gatewayBin string
+	// baselineBin is an older gateway measured beside the current one in
+	// the same run, on a database of its own.
+	baselineBin  string
 	jwtSecret    string
 	metricsToken string
 	databaseURL  string
@@ -101,6 +105,7 @@ Flags:
 	fs.StringVar(&o.gatewayURL, "gateway", "", "URL of a running gateway to measure instead of starting one (it must use --mock-addr as its provider; needs --jwt-secret and --database-url of its database)")
 	fs.IntVar(&o.gatewayPID, "gateway-pid", 0, "pid of the --gateway process, to read its memory and CPU from /proc (else from its /metrics)")
 	fs.StringVar(&o.gatewayBin, "gateway-bin", "", "gateway binary to start (default: build ./cmd/genzai)")
+	fs.StringVar(&o.baselineBin, "baseline-bin", "", "an older gateway binary (built from an earlier commit) measured beside the current one in the same run, on its own database, for the CPU comparison")
 	fs.StringVar(&o.jwtSecret, "jwt-secret", getenv("BENCH_JWT_SECRET"), "JWT_SECRET of the --gateway (env BENCH_JWT_SECRET)")
 	fs.StringVar(&o.metricsToken, "metrics-token", getenv("BENCH_METRICS_TOKEN"), "METRICS_TOKEN of the --gateway (env BENCH_METRICS_TOKEN)")
 	fs.StringVar(&o.databaseURL, "database-url", or(getenv("BENCH_DATABASE_URL"), defaultDatabaseURL),
@@ -176,6 +181,14 @@ Flags:
 	}
 	if c := o.streamsClient; c != "auto" && c != "h1" && c != "h2" {
 		return nil, fmt.Errorf("--streams-client %q is not auto, h1 or h2", c)
+	}
+	if o.baselineBin != "" {
+		if o.gatewayURL != "" {
+			return nil, errors.New("--baseline-bin starts a gateway of its own: it does not go with --gateway")
+		}
+		if st, err := os.Stat(o.baselineBin); err != nil || st.IsDir() {
+			return nil, fmt.Errorf("--baseline-bin %q: not a file", o.baselineBin)
+		}
 	}
 	if o.gatewayURL != "" {
 		if o.jwtSecret == "" {

@@ -320,3 +320,32 @@ func TestScenarioChecksPerGatewayTarget(t *testing.T) {
 	assert.True(t, byGoal["added latency p99 ≤ 3 ms (gateway, 1 user)"].Pass)
 	assert.Contains(t, byGoal["added latency p99 ≤ 3 ms (gateway /v1, 1 key)"].Measured, "not comparable")
 }
+
+// The baseline's CPU per 1000 requests is the yardstick: at most a third.
+func TestCPUAgainstBaseline(t *testing.T) {
+	t.Parallel()
+	phase := func(name string, cpu float64) *report.Phase {
+		return &report.Phase{Target: name, OK: 1000, Errors: map[string]int{}, Process: &report.Process{CPUSecondsPer1000: cpu}}
+	}
+	tests := []struct {
+		name   string
+		phases []*report.Phase
+		want   int // checks
+		pass   bool
+	}{
+		{"a third", []*report.Phase{phase(gatewayName, 0.2), phase(baselineName, 0.6)}, 1, true},
+		{"a half", []*report.Phase{phase(gatewayName, 0.3), phase(baselineName, 0.6)}, 1, false},
+		{"no baseline", []*report.Phase{phase(gatewayName, 0.3)}, 0, false},
+		{"baseline unmeasured", []*report.Phase{phase(gatewayName, 0.3), phase(baselineName, 0)}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			checks := cpuAgainstBaseline(&report.Scenario{Phases: tt.phases})
+			require.Len(t, checks, tt.want)
+			if tt.want > 0 {
+				assert.Equal(t, tt.pass, checks[0].Pass, checks[0].Measured)
+			}
+		})
+	}
+}

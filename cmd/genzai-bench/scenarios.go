@@ -85,7 +85,7 @@ func (o *options) baseScenario(name string) scenario {
 			load:        load.Load{Mode: load.Closed, Concurrency: 64, Duration: dur(30*time.Second, time.Second), Timeout: timeout},
 			warmup:      warmup, users: o.activeUsers, sampleEvery: sample, oneUser: true,
 			checks: func(s *report.Scenario) []report.Check {
-				return eachGateway(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
+				return withBaseline(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
 					return []report.Check{
 						atLeast("requests/s through the gateway ≥ 35 % of direct"+of, c.RPSRatio*100, 35, " %"),
 						atMost("zero errors through the gateway"+of, float64(gw.ErrorCount()), 0, ""),
@@ -101,7 +101,7 @@ func (o *options) baseScenario(name string) scenario {
 			load:        load.Load{Mode: load.Open, Rate: 500, Duration: dur(60*time.Second, time.Second), Timeout: timeout},
 			warmup:      warmup, users: o.activeUsers, sampleEvery: sample, oneUser: true,
 			checks: func(s *report.Scenario) []report.Check {
-				return eachGateway(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
+				return withBaseline(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
 					return []report.Check{
 						comparable(s, gw.Target, atMost("added latency p50 ≤ 1 ms"+of, c.AddedLatency.P50, 1, " ms")),
 						comparable(s, gw.Target, atMost("added latency p99 ≤ 3 ms"+of, c.AddedLatency.P99, 3, " ms")),
@@ -123,7 +123,7 @@ func (o *options) baseScenario(name string) scenario {
 			load:        load.Load{Mode: load.Open, Rate: rate, Duration: dur(60*time.Second, time.Second), StreamShare: 1, Timeout: timeout},
 			warmup:      warmup, users: o.activeUsers, sampleEvery: sample, oneUser: true,
 			checks: func(s *report.Scenario) []report.Check {
-				return eachGateway(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
+				return withBaseline(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
 					if c.TTFTOverhead == nil {
 						return nil
 					}
@@ -275,6 +275,34 @@ func gatewayPhase(s *report.Scenario) *report.Phase {
 		}
 	}
 	return nil
+}
+
+// withBaseline is eachGateway plus, when an older gateway ran beside the
+// current one (--baseline-bin), the CPU comparison with it.
+func withBaseline(s *report.Scenario, checks func(of string, c *report.Comparison, gw *report.Phase) []report.Check) []report.Check {
+	return append(eachGateway(s, checks), cpuAgainstBaseline(s)...)
+}
+
+// cpuAgainstBaseline checks the gateway's CPU per 1000 answered requests
+// against the baseline's, under the same load in the same run: the issue
+// asks for at most a third.
+func cpuAgainstBaseline(s *report.Scenario) []report.Check {
+	var gw, base *report.Phase
+	for _, p := range s.Phases {
+		switch p.Target {
+		case gatewayName:
+			gw = p
+		case baselineName:
+			base = p
+		}
+	}
+	if gw == nil || base == nil || gw.Process == nil || base.Process == nil || base.Process.CPUSecondsPer1000 <= 0 || gw.Process.CPUSecondsPer1000 <= 0 {
+		return nil
+	}
+	share := gw.Process.CPUSecondsPer1000 / base.Process.CPUSecondsPer1000 * 100
+	c := atMost("gateway CPU per 1000 requests ≤ a third of the baseline's", share, 100.0/3, " %")
+	c.Measured = fmt.Sprintf("%.3f s against %.3f s: %s %%", gw.Process.CPUSecondsPer1000, base.Process.CPUSecondsPer1000, fmtNum(share))
+	return []report.Check{c}
 }
 
 // eachGateway gathers the checks of every gateway target of s that has a

@@ -56,6 +56,18 @@ type Gateway struct {
 	Log      string   `json:"log,omitempty"`
 	Users    int      `json:"registered_users"`
 	Database string   `json:"database"`
+	// Baseline is the older gateway measured beside it (--baseline-bin).
+	Baseline *Baseline `json:"baseline,omitempty"`
+}
+
+// Baseline is an older gateway run beside the measured one, with the same
+// environment on a database of its own.
+type Baseline struct {
+	URL      string `json:"url"`
+	Binary   string `json:"binary"`
+	Version  string `json:"version,omitempty"`
+	Log      string `json:"log,omitempty"`
+	Database string `json:"database"`
 }
 
 // Scenario is one scenario's results.

@@ -92,18 +92,35 @@ func InsertUsers(ctx context.Context, dbURL, run string, n int) ([]User, error) 
 	for i := range users {
 		users[i] = User{ID: uuid.NewString(), Email: fmt.Sprintf("bench-%s-%d@bench.example", strings.ToLower(run), i)}
 	}
+	return users, copyUsers(ctx, conn, users)
+}
+
+// CopyUsers adds users (made by InsertUsers for another database) to the
+// users table of a migrated gateway database, ids included, so that the
+// same tokens open both.
+func CopyUsers(ctx context.Context, dbURL string, users []User) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	return copyUsers(ctx, conn, users)
+}
+
+func copyUsers(ctx context.Context, conn *pgx.Conn, users []User) error {
+	n := len(users)
 	// The addresses have no +tag, so each is its own email key.
 	rows := pgx.CopyFromSlice(n, func(i int) ([]any, error) {
 		return []any{users[i].ID, users[i].Email, users[i].Email}, nil
 	})
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "email", "email_key"}, rows); err != nil {
-		return nil, fmt.Errorf("copy users: %w", err)
+		return fmt.Errorf("copy users: %w", err)
 	}
 	// Fresh statistics, as a long-running database would have.
 	if _, err := conn.Exec(ctx, "ANALYZE users"); err != nil {
-		return nil, fmt.Errorf("analyze users: %w", err)
+		return fmt.Errorf("analyze users: %w", err)
 	}
-	return users, nil
+	return nil
 }
 
 // DeleteUsers removes the users of run (and, by cascade, their quota and
