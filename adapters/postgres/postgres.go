@@ -207,13 +207,14 @@ func redactErr(err error) error {
 // Unreachable reports whether err, from Open or CreateDatabaseIfMissing,
 // means the server is not there yet or is still starting (connection
 // refused, host or network unreachable, a connection closed or timed out
-// while connecting, SQLSTATE 57P03 "the database system is starting up"):
+// while connecting, SQLSTATE 57P03 "the database system is starting up",
+// 53300 "too many clients already": other clients will give slots back):
 // worth retrying at start-up. A bad URL, an unknown host or a refused
 // login is not: retrying would not change the answer.
 func Unreachable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "57P03" // cannot_connect_now
+		return pgErr.Code == "57P03" || pgErr.Code == "53300" // cannot_connect_now, too_many_connections
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
