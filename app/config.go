@@ -87,6 +87,14 @@ type Config struct {
 	DatabasePoolSize        int
 	DatabasePoolMaxOverflow int
 	DatabasePoolRecycle     time.Duration
+	// DatabasePoolIdle closes an overflow connection (one beyond
+	// DatabasePoolSize) once it has been idle this long, so that a burst's
+	// connections go back to the server.
+	DatabasePoolIdle time.Duration
+	// DatabaseInstances is how many gateway instances share the database:
+	// genzai doctor checks their pools against the server's
+	// max_connections (with at least as many as it sees connected).
+	DatabaseInstances int
 	// DatabaseWait bounds how long serve waits for a PostgreSQL server that
 	// refuses connections or is still starting (0: fail at once), so that
 	// a gateway started beside its database does not exit.
@@ -289,6 +297,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database", c.DatabaseLocation()),
 		slog.Int("database_pool_size", c.DatabasePoolSize),
 		slog.Int("database_pool_max_overflow", c.DatabasePoolMaxOverflow),
+		slog.Int("database_pool_idle_seconds", int(c.DatabasePoolIdle/time.Second)),
+		slog.Int("database_instances", c.DatabaseInstances),
 		slog.Int("database_wait_seconds", int(c.DatabaseWait/time.Second)),
 		slog.Int("jwt_expiration_hours", int(c.JWTExpiration/time.Hour)),
 		slog.Int("admin_emails", len(c.AdminEmails)),
@@ -468,6 +478,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.DatabasePoolSize = r.intRange("DATABASE_POOL_SIZE", 20, 1, 1000)
 	c.DatabasePoolMaxOverflow = r.intRange("DATABASE_POOL_MAX_OVERFLOW", 40, 0, 1000)
 	c.DatabasePoolRecycle = time.Duration(r.intRange("DATABASE_POOL_RECYCLE_SECONDS", 3600, 1, 7*24*3600)) * time.Second
+	c.DatabasePoolIdle = time.Duration(r.intRange("DATABASE_POOL_IDLE_SECONDS", 30, 1, 24*3600)) * time.Second
+	c.DatabaseInstances = r.intRange("DATABASE_INSTANCES", 1, 1, 1000)
 	c.DatabaseWait = time.Duration(r.intRange("DATABASE_WAIT_SECONDS", 30, 0, 3600)) * time.Second
 
 	secret := r.getenv("JWT_SECRET")

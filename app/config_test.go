@@ -341,6 +341,16 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "DATABASE_POOL_MAX_OVERFLOW x", env: map[string]string{"DATABASE_POOL_MAX_OVERFLOW": "x"}, wantProblems: []string{"DATABASE_POOL_MAX_OVERFLOW"}},
 		{name: "DATABASE_POOL_RECYCLE_SECONDS 1.5", env: map[string]string{"DATABASE_POOL_RECYCLE_SECONDS": "1.5"}, wantProblems: []string{"DATABASE_POOL_RECYCLE_SECONDS"}},
 		{name: "DATABASE_POOL_RECYCLE_SECONDS 0", env: map[string]string{"DATABASE_POOL_RECYCLE_SECONDS": "0"}, wantProblems: []string{"DATABASE_POOL_RECYCLE_SECONDS"}},
+		{name: "pool idle time and instances", env: map[string]string{"DATABASE_POOL_IDLE_SECONDS": "5", "DATABASE_INSTANCES": "3"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 5*time.Second, cfg.DatabasePoolIdle)
+			assert.Equal(t, 3, cfg.DatabaseInstances)
+		}},
+		{name: "pool idle time and instances default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 30*time.Second, cfg.DatabasePoolIdle)
+			assert.Equal(t, 1, cfg.DatabaseInstances)
+		}},
+		{name: "DATABASE_POOL_IDLE_SECONDS 0", env: map[string]string{"DATABASE_POOL_IDLE_SECONDS": "0"}, wantProblems: []string{"DATABASE_POOL_IDLE_SECONDS"}},
+		{name: "DATABASE_INSTANCES 0", env: map[string]string{"DATABASE_INSTANCES": "0"}, wantProblems: []string{"DATABASE_INSTANCES"}},
 		{name: "USER_DAILY_QUOTA -1", env: map[string]string{"USER_DAILY_QUOTA": "-1"}, wantProblems: []string{"USER_DAILY_QUOTA"}, check: func(t *testing.T, cfg app.Config) {
 			assert.Equal(t, 50, cfg.UserDailyQuota)
 		}},

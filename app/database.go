@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,6 +92,8 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer p
 		MinConns:        int32(cfg.DatabasePoolSize),
 		MaxConns:        int32(cfg.DatabasePoolSize + cfg.DatabasePoolMaxOverflow),
 		MaxConnLifetime: cfg.DatabasePoolRecycle,
+		MaxConnIdleTime: cfg.DatabasePoolIdle,
+		ApplicationName: instanceName(),
 		Tracer:          tracer,
 	})
 	if err != nil {
@@ -104,6 +107,20 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer p
 			return db.NewRequestLogWriter(l, postgres.RequestLogConfig{})
 		},
 	}, nil
+}
+
+// instanceApplicationPrefix starts the application_name of every gateway
+// instance's connections, so that genzai doctor can count instances.
+const instanceApplicationPrefix = "genzai "
+
+// instanceName names this process's connections in pg_stat_activity:
+// "genzai <hostname>:<pid>", distinct per instance.
+func instanceName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s%s:%d", instanceApplicationPrefix, host, os.Getpid())
 }
 
 // Backoff between attempts to reach a database that is still starting:

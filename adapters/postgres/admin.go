@@ -120,7 +120,7 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 	}
 	query += " ORDER BY created_at DESC, id DESC LIMIT " + arg(sqlval.ClampInt32(int64(f.Limit)))
 
-	rows, err := db.pool.Query(ctx, query, args...)
+	rows, err := db.conns.Query(ctx, query, args...)
 	if err != nil {
 		return nil, storeErr("list request log", err)
 	}
@@ -158,7 +158,7 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 		return out, nil
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err := pgx.BeginTxFunc(ctx, db.pool, opts, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, db.conns, opts, func(tx pgx.Tx) error {
 		qtx := db.q.WithTx(tx)
 
 		days, err := qtx.AnalyticsDays(ctx, sqlcgen.AnalyticsDaysParams{FromAt: from, ToAt: to})

@@ -56,7 +56,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k domain.NewAPIKey, max int) (do
 		return domain.APIKey{}, errUserNotFound
 	}
 	var out domain.APIKey
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
 		q := db.q.WithTx(tx)
 		if _, err := q.LockUserForKeys(ctx, uid); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {

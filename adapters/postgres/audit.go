@@ -162,7 +162,7 @@ func (db *DB) ConfirmPendingChange(ctx context.Context, id domain.PendingChangeI
 	}
 	var c domain.PendingChange
 	var u domain.User
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
 		q := db.q.WithTx(tx)
 		_, err := q.ClaimAdminChange(ctx, sqlcgen.ClaimAdminChangeParams{Confirmer: by, At: at.UTC(), ID: cid})
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -29,6 +29,13 @@ type PoolConfig struct {
 	MaxConns int32
 	// MaxConnLifetime recycles connections (DATABASE_POOL_RECYCLE_SECONDS).
 	MaxConnLifetime time.Duration
+	// MaxConnIdleTime closes a connection beyond MinConns once it has been
+	// idle this long (DATABASE_POOL_IDLE_SECONDS), so that the overflow a
+	// burst opened goes back to the server; checked every half of it.
+	MaxConnIdleTime time.Duration
+	// ApplicationName names the pool's connections in pg_stat_activity
+	// (genzai doctor counts instances by it) unless the URL names them.
+	ApplicationName string
 	// Tracer, when set, observes every query (metrics, traces); it may also
 	// implement pgx.CopyFromTracer and the other pgx tracer interfaces.
 	Tracer pgx.QueryTracer
@@ -36,8 +43,15 @@ type PoolConfig struct {
 
 // DB is a connection pool with the stores built on it.
 type DB struct {
-	pool *pgxpool.Pool
-	q    *sqlcgen.Queries
+	pool  *pgxpool.Pool
+	conns *conns
+	q     *sqlcgen.Queries
+}
+
+// newDB builds the stores on pool; every statement goes through conns.
+func newDB(pool *pgxpool.Pool) *DB {
+	c := newConns(pool)
+	return &DB{pool: pool, conns: c, q: sqlcgen.New(c)}
 }
 
 // NormalizeURL accepts postgres://, postgresql:// and SQLAlchemy's
@@ -97,6 +111,13 @@ func Open(ctx context.Context, rawURL string, pc PoolConfig) (*DB, error) {
 		// Spread recycling so that connections opened together do not all close together.
 		cfg.MaxConnLifetimeJitter = pc.MaxConnLifetime / 10
 	}
+	if pc.MaxConnIdleTime > 0 {
+		cfg.MaxConnIdleTime = pc.MaxConnIdleTime
+		cfg.HealthCheckPeriod = max(pc.MaxConnIdleTime/2, 50*time.Millisecond)
+	}
+	if _, named := cfg.ConnConfig.RuntimeParams["application_name"]; !named && pc.ApplicationName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = pc.ApplicationName
+	}
 	if pc.Tracer != nil {
 		cfg.ConnConfig.Tracer = pc.Tracer
 	}
@@ -104,7 +125,7 @@ func Open(ctx context.Context, rawURL string, pc PoolConfig) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", redactErr(err))
 	}
-	db := &DB{pool: pool, q: sqlcgen.New(pool)}
+	db := newDB(pool)
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
@@ -113,8 +134,15 @@ func Open(ctx context.Context, rawURL string, pc PoolConfig) (*DB, error) {
 }
 
 // Ping implements ports.Pinger.
+// Like every statement it waits for a pooled connection when the server
+// has no slot for a new one: a full server is busy, not down.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.pool.Ping(ctx); err != nil {
+	conn, err := db.conns.acquire(ctx)
+	if err == nil {
+		err = conn.Ping(ctx)
+		db.conns.release(conn)
+	}
+	if err != nil {
 		return storeErr("ping", err)
 	}
 	return nil
@@ -179,13 +207,14 @@ func redactErr(err error) error {
 // Unreachable reports whether err, from Open or CreateDatabaseIfMissing,
 // means the server is not there yet or is still starting (connection
 // refused, host or network unreachable, a connection closed or timed out
-// while connecting, SQLSTATE 57P03 "the database system is starting up"):
+// while connecting, SQLSTATE 57P03 "the database system is starting up",
+// 53300 "too many clients already": other clients will give slots back):
 // worth retrying at start-up. A bad URL, an unknown host or a refused
 // login is not: retrying would not change the answer.
 func Unreachable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code == "57P03" // cannot_connect_now
+		return pgErr.Code == "57P03" || pgErr.Code == "53300" // cannot_connect_now, too_many_connections
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {

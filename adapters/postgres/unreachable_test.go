@@ -29,6 +29,7 @@ func TestUnreachable(t *testing.T) {
 		{"network unreachable", fmt.Errorf("connect: %w", syscall.ENETUNREACH), true},
 		{"closed while connecting", fmt.Errorf("connect: %w", io.ErrUnexpectedEOF), true},
 		{"starting up (57P03)", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "57P03"}), true},
+		{"no slot left (53300)", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "53300"}), true},
 		{"bad password (28P01)", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "28P01"}), false},
 		{"no such role (28000)", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "28000"}), false},
 		{"no such database (3D000)", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "3D000"}), false},

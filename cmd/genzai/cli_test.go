@@ -478,3 +478,21 @@ func TestCLIDoctorNeverCreatesADatabase(t *testing.T) {
 			`if the gateway's data is elsewhere, point DATABASE_URL at the gateway's database$`, out, "and it is still missing the second time")
 	}
 }
+
+// TestCLIDoctorConnectionBudget warns, without failing, when the
+// instances' pools can take more connections than the server has.
+func TestCLIDoctorConnectionBudget(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "empty.env")
+	require.NoError(t, os.WriteFile(envFile, nil, 0o600))
+	tm := newUser(t, "")
+	tm.env["DATABASE_URL"] = pgtest.NewURL(t)
+	tm.env["AUTH_ALLOW_EMAIL_LOGIN"] = "true"
+	tm.env["DATABASE_INSTANCES"] = "50"
+	out, errOut, code := tm.run(context.Background(), "", "doctor", "--env-file", envFile)
+	assert.Empty(t, errOut)
+	assert.Equal(t, 0, code, "a warning does not fail the check:\n%s", out)
+	assert.Regexp(t, `(?m)^warn connections\s+50 instance\(s\) \(DATABASE_INSTANCES 50, 0 connected now\) × \(pool 20 \+ overflow 40\) = 3000 connections; `+
+		`the server has -?\d+ for them \(max_connections \d+ − \d+ reserved − \d+ held by other clients − 5 headroom\); `+
+		`.*raise max_connections to at least \d+$`, out)
+}

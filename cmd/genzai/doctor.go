@@ -24,7 +24,10 @@ configured, and every provider key with a request that costs no tokens.
 Settings that are allowed but risky (development mode, email-only login, an
 open /metrics, docs in production, SQLite in production, rate limits off,
 any CORS origin, remote pprof, logged prompts, ADMIN_EMAILS without
-SMTP_URL) are printed as "warn" lines and do not fail the check.`,
+SMTP_URL) are printed as "warn" lines and do not fail the check. On
+PostgreSQL it also sets DATABASE_INSTANCES (or the instances connected now,
+when more) × (DATABASE_POOL_SIZE + DATABASE_POOL_MAX_OVERFLOW) against the
+server's max_connections, and warns when the pools can take more.`,
 		Example: "  genzai doctor\n  ENV=production genzai doctor --env-file prod.env",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,7 +65,9 @@ SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			c.checkDatabase(ctx, cfg, line)
+			if c.checkDatabase(ctx, cfg, line) && cfg.DatabaseEngine == app.EnginePostgres {
+				c.checkConnections(ctx, cfg, line)
+			}
 			c.checkRedis(ctx, cfg, line)
 			c.checkProviders(ctx, cfg, line)
 			if failed {
@@ -75,12 +80,13 @@ SMTP_URL) are printed as "warn" lines and do not fail the check.`,
 
 // checkDatabase reports on the database serve would use, without creating
 // or changing it: doctor run from the wrong directory must not leave an
-// empty database there, nor call an empty one fine.
-func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
+// empty database there, nor call an empty one fine. It reports whether the
+// database exists and answers.
+func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool, string, string)) bool {
 	r, err := app.InspectDatabase(ctx, cfg)
 	if err != nil {
 		line(false, "database", err.Error())
-		return
+		return false
 	}
 	pointIt := "point DATABASE_URL at the gateway's database"
 	if cfg.DatabaseEngine == app.EngineSQLite {
@@ -89,13 +95,13 @@ func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool,
 	switch {
 	case r.Missing && cfg.DatabaseEngine == app.EnginePostgres && cfg.Production():
 		line(false, "database", fmt.Sprintf("no database at %s (production never creates one); create it, or %s", r.Location, pointIt))
-		return
+		return false
 	case r.Missing:
 		c.warn("database", fmt.Sprintf("no database at %s: serve would create an empty one there; if the gateway's data is elsewhere, %s", r.Location, pointIt))
-		return
+		return false
 	case r.Empty():
 		c.warn("database", fmt.Sprintf("the database at %s is empty (no migrations applied, %d pending); if the gateway's data is elsewhere, %s", r.Location, r.Pending, pointIt))
-		return
+		return true
 	}
 	detail := fmt.Sprintf("%s: %d migrations applied", r.Location, r.Applied)
 	if r.Pending > 0 {
@@ -105,6 +111,23 @@ func (c *cli) checkDatabase(ctx context.Context, cfg app.Config, line func(bool,
 		detail += "; SQLite: one instance only"
 	}
 	line(true, "database", detail)
+	return true
+}
+
+// checkConnections sets the instances' pools against the PostgreSQL
+// server's max_connections. Past it, statements wait for a pooled
+// connection instead of failing, but psql, migrations and other clients
+// are refused: a warning, not a failure.
+func (c *cli) checkConnections(ctx context.Context, cfg app.Config, line func(bool, string, string)) {
+	b, err := app.InspectConnections(ctx, cfg)
+	switch {
+	case err != nil:
+		c.warn("connections", "cannot read the server's connection limit: "+err.Error())
+	case b.Fits():
+		line(true, "connections", b.String())
+	default:
+		c.warn("connections", b.String()+"; "+b.Fix())
+	}
 }
 
 // warn prints a doctor line that does not fail the check.

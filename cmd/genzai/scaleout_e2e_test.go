@@ -285,3 +285,44 @@ func TestScaleOutKeyBudget(t *testing.T) {
 	q := decode[quotaBody](t, s[1].do(t, http.MethodGet, "/api/v1/quota", "", bearer(tokens[1])...))
 	assert.Equal(t, 5, q.Used, "requests no provider answered are refunded")
 }
+
+// TestScaleOutConnectionLimit is the issue's burst on real processes:
+// three instances whose pools (2 + 4 overflow each) can ask for 18
+// connections share a server that admits 8 (a role's CONNECTION LIMIT,
+// refused with the same SQLSTATE 53300 as a full server); 300 chat
+// requests, 100 at a time: not one 503.
+func TestScaleOutConnectionLimit(t *testing.T) {
+	t.Parallel()
+	v := serverVars(pgtest.NewLimitedRole(t, pgtest.NewURL(t), 8)).with(vars{
+		"USER_DAILY_QUOTA":                "1000",
+		"DATABASE_POOL_SIZE":              "2",
+		"DATABASE_POOL_MAX_OVERFLOW":      "4",
+		"MOCK_PROVIDER_DELAY_MS":          "0",
+		"PROVIDER_CHECK_INTERVAL_SECONDS": "0",
+	})
+	// One after another: each start opens its pool's minimum.
+	s := make([]*server, 3)
+	for i := range s {
+		p := startProcess(t, "", v, serveArgs...)
+		s[i] = &server{process: p, url: "http://" + p.waitListening(t)}
+	}
+	s[0].register(t, "burst@example.com", "correct horse")
+	token := s[0].login(t, "burst@example.com", "correct horse").AccessToken
+
+	var outs []outcome
+	for round := range 3 {
+		batch := make([]outcome, 100)
+		var wg sync.WaitGroup
+		for i := range batch {
+			inst := s[(round*100+i)%len(s)]
+			wg.Go(func() {
+				batch[i] = send(inst, http.MethodPost, "/api/v1/chat", `{"prompt":"Hi","stream":false}`, bearer(token)...)
+			})
+		}
+		wg.Wait()
+		outs = append(outs, batch...)
+	}
+	counts, errs := tally(outs)
+	require.Empty(t, errs)
+	assert.Equal(t, map[string]int{"200": 300}, counts)
+}

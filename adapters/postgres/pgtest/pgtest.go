@@ -361,3 +361,43 @@ func withDatabase(raw, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// prefixRole names the roles NewLimitedRole creates, which log in with
+// rolePassword (a server that trusts local connections ignores it).
+const (
+	prefixRole   = "genzai_r_"
+	rolePassword = "pgtest"
+)
+
+// NewLimitedRole creates a login role allowed limit connections at once
+// (CONNECTION LIMIT, refused with SQLSTATE 53300 like a full server) and
+// every privilege on the tables of the database at dbURL, which NewURL
+// made; it drops the role when t ends (register it after the pools that
+// use it, so that they close first) and returns dbURL as that role. It
+// lets a test fill "the server" without touching max_connections.
+func NewLimitedRole(t testing.TB, dbURL string, limit int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	role := pgx.Identifier{newName(prefixRole, time.Now())}.Sanitize()
+	stmts := fmt.Sprintf(`CREATE ROLE %[1]s LOGIN CONNECTION LIMIT %[2]d PASSWORD '%[3]s';
+GRANT USAGE ON SCHEMA public TO %[1]s;
+GRANT ALL ON ALL TABLES IN SCHEMA public TO %[1]s;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO %[1]s`, role, limit, rolePassword)
+	if err := exec(ctx, dbURL, stmts); err != nil {
+		t.Fatalf("pgtest: create limited role: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := exec(ctx, dbURL, "DROP OWNED BY "+role+"; DROP ROLE "+role); err != nil {
+			t.Errorf("pgtest: drop role: %v", err)
+		}
+	})
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: database url: %v", err)
+	}
+	u.User = url.UserPassword(strings.Trim(role, `"`), rolePassword)
+	return u.String()
+}
