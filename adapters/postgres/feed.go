@@ -56,9 +56,10 @@ func (db *DB) announced(ctx context.Context, uid uuid.UUID, write func(q *sqlcge
 // ListenerConfig tunes a Listener; zero values are the defaults.
 type ListenerConfig struct {
 	// PingAfter is how long the connection may stay silent before the
-	// listener checks that it still answers (1 s): a connection lost
-	// without a word (a network partition) is noticed within about twice
-	// that.
+	// listener checks that it still answers (500 ms), and how long the
+	// answer may take: a connection lost without a word (a network
+	// partition) is noticed within about a second. One lost with a word
+	// (the server ended it, or closed the socket) is noticed at once.
 	PingAfter time.Duration
 	// RetryMax caps the wait between reconnection attempts (2 s); the
 	// first retry comes after 50 ms.
@@ -90,7 +91,7 @@ var _ ports.AccountFeed = (*Listener)(nil)
 // connects when Subscribe is called. Close it before db.
 func (db *DB) NewListener(cfg ListenerConfig, logger *slog.Logger) *Listener {
 	if cfg.PingAfter <= 0 {
-		cfg.PingAfter = time.Second
+		cfg.PingAfter = 500 * time.Millisecond
 	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 2 * time.Second
