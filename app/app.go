@@ -45,7 +45,7 @@ type App struct {
 
 	// closers release, last opened first, what New opened: the monitor,
 	// the login service (it waits for queued mails), the request log,
-	// Redis, the database and observability.
+	// Redis, the account listener, the database and observability.
 	closers   closers
 	closeOnce sync.Once
 }
@@ -101,6 +101,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ 
 		return nil, err
 	}
 	cl.push(func(context.Context) { db.Close() })
+	cacheAccounts(db, obs, logger, &cl)
 	var clk ports.Clock = clock.System{}
 	if opts.Clock != nil {
 		clk = opts.Clock

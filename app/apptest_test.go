@@ -302,7 +302,10 @@ func (e *env) requirePostgres() {
 }
 
 // sql runs a statement on the gateway's database, for arranging state the
-// API of this issue cannot (usage counts, disabled accounts).
+// API of this issue cannot (usage counts, disabled accounts). As an
+// operator who changes accounts by hand does, it then says so (NOTIFY
+// genzai_accounts, '*'), and waits until the gateway's account cache has
+// heard it.
 func (e *env) sql(stmt string, args ...any) {
 	e.t.Helper()
 	e.requirePostgres()
@@ -312,6 +315,9 @@ func (e *env) sql(stmt string, args ...any) {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, stmt, args...)
 	require.NoError(e.t, err)
+	_, err = conn.Exec(ctx, "NOTIFY genzai_accounts, '*'")
+	require.NoError(e.t, err)
+	e.syncAccounts()
 }
 
 func bearer(token string) map[string]string {

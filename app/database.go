@@ -48,6 +48,9 @@ type Database struct {
 	Location string
 
 	newRequestLog func(*slog.Logger) requestLog
+	// feed tells the account cache of changes made elsewhere: nil on
+	// SQLite, and until New caches accounts (cacheAccounts).
+	feed ports.AccountFeed
 }
 
 // Shared reports whether several instances can run on this database: true

@@ -86,6 +86,11 @@ func (o *observability) watchDatabase(db *Database) {
 	}
 }
 
+// watchAccounts reports the account cache's hits and misses at each scrape.
+func (o *observability) watchAccounts(c metrics.AccountCache) {
+	o.mustRegister(metrics.NewAccountCacheCollector(c))
+}
+
 // watchRouter reports the providers' breakers and cooling keys at each scrape.
 func (o *observability) watchRouter(r *routing.Router) {
 	o.mustRegister(metrics.NewBreakerCollector(r))

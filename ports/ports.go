@@ -29,6 +29,8 @@
 //	ModelLister         openaicompat (P: provider health probes, genzai doctor)
 //	Searcher            duckduckgo, wrapped by tracing (P)
 //	DomainNames         idn (P); without one, use cases accept ASCII domains only (T)
+//	AccountFeed         postgres.Listener (P: PostgreSQL; accounts on SQLite are not cached)
+//	AccountNotices      accounts.Cache (P)
 //
 // So adapters/memory is not test-only: its rate limiter, login guard and
 // concurrency limiter are the production limits of a single instance.
@@ -338,6 +340,32 @@ type FeedbackStore interface {
 	// provider answered: OutcomeSuccess or OutcomeInterrupted) with that id
 	// for that user.
 	SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedback, error)
+}
+
+// AccountNotices hears of changes to accounts: an account's row (disabled,
+// admin, quota, password, tokens, verification) or one of its API keys.
+type AccountNotices interface {
+	// AccountChanged says that the account id or one of its keys changed;
+	// id is empty when any account may have changed (an operator changed
+	// accounts by hand and said so).
+	AccountChanged(id domain.UserID)
+	// NoticesLive says whether notices flow (true) or may be lost (false).
+	// Every turn to true means notices may have been missed before it.
+	NoticesLive(live bool)
+}
+
+// AccountFeed delivers, to every instance sharing a database, a notice of
+// each committed change to an account that a store made, whichever
+// instance or process made it. A notice goes out on commit, so that a
+// reader told of it reads the change.
+type AccountFeed interface {
+	// Subscribe sends notices to n, from now until the feed closes; one
+	// subscriber per feed. It calls n.NoticesLive(true) once it listens.
+	Subscribe(n AccountNotices)
+	// Sync returns once every change committed before the call has been
+	// delivered to the subscriber; CodeUnavailable when the feed cannot
+	// listen before ctx ends.
+	Sync(ctx context.Context) error
 }
 
 // RequestLogFlusher is a RequestLog that can write what it has queued now.

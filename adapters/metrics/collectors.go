@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/genzai/genzai/domain/accounts"
 	"github.com/genzai/genzai/domain/routing"
 )
 
@@ -159,4 +160,45 @@ func (c *sqlPoolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.d.waitSeconds, counter, s.WaitDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.d.closed, counter, float64(s.MaxLifetimeClosed), "max_lifetime")
 	ch <- prometheus.MustNewConstMetric(c.d.closed, counter, float64(s.MaxIdleClosed+s.MaxIdleTimeClosed), "max_idle")
+}
+
+// AccountCache is the in-process cache of accounts and API keys;
+// *accounts.Cache implements it.
+type AccountCache interface {
+	Stats() accounts.Stats
+	Live() bool
+}
+
+// NewAccountCacheCollector reports, at each scrape, how many account and
+// API key lookups the cache answered and how many went to the database,
+// and whether change notices flow.
+func NewAccountCacheCollector(src AccountCache) prometheus.Collector {
+	return &accountCacheCollector{
+		src: src,
+		lookups: prometheus.NewDesc(namespace+"_account_cache_lookups_total",
+			"Account and API key lookups made to authenticate requests, by result: hit (served from memory) or miss (read from the database).",
+			[]string{"result"}, nil),
+		live: prometheus.NewDesc(namespace+"_account_notices_live",
+			"1 while this instance hears every change to accounts at once (PostgreSQL listener connected), else 0: cached accounts then live 1 s.",
+			nil, nil),
+	}
+}
+
+type accountCacheCollector struct {
+	src           AccountCache
+	lookups, live *prometheus.Desc
+}
+
+// Describe implements prometheus.Collector.
+func (c *accountCacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lookups
+	ch <- c.live
+}
+
+// Collect implements prometheus.Collector.
+func (c *accountCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(c.lookups, prometheus.CounterValue, float64(s.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(c.lookups, prometheus.CounterValue, float64(s.Misses), "miss")
+	ch <- prometheus.MustNewConstMetric(c.live, prometheus.GaugeValue, flag(c.src.Live()))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/metrics"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/accounts"
 	"github.com/genzai/genzai/domain/routing"
 )
 
@@ -149,4 +150,28 @@ func TestQueryTracer(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(out), `query="ConsumeQuota"`)
 	assert.NotContains(t, string(out), "ada@example.com", "SQL text never becomes a label")
+}
+
+// cache is a fixed account cache state.
+type cache struct {
+	stats accounts.Stats
+	live  bool
+}
+
+func (c cache) Stats() accounts.Stats { return c.stats }
+func (c cache) Live() bool            { return c.live }
+
+func TestAccountCacheCollector(t *testing.T) {
+	t.Parallel()
+	c := metrics.NewAccountCacheCollector(cache{stats: accounts.Stats{Hits: 90, Misses: 10}, live: true})
+	want := `
+# HELP genzai_account_cache_lookups_total Account and API key lookups made to authenticate requests, by result: hit (served from memory) or miss (read from the database).
+# TYPE genzai_account_cache_lookups_total counter
+genzai_account_cache_lookups_total{result="hit"} 90
+genzai_account_cache_lookups_total{result="miss"} 10
+# HELP genzai_account_notices_live 1 while this instance hears every change to accounts at once (PostgreSQL listener connected), else 0: cached accounts then live 1 s.
+# TYPE genzai_account_notices_live gauge
+genzai_account_notices_live 1
+`
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want)))
 }

@@ -59,7 +59,11 @@ func (db *DB) UpdateUser(ctx context.Context, id domain.UserID, p domain.UserPat
 		q := int32(*p.DailyQuota)
 		arg.DailyQuota = &q
 	}
-	r, err := db.q.UpdateUser(ctx, arg)
+	var r sqlcgen.User
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		r, err = q.UpdateUser(ctx, arg)
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}

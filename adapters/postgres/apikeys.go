@@ -112,7 +112,11 @@ func (db *DB) DeleteAPIKey(ctx context.Context, user domain.UserID, id domain.AP
 	if !ok || !kok {
 		return errAPIKeyNotFound
 	}
-	n, err := db.q.DeleteAPIKey(ctx, sqlcgen.DeleteAPIKeyParams{ID: kid, UserID: uid})
+	var n int64
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		n, err = q.DeleteAPIKey(ctx, sqlcgen.DeleteAPIKeyParams{ID: kid, UserID: uid})
+		return err
+	})
 	if err != nil {
 		return storeErr("delete api key", err)
 	}
@@ -152,7 +156,8 @@ func (db *DB) RevokeAPIKeys(ctx context.Context, id domain.UserID) error {
 	if !ok {
 		return nil
 	}
-	if err := db.q.DeleteUserAPIKeys(ctx, uid); err != nil {
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) error { return q.DeleteUserAPIKeys(ctx, uid) })
+	if err != nil {
 		return storeErr("delete api keys", err)
 	}
 	return nil

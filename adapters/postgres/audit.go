@@ -191,6 +191,9 @@ func (db *DB) ConfirmPendingChange(ctx context.Context, id domain.PendingChangeI
 			return storeErr("apply pending change", err)
 		}
 		u = toUser(r)
+		if err := announce(ctx, tx, r.ID); err != nil {
+			return storeErr("announce pending change", err)
+		}
 		return nil
 	})
 	if err != nil {

@@ -131,7 +131,11 @@ func (db *DB) RecordLogin(ctx context.Context, id domain.UserID, at time.Time) (
 	if !ok {
 		return domain.User{}, errUserNotFound
 	}
-	r, err := db.q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: at.UTC()})
+	var r sqlcgen.User
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		r, err = q.RecordLogin(ctx, sqlcgen.RecordLoginParams{ID: uid, At: at.UTC()})
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
@@ -147,7 +151,11 @@ func (db *DB) MarkEmailVerified(ctx context.Context, id domain.UserID, at time.T
 	if !ok {
 		return domain.User{}, errUserNotFound
 	}
-	r, err := db.q.MarkEmailVerified(ctx, sqlcgen.MarkEmailVerifiedParams{ID: uid, At: at.UTC(), Promote: promote})
+	var r sqlcgen.User
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		r, err = q.MarkEmailVerified(ctx, sqlcgen.MarkEmailVerifiedParams{ID: uid, At: at.UTC(), Promote: promote})
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
@@ -163,7 +171,11 @@ func (db *DB) SetPassword(ctx context.Context, id domain.UserID, hash string, at
 	if !ok {
 		return domain.User{}, errUserNotFound
 	}
-	r, err := db.q.SetPassword(ctx, sqlcgen.SetPasswordParams{ID: uid, PasswordHash: &hash, At: at.UTC()})
+	var r sqlcgen.User
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		r, err = q.SetPassword(ctx, sqlcgen.SetPasswordParams{ID: uid, PasswordHash: &hash, At: at.UTC()})
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.User{}, errUserNotFound
 	}
@@ -179,7 +191,11 @@ func (db *DB) RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) 
 	if !ok {
 		return errUserNotFound
 	}
-	n, err := db.q.RevokeTokens(ctx, sqlcgen.RevokeTokensParams{ID: uid, At: at.UTC()})
+	var n int64
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		n, err = q.RevokeTokens(ctx, sqlcgen.RevokeTokensParams{ID: uid, At: at.UTC()})
+		return err
+	})
 	if err != nil {
 		return storeErr("revoke tokens", err)
 	}
