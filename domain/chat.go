@@ -119,7 +119,10 @@ type Usage struct {
 // CompletionRequest is what a provider is asked to complete.
 type CompletionRequest struct {
 	// Model is the upstream model id.
-	Model       string
+	Model string
+	// Delivery says whether the provider streams its answer or sends it
+	// whole; the provider's ChatStream yields it as deltas either way.
+	Delivery    Delivery
 	Messages    []Message
 	Temperature *float64
 	TopP        *float64
@@ -134,6 +137,19 @@ type CompletionRequest struct {
 	Seed             *int64
 	ResponseFormat   *ResponseFormat
 }
+
+// Delivery is how a provider is asked to send its answer.
+type Delivery int
+
+// The deliveries.
+const (
+	// DeliveryStreamed: a stream of events, token by token (the zero value).
+	DeliveryStreamed Delivery = iota
+	// DeliveryWhole: the whole answer at once, in one completion; for a
+	// client that waits for the whole answer anyway, it spares parsing an
+	// event per token.
+	DeliveryWhole
+)
 
 // Response formats.
 const (

@@ -147,12 +147,15 @@ type ChatProvider interface {
 	Name() domain.Provider
 	// KeyCount is how many API keys are configured.
 	KeyCount() int
-	// StreamChat starts a streamed completion with key index key. Cancelling
-	// ctx aborts the upstream request at once.
+	// StreamChat starts a completion with key index key. Cancelling ctx
+	// aborts the upstream request at once. With req.Delivery
+	// domain.DeliveryWhole the upstream is asked for the whole answer at
+	// once (StreamChat may return only once it has read it); the stream
+	// yields it all the same, in one delta or a few, and io.EOF.
 	StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ChatStream, error)
 }
 
-// ChatStream yields the deltas of one streamed completion.
+// ChatStream yields the deltas of one completion, streamed or whole.
 type ChatStream interface {
 	// Recv returns the next delta; io.EOF after the last one. A stream that
 	// ends without the upstream's end marker is a *domain.ProviderError with

@@ -303,6 +303,10 @@ func expectedCompletion(body []byte) (domain.CompletionRequest, bool) {
 		return domain.CompletionRequest{}, false
 	}
 	want := domain.CompletionRequest{Model: model, Temperature: b.Temperature, MaxTokens: b.MaxTokens}
+	if b.Stream != nil && !*b.Stream {
+		// A client that wants one JSON answer: the provider is asked for it whole.
+		want.Delivery = domain.DeliveryWhole
+	}
 	if system != "" {
 		want.Messages = append(want.Messages, domain.Message{Role: domain.RoleSystem, Content: system})
 	}

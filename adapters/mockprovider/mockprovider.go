@@ -1,7 +1,7 @@
 // Package mockprovider is the built-in development provider: with no API
 // keys configured in development, it answers every tier with a
-// deterministic streamed reply so that the whole flow can be tried on a
-// fresh machine. The app never wires it in production.
+// deterministic reply, streamed or whole, so that the whole flow can be
+// tried on a fresh machine. The app never wires it in production.
 package mockprovider
 
 import (
@@ -18,7 +18,7 @@ import (
 
 var _ ports.ChatProvider = (*Provider)(nil)
 
-// Provider streams a canned reply word by word.
+// Provider streams a canned reply word by word, or sends it whole.
 type Provider struct {
 	delay time.Duration
 }
@@ -51,8 +51,51 @@ func (p *Provider) StreamChat(ctx context.Context, _ int, req domain.CompletionR
 	for _, m := range req.Messages {
 		prompt += len(strings.Fields(m.Content))
 	}
-	return &stream{ctx: ctx, words: words, delay: p.delay, usage: domain.Usage{PromptTokens: prompt, CompletionTokens: len(words)}}, nil
+	usage := domain.Usage{PromptTokens: prompt, CompletionTokens: len(words)}
+	if req.Delivery == domain.DeliveryWhole {
+		// The whole reply when its last word would have come.
+		return &wholeStream{ctx: ctx, reply: strings.Join(words, ""), delay: p.delay * time.Duration(len(words)-1), usage: usage}, nil
+	}
+	return &stream{ctx: ctx, words: words, delay: p.delay, usage: usage}, nil
 }
+
+// wait sleeps d, or returns a timeout when ctx ends first.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return &domain.ProviderError{Provider: domain.ProviderMock, Class: domain.FailureRetryable, Reason: domain.ReasonTimeout, Err: ctx.Err()}
+	}
+}
+
+// wholeStream is the reply sent whole: one delta, then io.EOF.
+type wholeStream struct {
+	ctx   context.Context
+	reply string
+	delay time.Duration
+	usage domain.Usage
+	done  bool
+}
+
+func (s *wholeStream) Recv() (domain.ChatDelta, error) {
+	if s.done {
+		return domain.ChatDelta{}, io.EOF
+	}
+	if err := wait(s.ctx, s.delay); err != nil {
+		return domain.ChatDelta{}, err
+	}
+	s.done = true
+	u := s.usage
+	return domain.ChatDelta{Content: s.reply, FinishReason: "stop", Usage: &u}, nil
+}
+
+func (s *wholeStream) Close() error { return nil }
 
 type stream struct {
 	ctx   context.Context
@@ -64,13 +107,9 @@ type stream struct {
 }
 
 func (s *stream) Recv() (domain.ChatDelta, error) {
-	if s.i > 0 && s.i <= len(s.words) && s.delay > 0 {
-		t := time.NewTimer(s.delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-s.ctx.Done():
-			return domain.ChatDelta{}, &domain.ProviderError{Provider: domain.ProviderMock, Class: domain.FailureRetryable, Reason: domain.ReasonTimeout, Err: s.ctx.Err()}
+	if s.i > 0 && s.i <= len(s.words) {
+		if err := wait(s.ctx, s.delay); err != nil {
+			return domain.ChatDelta{}, err
 		}
 	}
 	switch {

@@ -229,10 +229,14 @@ func newChatRequest(req domain.CompletionRequest, stream bool) chatRequest {
 	return cr
 }
 
-// StreamChat implements ports.ChatProvider: it POSTs a streamed completion
-// and returns once the upstream has answered with a 2xx status. The
-// returned stream is a *Stream.
+// StreamChat implements ports.ChatProvider. Streamed (req.Delivery), it
+// POSTs a streamed completion and returns a *Stream once the upstream has
+// answered with a 2xx status. Whole, it POSTs a plain completion, reads
+// it, and returns a stream of its one delta (see Client.whole).
 func (c *Client) StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ports.ChatStream, error) {
+	if req.Delivery == domain.DeliveryWhole {
+		return c.whole(ctx, key, req)
+	}
 	resp, err := c.do(ctx, key, http.MethodPost, "/chat/completions", "text/event-stream", newChatRequest(req, true))
 	if err != nil {
 		return nil, err
@@ -251,6 +255,11 @@ func (c *Client) StreamChat(ctx context.Context, key int, req domain.CompletionR
 		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
 			Status: resp.StatusCode, Message: "expected an event stream, got JSON"})
 	}
+	return c.newStream(ctx, resp), nil
+}
+
+// newStream reads resp's body as an event stream.
+func (c *Client) newStream(ctx context.Context, resp *http.Response) *Stream {
 	return &Stream{
 		ctx:    ctx,
 		c:      c,
@@ -258,64 +267,7 @@ func (c *Client) StreamChat(ctx context.Context, key int, req domain.CompletionR
 		header: resp.Header,
 		body:   resp.Body,
 		events: newSSEReader(resp.Body, maxEventBytes),
-	}, nil
-}
-
-// completion is the body of a non-streamed answer.
-type completion struct {
-	Choices []struct {
-		Message struct {
-			Content   *string         `json:"content"`
-			ToolCalls []toolCallDelta `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *usage          `json:"usage"`
-	Error json.RawMessage `json:"error"`
-}
-
-// Complete asks for a non-streamed completion with key index key and
-// returns the whole answer as one delta: Content, ToolCalls (each whole,
-// Index its position), FinishReason, and Usage when the upstream reports
-// it. Every error is a *domain.ProviderError.
-func (c *Client) Complete(ctx context.Context, key int, req domain.CompletionRequest) (domain.ChatDelta, error) {
-	resp, err := c.do(ctx, key, http.MethodPost, "/chat/completions", "application/json", newChatRequest(req, false))
-	if err != nil {
-		return domain.ChatDelta{}, err
 	}
-	defer resp.Body.Close()
-	body, perr := readBody(ctx, resp.Body, maxCompletionBody)
-	if perr != nil {
-		return domain.ChatDelta{}, c.finish(perr)
-	}
-	if hasErrorObject(body) {
-		return domain.ChatDelta{}, c.classify(resp.StatusCode, resp.Header, body)
-	}
-	var out completion
-	if err := json.Unmarshal(body, &out); err != nil {
-		return domain.ChatDelta{}, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
-			Status: resp.StatusCode, Message: "malformed completion", Err: err})
-	}
-	if len(out.Choices) == 0 {
-		return domain.ChatDelta{}, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonBadResponse,
-			Status: resp.StatusCode, Message: "completion without choices"})
-	}
-	var d domain.ChatDelta
-	if m := out.Choices[0].Message.Content; m != nil {
-		d.Content = *m
-	}
-	if f := out.Choices[0].FinishReason; f != nil {
-		d.FinishReason = *f
-	}
-	if calls := out.Choices[0].Message.ToolCalls; len(calls) > 0 {
-		d.ToolCalls = make([]domain.ToolCallDelta, len(calls))
-		for i, tc := range calls {
-			// A whole message has no index: its calls are told apart by position.
-			d.ToolCalls[i] = domain.ToolCallDelta{Index: i, ID: tc.ID, Name: tc.Function.Name, Arguments: string(tc.Function.Arguments)}
-		}
-	}
-	d.Usage = out.Usage.domain()
-	return d, nil
 }
 
 // ListModels returns the ids of the models the upstream offers to key index

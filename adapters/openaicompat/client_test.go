@@ -507,6 +507,7 @@ func TestErrorClassification(t *testing.T) {
 			}{
 				{"stream", func() error { _, err := c.StreamChat(t.Context(), 0, request()); return err }},
 				{"complete", func() error { _, err := c.Complete(t.Context(), 0, request()); return err }},
+				{"whole", func() error { return wholeError(t, c) }},
 			} {
 				err := call.do()
 				if tt.wantStatus == 200 && call.name == "complete" && tt.wantReason == "bad_response" {
@@ -861,4 +862,17 @@ func TestClientBasics(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{fakeupstream.DefaultModel}, ids)
 	assert.Equal(t, "/v1/models", srv.Requests()[0].Path)
+}
+
+// wholeError asks c for a whole answer with key 0 and returns the error of
+// the call or, when the upstream took the request, of reading the answer.
+func wholeError(t *testing.T, c *openaicompat.Client) error {
+	t.Helper()
+	s, err := c.StreamChat(t.Context(), 0, wholeRequest())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, err = s.Recv()
+	return err
 }

@@ -133,13 +133,14 @@ func TestChatCompletionRequest(t *testing.T) {
 		{
 			name: "prompt only",
 			req:  chat.Request{Prompt: "hi"},
-			want: domain.CompletionRequest{Model: modelGroqFast, Messages: []domain.Message{{Role: domain.RoleUser, Content: "hi"}}},
+			want: domain.CompletionRequest{Model: modelGroqFast, Delivery: domain.DeliveryWhole, Messages: []domain.Message{{Role: domain.RoleUser, Content: "hi"}}},
 		},
 		{
 			name: "system, history, prompt and parameters",
 			req:  chat.Request{Prompt: "and 3+3?", System: "Be brief.", Messages: history, Temperature: floatp(0.7), MaxTokens: intp(256)},
 			want: domain.CompletionRequest{
-				Model: modelGroqFast,
+				Model:    modelGroqFast,
+				Delivery: domain.DeliveryWhole, // chat.Request's zero Stream
 				Messages: []domain.Message{
 					{Role: domain.RoleSystem, Content: "Be brief."},
 					{Role: domain.RoleUser, Content: "What is 2+2?"},
@@ -154,7 +155,8 @@ func TestChatCompletionRequest(t *testing.T) {
 			name: "history without system",
 			req:  chat.Request{Prompt: "and 3+3?", Messages: history, Temperature: floatp(0)},
 			want: domain.CompletionRequest{
-				Model: modelGroqFast,
+				Model:    modelGroqFast,
+				Delivery: domain.DeliveryWhole, // chat.Request's zero Stream
 				Messages: []domain.Message{
 					{Role: domain.RoleUser, Content: "What is 2+2?"},
 					{Role: domain.RoleAssistant, Content: "4"},
@@ -192,4 +194,27 @@ func TestChatCompletionRequest(t *testing.T) {
 		assert.Equal(t, intp(9), o[0].Req.MaxTokens)
 		assert.Len(t, o[0].Req.Messages, 4)
 	})
+}
+
+// TestDeliveryFollowsTheClient: the provider is asked to stream only when
+// the client streams; a client that wants the whole answer at once gets
+// it from a whole completion.
+func TestDeliveryFollowsTheClient(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		stream bool
+		want   domain.Delivery
+	}{
+		{stream: true, want: domain.DeliveryStreamed},
+		{stream: false, want: domain.DeliveryWhole},
+	} {
+		e := newEnv(t)
+		r := req(domain.TierFast, "hi")
+		r.Stream = tt.stream
+		_, _, err := e.chat(context.Background(), r)
+		require.NoError(t, err)
+		calls := e.groq.Calls()
+		require.Len(t, calls, 1)
+		assert.Equal(t, tt.want, calls[0].Req.Delivery, "stream %t", tt.stream)
+	}
 }

@@ -29,7 +29,7 @@ type Answer struct {
 	cancel context.CancelCauseFunc
 	done   context.CancelFunc // ends route
 	stream ports.ChatStream
-	timer  *time.Timer // the first token's
+	timer  *time.Timer // the first token's; nil when only the deadline bounds it
 	stall  *time.Timer
 	// pending are the deltas read while looking for the first token
 	// (usage before it, and the delta that opened the answer), given out
@@ -39,12 +39,14 @@ type Answer struct {
 }
 
 // attempt asks one provider with one key, and reads its stream up to the
-// first token: until then it is bound by ttft, after it by RequestTimeout
-// of silence between deltas.
+// first token: until then it is bound by ttft (0: by o.ctx alone), after
+// it by RequestTimeout of silence between deltas.
 func (o *opening) attempt(p *provider, route Route, key int, creq domain.CompletionRequest, ttft time.Duration) (*Answer, error) {
 	actx, cancel := context.WithCancelCause(o.ctx)
 	a := &Answer{Provider: route.Provider, Model: route.Model, KeyIndex: key, r: o.r, route: o.ctx, ctx: actx, cancel: cancel, done: o.cancel}
-	a.timer = time.AfterFunc(ttft, func() { cancel(errFirstTokenTimeout) })
+	if ttft > 0 {
+		a.timer = time.AfterFunc(ttft, func() { cancel(errFirstTokenTimeout) })
+	}
 	stream, err := p.client.StreamChat(actx, key, creq)
 	if err != nil {
 		a.release()
@@ -82,7 +84,9 @@ func (o *opening) attempt(p *provider, route Route, key int, creq domain.Complet
 // begin marks the first token: the provider answered (its breaker closes),
 // and from now on silences are bounded instead.
 func (a *Answer) begin(p *provider, began time.Time) {
-	a.timer.Stop()
+	if a.timer != nil {
+		a.timer.Stop()
+	}
 	p.breaker.success()
 	a.FirstToken = time.Since(began)
 	a.stall = time.AfterFunc(a.r.cfg.RequestTimeout, func() { a.cancel(errStalled) })
@@ -141,7 +145,9 @@ func (a *Answer) Close() {
 
 // release stops this attempt's timers, closes its stream and cancels it.
 func (a *Answer) release() {
-	a.timer.Stop()
+	if a.timer != nil {
+		a.timer.Stop()
+	}
 	if a.stall != nil {
 		a.stall.Stop()
 	}

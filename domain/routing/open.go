@@ -12,11 +12,14 @@ import (
 // Request is what Open is asked for.
 type Request struct {
 	Tier domain.Tier
-	// Completion is the request for the provider; Open fills in Model.
+	// Completion is the request for the provider; Open fills in Model,
+	// and Delivery from Stream below.
 	Completion domain.CompletionRequest
-	// Stream: the answer is streamed, so only its start is bounded by
-	// RequestTimeout (then silences inside it are); otherwise the whole
-	// answer is.
+	// Stream: the answer is streamed, from the provider too, so only its
+	// start is bounded by RequestTimeout (then silences inside it are) and
+	// each attempt's first token by FirstTokenTimeout. Otherwise the
+	// provider is asked for the whole answer at once, and RequestTimeout
+	// alone bounds it: the whole answer is its first token.
 	Stream bool
 	// Began is when the request arrived: the deadline and the time to first
 	// token count from it.
@@ -38,8 +41,8 @@ type Trace struct {
 // Accepted reports whether a provider accepted the request. It is the one
 // definition behind chat's refund rule: a request with a provider was
 // charged, one without was refunded. Refusals before a stream opened
-// (connection failures, 4xx/5xx/429 statuses, an open breaker, no usable
-// key) leave it false.
+// (connection failures, 4xx/5xx/429 statuses, an error object in place of
+// a whole answer, an open breaker, no usable key) leave it false.
 func (t Trace) Accepted() bool { return t.Provider != "" }
 
 var (
@@ -114,7 +117,10 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 		return nil, false, nil
 	}
 	creq := o.req.Completion
-	creq.Model = route.Model
+	creq.Model, creq.Delivery = route.Model, domain.DeliveryStreamed
+	if !o.req.Stream {
+		creq.Delivery = domain.DeliveryWhole
+	}
 	r.syncShared(o.ctx, route.Provider, p)
 	for {
 		if err := o.ctx.Err(); err != nil {
@@ -142,6 +148,11 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 			// answer "unavailable" with no attempt at all.
 			o.skip(route.Provider, domain.ReasonTimeout, nil)
 			return nil, true, r.failure(o.trace.Attempts, false)
+		}
+		if !o.req.Stream {
+			// A whole answer arrives at once, as late as its last token
+			// would: only the request's deadline (on o.ctx) bounds it.
+			ttft = 0
 		}
 		a, err := o.attempt(p, route, key, creq, ttft)
 		if err == nil {

@@ -42,7 +42,9 @@ type Config struct {
 	// Chains lists each tier's fallback order. Routes to providers that are
 	// not configured are skipped.
 	Chains map[domain.Tier][]Route
-	// FirstTokenTimeout bounds each attempt until its first token.
+	// FirstTokenTimeout bounds each attempt of a streaming request until
+	// its first token. A non-streaming request asks for the whole answer
+	// at once, whose first token is its last: RequestTimeout bounds it.
 	FirstTokenTimeout time.Duration
 	// RequestTimeout bounds a non-streaming request, the search for a
 	// provider of a streaming one, and any silence inside a stream.

@@ -258,3 +258,104 @@ func TestSetDownSkipsTheProvider(t *testing.T) {
 }
 
 func ptr(i int) *int { return &i }
+
+// slowProvider answers every call with one delta after delay, recording
+// the delivery each call asked for.
+type slowProvider struct {
+	delay time.Duration
+
+	mu         sync.Mutex
+	deliveries []domain.Delivery
+}
+
+func (p *slowProvider) Name() domain.Provider { return domain.ProviderGroq }
+
+func (p *slowProvider) KeyCount() int { return 1 }
+
+func (p *slowProvider) StreamChat(ctx context.Context, _ int, req domain.CompletionRequest) (ports.ChatStream, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.deliveries = append(p.deliveries, req.Delivery)
+	return &slowStream{ctx: ctx, delay: p.delay}, nil
+}
+
+func (p *slowProvider) Deliveries() []domain.Delivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]domain.Delivery(nil), p.deliveries...)
+}
+
+type slowStream struct {
+	ctx   context.Context
+	delay time.Duration
+	done  bool
+}
+
+func (s *slowStream) Recv() (domain.ChatDelta, error) {
+	if s.done {
+		return domain.ChatDelta{}, io.EOF
+	}
+	t := time.NewTimer(s.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.ctx.Done():
+		return domain.ChatDelta{}, &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRetryable,
+			Reason: domain.ReasonConnectionError, Err: s.ctx.Err()}
+	}
+	s.done = true
+	return domain.ChatDelta{Content: "the whole answer", FinishReason: "stop"}, nil
+}
+
+func (s *slowStream) Close() error { return nil }
+
+// TestWholeAnswerIsBoundByTheRequestTimeout: a non-streaming request asks
+// the provider for the whole answer, whose first token is its last, so
+// the first-token timeout does not cut it: the request timeout does.
+func TestWholeAnswerIsBoundByTheRequestTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		stream         bool
+		delay          time.Duration
+		requestTimeout time.Duration
+		wantDelivery   domain.Delivery
+		wantAnswer     bool
+	}{
+		{name: "streamed: the first token is late", stream: true, delay: 300 * time.Millisecond, requestTimeout: 5 * time.Second,
+			wantDelivery: domain.DeliveryStreamed},
+		{name: "whole: as late, but within the request timeout", delay: 300 * time.Millisecond, requestTimeout: 5 * time.Second,
+			wantDelivery: domain.DeliveryWhole, wantAnswer: true},
+		{name: "whole: past the request timeout", delay: time.Minute, requestTimeout: 200 * time.Millisecond,
+			wantDelivery: domain.DeliveryWhole},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &slowProvider{delay: tt.delay}
+			r := routing.New(routing.Config{
+				Providers:         []routing.ProviderConfig{{Client: p}},
+				Chains:            map[domain.Tier][]routing.Route{domain.TierFast: {{Provider: domain.ProviderGroq, Model: "m"}}},
+				FirstTokenTimeout: 50 * time.Millisecond, RequestTimeout: tt.requestTimeout,
+				KeyRejectCoolOff: 10 * time.Minute, BreakerFailures: 3, BreakerCoolOff: time.Minute,
+			}, memory.NewClock(t0), slog.New(slog.DiscardHandler))
+
+			a, trace, err := r.Open(context.Background(), routing.Request{Tier: domain.TierFast, Stream: tt.stream, Began: time.Now()})
+			assert.Equal(t, []domain.Delivery{tt.wantDelivery}, p.Deliveries())
+			if !tt.wantAnswer {
+				var pu *domain.ProvidersUnavailableError
+				require.ErrorAs(t, err, &pu)
+				assert.Equal(t, []domain.Attempt{{Provider: domain.ProviderGroq, Reason: domain.ReasonTimeout, KeyIndex: ptr(0)}}, pu.Attempts)
+				return
+			}
+			require.NoError(t, err)
+			defer a.Close()
+			assert.Empty(t, trace.Attempts)
+			d, err := a.Next()
+			require.NoError(t, err)
+			assert.Equal(t, "the whole answer", d.Content)
+			_, err = a.Next()
+			assert.ErrorIs(t, err, io.EOF)
+		})
+	}
+}
