@@ -9,6 +9,19 @@ import (
 	"github.com/genzai/genzai/domain"
 )
 
+// wholeAnswerBound bounds one attempt at a whole answer, given the time
+// left before the request's deadline: that time less one first-token
+// timeout, which stays for the next provider, and never less than one
+// first-token timeout. 0 (the deadline alone) when the bound would not
+// come before the deadline.
+func (r *Router) wholeAnswerBound(left time.Duration) time.Duration {
+	bound := max(r.cfg.RequestTimeout-r.cfg.FirstTokenTimeout, r.cfg.FirstTokenTimeout)
+	if bound >= left {
+		return 0
+	}
+	return bound
+}
+
 // Request is what Open is asked for.
 type Request struct {
 	Tier domain.Tier
@@ -151,8 +164,9 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 		}
 		if !o.req.Stream {
 			// A whole answer arrives at once, as late as its last token
-			// would: only the request's deadline (on o.ctx) bounds it.
-			ttft = 0
+			// would, so the first-token timeout cannot judge it; but a
+			// provider that hangs must still leave time for a fallback.
+			ttft = r.wholeAnswerBound(time.Until(o.deadline))
 		}
 		a, err := o.attempt(p, route, key, creq, ttft)
 		if err == nil {

@@ -263,12 +263,18 @@ func ptr(i int) *int { return &i }
 // the delivery each call asked for.
 type slowProvider struct {
 	delay time.Duration
+	name  domain.Provider // groq when empty
 
 	mu         sync.Mutex
 	deliveries []domain.Delivery
 }
 
-func (p *slowProvider) Name() domain.Provider { return domain.ProviderGroq }
+func (p *slowProvider) Name() domain.Provider {
+	if p.name == "" {
+		return domain.ProviderGroq
+	}
+	return p.name
+}
 
 func (p *slowProvider) KeyCount() int { return 1 }
 
@@ -358,4 +364,26 @@ func TestWholeAnswerIsBoundByTheRequestTimeout(t *testing.T) {
 			assert.ErrorIs(t, err, io.EOF)
 		})
 	}
+}
+
+// A provider that hangs on a whole answer is cut before the request's
+// deadline, leaving one first-token timeout for the next provider.
+func TestWholeAnswerFallsBackFromAHungProvider(t *testing.T) {
+	t.Parallel()
+	hung := &slowProvider{delay: time.Minute}
+	quick := &slowProvider{name: domain.ProviderOpenRouter, delay: 10 * time.Millisecond}
+	r := routing.New(routing.Config{
+		Providers: []routing.ProviderConfig{{Client: hung}, {Client: quick}},
+		Chains: map[domain.Tier][]routing.Route{domain.TierFast: {
+			{Provider: domain.ProviderGroq, Model: "m"}, {Provider: domain.ProviderOpenRouter, Model: "m"}}},
+		FirstTokenTimeout: 300 * time.Millisecond, RequestTimeout: 2 * time.Second,
+		KeyRejectCoolOff: 10 * time.Minute, BreakerFailures: 3, BreakerCoolOff: time.Minute,
+	}, memory.NewClock(t0), slog.New(slog.DiscardHandler))
+
+	a, trace, err := r.Open(context.Background(), routing.Request{Tier: domain.TierFast, Began: time.Now()})
+	require.NoError(t, err)
+	defer a.Close()
+	assert.Equal(t, domain.ProviderOpenRouter, a.Provider)
+	assert.Equal(t, []domain.Attempt{{Provider: domain.ProviderGroq, Reason: domain.ReasonTimeout, KeyIndex: ptr(0)}}, trace.Attempts)
+	assert.Equal(t, []domain.Delivery{domain.DeliveryWhole}, quick.Deliveries())
 }
