@@ -10,8 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/quotacount"
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/sqlmigrate"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -19,6 +21,7 @@ import (
 type store interface {
 	ports.UserStore
 	ports.QuotaStore
+	quotacount.Sink
 	ports.HealthStore
 	ports.AdminStore
 	ports.FeedbackStore
@@ -47,6 +50,35 @@ type Database struct {
 	Location string
 
 	newRequestLog func(*slog.Logger) requestLog
+
+	// counter counts quotas in front of the store when set (newQuotaStore):
+	// the app's quota reads and writes through Database then go to it.
+	counter ports.QuotaStore
+}
+
+// ConsumeQuota implements ports.QuotaStore: through the counter when one
+// is set, else in the database.
+func (d *Database) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	if d.counter != nil {
+		return d.counter.ConsumeQuota(ctx, id, day, limit)
+	}
+	return d.store.ConsumeQuota(ctx, id, day, limit)
+}
+
+// RefundQuota implements ports.QuotaStore, as ConsumeQuota.
+func (d *Database) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+	if d.counter != nil {
+		return d.counter.RefundQuota(ctx, id, day)
+	}
+	return d.store.RefundQuota(ctx, id, day)
+}
+
+// QuotaUsed implements ports.QuotaStore, as ConsumeQuota.
+func (d *Database) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	if d.counter != nil {
+		return d.counter.QuotaUsed(ctx, id, day)
+	}
+	return d.store.QuotaUsed(ctx, id, day)
 }
 
 // Shared reports whether several instances can run on this database: true
