@@ -54,6 +54,31 @@ type Database struct {
 	// counter counts quotas in front of the store when set (newQuotaStore):
 	// the app's quota reads and writes through Database then go to it.
 	counter ports.QuotaStore
+	// flushQuotas writes the counter's queue (nil without a counter).
+	flushQuotas func(context.Context) error
+}
+
+// ListUsers implements ports.AdminStore. It writes this instance's queued
+// quota counts first, so that the list shows them (other instances' within
+// their next write).
+func (d *Database) ListUsers(ctx context.Context, f domain.UserFilter, day time.Time) ([]domain.UserUsage, error) {
+	d.writeQuotas(ctx)
+	return d.store.ListUsers(ctx, f, day)
+}
+
+// Analytics implements ports.AdminStore, writing queued quota counts first
+// as ListUsers does.
+func (d *Database) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
+	d.writeQuotas(ctx)
+	return d.store.Analytics(ctx, q)
+}
+
+// writeQuotas writes the counter's queue; a failure leaves it queued for
+// the next write and the reader sees the database as it is.
+func (d *Database) writeQuotas(ctx context.Context) {
+	if d.flushQuotas != nil {
+		_ = d.flushQuotas(ctx)
+	}
 }
 
 // ConsumeQuota implements ports.QuotaStore: through the counter when one
