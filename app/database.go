@@ -11,8 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/quotacount"
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/sqlmigrate"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -20,6 +22,7 @@ import (
 type store interface {
 	ports.UserStore
 	ports.QuotaStore
+	quotacount.Sink
 	ports.HealthStore
 	ports.AdminStore
 	ports.FeedbackStore
@@ -51,6 +54,60 @@ type Database struct {
 	// feed tells the account cache of changes made elsewhere: nil on
 	// SQLite, and until New caches accounts (cacheAccounts).
 	feed ports.AccountFeed
+
+	// counter counts quotas in front of the store when set (newQuotaStore):
+	// the app's quota reads and writes through Database then go to it.
+	counter ports.QuotaStore
+	// flushQuotas writes the counter's queue (nil without a counter).
+	flushQuotas func(context.Context) error
+}
+
+// ListUsers implements ports.AdminStore. It writes this instance's queued
+// quota counts first, so that the list shows them (other instances' within
+// their next write).
+func (d *Database) ListUsers(ctx context.Context, f domain.UserFilter, day time.Time) ([]domain.UserUsage, error) {
+	d.writeQuotas(ctx)
+	return d.store.ListUsers(ctx, f, day)
+}
+
+// Analytics implements ports.AdminStore, writing queued quota counts first
+// as ListUsers does.
+func (d *Database) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
+	d.writeQuotas(ctx)
+	return d.store.Analytics(ctx, q)
+}
+
+// writeQuotas writes the counter's queue; a failure leaves it queued for
+// the next write and the reader sees the database as it is.
+func (d *Database) writeQuotas(ctx context.Context) {
+	if d.flushQuotas != nil {
+		_ = d.flushQuotas(ctx)
+	}
+}
+
+// ConsumeQuota implements ports.QuotaStore: through the counter when one
+// is set, else in the database.
+func (d *Database) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	if d.counter != nil {
+		return d.counter.ConsumeQuota(ctx, id, day, limit)
+	}
+	return d.store.ConsumeQuota(ctx, id, day, limit)
+}
+
+// RefundQuota implements ports.QuotaStore, as ConsumeQuota.
+func (d *Database) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+	if d.counter != nil {
+		return d.counter.RefundQuota(ctx, id, day)
+	}
+	return d.store.RefundQuota(ctx, id, day)
+}
+
+// QuotaUsed implements ports.QuotaStore, as ConsumeQuota.
+func (d *Database) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	if d.counter != nil {
+		return d.counter.QuotaUsed(ctx, id, day)
+	}
+	return d.store.QuotaUsed(ctx, id, day)
 }
 
 // Shared reports whether several instances can run on this database: true

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/adapters/ratelimit"
 	"github.com/genzai/genzai/adapters/redislimit"
@@ -27,7 +29,9 @@ type limits struct {
 	concurrency ports.ConcurrencyLimiter
 	// redis is pinged by /ready; nil without Redis.
 	redis ports.Pinger
-	close func()
+	// redisClient counts quotas (countQuotas); nil without Redis.
+	redisClient *redis.Client
+	close       func()
 }
 
 // newLimits builds the rate limiters: in process without REDIS_URL; with
@@ -58,8 +62,9 @@ func newLimits(ctx context.Context, cfg Config, clock ports.Clock, logger *slog.
 		cooldowns: redislimit.NewCooldownStore(client),
 		concurrency: ratelimit.NewConcurrencyFallback(redislimit.NewConcurrencyLimiter(client),
 			memory.NewConcurrencyLimiter(clock), fallback),
-		redis: shared,
-		close: func() { _ = client.Close() },
+		redis:       shared,
+		redisClient: client,
+		close:       func() { _ = client.Close() },
 	}
 }
 

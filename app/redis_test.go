@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/adapters/redislimit"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/domain"
 )
 
 // randomClientIP gives each test its own limiter keys in the shared Redis:
@@ -171,4 +174,64 @@ func TestProviderKeyRejectionAcrossInstances(t *testing.T) {
 	instances[1].clock.Advance(61 * time.Second)
 	chat(1)
 	assert.Equal(t, 2, up.groq.Count(k0), "after its cool-off the key is tried again (the least used)")
+}
+
+// TestQuotaCountedInRedisAcrossInstances runs three gateways on one
+// database and one Redis: together they grant exactly the quota, count it
+// in Redis rather than in the database on the request, and write it to the
+// database when they close.
+func TestQuotaCountedInRedisAcrossInstances(t *testing.T) {
+	t.Parallel()
+	up := newUpstreams(t)
+	vars := up.vars(map[string]string{
+		"DATABASE_URL":     pgtest.NewURL(t),
+		"REDIS_URL":        redistest.NewURL(t),
+		"USER_DAILY_QUOTA": "10",
+		// Only the quota refuses here.
+		"MAX_CONCURRENT_REQUESTS_PER_USER": "0",
+	})
+	instances := []*env{newEnv(t, vars), newEnv(t, vars), newEnv(t, vars)}
+	instances[0].register("ada@example.com", pw)
+	tokens := make([]string, len(instances))
+	for i, e := range instances {
+		tokens[i] = e.login("ada@example.com", pw)
+	}
+
+	var ok, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			res := instances[i%3].do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false}, bearer(tokens[i%3]))
+			switch res.status {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusTooManyRequests:
+				refused.Add(1)
+			default:
+				t.Errorf("status %d: %s", res.status, res.body)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(10), ok.Load(), "exactly the quota in total")
+	assert.Equal(t, int32(20), refused.Load())
+	assert.Equal(t, float64(10), instances[1].do(http.MethodGet, "/api/v1/quota", nil, bearer(tokens[1])).json(t)["used"])
+
+	var id string
+	instances[0].queryRow(`SELECT id::text FROM users WHERE email = 'ada@example.com'`, &id)
+	client, err := redislimit.Open(context.Background(), vars["REDIS_URL"])
+	require.NoError(t, err)
+	defer client.Close()
+	key := redislimit.QuotaKeyPrefix + domain.QuotaDay(instances[0].clock.Now()).Format(time.DateOnly) + ":" + id
+	n, err := client.Get(context.Background(), key).Int()
+	require.NoError(t, err, "counted in redis")
+	assert.Equal(t, 10, n)
+
+	for _, e := range instances {
+		e.srv.Close()
+		e.app.Close()
+	}
+	var used int
+	instances[0].queryRow(`SELECT used FROM quota_usage`, &used)
+	assert.Equal(t, 10, used, "written behind to the database by the time the instances closed")
 }

@@ -189,10 +189,14 @@ func TestScaleOutThreeInstances(t *testing.T) {
 		conn, err := pgx.Connect(context.Background(), base["DATABASE_URL"])
 		require.NoError(t, err)
 		defer conn.Close(context.Background())
-		var used int
-		require.NoError(t, conn.QueryRow(context.Background(),
-			`SELECT q.used FROM quota_usage q JOIN users u ON u.id = q.user_id WHERE u.email = 'many@example.com'`).Scan(&used))
-		assert.Equal(t, 50, used, "the database counted exactly the answered requests")
+		// Redis counts the quota and writes it behind every second: the
+		// database has it within the next write.
+		assert.EventuallyWithT(t, func(c *assert.CollectT) {
+			var used int
+			require.NoError(c, conn.QueryRow(context.Background(),
+				`SELECT q.used FROM quota_usage q JOIN users u ON u.id = q.user_id WHERE u.email = 'many@example.com'`).Scan(&used))
+			assert.Equal(c, 50, used, "the database counted exactly the answered requests")
+		}, 5*time.Second, 50*time.Millisecond)
 		assert.Equal(t, 50, chats(groq, groqKey)+chats(openrouter, orKey)-before, "refused requests never reach a provider")
 
 		q := decode[quotaBody](t, s[2].do(t, http.MethodGet, "/api/v1/quota", "", with(clientIP(), bearer(tokens[2]))...))

@@ -18,6 +18,20 @@ UPDATE quota_usage
 SET used = used - 1
 WHERE user_id = sqlc.arg(user_id) AND day = sqlc.arg(day) AND used > 0;
 
+-- name: AddQuotaUsage :exec
+-- AddQuotaUsage writes a batch of counts kept behind (quotacount) in one
+-- statement: batch is a JSON array of [user_id, day, count]; each user's
+-- row for the day grows by its count, created when missing; a user deleted
+-- meanwhile is skipped. Counts are positive (the batch never counts down).
+-- The WHERE clause also keeps SQLite from reading ON CONFLICT as a join.
+INSERT INTO quota_usage (user_id, day, used)
+SELECT json_extract(d.value, '$[0]'), json_extract(d.value, '$[1]'), json_extract(d.value, '$[2]')
+FROM json_each(sqlc.arg(batch)) AS d
+WHERE json_extract(d.value, '$[2]') > 0
+  AND EXISTS (SELECT 1 FROM users u WHERE u.id = json_extract(d.value, '$[0]'))
+ON CONFLICT (user_id, day) DO UPDATE
+SET used = quota_usage.used + excluded.used;
+
 -- name: GetQuotaUsed :one
 -- GetQuotaUsed returns the day's count, 0 when there is no row.
 SELECT CAST(COALESCE(

@@ -12,6 +12,32 @@ import (
 	"github.com/google/uuid"
 )
 
+const addQuotaUsage = `-- name: AddQuotaUsage :exec
+INSERT INTO quota_usage (user_id, day, used)
+SELECT d.user_id, d.day, d.n
+FROM (SELECT unnest($1::uuid[]) AS user_id,
+             unnest($2::date[]) AS day,
+             unnest($3::int[]) AS n) AS d
+WHERE d.n > 0 AND EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)
+ON CONFLICT (user_id, day) DO UPDATE
+SET used = quota_usage.used + excluded.used
+`
+
+type AddQuotaUsageParams struct {
+	UserIds []uuid.UUID
+	Days    []time.Time
+	Counts  []int32
+}
+
+// AddQuotaUsage writes a batch of counts kept behind (quotacount) in one
+// statement: each user's row for the day grows by its count, created when
+// missing; a user deleted meanwhile is skipped. Counts are positive (the
+// batch never counts down).
+func (q *Queries) AddQuotaUsage(ctx context.Context, arg AddQuotaUsageParams) error {
+	_, err := q.db.Exec(ctx, addQuotaUsage, arg.UserIds, arg.Days, arg.Counts)
+	return err
+}
+
 const consumeQuota = `-- name: ConsumeQuota :one
 INSERT INTO quota_usage (user_id, day, used)
 VALUES ($1, $2, 1)

@@ -9,6 +9,26 @@ import (
 	"context"
 )
 
+const addQuotaUsage = `-- name: AddQuotaUsage :exec
+INSERT INTO quota_usage (user_id, day, used)
+SELECT json_extract(d.value, '$[0]'), json_extract(d.value, '$[1]'), json_extract(d.value, '$[2]')
+FROM json_each(?1) AS d
+WHERE json_extract(d.value, '$[2]') > 0
+  AND EXISTS (SELECT 1 FROM users u WHERE u.id = json_extract(d.value, '$[0]'))
+ON CONFLICT (user_id, day) DO UPDATE
+SET used = quota_usage.used + excluded.used
+`
+
+// AddQuotaUsage writes a batch of counts kept behind (quotacount) in one
+// statement: batch is a JSON array of [user_id, day, count]; each user's
+// row for the day grows by its count, created when missing; a user deleted
+// meanwhile is skipped. Counts are positive (the batch never counts down).
+// The WHERE clause also keeps SQLite from reading ON CONFLICT as a join.
+func (q *Queries) AddQuotaUsage(ctx context.Context, batch interface{}) error {
+	_, err := q.db.ExecContext(ctx, addQuotaUsage, batch)
+	return err
+}
+
 const ensureQuotaRow = `-- name: EnsureQuotaRow :exec
 INSERT INTO quota_usage (user_id, day, used)
 VALUES (?1, ?2, 0)

@@ -1,0 +1,167 @@
+package redislimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/genzai/genzai/adapters/quotacount"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+)
+
+var _ ports.QuotaStore = (*QuotaStore)(nil)
+
+// QuotaKeyPrefix starts the Redis key of every daily count: the count of
+// user u on 2025-12-25 is "genzai:quota:2025-12-25:u".
+const QuotaKeyPrefix = "genzai:quota:"
+
+// quotaKeyTTL is how long a day's count outlives its day: long enough for a
+// refund of a request started before midnight, short enough to keep Redis
+// small. A count of a day already past (a test's, or a late refund's) lives
+// this long from its first use.
+const quotaKeyTTL = time.Hour
+
+// consumeScript counts one request below the limit, in one atomic step.
+// KEYS[1] the count; ARGV: limit, the database's count ("" when not read
+// yet), ttl in ms. A missing count is seeded from ARGV[2] (SET NX); without
+// it the script returns {-1, 0} to ask for it. Returns {1, used} when
+// granted, {0, used} at the limit.
+var consumeScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  if ARGV[2] == '' then
+    return {-1, 0}
+  end
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX')
+  v = ARGV[2]
+end
+v = tonumber(v)
+if v >= tonumber(ARGV[1]) then
+  return {0, v}
+end
+return {1, redis.call('INCR', KEYS[1])}
+`)
+
+// refundScript takes one back, never below zero. KEYS[1] the count.
+// Returns 1 when one was taken back, 0 at zero, -1 when the count is
+// missing (the database holds it).
+var refundScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return -1
+end
+if tonumber(v) > 0 then
+  redis.call('DECR', KEYS[1])
+  return 1
+end
+return 0
+`)
+
+// QuotaStore is a ports.QuotaStore counting in Redis, shared by every
+// instance: each decision is one Lua script, so no interleaving of
+// instances passes the limit. A day's count is seeded from the database on
+// first use and written back behind through a quotacount.WriteBehind.
+// While Redis cannot be reached it counts in the database directly (exact
+// there; Redis's counts, if they survive, then miss the outage's requests,
+// in the users' favour); a Redis that answers too slowly is
+// CodeUnavailable.
+type QuotaStore struct {
+	client redis.UniversalClient
+	db     ports.QuotaStore
+	wb     *quotacount.WriteBehind
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewQuotaStore counts in Redis through client, over db (seed and
+// fallback), writing behind through wb.
+func NewQuotaStore(client redis.UniversalClient, db ports.QuotaStore, wb *quotacount.WriteBehind, logger *slog.Logger) *QuotaStore {
+	return &QuotaStore{client: client, db: db, wb: wb, log: logger, now: time.Now}
+}
+
+func quotaKey(id domain.UserID, day time.Time) string {
+	return QuotaKeyPrefix + day.UTC().Format(time.DateOnly) + ":" + string(id)
+}
+
+// ttl is the life of day's count from now, in milliseconds.
+func (s *QuotaStore) ttl(day time.Time) int64 {
+	end := day.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1).Add(quotaKeyTTL)
+	return max(end.Sub(s.now()), quotaKeyTTL).Milliseconds()
+}
+
+// ConsumeQuota implements ports.QuotaStore.
+func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	key := quotaKey(id, day)
+	res, err := consumeScript.Run(ctx, s.client, []string{key}, limit, "", s.ttl(day)).Int64Slice()
+	if err == nil && res[0] == -1 {
+		var seed int
+		if seed, err = s.db.QuotaUsed(ctx, id, day); err != nil {
+			return 0, false, err
+		}
+		res, err = consumeScript.Run(ctx, s.client, []string{key}, limit, seed, s.ttl(day)).Int64Slice()
+	}
+	if err != nil {
+		if !unreachable(ctx, err) {
+			return 0, false, quotaUnavailable(err)
+		}
+		s.log.Warn("redis is unreachable: counting quota in the database", "error", err)
+		return s.db.ConsumeQuota(ctx, id, day, limit)
+	}
+	if res[0] == 0 {
+		return int(res[1]), false, nil
+	}
+	s.wb.Add(id, day)
+	return int(res[1]), true, nil
+}
+
+// RefundQuota implements ports.QuotaStore.
+func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+	direct := func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) }
+	n, err := refundScript.Run(ctx, s.client, []string{quotaKey(id, day)}).Int64()
+	switch {
+	case err != nil:
+		if !unreachable(ctx, err) {
+			return quotaUnavailable(err)
+		}
+		s.log.Warn("redis is unreachable: refunding quota in the database", "error", err)
+		return direct(ctx)
+	case n == 0:
+		return nil
+	case n < 0:
+		return direct(ctx)
+	}
+	return s.wb.Refund(ctx, id, day, direct)
+}
+
+// QuotaUsed implements ports.QuotaStore: Redis's count, the database's
+// when Redis holds none or cannot answer.
+func (s *QuotaStore) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	n, err := s.client.Get(ctx, quotaKey(id, day)).Int()
+	if err == nil {
+		return n, nil
+	}
+	if !errors.Is(err, redis.Nil) && ctx.Err() == nil {
+		s.log.Warn("redis cannot read quota: reading the database", "error", err)
+	}
+	return s.db.QuotaUsed(ctx, id, day)
+}
+
+// unreachable reports whether err says Redis could not be reached at all
+// (no connection), as opposed to a slow answer or a full pool. Only then
+// does the store count in the database: Redis then counts nothing, so the
+// database's count cannot run behind a Redis that is still granting.
+func unreachable(ctx context.Context, err error) bool {
+	var op *net.OpError
+	return ctx.Err() == nil && errors.As(err, &op) && op.Op == "dial"
+}
+
+// quotaUnavailable is the error of a count Redis did not answer in time.
+func quotaUnavailable(err error) error {
+	return &domain.Error{Code: domain.CodeUnavailable, Message: "Quota counter unavailable", Err: fmt.Errorf("redis quota: %w", err)}
+}

@@ -1,0 +1,142 @@
+package redislimit_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/adapters/quotacount"
+	"github.com/genzai/genzai/adapters/redislimit"
+	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/ports"
+	"github.com/genzai/genzai/ports/portstest"
+)
+
+// quotaEnv is one PostgreSQL database and one Redis client for quota
+// stores, each of which stands for an instance.
+type quotaEnv struct {
+	db     *postgres.DB
+	client *redis.Client
+}
+
+func newQuotaEnv(t *testing.T) quotaEnv {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: pgtest.MaxConns})
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	client, err := redislimit.Open(context.Background(), redistest.NewURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	return quotaEnv{db: db, client: client}
+}
+
+// instance is a quota store with its own queue, writing only when told
+// (or closed when t ends).
+func (e quotaEnv) instance(t *testing.T) (*redislimit.QuotaStore, *quotacount.WriteBehind) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	wb := quotacount.NewWriteBehind(e.db, logger, time.Hour)
+	t.Cleanup(func() { require.NoError(t, wb.Close(context.Background())) })
+	return redislimit.NewQuotaStore(e.client, e.db, wb, logger), wb
+}
+
+// alternating spreads calls over several instances in turn.
+type alternating struct {
+	stores []ports.QuotaStore
+	next   atomic.Uint32
+}
+
+func (a *alternating) pick() ports.QuotaStore {
+	return a.stores[int(a.next.Add(1))%len(a.stores)]
+}
+
+func (a *alternating) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	return a.pick().ConsumeQuota(ctx, id, day, limit)
+}
+
+func (a *alternating) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+	return a.pick().RefundQuota(ctx, id, day)
+}
+
+func (a *alternating) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	return a.pick().QuotaUsed(ctx, id, day)
+}
+
+func TestQuotaStoreContract(t *testing.T) {
+	t.Run("one instance", func(t *testing.T) {
+		portstest.RunQuotaStore(t, func(t *testing.T) portstest.Stores {
+			e := newQuotaEnv(t)
+			q, _ := e.instance(t)
+			return portstest.Stores{Users: e.db, Quota: q}
+		})
+	})
+	t.Run("two instances on one database and Redis", func(t *testing.T) {
+		portstest.RunQuotaStore(t, func(t *testing.T) portstest.Stores {
+			e := newQuotaEnv(t)
+			a, _ := e.instance(t)
+			b, _ := e.instance(t)
+			return portstest.Stores{Users: e.db, Quota: &alternating{stores: []ports.QuotaStore{a, b}}}
+		})
+	})
+}
+
+func TestQuotaStoreWritesBehind(t *testing.T) {
+	portstest.RunQuotaWriteBehind(t, func(t *testing.T) portstest.WriteBehind {
+		e := newQuotaEnv(t)
+		q, wb := e.instance(t)
+		return portstest.WriteBehind{
+			Users: e.db, Quota: q, DB: e.db,
+			Flush: func(t *testing.T) { require.NoError(t, wb.Flush(context.Background())) },
+			Crash: func(*testing.T) { wb.Abandon() },
+			Restart: func(t *testing.T) ports.QuotaStore {
+				again, _ := e.instance(t)
+				return again
+			},
+		}
+	})
+}
+
+// TestQuotaStoreFallsBackToTheDatabase counts in the database while Redis
+// cannot answer, exactly.
+func TestQuotaStoreFallsBackToTheDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newQuotaEnv(t)
+	u, err := e.db.CreateUser(ctx, domain.NewUser{Email: "down@example.com"})
+	require.NoError(t, err)
+	down, err := redislimit.Open(ctx, "redis://127.0.0.1:1/0")
+	require.Error(t, err, "nothing listens there")
+	t.Cleanup(func() { _ = down.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	wb := quotacount.NewWriteBehind(e.db, logger, time.Hour)
+	t.Cleanup(func() { require.NoError(t, wb.Close(ctx)) })
+	q := redislimit.NewQuotaStore(down, e.db, wb, logger)
+	day := time.Date(2025, 12, 25, 0, 0, 0, 0, time.UTC)
+	for want := 1; want <= 2; want++ {
+		used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 2)
+		require.NoError(t, err)
+		assert.True(t, ok)
+		assert.Equal(t, want, used)
+	}
+	used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 2)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, 2, used)
+	require.NoError(t, q.RefundQuota(ctx, u.ID, day))
+	n, err := q.QuotaUsed(ctx, u.ID, day)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	n, err = e.db.QuotaUsed(ctx, u.ID, day)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "counted in the database itself")
+}
