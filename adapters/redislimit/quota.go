@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,6 +78,56 @@ type QuotaStore struct {
 	wb     *quotacount.WriteBehind
 	log    *slog.Logger
 	now    func() time.Time
+
+	// While Redis is unreachable the store counts in the database without
+	// asking Redis again until downUntil, backing off from minRetry to
+	// maxRetry, so that an outage costs neither a dial per request nor a
+	// log line per request.
+	mu        sync.Mutex
+	downUntil time.Time
+	retry     time.Duration
+}
+
+// How often an unreachable Redis is tried again while counting in the
+// database: from minRetry, doubling to maxRetry.
+const (
+	minRetry = time.Second
+	maxRetry = 30 * time.Second
+)
+
+// skipRedis reports whether Redis is known to be down and not due for
+// another try.
+func (s *QuotaStore) skipRedis() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now().Before(s.downUntil)
+}
+
+// wentDown records that Redis could not be reached; it logs only when Redis
+// was up before, and says when it will be tried again.
+func (s *QuotaStore) wentDown(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := s.retry == 0
+	if first {
+		s.retry = minRetry
+	} else {
+		s.retry = min(2*s.retry, maxRetry)
+	}
+	s.downUntil = s.now().Add(s.retry)
+	if first {
+		s.log.Warn("redis is unreachable: counting quota in the database until it answers", "error", err, "retry_in", s.retry.String())
+	}
+}
+
+// answered records that Redis answered, logging when it had been down.
+func (s *QuotaStore) answered() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.retry != 0 {
+		s.log.Info("redis answers again: counting quota in redis")
+		s.retry, s.downUntil = 0, time.Time{}
+	}
 }
 
 // NewQuotaStore counts in Redis through client, over db (seed and
@@ -97,6 +148,9 @@ func (s *QuotaStore) ttl(day time.Time) int64 {
 
 // ConsumeQuota implements ports.QuotaStore.
 func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+	if s.skipRedis() {
+		return s.db.ConsumeQuota(ctx, id, day, limit)
+	}
 	key := quotaKey(id, day)
 	res, err := consumeScript.Run(ctx, s.client, []string{key}, limit, "", s.ttl(day)).Int64Slice()
 	if err == nil && res[0] == -1 {
@@ -110,9 +164,10 @@ func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day tim
 		if !unreachable(ctx, err) {
 			return 0, false, quotaUnavailable(err)
 		}
-		s.log.Warn("redis is unreachable: counting quota in the database", "error", err)
+		s.wentDown(err)
 		return s.db.ConsumeQuota(ctx, id, day, limit)
 	}
+	s.answered()
 	if res[0] == 0 {
 		return int(res[1]), false, nil
 	}
@@ -123,13 +178,16 @@ func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day tim
 // RefundQuota implements ports.QuotaStore.
 func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
 	direct := func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) }
+	if s.skipRedis() {
+		return direct(ctx)
+	}
 	n, err := refundScript.Run(ctx, s.client, []string{quotaKey(id, day)}).Int64()
 	switch {
 	case err != nil:
 		if !unreachable(ctx, err) {
 			return quotaUnavailable(err)
 		}
-		s.log.Warn("redis is unreachable: refunding quota in the database", "error", err)
+		s.wentDown(err)
 		return direct(ctx)
 	case n == 0:
 		return nil
@@ -142,11 +200,18 @@ func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time
 // QuotaUsed implements ports.QuotaStore: Redis's count, the database's
 // when Redis holds none or cannot answer.
 func (s *QuotaStore) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
+	if s.skipRedis() {
+		return s.db.QuotaUsed(ctx, id, day)
+	}
 	n, err := s.client.Get(ctx, quotaKey(id, day)).Int()
 	if err == nil {
 		return n, nil
 	}
-	if !errors.Is(err, redis.Nil) && ctx.Err() == nil {
+	switch {
+	case errors.Is(err, redis.Nil):
+	case unreachable(ctx, err):
+		s.wentDown(err)
+	case ctx.Err() == nil:
 		s.log.Warn("redis cannot read quota: reading the database", "error", err)
 	}
 	return s.db.QuotaUsed(ctx, id, day)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,4 +143,81 @@ func TestQuotaStoreFallsBackToTheDatabase(t *testing.T) {
 	n, err = e.db.QuotaUsed(ctx, u.ID, day)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "counted in the database itself")
+}
+
+// logCount counts the records of each message.
+type logCount struct {
+	mu   sync.Mutex
+	msgs map[string]int
+}
+
+func (l *logCount) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCount) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs[r.Message]++
+	return nil
+}
+func (l *logCount) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCount) WithGroup(string) slog.Handler      { return l }
+func (l *logCount) count(prefix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for m, c := range l.msgs {
+		if strings.HasPrefix(m, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+// An outage costs one warning and no dial per request: the store counts in
+// the database until a retry finds Redis again, then counts in Redis.
+func TestQuotaStoreBacksOffWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newQuotaEnv(t)
+	u, err := e.db.CreateUser(ctx, domain.NewUser{Email: "outage@example.com"})
+	require.NoError(t, err)
+	opts, err := redis.ParseURL(redistest.NewURL(t))
+	require.NoError(t, err)
+	var up atomic.Bool
+	var dials atomic.Int64
+	opts.MaxRetries, opts.DialerRetries = -1, 1
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		if !up.Load() {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	logs := &logCount{msgs: map[string]int{}}
+	wb := quotacount.NewWriteBehind(e.db, slog.New(logs), time.Hour)
+	t.Cleanup(func() { require.NoError(t, wb.Close(ctx)) })
+	q := redislimit.NewQuotaStore(client, e.db, wb, slog.New(logs))
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+
+	for want := 1; want <= 20; want++ {
+		used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 100)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, want, used, "counted in the database, exactly")
+	}
+	assert.Equal(t, 1, logs.count("redis is unreachable"), "one warning for the outage")
+	// One dial, and one more per retry (1 s, then 2 s, ...) should the
+	// database be slow: far from a dial per request.
+	assert.LessOrEqual(t, dials.Load(), int64(4), "Redis is not dialled for every request")
+
+	up.Store(true)
+	require.Eventually(t, func() bool {
+		_, ok, err := q.ConsumeQuota(ctx, u.ID, day, 100)
+		return err == nil && ok && logs.count("redis answers again") == 1
+	}, 10*time.Second, 100*time.Millisecond, "a retry finds Redis again")
+	n, err := client.Get(ctx, redislimit.QuotaKeyPrefix+day.Format(time.DateOnly)+":"+string(u.ID)).Int()
+	require.NoError(t, err, "counting in Redis again, seeded from the database")
+	assert.GreaterOrEqual(t, n, 21)
 }
