@@ -297,10 +297,13 @@ func TestScaleOutKeyBudget(t *testing.T) {
 // requests, 100 at a time: not one 503.
 func TestScaleOutConnectionLimit(t *testing.T) {
 	t.Parallel()
+	// Each instance holds its pool's minimum and its account listener for
+	// good (2 each, 6 of the role's 8); under the burst they ask for up to
+	// 3 × 6 pooled connections: far past the 2 left, so statements wait.
 	v := serverVars(pgtest.NewLimitedRole(t, pgtest.NewURL(t), 8)).with(vars{
 		"USER_DAILY_QUOTA":                "1000",
-		"DATABASE_POOL_SIZE":              "2",
-		"DATABASE_POOL_MAX_OVERFLOW":      "4",
+		"DATABASE_POOL_SIZE":              "1",
+		"DATABASE_POOL_MAX_OVERFLOW":      "5",
 		"MOCK_PROVIDER_DELAY_MS":          "0",
 		"PROVIDER_CHECK_INTERVAL_SECONDS": "0",
 	})
