@@ -81,6 +81,10 @@ func (d *Database) Analytics(ctx context.Context, q domain.AnalyticsQuery) (doma
 // the next write and the reader sees the database as it is.
 func (d *Database) writeQuotas(ctx context.Context) {
 	if d.flushQuotas != nil {
+		// Not the reader's context: a reader leaving mid-write must not
+		// leave a batch whose fate is unknown.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		_ = d.flushQuotas(ctx)
 	}
 }

@@ -4,16 +4,17 @@
 // counts into the database in batches, so that /api/v1/quota, the admin
 // analytics and a restart see them.
 //
-// What a crash may lose is the queue: the grants of the last flush
-// interval (about a second) that were not yet written. They are all
+// What a crash may lose is the queue: the grants not yet written, normally
+// those of the last flush interval (about a second), longer while the
+// database refuses writes (each failed write is logged). They are all
 // positive counts (a refund cancels an unwritten grant in the queue, or is
 // written at once), so the database then counts fewer requests than were
-// answered: the error is bounded by one interval's grants and is only ever
-// in the user's favour.
+// answered: the error is only ever in the user's favour.
 package quotacount
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -144,7 +145,10 @@ func (w *WriteBehind) take(id domain.UserID, day time.Time) bool {
 }
 
 // Flush writes everything queued in one batch. On failure the batch goes
-// back into the queue for the next attempt.
+// back into the queue for the next attempt, unless the failure says the
+// write may have been applied all the same (a connection lost after the
+// statement was sent): writing it again could count it twice, against the
+// user, so it is dropped and logged instead, in the user's favour.
 func (w *WriteBehind) Flush(ctx context.Context) error {
 	w.flushMu.Lock()
 	defer w.flushMu.Unlock()
@@ -161,6 +165,10 @@ func (w *WriteBehind) Flush(ctx context.Context) error {
 	w.mu.Unlock()
 
 	if err := w.sink.AddQuotaUsage(ctx, batch); err != nil {
+		if mayHaveRun(err) {
+			w.log.Error("write quota counts behind: the write may or may not have been applied; not written again", "error", err, "deltas", len(batch))
+			return err
+		}
 		w.mu.Lock()
 		for _, d := range batch {
 			k := keyOf(d.UserID, d.Day)
@@ -173,14 +181,34 @@ func (w *WriteBehind) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the timer and writes what is queued. Calling it again does
-// nothing more.
+// mayHaveRun reports whether a failed write may have been applied: the
+// driver says so where it can (pgx's SafeToRetry is false once the
+// statement was sent). A server's refusal of the statement is not.
+func mayHaveRun(err error) bool {
+	var r interface{ SafeToRetry() bool }
+	return errors.As(err, &r) && !r.SafeToRetry()
+}
+
+// closeRetry is the pause between Close's attempts to write the queue.
+const closeRetry = 100 * time.Millisecond
+
+// Close stops the timer and writes what is queued, trying again until ctx
+// ends. Calling it again does nothing more.
 func (w *WriteBehind) Close(ctx context.Context) error {
 	var err error
 	w.closeOnce.Do(func() {
 		close(w.stop)
 		<-w.done
-		err = w.Flush(ctx)
+		for {
+			if err = w.Flush(ctx); err == nil || mayHaveRun(err) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(closeRetry):
+			}
+		}
 	})
 	return err
 }

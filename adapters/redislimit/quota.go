@@ -86,6 +86,10 @@ type QuotaStore struct {
 	mu        sync.Mutex
 	downUntil time.Time
 	retry     time.Duration
+	// touched are the keys of the counts taken in the database while Redis
+	// was down: Redis's copies miss those grants, so they are dropped when
+	// Redis answers again and seeded anew from the database.
+	touched map[string]struct{}
 }
 
 // How often an unreachable Redis is tried again while counting in the
@@ -120,14 +124,59 @@ func (s *QuotaStore) wentDown(err error) {
 	}
 }
 
-// answered records that Redis answered, logging when it had been down.
-func (s *QuotaStore) answered() {
+// touch records that key's count was taken in the database.
+func (s *QuotaStore) touch(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.touched == nil {
+		s.touched = map[string]struct{}{}
+	}
+	s.touched[key] = struct{}{}
+}
+
+// resync runs before Redis is used again after an outage: it drops from
+// Redis the counts this instance took in the database meanwhile, so that
+// their next use seeds them from the database, which holds the outage's
+// grants. Its success is what says Redis is back.
+func (s *QuotaStore) resync(ctx context.Context) error {
+	s.mu.Lock()
+	if s.retry == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	keys := make([]string, 0, len(s.touched))
+	for k := range s.touched {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	if len(keys) > 0 {
+		if err := s.client.Del(ctx, keys...).Err(); err != nil {
+			return err
+		}
+	} else if err := s.client.Ping(ctx).Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.touched, k)
+	}
 	if s.retry != 0 {
-		s.log.Info("redis answers again: counting quota in redis")
+		s.log.Info("redis answers again: counting quota in redis", "counts_reseeded", len(keys))
 		s.retry, s.downUntil = 0, time.Time{}
 	}
+	return nil
+}
+
+// redisDown handles an error from Redis: an unreachable Redis is marked down
+// (the caller then uses the database), anything else is the counter being
+// unavailable.
+func (s *QuotaStore) redisDown(ctx context.Context, err error) error {
+	if !unreachable(ctx, err) {
+		return quotaUnavailable(err)
+	}
+	s.wentDown(err)
+	return nil
 }
 
 // NewQuotaStore counts in Redis through client, over db (seed and
@@ -148,10 +197,20 @@ func (s *QuotaStore) ttl(day time.Time) int64 {
 
 // ConsumeQuota implements ports.QuotaStore.
 func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
-	if s.skipRedis() {
+	key := quotaKey(id, day)
+	inDatabase := func() (int, bool, error) {
+		s.touch(key)
 		return s.db.ConsumeQuota(ctx, id, day, limit)
 	}
-	key := quotaKey(id, day)
+	if s.skipRedis() {
+		return inDatabase()
+	}
+	if err := s.resync(ctx); err != nil {
+		if err := s.redisDown(ctx, err); err != nil {
+			return 0, false, err
+		}
+		return inDatabase()
+	}
 	res, err := consumeScript.Run(ctx, s.client, []string{key}, limit, "", s.ttl(day)).Int64Slice()
 	if err == nil && res[0] == -1 {
 		var seed int
@@ -161,13 +220,11 @@ func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day tim
 		res, err = consumeScript.Run(ctx, s.client, []string{key}, limit, seed, s.ttl(day)).Int64Slice()
 	}
 	if err != nil {
-		if !unreachable(ctx, err) {
-			return 0, false, quotaUnavailable(err)
+		if err := s.redisDown(ctx, err); err != nil {
+			return 0, false, err
 		}
-		s.wentDown(err)
-		return s.db.ConsumeQuota(ctx, id, day, limit)
+		return inDatabase()
 	}
-	s.answered()
 	if res[0] == 0 {
 		return int(res[1]), false, nil
 	}
@@ -177,30 +234,47 @@ func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day tim
 
 // RefundQuota implements ports.QuotaStore.
 func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
-	direct := func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) }
-	if s.skipRedis() {
-		return direct(ctx)
+	key := quotaKey(id, day)
+	// Whether Redis counted the grant or not, a grant still queued is
+	// cancelled there first, and only otherwise taken back in the database.
+	inDatabase := func() error {
+		s.touch(key)
+		return s.wb.Refund(ctx, id, day, func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) })
 	}
-	n, err := refundScript.Run(ctx, s.client, []string{quotaKey(id, day)}).Int64()
+	if s.skipRedis() {
+		return inDatabase()
+	}
+	if err := s.resync(ctx); err != nil {
+		if err := s.redisDown(ctx, err); err != nil {
+			return err
+		}
+		return inDatabase()
+	}
+	n, err := refundScript.Run(ctx, s.client, []string{key}).Int64()
 	switch {
 	case err != nil:
-		if !unreachable(ctx, err) {
-			return quotaUnavailable(err)
+		if err := s.redisDown(ctx, err); err != nil {
+			return err
 		}
-		s.wentDown(err)
-		return direct(ctx)
+		return inDatabase()
 	case n == 0:
 		return nil
 	case n < 0:
-		return direct(ctx)
+		return s.wb.Refund(ctx, id, day, func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) })
 	}
-	return s.wb.Refund(ctx, id, day, direct)
+	return s.wb.Refund(ctx, id, day, func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) })
 }
 
 // QuotaUsed implements ports.QuotaStore: Redis's count, the database's
 // when Redis holds none or cannot answer.
 func (s *QuotaStore) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
 	if s.skipRedis() {
+		return s.db.QuotaUsed(ctx, id, day)
+	}
+	if err := s.resync(ctx); err != nil {
+		if err := s.redisDown(ctx, err); err != nil {
+			s.log.Warn("redis cannot read quota: reading the database", "error", err)
+		}
 		return s.db.QuotaUsed(ctx, id, day)
 	}
 	n, err := s.client.Get(ctx, quotaKey(id, day)).Int()
