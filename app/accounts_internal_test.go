@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/adapters/clock"
+	"github.com/genzai/genzai/adapters/postgres"
+	"github.com/genzai/genzai/adapters/postgres/pgtest"
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/accounts"
@@ -41,19 +43,42 @@ func (s *countingStore) Lookups() int {
 // TestCachedStoreForgetsOnEveryWrite: every store method that changes an
 // account or its keys, called through the cached store, forgets the
 // account on this instance at once, without waiting for its notice (the
-// entries here would otherwise live an hour).
+// entries here would otherwise live an hour), on each engine (the gateway
+// caches on PostgreSQL only; SQLite keeps the rule honest for any store).
 func TestCachedStoreForgetsOnEveryWrite(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "genzai.db"), sqlite.Config{})
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
-	m, err := db.NewMigrator(nil)
-	require.NoError(t, err)
-	_, err = m.Up(ctx)
-	require.NoError(t, err)
-	require.NoError(t, m.Close())
+	for _, e := range []struct {
+		name string
+		open func(t *testing.T) store
+	}{
+		{"sqlite", func(t *testing.T) store {
+			ctx := context.Background()
+			db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "genzai.db"), sqlite.Config{})
+			require.NoError(t, err)
+			t.Cleanup(db.Close)
+			m, err := db.NewMigrator(nil)
+			require.NoError(t, err)
+			_, err = m.Up(ctx)
+			require.NoError(t, err)
+			require.NoError(t, m.Close())
+			return db
+		}},
+		{"postgres", func(t *testing.T) store {
+			db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: pgtest.MaxConns})
+			require.NoError(t, err)
+			t.Cleanup(db.Close)
+			return db
+		}},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			testCachedStoreForgets(t, e.open(t))
+		})
+	}
+}
 
+func testCachedStoreForgets(t *testing.T, db store) {
+	ctx := context.Background()
 	inner := &countingStore{store: db}
 	cache := accounts.New(inner, clock.System{}, accounts.Config{TTL: time.Hour, UnheardTTL: time.Hour})
 	cache.NoticesLive(true)
