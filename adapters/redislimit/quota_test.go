@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,23 +22,63 @@ import (
 	"github.com/genzai/genzai/adapters/quotacount"
 	"github.com/genzai/genzai/adapters/redislimit"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/ports"
 	"github.com/genzai/genzai/ports/portstest"
 )
 
-// quotaEnv is one PostgreSQL database and one Redis client for quota
-// stores, each of which stands for an instance.
-type quotaEnv struct {
-	db     *postgres.DB
-	client *redis.Client
+// quotaDB is what the Redis counter runs over: a database's users, its
+// own quota store (seeds, refunds, the outage's counting) and the sink
+// its grants are written behind to.
+type quotaDB interface {
+	ports.UserStore
+	ports.QuotaStore
+	quotacount.Sink
 }
 
-func newQuotaEnv(t *testing.T) quotaEnv {
+// quotaEngines are the databases the Redis counter runs on: REDIS_URL
+// may be set with either.
+var quotaEngines = []struct {
+	name string
+	open func(t *testing.T) quotaDB
+}{
+	{"postgres", openPostgres},
+	{"sqlite", func(t *testing.T) quotaDB {
+		ctx := context.Background()
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "genzai.db"), sqlite.Config{})
+		require.NoError(t, err)
+		t.Cleanup(db.Close)
+		m, err := db.NewMigrator(nil)
+		require.NoError(t, err)
+		defer m.Close()
+		_, err = m.Up(ctx)
+		require.NoError(t, err)
+		return db
+	}},
+}
+
+func openPostgres(t *testing.T) quotaDB {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), pgtest.NewURL(t), postgres.PoolConfig{MaxConns: pgtest.MaxConns})
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
+	return db
+}
+
+// quotaEnv is one database and one Redis client for quota stores, each of
+// which stands for an instance.
+type quotaEnv struct {
+	db     quotaDB
+	client *redis.Client
+}
+
+// newQuotaEnv is a quotaEnv on PostgreSQL.
+func newQuotaEnv(t *testing.T) quotaEnv { return newQuotaEnvOn(t, openPostgres) }
+
+func newQuotaEnvOn(t *testing.T, open func(t *testing.T) quotaDB) quotaEnv {
+	t.Helper()
+	db := open(t)
 	client, err := redislimit.Open(context.Background(), redistest.NewURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
@@ -77,37 +118,48 @@ func (a *alternating) QuotaUsed(ctx context.Context, id domain.UserID, day time.
 }
 
 func TestQuotaStoreContract(t *testing.T) {
-	t.Run("one instance", func(t *testing.T) {
-		portstest.RunQuotaStore(t, func(t *testing.T) portstest.Stores {
-			e := newQuotaEnv(t)
-			q, _ := e.instance(t)
-			return portstest.Stores{Users: e.db, Quota: q}
+	for _, engine := range quotaEngines {
+		t.Run(engine.name, func(t *testing.T) {
+			t.Run("one instance", func(t *testing.T) {
+				portstest.RunQuotaStore(t, func(t *testing.T) portstest.Stores {
+					e := newQuotaEnvOn(t, engine.open)
+					q, _ := e.instance(t)
+					return portstest.Stores{Users: e.db, Quota: q}
+				})
+			})
+			if engine.name == "sqlite" {
+				return // one instance by nature
+			}
+			t.Run("two instances on one database and Redis", func(t *testing.T) {
+				portstest.RunQuotaStore(t, func(t *testing.T) portstest.Stores {
+					e := newQuotaEnvOn(t, engine.open)
+					a, _ := e.instance(t)
+					b, _ := e.instance(t)
+					return portstest.Stores{Users: e.db, Quota: &alternating{stores: []ports.QuotaStore{a, b}}}
+				})
+			})
 		})
-	})
-	t.Run("two instances on one database and Redis", func(t *testing.T) {
-		portstest.RunQuotaStore(t, func(t *testing.T) portstest.Stores {
-			e := newQuotaEnv(t)
-			a, _ := e.instance(t)
-			b, _ := e.instance(t)
-			return portstest.Stores{Users: e.db, Quota: &alternating{stores: []ports.QuotaStore{a, b}}}
-		})
-	})
+	}
 }
 
 func TestQuotaStoreWritesBehind(t *testing.T) {
-	portstest.RunQuotaWriteBehind(t, func(t *testing.T) portstest.WriteBehind {
-		e := newQuotaEnv(t)
-		q, wb := e.instance(t)
-		return portstest.WriteBehind{
-			Users: e.db, Quota: q, DB: e.db,
-			Flush: func(t *testing.T) { require.NoError(t, wb.Flush(context.Background())) },
-			Crash: func(*testing.T) { wb.Abandon() },
-			Restart: func(t *testing.T) ports.QuotaStore {
-				again, _ := e.instance(t)
-				return again
-			},
-		}
-	})
+	for _, engine := range quotaEngines {
+		t.Run(engine.name, func(t *testing.T) {
+			portstest.RunQuotaWriteBehind(t, func(t *testing.T) portstest.WriteBehind {
+				e := newQuotaEnvOn(t, engine.open)
+				q, wb := e.instance(t)
+				return portstest.WriteBehind{
+					Users: e.db, Quota: q, DB: e.db,
+					Flush: func(t *testing.T) { require.NoError(t, wb.Flush(context.Background())) },
+					Crash: func(*testing.T) { wb.Abandon() },
+					Restart: func(t *testing.T) ports.QuotaStore {
+						again, _ := e.instance(t)
+						return again
+					},
+				}
+			})
+		})
+	}
 }
 
 // TestQuotaStoreFallsBackToTheDatabase counts in the database while Redis
