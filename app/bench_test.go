@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
+	"github.com/genzai/genzai/adapters/redislimit/redistest"
 	"github.com/genzai/genzai/app"
 )
 
@@ -36,14 +38,12 @@ type benchGateway struct {
 	http  *http.Client
 }
 
-// newBenchGateway builds a gateway like newChatEnv does, but for a
-// benchmark: newEnv and newUpstreams take a *testing.T, so this reuses
-// their parts that accept a testing.TB. It runs on PostgreSQL when
-// TEST_DATABASE_URL is set (or a database is required), else on SQLite.
-// Responses are not validated against the spec (that would dominate the
-// profile), limits are high enough never to refuse, and logs are JSON at
+// newBenchApp builds a gateway for a benchmark over fake upstreams whose
+// Groq answers at once with a pre-rendered answer of benchAnswerTokens
+// tokens, on the database dbURL, with vars added to (or overriding) the
+// benchmarks' settings: limits high enough never to refuse, logs JSON at
 // info level into io.Discard, as production writes them.
-func newBenchGateway(b *testing.B) *benchGateway {
+func newBenchApp(b *testing.B, dbURL string, vars map[string]string) *app.App {
 	b.Helper()
 	up := upstreams{groq: fakeupstream.New(b), openrouter: fakeupstream.New(b), huggingface: fakeupstream.New(b)}
 	// The fake's default behaviour encodes every chunk from maps; a
@@ -67,12 +67,7 @@ func newBenchGateway(b *testing.B) *benchGateway {
 			}
 		}
 	}))
-
-	dbURL := "sqlite:///" + filepath.Join(b.TempDir(), "genzai.db")
-	if os.Getenv("TEST_DATABASE_URL") != "" || pgtest.Required() {
-		dbURL = pgtest.NewURL(b)
-	}
-	vars := up.vars(map[string]string{
+	base := map[string]string{
 		"DATABASE_URL":               dbURL,
 		"JWT_SECRET":                 "bench-secret-0123456789abcdef-0123456789",
 		"LOG_LEVEL":                  "INFO",
@@ -82,9 +77,11 @@ func newBenchGateway(b *testing.B) *benchGateway {
 		"GROQ_RPM_PER_KEY":           "0",
 		// One user sends the parallel load.
 		"MAX_CONCURRENT_REQUESTS_PER_USER": "0",
-	})
-	explicitDefaults(vars)
-	cfg, err := app.LoadConfig(func(k string) string { return vars[k] })
+	}
+	maps.Copy(base, vars)
+	all := up.vars(base)
+	explicitDefaults(all)
+	cfg, err := app.LoadConfig(func(k string) string { return all[k] })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,6 +91,20 @@ func newBenchGateway(b *testing.B) *benchGateway {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.Close)
+	return a
+}
+
+// newBenchGateway is newBenchApp served by httptest, with a logged-in
+// user. It runs on PostgreSQL when TEST_DATABASE_URL is set (or a
+// database is required), else on SQLite. Responses are not validated
+// against the spec (that would dominate the profile).
+func newBenchGateway(b *testing.B) *benchGateway {
+	b.Helper()
+	dbURL := "sqlite:///" + filepath.Join(b.TempDir(), "genzai.db")
+	if os.Getenv("TEST_DATABASE_URL") != "" || pgtest.Required() {
+		dbURL = pgtest.NewURL(b)
+	}
+	a := newBenchApp(b, dbURL, nil)
 	srv := httptest.NewServer(a.Handler)
 	b.Cleanup(srv.Close)
 
@@ -214,6 +225,104 @@ func BenchmarkChat(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// chatPath is a gateway whose handler a benchmark calls directly, without
+// a socket between client and gateway, with a user's token and API key.
+type chatPath struct {
+	handler      http.Handler
+	token, key   string
+	native, open []byte // the request bodies, as cmd/genzai-bench sends them
+}
+
+// newChatPath builds the production configuration (ENV=production: JSON
+// logs, metrics). With TEST_DATABASE_URL (or a database required) it runs
+// as cmd/genzai-bench's gateway with --redis-url does, on PostgreSQL with
+// Redis: accounts cached, the quota counted in Redis. Otherwise it runs on
+// SQLite, where the quota is counted in process (and the account read from
+// the file).
+func newChatPath(b *testing.B) *chatPath {
+	b.Helper()
+	vars := map[string]string{"ENV": "production", "AUTH_ALLOW_EMAIL_LOGIN": ""}
+	dbURL := "sqlite:///" + filepath.Join(b.TempDir(), "genzai.db")
+	if os.Getenv("TEST_DATABASE_URL") != "" || pgtest.Required() {
+		dbURL = pgtest.NewURL(b)
+		vars["REDIS_URL"] = redistest.NewURL(b)
+		vars["DATABASE_POOL_SIZE"], vars["DATABASE_POOL_MAX_OVERFLOW"] = "2", "2"
+	}
+	a := newBenchApp(b, dbURL, vars)
+	p := &chatPath{handler: a.Handler,
+		native: fmt.Appendf(nil, `{"prompt":%q,"stream":false,"model":"fast"}`, benchPrompt),
+		open:   fmt.Appendf(nil, `{"messages":[{"content":%q,"role":"user"}],"model":"fast","stream":false}`, benchPrompt),
+	}
+	creds := fmt.Sprintf(`{"email":"ada@example.com","password":%q}`, pw)
+	if rec := p.serve("/api/v1/auth/register", []byte(creds), ""); rec.Code != http.StatusCreated {
+		b.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+		Key         string `json:"key"`
+	}
+	rec := p.serve("/api/v1/auth/login", []byte(creds), "")
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+		b.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	p.token = out.AccessToken
+	rec = p.serve("/api/v1/keys", []byte(`{"name":"bench"}`), p.token)
+	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+		b.Fatalf("create key: %d %s", rec.Code, rec.Body)
+	}
+	p.key = out.Key
+	return p
+}
+
+// serve posts body to path with a bearer credential and returns the answer.
+func (p *chatPath) serve(path string, body []byte, bearer string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Host, req.RemoteAddr = "127.0.0.1", "127.0.0.2:40000"
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rec := httptest.NewRecorder()
+	p.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// BenchmarkChatPath is one non-streamed chat through the whole gateway
+// handler, called in process: "native" is POST /api/v1/chat with an access
+// token, "openai" POST /v1/chat/completions with an API key, both the
+// bodies cmd/genzai-bench's nonstream scenario sends. It is the instrument
+// for the gateway's CPU and allocations per request (issue 22): compare
+// runs with benchstat (go test -run '^$' -bench BenchmarkChatPath -count 8
+// -benchmem ./app/). cpu-ns/op is the process's CPU time (user and
+// system, every goroutine: the gateway, its background work, the fake
+// upstream and this client) per request, which ns/op, a wall time, is not
+// when work runs beside the loop or a request waits for Redis.
+func BenchmarkChatPath(b *testing.B) {
+	p := newChatPath(b)
+	for _, tc := range []struct {
+		name, path     string
+		body           []byte
+		bearer, answer string
+	}{
+		{"native", "/api/v1/chat", p.native, p.token, `"finish_reason":"stop"`},
+		{"openai", "/v1/chat/completions", p.open, p.key, `"finish_reason":"stop"`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := processCPU()
+			for b.Loop() {
+				rec := p.serve(tc.path, tc.body, tc.bearer)
+				if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(tc.answer)) {
+					b.Fatalf("%s: %d %s", tc.path, rec.Code, rec.Body)
+				}
+			}
+			if used := processCPU() - cpu; cpu >= 0 {
+				b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
 		})
 	}
 }

@@ -232,6 +232,11 @@ func (e *InterruptedError) PublicMessage() string {
 // error of the chain (an adapter that named a timed-out call "unavailable"
 // meant it), then a bare deadline or cancellation.
 func coded(err error) (Code, string) {
+	if err == nil {
+		// Before the targets of errors.As, which escape to the heap: most
+		// calls (ErrorCode on a call that succeeded) take this path.
+		return "", ""
+	}
 	var (
 		c  Coded
 		pu *ProvidersUnavailableError
@@ -240,8 +245,6 @@ func coded(err error) (Code, string) {
 		ie *InterruptedError
 	)
 	switch {
-	case err == nil:
-		return "", ""
 	case errors.As(err, &ie):
 		return ie.ErrorCode(), ie.PublicMessage()
 	case errors.As(err, &pu):

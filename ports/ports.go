@@ -242,7 +242,8 @@ type CooldownStore interface {
 	// Extend sets name's cooldown to until unless it already ends later.
 	Extend(ctx context.Context, name string, until time.Time) error
 	// Until returns each name's cooldown end, the zero time when there is
-	// none (or it has passed).
+	// none (or it has passed). It only reads names: callers pass the same
+	// slice on every call.
 	Until(ctx context.Context, names []string) ([]time.Time, error)
 }
 

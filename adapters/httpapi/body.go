@@ -106,7 +106,7 @@ type strictJSON struct{ echo.DefaultJSONSerializer }
 // the wrong type. An empty or truncated body and a read that failed (too
 // slow, too large) keep their own errors, which the error handler words.
 func (strictJSON) Deserialize(c echo.Context, i any) error {
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := requestBody(c.Request().Body)
 	if err != nil {
 		return err
 	}
@@ -133,6 +133,17 @@ func (strictJSON) Deserialize(c echo.Context, i any) error {
 		return err
 	}
 	return errTrailingData
+}
+
+// requestBody reads a request body whole; one that requireJSON has read
+// already is not read and copied again.
+func requestBody(r io.Reader) ([]byte, error) {
+	if b, ok := r.(*jsonBody); ok {
+		if data, ok := b.unread(); ok {
+			return data, nil
+		}
+	}
+	return io.ReadAll(r)
 }
 
 // position is the line and column (in characters, both from 1) of the

@@ -70,9 +70,10 @@ func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			id = uuid.New() // NewV7 fails only when the random source does
 		}
+		s := id.String()
 		h := c.Response().Header()
-		h.Set(echo.HeaderXRequestID, id.String())
-		ctx := context.WithValue(c.Request().Context(), requestIDKey, id.String())
+		h[echo.HeaderXRequestID] = []string{s} // canonical already: no Set
+		ctx := context.WithValue(c.Request().Context(), requestIDKey, s)
 		if corr := c.Request().Header.Get(echo.HeaderXRequestID); domain.ValidRequestID(corr) {
 			h.Set(headerCorrelationID, corr)
 			ctx = context.WithValue(ctx, correlationIDKey, corr)
@@ -187,7 +188,7 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
 			return errNotJSON
 		}
-		body, err := io.ReadAll(req.Body)
+		body, err := readBody(req.Body, req.ContentLength)
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
@@ -198,9 +199,53 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 		if !utf8.Valid(body) {
 			return errBodyNotUTF8
 		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.Body = &jsonBody{Reader: bytes.NewReader(body), data: body}
 		return next(c)
 	}
+}
+
+// readBody reads a request body whole. A body that says its length
+// (limitBody has bounded it) is read into a buffer of that size, one byte
+// more for the read that finds the end, instead of one that grows from 512
+// bytes as io.ReadAll's does.
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, length+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // longer than it said: grow
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
+}
+
+// jsonBody is a JSON request body requireJSON has read: strictJSON decodes
+// its bytes without reading and copying them again.
+type jsonBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+// Close implements io.Closer.
+func (*jsonBody) Close() error { return nil }
+
+// unread returns the body's bytes and marks them read, when nothing has
+// read any yet.
+func (b *jsonBody) unread() ([]byte, bool) {
+	if b.Len() != len(b.data) {
+		return nil, false
+	}
+	_, _ = b.Seek(0, io.SeekEnd)
+	return b.data, true
 }
 
 // keyScopeExtension is the operation extension of the spec that names the

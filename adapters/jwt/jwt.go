@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
@@ -110,24 +111,34 @@ type Issuer struct {
 	secret []byte
 	issuer string
 	parser *gojwt.Parser
+	now    func() time.Time // time.Now; tests move it
+	// verified holds the claims of tokens that passed Verify, by token:
+	// a client sends the same token on every request until it expires, and
+	// checking it again (base64, JSON, HMAC-SHA256) was the same work with
+	// the same answer. An entry serves only before the token's exp; from
+	// then on the full check answers (the leeway, the expired error).
+	mu       sync.RWMutex
+	verified map[string]domain.TokenClaims
 }
+
+// maxVerified bounds Issuer.verified: about 1.5 MiB of tokens and claims.
+const maxVerified = 4096
 
 // New returns an Issuer; issuer is the "iss" claim written and required.
 func New(secret []byte, issuer string) *Issuer {
-	return &Issuer{
-		secret: secret,
-		issuer: issuer,
-		parser: gojwt.NewParser(
-			gojwt.WithValidMethods([]string{Algorithm}),
-			gojwt.WithExpirationRequired(),
-			gojwt.WithIssuedAt(),
-			gojwt.WithIssuer(issuer),
-			gojwt.WithLeeway(leeway),
-			// The unused low bits of a segment's last character must be zero,
-			// so that a signature has one spelling (see canonical).
-			gojwt.WithStrictDecoding(),
-		),
-	}
+	i := &Issuer{secret: secret, issuer: issuer, now: time.Now, verified: map[string]domain.TokenClaims{}}
+	i.parser = gojwt.NewParser(
+		gojwt.WithTimeFunc(func() time.Time { return i.now() }),
+		gojwt.WithValidMethods([]string{Algorithm}),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithIssuedAt(),
+		gojwt.WithIssuer(issuer),
+		gojwt.WithLeeway(leeway),
+		// The unused low bits of a segment's last character must be zero,
+		// so that a signature has one spelling (see canonical).
+		gojwt.WithStrictDecoding(),
+	)
+	return i
 }
 
 // Issue implements ports.TokenIssuer.
@@ -150,6 +161,54 @@ func (i *Issuer) Issue(c domain.TokenClaims) (string, error) {
 
 // Verify implements ports.TokenIssuer.
 func (i *Issuer) Verify(token string) (domain.TokenClaims, error) {
+	if c, ok := i.cached(token); ok {
+		return c, nil
+	}
+	c, err := i.verify(token)
+	if err == nil {
+		i.remember(token, c)
+	}
+	return c, err
+}
+
+// cached returns the claims of a token verified before, while it has not
+// expired.
+func (i *Issuer) cached(token string) (domain.TokenClaims, bool) {
+	i.mu.RLock()
+	c, ok := i.verified[token]
+	i.mu.RUnlock()
+	switch {
+	case !ok:
+		return domain.TokenClaims{}, false
+	case !i.now().Before(c.ExpiresAt):
+		i.mu.Lock()
+		delete(i.verified, token)
+		i.mu.Unlock()
+		return domain.TokenClaims{}, false
+	}
+	return c, true
+}
+
+// remember keeps a verified token's claims until it expires. A full cache
+// forgets an arbitrary entry (map order is random) to make room; expired
+// entries go when they are next looked up.
+func (i *Issuer) remember(token string, c domain.TokenClaims) {
+	if !i.now().Before(c.ExpiresAt) {
+		return // valid only within the leeway: verified every time
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if len(i.verified) >= maxVerified {
+		for k := range i.verified {
+			delete(i.verified, k)
+			break
+		}
+	}
+	i.verified[token] = c
+}
+
+// verify checks a token's spelling, signature and claims.
+func (i *Issuer) verify(token string) (domain.TokenClaims, error) {
 	if !canonical(token) {
 		return domain.TokenClaims{}, domain.Errorf(domain.CodeUnauthorized, "Invalid authentication token")
 	}

@@ -57,7 +57,8 @@ type Client struct {
 	baseURL    string
 	keys       []string
 	hc         *http.Client
-	headers    map[string]string
+	headers    [][2]string // canonical names, values
+	bearer     []string    // each key's Authorization value
 	parseError func(status int, header http.Header, body []byte) *domain.ProviderError
 }
 
@@ -67,9 +68,15 @@ func New(cfg Config) *Client {
 	if hc == nil {
 		hc = NewHTTPClient()
 	}
-	headers := make(map[string]string, len(cfg.Headers))
+	// Every request sends these: canonical names and the bearer values are
+	// made once here, not on every request.
+	headers := make([][2]string, 0, len(cfg.Headers))
 	for k, v := range cfg.Headers {
-		headers[k] = v
+		headers = append(headers, [2]string{http.CanonicalHeaderKey(k), v})
+	}
+	bearer := make([]string, len(cfg.Keys))
+	for i, k := range cfg.Keys {
+		bearer[i] = "Bearer " + k
 	}
 	return &Client{
 		provider:   cfg.Provider,
@@ -77,6 +84,7 @@ func New(cfg Config) *Client {
 		keys:       append([]string(nil), cfg.Keys...),
 		hc:         hc,
 		headers:    headers,
+		bearer:     bearer,
 		parseError: cfg.ParseError,
 	}
 }
@@ -245,7 +253,7 @@ func (c *Client) StreamChat(ctx context.Context, key int, req domain.CompletionR
 		// Some upstreams answer a streamed request that fails late with a
 		// 200 and a plain JSON error object instead of an event stream.
 		defer resp.Body.Close()
-		body, err := readBody(ctx, resp.Body, maxErrorBody)
+		body, err := readBody(ctx, resp, maxErrorBody)
 		if err != nil {
 			return nil, c.finish(err)
 		}
@@ -279,7 +287,7 @@ func (c *Client) ListModels(ctx context.Context, key int) ([]string, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, perr := readBody(ctx, resp.Body, maxModelsBody)
+	body, perr := readBody(ctx, resp, maxModelsBody)
 	if perr != nil {
 		return nil, c.finish(perr)
 	}
@@ -323,14 +331,7 @@ func (c *Client) do(ctx context.Context, key int, method, path, accept string, p
 		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonConnection,
 			Message: "build request", Err: err})
 	}
-	for k, v := range c.headers {
-		hreq.Header.Set(k, v)
-	}
-	hreq.Header.Set("Authorization", "Bearer "+c.keys[key])
-	hreq.Header.Set("Accept", accept)
-	if payload != nil {
-		hreq.Header.Set("Content-Type", "application/json")
-	}
+	hreq.Header = c.header(key, accept, payload != nil)
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
 		return nil, c.finish(transportError(ctx, err, reasonConnection))
@@ -342,6 +343,28 @@ func (c *Client) do(ctx context.Context, key int, method, path, accept string, p
 	// A partial error body still classifies by status; keep what arrived.
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	return nil, c.classify(resp.StatusCode, resp.Header, b)
+}
+
+// header is a request's header: the extra headers, then the key's
+// Authorization, Accept and, with a body, Content-Type (the later replace
+// an extra header of the same name), in a map made to size with one slice
+// for all the values (each header's its own, of capacity 1).
+func (c *Client) header(key int, accept string, body bool) http.Header {
+	n := len(c.headers) + 3
+	h, vals := make(http.Header, n), make([]string, 0, n)
+	set := func(name, value string) {
+		vals = append(vals, value)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	for _, kv := range c.headers {
+		set(kv[0], kv[1])
+	}
+	set("Authorization", c.bearer[key])
+	set("Accept", accept)
+	if body {
+		set("Content-Type", "application/json")
+	}
+	return h
 }
 
 // classify turns an error answer into a ProviderError through the
@@ -395,8 +418,8 @@ func redactCutKey(msg, key string) string {
 
 // readBody reads at most limit bytes; more is a bad_response, a failed read
 // a transport error.
-func readBody(ctx context.Context, r io.Reader, limit int64) ([]byte, *domain.ProviderError) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+func readBody(ctx context.Context, resp *http.Response, limit int64) ([]byte, *domain.ProviderError) {
+	b, err := readSized(io.LimitReader(resp.Body, limit+1), min(resp.ContentLength, limit+1, maxPresized))
 	if err != nil {
 		return nil, transportError(ctx, err, reasonCutOff)
 	}
@@ -405,6 +428,34 @@ func readBody(ctx context.Context, r io.Reader, limit int64) ([]byte, *domain.Pr
 			Message: fmt.Sprintf("answer over %d bytes", limit)}
 	}
 	return b, nil
+}
+
+// maxPresized bounds the buffer readBody makes from an answer's
+// Content-Length before any of it arrived: a larger answer grows its
+// buffer as it comes, as io.ReadAll does.
+const maxPresized = 64 << 10
+
+// readSized is io.ReadAll into a buffer of length bytes, one more for the
+// read that finds the end, when the length is known (> 0): one allocation
+// instead of a buffer grown from 512 bytes.
+func readSized(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, length+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than said: grow
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		}
+	}
 }
 
 // hasErrorObject reports whether body is a JSON object with a non-null

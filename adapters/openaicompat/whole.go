@@ -80,7 +80,7 @@ func (c *Client) askWhole(ctx context.Context, key int, req domain.CompletionReq
 // status); any other failure is a cut-off or malformed answer.
 func (c *Client) readCompletion(ctx context.Context, resp *http.Response) (d domain.ChatDelta, refused bool, _ *domain.ProviderError) {
 	defer resp.Body.Close()
-	body, perr := readBody(ctx, resp.Body, maxCompletionBody)
+	body, perr := readBody(ctx, resp, maxCompletionBody)
 	if perr != nil {
 		perr.Status = resp.StatusCode
 		return d, false, c.finish(perr)

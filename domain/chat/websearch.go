@@ -11,6 +11,9 @@ import (
 // searchWithin runs the search of a WebSearch request; a non-streaming
 // request's search is bound by the deadline of its whole answer.
 func (s *Service) searchWithin(ctx context.Context, req *Request, began time.Time) Meta {
+	if !req.WebSearch {
+		return Meta{} // no deadline (a context and a timer) for no search
+	}
 	if !req.Stream {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, s.router.Deadline(began))

@@ -75,6 +75,9 @@ type provider struct {
 	keys     *keyPool
 	breaker  *breaker
 	keyNames []string
+	// sharedNames are the names of the keys' cooldowns, then of their
+	// rejections, in the shared store: built once, read on every request.
+	sharedNames []string
 }
 
 // Router routes completion requests along the tiers' chains.
@@ -107,6 +110,16 @@ func New(cfg Config, clock ports.Clock, logger *slog.Logger) *Router {
 			keys:     newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
 			breaker:  newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
 			keyNames: p.KeyNames,
+		}
+	}
+	for name, p := range r.providers {
+		n := p.client.KeyCount()
+		p.sharedNames = make([]string, 0, 2*n)
+		for i := range n {
+			p.sharedNames = append(p.sharedNames, cooldownPrefix+r.keyName(name, i))
+		}
+		for i := range n {
+			p.sharedNames = append(p.sharedNames, rejectedPrefix+r.keyName(name, i))
 		}
 	}
 	return r

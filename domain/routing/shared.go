@@ -21,15 +21,8 @@ func (r *Router) syncShared(ctx context.Context, name domain.Provider, p *provid
 	if r.cfg.SharedCooldowns == nil {
 		return
 	}
-	n := p.client.KeyCount()
-	names := make([]string, 0, 2*n)
-	for i := range n {
-		names = append(names, cooldownPrefix+r.keyName(name, i))
-	}
-	for i := range n {
-		names = append(names, rejectedPrefix+r.keyName(name, i))
-	}
-	until, err := r.cfg.SharedCooldowns.Until(ctx, names)
+	n := len(p.sharedNames) / 2
+	until, err := r.cfg.SharedCooldowns.Until(ctx, p.sharedNames)
 	if err != nil {
 		// The shared store is down: this instance's own cooldowns still apply.
 		r.log.Debug("read shared key cooldowns", "provider", name, "error", err)
