@@ -22,8 +22,13 @@ func countQuotas(db *Database, cfg Config, lim limits, logger *slog.Logger, cl *
 		logger.Info("quotas are counted in the database, one statement per request (QUOTA_COUNTING=database)")
 		return
 	}
-	if ls, ok := db.store.(quotacount.LeaseStore); ok && lim.redisClient == nil && db.Shared() {
-		leases := quotacount.NewLeases(ls, logger, quotacount.LeaseConfig{})
+	if lim.redisClient == nil && db.Shared() {
+		if db.leases == nil {
+			// Never count in process on a shared database.
+			logger.Warn("quotas are counted in the database, one statement per request (this store keeps no leases)")
+			return
+		}
+		leases := quotacount.NewLeases(db.leases, logger, quotacount.LeaseConfig{})
 		logger.Info("quotas are counted from leases of each user's quota, written to the database behind",
 			"interval", quotacount.DefaultInterval.String(), "lease_ttl", quotacount.DefaultLeaseTTL.String())
 		db.counter = leases

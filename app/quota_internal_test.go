@@ -72,7 +72,7 @@ func TestCountQuotasChoice(t *testing.T) {
 			pg, err := postgres.Open(ctx, pgtest.NewURL(t), postgres.PoolConfig{MaxConns: 2})
 			require.NoError(t, err)
 			t.Cleanup(pg.Close)
-			db := &Database{store: pg, Engine: EnginePostgres}
+			db := &Database{store: pg, leases: pg, Engine: EnginePostgres}
 			u, err := db.CreateUser(ctx, domain.NewUser{Email: "ada@example.com"})
 			require.NoError(t, err)
 

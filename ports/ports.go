@@ -5,8 +5,9 @@
 //
 //	Clock               adapters/clock (P); memory.Clock (T)
 //	UserStore           postgres, sqlite (P); memory.Store (T)
-//	QuotaStore          postgres (P: without REDIS_URL); redislimit.QuotaStore over postgres or sqlite (P: with REDIS_URL);
-//	                    quotacount.Local over sqlite (P: without REDIS_URL), over postgres (T); memory.Store (T)
+//	QuotaStore          postgres, sqlite (P: QUOTA_COUNTING=database); redislimit.QuotaStore over postgres or sqlite (P: with REDIS_URL);
+//	                    quotacount.Leases over postgres (P: without REDIS_URL); quotacount.Local over sqlite (P: without
+//	                    REDIS_URL), over postgres (T); memory.Store (T)
 //	APIKeyStore         postgres, sqlite (P); memory.Store (T)
 //	AuditLog            postgres, sqlite (P); memory.Store (T)
 //	AdminStore          postgres, sqlite (P)
