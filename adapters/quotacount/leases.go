@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -137,9 +138,10 @@ type Leases struct {
 type lease struct {
 	id  domain.UserID
 	day time.Time
-	// refs counts the callers using the entry (under Leases.mu): it is the
-	// demand a block is sized to, and an entry in use is never dropped.
-	refs int
+	// refs counts the callers using the entry (changed under Leases.mu,
+	// read anywhere): it is the demand a block is sized to, and an entry in
+	// use is never dropped.
+	refs atomic.Int32
 
 	mu sync.Mutex
 	// live: the database holds a lease of this instance for the day.
@@ -223,8 +225,8 @@ func (l *Leases) prune(ctx context.Context) {
 }
 
 // acquire returns the entry of the user on day, counted as in use until
-// release.
-func (l *Leases) acquire(id domain.UserID, day time.Time) (*lease, int) {
+// release. Lock order: a lease's mu before Leases.mu, never the reverse.
+func (l *Leases) acquire(id domain.UserID, day time.Time) *lease {
 	k := keyOf(id, day)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -233,13 +235,13 @@ func (l *Leases) acquire(id domain.UserID, day time.Time) (*lease, int) {
 		e = &lease{id: id, day: day}
 		l.entries[k] = e
 	}
-	e.refs++
-	return e, e.refs
+	e.refs.Add(1)
+	return e
 }
 
 func (l *Leases) release(e *lease) {
 	l.mu.Lock()
-	e.refs--
+	e.refs.Add(-1)
 	l.mu.Unlock()
 }
 
@@ -252,7 +254,7 @@ func (l *Leases) lookup(id domain.UserID, day time.Time) *lease {
 
 // ConsumeQuota implements ports.QuotaStore.
 func (l *Leases) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
-	e, _ := l.acquire(id, day)
+	e := l.acquire(id, day)
 	defer l.release(e)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -284,9 +286,7 @@ func (l *Leases) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Ti
 
 // take asks the database for a block; e.mu is held.
 func (l *Leases) take(ctx context.Context, e *lease, limit int, now time.Time) error {
-	l.mu.Lock()
-	need := e.refs
-	l.mu.Unlock()
+	need := int(max(e.refs.Load(), 1))
 	want := need
 	if !e.lastTake.IsZero() && now.Sub(e.lastTake) < l.cfg.Idle {
 		// The last block went quickly: ask for twice as much.
@@ -436,29 +436,42 @@ func (l *Leases) flush(ctx context.Context, all bool) error {
 // nothing left; flushMu is held. all hands back every lease.
 func (l *Leases) collect(now time.Time, all bool) []batchEntry {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	entries := make([]*lease, 0, len(l.entries))
+	for _, e := range l.entries {
+		entries = append(entries, e)
+	}
+	l.mu.Unlock()
 	var batch []batchEntry
-	for k, e := range l.entries {
-		e.mu.Lock()
-		if e.live && (all || now.Sub(maxTime(e.lastGrant, e.lastTake)) >= l.cfg.Idle) {
-			// Idle (or shutting down): hand the block back.
-			e.toReturn += e.free
-			e.free = 0
-			e.live = false
+	for _, e := range entries {
+		if b, ok := l.collectOne(e, now, all); ok {
+			batch = append(batch, b)
 		}
-		if !e.live && e.unwritten == 0 && e.toReturn == 0 {
-			if e.refs == 0 {
-				delete(l.entries, k)
-			}
-			e.mu.Unlock()
-			continue
-		}
-		b := batchEntry{e: e, s: Settlement{UserID: e.id, Day: e.day, Written: e.unwritten, Returned: e.toReturn}, renew: e.live}
-		e.unwritten, e.toReturn = 0, 0
-		e.mu.Unlock()
-		batch = append(batch, b)
 	}
 	return batch
+}
+
+// collectOne takes e's part of the batch, if any, and drops e when it
+// holds nothing and nobody uses it.
+func (l *Leases) collectOne(e *lease, now time.Time, all bool) (batchEntry, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.live && (all || now.Sub(maxTime(e.lastGrant, e.lastTake)) >= l.cfg.Idle) {
+		// Idle (or shutting down): hand the block back.
+		e.toReturn += e.free
+		e.free = 0
+		e.live = false
+	}
+	if !e.live && e.unwritten == 0 && e.toReturn == 0 {
+		l.mu.Lock()
+		if k := keyOf(e.id, e.day); e.refs.Load() == 0 && l.entries[k] == e {
+			delete(l.entries, k)
+		}
+		l.mu.Unlock()
+		return batchEntry{}, false
+	}
+	b := batchEntry{e: e, s: Settlement{UserID: e.id, Day: e.day, Written: e.unwritten, Returned: e.toReturn}, renew: e.live}
+	e.unwritten, e.toReturn = 0, 0
+	return b, true
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -288,4 +289,59 @@ func (s *countingStore) QuotaUsed(ctx context.Context, id domain.UserID, day tim
 		return 0, errDown
 	}
 	return s.LeaseStore.QuotaUsed(ctx, id, day)
+}
+
+// TestLeaseFlushUnderLoad: writes while many requests take and use blocks
+// (several users, some near their limit) neither block the requests nor
+// lose or double a grant.
+func TestLeaseFlushUnderLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openLeaseDB(t)
+	l := leases(t, db, quotacount.LeaseConfig{Idle: 20 * time.Millisecond})
+	users := []domain.UserID{newLeaseUser(t, db, "l1@example.com"), newLeaseUser(t, db, "l2@example.com"), newLeaseUser(t, db, "l3@example.com")}
+	const limit = 150
+	var granted [3]atomic.Int32
+	stop := make(chan struct{})
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				assert.NoError(t, l.Flush(ctx))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range 12 {
+		wg.Go(func() {
+			for i := range 40 {
+				u := (w + i) % len(users)
+				_, ok, err := l.ConsumeQuota(ctx, users[u], leaseDay, limit)
+				if !assert.NoError(t, err) {
+					return
+				}
+				if ok {
+					granted[u].Add(1)
+				}
+				if i%7 == 0 && ok {
+					assert.NoError(t, l.RefundQuota(ctx, users[u], leaseDay))
+					granted[u].Add(-1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-flushed
+	require.NoError(t, l.Flush(ctx))
+	for u, id := range users {
+		written, err := db.QuotaUsed(ctx, id, leaseDay)
+		require.NoError(t, err)
+		assert.Equal(t, int(granted[u].Load()), written, "user %d", u)
+		assert.LessOrEqual(t, written, limit)
+	}
 }
