@@ -93,7 +93,9 @@ type LeaseConfig struct {
 
 // Lease defaults (see LeaseConfig).
 const (
-	DefaultLeaseTTL  = 30 * time.Second
+	// DefaultLeaseTTL is ten writes: a slow write or two keep the lease,
+	// and a crashed instance's units are free again within ten seconds.
+	DefaultLeaseTTL  = 10 * time.Second
 	DefaultLeaseIdle = 5 * time.Second
 	// DefaultRefusalHold spares the database a transaction per request
 	// from a user at the limit.
