@@ -357,7 +357,12 @@ func (l *Leases) refundLocally(id domain.UserID, day time.Time) bool {
 		return false
 	}
 	e.unwritten--
-	e.free++
+	if e.live {
+		e.free++
+	} else {
+		// The lease was handed back (its write failed): so goes the unit.
+		e.toReturn++
+	}
 	e.count = max(e.count-1, 0)
 	e.refusedUntil = time.Time{}
 	return true

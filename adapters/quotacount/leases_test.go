@@ -151,7 +151,7 @@ func TestLeaseIdleHandedBack(t *testing.T) {
 	ctx := context.Background()
 	db := openLeaseDB(t)
 	id := newLeaseUser(t, db, "idle@example.com")
-	const idle = 500 * time.Millisecond
+	const idle = 2 * time.Second // longer than b's ten requests below
 	a := leases(t, db, quotacount.LeaseConfig{Idle: idle})
 	b := leases(t, db, quotacount.LeaseConfig{})
 
@@ -169,7 +169,7 @@ func TestLeaseIdleHandedBack(t *testing.T) {
 		require.NoError(t, a.Flush(ctx))
 		_, rows := leased(t, db, id)
 		return rows == 1
-	}, 5*time.Second, idle/2, "a hands its lease back once idle")
+	}, 10*time.Second, 100*time.Millisecond, "a hands its lease back once idle")
 	assert.Equal(t, free, grants(t, b, id, 10, 10), "b grants what a gave back, and no more")
 }
 
