@@ -192,7 +192,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 		Backoff:         loginBackoff(cfg),
 	})
 	cl.push(func(context.Context) { loginSvc.Close() })
-	countQuotas(db, lim, logger, cl)
+	countQuotas(db, cfg, lim, logger, cl)
 	quotaSvc := quota.New(db, clk, cfg.UserDailyQuota)
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,

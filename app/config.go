@@ -183,6 +183,10 @@ type Config struct {
 	AuthRateLimit     domain.Rate
 	RedisURL          Secret
 	RateLimitFailOpen bool
+	// QuotaCounting is QuotaCountingAuto (Redis with REDIS_URL, else in
+	// process on SQLite, leases on PostgreSQL) or QuotaCountingDatabase
+	// (one statement per request).
+	QuotaCounting string
 	// MaxConcurrentPerUser bounds each user's chat requests in flight
 	// (0 = no bound); shared through Redis when REDIS_URL is set.
 	MaxConcurrentPerUser int
@@ -666,8 +670,19 @@ func (r *configReader) edge(c *Config) {
 		c.RedisURL = Secret(redisURL)
 	}
 	c.RateLimitFailOpen, _ = r.boolean("RATE_LIMIT_FAIL_OPEN", true)
+	switch c.QuotaCounting = strings.ToLower(r.str("QUOTA_COUNTING", QuotaCountingAuto)); c.QuotaCounting {
+	case QuotaCountingAuto, QuotaCountingDatabase:
+	default:
+		r.problem("QUOTA_COUNTING", "%q is not auto or database", c.QuotaCounting)
+	}
 	c.MaxConcurrentPerUser = r.intRange("MAX_CONCURRENT_REQUESTS_PER_USER", 10, 0, 100_000)
 }
+
+// Values of QUOTA_COUNTING (see "Quota counting" in the README).
+const (
+	QuotaCountingAuto     = "auto"
+	QuotaCountingDatabase = "database"
+)
 
 // minProductionMetricsTokenLen is the shortest METRICS_TOKEN accepted in production.
 const minProductionMetricsTokenLen = 16

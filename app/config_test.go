@@ -369,6 +369,15 @@ func TestLoadConfigValidation(t *testing.T) {
 		{name: "SHUTDOWN_GRACE_SECONDS 0", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "0", "SHUTDOWN_TIMEOUT_SECONDS": "30"}, wantProblems: []string{"SHUTDOWN_GRACE_SECONDS"}},
 		{name: "SHUTDOWN_TIMEOUT_SECONDS invalid beside a valid alias", env: map[string]string{"SHUTDOWN_GRACE_SECONDS": "7", "SHUTDOWN_TIMEOUT_SECONDS": "soon"}, wantProblems: []string{"SHUTDOWN_TIMEOUT_SECONDS"}},
 
+		// QUOTA_COUNTING
+		{name: "QUOTA_COUNTING auto by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.QuotaCountingAuto, cfg.QuotaCounting)
+		}},
+		{name: "QUOTA_COUNTING=Database", env: map[string]string{"QUOTA_COUNTING": "Database"}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, app.QuotaCountingDatabase, cfg.QuotaCounting)
+		}},
+		{name: "QUOTA_COUNTING=redis", env: map[string]string{"QUOTA_COUNTING": "redis"}, wantProblems: []string{"QUOTA_COUNTING"}},
+
 		// Several at once: one error lists every problem.
 		{name: "several bad variables", env: map[string]string{
 			"LOG_LEVEL": "verbose", "PORT": "abc", "DATABASE_URL": "mysql://u:p@h/db", "DATABASE_POOL_SIZE": "x",

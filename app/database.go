@@ -60,6 +60,9 @@ type Database struct {
 	counter ports.QuotaStore
 	// flushQuotas writes the counter's queue (nil without a counter).
 	flushQuotas func(context.Context) error
+	// leases is the store of quota leases: PostgreSQL's, nil on SQLite.
+	// Kept apart from store, which decorators wrap.
+	leases quotacount.LeaseStore
 }
 
 // ListUsers implements ports.AdminStore. It writes this instance's queued
@@ -165,6 +168,7 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer p
 	}
 	return &Database{
 		store:    db,
+		leases:   db,
 		Engine:   EnginePostgres,
 		Location: cfg.DatabaseLocation(),
 		newRequestLog: func(l *slog.Logger) requestLog {

@@ -5,8 +5,9 @@
 //
 //	Clock               adapters/clock (P); memory.Clock (T)
 //	UserStore           postgres, sqlite (P); memory.Store (T)
-//	QuotaStore          postgres (P: without REDIS_URL); redislimit.QuotaStore over postgres or sqlite (P: with REDIS_URL);
-//	                    quotacount.Local over sqlite (P: without REDIS_URL), over postgres (T); memory.Store (T)
+//	QuotaStore          postgres, sqlite (P: QUOTA_COUNTING=database); redislimit.QuotaStore over postgres or sqlite (P: with REDIS_URL);
+//	                    quotacount.Leases over postgres (P: without REDIS_URL); quotacount.Local over sqlite (P: without
+//	                    REDIS_URL), over postgres (T); memory.Store (T)
 //	APIKeyStore         postgres, sqlite (P); memory.Store (T)
 //	AuditLog            postgres, sqlite (P); memory.Store (T)
 //	AdminStore          postgres, sqlite (P)
@@ -96,9 +97,10 @@ type Mailer interface {
 // QuotaStore counts requests per user and UTC day. Counting is atomic in the
 // store, so that no interleaving of callers (in one process or many) lets a
 // user past the limit. An implementation that counts in front of the
-// database (Redis, or in process) writes its counts behind: QuotaUsed
-// answers from the counter, and the database has them within the write
-// interval.
+// database (Redis, in process, or from leases of the database) writes its
+// counts behind: QuotaUsed answers from the counter (from leases: the
+// written count and this instance's grants), and the database has them
+// within the write interval.
 type QuotaStore interface {
 	// ConsumeQuota adds one to the user's count for day if the count is below
 	// limit and returns the new count and true; at or past the limit it

@@ -1,8 +1,10 @@
 // Package quotacount counts daily quotas off the database's hot path: an
-// in-process counter for one instance (Local), and the write-behind queue
-// that it and the Redis counter (redislimit.QuotaStore) use to bring the
-// counts into the database in batches, so that /api/v1/quota, the admin
-// analytics and a restart see them.
+// in-process counter for one instance (Local), the write-behind queue that
+// it and the Redis counter (redislimit.QuotaStore) use to bring the counts
+// into the database in batches, so that /api/v1/quota, the admin analytics
+// and a restart see them, and leases of each user's quota for several
+// instances on one database without Redis (Leases), which write their
+// grants the same way with their leases.
 //
 // What a crash may lose is the queue: the grants not yet written, normally
 // those of the last flush interval (about a second), longer while the

@@ -281,3 +281,16 @@ func TestQuotaStoreBacksOffWhileRedisIsDown(t *testing.T) {
 	assert.GreaterOrEqual(t, inDB, 20)
 	assert.Equal(t, inDB+1, n, "reseeded from the database (which holds the outage's grants), then one granted in Redis")
 }
+
+func TestQuotaStoreAcrossInstances(t *testing.T) {
+	portstest.RunSharedQuota(t, func(t *testing.T) portstest.SharedQuota {
+		e := newQuotaEnv(t)
+		return portstest.SharedQuota{
+			Users: e.db,
+			Instance: func(t *testing.T) ports.QuotaStore {
+				q, _ := e.instance(t)
+				return q
+			},
+		}
+	})
+}

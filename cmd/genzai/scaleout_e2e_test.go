@@ -149,58 +149,10 @@ func TestScaleOutThreeInstances(t *testing.T) {
 		nextIP++
 		return []string{"X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", nextIP/250, nextIP%250+1)}
 	}
-	with := func(h ...[]string) []string {
-		var out []string
-		for _, x := range h {
-			out = append(out, x...)
-		}
-		return out
-	}
 
 	t.Run("quota holds across instances", func(t *testing.T) {
-		r := s[0].do(t, http.MethodPost, "/api/v1/auth/register", `{"email":"many@example.com","password":"correct horse"}`, clientIP()...)
-		require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
-		tokens := make([]string, len(s))
-		for i := range s {
-			r := s[i].do(t, http.MethodPost, "/api/v1/auth/login", `{"email":"many@example.com","password":"correct horse"}`, clientIP()...)
-			require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
-			tokens[i] = decode[tokenBody](t, r).AccessToken
-		}
-		before := chats(groq, groqKey) + chats(openrouter, orKey)
-
-		const requests = 300
-		outs := make([]outcome, requests)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range requests {
-			inst := i % len(s)
-			hdr := with(clientIP(), bearer(tokens[inst]))
-			wg.Go(func() {
-				<-start
-				outs[i] = send(s[inst], http.MethodPost, "/api/v1/chat", `{"prompt":"Hi","model":"smart","stream":false}`, hdr...)
-			})
-		}
-		close(start)
-		wg.Wait()
-		counts, errs := tally(outs)
-		require.Empty(t, errs)
-		assert.Equal(t, map[string]int{"200": 50, "429 quota_exceeded": 250}, counts)
-
-		conn, err := pgx.Connect(context.Background(), base["DATABASE_URL"])
-		require.NoError(t, err)
-		defer conn.Close(context.Background())
-		// Redis counts the quota and writes it behind every second: the
-		// database has it within the next write.
-		assert.EventuallyWithT(t, func(c *assert.CollectT) {
-			var used int
-			require.NoError(c, conn.QueryRow(context.Background(),
-				`SELECT q.used FROM quota_usage q JOIN users u ON u.id = q.user_id WHERE u.email = 'many@example.com'`).Scan(&used))
-			assert.Equal(c, 50, used, "the database counted exactly the answered requests")
-		}, 5*time.Second, 50*time.Millisecond)
-		assert.Equal(t, 50, chats(groq, groqKey)+chats(openrouter, orKey)-before, "refused requests never reach a provider")
-
-		q := decode[quotaBody](t, s[2].do(t, http.MethodGet, "/api/v1/quota", "", with(clientIP(), bearer(tokens[2]))...))
-		assert.Equal(t, quotaBody{Used: 50, Limit: 50, Remaining: 0, ResetsAt: q.ResetsAt, ResetTimeUTC: q.ResetTimeUTC}, q)
+		answered := func() int { return chats(groq, groqKey) + chats(openrouter, orKey) }
+		quotaHoldsAcrossInstances(t, s, base["DATABASE_URL"], clientIP, answered)
 	})
 
 	t.Run("per-IP limit holds across instances", func(t *testing.T) {
@@ -332,4 +284,93 @@ func TestScaleOutConnectionLimit(t *testing.T) {
 	counts, errs := tally(outs)
 	require.Empty(t, errs)
 	assert.Equal(t, map[string]int{"200": 300}, counts)
+}
+
+// quotaHoldsAcrossInstances sends 300 concurrent chats of one user (quota
+// 50) spread over the instances s and checks that exactly the quota is
+// answered, the database counts it within the next write, and every
+// instance reports it. clientIP gives each request its own client address;
+// answered counts the chats the providers received.
+func quotaHoldsAcrossInstances(t *testing.T, s []*server, dbURL string, clientIP func() []string, answered func() int) {
+	t.Helper()
+	r := s[0].do(t, http.MethodPost, "/api/v1/auth/register", `{"email":"many@example.com","password":"correct horse"}`, clientIP()...)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	tokens := make([]string, len(s))
+	for i := range s {
+		r := s[i].do(t, http.MethodPost, "/api/v1/auth/login", `{"email":"many@example.com","password":"correct horse"}`, clientIP()...)
+		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+		tokens[i] = decode[tokenBody](t, r).AccessToken
+	}
+	before := answered()
+
+	const requests = 300
+	outs := make([]outcome, requests)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range requests {
+		inst := i % len(s)
+		hdr := append(clientIP(), bearer(tokens[inst])...)
+		wg.Go(func() {
+			<-start
+			outs[i] = send(s[inst], http.MethodPost, "/api/v1/chat", `{"prompt":"Hi","model":"smart","stream":false}`, hdr...)
+		})
+	}
+	close(start)
+	wg.Wait()
+	counts, errs := tally(outs)
+	require.Empty(t, errs)
+	assert.Equal(t, map[string]int{"200": 50, "429 quota_exceeded": 250}, counts)
+
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	// Redis or the leases count the quota and write it behind every
+	// second: the database has it within the next write.
+	assert.EventuallyWithT(t, func(c *assert.CollectT) {
+		var used int
+		require.NoError(c, conn.QueryRow(context.Background(),
+			`SELECT q.used FROM quota_usage q JOIN users u ON u.id = q.user_id WHERE u.email = 'many@example.com'`).Scan(&used))
+		assert.Equal(c, 50, used, "the database counted exactly the answered requests")
+	}, 5*time.Second, 50*time.Millisecond)
+	assert.Equal(t, 50, answered()-before, "refused requests never reach a provider")
+
+	// With Redis every instance reads the shared count at once; from
+	// leases, the written count and its own unwritten grants, so other
+	// instances' grants show within their next write.
+	for i := range s {
+		assert.EventuallyWithT(t, func(c *assert.CollectT) {
+			q := decode[quotaBody](t, s[i].do(t, http.MethodGet, "/api/v1/quota", "", append(clientIP(), bearer(tokens[i])...)...))
+			assert.Equal(c, quotaBody{Used: 50, Limit: 50, Remaining: 0, ResetsAt: q.ResetsAt, ResetTimeUTC: q.ResetTimeUTC}, q, "instance %d", i)
+		}, 5*time.Second, 100*time.Millisecond)
+	}
+}
+
+// TestScaleOutQuotaWithoutRedis: three instances on PostgreSQL alone count
+// the quota from leases (QUOTA_COUNTING=auto) and keep it exact.
+func TestScaleOutQuotaWithoutRedis(t *testing.T) {
+	t.Parallel()
+	groq := fakeupstream.New(t)
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	groqKey := "gsk-leases-" + suffix
+	base := serverVars(pgtest.NewURL(t)).with(vars{
+		"USER_DAILY_QUOTA":                "50",
+		"AUTH_RATE_LIMIT_PER_MINUTE":      "1000",
+		"TRUSTED_PROXIES":                 "127.0.0.1/32",
+		"GROQ_BASE_URL":                   groq.URL(),
+		"GROQ_API_KEYS":                   groqKey,
+		"GROQ_RPM_PER_KEY":                "0",
+		"PROVIDER_CHECK_INTERVAL_SECONDS": "0",
+		"DATABASE_POOL_SIZE":              "3",
+		"DATABASE_POOL_MAX_OVERFLOW":      "3",
+	})
+	s := startInstances(t, 3, base)
+	var ipSeq sync.Mutex
+	nextIP := 0
+	clientIP := func() []string {
+		ipSeq.Lock()
+		defer ipSeq.Unlock()
+		nextIP++
+		return []string{"X-Forwarded-For", fmt.Sprintf("198.19.%d.%d", nextIP/250, nextIP%250+1)}
+	}
+	quotaHoldsAcrossInstances(t, s, base["DATABASE_URL"], clientIP, func() int { return chats(groq, groqKey) })
 }

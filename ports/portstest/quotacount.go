@@ -162,3 +162,103 @@ func RunQuotaWriteBehind(t *testing.T, newStores func(t *testing.T) WriteBehind)
 		assert.Less(t, int64(n), granted.Load(), "the grants after the last batch are lost")
 	})
 }
+
+// SharedQuota is what RunSharedQuota needs: counters that share one count,
+// as separate instances of the gateway do (over one Redis, or leases of
+// one PostgreSQL database).
+type SharedQuota struct {
+	Users ports.UserStore
+	// Instance returns another counter over the shared store, as another
+	// instance would build; it is closed when t ends.
+	Instance func(t *testing.T) ports.QuotaStore
+}
+
+// RunSharedQuota checks that counters on several instances keep one quota:
+// exactly the limit is granted under parallel load spread over them, a
+// lowered limit stops them all at once, and a refund gives back one unit.
+func RunSharedQuota(t *testing.T, newShared func(t *testing.T) SharedQuota) {
+	ctx := context.Background()
+	day := time.Date(2025, 12, 25, 0, 0, 0, 0, time.UTC)
+	setup := func(t *testing.T, email string, instances int) (domain.UserID, []ports.QuotaStore) {
+		t.Helper()
+		s := newShared(t)
+		u, err := s.Users.CreateUser(ctx, domain.NewUser{Email: email})
+		require.NoError(t, err)
+		qs := make([]ports.QuotaStore, instances)
+		for i := range qs {
+			qs[i] = s.Instance(t)
+		}
+		return u.ID, qs
+	}
+	grant := func(t *testing.T, q ports.QuotaStore, id domain.UserID, limit int) bool {
+		t.Helper()
+		_, ok, err := q.ConsumeQuota(ctx, id, day, limit)
+		require.NoError(t, err)
+		return ok
+	}
+
+	t.Run("exactly the limit across instances under parallel load", func(t *testing.T) {
+		t.Parallel()
+		id, qs := setup(t, "shared@example.com", 3)
+		const limit, perInstance = 60, 100
+		var granted, refused atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range len(qs) * perInstance {
+			q := qs[i%len(qs)]
+			wg.Go(func() {
+				<-start
+				_, ok, err := q.ConsumeQuota(ctx, id, day, limit)
+				switch {
+				case err != nil:
+					t.Errorf("consume: %v", err)
+				case ok:
+					granted.Add(1)
+				default:
+					refused.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Equal(t, int32(limit), granted.Load())
+		assert.Equal(t, int32(len(qs)*perInstance-limit), refused.Load())
+		for i, q := range qs {
+			assert.False(t, grant(t, q, id, limit), "instance %d after the burst", i)
+		}
+	})
+
+	t.Run("a lowered limit stops every instance at once", func(t *testing.T) {
+		t.Parallel()
+		id, qs := setup(t, "lowered@example.com", 2)
+		for range 5 {
+			require.True(t, grant(t, qs[0], id, 10))
+		}
+		require.True(t, grant(t, qs[1], id, 10))
+		for i, q := range qs {
+			assert.False(t, grant(t, q, id, 4), "instance %d under the lowered limit", i)
+		}
+		// Raised again, the instances grant up to it, together.
+		n := 0
+		for i := range 10 {
+			if grant(t, qs[i%2], id, 8) {
+				n++
+			}
+		}
+		assert.Equal(t, 2, n, "six counted, two more under a limit of eight")
+	})
+
+	t.Run("a refund gives back one unit", func(t *testing.T) {
+		t.Parallel()
+		id, qs := setup(t, "refunded@example.com", 2)
+		require.True(t, grant(t, qs[0], id, 3))
+		require.True(t, grant(t, qs[0], id, 3))
+		require.True(t, grant(t, qs[1], id, 3))
+		require.False(t, grant(t, qs[1], id, 3))
+		require.NoError(t, qs[0].RefundQuota(ctx, id, day))
+		assert.True(t, grant(t, qs[0], id, 3), "the refunded unit")
+		for i, q := range qs {
+			assert.False(t, grant(t, q, id, 3), "instance %d: nothing more", i)
+		}
+	})
+}

@@ -74,6 +74,14 @@ type ProviderProbeSchedule struct {
 	NextDueAt time.Time
 }
 
+type QuotaLease struct {
+	UserID     uuid.UUID
+	Day        time.Time
+	InstanceID uuid.UUID
+	Units      int32
+	ExpiresAt  time.Time
+}
+
 type QuotaUsage struct {
 	UserID uuid.UUID
 	Day    time.Time

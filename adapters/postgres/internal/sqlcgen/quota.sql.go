@@ -64,6 +64,42 @@ func (q *Queries) ConsumeQuota(ctx context.Context, arg ConsumeQuotaParams) (int
 	return used, err
 }
 
+const deleteEmptyQuotaLeases = `-- name: DeleteEmptyQuotaLeases :exec
+DELETE FROM quota_leases
+WHERE instance_id = $1 AND units = 0
+`
+
+// DeleteEmptyQuotaLeases drops the instance's leases with no units left.
+func (q *Queries) DeleteEmptyQuotaLeases(ctx context.Context, instanceID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteEmptyQuotaLeases, instanceID)
+	return err
+}
+
+const deleteQuotaLeases = `-- name: DeleteQuotaLeases :exec
+DELETE FROM quota_leases
+WHERE instance_id = $1
+`
+
+// DeleteQuotaLeases drops all of the instance's leases (at shutdown, once
+// their grants are written).
+func (q *Queries) DeleteQuotaLeases(ctx context.Context, instanceID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteQuotaLeases, instanceID)
+	return err
+}
+
+const deleteStaleQuotaLeases = `-- name: DeleteStaleQuotaLeases :exec
+DELETE FROM quota_leases
+WHERE expires_at < now() - make_interval(secs => $1::int / 1000.0)
+`
+
+// DeleteStaleQuotaLeases drops leases expired more than grace_ms ago: those
+// of instances that stopped without handing them back, which no longer
+// count.
+func (q *Queries) DeleteStaleQuotaLeases(ctx context.Context, graceMs int32) error {
+	_, err := q.db.Exec(ctx, deleteStaleQuotaLeases, graceMs)
+	return err
+}
+
 const getQuotaUsed = `-- name: GetQuotaUsed :one
 SELECT COALESCE(
     (SELECT q.used FROM quota_usage q WHERE q.user_id = $1 AND q.day = $2),
@@ -78,6 +114,61 @@ type GetQuotaUsedParams struct {
 // GetQuotaUsed returns the day's count, 0 when there is no row.
 func (q *Queries) GetQuotaUsed(ctx context.Context, arg GetQuotaUsedParams) (int32, error) {
 	row := q.db.QueryRow(ctx, getQuotaUsed, arg.UserID, arg.Day)
+	var used int32
+	err := row.Scan(&used)
+	return used, err
+}
+
+const growQuotaLease = `-- name: GrowQuotaLease :exec
+INSERT INTO quota_leases AS l (user_id, day, instance_id, units, expires_at)
+VALUES ($1, $2, $3, GREATEST($4::int, 0),
+        now() + make_interval(secs => $5::int / 1000.0))
+ON CONFLICT (user_id, day, instance_id) DO UPDATE
+SET units = GREATEST(l.units + $4::int, 0),
+    expires_at = excluded.expires_at
+`
+
+type GrowQuotaLeaseParams struct {
+	UserID     uuid.UUID
+	Day        time.Time
+	InstanceID uuid.UUID
+	Delta      int32
+	TtlMs      int32
+}
+
+// GrowQuotaLease adds delta units to the instance's lease (created when
+// missing) and renews it for ttl_ms. The change is relative, so that it
+// commutes with the instance's own settling of the same lease.
+func (q *Queries) GrowQuotaLease(ctx context.Context, arg GrowQuotaLeaseParams) error {
+	_, err := q.db.Exec(ctx, growQuotaLease,
+		arg.UserID,
+		arg.Day,
+		arg.InstanceID,
+		arg.Delta,
+		arg.TtlMs,
+	)
+	return err
+}
+
+const lockQuotaUsage = `-- name: LockQuotaUsage :one
+INSERT INTO quota_usage (user_id, day, used)
+VALUES ($1, $2, 0)
+ON CONFLICT (user_id, day) DO UPDATE
+SET used = quota_usage.used
+RETURNING used
+`
+
+type LockQuotaUsageParams struct {
+	UserID uuid.UUID
+	Day    time.Time
+}
+
+// LockQuotaUsage locks the user's row for the day (created at 0 when
+// missing) until the transaction ends and returns its count: every change
+// of the day's leases takes this lock first, so that they are decided one
+// at a time.
+func (q *Queries) LockQuotaUsage(ctx context.Context, arg LockQuotaUsageParams) (int32, error) {
+	row := q.db.QueryRow(ctx, lockQuotaUsage, arg.UserID, arg.Day)
 	var used int32
 	err := row.Scan(&used)
 	return used, err
@@ -98,4 +189,64 @@ type RefundQuotaParams struct {
 func (q *Queries) RefundQuota(ctx context.Context, arg RefundQuotaParams) error {
 	_, err := q.db.Exec(ctx, refundQuota, arg.UserID, arg.Day)
 	return err
+}
+
+const settleQuotaLeases = `-- name: SettleQuotaLeases :exec
+UPDATE quota_leases l
+SET units = GREATEST(l.units - d.taken, 0),
+    expires_at = now() + make_interval(secs => $1::int / 1000.0)
+FROM (SELECT unnest($3::uuid[]) AS user_id,
+             unnest($4::date[]) AS day,
+             unnest($5::int[]) AS taken) AS d
+WHERE l.instance_id = $2 AND l.user_id = d.user_id AND l.day = d.day
+`
+
+type SettleQuotaLeasesParams struct {
+	TtlMs      int32
+	InstanceID uuid.UUID
+	UserIds    []uuid.UUID
+	Days       []time.Time
+	Taken      []int32
+}
+
+// SettleQuotaLeases takes from each of the instance's leases the units it
+// wrote to quota_usage or hands back (taken, never below zero) and renews
+// every lease listed for ttl_ms.
+func (q *Queries) SettleQuotaLeases(ctx context.Context, arg SettleQuotaLeasesParams) error {
+	_, err := q.db.Exec(ctx, settleQuotaLeases,
+		arg.TtlMs,
+		arg.InstanceID,
+		arg.UserIds,
+		arg.Days,
+		arg.Taken,
+	)
+	return err
+}
+
+const sumQuotaLeases = `-- name: SumQuotaLeases :one
+SELECT COALESCE(sum(l.units) FILTER (WHERE l.instance_id <> $1 AND l.expires_at > now()), 0)::int AS others,
+       COALESCE(sum(l.units) FILTER (WHERE l.instance_id = $1), 0)::int AS mine
+FROM quota_leases l
+WHERE l.user_id = $2 AND l.day = $3
+`
+
+type SumQuotaLeasesParams struct {
+	InstanceID uuid.UUID
+	UserID     uuid.UUID
+	Day        time.Time
+}
+
+type SumQuotaLeasesRow struct {
+	Others int32
+	Mine   int32
+}
+
+// SumQuotaLeases returns the units of the user's day held by other
+// instances' live leases, and by the instance's own lease (live or not:
+// its unwritten grants are in it).
+func (q *Queries) SumQuotaLeases(ctx context.Context, arg SumQuotaLeasesParams) (SumQuotaLeasesRow, error) {
+	row := q.db.QueryRow(ctx, sumQuotaLeases, arg.InstanceID, arg.UserID, arg.Day)
+	var i SumQuotaLeasesRow
+	err := row.Scan(&i.Others, &i.Mine)
+	return i, err
 }
