@@ -1186,19 +1186,20 @@ func testMigrateCommand(t *testing.T, dbURL string, exists func(t *testing.T, ob
 	objects := map[string]string{
 		"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks", "00005": "feedback", "00006": "api_keys",
 		"00007": "request_log.api", "00008": "users.tokens_valid_after", "00009": "users.email_key", "00010": "audit_log",
+		"00012": "messages",
 	}
-	all := []string{"00001", "00002", "00003", "00004", "00005", "00006", "00007", "00008", "00009", "00010"}
+	all := []string{"00001", "00002", "00003", "00004", "00005", "00006", "00007", "00008", "00009", "00010", "00012"}
 	for _, step := range []struct {
 		args       []string
 		wantStdout string // exact; "" for status, whose table is parsed
 		applied    []string
 	}{
 		{args: []string{"status"}, applied: nil},
-		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\napplied 00007\napplied 00008\napplied 00009\napplied 00010\n", applied: all},
+		{args: []string{"up"}, wantStdout: "applied 00001\napplied 00002\napplied 00003\napplied 00004\napplied 00005\napplied 00006\napplied 00007\napplied 00008\napplied 00009\napplied 00010\napplied 00012\n", applied: all},
 		{args: []string{"status"}, applied: all},
-		{args: []string{"down"}, wantStdout: "rolled back 00010\n", applied: all[:9]},
-		{args: []string{"status"}, applied: all[:9]},
-		{args: []string{"up"}, wantStdout: "applied 00010\n", applied: all},
+		{args: []string{"down"}, wantStdout: "rolled back 00012\n", applied: all[:10]},
+		{args: []string{"status"}, applied: all[:10]},
+		{args: []string{"up"}, wantStdout: "applied 00012\n", applied: all},
 		{args: []string{"up"}, wantStdout: "no pending migrations\n", applied: all},
 	} {
 		ok := t.Run(strings.Join(step.args, " "), func(t *testing.T) {
