@@ -19,6 +19,7 @@ import (
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/conversations"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
@@ -117,6 +118,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ 
 		return nil, err
 	}
 	startMonitor(ctx, svc.status, &cl)
+	if cfg.ConversationRetention > 0 {
+		startConversationPurge(ctx, svc.conversations, conversationPurgeEvery, logger, &cl)
+	}
 	return &App{Handler: srv, Database: db, closers: cl,
 		MetricsHandler: httpapi.NewMetricsHandler(obs.metrics, cfg.MetricsToken.Reveal())}, nil
 }
@@ -159,6 +163,9 @@ type services struct {
 	admin    *admin.Service
 	feedback *feedback.Service
 	keys     *apikeys.Service
+	// conversations is built for the conversation routes to come; its
+	// retention purge already runs (startConversationPurge).
+	conversations *conversations.Service
 }
 
 // newServices builds the use cases over the store and the limits, and
@@ -205,6 +212,9 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 		// queue out first.
 		feedback: feedback.New(db, requests, clk),
 		keys:     apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
+		conversations: conversations.New(db, clk, nil, conversations.Config{
+			MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
+		}),
 	}, nil
 }
 
