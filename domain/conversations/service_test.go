@@ -301,3 +301,39 @@ func TestTurnLostWhenTakenOver(t *testing.T) {
 		t.Fatal("the turn never noticed it lost its lease")
 	}
 }
+
+func TestExportReadsEverythingOfTheUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(conversations.Config{})
+	const convs, msgs = domain.MaxConversationPage + 3, domain.MaxMessagePage + 2
+	var big domain.ConversationID
+	for i := range convs {
+		c, err := f.svc.Create(ctx, ada, ptr(fmt.Sprintf("c%d", i)))
+		require.NoError(t, err)
+		if i == 0 {
+			big = c.ID
+		}
+		f.clock.Advance(time.Second)
+	}
+	for i := range msgs {
+		_, err := f.svc.Append(ctx, ada, domain.ConversationMessage{ConversationID: big, Role: domain.MessageFromUser, Content: fmt.Sprintf("m%d", i), Status: domain.MessageComplete})
+		require.NoError(t, err)
+	}
+	_, err := f.svc.Create(ctx, bob, ptr("not ada's"))
+	require.NoError(t, err)
+
+	threads, err := f.svc.Export(ctx, ada)
+	require.NoError(t, err)
+	require.Len(t, threads, convs)
+	assert.Equal(t, big, threads[0].Conversation.ID, "most recently active first")
+	require.Len(t, threads[0].Messages, msgs)
+	assert.Equal(t, "m0", threads[0].Messages[0].Content)
+	assert.Equal(t, fmt.Sprintf("m%d", msgs-1), threads[0].Messages[msgs-1].Content)
+	for _, th := range threads {
+		assert.Equal(t, ada, th.Conversation.UserID)
+	}
+
+	none, err := f.svc.Export(ctx, domain.UserID("00000000-0000-4000-8000-0000000000ff"))
+	require.NoError(t, err)
+	assert.Empty(t, none)
+}
