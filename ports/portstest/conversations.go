@@ -252,6 +252,8 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 			{"sourdough", []domain.ConversationID{recipe.ID}},
 			{"bake bread", []domain.ConversationID{recipe.ID}},
 			{"naïve crème", []domain.ConversationID{recipe.ID}},
+			{"CAFÉ ÜBER", []domain.ConversationID{recipe.ID}},
+			{"naive", nil},
 			{"kyoto bread", nil},
 			{"bread and", nil},
 			{"paris", nil},
