@@ -85,6 +85,12 @@ type UserStore interface {
 	// before at: it moves tokens_valid_after to at, never backwards;
 	// CodeNotFound when the account is gone.
 	RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) error
+	// DeleteUser deletes the account and everything tied to it (quota
+	// counts, API keys, feedback, pending admin changes it asked for or
+	// targets, conversations with their messages), at once; the request
+	// log keeps its rows with the user anonymised (no user id).
+	// CodeNotFound when there is no such account.
+	DeleteUser(ctx context.Context, id domain.UserID) error
 }
 
 // Mailer sends mail to users (verification links, password resets).

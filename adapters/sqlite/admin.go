@@ -246,7 +246,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 	for i, u := range users {
 		out.ActiveUsers = int(u.ActiveUsers)
 		if i < q.TopUsers {
-			out.TopUsers = append(out.TopUsers, domain.UserActivity{UserID: domain.UserID(u.UserID), Email: u.Email, Requests: int(u.Requests)})
+			out.TopUsers = append(out.TopUsers, domain.UserActivity{UserID: domain.UserID(sqlval.Deref(u.UserID)), Email: u.Email, Requests: int(u.Requests)})
 		}
 	}
 

@@ -25,6 +25,9 @@ type Admin struct {
 	// Feedback read them, and returns once they are readable. Records
 	// written by one call get increasing ids in the order given.
 	Log func(t *testing.T, records ...domain.RequestRecord)
+	// Keys and Conversations share the data too (RunAccountDeletion).
+	Keys          ports.APIKeyStore
+	Conversations ports.ConversationStore
 }
 
 // adminDay is a UTC midnight; the analytics data lie around it.

@@ -56,6 +56,19 @@ CREATE INDEX messages_conversation_id_idx ON messages (conversation_id, id);
 -- Full-text search over message text.
 CREATE INDEX messages_search_idx ON messages USING gin (search);
 
+-- Deleting an account keeps its request log rows, anonymised: user_id
+-- becomes NULL instead of the rows going with the account.
+ALTER TABLE request_log ALTER COLUMN user_id DROP NOT NULL;
+ALTER TABLE request_log DROP CONSTRAINT request_log_user_id_fkey;
+ALTER TABLE request_log ADD CONSTRAINT request_log_user_id_fkey
+    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL;
+
 -- +goose Down
+-- Rows of deleted accounts have no user to return to.
+DELETE FROM request_log WHERE user_id IS NULL;
+ALTER TABLE request_log DROP CONSTRAINT request_log_user_id_fkey;
+ALTER TABLE request_log ADD CONSTRAINT request_log_user_id_fkey
+    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;
+ALTER TABLE request_log ALTER COLUMN user_id SET NOT NULL;
 DROP TABLE messages;
 DROP TABLE conversations;

@@ -77,7 +77,67 @@ CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
 END;
 -- +goose StatementEnd
 
+-- Deleting an account keeps its request log rows, anonymised (user_id
+-- NULL); SQLite changes a foreign key by rebuilding the table, with the
+-- same columns and indexes (nothing references request_log).
+CREATE TABLE request_log_new (
+    id                INTEGER PRIMARY KEY,
+    user_id           TEXT     REFERENCES users (id) ON DELETE SET NULL,
+    tier              TEXT    NOT NULL,
+    provider          TEXT,
+    upstream_model    TEXT,
+    key_index         INTEGER CHECK (key_index >= 0),
+    outcome           TEXT    NOT NULL,
+    error_code        TEXT,
+    attempts          TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(attempts) AND json_type(attempts) = 'array'),
+    stream            BOOLEAN NOT NULL CHECK (stream IN (0, 1)),
+    latency_ms        INTEGER NOT NULL CHECK (latency_ms >= 0),
+    ttft_ms           INTEGER CHECK (ttft_ms >= 0),
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0 CHECK (prompt_tokens >= 0),
+    completion_tokens INTEGER NOT NULL DEFAULT 0 CHECK (completion_tokens >= 0),
+    created_at        INTEGER NOT NULL,
+    request_id        TEXT,
+    api               TEXT    NOT NULL DEFAULT 'native' CHECK (api IN ('native', 'openai'))
+);
+INSERT INTO request_log_new (id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api)
+SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api FROM request_log;
+DROP TABLE request_log;
+ALTER TABLE request_log_new RENAME TO request_log;
+CREATE INDEX request_log_user_created_at_idx ON request_log (user_id, created_at DESC);
+CREATE INDEX request_log_provider_created_at_idx ON request_log (provider, created_at);
+CREATE INDEX request_log_user_request_id_idx ON request_log (user_id, request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX request_log_outcome_created_at_idx ON request_log (outcome, created_at);
+CREATE INDEX request_log_created_at_idx ON request_log (created_at, user_id, tier, provider, outcome, latency_ms, ttft_ms);
+
 -- +goose Down
+CREATE TABLE request_log_new (
+    id                INTEGER PRIMARY KEY,
+    user_id           TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    tier              TEXT    NOT NULL,
+    provider          TEXT,
+    upstream_model    TEXT,
+    key_index         INTEGER CHECK (key_index >= 0),
+    outcome           TEXT    NOT NULL,
+    error_code        TEXT,
+    attempts          TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(attempts) AND json_type(attempts) = 'array'),
+    stream            BOOLEAN NOT NULL CHECK (stream IN (0, 1)),
+    latency_ms        INTEGER NOT NULL CHECK (latency_ms >= 0),
+    ttft_ms           INTEGER CHECK (ttft_ms >= 0),
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0 CHECK (prompt_tokens >= 0),
+    completion_tokens INTEGER NOT NULL DEFAULT 0 CHECK (completion_tokens >= 0),
+    created_at        INTEGER NOT NULL,
+    request_id        TEXT,
+    api               TEXT    NOT NULL DEFAULT 'native' CHECK (api IN ('native', 'openai'))
+);
+INSERT INTO request_log_new (id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api)
+SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api FROM request_log WHERE user_id IS NOT NULL;
+DROP TABLE request_log;
+ALTER TABLE request_log_new RENAME TO request_log;
+CREATE INDEX request_log_user_created_at_idx ON request_log (user_id, created_at DESC);
+CREATE INDEX request_log_provider_created_at_idx ON request_log (provider, created_at);
+CREATE INDEX request_log_user_request_id_idx ON request_log (user_id, request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX request_log_outcome_created_at_idx ON request_log (outcome, created_at);
+CREATE INDEX request_log_created_at_idx ON request_log (created_at, user_id, tier, provider, outcome, latency_ms, ttft_ms);
 DROP TRIGGER messages_fts_delete;
 DROP TRIGGER messages_fts_insert;
 DROP TRIGGER conversations_fts_update;

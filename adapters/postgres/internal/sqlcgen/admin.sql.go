@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const analyticsDays = `-- name: AnalyticsDays :many
@@ -207,7 +208,7 @@ type AnalyticsUsersParams struct {
 }
 
 type AnalyticsUsersRow struct {
-	UserID      uuid.UUID
+	UserID      pgtype.UUID
 	Email       string
 	Requests    int64
 	ActiveUsers int64

@@ -109,7 +109,7 @@ type QuotaUsage struct {
 
 type RequestLog struct {
 	ID               int64
-	UserID           uuid.UUID
+	UserID           pgtype.UUID
 	Tier             string
 	Provider         *string
 	UpstreamModel    *string

@@ -257,7 +257,7 @@ type AnalyticsUsersParams struct {
 }
 
 type AnalyticsUsersRow struct {
-	UserID      string
+	UserID      *string
 	Email       string
 	Requests    int64
 	ActiveUsers int64

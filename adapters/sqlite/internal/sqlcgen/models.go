@@ -110,7 +110,7 @@ type QuotaUsage struct {
 
 type RequestLog struct {
 	ID               int64
-	UserID           string
+	UserID           *string
 	Tier             string
 	Provider         *string
 	UpstreamModel    *string
