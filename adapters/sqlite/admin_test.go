@@ -35,8 +35,8 @@ func newAdmin(t *testing.T) portstest.Admin {
 	}
 }
 
-func TestAdminStoreContract(t *testing.T)    { portstest.RunAdminStore(t, newAdmin) }
-func TestFeedbackStoreContract(t *testing.T) { portstest.RunFeedbackStore(t, newAdmin) }
+func TestAdminStoreContract(t *testing.T)      { portstest.RunAdminStore(t, newAdmin) }
+func TestFeedbackStoreContract(t *testing.T)   { portstest.RunFeedbackStore(t, newAdmin) }
 func TestAccountDeletionContract(t *testing.T) { portstest.RunAccountDeletion(t, newAdmin) }
 
 // TestEmptyTextsStoredAsNull checks the columns the contract cannot see: a
