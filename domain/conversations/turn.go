@@ -76,7 +76,9 @@ func (t *Turn) renew() {
 // turn may be writing to it now.
 func (t *Turn) Lost() <-chan struct{} { return t.lost }
 
-// End releases the conversation; later calls do nothing.
+// End releases the conversation; later calls do nothing. Give it a context
+// that outlives the request (context.WithoutCancel): a client that went
+// away must not leave the conversation busy until the lease expires.
 func (t *Turn) End(ctx context.Context) error {
 	var err error
 	t.once.Do(func() {
