@@ -23,6 +23,8 @@ CREATE TABLE conversations (
 CREATE INDEX conversations_user_updated_at_idx ON conversations (user_id, updated_at, id);
 -- The retention purge of idle conversations.
 CREATE INDEX conversations_updated_at_idx ON conversations (updated_at);
+-- Analytics: conversations started per day.
+CREATE INDEX conversations_created_at_idx ON conversations (created_at);
 -- Full-text search over titles. The 'simple' configuration lower-cases
 -- words without stemming, so that every language matches the same way.
 CREATE INDEX conversations_title_search_idx ON conversations USING gin (to_tsvector('simple', title));
@@ -53,6 +55,8 @@ CREATE TABLE messages (
 
 -- A conversation's messages in order, its latest ones, and the cascade.
 CREATE INDEX messages_conversation_id_idx ON messages (conversation_id, id);
+-- Analytics: messages stored per day.
+CREATE INDEX messages_created_at_idx ON messages (created_at);
 -- Full-text search over message text.
 CREATE INDEX messages_search_idx ON messages USING gin (search);
 

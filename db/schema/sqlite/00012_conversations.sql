@@ -19,6 +19,7 @@ CREATE TABLE conversations (
 
 CREATE INDEX conversations_user_updated_at_idx ON conversations (user_id, updated_at, id);
 CREATE INDEX conversations_updated_at_idx ON conversations (updated_at);
+CREATE INDEX conversations_created_at_idx ON conversations (created_at);
 
 CREATE TABLE messages (
     id                INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -37,6 +38,7 @@ CREATE TABLE messages (
 );
 
 CREATE INDEX messages_conversation_id_idx ON messages (conversation_id, id);
+CREATE INDEX messages_created_at_idx ON messages (created_at);
 
 -- Full-text search (FTS5) over titles and message text, as external-content
 -- tables kept in sync by the triggers below. unicode61 without diacritic
