@@ -116,6 +116,42 @@ func (e KeyScope) Valid() bool {
 	}
 }
 
+// Defines values for MessageRole.
+const (
+	MessageRoleAssistant MessageRole = "assistant"
+	MessageRoleUser      MessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the MessageRole enum.
+func (e MessageRole) Valid() bool {
+	switch e {
+	case MessageRoleAssistant:
+		return true
+	case MessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatus.
+const (
+	MessageStatusComplete    MessageStatus = "complete"
+	MessageStatusInterrupted MessageStatus = "interrupted"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusComplete:
+		return true
+	case MessageStatusInterrupted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OpenAIAnswerRole.
 const (
 	OpenAIAnswerRoleAssistant OpenAIAnswerRole = "assistant"
@@ -1104,6 +1140,96 @@ type ConfirmedChange struct {
 	User   AdminUser     `json:"user"`
 }
 
+// Conversation defines model for Conversation.
+type Conversation struct {
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	//
+	// Example: Trip to Lisbon
+	Title *string `json:"title"`
+
+	// UpdatedAt The last activity (creation, then each message stored); a rename does not move it.
+	//
+	// Example: 2025-12-25T10:42:13Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ConversationList defines model for ConversationList.
+type ConversationList struct {
+	Conversations []Conversation `json:"conversations"`
+
+	// NextCursor Pass it as `cursor` for the next page; `null` on the last page.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ConversationMessage defines model for ConversationMessage.
+type ConversationMessage struct {
+	Content   string    `json:"content"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Grows with each message stored.
+	//
+	// Example: 42
+	Id int64 `json:"id"`
+
+	// Model A routing tier.
+	Model *Tier `json:"model,omitempty"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider *Provider `json:"provider,omitempty"`
+
+	// RequestId The chat request that gave the answer (rate it with POST /api/v1/feedback).
+	RequestId *string     `json:"request_id,omitempty"`
+	Role      MessageRole `json:"role"`
+
+	// Sources The web sources given to the model, in citation order.
+	Sources *[]Source `json:"sources,omitempty"`
+
+	// Status `interrupted`: the answer was cut short (client gone, provider dropped) and holds what arrived.
+	Status MessageStatus `json:"status"`
+
+	// UpstreamModel Example: llama-3.1-8b-instant
+	UpstreamModel *string `json:"upstream_model,omitempty"`
+	Usage         *Usage  `json:"usage,omitempty"`
+}
+
+// ConversationPatch defines model for ConversationPatch.
+type ConversationPatch struct {
+	// Title Example: Lisbon, December
+	Title string `json:"title"`
+}
+
+// ConversationRequest defines model for ConversationRequest.
+type ConversationRequest struct {
+	// Title The title; without it the first prompt names the conversation.
+	//
+	// Example: Trip to Lisbon
+	Title *string `json:"title,omitempty"`
+}
+
+// ConversationThread defines model for ConversationThread.
+type ConversationThread struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Messages A page of the messages, oldest first.
+	Messages []ConversationMessage `json:"messages"`
+
+	// NextCursor Pass it as `cursor` for the next page of messages; `null` on the last page.
+	NextCursor *string `json:"next_cursor"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	Title     *string   `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 // DailyActivity defines model for DailyActivity.
 type DailyActivity struct {
 	// ActiveUsers Distinct users with a chat request that day.
@@ -1129,7 +1255,8 @@ type DailyActivity struct {
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1263,6 +1390,12 @@ type LoginRequest struct {
 	// Example: correct horse battery staple
 	Password *string `json:"password,omitempty"`
 }
+
+// MessageRole defines model for MessageRole.
+type MessageRole string
+
+// MessageStatus `interrupted`: the answer was cut short (client gone, provider dropped) and holds what arrived.
+type MessageStatus string
 
 // MetricsText Prometheus text exposition format, version 0.0.4.
 type MetricsText = string
@@ -1703,7 +1836,8 @@ type ProvidersUnavailableError struct {
 
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1760,7 +1894,8 @@ type QuotaResetTimeUtc string
 type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1796,7 +1931,8 @@ type QuotaExceededError struct {
 type RateLimitedError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -2039,7 +2175,8 @@ type VerifyEmailRequest struct {
 type WebSearchError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -2109,6 +2246,12 @@ type AuthUnavailable = Error
 
 // BadRequest The body of every non-2xx answer. Some errors add fields.
 type BadRequest = Error
+
+// ConversationBadRequest The body of every non-2xx answer. Some errors add fields.
+type ConversationBadRequest = Error
+
+// ConversationNotFound The body of every non-2xx answer. Some errors add fields.
+type ConversationNotFound = Error
 
 // Forbidden The body of every non-2xx answer. Some errors add fields.
 type Forbidden = Error
@@ -2211,6 +2354,27 @@ type ListUsersParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListConversationsParams defines parameters for ListConversations.
+type ListConversationsParams struct {
+	// Limit The page size, 1 to 100 (20 when absent).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the page before, as given.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Words to search titles and message text for, at most 200 characters.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// GetConversationParams defines parameters for GetConversation.
+type GetConversationParams struct {
+	// Limit The most messages in the page, 1 to 200 (20 when absent).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the page of messages before, as given.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetStatusParams defines parameters for GetStatus.
 type GetStatusParams struct {
 	// Window The uptime window.
@@ -2249,6 +2413,12 @@ type VerifyEmailJSONRequestBody = VerifyEmailRequest
 
 // ChatJSONRequestBody defines body for Chat for application/json ContentType.
 type ChatJSONRequestBody = ChatRequest
+
+// CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
+type CreateConversationJSONRequestBody = ConversationRequest
+
+// RenameConversationJSONRequestBody defines body for RenameConversation for application/json ContentType.
+type RenameConversationJSONRequestBody = ConversationPatch
 
 // SubmitFeedbackJSONRequestBody defines body for SubmitFeedback for application/json ContentType.
 type SubmitFeedbackJSONRequestBody = FeedbackRequest
@@ -3576,6 +3746,91 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
 	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListConversations List or search your conversations
+	//
+	// The caller's conversations, most recently active first (a message
+	// stored moves its conversation to the top; a rename does not), a
+	// page at a time: pass `next_cursor` back as `cursor` for the next
+	// page; it is `null` on the last. With `q`, only the conversations
+	// whose title or messages hold every word of it (whole words, any
+	// case; PostgreSQL full-text search, SQLite FTS5).
+	//
+	// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+	ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConversationWithBody Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConversation Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteConversation Delete a conversation
+	//
+	// Deletes one of the caller's conversations and all its messages.
+	// Another user's conversation answers 404, exactly as a missing one.
+	//
+	// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+	DeleteConversation(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConversation Read a conversation
+	//
+	// One of the caller's conversations with its messages, oldest first,
+	// a page at a time: long threads continue with `next_cursor` passed
+	// back as `cursor` (`null` on the last page). Assistant messages carry
+	// the answer's tier, provider, upstream model, request id, usage and
+	// web sources; an answer cut short has `"status": "interrupted"` and
+	// holds what arrived. Another user's conversation answers 404, exactly
+	// as a missing one.
+	//
+	// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+	GetConversation(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenameConversationWithBody Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversationWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenameConversation Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversation(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SubmitFeedbackWithBody Rate one of your chat answers
 	//
 	// Rates the chat answer given under `request_id` (the `X-Request-ID`
@@ -4628,6 +4883,161 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
 func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChatRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConversations List or search your conversations
+//
+// The caller's conversations, most recently active first (a message
+// stored moves its conversation to the top; a rename does not), a
+// page at a time: pass `next_cursor` back as `cursor` for the next
+// page; it is `null` on the last. With `q`, only the conversations
+// whose title or messages hold every word of it (whole words, any
+// case; PostgreSQL full-text search, SQLite FTS5).
+//
+// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+func (c *Client) ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConversationWithBody Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *Client) CreateConversationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConversationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConversation Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *Client) CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConversationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteConversation Delete a conversation
+//
+// Deletes one of the caller's conversations and all its messages.
+// Another user's conversation answers 404, exactly as a missing one.
+//
+// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+func (c *Client) DeleteConversation(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConversation Read a conversation
+//
+// One of the caller's conversations with its messages, oldest first,
+// a page at a time: long threads continue with `next_cursor` passed
+// back as `cursor` (`null` on the last page). Assistant messages carry
+// the answer's tier, provider, upstream model, request id, usage and
+// web sources; an answer cut short has `"status": "interrupted"` and
+// holds what arrived. Another user's conversation answers 404, exactly
+// as a missing one.
+//
+// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+func (c *Client) GetConversation(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConversationRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenameConversationWithBody Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *Client) RenameConversationWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenameConversationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenameConversation Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *Client) RenameConversation(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenameConversationRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5948,6 +6358,278 @@ func NewChatRequestWithBody(server string, contentType string, body io.Reader) (
 	return req, nil
 }
 
+// NewListConversationsRequest constructs an http.Request for the ListConversations method
+func NewListConversationsRequest(server string, params *ListConversationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateConversationRequest calls the generic CreateConversation builder with application/json body
+func NewCreateConversationRequest(server string, body CreateConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateConversationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateConversationRequestWithBody constructs an http.Request for the CreateConversation method, with any body, and a specified content type
+func NewCreateConversationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteConversationRequest constructs an http.Request for the DeleteConversation method
+func NewDeleteConversationRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConversationRequest constructs an http.Request for the GetConversation method
+func NewGetConversationRequest(server string, id openapi_types.UUID, params *GetConversationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenameConversationRequest calls the generic RenameConversation builder with application/json body
+func NewRenameConversationRequest(server string, id openapi_types.UUID, body RenameConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenameConversationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRenameConversationRequestWithBody constructs an http.Request for the RenameConversation method, with any body, and a specified content type
+func NewRenameConversationRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSubmitFeedbackRequest calls the generic SubmitFeedback builder with application/json body
 func NewSubmitFeedbackRequest(server string, body SubmitFeedbackJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7106,6 +7788,97 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
 	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ListConversationsWithResponse List or search your conversations
+	//
+	// The caller's conversations, most recently active first (a message
+	// stored moves its conversation to the top; a rename does not), a
+	// page at a time: pass `next_cursor` back as `cursor` for the next
+	// page; it is `null` on the last. With `q`, only the conversations
+	// whose title or messages hold every word of it (whole words, any
+	// case; PostgreSQL full-text search, SQLite FTS5).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+	ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error)
+
+	// CreateConversationWithBodyWithResponse Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
+
+	// CreateConversationWithResponse Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
+
+	// DeleteConversationWithResponse Delete a conversation
+	//
+	// Deletes one of the caller's conversations and all its messages.
+	// Another user's conversation answers 404, exactly as a missing one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+	DeleteConversationWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteConversationResponse, error)
+
+	// GetConversationWithResponse Read a conversation
+	//
+	// One of the caller's conversations with its messages, oldest first,
+	// a page at a time: long threads continue with `next_cursor` passed
+	// back as `cursor` (`null` on the last page). Assistant messages carry
+	// the answer's tier, provider, upstream model, request id, usage and
+	// web sources; an answer cut short has `"status": "interrupted"` and
+	// holds what arrived. Another user's conversation answers 404, exactly
+	// as a missing one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+	GetConversationWithResponse(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*GetConversationResponse, error)
+
+	// RenameConversationWithBodyWithResponse Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversationWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error)
+
+	// RenameConversationWithResponse Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversationWithResponse(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error)
 
 	// SubmitFeedbackWithBodyWithResponse Rate one of your chat answers
 	//
@@ -9126,6 +9899,569 @@ func (r ChatResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConversationsResponse401Headers the declared response headers of an HTTP 401 response for ListConversations
+type ListConversationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListConversationsResponse429Headers the declared response headers of an HTTP 429 response for ListConversations
+type ListConversationsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListConversationsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConversationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListConversationsResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListConversationsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListConversationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListConversationsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListConversationsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListConversationsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateConversationResponse401Headers the declared response headers of an HTTP 401 response for CreateConversation
+type CreateConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateConversationResponse429Headers the declared response headers of an HTTP 429 response for CreateConversation
+type CreateConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type CreateConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Conversation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateConversationResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateConversationResponse) GetJSON201() *Conversation {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateConversationResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateConversationResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateConversationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateConversationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteConversationResponse401Headers the declared response headers of an HTTP 401 response for DeleteConversation
+type DeleteConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteConversationResponse429Headers the declared response headers of an HTTP 429 response for DeleteConversation
+type DeleteConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type DeleteConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteConversationResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteConversationResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConversationResponse401Headers the declared response headers of an HTTP 401 response for GetConversation
+type GetConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetConversationResponse429Headers the declared response headers of an HTTP 429 response for GetConversation
+type GetConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationThread
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConversationResponse) GetJSON200() *ConversationThread {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetConversationResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RenameConversationResponse401Headers the declared response headers of an HTTP 401 response for RenameConversation
+type RenameConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RenameConversationResponse429Headers the declared response headers of an HTTP 429 response for RenameConversation
+type RenameConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type RenameConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RenameConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RenameConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenameConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RenameConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RenameConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RenameConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RenameConversationResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r RenameConversationResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RenameConversationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RenameConversationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RenameConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RenameConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RenameConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RenameConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenameConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenameConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenameConversationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11559,6 +12895,139 @@ func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSO
 	return ParseChatResponse(rsp)
 }
 
+// ListConversationsWithResponse List or search your conversations
+//
+// The caller's conversations, most recently active first (a message
+// stored moves its conversation to the top; a rename does not), a
+// page at a time: pass `next_cursor` back as `cursor` for the next
+// page; it is `null` on the last. With `q`, only the conversations
+// whose title or messages hold every word of it (whole words, any
+// case; PostgreSQL full-text search, SQLite FTS5).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+func (c *ClientWithResponses) ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error) {
+	rsp, err := c.ListConversations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationsResponse(rsp)
+}
+
+// CreateConversationWithBodyWithResponse Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *ClientWithResponses) CreateConversationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error) {
+	rsp, err := c.CreateConversationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConversationResponse(rsp)
+}
+
+// CreateConversationWithResponse Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *ClientWithResponses) CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error) {
+	rsp, err := c.CreateConversation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConversationResponse(rsp)
+}
+
+// DeleteConversationWithResponse Delete a conversation
+//
+// Deletes one of the caller's conversations and all its messages.
+// Another user's conversation answers 404, exactly as a missing one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+func (c *ClientWithResponses) DeleteConversationWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteConversationResponse, error) {
+	rsp, err := c.DeleteConversation(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteConversationResponse(rsp)
+}
+
+// GetConversationWithResponse Read a conversation
+//
+// One of the caller's conversations with its messages, oldest first,
+// a page at a time: long threads continue with `next_cursor` passed
+// back as `cursor` (`null` on the last page). Assistant messages carry
+// the answer's tier, provider, upstream model, request id, usage and
+// web sources; an answer cut short has `"status": "interrupted"` and
+// holds what arrived. Another user's conversation answers 404, exactly
+// as a missing one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+func (c *ClientWithResponses) GetConversationWithResponse(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*GetConversationResponse, error) {
+	rsp, err := c.GetConversation(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConversationResponse(rsp)
+}
+
+// RenameConversationWithBodyWithResponse Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *ClientWithResponses) RenameConversationWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error) {
+	rsp, err := c.RenameConversationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenameConversationResponse(rsp)
+}
+
+// RenameConversationWithResponse Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *ClientWithResponses) RenameConversationWithResponse(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error) {
+	rsp, err := c.RenameConversation(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenameConversationResponse(rsp)
+}
+
 // SubmitFeedbackWithBodyWithResponse Rate one of your chat answers
 //
 // Rates the chat answer given under `request_id` (the `X-Request-ID`
@@ -13892,6 +15361,632 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 	return response, nil
 }
 
+// ParseListConversationsResponse parses an HTTP response from a ListConversationsWithResponse call
+func ParseListConversationsResponse(rsp *http.Response) (*ListConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListConversationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListConversationsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateConversationResponse parses an HTTP response from a CreateConversationWithResponse call
+func ParseCreateConversationResponse(rsp *http.Response) (*CreateConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteConversationResponse parses an HTTP response from a DeleteConversationWithResponse call
+func ParseDeleteConversationResponse(rsp *http.Response) (*DeleteConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConversationResponse parses an HTTP response from a GetConversationWithResponse call
+func ParseGetConversationResponse(rsp *http.Response) (*GetConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRenameConversationResponse parses an HTTP response from a RenameConversationWithResponse call
+func ParseRenameConversationResponse(rsp *http.Response) (*RenameConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenameConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RenameConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RenameConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSubmitFeedbackResponse parses an HTTP response from a SubmitFeedbackWithResponse call
 func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15881,6 +17976,21 @@ type ServerInterface interface {
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx echo.Context) error
+	// ListConversations List or search your conversations
+	// (GET /api/v1/conversations)
+	ListConversations(ctx echo.Context, params ListConversationsParams) error
+	// CreateConversation Start a conversation
+	// (POST /api/v1/conversations)
+	CreateConversation(ctx echo.Context) error
+	// DeleteConversation Delete a conversation
+	// (DELETE /api/v1/conversations/{id})
+	DeleteConversation(ctx echo.Context, id openapi_types.UUID) error
+	// GetConversation Read a conversation
+	// (GET /api/v1/conversations/{id})
+	GetConversation(ctx echo.Context, id openapi_types.UUID, params GetConversationParams) error
+	// RenameConversation Rename a conversation
+	// (PATCH /api/v1/conversations/{id})
+	RenameConversation(ctx echo.Context, id openapi_types.UUID) error
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx echo.Context) error
@@ -16179,6 +18289,111 @@ func (w *ServerInterfaceWrapper) Chat(ctx echo.Context) error {
 	return err
 }
 
+// ListConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConversations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConversationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConversations(ctx, params)
+	return err
+}
+
+// CreateConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateConversation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateConversation(ctx)
+	return err
+}
+
+// DeleteConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteConversation(ctx, id)
+	return err
+}
+
+// GetConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConversationParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversation(ctx, id, params)
+	return err
+}
+
+// RenameConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) RenameConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenameConversation(ctx, id)
+	return err
+}
+
 // SubmitFeedback converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmitFeedback(ctx echo.Context) error {
 	var err error
@@ -16456,6 +18671,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
 	router.POST(options.BaseURL+"/api/v1/keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/api/v1/keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
+	router.GET(options.BaseURL+"/api/v1/conversations", wrapper.ListConversations, options.OperationMiddlewares["listConversations"]...)
+	router.POST(options.BaseURL+"/api/v1/conversations", wrapper.CreateConversation, options.OperationMiddlewares["createConversation"]...)
+	router.DELETE(options.BaseURL+"/api/v1/conversations/:id", wrapper.DeleteConversation, options.OperationMiddlewares["deleteConversation"]...)
+	router.GET(options.BaseURL+"/api/v1/conversations/:id", wrapper.GetConversation, options.OperationMiddlewares["getConversation"]...)
+	router.PATCH(options.BaseURL+"/api/v1/conversations/:id", wrapper.RenameConversation, options.OperationMiddlewares["renameConversation"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListOpenAIModels, options.OperationMiddlewares["listOpenAIModels"]...)
 	router.GET(options.BaseURL+"/v1/models/:model", wrapper.GetOpenAIModel, options.OperationMiddlewares["getOpenAIModel"]...)
@@ -16495,6 +18715,10 @@ type AuthUnavailableJSONResponse struct {
 }
 
 type BadRequestJSONResponse Error
+
+type ConversationBadRequestJSONResponse Error
+
+type ConversationNotFoundJSONResponse Error
 
 type ForbiddenJSONResponse Error
 
@@ -18744,6 +20968,767 @@ func (response Chat504JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationsRequestObject struct {
+	Params ListConversationsParams
+}
+
+type ListConversationsResponseObject interface {
+	VisitListConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListConversations200JSONResponse ConversationList
+
+func (response ListConversations200JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response ListConversations400JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListConversations401JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListConversations403JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListConversations429JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListConversations500JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListConversations503JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversationRequestObject struct {
+	Body *CreateConversationJSONRequestBody
+}
+
+type CreateConversationResponseObject interface {
+	VisitCreateConversationResponse(w http.ResponseWriter) error
+}
+
+type CreateConversation201JSONResponse Conversation
+
+func (response CreateConversation201JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response CreateConversation400JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateConversation401JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateConversation403JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response CreateConversation408JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation409JSONResponse Error
+
+func (response CreateConversation409JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateConversation413JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateConversation415JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateConversation429JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateConversation500JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateConversation503JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversationRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type DeleteConversationResponseObject interface {
+	VisitDeleteConversationResponse(w http.ResponseWriter) error
+}
+
+type DeleteConversation204Response struct {
+}
+
+func (response DeleteConversation204Response) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response DeleteConversation400JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteConversation401JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteConversation403JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response DeleteConversation404JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response DeleteConversation429JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteConversation500JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteConversation503JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRequestObject struct {
+	Id     openapi_types.UUID `json:"id"`
+	Params GetConversationParams
+}
+
+type GetConversationResponseObject interface {
+	VisitGetConversationResponse(w http.ResponseWriter) error
+}
+
+type GetConversation200JSONResponse ConversationThread
+
+func (response GetConversation200JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response GetConversation400JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetConversation401JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetConversation403JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response GetConversation404JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetConversation429JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetConversation500JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetConversation503JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversationRequestObject struct {
+	Id   openapi_types.UUID `json:"id"`
+	Body *RenameConversationJSONRequestBody
+}
+
+type RenameConversationResponseObject interface {
+	VisitRenameConversationResponse(w http.ResponseWriter) error
+}
+
+type RenameConversation200JSONResponse Conversation
+
+func (response RenameConversation200JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response RenameConversation400JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RenameConversation401JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RenameConversation403JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response RenameConversation404JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response RenameConversation408JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RenameConversation413JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RenameConversation415JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RenameConversation429JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RenameConversation500JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RenameConversation503JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21180,6 +24165,21 @@ type StrictServerInterface interface {
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx context.Context, request ChatRequestObject) (ChatResponseObject, error)
+	// ListConversations List or search your conversations
+	// (GET /api/v1/conversations)
+	ListConversations(ctx context.Context, request ListConversationsRequestObject) (ListConversationsResponseObject, error)
+	// CreateConversation Start a conversation
+	// (POST /api/v1/conversations)
+	CreateConversation(ctx context.Context, request CreateConversationRequestObject) (CreateConversationResponseObject, error)
+	// DeleteConversation Delete a conversation
+	// (DELETE /api/v1/conversations/{id})
+	DeleteConversation(ctx context.Context, request DeleteConversationRequestObject) (DeleteConversationResponseObject, error)
+	// GetConversation Read a conversation
+	// (GET /api/v1/conversations/{id})
+	GetConversation(ctx context.Context, request GetConversationRequestObject) (GetConversationResponseObject, error)
+	// RenameConversation Rename a conversation
+	// (PATCH /api/v1/conversations/{id})
+	RenameConversation(ctx context.Context, request RenameConversationRequestObject) (RenameConversationResponseObject, error)
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx context.Context, request SubmitFeedbackRequestObject) (SubmitFeedbackResponseObject, error)
@@ -21769,6 +24769,176 @@ func (sh *strictHandler) Chat(ctx echo.Context) error {
 	return nil
 }
 
+// ListConversations operation middleware
+func (sh *strictHandler) ListConversations(ctx echo.Context, params ListConversationsParams) error {
+	var request ListConversationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversations(ctx.Request().Context(), request.(ListConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConversationsResponseObject); ok {
+		return validResponse.VisitListConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateConversation operation middleware
+func (sh *strictHandler) CreateConversation(ctx echo.Context) error {
+	var request CreateConversationRequestObject
+
+	var body CreateConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateConversation(ctx.Request().Context(), request.(CreateConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateConversationResponseObject); ok {
+		return validResponse.VisitCreateConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteConversation operation middleware
+func (sh *strictHandler) DeleteConversation(ctx echo.Context, id openapi_types.UUID) error {
+	var request DeleteConversationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteConversation(ctx.Request().Context(), request.(DeleteConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteConversationResponseObject); ok {
+		return validResponse.VisitDeleteConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConversation operation middleware
+func (sh *strictHandler) GetConversation(ctx echo.Context, id openapi_types.UUID, params GetConversationParams) error {
+	var request GetConversationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversation(ctx.Request().Context(), request.(GetConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConversationResponseObject); ok {
+		return validResponse.VisitGetConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenameConversation operation middleware
+func (sh *strictHandler) RenameConversation(ctx echo.Context, id openapi_types.UUID) error {
+	var request RenameConversationRequestObject
+
+	request.Id = id
+
+	var body RenameConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenameConversation(ctx.Request().Context(), request.(RenameConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenameConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenameConversationResponseObject); ok {
+		return validResponse.VisitRenameConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SubmitFeedback operation middleware
 func (sh *strictHandler) SubmitFeedback(ctx echo.Context) error {
 	var request SubmitFeedbackRequestObject
@@ -22313,477 +25483,515 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchtJ1i72KhnwjhCwdwECQFAHMP6w2RQlsX8dOCQ16p6GjEpUJYBqFjLRlQWB6LYi/Aa+88W+sXeE",
-	"w34F3/tN/hewH8GRa62syioUTpTU6pnQRIyaAOqQuTJznde3/qgFajZXUshU1/p/1BKh50pqAR9OF+n0",
-	"iqfiVTSLUhGarwIlUyFT8yefz+Mo4Gmk5MNftZLmO3HHZ/MY7+ZBoBZ4qV7MZjxZ1fq1m6lg9AOLNItV",
-	"cCtCxsepSNiYR7EIWawmkdQ1r/aRxwuBLw1FrV9LeCqGMY3Fq4kkUYl5pFJsxuWqeD8bq4Sl00jb152w",
-	"NFkxPuGRZJFkPWZekYjfFkKnwyis9WuPxp2gGx6JZm90zJu94FHYfCIej5tPeXuEv/TGcE+arIYw5Fq/",
-	"9+mTV+NhmAit12caxJGQ6QPN6Aq20CJkUarZaBFORLr/JM0yMPiaibtAiBB+/ezhd7qfzAR0MBUzbkbx",
-	"nxIxrvVr/93DfFs8xF/1Q2crnMOw4N5Q6CCJ5mYbuItBQ9NsnKgZLgRSg9XnImEXl5YmHjOfHz7qmRUb",
-	"yIvLj48aHjOLt9+6sjq8gcvVQNIjG30monQqErbkK4/BjGmP+VfmQ/PUfPCZFoGSoW4NZM2rTQUPRQKr",
-	"mM20Cf+ar0rTdBcX15KpMUungi0jGaolzLJplx0WTjMl41WjVXPpna7mZtUjmYqJMBT1nJdfiRmPZCQn",
-	"6wO4suSNxTg1+zl/9UEv0KJidtdIFraQaRTjk6cqFnaikWYjHtzufk9O6l3v4Ha/sKVaxCEbCcbDWZSm",
-	"ItzxGvMiw6feSf6RRzEfxeJAPhWKuZChkMFq/QCHPOUjrgULldBMqpRxqZciqTi4C2cA+bm9FsnHKBAs",
-	"FbO5SngSxStWvPLwM2ymPOV6GsnJDwtdHrU9NXRceMqUDMTeA87u19FENp0nuPxTT1WSxqsvwoEOYEAb",
-	"uc75R5Gs2JxrvVRJyIg4TMcqZTrlKxGy0UKviHfY7bzkUcrqMJqB3MIekB1xlm8UVk+dzeGZZw6knvJE",
-	"hOxKhJFumEMC28WSeJ3H7HM6UoWjHImxSgRyskhOPLacCslupVrKPc7HDzwkfnHg0RhHIg6L++uUzcRs",
-	"JBIzwUh+5HEUVuwt+mVI28PZX3aR+my20GZi7ImZZaf7hAVTnvAgNfS577HQK5nyu/VzPFLhyi7Jj9dv",
-	"3xw05Av8BW40pyGOpGAdjwUqXswk6xz3LSXyKbAHnx6wWKlbsw/NthuJSSQNLzdyQo1+FUHKbsWK6TQx",
-	"DP6+E8b1rlygKde42RMlJzh4uPqQqc+E1nwi9C+dDy3aN/nC8c8b/Ocfe7OyVm5Ems14PFbJTIQe4wy2",
-	"rrNJUaWYCvZS6ZThOWSRHkizJbRIPoqQ1X271NP8Ir/RYoamQAjGR2ph+KEgKg+kTnmSaraM0ilodnOe",
-	"ThmXIeNmgyjJ6v52KppHGDL6jRPGcaemU56625VpvtLmzCeCGW6QCH6rBzIf75at2Wq1/IbhPp+82nOV",
-	"jKIwFPJQVT6cRXL9VCVqkQozTrPB4ZoqtX2cvTTfV6fmYqPBGe3ILGGU3FOhhV0RacNiw62mRnbRniOs",
-	"vPN+41vIjyKJxlHVCI2KF2f2Aa15oOQ4MjuZrSqNBLhp6Dw2H/cZ3spWapGUHj6OEp322VjFsVrCWYgj",
-	"ecuWgs1Qw16pBYo6fYtLyqRYwmaH3X359vqGPeTz6OHHzkO+SKcP4f2rh4nQQobflA1ULDSI5ao9CqfT",
-	"/BbwOHa4gJICpl8Ppjz12FKMmBY8CfA4n15eAMMOEgEHxWNKGhZoWEcCJ3YgDRk0ULMBL7CjMqy4uK6G",
-	"UxRXZyVSc6LLS5ud3QuZikTyGMmw9/ktsHl8grNb7FcMv7jXCn72+p1KtpDibi6CVIQ4khMWipRHsWbc",
-	"sDw0b4jUsZqwhQwFsvOM/4ctM5Q3Kn2uFjK8F4GkSodjuDun0BtFKr8IcxvFnAawQaPwG9HM7PkUlFyu",
-	"b0UIuzuzUcRdpFPYysRP8s3+QAOZ3s6FPL24j14If+ZbcIP+QBLPaBAqFHEu7cbcjGzEYy4DEZoh6hlP",
-	"zC1znvCZvaHm5Zps4dlDQRTZl4I4U6DjFfm2DlElUPNfU3lZ3Yfx+kzymdAsSgcyV8k9ViXyfeKpwMwz",
-	"b0GmnA2kmTFLlWps0FVYrqoYlaSsKQzkRlWBHawpINnuqy/cWyCXd5YrmfM9VS2baQPJRRxnu2cuklmk",
-	"daRktnG+qDwuj7dCMOfD/qaieV/qfI2DdStWDzRTS4nbOBfQKqkQjelURMm6cGSVsjHfq58hH9f5WSYo",
-	"89VbE5VVFEUR9bWY1GcJyp+axOubF88csl3yVax4eKPUK55MxOcRbo4PG6ZKDWN4nEtBej8xLqUYXMLq",
-	"6NbutHtPjh8/YqNVKnRjA32/gTSwrgMYLCh6BSIbG2aeulKVpnkTzYRafKZktfNM6WEbyWmOUCICERk7",
-	"1myDaCb+YjQMoxBdYkkSfUS+FUl2df63d+fXN8Obi9fnb9/dDK/Pz96+eXZ9gjqLklIE5oEM4gdKi9Ch",
-	"9I1Sr7lcWV/4gUIqUDJYJIlYC1FZDyiI6AiCNskDnUc0kgU6cipcq2vrV4zm5IuXvSQfRf6COk/ZzIj+",
-	"Ttu8hMNqbjoS+StcETdP1MfIuhrzuZGjlH4EeybSLMmCS9ulsb1vuHFapxf5w0tP3X/svy1Uyovjfsaj",
-	"eMXgB4yhLebbBhqay4dw+dAJl+XjdJ9nL2D147ZZ8+N2vhLwrlSFfLWZI+nFeBwFkZApvvFrSdHQGXOk",
-	"LRlY3Tcj6bP1gfjeQPqGIn1WRRDfQ93Bv2vqqVrEYRPcy3025rEWft+oj4GaCT2QIx7cmp04i0IZTaYp",
-	"e3dz1vCY2LmbjEVbuWv8hlcICmrzT1oOHprby3fZ8J85lYzHieDhymgRA/n69Kfh2ds3Z++urs7f3AyJ",
-	"s1wPL8+vhu+uz6/WT3Dp6YZejlu+zzp+44QJHkwZWvbF8AAEAYCmfZII4LQfSIxpReZEa5Hqxhfx/ZsR",
-	"mDG7Ri9GY/JxPACN1RkLKw1lbRF3BvGKm2N9tD7uFgxIbB5jwNHRugjM5rPxk2xDl8Yh5GJW6/9Sg2fX",
-	"PuTqFfqb8YDh0Xknjbqrkuh3EX4ZK5bPo+GtWBX4hbWeyAm0gReYkQiZ0ju/pmC1zqg6xMlvhYSAEyjz",
-	"cuKxhSQ7NBEf1S1aseJuHiUYTnV24vv375un+bBFdai7ODEGAzamqjmE5oEZVWs/CJ5AeHRtU1Wv3eEx",
-	"222CSQ+LQU1HMMUxc4QTqsvFi/98ff6NyplnAHFvdDWxnGkWZuTvikTCLgjVUrK6X7jPUZreSb2Yz1WS",
-	"ivC1CCN+QxGk+1N/kT9xODOPHFKcaYOumkU+yq/5y+n8Nv4C5PssS2mLgZSl+FSaR9/Qv3gPC+he2WLf",
-	"Mvvp2+Q+nQBHxdiEZlP+MQsDQuwY82waLYbquiFKk4hC8Qwea0U6CeQe5Ck9/5n8hZoZRr2ACNv98puq",
-	"0pq+Jy998eSlz3EXbPQSVPKUDT6CvwR7Ocg5wOp8IOlEmTNzGxulE9IqVbhqbPEdoHP7fjqjxr9Bi1r3",
-	"G4MWBt5Me8l62BauGea/5zlX6/feL9JsM3I2DI9E2qasnYVLl/X8l5IWCI/8pkHfESib+dwy/dfJBIEA",
-	"S4zpbOYzUdjoUVY5rsdqohaplyeQBVMuJ6Lx19CV760l//mJiZ8fCt6u2hYy6k4osTfmqUhaeK4/V7Xd",
-	"pdFW8tUt+uxfRXVzFNnsBZjif3nx7wLM+nmi5iJJI3KOJoKb2fO0QKFat909bna6ze7xTafdP2r32+1/",
-	"1LyaOW3m0lpodBUSLKXN7BHz1PTQ4qjfTwXqAZgUp+aaLVUC6XP1XrtjVSkhmZKNE+YbE4G8DlJ8NBtg",
-	"wyjMhXh20mQhKkaF7DKf4tH4Ke8EHdF8POqGzZ54Ylbo0ahpl+iYPxq5L1ssgJmuPTfmOh0udEbELfM1",
-	"l7qMQ4S5UuEZ3mEunEXSqH71ZWJUC8msk1jJQDBuf56jI24TiSpW8tFN+0m/0+33Nq/kThpKPhNFKsZ8",
-	"nqp5FV3miRhHd9XMEyOFEA1lnY6TEQpUSESgJjLSgkVpcTKT35s/jY5uL5/+9qrqlTpQcyu/6ZZfasGU",
-	"p7UPXi1KxUzvOm3/LlbX5iG1T7m3J0n4Cs5TlsDW/6UGewHIkc3Uc09TaV9kYyucjtzjhZmi5q14Us/w",
-	"Sd/kwP61jtetWG3cQ0YXFPHYY3qqlhLqLtDMiDSzFU4tdi1kyKKUcc38U1J8UGijZGaDRbt9FNyKFfwh",
-	"/I17btb9e/r46vfTTvCsJ54/mrx8Ev3Yvn3Vnb3pqctHv1090Te1L3Zq/uq7nvyjlXv/sM3+KsLMpOJO",
-	"vxUr+O9eMyD5tmv88MzNA3GypIpj2Vui0YUn1todL9JFIjBPmPj40aPjNgv5SjO+5KsWe6Mo08y3b4nk",
-	"0PzurzHyR832o+ZR+6Ztjve9Tjg9evOJogvxDIGXA4ZaV2PW7bGpWiS6gUJaqmXV4HlaHPfTtleb8bto",
-	"tpjV+mbuXm0WSfzY8dZs5fy0lDVG8z3ISBHHGb35nCcpq6dJNJuJ8IR1oMig3S6IFKmMlZgmKna+bhSp",
-	"m53IGb97JeQkndb6nTYONvu89fCVdwVPs1HO+MoojhDKG2Myx5gv4pT5vwzgpA5qH/wW8yFv1S9lsQJX",
-	"q/faR0ylU5EsIy2KY/+Mwz7jdxd4Twenaj/tOEewRpXnyIz5nUZnymGSq925aT89dF87Ac/qPU1BfSMe",
-	"MA4FDrai1gT2B60IKPdCtzaLPGeruvlv2YQgmJVdPVIqFhzcEWI8FkEafRTbxusMEpP+nAFlrzCHaH00",
-	"kDZVpC0P+f9An1qBmrlkxavLJPVqd82Jau6U7u3Ro/Exb4tmd/xINHtBb9R8yo8fN4+Dzrg7eho+EZ3O",
-	"PtI90sOs6GA3BUGlgoK3bfoPqbm9+6u5oLVBOsAWpybkJtq0AVa3UdZsSJ2uV+VwXBOndiEyUjj7qrjB",
-	"17dQYahV+mdGrK2H9ZJjnKN4YKW4S4fBItGqwjV6ybUGjQov8LOaO3MXm/OJyM6YwhNmxlPkuT+/v5r+",
-	"7cXfez+/7yxHL94tfu4+TfdcnuQA1SBjSbu0A3yuV5j4DrqlwbT6HENdEgT30cl0Asm4goMhJ1rsLdQt",
-	"Y8IxJfVNpKLA7SySl85SdLzSynwu10tEukgkxBRm1uwkBlhYoW7bFd6dNvzPkd/tnUyyyE/sxa039Mcv",
-	"kUw/uBc1o9lcJaiBcSNza5MonS5Ghns9VHweNQMViomQD7MXf3Jv17fRvKmAFDxuzhVkc+LYSvy6SLRn",
-	"+IuGCLrEP53KjhY7lStaSfInFn5/oAeSqpzAS6k9phXyb3ga+q0pRwKMdPOU6KPQjOMdAxlpvRAhpYFg",
-	"pgnkvsRqoo06CTe32KVItJmczQ3AzQN54eToxDBQtoiFdXGY6SGs91PVKZA8XqVRoNc5x2g1hPhVBdsQ",
-	"CUsjkbB6sULAw/qABmrKEB03NMvC5vXRChRAz25hw02A3+7FA67MaE4N54zSCiuB2OzeLAXSyrY/rkrH",
-	"fqmWqFK/uzlDtRpMhGiyMBp3oMq+m8dVUn4sRDjiwe2uMT6n664pPmBuTdRsE7dKdGqGZMOAc5FEKqyQ",
-	"apmg7Twti9dq51gqZLAa7qbpK7zyUiSBkGkUCw2EVdUDBk/ahvF6KJI3uMGO9xl2qubDTMqsvx3sOA6C",
-	"GM6o9vCrPCBs6Ln37jSiZNtuSlXK491yzp7HG7zc3JiO0z1I/9yMFoJTBeqXpCPsadpEsDD21GQDdOnm",
-	"5UygsAvyQTlb+cM29nKTzb7IZJD+m5bpWaTTSAYprg9THyk9HjdKUVE7rtSmk0RRLmPvruiQabfaR90j",
-	"dxupBcZSMjlnxHrpKcfrT2k/6ez/FG3HsUEfTcTYGphu1WMd1AQvq2iiPbpbV81ee7z1teZVE56KpTmM",
-	"CZZGZ9lXCOnisVECsTudJoLPjDQL4kUoistwVDWExMn5zq983NmpWmc3esWNUiBmYYprS762epXbNE3F",
-	"bF7hMrJE2HX4Lu11MAFOsaoisd10Gc8I/WEifoXqEI9JNVyA7jK8FSuPBVESLKJ0qOZCegOZJeVitphZ",
-	"rKngcTplMyWjFKKjRuHSRj0x1zQ85ibDeQMJhXrDWPEQYq6UfOA5gXe6lAWLdKjGYyPVw2Hmfy1qI8VU",
-	"u/WMz+IqZkTMaFO5BoswSs8l5a2ucwkK/1GyKWZHoy5nLCxQgoaThMvU+Uy6FFpYydCxyOAz6ojmIz7I",
-	"Zq25X2WlTtlDzcqRjWYm4trpxXeuCSQepFVWGJbapVClYB7xIKs2RueTWSzIJfQNTXjqGmr2mweanb26",
-	"KErLdb9B9YiGUbh9UBaTi7S28ruLb33MH42Og17YPBLdcbPHO6Pm0+BJ2HwsHo2PeW90FHTDCqfCTnvx",
-	"q8RMqB4LYRPCCC0O12rDwVR4BWnreWy0Yrg9WX0MmbswMOYbEeuDJuynyjcqDmfExf0lJ7Xd95hPGy0K",
-	"fY9xCqr56JH0iwz+j1p2Y2YNrZ2jkpOn13VoEcn0Ua+2hUVv3Ao2Rg0yCS2ogM8w9yffGBT2Xd+Keyb8",
-	"7dwEKU8mIt20W7HQlEPBnZKwNE7pfn6YWH1QG9Qo2KpkyRNbG6nRrnOD4xh+IYfajmlX+ZuQlTgH2LNM",
-	"MiOSO8p8pxeWunCqNjLlaseSkGlCf+7nwcn5e4V2/NXdVG+eXRxMaTvF3c6kMzgSz8FdtN2VlJ8fLVLt",
-	"mWlFkhWdUSeMj6DGhm7SKV8xBAhaMZ5AZtIBvqRLqCtOcze5MwCWlaNkJKSiFOtLB41l3aH0T+sy+uou",
-	"FdwLl5SetjEaSYWEQ5vHVr1tsiy3dYSS5QlTmLiK0SUjiGR2Dbit8EIpWJ3OubkI2GETbgHHcon7BSpJ",
-	"RJCyqUq0YCOepiJZmS04B7Mm413ZuIvRtu6Tqti5WBbmmb8tTdqLUS9UCeG8JMIY5olg5lK95/uc6N6T",
-	"XWe6MJQNRzk9/yhkeg12TlU+sdF9m9fmSMGFmtVnwsh16zUMDcmNLmDU48YJ00LYc5eS1hQpo+Y5D25V",
-	"iRkzlte2LmNtA+WJchXODbzrgWapuEtP2HIapYLpOQ8E47EZX5QZm8CEuGTGBFrB9SzS5MF2oqZz2Arm",
-	"BYPBddVoE0UlJ6SjGx3byCWtI51yCSkFK52KWVWRWMnwU7DZ7BQ3rdOVmMerrZRZG+Q4kpGeDnMjzTFq",
-	"NmRz7NKJorBy8RAbZYdUvIlQ/7qPoanVIgnEBnkDgEh4AZtEHw3np8w0MyzPCJ0gSjGDRiXgnf2l8wF9",
-	"Xvu7ZK/hDVUCfTFHP8EwI4MTpo/5jDePWp3mk1EzknZzVISIaONv97uZiz55taUYDRECatct78XoGi58",
-	"u0gDNSvd7eyNvR7ynEfxIhHVepoFyHFs4BJl8l1e3pyWAJt3/wbRMuN3Q+RF9AkDPU86T7u78jYsFM76",
-	"pjrnSRyJhGHQiTy2gZIfRaItxlYcmvNwmN/U5XGFZAYnPp7tqmwzVQAsRSI5ydkY7iI2E1xqAjLimsWC",
-	"f6QwjlqkAMIE0o84llkCDphINqRheBZgHn3YHmR3zjE5kjbG84jEJ1ku0evTn4aXV29fX94Mz16eXl07",
-	"+S2sftRtt9sDOVpZhazRYu+3MPMCL8fRAGZavddue2xAA+zjHbhZB7VG2b9zfjePeSTZ9fW54RTmFUaF",
-	"FDIA5dMRwDC+g0WFdmQrzKra0kYRjLoPFltyzarkr6UNVgqYLWqWGGqJHN7sKHkkiCoylPAXZthSskDD",
-	"fh7zIAvqre37SuafihnIecMYCtmY1j2cncpuMRS75jYusrWMXKSQllUTQMBLif9bM4m2AcaHjJ5lBEIu",
-	"DNAuVvOBTIRexCnYWjgAEWZCJFVGYIgWM1vZfskTweJIp1CjNJDmQb7RhXwmzMrAy2zJGBR24TKe2Ap0",
-	"GG4EVfhZqUCuKuk0imO6RSMAgjm19HLPPH0g/ZxAPuJpacXq/ho/9y3Y1op2e4UuX/JampO8ifmW4Ewy",
-	"IKOKwhcVrtD9A5PqdZ96cKCIhaZLxfSUz5ETKSnejmv9X7bzzL8Zg+2ciiuptsA7tCbyg5mJ9W6i0VKh",
-	"SmXfb9VKEEqAHkLJHQekdJRITy+lx1StQDF2+3lRJch8pMXJ3VwcIpPFJMgqgck/Tgiqw3Df9Ze9FlwS",
-	"DggaZrTs9O6pwoRCLi1aSOWrO73Wo72CTCGVOt03ZuqGaooTOXPoozeM8mh3SIdeXArnuIGeIkGrVj87",
-	"bPv7bN2DiEgoUslm9+6O2EuLXauZQIsNOkCQ72Xd1YJVR2tGYQqsa8aDaSRFMxE8hC8Q0aVUFe8xt3jP",
-	"G8hCraHHMiA9j5VR1DyW4V56AzkT6VSFQ/MVj2O1NL8HSo7jKEg9w84LpaYeW6toNyOpqp7yBrKIP+Ox",
-	"YviqEifGCVUVoBA8lum8FGSiT+ClSRZzvFdPF2kayYkT5oIMARQlwEF1rhBQQbuQoQiNeRuL/Ak2CJZN",
-	"vDCYsQC5nIWDzKtRUhQusxhyZd1oDaloPU+7WhhA3GAJnrhEyQmsM5suZlwWE0MrAY+2HNbhbgPVwyJ0",
-	"EsUuulxWYkGl6Pfy2+9wo1KUEE5OYdRVh/u5kxpTPnmz2UaHB/3oFSupAHORkwVcnNpZLDh6ncjj5QFY",
-	"wu22rOFN0agNtQRZpTm3ZVLmtISbclogftXpt7v7x68SnlLR/g7ZX7ljPnedjS0b7kEGeD1QAc6zFukX",
-	"I0F1wgDGNog4XrZxSrm1zuC3bcTNHtxN+/Et+aHZOBECHGpeZuwZc8kx8A7Yk47RhTbXF94N2/iH1VrI",
-	"ChsJs6CwmVk9SjXzXZZSilrW2p0n4yMqIuPNx0GvenNt8eoWTMr/8ZfT5j948/d282lr2G9++KPjdbpP",
-	"Pv2ne22ObQtvk+7WFt5Il2KQtUozXMyL+S6V/hajfA6djZRd/minJgWoejCU0mMq5xTFlfU448iIOmqp",
-	"wDU5frOTN4qkoUDFXqtON1tXf6M4jgjfLK/XsIYcQjWs61jz43aBGN32cZX2u4FL59rw/Olxkai99j2e",
-	"UzYMj9s1fHQVoV9CYs76ntFYwl9kuy+E/Ac7vWA/8OAWkX8rPCU8XWjXrY6pP6sKJ7pX+ygSHVUlHyFG",
-	"TBSHjC6xJxrVqOKB/dhudVrtneeJhpa/1ctmWUWZrGRpHZbO2F5+H02w+kilU3Z6eaEbHvontGcTJ2yu",
-	"oYv3n1Vc9ZmfgSqbLx7+Z99DxRCzVSyiMZeYZuM6/qD2ihJ8ikk99MsapSsyXb/S5n/S6X6Rzd896rTv",
-	"+aCnRW7X7na/5DHCN1RtmVdqEsnN9Zz3KpVyxehxb9/Sqc1R2iuaE1vIWGi9Fl41W44SzWx2QtWZ+/Jh",
-	"17IWDvOvovJrkSZRoG/EXVqVPKCMlSkWGElk4m6uNBjdDMfkZRyl3Wq3epXe0NfmGF/Isapw1bhwKet+",
-	"2sJg/tgUm9snwrZev/3cKKP/8V//W3UF96HxuK3QAlnwx52P50y+cl0M1arLqpEv7p17k9N/V/UUPbhq",
-	"OAjNd4ot9Q6LRmMMulytScpkRNWxqVIx5DvvZ4FBvINXBINO4yVfaXrbfo8qBa7ziPWHyrICFQ9hnHvT",
-	"P0PAjs94HO9chFL0O5/r5mU5m/L0TJmNbY9K2Y+rokAcOuIzuKsqvBvk0BZF6r+T0R0m2RVMhoJWuTkN",
-	"scoSAe0gmM3jpp81A3Isk7prejQ+PxJPlHW2g3m/kSaWuB/uG6omTE8MdVbxC3p3Tt48gGwXcFtQuGor",
-	"nE0X8rbCRJVi3a8mQme1Nu6f9QfhjycUdCQnEwyTBeb1hVhwyZQSMaas7Z/B8UVOa/F144UMqs8NTyaL",
-	"me23vBETZF3ybkjLXZdfMhR3VXCDebfADF/ZDnJn9gw+tGqHrLGdtSvW8mN2Y8ZsmkLlqDxa8vKbdo+2",
-	"wHT25iVfmRm0YIN/W5awnRU46nPZS2UueaDR7MqnlGNZcc3GHGLuEyF/5xGLzDVwHAjUqXSM4E4ZrIZz",
-	"IXmMkbk9Q9/N7h6WyIzfDfOBOjku6yqHFEa3ALgRNWZ+nhLjn0BqQCQ1aiJgbnLEbE8p6y1LkNmNHlHM",
-	"tSnJwvlcJGykFrLkQHtgK4zz7hGvT38a3rz99/M31417DGJj1s7N1iSd4utfn19fn744v2b/hXVslore",
-	"PxcM95ObyrMZieTAYyi3lOFSesCJ3aMTKMhW0iaqZGQ8jKRzSJoOxNfayjbsMrQP3Ye4FhL7Od7zyatp",
-	"UaWEnepbbTM/sPR6jEVigmOcEpwPtjcxNh+jMKA92WsMdjfJIH9yr3lcmyur04A2woZQyBBzvPW+7zH3",
-	"vKVbPictZ+d6op6B+vL+1kCuXyt1L3uihP/juAGcwuP5cL5jtp0DZ2vzO0rbDsDFQYsMLRIGxnGz5p3Y",
-	"cy+vFLoVqyqdvcoqrTl8bpvIs0tQkk1lvaY4dLN3PRaDO8VjudLIVMJIGR2OozgViUeVGPnZ0jwqxfQ2",
-	"ZhJv1vZiNZknaqTvb8/mlJjlKeO7dxEZ9Ju0Nfus9eTUbMTbFmMhb/fPo+8zP+Qp7/vQ8FBjM5epiqFN",
-	"CR9Iv1L58m2H7rq/0QDCDjZCDiS+gf3y7O2b8w9+npu/KS3fTRXLF5JehBvjkicVLpqU3GnrFsmqygf+",
-	"VsYr5puboAInS8oobix46K7TAr9uXpQse2afvBYUqg80ZsZQOgtmQIaZiS85gCicXl6wuqEnvKHhsdEi",
-	"HUi/1KoFq7d8NwPGZ3We40Fjl02V2KyZgQwSEQqZRjxGaBG/skMSPrf0JaQrDiSOHg1eAnQJdZ5Pgn1B",
-	"wTULXxilWIViIOv+eqaK7zGfEkvMn4WsFZ9yC3caTc4RPShJpMIxnfDZ9vAtNUTlKQMZ67G8+ele7rGy",
-	"IVrd48Or7qjjrTeu9PLevdk3FZ25vPWOY16x8HynIZwzL4KERmpRKsqOI5L1H9ma1VmVTGbPBT6saRgW",
-	"TyOjd2ETiXXLKcsY2rM3yoYcm80zer7Rw7HLw259HG4Anjd/P23+o918OoTw+6NeVfSdqC3SjQgs0N72",
-	"GmaX2UfW34IA7xgz4TozzorTK0ZrftVKtq740jFBsEvHFjfGpuzfjdiIRXKCO3e706iiUNn+bCYGNKAU",
-	"Ee3kZC8TlYJkmhUlwB+DWhClq0GtP6hd8iTSg9qn/eBqJyIdLgVPp2I3ZAMFLvKJbCbFPvVpe5uNJFG3",
-	"IIhWqJitbcVoJV9yKD6K2IwS61z5rYDt5WPWv+/GhKlEwKtl99iM5GJNm1EWt7seNybYmB8ZZ7650rcm",
-	"t7Voq+sKCu7MikhLFkQBx66ZHI3UPv5Ae/6woMXObXK2MUwERwDqQBm8ANw2qA/NubFL67+qSIowA0v3",
-	"bJW0SjCA5NY4wheGdVRQgFrC55SqQ58u+KJwiVTYtT1VTHO0U/L8/F1i87BAi6NJrhH6Q05E6zQ5KIZ6",
-	"mNv0W0Vc112taPVVnSy1lCIcjlZlBmd01a8Xza1wxWYDyWK9xQCvE/ndHut11rc64mvMlgP9A7hbKvzo",
-	"66SOzTt3qlMZAWAwm6fxhs9E6Pg3Doi3bI6o7CWd7x8zIQWx4oby7EpOuDVOBhLd7F1W941KMsQH+FCc",
-	"hkVlC2hqs0jni9RehEtn7FTSe6hc1+6gKk29SDrnMeuDem5sI/dFfeb/MQBCDmregLqM4J+gMw1qn3wj",
-	"GXHOLBRjMMmj9MsoZuWFIsPWoZf9RDP68JlW7zU5J8seekPnHtMYuBA6sw5Lseuc72/h8+tWXuaZ621m",
-	"6kUnZYWqWlxmgl0bLqrtR+iTwDHRGtwjhOwOl2MAHcO0PoWPfFvX6JNPpFXbD+fCcUJuPeC7GVVmnPxJ",
-	"JzjTab7QuK1+VM6qB92vU9vDpD4gthvm1uy+U824cEkZlkoK32M+X6TK/Ne+x0e0sT8G8FQwNeyrgEPk",
-	"H/oZD+m3Wq1Pn/ziWbHTMy9CB4GqOdP5UKU17SZ7Wbw4Z+ndJlOkImZYFfNRs3m69RIAydxyRWURqb3e",
-	"qxhI6ZEbV/Ly4pkKFjZNfP/Ct1PJ6H521GqzkB7C6tAbwoJfrb0zh6/RIqUq0Spw8eUW/Jon0Mah+2Rj",
-	"uQNnUiw3ZTxWmD63Qm6yeowdRy6EGcBVYg9tFkeYfuLkSh53ujsaQpQZC/XO2wkdUyDa56Wt3idLde+E",
-	"z2K5bkVVAAFEpWoNUWjJo5QaW1Db8gyzkJASs5r4+xQSF3C0PkEKHNYnf1ZXo/wpo2Ic95tiD25rRwOt",
-	"TLF9S5SygEsmFYuVnEDxDcsmtLFL2OHDKQuv47AbdEZt3nw6fiKavfBx0HwyesSbx+OeOKLf9mkOkWFq",
-	"EvEr/GFmA0EpNNe3LvYtbIYvgi65dVTDvU7kJgzAipv/dADBfVQGBwuwMPLSClWSxstL8gsVdM4WLp2y",
-	"0tGt5EKOUb4ms2zBcGb/nLCZCm5zcDpwyYEk0ymXYTOSWEhPdZ85qD6MY7IgP6HVSCaJ+s2oKnMhwSdv",
-	"LPTpYjKJ5GTMA4iNq6A6r8uOe1OlT443XKGdT82QLNw5PeiBZhwBiMn8QMBlFkmWCB5jflaa8PE4CnIM",
-	"bNDwj6mToGb1dqvVaRQbK25ECYCuIsFUBLclt9BBbLUIC1+cKJXH2KnCYOeJGon9evLcCw5rrVIKK+TE",
-	"JOFYQE3FcguZ7wn4CKGw6hy+ORBjfR2xV/d4EeOsHGxybI0NAFtzLA4if+NSsVAE0YzH+oQZEriAMpiO",
-	"lVEox5x42npyv/IfHIdLjs605tW6PfPvYzPxo3a4295wPFhZvRdRpbSPSgjx9H4Xf3srG8DjZJ1fFdnK",
-	"Mk1W0DHTDglozNk4uoMWweQk2ctBVjrDFT4ye4V2OvrmuBNxvAdKSw7MUnLX0mGvwNiCYGKWWJImgPgQ",
-	"EUIbAN6w5XQFMN+2B3fmotgPhZWQzvfIBf5QhaGBgXQIflpOmw0XhyJCVj9uHzWgye/fLCJpkQJxdSP7",
-	"DI6ewCxgtcsgI8ftSsCkApax08w+r7893n2fFgiWMVykgXtyoJ8Ze3dzVqwNzL+u1DC0SKu1uxsLXQvX",
-	"eGwWhTKaTFPzqM19Xw9uF1gNSLN/66sdBFvvuwQ8AJbWXQSXFGtEruIIFehGn33msh23o/2apdnWy7bN",
-	"/MP9zlGadY1D2I9IozqzmLN6r/uU2uTb7OGB9K9EmqyaYCf4BN2BAFeRZFObG0u1p4Zf4Bqwut1rAwkL",
-	"XsQ2yXpqr2Gc2F7aG6BJiLyGWId30bZUP24byq4BVX322kPn8SEfp1W65jWRaCHTKHZE8a1YsUDNjGRf",
-	"QJFMoFQcUsrMIe3h3LfvsTlOWa/7FNVAwitD6E54DKVexZGQKXUGy5qHL8KJSAey7ruIPBh0EEWxYqZm",
-	"wccikZh7KuF8MJkJl4S4aXkjL2YjbfaoSlhGm4LyRYpVztEWlYmRV4KHkRRaV1WuieB2C0L/H1Wo/puV",
-	"h7xlvccGNXU7qDEyNzGx0ZwV1L8pdcz2tHcRE0/YlQgjzeqwOlfnzy6uh++uXkHinkht9/u+hSWKUvMN",
-	"oBoRHopAWG3NxtzogTy4NWsM+Y6IhxoIW+s2kFRUDzDgZgw8XK2dWztKs7Vua1XueiE/RomSGdAELZNj",
-	"SaHPJlwEG6vc4N1VQea1PW+uK76zitNfiUmkU5H85Uq8v2hd9iHw1HYKW/2MRK5XarKpX8o8qtY6Ti8v",
-	"CvWT0MMhnSZqMZmyun/59vqGWRAFAGWAQAB+TV89zH3Ytj+F9fJDGihZ1Twqnvvsx/UeJBvV4UwHR03Y",
-	"tZco0a5OZ3eMGLyNXEWGs0QH+bOVY686gpBbaY+qdIk9vYadw7yGYE1VJ+vmigVk5+aygk1UjoylJNNo",
-	"vrbu0RJ+z34it2I1zLLdyxmuUTCt8IGgxyazIbhk8ACPWi261QJ5+619nAlFP0URV2P9akWY0LtQlPAE",
-	"OQjSa9GjHY255hv9XzdudQH2DyaynKzDm4Xl4gNybe1RQL8d/amAEufspSV3lmkhATo8R7UgtSQK3XWz",
-	"Gkvj63SFycuIdjZ3MArPvvlLTuO9EnUiamKeaYuw6BWLY/hrqXfG8T5b9h7o6Xs13P0THc4FtC0jkPIR",
-	"0DJsR0XPOUh+Jgvsz5Ec2RbY2KVwn0Dsjl44udT9Uzst73uO968eK6sPOzM7c3DWXX1wSlyxsmqzBLUL",
-	"AJ59h/H7JJ38hmc94ST4uVwNZJY2BVuBCnssb4rF2PwUGAU6jo0J47nA6FlFSd1WpaCBBM5bNGrr5QqS",
-	"BiRDQO9DxiksJwbSOffMPC0vD7FGtU0jxtlkNrRXy0YHdQ8wjJq3bnI7zyyqUvkT1+2oQovc6tCE3toH",
-	"ktOKoG+1d3dnZn98d4eKRdH4/eJSDatUaSzAQO0lnyXiSo0n25Wen/0lQzk9YI2XOQeGKF51VhCs/Qog",
-	"1yvw4mQ0n4sNFWRRGovKXxZJXAxwJ9HucjF4Gt7rZe+tHDF2+1gvdftq46kaxU1UGTOE2hrI1o4IW8vm",
-	"Vu3b0cE82+aYlPHEzYEbbshAeXndPX7Efnx/A4nikH+nmX9K5W2QD9FnPwieiIQNFu32UYDNws2fwm9t",
-	"yw2I5D4eK+RCdE/hpDx51Nuw2wFxupyGNoJB7g4KFehReFhh6FWr95UztA7Ov6oeYxXCVeaLWPM37Odf",
-	"QChvC+RdiZebTklhRrDCsaI4CLdJTXg3FthhbhPD8uCBhMJ5SMq10NgWadC/fn1zOXx39cqvbnxgbbyd",
-	"SRNuZ7QdHiB4gKVPdt8aETZRf4sIu5dHaL8VqhQXT55siBP8Scp0rjSX8jWq9+7fDWlX5+bSjV617Wl7",
-	"Ti/NBzpvQAcl+1ItzRarV6T2Qc/hlHE9kJyS7yDiEKUnmd8UmohgXgjjkvmnz15fvBmevz69eHXtMx6G",
-	"idAaN+lBTrSDkwPN0SHkYvjZZ78twEduKxYbXyZpsGqFssZRXyy8ce92VQdGqtTYwV09Yb5trIJxEswz",
-	"X0fS91uFWdv3V/C/FaFjQlcYISeRsaDVInYj3X3mL2QieDCFZ7O6VAOZd7HuY9Jc5ouQIl2q5Nb6+Omh",
-	"5I1veAPpj2IV3EINunMB2gy69DB78DwmWpMW9JYdqXQggymPYyGNDQdhGqOFaKUk9JeCsU9FPG84deNm",
-	"2Bn+oRxI8/0J43g7m/EVM6M2d7hduH3wiuGCYDIGFMyB+YjNd3SQcIhy2BcnIlATGWlRskocGhrdCGkA",
-	"hjkMEPSl/MWVutJaF7XqWvaRCAiEibMstaywj6iMr4jYn6UCFmJKGGmVakidiiB9J6+scjp9bh3xFd29",
-	"xhmBC1SzEWQQUPFiHgHIJkk0m4nQw8pDLDwMVBzzuRZhNRRhkr95vwZ7rpFQ4ZfWmUpewjOBjYA0fbYI",
-	"bs3/X6icsh4LeDClCzLbO4NliWRzniij5OF1hbpYeDTYscG0emusp2JZm/XD3qDSNDOP1iQn3TpPBRyk",
-	"YJFE6QqqyXEtUZk1anhlhiHqsCQdYOII11vnRpVHq5+zuUg0QPmfXl5A4LTuT35vtlotH7qGCOuW1jmA",
-	"iG602HkEqhwPKFnasArQ6TBAkbdrG0glgxJAtd3DrN5rHzWYSjxKuL4VK4/B9RhRpFbzTCUDOeWaLAC4",
-	"r9NosVOM9M6FtAirLs4JNB/SYiD9u+atWDWh47hvnjxVcahZ3UXl3o7EbfunnGyB4m54TBgFtdc+YpLP",
-	"wFAz8hhRPwYSXn9SGJ5VXwvjq8+45BNzu6F6g0kBxeAD6a5ni5UXONLYAcU6g4BElpa0NgMZqwnE+z3K",
-	"PQb+aiiL+kzqNOSF/eEuFjQjs0DPfMIjwo6BkwyqMhpX2e6dpukcoUAQfnmzBvP6/Obq4uwa8eGKwO0E",
-	"5hGRskWwZzve+QmgiBCNuQruhVDSTy/QUzfhqVjyVZ96VsVqwiLpsYnR9ihpxTrz0IcGpABDGO0v8iuZ",
-	"UdOzCAjD6IOnF5lXyKh+A3lehagxJXAEbWQJVFiCRlL3z9EL2GccUVKyCm4jVslH6AHSi9ugCQNkkWS+",
-	"+SPHlfVzr7VPPqpYq4Hk87ngibbYpsV2F+UWOm7XOzLFzMZqDWSpqQZsSgB3Wouf1Dl79+7i2cfHDaMW",
-	"kNey9FrH76kBz6beaRZ1cqihP23+g/Hm76zdfMqabMharO83BjLS7FbMU+gXie1GYjQro7DPRDBV6AP0",
-	"f2qe5T/Ce830YjWZgE91IH3nZkM3G/jRKeB/0cI5zXIHsrrXFmpglFsESg4PQ818c2DxrT5kTYCH9WYL",
-	"vgpFpfyHHztGreMT5mNI2m/Y/UQvN5skw8GELnyQfyF46EH9G1yGZW60r6AADsvivAEinMBfgBdU+/TJ",
-	"hz18mkPhiDDb7PxWbPcLuX4Vcg9RezrqEYaCqhin54t0+hBkF777QqYiwf5qWbkX9fkdo0KbFYFZ5TZk",
-	"PGX+w1AF2j9B/3Z+TapFPMYLgIrzqLXis5hWJPvuVzAF6jyOqY03Unoge+1enuNG5yFZSGswPHt7dj08",
-	"f3P6w6vzZ/8GTgy/ccL8h+ZYhVEijAhN1UDS8GCK/svz02c+silSXZQ093jMf4j9MeBPyEOBv+BeD3j9",
-	"OIqFRh4FWXc00QcaUrRxrQCMxX9xfgMvqQPXIY3bzBrPuW4gwpUVVBx40glTIPtp0a2Sn7Je+xglQhwF",
-	"gnCFsNy99vrihhyeyKJ1/yHQFXWglkomD+km/dBcm/uAsxYiL4ixnl5eOB05+jVs5fGJkjLmUa1fO2q1",
-	"W0eQY5JOQVN6aP6ZiMqM3HwJmEst3FD1jLBH7W4/6zvK53O2jMxG4LdgmETaGvce04qNErUEUTJb6JTM",
-	"FAKpQlaBL2202PsonQ5k1R4xFCWgFNZr91rZprBfZgtobKG8eWhK2E24FJm6cRECLdMrpShLFTg6kOeo",
-	"3V2nzAtVSRIjfWl3mHteKfTVVcv1IjHnvFzsBMR1C2YpzpEX+Zd1aSPZe+32Jqsim9bDH3ho3UNwS2/3",
-	"LW9U+lwtZAg3dJ/uvsHJ5DT3HO8zrgtqumedHbXj9tHuu5wc/YI1UOv/8sGradvHCYieidlxoiSGXqEk",
-	"aqIhHc5Q/IN5RlGB5ZLHqzQK9Maj8hwKSnQW2IWSFz/kK+2zdzdnzPzlUbI11fBDt8bZfJGS6YUMyUrK",
-	"WE0wtul0D0X2Y5XvFoMeqqjdA2NsEjae34cWs07aI89yPuciiVRYBgIOwYnM8nNC9UZT/lGw30WidKNv",
-	"lF3snEriBRRCrxDP1Z55itWnZnn3U1C7Ryun+Sk9JGslCsOHamjt9/M4oHlWWGzZmhXb2LlkuZLMSnY9",
-	"j6PUvG85JbOX4O/6DLVCPezd3flQImZfZW63BkJWhIjIpWthYY/lIWQve+Tx3Z1vnpIa06qg8JIRmKm6",
-	"NrRdz3VUI5EYK8SSCY/QmJRnNmrsUCYRTAowNVvMnDb4yjxkDAqAwkbtVqnVPqu3M1GcGF5tHgA14ET7",
-	"OXZk9ZGXd9pui1zEJtP5SuNNo9UQRF15yWgd6j1Q4kN2fHfXgK2YRqQi04JVx4RZvSrTiQaaJ3n4uBd0",
-	"Xo9lB3HCfEr/MDogZezAZocFMtpUA28uNrXFFFjQKESLOf2dgNw4KPeg2D5OMDB7Mg0xIGmaWk+ycJFY",
-	"kxf37Ab5c5rxmSJ83i8b8a838RZW75gZP20Xk64eG9MPMvzRq0IaiHlCzZUsGSDzYwcm+Gm7CKO9Fn37",
-	"UBKdXeT5DhQcn89jCmA9/JX81k4es91NCB9B6QodN63ABv/zYA0G9CEqjMHeT55zb8+92ayee6v5tXDn",
-	"B68GDBTeX2wj3emud3vutm3L5Tyrs1cYXLfXNsMpPurp+pOww3P5WceFZ3WOOjjAlQaA6rHTKhV7Evaw",
-	"7eBRp9xZ8NEnr2ZETHmgxdxIaD0GeZHQPAw7hkH7r16724UwS3l0Gc/AFcPoXEVILp/FkydO+Gy/mJmZ",
-	"NQqG9e7enWO3xNAw9Vq/3WofdY8K3x/T9+0nHZuVgdea2ebcu9Y/Kmytx51iIiBQCJL4gEKPelCzkh+b",
-	"renF2dkGPW1dH8SaVN2q3VeL6+ylKmW4u3jTHvrVc9uQ+p9L9yv6gH/58KmgDEImgkdyymN0EgoKVqna",
-	"mpik1RWzboGOgxL2vvm6QoVchFiCVqk+oteLgDfghkinCU/BRULaFEoLlbAZDxGdA8O0eiDr5JdFLIVx",
-	"zCde7prEj3NE/chcmznYAmgeWb2+xyYJt6pmIj6SCaPz6IAdxwPNzl5dICYz1BgNJLwfSRFiDRUmVXrQ",
-	"kMOqmx4FrYxSxqFbVItdcq0H0ncyDH0MGuGFTupkqsD3aLMnT8gbnqVPohqNJefGpippyWti91Wk01NY",
-	"nB0y99KMREe/i7WC1CqRaishK2Qq1LBaoXrc3iVVvSrjcY1SmE4vPkZqoSuMyTfPLmrVA6V8TnekTuT7",
-	"UW89ZPPZYt4YJhByIykLs8KNOcw2Ys0zv0HZYcATFZckCvyGQsQmizeP+aNRsxc8DptPxNNxs807o25w",
-	"FPbE8biY4Fuswuj0212qwghFyqPYgazBN+yJhpJnyFAfiyL6yZpcpNyb3tH96iYRyKMacSQHGNlTxnrO",
-	"UsAkhsAHCutgT36B/KhUbSJu+2let+wQd8mLpLKU6BYpgc/O5lm1D9yZ7rURzPYtJGvD2dhfjBtWcYkN",
-	"myqLDYFhWTxrc7Ex5b8L9T9FqN+4NC8KnftLbpKYD/+Iwk8PAwcMTVWBVZwa1mfka0niYnij2+46KPEo",
-	"oiPsdxCKmYIMVghnmjdDkBGFYKLMj0o2MGDjYm9BoWolihJiR0mV2qwrqEWFsPIJ5uGbcQVcFkClICzq",
-	"2aT7KLWZpebGpwMJ7u0lpJQwai+V4X5hVDpQCWWQF4/ALkFMOHNnFmtoqzCGdPICgR9oVq6F2pdtS6jg",
-	"TKe5UMxqWKodr7ty+D5bQuZ4aflf0RrLLOKjbZJpRfyzz5aWDrSYi2G2CX7sEPlZEpd7on1VgXlVIXgV",
-	"ALu+jMzMOiFVUqvdKYq/vG2JlWxZvpJVGMR4LNC+pes6Rj3cPOb9B1uhnQB+D4QO18X2k36n2+/1/kHw",
-	"DEPwLtX6R/vbu2d229GB3mD14v72ILfUMUKs0WPhB7H2Jkq/hSA94NgifsY4k605dMbPalEAuIs0Tb3P",
-	"OAuj8VgkwswT+DhExmyqLAGqHKof7r1QtqVI9fJkrbswCZPlkqlyNtCzQov4Y+bIODS21H56L5obasUR",
-	"AEdbkt84w7LJUTxlVYyqb2ZjhSak73xLmuOQIWwRQxDbPRmUk0QTav0rqW9nWXI4BtEttmhR0N9fk3Mz",
-	"/CvdMGduKKucuxKrSa7dmG1e7dUYyMyt4THsV8hjaEcB/2D464H24G+nAB76WAiocAzUTDzQ6BRh9/GJ",
-	"WNCR9ZpS8olcqSVGNJZJlKZCGm1txNNgKjBGD8EZuJ5UTWPQUExwxlfADEaCxRGk865Eupeb5SqvjNuq",
-	"3L3FdEVEQXJTr4vq3b5yr8LpkZdV7K/UeZXDdMJHkV5HQ6usXKwakYu0txcLcbtVbB8Zxe8iSG40e6s4",
-	"qLwJ1/qo8tLr/QZVxkVYH9o/tRft9U3QffPrz503v150X/96unz9zPxftV9P7uVcO3agIb6c7VBwbpRD",
-	"Xr8QPEyOyJIDsPzyoRLp5Omj7daARTBxsUnwtdal48CBtItBJ4g2ZZgbTm1zqdQPglKbgoAHOc0sWgTV",
-	"DDvRPyfSAyGeMgrDJuiFg6NZnw48TRZzYA+HkyOrvruc/jSXUyFn58s4nSi8uUFPOaXIDyKDYmYNGInr",
-	"oRUPsZBABkSpxnScgUSrCpR3BwDyEI1jIF2Vw+gua6EYdngk5h3Mex/9AOYLuPMpQk2iiEvNYOoB18Ic",
-	"USF1ZPhcCXqmZERXMG77sZJvV8CK/WmSrvvnSLqf319N//bi772f33eWoxfvFj93n6Z/VRm3abB5YsJX",
-	"c88cO96ZdZfTn+2d6XQPEC5wGM1x20e22FDzd6HypwiVjL9Tr8KQrx4YY4h/jvULxwGiGNTQNZhWwUtA",
-	"6B/7LzpHws8y8hKRLhKps0zOLBEa2dVAAidreMy3W5pqBexp8k9sxQfg9UAWXcpXZG6vjFnaGshnWWwk",
-	"5bdCMzx6Rq4pGYg+oZpayZulKKLBOJDiDnJGJ5jqp415rKH6zKYxSKakscHpQRZ3E2vHzKgHkoInNO4s",
-	"RlPwcbFnlTGc0zdvb16eX2WBHEOAGb+F8A60vaHvQwWmNNSG4Az7LsBhpFm33cUag/WIEmZMrjkPyVeE",
-	"myeSrNtjU7VI9ECWIB43h7f8BnkBgNyC6VTFwoalWN6QG3uTYA4qi1Vwiwki5iMi50qVsFlkhoY1esa6",
-	"iALhIgEYpYTGcFKRX8LqPpWl0apAWPp/wuJHHysANZOq2ICGFRJqimEpTBDZPy71bh7yVLzD1q87g1I5",
-	"dkI5GnWIu+LLR6PgnPygEMB1f0FbkIrddvs+4sUwmk/FSl8zhU+fHSQ7VKqD7rRbqHfbfzWpfjDRN7mW",
-	"i+EUt83OJ8+M5b5Ryl2xSUoSKUQityeOfI8zunHGPV2Chc5e26MLdAx0LtZ00e8OkYYZyN6CyNLKmHl7",
-	"dgI7yboo42vRV/wXVyIPD1k92UPrxHncEMKGua2zx8gu+SpWPLxR6pXZNnjf8T5k0Iv5XCWpCF+LMOI3",
-	"Rib8K4WKKFVWOgJ3LQkW9rabBnsv5TkrsN2c9PMealnhyJOya4ECAEFBBLe6AB9wwjhbJkpOMq/NQOLn",
-	"DHCJQyPXHF+AGPcEa6aoFL7X7nguLCV8uVTJLZSDXWbPsv2leELQ89RdJRMHmi1FHJv/wtdYrdkfSHy2",
-	"/+rti4s3w9enPw2fn168end1fu2z+nEjfzDARSZqmdfFoCfXG0iE4l4kyFnwBvQNGe0VB+ChWm7sDno3",
-	"InlD/af5NiMLZFEl0C7FKKa23KXhOagaaA30uk8xtbnYLANZFumqHEyPJIX6sA6jajNoskS2lxn9QNph",
-	"x+DxArx0jy2ge3Ana8LVYqduJRLiiYyVYfYadU6Y64nhoIDQQ2Qlkg7fX7x59vb98Pr87O2bZ4bA+aMb",
-	"TplxtpaZCAcPm5lRi73DblbWOYYd0KjRS75B+ArYOJEhQwtKzRZYEg6d0/oRbClEZ3hvDCdqKGGXZMo1",
-	"cHgdq5S6FIwWemWmPpD+5en19fu3V8+GL0+vXw7fn17cDF+byXWZJvDW3NY5bh9RWbi7ZPjiwgmLzdrX",
-	"4VMT4qpAbHycSqJJJDn2VRAyNNagUWkSHqSNftZcCG7bWJg+kP7pu5uXw9NXr96+R4iyIazWvxnN1Wd1",
-	"BDmIJMt7JjRa7CKljHeN5LYUVJIKLWGcLZbZ97AFociSO0cfUSEA2yRKYfqkuxURTSTLsSehFhE2t59D",
-	"MPq2BUyltxVY2j1NgxyM762M4b6cNZ+XloXVnS4TjZpX+8jjhXDQ/Nbzokv9GErPhlPqdFzY+Tz3adtb",
-	"OnzaP78J6JdpJ1/BvCnCjtbE6sfp6EUQvY1+vHj3+0XnTXShL+TVcXB28ejidv7T389+fNoSqx9/D99f",
-	"RG+ji+XPv8bxm+7Pv/+8+vFpK+jGcjR73g5/+jEuwnRmKKEOJqhFjtmbGAhfU6FxvkKkkEh+ptJ3cD7Q",
-	"wtUD85ygC6zaRQZp9ANnH32LfJ/3uRbgjobwp8riv/UvqW4aDe/PUznN2/ZFDHgFYEfAbwDvqAgr5WqT",
-	"Rkn9UKU2Gupv1BuvwIulSaIWGDyFaLL8O70QoRHaY57kbsuBDAU0BzIjJFwNkoLSCLWs++Q00jkGD+lM",
-	"fVJuXByVXrvDfHtGeA5jExmFDaEyXQdqiyGFBhJy5ki5MsYiAXFdlgDUUCXRYs6hDVLuSdRGzwvZrRBz",
-	"UGAjOTkhhDNwt1q4mPNX5zfnmQfTPBEcl0ZJuEFbtbhGHuYtViC59dpHDY/F0a2wtITSYxTJADOGUjw7",
-	"e9UyFOESS5y+V9ESFRmhWqQnVctdWGBHl219j54cbBuaPWlUZSDzcioSsfukWsbbBKy3LeUdhC/TbXcz",
-	"VVklWXIs6XuIV+bi3lhAMD4TiPeJlgzw/YmiPnO5So8H0nrhMx05ER8FnBXyqrTYezyIArX4urGV/P+S",
-	"8onP9FzEEJcYR9gEsGHBB6VKB9KKFo9FKUZHOOLi5pqkeexULRCuwX6x0KLFaAMMpGMtsrqPevLV6c35",
-	"8NXF64sbv1GmUYS0yUlVdapIdhX66dc+w4e9Uc3c269W1dl/L5WvAjroYrx9p1j4ZFiMSDNoSqeN0XZ/",
-	"Fap3LxVKqnQ4BidXrj+hAl4AIne1cRr7aIU7G9tdj9Hcz7B0+8Vy5iycODPXAZ+3kOVmQ4fs8t0Pry7O",
-	"zOfGSY57L4tPoQ6XdiAOagmFjwI1mwF2XSTFN0zuJksTIfukQjrVc5B2m2qvRdpoffcu/inAUK9hr7Ki",
-	"DIADeKjg2F0fCAF21xeYFdpvUARJM8B6POpKaXmDjibSKBUZIJJ9ZoSNuujesUoyv71KbjXCzvYdeYMz",
-	"rgMawIog7LKHoeu+QdldnPXa7S31e1+MbRdx6muoV25oxGiN5NcvLo7/cRPOXndfp6+7P9/9fN1u//z7",
-	"8/jVTXz75sW79O2Ln7s/3/wYvX7/+ugfz951Xv16fvTm13d3b24ulq+fnbaOfus2Hy9P9/nfPcUHUWk/",
-	"8dHb0EcnW2boOHoCYF5JYdsAb4mVnIgEHcKO7DjExYNVJiUnDH3peF5IYhAm1pDW3JEbMChk/LB5nRKW",
-	"k6z2BpdY3Zc/f8obKhXGe8Nnc7BujEhAy5rKaghR/OBpoE2BmpJtJgB1EeDKGwkhEfCM3tP4clP8MkIo",
-	"8yHOeDxWWFeUFqlkC6ZK1CLHBCTwmAcQqVrf9YzvesZ3PWOHnnENmNmGAWT7mDK7qDHJIYpHQt2TN6sa",
-	"0L8D1j2CHrqzGQKVs1gtRdIMuLaVttBtFWaO5WqRYV6hmvFIgn+IwJwjNEVOr88uLlh9vpArc4IbhrHN",
-	"QMHwLULH//N/WCvLpyAc/nInm01xZ35rBgtOvyforiIL6IRxejW6Ymzp6YC8UhfP3uRqCDvFmwifbyGj",
-	"3xZGm5nwJIyNMFRjZuYJs1Rj8xQyj8kgj1XAYzbnSdqn0f+Xjmsk+vZdTyFYlE2kcAkGyPKiZdSfCOhc",
-	"hhahAc3kSA+khd5OV3MRsrpUyQyJTqAKroCvaLYDISHsno36F2FuzzIPGAJDvC+Ft5AZmB0xkA4raIAP",
-	"gCKG602m1mqxAy5ZrCYDGUk2WiCEL4CASpVQ/Cv399V77SMK3A0X0rZ+8hvIYAmsidTZrONVvQLjGm5d",
-	"+UaWyoyYWIAIIym1ExoJ7EuD2QCAP89TNlMzIVNEFi42x6KsQJoilB5C1iclnGJUv9i/yqdoJ6Q8FSPu",
-	"NiYaaTYyWyAHP80AaGdippJVH2OQ5IHcEkple0dS4cRuDKVWeFuIj3wFD8sBgbf9a6KKTeP30qM7X2o6",
-	"5S5ulNVHuVxPxePxUdA8GneMcO+I5tOwJ5pPxo94d9QJHofHx+spgXtPfJ+0PmPzUULd/Z1F91MDvlzZ",
-	"/mnuHcuDFyjHrCaKDPcbaVdbxmcb0kOaheVRNnMD+o2B8GnYlIrvCtThMbkzFDC5D3W3qoSiY4uiBHIz",
-	"LXeLA7FEmhngAjgC16z0aDWQfsWLzMSEDP1Gi72K5C2qJi9fn5410V/joUygwoksS+SB6wSWIVlg5KQh",
-	"3zr0gBne3LwyfL/HpjAGqrxotNhFKGZzZU5gv2ifojUKMTqeRTDaBP1IiJA2pgAtFlzni+/ZWj5MYnET",
-	"PD3sPJO6me8Dmfu2dObPDpXQ/SoHF9h1pfDcQALIpQWhypsd1aHFZQ5WlWlVmW/q6YmZLVK2aC42qLjD",
-	"VR3YDs0B0Bywb4SZuqsc4SrZ1koSurOhtoH5tCGAiiYDiYKcvmw4t6GALpDa6EttyzIafQJiMEs4T9RH",
-	"AW2bqEWTjR+N1B1GOc1PQQY9nqcSwCovp0og3DXKT0E6HVEDp1d0YWg1E4Ajj+rNmubgNJv8rDyirKto",
-	"FRIIcxcnPyDBVCkNGpZjjLuunJL3cKvy8Y38h3mWfPXknfVxZ/Ztxrq33KxoQfo1sqP219GwXOabq2iZ",
-	"+Zdzr+9O2e9O2e9O2e9O2S/vlP3CIGoO81pDJOs7yG8lv+a6E6eUZvNtVqKkcRmjGdt0IBp6Nlvrflyb",
-	"8ne77UDHt6POkSHv2Ma5+3s/x3fByNps1L0Gf6aTQ4lcvqKH/qv1ipiBrMhm8tiRmQGkRI1WtuC9AQxO",
-	"zZ0GS82LSyqDz4Gg0yn1hKv2wZm5/N0ZWm2fVKIbm0FWlSb0Z9bKfZcu36XLvaTLz+YsFVlCFcP9hkTd",
-	"NqzvcuBzU3Up86qSMW+VBMGUb8urp5argHGkZvMUSsYmVPCutDnhEURhgimPwOGXtWYzrH/Mder32YtE",
-	"/XbC/BGPuQxESN940HkWXpF47OViMonk5DkPxAnz9Ywnqd/HtrL2ErzJubDhsUSlHJFCssR4GbIxx5Td",
-	"EQ9uB5KAVQBeKwOWRCaFoBxYuQj+PEgGfs7jGBrXTPl8LiTkecUr60XLHXhgaZxkmMqesR14FC8SwYB3",
-	"gAsbsO8s9IikHnc+Ex+FxJq0txICrpmMw17Q2O4PrVy9mGWZayD9YJQXKcRAEzHGwFheiSeVA6AZBGJO",
-	"dYu2dKGPneCWHG7nwZRMH3Qqmp9sBSi9c6mSWzYSEy5ZPVBSCijUG0iarQcKCfQaxvauHoOyBCqR9dgo",
-	"EfxWJNBF3TPDw6DgQN6KVaPF3kJgsGLMdSOKkYJwrwgb7jwIfk17QE0Wjd1mzrHgH4XesGhMUaXvcqpi",
-	"G/DDnsMptud7ffrT8Oztm7N3V1fnb26GV+d/e3d+fXM9vDy/Gr67Pr9iddJbWKfdKPZuHEg1zhBqwec7",
-	"UunU7FDt0WzQ9pQq9ViykDY4epLt0wEsUKGipPuU+dCDi6jqr8cl+6xjOyBSXaRFDQCXtU7zRphOMSiO",
-	"qM+oItPBIGqU6ko5uwbR2Lw2BD43O1gPJN7fYi+xYWveBXwmUk4bnU0UZuZrppVRSHS+IrYpM3inebjq",
-	"g+Pc9wcSbu0z85yBDHnK++yPgSPBBrX+oPYf//P/Ca2jAV0SvjFcB/tK04aCbyeJ+g2+LeJRwm9ViJSD",
-	"2iczEHztoPZSxLEa1NyvsP8jfteHkpsmj6OPwnymoYcARZwNfRzJSE+HieBaSXizTtUcR4Vtsft/DIqY",
-	"nQMA7RysA4oOav3up09EKbuWSzEaasGTYGrXE/uHppzWAXuBD2r5hYOaz+rg/RhIqYaJ0IvYHKlFLovc",
-	"+n+sfvAHNeyqbIbxyx8DbKSME0niQe3TB/+EeJ7vPMj3iu/OKOEzzVeaLacrVl8gTzLXewM5ilVwCy4c",
-	"VJzMWEY8HFqhecK0EMx/L0bX8MjnyJKgu/lAnvNg6lT62o1tXiLNKWwQWZbg7jfrBDk+hjP8eP32TVNI",
-	"o3OFDDGAWuyU+e5K+4xaA2IGaQYI0zlmmqnxQOooFoCGdZOJAhQNSBpnl/jAgQtfo6TAgi6njXreJt3P",
-	"C68z3jkGc20WhU2bxVCH7vx9ev3QbYzagHeWslvMVKaLFKRqqJYSGYrhxJOEB7bzJijBgifxCtOms7fQ",
-	"rUNzq38CWjQS1NbNAS/yMpAUixhmA2oNqP9HUlEFN1AMzBg6WBj440l1/xOj0nxOHMVC27pu1tOccRM/",
-	"zPq4GXYDapDrbMUzjP7k2KhG19fnLJJZPSHsCtDxQAKVX+aKJdwU00inKsHGeoiGXghmzPhdBvLbPX7k",
-	"2Ub7hNtoJ799OF4tgbFgO45PnnujuSHG8ibaJ/OFnuLxgb7m3BZO4n4wT355c3PJ7EF1Hs+1jhD112ix",
-	"FhbYqocZajHkCEBk8XkiZDD97x3YYUoY0SudipltC5EIjGkGkRYse4l5cSpmsEcWiaj1263HB/iazXb6",
-	"mgGYL0zigogB9DI1t7BOe0I72wUhNOd1vOj9EZ05Nd9ZR8PuPKoApz50VebxCs5QKu7Sh0CnZn54HZja",
-	"ffSIfYjzJysaf4oS0fkEr68dQnlQ/a6R0pvsfVSp/+oQVf90udoHyDHDCRdJQlc7IUOlsOk1GJzr3SGM",
-	"SQJA0GSWVAQRXUPEDXLYJ+evzp9a52Raddo5rHbjnvDzibF6hqBtwRbO2ZQuxXMRZMeqR7diBYaGY55W",
-	"TM9ePtwwz9OL/ImlR33+ZIALEoSiO5Nnjl8AjPPFvGLoxQb7zpjd252fES8bAJjvM3Rsu33cPlCg3ij1",
-	"msuVbWSy1XNY8ofQ1FndL07V90h7NhfYbHmYHdrExQzePmm8AOtDzqAotS5qng7kLAol4GO9uzlreBas",
-	"acs+Mpp25cbJRuasMyTO29dnbfyLEFtTMKghJznS1q0BVkZqz1nucqj7pVfG0a2A/oIes62lAGbYel+n",
-	"XA/kTi9HmSdUvKjsgWigUo6jh9PoXFBVyIlESBWAIVqHjSaMXrcbAybe1ccqYcW19/KYA22UbCFZYR1b",
-	"BTG3Bvn+6TPcu937wetYHcF2j7HH1WgRLBG/imDNeZfr+mCsKsViI2HyFmKoln2ZTh9fxvufc0tyLLrL",
-	"GqVaxGNW94vEoGODpieZM7iZxxjmpNKTWRSGMaKrM6lks2SomR1bZfqaXZr75Q+Ak8r7vPxRSWGreIMK",
-	"T+tqbCnnWjUXiJKSuHekmYZRuHiKDu8xD4R7NSzy0KgYgE4MPWcKwksPHc+LK7zimDkCzFb8uJd+xW1i",
-	"2y1pJ9axceu8cRzZgVrEmfFtE8SNUjziGlyloVpKjMcd3zOaahfAzdrIt6n5FYBnvlW+fNXuZmEUYuEQ",
-	"qvbCopWnpZGrRdo6LKZ0LQA60wZ+CLsp9wgXfdnoxshDTRBYWoMFhW/d+NNYiHDEg9stMSgLA4hOdpo2",
-	"JpospNkZfr4a5L/2f2qSatG8eOaDPz57gGXiHuMxocL45kbgHz9ev31jX5FLZff5cBlO/IEu+LgbRitR",
-	"CexDkvhcDqRtXWddhS1GbdlsQsUDzdDLRp7+TORiR+GBNPI27DNu5ouwlFHoFbKKc+WdUtiylcdysoFc",
-	"a6hmkfx7nlXzW+wKQ2lZ5UVB7g5kIuYxD2gxBE/iCNVf8IyW+veYA7neE28g66hHTXk8JvWngVGPzA2Y",
-	"5qssQniG0NRxRyyEOX8DubRoPWoMP+X001YrCxGa035v2zPDT8yoPjYOEaXgX2yxH8Q0gh1veCojb1QC",
-	"QDKWLrB9OM5kzX+ZHTyAoszmB6mT5uT02r0+AxUQ0ShPzToWajM76yWK0D/itPkPxpu/s3bzKWuyIWux",
-	"vg+xP0pQhGT3RpUv9HoxmkXpc3vIPqM0jXZvrV87iwXH00HJ4EZB5fIWugoiqUCx+bps0s7p67rm9prz",
-	"jqZu3X98Abp4tQW0T9j2loNpt0lbo/3ObcHyd6Dx7yX6n5uhYoZoWfZKLRJXmmtHb8gUgt26w61YbW7t",
-	"duPKV3OlB+gueZfZkbHmxTi6g2Mt+Ux4WUJalDB4q84LyFYnVBxuhBUkmrjda95A95QSZmKrsjPb6eXF",
-	"v5uBfy5zwtlvasq1pfND3lOydjR+yjtBRzQfj7phsyeeGK7zaNS0bOeYPxrVqNkGtNIod46gXhvwDtuA",
-	"jc8x5IDUNZbR782fRke3l09/ewXmtyFsriJCmKlyCo8KHUjKzSseNdsdaPfhXAOTeho8GT3mj8bNY9EL",
-	"m73gaNR8wrvjZke0Q/vb2qSQKLZb61yzkOvpSPEkLM3kb8sn4uo4/bkwEwLBP6RrGOwCsx+2dwynzfsd",
-	"vvIe8JWRTpHV2Nwwh83AR7Nc1UbHGaGPc2AM63WV5GvJc6IBewzTZKOU0MUAHtWf/N7EXga9I/bu6lVT",
-	"87FwFLw+O+qyhMtQzdholQrdwAA8qPnQYwnyYpAakOPVd4P1t0LM8zSfEZVHX788bXaPH6EKPJCx0imM",
-	"mjpxjQS9ABT7DB82QisvsIXBoN+22CkWkgLiGRaiItXd/lU5RGiZCUK9qocg9qSqU0ibUFB8PEZ+nlDl",
-	"/zIA3jCofYC2Dzz10KWlvYGk5hRWTGB/AzFimFBywnxslUbtv6CMFPPFaQw8b1LlVpBOoxiTxHB8gNUS",
-	"xXEGAtLwMifxQBIr8pyCWnKyOvfbhJkWexF9BPwLCH6gCBxIB15+GPKVpn4XOZfzT7KKd2oMRpInazRg",
-	"B9JisF1BZaPhotAMMzd13rWLlZt2DSS4hQFOlMbovz79aXh6eTH89/Ofc1+wT0Aknbabtd9iRpoNJE8E",
-	"of1aMJ7SPoB8CeovAFW2WLJwK1ZZj7SB5CwW/JYGTrsV+p7NVFJZO4sHFbnply6etR3skAdnR35tU7Gj",
-	"NjNLWIDQL65urX/U3ihe1uXIJ69mE3PdrBBQmYCrOEl6qKk0yNQHFYVeXijjLQjnA6I1SNqviRLy9fWX",
-	"W7EqqiGz7t/Tx1e/n3aCZz3x/NHk5ZPox/btq+7sTU9dPvrt6om++RyF5iDS4g4ON6kBeD6AW2PreRlY",
-	"RdVwTzzZ38JA+7yzdZMdJCAf4/oWATYNb0E/Pt61HuEcZ8pK7qcFlxqx9oBLK8OAYWVVJs777l2DC1vp",
-	"j0LmfSgyhkfawZ6DzlLWLaMD9plpKyfoR8PqHYJiKOPmf7sqWwfhKYfAdp3OS67ZrII4rJ7h12+TFw3y",
-	"ZGY7wdki4LOllqiwnH+dKhwnvPpRsE7bAfCCWJURr9Q6p9G3ipfRCWyf828VobOKbB4d3qoGfC/Z+ezO",
-	"a6Rmr9kW61ZKyeeR9R4ORSxSsW69PIPvtVUY+3muKtTA2BNa2bjXQwgYrCvJm4C1O5ucHJVlmGZbZ0rZ",
-	"zl6vt2IFfV5ZPRtobIw3a2OBdqtkqfn8nsL/K/WB3YUvjDT413Od/qu4I3POax2Sm70EzvmbiYduR60t",
-	"2OQlgNJ6Bf5kg8oFoLMhRd4GWeKcksLbA9CcWp3UuWbYJmcgjYHYIEBSDIpxNk6EntpeLrYntePBQHAl",
-	"AkKP5ECiSUwlYWB/aqF1ZBgGhMsc+DbS4I3qlveSG0jsWmYkiVQ5IVYipTbeK6YFGsRk6A6kT5PPYQVa",
-	"rLIfzZo5mfPRgaSVzOdZZVZCr3AXq1J9FEmLQSOpfBHyYmXq8OgUUhmGYNaRjRbhRBRq1KkJjqbGOJSw",
-	"AsPVG2oW5ERcrvXQuochmzcTXu/yWYnwVCb5bpSnEiZUmrQXo16obMg8EQLsdQaEg3OJ2k1hTM+hGi/b",
-	"FmqcoRpgz7sclW4TFtXO9x6SkuiQ/3szuh3N6JBcoS1XpC5VLMsPIKYBYPpKinvCM9G+fB1pDaHTNfPR",
-	"af3Ci20gqG2DOeaQKHIQDFL5PPQZNf0iXKj7GY6pUtdTlZQOwRtXREB12xhrm/RBQ3YPRp/NFhp8vBUS",
-	"55uZjKcFLOYZrqlR8AqTbh3cqRB2Cvlgcb+WfGZ2ayLs4WhFQpIhRI3NYiGmuU7zHe0Pq1q73XuLQOfi",
-	"y8p+ndjesCyU9h/vWelORLciNv/NNsUbRTBjxU5zVu2vGDOQqHWwF+pAR0wFENNXcsZ8PVeMSrZ5Y9aM",
-	"zu+tC75tA3awQJxzvRmxAyNhW/MeUBVKI6P5Z97PLAMQNOKlm00r1RLjaNhkjlqF2+tJrS0AfUSa5dXh",
-	"dW5B3o16DWbHQAZREiyiNIN+cPPc1FzIynS1V5FOX+P8PlfRsmT65Y9avjJk6hcp9rdFFNxmIVbtsYlS",
-	"6GfUkXka+20hkgjCKXCyqSySfAnPuU7Zf/zX/1aRbv/J2/nuF+ZVlGpoCK3ngnpL/Lbgsdk/9FKnOJZe",
-	"/AN9w/7jv/6v/+///b/sfj+VzBYH8INhDvQumDPmEd8xzDM3iheNACBZ8tdfm4/s//vf/q//vfhmJ7X9",
-	"gHQIWPRt2RCwmf/qzpR/EZaU0ZtxLBkKuGTzKLg9PL07K2Or5FW2/AtrulIV8hWrY7lVDoQDhUYeW2Ly",
-	"7cyY35ZZSXKYgPSjih9KMDaP4imDzCCs/KlgNy9E+jcY4Ocym0IRnRkiGCxHx/BckQ7TaCaGizSo9WvZ",
-	"iGr0o17PemrnGU1YX9c53vsk4YR25RRhkRTEUgzVvx+sP+1gZUvglDU65wo/7z5YiLO08WS9lYIJmSYr",
-	"AGPMRHl9AhBaOY/2mFNdRN11eTqQKglFAkgcIx7cTqD9DpspGaUKHjcyVj4PpojhNlkkIszfQk1YLq/e",
-	"/v3i2fnV8Ozl+dm/Dy/e3Jxf/f301fD6/Oztm2fXVhMtlCoESgNqETXfG8i6/+L8hpHS4zdOwF0IA4CZ",
-	"QUXXRx5bpC7Gg0RpzXgcD6QNaegW85FePos0wAs1mb+YU5JQbCQ4PlIvAltQCKgeQqrFZOpRehePMQMj",
-	"Tfh4HAVGm5kKHqfT1Qk8MRSThIeAb5aPEl1/XvlNRh/X0D8KEskHkrGMXs/OX1ydPjt/Nnx1enP+5uzn",
-	"4etr0OdnCGS16erzq6u3V4CzmUFo0oo80MxWrZklNjMxjyhMJut9CYM8ZrNIAvYbjp8mqJbSJVq6VHYz",
-	"2GlaswN2l1EXS2pgpGH34fMWMt8+ft8sexb7pt+h3MXvO9sMvb3wVvAlY5uFxdywWJ/Ae5ieIqwlLqjW",
-	"40VsBwrz9JeRDNUSinDnIgkEIJWa6YQiiGY81g2PyUUcr8OHwWOoE1UGjBUAhtpAUjKQ9rCwRLMz80Pz",
-	"TMk0UTFgHG2QQ9d4nvcIluFUGc6gZQNcRkdd5doZ/loodqV0ISNqelNj/MrFzHCcjvmAXz026uVROzT8",
-	"Z3fQ6yAZ+csfaG1DYXSt36b8W4h8GAmXy7/eTafbP273u4/+AVm6qZDBajjTtX7nSbeqptWyQiytQPLU",
-	"+k+ftszlRAictFGIC6Notbt7DORxeSC9bqftbaznzMZj+YE7qset412DKo8I853c9+M3G0tEc4I458sZ",
-	"BN5eHMSHQ+s3XwLn26ayZwWmD4hNtopV4YWzsS7CXqoly8AmEzFXCaLQjwQdN4+J1qTFBrX5YhRHgcdm",
-	"/K7JJ+LfjtqDWmWhd7aZP91T3fnnRI3GpTLsEES2U/vrKB60aQquhqUYNTGvdqOigaBrQrNni+DW/P+F",
-	"QtTGlzevXzEhw7mKZOoVEDmxERyhcsZRKgbSXtgoZFIHseBGXAEiXZ8lIowgLBVDN6CFXCZG6oce46FG",
-	"mLRwgTxIaGMrqI8ibLFTGwNN7M4Btp8ocN5BUvD78x+G1+enV2cvh2enZy/Phzc3uZ5S9xHqro93+9R5",
-	"JgrR8RsbAySLF5KvwEogafg1gZllFZrLaRRMmU7VXFMzRLRZCOGBa4gFG1lCbf5jMU5bjJDtqCZlNk9X",
-	"ljRmatQM0dzlzObN+YvTm4u/lyZkM0cftRtOjHQgdaqSGSPwSiPRzThAsmQ5x1j/iBWgchJJgRHRHGwP",
-	"94tFLdWEJkoJJ6iWENyMi+tRB0MOik4pzgqeptTQ2i6aFbcyiBehCE+oV1GGf4qkxNx4GAMNEBHx6sft",
-	"I+YT7KALSdhosb/zOAo5QpoCK0Ya88ydms/KjM02eAIlIM89p76YLhSoGd+cJzRz53usJCRdV9ylCQcI",
-	"2CrlIEM23Ec5gMXysJC0e/zILSSlJuVJNJuZwRdSaWY8mBpSxYIn1udToVX8tjVtZsbvXgk5MYYPItBF",
-	"0n7ufHF94g8aW+XY6VgAjbSM5nPDuWqvSxciIiQ2+zCqYroIV+DhT9JoHAURj8G8iONoAvB4LQCSi1Kg",
-	"2NrDmux9dBvNRRgZc26RxEYsp+lc9x8+FLK1tD+2VDJ5aD49pEcMs4GDEAZWYwgVJHxekOaky+4fNMh2",
-	"zhXRY1O5p4X8HGXlcaw+V1pHo3gFUMGNfw4HwQEhw38+fCWoIRYbkLwyzABKoMvwgvbH7rrKoIzc4X8R",
-	"OKt/LmioCjSoAojQyUDaeitAfQUFKHRglqqQmjL4U83WAJQqwKG2I0LdD2AJp5U7XDAENMK8+BTgtv+a",
-	"yEqHlhsQZHDpdOf6KWa2arffBeqsI4z9xrGQE0CmKx+ddfXBOUDvc00gFbO5Snhidqdzsa3cc7UT0mA0",
-	"pv9lA3Lg+FzQHzu1+6YYWIWmhJH35vSHV+fDXG/8N4gVVZUxCMBQHWbPqZy+E4i+f74MxZc3LaLFvcm0",
-	"QkC5+XPWbOO716Cc7jt7BwO7lDCkWA7Ab7S8nCR/ztzzElLqHOBO2x32V04qyZSbjQKiuCGNRSlCaHVT",
-	"98vbGIGw88kag9SdrUWdqrIfctQAw8MNIfz+QPoOKXyP+XRwzZ+0N3zzSt+FMidMssMwmnD90BBxzXk0",
-	"GbYEEkIVbI4fXC/5ZCIS9u4iR5ULVbAArPO6/1DNheTzqGXYrzGIgWmFWZ3BQI4iyZMV+HTPnr3xGFYP",
-	"q/E4jqRosUHt1Kp8gxqk4jp1xZQGBGKauy7cQe0GwHMABKgG0DiQUuuzTIGkZiV8IthoRchyJ2gVZjDw",
-	"YChTJSwBKj/QLFYBjwHwxNxMcYRExIqHujWQGIcwRHvoZ54IzaDkuX7U7jSwGT7zn709ux4iR32GfNQH",
-	"+lFKsEddcGORd0rIKEtIeLTdeu0e2NXUhYXArmAMPtYXIVSFWkp2huKxeU07p3mp4ihYkbNhIKHmSDNc",
-	"Y2hDsYqhgnnGJzSSnK+4aqRKokkksQPKSSEdnEaJFeh5PjRY/OhRwHfm/ZD9l+enz/w8KV0zQ1WfSsRt",
-	"tTMsiwpXHqN68pDaJg+kWdcHm6j3QENAYnN3sBcifWY2/U7LE+Ckp+kMvJJ7QupE4ISr1lJpgJgjaObw",
-	"/7N3dctt21j4VTDsRawZiZbdNs3K09lRHG/q1nY8sTPdbukRYQq2WFOghiCVeDx6p32GfbKd8wMSFEVF",
-	"lpNsu+1VHIoEQeDg4OD8fN+yJ3T15K1O7uExmOEt9WM8+3V6JovEMzi3PTvgGadLIFxwCea+diWe3jr/",
-	"R1S9wYEViNqdN5mcqh5G1fI0M+VrrqVRvSKLyws3aTbtSdqm6Npn8cj+/9av1PQ8tg6jOaf60JpIOWof",
-	"lfpVqd93H6QxKl+szRZjgQItQj/hyrIKotoJnhlxXehxopzfA72jZ1MRGrqrV8S9cWzgWDVXepxmxPgu",
-	"xSzWsPvOVWbiVHfs2o2zQCdxpGAsfPGSdLFBNz86/YhyjukkJ2mR+WKorf7RcsoUORUQWukga4dEYy0w",
-	"NESc+VGXGigbfFd9rTlfTKPi/2ZWV5tJU1F0rvac2VAcTBk1g39FyFfd8qLqMt93cnx4dHZx5HW9szeX",
-	"x4dHLY/6fJ+ff8ibcT4wF6A3vbnMoPsoVOVwwR8/Xnjd+pXDi9olFph3xy/xlT+u/nHpoRMSAvfSWZrH",
-	"kVrTsn3mahNnIqp0GKjHanQmF/hNziVJxrYtIO/Gp9lQQCSfEExDia6F0uqi3YinPe/3/1Le2yvvIY24",
-	"pXdrWAOr9TfFTFs197AyonBiZUnTh2EtNMgN0oNgoKSM3+RpQQcGYpSAfdsXjzPMxA4YxYG2EJlkinFe",
-	"AoWtM3TGiThvU8EUk3xy4h18Zoz+8tdK/0sMj8VLGd0p5EMtHeecpAPnY9p/vIE37/t7fn9zXzr3tz3U",
-	"HZXklvFc+dtK3hopOonnSsNLcITdox5x4JDUTBUY4e0HO6JDoLvEjZzCiZ+PQudZOlX5RBVGgMIS6sMs",
-	"NTFKKVVEc5Tu7dHw1ekRVmgTCB4cfSZKi9Ojy7fHhxejyzc/HZ2Rb5QLJTGWQXVJRhGbFAqZPQTi/A7E",
-	"Szr/BUW//3VUaw0vqRB29T3a/hHa/gCBbccFmZm8wdJCoNNeoRMYMtvW8NWrt2KazvkePCogP6QURoEl",
-	"kFPludII/EpGCgOvYAKCXSFwNKNSUZFmgbb1TIzK3iwVJd7i0sMe6J3hu8sfHFJkhFc4PT57d3nUwcw2",
-	"Gwwm2tSBmElESu/a7DoeUz6oyfJOxvXd/1uTHjBkgA702WJXwXCiaKrr56UgAHqFER7XRnhP5LVKKI6O",
-	"5VpqPKAhRP9RIrHelRCIMvlegBUE50fKIY7HbWeyUxbZzfbwchut9quvxA9HJ+dMIjya5PnMlsiZUZ7m",
-	"MrEsSeyAv75f6nYXFsQkHbNhC2rDD/RX4vKX86N1zeI8qyzQ7fc8UMvfB97ro8vA6+KLvw/qCdKB16W3",
-	"fh/AZwfeQnz9CEYeHsBL9aE1F4fVwlNgBH+ne/WSt2zRffD4Y7kccNll5qi5aSl5K3Wp6+RqVaiVL+xe",
-	"TpMQDs1zlSFnQ4pw4l2BXlk8xeBfvjhGD1CG2jCbgwDFRoS7oU0NyZRJE1RSqYv1h8ucPW2rcwVeq/zN",
-	"TOnh+TG8ebvddTOZ49e8YmOmTe74ttLo2T6O/OcwFS9dRytmkfJErjAQXblbD4MLpwIZwY4uozy5x60X",
-	"9E9dctkMoAwEkWdKlQRR10WcjP014vbL8PTkceJme/2XuP2uxI0x+1dLHEJDtYrafr9PRTlcgaNmSo+V",
-	"ju6t1TSoU3agOWi5FsQMyYUYF5RoKaNUj33xbf/ryuJzgi0Ua0FbieE10DD2A13Pzc4UpgWA+q2aHYhJ",
-	"+h4tlfQmZ/pTsgliE2is0Rh3KV2yxPeHHpr6J1SgnkhgTW1bBmYs9ABzKYvnYBwSoIqkboqs0DZLMC7Z",
-	"xx/tI2/ZBN7iRD0Z/h46io/aD/YGXnoHUqj0PM5Szej4lQ1OwUAQEkbL2Gx5Q39jjclNzYWNHwNbIW59",
-	"tmDB975MRkHrQHAYD0NcDlFrrMWe2WyIMDj0acZo6C43rrItVYC/VgeU7a4/WM73dqOJzHcrCknTDoCE",
-	"evj4mRGHYLIcVo+I4flxHX6IbhUXr36qIjp5miYm0LDr5Bz7mRIHfaGpNn88EJgvTD/JXIR0aGR7Ck+L",
-	"u/M95kiXgW4AOCMws+/7FPpdRhdib4otjscaE6xBCilrMI8xHHwj0dcd2upc+BvrZMMDQQHDsmA7DHTt",
-	"xOzypdymeCDN0uJ2UrGvMNJxdWo0XYohxvqWEqqvZXTXrbGuILASWbWoOs7fXFwKe9aA+QsHRC1fwBHc",
-	"eqSqLKpuPZ0WgZuWmWN4NJhfuKy5IcpiMn8NH+hDEqEQ+ZrCsZqrBHRV2OkGOoRjIQxYSdQbih06s8L8",
-	"j0B/mpDpxuFKaEnADN0X6OrGUTwOO76NgtIckXvSzm6WSSS8DOEUGWJWrjkImMMF/yd2KBjaRXjktIMH",
-	"3SUUvL5PfTE2i4x6MEnjSIX4wEwauJ+SM9wiLM4aRybfNME6QCOidKoCTUDWRpTLxh0BsVNRPhkxVkku",
-	"TccXFyllfYdW0Y3ISROKHSQxAqlDhqYiyrE8Ly3yWZF3QEIVSGqgw1mmjNKRGoEdmOT3jEF9gxKlo/vy",
-	"ui9CHZa4Mnu+OFXTa5UZe/Kt3It3iCUAm9qtTq2wUGCcPsPlpa82aSkucOX2LmD6jojxmPPmES0bZNev",
-	"dI8fTQp9F4r0+jcMwzNZIIkPMeX++urN2dEVo2gH2nLAMXe2z46PEVLmhkJSRRs2S81Qhn1IcwvLN4Kd",
-	"XBkR0iNPIIP/uYW1fQWhXYPMLl9JJF+SAzNH/ODB9/3FgiZUpyLk0WAXHmrbTMaGQN8RXQ2fZNZ8yoHH",
-	"FINSJs1EzlTXJaIfPASWZhzZh/P7Gf2BMTWXqH4B4lZabuTrUMbqHy1tXPNAIIs86hSSrGeGOiawJb0T",
-	"orIaLeV3lqiweL1Tuu4q8iecukCHH3pmkhbJuIfplgPBCRqo7NopJzkNaKKSWaARyBVHEJ2D45TrIvLs",
-	"noaPc6oJsZ9iNCL8Z+81flDPFlCFGFQ0TWyOQFtNe+A89o7LSHqnvA3lzPPYjooOm2+1934BSnycYSL9",
-	"dqnpVzPRf4Sxnani2Qapc9E/hsT+qsFnbr+Fo7A1tQD9rWkGNmQZwSsZUa58E4zM3ffwwB3rwm4b1qTB",
-	"nE58/OOj8zPDpVBml2SmMXEus9j8fR1RPxX3NYj2ufu4peCrbgpN5ijMfnaLJ0DjDbyHwIvi/B55xfFt",
-	"gbeoYtm3Kh9xd8DGxcw+3H/3KpzUsuXFVX3a9l7859+H5GMttL6vvgK65vZw5LbrzmCJgmLnwzThvlJy",
-	"YuMjnEmQJJ96xFf1yX4Abhgw+EWeemU3l4Z8hZeGK8jsu1H9RwQBs2L065kLSBg6U1keM3YeGvrNSK2b",
-	"hfAr3VXlANBmSmPbnMrNUzNpyyCG/s9IzkYbM42sS4mP34uA/bEeqw9UUZvezrL0uqydZRmovdEDdZIQ",
-	"dCt7XGeFmRC5I/pipU0XpCpy0DscWaAPQeUDBqNMWhciJiswYKo32Pvu+Td7e9/u9/t2MU1kHk1nSW/D",
-	"Wosl3cZTSO049hJWkpQfbK8yi7A32HuO5cTTWV5d2gfRzWVSXtl/sY0IOBtQmQqBI9qr9hQng83aMfEY",
-	"NdCjhgMtDhqB8uGGzUhmCY1/UJuAgAYTH4XhpDtJygIQs4AEKgCJCjy0xMkIgknGx8ppZuMHJQt/CbxF",
-	"NyjFMGDxCOqSy5cXVwswI/6YY+F+9A8qSdI/yZdv9pEBqqbAq30o2ebwf++x66vQdxe0jNqwAcmvWE8W",
-	"atiiLYmBNcS48vjvPRYqABd+iyG7/s3P2MZd14Otk5FoDLeoV6QHt6papEeXINhfbPrcltCL9PC2AIz2",
-	"a58Aw0hNLBX2bey/paefzrjPdS/t1PulUbCOfB/NOTy4wKmvHBRxfb/EvQ/WmbUCrIzWKOEfuZnih7/l",
-	"UfncPPuYvy148IR0V2Hp6uFvpxHpdAP9eZj5N1yLVbxrC/73ZdGoyrcqmWijgv/yE/2lieCpWz1oWObx",
-	"dcJE6tWeup4JHqPM8bpSpA1RTRGSMNaVS4qkEqlCyPlJdGzkqTc+/LDTCdnNFGgn1OALBKugBpAH3sh7",
-	"YwFQxTL+KawMBD7FTI0K+bQCTo2jCTEZOLiqbQin1I9PhHMKJsRqlFP3kPHd/v63z+GQ8ZmgT8tzh1V/",
-	"6XutxqNr5F3DfX8VPumV82AS0w78mJXyqVFDfy8Wwf9wT91O5T5NmxDXz03ltmGyLJy9znaaZPcB/22v",
-	"fPmHoygylWexmqtKWbhhyQNmga1BGHMIMKZU0NbMGBLRj5WZDLmxpTx8Xm0rSkrsKmsvKfnkcCt/QPWy",
-	"hTJZp0j+eHrkqWYQjvZIp/noBhOdls0h2j5vZ3nvm7SyC9WH2OQH7moGaxnmtmuhrjnTlhGl2YIqJ5dl",
-	"t3zv57KjzlJadxPJWBBU5fUn1MDOuFj4L5rbHdJzj1DC2BGwftvq6RrJrKZeXl6iJ+1iYKPewAkWaXMi",
-	"wZRQVgi/I5zKOyWyQoedGv7SYHcXK7snqckHL/r9Ppod/DFNQOrb2OSkx1FEsbzcKeWD8Wz2CrNcMNTj",
-	"YOvVMzpuZa7eS8eXT8PVaIpQhKy9btGBLf4WYTs3HqqQDqp7+f/Nm61XhkEZnSeoXmbFoNvKE4bB5TSk",
-	"6sEqRld/8J1B9McMuakx3BtVfhynAUvmvaq3S3k7iFK1xD5uaEuh0nYK/WLMpWwfadyabTfXAbxkJ9yd",
-	"74WdMqTcmqAkavlJnkPvjAuk+b7heBrrSr52HCryjugJqWVyn8eR6VpGD1NnVE3SW0cUkR23+ZK1lcL8",
-	"AfXVxg1inufiavHfAAAA//8=",
+	"7P3tcts4ty+I3wpK/1MV6WxKkWTZieU6df7uxOl278TxYztP+oUZESIhiW0KUBNUZKUnVXMH820+7C8z",
+	"p2pqTs0dzPd9J/sGZi5hCmsBIEhRb7bT6eeZ7KrdT2yTBLAArPf1W3/UQjGdCc54Jmv9P2opkzPBJYMf",
+	"TufZ5Ipm7HU8jTMWqV+FgmeMZ+qfdDZL4pBmseBPf5OCq9+xOzqdJfg2DUMxx0flfDql6bLWr91MGNF/",
+	"ILEkiQhvWUToKGMpGdE4YRFJxDjmsubVPtJkznDQiNX6tZRmbJDouXg1lqYiVZ8UgkwpXxbfJyORkmwS",
+	"SzPcCcnSJaFjGnMSc9IjaoiU/T5nMhvEUa1fOxp1wm50wJq94SFt9sKjqPmcPRs1j2l7iH/pjeCdLF0O",
+	"YMq1fu/zZ69GoyhlUq6uNExixrMnkugnyFyyiMSZJMN5NGbZ7otU20Dg14TdhYxF8NcHT7/T/awWIMMJ",
+	"m1I1i/+UslGtX/v/Pc2PxVP8q3zqHIUzmBa8GzEZpvFMHQN3M/TUJBmlYoobgdQg9RlLyfmloYlH1M9P",
+	"j3pqx3x+fvnxqOERtXm77SupwwiUL32uP9noExZnE5aSBV16BFasz1hwpX5onqofAiJZKHgkWz6vebUJ",
+	"oxFLYRftSpvwX/Wr0jLdzcW9JGJEsgkji5hHYgGrbJpth42TRPBk2WjVXHpny5na9ZhnbMwURT1n8Cs2",
+	"pTGP+Xh1AleGvAkbZeo850PvNYBkFau7RrKQOc/iBL88EQkzC40lGdLwdvs4Oam3jUHNeSELMU8iMmSE",
+	"RtM4y1i0ZRg1kOJT7zj9SOOEDhO2J5+K2IzxiPFwuXqBI5rRIZWMRIJJwkVGKJcLllZc3LkzgfzeXrP0",
+	"YxwykrHpTKQ0jZMlKT65/x1WS55QOYn5+Lu5LM/a3Bp9XWhGBA/ZzhO278t4zJvOF1z+KScizZLlo3Cg",
+	"PRjQWq5z9pGlSzKjUi5EGhFNHCITkRGZ0SWLyHAul5p3mOO8oHFG6jAbn29gD8iOKMkPCqlnzuHw1Dd9",
+	"Lic0ZRG5YlEsG+qSwHExJF7lMbvcjkzgLIdsJFKGnCzmY48sJoyTWy4WfIf78R2NNL/Y82qMYpZExfN1",
+	"SqZsOmSpWmDMP9IkjirOlv7LQB8P53yZTeqT6VyqhZHnapWd7nMSTmhKw0zR577XQi55Ru9W7/FQREuz",
+	"JT9ev73Ya8rn+Bd4Ud2GJOaMdDwSimQ+5aRz2DeUyJdAnnx+QhIhbtU5VMduyMYxV7xcyQkx/I2FGbll",
+	"SyKzVDH4+y4Y97tygyZU4mFPBR/j5OHpfZY+ZVLSMZO/dj609LnJN44+bPIPv/ZqZ43ciCWZ0mQk0imL",
+	"PEIJHF3nkKJKMWHkByEzgveQxNLn6khIln5kEakHZqsn+UNBo0UUTYEQhA7FXPFDpqnsc5nRNJNkEWcT",
+	"0OxmNJsQyiNC1QERnNSDzVRUn1BkDBonhOJJzSY0c48rkXQp1Z1PGVHcIGX0Vvo8n++Go9lqtYKG4j6f",
+	"vdoLwT+yVMKFvzdTCOepFGmFsgu/JwuK8x7HHxknwyUQHQic7nX08HN9y0jN90H3w++RMf14fxGaGNWu",
+	"uIyZ2mYZf2JqZNjsEUkpH+93ceDj+SYPWbZgjJMOnIxOu/2Nw+3M4eIsYavrhV+rBSszIREwwO4Lhred",
+	"O5iRqbrx3Xb74VLo4XzNsnCRkhlN6ZRlBYHbhzsVR/ndePfu/KXieoYqPh8mlN+qDwh1UYoLU0+uPeae",
+	"vWo+199X7C6/xXDr1FO/z5XWpV6vGgLZrc/LB7OCFV2I7JWY8z0cDM4mc5ENRvB2vr3ux2Fg88A99vNR",
+	"pFRIk0SLZC5I6E4PBAcwtTgidcoFGK5zydInUlsbKMclnbJGS03olUiHcRQxvq9HJprGfPUqpWKewTFQ",
+	"txieqfK+jOygOZ1P1cPKEFdGrqJtnN7TLwFki6XSlKONHiP70I4zrHzzfvObq12LR3HVDJWlnlg3jz7u",
+	"oeCjWCkkZFnp64GXBs5nCydYvUqWYp6WPj6KU5n1yUgkiVjAyUhifksWjEzRUbIUc7RY5C1uKeFsAZcY",
+	"ztrl2+sb8pTO4qcfO0/pPJs8hfGXT1Mm2X1vySNpcxUbDdZV1RkFUZrll8soc4IzWH49nNDMIws2JJLR",
+	"NESt7PTyHKRSmDK4KB4RXGmyyNqU4uVzRQYJ1GzAAGZWE1reV6XwFXdnyTKlmJW31qpg5zxjKacJkuE+",
+	"DC/WX3BOi/kVwV98HT53ysmcs7sZCzMW4UxOSMQyGieSUKW5cleKJGJM5jxiqJVbNT4CDvfoEuFCaF7K",
+	"otzV5HDerygbMvBVUHnLIjjd1tXE7mKZwVHW/CQ/7E8kkOntjPHT8/to8vDP/AiuUZe04aIMQRGxJFeY",
+	"RlTNbEgTykMWqSnKKU3VK6CvmBdqXu6QKHx7wDRFdqUgrhToeKVDFPtYhOjAWfFckHoA8w0Ip1MmSZz5",
+	"PPeseKTKcgs0TwVmbp2+1sb2uVqx0koba0xOklucyrIsG3w+X2vxkb0NPiTbffWFewvk8slyJXN+pqpl",
+	"sz5AfJ4k9vTMWDqNpYwFtwfnUeVxeb4Vgjmf9lcVzbtS50tcrFu2fCKJWHA8xrmAFmmFaMwmLE5XhSOp",
+	"lI35WX2AfFzlZ1ZQ5ru3IiqrKIoi6ksxqQcJyp+amtc3z186ZLuky0TQ6EaI1zQds4cRboYfG2RCDBL4",
+	"nEtBPb5mXMr6Vo+QOkYnO+3e88NnR2S4zJhsrKHvV5AGxgyFyYKiVyCysmFmmStV9TJv4ikT8wdKVrPO",
+	"TH9sLTnVFUpZyOKPSrnkRL3wF6NhFEfodEjT+CPyrZiTq7O/vTu7vhncnL85e/vuZnB99uLtxcvrE9RZ",
+	"BOcsBGsXwsBCssih9I0QbyhfmpDmvu5IwcN5mrKVTAMTyAIRHUtjUtvAdDpHb1VFhGxl/4pB+Xzz7CD5",
+	"LPIB6sat1GmrQSjs5rorkQ/hirhZKj7GJmKUr03Hu/QfwZ6JJUltjsBmaWzeG6xd1ul5/vHSV3ef++9z",
+	"kdHivF/SOFkS+AOmQsxnmyYaqccH8PjAyXrI5+l+zzxA6odtteeH7XwnYKxMRHS5niPJ+WgUhzHjGY74",
+	"paRo5Mw5loYMpB6omfTJ6kQCz+eBokifVBEk8FB3CO6aciLmSdSEKGGfjGgiWdBX6mMopkz6fEjDW/B1",
+	"xhGPx5OMvLt50fAI23qalEVbeWqChlfI7ZDqP1k5B0S9Xn7LePLVrSQ0SRmNlkqL8Pmb058GL95evHh3",
+	"dXV2cTPQnOV6cHl2NXh3fXa1eoNLX1f0cqKrfdIJGieE0XBC0LIvRnkhlgs07WuJALFXn2NqQqxutGSZ",
+	"bDxKCFfNQM3ZNXoxqJ7P4wlorM5cSGkqK5u4NRejeDhWZxvgacG48vo5hhTjZfNQHT4TBrcHujQPxufT",
+	"Wv/XGny79iFXrzAigBcMr847rtRdkcafWPQ4ViydxYNbtizwC2M9aSfQGl6gZsJ4psf8koLVOKPqkO50",
+	"yzjkDYAyz8cemXNth6bso7hFK5bdzeIUs2Kck/j+/fvmaT5tVp2xVFwYgQkrU1VdQvVBS9Xad4ymEK9b",
+	"OVTVe7d/6s0mwSQHxdwURzAlCXGEE6rLxYf/fH3+QuTMM4T0JXQ1kZxpFlYUbEsogVMQiQUn9aDwnqM0",
+	"veNyPpuJNGPRGxbF9EYnAtyf+vP8i4Op+uRApwus0VVt8Kw8zF9O57ehJ0W+B1lKGwwkm6lZaR59Rf/i",
+	"PSygeyX9fs0k1q+TwnoCHBVjE5JM6EebzQEBckyXbLQIquuKKE1NFB3PoIkUWieBWGmemfmftb9QEsWo",
+	"5xBhu1+aalV26rcc1EfPQX2Iu2Ctl6CSp6zxEfwl2MtezgFSpz7XN0rdmdtEKZ2QHS+iZWOD7wCd2/fT",
+	"GSX+G7SoirQSpYWBN9M8shq2hWcG+d/z1NnVd+8XaTaJlWump0XauuTLuUuX1SSfkhYIn/yqQd8hKJv5",
+	"2qz+6yT0QYAlwaxk9bOmsNKjjHJcT8RYzDMvzwMOJ5SPWeOvoSvfW0v+8/PLHyGBaaNqW0iMPtH1GQnN",
+	"WNrCe/1Q1XabRlvJVzfos38V1c1RZO0AWKl1ef6vDMz6WSpmLM1i7RxNGVWrp1mBQrVuu3vY7HSb3cOb",
+	"Trt/0O6327/UvJq6berRWqR0FS1YSofZ08xT6o8WZ/1+wlAPwMw/MZNkIVLIEaz32h2jSjFOBG+ckECZ",
+	"CNrrwNlHdQDWzEI9iHcnS+esYlbILvMlHoyOaSfssOazYTdq9thztUNHw6bZokN6NHQHm8+Bma58N6Ey",
+	"G8ylJeKG9apHXcbBolyp8BTvUA9OY65Uv/oiVaoFt7mHgoeMUPPnGTri1pGoYiePbtrP+51uv7d+J7fS",
+	"kNMpK1IxobNMzKroMkvZKL6rZp4YKYRoKOl0CmmBmVDKixjzWDISZ8XFjD81fxoe3F4e//66akgZipmR",
+	"3/qVX2vhhGa1D14tzthUbrtt/8qW1+ojtc+5tydN6RLuk01g6/9ag7MA5LAr9dzbVDoXdm6F25F7vDAd",
+	"Vo2KN/UFfumrXNi/1vW6Zcu1Z0jpgiwZeUROxIJD+RyaGbEkplC1Ra4Zj0icESpJcKoVHxTaKJmJP2+3",
+	"D8JbtoR/sGDtmZt2/549u/p02glf9tiro/EPz+Mf27evu9OLnrg8+v3qubypPdqt+aufeu0frTz7+x32",
+	"1zFmJhVP+i1bwv/utAIt37bNH765fiJOllRxLjtLNP3gibF2R/NsnjIs99B8/ODosE0iupSELuiyRS6E",
+	"zjQLzCgxH6i/ByuM/KjZPmoetG/a6nrf64brT6+/UfpBvEPg5YCp1sWIdHtkIuapbKCQ5mJRNXmaFed9",
+	"3PZqU3oXT+fTWl+t3atNY44/drwVWzm/LWWNUf0eZCRLEktvOqNpRupZGk+nLDohHagVK2WaY0Z1lorE",
+	"+XWjSF17I6f07jXj42xS63faOFn788bLVz4VNLOznNKlUhwhlDfCZI4RnScZCX714ab6tQ9BiwSQtxqU",
+	"sliBq9V77QMCmd+LWLLi3B9w2af07hzf6eBSzU9b7hHsUeU9UnN+J9GZsp/kandu2sf7nmsn4Fl9pnVQ",
+	"X4kHjEOBg62oNYH9oXcElHsmW+tFnnNU3fw3uyAIZtmnh0IkjII7go1GLMzij2zTfJ1JYtKfMyE7hLpE",
+	"q7OBtKkibWlE///6p1Yopi5Z8ekySb3aXXMsmlule3t4NDqkbdbsjo5Ysxf2hs1jeviseRh2Rt3hcfSc",
+	"dTq7SPdYDmzRwXYKgkoFdcub9B+t5vbur+aC1gbpABucmpCbaNIGSN1EWe2UOl2vyuG4Ik7NRlhSOOeq",
+	"eMBXj1BhqlX6pyXWxst6STHOUbywnN1lg7yYr0iGSyolaFT4QGBLp9VbUDxk75jAG6bmU+S5P7+/mvzt",
+	"+7/3fn7fWQy/fzf/uXuc7bg96R6qgWVJ27QD/K5XWPgWumXhpPoeQ3kpBPfRyXQCybiMgiHHWuQtVPFg",
+	"wrFO6htzoQO305hfOlvR8Uo781Cul7JsnnKIKUyN2akZYGGHum1XeHfa8H+O/G5vZZJFfmIebl3of/wa",
+	"8+yD+1Azns5EihoYVTK3No6zyXyouNdTQWdxMxQRGzP+1A782X1d3sazpgBS0KQ5E5DNiXMr8esi0V7i",
+	"XyRE0Dn+06nsaJFTvtQ7qf2Jhb8/kT7XVU7gpZQekQL5N3wN/dY6RwKMdPWV+COThOIbPo+lnLNIp4Fg",
+	"pgnkviRiLJU6CS+3yCVLpVqcyQ3AwwN54drRiWEgu4mFfXGY6T6s93PVLeA0WWZxKFc5x3A5gPhVBdtg",
+	"KclilpJ6sULAw/qABmrKEB1XNLNh8/pwCQqgZ46w4ibAb3fiAVdqNqeKc8ZZhZWg2ezOLAXSyjZ/rkrH",
+	"/kEsUKV+d/MC1WowEeLxXGncoSj7bp5VSfkRY9GQhrfb5vhKP3et4wPq1VRM13GrVGZqSiYMOGNpLKIK",
+	"qWYFbee4LF6rnWMZ4+FysJ2mr/HJS5aGjGdxwiQQVlRPGDxpa+broUhe4wY73GXamZgNrJRZHR3sOAqC",
+	"GO6o9PBXeUBY0XPn06lEyabTlImMJtvlnLmPN/i4ejEbZTuQ/pWaLQSnCtQvSUc40/oQwcaYW2Mn6NLN",
+	"y5lA4RTkk3KO8odN7OXGrr7IZJD+67bpZSyzmIcZ7g9WIOcHpaioHVZq02kqdC5j767okGm32gfdA/cY",
+	"iTnGUqycU2K99JXD1a+0n3d2/4o081ijj6ZsZAxMt+qxDmqCZyua9BndrqvaYQ83DquGGtOMLdRlTBHh",
+	"wmZfITKXR4YpxO5kljI6VdIsTOYRK27DQdUUUifnO3/yWWeram1f9IoHpUDMwhJXtnxl9yqPaZax6azC",
+	"ZWSIsO3yXZrnYAFUx6qKxHbTZTwl9Acp+w2qQzzCxWAOusvgli09EsZpOI+zgZgx7vncJuVitpjarAmj",
+	"STYhU8HjDKKjSuGSSj1RzzQ84ibDeT6HQr1BImgEMVedfOA5gXf9KAnn2UCMRkqqRwPrfy1qI8VUu9WM",
+	"z+IuWiJa2lTuwTyKszOu81ZXuYQO/+lkU8yORl1OWVigBA3GKeWZ87PWpdDCSgeORQY/o46ofsQPmaw1",
+	"91e21Ml+VO2cttHUQlw7vTjmikCiYVZlhWGpXQZVCuoTT2y1MTqf1GZBLmGgaEIz11Azv3kiyYvX50Vp",
+	"ueo3qJ7RII42T8pAK2qtrTx2cdRn9Gh4GPai5gHrjpo92hk2j8PnUfMZOxod0t7wIOxGFU6FrfbiF4mZ",
+	"6HoshE2IYrQ4XKsNJ1PhFdRHzyPDJcHjSeojyNyFiZFAidgANOEgE4FScSjRXDxYUK22Bx4J9EGLo8Aj",
+	"VAfVAvRIBkUG/0fNvmitoZV7VHLy9LoOLWKeHfVqG1j02qNgYtQgk9CCCukUc3/yg6HDvqtHcceEv62H",
+	"IKPpmGXrTisWmlIouBMctsYp3c8vE6n7Nb+mg62ClzyxtaEYbrs3OI/BIznUtiy7yt+ErMS5wJ5hkpZI",
+	"7izzk17Y6sKtWsuUqx1LjGep/uduHpycv1dox1/cTXXx8nxvSpslbncmvYAr8QrcRZtdSfn9kSyTnlpW",
+	"zEnRGXVC6BBqbPRLMqNLgjhvS0JTyEzaw5d0CXXFWe4mdyZAbDmKJaEuSjG+dNBYVh1K/7Auoy/uUsGz",
+	"cKnT09ZGI3Uh4cDksVUfG5vltopQsjghAhNXMbqkBBG3z4DbCh/kjNT1PVcPATtswivgWC5xv1CkKQsz",
+	"MhGpZGRIs4ylS3UEZ2DWWN5l512MtnWfV8XO2aKwzny0LG3Ph71IpBrnJWXKME8ZUY/KHcdzonvPt93p",
+	"wlTWXOXs7CPj2TXYOVX5xEr3bV6rKwUPSlKfMiXXjdcwUiRXuoBSjxsnRDJm7l2mtaZYKDXP+XCrSsyo",
+	"ubwxdRkrByhPlKtwbuBbTyTJ2F12QhaTOGNEzmjICE3U/GJrbAITopwoE2gJz5NYag+2EzWdwVFQA/j+",
+	"ddVsU6FLTrSOrnRsJZekjGVGOaQULGXGplVFYiXDT8BhM0tct09XbJYsN1JmZZKjmMdyMsiNNMeoWZPN",
+	"sU0niqPKzUNslC1S8SZG/es+hqYU8zRka+QNACLhAxqk0WSmqWl5SuiEcYYZNCIF7+yvnQ/o89rdJXsN",
+	"I1QJ9PkM/QQDSwYnTJ/QKW0etDrN58NmzM3hqAgR6YO/2e+mHvrs1RZsOEAIqG2vvGfDa3jw7TwLxbT0",
+	"tnM2dvrIKxon85RV62kGIMexgUuUyU95+XAaAqw//WtEy5TeDZAX6Z8w0PO8c9zdlrdhoHBWD9UZTZOY",
+	"pQSDTtpj62LceUQkkboP+/lNXR5XSGZw4uP2VNnDVAGwFLP0JGdjeIrIlFEuNZARlSRh9KMO44h5BiBM",
+	"IP00x1JbQAETyYQ0FM8CzKMPm4Pszj3WjqS18TxN4hObS/Tm9KfB5dXbN5c3gxc/nF5dO/ktpH7Qbbfb",
+	"Ph8ujULWaJH3G5h5gZfjbAAzrd5rtz3i6wn28Q08rH6tUfbvnN3NEhpzcn19pjiFGkKpkIyHoHw6Ahjm",
+	"t7eokI5shVVVW9ooglH3wWJLKkmV/DW0wUoBdUTVFkMtkcObHSVPC6KKDCX8C1FsKZ2jYT9LaGiDeivn",
+	"vpL5Z2wKcl4xhkI2pnEP21vZLYZiV9zGRbZmyaUV0rJqAgh4meb/xkzSxwDjQ0rPUgIhFwZoF4uZz1Mm",
+	"50kGthZOgEVWiGRCCQzWIuoom1/SlJEklhnUKPlcfShQulBAmNoZGMyUjEFhF27jialAh+nGUIVvSwVy",
+	"VUlmcZIYdEwEQFC3Vg/uqa/7PMgJFCCelhSkHqzw88CAbS31aa/Q5UteS3WT1zHfEpyJBTKqKHwR0RLd",
+	"P7CoXvfYgwulWWi2EERO6Aw5keDs7ajW/3Uzz/ybMtjOdHGlri3w9q2J/ID4rOjdRKOlQpWyv9+olSCU",
+	"gP6ITu7YI6WjRHo9qP5M5Q449+9PSq+u8PWwzuiANg+7Ya/Zi56z5vGoQ5vd4UHYiw7Z0ehZe5fkKYt8",
+	"XCXSsiQPluc1kpBRoO82Xmp9ww2+XdGiu0njmbq+r2M5BLVie27OLHIIuCZwS3WwUxuXoAFAzQdgcBgo",
+	"dZmJlEUAep4yyP60yIdT8XG1OKC4R71uv3Ow6x5V6V9I3VJSlbO8bYerOqvZZf+7e8AKh/ZePjCd/76X",
+	"Gwz+0Nrb91Vc4g4eMOf5XUzWLf79fe5kkVDfp2KhgforDmLhsO3oG//ihtw25zvIjdwDTzMA53bVojrg",
+	"+MRZBcCgic83Wpts9k1T1dt5JdDp9rhm5yOYmjKj2VzuuIprfPgrWKhV7Knk57Br2eqYd6+bTWCsDmFp",
+	"TbF4E63UydeM4sEjL1kICY1FPb+7NY2+tD4cYdvcHRv2PrNfIzNPrK4YZ+ukZJUav0Fm7kuKjau+maSM",
+	"bq0L+7p6yXpPwCm2FdD6q3nuvuZ/hdz4IrJRzdfM9SFy8stpbHuqZV9KJXK2frvYLyZRPiy9C2QXrZB2",
+	"5TzA4yopTT+ONWbeXFYlB79hlGtAPoyQ6POrx54IrOyh3MD2VQ7d6bWOdsr2ijTmwH2TF92cqeJCXjj0",
+	"kWtmebA9t0oPXMqrcjOuigSt2n1r9e6ePOFaxAhJyAVvdu/utCrTItdiyjB0Ah01dRB0NeaJ5f8r0ZkM",
+	"fAhTGk5izpqKz8IvEFqxBE/lERdFw/N5AfTDIxbR2iNlOGOPWAB6z+dTlk1ENFC/okkiFurvoeCjJA4x",
+	"ycryuAG0qLMdQKBujMfSSZfW/hL3JYOeANXjcUYY9KvzeQlLxiMrkFVqhVXwCJ7PiwCTHinmp1UCQTq5",
+	"aAWsM49YZUpnkemfIAybzmf4rpzMsyzmYyePDTgv+orARSJzj59GrGI8YhFZTOKE5V8wWW524YXJjBg4",
+	"3my+lxoaXUGFxwxIdNn5uQJFulqIWe3tgcSgBYTaU8HHcH7IZD6lvFj5VYlouoEJDLZHoDxEmdJnx4WP",
+	"tjXUGmvqXok5W/IkdBog3MjCrKuYxisn9718o6fTtRFN/UevCJUAoOpU2xrFpb1IGMWwsg5pe4CGditb",
+	"+6ebrSkWtlBS1OAgqNsSbfJoHHT67e7uXqeUZhqVa4tzr/LEPHSfN3uCcjLA8EAFuM+SZY9GguqMYExe",
+	"0sTx7MHZz89jDuL6FI115/GtTjQho5QxiJh7bncxt3B5jzNZNDHaj34aNvEPow1pf8KQqQ2Fw0zqcSZJ",
+	"4LKUUlpird15PjrQKBG0+SzsVR+uDWkbhZjR//DrafMX2vzUbh63Bv3mhz86Xqf7/PN/utfh2LTxpqpm",
+	"ZeOVdClmUVZpnPNZMaG9MqCqlNqBc5Ds40dbNTSAzYaplD5TuaY4qSy4H8VK1OnWl1TqzA5784YxVxSo",
+	"OGvV9SSranWcJLEGMM4Lsk2kBrHYVnW32WG7QIxu+7BKq17DpXMte3Z8WCRqr32P75QjP4fKQFafriL0",
+	"D5B5v3pmJGJ0Fdnu94z/Qk7PyXc0vMXWHhWhUOO9MlFozO1fVmTJeDWlEsZV1QUIAhknEdGPmBuNalTx",
+	"wn5stzqt9tb7ZJ1RZlTPrrKKMhaTYBV3Wqm5QR9Nu/pQZBNyenkuGx66BaVnMqONs9Jt6GUhFfoksF1T",
+	"1C+e/ufAQ8UQ09FNyxLKMY/ejewDuILO4C9m7eu/rFC6opTtCx3+553uoxz+7kGnfc8PHRe5Xbvbfcxr",
+	"hCNUHZnXYhzz9YAt98JCcMXoYW9XbIT1aZhXek1kzhMm5Ur+pDpyupLE+JOq7tzj51WWtXBYfxWVXQf+",
+	"pvy8KoZTdJuv3mzHwgv6rgqhtMFQXYOJSDNS1wigY+jbZyuCo1TMZizCiuGJSCJJFoCXAciiUeEGC0VI",
+	"8Fk4Y66Zc5bGobxhd1lVNrRQ1jqbY2okYXczIcF5QXAPPMtB2612q1cZNnmj2NY5H4kKl5eL/7iaeFKY",
+	"zB/r3Lm7RJpWAaleKeX7P/7tv1VDUu0bl9qIlWaz2dz1eM7iK8+holp1RBXlwM6h1Jz+2+Ag9IerpoNY",
+	"46dwXPdMr8Wk2jL8jD75sYb7yYRIoIBzN4sTErhoRXbbabKgS6lH2+1TpZu++YqreQ5gnjvT37b0SV7Q",
+	"JNm6CSthLrPW9dvyYkKzF3jlq3M8JiIO2b4zfgFvVQUYwhyrr0j9dzy+w6qhgolU0KLXx46rLC/QhsLp",
+	"LGkGtrupY4nVXVOr8fDUYk1Z5zio8VthTtwP941s6iYF6+ObeuycvHlGrNnATVmuVUfhxWTObytMcs5W",
+	"/YgscnZr7flZ/RD+8URnUWqnGkyThGr4QnSrZDqyBGtwds98eJTbWhxuNOdh9b2h6XiujEhZORUjU3aI",
+	"Z+LJXpVfPGJ3Vfjp5hNOwxgzya3lAPjRqhOywnZWnlhJ+N8OgrluCZWz8vSWl0faPtsC09mZl3xhZtCC",
+	"A/51WcJmVuCYC2WvnHrkiUQzM19SDs5LJRlRSCIeM/6JxiRWz8B10DHY0jWCN3m4HMwYpwlGOHfM5W12",
+	"d7C8pvRukE/USdpfVTk4U7oFZNCJEQnyHP/gBBN/uERNBMxrik2oMl3GYzP+t8PhFYsHSrJwNmMpGYo5",
+	"LzkMnxjIpLwd3pvTnwY3b//17OK6cY9JrE0+uNlYdVAc/s3Z9fXp92fX5F9Ix8b+dy9uwfPk1iash1bc",
+	"8xryDbhCOt/5xJzRMSBMCW4y7y0Z9yPpDKpAQ/aljrIJMw3MR3chrunx8wrf+ezVJKtSwk7lrTSp7Gg5",
+	"jhD1glGM94KzBaAtbDdlHfY0N3uFwW4nGRSE7bSOa/VkdV3DWhxEHSLFolW56zjqnbf6lYfUGWzdT9Qz",
+	"UF/e3RrI9Wsh7mVPlABNHbeHg6Q0G8y2rLaz52pNwnrp2EG3JNAiIwPth3FrjcsTS2winkMf3LJllc5e",
+	"ZZW6mTabRJ7ZgpJsKus1xamrs+uRBNxHHsmVRiJSopXRwShOMpZ6urQ8v1uSxqUY5trSyPXaXiLGs1QM",
+	"5f3t2ZwS0zyhePsp0gb9Om3NfGu12s7OeNNmzPnt7oXBfRJENKP9ADq4S0xInogE+i5SnweVyldAcFhS",
+	"D9YaQNiSk3Gf4wjk15dvL84+BHmx8bo6Y7f2Jd9IPRAejEuaVrhoMu1OW7VIllU+/7c8WZJAvQSQAjYJ",
+	"pXiw4KNbU0nVX9dvis1C2iU/CIXqE4kZRjotCPNtImvicwqocKeX56Su6AkjNDwynGc+D0q9JzHXMHAz",
+	"iQJSp3mDG0gGAVgtfNHnYcoixrOYJuj5DCpbvuJ3S7+E+iuf4+zR4NUIlZHM82fyFFf8hVKKRcR8Xg9W",
+	"M3MCjwQ6kUb9s5ClE+hiqa1Gk3NF90qKqXDEp3S6OVyNgKuEZgRkrId6LzDi3RI4S4ZoddNCr7pFqLfa",
+	"id+r2Vww+5uKVsPeagtlr4iktdUQzpmX7nGD1NKpN1uuiG2ouLFMrSopz9wL/FhTMSyaxUrvwq54q5aT",
+	"zZDasdnjmpyi9St6tdbDsc3DbnwcbsIBbX46bf7Sbh4PIN3gqFeVbaCpzbK1kJI/Xr+9INewOmsfGX8L",
+	"dqzCGBGV1jgrLq8YnfpNCt66ogvHBMG2gxvcGOvKGdeCvRfJCe7czU6jCuQl82e1MKCBTomRTpHpIhUZ",
+	"SKZpUQL84dfCOFv6tb5fu6RpLP3a5936b4xZNlgwmk3Ydgw6HbjIF7KeFLtUL+1sNmqJuqElQoWKubFS",
+	"p+RLjthHlqhZInAPvWVwvAIsYw7cCJquefZq9h1TYlkE6VDK4mbX4/pKJZokhJJAPRnY0itt0VYXShfc",
+	"mRWRFhtEAceuWpyeqfn8nvb8fkGLrcfkxdowEVwBALYhMAC4bVAfmlFll9Z/EzGH2khUhT0D+yRSDCC5",
+	"oC3wC8U6KiiAmfMOperQeBh+UXiEi2wCLb8FkRTtlLzgeJvY3C/Q4miSK4T+kBPROE32iqHu5zb9WhHX",
+	"VVcrWn1VN0ssOIsGw2WZwSld9ctFcytcsXYiNtZbDPA6kd/NsV5nf6sjvsps2dM/gKelwo++SupEjblV",
+	"nbIEgMmsX8YFnbLI8W/sEW9ZH1HZSTrfP2aiFcSKF8qrKznhVjgZSHR1dkk9UCrJAD8QANoGomTMoUvn",
+	"PJvNM/MQbp2yU7XeowtBzQmq0tSLpHM+szqpV8o2cgfqk+APHwjp1zxft03Ef4LO5Nc+B0oy4ppJxEZg",
+	"ksfZ4yhm5Y3Shq1DL/OTXtGHB1q919o5WfbQKzr3iMTABZPWOizFrnO+v4HPr1p51jPXW8/Ui07KClW1",
+	"uM0aR3owr7YfofEbxcRycI/oVlXwOAbQMUwb6PBRYIBaAu0TadV2A+5znJAbL/h2RmWNkz/pBlud5pHm",
+	"bfSjchUB6H6d2g4m9R6x3Si3ZnddquXCJWWYC84CjwR0ngn1v2acAOGT//Dhq2BqmKGAQ+Q/9C0P6bda",
+	"rc+fg+JdMctTA6GDQNSc5Xyo0pq2k70sXpy79G6dKVIRM6yK+YjpLNv4CKD+b3iiEhXHPO9VTKT0ybU7",
+	"eXn+UoRzkxa/ewHhKSf6fXLQapNIf4TUodmdQfNdGTPH45Qs07A3Vd2SFhsAOZ9DX7ru87XlHZRwtliX",
+	"4Vlh+twyvs7qUXacqbAG/H2SqpmTJMb0Eyc39LDT3bM0XzcD34qFWSDaw9J075OVu3OCaxF/qKIKQiPe",
+	"ZmIFInVB40x36iOYyW1B2DX0u0UHuA8yUgEY+DOkwCHg0oPatOZfGRbjuF8VTH1Tf83TUQa9O2Io1A8p",
+	"J1yQRPAxFBsRu6C1bY8fDth0GHXDzrBNm8ej56zZi56FzefDI9o8HPXYgf7bLsAItkmAJn6FP0wdICgp",
+	"p/LWbeYBh+FR4PI3zmqw041cB2pe8fKfjoi+i8rggJsXZl7aoUrSeDnGWKFi0DnCpVtWurqVXMgxyldk",
+	"limQtvbPCZmK8DZH2waXHEgymVEeNWOOgAS6zjXvEgbzGM/TYnr8OBW/K1Vlxjj45JWFPpmPxzEfj2gI",
+	"sXERVud1mXmvq2zKG6hUaOcTNSXTv0l/6IkkFDuqaPMDO8iQmJOU0QTzs7KUjkZxmDf1AQ3/ULdGl6Te",
+	"brU6jWKn+LVoC9AmMZyw8LbkFtqLrRb7XBUXqsuBzFIRMSQVQ7Zbk9F74fuuVIZhRSAbpxQLxnVx4Jzn",
+	"ZwJ+hFBYdQ7fDIixuo9zaHw3mie4KqfZ0iLmkVgAdNMMi6G0v3EhSMTCeEoTeUIUCVyETItyMiwyvOPj",
+	"1vP7lTvhPFxydCY1r9btqf8+Uws/aEfb7Q3Hg2Xr2zRVSueo1PJKj+82FNrIBvA6GedXRbYyz9KlIqm9",
+	"N0BjSkbxHYv2RMcq3eEKH5l5Qr7LMRBy/I4k2QF2MkeaLLlr9WWvAA2GYKJNLMlSQM6INfYXIHiSxWQJ",
+	"fYviCFABcxfFbm0ldOumHXKBP1RhkWAgHYKfhtPa6eJUWETqh+2DRkuN8TfTYqFIAYjpbuivpUFBYLfL",
+	"YC2H7UoE2EJzlimNua78zuuND7e/JxmCgwzmWejeHGjQTN7dvCjWQua/rtQwJMvkWkxIAFqCZzwyjSMe",
+	"jyeZ+tRajW7//ufVwD679/LdQrDVRrLAA2Br3U1wSbFC5CqOUAHX+uA7Z0/cln7ShmYbH9u08g/3u0eZ",
+	"bYONMCexRHVmPiP1Xve4cVLIHvZ5cMWydNkEOyHQUCWI2BtzMjG5sbrWVvEL3ANSN2fN57DhRSwXkwW0",
+	"iumiExTWQbFo8ipiuSAKu+JoINUP24qyK8i7D957AAMa0FFWpWteaxLl4GMoim/ZkoRiqiT7HIpkQiGS",
+	"SKfM7NPv2h19h8NxSnrdY1QDNQAzgkLCZ3TqFdSG6lbHJslnOI/GLPN5PXARiDDowIpiRS3NoCnHLFXv",
+	"VMIXYTITbonmpuWDPJ8OpTqjIiWWNgXlSytWOUebVyZGXjEaxZxJWVW5xsLbDS3H/qhqU7ZeeYjYjPFI",
+	"qSke8Wvi1q8ZoDlMbFR3BfVvnToW0YwOqWQuBPwJuWJRLEkddufq7OX59eDd1WtI3GNZQ/0vF1nfwDDF",
+	"mfoNoDhp/BeGfYIkGVGlB9LwVu0x5DsifGbITK2bzzWIAPQ1UnOg0XLl3ppZqqN1W6ty1zP+MU4Ft8Aa",
+	"epscSwp9NtE8XFvlBmNXBZlXzrx6rjhmFae/YuNYZiz9y5W0P2od+j79dswSNvoZNblei/G6BpCzuFrr",
+	"OL08L9RPQlO6bJKK+XhC6kEBCRdAKCAQgL/Wv3qa+7BNwz3j5Yc0UG1V07h47+0fV5sqrlWHrQ6OmrBr",
+	"LxkgXwMSiU1FGrmKDHdJX+QHK8dedQQht9KOqnSJHb2Gnf28hmBNVSfr5ooFZOfmsoKMRY4EJjiRaL7u",
+	"lP15vwaJt2w5sNnu5QzXOJxU+EDQY2NtCMoJfMDTvePdaoG8n/AuzoSin6KII7L6tNBNbrahRuENclri",
+	"rESPtnQanq31f9241QWgChiynKzCuUXl4gPt2tqhgH4z2lUBFc85SwvqbNOcQy+kHMVDqyVx5O6b0Vga",
+	"X6bNZV5GtLVbnVJ4ds1fcjqJl6gTT5nJz0BtETa9YnMUfy01Azzc5cjeA2x7OxyuZOmf6HAuoIspgZTP",
+	"QG/D5jZPOQfJ72SB/TmSwx6BtW3XdwnEbsEQz6VudYfPL9STc9d7vHv1WFl92JrZmYPcbsM3LnHFyqrN",
+	"EmQxAJb2HcYfaOkUNDzjCdeCn/Klz23aFBwFXdhjeFPCRupPoVKgk0SZMJ7b6clWlNRNVQoaSOC8RaO2",
+	"Xq4gaUAyBDRzJ1SH5ZjPnXtP6gVYH2NUmzRiXI21ob2anR3UPcA0at6qyV2C7XGqy+wXV+0oMc/Yenxp",
+	"hAne2Nie6h1B32rv7k6t/vDuDhWLovH76FINq1T1XICBmkceJOJKnfTblZ6f3SXDCnJ/mZc5F0ZTvOqu",
+	"YPepK+ghVYGPx+PZjK2pIDOI6qs8Pk2KAe40ru3WeQDf9ey4lTPGnhKrpW5fbD5Vs7iJK2OGUFsD2dqx",
+	"xhIzuVW7tqhT3zY5JmVcdnXhBmsyUH647h4ekR/f30CiOOTfSRKc6vI2yIfok+8YTVlK/Hm7fRDCh+Cf",
+	"LGhtyg2I+S4eK+RC+p3CTXl+1Ftz2gG5u5yGNoRJbg8KFehR+Fhh6lW794UztPbOv6qeYxXClfVFrPgb",
+	"dvMvICS6AUSvxAcGjPMcnHEkdByEmqQmfBsL7DC3iWB5sM+hcB6Scg0UuEFWDK7f3FwO3l29Dqo7uRkb",
+	"b2vShNvqeYsHCD5g6GPfWyHCOupvEGH38gjttkOV4uL58zVxgj9Jmc6V5lK+RvXZ/bsi7fJMPbrWq7Y5",
+	"be8mb539ROYdtaFkn4uFOmL1itS+hkckywiVPqc6+Q4iDnF2Yv2m0BUR80II5SQ4ffnm/GJw9ub0/PV1",
+	"QGgUpUxKPKR7OdH2Tg5UV0cjNcOfA/L7HHzkpmKx8ThJg1U7ZDvhPlp44979d/eMVImRgzN7QgLTKRLj",
+	"JJhnvto5IGgVVm3Gr+B/S40GCm0uGR/HyoIW88SNdPdJMOcpo+EEvk3qXPg8FJyzEAUtJM1ZXwRn2UKk",
+	"t8bHrz+qvfENz+fBMBHhLdSgOw+gzSBLHzMXzyOsNW4RdXyGIvN5OKFJwriy4SBMo7QQKQTPe/dNWDJr",
+	"OHXjatoW/5D7XP0ee/5l6ZJM6ZKoWas3hjQaGKyYALxiuCGYjAEFc2A+YjdRGaYUohxm4JSFYsxjyUpW",
+	"iUNDpRshDcAwhwmCvpQPXKkrrbSFrq5lH7JQgzBRYlPLCudIl/EVOxTYVMBCTAkjrVwMdOtVSN/JK6u8",
+	"mulhsXnGV/rtFc4IXKCajSCDgIoX9QlANknj6ZRFHlYeYuFhKJKEziSL1jSQy0ferY2bayRUNXOzKnkJ",
+	"zwQOAtL05Ty8Vf//vcgp65GQhhP9gLW9LSxLzJuzVCglD58r1MXCp8GODSfVR2M1FcvYrB92BtHWK/P0",
+	"nuSkW+WpgIMUztM4W0I1Oe4lKrNKDa/MMEQdVksHWDjCE9epUuXR6qdkxlIJrQtOL88hcFoPxp+arVYr",
+	"gC4pzLilZQ4gIhstchaDKkdDnSytWAXodBigyPtP+xya1BQAuc0ZJvVe+6BBROrphOtbtvRsUxv4xkdx",
+	"C7lPPp9QqS0AeK/TaJFTjPTOGDcIqy7OCTRxksznwV3zli2bMhQzFqgvI7Bw3UUh34w8bvrFnGyAHm94",
+	"hCkFtdc+IJxOwVBT8hhRP3wOw58UpmfU18L86lPK6Vi9rqjeIJxBMbjP3f1skfIGxxI7vhhnEJDI0FLv",
+	"jc8TMYZ4v6dzj4G/KsqiPgMBC60PwflwNwu6KxtgazqmscaOgZsMqjIaV/b0TrJshlAgCL+8XoN5c3Zz",
+	"df7iGvHhikD1Gswj1sqWhj3bMuZngCJCNOYquBeNCn96jp66Mc3Ygi77uvdXIsYk5h4ZK21PJ60YZx76",
+	"0IAUYAij/aX9SmrW+lsaCEPpg6fn1iukVD+fn1Uhakw0OIJUsgQqLEEjqQdn6AXsE4ooKbaCW4lV7SP0",
+	"AOnFbXSFAbKYk0D9I8eVDXKvdaB9VIkUPqezGaOpNNimxfYe5ZZBbhtvbYqpg9XyeamJCBxKAHdaiZ/U",
+	"KXn37vzlx2fQClh7LUvDOn5PCXg29U6zqJNDDf1p8xdCm59Iu3lMmmRAWqQfNKCJ1i2bQRdAiu1VEjQr",
+	"46hPWDgR6AMMfmq+yP8I46rlJWI8Bp+qzwPnZUU3E/jBDrIG1SJfdsvn1T3LUAPTuUWg5NAokiRQFxZH",
+	"DSBrAjysNxvwVXRUKnj6saPUOjomAYakg4Y5T3pwdUgsDia0FYf8C0YjD+rf4DEsc9PnCgrgsCzO8xHh",
+	"BP4FeEG1z58DOMOnORQOi+xhp7dss1/I9ato95Bu86d7raGgKsbp6TybPAXZhWOf84yl2KfOlnvpDrIj",
+	"VGhtEZhRbiNCMxI8jUQogxP0b+fPZJIlI3wAqDiLW0s6TfSO2N/9BqZAnSYJySYpM65bn/favTzHTd+H",
+	"dM6NwfDy7YvrwdnF6Xevz17+F3BiBI0TEjxV1yqKU6ZEaCZ8rqcHSwx+ODt9GZDYCUQKrt7xSPAU+4HA",
+	"PyEPBf4F73rA60dxwiTyKMi60wt9IiFFG/cKwFiC789uYJA6cB2tcQP0Ptxz2UCEKyOoKPCkE4Kt6vSm",
+	"GyU/I732IUqEJA6ZxhXCcvfam/Mb7fBEFi37T4GuqAO1RDp+ql+ST9WzuQ/Ytkz5XjPW08tzpwNJv4at",
+	"Sz7rpIxZXOvXDlrt1gHkmGQT0JSeqv+MWWVGbr4FxKUWHqi6JexBu4vJaUqxp7MZWcTqINBbMExiaYx7",
+	"j0hBhqlYgCiZzmWmzRQNUoWsAgdttMj7OJv4vOqMQANTBEohvXavZQ+F+aXdQGULeVabyDR2E26FVTfO",
+	"I6BldiWEzlIFjg7kOWh3K/pmi0qSKOmrT4d657UIbdP9VbleJKZpqJr7k4C4bsGsjnPkRf5lXVpJ9l67",
+	"vc6qsMt6+h2NjHsIXultf+VCZK/EnEfwQvd4+wtOJqd653CXeZ3rJoPG2VE7bB9sf8vJ0S9YA7X+rx+8",
+	"mjR9q4DoVsyOUsEx9AolUWMJ6XCK4h/UN4oKLOU0WWZxKNdelVdQUCJtYBdKXoKILmVA3t28IOpfnk62",
+	"1jX80PVyOptn2vRChmQkZSLGGNt0urAi+zHKd4ucqsmhdg+Msamx8YK+UgXdtEdqcz5nLI1FVAYCjsCJ",
+	"TPJ7ouuNJvQjI59YKmSjr5Rd7ECrxQsohF4hnis99RWjT03zLrKgdg+XThNZ/RHbkhWmD9XQMujncUD1",
+	"rajY+tYW25i12FxJYiS7nCVxpsZbTLTZq+Hv+gS1Qjno3d0FUCJmhlKvGwPBFiEiculKWNgjeQjZs588",
+	"vLsL1FcyZVoVFF5tBFpV14S267mOqiQSIYVYssYjVCblCxM1diiTMsIZmJotom4b/Ep9ZAQKgLKilAZo",
+	"XghIvW1Fcap4tfoA1IBr2s+ws61uTdNpu62GEZtM5juNLw2XAxB15S3T+1DvgRIfkcO7uwYcxSzWKrLe",
+	"sOqYMKlXZTrpieZJHgGeBZnXY5lJnJBAp38oHVBn7MBhhw1S2lQDXy42B8YUWNAoWIs4/ayA3Dgp96KY",
+	"vlUwMXMzFTEgadq09Y/mqTF58cyukT+nls8U4fN+XYt/vY63kHpHrfi4XUy6eqZMP8jwR6+K1kDUF2qu",
+	"ZLGAzM8cmODjdhFGeyX69qEkOrvI8x0oODqbJTqA9fQ37bd28pjNaUL4CJ2u0HHTCkzwPw/WYEAfosIY",
+	"7P3sOe/23JfV7rmvqr8W3vzg1YCBwvjFdtyd7mrX7G7btK7Oszp7hcl1e201neKnjle/hJ2yy986LHyr",
+	"c9DBCS4lAFSPnNaw2IOxh20WDzrlTopHn72aEjHliRZzI6HVGuRFQrM07JAG7c567W4Xwizl2VmegTuG",
+	"0bmKkFy+iufPnfDZbjEztWoUDKtd0juHbomhYuq1frvVPugeFH5/qH/fft4xWRn4rFptzr1r/YPC0XrW",
+	"KSYCAoUgiQ8odNSDmpX82mxML7Z3G/S0VX0Qa1Jlq3ZfLa6zk6pkcXfxpR30q1emsfc/lu5X9AH/+uFz",
+	"QRmETARPyymP6JtQULBK1daaSRpd0XZHdByUcPbVrytUyHmEJWiV6iN6vTTwBrwQyyylGbhItDaF0kKk",
+	"ZEojROfAMK30eV37ZRFLYZTQsZe7JvHHGaJ+WNdmDrYAmoet1/fIOKVG1UzZR23CyDw6YObxRJIXr88R",
+	"kxlqjHwO4yMpIqyhwqRKDxpyGHXT00ErpZRR6BbVIpdUSp8HToZhgEEjfNBJncwE+B5N9uSJ9obb9ElU",
+	"o7HkXNlUJS15Rey+jmV2CpuzReZeqpnI+BNbKUitEqmmErJCpkINqxGqh+1tUtWrMh5XKIXp9OxjLOay",
+	"wpi8eHleq56ozud0Z+pEvo96qyGbB4t5ZZhAyE1LWVgVHsyBPYg1T/0Nyg5DmoqkJFHgbyhETLJ485Ae",
+	"DZu98FnUfM6OR8027Qy74UHUY4ejYoJvsQqj0293dRVGxDIaJw5kDY6wIxpKniGj+1gU0U9W5KLOvekd",
+	"3K9uEoE8qhFHcoCRHWWs52wFLGIAfKCwD+bmF8iPStU64raP87plh7gLWiSVoUS3SAn8tl1n1TlwV7rT",
+	"QVDHt5CsDXdjdzGuWMUlNmyqLDYEhmXwrNXDypT/JtT/FKF+49K8KHTuL7m1xHz6Rxx9fho6YGiiCqzi",
+	"VLE+JV9LEhfDG91210GJRxEdY7+DiE0FZLBCOFONDEFGFIKpUH8UvIEBGxd7CwpVK1GUEDuKi8xkXUEt",
+	"KoSVTzAPX80rpLwAKgVhUc8k3ceZySxVLx77HNzbC0gpIbq9lMX9wqh0KFKdQV68AtsEscaZe2GwhjYK",
+	"Y0gnLxD4iSTlWqhd2TaHCs5skgtFW8NS7XjdlsP3YAmZ46Xl/4pXWGYRH22dTCvinz1YWjrQYi6G2Tr4",
+	"sX3kZ0lc7oj2VQXmVYXgVQDsehyZaTshVVKr3SmKv7xtiZFsNl/JKAxsNGJo3+rnOko9XD/n3SdboZ0A",
+	"fg+EDlfF9vN+p9vv9X7R8AwD8C7V+ge727svzLHTF3qN1Yvn24PcUscIMUaPgR/E2ps4+xqCdI9ri/gZ",
+	"Iytbc+iMn8W8AHAXS730PqEkikcjljK1TuDjEBkzqbIaUGVf/XDnjTItRaq3x7buwiRMkkumytVAzwrJ",
+	"ko/WkbFvbKl9fC+aK2olMQBHG5LfONMyyVE0I1WMqq9WY4QmpO98TZrjlCFskUAQ270ZOidJL6j1z6S+",
+	"vbDJ4RhEN9iiRUF/f03OzfCvdMO8cENZ5dyVRIxz7UYd82qvhs+tW8Mj2K+QJtCOAv6D4a8n0oN/OwXw",
+	"0MeCQYVjKKbsiUSnCLmPT8SAjqzWlGqfyJVYYERjkcZZxrjS1oY0CycMY/QQnIHntaqpDBodE5zSJTCD",
+	"ISNJDOm8S5bt5Ga5yivjNip3bzFdEVGQ3NTronq3q9yrcHrkZRW7K3Ve5TSd8FEsV9HQKisXq2bkIu3t",
+	"xELcbhWbZ6bjdzEkN6qzVZxU3oRrdVZ56fVukyrjIqxO7R/ai/bmJuxe/PZz5+K38+6b304Xb16q/xft",
+	"N+N7OdcOHWiIx7MdCs6NcsjrVw0PkyOy5AAsv36oRDo5PtpsDRgEExebBIc1Lh0HDqRdDDpBtMlibji1",
+	"zaVSPwhKrQsC7uU0M2gRumbYif45kR4I8ZRRGNZBL+wdzfq8520ymAM7OJwcWfXN5fSnuZwKOTuP43TS",
+	"4c01esqpjvwgMihm1oCRuBpa8RALCWRAnElMx/E5WlWgvDsAkPtoHD53VQ6lu6yEYsj+kZh3sO5d9ANY",
+	"L+DOZwg1iSIuU5Oph1QydUUZl7HicyXomZIRXcG4zY+VfLsCVuxPk3TdP0fS/fz+avK37//e+/l9ZzH8",
+	"/t385+5x9leVcesmmycmfDH3zKHjnVl1Of3Z3plOdw/hApdRXbddZIsJNX8TKn+KULH8XfcqjOjyiTKG",
+	"6EOsX7gOEMXQDV3DSRW8BIT+sf+icyUCm5GXsmyecmkzOW0iNLIrnwMna3gkMEda1wqY2xScmIoPwOuB",
+	"LLqMLrW5vVRmacvnL21sJKO3TBK8ekquCR6yvkY1NZLXpiiiwehzdgc5o2NM9ZPKPJZQfWbSGDgRXNng",
+	"+kMGdxNrx9Ssfa6DJ3reNkZT8HGRl5UxnNOLtzc/nF3ZQI4iwJTeQngH2t7o30cCTGmoDcEV9l2Aw1iS",
+	"bruLNQarESXMmFxxHmpfER6emJNuj0zEPJU+L0E8rg9vBQ3tBQByMyIzkTATliJ5Q27sTYI5qCQR4S0m",
+	"iKgfETmXi5RMYzU1rNFT1kUcMhcJQCkleg4nFfklpB7osjS9KxCW/h+x+DHACkBJuCg2oCGFhJpiWAoT",
+	"RHaPS72bRTRj77D169agVI6dUI5G7eOuePxoFNyT7wQCuO4uaAtSsdtu30e8KEbzuVjpq5bw+cFBsn2l",
+	"OuhO24V6t/1Xk+p7E32da7kYTnHb7Hz21FzuG6XcFpvUSSKFSOTmxJFvcUY3zrijS7DQ2WtzdEFfA5mL",
+	"NVn0u0OkYQqytyCypFBm3o6dwE5sF2UcFn3Ff3Elcv+Q1fMdtE5cx41G2FCvdXaY2SVdJoJGN0K8VscG",
+	"3zvchQxyPpuJNGPRGxbF9EbJhH+mUJFOleWOwF1JgoWz7abB3kt5tgW265N+3kMtK1x5rewaoABAUGDh",
+	"rSzAB5wQShap4GPrtfE5/mwBlyg0cs3xBTTjHmPNlC6F77U7ngtLCb9ciPQWysEu7bdMfymaauh53V3F",
+	"igNJFixJ1P/Cr7Fas+9z/Hbw+u335xeDN6c/DV6dnr9+d3V2HZD6YSP/MMBFpmKR18WgJ9fzOUJxz1Pk",
+	"LPgC+oaU9ooT8FAtV3aHHhuRvKH+U/3WkgWyqFJol6IUU1Pu0vAcVA20BnrdY0xtLjbLQJaldVUKpkea",
+	"QX1Yh+hqM2iypG0vNXufm2kn4PECvHSPzKF7cMc24WqRU7cSCfFERkIxe4k6J6z1RHFQQOjRZNUkHbw/",
+	"v3j59v3g+uzF24uXisD5pxtOmbHdSyvCwcOmVtQi77CblXGOYQc03eglPyB0CWxck8GiBWXqCCw0Dp3T",
+	"+hFsKURneK8MJ91QwmzJhErg8DIRme5SMJzLpVq6z4PL0+vr92+vXg5+OL3+YfD+9Pxm8EYtrkukBm/N",
+	"bZ3D9oEuC3e3DAcu3LBE7X0dfmpCXBWIjZ8TaTyOOcW+CoxHyhpUKk1Kw6zRt82F4LW1hek+D07f3fww",
+	"OH39+u17hCgbwG79F6W5BqSOIAcxJ3nPhEaLnGc6410iuQ0FBdeFljDPFrH2PRxBKLKkztVHVAjANokz",
+	"WL7W3YqIJpzk2JNQiwiHO8ghGAPTAqbS2wos7Z6mQQ7G95Yn8F7Oms9K20LqTpeJRs2rfaTJnDlofqt5",
+	"0aV+DKVvwy11Oi5s/Z77tc0tHT7vnt8E9LPayRcwb4qwozW2/HEy/D6M38Y/nr/7dN65iM/lOb86DF+c",
+	"H53fzn76+4sfj1ts+eOn6P15/DY+X/z8W5JcdH/+9PPyx+NW2E34cPqqHf30Y1KE6bQooQ4mqEGO2ZkY",
+	"CF9ToXG+RqSQmD9Q6ds7H2ju6oF5TtA5Vu0ig1T6gXOOvka+z/tcC3Bno/GnyuK/9U+pbioN789TOdVo",
+	"uyIGvAawI+A3gHdUhJVytUmlpH6oUhsV9dfqjVfgxZJaohYYvA7R2Pw7OWeREtojmuZuS59HDJoDqRlq",
+	"XA0tBbkSarb75CSWOQaP1pn6WrlxcVR67Q4JzB2hOYxNrBQ2hMp0HagtghTyOeTMaeVKGYsaiOuyBKCG",
+	"KolkMwptkHJPolR6XkRuGZuBAhvz8YlGOAN3q4GLOXt9dnNmPZjqi+C4VErCDdqqxT3yMG+xAsmt1z5o",
+	"eCSJb5mhJZQeo0gGmDGU4vbuVctQhEsscfpeRUtUZIRinp1UbXdhgx1dtvUterK3bajOpFKVgcyLCUvZ",
+	"9ptqGG8TsN42lHdofJluu2tVZZHa5Fit7yFemYt7YwDB6JQh3idaMsD3x0L3mctVeryQxgtvdeSUfWRw",
+	"V7RXpUXe40VkqMXXla0U/EtGxwGRM5ZAXGIUYxPAhgEf5CLzuREtHokzjI5QxMXNNUn12YmYI1yD+cVc",
+	"shbRB8DnjrVI6gHqyVenN2eD1+dvzm+CRplGMdImJ1XVrdKyq9BPv/YAH/ZaNXNnv1pVZ/+dVL4K6KDz",
+	"0eaTYuCTYTNiSaApnVRG2/1VqN69VCgussEInFy5/oQKeAGI3NXG9dyHSzzZ2O56hOa+xdLtF8uZbThx",
+	"qp4DPm8gy9WBjsjlu+9en79QPzdOctx7XvyK7nBpJuKglujwUSimU8Cuizn7isnd2tJEyD4ukE71HKTd",
+	"pNpLljVa37yLfwow1Bs4q6QoA+AC7is4ttcHQoDd9QXaQvs1iqDWDLAeT3elNLxBxmOulAoLiGS+GWOj",
+	"Lv3uSKTWby/SW4mws31H3uCK64AGsNQQdvZj6Lpv6OwuSnrt9ob6vUdj20Wc+hrqlWsaMRoj+c3354e/",
+	"3ETTN9032Zvuz3c/X7fbP396lby+SW4vvn+Xvf3+5+7PNz/Gb96/Ofjl5bvO69/ODi5+e3d3cXO+ePPy",
+	"tHXwe7f5bHG6y//dU3xoKu0mPnpr+ujYbYaOoycA5pUWjg3wlkTwMUvRIezIjn1cPFhlUnLC6F86nhct",
+	"MTQm1kDvuSM3YFLI+OHwOiUsJ7b2BrdY3Jc/f84bKhXme0OnM7BulEhAy1qX1WhE8b2XgTYFakqmmQDU",
+	"RYArb8gYR8AzPU7j8Zb4OELI+hCnNBkJrCvKilQyBVMlamnHBCTwqA9oUrW+6Rnf9IxvesYWPeMaMLMV",
+	"A7DnWGd26cYk+ygeqe6evF7VgP4dsO8x9NCdThGonCRiwdJmSKWptIVuq7ByLFeLFfOKxJTGHPxDGsw5",
+	"RlPk9PrF+Tmpz+Z8qW5wQzG2KSgYgUHo+Pf/3VhZgQ7C4V/ueLPJ7tTfmuGc6r+n6K7SFtAJoXpodMWY",
+	"0lNfe6XOX17kagg5xZc0Pt+cx7/PlTYzpmmUKGEoRkStE1YpRuor2jzWBnkiQpqQGU2zvp79v3RcIzEw",
+	"Yx1DsMgupPAIBsjyomXUnzTQOY8MQgOaybH0uYHezpYzFpE6F+kUia5BFVwBX9FsB0JC2D0b9S+NuT21",
+	"HjAEhnhfCm8hM1AnwucOK2iAD0BHDFebTK3UYoeUk0SMfR5zMpwjhC+AgHKR6vhX7u+r99oHOnA3mHPT",
+	"+iloIIPVYE1anbUdr+oVGNfw6jJQspRbYmIBIsyk1E5oyLAvDWYDAP48zchUTBnPEFm42BxLZwXqJULp",
+	"IWR96oRTjOoX+1cFOtoJKU/FiLuJicaSDNURyMFPLQDtlE1FuuxjDFJ7IDeEUsnOkVS4sWtDqRXeFs1H",
+	"voCHZY/A2+41UcWm8Tvp0Z3HWk65i5vO6tO5XMfs2eggbB6MOkq4d1jzOOqx5vPREe0OO+Gz6PBwNSVw",
+	"54XvktanbD6dUHd/Z9H91IDHK9s/zb1jefAC5ZjRRJHhfiXtasP8TEN6SLMwPMpkbkC/MRA+DZNS8U2B",
+	"2j8m9wIFTO5D3a4qoejYoCiB3MzK3eJALGnNDHABHIGrdnq49HlQMZBaGONR0GiR1zG/RdXkhzenL5ro",
+	"r/FQJujCCZsl8sR1AvNIW2DaSaN969ADZnBz81rx/R6ZwBx05UWjRc4jNp0JdQP7RfsUrVGI0VEbwWhr",
+	"6EeNCGliCtBiwXW+BJ6p5cMkFjfB08POM5mb+e7z3LclrT87Ekz2qxxcYNeVwnM+B5BLA0KVNzuqQ4vL",
+	"HKzKalXWN3V8olaLlC2aiw1d3OGqDmSL5gBoDtg3Qi3dVY5wl0xrJQ7d2VDbwHzaCEBFU5+jINe/bDiv",
+	"oYAukFrpS23DMhp9DcSgtnCWio8M2jbpFk0mfjQUdxjlVH8KLfR4nkoAu7yYCIZw1yg/mdbpNDVweUUX",
+	"hhRTBjjyqN6saA5Os8kH5RHZrqJVSCDE3Zz8goQTISRoWI4x7rpySt7DjcrHV/If5lny1Yt39sdd2deZ",
+	"685ys6IF6ZfIjtpdR8Nyma+uolnzL+de35yy35yy35yy35yyj++UfWQQNYd5rSCS9R3kt5Jfc9WJU0qz",
+	"+To7UdK4lNGMbToQDd2u1rgfV5b8zW7b0/HtqHPakHds49z9vZvju2BkrTfq3oA/08mhRC5f0UP/9WpF",
+	"jM8rspk8cqBWAClRw6UpeG8AgxMzp8FS8/xSl8HnQNDZRPeEq/bBqbX83ZlabZdUohuTQVaVJvRn1sp9",
+	"ky7fpMu9pMvP6i4VWUIVw/2KRN00rW9y4KGpujrzqpIxb5QE4YRuyqvXLVcB40hMZxmUjI11wbuQ6obH",
+	"EIUJJzQGh59tzaZY/4jKLOiT71Px+wkJhjShPGSR/o0HnWdhiNQjP8zH45iPX9GQnZBATmmaBX1sK2se",
+	"wZecBxseSUVGESnEJsbziIwopuwOaXjrcw2sAvBaFlgSmRSCcmDlIvjzIBn4FU0SaFwzobMZ45DnlSyN",
+	"Fy134IGlcWIxlT1lO9A4maeMAO8AFzZg3xnoEa573AWEfWQca9Lecgi4WhmHvaCx3R9auXI+tZlrIP1g",
+	"lucZxEBTNsLAWF6Jx4UDoBmGbKbrFk3pQh87wS0ovE7DiTZ90Kmo/mQqQPWYC5HekiEbU07qoeCcQaGe",
+	"z/VqPVBIoNcwtnf1CJQl6BJZjwxTRm9ZCl3UPTU9DAr6/JYtGy3yFgKDFXOuK1GMFIR3WdRw16Hh16QH",
+	"1CTxyG3mnDD6kck1m0aErvRdTERiAn7YczjD9nxvTn8avHh78eLd1dXZxc3g6uxv786ub64Hl2dXg3fX",
+	"Z1ekrvUW0mk3ir0bfS5GFqEWfL5DkU3UCZWeXg3anlxkHknn3ARHT+w59WGDChUl3WMSQA8uTdVgNS7Z",
+	"Jx3TAVHXRRrUAHBZyyxvhOkUg+KM+kRXZDoYRI1SXSkl1yAam9eKwGfqBEuf4/st8gM2bM27gE9ZRvVB",
+	"J2OBmfmSSKEUEpnviGnKDN5pGi374DgPAp/Dq32ivuPziGa0T/7wHQnm1/p+7T/+p/8DWkcDuiT8RnEd",
+	"7CutDxT8dpyK3+G3RTxK+FsVIqVf+6wmgsP6tR9Ykgi/5v4K+z/i7/pQctOkSfyRqZ/11COAIrZTH8U8",
+	"lpNByqgUHEaWmZjhrLAtdv8Pv4jZ6QNop78KKOrX+t3PnzWlzF4u2HAgGU3DidlP7B+aUb0P2Avcr+UP",
+	"+rWA1MH74XMuBimT80RdqXkui9z6f6x+CPwadlVW0/j1Dx8bKeNC0sSvff4QnGieFzgfCrzi2JYSAZF0",
+	"KclisiT1OfIk9bzn82Eiwltw4aDipOYypNHACM0TIhkjwXs2vIZPvkKWBN3NfX5Gw4lT6WsOthqEq1vY",
+	"0GRZgLtf7RPk+CjO8OP124sm40rnighiALXIKQncnQ6Ibg2IGaQWEKZzSCQRI5/LOGGAhnVjRQGKBiSN",
+	"c0oC4MCFX6OkwIIup4163iY9yAuvLe8cgbk2jaOmyWKoQ3f+vh5+4DZGbcCYpewWtZTJPAOpGokFR4ai",
+	"OPE4paHpvAlKMKNpssS0aTuKfnWgXg1OQItGgpq6OeBFngVJMYhhJqDWgPp/JJWu4AaKgRmjLxYG/mha",
+	"3f9EqTQPiaMYaFvXzXqaM27ND20fN8VuQA1yna14h9GfnCjV6Pr6jMTc1hPCqQAdDyRQeTBXLOGhmMQy",
+	"Eyk21kM09EIwY0rvLMhv9/DIM432NW6jWfzm6Xi1FOaC7Tg+e+6L6oUEy5v0OZnN5QSvD/Q1p6ZwEs+D",
+	"+vIPNzeXxFxU5/NUyhhRf5UWa2CBjXpoUYshRwAii69SxsPJf3Vgh3XCiFzKjE1NW4iUYUwzjCUjdhA1",
+	"cMamcEbmKav1261ne/ia1XH6kgGYRyZxQcQAepmYGVinHaGdzYZoNOdVvOjdEZ2pbr6ziobdOaoAp953",
+	"V2bJEu5Qxu6yp0CnZn55HZjaXfSIXYjzJysaf4oS0fkMw9f2oTyoftdI6XX2PqrUf3WIqn+4XO095Jji",
+	"hPM01U87IUMhsOk1GJyr3SGUSQJA0NosqQgiuoaIG+QwX86Hzr9ap9q06rRzWO3GPeHnU2X1DEDbgiOc",
+	"sylZiuciyI5Rj27ZEgwNxzytWJ55fLBmnafn+RdLn3r4YoALaghFdyUvHb8AGOfzWcXUiw32nTm7rzt/",
+	"RrxsAGC+z9Sx7fZhe0+BeiPEG8qXppHJRs9hyR+il07qQXGpgae1Z/WAyZaH1aFNXMzg7WuNF2B9tDMo",
+	"zoyLmmY+n8YRB3ysdzcvGp4Ba9pwjpSmXXlw7MycfYbEeTO8beNfhNiagEENOcmxNG4NsDIyc89yl0M9",
+	"KA2ZxLcM+gt6xLSWAphh432dUOnzrV6OMk+oGKjsgWigUo6zh9voPFBVyIlEyASAIRqHjdQYvW43Bky8",
+	"q49ESop77+UxB31Q7EaSwj62CmJuBfL98wPcu937wesYHcF0jzHXVWkRJGW/sXDFeZfr+mCsCkESJWHy",
+	"FmKolj1Op4/H8f7n3FI7Ft1tjTPJkhGpB0Vi6GuDpqc2Z/AwjzDMqUtPpnEUJYiuTrjgzZKhpk5slemr",
+	"Tmnul98DTirv8/JHJYWN4g0qvN5XZUs5z4oZQ5SU1H0jsxpG4eEJOrxHNGTu07DJA6ViADox9JwpCC85",
+	"cDwvrvBKEuIIMFPx4z76BY+JabcknVjH2qNz4TiyQzFPrPFtEsSVUjykElylkVhwjMcd3jOaajbAzdrI",
+	"j6n6KwDPfK18+arTTaI4wsIhVO2ZQSvPSjMX86y1X0zpmgF0pgn8aOym3CNc9GWjGyMPNUFgaQUWFH5b",
+	"iD8J/pGlEnvjr+3TkndQRFzc/BUPVcqUhYxnyZJQQKDWrv46NXzD57r0bgrJv4CV7nzGYO9nYnYCidac",
+	"TpkFdGwArmixHUwfwtildiAQM3K7u4z0MUWXvvrC+t4uWExFgt8hTRyToYtrhWiFZAR8rYAqrH08kMis",
+	"NRQI8YuRGqaOXiSItSsVaOnzkEp2Qi6FzMYpu/7bazKaJ0kTer2gR9Yj1397HWeMvLq5Pmys6y7zorBr",
+	"u7QYNj1cPNKBOrx2m9S7bfQ90qFSaoqtZbo7t3exHV06j9nRRc0XNRGPmLym1r0atwAK+tYmN+8hISIT",
+	"ehtwj1Ez1LuMHXkAgsIYUt12261mLKDkJ7EcqtOV0qlc15tnryl/eARHl3vV17WTKWGWG3hv1hkd0OZh",
+	"N+w1e9Fz1jwedWizOzwIe9EhOxo9ayveo4imtjWNAVP2NdAAHFbRuoF63X7n4JeKbvY/fxJ3F59+7l78",
+	"9u7wzac3n7BH3eni9W/fxRfTd3e//HYxqe3TxdcuXt2gagbvtiCr5ne7O1TcEb81kXkIDFosIeqkb+ZS",
+	"zNPinrhSr/D7NeLPWwdpYxIRiFIwlyUJlQdobhmbSStb8JycQAgaCnhjXU9XrP1Vf0ZMbaifc789iKMg",
+	"L+WlPg/gIgWeEzXXWoDiHFAkVM9reUz8IOdLz9tQDaX5EgR0UGbFEtl/kXFhYbAurPdM0Y5GGxaJy+LI",
+	"KRqxAH6mRwu0Efv3s6vr05vztxe5+RrAR/IdIfVOu912kw77UJIemJSqQIn1DNGCVwNLwK7ce/WgMBOQ",
+	"JCpHfgqbDjFKU/E8l8UQ0xpup862soZXP34BX4NiKvXNfAd1uCX/9ufP92JsX7KW+K8gK/RA96LN2jYS",
+	"zjMeXvx/JB7/V8h8dFxaHxmBG1669eAmULxCo5Y3+iRiYC0JzmyLya/cG95xzG3kaVUKwbfcyfvLdxC7",
+	"GDh2GfteIn2dRWvbxOFxW5X5L+H3Es7hRsUP8WWShDjeMNny+alOo9AxnIL4MCXKvXbPI+yOhmAhS0LJ",
+	"NJZQ9Sl4ZUUqzmpF0m3DVMPXtAgvTvQfiaX19ptloYXNP8mdwJ184KXwqp05b7ce9ZXj4wEyn+kG7Pm8",
+	"3J23T3ResmKh2Mw25nNmK8MdC39GpWSRz1ecNfU1/XaV/mpySXKXS0jTdKnBbuCaPZGQBORZj6VHjD8b",
+	"HfJe7vCOPGxCqUvK2ZDobDoE5UHPXjjPiJyIFMFtA7+GubV+rU/8muPK9ms62oXl7AvoB5Om8UcWtci+",
+	"7MHnu/CH71lWYg5bPUAgfi31tINSkdfLTYKNHqHD/T1C3cf2CIlRvoQv6B368EU6+j1AWV6TTPZ+EocT",
+	"cDEh9nYmyHcs+ff/c/pfa1sb0nXMHHqdYtqZp885qHvo0y6lot2oATuHZ9hmBvLwLlP67/+dkoiSV/F4",
+	"zuKU5pNpbZ9Mz06mu0P6071C/OXMt6plPlJmVW8ls+qg83nFwYVtA+9rBvXuaQbdAIfexRjSnbvMvfum",
+	"TfzjahNXjEYP1iW2Shj3O9VtY3dhdV+kbeymJtEQd8KIzmgHM6BupKXrYqv2oJFVB1qjRa4Yp1PM7WbY",
+	"AQGCYivhJovsGMtsox7h83vbGTCXR/GouQ4x5GEeeclCNh3u037Jncmf3G/3EVxZK+v+Ylx8N/4tdSA1",
+	"+v8Mv/4G/fsVZAvE6h/NfTNiLFKm4YaiWNOXEKv+tLWGyBdzHrGUBLmGqAvqgp+aet+b5y8DKBC0HzBE",
+	"8AhNdJuaQL0ICU0/Xr+9MEPkaYLu9+Ex1BqfyELRXYPMZ1C6JRZc+2Qo9zlWj9DE1C61yFubbmBkDpb9",
+	"6NJDmwMYUk6GzOep4il9ZarOdZ9MZdG6MGd5NrHG1LGpKIhv6/O82NMMA81zQITovOMWucLaXgsFWUgE",
+	"9HnKZgkN9WYwmiYx5uNCqZabupMIgJBdpHGWMZBsQ8XdlfyrY9rEhCYjnY/ZwDJMW5eU5bvMIviGziD5",
+	"fc7mjECoamHaB2lNNaefNGmiEfYKzc17ICb+iVDpc1MYGWdQ8NQi37FJDDqwuvhEl8ek0NnG0AWOD8WV",
+	"rBRU2Uwg6I1p1wdYTmOWKVr3CeSkYsDrVO1jASy6s4qZrFYYnDZ/IbT5ibSbx6RJBqRF+gEUI2vEJEDf",
+	"q8weuZ4Pp3H2ylyyB0h7fXpr/dqLhFG8HRqdzlOL4LeQEYGkgkzLL+viN2v6srVCO615k4LR6be7vzwC",
+	"XTbrFjjK3rRbp1fo804Ngvq3zuffFIcHKw5Uh//ESOd05HzeTemwCsF23eGWLXfMYVRPlpzaZLgks5SN",
+	"4ju41kqr8SxCTpwSGFXmiLbLE41Wr4QVIF9kEzaVLPnIZItcMBatNHFsVSbznV6e/6ua+EOZE65+x7Qu",
+	"0zhXPYOeKGA9B6Nj2gk7rPls2I2aPfZccZ2jYdOwnUN6NKx5tYTKbDCXK2Mc3bSf9zvdfg/GMA5iOsMa",
+	"SKRurV8bf2r+NDy4vTz+/TX4ZRVh85xVcDZWLuHopn3cb1ctQT1z1Gx31DLdZ2BRx+Hz4TN6NGoesl7U",
+	"7IUHw+Zz2h01O6wdmb+tLAqJopcgZpJEVE6GgqZRaSV/WzxnV4fZz4WV6K78nz/szILxFKxLTVs5vN/6",
+	"ad4zkQxYjQGrcdgM/PhhbW7YC90OneqcoJU+rMV0MN0MDXG74ky3O4N+rcH4UxMTwXoH5N3V66akI+Yo",
+	"eH1y0CUp5ZGYkuEyY7KBiACg5nOf6x64SA3IVO6vJqcZ3JGhxmu//uG02T08QhXY54mQGcw6pOCAGjI9",
+	"ACj2tmFtjGnnoUEqB/22RU4R2RpasKGbCanutMF1epaWmSD4vTzsqq9VdV1jr9uyBHiNghzhJfjVB97g",
+	"1z4EANOYeRjSk57Pod7II0ZMwIwhogfpgickgLuoC84Q1xoB7PQc4FcSCOlCWk/iBH1yOD9oHhMnie1K",
+	"0vBs1ZrPNSvyHIRvXfXlvG8QPFrk+/gjs+lzKAJ97vS7H0R0KQPdqsNyueDEOhZZDJaGljw2Ud5MpEXg",
+	"uILKpqeLQjOydXMsFGmU1/DQeRSDmdYipz6vTvE7vTwf/OvZz24mDHZG6RQy+lpESTOf05Tp9sOmO1Dp",
+	"HEDgCDrra9hvxFC8ZUvdLpZmPqckYfRWT1yf1mnM1bxStj5JELnpY6N5n2piIg+2V37lUJGDNlFbWOjp",
+	"X9zdWv+gvVa8rMqRz17NIIUVkhWVygRcxUENQk2loU19UFH04AVc8YJw3iPhEEn7tVMNH6a/3LJlUQ2Z",
+	"dv+ePbv6dNoJX/bYq6PxD8/jH9u3r7vTi564PPr96rm8eYhCsxdp8QSvjdHh/QBuDaJAQOqvTdnAm/01",
+	"DLSH3a0be5GAfITKW+z4qXgLFhbiW6sl1yOrrORpieBS06w9pNzIMGBYFvbSGe/eoOBwlP4oQAFGzDI8",
+	"rR3sOGmLoWcYHbBPq62coB8NI7O6N0S5kf/Xg/12Wk7lPbndKrgFlWRaQRxStw31N8mLhvZk2pPgHBHw",
+	"2aKcx+1s/WWTY52OYhVZsVrx+itnxa5RA77lwT7UPDENgVZsi1UrpeTz2DnLVSuM/Rw8C0A5zQ0VHNAS",
+	"0SNv3NgeVkwi0KU0l7PX7qxzclTGmdWxtkrZ1lSCW7aEDAJStxNNdBUQ2Fig3QpeTFDbVfh/kQyD7cm5",
+	"SIN/PtfpP00c03Je45Bc7yVw7t+UPc3b82xsll7qmFqvaIjZ0PiF4YSFtzry5lskH8GZt0OHdSnIiKak",
+	"TqXSFyA8pgzEhu6QikExSkYpkxqb0dpbrgcDuz3pzuwx9zmaxBqjFuxPyaSMFcOAcJnTT05r8Ep1A1Ds",
+	"prKpfQ7GHkgSLnJCLBm6GaZ0SSRDg9jWoAV68Xmfgxa5se1BN5mTOR/1ud7JfJ1VZmVGb1mhP6j4yNIW",
+	"eZ8KPs43IUdPx4dcZFfFEEKo7ppHY1YAzfe5sQ+T+JYZBA2YrlwDosjH7DJvCHV/QxbbWpRaM2GrC1rZ",
+	"cqpM8u1tp0pNqrK0PR/2ImFC5iljYK9jKTzcS9RuCnN6hbVw5liIkW2zAMfHaZO3rjnW1nH3wUhyyP8l",
+	"Q4p4hgemGRZb/jgZfh/Gb+Mfz999Ou9cxOfynF8dhi/Oj85vZz/9/cWPxy22/PFT9P48fhufL37+LUku",
+	"uj9/+nn543Er7CZ8OH3Vjn76MXGMZCXxnh/1INVZjTPQAgz54e764g1MskJfRHJFBj95oa+kzQ/QTAO6",
+	"+wvO7tkvSp/LN5jTVmE+6nsLnqv8IGHNLZgf6ppDoshefZnK96GPHjR9DO5rOGZCXE9EWroEF66IALjd",
+	"EYKtyr2m7F6MPpnOJfh4KyTOVzMZTwvNoW2eYlpctBvm2OOkaB8snteSz8wcTezDOFxqIUmwZ47JYtFM",
+	"c5Xmc1fFygl+rhMv1B8Zzwz+/0PMcq+2UKLn0tEu8nWAVCJlobT7fF+U3sR2W5rNf7VDcSF03zNXsltP",
+	"elgxZyBRa28v1J6OmIrOUF/IGfPlXDGaiGu8MStGZ+tbXsRXcgPgWQMLxLnX61uIYCRsY94DqkJZrDR/",
+	"6/20GYCgES9ceC8uFhhHmzCl6Puccgd7Uau1hc4jsSQ5XH2dmq7zSr0Gs8PnYZyG8zizvSjcPDcxY3wt",
+	"2NEbXN9DFS1Dpl//qOU7o039IsX+No/DWxtilR4ZC4F+Rhmrr5Hf5yyNIZwCN1sXKmlfwisqM/If//bf",
+	"KkqXPntbx/5eDaVTDRWh5YwxVGF+n9NEnR89qIPWrQf+Tv+G/Me//S//9//1P28fX2N4FyfwnWIOeixY",
+	"M1Y43REEvlOKl54B9IjJh79WP5L/53/97/9bcWQHa2+PdAjY9E3ZEHCY/+rOlH8SlmTpTSjCv4SUk1kc",
+	"3u6PN2dxdSt5lcGjRZDZTER0SeqI/5p35oGCUw/rbFNlH+rifNNHQTdfMRCkOsFYfYpmBDKDEIq0uq72",
+	"bzDBhzKbAqqvmiIYLAeH8F2WDbJ4ygbzLKz1a3ZGNf1HuZr11M4zmhDwt3O4803CBW3LKULUVoilKKp/",
+	"u1h/2sWyW+DgLDv3Cn/efrFMNesf64v+Gc/SJXSHtKK8PoaeXjmP/n/Zu9bltnEs/SoozQ9LVRItO5fu",
+	"katrS7G1sWdsx2Ur3TvTTIk0CUtoU4CKIO1oU36nfYZ9si2ccwCCkujITtLT2Z4fXe1QvOBycHBwLt/X",
+	"ZR7caZdR+nooVZ7yHJCkruPkdpoD8f9cSVEoeN21OeXHyQxJ5aZlztPqK7ACQ3lx+e7nk6PR5eTweHT4",
+	"98nJ+Xh0+fPwdHI1Onx3fnRlLdFaqUKiNNAoMcLLl+3o7WjMyOiJOgfgLoQGQM+gLv8uzix1GIuTXGnN",
+	"4iwLpQ1p6IBFOF4RExr4jnosKheUJITIA/BKXSYW4RhoRrhU5XTWpfSuOMMMjCKPb25EYqyZGY+zYrY8",
+	"gDemfJrHKRCuVa1E11939UvGHteZukfLSIaSMTdeR6O3l8Oj0dHkdDgenR/+Y3J2Bfb8HJm1mu4eXV6+",
+	"uwTiT1dETzOyo5mF0TVTbHpiXlHrjLK5rdDIV2wuJJDRYfupg+pe+oNW3CsrDLab9tgB0mXMxRUzUGiQ",
+	"PnxfKSvxiQZm2l3sm36Hcpdo4IkZenvhq+BLBt6hqFwYFRsRmxDTM+TZxAnV+qbMbEOhn9G9kKm6B1Tw",
+	"Bc8TDtSppjspT8Q8znSny2SZZet8ZvAaLHepmLoSIHULJSUD6S4Wlmh2aH7oHVJhqI6XumEfusL1vEWw",
+	"DLvKsAdNKAj4aw0FgdKFzFbzcmYOv7KcG42zZ/6Bl34w5uWLfmr0z1cGSfj1E562Aam9NehT/i1EPswO",
+	"V+1/L8d7+4NX/cH+639Clm7BZbKczHVrsPfj/iZ8AFfYD6UVODytwV//GpjbaSCw08YgrrUi6O9v0ZAf",
+	"Vhvycn+v320EmHbtsfrAb9UPwavPNWq1RZjv5H8frzRiVlcD4q0vrxH4eL0RH54KKH0Mmu8xk90hXu+Q",
+	"mgzqMPW1tbG+hR2re+bYL3O+UDnS4l9zWm5dxoNpwMLWorzORNJl8/hjL57yn170w9ZG5HknzA/PNHe+",
+	"TxprnCqjDmHL9sDIPcODhKbmarjn1z3Mq200NJAFjmt2VCa35r+3CsEqj8dnp4zLdKGELLo1ilAqn1cU",
+	"6C94KO2NnVomdZLx2GxXQJE3YDlPBYSlMiFvNSvlfW52/bTL4lQjb1taog7i2pwVFGHyUAw0t5IDaj9X",
+	"4LyDpOBfRm8mV6Ph5eHx5HB4eDyajMeVndKOEC1ogE9HHbQHRIqO3wxAL62zknwFdgeSvEIlchWa94Dj",
+	"ogu10HCKAeahfGkpJ2INsWCzlwiMbmT8pggYUe1RTQpAltLQmK6F8pYvALCYeb05H70djk9+XumQzRx9",
+	"3e94MVIE7Z5bXASzo5t2wM7ico6x/hErQOVUSI4R0Yr9j2BbiUZVE70pJZzcOGTNugEMyVGhhKJTirOC",
+	"pwmwwO2k2e1WJlmZ8tRCeztCVhxKzI2HNlADkaKv/ar/gkXEg+hzJHYC9nOciZTAFUAVE/ybc6dWvTJt",
+	"o2x7NAKq3HMIYQJMRJViIzRbxDn13LuOlYRk6/KPRR4DJ+0m48BRLW5jHMBkWYinV6/9QlJMNQDQCtP4",
+	"WirNPE5mZqgyHufW59OAYN2cNuPDLAElnpD233vfAHQJ27ax7bQsYIy0FIuF0Vyts5UbkaLyRvAMos+6",
+	"KNMlePjzQtyIRMQZHC+yTEyBry8IPPCHtZf12C/iVix4Ksxxrswzsy0XxUIPdne5DO7tj4HKp7vmX7v0",
+	"iolrOGzCoGrMQCV5vKjt5mTLbh80cJJzSePRVO5pOUivXXkcay+U1uI6WwJ3cef7cBA8IWT4/RE+QQ0x",
+	"b6AWc5gBlEDnCIy2JxO7dNxKfvO/Cr/W98VVtYGeqsZqdAAoPjPSIKj7eerxPm2ijnJ8rJqtMTptYKt6",
+	"nKLqeYxP2K3K4YIhoGvMiy+A//uPSfX01HID4jBeWd2VfYqZrRoni+rowGa9xthvlnE5Baq81aWzbj54",
+	"C+iXyhIo+Hyh8jg30undbCv3fOuELBiN6X+uQR4/oM9CZLv23BQDa9CskPadD9+cjiaV3fgTxIo2lTFw",
+	"IHWduPds7L4XiH5+vgzFl5sm0RLxOKsQgEl/nzlr/PYat9Rze++Rcq8kDCljWkueWB6dakh+n75XJaSI",
+	"hJL63fab/Y2TSpxx07hB1AXSnCi5MfRuWDtaFWNk5q46aw6kfm8tDdam80OFGmB0uBmIaBDKyBuKqMsi",
+	"WrjmT5KNyHwy8rnViSTtaaRROH94EPGP83hkeCSQkKqkOX5wdR9Ppzxn708qmrtUJSWQr7ejXbXgMl6I",
+	"wKhfcyAGpZW6OoNQXgsZ50vw6R4enXcZVg+rm5tMSB6wsDW0Jl/YglRcr66Y0oBgm459F27YGgN4DoAA",
+	"tQAaB1JqI+YMSO3xCS2J6u4AT4WOlx4OylQJSwzPO5plKokzADwBpGCMI+Q8U3Gqg1BiHMIM2m7kPBGa",
+	"Qclz+0V/r2MJpY7eHV5NUKMeoR6NYPwoJbhLRBCWbggCnXZkiZqPxO1l/yWcqy8hldiCXUEbIqwvQqgK",
+	"dS/ZIW6PvSuSnN6FykSyJGdDKKHmSDOcY91lulhmUME8B3RdPI9aveKbkSoXUyFDqWS2PKilg1MrsQK9",
+	"yoeGEz96FPCb9rgcyuh4NDyKqqR0zcyoRlQibqudYVpUuuwyqidPCSMaKb12mkZvR0NAAhOvG9zsR0bo",
+	"P3vyBH7rWTEHr+SWkDoCnHCbrVRqIOYImj6sekI3T97m5B4agwXcUj/Gk1+np/OE7Zhz284BzTheMsJl",
+	"Lpm5r10R86n3b6D5GxxYgajdeZPHc96DqFqhcu0+cx1r3itz4S7cqHzei3GbwmvfxCP7/7d+pabn4e1E",
+	"tje8OKmLlKf2Qal/cPp991OsNS8eHs0WI4EyWgR/gpVlFUS1E+xodl3KNOPe76Fsy8WcRRrv6pWilwpt",
+	"jlV3XKZAAQjlFwshze57x3MtlOzYtSvyUGYi4WYsAvYGdbEGNz84/QBjB3agWLKZKvOADaXVPwBEKDSA",
+	"7FkgNOcga4ZEIy0wNAOzjUvNKBv4Vn2teT3GUQl+05urzWL6UrPnzIbizJTha+CvRJs/Gz5UXab7Tk8O",
+	"R+dXo1a3df5ufHI4ang0oPuC4mOxHucz5oJpTe8uzoF8yjTLDZf5429XrW79yuFV7RIJzPuTN/DJv23+",
+	"ceWhUxQC/9K5KkTCH3mzfebDNs5EUOlmoJ6q0bv46G/xXYyS8dw3LLKYiuC/eEMxIvkFwTSQ6FoorS7a",
+	"a/G01/3+v5X385X3EEecoh/r1sBm/Y0x00bNPayMKJjYWNuUDwhrgUGu2fF4fAGBEhe/KVSJB4ZQWjbf",
+	"gD3NMGNtYxSH0kJkoilGeQkYts7BGcdE0aSCMSb5xYl3ppsC/OVvufwnG56wN3Fyy2XqO84pScecj3H/",
+	"aQ1ad/1gL+hv70un9jaHumHUzW6UiTsePFfyHpGiU3HHpfkIjLB/1Fvqgs9JaubcGOHNB7sRGPB4F7uJ",
+	"5+bET0ehi1zNeTHjpUbuU/5xobQAKcWKaIrSXY6GR2cjqNBGEDxz9Jlxyc5G48uTw6vJ+N3fR+foG6VC",
+	"SYhlYF2S5uZYJyDCF9lDIMzvgL3B819Y9vsvktrb4BKPzK6+h9s/cO0fALBtWqKZSRssYbzDaa+UmRky",
+	"+67h0dElcRK7LKVQForFTHNjCRRYec4lAL+ikULAK5CA4EGvU6koU3kobT0T0cSvl4qa8ynLnYc9lO3h",
+	"+/ExJGtNTk/OTsYAr3B2cv5+POpAZpsNBqdpzrUeWKLErs2uozGlg1rs7iRc3/2/klvZ9x8TQAf4bKGp",
+	"xnDCaKrv58UgAHiFAR7XRnhP42ueYRwdyrV4OsAhBP9RFkO9KyIQ5fE9M1aQOT9iDrFIm85kZySy2+3h",
+	"bhut9qu/sOPR6QWbcvnfsZjMimJhS+T0pFBFnIEarGIk18uVZnfNgpiplAxbozaCUP6Fjf9xMXrstTDP",
+	"PA9l8z2f8M0/ha23o3HY6sKHfwrrCdJhq4tf/Sk03Q5bD+wFjNWWyfM4gGP+sTEXh9TCl8AI/kH36hVv",
+	"2UP3U4s6S+WAqy4zT83NneRt1KW+k6tRoVa+sGU8zyxbYAH57AAn3mXglYVTDPwVsBOPzDW/MwIkNIt2",
+	"I5saknOtsjtk+PGw/mCZk6dtc67AW168W3A5vDgxX37e7rqdzNFnjsiYaZI7us0ZPc+PI/85TMWx72iF",
+	"LFKayA0Goi93j8PgmlNBnBQ+V0hk9E9dcskMwAwEVuScTFZhzv0iS4NHxO0fw7PTp4mbbfW/xe0PJW6E",
+	"2b9Z4gAaqlHU9vtEJ0cVOHzBZcplsrRW04CqevDUgeag5VpgCyGnoSRcUCU5oecH7FX/RWXxecEWjLWA",
+	"rUTwGmAYB6Gs52bnHNICjPqtXjtgM3UPloq6KbCOiGwCoUMJNRppF9MlHb6/aaGud6EC9Uw42JDm3RS5",
+	"wEIPjdyAxjhEQJUYm4lkapglKICF3LT3yT7yhk3gEibqi+HvTUPhUdvh1qClbo0UcnknciUJHb+ywTEY",
+	"aISE0DK2W96mvUJCctP6wobOmK0Qtj5bsBC0fp+MgsaBoDAehLhI2kh69/R2QwTBoa8zRkN/uVGVrVMB",
+	"waM6wL338YMlcdrvVgx4uhkACfTwyY5mh8ZkOaweYcOLkzr8EN7Kro7+XkV0CqUyHUqz6xQU+5lDBJGV",
+	"Emvz0wGDfGH8KS5YhIdGsqfgtLh7txdRkVEo1wCcAZg5CAIM/a6iC5E3xRbHQ40J1CBFmDVYCAgH38Tg",
+	"645sda75G+pkowOGAUNXsB2FsnZi9vlSkM1xlqtyOqvYVwjpuDo16i7GEIWcYkL1dZzcdmusKwCshFYt",
+	"qI6Ld1dj5qiSZ3ERDUIJWcnmCG49UlUWVbeeTgvATavMMTQaRA7oam7uZyqrU1INWIQiFLG2ylmU8jue",
+	"GV0VdbqhjMyx0AyYI2mMWBvPrGb+J0Z/6ghDBXAlqshA4b5QVjdORBp1AhsFxTlC96Sd3TyPlxAxNqfI",
+	"CLJy9UFIHC7wL9bGYGgX4JFVBw66Kyh4/QDbom0WGbZgpkTCI3gA+W4ZJmf4RViUNW4kQKkM6gA1S9Sc",
+	"V9y4btn4I8DamD8OtDUs5VkR607ArhRmfUdW0U3QSROxNpAYGanrmjEokwLK81RZLMqiYySUG0kNZbTI",
+	"ueYy4RNjB2bFkjCob0CiZLJ01wMWycjhyuwF7AwYz7Q9+VbuxVvAEjCb2lQqKywYGMduDJjZGSJW1Dbp",
+	"mF3Byu1dmekb3RnNRyxLiJZtZDeodE+QzEp5GzF1/RuE4blMYYuFD0H4kv169O589IFQtENJn58gHZMO",
+	"yPExAWrPiMVY0Qavxddghn2Ec2uWb2J2cq5ZhI8EbMiiAYS/e+D0iyzDE7q+ZEEp13uvmIZOaJFBIjF6",
+	"y2qYDJijThb4XKQp+ost05TLfqf8dhwYLlNd6/KnEJN7wtbgUxAEDw84oVKxiEaDXHigbfNYaAR9B3Q1",
+	"eLKDifyYAw8pBk4m9Sxe8C6L/I+Elqo2bHVDCAvAHxBTg78SlfKw9fBgxM1Zbujr4NrqHxnbuOYBi8wT",
+	"oFNQsnY0NozBm2Q7AmU1WcnvdKiwcL3jXHcV+RNMXSijjz09U2WW9iDdcsAoQQOUnSYp8nFTwPdl04Bm",
+	"PFuEEoBcYQTBOZgqqoso8iUOH+VUI2I/xmhY9F+9t9Chni2giiCoqNexOSzBI08PvMfeUxlJ74y2oUIj",
+	"KH4zKrrZfKu994tA5fDbq9hKK8KJsohcuV4uWgObMYDl5kQllxhRdBtBUDH4kg1SZyQefQQvILu6GjF3",
+	"WjA/Jtx7FOiNHz6sMQzbvlAUtqYWTHtrmoEMWULwyiaYK78ORlajYrR86Gl1WjEPQ04nPP750fmF4FIw",
+	"sysmpjF2EedC/8dqH/3BweK+DfzH1ZYCn7opJZqjZvbzKZwAdWvQ+hS2ElEsw9YgbMHXwtZDFcue8mJC",
+	"zTE2LmT2wf67V+Gkujc/fKhP296P//s/h+hjLaVcVr0wTfNbOPHf68+gQ0Gx86HX4b4UOrHhEcokyLKv",
+	"PeKb2mQ7ABuGGfyyUC3XzJUh3+CloQoy+21Q/wlCwGwY/XrmwidzwFjwvBCEnQeG/nqk1s9C+BXvqnIA",
+	"cDPFsV2fyu1TM3HLMNrnm5Kz4caMIyuk0LOJy0PVCNgvZMo/YkWtmi5yde1qZ0kGal9sGXWSIXQreVwX",
+	"pZ4huSP4YmObLohV5EbvUGQBOwLKxxiMcda4ECFZgQBTW4O9H16/3Nt7BbT0KPSzuEjmi6y3Za3Fim6j",
+	"KcT3ePbS5zjMX69xmO/tG9Et4sxd2f/xOSLgbUAuFQJGtFftKV4Gm7VjRAoa6EnDARYHjoB7eM1mRLME",
+	"xz+sTUCIgwmPmuHEO1HKQiNmIQpUaCQqbIEljkaQmWR4zE0zGT8gWfBL2Hrohk4MQxKPsC65dPnhw4Mx",
+	"I77PsfA7fcyzTP1Jer5dJ0NQTWGr1lG0zc2/W09dX6W8vcJl1IQNiH7FerLQmi3akBhYQ4xzx//WU6EC",
+	"YOE3GLKPf3mHbNzHWvDsZCQcw2fUK+KDz6paxEdXINh/3Pa5Z0Iv4sPPBWC0vf0CGEZ8xUph39b+W3x6",
+	"gxd3/2kGA9W9VFCpJIgT/MEzCgBZhOXc6BCe+ufBAfom4eBiTn1uUNj1EkNluCGTdWatACujYFXQ9566",
+	"mULHL2lUPoe54fxW/lmWqgvaUb3nVMGC9Gw0BpC/zWjwWOyvQufqob7jiHS6oVQuErPBkSGV7K05M9rW",
+	"KwM4Tnm5KHhKVTBbRrrcWqziXebJl18mGlX5ViUTvsPW/A4etX/JRA83DaYrSqOtzuOjrrdblUXwtCIj",
+	"bFbPvDguxHVGROrVntqtPAEqR0ewF0aAKLN4rBRpS1RTgCQUsnJJoVQCVQg6P5GODT31OjA/tDsRuZlC",
+	"6YUaAgZgFfgC4IHX8VJbAFS2in9qVgYAn0KmRoV8WgGnimSGTAYermoTwim24yvhnBoTYjPKqX/I+GF/",
+	"/9Vrc8j4RtCn7txh1Z+6lzydXAPvGuz7m/BJP3gPZgJ34KeslK+NGvpHsQj+hXvq81Tul2kT5Pq5qdw2",
+	"RJYFs9d5nibZ/QT/b658+U9PUeS8yAW/45Wy8MOSB8QCW4MwphCgwFTQxswYFNHPlZkM6WUrefi02jaU",
+	"lNhV1lxS8tXhVr5D9fIMZfKYIvn+9MiXmkEw2hOpiskNJDqtmkO4fU4XRe+lquxC/lHo4sBfzcZaNnPb",
+	"tVDXlGlLiNJkQbnJJdl13/1WdtS5wnU3iwkLAqu8/oQa2BsXC/+Fc9tGPfcEJQwNMdZvUz3dWjKrrpeX",
+	"O/SkXQhs1F9wCkXalEgwR5QVxO+I5vEtZ3kpo04Nf2mwuwuV3TOli8GP/X4fzA7qzDog9VToAvU4iCiU",
+	"l3ulfGY811sFWS4Q6vGw9eoZHdO44Pex58vH4Vp7FaIIWXvdogNb/C3Edl57qEI6qO6lf6/fbL0yBMro",
+	"PYH1MhsG3VaeEAwupSFVD1YxuvqD7zWgP+bATQ3h3qTy43gvsGTem1q7krcDKFUr7OMatxQsbcfQL8Rc",
+	"3PuBxm3DtHkxO71Gqt5lhXKRPKyzMMeClN9hWaKdR/8lGz6yvthMT9rR7t1e1HFx68YsKFZLgmp5HNKw",
+	"Cte/N0znQlZC3Pb4zjusx2IZZ8tCJLpraUN0nbY1U1NP3oGCd/0jj5YjUwfqS5peCMmkDx8e/i8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -246,7 +246,8 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		Tracing:          obs.tracerProvider(),
 		LogPrompts:       cfg.LogPrompts,
 	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
-		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Database: db, Redis: lim.redis}, logger)
+		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Conversations: svc.conversations,
+		Database: db, Redis: lim.redis}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}

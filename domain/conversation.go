@@ -133,8 +133,6 @@ func ConversationLimitError(max int) error {
 
 // ConversationBusyError: another chat is answering in the conversation, so
 // a second one would interleave its turns; the client retries once it ends.
-// Its code is CodeConflict (409) until the API has a conversation_busy code
-// of its own.
 type ConversationBusyError struct {
 	ID ConversationID
 }
@@ -145,7 +143,7 @@ func (e *ConversationBusyError) Error() string {
 }
 
 // ErrorCode implements Coded.
-func (e *ConversationBusyError) ErrorCode() Code { return CodeConflict }
+func (e *ConversationBusyError) ErrorCode() Code { return CodeConversationBusy }
 
 // PublicMessage implements Coded.
 func (e *ConversationBusyError) PublicMessage() string {

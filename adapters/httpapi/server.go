@@ -17,6 +17,7 @@ import (
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/conversations"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
@@ -71,8 +72,10 @@ type Deps struct {
 	// APIKeys manages personal API keys and authenticates requests that
 	// carry one; nil refuses keys (their bearer credentials then fail as
 	// tokens do).
-	APIKeys  *apikeys.Service
-	Database ports.Pinger
+	APIKeys *apikeys.Service
+	// Conversations keeps the users' conversations.
+	Conversations *conversations.Service
+	Database      ports.Pinger
 	// Redis, when configured, is checked by /ready as a non-fatal dependency.
 	Redis ports.Pinger
 }

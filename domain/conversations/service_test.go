@@ -269,7 +269,7 @@ func TestTurnsDoNotInterleave(t *testing.T) {
 			}
 			var busy *domain.ConversationBusyError
 			assert.ErrorAs(t, err, &busy)
-			assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))
+			assert.Equal(t, domain.CodeConversationBusy, domain.ErrorCode(err))
 		})
 	}
 	wg.Wait()
