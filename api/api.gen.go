@@ -1064,6 +1064,9 @@ type ChatMessageRole string
 type ChatReply struct {
 	Content string `json:"content"`
 
+	// ConversationId The conversation the answer is stored in, when the request named one.
+	ConversationId *openapi_types.UUID `json:"conversation_id,omitempty"`
+
 	// FinishReason Example: stop
 	FinishReason string `json:"finish_reason"`
 
@@ -1097,7 +1100,13 @@ type ChatReply struct {
 
 // ChatRequest defines model for ChatRequest.
 type ChatRequest struct {
-	MaxTokens *int `json:"max_tokens,omitempty"`
+	// ConversationId Continue this conversation of the caller (its id), or `"new"`
+	// to start one; see the operation's description.
+	//
+	//
+	// Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	ConversationId *string `json:"conversation_id,omitempty"`
+	MaxTokens      *int    `json:"max_tokens,omitempty"`
 
 	// Messages Earlier turns of the conversation, oldest first.
 	Messages *[]ChatMessage `json:"messages,omitempty"`
@@ -3682,6 +3691,23 @@ type ClientInterface interface {
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
 	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -3740,6 +3766,23 @@ type ClientInterface interface {
 	// its grace period is nearly over (`code: shutting_down`; send the
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
+	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4809,6 +4852,23 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // request again, another instance answers). A stream always ends on an
 // event boundary.
 //
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -4877,6 +4937,23 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // its grace period is nearly over (`code: shutting_down`; send the
 // request again, another instance answers). A stream always ends on an
 // event boundary.
+//
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7725,6 +7802,23 @@ type ClientWithResponsesInterface interface {
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
 	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -7783,6 +7877,23 @@ type ClientWithResponsesInterface interface {
 	// its grace period is nearly over (`code: shutting_down`; send the
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
+	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9794,8 +9905,12 @@ type ChatResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -9836,9 +9951,19 @@ func (r ChatResponse) GetJSON403() *Forbidden {
 	return r.JSON403
 }
 
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChatResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
 func (r ChatResponse) GetJSON408() *RequestTimeout {
 	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ChatResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -12819,6 +12944,23 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // request again, another instance answers). A stream always ends on an
 // event boundary.
 //
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -12883,6 +13025,23 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // its grace period is nearly over (`code: shutting_down`; send the
 // request again, another instance answers). A stream always ends on an
 // event boundary.
+//
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15274,12 +15433,26 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -20848,6 +21021,22 @@ func (response Chat403JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	return err
 }
 
+type Chat404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response Chat404JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Chat408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response Chat408JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
@@ -20858,6 +21047,20 @@ func (response Chat408JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat409JSONResponse Error
+
+func (response Chat409JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25483,515 +25686,525 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tcts4ty+I3wpK/1MV6WxKkWTZieU6df7uxOl278TxYztP+oUZESIhiW0KUBNUZKUnVXMH820+7C8z",
-	"p2pqTs0dzPd9J/sGZi5hCmsBIEhRb7bT6eeZ7KrdT2yTBLAArPf1W3/UQjGdCc54Jmv9P2opkzPBJYMf",
-	"TufZ5Ipm7HU8jTMWqV+FgmeMZ+qfdDZL4pBmseBPf5OCq9+xOzqdJfg2DUMxx0flfDql6bLWr91MGNF/",
-	"ILEkiQhvWUToKGMpGdE4YRFJxDjmsubVPtJkznDQiNX6tZRmbJDouXg1lqYiVZ8UgkwpXxbfJyORkmwS",
-	"SzPcCcnSJaFjGnMSc9IjaoiU/T5nMhvEUa1fOxp1wm50wJq94SFt9sKjqPmcPRs1j2l7iH/pjeCdLF0O",
-	"YMq1fu/zZ69GoyhlUq6uNExixrMnkugnyFyyiMSZJMN5NGbZ7otU20Dg14TdhYxF8NcHT7/T/awWIMMJ",
-	"m1I1i/+UslGtX/v/Pc2PxVP8q3zqHIUzmBa8GzEZpvFMHQN3M/TUJBmlYoobgdQg9RlLyfmloYlH1M9P",
-	"j3pqx3x+fvnxqOERtXm77SupwwiUL32uP9noExZnE5aSBV16BFasz1hwpX5onqofAiJZKHgkWz6vebUJ",
-	"oxFLYRftSpvwX/Wr0jLdzcW9JGJEsgkji5hHYgGrbJpth42TRPBk2WjVXHpny5na9ZhnbMwURT1n8Cs2",
-	"pTGP+Xh1AleGvAkbZeo850PvNYBkFau7RrKQOc/iBL88EQkzC40lGdLwdvs4Oam3jUHNeSELMU8iMmSE",
-	"RtM4y1i0ZRg1kOJT7zj9SOOEDhO2J5+K2IzxiPFwuXqBI5rRIZWMRIJJwkVGKJcLllZc3LkzgfzeXrP0",
-	"YxwykrHpTKQ0jZMlKT65/x1WS55QOYn5+Lu5LM/a3Bp9XWhGBA/ZzhO278t4zJvOF1z+KScizZLlo3Cg",
-	"PRjQWq5z9pGlSzKjUi5EGhFNHCITkRGZ0SWLyHAul5p3mOO8oHFG6jAbn29gD8iOKMkPCqlnzuHw1Dd9",
-	"Lic0ZRG5YlEsG+qSwHExJF7lMbvcjkzgLIdsJFKGnCzmY48sJoyTWy4WfIf78R2NNL/Y82qMYpZExfN1",
-	"SqZsOmSpWmDMP9IkjirOlv7LQB8P53yZTeqT6VyqhZHnapWd7nMSTmhKw0zR577XQi55Ru9W7/FQREuz",
-	"JT9ev73Ya8rn+Bd4Ud2GJOaMdDwSimQ+5aRz2DeUyJdAnnx+QhIhbtU5VMduyMYxV7xcyQkx/I2FGbll",
-	"SyKzVDH4+y4Y97tygyZU4mFPBR/j5OHpfZY+ZVLSMZO/dj609LnJN44+bPIPv/ZqZ43ciCWZ0mQk0imL",
-	"PEIJHF3nkKJKMWHkByEzgveQxNLn6khIln5kEakHZqsn+UNBo0UUTYEQhA7FXPFDpqnsc5nRNJNkEWcT",
-	"0OxmNJsQyiNC1QERnNSDzVRUn1BkDBonhOJJzSY0c48rkXQp1Z1PGVHcIGX0Vvo8n++Go9lqtYKG4j6f",
-	"vdoLwT+yVMKFvzdTCOepFGmFsgu/JwuK8x7HHxknwyUQHQic7nX08HN9y0jN90H3w++RMf14fxGaGNWu",
-	"uIyZ2mYZf2JqZNjsEUkpH+93ceDj+SYPWbZgjJMOnIxOu/2Nw+3M4eIsYavrhV+rBSszIREwwO4Lhred",
-	"O5iRqbrx3Xb74VLo4XzNsnCRkhlN6ZRlBYHbhzsVR/ndePfu/KXieoYqPh8mlN+qDwh1UYoLU0+uPeae",
-	"vWo+199X7C6/xXDr1FO/z5XWpV6vGgLZrc/LB7OCFV2I7JWY8z0cDM4mc5ENRvB2vr3ux2Fg88A99vNR",
-	"pFRIk0SLZC5I6E4PBAcwtTgidcoFGK5zydInUlsbKMclnbJGS03olUiHcRQxvq9HJprGfPUqpWKewTFQ",
-	"txieqfK+jOygOZ1P1cPKEFdGrqJtnN7TLwFki6XSlKONHiP70I4zrHzzfvObq12LR3HVDJWlnlg3jz7u",
-	"oeCjWCkkZFnp64GXBs5nCydYvUqWYp6WPj6KU5n1yUgkiVjAyUhifksWjEzRUbIUc7RY5C1uKeFsAZcY",
-	"ztrl2+sb8pTO4qcfO0/pPJs8hfGXT1Mm2X1vySNpcxUbDdZV1RkFUZrll8soc4IzWH49nNDMIws2JJLR",
-	"NESt7PTyHKRSmDK4KB4RXGmyyNqU4uVzRQYJ1GzAAGZWE1reV6XwFXdnyTKlmJW31qpg5zxjKacJkuE+",
-	"DC/WX3BOi/kVwV98HT53ysmcs7sZCzMW4UxOSMQyGieSUKW5cleKJGJM5jxiqJVbNT4CDvfoEuFCaF7K",
-	"otzV5HDerygbMvBVUHnLIjjd1tXE7mKZwVHW/CQ/7E8kkOntjPHT8/to8vDP/AiuUZe04aIMQRGxJFeY",
-	"RlTNbEgTykMWqSnKKU3VK6CvmBdqXu6QKHx7wDRFdqUgrhToeKVDFPtYhOjAWfFckHoA8w0Ip1MmSZz5",
-	"PPeseKTKcgs0TwVmbp2+1sb2uVqx0koba0xOklucyrIsG3w+X2vxkb0NPiTbffWFewvk8slyJXN+pqpl",
-	"sz5AfJ4k9vTMWDqNpYwFtwfnUeVxeb4Vgjmf9lcVzbtS50tcrFu2fCKJWHA8xrmAFmmFaMwmLE5XhSOp",
-	"lI35WX2AfFzlZ1ZQ5ru3IiqrKIoi6ksxqQcJyp+amtc3z186ZLuky0TQ6EaI1zQds4cRboYfG2RCDBL4",
-	"nEtBPb5mXMr6Vo+QOkYnO+3e88NnR2S4zJhsrKHvV5AGxgyFyYKiVyCysmFmmStV9TJv4ikT8wdKVrPO",
-	"TH9sLTnVFUpZyOKPSrnkRL3wF6NhFEfodEjT+CPyrZiTq7O/vTu7vhncnL85e/vuZnB99uLtxcvrE9RZ",
-	"BOcsBGsXwsBCssih9I0QbyhfmpDmvu5IwcN5mrKVTAMTyAIRHUtjUtvAdDpHb1VFhGxl/4pB+Xzz7CD5",
-	"LPIB6sat1GmrQSjs5rorkQ/hirhZKj7GJmKUr03Hu/QfwZ6JJUltjsBmaWzeG6xd1ul5/vHSV3ef++9z",
-	"kdHivF/SOFkS+AOmQsxnmyYaqccH8PjAyXrI5+l+zzxA6odtteeH7XwnYKxMRHS5niPJ+WgUhzHjGY74",
-	"paRo5Mw5loYMpB6omfTJ6kQCz+eBokifVBEk8FB3CO6aciLmSdSEKGGfjGgiWdBX6mMopkz6fEjDW/B1",
-	"xhGPx5OMvLt50fAI23qalEVbeWqChlfI7ZDqP1k5B0S9Xn7LePLVrSQ0SRmNlkqL8Pmb058GL95evHh3",
-	"dXV2cTPQnOV6cHl2NXh3fXa1eoNLX1f0cqKrfdIJGieE0XBC0LIvRnkhlgs07WuJALFXn2NqQqxutGSZ",
-	"bDxKCFfNQM3ZNXoxqJ7P4wlorM5cSGkqK5u4NRejeDhWZxvgacG48vo5hhTjZfNQHT4TBrcHujQPxufT",
-	"Wv/XGny79iFXrzAigBcMr847rtRdkcafWPQ4ViydxYNbtizwC2M9aSfQGl6gZsJ4psf8koLVOKPqkO50",
-	"yzjkDYAyz8cemXNth6bso7hFK5bdzeIUs2Kck/j+/fvmaT5tVp2xVFwYgQkrU1VdQvVBS9Xad4ymEK9b",
-	"OVTVe7d/6s0mwSQHxdwURzAlCXGEE6rLxYf/fH3+QuTMM4T0JXQ1kZxpFlYUbEsogVMQiQUn9aDwnqM0",
-	"veNyPpuJNGPRGxbF9EYnAtyf+vP8i4Op+uRApwus0VVt8Kw8zF9O57ehJ0W+B1lKGwwkm6lZaR59Rf/i",
-	"PSygeyX9fs0k1q+TwnoCHBVjE5JM6EebzQEBckyXbLQIquuKKE1NFB3PoIkUWieBWGmemfmftb9QEsWo",
-	"5xBhu1+aalV26rcc1EfPQX2Iu2Ctl6CSp6zxEfwl2MtezgFSpz7XN0rdmdtEKZ2QHS+iZWOD7wCd2/fT",
-	"GSX+G7SoirQSpYWBN9M8shq2hWcG+d/z1NnVd+8XaTaJlWump0XauuTLuUuX1SSfkhYIn/yqQd8hKJv5",
-	"2qz+6yT0QYAlwaxk9bOmsNKjjHJcT8RYzDMvzwMOJ5SPWeOvoSvfW0v+8/PLHyGBaaNqW0iMPtH1GQnN",
-	"WNrCe/1Q1XabRlvJVzfos38V1c1RZO0AWKl1ef6vDMz6WSpmLM1i7RxNGVWrp1mBQrVuu3vY7HSb3cOb",
-	"Trt/0O6327/UvJq6berRWqR0FS1YSofZ08xT6o8WZ/1+wlAPwMw/MZNkIVLIEaz32h2jSjFOBG+ckECZ",
-	"CNrrwNlHdQDWzEI9iHcnS+esYlbILvMlHoyOaSfssOazYTdq9thztUNHw6bZokN6NHQHm8+Bma58N6Ey",
-	"G8ylJeKG9apHXcbBolyp8BTvUA9OY65Uv/oiVaoFt7mHgoeMUPPnGTri1pGoYiePbtrP+51uv7d+J7fS",
-	"kNMpK1IxobNMzKroMkvZKL6rZp4YKYRoKOl0CmmBmVDKixjzWDISZ8XFjD81fxoe3F4e//66akgZipmR",
-	"3/qVX2vhhGa1D14tzthUbrtt/8qW1+ojtc+5tydN6RLuk01g6/9ag7MA5LAr9dzbVDoXdm6F25F7vDAd",
-	"Vo2KN/UFfumrXNi/1vW6Zcu1Z0jpgiwZeUROxIJD+RyaGbEkplC1Ra4Zj0icESpJcKoVHxTaKJmJP2+3",
-	"D8JbtoR/sGDtmZt2/549u/p02glf9tiro/EPz+Mf27evu9OLnrg8+v3qubypPdqt+aufeu0frTz7+x32",
-	"1zFmJhVP+i1bwv/utAIt37bNH765fiJOllRxLjtLNP3gibF2R/NsnjIs99B8/ODosE0iupSELuiyRS6E",
-	"zjQLzCgxH6i/ByuM/KjZPmoetG/a6nrf64brT6+/UfpBvEPg5YCp1sWIdHtkIuapbKCQ5mJRNXmaFed9",
-	"3PZqU3oXT+fTWl+t3atNY44/drwVWzm/LWWNUf0eZCRLEktvOqNpRupZGk+nLDohHagVK2WaY0Z1lorE",
-	"+XWjSF17I6f07jXj42xS63faOFn788bLVz4VNLOznNKlUhwhlDfCZI4RnScZCX714ab6tQ9BiwSQtxqU",
-	"sliBq9V77QMCmd+LWLLi3B9w2af07hzf6eBSzU9b7hHsUeU9UnN+J9GZsp/kandu2sf7nmsn4Fl9pnVQ",
-	"X4kHjEOBg62oNYH9oXcElHsmW+tFnnNU3fw3uyAIZtmnh0IkjII7go1GLMzij2zTfJ1JYtKfMyE7hLpE",
-	"q7OBtKkibWlE///6p1Yopi5Z8ekySb3aXXMsmlule3t4NDqkbdbsjo5Ysxf2hs1jeviseRh2Rt3hcfSc",
-	"dTq7SPdYDmzRwXYKgkoFdcub9B+t5vbur+aC1gbpABucmpCbaNIGSN1EWe2UOl2vyuG4Ik7NRlhSOOeq",
-	"eMBXj1BhqlX6pyXWxst6STHOUbywnN1lg7yYr0iGSyolaFT4QGBLp9VbUDxk75jAG6bmU+S5P7+/mvzt",
-	"+7/3fn7fWQy/fzf/uXuc7bg96R6qgWVJ27QD/K5XWPgWumXhpPoeQ3kpBPfRyXQCybiMgiHHWuQtVPFg",
-	"wrFO6htzoQO305hfOlvR8Uo781Cul7JsnnKIKUyN2akZYGGHum1XeHfa8H+O/G5vZZJFfmIebl3of/wa",
-	"8+yD+1Azns5EihoYVTK3No6zyXyouNdTQWdxMxQRGzP+1A782X1d3sazpgBS0KQ5E5DNiXMr8esi0V7i",
-	"XyRE0Dn+06nsaJFTvtQ7qf2Jhb8/kT7XVU7gpZQekQL5N3wN/dY6RwKMdPWV+COThOIbPo+lnLNIp4Fg",
-	"pgnkviRiLJU6CS+3yCVLpVqcyQ3AwwN54drRiWEgu4mFfXGY6T6s93PVLeA0WWZxKFc5x3A5gPhVBdtg",
-	"KclilpJ6sULAw/qABmrKEB1XNLNh8/pwCQqgZ46w4ibAb3fiAVdqNqeKc8ZZhZWg2ezOLAXSyjZ/rkrH",
-	"/kEsUKV+d/MC1WowEeLxXGncoSj7bp5VSfkRY9GQhrfb5vhKP3et4wPq1VRM13GrVGZqSiYMOGNpLKIK",
-	"qWYFbee4LF6rnWMZ4+FysJ2mr/HJS5aGjGdxwiQQVlRPGDxpa+broUhe4wY73GXamZgNrJRZHR3sOAqC",
-	"GO6o9PBXeUBY0XPn06lEyabTlImMJtvlnLmPN/i4ejEbZTuQ/pWaLQSnCtQvSUc40/oQwcaYW2Mn6NLN",
-	"y5lA4RTkk3KO8odN7OXGrr7IZJD+67bpZSyzmIcZ7g9WIOcHpaioHVZq02kqdC5j767okGm32gfdA/cY",
-	"iTnGUqycU2K99JXD1a+0n3d2/4o081ijj6ZsZAxMt+qxDmqCZyua9BndrqvaYQ83DquGGtOMLdRlTBHh",
-	"wmZfITKXR4YpxO5kljI6VdIsTOYRK27DQdUUUifnO3/yWWeram1f9IoHpUDMwhJXtnxl9yqPaZax6azC",
-	"ZWSIsO3yXZrnYAFUx6qKxHbTZTwl9Acp+w2qQzzCxWAOusvgli09EsZpOI+zgZgx7vncJuVitpjarAmj",
-	"STYhU8HjDKKjSuGSSj1RzzQ84ibDeT6HQr1BImgEMVedfOA5gXf9KAnn2UCMRkqqRwPrfy1qI8VUu9WM",
-	"z+IuWiJa2lTuwTyKszOu81ZXuYQO/+lkU8yORl1OWVigBA3GKeWZ87PWpdDCSgeORQY/o46ofsQPmaw1",
-	"91e21Ml+VO2cttHUQlw7vTjmikCiYVZlhWGpXQZVCuoTT2y1MTqf1GZBLmGgaEIz11Azv3kiyYvX50Vp",
-	"ueo3qJ7RII42T8pAK2qtrTx2cdRn9Gh4GPai5gHrjpo92hk2j8PnUfMZOxod0t7wIOxGFU6FrfbiF4mZ",
-	"6HoshE2IYrQ4XKsNJ1PhFdRHzyPDJcHjSeojyNyFiZFAidgANOEgE4FScSjRXDxYUK22Bx4J9EGLo8Aj",
-	"VAfVAvRIBkUG/0fNvmitoZV7VHLy9LoOLWKeHfVqG1j02qNgYtQgk9CCCukUc3/yg6HDvqtHcceEv62H",
-	"IKPpmGXrTisWmlIouBMctsYp3c8vE6n7Nb+mg62ClzyxtaEYbrs3OI/BIznUtiy7yt+ErMS5wJ5hkpZI",
-	"7izzk17Y6sKtWsuUqx1LjGep/uduHpycv1dox1/cTXXx8nxvSpslbncmvYAr8QrcRZtdSfn9kSyTnlpW",
-	"zEnRGXVC6BBqbPRLMqNLgjhvS0JTyEzaw5d0CXXFWe4mdyZAbDmKJaEuSjG+dNBYVh1K/7Auoy/uUsGz",
-	"cKnT09ZGI3Uh4cDksVUfG5vltopQsjghAhNXMbqkBBG3z4DbCh/kjNT1PVcPATtswivgWC5xv1CkKQsz",
-	"MhGpZGRIs4ylS3UEZ2DWWN5l512MtnWfV8XO2aKwzny0LG3Ph71IpBrnJWXKME8ZUY/KHcdzonvPt93p",
-	"wlTWXOXs7CPj2TXYOVX5xEr3bV6rKwUPSlKfMiXXjdcwUiRXuoBSjxsnRDJm7l2mtaZYKDXP+XCrSsyo",
-	"ubwxdRkrByhPlKtwbuBbTyTJ2F12QhaTOGNEzmjICE3U/GJrbAITopwoE2gJz5NYag+2EzWdwVFQA/j+",
-	"ddVsU6FLTrSOrnRsJZekjGVGOaQULGXGplVFYiXDT8BhM0tct09XbJYsN1JmZZKjmMdyMsiNNMeoWZPN",
-	"sU0niqPKzUNslC1S8SZG/es+hqYU8zRka+QNACLhAxqk0WSmqWl5SuiEcYYZNCIF7+yvnQ/o89rdJXsN",
-	"I1QJ9PkM/QQDSwYnTJ/QKW0etDrN58NmzM3hqAgR6YO/2e+mHvrs1RZsOEAIqG2vvGfDa3jw7TwLxbT0",
-	"tnM2dvrIKxon85RV62kGIMexgUuUyU95+XAaAqw//WtEy5TeDZAX6Z8w0PO8c9zdlrdhoHBWD9UZTZOY",
-	"pQSDTtpj62LceUQkkboP+/lNXR5XSGZw4uP2VNnDVAGwFLP0JGdjeIrIlFEuNZARlSRh9KMO44h5BiBM",
-	"IP00x1JbQAETyYQ0FM8CzKMPm4Pszj3WjqS18TxN4hObS/Tm9KfB5dXbN5c3gxc/nF5dO/ktpH7Qbbfb",
-	"Ph8ujULWaJH3G5h5gZfjbAAzrd5rtz3i6wn28Q08rH6tUfbvnN3NEhpzcn19pjiFGkKpkIyHoHw6Ahjm",
-	"t7eokI5shVVVW9ooglH3wWJLKkmV/DW0wUoBdUTVFkMtkcObHSVPC6KKDCX8C1FsKZ2jYT9LaGiDeivn",
-	"vpL5Z2wKcl4xhkI2pnEP21vZLYZiV9zGRbZmyaUV0rJqAgh4meb/xkzSxwDjQ0rPUgIhFwZoF4uZz1Mm",
-	"50kGthZOgEVWiGRCCQzWIuoom1/SlJEklhnUKPlcfShQulBAmNoZGMyUjEFhF27jialAh+nGUIVvSwVy",
-	"VUlmcZIYdEwEQFC3Vg/uqa/7PMgJFCCelhSkHqzw88CAbS31aa/Q5UteS3WT1zHfEpyJBTKqKHwR0RLd",
-	"P7CoXvfYgwulWWi2EERO6Aw5keDs7ajW/3Uzz/ybMtjOdHGlri3w9q2J/ID4rOjdRKOlQpWyv9+olSCU",
-	"gP6ITu7YI6WjRHo9qP5M5Q449+9PSq+u8PWwzuiANg+7Ya/Zi56z5vGoQ5vd4UHYiw7Z0ehZe5fkKYt8",
-	"XCXSsiQPluc1kpBRoO82Xmp9ww2+XdGiu0njmbq+r2M5BLVie27OLHIIuCZwS3WwUxuXoAFAzQdgcBgo",
-	"dZmJlEUAep4yyP60yIdT8XG1OKC4R71uv3Ow6x5V6V9I3VJSlbO8bYerOqvZZf+7e8AKh/ZePjCd/76X",
-	"Gwz+0Nrb91Vc4g4eMOf5XUzWLf79fe5kkVDfp2KhgforDmLhsO3oG//ihtw25zvIjdwDTzMA53bVojrg",
-	"+MRZBcCgic83Wpts9k1T1dt5JdDp9rhm5yOYmjKj2VzuuIprfPgrWKhV7Knk57Br2eqYd6+bTWCsDmFp",
-	"TbF4E63UydeM4sEjL1kICY1FPb+7NY2+tD4cYdvcHRv2PrNfIzNPrK4YZ+ukZJUav0Fm7kuKjau+maSM",
-	"bq0L+7p6yXpPwCm2FdD6q3nuvuZ/hdz4IrJRzdfM9SFy8stpbHuqZV9KJXK2frvYLyZRPiy9C2QXrZB2",
-	"5TzA4yopTT+ONWbeXFYlB79hlGtAPoyQ6POrx54IrOyh3MD2VQ7d6bWOdsr2ijTmwH2TF92cqeJCXjj0",
-	"kWtmebA9t0oPXMqrcjOuigSt2n1r9e6ePOFaxAhJyAVvdu/utCrTItdiyjB0Ah01dRB0NeaJ5f8r0ZkM",
-	"fAhTGk5izpqKz8IvEFqxBE/lERdFw/N5AfTDIxbR2iNlOGOPWAB6z+dTlk1ENFC/okkiFurvoeCjJA4x",
-	"ycryuAG0qLMdQKBujMfSSZfW/hL3JYOeANXjcUYY9KvzeQlLxiMrkFVqhVXwCJ7PiwCTHinmp1UCQTq5",
-	"aAWsM49YZUpnkemfIAybzmf4rpzMsyzmYyePDTgv+orARSJzj59GrGI8YhFZTOKE5V8wWW524YXJjBg4",
-	"3my+lxoaXUGFxwxIdNn5uQJFulqIWe3tgcSgBYTaU8HHcH7IZD6lvFj5VYlouoEJDLZHoDxEmdJnx4WP",
-	"tjXUGmvqXok5W/IkdBog3MjCrKuYxisn9718o6fTtRFN/UevCJUAoOpU2xrFpb1IGMWwsg5pe4CGditb",
-	"+6ebrSkWtlBS1OAgqNsSbfJoHHT67e7uXqeUZhqVa4tzr/LEPHSfN3uCcjLA8EAFuM+SZY9GguqMYExe",
-	"0sTx7MHZz89jDuL6FI115/GtTjQho5QxiJh7bncxt3B5jzNZNDHaj34aNvEPow1pf8KQqQ2Fw0zqcSZJ",
-	"4LKUUlpird15PjrQKBG0+SzsVR+uDWkbhZjR//DrafMX2vzUbh63Bv3mhz86Xqf7/PN/utfh2LTxpqpm",
-	"ZeOVdClmUVZpnPNZMaG9MqCqlNqBc5Ds40dbNTSAzYaplD5TuaY4qSy4H8VK1OnWl1TqzA5784YxVxSo",
-	"OGvV9SSranWcJLEGMM4Lsk2kBrHYVnW32WG7QIxu+7BKq17DpXMte3Z8WCRqr32P75QjP4fKQFafriL0",
-	"D5B5v3pmJGJ0Fdnu94z/Qk7PyXc0vMXWHhWhUOO9MlFozO1fVmTJeDWlEsZV1QUIAhknEdGPmBuNalTx",
-	"wn5stzqt9tb7ZJ1RZlTPrrKKMhaTYBV3Wqm5QR9Nu/pQZBNyenkuGx66BaVnMqONs9Jt6GUhFfoksF1T",
-	"1C+e/ufAQ8UQ09FNyxLKMY/ejewDuILO4C9m7eu/rFC6opTtCx3+553uoxz+7kGnfc8PHRe5Xbvbfcxr",
-	"hCNUHZnXYhzz9YAt98JCcMXoYW9XbIT1aZhXek1kzhMm5Ur+pDpyupLE+JOq7tzj51WWtXBYfxWVXQf+",
-	"pvy8KoZTdJuv3mzHwgv6rgqhtMFQXYOJSDNS1wigY+jbZyuCo1TMZizCiuGJSCJJFoCXAciiUeEGC0VI",
-	"8Fk4Y66Zc5bGobxhd1lVNrRQ1jqbY2okYXczIcF5QXAPPMtB2612q1cZNnmj2NY5H4kKl5eL/7iaeFKY",
-	"zB/r3Lm7RJpWAaleKeX7P/7tv1VDUu0bl9qIlWaz2dz1eM7iK8+holp1RBXlwM6h1Jz+2+Ag9IerpoNY",
-	"46dwXPdMr8Wk2jL8jD75sYb7yYRIoIBzN4sTErhoRXbbabKgS6lH2+1TpZu++YqreQ5gnjvT37b0SV7Q",
-	"JNm6CSthLrPW9dvyYkKzF3jlq3M8JiIO2b4zfgFvVQUYwhyrr0j9dzy+w6qhgolU0KLXx46rLC/QhsLp",
-	"LGkGtrupY4nVXVOr8fDUYk1Z5zio8VthTtwP941s6iYF6+ObeuycvHlGrNnATVmuVUfhxWTObytMcs5W",
-	"/YgscnZr7flZ/RD+8URnUWqnGkyThGr4QnSrZDqyBGtwds98eJTbWhxuNOdh9b2h6XiujEhZORUjU3aI",
-	"Z+LJXpVfPGJ3Vfjp5hNOwxgzya3lAPjRqhOywnZWnlhJ+N8OgrluCZWz8vSWl0faPtsC09mZl3xhZtCC",
-	"A/51WcJmVuCYC2WvnHrkiUQzM19SDs5LJRlRSCIeM/6JxiRWz8B10DHY0jWCN3m4HMwYpwlGOHfM5W12",
-	"d7C8pvRukE/USdpfVTk4U7oFZNCJEQnyHP/gBBN/uERNBMxrik2oMl3GYzP+t8PhFYsHSrJwNmMpGYo5",
-	"LzkMnxjIpLwd3pvTnwY3b//17OK6cY9JrE0+uNlYdVAc/s3Z9fXp92fX5F9Ix8b+dy9uwfPk1iash1bc",
-	"8xryDbhCOt/5xJzRMSBMCW4y7y0Z9yPpDKpAQ/aljrIJMw3MR3chrunx8wrf+ezVJKtSwk7lrTSp7Gg5",
-	"jhD1glGM94KzBaAtbDdlHfY0N3uFwW4nGRSE7bSOa/VkdV3DWhxEHSLFolW56zjqnbf6lYfUGWzdT9Qz",
-	"UF/e3RrI9Wsh7mVPlABNHbeHg6Q0G8y2rLaz52pNwnrp2EG3JNAiIwPth3FrjcsTS2winkMf3LJllc5e",
-	"ZZW6mTabRJ7ZgpJsKus1xamrs+uRBNxHHsmVRiJSopXRwShOMpZ6urQ8v1uSxqUY5trSyPXaXiLGs1QM",
-	"5f3t2ZwS0zyhePsp0gb9Om3NfGu12s7OeNNmzPnt7oXBfRJENKP9ADq4S0xInogE+i5SnweVyldAcFhS",
-	"D9YaQNiSk3Gf4wjk15dvL84+BHmx8bo6Y7f2Jd9IPRAejEuaVrhoMu1OW7VIllU+/7c8WZJAvQSQAjYJ",
-	"pXiw4KNbU0nVX9dvis1C2iU/CIXqE4kZRjotCPNtImvicwqocKeX56Su6AkjNDwynGc+D0q9JzHXMHAz",
-	"iQJSp3mDG0gGAVgtfNHnYcoixrOYJuj5DCpbvuJ3S7+E+iuf4+zR4NUIlZHM82fyFFf8hVKKRcR8Xg9W",
-	"M3MCjwQ6kUb9s5ClE+hiqa1Gk3NF90qKqXDEp3S6OVyNgKuEZgRkrId6LzDi3RI4S4ZoddNCr7pFqLfa",
-	"id+r2Vww+5uKVsPeagtlr4iktdUQzpmX7nGD1NKpN1uuiG2ouLFMrSopz9wL/FhTMSyaxUrvwq54q5aT",
-	"zZDasdnjmpyi9St6tdbDsc3DbnwcbsIBbX46bf7Sbh4PIN3gqFeVbaCpzbK1kJI/Xr+9INewOmsfGX8L",
-	"dqzCGBGV1jgrLq8YnfpNCt66ogvHBMG2gxvcGOvKGdeCvRfJCe7czU6jCuQl82e1MKCBTomRTpHpIhUZ",
-	"SKZpUQL84dfCOFv6tb5fu6RpLP3a5936b4xZNlgwmk3Ydgw6HbjIF7KeFLtUL+1sNmqJuqElQoWKubFS",
-	"p+RLjthHlqhZInAPvWVwvAIsYw7cCJquefZq9h1TYlkE6VDK4mbX4/pKJZokhJJAPRnY0itt0VYXShfc",
-	"mRWRFhtEAceuWpyeqfn8nvb8fkGLrcfkxdowEVwBALYhMAC4bVAfmlFll9Z/EzGH2khUhT0D+yRSDCC5",
-	"oC3wC8U6KiiAmfMOperQeBh+UXiEi2wCLb8FkRTtlLzgeJvY3C/Q4miSK4T+kBPROE32iqHu5zb9WhHX",
-	"VVcrWn1VN0ssOIsGw2WZwSld9ctFcytcsXYiNtZbDPA6kd/NsV5nf6sjvsps2dM/gKelwo++SupEjblV",
-	"nbIEgMmsX8YFnbLI8W/sEW9ZH1HZSTrfP2aiFcSKF8qrKznhVjgZSHR1dkk9UCrJAD8QANoGomTMoUvn",
-	"PJvNM/MQbp2yU7XeowtBzQmq0tSLpHM+szqpV8o2cgfqk+APHwjp1zxft03Ef4LO5Nc+B0oy4ppJxEZg",
-	"ksfZ4yhm5Y3Shq1DL/OTXtGHB1q919o5WfbQKzr3iMTABZPWOizFrnO+v4HPr1p51jPXW8/Ui07KClW1",
-	"uM0aR3owr7YfofEbxcRycI/oVlXwOAbQMUwb6PBRYIBaAu0TadV2A+5znJAbL/h2RmWNkz/pBlud5pHm",
-	"bfSjchUB6H6d2g4m9R6x3Si3ZnddquXCJWWYC84CjwR0ngn1v2acAOGT//Dhq2BqmKGAQ+Q/9C0P6bda",
-	"rc+fg+JdMctTA6GDQNSc5Xyo0pq2k70sXpy79G6dKVIRM6yK+YjpLNv4CKD+b3iiEhXHPO9VTKT0ybU7",
-	"eXn+UoRzkxa/ewHhKSf6fXLQapNIf4TUodmdQfNdGTPH45Qs07A3Vd2SFhsAOZ9DX7ru87XlHZRwtliX",
-	"4Vlh+twyvs7qUXacqbAG/H2SqpmTJMb0Eyc39LDT3bM0XzcD34qFWSDaw9J075OVu3OCaxF/qKIKQiPe",
-	"ZmIFInVB40x36iOYyW1B2DX0u0UHuA8yUgEY+DOkwCHg0oPatOZfGRbjuF8VTH1Tf83TUQa9O2Io1A8p",
-	"J1yQRPAxFBsRu6C1bY8fDth0GHXDzrBNm8ej56zZi56FzefDI9o8HPXYgf7bLsAItkmAJn6FP0wdICgp",
-	"p/LWbeYBh+FR4PI3zmqw041cB2pe8fKfjoi+i8rggJsXZl7aoUrSeDnGWKFi0DnCpVtWurqVXMgxyldk",
-	"limQtvbPCZmK8DZH2waXHEgymVEeNWOOgAS6zjXvEgbzGM/TYnr8OBW/K1Vlxjj45JWFPpmPxzEfj2gI",
-	"sXERVud1mXmvq2zKG6hUaOcTNSXTv0l/6IkkFDuqaPMDO8iQmJOU0QTzs7KUjkZxmDf1AQ3/ULdGl6Te",
-	"brU6jWKn+LVoC9AmMZyw8LbkFtqLrRb7XBUXqsuBzFIRMSQVQ7Zbk9F74fuuVIZhRSAbpxQLxnVx4Jzn",
-	"ZwJ+hFBYdQ7fDIixuo9zaHw3mie4KqfZ0iLmkVgAdNMMi6G0v3EhSMTCeEoTeUIUCVyETItyMiwyvOPj",
-	"1vP7lTvhPFxydCY1r9btqf8+Uws/aEfb7Q3Hg2Xr2zRVSueo1PJKj+82FNrIBvA6GedXRbYyz9KlIqm9",
-	"N0BjSkbxHYv2RMcq3eEKH5l5Qr7LMRBy/I4k2QF2MkeaLLlr9WWvAA2GYKJNLMlSQM6INfYXIHiSxWQJ",
-	"fYviCFABcxfFbm0ldOumHXKBP1RhkWAgHYKfhtPa6eJUWETqh+2DRkuN8TfTYqFIAYjpbuivpUFBYLfL",
-	"YC2H7UoE2EJzlimNua78zuuND7e/JxmCgwzmWejeHGjQTN7dvCjWQua/rtQwJMvkWkxIAFqCZzwyjSMe",
-	"jyeZ+tRajW7//ufVwD679/LdQrDVRrLAA2Br3U1wSbFC5CqOUAHX+uA7Z0/cln7ShmYbH9u08g/3u0eZ",
-	"bYONMCexRHVmPiP1Xve4cVLIHvZ5cMWydNkEOyHQUCWI2BtzMjG5sbrWVvEL3ANSN2fN57DhRSwXkwW0",
-	"iumiExTWQbFo8ipiuSAKu+JoINUP24qyK8i7D957AAMa0FFWpWteaxLl4GMoim/ZkoRiqiT7HIpkQiGS",
-	"SKfM7NPv2h19h8NxSnrdY1QDNQAzgkLCZ3TqFdSG6lbHJslnOI/GLPN5PXARiDDowIpiRS3NoCnHLFXv",
-	"VMIXYTITbonmpuWDPJ8OpTqjIiWWNgXlSytWOUebVyZGXjEaxZxJWVW5xsLbDS3H/qhqU7ZeeYjYjPFI",
-	"qSke8Wvi1q8ZoDlMbFR3BfVvnToW0YwOqWQuBPwJuWJRLEkddufq7OX59eDd1WtI3GNZQ/0vF1nfwDDF",
-	"mfoNoDhp/BeGfYIkGVGlB9LwVu0x5DsifGbITK2bzzWIAPQ1UnOg0XLl3ppZqqN1W6ty1zP+MU4Ft8Aa",
-	"epscSwp9NtE8XFvlBmNXBZlXzrx6rjhmFae/YuNYZiz9y5W0P2od+j79dswSNvoZNblei/G6BpCzuFrr",
-	"OL08L9RPQlO6bJKK+XhC6kEBCRdAKCAQgL/Wv3qa+7BNwz3j5Yc0UG1V07h47+0fV5sqrlWHrQ6OmrBr",
-	"LxkgXwMSiU1FGrmKDHdJX+QHK8dedQQht9KOqnSJHb2Gnf28hmBNVSfr5ooFZOfmsoKMRY4EJjiRaL7u",
-	"lP15vwaJt2w5sNnu5QzXOJxU+EDQY2NtCMoJfMDTvePdaoG8n/AuzoSin6KII7L6tNBNbrahRuENclri",
-	"rESPtnQanq31f9241QWgChiynKzCuUXl4gPt2tqhgH4z2lUBFc85SwvqbNOcQy+kHMVDqyVx5O6b0Vga",
-	"X6bNZV5GtLVbnVJ4ds1fcjqJl6gTT5nJz0BtETa9YnMUfy01Azzc5cjeA2x7OxyuZOmf6HAuoIspgZTP",
-	"QG/D5jZPOQfJ72SB/TmSwx6BtW3XdwnEbsEQz6VudYfPL9STc9d7vHv1WFl92JrZmYPcbsM3LnHFyqrN",
-	"EmQxAJb2HcYfaOkUNDzjCdeCn/Klz23aFBwFXdhjeFPCRupPoVKgk0SZMJ7b6clWlNRNVQoaSOC8RaO2",
-	"Xq4gaUAyBDRzJ1SH5ZjPnXtP6gVYH2NUmzRiXI21ob2anR3UPcA0at6qyV2C7XGqy+wXV+0oMc/Yenxp",
-	"hAne2Nie6h1B32rv7k6t/vDuDhWLovH76FINq1T1XICBmkceJOJKnfTblZ6f3SXDCnJ/mZc5F0ZTvOqu",
-	"YPepK+ghVYGPx+PZjK2pIDOI6qs8Pk2KAe40ru3WeQDf9ey4lTPGnhKrpW5fbD5Vs7iJK2OGUFsD2dqx",
-	"xhIzuVW7tqhT3zY5JmVcdnXhBmsyUH647h4ekR/f30CiOOTfSRKc6vI2yIfok+8YTVlK/Hm7fRDCh+Cf",
-	"LGhtyg2I+S4eK+RC+p3CTXl+1Ftz2gG5u5yGNoRJbg8KFehR+Fhh6lW794UztPbOv6qeYxXClfVFrPgb",
-	"dvMvICS6AUSvxAcGjPMcnHEkdByEmqQmfBsL7DC3iWB5sM+hcB6Scg0UuEFWDK7f3FwO3l29Dqo7uRkb",
-	"b2vShNvqeYsHCD5g6GPfWyHCOupvEGH38gjttkOV4uL58zVxgj9Jmc6V5lK+RvXZ/bsi7fJMPbrWq7Y5",
-	"be8mb539ROYdtaFkn4uFOmL1itS+hkckywiVPqc6+Q4iDnF2Yv2m0BUR80II5SQ4ffnm/GJw9ub0/PV1",
-	"QGgUpUxKPKR7OdH2Tg5UV0cjNcOfA/L7HHzkpmKx8ThJg1U7ZDvhPlp44979d/eMVImRgzN7QgLTKRLj",
-	"JJhnvto5IGgVVm3Gr+B/S40GCm0uGR/HyoIW88SNdPdJMOcpo+EEvk3qXPg8FJyzEAUtJM1ZXwRn2UKk",
-	"t8bHrz+qvfENz+fBMBHhLdSgOw+gzSBLHzMXzyOsNW4RdXyGIvN5OKFJwriy4SBMo7QQKQTPe/dNWDJr",
-	"OHXjatoW/5D7XP0ee/5l6ZJM6ZKoWas3hjQaGKyYALxiuCGYjAEFc2A+YjdRGaYUohxm4JSFYsxjyUpW",
-	"iUNDpRshDcAwhwmCvpQPXKkrrbSFrq5lH7JQgzBRYlPLCudIl/EVOxTYVMBCTAkjrVwMdOtVSN/JK6u8",
-	"mulhsXnGV/rtFc4IXKCajSCDgIoX9QlANknj6ZRFHlYeYuFhKJKEziSL1jSQy0ferY2bayRUNXOzKnkJ",
-	"zwQOAtL05Ty8Vf//vcgp65GQhhP9gLW9LSxLzJuzVCglD58r1MXCp8GODSfVR2M1FcvYrB92BtHWK/P0",
-	"nuSkW+WpgIMUztM4W0I1Oe4lKrNKDa/MMEQdVksHWDjCE9epUuXR6qdkxlIJrQtOL88hcFoPxp+arVYr",
-	"gC4pzLilZQ4gIhstchaDKkdDnSytWAXodBigyPtP+xya1BQAuc0ZJvVe+6BBROrphOtbtvRsUxv4xkdx",
-	"C7lPPp9QqS0AeK/TaJFTjPTOGDcIqy7OCTRxksznwV3zli2bMhQzFqgvI7Bw3UUh34w8bvrFnGyAHm94",
-	"hCkFtdc+IJxOwVBT8hhRP3wOw58UpmfU18L86lPK6Vi9rqjeIJxBMbjP3f1skfIGxxI7vhhnEJDI0FLv",
-	"jc8TMYZ4v6dzj4G/KsqiPgMBC60PwflwNwu6KxtgazqmscaOgZsMqjIaV/b0TrJshlAgCL+8XoN5c3Zz",
-	"df7iGvHhikD1Gswj1sqWhj3bMuZngCJCNOYquBeNCn96jp66Mc3Ygi77uvdXIsYk5h4ZK21PJ60YZx76",
-	"0IAUYAij/aX9SmrW+lsaCEPpg6fn1iukVD+fn1Uhakw0OIJUsgQqLEEjqQdn6AXsE4ooKbaCW4lV7SP0",
-	"AOnFbXSFAbKYk0D9I8eVDXKvdaB9VIkUPqezGaOpNNimxfYe5ZZBbhtvbYqpg9XyeamJCBxKAHdaiZ/U",
-	"KXn37vzlx2fQClh7LUvDOn5PCXg29U6zqJNDDf1p8xdCm59Iu3lMmmRAWqQfNKCJ1i2bQRdAiu1VEjQr",
-	"46hPWDgR6AMMfmq+yP8I46rlJWI8Bp+qzwPnZUU3E/jBDrIG1SJfdsvn1T3LUAPTuUWg5NAokiRQFxZH",
-	"DSBrAjysNxvwVXRUKnj6saPUOjomAYakg4Y5T3pwdUgsDia0FYf8C0YjD+rf4DEsc9PnCgrgsCzO8xHh",
-	"BP4FeEG1z58DOMOnORQOi+xhp7dss1/I9ato95Bu86d7raGgKsbp6TybPAXZhWOf84yl2KfOlnvpDrIj",
-	"VGhtEZhRbiNCMxI8jUQogxP0b+fPZJIlI3wAqDiLW0s6TfSO2N/9BqZAnSYJySYpM65bn/favTzHTd+H",
-	"dM6NwfDy7YvrwdnF6Xevz17+F3BiBI0TEjxV1yqKU6ZEaCZ8rqcHSwx+ODt9GZDYCUQKrt7xSPAU+4HA",
-	"PyEPBf4F73rA60dxwiTyKMi60wt9IiFFG/cKwFiC789uYJA6cB2tcQP0Ptxz2UCEKyOoKPCkE4Kt6vSm",
-	"GyU/I732IUqEJA6ZxhXCcvfam/Mb7fBEFi37T4GuqAO1RDp+ql+ST9WzuQ/Ytkz5XjPW08tzpwNJv4at",
-	"Sz7rpIxZXOvXDlrt1gHkmGQT0JSeqv+MWWVGbr4FxKUWHqi6JexBu4vJaUqxp7MZWcTqINBbMExiaYx7",
-	"j0hBhqlYgCiZzmWmzRQNUoWsAgdttMj7OJv4vOqMQANTBEohvXavZQ+F+aXdQGULeVabyDR2E26FVTfO",
-	"I6BldiWEzlIFjg7kOWh3K/pmi0qSKOmrT4d657UIbdP9VbleJKZpqJr7k4C4bsGsjnPkRf5lXVpJ9l67",
-	"vc6qsMt6+h2NjHsIXultf+VCZK/EnEfwQvd4+wtOJqd653CXeZ3rJoPG2VE7bB9sf8vJ0S9YA7X+rx+8",
-	"mjR9q4DoVsyOUsEx9AolUWMJ6XCK4h/UN4oKLOU0WWZxKNdelVdQUCJtYBdKXoKILmVA3t28IOpfnk62",
-	"1jX80PVyOptn2vRChmQkZSLGGNt0urAi+zHKd4ucqsmhdg+Msamx8YK+UgXdtEdqcz5nLI1FVAYCjsCJ",
-	"TPJ7ouuNJvQjI59YKmSjr5Rd7ECrxQsohF4hnis99RWjT03zLrKgdg+XThNZ/RHbkhWmD9XQMujncUD1",
-	"rajY+tYW25i12FxJYiS7nCVxpsZbTLTZq+Hv+gS1Qjno3d0FUCJmhlKvGwPBFiEiculKWNgjeQjZs588",
-	"vLsL1FcyZVoVFF5tBFpV14S267mOqiQSIYVYssYjVCblCxM1diiTMsIZmJotom4b/Ep9ZAQKgLKilAZo",
-	"XghIvW1Fcap4tfoA1IBr2s+ws61uTdNpu62GEZtM5juNLw2XAxB15S3T+1DvgRIfkcO7uwYcxSzWKrLe",
-	"sOqYMKlXZTrpieZJHgGeBZnXY5lJnJBAp38oHVBn7MBhhw1S2lQDXy42B8YUWNAoWIs4/ayA3Dgp96KY",
-	"vlUwMXMzFTEgadq09Y/mqTF58cyukT+nls8U4fN+XYt/vY63kHpHrfi4XUy6eqZMP8jwR6+K1kDUF2qu",
-	"ZLGAzM8cmODjdhFGeyX69qEkOrvI8x0oODqbJTqA9fQ37bd28pjNaUL4CJ2u0HHTCkzwPw/WYEAfosIY",
-	"7P3sOe/23JfV7rmvqr8W3vzg1YCBwvjFdtyd7mrX7G7btK7Oszp7hcl1e201neKnjle/hJ2yy986LHyr",
-	"c9DBCS4lAFSPnNaw2IOxh20WDzrlTopHn72aEjHliRZzI6HVGuRFQrM07JAG7c567W4Xwizl2VmegTuG",
-	"0bmKkFy+iufPnfDZbjEztWoUDKtd0juHbomhYuq1frvVPugeFH5/qH/fft4xWRn4rFptzr1r/YPC0XrW",
-	"KSYCAoUgiQ8odNSDmpX82mxML7Z3G/S0VX0Qa1Jlq3ZfLa6zk6pkcXfxpR30q1emsfc/lu5X9AH/+uFz",
-	"QRmETARPyymP6JtQULBK1daaSRpd0XZHdByUcPbVrytUyHmEJWiV6iN6vTTwBrwQyyylGbhItDaF0kKk",
-	"ZEojROfAMK30eV37ZRFLYZTQsZe7JvHHGaJ+WNdmDrYAmoet1/fIOKVG1UzZR23CyDw6YObxRJIXr88R",
-	"kxlqjHwO4yMpIqyhwqRKDxpyGHXT00ErpZRR6BbVIpdUSp8HToZhgEEjfNBJncwE+B5N9uSJ9obb9ElU",
-	"o7HkXNlUJS15Rey+jmV2CpuzReZeqpnI+BNbKUitEqmmErJCpkINqxGqh+1tUtWrMh5XKIXp9OxjLOay",
-	"wpi8eHleq56ozud0Z+pEvo96qyGbB4t5ZZhAyE1LWVgVHsyBPYg1T/0Nyg5DmoqkJFHgbyhETLJ485Ae",
-	"DZu98FnUfM6OR8027Qy74UHUY4ejYoJvsQqj0293dRVGxDIaJw5kDY6wIxpKniGj+1gU0U9W5KLOvekd",
-	"3K9uEoE8qhFHcoCRHWWs52wFLGIAfKCwD+bmF8iPStU64raP87plh7gLWiSVoUS3SAn8tl1n1TlwV7rT",
-	"QVDHt5CsDXdjdzGuWMUlNmyqLDYEhmXwrNXDypT/JtT/FKF+49K8KHTuL7m1xHz6Rxx9fho6YGiiCqzi",
-	"VLE+JV9LEhfDG91210GJRxEdY7+DiE0FZLBCOFONDEFGFIKpUH8UvIEBGxd7CwpVK1GUEDuKi8xkXUEt",
-	"KoSVTzAPX80rpLwAKgVhUc8k3ceZySxVLx77HNzbC0gpIbq9lMX9wqh0KFKdQV68AtsEscaZe2GwhjYK",
-	"Y0gnLxD4iSTlWqhd2TaHCs5skgtFW8NS7XjdlsP3YAmZ46Xl/4pXWGYRH22dTCvinz1YWjrQYi6G2Tr4",
-	"sX3kZ0lc7oj2VQXmVYXgVQDsehyZaTshVVKr3SmKv7xtiZFsNl/JKAxsNGJo3+rnOko9XD/n3SdboZ0A",
-	"fg+EDlfF9vN+p9vv9X7R8AwD8C7V+ge727svzLHTF3qN1Yvn24PcUscIMUaPgR/E2ps4+xqCdI9ri/gZ",
-	"Iytbc+iMn8W8AHAXS730PqEkikcjljK1TuDjEBkzqbIaUGVf/XDnjTItRaq3x7buwiRMkkumytVAzwrJ",
-	"ko/WkbFvbKl9fC+aK2olMQBHG5LfONMyyVE0I1WMqq9WY4QmpO98TZrjlCFskUAQ270ZOidJL6j1z6S+",
-	"vbDJ4RhEN9iiRUF/f03OzfCvdMO8cENZ5dyVRIxz7UYd82qvhs+tW8Mj2K+QJtCOAv6D4a8n0oN/OwXw",
-	"0MeCQYVjKKbsiUSnCLmPT8SAjqzWlGqfyJVYYERjkcZZxrjS1oY0CycMY/QQnIHntaqpDBodE5zSJTCD",
-	"ISNJDOm8S5bt5Ga5yivjNip3bzFdEVGQ3NTronq3q9yrcHrkZRW7K3Ve5TSd8FEsV9HQKisXq2bkIu3t",
-	"xELcbhWbZ6bjdzEkN6qzVZxU3oRrdVZ56fVukyrjIqxO7R/ai/bmJuxe/PZz5+K38+6b304Xb16q/xft",
-	"N+N7OdcOHWiIx7MdCs6NcsjrVw0PkyOy5AAsv36oRDo5PtpsDRgEExebBIc1Lh0HDqRdDDpBtMlibji1",
-	"zaVSPwhKrQsC7uU0M2gRumbYif45kR4I8ZRRGNZBL+wdzfq8520ymAM7OJwcWfXN5fSnuZwKOTuP43TS",
-	"4c01esqpjvwgMihm1oCRuBpa8RALCWRAnElMx/E5WlWgvDsAkPtoHD53VQ6lu6yEYsj+kZh3sO5d9ANY",
-	"L+DOZwg1iSIuU5Oph1QydUUZl7HicyXomZIRXcG4zY+VfLsCVuxPk3TdP0fS/fz+avK37//e+/l9ZzH8",
-	"/t385+5x9leVcesmmycmfDH3zKHjnVl1Of3Z3plOdw/hApdRXbddZIsJNX8TKn+KULH8XfcqjOjyiTKG",
-	"6EOsX7gOEMXQDV3DSRW8BIT+sf+icyUCm5GXsmyecmkzOW0iNLIrnwMna3gkMEda1wqY2xScmIoPwOuB",
-	"LLqMLrW5vVRmacvnL21sJKO3TBK8ekquCR6yvkY1NZLXpiiiwehzdgc5o2NM9ZPKPJZQfWbSGDgRXNng",
-	"+kMGdxNrx9Ssfa6DJ3reNkZT8HGRl5UxnNOLtzc/nF3ZQI4iwJTeQngH2t7o30cCTGmoDcEV9l2Aw1iS",
-	"bruLNQarESXMmFxxHmpfER6emJNuj0zEPJU+L0E8rg9vBQ3tBQByMyIzkTATliJ5Q27sTYI5qCQR4S0m",
-	"iKgfETmXi5RMYzU1rNFT1kUcMhcJQCkleg4nFfklpB7osjS9KxCW/h+x+DHACkBJuCg2oCGFhJpiWAoT",
-	"RHaPS72bRTRj77D169agVI6dUI5G7eOuePxoFNyT7wQCuO4uaAtSsdtu30e8KEbzuVjpq5bw+cFBsn2l",
-	"OuhO24V6t/1Xk+p7E32da7kYTnHb7Hz21FzuG6XcFpvUSSKFSOTmxJFvcUY3zrijS7DQ2WtzdEFfA5mL",
-	"NVn0u0OkYQqytyCypFBm3o6dwE5sF2UcFn3Ff3Elcv+Q1fMdtE5cx41G2FCvdXaY2SVdJoJGN0K8VscG",
-	"3zvchQxyPpuJNGPRGxbF9EbJhH+mUJFOleWOwF1JgoWz7abB3kt5tgW265N+3kMtK1x5rewaoABAUGDh",
-	"rSzAB5wQShap4GPrtfE5/mwBlyg0cs3xBTTjHmPNlC6F77U7ngtLCb9ciPQWysEu7bdMfymaauh53V3F",
-	"igNJFixJ1P/Cr7Fas+9z/Hbw+u335xeDN6c/DV6dnr9+d3V2HZD6YSP/MMBFpmKR18WgJ9fzOUJxz1Pk",
-	"LPgC+oaU9ooT8FAtV3aHHhuRvKH+U/3WkgWyqFJol6IUU1Pu0vAcVA20BnrdY0xtLjbLQJaldVUKpkea",
-	"QX1Yh+hqM2iypG0vNXufm2kn4PECvHSPzKF7cMc24WqRU7cSCfFERkIxe4k6J6z1RHFQQOjRZNUkHbw/",
-	"v3j59v3g+uzF24uXisD5pxtOmbHdSyvCwcOmVtQi77CblXGOYQc03eglPyB0CWxck8GiBWXqCCw0Dp3T",
-	"+hFsKURneK8MJ91QwmzJhErg8DIRme5SMJzLpVq6z4PL0+vr92+vXg5+OL3+YfD+9Pxm8EYtrkukBm/N",
-	"bZ3D9oEuC3e3DAcu3LBE7X0dfmpCXBWIjZ8TaTyOOcW+CoxHyhpUKk1Kw6zRt82F4LW1hek+D07f3fww",
-	"OH39+u17hCgbwG79F6W5BqSOIAcxJ3nPhEaLnGc6410iuQ0FBdeFljDPFrH2PRxBKLKkztVHVAjANokz",
-	"WL7W3YqIJpzk2JNQiwiHO8ghGAPTAqbS2wos7Z6mQQ7G95Yn8F7Oms9K20LqTpeJRs2rfaTJnDlofqt5",
-	"0aV+DKVvwy11Oi5s/Z77tc0tHT7vnt8E9LPayRcwb4qwozW2/HEy/D6M38Y/nr/7dN65iM/lOb86DF+c",
-	"H53fzn76+4sfj1ts+eOn6P15/DY+X/z8W5JcdH/+9PPyx+NW2E34cPqqHf30Y1KE6bQooQ4mqEGO2ZkY",
-	"CF9ToXG+RqSQmD9Q6ds7H2ju6oF5TtA5Vu0ig1T6gXOOvka+z/tcC3Bno/GnyuK/9U+pbioN789TOdVo",
-	"uyIGvAawI+A3gHdUhJVytUmlpH6oUhsV9dfqjVfgxZJaohYYvA7R2Pw7OWeREtojmuZuS59HDJoDqRlq",
-	"XA0tBbkSarb75CSWOQaP1pn6WrlxcVR67Q4JzB2hOYxNrBQ2hMp0HagtghTyOeTMaeVKGYsaiOuyBKCG",
-	"KolkMwptkHJPolR6XkRuGZuBAhvz8YlGOAN3q4GLOXt9dnNmPZjqi+C4VErCDdqqxT3yMG+xAsmt1z5o",
-	"eCSJb5mhJZQeo0gGmDGU4vbuVctQhEsscfpeRUtUZIRinp1UbXdhgx1dtvUterK3bajOpFKVgcyLCUvZ",
-	"9ptqGG8TsN42lHdofJluu2tVZZHa5Fit7yFemYt7YwDB6JQh3idaMsD3x0L3mctVeryQxgtvdeSUfWRw",
-	"V7RXpUXe40VkqMXXla0U/EtGxwGRM5ZAXGIUYxPAhgEf5CLzuREtHokzjI5QxMXNNUn12YmYI1yD+cVc",
-	"shbRB8DnjrVI6gHqyVenN2eD1+dvzm+CRplGMdImJ1XVrdKyq9BPv/YAH/ZaNXNnv1pVZ/+dVL4K6KDz",
-	"0eaTYuCTYTNiSaApnVRG2/1VqN69VCgussEInFy5/oQKeAGI3NXG9dyHSzzZ2O56hOa+xdLtF8uZbThx",
-	"qp4DPm8gy9WBjsjlu+9en79QPzdOctx7XvyK7nBpJuKglujwUSimU8Cuizn7isnd2tJEyD4ukE71HKTd",
-	"pNpLljVa37yLfwow1Bs4q6QoA+AC7is4ttcHQoDd9QXaQvs1iqDWDLAeT3elNLxBxmOulAoLiGS+GWOj",
-	"Lv3uSKTWby/SW4mws31H3uCK64AGsNQQdvZj6Lpv6OwuSnrt9ob6vUdj20Wc+hrqlWsaMRoj+c3354e/",
-	"3ETTN9032Zvuz3c/X7fbP396lby+SW4vvn+Xvf3+5+7PNz/Gb96/Ofjl5bvO69/ODi5+e3d3cXO+ePPy",
-	"tHXwe7f5bHG6y//dU3xoKu0mPnpr+ujYbYaOoycA5pUWjg3wlkTwMUvRIezIjn1cPFhlUnLC6F86nhct",
-	"MTQm1kDvuSM3YFLI+OHwOiUsJ7b2BrdY3Jc/f84bKhXme0OnM7BulEhAy1qX1WhE8b2XgTYFakqmmQDU",
-	"RYArb8gYR8AzPU7j8Zb4OELI+hCnNBkJrCvKilQyBVMlamnHBCTwqA9oUrW+6Rnf9IxvesYWPeMaMLMV",
-	"A7DnWGd26cYk+ygeqe6evF7VgP4dsO8x9NCdThGonCRiwdJmSKWptIVuq7ByLFeLFfOKxJTGHPxDGsw5",
-	"RlPk9PrF+Tmpz+Z8qW5wQzG2KSgYgUHo+Pf/3VhZgQ7C4V/ueLPJ7tTfmuGc6r+n6K7SFtAJoXpodMWY",
-	"0lNfe6XOX17kagg5xZc0Pt+cx7/PlTYzpmmUKGEoRkStE1YpRuor2jzWBnkiQpqQGU2zvp79v3RcIzEw",
-	"Yx1DsMgupPAIBsjyomXUnzTQOY8MQgOaybH0uYHezpYzFpE6F+kUia5BFVwBX9FsB0JC2D0b9S+NuT21",
-	"HjAEhnhfCm8hM1AnwucOK2iAD0BHDFebTK3UYoeUk0SMfR5zMpwjhC+AgHKR6vhX7u+r99oHOnA3mHPT",
-	"+iloIIPVYE1anbUdr+oVGNfw6jJQspRbYmIBIsyk1E5oyLAvDWYDAP48zchUTBnPEFm42BxLZwXqJULp",
-	"IWR96oRTjOoX+1cFOtoJKU/FiLuJicaSDNURyMFPLQDtlE1FuuxjDFJ7IDeEUsnOkVS4sWtDqRXeFs1H",
-	"voCHZY/A2+41UcWm8Tvp0Z3HWk65i5vO6tO5XMfs2eggbB6MOkq4d1jzOOqx5vPREe0OO+Gz6PBwNSVw",
-	"54XvktanbD6dUHd/Z9H91IDHK9s/zb1jefAC5ZjRRJHhfiXtasP8TEN6SLMwPMpkbkC/MRA+DZNS8U2B",
-	"2j8m9wIFTO5D3a4qoejYoCiB3MzK3eJALGnNDHABHIGrdnq49HlQMZBaGONR0GiR1zG/RdXkhzenL5ro",
-	"r/FQJujCCZsl8sR1AvNIW2DaSaN969ADZnBz81rx/R6ZwBx05UWjRc4jNp0JdQP7RfsUrVGI0VEbwWhr",
-	"6EeNCGliCtBiwXW+BJ6p5cMkFjfB08POM5mb+e7z3LclrT87Ekz2qxxcYNeVwnM+B5BLA0KVNzuqQ4vL",
-	"HKzKalXWN3V8olaLlC2aiw1d3OGqDmSL5gBoDtg3Qi3dVY5wl0xrJQ7d2VDbwHzaCEBFU5+jINe/bDiv",
-	"oYAukFrpS23DMhp9DcSgtnCWio8M2jbpFk0mfjQUdxjlVH8KLfR4nkoAu7yYCIZw1yg/mdbpNDVweUUX",
-	"hhRTBjjyqN6saA5Os8kH5RHZrqJVSCDE3Zz8goQTISRoWI4x7rpySt7DjcrHV/If5lny1Yt39sdd2deZ",
-	"685ys6IF6ZfIjtpdR8Nyma+uolnzL+de35yy35yy35yy35yyj++UfWQQNYd5rSCS9R3kt5Jfc9WJU0qz",
-	"+To7UdK4lNGMbToQDd2u1rgfV5b8zW7b0/HtqHPakHds49z9vZvju2BkrTfq3oA/08mhRC5f0UP/9WpF",
-	"jM8rspk8cqBWAClRw6UpeG8AgxMzp8FS8/xSl8HnQNDZRPeEq/bBqbX83ZlabZdUohuTQVaVJvRn1sp9",
-	"ky7fpMu9pMvP6i4VWUIVw/2KRN00rW9y4KGpujrzqpIxb5QE4YRuyqvXLVcB40hMZxmUjI11wbuQ6obH",
-	"EIUJJzQGh59tzaZY/4jKLOiT71Px+wkJhjShPGSR/o0HnWdhiNQjP8zH45iPX9GQnZBATmmaBX1sK2se",
-	"wZecBxseSUVGESnEJsbziIwopuwOaXjrcw2sAvBaFlgSmRSCcmDlIvjzIBn4FU0SaFwzobMZ45DnlSyN",
-	"Fy134IGlcWIxlT1lO9A4maeMAO8AFzZg3xnoEa573AWEfWQca9Lecgi4WhmHvaCx3R9auXI+tZlrIP1g",
-	"lucZxEBTNsLAWF6Jx4UDoBmGbKbrFk3pQh87wS0ovE7DiTZ90Kmo/mQqQPWYC5HekiEbU07qoeCcQaGe",
-	"z/VqPVBIoNcwtnf1CJQl6BJZjwxTRm9ZCl3UPTU9DAr6/JYtGy3yFgKDFXOuK1GMFIR3WdRw16Hh16QH",
-	"1CTxyG3mnDD6kck1m0aErvRdTERiAn7YczjD9nxvTn8avHh78eLd1dXZxc3g6uxv786ub64Hl2dXg3fX",
-	"Z1ekrvUW0mk3ir0bfS5GFqEWfL5DkU3UCZWeXg3anlxkHknn3ARHT+w59WGDChUl3WMSQA8uTdVgNS7Z",
-	"Jx3TAVHXRRrUAHBZyyxvhOkUg+KM+kRXZDoYRI1SXSkl1yAam9eKwGfqBEuf4/st8gM2bM27gE9ZRvVB",
-	"J2OBmfmSSKEUEpnviGnKDN5pGi374DgPAp/Dq32ivuPziGa0T/7wHQnm1/p+7T/+p/8DWkcDuiT8RnEd",
-	"7CutDxT8dpyK3+G3RTxK+FsVIqVf+6wmgsP6tR9Ykgi/5v4K+z/i7/pQctOkSfyRqZ/11COAIrZTH8U8",
-	"lpNByqgUHEaWmZjhrLAtdv8Pv4jZ6QNop78KKOrX+t3PnzWlzF4u2HAgGU3DidlP7B+aUb0P2Avcr+UP",
-	"+rWA1MH74XMuBimT80RdqXkui9z6f6x+CPwadlVW0/j1Dx8bKeNC0sSvff4QnGieFzgfCrzi2JYSAZF0",
-	"KclisiT1OfIk9bzn82Eiwltw4aDipOYypNHACM0TIhkjwXs2vIZPvkKWBN3NfX5Gw4lT6WsOthqEq1vY",
-	"0GRZgLtf7RPk+CjO8OP124sm40rnighiALXIKQncnQ6Ibg2IGaQWEKZzSCQRI5/LOGGAhnVjRQGKBiSN",
-	"c0oC4MCFX6OkwIIup4163iY9yAuvLe8cgbk2jaOmyWKoQ3f+vh5+4DZGbcCYpewWtZTJPAOpGokFR4ai",
-	"OPE4paHpvAlKMKNpssS0aTuKfnWgXg1OQItGgpq6OeBFngVJMYhhJqDWgPp/JJWu4AaKgRmjLxYG/mha",
-	"3f9EqTQPiaMYaFvXzXqaM27ND20fN8VuQA1yna14h9GfnCjV6Pr6jMTc1hPCqQAdDyRQeTBXLOGhmMQy",
-	"Eyk21kM09EIwY0rvLMhv9/DIM432NW6jWfzm6Xi1FOaC7Tg+e+6L6oUEy5v0OZnN5QSvD/Q1p6ZwEs+D",
-	"+vIPNzeXxFxU5/NUyhhRf5UWa2CBjXpoUYshRwAii69SxsPJf3Vgh3XCiFzKjE1NW4iUYUwzjCUjdhA1",
-	"cMamcEbmKav1261ne/ia1XH6kgGYRyZxQcQAepmYGVinHaGdzYZoNOdVvOjdEZ2pbr6ziobdOaoAp953",
-	"V2bJEu5Qxu6yp0CnZn55HZjaXfSIXYjzJysaf4oS0fkMw9f2oTyoftdI6XX2PqrUf3WIqn+4XO095Jji",
-	"hPM01U87IUMhsOk1GJyr3SGUSQJA0NosqQgiuoaIG+QwX86Hzr9ap9q06rRzWO3GPeHnU2X1DEDbgiOc",
-	"sylZiuciyI5Rj27ZEgwNxzytWJ55fLBmnafn+RdLn3r4YoALaghFdyUvHb8AGOfzWcXUiw32nTm7rzt/",
-	"RrxsAGC+z9Sx7fZhe0+BeiPEG8qXppHJRs9hyR+il07qQXGpgae1Z/WAyZaH1aFNXMzg7WuNF2B9tDMo",
-	"zoyLmmY+n8YRB3ysdzcvGp4Ba9pwjpSmXXlw7MycfYbEeTO8beNfhNiagEENOcmxNG4NsDIyc89yl0M9",
-	"KA2ZxLcM+gt6xLSWAphh432dUOnzrV6OMk+oGKjsgWigUo6zh9voPFBVyIlEyASAIRqHjdQYvW43Bky8",
-	"q49ESop77+UxB31Q7EaSwj62CmJuBfL98wPcu937wesYHcF0jzHXVWkRJGW/sXDFeZfr+mCsCkESJWHy",
-	"FmKolj1Op4/H8f7n3FI7Ft1tjTPJkhGpB0Vi6GuDpqc2Z/AwjzDMqUtPpnEUJYiuTrjgzZKhpk5slemr",
-	"Tmnul98DTirv8/JHJYWN4g0qvN5XZUs5z4oZQ5SU1H0jsxpG4eEJOrxHNGTu07DJA6ViADox9JwpCC85",
-	"cDwvrvBKEuIIMFPx4z76BY+JabcknVjH2qNz4TiyQzFPrPFtEsSVUjykElylkVhwjMcd3jOaajbAzdrI",
-	"j6n6KwDPfK18+arTTaI4wsIhVO2ZQSvPSjMX86y1X0zpmgF0pgn8aOym3CNc9GWjGyMPNUFgaQUWFH5b",
-	"iD8J/pGlEnvjr+3TkndQRFzc/BUPVcqUhYxnyZJQQKDWrv46NXzD57r0bgrJv4CV7nzGYO9nYnYCidac",
-	"TpkFdGwArmixHUwfwtildiAQM3K7u4z0MUWXvvrC+t4uWExFgt8hTRyToYtrhWiFZAR8rYAqrH08kMis",
-	"NRQI8YuRGqaOXiSItSsVaOnzkEp2Qi6FzMYpu/7bazKaJ0kTer2gR9Yj1397HWeMvLq5Pmys6y7zorBr",
-	"u7QYNj1cPNKBOrx2m9S7bfQ90qFSaoqtZbo7t3exHV06j9nRRc0XNRGPmLym1r0atwAK+tYmN+8hISIT",
-	"ehtwj1Ez1LuMHXkAgsIYUt12261mLKDkJ7EcqtOV0qlc15tnryl/eARHl3vV17WTKWGWG3hv1hkd0OZh",
-	"N+w1e9Fz1jwedWizOzwIe9EhOxo9ayveo4imtjWNAVP2NdAAHFbRuoF63X7n4JeKbvY/fxJ3F59+7l78",
-	"9u7wzac3n7BH3eni9W/fxRfTd3e//HYxqe3TxdcuXt2gagbvtiCr5ne7O1TcEb81kXkIDFosIeqkb+ZS",
-	"zNPinrhSr/D7NeLPWwdpYxIRiFIwlyUJlQdobhmbSStb8JycQAgaCnhjXU9XrP1Vf0ZMbaifc789iKMg",
-	"L+WlPg/gIgWeEzXXWoDiHFAkVM9reUz8IOdLz9tQDaX5EgR0UGbFEtl/kXFhYbAurPdM0Y5GGxaJy+LI",
-	"KRqxAH6mRwu0Efv3s6vr05vztxe5+RrAR/IdIfVOu912kw77UJIemJSqQIn1DNGCVwNLwK7ce/WgMBOQ",
-	"JCpHfgqbDjFKU/E8l8UQ0xpup862soZXP34BX4NiKvXNfAd1uCX/9ufP92JsX7KW+K8gK/RA96LN2jYS",
-	"zjMeXvx/JB7/V8h8dFxaHxmBG1669eAmULxCo5Y3+iRiYC0JzmyLya/cG95xzG3kaVUKwbfcyfvLdxC7",
-	"GDh2GfteIn2dRWvbxOFxW5X5L+H3Es7hRsUP8WWShDjeMNny+alOo9AxnIL4MCXKvXbPI+yOhmAhS0LJ",
-	"NJZQ9Sl4ZUUqzmpF0m3DVMPXtAgvTvQfiaX19ptloYXNP8mdwJ184KXwqp05b7ce9ZXj4wEyn+kG7Pm8",
-	"3J23T3ResmKh2Mw25nNmK8MdC39GpWSRz1ecNfU1/XaV/mpySXKXS0jTdKnBbuCaPZGQBORZj6VHjD8b",
-	"HfJe7vCOPGxCqUvK2ZDobDoE5UHPXjjPiJyIFMFtA7+GubV+rU/8muPK9ms62oXl7AvoB5Om8UcWtci+",
-	"7MHnu/CH71lWYg5bPUAgfi31tINSkdfLTYKNHqHD/T1C3cf2CIlRvoQv6B368EU6+j1AWV6TTPZ+EocT",
-	"cDEh9nYmyHcs+ff/c/pfa1sb0nXMHHqdYtqZp885qHvo0y6lot2oATuHZ9hmBvLwLlP67/+dkoiSV/F4",
-	"zuKU5pNpbZ9Mz06mu0P6071C/OXMt6plPlJmVW8ls+qg83nFwYVtA+9rBvXuaQbdAIfexRjSnbvMvfum",
-	"TfzjahNXjEYP1iW2Shj3O9VtY3dhdV+kbeymJtEQd8KIzmgHM6BupKXrYqv2oJFVB1qjRa4Yp1PM7WbY",
-	"AQGCYivhJovsGMtsox7h83vbGTCXR/GouQ4x5GEeeclCNh3u037Jncmf3G/3EVxZK+v+Ylx8N/4tdSA1",
-	"+v8Mv/4G/fsVZAvE6h/NfTNiLFKm4YaiWNOXEKv+tLWGyBdzHrGUBLmGqAvqgp+aet+b5y8DKBC0HzBE",
-	"8AhNdJuaQL0ICU0/Xr+9MEPkaYLu9+Ex1BqfyELRXYPMZ1C6JRZc+2Qo9zlWj9DE1C61yFubbmBkDpb9",
-	"6NJDmwMYUk6GzOep4il9ZarOdZ9MZdG6MGd5NrHG1LGpKIhv6/O82NMMA81zQITovOMWucLaXgsFWUgE",
-	"9HnKZgkN9WYwmiYx5uNCqZabupMIgJBdpHGWMZBsQ8XdlfyrY9rEhCYjnY/ZwDJMW5eU5bvMIviGziD5",
-	"fc7mjECoamHaB2lNNaefNGmiEfYKzc17ICb+iVDpc1MYGWdQ8NQi37FJDDqwuvhEl8ek0NnG0AWOD8WV",
-	"rBRU2Uwg6I1p1wdYTmOWKVr3CeSkYsDrVO1jASy6s4qZrFYYnDZ/IbT5ibSbx6RJBqRF+gEUI2vEJEDf",
-	"q8weuZ4Pp3H2ylyyB0h7fXpr/dqLhFG8HRqdzlOL4LeQEYGkgkzLL+viN2v6srVCO615k4LR6be7vzwC",
-	"XTbrFjjK3rRbp1fo804Ngvq3zuffFIcHKw5Uh//ESOd05HzeTemwCsF23eGWLXfMYVRPlpzaZLgks5SN",
-	"4ju41kqr8SxCTpwSGFXmiLbLE41Wr4QVIF9kEzaVLPnIZItcMBatNHFsVSbznV6e/6ua+EOZE65+x7Qu",
-	"0zhXPYOeKGA9B6Nj2gk7rPls2I2aPfZccZ2jYdOwnUN6NKx5tYTKbDCXK2Mc3bSf9zvdfg/GMA5iOsMa",
-	"SKRurV8bf2r+NDy4vTz+/TX4ZRVh85xVcDZWLuHopn3cb1ctQT1z1Gx31DLdZ2BRx+Hz4TN6NGoesl7U",
-	"7IUHw+Zz2h01O6wdmb+tLAqJopcgZpJEVE6GgqZRaSV/WzxnV4fZz4WV6K78nz/szILxFKxLTVs5vN/6",
-	"ad4zkQxYjQGrcdgM/PhhbW7YC90OneqcoJU+rMV0MN0MDXG74ky3O4N+rcH4UxMTwXoH5N3V66akI+Yo",
-	"eH1y0CUp5ZGYkuEyY7KBiACg5nOf6x64SA3IVO6vJqcZ3JGhxmu//uG02T08QhXY54mQGcw6pOCAGjI9",
-	"ACj2tmFtjGnnoUEqB/22RU4R2RpasKGbCanutMF1epaWmSD4vTzsqq9VdV1jr9uyBHiNghzhJfjVB97g",
-	"1z4EANOYeRjSk57Pod7II0ZMwIwhogfpgickgLuoC84Q1xoB7PQc4FcSCOlCWk/iBH1yOD9oHhMnie1K",
-	"0vBs1ZrPNSvyHIRvXfXlvG8QPFrk+/gjs+lzKAJ97vS7H0R0KQPdqsNyueDEOhZZDJaGljw2Ud5MpEXg",
-	"uILKpqeLQjOydXMsFGmU1/DQeRSDmdYipz6vTvE7vTwf/OvZz24mDHZG6RQy+lpESTOf05Tp9sOmO1Dp",
-	"HEDgCDrra9hvxFC8ZUvdLpZmPqckYfRWT1yf1mnM1bxStj5JELnpY6N5n2piIg+2V37lUJGDNlFbWOjp",
-	"X9zdWv+gvVa8rMqRz17NIIUVkhWVygRcxUENQk2loU19UFH04AVc8YJw3iPhEEn7tVMNH6a/3LJlUQ2Z",
-	"dv+ePbv6dNoJX/bYq6PxD8/jH9u3r7vTi564PPr96rm8eYhCsxdp8QSvjdHh/QBuDaJAQOqvTdnAm/01",
-	"DLSH3a0be5GAfITKW+z4qXgLFhbiW6sl1yOrrORpieBS06w9pNzIMGBYFvbSGe/eoOBwlP4oQAFGzDI8",
-	"rR3sOGmLoWcYHbBPq62coB8NI7O6N0S5kf/Xg/12Wk7lPbndKrgFlWRaQRxStw31N8mLhvZk2pPgHBHw",
-	"2aKcx+1s/WWTY52OYhVZsVrx+itnxa5RA77lwT7UPDENgVZsi1UrpeTz2DnLVSuM/Rw8C0A5zQ0VHNAS",
-	"0SNv3NgeVkwi0KU0l7PX7qxzclTGmdWxtkrZ1lSCW7aEDAJStxNNdBUQ2Fig3QpeTFDbVfh/kQyD7cm5",
-	"SIN/PtfpP00c03Je45Bc7yVw7t+UPc3b82xsll7qmFqvaIjZ0PiF4YSFtzry5lskH8GZt0OHdSnIiKak",
-	"TqXSFyA8pgzEhu6QikExSkYpkxqb0dpbrgcDuz3pzuwx9zmaxBqjFuxPyaSMFcOAcJnTT05r8Ep1A1Ds",
-	"prKpfQ7GHkgSLnJCLBm6GaZ0SSRDg9jWoAV68Xmfgxa5se1BN5mTOR/1ud7JfJ1VZmVGb1mhP6j4yNIW",
-	"eZ8KPs43IUdPx4dcZFfFEEKo7ppHY1YAzfe5sQ+T+JYZBA2YrlwDosjH7DJvCHV/QxbbWpRaM2GrC1rZ",
-	"cqpM8u1tp0pNqrK0PR/2ImFC5iljYK9jKTzcS9RuCnN6hbVw5liIkW2zAMfHaZO3rjnW1nH3wUhyyP8l",
-	"Q4p4hgemGRZb/jgZfh/Gb+Mfz999Ou9cxOfynF8dhi/Oj85vZz/9/cWPxy22/PFT9P48fhufL37+LUku",
-	"uj9/+nn543Er7CZ8OH3Vjn76MXGMZCXxnh/1INVZjTPQAgz54e764g1MskJfRHJFBj95oa+kzQ/QTAO6",
-	"+wvO7tkvSp/LN5jTVmE+6nsLnqv8IGHNLZgf6ppDoshefZnK96GPHjR9DO5rOGZCXE9EWroEF66IALjd",
-	"EYKtyr2m7F6MPpnOJfh4KyTOVzMZTwvNoW2eYlpctBvm2OOkaB8snteSz8wcTezDOFxqIUmwZ47JYtFM",
-	"c5Xmc1fFygl+rhMv1B8Zzwz+/0PMcq+2UKLn0tEu8nWAVCJlobT7fF+U3sR2W5rNf7VDcSF03zNXsltP",
-	"elgxZyBRa28v1J6OmIrOUF/IGfPlXDGaiGu8MStGZ+tbXsRXcgPgWQMLxLnX61uIYCRsY94DqkJZrDR/",
-	"6/20GYCgES9ceC8uFhhHmzCl6Puccgd7Uau1hc4jsSQ5XH2dmq7zSr0Gs8PnYZyG8zizvSjcPDcxY3wt",
-	"2NEbXN9DFS1Dpl//qOU7o039IsX+No/DWxtilR4ZC4F+Rhmrr5Hf5yyNIZwCN1sXKmlfwisqM/If//bf",
-	"KkqXPntbx/5eDaVTDRWh5YwxVGF+n9NEnR89qIPWrQf+Tv+G/Me//S//9//1P28fX2N4FyfwnWIOeixY",
-	"M1Y43REEvlOKl54B9IjJh79WP5L/53/97/9bcWQHa2+PdAjY9E3ZEHCY/+rOlH8SlmTpTSjCv4SUk1kc",
-	"3u6PN2dxdSt5lcGjRZDZTER0SeqI/5p35oGCUw/rbFNlH+rifNNHQTdfMRCkOsFYfYpmBDKDEIq0uq72",
-	"bzDBhzKbAqqvmiIYLAeH8F2WDbJ4ygbzLKz1a3ZGNf1HuZr11M4zmhDwt3O4803CBW3LKULUVoilKKp/",
-	"u1h/2sWyW+DgLDv3Cn/efrFMNesf64v+Gc/SJXSHtKK8PoaeXjmP/n/Zu9bltnEs/SoozQ9LVRItO5fu",
-	"katrS7G1sWdsx2Ur3TvTTIk0CUtoU4CKIO1oU36nfYZ9si2ccwCCkujITtLT2Z4fXe1QvOBycHBwLt/X",
-	"ZR7caZdR+nooVZ7yHJCkruPkdpoD8f9cSVEoeN21OeXHyQxJ5aZlztPqK7ACQ3lx+e7nk6PR5eTweHT4",
-	"98nJ+Xh0+fPwdHI1Onx3fnRlLdFaqUKiNNAoMcLLl+3o7WjMyOiJOgfgLoQGQM+gLv8uzix1GIuTXGnN",
-	"4iwLpQ1p6IBFOF4RExr4jnosKheUJITIA/BKXSYW4RhoRrhU5XTWpfSuOMMMjCKPb25EYqyZGY+zYrY8",
-	"gDemfJrHKRCuVa1E11939UvGHteZukfLSIaSMTdeR6O3l8Oj0dHkdDgenR/+Y3J2Bfb8HJm1mu4eXV6+",
-	"uwTiT1dETzOyo5mF0TVTbHpiXlHrjLK5rdDIV2wuJJDRYfupg+pe+oNW3CsrDLab9tgB0mXMxRUzUGiQ",
-	"PnxfKSvxiQZm2l3sm36Hcpdo4IkZenvhq+BLBt6hqFwYFRsRmxDTM+TZxAnV+qbMbEOhn9G9kKm6B1Tw",
-	"Bc8TDtSppjspT8Q8znSny2SZZet8ZvAaLHepmLoSIHULJSUD6S4Wlmh2aH7oHVJhqI6XumEfusL1vEWw",
-	"DLvKsAdNKAj4aw0FgdKFzFbzcmYOv7KcG42zZ/6Bl34w5uWLfmr0z1cGSfj1E562Aam9NehT/i1EPswO",
-	"V+1/L8d7+4NX/cH+639Clm7BZbKczHVrsPfj/iZ8AFfYD6UVODytwV//GpjbaSCw08YgrrUi6O9v0ZAf",
-	"Vhvycn+v320EmHbtsfrAb9UPwavPNWq1RZjv5H8frzRiVlcD4q0vrxH4eL0RH54KKH0Mmu8xk90hXu+Q",
-	"mgzqMPW1tbG+hR2re+bYL3O+UDnS4l9zWm5dxoNpwMLWorzORNJl8/hjL57yn170w9ZG5HknzA/PNHe+",
-	"TxprnCqjDmHL9sDIPcODhKbmarjn1z3Mq200NJAFjmt2VCa35r+3CsEqj8dnp4zLdKGELLo1ilAqn1cU",
-	"6C94KO2NnVomdZLx2GxXQJE3YDlPBYSlMiFvNSvlfW52/bTL4lQjb1taog7i2pwVFGHyUAw0t5IDaj9X",
-	"4LyDpOBfRm8mV6Ph5eHx5HB4eDyajMeVndKOEC1ogE9HHbQHRIqO3wxAL62zknwFdgeSvEIlchWa94Dj",
-	"ogu10HCKAeahfGkpJ2INsWCzlwiMbmT8pggYUe1RTQpAltLQmK6F8pYvALCYeb05H70djk9+XumQzRx9",
-	"3e94MVIE7Z5bXASzo5t2wM7ico6x/hErQOVUSI4R0Yr9j2BbiUZVE70pJZzcOGTNugEMyVGhhKJTirOC",
-	"pwmwwO2k2e1WJlmZ8tRCeztCVhxKzI2HNlADkaKv/ar/gkXEg+hzJHYC9nOciZTAFUAVE/ybc6dWvTJt",
-	"o2x7NAKq3HMIYQJMRJViIzRbxDn13LuOlYRk6/KPRR4DJ+0m48BRLW5jHMBkWYinV6/9QlJMNQDQCtP4",
-	"WirNPE5mZqgyHufW59OAYN2cNuPDLAElnpD233vfAHQJ27ax7bQsYIy0FIuF0Vyts5UbkaLyRvAMos+6",
-	"KNMlePjzQtyIRMQZHC+yTEyBry8IPPCHtZf12C/iVix4Ksxxrswzsy0XxUIPdne5DO7tj4HKp7vmX7v0",
-	"iolrOGzCoGrMQCV5vKjt5mTLbh80cJJzSePRVO5pOUivXXkcay+U1uI6WwJ3cef7cBA8IWT4/RE+QQ0x",
-	"b6AWc5gBlEDnCIy2JxO7dNxKfvO/Cr/W98VVtYGeqsZqdAAoPjPSIKj7eerxPm2ijnJ8rJqtMTptYKt6",
-	"nKLqeYxP2K3K4YIhoGvMiy+A//uPSfX01HID4jBeWd2VfYqZrRoni+rowGa9xthvlnE5Baq81aWzbj54",
-	"C+iXyhIo+Hyh8jg30undbCv3fOuELBiN6X+uQR4/oM9CZLv23BQDa9CskPadD9+cjiaV3fgTxIo2lTFw",
-	"IHWduPds7L4XiH5+vgzFl5sm0RLxOKsQgEl/nzlr/PYat9Rze++Rcq8kDCljWkueWB6dakh+n75XJaSI",
-	"hJL63fab/Y2TSpxx07hB1AXSnCi5MfRuWDtaFWNk5q46aw6kfm8tDdam80OFGmB0uBmIaBDKyBuKqMsi",
-	"WrjmT5KNyHwy8rnViSTtaaRROH94EPGP83hkeCSQkKqkOX5wdR9Ppzxn708qmrtUJSWQr7ejXbXgMl6I",
-	"wKhfcyAGpZW6OoNQXgsZ50vw6R4enXcZVg+rm5tMSB6wsDW0Jl/YglRcr66Y0oBgm459F27YGgN4DoAA",
-	"tQAaB1JqI+YMSO3xCS2J6u4AT4WOlx4OylQJSwzPO5plKokzADwBpGCMI+Q8U3Gqg1BiHMIM2m7kPBGa",
-	"Qclz+0V/r2MJpY7eHV5NUKMeoR6NYPwoJbhLRBCWbggCnXZkiZqPxO1l/yWcqy8hldiCXUEbIqwvQqgK",
-	"dS/ZIW6PvSuSnN6FykSyJGdDKKHmSDOcY91lulhmUME8B3RdPI9aveKbkSoXUyFDqWS2PKilg1MrsQK9",
-	"yoeGEz96FPCb9rgcyuh4NDyKqqR0zcyoRlQibqudYVpUuuwyqidPCSMaKb12mkZvR0NAAhOvG9zsR0bo",
-	"P3vyBH7rWTEHr+SWkDoCnHCbrVRqIOYImj6sekI3T97m5B4agwXcUj/Gk1+np/OE7Zhz284BzTheMsJl",
-	"Lpm5r10R86n3b6D5GxxYgajdeZPHc96DqFqhcu0+cx1r3itz4S7cqHzei3GbwmvfxCP7/7d+pabn4e1E",
-	"tje8OKmLlKf2Qal/cPp991OsNS8eHs0WI4EyWgR/gpVlFUS1E+xodl3KNOPe76Fsy8WcRRrv6pWilwpt",
-	"jlV3XKZAAQjlFwshze57x3MtlOzYtSvyUGYi4WYsAvYGdbEGNz84/QBjB3agWLKZKvOADaXVPwBEKDSA",
-	"7FkgNOcga4ZEIy0wNAOzjUvNKBv4Vn2teT3GUQl+05urzWL6UrPnzIbizJTha+CvRJs/Gz5UXab7Tk8O",
-	"R+dXo1a3df5ufHI4ang0oPuC4mOxHucz5oJpTe8uzoF8yjTLDZf5429XrW79yuFV7RIJzPuTN/DJv23+",
-	"ceWhUxQC/9K5KkTCH3mzfebDNs5EUOlmoJ6q0bv46G/xXYyS8dw3LLKYiuC/eEMxIvkFwTSQ6FoorS7a",
-	"a/G01/3+v5X385X3EEecoh/r1sBm/Y0x00bNPayMKJjYWNuUDwhrgUGu2fF4fAGBEhe/KVSJB4ZQWjbf",
-	"gD3NMGNtYxSH0kJkoilGeQkYts7BGcdE0aSCMSb5xYl3ppsC/OVvufwnG56wN3Fyy2XqO84pScecj3H/",
-	"aQ1ad/1gL+hv70un9jaHumHUzW6UiTsePFfyHpGiU3HHpfkIjLB/1Fvqgs9JaubcGOHNB7sRGPB4F7uJ",
-	"5+bET0ehi1zNeTHjpUbuU/5xobQAKcWKaIrSXY6GR2cjqNBGEDxz9Jlxyc5G48uTw6vJ+N3fR+foG6VC",
-	"SYhlYF2S5uZYJyDCF9lDIMzvgL3B819Y9vsvktrb4BKPzK6+h9s/cO0fALBtWqKZSRssYbzDaa+UmRky",
-	"+67h0dElcRK7LKVQForFTHNjCRRYec4lAL+ikULAK5CA4EGvU6koU3kobT0T0cSvl4qa8ynLnYc9lO3h",
-	"+/ExJGtNTk/OTsYAr3B2cv5+POpAZpsNBqdpzrUeWKLErs2uozGlg1rs7iRc3/2/klvZ9x8TQAf4bKGp",
-	"xnDCaKrv58UgAHiFAR7XRnhP42ueYRwdyrV4OsAhBP9RFkO9KyIQ5fE9M1aQOT9iDrFIm85kZySy2+3h",
-	"bhut9qu/sOPR6QWbcvnfsZjMimJhS+T0pFBFnIEarGIk18uVZnfNgpiplAxbozaCUP6Fjf9xMXrstTDP",
-	"PA9l8z2f8M0/ha23o3HY6sKHfwrrCdJhq4tf/Sk03Q5bD+wFjNWWyfM4gGP+sTEXh9TCl8AI/kH36hVv",
-	"2UP3U4s6S+WAqy4zT83NneRt1KW+k6tRoVa+sGU8zyxbYAH57AAn3mXglYVTDPwVsBOPzDW/MwIkNIt2",
-	"I5saknOtsjtk+PGw/mCZk6dtc67AW168W3A5vDgxX37e7rqdzNFnjsiYaZI7us0ZPc+PI/85TMWx72iF",
-	"LFKayA0Goi93j8PgmlNBnBQ+V0hk9E9dcskMwAwEVuScTFZhzv0iS4NHxO0fw7PTp4mbbfW/xe0PJW6E",
-	"2b9Z4gAaqlHU9vtEJ0cVOHzBZcplsrRW04CqevDUgeag5VpgCyGnoSRcUCU5oecH7FX/RWXxecEWjLWA",
-	"rUTwGmAYB6Gs52bnHNICjPqtXjtgM3UPloq6KbCOiGwCoUMJNRppF9MlHb6/aaGud6EC9Uw42JDm3RS5",
-	"wEIPjdyAxjhEQJUYm4lkapglKICF3LT3yT7yhk3gEibqi+HvTUPhUdvh1qClbo0UcnknciUJHb+ywTEY",
-	"aISE0DK2W96mvUJCctP6wobOmK0Qtj5bsBC0fp+MgsaBoDAehLhI2kh69/R2QwTBoa8zRkN/uVGVrVMB",
-	"waM6wL338YMlcdrvVgx4uhkACfTwyY5mh8ZkOaweYcOLkzr8EN7Kro7+XkV0CqUyHUqz6xQU+5lDBJGV",
-	"Emvz0wGDfGH8KS5YhIdGsqfgtLh7txdRkVEo1wCcAZg5CAIM/a6iC5E3xRbHQ40J1CBFmDVYCAgH38Tg",
-	"645sda75G+pkowOGAUNXsB2FsnZi9vlSkM1xlqtyOqvYVwjpuDo16i7GEIWcYkL1dZzcdmusKwCshFYt",
-	"qI6Ld1dj5qiSZ3ERDUIJWcnmCG49UlUWVbeeTgvATavMMTQaRA7oam7uZyqrU1INWIQiFLG2ylmU8jue",
-	"GV0VdbqhjMyx0AyYI2mMWBvPrGb+J0Z/6ghDBXAlqshA4b5QVjdORBp1AhsFxTlC96Sd3TyPlxAxNqfI",
-	"CLJy9UFIHC7wL9bGYGgX4JFVBw66Kyh4/QDbom0WGbZgpkTCI3gA+W4ZJmf4RViUNW4kQKkM6gA1S9Sc",
-	"V9y4btn4I8DamD8OtDUs5VkR607ArhRmfUdW0U3QSROxNpAYGanrmjEokwLK81RZLMqiYySUG0kNZbTI",
-	"ueYy4RNjB2bFkjCob0CiZLJ01wMWycjhyuwF7AwYz7Q9+VbuxVvAEjCb2lQqKywYGMduDJjZGSJW1Dbp",
-	"mF3Byu1dmekb3RnNRyxLiJZtZDeodE+QzEp5GzF1/RuE4blMYYuFD0H4kv169O589IFQtENJn58gHZMO",
-	"yPExAWrPiMVY0Qavxddghn2Ec2uWb2J2cq5ZhI8EbMiiAYS/e+D0iyzDE7q+ZEEp13uvmIZOaJFBIjF6",
-	"y2qYDJijThb4XKQp+ost05TLfqf8dhwYLlNd6/KnEJN7wtbgUxAEDw84oVKxiEaDXHigbfNYaAR9B3Q1",
-	"eLKDifyYAw8pBk4m9Sxe8C6L/I+Elqo2bHVDCAvAHxBTg78SlfKw9fBgxM1Zbujr4NrqHxnbuOYBi8wT",
-	"oFNQsnY0NozBm2Q7AmU1WcnvdKiwcL3jXHcV+RNMXSijjz09U2WW9iDdcsAoQQOUnSYp8nFTwPdl04Bm",
-	"PFuEEoBcYQTBOZgqqoso8iUOH+VUI2I/xmhY9F+9t9Chni2giiCoqNexOSzBI08PvMfeUxlJ74y2oUIj",
-	"KH4zKrrZfKu994tA5fDbq9hKK8KJsohcuV4uWgObMYDl5kQllxhRdBtBUDH4kg1SZyQefQQvILu6GjF3",
-	"WjA/Jtx7FOiNHz6sMQzbvlAUtqYWTHtrmoEMWULwyiaYK78ORlajYrR86Gl1WjEPQ04nPP750fmF4FIw",
-	"sysmpjF2EedC/8dqH/3BweK+DfzH1ZYCn7opJZqjZvbzKZwAdWvQ+hS2ElEsw9YgbMHXwtZDFcue8mJC",
-	"zTE2LmT2wf67V+Gkujc/fKhP296P//s/h+hjLaVcVr0wTfNbOPHf68+gQ0Gx86HX4b4UOrHhEcokyLKv",
-	"PeKb2mQ7ABuGGfyyUC3XzJUh3+CloQoy+21Q/wlCwGwY/XrmwidzwFjwvBCEnQeG/nqk1s9C+BXvqnIA",
-	"cDPFsV2fyu1TM3HLMNrnm5Kz4caMIyuk0LOJy0PVCNgvZMo/YkWtmi5yde1qZ0kGal9sGXWSIXQreVwX",
-	"pZ4huSP4YmObLohV5EbvUGQBOwLKxxiMcda4ECFZgQBTW4O9H16/3Nt7BbT0KPSzuEjmi6y3Za3Fim6j",
-	"KcT3ePbS5zjMX69xmO/tG9Et4sxd2f/xOSLgbUAuFQJGtFftKV4Gm7VjRAoa6EnDARYHjoB7eM1mRLME",
-	"xz+sTUCIgwmPmuHEO1HKQiNmIQpUaCQqbIEljkaQmWR4zE0zGT8gWfBL2Hrohk4MQxKPsC65dPnhw4Mx",
-	"I77PsfA7fcyzTP1Jer5dJ0NQTWGr1lG0zc2/W09dX6W8vcJl1IQNiH7FerLQmi3akBhYQ4xzx//WU6EC",
-	"YOE3GLKPf3mHbNzHWvDsZCQcw2fUK+KDz6paxEdXINh/3Pa5Z0Iv4sPPBWC0vf0CGEZ8xUph39b+W3x6",
-	"gxd3/2kGA9W9VFCpJIgT/MEzCgBZhOXc6BCe+ufBAfom4eBiTn1uUNj1EkNluCGTdWatACujYFXQ9566",
-	"mULHL2lUPoe54fxW/lmWqgvaUb3nVMGC9Gw0BpC/zWjwWOyvQufqob7jiHS6oVQuErPBkSGV7K05M9rW",
-	"KwM4Tnm5KHhKVTBbRrrcWqziXebJl18mGlX5ViUTvsPW/A4etX/JRA83DaYrSqOtzuOjrrdblUXwtCIj",
-	"bFbPvDguxHVGROrVntqtPAEqR0ewF0aAKLN4rBRpS1RTgCQUsnJJoVQCVQg6P5GODT31OjA/tDsRuZlC",
-	"6YUaAgZgFfgC4IHX8VJbAFS2in9qVgYAn0KmRoV8WgGnimSGTAYermoTwim24yvhnBoTYjPKqX/I+GF/",
-	"/9Vrc8j4RtCn7txh1Z+6lzydXAPvGuz7m/BJP3gPZgJ34KeslK+NGvpHsQj+hXvq81Tul2kT5Pq5qdw2",
-	"RJYFs9d5nibZ/QT/b658+U9PUeS8yAW/45Wy8MOSB8QCW4MwphCgwFTQxswYFNHPlZkM6WUrefi02jaU",
-	"lNhV1lxS8tXhVr5D9fIMZfKYIvn+9MiXmkEw2hOpiskNJDqtmkO4fU4XRe+lquxC/lHo4sBfzcZaNnPb",
-	"tVDXlGlLiNJkQbnJJdl13/1WdtS5wnU3iwkLAqu8/oQa2BsXC/+Fc9tGPfcEJQwNMdZvUz3dWjKrrpeX",
-	"O/SkXQhs1F9wCkXalEgwR5QVxO+I5vEtZ3kpo04Nf2mwuwuV3TOli8GP/X4fzA7qzDog9VToAvU4iCiU",
-	"l3ulfGY811sFWS4Q6vGw9eoZHdO44Pex58vH4Vp7FaIIWXvdogNb/C3Edl57qEI6qO6lf6/fbL0yBMro",
-	"PYH1MhsG3VaeEAwupSFVD1YxuvqD7zWgP+bATQ3h3qTy43gvsGTem1q7krcDKFUr7OMatxQsbcfQL8Rc",
-	"3PuBxm3DtHkxO71Gqt5lhXKRPKyzMMeClN9hWaKdR/8lGz6yvthMT9rR7t1e1HFx68YsKFZLgmp5HNKw",
-	"Cte/N0znQlZC3Pb4zjusx2IZZ8tCJLpraUN0nbY1U1NP3oGCd/0jj5YjUwfqS5peCMmkDx8e/i8AAP//",
+	"7P37bhu59i+Ivwqh3wEinVNSJFl2YhkH5+dOnG73N3G8bWen062MiqqipGqXSHWxFFnpCTDPMf8NMJjB",
+	"PMf3Tc6TDLgWyWJddLOdTu892cBOW1JdyEVy3ddn/VkLxGwuOOOprPX/rCVMzgWXDD6cLtLpFU3Z62gW",
+	"pSxUXwWCp4yn6k86n8dRQNNI8Ke/S8HVd+yOzuYx3k2DQCzwUrmYzWiyqvVrN1NG9A8kkiQWwS0LCR2n",
+	"LCFjGsUsJLGYRFzWvNonGi8YvjRktX4toSkbxnosXo0liUjUI4UgM8pX+fvJWCQknUbSvO6EpMmK0AmN",
+	"OIk46RH1ioT9sWAyHUZhrV87GneCbnjAmr3RIW32gqOw+Zw9GzePaXuEv/TGcE+arIYw5Fq/9+WLV6Nh",
+	"mDApyzMN4ojx9Ikk+gqykCwkUSrJaBFOWLr7JNUyEPiasLuAsRB+ffDwO90vagIymLIZVaP4Lwkb1/q1",
+	"/9/TbFs8xV/lU2crnMGw4N6QySCJ5mobuIuhhybJOBEzXAikBqnPWULOLw1NPKI+Pz3qqRUb8PPLT0cN",
+	"j6jF221dSR3eQPlqwPUjG33ConTKErKkK4/AjPUe86/Uh+ap+uATyQLBQ9ka8JpXmzIasgRW0c60Cf+q",
+	"rwrTdBcX15KIMUmnjCwjHoolzLJplh0WThLB41WjVXPpna7matUjnrIJUxT1nJdfsRmNeMQn5QFcGfLG",
+	"bJyq/Zy9eq8XSFYxu2skC1nwNIrxyVMRMzPRSJIRDW63vycj9bZ3ULNfyFIs4pCMGKHhLEpTFm55jXqR",
+	"4lPvOP1Eo5iOYrYnnwrZnPGQ8WBVPsAhTemISkZCwSThIiWUyyVLKg7uwhlAdm6vWfIpChhJ2WwuEppE",
+	"8Yrkr9z/DKspT6mcRnzyw0IWR21OjT4uNCWCB2znAdv7ZTThTecJLv+UU5Gk8epRONAeDGgt1zn7xJIV",
+	"mVMplyIJiSYOkbFIiUzpioVktJArzTvMdl7SKCV1GM2Ab2APyI4oyTYKqafO5vDUMwdcTmnCQnLFwkg2",
+	"1CGB7WJIXOYxu5yOVOAoR2wsEoacLOITjyynjJNbLpZ8h/PxAw01v9jzaIwjFof5/XVKZmw2YomaYMQ/",
+	"0TgKK/aW/mWot4ezv8wi9clsIdXEyHM1y073OQmmNKFBquhz32MhVzyld+VzPBLhyizJz9dvL/Ya8jn+",
+	"Ajeq0xBHnJGORwIRL2acdA77hhLZFMiTL09ILMSt2odq243YJOKKlys5IUa/syAlt2xFZJooBn/fCeN6",
+	"Vy7QlErc7IngExw8XL3P1GdMSjph8rfOx5beN9nC0YcN/uHHXq2skRuRJDMaj0UyY6FHKIGt62xSVCmm",
+	"jPwkZErwHJJIDrjaEpIln1hI6r5Z6ml2kd9oEUVTIAShI7FQ/JBpKg+4TGmSSrKM0ilodnOaTgnlIaFq",
+	"gwhO6v5mKqpHKDL6jRNCcaemU5q625VIupLqzCeMKG6QMHorBzwb74at2Wq1/IbiPl+82gvBP7FEwoG/",
+	"N1MIFokUSYWyC9+TJcVxT6JPjJPRCogOBE722nr4uL5lpOb5oPvh88iEfrq/CI2Napefxlwts4w+M/Vm",
+	"WOwxSSif7Hdw4OHZIo9YumSMkw7sjE67/Z3D7czhojRm5fnC12rCykyIBbxg9wnD3c4ZTMlMnfhuu/1w",
+	"KfRwvmZZuEjInCZ0xtKcwO3DmYrC7Gy8e3f+UnE9Q5UBH8WU36oHCHVQ8hNTV67d5p49agOun6/YXXaK",
+	"4dSpq/5YKK1L3V71CmS3A17cmBWs6EKkr8SC7+FgcBaZi3Q4hruz5XUfDi82F9xjPR9FSgU0jrVI5oIE",
+	"7vBAcABTi0JSp1yA4bqQLHkitbWBclzSGWu01IBeiWQUhSHj+3pkwlnEy0cpEYsUtoE6xXBNlfdlbF+a",
+	"0flUXawMcWXkKtpGyT39EkC2SCpNOdzoMbIX7TjCyjvvN76FWrVoHFWNUFnqsXXz6O0eCD6OlEJCVpW+",
+	"Hrhp6Dw2t4PVrWQlFknh4eMokWmfjEUciyXsjDjit2TJyAwdJSuxQItF3uKSEs6WcIhhr12+vb4hT+k8",
+	"evqp85Qu0ulTeP/qacIku+8peSRtrmKhwbqq2qMgStPscBllTnAG068HU5p6ZMlGRDKaBKiVnV6eg1QK",
+	"EgYHxSOCK00WWZtSvAZckUECNRvwAjOqKS2uq1L48quzYqlSzIpLa1Wwc56yhNMYyXAfhhfpJzi7xXxF",
+	"8Itvw+dOOVlwdjdnQcpCHMkJCVlKo1gSqjRX7kqRWEzIgocMtXKrxofA4R5dIlwIzUtZmLmaHM77DWVD",
+	"Cr4KKm9ZCLvbuprYXSRT2Mqan2Sb/YkEMr2dM356fh9NHv7MtuAadUkbLsoQFCGLM4VpTNXIRjSmPGCh",
+	"GqKc0UTdAvqKuaHmZQ6J3LOHTFNkVwriTIGOVzpEsY9FiA6ckueC1H0Yr084nTFJonTAM8+KR6osN1/z",
+	"VGDm1ulrbewBVzNWWmljjclJMotTWZZFg2/A11p8ZG+DD8l2X33h3gK5uLNcyZztqWrZrDcQX8Sx3T1z",
+	"lswiKSPB7cZ5VHlcHG+FYM6G/U1F867U+RoH65atnkgilhy3cSagRVIhGtMpi5KycCSVsjHbqw+Qj2V+",
+	"ZgVltnolUVlFURRRX4tJPUhQ/tLUvL55/tIh2yVdxYKGN0K8psmEPYxwc3zYMBViGMPjXArq92vGpaxv",
+	"dQmpY3Sy0+49P3x2REarlMnGGvp+A2lgzFAYLCh6OSIrG2aeulJVT/MmmjGxeKBkNfNM9cPWklMdoYQF",
+	"LPqklEtO1A1/MxqGUYhOhySJPiHfiji5OvvHu7Prm+HN+Zuzt+9uhtdnL95evLw+QZ1FcM4CsHYhDCwk",
+	"Cx1K3wjxhvKVCWnu644UPFgkCStlGphAFojoSBqT2gamkwV6qyoiZKX1ywfls8WzL8lGkb2gbtxKnbZ6",
+	"CYXVXHcksle4Im6eiE+RiRhlc9PxLv0j2DORJInNEdgsjc19w7XTOj3PHl546u5j/2MhUpof90saxSsC",
+	"P2AqxGK+aaChunwIlw+drIdsnO7zzAWkfthWa37YzlYC3pWKkK7WcyS5GI+jIGI8xTd+LSkaOmOOpCED",
+	"qftqJH1SHojvDbivKNInVQTxPdQd/LumnIpFHDYhStgnYxpL5veV+hiIGZMDPqLBLfg6o5BHk2lK3t28",
+	"aHiEbd1NyqKt3DV+w8vldkj1T1rMAVG3F+8ynnx1KgmNE0bDldIiBvzN6S/DF28vXry7ujq7uBlqznI9",
+	"vDy7Gr67Prsqn+DC0xW9nOhqn3T8xglhNJgStOzzUV6I5QJN+1oiQOx1wDE1IVInWrJUNh4lhKtGoMbs",
+	"Gr0YVM/G8QQ0VmcspDCU0iJuzcXIb47yaH3cLRhXXj/GgGK8bBGozWfC4HZDF8bB+GJW6/9Wg2fXPmbq",
+	"FUYE8IDh0XnHlborkugzCx/HiqXzaHjLVjl+Yawn7QRawwvUSBhP9Tu/pmA1zqg6pDvdMg55A6DM84lH",
+	"FlzboQn7JG7RimV38yjBrBhnJ75//755mg2bVWcs5SdGYMDKVFWHUD3QUrX2A6MJxOtKm6p67fZPvdkk",
+	"mOQwn5viCKY4Jo5wQnU5f/Ffr89fiIx5BpC+hK4mkjHN3Iz8bQklsAtCseSk7ufuc5Smd1wu5nORpCx8",
+	"w8KI3uhEgPtTf5E9cThTjxzqdIE1uqoNnhVf87fT+W3oSZHvQZbSBgPJZmpWmkff0L94DwvoXkm/3zKJ",
+	"9duksJ4AR8XYhCRT+slmc0CAHNMlGy2C6roiSlMTRcczaCyF1kkgVpplZv5X7S+URDHqBUTY7pemWpWd",
+	"+j0H9dFzUB/iLljrJajkKWt8BH8L9rKXc4DU6YDrE6XOzG2slE7IjhfhqrHBd4DO7fvpjBL/Bi2qIq1E",
+	"aWHgzTSXlMO2cM0w+z1LnS3fe79Is0msXDM8LdLWJV8uXLqUk3wKWiA88psGfUegbGZzs/qvk9AHAZYY",
+	"s5LVZ01hpUcZ5bgei4lYpF6WBxxMKZ+wxt9DV763lvzX55c/QgLTRtU2lxh9ouszYpqypIXn+qGq7TaN",
+	"tpKvbtBn/y6qm6PI2hdgpdbl+X8wMOvniZizJI20czRhVM2epjkK1brt7mGz0212D2867f5Bu99u/1rz",
+	"auq0qUtrodJVtGApbGZPM0+pH5of9fspQz0AM//EXJKlSCBHsN5rd4wqxTgRvHFCfGUiaK8DZ5/UBlgz",
+	"CnUhnp00WbCKUSG7zKZ4MD6mnaDDms9G3bDZY8/VCh2NmmaJDunRyH3ZYgHMtPTcmMp0uJCWiBvmqy51",
+	"GQcLM6XCU7xDXTiLuFL96stEqRbc5h4KHjBCzc9zdMStI1HFSh7dtJ/3O91+b/1KbqUhpzOWp2JM56mY",
+	"V9FlnrBxdFfNPDFSCNFQ0unk0gJToZQXMeGRZCRK85OZfG7+Mjq4vTz+43XVK2Ug5kZ+61t+qwVTmtY+",
+	"erUoZTO57bT9B1tdq4fUvmTeniShKzhPNoGt/1sN9gKQw87Uc09TYV/YseVOR+bxwnRY9VY8qS/wSd/k",
+	"wP69jtctW63dQ0oXZPHYI3IqlhzK59DMiCQxhaotcs14SKKUUEn8U634oNBGyUwGi3b7ILhlK/iD+Wv3",
+	"3Kz7z/TZ1efTTvCyx14dTX56Hv3cvn3dnV30xOXRH1fP5U3t0U7N333Xa/9o5d7fb7O/jjAzKb/Tb9kK",
+	"/rvTDLR82zZ+eOb6gThZUvmx7CzR9IUnxtodL9JFwrDcQ/Pxg6PDNgnpShK6pKsWuRA608w3b4n4UP3u",
+	"lxj5UbN91Dxo37TV8b7XCdePXn+i9IV4hsDLAUOtizHp9shULBLZQCHNxbJq8DTNj/u47dVm9C6aLWa1",
+	"vpq7V5tFHD92vJKtnJ2WosaovgcZyeLY0pvOaZKSeppEsxkLT0gHasUKmeaYUZ0mIna+buSpa0/kjN69",
+	"ZnySTmv9ThsHaz9vPHzFXUFTO8oZXSnFEUJ5Y0zmGNNFnBL/twGc1EHto98iPuSt+oUsVuBq9V77gEDm",
+	"9zKSLD/2Bxz2Gb07x3s6OFXzacs5gjWqPEdqzO8kOlP2k1ztzk37eN997QQ8q/e0Duor8YBxKHCw5bUm",
+	"sD/0ioByz2Rrvchztqqb/2YnBMEse/VIiJhRcEew8ZgFafSJbRqvM0hM+nMGZF+hDlF5NJA2lactDen/",
+	"X39qBWLmkhWvLpLUq901J6K5Vbq3R0fjQ9pmze74iDV7QW/UPKaHz5qHQWfcHR2Hz1mns4t0j+TQFh1s",
+	"pyCoVFC3vEn/0Wpu7/5qLmhtkA6wwakJuYkmbYDUTZTVDqnT9aocjiVxahbCksLZV/kNXt5CuaFW6Z+W",
+	"WBsP6yXFOEf+wHJ2lw6zYr48GS6plKBR4QW+LZ1Wd0HxkD1jAk+YGk+e5354fzX9x4//7H1431mOfny3",
+	"+NA9TndcnmQP1cCypG3aAT7Xy018C93SYFp9jqG8FIL76GQ6gWRcRsGQYy3yFqp4MOFYJ/VNuNCB21nE",
+	"L52l6HiFlXko10tYukg4xBRmxuzUDDC3Qt22K7w7bfifI7/bW5lknp+Yi1sX+o/fIp5+dC9qRrO5SFAD",
+	"o0rm1iZROl2MFPd6Kug8agYiZBPGn9oXf3Fvl7fRvCmAFDRuzgVkc+LYCvw6T7SX+IuECDrHP53KjhY5",
+	"5Su9ktqfmPv9iRxwXeUEXkrpESmQf8PT0G+tcyTASFdPiT4xSSjeMeCRlAsW6jQQzDSB3JdYTKRSJ+Hm",
+	"FrlkiVSTM7kBuHkgL1w7OjEMZBcxty4OM92H9X6pOgWcxqs0CmSZc4xWQ4hfVbANlpA0Ygmp5ysEPKwP",
+	"aKCmDNFxRTMbNq+PVqAAemYLK24C/HYnHnClRnOqOGeUVlgJms3uzFIgrWzz46p07J/EElXqdzcvUK0G",
+	"EyGaLJTGHYii7+ZZlZQfMxaOaHC7bYyv9HXXOj6gbk3EbB23SmSqhmTCgHOWRCKskGpW0HaOi+K12jmW",
+	"Mh6shttp+hqvvGRJwHgaxUwCYUX1gMGTtma8HorkNW6ww12GnYr50EqZ8tvBjqMgiOGMSg+/ygLCip47",
+	"704lSjbtplSkNN4u58x5vMHL1Y3pON2B9K/UaCE4laN+QTrCntabCBbGnBo7QJduXsYEcrsgG5SzlT9u",
+	"Yi83dvZ5JoP0X7dMLyOZRjxIcX2wAjnbKHlF7bBSm04SoXMZe3d5h0y71T7oHrjbSCwwlmLlnBLrhacc",
+	"lp/Sft7Z/SnSjGONPpqwsTEw3arHOqgJnq1o0nt0u65qX3u48bXqVROasqU6jAkiXNjsK0Tm8sgogdid",
+	"TBNGZ0qaBfEiZPllOKgaQuLkfGdXPutsVa3tjV5+o+SImZtiaclLq1e5TdOUzeYVLiNDhG2H79JcBxOg",
+	"OlaVJ7abLuMpoT9M2O9QHeIRLoYL0F2Gt2zlkSBKgkWUDsWccW/AbVIuZoupxZoyGqdTMhM8SiE6qhQu",
+	"qdQTdU3DI24ynDfgUKg3jAUNIeaqkw88J/CuLyXBIh2K8VhJ9XBo/a95bSSfalfO+MyvoiWipU3lGizC",
+	"KD3jOm+1zCV0+E8nm2J2NOpyysICJWg4SShPnc9al0ILKxk6Fhl8Rh1RfcQHmaw19ytb6mQfqlZO22hq",
+	"Iq6dnn9nSSDRIK2ywrDULoUqBfWIJ7baGJ1ParEgl9BXNKGpa6iZb55I8uL1eV5alv0G1SMaRuHmQRlo",
+	"Ra21Fd+df+szejQ6DHph84B1x80e7Yyax8HzsPmMHY0PaW90EHTDCqfCVnvxq8RMdD0WwiaEEVocrtWG",
+	"g6nwCuqt55HRiuD2JPUxZO7CwIivRKwPmrCfCl+pOJRoLu4vqVbbfY/4eqNFoe8RqoNqPnok/TyD/7Nm",
+	"b7TWUOkcFZw8va5Di4inR73aBha9diuYGDXIJLSgAjrD3J9sY+iwb3kr7pjwt3UTpDSZsHTdbsVCUwoF",
+	"d4LD0jil+9lhIvVBbVDTwVbBC57Y2kiMtp0bHMfwkRxqW6Zd5W9CVuIcYM8wSUskd5TZTs8tde5UrWXK",
+	"1Y4lxtNE/7mbByfj7xXa8Vd3U128PN+b0maK251JL+BIvAJ30WZXUnZ+JEulp6YVcZJ3Rp0QOoIaG32T",
+	"TOmKIM7bitAEMpP28CVdQl1xmrnJnQEQW45iSaiLUowvHTSWskPpX9Zl9NVdKrgXLnV62tpopC4kHJo8",
+	"tuptY7PcygglyxMiMHEVo0tKEHF7Dbit8ELOSF2fc3URsMMm3AKO5QL3C0SSsCAlU5FIRkY0TVmyUltw",
+	"DmaN5V123PloW/d5VeycLXPzzN6WJu3FqBeKROO8JEwZ5gkj6lK54/uc6N7zbWc6N5Q1Rzk9+8R4eg12",
+	"TlU+sdJ9m9fqSMGFktRnTMl14zUMFcmVLqDU48YJkYyZc5dqrSkSSs1zHtyqEjNqLG9MXUZpA2WJchXO",
+	"DbzriSQpu0tPyHIapYzIOQ0YobEaX2SNTWBClBNlAq3gehJJ7cF2oqZz2ArqBYPBddVoE6FLTrSOrnRs",
+	"JZekjGRKOaQUrGTKZlVFYgXDT8BmM1Nct05XbB6vNlKmrEY6qFxrtZ0cdBecPCz1iRQvFglkZHsZPzXK",
+	"EacAQsJZa5eo2TjikZwOM3PRMa/W5JVs086isHIbIUrLFvl8E6EmeB+TV4pFErA1kg+gmfACDRdpcuTU",
+	"sDwl/oIoRVqLBPzEv3U+ovdtd+fwNbyhSrVYzNFjMbRkcBIGYjqjzYNWp/l81Iy42aYVwSp9BDd7ANVF",
+	"X7zako2GCEa17Zb3bHQNF75dpIGYFe529sZOD3lFo3iRsGqN0UD1ONZ4gTLZeStuTkOA9edwnZDbdtpe",
+	"CJ5GfMF04Y177rRT2HjAlCYfhVhU5w8UHx/U/AFPBQFsVnXsMk67jskW3Bjt0RHrjA9o87Ab9Jq98Dlr",
+	"Ho87tNkdHQS98JAdjZ+18/Lm4KjqfNG7IfJ+NUEbanveOe5uy5Mx0ENlypzRJI5YQjDIZ4jhEMgjIg7V",
+	"qd/PT+3KlFzyiJOPYM+OPTIVgFYRS04ysYHUIDNGudTAUVSSmNFPOmwmFimAXoG2oSWE2mgUMKhMCEnJ",
+	"CMCY+rg5qcHhVtpxtzZ+qkl8YnO33pz+Mry8evvm8mb44qfTq2snn4jUD7rtdnvARyujADda5P0G4ZmT",
+	"nTgawKir99ptjwz0APt4Bx7JQa1R3Ihnd/OYRpxcX58pfqheoVR2xgOQJe4G7LbLCU1bRbN0dBmYVbVn",
+	"A1UeV+JRSar0HUMbrMxQW1QtMdRuORLIUaq14K/ICMNfiGK+yQIdKfOYBjaIWtr3lSIuZTM48or95bJf",
+	"jTvenspuPvRdctPnmbcllzYAiqogIA6mWsoZs1RvA4zHKb1Wib1M5KEfQswHPGFyEadg2+IAWGhFZSqU",
+	"WGQtoray+ZImjMSRTEEDGXD1IF/pnj5hamXgZaZEDwrpcBlPTMU/DDcC1ANbmpGppjKN4tigkSLghDq1",
+	"+uWeevqA+xmBfMQvk4LU/ZLU8g242Urv9grbqeAlVid5nYgpwMdY4KiKQiMRrtDdBpPqdY89OFCahaZL",
+	"QeSUzpETCc7ejmv93zbzzH8oA/lMF7PqWg5v3xrUj4iHi95kNBIrBKb9fqPuhdAN+iE6mWaPFJoC6fVL",
+	"9WMqV8A5f39ROnuFb20XWb1V7bZI01UiLY2z5ISsJhUyOPTZxkOtT7jBE8xb0DdJNFfH93UkR6A8bc+F",
+	"mocOAdcEyqkOLmtjHjQAqLEBzBMDXY/2CYDMJwyybS3S5Ex8Khdj5Neo1+13DnZdoyotE6lbSGJzprdt",
+	"c1Vnkbvsf3ePY27T3svnqOsN9nI7wg+tvX2N+Snu4HF0rt/FRbAlnrLPmcwT6sdELHVjhIqNmNtsO8Yi",
+	"vrq5ui3YAXIji3jQFMDQXbWoDrhJUVoB6GjyIRqtTT6STUPVy3kl0Mn5uMb1IxjUMqXpQu44i2u8+BvY",
+	"4VXsqeBXsnPZGghxj5tNGK0OGWpNMX8SrdTJ5oziwSMvWQAJpHk9v7u1bKEwP3zDtrE7lvp9Rr9GZp5Y",
+	"XTFK10nJKjV+g8zclxQbZ30zTRjdWof3bfWS9Z6AU2zjoPVXc919zf8KufFVZKMarxnrQ+Tk19PY9lTL",
+	"vpZK5Cz9drGfT1p9WDodyC5aIe2KeZfHVVKafppojMKFrErGfsMo1wCIGJHS+1e/eyqwkopyA5NY+epO",
+	"r3W0U3ZdqDEe7pss6uaoFVyUDn3kmlEebM9l0y8u5LG5GW55glatvrV6d09WcS1ihIDkgje7d3dalWmR",
+	"azFjGKqCDqY66FyOMSPcQikaloIPYUaDacRZU/FZ+AKhLAtwYB5xUUu8Ac+BrHjEIoh7pAgf7REL+O8N",
+	"+IylUxEO1Vc0jsVS/R4IPo6jAJPaMq8ztAS0HVegTo9H0klP1/4S9yaDVgHV+lFKGPQHHPACdo9HShBh",
+	"aoZVcBTegOcBPT2SzwesBN50cv9y2HIescqUztrTnyDsnSzmeK+cLtI04hMnbxA4L/qKwEUiM4+fRghj",
+	"PGQhWU6jmGVPMFmFduK5wYwZON5sfp16NbqCcpcZUO6i87ME/VoufK329kAi1hJSGxLBJ7B/yHQxozxf",
+	"aVeJILuBCQy3x9k8RPXSe8eF67Y16xrb616JUFvyUnTaJZzI3KirmMYrp9ageKJns7URZP2jl4emABB7",
+	"qm2N/NRexIxiGF+nEHiAPncrW/un960pzrbQXdTgTqjTEm7yaBx0+u3u7l6nhKYaBW2Lc69yxzx0nTd7",
+	"gjIywOuBCnCeJUsfjQTVGdiYLKaJ49mNs5+fx2zEDdHCNfvxrU7sIeOEMchQ8Nxubm6h+B57Mm9itB99",
+	"N2ziH0Yb0v6EEVMLCpsZI52+y1IKaaC1duf5+ECjctDms6BXvbk2pMnkYkb/y2+nzV9p83O7edwa9psf",
+	"/+x4ne7zL//lXptj08KbKqbSwivpks9ardI4F/N8AUFlQFUptUNnI9nLj7ZqaABTDkMpPKZyTlFcCXAw",
+	"jpSo061GqdSZNPbkjSKuKFCx16rrd8pqdRTHkQaMzgrgTaQGse/Kutv8sJ0jRrd9WKVVr+HSmZY9Pz7M",
+	"E7XXvsdzipGfQ2Ugq0dXEfonqHQo7xmJmGh5tvsj47+S03PyAw1usZVKRSjUeK9MFBprKVYVWUleTamE",
+	"UVU1B4JuRnFI9CXmRKMalT+wn9qtTqu99TxZZ5R5q2dnWUUZiwFRxvlWaq7fR9OuPhLplJxensuGh25B",
+	"6ZlMdOOsdBuoWQiLPvFtlxr1xdP/6nuoGGKOhWkRQznWLbiRfQCz0BUT+SoJ/UuJ0hWlg19p8z/vdB9l",
+	"83cPOu17Pug4z+3a3e5jHiN8Q9WWeS0mEV8PkHMv7AlXjB72dsWiWJ/2eqXnRBY8ZlKW8lXVltOVO8af",
+	"VHXmHj+PtaiFw/yrqOw68DflQ1YxnLzbvHyyHQvP77sqhNIGA3UMpiJJSV0jrk6gT6KtwA4TMZ+zECu0",
+	"pyIOJVkCPgkguYa5EywUIcFn4bxzzZjTJArkDbtLq7LPhbLW2QJTUQm7mwsJzguCa+BZDtputVu9yrDJ",
+	"G8W2zvlYVLi8XLzNcuJJbjB/rnPn7hJpKgOAvVLK9//83/+PagiwfeNSG7HpbM6eOx/PmXzlPlRUq46o",
+	"ohzYOZSa0X8b/IZ+cNVwENv9FLbrnunMmMRchPvJsnKBO6RCxJAuuJvFCQlctCK77TRe0pXUb9vtUYWT",
+	"vvmIq3EOYZw709+2UIpf0DjeugilMJeZ6/pleTGl6Qs88tU5HlMRBWzfEb+Au6oCDEGGjZin/jse3WGV",
+	"Vs5EymnR62PHVZYXaEPBbB43fdtN1rHE6q6p1Xh4ArWmrLMd1PtbQUbcj/eNbOqmEOvjm/rdGXmzvF+z",
+	"gJtyeau2wovpgt9WmOSclf2ILHRWa+3+KT8IfzzRWZTaqQbDJIF6fS66VTAdWYw1T7tnPjzKac2/brzg",
+	"QfW5oclkoYxIWTkUI1N2iGfizi7LLx6yuyq8evMIp0GPGeTW8gt8aNUOKbGd0hWlsobtoKPrplA5Kk8v",
+	"efFN20ebYzo785KvzAxasMG/LUvYzAocc6HolVOXPJFoZmZTysCQqSRjCknEE8Y/04hE6ho4DjoGWzhG",
+	"cCcPVsM54zTGCOeOubzN7g6W14zeDbOBOkn7ZZWDM6VbQAadGBM/y/H3TzDxh0vURMC8ptj0K9VlUzbj",
+	"fzv8YL54oCAL53OWkJFY8ILD8ImBqMraD745/WV48/Y/zi6uG/cYxNrkg5uNVQf51785u74+/fHsmvw3",
+	"0rGx/91LeHA/ubUJ66Es9zyGfAOOk853PjF7dAKIXrqKK8NN25ekc6i6DdjX2somzDQ0D92FuKan0iu8",
+	"54tXk6xKCTuVt9KksqPlOEaUEUYx3gvOFoASsd2rddjTnOwSg91OMih722ke1+rK6rqGtbiTOkSKRcJy",
+	"1/eoe97qWx5SZ7B1PVHPQH15d2sg06+FuJc9UQCQddweDnLVfDjfMtvOnrM1CeuFbQfdqUCLDA2UIsat",
+	"dRVYJLFpewY1cctWVTp7lVXqZtpsEnlmCQqyqajX5Ieu9q5HYnAfeSRTGolIiFZGh+MoTlni6VL+7GxJ",
+	"GhVimGsLQNdre7GYzBMxkve3ZzNKzLKE4u27SBv067Q186xyTaEd8abFWPDb3Qux+8QPaUr7PnTMl5iQ",
+	"PBUx9LmkA+5XKl8+wdeSur/WAMIWqIwPOL6B/Pby7cXZR3/HksPSQuoX4ca4pEmFiybV7rSyRbKq8vm/",
+	"5fGK+OomgHCwSSj5jQUP3ZpKqn5dvyg2C2mX/CAUqk8kZhjptCDMtwmtic8poPCdXp6TuqInvKHhkdEi",
+	"HXC/0OsTcw19N5PIJ3WaNRSCZBCAMcMbBzxIWMh4GtEYPZ9+ZYtdfG7hS6i/GnAcPRq8GhE0lFn+TJbi",
+	"il8opViEbMDrfjkzx/eIrxNp1J+5LB1fF0ttNZqcI7pXUkyFIz6hs83hagS4JTQlIGN15Tsw4t0SOAuG",
+	"aHWTSK+6JatXm7ME1tb5yuaC2W8qWjt75ZbVXh65bKshnDEv3VMIqaVTb7YcEdvAcmOZWlVSnjkX+LCm",
+	"Ylg0jZTehV0Iy5aTzZDasbnmmpyi9TN6tdbDsc3DbnwcbsIBbX4+bf7abh4PId3gqFeVbaCpzdK1EJ4/",
+	"X7+9INcwO2sfGX8LdgjDGBGV1jjLTy8fnfpdCt66okvHBME2jxvcGOvKGdeC6+fJCe7czU6jCqQr87Oa",
+	"GNBAp8RIp8h0mYgUJNMsLwH+HNSCKF0Nav1B7ZImkRzUvuzW72TC0uGS0XTKtmP+6cBFNpH1pNilemln",
+	"s1FL1A0tKCpUzI2VOgVfcsg+sViNEoGS6C2D7eVjGbPvRtB0zbNXs/eYEss8KIpSFje7HtdXKtE4JpT4",
+	"6krfll5pi7a6UDrnzqyItNggCjh21eT0SM3j97Tn9wtabN0mL9aGieAIAJAQgReA2wb1oTlVdmn9dxFx",
+	"qI1EVdgzMFsiwQCSC5IDXyjWUUEBzJx3KFWHRs/wRe4SLtIptFgXRFK0U7KC421ic79Ai6NJlgj9MSOi",
+	"cZrsFUPdz236rSKuZVcrWn1VJ0ssOQuHo1WRwSld9etFcytcsXYgNtabD/A6kd/NsV5nfasjvsps2dM/",
+	"gLulwo9eJnWs3rlVnbIEgMGsn8YFnbHQ8W/sEW9ZH1HZSTrfP2aiFcSKG4qzKzjhSpwMJLrau6TuK5Vk",
+	"iA/wAW0DUTIW0BV1kc4XqbkIl07ZqVrv0YWgZgdVaep50jmPKQ/qlbKN3Bf1if/nAAg5qHkD3aYS/wSd",
+	"aVD74ivJiHMmIRuDSR6lj6OYFRdKG7YOvcwnPaOPD7R6r7VzsuihV3TuEYmBCyatdViIXWd8fwOfr0IW",
+	"0p653nqmnndSVqiq+WXWuN3DRbX9CI32KCaWg3tEtwaDyzGAjmFaX4ePfAPU4mufSKu2G1Ci44TceMC3",
+	"MyprnPxFJ9jqNI80bqMfFasIQPfr1HYwqfeI7YaZNbvrVC0XLijDXHDme8Sni1So/5r3+IjS9ecAngqm",
+	"hnkVcIjsQ9/ykH6r1fryxc+fFTM99SJ0EIiaM52PVVrTdrIXxYtzlt6tM0UqYoZVMR8xm6cbL4EuCxuu",
+	"qETFMdd7FQMpPHLtSl6evxTBwqTF715AeMqJvp8ctNok1A8hdUBsM+jJpXdm+KeSpRr2pqo71XIDAOpz",
+	"6APYfb62vIMSzpbrMjwrTJ9bxtdZPcqOMxXW0O+AJGrkJI4w/cTJDT3sdPcszdfN17dij+aI9rA03ftk",
+	"5e6c4JrHH6qogtAIw6koQdIuaZTqzogEM7kt6L2G2rfoAPdBRsoBMSPcJwIuPagtbvaUUT6O+03B6zf1",
+	"Mz0dp9ArJYJC/YBywgWJBZ9AsRGxE1rbZvrhgE2HYTfojNq0eTx+zpq98FnQfD46os3DcY8d6N92AUaw",
+	"TRk08Sv8YWoDQUk5lbdu8xTYDI/SnmDjqIY7nch1IPIVN//lCPS7qAwOmHxu5IUVqiSNl2GM5SoGnS1c",
+	"OGWFo1vJhRyjvCSzTIG0tX9OyEwEtxm6ObjkQJLJlPKwGXEEJNB1rllXNhjHZJHk0+MnifhDqSpzxsEn",
+	"ryz06WIyifhkTAOIjYugOq/LjHtdZVPWsKZCO5+qIZl+WfpBTySh2MFGmx/YsYdEnCSMxpiflSZ0PI6C",
+	"rIkSaPiHuhW9JPV2q9Vp5Dvzr0VbgLaUwZQFtwW30F5sNd9XLD9RXQ5kpoqIIYkYsd2aut4LxbhUGYYV",
+	"gWySUCwY18WBC57tCfgIobDqHL45EKO8jgtoNDhexDgrp7nVMuKhWAJ00xyLobS/cSlIyIJoRmN5QhQJ",
+	"XIRMi3IyyjO84+PW8/uVO+E4XHJ0pjWv1u2pf5+piR+0w+32huPBsvVtmiqFfVRoMabf7zZw2sgG8DgZ",
+	"51dFtjJPk5UiqT03QGNKxtEdC/dExyqc4QofmblCvsswEDL8jjjeAXYyQ5osuGv1Ya8ADYZgok0sSRNA",
+	"zog09hcgeJLldAV9oqIQUAEzF8VubTx0q6wdcoE/VmGRYCAdgp+G09rh4lBYSOqH7YNGS73jH6alRZ4C",
+	"ENPd0M9Mg4LAahfBWg7blQiwuWY4MxpxXfmd1Rsfbr9PMgQHGS7SwD050BCbvLt5ka+FzL6u1DAkS+Va",
+	"TEgAWoJrPDKLQh5Npql61FqNbv9+89XAPrv3Tt5CsHLjXuABsLTuIrikKBG5iiNUwLU++MzZHbelf7eh",
+	"2cbLNs384/3OUWrbjiPMSSRRnVnMSb3XPW6c5LKHB9y/YmmyaoKd4GuoEkTsjTiZmtxYXWur+AWuAamb",
+	"vTbgsOB5LBeTBVTGdNEJCuugWDR5FbFcEIVdcTSQ6odtRdkS8u6D1x7AgIZ0nFbpmteaRBn4GIriW7Yi",
+	"gZgpyb6AIplAiDjUKTP79Bd3377D5jglve4xqoEagBlBIeExOvUKakN1a2mT5DNahBOWDnjddxGIMOjA",
+	"8mJFTc2gKUcsUfdUwhdhMhMuieamxY28mI2k2qMiIZY2OeVLK1YZR1tUJkZeMRpGnElZVbnGgtsNLd7+",
+	"rGoLt155CNmc8VCpKR4Z1MTtoGaA5jCxUZ0V1L916lhIUzqikrkQ8CfkioWRJHVYnauzl+fXw3dXryFx",
+	"j6UN9V8u0r6BYYpS9Q2gOGn8F4Z9mSQZU6UH0uBWrTHkOyJ8ZsBMrduAaxAB6COlxkDDVencmlGqrXVb",
+	"q3LXM/4pSgS3wBp6mRxLCn024SJYW+UG764KMpf2vLou/84qTn/FJpFMWfK3K2l/1Dr0ffobmSls9DNq",
+	"cr0Wk3UNN+dRtdZxenmeq5+EJoDpNBGLyZTU/RwSLoBQQCAAv9ZfPc182KbBofHyQxqotqpplD/39sdy",
+	"E8u16rDVwVETdu0lA+RrQCKxdUojU5HhLOmD/GDl2KuOIGRW2lGVLrGj17Czn9cQrKnqZN1MsYDs3ExW",
+	"kInIkMAEJxLN152yP+/XkPKWrYY2272Y4RoF0wofCHpsrA1BOYEHeLpXv1stkPVv3sWZkPdT5HFEylcL",
+	"3cpnG2oUniCn8U8perSls/N8rf/rxq0uAFXAkOWkDOcWFosPtGtrhwL6zWhXOVQ8Zy8tqbNMCw4dnzIU",
+	"D62WRKG7bkZjaXydtqJZGdHW7oBK4dk1f8np3F6gTjRjJj8DtUVY9IrFUfy10HzxcJctew+w7e1wuJIl",
+	"f6HDOYcupgRSNgK9DJubWWUcJDuTOfbnSA67Bda2ud8lELsFQzyTutUdVb9SD9Rdz/Hu1WNF9WFrZmcG",
+	"crsN37jAFSurNguQxQBY2ncYv6+lk9/wjCdcC37KVwNu06ZgK+jCHsObYjZWPwVKgY5jZcJ4bqcnW1FS",
+	"N1UpaCCB8xaN2nqxggRblkHzfEJ1WI4NuHPuST0H62OMapNGjLOxNrRXs6ODugcYRs0rm9wF2B6nusw+",
+	"sWxHiUXK1uNLI0zwBp+QyX7C6AMlvbs7NfvDuztULPLG76NLNaxS1WMBBmoueZCIy0vjg3al52d3yVBC",
+	"7i/yMufAaIpXnRXsPnUFPaQq8PF4NJ+zNRVkBlG9zOOTOB/gTqLabp0H8F7PvrdyxNhTolzq9tXGUzWK",
+	"m6gyZgi1NZCtHWksMZNbtWuLOvVsk2NSxGVXB264JgPlp+vu4RH5+f0NJIpD/p0k/qkub4N8iD75gdGE",
+	"JWSwaLcPAngQ/Mn81qbcgIjv4rFCLqTvyZ2U50e9NbsdkLuLaWgjGOT2oFCOHrmH5YZetXpfOUNr7/yr",
+	"6jFWIVxZX0TJ37CbfwEh0Q0geiU+MGCcZ+CMY6HjINQkNeHdWGCHuU0Ey4MHHArnISnXQIEbZEX/+s3N",
+	"5fDd1Wu/upObsfG2Jk24rbW3eIDgAYY+9r4SEdZRf4MIu5dHaLcVqhQXz5+viRP8Rcp0pjQX8jWq9+4/",
+	"FWlXZ+rStV61zWl7N1mr8icy62AOJftcLNUWq1ek9jU8IllKqBxwqpPvIOIQpSfWbwpdETEvhFBO/NOX",
+	"b84vhmdvTs9fX/uEhmHCpMRNupcTbe/kQHV0NFIz/OyTPxbgIzcVi43HSRqsWiHb7/fRwhv37jK8Z6RK",
+	"jB2c2RPim06RGCfBPPNy5wC/lZu1eX8F/1tpNFBoc8n4JFIWtFjEbqS7T/wFTxgNpvBsUudiwAPBOQtQ",
+	"0ELSnPVFcJYuRXJrfPz6odob3/AG3B/FIriFGnTnArQZZOFh5uB5hLUmLaK2z0ikAx5MaRwzrmw4CNMo",
+	"LUQKwbPefVMWzxtO3bgatsU/5AOuvseef2myIjO6ImrU6o4RDYcGK8YHrxguCCZjQMEcmI/YTVQGCYUo",
+	"h3lxwgIx4ZFkBavEoaHSjZAGYJjDAEFfyl5cqSuVml9X17KPWKBBmCixqWW5faTL+PIdCmwqYC6mhJFW",
+	"Loa69Sqk72SVVV7N9LDYPOIrfXeJMwIXqGYjyCCg4kU9ApBNkmg2Y6GHlYdYeBiIOKZzycI1DeSyN+/W",
+	"xs01EqqauVmVvIBnAhsBafpyEdyq//8oMsp6JKDBVF9gbW8LyxLx5jwRSsnD63J1sfBosGODafXWKKdi",
+	"GZv1484g2npmnl6TjHRlngo4SMEiidIVVJPjWqIyq9TwygxD1GG1dICJIzxxnSpVHq1+SuYskdC64PTy",
+	"HAKndX/yudlqtXzoksKMW1pmACKy0SJnEahyNNDJ0opVgE6HAYqs//SAQ5OaHCC32cOk3msfNIhIPJ1w",
+	"fctWnm1qA8/4JG4h92nAp1RqCwDu6zRa5BQjvXPGDcKqi3MCTZwkG3D/rnnLVk0ZiDnz1ZMRWLjuopBv",
+	"Rh43/WJONkCPNzzClILaax8QTmdgqCl5jKgfAw6vP8kNz6ivufHVZ5TTibpdUb1BOINi8AF317NFigsc",
+	"Sez4YpxBQCJDS702Ax6LCcT7PZ17DPxVURb1GQhYaH0I9oe7WNBd2QBb0wmNNHYMnGRQldG4srt3mqZz",
+	"hAJB+OX1Gsybs5ur8xfXiA+XB6rXYB6RVrY07NmWd34BKCJEY66Ce9Go8Kfn6Kmb0JQt6aqve3/FYkIi",
+	"7pGJ0vZ00opx5qEPDUgBhjDaX9qvpEatn6WBMJQ+eHpuvUJK9RvwsypEjakGR5BKlkCFJWgkdf8MvYB9",
+	"QhElxVZwK7GqfYQeIL24ja4wQBZx4qs/MlxZP/Na+9pHFUsx4HQ+ZzSRBts0396j2DLIbeOtTTG1sVoD",
+	"XmgiApsSwJ1K8ZM6Je/enb/89AxaAWuvZeG1jt9TAp5NvdPM6+RQQ3/a/JXQ5mfSbh6TJhmSFun7DWii",
+	"dcvm0AWQYnuVGM3KKOwTFkwF+gD9X5ovsh/hvWp6sZhMwKc64L5zs6KbCfxgB1mDapFNuzXg1T3LUAPT",
+	"uUWg5NAwlMRXBxbf6kPWBHhYbzbgq+iolP/0U0epdXRCfAxJ+w2zn/TL1SaxOJjQVhzyLxgNPah/g8uw",
+	"zE3vKyiAw7I4b4AIJ/AX4AXVvnzxYQ+fZlA4LLSbnd6yzX4h16+i3UO6zZ/utYaCKh+np4t0+hRkF777",
+	"nKcswT51ttxLd5Ado0Jri8CMchsSmhL/aSgC6Z+gfzu7JpUsHuMFQMV51FrRWaxXxH73O5gCdRrHJJ0m",
+	"zLhuB7zX7mU5bvo8JAtuDIaXb19cD88uTn94ffbyv4MTw2+cEP+pOlZhlDAlQlMx4Hp4MEX/p7PTlz6J",
+	"nECk4Ooej/hPsR8I/Al5KPAX3OsBrx9HMZPIoyDrTk/0iYQUbVwrAGPxfzy7gZfUgetojRug9+GcywYi",
+	"XBlBRYEnnRBsVacX3Sj5Kem1D1EixFHANK4QlrvX3pzfaIcnsmjZfwp0RR2oJZLJU32TfKquzXzAtmXK",
+	"j5qxnl6eOx1I+jVsXfJFJ2XMo1q/dtBqtw4gxySdgqb0VP0zYZUZudkSEJdauKHqlrAH7S4mpynFns7n",
+	"ZBmpjUBvwTCJpDHuPSIFGSViCaJktpCpNlM0SBWyCnxpo0XeR+l0wKv2CDQwRaAU0mv3WnZTmC/tAipb",
+	"yLPaRKqxm3AprLpxHgIt0yshdJYqcHQgz0G7W9E3W1SSRElfvTvUPa9FYJvul+V6npimoWrmTwLiugWz",
+	"Os6RFfkXdWkl2Xvt9jqrwk7r6Q80NO4huKW3/ZYLkb4SCx7CDd3j7Tc4mZzqnsNdxnWumwwaZ0ftsH2w",
+	"/S4nRz9nDdT6v330atL0rQKiWzE7TgTH0CuURE0kpMMpin9Uz8grsJTTeJVGgVx7VF5BQYm0gV0oefFD",
+	"upI+eXfzgqi/PJ1srWv4oevlbL5ItemFDMlIylhMMLbpdGFF9mOU7xY5VYND7R4YY1Nj4/l9pQq6aY/U",
+	"5nzOWRKJsAgEHIITmWTnRNcbTeknRj6zRMhGXym72IFWixdQCL1cPFd66ilGn5plXWRB7R6tnCay+iG2",
+	"JSsMH6qhpd/P4oDqWWG+9a0ttjFzsbmSxEh2OY+jVL1vOdVmr4a/6xPUCuWwd3fnQ4mYeZW63RgItggR",
+	"kUtLYWGPZCFkzz7y8O7OV09JlWmVU3i1EWhVXRParmc6qpJIhORiyRqPUJmUL0zU2KFMwghnYGq2iDpt",
+	"8JV6yBgUAGVFKQ3Q3OCTetuK4kTxavUAqAHXtJ9jZ1vdmqbTdlsNIzaZzFYabxqthiDqikum16HeAyU+",
+	"JId3dw3YimmkVWS9YNUxYVKvynTSA82SPHzcCzKrxzKDOCG+Tv9QOqDO2IHNDguktKkG3pxvDowpsKBR",
+	"sBZx+lkBuXFQ7kExfatgYOZkKmJA0rRp6x8uEmPy4p5dI39OLZ/Jw+f9thb/eh1vIfWOmvFxO5909UyZ",
+	"fpDhj14VrYGoJ9RcyWIBmZ85MMHH7TyMdin69rEgOrvI8x0oODqfxzqA9fR37bd28pjNbkL4CJ2u0HHT",
+	"CkzwPwvWYEAfosIY7P3iOff23JvV6rm3ql9zd370asBA4f35dtydbrlrdrdtWldnWZ293OC6vbYaTv5R",
+	"x+UnYafs4rMOc8/qHHRwgCsJANVjpzUs9mDsYZvFg06xk+LRF6+mRExxoPncSGi1BnmR0CwNO6RBu7Ne",
+	"u9uFMEtxdJZn4IphdK4iJJfN4vlzJ3y2W8xMzRoFQ7lLeufQLTFUTL3Wb7faB92D3PeH+vv2847JysBr",
+	"1Wwz7l3rH+S21rNOPhEQKARJfEChox7UrGTHZmN6sT3boKeV9UGsSZWt2n21uM5OqpLF3cWbdtCvXpnG",
+	"3v9aul/eB/zbxy85ZRAyETwtpzyiT0JOwSpUW2smaXRF2x3RcVDC3ldfV6iQixBL0CrVR/R6aeANuCGS",
+	"aUJTcJFobQqlhUjIjIaIzoFhWjngde2XRSyFcUwnXuaaxI9zRP2wrs0MbAE0D1uv75FJQo2qmbBP2oSR",
+	"WXTAjOOJJC9enyMmM9QYDTi8H0kRYg0VJlV60JDDqJueDloppYxCt6gWuaRSDrjvZBj6GDTCC53UyVSA",
+	"79FkT55ob7hNn0Q1GkvOlU1V0JJLYvd1JNNTWJwtMvdSjURGn1mpILVKpJpKyAqZCjWsRqgetrdJVa/K",
+	"eCxRCtPp2adILGSFMXnx8rxWPVCdz+mO1Il8H/XKIZsHi3llmEDITUtZmBVuzKHdiDVP/QZlhwFNRFyQ",
+	"KPAbChGTLN48pEejZi94Fjafs+Nxs007o25wEPbY4Tif4Juvwuj0211dhRGylEaxA1mDb9gRDSXLkNF9",
+	"LPLoJyW5qHNvegf3q5tEII9qxJEMYGRHGes5SwGTGAIfyK2DOfk58qNStY647eOsbtkh7pLmSWUo0c1T",
+	"Ap9t51m1D9yZ7rQR1PbNJWvD2dhdjCtWcYkNmyqLDYFhGTxrdbEy5b8L9b9EqN+4NM8LnftLbi0xn/4Z",
+	"hV+eBg4YmqgCqzhVrE/J14LExfBGt911UOJRREfY7yBkMwEZrBDOVG+GICMKwUSoHwVvYMDGxd6CQtVK",
+	"FCXEjuIiNVlXUIsKYeUTzMNX4wooz4FKQVjUM0n3UWoyS9WNxwMO7u0lpJQQ3V7K4n5hVDoQic4gzx+B",
+	"bYJY48y9MFhDG4UxpJPnCPxEkmIt1K5sm0MFZzrNhKKtYal2vG7L4XuwhMzw0rK/ohLLzOOjrZNpefyz",
+	"B0tLB1rMxTBbBz+2j/wsiMsd0b6qwLyqELxygF2PIzNtJ6RKarU7efGXtS0xks3mKxmFgY3HDO1bfV1H",
+	"qYfrx7z7YCu0E8DvgdBhWWw/73e6/V7vVw3PMATvUq1/sLu9+8JsO32g11i9uL89yC11jBBj9Bj4Qay9",
+	"idJvIUj3OLaInzG2sjWDzvggFjmAu0jqqfcJJWE0HrOEqXkCH4fImEmV1YAq++qHOy+UaSlSvTy2dRcm",
+	"YZJMMlXOBnpWSBZ/so6MfWNL7eN70VxRK44AONqQ/MYZlkmOoimpYlR9NRsjNCF951vSHIcMYYsYgtju",
+	"ydA5SXpCrX8n9e2FTQ7HILrBFs0L+vtrcm6Gf6Ub5oUbyirmrsRikmk3aptXezUG3Lo1PIL9CmkM7Sjg",
+	"Hwx/PZEe/O0UwEMfCwYVjoGYsScSnSLkPj4RAzpSrinVPpErscSIxjKJ0pRxpa2NaBpMGcboITgD12tV",
+	"Uxk0OiY4oytgBiNG4gjSeVcs3cnNcpVVxm1U7t5iuiKiILmp13n1ble5V+H0yMoqdlfqvMphOuGjSJbR",
+	"0CorF6tG5CLt7cRC3G4Vm0em43cRJDeqvZUfVNaEqzyqrPR6t0EVcRHKQ/uX9qK9uQm6F79/6Fz8ft59",
+	"8/vp8s1L9X/RfjO5l3Pt0IGGeDzbIefcKIa8ftPwMBkiSwbA8tvHSqST46PN1oBBMHGxSfC1xqXjwIG0",
+	"80EniDZZzA2ntrlQ6gdBqXVBwL2cZgYtQtcMO9E/J9IDIZ4iCsM66IW9o1lf9jxNBnNgB4eTI6u+u5z+",
+	"MpdTLmfncZxOOry5Rk851ZEfRAbFzBowEsuhFQ+xkEAGRKnEdJwBR6sKlHcHAHIfjWPAXZVD6S6lUAzZ",
+	"PxLzDua9i34A8wXc+RShJlHEpWow9YBKpo4o4zJSfK4APVMwoisYt/lYybcrYMX+MknX/Wsk3Yf3V9N/",
+	"/PjP3of3neXox3eLD93j9O8q49YNNktM+GrumUPHO1N2Of3V3plOdw/hAodRHbddZIsJNX8XKn+JULH8",
+	"XfcqDOnqiTKG6EOsXzgOEMXQDV2DaRW8BIT+sf+icyR8m5GXsHSRcGkzOW0iNLKrAQdO1vCIb7a0rhUw",
+	"p8k/MRUfgNcDWXQpXWlze6XM0taAv7SxkZTeMknw6Cm5JnjA+hrV1Ehem6KIBuOAszvIGZ1gqp9U5rGE",
+	"6jOTxsCJ4MoG1w8yuJtYO6ZGPeA6eKLHbWM0OR8XeVkZwzm9eHvz09mVDeQoAszoLYR3oO2N/j4UYEpD",
+	"bQjOsO8CHEaSdNtdrDEoR5QwY7LkPNS+Itw8ESfdHpmKRSIHvADxuD685Te0FwDIzYhMRcxMWIpkDbmx",
+	"NwnmoJJYBLeYIKI+InIuFwmZRWpoWKOnrIsoYC4SgFJK9BhOKvJLSN3XZWl6VSAs/b9i8aOPFYCScJFv",
+	"QENyCTX5sBQmiOwel3o3D2nK3mHr161BqQw7oRiN2sdd8fjRKDgnPwgEcN1d0OakYrfdvo94UYzmS77S",
+	"V03hy4ODZPtKddCdtgv1bvvvJtX3Jvo613I+nOK22fniqbHcN0q5LTapk0RykcjNiSPf44xunHFHl2Cu",
+	"s9fm6II+BjITazLvd4dIwwxkb05kSaHMvB07gZ3YLsr4WvQV/82VyP1DVs930DpxHjcaYUPd1tlhZJd0",
+	"FQsa3gjxWm0bvO9wFzLIxXwukpSFb1gY0RslE/6dQkU6VZY7AreUBAt7202DvZfybAts1yf9vIdaVjjy",
+	"Wtk1QAGAoMCCW5mDDzghlCwTwSfWazPg+NkCLlFo5JrhC2jGPcGaKV0K32t3PBeWEr5ciuQWysEu7bNM",
+	"fymaaOh53V3FigNJliyO1X/ha6zW7A84Ptt//fbH84vhm9Nfhq9Oz1+/uzq79kn9sJE9GOAiE7HM6mLQ",
+	"k+sNOEJxLxLkLHgD+oaU9ooD8FAtV3aHfjcieUP9p/rWkgWyqBJol6IUU1Pu0vAcVA20BnrdY0xtzjfL",
+	"QJaldVUKpkeSQn1Yh+hqM2iypG0vNfoBN8OOweMFeOkeWUD34I5twtUip24lEuKJjIVi9hJ1TpjrieKg",
+	"gNCjyapJOnx/fvHy7fvh9dmLtxcvFYGzRzecMmO7llaEg4dNzahF3mE3K+Mcww5outFLtkHoCti4JoNF",
+	"C0rVFlhqHDqn9SPYUojO8F4ZTrqhhFmSKZXA4WUsUt2lYLSQKzX1AfcvT6+v37+9ejn86fT6p+H70/Ob",
+	"4Rs1uS6RGrw1s3UO2we6LNxdMnxx7oTFau3r8KkJcVUgNj5OJNEk4hT7KjAeKmtQqTQJDdJG3zYXgtvW",
+	"FqYPuH/67uan4enr12/fI0TZEFbrvyvN1Sd1BDmIOMl6JjRa5DzVGe8SyW0oKLgutIRxtoi172ELQpEl",
+	"dY4+okIAtkmUwvS17pZHNOEkw56EWkTY3H4GweibFjCV3lZgafc0DTIwvrc8hvsy1nxWWBZSd7pMNGpe",
+	"7RONF8xB8yvnRRf6MRSeDafU6biw9Xnu0za3dPiye34T0M9qJ1/BvMnDjtbY6ufp6Mcgehv9fP7u83nn",
+	"IjqX5/zqMHhxfnR+O//lny9+Pm6x1c+fw/fn0dvofPnh9zi+6H74/GH183Er6MZ8NHvVDn/5Oc7DdFqU",
+	"UAcT1CDH7EwMhK+p0DhfI1JIxB+o9O2dD7Rw9cAsJ+gcq3aRQSr9wNlH3yLf532mBbij0fhTRfHf+rdU",
+	"N5WG99epnOptuyIGvAawI+A3gHeUh5VytUmlpH6sUhsV9dfqjVfgxZJaouYYvA7R2Pw7uWChEtpjmmRu",
+	"ywEPGTQHUiPUuBpaCnIl1Gz3yWkkMwwerTP1tXLj4qj02h3imzNCMxibSClsCJXpOlBbBCk04JAzp5Ur",
+	"ZSxqIK7LAoAaqiSSzSm0Qco8iVLpeSG5ZWwOCmzEJyca4QzcrQYu5uz12c2Z9WCqJ4LjUikJN2ir5tfI",
+	"w7zFCiS3Xvug4ZE4umWGllB6jCIZYMZQituzVy1DES6xwOl7FS1RkRGKRXpStdy5BXZ02db36MnetqHa",
+	"k0pVBjIvpyxh20+qYbxNwHrbUN6h8WW67a5VlUVik2O1vod4ZS7ujQEEozOGeJ9oyQDfnwjdZy5T6fFA",
+	"Gi+81ZET9onBWdFelRZ5jweRoRZfV7aS/99SOvGJnLMY4hLjCJsANgz4IBfpgBvR4pEoxegIRVzcTJNU",
+	"j52KBcI1mC8WkrWI3gAD7liLpO6jnnx1enM2fH3+5vzGbxRpFCFtMlJVnSotu3L99GsP8GGvVTN39qtV",
+	"dfbfSeWrgA46H2/eKQY+GRYjkgSa0klltN1fherdS4XiIh2OwcmV6U+ogOeAyF1tXI99tMKdje2ux2ju",
+	"Wyzdfr6c2YYTZ+o64PMGslxt6JBcvvvh9fkL9blxkuHe8/xTdIdLMxAHtUSHjwIxmwF2XcTZN0zu1pYm",
+	"QvZxgXSqZyDtJtVesrTR+u5d/EuAod7AXiV5GQAHcF/Bsb0+EALsri/QFtqvUQS1ZoD1eLorpeENMppw",
+	"pVRYQCTzzAgbdel7xyKxfnuR3EqEne078gZnXAc0gJWGsLMPQ9d9Q2d3UdJrtzfU7z0a287j1NdQr1zT",
+	"iNEYyW9+PD/89Sacvem+Sd90P9x9uG63P3x+Fb++iW8vfnyXvv3xQ/fDzc/Rm/dvDn59+a7z+vezg4vf",
+	"391d3Jwv37w8bR380W0+W57u8r97ig9Npd3ER29NHx27zNBx9ATAvJLctgHeEgs+YQk6hB3ZsY+LB6tM",
+	"Ck4Y/aXjedESQ2NiDfWaO3IDBoWMHzavU8JyYmtvcInFffnzl6yhUm68N3Q2B+tGiQS0rHVZjUYU33sa",
+	"aFOgpmSaCUBdBLjyRoxxBDzT72k83hQfRwhZH+KMxmOBdUVpnkqmYKpALe2YgAQe9QBNqtZ3PeO7nvFd",
+	"z9iiZ1wDZrZiAHYf68wu3ZhkH8Uj0d2T16sa0L8D1j2CHrqzGQKVk1gsWdIMqDSVttBtFWaO5WqRYl6h",
+	"mNGIg39IgzlHaIqcXr84Pyf1+YKv1AluKMY2AwXDNwgd//l/GivL10E4/OWON5vsTv3WDBZU/56gu0pb",
+	"QCeE6lejK8aUng60V+r85UWmhpBTvEnj8y149MdCaTMTmoSxEoZiTNQ8YZZirJ6izWNtkMcioDGZ0yTt",
+	"69H/t45rJPrmXccQLLITyV2CAbKsaBn1Jw10zkOD0IBmciQH3EBvp6s5C0mdi2SGRNegCq6Ar2i2AyEh",
+	"7J6N+pfG3J5ZDxgCQ7wvhLeQGagdMeAOK2iAD0BHDMtNpkq12AHlJBaTAY84GS0QwhdAQLlIdPwr8/fV",
+	"e+0DHbgbLrhp/eQ3kMFqsCatztqOV/UKjGu4deUrWcotMbEAEUZSaCc0YtiXBrMBAH+epmQmZoyniCyc",
+	"b46lswL1FKH0ELI+dcIpRvXz/at8He2ElKd8xN3ERCNJRmoLZOCnFoB2xmYiWfUxBqk9kBtCqWTnSCqc",
+	"2LWh1Apvi+YjX8HDskfgbfeaqHzT+J306M5jTafYxU1n9elcrmP2bHwQNA/GHSXcO6x5HPZY8/n4iHZH",
+	"neBZeHhYTgnceeK7pPUpm08n1N3fWXQ/NeDxyvZPM+9YFrxAOWY0UWS430i72jA+05Ae0iwMjzKZG9Bv",
+	"DIRPw6RUfFeg9o/JvUABk/lQt6tKKDo2KEogN9NitzgQS1ozA1wAR+CqlR6tBtyveJGaGOOh32iR1xG/",
+	"RdXkpzenL5ror/FQJujCCZsl8sR1AvNQW2DaSaN969ADZnhz81rx/R6Zwhh05UWjRc5DNpsLdQL7efsU",
+	"rVGI0VEbwWhr6EeNCGliCtBiwXW++J6p5cMkFjfB08POM6mb+T7gmW9LWn92KJjsVzm4wK4rhOcGHEAu",
+	"DQhV1uyoDi0uM7Aqq1VZ39TxiZotUjZvLjZ0cYerOpAtmgOgOWDfCDV1VznCVTKtlTh0Z0NtA/NpQwAV",
+	"TQYcBbn+suHchgI6R2qlL7UNy2j0NRCDWsJ5Ij4xaNukWzSZ+NFI3GGUU/0UWOjxLJUAVnk5FQzhrlF+",
+	"Mq3TaWrg9PIuDClmDHDkUb0paQ5Os8kH5RHZrqJVSCDEXZzsgARTISRoWI4x7rpyCt7DjcrHN/IfZlny",
+	"1ZN31sed2bcZ685ys6IF6dfIjtpdR8NymW+uolnzL+Ne352y352y352y352yj++UfWQQNYd5lRDJ+g7y",
+	"W8GvWXbiFNJsvs1KFDQuZTRjmw5EQ7ezNe7H0pS/2217Or4ddU4b8o5tnLm/d3N854ys9UbdG/BnOjmU",
+	"yOUreui/LlfEDHhFNpNHDtQMICVqtDIF7w1gcGLuNFhqnl/qMvgMCDqd6p5w1T44NZd/OkOr7ZJKdGMy",
+	"yKrShP7KWrnv0uW7dLmXdPmgzlKeJVQx3G9I1E3D+i4HHpqqqzOvKhnzRkkQTOmmvHrdchUwjsRsnkLJ",
+	"2EQXvAupTngEUZhgSiNw+NnWbIr1j6lM/T75MRF/nBB/RGPKAxbqbzzoPAuvSDzy02IyifjkFQ3YCfHl",
+	"jCap38e2suYSvMm5sOGRRKQUkUJsYjwPyZhiyu6IBrcDroFVAF7LAksik0JQDqxcBH8eJAO/onEMjWum",
+	"dD5nHPK84pXxomUOPLA0TiymsqdsBxrFi4QR4B3gwgbsOwM9wnWPO5+wT4xjTdpbDgFXK+OwFzS2+0Mr",
+	"Vy5mNnMNpB+M8jyFGGjCxhgYyyrxuHAANIOAzXXdoild6GMnuCWF22kw1aYPOhXVT6YCVL9zKZJbMmIT",
+	"ykk9EJwzKNQbcD1bDxQS6DWM7V09AmUJukTWI6OE0VuWQBd1Tw0Pg4IDfstWjRZ5C4HBijHXlShGCsK9",
+	"LGy489Dwa9IDapJo7DZzjhn9xOSaRSNCV/oupyI2AT/sOZxie743p78MX7y9ePHu6urs4mZ4dfaPd2fX",
+	"N9fDy7Or4bvrsytS13oL6bQb+d6NAy7GFqEWfL4jkU7VDpWeng3anlykHkkW3ARHT+w+HcAC5SpKusfE",
+	"hx5cmqp+OS7ZJx3TAVHXRRrUAHBZyzRrhOkUg+KI+kRXZDoYRI1CXSkl1yAam9eKwGdqB8sBx/tb5Cds",
+	"2Jp1AZ+xlOqNTiYCM/MlkUIpJDJbEdOUGbzTNFz1wXHu+wMOt/aJes6AhzSlffLnwJFgg1p/UPuf/9v/",
+	"Ba2jAV0SvlFcB/tK6w0F304S8Qd8m8ejhN+qECkHtS9qIPjaQe0nFsdiUHO/wv6P+F0fSm6aNI4+MfVZ",
+	"Dz0EKGI79HHEIzkdJoxKweHNMhVzHBW2xe7/Ochjdg4AtHNQBhQd1PrdL180pcxaLtloKBlNgqlZT+wf",
+	"mlK9DtgLfFDLLhzUfFIH78eAczFMmFzE6kgtMlnk1v9j9YM/qGFXZTWM3/4cYCNlnEgSD2pfPvonmuf5",
+	"zoN8L/9uSwmfSLqSZDldkfoCeZK63hvwUSyCW3DhoOKkxjKi4dAIzRMiGSP+eza6hke+QpYE3c0H/IwG",
+	"U6fS12xs9RKuTmFDk2UJ7n61TpDjozjDz9dvL5qMK50rJIgB1CKnxHdX2ie6NSBmkFpAmM4hkUSMB1xG",
+	"MQM0rBsrClA0IGmcXeIDB859jZICC7qcNupZm3Q/K7y2vHMM5tosCpsmi6EO3fn7+vVDtzFqA95ZyG5R",
+	"U5kuUpCqoVhyZCiKE08SGpjOm6AEM5rEK0ybtm/Rtw7Vrf4JaNFIUFM3B7zIsyApBjHMBNQaUP+PpNIV",
+	"3EAxMGP0wcLAH01WDhsLBP/EEmkb6BtUHoizpRFfMAlMOVcQqIva7Y2S1P1BjbMlbElUDARnGEDKGwYu",
+	"1THpRa5kymZaU/LQAKIS+4uatzrveiIhsKUYoO6KD1Dp4ygl/oufTm+GP51f37y9+gB4ES9+Or26tvXy",
+	"gV4eSkw/fR5xMqXxuOFlhhcO5EQxYny8jw0R4IIRs7BxmOCkE3d0Y38eSi+n95ncJfwdBLNS/TxLA2/A",
+	"DWclwFm9rFIy9BB0Dx6jGUcDSxghI+4Ecc3w2cEiJXIqkpTUtSifCM6yF5EwEfO5OrtZRp3GGlD8VOkf",
+	"g5riz85OV8sJSBgAlpEk0ScWqn1mRpjrWWvLwvDpmRSt09wCkkjDXjBTDkZu2Txt6OKCnPwz9HP1DRLQ",
+	"JFkpjljYu4Oar5QiBjHlNMOgBc+Ke20/Qw0ChW4axa6qE0lDVDV6Dd13XDgqo4Vc+WjFW1xb1EeVCtw4",
+	"UQc3BbUwcJ+tdkiLnOpDrPHlc9Rx+sp7A87uaJDGK4xkzyIJQUdoDmxzyEon2NA9Ai1DLXRlvYQyYR4S",
+	"NzVQ1m5Y5TRT1PRi2b6NSr2Ave8GV/CYYPwoVqbQ9fUZibitHwYpADYd7IDiy3LbAoTANFIzxkaa2P0g",
+	"F7yc0TsL6t09PPJq5owjTquZ/ObheLUExoLtd7547o3qhhjLGTXbmy/kFHezhK6ZplAa+b968k83N5fE",
+	"CGbn8VTKCFG+ldVqYMCNOWhRyiEnCDIJXiWMB9P/4cCM6wQxZLGmDUzCMIchiCQj9iXqxSmbwR5ZJKzW",
+	"b7ee7RFbUtvpawZcH5nEOZUS0ArF3MC47QjlbhZEo7eX8eF3R3CnutlWGf2+c1QBRr/vqszjFZyhlN2l",
+	"T4FOzezwOrDUu9gNuxDnLzYs/hKjofMFXl/bh/Jg6l0jpdf599CE/jeApHvhiKHHgKfbx8sLLEVJ5EKQ",
+	"v6A6Zp4BbHSIQliLgIqYf0ngl7o77fpwZVaudAYcGA4RqgL3TmpAvPb8bIVApTmvmacCtS0zpOp5VnjG",
+	"rcMZEhg67Xa78GSEEBDKNsHE+UafhCxmKRZUmBYE3yalwahYgYmi2qXRpRfuXNDaK2p3feKocHrBGmBv",
+	"ZsbOUixiDBINuK+dX/88u7o+vTl/e5G5vXww9JDKYGN/a9f9HudKaQqLJNFXV+w3MNLK3ZJIsuDQGEG7",
+	"6So2nuuYc8+Ws5P1q7On1ql2NXbamYrfuGc7FljgIXgfgMVnYlwW8psQdM7YUrdsBY43x11bMT1z+XDN",
+	"PE/PsycWHvXwyYCWoCGF3Zm8dPzk4KxezCuGDr8P2V3AWJgbs3u787PmR4ft+w0dkq76h+09Fc4bId5Q",
+	"vjKNvTZG0grxAT11UvfzU/U97U1SF5jqMZgd+ojzFS3GwQEwdzo4EqUmZEvTAZ9FIQe8yHc3LxqeAS/c",
+	"sI8UL6rcOHZkzjpDIZl5PTUuozzk5BQczODhUCILfQPgdUvNOctc8HW/8Mo4umXQb9cjptUiwO5nwkEO",
+	"+Favf5EnVLyo6JFvoNGKo4fT6FxQBWyAREgFgAObAIbUmPVudyIUw/WxSEh+7b0sBq83il1IklvHVk4N",
+	"LLVA+fKAcGf3fnBzRoc23dTMcVVaNknY7ywoBbMyWxict0KQWEmYrKUmmi2P0/nqcaLhGbfUgTZ3WaNU",
+	"snhM6n6eGPrYoCtWq2O4mceY9qP1gVkUhjF2GyFc8GbBkaF2bJUrWMvyw317tTp9z/6spLAxTMHE1ev6",
+	"xctdK+YMUcMS947UKtG5i6cYAB7TgLlXwyIPlYoBaP3Qgy0nvOTQiUS4wiuOiSPATAWse+lX3Cam/aB0",
+	"Yv9rt86FE9gNQGEz/lhdMKWMxhGVEDoMxZJjfsrhPbOLzAK4xkK2TdWvAMT2rerHqnY3CaMQC2nR9GWm",
+	"e0daGLlYpK39ciyuGUBJOw5x07gLX52P7aKbL0u9gESLEkw2fJvLx3ANk7V9y26cAEbelvFQpUxYwDi4",
+	"W6Ejg/bZ1p14gXacz6AYBnqHuCagTplIxfwECo84nTELcNwAnO18e7Q+mA6F9liQQ+F2OxvrbYohbvWE",
+	"9b3O0DFM/D+gbAqLg/Jzhei9ZARij4Cyb8IoUxGHWkOBlDcxVq+po5cVcs+UCrQa8IBKdkIuhUwnCbv+",
+	"x2syXsRxE3qfYYTSI9f/eB2ljLy6uT5srOu29iK3aru03Dc9zTzSgbr0dpvUu200qelIKTX5Vmvdndud",
+	"2Q5nncfscKbGi5qIR0yeb+tejcygK8jWpm/vIUFQmfywDLjGqBnqVcYOdQDJZAyprrLss+r+XNeYOJIj",
+	"tbsSOpPretXtNeSPj+AIdo/6uvZqhR4ept0F64wPaPOwG/SavfA5ax6PO7TZHR0EvfCQHY2ftRXvUURT",
+	"y5pEgLH+GmgADt1w3Yt63X7n4FeQn4XmcJ/F3cXnD92L398dvvn85jP2bD1dvv79h+hi9u7u198vprV9",
+	"utrbyasTVM3g3Zac1fxud4ej+8bvTdUeAgsaScjC0CdzJRb5oKR0pV7u+zXiz1sH8WYS84hSMFcFCZXF",
+	"428Zm0srW3CfnIC/DMLika4vz2NhqJ8xJgz15MXYYxaWpAPuw0HyPSf8qbUAxTmgaLae1baa+FrGl563",
+	"IZKr+RIkOKDMiiSy/zzj0qFWBJrxTBGrRt8XscviyCkasQAGqt+2yXtXynYAb6iThN+3EWJ08SmxniJ6",
+	"fjnwCuzKPVcPCsMCScJiZDS36JCzYxBAFjLvA17D7dTeVtZw+eEX8DQoLlbPzFZQhyOzZ+/jzXHG+zWx",
+	"Nf4OskK/6F60WdtWybnGw4P/r8Tj/w6VAN8w3vEozhFTZ5Q55jbytCqF4Hstwf3l+zUG2XJk3Vekr7No",
+	"bdtU3G5lmf8Svq/M1CtsYsBbi2PieMNka8B3zUgiaxOSKiQdjqok6bZhjOJtWoTnB/qvxNIeEjP/NzkT",
+	"uJIPPBRetTPn7datXto+HiDVmu743oAXu9X3ia7TUSxU2gxYi5TiWPhzKiULB7zkrKmv6T+v9FeTa5W5",
+	"XCCX0c0hfVJKECU75YcO+JKNTJIogtQV80JBImzL9RxwhHcppHzuyR4GfBf+8CNLC8xhqwcIxK+lnnZQ",
+	"KvJ6mUmw0SN0uL9HqPvYHiExzqbwFb1DH79Kh9sHKMtrki3fT6NgCi4m7EWRCvIDi//z/5n9j9rWBq0d",
+	"M4ZeJ5+W6el9Duoe+rQLqZo36oWdwzNsuwZ5qpcJ/c//m5KQklfRZMGihGaDaW0fTM8OprtDeuC9QvzF",
+	"zNCqaT5S5mGvlHl40PlScnBhG937mkG9e5pBN8ChdzGGdCdLc+6+axP/utrEFaPhg3WJrRKmUGtS0UZ9",
+	"F1b3Vdqoz6GX+fqeDjqiM97BDKgbaem62Ko9aKTsQGu0yBXjdIa1Tgw7AkFQrBRuskjHkUw36hGm5uIe",
+	"dgaM5VE8aq5DDHmYR16ygM1G+7QjdEfyF/effwRXVmneX42L78a/pQ6khv+f4dffofC/gWyBWP2juW/G",
+	"jIXKNNwAEmH69GKKsrbWEAlqwUOWED/TEHWBuf9LU6978/ylDwXz9gGGCB6hsW7b5qsbIaHp5+u3F+YV",
+	"WZqg+3y4DLXGJzJXhN4gizmUMosl1z4Zygccq6tobGp5W+StTTcwMgfLYHUpvs0BDCgnIzbgieIpfWWq",
+	"LnTfaGXRurCfWTaxxpjLFR5yMeAZ+IF5ja7X63km77hFrhDrwkIj5xIBBzxh85gGejEYTeII83GhdNlN",
+	"3YkFQKovkyhNGUi2keLuSv7VMW1iSuOxzsdsICyBrdNNs1VmITxDZ5D8sWALRiBUtTTt9LSmmtFPmjTR",
+	"EHtnZ+Y9EBN/IlQOuAEKiEyx4Q9sGoEOrA4+0eVjCXR6M3SB7UNxJqUCY5sJBL2i7fwA23DCUkVrkykP",
+	"Aa9TtY655gmdcg8BNUP/tPkroc3PpN08Jk0yJC3S96FqUSMIAhptZfbI9WI0i9JX5pA9QNrr3Vvr117E",
+	"jOLp0GitnpoEv4WMCCQVZFp+XRe/mdPXraXbac6bFIxOv9399RHoslm3wLfsTbt1eoXe79TUP/87lF19",
+	"Vxy+seJAdfhPjHVOR8bn3ZQOqxBs1x1u2WrHHEZ1ZcGpTUYrMk/YOLqDY620Gs8ixkUJgbfKDOF9daK7",
+	"tyhhBUhQ6ZTNJIs/MdkiF4yFpabGrcpkvtPL8/9QA38oc8LZ75jWZRrJq2vQEwWs52B8TDtBhzWfjbph",
+	"s8eeK65zNGoatnNIj0Y1rxZTmQ4XsvSOo5v2836n2+/BO4yDmM6xRhipW+vXJp+bv4wObi+P/3gNfllF",
+	"2CxnFZyNlVM4umkf99tVU1DXHDXbHTVN9xqY1HHwfPSMHo2bh6wXNnvBwaj5nHbHzQ5rh+a30qSQKHoK",
+	"Yi5JSOV0JGgSFmbyj+VzdnWYfsjNBGGoP375uDMLxl2wLjWttHm/95e+ZyIZsBoD3uawGfj4cW1uGOYe",
+	"SUJ1TlCpL3k+HUw3B0UcyyjVCB3Qv9yffG5iIljvgLy7et2UdMwcBa9PDrokoTwUMzJapUwi7sgU1HxA",
+	"TQHgKqQGZCr3y8lpBslipPuXXP902uweHqEKPOCxkCmMOqDggBox/QJQ7G0D9wjTzgPTuQP02xY5xU4P",
+	"0JIU3UxIdactvNPDu8gEwe/lKXphZYlYco1BoduU+XiM/AzxzP9tALxhUPvoA2xx6mFIT3oDDvVGHjFi",
+	"AmFX2EinC54QH86iLjjDPg8I6KrHAF9JIKTb4sFCm+D4APolimPbpavh2aq1AdesyHM6XuiqL+d+g2jV",
+	"Ij9Gn5hNn0MROOC+4WcRH4Z0JX3duspyOf/EOhZZBJaGljw2Ud4MpEVgu2I5NQ4XhWZo6+ZYIJIwq+Gh",
+	"izACM61FTge8OsXv9PJ8+B9nH9xMGOwU1sll9LWIkmYDThOm2/GbbnmFfQCBo1hMIt3sX2MK37KVbp9O",
+	"0wGnJGb0Vg9c79ZZxNW4ErY+SRC56WN3tzjVxEQebI98aVORgzZRS+hmCxZWt9Y/aK8VL2U58sWrGeTM",
+	"XLKiUpmAqzgoeqipNLSpDyqKfnmuz0ZOOO+RcIik/daphg/TX27ZKq+GzLr/TJ9dfT7tBC977NXR5Kfn",
+	"0c/t29fd2UVPXB79cfVc3jxEodmLtLiD18bo8HwAtwZRICD116Zs4Mn+Fgbaw87WjT1IQD5C5S12wFa8",
+	"BQsL8a5yyfXYKitZWiK41DRrDyg3MgwYloWBdt53bzwJ2Ep/5qBxQ2YZntYOdhy0xZQ1jA7Yp9VWTtCP",
+	"hpFZ3Sspx1K/aRsMpwWjkXRergpuCdh0ZeKQOuLobpEXDe3JtDvB2SLgs0U5j8vZ+tsmxzodNiuyYrXi",
+	"9XfOil2jBnzPg32oeWIa5JVsi7KVUvB57JzlqhXGfgYuByDV5oQKDujB6JE3bmwPKyYR+Fmaw9lrd9Y5",
+	"OSrjzGpbW6VsayrBLVtBBgGp24HGugoIbCzQbgXPJ6jtKvy/SobB9uRcpMG/n+v03yaOaTmvcUiu9xI4",
+	"52/Gnmbt6taFLK8RdS/XQbxe0SC6ofF8gykLbnXkbWCRfACVFCWErGrIGEm5YKGyncY0IXUqlb4A4TFl",
+	"IDZ0x3AMilEyTpjUWMXW3nI9GNj9EDtfguMBTWKN2Q72p2RSRophaGzOrNM0qrBKdYMmEU1lUw84GHsg",
+	"SbjICLFi6GaY0RWRDA1iW4Pm68lnfX9a5Ma2y95kTmZ8dMD1SmbzrDIrU3rLcv2yxSeWtMj7RPBJtghZ",
+	"NxG8yEU6VwwhgOquRThhuSYyA27swzi6ZQZBA4Yr14CM8gm7zBok3t+QxTZPhVaF2PqJVrZgLJJ8exvG",
+	"QtPGNGkvRr1QmJB5whjY61gKD+cStZvcmF5hLZzZFmJs2w7B9nHaxq5rFrn1vftgJDnk/5ohRdzDQ9Mc",
+	"kq1+no5+DKK30c/n7z6fdy6ic3nOrw6DF+dH57fzX/754ufjFlv9/Dl8fx69jc6XH36P44vuh88fVj8f",
+	"t4JuzEezV+3wl59jx0hWEu/5UQ9SndV7hlqAIT/cXV+8gUFW6ItIrtD0E1jqI2nzAzTTiENEFb1n/0S9",
+	"L99gTluF+ajPLXiuso2ENbdgfqhjDokie/UpLJ6HPnrQ9Da4r+GYCnE9FUnhEFy4IgLg58cIPi73GrJ7",
+	"MPqIwj1ipELifDuYwWyakczyFJP8pN0wxx47Rftgcb8WfGZma2Jf4tFKC0mCPeRMFotmmmWaL1wVKyP4",
+	"uU68+H/Z+5blxo0s7VfJQC+KjCChS13spsLxB0tiV6lbUqkllf27jQoCAlJkWmAmGwlIxanQM8xuFr2Z",
+	"mdVsZznreZR+gZlHmMhzTiYSJKHSpcp2tb1wuATikpeTJ0+ey/eZH7ksLR/OY47lveDabD3HnnVR9wN2",
+	"Jba8Kd29vbtLTyL9JKn5n00ojhTxgPo7u/Okp2vaDEMU3tsLdU9HzBqmxM/kjPl8rhgaxBZvzMqhM/wt",
+	"L+JncgOgrMEJxFvX7ZRaGAm7Ne8BTaFSGMvfeT9dBiBYxNc+vJdU10RfwI2hH8lEetiLZNY2mLiEZjV9",
+	"SychwiUwr+HYEclUFGklSsfN5Oe5qTmXrWBHh9i/xxpadph++BDUM0NH/eaI/bkS6aULseoemyiFfkYt",
+	"zNvYXyteCAinwMqmQiXyJfwh0SX7+9/+fU3p0k3vo99+ZT5FqYZmoPWcczRh/loluZEf+qiHZk8ffklX",
+	"2N//9i//81///PHvE8Z9swEvjXKgb0GfscLpPUPgO2N4UQuAM63+/Kn5k/3vv/7HvzW/7GHt3SMdAib9",
+	"tmwIEOZfujPlH0QlufFmCcK/pIlkc5Fe3h9vzuHqrtVVFo8WQWZLlSUL1kH815qpDgpOe1hnW5jzIRXn",
+	"W14hIiOzEKSUYGxelZQMMoMQinR9Xe2foYGPVTYNVF/TRDiwPH0O7+XluBQzPq7KNBgErkUB/ahXs542",
+	"64wmBPzden7nlYQd+lhOEaK2QizFjPpvC+snW1huCjycZW9d4d8fX1i2mvVDe9E/l2WxAE4ft5V3JsBx",
+	"WevoHvPgTnuM0tcjqYqMF4AkdZ6kl5PCnM7YTElRKnjduTnlJ+kUSVYnVcGz+iuwAiN5fPLm2/290cl4",
+	"9/Vo90/j/aOz0cm3w4Px6Wj3zdHeqbVEG6UKqdJAK8iIT0J24lejM0ZGT9zdAXchNAB6BnX5V0luqTRZ",
+	"khZKa5bkeSRtSEOHLMbxipnQwP/XZ3E1pyQhRB6AV+oqtQjHQMPDpaom0x6ldyU5ZmCURXJxIVJjzUx5",
+	"kpfTxQ68MeOTIsmAgLRuJbr+estfMva4ztU1WkYykoy58dobvToZ7o32xgfDs9HR7vfjw1Ow52fINNl2",
+	"9+jk5M0JEGG7InqakSeaWRhdM8WmJ+YVjc4om9sKjXzOZkICOSu2nzqorqU/aOW1ssJgu2mPHSBdxlxc",
+	"MgOFBunD91WyFp94YKbdxb7pdyh3iQeemKG3F74KvmSgaIuruVGxMbHrMT1F3mmcUK0vqtw2FPoZXwuZ",
+	"qWtABZ/zIuVAJW66k/FUzJJcd3tMVnm+yu8Jr8Fyl5q5MgWS00hSMpDuYWGJZrvmh/4uFYbqZKFb9qFT",
+	"XM93CJZhVxn2oA0FAX9toCBQupDZap5NzeFXVjOjcbbMH3jpK2NePt3MjP75xCAJP3zA0zYgtQeDTcq/",
+	"hciH2eHq/e/Z2db24PnmYPvFXyBLt+QyXYxnOhhsfb29Dh/AFfZDaQUOTzD4/e9DczsNBHbaGMSNVoSb",
+	"23doyFfLDXm2vbXZawWYdu2x+sBv1Vfh8481arlFmO/kfx+vtGJW1wPirS+vEfh4sxHv7gso/Ro0320m",
+	"u0O8fkJqMmzC1DfWxuoW9lpdM8cGXfC5KkqIGZ1zWm49xsNJyKJgXp3nIu2xWfK+n0z4N083o2At8rwT",
+	"5psHmjtfjB3SMDtwqow6hC3bAyP3DA8Smoar4Zqf9zGvttXQQFZUrtlelV6a/14pBKt8fXZ4wLjM5krI",
+	"stegzKbyeUWB/pJH0t7YbWRSpzlPzHYFlLEDVvBMQFgqF/JSs0peF2bXz3osyTTymGYV6iCuzVlBESYP",
+	"xUALKzmg9gsFzjtICv5u9HJ8Ohqe7L4e7w53X4/GZ2e1ndKJES1ogE/HXbQHRIaO3xxAL62zknwFdgeS",
+	"vEYlchWa14Djoks113CKAWauYmEpJxINsWCzlwiMbuT8ogwZUc9STQpAltLQmK5F8pLPAbCYeb05Gr0a",
+	"nu1/u9Qhmzn6YrPrxUgRtHtmcRHMjm7aATuLyznG+kesAJUTITlGRGs2XIJtJVpxTXTflHBy4ZA1mwYw",
+	"JEdFEopOKc4KnibAAreTZrdbmeZVxjML7e0Iyq8dyyi1gRqIlLWd55tPWUy8wD5ncDdk3ya5yAhcAVQx",
+	"wb85d2rdK9M2yrZHI6DOPYcQJnFqOugpzeZJQT33rmMlIdm6/H1ZICfmOuPAUQ/fxTiAybIQT89f+IWk",
+	"mGoAoBWm8Y1UmlmSTs1Q5TwprM+nBcG6PW3Gh1kCykgh7d9bnwF0Cdu2tu20LGCMtBTzudFcweHSjUjZ",
+	"fCF4DtFnXVbZAjz8RSkuRCqSHI4XeS4mwGcZhh74w8rL+uw7cSnmPBPmOFcVudmWy3KuBxsbXIbX9sdQ",
+	"FZMN89cGvWLsGg6bMKgaM1BpkcwbuznZsncPGjjJOaHxaCv3tJzc5648jnXmSmtxni+Ay7/7ZTgI7hEy",
+	"/PIIn6CGmLdQiznMAEqgcwRGdycTO3HcSn7zPwm/1pfFVbWGnqrBarRTEzgDLTsYQJnH+7SOOsrxk2u2",
+	"wui0hq3qdoqqhzE+YbdqhwuGgM4xL74sefZLpXq6b7kBcfovre7aPsXMVo2TRXV0YLOeY+w3z7mcAFXe",
+	"8tJZNR+8BfRdbQmUfDZXRVIY6fRutpV7vnVCFozG9D/XII8f0Gchsl17aIqBNWiWSPuOhi8PRuPabvwG",
+	"YkXryhg4kB6P3XvWdt8LRD88X4biy22TaIl4nFUIwKQ/zZy1fnuFW+qhva8k2NkYuGskDCljWkueWh6d",
+	"ekh+mr7XJaSIhJL53fab/ZmTSpxx07pBNAXSnCi5MfQuWCdeFuO4ax2X+IA5kPq9tTRY684PNWqA0eFm",
+	"IOJBJGNvKOIei2nhmn+SbMRAkHqeZGOr/Igk7X6kUTh/eBDxj/N4ZLglkJCptD1+cHqdTCa8YG/3a5q7",
+	"TKXVzOxpnXhDzblM5iI06tcciEFpZa7OIJLnQibFAny6u3tHPYbVw+riIheShywKhtbkiwJIxfXqiikN",
+	"CLbpxHfhRsEZgOcACFAA0DiQUhszZ0Bqj09oQVR3O3gqtFnTDA7KVAlLDOhPNMtVmuQAeAJIwRhHKHiu",
+	"kkyHkcQ4hBm0jdh5IjSDkufO082triWU2nuzezpGjbqHejSG8aOU4B4RQVi6IQh02pElaj4St2ebz+Bc",
+	"fQKpxBbsCtoQY30RQlWoa8l2cXvsn5Lk9I9VLtIFORsiCTVHmuEc6x7T5SKHCuYZoOviedTqFd+MVIWY",
+	"CBlJJfPFTiMdnFqJFeh1PjSc+NGjgN+0x+VIxq9Hw724TkrXzIxqTCXittoZpkVlix6jevKMMKKR0utJ",
+	"2+g90RCQwMTrFjf7nhH6j548gf99Ws7AK3lHSB0BTrj1Vio1EHMETR+WPaHrJ299cg+NwRxuaR7jya/T",
+	"10XKnphz25MdmnG8ZITLXDJz37giZhPvb6D5G+xYgWjceVEkM96HqFqpCu0+c55o3q8K4S5cqGLWT3Cb",
+	"wmufxSP7j1u/0tDz8HYi2xse7zdFylP7oNTfOf2+8SHRmpc3t2aLkUAZLYI/wcqyCqLeCZ5odl7JLOfe",
+	"75HsyPmMxRrv6leinwltjlVXXGZAAQjlF3Mhze57xQstlOzatSuKSOYi5WYsQvYSdbEGNz84/QBjB3ag",
+	"RLKpqoqQDaXVPwBECIzlNRCac5C1Q6KRFhiagbmLS80oG/hWc615PcZRCX/U66vNEvpSu+fMhuLMlOFr",
+	"4F+pNv9s+VB9me472N8dHZ2Ogl5w9OZsf3fU8mhI94Xl+3I1zmfMBdOa/lVSAPmUaZYbLvOPP54GveaV",
+	"3dPGJRKYt/sv4ZN/XP/j0kMHKAT+pSNVipTf8mb7zLu7OBNBpZuBuq9G7+GjPyZXCUrGQ98wzxMqgn/0",
+	"hmJE8hHBNJDoRiitKdor8bQXm5u/Ke+HK+8hjjhFP1atgfX6G2OmrZp7WBtRMLGJtikfENYCg1yz12dn",
+	"xxAocfGbUlV4YIikZfMN2f0MM9YxRnEkLUQmmmKUl4Bh6wKccUyUbSoYY5KPTrwz3RTgL3/F5V/YcJ+9",
+	"TNJLLjPfcU5JOuZ8jPtPMAiuNsOtcPPuvnRqb3uoG0bd7Ea5uOLhQyXvFik6EFdcmo/ACPtHvYUu+Yyk",
+	"ZsaNEd5+sBuBAY93sYtkZk78dBQ6LtSMl1NeaeQ+5e/nSguQUqyIpijdyWi4dziCCm0EwTNHnymX7HB0",
+	"drK/ezo+e/On0RH6RqlQEmIZWJekuTnWCYjwxfYQCPM7YC/x/BdVm5tP08bb4BKPza6+hds/cO3vALBt",
+	"VqGZSRssYbzDaa+SuRky+67h3t4JcRK7LKVIloolTHNjCZRYec4lAL+ikULAK5CA4EGvU6koU0UkbT0T",
+	"0cSvloqa8ykrnIc9kp3h27PXkKw1Ptg/3D8DeIXD/aO3Z6MuZLbZYHCWFVzrgSVK7NnsOhpTOqgl7k7C",
+	"9d3+PbmVff8xAXSAzxaaagwnjKb6fl4MAoBXGOBxbYT3IDnnOcbRoVyLZwMcQvAf5QnUuyICUZFcM2MF",
+	"mfMj5hCLrO1Mdkgie7c93G2j9X71O/Z6dHDMJlz+UyLG07Kc2xI5PS5VmeSgBusYyfliqdk9syCmKiPD",
+	"1qiNMJK/Y2ffH49uey3MMy8i2X7PB3zzN1HwanQWBT348DdRM0E6Cnr41W8i0+0ouGFPYazumDyPA3jG",
+	"37fm4pBaeAyM4C90r17ylt30PgTUWSoHXHaZeWpu5iRvrS71nVytCrX2hS2SWW7ZAkvIZwc48R4Dryyc",
+	"YuBfIdv3yFyLKyNAQrN4I7apIQXXKr9Chh8P6w+WOXna1ucKvOLlmzmXw+N98+WH7a53kzn6zB4ZM21y",
+	"R7c5o+fhceRfh6l45jtaIYuUJnKNgejL3e0wuOZUkKSlzxUSG/3TlFwyAzADgZUFJ5NVmHO/yLPwFnH7",
+	"fnh4cD9xs63+Tdx+UeJGmP3rJQ6goVpFbXuT6OSoAofPucy4TBfWahpQVQ+eOtActFwLbC7kJJKEC6ok",
+	"J/T8kD3ffFpbfF6wBWMtYCsRvAYYxmEkm7nZBYe0AKN+69cO2FRdg6WiLkqsIyKbQOhIQo1G1sN0SYfv",
+	"b1qom12oQT1TDjakeTdFLrDQQyM3oDEOEVAlwWYimRpmCQpgITftvbePvGUTOIGJejT8vWkoPGo7HAwC",
+	"dWmkkMsrUShJ6Pi1DY7BQCMkhJZxt+Vt2iskJDetLmzojNkKYeuzBQth8NNkFLQOBIXxIMRF0kbSu6Xv",
+	"NkQQHPo0YzT0lxtV2ToVEN6qA9x7bz9YEqf9Rs2Ap9sBkEAP7z/RbNeYLLv1I2x4vN+EH8Jb2enen+qI",
+	"TqlUriNpdp2SYj8ziCCySmJtfjZgkC+MPyUli/HQSPYUnBY3rrZiKjKK5AqAMwAzh2GIod9ldCHyptji",
+	"eKgxgRqkGLMGSwHh4IsEfN2xrc41/4Y62XiHYcDQFWzHkWycmH2+FGRznBaqmkxr9hVCOq5PjbqHMUQh",
+	"J5hQfZ6kl70G6woAK6FVC6rj+M3pGXNUydOkjAeRhKxkcwS3Hqk6i6rXTKcF4KZl5hgaDSIHdDU311OV",
+	"NympBixGEYpZRxUszvgVz42uiru9SMbmWGgGzJE0xqyDZ1Yz/2OjP3WMoQK4EtdkoHBfJOsbxyKLu6GN",
+	"guIcoXvSzm5RJAuIGJtTZAxZuXonIg4X+It1MBjaA3hk1YWD7hIK3maIbdE2iwxbMFUi5TE8gHy3DJMz",
+	"/CIsyho3EqBUDnWAmqVqxmtuXLds/BFgHcwfB9oalvG8THQ3ZKcKs75jq+jG6KSJWQdIjIzU9cwYVGkJ",
+	"5XmqKudV2TUSyo2kRjKeF1xzmfKxsQPzckEY1BcgUTJduOshi2XscGW2QnYIjGfannxr9+IlYAmYTW0i",
+	"lRUWDIxjNwbM7AwxKxubdMJOYeX2T830ja6M5iOWJUTLNrIb1ronTKeVvIyZOv8RwvBcZrDFwocgfMl+",
+	"2HtzNHpHKNqRpM+PkY5Jh+T4GAO1Z8wSrGiD1+JrMMM+xrk1yzc1OznXLMZHQjZk8QDC331w+sWW4Qld",
+	"X7KklOut50xDJ7TIIZEYvWUNTAbMUScLfCayDP3FlmnKZb9TfjsODJeZbnT5Q4TJPVEw+BCG4c0NTqhU",
+	"LKbRIBceaNsiERpB3wFdDZ7sYiI/5sBDioGTST1N5rzHYv8jkaWqjYJeBGEB+AfE1OBfqcp4FNzcGHFz",
+	"lhv6Ori2+kcmNq65w2LzBOgUlKwnGhvG4E2yE4OyGi/ldzpUWLjeda67mvwJpi6S8fu+nqoqz/qQbjlg",
+	"lKAByk6TFPm4KeD7smlAU57PIwlArjCC4BzMFNVFlMUCh49yqhGxH2M0LP7//VfQob4toIohqKhXsTks",
+	"wSPPdrzH3lIZSf+QtqFSIyh+Oyq62XzrvfdRoHL47WVspSXhRFlErlwvF62FzRjAcguikkuNKLqNIKwZ",
+	"fMkGaTISj96DF5Cdno6YOy2YH1PuPQr0xjfvVhiGbV8oCttQC6a9Dc1AhiwheOVjzJVfBSNrUDFaPvSs",
+	"Pq2YhyGnEx7/+Oh8R3ApmNmVENMYO04Kof/fch/9wcHivjX8x/WWAp+6qCSao2b2iwmcAHUwCD5EQSrK",
+	"RRQMogC+FgU3dSx7wssxNcfYuJDZB/vvVo2T6t588645bVtf//d/7qKPtZJyUffCNM1v4dh/rz+DDgXF",
+	"zodehftS6MSGRyiTIM8/9Yiva5PtAGwYZvCrUgWumUtDvsZLQxVk9tug/lOEgFkz+s3MhQ/mgDHnRSkI",
+	"Ow8M/dVIrZ+F8APeVecA4GaKY7s6lXdPzcQtw2ifz0rOhhszjqyQQk/HLg9VI2C/kBl/jxW1ajIv1Lmr",
+	"nSUZaHwxMOokR+hW8rjOKz1FckfwxSY2XRCryI3eocgCdgSUjzEYk7x1IUKyAgGmBoOtr14829p6DrT0",
+	"KPTTpExn87x/x1qLJd1GU4jv8eylj3GYv1jhMN/aNqJbJrm7sv31Q0TA24BcKgSMaL/eU7wMNmvHiAw0",
+	"0L2GAywOHAH38IrNiGYJjn/UmIAIBxMeNcOJd6KURUbMIhSoyEhUFIAljkaQmWR4zE0zGT8gWfBLFNz0",
+	"IieGEYlH1JRcunzz7saYEV/mWPidfs3zXP1Ken63TkagmqKg0VG0zc3fwX3XVyUvT3EZtWEDol+xmSy0",
+	"You2JAY2EOPc8T+4L1QALPwWQ/b2Lz8hG/e2Fjw4GQnH8AH1ivjgg6oW8dElCPav7/rcA6EX8eGHAjDa",
+	"3j4ChhFfsVTYd2f/LT69xou7fT+DgepeaqhUEsQx/uAZBYAswgpudAjP/PPgAH2TcHAxpz43KOx8gaEy",
+	"3JDJOrNWgJVRsCroe/fdTKHjJzQqH8PccH4r/yxL1QWduNlzqmBBejYaA8jfZjR4LPFXoXP1UN9xRLq9",
+	"SCoXiVnjyJBK9lecGR3rlQEcp6KalzyjKpg7RrrcWqzjXebJZ48Tjbp8q5YJ32FrfgeP2s8y0cN1g+mK",
+	"0mir8/iom+1WVRner8gIm9U3L05KcZ4TkXq9p/ZqT4Aq0BHshREgyixuK0W6I6opQBIKWbukUCqBKgSd",
+	"n0jHhp56HZofOt2Y3EyR9EINIQOwCnwB8MDrZKEtACpbxj81KwOATyFTo0Y+rYFTRTpFJgMPV7UN4RTb",
+	"8YlwTo0JsR7l1D9kfLW9/fyFOWR8JuhTd+6w6k9dS56Nz4F3Dfb9dfik77wHc4E78H1WyqdGDf2lWAQ/",
+	"4576MJX7OG2CXD8XtduGyLJg9roP0yQbH+D/7ZUvf/AURcHLQvArXisLPyy5QyywDQhjCgEKTAVtzYxB",
+	"Ef1YmcmQXraUh0+rbU1JiV1l7SUlnxxu5QtULw9QJrcpki9PjzzWDILRHktVji8g0WnZHMLtczIv+89U",
+	"bRfy90KXO/5qNtaymduehbqmTFtClCYLyk0uya777ueyo44UrrtpQlgQWOX1K9TA3rhY+C+c2w7quXso",
+	"YWiIsX7b6ulWkll1s7zcoSdtQGCj+YIDKNKmRIIZoqwgfkc8Sy45KyoZdxv4S4ONDajsnipdDr7e3NwE",
+	"s4M6swpIPRG6RD0OIgrl5V4pnxnP1VZBlguEejxsvWZGxyQp+XXi+fJxuFZehShC1l636MAWfwuxnVce",
+	"qpEO6nvp79WbrVeGQBm9J7BeZs2g28oTgsGlNKT6wTpG13zwrQb0xwK4qSHcm9Z+HO8Flsx7XWuX8nYA",
+	"pWqJfVzjloKl7Rj6hZiLez/QuK2ZNi9mp1dI1XusVC6Sh3UW5liQ8SssS7Tz6L9kzUdWF5vpSSfeuNqK",
+	"uy5u3ZoFxRpJUIHHIQ2rcPV7w2wmZC3EHY/vvMv6LJFJvihFqnuWNkQ3aVtzNfHkHSh4Vz9yazkydaC5",
+	"pOmFkEx68+7m/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

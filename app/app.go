@@ -204,17 +204,18 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
-	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, obs.requestLog(requests), clk, logger)
+	convSvc := conversations.New(db, clk, nil, conversations.Config{
+		MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
+	})
+	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
 	return services{
 		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
 		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails()),
 		// A rating of a request this instance still holds queued writes the
 		// queue out first.
-		feedback: feedback.New(db, requests, clk),
-		keys:     apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
-		conversations: conversations.New(db, clk, nil, conversations.Config{
-			MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
-		}),
+		feedback:      feedback.New(db, requests, clk),
+		keys:          apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
+		conversations: convSvc,
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/conversations"
 )
 
@@ -142,4 +143,29 @@ func (h *handlers) DeleteConversation(ctx context.Context, req api.DeleteConvers
 		return nil, err
 	}
 	return api.DeleteConversation204Response{}, nil
+}
+
+// chatConversation reads a chat's conversation_id: absent, "new" or one
+// of the caller's conversation ids (a UUID, whatever its case).
+func chatConversation(id *string) (domain.ConversationID, error) {
+	switch {
+	case id == nil:
+		return "", nil
+	case *id == string(chat.NewConversation):
+		return chat.NewConversation, nil
+	}
+	u, err := uuid.Parse(*id)
+	if err != nil || len(*id) != 36 {
+		return "", domain.Invalid("conversation_id", `must be a conversation id or "new"`)
+	}
+	return domain.ConversationID(u.String()), nil
+}
+
+// conversationRef is an answer's conversation_id; nil without one.
+func conversationRef(id domain.ConversationID) *openapi_types.UUID {
+	if id == "" {
+		return nil
+	}
+	u := conversationUUID(id)
+	return &u
 }
