@@ -163,7 +163,8 @@ func TestChatConversationNothingProduced(t *testing.T) {
 // conversation_busy and its quota unit back.
 func TestChatConversationErrors(t *testing.T) {
 	t.Parallel()
-	c := newChatEnv(t, map[string]string{"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "REQUEST_TIMEOUT_SECONDS": "60"})
+	c := newChatEnv(t, map[string]string{"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "REQUEST_TIMEOUT_SECONDS": "60",
+		"MAX_CONVERSATIONS_PER_USER": "3"})
 	c.register("bob@example.com", pw)
 	bob := c.login("bob@example.com", pw)
 	bobs := c.createConversation(bob, strPtr("Bob's"))
@@ -217,4 +218,11 @@ func TestChatConversationErrors(t *testing.T) {
 	assert.Equal(t, "first", ms[1]["content"])
 	assert.Equal(t, "interrupted", ms[1]["status"])
 	assert.Equal(t, "Now?", ms[2]["content"])
+
+	c.createConversation(c.token, nil) // the third, the most allowed
+	used := c.usedQuota()
+	full := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false, "conversation_id": "new"}, bearer(c.token))
+	require.Equal(t, http.StatusConflict, full.status, "%s", full.body)
+	assert.Equal(t, "conflict", full.json(t)["code"])
+	assert.Equal(t, used, c.usedQuota(), "refunded")
 }

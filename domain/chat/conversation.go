@@ -109,6 +109,14 @@ func (s *Service) closeThread(ctx context.Context, u domain.User, th *thread, re
 		return
 	}
 	defer s.endTurn(ctx, u, th)
+	select {
+	case <-th.turn.Lost():
+		// Another turn holds the conversation now (the store was out of
+		// reach for a whole lease): storing this one would interleave.
+		s.log.Warn("conversation turn lost: turn not stored", "user_id", u.ID, "conversation_id", th.id)
+		return
+	default:
+	}
 	status := domain.MessageComplete
 	if answerErr != nil {
 		status = domain.MessageInterrupted
