@@ -226,3 +226,19 @@ func TestChatConversationErrors(t *testing.T) {
 	assert.Equal(t, "conflict", full.json(t)["code"])
 	assert.Equal(t, used, c.usedQuota(), "refunded")
 }
+
+// TestAnalyticsCountConversations: the admin analytics count the
+// conversations started and the messages stored per day.
+func TestAnalyticsCountConversations(t *testing.T) {
+	t.Parallel()
+	a := newAdminEnv(t, nil)
+	res := a.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false, "conversation_id": "new"}, bearer(a.token))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	a.createConversation(a.token, nil)
+
+	res = a.do(http.MethodGet, "/api/v1/admin/analytics?days=1", nil, bearer(a.boss))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	assert.Equal(t, []any{map[string]any{
+		"date": a.clock.Now().UTC().Format(time.DateOnly), "conversations": float64(2), "messages": float64(2),
+	}}, res.json(t)["conversations"])
+}

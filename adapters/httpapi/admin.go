@@ -63,6 +63,10 @@ func toAnalytics(r admin.Report) api.Analytics {
 			Requests: d.Requests, AvgQuotaUsed: d.AvgQuotaUsed,
 		}
 	}
+	out.Conversations = make([]api.ConversationDay, len(r.ConversationDays))
+	for i, d := range r.ConversationDays {
+		out.Conversations[i] = api.ConversationDay{Date: openapi_types.Date{Time: d.Day}, Conversations: d.Conversations, Messages: d.Messages}
+	}
 	for i, a := range r.TopUsers {
 		out.TopUsers[i] = api.UserActivity{UserId: parseUUID(a.UserID), Email: a.Email, Requests: a.Requests}
 	}
