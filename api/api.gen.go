@@ -83,6 +83,42 @@ func (e ChatMessageRole) Valid() bool {
 	}
 }
 
+// Defines values for ExportedMessageRole.
+const (
+	ExportedMessageRoleAssistant ExportedMessageRole = "assistant"
+	ExportedMessageRoleUser      ExportedMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ExportedMessageRole enum.
+func (e ExportedMessageRole) Valid() bool {
+	switch e {
+	case ExportedMessageRoleAssistant:
+		return true
+	case ExportedMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportedMessageStatus.
+const (
+	ExportedMessageStatusComplete    ExportedMessageStatus = "complete"
+	ExportedMessageStatusInterrupted ExportedMessageStatus = "interrupted"
+)
+
+// Valid indicates whether the value is a known member of the ExportedMessageStatus enum.
+func (e ExportedMessageStatus) Valid() bool {
+	switch e {
+	case ExportedMessageStatusComplete:
+		return true
+	case ExportedMessageStatusInterrupted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Healthy HealthStatus = "healthy"
@@ -796,6 +832,23 @@ type APIKeyRequest struct {
 	Scopes *[]KeyScope `json:"scopes,omitempty"`
 }
 
+// AccountExport defines model for AccountExport.
+type AccountExport struct {
+	Account Me `json:"account"`
+
+	// ApiKeys The caller's API keys, oldest first, without the keys themselves.
+	ApiKeys []APIKey `json:"api_keys"`
+
+	// Conversations Every conversation with all its messages, most recently active first.
+	Conversations []ExportedConversation `json:"conversations"`
+
+	// ExportedAt Example: 2025-12-25T10:45:00Z
+	ExportedAt time.Time `json:"exported_at"`
+
+	// Feedback Every rating the caller gave, oldest first.
+	Feedback []Feedback `json:"feedback"`
+}
+
 // AdminUser defines model for AdminUser.
 type AdminUser struct {
 	// CreatedAt Example: 2025-12-01T09:00:00Z
@@ -863,7 +916,12 @@ type AdminUserPatch struct {
 type Analytics struct {
 	// ByRoute Per tier (fast, balanced, smart) and answering provider (by name, `null` last).
 	ByRoute []RouteActivity `json:"by_route"`
-	Daily   []DailyActivity `json:"daily"`
+
+	// ConversationDays Conversations started and messages stored per UTC day of the
+	// period, oldest first; days with neither are left out. It counts
+	// what is stored: deleted and purged conversations drop out.
+	ConversationDays []ConversationDay `json:"conversation_days"`
+	Daily            []DailyActivity   `json:"daily"`
 
 	// Days How many UTC days the figures cover.
 	//
@@ -1104,6 +1162,22 @@ type ConfirmedChange struct {
 	User   AdminUser     `json:"user"`
 }
 
+// ConversationDay defines model for ConversationDay.
+type ConversationDay struct {
+	// Conversations Conversations started that day.
+	//
+	// Example: 12
+	Conversations int `json:"conversations"`
+
+	// Date Example: 2025-12-25
+	Date openapi_types.Date `json:"date"`
+
+	// Messages Messages stored that day (prompts and answers).
+	//
+	// Example: 87
+	Messages int `json:"messages"`
+}
+
 // DailyActivity defines model for DailyActivity.
 type DailyActivity struct {
 	// ActiveUsers Distinct users with a chat request that day.
@@ -1123,6 +1197,14 @@ type DailyActivity struct {
 	//
 	// Example: 131
 	Requests int `json:"requests"`
+}
+
+// DeleteAccountRequest defines model for DeleteAccountRequest.
+type DeleteAccountRequest struct {
+	// Password The account's password; required when the account has one.
+	//
+	// Example: correct horse battery staple
+	Password *string `json:"password,omitempty"`
 }
 
 // Error The body of every non-2xx answer. Some errors add fields.
@@ -1152,6 +1234,52 @@ type Error struct {
 	RequestId            string                 `json:"request_id"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
+
+// ExportedConversation defines model for ExportedConversation.
+type ExportedConversation struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Messages All the conversation's messages, oldest first.
+	Messages []ExportedMessage `json:"messages"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	//
+	// Example: Trip to Lisbon
+	Title     *string   `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ExportedMessage defines model for ExportedMessage.
+type ExportedMessage struct {
+	Content   string    `json:"content"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// Model A routing tier.
+	Model *Tier `json:"model,omitempty"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider  *Provider           `json:"provider,omitempty"`
+	RequestId *string             `json:"request_id,omitempty"`
+	Role      ExportedMessageRole `json:"role"`
+	Sources   *[]Source           `json:"sources,omitempty"`
+
+	// Status `interrupted`: the answer was cut short and holds what arrived.
+	Status        ExportedMessageStatus `json:"status"`
+	UpstreamModel *string               `json:"upstream_model,omitempty"`
+	Usage         *Usage                `json:"usage,omitempty"`
+}
+
+// ExportedMessageRole defines model for ExportedMessage.Role.
+type ExportedMessageRole string
+
+// ExportedMessageStatus `interrupted`: the answer was cut short and holds what arrived.
+type ExportedMessageStatus string
 
 // Feedback defines model for Feedback.
 type Feedback struct {
@@ -1262,6 +1390,26 @@ type LoginRequest struct {
 	//
 	// Example: correct horse battery staple
 	Password *string `json:"password,omitempty"`
+}
+
+// Me defines model for Me.
+type Me struct {
+	// CreatedAt Example: 2025-12-20T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+
+	// EmailVerified Whether the owner followed a mailed verification link; always false on a server without `SMTP_URL`.
+	EmailVerified bool `json:"email_verified"`
+
+	// HasPassword Whether the account logs in with a password; false for one created by email-only login (it may set one with POST /api/v1/me/password).
+	HasPassword bool `json:"has_password"`
+
+	// Id Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	Id      openapi_types.UUID `json:"id"`
+	IsAdmin bool               `json:"is_admin"`
+	Quota   Quota              `json:"quota"`
 }
 
 // MetricsText Prometheus text exposition format, version 0.0.4.
@@ -1922,8 +2070,10 @@ type RequestLogEntry struct {
 	// UpstreamModel Example: llama-3.1-8b-instant
 	UpstreamModel *string `json:"upstream_model"`
 
-	// UserId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
-	UserId openapi_types.UUID `json:"user_id"`
+	// UserId The account that made the request; `null` once that account was deleted (the row stays, anonymised).
+	//
+	// Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	UserId *openapi_types.UUID `json:"user_id"`
 }
 
 // RequestLogEntryApi The API the request came through (`POST /api/v1/chat` or `POST /v1/chat/completions`).
@@ -2255,6 +2405,9 @@ type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
+
+// DeleteMeJSONRequestBody defines body for DeleteMe for application/json ContentType.
+type DeleteMeJSONRequestBody = DeleteAccountRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
@@ -3144,6 +3297,9 @@ type ClientInterface interface {
 	//   token) over requests that produced one. Percentiles are `null`
 	//   without samples.
 	// - `feedback`: ratings given during the period.
+	// - `conversation_days`: conversations started and messages stored
+	//   per day, oldest first, days with neither left out; deleted and
+	//   purged conversations drop out.
 	//
 	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 	GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3677,6 +3833,67 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteMeWithBody Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMe Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMe Your account
+	//
+	// The caller's account: id, email, when it was created, whether it is
+	// an admin, whether its email address is confirmed, whether it has a
+	// password (an account created by email-only login has none), and
+	// today's quota as `GET /api/v1/quota` gives it.
+	//
+	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportMe Everything the service holds about you, as one document
+	//
+	// One JSON document with everything the service keeps about the
+	// caller: the account (with today's quota), every conversation with
+	// all its messages (most recently active first, messages in order),
+	// every rating given to an answer, and the API keys by prefix and name
+	// (never the keys themselves, which the server does not keep). The
+	// request log is operational data kept by the operators and is not
+	// part of it. Conversations are read page by page, so a conversation
+	// changed during the export may show its state before or after the
+	// change. Takes an access token from login, not a personal API key.
+	//
+	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChangePasswordWithBody Change your password
 	//
 	// Sets a new password (8 to 128 characters) after checking the
@@ -3996,6 +4213,9 @@ func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 //     token) over requests that produced one. Percentiles are `null`
 //     without samples.
 //   - `feedback`: ratings given during the period.
+//   - `conversation_days`: conversations started and messages stored
+//     per day, oldest first, days with neither left out; deleted and
+//     purged conversations drop out.
 //
 // Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 func (c *Client) GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4789,6 +5009,107 @@ func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestB
 // Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeAPIKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMeWithBody Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMe Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMe Your account
+//
+// The caller's account: id, email, when it was created, whether it is
+// an admin, whether its email address is confirmed, whether it has a
+// password (an account created by email-only login has none), and
+// today's quota as `GET /api/v1/quota` gives it.
+//
+// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportMe Everything the service holds about you, as one document
+//
+// One JSON document with everything the service keeps about the
+// caller: the account (with today's quota), every conversation with
+// all its messages (most recently active first, messages in order),
+// every rating given to an answer, and the API keys by prefix and name
+// (never the keys themselves, which the server does not keep). The
+// request log is operational data kept by the operators and is not
+// part of it. Conversations are read page by page, so a conversation
+// changed during the export may show its state before or after the
+// change. Takes an access token from login, not a personal API key.
+//
+// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -6089,6 +6410,100 @@ func NewRevokeAPIKeyRequest(server string, id openapi_types.UUID) (*http.Request
 	return req, nil
 }
 
+// NewDeleteMeRequest calls the generic DeleteMe builder with application/json body
+func NewDeleteMeRequest(server string, body DeleteMeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteMeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDeleteMeRequestWithBody constructs an http.Request for the DeleteMe method, with any body, and a specified content type
+func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetMeRequest constructs an http.Request for the GetMe method
+func NewGetMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportMeRequest constructs an http.Request for the ExportMe method
+func NewExportMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6661,6 +7076,9 @@ type ClientWithResponsesInterface interface {
 	//   token) over requests that produced one. Percentiles are `null`
 	//   without samples.
 	// - `feedback`: ratings given during the period.
+	// - `conversation_days`: conversations started and messages stored
+	//   per day, oldest first, days with neither left out; deleted and
+	//   purged conversations drop out.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7211,6 +7629,71 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
+
+	// DeleteMeWithBodyWithResponse Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// DeleteMeWithResponse Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// GetMeWithResponse Your account
+	//
+	// The caller's account: id, email, when it was created, whether it is
+	// an admin, whether its email address is confirmed, whether it has a
+	// password (an account created by email-only login has none), and
+	// today's quota as `GET /api/v1/quota` gives it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ExportMeWithResponse Everything the service holds about you, as one document
+	//
+	// One JSON document with everything the service keeps about the
+	// caller: the account (with today's quota), every conversation with
+	// all its messages (most recently active first, messages in order),
+	// every rating given to an answer, and the API keys by prefix and name
+	// (never the keys themselves, which the server does not keep). The
+	// request log is operational data kept by the operators and is not
+	// part of it. Conversations are read page by page, so a conversation
+	// changed during the export may show its state before or after the
+	// change. Takes an access token from login, not a personal API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change your password
 	//
@@ -9581,6 +10064,320 @@ func (r RevokeAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// DeleteMeResponse429Headers the declared response headers of an HTTP 429 response for DeleteMe
+type DeleteMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type DeleteMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMeResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMeResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMeResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r DeleteMeResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteMeResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DeleteMeResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
+type GetMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetMeResponse429Headers the declared response headers of an HTTP 429 response for GetMe
+type GetMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Me
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMeResponse) GetJSON200() *Me {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportMeResponse200Headers the declared response headers of an HTTP 200 response for ExportMe
+type ExportMeResponse200Headers struct {
+	ContentDisposition *string
+}
+
+// ExportMeResponse401Headers the declared response headers of an HTTP 401 response for ExportMe
+type ExportMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ExportMeResponse429Headers the declared response headers of an HTTP 429 response for ExportMe
+type ExportMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ExportMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountExport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportMeResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportMeResponse) GetJSON200() *AccountExport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportMeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
 type ChangePasswordResponse429Headers struct {
 	RateLimitLimit     *int
@@ -10987,6 +11784,9 @@ func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditor
 //     token) over requests that produced one. Percentiles are `null`
 //     without samples.
 //   - `feedback`: ratings given during the period.
+//   - `conversation_days`: conversations started and messages stored
+//     per day, oldest first, days with neither left out; deleted and
+//     purged conversations drop out.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11698,6 +12498,95 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id o
 		return nil, err
 	}
 	return ParseRevokeAPIKeyResponse(rsp)
+}
+
+// DeleteMeWithBodyWithResponse Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// DeleteMeWithResponse Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// GetMeWithResponse Your account
+//
+// The caller's account: id, email, when it was created, whether it is
+// an admin, whether its email address is confirmed, whether it has a
+// password (an account created by email-only login has none), and
+// today's quota as `GET /api/v1/quota` gives it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
+	rsp, err := c.GetMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMeResponse(rsp)
+}
+
+// ExportMeWithResponse Everything the service holds about you, as one document
+//
+// One JSON document with everything the service keeps about the
+// caller: the account (with today's quota), every conversation with
+// all its messages (most recently active first, messages in order),
+// every rating given to an answer, and the API keys by prefix and name
+// (never the keys themselves, which the server does not keep). The
+// request log is operational data kept by the operators and is not
+// part of it. Conversations are read page by page, so a conversation
+// changed during the export may show its state before or after the
+// change. Takes an access token from login, not a personal API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportMeResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change your password
@@ -14392,6 +15281,359 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 	return response, nil
 }
 
+// ParseDeleteMeResponse parses an HTTP response from a DeleteMeWithResponse call
+func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
+func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Me
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportMeResponse parses an HTTP response from a ExportMeWithResponse call
+func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountExport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportMeResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15893,6 +17135,15 @@ type ServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) error
+	// DeleteMe Delete your account and everything tied to it
+	// (DELETE /api/v1/me)
+	DeleteMe(ctx echo.Context) error
+	// GetMe Your account
+	// (GET /api/v1/me)
+	GetMe(ctx echo.Context) error
+	// ExportMe Everything the service holds about you, as one document
+	// (GET /api/v1/me/export)
+	ExportMe(ctx echo.Context) error
 	// ChangePassword Change your password
 	// (POST /api/v1/me/password)
 	ChangePassword(ctx echo.Context) error
@@ -16222,6 +17473,33 @@ func (w *ServerInterfaceWrapper) RevokeAPIKey(ctx echo.Context) error {
 	return err
 }
 
+// DeleteMe converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMe(ctx)
+	return err
+}
+
+// GetMe converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ExportMe converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportMe(ctx)
+	return err
+}
+
 // ChangePassword converts echo context to params.
 func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 	var err error
@@ -16452,6 +17730,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
+	router.DELETE(options.BaseURL+"/api/v1/me", wrapper.DeleteMe, options.OperationMiddlewares["deleteMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me/export", wrapper.ExportMe, options.OperationMiddlewares["exportMe"]...)
 	router.POST(options.BaseURL+"/api/v1/feedback", wrapper.SubmitFeedback, options.OperationMiddlewares["submitFeedback"]...)
 	router.GET(options.BaseURL+"/api/v1/keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
 	router.POST(options.BaseURL+"/api/v1/keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
@@ -19341,6 +20622,412 @@ func (response RevokeAPIKey503JSONResponse) VisitRevokeAPIKeyResponse(w http.Res
 	return err
 }
 
+type DeleteMeRequestObject struct {
+	Body *DeleteMeJSONRequestBody
+}
+
+type DeleteMeResponseObject interface {
+	VisitDeleteMeResponse(w http.ResponseWriter) error
+}
+
+type DeleteMe204Response struct {
+}
+
+func (response DeleteMe204Response) VisitDeleteMeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMe400JSONResponse Error
+
+func (response DeleteMe400JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe401JSONResponse Error
+
+func (response DeleteMe401JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe403JSONResponse Error
+
+func (response DeleteMe403JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response DeleteMe408JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteMe413JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response DeleteMe415JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response DeleteMe429JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteMe500JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteMe503JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMeRequestObject struct {
+}
+
+type GetMeResponseObject interface {
+	VisitGetMeResponse(w http.ResponseWriter) error
+}
+
+type GetMe200JSONResponse Me
+
+func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMe400JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMe401JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMe403JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetMe429JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetMe500JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetMe503JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMeRequestObject struct {
+}
+
+type ExportMeResponseObject interface {
+	VisitExportMeResponse(w http.ResponseWriter) error
+}
+
+type ExportMe200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportMe200JSONResponse struct {
+	Body    AccountExport
+	Headers ExportMe200ResponseHeaders
+}
+
+func (response ExportMe200JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportMe400JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportMe401JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe403JSONResponse Error
+
+func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ExportMe429JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ExportMe500JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ExportMe503JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePasswordRequestObject struct {
 	Body *ChangePasswordJSONRequestBody
 }
@@ -21192,6 +22879,15 @@ type StrictServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx context.Context, request RevokeAPIKeyRequestObject) (RevokeAPIKeyResponseObject, error)
+	// DeleteMe Delete your account and everything tied to it
+	// (DELETE /api/v1/me)
+	DeleteMe(ctx context.Context, request DeleteMeRequestObject) (DeleteMeResponseObject, error)
+	// GetMe Your account
+	// (GET /api/v1/me)
+	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ExportMe Everything the service holds about you, as one document
+	// (GET /api/v1/me/export)
+	ExportMe(ctx context.Context, request ExportMeRequestObject) (ExportMeResponseObject, error)
 	// ChangePassword Change your password
 	// (POST /api/v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -21909,6 +23605,98 @@ func (sh *strictHandler) RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) e
 	return nil
 }
 
+// DeleteMe operation middleware
+func (sh *strictHandler) DeleteMe(ctx echo.Context) error {
+	var request DeleteMeRequestObject
+
+	var body DeleteMeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMe(ctx.Request().Context(), request.(DeleteMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMeResponseObject); ok {
+		return validResponse.VisitDeleteMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMe operation middleware
+func (sh *strictHandler) GetMe(ctx echo.Context) error {
+	var request GetMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMe(ctx.Request().Context(), request.(GetMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMeResponseObject); ok {
+		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportMe operation middleware
+func (sh *strictHandler) ExportMe(ctx echo.Context) error {
+	var request ExportMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportMe(ctx.Request().Context(), request.(ExportMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportMeResponseObject); ok {
+		return validResponse.VisitExportMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ChangePassword operation middleware
 func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 	var request ChangePasswordRequestObject
@@ -22313,477 +24101,514 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchtJ1i72KhnwjhCwdwECQFAHMP6w2RQlsX8dOCQ16p6GjEpUJYBqFjLRlQWB6LYi/Aa+88W+sXeE",
-	"w34F3/tN/hewH8GRa62syioUTpTU6pnQRIyaAOqQuTJznde3/qgFajZXUshU1/p/1BKh50pqAR9OF+n0",
-	"iqfiVTSLUhGarwIlUyFT8yefz+Mo4Gmk5MNftZLmO3HHZ/MY7+ZBoBZ4qV7MZjxZ1fq1m6lg9AOLNItV",
-	"cCtCxsepSNiYR7EIWawmkdQ1r/aRxwuBLw1FrV9LeCqGMY3Fq4kkUYl5pFJsxuWqeD8bq4Sl00jb152w",
-	"NFkxPuGRZJFkPWZekYjfFkKnwyis9WuPxp2gGx6JZm90zJu94FHYfCIej5tPeXuEv/TGcE+arIYw5Fq/",
-	"9+mTV+NhmAit12caxJGQ6QPN6Aq20CJkUarZaBFORLr/JM0yMPiaibtAiBB+/ezhd7qfzAR0MBUzbkbx",
-	"nxIxrvVr/93DfFs8xF/1Q2crnMOw4N5Q6CCJ5mYbuItBQ9NsnKgZLgRSg9XnImEXl5YmHjOfHz7qmRUb",
-	"yIvLj48aHjOLt9+6sjq8gcvVQNIjG30monQqErbkK4/BjGmP+VfmQ/PUfPCZFoGSoW4NZM2rTQUPRQKr",
-	"mM20Cf+ar0rTdBcX15KpMUungi0jGaolzLJplx0WTjMl41WjVXPpna7mZtUjmYqJMBT1nJdfiRmPZCQn",
-	"6wO4suSNxTg1+zl/9UEv0KJidtdIFraQaRTjk6cqFnaikWYjHtzufk9O6l3v4Ha/sKVaxCEbCcbDWZSm",
-	"ItzxGvMiw6feSf6RRzEfxeJAPhWKuZChkMFq/QCHPOUjrgULldBMqpRxqZciqTi4C2cA+bm9FsnHKBAs",
-	"FbO5SngSxStWvPLwM2ymPOV6GsnJDwtdHrU9NXRceMqUDMTeA87u19FENp0nuPxTT1WSxqsvwoEOYEAb",
-	"uc75R5Gs2JxrvVRJyIg4TMcqZTrlKxGy0UKviHfY7bzkUcrqMJqB3MIekB1xlm8UVk+dzeGZZw6knvJE",
-	"hOxKhJFumEMC28WSeJ3H7HM6UoWjHImxSgRyskhOPLacCslupVrKPc7HDzwkfnHg0RhHIg6L++uUzcRs",
-	"JBIzwUh+5HEUVuwt+mVI28PZX3aR+my20GZi7ImZZaf7hAVTnvAgNfS577HQK5nyu/VzPFLhyi7Jj9dv",
-	"3xw05Av8BW40pyGOpGAdjwUqXswk6xz3LSXyKbAHnx6wWKlbsw/NthuJSSQNLzdyQo1+FUHKbsWK6TQx",
-	"DP6+E8b1rlygKde42RMlJzh4uPqQqc+E1nwi9C+dDy3aN/nC8c8b/Ocfe7OyVm5Ems14PFbJTIQe4wy2",
-	"rrNJUaWYCvZS6ZThOWSRHkizJbRIPoqQ1X271NP8Ir/RYoamQAjGR2ph+KEgKg+kTnmSaraM0ilodnOe",
-	"ThmXIeNmgyjJ6v52KppHGDL6jRPGcaemU56625VpvtLmzCeCGW6QCH6rBzIf75at2Wq1/IbhPp+82nOV",
-	"jKIwFPJQVT6cRXL9VCVqkQozTrPB4ZoqtX2cvTTfV6fmYqPBGe3ILGGU3FOhhV0RacNiw62mRnbRniOs",
-	"vPN+41vIjyKJxlHVCI2KF2f2Aa15oOQ4MjuZrSqNBLhp6Dw2H/cZ3spWapGUHj6OEp322VjFsVrCWYgj",
-	"ecuWgs1Qw16pBYo6fYtLyqRYwmaH3X359vqGPeTz6OHHzkO+SKcP4f2rh4nQQobflA1ULDSI5ao9CqfT",
-	"/BbwOHa4gJICpl8Ppjz12FKMmBY8CfA4n15eAMMOEgEHxWNKGhZoWEcCJ3YgDRk0ULMBL7CjMqy4uK6G",
-	"UxRXZyVSc6LLS5ud3QuZikTyGMmw9/ktsHl8grNb7FcMv7jXCn72+p1KtpDibi6CVIQ4khMWipRHsWbc",
-	"sDw0b4jUsZqwhQwFsvOM/4ctM5Q3Kn2uFjK8F4GkSodjuDun0BtFKr8IcxvFnAawQaPwG9HM7PkUlFyu",
-	"b0UIuzuzUcRdpFPYysRP8s3+QAOZ3s6FPL24j14If+ZbcIP+QBLPaBAqFHEu7cbcjGzEYy4DEZoh6hlP",
-	"zC1znvCZvaHm5Zps4dlDQRTZl4I4U6DjFfm2DlElUPNfU3lZ3Yfx+kzymdAsSgcyV8k9ViXyfeKpwMwz",
-	"b0GmnA2kmTFLlWps0FVYrqoYlaSsKQzkRlWBHawpINnuqy/cWyCXd5YrmfM9VS2baQPJRRxnu2cuklmk",
-	"daRktnG+qDwuj7dCMOfD/qaieV/qfI2DdStWDzRTS4nbOBfQKqkQjelURMm6cGSVsjHfq58hH9f5WSYo",
-	"89VbE5VVFEUR9bWY1GcJyp+axOubF88csl3yVax4eKPUK55MxOcRbo4PG6ZKDWN4nEtBej8xLqUYXMLq",
-	"6NbutHtPjh8/YqNVKnRjA32/gTSwrgMYLCh6BSIbG2aeulKVpnkTzYRafKZktfNM6WEbyWmOUCICERk7",
-	"1myDaCb+YjQMoxBdYkkSfUS+FUl2df63d+fXN8Obi9fnb9/dDK/Pz96+eXZ9gjqLklIE5oEM4gdKi9Ch",
-	"9I1Sr7lcWV/4gUIqUDJYJIlYC1FZDyiI6AiCNskDnUc0kgU6cipcq2vrV4zm5IuXvSQfRf6COk/ZzIj+",
-	"Ttu8hMNqbjoS+StcETdP1MfIuhrzuZGjlH4EeybSLMmCS9ulsb1vuHFapxf5w0tP3X/svy1Uyovjfsaj",
-	"eMXgB4yhLebbBhqay4dw+dAJl+XjdJ9nL2D147ZZ8+N2vhLwrlSFfLWZI+nFeBwFkZApvvFrSdHQGXOk",
-	"LRlY3Tcj6bP1gfjeQPqGIn1WRRDfQ93Bv2vqqVrEYRPcy3025rEWft+oj4GaCT2QIx7cmp04i0IZTaYp",
-	"e3dz1vCY2LmbjEVbuWv8hlcICmrzT1oOHprby3fZ8J85lYzHieDhymgRA/n69Kfh2ds3Z++urs7f3AyJ",
-	"s1wPL8+vhu+uz6/WT3Dp6YZejlu+zzp+44QJHkwZWvbF8AAEAYCmfZII4LQfSIxpReZEa5Hqxhfx/ZsR",
-	"mDG7Ri9GY/JxPACN1RkLKw1lbRF3BvGKm2N9tD7uFgxIbB5jwNHRugjM5rPxk2xDl8Yh5GJW6/9Sg2fX",
-	"PuTqFfqb8YDh0Xknjbqrkuh3EX4ZK5bPo+GtWBX4hbWeyAm0gReYkQiZ0ju/pmC1zqg6xMlvhYSAEyjz",
-	"cuKxhSQ7NBEf1S1aseJuHiUYTnV24vv375un+bBFdai7ODEGAzamqjmE5oEZVWs/CJ5AeHRtU1Wv3eEx",
-	"222CSQ+LQU1HMMUxc4QTqsvFi/98ff6NyplnAHFvdDWxnGkWZuTvikTCLgjVUrK6X7jPUZreSb2Yz1WS",
-	"ivC1CCN+QxGk+1N/kT9xODOPHFKcaYOumkU+yq/5y+n8Nv4C5PssS2mLgZSl+FSaR9/Qv3gPC+he2WLf",
-	"Mvvp2+Q+nQBHxdiEZlP+MQsDQuwY82waLYbquiFKk4hC8Qwea0U6CeQe5Ck9/5n8hZoZRr2ACNv98puq",
-	"0pq+Jy998eSlz3EXbPQSVPKUDT6CvwR7Ocg5wOp8IOlEmTNzGxulE9IqVbhqbPEdoHP7fjqjxr9Bi1r3",
-	"G4MWBt5Me8l62BauGea/5zlX6/feL9JsM3I2DI9E2qasnYVLl/X8l5IWCI/8pkHfESib+dwy/dfJBIEA",
-	"S4zpbOYzUdjoUVY5rsdqohaplyeQBVMuJ6Lx19CV760l//mJiZ8fCt6u2hYy6k4osTfmqUhaeK4/V7Xd",
-	"pdFW8tUt+uxfRXVzFNnsBZjif3nx7wLM+nmi5iJJI3KOJoKb2fO0QKFat909bna6ze7xTafdP2r32+1/",
-	"1LyaOW3m0lpodBUSLKXN7BHz1PTQ4qjfTwXqAZgUp+aaLVUC6XP1XrtjVSkhmZKNE+YbE4G8DlJ8NBtg",
-	"wyjMhXh20mQhKkaF7DKf4tH4Ke8EHdF8POqGzZ54Ylbo0ahpl+iYPxq5L1ssgJmuPTfmOh0udEbELfM1",
-	"l7qMQ4S5UuEZ3mEunEXSqH71ZWJUC8msk1jJQDBuf56jI24TiSpW8tFN+0m/0+33Nq/kThpKPhNFKsZ8",
-	"nqp5FV3miRhHd9XMEyOFEA1lnY6TEQpUSESgJjLSgkVpcTKT35s/jY5uL5/+9qrqlTpQcyu/6ZZfasGU",
-	"p7UPXi1KxUzvOm3/LlbX5iG1T7m3J0n4Cs5TlsDW/6UGewHIkc3Uc09TaV9kYyucjtzjhZmi5q14Us/w",
-	"Sd/kwP61jtetWG3cQ0YXFPHYY3qqlhLqLtDMiDSzFU4tdi1kyKKUcc38U1J8UGijZGaDRbt9FNyKFfwh",
-	"/I17btb9e/r46vfTTvCsJ54/mrx8Ev3Yvn3Vnb3pqctHv1090Te1L3Zq/uq7nvyjlXv/sM3+KsLMpOJO",
-	"vxUr+O9eMyD5tmv88MzNA3GypIpj2Vui0YUn1todL9JFIjBPmPj40aPjNgv5SjO+5KsWe6Mo08y3b4nk",
-	"0PzurzHyR832o+ZR+6Ztjve9Tjg9evOJogvxDIGXA4ZaV2PW7bGpWiS6gUJaqmXV4HlaHPfTtleb8bto",
-	"tpjV+mbuXm0WSfzY8dZs5fy0lDVG8z3ISBHHGb35nCcpq6dJNJuJ8IR1oMig3S6IFKmMlZgmKna+bhSp",
-	"m53IGb97JeQkndb6nTYONvu89fCVdwVPs1HO+MoojhDKG2Myx5gv4pT5vwzgpA5qH/wW8yFv1S9lsQJX",
-	"q/faR0ylU5EsIy2KY/+Mwz7jdxd4Twenaj/tOEewRpXnyIz5nUZnymGSq925aT89dF87Ac/qPU1BfSMe",
-	"MA4FDrai1gT2B60IKPdCtzaLPGeruvlv2YQgmJVdPVIqFhzcEWI8FkEafRTbxusMEpP+nAFlrzCHaH00",
-	"kDZVpC0P+f9An1qBmrlkxavLJPVqd82Jau6U7u3Ro/Exb4tmd/xINHtBb9R8yo8fN4+Dzrg7eho+EZ3O",
-	"PtI90sOs6GA3BUGlgoK3bfoPqbm9+6u5oLVBOsAWpybkJtq0AVa3UdZsSJ2uV+VwXBOndiEyUjj7qrjB",
-	"17dQYahV+mdGrK2H9ZJjnKN4YKW4S4fBItGqwjV6ybUGjQov8LOaO3MXm/OJyM6YwhNmxlPkuT+/v5r+",
-	"7cXfez+/7yxHL94tfu4+TfdcnuQA1SBjSbu0A3yuV5j4DrqlwbT6HENdEgT30cl0Asm4goMhJ1rsLdQt",
-	"Y8IxJfVNpKLA7SySl85SdLzSynwu10tEukgkxBRm1uwkBlhYoW7bFd6dNvzPkd/tnUyyyE/sxa039Mcv",
-	"kUw/uBc1o9lcJaiBcSNza5MonS5Ghns9VHweNQMViomQD7MXf3Jv17fRvKmAFDxuzhVkc+LYSvy6SLRn",
-	"+IuGCLrEP53KjhY7lStaSfInFn5/oAeSqpzAS6k9phXyb3ga+q0pRwKMdPOU6KPQjOMdAxlpvRAhpYFg",
-	"pgnkvsRqoo06CTe32KVItJmczQ3AzQN54eToxDBQtoiFdXGY6SGs91PVKZA8XqVRoNc5x2g1hPhVBdsQ",
-	"CUsjkbB6sULAw/qABmrKEB03NMvC5vXRChRAz25hw02A3+7FA67MaE4N54zSCiuB2OzeLAXSyrY/rkrH",
-	"fqmWqFK/uzlDtRpMhGiyMBp3oMq+m8dVUn4sRDjiwe2uMT6n664pPmBuTdRsE7dKdGqGZMOAc5FEKqyQ",
-	"apmg7Twti9dq51gqZLAa7qbpK7zyUiSBkGkUCw2EVdUDBk/ahvF6KJI3uMGO9xl2qubDTMqsvx3sOA6C",
-	"GM6o9vCrPCBs6Ln37jSiZNtuSlXK491yzp7HG7zc3JiO0z1I/9yMFoJTBeqXpCPsadpEsDD21GQDdOnm",
-	"5UygsAvyQTlb+cM29nKTzb7IZJD+m5bpWaTTSAYprg9THyk9HjdKUVE7rtSmk0RRLmPvruiQabfaR90j",
-	"dxupBcZSMjlnxHrpKcfrT2k/6ez/FG3HsUEfTcTYGphu1WMd1AQvq2iiPbpbV81ee7z1teZVE56KpTmM",
-	"CZZGZ9lXCOnisVECsTudJoLPjDQL4kUoistwVDWExMn5zq983NmpWmc3esWNUiBmYYprS762epXbNE3F",
-	"bF7hMrJE2HX4Lu11MAFOsaoisd10Gc8I/WEifoXqEI9JNVyA7jK8FSuPBVESLKJ0qOZCegOZJeVitphZ",
-	"rKngcTplMyWjFKKjRuHSRj0x1zQ85ibDeQMJhXrDWPEQYq6UfOA5gXe6lAWLdKjGYyPVw2Hmfy1qI8VU",
-	"u/WMz+IqZkTMaFO5BoswSs8l5a2ucwkK/1GyKWZHoy5nLCxQgoaThMvU+Uy6FFpYydCxyOAz6ojmIz7I",
-	"Zq25X2WlTtlDzcqRjWYm4trpxXeuCSQepFVWGJbapVClYB7xIKs2RueTWSzIJfQNTXjqGmr2mweanb26",
-	"KErLdb9B9YiGUbh9UBaTi7S28ruLb33MH42Og17YPBLdcbPHO6Pm0+BJ2HwsHo2PeW90FHTDCqfCTnvx",
-	"q8RMqB4LYRPCCC0O12rDwVR4BWnreWy0Yrg9WX0MmbswMOYbEeuDJuynyjcqDmfExf0lJ7Xd95hPGy0K",
-	"fY9xCqr56JH0iwz+j1p2Y2YNrZ2jkpOn13VoEcn0Ua+2hUVv3Ao2Rg0yCS2ogM8w9yffGBT2Xd+Keyb8",
-	"7dwEKU8mIt20W7HQlEPBnZKwNE7pfn6YWH1QG9Qo2KpkyRNbG6nRrnOD4xh+IYfajmlX+ZuQlTgH2LNM",
-	"MiOSO8p8pxeWunCqNjLlaseSkGlCf+7nwcn5e4V2/NXdVG+eXRxMaTvF3c6kMzgSz8FdtN2VlJ8fLVLt",
-	"mWlFkhWdUSeMj6DGhm7SKV8xBAhaMZ5AZtIBvqRLqCtOcze5MwCWlaNkJKSiFOtLB41l3aH0T+sy+uou",
-	"FdwLl5SetjEaSYWEQ5vHVr1tsiy3dYSS5QlTmLiK0SUjiGR2Dbit8EIpWJ3OubkI2GETbgHHcon7BSpJ",
-	"RJCyqUq0YCOepiJZmS04B7Mm413ZuIvRtu6Tqti5WBbmmb8tTdqLUS9UCeG8JMIY5olg5lK95/uc6N6T",
-	"XWe6MJQNRzk9/yhkeg12TlU+sdF9m9fmSMGFmtVnwsh16zUMDcmNLmDU48YJ00LYc5eS1hQpo+Y5D25V",
-	"iRkzlte2LmNtA+WJchXODbzrgWapuEtP2HIapYLpOQ8E47EZX5QZm8CEuGTGBFrB9SzS5MF2oqZz2Arm",
-	"BYPBddVoE0UlJ6SjGx3byCWtI51yCSkFK52KWVWRWMnwU7DZ7BQ3rdOVmMerrZRZG+Q4kpGeDnMjzTFq",
-	"NmRz7NKJorBy8RAbZYdUvIlQ/7qPoanVIgnEBnkDgEh4AZtEHw3np8w0MyzPCJ0gSjGDRiXgnf2l8wF9",
-	"Xvu7ZK/hDVUCfTFHP8EwI4MTpo/5jDePWp3mk1EzknZzVISIaONv97uZiz55taUYDRECatct78XoGi58",
-	"u0gDNSvd7eyNvR7ynEfxIhHVepoFyHFs4BJl8l1e3pyWAJt3/wbRMuN3Q+RF9AkDPU86T7u78jYsFM76",
-	"pjrnSRyJhGHQiTy2gZIfRaItxlYcmvNwmN/U5XGFZAYnPp7tqmwzVQAsRSI5ydkY7iI2E1xqAjLimsWC",
-	"f6QwjlqkAMIE0o84llkCDphINqRheBZgHn3YHmR3zjE5kjbG84jEJ1ku0evTn4aXV29fX94Mz16eXl07",
-	"+S2sftRtt9sDOVpZhazRYu+3MPMCL8fRAGZavddue2xAA+zjHbhZB7VG2b9zfjePeSTZ9fW54RTmFUaF",
-	"FDIA5dMRwDC+g0WFdmQrzKra0kYRjLoPFltyzarkr6UNVgqYLWqWGGqJHN7sKHkkiCoylPAXZthSskDD",
-	"fh7zIAvqre37SuafihnIecMYCtmY1j2cncpuMRS75jYusrWMXKSQllUTQMBLif9bM4m2AcaHjJ5lBEIu",
-	"DNAuVvOBTIRexCnYWjgAEWZCJFVGYIgWM1vZfskTweJIp1CjNJDmQb7RhXwmzMrAy2zJGBR24TKe2Ap0",
-	"GG4EVfhZqUCuKuk0imO6RSMAgjm19HLPPH0g/ZxAPuJpacXq/ho/9y3Y1op2e4UuX/JampO8ifmW4Ewy",
-	"IKOKwhcVrtD9A5PqdZ96cKCIhaZLxfSUz5ETKSnejmv9X7bzzL8Zg+2ciiuptsA7tCbyg5mJ9W6i0VKh",
-	"SmXfb9VKEEqAHkLJHQekdJRITy+lx1StQDF2+3lRJch8pMXJ3VwcIpPFJMgqgck/Tgiqw3Df9Ze9FlwS",
-	"DggaZrTs9O6pwoRCLi1aSOWrO73Wo72CTCGVOt03ZuqGaooTOXPoozeM8mh3SIdeXArnuIGeIkGrVj87",
-	"bPv7bN2DiEgoUslm9+6O2EuLXauZQIsNOkCQ72Xd1YJVR2tGYQqsa8aDaSRFMxE8hC8Q0aVUFe8xt3jP",
-	"G8hCraHHMiA9j5VR1DyW4V56AzkT6VSFQ/MVj2O1NL8HSo7jKEg9w84LpaYeW6toNyOpqp7yBrKIP+Ox",
-	"YviqEifGCVUVoBA8lum8FGSiT+ClSRZzvFdPF2kayYkT5oIMARQlwEF1rhBQQbuQoQiNeRuL/Ak2CJZN",
-	"vDCYsQC5nIWDzKtRUhQusxhyZd1oDaloPU+7WhhA3GAJnrhEyQmsM5suZlwWE0MrAY+2HNbhbgPVwyJ0",
-	"EsUuulxWYkGl6Pfy2+9wo1KUEE5OYdRVh/u5kxpTPnmz2UaHB/3oFSupAHORkwVcnNpZLDh6ncjj5QFY",
-	"wu22rOFN0agNtQRZpTm3ZVLmtISbclogftXpt7v7x68SnlLR/g7ZX7ljPnedjS0b7kEGeD1QAc6zFukX",
-	"I0F1wgDGNog4XrZxSrm1zuC3bcTNHtxN+/Et+aHZOBECHGpeZuwZc8kx8A7Yk47RhTbXF94N2/iH1VrI",
-	"ChsJs6CwmVk9SjXzXZZSilrW2p0n4yMqIuPNx0GvenNt8eoWTMr/8ZfT5j948/d282lr2G9++KPjdbpP",
-	"Pv2ne22ObQtvk+7WFt5Il2KQtUozXMyL+S6V/hajfA6djZRd/minJgWoejCU0mMq5xTFlfU448iIOmqp",
-	"wDU5frOTN4qkoUDFXqtON1tXf6M4jgjfLK/XsIYcQjWs61jz43aBGN32cZX2u4FL59rw/Olxkai99j2e",
-	"UzYMj9s1fHQVoV9CYs76ntFYwl9kuy+E/Ac7vWA/8OAWkX8rPCU8XWjXrY6pP6sKJ7pX+ygSHVUlHyFG",
-	"TBSHjC6xJxrVqOKB/dhudVrtneeJhpa/1ctmWUWZrGRpHZbO2F5+H02w+kilU3Z6eaEbHvontGcTJ2yu",
-	"oYv3n1Vc9ZmfgSqbLx7+Z99DxRCzVSyiMZeYZuM6/qD2ihJ8ikk99MsapSsyXb/S5n/S6X6Rzd896rTv",
-	"+aCnRW7X7na/5DHCN1RtmVdqEsnN9Zz3KpVyxehxb9/Sqc1R2iuaE1vIWGi9Fl41W44SzWx2QtWZ+/Jh",
-	"17IWDvOvovJrkSZRoG/EXVqVPKCMlSkWGElk4m6uNBjdDMfkZRyl3Wq3epXe0NfmGF/Isapw1bhwKet+",
-	"2sJg/tgUm9snwrZev/3cKKP/8V//W3UF96HxuK3QAlnwx52P50y+cl0M1arLqpEv7p17k9N/V/UUPbhq",
-	"OAjNd4ot9Q6LRmMMulytScpkRNWxqVIx5DvvZ4FBvINXBINO4yVfaXrbfo8qBa7ziPWHyrICFQ9hnHvT",
-	"P0PAjs94HO9chFL0O5/r5mU5m/L0TJmNbY9K2Y+rokAcOuIzuKsqvBvk0BZF6r+T0R0m2RVMhoJWuTkN",
-	"scoSAe0gmM3jpp81A3Isk7prejQ+PxJPlHW2g3m/kSaWuB/uG6omTE8MdVbxC3p3Tt48gGwXcFtQuGor",
-	"nE0X8rbCRJVi3a8mQme1Nu6f9QfhjycUdCQnEwyTBeb1hVhwyZQSMaas7Z/B8UVOa/F144UMqs8NTyaL",
-	"me23vBETZF3ybkjLXZdfMhR3VXCDebfADF/ZDnJn9gw+tGqHrLGdtSvW8mN2Y8ZsmkLlqDxa8vKbdo+2",
-	"wHT25iVfmRm0YIN/W5awnRU46nPZS2UueaDR7MqnlGNZcc3GHGLuEyF/5xGLzDVwHAjUqXSM4E4ZrIZz",
-	"IXmMkbk9Q9/N7h6WyIzfDfOBOjku6yqHFEa3ALgRNWZ+nhLjn0BqQCQ1aiJgbnLEbE8p6y1LkNmNHlHM",
-	"tSnJwvlcJGykFrLkQHtgK4zz7hGvT38a3rz99/M31417DGJj1s7N1iSd4utfn19fn744v2b/hXVslore",
-	"PxcM95ObyrMZieTAYyi3lOFSesCJ3aMTKMhW0iaqZGQ8jKRzSJoOxNfayjbsMrQP3Ye4FhL7Od7zyatp",
-	"UaWEnepbbTM/sPR6jEVigmOcEpwPtjcxNh+jMKA92WsMdjfJIH9yr3lcmyur04A2woZQyBBzvPW+7zH3",
-	"vKVbPictZ+d6op6B+vL+1kCuXyt1L3uihP/juAGcwuP5cL5jtp0DZ2vzO0rbDsDFQYsMLRIGxnGz5p3Y",
-	"cy+vFLoVqyqdvcoqrTl8bpvIs0tQkk1lvaY4dLN3PRaDO8VjudLIVMJIGR2OozgViUeVGPnZ0jwqxfQ2",
-	"ZhJv1vZiNZknaqTvb8/mlJjlKeO7dxEZ9Ju0Nfus9eTUbMTbFmMhb/fPo+8zP+Qp7/vQ8FBjM5epiqFN",
-	"CR9Iv1L58m2H7rq/0QDCDjZCDiS+gf3y7O2b8w9+npu/KS3fTRXLF5JehBvjkicVLpqU3GnrFsmqygf+",
-	"VsYr5puboAInS8oobix46K7TAr9uXpQse2afvBYUqg80ZsZQOgtmQIaZiS85gCicXl6wuqEnvKHhsdEi",
-	"HUi/1KoFq7d8NwPGZ3We40Fjl02V2KyZgQwSEQqZRjxGaBG/skMSPrf0JaQrDiSOHg1eAnQJdZ5Pgn1B",
-	"wTULXxilWIViIOv+eqaK7zGfEkvMn4WsFZ9yC3caTc4RPShJpMIxnfDZ9vAtNUTlKQMZ67G8+ele7rGy",
-	"IVrd48Or7qjjrTeu9PLevdk3FZ25vPWOY16x8HynIZwzL4KERmpRKsqOI5L1H9ma1VmVTGbPBT6saRgW",
-	"TyOjd2ETiXXLKcsY2rM3yoYcm80zer7Rw7HLw259HG4Anjd/P23+o918OoTw+6NeVfSdqC3SjQgs0N72",
-	"GmaX2UfW34IA7xgz4TozzorTK0ZrftVKtq740jFBsEvHFjfGpuzfjdiIRXKCO3e706iiUNn+bCYGNKAU",
-	"Ee3kZC8TlYJkmhUlwB+DWhClq0GtP6hd8iTSg9qn/eBqJyIdLgVPp2I3ZAMFLvKJbCbFPvVpe5uNJFG3",
-	"IIhWqJitbcVoJV9yKD6K2IwS61z5rYDt5WPWv+/GhKlEwKtl99iM5GJNm1EWt7seNybYmB8ZZ7650rcm",
-	"t7Voq+sKCu7MikhLFkQBx66ZHI3UPv5Ae/6woMXObXK2MUwERwDqQBm8ANw2qA/NubFL67+qSIowA0v3",
-	"bJW0SjCA5NY4wheGdVRQgFrC55SqQ58u+KJwiVTYtT1VTHO0U/L8/F1i87BAi6NJrhH6Q05E6zQ5KIZ6",
-	"mNv0W0Vc112taPVVnSy1lCIcjlZlBmd01a8Xza1wxWYDyWK9xQCvE/ndHut11rc64mvMlgP9A7hbKvzo",
-	"66SOzTt3qlMZAWAwm6fxhs9E6Pg3Doi3bI6o7CWd7x8zIQWx4oby7EpOuDVOBhLd7F1W941KMsQH+FCc",
-	"hkVlC2hqs0jni9RehEtn7FTSe6hc1+6gKk29SDrnMeuDem5sI/dFfeb/MQBCDmregLqM4J+gMw1qn3wj",
-	"GXHOLBRjMMmj9MsoZuWFIsPWoZf9RDP68JlW7zU5J8seekPnHtMYuBA6sw5Lseuc72/h8+tWXuaZ621m",
-	"6kUnZYWqWlxmgl0bLqrtR+iTwDHRGtwjhOwOl2MAHcO0PoWPfFvX6JNPpFXbD+fCcUJuPeC7GVVmnPxJ",
-	"JzjTab7QuK1+VM6qB92vU9vDpD4gthvm1uy+U824cEkZlkoK32M+X6TK/Ne+x0e0sT8G8FQwNeyrgEPk",
-	"H/oZD+m3Wq1Pn/ziWbHTMy9CB4GqOdP5UKU17SZ7Wbw4Z+ndJlOkImZYFfNRs3m69RIAydxyRWURqb3e",
-	"qxhI6ZEbV/Ly4pkKFjZNfP/Ct1PJ6H521GqzkB7C6tAbwoJfrb0zh6/RIqUq0Spw8eUW/Jon0Mah+2Rj",
-	"uQNnUiw3ZTxWmD63Qm6yeowdRy6EGcBVYg9tFkeYfuLkSh53ujsaQpQZC/XO2wkdUyDa56Wt3idLde+E",
-	"z2K5bkVVAAFEpWoNUWjJo5QaW1Db8gyzkJASs5r4+xQSF3C0PkEKHNYnf1ZXo/wpo2Ic95tiD25rRwOt",
-	"TLF9S5SygEsmFYuVnEDxDcsmtLFL2OHDKQuv47AbdEZt3nw6fiKavfBx0HwyesSbx+OeOKLf9mkOkWFq",
-	"EvEr/GFmA0EpNNe3LvYtbIYvgi65dVTDvU7kJgzAipv/dADBfVQGBwuwMPLSClWSxstL8gsVdM4WLp2y",
-	"0tGt5EKOUb4ms2zBcGb/nLCZCm5zcDpwyYEk0ymXYTOSWEhPdZ85qD6MY7IgP6HVSCaJ+s2oKnMhwSdv",
-	"LPTpYjKJ5GTMA4iNq6A6r8uOe1OlT443XKGdT82QLNw5PeiBZhwBiMn8QMBlFkmWCB5jflaa8PE4CnIM",
-	"bNDwj6mToGb1dqvVaRQbK25ECYCuIsFUBLclt9BBbLUIC1+cKJXH2KnCYOeJGon9evLcCw5rrVIKK+TE",
-	"JOFYQE3FcguZ7wn4CKGw6hy+ORBjfR2xV/d4EeOsHGxybI0NAFtzLA4if+NSsVAE0YzH+oQZEriAMpiO",
-	"lVEox5x42npyv/IfHIdLjs605tW6PfPvYzPxo3a4295wPFhZvRdRpbSPSgjx9H4Xf3srG8DjZJ1fFdnK",
-	"Mk1W0DHTDglozNk4uoMWweQk2ctBVjrDFT4ye4V2OvrmuBNxvAdKSw7MUnLX0mGvwNiCYGKWWJImgPgQ",
-	"EUIbAN6w5XQFMN+2B3fmotgPhZWQzvfIBf5QhaGBgXQIflpOmw0XhyJCVj9uHzWgye/fLCJpkQJxdSP7",
-	"DI6ewCxgtcsgI8ftSsCkApax08w+r7893n2fFgiWMVykgXtyoJ8Ze3dzVqwNzL+u1DC0SKu1uxsLXQvX",
-	"eGwWhTKaTFPzqM19Xw9uF1gNSLN/66sdBFvvuwQ8AJbWXQSXFGtEruIIFehGn33msh23o/2apdnWy7bN",
-	"/MP9zlGadY1D2I9IozqzmLN6r/uU2uTb7OGB9K9EmqyaYCf4BN2BAFeRZFObG0u1p4Zf4Bqwut1rAwkL",
-	"XsQ2yXpqr2Gc2F7aG6BJiLyGWId30bZUP24byq4BVX322kPn8SEfp1W65jWRaCHTKHZE8a1YsUDNjGRf",
-	"QJFMoFQcUsrMIe3h3LfvsTlOWa/7FNVAwitD6E54DKVexZGQKXUGy5qHL8KJSAey7ruIPBh0EEWxYqZm",
-	"wccikZh7KuF8MJkJl4S4aXkjL2YjbfaoSlhGm4LyRYpVztEWlYmRV4KHkRRaV1WuieB2C0L/H1Wo/puV",
-	"h7xlvccGNXU7qDEyNzGx0ZwV1L8pdcz2tHcRE0/YlQgjzeqwOlfnzy6uh++uXkHinkht9/u+hSWKUvMN",
-	"oBoRHopAWG3NxtzogTy4NWsM+Y6IhxoIW+s2kFRUDzDgZgw8XK2dWztKs7Vua1XueiE/RomSGdAELZNj",
-	"SaHPJlwEG6vc4N1VQea1PW+uK76zitNfiUmkU5H85Uq8v2hd9iHw1HYKW/2MRK5XarKpX8o8qtY6Ti8v",
-	"CvWT0MMhnSZqMZmyun/59vqGWRAFAGWAQAB+TV89zH3Ytj+F9fJDGihZ1Twqnvvsx/UeJBvV4UwHR03Y",
-	"tZco0a5OZ3eMGLyNXEWGs0QH+bOVY686gpBbaY+qdIk9vYadw7yGYE1VJ+vmigVk5+aygk1UjoylJNNo",
-	"vrbu0RJ+z34it2I1zLLdyxmuUTCt8IGgxyazIbhk8ACPWi261QJ5+619nAlFP0URV2P9akWY0LtQlPAE",
-	"OQjSa9GjHY255hv9XzdudQH2DyaynKzDm4Xl4gNybe1RQL8d/amAEufspSV3lmkhATo8R7UgtSQK3XWz",
-	"Gkvj63SFycuIdjZ3MArPvvlLTuO9EnUiamKeaYuw6BWLY/hrqXfG8T5b9h7o6Xs13P0THc4FtC0jkPIR",
-	"0DJsR0XPOUh+Jgvsz5Ec2RbY2KVwn0Dsjl44udT9Uzst73uO968eK6sPOzM7c3DWXX1wSlyxsmqzBLUL",
-	"AJ59h/H7JJ38hmc94ST4uVwNZJY2BVuBCnssb4rF2PwUGAU6jo0J47nA6FlFSd1WpaCBBM5bNGrr5QqS",
-	"BiRDQO9DxiksJwbSOffMPC0vD7FGtU0jxtlkNrRXy0YHdQ8wjJq3bnI7zyyqUvkT1+2oQovc6tCE3toH",
-	"ktOKoG+1d3dnZn98d4eKRdH4/eJSDatUaSzAQO0lnyXiSo0n25Wen/0lQzk9YI2XOQeGKF51VhCs/Qog",
-	"1yvw4mQ0n4sNFWRRGovKXxZJXAxwJ9HucjF4Gt7rZe+tHDF2+1gvdftq46kaxU1UGTOE2hrI1o4IW8vm",
-	"Vu3b0cE82+aYlPHEzYEbbshAeXndPX7Efnx/A4nikH+nmX9K5W2QD9FnPwieiIQNFu32UYDNws2fwm9t",
-	"yw2I5D4eK+RCdE/hpDx51Nuw2wFxupyGNoJB7g4KFehReFhh6FWr95UztA7Ov6oeYxXCVeaLWPM37Odf",
-	"QChvC+RdiZebTklhRrDCsaI4CLdJTXg3FthhbhPD8uCBhMJ5SMq10NgWadC/fn1zOXx39cqvbnxgbbyd",
-	"SRNuZ7QdHiB4gKVPdt8aETZRf4sIu5dHaL8VqhQXT55siBP8Scp0rjSX8jWq9+7fDWlX5+bSjV617Wl7",
-	"Ti/NBzpvQAcl+1ItzRarV6T2Qc/hlHE9kJyS7yDiEKUnmd8UmohgXgjjkvmnz15fvBmevz69eHXtMx6G",
-	"idAaN+lBTrSDkwPN0SHkYvjZZ78twEduKxYbXyZpsGqFssZRXyy8ce92VQdGqtTYwV09Yb5trIJxEswz",
-	"X0fS91uFWdv3V/C/FaFjQlcYISeRsaDVInYj3X3mL2QieDCFZ7O6VAOZd7HuY9Jc5ouQIl2q5Nb6+Omh",
-	"5I1veAPpj2IV3EINunMB2gy69DB78DwmWpMW9JYdqXQggymPYyGNDQdhGqOFaKUk9JeCsU9FPG84deNm",
-	"2Bn+oRxI8/0J43g7m/EVM6M2d7hduH3wiuGCYDIGFMyB+YjNd3SQcIhy2BcnIlATGWlRskocGhrdCGkA",
-	"hjkMEPSl/MWVutJaF7XqWvaRCAiEibMstaywj6iMr4jYn6UCFmJKGGmVakidiiB9J6+scjp9bh3xFd29",
-	"xhmBC1SzEWQQUPFiHgHIJkk0m4nQw8pDLDwMVBzzuRZhNRRhkr95vwZ7rpFQ4ZfWmUpewjOBjYA0fbYI",
-	"bs3/X6icsh4LeDClCzLbO4NliWRzniij5OF1hbpYeDTYscG0emusp2JZm/XD3qDSNDOP1iQn3TpPBRyk",
-	"YJFE6QqqyXEtUZk1anhlhiHqsCQdYOII11vnRpVHq5+zuUg0QPmfXl5A4LTuT35vtlotH7qGCOuW1jmA",
-	"iG602HkEqhwPKFnasArQ6TBAkbdrG0glgxJAtd3DrN5rHzWYSjxKuL4VK4/B9RhRpFbzTCUDOeWaLAC4",
-	"r9NosVOM9M6FtAirLs4JNB/SYiD9u+atWDWh47hvnjxVcahZ3UXl3o7EbfunnGyB4m54TBgFtdc+YpLP",
-	"wFAz8hhRPwYSXn9SGJ5VXwvjq8+45BNzu6F6g0kBxeAD6a5ni5UXONLYAcU6g4BElpa0NgMZqwnE+z3K",
-	"PQb+aiiL+kzqNOSF/eEuFjQjs0DPfMIjwo6BkwyqMhpX2e6dpukcoUAQfnmzBvP6/Obq4uwa8eGKwO0E",
-	"5hGRskWwZzve+QmgiBCNuQruhVDSTy/QUzfhqVjyVZ96VsVqwiLpsYnR9ihpxTrz0IcGpABDGO0v8iuZ",
-	"UdOzCAjD6IOnF5lXyKh+A3lehagxJXAEbWQJVFiCRlL3z9EL2GccUVKyCm4jVslH6AHSi9ugCQNkkWS+",
-	"+SPHlfVzr7VPPqpYq4Hk87ngibbYpsV2F+UWOm7XOzLFzMZqDWSpqQZsSgB3Wouf1Dl79+7i2cfHDaMW",
-	"kNey9FrH76kBz6beaRZ1cqihP23+g/Hm76zdfMqabMharO83BjLS7FbMU+gXie1GYjQro7DPRDBV6AP0",
-	"f2qe5T/Ce830YjWZgE91IH3nZkM3G/jRKeB/0cI5zXIHsrrXFmpglFsESg4PQ818c2DxrT5kTYCH9WYL",
-	"vgpFpfyHHztGreMT5mNI2m/Y/UQvN5skw8GELnyQfyF46EH9G1yGZW60r6AADsvivAEinMBfgBdU+/TJ",
-	"hz18mkPhiDDb7PxWbPcLuX4Vcg9RezrqEYaCqhin54t0+hBkF777QqYiwf5qWbkX9fkdo0KbFYFZ5TZk",
-	"PGX+w1AF2j9B/3Z+TapFPMYLgIrzqLXis5hWJPvuVzAF6jyOqY03Unoge+1enuNG5yFZSGswPHt7dj08",
-	"f3P6w6vzZ/8GTgy/ccL8h+ZYhVEijAhN1UDS8GCK/svz02c+silSXZQ093jMf4j9MeBPyEOBv+BeD3j9",
-	"OIqFRh4FWXc00QcaUrRxrQCMxX9xfgMvqQPXIY3bzBrPuW4gwpUVVBx40glTIPtp0a2Sn7Je+xglQhwF",
-	"gnCFsNy99vrihhyeyKJ1/yHQFXWglkomD+km/dBcm/uAsxYiL4ixnl5eOB05+jVs5fGJkjLmUa1fO2q1",
-	"W0eQY5JOQVN6aP6ZiMqM3HwJmEst3FD1jLBH7W4/6zvK53O2jMxG4LdgmETaGvce04qNErUEUTJb6JTM",
-	"FAKpQlaBL2202PsonQ5k1R4xFCWgFNZr91rZprBfZgtobKG8eWhK2E24FJm6cRECLdMrpShLFTg6kOeo",
-	"3V2nzAtVSRIjfWl3mHteKfTVVcv1IjHnvFzsBMR1C2YpzpEX+Zd1aSPZe+32Jqsim9bDH3ho3UNwS2/3",
-	"LW9U+lwtZAg3dJ/uvsHJ5DT3HO8zrgtqumedHbXj9tHuu5wc/YI1UOv/8sGradvHCYieidlxoiSGXqEk",
-	"aqIhHc5Q/IN5RlGB5ZLHqzQK9Maj8hwKSnQW2IWSFz/kK+2zdzdnzPzlUbI11fBDt8bZfJGS6YUMyUrK",
-	"WE0wtul0D0X2Y5XvFoMeqqjdA2NsEjae34cWs07aI89yPuciiVRYBgIOwYnM8nNC9UZT/lGw30WidKNv",
-	"lF3snEriBRRCrxDP1Z55itWnZnn3U1C7Ryun+Sk9JGslCsOHamjt9/M4oHlWWGzZmhXb2LlkuZLMSnY9",
-	"j6PUvG85JbOX4O/6DLVCPezd3flQImZfZW63BkJWhIjIpWthYY/lIWQve+Tx3Z1vnpIa06qg8JIRmKm6",
-	"NrRdz3VUI5EYK8SSCY/QmJRnNmrsUCYRTAowNVvMnDb4yjxkDAqAwkbtVqnVPqu3M1GcGF5tHgA14ET7",
-	"OXZk9ZGXd9pui1zEJtP5SuNNo9UQRF15yWgd6j1Q4kN2fHfXgK2YRqQi04JVx4RZvSrTiQaaJ3n4uBd0",
-	"Xo9lB3HCfEr/MDogZezAZocFMtpUA28uNrXFFFjQKESLOf2dgNw4KPeg2D5OMDB7Mg0xIGmaWk+ycJFY",
-	"kxf37Ab5c5rxmSJ83i8b8a838RZW75gZP20Xk64eG9MPMvzRq0IaiHlCzZUsGSDzYwcm+Gm7CKO9Fn37",
-	"UBKdXeT5DhQcn89jCmA9/JX81k4es91NCB9B6QodN63ABv/zYA0G9CEqjMHeT55zb8+92ayee6v5tXDn",
-	"B68GDBTeX2wj3emud3vutm3L5Tyrs1cYXLfXNsMpPurp+pOww3P5WceFZ3WOOjjAlQaA6rHTKhV7Evaw",
-	"7eBRp9xZ8NEnr2ZETHmgxdxIaD0GeZHQPAw7hkH7r16724UwS3l0Gc/AFcPoXEVILp/FkydO+Gy/mJmZ",
-	"NQqG9e7enWO3xNAw9Vq/3WofdY8K3x/T9+0nHZuVgdea2ebcu9Y/Kmytx51iIiBQCJL4gEKPelCzkh+b",
-	"renF2dkGPW1dH8SaVN2q3VeL6+ylKmW4u3jTHvrVc9uQ+p9L9yv6gH/58KmgDEImgkdyymN0EgoKVqna",
-	"mpik1RWzboGOgxL2vvm6QoVchFiCVqk+oteLgDfghkinCU/BRULaFEoLlbAZDxGdA8O0eiDr5JdFLIVx",
-	"zCde7prEj3NE/chcmznYAmgeWb2+xyYJt6pmIj6SCaPz6IAdxwPNzl5dICYz1BgNJLwfSRFiDRUmVXrQ",
-	"kMOqmx4FrYxSxqFbVItdcq0H0ncyDH0MGuGFTupkqsD3aLMnT8gbnqVPohqNJefGpippyWti91Wk01NY",
-	"nB0y99KMREe/i7WC1CqRaishK2Qq1LBaoXrc3iVVvSrjcY1SmE4vPkZqoSuMyTfPLmrVA6V8TnekTuT7",
-	"UW89ZPPZYt4YJhByIykLs8KNOcw2Ys0zv0HZYcATFZckCvyGQsQmizeP+aNRsxc8DptPxNNxs807o25w",
-	"FPbE8biY4Fuswuj0212qwghFyqPYgazBN+yJhpJnyFAfiyL6yZpcpNyb3tH96iYRyKMacSQHGNlTxnrO",
-	"UsAkhsAHCutgT36B/KhUbSJu+2let+wQd8mLpLKU6BYpgc/O5lm1D9yZ7rURzPYtJGvD2dhfjBtWcYkN",
-	"myqLDYFhWTxrc7Ex5b8L9T9FqN+4NC8KnftLbpKYD/+Iwk8PAwcMTVWBVZwa1mfka0niYnij2+46KPEo",
-	"oiPsdxCKmYIMVghnmjdDkBGFYKLMj0o2MGDjYm9BoWolihJiR0mV2qwrqEWFsPIJ5uGbcQVcFkClICzq",
-	"2aT7KLWZpebGpwMJ7u0lpJQwai+V4X5hVDpQCWWQF4/ALkFMOHNnFmtoqzCGdPICgR9oVq6F2pdtS6jg",
-	"TKe5UMxqWKodr7ty+D5bQuZ4aflf0RrLLOKjbZJpRfyzz5aWDrSYi2G2CX7sEPlZEpd7on1VgXlVIXgV",
-	"ALu+jMzMOiFVUqvdKYq/vG2JlWxZvpJVGMR4LNC+pes6Rj3cPOb9B1uhnQB+D4QO18X2k36n2+/1/kHw",
-	"DEPwLtX6R/vbu2d229GB3mD14v72ILfUMUKs0WPhB7H2Jkq/hSA94NgifsY4k605dMbPalEAuIs0Tb3P",
-	"OAuj8VgkwswT+DhExmyqLAGqHKof7r1QtqVI9fJkrbswCZPlkqlyNtCzQov4Y+bIODS21H56L5obasUR",
-	"AEdbkt84w7LJUTxlVYyqb2ZjhSak73xLmuOQIWwRQxDbPRmUk0QTav0rqW9nWXI4BtEttmhR0N9fk3Mz",
-	"/CvdMGduKKucuxKrSa7dmG1e7dUYyMyt4THsV8hjaEcB/2D464H24G+nAB76WAiocAzUTDzQ6BRh9/GJ",
-	"WNCR9ZpS8olcqSVGNJZJlKZCGm1txNNgKjBGD8EZuJ5UTWPQUExwxlfADEaCxRGk865Eupeb5SqvjNuq",
-	"3L3FdEVEQXJTr4vq3b5yr8LpkZdV7K/UeZXDdMJHkV5HQ6usXKwakYu0txcLcbtVbB8Zxe8iSG40e6s4",
-	"qLwJ1/qo8tLr/QZVxkVYH9o/tRft9U3QffPrz503v150X/96unz9zPxftV9P7uVcO3agIb6c7VBwbpRD",
-	"Xr8QPEyOyJIDsPzyoRLp5Omj7daARTBxsUnwtdal48CBtItBJ4g2ZZgbTm1zqdQPglKbgoAHOc0sWgTV",
-	"DDvRPyfSAyGeMgrDJuiFg6NZnw48TRZzYA+HkyOrvruc/jSXUyFn58s4nSi8uUFPOaXIDyKDYmYNGInr",
-	"oRUPsZBABkSpxnScgUSrCpR3BwDyEI1jIF2Vw+gua6EYdngk5h3Mex/9AOYLuPMpQk2iiEvNYOoB18Ic",
-	"USF1ZPhcCXqmZERXMG77sZJvV8CK/WmSrvvnSLqf319N//bi772f33eWoxfvFj93n6Z/VRm3abB5YsJX",
-	"c88cO96ZdZfTn+2d6XQPEC5wGM1x20e22FDzd6HypwiVjL9Tr8KQrx4YY4h/jvULxwGiGNTQNZhWwUtA",
-	"6B/7LzpHws8y8hKRLhKps0zOLBEa2dVAAidreMy3W5pqBexp8k9sxQfg9UAWXcpXZG6vjFnaGshnWWwk",
-	"5bdCMzx6Rq4pGYg+oZpayZulKKLBOJDiDnJGJ5jqp415rKH6zKYxSKakscHpQRZ3E2vHzKgHkoInNO4s",
-	"RlPwcbFnlTGc0zdvb16eX2WBHEOAGb+F8A60vaHvQwWmNNSG4Az7LsBhpFm33cUag/WIEmZMrjkPyVeE",
-	"myeSrNtjU7VI9ECWIB43h7f8BnkBgNyC6VTFwoalWN6QG3uTYA4qi1Vwiwki5iMi50qVsFlkhoY1esa6",
-	"iALhIgEYpYTGcFKRX8LqPpWl0apAWPp/wuJHHysANZOq2ICGFRJqimEpTBDZPy71bh7yVLzD1q87g1I5",
-	"dkI5GnWIu+LLR6PgnPygEMB1f0FbkIrddvs+4sUwmk/FSl8zhU+fHSQ7VKqD7rRbqHfbfzWpfjDRN7mW",
-	"i+EUt83OJ8+M5b5Ryl2xSUoSKUQityeOfI8zunHGPV2Chc5e26MLdAx0LtZ00e8OkYYZyN6CyNLKmHl7",
-	"dgI7yboo42vRV/wXVyIPD1k92UPrxHncEMKGua2zx8gu+SpWPLxR6pXZNnjf8T5k0Iv5XCWpCF+LMOI3",
-	"Rib8K4WKKFVWOgJ3LQkW9rabBnsv5TkrsN2c9PMealnhyJOya4ECAEFBBLe6AB9wwjhbJkpOMq/NQOLn",
-	"DHCJQyPXHF+AGPcEa6aoFL7X7nguLCV8uVTJLZSDXWbPsv2leELQ89RdJRMHmi1FHJv/wtdYrdkfSHy2",
-	"/+rti4s3w9enPw2fn168end1fu2z+nEjfzDARSZqmdfFoCfXG0iE4l4kyFnwBvQNGe0VB+ChWm7sDno3",
-	"InlD/af5NiMLZFEl0C7FKKa23KXhOagaaA30uk8xtbnYLANZFumqHEyPJIX6sA6jajNoskS2lxn9QNph",
-	"x+DxArx0jy2ge3Ana8LVYqduJRLiiYyVYfYadU6Y64nhoIDQQ2Qlkg7fX7x59vb98Pr87O2bZ4bA+aMb",
-	"TplxtpaZCAcPm5lRi73DblbWOYYd0KjRS75B+ArYOJEhQwtKzRZYEg6d0/oRbClEZ3hvDCdqKGGXZMo1",
-	"cHgdq5S6FIwWemWmPpD+5en19fu3V8+GL0+vXw7fn17cDF+byXWZJvDW3NY5bh9RWbi7ZPjiwgmLzdrX",
-	"4VMT4qpAbHycSqJJJDn2VRAyNNagUWkSHqSNftZcCG7bWJg+kP7pu5uXw9NXr96+R4iyIazWvxnN1Wd1",
-	"BDmIJMt7JjRa7CKljHeN5LYUVJIKLWGcLZbZ97AFociSO0cfUSEA2yRKYfqkuxURTSTLsSehFhE2t59D",
-	"MPq2BUyltxVY2j1NgxyM762M4b6cNZ+XloXVnS4TjZpX+8jjhXDQ/Nbzokv9GErPhlPqdFzY+Tz3adtb",
-	"OnzaP78J6JdpJ1/BvCnCjtbE6sfp6EUQvY1+vHj3+0XnTXShL+TVcXB28ejidv7T389+fNoSqx9/D99f",
-	"RG+ji+XPv8bxm+7Pv/+8+vFpK+jGcjR73g5/+jEuwnRmKKEOJqhFjtmbGAhfU6FxvkKkkEh+ptJ3cD7Q",
-	"wtUD85ygC6zaRQZp9ANnH32LfJ/3uRbgjobwp8riv/UvqW4aDe/PUznN2/ZFDHgFYEfAbwDvqAgr5WqT",
-	"Rkn9UKU2Gupv1BuvwIulSaIWGDyFaLL8O70QoRHaY57kbsuBDAU0BzIjJFwNkoLSCLWs++Q00jkGD+lM",
-	"fVJuXByVXrvDfHtGeA5jExmFDaEyXQdqiyGFBhJy5ki5MsYiAXFdlgDUUCXRYs6hDVLuSdRGzwvZrRBz",
-	"UGAjOTkhhDNwt1q4mPNX5zfnmQfTPBEcl0ZJuEFbtbhGHuYtViC59dpHDY/F0a2wtITSYxTJADOGUjw7",
-	"e9UyFOESS5y+V9ESFRmhWqQnVctdWGBHl219j54cbBuaPWlUZSDzcioSsfukWsbbBKy3LeUdhC/TbXcz",
-	"VVklWXIs6XuIV+bi3lhAMD4TiPeJlgzw/YmiPnO5So8H0nrhMx05ER8FnBXyqrTYezyIArX4urGV/P+S",
-	"8onP9FzEEJcYR9gEsGHBB6VKB9KKFo9FKUZHOOLi5pqkeexULRCuwX6x0KLFaAMMpGMtsrqPevLV6c35",
-	"8NXF64sbv1GmUYS0yUlVdapIdhX66dc+w4e9Uc3c269W1dl/L5WvAjroYrx9p1j4ZFiMSDNoSqeN0XZ/",
-	"Fap3LxVKqnQ4BidXrj+hAl4AIne1cRr7aIU7G9tdj9Hcz7B0+8Vy5iycODPXAZ+3kOVmQ4fs8t0Pry7O",
-	"zOfGSY57L4tPoQ6XdiAOagmFjwI1mwF2XSTFN0zuJksTIfukQjrVc5B2m2qvRdpoffcu/inAUK9hr7Ki",
-	"DIADeKjg2F0fCAF21xeYFdpvUARJM8B6POpKaXmDjibSKBUZIJJ9ZoSNuujesUoyv71KbjXCzvYdeYMz",
-	"rgMawIog7LKHoeu+QdldnPXa7S31e1+MbRdx6muoV25oxGiN5NcvLo7/cRPOXndfp6+7P9/9fN1u//z7",
-	"8/jVTXz75sW79O2Ln7s/3/wYvX7/+ugfz951Xv16fvTm13d3b24ulq+fnbaOfus2Hy9P9/nfPcUHUWk/",
-	"8dHb0EcnW2boOHoCYF5JYdsAb4mVnIgEHcKO7DjExYNVJiUnDH3peF5IYhAm1pDW3JEbMChk/LB5nRKW",
-	"k6z2BpdY3Zc/f8obKhXGe8Nnc7BujEhAy5rKaghR/OBpoE2BmpJtJgB1EeDKGwkhEfCM3tP4clP8MkIo",
-	"8yHOeDxWWFeUFqlkC6ZK1CLHBCTwmAcQqVrf9YzvesZ3PWOHnnENmNmGAWT7mDK7qDHJIYpHQt2TN6sa",
-	"0L8D1j2CHrqzGQKVs1gtRdIMuLaVttBtFWaO5WqRYV6hmvFIgn+IwJwjNEVOr88uLlh9vpArc4IbhrHN",
-	"QMHwLULH//N/WCvLpyAc/nInm01xZ35rBgtOvyforiIL6IRxejW6Ymzp6YC8UhfP3uRqCDvFmwifbyGj",
-	"3xZGm5nwJIyNMFRjZuYJs1Rj8xQyj8kgj1XAYzbnSdqn0f+Xjmsk+vZdTyFYlE2kcAkGyPKiZdSfCOhc",
-	"hhahAc3kSA+khd5OV3MRsrpUyQyJTqAKroCvaLYDISHsno36F2FuzzIPGAJDvC+Ft5AZmB0xkA4raIAP",
-	"gCKG602m1mqxAy5ZrCYDGUk2WiCEL4CASpVQ/Cv399V77SMK3A0X0rZ+8hvIYAmsidTZrONVvQLjGm5d",
-	"+UaWyoyYWIAIIym1ExoJ7EuD2QCAP89TNlMzIVNEFi42x6KsQJoilB5C1iclnGJUv9i/yqdoJ6Q8FSPu",
-	"NiYaaTYyWyAHP80AaGdippJVH2OQ5IHcEkple0dS4cRuDKVWeFuIj3wFD8sBgbf9a6KKTeP30qM7X2o6",
-	"5S5ulNVHuVxPxePxUdA8GneMcO+I5tOwJ5pPxo94d9QJHofHx+spgXtPfJ+0PmPzUULd/Z1F91MDvlzZ",
-	"/mnuHcuDFyjHrCaKDPcbaVdbxmcb0kOaheVRNnMD+o2B8GnYlIrvCtThMbkzFDC5D3W3qoSiY4uiBHIz",
-	"LXeLA7FEmhngAjgC16z0aDWQfsWLzMSEDP1Gi72K5C2qJi9fn5410V/joUygwoksS+SB6wSWIVlg5KQh",
-	"3zr0gBne3LwyfL/HpjAGqrxotNhFKGZzZU5gv2ifojUKMTqeRTDaBP1IiJA2pgAtFlzni+/ZWj5MYnET",
-	"PD3sPJO6me8Dmfu2dObPDpXQ/SoHF9h1pfDcQALIpQWhypsd1aHFZQ5WlWlVmW/q6YmZLVK2aC42qLjD",
-	"VR3YDs0B0Bywb4SZuqsc4SrZ1koSurOhtoH5tCGAiiYDiYKcvmw4t6GALpDa6EttyzIafQJiMEs4T9RH",
-	"AW2bqEWTjR+N1B1GOc1PQQY9nqcSwCovp0og3DXKT0E6HVEDp1d0YWg1E4Ajj+rNmubgNJv8rDyirKto",
-	"FRIIcxcnPyDBVCkNGpZjjLuunJL3cKvy8Y38h3mWfPXknfVxZ/Ztxrq33KxoQfo1sqP219GwXOabq2iZ",
-	"+Zdzr+9O2e9O2e9O2e9O2S/vlP3CIGoO81pDJOs7yG8lv+a6E6eUZvNtVqKkcRmjGdt0IBp6Nlvrflyb",
-	"8ne77UDHt6POkSHv2Ma5+3s/x3fByNps1L0Gf6aTQ4lcvqKH/qv1ipiBrMhm8tiRmQGkRI1WtuC9AQxO",
-	"zZ0GS82LSyqDz4Gg0yn1hKv2wZm5/N0ZWm2fVKIbm0FWlSb0Z9bKfZcu36XLvaTLz+YsFVlCFcP9hkTd",
-	"NqzvcuBzU3Up86qSMW+VBMGUb8urp5argHGkZvMUSsYmVPCutDnhEURhgimPwOGXtWYzrH/Mder32YtE",
-	"/XbC/BGPuQxESN940HkWXpF47OViMonk5DkPxAnz9Ywnqd/HtrL2ErzJubDhsUSlHJFCssR4GbIxx5Td",
-	"EQ9uB5KAVQBeKwOWRCaFoBxYuQj+PEgGfs7jGBrXTPl8LiTkecUr60XLHXhgaZxkmMqesR14FC8SwYB3",
-	"gAsbsO8s9IikHnc+Ex+FxJq0txICrpmMw17Q2O4PrVy9mGWZayD9YJQXKcRAEzHGwFheiSeVA6AZBGJO",
-	"dYu2dKGPneCWHG7nwZRMH3Qqmp9sBSi9c6mSWzYSEy5ZPVBSCijUG0iarQcKCfQaxvauHoOyBCqR9dgo",
-	"EfxWJNBF3TPDw6DgQN6KVaPF3kJgsGLMdSOKkYJwrwgb7jwIfk17QE0Wjd1mzrHgH4XesGhMUaXvcqpi",
-	"G/DDnsMptud7ffrT8Oztm7N3V1fnb26GV+d/e3d+fXM9vDy/Gr67Pr9iddJbWKfdKPZuHEg1zhBqwec7",
-	"UunU7FDt0WzQ9pQq9ViykDY4epLt0wEsUKGipPuU+dCDi6jqr8cl+6xjOyBSXaRFDQCXtU7zRphOMSiO",
-	"qM+oItPBIGqU6ko5uwbR2Lw2BD43O1gPJN7fYi+xYWveBXwmUk4bnU0UZuZrppVRSHS+IrYpM3inebjq",
-	"g+Pc9wcSbu0z85yBDHnK++yPgSPBBrX+oPYf//P/Ca2jAV0SvjFcB/tK04aCbyeJ+g2+LeJRwm9ViJSD",
-	"2iczEHztoPZSxLEa1NyvsP8jfteHkpsmj6OPwnymoYcARZwNfRzJSE+HieBaSXizTtUcR4Vtsft/DIqY",
-	"nQMA7RysA4oOav3up09EKbuWSzEaasGTYGrXE/uHppzWAXuBD2r5hYOaz+rg/RhIqYaJ0IvYHKlFLovc",
-	"+n+sfvAHNeyqbIbxyx8DbKSME0niQe3TB/+EeJ7vPMj3iu/OKOEzzVeaLacrVl8gTzLXewM5ilVwCy4c",
-	"VJzMWEY8HFqhecK0EMx/L0bX8MjnyJKgu/lAnvNg6lT62o1tXiLNKWwQWZbg7jfrBDk+hjP8eP32TVNI",
-	"o3OFDDGAWuyU+e5K+4xaA2IGaQYI0zlmmqnxQOooFoCGdZOJAhQNSBpnl/jAgQtfo6TAgi6njXreJt3P",
-	"C68z3jkGc20WhU2bxVCH7vx9ev3QbYzagHeWslvMVKaLFKRqqJYSGYrhxJOEB7bzJijBgifxCtOms7fQ",
-	"rUNzq38CWjQS1NbNAS/yMpAUixhmA2oNqP9HUlEFN1AMzBg6WBj440l1/xOj0nxOHMVC27pu1tOccRM/",
-	"zPq4GXYDapDrbMUzjP7k2KhG19fnLJJZPSHsCtDxQAKVX+aKJdwU00inKsHGeoiGXghmzPhdBvLbPX7k",
-	"2Ub7hNtoJ799OF4tgbFgO45PnnujuSHG8ibaJ/OFnuLxgb7m3BZO4n4wT355c3PJ7EF1Hs+1jhD112ix",
-	"FhbYqocZajHkCEBk8XkiZDD97x3YYUoY0SudipltC5EIjGkGkRYse4l5cSpmsEcWiaj1263HB/iazXb6",
-	"mgGYL0zigogB9DI1t7BOe0I72wUhNOd1vOj9EZ05Nd9ZR8PuPKoApz50VebxCs5QKu7Sh0CnZn54HZja",
-	"ffSIfYjzJysaf4oS0fkEr68dQnlQ/a6R0pvsfVSp/+oQVf90udoHyDHDCRdJQlc7IUOlsOk1GJzr3SGM",
-	"SQJA0GSWVAQRXUPEDXLYJ+evzp9a52Raddo5rHbjnvDzibF6hqBtwRbO2ZQuxXMRZMeqR7diBYaGY55W",
-	"TM9ePtwwz9OL/ImlR33+ZIALEoSiO5Nnjl8AjPPFvGLoxQb7zpjd252fES8bAJjvM3Rsu33cPlCg3ij1",
-	"msuVbWSy1XNY8ofQ1FndL07V90h7NhfYbHmYHdrExQzePmm8AOtDzqAotS5qng7kLAol4GO9uzlreBas",
-	"acs+Mpp25cbJRuasMyTO29dnbfyLEFtTMKghJznS1q0BVkZqz1nucqj7pVfG0a2A/oIes62lAGbYel+n",
-	"XA/kTi9HmSdUvKjsgWigUo6jh9PoXFBVyIlESBWAIVqHjSaMXrcbAybe1ccqYcW19/KYA22UbCFZYR1b",
-	"BTG3Bvn+6TPcu937wetYHcF2j7HH1WgRLBG/imDNeZfr+mCsKsViI2HyFmKoln2ZTh9fxvufc0tyLLrL",
-	"GqVaxGNW94vEoGODpieZM7iZxxjmpNKTWRSGMaKrM6lks2SomR1bZfqaXZr75Q+Ak8r7vPxRSWGreIMK",
-	"T+tqbCnnWjUXiJKSuHekmYZRuHiKDu8xD4R7NSzy0KgYgE4MPWcKwksPHc+LK7zimDkCzFb8uJd+xW1i",
-	"2y1pJ9axceu8cRzZgVrEmfFtE8SNUjziGlyloVpKjMcd3zOaahfAzdrIt6n5FYBnvlW+fNXuZmEUYuEQ",
-	"qvbCopWnpZGrRdo6LKZ0LQA60wZ+CLsp9wgXfdnoxshDTRBYWoMFhW/d+NNYiHDEg9stMSgLA4hOdpo2",
-	"JpospNkZfr4a5L/2f2qSatG8eOaDPz57gGXiHuMxocL45kbgHz9ev31jX5FLZff5cBlO/IEu+LgbRitR",
-	"CexDkvhcDqRtXWddhS1GbdlsQsUDzdDLRp7+TORiR+GBNPI27DNu5ouwlFHoFbKKc+WdUtiylcdysoFc",
-	"a6hmkfx7nlXzW+wKQ2lZ5UVB7g5kIuYxD2gxBE/iCNVf8IyW+veYA7neE28g66hHTXk8JvWngVGPzA2Y",
-	"5qssQniG0NRxRyyEOX8DubRoPWoMP+X001YrCxGa035v2zPDT8yoPjYOEaXgX2yxH8Q0gh1veCojb1QC",
-	"QDKWLrB9OM5kzX+ZHTyAoszmB6mT5uT02r0+AxUQ0ShPzToWajM76yWK0D/itPkPxpu/s3bzKWuyIWux",
-	"vg+xP0pQhGT3RpUv9HoxmkXpc3vIPqM0jXZvrV87iwXH00HJ4EZB5fIWugoiqUCx+bps0s7p67rm9prz",
-	"jqZu3X98Abp4tQW0T9j2loNpt0lbo/3ObcHyd6Dx7yX6n5uhYoZoWfZKLRJXmmtHb8gUgt26w61YbW7t",
-	"duPKV3OlB+gueZfZkbHmxTi6g2Mt+Ux4WUJalDB4q84LyFYnVBxuhBUkmrjda95A95QSZmKrsjPb6eXF",
-	"v5uBfy5zwtlvasq1pfND3lOydjR+yjtBRzQfj7phsyeeGK7zaNS0bOeYPxrVqNkGtNIod46gXhvwDtuA",
-	"jc8x5IDUNZbR782fRke3l09/ewXmtyFsriJCmKlyCo8KHUjKzSseNdsdaPfhXAOTeho8GT3mj8bNY9EL",
-	"m73gaNR8wrvjZke0Q/vb2qSQKLZb61yzkOvpSPEkLM3kb8sn4uo4/bkwEwLBP6RrGOwCsx+2dwynzfsd",
-	"vvIe8JWRTpHV2Nwwh83AR7Nc1UbHGaGPc2AM63WV5GvJc6IBewzTZKOU0MUAHtWf/N7EXga9I/bu6lVT",
-	"87FwFLw+O+qyhMtQzdholQrdwAA8qPnQYwnyYpAakOPVd4P1t0LM8zSfEZVHX788bXaPH6EKPJCx0imM",
-	"mjpxjQS9ABT7DB82QisvsIXBoN+22CkWkgLiGRaiItXd/lU5RGiZCUK9qocg9qSqU0ibUFB8PEZ+nlDl",
-	"/zIA3jCofYC2Dzz10KWlvYGk5hRWTGB/AzFimFBywnxslUbtv6CMFPPFaQw8b1LlVpBOoxiTxHB8gNUS",
-	"xXEGAtLwMifxQBIr8pyCWnKyOvfbhJkWexF9BPwLCH6gCBxIB15+GPKVpn4XOZfzT7KKd2oMRpInazRg",
-	"B9JisF1BZaPhotAMMzd13rWLlZt2DSS4hQFOlMbovz79aXh6eTH89/Ofc1+wT0Aknbabtd9iRpoNJE8E",
-	"of1aMJ7SPoB8CeovAFW2WLJwK1ZZj7SB5CwW/JYGTrsV+p7NVFJZO4sHFbnply6etR3skAdnR35tU7Gj",
-	"NjNLWIDQL65urX/U3ihe1uXIJ69mE3PdrBBQmYCrOEl6qKk0yNQHFYVeXijjLQjnA6I1SNqviRLy9fWX",
-	"W7EqqiGz7t/Tx1e/n3aCZz3x/NHk5ZPox/btq+7sTU9dPvrt6om++RyF5iDS4g4ON6kBeD6AW2PreRlY",
-	"RdVwTzzZ38JA+7yzdZMdJCAf4/oWATYNb0E/Pt61HuEcZ8pK7qcFlxqx9oBLK8OAYWVVJs777l2DC1vp",
-	"j0LmfSgyhkfawZ6DzlLWLaMD9plpKyfoR8PqHYJiKOPmf7sqWwfhKYfAdp3OS67ZrII4rJ7h12+TFw3y",
-	"ZGY7wdki4LOllqiwnH+dKhwnvPpRsE7bAfCCWJURr9Q6p9G3ipfRCWyf828VobOKbB4d3qoGfC/Z+ezO",
-	"a6Rmr9kW61ZKyeeR9R4ORSxSsW69PIPvtVUY+3muKtTA2BNa2bjXQwgYrCvJm4C1O5ucHJVlmGZbZ0rZ",
-	"zl6vt2IFfV5ZPRtobIw3a2OBdqtkqfn8nsL/K/WB3YUvjDT413Od/qu4I3POax2Sm70EzvmbiYduR60t",
-	"2OQlgNJ6Bf5kg8oFoLMhRd4GWeKcksLbA9CcWp3UuWbYJmcgjYHYIEBSDIpxNk6EntpeLrYntePBQHAl",
-	"AkKP5ECiSUwlYWB/aqF1ZBgGhMsc+DbS4I3qlveSG0jsWmYkiVQ5IVYipTbeK6YFGsRk6A6kT5PPYQVa",
-	"rLIfzZo5mfPRgaSVzOdZZVZCr3AXq1J9FEmLQSOpfBHyYmXq8OgUUhmGYNaRjRbhRBRq1KkJjqbGOJSw",
-	"AsPVG2oW5ERcrvXQuochmzcTXu/yWYnwVCb5bpSnEiZUmrQXo16obMg8EQLsdQaEg3OJ2k1hTM+hGi/b",
-	"FmqcoRpgz7sclW4TFtXO9x6SkuiQ/3szuh3N6JBcoS1XpC5VLMsPIKYBYPpKinvCM9G+fB1pDaHTNfPR",
-	"af3Ci20gqG2DOeaQKHIQDFL5PPQZNf0iXKj7GY6pUtdTlZQOwRtXREB12xhrm/RBQ3YPRp/NFhp8vBUS",
-	"55uZjKcFLOYZrqlR8AqTbh3cqRB2Cvlgcb+WfGZ2ayLs4WhFQpIhRI3NYiGmuU7zHe0Pq1q73XuLQOfi",
-	"y8p+ndjesCyU9h/vWelORLciNv/NNsUbRTBjxU5zVu2vGDOQqHWwF+pAR0wFENNXcsZ8PVeMSrZ5Y9aM",
-	"zu+tC75tA3awQJxzvRmxAyNhW/MeUBVKI6P5Z97PLAMQNOKlm00r1RLjaNhkjlqF2+tJrS0AfUSa5dXh",
-	"dW5B3o16DWbHQAZREiyiNIN+cPPc1FzIynS1V5FOX+P8PlfRsmT65Y9avjJk6hcp9rdFFNxmIVbtsYlS",
-	"6GfUkXka+20hkgjCKXCyqSySfAnPuU7Zf/zX/1aRbv/J2/nuF+ZVlGpoCK3ngnpL/Lbgsdk/9FKnOJZe",
-	"/AN9w/7jv/6v/+///b/sfj+VzBYH8INhDvQumDPmEd8xzDM3iheNACBZ8tdfm4/s//vf/q//vfhmJ7X9",
-	"gHQIWPRt2RCwmf/qzpR/EZaU0ZtxLBkKuGTzKLg9PL07K2Or5FW2/AtrulIV8hWrY7lVDoQDhUYeW2Ly",
-	"7cyY35ZZSXKYgPSjih9KMDaP4imDzCCs/KlgNy9E+jcY4Ocym0IRnRkiGCxHx/BckQ7TaCaGizSo9WvZ",
-	"iGr0o17PemrnGU1YX9c53vsk4YR25RRhkRTEUgzVvx+sP+1gZUvglDU65wo/7z5YiLO08WS9lYIJmSYr",
-	"AGPMRHl9AhBaOY/2mFNdRN11eTqQKglFAkgcIx7cTqD9DpspGaUKHjcyVj4PpojhNlkkIszfQk1YLq/e",
-	"/v3i2fnV8Ozl+dm/Dy/e3Jxf/f301fD6/Oztm2fXVhMtlCoESgNqETXfG8i6/+L8hpHS4zdOwF0IA4CZ",
-	"QUXXRx5bpC7Gg0RpzXgcD6QNaegW85FePos0wAs1mb+YU5JQbCQ4PlIvAltQCKgeQqrFZOpRehePMQMj",
-	"Tfh4HAVGm5kKHqfT1Qk8MRSThIeAb5aPEl1/XvlNRh/X0D8KEskHkrGMXs/OX1ydPjt/Nnx1enP+5uzn",
-	"4etr0OdnCGS16erzq6u3V4CzmUFo0oo80MxWrZklNjMxjyhMJut9CYM8ZrNIAvYbjp8mqJbSJVq6VHYz",
-	"2GlaswN2l1EXS2pgpGH34fMWMt8+ft8sexb7pt+h3MXvO9sMvb3wVvAlY5uFxdywWJ/Ae5ieIqwlLqjW",
-	"40VsBwrz9JeRDNUSinDnIgkEIJWa6YQiiGY81g2PyUUcr8OHwWOoE1UGjBUAhtpAUjKQ9rCwRLMz80Pz",
-	"TMk0UTFgHG2QQ9d4nvcIluFUGc6gZQNcRkdd5doZ/loodqV0ISNqelNj/MrFzHCcjvmAXz026uVROzT8",
-	"Z3fQ6yAZ+csfaG1DYXSt36b8W4h8GAmXy7/eTafbP273u4/+AVm6qZDBajjTtX7nSbeqptWyQiytQPLU",
-	"+k+ftszlRAictFGIC6Notbt7DORxeSC9bqftbaznzMZj+YE7qset412DKo8I853c9+M3G0tEc4I458sZ",
-	"BN5eHMSHQ+s3XwLn26ayZwWmD4hNtopV4YWzsS7CXqoly8AmEzFXCaLQjwQdN4+J1qTFBrX5YhRHgcdm",
-	"/K7JJ+LfjtqDWmWhd7aZP91T3fnnRI3GpTLsEES2U/vrKB60aQquhqUYNTGvdqOigaBrQrNni+DW/P+F",
-	"QtTGlzevXzEhw7mKZOoVEDmxERyhcsZRKgbSXtgoZFIHseBGXAEiXZ8lIowgLBVDN6CFXCZG6oce46FG",
-	"mLRwgTxIaGMrqI8ibLFTGwNN7M4Btp8ocN5BUvD78x+G1+enV2cvh2enZy/Phzc3uZ5S9xHqro93+9R5",
-	"JgrR8RsbAySLF5KvwEogafg1gZllFZrLaRRMmU7VXFMzRLRZCOGBa4gFG1lCbf5jMU5bjJDtqCZlNk9X",
-	"ljRmatQM0dzlzObN+YvTm4u/lyZkM0cftRtOjHQgdaqSGSPwSiPRzThAsmQ5x1j/iBWgchJJgRHRHGwP",
-	"94tFLdWEJkoJJ6iWENyMi+tRB0MOik4pzgqeptTQ2i6aFbcyiBehCE+oV1GGf4qkxNx4GAMNEBHx6sft",
-	"I+YT7KALSdhosb/zOAo5QpoCK0Ya88ydms/KjM02eAIlIM89p76YLhSoGd+cJzRz53usJCRdV9ylCQcI",
-	"2CrlIEM23Ec5gMXysJC0e/zILSSlJuVJNJuZwRdSaWY8mBpSxYIn1udToVX8tjVtZsbvXgk5MYYPItBF",
-	"0n7ufHF94g8aW+XY6VgAjbSM5nPDuWqvSxciIiQ2+zCqYroIV+DhT9JoHAURj8G8iONoAvB4LQCSi1Kg",
-	"2NrDmux9dBvNRRgZc26RxEYsp+lc9x8+FLK1tD+2VDJ5aD49pEcMs4GDEAZWYwgVJHxekOaky+4fNMh2",
-	"zhXRY1O5p4X8HGXlcaw+V1pHo3gFUMGNfw4HwQEhw38+fCWoIRYbkLwyzABKoMvwgvbH7rrKoIzc4X8R",
-	"OKt/LmioCjSoAojQyUDaeitAfQUFKHRglqqQmjL4U83WAJQqwKG2I0LdD2AJp5U7XDAENMK8+BTgtv+a",
-	"yEqHlhsQZHDpdOf6KWa2arffBeqsI4z9xrGQE0CmKx+ddfXBOUDvc00gFbO5Snhidqdzsa3cc7UT0mA0",
-	"pv9lA3Lg+FzQHzu1+6YYWIWmhJH35vSHV+fDXG/8N4gVVZUxCMBQHWbPqZy+E4i+f74MxZc3LaLFvcm0",
-	"QkC5+XPWbOO716Cc7jt7BwO7lDCkWA7Ab7S8nCR/ztzzElLqHOBO2x32V04qyZSbjQKiuCGNRSlCaHVT",
-	"98vbGIGw88kag9SdrUWdqrIfctQAw8MNIfz+QPoOKXyP+XRwzZ+0N3zzSt+FMidMssMwmnD90BBxzXk0",
-	"GbYEEkIVbI4fXC/5ZCIS9u4iR5ULVbAArPO6/1DNheTzqGXYrzGIgWmFWZ3BQI4iyZMV+HTPnr3xGFYP",
-	"q/E4jqRosUHt1Kp8gxqk4jp1xZQGBGKauy7cQe0GwHMABKgG0DiQUuuzTIGkZiV8IthoRchyJ2gVZjDw",
-	"YChTJSwBKj/QLFYBjwHwxNxMcYRExIqHujWQGIcwRHvoZ54IzaDkuX7U7jSwGT7zn709ux4iR32GfNQH",
-	"+lFKsEddcGORd0rIKEtIeLTdeu0e2NXUhYXArmAMPtYXIVSFWkp2huKxeU07p3mp4ihYkbNhIKHmSDNc",
-	"Y2hDsYqhgnnGJzSSnK+4aqRKokkksQPKSSEdnEaJFeh5PjRY/OhRwHfm/ZD9l+enz/w8KV0zQ1WfSsRt",
-	"tTMsiwpXHqN68pDaJg+kWdcHm6j3QENAYnN3sBcifWY2/U7LE+Ckp+kMvJJ7QupE4ISr1lJpgJgjaObw",
-	"/7N3dctt21j4VTDsRawZiZbdNs3K09lRHG/q1nY8sTPdbukRYQq2WFOghiCVeDx6p32GfbKd8wMSFEVF",
-	"lpNsu+1VHIoEQeDg4OD8fN+yJ3T15K1O7uExmOEt9WM8+3V6JovEMzi3PTvgGadLIFxwCea+diWe3jr/",
-	"R1S9wYEViNqdN5mcqh5G1fI0M+VrrqVRvSKLyws3aTbtSdqm6Npn8cj+/9av1PQ8tg6jOaf60JpIOWof",
-	"lfpVqd93H6QxKl+szRZjgQItQj/hyrIKotoJnhlxXehxopzfA72jZ1MRGrqrV8S9cWzgWDVXepxmxPgu",
-	"xSzWsPvOVWbiVHfs2o2zQCdxpGAsfPGSdLFBNz86/YhyjukkJ2mR+WKorf7RcsoUORUQWukga4dEYy0w",
-	"NESc+VGXGigbfFd9rTlfTKPi/2ZWV5tJU1F0rvac2VAcTBk1g39FyFfd8qLqMt93cnx4dHZx5HW9szeX",
-	"x4dHLY/6fJ+ff8ibcT4wF6A3vbnMoPsoVOVwwR8/Xnjd+pXDi9olFph3xy/xlT+u/nHpoRMSAvfSWZrH",
-	"kVrTsn3mahNnIqp0GKjHanQmF/hNziVJxrYtIO/Gp9lQQCSfEExDia6F0uqi3YinPe/3/1Le2yvvIY24",
-	"pXdrWAOr9TfFTFs197AyonBiZUnTh2EtNMgN0oNgoKSM3+RpQQcGYpSAfdsXjzPMxA4YxYG2EJlkinFe",
-	"AoWtM3TGiThvU8EUk3xy4h18Zoz+8tdK/0sMj8VLGd0p5EMtHeecpAPnY9p/vIE37/t7fn9zXzr3tz3U",
-	"HZXklvFc+dtK3hopOonnSsNLcITdox5x4JDUTBUY4e0HO6JDoLvEjZzCiZ+PQudZOlX5RBVGgMIS6sMs",
-	"NTFKKVVEc5Tu7dHw1ekRVmgTCB4cfSZKi9Ojy7fHhxejyzc/HZ2Rb5QLJTGWQXVJRhGbFAqZPQTi/A7E",
-	"Szr/BUW//3VUaw0vqRB29T3a/hHa/gCBbccFmZm8wdJCoNNeoRMYMtvW8NWrt2KazvkePCogP6QURoEl",
-	"kFPludII/EpGCgOvYAKCXSFwNKNSUZFmgbb1TIzK3iwVJd7i0sMe6J3hu8sfHFJkhFc4PT57d3nUwcw2",
-	"Gwwm2tSBmElESu/a7DoeUz6oyfJOxvXd/1uTHjBkgA702WJXwXCiaKrr56UgAHqFER7XRnhP5LVKKI6O",
-	"5VpqPKAhRP9RIrHelRCIMvlegBUE50fKIY7HbWeyUxbZzfbwchut9quvxA9HJ+dMIjya5PnMlsiZUZ7m",
-	"MrEsSeyAv75f6nYXFsQkHbNhC2rDD/RX4vKX86N1zeI8qyzQ7fc8UMvfB97ro8vA6+KLvw/qCdKB16W3",
-	"fh/AZwfeQnz9CEYeHsBL9aE1F4fVwlNgBH+ne/WSt2zRffD4Y7kccNll5qi5aSl5K3Wp6+RqVaiVL+xe",
-	"TpMQDs1zlSFnQ4pw4l2BXlk8xeBfvjhGD1CG2jCbgwDFRoS7oU0NyZRJE1RSqYv1h8ucPW2rcwVeq/zN",
-	"TOnh+TG8ebvddTOZ49e8YmOmTe74ttLo2T6O/OcwFS9dRytmkfJErjAQXblbD4MLpwIZwY4uozy5x60X",
-	"9E9dctkMoAwEkWdKlQRR10WcjP014vbL8PTkceJme/2XuP2uxI0x+1dLHEJDtYrafr9PRTlcgaNmSo+V",
-	"ju6t1TSoU3agOWi5FsQMyYUYF5RoKaNUj33xbf/ryuJzgi0Ua0FbieE10DD2A13Pzc4UpgWA+q2aHYhJ",
-	"+h4tlfQmZ/pTsgliE2is0Rh3KV2yxPeHHpr6J1SgnkhgTW1bBmYs9ABzKYvnYBwSoIqkboqs0DZLMC7Z",
-	"xx/tI2/ZBN7iRD0Z/h46io/aD/YGXnoHUqj0PM5Szej4lQ1OwUAQEkbL2Gx5Q39jjclNzYWNHwNbIW59",
-	"tmDB975MRkHrQHAYD0NcDlFrrMWe2WyIMDj0acZo6C43rrItVYC/VgeU7a4/WM73dqOJzHcrCknTDoCE",
-	"evj4mRGHYLIcVo+I4flxHX6IbhUXr36qIjp5miYm0LDr5Bz7mRIHfaGpNn88EJgvTD/JXIR0aGR7Ck+L",
-	"u/M95kiXgW4AOCMws+/7FPpdRhdib4otjscaE6xBCilrMI8xHHwj0dcd2upc+BvrZMMDQQHDsmA7DHTt",
-	"xOzypdymeCDN0uJ2UrGvMNJxdWo0XYohxvqWEqqvZXTXrbGuILASWbWoOs7fXFwKe9aA+QsHRC1fwBHc",
-	"eqSqLKpuPZ0WgZuWmWN4NJhfuKy5IcpiMn8NH+hDEqEQ+ZrCsZqrBHRV2OkGOoRjIQxYSdQbih06s8L8",
-	"j0B/mpDpxuFKaEnADN0X6OrGUTwOO76NgtIckXvSzm6WSSS8DOEUGWJWrjkImMMF/yd2KBjaRXjktIMH",
-	"3SUUvL5PfTE2i4x6MEnjSIX4wEwauJ+SM9wiLM4aRybfNME6QCOidKoCTUDWRpTLxh0BsVNRPhkxVkku",
-	"TccXFyllfYdW0Y3ISROKHSQxAqlDhqYiyrE8Ly3yWZF3QEIVSGqgw1mmjNKRGoEdmOT3jEF9gxKlo/vy",
-	"ui9CHZa4Mnu+OFXTa5UZe/Kt3It3iCUAm9qtTq2wUGCcPsPlpa82aSkucOX2LmD6jojxmPPmES0bZNev",
-	"dI8fTQp9F4r0+jcMwzNZIIkPMeX++urN2dEVo2gH2nLAMXe2z46PEVLmhkJSRRs2S81Qhn1IcwvLN4Kd",
-	"XBkR0iNPIIP/uYW1fQWhXYPMLl9JJF+SAzNH/ODB9/3FgiZUpyLk0WAXHmrbTMaGQN8RXQ2fZNZ8yoHH",
-	"FINSJs1EzlTXJaIfPASWZhzZh/P7Gf2BMTWXqH4B4lZabuTrUMbqHy1tXPNAIIs86hSSrGeGOiawJb0T",
-	"orIaLeV3lqiweL1Tuu4q8iecukCHH3pmkhbJuIfplgPBCRqo7NopJzkNaKKSWaARyBVHEJ2D45TrIvLs",
-	"noaPc6oJsZ9iNCL8Z+81flDPFlCFGFQ0TWyOQFtNe+A89o7LSHqnvA3lzPPYjooOm2+1934BSnycYSL9",
-	"dqnpVzPRf4Sxnani2Qapc9E/hsT+qsFnbr+Fo7A1tQD9rWkGNmQZwSsZUa58E4zM3ffwwB3rwm4b1qTB",
-	"nE58/OOj8zPDpVBml2SmMXEus9j8fR1RPxX3NYj2ufu4peCrbgpN5ijMfnaLJ0DjDbyHwIvi/B55xfFt",
-	"gbeoYtm3Kh9xd8DGxcw+3H/3KpzUsuXFVX3a9l7859+H5GMttL6vvgK65vZw5LbrzmCJgmLnwzThvlJy",
-	"YuMjnEmQJJ96xFf1yX4Abhgw+EWeemU3l4Z8hZeGK8jsu1H9RwQBs2L065kLSBg6U1keM3YeGvrNSK2b",
-	"hfAr3VXlANBmSmPbnMrNUzNpyyCG/s9IzkYbM42sS4mP34uA/bEeqw9UUZvezrL0uqydZRmovdEDdZIQ",
-	"dCt7XGeFmRC5I/pipU0XpCpy0DscWaAPQeUDBqNMWhciJiswYKo32Pvu+Td7e9/u9/t2MU1kHk1nSW/D",
-	"Wosl3cZTSO049hJWkpQfbK8yi7A32HuO5cTTWV5d2gfRzWVSXtl/sY0IOBtQmQqBI9qr9hQng83aMfEY",
-	"NdCjhgMtDhqB8uGGzUhmCY1/UJuAgAYTH4XhpDtJygIQs4AEKgCJCjy0xMkIgknGx8ppZuMHJQt/CbxF",
-	"NyjFMGDxCOqSy5cXVwswI/6YY+F+9A8qSdI/yZdv9pEBqqbAq30o2ebwf++x66vQdxe0jNqwAcmvWE8W",
-	"atiiLYmBNcS48vjvPRYqABd+iyG7/s3P2MZd14Otk5FoDLeoV6QHt6papEeXINhfbPrcltCL9PC2AIz2",
-	"a58Aw0hNLBX2bey/paefzrjPdS/t1PulUbCOfB/NOTy4wKmvHBRxfb/EvQ/WmbUCrIzWKOEfuZnih7/l",
-	"UfncPPuYvy148IR0V2Hp6uFvpxHpdAP9eZj5N1yLVbxrC/73ZdGoyrcqmWijgv/yE/2lieCpWz1oWObx",
-	"dcJE6tWeup4JHqPM8bpSpA1RTRGSMNaVS4qkEqlCyPlJdGzkqTc+/LDTCdnNFGgn1OALBKugBpAH3sh7",
-	"YwFQxTL+KawMBD7FTI0K+bQCTo2jCTEZOLiqbQin1I9PhHMKJsRqlFP3kPHd/v63z+GQ8ZmgT8tzh1V/",
-	"6XutxqNr5F3DfX8VPumV82AS0w78mJXyqVFDfy8Wwf9wT91O5T5NmxDXz03ltmGyLJy9znaaZPcB/22v",
-	"fPmHoygylWexmqtKWbhhyQNmga1BGHMIMKZU0NbMGBLRj5WZDLmxpTx8Xm0rSkrsKmsvKfnkcCt/QPWy",
-	"hTJZp0j+eHrkqWYQjvZIp/noBhOdls0h2j5vZ3nvm7SyC9WH2OQH7moGaxnmtmuhrjnTlhGl2YIqJ5dl",
-	"t3zv57KjzlJadxPJWBBU5fUn1MDOuFj4L5rbHdJzj1DC2BGwftvq6RrJrKZeXl6iJ+1iYKPewAkWaXMi",
-	"wZRQVgi/I5zKOyWyQoedGv7SYHcXK7snqckHL/r9Ppod/DFNQOrb2OSkx1FEsbzcKeWD8Wz2CrNcMNTj",
-	"YOvVMzpuZa7eS8eXT8PVaIpQhKy9btGBLf4WYTs3HqqQDqp7+f/Nm61XhkEZnSeoXmbFoNvKE4bB5TSk",
-	"6sEqRld/8J1B9McMuakx3BtVfhynAUvmvaq3S3k7iFK1xD5uaEuh0nYK/WLMpWwfadyabTfXAbxkJ9yd",
-	"74WdMqTcmqAkavlJnkPvjAuk+b7heBrrSr52HCryjugJqWVyn8eR6VpGD1NnVE3SW0cUkR23+ZK1lcL8",
-	"AfXVxg1inufiavHfAAAA//8=",
+	"7L3rchtJti72KhnwiRBwdgECQJASwdhxzKaobvbowiGpUWsaMipRlQCqWchEVyYIotuK8Bv4n3/sP/aJ",
+	"cNjhN/D/8yb7BexHOJFrZVZlXXAjpVbPbE3EqAmgLpkrM9d9fev3WiBmc8EZV7LW/72WMDkXXDL4cLpQ",
+	"0yuq2KtoFikW6q8CwRXjSv9J5/M4CqiKBH/6ixRcf8fu6Wwe4900CMQCL5WL2Ywmq1q/djNlxPxAIkli",
+	"EdyykNCxYgkZ0yhmIYnFJOKy5tXuaLxg+NKQ1fq1hCo2jM1YvBpLEpHoRwpBZpSv8veTsUiImkbSvu6E",
+	"qGRF6IRGnESc9Ih+RcJ+XTCphlFY69eOxp2gGx6wZm90SJu94ChsPmfPxs1j2h7hL70x3KOS1RCGXOv3",
+	"Pn3yajQMEyZleaZBHDGunkhiriALyUISKUlGi3DC1O6T1MtA4GvC7gPGQvj10cPvdD/pCchgymZUj+I/",
+	"JWxc69f+h6fZtniKv8qnzlY4h2HBvSGTQRLN9TZwF8MMTZJxIma4EEgNUp+zhFxcWpp4RH9+etTTKzbg",
+	"F5d3Rw2P6MXbbV1JHd5A+WrAzSMbfcIiNWUJWdKVR2DGZo/5V/pD81R/8IlkgeChbA14zatNGQ1ZAquY",
+	"zrQJ/+qvCtN0FxfXkogxUVNGlhEPxRJm2bTLDgsnieDxqtGqufRWq7le9YgrNmGaop7z8is2oxGP+KQ8",
+	"gCtL3piNld7P2av3eoFkFbO7RrKQBVdRjE+eipjZiUaSjGhwu/09Gam3vYPa/UKWYhGHZMQIDWeRUizc",
+	"8hr9Is2n3nF6R6OYjmK2J58K2ZzxkPFgVT7AIVV0RCUjoWCScKEI5XLJkoqDu3AGkJ3ba5bcRQEjis3m",
+	"IqFJFK9I/sr9z7Ce8pTKacQn3y1kcdT21JjjQhURPGA7Dzi9X0YT3nSe4PJPORWJilefhQPtwYDWcp3z",
+	"O5asyJxKuRRJSAxxiIyFIlLRFQvJaCFXhnfY7bykkSJ1GM2Ab2APyI4oyTYKqStnc3j6mQMupzRhIbli",
+	"YSQb+pDAdrEkLvOYXU6HEjjKERuLhCEni/jEI8sp4+SWiyXf4Xx8R0PDL/Y8GuOIxWF+f52SGZuNWKIn",
+	"GPE7Gkdhxd4yvwzN9nD2l12kPpktpJ4Yea5n2ek+J8GUJjRQmj4PPRZyxRW9L5/jkQhXdkl+vH77Zq8h",
+	"X+AvcKM+DXHEGel4JBDxYsZJ57BvKZFNgTz59ITEQtzqfai33YhNIq55uZYTYvQLCxS5ZSsiVaIZ/EMn",
+	"jOtduUBTKnGzJ4JPcPBw9T5TnzEp6YTJnzsfW2bfZAtHHzf4xx97vbJWbkSSzGg8FsmMhR6hBLaus0lR",
+	"pZgy8oOQiuA5JJEccL0lJEvuWEjqvl3qaXaR32gRTVMgBKEjsdD8kBkqD7hUNFGSLCM1Bc1uTtWUUB4S",
+	"qjeI4KTub6aifoQmo984IRR3qppS5W5XIulK6jOfMKK5QcLorRzwbLwbtmar1fIbmvt88movRTKKwpDx",
+	"fVX5cBbx8qlKxEIxPU69weGaKrV9nL4021en+mKtwWntSC9hlDxQoYVdEUnNYsONpkZ60Y4jrLzzYeNb",
+	"8DuWROOoaoRaxYtT+8CseSD4ONI7mawqjQS4aeg8Nhv3Gd5KVmKRFB4+jhKp+mQs4lgs4SzEEb8lS0Zm",
+	"qGGvxAJFnbzFJSWcLWGzw+6+fHt9Q57SefT0rvOULtT0Kbx/9TRhkvHwq7KBioUGsVy1R+F06t8CGscO",
+	"FxCcwfTrwZQqjyzZiEhGkwCP8+nlBTDsIGFwUDwiuGaBmnUkcGIHXJNBAjUb8AI7Ks2K8+uqOUV+dVZM",
+	"6RNdXNr07F5wxRJOYyTDzuc3x+bxCc5usV8R/OJBK/jo9TvlZMHZ/ZwFioU4khMSMkWjWBKqWR6aN4bU",
+	"sZiQBQ8ZsvOU/4ctPZQ3Qr0UCx4+iEBcqOEY7s4o9EYYlZ+FmY2iTwPYoFH4lWim97wCJZfKWxbC7k5t",
+	"FHYfSQVb2fCTbLM/kUCmt3PGTy8eohfCn9kWXKM/GImnNQgRsjiTdmOqRzaiMeUBC/UQ5Ywm+pY5TejM",
+	"3lDzMk029+whMxTZlYI4U6DjlfFt7aNKoOZfUnlJ3Yfx+oTTGZMkUgOeqeQeqRL5vuGpwMxTb0GqnA24",
+	"njFRQjTW6CokU1W0SlLUFAZ8rapA9tYUkGwP1RceLJCLO8uVzNmeqpbNZgPxRRynu2fOklkkZSR4unE+",
+	"qzwujrdCMGfD/qqieVfqfImDdctWTyQRS47bOBPQIqkQjWrKoqQsHEmlbMz26iPkY5mfpYIyW72SqKyi",
+	"KIqoL8WkHiUof2oaXt+8eOGQ7ZKuYkHDGyFe0WTCHke4OT5sqIQYxvA4l4Lm/YZxCUHgElJHt3an3Xt+",
+	"+OyIjFaKycYa+n4FaWBdBzBYUPRyRNY2zFy5UtVM8yaaMbF4pGS181TmYWvJqY9QwgIWaTtWb4Noxv5k",
+	"NAyjEF1iSRLdId+KOLk6/+u78+ub4c3F6/O3726G1+dnb9+8uD5BnUVwzgL9QALxAyFZ6FD6RojXlK+s",
+	"L3xPIRUIHiyShJVCVNYDCiI6gqBN8kRmEY1kgY6cCtdqaf3y0Zxs8dKXZKPIXlCnisy06O+09UsorOa6",
+	"I5G9whVx80TcRdbVmM3NOErNj2DPRJIkaXBpszS29w3XTuv0Int44am7j/3XhVA0P+4XNIpXBH7AGNpi",
+	"vmmgob58CJcPnXBZNk73efYCUj9s6zU/bGcrAe9SIqSr9RxJLsbjKIgYV/jGLyVFQ2fMkbRkIHVfj6RP",
+	"ygPxvQH3NUX6pIogvoe6g3/flFOxiMMmuJf7ZExjyfy+Vh8DMWNywEc0uNU7cRaFPJpMFXl3c9bwCNu6",
+	"m7RFW7lr/IaXCwpK/Y8qBg/17cW7bPhPn0pC44TRcKW1iAF/ffrT8Oztm7N3V1fnb26GhrNcDy/Pr4bv",
+	"rs+vyie48HRNL8ct3ycdv3FCGA2mBC37fHgAggBA076RCOC0H3CMaUX6REumZOOz+P71CPSYXaMXozHZ",
+	"OJ6AxuqMhRSGUlrErUG8/OYoj9bH3YIBifVjDCg6WheB3nw2fpJu6MI4GF/Mav2fa/Ds2sdMvUJ/Mx4w",
+	"PDrvuFZ3RRL9xsLPY8XSeTS8Zascv7DWk3ECreEFeiSMK/POLylYrTOqDnHyW8Yh4ATKPJ94ZMGNHZqw",
+	"O3GLViy7n0cJhlOdnfj+/fvmaTZsVh3qzk+MwIC1qaoPoX5gStXad4wmEB4tbarqtds/ZrtJMMlhPqjp",
+	"CKY4Jo5wQnU5f/Efr8+/ERnzDCDuja4mkjHN3Iz8bZFI2AWhWHJS93P3OUrTOy4X87lIFAtfszCiNyaC",
+	"9HDqL7InDmf6kUMTZ1qjq6aRj+Jr/nQ6v42/APkeZSltMJDSFJ9K8+gr+hcfYAE9KFvsa2Y/fZ3cpxPg",
+	"qBibkGRK79IwIMSOMc+m0SKormuiNA1RTDyDxlIYnQRyD7KUnv9s/IWSaEa9gAjbw/KbqtKaviUvffbk",
+	"pce4C9Z6CSp5yhofwZ+CvezlHCB1OuDmROkzcxtrpRPSKkW4amzwHaBz+2E6o8S/QYsq+41BCwNvpr2k",
+	"HLaFa4bZ71nOVfneh0WabUbOmuEZkbYua2fh0qWc/1LQAuGRXzXoOwJlM5tbqv86mSAQYIkxnU1/NhTW",
+	"epRVjuuxmIiF8rIEsmBK+YQ1/hy68oO15D8+MfHxoeDNqm0uo+7EJPbGVLGkhef6sartNo22kq9u0Gf/",
+	"LKqbo8imL8AU/8uLvzAw6+eJmLNERcY5mjCqZ09VjkK1brt72Ox0m93Dm067f9Dut9t/r3k1fdr0pbVQ",
+	"6ypGsBQ2s2eYpzQPzY/6/ZShHoBJcWIuyVIkkD5X77U7VpVinAjeOCG+NhGM14GzO70B1oxCX4hnRyUL",
+	"VjEqZJfZFA/Gx7QTdFjz2agbNnvsuV6ho1HTLtEhPRq5L1ssgJmWnhtTqYYLmRJxw3z1pS7jYGGmVHia",
+	"d+gLZxHXql99mWjVghPrJBY8YITan+foiFtHooqVPLppP+93uv3e+pXcSkNOZyxPxZjOlZhX0WWesHF0",
+	"X808MVII0VDS6TgZoUCFhAViwiPJSKTyk5n81vxpdHB7efzrq6pXykDMrfw2t/xcC6ZU1T56tUixmdx2",
+	"2v7CVtf6IbVPmbcnSegKzlOawNb/uQZ7AciRztRzT1NhX6Rjy52OzOOFmaL6rXhSz/BJX+XA/rmO1y1b",
+	"rd1DWhdk8dgjciqWHOou0MyIJLEVTi1yzXhIIkWoJP6pUXxQaKNkJoNFu30Q3LIV/MH8tXtu1v2benb1",
+	"22kneNFjL48mPzyPfmzfvurO3vTE5dGvV8/lTe2znZo/+643/tHKvb/fZn8VYWZSfqffshX8d6cZGPm2",
+	"bfzwzPUDcbKk8mPZWaKZC0+stTteqEXCME/Y8PGDo8M2CelKErqkqxZ5I0ymmW/fEvGh/t0vMfKjZvuo",
+	"edC+aevj/aATbh69/kSZC/EMgZcDhloXY9LtkalYJLKBQpqLZdXgqcqP+7jt1Wb0PpotZrW+nrtXm0Uc",
+	"P3a8kq2cnZaixqi/BxnJ4jilN53TRJG6SqLZjIUnpANFBu12TqRwoa1ElYjY+bqRp256Imf0/hXjEzWt",
+	"9TttHGz6eePhK+4KqtJRzuhKK44QyhtjMseYLmJF/J8HcFIHtY9+i/iQt+oXsliBq9V77QMi1JQly0iy",
+	"/Ngfcdhn9P4C7+ngVO2nLecI1qjyHGHK1vm91qrL58ipFd00xNcwOBOgWbNZbZ6jjZFIj4g41MowqBUY",
+	"9BSLdBHAgzaTLL5jUpPvUWzF07bGHUskyJGKEaJHz70IjwmNY3Bg2LxBD3lCwgLGVbwiNFDRHcMp7DxK",
+	"pDYLz5zXVY2Zmeu2KA+9w71Yy5ixcESD23VESKiysUKTiD2hdyy/WjtP9aV92TZO787VS/ddcd2c0Tv7",
+	"rXJj68P4TqKXcD+VrN25aR/vy7CdSH71/jfZKlrvwQAreI7z5gAY1obVgNWKW3+NLufwYDexM50QRGnT",
+	"q0dCxIzCPmPjMYN9u2m8ziAxm9UZUPoKLR3Ko4F8wDxtaUj/R/OpFYiZS1a8ukhSr3bfnIjmVrW1PToa",
+	"H9I2a3bHR6zZC3qj5jE9fNY8DDrj7ug4fM46nV3U1kgO02qa7RQEWwEqOTedTWO/9R5uv4E5AnkuG7z1",
+	"cFRsPgyp2/SBdEidrlflSS/piXYhUlI4+yq/wctbKDfUKsMqJdbGw3pJMYCXP7Cc3athsEikqPD5X1Ip",
+	"wVTAC/y0mFTfReZ0wtIzJvCE6fHklYkP76+mf/3+b70P7zvL0ffvFh+6x2rH5Un20HlTlrSNGeJzvdzE",
+	"t9BNBdPqcwwFd5C1gt7TE8gyZxQ8FKxF3kJBPmbSm2zVCRcmI2EW8UtnKTpeYWUey/USphYJR1Fv/SmG",
+	"AeZWqNt2tdJOG/7nKKbtrUwyz0/sxa035o+fI64+uhc1o1mqElGtTNYmkZouRpp7PRV0HjUDEbIJ40/T",
+	"F39yb5e30bwpgBQ0bs4FpCnj2Ar8Ok+0F/iLhNQQjn86JUstcspXZiWNozz3+xM54KZ8D9zv0iNSIP+G",
+	"p2FAxiT/gPdJPyW6Y5JQvGPAIykXLDT5TZhCBUldsZhIbSfBzS1yyRKpJ5cqdLB5oODBePAxvpkuYm5d",
+	"HGa6D+v9VHUKOI1XKgpkmXOMVkMIzFawDZYQFbGE1POlLx4WvjTQBIS0D02zNB+kPlqBZePZLay5SWNn",
+	"fehKj+ZUc85IbdVT15h+rtooCdS5shDGa7VUIpU+weB0fHdzpk1CEy8e8DlLIhHm1bkTNBpB4+UGokMv",
+	"JsSBxUK1yIVCMSMHfGlKW/AdfRKymNkBzBfJhIU5PVqSMBFzeApsh53I5E7xBa0kFLCTnXkvJJZuons1",
+	"qX8QSzSqDRXxrI2jyULb3IEoem+fValDrsK9i658bSKE+tZEzNax9UQqZ2EJrmuF+E81ks5xUQ+pdo8r",
+	"xoPVcDtNX+GVlyzRxlAUMwmEFdUDBl/6mvF6qLuscYQf7jJsJebDVByX3w5WmzHW4LLUkLMpIXuZNVrm",
+	"btpNSigab1cILOO6wcv1jWqsdiD9Sz1aCE/nqF9QI2BPm00EC2NPTTpAl25exi1zuyAbVM76KjOqj5t4",
+	"801KkaKHAbTINUv3IpIq4oHCNSPizhTN4ObJa7mHlaZIkgiT4dy7z7tp2632QffA3VpigRHWVEnQOlHh",
+	"KYflp7Sfd3Z/irTjWKPMJ2xs3U6uCV4HHctL6xzNvt2u6KevPdz4Wv2qCVVsqQ9ogoAJaU4mAj15ZJRA",
+	"RF+qhNGZVgWCeBGy/DIcVA0hcSpBsiufdbbaJemNXn6j5IiZm2JpyUurV7lNlWKzeYUDzBJh24G8tNfB",
+	"BKiJYOeJ7SbReVpjGibsF6gZ8wgXwwUofsNbtvJIECXBIlJDMWfcG/A0VR9zSPViTRmN1ZTMBI8U5Exo",
+	"bVVq3U5f0/CImyLrDTiU7w5jQUPIxDApSZ6TjmMuJcFCDcV4rFWicJhGZfKqXD4Bt5wHnl/FlIgpbSrX",
+	"YBFG6pybbPYylzBJASYFHWsmUBHW5ilokMNJQrlyPhtFFM3TZOiYs/AZFWz9ER9kc1ndr9ICyPSheuWM",
+	"gasn4jo58u8sCSkaqCoTFgtwwesGj3iSYhCgN1QvFmQY+5omVLlWrv3miSRnry7yErTsdKke0TAKNw/K",
+	"IvUZlbf47vxbn9Gj0WHQC5sHrDtu9mhn1DwOnofNZ+xofEh7o4OgG1Z4ZLYa218kkmqqNBFMJYzQXHNN",
+	"XhxMRazAbD2PjNALLDipjyGfHwZGfC12fdCKfSV8rfZQYri4v6TG5vE94puNFoW+R6gJtfsYp/DzDP73",
+	"WnpjakqWzlHBQ9brOrSIuDrq1Taw6LVbwWaugExC8zOgM8wIzDaGSQYpb8Ud04C3bgJFkwlT63Yrlp9T",
+	"KMMVHJbGAfTIDhOpD2qDmknBELwQn6mNxGjbucFxDD+TN3LLtKucdchKnAPsWSaZEskdZbbTc0udO1Vr",
+	"mXK1V45xlZg/d3N/Zfy9QmP+4j6+Ny8u9qa0neJ2T9wZHImX4Gvb7IfLzo9kSnp6WhEneU/eCaEjqLwz",
+	"N0lFVwRhw1baMG/V9nLEXQLagMpiDM4ASFqklpLQlKrZQARoLGVv3D+sv+2L+6NwL1yapNW1OQqmvHho",
+	"s1urt02a+1rGLVqeEIHp7Bhz1oKIp9eAzw8v5IzUzTnXFwE7bMIt4JUvcL9AJAkLFJmKRDIyokqxZKW3",
+	"4BzMmpR3pePOx+C7z6syatgyN8/sbSppL0a9UCQG/Slh2lhPGNGXyh3f58T8n28707mhrDnK6vyOcXUN",
+	"dk5VlYHWfZvX+kjBhZLUZ0zLdetyDTXJtS6g1ePGCZGM2XOnjNYUCa3mOQ9uVYkZPZbXtlqrtIGy9NkK",
+	"hwfe9UQSxe7VCVlOI8WInNOAERrr8UWpsQlMiHKiTaAVXE8iadz/Ti7FHLaCfsFgcF012kSYQjSjo2sd",
+	"W8slKSOpKIRz5UoqNqsqHS0YfgI2m53iunW6YvN4tZEy5fB3xCM5HWZGmmPUrMnx2qYTRWHl4iFi0hap",
+	"eBOh/vUQQ1OKRRKwNfIGYNLwAjKJ7jTnN/mqelieFjpBpDDVQSTg2v658xH9YLv7s6/hDVUCfTFHP8Ew",
+	"JYOTvBPTGW0etDrN56NmxO3mqIivmY2/2RenL/rk1ZZsNERguG23vGeja7jw7UIFYla429kbOz3kJY3i",
+	"RcKq9TQLm+XYwAXKZLu8uDktAdbv/jWiZUbvh8iLzCeMkj3vHHe3ZXPZEEJFdghN4oglBCN2xovregEf",
+	"mCLi8rhcipOTXJDuqnQzVcCuRSw5ydgY7iIyY5RLA29GJYkZvTMxMLFQAM0G0s9wLL0EFJDSbDxI8yxA",
+	"Qvu4OUPBOcfGkbQ2GGpIfJJmGL4+/Wl4efX29eXN8OyH06trJ+uN1A+67XZ7wEcrq5A1WuT9Bmae4+U4",
+	"GkBSrPfabY8MzAD7eAdu1kGtUfTvnN/PYxpxcn19rjmFfoVWIRkPQPl0BDCMb29RIR3ZCrOqtrRRBKPu",
+	"gyXYVJIq+Wtpg/VDeovqJYYKQ4c3O0qeEUQVeYv4C9FsKVmgYT+PaZBGREv7vpL5KzYDOa8ZQy5H27qH",
+	"01PZzcexS27jPFtLyWUU0qJqAriYyvB/ayaZbYAxI61naYGQCQO0i8V8wBMmF7ECWwsHwMJUiCihBQZr",
+	"Eb2V7ZcQJYykgsrFAdcP8rUu5BOmVwZeZgtJodwTl/HE4lLAcCPA5kgLiDJVSaoojs0tMssQNC/39NMH",
+	"3M8I5CPKnhSk7pf4uW8h+FZmt1fo8gWvpT7J65hvAeQohTerKIcT4QrdPzCpXvfYgwNlWKhaCiKndI6c",
+	"SHD2dlzr/7yZZ/5VG2znpuTaVBx5+1ZKf9Qzsd5NNFoqVKn0+41aCQKMmIeYzJg98mEKpDcvNY+pXIFC",
+	"gLhKBdyU71kdQwebqRiIrI6qhKbQ8KHxyvVy9nUhiG8HReq4I6WTmlDIin7+bGtExYynmFaZDqeK2Png",
+	"+eNCeJhViych8ylWkP24iur0bmLQkrSoq6Id5QaKCa1gc8bMu6cCc7opt4BN1Sveax3tFNF77CZw42KF",
+	"/enQR64Z5UFn19UuxM7cqFqeoJWrD/kdJlF8rcq52YuRZiel/oyTVPvI3FKue0NwtpdbYosLospPk7Ls",
+	"3T3/LjtHlC0ueLN7f2/OY4tcixlDux+6CxkPXtlhhxWtJdeCAgE4o8E04qyZMBrCF4gWVkBc8YhbGO4N",
+	"eK6O3SMpSKtHigidHkkxlb0BnzE1FeFQf0XjWCz174Hg4zgKlKeVghyMgUdKaCl6JFWVud6A57HNPJIP",
+	"glZikDkBzxzMjkdSy8mEKs0n8PUlizneK6cLpSI+cYKlkHuCCgnIYZmplQYshfEQdmIUs+wJNpSaTjw3",
+	"mDED7S4NKupXo76Ru8zikxY17BIKXrkGqFqlgOjTEvy5ieATWGcyXcwoz+dmV4LpbeBCw+1uDg8BToxC",
+	"5yKXpuV7BubkQdGfLc54E2uGk5MbdRXXqqyx2FIKsFvIsCLmwzrjA9o87Aa9Zi98zprH4w5tdkcHQS88",
+	"ZEfjZ+1dMtDXawSnpoDKFdpP3JqUB9ndlkKO7V1KY4pUzNZZ2yrOkiAzUBfIFDVmB9obxviwgNz5nXGT",
+	"RHNtWbyK5Ag8HttzrufhnktW5ZbBmRUS1Z1Hb9GIirTbywP5GTbdjkHdL+6BzLOO/R3CH6tcA5lX85Eu",
+	"SKmoWlScJ98RGH7f9S4sqSSBtjCnIkHjdSriUGuO1GLghK6/SA9Ha0f6zGXPrJxW2R/6KHdn1aYuOM1T",
+	"AmyN8r50MlSL+3g2WxtjMD96eUgDAD+nxumcP+1nMaMY6DHanAeoZbebqpzWnZs1Rb0p5BO1eAVatQjX",
+	"pZZCykin3+7unjKC9XE7AJNVitfHCsUiA1xHBizi01QA5Ucy9dlIUJ2jh+kEhjheunHWs9hNG3F90HTd",
+	"fnxrQr9knDAGMSwv9a9227kC4z32pGNVoJvzM++GTcqWtV0NaxoxvaCwmUk9UpL4rv5VSBSqtTvPxwcG",
+	"zYE2nwW96s21IZCa8+L+Tz+fNv9Om7+1m8etYb/58feO1+k+//SfHrQ5Ni28zX0vLbxWxfMisErgLeb5",
+	"FNPKEMcyUtOhs5HSy4+22tMAbw1DKTymck5RXFkYP4605mR6m1FpYq3pyRtFXFOgYq9VZ32XnSBRHEcG",
+	"aDirL7W+U8RMKxuk88N2jhjd9mGVD2QNl858IvPjwzxRe+0HPKfoiz3UKrR+dBWhf4Bc2PKekYillWe7",
+	"3zP+d3J6Qb6jwS224KgITli9wcp5zLZdVQp2rZJHVfm+CNYYxSExl9gTjTZn/sDetVudVnvreUolun2r",
+	"l86yijIpdkBZBwqmVPl9dMTVR0JNyenlhWx4GBKQns1VtCn/buOtFPqgT/y0u4n+4ul/9j20ojFB1LYW",
+	"oRwzW3O60xRLvSHVJpdHa34pUbqi4OQLbf7nne5n2fzdg077gQ86znO7drf7OY8RvqFqy7wSk4ivB1Z5",
+	"UGm3K0YPe7uWeq93KV5Z1+GCx0zKUkaT3nImt9smBFaduc+f6VR0WcD8q6j8mj0AKqr9AFyCL1mLj15F",
+	"t2dTSRuFUsKMFWAjJYBRMw2U8G4DyhhH/PaE0HhJVxLbHeSa+dlj7F+/vrkcvrt65VfHdqdUbsiqc0dl",
+	"Pc62tNVEJzInNQ5iLBKI2G1IotM6GeDGSKbW9H+asaf2wY3qgf8R4Ablt6ZZo1sjjptxA3KKvgMiUNgm",
+	"hfWx768+JSqJAnnD7lVVVquY6ZVcYIobYfdzIcGPT5AgXip32612q1cZpn+thd0FH4uKsJaL7lmmWm4w",
+	"v6/z2OzieCnDjb3UJtu//9t/rQYc29dNsxEJL81KcufjOZOvXBdNtWoUMNQednbeZPTfholgHlw1HESS",
+	"P8UO8PulSWJyZBGDxZhckQFzUkLEUIi3m58CEnFoXOXHBcaGb9vtUQUH2mbPmR7nEMa5M/3Thk3xGY3j",
+	"rYtQ8jDZua5flrMpVWfoJqt2wU9FtI+7zz5V31VZQJ8hMeap/45H91j9kTOsc7bXeldqlb0OOnQwm8dN",
+	"P+1d69jvdddAbzw+RdRQ1tkO+v2tICPux4fmUJoWFOtdi+bdGXmzzEa7gJuyFau2wtl0wStAqN5yVg7V",
+	"sdBZrbX7p/wg/PHEZMOZuBUMkwT69blgScHhwGKUirs79j/Lac2/brzgQfW5oclkMdOLWDkUK1N2CIOv",
+	"8d1HPGT3Vej4WXP7tB2QHeTWtG58aNUOKbGd0hWlxO3tEKfrplA5Ks8sefFN20ebYzo785IvzAxasMG/",
+	"LkvYzAocI7Poy9WXPJHonMimlEEvU20eQDLohPHfaEQifQ0cBxNiLBwjuJMHq+GccRpjFtOOOZnN7g72",
+	"+ozeD7OBOsnXZZWDM61bADqmGBM/y9X2TyBnNeISNRFwylBsMaZMOUaaub0dEy6fBF6QhfM5S8hILHjB",
+	"zfzE4gZlzQ5fn/40vHn7l/M3140HDGJtUPtmY/Z4/vWvz6+vT78/vyb/Qjpp2Hv3IgXcT26O+XrgzD2P",
+	"Id+AGWNS9E7sHp0AzJJJbMrArPYl6Ryq+QL2pbayzeQY2ofuQlzbwekl3vPJq0lWpYSdyltpU5IRUGmM",
+	"6AWMYuoTuOgAoiDtlW0yi+zJLjHY7SSDwp6d5nGtr6zOT18LBmjiulh8KHd9j77nrbnlMfniW9cT9QzU",
+	"l3e3BjL9WogH2RMFuFrHWeag5MyH8y2z7ew5W5t4XNh20AvLgFQZfDtMDTP4KpHEFvFZCfstW1Xp7FVW",
+	"6bZskZzJUlbxinpNfuh673okBqejRzKlkYiEGGV0OI5ixRLPlAhnZ0vSqBD5Xlvitl7bi8VknoiRfLg9",
+	"m1FiluXLbN9FxqBfp63ZZ5WrptIRb1qMBb/dvcCzT/yQKtr3oT+/xN6jUxFDV0064H6l8uUTfC2p+2sN",
+	"IGy4yviA4xvIzy/evjn/6GdFo+vqRd0ahmwhzYtwY1zSKlBnZdxpZYtkVRUpesvjFfH1TVAanuZ55jcW",
+	"PHTbaYFf1y9KmpC7S6osCtUnEpNtTYYsZsmFqYnPKSB+nV5ekLqmJ7yh4ZHRQg24X+gsirACvptU65M6",
+	"zdoXQb4lwCPhjQMeJCxkXEU0RsBAv7KhLz638CXU0Qw4jh4NXgPTGMosRRWz5iCAAV9opViEbMDrfjn5",
+	"1feIb3JV9Z+5RFjfFL1sNZqcI7pX3mlF+Cahs81JDog6SqgiIGM91HuBEe/kHisaotUtKb3qBrBebc4S",
+	"WFvnqzQtOv2mopG0V26Q7eURkbYawhnzMh2MkFomu3XLEUnbZW4sN6rKT7fnAh/W1AyLqkjrXdjzsGw5",
+	"pUnIO7byXJO2u35GL9d6OLZ52K2Pw01Toc3fTpt/bzePh5CkctSrylEx1GZqLVzgj9dv35BrmF1qH1l/",
+	"C/Yjw8gilalxlp9ePmT2ixS8dUWXjgmCTSU3uDHWlaWthfLPkxPcuZudRhVlGvZnPTGggUmkkk6x4DIR",
+	"CiTTLC8Bfh/UgkitBrX+oHZJk0gOap92664yYWq4ZFRN2XYsMRO4yCaynhS7JOfubDYaibqh4UWFitna",
+	"hJJQ8CWH7I7FepQIwEJvGWwvH8tRfTdzwtSuerX0Hlsqlwdb0MriZtfj2jQ0/SOhxNdX+tbkthZtdcFr",
+	"zp1ZEWlJgyjg2NWTMyO1j9/Tnt8vaLF1m5ytDRPBEQCAEgIvALcN6kNzqu3S+i8i4ixMe3t5Fr4Hwsbx",
+	"Kge+AV9o1lFBAQwaO5SqQ1tp+CJ3CRdqCk0aBJEU7ZSscHSb2Nwv0OJokiVCf8yIaJ0me8VQ93Obfq2I",
+	"a9nVilZf1ckSS87C4WhVZHBaV/1y0dwKV2w6kDTWmw/wOpHfzbFeZ32rI77abNnTP4C7pcKPXiZ1rN+5",
+	"VZ1KCQCDWT+NN3TGQse/sUe8ZX1EZSfp/PCYiVEQK24ozq7ghCtxMpDoeu+Suq9VkiE+wAfUBEQ7WEAP",
+	"1oWaL5S9CJdO26lG7zE4MnYHVWnqedI5jykP6qW2jdwX9Yn/+wAIOah5A9MUE/8EnWlQ++RryYhzJiEb",
+	"g0keqc+jmBUXyhi2Dr3sJzOjj4+0eq+Nc7Loodd07hGJgQsmU+uwELvO+P4GPl+28lLPXG89U887KStU",
+	"1fwyGzzg4aLafoS2fhTLEcA9YhqRweUYQMcwrW/CR74F3PCNT6RV2w2AzXFCbjzg2xlVapz8QSc41Wk+",
+	"07itflRMLAPdr1PbwaTeI7YbZtbsrlNNuXBBGeaCM98jPl0oof9r3+MjDO7vA3gqmBr2VcAhsg/9lIf0",
+	"W63Wp09+/qzY6ekXoYNA1JzpfKzSmraTvShenLP0bp0pUhEzrIr5iNlcbbwEEN03XFGJbmKv9yoGUnjk",
+	"2pW8vHghgoUtpti9lv6UE3M/OWi1SWgeQurQytCispbemeEqSqYMfElVy6DlhhTQ59B1sPt8bVEQJZwt",
+	"1+UFV5g+t4yvs3q0HWdcCCblNdEjh1zXQonRYae7pX9hkbGYVu9bMQ1zRHtccvdDcrl3TovO48hU1M4Y",
+	"5FIlSlCXSxop04eRYP5/CqZtILxTsKaHINzkAF6xTwsC5zyqCW/2lFE+jvtVQbE3dU89HSvInY4Aaz6g",
+	"nHBBYsEnUKJG0gmtbWq9/3CKwusw7AadUZs2j8fPWbMXPguaz0dHtHk47rED89suWdEp2LshfoU/TG8g",
+	"gI2h8tZtygCb4bPAnm8c1XCnE7kOnLri5j8c2XoXlcEBqc6NvLBClaTxMqyoXPq5s4ULp6xwdCu5kGOU",
+	"l2SWreNO7Z8TMhPBbYaaDC45kGRSUR42I46gQ6Y6OmuVBeOYLJJ8SfkkEb9qVWXOOPjktYU+XUwmEZ+M",
+	"aQCxcRFU53XZca+rh8saYVRo51M9JNubxzzoiSQUO2MY8wM7gZCIk4TRGPOzVELH4yjImrOAhn9oGt9L",
+	"Um+3Wp1GLnNjPaIS9AoMpiy4LbiF9mKr+R5G+YmaIjI7VRjsPBEjtlunzQfhtJbqCbGOlE0SipgspqR0",
+	"wbM9AR8hFLYGTgCIUV7HBXR/Gy9inJXTNGcZ8VAsAfl1jiV0xt+4FCRkQTSjsTwhmgQu0mEK4jHKM7zj",
+	"49bzhxXJ4ThccnSmNa/W7el/n+mJH7TD7faG48FKqyINVQr7qNDOyLzfbQyzkQ3gcbLOr4psZa6SFfRa",
+	"s0MCGlMyju5ZiOC6O/u2C2e4wkdmr5DvMpihDMoqjneAD8wQAwvuWnPY17UGThNLVAIgUpGBDgYkRrKc",
+	"rqD/TBQSLpTjotitPYBpwbNDLvDHKlguDKRD8NNy2nS4OBQWkvph+6DR0u/4qy16ylMAYrob+iQZfCxY",
+	"7SIg22G7Eskz12RjRiNu8AKyKvXD7fdJhvhbw4UK3JMD1YDk3c1ZvoI2+7pSw5BMVWt3N7anAlzjkVkU",
+	"8mgyVfpRazW6/bvbV4P37d7QdgvByt1UgQfA0rqL4JKiROQqjlABu/noM5fuuC1NlS3NNl62aeYfH3aO",
+	"VNoLGpHEIonqzGJO6r3uceMklz084P4VU8mqCXaCb9DAEHk14mRqc2NNhbbmF7gGpG732oDDgufh0mwW",
+	"UBk2zSQorEM7M+TVxHKhN3ZFX0GqH7Y1ZUsIqo9e+0STakjHqkrXvDYkyrC1UBTfshUJxExL9gUUyQRC",
+	"xKFJmdmn6bP79h02xynpdY9RDTRAuogpD48xqVdxxADlUSzTZH0yWoQTpga87rsgfxh0YHmxoqdmUXEj",
+	"luh7KhECMZkJl8Rw0+JGXsxGUu9RkZCUNjnlyyhWGUdbVCZGXjEaRpxJWVW5xoLbDa2jfq9qN7VeeQjZ",
+	"nPFQqykeGdTE7aBmcdQwsVGfFdS/TepYSBUdUclcKO8TcsXCSJI6rM7V+YuL6+G7q1eQuMdUQ/+XC9W3",
+	"SIcRdHIFoESDGsSw3wuUX8dkRINbvcaQ74hA/QGztW4DbqAnoD+NHgMNV6Vza0ept9Ztrcpdz/hdlAie",
+	"wrGYZXIsKfTZhItgbZUbvLsqyFza8/q6/DurOP0Vm0RSseRPB4TwWdEL9umbYqew0c9oyPVKTNY18ptH",
+	"1VrH6eVFrn4SmoupaSIWkymp+7lCeoAugUAAfm2+epr5sG3jNOvlhzRQY1XTKH/u0x/LzfHWqsOpDo6a",
+	"sGsvmUS7usVAxOYQjUxFhrNkDvKjlWOvOoKQWWlHVbrEjl7Dzn5eQ7CmqpN1M8UCsnMzWUEmIsOPE5xI",
+	"NF93yv58GCbiLVsN02z3YoZrFEwrfCDosUltCMoJPMAzDdTdaoGsL+wuzoS8nyKPPlO+WphmJduwxvAE",
+	"Oa1NStGjLdjm87X+rxu3ugBUAUuWkzIIYFgsPjCurR0K6DdjpOWAZ529tKTOMi049LTJsF+MWhKF7rpZ",
+	"jaXxZdoVZmVEW7uOaYVn1/wlp0t0gTrRjNn8DNQWYdErFkfz10JTt8NdtuwD2vpsh3SVbFMPUifIM6OG",
+	"e5gt4rT9C5jZkOZ6vRlsa3rYBYlYoqKiWbHgq1kkWViEzfvD+jfmgPG0VMzIYPbC5p5BGRvLGEOOBzvi",
+	"K92Ha/t67xIN3oIhmon+6naRX6jB467MZPcStqIOszW9NEPT39YlssCaK0tHC70RAJi870gf34hIv+FZ",
+	"d7zRPihfDXiauwVbwVQXWQYZs7H+KdBafBxrO8pz2walZS11WxqDVhp4kNGyrhfLWBqQkQGdwQk1sUE2",
+	"4A7zIfUc3q617G0uM84mNeS9Wjo6KL6AYViQINfuL+DtOiVu6RPLxpxYKLa+kQXC9m/skk7NiqCDt3d/",
+	"r2d/eH+P2k3eAv/sohVLZc1YgIvbSx4lZwtt2duV7qfdxVMxR6HEy5wDYyhedVawldEVNCSqgHbk0XzO",
+	"1pSxWdTysqBJ4nyUPYm216wZpHB9r5e+t3LECERdrrf7YuOpGsVNVBm4hAIfSBmPDAyeTfDatd+ZfrZN",
+	"dCk2gNEHbrgmDeaH6+7hEfnx/Q1kq0MSoCT+qamxg6SMPvmO0YQlZLBotw8CeBD8yfzWpgSFiO/iNkMu",
+	"ZO7J98s56q3Z7dBJo5gLN4JBbo9M5eiRe1hu6FWr94XTxPZOAqseYxXMVuoQ+TOBCbYI1igP+E5ogpVt",
+	"wayh+SiUvU24eeuh8tZRf4MI+4Jwj5Xi4vnzNcGK5I9JIcmU5kLSSPXe/Zsm7epcX7rWtbc5d7C6nRHi",
+	"BnCx1FusXpFf2PAAGZLKAacmAxDCHpFyOiEpYROoCOXEP33x+uLN8Pz16cWra5/QMEyYlLhJ9/Lk7Z2h",
+	"qI+OARmHn33y6wIc9bZssvF5MherVihtq/rZYiwPbua6Z7hMjB2I5BPi27aDGKzBZPdyhyC/lZu1fX8F",
+	"/1sZIFvomcj4JNJmvFjEbri9T/wFTxgNpvBsUudiwAPBOQtQ0ELmXuoQ4UwtRXJrAw3moSYk0PAG3B/F",
+	"IriFQnjnArQZZOFh9uB5hLUmLaK3z0ioAQ+mNI4Z1zYcxIq0FiKF4NB9FcY+ZfG84RSv62GnIIx8wPX3",
+	"J4Ti7YCyqket7xjRcGgBa3xwzeGCYEYIVO2B+YitKWWQUAi12BcnLBATHklWsEocGmrdCGkAhjkMEPSl",
+	"7MWVulKpx3B1Qf2IBQYJipI0vy23j0wtYb65RpqPmAtsYbiXi6Hp4wk5RFl5l9MHf+OIr8zdJc4IXKCa",
+	"jSCDgLIb/QhwuiTRbMZCD8sfsfoxEHFM59bxUpWaYN+8W+8X10io6gCTquQFUBXYCEjTF4vgVv//e5FR",
+	"1iMBDabmgtT2TrFhIt6cJ0IreXhdrjgXHg12bDCt3hrlfDBrs37cGf/dzMwza5KRrsxTAYwpWCSRWkFJ",
+	"O64lKrNaDa9Mc0Qd1kgHmLiBOaZalUern5I5SyR03Ti9vIDobd2f/NZstVo+dENj1jcuMxQT2WiR8whU",
+	"ORqYjG3NKkCnwyhJ1sx4wI1jz8GSt3uY1HvtgwYRiWeyvm/ZykNHIIY1E3YnbiEBa8CnVBoLAO7rNFrk",
+	"FMPNc8YtzKsLtgLdIiUbcP++ectWTRmIOfP1k7EjUN0F0N8Mmm/7wp1sQM1veIRpBbXXPiCczsBQ0/IY",
+	"oUcGHF5/khueVV9z46vPKKcTfbumeoNwBhXpA+6uZ4sUFziS2NnNOoOARJaWZm0GHFCyoREeJt0Cf9WU",
+	"RX0GoiZGH4L94S4WtOq1mOx0QiMDYAMnGVRlNK7S3TtVao54JIgBvV6DeX1+c3Vxdo0gdfkeCwZRJDLK",
+	"lsFe2/LOT4CHhJDQVZgzpqHB6QV66iZUsSVd9U2T0VhMSMQ9MtHansmcsc489KEBKcAQtg1dwd2jR22e",
+	"ZdA4tD54epF6hbTqN+DnVbAeU4PQILUsgTJP0Ejq/jl6AfuEIlRLWkauxarxEXoAN+M2nsQoXcSJr//I",
+	"wG39zGvtGx9VLMWA0/mc0URagNV8Z5pia0C3J7QxxfTGag14of8NbEpAmCoFceqUvHt38eLuWUOrBcZr",
+	"WXit4/eUAKpT7zTzOjkU8p82/05o8zfSbh6TJhmSFun7jQGPJLllcwXd1LEzUIxmZRT2CQumAn2A/k/N",
+	"s+xHeK+eXiwmE/CpDrjv3KzpZqNPpruvWbhs2q0Br+4hihqYSXACJYeGoSS+PrD4Vh9SN8DDerMB5MWE",
+	"xvyndx2t1tEJ8TEu7jfsfjIv15skBeOEHtWQBMJo6EERHlyGtXZmX0EVHtbmeQOEWYG/ALSo9umTD3v4",
+	"NMPjYWG62ekt2+wXcv0qxj1kEPtN71MUVPlkAbpQ06cgu/DdF1yxBBvipjVnuLLAOUD3NZVoVrkNCVXE",
+	"fxqKQPon6N/OrlGSxWO8AKg4j1orOovNiqTf/QKmQJ1CK8eEWdftgPfavSzRzpyHZMGtwfDi7dn18PzN",
+	"6Xevzl/8Kzgx/MYJ8Z/qYxVGCdMiVIkBN8ODKfo/nJ++8JFNGdVFcH2PR/yn2MoG/oRkGPgL7vWA14+j",
+	"mEnkUZD6Zyb6REKeOK4VIML435/fwEvqwHWMxg098+CcywbCbFlBRYEnnRABst8sulXyFem1D1EixFHA",
+	"DLgR1tzXXl/cGIcnsmjZfwp0RR2oJZLJU3OTfKqvzXzAabef7w1jPb28cJrn9GvYdeeTyQyZR7V+7aDV",
+	"bh1Aoouagqb0VP8zYZVpwdkSEJdauKHqKWEP2t1+2pWfzudkGemNQG/BMImkNe49IgUZJWIJomS2kMqY",
+	"KQYpC1kFvrTRIu8jNR3wqj2iKWrQWkiv3Wulm8J+mS6gtoWy1vrKAEjhUqTqxkUItFRXQphUWeDoQJ6D",
+	"drdMme9FJUm09DW7Q9/zSgRpY9ayXM8Tc06LFVdAXLdq18Q5MqSBoi6tJXuv3V5nVaTTevodDa17CG7p",
+	"bb/ljVAvxYKHcEP3ePsNTjqpvudwl3FdmGbC1tlRO2wfbL/LKRTIWQO1/s8fvZq0LdeA6KmYHSeCY+gV",
+	"6rImEnLyNMU/6mfkFVjKabxSUSDXHpWXUNUi08Au1N34IV1Jn7y7OSMhBOYx49sACUAX6tl8oYzphQzJ",
+	"SspYTDC26bR7R/Zjle8WOdWDQ+0eGGPTAPT5fWjR4uRe0jTxdM6SSIRFNOIQnMgkOyem6GlK7xj5jSVC",
+	"Nvpa2cVW90a8gELo5eK50tNPsfrULGtXD2r3aOV0qzcPSXu/w/ChJFv6/SwOqJ8V5nvspxU/di5pwiax",
+	"kl3O40jp9y2nxuw1GHx9glqhHPbu732oU7Ov0rdbAyGthET41FJY2CNZCNlLH3l4f+/rpyhtWuUUXmME",
+	"pqquDW3XMx1VSyRCcrFkA4qoTcozGzV2KJMwwhmYmi2iTxt8pR8yBgVAW1FaA7Q3+KTeTkVxonm1fgAU",
+	"ohvaz7GFvukZ22kbemMVFQCkyWyl8abRagiirrhkZh3qPVDiQ3J4f9+AragioyKbBauOCZN6VbqVGWiW",
+	"5OHjXpBZUZgdxAnxTfqH1gFN2hBsdlggrU018OYkF/3GPFzQKFiLOK3YgNw4KPeg2JZrMDB7MjUxIHPb",
+	"dIkl4SKxJi/uWbzexQcfAq/o5zDDpdY6Egu6ZjF4jWoNxMOznT/NHjAbA6SF+wMzI8RCnaQ5Q2a/zReJ",
+	"1uTzbw0TMddXr5GSpyk3zCMN/rwWKnwdByT1jl6X43Y+T+mZNlChGAJ9P0ZP0k+oufIvxa5+5iAqH7fz",
+	"iOOlGOHHgoDvomRyUPPofB6bMNvTX4x33Un5tnsekTZMUkXHTX6wKQpZSAnTDiB2jSHpT55zb8+9We8x",
+	"91b9a+7Oj1Djm985MJbcKtb6x4AXlUt87blYzv2jnh5F4a5Ot3zbYe62588gVqAlDbwWOTnyDryf3k0M",
+	"SCwWmHTb1UPJJtnttfVY8o86Lj+p02sdVY/PIdhBBweoydL1amOn/TP2We1hK9WDTrFb6tEnr6ZlcXGg",
+	"+UxWaKcIWazQEBG7IEJLw16724V4VHF0KXPFTYNhzIrYZTaL58+dOONuwUU9a5SgmLaQW5ZDtyBUS79a",
+	"v91qH3QPct8fmu/bzzs2fQWv1bPNxFytf5Db3c86+bRNoBCkXAKFjnpQYZSd3I3J4Cl7AYW2rDhjBbFs",
+	"1R6q7nZ20ilTlGS8aQdF9KVIRlEYMv6PpSTnneU/f/yU05ohZcMzAt0j5iTkNNFCbbzh01apTjugOp5c",
+	"2Pv66wpdexFiwWClno3uQQOTAjdEUiVUgS/JqJ0osERi0mmFjWfLAa8bBzYiX4xjOvEyHy5+nCNGS+oD",
+	"zqAxQGSm6AoemSTU6uQJuzO2nszCKHYcTyQ5e3WBCNpQETbg8H4kRYgVb5h96kH7lEySY3RPa68Uenu1",
+	"yCWVcsB9JxXTx+gaXujkmCoBTlqbZnpiwgZpninaGwgQoI3PgjlRkvyvIqlOYXG2iP1LPRIZ/cZK5cNV",
+	"Ut3WrVaIdag4tnL9sL1NsHtVVnaJUlj8wO4isZAVVvebFxe16oGaxFd3pE6KwFGvHNt6tKahLTiITRop",
+	"C7PCjTlMN2LN079BkWhAExEXJAr8hkLEpvY3D+nRqNkLnoXN5+x43GzTzqgbHIQ9djjOZ0Lna2Y6/XbX",
+	"1MyETNEodgCG8A07YtdkqUSm60geq6YkF02SUu/gYVWuCLtSjQ+TwcHsKGM9ZylgEkPgA7l1sCc/R37U",
+	"69YR12196xB3SfOkspTo5imBz07nWbUP3JnutBH09s1ltcPZ2F2Ma1Zxie21KktDgWFZ9HF9MYnF5JtQ",
+	"/0OE+o1L87zQebjkNhLz6e9R+Olp4EDXiSpokVPN+rR8LUhcjAN1210H0x9FdITdKUI2E5DqC3Ff/WaI",
+	"xqIQTIT+UfAGRrZcpDQoK67EvEKkLy6UTU+DymGIv59gwYIeV0B5DgIM4seerU6IlE3B1TceDzjEAZaQ",
+	"e0NMM7AUpQ3D94FITKp9/ghsE8QGFfDMIkNtFMaQd58j8BNJipVru7JtDvW2apoJxbTYp9pDvS3Z8dES",
+	"MkO3y/6KSiwzj2a3Tqbl0eoeLS0dIDgXcW4dWNw+8rMgLnfEZquCXqvCW8vBq30emZn2raqkVruTF39Z",
+	"kxkr2dLELqswsPGYoX1rruto9XD9mHcfbIV2AmhLEGMti+3n/U633+v93YBpDMHBVesf7G7vntltZw70",
+	"GqsX97cHSbiOEWKNHlsXiEVKkfoagnSPY4toJ+NUtmZAJx/EIgdHGEkz9T6hJIzGY5YwPU/g4xBCtDnF",
+	"Bv5mX/1w54WyDWCqlydttIbZqiSTTJWzgQ4jksV3qSNj3yBc+/hBNNfUiiOA+bYkv3GGZbPIqCJVjKqv",
+	"Z2OFJuQ5fU2a45AhvhNDtN89GSZ5y0yo9c+kvp2lWfSYbWCRYPOC/uGanFsKUemGOXNjfsUkn1hMMu1G",
+	"b/Nqr8aAp24Nj2B3SRpD8xD4B+OET6QHfztwBdB1hEEpaCBm7IlEpwh5iE/EQsSUi2+NT+RKLDH0s0wi",
+	"pRjX2tqIqmDKMJkBolhwvVE1tUFjgqczugJmMGIkjiDvecXUTm6Wq6yEcKNy9xbzOhGzys1Rf1DZd5XT",
+	"I6s/2V2p8yqH6cTZIlnGrqss8awakYuLuBMLcXuLbB6ZCXRGkAWq91Z+UFnLtPKoshr13QZVRLEoD+0f",
+	"2ov2+ibovvnlQ+fNLxfd17+cLl+/0P8X7deTBznXDh0gj89nO+ScG8Wo288GzCfDz8ngcn7+WIlLc3y0",
+	"2RqweDMukgy+1rp0HPCWdj7oBNGmFCHFKQIv1ERCUGpdHHIvp5nF9jDF1U4A0on0QIiniJmxDihj72jW",
+	"pz1PkwVn2MHh5Miqby6nP8zllEtu+jxOJxPeXKOnnJrID+K4YgoSGInl0IqHyFUgAyIlMW9pwNGqAuXd",
+	"gevcR+MYcFfl0LpLKRRD9o/EvIN576IfwHyhS4BCYFAUcUoPph5QyfQRZVxGms8VAGMKRnQF47YfK/l2",
+	"BQjcHybpun+MpPvw/mr61+//1vvwvrMcff9u8aF7rP6sMm7dYLPEhC/mnjl0vDNll9Mf7Z3pdPcQLnAY",
+	"9XHbRbbYUPM3ofKHCJWUv5vOkiFdPdHGEH2M9QvHAaIYpv1uMK3C4YDQP3bLdI6En6YuJkwtEi7TlNc0",
+	"YxzZ1YADJ2t4xLdb2hRV2NPkn9jSGJu+BwBfxtxeabO0NeAv0tiIordMEjx6Wq4JHrC+waC1kjfN5USD",
+	"ccDZPSTXTjAnUmrzWEKZnk1j4ERwbYObB1mUVCyy06MecBM8MeNOYzQ5Hxd5URnDOX3z9uaH86s0kAOJ",
+	"jvQWwjvQpMh8HwowpaGIBmfYd+EoI0m67S4WY5QjSphaWnIeGl8Rbp6Ik26PTMUikQNeAORcH97yG8YL",
+	"AORmRCoRMxuWIln7dOwkY5MxRXCLCSL6I+Icc5GQWaSHhsWM2rqIAuZCJmilxIzhpCK/hNR9U79nVgXC",
+	"0v8zVon6WCopCRf5dkEkl1CTD0thgsjucal385Aq9g4b9W4NSmUgE8Vo1D7uis8fjYJz8p1AuN3dBW1O",
+	"Knbb7YeIF81oPuVLovUUPj06SLavVAfdabtQ77b/bFJ9b6Kvcy3nwyluU6RPnh7LQ6OU22KTJkkkF4nc",
+	"nDjyLc7oxhl3dAnm+rBtji6YYyAzsSbzfneINMxA9uZElhTazNuxb9tJ2vMaX4u+4j+5Erl/yOr5Dlon",
+	"zuPGQJHo2zo7jOySrmJBwxshXultg/cd7kIGuZjPRaJY+JqFEb3RMuGfKVRkUmW5I3BLSbCwt9002Acp",
+	"z2kl8vqkn/dQ9AtH3ii7FlEBoCZYcCtzOAsnhJJlIvgk9doMOH5OkakotN3NgBgM455gcZnBDOi1O56L",
+	"3wlfLkVyC3Vzl+mzbDcwmphGAaYXTioOJFmyONb/ha+xrLU/4Phs/9Xb7y/eDF+f/jR8eXrx6t3V+bVP",
+	"6oeN7MGAq5mIZVZAhJ5cb8AROH2RIGfBG9A3lMH+eqiWa7vDvBtx16FQVn+bkgUxgaG5jVZMbcVNw3Pg",
+	"R9Aa6HWPMbU539oEWZbRVanCUiQopOsQU5YHLbGM7aVHP+B22DF4vADd3iML6PXcSVumtcipW7KFwCtj",
+	"oZm9RJ0T5nqiOShAGRmyGpIO31+8efH2/fD6/OztmxeawNmjG049drqWqQgHD5ueUYu8w95j1jmG/epM",
+	"W55sg9AVsHFDhhRWSektsDSAfU6jTrClEMbivTacTPsPuyRTKoHDy1go01NitJArPfUB9y9Pr6/fv716",
+	"Mfzh9PqH4fvTi5vhaz25LpEG5TazdQ7bB6Z+3l0yfHHuhMV67evwqQlxVSA2Pk4k0STiFLtgMB5qa1Cr",
+	"NAkNVKOftoKC29ZW8A+4f/ru5ofh6atXb98jltsQVutftebqkzqiQUScZB0uGi1yoUzGu0RyWwoKbipS",
+	"YZwtktr3sAWhGpU6Rx/hMwAEJlIwfaO75aFfOMlAOqFoEza3n2FV+rZhT6W3FVjaA02DDLXwLY/hvow1",
+	"nxeWhdSdniCNmle7o/GCObCH5bzoQveMwrPhlDr9MbY+z33a5gYcn3bPbwL6pdrJFzBv8visNbb6cTr6",
+	"PojeRj9evPvtovMmupAX/OowOLs4urid//S3sx+PW2z142/h+4vobXSx/PBLHL/pfvjtw+rH41bQjflo",
+	"9rId/vRjnMczTeFUHfBUC7GzMzEQ56dC43yFkCoRf6TSt3c+0MLVA7OcoAssb0YGqfUDZx99jXyf95kW",
+	"4I7GAHUVxX/rn1Ld1BreH6dy6rftCq3wClChgN8AMFQef8vVJrWS+rFKbdTUX6s3XoEXSxqJmmPwJkST",
+	"5t/JBQu10B7TJHNbDnjIoJWTHqEBIDFSkGuhlvYKnUYyAysyOlPfKDcu4Eyv3SG+PSM0w/uJtMKGmKKu",
+	"A7VFkEIDDjlzRrnSxqJBLLssIM2hSiLZnELTqsyTKLWeF5JbxuagwEZ8cmKg4MDdanF1zl+d35ynHkz9",
+	"RHBcaiXhBm3V/Bp5mLdYAXnXax80PBJHt8zSEqqfbccKDjXpTgrqGhmKuJIFTt+raGCLjBCK1SuWO7fA",
+	"ji7b+hY92ds21HtSq8pA5uWUJWz7SbWMtwmgeBvKOwwQT7fdTVVlkaTJsUbfQ2A3FyDIIqfRGUNgVLRk",
+	"gO9PhOkKmKn0eCCtFz7VkRN2x+CsGK9Ki7zHg8hQi69rW8n/F0UnPpFzFkNcYhxhy8aGRWnkQg24FS0e",
+	"iRRGRygCCGeapH7sVCwQ18J+sZCsRcwGGHDHWiR1H/Xkq9Ob8+Gri9cXN36jSKMIaZORqupUGdllzdcr",
+	"WJFH+LDXqpk7+9Xckeyl8lVgLF2MN+8UizMNixFJAi0EpTbaHq5C9R6kQnGhhmNwcmX6EyrgOcR2Vxs3",
+	"Yx+tcGdjc/Ixmvsp6HA/X86chhNn+jrg8xbbXW/okFy+++7VxZn+3DjJGgTw/FNMP1I7EAfexYSPAjGb",
+	"AchfxNlXTO42liZiG3KBdKpnaPY21V4y1Wh98y7+IQhar2GvkrwMgAO4r+DYXh8IAXbXF5gW2q9RBI1m",
+	"gPV4poeo5Q0ymnCtVKTIUfaZEXbSMveORZL67UVyKxGft+/IG5xxHdAAVgbrL30Yuu4bJruLkl67vaF+",
+	"77Ox7Tygfw31yjVtM62R/Pr7i8O/34Sz193X6nX3w/2H63b7w28v41c38e2b79+pt99/6H64+TF6/f71",
+	"wd9fvOu8+uX84M0v7+7f3FwsX784bR382m0+W57u8r8Hig9Dpd3ER29Nw6F0maE/7AngJCW5bQO8JRZ8",
+	"whJ0CDuyYx8XD1aZFJww5kvH82IkhgEPG5o1d+QGDAoZP2xep4TlJK29wSUWD+XPn7LOU7nx3tDZHKwb",
+	"LRLQsjZlNQZ6fe9poE2BmpLtugB1EeDKGzHGERnOvKfx+ab4eYRQ6kOc0XgssK5I5alkC6YK1DKOCUjg",
+	"0Q8wpGp90zO+6Rnf9IwtesY1gItrBpDuY5PZZTq47KN4JKbX9XpVAxqdwLpH0PF4NjOQe7FYsqQZUGkr",
+	"baE3Lswcy9UizbxCMaMRB/+QQb2O0BQ5vT67uCD1+YKv9AluaMY2AwXDtwgd/+3/tFaWb4Jw+Ms9bzbZ",
+	"vf6tGSyo+T1Bd5WxgE4INa9GV4wtPR0Yr9TFizeZGkJO8SYDZLjg0a8Lrc1MaBLGWhiKMdHzhFmKsX6K",
+	"MY+NQR6LgMZkThPVN6P/l45rJPr2XccQLEonkrsEA2RZ0TLqTwYRnocWoQHN5EgOuMUoV6s5C0mdi2SG",
+	"RDegCq6Ar+hKBCEh7HWO+pcBJ5+lHjAEhnhfCG8hM9A7YsAdVtAAH4CJGJa7cZVqsQPKSSwmAx5xMlog",
+	"1jGgpXKRmPhX5u+r99oHJnA3XHDbI8tvIIM1YE1GnU1bg9UrwMDh1pWvZSlPiYkFiDCSQt+lEcMGPpgN",
+	"QG0nWjFjXCEEc76LmMkKNFOE0kPI+jQJpxjVzzf68k20E1Ke8hF3GxONJBnpLZChxKZIvTM2E8mqjzFI",
+	"44HcEEolO0dS4cSuDaVWeFsMH/kCHpY9Am+710TlW/zvpEd3Ptd0iu3uTFafyeU6Zs/GB0HzYNzRwr3D",
+	"msdhjzWfj49od9QJnoWHh+WUwJ0nvktan7b5TELdw51FD1MDPl/Z/mnmHcuCFyjHrCaKDPcraVcbxlc3",
+	"+MqQZmF5lM3cgMZsIHwaNqXimwK1f0zuDAVM5kPdriqh6NigKIHcVMW2eiCWjGYGuACOwNUrPVoNuF/x",
+	"Ij0xxkO/0SKvIn6LqskPr0/Pmuiv8VAmmMKJNEvkiesE5qGxwIyTxvjWoVnO8Obmleb7PTKFMZjKi0aL",
+	"XIRsNhf6BPbz9ilaoxCjo2kEo22gHw0ipI0pQC8K1/nie7aWD5NY3ARPD1v0KDfzfcAz35ZM/dmhYLJf",
+	"5eACu64QnhtwALm0IFRZV6g69ALNwKpSrSr1TR2f6NkiZfPmYsMUd7iqA9miOQCaAzbY0FN3lSNcJduD",
+	"ikMbO9Q2MJ82BFDRZMBRkJsvG85tKKBzpNb6UtuyjEbfADHoJZwn4o5BfyvTy8rGj0biHqOc+qcgxWjP",
+	"UglglZdTwRAXHOUnMzqdoQZOL+/CkGLGAHAf1ZuS5uB05XxUHlHafrUKCYS4i5MdkGAqhAQNyzHGXVdO",
+	"wXu4Ufn4Sv7DLEu+evLO+rgz+zpj3VluVvRq/RLZUbvraFgu89VVtNT8y7jXN6fsN6fsN6fsN6fs53fK",
+	"fmYQNYd5lRDJ+g7yW8GvWXbiFNJsvs5KFDQubTRjPxNEQ09na92PpSl/s9v2dHw76pwx5B3bOHN/7+b4",
+	"zhlZ64261+DPdHIokcuX3JtpNpNbETPgFdlMHjnQM4CUqNHKFrw3gMGJudOJqnlxacrgMyBoNTXN86p9",
+	"cHouf3OGVtsllejGZpBVpQn9kbVy36TLN+nyIOnyQZ+lPEuoYrhfkaibhvVNDjw2VddkXlUy5o2SIJjS",
+	"TXn1pjctYByJ2VxBydjEFLwLqU94BFGYYEojcPilPew06x9Tqfw++T4Rv54Qf0RjygMWmm88aNELr0g8",
+	"8sNiMon45CUN2Anx5Ywmyu9j/117Cd7kXNjwSCIURaSQNDGeh2RMMWV3RIPbATfAKgCvlQJLIpNCUA6s",
+	"XAR/HiQDv6RxDI1rpnQ+ZxzyvOKV9aJlDjywNE5STGVP2w40ihcJI8A7wIUN2HcWeoSbZoA+YXeMY03a",
+	"Ww4B11TGYdNs7IuIVq5czNLMNZB+MMoLBTHQhI0xMJZV4nHhAGgGAZubukVbutDHlnlLCrfTYGpMH3Qq",
+	"6p9sBah551Ikt2TEJpSTeiA4Z1CoN+Bmth4oJNCUGfvgegTKEkyJrEdGCaO3LIF2854eHgYFB/yWrRot",
+	"8hYCgxVjrmtRjBSEe1nYcOdh4NekB9Qk0djteh0zesfkmkUjwlT6LqcitgE/bM6ssI/h69Ofhmdv35y9",
+	"u7o6f3MzvDr/67vz65vr4eX51fDd9fkVqRu9hXTajXyTywEX4xShFny+I6GmeodKz8wGbU8ulEeSBbfB",
+	"0ZN0nw5ggXIVJd1j4kMPLkNVvxyX7JOObRVp6iItagC4rKXKOoY6xaA4oj4xFZkOBlGjUFdKyTWIxua1",
+	"JvC53sFywPH+FvkBO9tm7dJnTFGz0clEYGa+JFJohURmK2K7V4N3moarPjjOfX/A4dY+0c8Z8JAq2ie/",
+	"DxwJNqj1B7V//1/+L+ixDeiS8I3mOtiA22wo+HaSiF/h2zweJfxWhUg5qH3SA8HXDmo/sDgWg5r7FTbK",
+	"xO/6UHLTpHF0x/RnM/QQoIjToY8jHsnpMGFUCg5vlkrMcVTYP7z/+yCP2TkA0M5BGVB0UOt3P30ylLJr",
+	"uWSjoWQ0CaZ2PbHRqqJmHbBp+qCWXTio+aQO3o8B52KYMLmI9ZFaZLLIrf/H6gd/UMP203oYP/8+wI7T",
+	"OJEkHtQ+ffRPDM/znQf5Xv7dKSV8IqEp5XRF6gvkSfp6b8BHsQhuwYWDipMey4iGQys0T4hkjPjv2ega",
+	"HvkSWRK0gR/wcxpMnUpfu7H1S7g+hQ1DliW4+/U6QY6P5gw/Xr9902Rc61whQQygFjklvrvSPjGtATGD",
+	"NAWE6RwSScR4wGUUM0DDuklFAYoGJI2zS3zgwLmvUVJgQZfTbz7rJ+9nhdcp7xyDuTaLwqbNYqj7+vK+",
+	"ef3Q7SDbgHcWslv0VKYLBVI1FEuODEVz4klCA9uiFJRgRpN4hWnT6VvMrUN9q38CWjQS1NbNAS/yUpAU",
+	"ixhmA2oNqP9HUpkKbqAYmDHmYGHgjybV/U+0SvOYOIqFtnXdrKcZ4zb8MO3jptkNqEGusxXPMPqTY60a",
+	"XV+fk4in9YSwK0DHAwlUfJkrlnBTTCOpRIKN9RANPRfMmNH7FOS3e3jk9uP82Zn85uF4tQTGgu04TPNP",
+	"c6O+IcbyJrNP5gs5xeMDDeCpLZzE/aCf/MPNzSWxB9V5PJUyQtRfrcVaWGCrHqaoxZAjAJHFlwnjwfS/",
+	"OLDDJmFErqRiM9sWImEY0wwiyUj6Ev1ixWawRxYJq/XbrWd7+Jr1dvqSAZjPTOKciAH0MjG3sE47Qjvb",
+	"BTFozmW86N0RnalpvlNGw+4cVYBT77sq83gFZ0ixe/UU6NTMDq8DU7uLHrELcf5gReMPUSI6n+D1tX0o",
+	"D6rfNVJ6nb2PKvWfHaLqHy5Xew85pjnhIknM1U7IUAjsuw0GZ7k7hDZJAAjamCUVQUTXEHGDHPbJ2auz",
+	"p9apMa067QxWu/FA+PlEWz1D0LZgC2dsShbiuQiyY9WjW7YCQ8MxTyumZy8frpnn6UX2xMKjHj8Z4IIG",
+	"QtGdyQvHLwDG+WJeMXTshs3uA8bC3Jjd252fES8bAJgfMnRsu33Y3lOg3gjxmvKVbWSy0XNY8IeYqZO6",
+	"n5+q7xntWV9gs+VhdmgT5zN4+0bjBVgf4wyKlHVRUzXgsyjkgI/17uas4Vmwpg37SGvalRsnHZmzzpA4",
+	"b19PrYqch9iagkENOcmRtG4NsDKUPWeZy6HuF14ZR7cM+gt6xLaWAphh632dUjngW70cRZ5Q8aKiB6KB",
+	"SjmOHk6jc0FVIScSQQkAQ7QOG2kwet1uDJh4Vx+LhOTX3stiDmajpAtJcuvYyom5EuT7p0e4d7sPg9ex",
+	"OoLtHmOPq9YiSMJ+YUHJeZfp+mCsCkFiLWGyFmKoln2eTh+fx/ufcUvjWHSXNVKSxWNS9/PEMMcGTU9j",
+	"zuBmHmOY05SezKIwjBFdnXDBmwVDTe/YKtNX79LML78HnFTW5+X3SgpbxRtUeLOu2pZyrhVzhigpiXuH",
+	"SjWM3MVTdHiPacDcq2GRh1rFAHRi6DmTE15y6HheXOEVx8QRYLbix730C24T225JOrGOtVvnjePIDsQi",
+	"To1vmyCuleIRleAqDcWSYzzu8IHRVLsAbtZGtk31rwA887Xy5at2NwmjEAuHULVnFq1cFUYuFqq1X0zp",
+	"mgF0pg38GOymzCOc92WjGyMLNUFgqQQLCt+68acxY+GIBrcbYlAWBhCd7GbamGiy4Hpn+NlqGP+1/1PT",
+	"qBbNixc++OPTB1gm7hEaG1QYX98I/OPH67dv7Csyqew+Hy7DiT+ROR93Q2slIoF9aCQ+5QNuW9dZV2GL",
+	"mLZsNqHiiSToZTOe/lTkYkfhAdfyNuwTqueLsJRR6OWyijPl3aSwpSuP5WQDXmqoZpH8e55V81vkCkNp",
+	"aeVFTu4OeMLmMQ3MYjCaxBGqv+AZLfTv0Qey3BNvwOuoR01pPDbqTwOjHqkbUGWrzEJ4BpOm4w5bMH3+",
+	"Bnxp0XrEGH7K6CetVhYiNKf93rZnhp+IVn1sHCJS4F9ske/YNIIdr3kqMd6oBIBkLF1g+1CcScl/mR48",
+	"gKJM5wepk/rk9Nq9PgEVENEoT/U65mozO+USRegfcdr8O6HN30i7eUyaZEhapO9D7M8kKEKye6PKF3q9",
+	"GM0i9dIeskeUppndW+vXzmJG8XSYZHCtoFJ+C10FkVSg2HxZNmnn9GVdczvNeUtTt+7fPwNdvNoC2ids",
+	"esvetFunrZn9Tm3B8jeg8W8l+o/NUNFDtCx7JRaJK82lozekCsF23eGWrda3drtx5au+0gN0l6zL7Ehb",
+	"82wc3cOx5nTGvDQhLUoIvFVmBWSrE1McroUVJJq43WveQPeUAmZiq7Iz2+nlxV/0wB/LnHD265pybej8",
+	"kPWUrB2Mj2kn6LDms1E3bPbYc811jkZNy3YO6dGoZpptQCuNYucI02sD3mEbsNE5hhyQutoy+q350+jg",
+	"9vL411dgfmvCZioihJkqp3CU60BSbF5x1Gx3oN2Hcw1M6jh4PnpGj8bNQ9YLm73gYNR8TrvjZoe1Q/tb",
+	"aVJIFNutdS5JSOV0JGgSFmby1+VzdnWoPuRmYkDw9+kaBrtA74fNHcPN5v0GX/kA+MpIKmQ1NjfMYTPw",
+	"US9XtdFxZtDHKTCGcl2l8bVkOdGAPYZpspEy6GIAj+pPfmtiL4PeAXl39aop6Zg5Cl6fHHRJQnkoZmS0",
+	"Ukw2MAAPaj70WIK8GKQG5Hj13WD9LWPzLM1nZMqjr384bXYPj1AFHvBYSAWjNp24Rsy8ABT7FB82Qisv",
+	"sIXBoN+2yCkWkgLiGRaiItXd/lUZRGiRCUK9qocg9kZVNyFtg4Li4zHys4Qq/+cB8IZB7SO0faDKQ5eW",
+	"9AbcNKewYgL7G7ARwYSSE+JjqzTT/gvKSDFf3IyBZk2q3ArSaRRjkhiOD7BaojhOQUAaXuokHnDDijyn",
+	"oNY4WZ37bcJMi3wf3QH+BQQ/UAQOuAMvPwzpSpp+FxmX80/SinfTGMxInrTRgB1Ii8B2BZXNDBeFZpi6",
+	"qbOuXaTYtGvAwS0McKJmjP7r05+Gp5cXw7+cf8h8wb4BIum03az9FtHSbMBpwgzarwXjKewDyJcw/QWg",
+	"yhZLFm7ZKu2RNuCUxIzemoGb3Qp9z2YiqaydxYOK3PRzF8/aDnbIg9MjX9pU5KBN9BLmIPTzq1vrH7TX",
+	"ipeyHPnk1WxirpsVAioTcBUnSQ81lYYx9UFFMS/PlfHmhPMe0Rok7ZdECfny+sstW+XVkFn3b+rZ1W+n",
+	"neBFj708mvzwPPqxffuqO3vTE5dHv149lzePUWj2Ii3u4HCdGoDnA7g1tp7ngVVUNffEk/01DLTHna2b",
+	"9CAB+QiVtwiwqXkL+vHxrnKEc5wqK5mfFlxqhrUHlFsZBgwrrTJx3vfgGlzYSr/nMu9DljI8ox3sOOg0",
+	"Zd0yOmCfqbZygn40rN4xUAxF3PyvV2XrIDxlENiu03lJJZlVEIfUU/z6TfKiYTyZ6U5wtgj4bE1LVFjO",
+	"P08VjhNevWOk03YAvCBWpcWraZ3T6FvFS+sEts/514rQWUU2iw5vVAO+lew8uvOaUbNLtkXZSin4PNLe",
+	"wyGLmWJl6+UFfC+twtjPclWhBsae0MrGvR5CwGBdSdYErN1Z5+SoLMPU2zpVyrb2er1lK+jzSurpQGNt",
+	"vFkbC7RbwQvN53cU/l+oD+w2fGGkwT+f6/SfxR2ZcV7rkFzvJXDO34ztevBS/00O5Ay6NAt+xxIJexo9",
+	"jDZZ2xtwa9h66Xg8k9JiSnoQ5gmTY0wfaQSeapGX5vQM+G7nXBagrvWj7VvRoiszgWKcDx0QoIqKpZFy",
+	"tuJXPhlwldDxOArIOJosEiYb+RbjJGEzccfCPrYs1+eTcJH1U+SrAQfTjxTR4pw+b7NFBqZlqUzqWevI",
+	"xgmWUxlDQ2uYxZZ3ptjX//2T3yKnpNBDEmoqBhx63NiGk3gbRoRwXZwSK4iean4RKJaQ0SKcMLWus07J",
+	"MC5LhKyJOB3wsoGMuzHXY0cvEwJ+cUEWPBRVbBp362v2JZrXOcu1geyOory+V936lc8VXHz+znRIH9Nj",
+	"cC8LuLeONYS2aVEG2aYX0qIbmGlKJebStm96ILjRLJISIo4lq8vpmELz3RNMtwO9pyC/Yi/0IPukPjE9",
+	"sgyM0sPsLLniit6XRz8S4cqGy3+8fvtmryHahlyY5QEA0Yx0PBKIeDHjpNu3iD+Zf5Y8+fSExELcQgcg",
+	"bZ6ySYTZ0WJMxOgXvdH0Ehrt4M9gku2wsqm70tIzxUpq7d0sELabcYNi/8KC28piDppGYqYBEiTSIOsK",
+	"HQjK4mpu6T9Y1VvtwZsOOPtlJRN6n5MIu4/zzGTBu0jUETcc6qvtljfC4HvlW7yJYvcTicKu9TC3j/UL",
+	"rOdBjvNgV59J5Z1/Pl/OiGGiuhbD/X88R45INvlySgrKt8YHX8mMQa0C7ZdMaQ5RycCYoIqA9ZIoB/Br",
+	"+O3HT94O6RPm6j7kHZpO65CCF+Wgsr20S51xIdholPuDLMPUpDgwuQeAFHOgZ+t0J5US7tPqfsMgISgR",
+	"0pXtak+oJP735xmaGnzrg1CUmJZXUpO/Z8royI/KJauMcrTzKQ57YnFOqXSwWXP4nEfjQ9pmze74iDV7",
+	"QW/UPKaHz5qHQWfcHR2Hz1mnU8bndKqOclVBMxpxUCUPDoEKTA1VNGPDhQr0u/Toybubs5r5UZbTONrZ",
+	"HLFgqHO4O/d6zbamSOTb+v5pnS3/JEzng8NtqnjK1sStGXvK7jVXXpu99ZYz1NJDESxmaf9dl62ZHIgo",
+	"YMYHQUdiodD9gRujnzOq6uh4cLlBWtblemRM0QmNY+IUnkhSB999wgLGVbwiNFDRHbPJZOlVEScigaot",
+	"KN9NVjaZEhPWlZOSnPU5SZWHck7agNfXpp1pdhkFUzcdxKYGAEkaJg+lkJadcjcaI+IFdFExbTVS102u",
+	"yemcJgpzrVvkLO+9AicRDcmcThiMn04Y5p3kqGrh0UMSLhK7frgJIEFaTsWSINoPVSlguUiy3nr2CS3y",
+	"UDdKFXM/hyF8Bv5ud/83Vl/J6uk8Gv7TZCxCrZVzCnaelF0x1hkf0OZhN+g1e+Fz1jwed2izOzoIeuEh",
+	"Oxo/a9fWAni8n1KlT8siDskFYN9EnLyK5EhwC+gR0tV/2ZKW3u63O3ZAvU4e98OrIYgXeNKwqKiIBaI0",
+	"P6CKfMfi//b/zKAWZOUZxEd6y4hK6Ix0n5PFXHO803hMZ7S1fUi9dEjdHVAoHlRpXQQg8SyOkYFaLc38",
+	"86BdHHVKaBfdHkSSADhJ6zNJBMTCpdyS74+00rcjC62+rHdotl1WZPXzP15Rwx75NMiCkaVv1Rm16Gvl",
+	"65TPcIc3X0RyLmSEd5XqlReTCZRnUTKOYoYxCyWIpHdo2acqC1Sn5WOWVCkaTPWvJ3C3vvlfBzXEP23i",
+	"YrZ+AVyPqkrlNAT56U+d7/PN8fMfy/HzT2LXnFdbF9glBq2LlVh4hEoUs+acV7pV8taOG9ja0M660NOy",
+	"XtGysGEU4mDKglsz0kGKtSI483bogS0FGdOE1KnUGxQqKrXh0DA9LLGOkpJxwuTU+oZtBNJJesd+PKZ3",
+	"dsQHHLOoDYoo+HEkk1LbVFhhuS0oOOCuCycjxIqhVwsMBYY51CY3esB9M/kMiX5/C2HAy5HWikxk1G2c",
+	"oyPuWNIiEBvIFiHDtzb+ODcwnI8Ju7DmA25TiiHObDAOYLhyDcwdn7DLLCLx8BguGlaF5jnYjKA62Fok",
+	"+fbGQIU2QippL0a9UNgq64QxSPEmQDg4tpgQlxvTSwBwTbeFGKdA+OgArIgi7fvefVBsHPJ/ySpU3MND",
+	"266IrX6cjr4PorfRjxfvfrvovIku5AW/OgzOLo4ubuc//e3sx+MWW/34W/j+InobXSw//BLHb7offvuw",
+	"+vG4FXRjPpq9bIc//Rg7VpY2DJ8f9dpt08JpaBQOZJe7pxhi/K9C4CC5QotwuzRHMi0pN0wD+q8Lzh4Y",
+	"9Db78vUfHfsunofPEwNXQlxPjZcsm8cbV0QAIOoY4TDlXkN2D0YfU2hGrKpJ7lfTUU5zgUiTzwDRY3fS",
+	"XyBebbcmRq1HKyMkCXY1scAHhmn+ySPWRaH0zx25DirG/MAI9p5qf0Xvni+Uv/8t6PsfPnMc9xoEfZ1z",
+	"vb7JAxZPbiyVR1VIRVrzTzM0U9AY0IiXLgATF0ssvcSA7YBT7qDjGbU21xsikiQDFK9T2xdcq9dgdgx4",
+	"ECXBIlJptwAXGkXMGa9EOHkVSfUa5/dYRcuS6effa9nKGF97nmJ/XUTBbVqVKz0yEQJLU2Skn0Z+XbAk",
+	"ggo8ONnGh2n8zS+pVOTf/+2/Vng1P3lb3/29fpVBp9GElnPGUIX5dUFjvX/MSx08ZfPi78w35N//7X/7",
+	"//7f/3X7+02sID+A7zRzMO+COaO/854gNBlmwcEIoItH9vpr/ZH8///7//1/5N/soKHt4e2DRd9UQA+b",
+	"+VtI+A9hSSm9CcW87oByMo+C2/0RwdLAVCWvsoih6GSDaC6pI0Jn1jsFQloeWSJe00yb35ZZceMwAeln",
+	"QCINJpV+FFUkDXI11iSD/BUG+Fhm8weE3XY9STihbf5yzJ+B8jtN9W8H6w87WE7IIkXCdc4Vft5+sGxs",
+	"a0PKBeMqWUH/vlSU1yfQdSnj0R5xACk9YhDPBhzTHlrkFLouTRJozT4TPFICHjfSVj4NppjuNVkkLMze",
+	"AidwwC+v3v7t4sX51fDsh/Ozvwwv3tycX/3t9NXw+vzs7Zv/zt61LreNY+lXQWl+2K6SaMm5dI9cXVuK",
+	"rU3c4zgp25nenmZKpElYwoQCtARpR5XyO+0z7JNtnQtIUBId2Ul6OtvzIxVZ4gWXg4ODc/m+4wtniTbQ",
+	"7RJjkeiGi1hCvUsJXrSbR3uH6C7EBmDPEAT0Js4cuZOIk9xYK+IsC7WrjrGBiGi8IqEsMtL0RFQuGFci",
+	"gx2cHmnLxGHQIhGE1KaczrqMCBJnVLTvqmCUFTMZZ8VseYhPTOU0j1OkxKpbSa6/7uqbwB63mbkly0iH",
+	"WohqvI7HL89Hx+Pjyenocnx29Ovk9QXa83PiPmq7enx+/uYcqRkr1kWekR0rHNApTDH0BB7R6IxxeSnY",
+	"yGdirjTShVH7uYPmVvuDVtwaJwyum+7YgdIF5uKKGUgpK5qeV+pafKIhTHtVLs2/I0JiNPTEjLy9+Fb0",
+	"JRMzf7kAFRsx34uwM2JCpAm19rrMXEOxn9Gt0qm5RdzmhcwTieSW0J1UJmoeZ3avK3SZZeuMU/gYqpyq",
+	"uZQSpN0KNeNH2C5hEVpxBD/0jowucpMhLU7LPnRB63mL+krqqqAeBK4mEmzUZW2d0a+NqCMjTMBW83QG",
+	"h19dzkHjDOAP+uoHMC+f9FPQP5+vk3zQHvnbJzptI5Z2Z9jnrA6MfMAOV+9/Ty8HB8Nn/eHB839g7kch",
+	"dbKczG1nOPjxYFPqQBXmx8A1DU9n+Ne/BnA5DwR1GgziRiuC/sEWDflhtSFPDwb9bisEcNUepw/8Vv0Q",
+	"PPtco1ZbRAkz/vvpm1ZU4XpAvPXlNYJubzbi/UMhf1+h5rvPZK8wiXdYTa4G6P21sb6FvTK3ouInzGWV",
+	"XHYlebl1hQymgQg7i/IqU0lXzOOPvXgqf3rSDzvBN4m4f59EwzRVoA5xy/bgoj3Dg4Wm4Wq4lVc9gmJq",
+	"NTSIp0tacVwmH+DfS0NEf68uX58KqdOFUbroNkgcEfZEMJFjpgoZanfhXgN8K8lkDNsVkpgNRS5ThWGp",
+	"TOkPVpT6NoddP+2KOLXErJWWpIOkdcWogRi5GGjuJAfVfm7QeYc4Ur+MX0wuxqPzo1eTo9HRq/Hk8rK2",
+	"U3Yjyioa0t0R5aILlZLjN4MDSBUvZF+B24E06Gvmv6pAfSnRk+sCZ1K75FImBYhtVZ/GmfOZvC4CwWRo",
+	"DGM4XxRLNzTQtVBj5ifc5fXmbPxydHny95UOObCh5/29RjWqLUw+F8x3CDs6tAN3ljoXFSFzKeFTT5WW",
+	"FBGt+dlIXhzRpWUCSq5dvq5qhZsGMFYahxorbTnOip6mAsbaTZrbbnWSlalMD6kwQVSUmTSUFOzHNnAD",
+	"iURt91n/iYiYqc5nsdsLxN/jTKWc2YqqmMY4rtypda+gbQzQRkZADVeGIUxMbK2rtZUVLt228L+nPC22",
+	"deXHIo+RNXSTcVCR4W1jHOBkdQl7+ODZcx97mHNvczWfYyGqn8k0j5MZDFUm49z5fDZYFf99L9LCPP54",
+	"KvUUDj5EWqa0+3vw1e2JT9y2jW3nZYFjZLVaLEBzdV6vXEgkgtdKZhh9tkWZLtHDnxfqWiUqzvB4kWVq",
+	"ioxqAXKPcYbf2sN64hf1QS1kquA4V+YZbMtFsbDD/X2pg1v3Y2Dy6T78tc+PmFQNx00YVQ0MVJLHi8Zu",
+	"zrbs9kGDSnLOeTzaEIIdS+RVhagqdhfGWnWVLan85vtwEDwgZPj9UfJghqZsIX+qYOYZc6WimNme7um8",
+	"Yr/xm/9VGJC+LzahDQRCDd6Zw1A7iE4kCkUDKPWYeTaR+1SFG1asce5s4BO6n0TocZw81K3a4UIhoCuC",
+	"UiuQofmPScbz0IxVZpldWd21fUo4KJYmi2tt0Ga9othvlkk9RTKz1aWzbj54C+iX2hIo5Hxh8jgH6fQu",
+	"dmCvvnXCFoyl9L+qQR6Dm88T47r22BSDzcm847PRi9PxpLYbf8JY0aakWYm0mxMva3dD979GWq+jb2mb",
+	"REeVUlmFSIzy+8xZ67vX2H8e23uPNnklYciImrMdrLx6SH6fvteZ0Uw273fbb/Y3TiqpjJvWDaIpkHCi",
+	"lGDoXYvdaFWMiTu57iwcSP3eOqKiTeeHGmgedDgMRDQMdeQNRdQVES9c+MiyEcErI5/9mmmsHkbrQ/NH",
+	"BxH/OE9HhnsCCalJ2uMHF7fxdCpz8e6kJiKrSiF2o32zkDpeKKxugAMxKq20gqYL9ZXScb5En+7R8VlX",
+	"EOC0ub7OlJaBCDsjZ/KFHUzF9aCoOQ0It+nYd+GGnUvkW0HemA6yqWBKbSQqA9Jy1g7VLxIZ2SGdCivm",
+	"cDwoM3gyc/DuWJGZJM6QIwNu5jhCLjMTpzYINcUhYND2o8oTYbEyQOw+6Q/2AkGs7cdvji4mpFGPSY9G",
+	"OH6cEkxQXdcqkzW5fjWyTJ7G4va0/xTP1eeYSuz4kbANEUFSEruBudXCVbtcsOT03ppMJUt2NmAFrLm1",
+	"gubYdoUtlhmCXs+x0pXOo06v+GakydVU6VAbnS0PG+ng3Eqq163zofHETx4Feqc7Loc6ejUeHUd1UjqV",
+	"70eMKu4Ash2STVcwBHkqDEd6YV532kZvx2JAghKvW9zsxyD0nz15IgPxrJijV3JLFhaVtVa2uwZSjiD0",
+	"oaVUaWXyNif38Bgs8JLmMZ79Oj2bJ2IHzm07hzzj9BUIF3wFc9/4Rs2n3t9YTTU8dALRuPI6j+eyh1E1",
+	"LCx2r7mKreyVuaq+uDb5vBfTNkXffZsaqP+3kIcNPY9P5yr10duTpkh5ah+V+vtKv+9/iq2Vxd292WIs",
+	"UKBF6CdcWU5B1DvBjhVXpU4z6f0e6l29mIvI0lW9UvVSZeFYdSN1anKZEjvwQmnYfW9kbpXRe27tqjzU",
+	"mUokjEUgXpAutujmR6cf1sfjDhRrMTNlHoiRdvoHa/WURV42B/VVOcjaWbRYC4xgYLZxqVV1gc215vWY",
+	"RiX4p90MUBrzm9o9Zy4UB1NGj8FPiYWPLS+qv+brTk+OxmcX4063c/bm8uRo3HJrwNcFxcdiPc4H5gK0",
+	"pncT59B8FKpquODDzxedbvObo4vGVyww705e4Ct/3vzjyk2nJAT+V2emUIm858nunvfbOBNRpcNAPVSj",
+	"Mx/9P+ObmCTjsU9YZDHjpn/xhgIi+QXBNJToRiitKdpr8bTn/f6/lffjlfeIRpyjH+vWwGb9TTHTVs09",
+	"qo0onNjYupQPDGuhQW7Fq8vLtxgoqeI3hSnpwBBqx7caiIcZZmIXjOJQO1ZFMsU4L4HC1jk644Qq2lQw",
+	"xSS/OPGOyzrxmfofYnQiXsTJB6lT33HOSTpwPqb9pzPs3PSDQdDf3pfO7W0PdSeMfxVn6kYGj5W8e6To",
+	"VN1IDS/BEfaPektbyDlLzVyCEd5+sCMGfbpKXMdzOPHzUehtbuaymMnSClBYCOhCdfOCQLQ5Snc+Hh2/",
+	"HiOoNwHYwNFnJrV4Pb48Pzm6mFy++dv4jHyjXCiJsQyqS7ISjnUKI3yROwTi/A7FCzr/hWW//yRpPA2/",
+	"khHs6gPa/pEN/RC5UNOSzEzeYGkh0Gmv1BkMmXvW6Pj4XMzNDV+DR4VQF0bEwkqwBAoCK5faQ/Rhrg5M",
+	"QHArBI5mVCoqTB5qV8/E0MvrpaJwPvX45UO9O3p3+QqTtSanJ69PLhGR//XJ2bvL8R5mtrlgMCGrDcUi",
+	"RnLtrsuu4zHlg1pcXclUsAd/Zbey7z9mTgf02WJTwXCiaKrv56UgAHqFkVHVRXhP4yuZURwdy7VkOqQh",
+	"RP9RFmO9KwEc5fGtACsIzo+UQ6xS24rHRiK73R5ebaP1fvUX8Wp8+lYQ7sJkVhQLVyJnJ4Up4gzVYB0j",
+	"uVquNLsLC2JmUjZsQW0Eof6LuPz17fi+x+I8yzzU7dd8oif/FHZeji/DThdf/FPYTJAOO116608hdDvs",
+	"3IknOFbbYqrhAF7Kj625OKwWvoR57g+6V694y+66nzrcWS4HXHWZeWpuXkneRl3qO7laFWrtC1vG8yxi",
+	"nKyCYBp/vnhz1hXolcVTDH4KxAl6gHLUhvkNCJCyItqPXGpILq3JUEkZHw8Mlzl72lrRDd8spB69PWE4",
+	"5UfsrtvJHL/m2MEmtMgdX1YZPY+PI/85TMVL39GKWaQ8kRsMRF/u7mdOhVNBnMCOHicId2dFBPqnKbls",
+	"BlAGgihyySargnO/ytLgHnH7dfT69GHi5lr9b3H7Q4kb07xvljhkE2oVtYN+n4pyuAJHLqROpU6Wzmoa",
+	"clUPnTrIHHT0/GKh9DTUTCVptGTC9UA86z+pLT4v2EKxFrSVGF4DDeMg1M3c7FxiWsA1I5XTY4diZm7R",
+	"UjHXBdURsU2gLCNOpl1Kl6wo4aGFttmFmgcykWhDwrM5ckGFHmAu5eoGjEMCVImpmSIvtcsSRO4ObO+D",
+	"feQtm8A5TtQXo9xCQwkDijvcGXbMB5BCqW9UbjRjj9U2OAUDQUgYLWO75Q3tVRqTm9YXNnYGQblg63MF",
+	"C0Hn98koaB0IDuNhiIuljaV3YLcbIgwOfZ0xGvnLjatsKxUQ3KsDqufef7C8Gewns7jYr/HwbDsAEurh",
+	"kx0rjsBkOapvEaO3J034IbpUXBz/rY7oFMZkNtSw6xQc+5ljBFGUDnl0KDBfmH6KCxHRoZHtKTwt7t8M",
+	"Ii4yCvUa5y9y+QZBQKHfVXQh9qbUWKOhjrAGKaKswUJhOPg6Rl935Kpz4TPWyUaHjExdFWxHoW6cmH3q",
+	"nanBA2luyumsppxhctz61Gi7FENUekoJ1UQt5CPCEv8QWrWoOt6+uajhsWH+oiHR55RwBHceqTqLqttM",
+	"p0XgJlfWRUIuUx4NRrSsam5uZyaTDZjYoYhIhCKxa3IRpfJGZqCror1uqCM4FsKAVfiNEcP6RjD/E9Cf",
+	"NqJQAX4TefC9BOtbXzhRabQXuCgozRG5J93s5nmM1CwRnCIjzMq1hyHRItNfYpeCoV1k1DV7YgNnUj+g",
+	"tliXRUYtmBmVyAhvWMQWrqfkDL8Ii7PGQQKMybAO0IrEzGWoifvYimrZ+CMgdil/XKZwSSqzIrZ7gbgw",
+	"lPUdOUU3ISdNJHYRaxmkrgtjUCYFlueZsliUxR5IqARJDXW0yKWVOpETsAOzYsm0xdcoUTpZVt8HItJR",
+	"hSszCMRrOb+SuXUnXw+qGLEEYFObauOEhQLj1I2hgJ0hIq9ItUnH4gJXbu8Cpm98A5pPcN48EiyD7Aa1",
+	"7gmSWak/RMzZYgVTaJH4YPhS/Hb85mz8nomXQ82vnxjUUTZgx8cEgT4jEVNFGz6W4akxwz6iuYXlm8BO",
+	"Lq2I6JZAjEQ0xPB3D51+cPabz1n8MPmPUq4Hz4TFTliVYSIxecsamAyUo84W+FylacacKvXc41hxfjsN",
+	"DLJc+V3+FFJyT9gZfgqC4O6OJlQbEfFosAsPtW0eK0s84YiuhnfuUSI/5cBjikElk3YWL2RXRP5LQgds",
+	"G3a6IYYF8APG1PBTYlIZdu7uQNwqy418HdI6/aNjF9c8FBHcgTqFJGvHUsMEPknvRqisJiv5nRWRqEMC",
+	"dzsJSxhPXaijjz2C2+1huuVQcIIGKjvLUuTjpqDvy6UBzWS2CDWyouEIonMwNVwXUeRLGj7OqSaSd4rR",
+	"iOi/ei8JF9QVUEUYVLTr2Byhdpr20LvtHZeR9F7zNlRY4lFvJ9KGzbfee78IVI7evYqttCKcJIuEnOvl",
+	"orVgHyO/ai4JWjwBUaw2gqAG92UbpAlZPP6IXkBxcTEW1WkBfkykdyviH9+9XwMfdn3hKGxDLUB7G5qB",
+	"DVlG8MomlCu/DkbWAJ2Hlipdum3DmTSY04m3f350fmG4FMrsiolHQ4u3ca7sf6z20R8cKu7bAI1cbyn4",
+	"qutSJw4TN86neAK0nWHnU9hJVLEMO8Owg28LO3d1LHsqiwk3B2xczOzD/XdQU2tWT75735y2wY//+z9H",
+	"5GMttV7WvYCm+S2c+M/1Z7BCQXHzYdfhvgw5sfEWziTIsq894pva5DqAGwYMflmYTtXMlSHf4KXhCjL3",
+	"blT/CUHAbBj9ZubCJzhgLGReKMbOQ0N/PVLrZyH8RlfVOQC0mdLYrk/l9qmZtGWA9vmWSIq8MdPIKq3s",
+	"bFLloVqCgFc6lR+potZMF7m5qmpnWQYab+yAOskIupU9rovSIk+FRqtNxC5dkKrIQe9wZIE6gsoHDMY4",
+	"a12ImKzAgKmd4eCH508Hg2cH/b5bTLO4SOaLrLdlrcWKbuMppOd49tJnEM0Hz9cQzQcHILpFnNUY5z8+",
+	"RgS8DahKhcAR7dV7ipfB5uwYlaIGetBwoMVBI1DdvGYzkllC4x82JiCkwcRbYTjpSpKyEMQsJIEKQaLC",
+	"DlriZATBJONt1TSz8YOShb+EnbtuWIlhyOIRNiWXv757fwdmxPc5Fn6nX8ksM3+Snm/XyRBVU9hpdJRs",
+	"c/i789D1VeoPF7SM2rABya/YTBZas0VbEgMbiHHV8b/zUKgAXPgthuz9b95hG/e+Fjw6GYnG8BH1inTj",
+	"o6oW6dYV1u4ft73vkdCLdPNjARhdb78AhpEesVLYt7X/lu7e4MU9eJjBwHUvNVSqowKhHzyjAJFFRC5B",
+	"h8jUPw8OyTeJBxc49VWDQpRLiuXVWWfOCnAyilYFv++hmyl2/JxH5XOYG5Xfyj/LcnXBbtTsOVewhNpj",
+	"yML8bcGDJ2J/FVauHu47jcheN9SmisRscGRoo3trzoxd55VBHKe8XBQy5SqYLSNd1Vqs411w59MvE426",
+	"fKuWCd9hC7+jR+1fMtGjTYNZFaU5shsXjShW2m3KInhYkRE1qwcPjgt1lUlCjqr31G7tCTA5OYK9MAJG",
+	"mdV9pUhbopoiJKHStUuKpDJTtuAMtS6KLXnqbQA/7O5F7GYKtRdqCASCVdAD4swaxGaqGCtX8U+R6H8W",
+	"K42ZGjXyaQ2cqpIZMRl4uKptCKfUjq+EcwomxGaUU/+Q8cPBwbPncMj4RtCn1bnDqT9zq2U6uVriqRX2",
+	"/U34pO+9GzNFO/BDVsrXRg39o1gE/8I99XEq98u0CS5g9gXT0kU3Nc3e3uM0yf4n/L+98uU/PUWRyyJX",
+	"8kbWysIPSx7C7oW8UB6EMYcAFaWCtmbGkIh+rsxkxA9bycPn1bahpMStsvaSkq8Ot/IdqpdHKJP7FMn3",
+	"p0e+1AzC0Z5oU0yuMdFp1Ryi7XO6KHpPTW0Xyo/KFof+agZrGea266CuOdOWEaXZgqoml2W3eu+3sqPO",
+	"DK27WcxYEFTl9SfUwN64OPgvmttd0nMPUMLYELB+2+rp1pJZbbO8vEJP2sfARvMBp1ikzYkEc0JZIfyO",
+	"aB5/kCIvdbTXwF8a7u9jZffM2GL4Y7/fR7ODO7MOSD1VtiA9jiKK5eVeKR+M53qrMMsFQz0etl4zo2Ma",
+	"F/I29nz5NFxrjyIUIWevO3Rgh79F2M5rNyGHs7nVDdZ4ZAPuiRslb7tMztsVqWQeTNchJllaf2aNnlBf",
+	"zX+vX+w8PQz06N1BNTgbJtJVszC0Lqc21TfWcb/mje8sIkoSWyWGkJPaN+Q9oKLJ3NDalVwgRL7CypMk",
+	"l4jqF2eWtikql6dwMsZxqucj/+36s9fXFrxkN9q/GUR7VZi6NelJNHKe6rfxolt/3yidK13L7C7yAlth",
+	"dLbcEz0R6zhbFiqxXScbtts4EWZm6kkDkgqvv+Te6mPuQHMF8wMxd/Tu/d3/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
