@@ -33,12 +33,13 @@ func (s *Service) ChangePassword(ctx context.Context, u domain.User, current *st
 // password must match the password u has; an account without one
 // (created by email-only login) needs none. A wrong password fails like a
 // wrong login, after the same hashing work and against the same budget.
-// Errors: CodeInvalid, CodeUnauthorized, CodeNotFound, CodeUnavailable.
+// Errors: CodeInvalid, CodeUnauthorized, CodeRateLimited, CodeUnavailable.
 func (s *Service) DeleteAccount(ctx context.Context, u domain.User, password *string) error {
 	if err := s.confirmPassword(ctx, u, "password", password); err != nil {
 		return err
 	}
-	if err := s.users.DeleteUser(ctx, u.ID); err != nil {
+	// An account already gone (a concurrent deletion) is what was asked.
+	if err := s.users.DeleteUser(ctx, u.ID); err != nil && domain.ErrorCode(err) != domain.CodeNotFound {
 		return fmt.Errorf("delete account: %w", err)
 	}
 	return nil
