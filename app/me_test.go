@@ -139,6 +139,7 @@ func TestMe(t *testing.T) {
 			{map[string]any{"password": ""}, http.StatusBadRequest, "invalid_request"},
 			{map[string]any{"password": "not the password"}, http.StatusUnauthorized, "unauthorized"},
 			{"{", http.StatusBadRequest, "invalid_request"},
+			{nil, http.StatusBadRequest, "invalid_request"},
 		} {
 			res := e.do(http.MethodDelete, "/api/v1/me", tc.body, bearer(ada.token))
 			assert.Equal(t, tc.status, res.status, "%v: %s", tc.body, res.body)
@@ -178,6 +179,34 @@ func TestMe(t *testing.T) {
 		assert.Equal(t, map[any]int{nil: 1, bob.id: 1}, users, "ada's chat stays, without her; root made none")
 		_ = root
 	})
+}
+
+// TestMeOfADisabledAccount: a disabled account can neither read, export
+// nor delete itself; an admin deals with it.
+func TestMeOfADisabledAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.registerAdmin("root@example.com", pw)
+	root := e.login("root@example.com", pw)
+	adaID := e.register("ada@example.com", pw)
+	ada := e.login("ada@example.com", pw)
+	res := e.do(http.MethodPatch, "/api/v1/admin/users/"+adaID, map[string]any{"disabled": true}, bearer(root))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	for _, req := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodGet, "/api/v1/me", nil}, {http.MethodGet, "/api/v1/me/export", nil},
+		{http.MethodDelete, "/api/v1/me", map[string]any{"password": pw}},
+	} {
+		res := e.do(req.method, req.path, req.body, bearer(ada))
+		assert.Equal(t, http.StatusForbidden, res.status, "%s %s: %s", req.method, req.path, res.body)
+	}
+	res = e.do(http.MethodPatch, "/api/v1/admin/users/"+adaID, map[string]any{"disabled": false}, bearer(root))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	e.clock.Advance(time.Second) // tokens issued when the change was made are revoked with it
+	res = e.do(http.MethodGet, "/api/v1/me", nil, bearer(e.login("ada@example.com", pw)))
+	assert.Equal(t, http.StatusOK, res.status, "enabled again, nothing deleted: %s", res.body)
 }
 
 // TestDeleteMeWithoutPassword: an account created by email-only login has
