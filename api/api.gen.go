@@ -83,6 +83,42 @@ func (e ChatMessageRole) Valid() bool {
 	}
 }
 
+// Defines values for ExportedMessageRole.
+const (
+	ExportedMessageRoleAssistant ExportedMessageRole = "assistant"
+	ExportedMessageRoleUser      ExportedMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ExportedMessageRole enum.
+func (e ExportedMessageRole) Valid() bool {
+	switch e {
+	case ExportedMessageRoleAssistant:
+		return true
+	case ExportedMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportedMessageStatus.
+const (
+	ExportedMessageStatusComplete    ExportedMessageStatus = "complete"
+	ExportedMessageStatusInterrupted ExportedMessageStatus = "interrupted"
+)
+
+// Valid indicates whether the value is a known member of the ExportedMessageStatus enum.
+func (e ExportedMessageStatus) Valid() bool {
+	switch e {
+	case ExportedMessageStatusComplete:
+		return true
+	case ExportedMessageStatusInterrupted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Healthy HealthStatus = "healthy"
@@ -832,6 +868,23 @@ type APIKeyRequest struct {
 	Scopes *[]KeyScope `json:"scopes,omitempty"`
 }
 
+// AccountExport defines model for AccountExport.
+type AccountExport struct {
+	Account Me `json:"account"`
+
+	// ApiKeys The caller's API keys, oldest first, without the keys themselves.
+	ApiKeys []APIKey `json:"api_keys"`
+
+	// Conversations Every conversation with all its messages, most recently active first.
+	Conversations []ExportedConversation `json:"conversations"`
+
+	// ExportedAt Example: 2025-12-25T10:45:00Z
+	ExportedAt time.Time `json:"exported_at"`
+
+	// Feedback Every rating the caller gave, oldest first.
+	Feedback []Feedback `json:"feedback"`
+}
+
 // AdminUser defines model for AdminUser.
 type AdminUser struct {
 	// CreatedAt Example: 2025-12-01T09:00:00Z
@@ -1279,6 +1332,14 @@ type DailyActivity struct {
 	Requests int `json:"requests"`
 }
 
+// DeleteAccountRequest defines model for DeleteAccountRequest.
+type DeleteAccountRequest struct {
+	// Password The account's password; required when the account has one.
+	//
+	// Example: correct horse battery staple
+	Password *string `json:"password,omitempty"`
+}
+
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
@@ -1307,6 +1368,52 @@ type Error struct {
 	RequestId            string                 `json:"request_id"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
+
+// ExportedConversation defines model for ExportedConversation.
+type ExportedConversation struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Messages All the conversation's messages, oldest first.
+	Messages []ExportedMessage `json:"messages"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	//
+	// Example: Trip to Lisbon
+	Title     *string   `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ExportedMessage defines model for ExportedMessage.
+type ExportedMessage struct {
+	Content   string    `json:"content"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// Model A routing tier.
+	Model *Tier `json:"model,omitempty"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider  *Provider           `json:"provider,omitempty"`
+	RequestId *string             `json:"request_id,omitempty"`
+	Role      ExportedMessageRole `json:"role"`
+	Sources   *[]Source           `json:"sources,omitempty"`
+
+	// Status `interrupted`: the answer was cut short and holds what arrived.
+	Status        ExportedMessageStatus `json:"status"`
+	UpstreamModel *string               `json:"upstream_model,omitempty"`
+	Usage         *Usage                `json:"usage,omitempty"`
+}
+
+// ExportedMessageRole defines model for ExportedMessage.Role.
+type ExportedMessageRole string
+
+// ExportedMessageStatus `interrupted`: the answer was cut short and holds what arrived.
+type ExportedMessageStatus string
 
 // Feedback defines model for Feedback.
 type Feedback struct {
@@ -1417,6 +1524,26 @@ type LoginRequest struct {
 	//
 	// Example: correct horse battery staple
 	Password *string `json:"password,omitempty"`
+}
+
+// Me defines model for Me.
+type Me struct {
+	// CreatedAt Example: 2025-12-20T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+
+	// EmailVerified Whether the owner followed a mailed verification link; always false on a server without `SMTP_URL`.
+	EmailVerified bool `json:"email_verified"`
+
+	// HasPassword Whether the account logs in with a password; false for one created by email-only login (it may set one with POST /api/v1/me/password).
+	HasPassword bool `json:"has_password"`
+
+	// Id Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	Id      openapi_types.UUID `json:"id"`
+	IsAdmin bool               `json:"is_admin"`
+	Quota   Quota              `json:"quota"`
 }
 
 // MessageRole defines model for MessageRole.
@@ -2086,8 +2213,10 @@ type RequestLogEntry struct {
 	// UpstreamModel Example: llama-3.1-8b-instant
 	UpstreamModel *string `json:"upstream_model"`
 
-	// UserId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
-	UserId openapi_types.UUID `json:"user_id"`
+	// UserId The account that made the request; `null` once that account was deleted (the row stays, anonymised).
+	//
+	// Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	UserId *openapi_types.UUID `json:"user_id"`
 }
 
 // RequestLogEntryApi The API the request came through (`POST /api/v1/chat` or `POST /v1/chat/completions`).
@@ -2453,6 +2582,9 @@ type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
+
+// DeleteMeJSONRequestBody defines body for DeleteMe for application/json ContentType.
+type DeleteMeJSONRequestBody = DeleteAccountRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
@@ -3997,6 +4129,67 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteMeWithBody Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMe Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMe Your account
+	//
+	// The caller's account: id, email, when it was created, whether it is
+	// an admin, whether its email address is confirmed, whether it has a
+	// password (an account created by email-only login has none), and
+	// today's quota as `GET /api/v1/quota` gives it.
+	//
+	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportMe Everything the service holds about you, as one document
+	//
+	// One JSON document with everything the service keeps about the
+	// caller: the account (with today's quota), every conversation with
+	// all its messages (most recently active first, messages in order),
+	// every rating given to an answer, and the API keys by prefix and name
+	// (never the keys themselves, which the server does not keep). The
+	// request log is operational data kept by the operators and is not
+	// part of it. Conversations are read page by page, so a conversation
+	// changed during the export may show its state before or after the
+	// change. Takes an access token from login, not a personal API key.
+	//
+	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChangePasswordWithBody Change your password
 	//
 	// Sets a new password (8 to 128 characters) after checking the
@@ -5301,6 +5494,107 @@ func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestB
 // Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeAPIKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMeWithBody Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMe Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMe Your account
+//
+// The caller's account: id, email, when it was created, whether it is
+// an admin, whether its email address is confirmed, whether it has a
+// password (an account created by email-only login has none), and
+// today's quota as `GET /api/v1/quota` gives it.
+//
+// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportMe Everything the service holds about you, as one document
+//
+// One JSON document with everything the service keeps about the
+// caller: the account (with today's quota), every conversation with
+// all its messages (most recently active first, messages in order),
+// every rating given to an answer, and the API keys by prefix and name
+// (never the keys themselves, which the server does not keep). The
+// request log is operational data kept by the operators and is not
+// part of it. Conversations are read page by page, so a conversation
+// changed during the export may show its state before or after the
+// change. Takes an access token from login, not a personal API key.
+//
+// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -6873,6 +7167,100 @@ func NewRevokeAPIKeyRequest(server string, id openapi_types.UUID) (*http.Request
 	return req, nil
 }
 
+// NewDeleteMeRequest calls the generic DeleteMe builder with application/json body
+func NewDeleteMeRequest(server string, body DeleteMeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteMeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDeleteMeRequestWithBody constructs an http.Request for the DeleteMe method, with any body, and a specified content type
+func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetMeRequest constructs an http.Request for the GetMe method
+func NewGetMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportMeRequest constructs an http.Request for the ExportMe method
+func NewExportMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8123,6 +8511,71 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
+
+	// DeleteMeWithBodyWithResponse Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// DeleteMeWithResponse Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// GetMeWithResponse Your account
+	//
+	// The caller's account: id, email, when it was created, whether it is
+	// an admin, whether its email address is confirmed, whether it has a
+	// password (an account created by email-only login has none), and
+	// today's quota as `GET /api/v1/quota` gives it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ExportMeWithResponse Everything the service holds about you, as one document
+	//
+	// One JSON document with everything the service keeps about the
+	// caller: the account (with today's quota), every conversation with
+	// all its messages (most recently active first, messages in order),
+	// every rating given to an answer, and the API keys by prefix and name
+	// (never the keys themselves, which the server does not keep). The
+	// request log is operational data kept by the operators and is not
+	// part of it. Conversations are read page by page, so a conversation
+	// changed during the export may show its state before or after the
+	// change. Takes an access token from login, not a personal API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change your password
 	//
@@ -11070,6 +11523,320 @@ func (r RevokeAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// DeleteMeResponse429Headers the declared response headers of an HTTP 429 response for DeleteMe
+type DeleteMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type DeleteMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMeResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMeResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMeResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r DeleteMeResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteMeResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DeleteMeResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
+type GetMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetMeResponse429Headers the declared response headers of an HTTP 429 response for GetMe
+type GetMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Me
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMeResponse) GetJSON200() *Me {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportMeResponse200Headers the declared response headers of an HTTP 200 response for ExportMe
+type ExportMeResponse200Headers struct {
+	ContentDisposition *string
+}
+
+// ExportMeResponse401Headers the declared response headers of an HTTP 401 response for ExportMe
+type ExportMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ExportMeResponse429Headers the declared response headers of an HTTP 429 response for ExportMe
+type ExportMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ExportMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountExport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportMeResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportMeResponse) GetJSON200() *AccountExport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportMeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
 type ChangePasswordResponse429Headers struct {
 	RateLimitLimit     *int
@@ -13357,6 +14124,95 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id o
 		return nil, err
 	}
 	return ParseRevokeAPIKeyResponse(rsp)
+}
+
+// DeleteMeWithBodyWithResponse Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// DeleteMeWithResponse Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// GetMeWithResponse Your account
+//
+// The caller's account: id, email, when it was created, whether it is
+// an admin, whether its email address is confirmed, whether it has a
+// password (an account created by email-only login has none), and
+// today's quota as `GET /api/v1/quota` gives it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
+	rsp, err := c.GetMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMeResponse(rsp)
+}
+
+// ExportMeWithResponse Everything the service holds about you, as one document
+//
+// One JSON document with everything the service keeps about the
+// caller: the account (with today's quota), every conversation with
+// all its messages (most recently active first, messages in order),
+// every rating given to an answer, and the API keys by prefix and name
+// (never the keys themselves, which the server does not keep). The
+// request log is operational data kept by the operators and is not
+// part of it. Conversations are read page by page, so a conversation
+// changed during the export may show its state before or after the
+// change. Takes an access token from login, not a personal API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportMeResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change your password
@@ -16691,6 +17547,359 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 	return response, nil
 }
 
+// ParseDeleteMeResponse parses an HTTP response from a DeleteMeWithResponse call
+func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
+func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Me
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportMeResponse parses an HTTP response from a ExportMeWithResponse call
+func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountExport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportMeResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18207,6 +19416,15 @@ type ServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) error
+	// DeleteMe Delete your account and everything tied to it
+	// (DELETE /api/v1/me)
+	DeleteMe(ctx echo.Context) error
+	// GetMe Your account
+	// (GET /api/v1/me)
+	GetMe(ctx echo.Context) error
+	// ExportMe Everything the service holds about you, as one document
+	// (GET /api/v1/me/export)
+	ExportMe(ctx echo.Context) error
 	// ChangePassword Change your password
 	// (POST /api/v1/me/password)
 	ChangePassword(ctx echo.Context) error
@@ -18641,6 +19859,33 @@ func (w *ServerInterfaceWrapper) RevokeAPIKey(ctx echo.Context) error {
 	return err
 }
 
+// DeleteMe converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMe(ctx)
+	return err
+}
+
+// GetMe converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ExportMe converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportMe(ctx)
+	return err
+}
+
 // ChangePassword converts echo context to params.
 func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 	var err error
@@ -18871,6 +20116,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
+	router.DELETE(options.BaseURL+"/api/v1/me", wrapper.DeleteMe, options.OperationMiddlewares["deleteMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me/export", wrapper.ExportMe, options.OperationMiddlewares["exportMe"]...)
 	router.POST(options.BaseURL+"/api/v1/feedback", wrapper.SubmitFeedback, options.OperationMiddlewares["submitFeedback"]...)
 	router.GET(options.BaseURL+"/api/v1/keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
 	router.POST(options.BaseURL+"/api/v1/keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
@@ -22560,6 +23808,412 @@ func (response RevokeAPIKey503JSONResponse) VisitRevokeAPIKeyResponse(w http.Res
 	return err
 }
 
+type DeleteMeRequestObject struct {
+	Body *DeleteMeJSONRequestBody
+}
+
+type DeleteMeResponseObject interface {
+	VisitDeleteMeResponse(w http.ResponseWriter) error
+}
+
+type DeleteMe204Response struct {
+}
+
+func (response DeleteMe204Response) VisitDeleteMeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMe400JSONResponse Error
+
+func (response DeleteMe400JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe401JSONResponse Error
+
+func (response DeleteMe401JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe403JSONResponse Error
+
+func (response DeleteMe403JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response DeleteMe408JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteMe413JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response DeleteMe415JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response DeleteMe429JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteMe500JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteMe503JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMeRequestObject struct {
+}
+
+type GetMeResponseObject interface {
+	VisitGetMeResponse(w http.ResponseWriter) error
+}
+
+type GetMe200JSONResponse Me
+
+func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMe400JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMe401JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMe403JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetMe429JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetMe500JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetMe503JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMeRequestObject struct {
+}
+
+type ExportMeResponseObject interface {
+	VisitExportMeResponse(w http.ResponseWriter) error
+}
+
+type ExportMe200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportMe200JSONResponse struct {
+	Body    AccountExport
+	Headers ExportMe200ResponseHeaders
+}
+
+func (response ExportMe200JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportMe400JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportMe401JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe403JSONResponse Error
+
+func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ExportMe429JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ExportMe500JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ExportMe503JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePasswordRequestObject struct {
 	Body *ChangePasswordJSONRequestBody
 }
@@ -24426,6 +26080,15 @@ type StrictServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx context.Context, request RevokeAPIKeyRequestObject) (RevokeAPIKeyResponseObject, error)
+	// DeleteMe Delete your account and everything tied to it
+	// (DELETE /api/v1/me)
+	DeleteMe(ctx context.Context, request DeleteMeRequestObject) (DeleteMeResponseObject, error)
+	// GetMe Your account
+	// (GET /api/v1/me)
+	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ExportMe Everything the service holds about you, as one document
+	// (GET /api/v1/me/export)
+	ExportMe(ctx context.Context, request ExportMeRequestObject) (ExportMeResponseObject, error)
 	// ChangePassword Change your password
 	// (POST /api/v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -25313,6 +26976,98 @@ func (sh *strictHandler) RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) e
 	return nil
 }
 
+// DeleteMe operation middleware
+func (sh *strictHandler) DeleteMe(ctx echo.Context) error {
+	var request DeleteMeRequestObject
+
+	var body DeleteMeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMe(ctx.Request().Context(), request.(DeleteMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMeResponseObject); ok {
+		return validResponse.VisitDeleteMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMe operation middleware
+func (sh *strictHandler) GetMe(ctx echo.Context) error {
+	var request GetMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMe(ctx.Request().Context(), request.(GetMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMeResponseObject); ok {
+		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportMe operation middleware
+func (sh *strictHandler) ExportMe(ctx echo.Context) error {
+	var request ExportMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportMe(ctx.Request().Context(), request.(ExportMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportMeResponseObject); ok {
+		return validResponse.VisitExportMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ChangePassword operation middleware
 func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 	var request ChangePasswordRequestObject
@@ -25717,528 +27472,557 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37chu5ticIvwqCX0eY7E7SJEXJFhUd/alkuUp1fNGW5O1yFT1MMBMks5QEWAnQFF3jiHmO+W8iJmZi",
-	"nuO8ST/JBNYCMpEX3iS5XHuPT8SpbSXzAiwA675+689aIGZzwRlXstb/s5YwORdcMvjjdKGmV1SxV9Es",
-	"UizUlwLBFeNK/5PO53EUUBUJ/vR3Kbi+xu7obB7j0zQIxAJvlYvZjCarWr92M2XE/EAiSWIR3LKQ0LFi",
-	"CRnTKGYhicUk4rLm1T7ReMHwoyGr9WsJVWwYm7F4NZYkItGvFILMKF/lnydjkRA1jaT93AlRyYrQCY04",
-	"iTjpEf2JhP2xYFINo7DWrx2NO0E3PGDN3uiQNnvBUdh8zp6Nm8e0PcJfemN4RiWrIQy51u99+eLVaBgm",
-	"TMryTIM4Ylw9kcTcQRaShSRSkowW4YSp3Sepl4HAZcLuAsZC+PXBw+90v+gJyGDKZlSP4r8kbFzr1/5/",
-	"T7Nt8RR/lU+drXAOw4JnQyaDJJrrbeAuhhmaJONEzHAhkBqkPmcJubi0NPGI/vvpUU+v2IBfXH46anhE",
-	"L95u60rq8AXKVwNuXtnoExapKUvIkq48AjM2e8y/0n80T/UfPpEsEDyUrQGvebUpoyFLYBXTmTbhv/pS",
-	"YZru4uJaEjEmasrIMuKhWMIsm3bZYeEkETxeNVo1l95qNderHnHFJkxT1HM+fsVmNOIRn5QHcGXJG7Ox",
-	"0vs5+/ReH5CsYnbXSBay4CqK8c1TETM70UiSEQ1ut38nI/W2b1C7X8hSLOKQjBih4SxSioVbPqM/pPnU",
-	"O04/0Simo5jtyadCNmc8ZDxYlQ9wSBUdUclIKJgkXChCuVyypOLgLpwBZOf2miWfooARxWZzkdAkilck",
-	"f+f+Z1hPeUrlNOKTHxayOGp7asxxoYoIHrCdB5w+L6MJbzpvcPmnnIpExatH4UB7MKC1XOf8E0tWZE6l",
-	"XIokJIY4RMZCEanoioVktJArwzvsdl7SSJE6jGbAN7AHZEeUZBuF1JWzOTz9zgGXU5qwkFyxMJINfUhg",
-	"u1gSl3nMLqdDCRzliI1FwpCTRXzikeWUcXLLxZLvcD5+oKHhF3sejXHE4jC/v07JjM1GLNETjPgnGkdh",
-	"xd4yvwzN9nD2l12kPpktpJ4Yea5n2ek+J8GUJjRQmj73PRZyxRW9K5/jkQhXdkl+vn77Zq8hX+Av8KA+",
-	"DXHEGel4JBDxYsZJ57BvKZFNgTz58oTEQtzqfai33YhNIq55uZYTYvQ7CxS5ZSsiVaIZ/H0njOtduUBT",
-	"KnGzJ4JPcPBw9z5TnzEp6YTJ3zofW2bfZAtHHzb4hx97vbJWbkSSzGg8FsmMhR6hBLaus0lRpZgy8pOQ",
-	"iuA5JJEccL0lJEs+sZDUfbvU0+wmv9EimqZACEJHYqH5ITNUHnCpaKIkWUZqCprdnKopoTwkVG8QwUnd",
-	"30xF/QpNRr9xQijuVDWlyt2uRNKV1Gc+YURzg4TRWzng2Xg3bM1Wq+U3NPf54tXOBP/EEgkH/t5MIVgk",
-	"UiQVyi5cJ0uK455EnxgnoxUQHQic7LX18HX9lJHa94Puh+8jE/rp/iI0tqpdfhpzvcwy+sz0l2GxxySh",
-	"fLLfwYGXZ4s8YmrJGCcd2Bmddvs7h9uZw0UqZuX5wmU9YW0mxAI+sPuE4WnnDCoy0ye+224/XAo9nK+l",
-	"LFwkZE4TOmMqJ3D7cKaiMDsb795dvNBcz1JlwEcx5bf6BUIflPzE9J1rt7mXHrUBN+/X7C47xXDq9F1/",
-	"LLTWpR+v+gSy2wEvbswKVvRGqJdiwfdwMDiLzIUajuHpbHndl8OH7Q33WM9HkVIBjWMjkrkggTs8EBzA",
-	"1KKQ1CkXYLguJEueSGNtoByXdMYaLT2glyIZRWHI+L4emXAW8fJRSsRCwTbQpxjuqfK+jNOPZnQ+1Tdr",
-	"Q1wbuZq2UXJPvwSQLZJaUw43eozSm3YcYeWT9xvfQq9aNI6qRqgt9Th185jtHgg+jrRCQlaVvh54aOi8",
-	"NreD9aNkJRZJ4eXjKJGqT8YijsUSdkYc8VuyZGSGjpKVWKDFIm9xSQlnSzjEsNcu317fkKd0Hj391HlK",
-	"F2r6FL6/epowye57Sh5Jm6tYaLCuqvYoiFKVHS6rzAnOYPr1YEqVR5ZsRCSjSYBa2enlBUilIGFwUDwi",
-	"uNZkkbVpxWvANRkkULMBH7CjmtLiumqFL786K6a0YlZc2lQFu+CKJZzGSIb7MLzIvMHZLfYSwQvfhs+d",
-	"crLg7G7OAsVCHMkJCZmiUSwJ1Zord6VILCZkwUOGWnmqxofA4R5dIrwRhpeyMHM1OZz3G8oGBb4KKm9Z",
-	"CLs7dTWxu0gq2MqGn2Sb/YkEMr2dM356cR9NHv6ZbcE16pIxXLQhKEIWZwrTmOqRjWhMecBCPUQ5o4l+",
-	"BPQV+0DNyxwSuXcPmaHIrhTEmQIdr0yIYh+LEB04Jc8FqfswXp9wOmOSRGrAM8+KR6osN9/wVGDmqdM3",
-	"tbEHXM9Ya6WNNSYnySxObVkWDb4BX2vxkb0NPiTbffWFewvk4s5yJXO2p6pls9lAfBHH6e6Zs2QWSRkJ",
-	"nm6cR5XHxfFWCOZs2N9UNO9Kna9xsG7Z6okkYslxG2cCWiQVolFNWZSUhSOplI3ZXn2AfCzzs1RQZqtX",
-	"EpVVFEUR9bWY1IME5S9Nw+ubFy8csl3SVSxoeCPEK5pM2MMIN8eXDZUQwxhe51LQfN8wLm1961tIHaOT",
-	"nXbv+eGzIzJaKSYba+j7DaSBNUNhsKDo5YisbZi5cqWqmeZNNGNi8UDJauepzMvWklMfoYQFLPqklUtO",
-	"9AN/MxqGUYhOhySJPiHfiji5Ov/Hu/Prm+HNxevzt+9uhtfnZ2/fvLg+QZ1FcM4CsHYhDCwkCx1K3wjx",
-	"mvKVDWnu644UPFgkCStlGthAFojoSFqTOg1MJwv0VlVEyErrlw/KZ4uXfiQbRfaBunUrddr6IxRWc92R",
-	"yD7hirh5Ij5FNmKUzc3Eu8yPYM9EkiRpjsBmaWyfG66d1ulF9vLCW3cf+x8LoWh+3C9oFK8I/ICpEIv5",
-	"poGG+vYh3D50sh6ycbrvszeQ+mFbr/lhO1sJ+JYSIV2t50hyMR5HQcS4wi9+LSkaOmOOpCUDqft6JH1S",
-	"HojvDbivKdInVQTxPdQd/LumnIpFHDYhStgnYxpL5ve1+hiIGZMDPqLBLfg6o5BHk6ki727OGh5hW3eT",
-	"tmgrd43f8HK5HVL/RxVzQPTjxaesJ1+fSkLjhNFwpbWIAX99+svw7O2bs3dXV+dvboaGs1wPL8+vhu+u",
-	"z6/KJ7jwdk0vJ7raJx2/cUIYDaYELft8lBdiuUDTvpEIEHsdcExNiPSJlkzJxqOEcPUI9JhdoxeD6tk4",
-	"noDG6oyFFIZSWsStuRj5zVEerY+7BePK68cYUIyXLQK9+WwYPN3QhXEwvpjV+r/V4N21j5l6hREBPGB4",
-	"dN5xre6KJPrMwsexYuk8Gt6yVY5fWOvJOIHW8AI9EsaV+ebXFKzWGVWHdKdbxiFvAJR5PvHIghs7NGGf",
-	"xC1asexuHiWYFePsxPfv3zdPs2Gz6oyl/MQIDFibqvoQ6hemVK39wGgC8brSpqpeu/1TbzYJJjnM56Y4",
-	"gimOiSOcUF3O3/zX6/NvRMY8A0hfQlcTyZhmbkb+toQS2AWhWHJS93PPOUrTOy4X87lIFAtfszCiNyYR",
-	"4P7UX2RvHM70K4cmXWCNrpoGz4qf+dvp/GnoSZPvQZbSBgMpzdSsNI++oX/xHhbQvZJ+v2US67dJYT0B",
-	"joqxCUmm9FOazQEBckyXbLQIquuaKE1DFBPPoLEURieBWGmWmflfjb9QEs2oFxBhu1+aalV26vcc1EfP",
-	"QX2Iu2Ctl6CSp6zxEfwt2MtezgFSpwNuTpQ+M7exVjohO16Eq8YG3wE6t++nM0r8N2hRFWklWgsDb6a9",
-	"pRy2hXuG2e9Z6mz52ftFmm1i5ZrhGZG2Lvly4dKlnORT0ALhld806DsCZTObW6r/Ogl9EGCJMStZ/20o",
-	"rPUoqxzXYzERC+VlecDBlPIJa/w9dOV7a8l/fX75IyQwbVRtc4nRJ6Y+I6aKJS081w9VbbdptJV8dYM+",
-	"+3dR3RxFNv0AVmpdXvwHA7N+nog5S1RknKMJo3r2VOUoVOu2u4fNTrfZPbzptPsH7X67/WvNq+nTpm+t",
-	"hVpXMYKlsJk9wzyleWl+1O+nDPUAzPwTc0mWIoEcwXqv3bGqFONE8MYJ8bWJYLwOnH3SG2DNKPSNeHZU",
-	"smAVo0J2mU3xYHxMO0GHNZ+NumGzx57rFToaNe0SHdKjkfuxxQKYaem9MZVquJApETfMV9/qMg4WZkqF",
-	"p3mHvnEWca361ZeJVi14mnsoeMAItT/P0RG3jkQVK3l0037e73T7vfUruZWGnM5YnooxnSsxr6LLPGHj",
-	"6K6aeWKkEKKhpNPJpQUqoZUXMeGRZCRS+clMPjd/GR3cXh7/8arqkzIQcyu/zSO/1YIpVbWPXi1SbCa3",
-	"nbb/YKtr/ZLal8zbkyR0BecpTWDr/1aDvQDkSGfquaepsC/SseVOR+bxwnRY/VU8qWf4pm9yYP9ex+uW",
-	"rdbuIa0LsnjsETkVSw7lc2hmRJLYQtUWuWY8JJEiVBL/1Cg+KLRRMpPBot0+CG7ZCv7B/LV7btb9p3p2",
-	"9fm0E7zosZdHk5+eRz+3b191Z2964vLoj6vn8qb2aKfm777rjX+0cu/vt9lfRZiZlN/pt2wF/7vTDIx8",
-	"2zZ+eOf6gThZUvmx7CzRzI0n1todL9QiYVjuYfj4wdFhm4R0JQld0lWLvBEm08y3X4n4UP/ulxj5UbN9",
-	"1Dxo37T18b7XCTevXn+izI14hsDLAUOtizHp9shULBLZQCHNxbJq8FTlx33c9mozehfNFrNaX8/dq80i",
-	"jn92vJKtnJ2Wosaor4OMZHGc0pvOaaJIXSXRbMbCE9KBWrFCpjlmVKtExM7lRp666Ymc0btXjE/UtNbv",
-	"tHGw6d8bD19xV1CVjnJGV1pxhFDeGJM5xnQRK+L/NoCTOqh99FvEh7xVv5DFClyt3msfEMj8XkaS5cf+",
-	"gMM+o3cX+EwHp2r/2nKOYI0qz5Ee8zuJzpT9JFe7c9M+3ndfOwHP6j1tgvpaPGAcChxsea0J7A+zIqDc",
-	"M9laL/Kcrermv6UTgmBWevdIiJhRcEew8ZgFKvrENo3XGSQm/TkDSj+hD1F5NJA2lactDen/3/zVCsTM",
-	"JSveXSSpV7trTkRzq3Rvj47Gh7TNmt3xEWv2gt6oeUwPnzUPg864OzoOn7NOZxfpHslhWnSwnYKgUkHd",
-	"8ib9x6i5vfuruaC1QTrABqcm5CbatAFSt1HWdEidrlflcCyJU7sQKSmcfZXf4OUtlBtqlf6ZEmvjYb2k",
-	"GOfIH1jO7tQwK+bLk+GSSgkaFd7gp6XT+ikoHkrPmMATpseT57kf3l9N//HjP3sf3neWox/fLT50j9WO",
-	"y5PsoRqkLGmbdoDv9XIT30I3FUyrzzGUl0JwH51MJ5CMyygYcqxF3kIVDyYcm6S+CRcmcDuL+KWzFB2v",
-	"sDIP5XoJU4uEQ0xhZs1OwwBzK9Rtu8K704b/c+R3eyuTzPMTe3PrjfnHbxFXH92bmtFsLhLUwKiWubVJ",
-	"pKaLkeZeTwWdR81AhGzC+NP0w1/cx+VtNG8KIAWNm3MB2Zw4tgK/zhPtBf4iIYLO8Z9OZUeLnPKVWUnj",
-	"T8z9/kQOuKlyAi+l9IgUyL/hbei3NjkSYKTrt0SfmCQUnxjwSMoFC00aCGaaQO5LLCZSq5PwcItcskTq",
-	"ydncANw8kBduHJ0YBkoXMbcuDjPdh/V+qToFnMYrFQWyzDlGqyHEryrYBkuIilhC6vkKAQ/rAxqoKUN0",
-	"XNMsDZvXRytQAD27hTU3AX67Ew+40qM51ZwzUhVWgldzK+5k9bA1lwdVl/KVR0QcMqnQheHZQET2CgJV",
-	"3yxMa5BsoQCRyp7ynUbuViq+oJVjhxO+MzuElLhNpKi2D34SSzQH3t2coUkA5k00WWhrIRBFv9OzKg1l",
-	"zFg4osHttjG+NPddm9iGfjQRs3WcNpEKVseEMOcsiURYIZFTJaFzXFQNqh17ivFgNdxO01d45yVLAsZV",
-	"FDMJhBXVAwYv4JrxeqhOrHHhHe4ybCXmw1RClr8ONigFJQL4i/TwUhbM1vTceX9qMbhpNymhaLxdRlte",
-	"coO36wfVWO1A+pd6tBBYy1G/INlhT5tNBAtjT006QJduXsbAcrsgG5SzlYu84+MmVnmTUiPPMHE91i3b",
-	"i0iqiAcK1wurqbONk1c6DystgyQRJi+zd5d3LrVb7YPugbutxALjQqnM1ipK4S2H5be0n3d2f4u041ij",
-	"WydsbI1lt4KzDiqPl1ZnmT27Xe9OP3u48bP6UxOq2FIfzgTROtJMMkQZ88gogTikVAmjMy2Zg3gRsvwy",
-	"HFQNIXHy17M7n3W2mgnpg15+o+SImZtiaclLq1e5TZVis3mF+8sSYdthvLT3wQSoibvlie2m/nhagRkm",
-	"7HeodPEIF8MF6GHDW7bySBAlwSJSQzFn3BvwNMEYM9/0Yk0ZjdWUzASPFER6tfIotaql72l4xE3s8wYc",
-	"ig6HsaAhxI9NIoXnJBGYW0mwUEMxHmsNJRymvuS8ZpVPGyxnr+ZXMSViSpvKNViEkTrnJge3zCVMKNMk",
-	"zmKmN+ql2loEhW44SShXzt9GL0RrMRk61iX8jfqu/hNfZDPw3Etp2Vb6Ur1yxt7UE3F9DvlvlgQUDVSV",
-	"RYllgwoqLvQrnqSV0+hI04sFeZG+pglVrtFprzyR5OzVRV56ln0g1SMaRuHmQVmYSKOBFr+d/+ozejQ6",
-	"DHph84B1x80e7Yyax8HzsPmMHY0PaW90EHTDCgfJVtv3q8R/TG0ZQkCEEVpPrgWKg6nwcJqt55HRiuD2",
-	"JPUxZCHDwIivRa4PWrCvhK9VHkoMF/eX1Jggvkd8s9Gi0PcINQFCH72rfp7B/1lLH0wtu9I5Kjisel2H",
-	"FhFXR73aBha9divYeDvIJLQGAzrDPKZsY5gQdnkr7pi8uHUTKJpMmFq3W7FolkLxoOCwNA4MQXaYSH1Q",
-	"G9RM4Fjwgle5NhKjbecGxzF8JOfglmlX+c6QlTgH2LNMMiWSO8psp+eWOneq1jLlaicZ4yox/9zNG5Xx",
-	"9wpt+au73N68uNib0naK2x1jZ3AkXoLra7NbLDs/kinp6WlFnOQdayeEjqBeyDwkFV0RxKxbEZpAltUe",
-	"frFLqJFWmcvfGQBJS2tSEpoCGxsXAI2l7Bz7l3V/fXX3EO6FS5NqtzayaooihzYnr3rbpBl7ZbSV5QkR",
-	"mISLkTItiHh6D7jg8EbOSN2cc30TsMMmPAJO8gL3C0SSsECRqUgkIyOqFEtWegvOwaxJeVc67nzksPu8",
-	"Kg+ALXPzzL6mkvZi1AtFYvxFCdOGesKIvlXu+D0nUvl825nODWXNUVbnnxhX12DnVOVGa923ea2PFNwo",
-	"SX3GtFy3HtBQk1zrAlo9bpwQyZg9d8poTZHQap7z4laVmNFjeW1rTEobKEv6q3B24FNPJFHsTp2Q5TRS",
-	"jMg5DRihsR5flBqbwIQoJ9oEWsH9JJLGG+9EgOewFfQHBoPrqtEmwpTPGB1d69haLkkZSUU5pEespGKz",
-	"qoK3guEnYLPZKa5bpys2j1cbKVNWIx2fxVptJwdDBicPy5Yi68UkEfcyfmqVI04BUIWz1i4RwHHEIzkd",
-	"ZuaiY16tyZHZpp1FYeU2QsSZLfL5JkJN8D4mrxSLJGBrJB/ATOENBvrS5vvpYXla/AWRQlqLBHzev3U+",
-	"ojdud0f3NXyhSrVYzNFjMUzJ4CQ/xHRGmwetTvP5qBlxu00rAm/mCG72COqbvni1JRsNEVhr2yPv2ega",
-	"bny7UIGYFZ529sZOL3lJo3iRsGqN0cIOOdZ4gTLZeStuTkuA9edwnZDbdtrOBFcRXzBTROSeO+Mkth4w",
-	"rclHIRYI+gPNxwc1f8CVwIiDPnYZp13HZAtujPboiHXGB7R52A16zV74nDWPxx3a7I4Ogl54yI7Gz9p5",
-	"eXNwVHW+6N0Qeb+eYBo2fN457m7L+bHRkTJlzmkSRywhGLC0xHAIlA/F7B5XcWRKLhHGya1Iz056ZCrA",
-	"uSKWnGRiA6lBZoxyaUCwqCQxo59MCFAsFAB4gbZhJITeaBTwtGw4TMsIwMv6uDlBw+FWxnG3NhZsSHyS",
-	"5qG9Pv1leHn19vXlzfDsp9Orayc3itQPuu12e8BHK6sAN1rk/QbhmZOdOBrA26v32m2PDMwA+/gEHslB",
-	"rVHciOd385hGnFxfn2t+qD+hVXbGA5Al7gbstsvJWVtFs3R0GZhVtWcDVR5X4lFJqvQdSxusMtFbVC8x",
-	"1KE5EshRqo3gr8huw1+IZr7JAh0p85gGaUC4tO8rRZxiMzjymv3lMnmtOz49ld18GL/kps8z75RcxgAo",
-	"qoKAnqiMlLNmqdkGGJ/Teq0We5nIQz+EmA94wuQiVmDb4gBYmIpKJbRYZC2it7K9SBNG4kgq0EAGXL/I",
-	"17qnT5heGfiYLTeEokBcxhOLXgDDjQDBIS0zyVRTqaI4tsiqCJ6hT635uKffPuB+RiAfsdikIHW/JLV8",
-	"C9S2Mru9wnYqeIn1SV4nYgpQOCkIVkXRlAhX6G6DSfW6xx4cKMNC1VIQOaVz5ESCs7fjWv+3zTzzH9pA",
-	"PjeFuaYuxdu3nvYjYvuiNxmNxAqBmV7fqHshDIV5iUkM2iMdqEB681HzmsoVcM7fX5SaX+Fb20VWb1W7",
-	"U9TsKpGm4izRIquvhWwUc7bxUJsTbrER8xb0TRLN9fF9FckRKE/b87rmoUPANYFzaoLNxpgHDQDqhQC/",
-	"xcLwo30CgPkJg8zhFDVzJj6VC0vya9Tr9jsHu65RlZaJ1C0k5DnT27a5XtDVZi1SVuqQFfkn4ACBBEVk",
-	"a4Yw23M1QlP5eN80hPUq3et8KowzRG0DFWaxbsyHz7eGTc3I8mRzBrZtEarLEkqrsHcaz/0cv6aAZS/f",
-	"L/zQ2tvhW6TYVrevc/8ufpotQa19GGOeUD8mYmk6bVRwg9z+2TEg9NV9BtsiTiC8s7ATVYCu7+qmdQDi",
-	"ilQFQqhNUmm0NjmqNg3VLOeVQE/z43o4HsGrIRVVC7njLK7x5m/gDKmSEQXnXjqXrdEo97ilGcjVcVuj",
-	"rudPYir6szmjjPbICxZARnLe2OpurYMpzA+/sG3sjrvkPqNfo7icpAp7pNapKlW21AbFZV9SbJz1zTRh",
-	"dGth57dVDtfL7lPsC2KMCHvffX0wFXLjq8hGPV471ofIya+nNu+pG38tvdRZ+u1iP59J/LCcRkysrpB2",
-	"xWTY4yopTT9NDOjlQlZl979mlBtETQwLmv1rvj0VWJpHucXdrPx0p9c62inF8aGqs5soWNDxHfrINaM8",
-	"6OyqGReSCd00wzxBq1Y/dT3snjHkuiUQU5QL3uze3RlVpkWuxYxhvBBa4prIfznQj/gdpZCkAkfOjAbT",
-	"iLOm5rNwAbFRC/hyHnFhcLwBz6H2eCSFpPdIEY/cI2kHCW/AZ0xNRTjUl2gci6X+PRB8HEcBZhZmrn/o",
-	"MZm28IHCTx5Jp97BOK3chyz8CcA/RIowaDg54AUwKI+UMOf0DKvwTbwBzyPEeiSflFmJ5OokYObACj2S",
-	"KlMmddL8BbkHyWKOz8rpQqmIT5zkTeC86LADP5XM3K4Gco7xkIVkOY1ilr3BpnamE88NZszA+5kmOepP",
-	"oz8ud5tFeS96oEtYwuVK6mqXG2TDLSG/JBF8AvuHTBczyvOlm5WQxBuYwHB7sNNDmDizd1z89xQEwYDF",
-	"3SsbbUtykMl9hROZG3UV03jpFIAUT/RstjaMb3708lgn0BWBGlsjP7WzmFHMpTB5HB7AGd7K1v45lmuq",
-	"/VMsOGqBTPRpCTe5lQ46/XZ3d9dfQpWB1dviYa3cMQ9d583uuIwM8HmgApxnydSjkaA6DR4z9gxxvHTj",
-	"7OdssxtxQ8h2zX58a7KryDhhDNJEPLc9oIs8sMeezJsY7UffDZv4h9WGjD9hxPSCwmbGcLPvspRCLm6t",
-	"3Xk+PjAwL7T5LOhVb64NuUq5wN3/8ttp81fa/NxuHreG/ebHPztep/v8y3+51+bYtPC2tKy08Fq65FOH",
-	"qzTOxTxfxVEZ1dZK7dDZSOntR1s1NMC9h6EUXlM5pyiuRMwYR1rUmd61VJp0pvTkjSKuKVCx16qLqspq",
-	"dRTHkUEgzxAVbLgMwRTLutv8sJ0jRrd9WKVVr+HSmZY9Pz7ME7XXvsd7iuG3Q20g61dXEfonKDcp7xmJ",
-	"IHt5tvsj47+S0wvyAw1usTdPRTzaeq9sKgAWtKwqUsO8mlYJo6qSGkRxjeKQmFvsiUY1Kn9gP7VbnVZ7",
-	"63lKnVH2q146yyrKpKAiZeB4reb6fTTt6iOhpuT08kI2PHQLSs+WA1hnpduRL8VE6RM/bXukLzz9r76H",
-	"iiEmutieQ5Rj8YibXgHoKKZsJV+qYn4pUbqinvMrbf7nne6jbP7uQad9zxcd57ldu9t9zGOEX6jaMq/E",
-	"JOLrEZfuBWbiitHD3q7gJutzj6/MnMiCx0zKUtKw3nKmfMr6k6rO3OMnExe1cJh/FZVdB/6mpNQqhpN3",
-	"m5dPtmPh+X1XhdDaYKCPwVQkitQNhO8EGm+mJf1hIuZzFmLJ/1TEoSRLALwBaOAwd4KFJiT4LJxvrhmz",
-	"SqJA3rA7VVUCILS1zhaYD0zY3VxIcF4QXAMv5aDtVrvVqwybvNZs64KPRYXLywVwLWf/5Abz5zp37i6R",
-	"pjKi3EutfP/P//3/qMaU2zcutRHsME2cdOfjOZOv3IeaatURVZQDO4dSM/pvw3MxL64aDjYLOIXtumdO",
-	"OWaSF/GjstRo4A5KiBhyNnezOCGLjlakGJ7GS7qS5mu7vapw0jcfcT3OIYxzZ/qnPbniMxrHWxehFOay",
-	"c12/LGdTqs7wyFcn2kxFFLB9R3wGT1WCf2Rgm3nqv+PRHZbK5UyknBa9PnZcZXmBNhTM5nHTT6FBHEus",
-	"7ppajYdnsRvKOttBf78VZMT9eN/Ipukysj6+ab6dkTdLvrYLuCmhumornE0X/LbCJOes7EdkobNaa/dP",
-	"+UX444lJZTVONRgmCfTnc9GtgunIYiw82z3z4VFOa/5z4wUPqs8NTSYLbUTKyqFYmbJDPBN3dll+8ZDd",
-	"VTVAsK9wOj7ZQW6tgcGXVu2QEtsp3VGqLdmOYrtuCpWj8sySF7+0fbQ5prMzL/nKzKAFG/zbsoTNrMAx",
-	"F4peOX3LE4lmZjalDF2bSjKmkMk9YfwzjUik74HjYGKwhWMET/JgNZwzTmOMcO6YUN3s7mB5zejdMBuo",
-	"UzlRVjk407oFpDGKMfGzQgv/BBN/uERNBMxril3klKldS8sutuNZ5is4CrJwPmcJGYkFLzgMn1jMs6yf",
-	"5evTX4Y3b//j/M114x6DWJt8cLOx9CP/+dfn19enP55fk/9GOmnsf/c6KtxPboHIemzUPY8h3wCuZZLO",
-	"T+wenQBEnCmly4D49iXpHEqfA/a1trINMw3tS3chrm3S9RKf+eLVJKtSwk7lrbT1BGg5jhHqhVGM94Kz",
-	"BfBc0nboJuxpT3aJwW4nGdQe7jSPa31ndXHJWiBTEyLFSm2563f0M2/NIw8p9ti6nqhnoL68uzWQ6ddC",
-	"3MueKCASO24PB05sPpxvmW1nz9naqoHCtoN2ZwbBz2BzYtzalOJFkkD3xQzv45atqnT2Kqt0Wx5yzmQp",
-	"q3hFvSY/dL13PRKD+8gjmdJIREKMMjocR7FiiWfwFLKzJWlUiGGurcJdr+3FYjJPxEje357NKDHLEoq3",
-	"7yJj0K/T1uy7yoWd6Yg3LcaC3+5eDd8nfkgV7fskjjiTmJA8FTE0TqUD7lcqXz7Bz5K6v9YAwp66jA84",
-	"foH89uLtm/OP/o51n6WFNB/CjXFJkwoXjTLutLJFsqry+b/l8Yr4+iHA0UiTUPIbC166NZVU/7p+UdIs",
-	"pF3yg1CoPpGYYWTSgjDfJkxNfE4BGvH08oLUNT3hCw2PjBZqwP1C81jMNfTdTCKf1GnWoQqSQQBLDh8c",
-	"8CBhIeMqojF6Pv3Kns343sJFKIIbcBw9GrwGYjaUWf5MluKKF7RSLEI24HW/nJnje8Q3iTT6n7ksHd9U",
-	"rG01mpwjuldSTIUjPqGzzeFqREwmVBGQsQZ+ABjxbgmcBUO0uuuoV93j16vNWQJr61xKc8HSKxW9wr1y",
-	"D3QvDx+31RDOmJdpUoXUMqk3W45I2hF1Y61gVVKePRf4sqZmWFRFWu/CtpZlyynNkNqxW+uanKL1M3q5",
-	"1sOxzcNufRxuwgFtfj5t/tpuHg8h3eCoV5VtYKjN1Fpc1Z+v374h1zC71D6y/hZsOYcxIipT4yw/vXx0",
-	"6ncpeOuKLh0TBPuGbnBjrKspXdutIU9OcOdudhpVwI3Zn/XEgAYmJUY6lb7LRCiQTLO8BPhzUAsitRrU",
-	"+oPaJU0iOah92a2BzoSp4ZJRNWXbgRdN4CKbyHpS7FK9tLPZaCTqhp4mFSrmxkqdgi85ZJ9YrEeJaFX0",
-	"lsH28rGW3HcjaKbw3Kulz9g61zwyjVYWN7se11cq0TgmlPj6Tj8tvTIWbXW1es6dWRFpSYMo4NjVkzMj",
-	"ta/f057fL2ixdZucrQ0TwREANCcCHwC3DepDc6rt0vrvIuJQoIqqsGexzkSCASQXqQguaNZRQQHMnHco",
-	"VYfO4XAhdwsXago9+wWRFO2UrOp7m9jcL9DiaJIlQn/MiGidJnvFUPdzm36riGvZ1YpWX9XJEkvOwuFo",
-	"VWRwWlf9etHcCldsOpA01psP8DqR382xXmd9qyO+2mzZ0z+Au6XCj14mday/uVWdSgkAg1k/jTd0xkLH",
-	"v7FHvGV9RGUn6Xz/mIlRECseKM6u4IQrcTKQ6HrvkrqvVZIhvsAHyBOEKllAm92Fmi+UvQmXTtupRu8x",
-	"haB2B1Vp6nnSOa8pD+qlto3cD/WJ/+cACDmoeQPT9xT/CTrToPbF15IR50xCNgaTPFKPo5gVF8oYtg69",
-	"7F9mRh8faPVeG+dk0UOv6dwjEgMXTKbWYSF2nfH9DXy+Ct7JeOZ665l63klZoarml9mApw8X1fYjdG6k",
-	"mFgO7hHTaw5uxwA6hml9Ez7yLVqOb3wirdpuaJWOE3LjAd/OqFLj5C86walO80jjtvpRsYoAdL9ObQeT",
-	"eo/YbphZs7tONeXCBWWYC858j/h0oYT+X/sdH6HS/hzAW8HUsJ8CDpH90U95SL/Van354ufPip2e/hA6",
-	"CETNmc7HKq1pO9mL4sU5S+/WmSIVMcOqmI+YzdXGW6D1xYY7KqGJ7P1exUAKr1y7kpcXL0SwsGnxuxcQ",
-	"nnJinicHrTYJzUtIHWDzLIR16ZsZCK1kymAPVbU7W25AoX0OjSW7z9eWd1DC2XJdhmeF6XPL+DqrR9tx",
-	"tsIamk6QRI+cxBGmnzi5oYed7p6l+aab/1YA2BzRHpame5+s3J0TXPMgUBVVEAbmWYkSLvCSRsq02iSY",
-	"yZ12HjD9DlJ0gPvAU+XQsBFzFVGvHtRnOXvLKB/H/aYdBDY1yD0dK2hYE0GhfkA54YLEgk+g2IikE1rb",
-	"t/zhqFmHYTfojNq0eTx+zpq98FnQfD46os3DcY8dmN92AUZIO2MY4lf4w/QGgpJyKm/dDjawGR6lR8TG",
-	"UQ13OpHrkPwrHv7L2wDsojI4iP65kRdWqJI0Xgb0lqsYdLZw4ZQVjm4lF3KM8pLMsgXSqf1zQmYiuM0g",
-	"5sElB5JMKsrDZsQRkMDUuWZt/mAck0WST4+fJOIPrarMGQefvLbQp4vJJOKTMQ0gNi6C6rwuO+51lU1Z",
-	"16AK7Xyqh2SbmJkXPZGEYhshY35g2yQScZIwGmN+lkroeBwFWScr0PAPySziC8UkqbdbrU4jl7mxHm0B",
-	"+pwGUxbcFtxCe7HVfLO3/ERNOZCdKiKGJGLEdusSfC8o6VJlGFYEsklCsWDcFAcueLYn4E8IhVXn8M2B",
-	"GOV1XEDnyvEixlk5HcaWEQ/FEqCb5lgMZfyNS0FCFkQzGssTokngwpSmKCejPMM7Pm49v1+5E47DJUdn",
-	"WvNq3Z7+7zM98YN2uN3ecDxYaX2boUphHxX6vpnvu120NrIBPE7W+VWRrcxVstIkTc8N0JiScXTHwj3R",
-	"sQpnuMJHZu+Q7zIMhAy/I453wP7M4D4L7lpz2CuQmyGYmCaWqASQMyKD/QUwqmQ5XUGzrigEaMbMRbFb",
-	"LxXTr2yHXOCPVVgkGEiH4KfltOlwcSgsJPXD9kGjpb/xD9tXJE8BiOluaCpnQEFgtYtgLYftShjeXEei",
-	"GY24qfzO6o0Ptz8nGYKDDBcqcE8OdFgn727O8rWQ2eVKDUMyJdcCcwLQEtzjkVkU8mgyVfpVazU6+Nhe",
-	"Gl01sM/uzbi3EKzcCRp4ACytuwguKUpEruIIFZi5Dz5z6Y7b0hDe0mzjbZtm/vF+50ilfewR5iSSqM4s",
-	"5qTe6x43TnLZwwPuXzGVrJpgJ/gGqgRhkyNOpjY31tTaan6Ba0Dqdq8NOCx4HsvFZgGVMV1MgsI6KBZD",
-	"Xk0sF0RhVxwNpPphW1O2BH/84LUHMKAhHasqXfPakCgDH0NRfMtWJBAzLdkXUCQTCBGHJmVmn4b17td3",
-	"2BynpNc9RjXQoGAjKCS8xqReQW2o6VVuk3xGi3DC1IDXfReBCIMOLC9W9NQspHXEEv1MJXwRJjPhkhhu",
-	"WtzIi9lI6j0qEpLSJqd8GcUq42iLysTIK0bDiDMpqyrXWHC7oc/en1W9+dYrDyGbMx5qNcUjg5q4HdQs",
-	"0BwmNuqzgvq3SR0LqaIjKpmLw39CrlgYSVKH1bk6f3FxPXx39QoS95hq6P/lQvUtDFOk9BVAcTL4Lwyb",
-	"Y0kyploPpMGtXmPId0T4zIDZWrcBNyAC0MxLj4GGq9K5taPUW+u2VuWuZ/xTlAieAmuYZXIsKfTZhItg",
-	"bZUbfLsqyFza8/q+/DerOP0Vm0RSseRvV9L+qHXo+zSZslPY6Gc05HolJuu6ns6jaq3j9PIiVz8JnRjV",
-	"NBGLyZTU/RwSLoBQQCAAL5tLTzMftu0yab38kAZqrGoa5c99+mO5k+hadTjVwVETdu0lC+RrQSKxf00j",
-	"U5HhLJmD/GDl2KuOIGRW2lGVLrGj17Czn9cQrKnqZN1MsYDs3ExWkInIkMAEJxLN152yP+/XFfSWrYZp",
-	"tnsxwzUKphU+EPTYpDYE5QRe4BHOrG1tqwWyJtq7OBPyfoo8jkj5bmH6KW1DjcIT5HRfKkWPtrTXnq/1",
-	"f9241QWgCliynJTh3MJi8YFxbe1QQL8Z7SqHiufspSV1lmnBoe1WhuJh1JIodNfNaiyNr9PbNSsj2tqi",
-	"USs8u+YvOe30C9SJZszmZ6C2CItesTiavxY6YB7usmXvAba9HQ5XsuQvdDjn0MW0QMpGYJZhc0exjINk",
-	"ZzLH/hzJkW6Bgg/KrqC3UyB2C4Z4JnWr29p+pUa0u57j3avHiurD1szODOR2G75xgStWVm0WIIsBsLTv",
-	"MH7fSCe/4VlPuBH8lK8GPE2bgq1gCnssb4rZWP8UaAU6jrUJ47ntttKKkrqtSkEDCZy3aNTWixUk2Ddu",
-	"lIhbRqgJy7EBd849qedgfaxRbdOIcTapDe3V0tFB3QMMo+aVTe4CbI9TXZa+sWxHiYVi6/GlESZ4g0/I",
-	"Zj9h9IGS3t2dnv3h3R0qFnnj99GlGlapmrEAA7W3PEjE5aXxQbvS87O7ZCgh9xd5mXNgDMWrzgq2ALuC",
-	"Rl4V+Hg8ms/Zmgoyi6he5vFJnA9wJ1Ftt84D+KyXfrdyxNhTolzq9tXGUzWKm6gyZgi1NZCtHRksMZtb",
-	"tWufQP1um2NSxGXXB264JgPlp+vu4RH5+f0NJIpD/p0k/qkpb4N8iD75gdGEJWSwaLcPAngR/JP5rU25",
-	"ARHfxWOFXMg8kzspz496a3Y7IHcX09BGMMjtQaEcPXIvyw29avW+cobW3vlX1WOsQrhKfRElf8Nu/gWE",
-	"RLeA6JX4wIBxnoEzjoWJg1Cb1IRPY4Ed5jYRLA8ecCich6RcCwVukRX969c3l8N3V6/86nZ61sbbmjTh",
-	"9jff4gGCF1j6pM+ViLCO+htE2L08QrutUKW4eP58TZzgL1KmM6W5kK9RvXf/qUm7Ote3rvWqbU7bu8n6",
-	"xT+RWRt5KNnnYqm3WL0ita/hEckUoXLAqUm+g4hDpE5Svym0psS8EEI58U9fvL54Mzx/fXrx6tonNAwT",
-	"JiVu0r2caHsnB+qjY5Ca4Wef/LEAH7mtWGw8TtJg1QqlTZcfLbxx71bPe0aqxNjBmT0hvm3XiXESzDMv",
-	"dw7wW7lZ2+9X8L+VQQOFXqOMTyJtQYtF7Ea6+8Rf8ITRYArvJnUuBjwQnLMABS0kzaW+CM7UUiS31sdv",
-	"Xmq88Q1vwP1RLIJbqEF3bkCbQRZeZg+eR1hr0iJ6+4yEGvBgSuOYcW3DQZhGayFSCJ41UJyyeN5w6sb1",
-	"sFP8Qz7g+jo2XlTJiszoiuhR6ydGNBxarBgfvGK4IJiMAQVzYD5iS1cZJBSiHPbDCQvEhEeSFawSh4Za",
-	"N0IagGEOAwR9Kftwpa5U6kBeXcs+YoEBYaIkTS3L7SNTxpfvUJCmAuZiShhp5WJo+t9C+k5WWeXVbA+L",
-	"zSO+Mk+XOCNwgWo2ggwCKl70KwDZJIlmMxZ6WHmIhYeBiGM6l6b3YlVWgP3ybm3cXCOhqplbqpIX8Exg",
-	"IyBNXyyCW/3/P4qMsh4JaDA1N6S2dwrLEvHmPBFaycP7cnWx8GqwY4Np9dYop2JZm/XjziDaZmaeWZOM",
-	"dGWeCjhIwSKJ1AqqyXEtUZnVanhlhiHqsEY6wMQRnrhOtSqPVj8lc5ZIaF1wenkBgdO6P/ncbLVaPnRJ",
-	"YdYtLTMAEdlokfMIVDkamGRpzSpAp8MARdYEfMChSU0OkNvuYVLvtQ8aRCSeSbi+ZSsvbWoD7/gkbiH3",
-	"acCnVBoLAJ7rNFrkFCO9c8YtwqqLcwJNnCQbcP+uectWTRmIOfP1mxFYuO6ikG9GHrf9Yk42QI83PMK0",
-	"gtprHxBOZ2CoaXmMqB8DDp8/yQ3Pqq+58dVnlNOJflxTvUE4g2LwAXfXs0WKCxxJ7PhinUFAIktLszYD",
-	"HosJxPs9k3sM/FVTFvUZCFgYfQj2h7tY0OLaAlvTCY0MdgycZFCV0bhKd+9UqTlCgSD88noN5vX5zdXF",
-	"2TXiw+WB6g2YR2SULQN7tuWbXwCKCNGYq+BeDCr86QV66iZUsSVd9U3vr1hMSMQ9MtHanklasc489KEB",
-	"KcAQRvvL+JX0qM27DBCG1gdPL1KvkFb9Bvy8ClFjasARpJYlUGEJGkndP0cvYJ9QRElJK7i1WDU+Qg+Q",
-	"XtxGVxggizjx9T8yXFk/81r7xkcVSzHgdD5nNJEW2zTf3qPYMsjtpW5MMb2xWgNeaCICmxLAnUrxkzol",
-	"795dvPj0DPoxG69l4bOO31MCnk2908zr5FBDf9r8ldDmZ9JuHpMmGZIW6fsNaKJ1y+bQBZBie5UYzcoo",
-	"7BMWTAX6AP1fmmfZj/BdPb1YTCbgUx1w33lY080GfkyrYrNw2bRbA17dsww1MJNbBEoODUNJfH1g8as+",
-	"ZE2Ah/VmA76KiUr5Tz91tFpHJ8THkLTfsPvJfFxvkhQHE3q7Q/4Fo6EH9W9wG5a5mX0FBXBYFucNEOEE",
-	"/gV4QbUvX3zYw6cZFA4L081Ob9lmv5DrVzHuIdPmz/RaQ0GVj9PThZo+BdmF377giiXYpy4t9zIdZMeo",
-	"0KZFYFa5DQlVxH8aikD6J+jfzu5RksVjvAGoOI9aKzqLzYqk134HU6BO45ioacKs63bAe+1eluNmzkOy",
-	"4NZgePH27Hp4/ub0h1fnL/47ODH8xgnxn+pjFUYJ0yJUiQE3w4Mp+j+dn77wSeQEIgXXz3jEf4r9QOCf",
-	"kIcC/4JnPeD14yhmEnkUZN2ZiT6RkKKNawVgLP6P5zfwkTpwHaNxA/Q+nHPZQIQrK6go8KQTgq3qzKJb",
-	"JV+RXvsQJUIcBczgCmG5e+31xY1xeCKLlv2nQFfUgVoimTw1D8mn+t7MB5y2TPnRMNbTywunA0m/hq1L",
-	"vpikjHlU69cOWu3WAeSYqCloSk/1fyasMiM3WwLiUgs3VD0l7EG7i8lpWrGn8zlZRnoj0FswTCJpjXuP",
-	"SEFGiViCKJktpDJmigGpQlaBH220yPtITQe8ao9AA1MESiG9dq+Vbgp7MV1AbQt5qTahDHYTLkWqblyE",
-	"QEt1JYTJUgWODuQ5aHcr+maLSpJo6Wt2h37mlUBfXbVczxPTNlTN/ElAXLdg1sQ5siL/oi6tJXuv3V5n",
-	"VaTTevoDDa17CB7pbX/kjVAvxYKH8ED3ePsDTianfuZwl3FdmCaD1tlRO2wfbH/KydHPWQO1/m8fvZq0",
-	"fauA6KmYHSeCY+gVSqImEtLhNMU/6nfkFVjKabxSUSDXHpWXUFAi08AulLz4IV1Jn7y7OSP6X55JtjY1",
-	"/ND1cjZfKGN6IUOykjIWE4xtOl1Ykf1Y5btFTvXgULsHxtg02Hh+X6uCbtojTXM+5yyJRFgEAg7BiUyy",
-	"c2Lqjab0EyOfWSJko6+VXexAa8QLKIReLp4rPf0Wq0/Nsi6yoHaPVk4TWfOStCUrDB+qoaXfz+KA+l1h",
-	"vvVtWmxj55LmShIr2eU8jpT+3nJqzF4Df9cnqBXKYe/uzocSMfsp/bg1ENIiREQuLYWFPZKFkL30lYd3",
-	"d75+i9KmVU7hNUZgqura0HY901G1RCIkF0s2eITapDyzUWOHMgkjnIGp2SL6tMEl/ZIxKADaitIaoH3A",
-	"J/V2KooTzav1C6AG3NB+jp1tTWuaTtttNYzYZDJbaXxotBqCqCsumVmHeg+U+JAc3t01YCuqyKjIZsGq",
-	"Y8KkXpXpZAaaJXn4uBdkVo9lB3FCfJP+oXVAk7EDmx0WSGtTDXw43xwYU2BBo2At4vSzAnLjoNyDYvtW",
-	"wcDsydTEgKRp29Y/XCTW5MU9i/e70Nya6vaootLHV/lT6lmS5R7TikliIdHcFuNGA7fAciu7OYxizsWS",
-	"1EMWM/vsfJFonT7/8jARc20SN9YIzNOUMebx/n5bC9i9jhmSekcv0XE7nyX2TNuqUJKAbiCjMuk31FxR",
-	"mCJIP3NwjY/bedzvUrjwY0HWd1FIOdh1dD6PTcTt6e/G0e4kXtvtj3gXJr+i4+ZB2GyFLLqEGQgQxsbo",
-	"9BfPebbnPqy3m/uo/jX35EeotM0WDMZRuNLp2gbbWe5pz4VT7h8f6SEUHntWfuow99ThcwgZaIEDn823",
-	"L9dfLXYZ77arR5JNsNtr66HkX3VcfhN2Fq8an0Osgw4OcCUB0HvstNLFnpU9bEt50Cl2njz64tW0SC4O",
-	"NJ9LCq3pII8UmsthRzloD9drd7sQliqOLuWxuGEwmlkRwsxm8fy5E27cLcaoZ42CtNxVvnPolmRqIVjr",
-	"t1vtg+5B7vqhud5+3rFZLHivnm0m7Wr9g9zOftbJJ04ChSDpESh01IMan+zUbkzHTlkL6LVl/RlreGWr",
-	"dl+tt7OTapniFONDO+ijL20j9H8tXTnvM//t45ec8gyZG56R6x4xJyGnkBaq0w2Ptrp12k3ScejC3teX",
-	"K1TuRYgle5XqNnoJDVAJPBBJlVAFLiUjCFFYiYTMaIhoJhjWlgNeN35sxJ4Yx3TiZa5c/HOOKCmpKzgD",
-	"pwBNLcU38MgkoVY1T9gnY/LJLJpix/FEkrNXF4hhDTVZAw7fR1KEWHOGSageNDDJBD8G+bQSS6G7Votc",
-	"UikH3HcyMn0MsuGNTqqpEuCrtdmmJyZ6kKabotmBJfraBi1YFSWp/yqS6hQWZ4vIv9QjkdFnVirgrZLo",
-	"tnK0QqRDza+V6YftbULdqzK2S5TC8gP2KRILWWF8v3lxUaseqMl/dUfqZAoc9cohrgdrGdqQgxClkbIw",
-	"K9yYw3Qj1jz9G5RpBjQRcUGiwG8oRGxyffOQHo2aveBZ2HzOjsfNNu2MusFB2GOH43xCdL5qpdNvd03V",
-	"SsgUjWIH4ge/sCN6TJZRZPp+5NFiSnLR5Cr1Du5XZ4rAJ9UILRkgy44y1nOWAiYxBD6QWwd78nPkR51u",
-	"HXHbx1mdt0PcJc2TylKim6cEvjudZ9U+cGe600bQ2zeX3A5nY3cxrlnFJTa4qizOBIZl8b/1zSQWk+9C",
-	"/S8R6jcuzfNC5/6S20jMp39G4ZengQMeJ6rAPU4169PytSBxMRzUbXcdVH0U0RH2hwjZTEDGL4R/9Zch",
-	"KItCMBH6R8EbGOByscqgsLcSdQqxtrhQNksNanchDH+CdQt6XAHlORAuCCN7tkghUjYTVz94POAQDlhC",
-	"Cg4x7bhSnDSM4gciMRn3+SOwTRAbXL4zi820URhD+n2OwE8kKdaO7cq2OVS8qmkmFNOan2pH9bacxwdL",
-	"yAxfLvtXVGKZeTy5dTItjxf3YGnpQLG5mG/r4Nr2kZ8FcbkjOloV+FkV4lkO4OxxZGbaOaqSWu1OXvxl",
-	"bV6sZEvzu6zCwMZjhvatua+j1cP1Y959sBXaCeAdQai1LLaf9zvdfq/3q4GzGIJzq9Y/2N3ePbPbzhzo",
-	"NVYv7m8P/HeOEWKNHgvXiLVKkfoWgnSPY4t4I+NUtmZQIx/EIgcIGEkz9T6hJIzGY5YwPU/g4xBJtKnF",
-	"BoBmX/1w54WyLViqlydtdYZJqySTTJWzgR4fksWfUkfGvrG49vG9aK6pFUcAtG1JfuMMyyaTUUWqGFVf",
-	"z8YKTUh3+pY0xyFDmCeGoL97MkwOl5lQ699JfTtLk+kx6cBiseYF/f01ObciotINc+aG/oq5PrGYZNqN",
-	"3ubVXo0BT90aHsH+jjSG9h3wHwwXPpEe/NsBDIC+HwwqQgMxY08kOkXIfXwiFqSlXINrfCJXYokRoGUS",
-	"KcW41tZGVAVThjkNEJmB+42qqQ0aE0Od0RUwgxEjcQTpzyumdnKzXGWVhBuVu7eY3omoUW6qel6921Xu",
-	"VTg9sjKU3ZU6r3KYTrgtkmX0uMpKz6oRuciEO7EQt7vH5pGZeGcEyaB6b+UHlTUtK48qK1XfbVBFHIny",
-	"0P6lvWivb4Lum98/dN78ftF9/fvp8vUL/f+i/XpyL+faoQOl8Xi2Q865UYy4/WbgdDIEmwyw5rePlcgw",
-	"x0ebrQGL+OJiueBnrUvHgU9p54NOEG1KMUqcWvBCaSQEpdbFIPdymll0DVNj7QQfnUgPhHiKqBXroCr2",
-	"jmZ92fM0WYyGHRxOjqz67nL6y1xOuRynx3E6mfDmGj3l1ER+EEkVM5HASCyHVjzEjgIZECmJ6UsDjlYV",
-	"KO8OYOY+GseAuyqH1l1KoRiyfyTmHcx7F/0A5gs4/QqhOVHEKT2YekAl00eUcRlpPleA6ikY0RWM2/5Z",
-	"ybcrYNj+MknX/Wsk3Yf3V9N//PjP3of3neXox3eLD91j9XeVcesGmyUmfDX3zKHjnSm7nP5q70ynu4dw",
-	"gcOoj9sussWGmr8Llb9EqKT83fR2DOnqiTaG6EOsXzgOEMUwDXCDaRUcB4T+sV+lcyT8NIMxYWqRcJlm",
-	"vqaJ48iuBhw4WcMjvt3SprbCnib/xFbIAL4RZB0qunLz+loD/iKNjSh6yyTBo6flmuAB6xsUWCt505RO",
-	"NBgHnN1Bju0EUyOlNo8lVOvZNAZOBNc2uHmRxSnFWjs96gE3wRMz7jRGk/NxkReVMZzTN29vfjq/SgM5",
-	"mgAzegvhHWgTZK6HAkxpqKXBGfZdQMhIkm67izUZ5YgSZpiWnIfGV4SbJ+Kk2yNTsUjkgBcgMdeHt/yG",
-	"8QIAuRmRSsTMhqVI1sAce7lgzi6JRXCLCSL6T0Qa5iIhs0gPDWsatXURBcxFTtBKiRnDSUV+Can7pozP",
-	"rAqEpf9XLBb1sWJSEi7yDXtILqEmH5bCBJHd41Lv5iFV7B22yt0alMqwJorRqH3cFY8fjYJz8oNAwNvd",
-	"BW1OKnbb7fuIF81ovuQro/UUvjw4SLavVAfdabtQ77b/blJ9b6Kvcy3nwyluW6Ivnh7LfaOU22KTJkkk",
-	"F4ncnDjyPc7oxhl3dAnmOqFtji6YYyAzsSbzfneINMxA9uZElhTazNuxc9pJ2nUaP4u+4r+5Erl/yOr5",
-	"DlonzuPGIJLoxzo7jOySrmJBwxshXultg88d7kIGuZjPRaJY+JqFEb3RMuHfKVRkUmW5I3BLSbCwt900",
-	"2Hspz2lB8vqkn/dQ+wtH3ii7FlgBECdYcCtzcAsnhJJlIvgk9doMOP6dAlRRaHyb4TEYxj3BGjMDHdBr",
-	"dzwXxhMuLkVyC+Vzl+m7bD8umhioftONJhUHkixZHOv/hctY3dofcHy3/+rtjxdvhq9Pfxm+PL149e7q",
-	"/Non9cNG9mKA10zEMqsjQk+uN+AIXb5IkLPgA+gb0torDsBDtVzbHebbiHwO9bL6akoWyKJKoL2MVkxt",
-	"tU3Dc1BI0BrodY8xtTnfXARZltFVqcJyI6in6xBTnQdNqYztpUc/4HbYMXi8AF/eIwvottxJm5a1yKlb",
-	"uYX4K2Ohmb1EnRPmeqI5KCAaGbIakg7fX7x58fb98Pr87O2bF5rA2asbTll2upapCAcPm55Ri7zD7l/W",
-	"OYYd40xjnGyD0BWwcUOGFF1J6S2wNLh9TqtMsKUQzeK9NpxMAw67JFMqgcPLWCjT1WG0kCs99QH3L0+v",
-	"r9+/vXox/On0+qfh+9OLm+FrPbkukQbsNrN1DtsHpozeXTL8cO6ExXrt6/BXE+KqQGx8nUiiScQp9qFg",
-	"PNTWoFZpEhqoRj9txgSPrS3kH3D/9N3NT8PTV6/evkdItyGs1n/XmqtP6ggKEXGS9ZhotMiFMhnvEslt",
-	"KSi4KUyFcbZIat/DFoSiVOocfUTRACyYSMH0je6WR4DhJMPqhNpN2Nx+Blnp25Y5ld5WYGn3NA0y8MK3",
-	"PIbnMtZ8XlgWUne6cjRqXu0TjRfMQT8s50UX+lcU3o3lfVmHiq3vc9+2uQXGl93zm4B+qXbyFcybPExr",
-	"ja1+no5+DKK30c8X7z5fdN5EF/KCXx0GZxdHF7fzX/559vNxi61+/hy+v4jeRhfLD7/H8Zvuh88fVj8f",
-	"t4JuzEezl+3wl5/jPKxpiqrqYKhapJ2diYFwPxUa5ytEVon4A5W+vfOBFq4emOUEXWCVMzJIrR84++hb",
-	"5Pu8z7QAdzQGr6so/lv/luqm1vD+OpVTf21XhIVXAA4F/AbwofIwXK42qZXUj1Vqo6b+Wr3xCrxY0kjU",
-	"HIM3IZo0/04uWKiF9pgmmdtywEMGzZT0CA0OiZGCXAu1tFvnNJIZZpHRmfpGuXFxZ3rtDvHtGaEZ7E+k",
-	"FTaEFnUdqC2CFBpwyJkzypU2Fg1w2WUBcA5VEsnmFNpGZZ5EqfW8kNwyNgcFNuKTE4MIB+5WC69z/ur8",
-	"5jz1YOo3guNSKwk3aKvm18jDvMUK5Lte+6DhkTi6ZZaWUPmMIhlg2VCKp2evWoYivGSB0/cqWsgiIxQL",
-	"dVK13LkFdnTZ1vfoyd62od6TWlUGMi+nLGHbT6plvE3AxttQ3mHweLrtbqoqiyRNjjX6HuK7uThBFkCN",
-	"zhjio6IlA3x/IkxfvkylxwNpvfCpjpywTwzOivGqtMh7PIgMtfi6tpX8/6boxCdyzmKIS4wjbJrYsGCN",
-	"XKgBt6LFI5HC6AhFHOFMk9SvnYoFwlvYCwvJWsRsgAF3rEVS91FPvjq9OR++unh9ceM3ijSKkDYZqapO",
-	"lZFd1ny9ghV5gA97rZq5s1/NHcleKl8F1NLFePNOsXDTsBiRJNDET2qj7f4qVO9eKhQXajgGJ1emP6EC",
-	"ngNud7VxM/bRCnc2tgcfo7mfYg/38+XMaThxpu8DPm8h3vWGDsnlux9eXZzpvxsnWZ8Ann+L6QhqB+Kg",
-	"vJjwUSBmM8D6izj7hsndxtJEiEMukE71DNTeptpLphqt797FvwRI6zXsVZKXAXAA9xUc2+sDIcDu+gLT",
-	"Qvs1iqDRDLAez3TxtLxBRhOulYoUQMq+M8LGZubZsUhSv71IbiXC9PYdeYMzrgMawMpA/qUvQ9d9w2R3",
-	"UdJrtzfU7z0a287j+tdQr1zTuNIaya9/vDj89Sacve6+Vq+7H+4+XLfbHz6/jF/dxLdvfnyn3v74ofvh",
-	"5ufo9fvXB7++eNd59fv5wZvf3929ublYvn5x2jr4o9t8tjzd5f/uKT4MlXYTH701fYfSZYYOrScAq5Tk",
-	"tg3wlljwCUvQIezIjn1cPFhlUnDCmIuO58VIDIMhNjRr7sgNGBQyfti8TgnLSVp7g0ss7sufv2QNqHLj",
-	"vaGzOVg3WiSgZW3KagwC+97TQJsCNSXbfAHqIsCVN2KMI0Cc+U7j8ab4OEIo9SHOaDwWWFek8lSyBVMF",
-	"ahnHBCTw6BcYUrW+6xnf9YzvesYWPeMaMMY1A0j3scnsMo1c9lE8EtNter2qAf1OYN0j6Dk8mxlovFgs",
-	"WdIMqLSVttCdFmaO5WqRZl6hmNGIg3/IYOxFaIqcXp9dXJD6fMFX+gQ3NGObgYLhW4SO//w/rZXlmyAc",
-	"/nLHm012p39rBgtqfk/QXWUsoBNCzafRFWNLTwfGK3Xx4k2mhpBTfMjgGS549MdCazMTmoSxFoZiTPQ8",
-	"YZZirN9izGNjkMcioDGZ00T1zej/W8c1En37rWMIFqUTyd2CAbKsaBn1JwMMz0OL0IBmciQH3EKVq9Wc",
-	"haTORTJDohtQBVfAVzQngpAQdhtH/ctglM9SDxgCQ7wvhLeQGegdMeAOK2iAD8BEDMtNuUq12AHlJBaT",
-	"AY84GS0Q8hhAU7lITPwr8/fVe+0DE7gbLrhtleU3kMEasCajzqYdwuoVmODw6MrXspSnxMQCRBhJof3S",
-	"iGEfH8wGALx+qshMzBhXiMScbyZmsgLNFKH0ELI+TcIpRvXz/b58E+2ElKd8xN3GRCNJRnoLZGCxKWDv",
-	"jM1EsupjDNJ4IDeEUsnOkVQ4sWtDqRXeFsNHvoKHZY/A2+41Ufkm+zvp0Z3Hmk6x653J6jO5XMfs2fgg",
-	"aB6MO1q4d1jzOOyx5vPxEe2OOsGz8PCwnBK488R3SevTNp9JqLu/s+h+asDjle2fZt6xLHiBcsxqoshw",
-	"v5F2tWF8toE/pFlYHmUzN6A/Gwifhk2p+K5A7R+TO0MBk/lQt6tKKDo2KEogN1Wxux6IJaOZAS6AI3D1",
-	"So9WA+5XfEhPjPHQb7TIq4jfomry0+vTsyb6azyUCaZwIs0SeeI6gXloLDDjpDG+deiZM7y5eaX5fo9M",
-	"YQym8qLRIhchm82FPoH9vH2K1ijE6GgawWgb6EeDCGljCtCSwnW++J6t5cMkFjfB08NOPcrNfB/wzLcl",
-	"U392KJjsVzm4wK4rhOcGHEAuLQhV1hyqDi1BM7CqVKtKfVPHJ3q2SNm8udgwxR2u6kC2aA6A5oB9NvTU",
-	"XeUIV8m2ouLQzQ61DcynDQFUNBlwFOTmYsN5DAV0jtRaX2pbltHoGyAGvYTzRHxi0ObKtLSy8aORuMMo",
-	"p/4pSKHas1QCWOXlVDCEB0f5yYxOZ6iB08u7MKSYMcDdR/WmpDk4zTkflEeUdmGtQgIh7uJkBySYCiFB",
-	"w3KMcdeVU/AeblQ+vpH/MMuSr568sz7uzL7NWHeWmxUtW79GdtTuOhqWy3xzFS01/zLu9d0p+90p+90p",
-	"+90p+/hO2UcGUXOYVwmRrO8gvxX8mmUnTiHN5tusREHj0kYztjVBNPR0ttb9WJryd7ttT8e3o84ZQ96x",
-	"jTP3926O75yRtd6oew3+TCeHErl8yb2ZZjO5FTEDXpHN5JEDPQNIiRqtbMF7AxicmDsNqZoXl6YMPgOC",
-	"VlPTQ6/aB6fn8k9naLVdUolubAZZVZrQX1kr9126fJcu95IuH/RZyrOEKob7DYm6aVjf5cBDU3VN5lUl",
-	"Y94oCYIp3ZRXb1rUAsaRmM0VlIxNTMG7kPqERxCFCaY0Aodf2spOs/4xlcrvkx8T8ccJ8Uc0pjxgobni",
-	"Qade+ETikZ8Wk0nEJy9pwE6IL2c0UX4f2/DaW/Ah58aGRxKhKCKFpInxPCRjiim7IxrcDrgBVgF4rRRY",
-	"EpkUgnJg5SL48yAZ+CWNY2hcM6XzOeOQ5xWvrBctc+CBpXGSYip72nagUbxIGAHeAS5swL6z0CPc9AT0",
-	"CfvEONakveUQcE1lHPbOxvaIaOXKxSzNXAPpB6O8UBADTdgYA2NZJR4XDoBmELC5qVu0pQt97Jy3pPA4",
-	"DabG9EGnov7JVoCaby5FcktGbEI5qQeCcwaFegNuZuuBQgK9mbEdrkegLMGUyHpklDB6yxLoOu/p4WFQ",
-	"cMBv2arRIm8hMFgx5roWxUhBeJaFDXceBn5NekBNEo3d5tcxo5+YXLNoRJhK3+VUxDbghz2aFbYzfH36",
-	"y/Ds7Zuzd1dX529uhlfn/3h3fn1zPbw8vxq+uz6/InWjt5BOu5HvdTngYpwi1ILPdyTUVO9Q6ZnZoO3J",
-	"hfJIsuA2OHqS7tMBLFCuoqR7THzowWWo6pfjkn3SsR0jTV2kRQ0Al7VUWeNQpxgUR9QnpiLTwSBqFOpK",
-	"KbkG0di81gQ+1ztYDjg+3yI/YYPbrGv6jClqNjqZCMzMl0QKrZDIbEVsE2vwTtNw1QfHue8PODzaJ/o9",
-	"Ax5SRfvkz4EjwQa1/qD2P/+3/wtabQO6JFzRXAf7cJsNBVcnifgDrubxKOG3KkTKQe2LHgh+dlD7icWx",
-	"GNTcS9gvE6/1oeSmSePoE9N/m6GHAEWcDn0c8UhOhwmjUnD4slRijqPCNuL9Pwd5zM4BgHYOyoCig1q/",
-	"++WLoZRdyyUbDSWjSTC164mtHxU164C90we17MZBzSd18H4MOBfDhMlFrI/UIpNFbv0/Vj/4gxp2odbD",
-	"+O3PATaexokk8aD25aN/Ynie77zI9/LfTinhE0lXkiynK1JfIE/S93sDPopFcAsuHFSc9FhGNBxaoXlC",
-	"JGPEf89G1/DKl8iSoBv8gJ/TYOpU+tqNrT/C9SlsGLIswd2v1wlyfDRn+Pn67Zsm41rnCgliALXIKfHd",
-	"lfaJaQ2IGaQpIEznkEgixgMuo5gBGtZNKgpQNCBpnF3iAwfOXUZJgQVdTtv5rK28nxVep7xzDObaLAqb",
-	"Nouh7uvb++bzQ7eRbAO+Wchu0VOZLhRI1VAsOTIUzYknCQ1sp1JQghlN4hWmTadfMY8O9aP+CWjRSFBb",
-	"Nwe8yEtBUiximA2oNaD+H0llKriBYmDGmIOFgT+arBw25rapHEahb1F5IM6mIr5gEphyriDQFLU7nU3r",
-	"/qDG2RK2JCoGgjMMIOUNA5fqmPQiV1KxmdGUPDSAqMT2pvarzreeSAhsaQaY9malkowjRfyzn05vhj9d",
-	"XN+8vfoAeBFnP51eXaf18oFZHmq7ukLmzpTG44aXGV44kBPNiPH1PjZEgBtGLIWNwwQnk7iDzF7P0Mvp",
-	"fTZ3CX8HwaxVPy+lgTfglrMS4KxeVikZegi6B68xjKOBJYyQEXeCuGb47mChiJyKRJG6EeUTwVn2IWg+",
-	"O9dnN8uoM1gDmp9q/WNQ0/zZ2el6OQEJA8AykiT6xEK9z+wIcz1+07IwfHsmRes0t4AkUmmXXWMS3rK5",
-	"apjigpz8s/Rz9Q0S0CRZaY5Y2LuDmq+VIgYxZZVh0IJnxb23n6EGgUI3jWJX1YmkJaoevYHuOy4cldFC",
-	"rny04lNcW9RHtQrcONEHV4FaGLjv1jukRU7NITb48jnqOH34vQFndzRQ8Qoj2bNIQtARmimnOWSlE2zp",
-	"HoGWoRe6sl5CmzAPiZtaKGs3rHKaKWpmsdK+jVq9gL3vBlfwmGD8KNam0PX1OYl4Wj8MUgBsOtgBxY/l",
-	"tgUIgWmkZ4yNNLH7QS54OaN3Kah39/DI7b/7mzP5zcPxagmMBdvvmF6/5kH9QIzljIbtzRdyirtZQtdM",
-	"WyiN/F+/+aebm0tiBbPzeiplhCjf2mq1MODWHExRyiEnCDIJXiaMB9P/4cCMmwQxZLG2DUzCMIchiCQj",
-	"6Uf0hxWbwR5ZJKzWb7ee7RFb0tvpawZcH5nEOZUS0ArF3MK47QjlbhfEoLeX8eF3R3CnptlWGf2+c1QB",
-	"Rr/vqszjFZwhxe7UU6BTMzu8Diz1LnbDLsT5iw2Lv8Ro6HyBz9f2oTyYetdI6XX+PTSh/w0g6c4cMfQY",
-	"8HT7eHmBpWiJXAjyF1THzDOAjQ5RCBsRUBHzLwn8UnenXV+uzcqVyYADwyFCVeDeSQ2I156frRCoNOc1",
-	"cyVQ27JDqp5nhWc8dThDAkOn3W4X3owQAkLbJpg43+iTkMVMYUGFbUHwbVIarIoV2ChqujSm9MKdC1p7",
-	"Re2uTxwVzixYA+zNzNhZikWMQaIB943z65/nV9enNxdv32RuLx8MPaQy2Njf2nW/x7nSmsIiSczdFfsN",
-	"jLRytySSLDg0RjBuuoqN5zrm3LPl7GTz6eytdWpcjZ12puI37tmOBRZ4CN4HYPGZGJeF/CYEnbO21C1b",
-	"gePNcddWTM/ePlwzz9OL7I2FVz18MqAlGEhhdyYvHD85OKsX84qhw+9DdhcwFubG7D7u/Gz40WH7fkOH",
-	"pKv+YXtPhfNGiNeUr2xjr42RtEJ8wEyd1P38VH3PeJP0DbZ6DGaHPuJ8RYt1cADMnQmORMqGbKka8FkU",
-	"csCLfHdz1vAseOGGfaR5UeXGSUfmrDMUktnPU+syykNOTsHBDB4OLbLQNwBeN2XPWeaCr/uFT8bRLYN+",
-	"ux6xrRYBdj8TDnLAt3r9izyh4kNFj3wDjVYcPZxG54YqYAMkghIADmwDGNJg1rvdiVAM18ciIfm197IY",
-	"vNko6UKS3Dq2cmpgqQXKlweEO7v3g5uzOrTtpmaPq9ayScJ+Z0EpmJXZwuC8FYLEWsJkLTXRbHmczleP",
-	"Ew3PuKUJtLnLGinJ4jGp+3limGODrlijjuFmHmPaj9EHZlEYxththHDBmwVHht6xVa5gI8sP9+3V6vQ9",
-	"+7OSwtYwBRPXrOsXL3evmDNEDUvcJ1SqROdunmIAeEwD5t4NizzUKgag9UMPtpzwkkMnEuEKrzgmjgCz",
-	"FbDurV9xm9j2g9KJ/a/dOm+cwG4ACpv1x5qCKW00jqiE0GEolhzzUw7vmV1kF8A1FrJtqn8FILZvVT9W",
-	"tbtJGIVYSIumL7PdO1Rh5GKhWvvlWFwzgJJ2HOK2cRd+Oh/bRTdflnoBiRYlmGy4msvHcA2TtX3LbpwA",
-	"Rt6W8VClTFjAOLhboSOD8dnWnXiBcZzPoBgGeoe4JqBJmVBifgKFR5zOWApw3ACc7Xx7tD6YDoX2WJBD",
-	"4XY7G5ttiiFu/Yb1vc7QMUz8P6BsCouD8nOF6L1kBGKPgLJvwyhTEYdGQ4GUNzHWn6mjlxVyz7QKtBrw",
-	"gEp2Qi6FVJOEXf/jFRkv4rgJvc8wQumR63+8ihQjL2+uDxvruq2d5VZtl5b7tqeZRzpQl95uk3q3jSY1",
-	"HWmlJt9qrbtzu7O0w1nnMTuc6fGiJuIRm+fbulcjM+gKsrXp23tIENQmPywDrjFqhmaVsUMdQDJZQ6qr",
-	"Lfusuj/XNSaO5EjvroTO5LpedXsN+eMjOILdo76uvVqhh4dtd8E64wPaPOwGvWYvfM6ax+MObXZHB0Ev",
-	"PGRH42dtzXs00fSyJhFgrL8CGoBDN1z3oV633zn4FeRnoTncZ3H35vOH7pvf3x2+/vz6M/ZsPV2++v2H",
-	"6M3s3d2vv7+Z1vbpap9OXp+gagbvtuSs5ne7OxzdL35vqvYQWNBIQhaGOZkrscgHJaUr9XLX14g/bx3E",
-	"m03MI1rBXBUkVBaPv2VsLlPZgvvkBPxlEBaPTH15HgtD/4wxYagnL8Yes7AkHXAfDpLvOeFPowVozgFF",
-	"s/WsttXG1zK+9LwNkVzDlyDBAWVWJJH95xmXCbUi0Ixni1gN+r6IXRZHTtGIBTBQ87VN3rtStgN4Q50k",
-	"/H4aIUYXnxbrCtHzy4FXYFfuuXpQGBZIEhYjo7lFh5wdiwCykHkf8Bpup/e2tobLL38Db4PiYv3ObAVN",
-	"ODJ79z7eHGe8XxNb4+8gK8yH7kWbtW2VnHs8PPj/Sjz+71AJ8A3jHY/iHLF1RpljbiNPq1IIvtcS3F++",
-	"X2OQLUfWfUX6Oos2bZuK260s81/A9cpMvcImBry1OCaON0y2BnzXjCSyNiGpQtLhqEqSbhvGKD5mRHh+",
-	"oP9KLO0hMfN/kzOBK/nAQ+FVO3Pebt3qpe3jAVKt7Y7vDXixW32fmDodzUJlmgGbIqU4Fv6cSsnCAS85",
-	"a+pr+s9r/dXmWmUuF8hldHNIn5QSRMlO+aEDvmQjmySKIHXFvFCQCNtyPQcc4V0KKZ97socB34U//MhU",
-	"gTls9QCB+E2pZxyUmrxeZhJs9Agd7u8R6j62R0iMsyl8Re/Qx6/S4fYByvKaZMv30yiYgosJe1EoQX5g",
-	"8X/+P7P/UdvaoLVjx9Dr5NMyPbPPQd1Dn3YhVfNGf7BzeI5t1yBP9TKh//l/UxJS8jKaLFiU0Gwwre2D",
-	"6aWD6e6QHnivEH8xM7Rqmo+UedgrZR4edL6UHFzYRve+ZlDvnmbQDXDoXYwh08nSnrvv2sS/rjZxxWj4",
-	"YF1iq4Qp1JpUtFHfhdV9lTbqc+hlvr6ng4nojHcwA+pWWroutmoPGik70BotcsU4nWGtE8OOQBAUK4Wb",
-	"UqTjSKqNeoStubiHnQFjeRSPmusQQx7mkRcsYLPRPu0I3ZH8xf3nH8GVVZr3V+Piu/FvaQKp4f9n+PV3",
-	"KPxvIFsgVv9o7psxY6E2DTeARNg+vZiibKw1RIJa8JAlxM80RFNg7v/SNOvevHjhQ8F8+gJLBI/Q2LRt",
-	"8/WDkND08/XbN/YTWZqg+364DbXGJzJXhN4gizmUMoslNz4Zygccq6tobGt5W+Rtmm5gZQ6WwZpS/DQH",
-	"MKCcjNiAJ5qn9LWpujB9o7VF68J+ZtnEBmMuV3jIxYBn4Af2M6Zer+fZvOMWuUKsixQaOZcIOOAJm8c0",
-	"MIvBaBJHmI8Lpctu6k4sAFJ9mURKMZBsI83dtfyrY9rElMZjk4/ZQFiCtE5XZavMQniHySD5Y8EWjECo",
-	"amnb6RlNNaOftGmiIfbOzsx7ICb+RKgccAsUENliwx/YNAIdWB98YsrHEuj0ZukC24fiTEoFxmkmEPSK",
-	"TucH2IYTpjStbaY8BLxO9Trmmid0yj0E9Az90+avhDY/k3bzmDTJkLRI34eqRYMgCGi0ldkj14vRLFIv",
-	"7SF7gLQ3u7fWr53FjOLpMGitnp4Ev4WMCCQVZFp+XRe/ndPXraXbac6bFIxOv9399RHoslm3wK/sTbt1",
-	"eoXZ79TWP/87lF19Vxy+seJATfhPjE1OR8bn3ZSOVCHYrjvcstWOOYz6zoJTm4xWZJ6wcXQHx1prNV6K",
-	"GBclBL4qM4T31Ynp3qKFFSBBqSmbSRZ/YrJF3jAWlpoatyqT+U4vL/5DD/yhzAlnv2Nal20kr+9BTxSw",
-	"noPxMe0EHdZ8NuqGzR57rrnO0ahp2c4hPRrVvFpMpRouZOkbRzft5/1Ot9+Db1gHMZ1jjTBSt9avTT43",
-	"fxkd3F4e//EK/LKasFnOKjgbK6dwdNM+7rerpqDvOWq2O3qa7j0wqePg+egZPRo3D1kvbPaCg1HzOe2O",
-	"mx3WDu1vpUkhUcwUxFySkMrpSNAkLMzkH8vn7OpQfcjNBGGoP375uDMLxl2wLjWttHm/95e+ZyIZsBoL",
-	"3uawGfjz49rcMMw9koSanKBSX/J8OphpDoo4lpEyCB3Qv9yffG5iIljvgLy7etWUdMwcBa9PDrokoTwU",
-	"MzJaKSYRd2QKaj6gpgBwFVIDMpX75eQ0i2QxMv1Lrn86bXYPj1AFHvBYSAWjDig4oEbMfAAU+7SBe4Rp",
-	"54Ht3AH6bYucYqcHaEmKbiakutMW3unhXWSC4PfyNL2wskQsucGgMG3KfDxGfoZ45v82AN4wqH30AbZY",
-	"eRjSk96AQ72RR6yYQNgVNjLpgifEh7NoCs6wzwMCupoxwCUJhHRbPKTQJjg+gH6J4jjt0tXw0qq1ATes",
-	"yHM6XpiqL+d5i2jVIj9Gn1iaPocicMB9y88iPgzpSvqmdVXK5fyT1LHIIrA0jORJE+XtQFoEtiuWU+Nw",
-	"UWiGad0cC0QSZjU8dBFGYKa1yOmAV6f4nV5eDP/j/IObCYOdwjq5jL4W0dJswGnCTDt+2y2vsA8gcBSL",
-	"SWSa/RtM4Vu2Mu3TqRpwSmJGb83AzW6dRVyPK2HrkwSRmz52d4tTQ0zkwemRL20qctAmegndbMHC6tb6",
-	"B+214qUsR754NYucmUtW1CoTcBUHRQ81lYYx9UFFMR/P9dnICec9Eg6RtN861fBh+sstW+XVkFn3n+rZ",
-	"1efTTvCix14eTX56Hv3cvn3Vnb3picujP66ey5uHKDR7kRZ38NoYHZ4P4NYgCgSk/qYpG3iyv4WB9rCz",
-	"dZMeJCAfofIWO2Br3oKFhfhUueR6nCorWVoiuNQMaw8otzIMGFYKA+187954ErCV/sxB44YsZXhGO9hx",
-	"0CmmrGV0wD5TbeUE/WgYmTW9knIs9Zu2wXBaMFpJ5+Wq4JaATVcmDqkjju4WedEwnsx0JzhbBHy2KOdx",
-	"OVt/2+RYp8NmRVasUbz+zlmxa9SA73mwDzVPbIO8km1RtlIKPo+ds1yNwtjPwOUApNqeUMEBPRg98taN",
-	"7WHFJAI/S3s4e+3OOidHZZxZb+tUKduaSnDLVpBBQOrpQGNTBQQ2Fmi3gucT1HYV/l8lw2B7ci7S4N/P",
-	"dfpvE8dMOa91SK73Ejjnb8aeZu3q1oUsrxF1L9dBvF7RILph8HyDKQtuTeRtkCL5ACopSghZ1ZAxknLB",
-	"Qm07jWlC6lRqfQHCY9pAbJiO4RgUo2ScMGmwilN7y/VgYPdD7HwJjgc0iQ1mO9ifkkkZaYZhsDmzTtOo",
-	"wmrVDZpENLVNPeBg7IEk4SIjxIqhm2FGV0QyNIjTGjTfTD7r+9MiN2m77E3mZMZHB9ysZDbPKrNS0VuW",
-	"65ctPrGkRd4ngk+yRci6ieBNLtK5ZggBVHctwgnLNZEZcGsfxtEtswgaMFy5BmSUT9hl1iDx/oYstnkq",
-	"tCrE1k+0sgVjkeTb2zAWmjaqpL0Y9UJhQ+YJY2CvYyk8nEvUbnJjeom1cHZbiHHadgi2j9M2dl2zyK3f",
-	"3QcjySH/1wwp4h4e2uaQbPXzdPRjEL2Nfr549/mi8ya6kBf86jA4uzi6uJ3/8s+zn49bbPXz5/D9RfQ2",
-	"ulh++D2O/1/2rm65bSNLv0oX5sJkFQlR8k8cqlJbtMTYSiRZI8nJZAIXAQItEhHYzUEDkjkuPcPe7cXc",
-	"7O7V3u7lXu+jzAvsPsJUn3O60SAJmZLsJJ7kIhULxE//nD59+vx83/HOD3/9YfHNl368k4nx7Ote8qdv",
-	"MueQrHe858+eQKqz/s6INjDUh5vbi+fQyDX2Ig5XYvgErmlJ2vwAUhpZgqii9+RPJLk8wpy2NcdHWrfg",
-	"uaoECWtu4fihlzkkityJp3B5PfTRg0ZicN+DYyHl2VTmS4vg2N0iAH7+AsHH1Z2a7C6MPqJwjzlbs+P8",
-	"cjCDVTdTVeUp5vVOu2GOO0gK+WBRXpd8ZkY0kZd4vKBNkiGHnMliIaW5Ouala2JVA35AiRf6Ry4Kw4fz",
-	"kGN5x7vWW8+JY11U/YBdiS1vSpu3d2/pSaSfJDX/iwnFsSQeUHdnt570eE2bYYj8O3uh7uiIWcOU+Imc",
-	"MZ/OFUOD2OCNWTl0+r/nRfxCbgCUNTiBOOu6mVILI2G35j2gKVSk2vK33k+bAQgW8bUL7yXkNdEXcG3o",
-	"ByISDvYimbU1Jq5UsYq+pRUR4RKY13DsCESc5nGZFpabyc1zk3MuGsGOjrB/DzW0zDD9+N6rZoaO+vUR",
-	"+2OZxpc2xKo6bCIl+hlVqt/G/lLyPIVwCqxsKlQiX8LXkSrY3//2n2tKl246H/z2S/0pSjXUA63mnKMJ",
-	"85cyyrT80EcdNHv68Au6wv7+t3/7v//51w9/nzDu6w14oZUDfQv6jBVO7xgC32nDi1oAnGnV58/0n+z/",
-	"//2//qP+ZQdr7w7pEDDpt2VDgDD/2p0p/yQqyY43ixD+JY4Em6fx5d3x5iyu7lpdZfBoEWS2kEm0YC3E",
-	"f62Y6qDgtIN1trk+H1JxvuEVIjIyA0FKCcb6VVHBIDMIoUjX19X+ERr4UGVTQ/XVTYQDy+On8F5ejIp0",
-	"xkdlEXt9z7bIox/VatZTr8poQsDf7acbryTs0IdyihC1FWIpetR/X1g/28KyU+DgLDvrCv/+8MIy1azv",
-	"m4v+uSjyBXD62K28NQGOy0pHd5gDd9phlL4eCJknPAckqXEUX05yfTpjMynSQsLrxvqUH8VTJFmdlDlP",
-	"qq/ACgzEyenr7w72h6ejvVfDvW9HB8fnw9PvBoejs+He6+P9M2OJ1koVYqmAVpARn4RohS+H54yMnrC9",
-	"C+5CaAD0DOryr6LMUGmyKM6lUizKskCYkIbyWYjjFbJUAf9fl4XlnJKEEHkAXqnK2CAcAw0PF7KcTDuU",
-	"3hVlmIFR5NHFRRpra2bKo6yYLnbhjQmf5FECBKRVK9H111n+krbHVSav0TISgWDMjtf+8OXpYH+4Pzoc",
-	"nA+P934YHZ2BPT9Dpsmmu4enp69PgQjbFtHTjDxSzMDo6inWPdGvqHVGmtxWaORTNksFkLNi+6mD8lq4",
-	"g1ZcSyMMppvm2AHSpc3FJTMwVSB9+L5SVOIT9vW029g3/Q7lLmHfETP09sJXwZcMFG1hOdcqNiR2Paam",
-	"yDuNE6rURZmZhkI/w+tUJPIaUMHnPI85UInr7iQ8TmdRptodJsosW+X3hNdguUvFXBkDyWkgKBlIdbCw",
-	"RLE9/UN3jwpDVbRQDfvQGa7nDYJl2FWGPWhCQcBfaygIlC6kt5onU334FeVMa5xt/Qde+kKbl497idY/",
-	"Hxkk4cf3eNoGpHav36P8W4h86B2u2v+enG/v9J/2+jvP/gxZugUX8WI0U15/+/nOOnwAW9gPpRU4PF7/",
-	"yy99fTsNBHZaG8S1Vvi9nQ0a8sVyQ57sbPc6jQDTtj1GH7it+sJ/+qFGLbcI853c7+OVRszqakCc9eU0",
-	"Ah+vN+LtXQGlX4Hmu81kt4jXj0hN+nWY+traWN3CXslrZtmgcz6XeQExozGn5dZh3J/4LPDm5ThL4w6b",
-	"Re+60YR/9bgXeGuR560w39zT3Pls7JCa2YFTpdUhbNkOGLljeJDQ1FwN13zcxbzaRkMDWVG5YvtlfKn/",
-	"eykRrPLV+dEh4yKZy1QUnRplNpXPSwr0FzwQ5sZ2LZM6zniktyugjO2znCcphKWyVFwqVorrXO/6SYdF",
-	"iUIe06REHcSVPitIwuShGGhuJAfUfi7BeQdJwd8PX4zOhoPTvVejvcHeq+Ho/LyyU1ohogX18emwjfZA",
-	"mqDjNwPQS+OsJF+B2YEEr1CJbIXmNeC4qELOFZxigJkrXxjKiUhBLFjvJSlGNzJ+UfiMqGepJgUgS2lo",
-	"dNcCccnnAFjMnN4cD18Ozg++W+qQyRx91ms7MVIE7Z4ZXAS9o+t2wM5ic46x/hErQMUkFRwjohUbLsG2",
-	"Eq24IrpvSji5sMiadQMYkqMCAUWnFGcFTxNggZtJM9utiLMy4YmB9rYE5deWZZTaQA1EytrW095jFhIv",
-	"sMsZ3PbZd1GWJgSuAKqY4N+sO7XqlW4bZdujEVDlnkMIkzg1LfSUYvMop54717GSkGxd/q7IkRNznXFg",
-	"qYc3MQ5gsgzE09NnbiEpphoAaIVufC2VZhbFUz1UGY9y4/NpQLBuTptxYZaAMjIV5u/tTwC6hG1b23Za",
-	"FjBGSqTzudZc3tHSjUjZfJHyDKLPqiiTBXj48yK9SOM0yuB4kWXpBPgsfd8Bf1h5WZd9n16mc56k+jhX",
-	"5pnelotirvpbW1z41+ZHX+aTLf3XFr1iZBsOmzCoGj1QcR7Na7s52bKbBw2s5JzSeDSVexpO7rEtj2Ot",
-	"uVQqHWcL4PJvfx4OgjuEDD8/wieoIeYN1GIWM4AS6CyB0eZkYqeWW8lt/kfh1/q8uKrW0FPVWI12KwJn",
-	"oGUHAyhxeJ/WUUdZfnLFVhid1rBV3U5RdT/GJ+xW5XDBENAY8+KLgie/Vqqnu5YbEKf/0uqu7FPMbFU4",
-	"WVRHBzbrGGO/WcbFBKjylpfOqvngLKDvK0ug4LO5zKNcS6dzs6ncc60TsmAUpv/ZBjn8gC4LkenafVMM",
-	"jEGzRNp3PHhxOBxVduNXECtaV8bAgfR4ZN+ztvtOIPr++TIUX26aREPEY61CACb9eeas8dsr3FL37X0p",
-	"wM7GwF0tYUhq01rw2PDoVEPy8/S9KiFFJJTE7bbb7E+cVGKNm8YNoi6Q+kTJtaF3wVrhshiHbeO4xAf0",
-	"gdTtraHBWnd+qFADtA7XAxH2AxE6QxF2WEgLV/+TZCMEgtRxlIyM8iOStLuRRuH84UHEPc7jkeGWQEIi",
-	"4+b4wdl1NJnwnL05qGjuEhmXM72ntcItOecimqe+Vr/6QAxKK7F1BoEYpyLKF+DT3ds/7jCsHpYXF1kq",
-	"uM8Cb2BMvsCDVFynrpjSgGCbjlwXbuCdA3gOgAB5AI0DKbUhswakcviEFkR1t4unQpM1zeCgTJWwxID+",
-	"SLFMxlEGgCeAFIxxhJxnMkqUHwiMQ+hB2wqtJ0IxKHluPe5ttw2h1P7rvbMRatR91KMhjB+lBHeICMLQ",
-	"DUGg04wsUfORuD3pPYFz9SmkEhuwK2hDiPVFCFUhrwXbw+2xe0aS0z2RWRovyNkQCKg5UgznWHWYKhYZ",
-	"VDDPAF0Xz6NGr7hmpMzTSSoCIUW22K2lg1MrsQK9yoeGEz96FPCb5rgciPDVcLAfVknpiulRDalE3FQ7",
-	"w7TIZNFhVE+eEEY0Uno9ahq9RwoCEph43eBm39dC/8GTJ/C/T4sZeCU3hNRJwQm33kqlBmKOoO7Dsid0",
-	"/eStT+6hMZjDLfVjPPl1uiqP2SN9bnu0SzOOl7Rw6Ut67mtX0tnE+Rto/vq7RiBqd17k0Yx3IapWyFzZ",
-	"z4wjxbtlntoLFzKfdSPcpvDaJ/HI/vPWr9T0PLydyPYGJwd1kXLUPij1t1a/b72PlOLFza3ZYiRQWovg",
-	"T7CyjIKodoJHio1LkWTc+T0QLTGfsVDhXd0y7Sap0seqKy4SoACE8ot5KvTue8VzlUrRNms3zQORpTHX",
-	"Y+GzF6iLFbj5wekHGDuwA0WCTWWZ+2wgjP4BIEJgLK+A0KyDrBkSjbTAQA/MJi41rWzgW/W15vQYR8X/",
-	"Sa2vNovoS82eMxOK01OGr4F/xUr/s+FD1WW67/Bgb3h8NvQ63vHr84O9YcOjPt3nF++K1TifNhd0a7pX",
-	"UQ7kU7pZdrj0P7458zr1K3tntUskMG8OXsAnv1n/49JDhygE7qVjWaQxv+XN5pm3mzgTQaXrgbqrRu/g",
-	"oz9FVxFKxn3fMM8iKoJ/8IaiRfIBwTSQ6FoorS7aK/G0Z73e78r7/sp7gCNO0Y9Va2C9/saYaaPmHlRG",
-	"FExspEzKB4S1wCBX7NX5+QkESmz8ppAlHhgCYdh8fXY3w4y1tFEcCAORiaYY5SVg2DoHZxxLiyYVjDHJ",
-	"Byfe6W6m4C9/ycWf2eCAvYjiSy4S13FOSTr6fIz7j9f3rnr+tt/b3JdO7W0OdcOo690oS6+4f1/Ju0WK",
-	"DtMrLvRHYITdo95CFXxGUjPj2ghvPtgNwYDHu9hFNNMnfjoKneRyxospLxVyn/J3c6lSkFKsiKYo3elw",
-	"sH80hAptBMHTR58pF+xoeH56sHc2On/97fAYfaNUKAmxDKxLUlwf61KI8IXmEAjz22cv8PwXlL3e47j2",
-	"NrjEQ72rb+P2D1z7uwBsm5RoZtIGSxjvcNorRaaHzLxrsL9/SpzENkspEIVkEVNcWwIFVp5zAcCvaKQQ",
-	"8AokIDjQ61QqymQeCFPPRDTxq6Wi+nzKcuthD0Rr8Ob8FSRrjQ4Pjg7OAV7h6OD4zfmwDZltJhicJDlX",
-	"qm+IEjsmu47GlA5qkb2TcH13viS3sus/JoAO8NlCU7XhhNFU18+LQQDwCgM8ronwHkZjnmEcHcq1eNLH",
-	"IQT/URZBvSsiEOXRNdNWkD4/Yg5xmjSdyY5IZDfbw+02Wu1Xf2CvhocnbMLFX6N0NC2KuSmRU6NCFlEG",
-	"arCKkYwXS83u6AUxlQkZtlpt+IH4Azv/4WR422thnnkeiOZ73uObvwq8l8PzwOvAh78K6gnSgdfBr34V",
-	"6G4H3g17DGO1YfI8DuA5f9eYi0Nq4SEwgr/SvXrJW3bTee9RZ6kccNll5qi5mZW8tbrUdXI1KtTKF7aI",
-	"ZplhCywgnx3gxDsMvLJwioF/+ezAIXPNr7QApYqFW6FJDcm5ktkVMvw4WH+wzMnTtj5X4CUvXs+5GJwc",
-	"6C/fb3fdTOboM/tkzDTJHd1mjZ77x5F/G6biuetohSxSmsg1BqIrd7fD4OpTQRQXLldIqPVPXXLJDMAM",
-	"BFbknEzWVJ/70yzxbxG3HwZHh3cTN9Pq38XtVyVuhNm/XuIAGqpR1HZ6RCdHFTh8zkXCRbwwVlOfqnrw",
-	"1IHmoOFaYPNUTAJBuKBScELP99nT3uPK4nOCLRhrAVuJ4DXAMPYDUc/NzjmkBWj1W722z6byGiwVeVFg",
-	"HRHZBKkKBNRoJB1Ml7T4/rqFqt6FCtQz5mBD6ndT5AILPRRyA2rjEAFVImwmkqlhlmAKLOS6vXf2kTds",
-	"AqcwUQ+Gv9cNhUdNh72+Jy+1FHJxleZSEDp+ZYNjMFALCaFlbLa8dXtTAclNqwsbOqO3Qtj6TMGC7/08",
-	"GQWNA0FhPAhxkbSR9G6rzYYIgkMfZ4wG7nKjKlurAvxbdYB97+0HS+K036oY8FQzABLo4YNHiu1pk2Wv",
-	"eoQNTg7q8EN4Kzvb/7aK6BRSZioQetcpKPYzgwgiKwXW5id9BvnC+FNUsBAPjWRPwWlx62o7pCKjQKwA",
-	"OAMws+/7GPpdRhcib4opjocaE6hBCjFrsEghHHwRga87NNW5+t9QJxvuMgwY2oLtMBC1E7PLl4JsjtNc",
-	"lpNpxb5CSMfVqVF1MIaYigkmVI+j+LJTY10BYCW0akF1nLw+O2eWKnkaFWE/EJCVrI/gxiNVZVF16um0",
-	"ANy0zBxDo0HkgLbm5noqszolVZ+FKEIha8mchQm/4pnWVWG7E4hQHwv1gFmSxpC18Myq53+k9acKMVQA",
-	"V8KKDBTuC0R14yhNwrZvoqA4R+ieNLOb59ECIsb6FBlCVq7aDYjDBf5iLQyGdgAeWbbhoLuEgtfzsS3K",
-	"ZJFhC6YyjXkIDyDfLcPkDLcIi7LGtQRImUEdoGKxnPGKG9cuG3cEWAvzx4G2hiU8KyLV9tmZxKzv0Ci6",
-	"ETppQtYCEiMtdR09BmVcQHmeLIt5WbS1hHItqYEI5zlXXMR8pO3ArFgQBvUFSJSIF/a6z0IRWlyZbZ8d",
-	"AeOZMiffyr14CVgCelObCGmEBQPj2I0+0ztDyIraJh2xM1i53TM9fcMrrfmIZQnRsrXs+pXu8eNpKS5D",
-	"Jsc/QRieiwS2WPgQhC/Zj/uvj4dvCUU7EPT5EdIxKZ8cHyOg9gxZhBVt8Fp8DWbYhzi3evnGeifnioX4",
-	"iM8GLOxD+LsLTr/QMDyh60sUlHK9/ZQp6IRKM0gkRm9ZDZMBc9TJAp+lSYL+YsM0ZbPfKb8dB4aLRNW6",
-	"/D7A5J7A67/3ff/mBidUSBbSaJALD7RtHqUKQd8BXQ2ebGMiP+bAQ4qBlUk1jea8w0L3I4Ghqg28TgBh",
-	"AfgHxNTgX7FMeODd3Ghxs5Yb+jq4MvpHRCauuctC/QToFJSsRwobxuBNohWCshot5XdaVFi43rauu4r8",
-	"CaYuEOG7rprKMku6kG7ZZ5SgAcpOkRS5uCng+zJpQFOezQMBQK4wguAcTCTVRRT5AoePcqoRsR9jNCz8",
-	"U/cldKhrCqhCCCqqVWwOQ/DIk13nsTdURtI9om2oUAiK34yKrjffau99EKgcfnsZW2lJOFEWkSvXyUVr",
-	"YDMGsNycqORiLYp2I/ArBl+yQeqMxMN34AVkZ2dDZk8L+seYO48CvfHN2xWGYdMXisLW1IJub00zkCFL",
-	"CF7ZCHPlV8HIalSMhg89qU4r+mHI6YTHPzw63xNcCmZ2RcQ0xk6iPFX/stxHd3CwuG8N/3G1pcCnLkqB",
-	"5qie/XwCJ0Dl9b33gRenxSLw+oEHXwu8myqWPeHFiJqjbVzI7IP9d7vCSbVvvnlbn7bt5//733voYy2F",
-	"WFS90E1zWzhy3+vOoEVBMfOhVuG+JDqx4RHKJMiyjz3i69pkOgAbhh78spCebebSkK/x0lAFmfk2qP8Y",
-	"IWDWjH49c+G9PmDMeV6khJ0Hhv5qpNbNQvgR76pyAHAzxbFdncrNUzNxy9Da55OSs+HGjCObilRNRzYP",
-	"VSFgfyoS/g4rauVknsuxrZ0lGah90dPqJEPoVvK4zks1RXJH8MVGJl0Qq8i13qHIAnYElI82GKOscSFC",
-	"sgIBpnr97S+ePdnefgq09Cj006iIZ/Osu2GtxZJuoynE9zj20oc4zJ+tcJhv72jRLaLMXtl5fh8RcDYg",
-	"mwoBI9qt9hQng83YMWkCGuhOwwEWB46AfXjFZkSzBMc/qE1AgIMJj+rhxDtRygItZgEKVKAlKvDAEkcj",
-	"SE8yPGanmYwfkCz4JfBuOoEVw4DEI6hLLl2+eXujzYjPcyzcTr/iWSZ/Iz3frJMBqKbAq3UUbXP9t3fX",
-	"9VWKyzNcRk3YgOhXrCcLrdiiDYmBNcQ4e/z37goVAAu/wZC9/cuPyMa9rQX3TkbCMbxHvSI+eK+qRXx0",
-	"CYL9+abP3RN6ER++LwCj6e0DYBjxFUuFfRv7b/HpNV7cnbsZDFT3UkGlkiCO8AfHKABkEZZzrUN44p4H",
-	"++ibhIOLPvXZQWHjBYbKcEMm68xYAUZGwaqg7911M4WOn9KofAhzw/qt3LMsVRe0wnrPqYIF6dloDCB/",
-	"m9HgschdhdbVQ33HEWl3AiFtJGaNI0NI0V1xZrSMVwZwnPJyXvCEqmA2jHTZtVjFu/STTx4mGlX5ViUT",
-	"rsNW/w4etV9kogfrBtMWpdFW5/BR19sty8K/W5ERNqurXxwV6TgjIvVqT+1UngCZoyPYCSNAlDm9rRRp",
-	"Q1RTgCRMReWSQqkEqhB0fiIdG3rqla9/aLVDcjMFwgk1+AzAKvAFwAOvooUyAKhsGf9UrwwAPoVMjQr5",
-	"tAJOTeMpMhk4uKpNCKfYjo+Ec6pNiPUop+4h44udnafP9CHjE0Gf2nOHUX/yWvBkNAbeNdj31+GTvnUe",
-	"zFLcge+yUj42auivxSL4BffU+6nch2kT5Pq5qNw2RJYFs9e+nybZeg//b658+dpRFDkv8pRf8UpZuGHJ",
-	"XWKBrUEYUwgwxVTQxswYFNEPlZkM6GVLefi02taUlJhV1lxS8tHhVj5D9XIPZXKbIvn89MhDzSAY7ZGQ",
-	"xegCEp2WzSHcPifzovtEVnYhf5eqYtddzdpa1nPbMVDXlGlLiNJkQdnJJdm13/1UdtSxxHU3jQgLAqu8",
-	"foMa2BkXA/+Fc9tCPXcHJQwN0dZvUz3dSjKrqpeXW/SkLQhs1F9wCEXalEgwQ5QVxO8IZ9ElZ3kpwnYN",
-	"f6m/tQWV3VOpiv7zXq8HZgd1ZhWQepKqAvU4iCiUlzulfHo8V1sFWS4Q6nGw9eoZHZOo4NeR48vH4Vp5",
-	"FaIIGXvdoAMb/C3Edl55qEI6qO6lv1dvNl4ZAmV0nsB6mTWDbipPCAaX0pCqB6sYXf3BNwrQH3PgpoZw",
-	"b1z5cZwXGDLvda1dytsBlKol9nGFWwqWtmPoF2Iu9v1A47Zm2pyYnVohVe+wQtpIHtZZ6GNBwq+wLNHM",
-	"o/uSNR9ZXWy6J61w62o7bNu4dWMWFKslQXkOhzSswtXvDZJZKiohbjl8523WZZGIskWRxqpjaENUnbY1",
-	"kxNH3oGCd/Ujt5YjUwfqS5peCMmkN29v/hEAAP//",
+	"7P37chu5ticIvwqCX0eY7E7SJEXJEhUd/alsuUp1fNGW5O260MMEM0EyS0mAlUiKYtU4Yp5j/puIiZmY",
+	"5zhv0k8ygbUAJPLCmySXa+9xR/Q+ZSozASwA675+689aIGZzwRlPZa3/Zy1hci64ZPCPs0U6vaIpexPN",
+	"opSF6qdA8JTxVP0nnc/jKKBpJPjz36Tg6jd2T2fzGN+mQSAW+KhczGY0WdX6tZspI/oPJJIkFsEtCwkd",
+	"pywhYxrFLCSxmERc1rzaHY0XDAcNWa1fS2jKhrGei1djSSIS9UkhyIzyVf59MhYJSaeRNMOdkjRZETqh",
+	"EScRJz2ihkjY7wsm02EU1vq1o3En6IYHrNkbHdJmLzgKm8fsxbh5Qtsj/EtvDO+kyWoIU671e58/ezUa",
+	"hgmTsrzSII4YT59Jop8gC8lCEqWSjBbhhKW7L1JtA4GfCbsPGAvhr4+efqf7WS1ABlM2o2oW/yVh41q/",
+	"9v97nh2L5/hX+dw5CucwLXg3ZDJIork6Bu5m6KlJMk7EDDcCqUHqc5aQi0tDE4+ofz8/6qkdG/CLy7uj",
+	"hkfU5u22r6QOI1C+GnD9yUafsCidsoQs6cojsGJ9xvwr9Y/mmfqHTyQLBA9la8BrXm3KaMgS2EW70ib8",
+	"r/qpsEx3c3EviRiTdMrIMuKhWMIqm2bbYeMkETxeNVo1l97paq52PeIpmzBFUc8Z/IrNaMQjPilP4MqQ",
+	"N2bjVJ3nbOi9BpCsYnXXSBay4GkU45enImZmoZEkIxrcbh8nI/W2Mag5L2QpFnFIRozQcBalKQu3DKMG",
+	"UnzqA6d3NIrpKGZ78qmQzRkPGQ9W5Qsc0pSOqGQkFEwSLlJCuVyypOLiLpwJZPf2miV3UcBIymZzkdAk",
+	"ilck/+T+d1gteUrlNOKT7xayOGtza/R1oSkRPGA7T9i+L6MJbzpfcPmnnIokjVdPwoH2YEBruc75HUtW",
+	"ZE6lXIokJJo4RMYiJTKlKxaS0UKuNO8wx3lJo5TUYTYDvoE9IDuiJDsopJ46h8NT3xxwOaUJC8kVCyPZ",
+	"UJcEjoshcZnH7HI7UoGzHLGxSBhysohPPLKcMk5uuVjyHe7HdzTU/GLPqzGOWBzmz9cZmbHZiCVqgRG/",
+	"o3EUVpwt/ZehPh7O+TKb1CezhVQLI8dqlZ3uMQmmNKFBqujz0GshVzyl9+V7PBLhymzJj9fv3+015Qv8",
+	"C7yobkMccUY6HglEvJhx0jnsG0pkSyDPPj8jsRC36hyqYzdik4grXq7khBj9xoKU3LIVkWmiGPxDF4z7",
+	"XblBUyrxsCeCT3Dy8PQ+S58xKemEyV87n1r63GQbRx83+cdfe7WzRm5EksxoPBbJjIUeoQSOrnNIUaWY",
+	"MvKDkCnBe0giOeDqSEiW3LGQ1H2z1dPsIb/RIoqmQAhCR2Kh+CHTVB5wmdIklWQZpVPQ7OY0nRLKQ0LV",
+	"ARGc1P3NVFSfUGT0G6eE4klNpzR1jyuRdCXVnU8YUdwgYfRWDng23w1Hs9Vq+Q3FfT57tZeC37FEwoV/",
+	"MFMIFokUSYWyC7+TJcV5T6I7xsloBUQHAid7HT38XN8yUvN90P3we2RC7x4uQmOj2uWXMVfbLKM/mBoZ",
+	"NntMEson+10c+Hi2ySOWLhnjpAMno9Nuf+NwO3O4KI1Zeb3ws1qwMhNiAQPsvmB427mDKZmpG99ttx8v",
+	"hR7P1ywLFwmZ04TOWJoTuH24U1GY3Y0PHy5eKa5nqDLgo5jyW/UBoS5KfmHqybXH3LNXbcD19xW7y24x",
+	"3Dr11O8LpXWp16uGQHY74MWDWcGK3on0tVjwPRwMziZzkQ7H8Ha2ve7HYWDzwAP280mkVEDjWItkLkjg",
+	"Tg8EBzC1KCR1ygUYrgvJkmdSWxsoxyWdsUZLTei1SEZRGDK+r0cmnEW8fJUSsUjhGKhbDM9UeV/GdtCM",
+	"zmfqYWWIKyNX0TZKHuiXALJFUmnK4UaPkX1oxxlWvvmw+S3UrkXjqGqGylKPrZtHH/dA8HGkFBKyqvT1",
+	"wEtD57O5E6xeJSuxSAofH0eJTPtkLOJYLOFkxBG/JUtGZugoWYkFWizyFreUcLaESwxn7fL99Q15TufR",
+	"87vOc7pIp89h/NXzhEn20FvyRNpcxUaDdVV1RkGUptnlMsqc4AyWXw+mNPXIko2IZDQJUCs7u7wAqRQk",
+	"DC6KRwRXmiyyNqV4DbgigwRqNmAAM6spLe6rUvjyu7NiqVLMiltrVbALnrKE0xjJ8BCGF+kvOKfF/ETw",
+	"h6/D5844WXB2P2dBykKcySkJWUqjWBKqNFfuSpFYTMiChwy1cqvGh8DhnlwivBOal7IwczU5nPcryoYU",
+	"fBVU3rIQTrd1NbH7SKZwlDU/yQ77Mwlkej9n/OziIZo8/Gd2BNeoS9pwUYagCFmcKUxjqmY2ojHlAQvV",
+	"FOWMJuoV0FfMCzUvc0jkvj1kmiK7UhBXCnS80iGKfSxCdOCUPBek7sN8fcLpjEkSpQOeeVY8UmW5+Zqn",
+	"AjO3Tl9rYw+4WrHSShtrTE6SWZzKsiwafAO+1uIjext8SLaH6gsPFsjFk+VK5uxMVctmfYD4Io7t6Zmz",
+	"ZBZJGQluD86TyuPifCsEczbtryqad6XOl7hYt2z1TBKx5HiMMwEtkgrRmE5ZlJSFI6mUjdlZfYR8LPMz",
+	"Kyiz3SuJyiqKooj6UkzqUYLyp6bm9c2LVw7ZLukqFjS8EeINTSbscYSb48eGqRDDGD7nUlCPrxmXsr7V",
+	"I6SO0clOu3d8+OKIjFYpk4019P0K0sCYoTBZUPRyRFY2zDx1pape5k00Y2LxSMlq1pnqj60lp7pCCQtY",
+	"dKeUS07UC38zGoZRiE6HJInukG9FnFyd/+PD+fXN8Obi7fn7DzfD6/OX79+9uj5FnUVwzgKwdiEMLCQL",
+	"HUrfCPGW8pUJae7rjhQ8WCQJK2UamEAWiOhIGpPaBqaTBXqrKiJkpf3LB+WzzbODZLPIBqgbt1KnrQah",
+	"sJvrrkQ2hCvi5om4i0zEKFubjnfpP4I9E0mS2ByBzdLYvDdcu6yzi+zjha/uPvffFyKl+Xm/olG8IvAH",
+	"TIVYzDdNNFSPD+HxoZP1kM3T/Z55gNQP22rPD9vZTsBYqQjpaj1HkovxOAoixlMc8UtJ0dCZcyQNGUjd",
+	"VzPpk/JEfG/AfUWRPqkiiO+h7uDfN+VULOKwCVHCPhnTWDK/r9THQMyYHPARDW7B1xmFPJpMU/Lh5mXD",
+	"I2zraVIWbeWp8RteLrdDqv9Jizkg6vXiW8aTr24loXHCaLhSWsSAvz37afjy/buXH66uzt/dDDVnuR5e",
+	"nl8NP1yfX5VvcOHril5OdLVPOn7jlDAaTAla9vkoL8RygaZ9LREg9jrgmJoQqRstWSobTxLCVTNQc3aN",
+	"XgyqZ/N4BhqrMxdSmEppE7fmYuQPR3m2Pp4WjCuvn2NAMV62CNThM2Fwe6AL82B8Mav1f63Bt2ufMvUK",
+	"IwJ4wfDqfOBK3RVJ9AcLn8aKpfNoeMtWOX5hrCftBFrDC9RMGE/1mF9SsBpnVB3SnW4Zh7wBUOb5xCML",
+	"ru3QhN2JW7Ri2f08SjArxjmJHz9+bJ5l02bVGUv5hRGYsDJV1SVUH7RUrX3HaALxutKhqt67/VNvNgkm",
+	"OcznpjiCKY6JI5xQXc4//Nfr8+9ExjwDSF9CVxPJmGZuRf62hBI4BaFYclL3c+85StMHLhfzuUhSFr5l",
+	"YURvdCLAw6m/yL44nKlPDnW6wBpd1QbPisP87XR+G3pS5HuUpbTBQLKZmpXm0Vf0Lz7AAnpQ0u/XTGL9",
+	"Oimsp8BRMTYhyZTe2WwOCJBjumSjRVBdV0RpaqLoeAaNpdA6CcRKs8zM/6r9hZIoRr2ACNvD0lSrslO/",
+	"5aA+eQ7qY9wFa70ElTxljY/gb8Fe9nIOkDodcH2j1J25jZXSCdnxIlw1NvgO0Ln9MJ1R4n+DFlWRVqK0",
+	"MPBmmkfKYVt4Zpj9PUudLb/7sEizSaxcMz0t0tYlXy5cupSTfApaIHzyqwZ9R6BsZmuz+q+T0AcBlhiz",
+	"ktW/NYWVHmWU43osJmKRelkecDClfMIafw9d+cFa8l+fX/4ECUwbVdtcYvSprs+IacqSFt7rx6q22zTa",
+	"Sr66QZ/9u6hujiJrB8BKrcuL/2Bg1s8TMWdJGmnnaMKoWj1NcxSqddvdw2an2+we3nTa/YN2v93+pebV",
+	"1G1Tj9ZCpatowVI4zJ5mnlJ/ND/rj1OGegBm/om5JEuRQI5gvdfuGFWKcSJ445T4ykTQXgfO7tQBWDML",
+	"9SDenTRZsIpZIbvMlngwPqGdoMOaL0bdsNljx2qHjkZNs0WH9GjkDrZYADMtfTemMh0upCXihvWqR13G",
+	"wcJMqfAU71APziKuVL/6MlGqBbe5h4IHjFDz5zk64taRqGInj27ax/1Ot99bv5NbacjpjOWpGNN5KuZV",
+	"dJknbBzdVzNPjBRCNJR0Orm0wFQo5UVMeCQZidL8YiZ/NH8aHdxenvz+pmpIGYi5kd/6lV9rwZSmtU9e",
+	"LUrZTG67bf/BVtfqI7XPmbcnSegK7pNNYOv/WoOzAOSwK/Xc21Q4F3ZuuduRebwwHVaNijf1JX7pq1zY",
+	"v9f1umWrtWdI6YIsHntETsWSQ/kcmhmRJKZQtUWuGQ9JlBIqiX+mFR8U2iiZyWDRbh8Et2wF/8H8tWdu",
+	"1v1n+uLqj7NO8KrHXh9NfjiOfmzfvunO3vXE5dHvV8fypvZkt+bvfuq1f7Ty7O932N9EmJmUP+m3bAX/",
+	"d6cVaPm2bf7wzfUTcbKk8nPZWaLpB0+NtTtepIuEYbmH5uMHR4dtEtKVJHRJVy3yTuhMM9+MEvGh+rtf",
+	"YuRHzfZR86B901bX+0E3XH96/Y3SD+IdAi8HTLUuxqTbI1OxSGQDhTQXy6rJ0zQ/75O2V5vR+2i2mNX6",
+	"au1ebRZx/GfHK9nK2W0paozqd5CRLI4tvemcJimpp0k0m7HwlHSgVqyQaY4Z1WkiYufnRp669kbO6P0b",
+	"xifptNbvtHGy9t8bL1/xVNDUznJGV0pxhFDeGJM5xnQRp8T/dQA3dVD75LeID3mrfiGLFbhavdc+IJD5",
+	"vYwky8/9EZd9Ru8v8J0OLtX8a8s9gj2qvEeYsnV+r7Tq8j1ySv43TfEtTE4HaNYcVpPnaGIk0iMiDpUy",
+	"DGoFBj3Fwm4CeNBmksV3TCryPYqteDU3Rb9ihujRK+fx0zgGB4bJG/SQJyQsYDyNV4QGaXTHcAk7zxKp",
+	"zUK3qqFqzkw/t0V56B3uxVrGjIUjGtyuI0JCUxMr1InYWB/i7tbOS31tBtvG6d21evbcFffNmb1z3ioP",
+	"trqMHyR6CfdTydqdm/bJvgzbieRXn3+draL0Hgywguc4bw6AYa1ZDVitePTX6HIOD3YTO+2CIEprnx4J",
+	"ETMK54yNxwzO7ab5OpPEbFZnQnYIJR3Ks4F8wDxtaUj///pfrUDMXLLi00WSerX75kQ0t6qt7dHR+JC2",
+	"WbM7PmLNXtAbNU/o4YvmYdAZd0cn4THrdHZRWyM5tNU02ykItgIU5G+6m9p+6z3cfgNzBPJcNnjr4aqY",
+	"fBhSN+kDdkqdrlflSS/piWYjLCmcc5U/4OUjlJtqlWFlibXxsl5SDODlLyxn9+kwq1LNk+GSSgmmAj7g",
+	"W0wA9RZUxdk7JvCGqfnklYmfP15N//H9P3s/f+wsR99/WPzcPUl33J5kD53XsqRtzBC/6+UWvoVuaTCt",
+	"vsdQNw1ZK+g9PYUsc0bBQ8Fa5D2Up2Emvc5WnXChMxJmEb90tqLjFXbmsVwvYeki4SjqjT9FM8DcDnXb",
+	"rlbaacP/cxTT9lYmmecn5uHWO/0fv0Y8/eQ+1IxmViWiSpmsTaJ0uhgp7vVc0HnUDETIJow/twN/dl+X",
+	"t9G8KYAUNG7OBaQp49wK/DpPtFf4FwmpIRz/0ylZapEzvtI7qR3lub8/kwOuy/fA/S49IgXyb/gaBmR0",
+	"8g94n9RXojsmCcU3BjyScsFCnd+EKVSQ1BWLiVR2ErzcIpcskWpxVqGDwwMFD9qDj/FNu4m5fXGY6T6s",
+	"93PVLeA0XqVRIMucY7QaQmC2gm2whKQRS0g9X/riYeFLA01ASPtQNLP5IPXRCiwbzxxhxU0aO+tDV2o2",
+	"Z4pzRulD9FQ1bcXlUTnlq6ISrSNs2ScIwBmw0BbXGU2WyNTc8p1m7iqrr2jl3OGG78wOIddzEymqDd8f",
+	"xBLt3A83L9HWBbs9miyUGRyIokP1RZWG4urAu6iv1zpop15NxGwdp01kCrujY/NzlkQirJDIVknonBRV",
+	"g2qPdcp4sBpup+kbfPKSJco+iWImgbCiesLg3l4zXw/ViTW+6cNdpp2K+dBKyPLoYEhp+wkes7aVydLY",
+	"y9JQYnDTaUpFSuPtMtrwkht8XL2YjtMdSP9azRYixjnqFyQ7nGl9iGBjzK2xE3Tp5mUMLHcKsknlDKI8",
+	"7/i0iVXeWGoUDX5Q6tZs26tIphEPUtwvhAnIDk5e6TystAySROiE49593mvabrUPugfusRILDHhama1U",
+	"lMJXDstfaR93dv+KNPNYo1snbGy8QK5FXAeVx7Nlh/rMbte77bCHG4dVQ01oypbqciYIQ2NTJBE+zyOj",
+	"BALsMk0YnSnJHMSLkOW34aBqColTmJE9+aKz1UywL3r5g5IjZm6JpS0v7V7lMU1TNptX+KMMEbZdxkvz",
+	"HCyA6oBynthuTpunFJhhwn6DEi6PcDFcgB42vGUrjwRREiyidCjmjHsDbjPnMaVTbdaU0TidkpngUQop",
+	"DEp5lErVUs80POJmrHoDDtW0w1jQEBIjdIaQ52TH6EdJsEiHYjxWGko4tEGSvGaVz4ctp2Xnd9ES0dKm",
+	"cg8WYZSec51cXuYSOkavM8KxhAH1UmUtgkI3nCSUp86/tV6I1mIydKxL+Dfqu+qf+CGTWur+ZOsR7UfV",
+	"zml7Uy3E9TnkxywJKBqkVRYl1sOCEww+8cxCAqBzUm0WJPz6iiY0dY1O88szSV6+uchLz7IPpHpGwyjc",
+	"PCmDf6o10OLY+VFf0KPRYdALmwesO272aGfUPAmOw+YLdjQ+pL3RQdANKxwkW23fLxLY1EWTiG0SRmg9",
+	"uRYoTqbCda+PnkdG6JQVnNTHkF4PEyO+Erk+aMF+Knyl8lCiubi/pNoE8T3i64MWhb5HqI58+xg28PMM",
+	"/s+afdFadqV7VHBY9boOLSKeHvVqG1j02qNgEklAJqE1GNAZJuhlB0PnZpSP4o5ZuVsPQUqTCUvXnVas",
+	"BqdQFSs4bI2Dr5FdJlIf1AY1nREheCFcUhuJ0bZ7g/MYPpFzcMuyq3xnyEqcC+wZJmmJ5M4yO+m5rc7d",
+	"qrVMudpJxnia6P/czRuV8fcKbfmLu9zevbrYm9JmidsdYy/hSrwG19dmt1h2fyRLpaeWFXGSd6ydEjqC",
+	"Qjj9kkzpiiAY44rQBNIH9/CLXULxf5q5/J0JEFszZkmoK8dMXAA0lrJz7F/W/fXF3UN4Fi51DunalAFd",
+	"7Ts0yabVx8amopZhhJanRGB2OYaAlSDi9hlwweGDnJG6vufqIWCHTXgFnOQF7heIJGFBSqYikYyMaJqy",
+	"ZKWO4BzMGsu77LzzIfHucVWCC1vm1pmNlibtxagXikT7ixKmDPWEEfWo3HE8JwR/vO1O56ay5iqn53eM",
+	"p9dg51Ql/Svdt3mtrhQ8KEl9xpRcNx7QUJFc6QJKPW6cEsmYuXep1poiodQ858OtKjGj5vLWFE+VDlCW",
+	"zVrh7MC3nkmSsvv0lCynUcqInNOAERqr+UXW2AQmRDlRJtAKnieR1N54J7VhDkdBDTAYXFfNNhG6Lkzr",
+	"6ErHVnJJykimFKKrciVTNquq5CwYfgIOm1niun26YvN4tZEyZTXS8Vms1XZycXm4eViPFxkvJom4l/FT",
+	"oxxxCkhBnLV2iQCOIx7J6TAzFx3zak3y1zbtLAorjxFCKW2RzzcRaoIPMXmlWCQBWyP5AD8NH9CYriaR",
+	"VU3LU+IviFKktUjA5/1r5xN643Z3dF/DCFWqxWKOHouhJYOT1RPTGW0etDrN41Ez4uaYVgTe9BXc7BFU",
+	"D332aks2GiJi3LZXPrLRNTz4fpEGYlZ42zkbO33kNY3iRcKqNUaDp+VY4wXKZPeteDgNAdbfw3VCbttt",
+	"eyl4GvEF09Vx7r3TTmLjAVOafBRi5as/UHx8UPMHPBUYcVDXLuO065hswY3RHh2xzviANg+7Qa/ZC49Z",
+	"82Tcoc3u6CDohYfsaPyinZc3B0dV94veD5H3qwXasOFx56S7LZnNREcqkmNoEkcsIRiwNMRwCPTADBlX",
+	"puQyvJzcCnt37JWpQJ2LWHKaiQ2kBpkxyqVGd6OSxIze6RCgWKSATAfahpYQ6qBRAIoz4TAlIwAI7tPm",
+	"BA2HW2nH3dpYsCbxqU2wfHv20/Dy6v3by5vhyx/Orq6dpD9SP+i22+0BH62MAtxokY8bhGdOduJsAEiy",
+	"3mu3PTLQE+zjG3glB7VG8SCe389jGnFyfX2u+KEaQqnsjAcgS9wD2G2Xsw63imbp6DKwqmrPBqo8rsSj",
+	"klTpO4Y2WD6ljqjaYiiwdCSQo1RrwV+Rtol/IYr5Jgt0pMxjGtiAcOncV4q4lM3gyiv2l0tRN+54eyu7",
+	"+TB+yU2fZ96WXNoAKKqCAAuaailnzFJ9DDA+p/RaJfYykYd+CDEf8ITJRZyCbYsTYKEVlalQYpG1iDrK",
+	"5keaMBJHMgUNZMDVh3yle/qEqZ2BwUwdLVS74jaeGlgOmG4E0CS2fipTTWUaxbGBDM4SJPXgnvr6gPsZ",
+	"gXwEGZSC1P2S1PINAuFKn/YK26ngJVY3eZ2IKWA8WXS3impAEa7Q3QaL6nVPPLhQmoWmS0HklM6REwnO",
+	"3o9r/V8388x/KAP5XFec64Irb99C8U8IWo3eZDQSKwSm/X2j7oX4KvojOjFoj3SgAun1oPozlTvgZo7+",
+	"NTUnFb61XWT1VrXbwsFXibQ0zhItssJxyEbRdxsvtb7hBvQzb0HfJNFcXd83kRyB8rQ9r2seOgRcEzin",
+	"OtisjXnQAKAQDoCJTH8JtE+gE0TCICXewsHOxF25YqqQ2tvtdw523aMqLROpW0jIc5a37XC9oqvNWqSs",
+	"1CEr8k/AAQIJisjWNGG252qEuqT3oWkI61W6t/lUGGeKygYqrGLdnA+Pt4ZN9cyKqcx2Yts2obreprQL",
+	"e6fxPMzxqyuz9vL9wh9aezt8ixTb6vZ1nt/FT7MlqLUPY8wT6vtELHULmQpukDs/OwaEvrjPYFvECYR3",
+	"FnaiKZQFuLppHRDmorQC+tYkqTRamxxVm0tMgIJXAj3NT+vheAKvhkxpupA7ruIaH/4KzpAqGVFw7tm1",
+	"bI1GudfNZiBXx221up6/iVb0Z2tGGe2RVyyAjOS8sdXdWuBVWB+OsG3ujrvkIbNfo7icWoU9StepKlW2",
+	"1AbFZV9SbFz1zTRhdGvF8tdVDtfL7jNseKONiKw862E+mAq58UVko5qvmetj5OSXU5v31I2/lF7qbP12",
+	"sZ/PJH5cTiMmVldIu2Iy7EmVlKZ3E43mupBV2f1vGeUaKhbDgvr86rGnAmtOKTeAspVDd3qto51SHB+r",
+	"OruJggUd36GPXDPLg86umnEhmdBNM8wTtHL3WcxSpgtZ13q+N4d1bfWEDfCeWvdgFldy4706qrRznHZL",
+	"TLaKWVufyu6pUK6/BVGAueDN7v291tFa5FrMGAZCoYm1TmkoZzAg4k4p1pqCh2pGg2nEWVMJEPgB0YwL",
+	"iJAecYGrvAHP4Wx5xDaR8Eixg4BHbM8Xb8BnLJ2KcKh+onEslurvgeDjOAowZTKLaUBXWNt0C0q1eSSd",
+	"Qg7tjXNfMoBFANgSpYRBi9gBL8C3eaSEEqlWWIVI5A14HtPZI/ls00rsZSezNAcv6hGrJeqcUP0vSKpI",
+	"FnN8V04XaRrxiZOVCiIFPZHggJOZP1mDRDIewgmPYpZ9weSs2oXnJjNm4Na12ZtqaHQ05h4zfRmKrvUS",
+	"+ncZ+6DalwhpfktInEkEn8D5IdPFjPJ8TWoliPgG7jbcHsX1ENhRnx23Y4OFLdHwjg9Ks9uS9aSTeuFG",
+	"5mZdxQ0ra8v/VXU8DRzhXtZn8rHKnqHQBkXv7++T/Av0rk2n6y92rvzNnSX7Z958qooJZi6NJ/NFFDDh",
+	"HYHh913XzZJKEixS7AMPUaupiEOlkVKD/Rm6gWI1HaV1qTuXfbNyWWUPx9/HgfHaKQMsnuPZbG0yl/6j",
+	"l4dyg6ZPVHuc8rf9ZcwoZtRpLdEDtOZb2do/034NmJGFuqUGp02pFuGm4MJBp9/u7h4AQlyQHQCZK8Xr",
+	"Y4Xi5qBMRgYEL1FUAOVHsvTJSFBdDIV525o4nj04+4VczEHckLiz5jy+1zm2ZJwwBsmCntv92AVW2uNM",
+	"5h1N7Sc/DZuULWMTa9Y0YmpD4TBj0pHv6l+Fioxau3M8PtAodrT5IuhVH64NGau59I3/5dez5i+0+Ue7",
+	"edIa9puf/ux4ne7x5//yoMOxaeNNgXFp45UqnheBVQJvMc/X8lXmNi2jdDp0DpJ9/GirnQ5tfWAqhc9U",
+	"rimKKwHBxpHSnHRrfip1Uqu9eaOIKwpUnLXq0tqycyWK40g3WMlwdUzSBGJFlw3d+WE7R4xu+7DKt7KG",
+	"S2e+lvnJYZ6ovfYDvlNMwjhUKrT6dBWhf4Ciw/KZkYghnGe73zP+Czm7IN/R4BZbD1ZkJRm9wch5LGtc",
+	"VQp2pZJHVYWVCFIfxSHRj5gbjTZn/sLetVudVnvrfbIS3Yzq2VVWUcZippV1oGBKU7+PDr76SKRTcnZ5",
+	"IRseBoekZ4rCTMjKbThsId/6xLddHdUPz/+r76EVjemOpqUi5VhCmNOdpghxBTUNuYJF/ZcSpSuq+r/Q",
+	"4T/udJ/k8HcPOu0Hfugkz+3a3e5TXiMcoerIvBGTiK8HlHwQpJUrRg97u0JcrXdVXhmX5ILHTMpS6Yg6",
+	"crqI1kQVqu7c05eUFF0WsP4qKr9lD0hXaj8Aj+1LYpCht9LtVVvSRsH9mLECbCAL8NG6cSy+rcHo44jf",
+	"nhIaL+lKYpu3XBNzc43967c3l8MPV2/86qTOKZUbypfcWRlPtoH00VGPzPmNkxiLBFL1NlQrKZ0M8DIl",
+	"S9f0vZ2x5+bDjeqJ/xWgbuVRbXne1lTDzXhpOUXfAU8rHJPC/pjxq29Jluywrxshn2LwYB9AXffxmED3",
+	"fQt/FCZiPmdh42l9BG9ZmkSBvGH3aVW5pJipk7vA2inC7udCQjyE4AHwrJ7RbrVbvcoUk7dKuF/wsagI",
+	"D7pdHMqnJDeZP9d5qHZxNJVhpV8rE/V//u//RzWw9L5uqY2I57bIxF2P5yy+8hwqqlVnn6G2tLOzKqP/",
+	"Nuw7/eGq6WDHsDM4rnvW32HVXRFrMysjA4aWChFDfctufhmoOKBxld8aGDmOttunCjd98xVX8xzCPHem",
+	"v23MG7+kcbx1E0oeNbPW9dvyckrTl3jlq0MOUxHt4940X1VvVQKlZYj7eep/4NE9wgrkHAk5W3O967jK",
+	"PwE2QzCbx03fwqg5/oq665BoPL7iT1PWOQ5q/FaQEffTQ7PAdKvB9a5UPXZG3qxQzWzgpuKzqqPwcrrg",
+	"FWDD7zkrhyZZ6OzW2vNT/hD+8VSX/eg4HUyTBGr4XHCo4GBhMWoBuwcynuS25ocbL3hQfW9oMlnM1CZW",
+	"TsXIlB3SCdbEKiIesvuqLmjmE07bVzPJrfXC+NGqE1JiO6UnSnW421tZrFtC5aw8veXFkbbPNsd0duYl",
+	"X5gZtOCAf12WsJkVOEZ10XetHnkm0RmTLSlrsUOVOQRVbxPG/6ARidQzcB10SLVwjeBNHqyGc8ZpjNlg",
+	"OxafNbs7+Cdm9H6YTdSpMi2rHJwp3QJKPsSY+FlRqn+KSdJcoiYCTiiKraRTXedvS1S3Y3/nq10LsnA+",
+	"ZwkZiQUvuNWfGXzYrKn927Ofhjfv/+P83XXjAZNYG8S/2Vgmmx/+7fn19dn359fkv5GODfPvXnOO58kt",
+	"pl3fIGHPa8g3AJHqAr1Tc0YnAKerE8Qy0OJ9SToHmJiAfamjbDJXhuajuxDXdOp9je989mqSVSlhZ/JW",
+	"mtpLtBzHCIvHKKaQgUsSsO+WU5ZA3pXOpDI3u8Rgt5MMcBp2Wse1erK6EHct6LuOYyOqjdx1HPXOe/3K",
+	"Ywpjt+4n6hmoL+9uDWT6tRAPsicKbUkc56ADvTofzrestrPnak2FZeHYQc9jjXasccwxFU7DFkSSQAv2",
+	"DBvtlq2qdPYqq3RbdkzOZCmreEW9Jj91dXY9EoOT1SOZ0khEQrQyOhxHccoST2NPZXdL0qgQ6V+LWLJe",
+	"24vFZJ6IkXy4PZtRYpblB20/RdqgX6etmW+VQTDsjDdtxoLf7o4c1Cd+SFPa90kccSaxeGsq4hBwFwfc",
+	"r1S+fILDkrq/1gDyG1gdOuA4Avn11ft355/8HTEyShupB8KDcUmrmvek2p1WtkhWVZGx9zxeEV+9BJhj",
+	"Nq81f7Dgo1vLbtRf12+KTWzeJeUYheoziUnLOtMYswJDa+JzCjDSZ5cXpK7oCSM0PDJapAPum7xk3TAG",
+	"6zJ8NznZJ3WatamF/FLA3cUXBzxIWMh4GtEYPZ++A/Bmc1n1dws/AmDAgOPs0eDVcPyhzFJys3Ig/EEp",
+	"xSJkA173y8m+vkd8nZur/jOX+Ovr6v6tRpNzRffKs60IVyV0tjmpA7tLEJoSkLEaqgkY8W7FLgVDtJBo",
+	"bnFv8z1+7c9zlsDeOj/Z9HL7S8TlYjyOgkgxWtPUJEvPts/loHa3GsIZ89KdapFaOpt3yxUxytZmXIWq",
+	"PH9zL/BjTcWwaBopvQt725ctJ5t0vZ1fmw63VWnK61f0eq2HY5uH3fg43LQc2vzjrPlLu3kyhKSco15V",
+	"To6mNkvXYtD/eP3+HbmG1Vn7yPhbsO80RlKptMZZfnn5EOFvUvDWFV06JoiaC9rva075OvyNtS3b8uQE",
+	"d+5mp1FFuYv5s1oY0EAnjkkHFWWZiBQk0ywvAf4c1IIoXQ1q/UHtkiaRHNQ+79ZFc8LS4ZLRdMq2g1Tr",
+	"wEW2kPWk2CUZeWezUUvUDY0NK1TMjVXNBV9yyO5YrGaJyJ70lsHx8hF3x3cjaBqkx6vZdwwmSB7FTymL",
+	"m12P66u6aRwTSnz1pG/L1LVFW43sk3NnVkRabBAFHLtqcXqm5vN72vP7BS22HpOXa8NEcAUA+ZLAAOC2",
+	"QX1oTpVdWv9NRBzAPFAV9gwuLITJ41UO1RF+UKyjggIYJHcoVVfD4g+5R7hIp9CMTxBJ0U7JEHK2ic39",
+	"Ai2OJlki9KeMiMZpslcMdT+36deKuJZdrWj1Vd0sseQsHI5WRQandNUvF82tcMXaidhYbz7A60R+N8d6",
+	"nf2tjvgqs2VP/wCelgo/epnUsRpzqzplCQCTWb+Md3TGQse/sUe8ZX1EZSfp/PCYiVYQK14orq7ghCtx",
+	"MpDo6uySuq9UkiF+wAd4OIR1WyRKsVmk80VqHsKtU3aq1ns0aIY5QVWaep50zmfKk3qtbCN3oD7x/xwA",
+	"IQc1b1DDX/E/QWca1D77SjLimknIxmCSR+nTKGbFjdKGrUMv8y+9ok+PtHqvtXOy6KFXdO4RiYELJq11",
+	"WIhdZ3x/A5+vgsLUnrneeqaed1JWqKr5bdaNZoaLavsR2rdTLL8A94huOA2PYwAdw7S+Dh/5BlnQ1z6R",
+	"Vm03ZG/HCbnxgm9nVNY4+YtusNVpnmjeRj8qJtKB7tep7WBS7xHbDTNrdtelWi5cUIa54Mz3iE8XqVD/",
+	"14zjI6zsnwP4KpgaZijgENk/+paH9Fut1ufPfv6umOWpgdBBIGrOcj5VaU3byV4UL85d+rDOFKmIGVbF",
+	"fMRsnm58BNqEbXiiEsbRPO9VTKTwybU7eXnxSgQLUzyyOybBGSf6fXLQapNQf4TUAWLYtPsojZkB9kuW",
+	"apzGqtawyw0pr8fQXb57vLYIihLOluvyoCtMn1vG11k9yo4zaDSY4puomUNub6Gk6rDT3RPGCAb2toPl",
+	"54j2uGT2h+Su75wGngfMrKgV0i0xUlHqobCkUar77ROsd7BdmnRvKIuk9BAoz1znEMSnR4TQTWXL20s4",
+	"7VdG+TjuV+22hEgcsrKi8mycQq54BKBGAeWECxILPoGSPGIXtKa68ugJEEYPw27QGbVp82R8zJq98EXQ",
+	"PB4d0ebhuMcO9N92yQK3XcQ08Sv8YeoAAfwOlbdutz84DE/ST2vjrIY73ch1XY8qXv7LWybtojI43Y9y",
+	"My/sUCVpvAwUN5du7xzhwi0rXN1KLuQY5SWZZerWrf1zSmYiuM3a8YBLDiSZTCkPmxFH8CZdDZ61RIZ5",
+	"TBZJPj1+kojflaoyZxx88spCny4mk4hPxjSA2LgIqvO6zLzX1f9lHRYrtPOpmpJp+Ko/9EwSii0XtfmB",
+	"LSZJxEnCaIz5WWlCx+MoyLp+goZ/SGYRX6RMknq71eo0cpkb65GpoCd8MGXBbcEttBdbzTfGzS9UF82Z",
+	"pSK6WiJGm+DV8prY/m03SvWTWDfLJglFDBpdQrvg2ZmAf0IobA18AhCjvI8L6PI9XsS4Kqcb6zLioVgC",
+	"zOUcSwa1v3EpSMiCaEZjeUoUCVxIdwtaMsozvJOT1vHDigJxHi45OtOaV+v21P++UAs/aIfb7Q3Hg2Wr",
+	"QDVVCueo0CNXj+92HN3IBvA6GedXRbYyT5OVIqm9N0BjSsbRPQv3RBIt3OEKH5l5Qn7IYJUySLA43gEn",
+	"PYNGL7hr9WWv6HIBwUSbWJImAMYVaZxUgJwny+kKGptGIcBYZy6K3frO6d6uO+QCf6qCN8NAOgQ/Dae1",
+	"08WpsJDUD9sHjZYa4x+myCtPAYjpbmjAq3HGYLeLwHaH7cqWBbnujTMacY2PkFXlH25/TzLEGxsu0sC9",
+	"OVD9SD7cvMxXDGc/V2oYkqVyLYg5gFLCMx6ZRSGPJtNUfWqtRgeD7aXRVYMgWiKDVg+ORgDdLrVJ72wh",
+	"WBGkQCIPgK11N8ElRYnIVRyhor/Ao++cPXG5c1QB5SALffEO91z5p4fdI1BqHOS0SKI6s5iTeq970jjN",
+	"ZQ8PuH/F0mTVBDvB1+hn2GIi4mRqcmN1RbriF7gHpG7O2oDDhufh4UwWUBkmTicorEN30+RVxHKhRnZF",
+	"m0GqH7YVZUutIh6994AvOKTjtErXvNYkyrDEUBTfshUJxExJ9gUUyQRCxKFOmdnYZLyERZKNvsPhOCO9",
+	"7gmqgbpjCAJow2d06hXUhj6TRCxtsj4ZLcIJSwe87rughhh0YHmxopZm2n9ELFHvVCIiYjITbonmpsWD",
+	"vJiNpDqjIiGWNjnlSytWGUdbVCZGXjEaRpxJWVW5xoLbDT2J/6zqY7xeeQjZnPFQqSkeGdTE7aBmcOMw",
+	"sVHdFdS/depYSFM6opK5PYtOyRULI0nqsDtX568urocfrt5A4h5LG+r/cpH2DbJjlKpfABhSoyQxbCQK",
+	"5eYxGdHgVu0x5Dsi1HjATK3bgGuoDWh8quZAw1Xp3ppZqqN1W6ty1zN+FyWCW/gZvU2OJYU+m3ARrK1y",
+	"g7GrgsylM6+ey49Zxemv2CSSKUv+dsAPT4rWsE9DTrOEjX5GTa43YrKuQ/w8qtY6zi4vcvWT0LU6nSZi",
+	"MZmSup8DDgCoFggE4M/6p+eZD9t05DZefkgD1VY1jfL33v6x3HV9rTpsdXDUhF17yTQ9MJiP2OuvkanI",
+	"cJf0RX60cuxVRxAyK+2oSpfY0WvY2c9rCNZUdbJuplhAdm4mK8hEZHh5ghOJ5utO2Z8Pw4C8ZauhzXYv",
+	"ZrhGwbTCB4IeG2tDUE7gAx7hzNjWplrAzqa9izMh76fIo+2Unxa69+Q2bDW8QU6nylL0aKOWkPdxVLQ6",
+	"tkYgADxospyWQQ/DYvGBdm3tUEC/GRMuB7TrnKUldbZpwaFFaYZ1o9WSKHT3zWgsjS/TBz8rI9razlop",
+	"PLvmL6XpOK10bt1EM2byM1BbhE2v2BzFXwvdwg93ObIPaEyyHcJWsmTtZueCPDOquYc+Ik6vhIDpA6mf",
+	"V4chBAh4XemTiCUqKooVC76aRbLYs+mhXu79uhch9p8LBKikYkYGfRY2t4DN2FjGGHI82BFf9hwWHGHm",
+	"GHk7RYO3YKZmov+yMtK9vUnG3t2jWnswk91L2Io6zNb00qwrwbaGFAXWXFk6WugxAUDsfUf6+FpE+g3P",
+	"uOO19kH5asBt7hYcBV1dZBhkzMbqT4HS4uNY2VGe2x/VlrXUTWkMWmngQUbLul4sY8FGv6NE3DJCdWyQ",
+	"DbjDfEg9hy1kLHuTy4yrsYa8V7Ozg+ILmIYBRXLt/gJ2kFPiZr9YNubEImXrG4Jg+4MNjimTgoUhEEp6",
+	"9/dq9Yf396jd5C3wJxetWCqr5wJc3DzyKDmbVwkO2pXup93FU6nVUpGXORdGU7zqrmDP1ivovFoBZcmj",
+	"+ZytKWMzKO1lQZPE+Sh7EtV2axWF73p23MoZI/B2ud7ui82nahY3UWXgEgp8IGU80rB/JsFr18bO6tsm",
+	"0aXYSEdduOGaNJgfrruHR+THjzeQrQ5JgJL4Z7rGDpIy+uQ7RhOWkMGi3T4I4EPwn8xvbUpQiPgubjPk",
+	"Qvqd3E05PuqtOe3QkaSYCzeCSW6PTOXokftYbupVu/eF08T2TgKrnmMVzJZ1iPydwBNbBGuUB3wn9MTK",
+	"/sfG0HwUquAmnMD10IDrqL9BhH1BeMtKcXF8vCZYkfw1KSSZ0lxIGqk+u/9UpF2dq0fXuvY25w5Wt4VC",
+	"3AAuluqI1SvyCxseIGFSOeBUZwBC2CNKnY5SqTAJVIRy4p+9envxbnj+9uzizbVPaBgmTEo8pHt58vbO",
+	"UFRXR4Oqw5998vsCHPWmbLLxNJmLVTv0kY1Q9D9ZjMXgKmx62476Gv11Dwk7i7EDCX1KfNNfHYM1mOxe",
+	"7ojkt3KrNuNX8L+VBu6F5vCMTyJlxotF7Ibb+8Rf8ITRYArfJnUuBjwQnLMABS1k7lmHCGfpUiS3JtCg",
+	"P6pDAg1vwP1RLIJbKIR3HkCbQRY+Zi6eR1hr0iLq+IxEOuDBlMYx48qGg1iR0kKkEDzreD1l8bzhFK+r",
+	"aVsQRj7g6nfslJ0mK0CVVbNWb4xoODSANT645nBDMCMEqvbAfMQe/DJIKIRazMAJC8SER5IVrBKHhko3",
+	"QhqAYQ4TBH0pG7hSV7I7utbag4L6EQs0EhQlNr8td450LWG+mYjNR8wFtjDcy4Wa2SIGDds5aTWvZnpz",
+	"bZ7xlX67xBmBC1SzEWQQUHajPgFOlySazVjoYfkjVj8GIo7p3DheqlITzMi79bpxjYSqjjdWJS+AqsBB",
+	"QJq+WgS36v9/LzLKeiSgwVQ/YG1viw0T8eY8EUrJw+dyxbnwabBjg2n10Sjngxmb9dPOePd6ZZ7ek4x0",
+	"ZZ4KYEzBIonSFZS0416iMqvU8Mo0R9RhtXSAhWtYZ6pUebT6KZmzREKXkbPLC4je1v3JH81Wq+VD9zdm",
+	"fOMyQzGRjRY5j0CVo4HO2FasAnQ6jJJAPBO8EgOuHXsOdr45w6Teax80iEg8nfV9y1aebdYH37gTt5CA",
+	"NeBTKrUFAO91Gi1yhuHmOeMG5tUFW4Gum5INuH/fvGWrpgzEnPnqy4huXHcbBmxuEmD64J1u6BLQ8AhT",
+	"CmqvfUA4nYGhpuQxQo8MOAx/mpueUV9z86vPKKcT9bqieoNwBhXpA+7uZ4sUNziS2MnOOIOARIaWem8G",
+	"HFDBofEfJt0Cf1WURX0GoiZaH4Lz4W4W5eGAGwx6OqGRBrCBmwyqMhpX9vRO03SOeCSIAb1eg3l7fnN1",
+	"8fIaQeryPSU0okiklS2NvbZlzM+Ah4SQ0FWYM7qBw9kFeuomNGVLuurrZq2xmJCIe2SitD2dOWOceehD",
+	"A1KAIYz2l/YrqVnrb2k0DqUPnl1Yr5BS/Qb8vArWY6oRGqSSJVDmCRpJ3T9HL2CfUIRqsWXkSqxqH6EH",
+	"cDNuA0+M0kWc+Oo/MnBbP/Na+9pHFUsx4HQ+ZzSRBmA134mn2AoRr7jbhQDg5lsDXuj3A4cSEKZKQZw6",
+	"JR8+XLy6e9FQaoH2WhaGdfyeEkB16p1mXieHQv6z5i+ENv8g7eYJaZIhaZG+34DmoLdsDm2bKXZCitGs",
+	"jMI+YcFUoA/Q/6n5MvsjjKuWF4vJBHyqA+47Lyu6megTtvw30BrZslsDXt2LFTUwneAESg4NQ0l8dWFx",
+	"VB9SN8DDerMB5EWHxvzndx2l1tEJ8TEu7jfMedKDq0NiwTjlVInMiMuU0dCDIjx4DGvt9LmCKjyszfMG",
+	"CLMC/wWgRbXPn304w2cZHg8L7WGnt2yzX8j1q2j3kO5QoHvIoqDKJwvQRTp9DrILx77gKUuwsbCtOdMt",
+	"/8eo0NpKNKPchoSmxH8eikD6p+jfzp5JJYvH+ABQcR61VnQW6x2xv/0GpkCdQuvKhBnX7YD32r0s0U7f",
+	"h2TBjcHw6v3L6+H5u7Pv3py/+u/gxPAbp8R/rq5VGCVMidBUDLieHizR/+H87JVPIicaKrh6xyP+c2zd",
+	"A/8JyTDwX/CuB7x+HMVMIo+C1D+90GcS8sRxrwARxv/+/AYGqQPX0Ro34P/DPZcNhNkygooCTzol2IJX",
+	"b7pR8lPSax+iRIijgGlwI6y5r729uNEOT2TRsv8c6Io6UEskk+f6JflcPZv5gG13o+81Yz27vHCaBfVr",
+	"2GXos84MmUe1fu2g1W4dQKJLOgVN6bn6nwmrTAvOtoC41MIDVbeEPWh3MUNOKfZ0PifLSB0EeguGSSSN",
+	"ce8RKcgoEUsQJbOFTLWZopGykFXgoI0W+Ril0wGvOiPQcR7RWkiv3WvZQ2F+tBuobCHPahOpBpDCrbDq",
+	"xkUItEyvhNCpssDRgTwH7W6ZMt+LSpIo6atPh3rnjQhsI9qyXM8T03TAz/xJQFy3alfHOTKkgaIurSR7",
+	"r91eZ1XYZT3/jobGPQSv9La/8k6kr8WCh/BC92T7C046qXrncJd5XejmycbZUTtsH2x/yykUyFkDtf6v",
+	"n7yaNC3mgOhWzI4TwTH0CnVZEwk5eYrin9Q38gos5TRepVEg116V11DVIm1gF+pu/JCupE8+3LwkIQTm",
+	"MeNbAwlAN+/ZfJFq0wsZkpGUsZhgbNNpm4/sxyjfLXKmJofaPTDGpgbo8/vQksbJvaQ28XTOkkiERTTi",
+	"EJzIJLsnuuhpSu8Y+YMlQjb6StlNIx6kRIsXUAi9XDxXeuorRp+aZW3/Qe0erZyu//ojtoc+TB9KsqXf",
+	"z+KA6lt2YHzTVvyYtdiETWIku5zHUarGW0612asx+PoEtUI57N3f+1CnZoZSrxsDwVZCInxqKSzskSyE",
+	"7NlPHt7f++orqTKtcgqvNgKtqmtC2/VMR1USiZBcLFmDIiqT8qWJGjuUSRjhDEzNFlG3DX5SHxmDAqCs",
+	"KKUBmhd8Um9bUZwoXq0+AIXomvbzIRBY98fptDW9sYoKANJkttP40mg1BFFX3DK9D/UeKPEhOby/b8BR",
+	"TCOtIusNq44Jk3pVupWeaJbk4eNZkFlRmJnEKfF1+ofSAXXaEBx22CClTTXw5SQX/cY8XNAoWIs4reeA",
+	"3Dgp96KYFnMwMXMzFTEgc1t3xSXhIjEmL55ZfN7FB1dUN1cVlT6+yt9Sz5As95pSTBKDy4aXDqF6tQZu",
+	"0O1W5nBoxZyLJambBCL17nyRKJ0+//EwEXNlEjfWCMwzyxjzoIO/rkUNX8cMSb2jtuiknU9ZeqFsVaiL",
+	"QDeQVpnUF2quKLQw1i8ccOWTdh58vBQu/FSQ9V0UUg6AHp3PYx1xe/6bdrQ72d/m+CPohs6v6Lh5ECZb",
+	"IYsuYQYChLExOv3Zc97tuS+r4+a+qv6ae/MTlPtmGwbzKPzS6QJuVC4BtudiOvdPjtQUCq+9KL91mHvr",
+	"8BhCBkrgwLDI0JGF4Kj0bqKxYrHOpNuunkm2wG6vraaS/9RJ+UudXuuoen4OsQ46OMGVBFTxsdP1GtvL",
+	"9rCD7EGn2CT26LNXUyK5ONF8Qit0kYRkVugDic0foZNjr93tQliqODvLY/HAYDSzIoSZreL42Ak37hZj",
+	"VKtGQYrZC7ltOXTrQpUQrPXbrfZB9yD3+6H+vX3cMVks+KxabSbtav2D3Ml+0clnbwKFIPMSKHTUg0Kj",
+	"7NZuzAm3rAX02rL+jIXEslV7qNbb2Um1tGDJ+NIO+uhrkYyiMGT8X0tXzvvMf/30Oac8Q+aGp+W6R/RN",
+	"yCmkhRJ5zaONbm0bvzoOXTj76ucKlXsRYt1gpbqNXkKNlgIvRDJNaAouJS0IUViJRGfVChPWlgNe135s",
+	"BMAYx3TiZa5c/OccoVqsKzhDyABNzYIseGSSUKOaJ+xOm3wyi6aYeTyT5OWbCwTShsKwAYfxkRQhFr5h",
+	"EqoHXVQywY9BPqXEUmjx1SKXVMoB952MTB+DbPigk2qaCvDVmmzTUx09sOmmaHYgToCyQQtWRUnqv4lk",
+	"egabs0XkX6qZyOgPVqoirpLopny1QqRD4bGR6YftbULdqzK2S5TCGgh2F4mFrDC+3726qFVPVOe/ujN1",
+	"MgWOeuUQ16O1DGXIQYhSS1lYFR7MoT2INU/9DWpFA5qIuCBR4G8oREyGf/OQHo2aveBF2DxmJ+Nmm3ZG",
+	"3eAg7LHDcT4hOl860+m3u7p0JmQpjWIHZwhH2BHCJsso0s1H8pA1Jbmoc5V6Bw8rdkX0lWqYmAwVZkcZ",
+	"6zlbAYsYAh/I7YO5+Tnyo063jrhux1+HuEuaJ5WhRDdPCfy2XWfVOXBXutNBUMc3l9wOd2N3Ma5YxSV2",
+	"2aqsEAWGZUDI1cMkFpNvQv0vEeo3Ls3zQufhkltLzOd/RuHn54GDYCeqEEbOFOtT8rUgcTEc1G13HWh/",
+	"FNERNqkI2UxAxi+Ef9XIEJRFIZgI9UfBGxjgcgHToLq4EvoKAb+4SE2WGhQQQxj+FOsW1LwCynNIYBBG",
+	"9kyRQpSaTFz14smAQzhgCSk4RPcEs2BtGMUPRKIz7vNXYJsg1uCALw1A1EZhDOn3OQI/k6RYwLYr2+ZQ",
+	"dptOM6Foa36qHdXbch4fLSEzkLvsv6ISy8yD2q2TaXnQukdLSwcPzgWeW4cZt4/8LIjLHSHaqhDYqmDX",
+	"cihrTyMzbfuqSmq1O3nxl/WaMZLN5ncZhYGNxwztW/1cR6mH6+e8+2QrtBMAXYJQa1lsH/c73X6v94vG",
+	"1BiCc6vWP9jd3n1pjp2+0GusXjzfHvjvHCPEGD2mPBBrlaL0awjSPa4tgp6MrWzN8E5+FoscKmEk9dL7",
+	"hJIwGo9ZwtQ6gY9DJNGkFmsUnH31w503yvSBqd4e228Nk1ZJJpkqVwONRiSL76wjY99YXPvkQTRX1Ioj",
+	"QPs2JL9xpmWSyWhKqhhVX63GCE1Id/qaNMcpQ5gnhqC/ezN0DpdeUOvfSX17aZPpMenAAMLmBf3DNTm3",
+	"IqLSDfPSDf0Vc31iMcm0G3XMq70aA27dGh7BJpM0hh4i8D8YLnwmPfhvB7UAmo8wqAgNxIw9k+gUIQ/x",
+	"iRikmHINrvaJXIklRoCWSZSmjCttbUTTYMowpwEiM/C8VjWVQaNjqDO6AmYwYiSOIP15xdKd3CxXWSXh",
+	"RuXuPaZ3InSVm6r+oOrvKqdHVoayu1LnVU7TCbdFsgxhV1npWTUjFx5xJxbithjZPDMd74wgGVSdrfyk",
+	"ss5p5Vllpeq7TaoIZlGe2r+0F+3tTdB999vPnXe/XXTf/na2fPtK/X/Rfjt5kHPt0MHzeDrbIefcKEbc",
+	"ftWYPhmMToaa8+unSniak6PN1oCBnXEBZXBY49JxMFza+aATRJssUIpTC14ojYSg1LoY5F5OMwPxoWus",
+	"neCjE+mBEE8ROmMdXsbe0azPe94mg9Gwg8PJkVXfXE5/mcspl+P0NE4nHd5co6ec6cgPwrliJhIYieXQ",
+	"iocAViADolRi+tKAo1UFyruD2rmPxjHgrsqhdJdSKIbsH4n5AOveRT+A9UKzgBTxQVHEpWoy9YBKpq4o",
+	"4zJSfK6AG1MwoisYt/lnJd+uwIL7yyRd96+RdD9/vJr+4/t/9n7+2FmOvv+w+Ll7kv5dZdy6yWaJCV/M",
+	"PXPoeGfKLqe/2jvT6e4hXOAyquu2i2wxoeZvQuUvESqWv+sGkyFdPVPGEH2M9QvXAaIYugtvMK2C44DQ",
+	"PzbNdK6EbzMYE5YuEi5t5qtNHEd2NeDAyRoe8c2R1rUV5jb5p6ZCBvCNIOswpSs3r6814K9sbCSlt0wS",
+	"vHpKrgkesL6GojWS16Z0osE44OwecmwnmBoplXksoVrPpDFwIriywfWHDFgq1tqpWQ+4Dp7oedsYTc7H",
+	"RV5VxnDO3r2/+eH8ygZyFAFm9BbCO9CrSP8eCjCloZYGV9h3USkjSbrtLtZklCNKmGFach5qXxEenoiT",
+	"bo9MxSKRA17A5Vwf3vIb2gsA5GZEpiJmJixFsi7q2FAGc3ZJLIJbTBBR/0S4Yy4SMovU1LCmUVkXUcBc",
+	"5ASllOg5nFbkl5C6r8v49K5AWPp/xWJRHysmJeEi3zWI5BJq8mEpTBDZPS71YR7SlH3Afr1bg1IZ1kQx",
+	"GrWPu+Lpo1FwT74TiLq7u6DNScVuu/0Q8aIYzed8ZbRawudHB8n2leqgO20X6t32302q7030da7lfDjF",
+	"7Y302VNzeWiUcltsUieJ5CKRmxNHvsUZ3Tjjji7BXDu2zdEFfQ1kJtZk3u8OkYYZyN6cyJJCmXk7tm87",
+	"ta2vcVj0Ff/Nlcj9Q1bHO2iduI4bjUiiXuvsMLNLuooFDW+EeKOODb53uAsZ5GI+F0nKwrcsjOiNkgn/",
+	"TqEinSrLHYFbSoKFs+2mwT5IebYFyeuTfj5C7S9cea3sGmAFQJxgwa3MwS2cEkqWieAT67UZcPy3Baii",
+	"0H03w2PQjHuCNWYaOqDX7ngujCf8uBTJLZTPXdpvmaZgNNH9AnRLHCsOJFmyOFb/F37G6tb+gOO3/Tfv",
+	"v794N3x79tPw9dnFmw9X59c+qR82sg8DvGYillkdEXpyvQFH/PRFgpwFX0DfUIb+66FaruwOPTbCr0O9",
+	"rPrVkgWhgaHHjVJMTbVNw3NQSNAa6HVPMLU53+EEWZbWVWmK5UZQT9chujoPOmNp20vNfsDNtGPweAHI",
+	"vUcW0PK5YzuntciZW7mF+CtjoZi9RJ0T1nqqOCggGmmyapIOP168e/X+4/D6/OX7d68UgbNPN5yybLuX",
+	"VoSDh02tqEU+YAsy4xzDtnW6O092QOgK2Lgmg0VXStURWGrcPqdfJ9hSiGbxURlOuguI2ZIplcDhZSxS",
+	"3VpitJArtfQB9y/Prq8/vr96Nfzh7PqH4cezi5vhW7W4LpEa7DazdQ7bB7qM3t0yHDh3w2K193X4VxPi",
+	"qkBs/JxIoknEKTbDYDxU1qBSaRIapI2+7QgFr60t5B9w/+zDzQ/Dszdv3n9ESLch7NZ/V5qrT+oIChFx",
+	"kjW6aLTIRaoz3iWS21BQcF2YCvNsEWvfwxGEolTqXH1E0QAsmCiF5WvdLY8Aw0mG1Qm1m3C4/Qyy0jd9",
+	"eyq9rcDSHmgaZOCF73kM72Ws+bywLaTutAZp1LzaHY0XzEE/LOdFF5poFL6N5X1Zm4yt33O/trkPx+fd",
+	"85uAflY7+QLmTR6mtcZWP05H3wfR++jHiw9/XHTeRRfygl8dBi8vji5u5z/98+WPJy22+vGP8ONF9D66",
+	"WP78Wxy/6/78x8+rH09aQTfmo9nrdvjTj3Ee1tSiqjoYqgZpZ2diINxPhcb5BpFVIv5IpW/vfKCFqwdm",
+	"OUEXWOWMDFLpB845+hr5Ph8zLcCdjcbrKor/1r+luqk0vL9O5VSj7Yqw8AbAoYDfAD5UHobL1SaVkvqp",
+	"Sm1U1F+rN16BF0tqiZpj8DpEY/Pv5IKFSmiPaZK5LQc8ZNDRSc1Q45BoKciVULMtQ6eRzDCLtM7U18qN",
+	"izvTa3eIb+4IzWB/IqWwIbSo60BtEaTQgEPOnFaulLGogcsuC4BzqJJINqfQuyrzJEql54XklrE5KLAR",
+	"n5xqRDhwtxp4nfM35zfn1oOpvgiOS6Uk3KCtmt8jD/MWK5Dveu2Dhkfi6JYZWkLls2lcwaHm3ElBXSND",
+	"EV6ywOl7FX1skRGKRXpatd25DXZ02da36MnetqE6k0pVBjIvpyxh22+qYbxNwMbbUN6h8Xi67a5VlUVi",
+	"k2O1vof4bi5OkAFQozOG+KhoyQDfnwjdHDBT6fFCGi+81ZETdsfgrmivSot8xIvIUIuvK1vJ/28pnfhE",
+	"zlkMcYlxhJ0bGwaskYt0wI1o8UiUYnSEIo5wpkmqz07FAuEtzA8LyVpEH4ABd6xFUvdRT746uzkfvrl4",
+	"e3HjN4o0ipA2GamqbpWWXcZ8vYIdeYQPe62aubNfzZ3JXipfBdTSxXjzSTFw07AZkSTQSVAqo+3hKlTv",
+	"QSoUF+lwDE6uTH9CBTwH3O5q43ruoxWebOxRPkZz32IP9/PlzDacOFPPAZ83EO/qQIfk8sN3by5eqn83",
+	"TrM+ATz/Fd2W1EzEQXnR4aNAzGaA9Rdx9hWTu7WliRCHXCCd6hmovUm1lyxttL55F/8SIK23cFZJXgbA",
+	"BdxXcGyvD4QAu+sLtIX2axRBrRlgPZ5uJWp4g4wmXCkVFkDKfDPChlr63bFIrN9eJLcSYXr7jrzBFdcB",
+	"DWClIf/sx9B139DZXZT02u0N9XtPxrbzuP411CvXdM80RvLb7y8Of7kJZ2+7b9O33Z/vf75ut3/+43X8",
+	"5ia+fff9h/T99z93f775MXr78e3BL68+dN78dn7w7rcP9+9uLpZvX521Dn7vNl8sz3b5fw8UH5pKu4mP",
+	"3pq+Q3aboU3sKcAqJbljA7wlFnzCEnQIO7JjHxcPVpkUnDD6R8fzoiWGxhAb6j135AZMChk/HF6nhOXU",
+	"1t7gFouH8ufPWQOq3Hxv6GwO1o0SCWhZ67IajcC+9zLQpkBNyTRfgLoIcOWNGOMIEKfHaTzdEp9GCFkf",
+	"4ozGY4F1RWmeSqZgqkAt7ZiABB71AU2q1jc945ue8U3P2KJnXAPGuGIA9hzrzC7dyGUfxSPRLa/XqxrQ",
+	"7wT2PYLGx7OZhsaLxZIlzYBKU2kLLXJh5ViuFinmFYoZjTj4hzTGXoSmyNn1y4sLUp8v+Erd4IZibDNQ",
+	"MHyD0PGf/6exsnwdhMO/3PNmk92rvzWDBdV/T9BdpS2gU0L10OiKMaWnA+2Vunj1LlNDyBm+pPEMFzz6",
+	"faG0mQlNwlgJQzEmap2wSjFWX9HmsTbIYxHQmMxpkvb17P9bxzUSfTPWCQSL7EJyj2CALCtaRv1JA8Pz",
+	"0CA0oJkcyQE3UOXpas5CUucimSHRNaiCK+ArmhNBSAhbnqP+pTHKZ9YDhsAQHwvhLWQG6kQMuMMKGuAD",
+	"0BHDclOuUi12QDmJxWTAI05GC4Q8BtBULhId/8r8ffVe+0AH7oYLblpl+Q1ksBqsSauztkNYvQITHF5d",
+	"+UqWcktMLECEmRTaL40Y9vHBbABqGtKKGeMpIjHnm4nprEC9RCg9hKxPnXCKUf18vy9fRzsh5SkfcTcx",
+	"0UiSkToCGVisBeydsZlIVn2MQWoP5IZQKtk5kgo3dm0otcLbovnIF/Cw7BF4270mKt/pfyc9uvNUyyl2",
+	"vdNZfTqX64S9GB8EzYNxRwn3DmuehD3WPB4f0e6oE7wIDw/LKYE7L3yXtD5l8+mEuoc7ix6mBjxd2f5Z",
+	"5h3Lghcox4wmigz3K2lXG+ZX1zDLkGZheJTJ3ID+bCB8Gial4psCtX9M7iUKmMyHul1VQtGxQVECuZkW",
+	"u+uBWNKaGeACOAJX7fRoNeB+xUBqYYyHfqNF3kT8FlWTH96evWyiv8ZDmaALJ2yWyDPXCcxDbYFpJ432",
+	"rUPPnOHNzRvF93tkCnPQlReNFrkI2Wwu1A3s5+1TtEYhRkdtBKOtoR81IqSJKUBLCtf54numlg+TWNwE",
+	"Tw879aRu5vuAZ74taf3ZoWCyX+XgAruuEJ4bcAC5NCBUWXOoOrQEzcCqrFZlfVMnp2q1SNm8udjQxR2u",
+	"6kC2aA6A5oB9NtTSXeUId8m0ouLQzQ61DcynDQFUNBlwFOT6x4bzGgroHKmVvtQ2LKPR10AMagvnibhj",
+	"0OZKt7Qy8aORuMcop/pTYKHas1QC2OXlVDCEB0f5ybROp6mBy8u7MKSYMcDdR/WmpDk4zTkflUdku7BW",
+	"IYEQd3OyCxJMhZCgYTnGuOvKKXgPNyofX8l/mGXJVy/e2R93ZV9nrjvLzYqWrV8iO2p3HQ3LZb66imbN",
+	"v4x7fXPKfnPKfnPKfnPKPr1T9olB1BzmVUIk6zvIbwW/ZtmJU0iz+To7UdC4lNGMbU0QDd2u1rgfS0v+",
+	"Zrft6fh21DltyDu2ceb+3s3xnTOy1ht1b8Gf6eRQIpcvuTdtNpNbETPgFdlMHjlQK4CUqNHKFLw3gMGJ",
+	"udOQqnlxqcvgMyDodKp76FX74NRa/ulMrbZLKtGNySCrShP6K2vlvkmXb9LlQdLlZ3WX8iyhiuF+RaJu",
+	"mtY3OfDYVF2deVXJmDdKgmBKN+XV6xa1gHEkZvMUSsYmuuBdSHXDI4jCBFMagcPPtrJTrH9MZer3yfeJ",
+	"+P2U+CMaUx6wUP/iQadeGCLxyA+LySTik9c0YKfElzOapH4f2/CaR/Al58GGRxKRUkQKsYnxPCRjiim7",
+	"IxrcDrgGVgF4LQssiUwKQTmwchH8eZAM/JrGMTSumdL5nHHI84pXxouWOfDA0ji1mMqesh1oFC8SRoB3",
+	"gAsbsO8M9AjXPQF9wu4Yx5q09xwCrlbGYe9sbI+IVq5czGzmGkg/mOVFCjHQhI0xMJZV4nHhAGgGAZvr",
+	"ukVTutDHznlLCq/TYKpNH3Qqqj+ZClA95lIkt2TEJpSTeiA4Z1CoN+B6tR4oJNCbGdvhegTKEnSJrEdG",
+	"CaO3LIGu856aHgYFB/yWrRot8h4CgxVzritRjBSEd1nYcNeh4dekB9Qk0dhtfh0zesfkmk0jQlf6Lqci",
+	"NgE/7NGcYjvDt2c/DV++f/fyw9XV+bub4dX5Pz6cX99cDy/Pr4Yfrs+vSF3rLaTTbuR7XQ64GFuEWvD5",
+	"jkQ6VSdUeno1aHtykXokWXATHD2153QAG5SrKOmeEB96cGmq+uW4ZJ90TMdIXRdpUAPAZS3TrHGoUwyK",
+	"M+oTXZHpYBA1CnWllFyDaGxeKwKfqxMsBxzfb5EfsMFt1jV9xlKqDzqZCMzMl0QKpZDIbEdME2vwTtNw",
+	"1QfHue8POLzaJ+o7Ax7SlPbJnwNHgg1q/UHtf/5v/xe02gZ0SfhFcR3sw60PFPw6ScTv8GsejxL+VoVI",
+	"Oah9VhPBYQe1H1gci0HN/Qn7ZeJvfSi5adI4umPq33rqIUAR26mPIx7J6TBhVAoOI8tUzHFW2Ea8/+cg",
+	"j9k5ANDOQRlQdFDrdz9/1pQye7lko6FkNAmmZj+x9WNK9T5g7/RBLXtwUPNJHbwfA87FMGFyEasrtchk",
+	"kVv/j9UP/qCGXajVNH79c4CNp3EhSTyoff7kn2qe5zsf8r382JYSPpF0JclyuiL1BfIk9bw34KNYBLfg",
+	"wkHFSc1lRMOhEZqnRDJG/I9sdA2ffI0sCbrBD/g5DaZOpa852GoQrm5hQ5NlCe5+tU+Q46M4w4/X7981",
+	"GVc6V0gQA6hFzojv7rRPdGtAzCC1gDCdQyKJGA+4jGIGaFg3VhSgaEDSOKfEBw6c+xklBRZ0OW3ns7by",
+	"flZ4bXnnGMy1WRQ2TRZD3VeP9/XwQ7eRbAPGLGS3qKVMFylI1VAsOTIUxYknCQ1Mp1JQghlN4hWmTdtR",
+	"9KtD9ap/Clo0EtTUzQEv8ixIikEMMwG1BtT/I6l0BTdQDMwYfbEw8EeTlcPG3DaVwyj0DSoPxNnSiC+Y",
+	"BKacKwjURe1OZ9O6P6hxtoQjiYqB4AwDSHnDwKU6Jr3IlUzZTGtKHhpAVGJ7UzOqM9YzCYEtxQBtb1Yq",
+	"yThKif/yh7Ob4Q8X1zfvr34GvIiXP5xdXdt6+UBvDzVdXSFzZ0rjccPLDC+cyKlixPh5HxsiwAMjZmHj",
+	"MMFJJ+4gs1cr9HJ6n8ldwr+DYFaqn2dp4A244awEOKuXVUqGHoLuwWc042hgCSNkxJ0irhl+O1ikRE5F",
+	"kpK6FuUTwVk2EDSfnau7m2XUaawBxU+V/jGoKf7snHS1nYCEAWAZSRLdsVCdMzPDXI9fWxaGX8+kaJ3m",
+	"NpBEqe2yq03CWzZPG7q4ICf/DP1cfYMENElWiiMWzu6g5iuliEFMOc0waMGz4j7bz1CDQKGbRrGr6kTS",
+	"EFXNXkP3nRSuymghVz5a8RbXFvVRpQI3TtXFTUEtDNxvqxPSImf6Emt8+Rx1nD783oCzexqk8Qoj2bNI",
+	"QtARminbHLLSDTZ0j0DLUBtdWS+hTJjHxE0NlLUbVjnLFDW9WbZvo1Iv4Oy7wRW8Jhg/ipUpdH19TiJu",
+	"64dBCoBNByegOFjuWIAQmEZqxdhIE7sf5IKXM3pvQb27h0du/91fncVvno5XS2Au2H5H9/rVL6oXYixn",
+	"1GxvvpBTPM0SumaaQmnk/+rLP9zcXBIjmJ3PUykjRPlWVquBATfmoEUph5wgyCR4nTAeTP+HAzOuE8SQ",
+	"xZo2MAnDHIYgkozYQdTAKZvBGVkkrNZvt17sEVtSx+lLBlyfmMQ5lRLQCsXcwLjtCOVuNkSjt5fx4XdH",
+	"cKe62VYZ/b5zVAFGv++uzOMV3KGU3afPgU7N7PI6sNS72A27EOcvNiz+EqOh8xmGr+1DeTD1rpHS6/x7",
+	"aEL/G0DSvXTE0FPA0+3j5QWWoiRyIchfUB0zzwA2OkQhrEVARcy/JPBL3Z12/bgyK1c6Aw4MhwhVgQcn",
+	"NSBee361QqDSnNfMU4HalplS9TorPOPW4QwJDJ12u134MkIICGWbYOJ8o09CFrMUCypMC4Kvk9JgVKzA",
+	"RFHt1ujSC3ctaO0Vtbs+cVQ4vWENsDczY2cpFjEGiQbc186vf55fXZ/dXLx/l7m9fDD0kMpgY39t1/0e",
+	"90ppCosk0U9XnDcw0srdkkiy4NAYQbvpKg6e65hz75ZzkvXQ2VfrVLsaO+1MxW88sB0LbPAQvA/A4jMx",
+	"Lgv5TQg6Z2ypW7YCx5vjrq1Ynnl8uGadZxfZFwufevxiQEvQkMLuSl45fnJwVi/mFVOHvw/ZfcBYmJuz",
+	"+7rzZ82PDtsPmzokXfUP23sqnDdCvKV8ZRp7bYykFeIDeumk7ueX6nvam6QeMNVjsDr0EecrWoyDA2Du",
+	"dHAkSk3IlqYDPotCDniRH25eNjwDXrjhHCleVHlw7MycfYZCMjM8NS6jPOTkFBzM4OFQIgt9A+B1S809",
+	"y1zwdb8wZBzdMui36xHTahFg9zPhIAd8q9e/yBMqBip65BtotOLs4TY6D1QBGyARUgHgwCaAITVmvdud",
+	"CMVwfSwSkt97L4vB64NiN5Lk9rGVUwNLLVA+PyLc2X0Y3JzRoU03NXNdlZZNEvYbC0rBrMwWBuetECRW",
+	"EiZrqYlmy9N0vnqaaHjGLXWgzd3WKJUsHpO6nyeGvjboitXqGB7mMab9aH1gFoVhjN1GCBe8WXBkqBNb",
+	"5QrWsvxw316tTt+zPyspbAxTMHH1vn72cs+KOUPUsMR9I7VKdO7hKQaAxzRg7tOwyUOlYgBaP/Rgywkv",
+	"OXQiEa7wimPiCDBTAes++gWPiWk/KJ3Y/9qj884J7AagsBl/rC6YUkbjiEoIHYZiyTE/5fCB2UVmA1xj",
+	"ITum6q8AxPa16seqTjcJoxALadH0ZaZ7R1qYuVikrf1yLK4ZQEk7DnHTuAuHzsd20c2XpV5AokUJJht+",
+	"zeVjuIbJ2r5lN04AI2/LeKhSJixgHNyt0JFB+2zrTrxAO85nUAwDvUNcE1CnTKRifgqFR5zOmAU4bgDO",
+	"dr49Wh9Mh0J7LMihcLudjfUxxRC3+sL6XmfoGCb+71A2hcVB+bVC9F4yArFHQNk3YZSpiEOtoUDKmxir",
+	"YeroZYXcM6UCrQY8oJKdkksh00nCrv/xhowXcdyE3mcYofTI9T/eRCkjr2+uDxvruq29zO3aLi33TU8z",
+	"j3SgLr3dJvVuG01qOlJKTb7VWnfndme2w1nnKTucqfmiJuIRk+fbelAjM+gKsrXp20dIEFQmP2wD7jFq",
+	"hnqXsUMdQDIZQ6qrLPusuj/XNSaO5EidroTO5LpedXtN+dMTOILdq76uvVqhh4dpd8E64wPaPOwGvWYv",
+	"PGbNk3GHNrujg6AXHrKj8Yu24j2KaGpbkwgw1t8ADcChG64bqNftdw5+AflZaA73h7h/98fP3Xe/fTh8",
+	"+8fbP7Bn69nyzW/fRe9mH+5/+e3dtLZPV3u7eHWDqhm825Kzmt/t7nB0R/zWVO0xsKCRhCwMfTNXYpEP",
+	"SkpX6uV+XyP+vHUQbyYxjygFc1WQUFk8/paxubSyBc/JKfjLICwe6fryPBaG+jPGhKGevBh7zMKSdMB9",
+	"uEi+54Q/tRagOAcUzdaz2lYTX8v40nEbIrmaL0GCA8qsSCL7zzMuHWpFoBnPFLFq9H0RuyyOnKERC2Cg",
+	"erRN3rtStgN4Q50k/L6NEKOLT4n1FNHzy4FXYFfuvXpUGBZIEhYjo7lNh5wdgwCykHkf8Bpup862sobL",
+	"H38HX4PiYvXNbAd1ODL79j7eHGe+XxJb4+8gK/RAD6LN2rZKzjMeXvx/JR7/d6gE+Irxjidxjpg6o8wx",
+	"t5GnVSkE32oJHi7frzHIliPrviJ9nUVr26bicSvL/Ffwe2WmXuEQA95aHBPHGyZbA75rRhJZm5BUIelw",
+	"ViVJtw1jFF/TIjw/0X8llvaYmPm/yZ3AnXzkpfCqnTnvtx710vHxAKnWdMf3BrzYrb5PdJ2OYqHSZsBa",
+	"pBTHwp9TKVk44CVnTX1N/3mlv5pcq8zlArmMbg7ps1KCKNkpP3TAl2xkkkQRpK6YFwoSYVuu54AjvEsh",
+	"5XNP9jDgu/CH71laYA5bPUAgfi31tINSkdfLTIKNHqHD/T1C3af2CIlxtoQv6B369EU63D5CWV6TbPlx",
+	"GgVTcDFhL4pUkO9Y/J//z+x/1LY2aO2YOfQ6+bRMT59zUPfQp11I1bxRA3YOz7HtGuSpXib0P/9vSkJK",
+	"XkeTBYsSmk2mtX0yPTuZ7g7pgQ8K8RczQ6uW+USZh71S5uFB53PJwYVtdB9qBvUeaAbdAIfexRjSnSzN",
+	"vfumTfzrahNXjIaP1iW2SphCrUlFG/VdWN0XaaM+h17m63s66IjOeAczoG6kpetiq/agkbIDrdEiV4zT",
+	"GdY6MewIBEGxUrjJIh1HMt2oR5iaiwfYGTCXJ/GouQ4x5GEeecUCNhvt047Qnclf3H/+CVxZpXV/MS6+",
+	"G/+WOpAa/n+GX3+Dwv8KsgVi9U/mvhkzFirTcANIhOnTiynK2lpDJKgFD1lC/ExD1AXm/k9Nve/Ni1c+",
+	"FMzbDxgieITGum2br16EhKYfr9+/M0NkaYLu9+Ex1BqfyVwReoMs5lDKLJZc+2QoH3CsrqKxqeVtkfc2",
+	"3cDIHCyD1aX4NgcwoJyM2IAniqf0lam60H2jlUXrwn5m2cQaYy5XeMjFgGfgB2YYXa/X80zecYtcIdaF",
+	"hUbOJQIOeMLmMQ30ZjCaxBHm40Lpspu6EwuAVF8mUZoykGwjxd2V/Ktj2sSUxmOdj9lAWAJbp5tmu8xC",
+	"+IbOIPl9wRaMQKhqadrpaU01o580aaIh9s7OzHsgJv6JUDngBiggMsWG37FpBDqwuvhEl48l0OnN0AWO",
+	"D8WVlAqMbSYQ9Iq26wNswwlLFa1NpjwEvM7UPuaaJ3TKPQTUCv2z5i+ENv8g7eYJaZIhaZG+D1WLGkEQ",
+	"0Ggrs0euF6NZlL42l+wR0l6f3lq/9jJmFG+HRmv11CL4LWREIKkg0/LLuvjNmr5sLd1Oa96kYHT67e4v",
+	"T0CXzboFjrI37dbpFfq8U1P//O9QdvVNcfjKigPV4T8x1jkdGZ93UzqsQrBdd7hlqx1zGNWTBac2Ga3I",
+	"PGHj6B6utdJqPIsYFyUERpUZwvvqVHdvUcIKkKDSKZtJFt8x2SLvGAtLTY1blcl8Z5cX/6Em/ljmhKvf",
+	"Ma3LNJJXz6AnCljPwfiEdoIOa74YdcNmjx0rrnM0ahq2c0iPRjWvFlOZDheyNMbRTfu43+n2ezCGcRDT",
+	"OdYII3Vr/drkj+ZPo4Pby5Pf34BfVhE2y1kFZ2PlEo5u2if9dtUS1DNHzXZHLdN9BhZ1EhyPXtCjcfOQ",
+	"9cJmLzgYNY9pd9zssHZo/lZaFBJFL0HMJQmpnI4ETcLCSv6xPGZXh+nPuZUgDPWnz592ZsF4CtalppUO",
+	"77f+0g9MJANWY8DbHDYD//y0NjcMc48koTonqNSXPJ8OppuDIo5llGqEDuhf7k/+aGIiWO+AfLh605R0",
+	"zBwFr08OuiShPBQzMlqlTCLuyBTUfEBNAeAqpAZkKvfLyWkGyWKk+5dc/3DW7B4eoQo84LGQKcw6oOCA",
+	"GjE9ACj2toF7hGnngencAfpti5xhpwdoSYpuJqS60xbe6eFdZILg9/IUvbCyRCy5xqDQbcp8vEZ+hnjm",
+	"/zoA3jCoffIBtjj1MKQnvQGHeiOPGDGBsCtspNMFT4kPd1EXnGGfBwR01XOAnyQQ0m3xYKFNcH4A/RLF",
+	"se3S1fBs1dqAa1bkOR0vdNWX875BtGqR76M7ZtPnUAQOuG/4WcSHIV1JX7euslzOP7WORRaBpaElj02U",
+	"NxNpETiuWE6N00WhGdq6ORaIJMxqeOgijMBMa5GzAa9O8Tu7vBj+x/nPbiYMdgrr5DL6WkRJswGnCdPt",
+	"+E23vMI5gMBRLCaRbvavMYVv2Uq3T6fpgFMSM3qrJ65P6yzial4JW58kiNz0qbtbnGliIg+2V750qMhB",
+	"m6gtdLMFC7tb6x+014qXshz57NUMcmYuWVGpTMBVHBQ91FQa2tQHFUUPnuuzkRPOeyQcImm/dqrh4/SX",
+	"W7bKqyGz7j/TF1d/nHWCVz32+mjyw3H0Y/v2TXf2ricuj36/OpY3j1Fo9iItnuC1MTq8H8CtQRQISP21",
+	"KRt4s7+Ggfa4u3VjLxKQj1B5ix2wFW/BwkJ8q1xyPbbKSpaWCC41zdoDyo0MA4ZlYaCd8R6MJwFH6c8c",
+	"NG7ILMPT2sGOk7aYsobRAfu02sop+tEwMqt7JeVY6ldtg+G0YDSSzstVwS0Bm65MHFJHHN0t8qKhPZn2",
+	"JDhHBHy2KOdxO1t/2+RYp8NmRVasVrz+zlmxa9SAb3mwjzVPTIO8km1RtlIKPo+ds1y1wtjPwOUApNrc",
+	"UMEBPRg98saN7WHFJAI/S3M5e+3OOidHZZxZHWurlG1NJbhlK8ggIHU70VhXAYGNBdqt4PkEtV2F/xfJ",
+	"MNienIs0+Pdznf7bxDEt5zUOyfVeAuf+zdiuF8/6b3JdSIul0LmaU2XfGsPWs/PxNMaGxtzGPoyI1oGC",
+	"UXeGbJHX+vYM+G73XOZuMn76/2Xva5bbRrJ0XyWDvTAVQUKUbLlcVFTcoCWWLbctuyW53NUFB5EEkmSW",
+	"wUw2EpDMdugZ7u4uenPvXc12lrOeR+kXmHmEiTznJJAgCVk/dpWryouKskgCyJ+Dk+f3+9xT0aNbVwKr",
+	"eT4MQIApqi/olHOUHOZeqPKMTyYyZhM5LTJhtipzDNzOTMz1uUjAXV9CsIUpXS4ZNFGD68dW6Vx5xTgC",
+	"qLPE9uBWmbWjkjpoax/xzsnRsBYmcFl0wfUHl5RAd6MPl1HABuwi02paPQBAj0OVyndWX+OXeBlmhHBf",
+	"PAx0yJ5afRFD81eRTEUehOqsJP6+yjFePxFKBxmCOWsOMvXWeOSesE3IyKk0K1Sim9sOXog7+c2wktb8",
+	"XvedHQ9587LXeuB8FuqGW63sfA0h9boM1te3f3F9BvjsG3nAzc0a+/QaVpyqdiMd/RBN0+R6YYAVQarp",
+	"LdkHqRRsg9dFD4GATyXj2KoKVruVKaivuBG9n7tTHwNOtEC39bPMUuX8/froxzpZunT5s9OXxzca4hGl",
+	"y7HKIwciILbTYbFOi7liu31HyVfFZ9m9y3ss1druBLqnYioRrk1PmB7/bAXNbiFZB1+CS3aNnS3DlW49",
+	"SzJDP9NwA3GjMOgZkp7Ww1aOFBhkHp5Mxy4n1ZV4HNGru1n4Ns76VtovhcodIc1d/OJOCzT7q41K6E3t",
+	"RLj+OA8Ilq/cDeB9JA31q0nLsSYCTv8gKmXCHyssSXC7sI+LCzTrIC94cN2YycYrv7xYzlggcp49hvu/",
+	"vUAOSUJDLGfNQAm+VlX8qo2D4L9URjOBE2FOMJegepmsMfCTvn3b1DV4tsGD6UPdIdhwnRKd14oGWXjw",
+	"IdbEOXIA9FD8L8w6j1xJ1Fa7AZxiHjd8m1/LpITrrLm/RVRFuU748p5jHuCGRU+GFU4HfBrBoWgacCie",
+	"iJxs5E9fhd6rlzjckCx7xo1Hnl4j0H442eM90d2dPBTdB/GDcfdbvvdNdy/emeyOv00eiZ2ddQJtDwa1",
+	"BlM651KBKXl/D1ZB5KNczsWoyGP7LDt69vrsoEVfmvUyjl41R0Qw3dm7vvZ6IT5aIuHcni882PI7UTo/",
+	"etpmk075aOHWXGyL91YrN1ZvvVQCrfRExwUwIMHJ46s1qoGQsaAYBB/rIsfwBwpGv+ZUtTHw4GuDEme2",
+	"1kiBKJirvf+s3Yx816l12uoMYGQBbz9bumJKLFjPvZLkTsnaUhoP6zVpoWo3lp1ZdQkdoVU5iCsNgCVx",
+	"TDErZdmlduMpUlK9E4vcod6UoRt0G6jOYMGzHGutA3ZQj15BkIgnBOG2pB5jo1daBKB9Sk1FwpIic/uH",
+	"QgAF0mamLxjS8fHcYcFBBggYr3BX4Q4Bu20YZZNyH8IQPoF+d9L/VdVvVPV8IUe/m4pFAH/93Oh6jU3g",
+	"HHAKijRhR0BOJxW1ETsGnoQvP29HOEG45NTxDb0gS8cMxt8J7FHffcQKaHIepBM+519sXzhCQRAX+mdq",
+	"En+4s9YkvvsAMkl36Qh/C68JeDcbsRb3SOyqJquffntNDTeop0EVjCr9ozajPfqCOnD6AUp491CahTYS",
+	"r1rrIi6mU2jP4mwiU4E5i1wzw6mrtzRZoDutnrPkec7jmf12H662F38XtpCgvIubGfwMRDyboNPLFOTl",
+	"F13v8zXw88cK/PxO/JrhZu8CcX7Qu1jqAiBo4Jil93xjWKXu7fiJrQYwUiRqU+KiCr+2H633A26RQRzP",
+	"RPyORhqW5C9AZInhdkOuTc1GlsYUIrHW+YRnrM2NFVDoqLSOA3Lvuj5KziaZMDMXG3YZSK/o3eR8aZiR",
+	"UwWVxaHCKmqi+YY4jhHGWJ/K0TleHcEJlR/CqRZiKTCqBY6CwBrqErY0osmX5nF0cw8hVOuZ1g2VyGjb",
+	"eK+OPhdZwCA3UG2CG4dhFI/zE8P1nHCZ+Cusy+lKiiHPTKQLMFzTwEuppuJVlZG4fQ4XHau6SsTbNyRb",
+	"V5f8Y0nXTkuJC//XedYrxg8S7bqsMyGgxBvR0+G1xYK42pi+R/hUJxZ6guC9ZQBwQxbpps+9Ca2Ot/yf",
+	"swsVZRjtxla/JZbPZuMnsXwpnx29/sfRzrE8MkfqZC8+OHp49G7x1x8Onn0biOWzfyRvjuRLeXTx489p",
+	"erz74z9+XD77Noh3UzWef99L/vos9bws6xg+evgA0LHsc0ZkcKC6vH6JIeb/Nhw4uFyJo6C/oFeybCkn",
+	"pZEmSER5y6Q3yeWLXzr3vfo+fJoceK716YyiZB6ssH9EAGP5BPmqzY2G7L8YfSyhGQu24cT59ZjpaonI",
+	"Etomq0/6M+SrnWhi1nq8pEMSolGqBD4gpfmFZ6xXD6Xfd+Y63jDmW2awb2j2ozTU0uefqX7/a9L3D185",
+	"jrIGSV/vvS6dEHtR3QOB5skrW+XRFMqltfzLCs0SNAYs4gufEUrpC2K8h4RtqLjy6PrIrLW3u2fsuyGR",
+	"9tXNl7U5K0DswLwGtyNUscziQuZsnFnLO6tBo+iFUI38OC9wfnc1tNwy/fShVe0MxdrrK/aXQsbvyq5c",
+	"02FTrbE1xUh7N/b3QmQSOvDgzaYYJsWbv+cmZ//65//fENW87Hz02U/sowidxi60WQiBJszfC55a+aGH",
+	"egTo9ODH9An71z//z3/9x//++PMpV1AfwGOrHOhZMGeMd75nyJWGVXAwAjPnmTfvU/sn++//+2//r/5k",
+	"j57tBtE+2PSrGuhBmL+mhH8RlVSuN+NY1x1zxRYSIIduSFFWJqY26ipHYYpBNsjmsjZShuYleSmktDoI",
+	"zYw5LeOUlaKACZx+xFpJmFT2VjxnZZJrq6EY5C8wwLsqm18g7XbdNwkn9LF4OdbPQPudXfWvL9Yv9mJ5",
+	"KYuSmtd7r/Dvj79YLrd1RcmFUHm2tIZedZS37bnQYZWO7jCPIbPDCPEsVFj2ELAB8PJNM+udsblWMtdw",
+	"u7H18nk8w3KvaZGJpHoKvIGhenXy8oejw+HJ6ODp8ODPo6Pjs+HJD4Pno9Phwcvjw1NnidbQ7WJt1YHS",
+	"1MQSqjYWeOFpHm3tQ7gQBgAzAyj3c56yGV8soOslzrQxjKdpqFx3jAlYhOsVMWn6oQpVl0XFgnAlEKwe",
+	"bmmK2JHi2lOeCaWL6axDiCA8xaZ91wUjDZsJnuaz5T7cMRHTjCciifreKDH011l9krXHTaov0DJSoWKs",
+	"XK/D4ZOTweHwcPR8cDY8Pvhx9OIU7HmIbTX/enhy8vJkdDI4G5a467Qj9wxzzKt2i+1M7C1qk9GuLgUG",
+	"ucfmUhW5MDR+mqC+UP6i5RfaCYObpnM7QLqsubhiBmLJisL7FaoSn6hvt71sl6bvASEx6ntihtFeeCrE",
+	"kgO7nVGxsCo2Ak7fmWBmxjO0pwpw0SZF6gYK84wupEr0BRBJL0QWC5WHqm2nk4hYznlqtjpMFWnqaldq",
+	"ZF5jgZ1TZD1L6zfGM5GEivAjTAexCA07sF90DwhL2PClaTiHTvF9vkZ/JU6V4QyagPPx21rWkRAm7FHz",
+	"YGadX1XMrcbZsX/gR99Y8/J+L7H65xPj6v/0Ab1tIPdu9XtU1QGZD3vCVeffg7Od3f5er7/78G9Q+5EL",
+	"FS9Hc9Pq7zza3VQ6UKb5IXGNy9Pqf/ttYH9OC4GTtgZxbRRBb/caA/lmdSAPdnd6nUZO4nI8Th/4o/om",
+	"2PvYoFZHhAUz/vPxk0aa42pBvPfLGwReXh/E25tyED8FzXeVyV6SJN8jNbmaoPffjfUj7Km+cMQkgmWi",
+	"LC4bC3rdOkwE04CFrUUxTmXcYXP+vsun4rv7vbAVfJaM+2/GDqmZHbhVVh3Cke3xV3uGBwlNLdRwIcZd",
+	"hGJqNDRO4Wth2GERv7P/PdHIb/j07MVzJlSy0FLl9jhNUwC14vE7QlzX1Buei1C5H27VwLfiVHB7XJki",
+	"zU2fZSKRkJZKpXpnWKEuMnvqJx3GEyhQT1hSoA4SxjWjBmzgcqCZkxxQ+5mG4B3gSL0ZPh6dDgcnB09H",
+	"B4ODp8PR2Vllp7QjrCrq49UR1qIzmWDgNwWeRBespFiBO4GUqIhsSlBfLPSkvsCZUK64NE6lvQU3ZX8a",
+	"Vc6nYpIH7Hsu0yJzMIbAcklLY6cWKqj8tFd5szkePhmcHf2wMiEHNvSwt1XrRjW5zuYOSt+e6HYccLJU",
+	"tagAmYsFn2oqlcCMKJzCQ/sNMX3GWpliTuRcZe/ypOwVrhvA0GkcKui0pTwrRJqAPtptmjtuVZwWiUgc",
+	"G3QmJoVKREJLicl+GAMNEBp+WXuvd59F+I1P7h5tBewHnsqEKltBFRNjWBlOrWZlx0YAbWgEVHBlkMKE",
+	"wtaqW1sa5sptc/9zrNMiW1e8zzPOCrW5Y+GNGONLdh3jADbLsQLtPfSxh6n2NpPzOTSi+pVMcx7P7FKl",
+	"gmcu5tNAetyMtOAz8+w9BPIg9/fOZ+DpwbFtHDu9FrBGRsnFwmqu1ouVH0IQk02kSCH7bPIiWUKEP8vl",
+	"RMaSp+BepKmcChWLIAg8voC1m3XZG/lOLkQirTtXZKk9lvN8Yfrb20IFF+7LQGfTbfvXNt1iVA4cDmFQ",
+	"NXah4owvaqc52bLXTxqUknNC69GEEIxfd9i4RFRl7YU2Ro7TJbbf/DYCBDdIGZaBKa/9ytNHEJACe3I1",
+	"wQbfj8R79BO9JJJ/ufd1LTR0i5pKiP/s9aAUgecrdR1nWrM5V8sKZp4wV6xPAqfJhhnY24xSslCq8QOm",
+	"L3zsD/9Wdbkiz5Yj0Det/s7uzeow8jOtX3DlQOrMlZkv/wiRxu0aa0f1XYoIYy2yPyDCtwimGuFZHp3Y",
+	"IXcHdshRiQ3pQoo8Z3OZKDmd5ez12cE+EL/MSIOg7hfJFvm+5coDtzPLaYfKxg3D2pG/A+XYvFWLPLqC",
+	"2sjQeqZYpmdKez/aZKLFWiWGplUFXDAFNEYotTwXCWtb66G+dA4pM4fDxa7z5kXZ2mhwV2Rxl3c1hW/w",
+	"bo9TjZ5T7e2u7FPEQTG4WdRrAzbrGHO/aSrUVGxteHXWzQfvBXpTWQK5mC90xjMrnd6PHdirb52QBWOw",
+	"/K8cUEUCgakwDvMsp3bbEoPNxbzD48Hj58NRZTd+B7miTUWzgudFJkZe1e6G6X+Kst6c8stNm5jIBOv+",
+	"nFUIXJa/zJ41PrvcJzf6286+UGBnY+KuVjCkrWmtREz1Jp7f9cvMvaqMRvKMxJ+2P+zPXFRSGjeNB0Rd",
+	"IK1HKayhN2HtaFWMoy0XuMQLrEPqz5Y2ur3Jf6iA5q0OtwsR9UMVeUsRdVhEL679J8lGZB8ZjXkycsov",
+	"AsV+M/5l2j90RHx3Hl2GKxIJiY6b8wenF3w6FRl7fUQYjfaVdq0Q7WhbL4TiCwndDdYhBqWVlNB0oRpL",
+	"xbMlxHQPDo87DAGn9WSSSiUCFrYGzuQLW1CK60FRUxkQHNPcD+GGrTPgWwHemBawqUBJbcRKA9JUhKNI",
+	"0y/SyT56ha5qGlskCTx5nOkLdEdTHfMUODKAXBbzCJlINU9MECrMQ9hF247KSISBzgDWvt/b2QrYGzjH",
+	"D18enI5Qox6iHo1g/agkGKG6JjIlR77WZILjdeL2oPcA/OoTKCV2/EgwhgghKZHdQF8o5rpdTklyuq90",
+	"KuMlBRugA1ZfGIZ7bDrM5MsUQK/n0OmK/qjTK74ZqTM5lSpUWqXL/Vo5OI0S+3Wremjw+DGigM907nKo",
+	"oqfDwWFUFaVj+35EqOIOINsh2XQYQZAnRCscKruv95pW756BhAQWXjeE2Q+t0H/U88zF+3x7ls8hKnlN",
+	"FhaZNna2uwFijaCdQ0Or0srmbS7uoTVYwE/qbjzFdbomi9k967fd26cdx4+scNmP7N7XPpHzqfc3dFP1",
+	"951A1H45yfhcdCGrBo3F7jFjbkS3yGT5wURn8y7HYwo/+zw9UL9byMOanoe7U5f64NVRXaQ8tQ9K/W2p",
+	"37c/cGNEfnlltRgJlNUi+BW8WU5BVCfBPcPGhUpS4X0fqrZazFlk8FfdQnYTaaxbdS5UojORIM/4Qip7",
+	"+p6LzEittty7K7NQpTIWdi0C9hh1sYEwPwT9oD8eTiCu2EwXWcAGyukf6NWTBnjZHNRXGSBrZtEiLTCw",
+	"C3OdkFrZF1h/17wZ46oEP5vNAKWcntQcOXOpOLtleBv4V2zsPxseVH1Mv3t+dDA8Ph22Oq3jl2dHB8OG",
+	"SwP6XZC/z9fzfNZcsKPpnvPMDh+Eqlwu+49np61O/ZOD09pHJDCvjx7DI59t/nLloucoBP5HxzqXsbji",
+	"zu6at9cJJoJKtwt1U43ewUt/5uccJeO2d1iknHDT73ygWJG8QzINJLqWSquL9lo+7WGv91V53155D3DF",
+	"Kfuxbg1s1t+YM23U3IPKiIKN5caVfEBaCwxyw56enb2CREmZv8l1gQ5DqOwxb8/tgN3MMGNtaxSHyrEq",
+	"oilGdQmYts4gGMdk3qSCMSd558I7auuEe6q/scERe8zjd0IlfuCcinSsf4znT6vfOu8FO0Hv+rF0Gm9z",
+	"qjsm/CueynPseLqN5F0hRc/luVD2IbDCvqu3NLmYk9TMhTXCmx07aItl+Cs24XPr8ZMr9CrTc5HPRGGY",
+	"VVgA6IJ98wxBtClLdzIcHL4YAqg3AthY12cmFHsxPDs5Ojgdnb388/AYY6PUKAm5DOxLMsK6dRIyfJFz",
+	"AmF/++wx+n9h0evdj2t3g49EZE/1HTz+L6QRW/vAhZoUaGbSAUu04ODtFSq1S+buNTg8PAHGblNVKYUq",
+	"14wzI6wlkCNYuVAeog9xdUABgsfWTa2iTGehcv1MBL283ipq/VOWlRH2ULUHr8+eQrHW6PnRi6MzQOR/",
+	"cXT8+my4BZVtLhmMyGp9tuDG+ocdV11Ha0qOGi9/SVSwu99SWNmPHxOnA8RsYajWcMJsqh/nxSQARIWB",
+	"UdVleJ/zsUgxjw7tWiLp4xJC/Cjl0O+KAEcZv2DWCrL+I9YQy8Q04rGhyF7vDC+P0eq8+hN7Onz+iiHu",
+	"wmiW5wvXImdGuc55CmqwypGMlyvD7tgXYqYTMmyt2ghC9Sd29uOr4VW3hX0WWaiaf/MB7/xd2HoyPAtb",
+	"HXjwd2G9QDpsdfCp34V22mHrkt2Htbouphos4Jl431iLQ2rhLsxzX+hZvRItu+x8aNFkqR1wNWTmqbl5",
+	"KXkbdakf5GpUqFUsbMnnaUQ4WTnCND47fXncYRCVBS8G/hWwI4gAZaANs3MrQNKwaDtypSGZMDoFJaV9",
+	"PDB4zSnS1ohu+HIh1ODVEcEp3+J0vZ7M0WMOHWxCg9zRz0qj5/Z55D+GqXjmB1qhipQ2coOB6Mvd1cyp",
+	"1ivgsT3ReQxwd4ZFVv/UJZfMAKxAYHkmyGSV1u+XaRJcIW4/Dl48v5m4uVF/FbcvStyI5n2zxAGbUKOo",
+	"7fZ62JRDHThiIVQiVLx0VlOfunrQ60Bz0NHzs4VU01ARlaRWggjXA7bXu19ZfF6yBXMtYCsRvAYYxkGo",
+	"6rXZmYCygAkhleNt+2ymL8BS0ZMc+4jIJpCGECeTDpZLlpTwdoSmPoWKBzIWYEPae1PmAhs9rLmUyXNr",
+	"HCKgCsdhsqxQrkoQuDtgvDeOkTccAiewUXdGubUDRQwomnCr39LvrBQKdS4zrQh7rLLBMRlohYTQMq73",
+	"etvxSgXFTesvNkwGQLns0ecaFoLWL1NR0LgQlMaDFBdJG0nvjrneEkFy6NOs0cB/3ajLtlQBwZU6oLzv",
+	"1Y7l+c52POP5doWHZ5oBkEAPH90z7MCaLAfVJWzw6qgOP4Q/ZaeHf64yOrnWqQmVPXVyyv3MIYPICoc8",
+	"2mdQL4xf8ZxF6DSSPQXe4vb5TkRNRqFa4/wFLt8gCDD1u4ouRNGUCms0VBH0IEVYNZhLSAdPOMS6I9ed",
+	"a/8NfbLRPiFTlw3bUahqHrNPvTPV4JBmupjOKsoZIsetvEbTwRyiVFMsqEZqIR8RFvmHwKoF1fHq5WkF",
+	"j233L+ojfU5hXXAXkaqqqDr1cloAbnJtXSjkIqHVIETLsufmYqZTUYOJ7bMIRShibZ2xKBHnIrW6Ktrq",
+	"hCqybqFdsBK/MSJY38ju/8jqTxNhqgA+iTz4XoT1rX44kkm0FbgsKO4Rhifd7mYZB2qWyHqREVTlmv0Q",
+	"aZHxL9bGZGgHGHX1FtvAmdQLcCzGVZHhCGZaxiKCCxbc2N9jcYbfhEVV41YCtE6hD9CwWM9FqJD72LDy",
+	"tfFXgLWxflwk9ieJSHNutgJ2qrHqO3KKboRBmoi1AWvZSl3HrkER59Cep4t8UeRbVkKFldRQRYtMGKFi",
+	"MbJ2YJovibZ4AhKl4mX5ecAiFZW4MjsBeyHmY5EZ5/l6UMWAJWAPtanSTlgwMY7T6DN7MkQYFSkPac5O",
+	"4c3tntrtG55bzceobh4Ilq3sBpXuCeJZod5FxNliGFFoofhA+pL9dPjyePiWiJdDRY8fadBRJqDAxwiA",
+	"PiPGsaMNbkvw1FBhH+He2tc3tie5MCzCSwI2YFEf0t9dCPpZ328+J/GD4j8sud7ZYwYmYWQKhcQYLath",
+	"MmCNOlngc5kkKXGqVHsPa0X17bgwwHLlT/lDiMU9Yav/IQiCy0vcUKVZRKtBITzQthmXBnnCAV0NrtzC",
+	"Qn6sgYcSg1ImzYwvRIdF/kNCB2wbtjohpAXgH5BTg3/FOhFh6/LSiltpuWGsQxinfxR3ec19FtkrQKeg",
+	"ZN0zODAGd1LtCJTVaKW+syQSdUjg7iQhCaOtC1X0votwu10ot+wzKtAAZWdIinzcFIh9uTKgmUgXoQJW",
+	"NFhBCA4mmvoi8myJy0c11UjyjjkaFv21+wRxQV0DVQRJRbOOzREqp2n3vcteUxtJ9wUdQ7lBHvVmIm17",
+	"+FZn751A5fDZq9hKK8KJsojIuV4tWgP2MfCrZgKhxWMriuVBEFTgvmSD1CGLh+8hCshOT4es9Bbsl7Hw",
+	"LgX848u3a+DDbi6Uha2pBTvemmYgQ5YQvNIR1sqvg5HVQOftSKUq3LHhTBqo6YTLP746bwguBSu7OPJo",
+	"KPaKZ9L8r9U5+ouDzX0boJGrIwUeNSlU7DBxeTYFD9C0+q0PYSuW+TJs9cMWPC1sXVa57KnIRzQca+NC",
+	"ZR+cvzsVtWZ558u39W3befSf/36AMdZCqWU1Czs0f4Qj/77+DpYoKG4/zDrcl8YgNlxClQRp+qlXfNOY",
+	"3ATgwLCLX+S6VQ5zZck3RGmog8w9G9R/jBAwG1a/XrnwwToYC5HlkrDzwNBfz9T6VQg/4a+qGgA8THFt",
+	"17fy+qWZeGRY7fM5kRTpYMaVlUqa2aisQzUIAS9VIt5jR62eLjI9LntnSQZqT2xZdZIidCtFXBeFAZ4K",
+	"BVYb465cELvIrd6hzAJOBJSPNRh52vgiQrECAaa2+jvfPHyws7O32+u5l2nG83i+SLvX7LVY0W20hXgf",
+	"z176CKL5zsM1RPOdXSu6OU8rjPNHtxEB7wAqSyFgRbvVmeJVsDk7RiaggW60HGBx4AqUF6/ZjGiW4PqH",
+	"tQ0IcTHhUruc+EuUstCKWYgCFVqJCltgiaMRZDcZLiu3mYwfkCz4JmxddsJSDEMSj7AuufTx5dtLa0b8",
+	"NtfCn/RTkab6DzLz600yBNUUtmoTRdvc/t266ftVqHen+Bo1YQNiXLFeLLRmizYUBtYQ40r3v3VTqAB4",
+	"8RsM2auffI9s3KtGcOtiJFzDW/Qr4oW36lrES1dYux9d97pbQi/ixbcFYHSzvQMMI95ipbHv2vFbvHpD",
+	"FHf3ZgYD9b1UUKmOCgS/8IwCQBZhmbA6RCS+P9jH2CQ4LtbrKxcFKZckyauzzpwV4GQUrAp63k0PU5j4",
+	"Ca3KxzA3yriV78tSd0E7qs+cOlhC5TFkQf02o8Vj3H8Ly1APzR1XZKsTKl1mYjYEMpRW3bVgRttFZQDH",
+	"KSsWuUioC+aama7yXazyXfbKB3cTjap9q5IJP2Brv4eI2q+y0YNNi1k2pTmyG5eNyFfGrYs8uFmTEQ6r",
+	"a2/MczlOBSJHVWdqp4oE6AwDwV4aAbLM8qpWpGuimgIkoVRVSAqlMpUmpwq1DogtRupNYL9ob0UUZgqV",
+	"l2oIGIBV4A14ajRgM5WMlav4p0D0P+NSQaVGhXxaAafKeIZMBh6uahPCKY7jE+GcWhNiM8qp72R8s7u7",
+	"99A6GZ8J+rT0O5z60xdKJKPxErxWe+5vwid9612YSjyBb/KmfGrU0C/FIvgVz9Tbqdy7aRN4gSkWjK8u",
+	"hKlx97Zup0m2P8D/mztfvvcURSbyTIpzUSkLPy25b08v4IXyIIwpBSixFLSxMgZF9GNtJgO62UodPr1t",
+	"G1pK3FvW3FLyyeFWfoPq5RbK5CpF8tvTI3c1g2C1R0rnowkUOq2aQ3h8Thd594Gu7ELxXpp833+brbVs",
+	"97bjoK6p0pYQpcmCKjeXZLd87ueyo441vnczTlgQ2OX1B9TA3ro4+C/c2zbquRsoYRiItX6b+unWillN",
+	"vb28RE/ahsRG/QbPoUmbCgnmiLKC+B3RnL8TLCtUtFXDX+pvb0Nn90ybvP+o1+uB2UGTWQeknkqTox4H",
+	"EYX2cq+Vz67n+qigygVSPR62Xr2iY8pzccG9WD4u19qtEEXI2esOHdjhbyG289pFwOGsL1SNNR7YgLvs",
+	"XIqLDpHzdlgiiAfTTYhIltbvWaEnVL+mv9d/7CI9BPToXYE9OBs20nWzELQulTZVF1Z5v/qFrw0gSiJb",
+	"JaSQ4yo25N2gpMncMNqVWiBAvoLOkzgTgOrHU4PHFLbLYzoZ8jjl/YH/doMo1AiVveJtaJPvsFyX2UHs",
+	"3bCuRiLOsdXRyUaNj3b9IesvsJ1JO9o+34m2ylx4Y2UVqxVWVY+lN3v9eYNkLlX1YrSBfNgwrdLlFusy",
+	"rni6zGVsOk4ATafmdqZ66okcMBevP+TKFmeaQF1N0A2hQPXy7eX/BAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -25,6 +25,7 @@ import (
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
+	"github.com/genzai/genzai/domain/userdata"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -113,7 +114,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ 
 	if err != nil {
 		return nil, err
 	}
-	srv, err := newHTTPServer(cfg, db, lim, obs, svc, logger)
+	srv, err := newHTTPServer(cfg, db, lim, obs, svc, clk, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +221,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 }
 
 // newHTTPServer builds the API server over the use cases.
-func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc services, logger *slog.Logger) (*httpapi.Server, error) {
+func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc services, clk ports.Clock, logger *slog.Logger) (*httpapi.Server, error) {
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
@@ -248,7 +249,7 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		LogPrompts:       cfg.LogPrompts,
 	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
 		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Conversations: svc.conversations,
-		Database: db, Redis: lim.redis}, logger)
+		Database: db, Redis: lim.redis, UserData: userdata.New(svc.quota, svc.keys, svc.conversations, db, clk)}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}

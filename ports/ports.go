@@ -354,6 +354,9 @@ type FeedbackStore interface {
 	// provider answered: OutcomeSuccess or OutcomeInterrupted) with that id
 	// for that user.
 	SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedback, error)
+	// UserFeedback returns every rating user gave, oldest first (by
+	// CreatedAt, then RequestID); empty for an unknown user.
+	UserFeedback(ctx context.Context, user domain.UserID) ([]domain.Feedback, error)
 }
 
 // AccountNotices hears of changes to accounts: an account's row (disabled,

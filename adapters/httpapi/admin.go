@@ -99,6 +99,15 @@ func parseUUID(id domain.UserID) openapi_types.UUID {
 	return u
 }
 
+// optionalUUID is nil for an empty id (an anonymised request log row).
+func optionalUUID(id domain.UserID) *openapi_types.UUID {
+	if id == "" {
+		return nil
+	}
+	u := parseUUID(id)
+	return &u
+}
+
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
@@ -268,7 +277,7 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		Id:               r.ID,
 		RequestId:        optional(r.RequestID),
 		Api:              api.Native,
-		UserId:           parseUUID(r.UserID),
+		UserId:           optionalUUID(r.UserID),
 		Tier:             api.Tier(r.Tier),
 		Provider:         optional(string(r.Provider)),
 		UpstreamModel:    optional(r.UpstreamModel),

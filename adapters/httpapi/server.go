@@ -23,6 +23,7 @@ import (
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
+	"github.com/genzai/genzai/domain/userdata"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -78,6 +79,8 @@ type Deps struct {
 	Database      ports.Pinger
 	// Redis, when configured, is checked by /ready as a non-fatal dependency.
 	Redis ports.Pinger
+	// UserData reads the caller's own account and data (/api/v1/me).
+	UserData *userdata.Service
 }
 
 // Server is the HTTP API.

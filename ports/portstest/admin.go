@@ -743,6 +743,30 @@ func RunFeedbackStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 		require.NoError(t, err)
 		assert.Equal(t, domain.FeedbackSummary{Up: 1, Down: 2, WithComment: 1}, an.Feedback)
 	})
+
+	t.Run("a user's ratings, oldest first, theirs only", func(t *testing.T) {
+		t.Parallel()
+		a := newAdmin(t)
+		alice, bob := seed(t, a)
+		later := at.Add(time.Hour)
+		mine := []domain.Feedback{
+			{UserID: alice, RequestID: "r-success", Rating: domain.RatingUp, Comment: "thanks", CreatedAt: at, UpdatedAt: later},
+			{UserID: alice, RequestID: "r-interrupted", Rating: domain.RatingDown, CreatedAt: later, UpdatedAt: later},
+		}
+		for _, f := range append([]domain.Feedback{mine[1], {UserID: bob, RequestID: "r-bob", Rating: domain.RatingDown, CreatedAt: at, UpdatedAt: at}}, mine[0]) {
+			_, err := a.Feedback.SaveFeedback(ctx, f)
+			require.NoError(t, err)
+		}
+		got, err := a.Feedback.UserFeedback(ctx, alice)
+		require.NoError(t, err)
+		assert.Equal(t, mine, got)
+		for _, none := range []domain.UserID{"not-a-uuid", "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"} {
+			got, err := a.Feedback.UserFeedback(ctx, none)
+			require.NoError(t, err)
+			assert.Empty(t, got, none)
+			assert.NotNil(t, got, none)
+		}
+	})
 }
 
 // runConversationDays checks Analytics.ConversationDays: conversations
