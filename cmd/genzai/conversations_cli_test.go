@@ -203,7 +203,11 @@ func TestCLIConversationShowFetchesEveryPage(t *testing.T) {
 		if n%2 == 0 {
 			role = "assistant"
 		}
-		return fmt.Sprintf(`{"id":%d,"role":%q,"content":"message %d","status":"complete","created_at":"2025-12-25T10:30:%02dZ"}`, n, role, n, n)
+		status, extra := "complete", ""
+		if n == 4 { // an answer cut short, with its provenance and a source
+			status, extra = "interrupted", `,"model":"smart","provider":"openrouter","sources":[{"title":"Trams","url":"https://example.com/trams"}]`
+		}
+		return fmt.Sprintf(`{"id":%d,"role":%q,"content":"message %d","status":%q,"created_at":"2025-12-25T10:30:%02dZ"%s}`, n, role, n, status, n, extra)
 	}
 	pages := map[string]string{ // cursor → page
 		"":   fmt.Sprintf(`"messages":[%s,%s],"next_cursor":"p2"`, msg(1), msg(2)),
@@ -234,7 +238,8 @@ func TestCLIConversationShowFetchesEveryPage(t *testing.T) {
 		"\n[user · 2025-12-25 10:30:01]\nmessage 1\n"+
 		"\n[assistant · 2025-12-25 10:30:02]\nmessage 2\n"+
 		"\n[user · 2025-12-25 10:30:03]\nmessage 3\n"+
-		"\n[assistant · 2025-12-25 10:30:04]\nmessage 4\n"+
+		"\n[assistant · 2025-12-25 10:30:04 · smart via openrouter · interrupted]\nmessage 4\n"+
+		"\nSources:\n[1] Trams https://example.com/trams\n"+
 		"\n[user · 2025-12-25 10:30:05]\nmessage 5\n", out)
 	assert.Equal(t, []string{
 		"/api/v1/conversations/" + id + " limit=200",
