@@ -118,6 +118,7 @@ func (c *cli) rootCmd() *cobra.Command {
 		c.quotaCmd(), c.modelsCmd(), c.searchCmd(), c.chatCmd(), c.doctorCmd(),
 		c.feedbackCmd(), c.keysCmd(), c.meCmd(), c.adminCmd())
 	root.AddCommand(c.logoutCmd())
+	root.AddCommand(c.conversationsCmd())
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	usageRules(root)
