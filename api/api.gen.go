@@ -83,6 +83,42 @@ func (e ChatMessageRole) Valid() bool {
 	}
 }
 
+// Defines values for ExportedMessageRole.
+const (
+	ExportedMessageRoleAssistant ExportedMessageRole = "assistant"
+	ExportedMessageRoleUser      ExportedMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ExportedMessageRole enum.
+func (e ExportedMessageRole) Valid() bool {
+	switch e {
+	case ExportedMessageRoleAssistant:
+		return true
+	case ExportedMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportedMessageStatus.
+const (
+	ExportedMessageStatusComplete    ExportedMessageStatus = "complete"
+	ExportedMessageStatusInterrupted ExportedMessageStatus = "interrupted"
+)
+
+// Valid indicates whether the value is a known member of the ExportedMessageStatus enum.
+func (e ExportedMessageStatus) Valid() bool {
+	switch e {
+	case ExportedMessageStatusComplete:
+		return true
+	case ExportedMessageStatusInterrupted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Healthy HealthStatus = "healthy"
@@ -110,6 +146,42 @@ func (e KeyScope) Valid() bool {
 	case Admin:
 		return true
 	case Chat:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageRole.
+const (
+	MessageRoleAssistant MessageRole = "assistant"
+	MessageRoleUser      MessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the MessageRole enum.
+func (e MessageRole) Valid() bool {
+	switch e {
+	case MessageRoleAssistant:
+		return true
+	case MessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatus.
+const (
+	MessageStatusComplete    MessageStatus = "complete"
+	MessageStatusInterrupted MessageStatus = "interrupted"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusComplete:
+		return true
+	case MessageStatusInterrupted:
 		return true
 	default:
 		return false
@@ -796,6 +868,23 @@ type APIKeyRequest struct {
 	Scopes *[]KeyScope `json:"scopes,omitempty"`
 }
 
+// AccountExport defines model for AccountExport.
+type AccountExport struct {
+	Account Me `json:"account"`
+
+	// ApiKeys The caller's API keys, oldest first, without the keys themselves.
+	ApiKeys []APIKey `json:"api_keys"`
+
+	// Conversations Every conversation with all its messages, most recently active first.
+	Conversations []ExportedConversation `json:"conversations"`
+
+	// ExportedAt Example: 2025-12-25T10:45:00Z
+	ExportedAt time.Time `json:"exported_at"`
+
+	// Feedback Every rating the caller gave, oldest first.
+	Feedback []Feedback `json:"feedback"`
+}
+
 // AdminUser defines model for AdminUser.
 type AdminUser struct {
 	// CreatedAt Example: 2025-12-01T09:00:00Z
@@ -863,7 +952,10 @@ type AdminUserPatch struct {
 type Analytics struct {
 	// ByRoute Per tier (fast, balanced, smart) and answering provider (by name, `null` last).
 	ByRoute []RouteActivity `json:"by_route"`
-	Daily   []DailyActivity `json:"daily"`
+
+	// Conversations Per day with any, oldest first, the conversations started and the messages stored.
+	Conversations []ConversationDay `json:"conversations"`
+	Daily         []DailyActivity   `json:"daily"`
 
 	// Days How many UTC days the figures cover.
 	//
@@ -1028,6 +1120,9 @@ type ChatMessageRole string
 type ChatReply struct {
 	Content string `json:"content"`
 
+	// ConversationId The conversation the answer is stored in, when the request named one.
+	ConversationId *openapi_types.UUID `json:"conversation_id,omitempty"`
+
 	// FinishReason Example: stop
 	FinishReason string `json:"finish_reason"`
 
@@ -1061,7 +1156,13 @@ type ChatReply struct {
 
 // ChatRequest defines model for ChatRequest.
 type ChatRequest struct {
-	MaxTokens *int `json:"max_tokens,omitempty"`
+	// ConversationId Continue this conversation of the caller (its id), or `"new"`
+	// to start one; see the operation's description.
+	//
+	//
+	// Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	ConversationId *string `json:"conversation_id,omitempty"`
+	MaxTokens      *int    `json:"max_tokens,omitempty"`
 
 	// Messages Earlier turns of the conversation, oldest first.
 	Messages *[]ChatMessage `json:"messages,omitempty"`
@@ -1104,6 +1205,112 @@ type ConfirmedChange struct {
 	User   AdminUser     `json:"user"`
 }
 
+// Conversation defines model for Conversation.
+type Conversation struct {
+	// CreatedAt Example: 2025-12-25T10:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	//
+	// Example: Trip to Lisbon
+	Title *string `json:"title"`
+
+	// UpdatedAt The last activity (creation, then each message stored); a rename does not move it.
+	//
+	// Example: 2025-12-25T10:42:13Z
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ConversationDay defines model for ConversationDay.
+type ConversationDay struct {
+	// Conversations Conversations started that day (still stored).
+	//
+	// Example: 7
+	Conversations int `json:"conversations"`
+
+	// Date Example: 2025-12-25
+	Date openapi_types.Date `json:"date"`
+
+	// Messages Messages stored that day (in conversations still stored).
+	//
+	// Example: 58
+	Messages int `json:"messages"`
+}
+
+// ConversationList defines model for ConversationList.
+type ConversationList struct {
+	Conversations []Conversation `json:"conversations"`
+
+	// NextCursor Pass it as `cursor` for the next page; `null` on the last page.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ConversationMessage defines model for ConversationMessage.
+type ConversationMessage struct {
+	Content   string    `json:"content"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Grows with each message stored.
+	//
+	// Example: 42
+	Id int64 `json:"id"`
+
+	// Model A routing tier.
+	Model *Tier `json:"model,omitempty"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider *Provider `json:"provider,omitempty"`
+
+	// RequestId The chat request that gave the answer (rate it with POST /api/v1/feedback).
+	RequestId *string     `json:"request_id,omitempty"`
+	Role      MessageRole `json:"role"`
+
+	// Sources The web sources given to the model, in citation order.
+	Sources *[]Source `json:"sources,omitempty"`
+
+	// Status `interrupted`: the answer was cut short (client gone, provider dropped) and holds what arrived.
+	Status MessageStatus `json:"status"`
+
+	// UpstreamModel Example: llama-3.1-8b-instant
+	UpstreamModel *string `json:"upstream_model,omitempty"`
+	Usage         *Usage  `json:"usage,omitempty"`
+}
+
+// ConversationPatch defines model for ConversationPatch.
+type ConversationPatch struct {
+	// Title Example: Lisbon, December
+	Title string `json:"title"`
+}
+
+// ConversationRequest defines model for ConversationRequest.
+type ConversationRequest struct {
+	// Title The title; without it the first prompt names the conversation.
+	//
+	// Example: Trip to Lisbon
+	Title *string `json:"title,omitempty"`
+}
+
+// ConversationThread defines model for ConversationThread.
+type ConversationThread struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Messages A page of the messages, oldest first.
+	Messages []ConversationMessage `json:"messages"`
+
+	// NextCursor Pass it as `cursor` for the next page of messages; `null` on the last page.
+	NextCursor *string `json:"next_cursor"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	Title     *string   `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 // DailyActivity defines model for DailyActivity.
 type DailyActivity struct {
 	// ActiveUsers Distinct users with a chat request that day.
@@ -1125,11 +1332,20 @@ type DailyActivity struct {
 	Requests int `json:"requests"`
 }
 
+// DeleteAccountRequest defines model for DeleteAccountRequest.
+type DeleteAccountRequest struct {
+	// Password The account's password; required when the account has one.
+	//
+	// Example: correct horse battery staple
+	Password *string `json:"password,omitempty"`
+}
+
 // Error The body of every non-2xx answer. Some errors add fields.
 type Error struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1152,6 +1368,52 @@ type Error struct {
 	RequestId            string                 `json:"request_id"`
 	AdditionalProperties map[string]interface{} `json:"-"`
 }
+
+// ExportedConversation defines model for ExportedConversation.
+type ExportedConversation struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70
+	Id openapi_types.UUID `json:"id"`
+
+	// Messages All the conversation's messages, oldest first.
+	Messages []ExportedMessage `json:"messages"`
+
+	// Title The title, `null` until the user or the first prompt names it.
+	//
+	// Example: Trip to Lisbon
+	Title     *string   `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ExportedMessage defines model for ExportedMessage.
+type ExportedMessage struct {
+	Content   string    `json:"content"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 42
+	Id int64 `json:"id"`
+
+	// Model A routing tier.
+	Model *Tier `json:"model,omitempty"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider  *Provider           `json:"provider,omitempty"`
+	RequestId *string             `json:"request_id,omitempty"`
+	Role      ExportedMessageRole `json:"role"`
+	Sources   *[]Source           `json:"sources,omitempty"`
+
+	// Status `interrupted`: the answer was cut short and holds what arrived.
+	Status        ExportedMessageStatus `json:"status"`
+	UpstreamModel *string               `json:"upstream_model,omitempty"`
+	Usage         *Usage                `json:"usage,omitempty"`
+}
+
+// ExportedMessageRole defines model for ExportedMessage.Role.
+type ExportedMessageRole string
+
+// ExportedMessageStatus `interrupted`: the answer was cut short and holds what arrived.
+type ExportedMessageStatus string
 
 // Feedback defines model for Feedback.
 type Feedback struct {
@@ -1263,6 +1525,32 @@ type LoginRequest struct {
 	// Example: correct horse battery staple
 	Password *string `json:"password,omitempty"`
 }
+
+// Me defines model for Me.
+type Me struct {
+	// CreatedAt Example: 2025-12-20T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Email Example: ada@example.com
+	Email string `json:"email"`
+
+	// EmailVerified Whether the owner followed a mailed verification link; always false on a server without `SMTP_URL`.
+	EmailVerified bool `json:"email_verified"`
+
+	// HasPassword Whether the account logs in with a password; false for one created by email-only login (it may set one with POST /api/v1/me/password).
+	HasPassword bool `json:"has_password"`
+
+	// Id Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	Id      openapi_types.UUID `json:"id"`
+	IsAdmin bool               `json:"is_admin"`
+	Quota   Quota              `json:"quota"`
+}
+
+// MessageRole defines model for MessageRole.
+type MessageRole string
+
+// MessageStatus `interrupted`: the answer was cut short (client gone, provider dropped) and holds what arrived.
+type MessageStatus string
 
 // MetricsText Prometheus text exposition format, version 0.0.4.
 type MetricsText = string
@@ -1703,7 +1991,8 @@ type ProvidersUnavailableError struct {
 
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1760,7 +2049,8 @@ type QuotaResetTimeUtc string
 type QuotaExceededError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1796,7 +2086,8 @@ type QuotaExceededError struct {
 type RateLimitedError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -1922,8 +2213,10 @@ type RequestLogEntry struct {
 	// UpstreamModel Example: llama-3.1-8b-instant
 	UpstreamModel *string `json:"upstream_model"`
 
-	// UserId Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
-	UserId openapi_types.UUID `json:"user_id"`
+	// UserId The account that made the request; `null` once that account was deleted (the row stays, anonymised).
+	//
+	// Example: 0b6f5a0e-2f6e-4c4b-9a57-5c1f2b9d8e11
+	UserId *openapi_types.UUID `json:"user_id"`
 }
 
 // RequestLogEntryApi The API the request came through (`POST /api/v1/chat` or `POST /v1/chat/completions`).
@@ -2039,7 +2332,8 @@ type VerifyEmailRequest struct {
 type WebSearchError struct {
 	// Code Stable machine-readable code: invalid_request, unauthorized,
 	// token_expired, forbidden, email_unverified, not_found,
-	// method_not_allowed, conflict,
+	// method_not_allowed, conflict, conversation_busy (another chat
+	// is answering in the conversation; retry once it ends),
 	// request_timeout, payload_too_large, unsupported_media_type,
 	// quota_exceeded, rate_limited, provider_rate_limited,
 	// providers_unavailable, upstream_error, stream_interrupted,
@@ -2109,6 +2403,12 @@ type AuthUnavailable = Error
 
 // BadRequest The body of every non-2xx answer. Some errors add fields.
 type BadRequest = Error
+
+// ConversationBadRequest The body of every non-2xx answer. Some errors add fields.
+type ConversationBadRequest = Error
+
+// ConversationNotFound The body of every non-2xx answer. Some errors add fields.
+type ConversationNotFound = Error
 
 // Forbidden The body of every non-2xx answer. Some errors add fields.
 type Forbidden = Error
@@ -2211,6 +2511,27 @@ type ListUsersParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListConversationsParams defines parameters for ListConversations.
+type ListConversationsParams struct {
+	// Limit The page size, 1 to 100 (20 when absent).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the page before, as given.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Words to search titles and message text for, at most 200 characters.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// GetConversationParams defines parameters for GetConversation.
+type GetConversationParams struct {
+	// Limit The most messages in the page, 1 to 200 (20 when absent).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the page of messages before, as given.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetStatusParams defines parameters for GetStatus.
 type GetStatusParams struct {
 	// Window The uptime window.
@@ -2250,11 +2571,20 @@ type VerifyEmailJSONRequestBody = VerifyEmailRequest
 // ChatJSONRequestBody defines body for Chat for application/json ContentType.
 type ChatJSONRequestBody = ChatRequest
 
+// CreateConversationJSONRequestBody defines body for CreateConversation for application/json ContentType.
+type CreateConversationJSONRequestBody = ConversationRequest
+
+// RenameConversationJSONRequestBody defines body for RenameConversation for application/json ContentType.
+type RenameConversationJSONRequestBody = ConversationPatch
+
 // SubmitFeedbackJSONRequestBody defines body for SubmitFeedback for application/json ContentType.
 type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
+
+// DeleteMeJSONRequestBody defines body for DeleteMe for application/json ContentType.
+type DeleteMeJSONRequestBody = DeleteAccountRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
@@ -3144,6 +3474,9 @@ type ClientInterface interface {
 	//   token) over requests that produced one. Percentiles are `null`
 	//   without samples.
 	// - `feedback`: ratings given during the period.
+	// - `conversations`: per day with any, oldest first, the
+	//   conversations started and the messages stored, as they are
+	//   stored now (deleted and purged conversations drop out).
 	//
 	// Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 	GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3512,6 +3845,23 @@ type ClientInterface interface {
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
 	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -3571,10 +3921,112 @@ type ClientInterface interface {
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
 	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
 	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConversations List or search your conversations
+	//
+	// The caller's conversations, most recently active first (a message
+	// stored moves its conversation to the top; a rename does not), a
+	// page at a time: pass `next_cursor` back as `cursor` for the next
+	// page; it is `null` on the last. With `q`, only the conversations
+	// whose title or messages hold every word of it (whole words, any
+	// case; PostgreSQL full-text search, SQLite FTS5).
+	//
+	// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+	ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConversationWithBody Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateConversation Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteConversation Delete a conversation
+	//
+	// Deletes one of the caller's conversations and all its messages.
+	// Another user's conversation answers 404, exactly as a missing one.
+	//
+	// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+	DeleteConversation(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConversation Read a conversation
+	//
+	// One of the caller's conversations with its messages, oldest first,
+	// a page at a time: long threads continue with `next_cursor` passed
+	// back as `cursor` (`null` on the last page). Assistant messages carry
+	// the answer's tier, provider, upstream model, request id, usage and
+	// web sources; an answer cut short has `"status": "interrupted"` and
+	// holds what arrived. Another user's conversation answers 404, exactly
+	// as a missing one.
+	//
+	// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+	GetConversation(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenameConversationWithBody Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversationWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenameConversation Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversation(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitFeedbackWithBody Rate one of your chat answers
 	//
@@ -3676,6 +4128,67 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMeWithBody Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMe Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMe Your account
+	//
+	// The caller's account: id, email, when it was created, whether it is
+	// an admin, whether its email address is confirmed, whether it has a
+	// password (an account created by email-only login has none), and
+	// today's quota as `GET /api/v1/quota` gives it.
+	//
+	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportMe Everything the service holds about you, as one document
+	//
+	// One JSON document with everything the service keeps about the
+	// caller: the account (with today's quota), every conversation with
+	// all its messages (most recently active first, messages in order),
+	// every rating given to an answer, and the API keys by prefix and name
+	// (never the keys themselves, which the server does not keep). The
+	// request log is operational data kept by the operators and is not
+	// part of it. Conversations are read page by page, so a conversation
+	// changed during the export may show its state before or after the
+	// change. Takes an access token from login, not a personal API key.
+	//
+	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change your password
 	//
@@ -3996,6 +4509,9 @@ func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 //     token) over requests that produced one. Percentiles are `null`
 //     without samples.
 //   - `feedback`: ratings given during the period.
+//   - `conversations`: per day with any, oldest first, the
+//     conversations started and the messages stored, as they are
+//     stored now (deleted and purged conversations drop out).
 //
 // Corresponds with GET /api/v1/admin/analytics (the `GetAnalytics` operationId).
 func (c *Client) GetAnalytics(ctx context.Context, params *GetAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4554,6 +5070,23 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // request again, another instance answers). A stream always ends on an
 // event boundary.
 //
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -4623,11 +5156,183 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // request again, another instance answers). A stream always ends on an
 // event boundary.
 //
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
 func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChatRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConversations List or search your conversations
+//
+// The caller's conversations, most recently active first (a message
+// stored moves its conversation to the top; a rename does not), a
+// page at a time: pass `next_cursor` back as `cursor` for the next
+// page; it is `null` on the last. With `q`, only the conversations
+// whose title or messages hold every word of it (whole words, any
+// case; PostgreSQL full-text search, SQLite FTS5).
+//
+// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+func (c *Client) ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConversationWithBody Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *Client) CreateConversationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConversationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateConversation Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *Client) CreateConversation(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConversationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteConversation Delete a conversation
+//
+// Deletes one of the caller's conversations and all its messages.
+// Another user's conversation answers 404, exactly as a missing one.
+//
+// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+func (c *Client) DeleteConversation(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConversation Read a conversation
+//
+// One of the caller's conversations with its messages, oldest first,
+// a page at a time: long threads continue with `next_cursor` passed
+// back as `cursor` (`null` on the last page). Assistant messages carry
+// the answer's tier, provider, upstream model, request id, usage and
+// web sources; an answer cut short has `"status": "interrupted"` and
+// holds what arrived. Another user's conversation answers 404, exactly
+// as a missing one.
+//
+// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+func (c *Client) GetConversation(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConversationRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenameConversationWithBody Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *Client) RenameConversationWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenameConversationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenameConversation Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *Client) RenameConversation(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenameConversationRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4789,6 +5494,107 @@ func (c *Client) CreateAPIKey(ctx context.Context, body CreateAPIKeyJSONRequestB
 // Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeAPIKeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMeWithBody Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMe Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMe Your account
+//
+// The caller's account: id, email, when it was created, whether it is
+// an admin, whether its email address is confirmed, whether it has a
+// password (an account created by email-only login has none), and
+// today's quota as `GET /api/v1/quota` gives it.
+//
+// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportMe Everything the service holds about you, as one document
+//
+// One JSON document with everything the service keeps about the
+// caller: the account (with today's quota), every conversation with
+// all its messages (most recently active first, messages in order),
+// every rating given to an answer, and the API keys by prefix and name
+// (never the keys themselves, which the server does not keep). The
+// request log is operational data kept by the operators and is not
+// part of it. Conversations are read page by page, so a conversation
+// changed during the export may show its state before or after the
+// change. Takes an access token from login, not a personal API key.
+//
+// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -5948,6 +6754,278 @@ func NewChatRequestWithBody(server string, contentType string, body io.Reader) (
 	return req, nil
 }
 
+// NewListConversationsRequest constructs an http.Request for the ListConversations method
+func NewListConversationsRequest(server string, params *ListConversationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateConversationRequest calls the generic CreateConversation builder with application/json body
+func NewCreateConversationRequest(server string, body CreateConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateConversationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateConversationRequestWithBody constructs an http.Request for the CreateConversation method, with any body, and a specified content type
+func NewCreateConversationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteConversationRequest constructs an http.Request for the DeleteConversation method
+func NewDeleteConversationRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConversationRequest constructs an http.Request for the GetConversation method
+func NewGetConversationRequest(server string, id openapi_types.UUID, params *GetConversationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenameConversationRequest calls the generic RenameConversation builder with application/json body
+func NewRenameConversationRequest(server string, id openapi_types.UUID, body RenameConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenameConversationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRenameConversationRequestWithBody constructs an http.Request for the RenameConversation method, with any body, and a specified content type
+func NewRenameConversationRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSubmitFeedbackRequest calls the generic SubmitFeedback builder with application/json body
 func NewSubmitFeedbackRequest(server string, body SubmitFeedbackJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6082,6 +7160,100 @@ func NewRevokeAPIKeyRequest(server string, id openapi_types.UUID) (*http.Request
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteMeRequest calls the generic DeleteMe builder with application/json body
+func NewDeleteMeRequest(server string, body DeleteMeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteMeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDeleteMeRequestWithBody constructs an http.Request for the DeleteMe method, with any body, and a specified content type
+func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetMeRequest constructs an http.Request for the GetMe method
+func NewGetMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportMeRequest constructs an http.Request for the ExportMe method
+func NewExportMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/me/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6661,6 +7833,9 @@ type ClientWithResponsesInterface interface {
 	//   token) over requests that produced one. Percentiles are `null`
 	//   without samples.
 	// - `feedback`: ratings given during the period.
+	// - `conversations`: per day with any, oldest first, the
+	//   conversations started and the messages stored, as they are
+	//   stored now (deleted and purged conversations drop out).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7043,6 +8218,23 @@ type ClientWithResponsesInterface interface {
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
 	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -7102,10 +8294,118 @@ type ClientWithResponsesInterface interface {
 	// request again, another instance answers). A stream always ends on an
 	// event boundary.
 	//
+	// With `conversation_id` the chat continues one of the caller's
+	// conversations (`"new"` starts one): the server sends the provider
+	// the system prompt, then as many of the conversation's latest
+	// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+	// in half), then the prompt; `messages` must then be left out. When
+	// the answer ends, the prompt and the answer (its tier, provider,
+	// upstream model, request id, usage and sources) are stored; an
+	// answer cut short (client gone, provider dropped) is stored with
+	// `"status": "interrupted"` and what arrived. A request that produced
+	// nothing stores nothing (a conversation it started is not kept). The
+	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// chat at a time per conversation: a second one while the first is
+	// answering gets 409 `conversation_busy` (and its quota unit back);
+	// retry once the first ends. Another user's conversation answers 404,
+	// exactly as a missing one. Without `conversation_id` nothing is
+	// stored.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
 	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ListConversationsWithResponse List or search your conversations
+	//
+	// The caller's conversations, most recently active first (a message
+	// stored moves its conversation to the top; a rename does not), a
+	// page at a time: pass `next_cursor` back as `cursor` for the next
+	// page; it is `null` on the last. With `q`, only the conversations
+	// whose title or messages hold every word of it (whole words, any
+	// case; PostgreSQL full-text search, SQLite FTS5).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+	ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error)
+
+	// CreateConversationWithBodyWithResponse Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
+
+	// CreateConversationWithResponse Start a conversation
+	//
+	// Starts an empty conversation the server keeps for the caller; chat
+	// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+	// `title`, the first prompt names it (its first sentence, at most 80
+	// characters). A title is 1 to 200 characters once trimmed, without
+	// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+	// conversations (1000 by default): 409 `conflict` past it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+	CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error)
+
+	// DeleteConversationWithResponse Delete a conversation
+	//
+	// Deletes one of the caller's conversations and all its messages.
+	// Another user's conversation answers 404, exactly as a missing one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+	DeleteConversationWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteConversationResponse, error)
+
+	// GetConversationWithResponse Read a conversation
+	//
+	// One of the caller's conversations with its messages, oldest first,
+	// a page at a time: long threads continue with `next_cursor` passed
+	// back as `cursor` (`null` on the last page). Assistant messages carry
+	// the answer's tier, provider, upstream model, request id, usage and
+	// web sources; an answer cut short has `"status": "interrupted"` and
+	// holds what arrived. Another user's conversation answers 404, exactly
+	// as a missing one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+	GetConversationWithResponse(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*GetConversationResponse, error)
+
+	// RenameConversationWithBodyWithResponse Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversationWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error)
+
+	// RenameConversationWithResponse Rename a conversation
+	//
+	// Sets the title of one of the caller's conversations (1 to 200
+	// characters once trimmed, without control characters). Renaming does
+	// not move the conversation in the list. Another user's conversation
+	// answers 404, exactly as a missing one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+	RenameConversationWithResponse(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error)
 
 	// SubmitFeedbackWithBodyWithResponse Rate one of your chat answers
 	//
@@ -7211,6 +8511,71 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/keys/{id} (the `RevokeAPIKey` operationId).
 	RevokeAPIKeyWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeAPIKeyResponse, error)
+
+	// DeleteMeWithBodyWithResponse Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// DeleteMeWithResponse Delete your account and everything tied to it
+	//
+	// Deletes the caller's account with its conversations and messages,
+	// feedback, API keys, quota counts and pending admin changes. From the
+	// next request on, on every instance, its access tokens and API keys
+	// are refused with 401. The request log keeps its rows (the operators'
+	// traffic figures) with the user removed: they name no account any
+	// more. An account with a password must confirm with it (`password`);
+	// one created by email-only login sends `{}`. A wrong password fails
+	// like a wrong login and counts against the same stricter budget.
+	// Takes an access token from login, not a personal API key, so that a
+	// leaked key cannot delete the account. There is no undo.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+	DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// GetMeWithResponse Your account
+	//
+	// The caller's account: id, email, when it was created, whether it is
+	// an admin, whether its email address is confirmed, whether it has a
+	// password (an account created by email-only login has none), and
+	// today's quota as `GET /api/v1/quota` gives it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+
+	// ExportMeWithResponse Everything the service holds about you, as one document
+	//
+	// One JSON document with everything the service keeps about the
+	// caller: the account (with today's quota), every conversation with
+	// all its messages (most recently active first, messages in order),
+	// every rating given to an answer, and the API keys by prefix and name
+	// (never the keys themselves, which the server does not keep). The
+	// request log is operational data kept by the operators and is not
+	// part of it. Conversations are read page by page, so a conversation
+	// changed during the export may show its state before or after the
+	// change. Takes an access token from login, not a personal API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change your password
 	//
@@ -9021,8 +10386,12 @@ type ChatResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -9063,9 +10432,19 @@ func (r ChatResponse) GetJSON403() *Forbidden {
 	return r.JSON403
 }
 
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChatResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
 func (r ChatResponse) GetJSON408() *RequestTimeout {
 	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ChatResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -9126,6 +10505,569 @@ func (r ChatResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConversationsResponse401Headers the declared response headers of an HTTP 401 response for ListConversations
+type ListConversationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListConversationsResponse429Headers the declared response headers of an HTTP 429 response for ListConversations
+type ListConversationsResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListConversationsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConversationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListConversationsResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListConversationsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListConversationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListConversationsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListConversationsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListConversationsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateConversationResponse401Headers the declared response headers of an HTTP 401 response for CreateConversation
+type CreateConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateConversationResponse429Headers the declared response headers of an HTTP 429 response for CreateConversation
+type CreateConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type CreateConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Conversation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateConversationResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateConversationResponse) GetJSON201() *Conversation {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateConversationResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateConversationResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateConversationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateConversationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteConversationResponse401Headers the declared response headers of an HTTP 401 response for DeleteConversation
+type DeleteConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteConversationResponse429Headers the declared response headers of an HTTP 429 response for DeleteConversation
+type DeleteConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type DeleteConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteConversationResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteConversationResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConversationResponse401Headers the declared response headers of an HTTP 401 response for GetConversation
+type GetConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetConversationResponse429Headers the declared response headers of an HTTP 429 response for GetConversation
+type GetConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationThread
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConversationResponse) GetJSON200() *ConversationThread {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetConversationResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RenameConversationResponse401Headers the declared response headers of an HTTP 401 response for RenameConversation
+type RenameConversationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RenameConversationResponse429Headers the declared response headers of an HTTP 429 response for RenameConversation
+type RenameConversationResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type RenameConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConversationBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ConversationNotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RenameConversationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RenameConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenameConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RenameConversationResponse) GetJSON400() *ConversationBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RenameConversationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RenameConversationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RenameConversationResponse) GetJSON404() *ConversationNotFound {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r RenameConversationResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RenameConversationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RenameConversationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RenameConversationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RenameConversationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RenameConversationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RenameConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenameConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenameConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenameConversationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9575,6 +11517,320 @@ func (r RevokeAPIKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteMeResponse429Headers the declared response headers of an HTTP 429 response for DeleteMe
+type DeleteMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type DeleteMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMeResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMeResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMeResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r DeleteMeResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteMeResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DeleteMeResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
+type GetMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetMeResponse429Headers the declared response headers of an HTTP 429 response for GetMe
+type GetMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type GetMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Me
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMeResponse) GetJSON200() *Me {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportMeResponse200Headers the declared response headers of an HTTP 200 response for ExportMe
+type ExportMeResponse200Headers struct {
+	ContentDisposition *string
+}
+
+// ExportMeResponse401Headers the declared response headers of an HTTP 401 response for ExportMe
+type ExportMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ExportMeResponse429Headers the declared response headers of an HTTP 429 response for ExportMe
+type ExportMeResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ExportMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountExport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportMeResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportMeResponse) GetJSON200() *AccountExport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportMeResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportMeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportMeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportMeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10987,6 +13243,9 @@ func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditor
 //     token) over requests that produced one. Percentiles are `null`
 //     without samples.
 //   - `feedback`: ratings given during the period.
+//   - `conversations`: per day with any, oldest first, the
+//     conversations started and the messages stored, as they are
+//     stored now (deleted and purged conversations drop out).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11483,6 +13742,23 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // request again, another instance answers). A stream always ends on an
 // event boundary.
 //
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -11548,6 +13824,23 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // request again, another instance answers). A stream always ends on an
 // event boundary.
 //
+// With `conversation_id` the chat continues one of the caller's
+// conversations (`"new"` starts one): the server sends the provider
+// the system prompt, then as many of the conversation's latest
+// messages as fit `CHAT_HISTORY_MAX_CHARS` (never cutting a message
+// in half), then the prompt; `messages` must then be left out. When
+// the answer ends, the prompt and the answer (its tier, provider,
+// upstream model, request id, usage and sources) are stored; an
+// answer cut short (client gone, provider dropped) is stored with
+// `"status": "interrupted"` and what arrived. A request that produced
+// nothing stores nothing (a conversation it started is not kept). The
+// `meta` event and the whole answer carry `"conversation_id"`. One
+// chat at a time per conversation: a second one while the first is
+// answering gets 409 `conversation_busy` (and its quota unit back);
+// retry once the first ends. Another user's conversation answers 404,
+// exactly as a missing one. Without `conversation_id` nothing is
+// stored.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
@@ -11557,6 +13850,139 @@ func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSO
 		return nil, err
 	}
 	return ParseChatResponse(rsp)
+}
+
+// ListConversationsWithResponse List or search your conversations
+//
+// The caller's conversations, most recently active first (a message
+// stored moves its conversation to the top; a rename does not), a
+// page at a time: pass `next_cursor` back as `cursor` for the next
+// page; it is `null` on the last. With `q`, only the conversations
+// whose title or messages hold every word of it (whole words, any
+// case; PostgreSQL full-text search, SQLite FTS5).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/conversations (the `ListConversations` operationId).
+func (c *ClientWithResponses) ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error) {
+	rsp, err := c.ListConversations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationsResponse(rsp)
+}
+
+// CreateConversationWithBodyWithResponse Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *ClientWithResponses) CreateConversationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error) {
+	rsp, err := c.CreateConversationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConversationResponse(rsp)
+}
+
+// CreateConversationWithResponse Start a conversation
+//
+// Starts an empty conversation the server keeps for the caller; chat
+// in it with `POST /api/v1/chat` and its `conversation_id`. Without a
+// `title`, the first prompt names it (its first sentence, at most 80
+// characters). A title is 1 to 200 characters once trimmed, without
+// control characters. A user has at most `MAX_CONVERSATIONS_PER_USER`
+// conversations (1000 by default): 409 `conflict` past it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/conversations (the `CreateConversation` operationId).
+func (c *ClientWithResponses) CreateConversationWithResponse(ctx context.Context, body CreateConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConversationResponse, error) {
+	rsp, err := c.CreateConversation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateConversationResponse(rsp)
+}
+
+// DeleteConversationWithResponse Delete a conversation
+//
+// Deletes one of the caller's conversations and all its messages.
+// Another user's conversation answers 404, exactly as a missing one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/conversations/{id} (the `DeleteConversation` operationId).
+func (c *ClientWithResponses) DeleteConversationWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteConversationResponse, error) {
+	rsp, err := c.DeleteConversation(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteConversationResponse(rsp)
+}
+
+// GetConversationWithResponse Read a conversation
+//
+// One of the caller's conversations with its messages, oldest first,
+// a page at a time: long threads continue with `next_cursor` passed
+// back as `cursor` (`null` on the last page). Assistant messages carry
+// the answer's tier, provider, upstream model, request id, usage and
+// web sources; an answer cut short has `"status": "interrupted"` and
+// holds what arrived. Another user's conversation answers 404, exactly
+// as a missing one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/conversations/{id} (the `GetConversation` operationId).
+func (c *ClientWithResponses) GetConversationWithResponse(ctx context.Context, id openapi_types.UUID, params *GetConversationParams, reqEditors ...RequestEditorFn) (*GetConversationResponse, error) {
+	rsp, err := c.GetConversation(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConversationResponse(rsp)
+}
+
+// RenameConversationWithBodyWithResponse Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *ClientWithResponses) RenameConversationWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error) {
+	rsp, err := c.RenameConversationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenameConversationResponse(rsp)
+}
+
+// RenameConversationWithResponse Rename a conversation
+//
+// Sets the title of one of the caller's conversations (1 to 200
+// characters once trimmed, without control characters). Renaming does
+// not move the conversation in the list. Another user's conversation
+// answers 404, exactly as a missing one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/conversations/{id} (the `RenameConversation` operationId).
+func (c *ClientWithResponses) RenameConversationWithResponse(ctx context.Context, id openapi_types.UUID, body RenameConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*RenameConversationResponse, error) {
+	rsp, err := c.RenameConversation(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenameConversationResponse(rsp)
 }
 
 // SubmitFeedbackWithBodyWithResponse Rate one of your chat answers
@@ -11698,6 +14124,95 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id o
 		return nil, err
 	}
 	return ParseRevokeAPIKeyResponse(rsp)
+}
+
+// DeleteMeWithBodyWithResponse Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// DeleteMeWithResponse Delete your account and everything tied to it
+//
+// Deletes the caller's account with its conversations and messages,
+// feedback, API keys, quota counts and pending admin changes. From the
+// next request on, on every instance, its access tokens and API keys
+// are refused with 401. The request log keeps its rows (the operators'
+// traffic figures) with the user removed: they name no account any
+// more. An account with a password must confirm with it (`password`);
+// one created by email-only login sends `{}`. A wrong password fails
+// like a wrong login and counts against the same stricter budget.
+// Takes an access token from login, not a personal API key, so that a
+// leaked key cannot delete the account. There is no undo.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// GetMeWithResponse Your account
+//
+// The caller's account: id, email, when it was created, whether it is
+// an admin, whether its email address is confirmed, whether it has a
+// password (an account created by email-only login has none), and
+// today's quota as `GET /api/v1/quota` gives it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me (the `GetMe` operationId).
+func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
+	rsp, err := c.GetMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMeResponse(rsp)
+}
+
+// ExportMeWithResponse Everything the service holds about you, as one document
+//
+// One JSON document with everything the service keeps about the
+// caller: the account (with today's quota), every conversation with
+// all its messages (most recently active first, messages in order),
+// every rating given to an answer, and the API keys by prefix and name
+// (never the keys themselves, which the server does not keep). The
+// request log is operational data kept by the operators and is not
+// part of it. Conversations are read page by page, so a conversation
+// changed during the export may show its state before or after the
+// change. Takes an access token from login, not a personal API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportMeResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change your password
@@ -13805,12 +16320,26 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -13879,6 +16408,632 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ChatResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListConversationsResponse parses an HTTP response from a ListConversationsWithResponse call
+func ParseListConversationsResponse(rsp *http.Response) (*ListConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListConversationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListConversationsResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateConversationResponse parses an HTTP response from a CreateConversationWithResponse call
+func ParseCreateConversationResponse(rsp *http.Response) (*CreateConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteConversationResponse parses an HTTP response from a DeleteConversationWithResponse call
+func ParseDeleteConversationResponse(rsp *http.Response) (*DeleteConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConversationResponse parses an HTTP response from a GetConversationWithResponse call
+func ParseGetConversationResponse(rsp *http.Response) (*GetConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRenameConversationResponse parses an HTTP response from a RenameConversationWithResponse call
+func ParseRenameConversationResponse(rsp *http.Response) (*RenameConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenameConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConversationBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ConversationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RenameConversationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RenameConversationResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14358,6 +17513,359 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers RevokeAPIKeyResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMeResponse parses an HTTP response from a DeleteMeWithResponse call
+func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
+func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Me
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportMeResponse parses an HTTP response from a ExportMeWithResponse call
+func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountExport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportMeResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportMeResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -15881,6 +19389,21 @@ type ServerInterface interface {
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx echo.Context) error
+	// ListConversations List or search your conversations
+	// (GET /api/v1/conversations)
+	ListConversations(ctx echo.Context, params ListConversationsParams) error
+	// CreateConversation Start a conversation
+	// (POST /api/v1/conversations)
+	CreateConversation(ctx echo.Context) error
+	// DeleteConversation Delete a conversation
+	// (DELETE /api/v1/conversations/{id})
+	DeleteConversation(ctx echo.Context, id openapi_types.UUID) error
+	// GetConversation Read a conversation
+	// (GET /api/v1/conversations/{id})
+	GetConversation(ctx echo.Context, id openapi_types.UUID, params GetConversationParams) error
+	// RenameConversation Rename a conversation
+	// (PATCH /api/v1/conversations/{id})
+	RenameConversation(ctx echo.Context, id openapi_types.UUID) error
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx echo.Context) error
@@ -15893,6 +19416,15 @@ type ServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) error
+	// DeleteMe Delete your account and everything tied to it
+	// (DELETE /api/v1/me)
+	DeleteMe(ctx echo.Context) error
+	// GetMe Your account
+	// (GET /api/v1/me)
+	GetMe(ctx echo.Context) error
+	// ExportMe Everything the service holds about you, as one document
+	// (GET /api/v1/me/export)
+	ExportMe(ctx echo.Context) error
 	// ChangePassword Change your password
 	// (POST /api/v1/me/password)
 	ChangePassword(ctx echo.Context) error
@@ -16179,6 +19711,111 @@ func (w *ServerInterfaceWrapper) Chat(ctx echo.Context) error {
 	return err
 }
 
+// ListConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConversations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConversationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConversations(ctx, params)
+	return err
+}
+
+// CreateConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateConversation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateConversation(ctx)
+	return err
+}
+
+// DeleteConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteConversation(ctx, id)
+	return err
+}
+
+// GetConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConversationParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversation(ctx, id, params)
+	return err
+}
+
+// RenameConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) RenameConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenameConversation(ctx, id)
+	return err
+}
+
 // SubmitFeedback converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmitFeedback(ctx echo.Context) error {
 	var err error
@@ -16219,6 +19856,33 @@ func (w *ServerInterfaceWrapper) RevokeAPIKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeAPIKey(ctx, id)
+	return err
+}
+
+// DeleteMe converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMe(ctx)
+	return err
+}
+
+// GetMe converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ExportMe converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportMe(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportMe(ctx)
 	return err
 }
 
@@ -16452,10 +20116,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
+	router.DELETE(options.BaseURL+"/api/v1/me", wrapper.DeleteMe, options.OperationMiddlewares["deleteMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/api/v1/me/export", wrapper.ExportMe, options.OperationMiddlewares["exportMe"]...)
 	router.POST(options.BaseURL+"/api/v1/feedback", wrapper.SubmitFeedback, options.OperationMiddlewares["submitFeedback"]...)
 	router.GET(options.BaseURL+"/api/v1/keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
 	router.POST(options.BaseURL+"/api/v1/keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/api/v1/keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
+	router.GET(options.BaseURL+"/api/v1/conversations", wrapper.ListConversations, options.OperationMiddlewares["listConversations"]...)
+	router.POST(options.BaseURL+"/api/v1/conversations", wrapper.CreateConversation, options.OperationMiddlewares["createConversation"]...)
+	router.DELETE(options.BaseURL+"/api/v1/conversations/:id", wrapper.DeleteConversation, options.OperationMiddlewares["deleteConversation"]...)
+	router.GET(options.BaseURL+"/api/v1/conversations/:id", wrapper.GetConversation, options.OperationMiddlewares["getConversation"]...)
+	router.PATCH(options.BaseURL+"/api/v1/conversations/:id", wrapper.RenameConversation, options.OperationMiddlewares["renameConversation"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListOpenAIModels, options.OperationMiddlewares["listOpenAIModels"]...)
 	router.GET(options.BaseURL+"/v1/models/:model", wrapper.GetOpenAIModel, options.OperationMiddlewares["getOpenAIModel"]...)
@@ -16495,6 +20167,10 @@ type AuthUnavailableJSONResponse struct {
 }
 
 type BadRequestJSONResponse Error
+
+type ConversationBadRequestJSONResponse Error
+
+type ConversationNotFoundJSONResponse Error
 
 type ForbiddenJSONResponse Error
 
@@ -18624,6 +22300,22 @@ func (response Chat403JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	return err
 }
 
+type Chat404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response Chat404JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Chat408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response Chat408JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
@@ -18634,6 +22326,20 @@ func (response Chat408JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Chat409JSONResponse Error
+
+func (response Chat409JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18744,6 +22450,767 @@ func (response Chat504JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationsRequestObject struct {
+	Params ListConversationsParams
+}
+
+type ListConversationsResponseObject interface {
+	VisitListConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListConversations200JSONResponse ConversationList
+
+func (response ListConversations200JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response ListConversations400JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListConversations401JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListConversations403JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListConversations429JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListConversations500JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListConversations503JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversationRequestObject struct {
+	Body *CreateConversationJSONRequestBody
+}
+
+type CreateConversationResponseObject interface {
+	VisitCreateConversationResponse(w http.ResponseWriter) error
+}
+
+type CreateConversation201JSONResponse Conversation
+
+func (response CreateConversation201JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response CreateConversation400JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateConversation401JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateConversation403JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response CreateConversation408JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation409JSONResponse Error
+
+func (response CreateConversation409JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateConversation413JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateConversation415JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateConversation429JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateConversation500JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateConversation503JSONResponse) VisitCreateConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversationRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type DeleteConversationResponseObject interface {
+	VisitDeleteConversationResponse(w http.ResponseWriter) error
+}
+
+type DeleteConversation204Response struct {
+}
+
+func (response DeleteConversation204Response) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response DeleteConversation400JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteConversation401JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteConversation403JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response DeleteConversation404JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response DeleteConversation429JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteConversation500JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteConversation503JSONResponse) VisitDeleteConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRequestObject struct {
+	Id     openapi_types.UUID `json:"id"`
+	Params GetConversationParams
+}
+
+type GetConversationResponseObject interface {
+	VisitGetConversationResponse(w http.ResponseWriter) error
+}
+
+type GetConversation200JSONResponse ConversationThread
+
+func (response GetConversation200JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response GetConversation400JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetConversation401JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetConversation403JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response GetConversation404JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetConversation429JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetConversation500JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetConversation503JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversationRequestObject struct {
+	Id   openapi_types.UUID `json:"id"`
+	Body *RenameConversationJSONRequestBody
+}
+
+type RenameConversationResponseObject interface {
+	VisitRenameConversationResponse(w http.ResponseWriter) error
+}
+
+type RenameConversation200JSONResponse Conversation
+
+func (response RenameConversation200JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation400JSONResponse struct {
+	ConversationBadRequestJSONResponse
+}
+
+func (response RenameConversation400JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RenameConversation401JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RenameConversation403JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation404JSONResponse struct {
+	ConversationNotFoundJSONResponse
+}
+
+func (response RenameConversation404JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response RenameConversation408JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RenameConversation413JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RenameConversation415JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RenameConversation429JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RenameConversation500JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenameConversation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RenameConversation503JSONResponse) VisitRenameConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19330,6 +23797,412 @@ func (response RevokeAPIKey500JSONResponse) VisitRevokeAPIKeyResponse(w http.Res
 type RevokeAPIKey503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RevokeAPIKey503JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMeRequestObject struct {
+	Body *DeleteMeJSONRequestBody
+}
+
+type DeleteMeResponseObject interface {
+	VisitDeleteMeResponse(w http.ResponseWriter) error
+}
+
+type DeleteMe204Response struct {
+}
+
+func (response DeleteMe204Response) VisitDeleteMeResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMe400JSONResponse Error
+
+func (response DeleteMe400JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe401JSONResponse Error
+
+func (response DeleteMe401JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe403JSONResponse Error
+
+func (response DeleteMe403JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response DeleteMe408JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteMe413JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response DeleteMe415JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response DeleteMe429JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteMe500JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteMe503JSONResponse) VisitDeleteMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMeRequestObject struct {
+}
+
+type GetMeResponseObject interface {
+	VisitGetMeResponse(w http.ResponseWriter) error
+}
+
+type GetMe200JSONResponse Me
+
+func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMe400JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMe401JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMe403JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetMe429JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetMe500JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetMe503JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMeRequestObject struct {
+}
+
+type ExportMeResponseObject interface {
+	VisitExportMeResponse(w http.ResponseWriter) error
+}
+
+type ExportMe200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportMe200JSONResponse struct {
+	Body    AccountExport
+	Headers ExportMe200ResponseHeaders
+}
+
+func (response ExportMe200JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportMe400JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportMe401JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe403JSONResponse Error
+
+func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ExportMe429JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ExportMe500JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportMe503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ExportMe503JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -21180,6 +26053,21 @@ type StrictServerInterface interface {
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
 	Chat(ctx context.Context, request ChatRequestObject) (ChatResponseObject, error)
+	// ListConversations List or search your conversations
+	// (GET /api/v1/conversations)
+	ListConversations(ctx context.Context, request ListConversationsRequestObject) (ListConversationsResponseObject, error)
+	// CreateConversation Start a conversation
+	// (POST /api/v1/conversations)
+	CreateConversation(ctx context.Context, request CreateConversationRequestObject) (CreateConversationResponseObject, error)
+	// DeleteConversation Delete a conversation
+	// (DELETE /api/v1/conversations/{id})
+	DeleteConversation(ctx context.Context, request DeleteConversationRequestObject) (DeleteConversationResponseObject, error)
+	// GetConversation Read a conversation
+	// (GET /api/v1/conversations/{id})
+	GetConversation(ctx context.Context, request GetConversationRequestObject) (GetConversationResponseObject, error)
+	// RenameConversation Rename a conversation
+	// (PATCH /api/v1/conversations/{id})
+	RenameConversation(ctx context.Context, request RenameConversationRequestObject) (RenameConversationResponseObject, error)
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx context.Context, request SubmitFeedbackRequestObject) (SubmitFeedbackResponseObject, error)
@@ -21192,6 +26080,15 @@ type StrictServerInterface interface {
 	// RevokeAPIKey Revoke one of your API keys
 	// (DELETE /api/v1/keys/{id})
 	RevokeAPIKey(ctx context.Context, request RevokeAPIKeyRequestObject) (RevokeAPIKeyResponseObject, error)
+	// DeleteMe Delete your account and everything tied to it
+	// (DELETE /api/v1/me)
+	DeleteMe(ctx context.Context, request DeleteMeRequestObject) (DeleteMeResponseObject, error)
+	// GetMe Your account
+	// (GET /api/v1/me)
+	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ExportMe Everything the service holds about you, as one document
+	// (GET /api/v1/me/export)
+	ExportMe(ctx context.Context, request ExportMeRequestObject) (ExportMeResponseObject, error)
 	// ChangePassword Change your password
 	// (POST /api/v1/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -21769,6 +26666,176 @@ func (sh *strictHandler) Chat(ctx echo.Context) error {
 	return nil
 }
 
+// ListConversations operation middleware
+func (sh *strictHandler) ListConversations(ctx echo.Context, params ListConversationsParams) error {
+	var request ListConversationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversations(ctx.Request().Context(), request.(ListConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConversationsResponseObject); ok {
+		return validResponse.VisitListConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateConversation operation middleware
+func (sh *strictHandler) CreateConversation(ctx echo.Context) error {
+	var request CreateConversationRequestObject
+
+	var body CreateConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateConversation(ctx.Request().Context(), request.(CreateConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateConversationResponseObject); ok {
+		return validResponse.VisitCreateConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteConversation operation middleware
+func (sh *strictHandler) DeleteConversation(ctx echo.Context, id openapi_types.UUID) error {
+	var request DeleteConversationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteConversation(ctx.Request().Context(), request.(DeleteConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteConversationResponseObject); ok {
+		return validResponse.VisitDeleteConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConversation operation middleware
+func (sh *strictHandler) GetConversation(ctx echo.Context, id openapi_types.UUID, params GetConversationParams) error {
+	var request GetConversationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversation(ctx.Request().Context(), request.(GetConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConversationResponseObject); ok {
+		return validResponse.VisitGetConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenameConversation operation middleware
+func (sh *strictHandler) RenameConversation(ctx echo.Context, id openapi_types.UUID) error {
+	var request RenameConversationRequestObject
+
+	request.Id = id
+
+	var body RenameConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenameConversation(ctx.Request().Context(), request.(RenameConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenameConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenameConversationResponseObject); ok {
+		return validResponse.VisitRenameConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SubmitFeedback operation middleware
 func (sh *strictHandler) SubmitFeedback(ctx echo.Context) error {
 	var request SubmitFeedbackRequestObject
@@ -21903,6 +26970,98 @@ func (sh *strictHandler) RevokeAPIKey(ctx echo.Context, id openapi_types.UUID) e
 		return err
 	} else if validResponse, ok := response.(RevokeAPIKeyResponseObject); ok {
 		return validResponse.VisitRevokeAPIKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMe operation middleware
+func (sh *strictHandler) DeleteMe(ctx echo.Context) error {
+	var request DeleteMeRequestObject
+
+	var body DeleteMeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMe(ctx.Request().Context(), request.(DeleteMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMeResponseObject); ok {
+		return validResponse.VisitDeleteMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMe operation middleware
+func (sh *strictHandler) GetMe(ctx echo.Context) error {
+	var request GetMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMe(ctx.Request().Context(), request.(GetMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMeResponseObject); ok {
+		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportMe operation middleware
+func (sh *strictHandler) ExportMe(ctx echo.Context) error {
+	var request ExportMeRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportMe(ctx.Request().Context(), request.(ExportMeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportMe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportMeResponseObject); ok {
+		return validResponse.VisitExportMeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22313,477 +27472,557 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchtJ1i72KhnwjhCwdwECQFAHMP6w2RQlsX8dOCQ16p6GjEpUJYBqFjLRlQWB6LYi/Aa+88W+sXeE",
-	"w34F3/tN/hewH8GRa62syioUTpTU6pnQRIyaAOqQuTJznde3/qgFajZXUshU1/p/1BKh50pqAR9OF+n0",
-	"iqfiVTSLUhGarwIlUyFT8yefz+Mo4Gmk5MNftZLmO3HHZ/MY7+ZBoBZ4qV7MZjxZ1fq1m6lg9AOLNItV",
-	"cCtCxsepSNiYR7EIWawmkdQ1r/aRxwuBLw1FrV9LeCqGMY3Fq4kkUYl5pFJsxuWqeD8bq4Sl00jb152w",
-	"NFkxPuGRZJFkPWZekYjfFkKnwyis9WuPxp2gGx6JZm90zJu94FHYfCIej5tPeXuEv/TGcE+arIYw5Fq/",
-	"9+mTV+NhmAit12caxJGQ6QPN6Aq20CJkUarZaBFORLr/JM0yMPiaibtAiBB+/ezhd7qfzAR0MBUzbkbx",
-	"nxIxrvVr/93DfFs8xF/1Q2crnMOw4N5Q6CCJ5mYbuItBQ9NsnKgZLgRSg9XnImEXl5YmHjOfHz7qmRUb",
-	"yIvLj48aHjOLt9+6sjq8gcvVQNIjG30monQqErbkK4/BjGmP+VfmQ/PUfPCZFoGSoW4NZM2rTQUPRQKr",
-	"mM20Cf+ar0rTdBcX15KpMUungi0jGaolzLJplx0WTjMl41WjVXPpna7mZtUjmYqJMBT1nJdfiRmPZCQn",
-	"6wO4suSNxTg1+zl/9UEv0KJidtdIFraQaRTjk6cqFnaikWYjHtzufk9O6l3v4Ha/sKVaxCEbCcbDWZSm",
-	"ItzxGvMiw6feSf6RRzEfxeJAPhWKuZChkMFq/QCHPOUjrgULldBMqpRxqZciqTi4C2cA+bm9FsnHKBAs",
-	"FbO5SngSxStWvPLwM2ymPOV6GsnJDwtdHrU9NXRceMqUDMTeA87u19FENp0nuPxTT1WSxqsvwoEOYEAb",
-	"uc75R5Gs2JxrvVRJyIg4TMcqZTrlKxGy0UKviHfY7bzkUcrqMJqB3MIekB1xlm8UVk+dzeGZZw6knvJE",
-	"hOxKhJFumEMC28WSeJ3H7HM6UoWjHImxSgRyskhOPLacCslupVrKPc7HDzwkfnHg0RhHIg6L++uUzcRs",
-	"JBIzwUh+5HEUVuwt+mVI28PZX3aR+my20GZi7ImZZaf7hAVTnvAgNfS577HQK5nyu/VzPFLhyi7Jj9dv",
-	"3xw05Av8BW40pyGOpGAdjwUqXswk6xz3LSXyKbAHnx6wWKlbsw/NthuJSSQNLzdyQo1+FUHKbsWK6TQx",
-	"DP6+E8b1rlygKde42RMlJzh4uPqQqc+E1nwi9C+dDy3aN/nC8c8b/Ocfe7OyVm5Ems14PFbJTIQe4wy2",
-	"rrNJUaWYCvZS6ZThOWSRHkizJbRIPoqQ1X271NP8Ir/RYoamQAjGR2ph+KEgKg+kTnmSaraM0ilodnOe",
-	"ThmXIeNmgyjJ6v52KppHGDL6jRPGcaemU56625VpvtLmzCeCGW6QCH6rBzIf75at2Wq1/IbhPp+82nOV",
-	"jKIwFPJQVT6cRXL9VCVqkQozTrPB4ZoqtX2cvTTfV6fmYqPBGe3ILGGU3FOhhV0RacNiw62mRnbRniOs",
-	"vPN+41vIjyKJxlHVCI2KF2f2Aa15oOQ4MjuZrSqNBLhp6Dw2H/cZ3spWapGUHj6OEp322VjFsVrCWYgj",
-	"ecuWgs1Qw16pBYo6fYtLyqRYwmaH3X359vqGPeTz6OHHzkO+SKcP4f2rh4nQQobflA1ULDSI5ao9CqfT",
-	"/BbwOHa4gJICpl8Ppjz12FKMmBY8CfA4n15eAMMOEgEHxWNKGhZoWEcCJ3YgDRk0ULMBL7CjMqy4uK6G",
-	"UxRXZyVSc6LLS5ud3QuZikTyGMmw9/ktsHl8grNb7FcMv7jXCn72+p1KtpDibi6CVIQ4khMWipRHsWbc",
-	"sDw0b4jUsZqwhQwFsvOM/4ctM5Q3Kn2uFjK8F4GkSodjuDun0BtFKr8IcxvFnAawQaPwG9HM7PkUlFyu",
-	"b0UIuzuzUcRdpFPYysRP8s3+QAOZ3s6FPL24j14If+ZbcIP+QBLPaBAqFHEu7cbcjGzEYy4DEZoh6hlP",
-	"zC1znvCZvaHm5Zps4dlDQRTZl4I4U6DjFfm2DlElUPNfU3lZ3Yfx+kzymdAsSgcyV8k9ViXyfeKpwMwz",
-	"b0GmnA2kmTFLlWps0FVYrqoYlaSsKQzkRlWBHawpINnuqy/cWyCXd5YrmfM9VS2baQPJRRxnu2cuklmk",
-	"daRktnG+qDwuj7dCMOfD/qaieV/qfI2DdStWDzRTS4nbOBfQKqkQjelURMm6cGSVsjHfq58hH9f5WSYo",
-	"89VbE5VVFEUR9bWY1GcJyp+axOubF88csl3yVax4eKPUK55MxOcRbo4PG6ZKDWN4nEtBej8xLqUYXMLq",
-	"6NbutHtPjh8/YqNVKnRjA32/gTSwrgMYLCh6BSIbG2aeulKVpnkTzYRafKZktfNM6WEbyWmOUCICERk7",
-	"1myDaCb+YjQMoxBdYkkSfUS+FUl2df63d+fXN8Obi9fnb9/dDK/Pz96+eXZ9gjqLklIE5oEM4gdKi9Ch",
-	"9I1Sr7lcWV/4gUIqUDJYJIlYC1FZDyiI6AiCNskDnUc0kgU6cipcq2vrV4zm5IuXvSQfRf6COk/ZzIj+",
-	"Ttu8hMNqbjoS+StcETdP1MfIuhrzuZGjlH4EeybSLMmCS9ulsb1vuHFapxf5w0tP3X/svy1Uyovjfsaj",
-	"eMXgB4yhLebbBhqay4dw+dAJl+XjdJ9nL2D147ZZ8+N2vhLwrlSFfLWZI+nFeBwFkZApvvFrSdHQGXOk",
-	"LRlY3Tcj6bP1gfjeQPqGIn1WRRDfQ93Bv2vqqVrEYRPcy3025rEWft+oj4GaCT2QIx7cmp04i0IZTaYp",
-	"e3dz1vCY2LmbjEVbuWv8hlcICmrzT1oOHprby3fZ8J85lYzHieDhymgRA/n69Kfh2ds3Z++urs7f3AyJ",
-	"s1wPL8+vhu+uz6/WT3Dp6YZejlu+zzp+44QJHkwZWvbF8AAEAYCmfZII4LQfSIxpReZEa5Hqxhfx/ZsR",
-	"mDG7Ri9GY/JxPACN1RkLKw1lbRF3BvGKm2N9tD7uFgxIbB5jwNHRugjM5rPxk2xDl8Yh5GJW6/9Sg2fX",
-	"PuTqFfqb8YDh0Xknjbqrkuh3EX4ZK5bPo+GtWBX4hbWeyAm0gReYkQiZ0ju/pmC1zqg6xMlvhYSAEyjz",
-	"cuKxhSQ7NBEf1S1aseJuHiUYTnV24vv375un+bBFdai7ODEGAzamqjmE5oEZVWs/CJ5AeHRtU1Wv3eEx",
-	"222CSQ+LQU1HMMUxc4QTqsvFi/98ff6NyplnAHFvdDWxnGkWZuTvikTCLgjVUrK6X7jPUZreSb2Yz1WS",
-	"ivC1CCN+QxGk+1N/kT9xODOPHFKcaYOumkU+yq/5y+n8Nv4C5PssS2mLgZSl+FSaR9/Qv3gPC+he2WLf",
-	"Mvvp2+Q+nQBHxdiEZlP+MQsDQuwY82waLYbquiFKk4hC8Qwea0U6CeQe5Ck9/5n8hZoZRr2ACNv98puq",
-	"0pq+Jy998eSlz3EXbPQSVPKUDT6CvwR7Ocg5wOp8IOlEmTNzGxulE9IqVbhqbPEdoHP7fjqjxr9Bi1r3",
-	"G4MWBt5Me8l62BauGea/5zlX6/feL9JsM3I2DI9E2qasnYVLl/X8l5IWCI/8pkHfESib+dwy/dfJBIEA",
-	"S4zpbOYzUdjoUVY5rsdqohaplyeQBVMuJ6Lx19CV760l//mJiZ8fCt6u2hYy6k4osTfmqUhaeK4/V7Xd",
-	"pdFW8tUt+uxfRXVzFNnsBZjif3nx7wLM+nmi5iJJI3KOJoKb2fO0QKFat909bna6ze7xTafdP2r32+1/",
-	"1LyaOW3m0lpodBUSLKXN7BHz1PTQ4qjfTwXqAZgUp+aaLVUC6XP1XrtjVSkhmZKNE+YbE4G8DlJ8NBtg",
-	"wyjMhXh20mQhKkaF7DKf4tH4Ke8EHdF8POqGzZ54Ylbo0ahpl+iYPxq5L1ssgJmuPTfmOh0udEbELfM1",
-	"l7qMQ4S5UuEZ3mEunEXSqH71ZWJUC8msk1jJQDBuf56jI24TiSpW8tFN+0m/0+33Nq/kThpKPhNFKsZ8",
-	"nqp5FV3miRhHd9XMEyOFEA1lnY6TEQpUSESgJjLSgkVpcTKT35s/jY5uL5/+9qrqlTpQcyu/6ZZfasGU",
-	"p7UPXi1KxUzvOm3/LlbX5iG1T7m3J0n4Cs5TlsDW/6UGewHIkc3Uc09TaV9kYyucjtzjhZmi5q14Us/w",
-	"Sd/kwP61jtetWG3cQ0YXFPHYY3qqlhLqLtDMiDSzFU4tdi1kyKKUcc38U1J8UGijZGaDRbt9FNyKFfwh",
-	"/I17btb9e/r46vfTTvCsJ54/mrx8Ev3Yvn3Vnb3pqctHv1090Te1L3Zq/uq7nvyjlXv/sM3+KsLMpOJO",
-	"vxUr+O9eMyD5tmv88MzNA3GypIpj2Vui0YUn1todL9JFIjBPmPj40aPjNgv5SjO+5KsWe6Mo08y3b4nk",
-	"0PzurzHyR832o+ZR+6Ztjve9Tjg9evOJogvxDIGXA4ZaV2PW7bGpWiS6gUJaqmXV4HlaHPfTtleb8bto",
-	"tpjV+mbuXm0WSfzY8dZs5fy0lDVG8z3ISBHHGb35nCcpq6dJNJuJ8IR1oMig3S6IFKmMlZgmKna+bhSp",
-	"m53IGb97JeQkndb6nTYONvu89fCVdwVPs1HO+MoojhDKG2Myx5gv4pT5vwzgpA5qH/wW8yFv1S9lsQJX",
-	"q/faR0ylU5EsIy2KY/+Mwz7jdxd4Twenaj/tOEewRpXnyIz5nUZnymGSq925aT89dF87Ac/qPU1BfSMe",
-	"MA4FDrai1gT2B60IKPdCtzaLPGeruvlv2YQgmJVdPVIqFhzcEWI8FkEafRTbxusMEpP+nAFlrzCHaH00",
-	"kDZVpC0P+f9An1qBmrlkxavLJPVqd82Jau6U7u3Ro/Exb4tmd/xINHtBb9R8yo8fN4+Dzrg7eho+EZ3O",
-	"PtI90sOs6GA3BUGlgoK3bfoPqbm9+6u5oLVBOsAWpybkJtq0AVa3UdZsSJ2uV+VwXBOndiEyUjj7qrjB",
-	"17dQYahV+mdGrK2H9ZJjnKN4YKW4S4fBItGqwjV6ybUGjQov8LOaO3MXm/OJyM6YwhNmxlPkuT+/v5r+",
-	"7cXfez+/7yxHL94tfu4+TfdcnuQA1SBjSbu0A3yuV5j4DrqlwbT6HENdEgT30cl0Asm4goMhJ1rsLdQt",
-	"Y8IxJfVNpKLA7SySl85SdLzSynwu10tEukgkxBRm1uwkBlhYoW7bFd6dNvzPkd/tnUyyyE/sxa039Mcv",
-	"kUw/uBc1o9lcJaiBcSNza5MonS5Ghns9VHweNQMViomQD7MXf3Jv17fRvKmAFDxuzhVkc+LYSvy6SLRn",
-	"+IuGCLrEP53KjhY7lStaSfInFn5/oAeSqpzAS6k9phXyb3ga+q0pRwKMdPOU6KPQjOMdAxlpvRAhpYFg",
-	"pgnkvsRqoo06CTe32KVItJmczQ3AzQN54eToxDBQtoiFdXGY6SGs91PVKZA8XqVRoNc5x2g1hPhVBdsQ",
-	"CUsjkbB6sULAw/qABmrKEB03NMvC5vXRChRAz25hw02A3+7FA67MaE4N54zSCiuB2OzeLAXSyrY/rkrH",
-	"fqmWqFK/uzlDtRpMhGiyMBp3oMq+m8dVUn4sRDjiwe2uMT6n664pPmBuTdRsE7dKdGqGZMOAc5FEKqyQ",
-	"apmg7Twti9dq51gqZLAa7qbpK7zyUiSBkGkUCw2EVdUDBk/ahvF6KJI3uMGO9xl2qubDTMqsvx3sOA6C",
-	"GM6o9vCrPCBs6Ln37jSiZNtuSlXK491yzp7HG7zc3JiO0z1I/9yMFoJTBeqXpCPsadpEsDD21GQDdOnm",
-	"5UygsAvyQTlb+cM29nKTzb7IZJD+m5bpWaTTSAYprg9THyk9HjdKUVE7rtSmk0RRLmPvruiQabfaR90j",
-	"dxupBcZSMjlnxHrpKcfrT2k/6ez/FG3HsUEfTcTYGphu1WMd1AQvq2iiPbpbV81ee7z1teZVE56KpTmM",
-	"CZZGZ9lXCOnisVECsTudJoLPjDQL4kUoistwVDWExMn5zq983NmpWmc3esWNUiBmYYprS762epXbNE3F",
-	"bF7hMrJE2HX4Lu11MAFOsaoisd10Gc8I/WEifoXqEI9JNVyA7jK8FSuPBVESLKJ0qOZCegOZJeVitphZ",
-	"rKngcTplMyWjFKKjRuHSRj0x1zQ85ibDeQMJhXrDWPEQYq6UfOA5gXe6lAWLdKjGYyPVw2Hmfy1qI8VU",
-	"u/WMz+IqZkTMaFO5BoswSs8l5a2ucwkK/1GyKWZHoy5nLCxQgoaThMvU+Uy6FFpYydCxyOAz6ojmIz7I",
-	"Zq25X2WlTtlDzcqRjWYm4trpxXeuCSQepFVWGJbapVClYB7xIKs2RueTWSzIJfQNTXjqGmr2mweanb26",
-	"KErLdb9B9YiGUbh9UBaTi7S28ruLb33MH42Og17YPBLdcbPHO6Pm0+BJ2HwsHo2PeW90FHTDCqfCTnvx",
-	"q8RMqB4LYRPCCC0O12rDwVR4BWnreWy0Yrg9WX0MmbswMOYbEeuDJuynyjcqDmfExf0lJ7Xd95hPGy0K",
-	"fY9xCqr56JH0iwz+j1p2Y2YNrZ2jkpOn13VoEcn0Ua+2hUVv3Ao2Rg0yCS2ogM8w9yffGBT2Xd+Keyb8",
-	"7dwEKU8mIt20W7HQlEPBnZKwNE7pfn6YWH1QG9Qo2KpkyRNbG6nRrnOD4xh+IYfajmlX+ZuQlTgH2LNM",
-	"MiOSO8p8pxeWunCqNjLlaseSkGlCf+7nwcn5e4V2/NXdVG+eXRxMaTvF3c6kMzgSz8FdtN2VlJ8fLVLt",
-	"mWlFkhWdUSeMj6DGhm7SKV8xBAhaMZ5AZtIBvqRLqCtOcze5MwCWlaNkJKSiFOtLB41l3aH0T+sy+uou",
-	"FdwLl5SetjEaSYWEQ5vHVr1tsiy3dYSS5QlTmLiK0SUjiGR2Dbit8EIpWJ3OubkI2GETbgHHcon7BSpJ",
-	"RJCyqUq0YCOepiJZmS04B7Mm413ZuIvRtu6Tqti5WBbmmb8tTdqLUS9UCeG8JMIY5olg5lK95/uc6N6T",
-	"XWe6MJQNRzk9/yhkeg12TlU+sdF9m9fmSMGFmtVnwsh16zUMDcmNLmDU48YJ00LYc5eS1hQpo+Y5D25V",
-	"iRkzlte2LmNtA+WJchXODbzrgWapuEtP2HIapYLpOQ8E47EZX5QZm8CEuGTGBFrB9SzS5MF2oqZz2Arm",
-	"BYPBddVoE0UlJ6SjGx3byCWtI51yCSkFK52KWVWRWMnwU7DZ7BQ3rdOVmMerrZRZG+Q4kpGeDnMjzTFq",
-	"NmRz7NKJorBy8RAbZYdUvIlQ/7qPoanVIgnEBnkDgEh4AZtEHw3np8w0MyzPCJ0gSjGDRiXgnf2l8wF9",
-	"Xvu7ZK/hDVUCfTFHP8EwI4MTpo/5jDePWp3mk1EzknZzVISIaONv97uZiz55taUYDRECatct78XoGi58",
-	"u0gDNSvd7eyNvR7ynEfxIhHVepoFyHFs4BJl8l1e3pyWAJt3/wbRMuN3Q+RF9AkDPU86T7u78jYsFM76",
-	"pjrnSRyJhGHQiTy2gZIfRaItxlYcmvNwmN/U5XGFZAYnPp7tqmwzVQAsRSI5ydkY7iI2E1xqAjLimsWC",
-	"f6QwjlqkAMIE0o84llkCDphINqRheBZgHn3YHmR3zjE5kjbG84jEJ1ku0evTn4aXV29fX94Mz16eXl07",
-	"+S2sftRtt9sDOVpZhazRYu+3MPMCL8fRAGZavddue2xAA+zjHbhZB7VG2b9zfjePeSTZ9fW54RTmFUaF",
-	"FDIA5dMRwDC+g0WFdmQrzKra0kYRjLoPFltyzarkr6UNVgqYLWqWGGqJHN7sKHkkiCoylPAXZthSskDD",
-	"fh7zIAvqre37SuafihnIecMYCtmY1j2cncpuMRS75jYusrWMXKSQllUTQMBLif9bM4m2AcaHjJ5lBEIu",
-	"DNAuVvOBTIRexCnYWjgAEWZCJFVGYIgWM1vZfskTweJIp1CjNJDmQb7RhXwmzMrAy2zJGBR24TKe2Ap0",
-	"GG4EVfhZqUCuKuk0imO6RSMAgjm19HLPPH0g/ZxAPuJpacXq/ho/9y3Y1op2e4UuX/JampO8ifmW4Ewy",
-	"IKOKwhcVrtD9A5PqdZ96cKCIhaZLxfSUz5ETKSnejmv9X7bzzL8Zg+2ciiuptsA7tCbyg5mJ9W6i0VKh",
-	"SmXfb9VKEEqAHkLJHQekdJRITy+lx1StQDF2+3lRJch8pMXJ3VwcIpPFJMgqgck/Tgiqw3Df9Ze9FlwS",
-	"DggaZrTs9O6pwoRCLi1aSOWrO73Wo72CTCGVOt03ZuqGaooTOXPoozeM8mh3SIdeXArnuIGeIkGrVj87",
-	"bPv7bN2DiEgoUslm9+6O2EuLXauZQIsNOkCQ72Xd1YJVR2tGYQqsa8aDaSRFMxE8hC8Q0aVUFe8xt3jP",
-	"G8hCraHHMiA9j5VR1DyW4V56AzkT6VSFQ/MVj2O1NL8HSo7jKEg9w84LpaYeW6toNyOpqp7yBrKIP+Ox",
-	"YviqEifGCVUVoBA8lum8FGSiT+ClSRZzvFdPF2kayYkT5oIMARQlwEF1rhBQQbuQoQiNeRuL/Ak2CJZN",
-	"vDCYsQC5nIWDzKtRUhQusxhyZd1oDaloPU+7WhhA3GAJnrhEyQmsM5suZlwWE0MrAY+2HNbhbgPVwyJ0",
-	"EsUuulxWYkGl6Pfy2+9wo1KUEE5OYdRVh/u5kxpTPnmz2UaHB/3oFSupAHORkwVcnNpZLDh6ncjj5QFY",
-	"wu22rOFN0agNtQRZpTm3ZVLmtISbclogftXpt7v7x68SnlLR/g7ZX7ljPnedjS0b7kEGeD1QAc6zFukX",
-	"I0F1wgDGNog4XrZxSrm1zuC3bcTNHtxN+/Et+aHZOBECHGpeZuwZc8kx8A7Yk47RhTbXF94N2/iH1VrI",
-	"ChsJs6CwmVk9SjXzXZZSilrW2p0n4yMqIuPNx0GvenNt8eoWTMr/8ZfT5j948/d282lr2G9++KPjdbpP",
-	"Pv2ne22ObQtvk+7WFt5Il2KQtUozXMyL+S6V/hajfA6djZRd/minJgWoejCU0mMq5xTFlfU448iIOmqp",
-	"wDU5frOTN4qkoUDFXqtON1tXf6M4jgjfLK/XsIYcQjWs61jz43aBGN32cZX2u4FL59rw/Olxkai99j2e",
-	"UzYMj9s1fHQVoV9CYs76ntFYwl9kuy+E/Ac7vWA/8OAWkX8rPCU8XWjXrY6pP6sKJ7pX+ygSHVUlHyFG",
-	"TBSHjC6xJxrVqOKB/dhudVrtneeJhpa/1ctmWUWZrGRpHZbO2F5+H02w+kilU3Z6eaEbHvontGcTJ2yu",
-	"oYv3n1Vc9ZmfgSqbLx7+Z99DxRCzVSyiMZeYZuM6/qD2ihJ8ikk99MsapSsyXb/S5n/S6X6Rzd896rTv",
-	"+aCnRW7X7na/5DHCN1RtmVdqEsnN9Zz3KpVyxehxb9/Sqc1R2iuaE1vIWGi9Fl41W44SzWx2QtWZ+/Jh",
-	"17IWDvOvovJrkSZRoG/EXVqVPKCMlSkWGElk4m6uNBjdDMfkZRyl3Wq3epXe0NfmGF/Isapw1bhwKet+",
-	"2sJg/tgUm9snwrZev/3cKKP/8V//W3UF96HxuK3QAlnwx52P50y+cl0M1arLqpEv7p17k9N/V/UUPbhq",
-	"OAjNd4ot9Q6LRmMMulytScpkRNWxqVIx5DvvZ4FBvINXBINO4yVfaXrbfo8qBa7ziPWHyrICFQ9hnHvT",
-	"P0PAjs94HO9chFL0O5/r5mU5m/L0TJmNbY9K2Y+rokAcOuIzuKsqvBvk0BZF6r+T0R0m2RVMhoJWuTkN",
-	"scoSAe0gmM3jpp81A3Isk7prejQ+PxJPlHW2g3m/kSaWuB/uG6omTE8MdVbxC3p3Tt48gGwXcFtQuGor",
-	"nE0X8rbCRJVi3a8mQme1Nu6f9QfhjycUdCQnEwyTBeb1hVhwyZQSMaas7Z/B8UVOa/F144UMqs8NTyaL",
-	"me23vBETZF3ybkjLXZdfMhR3VXCDebfADF/ZDnJn9gw+tGqHrLGdtSvW8mN2Y8ZsmkLlqDxa8vKbdo+2",
-	"wHT25iVfmRm0YIN/W5awnRU46nPZS2UueaDR7MqnlGNZcc3GHGLuEyF/5xGLzDVwHAjUqXSM4E4ZrIZz",
-	"IXmMkbk9Q9/N7h6WyIzfDfOBOjku6yqHFEa3ALgRNWZ+nhLjn0BqQCQ1aiJgbnLEbE8p6y1LkNmNHlHM",
-	"tSnJwvlcJGykFrLkQHtgK4zz7hGvT38a3rz99/M31417DGJj1s7N1iSd4utfn19fn744v2b/hXVslore",
-	"PxcM95ObyrMZieTAYyi3lOFSesCJ3aMTKMhW0iaqZGQ8jKRzSJoOxNfayjbsMrQP3Ye4FhL7Od7zyatp",
-	"UaWEnepbbTM/sPR6jEVigmOcEpwPtjcxNh+jMKA92WsMdjfJIH9yr3lcmyur04A2woZQyBBzvPW+7zH3",
-	"vKVbPictZ+d6op6B+vL+1kCuXyt1L3uihP/juAGcwuP5cL5jtp0DZ2vzO0rbDsDFQYsMLRIGxnGz5p3Y",
-	"cy+vFLoVqyqdvcoqrTl8bpvIs0tQkk1lvaY4dLN3PRaDO8VjudLIVMJIGR2OozgViUeVGPnZ0jwqxfQ2",
-	"ZhJv1vZiNZknaqTvb8/mlJjlKeO7dxEZ9Ju0Nfus9eTUbMTbFmMhb/fPo+8zP+Qp7/vQ8FBjM5epiqFN",
-	"CR9Iv1L58m2H7rq/0QDCDjZCDiS+gf3y7O2b8w9+npu/KS3fTRXLF5JehBvjkicVLpqU3GnrFsmqygf+",
-	"VsYr5puboAInS8oobix46K7TAr9uXpQse2afvBYUqg80ZsZQOgtmQIaZiS85gCicXl6wuqEnvKHhsdEi",
-	"HUi/1KoFq7d8NwPGZ3We40Fjl02V2KyZgQwSEQqZRjxGaBG/skMSPrf0JaQrDiSOHg1eAnQJdZ5Pgn1B",
-	"wTULXxilWIViIOv+eqaK7zGfEkvMn4WsFZ9yC3caTc4RPShJpMIxnfDZ9vAtNUTlKQMZ67G8+ele7rGy",
-	"IVrd48Or7qjjrTeu9PLevdk3FZ25vPWOY16x8HynIZwzL4KERmpRKsqOI5L1H9ma1VmVTGbPBT6saRgW",
-	"TyOjd2ETiXXLKcsY2rM3yoYcm80zer7Rw7HLw259HG4Anjd/P23+o918OoTw+6NeVfSdqC3SjQgs0N72",
-	"GmaX2UfW34IA7xgz4TozzorTK0ZrftVKtq740jFBsEvHFjfGpuzfjdiIRXKCO3e706iiUNn+bCYGNKAU",
-	"Ee3kZC8TlYJkmhUlwB+DWhClq0GtP6hd8iTSg9qn/eBqJyIdLgVPp2I3ZAMFLvKJbCbFPvVpe5uNJFG3",
-	"IIhWqJitbcVoJV9yKD6K2IwS61z5rYDt5WPWv+/GhKlEwKtl99iM5GJNm1EWt7seNybYmB8ZZ7650rcm",
-	"t7Voq+sKCu7MikhLFkQBx66ZHI3UPv5Ae/6woMXObXK2MUwERwDqQBm8ANw2qA/NubFL67+qSIowA0v3",
-	"bJW0SjCA5NY4wheGdVRQgFrC55SqQ58u+KJwiVTYtT1VTHO0U/L8/F1i87BAi6NJrhH6Q05E6zQ5KIZ6",
-	"mNv0W0Vc112taPVVnSy1lCIcjlZlBmd01a8Xza1wxWYDyWK9xQCvE/ndHut11rc64mvMlgP9A7hbKvzo",
-	"66SOzTt3qlMZAWAwm6fxhs9E6Pg3Doi3bI6o7CWd7x8zIQWx4oby7EpOuDVOBhLd7F1W941KMsQH+FCc",
-	"hkVlC2hqs0jni9RehEtn7FTSe6hc1+6gKk29SDrnMeuDem5sI/dFfeb/MQBCDmregLqM4J+gMw1qn3wj",
-	"GXHOLBRjMMmj9MsoZuWFIsPWoZf9RDP68JlW7zU5J8seekPnHtMYuBA6sw5Lseuc72/h8+tWXuaZ621m",
-	"6kUnZYWqWlxmgl0bLqrtR+iTwDHRGtwjhOwOl2MAHcO0PoWPfFvX6JNPpFXbD+fCcUJuPeC7GVVmnPxJ",
-	"JzjTab7QuK1+VM6qB92vU9vDpD4gthvm1uy+U824cEkZlkoK32M+X6TK/Ne+x0e0sT8G8FQwNeyrgEPk",
-	"H/oZD+m3Wq1Pn/ziWbHTMy9CB4GqOdP5UKU17SZ7Wbw4Z+ndJlOkImZYFfNRs3m69RIAydxyRWURqb3e",
-	"qxhI6ZEbV/Ly4pkKFjZNfP/Ct1PJ6H521GqzkB7C6tAbwoJfrb0zh6/RIqUq0Spw8eUW/Jon0Mah+2Rj",
-	"uQNnUiw3ZTxWmD63Qm6yeowdRy6EGcBVYg9tFkeYfuLkSh53ujsaQpQZC/XO2wkdUyDa56Wt3idLde+E",
-	"z2K5bkVVAAFEpWoNUWjJo5QaW1Db8gyzkJASs5r4+xQSF3C0PkEKHNYnf1ZXo/wpo2Ic95tiD25rRwOt",
-	"TLF9S5SygEsmFYuVnEDxDcsmtLFL2OHDKQuv47AbdEZt3nw6fiKavfBx0HwyesSbx+OeOKLf9mkOkWFq",
-	"EvEr/GFmA0EpNNe3LvYtbIYvgi65dVTDvU7kJgzAipv/dADBfVQGBwuwMPLSClWSxstL8gsVdM4WLp2y",
-	"0tGt5EKOUb4ms2zBcGb/nLCZCm5zcDpwyYEk0ymXYTOSWEhPdZ85qD6MY7IgP6HVSCaJ+s2oKnMhwSdv",
-	"LPTpYjKJ5GTMA4iNq6A6r8uOe1OlT443XKGdT82QLNw5PeiBZhwBiMn8QMBlFkmWCB5jflaa8PE4CnIM",
-	"bNDwj6mToGb1dqvVaRQbK25ECYCuIsFUBLclt9BBbLUIC1+cKJXH2KnCYOeJGon9evLcCw5rrVIKK+TE",
-	"JOFYQE3FcguZ7wn4CKGw6hy+ORBjfR2xV/d4EeOsHGxybI0NAFtzLA4if+NSsVAE0YzH+oQZEriAMpiO",
-	"lVEox5x42npyv/IfHIdLjs605tW6PfPvYzPxo3a4295wPFhZvRdRpbSPSgjx9H4Xf3srG8DjZJ1fFdnK",
-	"Mk1W0DHTDglozNk4uoMWweQk2ctBVjrDFT4ye4V2OvrmuBNxvAdKSw7MUnLX0mGvwNiCYGKWWJImgPgQ",
-	"EUIbAN6w5XQFMN+2B3fmotgPhZWQzvfIBf5QhaGBgXQIflpOmw0XhyJCVj9uHzWgye/fLCJpkQJxdSP7",
-	"DI6ewCxgtcsgI8ftSsCkApax08w+r7893n2fFgiWMVykgXtyoJ8Ze3dzVqwNzL+u1DC0SKu1uxsLXQvX",
-	"eGwWhTKaTFPzqM19Xw9uF1gNSLN/66sdBFvvuwQ8AJbWXQSXFGtEruIIFehGn33msh23o/2apdnWy7bN",
-	"/MP9zlGadY1D2I9IozqzmLN6r/uU2uTb7OGB9K9EmqyaYCf4BN2BAFeRZFObG0u1p4Zf4Bqwut1rAwkL",
-	"XsQ2yXpqr2Gc2F7aG6BJiLyGWId30bZUP24byq4BVX322kPn8SEfp1W65jWRaCHTKHZE8a1YsUDNjGRf",
-	"QJFMoFQcUsrMIe3h3LfvsTlOWa/7FNVAwitD6E54DKVexZGQKXUGy5qHL8KJSAey7ruIPBh0EEWxYqZm",
-	"wccikZh7KuF8MJkJl4S4aXkjL2YjbfaoSlhGm4LyRYpVztEWlYmRV4KHkRRaV1WuieB2C0L/H1Wo/puV",
-	"h7xlvccGNXU7qDEyNzGx0ZwV1L8pdcz2tHcRE0/YlQgjzeqwOlfnzy6uh++uXkHinkht9/u+hSWKUvMN",
-	"oBoRHopAWG3NxtzogTy4NWsM+Y6IhxoIW+s2kFRUDzDgZgw8XK2dWztKs7Vua1XueiE/RomSGdAELZNj",
-	"SaHPJlwEG6vc4N1VQea1PW+uK76zitNfiUmkU5H85Uq8v2hd9iHw1HYKW/2MRK5XarKpX8o8qtY6Ti8v",
-	"CvWT0MMhnSZqMZmyun/59vqGWRAFAGWAQAB+TV89zH3Ytj+F9fJDGihZ1Twqnvvsx/UeJBvV4UwHR03Y",
-	"tZco0a5OZ3eMGLyNXEWGs0QH+bOVY686gpBbaY+qdIk9vYadw7yGYE1VJ+vmigVk5+aygk1UjoylJNNo",
-	"vrbu0RJ+z34it2I1zLLdyxmuUTCt8IGgxyazIbhk8ACPWi261QJ5+619nAlFP0URV2P9akWY0LtQlPAE",
-	"OQjSa9GjHY255hv9XzdudQH2DyaynKzDm4Xl4gNybe1RQL8d/amAEufspSV3lmkhATo8R7UgtSQK3XWz",
-	"Gkvj63SFycuIdjZ3MArPvvlLTuO9EnUiamKeaYuw6BWLY/hrqXfG8T5b9h7o6Xs13P0THc4FtC0jkPIR",
-	"0DJsR0XPOUh+Jgvsz5Ec2RbY2KVwn0Dsjl44udT9Uzst73uO968eK6sPOzM7c3DWXX1wSlyxsmqzBLUL",
-	"AJ59h/H7JJ38hmc94ST4uVwNZJY2BVuBCnssb4rF2PwUGAU6jo0J47nA6FlFSd1WpaCBBM5bNGrr5QqS",
-	"BiRDQO9DxiksJwbSOffMPC0vD7FGtU0jxtlkNrRXy0YHdQ8wjJq3bnI7zyyqUvkT1+2oQovc6tCE3toH",
-	"ktOKoG+1d3dnZn98d4eKRdH4/eJSDatUaSzAQO0lnyXiSo0n25Wen/0lQzk9YI2XOQeGKF51VhCs/Qog",
-	"1yvw4mQ0n4sNFWRRGovKXxZJXAxwJ9HucjF4Gt7rZe+tHDF2+1gvdftq46kaxU1UGTOE2hrI1o4IW8vm",
-	"Vu3b0cE82+aYlPHEzYEbbshAeXndPX7Efnx/A4nikH+nmX9K5W2QD9FnPwieiIQNFu32UYDNws2fwm9t",
-	"yw2I5D4eK+RCdE/hpDx51Nuw2wFxupyGNoJB7g4KFehReFhh6FWr95UztA7Ov6oeYxXCVeaLWPM37Odf",
-	"QChvC+RdiZebTklhRrDCsaI4CLdJTXg3FthhbhPD8uCBhMJ5SMq10NgWadC/fn1zOXx39cqvbnxgbbyd",
-	"SRNuZ7QdHiB4gKVPdt8aETZRf4sIu5dHaL8VqhQXT55siBP8Scp0rjSX8jWq9+7fDWlX5+bSjV617Wl7",
-	"Ti/NBzpvQAcl+1ItzRarV6T2Qc/hlHE9kJyS7yDiEKUnmd8UmohgXgjjkvmnz15fvBmevz69eHXtMx6G",
-	"idAaN+lBTrSDkwPN0SHkYvjZZ78twEduKxYbXyZpsGqFssZRXyy8ce92VQdGqtTYwV09Yb5trIJxEswz",
-	"X0fS91uFWdv3V/C/FaFjQlcYISeRsaDVInYj3X3mL2QieDCFZ7O6VAOZd7HuY9Jc5ouQIl2q5Nb6+Omh",
-	"5I1veAPpj2IV3EINunMB2gy69DB78DwmWpMW9JYdqXQggymPYyGNDQdhGqOFaKUk9JeCsU9FPG84deNm",
-	"2Bn+oRxI8/0J43g7m/EVM6M2d7hduH3wiuGCYDIGFMyB+YjNd3SQcIhy2BcnIlATGWlRskocGhrdCGkA",
-	"hjkMEPSl/MWVutJaF7XqWvaRCAiEibMstaywj6iMr4jYn6UCFmJKGGmVakidiiB9J6+scjp9bh3xFd29",
-	"xhmBC1SzEWQQUPFiHgHIJkk0m4nQw8pDLDwMVBzzuRZhNRRhkr95vwZ7rpFQ4ZfWmUpewjOBjYA0fbYI",
-	"bs3/X6icsh4LeDClCzLbO4NliWRzniij5OF1hbpYeDTYscG0emusp2JZm/XD3qDSNDOP1iQn3TpPBRyk",
-	"YJFE6QqqyXEtUZk1anhlhiHqsCQdYOII11vnRpVHq5+zuUg0QPmfXl5A4LTuT35vtlotH7qGCOuW1jmA",
-	"iG602HkEqhwPKFnasArQ6TBAkbdrG0glgxJAtd3DrN5rHzWYSjxKuL4VK4/B9RhRpFbzTCUDOeWaLAC4",
-	"r9NosVOM9M6FtAirLs4JNB/SYiD9u+atWDWh47hvnjxVcahZ3UXl3o7EbfunnGyB4m54TBgFtdc+YpLP",
-	"wFAz8hhRPwYSXn9SGJ5VXwvjq8+45BNzu6F6g0kBxeAD6a5ni5UXONLYAcU6g4BElpa0NgMZqwnE+z3K",
-	"PQb+aiiL+kzqNOSF/eEuFjQjs0DPfMIjwo6BkwyqMhpX2e6dpukcoUAQfnmzBvP6/Obq4uwa8eGKwO0E",
-	"5hGRskWwZzve+QmgiBCNuQruhVDSTy/QUzfhqVjyVZ96VsVqwiLpsYnR9ihpxTrz0IcGpABDGO0v8iuZ",
-	"UdOzCAjD6IOnF5lXyKh+A3lehagxJXAEbWQJVFiCRlL3z9EL2GccUVKyCm4jVslH6AHSi9ugCQNkkWS+",
-	"+SPHlfVzr7VPPqpYq4Hk87ngibbYpsV2F+UWOm7XOzLFzMZqDWSpqQZsSgB3Wouf1Dl79+7i2cfHDaMW",
-	"kNey9FrH76kBz6beaRZ1cqihP23+g/Hm76zdfMqabMharO83BjLS7FbMU+gXie1GYjQro7DPRDBV6AP0",
-	"f2qe5T/Ce830YjWZgE91IH3nZkM3G/jRKeB/0cI5zXIHsrrXFmpglFsESg4PQ818c2DxrT5kTYCH9WYL",
-	"vgpFpfyHHztGreMT5mNI2m/Y/UQvN5skw8GELnyQfyF46EH9G1yGZW60r6AADsvivAEinMBfgBdU+/TJ",
-	"hz18mkPhiDDb7PxWbPcLuX4Vcg9RezrqEYaCqhin54t0+hBkF777QqYiwf5qWbkX9fkdo0KbFYFZ5TZk",
-	"PGX+w1AF2j9B/3Z+TapFPMYLgIrzqLXis5hWJPvuVzAF6jyOqY03Unoge+1enuNG5yFZSGswPHt7dj08",
-	"f3P6w6vzZ/8GTgy/ccL8h+ZYhVEijAhN1UDS8GCK/svz02c+silSXZQ093jMf4j9MeBPyEOBv+BeD3j9",
-	"OIqFRh4FWXc00QcaUrRxrQCMxX9xfgMvqQPXIY3bzBrPuW4gwpUVVBx40glTIPtp0a2Sn7Je+xglQhwF",
-	"gnCFsNy99vrihhyeyKJ1/yHQFXWglkomD+km/dBcm/uAsxYiL4ixnl5eOB05+jVs5fGJkjLmUa1fO2q1",
-	"W0eQY5JOQVN6aP6ZiMqM3HwJmEst3FD1jLBH7W4/6zvK53O2jMxG4LdgmETaGvce04qNErUEUTJb6JTM",
-	"FAKpQlaBL2202PsonQ5k1R4xFCWgFNZr91rZprBfZgtobKG8eWhK2E24FJm6cRECLdMrpShLFTg6kOeo",
-	"3V2nzAtVSRIjfWl3mHteKfTVVcv1IjHnvFzsBMR1C2YpzpEX+Zd1aSPZe+32Jqsim9bDH3ho3UNwS2/3",
-	"LW9U+lwtZAg3dJ/uvsHJ5DT3HO8zrgtqumedHbXj9tHuu5wc/YI1UOv/8sGradvHCYieidlxoiSGXqEk",
-	"aqIhHc5Q/IN5RlGB5ZLHqzQK9Maj8hwKSnQW2IWSFz/kK+2zdzdnzPzlUbI11fBDt8bZfJGS6YUMyUrK",
-	"WE0wtul0D0X2Y5XvFoMeqqjdA2NsEjae34cWs07aI89yPuciiVRYBgIOwYnM8nNC9UZT/lGw30WidKNv",
-	"lF3snEriBRRCrxDP1Z55itWnZnn3U1C7Ryun+Sk9JGslCsOHamjt9/M4oHlWWGzZmhXb2LlkuZLMSnY9",
-	"j6PUvG85JbOX4O/6DLVCPezd3flQImZfZW63BkJWhIjIpWthYY/lIWQve+Tx3Z1vnpIa06qg8JIRmKm6",
-	"NrRdz3VUI5EYK8SSCY/QmJRnNmrsUCYRTAowNVvMnDb4yjxkDAqAwkbtVqnVPqu3M1GcGF5tHgA14ET7",
-	"OXZk9ZGXd9pui1zEJtP5SuNNo9UQRF15yWgd6j1Q4kN2fHfXgK2YRqQi04JVx4RZvSrTiQaaJ3n4uBd0",
-	"Xo9lB3HCfEr/MDogZezAZocFMtpUA28uNrXFFFjQKESLOf2dgNw4KPeg2D5OMDB7Mg0xIGmaWk+ycJFY",
-	"kxf37Ab5c5rxmSJ83i8b8a838RZW75gZP20Xk64eG9MPMvzRq0IaiHlCzZUsGSDzYwcm+Gm7CKO9Fn37",
-	"UBKdXeT5DhQcn89jCmA9/JX81k4es91NCB9B6QodN63ABv/zYA0G9CEqjMHeT55zb8+92ayee6v5tXDn",
-	"B68GDBTeX2wj3emud3vutm3L5Tyrs1cYXLfXNsMpPurp+pOww3P5WceFZ3WOOjjAlQaA6rHTKhV7Evaw",
-	"7eBRp9xZ8NEnr2ZETHmgxdxIaD0GeZHQPAw7hkH7r16724UwS3l0Gc/AFcPoXEVILp/FkydO+Gy/mJmZ",
-	"NQqG9e7enWO3xNAw9Vq/3WofdY8K3x/T9+0nHZuVgdea2ebcu9Y/Kmytx51iIiBQCJL4gEKPelCzkh+b",
-	"renF2dkGPW1dH8SaVN2q3VeL6+ylKmW4u3jTHvrVc9uQ+p9L9yv6gH/58KmgDEImgkdyymN0EgoKVqna",
-	"mpik1RWzboGOgxL2vvm6QoVchFiCVqk+oteLgDfghkinCU/BRULaFEoLlbAZDxGdA8O0eiDr5JdFLIVx",
-	"zCde7prEj3NE/chcmznYAmgeWb2+xyYJt6pmIj6SCaPz6IAdxwPNzl5dICYz1BgNJLwfSRFiDRUmVXrQ",
-	"kMOqmx4FrYxSxqFbVItdcq0H0ncyDH0MGuGFTupkqsD3aLMnT8gbnqVPohqNJefGpippyWti91Wk01NY",
-	"nB0y99KMREe/i7WC1CqRaishK2Qq1LBaoXrc3iVVvSrjcY1SmE4vPkZqoSuMyTfPLmrVA6V8TnekTuT7",
-	"UW89ZPPZYt4YJhByIykLs8KNOcw2Ys0zv0HZYcATFZckCvyGQsQmizeP+aNRsxc8DptPxNNxs807o25w",
-	"FPbE8biY4Fuswuj0212qwghFyqPYgazBN+yJhpJnyFAfiyL6yZpcpNyb3tH96iYRyKMacSQHGNlTxnrO",
-	"UsAkhsAHCutgT36B/KhUbSJu+2let+wQd8mLpLKU6BYpgc/O5lm1D9yZ7rURzPYtJGvD2dhfjBtWcYkN",
-	"myqLDYFhWTxrc7Ex5b8L9T9FqN+4NC8KnftLbpKYD/+Iwk8PAwcMTVWBVZwa1mfka0niYnij2+46KPEo",
-	"oiPsdxCKmYIMVghnmjdDkBGFYKLMj0o2MGDjYm9BoWolihJiR0mV2qwrqEWFsPIJ5uGbcQVcFkClICzq",
-	"2aT7KLWZpebGpwMJ7u0lpJQwai+V4X5hVDpQCWWQF4/ALkFMOHNnFmtoqzCGdPICgR9oVq6F2pdtS6jg",
-	"TKe5UMxqWKodr7ty+D5bQuZ4aflf0RrLLOKjbZJpRfyzz5aWDrSYi2G2CX7sEPlZEpd7on1VgXlVIXgV",
-	"ALu+jMzMOiFVUqvdKYq/vG2JlWxZvpJVGMR4LNC+pes6Rj3cPOb9B1uhnQB+D4QO18X2k36n2+/1/kHw",
-	"DEPwLtX6R/vbu2d229GB3mD14v72ILfUMUKs0WPhB7H2Jkq/hSA94NgifsY4k605dMbPalEAuIs0Tb3P",
-	"OAuj8VgkwswT+DhExmyqLAGqHKof7r1QtqVI9fJkrbswCZPlkqlyNtCzQov4Y+bIODS21H56L5obasUR",
-	"AEdbkt84w7LJUTxlVYyqb2ZjhSak73xLmuOQIWwRQxDbPRmUk0QTav0rqW9nWXI4BtEttmhR0N9fk3Mz",
-	"/CvdMGduKKucuxKrSa7dmG1e7dUYyMyt4THsV8hjaEcB/2D464H24G+nAB76WAiocAzUTDzQ6BRh9/GJ",
-	"WNCR9ZpS8olcqSVGNJZJlKZCGm1txNNgKjBGD8EZuJ5UTWPQUExwxlfADEaCxRGk865Eupeb5SqvjNuq",
-	"3L3FdEVEQXJTr4vq3b5yr8LpkZdV7K/UeZXDdMJHkV5HQ6usXKwakYu0txcLcbtVbB8Zxe8iSG40e6s4",
-	"qLwJ1/qo8tLr/QZVxkVYH9o/tRft9U3QffPrz503v150X/96unz9zPxftV9P7uVcO3agIb6c7VBwbpRD",
-	"Xr8QPEyOyJIDsPzyoRLp5Omj7daARTBxsUnwtdal48CBtItBJ4g2ZZgbTm1zqdQPglKbgoAHOc0sWgTV",
-	"DDvRPyfSAyGeMgrDJuiFg6NZnw48TRZzYA+HkyOrvruc/jSXUyFn58s4nSi8uUFPOaXIDyKDYmYNGInr",
-	"oRUPsZBABkSpxnScgUSrCpR3BwDyEI1jIF2Vw+gua6EYdngk5h3Mex/9AOYLuPMpQk2iiEvNYOoB18Ic",
-	"USF1ZPhcCXqmZERXMG77sZJvV8CK/WmSrvvnSLqf319N//bi772f33eWoxfvFj93n6Z/VRm3abB5YsJX",
-	"c88cO96ZdZfTn+2d6XQPEC5wGM1x20e22FDzd6HypwiVjL9Tr8KQrx4YY4h/jvULxwGiGNTQNZhWwUtA",
-	"6B/7LzpHws8y8hKRLhKps0zOLBEa2dVAAidreMy3W5pqBexp8k9sxQfg9UAWXcpXZG6vjFnaGshnWWwk",
-	"5bdCMzx6Rq4pGYg+oZpayZulKKLBOJDiDnJGJ5jqp415rKH6zKYxSKakscHpQRZ3E2vHzKgHkoInNO4s",
-	"RlPwcbFnlTGc0zdvb16eX2WBHEOAGb+F8A60vaHvQwWmNNSG4Az7LsBhpFm33cUag/WIEmZMrjkPyVeE",
-	"myeSrNtjU7VI9ECWIB43h7f8BnkBgNyC6VTFwoalWN6QG3uTYA4qi1Vwiwki5iMi50qVsFlkhoY1esa6",
-	"iALhIgEYpYTGcFKRX8LqPpWl0apAWPp/wuJHHysANZOq2ICGFRJqimEpTBDZPy71bh7yVLzD1q87g1I5",
-	"dkI5GnWIu+LLR6PgnPygEMB1f0FbkIrddvs+4sUwmk/FSl8zhU+fHSQ7VKqD7rRbqHfbfzWpfjDRN7mW",
-	"i+EUt83OJ8+M5b5Ryl2xSUoSKUQityeOfI8zunHGPV2Chc5e26MLdAx0LtZ00e8OkYYZyN6CyNLKmHl7",
-	"dgI7yboo42vRV/wXVyIPD1k92UPrxHncEMKGua2zx8gu+SpWPLxR6pXZNnjf8T5k0Iv5XCWpCF+LMOI3",
-	"Rib8K4WKKFVWOgJ3LQkW9rabBnsv5TkrsN2c9PMealnhyJOya4ECAEFBBLe6AB9wwjhbJkpOMq/NQOLn",
-	"DHCJQyPXHF+AGPcEa6aoFL7X7nguLCV8uVTJLZSDXWbPsv2leELQ89RdJRMHmi1FHJv/wtdYrdkfSHy2",
-	"/+rti4s3w9enPw2fn168end1fu2z+nEjfzDARSZqmdfFoCfXG0iE4l4kyFnwBvQNGe0VB+ChWm7sDno3",
-	"InlD/af5NiMLZFEl0C7FKKa23KXhOagaaA30uk8xtbnYLANZFumqHEyPJIX6sA6jajNoskS2lxn9QNph",
-	"x+DxArx0jy2ge3Ana8LVYqduJRLiiYyVYfYadU6Y64nhoIDQQ2Qlkg7fX7x59vb98Pr87O2bZ4bA+aMb",
-	"TplxtpaZCAcPm5lRi73DblbWOYYd0KjRS75B+ArYOJEhQwtKzRZYEg6d0/oRbClEZ3hvDCdqKGGXZMo1",
-	"cHgdq5S6FIwWemWmPpD+5en19fu3V8+GL0+vXw7fn17cDF+byXWZJvDW3NY5bh9RWbi7ZPjiwgmLzdrX",
-	"4VMT4qpAbHycSqJJJDn2VRAyNNagUWkSHqSNftZcCG7bWJg+kP7pu5uXw9NXr96+R4iyIazWvxnN1Wd1",
-	"BDmIJMt7JjRa7CKljHeN5LYUVJIKLWGcLZbZ97AFociSO0cfUSEA2yRKYfqkuxURTSTLsSehFhE2t59D",
-	"MPq2BUyltxVY2j1NgxyM762M4b6cNZ+XloXVnS4TjZpX+8jjhXDQ/Nbzokv9GErPhlPqdFzY+Tz3adtb",
-	"OnzaP78J6JdpJ1/BvCnCjtbE6sfp6EUQvY1+vHj3+0XnTXShL+TVcXB28ejidv7T389+fNoSqx9/D99f",
-	"RG+ji+XPv8bxm+7Pv/+8+vFpK+jGcjR73g5/+jEuwnRmKKEOJqhFjtmbGAhfU6FxvkKkkEh+ptJ3cD7Q",
-	"wtUD85ygC6zaRQZp9ANnH32LfJ/3uRbgjobwp8riv/UvqW4aDe/PUznN2/ZFDHgFYEfAbwDvqAgr5WqT",
-	"Rkn9UKU2Gupv1BuvwIulSaIWGDyFaLL8O70QoRHaY57kbsuBDAU0BzIjJFwNkoLSCLWs++Q00jkGD+lM",
-	"fVJuXByVXrvDfHtGeA5jExmFDaEyXQdqiyGFBhJy5ki5MsYiAXFdlgDUUCXRYs6hDVLuSdRGzwvZrRBz",
-	"UGAjOTkhhDNwt1q4mPNX5zfnmQfTPBEcl0ZJuEFbtbhGHuYtViC59dpHDY/F0a2wtITSYxTJADOGUjw7",
-	"e9UyFOESS5y+V9ESFRmhWqQnVctdWGBHl219j54cbBuaPWlUZSDzcioSsfukWsbbBKy3LeUdhC/TbXcz",
-	"VVklWXIs6XuIV+bi3lhAMD4TiPeJlgzw/YmiPnO5So8H0nrhMx05ER8FnBXyqrTYezyIArX4urGV/P+S",
-	"8onP9FzEEJcYR9gEsGHBB6VKB9KKFo9FKUZHOOLi5pqkeexULRCuwX6x0KLFaAMMpGMtsrqPevLV6c35",
-	"8NXF64sbv1GmUYS0yUlVdapIdhX66dc+w4e9Uc3c269W1dl/L5WvAjroYrx9p1j4ZFiMSDNoSqeN0XZ/",
-	"Fap3LxVKqnQ4BidXrj+hAl4AIne1cRr7aIU7G9tdj9Hcz7B0+8Vy5iycODPXAZ+3kOVmQ4fs8t0Pry7O",
-	"zOfGSY57L4tPoQ6XdiAOagmFjwI1mwF2XSTFN0zuJksTIfukQjrVc5B2m2qvRdpoffcu/inAUK9hr7Ki",
-	"DIADeKjg2F0fCAF21xeYFdpvUARJM8B6POpKaXmDjibSKBUZIJJ9ZoSNuujesUoyv71KbjXCzvYdeYMz",
-	"rgMawIog7LKHoeu+QdldnPXa7S31e1+MbRdx6muoV25oxGiN5NcvLo7/cRPOXndfp6+7P9/9fN1u//z7",
-	"8/jVTXz75sW79O2Ln7s/3/wYvX7/+ugfz951Xv16fvTm13d3b24ulq+fnbaOfus2Hy9P9/nfPcUHUWk/",
-	"8dHb0EcnW2boOHoCYF5JYdsAb4mVnIgEHcKO7DjExYNVJiUnDH3peF5IYhAm1pDW3JEbMChk/LB5nRKW",
-	"k6z2BpdY3Zc/f8obKhXGe8Nnc7BujEhAy5rKaghR/OBpoE2BmpJtJgB1EeDKGwkhEfCM3tP4clP8MkIo",
-	"8yHOeDxWWFeUFqlkC6ZK1CLHBCTwmAcQqVrf9YzvesZ3PWOHnnENmNmGAWT7mDK7qDHJIYpHQt2TN6sa",
-	"0L8D1j2CHrqzGQKVs1gtRdIMuLaVttBtFWaO5WqRYV6hmvFIgn+IwJwjNEVOr88uLlh9vpArc4IbhrHN",
-	"QMHwLULH//N/WCvLpyAc/nInm01xZ35rBgtOvyforiIL6IRxejW6Ymzp6YC8UhfP3uRqCDvFmwifbyGj",
-	"3xZGm5nwJIyNMFRjZuYJs1Rj8xQyj8kgj1XAYzbnSdqn0f+Xjmsk+vZdTyFYlE2kcAkGyPKiZdSfCOhc",
-	"hhahAc3kSA+khd5OV3MRsrpUyQyJTqAKroCvaLYDISHsno36F2FuzzIPGAJDvC+Ft5AZmB0xkA4raIAP",
-	"gCKG602m1mqxAy5ZrCYDGUk2WiCEL4CASpVQ/Cv399V77SMK3A0X0rZ+8hvIYAmsidTZrONVvQLjGm5d",
-	"+UaWyoyYWIAIIym1ExoJ7EuD2QCAP89TNlMzIVNEFi42x6KsQJoilB5C1iclnGJUv9i/yqdoJ6Q8FSPu",
-	"NiYaaTYyWyAHP80AaGdippJVH2OQ5IHcEkple0dS4cRuDKVWeFuIj3wFD8sBgbf9a6KKTeP30qM7X2o6",
-	"5S5ulNVHuVxPxePxUdA8GneMcO+I5tOwJ5pPxo94d9QJHofHx+spgXtPfJ+0PmPzUULd/Z1F91MDvlzZ",
-	"/mnuHcuDFyjHrCaKDPcbaVdbxmcb0kOaheVRNnMD+o2B8GnYlIrvCtThMbkzFDC5D3W3qoSiY4uiBHIz",
-	"LXeLA7FEmhngAjgC16z0aDWQfsWLzMSEDP1Gi72K5C2qJi9fn5410V/joUygwoksS+SB6wSWIVlg5KQh",
-	"3zr0gBne3LwyfL/HpjAGqrxotNhFKGZzZU5gv2ifojUKMTqeRTDaBP1IiJA2pgAtFlzni+/ZWj5MYnET",
-	"PD3sPJO6me8Dmfu2dObPDpXQ/SoHF9h1pfDcQALIpQWhypsd1aHFZQ5WlWlVmW/q6YmZLVK2aC42qLjD",
-	"VR3YDs0B0Bywb4SZuqsc4SrZ1koSurOhtoH5tCGAiiYDiYKcvmw4t6GALpDa6EttyzIafQJiMEs4T9RH",
-	"AW2bqEWTjR+N1B1GOc1PQQY9nqcSwCovp0og3DXKT0E6HVEDp1d0YWg1E4Ajj+rNmubgNJv8rDyirKto",
-	"FRIIcxcnPyDBVCkNGpZjjLuunJL3cKvy8Y38h3mWfPXknfVxZ/Ztxrq33KxoQfo1sqP219GwXOabq2iZ",
-	"+Zdzr+9O2e9O2e9O2e9O2S/vlP3CIGoO81pDJOs7yG8lv+a6E6eUZvNtVqKkcRmjGdt0IBp6Nlvrflyb",
-	"8ne77UDHt6POkSHv2Ma5+3s/x3fByNps1L0Gf6aTQ4lcvqKH/qv1ipiBrMhm8tiRmQGkRI1WtuC9AQxO",
-	"zZ0GS82LSyqDz4Gg0yn1hKv2wZm5/N0ZWm2fVKIbm0FWlSb0Z9bKfZcu36XLvaTLz+YsFVlCFcP9hkTd",
-	"NqzvcuBzU3Up86qSMW+VBMGUb8urp5argHGkZvMUSsYmVPCutDnhEURhgimPwOGXtWYzrH/Mder32YtE",
-	"/XbC/BGPuQxESN940HkWXpF47OViMonk5DkPxAnz9Ywnqd/HtrL2ErzJubDhsUSlHJFCssR4GbIxx5Td",
-	"EQ9uB5KAVQBeKwOWRCaFoBxYuQj+PEgGfs7jGBrXTPl8LiTkecUr60XLHXhgaZxkmMqesR14FC8SwYB3",
-	"gAsbsO8s9IikHnc+Ex+FxJq0txICrpmMw17Q2O4PrVy9mGWZayD9YJQXKcRAEzHGwFheiSeVA6AZBGJO",
-	"dYu2dKGPneCWHG7nwZRMH3Qqmp9sBSi9c6mSWzYSEy5ZPVBSCijUG0iarQcKCfQaxvauHoOyBCqR9dgo",
-	"EfxWJNBF3TPDw6DgQN6KVaPF3kJgsGLMdSOKkYJwrwgb7jwIfk17QE0Wjd1mzrHgH4XesGhMUaXvcqpi",
-	"G/DDnsMptud7ffrT8Oztm7N3V1fnb26GV+d/e3d+fXM9vDy/Gr67Pr9iddJbWKfdKPZuHEg1zhBqwec7",
-	"UunU7FDt0WzQ9pQq9ViykDY4epLt0wEsUKGipPuU+dCDi6jqr8cl+6xjOyBSXaRFDQCXtU7zRphOMSiO",
-	"qM+oItPBIGqU6ko5uwbR2Lw2BD43O1gPJN7fYi+xYWveBXwmUk4bnU0UZuZrppVRSHS+IrYpM3inebjq",
-	"g+Pc9wcSbu0z85yBDHnK++yPgSPBBrX+oPYf//P/Ca2jAV0SvjFcB/tK04aCbyeJ+g2+LeJRwm9ViJSD",
-	"2iczEHztoPZSxLEa1NyvsP8jfteHkpsmj6OPwnymoYcARZwNfRzJSE+HieBaSXizTtUcR4Vtsft/DIqY",
-	"nQMA7RysA4oOav3up09EKbuWSzEaasGTYGrXE/uHppzWAXuBD2r5hYOaz+rg/RhIqYaJ0IvYHKlFLovc",
-	"+n+sfvAHNeyqbIbxyx8DbKSME0niQe3TB/+EeJ7vPMj3iu/OKOEzzVeaLacrVl8gTzLXewM5ilVwCy4c",
-	"VJzMWEY8HFqhecK0EMx/L0bX8MjnyJKgu/lAnvNg6lT62o1tXiLNKWwQWZbg7jfrBDk+hjP8eP32TVNI",
-	"o3OFDDGAWuyU+e5K+4xaA2IGaQYI0zlmmqnxQOooFoCGdZOJAhQNSBpnl/jAgQtfo6TAgi6njXreJt3P",
-	"C68z3jkGc20WhU2bxVCH7vx9ev3QbYzagHeWslvMVKaLFKRqqJYSGYrhxJOEB7bzJijBgifxCtOms7fQ",
-	"rUNzq38CWjQS1NbNAS/yMpAUixhmA2oNqP9HUlEFN1AMzBg6WBj440l1/xOj0nxOHMVC27pu1tOccRM/",
-	"zPq4GXYDapDrbMUzjP7k2KhG19fnLJJZPSHsCtDxQAKVX+aKJdwU00inKsHGeoiGXghmzPhdBvLbPX7k",
-	"2Ub7hNtoJ799OF4tgbFgO45PnnujuSHG8ibaJ/OFnuLxgb7m3BZO4n4wT355c3PJ7EF1Hs+1jhD112ix",
-	"FhbYqocZajHkCEBk8XkiZDD97x3YYUoY0SudipltC5EIjGkGkRYse4l5cSpmsEcWiaj1263HB/iazXb6",
-	"mgGYL0zigogB9DI1t7BOe0I72wUhNOd1vOj9EZ05Nd9ZR8PuPKoApz50VebxCs5QKu7Sh0CnZn54HZja",
-	"ffSIfYjzJysaf4oS0fkEr68dQnlQ/a6R0pvsfVSp/+oQVf90udoHyDHDCRdJQlc7IUOlsOk1GJzr3SGM",
-	"SQJA0GSWVAQRXUPEDXLYJ+evzp9a52Raddo5rHbjnvDzibF6hqBtwRbO2ZQuxXMRZMeqR7diBYaGY55W",
-	"TM9ePtwwz9OL/ImlR33+ZIALEoSiO5Nnjl8AjPPFvGLoxQb7zpjd252fES8bAJjvM3Rsu33cPlCg3ij1",
-	"msuVbWSy1XNY8ofQ1FndL07V90h7NhfYbHmYHdrExQzePmm8AOtDzqAotS5qng7kLAol4GO9uzlreBas",
-	"acs+Mpp25cbJRuasMyTO29dnbfyLEFtTMKghJznS1q0BVkZqz1nucqj7pVfG0a2A/oIes62lAGbYel+n",
-	"XA/kTi9HmSdUvKjsgWigUo6jh9PoXFBVyIlESBWAIVqHjSaMXrcbAybe1ccqYcW19/KYA22UbCFZYR1b",
-	"BTG3Bvn+6TPcu937wetYHcF2j7HH1WgRLBG/imDNeZfr+mCsKsViI2HyFmKoln2ZTh9fxvufc0tyLLrL",
-	"GqVaxGNW94vEoGODpieZM7iZxxjmpNKTWRSGMaKrM6lks2SomR1bZfqaXZr75Q+Ak8r7vPxRSWGreIMK",
-	"T+tqbCnnWjUXiJKSuHekmYZRuHiKDu8xD4R7NSzy0KgYgE4MPWcKwksPHc+LK7zimDkCzFb8uJd+xW1i",
-	"2y1pJ9axceu8cRzZgVrEmfFtE8SNUjziGlyloVpKjMcd3zOaahfAzdrIt6n5FYBnvlW+fNXuZmEUYuEQ",
-	"qvbCopWnpZGrRdo6LKZ0LQA60wZ+CLsp9wgXfdnoxshDTRBYWoMFhW/d+NNYiHDEg9stMSgLA4hOdpo2",
-	"JpospNkZfr4a5L/2f2qSatG8eOaDPz57gGXiHuMxocL45kbgHz9ev31jX5FLZff5cBlO/IEu+LgbRitR",
-	"CexDkvhcDqRtXWddhS1GbdlsQsUDzdDLRp7+TORiR+GBNPI27DNu5ouwlFHoFbKKc+WdUtiylcdysoFc",
-	"a6hmkfx7nlXzW+wKQ2lZ5UVB7g5kIuYxD2gxBE/iCNVf8IyW+veYA7neE28g66hHTXk8JvWngVGPzA2Y",
-	"5qssQniG0NRxRyyEOX8DubRoPWoMP+X001YrCxGa035v2zPDT8yoPjYOEaXgX2yxH8Q0gh1veCojb1QC",
-	"QDKWLrB9OM5kzX+ZHTyAoszmB6mT5uT02r0+AxUQ0ShPzToWajM76yWK0D/itPkPxpu/s3bzKWuyIWux",
-	"vg+xP0pQhGT3RpUv9HoxmkXpc3vIPqM0jXZvrV87iwXH00HJ4EZB5fIWugoiqUCx+bps0s7p67rm9prz",
-	"jqZu3X98Abp4tQW0T9j2loNpt0lbo/3ObcHyd6Dx7yX6n5uhYoZoWfZKLRJXmmtHb8gUgt26w61YbW7t",
-	"duPKV3OlB+gueZfZkbHmxTi6g2Mt+Ux4WUJalDB4q84LyFYnVBxuhBUkmrjda95A95QSZmKrsjPb6eXF",
-	"v5uBfy5zwtlvasq1pfND3lOydjR+yjtBRzQfj7phsyeeGK7zaNS0bOeYPxrVqNkGtNIod46gXhvwDtuA",
-	"jc8x5IDUNZbR782fRke3l09/ewXmtyFsriJCmKlyCo8KHUjKzSseNdsdaPfhXAOTeho8GT3mj8bNY9EL",
-	"m73gaNR8wrvjZke0Q/vb2qSQKLZb61yzkOvpSPEkLM3kb8sn4uo4/bkwEwLBP6RrGOwCsx+2dwynzfsd",
-	"vvIe8JWRTpHV2Nwwh83AR7Nc1UbHGaGPc2AM63WV5GvJc6IBewzTZKOU0MUAHtWf/N7EXga9I/bu6lVT",
-	"87FwFLw+O+qyhMtQzdholQrdwAA8qPnQYwnyYpAakOPVd4P1t0LM8zSfEZVHX788bXaPH6EKPJCx0imM",
-	"mjpxjQS9ABT7DB82QisvsIXBoN+22CkWkgLiGRaiItXd/lU5RGiZCUK9qocg9qSqU0ibUFB8PEZ+nlDl",
-	"/zIA3jCofYC2Dzz10KWlvYGk5hRWTGB/AzFimFBywnxslUbtv6CMFPPFaQw8b1LlVpBOoxiTxHB8gNUS",
-	"xXEGAtLwMifxQBIr8pyCWnKyOvfbhJkWexF9BPwLCH6gCBxIB15+GPKVpn4XOZfzT7KKd2oMRpInazRg",
-	"B9JisF1BZaPhotAMMzd13rWLlZt2DSS4hQFOlMbovz79aXh6eTH89/Ofc1+wT0Aknbabtd9iRpoNJE8E",
-	"of1aMJ7SPoB8CeovAFW2WLJwK1ZZj7SB5CwW/JYGTrsV+p7NVFJZO4sHFbnply6etR3skAdnR35tU7Gj",
-	"NjNLWIDQL65urX/U3ihe1uXIJ69mE3PdrBBQmYCrOEl6qKk0yNQHFYVeXijjLQjnA6I1SNqviRLy9fWX",
-	"W7EqqiGz7t/Tx1e/n3aCZz3x/NHk5ZPox/btq+7sTU9dPvrt6om++RyF5iDS4g4ON6kBeD6AW2PreRlY",
-	"RdVwTzzZ38JA+7yzdZMdJCAf4/oWATYNb0E/Pt61HuEcZ8pK7qcFlxqx9oBLK8OAYWVVJs777l2DC1vp",
-	"j0LmfSgyhkfawZ6DzlLWLaMD9plpKyfoR8PqHYJiKOPmf7sqWwfhKYfAdp3OS67ZrII4rJ7h12+TFw3y",
-	"ZGY7wdki4LOllqiwnH+dKhwnvPpRsE7bAfCCWJURr9Q6p9G3ipfRCWyf828VobOKbB4d3qoGfC/Z+ezO",
-	"a6Rmr9kW61ZKyeeR9R4ORSxSsW69PIPvtVUY+3muKtTA2BNa2bjXQwgYrCvJm4C1O5ucHJVlmGZbZ0rZ",
-	"zl6vt2IFfV5ZPRtobIw3a2OBdqtkqfn8nsL/K/WB3YUvjDT413Od/qu4I3POax2Sm70EzvmbiYduR60t",
-	"2OQlgNJ6Bf5kg8oFoLMhRd4GWeKcksLbA9CcWp3UuWbYJmcgjYHYIEBSDIpxNk6EntpeLrYntePBQHAl",
-	"AkKP5ECiSUwlYWB/aqF1ZBgGhMsc+DbS4I3qlveSG0jsWmYkiVQ5IVYipTbeK6YFGsRk6A6kT5PPYQVa",
-	"rLIfzZo5mfPRgaSVzOdZZVZCr3AXq1J9FEmLQSOpfBHyYmXq8OgUUhmGYNaRjRbhRBRq1KkJjqbGOJSw",
-	"AsPVG2oW5ERcrvXQuochmzcTXu/yWYnwVCb5bpSnEiZUmrQXo16obMg8EQLsdQaEg3OJ2k1hTM+hGi/b",
-	"FmqcoRpgz7sclW4TFtXO9x6SkuiQ/3szuh3N6JBcoS1XpC5VLMsPIKYBYPpKinvCM9G+fB1pDaHTNfPR",
-	"af3Ci20gqG2DOeaQKHIQDFL5PPQZNf0iXKj7GY6pUtdTlZQOwRtXREB12xhrm/RBQ3YPRp/NFhp8vBUS",
-	"55uZjKcFLOYZrqlR8AqTbh3cqRB2Cvlgcb+WfGZ2ayLs4WhFQpIhRI3NYiGmuU7zHe0Pq1q73XuLQOfi",
-	"y8p+ndjesCyU9h/vWelORLciNv/NNsUbRTBjxU5zVu2vGDOQqHWwF+pAR0wFENNXcsZ8PVeMSrZ5Y9aM",
-	"zu+tC75tA3awQJxzvRmxAyNhW/MeUBVKI6P5Z97PLAMQNOKlm00r1RLjaNhkjlqF2+tJrS0AfUSa5dXh",
-	"dW5B3o16DWbHQAZREiyiNIN+cPPc1FzIynS1V5FOX+P8PlfRsmT65Y9avjJk6hcp9rdFFNxmIVbtsYlS",
-	"6GfUkXka+20hkgjCKXCyqSySfAnPuU7Zf/zX/1aRbv/J2/nuF+ZVlGpoCK3ngnpL/Lbgsdk/9FKnOJZe",
-	"/AN9w/7jv/6v/+///b/sfj+VzBYH8INhDvQumDPmEd8xzDM3iheNACBZ8tdfm4/s//vf/q//vfhmJ7X9",
-	"gHQIWPRt2RCwmf/qzpR/EZaU0ZtxLBkKuGTzKLg9PL07K2Or5FW2/AtrulIV8hWrY7lVDoQDhUYeW2Ly",
-	"7cyY35ZZSXKYgPSjih9KMDaP4imDzCCs/KlgNy9E+jcY4Ocym0IRnRkiGCxHx/BckQ7TaCaGizSo9WvZ",
-	"iGr0o17PemrnGU1YX9c53vsk4YR25RRhkRTEUgzVvx+sP+1gZUvglDU65wo/7z5YiLO08WS9lYIJmSYr",
-	"AGPMRHl9AhBaOY/2mFNdRN11eTqQKglFAkgcIx7cTqD9DpspGaUKHjcyVj4PpojhNlkkIszfQk1YLq/e",
-	"/v3i2fnV8Ozl+dm/Dy/e3Jxf/f301fD6/Oztm2fXVhMtlCoESgNqETXfG8i6/+L8hpHS4zdOwF0IA4CZ",
-	"QUXXRx5bpC7Gg0RpzXgcD6QNaegW85FePos0wAs1mb+YU5JQbCQ4PlIvAltQCKgeQqrFZOpRehePMQMj",
-	"Tfh4HAVGm5kKHqfT1Qk8MRSThIeAb5aPEl1/XvlNRh/X0D8KEskHkrGMXs/OX1ydPjt/Nnx1enP+5uzn",
-	"4etr0OdnCGS16erzq6u3V4CzmUFo0oo80MxWrZklNjMxjyhMJut9CYM8ZrNIAvYbjp8mqJbSJVq6VHYz",
-	"2GlaswN2l1EXS2pgpGH34fMWMt8+ft8sexb7pt+h3MXvO9sMvb3wVvAlY5uFxdywWJ/Ae5ieIqwlLqjW",
-	"40VsBwrz9JeRDNUSinDnIgkEIJWa6YQiiGY81g2PyUUcr8OHwWOoE1UGjBUAhtpAUjKQ9rCwRLMz80Pz",
-	"TMk0UTFgHG2QQ9d4nvcIluFUGc6gZQNcRkdd5doZ/loodqV0ISNqelNj/MrFzHCcjvmAXz026uVROzT8",
-	"Z3fQ6yAZ+csfaG1DYXSt36b8W4h8GAmXy7/eTafbP273u4/+AVm6qZDBajjTtX7nSbeqptWyQiytQPLU",
-	"+k+ftszlRAictFGIC6Notbt7DORxeSC9bqftbaznzMZj+YE7qset412DKo8I853c9+M3G0tEc4I458sZ",
-	"BN5eHMSHQ+s3XwLn26ayZwWmD4hNtopV4YWzsS7CXqoly8AmEzFXCaLQjwQdN4+J1qTFBrX5YhRHgcdm",
-	"/K7JJ+LfjtqDWmWhd7aZP91T3fnnRI3GpTLsEES2U/vrKB60aQquhqUYNTGvdqOigaBrQrNni+DW/P+F",
-	"QtTGlzevXzEhw7mKZOoVEDmxERyhcsZRKgbSXtgoZFIHseBGXAEiXZ8lIowgLBVDN6CFXCZG6oce46FG",
-	"mLRwgTxIaGMrqI8ibLFTGwNN7M4Btp8ocN5BUvD78x+G1+enV2cvh2enZy/Phzc3uZ5S9xHqro93+9R5",
-	"JgrR8RsbAySLF5KvwEogafg1gZllFZrLaRRMmU7VXFMzRLRZCOGBa4gFG1lCbf5jMU5bjJDtqCZlNk9X",
-	"ljRmatQM0dzlzObN+YvTm4u/lyZkM0cftRtOjHQgdaqSGSPwSiPRzThAsmQ5x1j/iBWgchJJgRHRHGwP",
-	"94tFLdWEJkoJJ6iWENyMi+tRB0MOik4pzgqeptTQ2i6aFbcyiBehCE+oV1GGf4qkxNx4GAMNEBHx6sft",
-	"I+YT7KALSdhosb/zOAo5QpoCK0Ya88ydms/KjM02eAIlIM89p76YLhSoGd+cJzRz53usJCRdV9ylCQcI",
-	"2CrlIEM23Ec5gMXysJC0e/zILSSlJuVJNJuZwRdSaWY8mBpSxYIn1udToVX8tjVtZsbvXgk5MYYPItBF",
-	"0n7ufHF94g8aW+XY6VgAjbSM5nPDuWqvSxciIiQ2+zCqYroIV+DhT9JoHAURj8G8iONoAvB4LQCSi1Kg",
-	"2NrDmux9dBvNRRgZc26RxEYsp+lc9x8+FLK1tD+2VDJ5aD49pEcMs4GDEAZWYwgVJHxekOaky+4fNMh2",
-	"zhXRY1O5p4X8HGXlcaw+V1pHo3gFUMGNfw4HwQEhw38+fCWoIRYbkLwyzABKoMvwgvbH7rrKoIzc4X8R",
-	"OKt/LmioCjSoAojQyUDaeitAfQUFKHRglqqQmjL4U83WAJQqwKG2I0LdD2AJp5U7XDAENMK8+BTgtv+a",
-	"yEqHlhsQZHDpdOf6KWa2arffBeqsI4z9xrGQE0CmKx+ddfXBOUDvc00gFbO5Snhidqdzsa3cc7UT0mA0",
-	"pv9lA3Lg+FzQHzu1+6YYWIWmhJH35vSHV+fDXG/8N4gVVZUxCMBQHWbPqZy+E4i+f74MxZc3LaLFvcm0",
-	"QkC5+XPWbOO716Cc7jt7BwO7lDCkWA7Ab7S8nCR/ztzzElLqHOBO2x32V04qyZSbjQKiuCGNRSlCaHVT",
-	"98vbGIGw88kag9SdrUWdqrIfctQAw8MNIfz+QPoOKXyP+XRwzZ+0N3zzSt+FMidMssMwmnD90BBxzXk0",
-	"GbYEEkIVbI4fXC/5ZCIS9u4iR5ULVbAArPO6/1DNheTzqGXYrzGIgWmFWZ3BQI4iyZMV+HTPnr3xGFYP",
-	"q/E4jqRosUHt1Kp8gxqk4jp1xZQGBGKauy7cQe0GwHMABKgG0DiQUuuzTIGkZiV8IthoRchyJ2gVZjDw",
-	"YChTJSwBKj/QLFYBjwHwxNxMcYRExIqHujWQGIcwRHvoZ54IzaDkuX7U7jSwGT7zn709ux4iR32GfNQH",
-	"+lFKsEddcGORd0rIKEtIeLTdeu0e2NXUhYXArmAMPtYXIVSFWkp2huKxeU07p3mp4ihYkbNhIKHmSDNc",
-	"Y2hDsYqhgnnGJzSSnK+4aqRKokkksQPKSSEdnEaJFeh5PjRY/OhRwHfm/ZD9l+enz/w8KV0zQ1WfSsRt",
-	"tTMsiwpXHqN68pDaJg+kWdcHm6j3QENAYnN3sBcifWY2/U7LE+Ckp+kMvJJ7QupE4ISr1lJpgJgjaObw",
-	"/7N3dctt21j4VTDsRawZiZbdNs3K09lRHG/q1nY8sTPdbukRYQq2WFOghiCVeDx6p32GfbKd8wMSFEVF",
-	"lpNsu+1VHIoEQeDg4OD8fN+yJ3T15K1O7uExmOEt9WM8+3V6JovEMzi3PTvgGadLIFxwCea+diWe3jr/",
-	"R1S9wYEViNqdN5mcqh5G1fI0M+VrrqVRvSKLyws3aTbtSdqm6Npn8cj+/9av1PQ8tg6jOaf60JpIOWof",
-	"lfpVqd93H6QxKl+szRZjgQItQj/hyrIKotoJnhlxXehxopzfA72jZ1MRGrqrV8S9cWzgWDVXepxmxPgu",
-	"xSzWsPvOVWbiVHfs2o2zQCdxpGAsfPGSdLFBNz86/YhyjukkJ2mR+WKorf7RcsoUORUQWukga4dEYy0w",
-	"NESc+VGXGigbfFd9rTlfTKPi/2ZWV5tJU1F0rvac2VAcTBk1g39FyFfd8qLqMt93cnx4dHZx5HW9szeX",
-	"x4dHLY/6fJ+ff8ibcT4wF6A3vbnMoPsoVOVwwR8/Xnjd+pXDi9olFph3xy/xlT+u/nHpoRMSAvfSWZrH",
-	"kVrTsn3mahNnIqp0GKjHanQmF/hNziVJxrYtIO/Gp9lQQCSfEExDia6F0uqi3YinPe/3/1Le2yvvIY24",
-	"pXdrWAOr9TfFTFs197AyonBiZUnTh2EtNMgN0oNgoKSM3+RpQQcGYpSAfdsXjzPMxA4YxYG2EJlkinFe",
-	"AoWtM3TGiThvU8EUk3xy4h18Zoz+8tdK/0sMj8VLGd0p5EMtHeecpAPnY9p/vIE37/t7fn9zXzr3tz3U",
-	"HZXklvFc+dtK3hopOonnSsNLcITdox5x4JDUTBUY4e0HO6JDoLvEjZzCiZ+PQudZOlX5RBVGgMIS6sMs",
-	"NTFKKVVEc5Tu7dHw1ekRVmgTCB4cfSZKi9Ojy7fHhxejyzc/HZ2Rb5QLJTGWQXVJRhGbFAqZPQTi/A7E",
-	"Szr/BUW//3VUaw0vqRB29T3a/hHa/gCBbccFmZm8wdJCoNNeoRMYMtvW8NWrt2KazvkePCogP6QURoEl",
-	"kFPludII/EpGCgOvYAKCXSFwNKNSUZFmgbb1TIzK3iwVJd7i0sMe6J3hu8sfHFJkhFc4PT57d3nUwcw2",
-	"Gwwm2tSBmElESu/a7DoeUz6oyfJOxvXd/1uTHjBkgA702WJXwXCiaKrr56UgAHqFER7XRnhP5LVKKI6O",
-	"5VpqPKAhRP9RIrHelRCIMvlegBUE50fKIY7HbWeyUxbZzfbwchut9quvxA9HJ+dMIjya5PnMlsiZUZ7m",
-	"MrEsSeyAv75f6nYXFsQkHbNhC2rDD/RX4vKX86N1zeI8qyzQ7fc8UMvfB97ro8vA6+KLvw/qCdKB16W3",
-	"fh/AZwfeQnz9CEYeHsBL9aE1F4fVwlNgBH+ne/WSt2zRffD4Y7kccNll5qi5aSl5K3Wp6+RqVaiVL+xe",
-	"TpMQDs1zlSFnQ4pw4l2BXlk8xeBfvjhGD1CG2jCbgwDFRoS7oU0NyZRJE1RSqYv1h8ucPW2rcwVeq/zN",
-	"TOnh+TG8ebvddTOZ49e8YmOmTe74ttLo2T6O/OcwFS9dRytmkfJErjAQXblbD4MLpwIZwY4uozy5x60X",
-	"9E9dctkMoAwEkWdKlQRR10WcjP014vbL8PTkceJme/2XuP2uxI0x+1dLHEJDtYrafr9PRTlcgaNmSo+V",
-	"ju6t1TSoU3agOWi5FsQMyYUYF5RoKaNUj33xbf/ryuJzgi0Ua0FbieE10DD2A13Pzc4UpgWA+q2aHYhJ",
-	"+h4tlfQmZ/pTsgliE2is0Rh3KV2yxPeHHpr6J1SgnkhgTW1bBmYs9ABzKYvnYBwSoIqkboqs0DZLMC7Z",
-	"xx/tI2/ZBN7iRD0Z/h46io/aD/YGXnoHUqj0PM5Szej4lQ1OwUAQEkbL2Gx5Q39jjclNzYWNHwNbIW59",
-	"tmDB975MRkHrQHAYD0NcDlFrrMWe2WyIMDj0acZo6C43rrItVYC/VgeU7a4/WM73dqOJzHcrCknTDoCE",
-	"evj4mRGHYLIcVo+I4flxHX6IbhUXr36qIjp5miYm0LDr5Bz7mRIHfaGpNn88EJgvTD/JXIR0aGR7Ck+L",
-	"u/M95kiXgW4AOCMws+/7FPpdRhdib4otjscaE6xBCilrMI8xHHwj0dcd2upc+BvrZMMDQQHDsmA7DHTt",
-	"xOzypdymeCDN0uJ2UrGvMNJxdWo0XYohxvqWEqqvZXTXrbGuILASWbWoOs7fXFwKe9aA+QsHRC1fwBHc",
-	"eqSqLKpuPZ0WgZuWmWN4NJhfuKy5IcpiMn8NH+hDEqEQ+ZrCsZqrBHRV2OkGOoRjIQxYSdQbih06s8L8",
-	"j0B/mpDpxuFKaEnADN0X6OrGUTwOO76NgtIckXvSzm6WSSS8DOEUGWJWrjkImMMF/yd2KBjaRXjktIMH",
-	"3SUUvL5PfTE2i4x6MEnjSIX4wEwauJ+SM9wiLM4aRybfNME6QCOidKoCTUDWRpTLxh0BsVNRPhkxVkku",
-	"TccXFyllfYdW0Y3ISROKHSQxAqlDhqYiyrE8Ly3yWZF3QEIVSGqgw1mmjNKRGoEdmOT3jEF9gxKlo/vy",
-	"ui9CHZa4Mnu+OFXTa5UZe/Kt3It3iCUAm9qtTq2wUGCcPsPlpa82aSkucOX2LmD6jojxmPPmES0bZNev",
-	"dI8fTQp9F4r0+jcMwzNZIIkPMeX++urN2dEVo2gH2nLAMXe2z46PEVLmhkJSRRs2S81Qhn1IcwvLN4Kd",
-	"XBkR0iNPIIP/uYW1fQWhXYPMLl9JJF+SAzNH/ODB9/3FgiZUpyLk0WAXHmrbTMaGQN8RXQ2fZNZ8yoHH",
-	"FINSJs1EzlTXJaIfPASWZhzZh/P7Gf2BMTWXqH4B4lZabuTrUMbqHy1tXPNAIIs86hSSrGeGOiawJb0T",
-	"orIaLeV3lqiweL1Tuu4q8iecukCHH3pmkhbJuIfplgPBCRqo7NopJzkNaKKSWaARyBVHEJ2D45TrIvLs",
-	"noaPc6oJsZ9iNCL8Z+81flDPFlCFGFQ0TWyOQFtNe+A89o7LSHqnvA3lzPPYjooOm2+1934BSnycYSL9",
-	"dqnpVzPRf4Sxnani2Qapc9E/hsT+qsFnbr+Fo7A1tQD9rWkGNmQZwSsZUa58E4zM3ffwwB3rwm4b1qTB",
-	"nE58/OOj8zPDpVBml2SmMXEus9j8fR1RPxX3NYj2ufu4peCrbgpN5ijMfnaLJ0DjDbyHwIvi/B55xfFt",
-	"gbeoYtm3Kh9xd8DGxcw+3H/3KpzUsuXFVX3a9l7859+H5GMttL6vvgK65vZw5LbrzmCJgmLnwzThvlJy",
-	"YuMjnEmQJJ96xFf1yX4Abhgw+EWeemU3l4Z8hZeGK8jsu1H9RwQBs2L065kLSBg6U1keM3YeGvrNSK2b",
-	"hfAr3VXlANBmSmPbnMrNUzNpyyCG/s9IzkYbM42sS4mP34uA/bEeqw9UUZvezrL0uqydZRmovdEDdZIQ",
-	"dCt7XGeFmRC5I/pipU0XpCpy0DscWaAPQeUDBqNMWhciJiswYKo32Pvu+Td7e9/u9/t2MU1kHk1nSW/D",
-	"Wosl3cZTSO049hJWkpQfbK8yi7A32HuO5cTTWV5d2gfRzWVSXtl/sY0IOBtQmQqBI9qr9hQng83aMfEY",
-	"NdCjhgMtDhqB8uGGzUhmCY1/UJuAgAYTH4XhpDtJygIQs4AEKgCJCjy0xMkIgknGx8ppZuMHJQt/CbxF",
-	"NyjFMGDxCOqSy5cXVwswI/6YY+F+9A8qSdI/yZdv9pEBqqbAq30o2ebwf++x66vQdxe0jNqwAcmvWE8W",
-	"atiiLYmBNcS48vjvPRYqABd+iyG7/s3P2MZd14Otk5FoDLeoV6QHt6papEeXINhfbPrcltCL9PC2AIz2",
-	"a58Aw0hNLBX2bey/paefzrjPdS/t1PulUbCOfB/NOTy4wKmvHBRxfb/EvQ/WmbUCrIzWKOEfuZnih7/l",
-	"UfncPPuYvy148IR0V2Hp6uFvpxHpdAP9eZj5N1yLVbxrC/73ZdGoyrcqmWijgv/yE/2lieCpWz1oWObx",
-	"dcJE6tWeup4JHqPM8bpSpA1RTRGSMNaVS4qkEqlCyPlJdGzkqTc+/LDTCdnNFGgn1OALBKugBpAH3sh7",
-	"YwFQxTL+KawMBD7FTI0K+bQCTo2jCTEZOLiqbQin1I9PhHMKJsRqlFP3kPHd/v63z+GQ8ZmgT8tzh1V/",
-	"6XutxqNr5F3DfX8VPumV82AS0w78mJXyqVFDfy8Wwf9wT91O5T5NmxDXz03ltmGyLJy9znaaZPcB/22v",
-	"fPmHoygylWexmqtKWbhhyQNmga1BGHMIMKZU0NbMGBLRj5WZDLmxpTx8Xm0rSkrsKmsvKfnkcCt/QPWy",
-	"hTJZp0j+eHrkqWYQjvZIp/noBhOdls0h2j5vZ3nvm7SyC9WH2OQH7moGaxnmtmuhrjnTlhGl2YIqJ5dl",
-	"t3zv57KjzlJadxPJWBBU5fUn1MDOuFj4L5rbHdJzj1DC2BGwftvq6RrJrKZeXl6iJ+1iYKPewAkWaXMi",
-	"wZRQVgi/I5zKOyWyQoedGv7SYHcXK7snqckHL/r9Ppod/DFNQOrb2OSkx1FEsbzcKeWD8Wz2CrNcMNTj",
-	"YOvVMzpuZa7eS8eXT8PVaIpQhKy9btGBLf4WYTs3HqqQDqp7+f/Nm61XhkEZnSeoXmbFoNvKE4bB5TSk",
-	"6sEqRld/8J1B9McMuakx3BtVfhynAUvmvaq3S3k7iFK1xD5uaEuh0nYK/WLMpWwfadyabTfXAbxkJ9yd",
-	"74WdMqTcmqAkavlJnkPvjAuk+b7heBrrSr52HCryjugJqWVyn8eR6VpGD1NnVE3SW0cUkR23+ZK1lcL8",
-	"AfXVxg1inufiavHfAAAA//8=",
+	"7P37chu5ticIvwqCX0eY7E7SJEXJEhUd/alsuUp1fNGW5O260MMEM0EyS0mAlUiKYtU4Yp5j/puIiZmY",
+	"5zhv0k8ygbUAJPLCmySXa+9xR/Q+ZSozASwA675+689aIGZzwRlPZa3/Zy1hci64ZPCPs0U6vaIpexPN",
+	"opSF6qdA8JTxVP0nnc/jKKBpJPjz36Tg6jd2T2fzGN+mQSAW+KhczGY0WdX6tZspI/oPJJIkFsEtCwkd",
+	"pywhYxrFLCSxmERc1rzaHY0XDAcNWa1fS2jKhrGei1djSSIS9UkhyIzyVf59MhYJSaeRNMOdkjRZETqh",
+	"EScRJz2ihkjY7wsm02EU1vq1o3En6IYHrNkbHdJmLzgKm8fsxbh5Qtsj/EtvDO+kyWoIU671e58/ezUa",
+	"hgmTsrzSII4YT59Jop8gC8lCEqWSjBbhhKW7L1JtA4GfCbsPGAvhr4+efqf7WS1ABlM2o2oW/yVh41q/",
+	"9v97nh2L5/hX+dw5CucwLXg3ZDJIork6Bu5m6KlJMk7EDDcCqUHqc5aQi0tDE4+ofz8/6qkdG/CLy7uj",
+	"hkfU5u22r6QOI1C+GnD9yUafsCidsoQs6cojsGJ9xvwr9Y/mmfqHTyQLBA9la8BrXm3KaMgS2EW70ib8",
+	"r/qpsEx3c3EviRiTdMrIMuKhWMIqm2bbYeMkETxeNVo1l97paq52PeIpmzBFUc8Z/IrNaMQjPilP4MqQ",
+	"N2bjVJ3nbOi9BpCsYnXXSBay4GkU45enImZmoZEkIxrcbh8nI/W2Mag5L2QpFnFIRozQcBalKQu3DKMG",
+	"UnzqA6d3NIrpKGZ78qmQzRkPGQ9W5Qsc0pSOqGQkFEwSLlJCuVyypOLiLpwJZPf2miV3UcBIymZzkdAk",
+	"ilck/+T+d1gteUrlNOKT7xayOGtza/R1oSkRPGA7T9i+L6MJbzpfcPmnnIokjVdPwoH2YEBruc75HUtW",
+	"ZE6lXIokJJo4RMYiJTKlKxaS0UKuNO8wx3lJo5TUYTYDvoE9IDuiJDsopJ46h8NT3xxwOaUJC8kVCyPZ",
+	"UJcEjoshcZnH7HI7UoGzHLGxSBhysohPPLKcMk5uuVjyHe7HdzTU/GLPqzGOWBzmz9cZmbHZiCVqgRG/",
+	"o3EUVpwt/ZehPh7O+TKb1CezhVQLI8dqlZ3uMQmmNKFBqujz0GshVzyl9+V7PBLhymzJj9fv3+015Qv8",
+	"C7yobkMccUY6HglEvJhx0jnsG0pkSyDPPj8jsRC36hyqYzdik4grXq7khBj9xoKU3LIVkWmiGPxDF4z7",
+	"XblBUyrxsCeCT3Dy8PQ+S58xKemEyV87n1r63GQbRx83+cdfe7WzRm5EksxoPBbJjIUeoQSOrnNIUaWY",
+	"MvKDkCnBe0giOeDqSEiW3LGQ1H2z1dPsIb/RIoqmQAhCR2Kh+CHTVB5wmdIklWQZpVPQ7OY0nRLKQ0LV",
+	"ARGc1P3NVFSfUGT0G6eE4klNpzR1jyuRdCXVnU8YUdwgYfRWDng23w1Hs9Vq+Q3FfT57tZeC37FEwoV/",
+	"MFMIFokUSYWyC7+TJcV5T6I7xsloBUQHAid7HT38XN8yUvN90P3we2RC7x4uQmOj2uWXMVfbLKM/mBoZ",
+	"NntMEson+10c+Hi2ySOWLhnjpAMno9Nuf+NwO3O4KI1Zeb3ws1qwMhNiAQPsvmB427mDKZmpG99ttx8v",
+	"hR7P1ywLFwmZ04TOWJoTuH24U1GY3Y0PHy5eKa5nqDLgo5jyW/UBoS5KfmHqybXH3LNXbcD19xW7y24x",
+	"3Dr11O8LpXWp16uGQHY74MWDWcGK3on0tVjwPRwMziZzkQ7H8Ha2ve7HYWDzwAP280mkVEDjWItkLkjg",
+	"Tg8EBzC1KCR1ygUYrgvJkmdSWxsoxyWdsUZLTei1SEZRGDK+r0cmnEW8fJUSsUjhGKhbDM9UeV/GdtCM",
+	"zmfqYWWIKyNX0TZKHuiXALJFUmnK4UaPkX1oxxlWvvmw+S3UrkXjqGqGylKPrZtHH/dA8HGkFBKyqvT1",
+	"wEtD57O5E6xeJSuxSAofH0eJTPtkLOJYLOFkxBG/JUtGZugoWYkFWizyFreUcLaESwxn7fL99Q15TufR",
+	"87vOc7pIp89h/NXzhEn20FvyRNpcxUaDdVV1RkGUptnlMsqc4AyWXw+mNPXIko2IZDQJUCs7u7wAqRQk",
+	"DC6KRwRXmiyyNqV4DbgigwRqNmAAM6spLe6rUvjyu7NiqVLMiltrVbALnrKE0xjJ8BCGF+kvOKfF/ETw",
+	"h6/D5844WXB2P2dBykKcySkJWUqjWBKqNFfuSpFYTMiChwy1cqvGh8DhnlwivBOal7IwczU5nPcryoYU",
+	"fBVU3rIQTrd1NbH7SKZwlDU/yQ77Mwlkej9n/OziIZo8/Gd2BNeoS9pwUYagCFmcKUxjqmY2ojHlAQvV",
+	"FOWMJuoV0FfMCzUvc0jkvj1kmiK7UhBXCnS80iGKfSxCdOCUPBek7sN8fcLpjEkSpQOeeVY8UmW5+Zqn",
+	"AjO3Tl9rYw+4WrHSShtrTE6SWZzKsiwafAO+1uIjext8SLaH6gsPFsjFk+VK5uxMVctmfYD4Io7t6Zmz",
+	"ZBZJGQluD86TyuPifCsEczbtryqad6XOl7hYt2z1TBKx5HiMMwEtkgrRmE5ZlJSFI6mUjdlZfYR8LPMz",
+	"Kyiz3SuJyiqKooj6UkzqUYLyp6bm9c2LVw7ZLukqFjS8EeINTSbscYSb48eGqRDDGD7nUlCPrxmXsr7V",
+	"I6SO0clOu3d8+OKIjFYpk4019P0K0sCYoTBZUPRyRFY2zDx1pape5k00Y2LxSMlq1pnqj60lp7pCCQtY",
+	"dKeUS07UC38zGoZRiE6HJInukG9FnFyd/+PD+fXN8Obi7fn7DzfD6/OX79+9uj5FnUVwzgKwdiEMLCQL",
+	"HUrfCPGW8pUJae7rjhQ8WCQJK2UamEAWiOhIGpPaBqaTBXqrKiJkpf3LB+WzzbODZLPIBqgbt1KnrQah",
+	"sJvrrkQ2hCvi5om4i0zEKFubjnfpP4I9E0mS2ByBzdLYvDdcu6yzi+zjha/uPvffFyKl+Xm/olG8IvAH",
+	"TIVYzDdNNFSPD+HxoZP1kM3T/Z55gNQP22rPD9vZTsBYqQjpaj1HkovxOAoixlMc8UtJ0dCZcyQNGUjd",
+	"VzPpk/JEfG/AfUWRPqkiiO+h7uDfN+VULOKwCVHCPhnTWDK/r9THQMyYHPARDW7B1xmFPJpMU/Lh5mXD",
+	"I2zraVIWbeWp8RteLrdDqv9Jizkg6vXiW8aTr24loXHCaLhSWsSAvz37afjy/buXH66uzt/dDDVnuR5e",
+	"nl8NP1yfX5VvcOHril5OdLVPOn7jlDAaTAla9vkoL8RygaZ9LREg9jrgmJoQqRstWSobTxLCVTNQc3aN",
+	"XgyqZ/N4BhqrMxdSmEppE7fmYuQPR3m2Pp4WjCuvn2NAMV62CNThM2Fwe6AL82B8Mav1f63Bt2ufMvUK",
+	"IwJ4wfDqfOBK3RVJ9AcLn8aKpfNoeMtWOX5hrCftBFrDC9RMGE/1mF9SsBpnVB3SnW4Zh7wBUOb5xCML",
+	"ru3QhN2JW7Ri2f08SjArxjmJHz9+bJ5l02bVGUv5hRGYsDJV1SVUH7RUrX3HaALxutKhqt67/VNvNgkm",
+	"OcznpjiCKY6JI5xQXc4//Nfr8+9ExjwDSF9CVxPJmGZuRf62hBI4BaFYclL3c+85StMHLhfzuUhSFr5l",
+	"YURvdCLAw6m/yL44nKlPDnW6wBpd1QbPisP87XR+G3pS5HuUpbTBQLKZmpXm0Vf0Lz7AAnpQ0u/XTGL9",
+	"Oimsp8BRMTYhyZTe2WwOCJBjumSjRVBdV0RpaqLoeAaNpdA6CcRKs8zM/6r9hZIoRr2ACNvD0lSrslO/",
+	"5aA+eQ7qY9wFa70ElTxljY/gb8Fe9nIOkDodcH2j1J25jZXSCdnxIlw1NvgO0Ln9MJ1R4n+DFlWRVqK0",
+	"MPBmmkfKYVt4Zpj9PUudLb/7sEizSaxcMz0t0tYlXy5cupSTfApaIHzyqwZ9R6BsZmuz+q+T0AcBlhiz",
+	"ktW/NYWVHmWU43osJmKRelkecDClfMIafw9d+cFa8l+fX/4ECUwbVdtcYvSprs+IacqSFt7rx6q22zTa",
+	"Sr66QZ/9u6hujiJrB8BKrcuL/2Bg1s8TMWdJGmnnaMKoWj1NcxSqddvdw2an2+we3nTa/YN2v93+pebV",
+	"1G1Tj9ZCpatowVI4zJ5mnlJ/ND/rj1OGegBm/om5JEuRQI5gvdfuGFWKcSJ445T4ykTQXgfO7tQBWDML",
+	"9SDenTRZsIpZIbvMlngwPqGdoMOaL0bdsNljx2qHjkZNs0WH9GjkDrZYADMtfTemMh0upCXihvWqR13G",
+	"wcJMqfAU71APziKuVL/6MlGqBbe5h4IHjFDz5zk64taRqGInj27ax/1Ot99bv5NbacjpjOWpGNN5KuZV",
+	"dJknbBzdVzNPjBRCNJR0Orm0wFQo5UVMeCQZidL8YiZ/NH8aHdxenvz+pmpIGYi5kd/6lV9rwZSmtU9e",
+	"LUrZTG67bf/BVtfqI7XPmbcnSegK7pNNYOv/WoOzAOSwK/Xc21Q4F3ZuuduRebwwHVaNijf1JX7pq1zY",
+	"v9f1umWrtWdI6YIsHntETsWSQ/kcmhmRJKZQtUWuGQ9JlBIqiX+mFR8U2iiZyWDRbh8Et2wF/8H8tWdu",
+	"1v1n+uLqj7NO8KrHXh9NfjiOfmzfvunO3vXE5dHvV8fypvZkt+bvfuq1f7Ty7O932N9EmJmUP+m3bAX/",
+	"d6cVaPm2bf7wzfUTcbKk8nPZWaLpB0+NtTtepIuEYbmH5uMHR4dtEtKVJHRJVy3yTuhMM9+MEvGh+rtf",
+	"YuRHzfZR86B901bX+0E3XH96/Y3SD+IdAi8HTLUuxqTbI1OxSGQDhTQXy6rJ0zQ/75O2V5vR+2i2mNX6",
+	"au1ebRZx/GfHK9nK2W0paozqd5CRLI4tvemcJimpp0k0m7HwlHSgVqyQaY4Z1WkiYufnRp669kbO6P0b",
+	"xifptNbvtHGy9t8bL1/xVNDUznJGV0pxhFDeGJM5xnQRp8T/dQA3dVD75LeID3mrfiGLFbhavdc+IJD5",
+	"vYwky8/9EZd9Ru8v8J0OLtX8a8s9gj2qvEeYsnV+r7Tq8j1ySv43TfEtTE4HaNYcVpPnaGIk0iMiDpUy",
+	"DGoFBj3Fwm4CeNBmksV3TCryPYqteDU3Rb9ihujRK+fx0zgGB4bJG/SQJyQsYDyNV4QGaXTHcAk7zxKp",
+	"zUK3qqFqzkw/t0V56B3uxVrGjIUjGtyuI0JCUxMr1InYWB/i7tbOS31tBtvG6d21evbcFffNmb1z3ioP",
+	"trqMHyR6CfdTydqdm/bJvgzbieRXn3+draL0Hgywguc4bw6AYa1ZDVitePTX6HIOD3YTO+2CIEprnx4J",
+	"ETMK54yNxwzO7ab5OpPEbFZnQnYIJR3Ks4F8wDxtaUj///pfrUDMXLLi00WSerX75kQ0t6qt7dHR+JC2",
+	"WbM7PmLNXtAbNU/o4YvmYdAZd0cn4THrdHZRWyM5tNU02ykItgIU5G+6m9p+6z3cfgNzBPJcNnjr4aqY",
+	"fBhSN+kDdkqdrlflSS/piWYjLCmcc5U/4OUjlJtqlWFlibXxsl5SDODlLyxn9+kwq1LNk+GSSgmmAj7g",
+	"W0wA9RZUxdk7JvCGqfnklYmfP15N//H9P3s/f+wsR99/WPzcPUl33J5kD53XsqRtzBC/6+UWvoVuaTCt",
+	"vsdQNw1ZK+g9PYUsc0bBQ8Fa5D2Up2Emvc5WnXChMxJmEb90tqLjFXbmsVwvYeki4SjqjT9FM8DcDnXb",
+	"rlbaacP/cxTT9lYmmecn5uHWO/0fv0Y8/eQ+1IxmViWiSpmsTaJ0uhgp7vVc0HnUDETIJow/twN/dl+X",
+	"t9G8KYAUNG7OBaQp49wK/DpPtFf4FwmpIRz/0ylZapEzvtI7qR3lub8/kwOuy/fA/S49IgXyb/gaBmR0",
+	"8g94n9RXojsmCcU3BjyScsFCnd+EKVSQ1BWLiVR2ErzcIpcskWpxVqGDwwMFD9qDj/FNu4m5fXGY6T6s",
+	"93PVLeA0XqVRIMucY7QaQmC2gm2whKQRS0g9X/riYeFLA01ASPtQNLP5IPXRCiwbzxxhxU0aO+tDV2o2",
+	"Z4pzRulD9FQ1bcXlUTnlq6ISrSNs2ScIwBmw0BbXGU2WyNTc8p1m7iqrr2jl3OGG78wOIddzEymqDd8f",
+	"xBLt3A83L9HWBbs9miyUGRyIokP1RZWG4urAu6iv1zpop15NxGwdp01kCrujY/NzlkQirJDIVknonBRV",
+	"g2qPdcp4sBpup+kbfPKSJco+iWImgbCiesLg3l4zXw/ViTW+6cNdpp2K+dBKyPLoYEhp+wkes7aVydLY",
+	"y9JQYnDTaUpFSuPtMtrwkht8XL2YjtMdSP9azRYixjnqFyQ7nGl9iGBjzK2xE3Tp5mUMLHcKsknlDKI8",
+	"7/i0iVXeWGoUDX5Q6tZs26tIphEPUtwvhAnIDk5e6TystAySROiE49593mvabrUPugfusRILDHhama1U",
+	"lMJXDstfaR93dv+KNPNYo1snbGy8QK5FXAeVx7Nlh/rMbte77bCHG4dVQ01oypbqciYIQ2NTJBE+zyOj",
+	"BALsMk0YnSnJHMSLkOW34aBqColTmJE9+aKz1UywL3r5g5IjZm6JpS0v7V7lMU1TNptX+KMMEbZdxkvz",
+	"HCyA6oBynthuTpunFJhhwn6DEi6PcDFcgB42vGUrjwRREiyidCjmjHsDbjPnMaVTbdaU0TidkpngUQop",
+	"DEp5lErVUs80POJmrHoDDtW0w1jQEBIjdIaQ52TH6EdJsEiHYjxWGko4tEGSvGaVz4ctp2Xnd9ES0dKm",
+	"cg8WYZSec51cXuYSOkavM8KxhAH1UmUtgkI3nCSUp86/tV6I1mIydKxL+Dfqu+qf+CGTWur+ZOsR7UfV",
+	"zml7Uy3E9TnkxywJKBqkVRYl1sOCEww+8cxCAqBzUm0WJPz6iiY0dY1O88szSV6+uchLz7IPpHpGwyjc",
+	"PCmDf6o10OLY+VFf0KPRYdALmwesO272aGfUPAmOw+YLdjQ+pL3RQdANKxwkW23fLxLY1EWTiG0SRmg9",
+	"uRYoTqbCda+PnkdG6JQVnNTHkF4PEyO+Erk+aMF+Knyl8lCiubi/pNoE8T3i64MWhb5HqI58+xg28PMM",
+	"/s+afdFadqV7VHBY9boOLSKeHvVqG1j02qNgEklAJqE1GNAZJuhlB0PnZpSP4o5ZuVsPQUqTCUvXnVas",
+	"BqdQFSs4bI2Dr5FdJlIf1AY1nREheCFcUhuJ0bZ7g/MYPpFzcMuyq3xnyEqcC+wZJmmJ5M4yO+m5rc7d",
+	"qrVMudpJxnia6P/czRuV8fcKbfmLu9zevbrYm9JmidsdYy/hSrwG19dmt1h2fyRLpaeWFXGSd6ydEjqC",
+	"Qjj9kkzpiiAY44rQBNIH9/CLXULxf5q5/J0JEFszZkmoK8dMXAA0lrJz7F/W/fXF3UN4Fi51DunalAFd",
+	"7Ts0yabVx8amopZhhJanRGB2OYaAlSDi9hlwweGDnJG6vufqIWCHTXgFnOQF7heIJGFBSqYikYyMaJqy",
+	"ZKWO4BzMGsu77LzzIfHucVWCC1vm1pmNlibtxagXikT7ixKmDPWEEfWo3HE8JwR/vO1O56ay5iqn53eM",
+	"p9dg51Ql/Svdt3mtrhQ8KEl9xpRcNx7QUJFc6QJKPW6cEsmYuXep1poiodQ858OtKjGj5vLWFE+VDlCW",
+	"zVrh7MC3nkmSsvv0lCynUcqInNOAERqr+UXW2AQmRDlRJtAKnieR1N54J7VhDkdBDTAYXFfNNhG6Lkzr",
+	"6ErHVnJJykimFKKrciVTNquq5CwYfgIOm1niun26YvN4tZEyZTXS8Vms1XZycXm4eViPFxkvJom4l/FT",
+	"oxxxCkhBnLV2iQCOIx7J6TAzFx3zak3y1zbtLAorjxFCKW2RzzcRaoIPMXmlWCQBWyP5AD8NH9CYriaR",
+	"VU3LU+IviFKktUjA5/1r5xN643Z3dF/DCFWqxWKOHouhJYOT1RPTGW0etDrN41Ez4uaYVgTe9BXc7BFU",
+	"D332aks2GiJi3LZXPrLRNTz4fpEGYlZ42zkbO33kNY3iRcKqNUaDp+VY4wXKZPeteDgNAdbfw3VCbttt",
+	"eyl4GvEF09Vx7r3TTmLjAVOafBRi5as/UHx8UPMHPBUYcVDXLuO065hswY3RHh2xzviANg+7Qa/ZC49Z",
+	"82Tcoc3u6CDohYfsaPyinZc3B0dV94veD5H3qwXasOFx56S7LZnNREcqkmNoEkcsIRiwNMRwCPTADBlX",
+	"puQyvJzcCnt37JWpQJ2LWHKaiQ2kBpkxyqVGd6OSxIze6RCgWKSATAfahpYQ6qBRAIoz4TAlIwAI7tPm",
+	"BA2HW2nH3dpYsCbxqU2wfHv20/Dy6v3by5vhyx/Orq6dpD9SP+i22+0BH62MAtxokY8bhGdOduJsAEiy",
+	"3mu3PTLQE+zjG3glB7VG8SCe389jGnFyfX2u+KEaQqnsjAcgS9wD2G2Xsw63imbp6DKwqmrPBqo8rsSj",
+	"klTpO4Y2WD6ljqjaYiiwdCSQo1RrwV+Rtol/IYr5Jgt0pMxjGtiAcOncV4q4lM3gyiv2l0tRN+54eyu7",
+	"+TB+yU2fZ96WXNoAKKqCAAuaailnzFJ9DDA+p/RaJfYykYd+CDEf8ITJRZyCbYsTYKEVlalQYpG1iDrK",
+	"5keaMBJHMgUNZMDVh3yle/qEqZ2BwUwdLVS74jaeGlgOmG4E0CS2fipTTWUaxbGBDM4SJPXgnvr6gPsZ",
+	"gXwEGZSC1P2S1PINAuFKn/YK26ngJVY3eZ2IKWA8WXS3impAEa7Q3QaL6nVPPLhQmoWmS0HklM6REwnO",
+	"3o9r/V8388x/KAP5XFec64Irb99C8U8IWo3eZDQSKwSm/X2j7oX4KvojOjFoj3SgAun1oPozlTvgZo7+",
+	"NTUnFb61XWT1VrXbwsFXibQ0zhItssJxyEbRdxsvtb7hBvQzb0HfJNFcXd83kRyB8rQ9r2seOgRcEzin",
+	"OtisjXnQAKAQDoCJTH8JtE+gE0TCICXewsHOxF25YqqQ2tvtdw523aMqLROpW0jIc5a37XC9oqvNWqSs",
+	"1CEr8k/AAQIJisjWNGG252qEuqT3oWkI61W6t/lUGGeKygYqrGLdnA+Pt4ZN9cyKqcx2Yts2obreprQL",
+	"e6fxPMzxqyuz9vL9wh9aezt8ixTb6vZ1nt/FT7MlqLUPY8wT6vtELHULmQpukDs/OwaEvrjPYFvECYR3",
+	"FnaiKZQFuLppHRDmorQC+tYkqTRamxxVm0tMgIJXAj3NT+vheAKvhkxpupA7ruIaH/4KzpAqGVFw7tm1",
+	"bI1GudfNZiBXx221up6/iVb0Z2tGGe2RVyyAjOS8sdXdWuBVWB+OsG3ujrvkIbNfo7icWoU9StepKlW2",
+	"1AbFZV9SbFz1zTRhdGvF8tdVDtfL7jNseKONiKw862E+mAq58UVko5qvmetj5OSXU5v31I2/lF7qbP12",
+	"sZ/PJH5cTiMmVldIu2Iy7EmVlKZ3E43mupBV2f1vGeUaKhbDgvr86rGnAmtOKTeAspVDd3qto51SHB+r",
+	"OruJggUd36GPXDPLg86umnEhmdBNM8wTtHL3WcxSpgtZ13q+N4d1bfWEDfCeWvdgFldy4706qrRznHZL",
+	"TLaKWVufyu6pUK6/BVGAueDN7v291tFa5FrMGAZCoYm1TmkoZzAg4k4p1pqCh2pGg2nEWVMJEPgB0YwL",
+	"iJAecYGrvAHP4Wx5xDaR8Eixg4BHbM8Xb8BnLJ2KcKh+onEslurvgeDjOAowZTKLaUBXWNt0C0q1eSSd",
+	"Qg7tjXNfMoBFANgSpYRBi9gBL8C3eaSEEqlWWIVI5A14HtPZI/ls00rsZSezNAcv6hGrJeqcUP0vSKpI",
+	"FnN8V04XaRrxiZOVCiIFPZHggJOZP1mDRDIewgmPYpZ9weSs2oXnJjNm4Na12ZtqaHQ05h4zfRmKrvUS",
+	"+ncZ+6DalwhpfktInEkEn8D5IdPFjPJ8TWoliPgG7jbcHsX1ENhRnx23Y4OFLdHwjg9Ks9uS9aSTeuFG",
+	"5mZdxQ0ra8v/VXU8DRzhXtZn8rHKnqHQBkXv7++T/Av0rk2n6y92rvzNnSX7Z958qooJZi6NJ/NFFDDh",
+	"HYHh913XzZJKEixS7AMPUaupiEOlkVKD/Rm6gWI1HaV1qTuXfbNyWWUPx9/HgfHaKQMsnuPZbG0yl/6j",
+	"l4dyg6ZPVHuc8rf9ZcwoZtRpLdEDtOZb2do/034NmJGFuqUGp02pFuGm4MJBp9/u7h4AQlyQHQCZK8Xr",
+	"Y4Xi5qBMRgYEL1FUAOVHsvTJSFBdDIV525o4nj04+4VczEHckLiz5jy+1zm2ZJwwBsmCntv92AVW2uNM",
+	"5h1N7Sc/DZuULWMTa9Y0YmpD4TBj0pHv6l+Fioxau3M8PtAodrT5IuhVH64NGau59I3/5dez5i+0+Ue7",
+	"edIa9puf/ux4ne7x5//yoMOxaeNNgXFp45UqnheBVQJvMc/X8lXmNi2jdDp0DpJ9/GirnQ5tfWAqhc9U",
+	"rimKKwHBxpHSnHRrfip1Uqu9eaOIKwpUnLXq0tqycyWK40g3WMlwdUzSBGJFlw3d+WE7R4xu+7DKt7KG",
+	"S2e+lvnJYZ6ovfYDvlNMwjhUKrT6dBWhf4Ciw/KZkYghnGe73zP+Czm7IN/R4BZbD1ZkJRm9wch5LGtc",
+	"VQp2pZJHVYWVCFIfxSHRj5gbjTZn/sLetVudVnvrfbIS3Yzq2VVWUcZippV1oGBKU7+PDr76SKRTcnZ5",
+	"IRseBoekZ4rCTMjKbThsId/6xLddHdUPz/+r76EVjemOpqUi5VhCmNOdpghxBTUNuYJF/ZcSpSuq+r/Q",
+	"4T/udJ/k8HcPOu0Hfugkz+3a3e5TXiMcoerIvBGTiK8HlHwQpJUrRg97u0JcrXdVXhmX5ILHTMpS6Yg6",
+	"crqI1kQVqu7c05eUFF0WsP4qKr9lD0hXaj8Aj+1LYpCht9LtVVvSRsH9mLECbCAL8NG6cSy+rcHo44jf",
+	"nhIaL+lKYpu3XBNzc43967c3l8MPV2/86qTOKZUbypfcWRlPtoH00VGPzPmNkxiLBFL1NlQrKZ0M8DIl",
+	"S9f0vZ2x5+bDjeqJ/xWgbuVRbXne1lTDzXhpOUXfAU8rHJPC/pjxq29Jluywrxshn2LwYB9AXffxmED3",
+	"fQt/FCZiPmdh42l9BG9ZmkSBvGH3aVW5pJipk7vA2inC7udCQjyE4AHwrJ7RbrVbvcoUk7dKuF/wsagI",
+	"D7pdHMqnJDeZP9d5qHZxNJVhpV8rE/V//u//RzWw9L5uqY2I57bIxF2P5yy+8hwqqlVnn6G2tLOzKqP/",
+	"Nuw7/eGq6WDHsDM4rnvW32HVXRFrMysjA4aWChFDfctufhmoOKBxld8aGDmOttunCjd98xVX8xzCPHem",
+	"v23MG7+kcbx1E0oeNbPW9dvyckrTl3jlq0MOUxHt4940X1VvVQKlZYj7eep/4NE9wgrkHAk5W3O967jK",
+	"PwE2QzCbx03fwqg5/oq665BoPL7iT1PWOQ5q/FaQEffTQ7PAdKvB9a5UPXZG3qxQzWzgpuKzqqPwcrrg",
+	"FWDD7zkrhyZZ6OzW2vNT/hD+8VSX/eg4HUyTBGr4XHCo4GBhMWoBuwcynuS25ocbL3hQfW9oMlnM1CZW",
+	"TsXIlB3SCdbEKiIesvuqLmjmE07bVzPJrfXC+NGqE1JiO6UnSnW421tZrFtC5aw8veXFkbbPNsd0duYl",
+	"X5gZtOCAf12WsJkVOEZ10XetHnkm0RmTLSlrsUOVOQRVbxPG/6ARidQzcB10SLVwjeBNHqyGc8ZpjNlg",
+	"OxafNbs7+Cdm9H6YTdSpMi2rHJwp3QJKPsSY+FlRqn+KSdJcoiYCTiiKraRTXedvS1S3Y3/nq10LsnA+",
+	"ZwkZiQUvuNWfGXzYrKn927Ofhjfv/+P83XXjAZNYG8S/2Vgmmx/+7fn19dn359fkv5GODfPvXnOO58kt",
+	"pl3fIGHPa8g3AJHqAr1Tc0YnAKerE8Qy0OJ9SToHmJiAfamjbDJXhuajuxDXdOp9je989mqSVSlhZ/JW",
+	"mtpLtBzHCIvHKKaQgUsSsO+WU5ZA3pXOpDI3u8Rgt5MMcBp2Wse1erK6EHct6LuOYyOqjdx1HPXOe/3K",
+	"Ywpjt+4n6hmoL+9uDWT6tRAPsicKbUkc56ADvTofzrestrPnak2FZeHYQc9jjXasccwxFU7DFkSSQAv2",
+	"DBvtlq2qdPYqq3RbdkzOZCmreEW9Jj91dXY9EoOT1SOZ0khEQrQyOhxHccoST2NPZXdL0qgQ6V+LWLJe",
+	"24vFZJ6IkXy4PZtRYpblB20/RdqgX6etmW+VQTDsjDdtxoLf7o4c1Cd+SFPa90kccSaxeGsq4hBwFwfc",
+	"r1S+fILDkrq/1gDyG1gdOuA4Avn11ft355/8HTEyShupB8KDcUmrmvek2p1WtkhWVZGx9zxeEV+9BJhj",
+	"Nq81f7Dgo1vLbtRf12+KTWzeJeUYheoziUnLOtMYswJDa+JzCjDSZ5cXpK7oCSM0PDJapAPum7xk3TAG",
+	"6zJ8NznZJ3WatamF/FLA3cUXBzxIWMh4GtEYPZ++A/Bmc1n1dws/AmDAgOPs0eDVcPyhzFJys3Ig/EEp",
+	"xSJkA173y8m+vkd8nZur/jOX+Ovr6v6tRpNzRffKs60IVyV0tjmpA7tLEJoSkLEaqgkY8W7FLgVDtJBo",
+	"bnFv8z1+7c9zlsDeOj/Z9HL7S8TlYjyOgkgxWtPUJEvPts/loHa3GsIZ89KdapFaOpt3yxUxytZmXIWq",
+	"PH9zL/BjTcWwaBopvQt725ctJ5t0vZ1fmw63VWnK61f0eq2HY5uH3fg43LQc2vzjrPlLu3kyhKSco15V",
+	"To6mNkvXYtD/eP3+HbmG1Vn7yPhbsO80RlKptMZZfnn5EOFvUvDWFV06JoiaC9rva075OvyNtS3b8uQE",
+	"d+5mp1FFuYv5s1oY0EAnjkkHFWWZiBQk0ywvAf4c1IIoXQ1q/UHtkiaRHNQ+79ZFc8LS4ZLRdMq2g1Tr",
+	"wEW2kPWk2CUZeWezUUvUDY0NK1TMjVXNBV9yyO5YrGaJyJ70lsHx8hF3x3cjaBqkx6vZdwwmSB7FTymL",
+	"m12P66u6aRwTSnz1pG/L1LVFW43sk3NnVkRabBAFHLtqcXqm5vN72vP7BS22HpOXa8NEcAUA+ZLAAOC2",
+	"QX1oTpVdWv9NRBzAPFAV9gwuLITJ41UO1RF+UKyjggIYJHcoVVfD4g+5R7hIp9CMTxBJ0U7JEHK2ic39",
+	"Ai2OJlki9KeMiMZpslcMdT+36deKuJZdrWj1Vd0sseQsHI5WRQandNUvF82tcMXaidhYbz7A60R+N8d6",
+	"nf2tjvgqs2VP/wCelgo/epnUsRpzqzplCQCTWb+Md3TGQse/sUe8ZX1EZSfp/PCYiVYQK14orq7ghCtx",
+	"MpDo6uySuq9UkiF+wAd4OIR1WyRKsVmk80VqHsKtU3aq1ns0aIY5QVWaep50zmfKk3qtbCN3oD7x/xwA",
+	"IQc1b1DDX/E/QWca1D77SjLimknIxmCSR+nTKGbFjdKGrUMv8y+9ok+PtHqvtXOy6KFXdO4RiYELJq11",
+	"WIhdZ3x/A5+vgsLUnrneeqaed1JWqKr5bdaNZoaLavsR2rdTLL8A94huOA2PYwAdw7S+Dh/5BlnQ1z6R",
+	"Vm03ZG/HCbnxgm9nVNY4+YtusNVpnmjeRj8qJtKB7tep7WBS7xHbDTNrdtelWi5cUIa54Mz3iE8XqVD/",
+	"14zjI6zsnwP4KpgaZijgENk/+paH9Fut1ufPfv6umOWpgdBBIGrOcj5VaU3byV4UL85d+rDOFKmIGVbF",
+	"fMRsnm58BNqEbXiiEsbRPO9VTKTwybU7eXnxSgQLUzyyOybBGSf6fXLQapNQf4TUAWLYtPsojZkB9kuW",
+	"apzGqtawyw0pr8fQXb57vLYIihLOluvyoCtMn1vG11k9yo4zaDSY4puomUNub6Gk6rDT3RPGCAb2toPl",
+	"54j2uGT2h+Su75wGngfMrKgV0i0xUlHqobCkUar77ROsd7BdmnRvKIuk9BAoz1znEMSnR4TQTWXL20s4",
+	"7VdG+TjuV+22hEgcsrKi8mycQq54BKBGAeWECxILPoGSPGIXtKa68ugJEEYPw27QGbVp82R8zJq98EXQ",
+	"PB4d0ebhuMcO9N92yQK3XcQ08Sv8YeoAAfwOlbdutz84DE/ST2vjrIY73ch1XY8qXv7LWybtojI43Y9y",
+	"My/sUCVpvAwUN5du7xzhwi0rXN1KLuQY5SWZZerWrf1zSmYiuM3a8YBLDiSZTCkPmxFH8CZdDZ61RIZ5",
+	"TBZJPj1+kojflaoyZxx88spCny4mk4hPxjSA2LgIqvO6zLzX1f9lHRYrtPOpmpJp+Ko/9EwSii0XtfmB",
+	"LSZJxEnCaIz5WWlCx+MoyLp+goZ/SGYRX6RMknq71eo0cpkb65GpoCd8MGXBbcEttBdbzTfGzS9UF82Z",
+	"pSK6WiJGm+DV8prY/m03SvWTWDfLJglFDBpdQrvg2ZmAf0IobA18AhCjvI8L6PI9XsS4Kqcb6zLioVgC",
+	"zOUcSwa1v3EpSMiCaEZjeUoUCVxIdwtaMsozvJOT1vHDigJxHi45OtOaV+v21P++UAs/aIfb7Q3Hg2Wr",
+	"QDVVCueo0CNXj+92HN3IBvA6GedXRbYyT5OVIqm9N0BjSsbRPQv3RBIt3OEKH5l5Qn7IYJUySLA43gEn",
+	"PYNGL7hr9WWv6HIBwUSbWJImAMYVaZxUgJwny+kKGptGIcBYZy6K3frO6d6uO+QCf6qCN8NAOgQ/Dae1",
+	"08WpsJDUD9sHjZYa4x+myCtPAYjpbmjAq3HGYLeLwHaH7cqWBbnujTMacY2PkFXlH25/TzLEGxsu0sC9",
+	"OVD9SD7cvMxXDGc/V2oYkqVyLYg5gFLCMx6ZRSGPJtNUfWqtRgeD7aXRVYMgWiKDVg+ORgDdLrVJ72wh",
+	"WBGkQCIPgK11N8ElRYnIVRyhor/Ao++cPXG5c1QB5SALffEO91z5p4fdI1BqHOS0SKI6s5iTeq970jjN",
+	"ZQ8PuH/F0mTVBDvB1+hn2GIi4mRqcmN1RbriF7gHpG7O2oDDhufh4UwWUBkmTicorEN30+RVxHKhRnZF",
+	"m0GqH7YVZUutIh6994AvOKTjtErXvNYkyrDEUBTfshUJxExJ9gUUyQRCxKFOmdnYZLyERZKNvsPhOCO9",
+	"7gmqgbpjCAJow2d06hXUhj6TRCxtsj4ZLcIJSwe87rughhh0YHmxopZm2n9ELFHvVCIiYjITbonmpsWD",
+	"vJiNpDqjIiGWNjnlSytWGUdbVCZGXjEaRpxJWVW5xoLbDT2J/6zqY7xeeQjZnPFQqSkeGdTE7aBmcOMw",
+	"sVHdFdS/depYSFM6opK5PYtOyRULI0nqsDtX568urocfrt5A4h5LG+r/cpH2DbJjlKpfABhSoyQxbCQK",
+	"5eYxGdHgVu0x5Dsi1HjATK3bgGuoDWh8quZAw1Xp3ppZqqN1W6ty1zN+FyWCW/gZvU2OJYU+m3ARrK1y",
+	"g7GrgsylM6+ey49Zxemv2CSSKUv+dsAPT4rWsE9DTrOEjX5GTa43YrKuQ/w8qtY6zi4vcvWT0LU6nSZi",
+	"MZmSup8DDgCoFggE4M/6p+eZD9t05DZefkgD1VY1jfL33v6x3HV9rTpsdXDUhF17yTQ9MJiP2OuvkanI",
+	"cJf0RX60cuxVRxAyK+2oSpfY0WvY2c9rCNZUdbJuplhAdm4mK8hEZHh5ghOJ5utO2Z8Pw4C8ZauhzXYv",
+	"ZrhGwbTCB4IeG2tDUE7gAx7hzNjWplrAzqa9izMh76fIo+2Unxa69+Q2bDW8QU6nylL0aKOWkPdxVLQ6",
+	"tkYgADxospyWQQ/DYvGBdm3tUEC/GRMuB7TrnKUldbZpwaFFaYZ1o9WSKHT3zWgsjS/TBz8rI9razlop",
+	"PLvmL6XpOK10bt1EM2byM1BbhE2v2BzFXwvdwg93ObIPaEyyHcJWsmTtZueCPDOquYc+Ik6vhIDpA6mf",
+	"V4chBAh4XemTiCUqKooVC76aRbLYs+mhXu79uhch9p8LBKikYkYGfRY2t4DN2FjGGHI82BFf9hwWHGHm",
+	"GHk7RYO3YKZmov+yMtK9vUnG3t2jWnswk91L2Io6zNb00qwrwbaGFAXWXFk6WugxAUDsfUf6+FpE+g3P",
+	"uOO19kH5asBt7hYcBV1dZBhkzMbqT4HS4uNY2VGe2x/VlrXUTWkMWmngQUbLul4sY8FGv6NE3DJCdWyQ",
+	"DbjDfEg9hy1kLHuTy4yrsYa8V7Ozg+ILmIYBRXLt/gJ2kFPiZr9YNubEImXrG4Jg+4MNjimTgoUhEEp6",
+	"9/dq9Yf396jd5C3wJxetWCqr5wJc3DzyKDmbVwkO2pXup93FU6nVUpGXORdGU7zqrmDP1ivovFoBZcmj",
+	"+ZytKWMzKO1lQZPE+Sh7EtV2axWF73p23MoZI/B2ud7ui82nahY3UWXgEgp8IGU80rB/JsFr18bO6tsm",
+	"0aXYSEdduOGaNJgfrruHR+THjzeQrQ5JgJL4Z7rGDpIy+uQ7RhOWkMGi3T4I4EPwn8xvbUpQiPgubjPk",
+	"Qvqd3E05PuqtOe3QkaSYCzeCSW6PTOXokftYbupVu/eF08T2TgKrnmMVzJZ1iPydwBNbBGuUB3wn9MTK",
+	"/sfG0HwUquAmnMD10IDrqL9BhH1BeMtKcXF8vCZYkfw1KSSZ0lxIGqk+u/9UpF2dq0fXuvY25w5Wt4VC",
+	"3AAuluqI1SvyCxseIGFSOeBUZwBC2CNKnY5SqTAJVIRy4p+9envxbnj+9uzizbVPaBgmTEo8pHt58vbO",
+	"UFRXR4Oqw5998vsCHPWmbLLxNJmLVTv0kY1Q9D9ZjMXgKmx62476Gv11Dwk7i7EDCX1KfNNfHYM1mOxe",
+	"7ojkt3KrNuNX8L+VBu6F5vCMTyJlxotF7Ibb+8Rf8ITRYArfJnUuBjwQnLMABS1k7lmHCGfpUiS3JtCg",
+	"P6pDAg1vwP1RLIJbKIR3HkCbQRY+Zi6eR1hr0iLq+IxEOuDBlMYx48qGg1iR0kKkEDzreD1l8bzhFK+r",
+	"aVsQRj7g6nfslJ0mK0CVVbNWb4xoODSANT645nBDMCMEqvbAfMQe/DJIKIRazMAJC8SER5IVrBKHhko3",
+	"QhqAYQ4TBH0pG7hSV7I7utbag4L6EQs0EhQlNr8td450LWG+mYjNR8wFtjDcy4Wa2SIGDds5aTWvZnpz",
+	"bZ7xlX67xBmBC1SzEWQQUHajPgFOlySazVjoYfkjVj8GIo7p3DheqlITzMi79bpxjYSqjjdWJS+AqsBB",
+	"QJq+WgS36v9/LzLKeiSgwVQ/YG1viw0T8eY8EUrJw+dyxbnwabBjg2n10Sjngxmb9dPOePd6ZZ7ek4x0",
+	"ZZ4KYEzBIonSFZS0416iMqvU8Mo0R9RhtXSAhWtYZ6pUebT6KZmzREKXkbPLC4je1v3JH81Wq+VD9zdm",
+	"fOMyQzGRjRY5j0CVo4HO2FasAnQ6jJJAPBO8EgOuHXsOdr45w6Teax80iEg8nfV9y1aebdYH37gTt5CA",
+	"NeBTKrUFAO91Gi1yhuHmOeMG5tUFW4Gum5INuH/fvGWrpgzEnPnqy4huXHcbBmxuEmD64J1u6BLQ8AhT",
+	"CmqvfUA4nYGhpuQxQo8MOAx/mpueUV9z86vPKKcT9bqieoNwBhXpA+7uZ4sUNziS2MnOOIOARIaWem8G",
+	"HFDBofEfJt0Cf1WURX0GoiZaH4Lz4W4W5eGAGwx6OqGRBrCBmwyqMhpX9vRO03SOeCSIAb1eg3l7fnN1",
+	"8fIaQeryPSU0okiklS2NvbZlzM+Ah4SQ0FWYM7qBw9kFeuomNGVLuurrZq2xmJCIe2SitD2dOWOceehD",
+	"A1KAIYz2l/YrqVnrb2k0DqUPnl1Yr5BS/Qb8vArWY6oRGqSSJVDmCRpJ3T9HL2CfUIRqsWXkSqxqH6EH",
+	"cDNuA0+M0kWc+Oo/MnBbP/Na+9pHFUsx4HQ+ZzSRBmA134mn2AoRr7jbhQDg5lsDXuj3A4cSEKZKQZw6",
+	"JR8+XLy6e9FQaoH2WhaGdfyeEkB16p1mXieHQv6z5i+ENv8g7eYJaZIhaZG+34DmoLdsDm2bKXZCitGs",
+	"jMI+YcFUoA/Q/6n5MvsjjKuWF4vJBHyqA+47Lyu6megTtvw30BrZslsDXt2LFTUwneAESg4NQ0l8dWFx",
+	"VB9SN8DDerMB5EWHxvzndx2l1tEJ8TEu7jfMedKDq0NiwTjlVInMiMuU0dCDIjx4DGvt9LmCKjyszfMG",
+	"CLMC/wWgRbXPn304w2cZHg8L7WGnt2yzX8j1q2j3kO5QoHvIoqDKJwvQRTp9DrILx77gKUuwsbCtOdMt",
+	"/8eo0NpKNKPchoSmxH8eikD6p+jfzp5JJYvH+ABQcR61VnQW6x2xv/0GpkCdQuvKhBnX7YD32r0s0U7f",
+	"h2TBjcHw6v3L6+H5u7Pv3py/+u/gxPAbp8R/rq5VGCVMidBUDLieHizR/+H87JVPIicaKrh6xyP+c2zd",
+	"A/8JyTDwX/CuB7x+HMVMIo+C1D+90GcS8sRxrwARxv/+/AYGqQPX0Ro34P/DPZcNhNkygooCTzol2IJX",
+	"b7pR8lPSax+iRIijgGlwI6y5r729uNEOT2TRsv8c6Io6UEskk+f6JflcPZv5gG13o+81Yz27vHCaBfVr",
+	"2GXos84MmUe1fu2g1W4dQKJLOgVN6bn6nwmrTAvOtoC41MIDVbeEPWh3MUNOKfZ0PifLSB0EeguGSSSN",
+	"ce8RKcgoEUsQJbOFTLWZopGykFXgoI0W+Ril0wGvOiPQcR7RWkiv3WvZQ2F+tBuobCHPahOpBpDCrbDq",
+	"xkUItEyvhNCpssDRgTwH7W6ZMt+LSpIo6atPh3rnjQhsI9qyXM8T03TAz/xJQFy3alfHOTKkgaIurSR7",
+	"r91eZ1XYZT3/jobGPQSv9La/8k6kr8WCh/BC92T7C046qXrncJd5XejmycbZUTtsH2x/yykUyFkDtf6v",
+	"n7yaNC3mgOhWzI4TwTH0CnVZEwk5eYrin9Q38gos5TRepVEg116V11DVIm1gF+pu/JCupE8+3LwkIQTm",
+	"MeNbAwlAN+/ZfJFq0wsZkpGUsZhgbNNpm4/sxyjfLXKmJofaPTDGpgbo8/vQksbJvaQ28XTOkkiERTTi",
+	"EJzIJLsnuuhpSu8Y+YMlQjb6StlNIx6kRIsXUAi9XDxXeuorRp+aZW3/Qe0erZyu//ojtoc+TB9KsqXf",
+	"z+KA6lt2YHzTVvyYtdiETWIku5zHUarGW0612asx+PoEtUI57N3f+1CnZoZSrxsDwVZCInxqKSzskSyE",
+	"7NlPHt7f++orqTKtcgqvNgKtqmtC2/VMR1USiZBcLFmDIiqT8qWJGjuUSRjhDEzNFlG3DX5SHxmDAqCs",
+	"KKUBmhd8Um9bUZwoXq0+AIXomvbzIRBY98fptDW9sYoKANJkttP40mg1BFFX3DK9D/UeKPEhOby/b8BR",
+	"TCOtIusNq44Jk3pVupWeaJbk4eNZkFlRmJnEKfF1+ofSAXXaEBx22CClTTXw5SQX/cY8XNAoWIs4reeA",
+	"3Dgp96KYFnMwMXMzFTEgc1t3xSXhIjEmL55ZfN7FB1dUN1cVlT6+yt9Sz5As95pSTBKDy4aXDqF6tQZu",
+	"0O1W5nBoxZyLJambBCL17nyRKJ0+//EwEXNlEjfWCMwzyxjzoIO/rkUNX8cMSb2jtuiknU9ZeqFsVaiL",
+	"QDeQVpnUF2quKLQw1i8ccOWTdh58vBQu/FSQ9V0UUg6AHp3PYx1xe/6bdrQ72d/m+CPohs6v6Lh5ECZb",
+	"IYsuYQYChLExOv3Zc97tuS+r4+a+qv6ae/MTlPtmGwbzKPzS6QJuVC4BtudiOvdPjtQUCq+9KL91mHvr",
+	"8BhCBkrgwLDI0JGF4Kj0bqKxYrHOpNuunkm2wG6vraaS/9RJ+UudXuuoen4OsQ46OMGVBFTxsdP1GtvL",
+	"9rCD7EGn2CT26LNXUyK5ONF8Qit0kYRkVugDic0foZNjr93tQliqODvLY/HAYDSzIoSZreL42Ak37hZj",
+	"VKtGQYrZC7ltOXTrQpUQrPXbrfZB9yD3+6H+vX3cMVks+KxabSbtav2D3Ml+0clnbwKFIPMSKHTUg0Kj",
+	"7NZuzAm3rAX02rL+jIXEslV7qNbb2Um1tGDJ+NIO+uhrkYyiMGT8X0tXzvvMf/30Oac8Q+aGp+W6R/RN",
+	"yCmkhRJ5zaONbm0bvzoOXTj76ucKlXsRYt1gpbqNXkKNlgIvRDJNaAouJS0IUViJRGfVChPWlgNe135s",
+	"BMAYx3TiZa5c/OccoVqsKzhDyABNzYIseGSSUKOaJ+xOm3wyi6aYeTyT5OWbCwTShsKwAYfxkRQhFr5h",
+	"EqoHXVQywY9BPqXEUmjx1SKXVMoB952MTB+DbPigk2qaCvDVmmzTUx09sOmmaHYgToCyQQtWRUnqv4lk",
+	"egabs0XkX6qZyOgPVqoirpLopny1QqRD4bGR6YftbULdqzK2S5TCGgh2F4mFrDC+3726qFVPVOe/ujN1",
+	"MgWOeuUQ16O1DGXIQYhSS1lYFR7MoT2INU/9DWpFA5qIuCBR4G8oREyGf/OQHo2aveBF2DxmJ+Nmm3ZG",
+	"3eAg7LHDcT4hOl860+m3u7p0JmQpjWIHZwhH2BHCJsso0s1H8pA1Jbmoc5V6Bw8rdkX0lWqYmAwVZkcZ",
+	"6zlbAYsYAh/I7YO5+Tnyo063jrhux1+HuEuaJ5WhRDdPCfy2XWfVOXBXutNBUMc3l9wOd2N3Ma5YxSV2",
+	"2aqsEAWGZUDI1cMkFpNvQv0vEeo3Ls3zQufhkltLzOd/RuHn54GDYCeqEEbOFOtT8rUgcTEc1G13HWh/",
+	"FNERNqkI2UxAxi+Ef9XIEJRFIZgI9UfBGxjgcgHToLq4EvoKAb+4SE2WGhQQQxj+FOsW1LwCynNIYBBG",
+	"9kyRQpSaTFz14smAQzhgCSk4RPcEs2BtGMUPRKIz7vNXYJsg1uCALw1A1EZhDOn3OQI/k6RYwLYr2+ZQ",
+	"dptOM6Foa36qHdXbch4fLSEzkLvsv6ISy8yD2q2TaXnQukdLSwcPzgWeW4cZt4/8LIjLHSHaqhDYqmDX",
+	"cihrTyMzbfuqSmq1O3nxl/WaMZLN5ncZhYGNxwztW/1cR6mH6+e8+2QrtBMAXYJQa1lsH/c73X6v94vG",
+	"1BiCc6vWP9jd3n1pjp2+0GusXjzfHvjvHCPEGD2mPBBrlaL0awjSPa4tgp6MrWzN8E5+FoscKmEk9dL7",
+	"hJIwGo9ZwtQ6gY9DJNGkFmsUnH31w503yvSBqd4e228Nk1ZJJpkqVwONRiSL76wjY99YXPvkQTRX1Ioj",
+	"QPs2JL9xpmWSyWhKqhhVX63GCE1Id/qaNMcpQ5gnhqC/ezN0DpdeUOvfSX17aZPpMenAAMLmBf3DNTm3",
+	"IqLSDfPSDf0Vc31iMcm0G3XMq70aA27dGh7BJpM0hh4i8D8YLnwmPfhvB7UAmo8wqAgNxIw9k+gUIQ/x",
+	"iRikmHINrvaJXIklRoCWSZSmjCttbUTTYMowpwEiM/C8VjWVQaNjqDO6AmYwYiSOIP15xdKd3CxXWSXh",
+	"RuXuPaZ3InSVm6r+oOrvKqdHVoayu1LnVU7TCbdFsgxhV1npWTUjFx5xJxbithjZPDMd74wgGVSdrfyk",
+	"ss5p5Vllpeq7TaoIZlGe2r+0F+3tTdB999vPnXe/XXTf/na2fPtK/X/Rfjt5kHPt0MHzeDrbIefcKEbc",
+	"ftWYPhmMToaa8+unSniak6PN1oCBnXEBZXBY49JxMFza+aATRJssUIpTC14ojYSg1LoY5F5OMwPxoWus",
+	"neCjE+mBEE8ROmMdXsbe0azPe94mg9Gwg8PJkVXfXE5/mcspl+P0NE4nHd5co6ec6cgPwrliJhIYieXQ",
+	"iocAViADolRi+tKAo1UFyruD2rmPxjHgrsqhdJdSKIbsH4n5AOveRT+A9UKzgBTxQVHEpWoy9YBKpq4o",
+	"4zJSfK6AG1MwoisYt/lnJd+uwIL7yyRd96+RdD9/vJr+4/t/9n7+2FmOvv+w+Ll7kv5dZdy6yWaJCV/M",
+	"PXPoeGfKLqe/2jvT6e4hXOAyquu2i2wxoeZvQuUvESqWv+sGkyFdPVPGEH2M9QvXAaIYugtvMK2C44DQ",
+	"PzbNdK6EbzMYE5YuEi5t5qtNHEd2NeDAyRoe8c2R1rUV5jb5p6ZCBvCNIOswpSs3r6814K9sbCSlt0wS",
+	"vHpKrgkesL6GojWS16Z0osE44OwecmwnmBoplXksoVrPpDFwIriywfWHDFgq1tqpWQ+4Dp7oedsYTc7H",
+	"RV5VxnDO3r2/+eH8ygZyFAFm9BbCO9CrSP8eCjCloZYGV9h3USkjSbrtLtZklCNKmGFach5qXxEenoiT",
+	"bo9MxSKRA17A5Vwf3vIb2gsA5GZEpiJmJixFsi7q2FAGc3ZJLIJbTBBR/0S4Yy4SMovU1LCmUVkXUcBc",
+	"5ASllOg5nFbkl5C6r8v49K5AWPp/xWJRHysmJeEi3zWI5BJq8mEpTBDZPS71YR7SlH3Afr1bg1IZ1kQx",
+	"GrWPu+Lpo1FwT74TiLq7u6DNScVuu/0Q8aIYzed8ZbRawudHB8n2leqgO20X6t32302q7030da7lfDjF",
+	"7Y302VNzeWiUcltsUieJ5CKRmxNHvsUZ3Tjjji7BXDu2zdEFfQ1kJtZk3u8OkYYZyN6cyJJCmXk7tm87",
+	"ta2vcVj0Ff/Nlcj9Q1bHO2iduI4bjUiiXuvsMLNLuooFDW+EeKOODb53uAsZ5GI+F0nKwrcsjOiNkgn/",
+	"TqEinSrLHYFbSoKFs+2mwT5IebYFyeuTfj5C7S9cea3sGmAFQJxgwa3MwS2cEkqWieAT67UZcPy3Baii",
+	"0H03w2PQjHuCNWYaOqDX7ngujCf8uBTJLZTPXdpvmaZgNNH9AnRLHCsOJFmyOFb/F37G6tb+gOO3/Tfv",
+	"v794N3x79tPw9dnFmw9X59c+qR82sg8DvGYillkdEXpyvQFH/PRFgpwFX0DfUIb+66FaruwOPTbCr0O9",
+	"rPrVkgWhgaHHjVJMTbVNw3NQSNAa6HVPMLU53+EEWZbWVWmK5UZQT9chujoPOmNp20vNfsDNtGPweAHI",
+	"vUcW0PK5YzuntciZW7mF+CtjoZi9RJ0T1nqqOCggGmmyapIOP168e/X+4/D6/OX7d68UgbNPN5yybLuX",
+	"VoSDh02tqEU+YAsy4xzDtnW6O092QOgK2Lgmg0VXStURWGrcPqdfJ9hSiGbxURlOuguI2ZIplcDhZSxS",
+	"3VpitJArtfQB9y/Prq8/vr96Nfzh7PqH4cezi5vhW7W4LpEa7DazdQ7bB7qM3t0yHDh3w2K193X4VxPi",
+	"qkBs/JxIoknEKTbDYDxU1qBSaRIapI2+7QgFr60t5B9w/+zDzQ/Dszdv3n9ESLch7NZ/V5qrT+oIChFx",
+	"kjW6aLTIRaoz3iWS21BQcF2YCvNsEWvfwxGEolTqXH1E0QAsmCiF5WvdLY8Aw0mG1Qm1m3C4/Qyy0jd9",
+	"eyq9rcDSHmgaZOCF73kM72Ws+bywLaTutAZp1LzaHY0XzEE/LOdFF5poFL6N5X1Zm4yt33O/trkPx+fd",
+	"85uAflY7+QLmTR6mtcZWP05H3wfR++jHiw9/XHTeRRfygl8dBi8vji5u5z/98+WPJy22+vGP8ONF9D66",
+	"WP78Wxy/6/78x8+rH09aQTfmo9nrdvjTj3Ee1tSiqjoYqgZpZ2diINxPhcb5BpFVIv5IpW/vfKCFqwdm",
+	"OUEXWOWMDFLpB845+hr5Ph8zLcCdjcbrKor/1r+luqk0vL9O5VSj7Yqw8AbAoYDfAD5UHobL1SaVkvqp",
+	"Sm1U1F+rN16BF0tqiZpj8DpEY/Pv5IKFSmiPaZK5LQc8ZNDRSc1Q45BoKciVULMtQ6eRzDCLtM7U18qN",
+	"izvTa3eIb+4IzWB/IqWwIbSo60BtEaTQgEPOnFaulLGogcsuC4BzqJJINqfQuyrzJEql54XklrE5KLAR",
+	"n5xqRDhwtxp4nfM35zfn1oOpvgiOS6Uk3KCtmt8jD/MWK5Dveu2Dhkfi6JYZWkLls2lcwaHm3ElBXSND",
+	"EV6ywOl7FX1skRGKRXpatd25DXZ02da36MnetqE6k0pVBjIvpyxh22+qYbxNwMbbUN6h8Xi67a5VlUVi",
+	"k2O1vof4bi5OkAFQozOG+KhoyQDfnwjdHDBT6fFCGi+81ZETdsfgrmivSot8xIvIUIuvK1vJ/28pnfhE",
+	"zlkMcYlxhJ0bGwaskYt0wI1o8UiUYnSEIo5wpkmqz07FAuEtzA8LyVpEH4ABd6xFUvdRT746uzkfvrl4",
+	"e3HjN4o0ipA2GamqbpWWXcZ8vYIdeYQPe62aubNfzZ3JXipfBdTSxXjzSTFw07AZkSTQSVAqo+3hKlTv",
+	"QSoUF+lwDE6uTH9CBTwH3O5q43ruoxWebOxRPkZz32IP9/PlzDacOFPPAZ83EO/qQIfk8sN3by5eqn83",
+	"TrM+ATz/Fd2W1EzEQXnR4aNAzGaA9Rdx9hWTu7WliRCHXCCd6hmovUm1lyxttL55F/8SIK23cFZJXgbA",
+	"BdxXcGyvD4QAu+sLtIX2axRBrRlgPZ5uJWp4g4wmXCkVFkDKfDPChlr63bFIrN9eJLcSYXr7jrzBFdcB",
+	"DWClIf/sx9B139DZXZT02u0N9XtPxrbzuP411CvXdM80RvLb7y8Of7kJZ2+7b9O33Z/vf75ut3/+43X8",
+	"5ia+fff9h/T99z93f775MXr78e3BL68+dN78dn7w7rcP9+9uLpZvX521Dn7vNl8sz3b5fw8UH5pKu4mP",
+	"3pq+Q3aboU3sKcAqJbljA7wlFnzCEnQIO7JjHxcPVpkUnDD6R8fzoiWGxhAb6j135AZMChk/HF6nhOXU",
+	"1t7gFouH8ufPWQOq3Hxv6GwO1o0SCWhZ67IajcC+9zLQpkBNyTRfgLoIcOWNGOMIEKfHaTzdEp9GCFkf",
+	"4ozGY4F1RWmeSqZgqkAt7ZiABB71AU2q1jc945ue8U3P2KJnXAPGuGIA9hzrzC7dyGUfxSPRLa/XqxrQ",
+	"7wT2PYLGx7OZhsaLxZIlzYBKU2kLLXJh5ViuFinmFYoZjTj4hzTGXoSmyNn1y4sLUp8v+Erd4IZibDNQ",
+	"MHyD0PGf/6exsnwdhMO/3PNmk92rvzWDBdV/T9BdpS2gU0L10OiKMaWnA+2Vunj1LlNDyBm+pPEMFzz6",
+	"faG0mQlNwlgJQzEmap2wSjFWX9HmsTbIYxHQmMxpkvb17P9bxzUSfTPWCQSL7EJyj2CALCtaRv1JA8Pz",
+	"0CA0oJkcyQE3UOXpas5CUucimSHRNaiCK+ArmhNBSAhbnqP+pTHKZ9YDhsAQHwvhLWQG6kQMuMMKGuAD",
+	"0BHDclOuUi12QDmJxWTAI05GC4Q8BtBULhId/8r8ffVe+0AH7oYLblpl+Q1ksBqsSauztkNYvQITHF5d",
+	"+UqWcktMLECEmRTaL40Y9vHBbABqGtKKGeMpIjHnm4nprEC9RCg9hKxPnXCKUf18vy9fRzsh5SkfcTcx",
+	"0UiSkToCGVisBeydsZlIVn2MQWoP5IZQKtk5kgo3dm0otcLbovnIF/Cw7BF4270mKt/pfyc9uvNUyyl2",
+	"vdNZfTqX64S9GB8EzYNxRwn3DmuehD3WPB4f0e6oE7wIDw/LKYE7L3yXtD5l8+mEuoc7ix6mBjxd2f5Z",
+	"5h3Lghcox4wmigz3K2lXG+ZX1zDLkGZheJTJ3ID+bCB8Gial4psCtX9M7iUKmMyHul1VQtGxQVECuZkW",
+	"u+uBWNKaGeACOAJX7fRoNeB+xUBqYYyHfqNF3kT8FlWTH96evWyiv8ZDmaALJ2yWyDPXCcxDbYFpJ432",
+	"rUPPnOHNzRvF93tkCnPQlReNFrkI2Wwu1A3s5+1TtEYhRkdtBKOtoR81IqSJKUBLCtf54numlg+TWNwE",
+	"Tw879aRu5vuAZ74taf3ZoWCyX+XgAruuEJ4bcAC5NCBUWXOoOrQEzcCqrFZlfVMnp2q1SNm8udjQxR2u",
+	"6kC2aA6A5oB9NtTSXeUId8m0ouLQzQ61DcynDQFUNBlwFOT6x4bzGgroHKmVvtQ2LKPR10AMagvnibhj",
+	"0OZKt7Qy8aORuMcop/pTYKHas1QC2OXlVDCEB0f5ybROp6mBy8u7MKSYMcDdR/WmpDk4zTkflUdku7BW",
+	"IYEQd3OyCxJMhZCgYTnGuOvKKXgPNyofX8l/mGXJVy/e2R93ZV9nrjvLzYqWrV8iO2p3HQ3LZb66imbN",
+	"v4x7fXPKfnPKfnPKfnPKPr1T9olB1BzmVUIk6zvIbwW/ZtmJU0iz+To7UdC4lNGMbU0QDd2u1rgfS0v+",
+	"Zrft6fh21DltyDu2ceb+3s3xnTOy1ht1b8Gf6eRQIpcvuTdtNpNbETPgFdlMHjlQK4CUqNHKFLw3gMGJ",
+	"udOQqnlxqcvgMyDodKp76FX74NRa/ulMrbZLKtGNySCrShP6K2vlvkmXb9LlQdLlZ3WX8iyhiuF+RaJu",
+	"mtY3OfDYVF2deVXJmDdKgmBKN+XV6xa1gHEkZvMUSsYmuuBdSHXDI4jCBFMagcPPtrJTrH9MZer3yfeJ",
+	"+P2U+CMaUx6wUP/iQadeGCLxyA+LySTik9c0YKfElzOapH4f2/CaR/Al58GGRxKRUkQKsYnxPCRjiim7",
+	"IxrcDrgGVgF4LQssiUwKQTmwchH8eZAM/JrGMTSumdL5nHHI84pXxouWOfDA0ji1mMqesh1oFC8SRoB3",
+	"gAsbsO8M9AjXPQF9wu4Yx5q09xwCrlbGYe9sbI+IVq5czGzmGkg/mOVFCjHQhI0xMJZV4nHhAGgGAZvr",
+	"ukVTutDHznlLCq/TYKpNH3Qqqj+ZClA95lIkt2TEJpSTeiA4Z1CoN+B6tR4oJNCbGdvhegTKEnSJrEdG",
+	"CaO3LIGu856aHgYFB/yWrRot8h4CgxVzritRjBSEd1nYcNeh4dekB9Qk0dhtfh0zesfkmk0jQlf6Lqci",
+	"NgE/7NGcYjvDt2c/DV++f/fyw9XV+bub4dX5Pz6cX99cDy/Pr4Yfrs+vSF3rLaTTbuR7XQ64GFuEWvD5",
+	"jkQ6VSdUeno1aHtykXokWXATHD2153QAG5SrKOmeEB96cGmq+uW4ZJ90TMdIXRdpUAPAZS3TrHGoUwyK",
+	"M+oTXZHpYBA1CnWllFyDaGxeKwKfqxMsBxzfb5EfsMFt1jV9xlKqDzqZCMzMl0QKpZDIbEdME2vwTtNw",
+	"1QfHue8POLzaJ+o7Ax7SlPbJnwNHgg1q/UHtf/5v/xe02gZ0SfhFcR3sw60PFPw6ScTv8GsejxL+VoVI",
+	"Oah9VhPBYQe1H1gci0HN/Qn7ZeJvfSi5adI4umPq33rqIUAR26mPIx7J6TBhVAoOI8tUzHFW2Ea8/+cg",
+	"j9k5ANDOQRlQdFDrdz9/1pQye7lko6FkNAmmZj+x9WNK9T5g7/RBLXtwUPNJHbwfA87FMGFyEasrtchk",
+	"kVv/j9UP/qCGXajVNH79c4CNp3EhSTyoff7kn2qe5zsf8r382JYSPpF0JclyuiL1BfIk9bw34KNYBLfg",
+	"wkHFSc1lRMOhEZqnRDJG/I9sdA2ffI0sCbrBD/g5DaZOpa852GoQrm5hQ5NlCe5+tU+Q46M4w4/X7981",
+	"GVc6V0gQA6hFzojv7rRPdGtAzCC1gDCdQyKJGA+4jGIGaFg3VhSgaEDSOKfEBw6c+xklBRZ0OW3ns7by",
+	"flZ4bXnnGMy1WRQ2TRZD3VeP9/XwQ7eRbAPGLGS3qKVMFylI1VAsOTIUxYknCQ1Mp1JQghlN4hWmTdtR",
+	"9KtD9ap/Clo0EtTUzQEv8ixIikEMMwG1BtT/I6l0BTdQDMwYfbEw8EeTlcPG3DaVwyj0DSoPxNnSiC+Y",
+	"BKacKwjURe1OZ9O6P6hxtoQjiYqB4AwDSHnDwKU6Jr3IlUzZTGtKHhpAVGJ7UzOqM9YzCYEtxQBtb1Yq",
+	"yThKif/yh7Ob4Q8X1zfvr34GvIiXP5xdXdt6+UBvDzVdXSFzZ0rjccPLDC+cyKlixPh5HxsiwAMjZmHj",
+	"MMFJJ+4gs1cr9HJ6n8ldwr+DYFaqn2dp4A244awEOKuXVUqGHoLuwWc042hgCSNkxJ0irhl+O1ikRE5F",
+	"kpK6FuUTwVk2EDSfnau7m2XUaawBxU+V/jGoKf7snHS1nYCEAWAZSRLdsVCdMzPDXI9fWxaGX8+kaJ3m",
+	"NpBEqe2yq03CWzZPG7q4ICf/DP1cfYMENElWiiMWzu6g5iuliEFMOc0waMGz4j7bz1CDQKGbRrGr6kTS",
+	"EFXNXkP3nRSuymghVz5a8RbXFvVRpQI3TtXFTUEtDNxvqxPSImf6Emt8+Rx1nD783oCzexqk8Qoj2bNI",
+	"QtARminbHLLSDTZ0j0DLUBtdWS+hTJjHxE0NlLUbVjnLFDW9WbZvo1Iv4Oy7wRW8Jhg/ipUpdH19TiJu",
+	"64dBCoBNByegOFjuWIAQmEZqxdhIE7sf5IKXM3pvQb27h0du/91fncVvno5XS2Au2H5H9/rVL6oXYixn",
+	"1GxvvpBTPM0SumaaQmnk/+rLP9zcXBIjmJ3PUykjRPlWVquBATfmoEUph5wgyCR4nTAeTP+HAzOuE8SQ",
+	"xZo2MAnDHIYgkozYQdTAKZvBGVkkrNZvt17sEVtSx+lLBlyfmMQ5lRLQCsXcwLjtCOVuNkSjt5fx4XdH",
+	"cKe62VYZ/b5zVAFGv++uzOMV3KGU3afPgU7N7PI6sNS72A27EOcvNiz+EqOh8xmGr+1DeTD1rpHS6/x7",
+	"aEL/G0DSvXTE0FPA0+3j5QWWoiRyIchfUB0zzwA2OkQhrEVARcy/JPBL3Z12/bgyK1c6Aw4MhwhVgQcn",
+	"NSBee361QqDSnNfMU4HalplS9TorPOPW4QwJDJ12u134MkIICGWbYOJ8o09CFrMUCypMC4Kvk9JgVKzA",
+	"RFHt1ujSC3ctaO0Vtbs+cVQ4vWENsDczY2cpFjEGiQbc186vf55fXZ/dXLx/l7m9fDD0kMpgY39t1/0e",
+	"90ppCosk0U9XnDcw0srdkkiy4NAYQbvpKg6e65hz75ZzkvXQ2VfrVLsaO+1MxW88sB0LbPAQvA/A4jMx",
+	"Lgv5TQg6Z2ypW7YCx5vjrq1Ynnl8uGadZxfZFwufevxiQEvQkMLuSl45fnJwVi/mFVOHvw/ZfcBYmJuz",
+	"+7rzZ82PDtsPmzokXfUP23sqnDdCvKV8ZRp7bYykFeIDeumk7ueX6nvam6QeMNVjsDr0EecrWoyDA2Du",
+	"dHAkSk3IlqYDPotCDniRH25eNjwDXrjhHCleVHlw7MycfYZCMjM8NS6jPOTkFBzM4OFQIgt9A+B1S809",
+	"y1zwdb8wZBzdMui36xHTahFg9zPhIAd8q9e/yBMqBip65BtotOLs4TY6D1QBGyARUgHgwCaAITVmvdud",
+	"CMVwfSwSkt97L4vB64NiN5Lk9rGVUwNLLVA+PyLc2X0Y3JzRoU03NXNdlZZNEvYbC0rBrMwWBuetECRW",
+	"EiZrqYlmy9N0vnqaaHjGLXWgzd3WKJUsHpO6nyeGvjboitXqGB7mMab9aH1gFoVhjN1GCBe8WXBkqBNb",
+	"5QrWsvxw316tTt+zPyspbAxTMHH1vn72cs+KOUPUsMR9I7VKdO7hKQaAxzRg7tOwyUOlYgBaP/Rgywkv",
+	"OXQiEa7wimPiCDBTAes++gWPiWk/KJ3Y/9qj884J7AagsBl/rC6YUkbjiEoIHYZiyTE/5fCB2UVmA1xj",
+	"ITum6q8AxPa16seqTjcJoxALadH0ZaZ7R1qYuVikrf1yLK4ZQEk7DnHTuAuHzsd20c2XpV5AokUJJht+",
+	"zeVjuIbJ2r5lN04AI2/LeKhSJixgHNyt0JFB+2zrTrxAO85nUAwDvUNcE1CnTKRifgqFR5zOmAU4bgDO",
+	"dr49Wh9Mh0J7LMihcLudjfUxxRC3+sL6XmfoGCb+71A2hcVB+bVC9F4yArFHQNk3YZSpiEOtoUDKmxir",
+	"YeroZYXcM6UCrQY8oJKdkksh00nCrv/xhowXcdyE3mcYofTI9T/eRCkjr2+uDxvruq29zO3aLi33TU8z",
+	"j3SgLr3dJvVuG01qOlJKTb7VWnfndme2w1nnKTucqfmiJuIRk+fbelAjM+gKsrXp20dIEFQmP2wD7jFq",
+	"hnqXsUMdQDIZQ6qrLPusuj/XNSaO5EidroTO5LpedXtN+dMTOILdq76uvVqhh4dpd8E64wPaPOwGvWYv",
+	"PGbNk3GHNrujg6AXHrKj8Yu24j2KaGpbkwgw1t8ADcChG64bqNftdw5+AflZaA73h7h/98fP3Xe/fTh8",
+	"+8fbP7Bn69nyzW/fRe9mH+5/+e3dtLZPV3u7eHWDqhm825Kzmt/t7nB0R/zWVO0xsKCRhCwMfTNXYpEP",
+	"SkpX6uV+XyP+vHUQbyYxjygFc1WQUFk8/paxubSyBc/JKfjLICwe6fryPBaG+jPGhKGevBh7zMKSdMB9",
+	"uEi+54Q/tRagOAcUzdaz2lYTX8v40nEbIrmaL0GCA8qsSCL7zzMuHWpFoBnPFLFq9H0RuyyOnKERC2Cg",
+	"erRN3rtStgN4Q50k/L6NEKOLT4n1FNHzy4FXYFfuvXpUGBZIEhYjo7lNh5wdgwCykHkf8Bpup862sobL",
+	"H38HX4PiYvXNbAd1ODL79j7eHGe+XxJb4+8gK/RAD6LN2rZKzjMeXvx/JR7/d6gE+Irxjidxjpg6o8wx",
+	"t5GnVSkE32oJHi7frzHIliPrviJ9nUVr26bicSvL/Ffwe2WmXuEQA95aHBPHGyZbA75rRhJZm5BUIelw",
+	"ViVJtw1jFF/TIjw/0X8llvaYmPm/yZ3AnXzkpfCqnTnvtx710vHxAKnWdMf3BrzYrb5PdJ2OYqHSZsBa",
+	"pBTHwp9TKVk44CVnTX1N/3mlv5pcq8zlArmMbg7ps1KCKNkpP3TAl2xkkkQRpK6YFwoSYVuu54AjvEsh",
+	"5XNP9jDgu/CH71laYA5bPUAgfi31tINSkdfLTIKNHqHD/T1C3af2CIlxtoQv6B369EU63D5CWV6TbPlx",
+	"GgVTcDFhL4pUkO9Y/J//z+x/1LY2aO2YOfQ6+bRMT59zUPfQp11I1bxRA3YOz7HtGuSpXib0P/9vSkJK",
+	"XkeTBYsSmk2mtX0yPTuZ7g7pgQ8K8RczQ6uW+USZh71S5uFB53PJwYVtdB9qBvUeaAbdAIfexRjSnSzN",
+	"vfumTfzrahNXjIaP1iW2SphCrUlFG/VdWN0XaaM+h17m63s66IjOeAczoG6kpetiq/agkbIDrdEiV4zT",
+	"GdY6MewIBEGxUrjJIh1HMt2oR5iaiwfYGTCXJ/GouQ4x5GEeecUCNhvt047Qnclf3H/+CVxZpXV/MS6+",
+	"G/+WOpAa/n+GX3+Dwv8KsgVi9U/mvhkzFirTcANIhOnTiynK2lpDJKgFD1lC/ExD1AXm/k9Nve/Ni1c+",
+	"FMzbDxgieITGum2br16EhKYfr9+/M0NkaYLu9+Ex1BqfyVwReoMs5lDKLJZc+2QoH3CsrqKxqeVtkfc2",
+	"3cDIHCyD1aX4NgcwoJyM2IAniqf0lam60H2jlUXrwn5m2cQaYy5XeMjFgGfgB2YYXa/X80zecYtcIdaF",
+	"hUbOJQIOeMLmMQ30ZjCaxBHm40Lpspu6EwuAVF8mUZoykGwjxd2V/Ktj2sSUxmOdj9lAWAJbp5tmu8xC",
+	"+IbOIPl9wRaMQKhqadrpaU01o580aaIh9s7OzHsgJv6JUDngBiggMsWG37FpBDqwuvhEl48l0OnN0AWO",
+	"D8WVlAqMbSYQ9Iq26wNswwlLFa1NpjwEvM7UPuaaJ3TKPQTUCv2z5i+ENv8g7eYJaZIhaZG+D1WLGkEQ",
+	"0Ggrs0euF6NZlL42l+wR0l6f3lq/9jJmFG+HRmv11CL4LWREIKkg0/LLuvjNmr5sLd1Oa96kYHT67e4v",
+	"T0CXzboFjrI37dbpFfq8U1P//O9QdvVNcfjKigPV4T8x1jkdGZ93UzqsQrBdd7hlqx1zGNWTBac2Ga3I",
+	"PGHj6B6utdJqPIsYFyUERpUZwvvqVHdvUcIKkKDSKZtJFt8x2SLvGAtLTY1blcl8Z5cX/6Em/ljmhKvf",
+	"Ma3LNJJXz6AnCljPwfiEdoIOa74YdcNmjx0rrnM0ahq2c0iPRjWvFlOZDheyNMbRTfu43+n2ezCGcRDT",
+	"OdYII3Vr/drkj+ZPo4Pby5Pf34BfVhE2y1kFZ2PlEo5u2if9dtUS1DNHzXZHLdN9BhZ1EhyPXtCjcfOQ",
+	"9cJmLzgYNY9pd9zssHZo/lZaFBJFL0HMJQmpnI4ETcLCSv6xPGZXh+nPuZUgDPWnz592ZsF4CtalppUO",
+	"77f+0g9MJANWY8DbHDYD//y0NjcMc48koTonqNSXPJ8OppuDIo5llGqEDuhf7k/+aGIiWO+AfLh605R0",
+	"zBwFr08OuiShPBQzMlqlTCLuyBTUfEBNAeAqpAZkKvfLyWkGyWKk+5dc/3DW7B4eoQo84LGQKcw6oOCA",
+	"GjE9ACj2toF7hGnngencAfpti5xhpwdoSYpuJqS60xbe6eFdZILg9/IUvbCyRCy5xqDQbcp8vEZ+hnjm",
+	"/zoA3jCoffIBtjj1MKQnvQGHeiOPGDGBsCtspNMFT4kPd1EXnGGfBwR01XOAnyQQ0m3xYKFNcH4A/RLF",
+	"se3S1fBs1dqAa1bkOR0vdNWX875BtGqR76M7ZtPnUAQOuG/4WcSHIV1JX7euslzOP7WORRaBpaElj02U",
+	"NxNpETiuWE6N00WhGdq6ORaIJMxqeOgijMBMa5GzAa9O8Tu7vBj+x/nPbiYMdgrr5DL6WkRJswGnCdPt",
+	"+E23vMI5gMBRLCaRbvavMYVv2Uq3T6fpgFMSM3qrJ65P6yzial4JW58kiNz0qbtbnGliIg+2V750qMhB",
+	"m6gtdLMFC7tb6x+014qXshz57NUMcmYuWVGpTMBVHBQ91FQa2tQHFUUPnuuzkRPOeyQcImm/dqrh4/SX",
+	"W7bKqyGz7j/TF1d/nHWCVz32+mjyw3H0Y/v2TXf2ricuj36/OpY3j1Fo9iItnuC1MTq8H8CtQRQISP21",
+	"KRt4s7+Ggfa4u3VjLxKQj1B5ix2wFW/BwkJ8q1xyPbbKSpaWCC41zdoDyo0MA4ZlYaCd8R6MJwFH6c8c",
+	"NG7ILMPT2sGOk7aYsobRAfu02sop+tEwMqt7JeVY6ldtg+G0YDSSzstVwS0Bm65MHFJHHN0t8qKhPZn2",
+	"JDhHBHy2KOdxO1t/2+RYp8NmRVasVrz+zlmxa9SAb3mwjzVPTIO8km1RtlIKPo+ds1y1wtjPwOUApNrc",
+	"UMEBPRg98saN7WHFJAI/S3M5e+3OOidHZZxZHWurlG1NJbhlK8ggIHU70VhXAYGNBdqt4PkEtV2F/xfJ",
+	"MNienIs0+Pdznf7bxDEt5zUOyfVeAuf+zdiuF8/6b3JdSIul0LmaU2XfGsPWs/PxNMaGxtzGPoyI1oGC",
+	"UXeGbJHX+vYM+G73XOZuMn76/2Xva5bbRrJ0XyWDvTAVQUKUbLlcVFTcoCWWLbctuyW53NUFB5EEkmSW",
+	"wUw2EpDMdugZ7u4uenPvXc12lrOeR+kXmHmEiTznJJAgCVk/dpWryouKskgCyJ+Dk+f3+9xT0aNbVwKr",
+	"eT4MQIApqi/olHOUHOZeqPKMTyYyZhM5LTJhtipzDNzOTMz1uUjAXV9CsIUpXS4ZNFGD68dW6Vx5xTgC",
+	"qLPE9uBWmbWjkjpoax/xzsnRsBYmcFl0wfUHl5RAd6MPl1HABuwi02paPQBAj0OVyndWX+OXeBlmhHBf",
+	"PAx0yJ5afRFD81eRTEUehOqsJP6+yjFePxFKBxmCOWsOMvXWeOSesE3IyKk0K1Sim9sOXog7+c2wktb8",
+	"XvedHQ9587LXeuB8FuqGW63sfA0h9boM1te3f3F9BvjsG3nAzc0a+/QaVpyqdiMd/RBN0+R6YYAVQarp",
+	"LdkHqRRsg9dFD4GATyXj2KoKVruVKaivuBG9n7tTHwNOtEC39bPMUuX8/froxzpZunT5s9OXxzca4hGl",
+	"y7HKIwciILbTYbFOi7liu31HyVfFZ9m9y3ss1druBLqnYioRrk1PmB7/bAXNbiFZB1+CS3aNnS3DlW49",
+	"SzJDP9NwA3GjMOgZkp7Ww1aOFBhkHp5Mxy4n1ZV4HNGru1n4Ns76VtovhcodIc1d/OJOCzT7q41K6E3t",
+	"RLj+OA8Ilq/cDeB9JA31q0nLsSYCTv8gKmXCHyssSXC7sI+LCzTrIC94cN2YycYrv7xYzlggcp49hvu/",
+	"vUAOSUJDLGfNQAm+VlX8qo2D4L9URjOBE2FOMJegepmsMfCTvn3b1DV4tsGD6UPdIdhwnRKd14oGWXjw",
+	"IdbEOXIA9FD8L8w6j1xJ1Fa7AZxiHjd8m1/LpITrrLm/RVRFuU748p5jHuCGRU+GFU4HfBrBoWgacCie",
+	"iJxs5E9fhd6rlzjckCx7xo1Hnl4j0H442eM90d2dPBTdB/GDcfdbvvdNdy/emeyOv00eiZ2ddQJtDwa1",
+	"BlM651KBKXl/D1ZB5KNczsWoyGP7LDt69vrsoEVfmvUyjl41R0Qw3dm7vvZ6IT5aIuHcni882PI7UTo/",
+	"etpmk075aOHWXGyL91YrN1ZvvVQCrfRExwUwIMHJ46s1qoGQsaAYBB/rIsfwBwpGv+ZUtTHw4GuDEme2",
+	"1kiBKJirvf+s3Yx816l12uoMYGQBbz9bumJKLFjPvZLkTsnaUhoP6zVpoWo3lp1ZdQkdoVU5iCsNgCVx",
+	"TDErZdmlduMpUlK9E4vcod6UoRt0G6jOYMGzHGutA3ZQj15BkIgnBOG2pB5jo1daBKB9Sk1FwpIic/uH",
+	"QgAF0mamLxjS8fHcYcFBBggYr3BX4Q4Bu20YZZNyH8IQPoF+d9L/VdVvVPV8IUe/m4pFAH/93Oh6jU3g",
+	"HHAKijRhR0BOJxW1ETsGnoQvP29HOEG45NTxDb0gS8cMxt8J7FHffcQKaHIepBM+519sXzhCQRAX+mdq",
+	"En+4s9YkvvsAMkl36Qh/C68JeDcbsRb3SOyqJquffntNDTeop0EVjCr9ozajPfqCOnD6AUp491CahTYS",
+	"r1rrIi6mU2jP4mwiU4E5i1wzw6mrtzRZoDutnrPkec7jmf12H662F38XtpCgvIubGfwMRDyboNPLFOTl",
+	"F13v8zXw88cK/PxO/JrhZu8CcX7Qu1jqAiBo4Jil93xjWKXu7fiJrQYwUiRqU+KiCr+2H633A26RQRzP",
+	"RPyORhqW5C9AZInhdkOuTc1GlsYUIrHW+YRnrM2NFVDoqLSOA3Lvuj5KziaZMDMXG3YZSK/o3eR8aZiR",
+	"UwWVxaHCKmqi+YY4jhHGWJ/K0TleHcEJlR/CqRZiKTCqBY6CwBrqErY0osmX5nF0cw8hVOuZ1g2VyGjb",
+	"eK+OPhdZwCA3UG2CG4dhFI/zE8P1nHCZ+Cusy+lKiiHPTKQLMFzTwEuppuJVlZG4fQ4XHau6SsTbNyRb",
+	"V5f8Y0nXTkuJC//XedYrxg8S7bqsMyGgxBvR0+G1xYK42pi+R/hUJxZ6guC9ZQBwQxbpps+9Ca2Ot/yf",
+	"swsVZRjtxla/JZbPZuMnsXwpnx29/sfRzrE8MkfqZC8+OHp49G7x1x8Onn0biOWzfyRvjuRLeXTx489p",
+	"erz74z9+XD77Noh3UzWef99L/vos9bws6xg+evgA0LHsc0ZkcKC6vH6JIeb/Nhw4uFyJo6C/oFeybCkn",
+	"pZEmSER5y6Q3yeWLXzr3vfo+fJoceK716YyiZB6ssH9EAGP5BPmqzY2G7L8YfSyhGQu24cT59ZjpaonI",
+	"Etomq0/6M+SrnWhi1nq8pEMSolGqBD4gpfmFZ6xXD6Xfd+Y63jDmW2awb2j2ozTU0uefqX7/a9L3D185",
+	"jrIGSV/vvS6dEHtR3QOB5skrW+XRFMqltfzLCs0SNAYs4gufEUrpC2K8h4RtqLjy6PrIrLW3u2fsuyGR",
+	"9tXNl7U5K0DswLwGtyNUscziQuZsnFnLO6tBo+iFUI38OC9wfnc1tNwy/fShVe0MxdrrK/aXQsbvyq5c",
+	"02FTrbE1xUh7N/b3QmQSOvDgzaYYJsWbv+cmZ//65//fENW87Hz02U/sowidxi60WQiBJszfC55a+aGH",
+	"egTo9ODH9An71z//z3/9x//++PMpV1AfwGOrHOhZMGeMd75nyJWGVXAwAjPnmTfvU/sn++//+2//r/5k",
+	"j57tBtE+2PSrGuhBmL+mhH8RlVSuN+NY1x1zxRYSIIduSFFWJqY26ipHYYpBNsjmsjZShuYleSmktDoI",
+	"zYw5LeOUlaKACZx+xFpJmFT2VjxnZZJrq6EY5C8wwLsqm18g7XbdNwkn9LF4OdbPQPudXfWvL9Yv9mJ5",
+	"KYuSmtd7r/Dvj79YLrd1RcmFUHm2tIZedZS37bnQYZWO7jCPIbPDCPEsVFj2ELAB8PJNM+udsblWMtdw",
+	"u7H18nk8w3KvaZGJpHoKvIGhenXy8oejw+HJ6ODp8ODPo6Pjs+HJD4Pno9Phwcvjw1NnidbQ7WJt1YHS",
+	"1MQSqjYWeOFpHm3tQ7gQBgAzAyj3c56yGV8soOslzrQxjKdpqFx3jAlYhOsVMWn6oQpVl0XFgnAlEKwe",
+	"bmmK2JHi2lOeCaWL6axDiCA8xaZ91wUjDZsJnuaz5T7cMRHTjCciifreKDH011l9krXHTaov0DJSoWKs",
+	"XK/D4ZOTweHwcPR8cDY8Pvhx9OIU7HmIbTX/enhy8vJkdDI4G5a467Qj9wxzzKt2i+1M7C1qk9GuLgUG",
+	"ucfmUhW5MDR+mqC+UP6i5RfaCYObpnM7QLqsubhiBmLJisL7FaoSn6hvt71sl6bvASEx6ntihtFeeCrE",
+	"kgO7nVGxsCo2Ak7fmWBmxjO0pwpw0SZF6gYK84wupEr0BRBJL0QWC5WHqm2nk4hYznlqtjpMFWnqaldq",
+	"ZF5jgZ1TZD1L6zfGM5GEivAjTAexCA07sF90DwhL2PClaTiHTvF9vkZ/JU6V4QyagPPx21rWkRAm7FHz",
+	"YGadX1XMrcbZsX/gR99Y8/J+L7H65xPj6v/0Ab1tIPdu9XtU1QGZD3vCVeffg7Od3f5er7/78G9Q+5EL",
+	"FS9Hc9Pq7zza3VQ6UKb5IXGNy9Pqf/ttYH9OC4GTtgZxbRRBb/caA/lmdSAPdnd6nUZO4nI8Th/4o/om",
+	"2PvYoFZHhAUz/vPxk0aa42pBvPfLGwReXh/E25tyED8FzXeVyV6SJN8jNbmaoPffjfUj7Km+cMQkgmWi",
+	"LC4bC3rdOkwE04CFrUUxTmXcYXP+vsun4rv7vbAVfJaM+2/GDqmZHbhVVh3Cke3xV3uGBwlNLdRwIcZd",
+	"hGJqNDRO4Wth2GERv7P/PdHIb/j07MVzJlSy0FLl9jhNUwC14vE7QlzX1Buei1C5H27VwLfiVHB7XJki",
+	"zU2fZSKRkJZKpXpnWKEuMnvqJx3GEyhQT1hSoA4SxjWjBmzgcqCZkxxQ+5mG4B3gSL0ZPh6dDgcnB09H",
+	"B4ODp8PR2Vllp7QjrCrq49UR1qIzmWDgNwWeRBespFiBO4GUqIhsSlBfLPSkvsCZUK64NE6lvQU3ZX8a",
+	"Vc6nYpIH7Hsu0yJzMIbAcklLY6cWKqj8tFd5szkePhmcHf2wMiEHNvSwt1XrRjW5zuYOSt+e6HYccLJU",
+	"tagAmYsFn2oqlcCMKJzCQ/sNMX3GWpliTuRcZe/ypOwVrhvA0GkcKui0pTwrRJqAPtptmjtuVZwWiUgc",
+	"G3QmJoVKREJLicl+GAMNEBp+WXuvd59F+I1P7h5tBewHnsqEKltBFRNjWBlOrWZlx0YAbWgEVHBlkMKE",
+	"wtaqW1sa5sptc/9zrNMiW1e8zzPOCrW5Y+GNGONLdh3jADbLsQLtPfSxh6n2NpPzOTSi+pVMcx7P7FKl",
+	"gmcu5tNAetyMtOAz8+w9BPIg9/fOZ+DpwbFtHDu9FrBGRsnFwmqu1ouVH0IQk02kSCH7bPIiWUKEP8vl",
+	"RMaSp+BepKmcChWLIAg8voC1m3XZG/lOLkQirTtXZKk9lvN8Yfrb20IFF+7LQGfTbfvXNt1iVA4cDmFQ",
+	"NXah4owvaqc52bLXTxqUknNC69GEEIxfd9i4RFRl7YU2Ro7TJbbf/DYCBDdIGZaBKa/9ytNHEJACe3I1",
+	"wQbfj8R79BO9JJJ/ufd1LTR0i5pKiP/s9aAUgecrdR1nWrM5V8sKZp4wV6xPAqfJhhnY24xSslCq8QOm",
+	"L3zsD/9Wdbkiz5Yj0Det/s7uzeow8jOtX3DlQOrMlZkv/wiRxu0aa0f1XYoIYy2yPyDCtwimGuFZHp3Y",
+	"IXcHdshRiQ3pQoo8Z3OZKDmd5ez12cE+EL/MSIOg7hfJFvm+5coDtzPLaYfKxg3D2pG/A+XYvFWLPLqC",
+	"2sjQeqZYpmdKez/aZKLFWiWGplUFXDAFNEYotTwXCWtb66G+dA4pM4fDxa7z5kXZ2mhwV2Rxl3c1hW/w",
+	"bo9TjZ5T7e2u7FPEQTG4WdRrAzbrGHO/aSrUVGxteHXWzQfvBXpTWQK5mC90xjMrnd6PHdirb52QBWOw",
+	"/K8cUEUCgakwDvMsp3bbEoPNxbzD48Hj58NRZTd+B7miTUWzgudFJkZe1e6G6X+Kst6c8stNm5jIBOv+",
+	"nFUIXJa/zJ41PrvcJzf6286+UGBnY+KuVjCkrWmtREz1Jp7f9cvMvaqMRvKMxJ+2P+zPXFRSGjeNB0Rd",
+	"IK1HKayhN2HtaFWMoy0XuMQLrEPqz5Y2ur3Jf6iA5q0OtwsR9UMVeUsRdVhEL679J8lGZB8ZjXkycsov",
+	"AsV+M/5l2j90RHx3Hl2GKxIJiY6b8wenF3w6FRl7fUQYjfaVdq0Q7WhbL4TiCwndDdYhBqWVlNB0oRpL",
+	"xbMlxHQPDo87DAGn9WSSSiUCFrYGzuQLW1CK60FRUxkQHNPcD+GGrTPgWwHemBawqUBJbcRKA9JUhKNI",
+	"0y/SyT56ha5qGlskCTx5nOkLdEdTHfMUODKAXBbzCJlINU9MECrMQ9hF247KSISBzgDWvt/b2QrYGzjH",
+	"D18enI5Qox6iHo1g/agkGKG6JjIlR77WZILjdeL2oPcA/OoTKCV2/EgwhgghKZHdQF8o5rpdTklyuq90",
+	"KuMlBRugA1ZfGIZ7bDrM5MsUQK/n0OmK/qjTK74ZqTM5lSpUWqXL/Vo5OI0S+3Wremjw+DGigM907nKo",
+	"oqfDwWFUFaVj+35EqOIOINsh2XQYQZAnRCscKruv95pW756BhAQWXjeE2Q+t0H/U88zF+3x7ls8hKnlN",
+	"FhaZNna2uwFijaCdQ0Or0srmbS7uoTVYwE/qbjzFdbomi9k967fd26cdx4+scNmP7N7XPpHzqfc3dFP1",
+	"951A1H45yfhcdCGrBo3F7jFjbkS3yGT5wURn8y7HYwo/+zw9UL9byMOanoe7U5f64NVRXaQ8tQ9K/W2p",
+	"37c/cGNEfnlltRgJlNUi+BW8WU5BVCfBPcPGhUpS4X0fqrZazFlk8FfdQnYTaaxbdS5UojORIM/4Qip7",
+	"+p6LzEittty7K7NQpTIWdi0C9hh1sYEwPwT9oD8eTiCu2EwXWcAGyukf6NWTBnjZHNRXGSBrZtEiLTCw",
+	"C3OdkFrZF1h/17wZ46oEP5vNAKWcntQcOXOpOLtleBv4V2zsPxseVH1Mv3t+dDA8Ph22Oq3jl2dHB8OG",
+	"SwP6XZC/z9fzfNZcsKPpnvPMDh+Eqlwu+49np61O/ZOD09pHJDCvjx7DI59t/nLloucoBP5HxzqXsbji",
+	"zu6at9cJJoJKtwt1U43ewUt/5uccJeO2d1iknHDT73ygWJG8QzINJLqWSquL9lo+7WGv91V53155D3DF",
+	"Kfuxbg1s1t+YM23U3IPKiIKN5caVfEBaCwxyw56enb2CREmZv8l1gQ5DqOwxb8/tgN3MMGNtaxSHyrEq",
+	"oilGdQmYts4gGMdk3qSCMSd558I7auuEe6q/scERe8zjd0IlfuCcinSsf4znT6vfOu8FO0Hv+rF0Gm9z",
+	"qjsm/CueynPseLqN5F0hRc/luVD2IbDCvqu3NLmYk9TMhTXCmx07aItl+Cs24XPr8ZMr9CrTc5HPRGGY",
+	"VVgA6IJ98wxBtClLdzIcHL4YAqg3AthY12cmFHsxPDs5Ojgdnb388/AYY6PUKAm5DOxLMsK6dRIyfJFz",
+	"AmF/++wx+n9h0evdj2t3g49EZE/1HTz+L6QRW/vAhZoUaGbSAUu04ODtFSq1S+buNTg8PAHGblNVKYUq",
+	"14wzI6wlkCNYuVAeog9xdUABgsfWTa2iTGehcv1MBL283ipq/VOWlRH2ULUHr8+eQrHW6PnRi6MzQOR/",
+	"cXT8+my4BZVtLhmMyGp9tuDG+ocdV11Ha0qOGi9/SVSwu99SWNmPHxOnA8RsYajWcMJsqh/nxSQARIWB",
+	"UdVleJ/zsUgxjw7tWiLp4xJC/Cjl0O+KAEcZv2DWCrL+I9YQy8Q04rGhyF7vDC+P0eq8+hN7Onz+iiHu",
+	"wmiW5wvXImdGuc55CmqwypGMlyvD7tgXYqYTMmyt2ghC9Sd29uOr4VW3hX0WWaiaf/MB7/xd2HoyPAtb",
+	"HXjwd2G9QDpsdfCp34V22mHrkt2Htbouphos4Jl431iLQ2rhLsxzX+hZvRItu+x8aNFkqR1wNWTmqbl5",
+	"KXkbdakf5GpUqFUsbMnnaUQ4WTnCND47fXncYRCVBS8G/hWwI4gAZaANs3MrQNKwaDtypSGZMDoFJaV9",
+	"PDB4zSnS1ohu+HIh1ODVEcEp3+J0vZ7M0WMOHWxCg9zRz0qj5/Z55D+GqXjmB1qhipQ2coOB6Mvd1cyp",
+	"1ivgsT3ReQxwd4ZFVv/UJZfMAKxAYHkmyGSV1u+XaRJcIW4/Dl48v5m4uVF/FbcvStyI5n2zxAGbUKOo",
+	"7fZ62JRDHThiIVQiVLx0VlOfunrQ60Bz0NHzs4VU01ARlaRWggjXA7bXu19ZfF6yBXMtYCsRvAYYxkGo",
+	"6rXZmYCygAkhleNt+2ymL8BS0ZMc+4jIJpCGECeTDpZLlpTwdoSmPoWKBzIWYEPae1PmAhs9rLmUyXNr",
+	"HCKgCsdhsqxQrkoQuDtgvDeOkTccAiewUXdGubUDRQwomnCr39LvrBQKdS4zrQh7rLLBMRlohYTQMq73",
+	"etvxSgXFTesvNkwGQLns0ecaFoLWL1NR0LgQlMaDFBdJG0nvjrneEkFy6NOs0cB/3ajLtlQBwZU6oLzv",
+	"1Y7l+c52POP5doWHZ5oBkEAPH90z7MCaLAfVJWzw6qgOP4Q/ZaeHf64yOrnWqQmVPXVyyv3MIYPICoc8",
+	"2mdQL4xf8ZxF6DSSPQXe4vb5TkRNRqFa4/wFLt8gCDD1u4ouRNGUCms0VBH0IEVYNZhLSAdPOMS6I9ed",
+	"a/8NfbLRPiFTlw3bUahqHrNPvTPV4JBmupjOKsoZIsetvEbTwRyiVFMsqEZqIR8RFvmHwKoF1fHq5WkF",
+	"j233L+ojfU5hXXAXkaqqqDr1cloAbnJtXSjkIqHVIETLsufmYqZTUYOJ7bMIRShibZ2xKBHnIrW6Ktrq",
+	"hCqybqFdsBK/MSJY38ju/8jqTxNhqgA+iTz4XoT1rX44kkm0FbgsKO4Rhifd7mYZB2qWyHqREVTlmv0Q",
+	"aZHxL9bGZGgHGHX1FtvAmdQLcCzGVZHhCGZaxiKCCxbc2N9jcYbfhEVV41YCtE6hD9CwWM9FqJD72LDy",
+	"tfFXgLWxflwk9ieJSHNutgJ2qrHqO3KKboRBmoi1AWvZSl3HrkER59Cep4t8UeRbVkKFldRQRYtMGKFi",
+	"MbJ2YJovibZ4AhKl4mX5ecAiFZW4MjsBeyHmY5EZ5/l6UMWAJWAPtanSTlgwMY7T6DN7MkQYFSkPac5O",
+	"4c3tntrtG55bzceobh4Ilq3sBpXuCeJZod5FxNliGFFoofhA+pL9dPjyePiWiJdDRY8fadBRJqDAxwiA",
+	"PiPGsaMNbkvw1FBhH+He2tc3tie5MCzCSwI2YFEf0t9dCPpZ328+J/GD4j8sud7ZYwYmYWQKhcQYLath",
+	"MmCNOlngc5kkKXGqVHsPa0X17bgwwHLlT/lDiMU9Yav/IQiCy0vcUKVZRKtBITzQthmXBnnCAV0NrtzC",
+	"Qn6sgYcSg1ImzYwvRIdF/kNCB2wbtjohpAXgH5BTg3/FOhFh6/LSiltpuWGsQxinfxR3ec19FtkrQKeg",
+	"ZN0zODAGd1LtCJTVaKW+syQSdUjg7iQhCaOtC1X0votwu10ot+wzKtAAZWdIinzcFIh9uTKgmUgXoQJW",
+	"NFhBCA4mmvoi8myJy0c11UjyjjkaFv21+wRxQV0DVQRJRbOOzREqp2n3vcteUxtJ9wUdQ7lBHvVmIm17",
+	"+FZn751A5fDZq9hKK8KJsojIuV4tWgP2MfCrZgKhxWMriuVBEFTgvmSD1CGLh+8hCshOT4es9Bbsl7Hw",
+	"LgX848u3a+DDbi6Uha2pBTvemmYgQ5YQvNIR1sqvg5HVQOftSKUq3LHhTBqo6YTLP746bwguBSu7OPJo",
+	"KPaKZ9L8r9U5+ouDzX0boJGrIwUeNSlU7DBxeTYFD9C0+q0PYSuW+TJs9cMWPC1sXVa57KnIRzQca+NC",
+	"ZR+cvzsVtWZ558u39W3befSf/36AMdZCqWU1Czs0f4Qj/77+DpYoKG4/zDrcl8YgNlxClQRp+qlXfNOY",
+	"3ATgwLCLX+S6VQ5zZck3RGmog8w9G9R/jBAwG1a/XrnwwToYC5HlkrDzwNBfz9T6VQg/4a+qGgA8THFt",
+	"17fy+qWZeGRY7fM5kRTpYMaVlUqa2aisQzUIAS9VIt5jR62eLjI9LntnSQZqT2xZdZIidCtFXBeFAZ4K",
+	"BVYb465cELvIrd6hzAJOBJSPNRh52vgiQrECAaa2+jvfPHyws7O32+u5l2nG83i+SLvX7LVY0W20hXgf",
+	"z176CKL5zsM1RPOdXSu6OU8rjPNHtxEB7wAqSyFgRbvVmeJVsDk7RiaggW60HGBx4AqUF6/ZjGiW4PqH",
+	"tQ0IcTHhUruc+EuUstCKWYgCFVqJCltgiaMRZDcZLiu3mYwfkCz4JmxddsJSDEMSj7AuufTx5dtLa0b8",
+	"NtfCn/RTkab6DzLz600yBNUUtmoTRdvc/t266ftVqHen+Bo1YQNiXLFeLLRmizYUBtYQ40r3v3VTqAB4",
+	"8RsM2auffI9s3KtGcOtiJFzDW/Qr4oW36lrES1dYux9d97pbQi/ixbcFYHSzvQMMI95ipbHv2vFbvHpD",
+	"FHf3ZgYD9b1UUKmOCgS/8IwCQBZhmbA6RCS+P9jH2CQ4LtbrKxcFKZckyauzzpwV4GQUrAp63k0PU5j4",
+	"Ca3KxzA3yriV78tSd0E7qs+cOlhC5TFkQf02o8Vj3H8Ly1APzR1XZKsTKl1mYjYEMpRW3bVgRttFZQDH",
+	"KSsWuUioC+aama7yXazyXfbKB3cTjap9q5IJP2Brv4eI2q+y0YNNi1k2pTmyG5eNyFfGrYs8uFmTEQ6r",
+	"a2/MczlOBSJHVWdqp4oE6AwDwV4aAbLM8qpWpGuimgIkoVRVSAqlMpUmpwq1DogtRupNYL9ob0UUZgqV",
+	"l2oIGIBV4A14ajRgM5WMlav4p0D0P+NSQaVGhXxaAafKeIZMBh6uahPCKY7jE+GcWhNiM8qp72R8s7u7",
+	"99A6GZ8J+rT0O5z60xdKJKPxErxWe+5vwid9612YSjyBb/KmfGrU0C/FIvgVz9Tbqdy7aRN4gSkWjK8u",
+	"hKlx97Zup0m2P8D/mztfvvcURSbyTIpzUSkLPy25b08v4IXyIIwpBSixFLSxMgZF9GNtJgO62UodPr1t",
+	"G1pK3FvW3FLyyeFWfoPq5RbK5CpF8tvTI3c1g2C1R0rnowkUOq2aQ3h8Thd594Gu7ELxXpp833+brbVs",
+	"97bjoK6p0pYQpcmCKjeXZLd87ueyo441vnczTlgQ2OX1B9TA3ro4+C/c2zbquRsoYRiItX6b+unWillN",
+	"vb28RE/ahsRG/QbPoUmbCgnmiLKC+B3RnL8TLCtUtFXDX+pvb0Nn90ybvP+o1+uB2UGTWQeknkqTox4H",
+	"EYX2cq+Vz67n+qigygVSPR62Xr2iY8pzccG9WD4u19qtEEXI2esOHdjhbyG289pFwOGsL1SNNR7YgLvs",
+	"XIqLDpHzdlgiiAfTTYhIltbvWaEnVL+mv9d/7CI9BPToXYE9OBs20nWzELQulTZVF1Z5v/qFrw0gSiJb",
+	"JaSQ4yo25N2gpMncMNqVWiBAvoLOkzgTgOrHU4PHFLbLYzoZ8jjl/YH/doMo1AiVveJtaJPvsFyX2UHs",
+	"3bCuRiLOsdXRyUaNj3b9IesvsJ1JO9o+34m2ylx4Y2UVqxVWVY+lN3v9eYNkLlX1YrSBfNgwrdLlFusy",
+	"rni6zGVsOk4ATafmdqZ66okcMBevP+TKFmeaQF1N0A2hQPXy7eX/BAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

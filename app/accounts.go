@@ -92,6 +92,12 @@ func (s cachedStore) RevokeTokens(ctx context.Context, id domain.UserID, at time
 	return s.store.RevokeTokens(ctx, id, at)
 }
 
+// DeleteUser implements ports.UserStore.
+func (s cachedStore) DeleteUser(ctx context.Context, id domain.UserID) error {
+	defer s.cache.Forget(id)
+	return s.store.DeleteUser(ctx, id)
+}
+
 // DeleteAPIKey implements ports.APIKeyStore.
 func (s cachedStore) DeleteAPIKey(ctx context.Context, user domain.UserID, id domain.APIKeyID) error {
 	defer s.cache.Forget(user)

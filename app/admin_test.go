@@ -430,6 +430,7 @@ func TestAnalyticsEmpty(t *testing.T) {
 	assert.Len(t, body["daily"], 7)
 	assert.Equal(t, map[string]any{"p50": nil, "p95": nil, "p99": nil}, body["latency_ms"])
 	assert.Equal(t, []any{}, body["top_users"])
+	assert.Equal(t, []any{}, body["conversations"])
 	for _, q := range []string{"days=0", "days=91", "days=x"} {
 		res := a.do(http.MethodGet, "/api/v1/admin/analytics?"+q, nil, bearer(a.boss))
 		assert.Equal(t, http.StatusBadRequest, res.status, "%s: %s", q, res.body)

@@ -19,11 +19,13 @@ import (
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/conversations"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
+	"github.com/genzai/genzai/domain/userdata"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -112,11 +114,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts Options) (_ 
 	if err != nil {
 		return nil, err
 	}
-	srv, err := newHTTPServer(cfg, db, lim, obs, svc, logger)
+	srv, err := newHTTPServer(cfg, db, lim, obs, svc, clk, logger)
 	if err != nil {
 		return nil, err
 	}
 	startMonitor(ctx, svc.status, &cl)
+	if cfg.ConversationRetention > 0 {
+		startConversationPurge(ctx, svc.conversations, conversationPurgeEvery, logger, &cl)
+	}
 	return &App{Handler: srv, Database: db, closers: cl,
 		MetricsHandler: httpapi.NewMetricsHandler(obs.metrics, cfg.MetricsToken.Reveal())}, nil
 }
@@ -159,6 +164,9 @@ type services struct {
 	admin    *admin.Service
 	feedback *feedback.Service
 	keys     *apikeys.Service
+	// conversations is built for the conversation routes to come; its
+	// retention purge already runs (startConversationPurge).
+	conversations *conversations.Service
 }
 
 // newServices builds the use cases over the store and the limits, and
@@ -197,19 +205,23 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	searchSvc := search.New(search.Config{
 		Enabled: cfg.EnableWebSearch, MaxResults: cfg.WebSearchMax, CacheTTL: cfg.WebSearchCacheTTL, NegativeTTL: cfg.WebSearchNegativeTTL,
 	}, obs.searcher(duckduckgo.New(duckduckgo.Config{BaseURL: cfg.DuckDuckGoBaseURL, LiteURL: cfg.DuckDuckGoLiteURL}), "duckduckgo"), quotaSvc, clk)
-	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, obs.requestLog(requests), clk, logger)
+	convSvc := conversations.New(db, clk, nil, conversations.Config{
+		MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
+	})
+	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
 	return services{
 		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
 		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails()),
 		// A rating of a request this instance still holds queued writes the
 		// queue out first.
-		feedback: feedback.New(db, requests, clk),
-		keys:     apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
+		feedback:      feedback.New(db, requests, clk),
+		keys:          apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
+		conversations: convSvc,
 	}, nil
 }
 
 // newHTTPServer builds the API server over the use cases.
-func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc services, logger *slog.Logger) (*httpapi.Server, error) {
+func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc services, clk ports.Clock, logger *slog.Logger) (*httpapi.Server, error) {
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
@@ -236,7 +248,8 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		Tracing:          obs.tracerProvider(),
 		LogPrompts:       cfg.LogPrompts,
 	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
-		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Database: db, Redis: lim.redis}, logger)
+		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Conversations: svc.conversations,
+		Database: db, Redis: lim.redis, UserData: userdata.New(svc.quota, svc.keys, svc.conversations, db, clk)}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}

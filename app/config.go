@@ -115,8 +115,19 @@ type Config struct {
 	AdminEmails    []string
 	UserDailyQuota int
 	// MaxAPIKeysPerUser bounds each user's personal API keys.
-	MaxAPIKeysPerUser   int
-	AuthAllowEmailLogin bool
+	MaxAPIKeysPerUser int
+	// MaxConversationsPerUser bounds each user's conversations
+	// (MAX_CONVERSATIONS_PER_USER).
+	MaxConversationsPerUser int
+	// ChatHistoryMaxChars bounds, in characters, what a chat in a
+	// conversation sends upstream: system prompt, history, new prompt
+	// (CHAT_HISTORY_MAX_CHARS).
+	ChatHistoryMaxChars int
+	// ConversationRetention is how long a conversation may stay idle before
+	// the purge deletes it; 0 keeps conversations forever
+	// (CONVERSATION_RETENTION_DAYS).
+	ConversationRetention time.Duration
+	AuthAllowEmailLogin   bool
 	// Mail configures verification and password reset by mail; off while
 	// SMTPURL is empty.
 	Mail MailConfig
@@ -515,6 +526,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.UserDailyQuota = r.intRange("USER_DAILY_QUOTA", 50, 0, 1_000_000)
 	c.MaxAPIKeysPerUser = r.intRange("MAX_API_KEYS_PER_USER", 10, 1, 1000)
+	c.MaxConversationsPerUser = r.intRange("MAX_CONVERSATIONS_PER_USER", 1000, 1, 1_000_000)
+	c.ChatHistoryMaxChars = r.intRange("CHAT_HISTORY_MAX_CHARS", 32000, 1000, 10_000_000)
+	c.ConversationRetention = time.Duration(r.intRange("CONVERSATION_RETENTION_DAYS", 0, 0, 36500)) * 24 * time.Hour
 
 	allow, set := r.boolean("AUTH_ALLOW_EMAIL_LOGIN", !c.Production())
 	if c.Production() && allow && set {

@@ -89,6 +89,9 @@ func TestLoadConfigDevelopmentDefaults(t *testing.T) {
 			assert.Empty(t, cfg.AdminEmails)
 			assert.Equal(t, 50, cfg.UserDailyQuota)
 			assert.Equal(t, 10, cfg.MaxAPIKeysPerUser)
+			assert.Equal(t, 1000, cfg.MaxConversationsPerUser)
+			assert.Equal(t, 32000, cfg.ChatHistoryMaxChars)
+			assert.Zero(t, cfg.ConversationRetention, "kept forever")
 			assert.True(t, cfg.AuthAllowEmailLogin)
 			assert.Equal(t, int64(50_000), cfg.MaxRequestSizeBytes)
 			assert.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
@@ -330,6 +333,16 @@ func TestLoadConfigValidation(t *testing.T) {
 			assert.Equal(t, 3, cfg.MaxAPIKeysPerUser)
 		}},
 		{name: "MAX_API_KEYS_PER_USER 0", env: map[string]string{"MAX_API_KEYS_PER_USER": "0"}, wantProblems: []string{"MAX_API_KEYS_PER_USER"}},
+		{name: "conversation limits", env: map[string]string{
+			"MAX_CONVERSATIONS_PER_USER": "5", "CHAT_HISTORY_MAX_CHARS": "4000", "CONVERSATION_RETENTION_DAYS": "90",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.Equal(t, 5, cfg.MaxConversationsPerUser)
+			assert.Equal(t, 4000, cfg.ChatHistoryMaxChars)
+			assert.Equal(t, 90*24*time.Hour, cfg.ConversationRetention)
+		}},
+		{name: "MAX_CONVERSATIONS_PER_USER 0", env: map[string]string{"MAX_CONVERSATIONS_PER_USER": "0"}, wantProblems: []string{"MAX_CONVERSATIONS_PER_USER"}},
+		{name: "CHAT_HISTORY_MAX_CHARS too small", env: map[string]string{"CHAT_HISTORY_MAX_CHARS": "999"}, wantProblems: []string{"CHAT_HISTORY_MAX_CHARS"}},
+		{name: "CONVERSATION_RETENTION_DAYS negative", env: map[string]string{"CONVERSATION_RETENTION_DAYS": "-1"}, wantProblems: []string{"CONVERSATION_RETENTION_DAYS"}},
 		{name: "HTTP2_MAX_CONCURRENT_STREAMS 0", env: map[string]string{"HTTP2_MAX_CONCURRENT_STREAMS": "0"}, wantProblems: []string{"HTTP2_MAX_CONCURRENT_STREAMS"}},
 		{name: "HTTP2_CLEARTEXT not a boolean", env: map[string]string{"HTTP2_CLEARTEXT": "maybe"}, wantProblems: []string{"HTTP2_CLEARTEXT"}},
 		{name: "DATABASE_POOL_SIZE not a number", env: map[string]string{"DATABASE_POOL_SIZE": "twenty"}, wantProblems: []string{"DATABASE_POOL_SIZE"}, check: func(t *testing.T, cfg app.Config) {

@@ -29,6 +29,7 @@ type store interface {
 	ports.APIKeyStore
 	ports.AuditLog
 	ports.ChangeStore
+	ports.ConversationStore
 	ports.Pinger
 	NewMigrator(logger *slog.Logger) (*sqlmigrate.Migrator, error)
 	Close()

@@ -63,7 +63,7 @@ func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.Mod
 // report's verdicts into it: the router never calls the monitor, so nothing
 // here is wired in a cycle.
 func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSvc chat.WebSearcher, quotaSvc *quota.Service,
-	requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service) {
+	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service) {
 	routeCfg, probeTargets := routingConfig(cfg, logger)
 	obs.providers(routeCfg.Providers)
 	if lim.shared {
@@ -71,7 +71,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 	}
 	router := routing.New(routeCfg, clk, logger)
 	obs.watchRouter(router)
-	chatCfg := chat.Config{Limits: chat.DefaultLimits, Search: searchSvc,
+	chatCfg := chat.Config{Limits: chat.DefaultLimits, Search: searchSvc, Conversations: convs,
 		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser,
 		// Requests without a deadline of their own (streams) renew their slot
 		// every third of this; a crashed instance's slots come back after it.

@@ -152,4 +152,16 @@ type Analytics struct {
 	Latency    Percentiles
 	FirstToken Percentiles
 	Feedback   FeedbackSummary
+	// ConversationDays has one entry per day of the period on which
+	// conversations were started or messages stored, oldest first. It
+	// counts what is stored: deleted and purged conversations drop out.
+	ConversationDays []ConversationDay
+}
+
+// ConversationDay counts the conversations started and the messages
+// stored on one UTC day.
+type ConversationDay struct {
+	Day           time.Time
+	Conversations int
+	Messages      int
 }

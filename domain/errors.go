@@ -31,6 +31,9 @@ const (
 	// CodeMethodNotAllowed: the route exists, not with this method (405).
 	CodeMethodNotAllowed Code = "method_not_allowed"
 	CodeConflict         Code = "conflict"
+	// CodeConversationBusy: another chat is answering in the conversation;
+	// retry once it ends (409).
+	CodeConversationBusy Code = "conversation_busy"
 	// CodeRequestTimeout: the client did not send its body in time (408).
 	CodeRequestTimeout Code = "request_timeout"
 	// CodePayloadTooLarge: the body is over the size limit (413).
@@ -70,7 +73,7 @@ const (
 func Codes() []Code {
 	return []Code{
 		CodeInvalid, CodeUnauthorized, CodeInvalidToken, CodeTokenExpired, CodeForbidden, CodeEmailUnverified,
-		CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeRequestTimeout, CodePayloadTooLarge,
+		CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeConversationBusy, CodeRequestTimeout, CodePayloadTooLarge,
 		CodeUnsupportedMediaType, CodeQuotaExceeded, CodeRateLimited, CodeProviderRateLimited,
 		CodeProvidersUnavailable, CodeUpstreamError, CodeStreamInterrupted, CodeTimeout, CodeCancelled,
 		CodeUnavailable, CodeShuttingDown, CodeFeatureDisabled, CodeSearchUnavailable, CodeInternal,

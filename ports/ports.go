@@ -13,6 +13,7 @@
 //	AdminStore          postgres, sqlite (P)
 //	ChangeStore         postgres, sqlite (P)
 //	FeedbackStore       postgres, sqlite (P)
+//	ConversationStore   postgres, sqlite (P); memory.ConversationStore (T)
 //	HealthStore         postgres, sqlite (P); memory.HealthStore (T)
 //	RequestLog          postgres, sqlite through internal/batchlog (P), wrapped by metrics (P); memory.RequestLog (T)
 //	RequestLogFlusher   postgres, sqlite through internal/batchlog (P)
@@ -85,6 +86,12 @@ type UserStore interface {
 	// before at: it moves tokens_valid_after to at, never backwards;
 	// CodeNotFound when the account is gone.
 	RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) error
+	// DeleteUser deletes the account and everything tied to it (quota
+	// counts, API keys, feedback, pending admin changes it asked for or
+	// targets, conversations with their messages), at once; the request
+	// log keeps its rows with the user anonymised (no user id).
+	// CodeNotFound when there is no such account.
+	DeleteUser(ctx context.Context, id domain.UserID) error
 }
 
 // Mailer sends mail to users (verification links, password resets).
@@ -350,6 +357,9 @@ type FeedbackStore interface {
 	// provider answered: OutcomeSuccess or OutcomeInterrupted) with that id
 	// for that user.
 	SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedback, error)
+	// UserFeedback returns every rating user gave, oldest first (by
+	// CreatedAt, then RequestID); empty for an unknown user.
+	UserFeedback(ctx context.Context, user domain.UserID) ([]domain.Feedback, error)
 }
 
 // AccountNotices hears of changes to accounts: an account's row (disabled,
@@ -386,4 +396,58 @@ type RequestLogFlusher interface {
 	Queued(requestID string) bool
 	// Flush writes every record queued before the call.
 	Flush(ctx context.Context) error
+}
+
+// ConversationStore keeps users' conversations and their messages. Every
+// method that names a conversation takes its owner too: a conversation of
+// another user answers domain.ErrConversationNotFound (CodeNotFound),
+// exactly as a missing one, and is never changed. Methods return
+// *domain.Error with CodeUnavailable when the store cannot be reached.
+type ConversationStore interface {
+	// CreateConversation adds a conversation (the store assigns its ID;
+	// UpdatedAt is CreatedAt) unless its owner already has max
+	// (domain.ConversationLimitError, CodeConflict); concurrent creations
+	// for one user are counted in turn, so the bound holds. CodeNotFound
+	// when the owner does not exist.
+	CreateConversation(ctx context.Context, c domain.NewConversation, max int) (domain.Conversation, error)
+	// Conversations returns up to f.Limit of f.UserID's conversations, by
+	// UpdatedAt then ID, both descending, after f.After, matching f.Query.
+	Conversations(ctx context.Context, f domain.ConversationFilter) ([]domain.Conversation, error)
+	// CountConversations returns how many conversations the user has.
+	CountConversations(ctx context.Context, user domain.UserID) (int, error)
+	// Conversation returns one of the user's conversations.
+	Conversation(ctx context.Context, user domain.UserID, id domain.ConversationID) (domain.Conversation, error)
+	// ConversationMessages returns up to p.Limit of the conversation's
+	// messages after p.AfterID, oldest first.
+	ConversationMessages(ctx context.Context, user domain.UserID, id domain.ConversationID, p domain.MessagePage) ([]domain.ConversationMessage, error)
+	// LatestMessages returns the conversation's last limit messages, oldest
+	// first: the history a new turn is built from.
+	LatestMessages(ctx context.Context, user domain.UserID, id domain.ConversationID, limit int) ([]domain.ConversationMessage, error)
+	// RenameConversation sets the title (UpdatedAt stays) and returns the
+	// conversation.
+	RenameConversation(ctx context.Context, user domain.UserID, id domain.ConversationID, title string) (domain.Conversation, error)
+	// DeleteConversation deletes the conversation and its messages.
+	DeleteConversation(ctx context.Context, user domain.UserID, id domain.ConversationID) error
+	// AppendMessage stores m.Message (the store assigns its ID) in m.UserID's
+	// conversation, moves the conversation's UpdatedAt to the message's
+	// CreatedAt unless it is already later, and sets m.TitleIfUntitled as
+	// the title when the conversation has none, in one write; it returns
+	// the message as stored.
+	AppendMessage(ctx context.Context, m domain.NewConversationMessage) (domain.ConversationMessage, error)
+	// BeginTurn marks a turn in progress in the conversation under lease
+	// until until, unless another lease is held and unexpired at now
+	// (*domain.ConversationBusyError then). Of concurrent callers, on any
+	// instance, exactly one gets the turn.
+	BeginTurn(ctx context.Context, user domain.UserID, id domain.ConversationID, lease string, now, until time.Time) error
+	// RenewTurn moves a held lease's expiry to until; false when the
+	// lease is no longer held (it was ended, or expired and was taken).
+	RenewTurn(ctx context.Context, user domain.UserID, id domain.ConversationID, lease string, until time.Time) (bool, error)
+	// EndTurn releases the lease; ending a lease not held (or a conversation
+	// gone) does nothing.
+	EndTurn(ctx context.Context, user domain.UserID, id domain.ConversationID, lease string) error
+	// PurgeIdleConversations deletes every conversation whose UpdatedAt is
+	// before before, with its messages, and returns how many. One purge runs
+	// at a time across every instance sharing the store: a call that finds
+	// another in progress deletes nothing and returns 0.
+	PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error)
 }

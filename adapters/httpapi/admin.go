@@ -63,6 +63,10 @@ func toAnalytics(r admin.Report) api.Analytics {
 			Requests: d.Requests, AvgQuotaUsed: d.AvgQuotaUsed,
 		}
 	}
+	out.Conversations = make([]api.ConversationDay, len(r.ConversationDays))
+	for i, d := range r.ConversationDays {
+		out.Conversations[i] = api.ConversationDay{Date: openapi_types.Date{Time: d.Day}, Conversations: d.Conversations, Messages: d.Messages}
+	}
 	for i, a := range r.TopUsers {
 		out.TopUsers[i] = api.UserActivity{UserId: parseUUID(a.UserID), Email: a.Email, Requests: a.Requests}
 	}
@@ -93,6 +97,15 @@ func optional(s string) *string {
 func parseUUID(id domain.UserID) openapi_types.UUID {
 	u, _ := uuid.Parse(string(id))
 	return u
+}
+
+// optionalUUID is nil for an empty id (an anonymised request log row).
+func optionalUUID(id domain.UserID) *openapi_types.UUID {
+	if id == "" {
+		return nil
+	}
+	u := parseUUID(id)
+	return &u
 }
 
 func deref[T any](p *T) T {
@@ -264,7 +277,7 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		Id:               r.ID,
 		RequestId:        optional(r.RequestID),
 		Api:              api.Native,
-		UserId:           parseUUID(r.UserID),
+		UserId:           optionalUUID(r.UserID),
 		Tier:             api.Tier(r.Tier),
 		Provider:         optional(string(r.Provider)),
 		UpstreamModel:    optional(r.UpstreamModel),

@@ -64,6 +64,11 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 	}
 	creq := toChatRequest(req.Body)
 	creq.RequestID = RequestIDFrom(ctx)
+	conv, err := chatConversation(req.Body.ConversationId)
+	if err != nil {
+		return nil, err
+	}
+	creq.ConversationID = conv
 	if creq.Stream {
 		return &chatStream{s: h.s, ctx: ctx, user: u, req: creq}, nil
 	}
@@ -83,6 +88,7 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		WebSearch:       webSearchOutcome(res.WebSearch),
 		WebSearchReason: webSearchReason(res.WebSearchReason),
 		Sources:         toSources(res.Sources),
+		ConversationId:  conversationRef(res.ConversationID),
 	}, nil
 }
 

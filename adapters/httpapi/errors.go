@@ -45,6 +45,7 @@ var nativeErrors = map[domain.Code]nativeError{
 	domain.CodeNotFound:             {status: http.StatusNotFound},
 	domain.CodeMethodNotAllowed:     {status: http.StatusMethodNotAllowed},
 	domain.CodeConflict:             {status: http.StatusConflict},
+	domain.CodeConversationBusy:     {status: http.StatusConflict},
 	domain.CodeRequestTimeout:       {status: http.StatusRequestTimeout},
 	domain.CodePayloadTooLarge:      {status: http.StatusRequestEntityTooLarge},
 	domain.CodeUnsupportedMediaType: {status: http.StatusUnsupportedMediaType},

@@ -513,6 +513,7 @@ var openAIErrors = map[domain.Code]openAIKind{
 	domain.CodeNotFound:             {typ: "not_found_error"},
 	domain.CodeMethodNotAllowed:     {typ: "invalid_request_error"},
 	domain.CodeConflict:             {typ: "invalid_request_error"},
+	domain.CodeConversationBusy:     {typ: "invalid_request_error"},
 	domain.CodeRequestTimeout:       {typ: "invalid_request_error"},
 	domain.CodePayloadTooLarge:      {typ: "invalid_request_error"},
 	domain.CodeUnsupportedMediaType: {typ: "invalid_request_error"},

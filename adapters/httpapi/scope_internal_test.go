@@ -12,8 +12,8 @@ import (
 
 // TestKeyScopesOfTheSpec pins what a personal API key may open, as the
 // spec's x-key-scope says: every admin route needs the admin scope, the
-// key and account routes (logout, password, verification mail) take access
-// tokens only, and the rest of the bearer routes
+// key and account routes (logout, password, verification mail, the
+// export and deletion of the account) take access tokens only, and the rest of the bearer routes
 // need the chat scope. A new bearer route without x-key-scope takes no key
 // at all, so forgetting it fails closed.
 func TestKeyScopesOfTheSpec(t *testing.T) {
@@ -27,7 +27,7 @@ func TestKeyScopesOfTheSpec(t *testing.T) {
 		case strings.HasPrefix(path, "/api/v1/admin/"):
 			assert.Equal(t, domain.ScopeAdmin, scope, route)
 		case strings.HasPrefix(path, "/api/v1/keys"), path == "/api/v1/auth/logout", path == "/api/v1/me/password",
-			path == "/api/v1/auth/verify/resend":
+			path == "/api/v1/auth/verify/resend", path == "/api/v1/me/export", route == "DELETE /api/v1/me":
 			assert.Equal(t, domain.Scope(""), scope, "%s: the account and its keys are managed with access tokens", route)
 		default:
 			assert.Equal(t, domain.ScopeChat, scope, route)
@@ -38,6 +38,7 @@ func TestKeyScopesOfTheSpec(t *testing.T) {
 		"GET /v1/models", "GET /v1/models/:model", "POST /api/v1/feedback", "GET /api/v1/web-search",
 		"GET /api/v1/admin/audit", "POST /api/v1/admin/changes/:id/confirm", "PATCH /api/v1/admin/users/:id",
 		"POST /api/v1/keys", "GET /api/v1/keys", "DELETE /api/v1/keys/:id",
+		"GET /api/v1/me", "GET /api/v1/me/export", "DELETE /api/v1/me",
 	} {
 		_, ok := routes[route]
 		assert.True(t, ok, "%s is a bearer route", route)

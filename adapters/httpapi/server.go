@@ -17,11 +17,13 @@ import (
 	"github.com/genzai/genzai/domain/admin"
 	"github.com/genzai/genzai/domain/apikeys"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/conversations"
 	"github.com/genzai/genzai/domain/feedback"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
+	"github.com/genzai/genzai/domain/userdata"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -71,10 +73,14 @@ type Deps struct {
 	// APIKeys manages personal API keys and authenticates requests that
 	// carry one; nil refuses keys (their bearer credentials then fail as
 	// tokens do).
-	APIKeys  *apikeys.Service
-	Database ports.Pinger
+	APIKeys *apikeys.Service
+	// Conversations keeps the users' conversations.
+	Conversations *conversations.Service
+	Database      ports.Pinger
 	// Redis, when configured, is checked by /ready as a non-fatal dependency.
 	Redis ports.Pinger
+	// UserData reads the caller's own account and data (/api/v1/me).
+	UserData *userdata.Service
 }
 
 // Server is the HTTP API.

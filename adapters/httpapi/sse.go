@@ -52,6 +52,8 @@ type sseMeta struct {
 	// WebSearchReason says why web search was unavailable.
 	WebSearchReason string        `json:"web_search_reason,omitempty"`
 	Sources         *[]api.Source `json:"sources,omitempty"`
+	// ConversationID is the conversation the answer is stored in.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 type sseUsage struct {
@@ -75,7 +77,8 @@ func (s *sseSink) Begin(m chat.Meta) error {
 	defer s.mu.Unlock()
 	s.openLocked()
 	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
-		WebSearch: m.WebSearch, WebSearchReason: string(m.WebSearchReason), Sources: toSources(m.Sources)}
+		WebSearch: m.WebSearch, WebSearchReason: string(m.WebSearchReason), Sources: toSources(m.Sources),
+		ConversationID: string(m.ConversationID)}
 	return s.eventLocked("meta", meta)
 }
 

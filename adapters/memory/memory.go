@@ -115,6 +115,26 @@ func (s *Store) RevokeAPIKeys(_ context.Context, id domain.UserID) error {
 	return nil
 }
 
+// DeleteUser implements ports.UserStore: the account, its keys and its
+// quota counts (the memory store keeps nothing else of it).
+func (s *Store) DeleteUser(_ context.Context, id domain.UserID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.Errorf(domain.CodeNotFound, "user not found")
+	}
+	delete(s.users, id)
+	delete(s.byEmail, domain.EmailKey(u.Email))
+	s.keys = slices.DeleteFunc(s.keys, func(k apiKey) bool { return k.UserID == id })
+	for k := range s.quota {
+		if k.user == id {
+			delete(s.quota, k)
+		}
+	}
+	return nil
+}
+
 // RecordLogin implements ports.UserStore.
 func (s *Store) RecordLogin(_ context.Context, id domain.UserID, at time.Time) (domain.User, error) {
 	s.mu.Lock()

@@ -156,7 +156,8 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 // feedback counts. Each reads the period from request_log_created_at_idx,
 // which carries the columns they need. An empty period gives zeros.
 func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
-	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{}}
+	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{},
+		ConversationDays: []domain.ConversationDay{}}
 	from, to := q.From.UTC(), q.To.UTC()
 	if !from.Before(to) {
 		return out, nil
@@ -225,6 +226,16 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 			out.FirstToken = domain.Percentiles{P50: &p.FirstToken[0], P95: &p.FirstToken[1]}
 		}
 		out.Feedback = domain.FeedbackSummary{Up: int(p.Up), Down: int(p.Down), WithComment: int(p.WithComment)}
+
+		convDays, err := qtx.AnalyticsConversationDays(ctx, sqlcgen.AnalyticsConversationDaysParams{FromAt: from, ToAt: to})
+		if err != nil {
+			return fmt.Errorf("conversation days: %w", err)
+		}
+		for _, d := range convDays {
+			out.ConversationDays = append(out.ConversationDays, domain.ConversationDay{
+				Day: domain.QuotaDay(d.Day), Conversations: int(d.Conversations), Messages: int(d.Messages),
+			})
+		}
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/genzai/genzai/adapters/internal/batchlog"
 	"github.com/genzai/genzai/adapters/internal/sqlval"
@@ -74,7 +75,7 @@ func (w *RequestLogWriter) Records(ctx context.Context, userID domain.UserID, li
 	if !ok || limit <= 0 {
 		return []domain.RequestRecord{}, nil
 	}
-	rows, err := w.q.ListRequestLogsForUser(ctx, sqlcgen.ListRequestLogsForUserParams{UserID: uid, RowLimit: sqlval.ClampInt32(int64(limit))})
+	rows, err := w.q.ListRequestLogsForUser(ctx, sqlcgen.ListRequestLogsForUserParams{UserID: pgtype.UUID{Bytes: uid, Valid: true}, RowLimit: sqlval.ClampInt32(int64(limit))})
 	if err != nil {
 		return nil, storeErr("list request log", err)
 	}
@@ -110,7 +111,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 	row := sqlcgen.InsertRequestLogsParams{
 		RequestID:        sqlval.OptText(r.RequestID),
 		Api:              api,
-		UserID:           uid,
+		UserID:           pgtype.UUID{Bytes: uid, Valid: true},
 		Tier:             sqlval.ClipText(string(r.Tier)),
 		Provider:         sqlval.OptText(string(r.Provider)),
 		UpstreamModel:    sqlval.OptText(r.UpstreamModel),
@@ -143,7 +144,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 	r := domain.RequestRecord{
 		RequestID:     sqlval.Deref(row.RequestID),
 		API:           row.Api,
-		UserID:        domain.UserID(row.UserID.String()),
+		UserID:        domain.UserID(row.UserID.String()), // empty: the account was deleted
 		Tier:          domain.Tier(row.Tier),
 		Provider:      domain.Provider(sqlval.Deref(row.Provider)),
 		UpstreamModel: sqlval.Deref(row.UpstreamModel),

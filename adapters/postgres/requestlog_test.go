@@ -478,7 +478,7 @@ func TestRequestLogMigration(t *testing.T) {
 	assert.Contains(t, applied, int64(3))
 	require.True(t, exists())
 
-	for _, want := range []int64{11, 10, 9, 8, 7, 6, 5, 4, 3} {
+	for _, want := range []int64{12, 11, 10, 9, 8, 7, 6, 5, 4, 3} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -492,7 +492,7 @@ func TestRequestLogMigration(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11}, applied)
+	assert.Equal(t, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, applied)
 	assert.True(t, exists())
 }
 
@@ -526,7 +526,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	// later migrations roll back first.
 	u, err := db.CreateUser(ctx, domain.NewUser{Email: "before@example.com"})
 	require.NoError(t, err)
-	for _, want := range []int64{11, 10, 9, 8, 7} {
+	for _, want := range []int64{12, 11, 10, 9, 8, 7} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -539,7 +539,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7, 8, 9, 10, 11}, applied)
+	assert.Equal(t, []int64{7, 8, 9, 10, 11, 12}, applied)
 	w := db.NewRequestLogWriter(nil, postgres.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u.ID, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -552,7 +552,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.Exec(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
-	for _, want := range []int64{11, 10, 9, 8, 7} { // with rows in the table
+	for _, want := range []int64{12, 11, 10, 9, 8, 7} { // with rows in the table
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)

@@ -247,3 +247,25 @@ func (db *DB) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (i
 	}
 	return int(used), nil
 }
+
+// DeleteUser implements ports.UserStore in one statement (the foreign keys
+// do the rest), announced like every change to an account, so that every
+// instance's cache forgets it and its tokens and keys stop working.
+func (db *DB) DeleteUser(ctx context.Context, id domain.UserID) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return errUserNotFound
+	}
+	var n int64
+	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		n, err = q.DeleteUser(ctx, uid)
+		return err
+	})
+	if err != nil {
+		return storeErr("delete user", err)
+	}
+	if n == 0 {
+		return errUserNotFound
+	}
+	return nil
+}

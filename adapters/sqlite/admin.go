@@ -198,7 +198,8 @@ func (h *histogram) percentileCont(q float64) *float64 {
 // value (SQLite has no percentile function), as percentile_cont computes
 // them. An empty period gives zeros.
 func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
-	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{}}
+	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{},
+		ConversationDays: []domain.ConversationDay{}}
 	from, to := micros(q.From), micros(q.To)
 	if from >= to {
 		return out, nil
@@ -246,7 +247,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 	for i, u := range users {
 		out.ActiveUsers = int(u.ActiveUsers)
 		if i < q.TopUsers {
-			out.TopUsers = append(out.TopUsers, domain.UserActivity{UserID: domain.UserID(u.UserID), Email: u.Email, Requests: int(u.Requests)})
+			out.TopUsers = append(out.TopUsers, domain.UserActivity{UserID: domain.UserID(sqlval.Deref(u.UserID)), Email: u.Email, Requests: int(u.Requests)})
 		}
 	}
 
@@ -303,6 +304,16 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 		return fmt.Errorf("feedback: %w", err)
 	}
 	out.Feedback = domain.FeedbackSummary{Up: int(fb.Up), Down: int(fb.Down), WithComment: int(fb.WithComment)}
+
+	convDays, err := qtx.AnalyticsConversationDays(ctx, sqlcgen.AnalyticsConversationDaysParams{FromAt: from, ToAt: to})
+	if err != nil {
+		return fmt.Errorf("conversation days: %w", err)
+	}
+	for _, d := range convDays {
+		out.ConversationDays = append(out.ConversationDays, domain.ConversationDay{
+			Day: fromMicros(d.Day * microsPerDay), Conversations: int(d.Conversations), Messages: int(d.Messages),
+		})
+	}
 	return nil
 }
 

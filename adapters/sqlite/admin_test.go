@@ -21,7 +21,7 @@ func newAdmin(t *testing.T) portstest.Admin {
 	w := db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{FlushInterval: time.Hour})
 	t.Cleanup(func() { closeWriter(t, w) }) // before db.Close, registered earlier
 	return portstest.Admin{
-		Users: db, Quota: db, Admin: db, Feedback: db,
+		Users: db, Quota: db, Admin: db, Feedback: db, Keys: db, Conversations: db,
 		Log: func(t *testing.T, records ...domain.RequestRecord) {
 			t.Helper()
 			for _, r := range records {
@@ -35,8 +35,9 @@ func newAdmin(t *testing.T) portstest.Admin {
 	}
 }
 
-func TestAdminStoreContract(t *testing.T)    { portstest.RunAdminStore(t, newAdmin) }
-func TestFeedbackStoreContract(t *testing.T) { portstest.RunFeedbackStore(t, newAdmin) }
+func TestAdminStoreContract(t *testing.T)      { portstest.RunAdminStore(t, newAdmin) }
+func TestFeedbackStoreContract(t *testing.T)   { portstest.RunFeedbackStore(t, newAdmin) }
+func TestAccountDeletionContract(t *testing.T) { portstest.RunAccountDeletion(t, newAdmin) }
 
 // TestEmptyTextsStoredAsNull checks the columns the contract cannot see: a
 // request logged without an id and a rating without a comment store NULL.

@@ -49,6 +49,27 @@ func (db *DB) SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedb
 	if err != nil {
 		return domain.Feedback{}, storeErr("save feedback", err)
 	}
+	return toFeedback(r), nil
+}
+
+// UserFeedback implements ports.FeedbackStore.
+func (db *DB) UserFeedback(ctx context.Context, user domain.UserID) ([]domain.Feedback, error) {
+	out := []domain.Feedback{}
+	uid, ok := parseID(user)
+	if !ok {
+		return out, nil
+	}
+	rows, err := db.q.UserFeedback(ctx, uid)
+	if err != nil {
+		return nil, storeErr("user feedback", err)
+	}
+	for _, r := range rows {
+		out = append(out, toFeedback(r))
+	}
+	return out, nil
+}
+
+func toFeedback(r sqlcgen.Feedback) domain.Feedback {
 	return domain.Feedback{
 		UserID:    domain.UserID(r.UserID),
 		RequestID: r.RequestID,
@@ -56,7 +77,7 @@ func (db *DB) SaveFeedback(ctx context.Context, f domain.Feedback) (domain.Feedb
 		Comment:   sqlval.Deref(r.Comment),
 		CreatedAt: fromMicros(r.CreatedAt),
 		UpdatedAt: fromMicros(r.UpdatedAt),
-	}, nil
+	}
 }
 
 // orNow is t, or now when t is zero.

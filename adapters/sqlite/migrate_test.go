@@ -18,7 +18,8 @@ func tables(t *testing.T, path string) []string {
 	t.Helper()
 	rows, err := rawConn(t, path).QueryContext(context.Background(),
 		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-		 AND name NOT IN ('goose_db_version', 'genzai_migration_lock') ORDER BY name`)
+		 AND name NOT IN ('goose_db_version', 'genzai_migration_lock')
+		 AND name NOT LIKE '%\_fts\_%' ESCAPE '\' ORDER BY name`) // not FTS5's shadow tables
 	require.NoError(t, err)
 	defer rows.Close()
 	out := []string{}
@@ -42,7 +43,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 10)
+	require.Len(t, st, 11)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
 	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
@@ -51,14 +52,15 @@ func TestMigrateDownAndUp(t *testing.T) {
 	assert.Equal(t, "00008_tokens_valid_after.sql", st[7].Name)
 	assert.Equal(t, "00009_email_identity.sql", st[8].Name)
 	assert.Equal(t, "00010_least_privilege.sql", st[9].Name)
+	assert.Equal(t, "00012_conversations.sql", st[10].Name, "no 00011 on SQLite: goose takes the gap")
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
-	assert.Equal(t, []string{"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12}, applied)
+	assert.Equal(t, []string{"admin_changes", "api_keys", "audit_log", "conversations", "conversations_fts", "feedback", "messages", "messages_fts", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
 	for _, s := range st {
@@ -67,6 +69,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
+		12: {"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		10: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		9:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		8:  {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
@@ -78,7 +81,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 		2:  {"users"},
 		1:  {},
 	}
-	for _, want := range []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{12, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -90,7 +93,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -130,7 +133,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
 	for v := int64(1); v <= 8; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
@@ -187,7 +190,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -201,7 +204,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})
@@ -235,7 +238,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	defer m.Close()
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	for _, want := range []int64{10, 9} { // down to just before 00009
+	for _, want := range []int64{12, 10, 9} { // down to just before 00009
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -256,7 +259,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{9, 10}, applied)
+	require.Equal(t, []int64{9, 10, 12}, applied)
 	for _, r := range rows {
 		var key string
 		require.NoError(t, conn.QueryRowContext(ctx, `SELECT email_key FROM users WHERE id = ?`, r.id).Scan(&key))

@@ -45,7 +45,7 @@ func (db *DB) NewRequestLogWriter(logger *slog.Logger, cfg RequestLogConfig) *Re
 			Row:         toLogRow,
 			Write:       db.insertRequestLogs,
 			IsDataError: isDataError,
-			User:        func(r sqlcgen.InsertRequestLogParams) string { return r.UserID },
+			User:        func(r sqlcgen.InsertRequestLogParams) string { return sqlval.Deref(r.UserID) },
 		}),
 	}
 }
@@ -74,7 +74,7 @@ func (w *RequestLogWriter) Records(ctx context.Context, userID domain.UserID, li
 		return []domain.RequestRecord{}, nil
 	}
 	rows, err := w.db.q.ListRequestLogsForUser(ctx, sqlcgen.ListRequestLogsForUserParams{
-		UserID:   uid,
+		UserID:   &uid,
 		RowLimit: int64(sqlval.ClampInt32(int64(limit))),
 	})
 	if err != nil {
@@ -112,7 +112,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 	row := sqlcgen.InsertRequestLogParams{
 		RequestID:        sqlval.OptText(r.RequestID),
 		Api:              api,
-		UserID:           uid,
+		UserID:           &uid,
 		Tier:             sqlval.ClipText(string(r.Tier)),
 		Provider:         sqlval.OptText(string(r.Provider)),
 		UpstreamModel:    sqlval.OptText(r.UpstreamModel),
@@ -145,7 +145,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 	r := domain.RequestRecord{
 		RequestID:     sqlval.Deref(row.RequestID),
 		API:           row.Api,
-		UserID:        domain.UserID(row.UserID),
+		UserID:        domain.UserID(sqlval.Deref(row.UserID)), // empty: the account was deleted
 		Tier:          domain.Tier(row.Tier),
 		Provider:      domain.Provider(sqlval.Deref(row.Provider)),
 		UpstreamModel: sqlval.Deref(row.UpstreamModel),

@@ -239,3 +239,20 @@ func (db *DB) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (i
 	}
 	return int(used), nil
 }
+
+// DeleteUser implements ports.UserStore in one statement (the foreign keys
+// do the rest).
+func (db *DB) DeleteUser(ctx context.Context, id domain.UserID) error {
+	uid, ok := parseID(id)
+	if !ok {
+		return errUserNotFound
+	}
+	n, err := db.q.DeleteUser(ctx, uid)
+	if err != nil {
+		return storeErr("delete user", err)
+	}
+	if n == 0 {
+		return errUserNotFound
+	}
+	return nil
+}

@@ -32,6 +32,8 @@ type apiError struct {
 	// sentToken is whether the request carried a token: a refused one asks
 	// to log in again, a missing one to log in.
 	sentToken bool
+	// hint is what to do next, for the command that got the answer.
+	hint string
 }
 
 func (e *apiError) Error() string {
@@ -54,6 +56,9 @@ func (e *apiError) Error() string {
 		} else {
 			msg += "; log in with: genzai login"
 		}
+	}
+	if e.hint != "" {
+		msg += "; " + e.hint
 	}
 	if id, ok := e.body["request_id"].(string); ok && id != "" {
 		msg += " [request " + id + "]"

@@ -516,7 +516,7 @@ func printRequests(w io.Writer, reqs []api.RequestLogEntry, withUser bool) error
 			tried = append(tried, "-")
 		}
 		row := []string{
-			r.CreatedAt.UTC().Format(timeFormat), orDash(r.RequestId), r.UserId.String(), string(r.Tier), orDash(r.Provider), outcome,
+			r.CreatedAt.UTC().Format(timeFormat), orDash(r.RequestId), requestUser(r.UserId), string(r.Tier), orDash(r.Provider), outcome,
 			fmt.Sprintf("%dms", r.LatencyMs), ttft, fmt.Sprintf("%d+%d", r.PromptTokens, r.CompletionTokens), strings.Join(tried, ", "),
 		}
 		if !withUser {
@@ -525,6 +525,15 @@ func printRequests(w io.Writer, reqs []api.RequestLogEntry, withUser bool) error
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// requestUser names a logged request's user; an anonymised row (its
+// account was deleted) has none.
+func requestUser(id *uuid.UUID) string {
+	if id == nil {
+		return "(deleted)"
+	}
+	return id.String()
 }
 
 func orDash(s *string) string {

@@ -182,7 +182,7 @@ func (f *fakeAdminAPI) listRequests(w http.ResponseWriter, r *http.Request) {
 	f.queries = append(f.queries, q)
 	page := api.RequestLogPage{Requests: []api.RequestLogEntry{}}
 	for _, e := range f.requests {
-		if s := q.Get("user_id"); s != "" && e.UserId.String() != s {
+		if s := q.Get("user_id"); s != "" && (e.UserId == nil || e.UserId.String() != s) {
 			continue
 		}
 		page.Requests = append(page.Requests, e)
@@ -400,10 +400,13 @@ func TestAdminRequests(t *testing.T) {
 	bob := f.addUser("bob@example.com", -1)
 	at := time.Date(2025, 12, 25, 10, 31, 0, 0, time.UTC)
 	f.requests = []api.RequestLogEntry{
-		{Id: 2, RequestId: ptr("req-b"), UserId: bob.Id, Tier: api.Smart, Outcome: api.RequestOutcomeError, ErrorCode: ptr("providers_unavailable"),
+		{Id: 2, RequestId: ptr("req-b"), UserId: &bob.Id, Tier: api.Smart, Outcome: api.RequestOutcomeError, ErrorCode: ptr("providers_unavailable"),
 			Attempts: []api.Attempt{{Provider: api.Openrouter, Reason: "timeout"}, {Provider: api.Groq, Reason: "rate_limited"}}, LatencyMs: 30001, CreatedAt: at.Add(time.Minute)},
-		{Id: 1, RequestId: ptr("req-a"), UserId: ada.Id, Tier: api.Fast, Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
+		{Id: 1, RequestId: ptr("req-a"), UserId: &ada.Id, Tier: api.Fast, Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
 			Attempts: []api.Attempt{}, LatencyMs: 812, TtftMs: ptr(205), PromptTokens: 12, CompletionTokens: 96, Stream: true, CreatedAt: at},
+		// The request of an account deleted since: kept, without its user.
+		{Id: 0, RequestId: ptr("req-0"), Tier: api.Fast, Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
+			Attempts: []api.Attempt{}, LatencyMs: 700, PromptTokens: 1, CompletionTokens: 2, CreatedAt: at.Add(-time.Minute)},
 	}
 	tm := adminUser(t, f, adminToken)
 	ctx := context.Background()
@@ -414,6 +417,7 @@ func TestAdminRequests(t *testing.T) {
 		"TIME (UTC)           REQUEST ID  USER                                  TIER   PROVIDER  OUTCOME                        LATENCY  TTFT   TOKENS  TRIED BEFORE",
 		"2025-12-25 10:32:00  req-b       " + bob.Id.String() + "  smart  -         error (providers_unavailable)  30001ms  -      0+0     openrouter: timeout, groq: rate_limited",
 		"2025-12-25 10:31:00  req-a       " + ada.Id.String() + "  fast   groq      success                        812ms    205ms  12+96   -",
+		"2025-12-25 10:30:00  req-0       (deleted)                             fast   groq      success                        700ms    -      1+2     -",
 		"",
 	}, "\n"), out)
 

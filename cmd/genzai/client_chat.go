@@ -128,6 +128,7 @@ func (c *cli) chatCmd() *cobra.Command {
 	var f clientFlags
 	var model string
 	var webSearch, noStream bool
+	var conversation string
 	cmd := &cobra.Command{
 		Use:   "chat MESSAGE",
 		Short: "Send a prompt and print the answer as it arrives",
@@ -137,11 +138,19 @@ and the gateway cancels the upstream request.
 Without a message, chat opens a session that keeps the conversation (sent
 as history with every prompt) until /exit. In a session, /model NAME
 switches the tier, /clear forgets the conversation, and Ctrl-C stops the
-current answer without ending the session.`,
+current answer without ending the session.
+
+With --conversation the server keeps the conversation instead: ID continues
+one of yours (genzai conversations list shows them), "new" starts one and
+prints its id on stderr ("conversation ID started; ..."), to continue it
+later or from another device. A session with --conversation new keeps to
+the conversation it started; /clear starts another.`,
 		Example: `  genzai chat "Hello AI!"
   genzai chat --model smart --web-search "What changed in Go 1.26?"
   genzai chat --no-stream -o json "Hi"
-  genzai chat            # an interactive session`,
+  genzai chat            # an interactive session
+  genzai chat --conversation new "Which tram goes to Belém?"
+  genzai chat --conversation 0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70 "And back?"`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErrorf("chat takes one message (quote it), or none for a session")
@@ -149,6 +158,11 @@ current answer without ending the session.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("conversation") && conversation != "new" {
+				if _, err := conversationID(conversation); err != nil {
+					return usageErrorf("--conversation takes a conversation id or new, not %q; %s", conversation, conversationsHint)
+				}
+			}
 			cn, err := c.connect(f)
 			if err != nil {
 				return err
@@ -157,7 +171,7 @@ current answer without ending the session.`,
 				s, _ := c.loadSettings()
 				model = s.Model
 			}
-			opts := chatOptions{model: model, webSearch: webSearch, stream: !noStream && !cn.json}
+			opts := chatOptions{model: model, webSearch: webSearch, stream: !noStream && !cn.json, conversation: conversation}
 			if len(args) == 0 {
 				return c.session(cmd.Context(), cn, opts)
 			}
@@ -169,19 +183,36 @@ current answer without ending the session.`,
 	cmd.Flags().StringVarP(&model, "model", "m", "", "tier: fast, balanced or smart (default: the config's model, then fast)")
 	cmd.Flags().BoolVar(&webSearch, "web-search", false, "search the web first and cite sources")
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "wait for the whole answer")
+	cmd.Flags().StringVarP(&conversation, "conversation", "c", "", `continue a conversation the server keeps (its id), or "new" to start one`)
 	return cmd
 }
 
+// chatReply is what a chat gave: the answer's text and, when the request
+// named one, the conversation it is stored in.
+type chatReply struct {
+	content      string
+	conversation string
+}
+
 // chat posts a chat request and prints the answer; streams are printed
-// token by token as the events arrive.
-func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (string, error) {
+// token by token as the events arrive. A conversation the request started
+// ("new") is announced on stderr once it holds the turn.
+func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (chatReply, error) {
+	r, err := c.post(ctx, cn, body)
+	if body["conversation_id"] == "new" && r.conversation != "" && (err == nil || r.content != "") {
+		fmt.Fprintf(c.stderr, "conversation %s started; continue it with: genzai chat --conversation %s\n", r.conversation, r.conversation)
+	}
+	return r, err
+}
+
+func (c *cli) post(ctx context.Context, cn *conn, body map[string]any) (chatReply, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return "", err
+		return chatReply{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cn.host+"/api/v1/chat", bytes.NewReader(raw))
 	if err != nil {
-		return "", usageErrorf("host %q: %v", cn.host, err)
+		return chatReply{}, usageErrorf("host %q: %v", cn.host, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if cn.token != "" {
@@ -191,29 +222,38 @@ func (c *cli) chat(ctx context.Context, cn *conn, body map[string]any) (string, 
 	defer stopSpinner()
 	res, err := cn.http.Do(req)
 	if err != nil {
-		return "", cn.check(err, nil)
+		return chatReply{}, cn.check(err, nil)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-		return "", cn.checkStatus(res.StatusCode, b)
+		err := cn.checkStatus(res.StatusCode, b)
+		var ae *apiError
+		if _, ok := body["conversation_id"]; ok && errors.As(err, &ae) && ae.status == http.StatusNotFound {
+			ae.hint = conversationsHint
+		}
+		return chatReply{}, err
 	}
 	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		b, err := io.ReadAll(res.Body)
 		if err != nil {
-			return "", err
+			return chatReply{}, err
 		}
 		var reply api.ChatReply
 		if err := json.Unmarshal(b, &reply); err != nil {
-			return "", fmt.Errorf("read answer: %w", err)
+			return chatReply{}, fmt.Errorf("read answer: %w", err)
+		}
+		r := chatReply{content: reply.Content}
+		if reply.ConversationId != nil {
+			r.conversation = reply.ConversationId.String()
 		}
 		if cn.json {
-			return reply.Content, printJSON(c.stdout, b)
+			return r, printJSON(c.stdout, b)
 		}
 		c.printWebSearch(b)
 		fmt.Fprintln(c.stdout, reply.Content)
 		c.printSources(reply.Sources)
-		return reply.Content, nil
+		return r, nil
 	}
 	return c.printStream(ctx, res.Body, stopSpinner)
 }
@@ -256,6 +296,9 @@ type chatOptions struct {
 	model     string
 	webSearch bool
 	stream    bool
+	// conversation is the server-kept conversation's id, "new" or empty
+	// (none: the client sends the history).
+	conversation string
 }
 
 func (o chatOptions) body(prompt string, history []map[string]string) map[string]any {
@@ -266,7 +309,10 @@ func (o chatOptions) body(prompt string, history []map[string]string) map[string
 	if o.webSearch {
 		body["web_search"] = true
 	}
-	if len(history) > 0 {
+	if o.conversation != "" {
+		// The server sends the stored history; it refuses messages beside it.
+		body["conversation_id"] = o.conversation
+	} else if len(history) > 0 {
 		body["messages"] = history
 	}
 	return body
@@ -276,6 +322,7 @@ func (o chatOptions) body(prompt string, history []map[string]string) map[string
 // (interrupt) without leaving; /exit or end of input leaves.
 func (c *cli) session(ctx context.Context, cn *conn, opts chatOptions) error {
 	fmt.Fprintln(c.stderr, "genzai chat: /model NAME switches the tier, /clear forgets the conversation, /exit leaves.")
+	kept := opts.conversation != ""
 	var history []map[string]string
 	for {
 		fmt.Fprint(c.stderr, "> ")
@@ -292,6 +339,12 @@ func (c *cli) session(ctx context.Context, cn *conn, opts chatOptions) error {
 			return nil
 		case line == "/clear":
 			history = nil
+			if kept {
+				// The server keeps the old one; the next prompt starts another.
+				opts.conversation = "new"
+				fmt.Fprintln(c.stderr, "(a new conversation starts with the next prompt)")
+				continue
+			}
 			fmt.Fprintln(c.stderr, "(conversation cleared)")
 			continue
 		case strings.HasPrefix(line, "/model"):
@@ -307,7 +360,10 @@ func (c *cli) session(ctx context.Context, cn *conn, opts chatOptions) error {
 			fmt.Fprintln(c.stderr, "unknown command; try /model NAME, /clear or /exit")
 			continue
 		}
-		answer, err := c.answer(ctx, cn, opts.body(line, history))
+		r, err := c.answer(ctx, cn, opts.body(line, history))
+		if r.conversation != "" {
+			opts.conversation = r.conversation // "new" started one: stay in it
+		}
 		if ctx.Err() != nil {
 			return nil // the whole command was stopped
 		}
@@ -315,12 +371,14 @@ func (c *cli) session(ctx context.Context, cn *conn, opts chatOptions) error {
 			fmt.Fprintln(c.stderr, "error:", err)
 			continue
 		}
-		history = append(history, map[string]string{"role": "user", "content": line}, map[string]string{"role": "assistant", "content": answer})
+		if !kept {
+			history = append(history, map[string]string{"role": "user", "content": line}, map[string]string{"role": "assistant", "content": r.content})
+		}
 	}
 }
 
 // answer runs one chat of a session; an interrupt stops it and only it.
-func (c *cli) answer(ctx context.Context, cn *conn, body map[string]any) (string, error) {
+func (c *cli) answer(ctx context.Context, cn *conn, body map[string]any) (chatReply, error) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := c.onInterrupt(cancel)
@@ -395,8 +453,9 @@ func (c *cli) printSources(sources *[]api.Source) {
 
 // printStream prints token events as they come; the done event ends the
 // line, an error event becomes the command's error.
-func (c *cli) printStream(ctx context.Context, body io.Reader, firstToken func()) (string, error) {
+func (c *cli) printStream(ctx context.Context, body io.Reader, firstToken func()) (chatReply, error) {
 	var answer strings.Builder
+	var conversation string
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var event string
@@ -418,21 +477,24 @@ func (c *cli) printStream(ctx context.Context, body io.Reader, firstToken func()
 				}
 			case "meta":
 				var m struct {
-					Sources *[]api.Source `json:"sources"`
+					Sources        *[]api.Source `json:"sources"`
+					ConversationID string        `json:"conversation_id"`
 				}
 				_ = json.Unmarshal([]byte(data), &m)
 				sources = m.Sources
+				conversation = m.ConversationID
 				firstToken() // the spinner shares stderr with the outcome
 				c.printWebSearch([]byte(data))
 			case "done":
 				fmt.Fprintln(c.stdout)
 				c.printSources(sources)
-				return answer.String(), nil
+				return chatReply{content: answer.String(), conversation: conversation}, nil
 			case "error":
 				fmt.Fprintln(c.stdout)
 				var e map[string]any
 				_ = json.Unmarshal([]byte(data), &e)
-				return "", &apiError{status: http.StatusBadGateway, body: e}
+				// An answer cut short is kept in the conversation with what arrived.
+				return chatReply{content: answer.String(), conversation: conversation}, &apiError{status: http.StatusBadGateway, body: e}
 			}
 		case line == "":
 			event = ""
@@ -440,10 +502,11 @@ func (c *cli) printStream(ctx context.Context, body io.Reader, firstToken func()
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(c.stdout)
-		return "", errors.New("stopped")
+		// What arrived is kept in the conversation, as interrupted.
+		return chatReply{content: answer.String(), conversation: conversation}, errors.New("stopped")
 	}
 	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("read stream: %w", err)
+		return chatReply{}, fmt.Errorf("read stream: %w", err)
 	}
-	return "", errors.New("the stream ended before the answer was complete")
+	return chatReply{content: answer.String(), conversation: conversation}, errors.New("the stream ended before the answer was complete")
 }

@@ -51,6 +51,10 @@ type Request struct {
 	// RequestID is the id the client is answered under; it goes into the
 	// request log so that feedback and support can find the request.
 	RequestID string
+	// ConversationID, when set, continues that conversation of the user
+	// (NewConversation starts one): the server sends its history and
+	// stores the prompt and the answer.
+	ConversationID domain.ConversationID
 }
 
 // checkText refuses text that is not UTF-8 or holds control characters

@@ -30,6 +30,9 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Search answers web searches for WebSearch requests; nil turns them off.
 	Search WebSearcher
+	// Conversations keeps the conversations requests continue
+	// (Request.ConversationID); nil refuses them.
+	Conversations Conversations
 }
 
 // Meta says who answers a request; it is known at the first token.
@@ -45,6 +48,9 @@ type Meta struct {
 	WebSearchReason domain.SearchFailure
 	// Sources are the search results given to the model, in citation order.
 	Sources []domain.SearchResult
+	// ConversationID is the conversation the answer is stored in; empty
+	// without one.
+	ConversationID domain.ConversationID
 }
 
 // Outcomes of the web search of a chat request.
@@ -131,7 +137,10 @@ type served struct {
 // flight), CodeUnavailable (the limiter cannot decide),
 // *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
 // *domain.ProvidersUnavailableError, *domain.UpstreamRejectedError,
-// *domain.InterruptedError (after Begin), and ctx errors when the client leaves.
+// *domain.InterruptedError (after Begin), and ctx errors when the client
+// leaves; with a ConversationID also CodeNotFound (not the user's
+// conversation), *domain.ConversationBusyError and CodeConflict (too many
+// conversations to start one), all refunded.
 func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sink) (Result, error) {
 	start, began := s.clock.Now(), time.Now()
 	// The tier is recorded as sent only once it is known to be valid: an
@@ -166,7 +175,7 @@ func (s *Service) serve(ctx context.Context, u domain.User, req Request, sink Si
 	if err != nil {
 		return Result{}, sv, err
 	}
-	res, sv, err := s.answer(ctx, &req, sink, began, sv)
+	res, sv, err := s.converse(ctx, u, &req, sink, began, sv)
 	if err != nil && !sv.trace.Accepted() {
 		// No provider did any work: give the unit back, even if the client
 		// already left (its context is done).

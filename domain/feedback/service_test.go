@@ -36,6 +36,10 @@ func (s *fakeStore) log(requestID string, owner domain.UserID) {
 	s.logged[requestID] = owner
 }
 
+func (s *fakeStore) UserFeedback(context.Context, domain.UserID) ([]domain.Feedback, error) {
+	return nil, nil
+}
+
 func (s *fakeStore) SaveFeedback(_ context.Context, f domain.Feedback) (domain.Feedback, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

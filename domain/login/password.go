@@ -18,31 +18,54 @@ func (s *Service) ChangePassword(ctx context.Context, u domain.User, current *st
 	if domain.ValidatePassword(newPassword) != nil {
 		return Token{}, domain.Errorf(domain.CodeInvalid, "new_password: must be %d to %d characters", domain.MinPasswordLen, domain.MaxPasswordLen)
 	}
-	if u.HasPassword() {
-		if current == nil || *current == "" {
-			return Token{}, domain.Errorf(domain.CodeInvalid, "current_password: is required")
-		}
-		// A stolen access token must not buy unlimited guesses at the
-		// password: these attempts share the account's login budget.
-		err := s.guarded(ctx, u.Email, func() error {
-			ok, err := s.hasher.Verify(ctx, *current, u.PasswordHash)
-			if err != nil {
-				return fmt.Errorf("verify password: %w", err)
-			}
-			if !ok {
-				return errWrongPassword
-			}
-			return nil
-		})
-		if err != nil {
-			return Token{}, err
-		}
+	if err := s.confirmPassword(ctx, u, "current_password", current); err != nil {
+		return Token{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
 		return Token{}, fmt.Errorf("hash password: %w", err)
 	}
 	return s.setPassword(ctx, u.ID, hash)
+}
+
+// DeleteAccount deletes u's account and everything tied to it (see
+// ports.UserStore.DeleteUser); its tokens and keys stop working at once.
+// password must match the password u has; an account without one
+// (created by email-only login) needs none. A wrong password fails like a
+// wrong login, after the same hashing work and against the same budget.
+// Errors: CodeInvalid, CodeUnauthorized, CodeRateLimited, CodeUnavailable.
+func (s *Service) DeleteAccount(ctx context.Context, u domain.User, password *string) error {
+	if err := s.confirmPassword(ctx, u, "password", password); err != nil {
+		return err
+	}
+	// An account already gone (a concurrent deletion) is what was asked.
+	if err := s.users.DeleteUser(ctx, u.ID); err != nil && domain.ErrorCode(err) != domain.CodeNotFound {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	return nil
+}
+
+// confirmPassword checks that password, given as the member field, is
+// u's password; an account without a password needs none.
+func (s *Service) confirmPassword(ctx context.Context, u domain.User, field string, password *string) error {
+	if !u.HasPassword() {
+		return nil
+	}
+	if password == nil || *password == "" {
+		return domain.Errorf(domain.CodeInvalid, "%s: is required", field)
+	}
+	// A stolen access token must not buy unlimited guesses at the
+	// password: these attempts share the account's login budget.
+	return s.guarded(ctx, u.Email, func() error {
+		ok, err := s.hasher.Verify(ctx, *password, u.PasswordHash)
+		if err != nil {
+			return fmt.Errorf("verify password: %w", err)
+		}
+		if !ok {
+			return errWrongPassword
+		}
+		return nil
+	})
 }
 
 // ResetPassword sets the password of the account with email, revoking its

@@ -25,6 +25,9 @@ type Admin struct {
 	// Feedback read them, and returns once they are readable. Records
 	// written by one call get increasing ids in the order given.
 	Log func(t *testing.T, records ...domain.RequestRecord)
+	// Keys and Conversations share the data too (RunAccountDeletion).
+	Keys          ports.APIKeyStore
+	Conversations ports.ConversationStore
 }
 
 // adminDay is a UTC midnight; the analytics data lie around it.
@@ -66,6 +69,10 @@ func RunAdminStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 	t.Run("analytics", func(t *testing.T) {
 		t.Parallel()
 		runAnalytics(t, newAdmin(t))
+	})
+	t.Run("conversations and messages per day", func(t *testing.T) {
+		t.Parallel()
+		runConversationDays(t, newAdmin(t))
 	})
 	t.Run("list users", func(t *testing.T) {
 		t.Parallel()
@@ -736,4 +743,81 @@ func RunFeedbackStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 		require.NoError(t, err)
 		assert.Equal(t, domain.FeedbackSummary{Up: 1, Down: 2, WithComment: 1}, an.Feedback)
 	})
+
+	t.Run("a user's ratings, oldest first, theirs only", func(t *testing.T) {
+		t.Parallel()
+		a := newAdmin(t)
+		alice, bob := seed(t, a)
+		later := at.Add(time.Hour)
+		mine := []domain.Feedback{
+			{UserID: alice, RequestID: "r-success", Rating: domain.RatingUp, Comment: "thanks", CreatedAt: at, UpdatedAt: later},
+			{UserID: alice, RequestID: "r-interrupted", Rating: domain.RatingDown, CreatedAt: later, UpdatedAt: later},
+		}
+		for _, f := range append([]domain.Feedback{mine[1], {UserID: bob, RequestID: "r-bob", Rating: domain.RatingDown, CreatedAt: at, UpdatedAt: at}}, mine[0]) {
+			_, err := a.Feedback.SaveFeedback(ctx, f)
+			require.NoError(t, err)
+		}
+		got, err := a.Feedback.UserFeedback(ctx, alice)
+		require.NoError(t, err)
+		assert.Equal(t, mine, got)
+		for _, none := range []domain.UserID{"not-a-uuid", "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"} {
+			got, err := a.Feedback.UserFeedback(ctx, none)
+			require.NoError(t, err)
+			assert.Empty(t, got, none)
+			assert.NotNil(t, got, none)
+		}
+	})
+}
+
+// runConversationDays checks Analytics.ConversationDays: conversations
+// started and messages stored per UTC day of the period, days without
+// either left out, what is deleted not counted.
+func runConversationDays(t *testing.T, a Admin) {
+	if a.Conversations == nil {
+		t.Skip("no conversation store")
+	}
+	ctx := context.Background()
+	alice, bob := a.user(t, "alice@example.com"), a.user(t, "bob@example.com")
+	start := func(u domain.UserID, at time.Time) domain.ConversationID {
+		c, err := a.Conversations.CreateConversation(ctx, domain.NewConversation{UserID: u, CreatedAt: at}, 100)
+		require.NoError(t, err)
+		return c.ID
+	}
+	say := func(u domain.UserID, c domain.ConversationID, at time.Time) {
+		_, err := a.Conversations.AppendMessage(ctx, domain.NewConversationMessage{UserID: u, Message: domain.ConversationMessage{
+			ConversationID: c, Role: domain.MessageFromUser, Content: "hi", Status: domain.MessageComplete, CreatedAt: at,
+		}})
+		require.NoError(t, err)
+	}
+	day0, day1, day3 := adminDay, adminDay.AddDate(0, 0, 1), adminDay.AddDate(0, 0, 3)
+	c1 := start(alice, day0.Add(23*time.Hour+59*time.Minute))
+	say(alice, c1, day0.Add(23*time.Hour+59*time.Minute))
+	say(alice, c1, day1) // midnight: the next day
+	c2 := start(bob, day1.Add(time.Hour))
+	say(bob, c2, day3.Add(time.Hour))
+	say(bob, c2, day3.Add(2*time.Hour))
+	gone := start(bob, day0.Add(time.Hour))
+	say(bob, gone, day0.Add(time.Hour))
+	require.NoError(t, a.Conversations.DeleteConversation(ctx, bob, gone))
+	start(alice, day0.AddDate(0, 0, -1)) // before the period
+	start(alice, day0.AddDate(0, 0, 4))  // after it
+
+	an, err := a.Admin.Analytics(ctx, domain.AnalyticsQuery{From: day0, To: day0.AddDate(0, 0, 4)})
+	require.NoError(t, err)
+	want := []domain.ConversationDay{
+		{Day: day0, Conversations: 1, Messages: 1},
+		{Day: day1, Conversations: 1, Messages: 1},
+		{Day: day3, Conversations: 0, Messages: 2},
+	}
+	require.Len(t, an.ConversationDays, len(want), "%+v", an.ConversationDays)
+	for i, w := range want {
+		g := an.ConversationDays[i]
+		assert.True(t, w.Day.Equal(g.Day), "day %d: want %s, got %s", i, w.Day, g.Day)
+		assert.Equal(t, w.Conversations, g.Conversations, "day %s conversations", w.Day)
+		assert.Equal(t, w.Messages, g.Messages, "day %s messages", w.Day)
+	}
+
+	none, err := a.Admin.Analytics(ctx, domain.AnalyticsQuery{From: day0.AddDate(0, 0, 10), To: day0.AddDate(0, 0, 11)})
+	require.NoError(t, err)
+	assert.Empty(t, none.ConversationDays)
 }

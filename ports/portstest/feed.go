@@ -79,11 +79,18 @@ type AccountWrite struct {
 	Write func(t *testing.T, f AccountStores, u domain.User)
 }
 
+// AccountDeletion deletes the account, with a key: the last of
+// AccountWrites, after which the account is gone.
+var AccountDeletion = AccountWrite{"UserStore.DeleteUser", func(t *testing.T, f AccountStores, u domain.User) {
+	feedKey(t, f, u)
+	require.NoError(t, f.Users.DeleteUser(context.Background(), u.ID))
+}}
+
 // AccountWrites are every store method that changes what authentication
 // reads (an account's row or its keys), each called once on an account
 // with a password: a feed must announce each, and a cache must forget the
 // account after each.
-var AccountWrites = []AccountWrite{
+var AccountWrites = append([]AccountWrite{
 	{"UserStore.RecordLogin", func(t *testing.T, f AccountStores, u domain.User) {
 		_, err := f.Users.RecordLogin(context.Background(), u.ID, time.Now())
 		require.NoError(t, err)
@@ -136,7 +143,7 @@ var AccountWrites = []AccountWrite{
 		_, _, err = f.Changes.ConfirmPendingChange(ctx, c.ID, admins[1], now.Add(time.Minute))
 		require.NoError(t, err)
 	}},
-}
+}, AccountDeletion)
 
 // feedKey gives u an API key.
 func feedKey(t *testing.T, f AccountStores, u domain.User) domain.APIKey {

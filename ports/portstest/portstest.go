@@ -61,6 +61,23 @@ func RunUserStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		assert.False(t, got.HasPassword())
 	})
 
+	t.Run("delete", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t).Users
+		u, err := s.CreateUser(ctx, domain.NewUser{Email: "gone@example.com"})
+		require.NoError(t, err)
+		require.NoError(t, s.DeleteUser(ctx, u.ID))
+		_, err = s.UserByID(ctx, u.ID)
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+		_, err = s.UserByEmail(ctx, "gone@example.com")
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(s.DeleteUser(ctx, u.ID)), "twice")
+		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(s.DeleteUser(ctx, "not-a-uuid")))
+		again, err := s.CreateUser(ctx, domain.NewUser{Email: "gone@example.com"})
+		require.NoError(t, err, "the address is free again")
+		assert.NotEqual(t, u.ID, again.ID)
+	})
+
 	t.Run("duplicate email conflicts", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t).Users

@@ -38,3 +38,13 @@ func CheckFeedback(f domain.Feedback) error {
 	}
 	return nil
 }
+
+// CheckConversationText refuses, with CodeInvalid, text PostgreSQL cannot
+// store (NUL, invalid UTF-8) in a conversation's title or a message, so
+// that both engines answer the same.
+func CheckConversationText(field, s string) error {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return domain.Invalid(field, "must be text")
+	}
+	return nil
+}

@@ -107,3 +107,22 @@ FROM (
 -- ListRequests is not here: it builds its statement from the filters given,
 -- so that each combination gets the plan and index it calls for (see
 -- adapters/postgres/admin.go).
+
+-- name: AnalyticsConversationDays :many
+-- AnalyticsConversationDays counts, for each UTC day of [from_at, to_at)
+-- that has any, the conversations started and the messages stored (uses
+-- conversations_created_at_idx and messages_created_at_idx).
+SELECT d.day, sum(d.conversations)::bigint AS conversations, sum(d.messages)::bigint AS messages
+FROM (
+    SELECT (c.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS conversations, 0::bigint AS messages
+    FROM conversations c
+    WHERE c.created_at >= sqlc.arg(from_at) AND c.created_at < sqlc.arg(to_at)
+    GROUP BY 1
+    UNION ALL
+    SELECT (m.created_at AT TIME ZONE 'UTC')::date AS day, 0::bigint AS conversations, count(*) AS messages
+    FROM messages m
+    WHERE m.created_at >= sqlc.arg(from_at) AND m.created_at < sqlc.arg(to_at)
+    GROUP BY 1
+) d
+GROUP BY d.day
+ORDER BY d.day;

@@ -52,3 +52,10 @@ RETURNING *;
 UPDATE users
 SET tokens_valid_after = GREATEST(tokens_valid_after, sqlc.arg(at)::timestamptz)
 WHERE id = sqlc.arg(id);
+
+-- name: DeleteUser :execrows
+-- DeleteUser deletes an account and, through the foreign keys, everything
+-- tied to it (quota counts, API keys, feedback, admin changes it asked for
+-- or targets, conversations and their messages); its request log rows stay
+-- with user_id NULL.
+DELETE FROM users WHERE id = sqlc.arg(id);

@@ -117,3 +117,24 @@ WHERE f.created_at >= sqlc.arg(from_at) AND f.created_at < sqlc.arg(to_at);
 -- ListRequests is not here: it builds its statement from the filters given,
 -- so that each combination gets the plan and index it calls for (see
 -- adapters/sqlite/admin.go).
+
+-- name: AnalyticsConversationDays :many
+-- AnalyticsConversationDays counts, for each UTC day of [from_at, to_at)
+-- that has any (day is the day number since the Unix epoch), the
+-- conversations started and the messages stored (uses
+-- conversations_created_at_idx and messages_created_at_idx).
+SELECT CAST(d.day AS INTEGER) AS day, CAST(sum(d.conversations) AS INTEGER) AS conversations,
+       CAST(sum(d.messages) AS INTEGER) AS messages
+FROM (
+    SELECT c.created_at / 86400000000 AS day, count(*) AS conversations, 0 AS messages
+    FROM conversations c
+    WHERE c.created_at >= sqlc.arg(from_at) AND c.created_at < sqlc.arg(to_at)
+    GROUP BY 1
+    UNION ALL
+    SELECT m.created_at / 86400000000 AS day, 0 AS conversations, count(*) AS messages
+    FROM messages m
+    WHERE m.created_at >= sqlc.arg(from_at) AND m.created_at < sqlc.arg(to_at)
+    GROUP BY 1
+) d
+GROUP BY d.day
+ORDER BY d.day;

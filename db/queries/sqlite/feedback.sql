@@ -17,3 +17,10 @@ WHERE EXISTS (
 ON CONFLICT (user_id, request_id) DO UPDATE
 SET rating = excluded.rating, comment = excluded.comment, updated_at = excluded.updated_at
 RETURNING *;
+
+-- name: UserFeedback :many
+-- UserFeedback returns every rating a user gave, oldest first (the
+-- primary key's user_id prefix finds them), for the user's export.
+SELECT * FROM feedback
+WHERE user_id = sqlc.arg(user_id)
+ORDER BY created_at, request_id;

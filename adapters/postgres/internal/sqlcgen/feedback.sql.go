@@ -62,3 +62,38 @@ func (q *Queries) SaveFeedback(ctx context.Context, arg SaveFeedbackParams) (Fee
 	)
 	return i, err
 }
+
+const userFeedback = `-- name: UserFeedback :many
+SELECT user_id, request_id, rating, comment, created_at, updated_at FROM feedback
+WHERE user_id = $1
+ORDER BY created_at, request_id
+`
+
+// UserFeedback returns every rating a user gave, oldest first (the
+// primary key's user_id prefix finds them), for the user's export.
+func (q *Queries) UserFeedback(ctx context.Context, userID uuid.UUID) ([]Feedback, error) {
+	rows, err := q.db.Query(ctx, userFeedback, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Feedback
+	for rows.Next() {
+		var i Feedback
+		if err := rows.Scan(
+			&i.UserID,
+			&i.RequestID,
+			&i.Rating,
+			&i.Comment,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

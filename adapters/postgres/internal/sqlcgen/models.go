@@ -50,6 +50,16 @@ type AuditLog struct {
 	CreatedAt time.Time
 }
 
+type Conversation struct {
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	Title         string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	TurnLease     *string
+	TurnExpiresAt *time.Time
+}
+
 type Feedback struct {
 	UserID    uuid.UUID
 	RequestID string
@@ -57,6 +67,23 @@ type Feedback struct {
 	Comment   *string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+type Message struct {
+	ID               int64
+	ConversationID   uuid.UUID
+	Role             string
+	Content          string
+	Status           string
+	Tier             *string
+	Provider         *string
+	UpstreamModel    *string
+	RequestID        *string
+	PromptTokens     int32
+	CompletionTokens int32
+	Sources          []byte
+	CreatedAt        time.Time
+	Search           interface{}
 }
 
 type ProviderCheck struct {
@@ -90,7 +117,7 @@ type QuotaUsage struct {
 
 type RequestLog struct {
 	ID               int64
-	UserID           uuid.UUID
+	UserID           pgtype.UUID
 	Tier             string
 	Provider         *string
 	UpstreamModel    *string

@@ -9,13 +9,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type InsertRequestLogsParams struct {
 	RequestID        *string
 	Api              string
-	UserID           uuid.UUID
+	UserID           pgtype.UUID
 	Tier             string
 	Provider         *string
 	UpstreamModel    *string
@@ -39,7 +39,7 @@ LIMIT $2
 `
 
 type ListRequestLogsForUserParams struct {
-	UserID   uuid.UUID
+	UserID   pgtype.UUID
 	RowLimit int32
 }
 

@@ -9,6 +9,66 @@ import (
 	"context"
 )
 
+const analyticsConversationDays = `-- name: AnalyticsConversationDays :many
+
+SELECT CAST(d.day AS INTEGER) AS day, CAST(sum(d.conversations) AS INTEGER) AS conversations,
+       CAST(sum(d.messages) AS INTEGER) AS messages
+FROM (
+    SELECT c.created_at / 86400000000 AS day, count(*) AS conversations, 0 AS messages
+    FROM conversations c
+    WHERE c.created_at >= ?1 AND c.created_at < ?2
+    GROUP BY 1
+    UNION ALL
+    SELECT m.created_at / 86400000000 AS day, 0 AS conversations, count(*) AS messages
+    FROM messages m
+    WHERE m.created_at >= ?1 AND m.created_at < ?2
+    GROUP BY 1
+) d
+GROUP BY d.day
+ORDER BY d.day
+`
+
+type AnalyticsConversationDaysParams struct {
+	FromAt int64
+	ToAt   int64
+}
+
+type AnalyticsConversationDaysRow struct {
+	Day           int64
+	Conversations int64
+	Messages      int64
+}
+
+// ListRequests is not here: it builds its statement from the filters given,
+// so that each combination gets the plan and index it calls for (see
+// adapters/sqlite/admin.go).
+// AnalyticsConversationDays counts, for each UTC day of [from_at, to_at)
+// that has any (day is the day number since the Unix epoch), the
+// conversations started and the messages stored (uses
+// conversations_created_at_idx and messages_created_at_idx).
+func (q *Queries) AnalyticsConversationDays(ctx context.Context, arg AnalyticsConversationDaysParams) ([]AnalyticsConversationDaysRow, error) {
+	rows, err := q.db.QueryContext(ctx, analyticsConversationDays, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AnalyticsConversationDaysRow
+	for rows.Next() {
+		var i AnalyticsConversationDaysRow
+		if err := rows.Scan(&i.Day, &i.Conversations, &i.Messages); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const analyticsDays = `-- name: AnalyticsDays :many
 
 SELECT CAST(d.day AS INTEGER) AS day, CAST(d.users AS INTEGER) AS users, CAST(d.requests AS INTEGER) AS requests,
@@ -257,7 +317,7 @@ type AnalyticsUsersParams struct {
 }
 
 type AnalyticsUsersRow struct {
-	UserID      string
+	UserID      *string
 	Email       string
 	Requests    int64
 	ActiveUsers int64

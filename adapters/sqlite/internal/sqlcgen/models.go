@@ -43,6 +43,21 @@ type AuditLog struct {
 	CreatedAt int64
 }
 
+type Conversation struct {
+	Rid           int64
+	ID            string
+	UserID        string
+	Title         string
+	CreatedAt     int64
+	UpdatedAt     int64
+	TurnLease     *string
+	TurnExpiresAt *int64
+}
+
+type ConversationsFt struct {
+	Title string
+}
+
 type Feedback struct {
 	UserID    string
 	RequestID string
@@ -50,6 +65,26 @@ type Feedback struct {
 	Comment   *string
 	CreatedAt int64
 	UpdatedAt int64
+}
+
+type Message struct {
+	ID               int64
+	ConversationID   string
+	Role             string
+	Content          string
+	Status           string
+	Tier             *string
+	Provider         *string
+	UpstreamModel    *string
+	RequestID        *string
+	PromptTokens     int64
+	CompletionTokens int64
+	Sources          string
+	CreatedAt        int64
+}
+
+type MessagesFt struct {
+	Content string
 }
 
 type ProviderCheck struct {
@@ -75,7 +110,7 @@ type QuotaUsage struct {
 
 type RequestLog struct {
 	ID               int64
-	UserID           string
+	UserID           *string
 	Tier             string
 	Provider         *string
 	UpstreamModel    *string

@@ -24,7 +24,7 @@ INSERT INTO request_log (
 type InsertRequestLogParams struct {
 	RequestID        *string
 	Api              string
-	UserID           string
+	UserID           *string
 	Tier             string
 	Provider         *string
 	UpstreamModel    *string
@@ -72,7 +72,7 @@ LIMIT ?2
 `
 
 type ListRequestLogsForUserParams struct {
-	UserID   string
+	UserID   *string
 	RowLimit int64
 }
 
