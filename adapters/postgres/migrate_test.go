@@ -58,7 +58,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	defer m.Close()
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 11)
+	require.Len(t, st, 12)
 	for _, s := range st {
 		assert.True(t, s.Applied, "migration %d", s.Version)
 	}
