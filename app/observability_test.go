@@ -154,8 +154,9 @@ func TestMetrics(t *testing.T) {
 		assert.Contains(t, families, name)
 	}
 	if c.dbURL != "" && !strings.HasPrefix(c.dbURL, "sqlite:") {
-		// PostgreSQL statements are timed by their sqlc name.
-		assert.Positive(t, total(t, families, "genzai_db_query_duration_seconds", map[string]string{"query": "ConsumeQuota"}))
+		// PostgreSQL statements are timed by their sqlc name: here the
+		// lease a first request takes of its user's quota.
+		assert.Positive(t, total(t, families, "genzai_db_query_duration_seconds", map[string]string{"query": "LockQuotaUsage"}))
 		assert.Contains(t, families, "genzai_db_pool_acquires_total")
 	}
 
@@ -444,7 +445,8 @@ func TestTracing(t *testing.T) {
 	require.NotNil(t, search, "a child span for the web search; children: %v", keys(children))
 	assert.Equal(t, "duckduckgo", spanAttr(search, "genzai.search.engine"))
 	if !strings.HasPrefix(c.dbURL, "sqlite:") {
-		assert.NotNil(t, children["ConsumeQuota"], "a child span for the quota statement; children: %v", keys(children))
+		// The user's first request takes a lease of its quota.
+		assert.NotNil(t, children["LockQuotaUsage"], "a child span for the quota lease; children: %v", keys(children))
 	}
 
 	var access map[string]any
