@@ -431,6 +431,13 @@ type ConversationStore interface {
 	// the title when the conversation has none, in one write; it returns
 	// the message as stored.
 	AppendMessage(ctx context.Context, m domain.NewConversationMessage) (domain.ConversationMessage, error)
+	// AppendTurn stores a turn's messages (each as AppendMessage would, in
+	// order, every one in the same user's conversation) in one
+	// transaction, only while lease is the conversation's turn lease:
+	// all of them or none. domain.ErrTurnLost when the lease is not held,
+	// domain.ErrConversationNotFound when the conversation is not the
+	// user's.
+	AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error)
 	// BeginTurn marks a turn in progress in the conversation under lease
 	// until until, unless another lease is held and unexpired at now
 	// (*domain.ConversationBusyError then). Of concurrent callers, on any

@@ -205,6 +205,32 @@ func (s *ConversationStore) AppendMessage(_ context.Context, nm domain.NewConver
 	if mc == nil {
 		return domain.ConversationMessage{}, domain.ErrConversationNotFound
 	}
+	return s.appendLocked(mc, nm), nil
+}
+
+// AppendTurn implements ports.ConversationStore under one lock.
+func (s *ConversationStore) AppendTurn(_ context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var mc *memConversation
+	for _, nm := range msgs {
+		c := s.owned(nm.UserID, nm.Message.ConversationID)
+		if c == nil || (mc != nil && c != mc) {
+			return nil, domain.ErrConversationNotFound
+		}
+		mc = c
+	}
+	if mc != nil && mc.lease != lease {
+		return nil, domain.ErrTurnLost
+	}
+	out := make([]domain.ConversationMessage, 0, len(msgs))
+	for _, nm := range msgs {
+		out = append(out, s.appendLocked(mc, nm))
+	}
+	return out, nil
+}
+
+func (s *ConversationStore) appendLocked(mc *memConversation, nm domain.NewConversationMessage) domain.ConversationMessage {
 	s.nextID++
 	m := cloneMessage(nm.Message)
 	m.ID = s.nextID
@@ -216,7 +242,7 @@ func (s *ConversationStore) AppendMessage(_ context.Context, nm domain.NewConver
 	if mc.c.Title == "" {
 		mc.c.Title = nm.TitleIfUntitled
 	}
-	return cloneMessage(m), nil
+	return cloneMessage(m)
 }
 
 // BeginTurn implements ports.ConversationStore.

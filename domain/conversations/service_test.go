@@ -302,6 +302,26 @@ func TestTurnLostWhenTakenOver(t *testing.T) {
 	}
 }
 
+// TestTurnStoreAfterTakeover: a turn that lost its lease stores nothing,
+// even before a renewal noticed (the store checks the lease in the write).
+func TestTurnStoreAfterTakeover(t *testing.T) {
+	t.Parallel()
+	f := newFixture(conversations.Config{TurnLease: time.Hour})
+	c, err := f.svc.Create(ctx, ada, nil)
+	require.NoError(t, err)
+	turn, err := f.svc.BeginTurn(ctx, ada, c.ID)
+	require.NoError(t, err)
+	defer turn.End(ctx) //nolint:errcheck
+	require.NoError(t, f.store.BeginTurn(ctx, ada, c.ID, "other", start.Add(2*time.Hour), start.Add(3*time.Hour)))
+	_, err = turn.Store(ctx,
+		domain.ConversationMessage{Role: domain.MessageFromUser, Content: "q", Status: domain.MessageComplete},
+		domain.ConversationMessage{Role: domain.MessageFromAssistant, Content: "a", Status: domain.MessageComplete})
+	require.ErrorIs(t, err, domain.ErrTurnLost)
+	msgs, err := f.store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, msgs)
+}
+
 func TestExportReadsEverythingOfTheUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(conversations.Config{})

@@ -167,6 +167,10 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 					ConversationID: probe.id, Role: domain.MessageFromUser, Content: "injected", Status: domain.MessageComplete, CreatedAt: at.Add(time.Hour),
 				}})
 				notFound(err)
+				_, err = s.Store.AppendTurn(ctx, "lease-x", domain.NewConversationMessage{UserID: probe.user, Message: domain.ConversationMessage{
+					ConversationID: probe.id, Role: domain.MessageFromUser, Content: "injected", Status: domain.MessageComplete, CreatedAt: at.Add(time.Hour),
+				}})
+				notFound(err)
 				notFound(s.Store.BeginTurn(ctx, probe.user, probe.id, "lease-x", at, at.Add(time.Minute)))
 				ok, err := s.Store.RenewTurn(ctx, probe.user, probe.id, "lease-x", at.Add(time.Minute))
 				require.NoError(t, err)
@@ -417,6 +421,49 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 
 		other := create(t, s, ada, "", at)
 		require.NoError(t, s.Store.BeginTurn(ctx, ada, other.ID, "four", at.Add(2*time.Minute), at.Add(3*time.Minute)), "per conversation")
+	})
+
+	t.Run("a turn stores its messages only under its lease: all or none", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		ada := owner(t, s, "ada@example.com")
+		c := create(t, s, ada, "", at)
+		turn := func(prompt, answer string, created time.Time) []domain.NewConversationMessage {
+			return []domain.NewConversationMessage{
+				{UserID: ada, TitleIfUntitled: prompt, Message: domain.ConversationMessage{
+					ConversationID: c.ID, Role: domain.MessageFromUser, Content: prompt, Status: domain.MessageComplete, CreatedAt: created,
+				}},
+				{UserID: ada, Message: domain.ConversationMessage{
+					ConversationID: c.ID, Role: domain.MessageFromAssistant, Content: answer, Status: domain.MessageInterrupted, CreatedAt: created,
+				}},
+			}
+		}
+		_, err := s.Store.AppendTurn(ctx, "one", turn("q0", "a0", at)...)
+		require.ErrorIs(t, err, domain.ErrTurnLost, "no lease held")
+
+		require.NoError(t, s.Store.BeginTurn(ctx, ada, c.ID, "one", at, at.Add(time.Minute)))
+		require.NoError(t, s.Store.BeginTurn(ctx, ada, c.ID, "two", at.Add(2*time.Minute), at.Add(3*time.Minute)), "expired and taken")
+		_, err = s.Store.AppendTurn(ctx, "one", turn("q1", "a1", at.Add(time.Minute))...)
+		require.ErrorIs(t, err, domain.ErrTurnLost, "lost lease")
+
+		got, err := s.Store.AppendTurn(ctx, "two", turn("q2", "a2", at.Add(3*time.Minute))...)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Less(t, got[0].ID, got[1].ID)
+
+		// A second message outside the conversation stores neither.
+		bad := turn("q3", "a3", at.Add(4*time.Minute))
+		bad[1].Message.ConversationID = create(t, s, ada, "", at).ID
+		_, err = s.Store.AppendTurn(ctx, "two", bad...)
+		require.Error(t, err)
+
+		msgs, err := s.Store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{Limit: 10})
+		require.NoError(t, err)
+		assert.Equal(t, got, msgs, "only the turn under its lease, both messages")
+		conv, err := s.Store.Conversation(ctx, ada, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "q2", conv.Title)
+		assert.Equal(t, at.Add(3*time.Minute), conv.UpdatedAt)
 	})
 
 	t.Run("concurrent turns: exactly one begins", func(t *testing.T) {

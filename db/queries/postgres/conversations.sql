@@ -92,6 +92,15 @@ FROM conv
 RETURNING messages.id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
           prompt_tokens, completion_tokens, sources, created_at;
 
+-- name: HoldTurn :one
+-- HoldTurn locks one of the user's conversations for the rest of the
+-- transaction while lease is its turn lease (no row otherwise): the first
+-- statement of AppendTurn, so that a turn stores nothing once it lost the
+-- conversation and no other turn starts until its messages are in.
+SELECT id FROM conversations
+WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease)::text
+FOR NO KEY UPDATE;
+
 -- name: BeginTurn :execrows
 -- BeginTurn takes the conversation's turn lease unless another one is held
 -- and unexpired at now; no row changes then (or when the user has no such

@@ -79,6 +79,13 @@ RETURNING id, user_id, title, created_at, updated_at;
 -- go with it (ON DELETE CASCADE, which fires their search triggers).
 DELETE FROM conversations WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id);
 
+-- name: TurnHeld :one
+-- TurnHeld counts the user's conversation when lease is its turn lease: the
+-- first statement of AppendTurn (the IMMEDIATE transaction keeps any other
+-- writer out until the turn's messages are in).
+SELECT count(*) FROM conversations
+WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease);
+
 -- name: TouchConversation :one
 -- TouchConversation moves one of the user's conversations' activity time
 -- forward and names it when untitled; the first statement of an append.

@@ -259,6 +259,29 @@ func (q *Queries) GetConversation(ctx context.Context, arg GetConversationParams
 	return i, err
 }
 
+const holdTurn = `-- name: HoldTurn :one
+SELECT id FROM conversations
+WHERE id = $1 AND user_id = $2 AND turn_lease = $3::text
+FOR NO KEY UPDATE
+`
+
+type HoldTurnParams struct {
+	ID     uuid.UUID
+	UserID uuid.UUID
+	Lease  string
+}
+
+// HoldTurn locks one of the user's conversations for the rest of the
+// transaction while lease is its turn lease (no row otherwise): the first
+// statement of AppendTurn, so that a turn stores nothing once it lost the
+// conversation and no other turn starts until its messages are in.
+func (q *Queries) HoldTurn(ctx context.Context, arg HoldTurnParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, holdTurn, arg.ID, arg.UserID, arg.Lease)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
 const latestMessages = `-- name: LatestMessages :many
 SELECT id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
        prompt_tokens, completion_tokens, sources, created_at

@@ -572,3 +572,24 @@ func (q *Queries) TouchConversation(ctx context.Context, arg TouchConversationPa
 	err := row.Scan(&id)
 	return id, err
 }
+
+const turnHeld = `-- name: TurnHeld :one
+SELECT count(*) FROM conversations
+WHERE id = ?1 AND user_id = ?2 AND turn_lease = ?3
+`
+
+type TurnHeldParams struct {
+	ID     string
+	UserID string
+	Lease  *string
+}
+
+// TurnHeld counts the user's conversation when lease is its turn lease: the
+// first statement of AppendTurn (the IMMEDIATE transaction keeps any other
+// writer out until the turn's messages are in).
+func (q *Queries) TurnHeld(ctx context.Context, arg TurnHeldParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, turnHeld, arg.ID, arg.UserID, arg.Lease)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
