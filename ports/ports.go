@@ -450,8 +450,10 @@ type ConversationStore interface {
 	// gone) does nothing.
 	EndTurn(ctx context.Context, user domain.UserID, id domain.ConversationID, lease string) error
 	// PurgeIdleConversations deletes every conversation whose UpdatedAt is
-	// before before, with its messages, and returns how many. One purge runs
-	// at a time across every instance sharing the store: a call that finds
-	// another in progress deletes nothing and returns 0.
-	PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error)
+	// before before, with its messages, except those whose turn lease is
+	// unexpired at now, and returns how many. It deletes batch
+	// conversations per write, so that no write holds the store long. One
+	// purge runs at a time across every instance sharing the store: a call
+	// that finds another in progress deletes nothing and returns 0.
+	PurgeIdleConversations(ctx context.Context, before, now time.Time, batch int) (int64, error)
 }

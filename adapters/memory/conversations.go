@@ -283,12 +283,16 @@ func (s *ConversationStore) EndTurn(_ context.Context, user domain.UserID, id do
 }
 
 // PurgeIdleConversations implements ports.ConversationStore.
-func (s *ConversationStore) PurgeIdleConversations(_ context.Context, before time.Time) (int64, error) {
+func (s *ConversationStore) PurgeIdleConversations(_ context.Context, before, now time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		return 0, domain.Invalid("batch", "must be positive")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
 	for id, mc := range s.convs {
-		if mc.c.UpdatedAt.Before(before) {
+		held := mc.lease != "" && mc.expires.After(now)
+		if mc.c.UpdatedAt.Before(before) && !held {
 			delete(s.convs, id)
 			n++
 		}

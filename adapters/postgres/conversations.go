@@ -396,22 +396,47 @@ func (db *DB) EndTurn(ctx context.Context, user domain.UserID, id domain.Convers
 	return nil
 }
 
-// PurgeIdleConversations implements ports.ConversationStore: the delete
-// runs in a transaction holding an advisory lock, so that one instance
-// purges at a time; one that finds the lock taken returns 0 at once.
-func (db *DB) PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
-		q := db.q.WithTx(tx)
-		locked, err := q.TryPurgeLock(ctx)
-		if err != nil || !locked {
-			return err
-		}
-		n, err = q.PurgeIdleConversations(ctx, before.UTC())
-		return err
-	})
+// PurgeIdleConversations implements ports.ConversationStore: one
+// connection holds the purge's session advisory lock while the batches
+// run, each its own short transaction; an instance that finds the lock
+// taken returns 0 at once.
+func (db *DB) PurgeIdleConversations(ctx context.Context, before, now time.Time, batch int) (n int64, err error) {
+	if batch <= 0 {
+		return 0, domain.Invalid("batch", "must be positive")
+	}
+	conn, err := db.conns.acquire(ctx)
 	if err != nil {
 		return 0, storeErr("purge conversations", err)
 	}
-	return n, nil
+	q := sqlcgen.New(conn)
+	locked, err := q.TryPurgeLock(ctx)
+	if err != nil || !locked {
+		db.conns.release(conn)
+		if err != nil {
+			return 0, storeErr("purge conversations", err)
+		}
+		return 0, nil
+	}
+	defer func() {
+		if _, uerr := q.PurgeUnlock(context.WithoutCancel(ctx)); uerr != nil {
+			// A connection that may still hold the lock must not go back
+			// to the pool: closing it releases the lock.
+			_ = conn.Hijack().Close(context.WithoutCancel(ctx))
+			return
+		}
+		db.conns.release(conn)
+	}()
+	before, now = before.UTC(), now.UTC()
+	for {
+		d, err := q.PurgeIdleConversations(ctx, sqlcgen.PurgeIdleConversationsParams{
+			Before: before, Now: &now, Batch: sqlval.ClampInt32(int64(batch)),
+		})
+		n += d
+		if err != nil {
+			return n, storeErr("purge conversations", err)
+		}
+		if d < int64(batch) {
+			return n, nil
+		}
+	}
 }

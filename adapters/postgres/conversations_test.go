@@ -82,7 +82,7 @@ func TestConversationPurgeOneAtATime(t *testing.T) {
 	defer other.Close(ctx)
 	_, err = other.Exec(ctx, "SELECT pg_advisory_lock(hashtext('genzai-conversation-purge'))")
 	require.NoError(t, err)
-	n, err := db.PurgeIdleConversations(ctx, old.Add(time.Hour))
+	n, err := db.PurgeIdleConversations(ctx, old.Add(time.Hour), old.Add(time.Hour), 100)
 	require.NoError(t, err)
 	assert.Zero(t, n, "another instance is purging")
 	count, err := db.CountConversations(ctx, u.ID)
@@ -91,7 +91,7 @@ func TestConversationPurgeOneAtATime(t *testing.T) {
 
 	_, err = other.Exec(ctx, "SELECT pg_advisory_unlock(hashtext('genzai-conversation-purge'))")
 	require.NoError(t, err)
-	n, err = db.PurgeIdleConversations(ctx, old.Add(time.Hour))
+	n, err = db.PurgeIdleConversations(ctx, old.Add(time.Hour), old.Add(time.Hour), 100)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
 }

@@ -418,11 +418,22 @@ func (db *DB) EndTurn(ctx context.Context, user domain.UserID, id domain.Convers
 }
 
 // PurgeIdleConversations implements ports.ConversationStore. SQLite serves
-// one instance and runs one writer at a time, so no lock is needed.
-func (db *DB) PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error) {
-	n, err := db.q.PurgeIdleConversations(ctx, micros(before))
-	if err != nil {
-		return 0, storeErr("purge conversations", err)
+// one instance and runs one writer at a time, so no lock is needed; each
+// batch is its own write, so that chats write between them.
+func (db *DB) PurgeIdleConversations(ctx context.Context, before, now time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		return 0, domain.Invalid("batch", "must be positive")
 	}
-	return n, nil
+	var n int64
+	nowUs := micros(now)
+	for {
+		d, err := db.q.PurgeIdleConversations(ctx, sqlcgen.PurgeIdleConversationsParams{Before: micros(before), Now: &nowUs, Batch: int64(batch)})
+		n += d
+		if err != nil {
+			return n, storeErr("purge conversations", err)
+		}
+		if d < int64(batch) {
+			return n, nil
+		}
+	}
 }

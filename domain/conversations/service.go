@@ -240,12 +240,16 @@ func (s *Service) Purge(ctx context.Context) (int64, error) {
 	if s.cfg.Retention <= 0 {
 		return 0, nil
 	}
-	n, err := s.store.PurgeIdleConversations(ctx, s.now().Add(-s.cfg.Retention))
+	now := s.now()
+	n, err := s.store.PurgeIdleConversations(ctx, now.Add(-s.cfg.Retention), now, purgeBatch)
 	if err != nil {
 		return 0, fmt.Errorf("purge conversations: %w", err)
 	}
 	return n, nil
 }
+
+// purgeBatch is how many conversations one purge write deletes.
+const purgeBatch = 500
 
 // The cursor kinds, so that a list's cursor is refused by a thread and
 // back.

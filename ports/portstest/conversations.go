@@ -373,24 +373,31 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 		say(t, s, ada, revived.ID, "still here", at.Add(48*time.Hour))
 		bobs := create(t, s, bob, "bob's old", at.Add(time.Hour))
 		fresh := create(t, s, bob, "fresh", at.Add(24*time.Hour))
+		// Idle, but a turn holds it now (its answer is still coming).
+		busy := create(t, s, bob, "busy", at)
+		require.NoError(t, s.Store.BeginTurn(ctx, bob, busy.ID, "lease", at.Add(24*time.Hour), at.Add(25*time.Hour)))
+		older := create(t, s, ada, "older", at.Add(-time.Hour))
 
-		n, err := s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour))
+		n, err := s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour), at.Add(24*time.Hour), 1)
 		require.NoError(t, err)
-		assert.Equal(t, int64(2), n)
-		for _, gone := range []domain.Conversation{old, bobs} {
+		assert.Equal(t, int64(3), n, "in batches of one")
+		for _, gone := range []domain.Conversation{old, bobs, older} {
 			_, err := s.Store.Conversation(ctx, gone.UserID, gone.ID)
 			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), gone.Title)
 		}
-		for _, kept := range []domain.Conversation{revived, fresh} {
+		for _, kept := range []domain.Conversation{revived, fresh, busy} {
 			_, err := s.Store.Conversation(ctx, kept.UserID, kept.ID)
 			assert.NoError(t, err, kept.Title)
 		}
 		found, err := s.Store.Conversations(ctx, domain.ConversationFilter{UserID: ada, Query: "ancient", Limit: 10})
 		require.NoError(t, err)
 		assert.Empty(t, found)
-		n, err = s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour))
+		n, err = s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour), at.Add(24*time.Hour), 1)
 		require.NoError(t, err)
 		assert.Zero(t, n)
+		n, err = s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour), at.Add(25*time.Hour), 10)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n, "once the lease expired")
 	})
 
 	t.Run("turns: one at a time, until the lease ends or expires", func(t *testing.T) {

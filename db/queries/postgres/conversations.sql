@@ -120,11 +120,20 @@ UPDATE conversations SET turn_lease = NULL, turn_expires_at = NULL
 WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease);
 
 -- name: TryPurgeLock :one
--- TryPurgeLock takes the purge's advisory lock for the transaction, false
--- when another transaction holds it.
-SELECT pg_try_advisory_xact_lock(hashtext('genzai-conversation-purge'));
+-- TryPurgeLock takes the purge's advisory lock for the session, false when
+-- another session holds it; PurgeUnlock gives it back.
+SELECT pg_try_advisory_lock(hashtext('genzai-conversation-purge'));
+
+-- name: PurgeUnlock :one
+SELECT pg_advisory_unlock(hashtext('genzai-conversation-purge'));
 
 -- name: PurgeIdleConversations :execrows
--- PurgeIdleConversations deletes the conversations idle since before, with
--- their messages (uses conversations_updated_at_idx).
-DELETE FROM conversations WHERE updated_at < sqlc.arg(before);
+-- PurgeIdleConversations deletes up to batch of the conversations idle
+-- since before, with their messages, skipping those a turn holds at now
+-- (uses conversations_updated_at_idx).
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < sqlc.arg(before)
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= sqlc.arg(now))
+             ORDER BY c.updated_at
+             LIMIT sqlc.arg(batch));

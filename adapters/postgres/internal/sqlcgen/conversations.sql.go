@@ -497,17 +497,40 @@ func (q *Queries) LockUserForConversations(ctx context.Context, userID uuid.UUID
 }
 
 const purgeIdleConversations = `-- name: PurgeIdleConversations :execrows
-DELETE FROM conversations WHERE updated_at < $1
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < $1
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= $2)
+             ORDER BY c.updated_at
+             LIMIT $3)
 `
 
-// PurgeIdleConversations deletes the conversations idle since before, with
-// their messages (uses conversations_updated_at_idx).
-func (q *Queries) PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, purgeIdleConversations, before)
+type PurgeIdleConversationsParams struct {
+	Before time.Time
+	Now    *time.Time
+	Batch  int32
+}
+
+// PurgeIdleConversations deletes up to batch of the conversations idle
+// since before, with their messages, skipping those a turn holds at now
+// (uses conversations_updated_at_idx).
+func (q *Queries) PurgeIdleConversations(ctx context.Context, arg PurgeIdleConversationsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeIdleConversations, arg.Before, arg.Now, arg.Batch)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const purgeUnlock = `-- name: PurgeUnlock :one
+SELECT pg_advisory_unlock(hashtext('genzai-conversation-purge'))
+`
+
+func (q *Queries) PurgeUnlock(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, purgeUnlock)
+	var pg_advisory_unlock bool
+	err := row.Scan(&pg_advisory_unlock)
+	return pg_advisory_unlock, err
 }
 
 const renameConversation = `-- name: RenameConversation :one
@@ -571,14 +594,14 @@ func (q *Queries) RenewTurn(ctx context.Context, arg RenewTurnParams) (int64, er
 }
 
 const tryPurgeLock = `-- name: TryPurgeLock :one
-SELECT pg_try_advisory_xact_lock(hashtext('genzai-conversation-purge'))
+SELECT pg_try_advisory_lock(hashtext('genzai-conversation-purge'))
 `
 
-// TryPurgeLock takes the purge's advisory lock for the transaction, false
-// when another transaction holds it.
+// TryPurgeLock takes the purge's advisory lock for the session, false when
+// another session holds it; PurgeUnlock gives it back.
 func (q *Queries) TryPurgeLock(ctx context.Context) (bool, error) {
 	row := q.db.QueryRow(ctx, tryPurgeLock)
-	var pg_try_advisory_xact_lock bool
-	err := row.Scan(&pg_try_advisory_xact_lock)
-	return pg_try_advisory_xact_lock, err
+	var pg_try_advisory_lock bool
+	err := row.Scan(&pg_try_advisory_lock)
+	return pg_try_advisory_lock, err
 }

@@ -401,13 +401,25 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 }
 
 const purgeIdleConversations = `-- name: PurgeIdleConversations :execrows
-DELETE FROM conversations WHERE updated_at < ?1
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < ?1
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= ?2)
+             ORDER BY c.updated_at
+             LIMIT ?3)
 `
 
-// PurgeIdleConversations deletes the conversations idle since before, with
-// their messages (uses conversations_updated_at_idx).
-func (q *Queries) PurgeIdleConversations(ctx context.Context, before int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, purgeIdleConversations, before)
+type PurgeIdleConversationsParams struct {
+	Before int64
+	Now    *int64
+	Batch  int64
+}
+
+// PurgeIdleConversations deletes up to batch of the conversations idle
+// since before, with their messages, skipping those a turn holds at now
+// (uses conversations_updated_at_idx).
+func (q *Queries) PurgeIdleConversations(ctx context.Context, arg PurgeIdleConversationsParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeIdleConversations, arg.Before, arg.Now, arg.Batch)
 	if err != nil {
 		return 0, err
 	}
