@@ -1,7 +1,9 @@
 -- name: LockUserForConversations :one
 -- LockUserForConversations locks the owner's row for the rest of the
--- transaction, so that concurrent creations for one user count in turn.
-SELECT id FROM users WHERE id = sqlc.arg(user_id) FOR UPDATE;
+-- transaction, so that concurrent creations for one user count in turn
+-- (NO KEY: rows referencing the user, such as request log rows, are not
+-- blocked by it).
+SELECT id FROM users WHERE id = sqlc.arg(user_id) FOR NO KEY UPDATE;
 
 -- name: CreateConversation :one
 -- CreateConversation adds a conversation while the owner has fewer than

@@ -64,8 +64,11 @@ CREATE INDEX messages_search_idx ON messages USING gin (search);
 -- becomes NULL instead of the rows going with the account.
 ALTER TABLE request_log ALTER COLUMN user_id DROP NOT NULL;
 ALTER TABLE request_log DROP CONSTRAINT request_log_user_id_fkey;
+-- NOT VALID then VALIDATE: the check of existing rows runs under a lock
+-- that lets users be written meanwhile.
 ALTER TABLE request_log ADD CONSTRAINT request_log_user_id_fkey
-    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL;
+    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL NOT VALID;
+ALTER TABLE request_log VALIDATE CONSTRAINT request_log_user_id_fkey;
 
 -- +goose Down
 -- Rows of deleted accounts have no user to return to.

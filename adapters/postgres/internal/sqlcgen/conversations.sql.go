@@ -484,11 +484,13 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]L
 }
 
 const lockUserForConversations = `-- name: LockUserForConversations :one
-SELECT id FROM users WHERE id = $1 FOR UPDATE
+SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // LockUserForConversations locks the owner's row for the rest of the
-// transaction, so that concurrent creations for one user count in turn.
+// transaction, so that concurrent creations for one user count in turn
+// (NO KEY: rows referencing the user, such as request log rows, are not
+// blocked by it).
 func (q *Queries) LockUserForConversations(ctx context.Context, userID uuid.UUID) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, lockUserForConversations, userID)
 	var id uuid.UUID
