@@ -29,7 +29,9 @@ WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id);
 -- recently active first, after the cursor when has_cursor, keeping those
 -- whose title or one of whose messages holds every word of query (all when
 -- query is empty). The adapter passes the query's words (domain.SearchWords)
--- separated by spaces, so that plainto_tsquery ANDs them.
+-- separated by spaces, so that plainto_tsquery ANDs them. The message
+-- search is held to the user's conversations, so that it never gathers
+-- every user's matches first.
 SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at
 FROM conversations c
 WHERE c.user_id = sqlc.arg(user_id)
@@ -38,7 +40,9 @@ WHERE c.user_id = sqlc.arg(user_id)
   AND (sqlc.arg(query)::text = ''
        OR to_tsvector('simple', c.title) @@ plainto_tsquery('simple', sqlc.arg(query)::text)
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.search @@ plainto_tsquery('simple', sqlc.arg(query)::text)))
+                   JOIN conversations mc ON mc.id = m.conversation_id
+                   WHERE mc.user_id = sqlc.arg(user_id)
+                     AND m.search @@ plainto_tsquery('simple', sqlc.arg(query)::text)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(row_limit);
 

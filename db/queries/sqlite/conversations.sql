@@ -36,7 +36,8 @@ LIMIT sqlc.arg(row_limit);
 -- name: SearchConversations :many
 -- SearchConversations is ListConversations keeping the conversations whose
 -- title or one of whose messages matches the FTS5 query match (the adapter
--- builds it from the query's words, each quoted, so that all must appear).
+-- builds it from the query's words, each quoted, so that all must appear);
+-- the message search is held to the user's conversations.
 SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at
 FROM conversations c
 WHERE c.user_id = sqlc.arg(user_id)
@@ -45,7 +46,8 @@ WHERE c.user_id = sqlc.arg(user_id)
        OR (c.updated_at = sqlc.arg(after_updated_at) AND c.id < sqlc.arg(after_id)))
   AND (c.rid IN (SELECT rowid FROM conversations_fts WHERE conversations_fts.title MATCH sqlc.arg(match))
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH sqlc.arg(match))))
+                   WHERE m.conversation_id IN (SELECT uc.id FROM conversations uc WHERE uc.user_id = sqlc.arg(user_id))
+                     AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH sqlc.arg(match))))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(row_limit);
 

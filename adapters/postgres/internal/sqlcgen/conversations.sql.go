@@ -356,7 +356,9 @@ WHERE c.user_id = $1
   AND ($5::text = ''
        OR to_tsvector('simple', c.title) @@ plainto_tsquery('simple', $5::text)
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.search @@ plainto_tsquery('simple', $5::text)))
+                   JOIN conversations mc ON mc.id = m.conversation_id
+                   WHERE mc.user_id = $1
+                     AND m.search @@ plainto_tsquery('simple', $5::text)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT $6
 `
@@ -382,7 +384,9 @@ type ListConversationsRow struct {
 // recently active first, after the cursor when has_cursor, keeping those
 // whose title or one of whose messages holds every word of query (all when
 // query is empty). The adapter passes the query's words (domain.SearchWords)
-// separated by spaces, so that plainto_tsquery ANDs them.
+// separated by spaces, so that plainto_tsquery ANDs them. The message
+// search is held to the user's conversations, so that it never gathers
+// every user's matches first.
 func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsParams) ([]ListConversationsRow, error) {
 	rows, err := q.db.Query(ctx, listConversations,
 		arg.UserID,

@@ -495,7 +495,8 @@ WHERE c.user_id = ?1
        OR (c.updated_at = ?3 AND c.id < ?4))
   AND (c.rid IN (SELECT rowid FROM conversations_fts WHERE conversations_fts.title MATCH ?5)
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH ?5)))
+                   WHERE m.conversation_id IN (SELECT uc.id FROM conversations uc WHERE uc.user_id = ?1)
+                     AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH ?5)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT ?6
 `
@@ -519,7 +520,8 @@ type SearchConversationsRow struct {
 
 // SearchConversations is ListConversations keeping the conversations whose
 // title or one of whose messages matches the FTS5 query match (the adapter
-// builds it from the query's words, each quoted, so that all must appear).
+// builds it from the query's words, each quoted, so that all must appear);
+// the message search is held to the user's conversations.
 func (q *Queries) SearchConversations(ctx context.Context, arg SearchConversationsParams) ([]SearchConversationsRow, error) {
 	rows, err := q.db.QueryContext(ctx, searchConversations,
 		arg.UserID,
