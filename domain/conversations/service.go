@@ -280,10 +280,32 @@ func decodeListCursor(cursor string) (domain.ConversationCursor, error) {
 	}
 	us, id, ok := strings.Cut(pos, ".")
 	n, err := strconv.ParseInt(us, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || !isUUID(id) {
 		return domain.ConversationCursor{}, errCursor
 	}
 	return domain.ConversationCursor{UpdatedAt: time.UnixMicro(n).UTC(), ID: domain.ConversationID(id)}, nil
+}
+
+// isUUID reports whether s is a UUID in its canonical text form (the ids
+// the stores give): a cursor holding anything else is not one of ours,
+// and the stores would refuse it as a server error.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func decodeMessageCursor(cursor string) (domain.MessageID, error) {

@@ -2,6 +2,7 @@ package conversations_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -146,6 +147,7 @@ func TestListInvalid(t *testing.T) {
 		{"negative limit", conversations.ListRequest{Limit: -1}, "limit"},
 		{"garbage cursor", conversations.ListRequest{Cursor: "!!"}, "cursor"},
 		{"a message cursor", conversations.ListRequest{Cursor: thread.NextCursor}, "cursor"},
+		{"a cursor whose id is not a UUID", conversations.ListRequest{Cursor: base64.RawURLEncoding.EncodeToString([]byte("c:1700000000000000.not-a-uuid"))}, "cursor"},
 		{"query too long", conversations.ListRequest{Query: strings.Repeat("a", conversations.MaxQueryLen+1)}, "q"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
