@@ -4136,7 +4136,9 @@ type ClientInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -4154,7 +4156,9 @@ type ClientInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -5511,7 +5515,9 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEdi
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -5539,7 +5545,9 @@ func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body 
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -8519,7 +8527,9 @@ type ClientWithResponsesInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -8537,7 +8547,9 @@ type ClientWithResponsesInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -14133,7 +14145,9 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id o
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -14157,7 +14171,9 @@ func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, 
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -27889,140 +27905,141 @@ var swaggerSpec = []string{
 	"MNienIs0+Pdznf7bxDEt5zUOyfVeAuf+zdiuF8/6b3JdSIul0LmaU2XfGsPWs/PxNMaGxtzGPoyI1oGC",
 	"UXeGbJHX+vYM+G73XOZuMn76/2Xva5bbRrJ0XyWDvTAVQUKUbLlcVFTcoCWWLbctuyW53NUFB5EEkmSW",
 	"wUw2EpDMdugZ7u4uenPvXc12lrOeR+kXmHmEiTznJJAgCVk/dpWryouKskgCyJ+Dk+f3+9xT0aNbVwKr",
-	"eT4MQIApqi/olHOUHOZeqPKMTyYyZhM5LTJhtipzDNzOTMz1uUjAXV9CsIUpXS4ZNFGD68dW6Vx5xTgC",
-	"qLPE9uBWmbWjkjpoax/xzsnRsBYmcFl0wfUHl5RAd6MPl1HABuwi02paPQBAj0OVyndWX+OXeBlmhHBf",
-	"PAx0yJ5afRFD81eRTEUehOqsJP6+yjFePxFKBxmCOWsOMvXWeOSesE3IyKk0K1Sim9sOXog7+c2wktb8",
-	"XvedHQ9587LXeuB8FuqGW63sfA0h9boM1te3f3F9BvjsG3nAzc0a+/QaVpyqdiMd/RBN0+R6YYAVQarp",
-	"LdkHqRRsg9dFD4GATyXj2KoKVruVKaivuBG9n7tTHwNOtEC39bPMUuX8/froxzpZunT5s9OXxzca4hGl",
-	"y7HKIwciILbTYbFOi7liu31HyVfFZ9m9y3ss1druBLqnYioRrk1PmB7/bAXNbiFZB1+CS3aNnS3DlW49",
-	"SzJDP9NwA3GjMOgZkp7Ww1aOFBhkHp5Mxy4n1ZV4HNGru1n4Ns76VtovhcodIc1d/OJOCzT7q41K6E3t",
-	"RLj+OA8Ilq/cDeB9JA31q0nLsSYCTv8gKmXCHyssSXC7sI+LCzTrIC94cN2YycYrv7xYzlggcp49hvu/",
-	"vUAOSUJDLGfNQAm+VlX8qo2D4L9URjOBE2FOMJegepmsMfCTvn3b1DV4tsGD6UPdIdhwnRKd14oGWXjw",
-	"IdbEOXIA9FD8L8w6j1xJ1Fa7AZxiHjd8m1/LpITrrLm/RVRFuU748p5jHuCGRU+GFU4HfBrBoWgacCie",
-	"iJxs5E9fhd6rlzjckCx7xo1Hnl4j0H442eM90d2dPBTdB/GDcfdbvvdNdy/emeyOv00eiZ2ddQJtDwa1",
-	"BlM651KBKXl/D1ZB5KNczsWoyGP7LDt69vrsoEVfmvUyjl41R0Qw3dm7vvZ6IT5aIuHcni882PI7UTo/",
-	"etpmk075aOHWXGyL91YrN1ZvvVQCrfRExwUwIMHJ46s1qoGQsaAYBB/rIsfwBwpGv+ZUtTHw4GuDEme2",
-	"1kiBKJirvf+s3Yx816l12uoMYGQBbz9bumJKLFjPvZLkTsnaUhoP6zVpoWo3lp1ZdQkdoVU5iCsNgCVx",
-	"TDErZdmlduMpUlK9E4vcod6UoRt0G6jOYMGzHGutA3ZQj15BkIgnBOG2pB5jo1daBKB9Sk1FwpIic/uH",
-	"QgAF0mamLxjS8fHcYcFBBggYr3BX4Q4Bu20YZZNyH8IQPoF+d9L/VdVvVPV8IUe/m4pFAH/93Oh6jU3g",
-	"HHAKijRhR0BOJxW1ETsGnoQvP29HOEG45NTxDb0gS8cMxt8J7FHffcQKaHIepBM+519sXzhCQRAX+mdq",
-	"En+4s9YkvvsAMkl36Qh/C68JeDcbsRb3SOyqJquffntNDTeop0EVjCr9ozajPfqCOnD6AUp491CahTYS",
-	"r1rrIi6mU2jP4mwiU4E5i1wzw6mrtzRZoDutnrPkec7jmf12H662F38XtpCgvIubGfwMRDyboNPLFOTl",
-	"F13v8zXw88cK/PxO/JrhZu8CcX7Qu1jqAiBo4Jil93xjWKXu7fiJrQYwUiRqU+KiCr+2H633A26RQRzP",
-	"RPyORhqW5C9AZInhdkOuTc1GlsYUIrHW+YRnrM2NFVDoqLSOA3Lvuj5KziaZMDMXG3YZSK/o3eR8aZiR",
-	"UwWVxaHCKmqi+YY4jhHGWJ/K0TleHcEJlR/CqRZiKTCqBY6CwBrqErY0osmX5nF0cw8hVOuZ1g2VyGjb",
-	"eK+OPhdZwCA3UG2CG4dhFI/zE8P1nHCZ+Cusy+lKiiHPTKQLMFzTwEuppuJVlZG4fQ4XHau6SsTbNyRb",
-	"V5f8Y0nXTkuJC//XedYrxg8S7bqsMyGgxBvR0+G1xYK42pi+R/hUJxZ6guC9ZQBwQxbpps+9Ca2Ot/yf",
-	"swsVZRjtxla/JZbPZuMnsXwpnx29/sfRzrE8MkfqZC8+OHp49G7x1x8Onn0biOWzfyRvjuRLeXTx489p",
-	"erz74z9+XD77Noh3UzWef99L/vos9bws6xg+evgA0LHsc0ZkcKC6vH6JIeb/Nhw4uFyJo6C/oFeybCkn",
-	"pZEmSER5y6Q3yeWLXzr3vfo+fJoceK716YyiZB6ssH9EAGP5BPmqzY2G7L8YfSyhGQu24cT59ZjpaonI",
-	"Etomq0/6M+SrnWhi1nq8pEMSolGqBD4gpfmFZ6xXD6Xfd+Y63jDmW2awb2j2ozTU0uefqX7/a9L3D185",
-	"jrIGSV/vvS6dEHtR3QOB5skrW+XRFMqltfzLCs0SNAYs4gufEUrpC2K8h4RtqLjy6PrIrLW3u2fsuyGR",
-	"9tXNl7U5K0DswLwGtyNUscziQuZsnFnLO6tBo+iFUI38OC9wfnc1tNwy/fShVe0MxdrrK/aXQsbvyq5c",
-	"02FTrbE1xUh7N/b3QmQSOvDgzaYYJsWbv+cmZ//65//fENW87Hz02U/sowidxi60WQiBJszfC55a+aGH",
-	"egTo9ODH9An71z//z3/9x//++PMpV1AfwGOrHOhZMGeMd75nyJWGVXAwAjPnmTfvU/sn++//+2//r/5k",
-	"j57tBtE+2PSrGuhBmL+mhH8RlVSuN+NY1x1zxRYSIIduSFFWJqY26ipHYYpBNsjmsjZShuYleSmktDoI",
-	"zYw5LeOUlaKACZx+xFpJmFT2VjxnZZJrq6EY5C8wwLsqm18g7XbdNwkn9LF4OdbPQPudXfWvL9Yv9mJ5",
-	"KYuSmtd7r/Dvj79YLrd1RcmFUHm2tIZedZS37bnQYZWO7jCPIbPDCPEsVFj2ELAB8PJNM+udsblWMtdw",
-	"u7H18nk8w3KvaZGJpHoKvIGhenXy8oejw+HJ6ODp8ODPo6Pjs+HJD4Pno9Phwcvjw1NnidbQ7WJt1YHS",
-	"1MQSqjYWeOFpHm3tQ7gQBgAzAyj3c56yGV8soOslzrQxjKdpqFx3jAlYhOsVMWn6oQpVl0XFgnAlEKwe",
-	"bmmK2JHi2lOeCaWL6axDiCA8xaZ91wUjDZsJnuaz5T7cMRHTjCciifreKDH011l9krXHTaov0DJSoWKs",
-	"XK/D4ZOTweHwcPR8cDY8Pvhx9OIU7HmIbTX/enhy8vJkdDI4G5a467Qj9wxzzKt2i+1M7C1qk9GuLgUG",
-	"ucfmUhW5MDR+mqC+UP6i5RfaCYObpnM7QLqsubhiBmLJisL7FaoSn6hvt71sl6bvASEx6ntihtFeeCrE",
-	"kgO7nVGxsCo2Ak7fmWBmxjO0pwpw0SZF6gYK84wupEr0BRBJL0QWC5WHqm2nk4hYznlqtjpMFWnqaldq",
-	"ZF5jgZ1TZD1L6zfGM5GEivAjTAexCA07sF90DwhL2PClaTiHTvF9vkZ/JU6V4QyagPPx21rWkRAm7FHz",
-	"YGadX1XMrcbZsX/gR99Y8/J+L7H65xPj6v/0Ab1tIPdu9XtU1QGZD3vCVeffg7Od3f5er7/78G9Q+5EL",
-	"FS9Hc9Pq7zza3VQ6UKb5IXGNy9Pqf/ttYH9OC4GTtgZxbRRBb/caA/lmdSAPdnd6nUZO4nI8Th/4o/om",
-	"2PvYoFZHhAUz/vPxk0aa42pBvPfLGwReXh/E25tyED8FzXeVyV6SJN8jNbmaoPffjfUj7Km+cMQkgmWi",
-	"LC4bC3rdOkwE04CFrUUxTmXcYXP+vsun4rv7vbAVfJaM+2/GDqmZHbhVVh3Cke3xV3uGBwlNLdRwIcZd",
-	"hGJqNDRO4Wth2GERv7P/PdHIb/j07MVzJlSy0FLl9jhNUwC14vE7QlzX1Buei1C5H27VwLfiVHB7XJki",
-	"zU2fZSKRkJZKpXpnWKEuMnvqJx3GEyhQT1hSoA4SxjWjBmzgcqCZkxxQ+5mG4B3gSL0ZPh6dDgcnB09H",
-	"B4ODp8PR2Vllp7QjrCrq49UR1qIzmWDgNwWeRBespFiBO4GUqIhsSlBfLPSkvsCZUK64NE6lvQU3ZX8a",
-	"Vc6nYpIH7Hsu0yJzMIbAcklLY6cWKqj8tFd5szkePhmcHf2wMiEHNvSwt1XrRjW5zuYOSt+e6HYccLJU",
-	"tagAmYsFn2oqlcCMKJzCQ/sNMX3GWpliTuRcZe/ypOwVrhvA0GkcKui0pTwrRJqAPtptmjtuVZwWiUgc",
-	"G3QmJoVKREJLicl+GAMNEBp+WXuvd59F+I1P7h5tBewHnsqEKltBFRNjWBlOrWZlx0YAbWgEVHBlkMKE",
-	"wtaqW1sa5sptc/9zrNMiW1e8zzPOCrW5Y+GNGONLdh3jADbLsQLtPfSxh6n2NpPzOTSi+pVMcx7P7FKl",
-	"gmcu5tNAetyMtOAz8+w9BPIg9/fOZ+DpwbFtHDu9FrBGRsnFwmqu1ouVH0IQk02kSCH7bPIiWUKEP8vl",
-	"RMaSp+BepKmcChWLIAg8voC1m3XZG/lOLkQirTtXZKk9lvN8Yfrb20IFF+7LQGfTbfvXNt1iVA4cDmFQ",
-	"NXah4owvaqc52bLXTxqUknNC69GEEIxfd9i4RFRl7YU2Ro7TJbbf/DYCBDdIGZaBKa/9ytNHEJACe3I1",
-	"wQbfj8R79BO9JJJ/ufd1LTR0i5pKiP/s9aAUgecrdR1nWrM5V8sKZp4wV6xPAqfJhhnY24xSslCq8QOm",
-	"L3zsD/9Wdbkiz5Yj0Det/s7uzeow8jOtX3DlQOrMlZkv/wiRxu0aa0f1XYoIYy2yPyDCtwimGuFZHp3Y",
-	"IXcHdshRiQ3pQoo8Z3OZKDmd5ez12cE+EL/MSIOg7hfJFvm+5coDtzPLaYfKxg3D2pG/A+XYvFWLPLqC",
-	"2sjQeqZYpmdKez/aZKLFWiWGplUFXDAFNEYotTwXCWtb66G+dA4pM4fDxa7z5kXZ2mhwV2Rxl3c1hW/w",
-	"bo9TjZ5T7e2u7FPEQTG4WdRrAzbrGHO/aSrUVGxteHXWzQfvBXpTWQK5mC90xjMrnd6PHdirb52QBWOw",
-	"/K8cUEUCgakwDvMsp3bbEoPNxbzD48Hj58NRZTd+B7miTUWzgudFJkZe1e6G6X+Kst6c8stNm5jIBOv+",
-	"nFUIXJa/zJ41PrvcJzf6286+UGBnY+KuVjCkrWmtREz1Jp7f9cvMvaqMRvKMxJ+2P+zPXFRSGjeNB0Rd",
-	"IK1HKayhN2HtaFWMoy0XuMQLrEPqz5Y2ur3Jf6iA5q0OtwsR9UMVeUsRdVhEL679J8lGZB8ZjXkycsov",
-	"AsV+M/5l2j90RHx3Hl2GKxIJiY6b8wenF3w6FRl7fUQYjfaVdq0Q7WhbL4TiCwndDdYhBqWVlNB0oRpL",
-	"xbMlxHQPDo87DAGn9WSSSiUCFrYGzuQLW1CK60FRUxkQHNPcD+GGrTPgWwHemBawqUBJbcRKA9JUhKNI",
-	"0y/SyT56ha5qGlskCTx5nOkLdEdTHfMUODKAXBbzCJlINU9MECrMQ9hF247KSISBzgDWvt/b2QrYGzjH",
-	"D18enI5Qox6iHo1g/agkGKG6JjIlR77WZILjdeL2oPcA/OoTKCV2/EgwhgghKZHdQF8o5rpdTklyuq90",
-	"KuMlBRugA1ZfGIZ7bDrM5MsUQK/n0OmK/qjTK74ZqTM5lSpUWqXL/Vo5OI0S+3Wremjw+DGigM907nKo",
-	"oqfDwWFUFaVj+35EqOIOINsh2XQYQZAnRCscKruv95pW756BhAQWXjeE2Q+t0H/U88zF+3x7ls8hKnlN",
-	"FhaZNna2uwFijaCdQ0Or0srmbS7uoTVYwE/qbjzFdbomi9k967fd26cdx4+scNmP7N7XPpHzqfc3dFP1",
-	"951A1H45yfhcdCGrBo3F7jFjbkS3yGT5wURn8y7HYwo/+zw9UL9byMOanoe7U5f64NVRXaQ8tQ9K/W2p",
-	"37c/cGNEfnlltRgJlNUi+BW8WU5BVCfBPcPGhUpS4X0fqrZazFlk8FfdQnYTaaxbdS5UojORIM/4Qip7",
-	"+p6LzEittty7K7NQpTIWdi0C9hh1sYEwPwT9oD8eTiCu2EwXWcAGyukf6NWTBnjZHNRXGSBrZtEiLTCw",
-	"C3OdkFrZF1h/17wZ46oEP5vNAKWcntQcOXOpOLtleBv4V2zsPxseVH1Mv3t+dDA8Ph22Oq3jl2dHB8OG",
-	"SwP6XZC/z9fzfNZcsKPpnvPMDh+Eqlwu+49np61O/ZOD09pHJDCvjx7DI59t/nLloucoBP5HxzqXsbji",
-	"zu6at9cJJoJKtwt1U43ewUt/5uccJeO2d1iknHDT73ygWJG8QzINJLqWSquL9lo+7WGv91V53155D3DF",
-	"Kfuxbg1s1t+YM23U3IPKiIKN5caVfEBaCwxyw56enb2CREmZv8l1gQ5DqOwxb8/tgN3MMGNtaxSHyrEq",
-	"oilGdQmYts4gGMdk3qSCMSd558I7auuEe6q/scERe8zjd0IlfuCcinSsf4znT6vfOu8FO0Hv+rF0Gm9z",
-	"qjsm/CueynPseLqN5F0hRc/luVD2IbDCvqu3NLmYk9TMhTXCmx07aItl+Cs24XPr8ZMr9CrTc5HPRGGY",
-	"VVgA6IJ98wxBtClLdzIcHL4YAqg3AthY12cmFHsxPDs5Ojgdnb388/AYY6PUKAm5DOxLMsK6dRIyfJFz",
-	"AmF/++wx+n9h0evdj2t3g49EZE/1HTz+L6QRW/vAhZoUaGbSAUu04ODtFSq1S+buNTg8PAHGblNVKYUq",
-	"14wzI6wlkCNYuVAeog9xdUABgsfWTa2iTGehcv1MBL283ipq/VOWlRH2ULUHr8+eQrHW6PnRi6MzQOR/",
-	"cXT8+my4BZVtLhmMyGp9tuDG+ocdV11Ha0qOGi9/SVSwu99SWNmPHxOnA8RsYajWcMJsqh/nxSQARIWB",
-	"UdVleJ/zsUgxjw7tWiLp4xJC/Cjl0O+KAEcZv2DWCrL+I9YQy8Q04rGhyF7vDC+P0eq8+hN7Onz+iiHu",
-	"wmiW5wvXImdGuc55CmqwypGMlyvD7tgXYqYTMmyt2ghC9Sd29uOr4VW3hX0WWaiaf/MB7/xd2HoyPAtb",
-	"HXjwd2G9QDpsdfCp34V22mHrkt2Htbouphos4Jl431iLQ2rhLsxzX+hZvRItu+x8aNFkqR1wNWTmqbl5",
-	"KXkbdakf5GpUqFUsbMnnaUQ4WTnCND47fXncYRCVBS8G/hWwI4gAZaANs3MrQNKwaDtypSGZMDoFJaV9",
-	"PDB4zSnS1ohu+HIh1ODVEcEp3+J0vZ7M0WMOHWxCg9zRz0qj5/Z55D+GqXjmB1qhipQ2coOB6Mvd1cyp",
-	"1ivgsT3ReQxwd4ZFVv/UJZfMAKxAYHkmyGSV1u+XaRJcIW4/Dl48v5m4uVF/FbcvStyI5n2zxAGbUKOo",
-	"7fZ62JRDHThiIVQiVLx0VlOfunrQ60Bz0NHzs4VU01ARlaRWggjXA7bXu19ZfF6yBXMtYCsRvAYYxkGo",
-	"6rXZmYCygAkhleNt+2ymL8BS0ZMc+4jIJpCGECeTDpZLlpTwdoSmPoWKBzIWYEPae1PmAhs9rLmUyXNr",
-	"HCKgCsdhsqxQrkoQuDtgvDeOkTccAiewUXdGubUDRQwomnCr39LvrBQKdS4zrQh7rLLBMRlohYTQMq73",
-	"etvxSgXFTesvNkwGQLns0ecaFoLWL1NR0LgQlMaDFBdJG0nvjrneEkFy6NOs0cB/3ajLtlQBwZU6oLzv",
-	"1Y7l+c52POP5doWHZ5oBkEAPH90z7MCaLAfVJWzw6qgOP4Q/ZaeHf64yOrnWqQmVPXVyyv3MIYPICoc8",
-	"2mdQL4xf8ZxF6DSSPQXe4vb5TkRNRqFa4/wFLt8gCDD1u4ouRNGUCms0VBH0IEVYNZhLSAdPOMS6I9ed",
-	"a/8NfbLRPiFTlw3bUahqHrNPvTPV4JBmupjOKsoZIsetvEbTwRyiVFMsqEZqIR8RFvmHwKoF1fHq5WkF",
-	"j233L+ojfU5hXXAXkaqqqDr1cloAbnJtXSjkIqHVIETLsufmYqZTUYOJ7bMIRShibZ2xKBHnIrW6Ktrq",
-	"hCqybqFdsBK/MSJY38ju/8jqTxNhqgA+iTz4XoT1rX44kkm0FbgsKO4Rhifd7mYZB2qWyHqREVTlmv0Q",
-	"aZHxL9bGZGgHGHX1FtvAmdQLcCzGVZHhCGZaxiKCCxbc2N9jcYbfhEVV41YCtE6hD9CwWM9FqJD72LDy",
-	"tfFXgLWxflwk9ieJSHNutgJ2qrHqO3KKboRBmoi1AWvZSl3HrkER59Cep4t8UeRbVkKFldRQRYtMGKFi",
-	"MbJ2YJovibZ4AhKl4mX5ecAiFZW4MjsBeyHmY5EZ5/l6UMWAJWAPtanSTlgwMY7T6DN7MkQYFSkPac5O",
-	"4c3tntrtG55bzceobh4Ilq3sBpXuCeJZod5FxNliGFFoofhA+pL9dPjyePiWiJdDRY8fadBRJqDAxwiA",
-	"PiPGsaMNbkvw1FBhH+He2tc3tie5MCzCSwI2YFEf0t9dCPpZ328+J/GD4j8sud7ZYwYmYWQKhcQYLath",
-	"MmCNOlngc5kkKXGqVHsPa0X17bgwwHLlT/lDiMU9Yav/IQiCy0vcUKVZRKtBITzQthmXBnnCAV0NrtzC",
-	"Qn6sgYcSg1ImzYwvRIdF/kNCB2wbtjohpAXgH5BTg3/FOhFh6/LSiltpuWGsQxinfxR3ec19FtkrQKeg",
-	"ZN0zODAGd1LtCJTVaKW+syQSdUjg7iQhCaOtC1X0votwu10ot+wzKtAAZWdIinzcFIh9uTKgmUgXoQJW",
-	"NFhBCA4mmvoi8myJy0c11UjyjjkaFv21+wRxQV0DVQRJRbOOzREqp2n3vcteUxtJ9wUdQ7lBHvVmIm17",
-	"+FZn751A5fDZq9hKK8KJsojIuV4tWgP2MfCrZgKhxWMriuVBEFTgvmSD1CGLh+8hCshOT4es9Bbsl7Hw",
-	"LgX848u3a+DDbi6Uha2pBTvemmYgQ5YQvNIR1sqvg5HVQOftSKUq3LHhTBqo6YTLP746bwguBSu7OPJo",
-	"KPaKZ9L8r9U5+ouDzX0boJGrIwUeNSlU7DBxeTYFD9C0+q0PYSuW+TJs9cMWPC1sXVa57KnIRzQca+NC",
-	"ZR+cvzsVtWZ558u39W3befSf/36AMdZCqWU1Czs0f4Qj/77+DpYoKG4/zDrcl8YgNlxClQRp+qlXfNOY",
-	"3ATgwLCLX+S6VQ5zZck3RGmog8w9G9R/jBAwG1a/XrnwwToYC5HlkrDzwNBfz9T6VQg/4a+qGgA8THFt",
-	"17fy+qWZeGRY7fM5kRTpYMaVlUqa2aisQzUIAS9VIt5jR62eLjI9LntnSQZqT2xZdZIidCtFXBeFAZ4K",
-	"BVYb465cELvIrd6hzAJOBJSPNRh52vgiQrECAaa2+jvfPHyws7O32+u5l2nG83i+SLvX7LVY0W20hXgf",
-	"z176CKL5zsM1RPOdXSu6OU8rjPNHtxEB7wAqSyFgRbvVmeJVsDk7RiaggW60HGBx4AqUF6/ZjGiW4PqH",
-	"tQ0IcTHhUruc+EuUstCKWYgCFVqJCltgiaMRZDcZLiu3mYwfkCz4JmxddsJSDEMSj7AuufTx5dtLa0b8",
-	"NtfCn/RTkab6DzLz600yBNUUtmoTRdvc/t266ftVqHen+Bo1YQNiXLFeLLRmizYUBtYQ40r3v3VTqAB4",
-	"8RsM2auffI9s3KtGcOtiJFzDW/Qr4oW36lrES1dYux9d97pbQi/ixbcFYHSzvQMMI95ipbHv2vFbvHpD",
-	"FHf3ZgYD9b1UUKmOCgS/8IwCQBZhmbA6RCS+P9jH2CQ4LtbrKxcFKZckyauzzpwV4GQUrAp63k0PU5j4",
-	"Ca3KxzA3yriV78tSd0E7qs+cOlhC5TFkQf02o8Vj3H8Ly1APzR1XZKsTKl1mYjYEMpRW3bVgRttFZQDH",
-	"KSsWuUioC+aama7yXazyXfbKB3cTjap9q5IJP2Brv4eI2q+y0YNNi1k2pTmyG5eNyFfGrYs8uFmTEQ6r",
-	"a2/MczlOBSJHVWdqp4oE6AwDwV4aAbLM8qpWpGuimgIkoVRVSAqlMpUmpwq1DogtRupNYL9ob0UUZgqV",
-	"l2oIGIBV4A14ajRgM5WMlav4p0D0P+NSQaVGhXxaAafKeIZMBh6uahPCKY7jE+GcWhNiM8qp72R8s7u7",
-	"99A6GZ8J+rT0O5z60xdKJKPxErxWe+5vwid9612YSjyBb/KmfGrU0C/FIvgVz9Tbqdy7aRN4gSkWjK8u",
-	"hKlx97Zup0m2P8D/mztfvvcURSbyTIpzUSkLPy25b08v4IXyIIwpBSixFLSxMgZF9GNtJgO62UodPr1t",
-	"G1pK3FvW3FLyyeFWfoPq5RbK5CpF8tvTI3c1g2C1R0rnowkUOq2aQ3h8Thd594Gu7ELxXpp833+brbVs",
-	"97bjoK6p0pYQpcmCKjeXZLd87ueyo441vnczTlgQ2OX1B9TA3ro4+C/c2zbquRsoYRiItX6b+unWillN",
-	"vb28RE/ahsRG/QbPoUmbCgnmiLKC+B3RnL8TLCtUtFXDX+pvb0Nn90ybvP+o1+uB2UGTWQeknkqTox4H",
-	"EYX2cq+Vz67n+qigygVSPR62Xr2iY8pzccG9WD4u19qtEEXI2esOHdjhbyG289pFwOGsL1SNNR7YgLvs",
-	"XIqLDpHzdlgiiAfTTYhIltbvWaEnVL+mv9d/7CI9BPToXYE9OBs20nWzELQulTZVF1Z5v/qFrw0gSiJb",
-	"JaSQ4yo25N2gpMncMNqVWiBAvoLOkzgTgOrHU4PHFLbLYzoZ8jjl/YH/doMo1AiVveJtaJPvsFyX2UHs",
-	"3bCuRiLOsdXRyUaNj3b9IesvsJ1JO9o+34m2ylx4Y2UVqxVWVY+lN3v9eYNkLlX1YrSBfNgwrdLlFusy",
-	"rni6zGVsOk4ATafmdqZ66okcMBevP+TKFmeaQF1N0A2hQPXy7eX/BAAA//8=",
+	"eT4MQIApqi/olHOUHOZeqPKMTyYyZhM5LTJhtipzDNzOTMz1uUjAXV9CsIUpXS4ZNFGD68cqg7F0Xr1n",
+	"C5VnUhjGx9Zf9mguYZqhQu4KSmBCi1eEe5i4H1LmuCL5lAlSOwMdZcn+6dzWku4EIG+JasJtMWtHJW/R",
+	"1j6CrZOXYx8Ng+lC3AH8YUL8jT5cRgEbsItMq2n1AEBcDlUq39nDAr/EyzAdhULhAbBD6tYqqxg6z4pk",
+	"KvIgVGcl6/hVXvn6cVR65xBJWvPOqbHHWzvYK6QDVZoVKtHNPQ8vxJ2cdlhJa/uvO+6OBL152WsNeD4F",
+	"dsOtVna+Bs96Xfrs6xvfuD4DfPaN3O/mTpF90gEVoavdSMd9RNM0uV4YoGSQanpL6kOqQ9vg8tFDINpU",
+	"yTj2yYLLYGUKijtuxC3o7tTHaBct0G2dPLNUOX+/PvqxTpYuV//s9OXxjYZ4RLl6LDHJgYWI7XRYrNNi",
+	"rthu3/EBVsFhdu/yHku1tjuBvrGYSsSK0xOmxz9bQbNbSKbJl+APXmNny1ipW8+SSdFPc9xA3CgGe4aM",
+	"q/WYmWMkBpmHJ9OZz9nKCbBhNwvfwFrfSvulULljw7mLU95pgWZ/tVEJvamdCNcf5wFhApa7AaSTpKF+",
+	"NWk51sT+6R9EpUz4Y4UlCW4Xc3JBiWYd5EUurhuw2XjllxdIGguE7bPHcP+3F0UiSWgIJK0ZKMHXko5f",
+	"tWsRnKfKYidkJExI5hJUL5M1+n/St2+bWhbPNrhPfSh6BBuuU0IDW9EgCw8+xII8x0yA/oL/hVknsStZ",
+	"4mo3gFPMI6Zv82uZlHCdNfe3iCcp1wlf3nO0B9yw6MmwAgmBTyM4FE0DCMYTkZON/OlL4Hv1+oobMnXP",
+	"uPGY22vs3Q8ne7wnuruTh6L7IH4w7n7L977p7sU7k93xt8kjsbOzzt7tYbDWMFLnXCowJe/vwSqIfJTL",
+	"uRgVeWyfZUfPXp8dtOhLs15D0qvmiPCpO3vX114vxEfrM5zb84VHen4nSudHT9ts0ikfrRqbi23x3mrl",
+	"xtKxl0qglZ7ouAD6JTh5fLVGBRgyFhSEKAMPoULB6NecqjZGPXxtUILc1ro4EIJzFXiAtZth9zq1Nl+d",
+	"AYYtgP1nS1fJidXyuVcP3SkpY0rjYb0gLlTtxpo3qy6hHbWqRXF1CbAkjqZmpSa81G48RT6sd2KRO8id",
+	"Mm6EbgMVOSx4lmOhd8AO6qEziFDxhPDjltTgbPRKfwL0bqmpSFhSZG7/UAigOtvM9AVDLkCeOyA6SD8B",
+	"3RbuKtwhYLcNo2xS7kMYwifQ7076v6r6jaqeL+Tod1MuCciznxvar7EDnQNIQpEm7AiY8aSiHmZH/5Pw",
+	"5edtRyf8mJzazaERZeloyfg7gQ3yu49YAR3Wg3TC5/yLbUpHHAoiYv9MHeoPd9Y61HcfQBrrLu3ob+E1",
+	"Ae9mI9DjHold1eH102+vo+IGxTyoglGlf9RmtEdfUEdtP0AJ7x5Ks9BG4lVrLczFdAq9YZxNZCowYZJr",
+	"Zji1FJcmC7TG1ROmPM95PLPf7sPV9uLvwhayo3dxM4OfgQVoE257mf+8/KKLjb4Gfv5YgZ/fiV8z3Oxd",
+	"IMgQehdLXQD+DRyz9J5vDKvUvR0/sdWAhIoscUpcVOHX9qP1ZsQtMojjmYjf0UjDknkGWDQx3G7ItanZ",
+	"yNKYQiTWOp/wjLW5sQIK7ZzWcUDiX9fEydkkE2bmYsMuA+lV3ENulhk5VVDWHCos4SaOcYjjGGGM9akc",
+	"l+TVEZxQ+SGcaiGWAqNa4CgILOAuMVMjmnxpHkc39xBCtZ5p3VAGjbaN9+roc5EFDHID1Sa4cRhG8Tg/",
+	"MVzPCZeJv8K6nK6eGfLMxPgAwzUNpJhqKl5VGYnb53DRsaqrRLx9Q7J1dck/lnTttJS48H+dZ71i/CDR",
+	"rsU7EwLqyxG6HV5brMarjel7xG51YqEniBxcBgA3ZJFu+tybcPp4y/85W2BRhtFubPVbYvlsNn4Sy5fy",
+	"2dHrfxztHMsjc6RO9uKDo4dH7xZ//eHg2beBWD77R/LmSL6URxc//pymx7s//uPH5bNvg3g3VeP5973k",
+	"r89Sz8uyjuGjhw8Amss+Z0QGB6rL69c3Yv5vw4GDy5U4/vsLeiXLfnZSGmmCLJi3THqTXL74pXPfq+/D",
+	"p8mB51qfzihK5mEa+0cE0KVPkCzb3GjI/ovRxxKasWAbTpxfjxavlogscXWy+qQ/Q77aiSZmrcdLOiQh",
+	"GqVK1AVSml94xnr1UPp9Z67jDWO+ZQb7hmY/SkMtff6Zmge+Jn3/8GXrKGuQ9PXe69IJsRfVPRDo3Lyy",
+	"Tx9NoVxay78sDy0Ra8AivvDpqJS+ILp9SNiGiiuPK5DMWnu7e8a+GxI5Z918WZuzAsQOzGtwO0IVyywu",
+	"ZM7GmbW8sxoui14I1UjO8wLnd1dDyy3TTx9a1c5QrL2+Yn8pZPyubAk2HTbVGvtijLR3Y38vRCah/Q/e",
+	"bIphUrz5e25y9q9//v8NUc3Lzkef/cQ+iqBx7EKbhRBowvy94KmVH3qox75OD35Mn7B//fP//Nd//O+P",
+	"P59yBfUBPLbKgZ4Fc8Z453uGRG1YBQcjMHOeefM+tX+y//6///b/6k/2uOFuEO2DTb+qex+E+WtK+BdR",
+	"SeV6M45F5TFXbCEB7+iG/GhlYmqjrnL8qRhkg2wuayNfaV4yp0JKq4O40JjTMk5ZKQqYwOlHlJkEiGVv",
+	"xXNWJrm2GopB/gIDvKuy+QXSbtd9k3BCH4uXY/0M9P7ZVf/6Yv1iL5aXsih5gb33Cv/++IvlcltXlFwI",
+	"lWdLa+hVR3nbngsdVunoDvPoOTuM4NZChWUPARsAKeA0s94Zm2slcw23G1svn8czLPeaFplIqqfAGxiq",
+	"Vycvfzg6HJ6MDp4OD/48Ojo+G578MHg+Oh0evDw+PHWWaA1aL9ZWHShNHTShamOBF57m0dY+hAthADAz",
+	"wJE/5ymb8cUCWm7iTBvDeJqGyrXmmIBFuF4Rk6YfqlB1WVQsCNQCkfLhlqaIHSOvPeWZULqYzjoER8JT",
+	"RAxwLTjSsJngaT5b7sMdEzHNeCKSqO+NEkN/ndUnWXvcpPoCLSMVKsbK9TocPjkZHA4PR88HZ8Pjgx9H",
+	"L07BnofYVvOvhycnL09GJ4OzYQn6TjtyzzBH+2q32M7E3qI2Ge3qUmCQe2wuVZELQ+OnCeoL5S9afqGd",
+	"MLhpOrcDpMuaiytmIJasKLxfoSrxifp228tebfoe4BmjvidmGO2Fp0IsObDbGRULq2IjIBSeCWZmPEN7",
+	"qgAXbVKkbqAwz+hCqkRfAIv1QmSxUHmo2nY6iYjlnKdmq8NUkaaudqXGJDZ27VNoPUvrN8YzkYSKwCtM",
+	"B4EQDTuwX3QPCMjY8KVpOIdO8X2+RnMnTpXhDJpQ+/HbWtaR4C3sUfNgZp1fVcytxtmxf+BH31jz8n4v",
+	"sfrnE4P6//QBvW1gFm/1e1TVAZkPe8JV59+Ds53d/l6vv/vwb1D7kQsVL0dz0+rvPNrdVDpQpvkhcY3L",
+	"0+p/+21gf04LgZO2BnFtFEFv9xoD+WZ1IA92d3qdRkLkcjxOH/ij+ibY+9igVkeEBTP+8/GTRo7lakG8",
+	"98sbBF5eH8TbmxIgPwXNd5XJXjI03yM1uZqg99+N9SPsqb5wrCiCZaIsLhsLet06TATTgIWtRTFOZdxh",
+	"c/6+y6fiu/u9sBV8loz7b8YOqZkduFVWHcKR7ZFne4YHCU0t1HAhxl3EgWo0NE7ha2HYYRG/s/890Uiu",
+	"+PTsxXMmVLLQUuX2OE1TQNTi8TuCe9fUmJ6LULkfbtWQv+JUcHtcmSLNTZ9lIpGQlkqlemdYoS4ye+on",
+	"HcYTKFBPWFKgDhLGdcIGbOByoJmTHFD7mYbgHYBYvRk+Hp0OBycHT0cHg4Onw9HZWWWntCOsKurj1RHW",
+	"ojOZYOA3BZJGF6ykWIE7gZSoWHRKRGEs9KS+wJlQrrg0TqW9BTdlfxpVzqdikgfsey7TInMYikCxSUtj",
+	"pxYqqPy0V3mzOR4+GZwd/bAyIYd09LC3VetGNbnO5g7H357odhxwslS1qIDXiwWfaiqVwIwonMJD+w3R",
+	"jMZamWJOzGBl4/SkbFSuG8DQKxwq6LSlPCtEmoC72m2aO25VnBaJSBwVdSYmhUpEQkuJyX4YAw0QGn5Z",
+	"e693n0X4jc8sH20F7AeeyoQqW0EVE11ZGU6tZmXHRuhwaARUWGmQwoTC1qpVXBrmym1z/3Os0yJbV7zP",
+	"M84Ktblj4Y0Y40t2HeMANstREu099IGPqfY2k/M5NKL6lUxzHs/sUqWCZy7m08C43Azz4NMC7T0E5iL3",
+	"985nIAnCsW0cO70WsEZGycXCaq7Wi5UfQhCTTaRIIfts8iJZQoQ/y+VExpKn4F6kqZwKFYsgCDyygrWb",
+	"ddkb+U4uRCKtO1dkqT2W83xh+tvbQgUX7stAZ9Nt+9c23WJUDhwOYVA1dqHijC9qpznZstdPGpSSc0Lr",
+	"0QRPjF932LiEc2XthTZGjtMltt/8NgIEN0gZloEpr/3K00cQkAJ7cjXBBt+PxHv0E70kkn+593UtNHSL",
+	"mkqI/+z1oBSB5yt1HWdaszlXywrjngBfrE8Cp8mGGdjbjFKyUKrxA6AwfOwP/1Z1uSLPliPQN63+zu7N",
+	"6jDyM61fcOUQ8syVmS//CJHG7RprR/VdigjgLbI/ILa5CKYa4Vkendghdwd2yFEJTOlCijxnc5koOZ3l",
+	"7PXZwT6wzsxIg6DuF8kW+b7lygOxNMtph8rGDcPakb8D5di8VYs8roTayNB6plimZ0p7P9pkosVaJYam",
+	"VQVcMAU0RhiQPBcJa1vrob50DqYzh8PFrvPmRdnaaHBXTHWXdzWFb/Buj1ONnlPt7a7sUwRhMbhZ1GsD",
+	"NusYc79pKtRUbG14ddbNB+8FelNZArmYL3TGMyud3o8d0qxvnZAFY7D8rxxQxUCBqTAO8yyndtsSg83F",
+	"vMPjwePnw1FlN34HuaJNRbOC50UmRl7V7obpf4qy3pzyy02bmMgE6/6cVQhEmr/MnjU+u9wnN/rbzr5Q",
+	"YGdj4q5WMKStaa1ETPUmnt/1y8y9qoxG5o7En7Y/7M9cVFIaN40HRF0grUcprKE3Ye1oVYyjLRe4xAus",
+	"Q+rPlja6vcl/qFDurQ63CxH1QxV5SxF1WEQvrv0nyUZkHxmNeTJyyi8CxX4z8mfaP3REfHceXYYrEgmJ",
+	"jpvzB6cXfDoVGXt9RACR9pV2rRDtaFsvhOILCd0N1iEGpZWUuHihGkvFsyXEdA8OjzsM0a71ZJJKJQIW",
+	"tgbO5AtbUIrr4WBTGRAc09wP4YatMyB7AdKaFlC5QEltxEoD0lRsp2P7UyPSyT56ha5qGlskCbl5nOkL",
+	"dEdTHfMUCDqA2RbzCJlINU9MECrMQ9hF247KSISBzgDWvt/b2QrYGzjHD18enI5Qox6iHo1g/agkGHHC",
+	"JjIlR77WZILjdeL2oPcA/OoTKCV25EwwhgjxMJFaQV8o5rpdTklyuq90KuMlBRugA1ZfGIZ7bDrM5MsU",
+	"ELfn0OmK/qjTK74ZqTM5lSpUWqXL/Vo5OI0S+3Wremjw+DGigM907nKooqfDwWFUFaVj+35EkOYOndsh",
+	"2XQY4Z8nxGkcKruv95pW756BhAQWXjeE2Q+t0H/U88zF+3x7ls8hKnlNChiZNna2uwFijaCdQ0Or0srm",
+	"bS7uoTVYwE/qbjzFdbomi9k967fd26cdx4+scNmP7N7XPpHzqfc3dFP1951A1H45yfhcdCGrBo3F7jFj",
+	"bkS3yGT5wURn8y7HYwo/+zw9UL9bvMWanoe7U5f64NVRXaQ8tQ9K/W2p37c/cGNEfnlltRgJlNUi+BW8",
+	"WU5BVCfBPcPGhUpS4X0fqrZazFlk8FfdQnYTaaxbdS5UojORIMn5Qip7+p6LzEittty7K7NQpTIWdi0C",
+	"9hh1sYEwPwT9oD8eTiCu2EwXWcAGyukf6NWTBkjhHNRXGSBrpvAiLTCwC3OdkFrZF1h/17wZ46oEP5vN",
+	"6KicntQcOXOpOLtleBv4V2zsPxseVH1Mv3t+dDA8Ph22Oq3jl2dHB8OGSwP6XZC/z9fzfNZcsKPpnvPM",
+	"Dh+Eqlwu+49np61O/ZOD09pHJDCvjx7DI59t/nLloucoBP5HxzqXsbjizu6at9cJJoJKtwt1U43ewUt/",
+	"5uccJeO2d1iknEDb73ygWJG8QzINJLqWSquL9lo+7WGv91V53155D3DFKfuxbg1s1t+YM23U3IPKiIKN",
+	"5caVfEBaCwxyw56enb2CREmZv8l1gQ5DqOwxb8/tgN3MMGNtaxSHylE6oilGdQmYts4gGMdk3qSCMSd5",
+	"58I7auuEe6q/scERe8zjd0IlfuCcinSsf4znT6vfOu8FO0Hv+rF0Gm9zqjsm/CueynPseLqN5F0hRc/l",
+	"uVD2IbDCvqu3NLmYk9TMhTXCmx07aItl+Cs24XPr8ZMr9CrTc5HPRGGYVVgA6IJ98wwRvClLdzIcHL4Y",
+	"AqI4AthY12cmFHsxPDs5Ojgdnb388/AYY6PUKAm5DOxLMsK6dRIyfJFzAmF/++wx+n9h0evdj2t3g49E",
+	"ZE/1HTz+L6QRW/tAxJoUaGbSAUuc5ODtFSq1S+buNTg8PAG6cFNVKYUq14wzI6wlkCNSulAeog8RhUAB",
+	"gkcVTq2iTGehcv1MhPu83ipq/VOWlRH2ULUHr8+eQrHW6PnRi6MzoAN4cXT8+my4BZVtLhmMyGp9tuDG",
+	"+ocdV11Ha0qOGi9/STy0u99SWNmPHxOhBMRsYajWcMJsqh/nxSQARIWBztVleJ/zsUgxjw7tWiLp4xJC",
+	"/Cjl0O+KAEcZv2DWCrL+I9YQy8Q04rGhyF7vDC+P0eq8+hN7Onz+iiHuwmiW5wvXImdGuc55CmqwypGM",
+	"lyvD7tgXYqYTMmyt2ghC9Sd29uOr4VW3hX0WWaiaf/MB7/xd2HoyPAtbHXjwd2G9QDpsdfCp34V22mHr",
+	"kt2Htbouphos4Jl431iLQ2rhLrR3X+hZvRItu+x8aNFkqR1wNWTmqbl5KXkbdakf5GpUqFUsbMnnaUQ4",
+	"WTnCND47fXncYRCVBS8G/hWwI4gAZaANs3MrQNKwaDtypSGZMDoFJaV9PDB4zSnS1ohu+HIh1ODVEcEp",
+	"3+J0vZ7M0WMOHWxCg9zRz0qj5/Z55D+GqXjmB1qhipQ2coOB6Mvd1bSt1ivgsT3ReQxwd4ZFVv/UJZfM",
+	"AKxAYHkmyGSV1u+XaRJcIW4/Dl48v5m4uVF/FbcvStyIY36zxAGVUaOo7fZ62JRDHThiIVQiVLx0VlOf",
+	"unrQ60BzkILIECGahop4LLUSxPYesL3e/cri85ItmGsBW4ngNcAwDkJVr83OBJQFTAipHG/bZzN9AZaK",
+	"nuTYR0Q2gTSEOJl0sFyy5KO3IzT1KVQklLEAG9LemzIX2OhhzaVMnlvjEAFVOA6TZYVyVYJAHALjvXGM",
+	"vOEQOIGNujPKrR0oYkDRhFv9ln5npVCoc5lpRdhjlQ2OyUArJISWcb3X245XKihuWn+xYTIAymWPPtew",
+	"ELR+mYqCxoWgNB6kuEjaSHp3zPWWCJJDn2aNBv7rRl22pQoIrtQB5X2vdizPd7bjGc+3Kzw80wyABHr4",
+	"6J5hB9ZkOaguYYNXR3X4IfwpOz38c5XRybVOTajsqZNT7mcOGURWOOTRPoN6YfyK5yxCp5HsKfAWt893",
+	"ImoyCtUa4TAQCQdBgKnfVXQhiqZUWKOhiqAHKcKqwVxCOnjCIdYdue5c+2/ok432CZm6bNiOQlXzmH3e",
+	"n6kGhzTTxXRWUc4QM2/lNZoO5hClmmJBNfIa+YiwSH4EVi2ojlcvTyt4bLt/UR/pcwrrgruIVFVF1amX",
+	"0wJwk2vrQiEXCa0GIVqWPTcXM52KGkxsn0UoQhFr64xFiTgXqdVV0VYnVJF1C+2ClfiNEcH6Rnb/R1Z/",
+	"mghTBfBJ5MH3Iqxv9cORTKKtwGVBcY8wPOl2N8s4ULNE1ouMoCrX7IfIyYx/sTYmQzvAiKS32AbCpl6A",
+	"YzGuigxHMNMyFhFcsODG/h6LM/wmLKoatxKgdQp9gIbFei5ChcTLhpWvjb8CrI314yKxP0lEmnOzFbBT",
+	"jVXfkVN0IwzSRKwNWMtW6jp2DYo4h/Y8XeSLIt+yEiqspIYqWmTCCBWLkbUD03xJnMkTkCgVL8vPAxap",
+	"qMSV2QnYCzEfi8w4z9eDKgYsAXuoTZV2woKJcZxGn9mTIcKoSHlIc3YKb2731G7f8NxqPkZ188DubGU3",
+	"qHRPEM8K9S4izhbDiL8LxQfSl+ynw5fHw7fE+hwqevxIg44yAQU+RgD0GTGOHW1wW4Knhgr7CPfWvr6x",
+	"PcmFYRFeErABi/qQ/u5C0M/6fvM5iR8U/2HJ9c4eMzAJI1MoJMZoWQ2TAWvUyQKfyyRJiVOl2ntYK6pv",
+	"x4UBlit/yh9CLO4JW/0PQRBcXuKGKs0iWg0K4YG2zbg0SFIO6Gpw5RYW8mMNPJQYlDJpZnwhOizyHxI6",
+	"YNuw1QkhLQD/gJwa/CvWiQhbl5dW3ErLDWMdwjj9o7jLa+6zyF4BOgUl657BgTG4k2pHoKxGK/WdJYup",
+	"QwJ3JwlJGG1dqKL3XYTb7UK5ZZ9RgQYoO0NS5OOmQOzLlQHNRLoIFfCawQpCcDDR1BeRZ0tcPqqpRoZ5",
+	"zNGw6K/dJ4gL6hqoIkgqmnVsjlA5TbvvXfaa2ki6L+gYyg2SuDezeNvDtzp77wQqh89exVZaEU6URUTO",
+	"9WrRGrCPgdw1EwgtHltRLA+CoAL3JRukDlk8fA9RQHZ6OmSlt2C/jIV3KeAfX75dAx92c6EsbE0t2PHW",
+	"NAMZsoTglY6wVn4djKwGOm9HKlXhjg1n0kBNJ1z+8dV5Q3ApWNnFkUdDsVc8k+Z/rc7RXxxs7tsAjVwd",
+	"KfCoSaFih4nLsyl4gKbVb30IW7HMl2GrH7bgaWHrssplT0U+ouFYGxcq++D83al4Pcs7X76tb9vOo//8",
+	"9wOMsRZKLatZ2KH5Ixz59/V3sERBcfth1uG+NAax4RKqJEjTT73im8bkJgAHhl38ItetcpgrS74hSkMd",
+	"ZO7ZoP5jhIDZsPr1yoUP1sFYiCyXhJ0Hhv56ptavQvgJf1XVAOBhimu7vpXXL83EI8Nqn8+JpEgHM66s",
+	"VNLMRmUdqkEIeKkS8R47avV0kelx2TtLMlB7YsuqkxShWyniuigM8FQosNoYd+WC2EVu9Q5lFnAioHys",
+	"wcjTxhcRihUIMLXV3/nm4YOdnb3dXs+9TDOex/NF2r1mr8WKbqMtxPt49tJHEM13Hq4hmu/sWtHNeVph",
+	"nD+6jQh4B1BZCgEr2q3OFK+CzdkxMgENdKPlAIsDV6C8eM1mRLME1z+sbUCIiwmX2uXEX6KUhVbMQhSo",
+	"0EpU2AJLHI0gu8lwWbnNZPyAZME3YeuyE5ZiGJJ4hHXJpY8v315aM+K3uRb+pJ+KNNV/kJlfb5IhqKaw",
+	"VZso2ub279ZN369CvTvF16gJGxDjivVioTVbtKEwsIYYV7r/rZtCBcCL32DIXv3ke2TjXjWCWxcj4Rre",
+	"ol8RL7xV1yJeukIZ/ui6190SehEvvi0Ao5vtHWAY8RYrjX3Xjt/i1RuiuLs3Mxio76WCSnVUIPiFZxQA",
+	"sgjLhNUhIvH9wT7GJsFxsV5fuShIuSRJXp115qwAJ6NgVdDzbnqYwsRPaFU+hrlRxq18X5a6C9pRfebU",
+	"wRIqjyEL6rcZLR7j/ltYhnpo7rgiW51Q6TITsyGQobTqrgUz2i4qAzhOWbHIRUJdMNfMdJXvYpXvslc+",
+	"uJtoVO1blUz4AVv7PUTUfpWNHmxazLIpzZHduGxEvjJuXeTBzZqMcFhde2Oey3EqEDmqOlM7VSRAZxgI",
+	"9tIIkGWWV7UiXRPVFCAJpapCUiiVqTQ5Vah1QGwxUm8C+0V7K6IwU6i8VEPAAKwCb8BTowGbqWSsXMU/",
+	"tW8GAJ9CpUaFfFoBp8p4hkwGHq5qE8IpjuMT4ZxaE2IzyqnvZHyzu7v30DoZnwn6tPQ7nPrTF0oko/ES",
+	"vFZ77m/CJ33rXZhKPIFv8qZ8atTQL8Ui+BXP1Nup3LtpE3iBKRaMry6EqXH3tm6nSbY/wP+bO1++9xRF",
+	"JvJMinNRKQs/LblvTy/ghfIgjCkFKLEUtLEyBkX0Y20mA7rZSh0+vW0bWkrcW9bcUvLJ4VZ+g+rlFsrk",
+	"KkXy29MjdzWDYLVHSuejCRQ6rZpDeHxOF3n3ga7sQvFemnzff5uttWz3tuOgrqnSlhClyYIqN5dkt3zu",
+	"57KjjjW+dzNOWBDY5fUH1MDeujj4L9zbNuq5GyhhGIi1fpv66daKWU29vbxET9qGxEb9Bs+hSZsKCeaI",
+	"soL4HdGcvxMsK1S0VcNf6m9vQ2f3TJu8/6jX64HZQZNZB6SeSpOjHgcRhfZyr5XPruf6qKDKBVI9HrZe",
+	"vaJjynNxwb1YPi7X2q0QRcjZ6w4d2OFvIbbz2kXA4awvVI01HtiAu+xciosOkfN2WCKIB9NNiEiW1u9Z",
+	"oSdUv6a/13/sIj0E9OhdgT04GzbSdbMQtC6VNlUXVnm/+oWvDSBKIlslpJDjKjbk3aCkydww2pVaIEC+",
+	"gs6TOBOA6sdTg8cUtstjOhnyOOX9gf92gyjUCJW94m1ok++wXJfZQezdsK5GIs6x1dHJRo2Pdv0h6y+w",
+	"nUk72j7fibbKXHhjZRWrFVZVj6U3e/15g2QuVfVitIF82DCt0uUW6zKueLrMZWw6TgBNp+Z2pnrqiRww",
+	"F68/5MoWZ5pAXU3QDaFA9fLt5f8EAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -88,7 +88,9 @@ type UserStore interface {
 	// DeleteUser deletes the account and everything tied to it (quota
 	// counts, API keys, feedback, pending admin changes it asked for or
 	// targets, conversations with their messages), at once; the request
-	// log keeps its rows with the user anonymised (no user id).
+	// log keeps its rows with the user anonymised (no user id), the audit
+	// log its entries with the account's email replaced by
+	// domain.DeletedAccount (the id stays), in the same write.
 	// CodeNotFound when there is no such account.
 	DeleteUser(ctx context.Context, id domain.UserID) error
 }
