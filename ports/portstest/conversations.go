@@ -246,6 +246,11 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 		say(t, s, ada, recipe.ID, "Café crème: naïve über recipe", at.Add(3*time.Minute))
 		other := create(t, s, bob, "Kyoto sourdough", at.Add(time.Hour))
 		say(t, s, bob, other.ID, "bread", at.Add(time.Hour))
+		// Words are runs of letters and digits on every store: an email
+		// or a decimal is several words.
+		contacts := create(t, s, ada, "Write to ada.l@example.com", at.Add(-time.Hour))
+		numbers := create(t, s, ada, "Numbers", at.Add(-2*time.Hour))
+		say(t, s, ada, numbers.ID, "pi is 3.14, see docs.example.org/v2_notes", at.Add(-2*time.Hour))
 
 		for _, tt := range []struct {
 			query string
@@ -263,8 +268,14 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 			{"paris", nil},
 			{"bak", nil},
 			{`"bread"* - : ^ (`, []domain.ConversationID{recipe.ID}},
-			{"", []domain.ConversationID{recipe.ID, trip.ID}},
-			{" !? ", []domain.ConversationID{recipe.ID, trip.ID}},
+			{"ada.l@example.com", []domain.ConversationID{contacts.ID}},
+			{"l example", []domain.ConversationID{contacts.ID}},
+			{"example", []domain.ConversationID{contacts.ID, numbers.ID}},
+			{"3.14", []domain.ConversationID{numbers.ID}},
+			{"14", []domain.ConversationID{numbers.ID}},
+			{"v2 notes", []domain.ConversationID{numbers.ID}},
+			{"", []domain.ConversationID{recipe.ID, trip.ID, contacts.ID, numbers.ID}},
+			{" !? ", []domain.ConversationID{recipe.ID, trip.ID, contacts.ID, numbers.ID}},
 		} {
 			got, err := s.Store.Conversations(ctx, domain.ConversationFilter{UserID: ada, Query: tt.query, Limit: 10})
 			require.NoError(t, err, "query %q", tt.query)

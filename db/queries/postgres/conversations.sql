@@ -38,7 +38,7 @@ WHERE c.user_id = sqlc.arg(user_id)
   AND (NOT sqlc.arg(has_cursor)::boolean
        OR (c.updated_at, c.id) < (sqlc.arg(after_updated_at)::timestamptz, sqlc.arg(after_id)::uuid))
   AND (sqlc.arg(query)::text = ''
-       OR to_tsvector('simple', c.title) @@ plainto_tsquery('simple', sqlc.arg(query)::text)
+       OR to_tsvector('simple', regexp_replace(c.title, '[!-/:-@[-`{-~]+', ' ', 'g')) @@ plainto_tsquery('simple', sqlc.arg(query)::text)
        OR c.id IN (SELECT m.conversation_id FROM messages m
                    JOIN conversations mc ON mc.id = m.conversation_id
                    WHERE mc.user_id = sqlc.arg(user_id)

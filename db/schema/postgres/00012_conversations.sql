@@ -27,7 +27,11 @@ CREATE INDEX conversations_updated_at_idx ON conversations (updated_at);
 CREATE INDEX conversations_created_at_idx ON conversations (created_at);
 -- Full-text search over titles. The 'simple' configuration lower-cases
 -- words without stemming, so that every language matches the same way.
-CREATE INDEX conversations_title_search_idx ON conversations USING gin (to_tsvector('simple', title));
+-- ASCII punctuation becomes a space first, so that the words are those of
+-- domain.SearchWords and SQLite's FTS5 (runs of letters and digits): the
+-- PostgreSQL parser would keep an email or a decimal as one token.
+CREATE INDEX conversations_title_search_idx ON conversations
+    USING gin (to_tsvector('simple', regexp_replace(title, '[!-/:-@[-`{-~]+', ' ', 'g')));
 
 -- A conversation's messages in order (id grows with each one). Assistant
 -- messages carry how they were answered; usage is what the upstream
@@ -49,8 +53,9 @@ CREATE TABLE messages (
     created_at        timestamptz NOT NULL,
     -- The words of content for full-text search, kept by the database.
     -- The 'simple' configuration lower-cases words without stemming, so
-    -- that every language matches the same way.
-    search            tsvector    GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED
+    -- that every language matches the same way; punctuation is a space
+    -- (see conversations_title_search_idx).
+    search            tsvector    GENERATED ALWAYS AS (to_tsvector('simple', regexp_replace(content, '[!-/:-@[-`{-~]+', ' ', 'g'))) STORED
 );
 
 -- A conversation's messages in order, its latest ones, and the cascade.

@@ -354,7 +354,7 @@ WHERE c.user_id = $1
   AND (NOT $2::boolean
        OR (c.updated_at, c.id) < ($3::timestamptz, $4::uuid))
   AND ($5::text = ''
-       OR to_tsvector('simple', c.title) @@ plainto_tsquery('simple', $5::text)
+       OR to_tsvector('simple', regexp_replace(c.title, '[!-/:-@[-` + "`" + `{-~]+', ' ', 'g')) @@ plainto_tsquery('simple', $5::text)
        OR c.id IN (SELECT m.conversation_id FROM messages m
                    JOIN conversations mc ON mc.id = m.conversation_id
                    WHERE mc.user_id = $1
