@@ -4191,7 +4191,8 @@ type ClientInterface interface {
 	// request log is operational data kept by the operators and is not
 	// part of it. Conversations are read page by page, so a conversation
 	// changed during the export may show its state before or after the
-	// change. Takes an access token from login, not a personal API key.
+	// change. The document is built in memory: past 64 MiB of message
+	// text the export answers 413. Takes an access token from login, not a personal API key.
 	//
 	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
 	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5602,7 +5603,8 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // request log is operational data kept by the operators and is not
 // part of it. Conversations are read page by page, so a conversation
 // changed during the export may show its state before or after the
-// change. Takes an access token from login, not a personal API key.
+// change. The document is built in memory: past 64 MiB of message
+// text the export answers 413. Takes an access token from login, not a personal API key.
 //
 // Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
 func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8588,7 +8590,8 @@ type ClientWithResponsesInterface interface {
 	// request log is operational data kept by the operators and is not
 	// part of it. Conversations are read page by page, so a conversation
 	// changed during the export may show its state before or after the
-	// change. Takes an access token from login, not a personal API key.
+	// change. The document is built in memory: past 64 MiB of message
+	// text the export answers 413. Takes an access token from login, not a personal API key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11777,6 +11780,8 @@ type ExportMeResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -11809,6 +11814,11 @@ func (r ExportMeResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ExportMeResponse) GetJSON403() *Error {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ExportMeResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -14226,7 +14236,8 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 // request log is operational data kept by the operators and is not
 // part of it. Conversations are read page by page, so a conversation
 // changed during the export may show its state before or after the
-// change. Takes an access token from login, not a personal API key.
+// change. The document is built in memory: past 64 MiB of message
+// text the export answers 413. Takes an access token from login, not a personal API key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17843,6 +17854,13 @@ func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -24184,6 +24202,20 @@ func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWri
 	return err
 }
 
+type ExportMe413JSONResponse Error
+
+func (response ExportMe413JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ExportMe429JSONResponse struct{ RateLimitedJSONResponse }
 
 func (response ExportMe429JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
@@ -27911,143 +27943,146 @@ var swaggerSpec = []string{
 	"dF6uCm4JWHdl4pA64vJukRcN7cm0J8E5IuCzRTmP29n62ybHOh07K7JiteL1d86KXaMGfMuDfax5Yhru",
 	"lWyLspVS8HnsnOWqFcZ+Bi4HoNfmhgoOaMTokTdubA8rJhFIWprL2Wt31jk5KuPM6lhbpWxrKsEtW0EG",
 	"Aanbica6CghsLNBuBc8nqO0q/L9IhsH25Fykwb+f6/TfJo5pOa9xSK73Ejj3b8Z2vXjWf5Praloshc7V",
-	"nCr71hi2np2PpzE2NIY39nVEtA4UjLrTZIu8/n/Z+5rlNo4s3VfJQC8ERgBFkBJlGQzHDYiEJaolSk1S",
-	"VrtdClSiKgGkVchEV1aRQiv4DHd3F725965mO8tZz6P0C8w8wkSec7IqC0BR/JFs2dbCYRH1lz8nz//5",
-	"Dp2eUF3vnJvaScZXu6+iRbfOBFbjfOiAAFVUX5CUcy0+zL1Q5RmfTGTMJnJaZMJsVeoYmJ2ZmOtzkYC5",
-	"vgRnC1O6XDIoogbTj1UKY2m8et8WKs+kMIyPrb3stc3sIPgq9sKgACaUeEW4h4m7kSLHVdNQmWCraGhv",
-	"WXYTdWZr2T4FIHSpdYXbYtaOyj5IW/sI3k5Wjv00DKYLfgewhwlBOPpwGQVswC4yrabVBwDBOVSpfGeF",
-	"BV7ExzAchUThAbpD6NYyqxgqz4pkKvIgVGdlF/OrrPJ1cVRa5+BJWrPOqbDHWzvYK2wvqjQrVKKbax5e",
-	"iDsZ7bCSVvdfN9xdU/XmZa8V4PkttRtetbLzNXjW67bjvr7yjeszwG/fyPxurhTZJx5QNYi1G+l6KdE0",
-	"Ta4XBlo8SDW9ZStFykPbYPLRR8DbVNE41smCyWBpCpI7btSr0L2pj94uWqDbGnlmqXL+fn30Y50sXaz+",
-	"2enL4xsN8Yhi9ZhikkNXI7bTYbFOi7liu33XX7ByDrN7l/dYqrXdCbSNxVQiVpyeMD3+2RKa3UJSTb4E",
-	"e/AaO1v6St16lp0Z/TDHDciNfLBn2MG17jNzHY6B5uHLJPM5W5EAG3az8BWs9a20F4XKXXeduxjlnRZw",
-	"9lcbmdCbmkS4/jgPCBOw3A1oYkkc6lejlmNN3UR9QVTShD9WWJLgdj4n55Ro5kGe5+K6DpuNT355jqSx",
-	"QNg+K4b7vz0vElFCgyNpTUEJvqZ0/KpVi2A8VRo7ISNhQDKXwHoZlIyVbceI375tKlk822A+9SHpEXS4",
-	"TgkNbEmDNDz4ERPyXGcCtBf8C2a9KV7Zda72ApBiXqP7Nr+WSgnPWXV/i/ou5Trhy3uu7QE3LHoyrEBC",
-	"4NcIhKJpAMF4InLSkT99Cnyvnl9xw87fM268TvC1buAPJ3u8J7q7k4ei+yB+MO5+y/e+6e7FO5Pd8bfJ",
-	"I7Gzs94N3MNgrWGkzrlUoEre34NVEPkol3MxKvLYfsuOnr0+O2jRRbOeQ9Kr5ojwqTt71+deL8RH8zOc",
-	"2fOFe3p+J0znR4/bbOIpH80am4tt8d5y5cbUsZdKoJae6LiAdk4geXy2RgkYMhbkhCgdD6FCwujXjKo2",
-	"ej18blCC3NaqOBCCcxV4gLWbYfc6tTJfnQGGLYD9Z0uXyYnZ8rmXD90pW8aUysN6Qlyo2o05b5ZdQjlq",
-	"lYvi8hJgSbYoCWYlJ7zkbjzF/lrvxCJ3kDul3wjNBkpyWPAsx0TvgB3UXWfgoeIJ4cctqcDZ6JX6BKjd",
-	"UlORsKTI3P4hEUB2tpnpC4a9BXnugOgg/ATtu3BX4Q0Bu60bZRNzH8IQPgF/d9T/ldVvZPV8IUe/m3RJ",
-	"QJ793NB+jRXoHEASijRhR9BpTyqqYXbtfxK+/Lzl6IQfk1O5ORSiLF2bM/5OYIH87iNWQIX1IJ3wOf9i",
-	"i9IRh4Iau3+mCvWHO2sV6rsPIIx1l3L0t3BMwLrZCPS4R2RXVXj99NurqLhBMg+yYGTpH9UZregL6qjt",
-	"B0jh3UNpFtpIfGqthLmYTqE2jLOJTAUGTHLNDKeS4lJlgdK4esCU5zmPZ/bqPjxtH/4ubGG39S5uZvAz",
-	"dAHahNtexj8vv+hko6+Onz+W4+d3YtcMN1sXCDKE1sVSF4B/A2KWzvlGt0rd2vEDWw1IqNglTomLyv3a",
-	"frRejLhFCnE8E/E7GmlYdp6Brpzobjdk2tR0ZGlMIRKrnU94xtrcWAKFck5rOGAjYVfEydkkE2bmfMMu",
-	"Aull3ENslhk5VZDWHCpM4aae5eDHMcIYa1O5XpJXe3BC5btwqoVYCvRqgaEgMIG7xEyNaPKlehzd3EII",
-	"1XqkdUMaNOo23tHR5yILGMQGqk1w4zCM/HF+YLgeEy4Df4U1OV0+M8SZqeMDDNc0NMVUU/GqikjcPoaL",
-	"hlWdJeLrG4Ktq0v+saBrp6XEhX93nvWK8YNEuxLvTAjIL0fodji2mI1XG9P3iN3qyEJPEDm4dABuiCLd",
-	"9Ls36enjLf/nLIFFGka9sdVvieWz2fhJLF/KZ0ev/3G0cyyPzJE62YsPjh4evVv89YeDZ98GYvnsH8mb",
-	"I/lSHl38+HOaHu/++I8fl8++DeLdVI3n3/eSvz5LPSvLGoaPHj4AaC77nREpHMgur5/fiPG/DQIHlytx",
-	"/fQv6EiW9ezENNIEu2DeMuhNdPnil459r56HTxMDz7U+nZGXzMM09kUEtF+fYPNtc6Mh+wejjyk0Y8E2",
-	"SJxfry1eLRBZ4upk9Ul/hni1I02MWo+XJCTBG6VK1AViml94xHpVKP2+I9fxhjHfMoJ9Q7UfqaEWPv9M",
-	"xQNfg75/+LR1pDUI+nrnujRC7EN1CwQqN6+s00dVKJdW8y/TQ0vEGtCIL/x2VEpfUPt+CNhiZ/zyflJr",
-	"7evuGXs2JPacdfNlbc4KIDtQr8HsCFUss7iQORtnVvPOargseiFUY3OeFzi/uypabpl++tCqdoZ87fUV",
-	"+0sh43dlSbDpsKnWWBdjpH0b+3shMgnlf3CyyYdJ/ubvucnZv/75/zd4NS87H/32E/spgsaxC20WQqAK",
-	"8/eCp5Z+6KNe93X68GP6hf3rn//nv/7jf3/8+xQrqA/gsWUO9C2YM/o73zNs1IZZcDACM+eZN+9T+yf7",
-	"7//7b/+v/mWvN9wNvH2w6VdV7wMxfw0J/yIsqVxvxjGpPOaKLSTgHd2wP1oZmNrIq1z/VHSyQTSXtbFf",
-	"aV52ToWQVgdxoTGmZRyzUuQwAelHLTMJEMu+iuesDHJtNSSD/AUGeFdm8wuE3a57knBCH/OXY/4M1P7Z",
-	"Vf96sH6xg+WFLMq+wN65wr8/frBcbOuKlAuh8mxpFb1KlLetXOiwikd3mNees8MIbi1UmPYQsAE0BZxm",
-	"1jpjc61kruF1Y2vl83iG6V7TIhNJ9RU4gaF6dfLyh6PD4cno4Onw4M+jo+Oz4ckPg+ej0+HBy+PDU6eJ",
-	"1qD1Ym3ZgdJUQROqNiZ4oTSPtvbBXQgDgJkBjvw5T9mMLxZQchNn2hjG0zRUrjTHBCzC9YqYNP1QharL",
-	"omJBoBaIlA+vNEXsOvJaKc+E0sV01iE4Ep4iYoArwZGGzQRP89lyH96YiGnGE5FEfW+U6PrrrH7J6uMm",
-	"1ReoGalQMVau1+HwycngcHg4ej44Gx4f/Dh6cQr6PPi2mu8enpy8PBmdDM6GJeg77cg9w1zbV7vFdib2",
-	"FbXJaJeXAoPcY3OpilwYGj9NUF8of9HyC+2IwU3TmR1AXVZdXFEDMWVF4fsKVZFP1LfbXtZq03WAZ4z6",
-	"Hpmhtxe+Cr7kwG5nVCwsi42gofBMMDPjGepTBZhokyJ1A4V5RhdSJfoCulgvRBYLlYeqbaeTiFjOeWq2",
-	"OkwVaepyV2qdxMaufAq1Z2ntxngmklAReIXpIBCiYQf2QveAgIwNX5oGOXSK5/kaxZ04VYYzaELtx6u1",
-	"qCPBW1hR82BmjV9VzC3H2bF/4E/fWPXyfi+x/OcTg/r/9AGtbegs3ur3KKsDIh9WwlXy78HZzm5/r9ff",
-	"ffg3yP3IhYqXo7lp9Xce7W5KHSjD/BC4xuVp9b/9NrC300LgpK1CXBtF0Nu9xkC+WR3Ig92dXqexIXI5",
-	"HscP/FF9E+x9bFCrI8KEGf/7+Etjj+VqQbzz5Q0CH68P4u1NGyA/Bc53lcpedmi+R2xyNUDvn411EfZU",
-	"X7iuKIJlokwuGws6bh0mgmnAwtaiGKcy7rA5f9/lU/Hd/V7YCj5LxP03o4fU1A7cKssOQWR7zbM9xYOI",
-	"puZquBDjLuJANSoap3BZGHZYxO/sf080Nld8evbiORMqWWipcitO0xQQtXj8juDeNRWm5yJU7satGvJX",
-	"nApuxZUp0tz0WSYSCWGpVKp3hhXqIrNSP+kwnkCCesKSAnmQMK4SNmADFwPNHOUA2880OO8AxOrN8PHo",
-	"dDg4OXg6OhgcPB2Ozs4qPaUdYVZRH5+OMBedyQQdvyk0aXTOSvIVOAmkRNVFp0QUxkRPqgucCeWSS+NU",
-	"2ldwU9anUeZ8KiZ5wL7nMi0yh6EILTZpaezUQgWZn/YpbzbHwyeDs6MfVibkkI4e9rZq1agm19nc4fhb",
-	"iW7HAZKlykUFvF5M+FRTqQRGREEKD+0VajMaa2WKOXUGKwunJ2Whcl0BhlrhUEGlLcVZwdMEvavdpjlx",
-	"q+K0SETiWlFnYlKoRCS0lBjshzHQAKHgl7X3evdZhFf8zvLRVsB+4KlMKLMVWDG1KyvdqdWs7NgIHQ6V",
-	"gAorDUKYkNhalYpLw1y6be7/jnlapOuK93nGWaE2Vyy8EWM8ZNdRDmCzXEuivYc+8DHl3mZyPodCVD+T",
-	"ac7jmV2qVPDM+XwaOi43wzz4bYH2HkLnIvf3zmdoEoRj2zh2OhawRkbJxcJyrtaLlRvBickmUqQQfTZ5",
-	"kSzBw5/lciJjyVMwL9JUToWKRRAEXrOCtZd12Rv5Ti5EIq05V2SpFct5vjD97W2hggt3MdDZdNv+tU2v",
-	"GJUDByEMrMYuVJzxRU2aky57/aBBSTkntB5N8MR4ucPGJZwray+0MXKcLrH85rfhILhByLB0THnlVx4/",
-	"AocU6JOrATa4PhLv0U70gkj+497lmmvoFjmV4P/Z60EqAs9X8jrOtGZzrpYVxj0BvlibBKTJhhnY14xS",
-	"0lCq8QOgMPzsD/9Webkiz5Yj4Det/s7uzfIw8jOtX3DlEPLMlZEvX4RI43aNtaP6LkUE8BbZG6jbXART",
-	"jVCWRyd2yN2BHXJUAlM6lyLP2VwmSk5nOXt9drAPXWdmxEGQ94tki2zfcuWhsTTLaYfKwg3D2pG/A+XY",
-	"vFWLvF4JtZGh9ky+TE+V9m7apKLFWiWGplU5XDAENEYYkDwXCWtb7aG+dA6mMwfhYtd586JsbVS4q051",
-	"l3dVhW9wtsepRsupdror/RRBWAxuFtXagM46xthvmgo1FVsbjs66+uAdoDeVJpCL+UJnPLPU6d3skGZ9",
-	"7YQ0GIPpf+WAqg4UGArjMM9yardNMdiczDs8Hjx+PhxVeuN3ECvalDQreF5kYuRl7W6Y/qdI680pvty0",
-	"iYlMMO/PaYXQSPOX2bPGb5f75EZ/29kXCvRsDNzVEoa0Va2ViCnfxLO7fpm5V5nR2Lkj8aftD/szJ5WU",
-	"yk2jgKgTpLUohVX0JqwdrZJxtOUcl/iANUj92dJGtzfZDxXKveXhdiGifqgibymiDovo4Np/Em1E9pPR",
-	"mCcjx/wiYOw3a/5M+4eGiG/Oo8lwRSAh0XFz/OD0gk+nImOvjwgg0h5pVwrRjrb1Qii+kFDdYA1iYFpJ",
-	"iYsXqrFUPFuCT/fg8LjDEO1aTyapVCJgYWvgVL6wBam4Hg42pQGBmOa+CzdsnUGzF2ha04JWLpBSG7FS",
-	"gTRVt9OxvdWIdLKPVqHLmsYSSUJuHmf6As3RVMc8hQYd0NkW4wiZSDVPTBAqjEPYRduOSk+EgcoA1r7f",
-	"29kK2BuQ44cvD05HyFEPkY9GsH6UEow4YROZkiFfKzLB8Tpye9B7AHb1CaQSu+ZMMIYI8TCxtYK+UMxV",
-	"u5wS5XRf6VTGS3I2QAWsvjAM99h0mMmXKSBuz6HSFe1Rx1d8NVJncipVqLRKl/u1dHAaJdbrVvnQYPGj",
-	"RwG/6czlUEVPh4PDqEpKx/L9iCDNHTq3Q7LpMMI/T6incajsvt5rWr17BgISmHjd4GY/tET/UcszF+/z",
-	"7Vk+B6/kNVvAyLSxst0NEHME7RwaSpVWNm9zcg+twQJuqZvx5Nfpmixm96zddm+fdhx/ssRlf7J7X/tF",
-	"zqfe31BN1d93BFG7c5LxuehCVA0Ki91nxtyIbpHJ8oeJzuZdjmIKf/s8NVC/W7zFGp+Ht1OV+uDVUZ2k",
-	"PLYPTP1tyd+3P3BjRH55ZbYYEZTlIngJTpZjEJUkuGfYuFBJKrzroWqrxZxFBu/qFrKbSGPNqnOhEp2J",
-	"BJucL6Sy0vdcZEZqteXOrsxClcpY2LUI2GPkxQbc/OD0g/p4kEBcsZkusoANlOM/UKsnDTSFc1BfpYOs",
-	"uYUXcYGBXZjruNTKusD6WfNmjKsS/Gw2o6Ny+lKz58yF4uyW4WvgX7Gx/2z4UPUz3ff86GB4fDpsdVrH",
-	"L8+ODoYNjwZ0X5C/z9fjfFZdsKPpnvPMDh+Iqlwu+49np61O/ZeD09pPRDCvjx7DJ59tvrjy0HMkAv+n",
-	"Y53LWFzxZvfM2+s4E4Gl24W6KUfv4KM/83OOlHHbNyxSTqDtdxYoliTvEEwDiq6F0uqkvRZPe9jrfWXe",
-	"t2feA1xxin6sawOb+TfGTBs596BSomBjuXEpHxDWAoXcsKdnZ68gUFLGb3JdoMEQKivmrdwO2M0UM9a2",
-	"SnGoXEtHVMUoLwHD1hk445jMm1gwxiTvnHhHZZ3wTvU3Njhij3n8TqjEd5xTko61j1H+tPqt816wE/Su",
-	"70un8TaHumPCv+KpPMeKp9tQ3hVU9FyeC2U/Aivsm3pLk4s5Uc1cWCW82bCDsliGd7EJn1uLn0yhV5me",
-	"i3wmCsMswwJAF6ybZ4jgTVG6k+Hg8MUQEMURwMaaPjOh2Ivh2cnRweno7OWfh8foG6VCSYhlYF2SEdas",
-	"kxDhi5wRCPvbZ4/R/guLXu9+XHsb/CQiK9V3UPxfSCO29qERa1KgmkkClnqSg7VXqNQumXvX4PDwBNqF",
-	"mypLKVS5ZpwZYTWBHJHShfIQfahRCCQgeK3CqVSU6SxUrp6JcJ/XS0Wtfcqy0sMeqvbg9dlTSNYaPT96",
-	"cXQG7QBeHB2/PhtuQWabCwYjslqfLbix9mHHZdfRmpKhxss7qQ/t7rfkVvb9x9RQAny2MFSrOGE01ffz",
-	"YhAAvMLQztVFeJ/zsUgxjg7lWiLp4xKC/yjlUO+KAEcZv2BWC7L2I+YQy8Q04rEhyV5PhpditJJXf2JP",
-	"h89fMcRdGM3yfOFK5Mwo1zlPgQ1WMZLxcmXYHXsgZjohxdayjSBUf2JnP74aXvVa2GeRhar5ng/45u/C",
-	"1pPhWdjqwIe/C+sJ0mGrg1/9LrTTDluX7D6s1XUx1WABz8T7xlwcYgt3aXv3hcrqFW/ZZedDiyZL5YCr",
-	"LjOPzc1LytvIS30nVyNDrXxhSz5PI8LJyhGm8dnpy+MOA68sWDHwr4AdgQcoA26YnVsCkoZF25FLDcmE",
-	"0SkwKe3jgcExJ09bI7rhy4VQg1dHBKd8C+l6PZqjzxw62IQGuqPbSqXn9nHkP4aqeOY7WiGLlDZyg4Lo",
-	"093VbVutVcBjK9F5DHB3hkWW/9Qpl9QAzEBgeSZIZZXW7pdpElxBbj8OXjy/Gbm5UX8lty+K3KjH/GaK",
-	"g1ZGjaS22+thUQ5V4IiFUIlQ8dJpTX2q6kGrA9VBciKDh2gaKupjqZWgbu8B2+vdrzQ+L9iCsRbQlQhe",
-	"AxTjIFT13OxMQFrAhJDK8bV9NtMXoKnoSY51RKQTSEOIk0kH0yXLfvR2hKY+haoJZSxAh7TvpsgFFnpY",
-	"dSmT51Y5REAVjsNkWaFcliA0DoHx3thH3iAETmCj7oxyaweKGFA04Va/pd9ZKhTqXGZaEfZYpYNjMNAS",
-	"CaFlXO942/FKBclN6wcbJgOgXFb0uYKFoPXLZBQ0LgSF8SDERdRG1LtjrrdEEBz6NGs08I8bVdmWLCC4",
-	"kgeU773asDzf2Y5nPN+u8PBMMwAS8OGje4YdWJXloHqEDV4d1eGH8FZ2evjnKqKTa52aUFmpk1PsZw4R",
-	"RFY45NE+g3xhvMRzFqHRSPoUWIvb5zsRFRmFaq3hMDQSDoIAQ7+r6ELkTamwRkMVQQ1ShFmDuYRw8ISD",
-	"rzty1bn231AnG+0TMnVZsB2FqmYx+31/phoM0kwX01nVcoY681ZWo+lgDFGqKSZUY18jHxEWmx+BVgus",
-	"49XL0woe2+5f1Mf2OYU1wZ1Hqsqi6tTTaQG4yZV1IZGLhFaDEC3LmpuLmU5FDSa2zyIkoYi1dcaiRJyL",
-	"1PKqaKsTqsiahXbBSvzGiGB9I7v/I8s/TYShAvgl8uB7Eda3unEkk2grcFFQ3CN0T7rdzTIOrVkia0VG",
-	"kJVr9kPsyYx/sTYGQzvQEUlvsQ0Nm3oBjsW4LDIcwUzLWETwwIIbez8mZ/hFWJQ1bilA6xTqAA2L9VyE",
-	"ChsvG1YeG38FWBvzx0Vib0lEmnOzFbBTjVnfkWN0I3TSRKwNWMuW6jp2DYo4h/I8XeSLIt+yFCospYYq",
-	"WmTCCBWLkdUD03xJPZMnQFEqXpa/ByxSUYkrsxOwF2I+Fplxlq8HVQxYAlaoTZV2xIKBcZxGn1nJEKFX",
-	"pBTSnJ3Cye2e2u0bnlvOxyhvHro7W9oNKt4TxLNCvYuoZ4th1L8LyQfCl+ynw5fHw7fU9TlU9PmRBh5l",
-	"AnJ8jADoM2IcK9rgtQRPDRn2Ee6tPb6xleTCsAgfCdiARX0If3fB6Wdtv/mcyA+S/zDlemePGZiEkSkk",
-	"EqO3rIbJgDnqpIHPZZKk1FOl2ntYK8pvx4WBLlf+lD+EmNwTtvofgiC4vMQNVZpFtBrkwgNum3FpsEk5",
-	"oKvBk1uYyI858JBiUNKkmfGF6LDI/0jogG3DVieEsAD8A2Jq8K9YJyJsXV5acis1N/R1COP4j+IurrnP",
-	"IvsE8BSkrHsGB8bgTaodAbMareR3ll1MHRK4kyREYbR1oYredxFutwvpln1GCRrA7AxRkY+bAr4vlwY0",
-	"E+kiVNDXDFYQnIOJprqIPFvi8lFONXaYxxgNi/7afYK4oK6AKoKgolnH5giV47T73mOvqYyk+4LEUG6w",
-	"iXtzF28rfCvZeydQOfz2KrbSCnEiLSJyrpeL1oB9DM1dM4HQ4rElxVIQBBW4L+kgdcji4XvwArLT0yEr",
-	"rQV7MRbeo4B/fPl2DXzYzYWisDW2YMdb4wykyBKCVzrCXPl1MLIa6LwdqVSFExtOpYGcTnj846vzhuBS",
-	"MLOLYx8NxV7xTJr/tTpHf3GwuG8DNHIlUuBTk0LFDhOXZ1OwAE2r3/oQtmKZL8NWP2zB18LWZRXLnop8",
-	"RMOxOi5k9oH83an6epZvvnxb37adR//57wfoYy2UWlazsEPzRzjy3+vvYImC4vbDrMN9aXRiwyOUSZCm",
-	"n3rFN43JTQAEhl38ItetcpgrS77BS0MVZO7bwP5jhIDZsPr1zIUP1sBYiCyXhJ0Hiv56pNbPQvgJ76py",
-	"AFCY4tqub+X1UzNRZFju8zmRFEkw48pKJc1sVOahGoSAlyoR77GiVk8XmR6XtbNEA7Uvtiw7SRG6lTyu",
-	"i8JAnwoFWhvjLl0Qq8gt36HIAk4EmI9VGHnaeBAhWYEAU1v9nW8ePtjZ2dvt9dxhmvE8ni/S7jVrLVZ4",
-	"G20hvsfTlz6CaL7zcA3RfGfXkm7O0wrj/NFtSMATQGUqBKxot5IpXgab02NkAhzoRssBGgeuQPnwms6I",
-	"agmuf1jbgBAXEx61y4l3IpWFlsxCJKjQUlTYAk0clSC7yfBYuc2k/ABlwZWwddkJSzIMiTzCOuXSz5dv",
-	"L60a8dtcC3/ST0Wa6j/IzK83yRBYU9iqTRR1c/t366bnq1DvTvEYNWEDol+xniy0pos2JAbWEONK8791",
-	"U6gAOPgNiuzVX75HOu5VI7h1MhKu4S3qFfHBW1Ut4qMrLcMfXfe5W0Iv4sO3BWB0s70DDCO+YqWw79r+",
-	"W3x6gxd392YKA9W9VFCprhUIXvCUAkAWYZmwPEQkvj3YR98kGC7W6isXBVsuSaJXp505LcDRKGgV9L2b",
-	"ClOY+AmtyscwN0q/lW/LUnVBO6rPnCpYQuV1yIL8bUaLx7h/CktXD80dV2SrEypdRmI2ODKUVt01Z0bb",
-	"eWUAxykrFrlIqArmmpGu8ixW8S775IO7kUZVvlXRhO+wtdfBo/arbPRg02KWRWmu2Y2LRuQr49ZFHtys",
-	"yAiH1bUv5rkcpwKRoyqZ2qk8ATpDR7AXRoAos7yqFOmaqKYASShV5ZJCqkylySlDrQNki556E9gL7a2I",
-	"3Eyh8kINAQOwCnwBT40GbKayY+Uq/qk9GQB8CpkaFfJpBZwq4xl2MvBwVZsQTnEcnwjn1KoQm1FOfSPj",
-	"m93dvYfWyPhM0Kel3eHYn75QIhmNl2C1Wrm/CZ/0rfdgKlEC3+SkfGrU0C9FI/gVZertWO7duAkcYPIF",
-	"49EFNzXu3tbtOMn2B/h/c+XL9x6jyESeSXEuKmbhhyX3rfSCvlAehDGFACWmgjZmxiCJfqzMZEAvW8nD",
-	"p9O2oaTEnbLmkpJPDrfyG2Qvt2AmVzGS3x4fuasaBKs9UjofTSDRaVUdQvE5XeTdB7rSC8V7afJ9/zRb",
-	"bdnubcdBXVOmLSFKkwZVbi7Rbvndz6VHHWs8dzNOWBBY5fUH5MDeujj4L9zbNvK5GzBhGIjVfpvq6daS",
-	"WU29vLxET9qGwEb9Bc+hSJsSCeaIsoL4HdGcvxMsK1S0VcNf6m9vQ2X3TJu8/6jX64HaQZNZB6SeSpMj",
-	"HwcShfJyr5TPruf6qCDLBUI9HrZePaNjynNxwT1fPi7X2qsQRcjp6w4d2OFvIbbz2kPQw1lfqFrXeOgG",
-	"3GXnUlx0qDlvhyWC+mC6CVGTpfV3VugJ1d309/rNztNDQI/eE1iDs2EjXTULQetSalP1YBX3qz/42gCi",
-	"JHarhBByXPmGvBeUbTI3jHYlFwiQr6DyJM4EoPrx1KCYwnJ5DCdDHKd8P/S/3UAKtYbKXvI2lMl3WK7L",
-	"6CDWblhTIxHnWOroaKPWj3b9I+sH2M6kHW2f70RbZSy8MbOK1RKrqs/SyV7/3iCZS1UdjDY0HzZMq3S5",
-	"xbqMK54ucxmbjiNA06mZnameeiQHnYvXP3JliTNNoM4m6IWQoHr59vJ/AgAA//8=",
+	"nCr71hi2np2PpzE2NIY39nVEtA4UjLrTZIu8/n/Z+5blNo4uzVfJQC8ERgBFkBJlGQzHBETCEvWLlJqk",
+	"rN/tUqASVQkgrUImurKKFH4Fn2F2s+jNzKxmO8tZz6P8LzDzCB15zsmqLABF8SLZsq2FwyLqlteT5/p9",
+	"tHtCdbN9bmo7GV/tvooW3boQWI3zoQMCVFF9Saeco/gwD0KVZ3wykTGbyGmRCbNVqWNgdmZiri9EAub6",
+	"EpwtTOlyyKCIGkw/VimMpfHqfVuoPJPCMD629rJHm9lB8FXkwqAAJpR4RTiHibuRIscVaahMkCoa6C1L",
+	"NlFntpb0KQChS9QVbopZOyp5kLb2EbydrBz7aWhMF/wOYA8TgnD08SoK2IBdZlpNqw8AgnOoUvneHhZ4",
+	"ER/DcBQuCg/QHUK3VljFUHlWJFORB6E6L1nMr7PK14+j0joHT9KadU6FPd7YwVwhvajSrFCJbq55OBb3",
+	"MtphJK3uv264O1L15mGvFeD5lNoNr1qZ+Ro8603puG+ufOP4DPDbtzK/mytF9kkGVASxdiIdlxJ10+R6",
+	"YYDiQarpHakUKQ9tg8lHHwFvU7XGsU4WTAa7piC541Zche5NffR20QDd1cgzS5XzD+utH+tk6WL1L85e",
+	"ndyqiUcUq8cUkxxYjdhOh8U6LeaK7fYdv2DlHGYPrh6wVGs7E2gbi6lErDg9YXr8q11odgpJNfka7MEb",
+	"zGzpK3XjWTIz+mGOWyw38sGeI4Nr3WfmGI5hzcOX6cznbOUE2DCbha9grU+lvShU7th17mOUd1og2V9v",
+	"FEJvayfCzdt5QJiA5WwAiSVJqN9ttZxoYhP1D6JyTfhthSEJ7uZzck6JZhnkeS5u6rDZ+OTX50gaC4Tt",
+	"s8dw/4/nRaKV0OBIWlNQgm8pHb9r1SIYT5XGTshIGJDMJYheBiVjJe0Yydt3TSWL5xvMpz4kPYIO1ymh",
+	"ge3SIA0PfsSEPMdMgPaCf8Gsk+KVrHO1F8Ap5hHdt/mNVEp4zqr7W8S7lOuELx842gNuWPRsWIGEwK8R",
+	"HIqmAQTjmchJR/78KfC9en7FLZm/Z9x4TPA1NvDHkz3eE93dyWPRfRQ/Gne/53vfdffincnu+PvkidjZ",
+	"WWcD9zBYaxipcy4VqJIP92AURD7K5VyMijy237KtZ2/OD1p00aznkPSqPiJ86s7ezaXXsfhkfoYze75y",
+	"T8+fROj87EmbTTLlk1ljc7EtPlip3Jg69koJ1NITHRdA5wQnjy/WKAFDxoKcEKXjIVS4MPo1o6qNXg9f",
+	"GpQgt7UqDoTgXAUeYO1m2L1OrcxXZ4BhC2D/2dJlcmK2fO7lQ3dKyphSeVhPiAtVuzHnzYpLKEetclFc",
+	"XgIMyRYlwazkhJfSjafIr/VeLHIHuVP6jdBsoCSHBc9yTPQO2EHddQYeKp4QftySCpyNXqlPgNotNRUJ",
+	"S4rMzR8uAsjONjN9yZBbkOcOiA7CT0DfhbMKb0A/VLkupGHjQqa5Hfm5mOts2UdEo8eP2LF86hUwhwrw",
+	"5LwPl1VcOw8DdlfnzKYjYwjv/wynhttT3w6QjQcIX8jRnyYJE/BsvzRgYGNdOwfohSJN2BHw90lFldGO",
+	"VCjhyy9b5E6oNDkVsUN5y9KRp/H3Asvud5+wAuq2B+mEz/lXW+qO6BZEF/+F6t4f76zVve8+guDYfYrc",
+	"38E2AZtpI3zkHi27qm7slz9encYtUoRQBKNI/6Qmag/UoI4Ff4ArvHsozUIbiU+tFUYX0ylUnHE2kanA",
+	"MEyumeFUqFweeFBwVw/D8jzn8cxe3Yen7cM/hC3kcO/iZAa/ArfQJjT4Mqp69VWnMH1zJ/213Ek7D++U",
+	"FLRAV9Eo13oELAGrpPz12C8ASc+RkJorT2u0ymLHuwKFnqg3lnsR8IdKZD2j5w7LYO6qVkDNnHKpfs+8",
+	"ooYO12CWV/oYqrKTVj1v47gQ6yr1a131Dhg6pEIFY7GCW64zNBVgfOynxkhtTlShvltmHVIuckxEfxIj",
+	"erjZlEVEKzRll7oAsCXQvmg2Nvrw6qa1H0VtgN1FSkIlLitff/vJeuXrFllf8UzE76mlYUlzBBSwGNsx",
+	"ZEfXTCdpTCESawpOeMba3Fi5BbXD1kpF1mpngXE2yYSZuUCEC3d75R2QCMCMnCrIoQ8V1gsQQT44DY0w",
+	"xhrwjrj0endhqHx/YTUQS4EuVLBKRV6uUGh5RJ0vrabo9oZjqNbD+hty7lHl9SSqvhBZwCAQVU2Ca4dh",
+	"5Pz1sxDqCQhllLmw280lz0NSA9GLQHNNAwOrmorXVfjr7gkDaMXXT0p8fUNkf3XIPxXh77SUuPTvzrNe",
+	"MX6UaIcnkAmBAhAGDrYtpn7W2vQjAgW7ZaEnCFNdeps3hCxv+93bEEh5w/8l661xDaM50eq3xPLFbPws",
+	"lq/ki6M3/zjaOZFH5kid7sUHR4+P3i/+/tPBi+8DsXzxj+TtkXwljy5//jVNT3Z//sfPyxffB/Fuqsbz",
+	"H3vJ31+knvEtVav/5PEjwIGz3xmRHori8uaHHgabNxx6OFzJPuVbXtKWLMETSGikCVKu3jHDgtbl8W+d",
+	"aLG6Hz5PwkWu9dmMXLIegLZ/RADX/wSZ3s2tmuxvjD7ma40F23Di/H4cjLWodwnilNU7/QWSI9zSxBSJ",
+	"8ZIOSXB9qhLig4TmV54esXoo/bnTJOINbb5jusQtrUFcDbVcjS9UqfItw+AvXyOBaw0yDLx9XRoh9qG6",
+	"BQJlwteCQqAqlEur+Ze5yCU8EmjElz73mdKXWGSM2QGh4sojpiS11r7ugbF7QyLBsesva3NWwLID9RrM",
+	"jlDFMosLmbNxZjXvrAYCpBdCNTJBHWP/7qtouWH65WOrmhkKwdRH7F8LGb8v689Nh021xiIsI+3b2L8X",
+	"IpNQawo7m1zbFIb4kZuc/fM//ucGZ/dV55PffmY/RThMdqDNQghUYf694KldP/RRj+qfPvyUfmH//I//",
+	"9v/+z3/99PcphFRvwFMrHOhb0Gd0g39gyAqIKZfQAjPnmdfvM/sn+////X/9j/qXPSLCWziBYdKvg4qA",
+	"xfwt/+A3EUnleDOOFQwxV2whAVzrlmR8Zbxyo6xyZL3oe4XUAdZGcty8pOmFSGcHQcgx1GmcsFLkMIHT",
+	"j/hZCX3NvornrIx9bjVkHv0rNPC+wuY3iMbedCdhhz4VRsFkLSg0taP+bWP9ZhvLi2SVJNTevsK/P72x",
+	"XMjzmvweofJsaRW96ihv23OhwyoZ3WEeF2yHEbZfqDDHJmADYKCcZtY6Y3OtZK7hdWNr5fN4hrmF0yIT",
+	"SfUV2IGhen366qejw+Hp6OD58OBvo6OT8+HpT4OXo7PhwauTwzOnidZwHGNtxYHSVK4Vqja6rfE0j7b2",
+	"wV0IDYCeAWnBBU/ZjC8WUN8VZ9oYxtM0VK4OzAQswvGKmDT9UIWqy6JiQQgqSMsArzRF7Oif7SnPhNLF",
+	"dNYh7BueIjyFq/eShs0ET/PZch/emIhpxhORRH2vlej666x+yerjJtWXqBmpUDFWjtfh8Nnp4HB4OHo5",
+	"OB+eHPw8Oj4Dfb6MlWy+e3h6+up0dDo4H5YMAzQjDwxzHMN2im1P7CtqndEuCQoaucfmUhW5MNR+6qC+",
+	"VP6g5ZfaLQbXTWd2wOqy6uKKGoj5UQrfV6hq+UR9O+0lMABdByzQqO8tM/T2wlfBlxzY6YyKhRWxEbBX",
+	"zwQzM56hPlWAiTYpUtdQ6Gd0KVWiL4EyfSGyWKg8VG3bnUTEcs5Ts9VhqkhTlyhVo60bu1o91J6ltRvj",
+	"mUhCRUgppoOom4Yd2AvdA0LNNnxpGs6hM9zPN6gkxq4y7EETRQRerQWjCUvFHjWPZtb4VcXcSpwd+wf+",
+	"9J1VLx/2Eit/PjODxC8f0doGGvtWv0fJPhD5sCdcdf49Ot/Z7e/1+ruP/w1SgnKh4uVoblr9nSe7mzJK",
+	"yuwPyGfA4Wn1v/8+sLfTQGCnrUJca0XQ271BQ75bbcij3Z1ep5F9u2yPkwd+q74L9j7VqNUWYR6V/338",
+	"pZHQuxoQb395jcDH6414d1u27ecg+a5T2Us68AckJlfzNvy9sX6EPdeXjoJHsEyUmYxjQdutw0QwDVjY",
+	"WhTjVMYdNucfunwqfnjYC1vBF0nE+MPoITW1A6fKikM4sj2mdk/xoEVTczVcinEXQccaFY0zuCwMOyzi",
+	"9/a/ZxqZPJ+fH79kQiULLVVuj9M0Bfg2Hr8nbgFNKAi5CJW7casGMxengtvjyhRpbvosE4mEsFQq1XvD",
+	"CnWZ2VM/6TCeQDVEwpICZZAwruw6YAMXA83cygGxn2lw3gFi2tvh09HZcHB68Hx0MDh4Phydn1d6SjvC",
+	"ZLM+Ph1h4QOTCTp+U2AEdc5K8hW4E0iJirKphK/GrGIqQp0J5TKZ41TaV3BTFkNSmUYqJnnAfuQyLTIH",
+	"2Al8rjQ0tmuhgjRj+5TXm5Phs8H50U8rHXKwWo97W7XSZ5PrbO5II+yJbtsBJ0uV+Azg0JiloKZSCYyI",
+	"wik8tFeI0zbWyhRzoqErq/QnZVV8XQGGwvRQQVk3xVnB0wRE6W7S3HGr4rRIROJ4zzMxKVQiEhpKDPZD",
+	"G6iBUF3O2nu9hyzCK6Oi2jnRVsB+4qlMKI0aRDFx45Xu1KpXtm0ERYhKQAXMByFMyKKucAmkYS63O/d/",
+	"x/Q90nXFhzzjrFCby2PeijFuspsoBzBZjv9q77GPsk2J3pmcz6Hq2U9wm/N4ZocqFTxzPp8Geu9mTBGf",
+	"g2rvMdBkub93vgAjFbZtY9tpW8AYGSUXCyu5WscrN4ITk02kSCH6bPIiWYKHP8vlRMaSp2BepKmcChWL",
+	"IAg8Zoy1l3XZW/leLkQirTlXZKk9lvN8Yfrb20IFl+5ioLPptv1rm14xKhsOhzCIGjtQccYXtdOcdNmb",
+	"Bw3KlXNK49GEhY2XO2xcYgez9kIbI8fpEmu9/hgOgluEDEvHlFfr58kjcEiBPrkaYIPrI/EB7UQviOQ/",
+	"7l2uuYbukGoL/p+9HqQi8Hwlr+NcazbnalkRKhC6kLVJ4DTZ0AP7mlFKGkrVfkCvhp/95t8pXVvk2XIE",
+	"8qbV39m9XR5Gfq71MVcOjtFcG/nyjxBp3KyxdlSfpYjQBCN7A1EbRtDVCM/y6NQ2uTuwTY5KFFTnUuQ5",
+	"m8tEyeksZ2/OD/aB4mhGEgRlv0i2yPYtRx5YzFlOM1RWCRnWjvwZKNvmjVrkEXPUWobaM/kyPVXau2mT",
+	"ihZrlRjqVuVwwRDQGDFn8lwkrG21h/rQOUzYHA4XO86bB2Vro8Jd0SJe3VcVvsXeHqcaLafa7q70U0T8",
+	"MThZVNgFOusYY79pKtRUbG3YOuvqg7eB3laaQC7mC53xzK5O72YHa+xrJ6TBGEz/KxtU0Z1gKIxDP8uu",
+	"3TXFYHOO9/Bk8PTlcFTpjT9ArGhTLrXgeZGJkZfMvaH7nyPbO6f4ctMkJjLBvD+nFQJr628zZ43fLufJ",
+	"tf6uvS8U6NkYuKslDGmrWisRU76JZ3f9Nn2vEuaRJibxu+03+wsnlZTKTeMBUV+Q1qIUVtGbsHa0uoyj",
+	"Lee4xAesQer3lia6vcl+qCgVrAy3AxH1QxV5QxF1WEQb1/6T1kZkPxmNeTJywi8CwX47pnGaPzREfHMe",
+	"TYZrAgmJjpvjB2eXfDoVGXtzRGikdku7hPV2tK0XQvGFhKIXaxCD0EpKEMZQjaXi2RJ8ugeHJx2G0Op6",
+	"MkmlEgELWwOn8oUtSMX1QNcpDQiOae67cMPWOTALAUNSC3iDIKU2YqUCaSpq3bG91Yh0so9Wocuaxnpc",
+	"ggkfZ/oSzdFUxzwFNhigUcY4QiZSzRMTuPR5O2jbUemJMFAwwtoPeztbAXsL5/jhq4OzEUrUQ5SjEYwf",
+	"pQQjKN1EpmTI12qPsL1uuT3qPQK7+hRSiR0TGLQhQvBV5PHQl4q5IqgzWjnd1zqV8ZKcDVBurS8Nwzk2",
+	"HWbyZQrw7nMoq0Z71MkVX43UmZxKFSqt0uV+LR2cWonF4VU+NFj86FHAbzpzOVTR8+HgMKqS0hErIiL8",
+	"fAcF72CTOozA9hMi0A6VndcHTaP3wEBAAhOvG9zsh3bRf9LyzMWHfHuWz8EreUO+IZk2wii4BmKOoO1D",
+	"QwXbyuRtTu6hMVjALXUznvw6XZPF7IG12x7s04zjT3Zx2Z/s3Nd+kfOp9zcU2fX33YKo3TnJ+Fx0IaoG",
+	"VezuM2NuRLfIZPnDRGfzLsdjCn/7MqVxf1pwz5qch7cTJMLg9VF9SXliH4T6u1K+b3/kxoj86tpsMVpQ",
+	"VorgJdhZTkBUJ8EDw8aFSlLhXQ9VWy3mLDJ4V7eQ3UQaa1ZdCJXoTCTIqL+Qyp6+FyIzUqstt3dlFqpU",
+	"xsKORcCeoiw24OYHpx+WMk0wV3emiyxgA+XkD5RwSgMMhA5XrnSQNfPFkRQY2IG5iUutLBet7zWvxzgq",
+	"wa9mMxQvpy81e85cKM5OGb4G/hUb+8+GD1U/030vjw6GJ2fDVqd18ur86GDY8GhA9wX5h3w9zmfVBdua",
+	"7gXPbPNhUZXDZf/x4qzVqf9ycFb7iRbMm6On8MkXmy+uPPQSF4H/04nOZSyuebN75t1NnIkg0u1A3Vai",
+	"d/DRX/kFx5Vx1zcsUk4MAfc+UOySvEcwDVZ0LZRWX9pr8bTHvd434X134T3AEafox7o2sFl+Y8y0UXIP",
+	"KiUKJpYbl/IBYS1QyA17fn7+GgIlZfwm1wUaDKGyx7w9twN2O8WMta1SHCrHH4qqGOUlYNg6A2cck3mT",
+	"CMaY5L0T76isE96p/o0NjthTHr8XKvEd55SkY+1jPH9a/dZFL9gJejf3pVN7m0PdMYGt8VReYMXTXVbe",
+	"NavopbwQyn4ERtg39ZYmF3NaNXNhlfBmww7KYhnexSZ8bi1+MoVeZ3ou8pkoDFYsiw8OToEhXDxF6U6H",
+	"g8PjIcDXI1qSNX1mQrHj4fnp0cHZ6PzV34Yn6BulQkmIZWBdkhHWrJMQ4YucEQjz22dP0f4Li17vYVx7",
+	"G/wkInuq7+DxfymN2NoH1t+kQDWTDlgiwAdrr1CpHTL3rsHh4Slw05sqSylUuWacGWE1gRxh+YXy4KOI",
+	"laaOaNR7RKWiTGehcvVMBDK+Xipq7VOWlR72ULUHb86fQ7LW6OXR8dE5cE8cH528OR9uQWabCwYjjB9h",
+	"Lsm847LraEzJUOPlnUR6vPs9uZV9/zGxl4DPFppqFSeMpvp+XgwCgFcYuINdhPclH4sU4+hQriWSPg4h",
+	"+I9SDvWuiKaV8UtmtSBrP2IOsUxMI/gfLtmbneHlMVqdV//Cng9fvmYIxzGa5fnClciZUa5znoIYrGIk",
+	"4+VKszt2Q8x0QoqtFRtBqP6Fnf/8enjda2GeRRaq5ns+4pt/CFvPhudhqwMf/iGsJ0iHrQ5+9YfQdjts",
+	"XbGHMFY3BfCDATwXHxpzcUgs3Idj8Ss9q1e8ZVedjy3qLJUDrrrMPDE3L1feRlnqO7kaBWrlC1vyeRoR",
+	"JkOOmKAvzl6ddBh4ZcGKgX8F7Ag8QBlIw+zCLiBpWLQdudSQTBidgpDSPvgcbHPytDVCab5aCDV4fUTY",
+	"3Xc4XW+25ugzhw42oWHd0W2l0nP3OPJfQ1U89x2tkEVKE7lBQfTX3fUcwdYq4LE90XkM2IqGRVb+1Fcu",
+	"qQGYgcDyTJDKSjAkSXDNcvt5cPzydsvNtfrbcvuqlttlJvNcNLiUgDercant9npYlEMVOGIhVCJUvHRa",
+	"U5+qetDqQHWQnMjgIZqGikhTtbJCL9YqCdhe72Gl8XnBFoy1gK5E8BqgGAehqudmZwLSAiYEi4+v7bOZ",
+	"vgRNRU9yrCMinUAagjdNOpgu6aoIoIWm3oWK8TQWoEPad1PkAgs9rLqUyQurHCKgCsdmsqxQLksQWGqg",
+	"vbf2kTccAqcwUfeGVLYNRWgw6nCr39Lv7SoU6kJmWhEkXaWDYzDQLhJCy7jZ9rbtlQqSm9Y3NnQGsNrs",
+	"0ecKFoLWb5NR0DgQFMaDEBetNlq9O+ZmQwTBoc8zRgN/u1GVbSkCgmtlQPne6w3Li53teMbz7Qom0TQD",
+	"IIEcPnpg2IFVWQ6qR9jg9VEdfghvZWeHf6siOrnWqQkVgl9h7GcOEURWOJjbPoN8YcICy1mERiPpU2At",
+	"bl/sRFRkFKo1dmtgrQ6CAEO/q+hC5E2pIGhDFUENUoRZg7mEcPCEg687ctW59t9QJxvtEwx6WbAdhapm",
+	"MfskU1MNBmmmi+ms4jciGujKajQdjCFKNcWEaiTR8uGHkWkLtFoQHa9fnXmgXzOeR33kaiqsCe48UlUW",
+	"VaeeTgvATa6sCxe5SGg0COi0rLm5nOm0DknWZxEuoYi1dcaiRFyI1MqqaKsTqsiahXbASljPiDCkIzv/",
+	"Iys/TYShAvgl8rCiCdKsvHEkk2grcFFQnCN0T7rZzTIOPECRtSIjyMo1+yESgONfrI3B0A7Qb+kttoEd",
+	"rBdgW4zLIsMWzLSMRQQPLLix92Nyhl+ERVnjdgVonUIdoGGxnotQIcu3YeW28UeAtTF/XCT2lkSkOTdb",
+	"ATvTmPUdOUE3QidNxNoA7G1XXceOQRHnUJ6ni3xR5Ft2hQq7UkMVLTJhhIrFyOqBab4kgu4JrCgVL8vf",
+	"AxapqMSV2QnYsZiPRWac5evhYgOWgD3Upkq7xYKBcexGn9mTIUKvSHlIc3YGO7d7ZqdveGElH6O8eaAS",
+	"t2s3qGRPEM8K9T4igiDDiCwOlw+EL9kvh69Ohu+IYjxU9PmRBhllAnJ8jAD/NWIcK9rgtYSFDhn2Ec6t",
+	"3b6xPcmFYRE+ErABi/oQ/u6C08/afnOHmQ3Jf5hyvbPHDHTCyBQSidFbVsNkwBx10sDnMklSIvCp5h7G",
+	"ivLbcWCAUs3v8scQk3vCVv9jEARXVzihSrOIRoNceCBtMy4NMuIDuho8uYWJ/JgDDykG5Zo0M74QHRb5",
+	"Hwkd3nHY6oQQFoB/QEwN/hXrRIStqyu73ErNDX0dwjj5o7iLa+6zyD4BMgVX1gODDWPwJtWOQFiNVvI7",
+	"S8pcBzvvThJaYTR1oYo+dBGFuQvpln1GCRog7AytIh83BXxfLg1oJtJFqIBED0YQnIOJprqIPFvi8FFO",
+	"NexKStlk0d+7zxAu1hVQRRBUNOvYHKFyknbfe+wNlZF0j+kYyg3s8bSZMt4evtXZey9QOfz2KrbSyuLE",
+	"tYiAyl4uWgMkNjAJZwJx7GO7FMuDIKgwn0kHqSNZDz+AF5CdnQ1ZaS3Yi7HwHgVY7Kt3a5jUri8Uha2J",
+	"BdvemmQgRZYQvNIR5sqvg5HVGA5sS6Uq3LHhVBrI6YTHPz06bwkuBTO7OJK2KPaaZ9L8l9U++oODxX0b",
+	"ELOrIwU+NSlU7KCSeTYFC9C0+q2PYSuW+TJs9cMWfC1sXVWx7KnIR9Qcq+NCZh+cvzsViWz55qt39Wnb",
+	"efJ///cB+lgLpZZVL2zT/BaO/Pf6M1iioLj5MOtwXxqd2PAIZRKk6ece8U1tch2AA8MOfpHrVtnMlSHf",
+	"4KWhCjL3bRD/MULAbBj9eubCR2tgLESWS8LOA0V/PVLrZyH8gndVOQB4mOLYrk/lzVMz8ciw0udLIinS",
+	"wYwjK5U0s1GZh2qQGUCqRHzAilo9XWR6XNbO0hqofbFlxUmK0K3kcV0UBkhRFGhtjLt0Qawit3KHIgvY",
+	"ERA+VmHkaeNGhGQFAkxt9Xe+e/xoZ2dvt9dzm2nG83i+SLs3rLVYkW00hfgeT1/6BND9zuM1oPudXbt0",
+	"c55W0PdP7rIEvAOoTIWAEe1WZ4qXweb0GJmABLrVcIDGgSNQPrymM6JaguMf1iYgxMGER+1w4p24ykK7",
+	"zEJcUKFdUWELNHFUguwkw2PlNJPyAysLroStq05YLsOQlkdYX7n089W7K6tG/DHHwu/0c5Gm+i/S85t1",
+	"MgTRFLZqHUXd3P7duu3+KtT7M9xGTdiA6FesJwut6aINiYE1xLjS/G/dFioANn6DInv9lx+QjntdC+6c",
+	"jIRjeId6RXzwTlWL+OgKP/2Tmz53R+hFfPiuAIyut/eAYcRXrBT23dh/i09v8OLu3k5hoLqXCirVMcTg",
+	"BU8pAGQRlgkrQ0Ti24N99E2C4WKtvnJQkN9L0np12pnTAtwaBa2CvnfbwxQ6fkqj8inMjdJv5duyVF3Q",
+	"juo9pwqWUHl0bJC/zWjwGPd3Yenqob7jiGx1QqXLSMwGR4bSqrvmzGg7rwzgOGXFIhcJVcHcMNJV7sUq",
+	"3mWffHS/pVGVb1VrwnfY2uvgUftdJnqwaTDLojTHgeSiEflKu3WRB7crMsJmde2LeS7HqUDkqOpM7VSe",
+	"AJ2hI9gLI0CUWV5XinRDVFOAJJSqcknhqkylySlDrQPLFj31JrAX2lsRuZlC5YUaAgZgFfgCnhoN2Ewl",
+	"Peoq/qndGQB8CpkaFfJpBZwq4xkyGXi4qk0Ip9iOz4RzalWIzSinvpHx3e7u3mNrZHwh6NPS7nDiT18q",
+	"kYzGS7Ba7bm/CZ/0nfdgKvEEvs1O+dyooV+LRvA7nql3E7n3kyawgckXjFsX3NQ4e1t3kyTbH+H/zZUv",
+	"P3qCIhN5JsWFqISFH5bct6cX0IV5EMYUApSYCtqYGYNL9FNlJgN62UoePu22DSUlbpc1l5R8driVP6B4",
+	"uYMwuU6Q/PHkyH3VIBjtkdL5aAKJTqvqEB6f00XefaQrvVB8kCbf93ez1Zbt3HYc1DVl2hKiNGlQ5eTS",
+	"2i2/+6X0qBON+27GCQsCq7z+ghLYGxcH/4Vz20Y5dwshDA2x2m9TPd1aMqupl5eX6EnbENiov+AlFGlT",
+	"IsEcUVYQvyOa8/eCZYWKtmr4S/3tbajsnmmT95/0ej1QO6gz64DUU2lylOOwRKG83Cvls+O53irIcoFQ",
+	"j4etV8/omPJcXHLPl4/DtfYqRBFy+rpDB3b4W4jtvPYQ0O7py4qQC6DweM5Zl11IcdkhRrkOMel5HSKS",
+	"pfV3VugJ1d309/rNztNDQI/eE1iDs2EiXTULQetSalP1YBX3qz/4xgCiJJKYQgg5rnxD3gtK9tQNrV3J",
+	"BQLkK6g8iTMBqH48NXhMYbk8hpMhjlO+H2iRNyyFGhegl7wNZfIdlusyOoi1G9bUSMQFljq6tVGjKV7/",
+	"yPoGtj1pR9sXO9FWGQtvzKxitcSq6rO0s9e/N0jmUlUbow2c1IZplS63WJdxxdNlLmPTcQvQdGpmZ6qn",
+	"3pIDQuv1j1xb4kwdqIsJeiEkqF69u/rPAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

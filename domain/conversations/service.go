@@ -25,6 +25,9 @@ const (
 	DefaultMaxPerUser      = 1000
 	DefaultHistoryMaxChars = 32000
 	DefaultTurnLease       = time.Minute
+	// DefaultExportMaxBytes bounds the message text of one export: the
+	// export is built in memory.
+	DefaultExportMaxBytes = 64 << 20
 	// DefaultPageSize is a page's size when the client names none.
 	DefaultPageSize = 20
 	// MaxQueryLen bounds a search query, in characters.
@@ -52,6 +55,9 @@ type Config struct {
 	// renewal: the bound on how long a conversation stays busy after the
 	// instance serving it died. A held turn renews at a third of it.
 	TurnLease time.Duration
+	// ExportMaxBytes bounds the message text (in bytes) one export of a
+	// user's data may hold.
+	ExportMaxBytes int
 }
 
 // Service manages conversations.
@@ -76,6 +82,9 @@ func New(store ports.ConversationStore, clock ports.Clock, random io.Reader, cfg
 	}
 	if cfg.TurnLease <= 0 {
 		cfg.TurnLease = DefaultTurnLease
+	}
+	if cfg.ExportMaxBytes <= 0 {
+		cfg.ExportMaxBytes = DefaultExportMaxBytes
 	}
 	return &Service{store: store, clock: clock, random: random, cfg: cfg}
 }

@@ -324,6 +324,22 @@ func TestTurnStoreAfterTakeover(t *testing.T) {
 	assert.Empty(t, msgs)
 }
 
+func TestExportIsBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(conversations.Config{ExportMaxBytes: 10})
+	c, err := f.svc.Create(ctx, ada, nil)
+	require.NoError(t, err)
+	_, err = f.svc.Append(ctx, ada, domain.ConversationMessage{ConversationID: c.ID, Role: domain.MessageFromUser, Content: "0123456789", Status: domain.MessageComplete})
+	require.NoError(t, err)
+	got, err := f.svc.Export(ctx, ada)
+	require.NoError(t, err, "at the bound")
+	require.Len(t, got, 1)
+	_, err = f.svc.Append(ctx, ada, domain.ConversationMessage{ConversationID: c.ID, Role: domain.MessageFromAssistant, Content: "x", Status: domain.MessageComplete})
+	require.NoError(t, err)
+	_, err = f.svc.Export(ctx, ada)
+	assert.Equal(t, domain.CodePayloadTooLarge, domain.ErrorCode(err), "err: %v", err)
+}
+
 func TestExportReadsEverythingOfTheUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(conversations.Config{})
