@@ -3854,8 +3854,9 @@ type ClientInterface interface {
 	// upstream model, request id, usage and sources) are stored; an
 	// answer cut short (client gone, provider dropped) is stored with
 	// `"status": "interrupted"` and what arrived. A request that produced
-	// nothing stores nothing (a conversation it started is not kept). The
-	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// nothing stores nothing (a conversation it started is not kept); its
+	// quota unit is refunded only when no provider accepted it, as for
+	// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 	// chat at a time per conversation: a second one while the first is
 	// answering gets 409 `conversation_busy` (and its quota unit back);
 	// retry once the first ends. Another user's conversation answers 404,
@@ -3930,8 +3931,9 @@ type ClientInterface interface {
 	// upstream model, request id, usage and sources) are stored; an
 	// answer cut short (client gone, provider dropped) is stored with
 	// `"status": "interrupted"` and what arrived. A request that produced
-	// nothing stores nothing (a conversation it started is not kept). The
-	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// nothing stores nothing (a conversation it started is not kept); its
+	// quota unit is refunded only when no provider accepted it, as for
+	// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 	// chat at a time per conversation: a second one while the first is
 	// answering gets 409 `conversation_busy` (and its quota unit back);
 	// retry once the first ends. Another user's conversation answers 404,
@@ -4136,7 +4138,9 @@ type ClientInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -4154,7 +4158,9 @@ type ClientInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -4185,7 +4191,8 @@ type ClientInterface interface {
 	// request log is operational data kept by the operators and is not
 	// part of it. Conversations are read page by page, so a conversation
 	// changed during the export may show its state before or after the
-	// change. Takes an access token from login, not a personal API key.
+	// change. The document is built in memory: past 64 MiB of message
+	// text the export answers 413. Takes an access token from login, not a personal API key.
 	//
 	// Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
 	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5079,8 +5086,9 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // upstream model, request id, usage and sources) are stored; an
 // answer cut short (client gone, provider dropped) is stored with
 // `"status": "interrupted"` and what arrived. A request that produced
-// nothing stores nothing (a conversation it started is not kept). The
-// `meta` event and the whole answer carry `"conversation_id"`. One
+// nothing stores nothing (a conversation it started is not kept); its
+// quota unit is refunded only when no provider accepted it, as for
+// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 // chat at a time per conversation: a second one while the first is
 // answering gets 409 `conversation_busy` (and its quota unit back);
 // retry once the first ends. Another user's conversation answers 404,
@@ -5165,8 +5173,9 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // upstream model, request id, usage and sources) are stored; an
 // answer cut short (client gone, provider dropped) is stored with
 // `"status": "interrupted"` and what arrived. A request that produced
-// nothing stores nothing (a conversation it started is not kept). The
-// `meta` event and the whole answer carry `"conversation_id"`. One
+// nothing stores nothing (a conversation it started is not kept); its
+// quota unit is refunded only when no provider accepted it, as for
+// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 // chat at a time per conversation: a second one while the first is
 // answering gets 409 `conversation_busy` (and its quota unit back);
 // retry once the first ends. Another user's conversation answers 404,
@@ -5511,7 +5520,9 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id openapi_types.UUID, reqEdi
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -5539,7 +5550,9 @@ func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body 
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -5590,7 +5603,8 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // request log is operational data kept by the operators and is not
 // part of it. Conversations are read page by page, so a conversation
 // changed during the export may show its state before or after the
-// change. Takes an access token from login, not a personal API key.
+// change. The document is built in memory: past 64 MiB of message
+// text the export answers 413. Takes an access token from login, not a personal API key.
 //
 // Corresponds with GET /api/v1/me/export (the `ExportMe` operationId).
 func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8227,8 +8241,9 @@ type ClientWithResponsesInterface interface {
 	// upstream model, request id, usage and sources) are stored; an
 	// answer cut short (client gone, provider dropped) is stored with
 	// `"status": "interrupted"` and what arrived. A request that produced
-	// nothing stores nothing (a conversation it started is not kept). The
-	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// nothing stores nothing (a conversation it started is not kept); its
+	// quota unit is refunded only when no provider accepted it, as for
+	// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 	// chat at a time per conversation: a second one while the first is
 	// answering gets 409 `conversation_busy` (and its quota unit back);
 	// retry once the first ends. Another user's conversation answers 404,
@@ -8303,8 +8318,9 @@ type ClientWithResponsesInterface interface {
 	// upstream model, request id, usage and sources) are stored; an
 	// answer cut short (client gone, provider dropped) is stored with
 	// `"status": "interrupted"` and what arrived. A request that produced
-	// nothing stores nothing (a conversation it started is not kept). The
-	// `meta` event and the whole answer carry `"conversation_id"`. One
+	// nothing stores nothing (a conversation it started is not kept); its
+	// quota unit is refunded only when no provider accepted it, as for
+	// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 	// chat at a time per conversation: a second one while the first is
 	// answering gets 409 `conversation_busy` (and its quota unit back);
 	// retry once the first ends. Another user's conversation answers 404,
@@ -8519,7 +8535,9 @@ type ClientWithResponsesInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -8537,7 +8555,9 @@ type ClientWithResponsesInterface interface {
 	// next request on, on every instance, its access tokens and API keys
 	// are refused with 401. The request log keeps its rows (the operators'
 	// traffic figures) with the user removed: they name no account any
-	// more. An account with a password must confirm with it (`password`);
+	// more. The admin audit log keeps its entries about the account, its
+	// email replaced by `deleted account` (the account's id stays). An
+	// account with a password must confirm with it (`password`);
 	// one created by email-only login sends `{}`. A wrong password fails
 	// like a wrong login and counts against the same stricter budget.
 	// Takes an access token from login, not a personal API key, so that a
@@ -8570,7 +8590,8 @@ type ClientWithResponsesInterface interface {
 	// request log is operational data kept by the operators and is not
 	// part of it. Conversations are read page by page, so a conversation
 	// changed during the export may show its state before or after the
-	// change. Takes an access token from login, not a personal API key.
+	// change. The document is built in memory: past 64 MiB of message
+	// text the export answers 413. Takes an access token from login, not a personal API key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11759,6 +11780,8 @@ type ExportMeResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -11791,6 +11814,11 @@ func (r ExportMeResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r ExportMeResponse) GetJSON403() *Error {
 	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ExportMeResponse) GetJSON413() *Error {
+	return r.JSON413
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -13751,8 +13779,9 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // upstream model, request id, usage and sources) are stored; an
 // answer cut short (client gone, provider dropped) is stored with
 // `"status": "interrupted"` and what arrived. A request that produced
-// nothing stores nothing (a conversation it started is not kept). The
-// `meta` event and the whole answer carry `"conversation_id"`. One
+// nothing stores nothing (a conversation it started is not kept); its
+// quota unit is refunded only when no provider accepted it, as for
+// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 // chat at a time per conversation: a second one while the first is
 // answering gets 409 `conversation_busy` (and its quota unit back);
 // retry once the first ends. Another user's conversation answers 404,
@@ -13833,8 +13862,9 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // upstream model, request id, usage and sources) are stored; an
 // answer cut short (client gone, provider dropped) is stored with
 // `"status": "interrupted"` and what arrived. A request that produced
-// nothing stores nothing (a conversation it started is not kept). The
-// `meta` event and the whole answer carry `"conversation_id"`. One
+// nothing stores nothing (a conversation it started is not kept); its
+// quota unit is refunded only when no provider accepted it, as for
+// any chat. The `meta` event and the whole answer carry `"conversation_id"`. One
 // chat at a time per conversation: a second one while the first is
 // answering gets 409 `conversation_busy` (and its quota unit back);
 // retry once the first ends. Another user's conversation answers 404,
@@ -14133,7 +14163,9 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id o
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -14157,7 +14189,9 @@ func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, 
 // next request on, on every instance, its access tokens and API keys
 // are refused with 401. The request log keeps its rows (the operators'
 // traffic figures) with the user removed: they name no account any
-// more. An account with a password must confirm with it (`password`);
+// more. The admin audit log keeps its entries about the account, its
+// email replaced by `deleted account` (the account's id stays). An
+// account with a password must confirm with it (`password`);
 // one created by email-only login sends `{}`. A wrong password fails
 // like a wrong login and counts against the same stricter budget.
 // Takes an access token from login, not a personal API key, so that a
@@ -14202,7 +14236,8 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 // request log is operational data kept by the operators and is not
 // part of it. Conversations are read page by page, so a conversation
 // changed during the export may show its state before or after the
-// change. Takes an access token from login, not a personal API key.
+// change. The document is built in memory: past 64 MiB of message
+// text the export answers 413. Takes an access token from login, not a personal API key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17819,6 +17854,13 @@ func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest RateLimited
@@ -24160,6 +24202,20 @@ func (response ExportMe403JSONResponse) VisitExportMeResponse(w http.ResponseWri
 	return err
 }
 
+type ExportMe413JSONResponse Error
+
+func (response ExportMe413JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ExportMe429JSONResponse struct{ RateLimitedJSONResponse }
 
 func (response ExportMe429JSONResponse) VisitExportMeResponse(w http.ResponseWriter) error {
@@ -27822,207 +27878,211 @@ var swaggerSpec = []string{
 	"yThKif/yh7Ob4Q8X1zfvr34GvIiXP5xdXdt6+UBvDzVdXSFzZ0rjccPLDC+cyKlixPh5HxsiwAMjZmHj",
 	"MMFJJ+4gs1cr9HJ6n8ldwr+DYFaqn2dp4A244awEOKuXVUqGHoLuwWc042hgCSNkxJ0irhl+O1ikRE5F",
 	"kpK6FuUTwVk2EDSfnau7m2XUaawBxU+V/jGoKf7snHS1nYCEAWAZSRLdsVCdMzPDXI9fWxaGX8+kaJ3m",
-	"NpBEqe2yq03CWzZPG7q4ICf/DP1cfYMENElWiiMWzu6g5iuliEFMOc0waMGz4j7bz1CDQKGbRrGr6kTS",
-	"EFXNXkP3nRSuymghVz5a8RbXFvVRpQI3TtXFTUEtDNxvqxPSImf6Emt8+Rx1nD783oCzexqk8Qoj2bNI",
-	"QtARminbHLLSDTZ0j0DLUBtdWS+hTJjHxE0NlLUbVjnLFDW9WbZvo1Iv4Oy7wRW8Jhg/ipUpdH19TiJu",
-	"64dBCoBNByegOFjuWIAQmEZqxdhIE7sf5IKXM3pvQb27h0du/91fncVvno5XS2Au2H5H9/rVL6oXYixn",
-	"1GxvvpBTPM0SumaaQmnk/+rLP9zcXBIjmJ3PUykjRPlWVquBATfmoEUph5wgyCR4nTAeTP+HAzOuE8SQ",
-	"xZo2MAnDHIYgkozYQdTAKZvBGVkkrNZvt17sEVtSx+lLBlyfmMQ5lRLQCsXcwLjtCOVuNkSjt5fx4XdH",
-	"cKe62VYZ/b5zVAFGv++uzOMV3KGU3afPgU7N7PI6sNS72A27EOcvNiz+EqOh8xmGr+1DeTD1rpHS6/x7",
-	"aEL/G0DSvXTE0FPA0+3j5QWWoiRyIchfUB0zzwA2OkQhrEVARcy/JPBL3Z12/bgyK1c6Aw4MhwhVgQcn",
-	"NSBee361QqDSnNfMU4HalplS9TorPOPW4QwJDJ12u134MkIICGWbYOJ8o09CFrMUCypMC4Kvk9JgVKzA",
-	"RFHt1ujSC3ctaO0Vtbs+cVQ4vWENsDczY2cpFjEGiQbc186vf55fXZ/dXLx/l7m9fDD0kMpgY39t1/0e",
-	"90ppCosk0U9XnDcw0srdkkiy4NAYQbvpKg6e65hz75ZzkvXQ2VfrVLsaO+1MxW88sB0LbPAQvA/A4jMx",
-	"Lgv5TQg6Z2ypW7YCx5vjrq1Ynnl8uGadZxfZFwufevxiQEvQkMLuSl45fnJwVi/mFVOHvw/ZfcBYmJuz",
-	"+7rzZ82PDtsPmzokXfUP23sqnDdCvKV8ZRp7bYykFeIDeumk7ueX6nvam6QeMNVjsDr0EecrWoyDA2Du",
-	"dHAkSk3IlqYDPotCDniRH25eNjwDXrjhHCleVHlw7MycfYZCMjM8NS6jPOTkFBzM4OFQIgt9A+B1S809",
-	"y1zwdb8wZBzdMui36xHTahFg9zPhIAd8q9e/yBMqBip65BtotOLs4TY6D1QBGyARUgHgwCaAITVmvdud",
-	"CMVwfSwSkt97L4vB64NiN5Lk9rGVUwNLLVA+PyLc2X0Y3JzRoU03NXNdlZZNEvYbC0rBrMwWBuetECRW",
-	"EiZrqYlmy9N0vnqaaHjGLXWgzd3WKJUsHpO6nyeGvjboitXqGB7mMab9aH1gFoVhjN1GCBe8WXBkqBNb",
-	"5QrWsvxw316tTt+zPyspbAxTMHH1vn72cs+KOUPUsMR9I7VKdO7hKQaAxzRg7tOwyUOlYgBaP/Rgywkv",
-	"OXQiEa7wimPiCDBTAes++gWPiWk/KJ3Y/9qj884J7AagsBl/rC6YUkbjiEoIHYZiyTE/5fCB2UVmA1xj",
-	"ITum6q8AxPa16seqTjcJoxALadH0ZaZ7R1qYuVikrf1yLK4ZQEk7DnHTuAuHzsd20c2XpV5AokUJJht+",
-	"zeVjuIbJ2r5lN04AI2/LeKhSJixgHNyt0JFB+2zrTrxAO85nUAwDvUNcE1CnTKRifgqFR5zOmAU4bgDO",
-	"dr49Wh9Mh0J7LMihcLudjfUxxRC3+sL6XmfoGCb+71A2hcVB+bVC9F4yArFHQNk3YZSpiEOtoUDKmxir",
-	"YeroZYXcM6UCrQY8oJKdkksh00nCrv/xhowXcdyE3mcYofTI9T/eRCkjr2+uDxvruq29zO3aLi33TU8z",
-	"j3SgLr3dJvVuG01qOlJKTb7VWnfndme2w1nnKTucqfmiJuIRk+fbelAjM+gKsrXp20dIEFQmP2wD7jFq",
-	"hnqXsUMdQDIZQ6qrLPusuj/XNSaO5EidroTO5LpedXtN+dMTOILdq76uvVqhh4dpd8E64wPaPOwGvWYv",
-	"PGbNk3GHNrujg6AXHrKj8Yu24j2KaGpbkwgw1t8ADcChG64bqNftdw5+AflZaA73h7h/98fP3Xe/fTh8",
-	"+8fbP7Bn69nyzW/fRe9mH+5/+e3dtLZPV3u7eHWDqhm825Kzmt/t7nB0R/zWVO0xsKCRhCwMfTNXYpEP",
-	"SkpX6uV+XyP+vHUQbyYxjygFc1WQUFk8/paxubSyBc/JKfjLICwe6fryPBaG+jPGhKGevBh7zMKSdMB9",
-	"uEi+54Q/tRagOAcUzdaz2lYTX8v40nEbIrmaL0GCA8qsSCL7zzMuHWpFoBnPFLFq9H0RuyyOnKERC2Cg",
-	"erRN3rtStgN4Q50k/L6NEKOLT4n1FNHzy4FXYFfuvXpUGBZIEhYjo7lNh5wdgwCykHkf8Bpup862sobL",
-	"H38HX4PiYvXNbAd1ODL79j7eHGe+XxJb4+8gK/RAD6LN2rZKzjMeXvx/JR7/d6gE+Irxjidxjpg6o8wx",
-	"t5GnVSkE32oJHi7frzHIliPrviJ9nUVr26bicSvL/Ffwe2WmXuEQA95aHBPHGyZbA75rRhJZm5BUIelw",
-	"ViVJtw1jFF/TIjw/0X8llvaYmPm/yZ3AnXzkpfCqnTnvtx710vHxAKnWdMf3BrzYrb5PdJ2OYqHSZsBa",
-	"pBTHwp9TKVk44CVnTX1N/3mlv5pcq8zlArmMbg7ps1KCKNkpP3TAl2xkkkQRpK6YFwoSYVuu54AjvEsh",
-	"5XNP9jDgu/CH71laYA5bPUAgfi31tINSkdfLTIKNHqHD/T1C3af2CIlxtoQv6B369EU63D5CWV6TbPlx",
-	"GgVTcDFhL4pUkO9Y/J//z+x/1LY2aO2YOfQ6+bRMT59zUPfQp11I1bxRA3YOz7HtGuSpXib0P/9vSkJK",
-	"XkeTBYsSmk2mtX0yPTuZ7g7pgQ8K8RczQ6uW+USZh71S5uFB53PJwYVtdB9qBvUeaAbdAIfexRjSnSzN",
-	"vfumTfzrahNXjIaP1iW2SphCrUlFG/VdWN0XaaM+h17m63s66IjOeAczoG6kpetiq/agkbIDrdEiV4zT",
-	"GdY6MewIBEGxUrjJIh1HMt2oR5iaiwfYGTCXJ/GouQ4x5GEeecUCNhvt047Qnclf3H/+CVxZpXV/MS6+",
-	"G/+WOpAa/n+GX3+Dwv8KsgVi9U/mvhkzFirTcANIhOnTiynK2lpDJKgFD1lC/ExD1AXm/k9Nve/Ni1c+",
-	"FMzbDxgieITGum2br16EhKYfr9+/M0NkaYLu9+Ex1BqfyVwReoMs5lDKLJZc+2QoH3CsrqKxqeVtkfc2",
-	"3cDIHCyD1aX4NgcwoJyM2IAniqf0lam60H2jlUXrwn5m2cQaYy5XeMjFgGfgB2YYXa/X80zecYtcIdaF",
-	"hUbOJQIOeMLmMQ30ZjCaxBHm40Lpspu6EwuAVF8mUZoykGwjxd2V/Ktj2sSUxmOdj9lAWAJbp5tmu8xC",
-	"+IbOIPl9wRaMQKhqadrpaU01o580aaIh9s7OzHsgJv6JUDngBiggMsWG37FpBDqwuvhEl48l0OnN0AWO",
-	"D8WVlAqMbSYQ9Iq26wNswwlLFa1NpjwEvM7UPuaaJ3TKPQTUCv2z5i+ENv8g7eYJaZIhaZG+D1WLGkEQ",
-	"0Ggrs0euF6NZlL42l+wR0l6f3lq/9jJmFG+HRmv11CL4LWREIKkg0/LLuvjNmr5sLd1Oa96kYHT67e4v",
-	"T0CXzboFjrI37dbpFfq8U1P//O9QdvVNcfjKigPV4T8x1jkdGZ93UzqsQrBdd7hlqx1zGNWTBac2Ga3I",
-	"PGHj6B6utdJqPIsYFyUERpUZwvvqVHdvUcIKkKDSKZtJFt8x2SLvGAtLTY1blcl8Z5cX/6Em/ljmhKvf",
-	"Ma3LNJJXz6AnCljPwfiEdoIOa74YdcNmjx0rrnM0ahq2c0iPRjWvFlOZDheyNMbRTfu43+n2ezCGcRDT",
-	"OdYII3Vr/drkj+ZPo4Pby5Pf34BfVhE2y1kFZ2PlEo5u2if9dtUS1DNHzXZHLdN9BhZ1EhyPXtCjcfOQ",
-	"9cJmLzgYNY9pd9zssHZo/lZaFBJFL0HMJQmpnI4ETcLCSv6xPGZXh+nPuZUgDPWnz592ZsF4CtalppUO",
-	"77f+0g9MJANWY8DbHDYD//y0NjcMc48koTonqNSXPJ8OppuDIo5llGqEDuhf7k/+aGIiWO+AfLh605R0",
-	"zBwFr08OuiShPBQzMlqlTCLuyBTUfEBNAeAqpAZkKvfLyWkGyWKk+5dc/3DW7B4eoQo84LGQKcw6oOCA",
-	"GjE9ACj2toF7hGnngencAfpti5xhpwdoSYpuJqS60xbe6eFdZILg9/IUvbCyRCy5xqDQbcp8vEZ+hnjm",
-	"/zoA3jCoffIBtjj1MKQnvQGHeiOPGDGBsCtspNMFT4kPd1EXnGGfBwR01XOAnyQQ0m3xYKFNcH4A/RLF",
-	"se3S1fBs1dqAa1bkOR0vdNWX875BtGqR76M7ZtPnUAQOuG/4WcSHIV1JX7euslzOP7WORRaBpaElj02U",
-	"NxNpETiuWE6N00WhGdq6ORaIJMxqeOgijMBMa5GzAa9O8Tu7vBj+x/nPbiYMdgrr5DL6WkRJswGnCdPt",
-	"+E23vMI5gMBRLCaRbvavMYVv2Uq3T6fpgFMSM3qrJ65P6yzial4JW58kiNz0qbtbnGliIg+2V750qMhB",
-	"m6gtdLMFC7tb6x+014qXshz57NUMcmYuWVGpTMBVHBQ91FQa2tQHFUUPnuuzkRPOeyQcImm/dqrh4/SX",
-	"W7bKqyGz7j/TF1d/nHWCVz32+mjyw3H0Y/v2TXf2ricuj36/OpY3j1Fo9iItnuC1MTq8H8CtQRQISP21",
-	"KRt4s7+Ggfa4u3VjLxKQj1B5ix2wFW/BwkJ8q1xyPbbKSpaWCC41zdoDyo0MA4ZlYaCd8R6MJwFH6c8c",
-	"NG7ILMPT2sGOk7aYsobRAfu02sop+tEwMqt7JeVY6ldtg+G0YDSSzstVwS0Bm65MHFJHHN0t8qKhPZn2",
-	"JDhHBHy2KOdxO1t/2+RYp8NmRVasVrz+zlmxa9SAb3mwjzVPTIO8km1RtlIKPo+ds1y1wtjPwOUApNrc",
-	"UMEBPRg98saN7WHFJAI/S3M5e+3OOidHZZxZHWurlG1NJbhlK8ggIHU70VhXAYGNBdqt4PkEtV2F/xfJ",
-	"MNienIs0+Pdznf7bxDEt5zUOyfVeAuf+zdiuF8/6b3JdSIul0LmaU2XfGsPWs/PxNMaGxtzGPoyI1oGC",
-	"UXeGbJHX+vYM+G73XOZuMn76/2Xva5bbRrJ0XyWDvTAVQUKUbLlcVFTcoCWWLbctuyW53NUFB5EEkmSW",
-	"wUw2EpDMdugZ7u4uenPvXc12lrOeR+kXmHmEiTznJJAgCVk/dpWryouKskgCyJ+Dk+f3+9xT0aNbVwKr",
-	"eT4MQIApqi/olHOUHOZeqPKMTyYyZhM5LTJhtipzDNzOTMz1uUjAXV9CsIUpXS4ZNFGD68dW6Vx5xTgC",
-	"qLPE9uBWmbWjkjpoax/xzsnRsBYmcFl0wfUHl5RAd6MPl1HABuwi02paPQBAj0OVyndWX+OXeBlmhHBf",
-	"PAx0yJ5afRFD81eRTEUehOqsJP6+yjFePxFKBxmCOWsOMvXWeOSesE3IyKk0K1Sim9sOXog7+c2wktb8",
-	"XvedHQ9587LXeuB8FuqGW63sfA0h9boM1te3f3F9BvjsG3nAzc0a+/QaVpyqdiMd/RBN0+R6YYAVQarp",
-	"LdkHqRRsg9dFD4GATyXj2KoKVruVKaivuBG9n7tTHwNOtEC39bPMUuX8/froxzpZunT5s9OXxzca4hGl",
-	"y7HKIwciILbTYbFOi7liu31HyVfFZ9m9y3ss1druBLqnYioRrk1PmB7/bAXNbiFZB1+CS3aNnS3DlW49",
-	"SzJDP9NwA3GjMOgZkp7Ww1aOFBhkHp5Mxy4n1ZV4HNGru1n4Ns76VtovhcodIc1d/OJOCzT7q41K6E3t",
-	"RLj+OA8Ilq/cDeB9JA31q0nLsSYCTv8gKmXCHyssSXC7sI+LCzTrIC94cN2YycYrv7xYzlggcp49hvu/",
-	"vUAOSUJDLGfNQAm+VlX8qo2D4L9URjOBE2FOMJegepmsMfCTvn3b1DV4tsGD6UPdIdhwnRKd14oGWXjw",
-	"IdbEOXIA9FD8L8w6j1xJ1Fa7AZxiHjd8m1/LpITrrLm/RVRFuU748p5jHuCGRU+GFU4HfBrBoWgacCie",
-	"iJxs5E9fhd6rlzjckCx7xo1Hnl4j0H442eM90d2dPBTdB/GDcfdbvvdNdy/emeyOv00eiZ2ddQJtDwa1",
-	"BlM651KBKXl/D1ZB5KNczsWoyGP7LDt69vrsoEVfmvUyjl41R0Qw3dm7vvZ6IT5aIuHcni882PI7UTo/",
-	"etpmk075aOHWXGyL91YrN1ZvvVQCrfRExwUwIMHJ46s1qoGQsaAYBB/rIsfwBwpGv+ZUtTHw4GuDEme2",
-	"1kiBKJirvf+s3Yx816l12uoMYGQBbz9bumJKLFjPvZLkTsnaUhoP6zVpoWo3lp1ZdQkdoVU5iCsNgCVx",
-	"TDErZdmlduMpUlK9E4vcod6UoRt0G6jOYMGzHGutA3ZQj15BkIgnBOG2pB5jo1daBKB9Sk1FwpIic/uH",
-	"QgAF0mamLxjS8fHcYcFBBggYr3BX4Q4Bu20YZZNyH8IQPoF+d9L/VdVvVPV8IUe/m4pFAH/93Oh6jU3g",
-	"HHAKijRhR0BOJxW1ETsGnoQvP29HOEG45NTxDb0gS8cMxt8J7FHffcQKaHIepBM+519sXzhCQRAX+mdq",
-	"En+4s9YkvvsAMkl36Qh/C68JeDcbsRb3SOyqJquffntNDTeop0EVjCr9ozajPfqCOnD6AUp491CahTYS",
-	"r1rrIi6mU2jP4mwiU4E5i1wzw6mrtzRZoDutnrPkec7jmf12H662F38XtpCgvIubGfwMRDyboNPLFOTl",
-	"F13v8zXw88cK/PxO/JrhZu8CcX7Qu1jqAiBo4Jil93xjWKXu7fiJrQYwUiRqU+KiCr+2H633A26RQRzP",
-	"RPyORhqW5C9AZInhdkOuTc1GlsYUIrHW+YRnrM2NFVDoqLSOA3Lvuj5KziaZMDMXG3YZSK/o3eR8aZiR",
-	"UwWVxaHCKmqi+YY4jhHGWJ/K0TleHcEJlR/CqRZiKTCqBY6CwBrqErY0osmX5nF0cw8hVOuZ1g2VyGjb",
-	"eK+OPhdZwCA3UG2CG4dhFI/zE8P1nHCZ+Cusy+lKiiHPTKQLMFzTwEuppuJVlZG4fQ4XHau6SsTbNyRb",
-	"V5f8Y0nXTkuJC//XedYrxg8S7bqsMyGgxBvR0+G1xYK42pi+R/hUJxZ6guC9ZQBwQxbpps+9Ca2Ot/yf",
-	"swsVZRjtxla/JZbPZuMnsXwpnx29/sfRzrE8MkfqZC8+OHp49G7x1x8Onn0biOWzfyRvjuRLeXTx489p",
-	"erz74z9+XD77Noh3UzWef99L/vos9bws6xg+evgA0LHsc0ZkcKC6vH6JIeb/Nhw4uFyJo6C/oFeybCkn",
-	"pZEmSER5y6Q3yeWLXzr3vfo+fJoceK716YyiZB6ssH9EAGP5BPmqzY2G7L8YfSyhGQu24cT59ZjpaonI",
-	"Etomq0/6M+SrnWhi1nq8pEMSolGqBD4gpfmFZ6xXD6Xfd+Y63jDmW2awb2j2ozTU0uefqX7/a9L3D185",
-	"jrIGSV/vvS6dEHtR3QOB5skrW+XRFMqltfzLCs0SNAYs4gufEUrpC2K8h4RtqLjy6PrIrLW3u2fsuyGR",
-	"9tXNl7U5K0DswLwGtyNUscziQuZsnFnLO6tBo+iFUI38OC9wfnc1tNwy/fShVe0MxdrrK/aXQsbvyq5c",
-	"02FTrbE1xUh7N/b3QmQSOvDgzaYYJsWbv+cmZ//65//fENW87Hz02U/sowidxi60WQiBJszfC55a+aGH",
-	"egTo9ODH9An71z//z3/9x//++PMpV1AfwGOrHOhZMGeMd75nyJWGVXAwAjPnmTfvU/sn++//+2//r/5k",
-	"j57tBtE+2PSrGuhBmL+mhH8RlVSuN+NY1x1zxRYSIIduSFFWJqY26ipHYYpBNsjmsjZShuYleSmktDoI",
-	"zYw5LeOUlaKACZx+xFpJmFT2VjxnZZJrq6EY5C8wwLsqm18g7XbdNwkn9LF4OdbPQPudXfWvL9Yv9mJ5",
-	"KYuSmtd7r/Dvj79YLrd1RcmFUHm2tIZedZS37bnQYZWO7jCPIbPDCPEsVFj2ELAB8PJNM+udsblWMtdw",
-	"u7H18nk8w3KvaZGJpHoKvIGhenXy8oejw+HJ6ODp8ODPo6Pjs+HJD4Pno9Phwcvjw1NnidbQ7WJt1YHS",
-	"1MQSqjYWeOFpHm3tQ7gQBgAzAyj3c56yGV8soOslzrQxjKdpqFx3jAlYhOsVMWn6oQpVl0XFgnAlEKwe",
-	"bmmK2JHi2lOeCaWL6axDiCA8xaZ91wUjDZsJnuaz5T7cMRHTjCciifreKDH011l9krXHTaov0DJSoWKs",
-	"XK/D4ZOTweHwcPR8cDY8Pvhx9OIU7HmIbTX/enhy8vJkdDI4G5a467Qj9wxzzKt2i+1M7C1qk9GuLgUG",
-	"ucfmUhW5MDR+mqC+UP6i5RfaCYObpnM7QLqsubhiBmLJisL7FaoSn6hvt71sl6bvASEx6ntihtFeeCrE",
-	"kgO7nVGxsCo2Ak7fmWBmxjO0pwpw0SZF6gYK84wupEr0BRBJL0QWC5WHqm2nk4hYznlqtjpMFWnqaldq",
-	"ZF5jgZ1TZD1L6zfGM5GEivAjTAexCA07sF90DwhL2PClaTiHTvF9vkZ/JU6V4QyagPPx21rWkRAm7FHz",
-	"YGadX1XMrcbZsX/gR99Y8/J+L7H65xPj6v/0Ab1tIPdu9XtU1QGZD3vCVeffg7Od3f5er7/78G9Q+5EL",
-	"FS9Hc9Pq7zza3VQ6UKb5IXGNy9Pqf/ttYH9OC4GTtgZxbRRBb/caA/lmdSAPdnd6nUZO4nI8Th/4o/om",
-	"2PvYoFZHhAUz/vPxk0aa42pBvPfLGwReXh/E25tyED8FzXeVyV6SJN8jNbmaoPffjfUj7Km+cMQkgmWi",
-	"LC4bC3rdOkwE04CFrUUxTmXcYXP+vsun4rv7vbAVfJaM+2/GDqmZHbhVVh3Cke3xV3uGBwlNLdRwIcZd",
-	"hGJqNDRO4Wth2GERv7P/PdHIb/j07MVzJlSy0FLl9jhNUwC14vE7QlzX1Buei1C5H27VwLfiVHB7XJki",
-	"zU2fZSKRkJZKpXpnWKEuMnvqJx3GEyhQT1hSoA4SxjWjBmzgcqCZkxxQ+5mG4B3gSL0ZPh6dDgcnB09H",
-	"B4ODp8PR2Vllp7QjrCrq49UR1qIzmWDgNwWeRBespFiBO4GUqIhsSlBfLPSkvsCZUK64NE6lvQU3ZX8a",
-	"Vc6nYpIH7Hsu0yJzMIbAcklLY6cWKqj8tFd5szkePhmcHf2wMiEHNvSwt1XrRjW5zuYOSt+e6HYccLJU",
-	"tagAmYsFn2oqlcCMKJzCQ/sNMX3GWpliTuRcZe/ypOwVrhvA0GkcKui0pTwrRJqAPtptmjtuVZwWiUgc",
-	"G3QmJoVKREJLicl+GAMNEBp+WXuvd59F+I1P7h5tBewHnsqEKltBFRNjWBlOrWZlx0YAbWgEVHBlkMKE",
-	"wtaqW1sa5sptc/9zrNMiW1e8zzPOCrW5Y+GNGONLdh3jADbLsQLtPfSxh6n2NpPzOTSi+pVMcx7P7FKl",
-	"gmcu5tNAetyMtOAz8+w9BPIg9/fOZ+DpwbFtHDu9FrBGRsnFwmqu1ouVH0IQk02kSCH7bPIiWUKEP8vl",
-	"RMaSp+BepKmcChWLIAg8voC1m3XZG/lOLkQirTtXZKk9lvN8Yfrb20IFF+7LQGfTbfvXNt1iVA4cDmFQ",
-	"NXah4owvaqc52bLXTxqUknNC69GEEIxfd9i4RFRl7YU2Ro7TJbbf/DYCBDdIGZaBKa/9ytNHEJACe3I1",
-	"wQbfj8R79BO9JJJ/ufd1LTR0i5pKiP/s9aAUgecrdR1nWrM5V8sKZp4wV6xPAqfJhhnY24xSslCq8QOm",
-	"L3zsD/9Wdbkiz5Yj0Det/s7uzeow8jOtX3DlQOrMlZkv/wiRxu0aa0f1XYoIYy2yPyDCtwimGuFZHp3Y",
-	"IXcHdshRiQ3pQoo8Z3OZKDmd5ez12cE+EL/MSIOg7hfJFvm+5coDtzPLaYfKxg3D2pG/A+XYvFWLPLqC",
-	"2sjQeqZYpmdKez/aZKLFWiWGplUFXDAFNEYotTwXCWtb66G+dA4pM4fDxa7z5kXZ2mhwV2Rxl3c1hW/w",
-	"bo9TjZ5T7e2u7FPEQTG4WdRrAzbrGHO/aSrUVGxteHXWzQfvBXpTWQK5mC90xjMrnd6PHdirb52QBWOw",
-	"/K8cUEUCgakwDvMsp3bbEoPNxbzD48Hj58NRZTd+B7miTUWzgudFJkZe1e6G6X+Kst6c8stNm5jIBOv+",
-	"nFUIXJa/zJ41PrvcJzf6286+UGBnY+KuVjCkrWmtREz1Jp7f9cvMvaqMRvKMxJ+2P+zPXFRSGjeNB0Rd",
-	"IK1HKayhN2HtaFWMoy0XuMQLrEPqz5Y2ur3Jf6iA5q0OtwsR9UMVeUsRdVhEL679J8lGZB8ZjXkycsov",
-	"AsV+M/5l2j90RHx3Hl2GKxIJiY6b8wenF3w6FRl7fUQYjfaVdq0Q7WhbL4TiCwndDdYhBqWVlNB0oRpL",
-	"xbMlxHQPDo87DAGn9WSSSiUCFrYGzuQLW1CK60FRUxkQHNPcD+GGrTPgWwHemBawqUBJbcRKA9JUhKNI",
-	"0y/SyT56ha5qGlskCTx5nOkLdEdTHfMUODKAXBbzCJlINU9MECrMQ9hF247KSISBzgDWvt/b2QrYGzjH",
-	"D18enI5Qox6iHo1g/agkGKG6JjIlR77WZILjdeL2oPcA/OoTKCV2/EgwhgghKZHdQF8o5rpdTklyuq90",
-	"KuMlBRugA1ZfGIZ7bDrM5MsUQK/n0OmK/qjTK74ZqTM5lSpUWqXL/Vo5OI0S+3Wremjw+DGigM907nKo",
-	"oqfDwWFUFaVj+35EqOIOINsh2XQYQZAnRCscKruv95pW756BhAQWXjeE2Q+t0H/U88zF+3x7ls8hKnlN",
-	"FhaZNna2uwFijaCdQ0Or0srmbS7uoTVYwE/qbjzFdbomi9k967fd26cdx4+scNmP7N7XPpHzqfc3dFP1",
-	"951A1H45yfhcdCGrBo3F7jFjbkS3yGT5wURn8y7HYwo/+zw9UL9byMOanoe7U5f64NVRXaQ8tQ9K/W2p",
-	"37c/cGNEfnlltRgJlNUi+BW8WU5BVCfBPcPGhUpS4X0fqrZazFlk8FfdQnYTaaxbdS5UojORIM/4Qip7",
-	"+p6LzEittty7K7NQpTIWdi0C9hh1sYEwPwT9oD8eTiCu2EwXWcAGyukf6NWTBnjZHNRXGSBrZtEiLTCw",
-	"C3OdkFrZF1h/17wZ46oEP5vNAKWcntQcOXOpOLtleBv4V2zsPxseVH1Mv3t+dDA8Ph22Oq3jl2dHB8OG",
-	"SwP6XZC/z9fzfNZcsKPpnvPMDh+Eqlwu+49np61O/ZOD09pHJDCvjx7DI59t/nLloucoBP5HxzqXsbji",
-	"zu6at9cJJoJKtwt1U43ewUt/5uccJeO2d1iknHDT73ygWJG8QzINJLqWSquL9lo+7WGv91V53155D3DF",
-	"Kfuxbg1s1t+YM23U3IPKiIKN5caVfEBaCwxyw56enb2CREmZv8l1gQ5DqOwxb8/tgN3MMGNtaxSHyrEq",
-	"oilGdQmYts4gGMdk3qSCMSd558I7auuEe6q/scERe8zjd0IlfuCcinSsf4znT6vfOu8FO0Hv+rF0Gm9z",
-	"qjsm/CueynPseLqN5F0hRc/luVD2IbDCvqu3NLmYk9TMhTXCmx07aItl+Cs24XPr8ZMr9CrTc5HPRGGY",
-	"VVgA6IJ98wxBtClLdzIcHL4YAqg3AthY12cmFHsxPDs5Ojgdnb388/AYY6PUKAm5DOxLMsK6dRIyfJFz",
-	"AmF/++wx+n9h0evdj2t3g49EZE/1HTz+L6QRW/vAhZoUaGbSAUu04ODtFSq1S+buNTg8PAHGblNVKYUq",
-	"14wzI6wlkCNYuVAeog9xdUABgsfWTa2iTGehcv1MBL283ipq/VOWlRH2ULUHr8+eQrHW6PnRi6MzQOR/",
-	"cXT8+my4BZVtLhmMyGp9tuDG+ocdV11Ha0qOGi9/SVSwu99SWNmPHxOnA8RsYajWcMJsqh/nxSQARIWB",
-	"UdVleJ/zsUgxjw7tWiLp4xJC/Cjl0O+KAEcZv2DWCrL+I9YQy8Q04rGhyF7vDC+P0eq8+hN7Onz+iiHu",
-	"wmiW5wvXImdGuc55CmqwypGMlyvD7tgXYqYTMmyt2ghC9Sd29uOr4VW3hX0WWaiaf/MB7/xd2HoyPAtb",
-	"HXjwd2G9QDpsdfCp34V22mHrkt2Htbouphos4Jl431iLQ2rhLsxzX+hZvRItu+x8aNFkqR1wNWTmqbl5",
-	"KXkbdakf5GpUqFUsbMnnaUQ4WTnCND47fXncYRCVBS8G/hWwI4gAZaANs3MrQNKwaDtypSGZMDoFJaV9",
-	"PDB4zSnS1ohu+HIh1ODVEcEp3+J0vZ7M0WMOHWxCg9zRz0qj5/Z55D+GqXjmB1qhipQ2coOB6Mvd1cyp",
-	"1ivgsT3ReQxwd4ZFVv/UJZfMAKxAYHkmyGSV1u+XaRJcIW4/Dl48v5m4uVF/FbcvStyI5n2zxAGbUKOo",
-	"7fZ62JRDHThiIVQiVLx0VlOfunrQ60Bz0NHzs4VU01ARlaRWggjXA7bXu19ZfF6yBXMtYCsRvAYYxkGo",
-	"6rXZmYCygAkhleNt+2ymL8BS0ZMc+4jIJpCGECeTDpZLlpTwdoSmPoWKBzIWYEPae1PmAhs9rLmUyXNr",
-	"HCKgCsdhsqxQrkoQuDtgvDeOkTccAiewUXdGubUDRQwomnCr39LvrBQKdS4zrQh7rLLBMRlohYTQMq73",
-	"etvxSgXFTesvNkwGQLns0ecaFoLWL1NR0LgQlMaDFBdJG0nvjrneEkFy6NOs0cB/3ajLtlQBwZU6oLzv",
-	"1Y7l+c52POP5doWHZ5oBkEAPH90z7MCaLAfVJWzw6qgOP4Q/ZaeHf64yOrnWqQmVPXVyyv3MIYPICoc8",
-	"2mdQL4xf8ZxF6DSSPQXe4vb5TkRNRqFa4/wFLt8gCDD1u4ouRNGUCms0VBH0IEVYNZhLSAdPOMS6I9ed",
-	"a/8NfbLRPiFTlw3bUahqHrNPvTPV4JBmupjOKsoZIsetvEbTwRyiVFMsqEZqIR8RFvmHwKoF1fHq5WkF",
-	"j233L+ojfU5hXXAXkaqqqDr1cloAbnJtXSjkIqHVIETLsufmYqZTUYOJ7bMIRShibZ2xKBHnIrW6Ktrq",
-	"hCqybqFdsBK/MSJY38ju/8jqTxNhqgA+iTz4XoT1rX44kkm0FbgsKO4Rhifd7mYZB2qWyHqREVTlmv0Q",
-	"aZHxL9bGZGgHGHX1FtvAmdQLcCzGVZHhCGZaxiKCCxbc2N9jcYbfhEVV41YCtE6hD9CwWM9FqJD72LDy",
-	"tfFXgLWxflwk9ieJSHNutgJ2qrHqO3KKboRBmoi1AWvZSl3HrkER59Cep4t8UeRbVkKFldRQRYtMGKFi",
-	"MbJ2YJovibZ4AhKl4mX5ecAiFZW4MjsBeyHmY5EZ5/l6UMWAJWAPtanSTlgwMY7T6DN7MkQYFSkPac5O",
-	"4c3tntrtG55bzceobh4Ilq3sBpXuCeJZod5FxNliGFFoofhA+pL9dPjyePiWiJdDRY8fadBRJqDAxwiA",
-	"PiPGsaMNbkvw1FBhH+He2tc3tie5MCzCSwI2YFEf0t9dCPpZ328+J/GD4j8sud7ZYwYmYWQKhcQYLath",
-	"MmCNOlngc5kkKXGqVHsPa0X17bgwwHLlT/lDiMU9Yav/IQiCy0vcUKVZRKtBITzQthmXBnnCAV0NrtzC",
-	"Qn6sgYcSg1ImzYwvRIdF/kNCB2wbtjohpAXgH5BTg3/FOhFh6/LSiltpuWGsQxinfxR3ec19FtkrQKeg",
-	"ZN0zODAGd1LtCJTVaKW+syQSdUjg7iQhCaOtC1X0votwu10ot+wzKtAAZWdIinzcFIh9uTKgmUgXoQJW",
-	"NFhBCA4mmvoi8myJy0c11UjyjjkaFv21+wRxQV0DVQRJRbOOzREqp2n3vcteUxtJ9wUdQ7lBHvVmIm17",
-	"+FZn751A5fDZq9hKK8KJsojIuV4tWgP2MfCrZgKhxWMriuVBEFTgvmSD1CGLh+8hCshOT4es9Bbsl7Hw",
-	"LgX848u3a+DDbi6Uha2pBTvemmYgQ5YQvNIR1sqvg5HVQOftSKUq3LHhTBqo6YTLP746bwguBSu7OPJo",
-	"KPaKZ9L8r9U5+ouDzX0boJGrIwUeNSlU7DBxeTYFD9C0+q0PYSuW+TJs9cMWPC1sXVa57KnIRzQca+NC",
-	"ZR+cvzsVtWZ558u39W3befSf/36AMdZCqWU1Czs0f4Qj/77+DpYoKG4/zDrcl8YgNlxClQRp+qlXfNOY",
-	"3ATgwLCLX+S6VQ5zZck3RGmog8w9G9R/jBAwG1a/XrnwwToYC5HlkrDzwNBfz9T6VQg/4a+qGgA8THFt",
-	"17fy+qWZeGRY7fM5kRTpYMaVlUqa2aisQzUIAS9VIt5jR62eLjI9LntnSQZqT2xZdZIidCtFXBeFAZ4K",
-	"BVYb465cELvIrd6hzAJOBJSPNRh52vgiQrECAaa2+jvfPHyws7O32+u5l2nG83i+SLvX7LVY0W20hXgf",
-	"z176CKL5zsM1RPOdXSu6OU8rjPNHtxEB7wAqSyFgRbvVmeJVsDk7RiaggW60HGBx4AqUF6/ZjGiW4PqH",
-	"tQ0IcTHhUruc+EuUstCKWYgCFVqJCltgiaMRZDcZLiu3mYwfkCz4JmxddsJSDEMSj7AuufTx5dtLa0b8",
-	"NtfCn/RTkab6DzLz600yBNUUtmoTRdvc/t266ftVqHen+Bo1YQNiXLFeLLRmizYUBtYQ40r3v3VTqAB4",
-	"8RsM2auffI9s3KtGcOtiJFzDW/Qr4oW36lrES1dYux9d97pbQi/ixbcFYHSzvQMMI95ipbHv2vFbvHpD",
-	"FHf3ZgYD9b1UUKmOCgS/8IwCQBZhmbA6RCS+P9jH2CQ4LtbrKxcFKZckyauzzpwV4GQUrAp63k0PU5j4",
-	"Ca3KxzA3yriV78tSd0E7qs+cOlhC5TFkQf02o8Vj3H8Ly1APzR1XZKsTKl1mYjYEMpRW3bVgRttFZQDH",
-	"KSsWuUioC+aama7yXazyXfbKB3cTjap9q5IJP2Brv4eI2q+y0YNNi1k2pTmyG5eNyFfGrYs8uFmTEQ6r",
-	"a2/MczlOBSJHVWdqp4oE6AwDwV4aAbLM8qpWpGuimgIkoVRVSAqlMpUmpwq1DogtRupNYL9ob0UUZgqV",
-	"l2oIGIBV4A14ajRgM5WMlav4p0D0P+NSQaVGhXxaAafKeIZMBh6uahPCKY7jE+GcWhNiM8qp72R8s7u7",
-	"99A6GZ8J+rT0O5z60xdKJKPxErxWe+5vwid9612YSjyBb/KmfGrU0C/FIvgVz9Tbqdy7aRN4gSkWjK8u",
-	"hKlx97Zup0m2P8D/mztfvvcURSbyTIpzUSkLPy25b08v4IXyIIwpBSixFLSxMgZF9GNtJgO62UodPr1t",
-	"G1pK3FvW3FLyyeFWfoPq5RbK5CpF8tvTI3c1g2C1R0rnowkUOq2aQ3h8Thd594Gu7ELxXpp833+brbVs",
-	"97bjoK6p0pYQpcmCKjeXZLd87ueyo441vnczTlgQ2OX1B9TA3ro4+C/c2zbquRsoYRiItX6b+unWillN",
-	"vb28RE/ahsRG/QbPoUmbCgnmiLKC+B3RnL8TLCtUtFXDX+pvb0Nn90ybvP+o1+uB2UGTWQeknkqTox4H",
-	"EYX2cq+Vz67n+qigygVSPR62Xr2iY8pzccG9WD4u19qtEEXI2esOHdjhbyG289pFwOGsL1SNNR7YgLvs",
-	"XIqLDpHzdlgiiAfTTYhIltbvWaEnVL+mv9d/7CI9BPToXYE9OBs20nWzELQulTZVF1Z5v/qFrw0gSiJb",
-	"JaSQ4yo25N2gpMncMNqVWiBAvoLOkzgTgOrHU4PHFLbLYzoZ8jjl/YH/doMo1AiVveJtaJPvsFyX2UHs",
-	"3bCuRiLOsdXRyUaNj3b9IesvsJ1JO9o+34m2ylx4Y2UVqxVWVY+lN3v9eYNkLlX1YrSBfNgwrdLlFusy",
-	"rni6zGVsOk4ATafmdqZ66okcMBevP+TKFmeaQF1N0A2hQPXy7eX/BAAA//8=",
+	"NpBEqe2yq03CWzZPG6ckUnJRN7jWEPK7qmmgRkoEfVAHR51gZB85eWr2w9VfSECTZKU4bOEuDGq+UrIY",
+	"xKjTDNMWPDXus/0MhQgUxGkUu6pTJM0mKWpoKMCTwtUbLeTKR6+AxclFKiiVunGqGEEKambgfluduBY5",
+	"00xB49XnqO309fcGnN3TII1XGBmfRRKCmNCc2eaklTiC2ccItBZ1cCrrL5RJ9Jg4rIHGdsM0Z5nipzfL",
+	"9oFU6grcJTdYg9cO41GxMq2ur89JxG09MkgVsBHhBBQHyx0LECrTSK0YG3NiN4VcMHRG7y1IePfwyO3n",
+	"+6uz+M3T8WoJzAXb+ejewfpF9UKM5ZGajc4XcoqnWUIXTlN4jfJEffmHm5tLYgS983kqZYSo4coKNrDi",
+	"xry0qOeQYwSZCa8TxoPp/3Bgy3XCGbJs01YmYZgTEUSSETuIGjhlMzgji4TV+u3Wiz1iVeo4fckA7hOT",
+	"OKeiAvqhmBtYuB2h4c2GaDT4Mt787ojwVDfvKqPpd44qwO333ZV5vII7lLL79DnQqZldXgfmehc7ZBfi",
+	"/MWGyl9ihHQ+w/C1fSgPpuM1UnqdvxBN8n8DiLuXjhh6Cri7fbzGwFKURC4kDRRU0czTgI0TUQhrEVCR",
+	"Q1AS+KVuUbt+XJmpK51RB0pRhKrAg5MkEP89v1ohUAnPa/qpQO3NTKl6nRWeduvAhoSITrvdLnwZIQmE",
+	"snUwEb/RJyGLWYoFGqalwddJkTAqVmCisnZrdCmHuxa0HovaXZ84KpzesAbYr5nxtBSLGINOA+5rZ9o/",
+	"z6+uz24u3r/L3Gg+GI5IZbDZv3YoYI97pTSFRZLopyvOGxh95e5LJFlwaLSg3X4VB8919Ll3yznJeujs",
+	"q3WqXZeddqbiNx7Y3gU2eAjeDGDxmRiXhXwpBLEzdswtW4G147h/K5ZnHh+uWefZRfbFwqcevxjQEjRE",
+	"sbuSV47fHZzfi3nF1OHvQ3YfMBbm5uy+7vxZ86PD9sOmDklc/cP2ngrnjRBvKV+ZRmEbI3OFeINeOqn7",
+	"+aX6nvZOqQdMNRqsDn3O+QoZ4zAB2DwdbIlSEwKm6YDPopAD/uSHm5cNz4AhbjhHihdVHhw7M2efoTDN",
+	"DE+NCyoPYTkFhzV4TJTIQl8DePFSc88yl37dLwwZR7cM+vd6xLRuBBj/TDjIAd8aRSjyhIqBih7+Bhqt",
+	"OHu4jc4DVUAJSIRUANiwCYhIjYHvdjtCMVwfi4Tk997LYvr6oNiNJLl9bOXUwFJLlc+PCJ92HwZfZ3Ro",
+	"053NXFelZZOE/caCUnAss4XBGSwEiZWEyVp0otnyNJ20nia6nnFLHbhztzVKJYvHpO7niaGvDbp2tTqG",
+	"h3mMaURaH5hFYRhj9xLCBW8WHBnqxFa5lrUsP9y396vTR+3PSgobwxRMXL2vn73cs2LOEIUscd9IrRKd",
+	"e3iKAeUxDZj7NGzyUKkYgP4PPd1ywksOnciGK7zimDgCzFTUuo9+wWNi2hlKJ5dg7dF553ggA1DYjH9X",
+	"F2Apo3FEJYQiQ7HkmO9y+MBsJbMBrrGQHVP1VwB2+1r1aFWnm4RRiIW5aPoy0w0kLcxcLNLWfjkb1wyg",
+	"qR0Hu2kEhkPnY8Xo5stSOSBxowS7Db/m8jtcw2RtH7QbJyCSt2U8VCkTFjAO7lbo8KB9tnUn/qAd8TMo",
+	"roFeJK4JqFMwUjE/hUImTmfMAiY3ALc7326tD6ZDod0W5GS43dPG+phiyFx9YX3vNHQME/93KMPCYqP8",
+	"WiEbQDICsUxA7TdhmamIQ62hQAqdGKth6uhlhVw2pQKtBjygkp2SSyHTScKu//GGjBdx3IReahjx9Mj1",
+	"P95EKSOvb64PG+u6t73M7douLfxNjzSPdKDOvd0m9W4bTWo6UkpNvnVbd+f2abZjWucpO6ap+aImAuEO",
+	"yBtuPagxGnQZ2dpE7iMkHCqTH7YB9xg1Q73L2PEOIJ6MIdVVln2GFpDrQhNHcqROV0Jncl3vu72m/OkJ",
+	"HMHuVV/Xrq3QE8S0z2Cd8QFtHnaDXrMXHrPmybhDm93RQdALD9nR+EVb8R5FNLWtSQSY7W+ABuDQDdcN",
+	"1Ov2Owe/gPwsNJv7Q9y/++Pn7rvfPhy+/ePtH9gD9mz55rfvonezD/e//PZuWtunS75dvLpB1QzebfFZ",
+	"ze92dzi6I35r0vYYmNFIQlaHvpkrscgHJaUr9XK/rxF/3jrIOJPoR5SCuSpIqCy+f8vYXFrZgufkFPxl",
+	"EGaPdL16HltD/RljzFCfXow9ZmFJOuA+XCTfc8KfWgtQnAOKcOtZrayJr2V86bgNkVzNlyBhAmVWJJH9",
+	"5xmXDrUicI1nimI1mr+IXRZHztCIBXBRPdom710pewK8oU5Sf99GiNHFp8R6imj85cArsCv3Xj0qDAsk",
+	"CYuR0dymQw6QQRRZyLwPeA23U2dbWcPlj7+Dr0GxsvpmtoM6HJl9ex9vjjPfL4nV8XeQFXqgB9FmbZsm",
+	"5xkPL/6/Eo//O1QWfMV4x5M4R0zdUuaY28jTqhSCb7UJD5fv1xhky5F1X5G+zqK1bVjxuJVl/iv4vTLz",
+	"r3CIAb8tjonjDZOtAd81I4msTUiqkHQ4q5Kk24ZZiq9pEZ6f6L8SS3tMzPzf5E7gTj7yUnjVzpz3W496",
+	"6fh4gHxruu17A17sft8nuu5HsVBpM2ot8opj4c+plCwc8JKzpr6mn73SX02uVeZygVxGNyf1WSnhlOyU",
+	"bzrgSzYySacIelfMMwWJsC13dMARLqaQQronexjwXfjD9ywtMIetHiAQv5Z62kGpyOtlJsFGj9Dh/h6h",
+	"7lN7hMQ4W8IX9A59+iIdcx+hLK9Jtvw4jYIpuJiwt0UqyHcs/s//Z/Y/alsbvnbMHHqdfFqmp885qHvo",
+	"0y6kat6oATuH59jGDfJULxP6n/83JSElr6PJgkUJzSbT2j6Znp1Md4f0wAeF+IuZoVXLfKLMw14p8/Cg",
+	"87nk4MK2vA81g3oPNINugEPvYgzpzpjm3n3TJv51tYkrRsNH6xJbJUyhdqWiLfsurO6LtGWfQ2/09T0i",
+	"dERnvIMZUDfS0nWxVXvQSNmB1miRK8bpDGunGHYYgqBYKdxkkZMjmW7UI0zNxQPsDJjLk3jUXIcY8jCP",
+	"vGIBm432aW/ozuQv7mf/BK6s0rq/GBffjX9LHUgN/z/Dr79B638F2QKx+idz34wZC5VpuAF0wvT9xRRl",
+	"ba0hstSChywhfqYh6oJ1/6em3vfmxSsfCvDtBwwRPEJj3QbOVy9CQtOP1+/fmSGyNEH3+/AYao3PZK4I",
+	"r0EWcyiNFkuufTKUDzhWV9HY1Aa3yHubbmBkDpbV6tJ+mwMYUE5GbMATxVP6ylRd6D7UyqJ1YUSzbGKN",
+	"WZcrZORiwLPKQjOMrtfreSbvuEWuEDvDQi3nEgEHPGHzmAZ6MxhN4gjzcaEU2k3diQVAtC+TKE0ZSLaR",
+	"4u5K/tUxbWJK47HOx2wgzIGt+02zXWYhfENnkPy+YAtGIFS1NO35tKaa0U+aNNEQe3Fn5j0QE/9EqBxw",
+	"AzwQmWLD79g0Ah1YXXyiy8cS6Bxn6ALHh+JKSgXLNhMIek/b9QFW4oSlitYmUx4CXmdqH3PNGDrlngRq",
+	"hf5Z8xdCm3+QdvOENMmQtEjfh6pFjUgI6LaV2SPXi9EsSl+bS/YIaa9Pb61fexkzirdDo796ahH8FjIi",
+	"kFSQafllXfxmTV+2lm6nNW9SMDr9dveXJ6DLZt0CR9mbduv0Cn3eqamn/ncou/qmOHxlxYHq8J8Y65yO",
+	"jM+7KR1WIdiuO9yy1Y45jOrJglObjFZknrBxdA/XWmk1nkWgixICo8oMMX51qrvBKGEFyFLplM0ki++Y",
+	"bJF3jIWlJsmtymS+s8uL/1ATfyxzwtXvmNZlGtOrZ9ATBaznYHxCO0GHNV+MumGzx44V1zkaNQ3bOaRH",
+	"o5pXi6lMhwtZGuPopn3c73T7PRjDOIjpHGuEkbq1fm3yR/On0cHt5cnvb8Avqwib5ayCs7FyCUc37ZN+",
+	"u2oJ6pmjZrujluk+A4s6CY5HL+jRuHnIemGzFxyMmse0O252WDs0fystComilyDmkoRUTkeCJmFhJf9Y",
+	"HrOrw/Tn3EoQ1vrT5087s2A8BetS00qH91u/6gcmkgGrMWBwDpuBf35amxuGuUeSUJ0TVOpznk8H081G",
+	"ERczSnU7UeiH7k/+aGIiWO+AfLh605R0zBwFr08OuiShPBQzMlqlTCKOyRTUfEBhAbQQpAZkKvfLyWkG",
+	"yWKk+6Fc/3DW7B4eoQo84LGQKcw6oOCAGjE9ACj2tiF8hGnngekEAvpti5xh5whocYpuJqS602be6Qle",
+	"ZILg9/IQwESr6hqDQrc98/Ea+RmCmv/rAHjDoPbJBxjk1MOQnvQ0jIpHjJhAGBc20umCp8SHu6gLzrBv",
+	"BALE6jnATxII6baMsNAmOD+Akoni2Hb9ani2am3ANSvynA4auurLed8gZLXI99Eds+lzKAIH3Df8LOLD",
+	"kK6kr1thWS7nn1rHIovA0tCSxybKm4m0CBxXLKfG6aLQDG3dHAtEEmY1PHQRRmCmtcjZgFen+J1dXgz/",
+	"4/xnNxMGO491chl9LaKk2YDThOn2/qb7XuEcQOAoFpOI67YaiFF8y1a6HTtNB5ySmNFbPXF9WmcRV/NK",
+	"2PokQeSmT90t40wTE3mwvfKlQ0UO2kRtoZstWNjdWv+gvVa8lOXIZ69mkDhzyYpKZQKu4qDyoabS0KY+",
+	"qCh68Fzfjpxw3iPhEEn7tVMNH6e/3LJVXg2Zdf+Zvrj646wTvOqx10eTH46jH9u3b7qzdz1xefT71bG8",
+	"eYxCsxdp8QSvjdHh/QBuDaJAQOqvTdnAm/01DLTH3a0be5GAfITKW+yorXgLFhbiW+WS67FVVrK0RHCp",
+	"adYeUG5kGDAsCyvtjPdgPAk4Sn/moHZDZhme1g52nLTFqDWMDtin1VZO0Y+GkVndeynHUr9qWw2npaOR",
+	"dF6uCm4JWHdl4pA64vJukRcN7cm0J8E5IuCzRTmP29n62ybHOh07K7JiteL1d86KXaMGfMuDfax5Yhru",
+	"lWyLspVS8HnsnOWqFcZ+Bi4HoNfmhgoOaMTokTdubA8rJhFIWprL2Wt31jk5KuPM6lhbpWxrKsEtW0EG",
+	"Aanbica6CghsLNBuBc8nqO0q/L9IhsH25Fykwb+f6/TfJo5pOa9xSK73Ejj3b8Z2vXjWf5Praloshc7V",
+	"nCr71hi2np2PpzE2NIY39nVEtA4UjLrTZIu8/n/Z+5blNo4uzVfJQC8ERgBFkBJlGQzHBETCEvWLlJqk",
+	"rN/tUqASVQkgrUImurKKFH4Fn2F2s+jNzKxmO8tZz6P8LzDzCB15zsmqLABF8SLZsq2FwyLqlteT5/p9",
+	"tHtCdbN9bmo7GV/tvooW3boQWI3zoQMCVFF9Saeco/gwD0KVZ3wykTGbyGmRCbNVqWNgdmZiri9EAub6",
+	"EpwtTOlyyKCIGkw/VimMpfHqfVuoPJPCMD629rJHm9lB8FXkwqAAJpR4RTiHibuRIscVaahMkCoa6C1L",
+	"NlFntpb0KQChS9QVbopZOyp5kLb2EbydrBz7aWhMF/wOYA8TgnD08SoK2IBdZlpNqw8AgnOoUvneHhZ4",
+	"ER/DcBQuCg/QHUK3VljFUHlWJFORB6E6L1nMr7PK14+j0joHT9KadU6FPd7YwVwhvajSrFCJbq55OBb3",
+	"MtphJK3uv264O1L15mGvFeD5lNoNr1qZ+Ro8603puG+ufOP4DPDbtzK/mytF9kkGVASxdiIdlxJ10+R6",
+	"YYDiQarpHakUKQ9tg8lHHwFvU7XGsU4WTAa7piC541Zche5NffR20QDd1cgzS5XzD+utH+tk6WL1L85e",
+	"ndyqiUcUq8cUkxxYjdhOh8U6LeaK7fYdv2DlHGYPrh6wVGs7E2gbi6lErDg9YXr8q11odgpJNfka7MEb",
+	"zGzpK3XjWTIz+mGOWyw38sGeI4Nr3WfmGI5hzcOX6cznbOUE2DCbha9grU+lvShU7th17mOUd1og2V9v",
+	"FEJvayfCzdt5QJiA5WwAiSVJqN9ttZxoYhP1D6JyTfhthSEJ7uZzck6JZhnkeS5u6rDZ+OTX50gaC4Tt",
+	"s8dw/4/nRaKV0OBIWlNQgm8pHb9r1SIYT5XGTshIGJDMJYheBiVjJe0Yydt3TSWL5xvMpz4kPYIO1ymh",
+	"ge3SIA0PfsSEPMdMgPaCf8Gsk+KVrHO1F8Ap5hHdt/mNVEp4zqr7W8S7lOuELx842gNuWPRsWIGEwK8R",
+	"HIqmAQTjmchJR/78KfC9en7FLZm/Z9x4TPA1NvDHkz3eE93dyWPRfRQ/Gne/53vfdffincnu+PvkidjZ",
+	"WWcD9zBYaxipcy4VqJIP92AURD7K5VyMijy237KtZ2/OD1p00aznkPSqPiJ86s7ezaXXsfhkfoYze75y",
+	"T8+fROj87EmbTTLlk1ljc7EtPlip3Jg69koJ1NITHRdA5wQnjy/WKAFDxoKcEKXjIVS4MPo1o6qNXg9f",
+	"GpQgt7UqDoTgXAUeYO1m2L1OrcxXZ4BhC2D/2dJlcmK2fO7lQ3dKyphSeVhPiAtVuzHnzYpLKEetclFc",
+	"XgIMyRYlwazkhJfSjafIr/VeLHIHuVP6jdBsoCSHBc9yTPQO2EHddQYeKp4QftySCpyNXqlPgNotNRUJ",
+	"S4rMzR8uAsjONjN9yZBbkOcOiA7CT0DfhbMKb0A/VLkupGHjQqa5Hfm5mOts2UdEo8eP2LF86hUwhwrw",
+	"5LwPl1VcOw8DdlfnzKYjYwjv/wynhttT3w6QjQcIX8jRnyYJE/BsvzRgYGNdOwfohSJN2BHw90lFldGO",
+	"VCjhyy9b5E6oNDkVsUN5y9KRp/H3Asvud5+wAuq2B+mEz/lXW+qO6BZEF/+F6t4f76zVve8+guDYfYrc",
+	"38E2AZtpI3zkHi27qm7slz9encYtUoRQBKNI/6Qmag/UoI4Ff4ArvHsozUIbiU+tFUYX0ylUnHE2kanA",
+	"MEyumeFUqFweeFBwVw/D8jzn8cxe3Yen7cM/hC3kcO/iZAa/ArfQJjT4Mqp69VWnMH1zJ/213Ek7D++U",
+	"FLRAV9Eo13oELAGrpPz12C8ASc+RkJorT2u0ymLHuwKFnqg3lnsR8IdKZD2j5w7LYO6qVkDNnHKpfs+8",
+	"ooYO12CWV/oYqrKTVj1v47gQ6yr1a131Dhg6pEIFY7GCW64zNBVgfOynxkhtTlShvltmHVIuckxEfxIj",
+	"erjZlEVEKzRll7oAsCXQvmg2Nvrw6qa1H0VtgN1FSkIlLitff/vJeuXrFllf8UzE76mlYUlzBBSwGNsx",
+	"ZEfXTCdpTCESawpOeMba3Fi5BbXD1kpF1mpngXE2yYSZuUCEC3d75R2QCMCMnCrIoQ8V1gsQQT44DY0w",
+	"xhrwjrj0endhqHx/YTUQS4EuVLBKRV6uUGh5RJ0vrabo9oZjqNbD+hty7lHl9SSqvhBZwCAQVU2Ca4dh",
+	"5Pz1sxDqCQhllLmw280lz0NSA9GLQHNNAwOrmorXVfjr7gkDaMXXT0p8fUNkf3XIPxXh77SUuPTvzrNe",
+	"MX6UaIcnkAmBAhAGDrYtpn7W2vQjAgW7ZaEnCFNdeps3hCxv+93bEEh5w/8l661xDaM50eq3xPLFbPws",
+	"lq/ki6M3/zjaOZFH5kid7sUHR4+P3i/+/tPBi+8DsXzxj+TtkXwljy5//jVNT3Z//sfPyxffB/Fuqsbz",
+	"H3vJ31+knvEtVav/5PEjwIGz3xmRHori8uaHHgabNxx6OFzJPuVbXtKWLMETSGikCVKu3jHDgtbl8W+d",
+	"aLG6Hz5PwkWu9dmMXLIegLZ/RADX/wSZ3s2tmuxvjD7ma40F23Di/H4cjLWodwnilNU7/QWSI9zSxBSJ",
+	"8ZIOSXB9qhLig4TmV54esXoo/bnTJOINbb5jusQtrUFcDbVcjS9UqfItw+AvXyOBaw0yDLx9XRoh9qG6",
+	"BQJlwteCQqAqlEur+Ze5yCU8EmjElz73mdKXWGSM2QGh4sojpiS11r7ugbF7QyLBsesva3NWwLID9RrM",
+	"jlDFMosLmbNxZjXvrAYCpBdCNTJBHWP/7qtouWH65WOrmhkKwdRH7F8LGb8v689Nh021xiIsI+3b2L8X",
+	"IpNQawo7m1zbFIb4kZuc/fM//ucGZ/dV55PffmY/RThMdqDNQghUYf694KldP/RRj+qfPvyUfmH//I//",
+	"9v/+z3/99PcphFRvwFMrHOhb0Gd0g39gyAqIKZfQAjPnmdfvM/sn+////X/9j/qXPSLCWziBYdKvg4qA",
+	"xfwt/+A3EUnleDOOFQwxV2whAVzrlmR8Zbxyo6xyZL3oe4XUAdZGcty8pOmFSGcHQcgx1GmcsFLkMIHT",
+	"j/hZCX3NvornrIx9bjVkHv0rNPC+wuY3iMbedCdhhz4VRsFkLSg0taP+bWP9ZhvLi2SVJNTevsK/P72x",
+	"XMjzmvweofJsaRW96ihv23OhwyoZ3WEeF2yHEbZfqDDHJmADYKCcZtY6Y3OtZK7hdWNr5fN4hrmF0yIT",
+	"SfUV2IGhen366qejw+Hp6OD58OBvo6OT8+HpT4OXo7PhwauTwzOnidZwHGNtxYHSVK4Vqja6rfE0j7b2",
+	"wV0IDYCeAWnBBU/ZjC8WUN8VZ9oYxtM0VK4OzAQswvGKmDT9UIWqy6JiQQgqSMsArzRF7Oif7SnPhNLF",
+	"dNYh7BueIjyFq/eShs0ET/PZch/emIhpxhORRH2vlej666x+yerjJtWXqBmpUDFWjtfh8Nnp4HB4OHo5",
+	"OB+eHPw8Oj4Dfb6MlWy+e3h6+up0dDo4H5YMAzQjDwxzHMN2im1P7CtqndEuCQoaucfmUhW5MNR+6qC+",
+	"VP6g5ZfaLQbXTWd2wOqy6uKKGoj5UQrfV6hq+UR9O+0lMABdByzQqO8tM/T2wlfBlxzY6YyKhRWxEbBX",
+	"zwQzM56hPlWAiTYpUtdQ6Gd0KVWiL4EyfSGyWKg8VG3bnUTEcs5Ts9VhqkhTlyhVo60bu1o91J6ltRvj",
+	"mUhCRUgppoOom4Yd2AvdA0LNNnxpGs6hM9zPN6gkxq4y7EETRQRerQWjCUvFHjWPZtb4VcXcSpwd+wf+",
+	"9J1VLx/2Eit/PjODxC8f0doGGvtWv0fJPhD5sCdcdf49Ot/Z7e/1+ruP/w1SgnKh4uVoblr9nSe7mzJK",
+	"yuwPyGfA4Wn1v/8+sLfTQGCnrUJca0XQ271BQ75bbcij3Z1ep5F9u2yPkwd+q74L9j7VqNUWYR6V/338",
+	"pZHQuxoQb395jcDH6414d1u27ecg+a5T2Us68AckJlfzNvy9sX6EPdeXjoJHsEyUmYxjQdutw0QwDVjY",
+	"WhTjVMYdNucfunwqfnjYC1vBF0nE+MPoITW1A6fKikM4sj2mdk/xoEVTczVcinEXQccaFY0zuCwMOyzi",
+	"9/a/ZxqZPJ+fH79kQiULLVVuj9M0Bfg2Hr8nbgFNKAi5CJW7casGMxengtvjyhRpbvosE4mEsFQq1XvD",
+	"CnWZ2VM/6TCeQDVEwpICZZAwruw6YAMXA83cygGxn2lw3gFi2tvh09HZcHB68Hx0MDh4Phydn1d6SjvC",
+	"ZLM+Ph1h4QOTCTp+U2AEdc5K8hW4E0iJirKphK/GrGIqQp0J5TKZ41TaV3BTFkNSmUYqJnnAfuQyLTIH",
+	"2Al8rjQ0tmuhgjRj+5TXm5Phs8H50U8rHXKwWo97W7XSZ5PrbO5II+yJbtsBJ0uV+Azg0JiloKZSCYyI",
+	"wik8tFeI0zbWyhRzoqErq/QnZVV8XQGGwvRQQVk3xVnB0wRE6W7S3HGr4rRIROJ4zzMxKVQiEhpKDPZD",
+	"G6iBUF3O2nu9hyzCK6Oi2jnRVsB+4qlMKI0aRDFx45Xu1KpXtm0ERYhKQAXMByFMyKKucAmkYS63O/d/",
+	"x/Q90nXFhzzjrFCby2PeijFuspsoBzBZjv9q77GPsk2J3pmcz6Hq2U9wm/N4ZocqFTxzPp8Geu9mTBGf",
+	"g2rvMdBkub93vgAjFbZtY9tpW8AYGSUXCyu5WscrN4ITk02kSCH6bPIiWYKHP8vlRMaSp2BepKmcChWL",
+	"IAg8Zoy1l3XZW/leLkQirTlXZKk9lvN8Yfrb20IFl+5ioLPptv1rm14xKhsOhzCIGjtQccYXtdOcdNmb",
+	"Bw3KlXNK49GEhY2XO2xcYgez9kIbI8fpEmu9/hgOgluEDEvHlFfr58kjcEiBPrkaYIPrI/EB7UQviOQ/",
+	"7l2uuYbukGoL/p+9HqQi8Hwlr+NcazbnalkRKhC6kLVJ4DTZ0AP7mlFKGkrVfkCvhp/95t8pXVvk2XIE",
+	"8qbV39m9XR5Gfq71MVcOjtFcG/nyjxBp3KyxdlSfpYjQBCN7A1EbRtDVCM/y6NQ2uTuwTY5KFFTnUuQ5",
+	"m8tEyeksZ2/OD/aB4mhGEgRlv0i2yPYtRx5YzFlOM1RWCRnWjvwZKNvmjVrkEXPUWobaM/kyPVXau2mT",
+	"ihZrlRjqVuVwwRDQGDFn8lwkrG21h/rQOUzYHA4XO86bB2Vro8Jd0SJe3VcVvsXeHqcaLafa7q70U0T8",
+	"MThZVNgFOusYY79pKtRUbG3YOuvqg7eB3laaQC7mC53xzK5O72YHa+xrJ6TBGEz/KxtU0Z1gKIxDP8uu",
+	"3TXFYHOO9/Bk8PTlcFTpjT9ArGhTLrXgeZGJkZfMvaH7nyPbO6f4ctMkJjLBvD+nFQJr628zZ43fLufJ",
+	"tf6uvS8U6NkYuKslDGmrWisRU76JZ3f9Nn2vEuaRJibxu+03+wsnlZTKTeMBUV+Q1qIUVtGbsHa0uoyj",
+	"Lee4xAesQer3lia6vcl+qCgVrAy3AxH1QxV5QxF1WEQb1/6T1kZkPxmNeTJywi8CwX47pnGaPzREfHMe",
+	"TYZrAgmJjpvjB2eXfDoVGXtzRGikdku7hPV2tK0XQvGFhKIXaxCD0EpKEMZQjaXi2RJ8ugeHJx2G0Op6",
+	"MkmlEgELWwOn8oUtSMX1QNcpDQiOae67cMPWOTALAUNSC3iDIKU2YqUCaSpq3bG91Yh0so9Wocuaxnpc",
+	"ggkfZ/oSzdFUxzwFNhigUcY4QiZSzRMTuPR5O2jbUemJMFAwwtoPeztbAXsL5/jhq4OzEUrUQ5SjEYwf",
+	"pQQjKN1EpmTI12qPsL1uuT3qPQK7+hRSiR0TGLQhQvBV5PHQl4q5IqgzWjnd1zqV8ZKcDVBurS8Nwzk2",
+	"HWbyZQrw7nMoq0Z71MkVX43UmZxKFSqt0uV+LR2cWonF4VU+NFj86FHAbzpzOVTR8+HgMKqS0hErIiL8",
+	"fAcF72CTOozA9hMi0A6VndcHTaP3wEBAAhOvG9zsh3bRf9LyzMWHfHuWz8EreUO+IZk2wii4BmKOoO1D",
+	"QwXbyuRtTu6hMVjALXUznvw6XZPF7IG12x7s04zjT3Zx2Z/s3Nd+kfOp9zcU2fX33YKo3TnJ+Fx0IaoG",
+	"VezuM2NuRLfIZPnDRGfzLsdjCn/7MqVxf1pwz5qch7cTJMLg9VF9SXliH4T6u1K+b3/kxoj86tpsMVpQ",
+	"VorgJdhZTkBUJ8EDw8aFSlLhXQ9VWy3mLDJ4V7eQ3UQaa1ZdCJXoTCTIqL+Qyp6+FyIzUqstt3dlFqpU",
+	"xsKORcCeoiw24OYHpx+WMk0wV3emiyxgA+XkD5RwSgMMhA5XrnSQNfPFkRQY2IG5iUutLBet7zWvxzgq",
+	"wa9mMxQvpy81e85cKM5OGb4G/hUb+8+GD1U/030vjw6GJ2fDVqd18ur86GDY8GhA9wX5h3w9zmfVBdua",
+	"7gXPbPNhUZXDZf/x4qzVqf9ycFb7iRbMm6On8MkXmy+uPPQSF4H/04nOZSyuebN75t1NnIkg0u1A3Vai",
+	"d/DRX/kFx5Vx1zcsUk4MAfc+UOySvEcwDVZ0LZRWX9pr8bTHvd434X134T3AEafox7o2sFl+Y8y0UXIP",
+	"KiUKJpYbl/IBYS1QyA17fn7+GgIlZfwm1wUaDKGyx7w9twN2O8WMta1SHCrHH4qqGOUlYNg6A2cck3mT",
+	"CMaY5L0T76isE96p/o0NjthTHr8XKvEd55SkY+1jPH9a/dZFL9gJejf3pVN7m0PdMYGt8VReYMXTXVbe",
+	"NavopbwQyn4ERtg39ZYmF3NaNXNhlfBmww7KYhnexSZ8bi1+MoVeZ3ou8pkoDFYsiw8OToEhXDxF6U6H",
+	"g8PjIcDXI1qSNX1mQrHj4fnp0cHZ6PzV34Yn6BulQkmIZWBdkhHWrJMQ4YucEQjz22dP0f4Li17vYVx7",
+	"G/wkInuq7+DxfymN2NoH1t+kQDWTDlgiwAdrr1CpHTL3rsHh4Slw05sqSylUuWacGWE1gRxh+YXy4KOI",
+	"laaOaNR7RKWiTGehcvVMBDK+Xipq7VOWlR72ULUHb86fQ7LW6OXR8dE5cE8cH528OR9uQWabCwYjjB9h",
+	"Lsm847LraEzJUOPlnUR6vPs9uZV9/zGxl4DPFppqFSeMpvp+XgwCgFcYuINdhPclH4sU4+hQriWSPg4h",
+	"+I9SDvWuiKaV8UtmtSBrP2IOsUxMI/gfLtmbneHlMVqdV//Cng9fvmYIxzGa5fnClciZUa5znoIYrGIk",
+	"4+VKszt2Q8x0QoqtFRtBqP6Fnf/8enjda2GeRRaq5ns+4pt/CFvPhudhqwMf/iGsJ0iHrQ5+9YfQdjts",
+	"XbGHMFY3BfCDATwXHxpzcUgs3Idj8Ss9q1e8ZVedjy3qLJUDrrrMPDE3L1feRlnqO7kaBWrlC1vyeRoR",
+	"JkOOmKAvzl6ddBh4ZcGKgX8F7Ag8QBlIw+zCLiBpWLQdudSQTBidgpDSPvgcbHPytDVCab5aCDV4fUTY",
+	"3Xc4XW+25ugzhw42oWHd0W2l0nP3OPJfQ1U89x2tkEVKE7lBQfTX3fUcwdYq4LE90XkM2IqGRVb+1Fcu",
+	"qQGYgcDyTJDKSjAkSXDNcvt5cPzydsvNtfrbcvuqlttlJvNcNLiUgDercant9npYlEMVOGIhVCJUvHRa",
+	"U5+qetDqQHWQnMjgIZqGikhTtbJCL9YqCdhe72Gl8XnBFoy1gK5E8BqgGAehqudmZwLSAiYEi4+v7bOZ",
+	"vgRNRU9yrCMinUAagjdNOpgu6aoIoIWm3oWK8TQWoEPad1PkAgs9rLqUyQurHCKgCsdmsqxQLksQWGqg",
+	"vbf2kTccAqcwUfeGVLYNRWgw6nCr39Lv7SoU6kJmWhEkXaWDYzDQLhJCy7jZ9rbtlQqSm9Y3NnQGsNrs",
+	"0ecKFoLWb5NR0DgQFMaDEBetNlq9O+ZmQwTBoc8zRgN/u1GVbSkCgmtlQPne6w3Li53teMbz7Qom0TQD",
+	"IIEcPnpg2IFVWQ6qR9jg9VEdfghvZWeHf6siOrnWqQkVgl9h7GcOEURWOJjbPoN8YcICy1mERiPpU2At",
+	"bl/sRFRkFKo1dmtgrQ6CAEO/q+hC5E2pIGhDFUENUoRZg7mEcPCEg687ctW59t9QJxvtEwx6WbAdhapm",
+	"MfskU1MNBmmmi+ms4jciGujKajQdjCFKNcWEaiTR8uGHkWkLtFoQHa9fnXmgXzOeR33kaiqsCe48UlUW",
+	"VaeeTgvATa6sCxe5SGg0COi0rLm5nOm0DknWZxEuoYi1dcaiRFyI1MqqaKsTqsiahXbASljPiDCkIzv/",
+	"Iys/TYShAvgl8rCiCdKsvHEkk2grcFFQnCN0T7rZzTIOPECRtSIjyMo1+yESgONfrI3B0A7Qb+kttoEd",
+	"rBdgW4zLIsMWzLSMRQQPLLix92Nyhl+ERVnjdgVonUIdoGGxnotQIcu3YeW28UeAtTF/XCT2lkSkOTdb",
+	"ATvTmPUdOUE3QidNxNoA7G1XXceOQRHnUJ6ni3xR5Ft2hQq7UkMVLTJhhIrFyOqBab4kgu4JrCgVL8vf",
+	"AxapqMSV2QnYsZiPRWac5evhYgOWgD3Upkq7xYKBcexGn9mTIUKvSHlIc3YGO7d7ZqdveGElH6O8eaAS",
+	"t2s3qGRPEM8K9T4igiDDiCwOlw+EL9kvh69Ohu+IYjxU9PmRBhllAnJ8jAD/NWIcK9rgtYSFDhn2Ec6t",
+	"3b6xPcmFYRE+ErABi/oQ/u6C08/afnOHmQ3Jf5hyvbPHDHTCyBQSidFbVsNkwBx10sDnMklSIvCp5h7G",
+	"ivLbcWCAUs3v8scQk3vCVv9jEARXVzihSrOIRoNceCBtMy4NMuIDuho8uYWJ/JgDDykG5Zo0M74QHRb5",
+	"Hwkd3nHY6oQQFoB/QEwN/hXrRIStqyu73ErNDX0dwjj5o7iLa+6zyD4BMgVX1gODDWPwJtWOQFiNVvI7",
+	"S8pcBzvvThJaYTR1oYo+dBGFuQvpln1GCRog7AytIh83BXxfLg1oJtJFqIBED0YQnIOJprqIPFvi8FFO",
+	"NexKStlk0d+7zxAu1hVQRRBUNOvYHKFyknbfe+wNlZF0j+kYyg3s8bSZMt4evtXZey9QOfz2KrbSyuLE",
+	"tYiAyl4uWgMkNjAJZwJx7GO7FMuDIKgwn0kHqSNZDz+AF5CdnQ1ZaS3Yi7HwHgVY7Kt3a5jUri8Uha2J",
+	"BdvemmQgRZYQvNIR5sqvg5HVGA5sS6Uq3LHhVBrI6YTHPz06bwkuBTO7OJK2KPaaZ9L8l9U++oODxX0b",
+	"ELOrIwU+NSlU7KCSeTYFC9C0+q2PYSuW+TJs9cMWfC1sXVWx7KnIR9Qcq+NCZh+cvzsViWz55qt39Wnb",
+	"efJ///cB+lgLpZZVL2zT/BaO/Pf6M1iioLj5MOtwXxqd2PAIZRKk6ece8U1tch2AA8MOfpHrVtnMlSHf",
+	"4KWhCjL3bRD/MULAbBj9eubCR2tgLESWS8LOA0V/PVLrZyH8gndVOQB4mOLYrk/lzVMz8ciw0udLIinS",
+	"wYwjK5U0s1GZh2qQGUCqRHzAilo9XWR6XNbO0hqofbFlxUmK0K3kcV0UBkhRFGhtjLt0Qawit3KHIgvY",
+	"ERA+VmHkaeNGhGQFAkxt9Xe+e/xoZ2dvt9dzm2nG83i+SLs3rLVYkW00hfgeT1/6BND9zuM1oPudXbt0",
+	"c55W0PdP7rIEvAOoTIWAEe1WZ4qXweb0GJmABLrVcIDGgSNQPrymM6JaguMf1iYgxMGER+1w4p24ykK7",
+	"zEJcUKFdUWELNHFUguwkw2PlNJPyAysLroStq05YLsOQlkdYX7n089W7K6tG/DHHwu/0c5Gm+i/S85t1",
+	"MgTRFLZqHUXd3P7duu3+KtT7M9xGTdiA6FesJwut6aINiYE1xLjS/G/dFioANn6DInv9lx+QjntdC+6c",
+	"jIRjeId6RXzwTlWL+OgKP/2Tmz53R+hFfPiuAIyut/eAYcRXrBT23dh/i09v8OLu3k5hoLqXCirVMcTg",
+	"BU8pAGQRlgkrQ0Ti24N99E2C4WKtvnJQkN9L0np12pnTAtwaBa2CvnfbwxQ6fkqj8inMjdJv5duyVF3Q",
+	"juo9pwqWUHl0bJC/zWjwGPd3Yenqob7jiGx1QqXLSMwGR4bSqrvmzGg7rwzgOGXFIhcJVcHcMNJV7sUq",
+	"3mWffHS/pVGVb1VrwnfY2uvgUftdJnqwaTDLojTHgeSiEflKu3WRB7crMsJmde2LeS7HqUDkqOpM7VSe",
+	"AJ2hI9gLI0CUWV5XinRDVFOAJJSqcknhqkylySlDrQPLFj31JrAX2lsRuZlC5YUaAgZgFfgCnhoN2Ewl",
+	"Peoq/qndGQB8CpkaFfJpBZwq4xkyGXi4qk0Ip9iOz4RzalWIzSinvpHx3e7u3mNrZHwh6NPS7nDiT18q",
+	"kYzGS7Ba7bm/CZ/0nfdgKvEEvs1O+dyooV+LRvA7nql3E7n3kyawgckXjFsX3NQ4e1t3kyTbH+H/zZUv",
+	"P3qCIhN5JsWFqISFH5bct6cX0IV5EMYUApSYCtqYGYNL9FNlJgN62UoePu22DSUlbpc1l5R8driVP6B4",
+	"uYMwuU6Q/PHkyH3VIBjtkdL5aAKJTqvqEB6f00XefaQrvVB8kCbf93ez1Zbt3HYc1DVl2hKiNGlQ5eTS",
+	"2i2/+6X0qBON+27GCQsCq7z+ghLYGxcH/4Vz20Y5dwshDA2x2m9TPd1aMqupl5eX6EnbENiov+AlFGlT",
+	"IsEcUVYQvyOa8/eCZYWKtmr4S/3tbajsnmmT95/0ej1QO6gz64DUU2lylOOwRKG83Cvls+O53irIcoFQ",
+	"j4etV8/omPJcXHLPl4/DtfYqRBFy+rpDB3b4W4jtvPYQ0O7py4qQC6DweM5Zl11IcdkhRrkOMel5HSKS",
+	"pfV3VugJ1d309/rNztNDQI/eE1iDs2EiXTULQetSalP1YBX3qz/4xgCiJJKYQgg5rnxD3gtK9tQNrV3J",
+	"BQLkK6g8iTMBqH48NXhMYbk8hpMhjlO+H2iRNyyFGhegl7wNZfIdlusyOoi1G9bUSMQFljq6tVGjKV7/",
+	"yPoGtj1pR9sXO9FWGQtvzKxitcSq6rO0s9e/N0jmUlUbow2c1IZplS63WJdxxdNlLmPTcQvQdGpmZ6qn",
+	"3pIDQuv1j1xb4kwdqIsJeiEkqF69u/rPAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

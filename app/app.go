@@ -164,8 +164,8 @@ type services struct {
 	admin    *admin.Service
 	feedback *feedback.Service
 	keys     *apikeys.Service
-	// conversations is built for the conversation routes to come; its
-	// retention purge already runs (startConversationPurge).
+	// conversations serves the conversation routes, chat's history and
+	// the retention purge (startConversationPurge).
 	conversations *conversations.Service
 }
 

@@ -170,12 +170,15 @@ func TestChatConversationErrors(t *testing.T) {
 	bobs := c.createConversation(bob, strPtr("Bob's"))
 	adas := c.createConversation(c.token, strPtr("Ada's"))
 
-	theirs := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false, "conversation_id": bobs}, bearer(c.token))
-	gone := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false,
-		"conversation_id": "0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70"}, bearer(c.token))
-	require.Equal(t, http.StatusNotFound, theirs.status, "%s", theirs.body)
-	require.Equal(t, http.StatusNotFound, gone.status, "%s", gone.body)
-	assert.Equal(t, errorOf(t, gone), errorOf(t, theirs))
+	for _, stream := range []bool{false, true} {
+		theirs := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": stream, "conversation_id": bobs}, bearer(c.token))
+		gone := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": stream,
+			"conversation_id": "0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70"}, bearer(c.token))
+		require.Equal(t, http.StatusNotFound, theirs.status, "stream %v: %s", stream, theirs.body)
+		require.Equal(t, http.StatusNotFound, gone.status, "stream %v: %s", stream, gone.body)
+		assert.Equal(t, errorOf(t, gone), errorOf(t, theirs), "stream %v", stream)
+		assert.Equal(t, gone.header.Get("Content-Type"), theirs.header.Get("Content-Type"), "stream %v", stream)
+	}
 	assert.Empty(t, c.up.groq.Requests(), "nothing reached a provider")
 	assert.Equal(t, float64(0), c.usedQuota())
 

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -253,6 +254,11 @@ func TestConversationErrors(t *testing.T) {
 		{name: "list limit not a number", method: http.MethodGet, path: "/api/v1/conversations?limit=x", status: 400, code: "invalid_request"},
 		{name: "list cursor forged", method: http.MethodGet, path: "/api/v1/conversations?cursor=abc", status: 400, code: "invalid_request",
 			message: "cursor: is not a cursor this server gave"},
+		// Decodes as a list cursor, but its id is no UUID: still ours to refuse
+		// (PostgreSQL would have answered 500).
+		{name: "list cursor with a non-UUID id", method: http.MethodGet,
+			path:   "/api/v1/conversations?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("c:1700000000000000.nope")),
+			status: 400, code: "invalid_request", message: "cursor: is not a cursor this server gave"},
 		{name: "query too long", method: http.MethodGet, path: "/api/v1/conversations?q=" + strings.Repeat("q", 201), status: 400, code: "invalid_request"},
 		{name: "thread limit over", method: http.MethodGet, path: item + adas + "?limit=201", status: 400, code: "invalid_request",
 			message: "limit: must be between 1 and 200"},

@@ -22,6 +22,10 @@ const (
 // which acts on the database directly and has no account.
 const OperatorActor = "operator"
 
+// DeletedAccount stands for the email of an account deleted since: its
+// audit entries stay, with the account's id but not its address.
+const DeletedAccount = "deleted account"
+
 // AuditEntry is one row of the audit log.
 type AuditEntry struct {
 	ID int64

@@ -131,6 +131,10 @@ func ConversationLimitError(max int) error {
 	return Errorf(CodeConflict, "You already have %d conversations (the most allowed): delete one first", max)
 }
 
+// ErrTurnLost: the turn's lease is no longer held (it expired and another
+// turn took the conversation), so the turn stores nothing.
+var ErrTurnLost = Errorf(CodeConflict, "The conversation was taken by another turn")
+
 // ConversationBusyError: another chat is answering in the conversation, so
 // a second one would interleave its turns; the client retries once it ends.
 type ConversationBusyError struct {

@@ -89,7 +89,9 @@ type UserStore interface {
 	// DeleteUser deletes the account and everything tied to it (quota
 	// counts, API keys, feedback, pending admin changes it asked for or
 	// targets, conversations with their messages), at once; the request
-	// log keeps its rows with the user anonymised (no user id).
+	// log keeps its rows with the user anonymised (no user id), the audit
+	// log its entries with the account's email replaced by
+	// domain.DeletedAccount (the id stays), in the same write.
 	// CodeNotFound when there is no such account.
 	DeleteUser(ctx context.Context, id domain.UserID) error
 }
@@ -434,6 +436,13 @@ type ConversationStore interface {
 	// the title when the conversation has none, in one write; it returns
 	// the message as stored.
 	AppendMessage(ctx context.Context, m domain.NewConversationMessage) (domain.ConversationMessage, error)
+	// AppendTurn stores a turn's messages (each as AppendMessage would, in
+	// order, every one in the same user's conversation) in one
+	// transaction, only while lease is the conversation's turn lease:
+	// all of them or none. domain.ErrTurnLost when the lease is not held,
+	// domain.ErrConversationNotFound when the conversation is not the
+	// user's.
+	AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error)
 	// BeginTurn marks a turn in progress in the conversation under lease
 	// until until, unless another lease is held and unexpired at now
 	// (*domain.ConversationBusyError then). Of concurrent callers, on any
@@ -446,8 +455,10 @@ type ConversationStore interface {
 	// gone) does nothing.
 	EndTurn(ctx context.Context, user domain.UserID, id domain.ConversationID, lease string) error
 	// PurgeIdleConversations deletes every conversation whose UpdatedAt is
-	// before before, with its messages, and returns how many. One purge runs
-	// at a time across every instance sharing the store: a call that finds
-	// another in progress deletes nothing and returns 0.
-	PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error)
+	// before before, with its messages, except those whose turn lease is
+	// unexpired at now, and returns how many. It deletes batch
+	// conversations per write, so that no write holds the store long. One
+	// purge runs at a time across every instance sharing the store: a call
+	// that finds another in progress deletes nothing and returns 0.
+	PurgeIdleConversations(ctx context.Context, before, now time.Time, batch int) (int64, error)
 }

@@ -205,6 +205,32 @@ func (s *ConversationStore) AppendMessage(_ context.Context, nm domain.NewConver
 	if mc == nil {
 		return domain.ConversationMessage{}, domain.ErrConversationNotFound
 	}
+	return s.appendLocked(mc, nm), nil
+}
+
+// AppendTurn implements ports.ConversationStore under one lock.
+func (s *ConversationStore) AppendTurn(_ context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var mc *memConversation
+	for _, nm := range msgs {
+		c := s.owned(nm.UserID, nm.Message.ConversationID)
+		if c == nil || (mc != nil && c != mc) {
+			return nil, domain.ErrConversationNotFound
+		}
+		mc = c
+	}
+	if mc != nil && mc.lease != lease {
+		return nil, domain.ErrTurnLost
+	}
+	out := make([]domain.ConversationMessage, 0, len(msgs))
+	for _, nm := range msgs {
+		out = append(out, s.appendLocked(mc, nm))
+	}
+	return out, nil
+}
+
+func (s *ConversationStore) appendLocked(mc *memConversation, nm domain.NewConversationMessage) domain.ConversationMessage {
 	s.nextID++
 	m := cloneMessage(nm.Message)
 	m.ID = s.nextID
@@ -216,7 +242,7 @@ func (s *ConversationStore) AppendMessage(_ context.Context, nm domain.NewConver
 	if mc.c.Title == "" {
 		mc.c.Title = nm.TitleIfUntitled
 	}
-	return cloneMessage(m), nil
+	return cloneMessage(m)
 }
 
 // BeginTurn implements ports.ConversationStore.
@@ -257,12 +283,16 @@ func (s *ConversationStore) EndTurn(_ context.Context, user domain.UserID, id do
 }
 
 // PurgeIdleConversations implements ports.ConversationStore.
-func (s *ConversationStore) PurgeIdleConversations(_ context.Context, before time.Time) (int64, error) {
+func (s *ConversationStore) PurgeIdleConversations(_ context.Context, before, now time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		return 0, domain.Invalid("batch", "must be positive")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
 	for id, mc := range s.convs {
-		if mc.c.UpdatedAt.Before(before) {
+		held := mc.lease != "" && mc.expires.After(now)
+		if mc.c.UpdatedAt.Before(before) && !held {
 			delete(s.convs, id)
 			n++
 		}

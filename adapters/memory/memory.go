@@ -116,7 +116,8 @@ func (s *Store) RevokeAPIKeys(_ context.Context, id domain.UserID) error {
 }
 
 // DeleteUser implements ports.UserStore: the account, its keys and its
-// quota counts (the memory store keeps nothing else of it).
+// quota counts (the memory store keeps nothing else of it); its audit
+// entries lose its email.
 func (s *Store) DeleteUser(_ context.Context, id domain.UserID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,6 +127,14 @@ func (s *Store) DeleteUser(_ context.Context, id domain.UserID) error {
 	}
 	delete(s.users, id)
 	delete(s.byEmail, domain.EmailKey(u.Email))
+	for i := range s.audit {
+		if s.audit[i].ActorID == id {
+			s.audit[i].Actor = domain.DeletedAccount
+		}
+		if s.audit[i].TargetID == id {
+			s.audit[i].Target = domain.DeletedAccount
+		}
+	}
 	s.keys = slices.DeleteFunc(s.keys, func(k apiKey) bool { return k.UserID == id })
 	for k := range s.quota {
 		if k.user == id {

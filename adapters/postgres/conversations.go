@@ -248,26 +248,91 @@ func (db *DB) DeleteConversation(ctx context.Context, user domain.UserID, id dom
 
 // AppendMessage implements ports.ConversationStore in one statement.
 func (db *DB) AppendMessage(ctx context.Context, nm domain.NewConversationMessage) (domain.ConversationMessage, error) {
-	m := nm.Message
-	if err := checkMessage(nm); err != nil {
-		return domain.ConversationMessage{}, err
-	}
-	uid, cid, ok := conversationIDs(nm.UserID, m.ConversationID)
-	if !ok {
-		return domain.ConversationMessage{}, domain.ErrConversationNotFound
-	}
-	sources, err := sqlval.EncodeSources(m.Sources)
+	p, err := appendParams(nm)
 	if err != nil {
 		return domain.ConversationMessage{}, err
 	}
-	r, err := db.q.AppendMessage(ctx, sqlcgen.AppendMessageParams{
+	return appendMessage(ctx, db.q, p)
+}
+
+// AppendTurn implements ports.ConversationStore: HoldTurn checks the
+// lease and locks the conversation, then the messages go in, in one
+// transaction.
+func (db *DB) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	ps := make([]sqlcgen.AppendMessageParams, len(msgs))
+	for i, nm := range msgs {
+		p, err := appendParams(nm)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && (p.ConversationID != ps[0].ConversationID || p.UserID != ps[0].UserID) {
+			return nil, domain.ErrConversationNotFound
+		}
+		ps[i] = p
+	}
+	var out []domain.ConversationMessage
+	err := pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
+		q := db.q.WithTx(tx)
+		_, err := q.HoldTurn(ctx, sqlcgen.HoldTurnParams{ID: ps[0].ConversationID, UserID: ps[0].UserID, Lease: lease})
+		if errors.Is(err, pgx.ErrNoRows) {
+			if _, err := q.GetConversation(ctx, sqlcgen.GetConversationParams{ID: ps[0].ConversationID, UserID: ps[0].UserID}); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return domain.ErrConversationNotFound
+				}
+				return err
+			}
+			return domain.ErrTurnLost
+		}
+		if err != nil {
+			return err
+		}
+		out = make([]domain.ConversationMessage, 0, len(ps))
+		for _, p := range ps {
+			m, err := appendMessage(ctx, q, p)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		if domain.ErrorCode(err) == domain.CodeInternal {
+			return nil, storeErr("append turn", err)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func appendParams(nm domain.NewConversationMessage) (sqlcgen.AppendMessageParams, error) {
+	m := nm.Message
+	if err := checkMessage(nm); err != nil {
+		return sqlcgen.AppendMessageParams{}, err
+	}
+	uid, cid, ok := conversationIDs(nm.UserID, m.ConversationID)
+	if !ok {
+		return sqlcgen.AppendMessageParams{}, domain.ErrConversationNotFound
+	}
+	sources, err := sqlval.EncodeSources(m.Sources)
+	if err != nil {
+		return sqlcgen.AppendMessageParams{}, err
+	}
+	return sqlcgen.AppendMessageParams{
 		ConversationID: cid, UserID: uid, TitleIfUntitled: nm.TitleIfUntitled,
 		Role: string(m.Role), Content: m.Content, Status: string(m.Status),
 		Tier: sqlval.OptText(string(m.Tier)), Provider: sqlval.OptText(string(m.Provider)),
 		UpstreamModel: sqlval.OptText(m.UpstreamModel), RequestID: sqlval.OptText(m.RequestID),
 		PromptTokens: sqlval.ClampInt32(int64(m.Usage.PromptTokens)), CompletionTokens: sqlval.ClampInt32(int64(m.Usage.CompletionTokens)),
 		Sources: sources, CreatedAt: m.CreatedAt.UTC(),
-	})
+	}, nil
+}
+
+func appendMessage(ctx context.Context, q *sqlcgen.Queries, p sqlcgen.AppendMessageParams) (domain.ConversationMessage, error) {
+	r, err := q.AppendMessage(ctx, p)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.ConversationMessage{}, domain.ErrConversationNotFound
 	}
@@ -331,22 +396,47 @@ func (db *DB) EndTurn(ctx context.Context, user domain.UserID, id domain.Convers
 	return nil
 }
 
-// PurgeIdleConversations implements ports.ConversationStore: the delete
-// runs in a transaction holding an advisory lock, so that one instance
-// purges at a time; one that finds the lock taken returns 0 at once.
-func (db *DB) PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
-		q := db.q.WithTx(tx)
-		locked, err := q.TryPurgeLock(ctx)
-		if err != nil || !locked {
-			return err
-		}
-		n, err = q.PurgeIdleConversations(ctx, before.UTC())
-		return err
-	})
+// PurgeIdleConversations implements ports.ConversationStore: one
+// connection holds the purge's session advisory lock while the batches
+// run, each its own short transaction; an instance that finds the lock
+// taken returns 0 at once.
+func (db *DB) PurgeIdleConversations(ctx context.Context, before, now time.Time, batch int) (n int64, err error) {
+	if batch <= 0 {
+		return 0, domain.Invalid("batch", "must be positive")
+	}
+	conn, err := db.conns.acquire(ctx)
 	if err != nil {
 		return 0, storeErr("purge conversations", err)
 	}
-	return n, nil
+	q := sqlcgen.New(conn)
+	locked, err := q.TryPurgeLock(ctx)
+	if err != nil || !locked {
+		db.conns.release(conn)
+		if err != nil {
+			return 0, storeErr("purge conversations", err)
+		}
+		return 0, nil
+	}
+	defer func() {
+		if _, uerr := q.PurgeUnlock(context.WithoutCancel(ctx)); uerr != nil {
+			// A connection that may still hold the lock must not go back
+			// to the pool: closing it releases the lock.
+			_ = conn.Hijack().Close(context.WithoutCancel(ctx))
+			return
+		}
+		db.conns.release(conn)
+	}()
+	before, now = before.UTC(), now.UTC()
+	for {
+		d, err := q.PurgeIdleConversations(ctx, sqlcgen.PurgeIdleConversationsParams{
+			Before: before, Now: &now, Batch: sqlval.ClampInt32(int64(batch)),
+		})
+		n += d
+		if err != nil {
+			return n, storeErr("purge conversations", err)
+		}
+		if d < int64(batch) {
+			return n, nil
+		}
+	}
 }

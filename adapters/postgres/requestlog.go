@@ -54,6 +54,15 @@ func (db *DB) NewRequestLogWriter(logger *slog.Logger, cfg RequestLogConfig) *Re
 				}
 				return nil
 			},
+			// A batch refused row by row (a record queued before its
+			// account was deleted fails the foreign key in COPY) goes in
+			// with INSERT, which stores such a row with no user.
+			WriteOne: func(ctx context.Context, row sqlcgen.InsertRequestLogsParams) error {
+				if err := q.InsertRequestLog(ctx, sqlcgen.InsertRequestLogParams(row)); err != nil {
+					return fmt.Errorf("insert request log: %w", err)
+				}
+				return nil
+			},
 			IsDataError: isDataError,
 			User:        func(r sqlcgen.InsertRequestLogsParams) string { return r.UserID.String() },
 		}),

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/genzai/genzai/adapters/postgres/internal/sqlcgen"
 	"github.com/genzai/genzai/domain"
@@ -258,6 +259,9 @@ func (db *DB) DeleteUser(ctx context.Context, id domain.UserID) error {
 	}
 	var n int64
 	err := db.announced(ctx, uid, func(q *sqlcgen.Queries) (err error) {
+		if err := q.AnonymiseAuditEntries(ctx, pgtype.UUID{Bytes: uid, Valid: true}); err != nil {
+			return err
+		}
 		n, err = q.DeleteUser(ctx, uid)
 		return err
 	})

@@ -21,7 +21,7 @@ func newAdmin(t *testing.T) portstest.Admin {
 	w := db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{FlushInterval: time.Hour})
 	t.Cleanup(func() { closeWriter(t, w) }) // before db.Close, registered earlier
 	return portstest.Admin{
-		Users: db, Quota: db, Admin: db, Feedback: db, Keys: db, Conversations: db,
+		Users: db, Quota: db, Admin: db, Feedback: db, Keys: db, Conversations: db, Audit: db,
 		Log: func(t *testing.T, records ...domain.RequestRecord) {
 			t.Helper()
 			for _, r := range records {

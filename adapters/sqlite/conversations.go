@@ -252,35 +252,13 @@ func (db *DB) DeleteConversation(ctx context.Context, user domain.UserID, id dom
 // AppendMessage implements ports.ConversationStore: the conversation's
 // update and the insert run in one IMMEDIATE transaction.
 func (db *DB) AppendMessage(ctx context.Context, nm domain.NewConversationMessage) (domain.ConversationMessage, error) {
-	m := nm.Message
-	if err := sqlval.CheckConversationMessage(m); err != nil {
-		return domain.ConversationMessage{}, err
-	}
-	if err := sqlval.CheckConversationText("title", nm.TitleIfUntitled); err != nil {
-		return domain.ConversationMessage{}, err
-	}
-	uid, cid, ok := conversationIDs(nm.UserID, m.ConversationID)
-	if !ok {
-		return domain.ConversationMessage{}, domain.ErrConversationNotFound
-	}
-	sources, err := sqlval.EncodeSources(m.Sources)
+	p, err := appendParams(nm)
 	if err != nil {
 		return domain.ConversationMessage{}, err
 	}
 	var r sqlcgen.Message
 	err = db.inTx(ctx, func(q *sqlcgen.Queries) error {
-		if _, err := q.TouchConversation(ctx, sqlcgen.TouchConversationParams{
-			ID: cid, UserID: uid, CreatedAt: micros(m.CreatedAt), TitleIfUntitled: nm.TitleIfUntitled,
-		}); err != nil {
-			return err
-		}
-		r, err = q.InsertMessage(ctx, sqlcgen.InsertMessageParams{
-			ConversationID: cid, Role: string(m.Role), Content: m.Content, Status: string(m.Status),
-			Tier: sqlval.OptText(string(m.Tier)), Provider: sqlval.OptText(string(m.Provider)),
-			UpstreamModel: sqlval.OptText(m.UpstreamModel), RequestID: sqlval.OptText(m.RequestID),
-			PromptTokens: int64(m.Usage.PromptTokens), CompletionTokens: int64(m.Usage.CompletionTokens),
-			Sources: string(sources), CreatedAt: micros(m.CreatedAt),
-		})
+		r, err = appendMessage(ctx, q, p)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -290,6 +268,107 @@ func (db *DB) AppendMessage(ctx context.Context, nm domain.NewConversationMessag
 		return domain.ConversationMessage{}, storeErr("append message", err)
 	}
 	return toMessage(r)
+}
+
+// AppendTurn implements ports.ConversationStore: the lease is checked and
+// the messages go in in one IMMEDIATE transaction, which keeps every other
+// writer (another turn taking the conversation) out until it commits.
+func (db *DB) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	ps := make([]appendArgs, len(msgs))
+	for i, nm := range msgs {
+		p, err := appendParams(nm)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && (p.touch.ID != ps[0].touch.ID || p.touch.UserID != ps[0].touch.UserID) {
+			return nil, domain.ErrConversationNotFound
+		}
+		ps[i] = p
+	}
+	var rows []sqlcgen.Message
+	err := db.inTx(ctx, func(q *sqlcgen.Queries) error {
+		n, err := q.TurnHeld(ctx, sqlcgen.TurnHeldParams{ID: ps[0].touch.ID, UserID: ps[0].touch.UserID, Lease: &lease})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := q.GetConversation(ctx, sqlcgen.GetConversationParams{ID: ps[0].touch.ID, UserID: ps[0].touch.UserID}); err != nil {
+				return err
+			}
+			return domain.ErrTurnLost
+		}
+		for _, p := range ps {
+			r, err := appendMessage(ctx, q, p)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, domain.ErrConversationNotFound
+	case errors.Is(err, domain.ErrTurnLost):
+		return nil, err
+	case err != nil:
+		return nil, storeErr("append turn", err)
+	}
+	out := make([]domain.ConversationMessage, 0, len(rows))
+	for _, r := range rows {
+		m, err := toMessage(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// appendArgs are the two statements of an append.
+type appendArgs struct {
+	touch  sqlcgen.TouchConversationParams
+	insert sqlcgen.InsertMessageParams
+}
+
+func appendParams(nm domain.NewConversationMessage) (appendArgs, error) {
+	m := nm.Message
+	if err := sqlval.CheckConversationMessage(m); err != nil {
+		return appendArgs{}, err
+	}
+	if err := sqlval.CheckConversationText("title", nm.TitleIfUntitled); err != nil {
+		return appendArgs{}, err
+	}
+	uid, cid, ok := conversationIDs(nm.UserID, m.ConversationID)
+	if !ok {
+		return appendArgs{}, domain.ErrConversationNotFound
+	}
+	sources, err := sqlval.EncodeSources(m.Sources)
+	if err != nil {
+		return appendArgs{}, err
+	}
+	return appendArgs{
+		touch: sqlcgen.TouchConversationParams{
+			ID: cid, UserID: uid, CreatedAt: micros(m.CreatedAt), TitleIfUntitled: nm.TitleIfUntitled,
+		},
+		insert: sqlcgen.InsertMessageParams{
+			ConversationID: cid, Role: string(m.Role), Content: m.Content, Status: string(m.Status),
+			Tier: sqlval.OptText(string(m.Tier)), Provider: sqlval.OptText(string(m.Provider)),
+			UpstreamModel: sqlval.OptText(m.UpstreamModel), RequestID: sqlval.OptText(m.RequestID),
+			PromptTokens: int64(m.Usage.PromptTokens), CompletionTokens: int64(m.Usage.CompletionTokens),
+			Sources: string(sources), CreatedAt: micros(m.CreatedAt),
+		},
+	}, nil
+}
+
+func appendMessage(ctx context.Context, q *sqlcgen.Queries, p appendArgs) (sqlcgen.Message, error) {
+	if _, err := q.TouchConversation(ctx, p.touch); err != nil {
+		return sqlcgen.Message{}, err
+	}
+	return q.InsertMessage(ctx, p.insert)
 }
 
 // BeginTurn implements ports.ConversationStore with one guarded update.
@@ -339,11 +418,22 @@ func (db *DB) EndTurn(ctx context.Context, user domain.UserID, id domain.Convers
 }
 
 // PurgeIdleConversations implements ports.ConversationStore. SQLite serves
-// one instance and runs one writer at a time, so no lock is needed.
-func (db *DB) PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error) {
-	n, err := db.q.PurgeIdleConversations(ctx, micros(before))
-	if err != nil {
-		return 0, storeErr("purge conversations", err)
+// one instance and runs one writer at a time, so no lock is needed; each
+// batch is its own write, so that chats write between them.
+func (db *DB) PurgeIdleConversations(ctx context.Context, before, now time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		return 0, domain.Invalid("batch", "must be positive")
 	}
-	return n, nil
+	var n int64
+	nowUs := micros(now)
+	for {
+		d, err := db.q.PurgeIdleConversations(ctx, sqlcgen.PurgeIdleConversationsParams{Before: micros(before), Now: &nowUs, Batch: int64(batch)})
+		n += d
+		if err != nil {
+			return n, storeErr("purge conversations", err)
+		}
+		if d < int64(batch) {
+			return n, nil
+		}
+	}
 }

@@ -49,7 +49,7 @@ func TestConversationSearchIndexStaysInSync(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	_, err := db.PurgeIdleConversations(ctx, at.Add(30*time.Minute)) // the renamed ones
+	_, err := db.PurgeIdleConversations(ctx, at.Add(30*time.Minute), at.Add(30*time.Minute), 100) // the renamed ones
 	require.NoError(t, err)
 	conn := rawConn(t, path)
 	_, err = conn.ExecContext(ctx, "DELETE FROM users WHERE email = 'bob@example.com'")

@@ -440,22 +440,24 @@ func TestRequestLogWriteFailures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	t.Run("a bad row costs only itself", func(t *testing.T) {
+	t.Run("a bad row costs only itself; an unknown user's row is kept anonymised", func(t *testing.T) {
 		t.Parallel()
 		e := newLogEnv(t)
 		u := e.user(t, "fk@example.com")
 		w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{FlushInterval: time.Hour})
 		ok := domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at}
 		gone := ok
-		gone.UserID = "00000000-0000-4000-8000-000000000000" // no such user: foreign key violation
+		// No such user (deleted since): the batch fails its foreign key and
+		// is written row by row, this one with no user.
+		gone.UserID = "00000000-0000-4000-8000-000000000000"
 		notUUID := ok
 		notUUID.UserID = "not-a-uuid" // refused by Record
 		for _, r := range []domain.RequestRecord{ok, gone, ok, notUUID, ok} {
 			w.Record(r)
 		}
 		closeWriter(t, w)
-		assert.Equal(t, 3, e.rows(t))
-		assert.Equal(t, int64(2), w.Dropped())
+		assert.Equal(t, 4, e.rows(t))
+		assert.Equal(t, int64(1), w.Dropped())
 	})
 
 	t.Run("database gone", func(t *testing.T) {
@@ -496,4 +498,33 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestRequestLogDeletedUser: a record queued before its account was
+// deleted is written with no user, and the rest of its batch is kept.
+func TestRequestLogDeletedUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	alice, bob := e.user(t, "alice@example.com"), e.user(t, "bob@example.com")
+	require.NoError(t, e.db.DeleteUser(ctx, bob))
+	w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
+	w.Record(domain.RequestRecord{UserID: alice, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
+	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Minute)})
+	closeWriter(t, w)
+	assert.Zero(t, w.Dropped())
+
+	rows, err := rawConn(t, e.path).QueryContext(ctx, "SELECT user_id FROM request_log ORDER BY created_at")
+	require.NoError(t, err)
+	defer rows.Close()
+	var users []sql.NullString
+	for rows.Next() {
+		var u sql.NullString
+		require.NoError(t, rows.Scan(&u))
+		users = append(users, u)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, users, 2)
+	assert.Equal(t, sql.NullString{String: string(alice), Valid: true}, users[0])
+	assert.False(t, users[1].Valid, "the deleted user's row is anonymised")
 }

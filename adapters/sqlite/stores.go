@@ -247,7 +247,14 @@ func (db *DB) DeleteUser(ctx context.Context, id domain.UserID) error {
 	if !ok {
 		return errUserNotFound
 	}
-	n, err := db.q.DeleteUser(ctx, uid)
+	var n int64
+	err := db.inTx(ctx, func(q *sqlcgen.Queries) (err error) {
+		if err := q.AnonymiseAuditEntries(ctx, &uid); err != nil {
+			return err
+		}
+		n, err = q.DeleteUser(ctx, uid)
+		return err
+	})
 	if err != nil {
 		return storeErr("delete user", err)
 	}

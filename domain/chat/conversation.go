@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -19,7 +20,6 @@ type Conversations interface {
 	Delete(ctx context.Context, user domain.UserID, id domain.ConversationID) error
 	BeginTurn(ctx context.Context, user domain.UserID, id domain.ConversationID) (*conversations.Turn, error)
 	History(ctx context.Context, user domain.UserID, id domain.ConversationID, system, prompt string) ([]domain.Message, error)
-	Append(ctx context.Context, user domain.UserID, m domain.ConversationMessage) (domain.ConversationMessage, error)
 }
 
 var _ Conversations = (*conversations.Service)(nil)
@@ -109,31 +109,26 @@ func (s *Service) closeThread(ctx context.Context, u domain.User, th *thread, re
 		return
 	}
 	defer s.endTurn(ctx, u, th)
-	select {
-	case <-th.turn.Lost():
-		// Another turn holds the conversation now (the store was out of
-		// reach for a whole lease): storing this one would interleave.
-		s.log.Warn("conversation turn lost: turn not stored", "user_id", u.ID, "conversation_id", th.id)
-		return
-	default:
-	}
 	status := domain.MessageComplete
 	if answerErr != nil {
 		status = domain.MessageInterrupted
 	}
 	m := rec.meta
-	if _, err := s.cfg.Conversations.Append(ctx, u.ID, domain.ConversationMessage{
-		ConversationID: th.id, Role: domain.MessageFromUser, Content: req.Prompt, Status: domain.MessageComplete,
-	}); err != nil {
-		s.log.Error("store prompt", "user_id", u.ID, "conversation_id", th.id, "error", err)
-		return
-	}
-	if _, err := s.cfg.Conversations.Append(ctx, u.ID, domain.ConversationMessage{
-		ConversationID: th.id, Role: domain.MessageFromAssistant, Content: content, Status: status,
-		Tier: m.Tier, Provider: m.Provider, UpstreamModel: m.UpstreamModel, RequestID: req.RequestID,
-		Usage: sv.usage, Sources: m.Sources,
-	}); err != nil {
-		s.log.Error("store answer", "user_id", u.ID, "conversation_id", th.id, "error", err)
+	// One write, guarded by the turn's lease: if another turn took the
+	// conversation (the store was out of reach for a whole lease), this
+	// one stores nothing rather than interleave.
+	_, err := th.turn.Store(ctx,
+		domain.ConversationMessage{Role: domain.MessageFromUser, Content: req.Prompt, Status: domain.MessageComplete},
+		domain.ConversationMessage{
+			Role: domain.MessageFromAssistant, Content: content, Status: status,
+			Tier: m.Tier, Provider: m.Provider, UpstreamModel: m.UpstreamModel, RequestID: req.RequestID,
+			Usage: sv.usage, Sources: m.Sources,
+		})
+	switch {
+	case errors.Is(err, domain.ErrTurnLost):
+		s.log.Warn("conversation turn lost: turn not stored", "user_id", u.ID, "conversation_id", th.id)
+	case err != nil:
+		s.log.Error("store turn", "user_id", u.ID, "conversation_id", th.id, "error", err)
 	}
 }
 

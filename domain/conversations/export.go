@@ -10,9 +10,11 @@ import (
 // Export returns every conversation of user with all its messages, most
 // recently active first, for the user's export of their own data. It reads
 // page by page, so a conversation changed meanwhile may show its state
-// before or after the change.
+// before or after the change. The export is held in memory: past
+// Config.ExportMaxBytes of message text it stops with CodePayloadTooLarge.
 func (s *Service) Export(ctx context.Context, user domain.UserID) ([]Thread, error) {
 	out := []Thread{}
+	size := 0
 	f := domain.ConversationFilter{UserID: user, Limit: domain.MaxConversationPage}
 	for {
 		cs, err := s.store.Conversations(ctx, f)
@@ -26,6 +28,13 @@ func (s *Service) Export(ctx context.Context, user domain.UserID) ([]Thread, err
 			}
 			if err != nil {
 				return nil, err
+			}
+			for _, m := range ms {
+				size += len(m.Content)
+			}
+			if size > s.cfg.ExportMaxBytes {
+				return nil, domain.Errorf(domain.CodePayloadTooLarge,
+					"Your conversations hold more than %d MiB of text, more than one export document holds: delete some of them and export again", s.cfg.ExportMaxBytes>>20)
 			}
 			out = append(out, Thread{Conversation: c, Messages: ms})
 		}

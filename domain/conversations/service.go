@@ -25,6 +25,9 @@ const (
 	DefaultMaxPerUser      = 1000
 	DefaultHistoryMaxChars = 32000
 	DefaultTurnLease       = time.Minute
+	// DefaultExportMaxBytes bounds the message text of one export: the
+	// export is built in memory.
+	DefaultExportMaxBytes = 64 << 20
 	// DefaultPageSize is a page's size when the client names none.
 	DefaultPageSize = 20
 	// MaxQueryLen bounds a search query, in characters.
@@ -52,6 +55,9 @@ type Config struct {
 	// renewal: the bound on how long a conversation stays busy after the
 	// instance serving it died. A held turn renews at a third of it.
 	TurnLease time.Duration
+	// ExportMaxBytes bounds the message text (in bytes) one export of a
+	// user's data may hold.
+	ExportMaxBytes int
 }
 
 // Service manages conversations.
@@ -76,6 +82,9 @@ func New(store ports.ConversationStore, clock ports.Clock, random io.Reader, cfg
 	}
 	if cfg.TurnLease <= 0 {
 		cfg.TurnLease = DefaultTurnLease
+	}
+	if cfg.ExportMaxBytes <= 0 {
+		cfg.ExportMaxBytes = DefaultExportMaxBytes
 	}
 	return &Service{store: store, clock: clock, random: random, cfg: cfg}
 }
@@ -240,12 +249,16 @@ func (s *Service) Purge(ctx context.Context) (int64, error) {
 	if s.cfg.Retention <= 0 {
 		return 0, nil
 	}
-	n, err := s.store.PurgeIdleConversations(ctx, s.now().Add(-s.cfg.Retention))
+	now := s.now()
+	n, err := s.store.PurgeIdleConversations(ctx, now.Add(-s.cfg.Retention), now, purgeBatch)
 	if err != nil {
 		return 0, fmt.Errorf("purge conversations: %w", err)
 	}
 	return n, nil
 }
+
+// purgeBatch is how many conversations one purge write deletes.
+const purgeBatch = 500
 
 // The cursor kinds, so that a list's cursor is refused by a thread and
 // back.
@@ -276,10 +289,32 @@ func decodeListCursor(cursor string) (domain.ConversationCursor, error) {
 	}
 	us, id, ok := strings.Cut(pos, ".")
 	n, err := strconv.ParseInt(us, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || !isUUID(id) {
 		return domain.ConversationCursor{}, errCursor
 	}
 	return domain.ConversationCursor{UpdatedAt: time.UnixMicro(n).UTC(), ID: domain.ConversationID(id)}, nil
+}
+
+// isUUID reports whether s is a UUID in its canonical text form (the ids
+// the stores give): a cursor holding anything else is not one of ours,
+// and the stores would refuse it as a server error.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func decodeMessageCursor(cursor string) (domain.MessageID, error) {

@@ -2,6 +2,7 @@ package conversations_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -146,6 +147,7 @@ func TestListInvalid(t *testing.T) {
 		{"negative limit", conversations.ListRequest{Limit: -1}, "limit"},
 		{"garbage cursor", conversations.ListRequest{Cursor: "!!"}, "cursor"},
 		{"a message cursor", conversations.ListRequest{Cursor: thread.NextCursor}, "cursor"},
+		{"a cursor whose id is not a UUID", conversations.ListRequest{Cursor: base64.RawURLEncoding.EncodeToString([]byte("c:1700000000000000.not-a-uuid"))}, "cursor"},
 		{"query too long", conversations.ListRequest{Query: strings.Repeat("a", conversations.MaxQueryLen+1)}, "q"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,6 +302,42 @@ func TestTurnLostWhenTakenOver(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the turn never noticed it lost its lease")
 	}
+}
+
+// TestTurnStoreAfterTakeover: a turn that lost its lease stores nothing,
+// even before a renewal noticed (the store checks the lease in the write).
+func TestTurnStoreAfterTakeover(t *testing.T) {
+	t.Parallel()
+	f := newFixture(conversations.Config{TurnLease: time.Hour})
+	c, err := f.svc.Create(ctx, ada, nil)
+	require.NoError(t, err)
+	turn, err := f.svc.BeginTurn(ctx, ada, c.ID)
+	require.NoError(t, err)
+	defer turn.End(ctx) //nolint:errcheck
+	require.NoError(t, f.store.BeginTurn(ctx, ada, c.ID, "other", start.Add(2*time.Hour), start.Add(3*time.Hour)))
+	_, err = turn.Store(ctx,
+		domain.ConversationMessage{Role: domain.MessageFromUser, Content: "q", Status: domain.MessageComplete},
+		domain.ConversationMessage{Role: domain.MessageFromAssistant, Content: "a", Status: domain.MessageComplete})
+	require.ErrorIs(t, err, domain.ErrTurnLost)
+	msgs, err := f.store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, msgs)
+}
+
+func TestExportIsBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(conversations.Config{ExportMaxBytes: 10})
+	c, err := f.svc.Create(ctx, ada, nil)
+	require.NoError(t, err)
+	_, err = f.svc.Append(ctx, ada, domain.ConversationMessage{ConversationID: c.ID, Role: domain.MessageFromUser, Content: "0123456789", Status: domain.MessageComplete})
+	require.NoError(t, err)
+	got, err := f.svc.Export(ctx, ada)
+	require.NoError(t, err, "at the bound")
+	require.Len(t, got, 1)
+	_, err = f.svc.Append(ctx, ada, domain.ConversationMessage{ConversationID: c.ID, Role: domain.MessageFromAssistant, Content: "x", Status: domain.MessageComplete})
+	require.NoError(t, err)
+	_, err = f.svc.Export(ctx, ada)
+	assert.Equal(t, domain.CodePayloadTooLarge, domain.ErrorCode(err), "err: %v", err)
 }
 
 func TestExportReadsEverythingOfTheUser(t *testing.T) {

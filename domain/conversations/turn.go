@@ -111,6 +111,31 @@ func (s *Service) Append(ctx context.Context, user domain.UserID, m domain.Conve
 	return out, nil
 }
 
+// Store keeps the turn's messages (its prompt, then its answer) in its
+// conversation at the clock's time, in one store write that holds only
+// while the turn still has its lease: all of them or none.
+// domain.ErrTurnLost when another turn took the conversation; an empty
+// message is CodeInvalid (a turn that produced nothing stores nothing).
+func (t *Turn) Store(ctx context.Context, msgs ...domain.ConversationMessage) ([]domain.ConversationMessage, error) {
+	now := t.s.now()
+	nms := make([]domain.NewConversationMessage, len(msgs))
+	for i, m := range msgs {
+		if m.Content == "" {
+			return nil, domain.Invalid("content", "must not be empty")
+		}
+		m.ConversationID, m.CreatedAt = t.id, now
+		nms[i] = domain.NewConversationMessage{UserID: t.user, Message: m}
+		if m.Role == domain.MessageFromUser {
+			nms[i].TitleIfUntitled = domain.TitleFromPrompt(m.Content)
+		}
+	}
+	out, err := t.s.store.AppendTurn(ctx, t.lease, nms...)
+	if err != nil {
+		return nil, fmt.Errorf("store turn: %w", err)
+	}
+	return out, nil
+}
+
 // History builds what a new turn sends upstream: the system prompt (when
 // not empty), then as many of the conversation's latest messages as fit
 // Config.HistoryMaxChars beside the system prompt and the new prompt, in

@@ -28,6 +28,8 @@ type Admin struct {
 	// Keys and Conversations share the data too (RunAccountDeletion).
 	Keys          ports.APIKeyStore
 	Conversations ports.ConversationStore
+	// Audit shares the users too (RunAccountDeletion).
+	Audit ports.AuditLog
 }
 
 // adminDay is a UTC midnight; the analytics data lie around it.

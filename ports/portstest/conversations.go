@@ -167,6 +167,10 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 					ConversationID: probe.id, Role: domain.MessageFromUser, Content: "injected", Status: domain.MessageComplete, CreatedAt: at.Add(time.Hour),
 				}})
 				notFound(err)
+				_, err = s.Store.AppendTurn(ctx, "lease-x", domain.NewConversationMessage{UserID: probe.user, Message: domain.ConversationMessage{
+					ConversationID: probe.id, Role: domain.MessageFromUser, Content: "injected", Status: domain.MessageComplete, CreatedAt: at.Add(time.Hour),
+				}})
+				notFound(err)
 				notFound(s.Store.BeginTurn(ctx, probe.user, probe.id, "lease-x", at, at.Add(time.Minute)))
 				ok, err := s.Store.RenewTurn(ctx, probe.user, probe.id, "lease-x", at.Add(time.Minute))
 				require.NoError(t, err)
@@ -242,6 +246,11 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 		say(t, s, ada, recipe.ID, "Café crème: naïve über recipe", at.Add(3*time.Minute))
 		other := create(t, s, bob, "Kyoto sourdough", at.Add(time.Hour))
 		say(t, s, bob, other.ID, "bread", at.Add(time.Hour))
+		// Words are runs of letters and digits on every store: an email
+		// or a decimal is several words.
+		contacts := create(t, s, ada, "Write to ada.l@example.com", at.Add(-time.Hour))
+		numbers := create(t, s, ada, "Numbers", at.Add(-2*time.Hour))
+		say(t, s, ada, numbers.ID, "pi is 3.14, see docs.example.org/v2_notes", at.Add(-2*time.Hour))
 
 		for _, tt := range []struct {
 			query string
@@ -259,8 +268,14 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 			{"paris", nil},
 			{"bak", nil},
 			{`"bread"* - : ^ (`, []domain.ConversationID{recipe.ID}},
-			{"", []domain.ConversationID{recipe.ID, trip.ID}},
-			{" !? ", []domain.ConversationID{recipe.ID, trip.ID}},
+			{"ada.l@example.com", []domain.ConversationID{contacts.ID}},
+			{"l example", []domain.ConversationID{contacts.ID}},
+			{"example", []domain.ConversationID{contacts.ID, numbers.ID}},
+			{"3.14", []domain.ConversationID{numbers.ID}},
+			{"14", []domain.ConversationID{numbers.ID}},
+			{"v2 notes", []domain.ConversationID{numbers.ID}},
+			{"", []domain.ConversationID{recipe.ID, trip.ID, contacts.ID, numbers.ID}},
+			{" !? ", []domain.ConversationID{recipe.ID, trip.ID, contacts.ID, numbers.ID}},
 		} {
 			got, err := s.Store.Conversations(ctx, domain.ConversationFilter{UserID: ada, Query: tt.query, Limit: 10})
 			require.NoError(t, err, "query %q", tt.query)
@@ -369,24 +384,31 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 		say(t, s, ada, revived.ID, "still here", at.Add(48*time.Hour))
 		bobs := create(t, s, bob, "bob's old", at.Add(time.Hour))
 		fresh := create(t, s, bob, "fresh", at.Add(24*time.Hour))
+		// Idle, but a turn holds it now (its answer is still coming).
+		busy := create(t, s, bob, "busy", at)
+		require.NoError(t, s.Store.BeginTurn(ctx, bob, busy.ID, "lease", at.Add(24*time.Hour), at.Add(25*time.Hour)))
+		older := create(t, s, ada, "older", at.Add(-time.Hour))
 
-		n, err := s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour))
+		n, err := s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour), at.Add(24*time.Hour), 1)
 		require.NoError(t, err)
-		assert.Equal(t, int64(2), n)
-		for _, gone := range []domain.Conversation{old, bobs} {
+		assert.Equal(t, int64(3), n, "in batches of one")
+		for _, gone := range []domain.Conversation{old, bobs, older} {
 			_, err := s.Store.Conversation(ctx, gone.UserID, gone.ID)
 			assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err), gone.Title)
 		}
-		for _, kept := range []domain.Conversation{revived, fresh} {
+		for _, kept := range []domain.Conversation{revived, fresh, busy} {
 			_, err := s.Store.Conversation(ctx, kept.UserID, kept.ID)
 			assert.NoError(t, err, kept.Title)
 		}
 		found, err := s.Store.Conversations(ctx, domain.ConversationFilter{UserID: ada, Query: "ancient", Limit: 10})
 		require.NoError(t, err)
 		assert.Empty(t, found)
-		n, err = s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour))
+		n, err = s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour), at.Add(24*time.Hour), 1)
 		require.NoError(t, err)
 		assert.Zero(t, n)
+		n, err = s.Store.PurgeIdleConversations(ctx, at.Add(24*time.Hour), at.Add(25*time.Hour), 10)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n, "once the lease expired")
 	})
 
 	t.Run("turns: one at a time, until the lease ends or expires", func(t *testing.T) {
@@ -417,6 +439,49 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 
 		other := create(t, s, ada, "", at)
 		require.NoError(t, s.Store.BeginTurn(ctx, ada, other.ID, "four", at.Add(2*time.Minute), at.Add(3*time.Minute)), "per conversation")
+	})
+
+	t.Run("a turn stores its messages only under its lease: all or none", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		ada := owner(t, s, "ada@example.com")
+		c := create(t, s, ada, "", at)
+		turn := func(prompt, answer string, created time.Time) []domain.NewConversationMessage {
+			return []domain.NewConversationMessage{
+				{UserID: ada, TitleIfUntitled: prompt, Message: domain.ConversationMessage{
+					ConversationID: c.ID, Role: domain.MessageFromUser, Content: prompt, Status: domain.MessageComplete, CreatedAt: created,
+				}},
+				{UserID: ada, Message: domain.ConversationMessage{
+					ConversationID: c.ID, Role: domain.MessageFromAssistant, Content: answer, Status: domain.MessageInterrupted, CreatedAt: created,
+				}},
+			}
+		}
+		_, err := s.Store.AppendTurn(ctx, "one", turn("q0", "a0", at)...)
+		require.ErrorIs(t, err, domain.ErrTurnLost, "no lease held")
+
+		require.NoError(t, s.Store.BeginTurn(ctx, ada, c.ID, "one", at, at.Add(time.Minute)))
+		require.NoError(t, s.Store.BeginTurn(ctx, ada, c.ID, "two", at.Add(2*time.Minute), at.Add(3*time.Minute)), "expired and taken")
+		_, err = s.Store.AppendTurn(ctx, "one", turn("q1", "a1", at.Add(time.Minute))...)
+		require.ErrorIs(t, err, domain.ErrTurnLost, "lost lease")
+
+		got, err := s.Store.AppendTurn(ctx, "two", turn("q2", "a2", at.Add(3*time.Minute))...)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Less(t, got[0].ID, got[1].ID)
+
+		// A second message outside the conversation stores neither.
+		bad := turn("q3", "a3", at.Add(4*time.Minute))
+		bad[1].Message.ConversationID = create(t, s, ada, "", at).ID
+		_, err = s.Store.AppendTurn(ctx, "two", bad...)
+		require.Error(t, err)
+
+		msgs, err := s.Store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{Limit: 10})
+		require.NoError(t, err)
+		assert.Equal(t, got, msgs, "only the turn under its lease, both messages")
+		conv, err := s.Store.Conversation(ctx, ada, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "q2", conv.Title)
+		assert.Equal(t, at.Add(3*time.Minute), conv.UpdatedAt)
 	})
 
 	t.Run("concurrent turns: exactly one begins", func(t *testing.T) {

@@ -47,9 +47,29 @@ func RunAccountDeletion(t *testing.T, newAdmin func(t *testing.T) Admin) {
 			data[u] = owned{conv: c.ID, hash: hash}
 		}
 
+		audit := map[string]domain.AuditEntry{
+			"by alice": {ActorID: alice, Actor: "alice@example.com", Action: domain.AuditQuotaChanged, TargetID: bob, Target: "bob@example.com", CreatedAt: at},
+			"on alice": {ActorID: bob, Actor: "bob@example.com", Action: domain.AuditAdminGranted, TargetID: alice, Target: "alice@example.com", CreatedAt: at},
+		}
+		for _, name := range []string{"by alice", "on alice"} {
+			_, err := a.Audit.RecordAudit(ctx, audit[name])
+			require.NoError(t, err)
+		}
+
 		require.NoError(t, a.Users.DeleteUser(ctx, alice))
 
-		_, err := a.Users.UserByID(ctx, alice)
+		entries, err := a.Audit.AuditEntries(ctx, domain.AuditFilter{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, entries, 2, "the audit log keeps its entries")
+		byAction := map[domain.AuditAction]domain.AuditEntry{}
+		for _, e := range entries {
+			byAction[e.Action] = e
+		}
+		by, on := byAction[domain.AuditQuotaChanged], byAction[domain.AuditAdminGranted]
+		assert.Equal(t, []string{domain.DeletedAccount, string(alice), "bob@example.com"}, []string{by.Actor, string(by.ActorID), by.Target}, "alice as actor")
+		assert.Equal(t, []string{"bob@example.com", domain.DeletedAccount, string(alice)}, []string{on.Actor, on.Target, string(on.TargetID)}, "alice as target")
+
+		_, err = a.Users.UserByID(ctx, alice)
 		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 		_, err = a.Users.UserByEmail(ctx, "alice@example.com")
 		assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))

@@ -55,6 +55,10 @@ type Store[T any] struct {
 	Row func(r domain.RequestRecord, now time.Time) (T, error)
 	// Write stores rows all or nothing.
 	Write func(ctx context.Context, rows []T) error
+	// WriteOne, when set, stores one row in writeEach instead of Write: a
+	// slower insert that tolerates what the batch path refuses (a user
+	// deleted since the record was queued is stored as no user).
+	WriteOne func(ctx context.Context, row T) error
 	// IsDataError reports errors caused by the rows themselves, which
 	// retrying the same rows cannot fix; the batch is then written row by
 	// row so that only the offending rows are lost.
@@ -359,7 +363,7 @@ func (w *Writer[T]) write(batch []T) {
 func (w *Writer[T]) writeEach(batch []T) {
 	lost := 0
 	for i := range batch {
-		if err := w.writeRows(batch[i : i+1]); err != nil {
+		if err := w.writeOne(batch[i]); err != nil {
 			lost++
 			w.log.Error("request log record lost", "user_id", w.store.User(batch[i]), "error", err)
 		}
@@ -368,6 +372,18 @@ func (w *Writer[T]) writeEach(batch []T) {
 	if lost > 0 {
 		w.log.Error("request log batch partly lost", "records", len(batch), "lost", lost)
 	}
+}
+
+func (w *Writer[T]) writeOne(row T) error {
+	if w.store.WriteOne == nil {
+		return w.writeRows([]T{row})
+	}
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, writeTimeout)
+	defer cancel()
+	return w.store.WriteOne(ctx, row)
 }
 
 func (w *Writer[T]) writeRows(rows []T) error {

@@ -1,7 +1,9 @@
 -- name: LockUserForConversations :one
 -- LockUserForConversations locks the owner's row for the rest of the
--- transaction, so that concurrent creations for one user count in turn.
-SELECT id FROM users WHERE id = sqlc.arg(user_id) FOR UPDATE;
+-- transaction, so that concurrent creations for one user count in turn
+-- (NO KEY: rows referencing the user, such as request log rows, are not
+-- blocked by it).
+SELECT id FROM users WHERE id = sqlc.arg(user_id) FOR NO KEY UPDATE;
 
 -- name: CreateConversation :one
 -- CreateConversation adds a conversation while the owner has fewer than
@@ -27,16 +29,20 @@ WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id);
 -- recently active first, after the cursor when has_cursor, keeping those
 -- whose title or one of whose messages holds every word of query (all when
 -- query is empty). The adapter passes the query's words (domain.SearchWords)
--- separated by spaces, so that plainto_tsquery ANDs them.
+-- separated by spaces, so that plainto_tsquery ANDs them. The message
+-- search is held to the user's conversations, so that it never gathers
+-- every user's matches first.
 SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at
 FROM conversations c
 WHERE c.user_id = sqlc.arg(user_id)
   AND (NOT sqlc.arg(has_cursor)::boolean
        OR (c.updated_at, c.id) < (sqlc.arg(after_updated_at)::timestamptz, sqlc.arg(after_id)::uuid))
   AND (sqlc.arg(query)::text = ''
-       OR to_tsvector('simple', c.title) @@ plainto_tsquery('simple', sqlc.arg(query)::text)
+       OR to_tsvector('simple', regexp_replace(c.title, '[!-/:-@[-`{-~]+', ' ', 'g')) @@ plainto_tsquery('simple', sqlc.arg(query)::text)
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.search @@ plainto_tsquery('simple', sqlc.arg(query)::text)))
+                   JOIN conversations mc ON mc.id = m.conversation_id
+                   WHERE mc.user_id = sqlc.arg(user_id)
+                     AND m.search @@ plainto_tsquery('simple', sqlc.arg(query)::text)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(row_limit);
 
@@ -92,6 +98,15 @@ FROM conv
 RETURNING messages.id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
           prompt_tokens, completion_tokens, sources, created_at;
 
+-- name: HoldTurn :one
+-- HoldTurn locks one of the user's conversations for the rest of the
+-- transaction while lease is its turn lease (no row otherwise): the first
+-- statement of AppendTurn, so that a turn stores nothing once it lost the
+-- conversation and no other turn starts until its messages are in.
+SELECT id FROM conversations
+WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease)::text
+FOR NO KEY UPDATE;
+
 -- name: BeginTurn :execrows
 -- BeginTurn takes the conversation's turn lease unless another one is held
 -- and unexpired at now; no row changes then (or when the user has no such
@@ -111,11 +126,20 @@ UPDATE conversations SET turn_lease = NULL, turn_expires_at = NULL
 WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease);
 
 -- name: TryPurgeLock :one
--- TryPurgeLock takes the purge's advisory lock for the transaction, false
--- when another transaction holds it.
-SELECT pg_try_advisory_xact_lock(hashtext('genzai-conversation-purge'));
+-- TryPurgeLock takes the purge's advisory lock for the session, false when
+-- another session holds it; PurgeUnlock gives it back.
+SELECT pg_try_advisory_lock(hashtext('genzai-conversation-purge'));
+
+-- name: PurgeUnlock :one
+SELECT pg_advisory_unlock(hashtext('genzai-conversation-purge'));
 
 -- name: PurgeIdleConversations :execrows
--- PurgeIdleConversations deletes the conversations idle since before, with
--- their messages (uses conversations_updated_at_idx).
-DELETE FROM conversations WHERE updated_at < sqlc.arg(before);
+-- PurgeIdleConversations deletes up to batch of the conversations idle
+-- since before, with their messages, skipping those a turn holds at now
+-- (uses conversations_updated_at_idx).
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < sqlc.arg(before)
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= sqlc.arg(now))
+             ORDER BY c.updated_at
+             LIMIT sqlc.arg(batch));

@@ -10,6 +10,21 @@ INSERT INTO request_log (
     sqlc.arg(prompt_tokens), sqlc.arg(completion_tokens), sqlc.arg(created_at)
 );
 
+-- name: InsertRequestLog :exec
+-- InsertRequestLog writes one row, the user only while the account exists:
+-- the batch writer's fallback when a COPY fails on a row, so that a record
+-- queued before its account was deleted lands anonymised instead of lost.
+INSERT INTO request_log (
+    request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
+    attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at
+) VALUES (
+    sqlc.narg(request_id), sqlc.arg(api), (SELECT u.id FROM users u WHERE u.id = sqlc.narg(user_id)::uuid),
+    sqlc.arg(tier), sqlc.narg(provider),
+    sqlc.narg(upstream_model), sqlc.narg(key_index), sqlc.arg(outcome), sqlc.narg(error_code),
+    sqlc.arg(attempts), sqlc.arg(stream), sqlc.arg(latency_ms), sqlc.narg(ttft_ms),
+    sqlc.arg(prompt_tokens), sqlc.arg(completion_tokens), sqlc.arg(created_at)
+);
+
 -- name: ListRequestLogsForUser :many
 -- ListRequestLogsForUser returns a user's newest rows first, at most row_limit
 -- of them (uses request_log_user_created_at_idx).

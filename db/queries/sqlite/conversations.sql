@@ -36,7 +36,8 @@ LIMIT sqlc.arg(row_limit);
 -- name: SearchConversations :many
 -- SearchConversations is ListConversations keeping the conversations whose
 -- title or one of whose messages matches the FTS5 query match (the adapter
--- builds it from the query's words, each quoted, so that all must appear).
+-- builds it from the query's words, each quoted, so that all must appear);
+-- the message search is held to the user's conversations.
 SELECT c.id, c.user_id, c.title, c.created_at, c.updated_at
 FROM conversations c
 WHERE c.user_id = sqlc.arg(user_id)
@@ -45,7 +46,8 @@ WHERE c.user_id = sqlc.arg(user_id)
        OR (c.updated_at = sqlc.arg(after_updated_at) AND c.id < sqlc.arg(after_id)))
   AND (c.rid IN (SELECT rowid FROM conversations_fts WHERE conversations_fts.title MATCH sqlc.arg(match))
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH sqlc.arg(match))))
+                   WHERE m.conversation_id IN (SELECT uc.id FROM conversations uc WHERE uc.user_id = sqlc.arg(user_id))
+                     AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH sqlc.arg(match))))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(row_limit);
 
@@ -78,6 +80,13 @@ RETURNING id, user_id, title, created_at, updated_at;
 -- DeleteConversation deletes one of the user's conversations; its messages
 -- go with it (ON DELETE CASCADE, which fires their search triggers).
 DELETE FROM conversations WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id);
+
+-- name: TurnHeld :one
+-- TurnHeld counts the user's conversation when lease is its turn lease: the
+-- first statement of AppendTurn (the IMMEDIATE transaction keeps any other
+-- writer out until the turn's messages are in).
+SELECT count(*) FROM conversations
+WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease);
 
 -- name: TouchConversation :one
 -- TouchConversation moves one of the user's conversations' activity time
@@ -117,6 +126,12 @@ UPDATE conversations SET turn_lease = NULL, turn_expires_at = NULL
 WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease);
 
 -- name: PurgeIdleConversations :execrows
--- PurgeIdleConversations deletes the conversations idle since before, with
--- their messages (uses conversations_updated_at_idx).
-DELETE FROM conversations WHERE updated_at < sqlc.arg(before);
+-- PurgeIdleConversations deletes up to batch of the conversations idle
+-- since before, with their messages, skipping those a turn holds at now
+-- (uses conversations_updated_at_idx).
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < sqlc.arg(before)
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= sqlc.arg(now))
+             ORDER BY c.updated_at
+             LIMIT sqlc.arg(batch));

@@ -54,6 +54,15 @@ UPDATE users
 SET tokens_valid_after = max(COALESCE(tokens_valid_after, CAST(sqlc.arg(at) AS INTEGER)), CAST(sqlc.arg(at) AS INTEGER))
 WHERE id = sqlc.arg(id);
 
+-- name: AnonymiseAuditEntries :exec
+-- AnonymiseAuditEntries replaces an account's email in the audit log (as
+-- actor or as target) with domain.DeletedAccount; the entries and the ids
+-- stay. Run in the account deletion's transaction.
+UPDATE audit_log
+SET actor = CASE WHEN actor_id = sqlc.arg(id) THEN 'deleted account' ELSE actor END,
+    target = CASE WHEN target_id = sqlc.arg(id) THEN 'deleted account' ELSE target END
+WHERE actor_id = sqlc.arg(id) OR target_id = sqlc.arg(id);
+
 -- name: DeleteUser :execrows
 -- DeleteUser deletes an account and, through the foreign keys, everything
 -- tied to it (quota counts, API keys, feedback, admin changes it asked for

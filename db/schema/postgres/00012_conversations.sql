@@ -27,7 +27,11 @@ CREATE INDEX conversations_updated_at_idx ON conversations (updated_at);
 CREATE INDEX conversations_created_at_idx ON conversations (created_at);
 -- Full-text search over titles. The 'simple' configuration lower-cases
 -- words without stemming, so that every language matches the same way.
-CREATE INDEX conversations_title_search_idx ON conversations USING gin (to_tsvector('simple', title));
+-- ASCII punctuation becomes a space first, so that the words are those of
+-- domain.SearchWords and SQLite's FTS5 (runs of letters and digits): the
+-- PostgreSQL parser would keep an email or a decimal as one token.
+CREATE INDEX conversations_title_search_idx ON conversations
+    USING gin (to_tsvector('simple', regexp_replace(title, '[!-/:-@[-`{-~]+', ' ', 'g')));
 
 -- A conversation's messages in order (id grows with each one). Assistant
 -- messages carry how they were answered; usage is what the upstream
@@ -49,8 +53,9 @@ CREATE TABLE messages (
     created_at        timestamptz NOT NULL,
     -- The words of content for full-text search, kept by the database.
     -- The 'simple' configuration lower-cases words without stemming, so
-    -- that every language matches the same way.
-    search            tsvector    GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED
+    -- that every language matches the same way; punctuation is a space
+    -- (see conversations_title_search_idx).
+    search            tsvector    GENERATED ALWAYS AS (to_tsvector('simple', regexp_replace(content, '[!-/:-@[-`{-~]+', ' ', 'g'))) STORED
 );
 
 -- A conversation's messages in order, its latest ones, and the cascade.
@@ -64,8 +69,11 @@ CREATE INDEX messages_search_idx ON messages USING gin (search);
 -- becomes NULL instead of the rows going with the account.
 ALTER TABLE request_log ALTER COLUMN user_id DROP NOT NULL;
 ALTER TABLE request_log DROP CONSTRAINT request_log_user_id_fkey;
+-- NOT VALID then VALIDATE: the check of existing rows runs under a lock
+-- that lets users be written meanwhile.
 ALTER TABLE request_log ADD CONSTRAINT request_log_user_id_fkey
-    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL;
+    FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL NOT VALID;
+ALTER TABLE request_log VALIDATE CONSTRAINT request_log_user_id_fkey;
 
 -- +goose Down
 -- Rows of deleted accounts have no user to return to.

@@ -259,6 +259,29 @@ func (q *Queries) GetConversation(ctx context.Context, arg GetConversationParams
 	return i, err
 }
 
+const holdTurn = `-- name: HoldTurn :one
+SELECT id FROM conversations
+WHERE id = $1 AND user_id = $2 AND turn_lease = $3::text
+FOR NO KEY UPDATE
+`
+
+type HoldTurnParams struct {
+	ID     uuid.UUID
+	UserID uuid.UUID
+	Lease  string
+}
+
+// HoldTurn locks one of the user's conversations for the rest of the
+// transaction while lease is its turn lease (no row otherwise): the first
+// statement of AppendTurn, so that a turn stores nothing once it lost the
+// conversation and no other turn starts until its messages are in.
+func (q *Queries) HoldTurn(ctx context.Context, arg HoldTurnParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, holdTurn, arg.ID, arg.UserID, arg.Lease)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
 const latestMessages = `-- name: LatestMessages :many
 SELECT id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
        prompt_tokens, completion_tokens, sources, created_at
@@ -331,9 +354,11 @@ WHERE c.user_id = $1
   AND (NOT $2::boolean
        OR (c.updated_at, c.id) < ($3::timestamptz, $4::uuid))
   AND ($5::text = ''
-       OR to_tsvector('simple', c.title) @@ plainto_tsquery('simple', $5::text)
+       OR to_tsvector('simple', regexp_replace(c.title, '[!-/:-@[-` + "`" + `{-~]+', ' ', 'g')) @@ plainto_tsquery('simple', $5::text)
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.search @@ plainto_tsquery('simple', $5::text)))
+                   JOIN conversations mc ON mc.id = m.conversation_id
+                   WHERE mc.user_id = $1
+                     AND m.search @@ plainto_tsquery('simple', $5::text)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT $6
 `
@@ -359,7 +384,9 @@ type ListConversationsRow struct {
 // recently active first, after the cursor when has_cursor, keeping those
 // whose title or one of whose messages holds every word of query (all when
 // query is empty). The adapter passes the query's words (domain.SearchWords)
-// separated by spaces, so that plainto_tsquery ANDs them.
+// separated by spaces, so that plainto_tsquery ANDs them. The message
+// search is held to the user's conversations, so that it never gathers
+// every user's matches first.
 func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsParams) ([]ListConversationsRow, error) {
 	rows, err := q.db.Query(ctx, listConversations,
 		arg.UserID,
@@ -461,11 +488,13 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]L
 }
 
 const lockUserForConversations = `-- name: LockUserForConversations :one
-SELECT id FROM users WHERE id = $1 FOR UPDATE
+SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // LockUserForConversations locks the owner's row for the rest of the
-// transaction, so that concurrent creations for one user count in turn.
+// transaction, so that concurrent creations for one user count in turn
+// (NO KEY: rows referencing the user, such as request log rows, are not
+// blocked by it).
 func (q *Queries) LockUserForConversations(ctx context.Context, userID uuid.UUID) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, lockUserForConversations, userID)
 	var id uuid.UUID
@@ -474,17 +503,40 @@ func (q *Queries) LockUserForConversations(ctx context.Context, userID uuid.UUID
 }
 
 const purgeIdleConversations = `-- name: PurgeIdleConversations :execrows
-DELETE FROM conversations WHERE updated_at < $1
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < $1
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= $2)
+             ORDER BY c.updated_at
+             LIMIT $3)
 `
 
-// PurgeIdleConversations deletes the conversations idle since before, with
-// their messages (uses conversations_updated_at_idx).
-func (q *Queries) PurgeIdleConversations(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, purgeIdleConversations, before)
+type PurgeIdleConversationsParams struct {
+	Before time.Time
+	Now    *time.Time
+	Batch  int32
+}
+
+// PurgeIdleConversations deletes up to batch of the conversations idle
+// since before, with their messages, skipping those a turn holds at now
+// (uses conversations_updated_at_idx).
+func (q *Queries) PurgeIdleConversations(ctx context.Context, arg PurgeIdleConversationsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeIdleConversations, arg.Before, arg.Now, arg.Batch)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const purgeUnlock = `-- name: PurgeUnlock :one
+SELECT pg_advisory_unlock(hashtext('genzai-conversation-purge'))
+`
+
+func (q *Queries) PurgeUnlock(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, purgeUnlock)
+	var pg_advisory_unlock bool
+	err := row.Scan(&pg_advisory_unlock)
+	return pg_advisory_unlock, err
 }
 
 const renameConversation = `-- name: RenameConversation :one
@@ -548,14 +600,14 @@ func (q *Queries) RenewTurn(ctx context.Context, arg RenewTurnParams) (int64, er
 }
 
 const tryPurgeLock = `-- name: TryPurgeLock :one
-SELECT pg_try_advisory_xact_lock(hashtext('genzai-conversation-purge'))
+SELECT pg_try_advisory_lock(hashtext('genzai-conversation-purge'))
 `
 
-// TryPurgeLock takes the purge's advisory lock for the transaction, false
-// when another transaction holds it.
+// TryPurgeLock takes the purge's advisory lock for the session, false when
+// another session holds it; PurgeUnlock gives it back.
 func (q *Queries) TryPurgeLock(ctx context.Context) (bool, error) {
 	row := q.db.QueryRow(ctx, tryPurgeLock)
-	var pg_try_advisory_xact_lock bool
-	err := row.Scan(&pg_try_advisory_xact_lock)
-	return pg_try_advisory_xact_lock, err
+	var pg_try_advisory_lock bool
+	err := row.Scan(&pg_try_advisory_lock)
+	return pg_try_advisory_lock, err
 }

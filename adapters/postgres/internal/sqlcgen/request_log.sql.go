@@ -12,6 +12,63 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const insertRequestLog = `-- name: InsertRequestLog :exec
+INSERT INTO request_log (
+    request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
+    attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at
+) VALUES (
+    $1, $2, (SELECT u.id FROM users u WHERE u.id = $3::uuid),
+    $4, $5,
+    $6, $7, $8, $9,
+    $10, $11, $12, $13,
+    $14, $15, $16
+)
+`
+
+type InsertRequestLogParams struct {
+	RequestID        *string
+	Api              string
+	UserID           pgtype.UUID
+	Tier             string
+	Provider         *string
+	UpstreamModel    *string
+	KeyIndex         *int32
+	Outcome          string
+	ErrorCode        *string
+	Attempts         []byte
+	Stream           bool
+	LatencyMs        int32
+	TtftMs           *int32
+	PromptTokens     int32
+	CompletionTokens int32
+	CreatedAt        time.Time
+}
+
+// InsertRequestLog writes one row, the user only while the account exists:
+// the batch writer's fallback when a COPY fails on a row, so that a record
+// queued before its account was deleted lands anonymised instead of lost.
+func (q *Queries) InsertRequestLog(ctx context.Context, arg InsertRequestLogParams) error {
+	_, err := q.db.Exec(ctx, insertRequestLog,
+		arg.RequestID,
+		arg.Api,
+		arg.UserID,
+		arg.Tier,
+		arg.Provider,
+		arg.UpstreamModel,
+		arg.KeyIndex,
+		arg.Outcome,
+		arg.ErrorCode,
+		arg.Attempts,
+		arg.Stream,
+		arg.LatencyMs,
+		arg.TtftMs,
+		arg.PromptTokens,
+		arg.CompletionTokens,
+		arg.CreatedAt,
+	)
+	return err
+}
+
 type InsertRequestLogsParams struct {
 	RequestID        *string
 	Api              string

@@ -10,7 +10,23 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+const anonymiseAuditEntries = `-- name: AnonymiseAuditEntries :exec
+UPDATE audit_log
+SET actor = CASE WHEN actor_id = $1 THEN 'deleted account' ELSE actor END,
+    target = CASE WHEN target_id = $1 THEN 'deleted account' ELSE target END
+WHERE actor_id = $1 OR target_id = $1
+`
+
+// AnonymiseAuditEntries replaces an account's email in the audit log (as
+// actor or as target) with domain.DeletedAccount; the entries and the ids
+// stay. Run in the account deletion's transaction.
+func (q *Queries) AnonymiseAuditEntries(ctx context.Context, id pgtype.UUID) error {
+	_, err := q.db.Exec(ctx, anonymiseAuditEntries, id)
+	return err
+}
 
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (email, email_key, password_hash, is_admin)

@@ -401,13 +401,25 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 }
 
 const purgeIdleConversations = `-- name: PurgeIdleConversations :execrows
-DELETE FROM conversations WHERE updated_at < ?1
+DELETE FROM conversations
+WHERE id IN (SELECT c.id FROM conversations c
+             WHERE c.updated_at < ?1
+               AND (c.turn_expires_at IS NULL OR c.turn_expires_at <= ?2)
+             ORDER BY c.updated_at
+             LIMIT ?3)
 `
 
-// PurgeIdleConversations deletes the conversations idle since before, with
-// their messages (uses conversations_updated_at_idx).
-func (q *Queries) PurgeIdleConversations(ctx context.Context, before int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, purgeIdleConversations, before)
+type PurgeIdleConversationsParams struct {
+	Before int64
+	Now    *int64
+	Batch  int64
+}
+
+// PurgeIdleConversations deletes up to batch of the conversations idle
+// since before, with their messages, skipping those a turn holds at now
+// (uses conversations_updated_at_idx).
+func (q *Queries) PurgeIdleConversations(ctx context.Context, arg PurgeIdleConversationsParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, purgeIdleConversations, arg.Before, arg.Now, arg.Batch)
 	if err != nil {
 		return 0, err
 	}
@@ -483,7 +495,8 @@ WHERE c.user_id = ?1
        OR (c.updated_at = ?3 AND c.id < ?4))
   AND (c.rid IN (SELECT rowid FROM conversations_fts WHERE conversations_fts.title MATCH ?5)
        OR c.id IN (SELECT m.conversation_id FROM messages m
-                   WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH ?5)))
+                   WHERE m.conversation_id IN (SELECT uc.id FROM conversations uc WHERE uc.user_id = ?1)
+                     AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts.content MATCH ?5)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT ?6
 `
@@ -507,7 +520,8 @@ type SearchConversationsRow struct {
 
 // SearchConversations is ListConversations keeping the conversations whose
 // title or one of whose messages matches the FTS5 query match (the adapter
-// builds it from the query's words, each quoted, so that all must appear).
+// builds it from the query's words, each quoted, so that all must appear);
+// the message search is held to the user's conversations.
 func (q *Queries) SearchConversations(ctx context.Context, arg SearchConversationsParams) ([]SearchConversationsRow, error) {
 	rows, err := q.db.QueryContext(ctx, searchConversations,
 		arg.UserID,
@@ -571,4 +585,25 @@ func (q *Queries) TouchConversation(ctx context.Context, arg TouchConversationPa
 	var id string
 	err := row.Scan(&id)
 	return id, err
+}
+
+const turnHeld = `-- name: TurnHeld :one
+SELECT count(*) FROM conversations
+WHERE id = ?1 AND user_id = ?2 AND turn_lease = ?3
+`
+
+type TurnHeldParams struct {
+	ID     string
+	UserID string
+	Lease  *string
+}
+
+// TurnHeld counts the user's conversation when lease is its turn lease: the
+// first statement of AppendTurn (the IMMEDIATE transaction keeps any other
+// writer out until the turn's messages are in).
+func (q *Queries) TurnHeld(ctx context.Context, arg TurnHeldParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, turnHeld, arg.ID, arg.UserID, arg.Lease)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }

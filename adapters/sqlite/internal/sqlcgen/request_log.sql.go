@@ -14,7 +14,8 @@ INSERT INTO request_log (
     request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
     attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at
 ) VALUES (
-    ?1, ?2, ?3, ?4, ?5,
+    ?1, ?2, (SELECT u.id FROM users u WHERE u.id = ?3),
+    ?4, ?5,
     ?6, ?7, ?8, ?9,
     ?10, ?11, ?12, ?13,
     ?14, ?15, ?16
@@ -40,8 +41,10 @@ type InsertRequestLogParams struct {
 	CreatedAt        int64
 }
 
-// InsertRequestLog writes one request log row; the writer inserts a batch
-// of them in one transaction.
+// InsertRequestLog writes one request log row, the user only while the
+// account exists (a record queued before its account was deleted lands
+// anonymised instead of failing the foreign key); the writer inserts a
+// batch of them in one transaction.
 func (q *Queries) InsertRequestLog(ctx context.Context, arg InsertRequestLogParams) error {
 	_, err := q.db.ExecContext(ctx, insertRequestLog,
 		arg.RequestID,

@@ -9,6 +9,21 @@ import (
 	"context"
 )
 
+const anonymiseAuditEntries = `-- name: AnonymiseAuditEntries :exec
+UPDATE audit_log
+SET actor = CASE WHEN actor_id = ?1 THEN 'deleted account' ELSE actor END,
+    target = CASE WHEN target_id = ?1 THEN 'deleted account' ELSE target END
+WHERE actor_id = ?1 OR target_id = ?1
+`
+
+// AnonymiseAuditEntries replaces an account's email in the audit log (as
+// actor or as target) with domain.DeletedAccount; the entries and the ids
+// stay. Run in the account deletion's transaction.
+func (q *Queries) AnonymiseAuditEntries(ctx context.Context, id *string) error {
+	_, err := q.db.ExecContext(ctx, anonymiseAuditEntries, id)
+	return err
+}
+
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (id, email, email_key, password_hash, is_admin, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
