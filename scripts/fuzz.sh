@@ -32,10 +32,28 @@ $GO list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
 	$GO test -c -o "$bin" -fuzz "^($(echo $names | tr ' ' '|'))\$" "$pkg"
 	for name in $names; do
 		echo "== $name ($pkg), $FUZZTIME"
-		# From the package directory, as go test runs it, for testdata/.
-		(cd "$dir" && "$bin" -test.paniconexit0 -test.run '^$' -test.fuzz "^$name\$" \
-			-test.fuzztime "$FUZZTIME" -test.fuzzminimizetime "$FUZZMINIMIZETIME" \
-			-test.fuzzcachedir "$cache/$pkg")
+		# Go's fuzzing engine sometimes ends a run with a bare "context
+		# deadline exceeded" when fuzztime runs out while a worker is busy
+		# (a slow machine), without a failing input: that run is tried
+		# again once. A real failure writes its input under testdata/fuzz.
+		attempt=1
+		while :; do
+			# From the package directory, as go test runs it, for testdata/.
+			if (cd "$dir" && "$bin" -test.paniconexit0 -test.run '^$' -test.fuzz "^$name\$" \
+				-test.fuzztime "$FUZZTIME" -test.fuzzminimizetime "$FUZZMINIMIZETIME" \
+				-test.fuzzcachedir "$cache/$pkg") >"$tmp/out" 2>&1; then
+				cat "$tmp/out"
+				break
+			fi
+			cat "$tmp/out"
+			if [ "$attempt" -eq 1 ] && grep -q 'context deadline exceeded' "$tmp/out" &&
+				! grep -q 'Failing input written' "$tmp/out"; then
+				echo "== $name: the engine's deadline, no failing input: once more"
+				attempt=2
+				continue
+			fi
+			exit 1
+		done
 	done
 done
 echo "== fuzzing done in $(($(date +%s) - start))s"
