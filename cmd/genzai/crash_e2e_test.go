@@ -81,13 +81,13 @@ func (f crashFate) summary(kill time.Time) string {
 // reads what a crash left in it.
 type crashEngine struct {
 	name  string
-	redis bool   // REDIS_URL set: counted in Redis, written behind
-	env   vars   // more of the gateway's variables
+	redis bool // REDIS_URL set: counted in Redis, written behind
+	env   vars // more of the gateway's variables
 	// leases: counted from leases (PostgreSQL alone). The dead instance's
 	// lease keeps its unused units until it expires, so a user below the
 	// limit may be refused for that long after the restart (README).
 	leases bool
-	mode  string // what the gateway's start-up line says of where it counts ("" for whatever the default is)
+	mode   string // what the gateway's start-up line says of where it counts ("" for whatever the default is)
 	// open returns the gateway's DATABASE_URL and the database/sql driver
 	// and source that read the same database.
 	open func(t *testing.T) (dbURL, driver, source string)
