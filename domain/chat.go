@@ -321,4 +321,6 @@ type RequestRecord struct {
 	FirstToken *time.Duration
 	Usage      Usage
 	CreatedAt  time.Time
+	// Cache is how the request met the response cache; "" when it is off.
+	Cache CacheStatus
 }

@@ -180,6 +180,19 @@ type ChatStream interface {
 	Close() error
 }
 
+// ResponseCache keeps complete chat answers under a key the chat use case
+// derives from everything that shapes an answer (see domain/chat). The
+// in-process store bounds itself by bytes (least recently used first); the
+// Redis store is shared by every instance.
+type ResponseCache interface {
+	// Get returns the answer stored under key; false on a miss or when it
+	// expired. An error means the store could not answer: the request is
+	// served by the providers (a bypass), never failed.
+	Get(ctx context.Context, key string) (domain.CachedAnswer, bool, error)
+	// Put stores a under key for ttl, replacing what was there.
+	Put(ctx context.Context, key string, a domain.CachedAnswer, ttl time.Duration) error
+}
+
 // RequestLog records chat requests off the request path.
 type RequestLog interface {
 	// Record queues one record; it does not wait for the write.
