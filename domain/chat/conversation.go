@@ -37,14 +37,14 @@ type thread struct {
 // and the prompt and the answer are stored once the answer ends.
 func (s *Service) converse(ctx context.Context, u domain.User, req *Request, sink Sink, began time.Time, sv served) (Result, served, error) {
 	if req.ConversationID == "" {
-		return s.answer(ctx, req, sink, began, sv)
+		return s.answer(ctx, u, req, sink, began, sv)
 	}
 	th, err := s.openThread(ctx, u, req)
 	if err != nil {
 		return Result{}, sv, err
 	}
 	rec := &recordingSink{Sink: sink, id: th.id}
-	res, sv, err := s.answer(ctx, req, rec, began, sv)
+	res, sv, err := s.answer(ctx, u, req, rec, began, sv)
 	s.closeThread(ctx, u, th, req, rec, sv, err)
 	if err != nil {
 		return Result{}, sv, err

@@ -403,6 +403,8 @@ type envConfig struct {
 	quota  int
 	noLog  bool
 	userID domain.UserID
+	// cache, when set, gives the Service a fakeCache with this scope.
+	cache chat.CacheScope
 }
 
 // env is a Service over scripted fakes, a fake clock and an in-memory quota.
@@ -417,6 +419,8 @@ type env struct {
 	groq   *fakeProvider
 	or     *fakeProvider
 	hf     *fakeProvider
+	// cache is the response cache (withCache); nil without one.
+	cache *fakeCache
 }
 
 func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
@@ -456,6 +460,10 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	if ec.noLog {
 		rl = nil
 	}
+	if ec.cache != "" {
+		e.cache = &fakeCache{clock: e.clock}
+		cfg.Cache, cfg.CacheTTL, cfg.CacheScope = e.cache, testCacheTTL, ec.cache
+	}
 	q := quota.New(e.store, e.clock, ec.quota)
 	e.router = routing.New(cfg.routeConfig, e.clock, logger)
 	e.svc = chat.New(cfg.chatConfig, e.router, q, rl, e.clock, logger)
@@ -474,6 +482,14 @@ func withConfig(change func(*config)) func(*envConfig) {
 // runs, as rejections did before they got a cool-off.
 func withRejectionForGood() func(*envConfig) {
 	return func(ec *envConfig) { ec.cfg.KeyRejectCoolOff = 100 * 365 * 24 * time.Hour }
+}
+
+// testCacheTTL is how long the fake cache keeps answers.
+const testCacheTTL = time.Hour
+
+// withCache gives the Service a response cache (a fakeCache) of scope.
+func withCache(scope chat.CacheScope) func(*envConfig) {
+	return func(ec *envConfig) { ec.cache = scope }
 }
 
 func withQuota(n int) func(*envConfig) {
@@ -534,3 +550,76 @@ func attempt(p domain.Provider, reason domain.AttemptReason, key int) domain.Att
 }
 
 const noKey = -1
+
+// fakeCache is a map-backed ports.ResponseCache on the env's clock; getErr
+// and putErr make it fail as a store that is down does.
+type fakeCache struct {
+	clock *memory.Clock
+
+	mu      sync.Mutex
+	entries map[string]fakeEntry
+	gets    int
+	puts    int
+	getErr  error
+	putErr  error
+}
+
+type fakeEntry struct {
+	a       domain.CachedAnswer
+	expires time.Time
+}
+
+var _ ports.ResponseCache = (*fakeCache)(nil)
+
+func (c *fakeCache) Get(_ context.Context, key string) (domain.CachedAnswer, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gets++
+	if c.getErr != nil {
+		return domain.CachedAnswer{}, false, c.getErr
+	}
+	e, ok := c.entries[key]
+	if !ok || !c.clock.Now().Before(e.expires) {
+		return domain.CachedAnswer{}, false, nil
+	}
+	return e.a, true, nil
+}
+
+func (c *fakeCache) Put(_ context.Context, key string, a domain.CachedAnswer, ttl time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.puts++
+	if c.putErr != nil {
+		return c.putErr
+	}
+	if c.entries == nil {
+		c.entries = map[string]fakeEntry{}
+	}
+	c.entries[key] = fakeEntry{a: a, expires: c.clock.Now().Add(ttl)}
+	return nil
+}
+
+// counts returns the Get and Put calls so far and the entries held.
+func (c *fakeCache) counts() (gets, puts, entries int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gets, c.puts, len(c.entries)
+}
+
+func (c *fakeCache) fail(get, put error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.getErr, c.putErr = get, put
+}
+
+// only returns the one stored answer; it fails unless there is exactly one.
+func (c *fakeCache) only(t *testing.T) domain.CachedAnswer {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	require.Len(t, c.entries, 1)
+	for _, e := range c.entries {
+		return e.a
+	}
+	return domain.CachedAnswer{}
+}

@@ -55,6 +55,9 @@ type Request struct {
 	// (NewConversation starts one): the server sends its history and
 	// stores the prompt and the answer.
 	ConversationID domain.ConversationID
+	// Cache says how the request uses the response cache (default
+	// CacheUse).
+	Cache CacheMode
 }
 
 // checkText refuses text that is not UTF-8 or holds control characters

@@ -33,6 +33,14 @@ type Config struct {
 	// Conversations keeps the conversations requests continue
 	// (Request.ConversationID); nil refuses them.
 	Conversations Conversations
+	// Cache keeps complete answers, to answer identical requests without a
+	// provider call; nil turns the response cache off.
+	Cache ports.ResponseCache
+	// CacheTTL is how long a stored answer is served.
+	CacheTTL time.Duration
+	// CacheScope says whose requests share answers (default
+	// CacheScopeUser).
+	CacheScope CacheScope
 }
 
 // Meta says who answers a request; it is known at the first token.
@@ -51,6 +59,10 @@ type Meta struct {
 	// ConversationID is the conversation the answer is stored in; empty
 	// without one.
 	ConversationID domain.ConversationID
+	// Cache is how the request met the response cache: CacheHit (the
+	// answer was stored: no provider was called), CacheMiss or
+	// CacheBypass; "" when the cache is off.
+	Cache domain.CacheStatus
 }
 
 // Outcomes of the web search of a chat request.
@@ -102,6 +114,7 @@ type Service struct {
 	requests ports.RequestLog
 	clock    ports.Clock
 	log      *slog.Logger
+	cacheLog troubleLog
 }
 
 // New builds a Service that opens answers through router.
@@ -112,6 +125,12 @@ func New(cfg Config, router *routing.Router, q *quota.Service, requests ports.Re
 	}
 	if s.cfg.Limits == (Limits{}) {
 		s.cfg.Limits = DefaultLimits
+	}
+	if !s.cfg.CacheScope.Valid() {
+		s.cfg.CacheScope = CacheScopeUser
+	}
+	if s.cfg.CacheTTL <= 0 {
+		s.cfg.CacheTTL = time.Hour
 	}
 	return s
 }
@@ -125,14 +144,21 @@ type served struct {
 	trace      routing.Trace
 	firstToken *time.Duration
 	usage      domain.Usage
+	// cache is how the request met the response cache ("" when it is off);
+	// cachedModel is the upstream model of the stored answer of a hit.
+	cache       domain.CacheStatus
+	cachedModel string
 }
 
 // Chat answers a request: it validates it, takes a concurrency slot,
 // consumes one unit of the user's quota, searches the web when asked,
 // opens an answer through the router and streams it into sink, then
 // refunds or records. The quota is refunded only when no provider accepted
-// the request (routing.Trace.Accepted): a client that leaves after a
-// provider accepted pays, as does one whose answer failed after acceptance.
+// the request (routing.Trace.Accepted) and it was not answered from the
+// response cache: a client that leaves after a provider accepted pays, as
+// does one whose answer failed after acceptance, and a hit counts as any
+// request does. The result of a failed request still says how it met the
+// cache (Result.Cache).
 // Errors: CodeInvalid, CodeRateLimited (too many of the user's requests in
 // flight), CodeUnavailable (the limiter cannot decide),
 // *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
@@ -146,12 +172,20 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 	// The tier is recorded as sent only once it is known to be valid: an
 	// invalid one is client text of any size.
 	sv := served{tier: domain.TierFast}
+	if s.cfg.Cache != nil {
+		// Until the look-up says otherwise: a request that fails before
+		// it did not use the cache.
+		sv.cache = domain.CacheBypass
+	}
 	if req.Tier.Valid() {
 		sv.tier = req.Tier
 	}
 	res, sv, err := s.serve(ctx, u, req, sink, began, sv)
 	s.record(domain.RequestRecord{RequestID: req.RequestID, API: domain.APINative, UserID: u.ID, Stream: req.Stream,
 		CreatedAt: start, Latency: time.Since(began)}, req.API, sv, err)
+	if err != nil {
+		res = Result{Meta: Meta{Cache: sv.cache}}
+	}
 	return res, err
 }
 
@@ -176,9 +210,10 @@ func (s *Service) serve(ctx context.Context, u domain.User, req Request, sink Si
 		return Result{}, sv, err
 	}
 	res, sv, err := s.converse(ctx, u, &req, sink, began, sv)
-	if err != nil && !sv.trace.Accepted() {
-		// No provider did any work: give the unit back, even if the client
-		// already left (its context is done).
+	if err != nil && !sv.trace.Accepted() && sv.cache != domain.CacheHit {
+		// No provider did any work and no stored answer was served: give
+		// the unit back, even if the client already left (its context is
+		// done).
 		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
 			s.log.Error("refund quota", "user_id", u.ID, "error", rerr)
 		}
@@ -198,6 +233,11 @@ func (s *Service) record(rec domain.RequestRecord, api string, sv served, err er
 	rec.Tier, rec.Attempts, rec.FirstToken, rec.Usage = sv.tier, sv.trace.Attempts, sv.firstToken, sv.usage
 	rec.Provider, rec.UpstreamModel, rec.KeyIndex = sv.trace.Provider, sv.trace.Model, sv.trace.KeyIndex
 	rec.Outcome, rec.ErrorCode = outcome(err, rec.FirstToken != nil)
+	rec.Cache = sv.cache
+	if sv.cache == domain.CacheHit {
+		// No provider was called: the model is the stored answer's.
+		rec.UpstreamModel = sv.cachedModel
+	}
 	s.requests.Record(rec)
 }
 
