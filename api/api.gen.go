@@ -1118,6 +1118,10 @@ type ChatMessageRole string
 
 // ChatReply defines model for ChatReply.
 type ChatReply struct {
+	// Cached Whether the answer came from the response cache (no provider
+	// was called); `provider` and `upstream_model` then name the ones
+	// that answered when it was stored.
+	Cached  bool   `json:"cached"`
 	Content string `json:"content"`
 
 	// ConversationId The conversation the answer is stored in, when the request named one.
@@ -1156,6 +1160,10 @@ type ChatReply struct {
 
 // ChatRequest defines model for ChatRequest.
 type ChatRequest struct {
+	// Cache Use the response cache (when the server has one): `false`
+	// neither answers from it nor stores the answer.
+	Cache *bool `json:"cache,omitempty"`
+
 	// ConversationId Continue this conversation of the caller (its id), or `"new"`
 	// to start one; see the operation's description.
 	//
@@ -2393,6 +2401,9 @@ type WebSearchResultsSource string
 // WebSearchResultsStatus defines model for WebSearchResults.Status.
 type WebSearchResultsStatus string
 
+// CacheControl defines model for CacheControl.
+type CacheControl = string
+
 // AuthRateLimited A 429 that says when to retry: the client's own request budget
 // (`rate_limited`) or every provider key of the tier
 // (`provider_rate_limited`).
@@ -2511,6 +2522,15 @@ type ListUsersParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ChatParams defines parameters for Chat.
+type ChatParams struct {
+	// CacheControl Opts out of the response cache: `no-cache` answers from the
+	// providers and stores the fresh answer (a refresh); `no-store`
+	// neither reads nor stores. Directives are comma-separated and
+	// case-insensitive; others are ignored.
+	CacheControl *CacheControl `json:"Cache-Control,omitempty"`
+}
+
 // ListConversationsParams defines parameters for ListConversations.
 type ListConversationsParams struct {
 	// Limit The page size, 1 to 100 (20 when absent).
@@ -2549,6 +2569,15 @@ type WebSearchParams struct {
 
 // GetDocsAssetParamsAsset defines parameters for GetDocsAsset.
 type GetDocsAssetParamsAsset string
+
+// CreateChatCompletionParams defines parameters for CreateChatCompletion.
+type CreateChatCompletionParams struct {
+	// CacheControl Opts out of the response cache: `no-cache` answers from the
+	// providers and stores the fresh answer (a refresh); `no-store`
+	// neither reads nor stores. Directives are comma-separated and
+	// case-insensitive; others are ignored.
+	CacheControl *CacheControl `json:"Cache-Control,omitempty"`
+}
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = AdminUserPatch
@@ -3819,7 +3848,7 @@ type ClientInterface interface {
 	//
 	// ```
 	// event: meta
-	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 	//
 	// data: "Hello"
 	//
@@ -3863,10 +3892,26 @@ type ClientInterface interface {
 	// exactly as a missing one. Without `conversation_id` nothing is
 	// stored.
 	//
+	// With `CACHE_ENABLED=true` complete answers are kept in a response
+	// cache (in process, or in Redis with `REDIS_URL`, shared by every
+	// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+	// shapes them: the tier, the messages sent upstream (system prompt,
+	// history, web search results, prompt), the sampling options and,
+	// with `CACHE_SCOPE=user` (the default), the user. An identical
+	// request is answered from the cache without a provider call, whole
+	// or as a stream that replays the same events at once; it counts one
+	// unit of the quota like any request. The `X-Genzai-Cache` header
+	// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+	// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+	// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+	// does not read it but stores the fresh answer; `Cache-Control:
+	// no-store` does neither. Only complete answers are stored: never an
+	// error or an interrupted answer.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
-	ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ChatWithBody(ctx context.Context, params *ChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Chat Send a prompt and get the answer, streamed or whole
 	//
@@ -3896,7 +3941,7 @@ type ClientInterface interface {
 	//
 	// ```
 	// event: meta
-	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 	//
 	// data: "Hello"
 	//
@@ -3940,10 +3985,26 @@ type ClientInterface interface {
 	// exactly as a missing one. Without `conversation_id` nothing is
 	// stored.
 	//
+	// With `CACHE_ENABLED=true` complete answers are kept in a response
+	// cache (in process, or in Redis with `REDIS_URL`, shared by every
+	// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+	// shapes them: the tier, the messages sent upstream (system prompt,
+	// history, web search results, prompt), the sampling options and,
+	// with `CACHE_SCOPE=user` (the default), the user. An identical
+	// request is answered from the cache without a provider call, whole
+	// or as a stream that replays the same events at once; it counts one
+	// unit of the quota like any request. The `X-Genzai-Cache` header
+	// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+	// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+	// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+	// does not read it but stores the fresh answer; `Cache-Control:
+	// no-store` does neither. Only complete answers are stored: never an
+	// error or an interrupted answer.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
-	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Chat(ctx context.Context, params *ChatParams, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConversations List or search your conversations
 	//
@@ -4410,10 +4471,15 @@ type ClientInterface interface {
 	// The response header `X-Genzai-Provider` names the provider that
 	// answered; `X-Genzai-Upstream-Model` its model.
 	//
+	// The response cache works as for `POST /api/v1/chat` (with
+	// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+	// `bypass` on every answer (the body stays OpenAI's);
+	// `Cache-Control: no-cache` and `no-store` opt out.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	//
@@ -4453,10 +4519,15 @@ type ClientInterface interface {
 	// The response header `X-Genzai-Provider` names the provider that
 	// answered; `X-Genzai-Upstream-Model` its model.
 	//
+	// The response cache works as for `POST /api/v1/chat` (with
+	// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+	// `bypass` on every answer (the body stays OpenAI's);
+	// `Cache-Control: no-cache` and `no-store` opt out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	//
@@ -5051,7 +5122,7 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 //
 // ```
 // event: meta
-// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 //
 // data: "Hello"
 //
@@ -5095,11 +5166,27 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 // exactly as a missing one. Without `conversation_id` nothing is
 // stored.
 //
+// With `CACHE_ENABLED=true` complete answers are kept in a response
+// cache (in process, or in Redis with `REDIS_URL`, shared by every
+// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+// shapes them: the tier, the messages sent upstream (system prompt,
+// history, web search results, prompt), the sampling options and,
+// with `CACHE_SCOPE=user` (the default), the user. An identical
+// request is answered from the cache without a provider call, whole
+// or as a stream that replays the same events at once; it counts one
+// unit of the quota like any request. The `X-Genzai-Cache` header
+// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+// does not read it but stores the fresh answer; `Cache-Control:
+// no-store` does neither. Only complete answers are stored: never an
+// error or an interrupted answer.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
-func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewChatRequestWithBody(c.Server, contentType, body)
+func (c *Client) ChatWithBody(ctx context.Context, params *ChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5138,7 +5225,7 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 //
 // ```
 // event: meta
-// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 //
 // data: "Hello"
 //
@@ -5182,11 +5269,27 @@ func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.R
 // exactly as a missing one. Without `conversation_id` nothing is
 // stored.
 //
+// With `CACHE_ENABLED=true` complete answers are kept in a response
+// cache (in process, or in Redis with `REDIS_URL`, shared by every
+// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+// shapes them: the tier, the messages sent upstream (system prompt,
+// history, web search results, prompt), the sampling options and,
+// with `CACHE_SCOPE=user` (the default), the user. An identical
+// request is answered from the cache without a provider call, whole
+// or as a stream that replays the same events at once; it counts one
+// unit of the quota like any request. The `X-Genzai-Cache` header
+// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+// does not read it but stores the fresh answer; `Cache-Control:
+// no-store` does neither. Only complete answers are stored: never an
+// error or an interrupted answer.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
-func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewChatRequest(c.Server, body)
+func (c *Client) Chat(ctx context.Context, params *ChatParams, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5962,11 +6065,16 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 // The response header `X-Genzai-Provider` names the provider that
 // answered; `X-Genzai-Upstream-Model` its model.
 //
+// The response cache works as for `POST /api/v1/chat` (with
+// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+// `bypass` on every answer (the body stays OpenAI's);
+// `Cache-Control: no-cache` and `no-store` opt out.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6015,11 +6123,16 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // The response header `X-Genzai-Provider` names the provider that
 // answered; `X-Genzai-Upstream-Model` its model.
 //
+// The response cache works as for `POST /api/v1/chat` (with
+// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+// `bypass` on every answer (the body stays OpenAI's);
+// `Cache-Control: no-cache` and `no-store` opt out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequest(c.Server, body)
+func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6729,18 +6842,18 @@ func NewResendVerificationRequest(server string) (*http.Request, error) {
 }
 
 // NewChatRequest calls the generic Chat builder with application/json body
-func NewChatRequest(server string, body ChatJSONRequestBody) (*http.Request, error) {
+func NewChatRequest(server string, params *ChatParams, body ChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewChatRequestWithBody(server, "application/json", bodyReader)
+	return NewChatRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewChatRequestWithBody constructs an http.Request for the Chat method, with any body, and a specified content type
-func NewChatRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewChatRequestWithBody(server string, params *ChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6764,6 +6877,21 @@ func NewChatRequestWithBody(server string, contentType string, body io.Reader) (
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.CacheControl != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Cache-Control", *params.CacheControl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Cache-Control", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7670,18 +7798,18 @@ func NewGetReadyRequest(server string) (*http.Request, error) {
 }
 
 // NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
-func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+func NewCreateChatCompletionRequest(server string, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateChatCompletionRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
-func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCompletionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7705,6 +7833,21 @@ func NewCreateChatCompletionRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.CacheControl != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Cache-Control", *params.CacheControl, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Cache-Control", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8206,7 +8349,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// ```
 	// event: meta
-	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 	//
 	// data: "Hello"
 	//
@@ -8250,10 +8393,26 @@ type ClientWithResponsesInterface interface {
 	// exactly as a missing one. Without `conversation_id` nothing is
 	// stored.
 	//
+	// With `CACHE_ENABLED=true` complete answers are kept in a response
+	// cache (in process, or in Redis with `REDIS_URL`, shared by every
+	// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+	// shapes them: the tier, the messages sent upstream (system prompt,
+	// history, web search results, prompt), the sampling options and,
+	// with `CACHE_SCOPE=user` (the default), the user. An identical
+	// request is answered from the cache without a provider call, whole
+	// or as a stream that replays the same events at once; it counts one
+	// unit of the quota like any request. The `X-Genzai-Cache` header
+	// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+	// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+	// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+	// does not read it but stores the fresh answer; `Cache-Control:
+	// no-store` does neither. Only complete answers are stored: never an
+	// error or an interrupted answer.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
-	ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+	ChatWithBodyWithResponse(ctx context.Context, params *ChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error)
 
 	// ChatWithResponse Send a prompt and get the answer, streamed or whole
 	//
@@ -8283,7 +8442,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// ```
 	// event: meta
-	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+	// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 	//
 	// data: "Hello"
 	//
@@ -8327,10 +8486,26 @@ type ClientWithResponsesInterface interface {
 	// exactly as a missing one. Without `conversation_id` nothing is
 	// stored.
 	//
+	// With `CACHE_ENABLED=true` complete answers are kept in a response
+	// cache (in process, or in Redis with `REDIS_URL`, shared by every
+	// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+	// shapes them: the tier, the messages sent upstream (system prompt,
+	// history, web search results, prompt), the sampling options and,
+	// with `CACHE_SCOPE=user` (the default), the user. An identical
+	// request is answered from the cache without a provider call, whole
+	// or as a stream that replays the same events at once; it counts one
+	// unit of the quota like any request. The `X-Genzai-Cache` header
+	// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+	// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+	// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+	// does not read it but stores the fresh answer; `Cache-Control:
+	// no-store` does neither. Only complete answers are stored: never an
+	// error or an interrupted answer.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
-	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+	ChatWithResponse(ctx context.Context, params *ChatParams, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
 
 	// ListConversationsWithResponse List or search your conversations
 	//
@@ -8833,10 +9008,15 @@ type ClientWithResponsesInterface interface {
 	// The response header `X-Genzai-Provider` names the provider that
 	// answered; `X-Genzai-Upstream-Model` its model.
 	//
+	// The response cache works as for `POST /api/v1/chat` (with
+	// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+	// `bypass` on every answer (the body stays OpenAI's);
+	// `Cache-Control: no-cache` and `no-store` opt out.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// CreateChatCompletionWithResponse OpenAI-compatible chat completion, streamed or whole
 	//
@@ -8876,10 +9056,15 @@ type ClientWithResponsesInterface interface {
 	// The response header `X-Genzai-Provider` names the provider that
 	// answered; `X-Genzai-Upstream-Model` its model.
 	//
+	// The response cache works as for `POST /api/v1/chat` (with
+	// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+	// `bypass` on every answer (the body stays OpenAI's);
+	// `Cache-Control: no-cache` and `no-store` opt out.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
 	//
@@ -10386,6 +10571,11 @@ func (r ResendVerificationResponse) ContentType() string {
 	return ""
 }
 
+// ChatResponse200Headers the declared response headers of an HTTP 200 response for Chat
+type ChatResponse200Headers struct {
+	XGenzaiCache string
+}
+
 // ChatResponse401Headers the declared response headers of an HTTP 401 response for Chat
 type ChatResponse401Headers struct {
 	WWWAuthenticate *string
@@ -10427,6 +10617,8 @@ type ChatResponse struct {
 	JSON503 *ProvidersUnavailableError
 	// JSON504 the response for an HTTP 504 `application/json` response
 	JSON504 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ChatResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ChatResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12890,6 +13082,7 @@ func (r GetReadyResponse) ContentType() string {
 
 // CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
 type CreateChatCompletionResponse200Headers struct {
+	XGenzaiCache         string
 	XGenzaiProvider      *Provider
 	XGenzaiUpstreamModel *string
 }
@@ -13744,7 +13937,7 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 //
 // ```
 // event: meta
-// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 //
 // data: "Hello"
 //
@@ -13788,11 +13981,27 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 // exactly as a missing one. Without `conversation_id` nothing is
 // stored.
 //
+// With `CACHE_ENABLED=true` complete answers are kept in a response
+// cache (in process, or in Redis with `REDIS_URL`, shared by every
+// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+// shapes them: the tier, the messages sent upstream (system prompt,
+// history, web search results, prompt), the sampling options and,
+// with `CACHE_SCOPE=user` (the default), the user. An identical
+// request is answered from the cache without a provider call, whole
+// or as a stream that replays the same events at once; it counts one
+// unit of the quota like any request. The `X-Genzai-Cache` header
+// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+// does not read it but stores the fresh answer; `Cache-Control:
+// no-store` does neither. Only complete answers are stored: never an
+// error or an interrupted answer.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
-func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
-	rsp, err := c.ChatWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, params *ChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.ChatWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -13827,7 +14036,7 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 //
 // ```
 // event: meta
-// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}
+// data: {"request_id":"…","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}
 //
 // data: "Hello"
 //
@@ -13871,11 +14080,27 @@ func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, cont
 // exactly as a missing one. Without `conversation_id` nothing is
 // stored.
 //
+// With `CACHE_ENABLED=true` complete answers are kept in a response
+// cache (in process, or in Redis with `REDIS_URL`, shared by every
+// instance) for `CACHE_TTL_SECONDS`, under a hash of everything that
+// shapes them: the tier, the messages sent upstream (system prompt,
+// history, web search results, prompt), the sampling options and,
+// with `CACHE_SCOPE=user` (the default), the user. An identical
+// request is answered from the cache without a provider call, whole
+// or as a stream that replays the same events at once; it counts one
+// unit of the quota like any request. The `X-Genzai-Cache` header
+// (`hit`, `miss` or `bypass`) is on every answer, errors included,
+// and the `meta` event and the whole answer carry `"cached"`. `"cache":
+// false` neither reads nor stores the cache; `Cache-Control: no-cache`
+// does not read it but stores the fresh answer; `Cache-Control:
+// no-store` does neither. Only complete answers are stored: never an
+// error or an interrupted answer.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/v1/chat (the `Chat` operationId).
-func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
-	rsp, err := c.Chat(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, params *ChatParams, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.Chat(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14563,11 +14788,16 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 // The response header `X-Genzai-Provider` names the provider that
 // answered; `X-Genzai-Upstream-Model` its model.
 //
+// The response cache works as for `POST /api/v1/chat` (with
+// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+// `bypass` on every answer (the body stays OpenAI's);
+// `Cache-Control: no-cache` and `no-store` opt out.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14612,11 +14842,16 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // The response header `X-Genzai-Provider` names the provider that
 // answered; `X-Genzai-Upstream-Model` its model.
 //
+// The response cache works as for `POST /api/v1/chat` (with
+// `CACHE_ENABLED=true`): `X-Genzai-Cache` says `hit`, `miss` or
+// `bypass` on every answer (the body stays OpenAI's);
+// `Cache-Control: no-cache` and `no-store` opt out.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16431,6 +16666,16 @@ func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ChatResponse200Headers
+		if values := rsp.Header.Values("X-Genzai-Cache"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Cache", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGenzaiCache = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ChatResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -19134,6 +19379,13 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 	switch {
 	case rsp.StatusCode == 200:
 		var headers CreateChatCompletionResponse200Headers
+		if values := rsp.Header.Values("X-Genzai-Cache"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Cache", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGenzaiCache = value
+		}
 		if values := rsp.Header.Values("X-Genzai-Provider"); len(values) > 0 {
 			var value Provider
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Provider", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -19430,7 +19682,7 @@ type ServerInterface interface {
 	ResendVerification(ctx echo.Context) error
 	// Chat Send a prompt and get the answer, streamed or whole
 	// (POST /api/v1/chat)
-	Chat(ctx echo.Context) error
+	Chat(ctx echo.Context, params ChatParams) error
 	// ListConversations List or search your conversations
 	// (GET /api/v1/conversations)
 	ListConversations(ctx echo.Context, params ListConversationsParams) error
@@ -19505,7 +19757,7 @@ type ServerInterface interface {
 	GetReady(ctx echo.Context) error
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
-	CreateChatCompletion(ctx echo.Context) error
+	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	// (GET /v1/models)
 	ListOpenAIModels(ctx echo.Context) error
@@ -19748,8 +20000,28 @@ func (w *ServerInterfaceWrapper) ResendVerification(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Chat(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ChatParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Cache-Control" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Cache-Control")]; found {
+		var CacheControl CacheControl
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Cache-Control, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Cache-Control", valueList[0], &CacheControl, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Cache-Control: %s", err))
+		}
+
+		params.CacheControl = &CacheControl
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Chat(ctx)
+	err = w.Handler.Chat(ctx, params)
 	return err
 }
 
@@ -20065,8 +20337,28 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateChatCompletionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Cache-Control" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Cache-Control")]; found {
+		var CacheControl CacheControl
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Cache-Control, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Cache-Control", valueList[0], &CacheControl, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Cache-Control: %s", err))
+		}
+
+		params.CacheControl = &CacheControl
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateChatCompletion(ctx)
+	err = w.Handler.CreateChatCompletion(ctx, params)
 	return err
 }
 
@@ -22233,22 +22525,31 @@ func (response ResendVerification503JSONResponse) VisitResendVerificationRespons
 }
 
 type ChatRequestObject struct {
-	Body *ChatJSONRequestBody
+	Params ChatParams
+	Body   *ChatJSONRequestBody
 }
 
 type ChatResponseObject interface {
 	VisitChatResponse(w http.ResponseWriter) error
 }
 
-type Chat200JSONResponse ChatReply
+type Chat200ResponseHeaders struct {
+	XGenzaiCache string
+}
+
+type Chat200JSONResponse struct {
+	Body    ChatReply
+	Headers Chat200ResponseHeaders
+}
 
 func (response Chat200JSONResponse) VisitChatResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Genzai-Cache", fmt.Sprint(response.Headers.XGenzaiCache))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -22256,6 +22557,7 @@ func (response Chat200JSONResponse) VisitChatResponse(w http.ResponseWriter) err
 
 type Chat200TexteventStreamResponse struct {
 	Body          io.Reader
+	Headers       Chat200ResponseHeaders
 	ContentLength int64
 }
 
@@ -22265,6 +22567,7 @@ func (response Chat200TexteventStreamResponse) VisitChatResponse(w http.Response
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("X-Genzai-Cache", fmt.Sprint(response.Headers.XGenzaiCache))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -25553,7 +25856,8 @@ func (response GetReady503JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 }
 
 type CreateChatCompletionRequestObject struct {
-	Body *CreateChatCompletionJSONRequestBody
+	Params CreateChatCompletionParams
+	Body   *CreateChatCompletionJSONRequestBody
 }
 
 type CreateChatCompletionResponseObject interface {
@@ -25561,6 +25865,7 @@ type CreateChatCompletionResponseObject interface {
 }
 
 type CreateChatCompletion200ResponseHeaders struct {
+	XGenzaiCache         string
 	XGenzaiProvider      *Provider
 	XGenzaiUpstreamModel *string
 }
@@ -25577,6 +25882,7 @@ func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Genzai-Cache", fmt.Sprint(response.Headers.XGenzaiCache))
 	if response.Headers.XGenzaiProvider != nil {
 		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
 	}
@@ -25600,6 +25906,7 @@ func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCo
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("X-Genzai-Cache", fmt.Sprint(response.Headers.XGenzaiCache))
 	if response.Headers.XGenzaiProvider != nil {
 		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
 	}
@@ -26677,8 +26984,10 @@ func (sh *strictHandler) ResendVerification(ctx echo.Context) error {
 }
 
 // Chat operation middleware
-func (sh *strictHandler) Chat(ctx echo.Context) error {
+func (sh *strictHandler) Chat(ctx echo.Context, params ChatParams) error {
 	var request ChatRequestObject
+
+	request.Params = params
 
 	var body ChatJSONRequestBody
 	var err error
@@ -27430,8 +27739,10 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 }
 
 // CreateChatCompletion operation middleware
-func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error {
 	var request CreateChatCompletionRequestObject
+
+	request.Params = params
 
 	var body CreateChatCompletionJSONRequestBody
 	var err error
@@ -27528,561 +27839,580 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37chu5ticIvwqCX0eY7E7SJEXJEhUd/alsuUp1fNGW5O260MMEM0EyS0mAlUiKYtU4Yp5j/puIiZmY",
-	"5zhv0k8ygbUAJPLCmySXa+9xR/Q+ZSozASwA675+689aIGZzwRlPZa3/Zy1hci64ZPCPs0U6vaIpexPN",
-	"opSF6qdA8JTxVP0nnc/jKKBpJPjz36Tg6jd2T2fzGN+mQSAW+KhczGY0WdX6tZspI/oPJJIkFsEtCwkd",
-	"pywhYxrFLCSxmERc1rzaHY0XDAcNWa1fS2jKhrGei1djSSIS9UkhyIzyVf59MhYJSaeRNMOdkjRZETqh",
-	"EScRJz2ihkjY7wsm02EU1vq1o3En6IYHrNkbHdJmLzgKm8fsxbh5Qtsj/EtvDO+kyWoIU671e58/ezUa",
-	"hgmTsrzSII4YT59Jop8gC8lCEqWSjBbhhKW7L1JtA4GfCbsPGAvhr4+efqf7WS1ABlM2o2oW/yVh41q/",
-	"9v97nh2L5/hX+dw5CucwLXg3ZDJIork6Bu5m6KlJMk7EDDcCqUHqc5aQi0tDE4+ofz8/6qkdG/CLy7uj",
-	"hkfU5u22r6QOI1C+GnD9yUafsCidsoQs6cojsGJ9xvwr9Y/mmfqHTyQLBA9la8BrXm3KaMgS2EW70ib8",
-	"r/qpsEx3c3EviRiTdMrIMuKhWMIqm2bbYeMkETxeNVo1l97paq52PeIpmzBFUc8Z/IrNaMQjPilP4MqQ",
-	"N2bjVJ3nbOi9BpCsYnXXSBay4GkU45enImZmoZEkIxrcbh8nI/W2Mag5L2QpFnFIRozQcBalKQu3DKMG",
-	"UnzqA6d3NIrpKGZ78qmQzRkPGQ9W5Qsc0pSOqGQkFEwSLlJCuVyypOLiLpwJZPf2miV3UcBIymZzkdAk",
-	"ilck/+T+d1gteUrlNOKT7xayOGtza/R1oSkRPGA7T9i+L6MJbzpfcPmnnIokjVdPwoH2YEBruc75HUtW",
-	"ZE6lXIokJJo4RMYiJTKlKxaS0UKuNO8wx3lJo5TUYTYDvoE9IDuiJDsopJ46h8NT3xxwOaUJC8kVCyPZ",
-	"UJcEjoshcZnH7HI7UoGzHLGxSBhysohPPLKcMk5uuVjyHe7HdzTU/GLPqzGOWBzmz9cZmbHZiCVqgRG/",
-	"o3EUVpwt/ZehPh7O+TKb1CezhVQLI8dqlZ3uMQmmNKFBqujz0GshVzyl9+V7PBLhymzJj9fv3+015Qv8",
-	"C7yobkMccUY6HglEvJhx0jnsG0pkSyDPPj8jsRC36hyqYzdik4grXq7khBj9xoKU3LIVkWmiGPxDF4z7",
-	"XblBUyrxsCeCT3Dy8PQ+S58xKemEyV87n1r63GQbRx83+cdfe7WzRm5EksxoPBbJjIUeoQSOrnNIUaWY",
-	"MvKDkCnBe0giOeDqSEiW3LGQ1H2z1dPsIb/RIoqmQAhCR2Kh+CHTVB5wmdIklWQZpVPQ7OY0nRLKQ0LV",
-	"ARGc1P3NVFSfUGT0G6eE4klNpzR1jyuRdCXVnU8YUdwgYfRWDng23w1Hs9Vq+Q3FfT57tZeC37FEwoV/",
-	"MFMIFokUSYWyC7+TJcV5T6I7xsloBUQHAid7HT38XN8yUvN90P3we2RC7x4uQmOj2uWXMVfbLKM/mBoZ",
-	"NntMEson+10c+Hi2ySOWLhnjpAMno9Nuf+NwO3O4KI1Zeb3ws1qwMhNiAQPsvmB427mDKZmpG99ttx8v",
-	"hR7P1ywLFwmZ04TOWJoTuH24U1GY3Y0PHy5eKa5nqDLgo5jyW/UBoS5KfmHqybXH3LNXbcD19xW7y24x",
-	"3Dr11O8LpXWp16uGQHY74MWDWcGK3on0tVjwPRwMziZzkQ7H8Ha2ve7HYWDzwAP280mkVEDjWItkLkjg",
-	"Tg8EBzC1KCR1ygUYrgvJkmdSWxsoxyWdsUZLTei1SEZRGDK+r0cmnEW8fJUSsUjhGKhbDM9UeV/GdtCM",
-	"zmfqYWWIKyNX0TZKHuiXALJFUmnK4UaPkX1oxxlWvvmw+S3UrkXjqGqGylKPrZtHH/dA8HGkFBKyqvT1",
-	"wEtD57O5E6xeJSuxSAofH0eJTPtkLOJYLOFkxBG/JUtGZugoWYkFWizyFreUcLaESwxn7fL99Q15TufR",
-	"87vOc7pIp89h/NXzhEn20FvyRNpcxUaDdVV1RkGUptnlMsqc4AyWXw+mNPXIko2IZDQJUCs7u7wAqRQk",
-	"DC6KRwRXmiyyNqV4DbgigwRqNmAAM6spLe6rUvjyu7NiqVLMiltrVbALnrKE0xjJ8BCGF+kvOKfF/ETw",
-	"h6/D5844WXB2P2dBykKcySkJWUqjWBKqNFfuSpFYTMiChwy1cqvGh8DhnlwivBOal7IwczU5nPcryoYU",
-	"fBVU3rIQTrd1NbH7SKZwlDU/yQ77Mwlkej9n/OziIZo8/Gd2BNeoS9pwUYagCFmcKUxjqmY2ojHlAQvV",
-	"FOWMJuoV0FfMCzUvc0jkvj1kmiK7UhBXCnS80iGKfSxCdOCUPBek7sN8fcLpjEkSpQOeeVY8UmW5+Zqn",
-	"AjO3Tl9rYw+4WrHSShtrTE6SWZzKsiwafAO+1uIjext8SLaH6gsPFsjFk+VK5uxMVctmfYD4Io7t6Zmz",
-	"ZBZJGQluD86TyuPifCsEczbtryqad6XOl7hYt2z1TBKx5HiMMwEtkgrRmE5ZlJSFI6mUjdlZfYR8LPMz",
-	"Kyiz3SuJyiqKooj6UkzqUYLyp6bm9c2LVw7ZLukqFjS8EeINTSbscYSb48eGqRDDGD7nUlCPrxmXsr7V",
-	"I6SO0clOu3d8+OKIjFYpk4019P0K0sCYoTBZUPRyRFY2zDx1pape5k00Y2LxSMlq1pnqj60lp7pCCQtY",
-	"dKeUS07UC38zGoZRiE6HJInukG9FnFyd/+PD+fXN8Obi7fn7DzfD6/OX79+9uj5FnUVwzgKwdiEMLCQL",
-	"HUrfCPGW8pUJae7rjhQ8WCQJK2UamEAWiOhIGpPaBqaTBXqrKiJkpf3LB+WzzbODZLPIBqgbt1KnrQah",
-	"sJvrrkQ2hCvi5om4i0zEKFubjnfpP4I9E0mS2ByBzdLYvDdcu6yzi+zjha/uPvffFyKl+Xm/olG8IvAH",
-	"TIVYzDdNNFSPD+HxoZP1kM3T/Z55gNQP22rPD9vZTsBYqQjpaj1HkovxOAoixlMc8UtJ0dCZcyQNGUjd",
-	"VzPpk/JEfG/AfUWRPqkiiO+h7uDfN+VULOKwCVHCPhnTWDK/r9THQMyYHPARDW7B1xmFPJpMU/Lh5mXD",
-	"I2zraVIWbeWp8RteLrdDqv9Jizkg6vXiW8aTr24loXHCaLhSWsSAvz37afjy/buXH66uzt/dDDVnuR5e",
-	"nl8NP1yfX5VvcOHril5OdLVPOn7jlDAaTAla9vkoL8RygaZ9LREg9jrgmJoQqRstWSobTxLCVTNQc3aN",
-	"XgyqZ/N4BhqrMxdSmEppE7fmYuQPR3m2Pp4WjCuvn2NAMV62CNThM2Fwe6AL82B8Mav1f63Bt2ufMvUK",
-	"IwJ4wfDqfOBK3RVJ9AcLn8aKpfNoeMtWOX5hrCftBFrDC9RMGE/1mF9SsBpnVB3SnW4Zh7wBUOb5xCML",
-	"ru3QhN2JW7Ri2f08SjArxjmJHz9+bJ5l02bVGUv5hRGYsDJV1SVUH7RUrX3HaALxutKhqt67/VNvNgkm",
-	"OcznpjiCKY6JI5xQXc4//Nfr8+9ExjwDSF9CVxPJmGZuRf62hBI4BaFYclL3c+85StMHLhfzuUhSFr5l",
-	"YURvdCLAw6m/yL44nKlPDnW6wBpd1QbPisP87XR+G3pS5HuUpbTBQLKZmpXm0Vf0Lz7AAnpQ0u/XTGL9",
-	"Oimsp8BRMTYhyZTe2WwOCJBjumSjRVBdV0RpaqLoeAaNpdA6CcRKs8zM/6r9hZIoRr2ACNvD0lSrslO/",
-	"5aA+eQ7qY9wFa70ElTxljY/gb8Fe9nIOkDodcH2j1J25jZXSCdnxIlw1NvgO0Ln9MJ1R4n+DFlWRVqK0",
-	"MPBmmkfKYVt4Zpj9PUudLb/7sEizSaxcMz0t0tYlXy5cupSTfApaIHzyqwZ9R6BsZmuz+q+T0AcBlhiz",
-	"ktW/NYWVHmWU43osJmKRelkecDClfMIafw9d+cFa8l+fX/4ECUwbVdtcYvSprs+IacqSFt7rx6q22zTa",
-	"Sr66QZ/9u6hujiJrB8BKrcuL/2Bg1s8TMWdJGmnnaMKoWj1NcxSqddvdw2an2+we3nTa/YN2v93+pebV",
-	"1G1Tj9ZCpatowVI4zJ5mnlJ/ND/rj1OGegBm/om5JEuRQI5gvdfuGFWKcSJ445T4ykTQXgfO7tQBWDML",
-	"9SDenTRZsIpZIbvMlngwPqGdoMOaL0bdsNljx2qHjkZNs0WH9GjkDrZYADMtfTemMh0upCXihvWqR13G",
-	"wcJMqfAU71APziKuVL/6MlGqBbe5h4IHjFDz5zk64taRqGInj27ax/1Ot99bv5NbacjpjOWpGNN5KuZV",
-	"dJknbBzdVzNPjBRCNJR0Orm0wFQo5UVMeCQZidL8YiZ/NH8aHdxenvz+pmpIGYi5kd/6lV9rwZSmtU9e",
-	"LUrZTG67bf/BVtfqI7XPmbcnSegK7pNNYOv/WoOzAOSwK/Xc21Q4F3ZuuduRebwwHVaNijf1JX7pq1zY",
-	"v9f1umWrtWdI6YIsHntETsWSQ/kcmhmRJKZQtUWuGQ9JlBIqiX+mFR8U2iiZyWDRbh8Et2wF/8H8tWdu",
-	"1v1n+uLqj7NO8KrHXh9NfjiOfmzfvunO3vXE5dHvV8fypvZkt+bvfuq1f7Ty7O932N9EmJmUP+m3bAX/",
-	"d6cVaPm2bf7wzfUTcbKk8nPZWaLpB0+NtTtepIuEYbmH5uMHR4dtEtKVJHRJVy3yTuhMM9+MEvGh+rtf",
-	"YuRHzfZR86B901bX+0E3XH96/Y3SD+IdAi8HTLUuxqTbI1OxSGQDhTQXy6rJ0zQ/75O2V5vR+2i2mNX6",
-	"au1ebRZx/GfHK9nK2W0paozqd5CRLI4tvemcJimpp0k0m7HwlHSgVqyQaY4Z1WkiYufnRp669kbO6P0b",
-	"xifptNbvtHGy9t8bL1/xVNDUznJGV0pxhFDeGJM5xnQRp8T/dQA3dVD75LeID3mrfiGLFbhavdc+IJD5",
-	"vYwky8/9EZd9Ru8v8J0OLtX8a8s9gj2qvEeYsnV+r7Tq8j1ySv43TfEtTE4HaNYcVpPnaGIk0iMiDpUy",
-	"DGoFBj3Fwm4CeNBmksV3TCryPYqteDU3Rb9ihujRK+fx0zgGB4bJG/SQJyQsYDyNV4QGaXTHcAk7zxKp",
-	"zUK3qqFqzkw/t0V56B3uxVrGjIUjGtyuI0JCUxMr1InYWB/i7tbOS31tBtvG6d21evbcFffNmb1z3ioP",
-	"trqMHyR6CfdTydqdm/bJvgzbieRXn3+draL0Hgywguc4bw6AYa1ZDVitePTX6HIOD3YTO+2CIEprnx4J",
-	"ETMK54yNxwzO7ab5OpPEbFZnQnYIJR3Ks4F8wDxtaUj///pfrUDMXLLi00WSerX75kQ0t6qt7dHR+JC2",
-	"WbM7PmLNXtAbNU/o4YvmYdAZd0cn4THrdHZRWyM5tNU02ykItgIU5G+6m9p+6z3cfgNzBPJcNnjr4aqY",
-	"fBhSN+kDdkqdrlflSS/piWYjLCmcc5U/4OUjlJtqlWFlibXxsl5SDODlLyxn9+kwq1LNk+GSSgmmAj7g",
-	"W0wA9RZUxdk7JvCGqfnklYmfP15N//H9P3s/f+wsR99/WPzcPUl33J5kD53XsqRtzBC/6+UWvoVuaTCt",
-	"vsdQNw1ZK+g9PYUsc0bBQ8Fa5D2Up2Emvc5WnXChMxJmEb90tqLjFXbmsVwvYeki4SjqjT9FM8DcDnXb",
-	"rlbaacP/cxTT9lYmmecn5uHWO/0fv0Y8/eQ+1IxmViWiSpmsTaJ0uhgp7vVc0HnUDETIJow/twN/dl+X",
-	"t9G8KYAUNG7OBaQp49wK/DpPtFf4FwmpIRz/0ylZapEzvtI7qR3lub8/kwOuy/fA/S49IgXyb/gaBmR0",
-	"8g94n9RXojsmCcU3BjyScsFCnd+EKVSQ1BWLiVR2ErzcIpcskWpxVqGDwwMFD9qDj/FNu4m5fXGY6T6s",
-	"93PVLeA0XqVRIMucY7QaQmC2gm2whKQRS0g9X/riYeFLA01ASPtQNLP5IPXRCiwbzxxhxU0aO+tDV2o2",
-	"Z4pzRulD9FQ1bcXlUTnlq6ISrSNs2ScIwBmw0BbXGU2WyNTc8p1m7iqrr2jl3OGG78wOIddzEymqDd8f",
-	"xBLt3A83L9HWBbs9miyUGRyIokP1RZWG4urAu6iv1zpop15NxGwdp01kCrujY/NzlkQirJDIVknonBRV",
-	"g2qPdcp4sBpup+kbfPKSJco+iWImgbCiesLg3l4zXw/ViTW+6cNdpp2K+dBKyPLoYEhp+wkes7aVydLY",
-	"y9JQYnDTaUpFSuPtMtrwkht8XL2YjtMdSP9azRYixjnqFyQ7nGl9iGBjzK2xE3Tp5mUMLHcKsknlDKI8",
-	"7/i0iVXeWGoUDX5Q6tZs26tIphEPUtwvhAnIDk5e6TystAySROiE49593mvabrUPugfusRILDHhama1U",
-	"lMJXDstfaR93dv+KNPNYo1snbGy8QK5FXAeVx7Nlh/rMbte77bCHG4dVQ01oypbqciYIQ2NTJBE+zyOj",
-	"BALsMk0YnSnJHMSLkOW34aBqColTmJE9+aKz1UywL3r5g5IjZm6JpS0v7V7lMU1TNptX+KMMEbZdxkvz",
-	"HCyA6oBynthuTpunFJhhwn6DEi6PcDFcgB42vGUrjwRREiyidCjmjHsDbjPnMaVTbdaU0TidkpngUQop",
-	"DEp5lErVUs80POJmrHoDDtW0w1jQEBIjdIaQ52TH6EdJsEiHYjxWGko4tEGSvGaVz4ctp2Xnd9ES0dKm",
-	"cg8WYZSec51cXuYSOkavM8KxhAH1UmUtgkI3nCSUp86/tV6I1mIydKxL+Dfqu+qf+CGTWur+ZOsR7UfV",
-	"zml7Uy3E9TnkxywJKBqkVRYl1sOCEww+8cxCAqBzUm0WJPz6iiY0dY1O88szSV6+uchLz7IPpHpGwyjc",
-	"PCmDf6o10OLY+VFf0KPRYdALmwesO272aGfUPAmOw+YLdjQ+pL3RQdANKxwkW23fLxLY1EWTiG0SRmg9",
-	"uRYoTqbCda+PnkdG6JQVnNTHkF4PEyO+Erk+aMF+Knyl8lCiubi/pNoE8T3i64MWhb5HqI58+xg28PMM",
-	"/s+afdFadqV7VHBY9boOLSKeHvVqG1j02qNgEklAJqE1GNAZJuhlB0PnZpSP4o5ZuVsPQUqTCUvXnVas",
-	"BqdQFSs4bI2Dr5FdJlIf1AY1nREheCFcUhuJ0bZ7g/MYPpFzcMuyq3xnyEqcC+wZJmmJ5M4yO+m5rc7d",
-	"qrVMudpJxnia6P/czRuV8fcKbfmLu9zevbrYm9JmidsdYy/hSrwG19dmt1h2fyRLpaeWFXGSd6ydEjqC",
-	"Qjj9kkzpiiAY44rQBNIH9/CLXULxf5q5/J0JEFszZkmoK8dMXAA0lrJz7F/W/fXF3UN4Fi51DunalAFd",
-	"7Ts0yabVx8amopZhhJanRGB2OYaAlSDi9hlwweGDnJG6vufqIWCHTXgFnOQF7heIJGFBSqYikYyMaJqy",
-	"ZKWO4BzMGsu77LzzIfHucVWCC1vm1pmNlibtxagXikT7ixKmDPWEEfWo3HE8JwR/vO1O56ay5iqn53eM",
-	"p9dg51Ql/Svdt3mtrhQ8KEl9xpRcNx7QUJFc6QJKPW6cEsmYuXep1poiodQ858OtKjGj5vLWFE+VDlCW",
-	"zVrh7MC3nkmSsvv0lCynUcqInNOAERqr+UXW2AQmRDlRJtAKnieR1N54J7VhDkdBDTAYXFfNNhG6Lkzr",
-	"6ErHVnJJykimFKKrciVTNquq5CwYfgIOm1niun26YvN4tZEyZTXS8Vms1XZycXm4eViPFxkvJom4l/FT",
-	"oxxxCkhBnLV2iQCOIx7J6TAzFx3zak3y1zbtLAorjxFCKW2RzzcRaoIPMXmlWCQBWyP5AD8NH9CYriaR",
-	"VU3LU+IviFKktUjA5/1r5xN643Z3dF/DCFWqxWKOHouhJYOT1RPTGW0etDrN41Ez4uaYVgTe9BXc7BFU",
-	"D332aks2GiJi3LZXPrLRNTz4fpEGYlZ42zkbO33kNY3iRcKqNUaDp+VY4wXKZPeteDgNAdbfw3VCbttt",
-	"eyl4GvEF09Vx7r3TTmLjAVOafBRi5as/UHx8UPMHPBUYcVDXLuO065hswY3RHh2xzviANg+7Qa/ZC49Z",
-	"82Tcoc3u6CDohYfsaPyinZc3B0dV94veD5H3qwXasOFx56S7LZnNREcqkmNoEkcsIRiwNMRwCPTADBlX",
-	"puQyvJzcCnt37JWpQJ2LWHKaiQ2kBpkxyqVGd6OSxIze6RCgWKSATAfahpYQ6qBRAIoz4TAlIwAI7tPm",
-	"BA2HW2nH3dpYsCbxqU2wfHv20/Dy6v3by5vhyx/Orq6dpD9SP+i22+0BH62MAtxokY8bhGdOduJsAEiy",
-	"3mu3PTLQE+zjG3glB7VG8SCe389jGnFyfX2u+KEaQqnsjAcgS9wD2G2Xsw63imbp6DKwqmrPBqo8rsSj",
-	"klTpO4Y2WD6ljqjaYiiwdCSQo1RrwV+Rtol/IYr5Jgt0pMxjGtiAcOncV4q4lM3gyiv2l0tRN+54eyu7",
-	"+TB+yU2fZ96WXNoAKKqCAAuaailnzFJ9DDA+p/RaJfYykYd+CDEf8ITJRZyCbYsTYKEVlalQYpG1iDrK",
-	"5keaMBJHMgUNZMDVh3yle/qEqZ2BwUwdLVS74jaeGlgOmG4E0CS2fipTTWUaxbGBDM4SJPXgnvr6gPsZ",
-	"gXwEGZSC1P2S1PINAuFKn/YK26ngJVY3eZ2IKWA8WXS3impAEa7Q3QaL6nVPPLhQmoWmS0HklM6REwnO",
-	"3o9r/V8388x/KAP5XFec64Irb99C8U8IWo3eZDQSKwSm/X2j7oX4KvojOjFoj3SgAun1oPozlTvgZo7+",
-	"NTUnFb61XWT1VrXbwsFXibQ0zhItssJxyEbRdxsvtb7hBvQzb0HfJNFcXd83kRyB8rQ9r2seOgRcEzin",
-	"OtisjXnQAKAQDoCJTH8JtE+gE0TCICXewsHOxF25YqqQ2tvtdw523aMqLROpW0jIc5a37XC9oqvNWqSs",
-	"1CEr8k/AAQIJisjWNGG252qEuqT3oWkI61W6t/lUGGeKygYqrGLdnA+Pt4ZN9cyKqcx2Yts2obreprQL",
-	"e6fxPMzxqyuz9vL9wh9aezt8ixTb6vZ1nt/FT7MlqLUPY8wT6vtELHULmQpukDs/OwaEvrjPYFvECYR3",
-	"FnaiKZQFuLppHRDmorQC+tYkqTRamxxVm0tMgIJXAj3NT+vheAKvhkxpupA7ruIaH/4KzpAqGVFw7tm1",
-	"bI1GudfNZiBXx221up6/iVb0Z2tGGe2RVyyAjOS8sdXdWuBVWB+OsG3ujrvkIbNfo7icWoU9StepKlW2",
-	"1AbFZV9SbFz1zTRhdGvF8tdVDtfL7jNseKONiKw862E+mAq58UVko5qvmetj5OSXU5v31I2/lF7qbP12",
-	"sZ/PJH5cTiMmVldIu2Iy7EmVlKZ3E43mupBV2f1vGeUaKhbDgvr86rGnAmtOKTeAspVDd3qto51SHB+r",
-	"OruJggUd36GPXDPLg86umnEhmdBNM8wTtHL3WcxSpgtZ13q+N4d1bfWEDfCeWvdgFldy4706qrRznHZL",
-	"TLaKWVufyu6pUK6/BVGAueDN7v291tFa5FrMGAZCoYm1TmkoZzAg4k4p1pqCh2pGg2nEWVMJEPgB0YwL",
-	"iJAecYGrvAHP4Wx5xDaR8Eixg4BHbM8Xb8BnLJ2KcKh+onEslurvgeDjOAowZTKLaUBXWNt0C0q1eSSd",
-	"Qg7tjXNfMoBFANgSpYRBi9gBL8C3eaSEEqlWWIVI5A14HtPZI/ls00rsZSezNAcv6hGrJeqcUP0vSKpI",
-	"FnN8V04XaRrxiZOVCiIFPZHggJOZP1mDRDIewgmPYpZ9weSs2oXnJjNm4Na12ZtqaHQ05h4zfRmKrvUS",
-	"+ncZ+6DalwhpfktInEkEn8D5IdPFjPJ8TWoliPgG7jbcHsX1ENhRnx23Y4OFLdHwjg9Ks9uS9aSTeuFG",
-	"5mZdxQ0ra8v/VXU8DRzhXtZn8rHKnqHQBkXv7++T/Av0rk2n6y92rvzNnSX7Z958qooJZi6NJ/NFFDDh",
-	"HYHh913XzZJKEixS7AMPUaupiEOlkVKD/Rm6gWI1HaV1qTuXfbNyWWUPx9/HgfHaKQMsnuPZbG0yl/6j",
-	"l4dyg6ZPVHuc8rf9ZcwoZtRpLdEDtOZb2do/034NmJGFuqUGp02pFuGm4MJBp9/u7h4AQlyQHQCZK8Xr",
-	"Y4Xi5qBMRgYEL1FUAOVHsvTJSFBdDIV525o4nj04+4VczEHckLiz5jy+1zm2ZJwwBsmCntv92AVW2uNM",
-	"5h1N7Sc/DZuULWMTa9Y0YmpD4TBj0pHv6l+Fioxau3M8PtAodrT5IuhVH64NGau59I3/5dez5i+0+Ue7",
-	"edIa9puf/ux4ne7x5//yoMOxaeNNgXFp45UqnheBVQJvMc/X8lXmNi2jdDp0DpJ9/GirnQ5tfWAqhc9U",
-	"rimKKwHBxpHSnHRrfip1Uqu9eaOIKwpUnLXq0tqycyWK40g3WMlwdUzSBGJFlw3d+WE7R4xu+7DKt7KG",
-	"S2e+lvnJYZ6ovfYDvlNMwjhUKrT6dBWhf4Ciw/KZkYghnGe73zP+Czm7IN/R4BZbD1ZkJRm9wch5LGtc",
-	"VQp2pZJHVYWVCFIfxSHRj5gbjTZn/sLetVudVnvrfbIS3Yzq2VVWUcZippV1oGBKU7+PDr76SKRTcnZ5",
-	"IRseBoekZ4rCTMjKbThsId/6xLddHdUPz/+r76EVjemOpqUi5VhCmNOdpghxBTUNuYJF/ZcSpSuq+r/Q",
-	"4T/udJ/k8HcPOu0Hfugkz+3a3e5TXiMcoerIvBGTiK8HlHwQpJUrRg97u0JcrXdVXhmX5ILHTMpS6Yg6",
-	"crqI1kQVqu7c05eUFF0WsP4qKr9lD0hXaj8Aj+1LYpCht9LtVVvSRsH9mLECbCAL8NG6cSy+rcHo44jf",
-	"nhIaL+lKYpu3XBNzc43967c3l8MPV2/86qTOKZUbypfcWRlPtoH00VGPzPmNkxiLBFL1NlQrKZ0M8DIl",
-	"S9f0vZ2x5+bDjeqJ/xWgbuVRbXne1lTDzXhpOUXfAU8rHJPC/pjxq29Jluywrxshn2LwYB9AXffxmED3",
-	"fQt/FCZiPmdh42l9BG9ZmkSBvGH3aVW5pJipk7vA2inC7udCQjyE4AHwrJ7RbrVbvcoUk7dKuF/wsagI",
-	"D7pdHMqnJDeZP9d5qHZxNJVhpV8rE/V//u//RzWw9L5uqY2I57bIxF2P5yy+8hwqqlVnn6G2tLOzKqP/",
-	"Nuw7/eGq6WDHsDM4rnvW32HVXRFrMysjA4aWChFDfctufhmoOKBxld8aGDmOttunCjd98xVX8xzCPHem",
-	"v23MG7+kcbx1E0oeNbPW9dvyckrTl3jlq0MOUxHt4940X1VvVQKlZYj7eep/4NE9wgrkHAk5W3O967jK",
-	"PwE2QzCbx03fwqg5/oq665BoPL7iT1PWOQ5q/FaQEffTQ7PAdKvB9a5UPXZG3qxQzWzgpuKzqqPwcrrg",
-	"FWDD7zkrhyZZ6OzW2vNT/hD+8VSX/eg4HUyTBGr4XHCo4GBhMWoBuwcynuS25ocbL3hQfW9oMlnM1CZW",
-	"TsXIlB3SCdbEKiIesvuqLmjmE07bVzPJrfXC+NGqE1JiO6UnSnW421tZrFtC5aw8veXFkbbPNsd0duYl",
-	"X5gZtOCAf12WsJkVOEZ10XetHnkm0RmTLSlrsUOVOQRVbxPG/6ARidQzcB10SLVwjeBNHqyGc8ZpjNlg",
-	"OxafNbs7+Cdm9H6YTdSpMi2rHJwp3QJKPsSY+FlRqn+KSdJcoiYCTiiKraRTXedvS1S3Y3/nq10LsnA+",
-	"ZwkZiQUvuNWfGXzYrKn927Ofhjfv/+P83XXjAZNYG8S/2Vgmmx/+7fn19dn359fkv5GODfPvXnOO58kt",
-	"pl3fIGHPa8g3AJHqAr1Tc0YnAKerE8Qy0OJ9SToHmJiAfamjbDJXhuajuxDXdOp9je989mqSVSlhZ/JW",
-	"mtpLtBzHCIvHKKaQgUsSsO+WU5ZA3pXOpDI3u8Rgt5MMcBp2Wse1erK6EHct6LuOYyOqjdx1HPXOe/3K",
-	"Ywpjt+4n6hmoL+9uDWT6tRAPsicKbUkc56ADvTofzrestrPnak2FZeHYQc9jjXasccwxFU7DFkSSQAv2",
-	"DBvtlq2qdPYqq3RbdkzOZCmreEW9Jj91dXY9EoOT1SOZ0khEQrQyOhxHccoST2NPZXdL0qgQ6V+LWLJe",
-	"24vFZJ6IkXy4PZtRYpblB20/RdqgX6etmW+VQTDsjDdtxoLf7o4c1Cd+SFPa90kccSaxeGsq4hBwFwfc",
-	"r1S+fILDkrq/1gDyG1gdOuA4Avn11ft355/8HTEyShupB8KDcUmrmvek2p1WtkhWVZGx9zxeEV+9BJhj",
-	"Nq81f7Dgo1vLbtRf12+KTWzeJeUYheoziUnLOtMYswJDa+JzCjDSZ5cXpK7oCSM0PDJapAPum7xk3TAG",
-	"6zJ8NznZJ3WatamF/FLA3cUXBzxIWMh4GtEYPZ++A/Bmc1n1dws/AmDAgOPs0eDVcPyhzFJys3Ig/EEp",
-	"xSJkA173y8m+vkd8nZur/jOX+Ovr6v6tRpNzRffKs60IVyV0tjmpA7tLEJoSkLEaqgkY8W7FLgVDtJBo",
-	"bnFv8z1+7c9zlsDeOj/Z9HL7S8TlYjyOgkgxWtPUJEvPts/loHa3GsIZ89KdapFaOpt3yxUxytZmXIWq",
-	"PH9zL/BjTcWwaBopvQt725ctJ5t0vZ1fmw63VWnK61f0eq2HY5uH3fg43LQc2vzjrPlLu3kyhKSco15V",
-	"To6mNkvXYtD/eP3+HbmG1Vn7yPhbsO80RlKptMZZfnn5EOFvUvDWFV06JoiaC9rva075OvyNtS3b8uQE",
-	"d+5mp1FFuYv5s1oY0EAnjkkHFWWZiBQk0ywvAf4c1IIoXQ1q/UHtkiaRHNQ+79ZFc8LS4ZLRdMq2g1Tr",
-	"wEW2kPWk2CUZeWezUUvUDY0NK1TMjVXNBV9yyO5YrGaJyJ70lsHx8hF3x3cjaBqkx6vZdwwmSB7FTymL",
-	"m12P66u6aRwTSnz1pG/L1LVFW43sk3NnVkRabBAFHLtqcXqm5vN72vP7BS22HpOXa8NEcAUA+ZLAAOC2",
-	"QX1oTpVdWv9NRBzAPFAV9gwuLITJ41UO1RF+UKyjggIYJHcoVVfD4g+5R7hIp9CMTxBJ0U7JEHK2ic39",
-	"Ai2OJlki9KeMiMZpslcMdT+36deKuJZdrWj1Vd0sseQsHI5WRQandNUvF82tcMXaidhYbz7A60R+N8d6",
-	"nf2tjvgqs2VP/wCelgo/epnUsRpzqzplCQCTWb+Md3TGQse/sUe8ZX1EZSfp/PCYiVYQK14orq7ghCtx",
-	"MpDo6uySuq9UkiF+wAd4OIR1WyRKsVmk80VqHsKtU3aq1ns0aIY5QVWaep50zmfKk3qtbCN3oD7x/xwA",
-	"IQc1b1DDX/E/QWca1D77SjLimknIxmCSR+nTKGbFjdKGrUMv8y+9ok+PtHqvtXOy6KFXdO4RiYELJq11",
-	"WIhdZ3x/A5+vgsLUnrneeqaed1JWqKr5bdaNZoaLavsR2rdTLL8A94huOA2PYwAdw7S+Dh/5BlnQ1z6R",
-	"Vm03ZG/HCbnxgm9nVNY4+YtusNVpnmjeRj8qJtKB7tep7WBS7xHbDTNrdtelWi5cUIa54Mz3iE8XqVD/",
-	"14zjI6zsnwP4KpgaZijgENk/+paH9Fut1ufPfv6umOWpgdBBIGrOcj5VaU3byV4UL85d+rDOFKmIGVbF",
-	"fMRsnm58BNqEbXiiEsbRPO9VTKTwybU7eXnxSgQLUzyyOybBGSf6fXLQapNQf4TUAWLYtPsojZkB9kuW",
-	"apzGqtawyw0pr8fQXb57vLYIihLOluvyoCtMn1vG11k9yo4zaDSY4puomUNub6Gk6rDT3RPGCAb2toPl",
-	"54j2uGT2h+Su75wGngfMrKgV0i0xUlHqobCkUar77ROsd7BdmnRvKIuk9BAoz1znEMSnR4TQTWXL20s4",
-	"7VdG+TjuV+22hEgcsrKi8mycQq54BKBGAeWECxILPoGSPGIXtKa68ugJEEYPw27QGbVp82R8zJq98EXQ",
-	"PB4d0ebhuMcO9N92yQK3XcQ08Sv8YeoAAfwOlbdutz84DE/ST2vjrIY73ch1XY8qXv7LWybtojI43Y9y",
-	"My/sUCVpvAwUN5du7xzhwi0rXN1KLuQY5SWZZerWrf1zSmYiuM3a8YBLDiSZTCkPmxFH8CZdDZ61RIZ5",
-	"TBZJPj1+kojflaoyZxx88spCny4mk4hPxjSA2LgIqvO6zLzX1f9lHRYrtPOpmpJp+Ko/9EwSii0XtfmB",
-	"LSZJxEnCaIz5WWlCx+MoyLp+goZ/SGYRX6RMknq71eo0cpkb65GpoCd8MGXBbcEttBdbzTfGzS9UF82Z",
-	"pSK6WiJGm+DV8prY/m03SvWTWDfLJglFDBpdQrvg2ZmAf0IobA18AhCjvI8L6PI9XsS4Kqcb6zLioVgC",
-	"zOUcSwa1v3EpSMiCaEZjeUoUCVxIdwtaMsozvJOT1vHDigJxHi45OtOaV+v21P++UAs/aIfb7Q3Hg2Wr",
-	"QDVVCueo0CNXj+92HN3IBvA6GedXRbYyT5OVIqm9N0BjSsbRPQv3RBIt3OEKH5l5Qn7IYJUySLA43gEn",
-	"PYNGL7hr9WWv6HIBwUSbWJImAMYVaZxUgJwny+kKGptGIcBYZy6K3frO6d6uO+QCf6qCN8NAOgQ/Dae1",
-	"08WpsJDUD9sHjZYa4x+myCtPAYjpbmjAq3HGYLeLwHaH7cqWBbnujTMacY2PkFXlH25/TzLEGxsu0sC9",
-	"OVD9SD7cvMxXDGc/V2oYkqVyLYg5gFLCMx6ZRSGPJtNUfWqtRgeD7aXRVYMgWiKDVg+ORgDdLrVJ72wh",
-	"WBGkQCIPgK11N8ElRYnIVRyhor/Ao++cPXG5c1QB5SALffEO91z5p4fdI1BqHOS0SKI6s5iTeq970jjN",
-	"ZQ8PuH/F0mTVBDvB1+hn2GIi4mRqcmN1RbriF7gHpG7O2oDDhufh4UwWUBkmTicorEN30+RVxHKhRnZF",
-	"m0GqH7YVZUutIh6994AvOKTjtErXvNYkyrDEUBTfshUJxExJ9gUUyQRCxKFOmdnYZLyERZKNvsPhOCO9",
-	"7gmqgbpjCAJow2d06hXUhj6TRCxtsj4ZLcIJSwe87rughhh0YHmxopZm2n9ELFHvVCIiYjITbonmpsWD",
-	"vJiNpDqjIiGWNjnlSytWGUdbVCZGXjEaRpxJWVW5xoLbDT2J/6zqY7xeeQjZnPFQqSkeGdTE7aBmcOMw",
-	"sVHdFdS/depYSFM6opK5PYtOyRULI0nqsDtX568urocfrt5A4h5LG+r/cpH2DbJjlKpfABhSoyQxbCQK",
-	"5eYxGdHgVu0x5Dsi1HjATK3bgGuoDWh8quZAw1Xp3ppZqqN1W6ty1zN+FyWCW/gZvU2OJYU+m3ARrK1y",
-	"g7GrgsylM6+ey49Zxemv2CSSKUv+dsAPT4rWsE9DTrOEjX5GTa43YrKuQ/w8qtY6zi4vcvWT0LU6nSZi",
-	"MZmSup8DDgCoFggE4M/6p+eZD9t05DZefkgD1VY1jfL33v6x3HV9rTpsdXDUhF17yTQ9MJiP2OuvkanI",
-	"cJf0RX60cuxVRxAyK+2oSpfY0WvY2c9rCNZUdbJuplhAdm4mK8hEZHh5ghOJ5utO2Z8Pw4C8ZauhzXYv",
-	"ZrhGwbTCB4IeG2tDUE7gAx7hzNjWplrAzqa9izMh76fIo+2Unxa69+Q2bDW8QU6nylL0aKOWkPdxVLQ6",
-	"tkYgADxospyWQQ/DYvGBdm3tUEC/GRMuB7TrnKUldbZpwaFFaYZ1o9WSKHT3zWgsjS/TBz8rI9razlop",
-	"PLvmL6XpOK10bt1EM2byM1BbhE2v2BzFXwvdwg93ObIPaEyyHcJWsmTtZueCPDOquYc+Ik6vhIDpA6mf",
-	"V4chBAh4XemTiCUqKooVC76aRbLYs+mhXu79uhch9p8LBKikYkYGfRY2t4DN2FjGGHI82BFf9hwWHGHm",
-	"GHk7RYO3YKZmov+yMtK9vUnG3t2jWnswk91L2Io6zNb00qwrwbaGFAXWXFk6WugxAUDsfUf6+FpE+g3P",
-	"uOO19kH5asBt7hYcBV1dZBhkzMbqT4HS4uNY2VGe2x/VlrXUTWkMWmngQUbLul4sY8FGv6NE3DJCdWyQ",
-	"DbjDfEg9hy1kLHuTy4yrsYa8V7Ozg+ILmIYBRXLt/gJ2kFPiZr9YNubEImXrG4Jg+4MNjimTgoUhEEp6",
-	"9/dq9Yf396jd5C3wJxetWCqr5wJc3DzyKDmbVwkO2pXup93FU6nVUpGXORdGU7zqrmDP1ivovFoBZcmj",
-	"+ZytKWMzKO1lQZPE+Sh7EtV2axWF73p23MoZI/B2ud7ui82nahY3UWXgEgp8IGU80rB/JsFr18bO6tsm",
-	"0aXYSEdduOGaNJgfrruHR+THjzeQrQ5JgJL4Z7rGDpIy+uQ7RhOWkMGi3T4I4EPwn8xvbUpQiPgubjPk",
-	"Qvqd3E05PuqtOe3QkaSYCzeCSW6PTOXokftYbupVu/eF08T2TgKrnmMVzJZ1iPydwBNbBGuUB3wn9MTK",
-	"/sfG0HwUquAmnMD10IDrqL9BhH1BeMtKcXF8vCZYkfw1KSSZ0lxIGqk+u/9UpF2dq0fXuvY25w5Wt4VC",
-	"3AAuluqI1SvyCxseIGFSOeBUZwBC2CNKnY5SqTAJVIRy4p+9envxbnj+9uzizbVPaBgmTEo8pHt58vbO",
-	"UFRXR4Oqw5998vsCHPWmbLLxNJmLVTv0kY1Q9D9ZjMXgKmx62476Gv11Dwk7i7EDCX1KfNNfHYM1mOxe",
-	"7ojkt3KrNuNX8L+VBu6F5vCMTyJlxotF7Ibb+8Rf8ITRYArfJnUuBjwQnLMABS1k7lmHCGfpUiS3JtCg",
-	"P6pDAg1vwP1RLIJbKIR3HkCbQRY+Zi6eR1hr0iLq+IxEOuDBlMYx48qGg1iR0kKkEDzreD1l8bzhFK+r",
-	"aVsQRj7g6nfslJ0mK0CVVbNWb4xoODSANT645nBDMCMEqvbAfMQe/DJIKIRazMAJC8SER5IVrBKHhko3",
-	"QhqAYQ4TBH0pG7hSV7I7utbag4L6EQs0EhQlNr8td450LWG+mYjNR8wFtjDcy4Wa2SIGDds5aTWvZnpz",
-	"bZ7xlX67xBmBC1SzEWQQUHajPgFOlySazVjoYfkjVj8GIo7p3DheqlITzMi79bpxjYSqjjdWJS+AqsBB",
-	"QJq+WgS36v9/LzLKeiSgwVQ/YG1viw0T8eY8EUrJw+dyxbnwabBjg2n10Sjngxmb9dPOePd6ZZ7ek4x0",
-	"ZZ4KYEzBIonSFZS0416iMqvU8Mo0R9RhtXSAhWtYZ6pUebT6KZmzREKXkbPLC4je1v3JH81Wq+VD9zdm",
-	"fOMyQzGRjRY5j0CVo4HO2FasAnQ6jJJAPBO8EgOuHXsOdr45w6Teax80iEg8nfV9y1aebdYH37gTt5CA",
-	"NeBTKrUFAO91Gi1yhuHmOeMG5tUFW4Gum5INuH/fvGWrpgzEnPnqy4huXHcbBmxuEmD64J1u6BLQ8AhT",
-	"CmqvfUA4nYGhpuQxQo8MOAx/mpueUV9z86vPKKcT9bqieoNwBhXpA+7uZ4sUNziS2MnOOIOARIaWem8G",
-	"HFDBofEfJt0Cf1WURX0GoiZaH4Lz4W4W5eGAGwx6OqGRBrCBmwyqMhpX9vRO03SOeCSIAb1eg3l7fnN1",
-	"8fIaQeryPSU0okiklS2NvbZlzM+Ah4SQ0FWYM7qBw9kFeuomNGVLuurrZq2xmJCIe2SitD2dOWOceehD",
-	"A1KAIYz2l/YrqVnrb2k0DqUPnl1Yr5BS/Qb8vArWY6oRGqSSJVDmCRpJ3T9HL2CfUIRqsWXkSqxqH6EH",
-	"cDNuA0+M0kWc+Oo/MnBbP/Na+9pHFUsx4HQ+ZzSRBmA134mn2AoRr7jbhQDg5lsDXuj3A4cSEKZKQZw6",
-	"JR8+XLy6e9FQaoH2WhaGdfyeEkB16p1mXieHQv6z5i+ENv8g7eYJaZIhaZG+34DmoLdsDm2bKXZCitGs",
-	"jMI+YcFUoA/Q/6n5MvsjjKuWF4vJBHyqA+47Lyu6megTtvw30BrZslsDXt2LFTUwneAESg4NQ0l8dWFx",
-	"VB9SN8DDerMB5EWHxvzndx2l1tEJ8TEu7jfMedKDq0NiwTjlVInMiMuU0dCDIjx4DGvt9LmCKjyszfMG",
-	"CLMC/wWgRbXPn304w2cZHg8L7WGnt2yzX8j1q2j3kO5QoHvIoqDKJwvQRTp9DrILx77gKUuwsbCtOdMt",
-	"/8eo0NpKNKPchoSmxH8eikD6p+jfzp5JJYvH+ABQcR61VnQW6x2xv/0GpkCdQuvKhBnX7YD32r0s0U7f",
-	"h2TBjcHw6v3L6+H5u7Pv3py/+u/gxPAbp8R/rq5VGCVMidBUDLieHizR/+H87JVPIicaKrh6xyP+c2zd",
-	"A/8JyTDwX/CuB7x+HMVMIo+C1D+90GcS8sRxrwARxv/+/AYGqQPX0Ro34P/DPZcNhNkygooCTzol2IJX",
-	"b7pR8lPSax+iRIijgGlwI6y5r729uNEOT2TRsv8c6Io6UEskk+f6JflcPZv5gG13o+81Yz27vHCaBfVr",
-	"2GXos84MmUe1fu2g1W4dQKJLOgVN6bn6nwmrTAvOtoC41MIDVbeEPWh3MUNOKfZ0PifLSB0EeguGSSSN",
-	"ce8RKcgoEUsQJbOFTLWZopGykFXgoI0W+Ril0wGvOiPQcR7RWkiv3WvZQ2F+tBuobCHPahOpBpDCrbDq",
-	"xkUItEyvhNCpssDRgTwH7W6ZMt+LSpIo6atPh3rnjQhsI9qyXM8T03TAz/xJQFy3alfHOTKkgaIurSR7",
-	"r91eZ1XYZT3/jobGPQSv9La/8k6kr8WCh/BC92T7C046qXrncJd5XejmycbZUTtsH2x/yykUyFkDtf6v",
-	"n7yaNC3mgOhWzI4TwTH0CnVZEwk5eYrin9Q38gos5TRepVEg116V11DVIm1gF+pu/JCupE8+3LwkIQTm",
-	"MeNbAwlAN+/ZfJFq0wsZkpGUsZhgbNNpm4/sxyjfLXKmJofaPTDGpgbo8/vQksbJvaQ28XTOkkiERTTi",
-	"EJzIJLsnuuhpSu8Y+YMlQjb6StlNIx6kRIsXUAi9XDxXeuorRp+aZW3/Qe0erZyu//ojtoc+TB9KsqXf",
-	"z+KA6lt2YHzTVvyYtdiETWIku5zHUarGW0612asx+PoEtUI57N3f+1CnZoZSrxsDwVZCInxqKSzskSyE",
-	"7NlPHt7f++orqTKtcgqvNgKtqmtC2/VMR1USiZBcLFmDIiqT8qWJGjuUSRjhDEzNFlG3DX5SHxmDAqCs",
-	"KKUBmhd8Um9bUZwoXq0+AIXomvbzIRBY98fptDW9sYoKANJkttP40mg1BFFX3DK9D/UeKPEhOby/b8BR",
-	"TCOtIusNq44Jk3pVupWeaJbk4eNZkFlRmJnEKfF1+ofSAXXaEBx22CClTTXw5SQX/cY8XNAoWIs4reeA",
-	"3Dgp96KYFnMwMXMzFTEgc1t3xSXhIjEmL55ZfN7FB1dUN1cVlT6+yt9Sz5As95pSTBKDy4aXDqF6tQZu",
-	"0O1W5nBoxZyLJambBCL17nyRKJ0+//EwEXNlEjfWCMwzyxjzoIO/rkUNX8cMSb2jtuiknU9ZeqFsVaiL",
-	"QDeQVpnUF2quKLQw1i8ccOWTdh58vBQu/FSQ9V0UUg6AHp3PYx1xe/6bdrQ72d/m+CPohs6v6Lh5ECZb",
-	"IYsuYQYChLExOv3Zc97tuS+r4+a+qv6ae/MTlPtmGwbzKPzS6QJuVC4BtudiOvdPjtQUCq+9KL91mHvr",
-	"8BhCBkrgwLDI0JGF4Kj0bqKxYrHOpNuunkm2wG6vraaS/9RJ+UudXuuoen4OsQ46OMGVBFTxsdP1GtvL",
-	"9rCD7EGn2CT26LNXUyK5ONF8Qit0kYRkVugDic0foZNjr93tQliqODvLY/HAYDSzIoSZreL42Ak37hZj",
-	"VKtGQYrZC7ltOXTrQpUQrPXbrfZB9yD3+6H+vX3cMVks+KxabSbtav2D3Ml+0clnbwKFIPMSKHTUg0Kj",
-	"7NZuzAm3rAX02rL+jIXEslV7qNbb2Um1tGDJ+NIO+uhrkYyiMGT8X0tXzvvMf/30Oac8Q+aGp+W6R/RN",
-	"yCmkhRJ5zaONbm0bvzoOXTj76ucKlXsRYt1gpbqNXkKNlgIvRDJNaAouJS0IUViJRGfVChPWlgNe135s",
-	"BMAYx3TiZa5c/OccoVqsKzhDyABNzYIseGSSUKOaJ+xOm3wyi6aYeTyT5OWbCwTShsKwAYfxkRQhFr5h",
-	"EqoHXVQywY9BPqXEUmjx1SKXVMoB952MTB+DbPigk2qaCvDVmmzTUx09sOmmaHYgToCyQQtWRUnqv4lk",
-	"egabs0XkX6qZyOgPVqoirpLopny1QqRD4bGR6YftbULdqzK2S5TCGgh2F4mFrDC+3726qFVPVOe/ujN1",
-	"MgWOeuUQ16O1DGXIQYhSS1lYFR7MoT2INU/9DWpFA5qIuCBR4G8oREyGf/OQHo2aveBF2DxmJ+Nmm3ZG",
-	"3eAg7LHDcT4hOl860+m3u7p0JmQpjWIHZwhH2BHCJsso0s1H8pA1Jbmoc5V6Bw8rdkX0lWqYmAwVZkcZ",
-	"6zlbAYsYAh/I7YO5+Tnyo063jrhux1+HuEuaJ5WhRDdPCfy2XWfVOXBXutNBUMc3l9wOd2N3Ma5YxSV2",
-	"2aqsEAWGZUDI1cMkFpNvQv0vEeo3Ls3zQufhkltLzOd/RuHn54GDYCeqEEbOFOtT8rUgcTEc1G13HWh/",
-	"FNERNqkI2UxAxi+Ef9XIEJRFIZgI9UfBGxjgcgHToLq4EvoKAb+4SE2WGhQQQxj+FOsW1LwCynNIYBBG",
-	"9kyRQpSaTFz14smAQzhgCSk4RPcEs2BtGMUPRKIz7vNXYJsg1uCALw1A1EZhDOn3OQI/k6RYwLYr2+ZQ",
-	"dptOM6Foa36qHdXbch4fLSEzkLvsv6ISy8yD2q2TaXnQukdLSwcPzgWeW4cZt4/8LIjLHSHaqhDYqmDX",
-	"cihrTyMzbfuqSmq1O3nxl/WaMZLN5ncZhYGNxwztW/1cR6mH6+e8+2QrtBMAXYJQa1lsH/c73X6v94vG",
-	"1BiCc6vWP9jd3n1pjp2+0GusXjzfHvjvHCPEGD2mPBBrlaL0awjSPa4tgp6MrWzN8E5+FoscKmEk9dL7",
-	"hJIwGo9ZwtQ6gY9DJNGkFmsUnH31w503yvSBqd4e228Nk1ZJJpkqVwONRiSL76wjY99YXPvkQTRX1Ioj",
-	"QPs2JL9xpmWSyWhKqhhVX63GCE1Id/qaNMcpQ5gnhqC/ezN0DpdeUOvfSX17aZPpMenAAMLmBf3DNTm3",
-	"IqLSDfPSDf0Vc31iMcm0G3XMq70aA27dGh7BJpM0hh4i8D8YLnwmPfhvB7UAmo8wqAgNxIw9k+gUIQ/x",
-	"iRikmHINrvaJXIklRoCWSZSmjCttbUTTYMowpwEiM/C8VjWVQaNjqDO6AmYwYiSOIP15xdKd3CxXWSXh",
-	"RuXuPaZ3InSVm6r+oOrvKqdHVoayu1LnVU7TCbdFsgxhV1npWTUjFx5xJxbithjZPDMd74wgGVSdrfyk",
-	"ss5p5Vllpeq7TaoIZlGe2r+0F+3tTdB999vPnXe/XXTf/na2fPtK/X/Rfjt5kHPt0MHzeDrbIefcKEbc",
-	"ftWYPhmMToaa8+unSniak6PN1oCBnXEBZXBY49JxMFza+aATRJssUIpTC14ojYSg1LoY5F5OMwPxoWus",
-	"neCjE+mBEE8ROmMdXsbe0azPe94mg9Gwg8PJkVXfXE5/mcspl+P0NE4nHd5co6ec6cgPwrliJhIYieXQ",
-	"iocAViADolRi+tKAo1UFyruD2rmPxjHgrsqhdJdSKIbsH4n5AOveRT+A9UKzgBTxQVHEpWoy9YBKpq4o",
-	"4zJSfK6AG1MwoisYt/lnJd+uwIL7yyRd96+RdD9/vJr+4/t/9n7+2FmOvv+w+Ll7kv5dZdy6yWaJCV/M",
-	"PXPoeGfKLqe/2jvT6e4hXOAyquu2i2wxoeZvQuUvESqWv+sGkyFdPVPGEH2M9QvXAaIYugtvMK2C44DQ",
-	"PzbNdK6EbzMYE5YuEi5t5qtNHEd2NeDAyRoe8c2R1rUV5jb5p6ZCBvCNIOswpSs3r6814K9sbCSlt0wS",
-	"vHpKrgkesL6GojWS16Z0osE44OwecmwnmBoplXksoVrPpDFwIriywfWHDFgq1tqpWQ+4Dp7oedsYTc7H",
-	"RV5VxnDO3r2/+eH8ygZyFAFm9BbCO9CrSP8eCjCloZYGV9h3USkjSbrtLtZklCNKmGFach5qXxEenoiT",
-	"bo9MxSKRA17A5Vwf3vIb2gsA5GZEpiJmJixFsi7q2FAGc3ZJLIJbTBBR/0S4Yy4SMovU1LCmUVkXUcBc",
-	"5ASllOg5nFbkl5C6r8v49K5AWPp/xWJRHysmJeEi3zWI5BJq8mEpTBDZPS71YR7SlH3Afr1bg1IZ1kQx",
-	"GrWPu+Lpo1FwT74TiLq7u6DNScVuu/0Q8aIYzed8ZbRawudHB8n2leqgO20X6t32302q7030da7lfDjF",
-	"7Y302VNzeWiUcltsUieJ5CKRmxNHvsUZ3Tjjji7BXDu2zdEFfQ1kJtZk3u8OkYYZyN6cyJJCmXk7tm87",
-	"ta2vcVj0Ff/Nlcj9Q1bHO2iduI4bjUiiXuvsMLNLuooFDW+EeKOODb53uAsZ5GI+F0nKwrcsjOiNkgn/",
-	"TqEinSrLHYFbSoKFs+2mwT5IebYFyeuTfj5C7S9cea3sGmAFQJxgwa3MwS2cEkqWieAT67UZcPy3Baii",
-	"0H03w2PQjHuCNWYaOqDX7ngujCf8uBTJLZTPXdpvmaZgNNH9AnRLHCsOJFmyOFb/F37G6tb+gOO3/Tfv",
-	"v794N3x79tPw9dnFmw9X59c+qR82sg8DvGYillkdEXpyvQFH/PRFgpwFX0DfUIb+66FaruwOPTbCr0O9",
-	"rPrVkgWhgaHHjVJMTbVNw3NQSNAa6HVPMLU53+EEWZbWVWmK5UZQT9chujoPOmNp20vNfsDNtGPweAHI",
-	"vUcW0PK5YzuntciZW7mF+CtjoZi9RJ0T1nqqOCggGmmyapIOP168e/X+4/D6/OX7d68UgbNPN5yybLuX",
-	"VoSDh02tqEU+YAsy4xzDtnW6O092QOgK2Lgmg0VXStURWGrcPqdfJ9hSiGbxURlOuguI2ZIplcDhZSxS",
-	"3VpitJArtfQB9y/Prq8/vr96Nfzh7PqH4cezi5vhW7W4LpEa7DazdQ7bB7qM3t0yHDh3w2K193X4VxPi",
-	"qkBs/JxIoknEKTbDYDxU1qBSaRIapI2+7QgFr60t5B9w/+zDzQ/Dszdv3n9ESLch7NZ/V5qrT+oIChFx",
-	"kjW6aLTIRaoz3iWS21BQcF2YCvNsEWvfwxGEolTqXH1E0QAsmCiF5WvdLY8Aw0mG1Qm1m3C4/Qyy0jd9",
-	"eyq9rcDSHmgaZOCF73kM72Ws+bywLaTutAZp1LzaHY0XzEE/LOdFF5poFL6N5X1Zm4yt33O/trkPx+fd",
-	"85uAflY7+QLmTR6mtcZWP05H3wfR++jHiw9/XHTeRRfygl8dBi8vji5u5z/98+WPJy22+vGP8ONF9D66",
-	"WP78Wxy/6/78x8+rH09aQTfmo9nrdvjTj3Ee1tSiqjoYqgZpZ2diINxPhcb5BpFVIv5IpW/vfKCFqwdm",
-	"OUEXWOWMDFLpB845+hr5Ph8zLcCdjcbrKor/1r+luqk0vL9O5VSj7Yqw8AbAoYDfAD5UHobL1SaVkvqp",
-	"Sm1U1F+rN16BF0tqiZpj8DpEY/Pv5IKFSmiPaZK5LQc8ZNDRSc1Q45BoKciVULMtQ6eRzDCLtM7U18qN",
-	"izvTa3eIb+4IzWB/IqWwIbSo60BtEaTQgEPOnFaulLGogcsuC4BzqJJINqfQuyrzJEql54XklrE5KLAR",
-	"n5xqRDhwtxp4nfM35zfn1oOpvgiOS6Uk3KCtmt8jD/MWK5Dveu2Dhkfi6JYZWkLls2lcwaHm3ElBXSND",
-	"EV6ywOl7FX1skRGKRXpatd25DXZ02da36MnetqE6k0pVBjIvpyxh22+qYbxNwMbbUN6h8Xi67a5VlUVi",
-	"k2O1vof4bi5OkAFQozOG+KhoyQDfnwjdHDBT6fFCGi+81ZETdsfgrmivSot8xIvIUIuvK1vJ/28pnfhE",
-	"zlkMcYlxhJ0bGwaskYt0wI1o8UiUYnSEIo5wpkmqz07FAuEtzA8LyVpEH4ABd6xFUvdRT746uzkfvrl4",
-	"e3HjN4o0ipA2GamqbpWWXcZ8vYIdeYQPe62aubNfzZ3JXipfBdTSxXjzSTFw07AZkSTQSVAqo+3hKlTv",
-	"QSoUF+lwDE6uTH9CBTwH3O5q43ruoxWebOxRPkZz32IP9/PlzDacOFPPAZ83EO/qQIfk8sN3by5eqn83",
-	"TrM+ATz/Fd2W1EzEQXnR4aNAzGaA9Rdx9hWTu7WliRCHXCCd6hmovUm1lyxttL55F/8SIK23cFZJXgbA",
-	"BdxXcGyvD4QAu+sLtIX2axRBrRlgPZ5uJWp4g4wmXCkVFkDKfDPChlr63bFIrN9eJLcSYXr7jrzBFdcB",
-	"DWClIf/sx9B139DZXZT02u0N9XtPxrbzuP411CvXdM80RvLb7y8Of7kJZ2+7b9O33Z/vf75ut3/+43X8",
-	"5ia+fff9h/T99z93f775MXr78e3BL68+dN78dn7w7rcP9+9uLpZvX521Dn7vNl8sz3b5fw8UH5pKu4mP",
-	"3pq+Q3aboU3sKcAqJbljA7wlFnzCEnQIO7JjHxcPVpkUnDD6R8fzoiWGxhAb6j135AZMChk/HF6nhOXU",
-	"1t7gFouH8ufPWQOq3Hxv6GwO1o0SCWhZ67IajcC+9zLQpkBNyTRfgLoIcOWNGOMIEKfHaTzdEp9GCFkf",
-	"4ozGY4F1RWmeSqZgqkAt7ZiABB71AU2q1jc945ue8U3P2KJnXAPGuGIA9hzrzC7dyGUfxSPRLa/XqxrQ",
-	"7wT2PYLGx7OZhsaLxZIlzYBKU2kLLXJh5ViuFinmFYoZjTj4hzTGXoSmyNn1y4sLUp8v+Erd4IZibDNQ",
-	"MHyD0PGf/6exsnwdhMO/3PNmk92rvzWDBdV/T9BdpS2gU0L10OiKMaWnA+2Vunj1LlNDyBm+pPEMFzz6",
-	"faG0mQlNwlgJQzEmap2wSjFWX9HmsTbIYxHQmMxpkvb17P9bxzUSfTPWCQSL7EJyj2CALCtaRv1JA8Pz",
-	"0CA0oJkcyQE3UOXpas5CUucimSHRNaiCK+ArmhNBSAhbnqP+pTHKZ9YDhsAQHwvhLWQG6kQMuMMKGuAD",
-	"0BHDclOuUi12QDmJxWTAI05GC4Q8BtBULhId/8r8ffVe+0AH7oYLblpl+Q1ksBqsSauztkNYvQITHF5d",
-	"+UqWcktMLECEmRTaL40Y9vHBbABqGtKKGeMpIjHnm4nprEC9RCg9hKxPnXCKUf18vy9fRzsh5SkfcTcx",
-	"0UiSkToCGVisBeydsZlIVn2MQWoP5IZQKtk5kgo3dm0otcLbovnIF/Cw7BF4270mKt/pfyc9uvNUyyl2",
-	"vdNZfTqX64S9GB8EzYNxRwn3DmuehD3WPB4f0e6oE7wIDw/LKYE7L3yXtD5l8+mEuoc7ix6mBjxd2f5Z",
-	"5h3Lghcox4wmigz3K2lXG+ZX1zDLkGZheJTJ3ID+bCB8Gial4psCtX9M7iUKmMyHul1VQtGxQVECuZkW",
-	"u+uBWNKaGeACOAJX7fRoNeB+xUBqYYyHfqNF3kT8FlWTH96evWyiv8ZDmaALJ2yWyDPXCcxDbYFpJ432",
-	"rUPPnOHNzRvF93tkCnPQlReNFrkI2Wwu1A3s5+1TtEYhRkdtBKOtoR81IqSJKUBLCtf54numlg+TWNwE",
-	"Tw879aRu5vuAZ74taf3ZoWCyX+XgAruuEJ4bcAC5NCBUWXOoOrQEzcCqrFZlfVMnp2q1SNm8udjQxR2u",
-	"6kC2aA6A5oB9NtTSXeUId8m0ouLQzQ61DcynDQFUNBlwFOT6x4bzGgroHKmVvtQ2LKPR10AMagvnibhj",
-	"0OZKt7Qy8aORuMcop/pTYKHas1QC2OXlVDCEB0f5ybROp6mBy8u7MKSYMcDdR/WmpDk4zTkflUdku7BW",
-	"IYEQd3OyCxJMhZCgYTnGuOvKKXgPNyofX8l/mGXJVy/e2R93ZV9nrjvLzYqWrV8iO2p3HQ3LZb66imbN",
-	"v4x7fXPKfnPKfnPKfnPKPr1T9olB1BzmVUIk6zvIbwW/ZtmJU0iz+To7UdC4lNGMbU0QDd2u1rgfS0v+",
-	"Zrft6fh21DltyDu2ceb+3s3xnTOy1ht1b8Gf6eRQIpcvuTdtNpNbETPgFdlMHjlQK4CUqNHKFLw3gMGJ",
-	"udOQqnlxqcvgMyDodKp76FX74NRa/ulMrbZLKtGNySCrShP6K2vlvkmXb9LlQdLlZ3WX8iyhiuF+RaJu",
-	"mtY3OfDYVF2deVXJmDdKgmBKN+XV6xa1gHEkZvMUSsYmuuBdSHXDI4jCBFMagcPPtrJTrH9MZer3yfeJ",
-	"+P2U+CMaUx6wUP/iQadeGCLxyA+LySTik9c0YKfElzOapH4f2/CaR/Al58GGRxKRUkQKsYnxPCRjiim7",
-	"IxrcDrgGVgF4LQssiUwKQTmwchH8eZAM/JrGMTSumdL5nHHI84pXxouWOfDA0ji1mMqesh1oFC8SRoB3",
-	"gAsbsO8M9AjXPQF9wu4Yx5q09xwCrlbGYe9sbI+IVq5czGzmGkg/mOVFCjHQhI0xMJZV4nHhAGgGAZvr",
-	"ukVTutDHznlLCq/TYKpNH3Qqqj+ZClA95lIkt2TEJpSTeiA4Z1CoN+B6tR4oJNCbGdvhegTKEnSJrEdG",
-	"CaO3LIGu856aHgYFB/yWrRot8h4CgxVzritRjBSEd1nYcNeh4dekB9Qk0dhtfh0zesfkmk0jQlf6Lqci",
-	"NgE/7NGcYjvDt2c/DV++f/fyw9XV+bub4dX5Pz6cX99cDy/Pr4Yfrs+vSF3rLaTTbuR7XQ64GFuEWvD5",
-	"jkQ6VSdUeno1aHtykXokWXATHD2153QAG5SrKOmeEB96cGmq+uW4ZJ90TMdIXRdpUAPAZS3TrHGoUwyK",
-	"M+oTXZHpYBA1CnWllFyDaGxeKwKfqxMsBxzfb5EfsMFt1jV9xlKqDzqZCMzMl0QKpZDIbEdME2vwTtNw",
-	"1QfHue8POLzaJ+o7Ax7SlPbJnwNHgg1q/UHtf/5v/xe02gZ0SfhFcR3sw60PFPw6ScTv8GsejxL+VoVI",
-	"Oah9VhPBYQe1H1gci0HN/Qn7ZeJvfSi5adI4umPq33rqIUAR26mPIx7J6TBhVAoOI8tUzHFW2Ea8/+cg",
-	"j9k5ANDOQRlQdFDrdz9/1pQye7lko6FkNAmmZj+x9WNK9T5g7/RBLXtwUPNJHbwfA87FMGFyEasrtchk",
-	"kVv/j9UP/qCGXajVNH79c4CNp3EhSTyoff7kn2qe5zsf8r382JYSPpF0JclyuiL1BfIk9bw34KNYBLfg",
-	"wkHFSc1lRMOhEZqnRDJG/I9sdA2ffI0sCbrBD/g5DaZOpa852GoQrm5hQ5NlCe5+tU+Q46M4w4/X7981",
-	"GVc6V0gQA6hFzojv7rRPdGtAzCC1gDCdQyKJGA+4jGIGaFg3VhSgaEDSOKfEBw6c+xklBRZ0OW3ns7by",
-	"flZ4bXnnGMy1WRQ2TRZD3VeP9/XwQ7eRbAPGLGS3qKVMFylI1VAsOTIUxYknCQ1Mp1JQghlN4hWmTdtR",
-	"9KtD9ap/Clo0EtTUzQEv8ixIikEMMwG1BtT/I6l0BTdQDMwYfbEw8EeTlcPG3DaVwyj0DSoPxNnSiC+Y",
-	"BKacKwjURe1OZ9O6P6hxtoQjiYqB4AwDSHnDwKU6Jr3IlUzZTGtKHhpAVGJ7UzOqM9YzCYEtxQBtb1Yq",
-	"yThKif/yh7Ob4Q8X1zfvr34GvIiXP5xdXdt6+UBvDzVdXSFzZ0rjccPLDC+cyKlixPh5HxsiwAMjZmHj",
-	"MMFJJ+4gs1cr9HJ6n8ldwr+DYFaqn2dp4A244awEOKuXVUqGHoLuwWc042hgCSNkxJ0irhl+O1ikRE5F",
-	"kpK6FuUTwVk2EDSfnau7m2XUaawBxU+V/jGoKf7snHS1nYCEAWAZSRLdsVCdMzPDXI9fWxaGX8+kaJ3m",
-	"NpBEqe2yq03CWzZPG6ckUnJRN7jWEPK7qmmgRkoEfVAHR51gZB85eWr2w9VfSECTZKU4bOEuDGq+UrIY",
-	"xKjTDNMWPDXus/0MhQgUxGkUu6pTJM0mKWpoKMCTwtUbLeTKR6+AxclFKiiVunGqGEEKambgfluduBY5",
-	"00xB49XnqO309fcGnN3TII1XGBmfRRKCmNCc2eaklTiC2ccItBZ1cCrrL5RJ9Jg4rIHGdsM0Z5nipzfL",
-	"9oFU6grcJTdYg9cO41GxMq2ur89JxG09MkgVsBHhBBQHyx0LECrTSK0YG3NiN4VcMHRG7y1IePfwyO3n",
-	"+6uz+M3T8WoJzAXb+ejewfpF9UKM5ZGajc4XcoqnWUIXTlN4jfJEffmHm5tLYgS983kqZYSo4coKNrDi",
-	"xry0qOeQYwSZCa8TxoPp/3Bgy3XCGbJs01YmYZgTEUSSETuIGjhlMzgji4TV+u3Wiz1iVeo4fckA7hOT",
-	"OKeiAvqhmBtYuB2h4c2GaDT4Mt787ojwVDfvKqPpd44qwO333ZV5vII7lLL79DnQqZldXgfmehc7ZBfi",
-	"/MWGyl9ihHQ+w/C1fSgPpuM1UnqdvxBN8n8DiLuXjhh6Cri7fbzGwFKURC4kDRRU0czTgI0TUQhrEVCR",
-	"Q1AS+KVuUbt+XJmpK51RB0pRhKrAg5MkEP89v1ohUAnPa/qpQO3NTKl6nRWeduvAhoSITrvdLnwZIQmE",
-	"snUwEb/RJyGLWYoFGqalwddJkTAqVmCisnZrdCmHuxa0HovaXZ84KpzesAbYr5nxtBSLGINOA+5rZ9o/",
-	"z6+uz24u3r/L3Gg+GI5IZbDZv3YoYI97pTSFRZLopyvOGxh95e5LJFlwaLSg3X4VB8919Ll3yznJeujs",
-	"q3WqXZeddqbiNx7Y3gU2eAjeDGDxmRiXhXwpBLEzdswtW4G147h/K5ZnHh+uWefZRfbFwqcevxjQEjRE",
-	"sbuSV47fHZzfi3nF1OHvQ3YfMBbm5uy+7vxZ86PD9sOmDklc/cP2ngrnjRBvKV+ZRmEbI3OFeINeOqn7",
-	"+aX6nvZOqQdMNRqsDn3O+QoZ4zAB2DwdbIlSEwKm6YDPopAD/uSHm5cNz4AhbjhHihdVHhw7M2efoTDN",
-	"DE+NCyoPYTkFhzV4TJTIQl8DePFSc88yl37dLwwZR7cM+vd6xLRuBBj/TDjIAd8aRSjyhIqBih7+Bhqt",
-	"OHu4jc4DVUAJSIRUANiwCYhIjYHvdjtCMVwfi4Tk997LYvr6oNiNJLl9bOXUwFJLlc+PCJ92HwZfZ3Ro",
-	"053NXFelZZOE/caCUnAss4XBGSwEiZWEyVp0otnyNJ20nia6nnFLHbhztzVKJYvHpO7niaGvDbp2tTqG",
-	"h3mMaURaH5hFYRhj9xLCBW8WHBnqxFa5lrUsP9y396vTR+3PSgobwxRMXL2vn73cs2LOEIUscd9IrRKd",
-	"e3iKAeUxDZj7NGzyUKkYgP4PPd1ywksOnciGK7zimDgCzFTUuo9+wWNi2hlKJ5dg7dF553ggA1DYjH9X",
-	"F2Apo3FEJYQiQ7HkmO9y+MBsJbMBrrGQHVP1VwB2+1r1aFWnm4RRiIW5aPoy0w0kLcxcLNLWfjkb1wyg",
-	"qR0Hu2kEhkPnY8Xo5stSOSBxowS7Db/m8jtcw2RtH7QbJyCSt2U8VCkTFjAO7lbo8KB9tnUn/qAd8TMo",
-	"roFeJK4JqFMwUjE/hUImTmfMAiY3ALc7326tD6ZDod0W5GS43dPG+phiyFx9YX3vNHQME/93KMPCYqP8",
-	"WiEbQDICsUxA7TdhmamIQ62hQAqdGKth6uhlhVw2pQKtBjygkp2SSyHTScKu//GGjBdx3IReahjx9Mj1",
-	"P95EKSOvb64PG+u6t73M7douLfxNjzSPdKDOvd0m9W4bTWo6UkpNvnVbd+f2abZjWucpO6ap+aImAuEO",
-	"yBtuPagxGnQZ2dpE7iMkHCqTH7YB9xg1Q73L2PEOIJ6MIdVVln2GFpDrQhNHcqROV0Jncl3vu72m/OkJ",
-	"HMHuVV/Xrq3QE8S0z2Cd8QFtHnaDXrMXHrPmybhDm93RQdALD9nR+EVb8R5FNLWtSQSY7W+ABuDQDdcN",
-	"1Ov2Owe/gPwsNJv7Q9y/++Pn7rvfPhy+/ePtH9gD9mz55rfvonezD/e//PZuWtunS75dvLpB1QzebfFZ",
-	"ze92dzi6I35r0vYYmNFIQlaHvpkrscgHJaUr9XK/rxF/3jrIOJPoR5SCuSpIqCy+f8vYXFrZgufkFPxl",
-	"EGaPdL16HltD/RljzFCfXow9ZmFJOuA+XCTfc8KfWgtQnAOKcOtZrayJr2V86bgNkVzNlyBhAmVWJJH9",
-	"5xmXDrUicI1nimI1mr+IXRZHztCIBXBRPdom710pewK8oU5Sf99GiNHFp8R6imj85cArsCv3Xj0qDAsk",
-	"CYuR0dymQw6QQRRZyLwPeA23U2dbWcPlj7+Dr0GxsvpmtoM6HJl9ex9vjjPfL4nV8XeQFXqgB9FmbZsm",
-	"5xkPL/6/Eo//O1QWfMV4x5M4R0zdUuaY28jTqhSCb7UJD5fv1xhky5F1X5G+zqK1bVjxuJVl/iv4vTLz",
-	"r3CIAb8tjonjDZOtAd81I4msTUiqkHQ4q5Kk24ZZiq9pEZ6f6L8SS3tMzPzf5E7gTj7yUnjVzpz3W496",
-	"6fh4gHxruu17A17sft8nuu5HsVBpM2ot8opj4c+plCwc8JKzpr6mn73SX02uVeZygVxGNyf1WSnhlOyU",
-	"bzrgSzYySacIelfMMwWJsC13dMARLqaQQronexjwXfjD9ywtMIetHiAQv5Z62kGpyOtlJsFGj9Dh/h6h",
-	"7lN7hMQ4W8IX9A59+iIdcx+hLK9Jtvw4jYIpuJiwt0UqyHcs/s//Z/Y/alsbvnbMHHqdfFqmp885qHvo",
-	"0y6kat6oATuH59jGDfJULxP6n/83JSElr6PJgkUJzSbT2j6Znp1Md4f0wAeF+IuZoVXLfKLMw14p8/Cg",
-	"87nk4MK2vA81g3oPNINugEPvYgzpzpjm3n3TJv51tYkrRsNH6xJbJUyhdqWiLfsurO6LtGWfQ2/09T0i",
-	"dERnvIMZUDfS0nWxVXvQSNmB1miRK8bpDGunGHYYgqBYKdxkkZMjmW7UI0zNxQPsDJjLk3jUXIcY8jCP",
-	"vGIBm432aW/ozuQv7mf/BK6s0rq/GBffjX9LHUgN/z/Dr79B638F2QKx+idz34wZC5VpuAF0wvT9xRRl",
-	"ba0hstSChywhfqYh6oJ1/6em3vfmxSsfCvDtBwwRPEJj3QbOVy9CQtOP1+/fmSGyNEH3+/AYao3PZK4I",
-	"r0EWcyiNFkuufTKUDzhWV9HY1Aa3yHubbmBkDpbV6tJ+mwMYUE5GbMATxVP6ylRd6D7UyqJ1YUSzbGKN",
-	"WZcrZORiwLPKQjOMrtfreSbvuEWuEDvDQi3nEgEHPGHzmAZ6MxhN4gjzcaEU2k3diQVAtC+TKE0ZSLaR",
-	"4u5K/tUxbWJK47HOx2wgzIGt+02zXWYhfENnkPy+YAtGIFS1NO35tKaa0U+aNNEQe3Fn5j0QE/9EqBxw",
-	"AzwQmWLD79g0Ah1YXXyiy8cS6Bxn6ALHh+JKSgXLNhMIek/b9QFW4oSlitYmUx4CXmdqH3PNGDrlngRq",
-	"hf5Z8xdCm3+QdvOENMmQtEjfh6pFjUgI6LaV2SPXi9EsSl+bS/YIaa9Pb61fexkzirdDo796ahH8FjIi",
-	"kFSQafllXfxmTV+2lm6nNW9SMDr9dveXJ6DLZt0CR9mbduv0Cn3eqamn/ncou/qmOHxlxYHq8J8Y65yO",
-	"jM+7KR1WIdiuO9yy1Y45jOrJglObjFZknrBxdA/XWmk1nkWgixICo8oMMX51qrvBKGEFyFLplM0ki++Y",
-	"bJF3jIWlJsmtymS+s8uL/1ATfyxzwtXvmNZlGtOrZ9ATBaznYHxCO0GHNV+MumGzx44V1zkaNQ3bOaRH",
-	"o5pXi6lMhwtZGuPopn3c73T7PRjDOIjpHGuEkbq1fm3yR/On0cHt5cnvb8Avqwib5ayCs7FyCUc37ZN+",
-	"u2oJ6pmjZrujluk+A4s6CY5HL+jRuHnIemGzFxyMmse0O252WDs0fystComilyDmkoRUTkeCJmFhJf9Y",
-	"HrOrw/Tn3EoQ1vrT5087s2A8BetS00qH91u/6gcmkgGrMWBwDpuBf35amxuGuUeSUJ0TVOpznk8H081G",
-	"ERczSnU7UeiH7k/+aGIiWO+AfLh605R0zBwFr08OuiShPBQzMlqlTCKOyRTUfEBhAbQQpAZkKvfLyWkG",
-	"yWKk+6Fc/3DW7B4eoQo84LGQKcw6oOCAGjE9ACj2tiF8hGnngekEAvpti5xh5whocYpuJqS602be6Qle",
-	"ZILg9/IQwESr6hqDQrc98/Ea+RmCmv/rAHjDoPbJBxjk1MOQnvQ0jIpHjJhAGBc20umCp8SHu6gLzrBv",
-	"BALE6jnATxII6baMsNAmOD+Akoni2Hb9ani2am3ANSvynA4auurLed8gZLXI99Eds+lzKAIH3Df8LOLD",
-	"kK6kr1thWS7nn1rHIovA0tCSxybKm4m0CBxXLKfG6aLQDG3dHAtEEmY1PHQRRmCmtcjZgFen+J1dXgz/",
-	"4/xnNxMGO491chl9LaKk2YDThOn2/qb7XuEcQOAoFpOI67YaiFF8y1a6HTtNB5ySmNFbPXF9WmcRV/NK",
-	"2PokQeSmT90t40wTE3mwvfKlQ0UO2kRtoZstWNjdWv+gvVa8lOXIZ69mkDhzyYpKZQKu4qDyoabS0KY+",
-	"qCh68Fzfjpxw3iPhEEn7tVMNH6e/3LJVXg2Zdf+Zvrj646wTvOqx10eTH46jH9u3b7qzdz1xefT71bG8",
-	"eYxCsxdp8QSvjdHh/QBuDaJAQOqvTdnAm/01DLTH3a0be5GAfITKW+yorXgLFhbiW+WS67FVVrK0RHCp",
-	"adYeUG5kGDAsCyvtjPdgPAk4Sn/moHZDZhme1g52nLTFqDWMDtin1VZO0Y+GkVndeynHUr9qWw2npaOR",
-	"dF6uCm4JWHdl4pA64vJukRcN7cm0J8E5IuCzRTmP29n62ybHOh07K7JiteL1d86KXaMGfMuDfax5Yhru",
-	"lWyLspVS8HnsnOWqFcZ+Bi4HoNfmhgoOaMTokTdubA8rJhFIWprL2Wt31jk5KuPM6lhbpWxrKsEtW0EG",
-	"Aanbica6CghsLNBuBc8nqO0q/L9IhsH25Fykwb+f6/TfJo5pOa9xSK73Ejj3b8Z2vXjWf5Praloshc7V",
-	"nCr71hi2np2PpzE2NIY39nVEtA4UjLrTZIu8/n/Z+5blNo4uzVfJQC8ERgBFkBJlGQzHBETCEvWLlJqk",
-	"rN/tUqASVQkgrUImurKKFH4Fn2F2s+jNzKxmO8tZz6P8LzDzCB15zsmqLABF8SLZsq2FwyLqlteT5/p9",
-	"tHtCdbN9bmo7GV/tvooW3boQWI3zoQMCVFF9Saeco/gwD0KVZ3wykTGbyGmRCbNVqWNgdmZiri9EAub6",
-	"EpwtTOlyyKCIGkw/VimMpfHqfVuoPJPCMD629rJHm9lB8FXkwqAAJpR4RTiHibuRIscVaahMkCoa6C1L",
-	"NlFntpb0KQChS9QVbopZOyp5kLb2EbydrBz7aWhMF/wOYA8TgnD08SoK2IBdZlpNqw8AgnOoUvneHhZ4",
-	"ER/DcBQuCg/QHUK3VljFUHlWJFORB6E6L1nMr7PK14+j0joHT9KadU6FPd7YwVwhvajSrFCJbq55OBb3",
-	"MtphJK3uv264O1L15mGvFeD5lNoNr1qZ+Ro8603puG+ufOP4DPDbtzK/mytF9kkGVASxdiIdlxJ10+R6",
-	"YYDiQarpHakUKQ9tg8lHHwFvU7XGsU4WTAa7piC541Zche5NffR20QDd1cgzS5XzD+utH+tk6WL1L85e",
-	"ndyqiUcUq8cUkxxYjdhOh8U6LeaK7fYdv2DlHGYPrh6wVGs7E2gbi6lErDg9YXr8q11odgpJNfka7MEb",
-	"zGzpK3XjWTIz+mGOWyw38sGeI4Nr3WfmGI5hzcOX6cznbOUE2DCbha9grU+lvShU7th17mOUd1og2V9v",
-	"FEJvayfCzdt5QJiA5WwAiSVJqN9ttZxoYhP1D6JyTfhthSEJ7uZzck6JZhnkeS5u6rDZ+OTX50gaC4Tt",
-	"s8dw/4/nRaKV0OBIWlNQgm8pHb9r1SIYT5XGTshIGJDMJYheBiVjJe0Yydt3TSWL5xvMpz4kPYIO1ymh",
-	"ge3SIA0PfsSEPMdMgPaCf8Gsk+KVrHO1F8Ap5hHdt/mNVEp4zqr7W8S7lOuELx842gNuWPRsWIGEwK8R",
-	"HIqmAQTjmchJR/78KfC9en7FLZm/Z9x4TPA1NvDHkz3eE93dyWPRfRQ/Gne/53vfdffincnu+PvkidjZ",
-	"WWcD9zBYaxipcy4VqJIP92AURD7K5VyMijy237KtZ2/OD1p00aznkPSqPiJ86s7ezaXXsfhkfoYze75y",
-	"T8+fROj87EmbTTLlk1ljc7EtPlip3Jg69koJ1NITHRdA5wQnjy/WKAFDxoKcEKXjIVS4MPo1o6qNXg9f",
-	"GpQgt7UqDoTgXAUeYO1m2L1OrcxXZ4BhC2D/2dJlcmK2fO7lQ3dKyphSeVhPiAtVuzHnzYpLKEetclFc",
-	"XgIMyRYlwazkhJfSjafIr/VeLHIHuVP6jdBsoCSHBc9yTPQO2EHddQYeKp4QftySCpyNXqlPgNotNRUJ",
-	"S4rMzR8uAsjONjN9yZBbkOcOiA7CT0DfhbMKb0A/VLkupGHjQqa5Hfm5mOts2UdEo8eP2LF86hUwhwrw",
-	"5LwPl1VcOw8DdlfnzKYjYwjv/wynhttT3w6QjQcIX8jRnyYJE/BsvzRgYGNdOwfohSJN2BHw90lFldGO",
-	"VCjhyy9b5E6oNDkVsUN5y9KRp/H3Asvud5+wAuq2B+mEz/lXW+qO6BZEF/+F6t4f76zVve8+guDYfYrc",
-	"38E2AZtpI3zkHi27qm7slz9encYtUoRQBKNI/6Qmag/UoI4Ff4ArvHsozUIbiU+tFUYX0ylUnHE2kanA",
-	"MEyumeFUqFweeFBwVw/D8jzn8cxe3Yen7cM/hC3kcO/iZAa/ArfQJjT4Mqp69VWnMH1zJ/213Ek7D++U",
-	"FLRAV9Eo13oELAGrpPz12C8ASc+RkJorT2u0ymLHuwKFnqg3lnsR8IdKZD2j5w7LYO6qVkDNnHKpfs+8",
-	"ooYO12CWV/oYqrKTVj1v47gQ6yr1a131Dhg6pEIFY7GCW64zNBVgfOynxkhtTlShvltmHVIuckxEfxIj",
-	"erjZlEVEKzRll7oAsCXQvmg2Nvrw6qa1H0VtgN1FSkIlLitff/vJeuXrFllf8UzE76mlYUlzBBSwGNsx",
-	"ZEfXTCdpTCESawpOeMba3Fi5BbXD1kpF1mpngXE2yYSZuUCEC3d75R2QCMCMnCrIoQ8V1gsQQT44DY0w",
-	"xhrwjrj0endhqHx/YTUQS4EuVLBKRV6uUGh5RJ0vrabo9oZjqNbD+hty7lHl9SSqvhBZwCAQVU2Ca4dh",
-	"5Pz1sxDqCQhllLmw280lz0NSA9GLQHNNAwOrmorXVfjr7gkDaMXXT0p8fUNkf3XIPxXh77SUuPTvzrNe",
-	"MX6UaIcnkAmBAhAGDrYtpn7W2vQjAgW7ZaEnCFNdeps3hCxv+93bEEh5w/8l661xDaM50eq3xPLFbPws",
-	"lq/ki6M3/zjaOZFH5kid7sUHR4+P3i/+/tPBi+8DsXzxj+TtkXwljy5//jVNT3Z//sfPyxffB/Fuqsbz",
-	"H3vJ31+knvEtVav/5PEjwIGz3xmRHori8uaHHgabNxx6OFzJPuVbXtKWLMETSGikCVKu3jHDgtbl8W+d",
-	"aLG6Hz5PwkWu9dmMXLIegLZ/RADX/wSZ3s2tmuxvjD7ma40F23Di/H4cjLWodwnilNU7/QWSI9zSxBSJ",
-	"8ZIOSXB9qhLig4TmV54esXoo/bnTJOINbb5jusQtrUFcDbVcjS9UqfItw+AvXyOBaw0yDLx9XRoh9qG6",
-	"BQJlwteCQqAqlEur+Ze5yCU8EmjElz73mdKXWGSM2QGh4sojpiS11r7ugbF7QyLBsesva3NWwLID9RrM",
-	"jlDFMosLmbNxZjXvrAYCpBdCNTJBHWP/7qtouWH65WOrmhkKwdRH7F8LGb8v689Nh021xiIsI+3b2L8X",
-	"IpNQawo7m1zbFIb4kZuc/fM//ucGZ/dV55PffmY/RThMdqDNQghUYf694KldP/RRj+qfPvyUfmH//I//",
-	"9v/+z3/99PcphFRvwFMrHOhb0Gd0g39gyAqIKZfQAjPnmdfvM/sn+////X/9j/qXPSLCWziBYdKvg4qA",
-	"xfwt/+A3EUnleDOOFQwxV2whAVzrlmR8Zbxyo6xyZL3oe4XUAdZGcty8pOmFSGcHQcgx1GmcsFLkMIHT",
-	"j/hZCX3NvornrIx9bjVkHv0rNPC+wuY3iMbedCdhhz4VRsFkLSg0taP+bWP9ZhvLi2SVJNTevsK/P72x",
-	"XMjzmvweofJsaRW96ihv23OhwyoZ3WEeF2yHEbZfqDDHJmADYKCcZtY6Y3OtZK7hdWNr5fN4hrmF0yIT",
-	"SfUV2IGhen366qejw+Hp6OD58OBvo6OT8+HpT4OXo7PhwauTwzOnidZwHGNtxYHSVK4Vqja6rfE0j7b2",
-	"wV0IDYCeAWnBBU/ZjC8WUN8VZ9oYxtM0VK4OzAQswvGKmDT9UIWqy6JiQQgqSMsArzRF7Oif7SnPhNLF",
-	"dNYh7BueIjyFq/eShs0ET/PZch/emIhpxhORRH2vlej666x+yerjJtWXqBmpUDFWjtfh8Nnp4HB4OHo5",
-	"OB+eHPw8Oj4Dfb6MlWy+e3h6+up0dDo4H5YMAzQjDwxzHMN2im1P7CtqndEuCQoaucfmUhW5MNR+6qC+",
-	"VP6g5ZfaLQbXTWd2wOqy6uKKGoj5UQrfV6hq+UR9O+0lMABdByzQqO8tM/T2wlfBlxzY6YyKhRWxEbBX",
-	"zwQzM56hPlWAiTYpUtdQ6Gd0KVWiL4EyfSGyWKg8VG3bnUTEcs5Ts9VhqkhTlyhVo60bu1o91J6ltRvj",
-	"mUhCRUgppoOom4Yd2AvdA0LNNnxpGs6hM9zPN6gkxq4y7EETRQRerQWjCUvFHjWPZtb4VcXcSpwd+wf+",
-	"9J1VLx/2Eit/PjODxC8f0doGGvtWv0fJPhD5sCdcdf49Ot/Z7e/1+ruP/w1SgnKh4uVoblr9nSe7mzJK",
-	"yuwPyGfA4Wn1v/8+sLfTQGCnrUJca0XQ271BQ75bbcij3Z1ep5F9u2yPkwd+q74L9j7VqNUWYR6V/338",
-	"pZHQuxoQb395jcDH6414d1u27ecg+a5T2Us68AckJlfzNvy9sX6EPdeXjoJHsEyUmYxjQdutw0QwDVjY",
-	"WhTjVMYdNucfunwqfnjYC1vBF0nE+MPoITW1A6fKikM4sj2mdk/xoEVTczVcinEXQccaFY0zuCwMOyzi",
-	"9/a/ZxqZPJ+fH79kQiULLVVuj9M0Bfg2Hr8nbgFNKAi5CJW7casGMxengtvjyhRpbvosE4mEsFQq1XvD",
-	"CnWZ2VM/6TCeQDVEwpICZZAwruw6YAMXA83cygGxn2lw3gFi2tvh09HZcHB68Hx0MDh4Phydn1d6SjvC",
-	"ZLM+Ph1h4QOTCTp+U2AEdc5K8hW4E0iJirKphK/GrGIqQp0J5TKZ41TaV3BTFkNSmUYqJnnAfuQyLTIH",
-	"2Al8rjQ0tmuhgjRj+5TXm5Phs8H50U8rHXKwWo97W7XSZ5PrbO5II+yJbtsBJ0uV+Azg0JiloKZSCYyI",
-	"wik8tFeI0zbWyhRzoqErq/QnZVV8XQGGwvRQQVk3xVnB0wRE6W7S3HGr4rRIROJ4zzMxKVQiEhpKDPZD",
-	"G6iBUF3O2nu9hyzCK6Oi2jnRVsB+4qlMKI0aRDFx45Xu1KpXtm0ERYhKQAXMByFMyKKucAmkYS63O/d/",
-	"x/Q90nXFhzzjrFCby2PeijFuspsoBzBZjv9q77GPsk2J3pmcz6Hq2U9wm/N4ZocqFTxzPp8Geu9mTBGf",
-	"g2rvMdBkub93vgAjFbZtY9tpW8AYGSUXCyu5WscrN4ITk02kSCH6bPIiWYKHP8vlRMaSp2BepKmcChWL",
-	"IAg8Zoy1l3XZW/leLkQirTlXZKk9lvN8Yfrb20IFl+5ioLPptv1rm14xKhsOhzCIGjtQccYXtdOcdNmb",
-	"Bw3KlXNK49GEhY2XO2xcYgez9kIbI8fpEmu9/hgOgluEDEvHlFfr58kjcEiBPrkaYIPrI/EB7UQviOQ/",
-	"7l2uuYbukGoL/p+9HqQi8Hwlr+NcazbnalkRKhC6kLVJ4DTZ0AP7mlFKGkrVfkCvhp/95t8pXVvk2XIE",
-	"8qbV39m9XR5Gfq71MVcOjtFcG/nyjxBp3KyxdlSfpYjQBCN7A1EbRtDVCM/y6NQ2uTuwTY5KFFTnUuQ5",
-	"m8tEyeksZ2/OD/aB4mhGEgRlv0i2yPYtRx5YzFlOM1RWCRnWjvwZKNvmjVrkEXPUWobaM/kyPVXau2mT",
-	"ihZrlRjqVuVwwRDQGDFn8lwkrG21h/rQOUzYHA4XO86bB2Vro8Jd0SJe3VcVvsXeHqcaLafa7q70U0T8",
-	"MThZVNgFOusYY79pKtRUbG3YOuvqg7eB3laaQC7mC53xzK5O72YHa+xrJ6TBGEz/KxtU0Z1gKIxDP8uu",
-	"3TXFYHOO9/Bk8PTlcFTpjT9ArGhTLrXgeZGJkZfMvaH7nyPbO6f4ctMkJjLBvD+nFQJr628zZ43fLufJ",
-	"tf6uvS8U6NkYuKslDGmrWisRU76JZ3f9Nn2vEuaRJibxu+03+wsnlZTKTeMBUV+Q1qIUVtGbsHa0uoyj",
-	"Lee4xAesQer3lia6vcl+qCgVrAy3AxH1QxV5QxF1WEQb1/6T1kZkPxmNeTJywi8CwX47pnGaPzREfHMe",
-	"TYZrAgmJjpvjB2eXfDoVGXtzRGikdku7hPV2tK0XQvGFhKIXaxCD0EpKEMZQjaXi2RJ8ugeHJx2G0Op6",
-	"MkmlEgELWwOn8oUtSMX1QNcpDQiOae67cMPWOTALAUNSC3iDIKU2YqUCaSpq3bG91Yh0so9Wocuaxnpc",
-	"ggkfZ/oSzdFUxzwFNhigUcY4QiZSzRMTuPR5O2jbUemJMFAwwtoPeztbAXsL5/jhq4OzEUrUQ5SjEYwf",
-	"pQQjKN1EpmTI12qPsL1uuT3qPQK7+hRSiR0TGLQhQvBV5PHQl4q5IqgzWjnd1zqV8ZKcDVBurS8Nwzk2",
-	"HWbyZQrw7nMoq0Z71MkVX43UmZxKFSqt0uV+LR2cWonF4VU+NFj86FHAbzpzOVTR8+HgMKqS0hErIiL8",
-	"fAcF72CTOozA9hMi0A6VndcHTaP3wEBAAhOvG9zsh3bRf9LyzMWHfHuWz8EreUO+IZk2wii4BmKOoO1D",
-	"QwXbyuRtTu6hMVjALXUznvw6XZPF7IG12x7s04zjT3Zx2Z/s3Nd+kfOp9zcU2fX33YKo3TnJ+Fx0IaoG",
-	"VezuM2NuRLfIZPnDRGfzLsdjCn/7MqVxf1pwz5qch7cTJMLg9VF9SXliH4T6u1K+b3/kxoj86tpsMVpQ",
-	"VorgJdhZTkBUJ8EDw8aFSlLhXQ9VWy3mLDJ4V7eQ3UQaa1ZdCJXoTCTIqL+Qyp6+FyIzUqstt3dlFqpU",
-	"xsKORcCeoiw24OYHpx+WMk0wV3emiyxgA+XkD5RwSgMMhA5XrnSQNfPFkRQY2IG5iUutLBet7zWvxzgq",
-	"wa9mMxQvpy81e85cKM5OGb4G/hUb+8+GD1U/030vjw6GJ2fDVqd18ur86GDY8GhA9wX5h3w9zmfVBdua",
-	"7gXPbPNhUZXDZf/x4qzVqf9ycFb7iRbMm6On8MkXmy+uPPQSF4H/04nOZSyuebN75t1NnIkg0u1A3Vai",
-	"d/DRX/kFx5Vx1zcsUk4MAfc+UOySvEcwDVZ0LZRWX9pr8bTHvd434X134T3AEafox7o2sFl+Y8y0UXIP",
-	"KiUKJpYbl/IBYS1QyA17fn7+GgIlZfwm1wUaDKGyx7w9twN2O8WMta1SHCrHH4qqGOUlYNg6A2cck3mT",
-	"CMaY5L0T76isE96p/o0NjthTHr8XKvEd55SkY+1jPH9a/dZFL9gJejf3pVN7m0PdMYGt8VReYMXTXVbe",
-	"NavopbwQyn4ERtg39ZYmF3NaNXNhlfBmww7KYhnexSZ8bi1+MoVeZ3ou8pkoDFYsiw8OToEhXDxF6U6H",
-	"g8PjIcDXI1qSNX1mQrHj4fnp0cHZ6PzV34Yn6BulQkmIZWBdkhHWrJMQ4YucEQjz22dP0f4Li17vYVx7",
-	"G/wkInuq7+DxfymN2NoH1t+kQDWTDlgiwAdrr1CpHTL3rsHh4Slw05sqSylUuWacGWE1gRxh+YXy4KOI",
-	"laaOaNR7RKWiTGehcvVMBDK+Xipq7VOWlR72ULUHb86fQ7LW6OXR8dE5cE8cH528OR9uQWabCwYjjB9h",
-	"Lsm847LraEzJUOPlnUR6vPs9uZV9/zGxl4DPFppqFSeMpvp+XgwCgFcYuINdhPclH4sU4+hQriWSPg4h",
-	"+I9SDvWuiKaV8UtmtSBrP2IOsUxMI/gfLtmbneHlMVqdV//Cng9fvmYIxzGa5fnClciZUa5znoIYrGIk",
-	"4+VKszt2Q8x0QoqtFRtBqP6Fnf/8enjda2GeRRaq5ns+4pt/CFvPhudhqwMf/iGsJ0iHrQ5+9YfQdjts",
-	"XbGHMFY3BfCDATwXHxpzcUgs3Idj8Ss9q1e8ZVedjy3qLJUDrrrMPDE3L1feRlnqO7kaBWrlC1vyeRoR",
-	"JkOOmKAvzl6ddBh4ZcGKgX8F7Ag8QBlIw+zCLiBpWLQdudSQTBidgpDSPvgcbHPytDVCab5aCDV4fUTY",
-	"3Xc4XW+25ugzhw42oWHd0W2l0nP3OPJfQ1U89x2tkEVKE7lBQfTX3fUcwdYq4LE90XkM2IqGRVb+1Fcu",
-	"qQGYgcDyTJDKSjAkSXDNcvt5cPzydsvNtfrbcvuqlttlJvNcNLiUgDercant9npYlEMVOGIhVCJUvHRa",
-	"U5+qetDqQHWQnMjgIZqGikhTtbJCL9YqCdhe72Gl8XnBFoy1gK5E8BqgGAehqudmZwLSAiYEi4+v7bOZ",
-	"vgRNRU9yrCMinUAagjdNOpgu6aoIoIWm3oWK8TQWoEPad1PkAgs9rLqUyQurHCKgCsdmsqxQLksQWGqg",
-	"vbf2kTccAqcwUfeGVLYNRWgw6nCr39Lv7SoU6kJmWhEkXaWDYzDQLhJCy7jZ9rbtlQqSm9Y3NnQGsNrs",
-	"0ecKFoLWb5NR0DgQFMaDEBetNlq9O+ZmQwTBoc8zRgN/u1GVbSkCgmtlQPne6w3Li53teMbz7Qom0TQD",
-	"IIEcPnpg2IFVWQ6qR9jg9VEdfghvZWeHf6siOrnWqQkVgl9h7GcOEURWOJjbPoN8YcICy1mERiPpU2At",
-	"bl/sRFRkFKo1dmtgrQ6CAEO/q+hC5E2pIGhDFUENUoRZg7mEcPCEg687ctW59t9QJxvtEwx6WbAdhapm",
-	"MfskU1MNBmmmi+ms4jciGujKajQdjCFKNcWEaiTR8uGHkWkLtFoQHa9fnXmgXzOeR33kaiqsCe48UlUW",
-	"VaeeTgvATa6sCxe5SGg0COi0rLm5nOm0DknWZxEuoYi1dcaiRFyI1MqqaKsTqsiahXbASljPiDCkIzv/",
-	"Iys/TYShAvgl8rCiCdKsvHEkk2grcFFQnCN0T7rZzTIOPECRtSIjyMo1+yESgONfrI3B0A7Qb+kttoEd",
-	"rBdgW4zLIsMWzLSMRQQPLLix92Nyhl+ERVnjdgVonUIdoGGxnotQIcu3YeW28UeAtTF/XCT2lkSkOTdb",
-	"ATvTmPUdOUE3QidNxNoA7G1XXceOQRHnUJ6ni3xR5Ft2hQq7UkMVLTJhhIrFyOqBab4kgu4JrCgVL8vf",
-	"AxapqMSV2QnYsZiPRWac5evhYgOWgD3Upkq7xYKBcexGn9mTIUKvSHlIc3YGO7d7ZqdveGElH6O8eaAS",
-	"t2s3qGRPEM8K9T4igiDDiCwOlw+EL9kvh69Ohu+IYjxU9PmRBhllAnJ8jAD/NWIcK9rgtYSFDhn2Ec6t",
-	"3b6xPcmFYRE+ErABi/oQ/u6C08/afnOHmQ3Jf5hyvbPHDHTCyBQSidFbVsNkwBx10sDnMklSIvCp5h7G",
-	"ivLbcWCAUs3v8scQk3vCVv9jEARXVzihSrOIRoNceCBtMy4NMuIDuho8uYWJ/JgDDykG5Zo0M74QHRb5",
-	"Hwkd3nHY6oQQFoB/QEwN/hXrRIStqyu73ErNDX0dwjj5o7iLa+6zyD4BMgVX1gODDWPwJtWOQFiNVvI7",
-	"S8pcBzvvThJaYTR1oYo+dBGFuQvpln1GCRog7AytIh83BXxfLg1oJtJFqIBED0YQnIOJprqIPFvi8FFO",
-	"NexKStlk0d+7zxAu1hVQRRBUNOvYHKFyknbfe+wNlZF0j+kYyg3s8bSZMt4evtXZey9QOfz2KrbSyuLE",
-	"tYiAyl4uWgMkNjAJZwJx7GO7FMuDIKgwn0kHqSNZDz+AF5CdnQ1ZaS3Yi7HwHgVY7Kt3a5jUri8Uha2J",
-	"BdvemmQgRZYQvNIR5sqvg5HVGA5sS6Uq3LHhVBrI6YTHPz06bwkuBTO7OJK2KPaaZ9L8l9U++oODxX0b",
-	"ELOrIwU+NSlU7KCSeTYFC9C0+q2PYSuW+TJs9cMWfC1sXVWx7KnIR9Qcq+NCZh+cvzsViWz55qt39Wnb",
-	"efJ///cB+lgLpZZVL2zT/BaO/Pf6M1iioLj5MOtwXxqd2PAIZRKk6ece8U1tch2AA8MOfpHrVtnMlSHf",
-	"4KWhCjL3bRD/MULAbBj9eubCR2tgLESWS8LOA0V/PVLrZyH8gndVOQB4mOLYrk/lzVMz8ciw0udLIinS",
-	"wYwjK5U0s1GZh2qQGUCqRHzAilo9XWR6XNbO0hqofbFlxUmK0K3kcV0UBkhRFGhtjLt0Qawit3KHIgvY",
-	"ERA+VmHkaeNGhGQFAkxt9Xe+e/xoZ2dvt9dzm2nG83i+SLs3rLVYkW00hfgeT1/6BND9zuM1oPudXbt0",
-	"c55W0PdP7rIEvAOoTIWAEe1WZ4qXweb0GJmABLrVcIDGgSNQPrymM6JaguMf1iYgxMGER+1w4p24ykK7",
-	"zEJcUKFdUWELNHFUguwkw2PlNJPyAysLroStq05YLsOQlkdYX7n089W7K6tG/DHHwu/0c5Gm+i/S85t1",
-	"MgTRFLZqHUXd3P7duu3+KtT7M9xGTdiA6FesJwut6aINiYE1xLjS/G/dFioANn6DInv9lx+QjntdC+6c",
-	"jIRjeId6RXzwTlWL+OgKP/2Tmz53R+hFfPiuAIyut/eAYcRXrBT23dh/i09v8OLu3k5hoLqXCirVMcTg",
-	"BU8pAGQRlgkrQ0Ti24N99E2C4WKtvnJQkN9L0np12pnTAtwaBa2CvnfbwxQ6fkqj8inMjdJv5duyVF3Q",
-	"juo9pwqWUHl0bJC/zWjwGPd3Yenqob7jiGx1QqXLSMwGR4bSqrvmzGg7rwzgOGXFIhcJVcHcMNJV7sUq",
-	"3mWffHS/pVGVb1VrwnfY2uvgUftdJnqwaTDLojTHgeSiEflKu3WRB7crMsJmde2LeS7HqUDkqOpM7VSe",
-	"AJ2hI9gLI0CUWV5XinRDVFOAJJSqcknhqkylySlDrQPLFj31JrAX2lsRuZlC5YUaAgZgFfgCnhoN2Ewl",
-	"Peoq/qndGQB8CpkaFfJpBZwq4xkyGXi4qk0Ip9iOz4RzalWIzSinvpHx3e7u3mNrZHwh6NPS7nDiT18q",
-	"kYzGS7Ba7bm/CZ/0nfdgKvEEvs1O+dyooV+LRvA7nql3E7n3kyawgckXjFsX3NQ4e1t3kyTbH+H/zZUv",
-	"P3qCIhN5JsWFqISFH5bct6cX0IV5EMYUApSYCtqYGYNL9FNlJgN62UoePu22DSUlbpc1l5R8driVP6B4",
-	"uYMwuU6Q/PHkyH3VIBjtkdL5aAKJTqvqEB6f00XefaQrvVB8kCbf93ez1Zbt3HYc1DVl2hKiNGlQ5eTS",
-	"2i2/+6X0qBON+27GCQsCq7z+ghLYGxcH/4Vz20Y5dwshDA2x2m9TPd1aMqupl5eX6EnbENiov+AlFGlT",
-	"IsEcUVYQvyOa8/eCZYWKtmr4S/3tbajsnmmT95/0ej1QO6gz64DUU2lylOOwRKG83Cvls+O53irIcoFQ",
-	"j4etV8/omPJcXHLPl4/DtfYqRBFy+rpDB3b4W4jtvPYQ0O7py4qQC6DweM5Zl11IcdkhRrkOMel5HSKS",
-	"pfV3VugJ1d309/rNztNDQI/eE1iDs2EiXTULQetSalP1YBX3qz/4xgCiJJKYQgg5rnxD3gtK9tQNrV3J",
-	"BQLkK6g8iTMBqH48NXhMYbk8hpMhjlO+H2iRNyyFGhegl7wNZfIdlusyOoi1G9bUSMQFljq6tVGjKV7/",
-	"yPoGtj1pR9sXO9FWGQtvzKxitcSq6rO0s9e/N0jmUlUbow2c1IZplS63WJdxxdNlLmPTcQvQdGpmZ6qn",
-	"3pIDQuv1j1xb4kwdqIsJeiEkqF69u/rPAAAA//8=",
+	"7P37chu5li8IvwqC34kweTpJkxTlCxUd51PJcpWqfduSvF0XephgJkiilARYCdAUq8YR8xzz30RMzMQ8",
+	"R7/JeZIJrAVkIpPJmySXa/e4I7q2JWUmgAVg3ddv/VmL5GwuBRNa1fp/1qaMxiyFf/70PRN/UH5Goykz",
+	"P8dMRSmfay5FrV/7QS6JnjKSst8XTGkyY9r+rOZSKEYi816fhFOuQ1KnQi1ZymIyTuXMPDgQ8EBAllxP",
+	"5UITSuap/MRjlpKIJkkjIOGMK+W/O1p5T50MhNLS/Ho5ZYKYZSRMswaRKQlHqzmFd82UYCDCFZHjceBP",
+	"eiDkXLOYyIUOCNdkTHlihmFjmTJ4MJHyprmYB+aj+adgXBLJRRIPhJCa4AwbLXLFhIYVEfaJpSv7ByLH",
+	"+PaUapLKhWYqICxNZaoGgosoWcQsbg1ELaixW2rWUevXzOJrQc1MlacsrvV1umBBTUVTNqNmP5hYzGr9",
+	"X2tTrmuBexwXXvsY1PRqbj6jdMrFpPb58+egNqcpnTFt9xc29kwKncpkfX/fzrUyhHFzX9tXIZvwz9Au",
+	"Unlb6/ZIESpiJJeCr4xTpqaOKnVKUga/aZzA9+DBcCAE43rKUpIyGisiZGo/0SIveMoizT8xRShswWxG",
+	"m4qZhZmNpCI250qxJheKCcXNoydEmq/hG3wizJkpEBuoIaSAU64WsxlNV7V+7RWjn5i36zQxjwS1TzRZ",
+	"GMq6Cdc+m12CdRQ/cKpu4PWMGgG5YWy+RojiN2GwmtkubvYBL2QtqAk6M0/ArjXdtvnnYUZvXzEx0dNa",
+	"v3v8pPIAuE2EFZ8u9PSSavaKz7g2B8zwAqGZ0OafdD5PeETNaXj8mzJH4s8CvWgUyQU+mq/42pAJ/2Du",
+	"WyKjG7MrY81Sd7kSOeFC5Us2g8ZmnmYHh4mdS1CD62E+KSWZUbEqvk/GcCG5csOdEG2u24RyQbggPeLu",
+	"DlN6yONav/Zk3Im68RFr9kbHtNmLnsTNZ+zpuPmctkf4l94Y3tHpaghTrvV7hmg0jlOm1PpKo4QzoR8p",
+	"Yp8gC8ViwrUio0U8YXr/RZptIPBrwm4jxmL4672n3+nCrudH5L+lbFzr1/5/j3Om/xj/qh57R+EcpgXv",
+	"FplCthl2atmd58pSg9TnLCUX7xxNAmJ+fvykZ3ZsIC7efXrSQG66376SOoxAxWog7CcbfWL5w5KuAgIr",
+	"tmcsvDQ/NE/NDyFRLJIiVnjXPcGWrbQJ/13nfYXNxb10bHDJRSyXsMqm23bYOEWkSFaNVuFK2ivIhWYT",
+	"lsKlzge/ZDPKhbmbaxO4dORN2Fib85wPfdAAilWs7grJQhZC8wS/PJUJcwvlioxodLN7nJzUu8agmZaw",
+	"NDKTjBih8YxrzeIdw5iBDJ96L+gnyhM6StiBfCpmcyZiJqLV+gWOqaYjqhiJJTNyRq8x5OziLrwJ5Pf2",
+	"iqWfeMSIZrO5TGnKkxUpPnn4HTZLnlI15WLy3UKVZ+1ujb0uVBMpIrb3hLP3FZ+IpvcFn3+qqUx1snoQ",
+	"DnQAA9rIdc5BlTJ6zVKmMbHEISqRmihNV0ZlW6iV5R3uOC8p16QOsxmILewB2REl+UFBrdEdjgBVGjWl",
+	"Rte8ZDFXDXNJ4Lg4Eq/zmH1uh5Y4S6twwly5mASo0d4IuRR73I/vaGz5xYFXY8xZEpdUFjJjsxFLzQK5",
+	"+EQTHlecLfuXoT0e3vlym9Qns4UyCyPPzCo73WdG+U1pBMrnXa+FWglNb9fv8UjGK7clP169fXPQlC/w",
+	"L/CiuQ0JF4x0AhLJZDETpHPcd5TIl0AefX4EtoE5h+bYjdiEC8PLjZyQo99YpMkNWxGrfN11wbjflRs0",
+	"pahRL1MpJjh5ePqQpc+YUnTC1K+djy17bvKNo/eb/P2v/bVnXXJFZjQZy3TG4oBQAkfXO6SZgfaDVJrg",
+	"PSRcoXWmWPqJxaQeuq2e5g+FjRYxNAVCEDoCi0cwS2VjYtJUKzTpjJCfUz0Fo4aaAyIFqYfbqWg+YcgY",
+	"Nk4IxZOqjRnoHVei6EqZO2/sE01GKaM3aiDy+W45mq1WK2wY7vM5qJ1J8YmlCi78nZlCtEiVTCuUXfg9",
+	"WVKc94R/YsIY5IboQOD0oKOHn+tnjNR9H3Q//B6Z0E93F6GJU+2Ky5ibbVb8D/QHoHmbUjE57OLAx/NN",
+	"HjG9ZEyQDpyMTrv9jcPtzeG4Ttj6euHXZsHGTEgkDLD/guFt7w5qMjM3vttu318K3Z+vZSxcpiTzyHi8",
+	"rA93isf53Xj//uKF4XqOKgMxSqi4MR+Q5qIUF2ae3HjMg+yqDYT9vmF3+S2GW2ee+n1htC7zetUQyG4H",
+	"onwwK1jRG6lfyoU4wMHgbbKQejiGt/Pt9T8OA7sH7rCfDyKlIpokViQLSSJ/eiA4gKnxmNSpAFcUWSiW",
+	"PlKZ4wyoT2es0TITeinTEY9jJg71yMQzLtavEvgbzRaZWwzPVHlfxtmgOZ1PzcPGEDdGbuaHvOtNj7ky",
+	"mnK81WOUPbTnDCvfvNv8FmbX+JhXzdBY6knm5rHHPZJizI1CQlaVvh54aeh9tnCCzatkJRdp6eNjnird",
+	"J2OZJNbDnnBxQ5aMzNBRspILtFjUDW4pEWwJlxjO2ru3V9fkMZ3zx586j+lCTx/D+KvHKVPsrrfkgbS5",
+	"io22/vj1MwqiVOeXyylzUjBYfj2aUh2QJRsRxWgaoVZ2+u4CpFKUMrgoAZHCaLLI2oziNRCGDAqo2YAB",
+	"3KymtLyvRuEr7s6KaaOYlbc2U8EuhGapoAmS4S4Mj9sveKfF/QpDBl+Jz50KshDsds4izWKcyQmJmaY8",
+	"sZ514UuRRE7IQsQsLQSJeAwc7sElwhtJsiBR5mryOO9XlA0afBVU3bAYTnfmamK3XGk4ypaf5If9kQIy",
+	"vZ0zcXpxF00e/pkfwQ3qkjVcjCEoY5bkCtOYmpmNaEJFxGIzRTWjqXkF9BX3Qi3IHRKFbw+Zpci+FMSV",
+	"Ah0vbYjiEIsQHThrngtSD2G+IRF0xhTheiByz0pAqiy30PJUYOaZ0zezsQfCrNhopY0NJifJLU5jWZYN",
+	"voHYaPGRgw0+JNtd9YU7C+TyyfIlc36mqmWzPUBikSTZ6ZmzdMaV4lJkB+dB5XF5vhWCOZ/2VxXN+1Ln",
+	"S1ysG7Z6pIhcCjzGuYCWaYVo1FPG03XhSCplY35W7yEf1/lZJijz3VsTlVUURRH1pZjUvQTlT03L65sX",
+	"LzyyvaOrRNL4WspXNJ2w+xFujh8baimHCXzOp6Ad3zIuY32bR0gdo5Oddu/Z8dMnZLTSTDU20PcrSANn",
+	"hsJkQdErENnYMHPtS1W7zGs+Y3JxT8nq1qntxzaS01yhlEWMfzLKpSDmhb8ZDWMeo9MhTfkn5FtckMvz",
+	"f7w/v7oeXl+8Pn/7/np4dX729s2LqxPUWaQQLAJrF8LAUrHYo/S1lK+pWLmQ5qHuSCmiRZqytUwDF8gC",
+	"Ec2VM6mzwHS6QG9VRYRsbf+KQfl887JB8lnkA9SdW6nTNoNQ2M1NVyIfwhdxWWJIcW023uWyoYw9wxVJ",
+	"sxyB7dLYvTfcuKzTi/zjpa/uP/ffF1LT4rxfUJ6sCPwBUyEW820Tjc3jQ3h86GU95PP0v+ceIPXjttnz",
+	"43a+EzCWljFdbeZIajEe84gzoXHELyVFY2/OXDkykHpoZtIn6xMJg4EIDUX6pIogISbIkfC2qaZykcRN",
+	"iBL2yZgmioV9oz5GcsbUQIxodAO+Th4LPplq8v76rBHYRLRtp8lYtJWnJmwEhdwOZf6jyzkg5vXyW86T",
+	"b24loUnKaLwyWsRAvD79aXj29s3Z+8vL8zfXQ8tZrobvzi+H76/OL9dvcOnrhl5edLVPOmHjhDAaTQla",
+	"9sUoL8RygaZ9KxEg9joQmJrAzY1WTKvGg4RwzQzMnH2jF4Pq+TwegcbqzYWUprK2iTtzMYqHY322IZ4W",
+	"jCtvnmNEMV62iMzhc2Hw7ECX5uHyD+HblRmHmQx4L4y6K1P+B4sfxoqlcz68YasCv3DWk3UCbeAFZiZM",
+	"aDvmlxSszhlVh3SnGyYgbwCUeTEJyEJYOzRln+QNWrHsds5TzIrxTuKHDx+ap/m0WXXGUnFhBCZsTFVz",
+	"CVuF1NLvGE0hXrd2qKr37vDUm22CSQ2LuSmeYEoS4gknVJeLD//1+vwb6SUmQ/qSS18NK1cU7koogVMQ",
+	"y6Ug9bDwnqc0vRdqMZ/LVLP4NYs5vbaJAHen/iL/4nBmPjm06QIbdNUseFYe5m+n82ehJ0O+e1lKWwyk",
+	"LFOz0jz6iv7FO1hAd0r6/ZpJrF8nhfUEOKrN1ydT+inL5oAAOaZLNloE1XVDlKYlio1n0ERJq5NArDTP",
+	"zPzv1l+oiGHUC4iw3S1NtSo79VsO6oPnoN7HXbDRS1DJUzb4CP4W7OUg5wCp04GwN8rcmZvEKJ2QHS/j",
+	"VWOL7wCd23fTGRX+e44lM2tpJUYLA2+me2Q9bAvPDPO/56mz6+/eLdLsEis3TM+KtE3JlwufLutJPiUt",
+	"ED75VYO+I1A287Vl+q+X0AcBlgSzks3PlsJGj3LKcT2RE6jTyvKAoykVE9b4e+jKd9aS//r88gdIYNqq",
+	"2hYSo09sfUZCNUtbeK/vq9ru0mgr+eoWffbvorp5imw2AFZqvbv4DwZm/TyVc5Zqbp2jKaNm9VQXKFTr",
+	"trvHzU632T2+7rT7R+1+u/1LLaiZ22YercVGV7GCpXSYA8s8lf1ocdYfpgz1AMz8k3NFljKFHMF6r93J",
+	"KgAFkQJq+hZJYr0Ogn0yB2DDLMyDeHewynFtVsgu8yUejZ/TTtRhzaejbtzssWdmh56Mmm6LjumTkT/Y",
+	"YgHMdO27CVV6uFAZEbes1zzqMw4W50pFYHiHeXDGhVH96svUqBYiyz2UImKEuj/P0RG3iUQVO/nkuv2s",
+	"3+n2e5t3cicNsYLQp2JC51rOq+gyT9mY31YzT4wUQjSUdDqFtEAtjfIiJ4IrRrguLmbyR/On0dHNu+e/",
+	"v6oaUkVy7uS3feXXWjSluvYxqHHNZmrXbfsPtroyH6l9zr09aUpXNax9dIW0v9bgLAA5spUG/m0qnYts",
+	"boXbkXu8MB3WjIo39Qy/9FUu7N/ret2w1cYzZHRBlowDoqZyKaB8Ds0MrrJqY6iojgnXhCoSnlrFB4U2",
+	"SmYyWLTbR9ENW8E/WLjxzM26/9RPL/847UQveuzlk8kPz/iP7ZtX3dmbnnz35PfLZ+q69mC35u9+6q1/",
+	"tPLsH3bYX3HMTCqe9Bu2gv/dawVWvu2aP3xz80S8LKniXPaWaPbBE2ftjhd6kTIs97B8/OjJcZvEdKUI",
+	"XdJVi7yRNtMsdKNwMTR/D9cY+ZNm+0nzqH3dNtf7TjfcfnrzjbIP4h0CLwdMtS7HpNsjU7lIVQOFtJDL",
+	"qslTXZz383ZQm9FbPlvMan2z9qA24wJ/7ARrtnJ+W8oao/k9yEiWJBm96ZymmtR1ymczFp+QDtSKlTLN",
+	"MaNapzLxft0oUje7kV4NfKeNk81+3nr5yqeC6myWM7oyiiOE8saYzDGmi0ST8NcB3NRB7WPYIiHkrYal",
+	"LFbgavVe+whBCJZcseLc73HZZ/T2At/p4FLdTzvuEexR5T3ClK3zW6NVr98jr+R/2xRfw+RsgGbDYXV5",
+	"ji5GogIik9gow6BW5KggdhPAgzZTLPnElCHfvdhKUPNT9CtmiB699Tx+miTgwHB5gwHyhJRFTOhkRShA",
+	"U+AS9p4lUpvFflVD1ZyZfW6H8tA7Poi1jBmLRzS62USElGoXK7SJ2Fgf4u/W3kt96Qbbxen9tQbZuSvv",
+	"mzd777xVHmxzGd8r9BIeppK1O9ft54cybC+SX33+bbaK0XswwAqe46I5AIa1ZTVgteLR36DLeTzYT+zM",
+	"FgRR2uzpkZQJo3DO2HiMkCrb5utNErNZvQllQxjpsD4byAcs0pbG9P9vf2pFcuaTFZ8ukzSo3TYnsrlT",
+	"bW2PnoyPaZs1u+MnrNmLeqPmc3r8tHkcdcbd0fP4Get09lFbuRpm1TS7KQi2AhTkb7ub1n7r3d1+A3ME",
+	"8ly2eOvhqrh8GFJ36QPZlDrdoMqTvqYnuo3ISOGdq+IBXz9ChalWGVYZsbZe1ncUA3jFCyvYrR7mVapF",
+	"MryjSoGpgA+EGSaAeQuq4rI7JvGGmfkUlYmfP1xO//H9P3s/f+gsR9+/X/zcfa733J70AJ03Y0m7mCF+",
+	"NygsfAfddDStvsdQNw1ZK+g9PYEsc0bBQ8Fa5C2Up2EmfREwCSCmxDtvKzpBaWfuy/VSphepQFHv/CmW",
+	"ARZ2qNv2tdJOG/7PU0zbO5lkkZ+4h1tv7D9+5UJ/9B9q8lmmElGjTNYmXE8XI8O9Hks6581IxmzCxONs",
+	"4M/+6+qGz5sSSEGT5lxCmjLOrcSvi0R7gX9RkBoi8J9eyVKLnIqV3UnrKC/8/ZEaCFu+B+53FRAlkX/D",
+	"1zAgY5N/wPtkvoLoWvjGQHClFhkmGqZQQVJXIifK2Enwcou8Y6kyi8sUOjg8UPBgPfglfLPCvnjM9BDW",
+	"+7nqFgiarDSP1DrnGK2GEJitYBssJZqzlNSLpS8BFr400ASEtA9DsywfpD5agWUTuCNsuEljb33o0szm",
+	"1HBOru+ip5ppGy6PyqlYlZVoG2HLP0EAzgCB0tBdaTVZBFiL9565r6y+oJVzhxu+NzuEXM9tpKg2fH+Q",
+	"S7Rz31+foa0LdjufLIwZHMmyQ/VplYbi68D7qK9XNmhnXk3lbBOnTZWG3bGx+TlLuYwrJHKmJHSel1WD",
+	"ao+1ZiJaDXfT9BU++Y6lxj7hCVNAWFk9YXBvb5hvgOrEBt/08T7T1nI+zCTk+uhgSFn7CR7LbCuXpXGQ",
+	"pWHE4LbTpKWmyW4Z7XjJNT5uXtRjvQfpX5rZQsS4QP2SZIczbQ8RbIy7NdkEfboFOQMrnIJ8UgWDqMg7",
+	"Pm5jldcZNcoGPyh1G7btBVeai0jjfiFMQH5wikrncaVlkKbSJhz3bote03arfdQ98o+VXGDAM5PZRkUp",
+	"feV4/SvtZ539v6LcPDbo1ikbOy+QbxHXQeUJsrJDe2Z3693ZsMdbhzVDTahmS3M5U4ShyVIkET4vIKMU",
+	"AuxKp4zOjGS2qKL+HI6qppB6hRn5k087O82E7MWgeFAKxCwscW3L13av8phqzWbzCn+UI8Kuy/jOPQcL",
+	"oDagXCS2n9MWGAVmmLLfoIQrIEIOF6CHDW/YKiART6MF10M5ZyLIsU6HmNJpNmvKaKKnZCYF15DCYJRH",
+	"ZVQt80wjIH7GajAQUE07TCSNITHCZggFXnaMfZRECz0EFNsRjYdZkKSEHFvIh11Pyy7uYkbEjDaVe7CI",
+	"uT4XNrl8nUvYGL3NCMcSBtRLjbUICt1wklKhvZ+tXojWYjr0rEv4GfVd8yN+yKWW+r/K6hGzj5qds/am",
+	"WYjvcyiOuSagaKSrLEqshwUnGHziUQYJgM5Js1mQ8BsamlDtG53uN48UOXt1UZSe6z6Q6hkNebx9Ug7/",
+	"1Gqg5bGLoz6lT0bHUS9uHrHuuNmjnVHzefQsbj5lT8bHtDc6irpxhYNkp+37RQKbtmgSsU1ijtaTb4Hi",
+	"ZCpc9/boBYAYjell9TGk18PESGhEbghacKhlaFQeSiwXD5fUmiBhQEJ70HgcBoTayHeIYYOwyOD/rGUv",
+	"Zpbd2j0qOax6XY8WXOgnvdoWFr3xKLhEEosxbazBiM4wQS8/GDY3Y/0o7pmVu/MQaJpOmN50WrEanEJV",
+	"rBSwNR6+Rn6ZSH1QG9RsRoQUpXBJbSRHu+4NzmP4QM7BHcuu8p0hK/EucOCYZEYkf5b5SS9sdeFWbWTK",
+	"1U4yJnRq/7mfNyrn7xXa8hd3ub15cXEwpd0SdzvGzuBKvATX13a3WH5/FNMqMMvighQdayeEjqAQzr6k",
+	"NF0RBGNcEZpC+uABfrF3UPyvc5e/NwGS1YxlJLSVYy4uABrLunPsX9b99cXdQ3gW3tkc0o0pA7bad+iS",
+	"TauPTZaKug4jtDwhErPLMQRsBJHIngEXHD4oGKnbe24eAnbYhFfASV7ifpFMUxZpMpWpYmREtWbpyhzB",
+	"OZg1Ge/K5l0MiXefVSW4sGVhnfloOm0vRr1YptZflDJjqKeMmEfVnuN5Ifhnu+50YSobrrI+/8SEvgI7",
+	"pyrp3+i+TejDAA8qUp8xI9edBzQ2JDe6gFGPGydEMZY3Z0CtiUuj5nkfblWJGTOX1654au0A5dmsFc4O",
+	"fOuRIprd6hOynHLNiJrTyHYZgApdNDaBCVFBjAm0gucJV9Yb76U2zOEomAEGg6uq2abS1oVZHd3o2EYu",
+	"KcWVphBdVSul2ayqkrNk+Ek4bG6Jm/bpks2TqqRVGk2rfN0fpgyCD3CXsMIOlJhMbyl2oCB1kRfmDcSS",
+	"KjTH48YJyQrzrIq3mKNZPARDK8QMVcxIMZqyYGogMKrpQKSAG3MNcKfWNQpG1jpD8jZ6XSv2XDAblbdC",
+	"moG3eO5GJlwEuXhwup6ZfgxBm30CmmMuuJoOc+vXsxY35LLtUjZ5XHkrEBlqh7pxzVGxvYsFr+QijdgG",
+	"QQ5wcPiAhah1eblmWoGR5hHXSGuZggv/185HdC7u77e/ghGqNKXiSSulDSZ0RptHrU7z2ajJhbt1FXFE",
+	"y1G2OzjNQ5+D2pKNhgiAt+uVD2x0BQ++XehIzkpve2djr4+8pDxZpKxaAXbwYJ5zoUSZ/OKUD6cjQOA4",
+	"xWb+skl45x2LQEuqNhTfK1bJVrKbZisnjZg2Zkif2Cr6vD9NofEN116nGu8ib2Ec25nDmRSaiwWztYk+",
+	"m3D9hKz/0dhRPMa643BgpOigFg6ElhjvMdPP5dwmEVdyIrVHT1hnfESbx92o1+zFz1jz+bhDm93RUdSL",
+	"j9mT8dN2UdofPaliB/R2iJLXtqjBEO2zzvPurlRCF5uqSE2iacKNqIBwsSOGR6A75if5Er2QX+dltmRX",
+	"PbvhFZh/nKUnudBGapAZo0JZbD2qSMLoJxuAlQsNuICg61n5bO4FBZg+F4w0Ehpg+D5uT4/xmKt1m26M",
+	"xFsSn2Tpra9Pfxq+u3z7+t318OyH08srL+WS1I+67XZ7IEYrZ340WuTDFtWloLngbADGs95rtwMysBPs",
+	"4xvIQQa1Rvkgnt/OE8oFubo6N+zbDGEMJiYiEH3+Aey213M+dypGytMkt7ALVDh9AU0VqdI2HW2weM0c",
+	"UVAkpjJhrUpGYNWuiqRZ/AsxsiJdoBtrntCo2KLMP/eVElmzGVx5w60LBQIuGJLdym4xiWItSFKUNRm5",
+	"rPlVVsQBlFVboeycAvYYYHTUKGdGSucSGr1Acj4QKVOLRINnASfA4kyya2mkOGsRc5TdL2nKSMKVBoXJ",
+	"6HOMhEbzDwkzOwODuSpmqDXGbTxxoCgwXQ7AMFn1Wm4YKM2TxDH8PD3VDh5g57EwJ1CIEI9Kknq4JmRD",
+	"h/+4alRLh3UfvbnJmwRhCWErw9arqMWU8QqdnbCoXvd5ABfKslC9lERN6Rw5kRTs7bjW/3U7z/zHQmp6",
+	"buv9bblbcGiZ/keEDEdfPproFWI9+/1WVRHRbexHbFrWAclYJdLbQe1nKnfAz9v9ayp+Kjyb+8jqnVZC",
+	"BsZfJdJ0kqe55GX7kAtk7zZeanvDHeRq0X9xnfK5ub6vuBqBrrc7q24eewTckLZAbajfulJAAwAjD2Ch",
+	"XHcPNKegD0fKwPzLwHhn8tN6vVopsbrb7xztu0dVSjFSt5QO6S1v1+F6QVeVfoZtGUJnldk/YOtCeiiy",
+	"NUuY3ZkysS2ovmsSyGaV7nUxEcmbojHZSqvYNOfjZzuD1nZm5UTybGK7NqG62mltFw5Oorqb293WxR3k",
+	"eYc/tA52t5cpttPp7j2/j5dsR0jxEMZYJNT3qVzaBj4V3KBwfvYMx31xF8eueB/2kc2CflRDUYavm9YB",
+	"34/rCuBhlyLUaG1zE24v8AEKXkr08z+sQ+YBnDBKU71Qe67iCh/+Cr6bKhlRcq1ma9kZC/SvW5b/XR01",
+	"t+p68SZmoj9fM8rogLxgEeSDF42t7s7yutL6cIRdc/ecOneZ/QbF5SRT2LnepKpU2VJbFJdDSbF11dfT",
+	"lNGd9eJfVzncLLtPsd2QNSLy4ri7+WAq5MYXkY1mvm6u95GTX05tPlA3/lJ6qbf1u8V+MY/7fhmlmNZe",
+	"Ie3KqcjPq6Q0/TSxWLoLVRVves2osEC9GJS159eOPZVY8UuFg/OtHLrTaz3ZK8H0vqqzn6ZZ0vE9+qgN",
+	"szzq7KsZl1I5/STPIkErd58lTDNbRrzRP789qJ7VrmTh9ZPMPZiHwfxouw2C7R0l3xERr2LWmU9l/0Q0",
+	"39+CGMxCimb39tbFBciVnDEMQ0MLcZtQsp4/gnhHa5FuDR6qGY2mXLCmESDwC8SSLuFxBsSHDQsGooBy",
+	"FpCshUdAyv0bApJ13AkGYsb0VMZD8yuaJHJp/h5JMU54hAmreUwDevJmLc+gUF5w5ZXRWG+c/5KDiwK4",
+	"HK4Jgwa9A1ECzwvIGkanWWEVHlQwEEVE7YAUc30rka+9vN4CuGtAMi3RZuTanyClJV3M8V01XWjNxcTL",
+	"CQaRgp5IcMCp3J9sA01MxHDCecLyL7iM4WzhhcmMGbh1s9xZMzQ6GguPua4YZdf6Gvb6OvJEtS8RkiyX",
+	"kLaUSjGB80OmixkVxYrgSgj3LdxtuDvoHCCspj07fr+MPJKHcHB3SnLckXNmU6rhRhZmXcUNKyv7/1V1",
+	"PAvb4V/WR+q+yp6j0BZF7+/vk/wL9K5tp+svdq78zZ0lh+c9fayKCeYujQfzRZQQ+T2BEfZ91w1kMi00",
+	"duGHqNVUJrHRSKlDXo39QLGZjtG6zJ3Lv1m5rHUPx9/HgfHSK8Isn+PZbGMqnf1jUATSg5Zb1Hqcirf9",
+	"LGEU8xmtlhgAVvaNah1e57ABSioDGqYOJc+oFvG24MJRp9/u7h8AQlSWPeCwK8XrfYXi9qBMTgaEjjFU",
+	"AOVHMf1gJKguRcOseUucIDs4h4Vc3EHcnF606Ty+tRnOZJwyBqmagd972oe1OuBMFh1N7Qc/DduULWcT",
+	"W9Y0YmZD4TBj0lHo61+lephau/NsfGQxBGnzadSrPlxb8oUL6Rv/y6+nzV9o849283lr2G9+/LMTdLrP",
+	"Pv+3Ox2ObRvvyrvXNt6o4kURWCXwFvNiJWVlbtOS6+nQO0jZ40922unQVAmmUvpM5Zp4UgnHNuZGc8I2",
+	"lVDloApppCMuDAUqzlp1YfO6c4UnCbftbXJUI5c0gUjd64bu/LhdIEa3fVzlW9nApXNfy/z5cZGovfYd",
+	"vlNOwjg2KrT5dBWhf4CSz/UzoxDBuch2v2fiF3J6Qb6j0Q02fqzISnJ6g5PzWFS6qhTsRiXnVWWt2CKA",
+	"JzGxj7gbjTZn8cJ+arc6rfbO+5RJdDdqkK2yijIZYt26DhRNqQ776OCrj6SektN3F6oRYHBIBa4kz4Ws",
+	"/HbPGeBen4RZT03zi8f/PQzQisZ0R9fQkgos4CzoTlMEGIOKkkK5qP3LGqUrMBW+0OF/1uk+yOHvHnXa",
+	"d/zQ8yK3a3e7D3mNcISqI/NKTrjYDOd5J0AxX4we9/YFGNvsqrx0LsmFSJhSa4U75sjZEmYXVai6cw9f",
+	"0FN2WcD6q6j8mt0hXal9BzS8L4kAh95Kv1Pw5qoSZAXYvhfAu23bXnzbtgJIuLg5ITRZ0pXCJnuFFvLu",
+	"GodXr6/fDd9fvgqrkzqnVG0pHivUulhPtgNUslGP3PmNkxjLFFL1ttSKGZ0M0EoV0xu6Ds/YY/fhRvXE",
+	"/wpIvfVRs+LInamG29HqCoq+B11XOial/XHjV9+SPNnhUDdCMcXgzj6Auu2iMpGC5f5qEqdyPmdx42F9",
+	"BK+ZTnmkrtmtripWlTNzchdYuUbY7VwqiIcQPABBpme0W+1WrzLF5LUR7hdiLCvCg34PjfVTUpjMn5s8",
+	"VPs4mtZBvV8aE/V//u//RzWs96Fuqa1481lNjL+ewFt85Tk0VKvOPkNtaW9nVU7/XciD9sNV08F+badw",
+	"XA+sfsSaxzLSaV71BgxNS5lAfct+fhmoOKBJld8aGDmOtt+nSjd9+xU38xzCPPemf9YWOTmjSbJzE9Y8",
+	"am6tm7flbEr1GV756pDDVPJD3Jvuq+atSpi6vN9BqcZK8FsEdSg4Egq25mbXcZV/AmyGaDZPmmEGYuf5",
+	"K+q+Q6Jx/wJFS1nvOJjxW1FO3I93zQKzjR43u1Lt2Dl587o6t4FuqH2Pwtl0ISqgnt8Kth6aZLG3WxvP",
+	"z/qH8I8ntuzHxulgmiQywxeCQyUHC0tQC9g/kPEgt7U43Hghoup7Q9PJYmY2sXIqTqbskU6wIVbBRcxu",
+	"q3rQuU94TXfdJHdWa+NHq07IGttZe2KtbHh3I5FNS6icVWC3vDzS7tkWmM7evOQLM4MWHPCvyxK2swLP",
+	"qC77rs0jjxQ6Y/Il5Q2OqDGHoOptwsQflBNunoHrYEOqpWsEb4poNZwzQRPMBtuz+KzZ3cM/MaO3w3yi",
+	"XpXpusohmNEtoORDjkmYF6WGJ5gkLRRqIuCEotjIW1uUhaxEdTfyerHatSQL53OWkpFciJJb/ZFD5yV1",
+	"vwzz+u1/nL+5atxhEhuD+Ndby2SLw78+v7o6/f78ivwb6WRh/v1L5PE8+cW0m9tTHHgNxRYYWFugd+LO",
+	"6ATAjG2CWA4ZfShJ5wDSE7EvdZRd5srQfXQf4ro+yS/xnc9BTbEqJexU3ShXe4mW4xhBCRnFFDJwSQLy",
+	"4HLKUsi7splU7mavMdjdJANYib3WcWWerC7E3Qi5b+PYiCmk9h3HvPPWvnKfwtid+4l6BurL+1sDuX4t",
+	"5Z3siVJTGM856AHfzofzHavtHLhaV2FZOnbQcdpiTVsUeUyFs7AFXBFogJ8jvNywVZXOXmWV7sqOKZgs",
+	"6ypeWa8pTt2c3YAk4GQNSK40EpkSq4wOxzzRLA0s8ld+txTlpUj/RoCVzdpeIifzVI7U3e3ZnBKzPD9o",
+	"9ymyBv0mbc19ax2zI5vxts1YiJv9cZv6JIyppv2QJFwwhcVbU5nEgHo5EGGl8hUSHJbUw40GUNjA6tCB",
+	"wBHIry/evjn/GO6JkbG2kXYgPBjvaFXrJG3daesWyaoqMvZWJCsSmpcA8S3Lay0eLPjozrIb89fNm5Il",
+	"Nu+TcoxC9ZHCpGWbaYxZgXFm4gsKIN6n7y5I3dATRmgEZLTQAxG6vGTbrgfrMkI/OTkkdZo3CYb8UkA9",
+	"xhcHIkpZzITmNEHPZ+jB62W5rPa7pV8CYMBA4OzR4LXNEGKVp+Tm5UD4C6MUy5gNRD1cT/YNAxLa3Fzz",
+	"z0Lib2ir+3caTd4VPSjPtiJcldLZ9qQO7O1BqCYgYy2yFDDi/YpdSoZoKdE8Qx0udljOfj1nKeyt96ss",
+	"vTz7DRdqMR7ziBtG61rK5OnZ2XMFoOOdhnDOvGyfYKSWzebdcUWcsrUdV6Eqz9/dC/xY0zAsqrnRuwDL",
+	"vSISnCVd7+bXrr9wVZry5hW93Ojh2OVhdz4OPy2HNv84bf7Sbj4fQlLOk15VTo6lNtMbOwD8ePX2DbmC",
+	"1WX2kfO3YNdvjKRSlRlnxeUVQ4S/KSlal3TpmSBmLmi/bzjlm/A3NjbMK5IT3LnbnUYV5S7uz2ZhQAOb",
+	"OKY8VJRlKjVIpllRAvw5qEVcrwa1/qD2jqZcDWqf9+thOmF6uGRUT9luiHAbuMgXspkU+yQj7202Wom6",
+	"pa1khYq5taq55EuO2SeWmFkiriq9YXC8QsTdCf0ImgXpCWrZOw4TpIihaJTF7a7HzVXdNEkIJaF5MszK",
+	"1K1FW43sU3BnVkRasiAKOHbN4uxM3ecPtOcPC1rsPCZnG8NEcAUAd5TAAOC2QX1oTo1dWv9NcoFgj6AK",
+	"Bw6VF8LkyaqAqQm/MKyjggIYJPcoVTfD4i8Kjwipp9AKURJF0U7JEXJ2ic3DAi2eJrlG6I85EZ3T5KAY",
+	"6mFu068VcV13taLVV3Wz5FKweDhalRmc0VW/XDS3whWbTSSL9RYDvF7kd3us19vf6oivMVsO9A/gaanw",
+	"o6+TOjFj7lSnMgLAZDYv4w2dsdjzbxwQb9kcUdlLOt89ZmIVxIoXyqsrOeHWOBlIdHN2ST00KskQPxAC",
+	"PBzCui1So9gs9Hyh3UO4dcZOtXqPBc1wJ6hKUy+SzvvM+qReGtvIH6hPwj8HQMhBLRjU8Lf4T9CZBrXP",
+	"oZGMuGYSszGY5Fw/jGJW3ihr2Hr0cj/ZFX28p9V7ZZ2TZQ+9oXOPKAxcMJVZh6XYdc73t/D5KihM65nr",
+	"bWbqRSdlhapa3Gbb5me4qLYfoXk+xfILcI/Ydt/wOAbQMUwb2vBR6JAFQ+sTadX2w1X3nJBbL/huRpUZ",
+	"J3/RDc50mgeat9OPyol0oPt1anuY1AfEduPcmt13qRkXLinDQgoWBiSkCy3N/7pxQoSV/XMAXwVTww0F",
+	"HCL/oZ/xkH6r1fr8OSzeFbc8MxA6CGTNW87HKq1pN9nL4sW7S+83mSIVMcOqmI+czfXWR6BJ25YnKmEc",
+	"3fNBxURKn9y4k+8uXsho4YpH9sckOBXEvk+OWm0S24+QOkAMu2Yra2Pm7RIU0xansaox73JLyusz6O3f",
+	"fbaxCIoSwZab8qArTJ8bJjZZPcaOc2g0mOKbmplDbm+ppOq40z0QxggGDna3KigQ7X7J7HfJXd87DbwI",
+	"mFlRK2Qbkmi51sFiSblW4JOkBOsdsh5ZtjNXhqR0FyjPQt8WRMxGhNBtZcu7Szizr4yKcdyv2usKkThU",
+	"ZUXl6VhDrjgHUKOICiIkSaSYQEkeyRa0obryyQMgjB7H3agzatPm8/Ez1uzFT6Pms9ET2jwe99iR/ds+",
+	"WeBZDzdL/Ap/mDlAAL9D1Y3faxEOw4N0M9s6q+FeN3JTz6mKl//yhlX7qAxe76nCzEs7VEmaIAfFLaTb",
+	"e0e4dMtKV7eSC3lG+ZrMcnXrmf1zQmYyusmbIYFLDiSZ0lTETS4QvMlWg+cNqWEek0VaTI+fpPJ3o6rM",
+	"mQCfvLHQp4vJhIvJmEYQG5dRdV6Xm/em+r+8v2WFdj41U3Ltdu2HHilCseGlNT+wwSfhgqSMJpifpVM6",
+	"HvMo77kKGv4xmXGx0EyRervV6jQKmRubkamgI380ZdFNyS10EFsttiUuLtQWzbmlIrpaKkfb4NWKmtjh",
+	"XULW6iexbpZNUooYNLaEdiHyMwE/QihsA3wCEGN9HxfQY328SHBVXi/cJRexXALM5RxLBq2/cSlJzCI+",
+	"o4k6IYYEPqR7BloyKjK8589bz+5WFIjz8MnRmdaCWrdn/vvULPyoHe+2NzwPVlYFaqlSOkelDsV2fL/f",
+	"61Y2gNfJOb8qspWFTleGpNm9ARpTMua3LD4QSbR0hyt8ZO4J9T6HVcohwZJkD5z0HBq95K61l72iywUE",
+	"E7PEEp0CGBe3OKkAOU+W0xW0leUxwFjnLor9uv7Zzrp75AJ/rII3w0A6BD8dp82mm7VSqh+3jxotM8Y/",
+	"XJFXkQIQ093S/tjijMFul4HtjtuVLQsKvTNnlAuLj5BX5R/vfk8xxBsbLnTk3xyofiTvr8+KFcP5rys1",
+	"DMW02ghiDqCU8ExAZjwWfDLV5lMbNToY7CCNrhoEMSMyaPXgaATQ7bUm9Z0dBCuDFCjkAbC1/ib4pFgj",
+	"chVHqOgvcO87l524wjmqgHJQpa6Exweu/OPd7hEoNR5yGleozizmpN7rPm+cFLKHByK8ZDpdNcFOCC36",
+	"GbaY4IJMXW6srUg3/AL3gNTdWRsI2PAiPJzLAlqHibMJCpvQ3Sx5DbF8qJF90WaQ6sdtQ9m1VhH33nvA",
+	"FxzSsa7SNa8siXIsMRTFN2xFIjkzkn0BRTKRlElsU2a2tnhfwyLJR9/jcJySXvc5qoG2YwgCaMNnbOoV",
+	"1IY+UkQus2R9MlrEE6YHoh76oIYYdGBFsWKW5tp/cJaadyoRETGZCbfEctPyQV7MRsqcUZmSjDYF5csq",
+	"VjlHW1QmRl4yGnPBlKqqXGPRzZaO0H9WdZHerDzEbM5EbNSUgAxq8mZQc7hxmNho7grq3zZ1LKaajqhi",
+	"fs+iE3LJYq5s57DL8xcXV8P3l68gcY/phvlfIXXfITtybX4DwJAWJYlhG1coN0/IiEY3Zo8h3xGhxiPm",
+	"at0GwkJtQNtZMwcar9burZulOVo3tSp3PROfeCpFBj9jt8mzpNBnEy+ijVVuMHZVkHntzJvnimNWcfpL",
+	"NuFKs/RvB/zwoGgNh7RDdUvY6me05HolJ5v68895tdZx+u6iUD8ZYUfMVC4mU1IPC8ABANUCgQD8tf3V",
+	"49yH7fqhOy8/pIFaq5ry4r3P/rje836jOpzp4KgJ+/aSa3rgMB+xNWEjV5HhLtmLfG/lOKiOIORW2pMq",
+	"XWJPr2HnMK8hWFPVybq5YgHZubmsIBOZ4+VJQRSar3tlf94NA/KGrYZZtns5w5VH0wofCHpsMhuCCgIf",
+	"CIhgzrZ21QLZbNr7OBOKfooi2s7609K2ytyFrYY3yGusuRY92qolFH0cFY2mMyPQ71J7sg56GJeLD6xr",
+	"a48C+u2YcAWgXe8sLam3TQsBHVVzrBurlvDY3zensTTuBNC7cyV5GdHOZuJG4dk3f0nrsa50bl3zGXP5",
+	"GagtwqZXbI7hr6Ve7cf7HNk7NCbZDWGrWLpxswtBnhmNmS8mvF4JEbMH0j5vDkMMEPC20ieVS1RUDCuW",
+	"YjXjqtyz6a5e7sO6FyH2nw8EaKRiTgZ7FrZ3rM3ZWM4YCjzYE1/ZOSw5wtwxCvaKBu/ATM1F/7vKSPfu",
+	"JhkHd49qHcBM9i9hK+swO9NL864EuxpSlFhzZeloqccEALH3PekTWhEZNgLnjrfaBxWrgchyt+Ao2Ooi",
+	"xyATNjZ/iowWnyTGjgr8/qhZWUvdlcaglQYeZLSs6+UyFmz0O0rlDSPUxgbZQHjMh9QL2ELOsne5zLia",
+	"zJAPatnsoPgCpuFAkXy7v4Qd5JW4ZV9cN+bkQrPNDUGw/cEWx5RLwcIQCCW921uz+uPbW9Ruihb4g4tW",
+	"LJW1cwEu7h65l5wtqgRH7Ur30/7iaa3VUpmXeRfGUrzqrmDP1kvovFoBZSn4fM42lLE5lPZ1QZMmxSh7",
+	"ymv7tYrCd4Ns3MoZI/D2er3dF5tP1SyueWXgEgp8IGWcW9g/l+C1b2Nn822X6FJupGMu3HBDGswPV93j",
+	"J+THD9eQrQ5JgIqEp7bGDpIy+uQ7RlOWksGi3T6K4EPwTxa2tiUocLGP2wy5kH2ncFOePeltOO3QkaSc",
+	"CzeCSe6OTBXoUfhYYepVu/eF08QOTgKrnmMVzFbmEPk7gSe2CNYoD8Re6IkbuuPzuCo35yBUwW04gZuh",
+	"ATdRf4sI+4LwlpXi4tmzDcGK9K9JIcmV5lLSSPXZ/ach7ercPLrRtbc9d7C6LRTiBgi5NEesXpFf2AgA",
+	"CZOqgaA2AxDCHlx7HaW0dAlUhAoSnr54ffFmeP769OLVVUhoHKdMKTykB3nyDs5QNFfHgqrDn0Py+wIc",
+	"9a5ssvEwmYtVO/SBjVD0P1iMxeEqbHs7G/Ul+uvuEnaWYw8S+oSErr86Bmsw2X29I1LYKqzajV/B/1YW",
+	"uBeawzMx4caMl4vED7f3SbgQKaPRFL5N6kIORCSFYBEKWsjcyxwigumlTG9coMF+1IYEGsFAhKNERjdQ",
+	"CO89gDaDKn3MXbyAsNakRczxGUk9ENGUJgkTxoaDWJHRQpSUIu94PWXJvOEVr5tpZyCMYiDM77FTtk5X",
+	"gCprZm3eGNF46ABrQnDN4YZgRghU7YH5iD34VZRSCLW4gVMWyYngipWsEo+GRjdCGoBhDhMEfSkfuFJX",
+	"ynZ0o7UHBfUjFlkkKEqy/LbCObK1hMVmIlk+YiGwheFeIc3MFglo2N5JqwU115tr+4wv7dtrnBG4QDUb",
+	"QQYBZTfmE+B0SflsxuIAyx+x+jGSSULnzvFSlZrgRt6v141vJFR1vMlU8hKoChwEpOmLRXRj/v97mVM2",
+	"IBGNpvaBzPbOsGG4aM5TaZQ8fK5QnAufBjs2mlYfjfV8MGezftwb796uLLB7kpNunacCGFO0SLleQUk7",
+	"7iUqs0YNr0xzRB3WSgdYuIV1pkaVR6ufkjlLFXQZOX13AdHbejj5o9lqtULo/sacb1zlKCaq0SLnHFQ5",
+	"GtmMbcMqQKfDKAnEM8ErMRDWsedh57szTOq99lGDyDSwWd83bBVkzfrgG5/kDSRgDcSUKmsBwHudRouc",
+	"Yrh5zoSDefXBVqDrpmIDEd42b9iqqSI5Z6H5MqIb1/2GAdubBLg+eCdbugQ0AsKMgtprHxFBZ2CoGXmM",
+	"0CMDAcOfFKbn1NfC/OozKujEvG6o3iCCQUX6QPj72SLlDeYKO9k5ZxCQyNHS7s1AACo4NP7DpFvgr4ay",
+	"qM9A1MTqQ3A+/M2iIh4Ih0FPJ5RbABu4yaAqo3GVnd6p1nPEI0EM6M0azOvz68uLsysEqSv2lLCIItwq",
+	"WxZ7bceYnwEPCSGhqzBnbAOH0wv01E2oZku66ttmrYmcEC4CMjHans2ccc489KEBKcAQRvvL+pXMrO23",
+	"LBqH0QdPLzKvkFH9BuK8CtZjahEalJElUOYJGkk9PEcvYJ9QhGrJysiNWLU+wgDgZvwGnhil44KE5h85",
+	"uG2Ye61D66NKlBwIOp8zmioHsFrsxFNuhYhX3O9CAHDzrYEo9fuBQwkIU2tBnDol799fvPj0tGHUAuu1",
+	"LA3r+T0VgOrUO82iTg6F/KfNXwht/kHazeekSYakRfphA5qD3rA5tG2m2AkpQbOSx33CoqlEH2D4U/Ms",
+	"/yOMa5aXyMkEfKoDEXovG7q56BO2/HfQGvmyWwNR3YsVNTCb4ARKDo1jRUJzYXHUEFI3wMN6vQXkxYbG",
+	"wsefOkatoxMSYlw8bLjzZAc3hyQD41RTIzK5UJrROIAiPHgMa+3suYIqPKzNCwYIswL/AtCi2ufPIZzh",
+	"0xyPh8XZYac3bLtfyPerWPeQ7VBge8iioComC9CFnj4G2YVjXwjNUmwsnNWc2Zb/Y1Ros0o0p9zGhGoS",
+	"Po5lpMIT9G/nz2jFkjE+AFSc89aKzhK7I9nvfgNToE6hdWXKnOt2IHrtXp5oZ+9DuhDOYHjx9uxqeP7m",
+	"9LtX5y/+HZwYYeOEhI/NtYp5yowI1XIg7PRgieEP56cvQsK9aKgU5p2AhI+xdQ/8E5Jh4F/wbgC8fswT",
+	"ppBHQeqfXegjBXniuFeACBN+f34Ng9SB61iNG/D/4Z6rBsJsOUFFgSedEGzBazfdKfma9NrHKBESHjEL",
+	"boQ197XXF9fW4YksWvUfA11RB2rJdPLYvqQem2dzH3DW3eh7y1hP3114zYL6Newy9Nlmhsx5rV87arVb",
+	"R5DooqegKT02/5mwyrTgfAuITy08UPWMsEftLmbIGcWezudkyc1BoDdgmHDljPuAKElGqVyCKJktlLZm",
+	"ikXKQlaBgzZa5APX04GoOiPQcR7RWkiv3Wtlh8L9MttAYwsFmTahLYAUbkWmblzEQEt9KaVNlQWODuQ5",
+	"anfXKfO9rCSJkb72dJh3Xskoa0S7LteLxHQd8HN/EhDXr9q1cY4caaCsSxvJ3mu3N1kV2bIef0dj5x6C",
+	"V3q7X3kj9Uu5EDG80H2++wUvndS8c7zPvC5s82Tn7Kgdt492v+UVChSsgVr/149BTbkWc0D0TMyOUykw",
+	"9Ap1WRMFOXmG4h/NN4oKLBU0WWkeqY1X5SVUtagssAt1N2FMVyok76/PSAyBecz4tkAC0M17Nl9oa3oh",
+	"Q3KSMpETjG16bfOR/Tjlu0VOzeRQuwfG2LQAfWEfWtJ4uZc0Szyds5TLuIxGHIMTmeT3xBY9TeknRv5g",
+	"qVSNvlF2NReRJla8gEIYFOK5KjBfcfrULG/7D2r3aJX1DFbuI6BmxdQsoElCKMlWYT+PA5pvZQPjm1nF",
+	"j1tLlrBJnGRX84RrM95yas1ei8HXJ6gVqmHv9jaEOjU3lHndGQhZJSTCp66FhQOSh5CD7JPHt7eh+Yo2",
+	"plVB4bVGYKbqutB2PddRjUQipBBLtqCIxqQ8c1FjjzIpI4KBqdki5rbBr8xHxqAAGCvKaIDuhZDU25ko",
+	"Tg2vNh+AQnRL+/kQCGz743Talt5YRQUAaSrfaXxptBqCqCtvmd2Heg+U+Jgc39424ChqblVku2HVMWFS",
+	"r0q3shPNkzxCPAsqLwpzkzghoU3/MDqgTRuCww4bZLSpBr6cFqLfmIcLGgVrEa/1HJAbJ+VfFNdiDibm",
+	"bqYhBmRu2664JF6kzuTFM4vP+/jghuruqqLSJ1bFWxo4khVeM4pJ6nDZ8NIhVK/VwB263codDquYC7kk",
+	"dZdAZN6dL1Kj0xc/HqdybkzixgaBeZoxxiLo4K8bUcM3MUNS75gtet4upiw9NbYq1EWgG8iqTOYLNV8U",
+	"ZjDWTz1w5eftIvj4WrjwY0nWd1FIeQB6dD5PbMTt8W/W0e5lf7vjj6AbNr+i4+dBuGyFPLqEGQgQxsbo",
+	"9OfAe7fnv2yOm/+q+WvhzY9Q7ptvGMyj9JtOF3CjCgmwPR/Tuf/8iZlC6bWn628dF946fgYhAyNwYFhk",
+	"6MhCcFT6aWKxYrHOpNuunkm+wG6vbaZS/NTz9S91eq0n1fPziHXUwQmuFKCKj72u19hetocdZI865Sax",
+	"Tz4HNSOSyxMtJrRCF0lIZoU+kNj8ETo59trdLoSlyrPLeCweGIxmVoQw81U8e+aFG/eLMZpVoyDF7IXC",
+	"thz7daFGCNb67Vb7qHtU+P2x/X37WcdlseCzZrW5tKv1jwon+2mnmL0JFILMS6DQkx4UGuW3dmtOeMZa",
+	"QK9d15+xkFi1anfVejt7qZYZWDK+tIc++lKmIx7HTPxr6cpFn/mvHz8XlGfI3AisXA+IvQkFhbRUIm95",
+	"tNOts8avnkMXzr75dYXKvYixbrBS3UYvoUVLgRe40inV4FKyghCFlUxtVq10YW01EHXrx0YAjHFCJ0Hu",
+	"ysUf5wjVkrmCc4QM0NQykIWATFLqVPOUfbImn8qjKW4ejxQ5e3WBQNpQGDYQMD6SIsbCN0xCDaCLSi74",
+	"MchnlFgKLb5a5B1VaiBCLyMzxCAbPuilmmoJvlqXbXpiowdZuimaHYgTYGzQklWxJvVfcaVPYXN2iPx3",
+	"ZiaK/8HWqoirJLorX60Q6VB47GT6cXuXUA+qjO01SmENBPvE5UJVGN9vXlzUqidq81/9mXqZAk966yGu",
+	"e2sZxpCDEKWVsrAqPJjD7CDWAvM3qBWNaCqTkkSBv6EQcRn+zWP6ZNTsRU/j5jP2fNxs086oGx3FPXY8",
+	"LiZEF0tnOv1215bOxExTnng4QzjCnhA2eUaRbT5ShKxZk4s2V6l3dLdiV0RfqYaJyVFh9pSxgbcVsIgh",
+	"8IHCPribXyA/6nSbiOt3/PWIu6RFUjlKdIuUwG9n66w6B/5K9zoI5vgWktvhbuwvxg2reIddtiorRIFh",
+	"ORBy8zBJ5OSbUP9LhPq1T/Oi0Lm75LYS8/GfPP78OPIQ7GQVwsipYX1GvpYkLoaDuu2uB+2PIppjk4qY",
+	"zSRk/EL414wMQVkUgqk0f5SigQEuHzANqosroa8Q8EtI7bLUoIAYwvAnWLdg5hVRUUACgzBy4IoUuHaZ",
+	"uObF5wMB4YAlpOAQ2xMsA2vDKH4kU5txX7wCuwSxBQc8cwBRW4UxpN8XCPxIkXIB275sW0DZrZ7mQjGr",
+	"+al2VO/Keby3hMxB7vJ/8TWWWQS12yTTiqB195aWHh6cDzy3CTPuEPlZEpd7QrRVIbBVwa4VUNYeRmZm",
+	"7asqqdXuFMVf3mvGSbYsv8spDGw8Zmjf2uc6Rj3cPOf9J1uhnQDoEoRa18X2s36n2+/1frGYGkNwbtX6",
+	"R/vbu2fu2NkLvcHqxfMdgP/OM0Kc0ePKA7FWieuvIUgPuLYIejLOZGuOd/KzXBRQCbmyS+8TSmI+HrOU",
+	"mXUCH4dIoksttig4h+qHe2+U6wNTvT1ZvzVMWiW5ZKpcDTQaUSz5lDkyDo3FtZ/fieaGWgkHtG9H8mtv",
+	"Wi6ZjGpSxaj6ZjVOaEK609ekOU4ZwjwJBP39m2FzuOyCWv+V1LezLJkekw4cIGxR0N9dk/MrIirdMGd+",
+	"6K+c65PISa7dmGNe7dUYiMytERBsMkkT6CEC/8Fw4SMVwL891AJoPsKgIjSSM/ZIoVOE3MUn4pBi1mtw",
+	"rU/kUi4xArRMudZMGG1tRHU0ZZjTAJEZeN6qmsagsTHUGV0BMxgxknBIf14xvZeb5TKvJNyq3L3F9E6E",
+	"rvJT1e9U/V3l9MjLUPZX6oLKaXrhNq7WIewqKz2rZuTDI+7FQvwWI9tnZuOdHJJBzdkqTirvnLY+q7xU",
+	"fb9JlcEs1qf2L+1Fe30ddd/89nPnzW8X3de/nS5fvzD/L9uvJ3dyrh17eB4PZzsUnBvliNuvFtMnh9HJ",
+	"UXN+/VgJT/P8yXZrwMHO+IAyOKxz6XgYLu1i0AmiTRlQilcLXiqNhKDUphjkQU4zB/Fha6y94KMX6YEQ",
+	"Txk6YxNexsHRrM8H3iaH0bCHw8mTVd9cTn+Zy6mQ4/QwTicb3tygp5zayA/CuWImEhiJ66GVAAGsQAZw",
+	"rTB9aSDQqgLl3UPtPETjGAhf5TC6y1oohhweiXkP695HP4D1QrMAjfigKOK0mUw9ooqZK8qE4obPlXBj",
+	"SkZ0BeN2P1by7QosuL9M0nX/Gkn384fL6T++/2fv5w+d5ej794ufu8/131XGbZpsnpjwxdwzx553Zt3l",
+	"9Fd7ZzrdA4QLXEZz3faRLS7U/E2o/CVCJePvtsFkTFePjDFE72P9wnWAKIbtwhtNq+A4IPSPTTO9KxFm",
+	"GYwp04tUqCzzNUscR3Y1EMDJGgEJ3ZG2tRXuNoUnrkIG8I0g61DTlZ/X1xqIF1lsRNMbpghePSPXpIhY",
+	"30LROsmbpXSiwTgQ7BZybCeYGqmMeaygWs+lMQgihbHB7YccWCrW2plZD4QNnth5ZzGago+LvKiM4Zy+",
+	"eXv9w/llFsgxBJjRGwjvQK8i+/tYgikNtTS4wr6PSskV6ba7WJOxHlHCDNM156H1FeHh4YJ0e2QqF6ka",
+	"iBIu5+bwVtiwXgAgNyNKy4S5sBTJu6hjQxnM2SWJjG4wQcT8iHDHQqZkxs3UsKbRWBc8Yj5yglFK7BxO",
+	"KvJLSD20ZXx2VyAs/b9isWiIFZOKCFnsGkQKCTXFsBQmiOwfl3o/j6lm77Ff786gVI41UY5GHeKuePho",
+	"FNyT7ySi7u4vaAtSsdtu30W8GEbzuVgZbZbw+d5BskOlOuhOu4V6t/13k+oHE32Ta7kYTvF7I30OzFzu",
+	"GqXcFZu0SSKFSOT2xJFvcUY/zrinS7DQjm17dMFeA5WLNVX0u0OkYQaytyCylDRm3p7t206y1tc4LPqK",
+	"/+ZK5OEhq2d7aJ24jmuLSGJe6+wxs3d0lUgaX0v5yhwbfO94HzKoxXwuU83i1yzm9NrIhP9KoSKbKis8",
+	"gbuWBAtn20+DvZPynBUkb076+QC1v3DlrbLrgBUAcYJFN6oAt3BCKFmmUkwyr81A4M8ZQBWF7rs5HoNl",
+	"3BOsMbPQAb12J/BhPOGXS5neQPncu+xbrikYTW2/ANsSJxMHiixZkpj/hV9jdWt/IPDb4au331+8Gb4+",
+	"/Wn48vTi1fvL86uQ1I8b+YcBXjOVy7yOCD25wUAgfvoiRc6CL6BvKEf/DVAtN3aHHRvh16Fe1vw2IwtC",
+	"A0OPG6OYumqbRuChkKA10Os+x9TmYocTZFlWV6Uay42gnq5DbHUedMaytpeZ/UC4aSfg8QKQ+4AsoOVz",
+	"J+uc1iKnfuUW4q+MpWH2CnVOWOuJ4aCAaGTJakk6/HDx5sXbD8Or87O3b14YAuefbnhl2dleZiIcPGxm",
+	"RS3yHluQOecYtq2z3XnyA0JXwMYtGTJ0JW2OwNLi9nn9OsGWQjSLD8Zwsl1A3JZMqQIOrxKpbWuJ0UKt",
+	"zNIHInx3enX14e3li+EPp1c/DD+cXlwPX5vFdYmyYLe5rXPcPrJl9P6W4cCFG5aYva/DT02IqwKx8XMy",
+	"5RMuKDbDYCI21qBRaVIa6UY/6wgFr20s5B+I8PT99Q/D01ev3n5ASLch7Na/G801JHUEheCC5I0uGi1y",
+	"oW3Gu0JyOwpKYQtTYZ4tktn3cAShKJV6Vx9RNAALhmtYvtXdiggwguRYnVC7CYc7zCErQ9e3p9LbCizt",
+	"jqZBDl74ViTwXs6az0vbQupea5BGLah9osmCeeiH63nRpSYapW9jeV/eJmPn9/yvbe/D8Xn//CagX6ad",
+	"fAHzpgjTWmOrH6ej7yP+lv948f6Pi84bfqEuxOVxdHbx5OJm/tM/z3583mKrH/+IP1zwt/xi+fNvSfKm",
+	"+/MfP69+fN6KuokYzV62459+TIqwphmqqoeh6pB29iYGwv1UaJyvEFmFi3sqfQfnAy18PTDPCbrAKmdk",
+	"kEY/8M7R18j3+ZBrAf5sLF5XWfy3/kuqm0bD++tUTjPavggLrwAcCvgN4EMVYbh8bdIoqR+r1EZD/Y16",
+	"4yV4sZSVqAUGb0M0Wf6dWrDYCO0xTXO35UDEDDo6mRlaHBIrBYURalnL0ClXOWaR1Zn6VrnxcWd67Q4J",
+	"3R2hOewPNwobQov6DtQWQQoNBOTMWeXKGIsWuOxdCXAOVRLF5hR6V+WeRGX0vJjcMDYHBZaLyYlFhAN3",
+	"q4PXOX91fn2eeTDNF8FxaZSEa7RVi3sUYN5iBfJdr33UCEjCb5ijJVQ+u8YVAmrOvRTUDTIU4SVLnL5X",
+	"0ccWGaFc6JOq7S5ssKfLtr5FTw62Dc2ZNKoykHk5ZSnbfVMd420CNt6W8g6Lx9NtdzNVWaZZcqzV9xDf",
+	"zccJcgBqdMYQHxUtGeD7E2mbA+YqPV5I54XPdOSUfWJwV6xXpUU+4EVkqMXXja0U/pumk5CoOUsgLjHm",
+	"2Lmx4cAahdQD4URLQLjG6AhFHOFckzSfncoFwlu4XywUaxF7AAbCsxZJPUQ9+fL0+nz46uL1xXXYKNOI",
+	"I21yUlXdKiu7nPl6CTtyDx/2RjVzb7+aP5ODVL4KqKWL8faT4uCmYTO4ItBJUBmj7e4qVO9OKpSQejgG",
+	"J1euP6ECXgBu97VxO/fRCk829igfo7mfYQ/3i+XMWThxZp4DPu8g3s2Bjsm799+9ujgzPzdO8j4BovgV",
+	"25bUTcRDebHho0jOZoD1xwX7isnd1tJEiEMhkU71HNTepdorphutb97FvwRI6zWcVVKUAXABDxUcu+sD",
+	"IcDu+wKzQvsNiqDVDLAez7YSdbxB8YkwSkUGIOW+ybGhln13LNPMby/TG4UwvX1P3uCK64AGsLKQf9nH",
+	"0HXfsNldlPTa7S31ew/Gtou4/jXUKzd0z3RG8uvvL45/uY5nr7uv9evuz7c/X7XbP//xMnl1ndy8+f69",
+	"fvv9z92fr3/krz+8PvrlxfvOq9/Oj9789v72zfXF8vWL09bR793m0+XpPv93R/FhqbSf+Oht6DuUbTO0",
+	"iT0BWKW0cGyAtyRSTFiKDmFPdhzi4sEqk5ITxv7S87xYiWExxIZ2zz25AZNCxg+H1ythOclqb3CL5V35",
+	"8+e8AVVhvtd0NgfrxogEtKxtWY1FYD94GWhToKbkmi9AXQS48kaMCQSIs+M0Hm6JDyOEMh/ijCZjiXVF",
+	"ukglVzBVopZ1TEACj/mAJVXrm57xTc/4pmfs0DOuAGPcMIDsHNvMLtvI5RDFI7UtrzerGtDvBPadQ+Pj",
+	"2cxC4yVyydJmRJWrtIUWubByLFfjhnnFcka5AP+QxdjjaIqcXp1dXJD6fCFW5gY3DGObgYIROoSO//w/",
+	"nZUV2iAc/uVWNJvs1vytGS2o/XuK7iprAZ0QaodGV4wrPR1Yr9TFize5GkJO8SWLZ7gQ/PeF0WYmNI0T",
+	"IwzlmJh1wirl2HzFmsfWIE9kRBMyp6nu29n/W8c3EkM31nMIFmULKTyCAbK8aBn1JwsML2KH0IBmMlcD",
+	"4aDK9WrOYlIXMp0h0S2ogi/gK5oTQUgIW56j/mUxymeZBwyBIT6UwlvIDMyJGAiPFTTAB2AjhutNudZq",
+	"sSMqSCInA8EFGS0Q8hhAU4VMbfwr9/fVe+0jG7gbLoRrlRU2kMFasCarzmYdwuoVmODw6io0slRkxMQC",
+	"RJhJqf3SiGEfH8wGoK4hrZwxoRGJudhMzGYF2iVC6SFkfdqEU4zqF/t9hTbaCSlPxYi7i4lyRUbmCORg",
+	"sRlg74zNZLrqYwzSeiC3hFLJ3pFUuLEbQ6kV3hbLR76Ah+WAwNv+NVHFTv976dGdh1pOueudzeqzuVzP",
+	"2dPxUdQ8GneMcO+w5vO4x5rPxk9od9SJnsbHx+spgXsvfJ+0PmPz2YS6uzuL7qYGPFzZ/mnuHcuDFyjH",
+	"nCaKDPcraVdb5le3MMuQZuF4lMvcgP5sIHwaLqXimwJ1eEzuDAVM7kPdrSqh6NiiKIHc1OXueiCWrGYG",
+	"uACewDU7PVoNRFgxkFkYE3HYaJFXXNygavLD69OzJvprApQJtnAiyxJ55DuBRWwtMOuksb516JkzvL5+",
+	"Zfh+j0xhDrbyotEiFzGbzaW5gf2ifYrWKMToaBbBaFvoR4sI6WIK0JLCd76EgavlwyQWP8EzwE492s98",
+	"H4jct6Uyf3YsmepXObjAriuF5wYCQC4dCFXeHKoOLUFzsKpMq8p8U89PzGqRskVzsWGLO3zVgezQHADN",
+	"AftsmKX7yhHukmtFJaCbHWobmE8bA6hoOhAoyO0vG95rKKALpDb6UtuxjEbfAjGYLZyn8hODNle2pZWL",
+	"H43kLUY5zZ+iDKo9TyWAXV5OJUN4cJSfzOp0lhq4vKILQ8kZA9x9VG/WNAevOee98oiyLqxVSCDE35z8",
+	"gkRTKRVoWJ4x7rtySt7DrcrHV/If5lny1Yv39sdf2deZ695ys6Jl65fIjtpfR8Nyma+uomXmX869vjll",
+	"vzllvzllvzllH94p+8Agah7zWkMk63vIbyW/5roTp5Rm83V2oqRxGaMZ25ogGnq2Wud+XFvyN7vtQMe3",
+	"p85ZQ96zjXP3936O74KRtdmoew3+TC+HErn8mnszy2byK2IGoiKbKSBHZgWQEjVauYL3BjA4OfcaUjUv",
+	"3tky+BwIWk9tD71qH5xZyz+9qdX2SSW6dhlkVWlCf2Wt3Dfp8k263Em6/GzuUpElVDHcr0jUbdP6Jgfu",
+	"m6prM68qGfNWSRBN6ba8etuiFjCO5GyuoWRsYgvepTI3nEMUJppSDg6/rJWdYf1jqnTYJ9+n8vcTEo5o",
+	"QkXEYvubADr1whBpQH5YTCZcTF7SiJ2QUM1oqsM+tuF1j+BL3oONgKRSU0QKyRLjRUzGFFN2RzS6GQgL",
+	"rALwWhmwJDIpBOXAykXw50Ey8EuaJNC4ZkrncyYgzytZOS9a7sADS+Mkw1QOjO1AebJIGQHeAS5swL5z",
+	"0CPC9gQMCfvEBNakvRUQcM1kHPbOxvaIaOWqxSzLXAPpB7O80BADTdkYA2N5JZ6QHoBmFLG5rVt0pQt9",
+	"7Jy3pPA6jabW9EGnovmTqwC1Yy5lekNGbEIFqUdSCAaFegNhVxuAQgK9mbEdbkCgLMGWyAZklDJ6w1Lo",
+	"Oh+Y6WFQcCBu2KrRIm8hMFgx57oRxUhBeJfFDX8dFn5NBUBNwsd+8+uE0U9Mbdg0Im2l73IqExfwwx7N",
+	"GtsZvj79aXj29s3Z+8vL8zfXw8vzf7w/v7q+Gr47vxy+vzq/JHWrt5BOu1HsdTkQcpwh1ILPdyT11JxQ",
+	"FdjVoO0ppA5IuhAuOHqSndMBbFChoqT7nITQg8tSNVyPS/ZJx3WMtHWRDjUAXNZK541DvWJQnFGf2IpM",
+	"D4OoUaorpeQKRGPzyhD43JxgNRD4fov8gA1u867pM6apPehkIjEzXxEljUKi8h1xTazBO03jVR8c52E4",
+	"EPBqn5jvDERMNe2TPweeBBvU+oPa//zf/i9otQ3okvAbw3WwD7c9UPDbSSp/h98W8Sjhb1WIlNi/Gy7H",
+	"wDmwzMxwHoPaDyxJ5KDm/wobaOLv+lCD06QJ/8TMz3YtMWATZ2sZc8HVdJgyqqSAqSgt5zhN7Cve/3NQ",
+	"BPEcAIrnYB1hdFDrdz9/tqRzm7tko6FiNI2mboOxF6SmdmOwmfqglj84qIWkDu6QgRBymDK1SMwdW+TC",
+	"yQcEwHKIcFDDttRmGr/+OcBO1LiQNBnUPn8MTywTDL0PhUFx7IwSIVF0pchyuiL1BTIp83wwEKNERjfg",
+	"00FNysxlROOhk6InRDFGwg9sdAWffIk8CtrDD8Q5jaZe6a876WYQYa5lw5JlCf5/s0+Q9GNYxY9Xb980",
+	"mTBKWEwQFKhFTkno73RIbK9ATCnNEGI6x0QROR4IxRMG8FjXmWxAWYGk8U5JCCy58GsUHVjh5fWhz/vM",
+	"h3kldsZMx2C/zXjcdGkN9dA83rfDD/3Osg0Ys5TuYpYyXWgQs7FcCuQwhjVPUhq51qWgFTOaJivMo85G",
+	"sa8OzavhCajVSFBXSAfMKchQUxyEmIuwNQAQAEllS7qBYmDX2IuFkUCarjy+5vetHPI4dDA9EHjTXCyY",
+	"Ai5dqBC0Ve5eq9N6OKgJtoQjiZqCFAwjSkVLwac6ZsGoldJsZlWnAC0iqrDfqRvVG+uRgkiX4YhZs1aq",
+	"yJhrEp79cHo9/OHi6vrt5c8AIHH2w+nlVVZAH9ntoa7NK6TyTGkybgS5JYYTOTGcGT8fYocEeGDEMhw5",
+	"zHiymTzI/c0Kg4Ii6JKZ8O8gqY0uGGQ0CAbCsVoCrDbISyfjAFH44DOWcTSwphFS5E4Q6Ay/HS00UVOZ",
+	"alK3sn0iBcsHgm60c3N38xQ7Cz5g+KlRSAY1w5+9k262E6AxAD0jTfknFptz5mZYaPqb1Ynh13OxWqeF",
+	"DSRcZ213rY14w+a6cUK4EZS247XFlN9XbwO9UiEKhDk45gQj+ygIWLcfvkJDIpqmK8NhS3dhUAuN1sUg",
+	"aK1zkFtw3fjP9nNYItAYpzzxdSmu3CYZalhswOelqzdaqFWIboIMOBepYHTsxolhBBr0zsj/tjlxLXJq",
+	"mYIFsC9Q22v0HwwEu6WRTlYYKp9xBVFN6NacJamtcQS3jxzUGHNwPP5xdnr2w/nw/M3pd6/OX1i8Cit0",
+	"M94ERxayEBG5xcqggQDFgdQR2AIQXKDXtyCXLOaO21+ev7i4ApdCQNSUOgBizGFzbLCBWWs4m+vrVxmw",
+	"iZHIcFIgS84wFHgTV2TO70CoKZ2j/TZDhoU3tNgO2pye7KLWizxrIKbcEGYVkCUbERTSJFMJ8CmbNQct",
+	"r4Hoc+ScVBgVYukR8+rs7bvzfzd7WVI0gwx0EnILeIz10kkuJHxdOGuhiVTOIF3y22OYeYB3YSCgx4o5",
+	"yLhEjbr6PDGSJMsyglukck2ca9dbHzQ230DDEwwVz+ZC2hnaO/lT83twZjXPzNxCMgWt2AjdKddG3TFH",
+	"MzSHIRyt5lSpsGHdjjalAxbpGqpmReYBSn194LW36mvYyn4ySqYAbTbMECeN2q0g69Tyt4y2JySEdTTP",
+	"pNCpTIzl2IS/hAORAd6Y9w3BRgBBmn1hnDI1tXNa+5DhqU14OLTIOa5lPaBSV140vKJ9m6ULwh+MTgw3",
+	"eNw9N+jWq6umtKJDaZVbJn/kMUzdzrx2ZxxIbIcJW1KM4Z4Wtw8O6PrejHmSuE4qyGZwjwoxXviFS6fE",
+	"61nr1z6YLwKD54pw/T88/H40bD7nvyhOLDNX7dyyq2eMLGAn/vDZgOe384RyQa6uzg3TcygKoPqCZwsW",
+	"vJUKwDcs98FUH2Qr/ngzepu1NugeP/G7kP/q7cr26QS1FOaCTchsx3P7onkhwaJuq+vNF2rqmIWWhDq4",
+	"CFR6zZd/uL5+l22R93mqFMdeB+YEuWYIzilW87brVEA+1cuUiWi6tllBDXm0a4aVMszkirhiJBvEDKzZ",
+	"DM7+ImW1frv19IAIu7kmXzLtxF0Du6IHpnjBrAYIVzl32JZ79rdw+2NbWqw3zdi/rQW1HQjXW4J0nlR0",
+	"6Dh0k+bJCq6UZrf6MdCpmd9lD6t/H2fKPsT52t6Wv8ST0vkMw9cO2QpwiF0h6TdFQVAu1YIa6gVweYoq",
+	"w6aR7AuPf8KH8VkY5l8cAvTM08ofAg70kKga0N8YKKWkqpJlnmuf2FgWbRIrbCpyrNbsn7Vuevt+vE+M",
+	"aYQZx2AjcrSM7pxEhv0xiquVEn0SRceHlmjMuilVr7MiEpkF+CBhrNNut0tfRsgWqbRDEWz0ScxA3TPs",
+	"3LV8+TopZM7ijFzWSrY1ttTNXws608rGbp94Fq3dsAYYgLkvaSkXCQblByK0wYZ/nl9enV5fvH2ThxlC",
+	"8KMhlcGF+bVDpYeoulJEizS1T1ecN7Cn1rvTkXQhoBGNNcYqDp4fCPHvlneS7dD5V+vUhnY67dzj0bhj",
+	"+yvY4CE4d0FY5BqCKuWTIsinM0xv2AqcP154rGJ57vHhhnWeXuRfLH3q/osBBcRCuPsreeHFJSE4uJhX",
+	"TB3+PmS3EWNxYc7+696fLT86bt9t6pDk2j9uH6jaXkv5moqVa6S4NXOhFI+1Syf1sLjUMLBeHfOAq9aF",
+	"1WFMrlhB6PzHACtqg9FcuxQZqgdixmMB+Lzvr88agQOL3XKODC+qPDjZzLx9hsJdNzx1HvkixC9qHOCb",
+	"MSILXa/gLtLunuUhz3pYGjLhNwz6mwfEtbaFNie5cFADsTPKWuYJFQOVI6ANNPs9Bct7oApIBomgJYCx",
+	"u4Cxsj1C/G5wKIbrY5mS4t4Hec6TPSjZRpLCPrYKCuVay6nP90gv6d4N3tOp5657pbuuRoEnKfuNRWvJ",
+	"A7nVDbExKUliJEzewhgtoofpNPgw2Uc5t7SJDf62cq1YMib1sEgMe20w0mXVMTzMY0yztPrAjMdxgt2d",
+	"iJCiWXKZmBNbFWmzsvz40N7YXp/JPysp7GxesJ7tvn4OCs/KOUOUxtR/Q2dKdOHhKSbcjGnE/Kdhk4dG",
+	"xYDuKNDzsiC81NAL9PrCK0mIJ8Ac4oD/6Bc8Jq7dq/JyrTYenTdeQCYChc2Fu2yBqjE/R1SBXy2WS4H5",
+	"gMd3zOZ0G+AbC/kxNX8F4MuvVa9bdbpJzGMELnAOW9stSZdmLhe6dVhO2xUD6H4v3ugaJTofuZ9Lgw7F",
+	"PNUNEtvW2hLAbwv5b75hsrFP5LUXHy7aMgGqlCmLmIDoE3TAsSGsuheOtXHJGRQfQq8m3wS0KWpazk8g",
+	"jCTojGWA8g3oa1BsR9kH06HUjhBy1vzukmN7TDGlyHxhc29JjJOR8HcoU8VizOJaIVtKMQKpHdDVxMWQ",
+	"pjKJrYYCKcZybIapoz8Xcn2NCrQaiIgqdkLeSaUnKbv6xysyXiRJE3pNYmwpIFf/eMU1Iy+vr44bm7pb",
+	"nhV2bY9uUnPXQzIgHcABabdJvdtGk5qOjFJTbG3Z3bu9ZNZRsvOQHSXNfFETgegv1FW07tQ4Erow7Wyy",
+	"+QESso3JjyE+2GPUDO0uY0dQgMBzhlTXWPY5mkqhS1fC1cicrpTO1KbeoAdN+d69LktXfVM7y1LPJNde",
+	"iHXGR7R53I16zV78jDWfjzu02R0dRb34mD0ZP20b3mOIZrY15dDT4hXQAHzF8aaBet1+5+gXkJ+lZpx/",
+	"yNs3f/zcffPb++PXf7z+A3tkny5f/fYdfzN7f/vLb2+m+3N1/8aYG1TN4P0WyNX8bn84DH/Eb00s7wPD",
+	"zBUkudmbuZKLYo6G8qVe4fcbxF+wCVLTJUITo2CuShIqT3e6YWyuMtmC5+QE/GWQdcQtnkcRe8j8GVNu",
+	"AL+jnIqRZ2nQgQjhIoWBlw1itQDDOQCkoJ5jCbhIXs6XnrUhscXyJcgfQ5nFFbL/IuOymScI7BW4dALb",
+	"7UQmPosjp2jEAviyHW2b924tmQy8oV7RUz9LmEEXnxHrGruVrIeugV359+pecAFAkrVIdGHTISXSIS4t",
+	"VNEHvIHbmbNtrOH1j7+BrwGYg/lmvoM28Jl/+xBvjjffL4ll9HeQFXagO9FmYxs775kAL/6/Eo//O1Re",
+	"fcV4x4M4R1xdZ+6Y28rTqhSCb7Vbd5fvVxhkK5D1UJG+yaLN2lTjcVuX+S/g95WJ0KVDDPiWSUI8b5hq",
+	"DcS+CZpkY35mhaTDWa1Jul2YzviaFeHFif4rsbT7xMz/i9wJ3Ml7Xoqg2pnzdudRXzs+ASCDK42sOhgI",
+	"SsruGFsXiel6rsAgQ6byLPw5VYrFA7HmrKmv+2RgFKO/uqyu3OUCOZ5+iv6jtfx7slf6/UBAZi/m4CMo",
+	"aDntHiTCrlT6gUA4rVJG/YHsYSD24Q/fM11iDjs9QCB+M+pZB6Uhb5CbBFs9QseHe4S6D+0RkuN8CV/Q",
+	"O/Txi3QUv4eyvCGt88OUR1NwMWHvHy3Jdyz5z/9n9j9qOxtid9wcep1iAmhgzzmoe+jTLiWFXpsBO8fn",
+	"2OYSMmLfpfQ//29KYkpe8smC8ZTmk2ntnkwvm0x3j8zDO4X4yzmoVct8oKTG3lpS41Hn85qDC9uW39UM",
+	"6t3RDLoGDr2PMWQ7B7t7902b+NfVJi4Zje+tS+yUMKVSPh4XHeJ7sjpg4XOqpzkH5y6vJ3dn+Ed/LNMZ",
+	"3JLFAp6s4OZzqqPplh46NqIz3sMMqDtp6bvYqj1oZN2B1miRSyboDEtJGXZgg6DYWrgpQ5bnSm/VI1wJ",
+	"2h3sDJjLg3jUfIcY8rCAvGARm40Oaf/qz+Qd7NkXyb3/Qq6stXV/MS6+H/9WNpAa/3+GX39rPfIVZAvE",
+	"6h/MfTNmLDam4RZQHtcXHVOUrbWGyHtYERrmGqKtswx/atp9b168CAGgJPuAI0JAaGLbZIbmRUho+vHq",
+	"7Rs3RJ4m6H8fHkOt8ZEqFCc2yGIOSBFyKaxPhoqBwDoumjioBFvxV5A5iDJgyz2zHMCICjJiA5EantI3",
+	"purC9uk3Fq0Ps5xnE1tMz0Jdt5ADkRdau2Fs+XIvcHnHLXKJ2EJZkWghEXAgoIg0spvBaJpwzMcFZAg/",
+	"dSeR0MJimXKtGUi2keHuRv7VMW1iSpOxzcdsIAxMBoOg811mMXzDZpD8vmALRiBUtXTtS62mmtNPuTRR",
+	"oJBv3gMx8U+EqoFwwCzc1V5/x6YcdGBz8YktVEuhs6ajCxwfiitZw2/IMoGgN3+2PsCSnTBtaO0y5SHg",
+	"BYW/hWY1nfWeLWaF4WnzF0Kbf5B28zlpkiFpkX4IRdwWsRXQvyuzR64WoxnXL90lu4e0t6e31q+dJYzi",
+	"7bDo2IFZhLiBjAgkFWRaflkXv1vTF63a22/N2xSMTr/d/eUB6LJdt8BRDqbdJr3Cnnfq4CXu2YT/b6FE",
+	"fFMcvrLiQG34T45tTkfO5/2Ujkwh2K073LDVnjmM5smSU5uMVmSesjG/hWtttJogQ+jkKYFRVd5RY3Vi",
+	"6/CNsALkPT1lM8WST0y1yBvG4rUm8q3KZL7Tdxf/YSZ+X+aEq98zrQsRwBU8g54oYD1H4+e0E3VY8+mo",
+	"Gzd77JnhOk9GTcd2jumTUS2oJVTp4UL9v+x9y3Ibx7vfq3ThLARWASBAkbQEliuBSVii/hKlQ1K+HI8K",
+	"05hpAGMOuvGfniEFq/gM2WVxNklW2WaZdR7lvEDyCKn+vq97egAMxYtky7YWLouYW1+//q6/39o39s+7",
+	"T/q9nf4ufMM6iPkCy49xdBv9xvS39k/jxxdvnv7zJfhlzcCWOavgbNzYhf3z7tN+d1MXzD377W7PdNO/",
+	"Bzr1NHoy/obvT9p7Yjdu70aPx+0nfGfS7olubK+tdQoHhbqgFprFXM/GimfxSk/+9eqJON3Lf670BGH/",
+	"312/u7UIxlVQl5q2tni/8vnfM5EMRI0Fy/TEDPz5rjY3DHOPNOOUE7RKNLOSDkZkzIgbnOREt2zua4bT",
+	"39qYCLb7mL09fdnWfCI8Ba/PHu+wjMtYzdl4mQuNsE4zUPMBlArAkwgBQ8l02V9PTrPAPmPiizp7Pmjv",
+	"7O2jChzIVOkcWh1xcECNBX0AFPsDYskxmjBoOJYpSSFAyQCZdYACGt1MOOrmRgCu4SkmQ1/NRCZWhSD4",
+	"vVqI50SqOqFdEC1kiNsoLBEmw18CkA1B410IMPF5C0N6ukWoUi1mjwlEtXJYPQcshL1IBWfIq4MA2tQG",
+	"+EnDQPqUOg7pCdsHyFpJmjpWxK2Wq1oLJImilscwRFVf3vMWMLDDniWXwqXP4REYyNDKs0SOYr7UIVEF",
+	"OikXHjjHImGj0MnjEuVtQzoMliuWU2Nz8dCMXd2ciFQWlzU8vIgTMNM6bBDIzSl+gzfHo38Mf/YzYZCZ",
+	"sVfJ6Oswc5oFkmeCzbnkU2HZSVfWAQSOUjVNJNEOIYb7hVjCMkUEJ85SwS+o4bRa54k07cpEfZIgStNP",
+	"zSY0oMFEGey2/NqiYo+7zEyhny24MruN/uNu7fGyfo5ctxoWqbiSrGhUJpAqHpgUaipbFkbHCAX6eIXX",
+	"qHI43yHhEIf2j041fJj+ciGWVTVkvvND/s3pb4NedLQrvt+fPn+SvOhevNyZn+yqN/v/PH2izx+i0Nxp",
+	"aHEF18bocH+AtIajQEHqr0vZwJ39RxhoD9tb524jwfAxrs2unwA9HhUW4lPrJdcTp6yUaYngUiPRHnFp",
+	"zzAQWA523/vevfEkYCl9qECRx8IJPNIObtloh+FtBR2IT6etHKAfDSOzxE1XEal/KO2QR3lrT7pWpQru",
+	"CqA/1weHNRG3/CPnxRZ5Mt1K8JYI+GzxnMfp7HyxybEeo/GGrFhSvL7krNgaNeBrHuxDzRNLSLpmW6xb",
+	"KSs+j1tnuZLC2C9h7IAUwO5QJVslEKN1Y7ewYhKB9rXdnLvdXp2TY2Oc2Sxrp5R9NJXgQiwhg4A1XUNT",
+	"qgICGwu0WyWrCWq3Pfw/S4bBx5NzcQz+eq7Tv0wc00le65Cs9xJ4+28ubrvxnP+mwvq8WgpdqTk19q01",
+	"bFuuPS3C2CB8VuS9RbQOPBiJibfDvqfdE8jb7XNd2cn4avtVtOjWhcBqnA8dEKCKqis65SwFkn4UyDzj",
+	"k0kSsUkyLTKht0p1DMzOTMzVpYjBXF+Cs4VJ5YYMiqjB9GOlwuiMV+/bQuZZIjTjY2Mve7TCLcSiRq4g",
+	"CmBCiVeIcxjbGylyXJIqJzFS6QP9r2Nbtmaro5cCRHGi9rFTzJqh44nbOkByC7JyAPHYNKYNfgewhwlQ",
+	"PfxwHXbYgF1lSk7LDwCgfSARf5cu4mMYjsJF4RFeQOjWCKsIKs+KeCryTiCRrfpjVvn6ceSsc/AkrVnn",
+	"VNjjjR3MFdIvS8UKGav6modX4kFGO4yk0f3XDXearhuGvVKAZ04py/pb86qVma8Awd6SMfgOyjeOzwC/",
+	"fSfzu75S5IBkQEmgbSbScs1RN3WuFhoocBI5vSfVLOWhbTD56CPgbSrXONbJgslg1hQkd9yJy9W+qY/e",
+	"Lhqg+xp5eilz/n699WMVL22s/sXZ65M7NfGYYvWYYpID6xvrtVik0mIu2U7f8q+WzmH26PoRS5UyM4G2",
+	"sZgmiBWnJkyNfzULzUwhqSZfgj14i5l1vlI7no651g9z3GG5kQ/2HBmuqz4zywAPax6+TGc+ZysnwIbZ",
+	"LHwFa30qzUVEbidUk/sb5a0GSPY3G4XQj5UT4fbtPCRMQDcbQPJLEuoPWy0nitiW/YPIrQm/rTAknfv5",
+	"nKxTol4GeZ6L2zpsNj755TmSxgJh+8wx3P/zeZFoJdQ4ktYUlM7XlI4/tGoRjKdSY48rvBwJiF4GJWOO",
+	"lpHk7bu6ksXzDeZTH5IeQYdrOWhgszRIw4MfMSHPErWgveBf0OukoY6Vs/ICOMUC6YRRk99KpYTnjLq/",
+	"Rbx0uYr58pFlgeGahc+GJUgI/BrCoahrQDCeiZx05E+fAt+t5leYvjT6DR7z/0yPdiI1t1dGSLRZ+ktm",
+	"XI9KvRd/s2n0kz3eFe2dyb5o70a74/ZTvvdNey/qTXbGT+MnotdrtBqJHlFcgEDxHQZrBSN1zhMJquTj",
+	"PRgFkY/yZC5GRR6Zb5nWs7fnhw26qNdzSLplHxE+tbd3e+n1Snw0P8OaPV+4p+cvInR+9qTNJpny0ayx",
+	"udgW741Urk0dey0Faumxigpgt4OTp0I3hAkYSSTICeEcD4HEhdGvGFVN9Hr40sCB3FaqOBCCcxV4gDXr",
+	"YfdalTJflQGGLdAGZEubyYnZ8rmXD91yVDpOeVhPiAtkszbnzYhLKEctc1EcQY4Zki1KglnJCXfSjadI",
+	"NwhsUgS54/xGaDZQksOCZzkmenfYYdV1Bh4qHhN+3JIKnLVaqU+A2i05FTGLi8zOHy4CyM7WM3XFkHuV",
+	"5xaIDsJPwGaIswpvQD+UWxeJZuMiSYEOay7mKlv2EdFof5e9Sr7zCpgDCXhy3oddFVfvcYfd1zmz6cgY",
+	"wvs/walh99TXA2TjAcIXyegvk4QJeLafGzCwtq6dA/RCkcbsGOhME0mV0Za+KObLz1vkTqg0ORWxQ3nL",
+	"0nJJ8guBZfc7T1gBdduDdMLn/IstdUd0C3N4fr669/3eWt37zi4Exx5S5P4OtgnYTBvhI/do2ZV1Y7/8",
+	"+eo07pAihCIYRfpHNVFzoK6Q7RziCm8fJXqhdIJPrRVGF9MpVJxxNklSgWGYXDHNqVDZHXhQcFcNw/I8",
+	"59HMXD2Ap83D3waNKXL84GR2fgWWok1o8C6qev1FpzB9dSf9vdxJvcf3SgpaoKtolCs1ApaAanbQCpIp",
+	"AknPkbCfS09rNMpiy7sChZ6oN7q9CPhDDllPq7nFMpjbqhVQM6c8kX9kXlFNhyswyyt9DKTrpFHPmzgu",
+	"REJN/VpXvTsMHVKBhLFYwS1XyC2J42M+NV4ixy8yJ/tumXVIudAyEf1FjOjhZlMWEa3QlF2qAsCWQPui",
+	"2djow6ua1n4UtQZ2F9kOpbgqff3NJ+uVr1tkfUUzEV1QSwNHcwSM2Bjb0ZZK1jedEq0LERtTcMIz1uTa",
+	"yC2oHTZWKpL4O65Vom6lQIQNd3vlHZAIwHQylZBDH0isF8DvYhmwFlobA97yON/sLgyk7y8sB2Ip0IUK",
+	"VqnI3QqFlofUeWc1hXc3HAO5HtbfkHOPKq8nUdWlyDoMAlHlJNh2aEbOXz8LoZqA4KLMhdluNnkekhqI",
+	"XgSaq2s4bOVUvCnDXw+go4VXVU9KfH1NZH91yD8W4W81pLjy786zbjHejZXFE8iEQAEIAwfbFlM/K236",
+	"HoGC7bJQE4Spdt7mDSHLu373LgRS3vB/znprXMNoTjT6DbF8MRs/i5LXyYvjt78d906SY30sT/eiw+P9",
+	"44vFTz8cvnjaEcsXv8U/Hievk+Orn39N05Odn3/7efniaSfaSeV4/n03/ulF6hnfiWz0n+zvAg6c+c6I",
+	"9FAUl7c/9DDYvOHQw+GKDyjf8oq2pANPIKGRxsjmes8MC1qXr37vRIvV/fBpEi5ypc5m5JL1ALT9I8Kc",
+	"SWrCxqpAOsjbN9nfGH3M1xoLtuHE+eM4GCtRbwfilFU7/RmSI+zSxBSJ8ZIOSWIYtxAfJDS/8PSI1UPp",
+	"r50mEW1o8z3TJe5oDeJqqORqfKZKla8ZBn/7Gglca5Bh4O1rZ4SYh6oWCJQJ3wgKgapQnhjN3+UiO3gk",
+	"0IivfO4zqa6wyBizAwLJpUdMSWqted0jbfZGggTHtr+syVkByw7UazA7AhklWVQkORtnRvPOKiBAaiFk",
+	"LRPUK+zfQxUtO0y/fGiUM0MhmOqI/WuRRBeu/ly32FQpLMLSiXkb+2chsgRqTWFnk2ubwhDfc52z//j3",
+	"/7HB2X3d+ui3n5lPEQ6TGWi9EAJVmH8WPDXrhz5K98Tlh7+jX9h//Pt//b//+798/PsUQqo24DsjHOhb",
+	"0Gd0g79nyAqIKZfQAj3nmdfvM/Mn+3//7X/+9+qXPSLCOziBYdJvgoqAxfw1/+B3EUluvBnHCoaIS7ZI",
+	"AFzrjmR8Ll65UVZZsl70vULqAGsiOW7uaHoh0tlCEHIMdWorrCQ5TOD0I35WQl8zr+I5c7HPrZrMo3+F",
+	"Bj5U2PwO0djb7iTs0MfCKJisBYWmZtS/bqzfbWN5kSxHQu3tK/z74xvLhjxvyO8RMs+WRtErj/KmORda",
+	"rJTRLeZxwbYYYfsFEnNsOmwADJTTzFhnbK5kkit43dhY+TyaYW7htMhEXH4FdmAg35y+/uH4aHg6Onw+",
+	"PPzH6PjkfHj6w+Dl6Gx4+Prk6MxqohUcx0gZcSAVlWsFsoluazzNw60DcBdCA6BnQFpwyVM244sF1HdF",
+	"mdKa8TQNpK0D0x0W4niFLNH9QAayzcJiQQgqSMsAr9RFZOmfzSnPhFTFdNYi7BueIjyFrfdKNJsJnuaz",
+	"5QG8MRbTjMciDvteK9H111r9ktHHdaquUDOSgWTMjdfR8Nnp4Gh4NHo5OB+eHP48enUG+ryLlWy+e3h6",
+	"+vp0dDo4HzqGAZqRR5pZjmEzxaYn5hWVziibBAWN3GPzRBa50NR+6qC6kv6g5VfKLgbbTWt2wOoy6uKK",
+	"Goj5URLfV8hy+YR9M+0OGICuAxZo2PeWGXp74avgS+6Y6QyLhRGxIbBXzwTTM56hPlWAiTYpUttQ6Gd4",
+	"lchYXQFl+kJkkZB5IJumO7GIkjlP9VaLySJNbaJUhbZubGv1UHtOjN0YzUQcSEJK0S1E3dTs0FxoHxJq",
+	"tuZLXXMOneF+vkUlMXaVYQ/qKCLwaiUYTVgq5qjZnRnjVxZzI3F65g/86RujXj7uxkb+fGIGiV8+oLUN",
+	"NPaNfpeSfSDyYU648vzbPe/t9Pe6/Z39f4OUoFzIaDma60a/92RnU0aJy/6AfAYcnkb/6dOOuZ0GAjtt",
+	"FOJKKzrdnVs05JvVhuzu9LqtWvZt1x4rD/xWfdPZ+1ijVluEeVT+9/GXWkLvckC8/eU1Ah+vNuLdXdm2",
+	"n4Pku0lld3Tgj0hMruZt+Htj/Qh7rq4sBY9gmXCZjGNB263FRGfaYUFjUYzTJGqxOX/f5lPx7eNu0Oh8",
+	"lkSMP40eUlE7cKqMOIQj22Nq9xQPWjQVV8OVGLcRdKxW0TiDy0KzoyK6MP89U8jk+fz81UsmZLxQiczN",
+	"cZqmAN/GowviFlCEgpCLQNobtyowc1EquDmudJHmus8yEScQlkoTeaFZIa8yc+rHLcZjqIaIWVygDBLa",
+	"ll132MDGQDO7ckDsZwqcd4CY9uPwu9HZcHB6+Hx0ODh8Phydn5d6SjPEZLM+Ph1i4QNLYnT8psAIap2V",
+	"5CuwJ5AUJWWTg6/GrGIqQp0JaTOZozQxr+DaFUNSmUYqJnmHfc+TtMgsYCfwudLQmK4FEtKMzVNeb06G",
+	"zwbnxz+sdMjCau13tyqlzzpX2dySRpgT3bQDTpYy8RnAoTFLQU4TKTAiCqfw0FwhTttISV3MiYbOVelP",
+	"XFV8VQGGwvRAQlk3xVnB0wRE6XbS7HEro7SIRWx5zzMxKWQsYhpKDPZDG6iBUF3OmnvdxyzEK6Oi3Dnh",
+	"Vof9wNMkpjRqEMXEjefcqWWvTNsIihCVgBKYD0KYkEVd4hIkmtnc7tz/HdP3SNcV7/OMs0JuLo/5UYxx",
+	"k91GOYDJsvxXe/s+yjYlemfJfA5Vz36C25xHMzNUqeCZ9fnU0HvXY4r4HFR7+0CTZf/ufQZGKmzbxrbT",
+	"toAx0jJZLIzkarxauRGcmGySiBSizzov4iV4+LM8mSRRwlMwL9I0mQoZiU6n4zFjrL2szX5MLpKFiBNj",
+	"zhVZao7lPF/o/va2kJ0re7Gjsum2+WubXjFyDYdDGESNGago44vKaU667O2DBm7lnNJ41GFh4+UWGzvs",
+	"YNZcKK2TcbrEWq8/h4PgDiFD55jyav08eQQOKdAnVwNscH0k3qOd6AWR/Me9yxXX0D1SbcH/s9eFVASe",
+	"r+R1nCvF5lwuS0IFQhcyNgmcJht6YF4zSklDKdsP6NXws9/8e6VrizxbjkDeNPq9nbvlYeTnSr3i0sIx",
+	"6hsjX/4Rkmg7a6wZVmcpJDTB0NxA1IYhdDXEszw8NU1uD0yTQ4eCal2KPGfzJJbJdJazt+eHB0BxNCMJ",
+	"grJfxFtk+7qRBxZzltMMuSohzZqhPwOubd6ohR4xR6VlqD2TL9NTpb2bNqlokZKxpm6VDhcMAY0RcybP",
+	"RcyaRnuoDp3FhM3hcDHjvHlQtjYq3CUt4vVDVeE77O1xqtByquzuUj9FxB+Nk0WFXaCzjjH2m6ZCTsXW",
+	"hq2zrj54G+jHUhPIxXyhMp6Z1endbGGNfe2ENBiN6X+uQSXdCYbCOPTTde2+KQabc7yHJ4PvXg5Hpd74",
+	"LcSKNuVSC54XmRh5ydwbuv8psr1zii/XTWKcxJj3Z7VCYG39feas9ttunmzr79v7QoKejYG7SsKQMqq1",
+	"FBHlm3h21+/T9zJhHmliYr/bfrM/c1KJU25qD4jqgjQWpTCK3oQ1w9VlHG5ZxyU+YAxSv7c00c1N9kNJ",
+	"qWBkuBmIsB/I0BuKsMVC2rjmn7Q2QvPJcMzjkRV+IQj2uzGN0/yhIeKb82gy3BBIiFVUHz84u+LTqcjY",
+	"22NCIzVb2iasN8NttRCSLxIoejEGMQit2IEwBnKcSJ4twad7eHTSYgitriaTNJGiw4LGwKp8QQNScT3Q",
+	"dUoDgmOa+y7coHEOzELAkNQA3iBIqQ2ZUyB1Sa07NrdqkU4O0Cq0WdNYj0sw4eNMXaE5mqqIp8AGAzTK",
+	"GEfIRKp4rDs2fd4M2nboPBEaCkZY83G3t9VhP8I5fvT68GyEEvUI5WgI40cpwQhKN0lSMuQrtUfYXrvc",
+	"dru7YFefQiqxZQKDNoQIvoo8HupKMlsEdUYrp/1GpUm0JGcDlFurK81wjnWL6XyZArz7HMqq0R61csVX",
+	"I1WWTBMZSCXT5UElHZxaicXhZT40WPzoUcBvWnM5kOHz4eAoLJPSESsiJPx8CwVvYZNajMD2YyLQDqSZ",
+	"10d1o/dIQ0ACE69r3OxHZtF/1PLMxft8e5bPwSt5S76hJK2FUbANxBxB04eaCraVyduc3ENjsIBbqmY8",
+	"+XXaOovYI2O3PTqgGcefzOIyP5m5r/ySzKfe31Bk1z+wC6Jy5yTjc9GGqBpUsdvPjLkW7SJL3A8Tlc3b",
+	"HI8p/O3zlMb9ZcE9K3Ie3k6QCIM3x9Ul5Yl9EOrvnHzf/sC1Fvn1jdlitKCMFMFLsLOsgChPgkeajQsZ",
+	"p8K7HsimXMxZqPGudpG040Qbs+pSyFhlIkZG/UUizel7KTKdKLll926SBTJNImHGosO+Q1mswc0PTj8s",
+	"ZZpgru5MFVmHDaSVP1DCmWhgILS4cs5BVs8XR1JgYAbmNi41Vy5a3Wtej3FUOr/qzVC8nL5U7zmzoTgz",
+	"Zfga+FekzT9rPlT+TPe9PD4cnpwNG63Gyevz48NhzaMduq+Tv8/X43xGXTCtaV/yzDQfFpUbLvOPF2eN",
+	"VvWXw7PKT7Rg3h5/B598sfniykMvcRH4P52oPInEDW+2z7y7jTMRRLoZqLtK9BY++iu/5Lgy7vuGRcqJ",
+	"IeDBB4pZkg8IpsGKroTSqkt7LZ623+1+Fd73F94DHHGKfqxrA5vlN8ZMayX3oFSiYGK5tikfENYChVyz",
+	"5+fnbyBQ4uI3uSrQYAikOebNud1hd1PMWNMoxYG0/KGoilFeAoatM3DGsSSvE8EYk3xw4h2VdcI75b+x",
+	"wTH7jkcXQsa+45ySdIx9jOdPo9+47HZ6ne7tfenU3vpQd0RgazxNLrHi6T4r74ZV9DK5FNJ8BEbYN/WW",
+	"OhdzWjVzYZTwesMOymIZ3sUmfG4sfjKF3mRqLvKZKDRWLIv3Fk6BIVw8RelOh4OjV0OAr0e0JGP6zIRk",
+	"r4bnp8eHZ6Pz1/8YnqBvlAolIZaBdUlaGLMugQhfaI1AmN8++w7tv6Dodh9HlbfBTyI0p3oPj/+rRIut",
+	"A2D9jQtUM+mAJQJ8sPYKmZohs+8aHB2dAje9LrOUApkrxpkWRhPIEZZfSA8+ilhpqohG3V0qFWUqC6St",
+	"ZyKQ8fVSUWOfssx52APZHLw9fw7JWqOXx6+Oz4F74tXxydvz4RZkttlgMML4EeZSkrdsdh2NKRlq3N1J",
+	"pMc7T8mt7PuPib0EfLbQVKM4YTTV9/NiEAC8wsAdbCO8L/lYpBhHh3ItEfdxCMF/lHKod0U0rYxfMaMF",
+	"GfsRc4iTWNeC/+GSvd0Z7o7R8rz6F/Z8+PINQziO0SzPF7ZETo9ylfMUxGAZIxkvV5rdMhtipmJSbI3Y",
+	"6ATyX9j5z2+GN70W5llkgay/5wO++dug8Wx4HjRa8OFvg2qCdNBo4Ve/DUy3g8Y1ewxjdVsAPxjAc/G+",
+	"NheHxMJDOBa/0LN6xVt23frQoM5SOeCqy8wTc3O38jbKUt/JVStQS1/Yks/TkDAZcsQEfXH2+qTFwCsL",
+	"Vgz8q8OOwQOUgTTMLs0CSjQLt0ObGpIJrVIQUsoHn4NtTp62WijN1wshB2+OCbv7Hqfr7dYcfebIwibU",
+	"rDu6zSk9948j/z1UxXPf0QpZpDSRGxREf93dzBFsrAIemROdR4CtqFlo5E915ZIagBkILM8EqawEQxJ3",
+	"blhuPw9evbzbcrOt/rrcvqjldpUleS5qXErAm1W71Ha6XSzKoQocsRAyFjJaWq2pT1U9aHWgOkhOZPAQ",
+	"TQNJpKlKGqEXKRl32F73canxecEWjLWArkTwGqAYdwJZzc3OBKQFTAgWH1/bZzN1BZqKmuRYR0Q6QaIJ",
+	"3jRuYbqkrSKAFupqF0rG00iADmneTZELLPQw6lKWXBrlEAFVODaTZYW0WYLAUgPtvbOPvOYQOIWJejCk",
+	"smkoQoNRhxv9hrowq1DIyyRTkiDpSh0cg4FmkRBaxu22t2lvIiG5aX1jQ2cAq80cfbZgodP4fTIKageC",
+	"wngQ4qLVRqu3p283RBAc+jRjNPC3G1XZOhHQuVEGuPfebFhe9rajGc+3S5hEXQ+ABHL4+JFmh0ZlOSwf",
+	"YYM3x1X4IbyVnR39o4zo5EqlOpAIfoWxnzlEEFlhYW77DPKFCQssZyEajaRPgbW4fdkLqcgokGvs1sBa",
+	"3el0MPS7ii5E3pQSgjaQIdQghZg1mCcQDp5w8HWHtjrX/BvqZMMDgkF3BdthICsWs08yNVVgkGaqmM5K",
+	"fiOigS6tRt3CGGIip5hQjSRaPvwwMm2BVgui483rMw/0a8bzsI9cTYUxwa1HqsyialXTaQG4yZZ14SIX",
+	"MY0GAZ26mpurmUqrkGR9FuISCllTZSyMxaVIjawKt1qBDI1ZaAbMwXqGhCEdmvkfGfmpQwwVwC+hhxVN",
+	"kGbuxlESh1sdGwXFOUL3pJ3dLOPAAxQaKzKErFx9ECABOP7FmhgMbQH9ltpiG9jBuh1si7ZZZNiCmUoi",
+	"EcIDC67N/Zic4RdhUda4WQFKpVAHqFmk5iKQyPKtmds2/giwJuaPi9jcEos053qrw84UZn2HVtCN0EkT",
+	"siYAe5tV1zJjUEQ5lOepIl8U+ZZZocKs1ECGi0xoISMxMnpgmi+JoHsCK0pGS/d7h4UydLgyvQ57JeZj",
+	"kWlr+Xq42IAlYA61qVR2sWBgHLvRZ+ZkCNEr4g5pzs5g57bPzPQNL43kY5Q3D1TiZu12StnTiWaFvAiJ",
+	"IEgzIovD5QPhS/bL0euT4TuiGA8kfX6kQEbpDjk+RoD/GjKOFW3wWsJChwz7EOfWbN/InORCsxAf6bAB",
+	"C/sQ/m6D08/YfnOLmQ3Jf5hy3dtjGjqhkxQSidFbVsFkwBx10sDnSRynROBTzj2MFeW348AApZrf5Q8B",
+	"JvcEjf6HTqdzfY0TKhULaTTIhQfSNuOJRkZ8QFeDJ7cwkR9z4CHFwK1JPeML0WKh/5HA4h0HjVYAYQH4",
+	"B8TU4F+RikXQuL42y81pbujrENrKH8ltXPOAheYJkCm4sh5pbBiDN8lmCMJqtJLf6ShzLey8PUlohdHU",
+	"BTJ830YU5jakW/YZJWiAsNO0inzcFPB92TSgmUgXgQQSPRhBcA7Giuoi8myJw0c51bArKWWThT+1nyFc",
+	"rC2gCiGoqNexOQJpJe2B99hbKiNpv6JjKNewx9P1T2LoFDNuOFS4bDoInBDFihebsQK7c6vvfRlCSyEU",
+	"L7JwBjmz4TzROgTXZzheGpEXlvSLNlnKhQsQWtAupK0D800/XGVUqDbW1qAAkqqtc5WJkKkFJPvU0+Ib",
+	"BaPUL9bjuZs0qvKWbWiHjZphGPG+uHs4PavwUyv7F7crYk576Xo1qOFAtpwJhPqPzG51Z2WnhMUmNa0K",
+	"9j18D45SdnY2ZM6gMhcj4T0KyOGm2yuw3bYvFKiuSE7T3orwJF2fQM7SEZYTrOO1VUggTEsTWdiT1Wp9",
+	"kPYKj398dH4kRBlMfuPIayPZG54l+j+t9tEfHKx/3AAqXp668KlJISOLJs2zKRjJutFvfAgaUZIvg0Y/",
+	"aMDXgsZ1Ge6finxEzTFmACQ/gorSK3l23Zuv31Wnrffk//yvQ3RDF1Iuy16YpvktHPnv9WfQAcXY+dDr",
+	"iGgK/fzwCCVbpOmnHvFNbbIdgDPVDH6Rq4Zr5sqQb3BkUZGd/TackBGi5GwY/aow+GBssIXI8oTgBcEW",
+	"Wg9m+4kav+BdZZoE6hs4tutTefvsVRSGRnh9TrBJ0l1wZBOZ6NnIpepqJE9IZCzeY9Gxmi4yNXblxbQG",
+	"Kl9sGHGSIrotOaUXhQbeGAmKLeM2oxIL7Y3coeALdgSEj9GpeVq7ESGfgzBlG/3eN/u7vd7eTrdrN9OM",
+	"59F8kbZvWY6yIttoCvE9nkr5ES6A3v4aF0BvxyzdnKclO8CT+ywB7/xy2SIwou3yTPGS/Kyql8Qgge40",
+	"HKCU4Qi4h9fUatTccPyDygQEOJjwqBlOvBNXWWCWWYALKjArKmiAsYJ6oplkeMxNM+mHsLLgStC4bgVu",
+	"GQa0PILqyqWfr99dG7XnzzkWfqefizRVf5Oe366TAYimoFHpKJov5u/GXfdXIS/OcBvVwSei67WaT1XV",
+	"fuu+RQ9s/4Q3473Xrcaasl+TeVmB5HP+lcZdsRhAbNRYCjd/+REZETe14N7ZXjgD9ygIxQfvVRaKj1aL",
+	"Q2+DaonP3RPbEh++L8Kl7e0DcC7xFSuVk7d2kOPTG9zkO3dTN6iwqMSitRQ8eMFTKQC6hWXCSCAR+wZ3",
+	"H52/YPYYs9oNChKoJbRerW5ndQi7RkEnoe/d9SiGjp/SqHwM1MQ5Bn1nAZVvNMNqz6lEKJAe3x0kyDMa",
+	"PMb9Xeh8adR3HJGtViCVC3Vt8BRJJdtr3qKmdXsBUFZWLHIRU5nRLUOJbi+WAUXz5O7DlkZZH1euCd8j",
+	"bq6Dy/IPmejBpsF0VX+WZMqGe/KVdqsi79ytigub1TYv5nkyTgVCc5Uncqv0I6gMPe1enAbC+MlNtV63",
+	"hI0FzMdElj4/XJVponNKAWyhNwlf1jEXmlsh+fEC6cVyOgzQQPAFPNUK/UeWf3YVYNbsDECWhVSYElq2",
+	"RKZNohlSRXjAtXUQstiOTwQkaxSQzTCyvonyzc7O3r4xUT4TtqyzWqz4U1dSxKPxEmxec+5vAoB95z2Y",
+	"JngC32WnfGpY1i9FI/gDz9T7idyHSRPYwORsx62L3lmYva37SZLtD/D/+tKi7z1BkYk8S8SlKIWFH/c9",
+	"MKcX8LF5GNEUY00w17Y29QiX6MfqeAb0spVCB9ptG2p27C6rr9n55Hg2f0Lxcg9hcpMg+fPJkYeqQTDa",
+	"I6ny0QQyyVbVITw+p4u8vatKvVC8T3R+4O9moy2buW1ZLHFKZSbIbtKg3OTS2nXf/Vx61InCfTfjBLaB",
+	"ZXR/QwnsjYvFV8O5baKcu4MQhoYY7beuYHEtW1hX6/cdPNU2hEWqL3gJVfCUqTFHGBsESAnn/EKwrJDh",
+	"VgXgqr+9DaXzM6Xz/pNutwtqB3VmHfF7mugc5TgsUajf92olzXiutwrSiCBQ5IEXVlNmpjwXV9yLBOBw",
+	"rb0KYZqsvm7hly3AGYJnrz0EvIbqqmQ8A6xBnnPWZpeJuGoRZV+LqAq9DhGL1fo7S3iK8m76e/1m6+kh",
+	"JE3vCSxy2jCRtlyIsIspd6x8sIwaVh98qwGyE1liIUYflb4h7wWOnnZDa1eSrQBaDEp7okwAbCJPMS5N",
+	"eAQYr4cokHs/8E5vWAoVskUvOx5wCFosVy62iMUxxtSIxSXWktq1UeGBXv/I+gY2PWmG25e9cMslG9Sm",
+	"rrFK5lr5WdrZ698bxPNElhujCaTfmimZLrdYm3HJ02WeRLplF6BuVczOVE29JQeM4esfubGGnDpQFRP0",
+	"QsgAvn53/f8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -125,7 +125,7 @@ func TestChatStreamExactBytes(t *testing.T) {
 
 	id := res.Header.Get("X-Request-ID")
 	want := "event: meta\n" +
-		`data: {"request_id":"` + id + `","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant"}` + "\n\n" +
+		`data: {"request_id":"` + id + `","model":"fast","provider":"groq","upstream_model":"llama-3.1-8b-instant","cached":false}` + "\n\n" +
 		"data: \"Hello\"\n\n" +
 		"data: \" world\"\n\n" +
 		"data: \" \\\"quoted\\\"\"\n\n" +
@@ -153,6 +153,7 @@ func TestChatWhole(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"id": res.header.Get("X-Request-ID"), "model": "balanced", "provider": "groq", "upstream_model": "llama-3.3-70b-versatile",
 		"content": "Bonjour !", "finish_reason": "stop", "usage": map[string]any{"prompt_tokens": float64(20), "completion_tokens": float64(2)},
+		"cached": false,
 	}, res.json(t))
 
 	req := c.up.groq.Requests()[0]

@@ -29,8 +29,12 @@ func errShutdownUnavailable(err error) error {
 	return &domain.Error{Code: domain.CodeShuttingDown, Message: "The server is shutting down; send the request again", Err: err}
 }
 
-func toChatRequest(b *api.ChatRequest) chat.Request {
-	r := chat.Request{Prompt: b.Prompt, MaxTokens: b.MaxTokens, Temperature: b.Temperature, Stream: true}
+func toChatRequest(b *api.ChatRequest, cacheControl *string) chat.Request {
+	r := chat.Request{Prompt: b.Prompt, MaxTokens: b.MaxTokens, Temperature: b.Temperature, Stream: true,
+		Cache: cacheMode(cacheControl)}
+	if b.Cache != nil && !*b.Cache {
+		r.Cache = chat.CacheSkip
+	}
 	if b.Model != nil {
 		r.Tier = domain.Tier(*b.Model)
 	}
@@ -62,7 +66,7 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 	if err := h.s.deps.Login.RequireVerified(u); err != nil {
 		return nil, err
 	}
-	creq := toChatRequest(req.Body)
+	creq := toChatRequest(req.Body, req.Params.CacheControl)
 	creq.RequestID = RequestIDFrom(ctx)
 	conv, err := chatConversation(req.Body.ConversationId)
 	if err != nil {
@@ -77,7 +81,7 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 	if err != nil {
 		return nil, err
 	}
-	return api.Chat200JSONResponse{
+	return api.Chat200JSONResponse{Headers: api.Chat200ResponseHeaders{XGenzaiCache: cacheHeaderValue(res.Cache)}, Body: api.ChatReply{
 		Id:              RequestIDFrom(ctx),
 		Model:           api.Tier(res.Tier),
 		Provider:        api.Provider(res.Provider),
@@ -89,7 +93,8 @@ func (h *handlers) Chat(ctx context.Context, req api.ChatRequestObject) (api.Cha
 		WebSearchReason: webSearchReason(res.WebSearchReason),
 		Sources:         toSources(res.Sources),
 		ConversationId:  conversationRef(res.ConversationID),
-	}, nil
+		Cached:          res.Cache == domain.CacheHit,
+	}}, nil
 }
 
 // chatStream is the streamed answer; it runs the chat when the strict
@@ -114,6 +119,9 @@ func (s *Server) answer(ctx context.Context, u domain.User, req chat.Request, si
 	res, err := s.deps.Chat.Chat(ctx, u, req, sink)
 	if s.cfg.LogPrompts {
 		s.logTranscript(ctx, req, content(), err)
+	}
+	if err != nil {
+		setCacheStatus(ctx, res.Cache) // the error answer says it too
 	}
 	if err != nil && shuttingDown(ctx) {
 		return res, errShutdownUnavailable(err)
@@ -147,6 +155,7 @@ func (s *Server) stream(ctx context.Context, u domain.User, req chat.Request, si
 		defer st.metrics.StreamClosed() // after the last event is written
 	}
 	if !st.begun {
+		setCacheStatus(ctx, res.Cache)
 		if err != nil && shuttingDown(ctx) {
 			return errShutdownUnavailable(err)
 		}

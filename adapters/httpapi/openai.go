@@ -187,6 +187,7 @@ func (h *handlers) CreateChatCompletion(ctx context.Context, req api.CreateChatC
 	if err != nil {
 		return nil, err
 	}
+	creq.Cache = cacheMode(req.Params.CacheControl)
 	creq.RequestID = RequestIDFrom(ctx)
 	if creq.Stream {
 		includeUsage := req.Body.StreamOptions != nil && req.Body.StreamOptions.IncludeUsage != nil && *req.Body.StreamOptions.IncludeUsage
@@ -212,7 +213,8 @@ func (h *handlers) CreateChatCompletion(ctx context.Context, req api.CreateChatC
 	}
 	provider, upstream := api.Provider(res.Provider), res.UpstreamModel
 	return api.CreateChatCompletion200JSONResponse{
-		Headers: api.CreateChatCompletion200ResponseHeaders{XGenzaiProvider: &provider, XGenzaiUpstreamModel: &upstream},
+		Headers: api.CreateChatCompletion200ResponseHeaders{XGenzaiProvider: &provider, XGenzaiUpstreamModel: &upstream,
+			XGenzaiCache: cacheHeaderValue(res.Cache)},
 		Body: api.OpenAIChatCompletion{
 			Id:      completionID(ctx),
 			Object:  api.ChatCompletion,
@@ -364,6 +366,7 @@ func (s *openAISink) Begin(m chat.Meta) error {
 	h := s.w.Header()
 	h.Set("X-Genzai-Provider", string(m.Provider))
 	h.Set("X-Genzai-Upstream-Model", m.UpstreamModel)
+	h.Set(cacheHeader, cacheHeaderValue(m.Cache))
 	s.openLocked()
 	empty := ""
 	return s.chunkLocked(openAIDelta{Role: "assistant", Content: &empty}, nil)

@@ -127,7 +127,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	e.IPExtractor = ipExtractor(cfg.Edge.TrustedProxies)
 	// The stack, in order: request id (before anything logs), the access
 	// log (it renders errors raised by every later layer), panic recovery,
-	// security headers, request validation (body size and read time, JSON
+	// security headers, the chat routes' X-Genzai-Cache, request validation (body size and read time, JSON
 	// only, time limit), trusted host, CORS, per-IP rate limits,
 	// authentication. A request refused by a layer never reaches the next.
 	// With tracing, the request's span opens before the access log, which
@@ -136,7 +136,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if cfg.Tracing != nil {
 		stack = append(stack, s.traceRequests(cfg.Tracing))
 	}
-	e.Use(append(stack, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production),
+	e.Use(append(stack, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production), withCacheHeader,
 		limitBody(cfg.MaxBodyBytes), bodyDeadline(cfg.Edge.RequestTimeout), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
 		compressDocs())...)

@@ -54,6 +54,8 @@ type sseMeta struct {
 	Sources         *[]api.Source `json:"sources,omitempty"`
 	// ConversationID is the conversation the answer is stored in.
 	ConversationID string `json:"conversation_id,omitempty"`
+	// Cached says the answer is replayed from the response cache.
+	Cached bool `json:"cached"`
 }
 
 type sseUsage struct {
@@ -75,10 +77,11 @@ type sseError struct {
 func (s *sseSink) Begin(m chat.Meta) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.w.Header().Set(cacheHeader, cacheHeaderValue(m.Cache))
 	s.openLocked()
 	meta := sseMeta{RequestID: s.requestID, Model: string(m.Tier), Provider: string(m.Provider), UpstreamModel: m.UpstreamModel,
 		WebSearch: m.WebSearch, WebSearchReason: string(m.WebSearchReason), Sources: toSources(m.Sources),
-		ConversationID: string(m.ConversationID)}
+		ConversationID: string(m.ConversationID), Cached: m.Cache == domain.CacheHit}
 	return s.eventLocked("meta", meta)
 }
 
