@@ -22,6 +22,8 @@
 //	LoginGuard          memory.LoginGuard (P, as RateLimiter); redislimit behind ratelimit.GuardFallback (P)
 //	ConcurrencyLimiter  memory.ConcurrencyLimiter (P, as RateLimiter); redislimit behind ratelimit.ConcurrencyFallback (P)
 //	CooldownStore       redislimit (P: with REDIS_URL; without it chat keeps cooldowns in process); memory.CooldownStore (T)
+//	ResponseCache       memory.ResponseCache (P: CACHE_ENABLED without REDIS_URL); redislimit.ResponseCache (P: CACHE_ENABLED
+//	                    with REDIS_URL)
 //	Pinger              postgres, sqlite, ratelimit.Fallback over redislimit (P)
 //	PasswordHasher      argon2id (P)
 //	TokenIssuer         jwt (P)
