@@ -22,6 +22,7 @@ import (
 	"github.com/genzai/genzai/adapters/sqlite"
 	"github.com/genzai/genzai/adapters/tracing"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/email"
 )
 
@@ -201,6 +202,17 @@ type Config struct {
 	// MaxConcurrentPerUser bounds each user's chat requests in flight
 	// (0 = no bound); shared through Redis when REDIS_URL is set.
 	MaxConcurrentPerUser int
+
+	// Response cache (issue 24): in Redis with REDIS_URL, else in process.
+	CacheEnabled bool
+	// CacheTTL is how long an answer is served from the cache.
+	CacheTTL time.Duration
+	// CacheMaxBytes bounds the in-process cache (least recently used go
+	// first).
+	CacheMaxBytes int64
+	// CacheScope is user (a user only gets answers to their own requests)
+	// or global.
+	CacheScope chat.CacheScope
 
 	// Web search.
 	EnableWebSearch   bool
@@ -575,6 +587,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	r.developmentDeployment(&c)
 	c.DocsEnabled, _ = r.boolean("DOCS_ENABLED", true)
 
+	r.cache(&c)
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
 	c.WebSearchCacheTTL = time.Duration(r.intRange("WEB_SEARCH_CACHE_TTL_SECONDS", 600, 0, 86400)) * time.Second
@@ -595,6 +608,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{Problems: r.problems}
 	}
 	return c, nil
+}
+
+// cache reads the response cache's settings.
+func (r *configReader) cache(c *Config) {
+	c.CacheEnabled, _ = r.boolean("CACHE_ENABLED", false)
+	c.CacheTTL = time.Duration(r.intRange("CACHE_TTL_SECONDS", 3600, 1, 30*86400)) * time.Second
+	c.CacheMaxBytes = int64(r.intRange("CACHE_MAX_BYTES", 64<<20, 1, 1<<40))
+	switch scope := chat.CacheScope(strings.ToLower(r.str("CACHE_SCOPE", string(chat.CacheScopeUser)))); {
+	case scope.Valid():
+		c.CacheScope = scope
+	default:
+		r.problem("CACHE_SCOPE", "%q is not user or global", scope)
+		c.CacheScope = chat.CacheScopeUser
+	}
 }
 
 // shutdownSeconds reads SHUTDOWN_TIMEOUT_SECONDS or its alias

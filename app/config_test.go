@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/app"
+	"github.com/genzai/genzai/domain/chat"
 )
 
 // getenv returns a getenv func backed by m.
@@ -398,6 +399,22 @@ func TestLoadConfigValidation(t *testing.T) {
 		}, wantProblems: []string{
 			"LOG_LEVEL", "PORT", "DATABASE_URL", "DATABASE_POOL_SIZE", "JWT_ALGORITHM", "ADMIN_EMAILS", "USER_DAILY_QUOTA", "AUTH_ALLOW_EMAIL_LOGIN",
 		}},
+		// The response cache
+		{name: "cache off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.CacheEnabled)
+			assert.Equal(t, time.Hour, cfg.CacheTTL)
+			assert.Equal(t, int64(64<<20), cfg.CacheMaxBytes)
+			assert.Equal(t, chat.CacheScopeUser, cfg.CacheScope)
+		}},
+		{name: "cache set", env: map[string]string{"CACHE_ENABLED": "true", "CACHE_TTL_SECONDS": "60", "CACHE_MAX_BYTES": "1048576", "CACHE_SCOPE": " Global "},
+			check: func(t *testing.T, cfg app.Config) {
+				assert.True(t, cfg.CacheEnabled)
+				assert.Equal(t, time.Minute, cfg.CacheTTL)
+				assert.Equal(t, int64(1<<20), cfg.CacheMaxBytes)
+				assert.Equal(t, chat.CacheScopeGlobal, cfg.CacheScope)
+			}},
+		{name: "bad cache settings", env: map[string]string{"CACHE_ENABLED": "sometimes", "CACHE_TTL_SECONDS": "0", "CACHE_MAX_BYTES": "-1", "CACHE_SCOPE": "team"},
+			wantProblems: []string{"CACHE_ENABLED", "CACHE_TTL_SECONDS", "CACHE_MAX_BYTES", "CACHE_SCOPE"}},
 		{name: "mail off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
 			assert.False(t, cfg.Mail.Enabled())
 			assert.Equal(t, 24*time.Hour, cfg.Mail.TokenTTL)
