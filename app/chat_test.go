@@ -150,6 +150,7 @@ func TestChatWhole(t *testing.T) {
 		"temperature": 0.7, "max_tokens": 64,
 	}, bearer(c.token))
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
+	assert.Equal(t, "bypass", res.header.Get("X-Genzai-Cache"), "the cache is off")
 	assert.Equal(t, map[string]any{
 		"id": res.header.Get("X-Request-ID"), "model": "balanced", "provider": "groq", "upstream_model": "llama-3.3-70b-versatile",
 		"content": "Bonjour !", "finish_reason": "stop", "usage": map[string]any{"prompt_tokens": float64(20), "completion_tokens": float64(2)},
