@@ -79,6 +79,7 @@ func TestCORS(t *testing.T) {
 	assert.Equal(t, "https://app.example.com", res.header.Get("Access-Control-Allow-Origin"))
 	assert.Equal(t, "true", res.header.Get("Access-Control-Allow-Credentials"))
 	assert.Contains(t, res.header.Get("Access-Control-Allow-Headers"), "Authorization")
+	assert.Contains(t, res.header.Get("Access-Control-Allow-Headers"), "Cache-Control", "a browser may opt out of the response cache")
 	assert.Contains(t, res.header.Get("Access-Control-Allow-Methods"), "POST")
 	assert.Equal(t, "600", res.header.Get("Access-Control-Max-Age"))
 
@@ -89,6 +90,7 @@ func TestCORS(t *testing.T) {
 	assert.Equal(t, "https://app.example.com", res.header.Get("Access-Control-Allow-Origin"))
 	assert.Contains(t, res.header.Get("Access-Control-Expose-Headers"), "X-Request-Id")
 	assert.Contains(t, res.header.Get("Access-Control-Expose-Headers"), "X-Genzai-Provider", "browsers may read who answered")
+	assert.Contains(t, res.header.Get("Access-Control-Expose-Headers"), "X-Genzai-Cache", "browsers may read how the cache answered")
 	res = e.do(http.MethodGet, "/health", nil, map[string]string{"Origin": "https://evil.example.com"})
 	assert.Empty(t, res.header.Get("Access-Control-Allow-Origin"))
 

@@ -184,9 +184,10 @@ func cors(origins []string) echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOrigins: origins,
 		AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions},
-		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, echo.HeaderAccept},
+		// Cache-Control opts a chat out of the response cache.
+		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, echo.HeaderAccept, echo.HeaderCacheControl},
 		ExposeHeaders: []string{echo.HeaderXRequestID, headerCorrelationID, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-			"X-Genzai-Provider", "X-Genzai-Upstream-Model", "X-Should-Retry"},
+			"X-Genzai-Provider", "X-Genzai-Upstream-Model", "X-Should-Retry", cacheHeader},
 		AllowCredentials: !wildcard,
 		MaxAge:           600,
 	})
