@@ -341,6 +341,9 @@ func TestAnalyticsAndRequestLog(t *testing.T) {
 		assert.Equal(t, 2.0, today["active_users"])
 		// Quota counts: ada 3 (the failed request was refunded), grace 1.
 		assert.Equal(t, 2.0, today["avg_quota_used"])
+		require.Contains(t, today, "cache_hit_ratio")
+		assert.Nil(t, today["cache_hit_ratio"], "the cache is off: never asked")
+		assert.Equal(t, 0.0, today["provider_calls_saved"])
 		assert.Equal(t, 0.0, daily[0].(map[string]any)["requests"])
 
 		totals := body["totals"].(map[string]any)

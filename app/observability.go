@@ -91,6 +91,14 @@ func (o *observability) watchAccounts(c metrics.AccountCache) {
 	o.mustRegister(metrics.NewAccountCacheCollector(c))
 }
 
+// watchResponseCache reports the in-process response cache's entries and
+// bytes at each scrape. Call it only when the chat path uses the memory
+// store (CACHE_ENABLED without REDIS_URL); the Redis store has no such
+// figures here.
+func (o *observability) watchResponseCache(c metrics.ResponseCacheStats) {
+	o.mustRegister(metrics.NewResponseCacheCollector(c))
+}
+
 // watchRouter reports the providers' breakers and cooling keys at each scrape.
 func (o *observability) watchRouter(r *routing.Router) {
 	o.mustRegister(metrics.NewBreakerCollector(r))

@@ -131,6 +131,9 @@ func TestMetrics(t *testing.T) {
 		{"genzai_chat_failed_attempts_total", map[string]string{"provider": "groq", "reason": "server_error"}, 1},
 		{"genzai_quota_rejections_total", map[string]string{"tier": "fast"}, 1},
 		{"genzai_quota_rejections_total", map[string]string{"tier": "smart"}, 0},
+		// The response cache is off: its series are there, at zero.
+		{"genzai_cache_requests_total", map[string]string{"status": "hit"}, 0},
+		{"genzai_cache_requests_total", map[string]string{"status": "bypass"}, 0},
 		{"genzai_rate_limit_rejections_total", map[string]string{"scope": "auth"}, 1},
 		{"genzai_rate_limit_rejections_total", map[string]string{"scope": "ip"}, 0},
 		{"genzai_chat_streams_open", nil, 0},

@@ -101,7 +101,25 @@ type DayActivity struct {
 	Requests    int
 	// AvgQuotaUsed is the mean quota count of the users who used any that day.
 	AvgQuotaUsed float64
+	// CacheHits are the requests answered from the response cache, and
+	// CacheMisses those it was asked for and did not have; bypasses are
+	// neither.
+	CacheHits, CacheMisses int
 }
+
+// CacheHitRatio is the share of the day's cache lookups that hit: hits /
+// (hits + misses); ok is false when the cache was never asked that day.
+func (d DayActivity) CacheHitRatio() (ratio float64, ok bool) {
+	lookups := d.CacheHits + d.CacheMisses
+	if lookups == 0 {
+		return 0, false
+	}
+	return float64(d.CacheHits) / float64(lookups), true
+}
+
+// ProviderCallsSaved is how many provider calls the response cache saved
+// that day: one per hit.
+func (d DayActivity) ProviderCallsSaved() int { return d.CacheHits }
 
 // UserActivity is one user's request count over a period.
 type UserActivity struct {

@@ -61,6 +61,10 @@ func toAnalytics(r admin.Report) api.Analytics {
 		out.Daily[i] = api.DailyActivity{
 			Date: openapi_types.Date{Time: d.Day}, ActiveUsers: d.ActiveUsers,
 			Requests: d.Requests, AvgQuotaUsed: d.AvgQuotaUsed,
+			ProviderCallsSaved: d.ProviderCallsSaved(),
+		}
+		if ratio, ok := d.CacheHitRatio(); ok {
+			out.Daily[i].CacheHitRatio = &ratio
 		}
 	}
 	out.Conversations = make([]api.ConversationDay, len(r.ConversationDays))

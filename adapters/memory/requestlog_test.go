@@ -28,6 +28,8 @@ func TestRequestLogKeepsOrder(t *testing.T) {
 			{UserID: "u2", Tier: domain.TierSmart, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable",
 				Attempts: []domain.Attempt{{Provider: domain.ProviderOpenRouter, Reason: "server_error", KeyIndex: &key}}},
 			{UserID: "u1", Tier: "bogus", Outcome: domain.OutcomeInvalid, ErrorCode: "invalid_request"},
+			{UserID: "u2", Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit, Usage: domain.Usage{PromptTokens: 3, CompletionTokens: 5}},
+			{UserID: "u2", Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess, Cache: domain.CacheMiss},
 		}},
 	}
 	for _, tc := range tests {

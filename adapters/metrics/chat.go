@@ -51,9 +51,14 @@ func (m *Metrics) newAnswerChild(k answerKey) answerChild {
 	}
 }
 
+// cacheStatuses are the response cache's statuses, in the order of
+// Metrics.cacheBy.
+var cacheStatuses = [...]domain.CacheStatus{domain.CacheHit, domain.CacheMiss, domain.CacheBypass}
+
 // RequestLog decorates a request log: every record it receives is counted
 // (chat requests, quota rejections, fallbacks, failed attempts, time to
-// first token) before it is passed on unchanged.
+// first token, how it met the response cache) before it is passed on
+// unchanged.
 func (m *Metrics) RequestLog(next ports.RequestLog) ports.RequestLog {
 	return &requestLog{next: next, m: m}
 }
@@ -96,6 +101,13 @@ func (l *requestLog) observe(r *domain.RequestRecord) {
 	}
 	for _, at := range r.Attempts {
 		l.m.attemptChildren.get(attemptKey{provider: providerLabel(at.Provider), reason: bounded(knownReasons, at.Reason)}).Inc()
+	}
+	// A record with no cache status (the cache off) or an unknown one is
+	// not counted: the family has the three statuses only.
+	for i, st := range cacheStatuses {
+		if r.Cache == st {
+			l.m.cacheBy[i].Inc()
+		}
 	}
 }
 

@@ -88,10 +88,45 @@ func TestRequestLog(t *testing.T) {
 	assert.Equal(t, 2.0, find(t, g, "genzai_chat_request_duration_seconds", map[string]string{"tier": "smart", "outcome": "quota_exceeded"}).count)
 }
 
+func TestRequestLogCacheStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		records []domain.CacheStatus
+		want    map[string]float64
+	}{
+		{name: "cache off: the series stay at zero", records: []domain.CacheStatus{"", ""},
+			want: map[string]float64{"hit": 0, "miss": 0, "bypass": 0}},
+		{name: "each status", records: []domain.CacheStatus{domain.CacheMiss, domain.CacheHit, domain.CacheHit, domain.CacheBypass, ""},
+			want: map[string]float64{"hit": 2, "miss": 1, "bypass": 1}},
+		{name: "an unknown status is not counted", records: []domain.CacheStatus{"stale", domain.CacheHit},
+			want: map[string]float64{"hit": 1, "miss": 0, "bypass": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrics.New(nil)
+			log := m.RequestLog(discard{})
+			for _, c := range tc.records {
+				log.Record(domain.RequestRecord{Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: c})
+			}
+			g := m.Gatherer()
+			for status, want := range tc.want {
+				s := find(t, g, "genzai_cache_requests_total", map[string]string{"status": status})
+				assert.True(t, s.found, status)
+				assert.Equal(t, want, s.value, status)
+			}
+			assert.False(t, find(t, g, "genzai_cache_requests_total", map[string]string{"status": "stale"}).found)
+			assert.Equal(t, float64(len(tc.records)),
+				find(t, g, "genzai_chat_requests_total", map[string]string{"tier": "fast", "provider": "none", "outcome": "success"}).value,
+				"every record is a chat request, whatever its cache status")
+		})
+	}
+}
+
 func TestRequestLogDoesNotAllocate(t *testing.T) {
 	m := metrics.New(nil)
 	log := m.RequestLog(discard{})
-	r := domain.RequestRecord{Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess,
+	r := domain.RequestRecord{Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess, Cache: domain.CacheMiss,
 		FirstToken: dur(time.Second), Attempts: []domain.Attempt{{Provider: domain.ProviderGroq, Reason: "rate_limited"}}}
 	log.Record(r)
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { log.Record(r) }))

@@ -202,3 +202,40 @@ func (c *accountCacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.lookups, prometheus.CounterValue, float64(s.Misses), "miss")
 	ch <- prometheus.MustNewConstMetric(c.live, prometheus.GaugeValue, flag(c.src.Live()))
 }
+
+// ResponseCacheStats reports the size of an in-process response cache;
+// the memory store (memory.ResponseCache) implements it.
+type ResponseCacheStats interface {
+	Stats() (entries int, bytes int64)
+}
+
+// NewResponseCacheCollector reports, at each scrape, how many answers the
+// in-process response cache holds and their approximate size in bytes.
+// Register it only when that store is in use: Redis keeps its own count.
+func NewResponseCacheCollector(src ResponseCacheStats) prometheus.Collector {
+	return &responseCacheCollector{
+		src: src,
+		entries: prometheus.NewDesc(namespace+"_cache_entries",
+			"Answers held by the in-process response cache.", nil, nil),
+		bytes: prometheus.NewDesc(namespace+"_cache_bytes",
+			"Approximate size of the answers held by the in-process response cache, bounded by CACHE_MAX_BYTES.", nil, nil),
+	}
+}
+
+type responseCacheCollector struct {
+	src            ResponseCacheStats
+	entries, bytes *prometheus.Desc
+}
+
+// Describe implements prometheus.Collector.
+func (c *responseCacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.entries
+	ch <- c.bytes
+}
+
+// Collect implements prometheus.Collector.
+func (c *responseCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	entries, bytes := c.src.Stats()
+	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(entries))
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(bytes))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +175,38 @@ genzai_account_cache_lookups_total{result="miss"} 10
 genzai_account_notices_live 1
 `
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want)))
+}
+
+// responseCache is a fixed response cache size.
+type responseCache struct {
+	entries int
+	bytes   int64
+}
+
+func (c responseCache) Stats() (int, int64) { return c.entries, c.bytes }
+
+func TestResponseCacheCollector(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		entries int
+		bytes   int64
+	}{
+		{"empty", 0, 0},
+		{"holding answers", 42, 67_108_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := metrics.NewResponseCacheCollector(responseCache{entries: tc.entries, bytes: tc.bytes})
+			want := fmt.Sprintf(`
+# HELP genzai_cache_bytes Approximate size of the answers held by the in-process response cache, bounded by CACHE_MAX_BYTES.
+# TYPE genzai_cache_bytes gauge
+genzai_cache_bytes %d
+# HELP genzai_cache_entries Answers held by the in-process response cache.
+# TYPE genzai_cache_entries gauge
+genzai_cache_entries %d
+`, tc.bytes, tc.entries)
+			require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want)))
+		})
+	}
 }

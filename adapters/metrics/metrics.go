@@ -69,9 +69,13 @@ type Metrics struct {
 	// concurrencyRejections counts chat requests refused because the user
 	// had MAX_CONCURRENT_REQUESTS_PER_USER running.
 	concurrencyRejections prometheus.Counter
-	chatChildren          cache[chatKey, chatChild]
-	answerChildren        cache[answerKey, answerChild]
-	attemptChildren       cache[attemptKey, prometheus.Counter]
+	// cacheRequests counts chat requests by how they met the response
+	// cache; cacheBy are its children: hit, miss, bypass.
+	cacheRequests   *prometheus.CounterVec
+	cacheBy         [3]prometheus.Counter
+	chatChildren    cache[chatKey, chatChild]
+	answerChildren  cache[answerKey, answerChild]
+	attemptChildren cache[attemptKey, prometheus.Counter]
 
 	providerDuration   *prometheus.HistogramVec
 	providerFirstToken *prometheus.HistogramVec
@@ -133,6 +137,10 @@ func New(logger *slog.Logger) *Metrics {
 		Namespace: namespace, Name: "concurrency_rejections_total",
 		Help: "Chat requests refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
 	})
+	m.cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "cache_requests_total",
+		Help: "Chat requests by how they met the response cache: hit (answered from it, no provider call), miss (answered by a provider) or bypass (opted out, or the cache store could not answer). Nothing while CACHE_ENABLED is off.",
+	}, []string{"status"})
 	m.providerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "provider_request_duration_seconds",
 		Help:    "Upstream request duration, from the request to the end of its stream, by provider and outcome (success, error, cancelled).",
@@ -164,6 +172,7 @@ func New(logger *slog.Logger) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.rateLimited, m.streamsOpen,
 		m.chatRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections, m.concurrencyRejections,
+		m.cacheRequests,
 		m.providerDuration, m.providerFirstToken, m.providerErrors,
 		m.queryDuration,
 	)
@@ -173,6 +182,9 @@ func New(logger *slog.Logger) *Metrics {
 	}
 	for _, t := range domain.Tiers {
 		m.quotaRejections.WithLabelValues(string(t))
+	}
+	for i, st := range cacheStatuses {
+		m.cacheBy[i] = m.cacheRequests.WithLabelValues(string(st))
 	}
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      scrapeLog{logger},

@@ -166,7 +166,9 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 	err := pgx.BeginTxFunc(ctx, db.conns, opts, func(tx pgx.Tx) error {
 		qtx := db.q.WithTx(tx)
 
-		days, err := qtx.AnalyticsDays(ctx, sqlcgen.AnalyticsDaysParams{FromAt: from, ToAt: to})
+		days, err := qtx.AnalyticsDays(ctx, sqlcgen.AnalyticsDaysParams{
+			FromAt: from, ToAt: to, Hit: string(domain.CacheHit), Miss: string(domain.CacheMiss),
+		})
 		if err != nil {
 			return fmt.Errorf("days: %w", err)
 		}
@@ -176,6 +178,8 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 				ActiveUsers:  int(d.Users),
 				Requests:     int(d.Requests),
 				AvgQuotaUsed: d.AvgQuotaUsed,
+				CacheHits:    int(d.CacheHits),
+				CacheMisses:  int(d.CacheMisses),
 			})
 		}
 

@@ -109,6 +109,10 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 	if err != nil {
 		return sqlcgen.InsertRequestLogsParams{}, err
 	}
+	cache, err := sqlval.Cache(r.Cache)
+	if err != nil {
+		return sqlcgen.InsertRequestLogsParams{}, err
+	}
 	attempts, err := sqlval.EncodeAttempts(r.Attempts)
 	if err != nil {
 		return sqlcgen.InsertRequestLogsParams{}, err
@@ -131,6 +135,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 		LatencyMs:        sqlval.DurationMs(r.Latency),
 		PromptTokens:     sqlval.ClampInt32(int64(r.Usage.PromptTokens)),
 		CompletionTokens: sqlval.ClampInt32(int64(r.Usage.CompletionTokens)),
+		Cache:            cache,
 		CreatedAt:        created.UTC(),
 	}
 	if r.KeyIndex != nil {
@@ -163,6 +168,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 		Stream:        row.Stream,
 		Latency:       time.Duration(row.LatencyMs) * time.Millisecond,
 		Usage:         domain.Usage{PromptTokens: int(row.PromptTokens), CompletionTokens: int(row.CompletionTokens)},
+		Cache:         domain.CacheStatus(sqlval.Deref(row.Cache)),
 		CreatedAt:     row.CreatedAt.UTC(),
 	}
 	if row.KeyIndex != nil {

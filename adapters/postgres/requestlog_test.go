@@ -151,6 +151,28 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			name: "a cache hit: no provider called, the stored answer's usage",
+			rec: domain.RequestRecord{
+				RequestID: "req-hit", Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit,
+				Latency: 3 * time.Millisecond, FirstToken: ptr(time.Millisecond),
+				Usage: domain.Usage{PromptTokens: 12, CompletionTokens: 34}, CreatedAt: at.Add(9 * time.Second),
+			},
+		},
+		{
+			name: "a cache miss answered by a provider",
+			rec: domain.RequestRecord{
+				API: domain.APIOpenAI, Tier: domain.TierFast, Provider: domain.ProviderGroq, UpstreamModel: "llama-3.1-8b-instant",
+				KeyIndex: ptr(0), Outcome: domain.OutcomeSuccess, Cache: domain.CacheMiss, CreatedAt: at.Add(10 * time.Second),
+			},
+		},
+		{
+			name: "the cache bypassed",
+			rec: domain.RequestRecord{
+				Tier: domain.TierSmart, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable", Cache: domain.CacheBypass,
+				CreatedAt: at.Add(11 * time.Second),
+			},
+		},
+		{
 			name: "negative values are clamped to zero",
 			rec: domain.RequestRecord{
 				Tier: domain.TierFast, Provider: domain.ProviderGroq, KeyIndex: ptr(-1), Outcome: domain.OutcomeSuccess,
@@ -480,7 +502,7 @@ func TestRequestLogMigration(t *testing.T) {
 	assert.Contains(t, applied, int64(3))
 	require.True(t, exists())
 
-	for _, want := range []int64{12, 11, 10, 9, 8, 7, 6, 5, 4, 3} {
+	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -494,8 +516,29 @@ func TestRequestLogMigration(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, applied)
+	assert.Equal(t, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, applied)
 	assert.True(t, exists())
+}
+
+// TestRequestLogUnknownCache drops a record whose cache status the cache
+// column does not allow, at once, and keeps the others.
+func TestRequestLogUnknownCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	u := e.user(t, "cache@example.com")
+	logs := &syncBuffer{}
+	w := e.db.NewRequestLogWriter(slog.New(slog.NewTextHandler(logs, nil)), postgres.RequestLogConfig{})
+	w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: "stale", CreatedAt: at})
+	w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit, CreatedAt: at})
+	closeWriter(t, w)
+
+	assert.Equal(t, int64(1), w.Dropped())
+	assert.Contains(t, logs.String(), `unknown cache status \"stale\"`)
+	got, err := w.Records(ctx, u, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, domain.CacheHit, got[0].Cache)
 }
 
 // TestRequestLogAPIMigration rolls back the api column of request_log and
@@ -528,7 +571,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	// later migrations roll back first.
 	u, err := db.CreateUser(ctx, domain.NewUser{Email: "before@example.com"})
 	require.NoError(t, err)
-	for _, want := range []int64{12, 11, 10, 9, 8, 7} {
+	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -541,7 +584,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7, 8, 9, 10, 11, 12}, applied)
+	assert.Equal(t, []int64{7, 8, 9, 10, 11, 12, 13}, applied)
 	w := db.NewRequestLogWriter(nil, postgres.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u.ID, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -554,7 +597,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.Exec(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
-	for _, want := range []int64{12, 11, 10, 9, 8, 7} { // with rows in the table
+	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7} { // with rows in the table
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -607,7 +650,7 @@ func TestRequestLogDeletedUser(t *testing.T) {
 	require.NoError(t, e.db.DeleteUser(ctx, bob))
 	w := e.db.NewRequestLogWriter(nil, postgres.RequestLogConfig{})
 	w.Record(domain.RequestRecord{UserID: alice, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
-	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Minute)})
+	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit, CreatedAt: at.Add(time.Minute)})
 	closeWriter(t, w)
 	assert.Zero(t, w.Dropped())
 
@@ -620,4 +663,7 @@ func TestRequestLogDeletedUser(t *testing.T) {
 	require.NotNil(t, users[0])
 	assert.Equal(t, string(alice), *users[0])
 	assert.Nil(t, users[1], "the deleted user's row is anonymised")
+	var cache *string
+	require.NoError(t, e.conn.QueryRow(ctx, "SELECT cache FROM request_log WHERE user_id IS NULL").Scan(&cache))
+	assert.Equal(t, ptr("hit"), cache, "the row-by-row fallback keeps the cache status")
 }

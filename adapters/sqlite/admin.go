@@ -221,7 +221,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 	qtx := db.q.WithTx(tx)
 
 	days, err := qtx.AnalyticsDays(ctx, sqlcgen.AnalyticsDaysParams{
-		FromAt: from, ToAt: to,
+		FromAt: from, ToAt: to, Hit: new(string(domain.CacheHit)), Miss: new(string(domain.CacheMiss)),
 		// The quota days the period touches.
 		FromDay: dayText(fromMicros(from)), ToDay: dayText(fromMicros(to)),
 	})
@@ -234,6 +234,8 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 			ActiveUsers:  int(d.Users),
 			Requests:     int(d.Requests),
 			AvgQuotaUsed: d.AvgQuotaUsed,
+			CacheHits:    int(d.CacheHits),
+			CacheMisses:  int(d.CacheMisses),
 		})
 	}
 

@@ -101,6 +101,10 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 	if err != nil {
 		return sqlcgen.InsertRequestLogParams{}, err
 	}
+	cache, err := sqlval.Cache(r.Cache)
+	if err != nil {
+		return sqlcgen.InsertRequestLogParams{}, err
+	}
 	attempts, err := sqlval.EncodeAttempts(r.Attempts)
 	if err != nil {
 		return sqlcgen.InsertRequestLogParams{}, err
@@ -123,6 +127,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 		LatencyMs:        int64(sqlval.DurationMs(r.Latency)),
 		PromptTokens:     int64(sqlval.ClampInt32(int64(r.Usage.PromptTokens))),
 		CompletionTokens: int64(sqlval.ClampInt32(int64(r.Usage.CompletionTokens))),
+		Cache:            cache,
 		CreatedAt:        micros(created),
 	}
 	if r.KeyIndex != nil {
@@ -155,6 +160,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 		Stream:        row.Stream,
 		Latency:       time.Duration(row.LatencyMs) * time.Millisecond,
 		Usage:         domain.Usage{PromptTokens: int(row.PromptTokens), CompletionTokens: int(row.CompletionTokens)},
+		Cache:         domain.CacheStatus(sqlval.Deref(row.Cache)),
 		CreatedAt:     fromMicros(row.CreatedAt),
 	}
 	if row.KeyIndex != nil {

@@ -126,6 +126,28 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			name: "a cache hit: no provider called, the stored answer's usage",
+			rec: domain.RequestRecord{
+				RequestID: "req-hit", Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit,
+				Latency: 3 * time.Millisecond, FirstToken: ptr(time.Millisecond),
+				Usage: domain.Usage{PromptTokens: 12, CompletionTokens: 34}, CreatedAt: at.Add(9 * time.Second),
+			},
+		},
+		{
+			name: "a cache miss answered by a provider",
+			rec: domain.RequestRecord{
+				API: domain.APIOpenAI, Tier: domain.TierFast, Provider: domain.ProviderGroq, UpstreamModel: "llama-3.1-8b-instant",
+				KeyIndex: ptr(0), Outcome: domain.OutcomeSuccess, Cache: domain.CacheMiss, CreatedAt: at.Add(10 * time.Second),
+			},
+		},
+		{
+			name: "the cache bypassed",
+			rec: domain.RequestRecord{
+				Tier: domain.TierSmart, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable", Cache: domain.CacheBypass,
+				CreatedAt: at.Add(11 * time.Second),
+			},
+		},
+		{
 			name: "negative values are clamped to zero",
 			rec: domain.RequestRecord{
 				Tier: domain.TierFast, Provider: domain.ProviderGroq, KeyIndex: ptr(-1), Outcome: domain.OutcomeSuccess,
@@ -309,6 +331,27 @@ func TestRequestLogUnknownAPI(t *testing.T) {
 	assert.Equal(t, domain.APIOpenAI, got[0].API)
 }
 
+// TestRequestLogUnknownCache drops a record whose cache status the cache
+// column does not allow, at once, and keeps the others.
+func TestRequestLogUnknownCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLogEnv(t)
+	u := e.user(t, "cache@example.com")
+	logs := &syncBuffer{}
+	w := e.db.NewRequestLogWriter(newTextLogger(logs), sqlite.RequestLogConfig{})
+	w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: "stale", CreatedAt: at})
+	w.Record(domain.RequestRecord{UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit, CreatedAt: at})
+	closeWriter(t, w)
+
+	assert.Equal(t, int64(1), w.Dropped())
+	assert.Contains(t, logs.String(), `unknown cache status \"stale\"`)
+	got, err := w.Records(ctx, u, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, domain.CacheHit, got[0].Cache)
+}
+
 // TestRequestLogAPIMigration rolls back the api column of request_log and
 // applies it again over a row logged without it: that row came through the
 // native API.
@@ -331,7 +374,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	// The user is made while the store's queries match the schema; the
 	// later migrations roll back first.
 	u := newUser(t, db, "before@example.com")
-	for _, want := range []int64{12, 10, 9, 8, 7} {
+	for _, want := range []int64{13, 12, 10, 9, 8, 7} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -344,7 +387,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7, 8, 9, 10, 12}, applied)
+	assert.Equal(t, []int64{7, 8, 9, 10, 12, 13}, applied)
 	w := db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -357,7 +400,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.ExecContext(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
-	for _, want := range []int64{12, 10, 9, 8, 7} { // with rows in the table
+	for _, want := range []int64{13, 12, 10, 9, 8, 7} { // with rows in the table
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -510,7 +553,7 @@ func TestRequestLogDeletedUser(t *testing.T) {
 	require.NoError(t, e.db.DeleteUser(ctx, bob))
 	w := e.db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
 	w.Record(domain.RequestRecord{UserID: alice, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at})
-	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Minute)})
+	w.Record(domain.RequestRecord{UserID: bob, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, Cache: domain.CacheHit, CreatedAt: at.Add(time.Minute)})
 	closeWriter(t, w)
 	assert.Zero(t, w.Dropped())
 
@@ -527,4 +570,7 @@ func TestRequestLogDeletedUser(t *testing.T) {
 	require.Len(t, users, 2)
 	assert.Equal(t, sql.NullString{String: string(alice), Valid: true}, users[0])
 	assert.False(t, users[1].Valid, "the deleted user's row is anonymised")
+	var cache sql.NullString
+	require.NoError(t, rawConn(t, e.path).QueryRowContext(ctx, "SELECT cache FROM request_log WHERE user_id IS NULL").Scan(&cache))
+	assert.Equal(t, sql.NullString{String: "hit", Valid: true}, cache, "the cache status is kept")
 }

@@ -87,6 +87,9 @@ type harness struct {
 	sources []net.IP
 	// base is the gateway of --baseline-bin; nil without one.
 	base *baseline
+	// cached is the gateway with the response cache on, while the cached
+	// scenario runs; nil otherwise.
+	cached *cachedGateway
 
 	result *report.Run
 	// undo runs at tear-down, last added first.
@@ -354,7 +357,8 @@ func (h *harness) startGateway(ctx context.Context) error {
 
 // gatewayEnv is the environment of a gateway on database dbURL, with its
 // secrets, and the same with the secrets left out (for the results).
-func (h *harness) gatewayEnv(dbURL, cert string) (env, public []string) {
+// extra come before --gateway-env, which may override them.
+func (h *harness) gatewayEnv(dbURL, cert string, extra ...string) (env, public []string) {
 	o := h.o
 	keys := make([]string, 8)
 	for i := range keys {
@@ -392,6 +396,7 @@ func (h *harness) gatewayEnv(dbURL, cert string) (env, public []string) {
 		env = append(env, "PPROF_ADDR=127.0.0.1:0")
 	}
 	// Later duplicates win (os/exec keeps the last value of a name).
+	env = append(env, extra...)
 	env = append(env, o.gatewayEnv...)
 	public = slices.Clone(env)
 	env = append(env, "JWT_SECRET="+o.jwtSecret, "METRICS_TOKEN="+o.metricsToken)
@@ -446,6 +451,66 @@ func (h *harness) startBaseline(ctx context.Context) error {
 	h.base = b
 	h.result.Gateway.Baseline = &report.Baseline{URL: p.URL, Binary: o.baselineBin, Version: gateway.Version(ctx, o.baselineBin), Log: logPath, Database: b.dbName}
 	return nil
+}
+
+// cachedGateway is the gateway of the cached scenario: the current binary
+// with CACHE_ENABLED=true on the gateway's database (so the same users and
+// tokens), in a directory of its own.
+type cachedGateway struct {
+	gw   *gateway.Process
+	proc *procstat.Source
+}
+
+// startCached starts the cached scenario's gateway and returns what stops
+// it. Against a gateway started by someone else (--gateway-url) there is
+// none: that gateway is used, and must have the cache on.
+func (h *harness) startCached(ctx context.Context, rs *report.Scenario) (stop func(), err error) {
+	if h.gw == nil {
+		rs.Notes = append(rs.Notes, "the gateway was given (--gateway-url) and used as it is: its cache figures mean something only if it runs with CACHE_ENABLED=true")
+		return func() {}, nil
+	}
+	dir := filepath.Join(h.workDir, "cached")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cached gateway: %w", err)
+	}
+	env, _ := h.gatewayEnv(h.dbURL, filepath.Join(h.workDir, "mock-cert.pem"), "CACHE_ENABLED=true")
+	logPath := filepath.Join(h.workDir, "cached.log")
+	h.logf("starting a gateway with CACHE_ENABLED=true for the cached scenario (database %s); log %s", h.dbName, logPath)
+	p, err := gateway.Start(ctx, h.result.Gateway.Binary, dir, env, logPath, time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("cached gateway: %w", err)
+	}
+	h.cached = &cachedGateway{gw: p, proc: &procstat.Source{PID: p.PID, MetricsURL: p.URL + "/metrics", MetricsToken: h.o.metricsToken,
+		Client: &http.Client{Timeout: 10 * time.Second}, ListenPort: urlPort(p.URL)}}
+	rs.Notes = append(rs.Notes, fmt.Sprintf("the gateway of this scenario is a second process of the same binary on the same database, with the gateway's environment and CACHE_ENABLED=true (log %s)", logPath))
+	return func() {
+		if err := p.Stop(30 * time.Second); err != nil {
+			h.logf("stop cached gateway: %v", err)
+		}
+		h.cached = nil
+	}, nil
+}
+
+// cacheSeries are the gateway's response cache counters.
+var cacheSeries = []string{`genzai_cache_requests_total{status="hit"}`, `genzai_cache_requests_total{status="miss"}`, `genzai_cache_requests_total{status="bypass"}`}
+
+// cacheCounts reads the gateway's response cache counters; nil when its
+// metrics page cannot be read.
+func cacheCounts(ctx context.Context, src *procstat.Source) map[string]float64 {
+	m, err := src.Series(ctx, cacheSeries...)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// cacheDelta is the phase's requests by cache status: after less before.
+func cacheDelta(before, after map[string]float64) *report.CacheCounts {
+	if before == nil || after == nil {
+		return nil
+	}
+	d := func(i int) int64 { return int64(after[cacheSeries[i]] - before[cacheSeries[i]]) }
+	return &report.CacheCounts{Hits: d(0), Misses: d(1), Bypasses: d(2)}
 }
 
 // useGateway targets a gateway started by someone else.
@@ -534,7 +599,11 @@ func (h *harness) targets(s scenario) []target {
 	if s.upstream == "h2" {
 		tier = "smart"
 	}
-	out = append(out, target{gateway: true, src: h.proc, Target: load.Target{Name: gatewayName, URL: h.gwURL + "/api/v1/chat", Protocol: load.Gateway,
+	gwURL, src := h.gwURL, h.proc
+	if s.cached && h.cached != nil {
+		gwURL, src = h.cached.gw.URL, h.cached.proc
+	}
+	out = append(out, target{gateway: true, src: src, Target: load.Target{Name: gatewayName, URL: gwURL + "/api/v1/chat", Protocol: load.Gateway,
 		Model: tier, Tokens: tokens[:min(s.users, len(tokens))], Prompt: prompt}})
 	if s.oneUser {
 		out = append(out,
@@ -571,6 +640,13 @@ func (h *harness) runScenario(ctx context.Context, s scenario) (*report.Scenario
 	if s.load.Mode == load.Open {
 		rs.Load.Concurrency = 0
 	}
+	if s.cached {
+		stop, err := h.startCached(ctx, rs)
+		if err != nil {
+			return rs, err
+		}
+		defer stop()
+	}
 	var direct *report.Phase
 	for _, t := range h.targets(s) {
 		if err := ctx.Err(); err != nil {
@@ -578,6 +654,9 @@ func (h *harness) runScenario(ctx context.Context, s scenario) (*report.Scenario
 		}
 		if h.gw != nil && h.gw.Exited() {
 			return rs, fmt.Errorf("the gateway exited; its log ends:\n%s", h.gw.Tail(20))
+		}
+		if h.cached != nil && h.cached.gw.Exited() {
+			return rs, fmt.Errorf("the cached gateway exited; its log ends:\n%s", h.cached.gw.Tail(20))
 		}
 		p, err := h.runPhase(ctx, s, t, rs)
 		if err != nil {
@@ -636,6 +715,10 @@ func (h *harness) runPhase(ctx context.Context, s scenario, t target, rs *report
 		peakOK  bool
 		profile func() (string, error)
 	)
+	var cacheBefore map[string]float64
+	if t.gateway && s.cached {
+		cacheBefore = cacheCounts(ctx, t.src)
+	}
 	if t.gateway {
 		peakOK = t.src.ResetPeak()
 		before = t.src.Sample(ctx)
@@ -653,6 +736,9 @@ func (h *harness) runPhase(ctx context.Context, s scenario, t target, rs *report
 	}
 	samples := rec.Stop()
 	after := t.src.Sample(ctx)
+	if s.cached {
+		p.Cache = cacheDelta(cacheBefore, cacheCounts(ctx, t.src))
+	}
 	p.Process = processOf(before, after, samples, p.OK)
 	if peakOK {
 		if peak := t.src.PeakRSS(); peak > p.Process.PeakRSSBytes {
@@ -740,7 +826,7 @@ func (h *harness) markCPU() cpuMark {
 		m.harness = st.CPU
 	}
 	// Both gateways count as the gateway: only one is under load at a time.
-	for _, src := range []*procstat.Source{h.proc, h.baseProc()} {
+	for _, src := range []*procstat.Source{h.proc, h.baseProc(), h.cachedProc()} {
 		if src != nil && src.PID > 0 {
 			if st, err := procstat.ReadStat(src.PID); err == nil {
 				m.gateway += st.CPU
@@ -750,6 +836,15 @@ func (h *harness) markCPU() cpuMark {
 	m.postgres, _ = procstat.CommCPU("postgres")
 	m.ok = true
 	return m
+}
+
+// cachedProc is the cached scenario's gateway's source, nil while it does
+// not run.
+func (h *harness) cachedProc() *procstat.Source {
+	if h.cached == nil {
+		return nil
+	}
+	return h.cached.proc
 }
 
 // baseProc is the baseline gateway's source, nil without one.

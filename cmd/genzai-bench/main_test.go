@@ -115,6 +115,11 @@ func TestQuickRun(t *testing.T) {
 			assert.Contains(t, goals, "gateway CPU per 1000 requests ≤ a third of the baseline's", s.Name)
 		}
 		switch s.Name {
+		case "cached":
+			// Hits need the cache in the chat path (CACHE_ENABLED), which
+			// this scenario's gateway runs with.
+			require.NotNil(t, gw.Cache, "the phase's cache counts")
+			assert.Positive(t, gw.Cache.Hits)
 		case "streams":
 			assert.Equal(t, 200, gw.OK, "every stream completed")
 			assert.Equal(t, 200, gw.PeakOpen, "all open at once")

@@ -168,6 +168,21 @@ func TestScenarioChecks(t *testing.T) {
 	assert.True(t, checks[0].Pass, "40 % ≥ 35 %")
 	assert.True(t, checks[1].Pass, "no errors")
 
+	// The cached scenario: the nonstream goals, and the hits' share once
+	// the phase's cache counts are known.
+	checks = o.scenario("cached").checks(rs)
+	require.Len(t, checks, 2, "no cache counts, no hit check")
+	gw.Cache = &report.CacheCounts{Hits: 995, Misses: 5}
+	checks = o.scenario("cached").checks(rs)
+	require.Len(t, checks, 3)
+	assert.True(t, checks[0].Pass && checks[1].Pass)
+	assert.True(t, checks[2].Pass, "99.5 percent hits")
+	gw.Cache = &report.CacheCounts{Hits: 2, Misses: 30, Bypasses: 68}
+	checks = o.scenario("cached").checks(rs)
+	assert.False(t, checks[2].Pass, "2 percent hits")
+	assert.Equal(t, "short by 97 %", checks[2].Miss)
+	gw.Cache = nil
+
 	checks = o.scenario("rate500").checks(rs)
 	require.Len(t, checks, 3)
 	assert.True(t, checks[0].Pass, "added p50 0.5 ms")

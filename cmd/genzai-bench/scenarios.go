@@ -12,7 +12,7 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order they run.
-var scenarioNames = []string{"nonstream", "rate500", "stream", "scale", "streams", "soak"}
+var scenarioNames = []string{"nonstream", "cached", "rate500", "stream", "scale", "streams", "soak"}
 
 // scaleUsers is how many users the scale scenario spreads its requests over.
 const scaleUsers = 10_000
@@ -33,6 +33,10 @@ type scenario struct {
 	// oneUser adds two gateway targets: every request from one user, and
 	// the OpenAI-compatible route with one personal API key.
 	oneUser bool
+	// cached runs the gateway's load against a gateway of its own started
+	// with CACHE_ENABLED=true (on the same database, with the same users),
+	// and counts the phase's cache hits.
+	cached bool
 	// upstream is how the gateway reaches the mock: h1 or h2.
 	upstream string
 	// client is how the load reaches the gateway: h1 (HTTP/1.1) or h2
@@ -90,6 +94,26 @@ func (o *options) baseScenario(name string) scenario {
 						atLeast("requests/s through the gateway ≥ 35 % of direct"+of, c.RPSRatio*100, 35, " %"),
 						atMost("zero errors through the gateway"+of, float64(gw.ErrorCount()), 0, ""),
 					}
+				})
+			},
+		}
+	case "cached":
+		return scenario{
+			name:        name,
+			description: fmt.Sprintf("The nonstream load (non-streamed chat, closed loop at concurrency 64, spread over the %d active users) asking the same question over and over, through a gateway started with CACHE_ENABLED=true (CACHE_SCOPE=user): the warm-up stores each user's answer, then every request is a hit answered without a provider call.", o.activeUsers),
+			profile:     mock.Profile{Tokens: 10},
+			load:        load.Load{Mode: load.Closed, Concurrency: 64, Duration: dur(30*time.Second, time.Second), Timeout: timeout},
+			warmup:      warmup, users: o.activeUsers, sampleEvery: sample, cached: true,
+			checks: func(s *report.Scenario) []report.Check {
+				return eachGateway(s, func(of string, c *report.Comparison, gw *report.Phase) []report.Check {
+					checks := []report.Check{
+						atLeast("requests/s through the gateway ≥ 35 % of direct, as nonstream"+of, c.RPSRatio*100, 35, " %"),
+						atMost("zero errors through the gateway"+of, float64(gw.ErrorCount()), 0, ""),
+					}
+					if gw.Cache != nil {
+						checks = append(checks, atLeast("cache hits ≥ 99 % of the requests after the warm-up"+of, gw.Cache.HitShare()*100, 99, " %"))
+					}
+					return checks
 				})
 			},
 		}

@@ -116,9 +116,10 @@ percentiles, and the feedback given.`,
 func printAnalytics(w io.Writer, a *api.Analytics) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Last %d day(s), %s to %s (UTC)\n\n", a.Days, a.From, a.To)
-	fmt.Fprintln(tw, "DATE\tACTIVE USERS\tREQUESTS\tAVG QUOTA USED")
+	fmt.Fprintln(tw, "DATE\tACTIVE USERS\tREQUESTS\tAVG QUOTA USED\tCACHE HIT RATIO\tCALLS SAVED")
 	for _, d := range a.Daily {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\n", d.Date, d.ActiveUsers, d.Requests, d.AvgQuotaUsed)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%d\n", d.Date, d.ActiveUsers, d.Requests, d.AvgQuotaUsed,
+			ratio(d.CacheHitRatio), d.ProviderCallsSaved)
 	}
 	t := a.Totals
 	fmt.Fprintf(tw, "\nTotals: %d request(s) from %d user(s)\n", t.Requests, t.ActiveUsers)
@@ -164,6 +165,15 @@ func printAnalytics(w io.Writer, a *api.Analytics) error {
 
 // percent writes a fraction as a percentage.
 func percent(f float64) string { return fmt.Sprintf("%.2f%%", f*100) }
+
+// ratio writes a fraction as a percentage, "-" when there is none (the
+// cache was not asked that day).
+func ratio(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return percent(*v)
+}
 
 // millis writes a percentile, "-" when there were no samples.
 func millis(v *float64) string {

@@ -339,6 +339,7 @@ func TestAdminAnalyticsReport(t *testing.T) {
 	d24, d25 := day(24), day(25)
 	d24.ActiveUsers, d24.Requests, d24.AvgQuotaUsed = 12, 240, 20
 	d25.ActiveUsers, d25.Requests, d25.AvgQuotaUsed = 9, 131, 14.6
+	d25.CacheHitRatio, d25.ProviderCallsSaved = ptr(0.25), 32
 	f.analytics = api.Analytics{
 		Days: 2, From: d24.Date, To: d25.Date,
 		Daily:    []api.DailyActivity{d24, d25},
@@ -358,9 +359,9 @@ func TestAdminAnalyticsReport(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, `Last 2 day(s), 2025-12-24 to 2025-12-25 (UTC)
 
-DATE        ACTIVE USERS  REQUESTS  AVG QUOTA USED
-2025-12-24  12            240       20.0
-2025-12-25  9             131       14.6
+DATE        ACTIVE USERS  REQUESTS  AVG QUOTA USED  CACHE HIT RATIO  CALLS SAVED
+2025-12-24  12            240       20.0            -                0
+2025-12-25  9             131       14.6            25.00%           32
 
 Totals: 371 request(s) from 15 user(s)
   4xx errors (refused for the caller)  12  3.23%

@@ -132,11 +132,19 @@ func runAnalytics(t *testing.T, a Admin) {
 		// Alone on D5.
 		{"dave", -5*day + 6*time.Hour, domain.TierFast, domain.ProviderGroq, domain.OutcomeSuccess, 250, 25, "d-s1"},
 	}
+	// How the requests met the response cache; the others had it off. D10
+	// has two hits and a miss (and a bypass, which is neither), D12 two
+	// misses and no hit; the hits just outside D10 to D12 do not count.
+	cache := map[string]domain.CacheStatus{
+		"a-1": domain.CacheMiss, "a-2": domain.CacheHit, "b-3": domain.CacheBypass, "c-5": domain.CacheHit,
+		"a-6": domain.CacheMiss, "c-8": domain.CacheBypass, "c-9": domain.CacheMiss,
+		"d-o1": domain.CacheHit, "d-o2": domain.CacheHit,
+	}
 	records := make([]domain.RequestRecord, len(rows))
 	for i, r := range rows {
 		records[i] = domain.RequestRecord{
 			RequestID: r.requestID, UserID: ids[r.user], Tier: r.tier, Provider: r.provider, Outcome: r.outcome,
-			Latency: time.Duration(r.latencyMs) * time.Millisecond, CreatedAt: adminDay.Add(r.at),
+			Latency: time.Duration(r.latencyMs) * time.Millisecond, CreatedAt: adminDay.Add(r.at), Cache: cache[r.requestID],
 		}
 		if r.ttftMs >= 0 {
 			records[i].FirstToken = ptrTo(time.Duration(r.ttftMs) * time.Millisecond)
@@ -195,8 +203,8 @@ func runAnalytics(t *testing.T, a Admin) {
 	}
 	periodAll := domain.Analytics{
 		Days: []domain.DayActivity{
-			{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3},
-			{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1},
+			{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1},
+			{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2},
 		},
 		ActiveUsers: 3, Requests: 10, ClientErrors: 2, ServerErrors: 2,
 		TopUsers: top("alice", 4, "bob", 3),
@@ -233,7 +241,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		{
 			name: "first day: its last microsecond counts, the one before it does not", from: d(0), to: d(1), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3}},
+				Days:        []domain.DayActivity{{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1}},
 				ActiveUsers: 3, Requests: 5, ClientErrors: 1, ServerErrors: 1,
 				TopUsers: top("alice", 2, "bob", 2),
 				Routes: []domain.RouteActivity{
@@ -250,7 +258,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		{
 			name: "last day: its first microsecond counts, the next day's does not", from: d(2), to: d(3), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1}},
+				Days:        []domain.DayActivity{{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2}},
 				ActiveUsers: 3, Requests: 5, ClientErrors: 1, ServerErrors: 1,
 				TopUsers: top("alice", 2, "carol", 2),
 				Routes: []domain.RouteActivity{
@@ -298,6 +306,8 @@ func assertAnalytics(t *testing.T, want, got domain.Analytics) {
 		assert.Equal(t, w.ActiveUsers, g.ActiveUsers, "day %s active users", w.Day)
 		assert.Equal(t, w.Requests, g.Requests, "day %s requests", w.Day)
 		assert.InDelta(t, w.AvgQuotaUsed, g.AvgQuotaUsed, percentileDelta, "day %s average quota", w.Day)
+		assert.Equal(t, w.CacheHits, g.CacheHits, "day %s cache hits", w.Day)
+		assert.Equal(t, w.CacheMisses, g.CacheMisses, "day %s cache misses", w.Day)
 	}
 	assert.Equal(t, want.ActiveUsers, got.ActiveUsers, "active users")
 	assert.Equal(t, want.Requests, got.Requests, "requests")

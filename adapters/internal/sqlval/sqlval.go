@@ -114,6 +114,20 @@ func API(api string) (string, error) {
 	return "", fmt.Errorf("unknown API %q", api)
 }
 
+// Cache is the cache column of a request log record: NULL when the cache
+// is off (""); a status the column does not allow makes the record
+// unstorable.
+func Cache(c domain.CacheStatus) (*string, error) {
+	switch c {
+	case "":
+		return nil, nil
+	case domain.CacheHit, domain.CacheMiss, domain.CacheBypass:
+		s := string(c)
+		return &s, nil
+	}
+	return nil, fmt.Errorf("unknown cache status %q", c)
+}
+
 // Strings spells typed words (codes, reasons) as a never-nil []string for
 // an array parameter: = ANY (NULL) matches nothing too, but an empty array
 // says so plainly.

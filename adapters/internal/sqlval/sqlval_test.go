@@ -95,6 +95,23 @@ func TestCheckFeedback(t *testing.T) {
 	}
 }
 
+func TestCache(t *testing.T) {
+	t.Parallel()
+	got, err := sqlval.Cache("")
+	require.NoError(t, err)
+	assert.Nil(t, got, "the cache off is NULL")
+	for _, c := range []domain.CacheStatus{domain.CacheHit, domain.CacheMiss, domain.CacheBypass} {
+		got, err := sqlval.Cache(c)
+		require.NoError(t, err)
+		require.NotNil(t, got)
+		assert.Equal(t, string(c), *got)
+	}
+	for _, bad := range []domain.CacheStatus{"HIT", "stale", " miss"} {
+		_, err := sqlval.Cache(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+}
+
 func TestAPI(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"": "native", "native": "native", "openai": "openai"} {

@@ -29,14 +29,19 @@ RETURNING *;
 -- name: AnalyticsDays :many
 -- AnalyticsDays counts each UTC day of [from_at, to_at) that has requests:
 -- its distinct users and requests (grouped by day and user first, which
--- hashes, rather than count(DISTINCT), which sorts), and the mean quota
+-- hashes, rather than count(DISTINCT), which sorts), the requests whose
+-- cache status is hit and those whose status is miss, and the mean quota
 -- count of the users whose count is above zero that day (uses
 -- quota_usage_day_idx).
-SELECT d.day, d.users, d.requests, COALESCE(q.avg_used, 0)::float8 AS avg_quota_used
+SELECT d.day, d.users, d.requests, d.cache_hits, d.cache_misses,
+       COALESCE(q.avg_used, 0)::float8 AS avg_quota_used
 FROM (
-    SELECT du.day, count(*) AS users, sum(du.n)::bigint AS requests
+    SELECT du.day, count(*) AS users, sum(du.n)::bigint AS requests,
+           sum(du.hits)::bigint AS cache_hits, sum(du.misses)::bigint AS cache_misses
     FROM (
-        SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.user_id, count(*) AS n
+        SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.user_id, count(*) AS n,
+               count(*) FILTER (WHERE r.cache = sqlc.arg(hit)::text) AS hits,
+               count(*) FILTER (WHERE r.cache = sqlc.arg(miss)::text) AS misses
         FROM request_log r
         WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
         GROUP BY 1, 2

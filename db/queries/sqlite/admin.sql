@@ -35,15 +35,20 @@ RETURNING *;
 -- name: AnalyticsDays :many
 -- AnalyticsDays counts each UTC day of [from_at, to_at) that has requests
 -- (day is the day number since the Unix epoch): its distinct users and
--- requests, and the mean quota count of the users whose count is above
+-- requests, the requests whose cache status is hit and those whose status
+-- is miss, and the mean quota count of the users whose count is above
 -- zero that day (from_day and to_day bound the quota rows read; uses
 -- quota_usage_day_idx).
 SELECT CAST(d.day AS INTEGER) AS day, CAST(d.users AS INTEGER) AS users, CAST(d.requests AS INTEGER) AS requests,
+       CAST(d.cache_hits AS INTEGER) AS cache_hits, CAST(d.cache_misses AS INTEGER) AS cache_misses,
        CAST(COALESCE(q.avg_used, 0) AS REAL) AS avg_quota_used
 FROM (
-    SELECT du.day, count(*) AS users, sum(du.n) AS requests
+    SELECT du.day, count(*) AS users, sum(du.n) AS requests,
+           sum(du.hits) AS cache_hits, sum(du.misses) AS cache_misses
     FROM (
-        SELECT r.created_at / 86400000000 AS day, r.user_id, count(*) AS n
+        SELECT r.created_at / 86400000000 AS day, r.user_id, count(*) AS n,
+               sum(CASE WHEN r.cache = sqlc.arg(hit) THEN 1 ELSE 0 END) AS hits,
+               sum(CASE WHEN r.cache = sqlc.arg(miss) THEN 1 ELSE 0 END) AS misses
         FROM request_log AS r INDEXED BY request_log_created_at_idx
         WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
         GROUP BY 1, 2

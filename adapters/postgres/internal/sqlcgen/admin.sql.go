@@ -69,13 +69,17 @@ func (q *Queries) AnalyticsConversationDays(ctx context.Context, arg AnalyticsCo
 }
 
 const analyticsDays = `-- name: AnalyticsDays :many
-SELECT d.day, d.users, d.requests, COALESCE(q.avg_used, 0)::float8 AS avg_quota_used
+SELECT d.day, d.users, d.requests, d.cache_hits, d.cache_misses,
+       COALESCE(q.avg_used, 0)::float8 AS avg_quota_used
 FROM (
-    SELECT du.day, count(*) AS users, sum(du.n)::bigint AS requests
+    SELECT du.day, count(*) AS users, sum(du.n)::bigint AS requests,
+           sum(du.hits)::bigint AS cache_hits, sum(du.misses)::bigint AS cache_misses
     FROM (
-        SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.user_id, count(*) AS n
+        SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.user_id, count(*) AS n,
+               count(*) FILTER (WHERE r.cache = $1::text) AS hits,
+               count(*) FILTER (WHERE r.cache = $2::text) AS misses
         FROM request_log r
-        WHERE r.created_at >= $1 AND r.created_at < $2
+        WHERE r.created_at >= $3 AND r.created_at < $4
         GROUP BY 1, 2
     ) du
     GROUP BY du.day
@@ -83,8 +87,8 @@ FROM (
 LEFT JOIN (
     SELECT qu.day, avg(qu.used)::float8 AS avg_used
     FROM quota_usage qu
-    WHERE qu.day >= ($1::timestamptz AT TIME ZONE 'UTC')::date
-      AND qu.day <= ($2::timestamptz AT TIME ZONE 'UTC')::date
+    WHERE qu.day >= ($3::timestamptz AT TIME ZONE 'UTC')::date
+      AND qu.day <= ($4::timestamptz AT TIME ZONE 'UTC')::date
       AND qu.used > 0
     GROUP BY qu.day
 ) q ON q.day = d.day
@@ -92,6 +96,8 @@ ORDER BY d.day
 `
 
 type AnalyticsDaysParams struct {
+	Hit    string
+	Miss   string
 	FromAt time.Time
 	ToAt   time.Time
 }
@@ -100,16 +106,24 @@ type AnalyticsDaysRow struct {
 	Day          time.Time
 	Users        int64
 	Requests     int64
+	CacheHits    int64
+	CacheMisses  int64
 	AvgQuotaUsed float64
 }
 
 // AnalyticsDays counts each UTC day of [from_at, to_at) that has requests:
 // its distinct users and requests (grouped by day and user first, which
-// hashes, rather than count(DISTINCT), which sorts), and the mean quota
+// hashes, rather than count(DISTINCT), which sorts), the requests whose
+// cache status is hit and those whose status is miss, and the mean quota
 // count of the users whose count is above zero that day (uses
 // quota_usage_day_idx).
 func (q *Queries) AnalyticsDays(ctx context.Context, arg AnalyticsDaysParams) ([]AnalyticsDaysRow, error) {
-	rows, err := q.db.Query(ctx, analyticsDays, arg.FromAt, arg.ToAt)
+	rows, err := q.db.Query(ctx, analyticsDays,
+		arg.Hit,
+		arg.Miss,
+		arg.FromAt,
+		arg.ToAt,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +135,8 @@ func (q *Queries) AnalyticsDays(ctx context.Context, arg AnalyticsDaysParams) ([
 			&i.Day,
 			&i.Users,
 			&i.Requests,
+			&i.CacheHits,
+			&i.CacheMisses,
 			&i.AvgQuotaUsed,
 		); err != nil {
 			return nil, err

@@ -133,6 +133,7 @@ type RequestLog struct {
 	CreatedAt        time.Time
 	RequestID        *string
 	Api              string
+	Cache            *string
 }
 
 type User struct {

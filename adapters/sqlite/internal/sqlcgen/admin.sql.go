@@ -72,13 +72,17 @@ func (q *Queries) AnalyticsConversationDays(ctx context.Context, arg AnalyticsCo
 const analyticsDays = `-- name: AnalyticsDays :many
 
 SELECT CAST(d.day AS INTEGER) AS day, CAST(d.users AS INTEGER) AS users, CAST(d.requests AS INTEGER) AS requests,
+       CAST(d.cache_hits AS INTEGER) AS cache_hits, CAST(d.cache_misses AS INTEGER) AS cache_misses,
        CAST(COALESCE(q.avg_used, 0) AS REAL) AS avg_quota_used
 FROM (
-    SELECT du.day, count(*) AS users, sum(du.n) AS requests
+    SELECT du.day, count(*) AS users, sum(du.n) AS requests,
+           sum(du.hits) AS cache_hits, sum(du.misses) AS cache_misses
     FROM (
-        SELECT r.created_at / 86400000000 AS day, r.user_id, count(*) AS n
+        SELECT r.created_at / 86400000000 AS day, r.user_id, count(*) AS n,
+               sum(CASE WHEN r.cache = ?1 THEN 1 ELSE 0 END) AS hits,
+               sum(CASE WHEN r.cache = ?2 THEN 1 ELSE 0 END) AS misses
         FROM request_log AS r INDEXED BY request_log_created_at_idx
-        WHERE r.created_at >= ?1 AND r.created_at < ?2
+        WHERE r.created_at >= ?3 AND r.created_at < ?4
         GROUP BY 1, 2
     ) du
     GROUP BY du.day
@@ -86,13 +90,15 @@ FROM (
 LEFT JOIN (
     SELECT qu.day, avg(qu.used) AS avg_used
     FROM quota_usage qu
-    WHERE qu.day >= ?3 AND qu.day <= ?4 AND qu.used > 0
+    WHERE qu.day >= ?5 AND qu.day <= ?6 AND qu.used > 0
     GROUP BY qu.day
 ) q ON q.day = date(d.day * 86400, 'unixepoch')
 ORDER BY d.day
 `
 
 type AnalyticsDaysParams struct {
+	Hit     *string
+	Miss    *string
 	FromAt  int64
 	ToAt    int64
 	FromDay string
@@ -103,6 +109,8 @@ type AnalyticsDaysRow struct {
 	Day          int64
 	Users        int64
 	Requests     int64
+	CacheHits    int64
+	CacheMisses  int64
 	AvgQuotaUsed float64
 }
 
@@ -112,11 +120,14 @@ type AnalyticsDaysRow struct {
 // does not carry them.
 // AnalyticsDays counts each UTC day of [from_at, to_at) that has requests
 // (day is the day number since the Unix epoch): its distinct users and
-// requests, and the mean quota count of the users whose count is above
+// requests, the requests whose cache status is hit and those whose status
+// is miss, and the mean quota count of the users whose count is above
 // zero that day (from_day and to_day bound the quota rows read; uses
 // quota_usage_day_idx).
 func (q *Queries) AnalyticsDays(ctx context.Context, arg AnalyticsDaysParams) ([]AnalyticsDaysRow, error) {
 	rows, err := q.db.QueryContext(ctx, analyticsDays,
+		arg.Hit,
+		arg.Miss,
 		arg.FromAt,
 		arg.ToAt,
 		arg.FromDay,
@@ -133,6 +144,8 @@ func (q *Queries) AnalyticsDays(ctx context.Context, arg AnalyticsDaysParams) ([
 			&i.Day,
 			&i.Users,
 			&i.Requests,
+			&i.CacheHits,
+			&i.CacheMisses,
 			&i.AvgQuotaUsed,
 		); err != nil {
 			return nil, err

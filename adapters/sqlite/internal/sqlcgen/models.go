@@ -126,6 +126,7 @@ type RequestLog struct {
 	CreatedAt        int64
 	RequestID        *string
 	Api              string
+	Cache            *string
 }
 
 type User struct {

@@ -179,6 +179,69 @@ func ParseMetrics(r io.Reader) (map[string]float64, error) {
 	return out, sc.Err()
 }
 
+// Series scrapes the process's /metrics page and returns the samples of
+// the series named (each as written on the page, labels included:
+// `genzai_cache_requests_total{status="hit"}`); a series the page lacks
+// is absent from the map.
+func (s *Source) Series(ctx context.Context, series ...string) (map[string]float64, error) {
+	if s.MetricsURL == "" {
+		return nil, errors.New("no metrics page")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.MetricsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if s.MetricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+s.MetricsToken)
+	}
+	c := s.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", s.MetricsURL, res.Status)
+	}
+	return ParseSeries(res.Body, series...)
+}
+
+// ParseSeries reads the samples of the named series (name and labels as
+// written on the page) from a Prometheus text page.
+func ParseSeries(r io.Reader, series ...string) (map[string]float64, error) {
+	want := make(map[string]bool, len(series))
+	for _, s := range series {
+		want[s] = true
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		// Label values may hold spaces: the value follows the last '}'.
+		cut := strings.LastIndexByte(line, '}') + 1
+		if cut == 0 {
+			cut = strings.IndexByte(line, ' ')
+		}
+		if cut <= 0 || cut >= len(line) || !want[line[:cut]] {
+			continue
+		}
+		value, _, _ := strings.Cut(strings.TrimSpace(line[cut:]), " ")
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[line[:cut]] = v
+		}
+	}
+	return out, sc.Err()
+}
+
 // Stat is the part of /proc/<pid>/stat that is read.
 type Stat struct {
 	// CPU is utime + stime in seconds.

@@ -73,6 +73,27 @@ broken_line
 	assert.Equal(t, map[string]float64{"go_goroutines": 42, "go_memstats_heap_inuse_bytes": 12345000, "process_open_fds": 19}, got)
 }
 
+func TestParseSeries(t *testing.T) {
+	t.Parallel()
+	page := `# HELP genzai_cache_requests_total Chat requests by how they met the response cache.
+# TYPE genzai_cache_requests_total counter
+genzai_cache_requests_total{status="bypass"} 0
+genzai_cache_requests_total{status="hit"} 1.25e+06
+genzai_cache_requests_total{status="miss"} 1000
+genzai_other_total{status="hit"} 5
+go_goroutines 42
+odd{label="a } b"} 3
+broken{status="hit"}
+`
+	got, err := procstat.ParseSeries(strings.NewReader(page),
+		`genzai_cache_requests_total{status="hit"}`, `genzai_cache_requests_total{status="miss"}`, "go_goroutines", `odd{label="a } b"}`, `broken{status="hit"}`, "absent")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{
+		`genzai_cache_requests_total{status="hit"}`: 1_250_000, `genzai_cache_requests_total{status="miss"}`: 1000,
+		"go_goroutines": 42, `odd{label="a } b"}`: 3,
+	}, got)
+}
+
 func TestSampleOwnProcess(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,19 @@ func Markdown(r *Run) string {
 	}
 	b.WriteString(t.String())
 
+	t = table{head: []string{"Scenario", "Target", "hits", "misses", "bypasses", "hit share"}}
+	for _, s := range r.Scenarios {
+		for _, p := range s.Phases {
+			if c := p.Cache; c != nil {
+				t.rows = append(t.rows, []string{s.Name, p.Target, count(c.Hits), count(c.Misses), count(c.Bypasses), pct(c.HitShare())})
+			}
+		}
+	}
+	if len(t.rows) > 0 {
+		b.WriteString("\n### Response cache\n\nThe measured phase's requests by how they met the cache (the gateway's `genzai_cache_requests_total`, after the warm-up filled it).\n\n")
+		b.WriteString(t.String())
+	}
+
 	t = table{head: []string{"Scenario", "Target", "harness + mock", "gateway", "PostgreSQL", "other", "steal"}}
 	for _, s := range r.Scenarios {
 		for _, p := range s.Phases {

@@ -146,6 +146,25 @@ type Phase struct {
 	Process  *Process `json:"process,omitempty"`
 	// CPU is how busy the machine was, and with what, during the phase.
 	CPU *CPUShare `json:"cpu_cores,omitempty"`
+	// Cache is how the phase's requests met the gateway's response cache
+	// (the cached scenario), from its genzai_cache_requests_total.
+	Cache *CacheCounts `json:"cache,omitempty"`
+}
+
+// CacheCounts are a phase's requests by response cache status.
+type CacheCounts struct {
+	Hits     int64 `json:"hits"`
+	Misses   int64 `json:"misses"`
+	Bypasses int64 `json:"bypasses"`
+}
+
+// HitShare is the hits' share of all the counted requests, 0 when none.
+func (c CacheCounts) HitShare() float64 {
+	n := c.Hits + c.Misses + c.Bypasses
+	if n == 0 {
+		return 0
+	}
+	return float64(c.Hits) / float64(n)
 }
 
 // CPUShare is the average number of CPUs busy during a phase, by party: it
