@@ -11,8 +11,8 @@ import (
 // responseCache is the store of the response cache: nil when it is off; in
 // Redis when REDIS_URL gave a client (every instance shares it: a store
 // that cannot answer makes requests bypass it, never fail); else in
-// process, bounded by CACHE_MAX_BYTES.
-func responseCache(cfg Config, lim limits, clk ports.Clock, logger *slog.Logger) ports.ResponseCache {
+// process, bounded by CACHE_MAX_BYTES (its entries and bytes on /metrics).
+func responseCache(cfg Config, obs *observability, lim limits, clk ports.Clock, logger *slog.Logger) ports.ResponseCache {
 	if !cfg.CacheEnabled {
 		return nil
 	}
@@ -21,5 +21,7 @@ func responseCache(cfg Config, lim limits, clk ports.Clock, logger *slog.Logger)
 		return redislimit.NewResponseCache(lim.redisClient)
 	}
 	logger.Info("response cache in process", "ttl", cfg.CacheTTL, "max_bytes", cfg.CacheMaxBytes, "scope", cfg.CacheScope)
-	return memory.NewResponseCache(cfg.CacheMaxBytes, clk)
+	store := memory.NewResponseCache(cfg.CacheMaxBytes, clk)
+	obs.watchResponseCache(store)
+	return store
 }

@@ -76,7 +76,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 		// Requests without a deadline of their own (streams) renew their slot
 		// every third of this; a crashed instance's slots come back after it.
 		LeaseTTL: max(2*cfg.RequestTimeout, time.Minute),
-		Cache:    responseCache(cfg, lim, clk, logger), CacheTTL: cfg.CacheTTL, CacheScope: cfg.CacheScope}
+		Cache:    responseCache(cfg, obs, lim, clk, logger), CacheTTL: cfg.CacheTTL, CacheScope: cfg.CacheScope}
 	chatCfg.Limits.MaxPromptChars = cfg.MaxPromptChars
 	chatSvc := chat.New(chatCfg, router, quotaSvc, requests, clk, logger)
 	statusSvc := status.New(status.Config{
