@@ -81,7 +81,7 @@ export function Chat({ email }: { email: string }) {
     // parseAs "stream" leaves the body unread: the events come from it.
     const body = r.response.body;
     if (r.error || !r.response.ok || !body) {
-      update((m) => ({ ...m, problem: explain(problemOf(r.error, r.response)) }));
+      update((m) => ({ ...m, problem: explain(problemOf(r.error, r.response), quota) }));
       return;
     }
     for await (const ev of readEvents(body)) {
@@ -153,25 +153,27 @@ function MessageView({ m }: { m: Message }) {
 
 function QuotaView({ quota }: { quota: Quota | null }) {
   if (!quota) return null;
-  const resets = new Date(quota.resets_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return (
-    <span class="quota" title={`Resets at ${resets}`}>
+    <span class="quota" title={`Resets at ${resetTime(quota)}`}>
       <span class="visually-hidden">Quota: </span>{quota.used} / {quota.limit} today
     </span>
   );
 }
 
+// resetTime is when the quota resets, in the user's local time.
+function resetTime(q: Quota): string {
+  return new Date(q.resets_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 // explain words the errors a user can act on.
-function explain(p: Problem): Problem {
+function explain(p: Problem, q: Quota | null): Problem {
   switch (p.code) {
     case "quota_exceeded":
-      return { ...p, message: "You have used today's requests. The count resets at midnight UTC." };
+      return { ...p, message: `You have used today's requests. You can chat again at ${q ? resetTime(q) : "midnight UTC"}.` };
     case "email_unverified":
       return { ...p, message: "Confirm your email first: follow the link we mailed you." };
     case "conversation_busy":
       return { ...p, message: "This conversation is still answering: wait for it to finish, then send again." };
-    case "aborted":
-      return p;
     default:
       return p;
   }
