@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -121,6 +122,40 @@ func (b *browser) text(t *testing.T, css string) string {
 	return s
 }
 
+// html is the inner HTML of the first element matching a CSS selector.
+func (b *browser) html(t *testing.T, css string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.InnerHTML(chromedp.CSS(css)))
+	require.NoError(t, err)
+	return s
+}
+
+// screenshots takes the page at phone and desktop sizes, saved as
+// name-phone.png and name-desktop.png in GENZAI_SCREENSHOTS when it names
+// a directory (the README's pictures come from there).
+func (b *browser) screenshots(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("GENZAI_SCREENSHOTS")
+	for _, size := range []struct {
+		label         string
+		width, height int64
+	}{{"phone", 390, 844}, {"desktop", 1280, 800}} {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.EmulateViewport(size.width, size.height))
+		require.NoError(t, err)
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		cancel()
+		require.NoError(t, err)
+		require.NotEmpty(t, png)
+		if dir != "" {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name+"-"+size.label+".png"), png, 0o644))
+		}
+	}
+	b.do(t, chromedp.EmulateViewport(390, 844))
+}
+
 func (b *browser) Problems() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -177,6 +212,21 @@ func TestBrowserChat(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
 	)
+
+	// A whole answer, rendered as Markdown; a model's markup stays text.
+	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and a list:\n\n- one\n- two\n\n",
+		"```sh\ngenzai serve\n```\n\n", `<img src=x onerror="alert(1)">`))
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Show me Markdown"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".msg.assistant .md pre code") !== null`),
+	)
+	html := b.html(t, ".msg.assistant .md")
+	assert.Contains(t, html, "<strong>bold</strong>")
+	assert.Contains(t, html, "<li>two</li>")
+	assert.Contains(t, html, "&lt;img src=x onerror=")
+	assert.NotContains(t, html, "<img")
+	b.screenshots(t, "chat")
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
 
 	// The check above can fail: an inline script is a violation it sees.
