@@ -46,8 +46,9 @@ install:
 generate:
 	$(GO) generate ./...
 
-## check-generated: fail when committed generated code differs from its sources
-check-generated: generate
+## check-generated: fail when committed generated code (and the web app's
+## build, see check-web) differs from its sources
+check-generated: generate check-web
 	@git diff --exit-code -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "untracked generated files: commit them"; exit 1; }
 	$(TOOL) sqlc vet -f sqlc.yaml
@@ -72,6 +73,36 @@ lint-spec: $(NODE_DIR)/node_modules/.package-lock.json
 
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+
+# The web app (web/): Preact built by Vite into web/dist, which is committed
+# and embedded in the binary (package web), so that `go run` serves it with
+# no Node installed. Dependencies pinned by web/package-lock.json, installed
+# with `npm ci` when the lock file changes.
+WEB_DIR := web
+# JavaScript plus CSS, gzipped, at most 150 KB (KiB) in all.
+WEB_MAX_GZIP_BYTES := 153600
+
+.PHONY: web check-web
+## web: build the web app into web/dist (type check against the spec first)
+web: $(WEB_DIR)/node_modules/.package-lock.json
+	cd $(WEB_DIR) && npm run --silent build
+
+## check-web: type-check the web app against api/openapi.yaml, rebuild it
+## and fail when web/dist differs from the committed build or its JS+CSS
+## pass 150 KB gzipped
+check-web: web
+	@git diff --exit-code --stat -- $(WEB_DIR)/dist || { echo "web/dist is stale: run 'make web' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- $(WEB_DIR)/dist)" || { git status --porcelain --untracked-files=all -- $(WEB_DIR)/dist; echo "untracked files in web/dist: run 'make web' and commit them"; exit 1; }
+	@total=0; for f in $(WEB_DIR)/dist/assets/*.js $(WEB_DIR)/dist/assets/*.css; do \
+		total=$$((total + $$(gzip -9 -c "$$f" | wc -c))); \
+	done; \
+	if [ $$total -gt $(WEB_MAX_GZIP_BYTES) ]; then \
+		echo "web app too big: JS+CSS is $$total bytes gzipped, at most $(WEB_MAX_GZIP_BYTES)"; exit 1; \
+	fi; \
+	echo "web app: JS+CSS $$total bytes gzipped (at most $(WEB_MAX_GZIP_BYTES))"
+
+$(WEB_DIR)/node_modules/.package-lock.json: $(WEB_DIR)/package-lock.json $(WEB_DIR)/package.json
+	cd $(WEB_DIR) && npm ci --no-audit --no-fund
 
 # Packages whose tests use PostgreSQL or Redis: they run apart, at most
 # TEST_DB_P test binaries with TEST_DB_PARALLEL tests each at once, whatever

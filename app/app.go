@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/domain/userdata"
 	"github.com/genzai/genzai/ports"
+	"github.com/genzai/genzai/web"
 )
 
 // readyTimeout bounds each readiness check (/ready answers within it).
@@ -222,6 +224,10 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 
 // newHTTPServer builds the API server over the use cases.
 func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc services, clk ports.Clock, logger *slog.Logger) (*httpapi.Server, error) {
+	webFiles, err := webApp(cfg)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := httpapi.New(httpapi.Config{
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
@@ -247,6 +253,7 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		Tracing:          obs.tracerProvider(),
 		LogPrompts:       cfg.LogPrompts,
+		Web:              webFiles,
 	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
 		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Conversations: svc.conversations,
 		Database: db, Redis: lim.redis, UserData: userdata.New(svc.quota, svc.keys, svc.conversations, db, clk)}, logger)
@@ -254,6 +261,14 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
 	return srv, nil
+}
+
+// webApp is the embedded web app's files, or nil when WEB_UI_ENABLED=false.
+func webApp(cfg Config) (fs.FS, error) {
+	if !cfg.WebUIEnabled {
+		return nil, nil
+	}
+	return web.Dist()
 }
 
 // startMonitor runs the provider monitor until Close stops it: it outlives

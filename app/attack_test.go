@@ -663,7 +663,7 @@ func TestAttackSQLInjection(t *testing.T) {
 
 // TestAttackHTMLIsNeverRendered puts markup in prompts, model output,
 // search results and paths. The only HTML genzai serves is the static docs
-// page; everything else is JSON or an event stream that browsers are told
+// page and the web app's static page; everything else is JSON or an event stream that browsers are told
 // not to sniff, and markup in it is always escaped.
 func TestAttackHTMLIsNeverRendered(t *testing.T) {
 	t.Parallel()
@@ -687,9 +687,17 @@ func TestAttackHTMLIsNeverRendered(t *testing.T) {
 		}
 	})
 
+	t.Run("the web app's page does not reflect its URL", func(t *testing.T) {
+		plain := c.do(http.MethodGet, "/", nil, nil)
+		require.Equal(t, http.StatusOK, plain.status)
+		res := c.do(http.MethodGet, "/"+url.PathEscape(xss), nil, nil)
+		require.Equal(t, http.StatusOK, res.status, "an app path: the page")
+		assert.Equal(t, plain.body, res.body, "the page is the same whatever the URL says")
+		assert.Contains(t, res.header.Get("Content-Security-Policy"), "script-src 'self'", "no inline script may run")
+	})
+
 	t.Run("error answers for markup in paths and parameters", func(t *testing.T) {
 		for _, target := range []string{
-			"/" + url.PathEscape(xss),
 			"/api/v1/" + url.PathEscape(xss),
 			"/docs/" + url.PathEscape(xss),
 			"/api/v1/status?window=" + url.QueryEscape(xss),

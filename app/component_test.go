@@ -54,7 +54,7 @@ func TestRequestID(t *testing.T) {
 			if tt.sent != "" {
 				hdr["X-Request-ID"] = tt.sent
 			}
-			res := e.do(http.MethodGet, "/nope", nil, hdr)
+			res := e.do(http.MethodGet, "/api/v1/nope", nil, hdr)
 			got := res.header.Get("X-Request-ID")
 			// Always the server's own: a UUIDv7 (time-ordered).
 			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, got)

@@ -241,6 +241,8 @@ type Config struct {
 	// DocsEnabled serves the API reference (/docs) and the spec
 	// (/api/openapi.yaml, /api/openapi.json).
 	DocsEnabled bool
+	// WebUIEnabled serves the web app at / (WEB_UI_ENABLED, default true).
+	WebUIEnabled bool
 	// LogPrompts logs each chat's prompt and answer; off, they are never logged.
 	LogPrompts bool
 	// Tracing exports OpenTelemetry spans when its Endpoint is set.
@@ -347,6 +349,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Bool("docs_enabled", c.DocsEnabled),
+		slog.Bool("web_ui_enabled", c.WebUIEnabled),
 	)
 }
 
@@ -586,6 +589,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	r.mail(&c)
 	r.developmentDeployment(&c)
 	c.DocsEnabled, _ = r.boolean("DOCS_ENABLED", true)
+	c.WebUIEnabled, _ = r.boolean("WEB_UI_ENABLED", true)
 
 	r.cache(&c)
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)

@@ -63,7 +63,7 @@ func TestDocs(t *testing.T) {
 	res := e.do(http.MethodGet, "/docs/nope.js", nil, nil)
 	assert.Equal(t, http.StatusBadRequest, res.status)
 	assert.Equal(t, "invalid_request", res.json(t)["code"])
-	for _, path := range []string{"/health", "/api/v1/status", "/api/v1/quota", "/nope"} {
+	for _, path := range []string{"/health", "/api/v1/status", "/api/v1/quota", "/api/v1/nope"} {
 		assert.Equal(t, strictPolicy, e.do(http.MethodGet, path, nil, nil).header.Get("Content-Security-Policy"), path)
 	}
 }

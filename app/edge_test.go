@@ -19,7 +19,7 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Run(tc.env, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, map[string]string{"ENV": tc.env})
-			for _, path := range []string{"/health", "/api/v1/quota", "/nope"} {
+			for _, path := range []string{"/health", "/api/v1/quota", "/api/v1/nope"} {
 				res := e.do(http.MethodGet, path, nil, nil)
 				assert.Equal(t, "nosniff", res.header.Get("X-Content-Type-Options"), path)
 				assert.Equal(t, "DENY", res.header.Get("X-Frame-Options"), path)

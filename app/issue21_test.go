@@ -36,21 +36,32 @@ func (e *env) send(client *http.Client, method, path string, header map[string]s
 	return response{status: res.StatusCode, header: res.Header, body: raw}
 }
 
-// TestFrontPage: / sends browsers to the documentation until the web app
-// lives there; with the documentation off it does not exist.
+// TestFrontPage: / is the web app; with WEB_UI_ENABLED=false it sends
+// browsers to the documentation, and with the documentation off too it
+// does not exist.
 func TestFrontPage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	res := e.send(e.noRedirects(), http.MethodGet, "/", nil)
-	require.Equal(t, http.StatusFound, res.status, "temporary: the web app will take the address; body: %s", res.body)
-	assert.Equal(t, "/docs", res.header.Get("Location"))
+	res := e.send(e.noRedirects(), http.MethodGet, "/", map[string]string{"Accept-Encoding": "identity"})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	assert.Equal(t, "text/html; charset=utf-8", res.header.Get("Content-Type"))
+	assert.Equal(t, "no-cache", res.header.Get("Cache-Control"))
+	assert.Contains(t, res.header.Get("Content-Security-Policy"), "default-src 'self'")
 	assert.Equal(t, "nosniff", res.header.Get("X-Content-Type-Options"))
+	assert.Contains(t, string(res.body), `<div id="app">`)
+	page := e.send(e.noRedirects(), http.MethodGet, "/chat", map[string]string{"Accept-Encoding": "identity"})
+	assert.Equal(t, res.body, page.body, "the app routes in the browser: its paths get the page")
 
-	followed := e.do(http.MethodGet, "/", nil, nil)
+	noApp := newEnv(t, map[string]string{"WEB_UI_ENABLED": "false"})
+	res = noApp.send(noApp.noRedirects(), http.MethodGet, "/", nil)
+	require.Equal(t, http.StatusFound, res.status, "temporary: the web app may come back; body: %s", res.body)
+	assert.Equal(t, "/docs", res.header.Get("Location"))
+	followed := noApp.do(http.MethodGet, "/", nil, nil)
 	assert.Equal(t, http.StatusOK, followed.status)
 	assert.Contains(t, string(followed.body), "<html")
+	assertErrorAnswer(t, noApp.do(http.MethodGet, "/chat", nil, nil), http.StatusNotFound, "not_found", "")
 
-	off := newEnv(t, map[string]string{"DOCS_ENABLED": "false"})
+	off := newEnv(t, map[string]string{"DOCS_ENABLED": "false", "WEB_UI_ENABLED": "false"})
 	res = off.send(off.noRedirects(), http.MethodGet, "/", nil)
 	assertErrorAnswer(t, res, http.StatusNotFound, "not_found", "")
 }

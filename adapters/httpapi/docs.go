@@ -263,10 +263,13 @@ func (h *handlers) GetOpenAPIYAML(context.Context, api.GetOpenAPIYAMLRequestObje
 	return h.s.docs.specYAML, nil
 }
 
-// GetRoot implements api.StrictServerInterface: the front page is the
-// documentation until the web app takes its place. The redirect is a 302
-// so that browsers do not keep it.
-func (h *handlers) GetRoot(context.Context, api.GetRootRequestObject) (api.GetRootResponseObject, error) {
+// GetRoot implements api.StrictServerInterface: the front page is the web
+// app, or the documentation when the app is off. The redirect is a 302 so
+// that browsers do not keep it.
+func (h *handlers) GetRoot(ctx context.Context, _ api.GetRootRequestObject) (api.GetRootResponseObject, error) {
+	if page, ok := h.s.rootPage(ctx); ok {
+		return page, nil
+	}
 	if h.s.cfg.DocsDisabled {
 		return nil, docsOff()
 	}

@@ -87,6 +87,19 @@ func (s *Server) traceRequests(tp trace.TracerProvider) echo.MiddlewareFunc {
 // scrapeRequestKey holds the request of GET /metrics in its context.
 type scrapeRequestKey struct{}
 
+// withWebRequest is a strict middleware that hands GET / its request: the
+// web app's page is gzipped when Accept-Encoding allows it.
+func withWebRequest(f api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
+	if operationID != "GetRoot" {
+		return f
+	}
+	return func(c echo.Context, request any) (any, error) {
+		req := c.Request()
+		c.SetRequest(req.WithContext(context.WithValue(req.Context(), webRequestKey{}, req)))
+		return f(c, request)
+	}
+}
+
 // withScrapeRequest is a strict middleware that hands GET /metrics its
 // request: the scrape negotiates its format and compression from the
 // headers, and the token check reads Authorization. Other operations pass

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"crypto/sha256"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,6 +60,11 @@ type Config struct {
 	Tracing trace.TracerProvider
 	// LogPrompts logs each chat's prompt and answer (LOG_PROMPTS).
 	LogPrompts bool
+	// Web is the web app's built files (index.html at the root, files with
+	// hashed names under assets/), served at / and every path outside the
+	// API; nil turns the app off (WEB_UI_ENABLED=false): / then redirects
+	// to /docs and other paths answer 404.
+	Web fs.FS
 }
 
 // Deps are the use cases and checks the handlers call.
@@ -90,6 +96,7 @@ type Server struct {
 	log       *slog.Logger
 	protected map[string]domain.Scope // bearerAuth routes: the scope a key needs ("": tokens only)
 	docs      *docs
+	web       *webApp // nil: the web app is off
 	echo      *echo.Echo
 	// routes are the registered route templates (metric and span labels).
 	routes map[string]bool
@@ -112,6 +119,11 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: logger, protected: protected, docs: d, routes: map[string]bool{},
 		metricsBlocked: newBlockList(), ready: &readyCache{ttl: cfg.ReadyCacheTTL}}
+	if cfg.Web != nil {
+		if s.web, err = newWebApp(cfg.Web); err != nil {
+			return nil, err
+		}
+	}
 	if s.ready.ttl <= 0 {
 		s.ready.ttl = defaultReadyCacheTTL
 	}
@@ -129,7 +141,8 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	// log (it renders errors raised by every later layer), panic recovery,
 	// security headers, the chat routes' X-Genzai-Cache, request validation (body size and read time, JSON
 	// only, time limit), trusted host, CORS, per-IP rate limits,
-	// authentication. A request refused by a layer never reaches the next.
+	// authentication, compression of the docs, and the web app (for paths
+	// no route matches). A request refused by a layer never reaches the next.
 	// With tracing, the request's span opens before the access log, which
 	// then carries its id.
 	stack := []echo.MiddlewareFunc{withRequestID}
@@ -139,9 +152,10 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	e.Use(append(stack, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production), withCacheHeader,
 		limitBody(cfg.MaxBodyBytes), bodyDeadline(cfg.Edge.RequestTimeout), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
-		compressDocs())...)
-	api.RegisterHandlers(headToo{e}, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest}))
+		compressDocs(), s.serveWeb)...)
+	api.RegisterHandlers(headToo{e}, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest, withWebRequest}))
 	// The one route outside the spec: an alias of /docs (see its description).
+	// The web app's files and pages match no route: serveWeb answers them.
 	headToo{e}.GET("/docs/", s.redirectToDocs)
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true

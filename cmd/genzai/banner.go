@@ -42,6 +42,9 @@ func printBanner(w io.Writer, cfg app.Config, db *app.Database, addr net.Addr) {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ngenzai %s is running (%s)\n\n", cfg.Version, cfg.Env)
+	if cfg.WebUIEnabled {
+		fmt.Fprintf(&b, "  Web app    %s/\n", base)
+	}
 	fmt.Fprintf(&b, "  API        %s/api/v1\n", base)
 	fmt.Fprintf(&b, "  Docs       %s/docs\n", base)
 	fmt.Fprintf(&b, "  Store      %s\n", store)

@@ -29,6 +29,7 @@ func TestServeZeroSetup(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(s.stdoutText(), "Get a token") }, startTimeout, 20*time.Millisecond)
 	banner := s.stdoutText()
 	for _, want := range []string{
+		"Web app    " + s.url + "/\n",
 		s.url + "/api/v1",
 		s.url + "/docs",
 		"SQLite data/genzai.db (single instance",

@@ -1,0 +1,235 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
+)
+
+// chromiumPath is Debian's headless-capable Chromium. Without it the
+// browser tests skip, except in CI (CI set, as pgtest reads it), where
+// .ci/run installs it and its absence is a failure.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (apt-get install -y chromium); CI runs the browser tests")
+	}
+	t.Skip("chromium is not installed (apt-get install -y chromium): browser tests skipped")
+	return ""
+}
+
+// browser is a headless Chromium tab that records console errors,
+// uncaught exceptions and log entries (CSP violations among them).
+type browser struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox, // as root in CI containers
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(390, 844), // a phone: the app must work there
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{}
+	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(b.record))
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	b.ctx = ctx
+	// The first run starts the browser, under the tab's own context (a
+	// timeout here would end the browser with it).
+	require.NoError(t, chromedp.Do(ctx))
+	return b
+}
+
+// record keeps console errors, uncaught exceptions and error or security
+// log entries (CSP violations are the latter).
+func (b *browser) record(ev any) {
+	var problem string
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError {
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			problem = "console.error: " + strings.Join(args, " ")
+		}
+	case *runtime.EventExceptionThrown:
+		problem = fmt.Sprintf("exception: %s", ev.ExceptionDetails.Text)
+		if ex := ev.ExceptionDetails.Exception; ex != nil {
+			problem += " " + ex.Description
+		}
+	case *log.EventEntryAdded:
+		if ev.Entry.Level == log.EntryLevelError || ev.Entry.Source == log.EntrySourceSecurity {
+			problem = fmt.Sprintf("log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
+		}
+	}
+	if problem != "" {
+		b.mu.Lock()
+		b.problems = append(b.problems, problem)
+		b.mu.Unlock()
+	}
+}
+
+// do runs steps in the tab, each run bounded (a bound, not a measure).
+func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		// What the page showed and what it complained of.
+		dump, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancel()
+		html, _ := chromedp.Run(dump, chromedp.OuterHTML(chromedp.CSS("body")))
+		t.Fatalf("browser: %v\npage: %s\nproblems: %q", err, html, b.Problems())
+	}
+}
+
+// text is the text of the first element matching a CSS selector.
+func (b *browser) text(t *testing.T, css string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(css)))
+	require.NoError(t, err)
+	return s
+}
+
+// html is the inner HTML of the first element matching a CSS selector.
+func (b *browser) html(t *testing.T, css string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.InnerHTML(chromedp.CSS(css)))
+	require.NoError(t, err)
+	return s
+}
+
+// screenshots takes the page at phone and desktop sizes, saved as
+// name-phone.png and name-desktop.png in GENZAI_SCREENSHOTS when it names
+// a directory (the README's pictures come from there).
+func (b *browser) screenshots(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("GENZAI_SCREENSHOTS")
+	for _, size := range []struct {
+		label         string
+		width, height int64
+	}{{"phone", 390, 844}, {"desktop", 1280, 800}} {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.EmulateViewport(size.width, size.height))
+		require.NoError(t, err)
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		cancel()
+		require.NoError(t, err)
+		require.NotEmpty(t, png)
+		if dir != "" {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name+"-"+size.label+".png"), png, 0o644))
+		}
+	}
+	b.do(t, chromedp.EmulateViewport(390, 844))
+}
+
+func (b *browser) Problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.problems...)
+}
+
+// TestBrowserChat drives the web app in headless Chromium against the
+// real gateway and a fake provider: register, send a prompt, see the
+// first tokens while the answer is still open, stop it with Esc (the
+// provider sees the cancel), see the quota count it, and find the session
+// still there after a reload, with no console error or CSP violation.
+func TestBrowserChat(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+	// Two tokens, then silence until the client goes away.
+	up.groq.Default(fakeupstream.HangAfterTokens(2))
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.Click(button("Create an account")),
+		chromedp.WaitVisible(button("Create account")),
+		chromedp.SendKeys(chromedp.ID("email"), "grace@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(button("Create account")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Hello"+kb.Enter),
+	)
+
+	b.do(t,
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant .md")?.textContent ?? "").includes("tok2")`),
+		// The answer is still open: the Stop button stands in for Send.
+		chromedp.WaitVisible(button("Stop")),
+	)
+	assert.Equal(t, "tok1 tok2", strings.TrimSpace(b.text(t, ".msg.assistant .md")), "the tokens streamed in before the answer ended")
+
+	b.do(t, chromedp.KeyEvent(kb.Escape))
+	up.groq.WaitCancelled(t, 1, 10*time.Second)
+
+	b.do(t,
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 1 / ")`),
+	)
+	assert.Regexp(t, `^Quota: 1 / [0-9]+ today$`, b.text(t, ".quota"), "the request counted")
+
+	// The session survives a reload.
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+	)
+
+	// A whole answer, rendered as Markdown; a model's markup stays text.
+	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and a list:\n\n- one\n- two\n\n",
+		"```sh\ngenzai serve\n```\n\n", `<img src=x onerror="alert(1)">`))
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Show me Markdown"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".msg.assistant .md pre code") !== null`),
+	)
+	html := b.html(t, ".msg.assistant .md")
+	assert.Contains(t, html, "<strong>bold</strong>")
+	assert.Contains(t, html, "<li>two</li>")
+	assert.Contains(t, html, "&lt;img src=x onerror=")
+	assert.NotContains(t, html, "<img")
+	b.screenshots(t, "chat")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+
+	// The check above can fail: an inline script is a violation it sees.
+	b.do(t, chromedp.Evaluate[chromedp.Void](`{ const s = document.createElement("script"); s.textContent = "1"; document.body.append(s); }`))
+	assert.Eventually(t, func() bool { return len(b.Problems()) > 0 }, 10*time.Second, 20*time.Millisecond, "the CSP refuses inline scripts, and the test hears of it")
+}
