@@ -9,6 +9,8 @@ interface Message {
   role: "user" | "assistant";
   content: string;
   requestId?: string;
+  // cached: the answer was replayed from the response cache.
+  cached?: boolean;
   streaming?: boolean;
   problem?: Problem;
 }
@@ -73,7 +75,7 @@ export function Chat({ email }: { email: string }) {
 
   async function stream(text: string, signal: AbortSignal) {
     const r = await api.POST("/api/v1/chat", {
-      body: { prompt: text, model: tier, stream: true, web_search: false, conversation_id: conversation ?? "new" },
+      body: { prompt: text, model: tier, stream: true, web_search: false, cache: true, conversation_id: conversation ?? "new" },
       headers: { Accept: "text/event-stream" },
       parseAs: "stream",
       signal,
@@ -89,9 +91,9 @@ export function Chat({ email }: { email: string }) {
         const token = JSON.parse(ev.data) as string;
         update((m) => ({ ...m, content: m.content + token }));
       } else if (ev.event === "meta") {
-        const meta = JSON.parse(ev.data) as { request_id: string; conversation_id?: string };
+        const meta = JSON.parse(ev.data) as { request_id: string; conversation_id?: string; cached?: boolean };
         if (meta.conversation_id) setConversation(meta.conversation_id);
-        update((m) => ({ ...m, requestId: meta.request_id }));
+        update((m) => ({ ...m, requestId: meta.request_id, cached: meta.cached === true }));
       } else if (ev.event === "error") {
         const e = JSON.parse(ev.data) as { error: string; code: string };
         update((m) => ({ ...m, problem: { message: e.error, code: e.code, requestId: m.requestId ?? "" } }));
@@ -146,6 +148,7 @@ function MessageView({ m }: { m: Message }) {
         ? <p class="text">{m.content}</p>
         : <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(m.content) }} />}
       {m.streaming && m.content === "" && <p class="muted">…</p>}
+      {m.cached && <p class="muted cached">Served from cache</p>}
       {m.problem && <ProblemView problem={m.problem} />}
     </article>
   );
