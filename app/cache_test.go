@@ -19,6 +19,7 @@ import (
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/internal/faultproxy"
 )
 
@@ -397,6 +398,8 @@ func TestCacheRedisGoesAway(t *testing.T) {
 
 	require.NoError(t, proxy.Up())
 	require.Eventually(t, func() bool {
+		// The cache leaves Redis alone for a backoff after each failure.
+		c.clock.Advance(chat.CacheBackoff)
 		return c.post("/api/v1/chat", c.token, body).header.Get("X-Genzai-Cache") == "hit"
 	}, 10*time.Second, 50*time.Millisecond, "hits come back with Redis")
 }
