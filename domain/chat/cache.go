@@ -122,6 +122,10 @@ func (s *Service) lookup(ctx context.Context, u domain.User, req *Request, c dom
 	}
 	a, ok, err := s.cfg.Cache.Get(ctx, key)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// The client left while the store was asked: that says nothing
+		// about the store.
+		return cacheUse{status: domain.CacheBypass}
 	case err != nil:
 		s.cacheHealth.failed(s.clock.Now())
 		s.cacheTrouble("response cache unavailable: served by the providers", err)

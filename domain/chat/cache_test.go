@@ -307,6 +307,21 @@ func TestCacheStoreDownBacksOff(t *testing.T) {
 	assert.Equal(t, []int{3, 1}, []int{gets, puts})
 }
 
+// TestCacheClientLeftDuringLookUp: a look-up that failed because the
+// client left says nothing about the store: the next request uses it.
+func TestCacheClientLeftDuringLookUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withCache(chat.CacheScopeUser))
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cache.onGet = cancel
+	_, _, err := e.chat(ctx, req(domain.TierFast, "hi"))
+	require.Error(t, err)
+	e.cache.onGet = nil
+	res, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+	require.NoError(t, err)
+	assert.Equal(t, domain.CacheMiss, res.Cache, "the store was asked")
+}
+
 // TestCacheStorePutDownBacksOff: a store that fails a write is left alone
 // as one that fails a read.
 func TestCacheStorePutDownBacksOff(t *testing.T) {
