@@ -139,7 +139,10 @@ func (s *Service) lookup(ctx context.Context, u domain.User, req *Request, c dom
 }
 
 // cachePutTimeout bounds storing an answer: the answer was delivered
-// already, and the request's slot is held until the write ends.
+// already, and the request's slot is held until the write ends. (The Redis
+// client honours it only while it waits for a connection; its own read
+// and write timeouts, 250 ms unless REDIS_URL sets them, bound the round
+// trip, of Get as of Put.)
 const cachePutTimeout = time.Second
 
 // store keeps a complete answer (no error and a finish reason); it returns
