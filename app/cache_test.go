@@ -19,6 +19,7 @@ import (
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 	"github.com/genzai/genzai/adapters/redislimit/redistest"
+	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/internal/faultproxy"
 )
 
@@ -397,6 +398,8 @@ func TestCacheRedisGoesAway(t *testing.T) {
 
 	require.NoError(t, proxy.Up())
 	require.Eventually(t, func() bool {
+		// The cache leaves Redis alone for a backoff after each failure.
+		c.clock.Advance(chat.CacheBackoff)
 		return c.post("/api/v1/chat", c.token, body).header.Get("X-Genzai-Cache") == "hit"
 	}, 10*time.Second, 50*time.Millisecond, "hits come back with Redis")
 }
@@ -421,4 +424,40 @@ func TestCacheSharedThroughRedis(t *testing.T) {
 	assert.Equal(t, "hit", second.header.Get("X-Genzai-Cache"))
 	assert.Equal(t, "shared", second.json(t)["content"])
 	assert.Len(t, up.groq.Requests(), 1)
+}
+
+// TestCacheHeaderOnErrors: every error answer of both chat routes, JSON
+// or streamed, says how the request met the cache: bypass when it was
+// refused before the look-up, miss when the providers failed after it.
+func TestCacheHeaderOnErrors(t *testing.T) {
+	t.Parallel()
+	c := cacheEnv(t, map[string]string{"CIRCUIT_BREAKER_FAILURES": "1000"})
+	c.up.groq.Default(fakeupstream.Status(http.StatusInternalServerError, `{"error":{"message":"boom"}}`))
+	native := func(prompt string, stream bool) map[string]any {
+		return map[string]any{"prompt": prompt, "stream": stream}
+	}
+	openAI := func(prompt string, stream bool) map[string]any {
+		return map[string]any{"model": "fast", "stream": stream, "messages": []map[string]any{{"role": "user", "content": prompt}}}
+	}
+	for path, build := range map[string]func(string, bool) map[string]any{"/api/v1/chat": native, "/v1/chat/completions": openAI} {
+		for _, stream := range []bool{false, true} {
+			name := fmt.Sprintf("%s stream=%v", path, stream)
+			t.Run(name, func(t *testing.T) {
+				body := build("Failing "+name, stream)
+				refused := c.post(path, "not-a-token", body)
+				assert.Equal(t, http.StatusUnauthorized, refused.status)
+				assert.Equal(t, "bypass", refused.header.Get("X-Genzai-Cache"), "refused before the look-up")
+
+				bad := build("", stream)
+				bad["temperature"] = 9
+				invalid := c.post(path, c.token, bad)
+				assert.Equal(t, http.StatusBadRequest, invalid.status, "body: %s", invalid.body)
+				assert.Equal(t, "bypass", invalid.header.Get("X-Genzai-Cache"), "invalid")
+
+				failed := c.post(path, c.token, body)
+				assert.Equal(t, http.StatusServiceUnavailable, failed.status, "body: %s", failed.body)
+				assert.Equal(t, "miss", failed.header.Get("X-Genzai-Cache"), "the providers failed after the look-up")
+			})
+		}
+	}
 }

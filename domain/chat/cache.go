@@ -117,19 +117,32 @@ func (s *Service) lookup(ctx context.Context, u domain.User, req *Request, c dom
 	if req.Cache == CacheRefresh {
 		return cacheUse{key: key, store: true, status: domain.CacheBypass}
 	}
+	if !s.cacheHealth.ask(s.clock.Now()) {
+		return cacheUse{status: domain.CacheBypass}
+	}
 	a, ok, err := s.cfg.Cache.Get(ctx, key)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// The client left while the store was asked: that says nothing
+		// about the store.
+		return cacheUse{status: domain.CacheBypass}
 	case err != nil:
+		s.cacheHealth.failed(s.clock.Now())
 		s.cacheTrouble("response cache unavailable: served by the providers", err)
 		return cacheUse{status: domain.CacheBypass}
 	case ok:
+		s.cacheHealth.answered()
 		return cacheUse{key: key, status: domain.CacheHit, hit: &a}
 	}
+	s.cacheHealth.answered()
 	return cacheUse{key: key, store: true, status: domain.CacheMiss}
 }
 
 // cachePutTimeout bounds storing an answer: the answer was delivered
-// already, and the request's slot is held until the write ends.
+// already, and the request's slot is held until the write ends. (The Redis
+// client honours it only while it waits for a connection; its own read
+// and write timeouts, 250 ms unless REDIS_URL sets them, bound the round
+// trip, of Get as of Put.)
 const cachePutTimeout = time.Second
 
 // store keeps a complete answer (no error and a finish reason); it returns
@@ -138,6 +151,9 @@ func (s *Service) store(ctx context.Context, cu cacheUse, res Result, got *colle
 	if !cu.store || got == nil || res.FinishReason == "" {
 		return cu.status
 	}
+	if !s.cacheHealth.ask(s.clock.Now()) {
+		return domain.CacheBypass
+	}
 	a := domain.CachedAnswer{Provider: res.Provider, UpstreamModel: res.UpstreamModel, Text: got.text.String(),
 		ToolCalls: got.calls, FinishReason: res.FinishReason, Usage: res.Usage, StoredAt: s.clock.Now()}
 	// The client may have gone as the answer ended: the answer is whole, so
@@ -145,9 +161,11 @@ func (s *Service) store(ctx context.Context, cu cacheUse, res Result, got *colle
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cachePutTimeout)
 	defer cancel()
 	if err := s.cfg.Cache.Put(ctx, cu.key, a, s.cfg.CacheTTL); err != nil {
+		s.cacheHealth.failed(s.clock.Now())
 		s.cacheTrouble("store in response cache", err)
 		return domain.CacheBypass
 	}
+	s.cacheHealth.answered()
 	return cu.status
 }
 
@@ -206,30 +224,72 @@ func (c *collected) add(d domain.ChatDelta) {
 	}
 }
 
+// CacheBackoff is how long the response cache's store is left alone after
+// it failed: a store that is down, or hangs until its client's timeout,
+// would otherwise add that timeout to every request. Then one request
+// probes it while the others keep bypassing it.
+const CacheBackoff = 2 * time.Second
+
 // cacheLogEvery bounds the response cache's trouble to one log line per
 // interval: a store that is down would otherwise log once per request.
 const cacheLogEvery = time.Minute
 
-// troubleLog rate-limits the response cache's warnings.
-type troubleLog struct {
-	mu         sync.Mutex
-	next       time.Time
+// storeHealth is what the service knows of the response cache's store:
+// whether it failed last, so that requests leave it alone for a while,
+// and when its trouble may be logged next. Safe for concurrent use.
+type storeHealth struct {
+	mu sync.Mutex
+	// retryAt is when the store may be asked again, while it fails; zero
+	// while it answers.
+	retryAt    time.Time
+	nextLog    time.Time
 	suppressed int
+}
+
+// ask reports whether a request may use the store at now: yes while it
+// answers; while it fails, only once its backoff is over, for one request
+// (the probe), which pushes the next one a backoff away.
+func (h *storeHealth) ask(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.retryAt.IsZero() {
+		return true
+	}
+	if now.Before(h.retryAt) {
+		return false
+	}
+	h.retryAt = now.Add(CacheBackoff)
+	return true
+}
+
+// failed records that the store failed at now: it is left alone for
+// CacheBackoff.
+func (h *storeHealth) failed(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.retryAt = now.Add(CacheBackoff)
+}
+
+// answered records that the store answered: it is used again.
+func (h *storeHealth) answered() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.retryAt = time.Time{}
 }
 
 // cacheTrouble logs a failure of the response cache, at most once per
 // cacheLogEvery of the service clock, with how many it kept quiet.
 func (s *Service) cacheTrouble(msg string, err error) {
 	now := s.clock.Now()
-	t := &s.cacheLog
-	t.mu.Lock()
-	if now.Before(t.next) {
-		t.suppressed++
-		t.mu.Unlock()
+	h := &s.cacheHealth
+	h.mu.Lock()
+	if now.Before(h.nextLog) {
+		h.suppressed++
+		h.mu.Unlock()
 		return
 	}
-	suppressed := t.suppressed
-	t.next, t.suppressed = now.Add(cacheLogEvery), 0
-	t.mu.Unlock()
+	suppressed := h.suppressed
+	h.nextLog, h.suppressed = now.Add(cacheLogEvery), 0
+	h.mu.Unlock()
 	s.log.Warn(msg, "error", err, "suppressed_since_last", suppressed)
 }

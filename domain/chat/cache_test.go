@@ -278,6 +278,65 @@ func TestCacheStoreDown(t *testing.T) {
 	})
 }
 
+// TestCacheStoreDownBacksOff: after the store failed, it is left alone
+// for chat.CacheBackoff (a store that hangs until its client's timeout
+// would otherwise add that timeout to every request); then one request
+// probes it, and a store that answers is used again.
+func TestCacheStoreDownBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withCache(chat.CacheScopeUser))
+	e.cache.fail(errors.New("i/o timeout"), nil)
+	status := func() domain.CacheStatus {
+		t.Helper()
+		res, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+		require.NoError(t, err, "served by the providers")
+		return res.Cache
+	}
+	assert.Equal(t, domain.CacheBypass, status())
+	e.cache.fail(nil, nil) // back, but the service does not know yet
+	e.clock.Advance(chat.CacheBackoff - time.Millisecond)
+	assert.Equal(t, domain.CacheBypass, status(), "within the backoff")
+	gets, puts, _ := e.cache.counts()
+	assert.Equal(t, 1, gets, "the store is not asked within the backoff")
+	assert.Zero(t, puts)
+
+	e.clock.Advance(time.Millisecond)
+	assert.Equal(t, domain.CacheMiss, status(), "probed once the backoff is over")
+	assert.Equal(t, domain.CacheHit, status())
+	gets, puts, _ = e.cache.counts()
+	assert.Equal(t, []int{3, 1}, []int{gets, puts})
+}
+
+// TestCacheClientLeftDuringLookUp: a look-up that failed because the
+// client left says nothing about the store: the next request uses it.
+func TestCacheClientLeftDuringLookUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withCache(chat.CacheScopeUser))
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cache.onGet = cancel
+	_, _, err := e.chat(ctx, req(domain.TierFast, "hi"))
+	require.Error(t, err)
+	e.cache.onGet = nil
+	res, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+	require.NoError(t, err)
+	assert.Equal(t, domain.CacheMiss, res.Cache, "the store was asked")
+}
+
+// TestCacheStorePutDownBacksOff: a store that fails a write is left alone
+// as one that fails a read.
+func TestCacheStorePutDownBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withCache(chat.CacheScopeUser))
+	e.cache.fail(nil, errors.New("i/o timeout"))
+	_, _, err := e.chat(context.Background(), req(domain.TierFast, "hi"))
+	require.NoError(t, err)
+	_, _, err = e.chat(context.Background(), req(domain.TierFast, "hi"))
+	require.NoError(t, err)
+	gets, puts, _ := e.cache.counts()
+	assert.Equal(t, []int{1, 1}, []int{gets, puts}, "the second request left the store alone")
+	assert.Equal(t, domain.CacheBypass, e.log.Records()[1].Cache)
+}
+
 func TestCacheTTL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withCache(chat.CacheScopeUser))

@@ -562,6 +562,9 @@ type fakeCache struct {
 	puts    int
 	getErr  error
 	putErr  error
+	// onGet, when set, runs at the start of each Get (e.g. the client
+	// leaving while the store is asked).
+	onGet func()
 }
 
 type fakeEntry struct {
@@ -571,10 +574,16 @@ type fakeEntry struct {
 
 var _ ports.ResponseCache = (*fakeCache)(nil)
 
-func (c *fakeCache) Get(_ context.Context, key string) (domain.CachedAnswer, bool, error) {
+func (c *fakeCache) Get(ctx context.Context, key string) (domain.CachedAnswer, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gets++
+	if c.onGet != nil {
+		c.onGet()
+	}
+	if err := ctx.Err(); err != nil {
+		return domain.CachedAnswer{}, false, err
+	}
 	if c.getErr != nil {
 		return domain.CachedAnswer{}, false, c.getErr
 	}

@@ -114,7 +114,8 @@ type Service struct {
 	requests ports.RequestLog
 	clock    ports.Clock
 	log      *slog.Logger
-	cacheLog troubleLog
+	// cacheHealth is what the service knows of the response cache's store.
+	cacheHealth storeHealth
 }
 
 // New builds a Service that opens answers through router.
