@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // CacheMode says how a request uses the response cache.
@@ -54,6 +55,7 @@ type cacheKeyFields struct {
 	V                int                    `json:"v"`
 	Scope            string                 `json:"scope"`
 	Tier             domain.Tier            `json:"tier"`
+	Chain            []routing.Route        `json:"chain"`
 	Messages         []domain.Message       `json:"messages"`
 	Temperature      *float64               `json:"temperature"`
 	TopP             *float64               `json:"top_p"`
@@ -70,14 +72,15 @@ type cacheKeyFields struct {
 // cacheKey is the hex SHA-256 of everything that shapes the answer to c
 // (the completion as sent upstream: system prompt, web search context,
 // history and prompt, and the sampling options) in the tier, within the
-// scope (the user, or everyone).
-func cacheKey(scope CacheScope, user domain.UserID, tier domain.Tier, c domain.CompletionRequest) (string, error) {
+// scope (the user, or everyone), answered by chain (the tier's providers and
+// models: a changed model is a miss).
+func cacheKey(scope CacheScope, user domain.UserID, tier domain.Tier, chain []routing.Route, c domain.CompletionRequest) (string, error) {
 	owner := string(CacheScopeGlobal)
 	if scope != CacheScopeGlobal {
 		owner = "user:" + string(user)
 	}
 	raw, err := json.Marshal(cacheKeyFields{
-		V: cacheKeyVersion, Scope: owner, Tier: tier, Messages: c.Messages,
+		V: cacheKeyVersion, Scope: owner, Tier: tier, Chain: chain, Messages: c.Messages,
 		Temperature: c.Temperature, TopP: c.TopP, MaxTokens: c.MaxTokens, Stop: c.Stop,
 		ResponseFormat: c.ResponseFormat, Tools: c.Tools, ToolChoice: c.ToolChoice,
 		PresencePenalty: c.PresencePenalty, FrequencyPenalty: c.FrequencyPenalty, Seed: c.Seed,
@@ -109,7 +112,7 @@ func (s *Service) lookup(ctx context.Context, u domain.User, req *Request, c dom
 	if req.Cache == CacheSkip {
 		return cacheUse{status: domain.CacheBypass}
 	}
-	key, err := cacheKey(s.cfg.CacheScope, u.ID, req.Tier, c)
+	key, err := cacheKey(s.cfg.CacheScope, u.ID, req.Tier, s.router.Chain(req.Tier), c)
 	if err != nil {
 		s.cacheTrouble("response cache key", err)
 		return cacheUse{status: domain.CacheBypass}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 func TestCacheHitReplaysWithoutProviderCall(t *testing.T) {
@@ -103,6 +104,41 @@ func TestCacheKeyComponents(t *testing.T) {
 			}
 			assert.Equal(t, domain.CacheMiss, res.Cache)
 			assert.Equal(t, 2, calls)
+		})
+	}
+}
+
+// A deploy that changes a tier's models must not serve the old models'
+// answers from a store that outlives it (Redis): the chain is in the key.
+func TestCacheKeyHasTheTiersChain(t *testing.T) {
+	t.Parallel()
+	before := newEnv(t, withCache(chat.CacheScopeUser))
+	before.groq.script(0, answerWith("stop", nil, "old model"))
+	_, _, err := before.chat(context.Background(), req(domain.TierFast, "hi"))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name   string
+		change func(map[domain.Tier][]routing.Route)
+		hit    bool
+	}{
+		{"same chain", func(map[domain.Tier][]routing.Route) {}, true},
+		{"another model", func(c map[domain.Tier][]routing.Route) { c[domain.TierFast][0].Model = "new-model" }, false},
+		{"a fallback added", func(c map[domain.Tier][]routing.Route) {
+			c[domain.TierFast] = append(c[domain.TierFast], routing.Route{Provider: domain.ProviderOpenRouter, Model: modelORBalanced})
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chains := testChains()
+			tt.change(chains)
+			after := newEnv(t, withCache(chat.CacheScopeUser), func(ec *envConfig) { ec.sharedCache = before.cache },
+				withConfig(func(c *config) { c.Chains = chains }))
+			after.groq.script(0, answerWith("stop", nil, "new model"))
+			after.or.script(0, answerWith("stop", nil, "new model"))
+			res, _, err := after.chat(context.Background(), req(domain.TierFast, "hi"))
+			require.NoError(t, err)
+			assert.Equal(t, tt.hit, res.Cache == domain.CacheHit, "status %q", res.Cache)
 		})
 	}
 }

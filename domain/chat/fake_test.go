@@ -403,8 +403,10 @@ type envConfig struct {
 	quota  int
 	noLog  bool
 	userID domain.UserID
-	// cache, when set, gives the Service a fakeCache with this scope.
-	cache chat.CacheScope
+	// cache, when set, gives the Service a fakeCache with this scope;
+	// sharedCache, when set too, is that fakeCache (as instances share Redis).
+	cache       chat.CacheScope
+	sharedCache *fakeCache
 }
 
 // env is a Service over scripted fakes, a fake clock and an in-memory quota.
@@ -461,7 +463,10 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 		rl = nil
 	}
 	if ec.cache != "" {
-		e.cache = &fakeCache{clock: e.clock}
+		e.cache = ec.sharedCache
+		if e.cache == nil {
+			e.cache = &fakeCache{clock: e.clock}
+		}
 		cfg.Cache, cfg.CacheTTL, cfg.CacheScope = e.cache, testCacheTTL, ec.cache
 	}
 	q := quota.New(e.store, e.clock, ec.quota)

@@ -151,6 +151,11 @@ func (r *Router) isDown(p domain.Provider) bool {
 }
 
 // chain returns the configured routes of a tier.
+// Chain is the tier's fallback chain over the configured providers, in
+// order: what answers the tier (the response cache keys answers by it, so
+// that a deploy that changes a tier's models never serves the old ones).
+func (r *Router) Chain(t domain.Tier) []Route { return r.chain(t) }
+
 func (r *Router) chain(t domain.Tier) []Route {
 	var out []Route
 	for _, route := range r.cfg.Chains[t] {
