@@ -198,10 +198,20 @@ func (s *Server) rootPage(ctx context.Context) (api.GetRootResponseObject, bool)
 	return newWebAnswer(s.web.page, r), true
 }
 
-// isAPIPath reports whether a path belongs to the API, whose unknown
-// paths answer a JSON 404 and never the web app's page.
+// serverPrefixes are the paths the server answers itself: the API, the
+// docs, metrics and the debug endpoints (served on another port, if at
+// all). Their unknown paths answer a JSON 404, never the web app's page.
+var serverPrefixes = []string{"/api", "/v1", "/docs", "/metrics", "/debug"}
+
+// isAPIPath reports whether a path belongs to the server (serverPrefixes)
+// rather than to the web app.
 func isAPIPath(p string) bool {
-	return p == "/api" || p == "/v1" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v1/")
+	for _, prefix := range serverPrefixes {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // serveWeb answers the requests that match no route: with the web app on,

@@ -141,6 +141,8 @@ func TestWebAppNotFound(t *testing.T) {
 		{"an unknown API path", http.MethodGet, "/api/v1/nope", http.StatusNotFound},
 		{"the API's root", http.MethodGet, "/api", http.StatusNotFound},
 		{"an unknown OpenAI path", http.MethodGet, "/v1/nope", http.StatusNotFound},
+		{"the debug endpoints (their own port)", http.MethodGet, "/debug/pprof/", http.StatusNotFound},
+		{"an unknown metrics path", http.MethodGet, "/metrics/nope", http.StatusNotFound},
 		{"a POST outside the API", http.MethodPost, "/chat", http.StatusNotFound},
 		{"a known route's other method", http.MethodGet, "/api/v1/chat", http.StatusMethodNotAllowed},
 	}
