@@ -12,29 +12,41 @@ import (
 )
 
 // answer searches the web when asked, opens an answer through the router
-// and pumps it into sink.
-func (s *Service) answer(ctx context.Context, req *Request, sink Sink, began time.Time, sv served) (Result, served, error) {
-	search := s.searchWithin(ctx, req, began)
-	a, trace, err := s.router.Open(ctx, routing.Request{Tier: req.Tier, Completion: req.completion(search.Sources), Stream: req.Stream, Began: began})
-	sv.trace = trace
+// and pumps it into sink, noting in sv what it did.
+func (s *Service) answer(ctx context.Context, req *Request, sink Sink, began time.Time, sv *served) (Result, error) {
+	var res Result
+	a, err := s.open(ctx, req, began, sv, &res)
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
 	defer a.Close()
-	// The search's outcome, reason and sources, and who answers.
-	res := Result{Meta: search}
-	res.Tier, res.Provider, res.UpstreamModel = req.Tier, a.Provider, a.Model
 	if err := sink.Begin(res.Meta); err != nil {
-		return Result{}, sv, fmt.Errorf("%w: begin answer: %w", errSink, err)
+		return Result{}, fmt.Errorf("%w: begin answer: %w", errSink, err)
 	}
 	ft := a.FirstToken
 	sv.firstToken = &ft
 	err = pump(a, sink, &res)
 	sv.usage = res.Usage
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
-	return res, sv, nil
+	return res, nil
+}
+
+// open searches the web when asked and opens an answer through the
+// router; res gets the search's outcome, reason and sources, and who
+// answers. Apart from answer, so that answer's frame, on the stack for the
+// whole of a stream, holds neither the search nor the router's request.
+func (s *Service) open(ctx context.Context, req *Request, began time.Time, sv *served, res *Result) (*routing.Answer, error) {
+	search := s.searchWithin(ctx, req, began)
+	a, trace, err := s.router.Open(ctx, routing.Request{Tier: req.Tier, Completion: req.completion(search.Sources), Stream: req.Stream, Began: began})
+	sv.trace = trace
+	if err != nil {
+		return nil, err
+	}
+	res.Meta = search
+	res.Tier, res.Provider, res.UpstreamModel = req.Tier, a.Provider, a.Model
+	return a, nil
 }
 
 // pump delivers the answer's deltas to sink until its end.
