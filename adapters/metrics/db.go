@@ -20,6 +20,7 @@ type queryTracer struct{ m *Metrics }
 var (
 	_ pgx.QueryTracer    = (*queryTracer)(nil)
 	_ pgx.CopyFromTracer = (*queryTracer)(nil)
+	_ pgx.BatchTracer    = (*queryTracer)(nil)
 )
 
 // queryStartKey finds a statement's start in its context.
@@ -67,3 +68,18 @@ func (t *queryTracer) end(ctx context.Context) {
 		t.m.queryChildren.get(q.name).Observe(time.Since(q.start).Seconds())
 	}
 }
+
+// TraceBatchStart implements pgx.BatchTracer: the statements of a batch
+// are timed one by one (TraceBatchQuery).
+func (t *queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+// TraceBatchQuery implements pgx.BatchTracer: a statement of a batch is
+// timed by its name from when its result was asked for.
+func (t *queryTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	t.m.queryChildren.get(sqlname.Of(data.SQL)).Observe(time.Since(data.ReadStartTime).Seconds())
+}
+
+// TraceBatchEnd implements pgx.BatchTracer.
+func (t *queryTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

@@ -237,3 +237,58 @@ func (t *connTx) done() {
 		t.release = nil
 	}
 }
+
+// sendBatch sends b's statements in one round trip on a pooled connection
+// and hands their results to read. Without statements of its own that
+// control the transaction, the batch runs in one implicit transaction: its
+// row locks are held for the server's time only, never across round trips.
+func (c *conns) sendBatch(ctx context.Context, b *pgx.Batch, read func(pgx.BatchResults) error) error {
+	conn, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.release(conn)
+	br := conn.SendBatch(ctx, b)
+	err = read(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// batchQueue is a sqlcgen.DBTX that queues each generated statement into a
+// pgx.Batch instead of running it, so that sqlc's queries can be sent
+// together (conns.sendBatch); their results are read from the batch's
+// results, in order. Only statements run with Exec or QueryRow can be
+// queued, and a queued row scans nothing.
+type batchQueue struct{ b *pgx.Batch }
+
+var errNotQueueable = errors.New("statement cannot be queued in a batch")
+
+// Exec implements sqlcgen.DBTX.
+func (q batchQueue) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+// Query implements sqlcgen.DBTX: rows are never queued.
+func (q batchQueue) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errNotQueueable
+}
+
+// QueryRow implements sqlcgen.DBTX.
+func (q batchQueue) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	q.b.Queue(sql, args...)
+	return queuedRow{}
+}
+
+// CopyFrom implements sqlcgen.DBTX: a copy is never queued.
+func (q batchQueue) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errNotQueueable
+}
+
+// queuedRow is the row of a statement queued, not run.
+type queuedRow struct{}
+
+// Scan implements pgx.Row.
+func (queuedRow) Scan(...any) error { return nil }

@@ -10,17 +10,20 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/genzai/genzai/adapters/internal/sqlval"
 	"github.com/genzai/genzai/adapters/postgres/internal/sqlcgen"
 	"github.com/genzai/genzai/adapters/quotacount"
 )
 
 var _ quotacount.LeaseStore = (*DB)(nil)
 
-// TakeQuotaLease implements quotacount.LeaseStore. The day's quota_usage
-// row is locked first (as every change of the day's leases does), then the
-// leases are read in a new snapshot (READ COMMITTED: each statement sees
-// what committed before it), so that no two instances grant from the same
-// free units.
+// TakeQuotaLease implements quotacount.LeaseStore in one round trip: the
+// day's quota_usage row is locked first (as every change of the day's
+// leases does), then TakeQuotaLease sizes the block and grows the lease in
+// one statement whose snapshot (READ COMMITTED: one per statement) is taken
+// once the lock is held, so that no two instances grant from the same free
+// units. Both run in the implicit transaction of one pipeline, so the lock
+// is held for the server's time only.
 func (db *DB) TakeQuotaLease(ctx context.Context, instance string, r quotacount.LeaseRequest) (quotacount.Lease, error) {
 	uid, ok := parseID(r.UserID)
 	if !ok {
@@ -30,50 +33,33 @@ func (db *DB) TakeQuotaLease(ctx context.Context, instance string, r quotacount.
 	if err != nil {
 		return quotacount.Lease{}, fmt.Errorf("take quota lease: instance id: %w", err)
 	}
-	var out quotacount.Lease
-	err = pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
-		q := db.q.WithTx(tx)
-		used, err := q.LockQuotaUsage(ctx, sqlcgen.LockQuotaUsageParams{UserID: uid, Day: r.Day})
-		if err != nil {
+	b := &pgx.Batch{}
+	q := sqlcgen.New(batchQueue{b})
+	// Queued, not run: the results are read from the batch below.
+	_, _ = q.LockQuotaUsage(ctx, sqlcgen.LockQuotaUsageParams{UserID: uid, Day: r.Day})
+	_, _ = q.TakeQuotaLease(ctx, sqlcgen.TakeQuotaLeaseParams{
+		DailyLimit: sqlval.ClampInt32(int64(r.Limit)), InstanceID: iid, Returned: int32(r.Return),
+		UserID: uid, Day: r.Day, Need: int32(r.Need), Want: int32(r.Want), TtlMs: int32(r.TTL.Milliseconds()),
+	})
+	var used, granted int32
+	err = db.conns.sendBatch(ctx, b, func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		sums, err := q.SumQuotaLeases(ctx, sqlcgen.SumQuotaLeasesParams{InstanceID: iid, UserID: uid, Day: r.Day})
-		if err != nil {
-			return err
-		}
-		mine := max(int(sums.Mine)-r.Return, 0)
-		n := leaseSize(r, r.Limit-int(used)-int(sums.Others)-mine)
-		out = quotacount.Lease{Granted: n, Used: int(used)}
-		if delta := n - r.Return; delta != 0 || n > 0 {
-			return q.GrowQuotaLease(ctx, sqlcgen.GrowQuotaLeaseParams{
-				UserID: uid, Day: r.Day, InstanceID: iid, Delta: int32(delta), TtlMs: int32(r.TTL.Milliseconds()),
-			})
-		}
-		return nil
+		return br.QueryRow().Scan(&used, &granted)
 	})
 	if err != nil {
 		return quotacount.Lease{}, storeErr("take quota lease", err)
 	}
-	return out, nil
+	return quotacount.Lease{Granted: int(granted), Used: int(used)}, nil
 }
 
-// leaseSize is the block granted for r when free units are free: what is
-// needed now, and beyond it up to Want but at most a quarter of the rest,
-// so that near the limit blocks shrink to the requests waiting.
-func leaseSize(r quotacount.LeaseRequest, free int) int {
-	if free <= 0 {
-		return 0
-	}
-	need := min(max(r.Need, 1), free)
-	extra := min(max(r.Want-need, 0), (free-need)/4)
-	return need + extra
-}
-
-// SettleQuotaLeases implements quotacount.LeaseStore in one transaction:
-// the grants are added to quota_usage (rows locked in key order, as every
-// instance does, so that concurrent writes never deadlock), then taken with
-// the returned units from the leases, which are renewed, and the empty
-// leases dropped.
+// SettleQuotaLeases implements quotacount.LeaseStore in one round trip
+// (one implicit transaction): the grants are added to quota_usage (rows
+// locked in key order, as every instance does, so that concurrent writes
+// never deadlock), then taken with the returned units from the leases,
+// which are renewed, and those left empty dropped. The caller keeps
+// batches small, so that a take never waits long behind one.
 func (db *DB) SettleQuotaLeases(ctx context.Context, instance string, s []quotacount.Settlement, ttl time.Duration) error {
 	iid, err := uuid.Parse(instance)
 	if err != nil {
@@ -91,6 +77,9 @@ func (db *DB) SettleQuotaLeases(ctx context.Context, instance string, s []quotac
 			continue
 		}
 		rows = append(rows, row{uid: uid, day: x.Day, written: int32(x.Written), taken: int32(x.Written + x.Returned)})
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	slices.SortFunc(rows, func(a, b row) int {
 		if c := strings.Compare(a.uid.String(), b.uid.String()); c != 0 {
@@ -110,17 +99,21 @@ func (db *DB) SettleQuotaLeases(ctx context.Context, instance string, s []quotac
 		leases.Days = append(leases.Days, r.day)
 		leases.Taken = append(leases.Taken, r.taken)
 	}
-	err = pgx.BeginFunc(ctx, db.conns, func(tx pgx.Tx) error {
-		q := db.q.WithTx(tx)
-		if len(usage.UserIds) > 0 {
-			if err := q.AddQuotaUsage(ctx, usage); err != nil {
+	b := &pgx.Batch{}
+	q := sqlcgen.New(batchQueue{b})
+	// Queued, not run: sent below.
+	if len(usage.UserIds) > 0 {
+		_ = q.AddQuotaUsage(ctx, usage)
+	}
+	_ = q.SettleQuotaLeases(ctx, leases)
+	_ = q.DeleteEmptyQuotaLeases(ctx, sqlcgen.DeleteEmptyQuotaLeasesParams{UserIds: leases.UserIds, Days: leases.Days, InstanceID: iid})
+	err = db.conns.sendBatch(ctx, b, func(br pgx.BatchResults) error {
+		for range b.Len() {
+			if _, err := br.Exec(); err != nil {
 				return err
 			}
 		}
-		if err := q.SettleQuotaLeases(ctx, leases); err != nil {
-			return err
-		}
-		return q.DeleteEmptyQuotaLeases(ctx, iid)
+		return nil
 	})
 	if err != nil {
 		return storeErr("settle quota leases", err)

@@ -3,6 +3,8 @@ package quotacount
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,8 +102,19 @@ const (
 	// DefaultRefusalHold spares the database a transaction per request
 	// from a user at the limit.
 	DefaultRefusalHold = time.Second
+	// firstBlock is what a take asks for beyond the requests waiting when
+	// the user's last block did not go quickly (or there was none): a
+	// user who sends a request every second or two then costs a take
+	// every few seconds rather than several, and the database still
+	// grants at most a quarter of what is free, so that near the limit
+	// the block shrinks to the requests waiting.
+	firstBlock = 16
 	// maxBlock bounds a block however busy the user.
 	maxBlock = 256
+	// settleChunk bounds the leases settled in one transaction, so that
+	// none holds many row locks and a take waits behind at most one
+	// small one.
+	settleChunk = 100
 	// staleGrace is how long an expired lease is kept before any instance
 	// deletes it.
 	staleGrace = 10 * time.Minute
@@ -162,7 +175,11 @@ type lease struct {
 	validUntil time.Time
 	lastTake   time.Time
 	lastGrant  time.Time
-	block      int
+	// renewedAt is when the database last renewed the lease (a take or a
+	// settle): a lease with nothing to write is renewed only once
+	// renewedAt is half a TTL old.
+	renewedAt time.Time
+	block     int
 	// refusedUntil holds a refusal for cfg.RefusalHold, so that a user at
 	// the limit does not cost a transaction per request.
 	refusedUntil time.Time
@@ -289,10 +306,10 @@ func (l *Leases) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Ti
 // take asks the database for a block; e.mu is held.
 func (l *Leases) take(ctx context.Context, e *lease, limit int, now time.Time) error {
 	need := int(max(e.refs.Load(), 1))
-	want := need
+	want := max(need, firstBlock)
 	if !e.lastTake.IsZero() && now.Sub(e.lastTake) < l.cfg.Idle {
 		// The last block went quickly: ask for twice as much.
-		want = max(need, min(2*e.block, maxBlock))
+		want = max(want, min(2*e.block, maxBlock))
 	}
 	ret := e.toReturn
 	res, err := l.db.TakeQuotaLease(ctx, l.instance, LeaseRequest{
@@ -316,6 +333,7 @@ func (l *Leases) take(ctx context.Context, e *lease, limit int, now time.Time) e
 	e.block = res.Granted
 	if res.Granted > 0 {
 		e.validUntil = now.Add(l.cfg.TTL - l.cfg.TTL/3)
+		e.renewedAt = now
 	}
 	return nil
 }
@@ -387,9 +405,12 @@ func (l *Leases) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time)
 }
 
 // Flush writes the grants, hands back the leases idle for cfg.Idle and
-// renews the others, in one transaction. On failure the batch is kept for
-// the next attempt, unless the write may have been applied (see
-// WriteBehind.Flush): it is then dropped, in the users' favour.
+// renews those due (half a TTL since their last renewal), in transactions
+// of at most settleChunk leases in key order. A lease with nothing to
+// write, return or renew is not touched. On failure the failed chunk and
+// those after it are kept for the next attempt, unless the failed chunk
+// may have been applied (see WriteBehind.Flush): that one is then dropped,
+// in the users' favour.
 func (l *Leases) Flush(ctx context.Context) error {
 	return l.flush(ctx, false)
 }
@@ -406,26 +427,45 @@ func (l *Leases) flush(ctx context.Context, all bool) error {
 	defer l.flushMu.Unlock()
 	now := time.Now()
 	batch := l.collect(now, all)
-	if len(batch) == 0 {
-		return nil
-	}
+	slices.SortFunc(batch, func(a, b batchEntry) int {
+		if c := strings.Compare(string(a.s.UserID), string(b.s.UserID)); c != 0 {
+			return c
+		}
+		return a.s.Day.Compare(b.s.Day)
+	})
 	settle := make([]Settlement, len(batch))
 	for i, b := range batch {
 		settle[i] = b.s
 	}
-	if err := l.db.SettleQuotaLeases(ctx, l.instance, settle, l.cfg.TTL); err != nil {
-		if mayHaveRun(err) {
-			l.log.Error("write quota leases: the write may or may not have been applied; not written again", "error", err, "leases", len(batch))
+	for i := 0; i < len(batch); i += settleChunk {
+		end := min(i+settleChunk, len(batch))
+		if err := l.db.SettleQuotaLeases(ctx, l.instance, settle[i:end], l.cfg.TTL); err != nil {
+			kept := batch[i:]
+			if mayHaveRun(err) {
+				l.log.Error("write quota leases: the write may or may not have been applied; not written again", "error", err, "leases", end-i)
+				kept = batch[end:]
+			}
+			requeue(kept)
 			return err
 		}
-		for _, b := range batch {
-			b.e.mu.Lock()
-			b.e.unwritten += b.s.Written
-			b.e.toReturn += b.s.Returned
-			b.e.mu.Unlock()
-		}
-		return err
+		l.renewed(batch[i:end], now)
 	}
+	return nil
+}
+
+// requeue puts a batch's grants and returns back into its entries, for the
+// next write.
+func requeue(batch []batchEntry) {
+	for _, b := range batch {
+		b.e.mu.Lock()
+		b.e.unwritten += b.s.Written
+		b.e.toReturn += b.s.Returned
+		b.e.mu.Unlock()
+	}
+}
+
+// renewed extends the grants of the live leases of a batch written at now.
+func (l *Leases) renewed(batch []batchEntry, now time.Time) {
 	for _, b := range batch {
 		if !b.renew {
 			continue
@@ -433,10 +473,10 @@ func (l *Leases) flush(ctx context.Context, all bool) error {
 		b.e.mu.Lock()
 		if b.e.live {
 			b.e.validUntil = maxTime(b.e.validUntil, now.Add(l.cfg.TTL-l.cfg.TTL/3))
+			b.e.renewedAt = maxTime(b.e.renewedAt, now)
 		}
 		b.e.mu.Unlock()
 	}
-	return nil
 }
 
 // collect takes the batch out of the entries and drops entries with
@@ -474,6 +514,10 @@ func (l *Leases) collectOne(e *lease, now time.Time, all bool) (batchEntry, bool
 			delete(l.entries, k)
 		}
 		l.mu.Unlock()
+		return batchEntry{}, false
+	}
+	if e.unwritten == 0 && e.toReturn == 0 && now.Sub(e.renewedAt) < l.cfg.TTL/2 {
+		// Nothing to write, and the lease is not due for renewal.
 		return batchEntry{}, false
 	}
 	b := batchEntry{e: e, s: Settlement{UserID: e.id, Day: e.day, Written: e.unwritten, Returned: e.toReturn}, renew: e.live}

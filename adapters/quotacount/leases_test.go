@@ -3,8 +3,11 @@ package quotacount_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,6 +147,81 @@ func TestLeaseBlocks(t *testing.T) {
 	assert.Equal(t, units-100, after, "written grants leave the lease")
 }
 
+// TestLeaseFirstBlock: a user's first block is sized from the distance
+// to the limit: firstBlock units far from it, at most a quarter of what
+// is free beyond the request waiting near it.
+func TestLeaseFirstBlock(t *testing.T) {
+	t.Parallel()
+	db := openLeaseDB(t)
+	l := leases(t, db, quotacount.LeaseConfig{})
+	tests := []struct {
+		limit, units int
+	}{
+		{limit: 10_000, units: 16},
+		{limit: 40, units: 10}, // 1 + (40-1)/4
+		{limit: 10, units: 3},  // 1 + (10-1)/4
+		{limit: 4, units: 1},
+		{limit: 1, units: 1},
+	}
+	for i, tt := range tests {
+		id := newLeaseUser(t, db, fmt.Sprintf("first%d@example.com", i))
+		require.Equal(t, 1, grants(t, l, id, 1, tt.limit))
+		units, _ := leased(t, db, id)
+		assert.Equal(t, tt.units, units, "limit %d", tt.limit)
+	}
+}
+
+// TestLeaseSettlesOnlyWhatChanged: a write touches only the leases with
+// grants to write or units to return, and those due for renewal (half a
+// TTL after the last), in transactions of at most 100 leases in key
+// order.
+func TestLeaseSettlesOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openLeaseDB(t)
+	store := &countingStore{LeaseStore: db}
+	const ttl = 2 * time.Second
+	l := leases(t, store, quotacount.LeaseConfig{TTL: ttl})
+	ids := make([]domain.UserID, 150)
+	for i := range ids {
+		ids[i] = newLeaseUser(t, db, fmt.Sprintf("settle%d@example.com", i))
+		require.Equal(t, 1, grants(t, l, ids[i], 1, 1000))
+	}
+
+	require.NoError(t, l.Flush(ctx))
+	batches := store.settled()
+	require.Len(t, batches, 2, "150 leases with grants: two transactions")
+	assert.Len(t, batches[0], 100)
+	assert.Len(t, batches[1], 50)
+	all := slices.Concat(batches...)
+	assert.True(t, slices.IsSortedFunc(all, func(a, b quotacount.Settlement) int {
+		return strings.Compare(string(a.UserID), string(b.UserID))
+	}), "in key order, across transactions")
+	for _, s := range all {
+		assert.Equal(t, 1, s.Written)
+	}
+
+	require.Equal(t, 1, grants(t, l, ids[7], 1, 1000))
+	require.NoError(t, l.Flush(ctx))
+	batches = store.settled()
+	require.Len(t, batches, 1)
+	assert.Equal(t, []quotacount.Settlement{{UserID: ids[7], Day: leaseDay, Written: 1}}, batches[0], "only the lease with a grant")
+	require.NoError(t, l.Flush(ctx))
+	assert.Empty(t, store.settled(), "nothing to write and nothing due: no statement")
+
+	require.Eventually(t, func() bool {
+		assert.NoError(t, l.Flush(ctx))
+		renewed := slices.Concat(store.settled()...)
+		for _, s := range renewed {
+			assert.Zero(t, s.Written+s.Returned, "a renewal writes nothing")
+		}
+		return len(renewed) >= len(ids)-1
+	}, 5*time.Second, 50*time.Millisecond, "the leases are renewed once due")
+	written, err := db.QuotaUsed(ctx, ids[7], leaseDay)
+	require.NoError(t, err)
+	assert.Equal(t, 2, written)
+}
+
 // TestLeaseIdleHandedBack: a lease without grants for Idle is handed back
 // at the next write, and another instance can then grant its units.
 func TestLeaseIdleHandedBack(t *testing.T) {
@@ -155,7 +233,7 @@ func TestLeaseIdleHandedBack(t *testing.T) {
 	a := leases(t, db, quotacount.LeaseConfig{Idle: idle})
 	b := leases(t, db, quotacount.LeaseConfig{})
 
-	require.Equal(t, 2, grants(t, a, id, 2, 10), "a second take soon after the first asks for more")
+	require.Equal(t, 2, grants(t, a, id, 2, 10), "the first block is 3 units: the request and a quarter of the 9 left")
 	units, _ := leased(t, db, id)
 	require.Greater(t, units, 2, "a holds free units")
 	free := units - 2
@@ -262,11 +340,24 @@ func TestLeaseServesThroughAnOutage(t *testing.T) {
 
 var errDown = errors.New("database down")
 
-// countingStore counts takes and fails every statement while down.
+// countingStore counts takes, keeps the settles' batches and fails every
+// statement while down.
 type countingStore struct {
 	quotacount.LeaseStore
 	takes atomic.Int32
 	down  atomic.Bool
+
+	mu      sync.Mutex
+	settles [][]quotacount.Settlement
+}
+
+// settled returns the batches settled since the last call.
+func (s *countingStore) settled() [][]quotacount.Settlement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.settles
+	s.settles = nil
+	return out
 }
 
 func (s *countingStore) TakeQuotaLease(ctx context.Context, instance string, r quotacount.LeaseRequest) (quotacount.Lease, error) {
@@ -281,6 +372,9 @@ func (s *countingStore) SettleQuotaLeases(ctx context.Context, instance string, 
 	if s.down.Load() {
 		return errDown
 	}
+	s.mu.Lock()
+	s.settles = append(s.settles, slices.Clone(st))
+	s.mu.Unlock()
 	return s.LeaseStore.SettleQuotaLeases(ctx, instance, st, ttl)
 }
 

@@ -28,6 +28,7 @@ type queryTracer struct{ tracer trace.Tracer }
 var (
 	_ pgx.QueryTracer    = (*queryTracer)(nil)
 	_ pgx.CopyFromTracer = (*queryTracer)(nil)
+	_ pgx.BatchTracer    = (*queryTracer)(nil)
 )
 
 func (t *queryTracer) start(ctx context.Context, name string) context.Context {
@@ -71,3 +72,28 @@ func (t *queryTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data 
 func (t *queryTracer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
 	t.end(ctx, data.Err)
 }
+
+// TraceBatchStart implements pgx.BatchTracer: each statement of a batch
+// gets its own span (TraceBatchQuery).
+func (t *queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+// TraceBatchQuery implements pgx.BatchTracer: a statement of a batch gets
+// a span named after its query, from when its result was asked for to
+// when it was read.
+func (t *queryTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return
+	}
+	name := sqlname.Of(data.SQL)
+	_, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(data.ReadStartTime),
+		trace.WithAttributes(semconv.DBSystemNamePostgreSQL, semconv.DBQuerySummary(name)))
+	if data.Err != nil {
+		span.SetStatus(codes.Error, "statement failed")
+	}
+	span.End()
+}
+
+// TraceBatchEnd implements pgx.BatchTracer.
+func (t *queryTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

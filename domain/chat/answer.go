@@ -13,27 +13,20 @@ import (
 
 // answer searches the web when asked, answers from the response cache when
 // it holds the answer, or else opens an answer through the router, pumps
-// it into sink and stores it in the cache once it is complete.
-func (s *Service) answer(ctx context.Context, u domain.User, req *Request, sink Sink, began time.Time, sv served) (Result, served, error) {
-	search := s.searchWithin(ctx, req, began)
-	completion := req.completion(search.Sources)
-	cu := s.lookup(ctx, u, req, completion)
-	sv.cache = cu.status
-	if cu.hit != nil {
-		return s.answerFromCache(*cu.hit, search, req, sink, began, sv)
-	}
-	a, trace, err := s.router.Open(ctx, routing.Request{Tier: req.Tier, Completion: completion, Stream: req.Stream, Began: began})
-	sv.trace = trace
+// it into sink and stores it in the cache once it is complete, noting in
+// sv what it did.
+func (s *Service) answer(ctx context.Context, u *domain.User, req *Request, sink Sink, began time.Time, sv *served) (Result, error) {
+	var res Result
+	cu, a, err := s.open(ctx, u, req, began, sv, &res)
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
+	}
+	if cu.hit != nil {
+		return s.answerFromCache(cu.hit, res.Meta, req, sink, began, sv)
 	}
 	defer a.Close()
-	// The search's outcome, reason and sources, who answers, and how the
-	// request met the cache.
-	res := Result{Meta: search}
-	res.Tier, res.Provider, res.UpstreamModel, res.Cache = req.Tier, a.Provider, a.Model, cu.status
 	if err := sink.Begin(res.Meta); err != nil {
-		return Result{}, sv, fmt.Errorf("%w: begin answer: %w", errSink, err)
+		return Result{}, fmt.Errorf("%w: begin answer: %w", errSink, err)
 	}
 	ft := a.FirstToken
 	sv.firstToken = &ft
@@ -44,19 +37,43 @@ func (s *Service) answer(ctx context.Context, u domain.User, req *Request, sink 
 	err = pump(a, sink, &res, got)
 	sv.usage = res.Usage
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
 	sv.cache = s.store(ctx, cu, res, got)
-	return res, sv, nil
+	return res, nil
+}
+
+// open searches the web when asked, looks the answer up in the response
+// cache and, on a miss, opens it through the router (the answer is nil on
+// a hit); res gets the search's outcome, reason and sources, who answers
+// and how the request met the cache. Apart from answer, so that answer's
+// frame, on the stack for the whole of a stream, holds neither the search
+// nor the router's request.
+func (s *Service) open(ctx context.Context, u *domain.User, req *Request, began time.Time, sv *served, res *Result) (cacheUse, *routing.Answer, error) {
+	search := s.searchWithin(ctx, req, began)
+	completion := req.completion(search.Sources)
+	cu := s.lookup(ctx, *u, req, completion)
+	sv.cache = cu.status
+	res.Meta = search
+	res.Tier, res.Cache = req.Tier, cu.status
+	if cu.hit != nil {
+		return cu, nil, nil
+	}
+	a, trace, err := s.router.Open(ctx, routing.Request{Tier: req.Tier, Completion: completion, Stream: req.Stream, Began: began})
+	sv.trace = trace
+	if err != nil {
+		return cu, nil, err
+	}
+	res.Provider, res.UpstreamModel = a.Provider, a.Model
+	return cu, a, nil
 }
 
 // answerFromCache replays a stored answer: no provider is called.
-func (s *Service) answerFromCache(a domain.CachedAnswer, search Meta, req *Request, sink Sink, began time.Time, sv served) (Result, served, error) {
+func (s *Service) answerFromCache(a *domain.CachedAnswer, search Meta, req *Request, sink Sink, began time.Time, sv *served) (Result, error) {
 	sv.cachedModel, sv.usage = a.UpstreamModel, a.Usage
 	ft := time.Since(began)
 	sv.firstToken = &ft
-	res, err := replay(a, search, req.Tier, sink)
-	return res, sv, err
+	return replay(*a, search, req.Tier, sink)
 }
 
 // pump delivers the answer's deltas to sink until its end, and gathers

@@ -35,22 +35,22 @@ type thread struct {
 // turn holds the conversation (a second chat on it gets
 // *domain.ConversationBusyError), the upstream messages are its history,
 // and the prompt and the answer are stored once the answer ends.
-func (s *Service) converse(ctx context.Context, u domain.User, req *Request, sink Sink, began time.Time, sv served) (Result, served, error) {
+func (s *Service) converse(ctx context.Context, u *domain.User, req *Request, sink Sink, began time.Time, sv *served) (Result, error) {
 	if req.ConversationID == "" {
 		return s.answer(ctx, u, req, sink, began, sv)
 	}
-	th, err := s.openThread(ctx, u, req)
+	th, err := s.openThread(ctx, *u, req)
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
 	rec := &recordingSink{Sink: sink, id: th.id}
-	res, sv, err := s.answer(ctx, u, req, rec, began, sv)
-	s.closeThread(ctx, u, th, req, rec, sv, err)
+	res, err := s.answer(ctx, u, req, rec, began, sv)
+	s.closeThread(ctx, *u, th, req, rec, sv, err)
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
 	res.ConversationID = th.id
-	return res, sv, nil
+	return res, nil
 }
 
 // openThread takes the request's conversation (a new one for
@@ -100,7 +100,7 @@ func (s *Service) openThread(ctx context.Context, u domain.User, req *Request) (
 // what arrived of the answer, interrupted when it did not end well. A
 // turn that produced nothing stores nothing (and a conversation it
 // started goes). The client may be gone: the writes outlive its context.
-func (s *Service) closeThread(ctx context.Context, u domain.User, th *thread, req *Request, rec *recordingSink, sv served, answerErr error) {
+func (s *Service) closeThread(ctx context.Context, u domain.User, th *thread, req *Request, rec *recordingSink, sv *served, answerErr error) {
 	ctx = context.WithoutCancel(ctx)
 	content := rec.content.String()
 	if content == "" {

@@ -181,36 +181,40 @@ func (s *Service) Chat(ctx context.Context, u domain.User, req Request, sink Sin
 	if req.Tier.Valid() {
 		sv.tier = req.Tier
 	}
-	res, sv, err := s.serve(ctx, u, req, sink, began, sv)
-	s.record(domain.RequestRecord{RequestID: req.RequestID, API: domain.APINative, UserID: u.ID, Stream: req.Stream,
-		CreatedAt: start, Latency: time.Since(began)}, req.API, sv, err)
+	// The request log's fields are read before serve normalizes req.
+	api := req.API
+	res, err := s.serve(ctx, &u, &req, sink, began, &sv)
+	s.record(&req, api, u.ID, start, time.Since(began), &sv, err)
 	if err != nil {
 		res = Result{Meta: Meta{Cache: sv.cache}}
 	}
 	return res, err
 }
 
-// serve runs the request's steps, in order.
-func (s *Service) serve(ctx context.Context, u domain.User, req Request, sink Sink, began time.Time, sv served) (Result, served, error) {
+// serve runs the request's steps, in order, noting in sv what it did. req
+// is the caller's copy: it is normalized in place. The user, the request
+// and what was served go by pointer down the chat layers, so that none of
+// their frames, on the stack for the whole of a stream, holds a copy.
+func (s *Service) serve(ctx context.Context, u *domain.User, req *Request, sink Sink, began time.Time, sv *served) (Result, error) {
 	if err := req.normalize(s.cfg.Limits); err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
 	if _, ok := sink.(ToolSink); len(req.Tools) > 0 && !ok {
-		return Result{}, sv, domain.Invalid("tools", "not supported by this API")
+		return Result{}, domain.Invalid("tools", "not supported by this API")
 	}
 	sv.tier = req.Tier
-	release, err := s.admit(ctx, u)
+	release, err := s.admit(ctx, *u)
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
 	// Deferred, so that the slot comes back however the request ends: an
 	// answer, an error, the client leaving or a panic.
 	defer release()
-	grant, err := s.quota.Consume(ctx, u)
+	grant, err := s.quota.Consume(ctx, *u)
 	if err != nil {
-		return Result{}, sv, err
+		return Result{}, err
 	}
-	res, sv, err := s.converse(ctx, u, &req, sink, began, sv)
+	res, err := s.converse(ctx, u, req, sink, began, sv)
 	if err != nil && !sv.trace.Accepted() && sv.cache != domain.CacheHit {
 		// No provider did any work and no stored answer was served: give
 		// the unit back, even if the client already left (its context is
@@ -219,15 +223,18 @@ func (s *Service) serve(ctx context.Context, u domain.User, req Request, sink Si
 			s.log.Error("refund quota", "user_id", u.ID, "error", rerr)
 		}
 	}
-	return res, sv, err
+	return res, err
 }
 
 // record writes the request log's one record of a request, built from what
-// it did.
-func (s *Service) record(rec domain.RequestRecord, api string, sv served, err error) {
+// it did. It takes pointers and builds the record itself, so that Chat's
+// frame, on the stack for the whole request, holds no copy of either.
+func (s *Service) record(req *Request, api string, userID domain.UserID, start time.Time, latency time.Duration, sv *served, err error) {
 	if s.requests == nil {
 		return
 	}
+	rec := domain.RequestRecord{RequestID: req.RequestID, API: domain.APINative, UserID: userID, Stream: req.Stream,
+		CreatedAt: start, Latency: latency}
 	if api == domain.APIOpenAI {
 		rec.API = api
 	}

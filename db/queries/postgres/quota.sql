@@ -47,25 +47,52 @@ ON CONFLICT (user_id, day) DO UPDATE
 SET used = quota_usage.used
 RETURNING used;
 
--- name: SumQuotaLeases :one
--- SumQuotaLeases returns the units of the user's day held by other
--- instances' live leases, and by the instance's own lease (live or not:
--- its unwritten grants are in it).
-SELECT COALESCE(sum(l.units) FILTER (WHERE l.instance_id <> sqlc.arg(instance_id) AND l.expires_at > now()), 0)::int AS others,
-       COALESCE(sum(l.units) FILTER (WHERE l.instance_id = sqlc.arg(instance_id)), 0)::int AS mine
-FROM quota_leases l
-WHERE l.user_id = sqlc.arg(user_id) AND l.day = sqlc.arg(day);
-
--- name: GrowQuotaLease :exec
--- GrowQuotaLease adds delta units to the instance's lease (created when
--- missing) and renews it for ttl_ms. The change is relative, so that it
--- commutes with the instance's own settling of the same lease.
-INSERT INTO quota_leases AS l (user_id, day, instance_id, units, expires_at)
-VALUES (sqlc.arg(user_id), sqlc.arg(day), sqlc.arg(instance_id), GREATEST(sqlc.arg(delta)::int, 0),
-        now() + make_interval(secs => sqlc.arg(ttl_ms)::int / 1000.0))
-ON CONFLICT (user_id, day, instance_id) DO UPDATE
-SET units = GREATEST(l.units + sqlc.arg(delta)::int, 0),
-    expires_at = excluded.expires_at;
+-- name: TakeQuotaLease :one
+-- TakeQuotaLease grants the instance a block of the user's day. It runs
+-- right after LockQuotaUsage, in the same transaction and the same round
+-- trip (a pipeline), so that its snapshot (READ COMMITTED: one per
+-- statement) is taken once the day's row is locked and sees every lease
+-- change committed before: no two instances grant from the same free
+-- units. Free units are the limit less the written count, the other
+-- instances' live leases and the instance's own lease (live or not: its
+-- unwritten grants are in it) less the units it returns. The block is what
+-- is needed now and beyond it up to want but at most a quarter of the
+-- rest, so that near the limit blocks shrink to the requests waiting. The
+-- lease grows by the block less the returned units (relative, so that it
+-- commutes with the instance's own settling) and is renewed for ttl_ms.
+WITH cur AS (
+    SELECT q.used,
+           sqlc.arg(daily_limit)::int - q.used
+             - COALESCE((SELECT sum(l.units) FROM quota_leases l
+                         WHERE l.user_id = q.user_id AND l.day = q.day
+                           AND l.instance_id <> sqlc.arg(instance_id)::uuid AND l.expires_at > now()), 0)
+             - GREATEST(COALESCE((SELECT l.units FROM quota_leases l
+                                  WHERE l.user_id = q.user_id AND l.day = q.day
+                                    AND l.instance_id = sqlc.arg(instance_id)::uuid), 0)
+                        - sqlc.arg(returned)::int, 0) AS free
+    FROM quota_usage q
+    WHERE q.user_id = sqlc.arg(user_id)::uuid AND q.day = sqlc.arg(day)::date
+), wanted AS (
+    SELECT used, free, LEAST(GREATEST(sqlc.arg(need)::int, 1), free) AS need FROM cur
+), blk AS (
+    SELECT used,
+           (CASE WHEN free <= 0 THEN 0
+                 ELSE need + LEAST(GREATEST(sqlc.arg(want)::int - need, 0), (free - need) / 4)
+            END)::int AS granted
+    FROM wanted
+), grown AS (
+    INSERT INTO quota_leases AS l (user_id, day, instance_id, units, expires_at)
+    SELECT sqlc.arg(user_id)::uuid, sqlc.arg(day)::date, sqlc.arg(instance_id)::uuid,
+           GREATEST(b.granted - sqlc.arg(returned)::int, 0),
+           now() + make_interval(secs => sqlc.arg(ttl_ms)::int / 1000.0)
+    FROM blk b
+    WHERE b.granted > 0 OR b.granted <> sqlc.arg(returned)::int
+    ON CONFLICT (user_id, day, instance_id) DO UPDATE
+    SET units = GREATEST(l.units + (SELECT b.granted FROM blk b) - sqlc.arg(returned)::int, 0),
+        expires_at = excluded.expires_at
+    RETURNING 1
+)
+SELECT b.used, b.granted FROM blk b;
 
 -- name: SettleQuotaLeases :exec
 -- SettleQuotaLeases takes from each of the instance's leases the units it
@@ -80,9 +107,13 @@ FROM (SELECT unnest(sqlc.arg(user_ids)::uuid[]) AS user_id,
 WHERE l.instance_id = sqlc.arg(instance_id) AND l.user_id = d.user_id AND l.day = d.day;
 
 -- name: DeleteEmptyQuotaLeases :exec
--- DeleteEmptyQuotaLeases drops the instance's leases with no units left.
-DELETE FROM quota_leases
-WHERE instance_id = sqlc.arg(instance_id) AND units = 0;
+-- DeleteEmptyQuotaLeases drops those of the instance's leases listed that
+-- have no units left (a settle's, right after SettleQuotaLeases).
+DELETE FROM quota_leases l
+USING (SELECT unnest(sqlc.arg(user_ids)::uuid[]) AS user_id,
+              unnest(sqlc.arg(days)::date[]) AS day) AS d
+WHERE l.instance_id = sqlc.arg(instance_id) AND l.user_id = d.user_id AND l.day = d.day
+  AND l.units = 0;
 
 -- name: DeleteQuotaLeases :exec
 -- DeleteQuotaLeases drops all of the instance's leases (at shutdown, once

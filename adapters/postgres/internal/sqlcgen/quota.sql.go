@@ -65,13 +65,23 @@ func (q *Queries) ConsumeQuota(ctx context.Context, arg ConsumeQuotaParams) (int
 }
 
 const deleteEmptyQuotaLeases = `-- name: DeleteEmptyQuotaLeases :exec
-DELETE FROM quota_leases
-WHERE instance_id = $1 AND units = 0
+DELETE FROM quota_leases l
+USING (SELECT unnest($1::uuid[]) AS user_id,
+              unnest($2::date[]) AS day) AS d
+WHERE l.instance_id = $3 AND l.user_id = d.user_id AND l.day = d.day
+  AND l.units = 0
 `
 
-// DeleteEmptyQuotaLeases drops the instance's leases with no units left.
-func (q *Queries) DeleteEmptyQuotaLeases(ctx context.Context, instanceID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, deleteEmptyQuotaLeases, instanceID)
+type DeleteEmptyQuotaLeasesParams struct {
+	UserIds    []uuid.UUID
+	Days       []time.Time
+	InstanceID uuid.UUID
+}
+
+// DeleteEmptyQuotaLeases drops those of the instance's leases listed that
+// have no units left (a settle's, right after SettleQuotaLeases).
+func (q *Queries) DeleteEmptyQuotaLeases(ctx context.Context, arg DeleteEmptyQuotaLeasesParams) error {
+	_, err := q.db.Exec(ctx, deleteEmptyQuotaLeases, arg.UserIds, arg.Days, arg.InstanceID)
 	return err
 }
 
@@ -117,37 +127,6 @@ func (q *Queries) GetQuotaUsed(ctx context.Context, arg GetQuotaUsedParams) (int
 	var used int32
 	err := row.Scan(&used)
 	return used, err
-}
-
-const growQuotaLease = `-- name: GrowQuotaLease :exec
-INSERT INTO quota_leases AS l (user_id, day, instance_id, units, expires_at)
-VALUES ($1, $2, $3, GREATEST($4::int, 0),
-        now() + make_interval(secs => $5::int / 1000.0))
-ON CONFLICT (user_id, day, instance_id) DO UPDATE
-SET units = GREATEST(l.units + $4::int, 0),
-    expires_at = excluded.expires_at
-`
-
-type GrowQuotaLeaseParams struct {
-	UserID     uuid.UUID
-	Day        time.Time
-	InstanceID uuid.UUID
-	Delta      int32
-	TtlMs      int32
-}
-
-// GrowQuotaLease adds delta units to the instance's lease (created when
-// missing) and renews it for ttl_ms. The change is relative, so that it
-// commutes with the instance's own settling of the same lease.
-func (q *Queries) GrowQuotaLease(ctx context.Context, arg GrowQuotaLeaseParams) error {
-	_, err := q.db.Exec(ctx, growQuotaLease,
-		arg.UserID,
-		arg.Day,
-		arg.InstanceID,
-		arg.Delta,
-		arg.TtlMs,
-	)
-	return err
 }
 
 const lockQuotaUsage = `-- name: LockQuotaUsage :one
@@ -223,30 +202,82 @@ func (q *Queries) SettleQuotaLeases(ctx context.Context, arg SettleQuotaLeasesPa
 	return err
 }
 
-const sumQuotaLeases = `-- name: SumQuotaLeases :one
-SELECT COALESCE(sum(l.units) FILTER (WHERE l.instance_id <> $1 AND l.expires_at > now()), 0)::int AS others,
-       COALESCE(sum(l.units) FILTER (WHERE l.instance_id = $1), 0)::int AS mine
-FROM quota_leases l
-WHERE l.user_id = $2 AND l.day = $3
+const takeQuotaLease = `-- name: TakeQuotaLease :one
+WITH cur AS (
+    SELECT q.used,
+           $1::int - q.used
+             - COALESCE((SELECT sum(l.units) FROM quota_leases l
+                         WHERE l.user_id = q.user_id AND l.day = q.day
+                           AND l.instance_id <> $2::uuid AND l.expires_at > now()), 0)
+             - GREATEST(COALESCE((SELECT l.units FROM quota_leases l
+                                  WHERE l.user_id = q.user_id AND l.day = q.day
+                                    AND l.instance_id = $2::uuid), 0)
+                        - $3::int, 0) AS free
+    FROM quota_usage q
+    WHERE q.user_id = $4::uuid AND q.day = $5::date
+), wanted AS (
+    SELECT used, free, LEAST(GREATEST($6::int, 1), free) AS need FROM cur
+), blk AS (
+    SELECT used,
+           (CASE WHEN free <= 0 THEN 0
+                 ELSE need + LEAST(GREATEST($7::int - need, 0), (free - need) / 4)
+            END)::int AS granted
+    FROM wanted
+), grown AS (
+    INSERT INTO quota_leases AS l (user_id, day, instance_id, units, expires_at)
+    SELECT $4::uuid, $5::date, $2::uuid,
+           GREATEST(b.granted - $3::int, 0),
+           now() + make_interval(secs => $8::int / 1000.0)
+    FROM blk b
+    WHERE b.granted > 0 OR b.granted <> $3::int
+    ON CONFLICT (user_id, day, instance_id) DO UPDATE
+    SET units = GREATEST(l.units + (SELECT b.granted FROM blk b) - $3::int, 0),
+        expires_at = excluded.expires_at
+    RETURNING 1
+)
+SELECT b.used, b.granted FROM blk b
 `
 
-type SumQuotaLeasesParams struct {
+type TakeQuotaLeaseParams struct {
+	DailyLimit int32
 	InstanceID uuid.UUID
+	Returned   int32
 	UserID     uuid.UUID
 	Day        time.Time
+	Need       int32
+	Want       int32
+	TtlMs      int32
 }
 
-type SumQuotaLeasesRow struct {
-	Others int32
-	Mine   int32
+type TakeQuotaLeaseRow struct {
+	Used    int32
+	Granted int32
 }
 
-// SumQuotaLeases returns the units of the user's day held by other
-// instances' live leases, and by the instance's own lease (live or not:
-// its unwritten grants are in it).
-func (q *Queries) SumQuotaLeases(ctx context.Context, arg SumQuotaLeasesParams) (SumQuotaLeasesRow, error) {
-	row := q.db.QueryRow(ctx, sumQuotaLeases, arg.InstanceID, arg.UserID, arg.Day)
-	var i SumQuotaLeasesRow
-	err := row.Scan(&i.Others, &i.Mine)
+// TakeQuotaLease grants the instance a block of the user's day. It runs
+// right after LockQuotaUsage, in the same transaction and the same round
+// trip (a pipeline), so that its snapshot (READ COMMITTED: one per
+// statement) is taken once the day's row is locked and sees every lease
+// change committed before: no two instances grant from the same free
+// units. Free units are the limit less the written count, the other
+// instances' live leases and the instance's own lease (live or not: its
+// unwritten grants are in it) less the units it returns. The block is what
+// is needed now and beyond it up to want but at most a quarter of the
+// rest, so that near the limit blocks shrink to the requests waiting. The
+// lease grows by the block less the returned units (relative, so that it
+// commutes with the instance's own settling) and is renewed for ttl_ms.
+func (q *Queries) TakeQuotaLease(ctx context.Context, arg TakeQuotaLeaseParams) (TakeQuotaLeaseRow, error) {
+	row := q.db.QueryRow(ctx, takeQuotaLease,
+		arg.DailyLimit,
+		arg.InstanceID,
+		arg.Returned,
+		arg.UserID,
+		arg.Day,
+		arg.Need,
+		arg.Want,
+		arg.TtlMs,
+	)
+	var i TakeQuotaLeaseRow
+	err := row.Scan(&i.Used, &i.Granted)
 	return i, err
 }
