@@ -45,7 +45,7 @@ func TestCacheHitReplaysWithoutProviderCall(t *testing.T) {
 	assert.Equal(t, domain.CacheHit, recs[1].Cache)
 	assert.Equal(t, domain.Provider(""), recs[1].Provider, "no provider was called")
 	assert.Equal(t, modelGroqFast, recs[1].UpstreamModel)
-	assert.Equal(t, *usage, recs[1].Usage)
+	assert.Zero(t, recs[1].Usage, "no provider tokens were spent on the hit")
 	assert.Equal(t, domain.OutcomeSuccess, recs[1].Outcome)
 	assert.NotNil(t, recs[1].FirstToken)
 }

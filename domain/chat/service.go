@@ -243,8 +243,10 @@ func (s *Service) record(req *Request, api string, userID domain.UserID, start t
 	rec.Outcome, rec.ErrorCode = outcome(err, rec.FirstToken != nil)
 	rec.Cache = sv.cache
 	if sv.cache == domain.CacheHit {
-		// No provider was called: the model is the stored answer's.
-		rec.UpstreamModel = sv.cachedModel
+		// No provider was called: the model is the stored answer's, and no
+		// tokens were spent (the client still gets the stored usage), so
+		// that the log's token totals are what the providers counted.
+		rec.UpstreamModel, rec.Usage = sv.cachedModel, domain.Usage{}
 	}
 	s.requests.Record(rec)
 }
