@@ -233,3 +233,108 @@ func TestBrowserChat(t *testing.T) {
 	b.do(t, chromedp.Evaluate[chromedp.Void](`{ const s = document.createElement("script"); s.textContent = "1"; document.body.append(s); }`))
 	assert.Eventually(t, func() bool { return len(b.Problems()) > 0 }, 10*time.Second, 20*time.Millisecond, "the CSP refuses inline scripts, and the test hears of it")
 }
+
+// TestBrowserConversations drives the sidebar: a conversation started
+// before a reload is listed after it, opens with its messages, continues
+// (the next prompt lands in it, not in a new one), is renamed, found by a
+// search, and deleted after the confirmation.
+func TestBrowserConversations(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+	up.groq.Default(fakeupstream.OK("Tram 15E goes there."))
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	titles := func() string {
+		return `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent).join("|")`
+	}
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.Click(button("Create an account")),
+		chromedp.WaitVisible(button("Create account")),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(button("Create account")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		// On a phone the sidebar hides behind its button.
+		chromedp.WaitNotVisible(chromedp.ID("sidebar")),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Which tram goes to Belem?"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant .md")?.textContent ?? "").includes("15E")`),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+	)
+	// After the reload the thread is empty, and the sidebar lists the
+	// conversation, named by its first prompt.
+	assert.Zero(t, countOf(t, b, ".msg"))
+	b.do(t,
+		chromedp.Click(button("Conversations")),
+		chromedp.WaitVisible(chromedp.ID("sidebar")),
+		chromedp.Poll[chromedp.Void](titles()+` === "Which tram goes to Belem?"`),
+		chromedp.Click(button("Which tram goes to Belem?")),
+		chromedp.WaitNotVisible(chromedp.ID("sidebar")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 2`),
+	)
+	assert.Equal(t, "Which tram goes to Belem?", b.text(t, ".msg.user .text"))
+	assert.Equal(t, "Tram 15E goes there.", strings.TrimSpace(b.text(t, ".msg.assistant .md")))
+
+	// The next prompt continues it: still one conversation, four messages.
+	up.groq.Default(fakeupstream.OK("From Praça da Figueira."))
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Where from?"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 4`),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		chromedp.Click(button("Conversations")),
+		chromedp.Poll[chromedp.Void](titles()+` === "Which tram goes to Belem?"`),
+		chromedp.Click(button("Which tram goes to Belem?")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 4`),
+	)
+
+	// Rename, then search by the new title and by a word of an answer.
+	b.do(t,
+		chromedp.Click(button("Conversations")),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Rename Which tram goes to Belem?"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".rename input")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(".rename input").select()`),
+		chromedp.SendKeys(chromedp.CSS(".rename input"), "Lisbon trams"+kb.Enter),
+		chromedp.Poll[chromedp.Void](titles()+` === "Lisbon trams"`),
+		chromedp.SendKeys(chromedp.ID("search"), "nowhere"),
+		chromedp.Poll[chromedp.Void](titles()+` === ""`),
+		chromedp.WaitVisible(chromedp.CSS(".sidebar .muted")),
+		chromedp.Evaluate[chromedp.Void](`{ const s = document.getElementById("search"); s.value = ""; s.dispatchEvent(new Event("input", { bubbles: true })); }`),
+		chromedp.SendKeys(chromedp.ID("search"), "figueira"),
+		chromedp.Poll[chromedp.Void](titles()+` === "Lisbon trams"`),
+	)
+	b.screenshots(t, "conversations")
+
+	// Delete asks first: refused, the conversation stays; accepted, it goes
+	// and the thread empties.
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => false`),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Delete Lisbon trams"]`)),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+	)
+	assert.Equal(t, 1, countOf(t, b, ".sidebar li"), "a refused confirmation keeps the conversation")
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`button[aria-label="Delete Lisbon trams"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 0`),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 0`),
+	)
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// countOf is how many elements match a CSS selector.
+func countOf(t *testing.T, b *browser, css string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, css)))
+	require.NoError(t, err)
+	return n
+}

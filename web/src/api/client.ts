@@ -10,6 +10,8 @@ export type ModelInfo = components["schemas"]["ModelInfo"];
 export type Quota = components["schemas"]["Quota"];
 export type Tier = components["schemas"]["Tier"];
 export type ChatRequest = components["schemas"]["ChatRequest"];
+export type Conversation = components["schemas"]["Conversation"];
+export type ConversationMessage = components["schemas"]["ConversationMessage"];
 
 // Same origin: the binary serves the app and the API together (and
 // `npm run dev` proxies /api to a running server).
