@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,4 +338,96 @@ func countOf(t *testing.T, b *browser, css string) int {
 	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, css)))
 	require.NoError(t, err)
 	return n
+}
+
+// TestBrowserSettings drives the settings page: an API key created is
+// shown once (and works), is listed by its prefix after a reload, and
+// stops working once revoked; the export downloads; the account is deleted
+// with its password after a wrong one is refused.
+func TestBrowserSettings(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	quotaStatus := func(bearer string) int {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.srv.URL+"/api/v1/quota", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		res, err := e.http.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, res.Body.Close())
+		return res.StatusCode
+	}
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.Click(button("Create an account")),
+		chromedp.WaitVisible(button("Create account")),
+		chromedp.SendKeys(chromedp.ID("email"), "lin@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(button("Create account")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		// The header settles (quota and tiers loaded) before the click.
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#tier option").length > 1`),
+		chromedp.Click(chromedp.CSS(`a[href="#/settings"]`)),
+		chromedp.WaitVisible(chromedp.ID("key-name")),
+		chromedp.WaitVisible(chromedp.CSS(".settings .muted")),
+		chromedp.SendKeys(chromedp.ID("key-name"), "laptop"+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("new-key")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".keys tbody tr").length === 1`),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	key, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("new-key").value`))
+	cancel()
+	require.NoError(t, err)
+	require.Regexp(t, `^gz-[A-Za-z0-9_-]{43}$`, key, "the key is shown")
+	assert.Equal(t, http.StatusOK, quotaStatus(key), "the key works")
+	b.screenshots(t, "settings")
+
+	// Once: after a reload only its prefix is listed.
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("key-name")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".keys tbody tr").length === 1`),
+	)
+	assert.Zero(t, countOf(t, b, "#new-key"), "the key is not shown again")
+	assert.Equal(t, "laptop", b.text(t, ".keys tbody td"))
+	assert.Equal(t, key[:11]+"…", b.text(t, ".keys tbody code"))
+	assert.NotContains(t, b.html(t, "body"), key)
+
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Revoke laptop"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".keys tbody tr").length === 0`),
+	)
+	assert.Equal(t, http.StatusUnauthorized, quotaStatus(key), "the revoked key is refused")
+
+	b.do(t,
+		chromedp.Click(button("Export my data")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector("#export-h")?.parentElement.textContent ?? "").includes("Export downloaded.")`),
+	)
+
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+
+	// A wrong password is refused and keeps the account (the browser logs
+	// that 401, and nothing else); the right one deletes it and signs out.
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("delete-password"), "wrong horse battery"),
+		chromedp.Click(button("Delete my account")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".settings .problem")?.textContent ?? "").includes("That password is not right.")`),
+		chromedp.Evaluate[chromedp.Void](`{ const p = document.getElementById("delete-password"); p.value = ""; p.dispatchEvent(new Event("input", { bubbles: true })); }`),
+		chromedp.SendKeys(chromedp.ID("delete-password"), "correct horse battery"),
+		chromedp.Click(button("Delete my account")),
+		chromedp.WaitVisible(button("Create an account")),
+	)
+	login := e.do(http.MethodPost, "/api/v1/auth/login", `{"email":"lin@example.com","password":"correct horse battery"}`, nil)
+	assert.Equal(t, http.StatusUnauthorized, login.status, "the account is gone")
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 401 .*/api/v1/me$`, p, "only the wrong password's answer")
+	}
 }

@@ -148,6 +148,7 @@ export function Chat({ email }: { email: string }) {
         </select>
         <QuotaView quota={quota} />
         <span class="who" title={email}>{email}</span>
+        <a href="#/settings">Settings</a>
         <button type="button" onClick={() => { abort.current?.abort(); session.clear(); }}>Sign out</button>
       </header>
       <main aria-live="polite" aria-busy={busy}>
