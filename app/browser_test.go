@@ -235,8 +235,9 @@ func TestBrowserChat(t *testing.T) {
 	assert.Eventually(t, func() bool { return len(b.Problems()) > 0 }, 10*time.Second, 20*time.Millisecond, "the CSP refuses inline scripts, and the test hears of it")
 }
 
-// TestBrowserConversations drives the sidebar: a conversation started
-// before a reload is listed after it, opens with its messages, continues
+// TestBrowserConversations drives the sidebar (and rates an answer with a
+// comment, which the export then holds): a conversation started before a
+// reload is listed after it, opens with its messages, continues
 // (the next prompt lands in it, not in a new one), is renamed, found by a
 // search, and deleted after the confirmation.
 func TestBrowserConversations(t *testing.T) {
@@ -266,6 +267,26 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("prompt"), "Which tram goes to Belem?"+kb.Enter),
 		chromedp.WaitVisible(button("Send")),
 		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant .md")?.textContent ?? "").includes("15E")`),
+		// Thumbs down, then a comment on it.
+		chromedp.Click(chromedp.CSS(`button[aria-label="Bad answer"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".feedback .comment input")),
+		chromedp.SendKeys(chromedp.CSS(".feedback .comment input"), "Which stop?"+kb.Enter),
+		chromedp.WaitNotPresent(chromedp.CSS(".feedback .comment")),
+	)
+	assert.Equal(t, "true", attr(t, b, `button[aria-label="Bad answer"]`, "aria-pressed"))
+	assert.Equal(t, "Thanks for the feedback.", b.text(t, ".feedback [role=status]"))
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	token, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("genzai.session")).token`))
+	cancel()
+	require.NoError(t, err)
+	export := e.do(http.MethodGet, "/api/v1/me/export", nil, bearer(token))
+	require.Equal(t, http.StatusOK, export.status, "export: %s", export.body)
+	feedback, _ := export.json(t)["feedback"].([]any)
+	require.Len(t, feedback, 1, "export: %s", export.body)
+	assert.Equal(t, "down", feedback[0].(map[string]any)["rating"])
+	assert.Equal(t, "Which stop?", feedback[0].(map[string]any)["comment"])
+
+	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
 	)
@@ -328,6 +349,16 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 0`),
 	)
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// attr is an attribute of the first element matching a CSS selector.
+func attr(t *testing.T, b *browser, css, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q)`, css, name)))
+	require.NoError(t, err)
+	return v
 }
 
 // countOf is how many elements match a CSS selector.

@@ -5,6 +5,7 @@ import { renderMarkdown } from "./markdown";
 import { session } from "./session";
 import { ProblemView } from "./problem";
 import { Sidebar } from "./sidebar";
+import { Feedback } from "./feedback";
 
 interface Message {
   role: "user" | "assistant";
@@ -187,6 +188,7 @@ function MessageView({ m }: { m: Message }) {
       {m.streaming && m.content === "" && <p class="muted">…</p>}
       {m.cached && <p class="muted cached">Served from cache</p>}
       {m.problem && <ProblemView problem={m.problem} />}
+      {m.role === "assistant" && !m.streaming && m.requestId && m.content !== "" && <Feedback requestId={m.requestId} />}
     </article>
   );
 }
