@@ -268,12 +268,12 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.WaitVisible(button("Send")),
 		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant .md")?.textContent ?? "").includes("15E")`),
 		// Thumbs down, then a comment on it.
-		chromedp.Click(chromedp.CSS(`button[aria-label="Bad answer"]`)),
+		chromedp.Click(button("Bad answer")),
 		chromedp.WaitVisible(chromedp.CSS(".feedback .comment input")),
 		chromedp.SendKeys(chromedp.CSS(".feedback .comment input"), "Which stop?"+kb.Enter),
 		chromedp.WaitNotPresent(chromedp.CSS(".feedback .comment")),
 	)
-	assert.Equal(t, "true", attr(t, b, `button[aria-label="Bad answer"]`, "aria-pressed"))
+	assert.Equal(t, "true", attr(t, b, `.feedback button:nth-of-type(2)`, "aria-pressed"))
 	assert.Equal(t, "Thanks for the feedback.", b.text(t, ".feedback [role=status]"))
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	token, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("genzai.session")).token`))

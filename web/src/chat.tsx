@@ -133,7 +133,7 @@ export function Chat({ email }: { email: string }) {
   }
 
   return (
-    <div class="layout">
+    <div class={`layout${sidebarOpen ? " browsing" : ""}`}>
     <Sidebar current={conversation} open={sidebarOpen} refresh={listChanged} onSelect={(id) => void select(id)} />
     <div class="chat">
       <header>

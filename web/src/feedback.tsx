@@ -28,10 +28,10 @@ export function Feedback({ requestId }: { requestId: string }) {
   const id = `comment-${requestId}`;
   return (
     <div class="feedback">
-      <button type="button" class="small" aria-label="Good answer" aria-pressed={rating === "up"}
-        onClick={() => void send("up", comment)}>👍</button>
-      <button type="button" class="small" aria-label="Bad answer" aria-pressed={rating === "down"}
-        onClick={() => void send("down", comment)}>👎</button>
+      <button type="button" class="small" aria-pressed={rating === "up"}
+        onClick={() => void send("up", comment)}>Good answer</button>
+      <button type="button" class="small" aria-pressed={rating === "down"}
+        onClick={() => void send("down", comment)}>Bad answer</button>
       {rating && !sent && (
         <form class="comment" onSubmit={(e) => { e.preventDefault(); void send(rating, comment); }}>
           <label for={id} class="visually-hidden">Comment on this answer (optional)</label>
