@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,4 +233,232 @@ func TestBrowserChat(t *testing.T) {
 	// The check above can fail: an inline script is a violation it sees.
 	b.do(t, chromedp.Evaluate[chromedp.Void](`{ const s = document.createElement("script"); s.textContent = "1"; document.body.append(s); }`))
 	assert.Eventually(t, func() bool { return len(b.Problems()) > 0 }, 10*time.Second, 20*time.Millisecond, "the CSP refuses inline scripts, and the test hears of it")
+}
+
+// TestBrowserConversations drives the sidebar (and rates an answer with a
+// comment, which the export then holds): a conversation started before a
+// reload is listed after it, opens with its messages, continues
+// (the next prompt lands in it, not in a new one), is renamed, found by a
+// search, and deleted after the confirmation.
+func TestBrowserConversations(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+	up.groq.Default(fakeupstream.OK("Tram 15E goes there."))
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	titles := func() string {
+		return `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent).join("|")`
+	}
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.Click(button("Create an account")),
+		chromedp.WaitVisible(button("Create account")),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(button("Create account")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		// On a phone the sidebar hides behind its button.
+		chromedp.WaitNotVisible(chromedp.ID("sidebar")),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Which tram goes to Belem?"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant .md")?.textContent ?? "").includes("15E")`),
+		// Thumbs down, then a comment on it.
+		chromedp.Click(button("Bad answer")),
+		chromedp.WaitVisible(chromedp.CSS(".feedback .comment input")),
+		chromedp.SendKeys(chromedp.CSS(".feedback .comment input"), "Which stop?"+kb.Enter),
+		chromedp.WaitNotPresent(chromedp.CSS(".feedback .comment")),
+	)
+	assert.Equal(t, "true", attr(t, b, `.feedback button:nth-of-type(2)`, "aria-pressed"))
+	assert.Equal(t, "Thanks for the feedback.", b.text(t, ".feedback [role=status]"))
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	token, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("genzai.session")).token`))
+	cancel()
+	require.NoError(t, err)
+	export := e.do(http.MethodGet, "/api/v1/me/export", nil, bearer(token))
+	require.Equal(t, http.StatusOK, export.status, "export: %s", export.body)
+	feedback, _ := export.json(t)["feedback"].([]any)
+	require.Len(t, feedback, 1, "export: %s", export.body)
+	assert.Equal(t, "down", feedback[0].(map[string]any)["rating"])
+	assert.Equal(t, "Which stop?", feedback[0].(map[string]any)["comment"])
+
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+	)
+	// After the reload the thread is empty, and the sidebar lists the
+	// conversation, named by its first prompt.
+	assert.Zero(t, countOf(t, b, ".msg"))
+	b.do(t,
+		chromedp.Click(button("Conversations")),
+		chromedp.WaitVisible(chromedp.ID("sidebar")),
+		chromedp.Poll[chromedp.Void](titles()+` === "Which tram goes to Belem?"`),
+		chromedp.Click(button("Which tram goes to Belem?")),
+		chromedp.WaitNotVisible(chromedp.ID("sidebar")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 2`),
+	)
+	assert.Equal(t, "Which tram goes to Belem?", b.text(t, ".msg.user .text"))
+	assert.Equal(t, "Tram 15E goes there.", strings.TrimSpace(b.text(t, ".msg.assistant .md")))
+
+	// The next prompt continues it: still one conversation, four messages.
+	up.groq.Default(fakeupstream.OK("From Praça da Figueira."))
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Where from?"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 4`),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		chromedp.Click(button("Conversations")),
+		chromedp.Poll[chromedp.Void](titles()+` === "Which tram goes to Belem?"`),
+		chromedp.Click(button("Which tram goes to Belem?")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 4`),
+	)
+
+	// Rename, then search by the new title and by a word of an answer.
+	b.do(t,
+		chromedp.Click(button("Conversations")),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Rename Which tram goes to Belem?"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".rename input")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(".rename input").select()`),
+		chromedp.SendKeys(chromedp.CSS(".rename input"), "Lisbon trams"+kb.Enter),
+		chromedp.Poll[chromedp.Void](titles()+` === "Lisbon trams"`),
+		chromedp.SendKeys(chromedp.ID("search"), "nowhere"),
+		chromedp.Poll[chromedp.Void](titles()+` === ""`),
+		chromedp.WaitVisible(chromedp.CSS(".sidebar .muted")),
+		chromedp.Evaluate[chromedp.Void](`{ const s = document.getElementById("search"); s.value = ""; s.dispatchEvent(new Event("input", { bubbles: true })); }`),
+		chromedp.SendKeys(chromedp.ID("search"), "figueira"),
+		chromedp.Poll[chromedp.Void](titles()+` === "Lisbon trams"`),
+	)
+	b.screenshots(t, "conversations")
+
+	// Delete asks first: refused, the conversation stays; accepted, it goes
+	// and the thread empties.
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => false`),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Delete Lisbon trams"]`)),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+	)
+	assert.Equal(t, 1, countOf(t, b, ".sidebar li"), "a refused confirmation keeps the conversation")
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`button[aria-label="Delete Lisbon trams"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 0`),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 0`),
+	)
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// attr is an attribute of the first element matching a CSS selector.
+func attr(t *testing.T, b *browser, css, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q)`, css, name)))
+	require.NoError(t, err)
+	return v
+}
+
+// countOf is how many elements match a CSS selector.
+func countOf(t *testing.T, b *browser, css string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, css)))
+	require.NoError(t, err)
+	return n
+}
+
+// TestBrowserSettings drives the settings page: an API key created is
+// shown once (and works), is listed by its prefix after a reload, and
+// stops working once revoked; the export downloads; the account is deleted
+// with its password after a wrong one is refused.
+func TestBrowserSettings(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	quotaStatus := func(bearer string) int {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.srv.URL+"/api/v1/quota", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		res, err := e.http.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, res.Body.Close())
+		return res.StatusCode
+	}
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.Click(button("Create an account")),
+		chromedp.WaitVisible(button("Create account")),
+		chromedp.SendKeys(chromedp.ID("email"), "lin@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(button("Create account")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		// The header settles (quota and tiers loaded) before the click.
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#tier option").length > 1`),
+		chromedp.Click(chromedp.CSS(`a[href="#/settings"]`)),
+		chromedp.WaitVisible(chromedp.ID("key-name")),
+		chromedp.WaitVisible(chromedp.CSS(".settings .muted")),
+		chromedp.SendKeys(chromedp.ID("key-name"), "laptop"+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("new-key")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".keys tbody tr").length === 1`),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	key, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("new-key").value`))
+	cancel()
+	require.NoError(t, err)
+	require.Regexp(t, `^gz-[A-Za-z0-9_-]{43}$`, key, "the key is shown")
+	assert.Equal(t, http.StatusOK, quotaStatus(key), "the key works")
+	b.screenshots(t, "settings")
+
+	// Once: after a reload only its prefix is listed.
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("key-name")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".keys tbody tr").length === 1`),
+	)
+	assert.Zero(t, countOf(t, b, "#new-key"), "the key is not shown again")
+	assert.Equal(t, "laptop", b.text(t, ".keys tbody td"))
+	assert.Equal(t, key[:11]+"…", b.text(t, ".keys tbody code"))
+	assert.NotContains(t, b.html(t, "body"), key)
+
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Revoke laptop"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".keys tbody tr").length === 0`),
+	)
+	assert.Equal(t, http.StatusUnauthorized, quotaStatus(key), "the revoked key is refused")
+
+	b.do(t,
+		chromedp.Click(button("Export my data")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector("#export-h")?.parentElement.textContent ?? "").includes("Export downloaded.")`),
+	)
+
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+
+	// A wrong password is refused and keeps the account (the browser logs
+	// that 401, and nothing else); the right one deletes it and signs out.
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("delete-password"), "wrong horse battery"),
+		chromedp.Click(button("Delete my account")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".settings .problem")?.textContent ?? "").includes("That password is not right.")`),
+		chromedp.Evaluate[chromedp.Void](`{ const p = document.getElementById("delete-password"); p.value = ""; p.dispatchEvent(new Event("input", { bubbles: true })); }`),
+		chromedp.SendKeys(chromedp.ID("delete-password"), "correct horse battery"),
+		chromedp.Click(button("Delete my account")),
+		chromedp.WaitVisible(button("Create an account")),
+	)
+	login := e.do(http.MethodPost, "/api/v1/auth/login", `{"email":"lin@example.com","password":"correct horse battery"}`, nil)
+	assert.Equal(t, http.StatusUnauthorized, login.status, "the account is gone")
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 401 .*/api/v1/me$`, p, "only the wrong password's answer")
+	}
 }

@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, problemOf, type ModelInfo, type Problem, type Quota, type Tier } from "./api/client";
+import { api, problemOf, type ConversationMessage, type ModelInfo, type Problem, type Quota, type Tier } from "./api/client";
 import { readEvents } from "./sse";
 import { renderMarkdown } from "./markdown";
 import { session } from "./session";
 import { ProblemView } from "./problem";
+import { Sidebar } from "./sidebar";
+import { Feedback } from "./feedback";
 
 interface Message {
   role: "user" | "assistant";
@@ -24,6 +26,9 @@ export function Chat({ email }: { email: string }) {
   const [prompt, setPrompt] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [conversation, setConversation] = useState<string | null>(null);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  // listChanged tells the sidebar to read the list again.
+  const [listChanged, setListChanged] = useState(0);
   const abort = useRef<AbortController | null>(null);
   const busy = abort.current !== null;
   const [, rerender] = useState(0);
@@ -69,6 +74,7 @@ export function Chat({ email }: { email: string }) {
       abort.current = null;
       update((m) => ({ ...m, streaming: false }));
       rerender((n) => n + 1);
+      setListChanged((n) => n + 1);
       void loadQuota();
     }
   }
@@ -101,6 +107,24 @@ export function Chat({ email }: { email: string }) {
     }
   }
 
+  // select continues a stored conversation (its messages loaded) or, with
+  // null, starts a new one at the next prompt.
+  async function select(id: string | null) {
+    abort.current?.abort();
+    setSidebarOpen(false);
+    setProblem(null);
+    setConversation(id);
+    setMessages([]);
+    if (!id) return;
+    const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query: { limit: 200 } } })
+      .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
+    if (!r.data) {
+      setProblem(problemOf(r.error, r.response));
+      return;
+    }
+    setMessages(r.data.messages.map(stored));
+  }
+
   function onKeyDown(e: KeyboardEvent) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -109,8 +133,12 @@ export function Chat({ email }: { email: string }) {
   }
 
   return (
+    <div class={`layout${sidebarOpen ? " browsing" : ""}`}>
+    <Sidebar current={conversation} open={sidebarOpen} refresh={listChanged} onSelect={(id) => void select(id)} />
     <div class="chat">
       <header>
+        <button type="button" class="toggle" aria-controls="sidebar" aria-expanded={sidebarOpen}
+          onClick={() => setSidebarOpen((o) => !o)}>Conversations</button>
         <h1>genzai</h1>
         <label for="tier">Tier</label>
         <select id="tier" value={tier} onChange={(e) => setTier(e.currentTarget.value as Tier)}>
@@ -121,6 +149,7 @@ export function Chat({ email }: { email: string }) {
         </select>
         <QuotaView quota={quota} />
         <span class="who" title={email}>{email}</span>
+        <a href="#/settings">Settings</a>
         <button type="button" onClick={() => { abort.current?.abort(); session.clear(); }}>Sign out</button>
       </header>
       <main aria-live="polite" aria-busy={busy}>
@@ -138,7 +167,16 @@ export function Chat({ email }: { email: string }) {
           : <button type="submit" disabled={prompt.trim() === ""}>Send</button>}
       </form>
     </div>
+    </div>
   );
+}
+
+// stored is a message as the thread shows it.
+function stored(m: ConversationMessage): Message {
+  const out: Message = { role: m.role, content: m.content };
+  if (m.request_id) out.requestId = m.request_id;
+  if (m.status === "interrupted") out.problem = { message: "This answer was cut short.", code: "interrupted", requestId: m.request_id ?? "" };
+  return out;
 }
 
 function MessageView({ m }: { m: Message }) {
@@ -150,6 +188,7 @@ function MessageView({ m }: { m: Message }) {
       {m.streaming && m.content === "" && <p class="muted">…</p>}
       {m.cached && <p class="muted cached">Served from cache</p>}
       {m.problem && <ProblemView problem={m.problem} />}
+      {m.role === "assistant" && !m.streaming && m.requestId && m.content !== "" && <Feedback requestId={m.requestId} />}
     </article>
   );
 }

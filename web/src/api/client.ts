@@ -10,6 +10,10 @@ export type ModelInfo = components["schemas"]["ModelInfo"];
 export type Quota = components["schemas"]["Quota"];
 export type Tier = components["schemas"]["Tier"];
 export type ChatRequest = components["schemas"]["ChatRequest"];
+export type APIKey = components["schemas"]["APIKey"];
+export type APIKeyCreated = components["schemas"]["APIKeyCreated"];
+export type Conversation = components["schemas"]["Conversation"];
+export type ConversationMessage = components["schemas"]["ConversationMessage"];
 
 // Same origin: the binary serves the app and the API together (and
 // `npm run dev` proxies /api to a running server).
@@ -23,16 +27,23 @@ const bearer: Middleware = {
     }
     return request;
   },
-  onResponse({ response }) {
+  onResponse({ request, response }) {
     // A token the server no longer takes (expired, revoked by a logout
     // elsewhere) ends the session here too: the app shows the sign-in form.
-    if (response.status === 401 && session.value) {
+    // Deleting the account answers 401 to a wrong password as well, with
+    // the token still good: that one keeps the session.
+    if (response.status === 401 && session.value && !isPasswordCheck(request)) {
       session.clear();
     }
     return response;
   },
 };
 api.use(bearer);
+
+// isPasswordCheck: the request whose 401 can mean a wrong password.
+function isPasswordCheck(r: Request): boolean {
+  return r.method === "DELETE" && new URL(r.url).pathname === "/api/v1/me";
+}
 
 /** Problem is an error to show: what happened, in words, and the request id. */
 export interface Problem {
