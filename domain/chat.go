@@ -110,6 +110,39 @@ type ToolCallDelta struct {
 	Arguments string
 }
 
+// ToolCalls gathers streamed tool call pieces into whole calls: pieces
+// with the same index build one call, in the order the indexes first came.
+// The zero value is ready to use.
+type ToolCalls struct {
+	calls []ToolCall
+	// byIndex maps a streamed call's index to its place in calls.
+	byIndex map[int]int
+}
+
+// Add gathers pieces.
+func (t *ToolCalls) Add(pieces []ToolCallDelta) {
+	for _, p := range pieces {
+		i, ok := t.byIndex[p.Index]
+		if !ok {
+			if t.byIndex == nil {
+				t.byIndex = map[int]int{}
+			}
+			i = len(t.calls)
+			t.byIndex[p.Index] = i
+			t.calls = append(t.calls, ToolCall{})
+		}
+		call := &t.calls[i]
+		if p.ID != "" {
+			call.ID = p.ID
+		}
+		call.Name += p.Name
+		call.Arguments += p.Arguments
+	}
+}
+
+// Calls returns the calls gathered so far.
+func (t *ToolCalls) Calls() []ToolCall { return t.calls }
+
 // Usage counts tokens as the upstream reported them.
 type Usage struct {
 	PromptTokens     int

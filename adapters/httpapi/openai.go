@@ -199,13 +199,14 @@ func (h *handlers) CreateChatCompletion(ctx context.Context, req api.CreateChatC
 		return nil, err
 	}
 	answer := api.OpenAIAnswer{Role: api.OpenAIAnswerRoleAssistant}
-	if len(sink.content) > 0 || len(sink.calls) == 0 {
+	toolCalls := sink.calls.Calls()
+	if len(sink.content) > 0 || len(toolCalls) == 0 {
 		content := string(sink.content)
 		answer.Content = &content
 	}
-	if len(sink.calls) > 0 {
-		calls := make([]api.OpenAIToolCall, len(sink.calls))
-		for i, c := range sink.calls {
+	if len(toolCalls) > 0 {
+		calls := make([]api.OpenAIToolCall, len(toolCalls))
+		for i, c := range toolCalls {
 			calls[i] = api.OpenAIToolCall{Id: c.ID, Type: api.OpenAIToolCallTypeFunction,
 				Function: api.OpenAIFunctionCall{Name: c.Name, Arguments: c.Arguments}}
 		}
@@ -246,9 +247,7 @@ func openAIUsage(u domain.Usage) api.OpenAIUsage {
 type openAICollector struct {
 	meta    chat.Meta
 	content []byte
-	calls   []domain.ToolCall
-	// byIndex maps a streamed call's index to its place in calls.
-	byIndex map[int]int
+	calls   domain.ToolCalls
 }
 
 func (c *openAICollector) Begin(m chat.Meta) error { c.meta = m; return nil }
@@ -256,23 +255,7 @@ func (c *openAICollector) Token(t string) error    { c.content = append(c.conten
 
 // ToolCalls implements chat.ToolSink: pieces with the same index build one call.
 func (c *openAICollector) ToolCalls(pieces []domain.ToolCallDelta) error {
-	if c.byIndex == nil {
-		c.byIndex = map[int]int{}
-	}
-	for _, p := range pieces {
-		i, ok := c.byIndex[p.Index]
-		if !ok {
-			i = len(c.calls)
-			c.byIndex[p.Index] = i
-			c.calls = append(c.calls, domain.ToolCall{})
-		}
-		call := &c.calls[i]
-		if p.ID != "" {
-			call.ID = p.ID
-		}
-		call.Name += p.Name
-		call.Arguments += p.Arguments
-	}
+	c.calls.Add(pieces)
 	return nil
 }
 

@@ -158,7 +158,7 @@ func (s *Service) store(ctx context.Context, cu cacheUse, res Result, got *colle
 		return domain.CacheBypass
 	}
 	a := domain.CachedAnswer{Provider: res.Provider, UpstreamModel: res.UpstreamModel, Text: got.text.String(),
-		ToolCalls: got.calls, FinishReason: res.FinishReason, Usage: res.Usage, StoredAt: s.clock.Now()}
+		ToolCalls: got.calls.Calls(), FinishReason: res.FinishReason, Usage: res.Usage, StoredAt: s.clock.Now()}
 	// The client may have gone as the answer ended: the answer is whole, so
 	// it is still kept.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cachePutTimeout)
@@ -200,31 +200,13 @@ func replay(a domain.CachedAnswer, meta Meta, tier domain.Tier, sink Sink) (Resu
 // collected is an answer gathered whole as it streams, to be stored.
 type collected struct {
 	text  strings.Builder
-	calls []domain.ToolCall
-	// byIndex maps a streamed call's index to its place in calls.
-	byIndex map[int]int
+	calls domain.ToolCalls
 }
 
 // add gathers one delta.
 func (c *collected) add(d domain.ChatDelta) {
 	c.text.WriteString(d.Content)
-	for _, p := range d.ToolCalls {
-		i, ok := c.byIndex[p.Index]
-		if !ok {
-			if c.byIndex == nil {
-				c.byIndex = map[int]int{}
-			}
-			i = len(c.calls)
-			c.byIndex[p.Index] = i
-			c.calls = append(c.calls, domain.ToolCall{})
-		}
-		call := &c.calls[i]
-		if p.ID != "" {
-			call.ID = p.ID
-		}
-		call.Name += p.Name
-		call.Arguments += p.Arguments
-	}
+	c.calls.Add(d.ToolCalls)
 }
 
 // CacheBackoff is how long the response cache's store is left alone after
