@@ -130,6 +130,12 @@ func (s *Source) PeakRSS() int64 {
 }
 
 func (s *Source) scrape(ctx context.Context) (map[string]float64, error) {
+	return fetchMetrics(ctx, s, ParseMetrics)
+}
+
+// fetchMetrics gets the process's /metrics page (5 s at most) and parses
+// it with parse.
+func fetchMetrics(ctx context.Context, s *Source, parse func(io.Reader) (map[string]float64, error)) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.MetricsURL, nil)
@@ -151,7 +157,7 @@ func (s *Source) scrape(ctx context.Context) (map[string]float64, error) {
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", s.MetricsURL, res.Status)
 	}
-	return ParseMetrics(res.Body)
+	return parse(res.Body)
 }
 
 // ParseMetrics reads the samples without labels of a Prometheus text
@@ -187,28 +193,7 @@ func (s *Source) Series(ctx context.Context, series ...string) (map[string]float
 	if s.MetricsURL == "" {
 		return nil, errors.New("no metrics page")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.MetricsURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	if s.MetricsToken != "" {
-		req.Header.Set("Authorization", "Bearer "+s.MetricsToken)
-	}
-	c := s.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", s.MetricsURL, res.Status)
-	}
-	return ParseSeries(res.Body, series...)
+	return fetchMetrics(ctx, s, func(r io.Reader) (map[string]float64, error) { return ParseSeries(r, series...) })
 }
 
 // ParseSeries reads the samples of the named series (name and labels as
