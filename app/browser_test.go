@@ -135,7 +135,8 @@ func (b *browser) html(t *testing.T, css string) string {
 
 // screenshots takes the page at phone and desktop sizes, saved as
 // name-phone.png and name-desktop.png in GENZAI_SCREENSHOTS when it names
-// a directory (the README's pictures come from there).
+// a directory (the README's pictures come from there), and checks its
+// accessibility at both sizes with axe-core.
 func (b *browser) screenshots(t *testing.T, name string) {
 	t.Helper()
 	dir := os.Getenv("GENZAI_SCREENSHOTS")
@@ -150,11 +151,40 @@ func (b *browser) screenshots(t *testing.T, name string) {
 		cancel()
 		require.NoError(t, err)
 		require.NotEmpty(t, png)
+		b.axe(t, name+" ("+size.label+")")
 		if dir != "" {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, name+"-"+size.label+".png"), png, 0o644))
 		}
 	}
 	b.do(t, chromedp.EmulateViewport(390, 844))
+}
+
+// axe runs axe-core (web/node_modules, a pinned dev dependency of the web
+// app) on the page as it stands and fails the test on any serious or
+// critical accessibility violation, naming the rule and the elements.
+// Without web/node_modules the check is skipped, except in CI (where
+// `make check-generated` has installed it), where that is a failure.
+func (b *browser) axe(t *testing.T, page string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "web", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core is not installed (cd web && npm ci): %v", err)
+		}
+		t.Logf("axe-core is not installed (cd web && npm ci): accessibility of %s not checked", page)
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	// Evaluated through the DevTools protocol, which the page's CSP does
+	// not govern; the page's own scripts still run under it.
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src)+"\n;undefined"))
+	require.NoError(t, err, "load axe-core")
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+		r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+			.map((v) => v.impact + " " + v.id + ": " + v.help + " at " + v.nodes.map((n) => n.target.join(" ")).join(", ")))`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err, "run axe-core")
+	assert.Empty(t, found, "axe-core: serious or critical accessibility violations on %s", page)
 }
 
 func (b *browser) Problems() []string {
@@ -182,6 +212,9 @@ func TestBrowserChat(t *testing.T) {
 	b.do(t,
 		chromedp.Navigate(e.srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),
+	)
+	b.axe(t, "the sign-in form")
+	b.do(t,
 		chromedp.Click(button("Create an account")),
 		chromedp.WaitVisible(button("Create account")),
 		chromedp.SendKeys(chromedp.ID("email"), "grace@example.com"),

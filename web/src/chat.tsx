@@ -6,6 +6,7 @@ import { session } from "./session";
 import { ProblemView } from "./problem";
 import { Sidebar } from "./sidebar";
 import { Feedback } from "./feedback";
+import { useMe } from "./me";
 
 interface Message {
   role: "user" | "assistant";
@@ -33,6 +34,7 @@ export function Chat({ email }: { email: string }) {
   const busy = abort.current !== null;
   const [, rerender] = useState(0);
   const end = useRef<HTMLDivElement>(null);
+  const me = useMe();
 
   async function loadQuota() {
     const r = await api.GET("/api/v1/quota").catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
@@ -149,6 +151,8 @@ export function Chat({ email }: { email: string }) {
         </select>
         <QuotaView quota={quota} />
         <span class="who" title={email}>{email}</span>
+        {me?.is_admin && <a href="#/admin">Dashboard</a>}
+        <a href="#/status">Status</a>
         <a href="#/settings">Settings</a>
         <button type="button" onClick={() => { abort.current?.abort(); session.clear(); }}>Sign out</button>
       </header>

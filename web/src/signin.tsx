@@ -58,7 +58,7 @@ export function SignIn() {
           {registering ? "Sign in" : "Create an account"}
         </button>
       </p>
-      <p class="muted">The API is documented at <a href="/docs">/docs</a>.</p>
+      <p class="muted">The API is documented at <a href="/docs">/docs</a>; the providers' state is on the <a href="#/status">status page</a>.</p>
     </main>
   );
 }

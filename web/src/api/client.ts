@@ -14,6 +14,7 @@ export type APIKey = components["schemas"]["APIKey"];
 export type APIKeyCreated = components["schemas"]["APIKeyCreated"];
 export type Conversation = components["schemas"]["Conversation"];
 export type ConversationMessage = components["schemas"]["ConversationMessage"];
+export type Me = components["schemas"]["Me"];
 
 // Same origin: the binary serves the app and the API together (and
 // `npm run dev` proxies /api to a running server).
