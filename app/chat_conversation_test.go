@@ -93,6 +93,51 @@ func TestChatContinuesAConversation(t *testing.T) {
 	assert.Len(t, list.json(t)["conversations"], 1)
 }
 
+// TestChatRegenerate: "regenerate": true answers the conversation's last
+// prompt again in place of its answer: the provider gets the history
+// before that turn, the thread holds the prompt once with the new answer,
+// and the response cache, which holds the old answer, is not read.
+func TestChatRegenerate(t *testing.T) {
+	t.Parallel()
+	c := newChatEnv(t, map[string]string{"CACHE_ENABLED": "true"})
+	c.up.groq.Default(fakeupstream.OK("Tram 15E."))
+	first := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Which tram?", "stream": false, "conversation_id": "new"}, bearer(c.token))
+	require.Equal(t, http.StatusOK, first.status, "%s", first.body)
+	id := first.json(t)["conversation_id"].(string)
+	c.up.groq.Default(fakeupstream.OK("Bus 728."))
+	second := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "And back?", "stream": false, "conversation_id": id}, bearer(c.token))
+	require.Equal(t, http.StatusOK, second.status, "%s", second.body)
+
+	c.up.groq.Default(fakeupstream.OK("Tram 15E as well."))
+	res := c.openStream(context.Background(), map[string]any{"prompt": "And back?", "conversation_id": id, "regenerate": true})
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	events := readEvents(t, res.Body)
+	require.Equal(t, "done", events[len(events)-1].name)
+	assert.Equal(t, "bypass", res.Header.Get("X-Genzai-Cache"), "not read from the cache")
+	reqs := c.up.groq.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, reqs[1].Messages, reqs[2].Messages, "the history before the replaced turn, and the prompt")
+
+	_, ms := c.thread(id)
+	var turns []string
+	for _, m := range ms {
+		turns = append(turns, m["role"].(string)+": "+m["content"].(string))
+	}
+	assert.Equal(t, []string{"user: Which tram?", "assistant: Tram 15E.", "user: And back?", "assistant: Tram 15E as well."}, turns)
+	assert.Equal(t, res.Header.Get("X-Request-ID"), ms[3]["request_id"])
+
+	for _, body := range []map[string]any{
+		{"prompt": "Hi", "regenerate": true},
+		{"prompt": "Hi", "conversation_id": "new", "regenerate": true},
+		{"prompt": "Hi", "conversation_id": c.createConversation(c.token, nil), "regenerate": true},
+	} {
+		res := c.do(http.MethodPost, "/api/v1/chat", body, bearer(c.token))
+		assert.Equal(t, http.StatusBadRequest, res.status, "%v: %s", body, res.body)
+		assert.Contains(t, res.json(t)["error"], "regenerate", "%v", body)
+	}
+}
+
 // TestChatHistoryWithinTheLimit: the provider gets the latest whole
 // messages that fit CHAT_HISTORY_MAX_CHARS beside the prompt.
 func TestChatHistoryWithinTheLimit(t *testing.T) {

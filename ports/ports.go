@@ -458,6 +458,11 @@ type ConversationStore interface {
 	// domain.ErrConversationNotFound when the conversation is not the
 	// user's.
 	AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error)
+	// ReplaceTurn is AppendTurn for a regenerated turn: in the same
+	// transaction it first deletes the conversation's last user message
+	// and every message after it (nothing when it has no user message),
+	// so that msgs take the last turn's place. Same errors as AppendTurn.
+	ReplaceTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error)
 	// BeginTurn marks a turn in progress in the conversation under lease
 	// until until, unless another lease is held and unexpired at now
 	// (*domain.ConversationBusyError then). Of concurrent callers, on any

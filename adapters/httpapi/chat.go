@@ -44,6 +44,9 @@ func toChatRequest(b *api.ChatRequest, cacheControl *string) chat.Request {
 	if b.WebSearch != nil {
 		r.WebSearch = *b.WebSearch
 	}
+	if b.Regenerate != nil {
+		r.Regenerate = *b.Regenerate
+	}
 	if b.System != nil {
 		r.System = *b.System
 	}

@@ -209,7 +209,18 @@ func (s *ConversationStore) AppendMessage(_ context.Context, nm domain.NewConver
 }
 
 // AppendTurn implements ports.ConversationStore under one lock.
-func (s *ConversationStore) AppendTurn(_ context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+func (s *ConversationStore) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	return s.storeTurn(ctx, lease, false, msgs)
+}
+
+// ReplaceTurn implements ports.ConversationStore under one lock.
+func (s *ConversationStore) ReplaceTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	return s.storeTurn(ctx, lease, true, msgs)
+}
+
+// storeTurn appends a turn's messages, first dropping the last turn when
+// replace is set.
+func (s *ConversationStore) storeTurn(_ context.Context, lease string, replace bool, msgs []domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var mc *memConversation
@@ -222,6 +233,14 @@ func (s *ConversationStore) AppendTurn(_ context.Context, lease string, msgs ...
 	}
 	if mc != nil && mc.lease != lease {
 		return nil, domain.ErrTurnLost
+	}
+	if mc != nil && replace {
+		for i := len(mc.messages) - 1; i >= 0; i-- {
+			if mc.messages[i].Role == domain.MessageFromUser {
+				mc.messages = mc.messages[:i]
+				break
+			}
+		}
 	}
 	out := make([]domain.ConversationMessage, 0, len(msgs))
 	for _, nm := range msgs {

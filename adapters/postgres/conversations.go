@@ -259,6 +259,16 @@ func (db *DB) AppendMessage(ctx context.Context, nm domain.NewConversationMessag
 // lease and locks the conversation, then the messages go in, in one
 // transaction.
 func (db *DB) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	return db.storeTurn(ctx, lease, false, msgs)
+}
+
+// ReplaceTurn implements ports.ConversationStore as AppendTurn does, with
+// DeleteLastTurn between the lease check and the messages.
+func (db *DB) ReplaceTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	return db.storeTurn(ctx, lease, true, msgs)
+}
+
+func (db *DB) storeTurn(ctx context.Context, lease string, replace bool, msgs []domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
@@ -288,6 +298,11 @@ func (db *DB) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewCo
 		}
 		if err != nil {
 			return err
+		}
+		if replace {
+			if _, err := q.DeleteLastTurn(ctx, ps[0].ConversationID); err != nil {
+				return err
+			}
 		}
 		out = make([]domain.ConversationMessage, 0, len(ps))
 		for _, p := range ps {

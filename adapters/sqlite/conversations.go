@@ -274,6 +274,16 @@ func (db *DB) AppendMessage(ctx context.Context, nm domain.NewConversationMessag
 // the messages go in in one IMMEDIATE transaction, which keeps every other
 // writer (another turn taking the conversation) out until it commits.
 func (db *DB) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	return db.storeTurn(ctx, lease, false, msgs)
+}
+
+// ReplaceTurn implements ports.ConversationStore as AppendTurn does, with
+// DeleteLastTurn between the lease check and the messages.
+func (db *DB) ReplaceTurn(ctx context.Context, lease string, msgs ...domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
+	return db.storeTurn(ctx, lease, true, msgs)
+}
+
+func (db *DB) storeTurn(ctx context.Context, lease string, replace bool, msgs []domain.NewConversationMessage) ([]domain.ConversationMessage, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
@@ -299,6 +309,11 @@ func (db *DB) AppendTurn(ctx context.Context, lease string, msgs ...domain.NewCo
 				return err
 			}
 			return domain.ErrTurnLost
+		}
+		if replace {
+			if _, err := q.DeleteLastTurn(ctx, ps[0].touch.ID); err != nil {
+				return err
+			}
 		}
 		for _, p := range ps {
 			r, err := appendMessage(ctx, q, p)

@@ -20,6 +20,7 @@ type Conversations interface {
 	Delete(ctx context.Context, user domain.UserID, id domain.ConversationID) error
 	BeginTurn(ctx context.Context, user domain.UserID, id domain.ConversationID) (*conversations.Turn, error)
 	History(ctx context.Context, user domain.UserID, id domain.ConversationID, system, prompt string) ([]domain.Message, error)
+	RegenerateHistory(ctx context.Context, user domain.UserID, id domain.ConversationID, system, prompt string) ([]domain.Message, error)
 }
 
 var _ Conversations = (*conversations.Service)(nil)
@@ -81,7 +82,11 @@ func (s *Service) openThread(ctx context.Context, u domain.User, req *Request) (
 		return nil, err
 	}
 	th.turn = turn
-	hist, err := s.cfg.Conversations.History(ctx, u.ID, th.id, req.System, req.Prompt)
+	history := s.cfg.Conversations.History
+	if req.Regenerate {
+		history = s.cfg.Conversations.RegenerateHistory
+	}
+	hist, err := history(ctx, u.ID, th.id, req.System, req.Prompt)
 	if err != nil {
 		s.endTurn(ctx, u, th)
 		s.forgetThread(ctx, u, th)
@@ -117,7 +122,11 @@ func (s *Service) closeThread(ctx context.Context, u domain.User, th *thread, re
 	// One write, guarded by the turn's lease: if another turn took the
 	// conversation (the store was out of reach for a whole lease), this
 	// one stores nothing rather than interleave.
-	_, err := th.turn.Store(ctx,
+	store := th.turn.Store
+	if req.Regenerate {
+		store = th.turn.Replace
+	}
+	_, err := store(ctx,
 		domain.ConversationMessage{Role: domain.MessageFromUser, Content: req.Prompt, Status: domain.MessageComplete},
 		domain.ConversationMessage{
 			Role: domain.MessageFromAssistant, Content: content, Status: status,

@@ -21,17 +21,17 @@ type convEnv struct {
 	convs *conversations.Service
 }
 
-func newConvEnv(t *testing.T, cfg conversations.Config) convEnv {
+func newConvEnv(t *testing.T, cfg conversations.Config, opts ...func(*envConfig)) convEnv {
 	t.Helper()
 	store := memory.NewConversationStore()
 	// The conversations' clock stands still at t0: turn leases renew on
 	// real time, every third of TurnLease.
 	var c convEnv
 	c.store = store
-	c.env = newEnv(t, withConfig(func(cc *config) {
+	c.env = newEnv(t, append(opts, withConfig(func(cc *config) {
 		c.convs = conversations.New(store, memory.NewClock(t0), nil, cfg)
 		cc.Conversations = c.convs
-	}))
+	}))...)
 	return c
 }
 
@@ -75,6 +75,36 @@ func TestConversationTurnsAreStored(t *testing.T) {
 	assert.Equal(t, "r2", ms[3].RequestID)
 }
 
+// TestConversationRegenerate: a regenerated answer replaces the last one
+// in the stored thread (the prompt stays once), the provider gets the
+// history before the replaced turn, and the cache is not read.
+func TestConversationRegenerate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newConvEnv(t, conversations.Config{}, withCache(chat.CacheScopeUser))
+	c.groq.script(0, answer("Tram 15E."), answer("Bus 728."), answer("Tram 15E, or bus 728."))
+
+	res, _, err := c.chat(ctx, chat.Request{Prompt: "Which tram?", ConversationID: chat.NewConversation, RequestID: "r1"})
+	require.NoError(t, err)
+	id := res.ConversationID
+	_, _, err = c.chat(ctx, chat.Request{Prompt: "Back?", ConversationID: id, RequestID: "r2"})
+	require.NoError(t, err)
+
+	again, _, err := c.chat(ctx, chat.Request{Prompt: "Back?", ConversationID: id, RequestID: "r3", Regenerate: true})
+	require.NoError(t, err)
+	assert.NotEqual(t, domain.CacheHit, again.Cache, "the cache holds the answer being replaced: not read")
+	calls := c.groq.Calls()
+	require.Len(t, calls, 3)
+	assert.Equal(t, calls[1].Req.Messages, calls[2].Req.Messages, "the same history and prompt as the replaced turn")
+
+	ms := c.messages(t, id)
+	require.Len(t, ms, 4, "the prompt is stored once")
+	assert.Equal(t, "Back?", ms[2].Content)
+	assert.Equal(t, "Tram 15E, or bus 728.", ms[3].Content)
+	assert.Equal(t, "r3", ms[3].RequestID)
+	assert.Equal(t, 3, c.quotaUsed(t), "a regeneration counts as a request")
+}
+
 func TestConversationRequestsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -89,6 +119,9 @@ func TestConversationRequestsRefused(t *testing.T) {
 		{"missing", chat.Request{Prompt: "Hi", ConversationID: "0b6e1f3a-52c4-4d8e-9f1a-2b3c4d5e6f70"}, domain.CodeNotFound},
 		{"messages beside it", chat.Request{Prompt: "Hi", ConversationID: conv.ID, Messages: []domain.Message{{Role: "user", Content: "x"}}}, domain.CodeInvalid},
 		{"OpenAI API", chat.Request{API: domain.APIOpenAI, Messages: []domain.Message{{Role: "user", Content: "x"}}, ConversationID: conv.ID}, domain.CodeInvalid},
+		{"regenerate without a conversation", chat.Request{Prompt: "Hi", Regenerate: true}, domain.CodeInvalid},
+		{"regenerate in a new one", chat.Request{Prompt: "Hi", ConversationID: chat.NewConversation, Regenerate: true}, domain.CodeInvalid},
+		{"regenerate with no prompt stored", chat.Request{Prompt: "Hi", ConversationID: conv.ID, Regenerate: true}, domain.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

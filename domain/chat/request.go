@@ -55,6 +55,11 @@ type Request struct {
 	// (NewConversation starts one): the server sends its history and
 	// stores the prompt and the answer.
 	ConversationID domain.ConversationID
+	// Regenerate answers the conversation's last prompt again: Prompt
+	// takes the place of the last turn (the prompt and its answer), which
+	// the stored thread then holds once, and the response cache is not
+	// read (it would give the same answer back).
+	Regenerate bool
 	// Cache says how the request uses the response cache (default
 	// CacheUse).
 	Cache CacheMode
@@ -157,7 +162,26 @@ func (r *Request) normalize(l Limits) error {
 	if err := checkResponseFormat(r.ResponseFormat); err != nil {
 		return err
 	}
+	if err := r.checkRegenerate(); err != nil {
+		return err
+	}
 	return r.checkTools()
+}
+
+// checkRegenerate refuses a regeneration without a stored conversation to
+// regenerate in, and keeps it from reading the response cache, which holds
+// the very answer it asks to replace.
+func (r *Request) checkRegenerate() error {
+	if !r.Regenerate {
+		return nil
+	}
+	if r.ConversationID == "" || r.ConversationID == NewConversation {
+		return domain.Invalid("regenerate", "needs the conversation_id of a stored conversation")
+	}
+	if r.Cache == CacheUse {
+		r.Cache = CacheRefresh
+	}
+	return nil
 }
 
 func checkResponseFormat(f *domain.ResponseFormat) error {

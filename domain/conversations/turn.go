@@ -117,6 +117,17 @@ func (s *Service) Append(ctx context.Context, user domain.UserID, m domain.Conve
 // domain.ErrTurnLost when another turn took the conversation; an empty
 // message is CodeInvalid (a turn that produced nothing stores nothing).
 func (t *Turn) Store(ctx context.Context, msgs ...domain.ConversationMessage) ([]domain.ConversationMessage, error) {
+	return t.store(ctx, false, msgs)
+}
+
+// Replace is Store for a regenerated turn: the messages take the place of
+// the conversation's last turn (its last prompt and the answer to it), in
+// the same one write, so that the thread holds the prompt once.
+func (t *Turn) Replace(ctx context.Context, msgs ...domain.ConversationMessage) ([]domain.ConversationMessage, error) {
+	return t.store(ctx, true, msgs)
+}
+
+func (t *Turn) store(ctx context.Context, replace bool, msgs []domain.ConversationMessage) ([]domain.ConversationMessage, error) {
 	now := t.s.now()
 	nms := make([]domain.NewConversationMessage, len(msgs))
 	for i, m := range msgs {
@@ -129,7 +140,11 @@ func (t *Turn) Store(ctx context.Context, msgs ...domain.ConversationMessage) ([
 			nms[i].TitleIfUntitled = domain.TitleFromPrompt(m.Content)
 		}
 	}
-	out, err := t.s.store.AppendTurn(ctx, t.lease, nms...)
+	write := t.s.store.AppendTurn
+	if replace {
+		write = t.s.store.ReplaceTurn
+	}
+	out, err := write(ctx, t.lease, nms...)
 	if err != nil {
 		return nil, fmt.Errorf("store turn: %w", err)
 	}
@@ -146,6 +161,25 @@ func (s *Service) History(ctx context.Context, user domain.UserID, id domain.Con
 		return nil, fmt.Errorf("read history: %w", err)
 	}
 	return BuildHistory(system, stored, prompt, s.cfg.HistoryMaxChars), nil
+}
+
+// RegenerateHistory is History for a turn that replaces the conversation's
+// last one (Turn.Replace): the last prompt and what follows it are left
+// out, the prompt takes their place. CodeInvalid when the conversation
+// holds no prompt to answer again; CodeNotFound as History.
+func (s *Service) RegenerateHistory(ctx context.Context, user domain.UserID, id domain.ConversationID, system, prompt string) ([]domain.Message, error) {
+	stored, err := s.store.LatestMessages(ctx, user, id, min(s.cfg.HistoryMaxChars, maxHistoryMessages))
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	last := len(stored) - 1
+	for last >= 0 && stored[last].Role != domain.MessageFromUser {
+		last--
+	}
+	if last < 0 {
+		return nil, domain.Invalid("regenerate", "the conversation has no prompt to answer again")
+	}
+	return BuildHistory(system, stored[:last], prompt, s.cfg.HistoryMaxChars), nil
 }
 
 // BuildHistory is History's rule over stored messages (oldest first): the

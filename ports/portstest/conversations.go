@@ -484,6 +484,45 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 		assert.Equal(t, at.Add(3*time.Minute), conv.UpdatedAt)
 	})
 
+	t.Run("a regenerated turn replaces the last prompt and its answer, under its lease", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		ada := owner(t, s, "ada@example.com")
+		c := create(t, s, ada, "", at)
+		msg := func(role domain.MessageRole, content string, created time.Time) domain.NewConversationMessage {
+			return domain.NewConversationMessage{UserID: ada, TitleIfUntitled: content, Message: domain.ConversationMessage{
+				ConversationID: c.ID, Role: role, Content: content, Status: domain.MessageComplete, CreatedAt: created,
+			}}
+		}
+		require.NoError(t, s.Store.BeginTurn(ctx, ada, c.ID, "one", at, at.Add(time.Hour)))
+		// Replacing in an empty conversation only appends.
+		first, err := s.Store.ReplaceTurn(ctx, "one",
+			msg(domain.MessageFromUser, "q0", at), msg(domain.MessageFromAssistant, "a0", at))
+		require.NoError(t, err)
+		_, err = s.Store.AppendTurn(ctx, "one",
+			msg(domain.MessageFromUser, "q1", at.Add(time.Minute)), msg(domain.MessageFromAssistant, "a1", at.Add(time.Minute)))
+		require.NoError(t, err)
+
+		_, err = s.Store.ReplaceTurn(ctx, "two", msg(domain.MessageFromUser, "q1", at.Add(2*time.Minute)))
+		require.ErrorIs(t, err, domain.ErrTurnLost, "not under another lease")
+
+		again, err := s.Store.ReplaceTurn(ctx, "one",
+			msg(domain.MessageFromUser, "q1", at.Add(2*time.Minute)), msg(domain.MessageFromAssistant, "a1 again", at.Add(2*time.Minute)))
+		require.NoError(t, err)
+		msgs, err := s.Store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{Limit: 10})
+		require.NoError(t, err)
+		assert.Equal(t, append(first, again...), msgs, "the first turn, then the regenerated one: the prompt once")
+
+		other := create(t, s, ada, "", at)
+		require.NoError(t, s.Store.BeginTurn(ctx, ada, other.ID, "three", at, at.Add(time.Hour)))
+		intruder := owner(t, s, "eve@example.com")
+		bad := msg(domain.MessageFromUser, "q", at)
+		bad.UserID = intruder
+		bad.Message.ConversationID = other.ID
+		_, err = s.Store.ReplaceTurn(ctx, "three", bad)
+		require.ErrorIs(t, err, domain.ErrConversationNotFound, "another user's conversation")
+	})
+
 	t.Run("concurrent turns: exactly one begins", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)

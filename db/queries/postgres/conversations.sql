@@ -107,6 +107,14 @@ SELECT id FROM conversations
 WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease)::text
 FOR NO KEY UPDATE;
 
+-- name: DeleteLastTurn :execrows
+-- DeleteLastTurn deletes a conversation's last prompt and every message
+-- after it (its answer): a regenerated turn takes their place, in the
+-- transaction that stores it.
+DELETE FROM messages
+WHERE messages.conversation_id = sqlc.arg(conversation_id)
+  AND messages.id >= (SELECT max(l.id) FROM messages l WHERE l.conversation_id = sqlc.arg(conversation_id) AND l.role = 'user');
+
 -- name: BeginTurn :execrows
 -- BeginTurn takes the conversation's turn lease unless another one is held
 -- and unexpired at now; no row changes then (or when the user has no such

@@ -88,6 +88,14 @@ DELETE FROM conversations WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id
 SELECT count(*) FROM conversations
 WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND turn_lease = sqlc.arg(lease);
 
+-- name: DeleteLastTurn :execrows
+-- DeleteLastTurn deletes a conversation's last prompt and every message
+-- after it (its answer): a regenerated turn takes their place, in the
+-- transaction that stores it.
+DELETE FROM messages
+WHERE messages.conversation_id = sqlc.arg(conversation_id)
+  AND messages.id >= (SELECT max(l.id) FROM messages l WHERE l.conversation_id = sqlc.arg(conversation_id) AND l.role = 'user');
+
 -- name: TouchConversation :one
 -- TouchConversation moves one of the user's conversations' activity time
 -- forward and names it when untitled; the first statement of an append.

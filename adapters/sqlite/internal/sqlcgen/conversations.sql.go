@@ -119,6 +119,23 @@ func (q *Queries) DeleteConversation(ctx context.Context, arg DeleteConversation
 	return result.RowsAffected()
 }
 
+const deleteLastTurn = `-- name: DeleteLastTurn :execrows
+DELETE FROM messages
+WHERE messages.conversation_id = ?1
+  AND messages.id >= (SELECT max(l.id) FROM messages l WHERE l.conversation_id = ?1 AND l.role = 'user')
+`
+
+// DeleteLastTurn deletes a conversation's last prompt and every message
+// after it (its answer): a regenerated turn takes their place, in the
+// transaction that stores it.
+func (q *Queries) DeleteLastTurn(ctx context.Context, conversationID string) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteLastTurn, conversationID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const endTurn = `-- name: EndTurn :exec
 UPDATE conversations SET turn_lease = NULL, turn_expires_at = NULL
 WHERE id = ?1 AND user_id = ?2 AND turn_lease = ?3
