@@ -202,7 +202,8 @@ func TestBrowserChat(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
 	up := newUpstreams(t)
-	e := newEnv(t, up.vars(nil))
+	ddg, ddgQueries := recordingDuckDuckGo(t)
+	e := newEnv(t, up.vars(map[string]string{"DUCKDUCKGO_BASE_URL": ddg.URL + "/html/", "DUCKDUCKGO_LITE_URL": ddg.URL + "/lite/"}))
 	// Two tokens, then silence until the client goes away.
 	up.groq.Default(fakeupstream.HangAfterTokens(2))
 
@@ -260,6 +261,35 @@ func TestBrowserChat(t *testing.T) {
 	assert.Contains(t, html, "<li>two</li>")
 	assert.Contains(t, html, "&lt;img src=x onerror=")
 	assert.NotContains(t, html, "<img")
+
+	// A code block has a copy button (added after render: no inline
+	// handler), which puts the code on the clipboard and says so.
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = async (text) => { window.copied = text; }`),
+		chromedp.Click(button("Copy code")),
+		chromedp.WaitVisible(button("Copied")),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	copied, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.copied`))
+	cancel()
+	require.NoError(t, err)
+	assert.Equal(t, "genzai serve\n", copied)
+
+	// With the web search on, the answer lists its sources: the page's
+	// markup stays text, the link opens apart from the app.
+	up.groq.Default(fakeupstream.OK("Per [1], it is a title."))
+	b.do(t,
+		chromedp.Click(chromedp.CSS(".search-toggle input")),
+		chromedp.SendKeys(chromedp.ID("prompt"), "What is the title?"+kb.Enter),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant:last-of-type .sources a")),
+	)
+	assert.Equal(t, []string{"What is the title?"}, ddgQueries())
+	assert.Equal(t, "<script>alert(1)</script> Title", b.text(t, ".msg.assistant:last-of-type .sources a"))
+	assert.Equal(t, "https://example.com/page?a=1&b=%3Cx%3E", attr(t, b, ".msg.assistant:last-of-type .sources a", "href"))
+	assert.Equal(t, "noopener noreferrer", attr(t, b, ".msg.assistant:last-of-type .sources a", "rel"))
+	assert.Equal(t, "_blank", attr(t, b, ".msg.assistant:last-of-type .sources a", "target"))
+	assert.Zero(t, countOf(t, b, ".sources script"))
 	b.screenshots(t, "chat")
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
 
@@ -338,11 +368,22 @@ func TestBrowserConversations(t *testing.T) {
 	assert.Equal(t, "Tram 15E goes there.", strings.TrimSpace(b.text(t, ".msg.assistant .md")))
 
 	// The next prompt continues it: still one conversation, four messages.
-	up.groq.Default(fakeupstream.OK("From Praça da Figueira."))
+	up.groq.Default(fakeupstream.OK("From Martim Moniz."))
 	b.do(t,
 		chromedp.SendKeys(chromedp.ID("prompt"), "Where from?"+kb.Enter),
 		chromedp.WaitVisible(button("Send")),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 4`),
+	)
+	// Regenerate asks again in place of the last answer: the thread (and
+	// the stored one, read after the reload) holds the prompt once.
+	up.groq.Default(fakeupstream.OK("From Praça da Figueira."))
+	b.do(t,
+		chromedp.Click(button("Regenerate")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant:last-of-type .md")?.textContent ?? "").includes("Figueira")`),
+		chromedp.WaitVisible(button("Regenerate")),
+	)
+	assert.Equal(t, 4, countOf(t, b, ".msg"))
+	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
 		chromedp.Click(button("Conversations")),
@@ -350,6 +391,8 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.Click(button("Which tram goes to Belem?")),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 4`),
 	)
+	assert.Equal(t, "From Praça da Figueira.", strings.TrimSpace(b.text(t, ".msg.assistant:last-of-type .md")), "the regenerated answer was stored in place")
+	assert.Equal(t, "Where from?", b.text(t, ".msg.user:nth-last-of-type(2) .text"))
 
 	// Rename, then search by the new title and by a word of an answer.
 	b.do(t,
@@ -493,5 +536,108 @@ func TestBrowserSettings(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, login.status, "the account is gone")
 	for _, p := range b.Problems() {
 		assert.Regexp(t, `status of 401 .*/api/v1/me$`, p, "only the wrong password's answer")
+	}
+}
+
+// signUpInBrowser creates an account through the sign-in form and returns
+// the session's token, for the API calls a test makes beside the page.
+func signUpInBrowser(t *testing.T, b *browser, e *env, email string) string {
+	t.Helper()
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.Click(button("Create an account")),
+		chromedp.WaitVisible(button("Create account")),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(button("Create account")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	token, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("genzai.session")).token`))
+	require.NoError(t, err)
+	return token
+}
+
+// TestBrowserChatPaging: the sidebar lists conversations a page at a time
+// ("More conversations"), and a long thread opens on its latest messages
+// with the earlier ones behind "Earlier messages" (a thread longer than
+// one page of the API is read whole).
+func TestBrowserChatPaging(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(map[string]string{"USER_DAILY_QUOTA": "1000", "RATE_LIMIT_PER_MINUTE": "10000"}))
+	up.groq.Default(fakeupstream.OK("ok"))
+	token := signUpInBrowser(t, b, e, "lin@example.com")
+
+	for i := range 34 {
+		e.createConversation(token, strPtr(fmt.Sprintf("Topic %02d", i)))
+	}
+	long := e.createConversation(token, strPtr("The long one"))
+	for i := range 51 {
+		res := e.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": fmt.Sprintf("q%d", i), "stream": false, "conversation_id": long}, bearer(token))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	}
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		chromedp.Click(button("Conversations")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 30`),
+		chromedp.Click(button("More conversations")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 35`),
+		chromedp.WaitNotPresent(button("More conversations")),
+		chromedp.Click(button("The long one")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 40`),
+	)
+	assert.Equal(t, "q31", b.text(t, ".msg.user .text"), "the latest 40 of 102 messages")
+	b.do(t,
+		chromedp.Click(button("Earlier messages")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 80`),
+		chromedp.Click(button("Earlier messages")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 102`),
+		chromedp.WaitNotPresent(button("Earlier messages")),
+	)
+	assert.Equal(t, "q0", b.text(t, ".msg.user .text"))
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// TestBrowserChatQuota: a user whose quota ran out (here by a request
+// beside the page) is told so in words, with the reset in local time and
+// the request id, and the composer waits for the reset.
+func TestBrowserChatQuota(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(map[string]string{"USER_DAILY_QUOTA": "1"}))
+	up.groq.Default(fakeupstream.OK("ok"))
+	token := signUpInBrowser(t, b, e, "mae@example.com")
+	b.do(t, chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 0 / 1")`))
+	res := e.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "elsewhere", "stream": false}, bearer(token))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Hello"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant .problem")),
+		chromedp.WaitVisible(chromedp.CSS(".composer .notice")),
+	)
+	problem := b.text(t, ".msg.assistant .problem")
+	assert.Regexp(t, `^You have used today's requests\. You can chat again at .+\. \(request id: \S+\)$`, problem)
+	assert.NotContains(t, problem, "quota_exceeded", "words, not an error dump")
+	assert.Regexp(t, `^You have used all 1 of today's requests\. You can chat again at .+\.$`, b.text(t, ".composer .notice"))
+	assert.Equal(t, 1, countOf(t, b, "#prompt:disabled"), "the prompt box waits for the reset")
+	assert.Zero(t, countOf(t, b, ".regenerate"), "no regenerate either")
+	b.screenshots(t, "chat-quota")
+	// The browser logs the 429, and nothing else.
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 429 .*/api/v1/chat$`, p, "only the refused chat's answer")
 	}
 }

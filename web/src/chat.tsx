@@ -7,16 +7,33 @@ import { ProblemView } from "./problem";
 import { Sidebar } from "./sidebar";
 import { Feedback } from "./feedback";
 import { useMe } from "./me";
+import { CodeBlocks } from "./codeblocks";
+
+/** Source is a web page an answer was given to cite. */
+export interface Source {
+  title: string;
+  url: string;
+}
 
 interface Message {
   role: "user" | "assistant";
   content: string;
   requestId?: string;
+  // tier: the tier that answered (a regeneration asks the same one).
+  tier?: Tier;
   // cached: the answer was replayed from the response cache.
   cached?: boolean;
   streaming?: boolean;
   problem?: Problem;
+  sources?: Source[];
+  // searchNote says why an answer that asked for a web search has no sources.
+  searchNote?: string | undefined;
 }
+
+// The thread shows its latest messages, WINDOW more at each "Earlier
+// messages"; a stored thread is read PAGE messages a request.
+const WINDOW = 40;
+const PAGE = 100;
 
 /** Chat is the chat page: the thread, the prompt box, the tier and the quota. */
 export function Chat({ email }: { email: string }) {
@@ -27,6 +44,11 @@ export function Chat({ email }: { email: string }) {
   const [prompt, setPrompt] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
   const [conversation, setConversation] = useState<string | null>(null);
+  const [webSearch, setWebSearch] = useState(false);
+  // shownFrom: the first message the thread shows (older ones wait behind
+  // "Earlier messages").
+  const [shownFrom, setShownFrom] = useState(0);
+  const [now, setNow] = useState(() => Date.now());
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // listChanged tells the sidebar to read the list again.
   const [listChanged, setListChanged] = useState(0);
@@ -47,7 +69,15 @@ export function Chat({ email }: { email: string }) {
     }, (e: unknown) => setProblem(problemOf(e)));
     void loadQuota();
   }, []);
-  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [messages]);
+  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [messages.length, messages[messages.length - 1]?.content]);
+  // Out of quota, the composer waits for the reset: read the quota again then.
+  const out = outOfQuota(quota, now);
+  useEffect(() => {
+    if (!out || !quota) return;
+    const wait = Math.min(Date.parse(quota.resets_at) - Date.now() + 1000, 2 ** 31 - 1);
+    const timer = window.setTimeout(() => { setNow(Date.now()); void loadQuota(); }, Math.max(wait, 1000));
+    return () => window.clearTimeout(timer);
+  }, [out, quota]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape" && abort.current) abort.current.abort();
@@ -62,16 +92,35 @@ export function Chat({ email }: { email: string }) {
 
   async function send() {
     const text = prompt.trim();
-    if (!text || abort.current) return;
+    if (!text || abort.current || out) return;
+    setPrompt("");
+    setMessages((ms) => [...ms, { role: "user", content: text }, { role: "assistant", content: "", streaming: true, tier }]);
+    await run(text, tier, false);
+  }
+
+  // regenerate asks the last prompt again, on the tier that answered it.
+  // A stored answer is replaced in the conversation ("regenerate": the
+  // prompt is not stored twice); an answer that never began stored
+  // nothing, so its prompt is simply sent again.
+  async function regenerate() {
+    const last = messages[messages.length - 1];
+    const asked = messages[messages.length - 2];
+    if (abort.current || out || last?.role !== "assistant" || asked?.role !== "user") return;
+    const replace = conversation !== null && last.content !== "";
+    const t = last.tier ?? tier;
+    setMessages((ms) => [...ms.slice(0, -1), { role: "assistant", content: "", streaming: true, tier: t }]);
+    await run(asked.content, t, replace);
+  }
+
+  async function run(text: string, t: Tier, replace: boolean) {
     const ctrl = new AbortController();
     abort.current = ctrl;
     setProblem(null);
-    setPrompt("");
-    setMessages((ms) => [...ms, { role: "user", content: text }, { role: "assistant", content: "", streaming: true }]);
+    rerender((n) => n + 1);
     try {
-      await stream(text, ctrl.signal);
+      await stream(text, t, replace, ctrl.signal);
     } catch (err) {
-      update((m) => ({ ...m, problem: problemOf(err) }));
+      update((m) => ({ ...m, problem: explain(problemOf(err), quota) }));
     } finally {
       abort.current = null;
       update((m) => ({ ...m, streaming: false }));
@@ -81,9 +130,9 @@ export function Chat({ email }: { email: string }) {
     }
   }
 
-  async function stream(text: string, signal: AbortSignal) {
+  async function stream(text: string, t: Tier, replace: boolean, signal: AbortSignal) {
     const r = await api.POST("/api/v1/chat", {
-      body: { prompt: text, model: tier, stream: true, web_search: false, cache: true, conversation_id: conversation ?? "new" },
+      body: { prompt: text, model: t, stream: true, web_search: webSearch, cache: true, conversation_id: conversation ?? "new", regenerate: replace },
       headers: { Accept: "text/event-stream" },
       parseAs: "stream",
       signal,
@@ -99,12 +148,15 @@ export function Chat({ email }: { email: string }) {
         const token = JSON.parse(ev.data) as string;
         update((m) => ({ ...m, content: m.content + token }));
       } else if (ev.event === "meta") {
-        const meta = JSON.parse(ev.data) as { request_id: string; conversation_id?: string; cached?: boolean };
+        const meta = JSON.parse(ev.data) as Meta;
         if (meta.conversation_id) setConversation(meta.conversation_id);
-        update((m) => ({ ...m, requestId: meta.request_id, cached: meta.cached === true }));
+        update((m) => ({
+          ...m, requestId: meta.request_id, cached: meta.cached === true,
+          sources: meta.sources ?? [], searchNote: searchNote(meta.web_search),
+        }));
       } else if (ev.event === "error") {
         const e = JSON.parse(ev.data) as { error: string; code: string };
-        update((m) => ({ ...m, problem: { message: e.error, code: e.code, requestId: m.requestId ?? "" } }));
+        update((m) => ({ ...m, problem: explain({ message: e.error, code: e.code, requestId: m.requestId ?? "" }, quota) }));
       }
     }
   }
@@ -117,14 +169,26 @@ export function Chat({ email }: { email: string }) {
     setProblem(null);
     setConversation(id);
     setMessages([]);
+    setShownFrom(0);
     if (!id) return;
-    const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query: { limit: 200 } } })
-      .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
-    if (!r.data) {
-      setProblem(problemOf(r.error, r.response));
-      return;
+    // The API gives a thread oldest first, a page at a time: read them
+    // all, then show the latest (the older behind "Earlier messages").
+    const all: Message[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const query = cursor ? { limit: PAGE, cursor } : { limit: PAGE };
+      const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query } })
+        .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
+      if (!r.data) {
+        setProblem(problemOf(r.error, r.response));
+        return;
+      }
+      all.push(...r.data.messages.map(stored));
+      if (!r.data.next_cursor) break;
+      cursor = r.data.next_cursor;
     }
-    setMessages(r.data.messages.map(stored));
+    setMessages(all);
+    setShownFrom(Math.max(0, all.length - WINDOW));
   }
 
   function onKeyDown(e: KeyboardEvent) {
@@ -158,43 +222,127 @@ export function Chat({ email }: { email: string }) {
       </header>
       <main aria-live="polite" aria-busy={busy}>
         {messages.length === 0 && <p class="muted">Ask anything. Enter sends, Shift+Enter starts a new line, Esc stops.</p>}
-        {messages.map((m, i) => <MessageView m={m} key={i} />)}
+        {shownFrom > 0 && (
+          <button type="button" class="earlier" onClick={() => setShownFrom((n) => Math.max(0, n - WINDOW))}>
+            Earlier messages
+          </button>
+        )}
+        {messages.slice(shownFrom).map((m, j) => {
+          const i = shownFrom + j;
+          const last = i === messages.length - 1 && m.role === "assistant" && !busy && !out && messages[i - 1]?.role === "user";
+          return <MessageView m={m} key={i} onRegenerate={last ? () => void regenerate() : undefined} />;
+        })}
         <div ref={end} />
       </main>
       <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
         <ProblemView problem={problem} />
+        {out && quota && (
+          <p class="notice" role="status">
+            You have used all {quota.limit} of today's requests. You can chat again at {resetTime(quota)}.
+          </p>
+        )}
         <label for="prompt" class="visually-hidden">Message</label>
-        <textarea id="prompt" rows={2} placeholder="Message genzai" value={prompt}
-          onInput={(e) => setPrompt(e.currentTarget.value)} onKeyDown={onKeyDown} />
-        {busy
-          ? <button type="button" onClick={() => abort.current?.abort()}>Stop</button>
-          : <button type="submit" disabled={prompt.trim() === ""}>Send</button>}
+        <textarea id="prompt" rows={2} placeholder={out ? "Out of requests until the reset" : "Message genzai"} value={prompt}
+          disabled={out} onInput={(e) => setPrompt(e.currentTarget.value)} onKeyDown={onKeyDown} />
+        <div class="actions">
+          <label class="search-toggle">
+            <input type="checkbox" checked={webSearch} disabled={out} onChange={(e) => setWebSearch(e.currentTarget.checked)} />
+            Search the web
+          </label>
+          {busy
+            ? <button type="button" onClick={() => abort.current?.abort()}>Stop</button>
+            : <button type="submit" disabled={out || prompt.trim() === ""}>Send</button>}
+        </div>
       </form>
     </div>
     </div>
   );
 }
 
+// Meta is the stream's first event: what the answer is and where from.
+interface Meta {
+  request_id: string;
+  conversation_id?: string;
+  cached?: boolean;
+  sources?: Source[];
+  web_search?: "used" | "no_results" | "unavailable" | "disabled";
+}
+
+// searchNote words a web search that gave the answer no sources.
+function searchNote(outcome: Meta["web_search"]): string | undefined {
+  switch (outcome) {
+    case "no_results":
+      return "The web search found nothing: answered without sources.";
+    case "unavailable":
+      return "Web search is unavailable right now: answered without sources. Try again later.";
+    case "disabled":
+      return "Web search is turned off on this server: answered without sources.";
+    default:
+      return undefined;
+  }
+}
+
 // stored is a message as the thread shows it.
 function stored(m: ConversationMessage): Message {
   const out: Message = { role: m.role, content: m.content };
   if (m.request_id) out.requestId = m.request_id;
+  if (m.model) out.tier = m.model;
+  if (m.sources?.length) out.sources = m.sources;
   if (m.status === "interrupted") out.problem = { message: "This answer was cut short.", code: "interrupted", requestId: m.request_id ?? "" };
   return out;
 }
 
-function MessageView({ m }: { m: Message }) {
+function MessageView({ m, onRegenerate }: { m: Message; onRegenerate?: (() => void) | undefined }) {
   return (
     <article class={`msg ${m.role}`} aria-label={m.role === "user" ? "You" : "genzai"}>
       {m.role === "user"
         ? <p class="text">{m.content}</p>
-        : <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(m.content) }} />}
+        : <CodeBlocks html={renderMarkdown(m.content)} />}
       {m.streaming && m.content === "" && <p class="muted">…</p>}
+      {m.sources && m.sources.length > 0 && <Sources sources={m.sources} />}
+      {m.searchNote && <p class="muted search-note">{m.searchNote}</p>}
       {m.cached && <p class="muted cached">Served from cache</p>}
       {m.problem && <ProblemView problem={m.problem} />}
-      {m.role === "assistant" && !m.streaming && m.requestId && m.content !== "" && <Feedback requestId={m.requestId} />}
+      {m.role === "assistant" && !m.streaming && (m.requestId && m.content !== "" || onRegenerate) && (
+        <div class="answer-actions">
+          {m.requestId && m.content !== "" && <Feedback requestId={m.requestId} />}
+          {onRegenerate && <button type="button" class="small regenerate" onClick={onRegenerate}>Regenerate</button>}
+        </div>
+      )}
     </article>
   );
+}
+
+// Sources lists the web pages an answer was given, in citation order:
+// [1] is the first. Titles are text (Preact escapes them); links open
+// apart from the app and tell the page nothing of it.
+function Sources({ sources }: { sources: Source[] }) {
+  return (
+    <section class="sources" aria-label="Sources">
+      <h2>Sources</h2>
+      <ol>
+        {sources.map((s, i) => {
+          const href = safeURL(s.url);
+          return (
+            <li key={i}>
+              {href ? <a href={href} target="_blank" rel="noopener noreferrer">{s.title || s.url}</a> : s.title || s.url}
+            </li>
+          );
+        })}
+      </ol>
+    </section>
+  );
+}
+
+// safeURL keeps http(s) links only: a javascript: URL from a page's
+// markup must not become a link.
+function safeURL(u: string): string | undefined {
+  try {
+    const p = new URL(u);
+    return p.protocol === "https:" || p.protocol === "http:" ? p.href : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function QuotaView({ quota }: { quota: Quota | null }) {
@@ -206,9 +354,19 @@ function QuotaView({ quota }: { quota: Quota | null }) {
   );
 }
 
-// resetTime is when the quota resets, in the user's local time.
+// resetTime is when the quota resets, in the user's local time (with the
+// day when that is not today).
 function resetTime(q: Quota): string {
-  return new Date(q.resets_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const at = new Date(q.resets_at);
+  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return at.toDateString() === new Date().toDateString()
+    ? time
+    : `${at.toLocaleDateString([], { weekday: "long" })} ${time}`;
+}
+
+// outOfQuota reports whether today's requests are used up (until the reset).
+function outOfQuota(q: Quota | null, now: number): boolean {
+  return q !== null && q.used >= q.limit && now < Date.parse(q.resets_at);
 }
 
 // explain words the errors a user can act on.
@@ -220,6 +378,22 @@ function explain(p: Problem, q: Quota | null): Problem {
       return { ...p, message: "Confirm your email first: follow the link we mailed you." };
     case "conversation_busy":
       return { ...p, message: "This conversation is still answering: wait for it to finish, then send again." };
+    case "rate_limited":
+    case "provider_rate_limited":
+      return { ...p, message: "Too many requests right now: wait a few seconds, then send again." };
+    case "providers_unavailable":
+    case "upstream_error":
+    case "timeout":
+      return { ...p, message: "No provider could answer this time: try again in a minute, or pick another tier." };
+    case "stream_interrupted":
+      return { ...p, message: "The answer was cut short by the provider: press Regenerate to ask again." };
+    case "unavailable":
+    case "shutting_down":
+      return { ...p, message: "The server is busy or restarting: send again in a moment." };
+    case "not_found":
+      return { ...p, message: "This conversation no longer exists: start a new chat." };
+    case "invalid_request":
+      return { ...p, message: `The request was refused: ${p.message}. Change it and send again.` };
     default:
       return p;
   }

@@ -11,6 +11,10 @@ interface Props {
   onSelect: (id: string | null) => void;
 }
 
+// PAGE is how many conversations one read lists ("More conversations"
+// reads the next ones).
+const PAGE = 30;
+
 /** Sidebar lists, searches, renames and deletes the user's conversations. */
 export function Sidebar({ current, open, refresh, onSelect }: Props) {
   const [list, setList] = useState<Conversation[]>([]);
@@ -18,13 +22,16 @@ export function Sidebar({ current, open, refresh, onSelect }: Props) {
   const [renaming, setRenaming] = useState<string | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [reload, setReload] = useState(0);
+  // next continues the list past its last page read (null: no more).
+  const [next, setNext] = useState<string | null>(null);
 
   useEffect(() => {
     const ctrl = new AbortController();
     const query = q.trim() === "" ? {} : { q: q.trim() };
-    api.GET("/api/v1/conversations", { params: { query: { limit: 100, ...query } }, signal: ctrl.signal }).then((r) => {
+    api.GET("/api/v1/conversations", { params: { query: { limit: PAGE, ...query } }, signal: ctrl.signal }).then((r) => {
       if (r.data) {
         setList(r.data.conversations);
+        setNext(r.data.next_cursor ?? null);
         setProblem(null);
       } else setProblem(problemOf(r.error, r.response));
     }, (e: unknown) => {
@@ -32,6 +39,20 @@ export function Sidebar({ current, open, refresh, onSelect }: Props) {
     });
     return () => ctrl.abort();
   }, [q, refresh, reload]);
+
+  async function more() {
+    if (!next) return;
+    const query = q.trim() === "" ? {} : { q: q.trim() };
+    const r = await api.GET("/api/v1/conversations", { params: { query: { limit: PAGE, cursor: next, ...query } } })
+      .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
+    if (!r.data) {
+      setProblem(problemOf(r.error, r.response));
+      return;
+    }
+    const seen = new Set(list.map((c) => c.id));
+    setList([...list, ...r.data.conversations.filter((c) => !seen.has(c.id))]);
+    setNext(r.data.next_cursor ?? null);
+  }
 
   async function rename(id: string, title: string) {
     const r = await api.PATCH("/api/v1/conversations/{id}", { params: { path: { id } }, body: { title } });
@@ -76,6 +97,7 @@ export function Sidebar({ current, open, refresh, onSelect }: Props) {
           </li>
         ))}
       </ul>
+      {next && <button type="button" class="more" onClick={() => void more()}>More conversations</button>}
     </nav>
   );
 }
