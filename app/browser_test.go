@@ -565,8 +565,8 @@ func signUpInBrowser(t *testing.T, b *browser, e *env, email string) string {
 
 // TestBrowserChatPaging: the sidebar lists conversations a page at a time
 // ("More conversations"), and a long thread opens on its latest messages
-// with the earlier ones behind "Earlier messages" (a thread longer than
-// one page of the API is read whole).
+// with the earlier ones behind "Earlier messages" (read from the API a
+// page at a time, from the thread's end: latest=true, then its cursor).
 func TestBrowserChatPaging(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)

@@ -187,6 +187,25 @@ func TestConversationMessagesPaged(t *testing.T) {
 	assert.Equal(t, []any{map[string]any{"title": "Carris", "url": "https://www.carris.pt/"}}, answer["sources"])
 	assert.Equal(t, "interrupted", got[3]["status"])
 
+	// From the end (latest=true): the latest messages, then the earlier.
+	var pagesFromEnd [][]string
+	cursor = ""
+	for range 5 {
+		res := e.do(http.MethodGet, "/api/v1/conversations/"+id+"?limit=3&latest=true"+cursor, nil, bearer(ada))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		b := res.json(t)
+		var page []string
+		for _, m := range b["messages"].([]any) {
+			page = append(page, m.(map[string]any)["content"].(string))
+		}
+		pagesFromEnd = append(pagesFromEnd, page)
+		if b["next_cursor"] == nil {
+			break
+		}
+		cursor = "&cursor=" + url.QueryEscape(b["next_cursor"].(string))
+	}
+	assert.Equal(t, [][]string{{"And back?", "Tram 15E.", "The 15E, the other wa"}, {"Which tram goes to Belém?"}}, pagesFromEnd)
+
 	res := e.do(http.MethodGet, "/api/v1/conversations?q=belém", nil, bearer(ada))
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Len(t, res.json(t)["conversations"], 1, "message text is searched")

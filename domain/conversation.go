@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode"
@@ -107,8 +108,15 @@ type ConversationFilter struct {
 type MessagePage struct {
 	// AfterID continues a page after this message; 0 starts at the first.
 	AfterID MessageID
-	Limit   int
+	// BeforeID, when set, reads the thread from its end instead: the page
+	// is the last Limit messages before this one (AfterID unused), and
+	// EndOfThread starts at the latest.
+	BeforeID MessageID
+	Limit    int
 }
+
+// EndOfThread as MessagePage.BeforeID pages a thread from its latest message.
+const EndOfThread MessageID = math.MaxInt64
 
 // The conversation limits.
 const (

@@ -435,7 +435,8 @@ type ConversationStore interface {
 	// Conversation returns one of the user's conversations.
 	Conversation(ctx context.Context, user domain.UserID, id domain.ConversationID) (domain.Conversation, error)
 	// ConversationMessages returns up to p.Limit of the conversation's
-	// messages after p.AfterID, oldest first.
+	// messages after p.AfterID or, with p.BeforeID, the last p.Limit before
+	// it; oldest first either way.
 	ConversationMessages(ctx context.Context, user domain.UserID, id domain.ConversationID, p domain.MessagePage) ([]domain.ConversationMessage, error)
 	// LatestMessages returns the conversation's last limit messages, oldest
 	// first: the history a new turn is built from.

@@ -104,7 +104,7 @@ func (h *handlers) GetConversation(ctx context.Context, req api.GetConversationR
 		return nil, err
 	}
 	t, err := h.s.deps.Conversations.Get(ctx, u.ID, conversationID(req.Id), conversations.ThreadRequest{
-		Limit: pageLimit(req.Params.Limit), Cursor: deref(req.Params.Cursor),
+		Limit: pageLimit(req.Params.Limit), Cursor: deref(req.Params.Cursor), Latest: deref(req.Params.Latest),
 	})
 	if err != nil {
 		return nil, err

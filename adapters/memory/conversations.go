@@ -142,6 +142,15 @@ func (s *ConversationStore) ConversationMessages(_ context.Context, user domain.
 		return nil, domain.ErrConversationNotFound
 	}
 	out := []domain.ConversationMessage{}
+	if p.BeforeID > 0 {
+		for _, m := range slices.Backward(mc.messages) {
+			if m.ID < p.BeforeID && len(out) < p.Limit {
+				out = append(out, cloneMessage(m))
+			}
+		}
+		slices.Reverse(out)
+		return out, nil
+	}
 	for _, m := range mc.messages {
 		if m.ID > p.AfterID && len(out) < p.Limit {
 			out = append(out, cloneMessage(m))

@@ -172,6 +172,23 @@ func (db *DB) ConversationMessages(ctx context.Context, user domain.UserID, id d
 		return nil, err
 	}
 	cid, _ := parseID(domain.UserID(c.ID))
+	if p.BeforeID > 0 {
+		rows, err := db.q.ListMessagesBefore(ctx, sqlcgen.ListMessagesBeforeParams{
+			ConversationID: cid, BeforeID: int64(p.BeforeID), RowLimit: sqlval.ClampInt32(int64(p.Limit)),
+		})
+		if err != nil {
+			return nil, storeErr("list messages", err)
+		}
+		out := make([]domain.ConversationMessage, 0, len(rows))
+		for _, r := range slices.Backward(rows) {
+			m, err := toMessage(messageRow(r))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
 	rows, err := db.q.ListMessages(ctx, sqlcgen.ListMessagesParams{
 		ConversationID: cid, AfterID: int64(p.AfterID), RowLimit: sqlval.ClampInt32(int64(p.Limit)),
 	})

@@ -191,6 +191,16 @@ func (db *DB) ConversationMessages(ctx context.Context, user domain.UserID, id d
 	if err != nil {
 		return nil, err
 	}
+	if p.BeforeID > 0 {
+		rows, err := db.q.ListMessagesBefore(ctx, sqlcgen.ListMessagesBeforeParams{
+			ConversationID: string(c.ID), BeforeID: int64(p.BeforeID), RowLimit: int64(max(p.Limit, 0)),
+		})
+		if err != nil {
+			return nil, storeErr("list messages", err)
+		}
+		slices.Reverse(rows)
+		return toMessages(rows)
+	}
 	rows, err := db.q.ListMessages(ctx, sqlcgen.ListMessagesParams{
 		ConversationID: string(c.ID), AfterID: int64(p.AfterID), RowLimit: int64(max(p.Limit, 0)),
 	})

@@ -176,8 +176,12 @@ type ThreadRequest struct {
 	// Limit is the page size: 1 to domain.MaxMessagePage; 0 means
 	// DefaultPageSize.
 	Limit int
-	// Cursor continues the messages: the NextCursor of the page before.
+	// Cursor continues the messages: the NextCursor of the page before,
+	// in that page's direction.
 	Cursor string
+	// Latest reads the thread from its end: the first page holds the
+	// latest messages, and NextCursor continues toward the earlier ones.
+	Latest bool
 }
 
 // Thread is a conversation with a page of its messages, oldest first.
@@ -196,22 +200,32 @@ func (s *Service) Get(ctx context.Context, user domain.UserID, id domain.Convers
 	if err != nil {
 		return Thread{}, err
 	}
-	var after domain.MessageID
+	page := domain.MessagePage{Limit: limit + 1}
+	if r.Latest {
+		page.BeforeID = domain.EndOfThread
+	}
 	if r.Cursor != "" {
-		if after, err = decodeMessageCursor(r.Cursor); err != nil {
+		if page, err = decodeMessageCursor(r.Cursor); err != nil {
 			return Thread{}, err
 		}
+		page.Limit = limit + 1
 	}
 	c, err := s.store.Conversation(ctx, user, id)
 	if err != nil {
 		return Thread{}, fmt.Errorf("get conversation: %w", err)
 	}
-	ms, err := s.store.ConversationMessages(ctx, user, id, domain.MessagePage{AfterID: after, Limit: limit + 1})
+	ms, err := s.store.ConversationMessages(ctx, user, id, page)
 	if err != nil {
 		return Thread{}, fmt.Errorf("get messages: %w", err)
 	}
 	t := Thread{Conversation: c, Messages: ms}
-	if len(ms) > limit {
+	switch {
+	case len(ms) <= limit:
+	case page.BeforeID > 0:
+		// The extra message is the earliest: the page is the rest.
+		t.Messages = ms[1:]
+		t.NextCursor = encodeCursor(earlierCursorTag, strconv.FormatInt(int64(t.Messages[0].ID), 10))
+	default:
 		t.Messages = ms[:limit]
 		t.NextCursor = encodeCursor(messageCursorTag, strconv.FormatInt(int64(ms[limit-1].ID), 10))
 	}
@@ -265,6 +279,8 @@ const purgeBatch = 500
 const (
 	listCursorTag    = "c"
 	messageCursorTag = "m"
+	// earlierCursorTag continues a thread read from its end (Latest).
+	earlierCursorTag = "e"
 )
 
 var errCursor = domain.Invalid("cursor", "is not a cursor this server gave")
@@ -317,14 +333,23 @@ func isUUID(s string) bool {
 	return true
 }
 
-func decodeMessageCursor(cursor string) (domain.MessageID, error) {
+// decodeMessageCursor reads a thread's cursor as the page it continues:
+// after a message, or (a thread read from its end) before one.
+func decodeMessageCursor(cursor string) (domain.MessagePage, error) {
+	if pos, ok := decodeCursor(earlierCursorTag, cursor); ok {
+		n, err := strconv.ParseInt(pos, 10, 64)
+		if err != nil || n <= 0 {
+			return domain.MessagePage{}, errCursor
+		}
+		return domain.MessagePage{BeforeID: domain.MessageID(n)}, nil
+	}
 	pos, ok := decodeCursor(messageCursorTag, cursor)
 	if !ok {
-		return 0, errCursor
+		return domain.MessagePage{}, errCursor
 	}
 	n, err := strconv.ParseInt(pos, 10, 64)
 	if err != nil || n < 0 {
-		return 0, errCursor
+		return domain.MessagePage{}, errCursor
 	}
-	return domain.MessageID(n), nil
+	return domain.MessagePage{AfterID: domain.MessageID(n)}, nil
 }

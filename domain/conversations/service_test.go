@@ -182,6 +182,23 @@ func TestGetRenameDeleteAreTheOwners(t *testing.T) {
 	assert.Equal(t, "m3", rest.Messages[0].Content)
 	assert.Empty(t, rest.NextCursor)
 
+	// From the end: the latest first, then the earlier ones.
+	latest, err := f.svc.Get(ctx, ada, c.ID, conversations.ThreadRequest{Limit: 2, Latest: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"m3", "m4"}, contents(latest.Messages))
+	var earlier []string
+	for cursor := latest.NextCursor; cursor != ""; {
+		p, err := f.svc.Get(ctx, ada, c.ID, conversations.ThreadRequest{Limit: 2, Cursor: cursor})
+		require.NoError(t, err)
+		earlier = append(contents(p.Messages), earlier...)
+		cursor = p.NextCursor
+	}
+	assert.Equal(t, []string{"m0", "m1", "m2"}, earlier)
+	exact, err := f.svc.Get(ctx, ada, c.ID, conversations.ThreadRequest{Limit: 5, Latest: true})
+	require.NoError(t, err)
+	assert.Len(t, exact.Messages, 5)
+	assert.Empty(t, exact.NextCursor, "the whole thread in one page has no cursor")
+
 	_, err = f.svc.Get(ctx, bob, c.ID, conversations.ThreadRequest{})
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 	_, err = f.svc.Rename(ctx, bob, c.ID, "Bob's")
@@ -374,4 +391,12 @@ func TestExportReadsEverythingOfTheUser(t *testing.T) {
 	none, err := f.svc.Export(ctx, domain.UserID("00000000-0000-4000-8000-0000000000ff"))
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+func contents(ms []domain.ConversationMessage) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Content
+	}
+	return out
 }

@@ -341,6 +341,17 @@ func RunConversationStore(t *testing.T, newStores func(t *testing.T) Conversatio
 		require.NoError(t, err)
 		assert.Equal(t, all[6:], page)
 
+		// From the end: the last ones before BeforeID, oldest first.
+		page, err = s.Store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{BeforeID: domain.EndOfThread, Limit: 3})
+		require.NoError(t, err)
+		assert.Equal(t, all[4:], page)
+		page, err = s.Store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{BeforeID: page[0].ID, Limit: 3})
+		require.NoError(t, err)
+		assert.Equal(t, all[1:4], page)
+		page, err = s.Store.ConversationMessages(ctx, ada, c.ID, domain.MessagePage{BeforeID: page[0].ID, Limit: 3})
+		require.NoError(t, err)
+		assert.Equal(t, all[:1], page)
+
 		latest, err := s.Store.LatestMessages(ctx, ada, c.ID, 3)
 		require.NoError(t, err)
 		assert.Equal(t, all[4:], latest, "the last ones, oldest first")

@@ -16,6 +16,8 @@ export interface Source {
 }
 
 interface Message {
+  // key tells the messages apart while earlier ones are put before them.
+  key: string;
   role: "user" | "assistant";
   content: string;
   requestId?: string;
@@ -30,10 +32,13 @@ interface Message {
   searchNote?: string | undefined;
 }
 
-// The thread shows its latest messages, WINDOW more at each "Earlier
-// messages"; a stored thread is read PAGE messages a request.
-const WINDOW = 40;
-const PAGE = 100;
+// A stored thread opens on its latest PAGE messages; "Earlier messages"
+// reads PAGE more.
+const PAGE = 40;
+
+// fresh is a key for a message written here (stored ones use their id).
+let written = 0;
+const fresh = () => `new-${++written}`;
 
 /** Chat is the chat page: the thread, the prompt box, the tier and the quota. */
 export function Chat({ email }: { email: string }) {
@@ -45,9 +50,9 @@ export function Chat({ email }: { email: string }) {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [conversation, setConversation] = useState<string | null>(null);
   const [webSearch, setWebSearch] = useState(false);
-  // shownFrom: the first message the thread shows (older ones wait behind
-  // "Earlier messages").
-  const [shownFrom, setShownFrom] = useState(0);
+  // earlier continues a stored thread toward its earlier messages (null:
+  // none left, or a new chat).
+  const [earlier, setEarlier] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // listChanged tells the sidebar to read the list again.
@@ -69,7 +74,8 @@ export function Chat({ email }: { email: string }) {
     }, (e: unknown) => setProblem(problemOf(e)));
     void loadQuota();
   }, []);
-  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [messages.length, messages[messages.length - 1]?.content]);
+  // Follow the latest message (not the earlier ones put before it).
+  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [messages[messages.length - 1]]);
   // Out of quota, the composer waits for the reset: read the quota again then.
   const out = outOfQuota(quota, now);
   useEffect(() => {
@@ -94,7 +100,7 @@ export function Chat({ email }: { email: string }) {
     const text = prompt.trim();
     if (!text || abort.current || out) return;
     setPrompt("");
-    setMessages((ms) => [...ms, { role: "user", content: text }, { role: "assistant", content: "", streaming: true, tier }]);
+    setMessages((ms) => [...ms, { key: fresh(), role: "user", content: text }, { key: fresh(), role: "assistant", content: "", streaming: true, tier }]);
     await run(text, tier, false);
   }
 
@@ -108,7 +114,7 @@ export function Chat({ email }: { email: string }) {
     if (abort.current || out || last?.role !== "assistant" || asked?.role !== "user") return;
     const replace = conversation !== null && last.content !== "";
     const t = last.tier ?? tier;
-    setMessages((ms) => [...ms.slice(0, -1), { role: "assistant", content: "", streaming: true, tier: t }]);
+    setMessages((ms) => [...ms.slice(0, -1), { key: fresh(), role: "assistant", content: "", streaming: true, tier: t }]);
     await run(asked.content, t, replace);
   }
 
@@ -169,26 +175,23 @@ export function Chat({ email }: { email: string }) {
     setProblem(null);
     setConversation(id);
     setMessages([]);
-    setShownFrom(0);
+    setEarlier(null);
     if (!id) return;
-    // The API gives a thread oldest first, a page at a time: read them
-    // all, then show the latest (the older behind "Earlier messages").
-    const all: Message[] = [];
-    let cursor: string | undefined;
-    for (;;) {
-      const query = cursor ? { limit: PAGE, cursor } : { limit: PAGE };
-      const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query } })
-        .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
-      if (!r.data) {
-        setProblem(problemOf(r.error, r.response));
-        return;
-      }
-      all.push(...r.data.messages.map(stored));
-      if (!r.data.next_cursor) break;
-      cursor = r.data.next_cursor;
+    await readThread(id, { limit: PAGE, latest: true });
+  }
+
+  // readThread reads a page of a stored thread from its end and puts it
+  // before the messages shown.
+  async function readThread(id: string, query: { limit: number; latest?: boolean; cursor?: string }) {
+    const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query } })
+      .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
+    if (!r.data) {
+      setProblem(problemOf(r.error, r.response));
+      return;
     }
-    setMessages(all);
-    setShownFrom(Math.max(0, all.length - WINDOW));
+    const page = r.data.messages.map(stored);
+    setMessages((ms) => [...page, ...ms]);
+    setEarlier(r.data.next_cursor ?? null);
   }
 
   function onKeyDown(e: KeyboardEvent) {
@@ -222,15 +225,14 @@ export function Chat({ email }: { email: string }) {
       </header>
       <main aria-live="polite" aria-busy={busy}>
         {messages.length === 0 && <p class="muted">Ask anything. Enter sends, Shift+Enter starts a new line, Esc stops.</p>}
-        {shownFrom > 0 && (
-          <button type="button" class="earlier" onClick={() => setShownFrom((n) => Math.max(0, n - WINDOW))}>
+        {earlier && conversation && (
+          <button type="button" class="earlier" onClick={() => void readThread(conversation, { limit: PAGE, cursor: earlier })}>
             Earlier messages
           </button>
         )}
-        {messages.slice(shownFrom).map((m, j) => {
-          const i = shownFrom + j;
+        {messages.map((m, i) => {
           const last = i === messages.length - 1 && m.role === "assistant" && !busy && !out && messages[i - 1]?.role === "user";
-          return <MessageView m={m} key={i} onRegenerate={last ? () => void regenerate() : undefined} />;
+          return <MessageView m={m} key={m.key} onRegenerate={last ? () => void regenerate() : undefined} />;
         })}
         <div ref={end} />
       </main>
@@ -284,7 +286,7 @@ function searchNote(outcome: Meta["web_search"]): string | undefined {
 
 // stored is a message as the thread shows it.
 function stored(m: ConversationMessage): Message {
-  const out: Message = { role: m.role, content: m.content };
+  const out: Message = { key: `m-${m.id}`, role: m.role, content: m.content };
   if (m.request_id) out.requestId = m.request_id;
   if (m.model) out.tier = m.model;
   if (m.sources?.length) out.sources = m.sources;

@@ -61,6 +61,16 @@ WHERE conversation_id = sqlc.arg(conversation_id) AND id > sqlc.arg(after_id)
 ORDER BY id
 LIMIT sqlc.arg(row_limit);
 
+-- name: ListMessagesBefore :many
+-- ListMessagesBefore returns a page of a conversation's messages before
+-- before_id, newest first: a thread read from its end.
+SELECT id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
+       prompt_tokens, completion_tokens, sources, created_at
+FROM messages
+WHERE conversation_id = sqlc.arg(conversation_id) AND id < sqlc.arg(before_id)
+ORDER BY id DESC
+LIMIT sqlc.arg(row_limit);
+
 -- name: LatestMessages :many
 -- LatestMessages returns a conversation's last messages, newest first.
 SELECT id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,

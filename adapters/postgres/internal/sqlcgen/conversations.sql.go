@@ -504,6 +504,73 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]L
 	return items, nil
 }
 
+const listMessagesBefore = `-- name: ListMessagesBefore :many
+SELECT id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
+       prompt_tokens, completion_tokens, sources, created_at
+FROM messages
+WHERE conversation_id = $1 AND id < $2
+ORDER BY id DESC
+LIMIT $3
+`
+
+type ListMessagesBeforeParams struct {
+	ConversationID uuid.UUID
+	BeforeID       int64
+	RowLimit       int32
+}
+
+type ListMessagesBeforeRow struct {
+	ID               int64
+	ConversationID   uuid.UUID
+	Role             string
+	Content          string
+	Status           string
+	Tier             *string
+	Provider         *string
+	UpstreamModel    *string
+	RequestID        *string
+	PromptTokens     int32
+	CompletionTokens int32
+	Sources          []byte
+	CreatedAt        time.Time
+}
+
+// ListMessagesBefore returns a page of a conversation's messages before
+// before_id, newest first: a thread read from its end.
+func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBeforeParams) ([]ListMessagesBeforeRow, error) {
+	rows, err := q.db.Query(ctx, listMessagesBefore, arg.ConversationID, arg.BeforeID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListMessagesBeforeRow
+	for rows.Next() {
+		var i ListMessagesBeforeRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Role,
+			&i.Content,
+			&i.Status,
+			&i.Tier,
+			&i.Provider,
+			&i.UpstreamModel,
+			&i.RequestID,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.Sources,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockUserForConversations = `-- name: LockUserForConversations :one
 SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE
 `

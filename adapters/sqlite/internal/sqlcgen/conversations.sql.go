@@ -417,6 +417,60 @@ func (q *Queries) ListMessages(ctx context.Context, arg ListMessagesParams) ([]M
 	return items, nil
 }
 
+const listMessagesBefore = `-- name: ListMessagesBefore :many
+SELECT id, conversation_id, role, content, status, tier, provider, upstream_model, request_id,
+       prompt_tokens, completion_tokens, sources, created_at
+FROM messages
+WHERE conversation_id = ?1 AND id < ?2
+ORDER BY id DESC
+LIMIT ?3
+`
+
+type ListMessagesBeforeParams struct {
+	ConversationID string
+	BeforeID       int64
+	RowLimit       int64
+}
+
+// ListMessagesBefore returns a page of a conversation's messages before
+// before_id, newest first: a thread read from its end.
+func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBeforeParams) ([]Message, error) {
+	rows, err := q.db.QueryContext(ctx, listMessagesBefore, arg.ConversationID, arg.BeforeID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Message
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Role,
+			&i.Content,
+			&i.Status,
+			&i.Tier,
+			&i.Provider,
+			&i.UpstreamModel,
+			&i.RequestID,
+			&i.PromptTokens,
+			&i.CompletionTokens,
+			&i.Sources,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeIdleConversations = `-- name: PurgeIdleConversations :execrows
 DELETE FROM conversations
 WHERE id IN (SELECT c.id FROM conversations c
