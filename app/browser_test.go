@@ -624,11 +624,19 @@ func TestBrowserChatQuota(t *testing.T) {
 	res := e.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "elsewhere", "stream": false}, bearer(token))
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 
+	// Shift+Enter starts a new line; Enter sends.
 	b.do(t,
-		chromedp.SendKeys(chromedp.ID("prompt"), "Hello"+kb.Enter),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Hello"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		chromedp.SendKeys(chromedp.ID("prompt"), "there"),
+	)
+	assert.Zero(t, countOf(t, b, ".msg"), "Shift+Enter sends nothing")
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS(".msg.assistant .problem")),
 		chromedp.WaitVisible(chromedp.CSS(".composer .notice")),
 	)
+	assert.Equal(t, "Hello\nthere", b.text(t, ".msg.user .text"))
 	problem := b.text(t, ".msg.assistant .problem")
 	assert.Regexp(t, `^You have used today's requests\. You can chat again at .+\. \(request id: \S+\)$`, problem)
 	assert.NotContains(t, problem, "quota_exceeded", "words, not an error dump")
