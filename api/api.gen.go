@@ -515,6 +515,27 @@ func (e ProviderHealthWindow) Valid() bool {
 	}
 }
 
+// Defines values for ProviderStateBreaker.
+const (
+	BreakerClosed   ProviderStateBreaker = "closed"
+	BreakerHalfOpen ProviderStateBreaker = "half_open"
+	BreakerOpen     ProviderStateBreaker = "open"
+)
+
+// Valid indicates whether the value is a known member of the ProviderStateBreaker enum.
+func (e ProviderStateBreaker) Valid() bool {
+	switch e {
+	case BreakerClosed:
+		return true
+	case BreakerHalfOpen:
+		return true
+	case BreakerOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for QuotaResetTimeUtc.
 const (
 	N0000UTC QuotaResetTimeUtc = "00:00 UTC"
@@ -578,6 +599,27 @@ func (e RequestLogEntryApi) Valid() bool {
 	case Native:
 		return true
 	case Openai:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestLogEntryCache.
+const (
+	LoggedCacheBypass RequestLogEntryCache = "bypass"
+	LoggedCacheHit    RequestLogEntryCache = "hit"
+	LoggedCacheMiss   RequestLogEntryCache = "miss"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogEntryCache enum.
+func (e RequestLogEntryCache) Valid() bool {
+	switch e {
+	case LoggedCacheBypass:
+		return true
+	case LoggedCacheHit:
+		return true
+	case LoggedCacheMiss:
 		return true
 	default:
 		return false
@@ -2002,6 +2044,61 @@ type ProviderHealthWindow string
 // ProviderHealthList One entry per provider, in a fixed order.
 type ProviderHealthList = []ProviderHealth
 
+// ProviderKeyState One key of a provider, by its index in the provider's key list; never the key.
+type ProviderKeyState struct {
+	// CoolingDown The key is out of rotation after the provider answered 429.
+	//
+	// Example: false
+	CoolingDown bool `json:"cooling_down"`
+
+	// CoolingDownUntil When the cooldown ends; `null` when not cooling down.
+	CoolingDownUntil *time.Time `json:"cooling_down_until"`
+
+	// Index Example: 0
+	Index int `json:"index"`
+
+	// Rejected The provider refused the key (401, 402 or 403); it sits out a cool-off.
+	//
+	// Example: false
+	Rejected bool `json:"rejected"`
+
+	// RejectedUntil When the rejection's cool-off ends; `null` when not rejected.
+	RejectedUntil *time.Time `json:"rejected_until"`
+
+	// RequestsLastMinute Requests this instance sent with the key in the last minute.
+	//
+	// Example: 4
+	RequestsLastMinute int `json:"requests_last_minute"`
+}
+
+// ProviderState defines model for ProviderState.
+type ProviderState struct {
+	// Breaker The circuit breaker: `closed` (requests flow), `open` (the provider is skipped after repeated failures), `half_open` (a trial request may pass).
+	//
+	// Example: closed
+	Breaker ProviderStateBreaker `json:"breaker"`
+
+	// Down The health monitor reports the provider down, so the router skips it.
+	//
+	// Example: false
+	Down bool               `json:"down"`
+	Keys []ProviderKeyState `json:"keys"`
+
+	// Name An upstream provider; mock is the development stand-in used when no keys are configured.
+	Name Provider `json:"name"`
+}
+
+// ProviderStateBreaker The circuit breaker: `closed` (requests flow), `open` (the provider is skipped after repeated failures), `half_open` (a trial request may pass).
+//
+// Example: closed
+type ProviderStateBreaker string
+
+// ProviderStates defines model for ProviderStates.
+type ProviderStates struct {
+	// Providers The configured providers, in routing order.
+	Providers []ProviderState `json:"providers"`
+}
+
 // ProvidersUnavailableError The error body when no provider answered (503).
 type ProvidersUnavailableError struct {
 	// Attempts Every provider tried, in order, and why it did not answer.
@@ -2175,6 +2272,11 @@ type RequestLogEntry struct {
 	// Attempts Providers tried before the answer (or the failure), and why each failed.
 	Attempts []Attempt `json:"attempts"`
 
+	// Cache How the request met the response cache (as its `X-Genzai-Cache` header said); left out when the cache is off.
+	//
+	// Example: miss
+	Cache *RequestLogEntryCache `json:"cache,omitempty"`
+
 	// CompletionTokens Example: 96
 	CompletionTokens int `json:"completion_tokens"`
 
@@ -2241,6 +2343,11 @@ type RequestLogEntry struct {
 //
 // Example: native
 type RequestLogEntryApi string
+
+// RequestLogEntryCache How the request met the response cache (as its `X-Genzai-Cache` header said); left out when the cache is off.
+//
+// Example: miss
+type RequestLogEntryCache string
 
 // RequestLogPage defines model for RequestLogPage.
 type RequestLogPage struct {
@@ -3553,6 +3660,19 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
 	ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListProviderStates The providers' breakers and keys as the router sees them
+	//
+	// Each configured provider with its circuit breaker, whether the
+	// health monitor reports it down, and its keys by index (never a key,
+	// nor any part of one): requests in the last minute, whether the key
+	// cools down after a 429 and until when, whether it sits out a
+	// rejection (401, 402 or 403) and until when. This is the answering
+	// instance's router: cooldowns and rejections other instances share
+	// show once this instance has tried the provider since. Admins only.
+	//
+	// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+	ListProviderStates(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRequests The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -4670,6 +4790,29 @@ func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEdit
 // Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
 func (c *Client) ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConfirmChangeRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProviderStates The providers' breakers and keys as the router sees them
+//
+// Each configured provider with its circuit breaker, whether the
+// health monitor reports it down, and its keys by index (never a key,
+// nor any part of one): requests in the last minute, whether the key
+// cools down after a 429 and until when, whether it sits out a
+// rejection (401, 402 or 403) and until when. This is the answering
+// instance's router: cooldowns and rejections other instances share
+// show once this instance has tried the provider since. Admins only.
+//
+// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+func (c *Client) ListProviderStates(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProviderStatesRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -6396,6 +6539,33 @@ func NewConfirmChangeRequest(server string, id openapi_types.UUID) (*http.Reques
 	return req, nil
 }
 
+// NewListProviderStatesRequest constructs an http.Request for the ListProviderStates method
+func NewListProviderStatesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRequestsRequest constructs an http.Request for the ListRequests method
 func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Request, error) {
 	var err error
@@ -8072,6 +8242,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
 	ConfirmChangeWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ConfirmChangeResponse, error)
 
+	// ListProviderStatesWithResponse The providers' breakers and keys as the router sees them
+	//
+	// Each configured provider with its circuit breaker, whether the
+	// health monitor reports it down, and its keys by index (never a key,
+	// nor any part of one): requests in the last minute, whether the key
+	// cools down after a 429 and until when, whether it sits out a
+	// rejection (401, 402 or 403) and until when. This is the answering
+	// instance's router: cooldowns and rejections other instances share
+	// show once this instance has tried the provider since. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+	ListProviderStatesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProviderStatesResponse, error)
+
 	// ListRequestsWithResponse The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -9538,6 +9723,99 @@ func (r ConfirmChangeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ConfirmChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListProviderStatesResponse401Headers the declared response headers of an HTTP 401 response for ListProviderStates
+type ListProviderStatesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListProviderStatesResponse429Headers the declared response headers of an HTTP 429 response for ListProviderStates
+type ListProviderStatesResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListProviderStatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProviderStates
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListProviderStatesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListProviderStatesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProviderStatesResponse) GetJSON200() *ProviderStates {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProviderStatesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListProviderStatesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListProviderStatesResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListProviderStatesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListProviderStatesResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProviderStatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProviderStatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProviderStatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProviderStatesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13585,6 +13863,27 @@ func (c *ClientWithResponses) ConfirmChangeWithResponse(ctx context.Context, id 
 	return ParseConfirmChangeResponse(rsp)
 }
 
+// ListProviderStatesWithResponse The providers' breakers and keys as the router sees them
+//
+// Each configured provider with its circuit breaker, whether the
+// health monitor reports it down, and its keys by index (never a key,
+// nor any part of one): requests in the last minute, whether the key
+// cools down after a 429 and until when, whether it sits out a
+// rejection (401, 402 or 403) and until when. This is the answering
+// instance's router: cooldowns and rejections other instances share
+// show once this instance has tried the provider since. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+func (c *ClientWithResponses) ListProviderStatesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProviderStatesResponse, error) {
+	rsp, err := c.ListProviderStates(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProviderStatesResponse(rsp)
+}
+
 // ListRequestsWithResponse The request log, newest first
 //
 // Chat requests as the request log recorded them, newest first, a page
@@ -15394,6 +15693,111 @@ func ParseConfirmChangeResponse(rsp *http.Response) (*ConfirmChangeResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ConfirmChangeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListProviderStatesResponse parses an HTTP response from a ListProviderStatesWithResponse call
+func ParseListProviderStatesResponse(rsp *http.Response) (*ListProviderStatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProviderStatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProviderStates
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListProviderStatesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListProviderStatesResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -19737,6 +20141,9 @@ type ServerInterface interface {
 	// ConfirmChange Confirm another admin's pending change
 	// (POST /api/v1/admin/changes/{id}/confirm)
 	ConfirmChange(ctx echo.Context, id openapi_types.UUID) error
+	// ListProviderStates The providers' breakers and keys as the router sees them
+	// (GET /api/v1/admin/providers)
+	ListProviderStates(ctx echo.Context) error
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx echo.Context, params ListRequestsParams) error
@@ -19923,6 +20330,15 @@ func (w *ServerInterfaceWrapper) ConfirmChange(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ConfirmChange(ctx, id)
+	return err
+}
+
+// ListProviderStates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviderStates(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviderStates(ctx)
 	return err
 }
 
@@ -20556,6 +20972,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/providers", wrapper.ListProviderStates, options.OperationMiddlewares["listProviderStates"]...)
 	router.POST(options.BaseURL+"/api/v1/admin/changes/:id/confirm", wrapper.ConfirmChange, options.OperationMiddlewares["confirmChange"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
@@ -21176,6 +21593,112 @@ func (response ConfirmChange500JSONResponse) VisitConfirmChangeResponse(w http.R
 type ConfirmChange503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ConfirmChange503JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStatesRequestObject struct {
+}
+
+type ListProviderStatesResponseObject interface {
+	VisitListProviderStatesResponse(w http.ResponseWriter) error
+}
+
+type ListProviderStates200JSONResponse ProviderStates
+
+func (response ListProviderStates200JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListProviderStates401JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListProviderStates403JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListProviderStates429JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListProviderStates500JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListProviderStates503JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -26502,6 +27025,9 @@ type StrictServerInterface interface {
 	// ConfirmChange Confirm another admin's pending change
 	// (POST /api/v1/admin/changes/{id}/confirm)
 	ConfirmChange(ctx context.Context, request ConfirmChangeRequestObject) (ConfirmChangeResponseObject, error)
+	// ListProviderStates The providers' breakers and keys as the router sees them
+	// (GET /api/v1/admin/providers)
+	ListProviderStates(ctx context.Context, request ListProviderStatesRequestObject) (ListProviderStatesResponseObject, error)
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx context.Context, request ListRequestsRequestObject) (ListRequestsResponseObject, error)
@@ -26722,6 +27248,29 @@ func (sh *strictHandler) ConfirmChange(ctx echo.Context, id openapi_types.UUID) 
 		return err
 	} else if validResponse, ok := response.(ConfirmChangeResponseObject); ok {
 		return validResponse.VisitConfirmChangeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviderStates operation middleware
+func (sh *strictHandler) ListProviderStates(ctx echo.Context) error {
+	var request ListProviderStatesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviderStates(ctx.Request().Context(), request.(ListProviderStatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviderStates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProviderStatesResponseObject); ok {
+		return validResponse.VisitListProviderStatesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -27958,590 +28507,605 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37bhu5tjf4KoTmAyJ9p6RIsp2LjINv3I7T7X1y27az071bGRVVRUlsl0h1kYqs7gkwzzH/DTCYwTzH",
-	"eZPvSQZci6xiXXRznE7vgz7A2R2X6kIukuu+fuv3RiTnCymY0Kox+L0xYzRmKfzzx++Z+I3ycxrNmPk7",
-	"ZipK+UJzKRqDxg9yRfSMkZT9umRKkznT9m+1kEIxEpnnBiSccR2SJhVqxVIWk0kq5+bGoYAbArLieiaX",
-	"mlCySOUnHrOURDRJWgEJ51wp/9nx2rvrdCiUlubyasYEMdNImGYtIlMSjtcLCs+aIcGHCFdETiaBP+ih",
-	"kAvNYiKXOiBckwnlifkMm8iUwY2JlLft5SIwL81fBd8lkVwm8VAIqQmO8JTQiWYpofCipX0F3swVSdhE",
-	"E5pIwchEpqRPFAxGDIW55OioU86UGQydUi5aHXLNhAYiEfaJpWv7LSInOKAZ1UORyqVmKiAsTWWqCBdR",
-	"soxZ3BmKRtBgd9SQpjFoGHo2gob5FE9Z3BjodMmChopmbE7NEjOxnDcGPzdmXDcCdzvSsvExaOj1wrxG",
-	"6ZSLaePz589BY0FTOmfabhnYK+dS6FQm1S3zdqGVobUbe2WrCNmGf4Z2ksrbLW7ZFaEiRqIqeMskZWrm",
-	"qNKkJGVwpXUK74Mbw6EQjOsZS0nKaKyIkKl9RYe84CmLNP/EFKGwqvM5bStmJmb2BhWx2aqKtblQTChu",
-	"bj0l0rwNn+BTYbZhgdhADbOu5r9qOZ/TdN0YNF4x+ol5Gwl2QyNofKLJ0lDWDbjx2awSzKP4gjN1C49n",
-	"1AjILWOLCiGK74SPNcxycbMOeMYbQUPQubkDVq3tls3fD3N694qJqZ41Bv2TJ7UbwC0izPhsqWdXVLNX",
-	"fM612WCGvQjNhDb/pItFwiNqdsPjX5TZEr8X6EWjSC7x1nzGN4ZM+AMcIhndmlWBg2bPayKnXKh8yuaj",
-	"sRmnWcFRYscSNOB0mFdKSeZUrIvPw6HUM67c506JNsfNHEPCBTkm7uwwpUc8bgwaTya9qB8fsfbx+IS2",
-	"j6MncfsZezppP6fdMf5yPIFndLoewZAbg2NDNBrHKVOqOtMo4UzoR4rYO8hSsZhwrch4GU+Z3n+SZhkI",
-	"XCbsLmIshl+/ePi9Pqx6vkX+W8omjUHjf3mcy5HH+Kt67G2FCxgWPFtkCtli2KFlZ54rSw3SXLCUXL5z",
-	"NAmI+fvxk2OzYkNx+e7TkxYy6P3WlTThC1Ssh8K+sjUglj+s6DogMGO7x8Ir80f7zPwREsUiKWKFZ92T",
-	"ldlM2/C/Vd5XWFxcS8cGV1zEcgWzbLtlh4VTRIpk3eoUjqQ9glxoNmUpHOr841dsTrkwZ7MygCtHXhBD",
-	"XHifPugDitXM7hrJQpZC8wTfPJMJcxPlioxpdLv7Ozmpd32DZgJzZcQwGTNC4znXmsU7PmM+ZPjUe0E/",
-	"UZ7QccIO5FMxWzARMxGtqwc4ppqOqWIklszIGV1hyNnBXXoDyM/tNUs/8YgRzeYLmdKUJ2tSvPPwM2ym",
-	"PKNqxsX0u6Uqj9qdGntcqCZSRGzvAWfPKz4Vbe8NPv9UM5nqZP0gHOgABrSR61yAKmX0mpVMY2KJQ1Qi",
-	"NVGaro0WuFRryzvcdl5RrkkTRjMUW9gDsiNK8o2CiqjbHAGqNGpGjfp6xWKuWuaQwHZxJK7ymH1Oh5Y4",
-	"SqvDwli5mAaoJN8KuRJ7nI/vaGz5xYFHY8JZEpdUFjJn8zFLzQS5+EQTHtfsLfvLyG4Pb3+5RRqQ+VKZ",
-	"iZFnZpa9/jOj/KY0AuXzvsdCrYWmd9VzPJbx2i3J367fvjloyJf4CzxoTkPCBSO9gEQyWc4F6Z0MHCXy",
-	"KZBHnx+BuWH2odl2YzblwvByIyfk+BcWaXLL1sQqX/edMK537QLNKGrUq1SKKQ4e7j5k6nOmFJ0y9XPv",
-	"Y8fum3zh6JcN/suP/Y1nsHJF5jSZyHTO4sDYbGbreps0s/l+kEoTPIeEKzT4FEs/sZg0Q7fUs/ymsNUh",
-	"hqZACELHYPEIZqlsrFaaaoUmnRHyC6pnYNRQs0GkIM1wOxXNKwwZw9YpobhT9Yxqf7sSRdfKnHljn2gy",
-	"Thm9VUORj3fL1ux0OmHLcJ/PQeNcik8sVXDg780UomWqZFqj7MJ1sqI47in/xISx8cFqNgROD9p6+LpB",
-	"xkjd+0H3w/eRKf10fxGaONWuOI2FWWbFf0MXA5q3KRXTww4OvDxf5DHTK8YE6cHO6HW7f3G4vTkc1wmr",
-	"zhcumwkbMyGR8IH9JwxPe2dQk7k58f1u98ul0JfztYyFy5RkHhmPlw3gTPE4Pxvv31++MFzPUWUoxgkV",
-	"t+YF0hyU4sTMnRu3eZAdtaGw7zfsLj/FcOrMXb8ujdZlHq/7BLLboShvzBpW9Ebql3IpDnAweIsspB5N",
-	"4Ol8ef2Xw4fdDfdYzweRUhFNEiuShSSRPzwQHMDUeEyaVIAriiwVSx+pzHEG1Kdz1uqYAb2U6ZjHMROH",
-	"emTiORfVowTuRrNE5hTDPXXel0n20ZzOZ+ZmY4gbIzfzQ973pMdcGU053uoxym7ac4S1T95vfEuzanzC",
-	"60ZoLPUkc/PY7R5JMeFGISHrWl8PPDTyXlvYweZRspbLtPTyCU+VHpCJTBLrtE+4uCUrRuboKFnLJVos",
-	"6haXlAi2gkMMe+3d2+sb8pgu+ONPvcd0qWeP4fvrxylT7L6n5IG0uZqFti7+6h4FUarzw+WUOSkYTL8Z",
-	"zagOyIqNiWI0jVArO3t3CVIpShkclIBIYTRZZG0a/O+GDAqo2YIPuFHNaHldjcJXXJ0100YxKy9tpoJd",
-	"Cs1SQRMkw30YHrdv8HaLu4QRg2/E584EWQp2t2CRZjGO5JTETFOeWM+68KVIIqdkKWKWFuJOPAYO9+AS",
-	"4Y0kWdwpczV5nPcbygYNvgqqblkMuztzNbE7rjRsZctP8s3+SAGZ3i6YOLu8jyYP/8y34AZ1yRouxhCU",
-	"MUtyhWlCzcjGNKEiYrEZoprT1DwC+op7oBHkDonCu0fMUmRfCuJMgY5XNkRxiEWIDpyK54I0QxhvSASd",
-	"Q5xuKHLPSkDqLLfQ8lRg5pnTN7Oxh8LM2GilrQ0mJ8ktTmNZlg2+odho8ZGDDT4k2331hXsL5PLO8iVz",
-	"vqfqZbPdQGKZJNnuWbB0zpXiUmQb50HlcXm8NYI5H/Y3Fc37UudrHKxbtn6kiFwJ3Ma5gJZpjWjUM8bT",
-	"qnAktbIx36tfIB+r/CwTlPnqVURlHUVRRH0tJvVFgvLHtuX17csXHtne0XUiaXwj5SuaTtmXEW6BLxtp",
-	"KUcJvM6noP2+ZVzG+ja3kCZGJ3vd42cnT5+Q8Voz1dpA328gDZwZCoMFRa9AZGPDLLQvVe00b/icyeUX",
-	"SlY3T21ftpGc5gilLGL8k1EuBTEP/MloGPMYnQ5pyj8h3+KCXF38/f3F9c3o5vL1xdv3N6Pri/O3b15c",
-	"n6LOIoVgEVi7EAaWisUepW+kfE3F2oU0D3VHShEt05RVMg1cIAtENFfOpM4C0+kSvVU1EbLK+hWD8vni",
-	"ZR/JR5F/oOncSr2u+QiF1dx0JPJP+CIuSwwpzs3Gu1yClbFnuCJpliOwXRq750Ybp3V2mb+89Nb9x/7r",
-	"UmpaHPcLypM1gR8wFWK52DbQ2Nw+gttHXtZDPk7/fe4G0jzpmjU/6eYrAd/SMqbrzRxJLScTHnEmNH7x",
-	"a0nR2BszV44MpBmakQxIdSBhMBShociA1BEkxJw7Et611Uwuk7gNUcIBmdBEsXBg1MdIzpkaijGNbsHX",
-	"yWPBpzNN3t+ctwKbiLZtNxmLtnbXhK2gkNuhzP/ocg6Iebz8lPPkm1NJaJIyGq+NFjEUr89+HJ2/fXP+",
-	"/urq4s3NyHKW69G7i6vR++uLq+oJLr3d0MuLrg5IL2ydEkajGUHLvhjlhVgu0HRgJQLEXocCUxO4OdGK",
-	"adV6kBCuGYEZs2/0YlA9H8cj0Fi9sZDSUCqLuDMXo7g5qqMNcbdgXHnzGCOK8bJlZDafC4NnG7o0Dpd/",
-	"CO+uzTjMZMB7YdRdmfLfWPwwVixd8NEtWxf4hbOerBNoAy8wI2FC229+TcHqnFFNSHe6ZQLyBkCZF9OA",
-	"LIW1Q1P2Sd6iFcvuFjzFrBhvJ3748KF9lg+b1WcsFSdGYMDGVDWHsFNILf2O0RTidZVNVb92h6febBNM",
-	"alTMTfEEU5IQTzihuly8+Y/X599IL9cZ0pdc+mpYO6NwV0IJ7IJYrgRphoXnPKXpvVDLxUKmmsWvWczp",
-	"jU0EuD/1l/kbR3PzypFNF9igq2bBs/Jn/nQ6fxZ6MuT7Iktpi4GUZWrWmkff0L94DwvoXkm/3zKJ9duk",
-	"sJ4CR8XYhCIz+inL5oAAOaZLtjoE1XVDlLYlio1n0ERJq5NArDTPzPzv1l+oiGHUS4iw3S9NtS479a8c",
-	"1AfPQf0Sd8FGL0EtT9ngI/hTsJeDnAOkSYfCnihzZm4To3RCdryM160tvgN0bt9PZ1T47wWWzFTSSowW",
-	"Bt5Md0s1bAv3jPLf89TZ6rP3izS7xMoNw7MibVPy5dKnSzXJp6QFwiu/adB3DMpmPrdM//US+iDAkmBW",
-	"svnbUtjoUU45biZyCqVfWR5wNKNiylp/Dl353lryH59f/gAJTFtV20Ji9Kmtz0ioZmkHz/WXqra7NNpa",
-	"vrpFn/2zqG6eIpt9ACu13l3+BwOzfpHKBUs1t87RlFEze6oLFGr0u/2Tdq/f7p/c9LqDo+6g2/1nI2iY",
-	"02ZubcRGV7GCpbSZA8s8lX1pcdQfZgz1AMz8kwtFVjKFHMHmcbeXVQAKIgXU9C2TxHodBPtkNsCGUZgb",
-	"8exglWNlVMgu8ykeTZ7TXtRj7afjftw+Zs/MCj0Zt90SndAnY/9jyyUw08p7E6r0aKkyIm6Zr7nVZxws",
-	"zpWKwPAOc+OcC6P6NVepUS1ElnsoRcQIdT8v0BG3iUQ1K/nkpvts0OsPjjev5E4aYgWhT8WELrRc1NFl",
-	"kbIJv6tnnhgphGgo6fUKaYFaGuVFTgVXjHBdnMz0t/aP46Pbd89/fVX3SRXJhZPf9pGfG9GM6sbHoME1",
-	"m6tdp+0/2PravKTxOff2pCldN7D20RXS/tyAvQDkyGYa+KeptC+ysRVOR+7xwnRY81U8qef4pm9yYP9c",
-	"x+uWrTfuIaMLsmQSEDWTKwHlc2hmcJVVG0NFdQwV1oqEZ1bxQaGNkpkMl93uUXTL1vAPFm7cc/P+P/TT",
-	"q9/OetGLY/byyfSHZ/xv3dtX/fmbY/nuya9Xz9RN48FOzZ9911v/aO3eP2yzv+KYmVTc6bdsDf/dawZW",
-	"vu0aP7xz80C8LKniWPaWaPbGU2ftTpZ6mTIs97B8/OjJSZfEdK0IXdF1h7yRNtMsdF/hYmR+DyuM/Em7",
-	"+6R91L3pmuN9rxNuX735RNkb8QyBlwOG2pQT0j8mM7lMVQuFtJCrusFTXRz3827QmNM7Pl/OGwMz96Ax",
-	"5wL/7AUVWzk/LWWN0VwHGcmSJKM3XdBUk6ZO+XzO4lPSg1qxUqY5ZlTrVCbe5VaRutmJ9Grge10cbPb3",
-	"1sNX3hVUZ6Oc07VRHCGUN8FkjgldJpqEPw/hpA4bH8MOCSFvNSxlsQJXax53jxCEYMUVK479Cw77nN5d",
-	"4jM9nKr7a8c5gjWqPUeYsnVxZ7Tq6jnySv63DfE1DM4GaDZsVpfn6GIkKiAyiY0yDGpFDjRiFwE8aHPF",
-	"kk9MGfJ9EVsJGn6Kfs0I0aNXzeOnSQIODJc3GCBPSFnEhE7WhAI0BU5h71EitVnsVzXUjZnZ+3YoD8cn",
-	"B7GWCWPxmEa3m4iQUu1ihTYRG+tD/NXae6ov3cd2cXp/rkG278rr5o3e22+1G9scxvcKvYSHqWTd3k33",
-	"+aEM24vk1+9/m61i9B4MsILnuGgOgGFtWQ1Yrbj1N+hyHg/2EzuzCUGUNrt7LGXCKOwzNpkgpMq28XqD",
-	"xGxWb0DZJ4x0qI4G8gGLtKUx/V/tX51Izn2y4t1lkgaNu/ZUtneqrd3xk8kJ7bJ2f/KEtY+j43H7OT15",
-	"2j6JepP++Hn8jPV6+6itXI2yaprdFARbAQryt51Na78d399+A3ME8ly2eOvhqLh8GNJ06QPZkHr9oM6T",
-	"XtET3UJkpPD2VXGDV7dQYah1hlVGrK2H9R3FAF7xwAp2p0d5lWqRDO+oUmAq4A1hhglgnoKquOyMSTxh",
-	"ZjxFZeKnD1ezv3//j+OfPvRW4+/fL3/qP9d7Lk96gM6bsaRdzBDfGxQmvoNuOprVn2Oom4asFfSenkKW",
-	"OaPgoWAd8hbK0zCTvgiYBBBT4p23FL2gtDJfyvVSppepQFHv/CmWARZWqN/1tdJeF/7PU0y7O5lkkZ+4",
-	"mztv7D9+5kJ/9G9q83mmElGjTDamXM+WY8O9Hku64O1IxmzKxOPsw5/9x9UtX7QlkIIm7YWENGUcW4lf",
-	"F4n2An9RkBoi8J9eyVKHnIm1XUnrKC/8/kgNhS3fA/e7CoiSyL/hbRiQsck/4H0yb0F0LXxiKLhSywxm",
-	"DVOoIKkrkVNl7CR4uEPesVSZyWUKHWweKHiwHvwSvllhXTxmegjr/Vx3CgRN1ppHqso5xusRBGZr2AZL",
-	"ieYsJc1i6UuAhS8tNAEh7cPQLMsHaY7XYNkEbgsbbtLaWx+6MqM5M5yT6/voqWbYhsujcirWZSXaRtjy",
-	"VxCAM0CgNHRXWk0WAdbivUfuK6svaO3Y4YTvzQ4h13MbKeoN3x/kCu3c9zfnaOuC3c6nS2MGR7LsUH1a",
-	"p6H4OvA+6uu1DdqZR1M538RpU6VhdWxsfsFSLuMaiZwpCb3nZdWg3mOtmYjWo900fYV3vmOpsU94whQQ",
-	"VtYPGNzbG8YboDqxwTd9ss+wtVyMMglZ/ToYUtZ+gtsy28plaRxkaRgxuG03aalpsltGO15yg7ebB/VE",
-	"70H6l2a0EDEuUL8k2WFP200EC+NOTTZAn25BzsAKuyAfVMEgKvKOj9tY5U1GjbLBD0rdhmV7wZXmItK4",
-	"XggTkG+cotJ5UmsZpKm0CcfHd0WvabfTPeof+dtKLjHgmclso6KU3nJSfUv3WW//tyg3jg26dcomzgvk",
-	"W8RNUHmCrOzQ7tndenf22ZOtnzWfmlLNVuZwpghDk6VIInxeQMYpBNiVThmde6ii/hiO6oaQeoUZ+Z1P",
-	"ezvNhOzBoLhRCsQsTLGy5JXVq92mWrP5osYf5Yiw6zC+c/fBBKgNKBeJ7ee0BUaBGaXsFyjhCoiQoyXo",
-	"YaNbtg5IxNNoyfVILpgIcqzTEaZ0msWaMZroGZlLwTWkMBjlEXBizT2tgPgZq8FQQDXtKJE0hsQImyEU",
-	"eNkx9lYSLfUIgHHHNB5lQZIScmwhH7aall1cxYyIGW1q12AZc30hbHJ5lUvYGL3NCMcSBtRLjbUICt1o",
-	"mlKhvb+tXojWYjryrEv4G/Vd8ye+yKWW+peyesTspWblrL1pJuL7HIrfrAgoGuk6ixLrYcEJBq94lEEC",
-	"oHPSLBYk/IaGJlT7Rqe78kiR81eXRelZ9YHUj2jE4+2DcvinVgMtf7v41af0yfgkOo7bR6w/aR/T3rj9",
-	"PHoWt5+yJ5MTejw+ivpxjYNkp+37VQKbtmgSsU1ijtaTb4HiYGpc93brBQBCjellzQmk18PASGhEbgha",
-	"cKhlaFQeSiwXD1fUmiBhQEK70XgcBoTayHeIYYOwyOB/b2QPZpZd5RyVHFbHfY8WXOgnx40tLHrjVsjg",
-	"qBFj2liDEZ1jgl6+MWxuRnUr7pmVu3MTaJpOmd60W7EanEJVrBSwNB6+Rn6YSHPYGDZsRoQUpXBJYyzH",
-	"u84NjmP0QM7BHdOu850hK/EOcOCYZEYkf5T5Ti8sdeFUbWTK9U4yJgCafH9vVM7fa7Tlr+5ye/Pi8mBK",
-	"uynudoydw5F4Ca6v7W6x/PwoplVgpsUFKTrWTgkdQyGcfUhpuiYIxrgmNIX0wQP8Yu+g+F/nLn9vACSr",
-	"GctIaCvHXFwANJaqc+xf1v311d1DuBfe2RzSjSkDttp35JJN67dNlopahRFanRKJ2eUYAjaCSGT3gAsO",
-	"bxSMNO05NzcBO2zDI+AkL3G/SKYpizSZyVQxMqZas3RttuACzJqMd2XjLobE+8/qElzYqjDP/Gs67S7H",
-	"x7FMrb8oZcZQTxkxt6o9v+eF4J/tOtOFoWw4yvriExP6GuycuqR/o/u2oQ8D3KhIc86MXHce0NiQ3OgC",
-	"Rj1unRLFWNacwWpNXBo1z3txp07MmLG8dsVTlQ2UZ7PWODvwqUeKaHanT8lqxjUjakEj22UAKnTR2AQm",
-	"RAUxJtAa7idcWW+8l9qwgK1gPjAcXteNNpW2Lszq6EbHNnJJKa40heiqWivN5nWVnCXDT8Jmc1PctE5X",
-	"bJHUJa3SaFbn6/4wYxB8gLOEFXagxGR6S7EDBWmKvDBvKFZUoTket05JVphnVbzlAs3iERhaIWaoYkaK",
-	"0ZQFU0OBUU0HIgXcmGuAO7WuUTCyqgzJW+iqVuy5YDYqb4U0A2/y3H2ZcBHk4sHpemb4MQRt9gloTrjg",
-	"ajbKrV/PWtyQy7ZL2eRx7alAZKgd6sYNR8X2Pha8kss0YhsEOcDB4Q0Wotbl5ZphBUaaR1wjrWUKLvyf",
-	"ex/Rubi/3/4avlCnKRV3WiltMKFz2j7q9NrPxm0u3KmriSNajrLdwWlu+hw0Vmw8QgC8XY98YONruPHt",
-	"UkdyXnra2xt7veQlds2pV4AdPJjnXChRJj845c3pCBA4TrGZv2wS3nkTJNCS6g3F94rVspXspNnKSSOm",
-	"jRkyILaKPu9PU2h8w7XXqcY7yFsYx3bmcC6F5mLJbG2izyZcPyHrfzR2FI+x7jgcGik6bIRDoSXGe8zw",
-	"czm3ScSVnEjd8RPWmxzR9kk/Om4fx89Y+/mkR9v98VF0HJ+wJ5On3aK0P3pSxw7o3Qglr21RgyHaZ73n",
-	"/V2phC42VZOaRNOEG1EB4WJHDI9A98xP8iV6Ib/Oy2zJjnp2wmsw/zj0l3JCG6lB5owKZbH1qCIJo59s",
-	"AFYuNeACgq5n5bM5FxRg+lww0khogOH7uD09xmOu1m26MRJvSXyapbe+Pvtx9O7q7et3N6PzH86urr2U",
-	"S9I86ne73aEYr5350eqQD1tUl4LmgqMBGM/mcbcbkKEd4ACfQA4ybLTKG/HibpFQLsj19YVh3+YTxmBi",
-	"IgLR52/Afrea87lTMVKeJrmFXaDC6Qtoqkidtulog8VrZouCIjGTCevUMgKrdtUkzeIvxMiKdIlurEVC",
-	"o2LXM3/f10pkzeZw5A23LhQIuGBIdir7xSSKSpCkKGsyclnzq6yIAyirtkLZOQXsNsDoqFHOjJTOJTR6",
-	"geRiKFKmlokGzwIOgMWZZNfSSHHWIWYru4s0ZSThSoPCZPQ5RkKj+YeEmZWBj7kqZqg1dn3gLCgKDJcD",
-	"MExWvZYbBkrzJHEMP09PtR8PsPNYmBMoRIhHJUkzrAjZ0OE/rlv10qHqozcneZMgLCFsZdh6NbWYMl6j",
-	"sxMmddx/HsCBsixUryRRM7pATiQFeztpDH7ezjP/vpSaXth6f1vuFhxapv8RIcPRl48meo1Yz65vVRUR",
-	"3ca+xKZlHZCMVSK9/ah9Te0K+Hm7f0zFT41ncx9ZvdNKyMD460SaTvI0l7xsH3KB7NnGQ21PuINcLfov",
-	"blK+MMf3FVdj0PV2Z9UtYo+AG9IWqA31W1cKaABg5AEslOvugeYU9OFIGZh/GRjvXH6q1quVEqv7g97R",
-	"vmtUpxQjdUvpkN70dm2uF3Rd62fYliF0Xpv9A7YupIciW7OE2Z0pE9uC6vsmgWxW6V4XE5G8IRqTrTSL",
-	"TWM+ebYzaG1HVk4kzwa2axHqq50qq3BwEtX93O62Lu4gzzv80DnY3V6m2E6nu3f/Pl6yHSHFQxhjkVDf",
-	"p3JlG/jUcIPC/tkzHPfVXRy74n0gvPOgH9VQlOHrpk3A9+O6BnjYpQi1OtvchNsLfICCVxL9/A/rkHkA",
-	"J4zSVC/VnrO4xpu/ge+mTkaUXKvZXHbGAv3jluV/10fNrbpePImZ6M/njDI6IC9YBPngRWOrv7O8rjQ/",
-	"/MKusXtOnfuMfoPicpop7FxvUlXqbKktisuhpNg665tZyujOevFvqxxult1n2G7IGhF5cdz9fDA1cuOr",
-	"yEYzXjfWL5GTX09tPlA3/lp6qbf0u8V+MY/7yzJKMa29RtqVU5Gf10lp+mlqsXSXqi7e9JpRYYF6MShr",
-	"96/99kxixS8VDs639tO9486TvRJMwbs8mnE9Au9r/XaBJqNuIDFdP1Jl93Qi5e1yoWwEmevA/I8ij0kT",
-	"/vtvAK/EVCsg2AmeKTJmXEyJ9VlXSwzxva6vHzYqqZ1qt9M/Cba5j3p71eDkJPlSayLLvIxokqiRop/q",
-	"1jlLo82Ce5siim7WASqK1MP9pMbiMO8v5tPWO8w2JNeWLDNvV6sNe+uot689U0rA9VNzi8eguhE30LH2",
-	"cLOEaWarxDeGX7bnTGSlSVn2xGnm/c03pZ9MYWOceydB7Eh4qJPFmcts/zxD352GENtCinb/7s6Ffci1",
-	"nDPMMoAO8TZfqJoehHBWlUQGDQ7IOY1mXLC20Q/gAkKFl+BWA+KjwgVDUQCxC0jWoSUg5fYcAckaKgVD",
-	"MWd6JuORuUSTRK7M75EUk4RHmI+ch6yg5XLW0Q5wEARXXpWUdbb6Dzk0MEBD4pow6L88FCVsxIBUIFjN",
-	"DOvgvoKhKAKmB6SYyl0LbO6lbRewewOSGQE24dr+BRlL6XKBz6rZUmsupl7KN2gM6GgG/6rKwwU2jshE",
-	"DDucJyx/g0sIzyZeGMyEgdc+S402n0Y/cuE21/SkHDmpQOtXgUXqXcWQQ7uCrLRUiinsHzJbzqkoFnzX",
-	"IvTXWpV7JrDyOEDUVLt3/HYoObdGtL975bDuSCm0GfNwIgujruOGtcAN/6oqvEVl8Q/rI/Wluryj0BY9",
-	"/s/vcv4D1Optu+sP9p39yX1hh6e1fawL+eYeqwdzNZUaLngCIxz4njlIVFtqomYyxaDkTCaxMTioA9aN",
-	"/TwAMxyjdZkzl7+zdlpVB9afxz/10quxLe/j+XxjpqT9MSjiJEJHNWodisXTfp4wiumqVksMAAr9VnUO",
-	"L2PZgBSW4UhTB4JoVIt4W+zoqDfo9veP7yHozh5o57Xi9UuF4vaYW04GRAYyVADlRzH9YCSorzTEoghL",
-	"nCDbOIdF1NxG3Jw9tmk/vrUJ7GSSMgaZuIHfWtxHLTtgTxb9iN0H3w3blC3nabCsCR0FsJkxpyz09a9S",
-	"uVOj23s2ObIQkbT9NDqu31xb0sEL2Tn/289n7X/S9m/d9vPOaND++Hsv6PWfff5v99oc2xbeVe9XFt6o",
-	"4kURWCfwlotioWxt6tqK69nI20jZ7U92GvTQMwuGUnpN7Zx4Uou2N+FGc8IupFDEogpZwmMuDAVq9lp9",
-	"3XrVd8aThNvuRblHyeXEIBB71dBdnHQLxOh3a/1JO/1Gi+cnRaIed+/xnnKOzYlRoc2r6wj9A1T0VveM",
-	"QoDuItv9nol/krNL8h2NbrGvZ03SmdMbnJzHmuF1rWA3Kjmvq1rGDhA8iYm9xZ1otDmLB/ZTt9PrdHee",
-	"p0yiu68G2SzrKJMBElZ1oGhGdThA/21zLPWMnL27VK0AY38qcBWXLiLpd/PO8BQHJMxappoLj/97GKAV",
-	"jdmsrl8pFVifW9CdZogfBwVDhWpg+0uF0jWQGV9p8z/r9R9k8/ePet17vuh5kdt1+/2HPEb4hbot80pO",
-	"udiM1novvDhfjJ4c74sft9lVeeVckkuRMKUqdVlmy9kKdRc0qjtzD1+vVXZZwPzrqPya3SMbrXsPsMOv",
-	"CfCH3kq/EfTmoiFkBdidGbDZbVdmfNp2eki4uD0lNFnRtcIeimb5qHPSuWMcXr++eTd6f/UqrM/ZnVG1",
-	"pTawUMpkPdkOL8sGtXLnNw5iIlPIxNxSCmh0MgCjVUxvaCo9Z4/di1v1A/8jEBOrX81qX3dmkm4HIywo",
-	"+h4yYWmblNbHfb/+lOS5LIe6EYoZJPf2ATRtk5ypFCz3V5M4lYsFi1sP6yN4zXTKI3XD7nRdLbKcm527",
-	"xMJEwu4WUkE8hOAGCDI9o9vpdo5rM4heG+F+KSayJvrrt0ip7pLCYH7f5KHax9FUxWx/aUzU//l//l/b",
-	"4oj7u6W2thPISp78+QTe5Gv3oaFafXIhakt7O6ty+u8ClrQvrhsOtuM7g+16YHErlrSWo8x5USMwNC1l",
-	"AlHV/fwyUFBCkzq/NTBy/Np+ryqd9O1H3IwTw6J70z/rep2c0yTZuQgVj5qb6+ZlOZ9RfY5Hvj7kMJP8",
-	"EPeme6t5qhaFMG9nUSqhE/wOMTsKjoSCrbnZdVznnwCbIZovknaYYRR6/oqm75BofXn9qaWstx3M9ztR",
-	"TtyP903ys308N7tS7bdz8uZlk24B3af23Qrns6WoQfJ+K1g1NMlib7U27p/qi/DHU1vVZeN0MEwSmc8X",
-	"gkMlBwtLUAvYP5DxIKe1+LnJUkT154am0+XcLGLtUJxM2SOdYEOsgouY3dW1GHSv8Hoqu0HuLMbHl9bt",
-	"kArbqdxRqQrf3Sdm0xRqRxXYJS9/afdoC0xnb17ylZlBBzb4t2UJ21mBZ1SXfdfmlkcKnTH5lPL+VdSY",
-	"Q1DUOGXiN8oJN/fAcbAh1dIxgidFtB4tmKAJJvvtWVvY7u/hn5jTu1E+UK+IuKpyCGZ0C6jokRMS5jXH",
-	"4SnmwAuFmgg4oSj2adcWRCPLXdsNrF8sZi7JwsWCpWQsl6LkVn/kwJdJ06+yvXn7Hxdvrlv3GMTGIP7N",
-	"1iro4udfX1xfn31/cU3+jfSyMP/+CAi4n/xa6c3dRw48hmILyq+tvzx1e3QKWNU2Qaw2D3Evki4Agyli",
-	"X2sru8yVkXvpPsR1bbBf4jOfg4ZidUrYmbpVrrQWLccJYk4yiilk4JIEYMnVjKWQd2UzqdzJrjDY3SQD",
-	"1JC95nFt7qyvs97YUcHGsREySu37HfPMW/vIl9Q971xP1DNQX97fGsj1aynvZU+Uev54zkEP13gxWuyY",
-	"7aFpuq6AtrTtoKG4hRK3TQIwFc6iUnBFboVciTzd9pat63T2Oqt0V3ZMwWSpqnhlvaY4dLN3A5KAkzUg",
-	"udJIZEqsMjqa8ESzNLDAbvnZUpSXIv0b8XM2a3uJnC5SOVb3t2dzSszz/KDdu8ga9Ju0NfeuKiRLNuJt",
-	"i7EUt/vDcg1IGFNNByFJuGAKU65nMokB1HQowlrlKyT4WdIMNxpAYQuLf4cCv0B+fvH2zcXHcE8IlMpC",
-	"2g/hxnhH6zpjaetOq1ok67rI2FuRrEloHgJAvyyvtbix4KU7q6rMr5sXJUts3iflGIXqI4VJyzbTGLMC",
-	"48zEFxQw2s/eXZKmoSd8oRWQ8VIPRejykm03Jiy7Cf3k5JA0ad4DGvJLAdQaHxyKKGUxE5rTBD2foYee",
-	"mOWy2veWLgIexFDg6NHgtb0uYpWn5ObVXnjBKMUyZkPRDKvJvmFAQpuba/5ZSPwNLXjDTqPJO6IH5dnW",
-	"hKtSOt+e1IGtWwjVBGSsBQ4DRrxfLVPJEC0lmmeg0sUG2tnlBUthbb1LWXp5doULtZxMeMQNo3Udg/L0",
-	"7Oy+Ao71TkM4Z162DTRSy2bz7jgiTtnaDptRl+fvzgW+rG0YFtXc6F0A1V8TCc6Srnfza9c+ui5NefOM",
-	"Xm70cOzysDsfh5+WQ9u/nbX/2W0/H0FSzpPjupwcS22mNzZ4+Nv12zfkGmaX2UfO34JN3TGSSlVmnBWn",
-	"VwwR/qKk6FzRlWeCmLGg/b5hl2+CV9nYD7FITnDnbnca1ZS7uJ/NxIAGNnFMeaA3q1RqkEzzogT4fdiI",
-	"uF4PG4Nh4x1NuRo2Pu/XonbK9GjFqJ6x3QjwNnCRT2QzKfZJRt7bbLQSdUvX0BoVc2vResmXHLNPLDGj",
-	"RNhcestge4UIqxT6ETSLwRQ0smcc5EsRItMoi9tdj5uL9mmSEEpCc2eYoRBYi7YeuKngzqyJtGRBFHDs",
-	"msnZkbrXH2jPHxa02LlNzjeGieAIAKwsgQ+A2wb1oQU1dmnzF8kFYnmCKhw40GUIkyfrAmQqXDCso4YC",
-	"GCT3KNU0n8ULhVuE1DPodCmJomin5ABIu8TmYYEWT5OsEPpjTkTnNDkohnqY2/RbRVyrrla0+upOllwJ",
-	"Fo/G6zKDM7rq14vm1rhis4Fksd5igNeL/G6P9XrrWx/xNWbLgf4B3C01fvQqqRPzzZ3qVEYAGMzmabyh",
-	"cxZ7/o0D4i2bIyp7Sef7x0ysgljzQHl2JSdchZOBRDd7lzRDo5KM8AUhoP8hat8yNYrNUi+W2t2ES2fs",
-	"VKv3WEwUt4PqNPUi6bzXVAf10thG/ocGJPx9CIQcNoJhA6/iP0FnGjY+h0Yy4pxJzCZgknP9MIpZeaGs",
-	"YevRy/1lZ/TxC63ea+ucLHvoDZ2PicLABVOZdViKXed8fwufr0M6tZ65481MveikrFFVi8tsuziNlvX2",
-	"47UZO8XyC3CP2G7ucDsG0DFMG9rwUeiAI0PrE+k09oPN95yQWw/4bkaVGSd/0AnOdJoHGrfTj8qJdKD7",
-	"9Rp7mNQHxHbj3Jrdd6oZFy4pw0IKFgYkpEstzX/dd0JEDf59CG8FU8N9CjhE/scg4yGDTqfz+XNYPCtu",
-	"euZD6CCQDW86H+u0pt1kL4sX7yy932SK1MQM62I+cr7QW2+BHnxb7qhF6XT3BzUDKb1y40q+u3who6Ur",
-	"Htkfk+BMEPs8Oep0SWxfQpqAIO166VS+mXfDUExbGM66vsurLSmvzwxv7fWfbSyCokSw1aY86BrT55aJ",
-	"TVaPseMc2BCm+KZm5JDbWyqpOun1D0Spgg8HuztRFIj2Zcns98ld3zsNvIiHWlMrZPvNaFlpULKiXCvw",
-	"SVKC9Q5ZCzTbeC0DyroPUmuhLQ8CoiMA7Lay5d0lnNlbxsU47jdtZYZIHKq2ovJsoiFXnANmVUQFEZIk",
-	"UkyhJI9kE9pQXfnkAQBkT+J+1Bt3afv55BlrH8dPo/az8RPaPpkcsyP72z5Z4FmLPkv8Gn+Y2UCAroRI",
-	"Q1krTdgMD9KsbuuoRnudyE0txWoe/sP7ke2jMnitxQojL61QLWmCHPO4kG7vbeHSKSsd3Vou5BnlFZnl",
-	"6tYz++eUzGV0m/e6ApccSDKlqYjbXCA2l60Gz/uNwzimy7SYHj9N5a9GVVkwAT55Y6HPltMpF9MJjSA2",
-	"LqP6vC437k31f3n70hrt3AfzclN7pAjFfqbW/MD+rYQLkjKaYH6WTulkwqO8pS5o+CdkzsVSM0Wa3U6n",
-	"1ypkbmwGHjPPjqIZi25LbqGD2Gqx63RxorZozk0VwfNSOd6GnlfUxA5vAlOpn8S6WTZNKWLQ2BLapcj3",
-	"BPwJobAN8AlAjOo6LqGF/mSZ4Ky8VscrLmK5AhTTBZYMWn/jSpKYRXxOE3VKDAl8xP4MtGRcZHjPn3ee",
-	"3a8oEMfhk6M3awSN/rH536dm4kfdeLe94XmwsipQS5XSPio1oLbf99v5bmUDeJyc86smW1nodG1Imp0b",
-	"oDElE37H4gOBYktnuMZH5u5Q73NYpRwSLEn2gMHPke9L7lp72GuamEAwMUss0SmAcXELgwsdBchqtoau",
-	"wTxGcL7MRbFfU0fbOHmPXOCPdfBmGEiH4KfjtNlwMzC95kn3qNUx3/i7K/IqUgBiuttg+Wy9nlntMgLe",
-	"SXc3wN6ccmHxEfKq/JPdzymGeGOjpY78kwPVj+T9zXmxYji/XKthKKbVRox6wByFewIy57Hg05k2r9qo",
-	"0cHHDtLo6jEuMyKDVg+ORsBUf39z3qo0aN9GsDJIAUIJ4tL6i+CTokLkOo5Q0z7ii89ctuMK+6gGykGV",
-	"mk6eHDjzj/c7RwjumSOncYXqzHJBmsf9563TQvbwUIRXTKfrNtgJoUU/ww4iXJCZy421FemGX+AakKbb",
-	"a0MBC16Eh3NZQFWYOJugsAndzZLXEMuHGtkXbQapftI1lK10AvnitQd8wRGd6Dpd89qSKMcSQ1F8y9Yk",
-	"knMj2ZdQJBNJmcQ2ZWZrB/8KFkn+9T02xxk57j9HNdA2hEF8dHiNTb2C2tBHishVlqxPxst4yvRQNEMf",
-	"1BCDDqwoVszUXHcXzlLzTC0iIiYz4ZJYblreyMv5WJk9KlOS0aagfFnFKudoy9rEyCtGYy6YUnWVayy6",
-	"3dLw+/e6JuGblYeYLZiIjZoSkGFD3g4bDjcOExvNWUH926aOxVTTMVXMb0l1Sq5YzJVtDHd18eLyevT+",
-	"6hUk7jHdMv8VUg8csiPX5goAQ1qUJIZdeqHcPCFjGt2aNYZ8R0SSj5irdRsKC7UBXYXNGGi8rpxbN0qz",
-	"tW4bde56Jj7xVIoMfsYuk2dJoc8mXkYbq9zg23VB5sqeN/cVv1nH6a/YlCvN0j8d8MODojUc0u3WTWGr",
-	"n9GS65WcYnvuakLAgtdrHWfvLgv1kxE2PE3lcjojzbAAHABQLRAIwMv20uPch+3a3TsvP6SBWqua8uK5",
-	"z36s0H2zOpzp4KgJ+/aS62nhMB+x82QrV5HhLNmD/MXKcVAfQcittCd1usSeXsPeYV5DsKbqk3VzxQKy",
-	"c3NZQaYyx8uTgig0X/fK/rwfBuQtW4+ybPdyhiuPZjU+EPTYZDYEFQReEBDBnG3tqgVy/PF9nAlFP0UR",
-	"bad6t7SdUHdhq+EJ8vqmVqJHW7WEoo+jpo94ZgT6TYhPq6CHcbn4wLq29iig344JVwDa9fbSinrLtBTQ",
-	"MDfHurFqCY/9dXMaS+teAL07Z5KXEe3sFW8Unn3zl7Se6Frn1g2fM5efgdoiLHrN4hj+WmrFf7LPlr1H",
-	"35ndELaKpRsXuxDkmdOY+WLCa4URWUh8d7/ZDDFAwNtKn1SuUFExrFiK9Zyrckuu+3q5D2tOhdh/PhCg",
-	"kYo5Gexe2N6QOGdjOWMo8GBPfGX7sOQIc9so2CsavAMzNRf972oj3bt7oBzcHKxzADPZv4StrMPsTC/N",
-	"2xfs6jdSYs21paOlFiIAxD7wpE9oRWTYCpw73mofVKyHIsvdgq1gq4scg0zYxPwUGS0+SYwdFfjtb7Oy",
-	"lqYrjUErDTzIaFk3y2Us2Md5nMpbRqiNDbKh8JgPaRawhZxl73KZcTaZIR80stFB8QUMw4Ei+XZ/CTvI",
-	"K3HL3lg15uRSs839XrD9wRbHlEvBwhAIJcd3d2b2J3d3qN0ULfAHF61YKmvHAlzc3fJFcraoEhx1a91P",
-	"+4unSietMi/zDoyleN1ZwZa8V9BYtwbKUvDFgm0oY3Mo7VVBkybFKHvKG/t1AsNng+y7tSNG4O1qvd1X",
-	"G0/dKG54beASCnwgZZxb2D+X4LVv327zbpfoUu6TZA7caEMazA/X/ZMn5G8fbiBbHZIAFQnPbI0dJGUM",
-	"yHeMpiwlw2W3exTBi+CfLOxsS1DgYh+3GXIh+0zhpDx7crxht0NHknIu3BgGuTsyVaBH4WWFodet3ldO",
-	"Ezs4Cax+jHUwW5lD5M8EntghWKM8FHuhJ9a2t3aG5hehCm7DCdwMDbiJ+ltE2FeEt6wVF8+ebQhWpH9M",
-	"CkmuNJeSRur37j8MadcX5taNrr3tuYP1baEQN0DIldlizZr8wlYASJhUDQW1GYAQ9uDa6yilpUugIlSQ",
-	"8OzF68s3o4vXZ5evrkNC4zhlSuEmPciTd3CGojk6FlQdfg7Jr0tw1LuyydbDZC7WrdAHNkbR/2AxFoer",
-	"sO3p7Ksv0V93n7CznHiQ0KckdO3zMViDye7VjkhhpzBr9/0a/re2wL3Q+5+JKTdmvFwmfrh9QMKlSBmN",
-	"ZvBu0hRyKCIpBItQ0ELmXuYQEUyvZHrrAg32pTYk0AqGIhwnMrqFQnjvBrQZVOll7uAFhHWmHWK2z1jq",
-	"oYhmNEmYMDYcxIqMFqKkFHlD8xlLFi2veN0MOwNhFENhrmMjdJ2uAVXWjNo8MabxyAHWhOCawwXBjBCo",
-	"2gPzcSiAdlFKIdTiPpyySE4FV6xklXg0NLoR0gAMcxgg6Ev5h2t1pWxFN1p7UFA/ZpFFgqIky28r7CNb",
-	"S1hsJpLlIxYCWxjuFdKMbJmAhu3ttEbQcL25to/4yj5d4YzABerZCDIIKLsxrwCnS8rncxYHWP6I1Y+R",
-	"TBK6cI6XutQE9+X9et34RkJdx5tMJS+BqsBGQJq+WEa35v+/lzllA9do0txQbcXIRXuRSqPk4X2F4lx4",
-	"tWtdWN/Rp5IP5mzWj3vj3duZBXZNctJVeSqAMUXLlOs1lLTjWqIya9Tw2jRH1GGtdICJW1hnalR5tPop",
-	"WbBUQZeRs3eXEL1thtPf2p1OJ4Tub8z5xlWOYqJaHXIB3T0JjWzGtmEVoNNhlATimeCVGArr2POw890e",
-	"Js3j7lGLyDSwWd+3bB1kzfrgHZ/kLSRgDcWMKmsBwHO9VoecYbh5wYSDefXBVqCpqmJDEd61b9m6rSK5",
-	"YKF5M6IbN/2GAdubBLg+eKdbugS0AsKMgnrcPSKCzsFQM/IYoUeGAj5/WhieU18L42vOqaBT87iheosI",
-	"BhXpQ+GvZ4eUF5gr7GTnnEFAIkdLuzZDAajg0PgPk26BvxrKoj4DUROrD8H+8BeLingoHAY9nVJuAWzg",
-	"JIOqjMZVtntnWi8QjwQxoDdrMK8vbq4uz68RpK7YU8IiinCrbFnstR3f/Ax4SBO5CXPGNnA4u0RP3ZRq",
-	"tqLrge3Fm8gp4SIgU6Pt2cwZ58xDHxqQAgxhtL+sX8mM2r7LonEYffDsMvMKGdVvKC7qYD1mFqFBGVkC",
-	"ZZ6gkTTDC/QCDghFqJasjNyIVesjDABuxm/giVE6Lkho/pGD24a51zq0PqpEyaGgiwWjqXIAq8VOPOVW",
-	"iHjE/S4EADffGYpSvx/YlIAwVQniNCl5//7yxaenLaMWWK9l6bOe31MBqE6z1y7q5FDIf9b+J6Ht30i3",
-	"/Zy0yYh0yCBsQXPQW7aArtwUOyElaFbyeEBYNJPoAwx/bJ/nP8J3zfQSOZ2CT3UoQu9hQzcXfVIaQMjs",
-	"wuXT7gxFfS9W1MBsghMoOTSOFQnNgcWvhpC6AR7Wmy0gLzY0Fj7+1DNqHZ2SEOPiYcvtJ/txs0kyME41",
-	"MyKTC6UZjQMowoPbsNbO7iuowsPavGCIMCvwLwAtanz+HMIePsvxeFicbXZ6y7b7hXy/inUP2Q4Ftocs",
-	"CqpisgBd6tljkF347UuhWYodiLOaM1xZ4Byg+9pKNKfcxoRqEj6OZaTCU/Rv5/doxZIJ3gBUXPDOms4T",
-	"uyLZtV/AFGhSaF2ZMue6HYrj7nGeaGfPQ7oUzmB48fb8enTx5uy7Vxcv/h2cGGHrlISPzbGKecqMCNVy",
-	"KOzwYIrhDxdnL0LCvWioFOaZgISPsXUP/BOSYeBf8GwAvH7CE6aQR0Hqn53oIwV54rhWgAgTfn9xAx9p",
-	"AtexGjfg/8M5Vy2E2XKCigJPOiXYgtcuulPyNTnunqBESHjELLgR1tw3Xl/eWIcnsmg1eAx0RR2oI9Pp",
-	"Y/uQemzuzX3AWXej7y1jPXt36TULGjSwy9Bnmxmy4I1B46jT7RxBoouegab02PzPlG1IlzWqOl0swBcw",
-	"ZaQZfrj4bvT+0q1ZaFQSMl4TiyPZ6pBLR+WhaIaPqTKi6THoTA7Qrz2jyqjQgP6FyGKYKYe0MyMzcljx",
-	"2CgoZqe77WaONLbndiYOAM1S+KCjNlVkxZJkgFsZhm00KJgwchm6WLgVspx6nMqVYmnLCAsQMGbfToxq",
-	"ZXUUnBKkpiEluCLhudGB2+dS6FQmAyJkG7TiEKNSOMuhwC0X8vl8CWIoPM2xb6e/8cXCll4hN1dZnNfw",
-	"Z65hy3+Aw1IkvT0umGOanxXib2s4+bAO9ggcdfsBURK/YSdtWII1Fy1iGbJsfCem9uA+rz2vREtpBmHR",
-	"cwzlOtkhdRezA2UWLsi0O20BvfBoZOrfZQx7W19JaVOXQcLCdu13u2WgcnanH8/0HByDOQ7DNsMKerWB",
-	"JrRrxxuFyh5489LCitdWdtstMMipC4mUVokXbGWbhFFtN/0nrhD5NR961UiyODXta2vptN/JhEc1xupL",
-	"x9/yUJq167jRZ7kxcow5cEqEJFwkRh3C5xElY52UCv/swW6rNCKPjDB4dGofKF4yTxau8PnU+5sA/OMp",
-	"sc6awp0TKYoX0LTDS0IKZu5J6Zy1qYiY0SxUdn1MFWsvU57fKNN5m4I7yL5vK2kNcY+6/Sohv5e1h6m0",
-	"H17JKOs1Xd1KRQHstlNOWziVfmG+DWVuH+4xnoC6/Z2dlMff0dh5gOGR492PvJH6pVyKGB7oP9/9gJcx",
-	"bp452Wdcl7Y/uvNnNk66R7uf8mqBCgZ/Y/Dzx6ChXBdJIHqmSU9SKTC7AkovpwrSbg3FP5p3FG1UKmiy",
-	"1jxSG6XhSyhcU1nuBpTWhTFdq5C8vzknMeTeYFGHxQqBhv3zxVJb7wrqHE4ZTuQUBQUqveBzx6Pr7OsO",
-	"OTODQwMeBEHbYnCGA+g65aVX0yy3fMFSLuMy4HgMcSKSs15b1zijnxj5jaVStQbGntVcREb8gAYJNl9Q",
-	"SNlQgXkLWO+MCjt2sKrH66wluHIvQGFN14HXQQQX1bwFWKVZKSTtgIRwZTTjegSSIAzIzGhtj0kT/vtv",
-	"4DJgquWSKmFGTr20Ti2KmgH6EN0ASFNOJkGelG9nY54fry2wDrfCjuRp+YBTNlL0E4BzeKuXK5/mFZnr",
-	"DP1lsE4AL6HCgf9EnFMYyZRVL7pFy5LPibNS1CLh2hB3NbMuPIsnOiBo4arR8d1dCOqE+5R53Dk7sqpu",
-	"hIKupLgEJE+HCbJXntzdhbjQUrGC8W4dWpnZ7tJ0mrm9LYAohbwYC/CqWh1y7jJgPMqkjAgGbrMOMWwF",
-	"LiFlkZejNeseCEmzm617amS2eQGAaljaL0ZAYNvrq9e19MaKUAB7VPmWxofG6xEoheUls+vQPAaHRExO",
-	"7u5acOY0t+a+XbD6/BbSrEsdtQPNE9ZC3AsqL3B1gzgloU1lM/asTYGEUw0LZCzDFj6cFjJ5sKYArCPW",
-	"IV4bTSC3d35K7TJhYI4FGWJAFYrt8E3iZercd7hn8X6/14GhuuNJaMCKdZEdBY5khceMkZU6jEnkMAg7",
-	"br0JDqlz7TaHdTIIuSJNlwxpnl0s0ymLSy+PU7kwZkVrg7J5lkmAIoDqzxs7IGzi+qTZM0v0vFtMv3wa",
-	"NLiAGi90aVvzz7yhoKJkkPxPPaD4591iI4VK6sPHnXoyXSwSmz3w+BcbNPQqWdz2RwAhmyvW83O6XOZV",
-	"HinHbCpIycFMm8+B9+yx/7DZbv6j5tfCkx8BuiBfMBhH6UqvDxh4hWT+Yx+ffvD8iRlC6bGn1adOCk+d",
-	"PIPwp5Gs8FmUXshC8Kv009TiXmPNXL9rQyC5sHJzrBtgnUCBLPqcIP3jrhl68dPPq1/uHXee1Hy72+mf",
-	"1E+z/ttH/cJqHPWQAmsFLRjc8c97cR9ju+2jXrmj9pPPQcPIv/KUi9n/0HIXMv+haS52yoW2t8fdfh9i",
-	"+OVxZ0wcdySmftTke+SzePbMy83YLyHDzBolNaZ6Fdb9xC+iN1LWkLl71D8qXD+x17vPei7lD+81s83F",
-	"aWNwVDg6T3vFVHegEKSpA4WeHENV5n72bM67Nhi1VsPqNO5rP/T2UtIzZHl8aA/N/qVMxzyOmfjXsjqK",
-	"AcafP34umCGQ5hZYxSEg9iQUVPsSnogVAs5Kybpke9Ev2Pvmco3xsoyxyLrWcMGQioWWgge40ikFM9pJ",
-	"WpSGMrUlCNLlAKmhaNqgH6IFTRI6DfK4F/65QFyrLG6WwwmBKpgh0gRkmlJn5KTskzWeVa4/u3E8UuT8",
-	"1aXnGxwK+D6SIsYqYczYD6DlVK5ZYEaE0ZIp9EPskHdUqaEIvfT1EDMS8EYvL19LCGy51PxTG2rNcvPR",
-	"gENQFWPNl+yzilrxiit9BouzQ6d4Z0ai+G+sArlQpzK4Wv8anQFQGpzScNLdpTUEdW6LCqWwYIx94nKp",
-	"atwYb15cNuoHaosF/JF6aVVPjqv5AF+sxhiTGPI5rBiHWeHGHGUbsRGY36CwPqKpTEoSBX5DIeLKodon",
-	"9Mm4fRw9jdvP2PNJu0t74350FB+zk0mxeqRYZ9gbdPu2zjBmmvLEA2XDL+yJ95WnX9pOTUV8r4pctImd",
-	"x0f3QwZAqKp6TK0cQmtPGRt4SwGTGAEfKKyDO/kF8qNCtYm4fnt0j7grWiSVo0S/SAl8dzbPun3gz3Sv",
-	"jWC2b6ESCM7G/mLcsIp32JKwtpweGJbr2GBuJomc/iXU/xChfuPTvCh07i+5rcR8/DuPPz+OPLhPWQfH",
-	"dGZYn5GvJYmLUa1+t+/1QUERzbGjT8zmEsojIFfGfBlcYSgEU2l+lKKF2QA+uiTGu+pwAhEdUUjtUnoB",
-	"bQFylk6xyMuMK6KiAJsIOTeBq+ji2pUtmAefDwXE/1aQr0hsA8UM2RJTniKZ2vKk4hHYJYgtkuq5Q9Pb",
-	"Kowhxlcg8CNFytW++7JtARgFepYLxaxAst7lvytB/IslZI4Imv+LV1hmEQF0k0wrInx+sbT0wDN9lM5N",
-	"AJuHyM+SuNwTz7IOrrIOo7IASfkwMjPr9VdLrW6vKP7yxlyZG8IlwzqFgU0mDO1be1/PqIebx7z/YGu0",
-	"E0Cog7yUqth+Nuj1B8fH/7QARCPwnjUGR/vbu+du29kDvcHqxf0dgIPQM0Kc0eNqqbGwk+tvIUgPOLaI",
-	"EDXJZGsODvWTXBYgXLmyUx8QSmI+mbCUmXkCH58vVca0iYUMO1Q/3HuhXNOs+uXJmlNihj/JJVPtbKAr",
-	"k2LJp8yRcWhUs/v8XjQ31Eo4tEZwJL/xhuUyb6kmdYxqYGbjhCbkhn5LmuOQIY6UQIaUfzJswqudUOe/",
-	"kvp2nlUeYZaRQ88uCvr7a3J++VitG+bcD6KWEyMTOc21G7PN670aQ5G5NQKCHXlpAg2X4H8w+PpIBfBv",
-	"D+IFOjUxKJ+P5Jw9UugUIffxiThYrSpggfWJXMkVhphWKdeaCaOtjamOZkzZ3CM2FHC/VTWNQWOj0XO6",
-	"BmYwZiThUCuyZnovN8tVXna9Vbl7i7nwiPPn1/XcCyqjzumR1+ztr9QFtcP04nlcVfE+a8vi60bkY8nu",
-	"xUL8fkzbR2YDqhwy583eKg4qbzNZHVWO67HfoMrIP9Wh/Ut70V7fRP03v/zUe/PLZf/1L2er1y/M/8vu",
-	"6+m9nGsnHvjRw9kOBedGOaT3swVAyzHHcoixnz/WYnk9f7LdGnAYXT76Fn7WuXQ8wKtuMegE0aYMVcoD",
-	"zijVkUNQalOQ8yCnmcNDsoAUXnTTi/RAiKeMM7QJXOjgaNbnA0+TA7TZw+Hkyaq/XE5/mMupkC32ME4n",
-	"G97coKec2cgPYl9jXhcYidXQSoBofyADuFaYDDYUaFWB8u5BHB+icQyFr3IY3aUSiiGHR2Lew7z30Q9g",
-	"vtBZRSOYMoo4bQbTjKhi5ogyobjhcyWQrZIRXcO43Z+1fLsGOPMPk3T9P0bS/fThavb37/9x/NOH3mr8",
-	"/fvlT/3n+s8q4zYNNk9M+GrumRPPO1N1Of3R3ple/wDhAofRHLd9ZIsLNf8lVP4QoZLxd9uNN6brR8YY",
-	"ol9i/cJxgCiGbVkezeqwiyD0jx2GvSMRZimSKdPLVKgsjzhLwUd2NRTAyVoBCd2WtpVB7jSFp66cEMDg",
-	"IK1R07WfONgZihdZbETTW6YIHj0j16SI2KCYIpznjKLBOBTsDpJ4p5h7qYx5rKC02aUxCCIFFEbhixyy",
-	"NBYmm1EPhQ2e2HFnMZqCj4u8qI3hnL15e/PDxVUWyDEEmNNbCO9AgYm9bqt6oPAQZzjwIXy5Iv1u3xb2",
-	"VCJKmMJacR5aXxFuHi5I/5jM5DKFWq9iXeLG8FbYyiuQpGBEaZkwF5YiUcpiJjSnCXbfwqRgksjoFhNE",
-	"zJ+IDS9kSubcDA0LwI11wSPmw8wYpcSO4bQmv4Q0Q1vzbFcFwtL/O1bWh1heroiQxRZrpJBQUwxLYYLI",
-	"/nGp94uYavYem5vvDErlwDzlaNQh7oqHj0bBOflOIkT5/oK2IBX73e59xIthNJ+LMBJmCp+/OEh2qFQH",
-	"3Wm3UO93/2xS/WCib3ItF8MpfiO5z4EZy32jlLtikzZJpBCJ3J448lec0Y8z7ukSLPSu3B5dsMdA5WJN",
-	"Ff3uEGmYg+wtiCwFlaR79ro8NeJtlsss9BX/yZXIw0NWz/bQOnEeNxa+yTzW22Nk7+g6kTS+kfKV2Tb4",
-	"3Mk+ZFDLxUKmmsWvWczpjZEJ/5VCRTZVVngCt5IEC3vbT4O9l/KcoTdsTvrB2m848lbZdSg0AM/DoltV",
-	"wKY5JZSsUimmmddmKPDvDM2PQqvyHLzGMu4pVuxZnJXjbi/wMY/h4kqmt1CI+C57l+ugSFPbXMX2D8vE",
-	"AZbjm//CZcT5GwwFvjt89fb7yzej12c/jl6eXb56f3VxHZLmSSt/MWARp3KVFyqhJzcYCmw2sUyRs+AD",
-	"6BvKodIDVMuN3WG/jb0quJ4NhbmakQVx1KEhmFFMXTlPK/Agm9AaOO4/x9TmYjsoZFlWV6Ua65mgYK9H",
-	"bPkftBG0tpcZ/VC4YSfg8YKOIAFZQn/8XtZmskPO/NIwBKuaSMPsFeqcMNdTw0EBG8GS1ZJ09OHyzYu3",
-	"H0bXF+dv37wwBM5f3fIwLLK1zEQ4eNjMjDrkPfZrdM4x7PFpW5nlG4SugY1bMmQ4DdpsgZUFOfWaG4Mt",
-	"hdA/H4zhZFsmuSWZUQUcXiVS2z4846VaIzRD+O7s+vrD26sXox/Orn8YfTi7vBm9NpPrE2WRwXNb56R7",
-	"ZDFH/CXz0BXcCUvM2jfhrzbEVYHY+DosoKfYOYiJ2FiDRqVJaaRbg6x9Hjy2EfVkKMKz9zc/jM5evXr7",
-	"AfEvR7Ba/24015A0EUGHC5J3BQJcDZvxrpDcjoJS2BJfGGeHZPY9bEEo76Xe0UfIIQDOsuASVncrwmUJ",
-	"kgMbQ3EobO4wx/cNXZOzWm8rsLR7mgY50utbkcBzOWu+KC0LaXp9lFqNoPGJJkvmQcVW86JLHYdK78b6",
-	"wbyn0M73+W/b3rTo8/75TUC/TDv5CuZNEdO6wdZ/m42/j/hb/rfL979d9t7wS3Uprk6i88snl7eLH/9x",
-	"/rfnHbb+22/xh0v+ll+ufvolSd70f/rtp/XfnneifiLG85fd+Me/JUUM6AyC2gOcdrBkexMDsdFqNM5X",
-	"CEPFxRcqfQfnAy19PTDPCbrEMmpkkAQgZ7J99C3yfT7kWoA/GgtuWBb/nf+S6qbR8P44ldN8bV+sileA",
-	"pAf8BsD0ipiFvjZplNSPdWqjof5GvfEKvFjKStQCg7chmiz/Ti1ZbIT2hKa523IoYgbt78wILZiNlYLC",
-	"CLWsv/KMqxzgzepMA6vc+CBdx90eCd0ZoTlGGjcKG+Iw+w7UDkEKDQXkzHkAOhbl8V0JnRNVEsUWFBr9",
-	"5Z5EZfS8mNwytgAFlovpqYXPBHerwyK7eHVxc5F5MM0bwXFplIQbtFWLaxRg3mINTOhx96gVkITfMkdL",
-	"KK12XX4EFLV7KagbZChi8ZY4/XFN029khHKpT+uWu7DAni7b+St6crBtaPakUZWBzKsZS9nuk+oYbxuA",
-	"RLeUd1iwrH63n6nKMs2SY62+h2CYXDlrJsjQJumcIZg0WjLA96fSdlLNVXo8kM4Ln+nIKfvE4KxYr0qH",
-	"fMCDyFCLbxpbKfw3TachUQuWJIiKhm1uWw7ZVkg9FE60BIRrjI5QBF3PNUnz2plcIn6Gu7BUrEPsBhgK",
-	"z1okzRD15Kuzm4vRq8vXlzdhq0wjjrTJSVV3qqzscubrFazIF/iwN6qZe/vV/JEcpPLVgFZdTrbvFIfN",
-	"D4vBFYG2q8oYbfdXoY7vpUIJqUcTcHLl+hMq4IUuF742bsc+XuPONsxeTiZo7mdA7YNiOXMWTpyb+4DP",
-	"u34YZkPH5N37715dnpu/W6d5UxVRfIvt4ewG4sHI2PBRJOdzAEblgn3D5G5raSIerJBIp2beAcSl2ium",
-	"W52/vIt/CCTZa9irpCgD4AAeKjh21wdCgN33BWaF9hsUQasZYD2e7bvseIPiU2GUigyhyr2TY/dB++xE",
-	"ppnfXqa3CjHNB568wRk3AQ0gx/i0L0PXfctmd1Fy3O1uqd97MLZdbILSQL1yQ6thZyS//v7y5J838fx1",
-	"/7V+3f/p7qfrbven314mr26S2zffv9dvv/+p/9PN3/jrD6+P/vnife/VLxdHb355f/fm5nL1+sVZ5+jX",
-	"fvvp6myf/7un+LBU2k98HG9o0pYtM/TUPgXcprSwbYC3JFJMWYoOYU92HOLiwSqTkhPGXvQ8L1ZiWJCy",
-	"kV1zT27AoJDxw+b1SlhOs9obXGJ5X/78Oe/WVxjvDZ0vwLoxIgEta1tWY9tVHDwNtClQU3KdaqAuAlx5",
-	"Y8YEwu3Z77QebooPI4QyH+KcJhOJdUW6SCVXMFWilnVMQAKPeYElVecvPeMvPeMvPWOHnnENDRkMA8j2",
-	"sc3ssl2vDlE8UjblSts+eLWqBjSHgnXn0CV+PrfYe4lcsbQdUeUqbaGfOMwcy9W4YV6xnFMuwD9kQfw4",
-	"miJn1+eXl6S5WIq1OcEtwPMFBSN0CB3/+X87Kyu0QTj85U602+zO/NaOltT+nqK7ylpAp4TaT6MrxpWe",
-	"Dq1X6vLFm1wNIWf4kAVMXAr+69JoM1OaxokRhnJCzDxhlnJi3mLNY2uQJzKiCVnQVA/s6P+t5xuJofvW",
-	"cwgWZRMp3IIBsrxoGfUn20VDxA6hAc1krobC9XXQ6wWLSVPIdI5Ebzn08lzA13Ryg5DQFaw/6l+2ocM8",
-	"84AhMMSHUngLmYHZEUPhsYIW+ABsxLDawbBSix1RQRI5HQouyBiS/DTCzwqZ2vhX7u9rHnePbOButBSu",
-	"r2DYQgZrwZqsOpu1U2zWNFCAR9ehkaUiIyYWIMJISr3qxgybnmE2AHXdu+WcCd0hHyqdF21WoJ0ilB5C",
-	"1qdNOMWofrE5YmijnZDyVIy4u5goV2RstkAOvZtBH8/ZXKbrAcYgrQdySyiV7B1JhRO7MZRa422xfOQr",
-	"eFgOCLztXxOFwz3IDdN7qOmUW4TarD6by/WcPZ0cRe2jSc8I9x5rP4+PWfvZ5Antj3vR0/jkpJoSuPfE",
-	"90nrMzafTai7v7PofmrAw5Xtn+XesTx4gXLMaaLIcL+RdrVlfE2L4wxpFo5HucwNaGYJwqflUir+UqAO",
-	"j8mdo4DJfai7VSUUHVsUJZCbutyKFMSS1cwAF8ATuGalx2vb+qT0ITMxJuKw1SGvuLhF1eSH12fnbfTX",
-	"BCgTbOFEliXyyHcCi9haYNZJY33r0GBsdHPzyvD9YzKDMXh9XWI2X0hzAgdF+xStUYjR0SyC0bXQjxYR",
-	"0sUUoH+P73zBBjIaIErTHJgECBFgWzPtZ74PRe7bUpk/O5ZMDeocXGDXlcJzQwEglw6EKu+k14T+yTlY",
-	"VaZVZb6p56dmtq6xjG8utmxxh686kB2aA6A5YFMiM3VfOcJVcn37BLT+RG0D82ljABVNhwIFub3Y8h5D",
-	"AV0gtdGXuo5ltGx/HFjCRSo/MegJaPv/ufjRWN5hlNP8FGVY8HkqAfaGmUmG+OMoP5nV6Sw1cHpFF4aS",
-	"cwYdDFC9qWgOXifjL8ojylpW1yGBEH9x8gMSzaSEnj/cM8Z9V07Je7hV+fhG/sM8S75+8t76+DP7NmPd",
-	"W27W9Lf+GtlR++toWC7zzVW0zPzLuddfTtm/nLJ/OWX/cso+vFP2gUHUPOZVQSQbeMhvJb9m1YlTSrP5",
-	"NitR0riM0Yx9UxANPZutcz9WpvyX3Xag49tT56wh79nGuft7P8d3wcjabNS9Bn+ml0OJXL7i3syymfyK",
-	"mKGoyWYKyJGZAaREee00gcHJhdfaq335zpbB50DQembbWdb74Mxc/uENrbFPKtGNyyCrSxP6I2vl/pIu",
-	"f0mXe0mXn8xZKrKEOob7DYm6bVh/yYEvTdW1mVe1jHmrJIhmdFteve3nDRhHcr7QUDI2tQXvUpkTziEK",
-	"E80oB4df1ivPsP4JVTockO9T+espCcc0oSJisb0SQFtz+EQakB+W0ykX05c0YqckVHOa6nCAPcvdLfiQ",
-	"d2MrIKnUFJFCssR4EZMJxZTdMY1uh8ICqwC8VgYsiUwKQTmwchH8eZAM/JImCTSumdHFggnI80rWzouW",
-	"O/DA0jjNMJUDYztQnixTRoB3gAsbsO8c9IiwTQdDwj4xgTVpbwUEXDMZB1ALttkkWrlqOc8y10D6wSgv",
-	"NcRAUzbBwFheiSekB6AJzZVZ7MPaDbA134rC4zSaWdPHdqYWLKsAtd9cyfSWjNmUCtK0XW2h2bKdbQAK",
-	"CTSyx97hAYGyBFsiG5BxyugtS40ogEoCGxQcilu2bnXIWwgM1oy5aUQxUhCeZXHLn4eFX1MBUJNwW+oB",
-	"vaVJwugnpjYsGpG20nc1k1k3bWxor7Ff4uuzH0fnb9+cv7+6unhzM7q6+Pv7i+ub69G7i6vR++uLK9K0",
-	"egvpdVvFrqFDIScZQi02DZd6ZnaoCuxs0PYUUgckXQoXHD3N9ukQFqhQUdJ/TkLowWWpGlbjkgPScy0p",
-	"bV2kQw0Al7XSeQtWrxgURzQgtiLTwyBqlepKKbkG0di+NgS+MDtYDQU+3yE/YKvgLMwdzpmmdqOTqcTM",
-	"fEWUNAqJylfEdfwH7zSN1wNwnIfhUMCjA2LeMxTQVJn8PvQk2LAxGDb+5//x/wwbwbAB6JJwxXAduOQ2",
-	"FFydpvJXuFrEo4Tf6hAp4V5oPWe+gw4sMzIcx7DxA0sSOWz4l7BDJ14bQA1Omyb8EzN/27nEgE2czWXC",
-	"BVezUcqokgKGorRc4DAVnbJhY/D7sAjiOQQUz2EVYXTYGPQ/f7akc4u7YuORYjSNZm6BsdmkpnZhaBwr",
-	"Eg4b+Y3DRkia4A4ZCiFHKVPLxJyxZS6cfEAALIcIhw3s4W+G8fPvQ2zbjxNJk2Hj88fw1DVW914UBsVv",
-	"Z5QIiaJrRVazNWkukUmZ+4OhGCcyugWfDmpSZixjGo+cFD0lijESfmDja3jlS+RRYQu2/AWNZl7pr9vp",
-	"5iPCHMuWJcsK/P9mnSDpx7CKv12/fdNmwihhMUFQoA45I6G/0iGxvQIxpTRDiOmdEEXkZCgUTxjAY91k",
-	"sgFlBZLG2yUhsOTCZRQdWOEV/j5E7Q/3qYzZsPE5zCuxM2Y6AfttzuO2S2tohub2gf38yG9d24JvltJd",
-	"zFRmSw1iNpYrgRzGsOZpSiPXGxW0YkbTZI151NlX7KMj82h4Cmo1EtQV0gFzCjLUFAch5iJsLQAEQFLZ",
-	"km6gGNg19mBhJJCma4+v+Y0xRzwOHUwPBN40F0umgEsXKgRtlbvXS7UZDhuCrWBLoqYgBcOIUtFS8KmO",
-	"WTBqrTSbW9UpQIuIKmyo6r7qfeuRgkiX4YhZN1iqyIRrEp7/cHYz+uHy+ubt1U8AIHH+w9nVdVZAH9nl",
-	"oa6PLKTyzGgyaQW5JYYDOTWcGV8fYocEuGHMMhw5zHiymTzI/c0Mg4Ii6JKZ8HeQ1EYXDDIaBEPhWC0B",
-	"VhvkpZNxgCh88BrLOFpY0wgpcqcIdIbvjpaaqJlMNWla2T6VguUfgna3C3N28xQ7Cz5g+KlRSIYNw5+9",
-	"nW6WE6AxAD0jTfknFpt95kZY6Cqc1Ynh23Ox2qSFBSRcZ319rY14yxa6dUq4EZS2f7jFlN9XbwO9UiEK",
-	"hNk4Zgcj+ygIWLcevkJDIpqma8NhS2dh2AiN1sUgaK1zkFtw3fj3DnJYItAYZzzxdSmu3CIZalhswOel",
-	"ozdeqnWIboIMOBepYHTs1qlhBBr0zsh/t9lxHXJmmYIFsC9Q20Xgj7vHwVCwOxrpZI2h8jlXENWEdtBZ",
-	"klqFI7h15KDGmI3j8Y/zs/MfLkYXb86+e3XxwuJVWKGb8SbYspCFiMgtWcN37M/eRGALQHCBZuKCXLGY",
-	"O25/dfHi8hpcCgFRM+oAiDGHzbHBFmat4Whubl5lwCZGIsNOgSw5w1DgSZyR2b9DoWZ0gfbbHBlW1sbb",
-	"ogWWbDbEVzRnVdm21XlbarPJsvPcLLG2GTfkWwdkxcbEqhEi0xzwLptcB623YW0WyGCpMJrGyqP59fnb",
-	"dxf/bpa8pI8GGTYlpCDwGMuqk1yW+CpzsVN9lj/kGRqG5wd4ZIYCWrGY/Y5T1KjSLxIjcLJkJDhsKlfY",
-	"uSYOQtocJ9+Ow40OhdHm3NoR2qP7Y/t78Hm1z83YQjID5dnI5hnXRisyOzg0eybEnv1hy3onbeYHTNL1",
-	"Xc1q0QNUDvSB3MFquWEn+8voogKU3jADpjTauYLkVMsGM9qekhDm0T6XQqcyMQZmG34JhyLDxTHPG4KN",
-	"Aak0e8MkZWpmx1R5kWG9bbg5tAA7rnU+gFfXnkc8yQObzAs6AtimGJXwhEBu91WLsGa0ppFpnfcmv+Ux",
-	"DN2OvHFvuEjsmglLUgz1nhWXDzZodW0mPElcwxXkRrhGhVAwXHBZl3g8G4PGB/NGkANcEa7/hwfzj/bP",
-	"5/xCcWCZVWvHlh09Y4sB1/E/n33w4m6RGB50fX1heKMDWwANGRxgMOGtVAC+YdkPZgQhW/G/N6d3WQeE",
-	"/skTvxv6z96qbB9O0EhhLNirzHZetw+aBxKs/bYq4WKpZo5ZaEmoQ5VA3di8+Yebm3fZEnmvp0pxbIlg",
-	"dpDrmeB8Zw1vuc4EpF29TJmIZpXFChrIo13PrJRhwlfEFSPZR8yHNZvD3l+mrDHodp4eEIg3x+RrZqe4",
-	"Y2Bn9MAUL1jfgPQqFw4Cc882GG59bOeLam+N/btfUNuosNo5pPekppHHoYu0SNZwpDS704+BTu38LHuQ",
-	"/vv4XPYhzrd2yvwhDpfeZ/h845ClAL/ZNZJ+U7AE5VIjaKBeAIenqDJs+pJ94PGPeDPeC5/5F0cKPfeU",
-	"94dADT0k+Ab0N3ZMKfeqZMDn2if2n0XTxQqbmlSsiplUabq378sHxFhQmJgMpiRHA+reuWbYRqM4WynR",
-	"dVH0j2iJNq8bUv08awKWWRwQ8sp63W639GZEdpFKO7DB1oDEDNQ9w85dZ5hvk2nmDNPIJbdkS2Mr4vy5",
-	"oM+tbBMPiGf42gVrgZ2Yu5xWcplg7H4oQhuT+MfF1fXZzeXbN3k0IgR3G1IZPJ3fOqJ6iKorRbRMU3t3",
-	"zX4De6raxI6kSwH9aqwxVrPx/HiJf7a8nWw/nb+1SW0EqNfNHSOte3bJggUegQ8YhEWuIahS2iligTrD",
-	"9JatwUfkRdFqpuduH22Y59ll/sbSq758MqCAWKR3fyYvvPAlxBCXi5qhw+8jdhcxFhfG7D/u/Wz50Un3",
-	"fkOHXNjBSfdA1fZGytdUrF2/xa0JDqWwrZ06aYbFqYaBdf6YG1xRL8wOQ3fFQkPnZgb0URuz5tpl0lA9",
-	"FHMeC4DxfX9z3gocpuyWfWR4Ue3GyUbmrTPU97rPU+e4LyIBo8YBvhkjstBDC+4i7c5ZHhlthqVPJvyW",
-	"QRv0gLgOuNANJRcOaih2BmPLPKHmQ+VAaQvNfk/B8m6ow5tBImgJmO0urqxsKxG/aRyK4eZEpqS49kGe",
-	"GmU3SraQpLCOnYJCWelM9fkLslD690MBdeq5a3LpjqtR4EnKfmFRJccgt7ohhCYlSYyEyTsdo0X0MA0J",
-	"HyZJKeeWNv/BX1auFUsmpBkWiWGPDQbErDqGm3mC2ZhWH5jzOE6wCRQRUrRLLhOzY+sCclaWnxzaQttr",
-	"R/l7LYWdzQvWs13Xz0HhXrlgCOaY+k/oTIku3DzDvJwJjZh/NyzyyKgY0EQFWmMWhJcaefFgX3glCfEE",
-	"mAMm8G/9itvEdYVVXkrWxq3zxovbRKCwuaiYrWM15ueYKvCrxXIlMG3w5J5Jn24BfGMh36bmV8DH/FZl",
-	"vXW7m8Q8RnwD57C1TZV0aeRyqTuHpb5dM0D498KSrp+i85H7KTfoUMwz4iD/rdK9AK4W0uR8w2RjO8kb",
-	"L4xctGUCVClTFjEBQSpolGMjXU0vamvDl3OoUYQgjW8C2kw2LRenEG0SdM4y3PkWtD8odq0cgOlQ6loI",
-	"qW1+E8qJ3aaYeWTesLkFJYbTSPgrVLNizWZxrpBUpRiBDBBofuJiSDOZxFZDgUxkOTGfaaI/F1KCjQq0",
-	"HoqIKnZK3kmlpym7/vsrMlkmSRtaUmJwKSDXf3/FNSMvb65PWpuaYJ4XVm2PplML12oyID2AC+l2SbPf",
-	"RZOajo1SU+yA2d+7C2XWeLL3kI0nzXhRE4EgMZRfdO7VXxKaNe3sxfkB8raNyQ/LgGtsw4a4ytg4FJDy",
-	"nCHVN5Z9DrpSaOaVcDU2uyulc7WphehBQ/7ilpilo76p62WptZLrQsR6kyPaPulHx+3j+BlrP5/0aLs/",
-	"PoqO4xP2ZPK0a3iPIZpZ1pRD64tXQAPwFcebPnTcH/SO/gnys9Sz8zd59+a3n/pvfnl/8vq3179hK+2z",
-	"1atfvuNv5u/v/vnLm9n+XN0/MeYE1TN4v1NyPb/bHzXD/+JfvS6/BK2ZK8iFsydzLZfFVA7lS73C9Q3i",
-	"L9iEvOnypYlRMNclCZVnRd0ytlCZbMF9cgr+MkhO4hb2owhRZH4OswyFSsZGnsxBhyKEgxQGXtKI1QIM",
-	"5wAsg2YOOeAieTlfetaF/BfLlyDNDGUWV8j+i4zLJqgg/lfg0glsUxSZ+CyOnKERCxjN9mvbvHeVnDPw",
-	"hnq1UYMsrwZdfEasa2xqUg1dA7vyz9UXoQoASSqR6MKiQ+akA2ZaqqIPeAO3M3vbWMPVl7+BtwHmg3ln",
-	"voI28Jm/+xBvjjferwl59GeQFfZD96LNxm533j0BHvx/JR7/ZyjQ+obxjgdxjrjyz9wxt5Wn1SkEf5V4",
-	"3V++X2OQrUDWQ0X6Jos262aN260q81/A9dp86dImBhjMJCGeN0x1hmLfPE6yMY2zRtLhqCqSbhf0Mz5m",
-	"RXhxoP9KLO1LYub/Rc4EruQXHoqg3pnzdudWr2yfAADElUZWHQwFJWV3jC2fxHQ9V4eQAVh5Fv6CKsXi",
-	"oag4a5pVnwx8xeivLqsrd7lAjqefyf+okqZP9srSHwpI7cVUfcQOLWfng0TYlXE/FIi6VUq8P5A9DMU+",
-	"/OF7pkvMYacHCMRvRj3roDTkDXKTYKtH6ORwj1D/oT1CcpJP4St6hz5+lcbjX6Asb0jr/DDj0QxcTNgi",
-	"SEvyHUv+8/+b/4/Gzr7ZPTeG414xATSw+xzUPfRpl5JCb8wHeycX2A0TMmLfpfQ//19KYkpe8umS8ZTm",
-	"g+nsHsxxNpj+HpmH9wrxl3NQ66b5QEmNx5WkxqPe54qDC7ub39cMOr6nGXQDHHofY8g2GHbn7i9t4l9X",
-	"m7hiNP5iXWKnhClV/PG46BDfk9UBC19QPcs5OHd5Pbk7w9/6E5nO4ZQsl3BnDTdfUP3/s/ctyW0kW3tb",
-	"ycA/EBABgABFsiUwOmyIZEvUlShdkurH7VKgElUJoC4LmbiVVaTQCq7BMw/+ie2Rpx567KX8G7CX4Mhz",
-	"TmZl4UGBpNhSd2vQ0SLqlc+T5/l90eQGqh2K6Iw2MAPq9rT0XWyrPWhs2YHWaLNTIfkUK04FErVBUGwp",
-	"3OQA6BOd36hH2Eq1O9gZ0JbP4lHzHWIow5rsUERiOrwNS6zfkrcwZw+Se/9Arqylfj+YFN9MfmsKpMZ/",
-	"GXn9jaHkC5wtEKv/bO6bkRCxMQ1vwO6x9OmYokzWGgL0YeFoWGqIVGcZ/tyieW8dH4aAY+JeYAehyXhK",
-	"bJqheRASml6evTmxnyjTBP33w22oNT7SleLEBitmACihriT5ZLgMJNZx8dQiKlDFX+XMQTACKvd0OYAR",
-	"l2woApkZmdIzpmpBdP7GovXRmMtsYoL+rJR/SxXIsh7bfoaqnHeaNu+4zU4RgsgViVYSAQMJRaQRTYbg",
-	"WZpgPi4ASPipO6kCpourLMlzASfb0Eh3c/7VMW1iwtMR5WM2EC3GoSXk5SyLGN5BGST/KkQhGISqrizL",
-	"KWmq5fhpmyYKI+Sb9zCYeIlxHUiL35LYEu1nYpKADmw2PqNCtQwIOO24wPLh2JMlmAeXCQQU/q5/ADk7",
-	"FrkZa5spDwEvKPytcNp0l6ldTA/DfusfjLd+Y53WU9ZiA9ZmvRBqvQnYFUDCV2aPnBXDaZL/YDfZPU57",
-	"Wr21Xu0gFRx3B4FoN00n5AVkROBQQablw7r4bZ8etGpvsz7fpGB0e53tf3yGcblZt8Cv3Hrs1ukVtN65",
-	"RaG4J1f/V6FEfFMcvrDiwCn8p0aU01HKeT+lwykEn9YdLsR8wxxGc+eCU5sN52yWiVHyAba10WqaDsgz",
-	"yRh8VZfEG/N9qsM3hxUA9OUTMdUivRS6zU6EiJe45tsrk/n6b4//Zhp+X+GEvd8wrQuBwjXcg54oED2P",
-	"R095N+qK1nfD7bi1I54YqbM3bFmxs8v3hrVmLeU6HxR66Rt7550nve52bwe+YR3EfIblxzi6tV5t/Fvr",
-	"5+Hji7dP//UK/LJmYMucVXA2ruzC3nnnaa+zqgvmnr1Wp2u66d8DnXoaPRl+x/dGrV2xE7d2osfD1hO+",
-	"PWp1RSe215Y6hYNCXVAzzWKuJ0PFs3ihJ3+/eiJOd/NfKj1BdoD31+83FsG4Ctalpi0t3m+0/3dMJANR",
-	"YzE1PTEDf75fmxuGuUeaccoJWuSjWUgHI85mhBdOcmJlNvfVw/FvLUwE23nM3p2+amk+Ep6C12OPt1nG",
-	"ZaymbDjPhUb0pwmo+YBdBRhLhIChZDrvLSenWfyfIdFKnb3ot7Z391AFDmSqdA6tjjg4oIaCPgCK/T6R",
-	"6RhNGDQcS6ikEKCkjwQ8wBSNbiYcdXMjANfwFJOhryYiE4tCEPxeTYR9IlWd0C6IPTLEbRSWQJThrwHI",
-	"hqD2PgQ0+bxpwXwIfKrJ7DGB4FcOrGefhbAXqeAM6XcQZ5vaAD9pGEifeccBQmH7AIArSVNHnthouqq1",
-	"QJIoanpERFT15T1vcQXb7HlyKVz6HB6BgQytPEvkIOZzHRKjoJNy4b5zLBI2Cp08LlHeNqTNYLliOTU2",
-	"Fw/N2NXNiUhlcVnDw4s4ATOtzfqBXJ3i1397PPjb0S9+JgwSOHYrGX1tZk6zQPJMsCmXfCwsienCOoDA",
-	"UarGiSR2IoR6vxBzWKYI9MRZKvgFNZxW6zSRpl2ZWJ8kiNL0c5MO9WkwUQa7Lb+0qNjjDjNT6GcLLsxu",
-	"rfe4s/Z4WT5Hrps1C2hcSVY0KhNIFQ9MCjWVhoXRMUKBPl6hP6oczrdIOMSh/dKphvfTXy7EvKqGTLd/",
-	"zL87/a3fjQ53xA974xdPkpedi1fb05Md9XbvX6dP9Pl9FJpbDS2u4LUxOtwfIK3hKFCQ+utSNnBnfwkD",
-	"7X5769xtJBg+xrXZ9SNg0aPCQnxqueR65JSVMi0RXGok2iMu7RkGAsuh83vfuzOeBCyljxXE8lg4gUfa",
-	"wYaNdlDfVtCB+HTayj760TAySxR2FZH6RdmJPGZce9I1K1VwV4AQujw4rI7w5p84LxrkyXQrwVsi4LPF",
-	"cx6ns/3VJsd6xMcrsmJJ8fqas2LXqAHf8mDva55Y3tIl22LZSlnweWyc5UoKY6+EsQPuALtDlWyWQIzW",
-	"jd3EiknE49d2c+50uuucHCvjzGZZO6Xsk6kEF2IOGQSs7hqaUhUQ2Fig3SpZTVDb9PB/kAyDTyfn4hj8",
-	"+Vynf5o4ppO81iG53kvg7b+p2HTjOf9NhRx6sRS6UnNq7Ftr2DZde5qEsUH4rEiPi2gdeDASYW+b/UC7",
-	"J5Cb7XNd2cn4avtVtOiWhcBinA8dEKCKqis65SxTkn4UyDzjo1ESsVEyLjKhG6U6BmZnJqbqUsRgrs/B",
-	"2cKkckMGRdRg+rFSYXTGq/dtIfMsEZrxobGXPfbhJkJWI6UQBTChxCvEOYztjRQ5LrmXkxgZ94El2JEy",
-	"W7PVsVAB8DgxANkpZvXQ0ck19pEDg6wcAEY2jWmB3wHsYcJdDz9eh23WZ1eZkuPyA4B7H0jE36WL+BiG",
-	"o3BReLwYELo1wiqCyrMiHou8HUgktf6UVb58HDnrHDxJS9Y5FfZ4YwdzhSzNUrFCxmp9zcNrcS+jHUbS",
-	"6P7LhjtN1w3DXinAM6eUJQde86qFma8AwW5ILHwL5RvHp4/fvpX5vb5SZJ9kQMmzbSbSUtJRN3WuZhqY",
-	"chI5viMjLeWhrTD56CPgbSrXONbJgslg1hQkd9yK8tW+qYfeLhqguxp5ei5z/mG59UMVz22s/uXZm5Nb",
-	"NfGYYvWYYpIDORzrNlmk0mIq2XbP0rSWzmH26PoRS5UyM4G2sRgniBWnRkwN/2kWmplCUk2+Bntwg5l1",
-	"vlI7no7g1g9z3GK5kQ/2HImwqz4zSxQPax6+TGc+ZwsnwIrZLHwFa3kqzUVEbidUk7sb5c0aSPa3K4XQ",
-	"T5UTYfN2HhAmoJsN4AImCfXFVsuJIlJm/yBya8JvKwxJ+24+J+uUWC+DPM/Fpg6blU9+fY6koUDYPnMM",
-	"9/54XiRaCWscSUsKSvtbSscXrVoE46nU2OMKfUcCopdByZhjbyR5+35dyeL5CvOpB0mPoMM1HTSwWRqk",
-	"4cGPmJBn+VzQXvAv6GVuUUfeWXkBnGKBdMKozjdSKeE5o+43iL4uVzGfP7JkMVyz8PlRCRICv4ZwKOo1",
-	"IBjPRU468udPge9U8ytMX2q9Go/5f6ZH25Ga2isD5OMs/SUTrgel3ou/2TT60S7viNb2aE+0dqKdYesp",
-	"3/2utRt1R9vDp/ET0e3WmrVEDyguQKD4DoO1gpE65YkEVfLxLoyCyAd5MhWDIo/Mt0zr2bvzgxpd1Ms5",
-	"JJ2yjwif2t3dXHq9Fp/Mz7Bmz1fu6fmTCJ1fPGmzSqZ8MmtsKrbEByOV16aOvZECtfRYRQWQ4MHJU2El",
-	"wgSMJBLkhHCOh0DiwuhVjKo6ej18aeBAbitVHAjBuQg8wOrrYfealTJflQGGLdAGZHObyYnZ8rmXD910",
-	"VDpOeVhOiAtkfW3OmxGXUI5a5qI4ghwzJA1KglnICXfSjafISgikUwS54/xGaDZQksOMZzkmerfZQdV1",
-	"Bh4qHhN+3JwKnLVaqE+A2i05FjGLi8zOHy4CyM7WE3XFkKKV5xaIDsJPQHqIswpvQD+UWxeJZsMiSYE1",
-	"ayqmKpv3ENFob4e9Tp55BcyBBDw578Ouiqv7uM3u6pxZdWQcwfs/w6lh99S3A2TlAcJnyeBPk4QJeLYP",
-	"DRi4tq6dA/RCkcbsGFhPE0mV0Za+KObzhy1yJ1SanIrYobxlbikn+YXAsvvtJ6yAuu1+OuJT/tWWuiO6",
-	"hTk8H67ufa+7VPe+vQPBsfsUub+HbQI200r4yF1admXd2K9/vDqNW6QIoQhGkf5JTdQcqAtkOwe4wluH",
-	"iZ4pneBTS4XRxXgMFWecjZJUYBgmV0xzKlR2Bx4U3FXDsDzPeTQxV/fhafPw90FtjBw/OJntfwJL0So0",
-	"eBdVvf6qU5i+uZP+Wu6k7uM7JQXN0FU0yJUaAEtANTtoAckUgaSnyOvPpac1GmWx6V2BQk/UG91eBPwh",
-	"h6yn1dRiGUxt1QqomWOeyC+ZV7SmwxWY5YU+BtJ10qjndRwX4qqmfi2r3m2GDqlAwlgs4JYr5JbE8TGf",
-	"Gs6RChgJln23zDKkXGiZiP4kRvTRalMWEa3QlJ2rAsCWQPui2Vjpw6ua1n4UdQ3sLrIdSnFV+vrrT5Yr",
-	"XxtkfUUTEV1QSwNHcwTE2Rjb0ZZK1jedEq0LERtTcMQzVufayC2oHTZWKnL9O65Vom6lQIQNd3vlHZAI",
-	"wHQylpBDH0isF8DvYhmwFlobA97SPd/sLgyk7y8sB2Iu0IUKVqnI3QqFlofUeWc1hbc3HAO5HNZfkXOP",
-	"Kq8nUdWlyNoMAlHlJNh2aEbOXz8LoZqA4KLMhdluNnkekhqIXgSaq9dw2MqxeFuGv+5BRwuvqp6U+Po1",
-	"kf3FIf9UhL9Zk+LKvzvPOsVwJ1YWTyATAgUgDBxsW0z9rLTpBwQKtstCjRCm2nmbV4Qsb/vd2xBIecP/",
-	"kPXWuIbRnKj1amL+cjJ8HiVvkpfH73477p4kx/pYnu5GB8d7xxezn388ePm0LeYvf4t/Ok7eJMdXv/wz",
-	"TU+2f/ntl/nLp+1oO5XD6Q+d+OeXqWd8J7LWe7K3Azhw5jsD0kNRXG5+6GGwecWhh8MV71O+5RVtSQee",
-	"QEIjjZHN9Y4ZFrQuX//eiRaL++HzJFzkSp1NyCXrAWj7R4Q5k9SIDVWBdJCbN9nfGD3M1xoKtuLE+XIc",
-	"jJWotwNxyqqdfoDkCLs0MUViOKdDkhjGLcQHCc2vPD1i8VD6c6dJRCvafMd0iVtag7gaKrkaD1Sp8i3D",
-	"4C9fI4FrDTIMvH3tjBDzUNUCgTLhG0EhUBXKE6P5u1xkB48EGvGVz30m1RUWGWN2QCC59IgpSa01r3uk",
-	"zd5IkODY9pfVOStg2YF6DWZHIKMki4okZ8PMaN5ZBQRIzYRcywT1Gvt3X0XLDtOvH2vlzFAIpjpify+S",
-	"6MLVn+smGyuFRVg6MW9j/ypElkCtKexscm1TGOIHrnP2H//+P1Y4u6+bn/z2c/MpwmEyA61nQqAK86+C",
-	"p2b90Efpnrj88DP6hf3Hv//X//u//8unv08hpGoDnhnhQN+CPqMb/ANDVkBMuYQW6CnPvH6fmT/Z//tv",
-	"//O/V7/sERHewgkMk34TVAQs5m/5B7+LSHLjzThWMERcslkC4Fq3JONz8cqVssqS9aLvFVIHWB3JcXNH",
-	"0wuRziaCkGOoU1thJclhAqcf8bMS+pp5Fc+Zi3021mQe/R0aeF9h8ztEYzfdSdihT4VRMFkLCk3NqH/b",
-	"WL/bxvIiWY6E2ttX+PenN5YNed6Q3yNkns2Nolce5XVzLjRZKaObzOOCbTLC9gsk5ti0WR8YKMeZsc7Y",
-	"VMkkV/C6obHyeTTB3MJxkYm4/ArswEC+PX3z4/Hh0eng4MXRwd8GxyfnR6c/9l8Nzo4O3pwcnllNtILj",
-	"GCkjDqSicq1A1tFtjad52NgHdyE0AHoGpAWXPGUTPptBfVeUKa0ZT9NA2jow3WYhjlfIEt0LZCBbLCxm",
-	"hKCCtAzwSl1Elv7ZnPJMSFWMJ03CvuEpwlPYeq9Es4ngaT6Z78MbYzHOeCzisOe1El1/zcUvGX1cp+oK",
-	"NSMZSMbceB0ePT/tHx4dDl71z49ODn4ZvD4Dfd7FSlbffXR6+uZ0cNo/P3IMAzQjjzSzHMNmik1PzCsq",
-	"nVE2CQoaucumiSxyoan91EF1Jf1By6+UXQy2m9bsgNVl1MUFNRDzoyS+r5Dl8gl7ZtodMABdByzQsOct",
-	"M/T2wlfBl9w20xkWMyNiQ2CvngimJzxDfaoAE21UpLah0M/wKpGxugLK9JnIIiHzQNZNd2IRJVOe6kaT",
-	"ySJNbaJUhbZuaGv1UHtOjN0YTUQcSEJK0U1E3dTswFxoHRBqtuZzveYcOsP9vEElMXaVYQ/WUUTg1Uow",
-	"mrBUzFGzMzHGryymRuJ0zR/403dGvXzciY38+cwMEr9+RGsbaOxrvQ4l+0Dkw5xw5fm3c97d7u12ett7",
-	"/4CUoFzIaD6Y6lqv+2R7VUaJy/6AfAYcnlrv6dO2uZ0GAjttFOJKK9qd7Q0a8t1iQ3a2u53mWvZt1x4r",
-	"D/xWfdfe/VSjFluEeVT+9/GXtYTe5YB4+8trBD5ebcT727JtvwDJd5PK7ujAH5GYXMzb8PfG8hH2Ql1Z",
-	"Ch7BMuEyGYeCtluTifa4zYLarBimSdRkU/6hxcfi+8edoNZ+kESMP4weUlE7cKqMOIQj22Nq9xQPWjQV",
-	"V8OVGLYQdGytonEGl4Vmh0V0Yf57rpDJ88X561dMyHimEpmb4zRNAb6NRxfELaAIBSEXgbQ3Niowc1Eq",
-	"uDmudJHmuscyEScQlkoTeaFZIa8yc+rHTcZjqIaIWVygDBLall23Wd/GQDO7ckDsZwqcd4CY9tPRs8HZ",
-	"Uf/04MXgoH/w4mhwfl7qKfUQk816+HSIhQ8sidHxmwIjqHVWkq/AnkBSlJRNDr4as4qpCHUipM1kjtLE",
-	"vIJrVwxJZRqpGOVt9gNP0iKzgJ3A50pDY7oWSEgzNk95vTk5et4/P/5xoUMWVmuv06iUPutcZVNLGmFO",
-	"dNMOOFnKxGcAh8YsBTlOpMCIKJzCR+YKcdpGSupiSjR0rkp/5KriqwowFKYHEsq6Kc4KniYgSreTZo9b",
-	"GaVFLGLLe56JUSFjEdNQYrAf2kANhOpyVt/tPGYhXhkU5c4JG232I0+TmNKoQRQTN55zp5a9Mm0jKEJU",
-	"AkpgPghhQhZ1iUuQaGZzu3P/d0zfI11XfMgzzgq5ujzmJzHETbaJcgCTZfmvdvd8lG1K9M6S6RSqnv0E",
-	"tymPJmaoUsEz6/NZQ++9HlPE56Da3QOaLPt39wEYqbBtK9tO2wLGSMtkNjOSq/Z64UZwYrJRIlKIPuu8",
-	"iOfg4c/yZJRECU/BvEjTZCxkJNrttseMsfSyFvspuUhmIk6MOVdkqTmW83yme1tbQrav7MW2ysZb5q8t",
-	"esXANRwOYRA1ZqCijM8qpznpspsHDdzKOaXxWIeFjZebbOiwg1l9prROhukca73+GA6CW4QMnWPKq/Xz",
-	"5BE4pECfXAywwfWB+IB2ohdE8h/3LldcQ3dItQX/z24HUhF4vpDXca4Um3I5LwkVCF3I2CRwmqzogXnN",
-	"ICUNpWw/oFfDz37z75SuLfJsPgB5U+t1t2+Xh5GfK/WaSwvHqG+MfPlHSKLtrLF6WJ2lkNAEQ3MDURuG",
-	"0NUQz/Lw1DS51TdNDh0KqnUp8pxNk1gm40nO3p0f7APF0YQkCMp+ETfI9nUjDyzmLKcZclVCmtVDfwZc",
-	"27xRCz1ijkrLUHsmX6anSns3rVLRIiVjTd0qHS4YAhoi5kyei5jVjfZQHTqLCZvD4WLGefWgNFYq3CUt",
-	"4vV9VeFb7O1hqtByquzuUj9FxB+Nk0WFXaCzDjH2m6ZCjkVjxdZZVh+8DfRTqQnkYjpTGc/M6vRutrDG",
-	"vnZCGozG9D/XoJLuBENhHPrpunbXFIPVOd5HJ/1nr44Gpd74PcSKVuVSC54XmRh4ydwruv85sr1zii+v",
-	"m8Q4iTHvz2qFwNr6+8zZ2m+7ebKtv2vvCwl6NgbuKglDyqjWUkSUb+LZXb9P38uEeaSJif1u+81+4KQS",
-	"p9ysPSCqC9JYlMIoeiNWDxeXcdiwjkt8wBikfm9pouur7IeSUsHIcDMQYS+QoTcUYZOFtHHNP2lthOaT",
-	"4ZDHAyv8QhDst2Map/lDQ8Q359FkuCGQEKtoffzg7IqPxyJj744JjdRsaZuwXg+31ExIPkug6MUYxCC0",
-	"YgfCGMhhInk2B5/uweFJkyG0uhqN0kSKNgtqfavyBTVIxfVA1ykNCI5p7rtwg9o5MAsBQ1INeIMgpTZk",
-	"ToHUJbXu0NyqRTraR6vQZk1jPS7BhA8zdYXmaKoingIbDNAoYxwhE6nisW7b9HkzaFuh80RoKBhh9ced",
-	"bqPNfoJz/PDNwdkAJeohytEQxo9SghGUbpSkZMhXao+wvXa57XR2wK4+hVRiywQGbQgRfBV5PNSVZLYI",
-	"6oxWTuutSpNoTs4GKLdWV5rhHOsm0/k8BXj3KZRVoz1q5YqvRqosGScykEqm8/1KOji1EovDy3xosPjR",
-	"o4DftOZyIMMXR/3DsExKR6yIkPDzLRS8hU1qMgLbj4lAO5BmXh+tG71HGgISmHi9xs1+aBb9Jy3PXHzI",
-	"tyb5FLySG/INJelaGAXbQMwRNH1YU8G2MHmrk3toDGZwS9WMJ79OS2cRe2Tstkf7NOP4k1lc5icz95Vf",
-	"kunY+xuK7Hr7dkFU7hxlfCpaEFWDKnb7mSHXolVkifthpLJpi+Mxhb89TGncnxbcsyLn4e0EidB/e1xd",
-	"Up7YB6H+3sn3rY9ca5Ff35gtRgvKSBG8BDvLCojyJHik2bCQcSq864Gsy9mUhRrvahVJK060MasuhYxV",
-	"JmJk1J8l0py+lyLTiZINu3eTLJBpEgkzFm32DGWxBjc/OP2wlGmEuboTVWRt1pdW/kAJZ6KBgdDiyjkH",
-	"2Xq+OJICfTMwm7jUXLloda95PcZRaf9Tr4bi5fSl9Z4zG4ozU4avgX9F2vxzzYfKn+m+V8cHRydnR7Vm",
-	"7eTN+fHB0ZpH23RfO/+QL8f5jLpgWtO65JlpPiwqN1zmHy/Pas3qLwdnlZ9owbw7fgaffLn64sJDr3AR",
-	"+D+dqDyJxA1vts+838SZCCLdDNRtJXoTH/0nv+S4Mu76hlnKiSHg3geKWZL3CKbBiq6E0qpLeymettfp",
-	"fBPedxfefRxxin4sawOr5TfGTNdK7n6pRMHEcm1TPiCsBQq5Zi/Oz99CoMTFb3JVoMEQSHPMm3O7zW6n",
-	"mLG6UYoDaflDURWjvAQMW2fgjGNJvk4EY0zy3ol3VNYJ75T/YP1j9oxHF0LGvuOcknSMfYznT61Xu+y0",
-	"u+3O5r50au/6UHdEYGs8TS6x4ukuK++GVfQquRTSfARG2Df15joXU1o1U2GU8PWGHZTFMryLjfjUWPxk",
-	"Cr3N1FTkE1ForFgWHyycAkO4eIrSnR71D18fAXw9oiUZ02ciJHt9dH56fHA2OH/zt6MT9I1SoSTEMrAu",
-	"SQtj1iUQ4QutEQjz22PP0P4Lik7ncVR5G/wkQnOqd/H4v0q0aOwD629coJpJBywR4IO1V8jUDJl9V//w",
-	"8BS46XWZpRTIXDHOtDCaQI6w/EJ68FHESlNFNOrsUKkoU1kgbT0TgYwvl4oa+5RlzsMeyHr/3fkLSNYa",
-	"vDp+fXwO3BOvj0/enR81ILPNBoMRxo8wl5K8abPraEzJUOPuTiI93n5KbmXff0zsJeCzhaYaxQmjqb6f",
-	"F4MA4BUG7mAb4X3FhyLFODqUa4m4h0MI/qOUQ70romll/IoZLcjYj5hDnMR6LfgfLtnNznB3jJbn1b+x",
-	"F0ev3jKE4xhM8nxmS+T0IFc5T0EMljGS4Xyh2U2zISYqJsXWiI12IP+Nnf/y9uim18I8iyyQ6+/5iG/+",
-	"Pqg9PzoPak348PdBNUE6qDXxq98HpttB7Zo9hrHaFMAPBvBcfFibi0Ni4T4ci1/pWb3gLbtufqxRZ6kc",
-	"cNFl5om5qVt5K2Wp7+RaK1BLX9icT9OQMBlyxAR9efbmpMnAKwtWDPyrzY7BA5SBNMwuzQJKNAu3Qpsa",
-	"kgmtUhBSygefg21Onra1UJpvZkL23x4TdvcdTtfN1hx95tDCJqxZd3SbU3ruHkf+a6iK576jFbJIaSJX",
-	"KIj+uruZI9hYBTwyJzqPAFtRs9DIn+rKJTUAMxBYnglSWQmGJG7fsNx+6b9+dbvlZlv9bbl9VcvtKkvy",
-	"XKxxKQFv1tqltt3pYFEOVeCImZCxkNHcak09qupBqwPVQXIig4doHEgiTVXSCL1IybjNdjuPS43PC7Zg",
-	"rAV0JYLXAMW4HchqbnYmIC1gRLD4+Noem6gr0FTUKMc6ItIJEk3wpnET0yVtFQG0UFe7UDKeRgJ0SPNu",
-	"ilxgoYdRl7Lk0iiHCKjCsZksK6TNEgSWGmjvrX3kaw6BU5ioe0Mqm4YiNBh1uNarqQuzCoW8TDIlCZKu",
-	"1MExGGgWCaFlbLa9TXsTCclNyxsbOgNYbeboswUL7drvk1GwdiAojAchLlpttHq7erMhguDQ5xmjvr/d",
-	"qMrWiYD2jTLAvfdmw/KyuxVNeL5VwiTq9QBIIIePH2l2YFSWg/IR1n97XIUfwlvZ2eHfyohOrlSqA4ng",
-	"Vxj7mUIEkRUW5rbHIF+YsMByFqLRSPoUWItbl92QiowCucRuDazV7XYbQ7+L6ELkTSkhaAMZQg1SiFmD",
-	"eQLh4BEHX3doq3PNv6FONtwnGHRXsB0GsmIx+yRTYwUGaaaK8aTkNyIa6NJq1E2MISZyjAnVSKLlww8j",
-	"0xZotSA63r4580C/JjwPe8jVVBgT3HqkyiyqZjWdFoCbbFkXLnIR02gQ0KmrubmaqLQKSdZjIS6hkNVV",
-	"xsJYXIrUyKqw0QxkaMxCM2AO1jMkDOnQzP/AyE8dYqgAfgk9rGiCNHM3DpI4bLRtFBTnCN2TdnazjAMP",
-	"UGisyBCycvV+gATg+BerYzC0CfRbqsFWsIN12tgWbbPIsAUTlUQihAdmXJv7MTnDL8KirHGzApRKoQ5Q",
-	"s0hNRSCR5Vszt238EWB1zB8XsbklFmnOdaPNzhRmfYdW0A3QSROyOgB7m1XXNGNQRDmU56kinxV5w6xQ",
-	"YVZqIMNZJrSQkRgYPTDN50TQPYIVJaO5+73NQhk6XJlum70W06HItLV8PVxswBIwh9pYKrtYMDCO3egx",
-	"czKE6BVxhzRnZ7BzW2dm+o4ujeRjlDcPVOJm7bZL2dOOJoW8CIkgSDMii8PlA+FL9uvhm5Oj90QxHkj6",
-	"/ECBjNJtcnwMAP81ZBwr2uC1hIUOGfYhzq3ZvpE5yYVmIT7SZn0W9iD83QKnn7H9phYzG5L/MOW6u8s0",
-	"dEInKSQSo7esgsmAOeqkgU+TOE6JwKecexgrym/HgQFKNb/LHwNM7glqvY/tdvv6GidUKhbSaJALD6Rt",
-	"xhONjPiArgZPNjCRH3PgIcXArUk94TPRZKH/kcDiHQe1ZgBhAfgHxNTgX5GKRVC7vjbLzWlu6OsQ2sof",
-	"yW1cc5+F5gmQKbiyHmlsGIM3yXoIwmqwkN/pKHMt7Lw9SWiF0dQFMvzQQhTmFqRb9hglaICw07SKfNwU",
-	"8H3ZNKCJSGeBBBI9GEFwDsaK6iLybI7DRznVsCspZZOFP7eeI1ysLaAKIaiol7E5Amkl7b732DsqI2m9",
-	"pmMo17DH0+VPYugUM244VLisOgicEMWKF5uxAruz0fO+DKGlEIoXWTiBnNlwmmgdguszHM6NyAtL+kWb",
-	"LOXCBQgtaBdSY9980w9XGRWqhbU1KICkaulcZSJkagbJPutp8Y2CUeoXy/HcVRpVecsWtMNGzTCMeFfc",
-	"PZyeRfiphf2L2xUxp710vTWo4UC2nAmE+o/MbnVnZbuExSY1rQr2ffQBHKXs7OyIOYPKXIyE9yggh5tu",
-	"L8B2275QoLoiOU17K8KTdH0COUsHWE6wjNdWIYEwLU1kYU9Wq/VB2is8/unR+YkQZTD5jSOvjWRveZbo",
-	"/7TYR39wsP5xBah4eerCp0aFjCyaNM/GYCTrWq/2MahFST4Par2gBl8LatdluH8s8gE1x5gBkPwIKkq3",
-	"5Nl1b75+X5227pP/878O0A1dSDkve2Ga5rdw4L/Xn0EHFGPnQy8join088MjlGyRpp97xFe1yXYAzlQz",
-	"+EWuaq6ZC0O+wpFFRXb223BCRoiSs2L0q8Lgo7HBZiLLE4IXBFtoOZjtJ2r8ineVaRKob+DYLk/l5tmr",
-	"KAyN8HpIsEnSXXBkE5noycCl6mokT0hkLD5g0bEazzI1dOXFtAYqX6wZcZIiui05pWeFBt4YCYot4zaj",
-	"Egvtjdyh4At2BISP0al5unYjQj4HYcrWet3v9na63d3tTsdupgnPo+ksbW1YjrIg22gK8T2eSvkJLoDu",
-	"3hIXQHfbLN2cpyU7wJO7LAHv/HLZIjCirfJM8ZL8rKqXxCCBbjUcoJThCLiHl9Rq1Nxw/IPKBAQ4mPCo",
-	"GU68E1dZYJZZgAsqMCsqqIGxgnqimWR4zE0z6YewsuBKULtuBm4ZBrQ8gurKpZ+v318bteePORZ+p1+I",
-	"NFV/kZ5v1skARFNQq3QUzRfzd+22+6uQF2e4jdbBJ6LrtZpPVdV+132LHtj6GW/Ge6+btSVlf03mZQWS",
-	"z/lXarfFYgCxscZSuPnLj8iIuKkFd872whm4Q0EoPninslB8tFocugmqJT53R2xLfPiuCJe2t/fAucRX",
-	"LFRObuwgx6dXuMm3b6duUGFRiUVrKXjwgqdSAHQLy4SRQCL2De4eOn/B7DFmtRsUJFBLaL1a3c7qEHaN",
-	"gk5C37vtUQwdP6VR+RSoiXMM+s4CKt+oh9WeU4lQID2+O0iQZzR4jPu70PnSqO84Io1mIJULda3wFEkl",
-	"W0veorp1ewFQVlbMchFTmdGGoUS3F8uAonly535Lo6yPK9eE7xE318Fl+UUmur9qMF3VnyWZsuGefKHd",
-	"qsjbt6viwma1zIt5ngxTgdBc5YncLP0IKkNPuxengTB+clOt14awsYD5mMjS54erMk10TimATfQm4cva",
-	"5kK9EZIfL5BeLKfNAA0EX8BTrdB/ZPlnFwFmzc4AZFlIhSmhZUtk2iSaIFWEB1y7DkIW2/GZgGSNArIa",
-	"RtY3Ub7b3t7dMybKA2HLOqvFij91JUU8GM7B5jXn/ioA2Pfeg2mCJ/BtdsrnhmX9WjSCL3im3k3k3k+a",
-	"wAYmZztuXfTOwuw17iZJtj7C/9eXFv3gCYpM5FkiLkUpLPy47745vYCPzcOIphhrgrm2a1OPcIl+qo6n",
-	"Ty9bKHSg3baiZsfusvU1O58dz+YPKF7uIExuEiR/PDlyXzUIRnsgVT4YQSbZojqEx+d4lrd2VKkXig+J",
-	"zvf93Wy0ZTO3TYslTqnMBNlNGpSbXFq77rsPpUedKNx3E05gG1hG9xeUwN64WHw1nNs6yrlbCGFoiNF+",
-	"1xUsLmUL62r9voOn2oKwSPUFr6AKnjI1pghjgwAp4ZRfCJYVMmxUAK56W1tQOj9ROu896XQ6oHZQZ5YR",
-	"v8eJzlGOwxKF+n2vVtKM53KrII0IAkUeeGE1ZWbMc3HFvUgADtfSqxCmyerrFn7ZApwhePbSQ8BrqK5K",
-	"xjPAGuQ5Zy12mYirJlH2NYmq0OsQsVgtv7OEpyjvpr+Xb7aeHkLS9J7AIqcVE2nLhQi7mHLHygfLqGH1",
-	"wXcaIDuRJRZi9FHpG/Je4OhpV7R2IdkKoMWgtCfKBMAm8hTj0oRHgPF6iAK59wPv9IqlUCFb9LLjAYeg",
-	"yXLlYotYHGNMjVhcYi2pXRsVHujljyxvYNOTerh12Q0bLtlgbeoaq2SulZ+lnb38vX48TWS5MepA+q2Z",
-	"kum8wVqMS57O8yTSTbsAdbNidqZq7C05YAxf/siNNeTUgaqYoBdCBvD1++v/HwAA//8=",
+	"7P37chu3ti8KvwqK364yuVeTJinJsana9X2KLCeay7cpydPJDP2xwW6QRNQEmAZoiclx1XmO89+pOnVe",
+	"5LzJfpJTGANAo5vNm2zHWbuyqtaM1ewLMACM+/iNPxqJnC+kYEKrxuCPxozRlOXwz59+YOJ3ys9pMmPm",
+	"75SpJOcLzaVoDBo/yjuiZ4zk7LclU5rMmbZ/q4UUipHEPDcg8YzrmDSpUHcsZymZ5HJubhwKuCEid1zP",
+	"5FITSha5/MhTlpOEZlkrIvGcKxU+O14Fd50OhdLSXL6bMUHMNDKmWYvInMTj1YLCs2ZI8CHCFZGTSRQO",
+	"eijkQrOUyKWOCNdkQnlmPsMmMmdwYyblbXu5iMxLi1fBd0kil1k6FEJqgiM8JXSiWU4ovGhpX4E3c0Uy",
+	"NtGEZlIwMpE56RMFgxFDYS45OuqcM2UGQ6eUi1aHXDOhgUiEfWT5yn6LyAkOaEb1UORyqZmKCMtzmSvC",
+	"RZItU5Z2hqIRNdg9NaRpDBqGno2oYT7Fc5Y2BjpfsqihkhmbU7PETCznjcEvjRnXjcjdjrRsfIgaerUw",
+	"r1E652La+PTpU9RY0JzOmbZbBvbKuRQ6l9n6lnmz0MrQ2o19basI2YZ/xnaSKtgtbtkVoSJFoip4yyRn",
+	"auao0qQkZ3CldQrvgxvjoRCM6xnLSc5oqoiQuX1FhzznOUs0/8gUobCq8zltK2YmZvYGFanZqoq1uVBM",
+	"KG5uPSXSvA2f4FNhtmGJ2EANs67mv2o5n9N81Rg0XjL6kQUbCXZDI2p8pNnSUNYNuPHJrBLMo/yCM3UL",
+	"j3tqROSWscUaIcrvhI81zHJxsw54xhtRQ9C5uQNWre2WLdwPc3r/kompnjUG/ZMntRvALSLM+GypZ1dU",
+	"s5d8zrXZYIa9CM2ENv+ki0XGE2p2w+NfldkSf5ToRZNELvHWYsY3hkz4AxwimdyaVYGDZs9rJqdcqGLK",
+	"5qOpGadZwVFmxxI14HSYV0pJ5lSsys/DodQzrtznTok2x80cQ8IFOSbu7DClRzxtDBpPJr2knx6x9vH4",
+	"hLaPkydp+yn7btJ+Rrtj/OV4As/ofDWCITcGx4ZoNE1zptT6TJOMM6EfKWLvIEvFUsK1IuNlOmV6/0ma",
+	"ZSBwmbD7hLEUfv3s4ff6sOrFFvlvOZs0Bo3/z+NCjjzGX9XjYCtcwLDg2TJT8Ithh+bPPFeWGqS5YDm5",
+	"fOtoEhHz9+Mnx2bFhuLy7ccnLWTQ+60racIXqFgNhX1la0Asf7ijq4jAjO0ei6/MH+0z80dMFEukSBWe",
+	"9UBW+pm24X/XeV9pcXEtHRu84yKVdzDLtlt2WDhFpMhWrU7pSNojyIVmU5bDoS4+fsXmlAtzNtcGcOXI",
+	"C2KIi+DTB31AsZrZXSNZyFJonuGbZzJjbqJckTFNbnd/pyD1rm9QLzDvjBgmY0ZoOudas3THZ8yHDJ96",
+	"J+hHyjM6ztiBfCplCyZSJpLV+gFOqaZjqhhJJTNyRq8xZH9wl8EAinN7zfKPPGFEs/lC5jTn2YqU7zz8",
+	"DJspz6iacTH9fqmqo3anxh4XqokUCdt7wP55xaeiHbwh5J9qJnOdrb4IBzqAAW3kOhegShm95k7mKbHE",
+	"ISqTmihNV0YLXKqV5R1uO99RrkkTRjMUW9gDsiNKio2CiqjbHBGqNGpGjfp6xVKuWuaQwHZxJF7nMfuc",
+	"Di1xlFaHhbFyMY1QSb4V8k7scT6+p6nlFwcejQlnWVpRWciczccsNxPk4iPNeFqzt+wvI7s9gv3lFmlA",
+	"5ktlJkaemln2+k+N8pvTBJTPhx4LtRKa3q+f47FMV25J/nH95vVBQ77EX+BBcxoyLhjpRSSR2XIuSO9k",
+	"4ChRTIE8+vQIzA2zD822G7MpF4aXGzkhx7+yRJNbtiJW+XrohHG9axdoRlGjvsulmOLg4e5Dpj5nStEp",
+	"U7/0PnTsvikWjn7e4D//2N8EBitXZE6zicznLI2MzWa2brBJvc33o1Sa4DkkXKHBp1j+kaWkGbulnhU3",
+	"xa0OMTQFQhA6BotHMEtlY7XSXCs06YyQX1A9A6OGmg0iBWnG26loXmHIGLdOCcWdqmdUh9uVKLpS5swb",
+	"+0STcc7orRqKYrxbtman04lbhvt8ihrnUnxkuYID/2CmkCxzJfMaZReukzuK457yj0wYGx+sZkPg/KCt",
+	"h68beEbq3g+6H76PTOnHh4vQzKl25WkszDIr/ju6GNC8zamYHnZw4OXFIo+ZvmNMkB7sjF63+zeH25vD",
+	"cZ2x9fnCZTNhYyZkEj6w/4Th6eAMajI3J77f7X6+FPp8vuZZuMyJ98gEvGwAZ4qnxdl49+7yueF6jipD",
+	"Mc6ouDUvkOaglCdm7ty4zSN/1IbCvt+wu+IUw6kzd/22NFqXebzuE8huh6K6MWtY0WupX8ilOMDBECyy",
+	"kHo0gaeL5Q1fDh92NzxgPb+IlEpollmRLCRJwuGB4ACmxlPSpAJcUWSpWP5IeccZUJ/OWatjBvRC5mOe",
+	"pkwc6pFJ51ysHyVwN5olMqcY7qnzvkz8Rws6n5mbjSFujFzvh3zoSU+5MppyutVj5G/ac4S1Tz5sfEuz",
+	"anzC60ZoLPXMu3nsdk+kmHCjkJBVra8HHhoFry3tYPMoWcllXnn5hOdKD8hEZpl12mdc3JI7RuboKFnJ",
+	"JVos6haXlAh2B4cY9trbN9c35DFd8Mcfe4/pUs8ew/dXj3Om2ENPyRfS5moW2rr41/coiFJdHC6nzEnB",
+	"YPrNZEZ1RO7YmChG8wS1srO3lyCVkpzBQYmIFEaTRdamwf9uyKCAmi34gBvVjFbX1Sh85dVZMW0Us+rS",
+	"ehXsUmiWC5ohGR7C8Lh9Q7Bb3CWMGHwjPncmyFKw+wVLNEtxJKckZZryzHrWRShFMjklS5GyvBR34ilw",
+	"uC8uEV5L4uNO3tUUcN5vKBs0+CqoumUp7G7vamL3XGnYypafFJv9kQIyvVkwcXb5EE0e/llswQ3qkjVc",
+	"jCEoU5YVCtOEmpGNaUZFwlIzRDWnuXkE9BX3QCMqHBKld4+Ypci+FMSZAh2vbIjiEIsQHThrngvSjGG8",
+	"MRF0DnG6oSg8KxGps9xiy1OBmXunr7exh8LM2GilrQ0mJyksTmNZVg2+odho8ZGDDT4k20P1hQcL5OrO",
+	"CiVzsafqZbPdQGKZZX73LFg+50pxKfzG+aLyuDreGsFcDPubiuZ9qfM1DtYtWz1SRN4J3MaFgJZ5jWjU",
+	"M8bzdeFIamVjsVc/Qz6u8zMvKIvVWxOVdRRFEfW1mNRnCcqf2pbXty+fB2R7S1eZpOmNlC9pPmWfR7gF",
+	"vmykpRxl8LqQgvb7lnEZ69vcQpoYnex1j5+efPeEjFeaqdYG+n4DaeDMUBgsKHolIhsbZqFDqWqnecPn",
+	"TC4/U7K6eWr7so3kNEcoZwnjH41yKYh54C9Gw5Sn6HTIc/4R+RYX5Orin+8urm9GN5evLt68uxldX5y/",
+	"ef38+hR1FikES8DahTCwVCwNKH0j5SsqVi6keag7UopkmedsLdPABbJARHPlTGofmM6X6K2qiZCtrV85",
+	"KF8snv9IMYriA03nVup1zUcorOamI1F8IhRxPjGkPDcb73IJVsae4YrkPkdguzR2z402Tuvssnh55a37",
+	"j/23pdS0PO7nlGcrAj9gKsRysW2gqbl9BLePgqyHYpzh+9wNpHnSNWt+0i1WAr6lZUpXmzmSWk4mPOFM",
+	"aPzi15KiaTBmrhwZSDM2IxmQ9YHE0VDEhiIDUkeQGHPuSHzfVjO5zNI2RAkHZEIzxeKBUR8TOWdqKMY0",
+	"uQVfJ08Fn840eXdz3opsItq23WQs2tpdE7eiUm6HMv+jqzkg5vHqU86Tb04loVnOaLoyWsRQvDr7aXT+",
+	"5vX5u6uri9c3I8tZrkdvL65G764vrtZPcOXthl5BdHVAenHrlDCazAha9uUoL8RygaYDKxEg9joUmJrA",
+	"zYlWTKvWFwnhmhGYMYdGLwbVi3E8Ao01GAupDGVtEXfmYpQ3x/poY9wtGFfePMaEYrxsmZjN58LgfkNX",
+	"xuHyD+HdtRmHXga8E0bdlTn/naVfxoqlCz66ZasSv3DWk3UCbeAFZiRMaPvNrylYnTOqCelOt0xA3gAo",
+	"82IakaWwdmjOPspbtGLZ/YLnmBUT7MT379+3z4phs/qMpfLECAzYmKrmEHZKqaXfM5pDvG5tU9Wv3eGp",
+	"N9sEkxqVc1MCwZRlJBBOqC6Xb/7z9fnXMsh1hvQll74a184o3pVQArsglXeCNOPSc4HS9E6o5WIhc83S",
+	"Vyzl9MYmAjyc+svijaO5eeXIpgts0FV98Kz6mb+czu9DT4Z8n2UpbTGQfKZmrXn0Df2LD7CAHpT0+y2T",
+	"WL9NCuspcFSMTSgyox99NgcEyDFdstUhqK4borQtUWw8g2ZKWp0EYqVFZuZ/t/5CRQyjXkKE7WFpqnXZ",
+	"qX/noH7xHNTPcRds9BLU8pQNPoK/BHs5yDlAmnQo7IkyZ+Y2M0onZMfLdNXa4jtA5/bDdEaF/15gycxa",
+	"WonRwsCb6W5ZD9vCPaPi9yJ1dv3Zh0WaXWLlhuFZkbYp+XIZ0mU9yaeiBcIrv2nQdwzKZjE3r/8GCX0Q",
+	"YMkwK9n8bSls9CinHDczOYXSL58HnMyomLLWX0NXfrCW/Ofnl3+BBKatqm0pMfrU1mdkVLO8g+f6c1Xb",
+	"XRptLV/dos/+VVS3QJH1H8BKrbeX/8nArF/kcsFyza1zNGfUzJ7qEoUa/W7/pN3rt/snN73u4Kg76Hb/",
+	"3Yga5rSZWxup0VWsYKls5sgyT2VfWh71+xlDPQAz/+RCkTuZQ45g87jb8xWAgkgBNX3LLLNeB8E+mg2w",
+	"YRTmRjw7WOW4Nipkl8UUjybPaC/psfZ3437aPmZPzQo9GbfdEp3QJ+PwY8slMNO192ZU6dFSeSJuma+5",
+	"NWQcLC2UisjwDnPjnAuj+jXvcqNaCJ97KEXCCHU/L9ARt4lENSv55Kb7dNDrD443r+ROGmIFYUjFjC60",
+	"XNTRZZGzCb+vZ54YKYRoKOn1SmmBWhrlRU4FV4xwXZ7M9Pf2T+Oj27fPfntZ90mVyIWT3/aRXxrJjOrG",
+	"h6jBNZurXaftP9nq2ryk8anw9uQ5XTWw9tEV0v7SgL0A5PAzjcLTVNkXfmyl01F4vDAd1nwVT+o5vumb",
+	"HNi/1vG6ZauNe8jogiybRETN5J2A8jk0M7jy1cZQUZ1ChbUi8ZlVfFBoo2Qmw2W3e5TcshX8g8Ub99y8",
+	"/y/93dXvZ73k+TF78WT641P+j+7ty/789bF8++S3q6fqpvHFTs1ffddb/2jt3j9ss7/kmJlU3um3bAX/",
+	"3WsGVr7tGj+8c/NAgiyp8lj2lmj2xlNn7U6WepkzLPewfPzoyUmXpHSlCL2jqw55LW2mWey+wsXI/B6v",
+	"MfIn7e6T9lH3pmuO94NOuH315hNlb8QzBF4OGGpTTkj/mMzkMlctFNJC3tUNnuryuJ91o8ac3vP5ct4Y",
+	"mLlHjTkX+GcvWrOVi9NS1RjNdZCRLMs8vemC5po0dc7nc5aekh7UilUyzTGjWucyCy63ytT1JzKoge91",
+	"cbD+762Hr7orqPajnNOVURwhlDfBZI4JXWaaxL8M4aQOGx/iDokhbzWuZLECV2sed48QhOCOK1Ye+2cc",
+	"9jm9v8RnejhV99eOcwRrVHuOMGXr4t5o1evnKCj53zbEVzA4G6DZsFldnqOLkaiIyCw1yjCoFQXQiF0E",
+	"8KDNFcs+MmXI91lsJWqEKfo1I0SP3noeP80ycGC4vMEIeULOEiZ0tiIUoClwCnuPEqnN0rCqoW7MzN63",
+	"Q3k4PjmItUwYS8c0ud1EhJxqFyu0idhYHxKu1t5TfeE+tovTh3ON/L6rrlsw+mC/1W5scxjfKfQSHqaS",
+	"dXs33WeHMuwgkl+//222itF7MMAKnuOyOQCGtWU1YLXi1t+gywU8OEzs9BOCKK2/eyxlxijsMzaZIKTK",
+	"tvEGg8Rs1mBA/hNGOqyPBvIBy7SlKf3/2b86iZyHZMW7qySNGvftqWzvVFu74yeTE9pl7f7kCWsfJ8fj",
+	"9jN68l37JOlN+uNn6VPW6+2jtnI18tU0uykItgIU5G87m9Z+O364/QbmCOS5bPHWw1Fx+TCk6dIH/JB6",
+	"/ajOk76mJ7qF8KQI9lV5g69vodJQ6wwrT6yth/UtxQBe+cAKdq9HRZVqmQxvqVJgKuANsccEME9BVZw/",
+	"YxJPmBlPWZn4+f3V7J8//Ov45/e9u/EP75Y/95/pPZcnP0Dn9SxpFzPE90alie+gm05m9ecY6qYhawW9",
+	"p6eQZc4oeChYh7yB8jTMpC8DJgHElHgbLEUvqqzM53K9nOllLlDUO3+KZYClFep3Q62014X/CxTT7k4m",
+	"WeYn7ubOa/uPX7jQH8Kb2nzuVSJqlMnGlOvZcmy412NJF7ydyJRNmXjsP/wpfFzd8kVbAilo1l5ISFPG",
+	"sVX4dZloz/EXBakhAv8ZlCx1yJlY2ZW0jvLS74/UUNjyPXC/q4goifwb3oYBGZv8A94n8xZE18InhoIr",
+	"tfQwa5hCBUldmZwqYyfBwx3yluXKTM4rdLB5oODBevAr+GaldQmY6SGs91PdKRA0W2meqHXOMV6NIDBb",
+	"wzZYTjRnOWmWS18iLHxpoQkIaR+GZj4fpDlegWUTuS1suElrb33oyozmzHBOrh+ip5phGy6PyqlYVZVo",
+	"G2ErXkEAzgCB0tBdaTVZBFhL9x55qKw+p7VjhxO+NzuEXM9tpKg3fH+Ud2jnvrs5R1sX7HY+XRozOJFV",
+	"h+p3dRpKqAPvo75e26CdeTSX802cNlcaVsfG5hcs5zKtkcheSeg9q6oG9R5rzUSyGu2m6Uu88y3LjX3C",
+	"M6aAsLJ+wODe3jDeCNWJDb7pk32GreVi5CXk+tfBkLL2E9zmbSuXpXGQpWHE4LbdpKWm2W4Z7XjJDd5u",
+	"HtQTvQfpX5jRQsS4RP2KZIc9bTcRLIw7NX6AId2igoGVdkExqJJBVOYdH7axyhtPjarBD0rdhmV7zpXm",
+	"ItG4XggTUGycstJ5UmsZ5Lm0CcfH92WvabfTPeofhdtKLjHg6WW2UVEqbzlZf0v3aW//tyg3jg26dc4m",
+	"zgsUWsRNUHkiX3Zo9+xuvdt/9mTrZ82nplSzO3M4c4Sh8SmSCJ8XkXEOAXalc0bnAapoOIajuiHkQWFG",
+	"ced3vZ1mgn8wKm+UEjFLU1xb8rXVq92mWrP5osYf5Yiw6zC+dffBBKgNKJeJHea0RUaBGeXsVyjhioiQ",
+	"oyXoYaNbtopIwvNkyfVILpiICqzTEaZ0msWaMZrpGZlLwTWkMBjlEXBizT2tiIQZq9FQQDXtKJM0hcQI",
+	"myEUBdkx9laSLPUIgHHHNB35IEkFObaUD7uell1eRU9ET5vaNVimXF8Im1y+ziVsjN5mhGMJA+qlxloE",
+	"hW40zanQwd9WL0RrMR8F1iX8jfqu+RNf5FJLw0u+HtG/1KyctTfNREKfQ/mbawKKJrrOosR6WHCCwSse",
+	"eUgAdE6axYKE39jQhOrQ6HRXHily/vKyLD3XfSD1IxrxdPugHP6p1UCr3y5/9Tv6ZHySHKftI9aftI9p",
+	"b9x+ljxN29+xJ5MTejw+SvppjYNkp+37VQKbtmgSsU1SjtZTaIHiYGpc93brRQBCjellzQmk18PASGxE",
+	"bgxacKxlbFQeSiwXj++oNUHiiMR2o/E0jgi1ke8YwwZxmcH/0fAPestu7RxVHFbH/YAWXOgnx40tLHrj",
+	"VvBw1IgxbazBhM4xQa/YGDY3Y30r7pmVu3MTaJpPmd60W7EanEJVrBSwNAG+RnGYSHPYGDZsRoQUlXBJ",
+	"YyzHu84NjmP0hZyDO6Zd5ztDVhIc4MgxSU+kcJTFTi8tdelUbWTK9U4yJgCafH9vVMHfa7Tlr+5ye/38",
+	"8mBKuynudoydw5F4Aa6v7W6x4vwoplVkpsUFKTvWTgkdQyGcfUhpuiIIxrgiNIf0wQP8Ym+h+F8XLv9g",
+	"AMTXjHkS2soxFxcAjWXdOfZf1v311d1DuBfe2hzSjSkDttp35JJN67eNT0VdhxG6OyUSs8sxBGwEkfD3",
+	"gAsObxSMNO05NzcBO2zDI+Akr3C/ROY5SzSZyVwxMqZas3xltuACzBrPu/y4yyHx/tO6BBd2V5pn8TWd",
+	"d5fj41Tm1l+UM2Oo54yYW9We3wtC8E93nenSUDYcZX3xkQl9DXZOXdK/0X3b0IcBblSkOWdGrjsPaGpI",
+	"bnQBox63TolizDdnsFoTl0bNC17cqRMzZiyvXPHU2gYqsllrnB341CNFNLvXp+RuxjUjakET22UAKnTR",
+	"2AQmRAUxJtAK7idcWW98kNqwgK1gPjAcXteNNpe2Lszq6EbHNnJJKa40heiqWinN5nWVnBXDT8Jmc1Pc",
+	"tE5XbJHVJa3SZFbn634/YxB8gLOEFXagxHi9pdyBgjRFUZg3FHdUoTmetk6JL8yzKt5ygWbxCAytGDNU",
+	"MSPFaMqCqaHAqKYDkQJuzDXAnVrXKBhZ6wwpWOh1rThwwWxU3kppBsHkufsy4SIqxIPT9czwUwja7BPQ",
+	"nHDB1WxUWL+Btbghl22XssnT2lOByFA71I0bjortQyx4JZd5wjYIcoCDwxssRK3LyzXDiow0T7hGWssc",
+	"XPi/9D6gc3F/v/01fKFOUyrvtEraYEbntH3U6bWfjttcuFNXE0e0HGW7g9Pc9Clq3LHxCAHwdj3yno2v",
+	"4cY3S53IeeXpYG/s9ZIX2DWnXgF28GCBc6FCmeLgVDenI0DkOMVm/rJJeBdNkEBLqjcU3ylWy1b8SbOV",
+	"k0ZMGzNkQGwVfdGfptT4huugU01wkLcwju3M4VwKzcWS2drEkE24fkLW/2jsKJ5i3XE8NFJ02IiHQkuM",
+	"95jhF3Juk4irOJG64yesNzmi7ZN+ctw+Tp+y9rNJj7b746PkOD1hTybfdcvS/uhJHTug9yOUvLZFDYZo",
+	"n/ae9XelErrYVE1qEs0zbkQFhIsdMQICPTA/KZTopfy6ILPFH3V/wmsw/zj0l3JCG6lB5owKZbH1qCIZ",
+	"ox9tAFYuNeACgq5n5bM5FxRg+lww0khogOH7sD09JmCu1m26MRJvSXzq01tfnf00env15tXbm9H5j2dX",
+	"10HKJWke9bvd7lCMV878aHXI+y2qS0lzwdEAjGfzuNuNyNAOcIBPIAcZNlrVjXhxv8goF+T6+sKwb/MJ",
+	"YzAxkYDoCzdgv7ue87lTMVKBJrmFXaDCGQpoqkidtulog8VrZouCIjGTGevUMgKrdtUkzeIvxMiKfIlu",
+	"rEVGk3LXs3Df10pkzeZw5A23LhUIuGCIP5X9chLFWpCkLGs8uaz5VVXEAZRVW6HsnAJ2G2B01ChnRkoX",
+	"Ehq9QHIxFDlTy0yDZwEHwFIv2bU0Upx1iNnK7iLNGcm40qAwGX2Okdho/jFhZmXgY66KGWqNXR84C4oC",
+	"w+UADOOr1wrDQGmeZY7hF+mp9uMRdh6LCwLFCPGoJGnGa0I2dviPq1a9dFj30ZuTvEkQVhC2PLZeTS2m",
+	"TFfo7IRJHfefRXCgLAvVd5KoGV0gJ5KCvZk0Br9s55n/XEpNL2y9vy13iw4t0/+AkOHoy0cTvUas++tb",
+	"VUVEt7EvsWlZByRjVUhvP2pfU7sCYd7un1PxU+PZ3EdW77QSPBh/nUjTWZHmUpTtQy6QPdt4qO0Jd5Cr",
+	"Zf/FTc4X5vi+5GoMut7urLpFGhBwQ9oCtaF+60oBDQCMPICFct090JyCPhw5A/PPg/HO5cf1erVKYnV/",
+	"0Dvad43qlGKkbiUdMpjers31nK5q/QzbMoTOa7N/wNaF9FBka5YwuzNlUltQ/dAkkM0q3atyIlIwRGOy",
+	"VWaxacwnT3cGre3IqonkfmC7FqG+2mltFQ5OonqY293WxR3keYcfOge726sU2+l0D+7fx0u2I6R4CGMs",
+	"E+qHXN7ZBj413KC0f/YMx311F8eueB8I7yLoRzUUZYS6aRPw/biuAR52KUKtzjY34fYCH6DglUQ//5d1",
+	"yHwBJ4zSVC/VnrO4xpu/ge+mTkZUXKt+LjtjgeFx8/nf9VFzq66XT6IX/cWcUUZH5DlLIB+8bGz1d5bX",
+	"VeaHX9g19sCp85DRb1BcTr3CzvUmVaXOltqiuBxKiq2zvpnljO6sF/+2yuFm2X2G7YasEVEUxz3MB1Mj",
+	"N76KbDTjdWP9HDn59dTmA3Xjr6WXBku/W+yX87g/L6MU09prpF01FflZnZSmH6cWS3ep6uJNrxgVFqgX",
+	"g7J2/9pvzyRW/FLh4HxrP9077jzZK8EUvMujGdcj8L7WbxdoMuoGktLVI1V1T2dS3i4XykaQuY7M/yjy",
+	"mDThv/8B8EpMtSKCneCZImPGxZRYn/V6iSG+1/X1w0YltVPtdvon0Tb3UW+vGpyCJJ9rTfjMy4RmmRop",
+	"+rFunX0arQ/ubYooullHqCjSAPeTGovDvL+cT1vvMNuQXFuxzIJdrTbsraPevvZMJQE3TM0tH4P1jbiB",
+	"jrWHm2VMM1slvjH8sj1nwpcm+eyJU+/9LTZlmExhY5x7J0HsSHiok8XeZbZ/nmHoTkOIbSFFu39/78I+",
+	"5FrOGWYZQId4my+0nh6EcFZriQwaHJBzmsy4YG2jH8AFhAqvwK1GJESFi4aiBGIXEd+hJSLV9hwR8Q2V",
+	"oqGYMz2T6chcolkm78zviRSTjCeYj1yErKDlsu9oBzgIgqugSso6W8OHHBoYoCFxTRj0Xx6KCjZiRNYg",
+	"WM0M6+C+oqEoA6ZHpJzKXQtsHqRtl7B7I+KNAJtwbf+CjKV8ucBn1WypNRfTIOUbNAZ0NIN/VRXhAhtH",
+	"ZCKFHc4zVrzBJYT7iZcGM2Hgtfep0ebT6Ecu3eaanlQjJ2vQ+uvAIvWuYsihvYOstFyKKewfMlvOqSgX",
+	"fNci9NdalXsmsPI0QtRUu3fCdigFt0a0vwflsO5IKbQZ83AiS6Ou44a1wA3/VVV4i8oSHtZH6nN1eUeh",
+	"LXr8X9/l/Ceo1dt215/sO/uL+8IOT2v7UBfyLTxWX8zVVGm4EAiMeBB65iBRbamJmskcg5IzmaXG4KAO",
+	"WDcN8wDMcIzWZc5c8c7aaa07sP46/qkXQY1tdR/P5xszJe2PURknETqqUetQLJ/284xRTFe1WmIEUOi3",
+	"qnN4GcsGpDCPI00dCKJRLdJtsaOj3qDb3z++h6A7e6Cd14rXzxWK22NuBRkQGchQAZQfxfQXI0F9pSEW",
+	"RVjiRH7jHBZRcxtxc/bYpv34xiawk0nOGGTiRmFr8RC17IA9WfYjdr/4btimbDlPg2VN6CiAzYw5ZXGo",
+	"f1XKnRrd3tPJkYWIpO3vkuP6zbUlHbyUnfP//+Ws/W/a/r3bftYZDdof/uhFvf7TT//tQZtj28K76v21",
+	"hTeqeFkE1gm85aJcKFubunbH9WwUbCR/+5OdBj30zIKhVF5TOyee1aLtTbjRnLALKRSxqFKW8JgLQ4Ga",
+	"vVZft77uO+NZxm33osKj5HJiEIh93dBdnHRLxOh3a/1JO/1Gi2cnZaIedx/wnmqOzYlRoc2r6wj9I1T0",
+	"ru8ZhQDdZbb7AxP/JmeX5Hua3GJfz5qkM6c3ODmPNcOrWsFuVHJeV7WMHSB4lhJ7izvRaHOWD+zHbqfX",
+	"6e48T16iu69GfpZ1lPGAhOs6UDKjOh6g/7Y5lnpGzt5eqlaEsT8VuYpLF5EMu3l7PMUBiX3LVHPh8X+P",
+	"I7SiMZvV9SulAutzS7rTDPHjoGCoVA1sf1mjdA1kxlfa/E97/S+y+ftHve4DX/SszO26/f6XPEb4hbot",
+	"81JOudiM1vogvLhQjJ4c74sft9lVeeVckkuRMaXW6rLMlrMV6i5oVHfmvny9VtVlAfOvo/Ir9oBstO4D",
+	"wA6/JsAfeivDRtCbi4aQFWB3ZsBmt12Z8Wnb6SHj4vaU0OyOrhT2UDTLR52Tzh3j+PrVzdvRu6uXcX3O",
+	"7oyqLbWBpVIm68l2eFk2qFU4v3EQE5lDJuaWUkCjkwEYrWJ6Q1PpOXvsXtyqH/ifgZi4/lVf+7ozk3Q7",
+	"GGFJ0Q+QCSvbpLI+7vv1p6TIZTnUjVDOIHmwD6Bpm+RMpWCFv5qkuVwsWNr6sj6CV0znPFE37F7X1SLL",
+	"udm5SyxMJOx+IRXEQwhugMjrGd1Ot3Ncm0H0ygj3SzGRNdHfsEXK+i4pDeaPTR6qfRxN65jtL4yJ+j//",
+	"j/9zWxxxf7fU1nYCvuQpnE8UTL52Hxqq1ScXora0t7OqoP8uYEn74rrhYDu+M9iuBxa3YklrNcpcFDUC",
+	"Q9NSZhBV3c8vAwUlNKvzWwMjx6/t96rKSd9+xM04MSy6N/191+vsnGbZzkVY86i5uW5elvMZ1ed45OtD",
+	"DjPJD3Fvureap2pRCIt2FpUSOsHvEbOj5Ego2ZqbXcd1/gmwGZL5ImvHHqMw8Fc0Q4dE6/PrTy1lg+1g",
+	"vt9JCuJ+eGiSn+3judmVar9dkLcom3QL6D6171Y4ny1FDZL3G8HWQ5MsDVZr4/5ZfxH+eGqrumycDoZJ",
+	"EvP5UnCo4mBhGWoB+wcyvshpLX9ushRJ/bmh+XQ5N4tYOxQnU/ZIJ9gQq+AiZfd1LQbdK4Keym6QO4vx",
+	"8aV1O2SN7azdsVYVvrtPzKYp1I4qskte/dLu0ZaYzt685Cszgw5s8G/LErazgsCorvquzS2PFDpjiikV",
+	"/auoMYegqHHKxO+UE27ugeNgQ6qVYwRPimQ1WjBBM0z227O2sN3fwz8xp/ejYqBBEfG6yiGY0S2gokdO",
+	"SFzUHMenmAMvFGoi4ISi2KddWxANn7u2G1i/XMxckYWLBcvJWC5Fxa3+yIEvk2ZYZXvz5j8vXl+3HjCI",
+	"jUH8m61V0OXPv7q4vj774eKa/Afp+TD//ggIuJ/CWunN3UcOPIZiC8qvrb88dXt0CljVNkGsNg9xL5Iu",
+	"AIMpYV9rK7vMlZF76T7EdW2wX+Azn6KGYnVK2Jm6Va60Fi3HCWJOMoopZOCSBGDJuxnLIe/KZlK5k73G",
+	"YHeTDFBD9prHtbmzvs56Y0cFG8dGyCi173fMM2/sI59T97xzPVHPQH15f2ug0K+lfJA9Uen5EzgHA1zj",
+	"xWixY7aHpum6AtrKtoOG4hZK3DYJwFQ4i0rBFbkV8k4U6ba3bFWns9dZpbuyY0omy7qKV9VrykM3ezci",
+	"GThZI1IojUTmxCqjownPNMsjC+xWnC1FeSXSvxE/Z7O2l8npIpdj9XB7tqDEvMgP2r2LrEG/SVtz71qH",
+	"ZPEj3rYYS3G7PyzXgMQp1XQQk4wLpjDleiazFEBNhyKuVb5igp8lzXijARS3sPh3KPAL5Jfnb15ffIj3",
+	"hEBZW0j7IdwYb2ldZyxt3WnrFsmqLjL2RmQrEpuHANDP57WWNxa8dGdVlfl186L4xOZ9Uo5RqD5SmLRs",
+	"M40xKzD1Jr6ggNF+9vaSNA094QutiIyXeihil5dsuzFh2U0cJifHpEmLHtCQXwqg1vjgUCQ5S5nQnGbo",
+	"+YwD9ESfy2rfW7kIeBBDgaNHg9f2ukhVkZJbVHvhBaMUy5QNRTNeT/aNIxLb3Fzzz1Lib2zBG3YaTcER",
+	"PSjPtiZcldP59qQObN1CqCYgYy1wGDDi/WqZKoZoJdHcg0qXG2j7ywuWw9oGl3x6ub/ChVpOJjzhhtG6",
+	"jkFFera/r4RjvdMQLpiXbQON1LLZvDuOiFO2tsNm1OX5u3OBL2sbhkU1N3oXQPXXRIJ90vVufu3aR9el",
+	"KW+e0YuNHo5dHnbn4wjTcmj797P2v7vtZyNIynlyXJeTY6nN9MYGD/+4fvOaXMPsvH3k/C3Y1B0jqVR5",
+	"46w8vXKI8FclReeK3gUmiBkL2u8bdvkmeJWN/RDL5AR37nanUU25i/vZTAxoYBPHVAB6c5dLDZJpXpYA",
+	"fwwbCderYWMwbLylOVfDxqf9WtROmR7dMapnbDcCvA1cFBPZTIp9kpH3NhutRN3SNbRGxdxatF7xJafs",
+	"I8vMKBE2l94y2F4xwirFYQTNYjBFDf+Mg3wpQ2QaZXG763Fz0T7NMkJJbO6MPQqBtWjrgZtK7syaSIsP",
+	"ooBj10zOjtS9/kB7/rCgxc5tcr4xTARHAGBlCXwA3DaoDy2osUubv0ouEMsTVOHIgS5DmDxblSBT4YJh",
+	"HTUUwCB5QKmm+SxeKN0ipJ5Bp0tJFEU7pQBA2iU2Dwu0BJrkGqE/FER0TpODYqiHuU2/VcR13dWKVl/d",
+	"yZJ3gqWj8arK4Iyu+vWiuTWuWD8QH+stB3iDyO/2WG+wvvURX2O2HOgfwN1S40dfJ3VmvrlTnfIEgMFs",
+	"nsZrOmdp4N84IN6yOaKyl3R+eMzEKog1D1RnV3HCrXEykOhm75JmbFSSEb4gBvQ/RO1b5kaxWerFUrub",
+	"cOmMnWr1HouJ4nZQnaZeJl3wmvVBvTC2UfihAYn/GAIhh41o2MCr+E/QmYaNT7GRjDhnkrIJmORcfxnF",
+	"rLpQ1rAN6OX+sjP68JlW77V1TlY99IbOx0Rh4IIpbx1WYtcF39/C5+uQTq1n7ngzUy87KWtU1fIy2y5O",
+	"o2W9/Xhtxk6x/ALcI7abO9yOAXQM08Y2fBQ74MjY+kQ6jf1g8wMn5NYDvptReePkTzrBXqf5QuN2+lE1",
+	"kQ50v15jD5P6gNhuWliz+07Vc+GKMiykYHFEYrrU0vzXfSdG1OA/hvBWMDXcp4BDFH8MPA8ZdDqdT5/i",
+	"8llx0zMfQgeBbATT+VCnNe0me1W8BGfp3SZTpCZmWBfzkfOF3noL9ODbckctSqe7P6oZSOWVG1fy7eVz",
+	"mSxd8cj+mARngtjnyVGnS1L7EtIEBGnXS2ftm0U3DMW0heGs67t8tyXl9anhrb3+041FUJQIdrcpD7rG",
+	"9LllYpPVY+w4BzaEKb65GTnk9lZKqk56/QNRquDD0e5OFCWifV4y+0Ny1/dOAy/jodbUCtl+M1quNSi5",
+	"o1wr8ElSgvUOvgWabbzmgbIegtRaasuDgOgIALutbHl3Cad/y7gcx/2mrcwQiUPVVlSeTTTkinPArEqo",
+	"IEKSTIoplOQRP6EN1ZVPvgCA7EnaT3rjLm0/mzxl7eP0u6T9dPyEtk8mx+zI/rZPFrhv0WeJX+MPMxsI",
+	"0JUQaci30oTN8EWa1W0d1WivE7mppVjNw396P7J9VIagtVhp5JUVqiVNVGAel9Ltgy1cOWWVo1vLhQKj",
+	"fE1mubp1b/+ckrlMboteV+CSA0mmNBVpmwvE5rLV4EW/cRjHdJmX0+OnufzNqCoLJsAnbyz02XI65WI6",
+	"oQnExmVSn9flxr2p/q9oX1qjnYdgXm5qjxSh2M/Umh/Yv5VwQXJGM8zP0jmdTHhStNQFDf+EzLlYaqZI",
+	"s9vp9FqlzI3NwGPm2VEyY8ltxS10EFstd50uT9QWzbmpInheLsfb0PPKmtjhTWDW6iexbpZNc4oYNLaE",
+	"dimKPQF/QihsA3wCEGN9HZfQQn+yzHBWQavjOy5SeQcopgssGbT+xjtJUpbwOc3UKTEkCBH7PWjJuMzw",
+	"nj3rPH1YUSCOIyRHb9aIGv1j87/fmYkfddPd9kbgwfJVoJYqlX1UaUBtvx+2893KBvA4OedXTbay0PnK",
+	"kNSfG6AxJRN+z9IDgWIrZ7jGR+bu+E+2uta1Z9kM6pZZ7PxiTLaHJeRPuFzo4KSbJzKu9CkRzG2ZW7aq",
+	"gwCTmQsr18tN8yqjwy8hiTuXFjKXWt0hyFDxMHfH/Wel7bUx2yr8+ghwdrbAPpibAfaKlcpfkRNrYt8F",
+	"uFadTfrI/mnGBfjgbqQ9bNe8oVOfo45rTWKXgjSPu72IHHf7xgo+7h61IGNUmVU1tKYwobacTPYjpRvF",
+	"TjLijZiC4j6xgaTunQ8np4MDHMEZRimytd+4UUUB5DjBVFnL1dw+DEBS8WVlFO3tS7Uh96h2jOW92ajd",
+	"qsHSr9F/Gw/yJ718FMc5o7dsQ/8M2/qb2JsGJE4yqSCpxUM5TjJ514qgHbSIMSPO7z6uiLrliwVL7cnF",
+	"NE2jB2M7LWWenNFsMrKPU6JzTrMiv4OuwCfbKtX/wSCsigPVj/YFlaJ3d9u6gWne1P5Ic0iOMa/8Hmd4",
+	"7h6xf7/BD9i/fqTZBK58+BQ1NvOuDe3QS5QxT0dEoR8ctTQg1Rqe18ajZ5TAvYMmaxy/DmLYhiceFESy",
+	"ESK3m7w+AqPcuS3V5mb3m/O+rZbjaapAZhpacsixeojM3ECcDXrD9pmpdwVoYQG4mWV7NJkp+spUgqFW",
+	"la5pEQapOn576RygLrkFmYd+PeRutoKe/DxF6FsfANivZTJ+e59Kmw914KGYpgapRc6OWZfhzZPuUatj",
+	"vvFPV0JdpgBkTG0DvbXV8EaXquLLnuwhVOeUC4s+VGDenOx+TjFE8xwtdRLqpYAtQN7dnJdZU3G5Vnwp",
+	"ptXGDjCA6A33RGTOU8GnM21etdFfAh87yF9SjyDtiQw+MwjjQceSdzfnZayk3slBItEC9eLShosQkmKN",
+	"yHVHr6Y502efOb/jSvuoBihJVVo6nxw48w8PO0cInV3gknKFzoLlgjSP+89ap6XanKGIr5jOV23wwsUW",
+	"WxT7c3FBZq7yxOK9GH6Ba0Cabq8NBSx4GXzV5diug7Da9L9N2KmWvIZYIZDXvlhuSPWTrqHsWp+tz157",
+	"QO8dgepSF41EEhVInWjoGpUxkXPmrRdnQpTPSH/n7gi/vsfmODMWEDpZbLs17D4Cr7GJzYC88EgRY9A4",
+	"FWu8TKdMD0UzDiGDMaTPymLFmoTa9nw0z9TiDWOqMC6J5abVjbycj5XZozL3tlPZtWHdFgVHW9aWHVwx",
+	"mnLBlKqrC2fJrdocUqoJam8zzVO2YCJlIllFZNiQt8OGQ2XFsgFzVtC7ZROzU6rpmCoWNnw8JVcs5cq2",
+	"Xb26eH55PXp39RI0ZaZb5r9C6oHDTebaXAH702IQMuyBD2AuGRnT5NasMVQTeBPGVpIPhQWygp79Zgw0",
+	"Xa2dWzdKs7VuG3XBcCY+8lwKD+5mlynwU6KBny6TjTXk8O26FK61PW/uK3+zjtNfsSlXmuV/OVilL4qF",
+	"dEgveTeFrVE8S66Xcnph9nVNut2C12sdZ28vS+gECbYTz+VyOiPNuATLA0BoEGbHy/bS4yJCrOKSQYdF",
+	"Ftago7x87v2Pa3TfrA57HRw14dAb6TpGOURlNERbhYoMZ8ke5M9WjqOwO3O1xlOXChl0bXtmqoiFpvwB",
+	"UgDb5+Z6ILh52jolGZtgW91KmwuuiPPlONw90LHmXCljrkHPjDK57U972Mwv5XTKUhjPj/DW4MIrfEtw",
+	"5Xv7rU9RfcpC4RZ+Uqde7Rmm7B0WpgT3bX11UKFrQTlQIT7JVBYAvVIQhf7yvcpNHgY6fctWI+8irDrY",
+	"eDKrCbpgiMibVVSg0zYqe2bLant3n+hFOTBShvdbv1va1uu7wFzxEASN2tfSVbYqTuWgyhZ3KGhHjiyn",
+	"6yjLabXa0cbS9nU5bsyGLyH7B3vpjgbLtBTQob8A17OaGk/DdXNKXOtBHQF2zqSoW/bvrq8qiRpGB9w3",
+	"YVrria6Npt3wOXMJoahAw6LXLI4ROaU5A6Dq7i37gEZ3uzHzFcs3LnYpq2ROUxZy+qD3VmJ78Lj7zWZI",
+	"oeeMLS3O5R3qbkY6SbGac1XtAfrQsPph3TARbDhEHjaKQkEGuxdKSeEVsodsrGAMJR4cSHS/DyuRN7eN",
+	"or3Sz3aAtBfa0Nva1LrdTdcO7kbaOSR+sbd7t6rW7axnKfol7WpwVmHNtXpMpWcZdH4ZBNIntiIybkUu",
+	"/m8VMipWQ+GTxWEr2HJmxyBBs2nGiTFsssyYllHYb9/X0TZdLS4arhCyRmdDs1o324IU0HEub1kRUByK",
+	"gPmQZgnM0Dk7XPEUzsb7NoyOZ0cH1Z4wDIfCGLpCKmCFQU29f+O6fSuXmm1uMIf9lrYGt6hdEYwoH9/f",
+	"m9mf3N+jdlN2Snxx0YrYHHYswMXdLZ8lZ8sqwVG31iO3v3haa91Z5WXBgbEUrzsr1wDlfAWd/GuwswVf",
+	"LNiGunnXFmZd0ORZOa0v5439Wo/is5H/bu2IsdPHeoH/VxtP3ShueG2mlI/lmPUIbZgJVUZIj2lmzp05",
+	"WWpO83qMtBuXWVttzGgO3GhD3u2P1/2TJ+Qf72+gPA6qDhSJz2xRP6QiDMj3jOYsJ8Nlt3uUwIvgnyzu",
+	"bMuI5GIfTyJyIftM6aQ8fXK8YbdDC7Rq8v0YBrk7FaZEj9LLSkOvW72vnJd+cNZ5/RjrcD29j+ivhNbc",
+	"IQiKMhR7wTWHGB5ruMefBWO8DZh4MxbxJupvEWFfEU+7Vlw8fbohfpP/OTmrhdJcyVKt37v/MqRdXZhb",
+	"N3o7txcr1PehRKAiIe/MFmvWFDS0IoDepmooqC05gEgQ10ELSy1dxjahgsRnz19dvh5dvDq7fHkdE5qm",
+	"OVMKN+lBzs2DSyLM0bFdXODnmPy2hNiFw2lofZlSiboVes/GKPq/WNjJATlte9p/9QW6MB8SiZeToAfF",
+	"KYnxy7GNX2F13XoLxrhTmrX7fg3/W9lOAeY2wsSUGzNeLrMwA2FA4qXIGU1m8G7SFHIoEikEJowNMD/L",
+	"O0QE03cyv3WxF/tSGyVpRUMRjzOZ3EKSUnAD2gyq8jJ38CLCOtMOeFrHUg9FMqNZxoSx4SB8ZrQQJaUg",
+	"qWTYOHjGskUrQMsxw/aoz2IozPVTQm0D0DldETNq88SYpiPn5Y3BNYcLgimoABMA5uNQAO2SnEL0yX04",
+	"Z4mcCq5YxSoJaGh0I6QBGOYwQNCXig/X6kp+RTdae4DgM2aJhZ6kxCfUl/aRBS8ody/zBRClWB9GwIU0",
+	"I1tmoGEHO60RNVwz0O0jvrJPr3FG4AL1bAQZBNT5mleA0yXn8zlLI8RbQLiFRGYZXTjHS122hvvyfs31",
+	"QiOhrsWeV8krKG6wEZCmz5fJrfn/H2RB2ch1tjY3rPd+5qK9yKVR8vC+EhoIvNr1Sq5vIbiWgO5s1g97",
+	"N9ixM4vsmhSkW+epgP6YLHOuV4ChY3MVQZk1anhtXQXqsFY6wMRtHwlqVHm0+ilZsFxBW7Ozt5eYEhtP",
+	"f293Op0Y2s0y5xtXBWyaanXIBbQTJzSxJWKQMWt0OgwcQYgXvBJDYR17QbMet4dJ87h71CIyj2yZ2S1b",
+	"Rb47MLzjo7yFjO+hmFFlLQB4rtfqkDOMwC+YcLjyIbobdHFXbCji+/YtW7VVIhcsNm/GdgrNsEPR9q5E",
+	"rvHu6Za2RK2IMKOgHnePiKBzMNSMPEass6GAz5+WhufU19L4mnMq6NQ8bqjeIoIBBM5QhOvZIdUF5gpb",
+	"5zpnEJDI0dKuzVBAGxLoNIxVPsBfDWVRn4GoidWHYH+Ei0VFOhSu6Q2dUm4R8+Akg6qMxpXfvTOtFwiA",
+	"hk0nNmswry5uri7PrxEVt9zEykKYcatsWbDXHd/8BEnk2IOiDuTOdow6u0RP3ZRqdkdXA+gtq8wxIVxE",
+	"ZGq0PZtM5Jx56EMDUoAhjPaX9SuZUdt3Wfgvow+eXRY5mZ2hGIqLOhyxmYWEUkaWAK4EaCTN+AK9gANC",
+	"ERvO49YYsWp9hBHg24UdwzFKxwWJzT8KNP248FrH1keVKTkUdLFgNFcuubvc+q/aexmPeNj2CPrbdIai",
+	"0mAQNiVAWq4FcZqUvHt3+fzjdy2jFlivZeWzgd9TAYpfs9cu6+SAHHTW/jeh7d9Jt/2MtMmIdMggbkE3",
+	"8lu2MAo75PHnOcvQrOTpgLBkJtEHGP/UPi9+hO+a6WUQqgVtPw4eNnRz0SelAfXULlwx7c5Q1Dd/Rw3M",
+	"5nyBkkPTVJF4CTnkAHcI2SzgYb3ZgipnQ2Px4489o9bRKeabUx633H6yHzebxKN/q5kRmVwozWgaQdU/",
+	"3IbF/XZfQdk/ggFEQ8R1g38BSmLj06cY9vBZAQDIUr/Z6S3b7hcK/SrWPWRbItmm9SioyvkTdKlnj0F2",
+	"4bcvhWZm/flH5ovccWWBc4Dua0vfnXKbEqpJ/DiViYpP0b9d3KMVyyZ4A1BxwTsrOs/sivhrv4Ip0KTQ",
+	"KztnznU7FMfd4yLRwJ6HfCmcwfD8zfn16OL12fcvL57/D3BixK1TEj82xyrlOTMiVMuhsMODKcY/Xpw9",
+	"jwkPoqFSmGciEj/GhHr4J+QHwb/g2Qh4/YRnTCGPgmxIO9FHCgrTcK0Agi7+4eIGPtIErmM1bmg4BOdc",
+	"tRDX0wkqCjzplGDPf7voTsnX5Lh7ghIh4wmzaIqYRd94dXljHZ7IotXgMdAVdaCOzKeP7UPqsbm38AH7",
+	"doo/WMZ69vYy6E44aGBbw082WWbBG4PGUafbOYLcHz0DTemx+Z8p25BBbFR1uliAL2DKSDN+f/H96N2l",
+	"W7PYqCRkvCIWuLrVIZeOykPRjB9TZUTTY9CZHIJwe0aVUaEhOwShTDF5EGlnRmbksOKpUVDMTnfbzRxp",
+	"YMzexAFkewofdNSmityxLBvgVoZhGw0KJoxchi4WboUspx7n8k6xvGWEBQgYs28nRrWyOgpOCbL1kBJc",
+	"kRiSVdrnUuhcZgMiZBu04hijUjjLocAtF/P5fAliKD4twPanv2PJixkgcnPl47yGP3MNW/49HJYy6e1x",
+	"wbTb4qyQcFvDyYd1sEfgqNu3pSTGOMNJG5ZgzUULkYosG9+J2U64z2vPK9FSmkFYuD5DuY4/pO6iP1Bm",
+	"4SKv3WmLIIpHw6t/lynsbX0lpc3mBgkL27Xf7VY7o7B7/Xim5+AYLICfthlW0BwWNKFdO94oVPbAm5eW",
+	"VrwWSsZugUFBXcgttUq8YHe2KynVdtN/5ArreIqhrxtJFhivfW0tnfZbmfGkxlh94fhbEUqzdh03+iw3",
+	"Ro4xB06JkISLzKhD+DzCcq2yCtKAPdhtlSfkkREGj07tA+VL5snSFT6fBn8TwJs+JdZZU7pzIkX5App2",
+	"eElIwcw9OZ2zNhUJM5qF8tfHVLH2MufFjTKftym4g+z7tpLWEPeo218n5A+y9jBV9sNLie74euZZFsBu",
+	"OxW0hVMZIgHZUOb24R7jCajb3/6kPP6eps4DDI8c737ktdQv5FKk8ED/2e4HgiR688zJPuMC/UTQzPkz",
+	"Gyfdo91PBeVRJYO/MfjlQ9RQrm01EN1r0pNcCsyuAKyHKSQiAsU/mHeUbVQqaLbSPFEbpeELqCFTPncD",
+	"ajzjlK5UTN7dnJMUcm+wzsWCk6UR9JNZautdQZ3DKcOZnKKgQKUXfO54dJ193SFnZnBowIMgaFvQ73gA",
+	"bS6DjHPq0+0XLOcyrXY4SSFORArWa4EUZvQjI7+zXKrWwNizmovEiB/QIMHmi0opGyoybwHrnVFhxw5W",
+	"9XhlG14Bw8cXoLCmqyhoWYaLat4CrNKsFJJ2QGK4MppxPQJJEEdkZrS2x6QJ//0PcBlgKSgkDcCMynms",
+	"dxQ1A/QhugGQppxMoqJOwc7GPI+ZrcbgscKOFJUKAIw6UvQjoIEFq1con+YV3nWG/jJYJ8CzUvEgfCIt",
+	"KIxk8nAJbtF8Pj5xVopaZFwb4t7NrAvPApgPCFq4anR8fx+DOuE+ZR53zg4PI4O9J9ZSXCJSpMNE/pUn",
+	"9/cxLrRUrGS8W4eWN9tdmk6zsLcFEKWUF2MR5VWrQ85dBkxAmZwRwcBt1iGGrcAlpCzycrRm3QMxaXb9",
+	"uudGZpsXAIqXpf1iBAS2zUV7XUtvX6wN3X7c6/Ch8WoESmF1yew6NI/BIZGSk/v7Fpw5za25bxesPr+F",
+	"NOtSR+1Ai4S1GPeCKhA13CBOSWxT2Yw9a1Mg4VTDAhnLsIUP56VMHiyzAOuIdUjQtxvIHZyfSn9uGJhj",
+	"QYYYUJijoKOQIOkyd+473LN4f9hcyVDd8SQ0YMWqzI4iR7LSY8bIyh2oNXIY7HNivQkOGnzlNod1Mgh5",
+	"R5ouGdI8u1jmU5ZWXp7mcmHMitYGZfPMS4AyYvsvG1subeL6pNkzS/SsW06//C5qcAFlb+jStuafeUNJ",
+	"RfE9gL4LOtM865Y7N62lPnzYqSfTxSKz2QOPf7VBw6C4x21/RCy0uWK9MKfLZV4VkXLMpoKUHMy0+RQF",
+	"zx6HD5vtFj5qfi09+QGwkooFg3FUrvT6ALpbSuY/DhviDJ49MUOoPPbd+lMnpadOnkL400hW+CxKL2Qh",
+	"+FX6cWobbWAZYb9rQyCFsHJzrBtgnUCBLPqCIP3jrhl6+dPP1r/cO+48qfl2t9M/qZ9m/beP+qXVOOoh",
+	"BVYKej654w/7EdALjqPGctEYHPWihjnTo0TOscrryaeoYeRfdcrl7H/o8Q+Z/9ClH1vzQ5/9426/DzH8",
+	"6rg9E8cdiakfNfkexSyePg1yM/ZLyDCzRkmNqV6ldT8JUXuMlDVk7h71j0rXT+z17tOeS/nDe81sC3Ha",
+	"GByVjs53vXKqO1AI0tSBQk+OoVB1P3u24F0bjFqrYXUaD7Ufensp6b6VDT60h2b/QuZjnqZM/NeyOsoB",
+	"xl8+fCqZIZDmFlnFISL2JJRU+wqAmRUCzkrBhKkPUSOIfsHeN5drjJdlinXntYYLhlQsliU8wJXOKZjR",
+	"TtKiNJS5LUGQLgdIDUXTBv0QnnCS0WlUxL3wzwUCafq4WYFfCKqgh8CLyDSnzsjJ2UdrPKtCf3bjeKTI",
+	"+cvLwDc4FPB9JEWKhdOYsR9Bj8tCs8CMCKMlU2jA3CFvqVJDEQfp67FFq4Ibg7x8LSGw5VLzT22o1efm",
+	"owGHKG7Gmq/YZ2tqxUuu9Bkszg6d4q0ZieK/szUUijqVwcEf1OgMAFzhlIaT7i6tIapzW6xRCgvG2Ecu",
+	"l6rGjfH6+WWjfqC2WCAcaZBW9eR4PR/gs9UYYxJDPocV4zAr3JgjvxEbkfkNsAYSmsusIlHgNxQirhyq",
+	"fUKfjNvHyXdp+yl7Nml3aW/cT47SY3YyKVePlOsMe4Nu39YZpkxTngUosPiFPQFGi/RLC/NTBhRdk4s2",
+	"sfP46GFgCYiNWQ/iWWB27iljo2ApYBIj4AOldXAnv0R+VKg2Ebf7rAArCYh7R8ukcpTolymB7/bzrNsH",
+	"4Uz32ghm+5YqgeBs7C/GDat4iz2QaxEGgGG5FlHmZpLJ6d9C/U8R6jchzctC5+GS20rMx3/w9NPjJMAX",
+	"l3X4j2eG9Rn5WpG4GNXqd/tB4zUU0QhvRVI2l1AeAbky5svgCnOQjeZHKVqYDRDCWWO8qw6YGOGYEdYQ",
+	"Rg0AFE2ECaRuXAkVJZxmyLmJXEUX165swTz4bCgg/ncH+YrEI3dZKG1MeUpkbsuTykdglyC20O3nDr53",
+	"qzCGGF+JwI8UqVb77su2BcA26FkhFH2BZL3Lf1eC+GdLyAKCvPgXX2OZZcjxTTKtDCn+2dIyQOsOYcE3",
+	"IXofIj8r4nJPAO06fOw6UOwSBvaXkZm+uXAttbq9svgrOoF6N4RLhnUKA5tMGNq39r6eUQ83j3n/wdZo",
+	"JwBVCXkp62L76aDXHxwf/9tiMo3Ae9YYHO1v7567bWcP9AarF/d3BA7CwAhxRo+rpcbCTq6/hSA94Ngi",
+	"aNbEy9YCL+tnuSxhxnNlpz4glKR8MmE5M/MEPj5fKs+0iUVRO1Q/3HuhXJfO+uXx3bAxw58Ukql2NtAG",
+	"UrHso3dkHBrV7D57EM0NtTIOvZgcyW+CYbnMW6pJHaMamNk4oQm5od+S5jhkiCNlkCEVngyb8Gon1Plf",
+	"SX0795VHmGXk2nWUBf3DNbkSCGm9H4YmszowUoyRcK2qGLqQ3uuqAodiA1Ys1xYhFhJPtcVzGa8s9HYT",
+	"8zExf3woBDhloNYJAOekYK0g3rWOX1wahHnJUCRSZhZpDFknBTg5830sS72bMVE8VwKNHgoP77wOMF15",
+	"hVECuXK9DlC1hXRxh172SFk83IEHznO+JfsNZXPK3BOQ55mzoVAzKGaD7PsQ0hlSjQEHqtzbnotkP3dP",
+	"Baz2c5W1YFv9EiAwF4DF6J23UheBfn+poqajilmHZb6OidRHzQohhLoheLj3O5RxvMuBnTKO9jEGY8Kx",
+	"2LfUDQbfZD/d+8xPn4Atjho3xK3MUAr6WTjokD4biLfvgEu0wjdWx1uh9rHT3upn0A1mEDTogDZf+0mC",
+	"yl7cJBL2xEf+22XwEJeBJ+kjx9aRRSHqliqBejPsvj9/uBQKi5hrhdB5mMpTTc/P5LSwsc1A6n3rQ+Gd",
+	"6xGRC0TLhD7D8D+YAvRIRfDvAGgMGhQzAHFJ5Jw9UuiaJw/xzDu8y3XYHOuZv5J3mOhwl3OtmTAbekx1",
+	"MmPKgakPBdxvHR5y4nOi5nQFKumYQY8KlpIV03tx/6sC/GOri+ENVmQhAG9YXfogwKY613tROb6/ayGq",
+	"HWZean6wBsRdC85SN6KwhcpB7Gv3yGxaD3YBMXurPCiHvVM3qgJdar9BVfHn1of2XzqW8+om6b/+9efe",
+	"618v+69+Pbt79dz8v+y+mj4oxHMSQPB9OQ9WycVeTSz5xSKTFmCgBfbnLx9qESWfPdnuk3JIkSEGpJX9",
+	"NrAQwC52y6kPkPPgsQ0D+KYKmgmkRmxKtTkodONQ+SwsUpBjE+QbQKJBFe1uE8TdwTkVnw48TQ5WbY+w",
+	"RyCr/g58/GlaTCln+cuEPmySzQY95czmH6DyidnF4KpcD/BHCMPrrWjwbhordSk0upCC3gOHaBxDEaoc",
+	"RndZSwggh+cDvIN576MfwHyhoajGLgco4rQZTDOhipkjyoTihs9VoB4rrtwaxu3+rOXbNYjWf5qk6/85",
+	"ku7n91ezf/7wr+Of3/fuxj+8W/7cf6b/qjJu02CL9LivFiQ4CWIE64GPPztG0OsfIFzgMJrjto9scQlP",
+	"fwuVP0WoeP6OqrtZ3UfGGKKf44OF4wCxdHCdGWuvDkEPEtCgXCYOjkTsE/Vzppe5UL6axReCIbsaCuBk",
+	"rYjEbkvb+lR3muJTV9TuwdaVpqswfb0zFM99hF7TW6YIHj0j16RI2KBcqFJULqDBOBTsHkpJplgBoIx5",
+	"rABgwyXTCSIFlOfii5yLE+ExzKiHwobw7bh9pkAp0kKe12YSnL1+c/PjxZVPJzAEmNNbSDKAMkd73daW",
+	"Qvk7znAQYutzRfrdvi0vXctrwEKKtRCWjVjg5uGC9I/JTC5zqDguV8dvTLKIW0UdrBSMKC0z5pIjSJKz",
+	"lAnNaYZNp7E0hWQyucU0RfMnerSFzMmcm6EhDImxLnjCQrAzcO3jGE5rshxJM7bIG3ZVIDnqf0N8lxhB",
+	"ThQRstxZnJTSOsvJEZimuH92xLtFSjUD4MM9UiMKeLhqTsQh7oovnxMB5+R7ib1D9he0JanY73YfIl4M",
+	"o/lUBjMyU/j02akah0p10J12C/V+968m1Q8m+iZvdjmoH/ZP/xSZsTw0V2ZXhoxNVSzlw2xPX/w72yXM",
+	"dtnTJYjyYZ+0DyfVVCHWVDn6C/HuOcjekshSgGdwR7nF7yrnxEFX2oIRnxrxNitkFvqK/+JK5OGJE0/3",
+	"0DpxHjcWRNA81ttjZG/pKpM0vZHypdk2+NzJPmRQy8VC5pqlr1jK6Y2RCf8rJSzYgg0RCNy1UgzY22Ex",
+	"xoOUZ48htDn1FBFI4MhbZddhoQFIHEtuVQkh7ZRQcpdLMfVem6HAvz2mrHkLDSDULOOeYt24RfuCFIEA",
+	"eR8u3sn8Fsrh3/p3WRcvRHxsZzmoQfXiAEFhzH/hMqLNDoYC3x2/fPPD5evRq7OfRi/OLl++u7q4jknz",
+	"pFW8GBDxc3lXlMuiJzcaCuwCtcyRs+AD6BsqGnZEqJYbu8N+G5tIcT0bCkzIsFPBbh7QqdMopq6otBUF",
+	"wIFoDdiki2qfRmRZVlelGqtqoWy8R2wROnTPt7aXGf1QuGFn4PGCVl0RWS4A6ffEpoKoDjkLC5QRMnEi",
+	"DbNXqHPCXE8NBwWEHktWS9LR+8vXz9+8H11fnL95/dwQuHh1K0BS8mvpRTh42MyMOuSduBXQYx2dY2a9",
+	"fY/RYoPQFbBxSwaPFqTNFnB5KcXJImBLIQAdtCG3vQzdksyoAg6vMqltg7zxUq0QICh+e3Z9/f7N1fPR",
+	"j2fXP47en13ejF6ZyfWJsv0pClvnpHtkka/CJQswftwJy8zaN+GvNsRVgdj4OoRxodjSj4nUWINGpclp",
+	"olsD39cWHtuIvTUU8dm7mx9HZy9fvnmPKMwjWK3/YTTX2OUNcUGKdn2A7mTrrhSS21FQCgs0AePsEG/f",
+	"wxYEkAkaHH0EvgP4RgtxZHW3MmijIAW8PkAUwOaOC5T52HUfrfW2Akt7oGlQ4I2/ERk8V7Dmi8qykGbQ",
+	"4LDViBofabZkAWD5enVOpRVg5d1YxV40+9v5vvBt27sJfto/yxbo57WTr2DelDsrNNjqH7PxDwl/w/9x",
+	"+e73y95rfqkuxdVJcn755PJ28dO/zv/xrMNW//g9fX/J3/DLu59/zbLX/Z9//3n1j2edpJ+J8fxFN/3p",
+	"H1m5E4FvhBC0PXDgmHsTAxE6azRO7FtHuPhMpe/grNRlqAcWmamXCOaBDJIA8JnfR98i6/R9oQWEo7EQ",
+	"u1Xx3/lfUt00Gt6fp3Kar+2LmPQS8FyB3wCkaxk5N9QmjZL6oU5tNNTfqDdegRdLWYlaYvA2ROOzwNWS",
+	"pUZoT2heuC2HImXQl9aM0EKqWSkojFATOkj+8DCjVmcaWOUmhIo87vZI7M4ILZA6uVHYsBtA6EDtEKTQ",
+	"UEDmdgDjZrGG31YwolElUWxBoQNv4UlURs9LyS1jC1BguZieWhBncLc6RMyLlxc3F96Dad4IjkujJNyg",
+	"rVpeowiz52vAqo+7R62IZPyWOVpCopnrNScAWiUohNggQxERvsLpj9eX2jJCudSndctdWuBAl/07sfBw",
+	"29DsSaMqA5nvZixnu0+qY7xtgLPeUmRoIRv73b5XlWXuSzSsvoeQzFw5aybymMd0zrClAVoywPen0rY4",
+	"L1R6PJDOC+915Jx9ZHBWrFelQ97jQWSoxTeNrRT/h6bTmKgFyzLE5sT+8y2Hry6kHgonWiLCNUZHKLb+",
+	"KDRJ89qZXCKKk7uwVKxD7AYYisBaJM0Y9eSrs5uL0cvLV5c3catKI460KUhVd6qs7HLm6xWsyGf4sDeq",
+	"mXv71cKRHKTy1UAnXk627xTXIQYWgysC/dCVMdoerkIdP0iFElKPJuDkKvQnVMBLvZZCbdyOfbzCnW2Y",
+	"vZxM0Nz37UIGZVANH06cm/uAz7uuTGZDp+Ttu+9fXp6bv1unRWsvUX4LfLjoyROAmdnwUSLnc4Dn5oJ9",
+	"wxIja2kiKrmQSKdm0YfKFXwppludv72Lfwow5ivYq6QsA+AAHio4dlepQ4A99AV6uJcNiqDVDLAqHCq/",
+	"h8LxBsWnwigVHifRvZNjD1z77ETm3m8v81uFnTUGgbzBGTdt+ZNDmrYvQ9d9y2Z3UXLc7W6pIv9ibLvc",
+	"iquBemWt1e57XDVe/XB58u+bdP6q/0q/6v98//N1t/vz7y+ylzfZ7esf3uk3P/zc//nmH/zV+1dH/37+",
+	"rvfy14uj17++u399c3n36vlZ5+i3fvu7u7N9/u+B4sNSaT/xcbyhVahfZsNS9SmgB+albQO8JZNiynJ0",
+	"CAey4xAXD9Y6Vpww9mLgebESw0JljuyaB3IDBoWMHzZvUEh56itAcYnlQ/nzp6JnbGm8N3S+AOvGiAS0",
+	"rG1xp22adPA00KZATcn1S4O6CHDljRkTCPpqv9P6clP8MkLI+xDnNJtIrG7VZSq5st0KtaxjAhJ4CPdt",
+	"gzt/6xl/6xl/6xk79IxraAtkGIDfxzazy/ZePETxyNmUK227sdaqGtCiENadQ9nufG4RYDN5x/J2QpXD",
+	"e6CCcJw5lqtxw7xSOadcgH/IQslyNEXOrs8vL0lzsRQrc4JbgCoPCkbscKL+n//LWVmxDcLhL/ei3Wb3",
+	"5rd2sqT29xzdVdYCOiXUfhpdMQ4AYWi9UpfPXxdqCDnDhyxs71Lw35ZGm5nSPM2MMJQTYuYJs5QT8xZr",
+	"HrtabpnQDOq9B3b0/9ELjcTYfesZBIv8REq3YICsgM5A/cn2chKpwwlCM5mroXDdhfRqwVLSFDKfI9Fb",
+	"rodGIeBr+olCSOgK1h/1L9tWaO49YAhP9L4S3kJmYHbEUASsoAU+ABsxXO+ju4YIklBBMgmV5mQMSX4a",
+	"QdCFzG38q/D3NY+7RzZwN1oK1902biGDtZCBVp31TX2bNW184NFVbGSp8MTEAkQYSaVj6phh603MBoAW",
+	"W1STuZwzoTvk/Vr/X5sVaKcIpYeQ9WkTTjGqX27RG9toJ6Q8lSPuLibKFRmbLVAAwHsA/jmby3w1wBik",
+	"9UBuCaWSvSOpcGI3hlJrvC2Wj3wFD8sBgbf9a6JwuAe5YXpfajrVRtU2q8/mcj1j302OkvbRpGeEe4+1",
+	"n6XHrP108oT2x73ku/TkZD0lcO+J75PWZ2w+m1D3cGfRw9SALwcec1Z4x4rgBcoxp4kiw/1G2tWW8TVt",
+	"NwFIs3A8ymVuQEtlED4tl1LxtwJ1eEzuHAVM4UPdrSqh6NiiKIHc1NWG2CCWrGYGuACBwDUrPV7ZBlyV",
+	"D5mJMZHGrQ55ycUtqiY/vjo7b6O/JkKZYAsnfJbIo9AJLFJrgVknjfWtQ5vL0c3NS8P3j8kMxhB0F0vZ",
+	"fCHNCRyU7VO0RiFGR30Eo2sBiC0usYspQBe50PmCbcw0AGXnBTwWECLC5po6zHwfisK3pbw/O5VMDeoc",
+	"XGDXVcJzQwFQyw4Ksejn2oQu/gVkoteqvG/q2amZrWtvFpqLLVvcEaoOZIfmAGgO2BrPTD1UjnCVXPdY",
+	"AQ2oUdvAfNoUoK3zoUBBbi+2gsdQQJdIbfSlrmMZLdulDZZwkcuPDDrT2i60Ln40lvcY5TQ/Jb4jSZFK",
+	"gB3KZpJhFwyUnxbDx1EDp1d2YSg5Z9BHB9WbNc0h6Kf/WXlEVhz+UYtHRcLFKQ5IMpMSOs/xwBgPXTkV",
+	"7+FW5eMb+Q+LLPn6yQfrE87s24x1b7kZ7IqvmR21v46G5TLfXEXz5l/Bvf52yv7tlP3bKfu3U/bLO2W/",
+	"MJRnwLzWcDEHAf5oxa+57sSppNl8m5WoaFzGaMbuXdiTw8/WuR/Xpvy33Xag4ztQ56whH9jGhft7P8d3",
+	"ycjabNS9An9mkEOJXH7NvemzmcKKmKGoyWaKyJGZAaREBU2dgcHJRdBgsn351pbBF+0I9Mw2Va73wZm5",
+	"/CsYWmOfVKIbl0FWlyb0Z9bK/S1d/pYuD5IuP5uzVGYJdQz3GxJ127D+lgOfm6prM69qGfNWSZDM6La8",
+	"emxfb0GK5wsNJWNTW/AulTnhHKIwyYxycPh5JFLD+idU6XhAfsjlb6ckHtOMioSl9kpE3iyYgE/kEflx",
+	"OZ1yMX1BE3ZKYjWnuY4HQxHegg8FN7YikktNESnEJ8aLlEwopuyOaXI7FBZYBeC1PLAkMikE5cDKRYf8",
+	"3CEvaJZB+7QZXSyYgDyvbOW8aIUDDyyNU4/sHxnbgfJsmTMCvANc2IB956BHhG19GxP2kQmsSXsjIODq",
+	"ZRxALdiWx2jlquXcZ645vFwokuNqKHI2wcBYUYknZACgCS3+WRrC2g2wQewdhcdpMrOmDzoVzU+uAtR+",
+	"807mt2TMplSQpu2tDi3/7WwjUEjMvAwx9VJFBMoSbIls5DBpjSiASgIbFByKW7ZqdcgbCAzWjLlpRDFS",
+	"EJ5laSuch4VfUxFQk3Bb6pFxJjTJGP3I1IZFI9JW+t7NZOYCfrAaZxq79r46+2l0/ub1+burq4vXN6Or",
+	"i3++u7i+uR69vbgavbu+uCJNq7eQXrdV7l09FAh5DiA64PMdSz0zO1RFdjZoewqpI5IvhQuOnvp9OoQF",
+	"KlWU9J+RGDpBWqrG63HJAem5xsi2LtKhBoDLWumiEXhQDIojGhBbkRlgELUqdaWUXINobF8bAl+YHayG",
+	"Ap/vkB+xYb0Pc8dzpqnd6GQqMTNfESWNQqKKFTEH1FrsIBcG4DiP46GARwfEvGcooLU/+WMYSLBhYzBs",
+	"/M///f8eNqJhA9Al4YrhOnDJbSi4Os3lb3C1jEcJv9UhUsK90ADVfAcdWGZkOI5h40eWZXLYCC9hn2i8",
+	"NoAanDbN+Edm/rZzSQGb2M9lwgVXs1HOqJIChqK0XOAwFZ2yYWPwx7AM4jkEFM/hOsLosDHof/pkSecW",
+	"946NR4rRPJm5BcaWx5rahaFpqkg8bBQ3DhsxaYI7ZCiEHOVMLTNzxpaFcAoBAbAcIh42lFzmCTPD+OWP",
+	"YUNznTGcSJ4NG58+xKeWCcbBi+Ko/G1PiZgoulLkbrYizSUyKXN/NBTjTCa34NNBTcqMZUzTkZOip0Qx",
+	"RuL3bHwNr3yBPCpuwZaH9ghF6a/b6eYjwhzLliXLHfj/zTrZzgBD8Y/rN6/bTBglLCUICtQhZyQOVzom",
+	"tmMtppR6hJjeCVFEToZC8YwBPNaNlw0oK5A0wS6JgSWXLqPowAqv+I8han+4T2XKho1PcVGJ7ZnpBOy3",
+	"OU/bLq2hGZvbB/bzo7CBegu+WUl3MVOZLTWIWezHYDiMYc3TnCauQzdoxYzm2QrzqP1X7KOAaR+fglqN",
+	"BHWFdMCcIo+a4rsk2AhbCwABkFS2pBsoBnaNPVgYCaT5KuBrYXvmEU9jB9MDgTfNxZIp4NKlCkFb5R50",
+	"9G7Gw4Zgd7AlUVPAbhZr+UAh1TELRq2UZnOrOkVoEVGFbb3dV4NvPVIQ6TIc0fckp4pMuCbx+Y9nN6Mf",
+	"L69v3lz9DAAS5z+eXV37AvrELg913cwhlWdGs0krKiwxHMip4cz4+hj79MANY+Zx5DDjyWbyIPc3M4xK",
+	"iqBLZsLfQVIbXTDyNIiGwrFaAqw2Kkon0whR+OA1lnG0sKYRUuROEegM350sNVEzmWvStLJ9KgUrPgRN",
+	"1xfm7BYpdhZ8wPBTo5AMG4Y/BzvdLCdAYwB6Rp7zjyw1+8yNsNTb3teJ4dsLsdqkpQWEJiS2u7y1EW/Z",
+	"QrdOCTeCElW6pcWU31dvA71SIQqE2ThmByP7KAlYtx6hQkMSmucrw2ErZ2HYiI3WxSBorQuQW3DdhPcO",
+	"Clgi0BhnPAt1Ka7cIhlqWGzAZ5WjN16qVYxuAg+ci1QwOnbr1DACDXpnEr7b7LgOObNMwQLYl6jtIvDH",
+	"3eNoKNg9TXS2wlD5nCuIakrBgiS1NY7g1pGDGmM2TsA/zs/Of7wYXbw++/7lxXOLV2GFrudNsGUhCxGR",
+	"W6wMGgpQHEgTgS0AwcVwVi7IFUu54/ZXF88vr8GlEGHHGAQgxhw2xwZbmLWGo7m5eemBTYxEhp0CWXKG",
+	"ocCTOCOzf4dCzejCdntAhmVOqG/hs26zIb6iOat42ANGBMLMn+dmhbXNuCHfKiJ3bEysGiG85oB32eQ6",
+	"RecLxHlcIIOlwmgadwHNr8/fvL34H2bJK/po5LEpIQWBp1hWnRWyJFSZfb9nXAyP/FIcMsPzIzwyQ+hZ",
+	"BK0pcYoaVfpFZgSOT0aCw6YKhZ1r4iCkzXEK7Tjc6FAYbc6tHaE9uj+1fwCfV/vcjC0mM1CejWyecW20",
+	"IrODY7Nn4vFqQZWKW9Y7aTM/YJKu+7evRY9QOdAHcger5cYd/5fRRQUovbEHpjTauYLkVMsGPW1PSQzz",
+	"aJ9LoXOZGQOzDb/EQ+FxcczzhmBjQCr1b5jkTM3smNZeZFhvG26OLcAODsawr2xVfx7xJA9sMi/oCGCb",
+	"YlQiEAKF3bdehDWjNe2067w3xS2PYeh25I0Hw0Vi72ZYknKo96y8fLBB19dmwrPMNVxBboRrVAoFwwWX",
+	"dYnHszFovDdvBDnAFeH6/xvA/KP986m4UB6Yt2rt2PzRM7YYcJ3w8/6DF/eLzPCg6+sLwxsd2AJoyOAA",
+	"gwlvpQLwDct+MCMI2Ur4vTm99x0Q+idPoobjarYRk12V7cOJGjmMBTtmYssp96B5IMPab6sSLpZq5piF",
+	"loQ6VAnUjc2bf7y5eeuXKHg9VYpjSwSzg1zPBOc7awTLdSYg7epFzkQyW1usqIE82nVuzBkmfCVcMeI/",
+	"Yj6s2Rz2/jJnjUG3890BgXhzTL5mdoo7Br491heleMn6BqRXuXAQmHu2wXDrYztfrPfW2L/7BbXtctc7",
+	"h/Se1DTyOHSRFtkKjpRm9/ox0KldnOUA0n8fn8s+xPnWTpk/xeHS+wSfbxyyFOA3u0bSbwqWoFxqRA3U",
+	"C+DwlFWGTV+yDzz+CW/Ge+Ez/8WRQs8D5f1LoIYeEnwD+hs7ppJ7VTHgC+0Tu6Cj6WKFTU0q1pqZtNb6",
+	"dd+XD4ixoDAxGUxJjgbUg3PNsI1GebZSouui7B/REm1eN6T6edYELH0cEPLKet1ut/JmRHaRSjuwwdaA",
+	"pAzUPcPOXWeYb5Np5gzTxCW3+KWxFXHhXNDnVrWJByQwfO2CtcBOLFxOd3KZYex+KGIbk/jXxdX12c3l",
+	"m9dFNCIGdxtSGTyd3zqieoiqK0WyzHN7d81+A3tqvYkdyZcC+tVYY6xm44XxkvBsBTvZfrp4a5PaCFCv",
+	"WzhGWg/skgULPAIfMAiLqFHq4BuknSIWqDNMb9kKfERBFK1meu720YZ5nl0Wb6y86vMnAwqIRXoPZ/I8",
+	"CF9CDHG5qBk6/D5i9wljaWnM4ePBz5YfnXQfNnTIhR2cdA9UbW+kfEXFyvVb3JrgUAnb2qmTZlyeahxZ",
+	"54+5wRX1wuwwdFcuNHRuZkAftTFrrl0mDdVDMeepABjfdzfnrchhym7ZR4YX1W4cP7JgnaG+132eOsd9",
+	"GQkYNQ7wzRiRhR5acBdpd86KyGgzrnwy47fsjiuGjM+f80A4qKHYGYyt8oSaD1UDpS00+wMFK7ihDm8G",
+	"iaAlYLa7uLKyrUTCpnEohpsTmZPy2kdFapTdKH4hSWkdOyWFcq0z1afPyELpPwwF1KnnrsmlO65GgSeu",
+	"A3E5x6CwuiGEJiXJjIQp+u2jRfRlGhJ+mSSlglva/IdwWblWLJuQZlwmhj02GBCz6hhu5glmY1p9YM7T",
+	"NMMmUERI0a64TMyOrQvIWVlu04cOQL0t2lH+UUthZ/OC9WzX9VNUujfoBx08ob0SXbp5hnk5E5qw8G5Y",
+	"5JFRMaCJCrTGLAkvNQriwaHwyjISCDAHTBDe+hW3iesKq4KUrI1b53UQt0lAYXNRMVvHaszPMVXgV0vl",
+	"ncC0wZMHJn26BQiNhWKbml8BH/NblfXW7W6S8hTxDZzD1jZV0pWRy6XuHJb6ds0A4T8IS7p+is5HHqbc",
+	"oEOxyIiD/Le17gVwtZQmFxomG9tJ3gRh5LItE6FKmbOECQhSQaMcG+lqBlFbG76cQ40iBGlCE9Bmsmm5",
+	"OIVok6Bz5nHnW9D+oNy1cgCmQ6VrIaS2hU0oJ3abYuaRecPmFpQYTiPxb1DNijWb5blCUpViBDJAoPmJ",
+	"iyHNZJZaDQUykeXEfKaJ/lxICTYq0GooEqrYKXkrlZ7m7PqfL8lkmWVtaEmJwaWIXP/zJdeMvLi5Pmlt",
+	"aoJ5Xlq1PZpOLVyryYj0AC6k2yXNfhdNajo2Sk25A+b/y967LLeNbGvCr5LBMzAVAdKkbmVTseP8tKSy",
+	"5W3L3pJcVziIJJAkUQIT3EhAMu3QM/yzHpxJd49O9KyHPe7zJucFuh+hI9damUiQhERJVtlV5UFFWcQt",
+	"ryvX5Vvf2ly7CqUtPNn9nIUndXtRE4EgMaRftO9UXxKKNd1Yi/NHwG1rkx+mAeeYwoY4y1g4FJjyjCG1",
+	"qS37knSlUswridVQr66MT1VdCdFbNfneJTEXtnpd1cuF0kqmCpHojrZ4a2cz3G5tR09E6+moy1ubw61w",
+	"O9oRu6PvOlr26EHT05rFUPriFYwB+Iqjug9tb/a6W7/A+blQs/Nj+uH448+bx7+923n98fVHLKXdv3z1",
+	"27P4ePruwy+/HU/Wl+rujtE7aLWAdyslr5Z367NmuF/8VuvyPmzNsQIsHO3MeVpUoRzKPfUqv9ccf14d",
+	"86bBSzOtYM4XTqgSFXUuxEzZswXXyR74ywCcFBPtR5WiSF8OLEJhCbFRgjm4LwPYSIHngEZIC9CSA7gM",
+	"miXlgInklXLpSQfwLySXAGaGZ1asUPxXBRcBVJD/yzNwAiqKkiauiGN9NGKBo5m+dp33bglzBt5QJzeq",
+	"Z3E16OLTx3qORU2WQ9cgrtx9dS9WARiSpUh0ZdIBOWmImQpV9QHXSDu9trU1vPzyY3gbcD7od5YzSIHP",
+	"8t238eY47X1IyqOv4aygD91pbGqr3Tn3eLjx/0gy/mtI0PqC8Y7P4hwx6Z+lY+5ambZKIfiW4nX38/0U",
+	"g2yVYb3tkV5n0dpq1rjcls/8A/h9JV56YREDDWaSMMcbptq+XBfHyWphnCtOOmzV0kl3E/UzPkZHeLWh",
+	"fySRdp+Y+Z9kT+BM3nNTeKudOW9uXOpLy8cDAnGVo6j2fMnZojuG0icRrmfyECyBlWPhz7hSIvLlkrOm",
+	"ueyTga9o/dWgukqXC2A8XST/oyWYPlsLpe9LgPYiVB+5QxfR+XAi3IS49yWybi0A728pHny5jnx4LvIF",
+	"4XCjBwiOXzt65KDUw+uVJsG1HqGd23uENj+3RygdlV14QO/Q+wcpPH4PZbkG1vnjJA4n4GLCEkF5yp6J",
+	"5D/+x/RfGzfWze6aNmx3qwBQj9Y5qHvo014AhZ7pD3Z3DrEaJiBi32b8P/6ds4iz7+NxIeKMl41p39yY",
+	"bduYzTWQh3cK8S9iUFd18zOBGreXQI1b3aslBxdWN7+rGbR9RzPoDCT0OsYQFRg2++6bNvHH1SZOBI/u",
+	"rUvceMIsZPzFUdUhvqaoAxE+4/mklOCxwfWU7gx36Y/SbAq7pCjgzhXSfMbzcHJNqR2K6IzWMAOa5rR0",
+	"XWyrPWhs2YG20WYnQvIpZpwKLNQGQbGlcJMloI9Vfq0eYTLV7mBnQFs+i0fNdYihDPPYgQjFdHibKrFu",
+	"S97CnD0I9v6BXFlL/X4wKb6e/FYUSI3+MvL6W4WSL3C2QKz+s7lvRkJE2jS8hrvHlE9HiDJZa0jQh4mj",
+	"QakhUp5l8FOL5r11dBAAj4l9gRkEj/GEqmkG+kEANL08fXNsPlHCBN33w22oNT5SleTEDVbMgFAivZTk",
+	"k+HSl5jHxRPDqEAZf5UzB8kIKN3TYgBDLtlQ+DLTMqWnTdWCyvlri9ZlYy7RxET9WUn/lqkvy3xs8xnK",
+	"ct72DO64zU6QgsgmiVaAgL6EJNKQJkPwLIkRjwsEEi50J0mh0sVlFue5gJNtqKW7Pv+aCJuY8GREeMwN",
+	"ZIuxbAl5OcsigncQguSfhSgEg1DVpalySppqOX7KwERhhFzzHgYTLzGufGn4W2KTov1MTGLQgfXGZ5So",
+	"lkEBTjMusHw49mSJ5sEigaCEv+0fUM6ORa7H2iDlIeAFib+Vmjbd5dIuuodBv/UL462PrNN6ylpswNqs",
+	"F0CuNxG7Akn4SvTIaTGcxvn3ZpPd47Sn1dvoNfYTwXF3EIm2pzshzwERgUMFSMuHdfGbPj1o1t56fb5O",
+	"wej2Opu/fIZxuV63wK/ceuzq9Apa79ywUNyzVv9XoUR8Uxy+sOLAKfyXjgjTUcp5F9JhFYKbdYdzMV8T",
+	"w6jvXHBqs+GczTIxij/AttZajWeJPOOMwVdVWXhjvkd5+PqwAoK+fCKmSiQXQrXZsRDRUq359kowX//t",
+	"0d91w+8rnLD3a8K6kChcwT3oiQLRszV6yrthV7S+G25GrW3xREud3WHLiJ0dvjtseI2Eq3xQqKVv7J51",
+	"nvS6m71t+IZxEPMZph/j6DZ6jfHH1k/DrfO3T//5CvyyemBLzCo4G1d2Yfes87TXWdUFfc9uq9PV3XTv",
+	"gU49DZ8Mv+O7o9aO2I5a2+HWsPWEb45aXdGJzLWlTuGgUBfSmWIRV5NhyrNooSf/uHwiTnbynys9weoA",
+	"76/ery2CcRXUQdOWFu+3sv93BJKBqDGcmo6YgT/f12LDEHukGCdM0GI9mgU4GNVsRnrhOKeqzPq+ZjD+",
+	"2EIg2PYWe3fyqqX4SDgKXo9tbbKMyyidsuE8FwrZnyag5gN3FXAsEQNGKpN5bxmcZvh/hlRW6vRFv7W5",
+	"s4sqsC+TVOXQ6pCDA2oo6AOg2O9RMR2tCYOGYwoqpUhQ0scCPFApGt1MOOr6RiCu4QmCoS8nIhOLQhD8",
+	"Xh7SPpGqTmwXVD0ywG0UlESUwa8+yAa/8T4ANvncM2Q+RD7lMXNMIPmVJevZYwHsRUo4w/I7yLNNbYCf",
+	"FAykW3nHEkJh+4CAK04SWzxxw7NZa74kUeQ5hYgo68t53vAKttnz+EJY+Bwegb4MjDyL5SDicxVQRUEr",
+	"5YI961gkbhQ6eSxQ3jSkzWC5Yjo1NhcPzcjmzYkwzaIyh4cXUQxmWpv1fbka4td/ezT4++HPLhIGCzh2",
+	"K4i+NtOnmS95JtiUSz4WpojpwjqAwFGSjmNJ1YmQ6v1czGGZItETZ4ng59RwWq3TWOp2ZaIeJIjS9HMX",
+	"HerTYKIMtlt+aVGxrQ7TU+iiBRdmt9Hb6tQeL8vnyJXXMITGFbCiVplAqjhkUqipbBgaHS0U6OOV8keV",
+	"w/kWgEMc2i8NNbyf/nIu5lU1ZLr5Q/7dycd+NzzYFt/vjl88iV92zl9tTo+307e7/zx5os7uo9Dcamhx",
+	"BdfG6HB/gLSGoyAF6K+FbODO/hIG2v321pndSDB8jCu960dQRY8SC/Gp5ZTrkVVWSlgiuNRItIdcmjMM",
+	"BJZl53e+d2c+CVhKnyqM5ZGwAo+0gzUbbam+jaAD8Wm1lT30o2FklkrYVUTqF61O5FTGNSedV8mCuwSG",
+	"0OXBYU2kN7/hvNggT6ZdCc4SAZ8tnvM4ne2vFhzrFD5egYolxetrRsXWqAHfcLD3NU9M3dIl22LZSlnw",
+	"eayNciWFsVfS2EHtALNDU+mVRIzGje1hxiTy8SuzObc73Tonx8o4s17WVim7EUpwLuaAIGBN29CEsoDA",
+	"xgLtNpVVgNq6h/+DIAxuBufiGPz5XKd/mjimlbzGIVnvJXD231Ssu/Gs/6ZSHHoxFbqSc6rtW2PYerY9",
+	"HnFsED8rlsdFtg48GKlgb5t9T7vHl+vtc1XZyfhq81W06JaFwGKcDx0QoIqml3TKmUpJ6pEv84yPRnHI",
+	"RvG4yITaKNUxMDszMU0vRATm+hycLUymdsggiRpMP1YqjNZ4db4tZJ7FQjE+1PayU33YQ8pqLClEAUxI",
+	"8QpwDiNzI0WOy9rLcYQV96FKsC3KbMxWW4UKiMepApCZYtYMbDm5jT2sgUFWDhAj68a0wO8A9jDxrgef",
+	"roI267PLLJXj8gPAe+9L5N+li/gYhqNwUTh1MSB0q4VVCJlnRTQWeduXWNT6Jqt8+Tiy1jl4kpasc0rs",
+	"ccYO5gqrNMuUFTJK63MeXot7Ge0wklr3XzbcabquGfZKAp4+pUxx4JpXLcx8hQh2zcLCt1C+cXz6+O1b",
+	"md/1mSJ7JAPKOtt6Ik1JOuqmytOZgko5sRzfsSIt4dBWmHz0EfA2lWsc82TBZNBrCsAdtyr5at7UQ28X",
+	"DdBdjTw1lzn/sNz6YRrNTaz+5emb41s18Yhi9QgxyaE4HOt6LEyTYirZZs+UaS2dw+zR1SOWpKmeCbSN",
+	"xThGrrh0xNLhb3qh6Skk1eRrsAfXmFnrKzXjaQvcumGOWyw38sGeYSHsqs/MFIqHNQ9fpjOfs4UTYMVs",
+	"Fq6CtTyV+iIytxOryd2Ncq8Bkv3tSiH0Y+VEWL+d+8QJaGcDagGThPpiq+U4paLM7kFk14TbVhiS9t18",
+	"TsYpUS+DHM/Fug6blU9+fY6koUDaPn0M9/54XiRaCTWOpCUFpf0N0vFFsxbBeCo19qhSviMG0csgZcxW",
+	"byR5+74uZfFshfnUA9Aj6HCepQbWS4M0PPgRAXmmngvaC+4FtVxb1BbvrLwATjFfWmHU5GuplPCcVvc3",
+	"qHxdnkZ8/sgUi+GKBc8PS5IQ+DWAQ1HVkGA8FznpyJ8fAt+p4it0Xxq9Bo/4/0ePtsN0aq4MsB5n6S+Z",
+	"cDUo9V78zcDoRzu8I1qbo13R2g63h62nfOe71k7YHW0On0ZPRLfb8BqxGlBcgEjxLQdrhSN1ymMJquTW",
+	"DoyCyAd5PBWDIg/1t3Tr2buz/QZdVMsYkk7ZR6RP7e6sL71eixvxGcbs+co9PX8SofOzI21WyZQbUWNT",
+	"8Vh80FK5Fjr2RgrU0qM0LKAIHpw8lapECMCIQ0FOCOt48CUujF7FqGqi18OVBpbktpLFgRSci8QDrFlP",
+	"u+dV0nzTDDhsoWxANjdITkTL5w4e2rOldKzysAyI82WzFvOmxSWko5ZYFFsgRw/JBoFgFjDhVrrxBKsS",
+	"QtEpotyxfiM0GwjkMONZjkDvNtuvus7AQ8Uj4o+bU4KzShfyEyB3S45FxKIiM/OHiwDQ2WqSXjIs0cpz",
+	"Q0QH4ScoeoizCm9AP5RdF7FiwyJOoGrWVEzTbN5DRqPdbfY6fuYkMPsS+OScD9ssru5Wm93VObPqyDiE",
+	"93+GU8PsqW8HyMoDhM/iwZ8GhAl8tg9NGFib186BeqFIInYEVU9jSZnRpnxRxOcPm+ROrDQ5JbFDesvc",
+	"lJzk5wLT7jefsALytvvJiE/5V5vqjuwW+vB8uLz33e5S3vvmNgTH7pPk/h62CdhMK+kjd2jZlXljv/7x",
+	"8jRuARFCEYwi/UZNVB+oC8V29nGFtw5iNUtVjE8tJUYX4zFknHE2ihOBYZg8ZYpTorI98CDhrhqG5XnO",
+	"w4m+ugdP64f/5jfGWOMHJ7P9G1QpWsUGb6OqV181hOmbO+mv5U7qbt0JFDRDV9EgT9MBVAmoooMWmEyR",
+	"SHqKdf25dLRGrSx6zhVI9ES90e5F4B+yzHoqnRoug6nJWgE1c8xj+SVxRTUdrtAsL/TRl7aTWj1v4rhQ",
+	"rWrq17Lq3WbokPIljMUCb3mKtSVxfPSnhnMsBYwFll23zDKlXGAqEf1JjOjD1aYsMlqhKTtPCyBbAu2L",
+	"ZmOlD69qWrtR1BraXax2KMVl6etvPlnOfN0g6yuciPCcWurbMkdQOBtjO8qUknVNp1ipQkTaFBzxjDW5",
+	"0nILcoe1lYq1/m2tVSrdSoEIE+520jsACMBUPJaAofcl5gvgdzENWAmltAFvyj1f7y70pesvLAdiLtCF",
+	"ClapyO0KhZYH1HlrNQW3Nxx9uRzWX4G5R5XXkajphcjaDAJR5SSYdihGzl8XhVAFINgoc6G3mwHPA6iB",
+	"yotAc1VNDVs5Fm/L8Nc9ytHCq6onJb6+JrK/OOQ3Rfi9hhSX7t151imG21Fq+AQyIVAAwsDBtkXoZ6VN",
+	"3yNRsFkW6Qhpqq23eUXI8rbfvU0BKWf4HzLfGtcwmhONXkPMX06Gz8P4Tfzy6N3Ho+5xfKSO5MlOuH+0",
+	"e3Q+++mH/ZdP22L+8mP041H8Jj66/Pm3JDne/Pnjz/OXT9vhZiKH0+870U8vE8f4jmWj92R3G3jg9HcG",
+	"pIeiuFz/0MNg84pDD4cr2iO85SVtSUueQEIjibCa6x0RFrQuX//eQIvF/fB5ABd5mp5OyCXrEGi7R4Q+",
+	"k9IRG6YFloNcv8nuxughXmso2IoT58vVYKxEvS2JU1bt9AOAI8zSRIjEcE6HJFUYNxQfJDS/cnjE4qH0",
+	"54ZJhCvafEe4xC2tQVwNFazGA2WqfEMY/OVzJHCtAcLA2dfWCNEPVS0QSBO+lhQCVaE81pq/xSJbeiTQ",
+	"iC/d2mcyvcQkY0QH+JJLpzAlqbX6dY+U3hsxFjg2/WVNzgpYdqBeg9nhyzDOwiLO2TDTmndWIQFKZ0LW",
+	"VoJ6jf27r6JlhunXT41yZigEUx2xfxRxeG7zz5XHxmmKSVgq1m9j/yxEFkOuKexscm1TGOJ7rnL2n//2",
+	"31c4u6+8G7/9XH+KeJj0QKuZEKjC/LPgiV4/9FG6Jyo//Ix+Yf/5b//l//yv///m71MIqdqAZ1o40Leg",
+	"z+gG/8CwKiBCLqEFasozp9+n+k/2f//rv/+36pedQoS3cALDpF9HFQGL+Rv+4HcRSXa8GccMhpBLNouB",
+	"XOuWxfhsvHKlrDLFetH3CtAB1sTiuLkt0wuRTg9JyDHUqYywkuQwgdOP6rMS+5p+Fc+ZjX1u1CCP/gEN",
+	"vK+w+R2isevuJOzQTWEUBGtBoqke9W8b63fbWE4kyxahdvYV/n3zxjIhz2vwPULm2VwreuVR3tTngsdK",
+	"Ge0xpxasx4jbz5eIsWmzPlSgHGfaOmPTVMZ5Cq8baiufhxPEFo6LTETlV2AH+vLtyZsfjg4OTwb7Lw73",
+	"/z44Oj47PPmh/2pwerj/5vjg1GiiFR7HMNXiQKaUruXLJrqt8TQPNvbAXQgNgJ5B0YILnrAJn80gvyvM",
+	"UqUYTxJfmjww1WYBjlfAYtXzpS9bLChmxKCCZRnglaoITflnfcozIdNiPPGI+4YnSE9h8r1ixSaCJ/lk",
+	"vgdvjMQ445GIgp7TSnT9eYtf0vq4StJL1IykLxmz43Vw+Pykf3B4MHjVPzs83v958PoU9HkbK1l99+HJ",
+	"yZuTwUn/7NBWGKAZeaSYqTGsp1j3RL+i0pnUgKCgkTtsGssiF4raTx1ML6U7aPllahaD6aYxO2B1aXVx",
+	"QQ1EfJTE9xWyXD5BT0+7JQag68AFGvScZYbeXvgq+JLbejqDYqZFbADVqyeCqQnPUJ8qwEQbFYlpKPQz",
+	"uIxllF5CyfSZyEIhc182dXciEcZTnqgNj8kiSQxQqlK2bmhy9VB7jrXdGE5E5EtiSlEesm4qtq8vtPaJ",
+	"NVvxuao5h05xP6+RSYxdZdiDuhIReLUSjCYuFX3UbE+08SuLqZY4Xf0H/vSdVi+3OpGWP5+5gsSvn9Da",
+	"hjL2jV6HwD4Q+dAnXHn+bZ91N3s7nd7m7i8ACcqFDOeDqWr0uk82VyFKLPoD8Aw4PI3e06dtfTsNBHZa",
+	"K8SVVrQ7m2s05LvFhmxvdjtebfVt2x4jD9xWfdfeualRiy1CHJX7ffyltqB3OSDO/nIagY9XG/H+ttW2",
+	"X4Dku05lt+XAH5GYXMRtuHtj+Qh7kV6aEjyCZcIiGYeCtpvHRHvcZn5jVgyTOPTYlH9o8bH421bHb7Qf",
+	"BIjxh9FDKmoHTpUWh3BkO5XaHcWDFk3F1XAphi0kHatVNE7hslDsoAjP9X/PU6zk+eLs9SsmZDRLY5nr",
+	"4zRJgL6Nh+dUWyAlFoRc+NLcuFGhmQsTwfVxpYokVz2WiSiGsFQSy3PFCnmZ6VM/8hiPIBsiYlGBMkgo",
+	"k3bdZn0TA83MygGxn6XgvAPGtB8Pnw1OD/sn+y8G+/39F4eDs7NST2kGCDbr4dMBJj6wOELHbwIVQY2z",
+	"knwF5gSSoizZZOmrEVVMSagTIQ2SOUxi/QqubDIkpWkkYpS32fc8TorMEHZCPVcaGt01XwLMWD/l9Ob4",
+	"8Hn/7OiHhQ4ZWq3dzkYl9VnlaTY1RSP0ia7bASdLCXwGcmhEKchxLAVGROEUPtRXqKZtmEpVTKkMnc3S",
+	"H9ms+KoCDInpvoS0boqzgqcJCqWbSTPHrQyTIhKRqXueiVEhIxHRUGKwH9pADYTsctbc6WyxAK8MinLn",
+	"BBtt9gNP4ohg1CCKqTaedaeWvdJtIypCVAJKYj4IYQKKuuQliBUz2O7c/R3he6Trig95xlkhV6fH/CiG",
+	"uMnWUQ5gskz9q51dl2WbgN5ZPJ1C1rMLcJvycKKHKhE8Mz6fmvLe9Zwibg2qnV0ok2X+7j5ARSps28q2",
+	"07aAMVIyns205Gq8XrgRnJhsFIsEos8qL6I5ePizPB7FYcwTMC+SJB4LGYp2u+1Uxlh6WYv9GJ/HMxHF",
+	"2pwrskQfy3k+U73Hj4VsX5qL7TQbP9Z/PaZXDGzD4RAGUaMHKsz4rHKaky67ftDArpwTGo86Lmy87LGh",
+	"5Q5mzVmqVDxM5pjr9cdwENwiZGgdU06unyOPwCEF+uRigA2uD8QHtBOdIJL7uHO54hq6A9QW/D87HYAi",
+	"8HwB13GWpmzK5bwsqEDsQtomgdNkRQ/0awYJaShl+4G9Gn52m38nuLbIs/kA5E2j1928HQ4jP0vT11wa",
+	"OkZ1beTLPUJiZWaNNYPqLAXEJhjoG6i0YQBdDfAsD050k1t93eTAsqAalyLP2TSOZDye5Ozd2f4elDia",
+	"kARB2S+iDbJ97chDFXOW0wzZLCHFmoE7A7ZtzqgFTmGOSstQeyZfpqNKOzetUtHCVEaKulU6XDAENETO",
+	"mTwXEWtq7aE6dIYTNofDRY/z6kHZWKlwl2URr+6rCt9ibw+TFC2nyu4u9VNk/FE4WZTYBTrrEGO/SSLk",
+	"WGys2DrL6oOzgX4sNYFcTGdpxjO9Op2bDa2xq52QBqMQ/mcbVJY7wVAYh37art0VYrAa43143H/26nBQ",
+	"6o1/g1jRKiy14HmRiYED5l7R/c+B9s4pvlw3iVEcIe7PaIVQtfX3mbPab9t5Mq2/a+8LCXo2Bu4qgKFU",
+	"q9ZShIQ3ceyu36fvJWAey8REbrfdZj8wqMQqN7UHRHVBaotSaEVvxJrB4jIONozjEh/QBqnbW5ro5ir7",
+	"oSypoGW4Hoig58vAGYrAYwFtXP1PWhuB/mQw5NHACL8ABPvtKo3T/KEh4przaDJcE0iI0rA+fnB6ycdj",
+	"kbF3R8RGqre0Aaw3g8fpTEg+iyHpRRvEILQiS8Loy2EseTYHn+7+wbHHkFo9HY2SWIo28xt9o/L5DYDi",
+	"OqTrBAOCY5q7Lly/cQaVhaBCUgPqBgGkNmBWgVRlad2hvlWJZLSHVqFBTWM+LtGED7P0Es3RJA15AtVg",
+	"oIwyxhEykaQ8Um0Dn9eD9jiwnggFCSOsudXpbrTZj3COH7zZPx2gRD1AORrA+BEkGEnpRnFChnwl9wjb",
+	"a5bbdmcb7OoTgBKbSmDQhgDJV7GOR3opmUmCOqWV03qbJnE4J2cDpFunl4rhHCuPqXyeAL37FNKq0R41",
+	"csVVI9MsHsfSl6lM5nsVODi1EpPDSzw0WPzoUcBvGnPZl8GLw/5BUILSkSsiIP58QwVvaJM8RmT7ERXQ",
+	"9qWe10d1o/dIQUACgdc1bvYDvehvtDxz8SF/PMmn4JVcs95QnNTSKJgGIkZQ96Emg21h8laDe2gMZnBL",
+	"1Ywnv05LZSF7pO22R3s04/iTXlz6Jz33lV/i6dj5G5LsentmQVTuHGV8KloQVYMsdvOZIVeiVWSx/WGU",
+	"ZtMWx2MKf3uY1Lg/LblnRc7D24kSof/2qLqkHLEPQv29le+PP3GlRH51LVqMFpSWIngJdpYREOVJ8Eix",
+	"YSGjRDjXfdmUsykLFN7VKuJWFCttVl0IGaWZiLCi/iyW+vS9EJmKU7lh9m6c+TKJQ6HHos2eoSxW4OYH",
+	"px+mMo0QqztJi6zN+tLIH0jhjBVUIDS8ctZBVl8vjqRAXw/MOi41my5a3WtOj3FU2r+p1VS8nL5U7zkz",
+	"oTg9Zfga+Feo9D9rPlT+TPe9Oto/PD49bHiN4zdnR/uHNY+26b52/iFfjvNpdUG3pnXBM918WFR2uPQ/",
+	"Xp42vOov+6eVn2jBvDt6Bp98ufriwkOvcBG4Px2neRyKa95snnm/jjMRRLoeqNtKdA8f/Y1fcFwZd33D",
+	"LOFUIeDeB4pekvcIpsGKroTSqkt7KZ622+l8E953F959HHGKfixrA6vlN8ZMayV3v1SiYGK5MpAPCGuB",
+	"Qq7Yi7OztxAosfGbPC3QYPClPub1ud1mt1PMWFMrxb409UNRFSNcAoatM3DGsTivE8EYk7w38I7SOuGd",
+	"8hfWP2LPeHguZOQ6zgmko+1jPH8avcZFp91td9b3pVN760PdIZGt8SS+wIynu6y8a1bRq/hCSP0RGGHX",
+	"1JurXExp1UyFVsLrDTtIi2V4Fxvxqbb4yRR6m6VTkU9EoTBjWXwwdAoM6eIpSndy2D94fQj09ciWpE2f",
+	"iZDs9eHZydH+6eDszd8Pj9E3SomSEMvAvCQltFkXQ4QvMEYgzG+PPUP7zy86na2w8jb4SQT6VO/i8X8Z",
+	"K7GxB1V/owLVTDpgqQA+WHuFTPSQmXf1Dw5OoDa9KlFKvsxTxpkSWhPIkZZfSIc+iqrSVBmNOtuUKsrS",
+	"zJcmn4lIxpdTRbV9yjLrYfdls//u7AWAtQavjl4fnUHtiddHx+/ODjcA2WaCwUjjR5xLce4ZdB2NKRlq",
+	"3N5JRY83n5Jb2fUfU/US8NlCU7XihNFU18+LQQDwCkPtYBPhfcWHIsE4OqRriaiHQwj+o4RDviuyaWX8",
+	"kmktSNuPiCGOI1VL/odLdr0z3B6j5Xn1L+zF4au3DOk4BpM8n5kUOTXI05wnIAbLGMlwvtBsT2+ISRqR",
+	"YqvFRtuX/8LOfn57eN1rYZ5F5sv6ez7hm//mN54fnvkNDz78N78KkPYbHn71b77utt+4YlswVusS+MEA",
+	"nokPtVgcEgv3qbH4lZ7VC96yK+9TgzpL6YCLLjNHzE3tylspS10nV61ALX1hcz5NAuJkyJET9OXpm2OP",
+	"gVcWrBj4V5sdgQcoA2mYXegFFCsWPA4MNCQTKk1ASKUu+Rxsc/K01VJpvpkJ2X97RNzddzhd11tz9JkD",
+	"Q5tQs+7oNqv03D2O/NdQFc9cRyugSGkiVyiI7rq7vkawtgp4qE90HgK3omKBlj/VlUtqACIQWJ4JUlmJ",
+	"hiRqX7Pcfu6/fnW75WZa/W25fVXL7TKL81zUuJSgblbtUtvsdDAphzJwxEzISMhwbrSmHmX1oNWB6iA5",
+	"kcFDNPYlFU1NpRZ6YSqjNtvpbJUanxNswVgL6EpErwGKcduXVWx2JgAWMCJafHxtj03SS9BU0lGOeUSk",
+	"E8SK6E0jD+GSJosAWqiqXSgrnoYCdEj9bopcYKKHVpey+EIrh0iowrGZLCukQQlClRpo76195DWHwAlM",
+	"1L0plXVDkRqMOtzoNdJzvQqFvIizVBIlXamDYzBQLxJiy1hve+v2xhLATcsbGzoDXG366DMJC+3G74Mo",
+	"qB0ICuNBiItWG63erlpviCA49HnGqO9uN8qytSKgfa0MsO+93rC86D4OJzx/XNIkqnoCJJDDR48U29cq",
+	"y375COu/ParSD+Gt7PTg72VEJ0/TRPkSya8w9jOFCCIrDM1tjwFemLjAchag0Uj6FFiLjy+6ASUZ+XKp",
+	"ujVUrW632xj6XWQXIm9KSUHrywBykAJEDeYxhINHHHzdgcnO1f+GPNlgj2jQbcJ24MuKxewWmRqnYJBm",
+	"aTGelPWNqAx0aTUqD2OIsRwjoBqLaLn0w1hpC7RaEB1v35w6pF8Tngc9rNVUaBPceKRKFJVXhdMCcZNJ",
+	"68JFLiIaDSI6tTk3l5M0qVKS9ViASyhgzTRjQSQuRKJlVbDh+TLQZqEeMEvrGRCHdKDnf6DlpwowVAC/",
+	"BA5XNFGa2RsHcRRstE0UFOcI3ZNmdrOMQx2gQFuRAaBy1Z6PBcDxL9bEYKgH5bfSDbaiOlinjW1RBkWG",
+	"LZikcSgCeGDGlb4fwRluEhahxvUKSNME8gAVC9Op8CVW+VbMbht3BFgT8eMi0rdEIsm52miz0xRR34ER",
+	"dAN00gSsCcTeetV5egyKMIf0vLTIZ0W+oVeo0CvVl8EsE0rIUAy0HpjkcyrQPYIVJcO5/b3NAhlYXplu",
+	"m70W06HIlLF8HV5s4BLQh9pYpmaxYGAcu9Fj+mQI0CtiD2nOTmHntk719B1eaMnHCDcPpcT12m2Xsqcd",
+	"Tgp5HlCBIMWoWBwuHwhfsl8P3hwfvqcS476kzw9SkFGqTY6PAfC/BoxjRhu8lrjQAWEf4Nzq7Rvqk1wo",
+	"FuAjbdZnQQ/C3y1w+mnbb2o4swH8h5Dr7g5T0AkVJwAkRm9ZhZMBMeqkgU/jKEqogE859zBWhG/HgYGS",
+	"am6XP/kI7vEbvU/tdvvqCidUpiyg0SAXHkjbjMcKK+IDuxo8uYFAfsTAA8TArkk14TPhscD9iG/4jv2G",
+	"50NYAP4BMTX4V5hGwm9cXenlZjU39HUIZeSP5CauuccC/QTIFFxZjxQ2jMGbZDMAYTVYwHfakrmGdt6c",
+	"JLTCaOp8GXxoIQtzC+CWPUYADRB2ilaRy5sCvi8DA5qIZOZLKKIHIwjOwSilvIg8m+PwEaYadiVBNlnw",
+	"U+s50sWaBKoAgopqmZvDl0bS7jmPvaM0ktZrOoZyBXs8Wf4khk4RccMhw2XVQWCFKGa8GMQK7M6NnvNl",
+	"CC0FkLzIgglgZoNprFQArs9gONciLyjLLxqwlA0XILWgWUgbe/qbbrhKq1AtzK1BASTTlsrTTAQsnQHY",
+	"p74svlYwSv1iOZ67SqMqb3kM7TBRMwwj3pV3D6dnkX5qYf/idkXOaQeuV8MaDsWWM4FU/6HerfasbJe0",
+	"2KSmVcm+Dz+Ao5Sdnh4ya1Dpi6FwHgXmcN3tBdpu0xcKVFckp25vRXiSrk8kZ8kA0wmW+doqRSB0S2NZ",
+	"mJPVaH0Ae4XHbx6dH4lRBsFvHOvaSPaWZ7H618U+uoOD+Y8rSMXLUxc+NSpkaNikeTYGI1k1eo1PfiOM",
+	"87nf6PkN+JrfuCrD/WORD6g52gwA8COoKN2yzq5989X76rR1n/zv/7mPbuhCynnZC900t4UD973uDFqi",
+	"GDMfapkRLUU/PzxCYIsk+dwjvqpNpgNwpurBL/K0YZu5MOQrHFmUZGe+DSdkiCw5K0a/Kgw+aRtsJrI8",
+	"JnpBsIWWg9kuUONXvKuESaC+gWO7PJXro1dRGGrh9ZBkk6S74MjGMlaTgYXqKiyeEMtIfMCk43Q8y9Kh",
+	"TS+mNVD5YkOLkwTZbckpPSsU1I2RoNgybhCVmGiv5Q4FX7AjIHy0Ts2T2o0IeA7ilG30ut/tbne7O5ud",
+	"jtlME56H01nSWjMdZUG20RTiexyV8oZaAN3dpVoA3U29dHOelNUBntxlCTjnl0WLwIi2yjPFAfkZVS+O",
+	"QALdajhAKcMRsA8vqdWoueH4+5UJ8HEw4VE9nHgnrjJfLzMfF5SvV5TfAGMF9UQ9yfCYnWbSD2FlwRW/",
+	"ceX5dhn6tDz86sqln6/eX2m15485Fm6nX4gkSf8iPV+vkz6IJr9R6SiaL/rvxm33VyHPT3Eb1dEnouu1",
+	"iqeqar9136IHHv+EN+O9V15jSdmvQV5WKPmsf6VxWy4GEBs1lsL1X35ERsR1Lbgz2gtn4A4JofjgndJC",
+	"8dFqcug6rJb43B25LfHhuzJcmt7eg+cSX7GQObm2gxyfXuEm37ydukGJRSUXrSnBgxcclQKoW1gmtAQS",
+	"kWtw99D5C2aPNqvtoGABtZjWq9HtjA5h1ijoJPS92x7F0PETGpWbSE2sY9B1FlD6RjOo9pxShHzp1LsD",
+	"gDyjwWPc3YXWl0Z9xxHZ8HyZ2lDXCk+RTGVryVvUNG4vIMrKilkuIkozWjOUaPdiGVDUT27fb2mU+XHl",
+	"mnA94vo6uCy/yET3Vw2mzfozRaZMuCdfaHda5O3bZXFhs1r6xTyPh4lAaq7yRPZKP0KaoafdidNAGD++",
+	"LtdrTdpY4HyMZenzw1WZxConCKCH3iR8WVtfaG4E5MfzpRPLaTNgA8EX8ESl6D8y9WcXCWb1zgBmWYDC",
+	"lNSyJTNtHE6wVIRDXFtHIYvt+ExEsloBWU0j65oo321u7uxqE+WBuGWt1WLEX3opRTQYzsHm1ef+KgLY",
+	"986DSYwn8G12yuemZf1aNIIveKbeTeTeT5rABiZnO25d9M7C7G3cTZI8/gT/r08t+t4RFJnIs1hciFJY",
+	"uHHfPX16QT02hyOaYqwxYm1roUe4RG/K4+nTyxYSHWi3rcjZMbusPmfns/PZ/AHFyx2EyXWC5I8nR+6r",
+	"BsFoD2SaD0aAJFtUh/D4HM/y1nZa6oXiQ6zyPXc3a21Zz61nuMQJykyU3aRB2cmltWu/+1B61HGK+27C",
+	"iWwD0+j+ghLYGRfDr4Zz20Q5dwshDA3R2m9dwuISWlhV8/ctPdVjCItUX/AKsuAJqTFFGhskSAmm/Fyw",
+	"rJDBRoXgqvf4MaTOT1KV9550Oh1QO6gzy4zf41jlKMdhiUL+vpMrqcdzuVUAI4JAkUNeWIXMjHkuLrkT",
+	"CcDhWnoV0jQZfd3QLxuCMyTPXnoI6hqml2XFM+Aa5DlnLXYRi0uPSvZ5VKrQ6RBVsVp+Z0lPUd5Nfy/f",
+	"bDw9xKTpPIFJTism0qQLEXcxYcfKB8uoYfXBdwooO7FKLMTow9I35LzAlqdd0doFsBVQi0FqT5gJoE3k",
+	"CcaliY8A4/UQBbLvh7rTK5ZCpdiig44HHgKP5amNLWJyjDY1InGBuaRmbVTqQC9/ZHkD6540g8cX3WDD",
+	"gg1qoWusglwrP0s7e/l7/Wgay3JjNKHot2KpTOYbrMW45Mk8j0PlmQWovIrZmaRjZ8lBxfDlj1ybQ04d",
+	"qIoJeiEggK/eX/2/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
