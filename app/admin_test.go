@@ -484,3 +484,29 @@ func TestAdminProviderStates(t *testing.T) {
 	assert.Nil(t, k1["cooling_down_until"])
 	assert.Equal(t, float64(1), k1["requests_last_minute"])
 }
+
+func TestRequestLogSaysHowTheCacheWasMet(t *testing.T) {
+	t.Parallel()
+	a := newAdminEnv(t, map[string]string{"CACHE_ENABLED": "true"})
+	require.Equal(t, "miss", a.chatJSON(a.token).header.Get("X-Genzai-Cache"))
+	require.Equal(t, "hit", a.chatJSON(a.token).header.Get("X-Genzai-Cache"))
+
+	var rows []any
+	require.Eventually(t, func() bool {
+		res := a.do(http.MethodGet, "/api/v1/admin/requests?user_id="+a.adaID, nil, bearer(a.boss))
+		rows, _ = res.json(t)["requests"].([]any)
+		return len(rows) == 2
+	}, 10*time.Second, 50*time.Millisecond)
+	assert.Equal(t, "hit", rows[0].(map[string]any)["cache"], "newest first")
+	assert.Equal(t, "miss", rows[1].(map[string]any)["cache"])
+
+	// Without the cache the field is left out.
+	b := newAdminEnv(t, nil)
+	require.Equal(t, http.StatusOK, b.chatJSON(b.token).status)
+	require.Eventually(t, func() bool {
+		res := b.do(http.MethodGet, "/api/v1/admin/requests", nil, bearer(b.boss))
+		rows, _ = res.json(t)["requests"].([]any)
+		return len(rows) == 1
+	}, 10*time.Second, 50*time.Millisecond)
+	assert.NotContains(t, rows[0].(map[string]any), "cache")
+}
