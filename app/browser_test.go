@@ -580,6 +580,12 @@ func TestBrowserAdmin(t *testing.T) {
 	)
 	assert.Contains(t, b.text(t, ".admin .notice"), "boss@example.com: daily quota set to 7")
 	assert.Equal(t, float64(7), e.do(http.MethodGet, "/api/v1/quota", nil, bearer(boss)).json(t)["limit"])
+	// Making an admin waits for a second admin: said in words, nothing changed.
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`button[aria-label="Make admin ada@example.com"]`)),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".admin .notice")?.textContent ?? "").includes("waits for another admin's confirmation")`),
+	)
+	assert.Contains(t, b.text(t, ".admin .notice"), "ada@example.com: this change waits for another admin's confirmation")
 	b.screenshots(t, "dashboard-users")
 
 	b.do(t,
