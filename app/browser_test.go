@@ -588,6 +588,14 @@ func TestBrowserAdmin(t *testing.T) {
 	assert.Contains(t, b.text(t, ".admin .notice"), "ada@example.com: this change waits for another admin's confirmation")
 	b.screenshots(t, "dashboard-users")
 
+	// From a user's row to their requests.
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`a[aria-label="Requests of boss@example.com"]`)),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.getElementById("req-user")?.value === %q`, bossID)),
+		chromedp.WaitVisible(chromedp.CSS(`.requests tbody tr`)),
+	)
+	assert.Equal(t, 1, countOf(t, b, ".requests tbody tr"), "the boss's one request")
+
 	b.do(t,
 		chromedp.Click(chromedp.CSS(`.admin .tabs a[href="#/admin/providers"]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".admin .provider").length === 3`),
