@@ -515,6 +515,27 @@ func (e ProviderHealthWindow) Valid() bool {
 	}
 }
 
+// Defines values for ProviderStateBreaker.
+const (
+	BreakerClosed   ProviderStateBreaker = "closed"
+	BreakerHalfOpen ProviderStateBreaker = "half_open"
+	BreakerOpen     ProviderStateBreaker = "open"
+)
+
+// Valid indicates whether the value is a known member of the ProviderStateBreaker enum.
+func (e ProviderStateBreaker) Valid() bool {
+	switch e {
+	case BreakerClosed:
+		return true
+	case BreakerHalfOpen:
+		return true
+	case BreakerOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for QuotaResetTimeUtc.
 const (
 	N0000UTC QuotaResetTimeUtc = "00:00 UTC"
@@ -578,6 +599,27 @@ func (e RequestLogEntryApi) Valid() bool {
 	case Native:
 		return true
 	case Openai:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestLogEntryCache.
+const (
+	LoggedCacheBypass RequestLogEntryCache = "bypass"
+	LoggedCacheHit    RequestLogEntryCache = "hit"
+	LoggedCacheMiss   RequestLogEntryCache = "miss"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogEntryCache enum.
+func (e RequestLogEntryCache) Valid() bool {
+	switch e {
+	case LoggedCacheBypass:
+		return true
+	case LoggedCacheHit:
+		return true
+	case LoggedCacheMiss:
 		return true
 	default:
 		return false
@@ -2012,6 +2054,61 @@ type ProviderHealthWindow string
 // ProviderHealthList One entry per provider, in a fixed order.
 type ProviderHealthList = []ProviderHealth
 
+// ProviderKeyState One key of a provider, by its index in the provider's key list; never the key.
+type ProviderKeyState struct {
+	// CoolingDown The key is out of rotation after the provider answered 429.
+	//
+	// Example: false
+	CoolingDown bool `json:"cooling_down"`
+
+	// CoolingDownUntil When the cooldown ends; `null` when not cooling down.
+	CoolingDownUntil *time.Time `json:"cooling_down_until"`
+
+	// Index Example: 0
+	Index int `json:"index"`
+
+	// Rejected The provider refused the key (401, 402 or 403); it sits out a cool-off.
+	//
+	// Example: false
+	Rejected bool `json:"rejected"`
+
+	// RejectedUntil When the rejection's cool-off ends; `null` when not rejected.
+	RejectedUntil *time.Time `json:"rejected_until"`
+
+	// RequestsLastMinute Requests this instance sent with the key in the last minute.
+	//
+	// Example: 4
+	RequestsLastMinute int `json:"requests_last_minute"`
+}
+
+// ProviderState defines model for ProviderState.
+type ProviderState struct {
+	// Breaker The circuit breaker: `closed` (requests flow), `open` (the provider is skipped after repeated failures), `half_open` (a trial request may pass).
+	//
+	// Example: closed
+	Breaker ProviderStateBreaker `json:"breaker"`
+
+	// Down The health monitor reports the provider down, so the router skips it.
+	//
+	// Example: false
+	Down bool               `json:"down"`
+	Keys []ProviderKeyState `json:"keys"`
+
+	// Name An upstream provider; mock is the development stand-in used when no keys are configured.
+	Name Provider `json:"name"`
+}
+
+// ProviderStateBreaker The circuit breaker: `closed` (requests flow), `open` (the provider is skipped after repeated failures), `half_open` (a trial request may pass).
+//
+// Example: closed
+type ProviderStateBreaker string
+
+// ProviderStates defines model for ProviderStates.
+type ProviderStates struct {
+	// Providers The configured providers, in routing order.
+	Providers []ProviderState `json:"providers"`
+}
+
 // ProvidersUnavailableError The error body when no provider answered (503).
 type ProvidersUnavailableError struct {
 	// Attempts Every provider tried, in order, and why it did not answer.
@@ -2185,6 +2282,11 @@ type RequestLogEntry struct {
 	// Attempts Providers tried before the answer (or the failure), and why each failed.
 	Attempts []Attempt `json:"attempts"`
 
+	// Cache How the request met the response cache (as its `X-Genzai-Cache` header said); left out when the cache is off.
+	//
+	// Example: miss
+	Cache *RequestLogEntryCache `json:"cache,omitempty"`
+
 	// CompletionTokens Example: 96
 	CompletionTokens int `json:"completion_tokens"`
 
@@ -2251,6 +2353,11 @@ type RequestLogEntry struct {
 //
 // Example: native
 type RequestLogEntryApi string
+
+// RequestLogEntryCache How the request met the response cache (as its `X-Genzai-Cache` header said); left out when the cache is off.
+//
+// Example: miss
+type RequestLogEntryCache string
 
 // RequestLogPage defines model for RequestLogPage.
 type RequestLogPage struct {
@@ -3568,6 +3675,19 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
 	ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListProviderStates The providers' breakers and keys as the router sees them
+	//
+	// Each configured provider with its circuit breaker, whether the
+	// health monitor reports it down, and its keys by index (never a key,
+	// nor any part of one): requests in the last minute, whether the key
+	// cools down after a 429 and until when, whether it sits out a
+	// rejection (401, 402 or 403) and until when. This is the answering
+	// instance's router: cooldowns and rejections other instances share
+	// show once this instance has tried the provider since. Admins only.
+	//
+	// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+	ListProviderStates(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRequests The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -4688,6 +4808,29 @@ func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEdit
 // Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
 func (c *Client) ConfirmChange(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConfirmChangeRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProviderStates The providers' breakers and keys as the router sees them
+//
+// Each configured provider with its circuit breaker, whether the
+// health monitor reports it down, and its keys by index (never a key,
+// nor any part of one): requests in the last minute, whether the key
+// cools down after a 429 and until when, whether it sits out a
+// rejection (401, 402 or 403) and until when. This is the answering
+// instance's router: cooldowns and rejections other instances share
+// show once this instance has tried the provider since. Admins only.
+//
+// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+func (c *Client) ListProviderStates(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProviderStatesRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -6417,6 +6560,33 @@ func NewConfirmChangeRequest(server string, id openapi_types.UUID) (*http.Reques
 	return req, nil
 }
 
+// NewListProviderStatesRequest constructs an http.Request for the ListProviderStates method
+func NewListProviderStatesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/admin/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRequestsRequest constructs an http.Request for the ListRequests method
 func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Request, error) {
 	var err error
@@ -8105,6 +8275,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/admin/changes/{id}/confirm (the `ConfirmChange` operationId).
 	ConfirmChangeWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*ConfirmChangeResponse, error)
 
+	// ListProviderStatesWithResponse The providers' breakers and keys as the router sees them
+	//
+	// Each configured provider with its circuit breaker, whether the
+	// health monitor reports it down, and its keys by index (never a key,
+	// nor any part of one): requests in the last minute, whether the key
+	// cools down after a 429 and until when, whether it sits out a
+	// rejection (401, 402 or 403) and until when. This is the answering
+	// instance's router: cooldowns and rejections other instances share
+	// show once this instance has tried the provider since. Admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+	ListProviderStatesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProviderStatesResponse, error)
+
 	// ListRequestsWithResponse The request log, newest first
 	//
 	// Chat requests as the request log recorded them, newest first, a page
@@ -9574,6 +9759,99 @@ func (r ConfirmChangeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ConfirmChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListProviderStatesResponse401Headers the declared response headers of an HTTP 401 response for ListProviderStates
+type ListProviderStatesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListProviderStatesResponse429Headers the declared response headers of an HTTP 429 response for ListProviderStates
+type ListProviderStatesResponse429Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	RetryAfter         *int
+}
+
+type ListProviderStatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProviderStates
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListProviderStatesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListProviderStatesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProviderStatesResponse) GetJSON200() *ProviderStates {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProviderStatesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListProviderStatesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListProviderStatesResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListProviderStatesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListProviderStatesResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProviderStatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProviderStatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProviderStatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProviderStatesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13621,6 +13899,27 @@ func (c *ClientWithResponses) ConfirmChangeWithResponse(ctx context.Context, id 
 	return ParseConfirmChangeResponse(rsp)
 }
 
+// ListProviderStatesWithResponse The providers' breakers and keys as the router sees them
+//
+// Each configured provider with its circuit breaker, whether the
+// health monitor reports it down, and its keys by index (never a key,
+// nor any part of one): requests in the last minute, whether the key
+// cools down after a 429 and until when, whether it sits out a
+// rejection (401, 402 or 403) and until when. This is the answering
+// instance's router: cooldowns and rejections other instances share
+// show once this instance has tried the provider since. Admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/admin/providers (the `ListProviderStates` operationId).
+func (c *ClientWithResponses) ListProviderStatesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProviderStatesResponse, error) {
+	rsp, err := c.ListProviderStates(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProviderStatesResponse(rsp)
+}
+
 // ListRequestsWithResponse The request log, newest first
 //
 // Chat requests as the request log recorded them, newest first, a page
@@ -15433,6 +15732,111 @@ func ParseConfirmChangeResponse(rsp *http.Response) (*ConfirmChangeResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ConfirmChangeResponse429Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListProviderStatesResponse parses an HTTP response from a ListProviderStatesWithResponse call
+func ParseListProviderStatesResponse(rsp *http.Response) (*ListProviderStatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProviderStatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProviderStates
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListProviderStatesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListProviderStatesResponse429Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -19776,6 +20180,9 @@ type ServerInterface interface {
 	// ConfirmChange Confirm another admin's pending change
 	// (POST /api/v1/admin/changes/{id}/confirm)
 	ConfirmChange(ctx echo.Context, id openapi_types.UUID) error
+	// ListProviderStates The providers' breakers and keys as the router sees them
+	// (GET /api/v1/admin/providers)
+	ListProviderStates(ctx echo.Context) error
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx echo.Context, params ListRequestsParams) error
@@ -19962,6 +20369,15 @@ func (w *ServerInterfaceWrapper) ConfirmChange(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ConfirmChange(ctx, id)
+	return err
+}
+
+// ListProviderStates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProviderStates(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProviderStates(ctx)
 	return err
 }
 
@@ -20602,6 +21018,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/admin/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PATCH(options.BaseURL+"/api/v1/admin/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
+	router.GET(options.BaseURL+"/api/v1/admin/providers", wrapper.ListProviderStates, options.OperationMiddlewares["listProviderStates"]...)
 	router.POST(options.BaseURL+"/api/v1/admin/changes/:id/confirm", wrapper.ConfirmChange, options.OperationMiddlewares["confirmChange"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
@@ -21222,6 +21639,112 @@ func (response ConfirmChange500JSONResponse) VisitConfirmChangeResponse(w http.R
 type ConfirmChange503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ConfirmChange503JSONResponse) VisitConfirmChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStatesRequestObject struct {
+}
+
+type ListProviderStatesResponseObject interface {
+	VisitListProviderStatesResponse(w http.ResponseWriter) error
+}
+
+type ListProviderStates200JSONResponse ProviderStates
+
+func (response ListProviderStates200JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListProviderStates401JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListProviderStates403JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ListProviderStates429JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimitLimit != nil {
+		w.Header().Set("RateLimit-Limit", fmt.Sprint(*response.Headers.RateLimitLimit))
+	}
+	if response.Headers.RateLimitRemaining != nil {
+		w.Header().Set("RateLimit-Remaining", fmt.Sprint(*response.Headers.RateLimitRemaining))
+	}
+	if response.Headers.RateLimitReset != nil {
+		w.Header().Set("RateLimit-Reset", fmt.Sprint(*response.Headers.RateLimitReset))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListProviderStates500JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProviderStates503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListProviderStates503JSONResponse) VisitListProviderStatesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -26548,6 +27071,9 @@ type StrictServerInterface interface {
 	// ConfirmChange Confirm another admin's pending change
 	// (POST /api/v1/admin/changes/{id}/confirm)
 	ConfirmChange(ctx context.Context, request ConfirmChangeRequestObject) (ConfirmChangeResponseObject, error)
+	// ListProviderStates The providers' breakers and keys as the router sees them
+	// (GET /api/v1/admin/providers)
+	ListProviderStates(ctx context.Context, request ListProviderStatesRequestObject) (ListProviderStatesResponseObject, error)
 	// ListRequests The request log, newest first
 	// (GET /api/v1/admin/requests)
 	ListRequests(ctx context.Context, request ListRequestsRequestObject) (ListRequestsResponseObject, error)
@@ -26768,6 +27294,29 @@ func (sh *strictHandler) ConfirmChange(ctx echo.Context, id openapi_types.UUID) 
 		return err
 	} else if validResponse, ok := response.(ConfirmChangeResponseObject); ok {
 		return validResponse.VisitConfirmChangeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProviderStates operation middleware
+func (sh *strictHandler) ListProviderStates(ctx echo.Context) error {
+	var request ListProviderStatesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProviderStates(ctx.Request().Context(), request.(ListProviderStatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProviderStates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProviderStatesResponseObject); ok {
+		return validResponse.VisitListProviderStatesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -28004,597 +28553,611 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39bhu5ti+Kvgqhu4FIe5UUSbbTiYyFfd2O0+258zVtZ2b2bOWqqCpKYrtEqotUbHXfAPc57n8HODjA",
-	"eY79JvtJDjgGyWKVSl9O0um50AtYs+NSfZCD5Pgev/F7I5HzhRRMaNUY/N6YMZqyHP75zx+Y+I3yc5rM",
-	"mPk7ZSrJ+UJzKRqDxo/yjugZIzn7dcmUJnOm7d9qIYViJDHPDUg84zomTSrUHctZSia5nJsbhwJuiMgd",
-	"1zO51ISSRS4/8pTlJKFZ1opIPOdKhc+OV8Fdp0OhtDSX72ZMEDONjGnWIjIn8Xi1oPCsGRJ8iHBF5GQS",
-	"hYMeCrnQLCVyqSPCNZlQnpnPsInMGdyYSXnbXi4i89LiVfBdkshllg6FkJrgCE8JnWiWEwovWtpX4M1c",
-	"kYxNNKGZFIxMZE76RMFgxFCYS46OOudMmcHQKeWi1SHXTGggEmEfWb6y3yJyggOaUT0UuVxqpiLC8lzm",
-	"inCRZMuUpZ2haEQNdk8NaRqDhqFnI2qYT/GcpY2BzpcsaqhkxubULDETy3lj8HNjxnUjcrcjLRsfooZe",
-	"LcxrlM65mDY+ffoUNRY0p3Om7ZaBvXIuhc5ltr5l3iy0MrR2Y1/bKkK24Z+xnaQKdotbdkWoSJGoCt4y",
-	"yZmaOao0KckZXGmdwvvgxngoBON6xnKSM5oqImRuX9Ehz3nOEs0/MkUorOp8TtuKmYmZvUFFaraqYm0u",
-	"FBOKm1tPiTRvwyf4VJhtWCI2UMOsq/mvWs7nNF81Bo2XjH5kwUaC3dCIGh9ptjSUdQNufDKrBPMov+BM",
-	"3cLjnhoRuWVssUaI8jvhYw2zXNysA57xRtQQdG7ugFVru2UL98Oc3r9kYqpnjUH/5EntBnCLCDM+W+rZ",
-	"FdXsJZ9zbTaYYS9CM6HNP+likfGEmt3w+BdltsTvJXrRJJFLvLWY8Y0hE/4Ah0gmt2ZV4KDZ85rJKReq",
-	"mLL5aGrGaVZwlNmxRA04HeaVUpI5Favy83Ao9Ywr97lTos1xM8eQcEGOiTs7TOkRTxuDxpNJL+mnR6x9",
-	"PD6h7ePkSdp+yr6btJ/R7hh/OZ7AMzpfjWDIjcGxIRpN05wptT7TJONM6EeK2DvIUrGUcK3IeJlOmd5/",
-	"kmYZCFwm7D5hLIVfP3v4vT6serFF/lvOJo1B4//1uJAjj/FX9TjYChcwLHi2zBT8Ytih+TPPlaUGaS5Y",
-	"Ti7fOppExPz9+MmxWbGhuHz78UkLGfR+60qa8AUqVkNhX9kaEMsf7ugqIjBju8fiK/NH+8z8ERPFEilS",
-	"hWc9kJV+pm3433XeV1pcXEvHBu+4SOUdzLLtlh0WThEpslWrUzqS9ghyodmU5XCoi49fsTnlwpzNtQFc",
-	"OfKCGOIi+PRBH1CsZnbXSBayFJpn+OaZzJibKFdkTJPb3d8pSL3rG9QLzDsjhsmYEZrOudYs3fEZ8yHD",
-	"p94J+pHyjI4zdiCfStmCiZSJZLV+gFOq6ZgqRlLJjJzRawzZH9xlMIDi3F6z/CNPGNFsvpA5zXm2IuU7",
-	"Dz/DZsozqmZcTL9fquqo3amxx4VqIkXC9h6wf17xqWgHbwj5p5rJXGerL8KBDmBAG7nOBahSRq+5k3lK",
-	"LHGIyqQmStOV0QKXamV5h9vOd5Rr0oTRDMUW9oDsiJJio6Ai6jZHhCqNmlGjvl6xlKuWOSSwXRyJ13nM",
-	"PqdDSxyl1WFhrFxMI1SSb4W8E3ucj+9pavnFgUdjwlmWVlQWMmfzMcvNBLn4SDOe1uwt+8vIbo9gf7lF",
-	"GpD5UpmJkadmlr3+U6P85jQB5fOhx0KthKb36+d4LNOVW5K/Xb95fdCQL/EXeNCchowLRnoRSWS2nAvS",
-	"Oxk4ShRTII8+PQJzw+xDs+3GbMqF4eVGTsjxLyzR5JatiFW+HjphXO/aBZpR1KjvcimmOHi4+5Cpz5lS",
-	"dMrUz70PHbtvioWjnzf4zz/2N4HByhWZ02wi8zlLI2Ozma0bbFJv8/0olSZ4DglXaPApln9kKWnGbqln",
-	"xU1xq0MMTYEQhI7B4hHMUtlYrTTXCk06I+QXVM/AqKFmg0hBmvF2KppXGDLGrVNCcafqGdXhdiWKrpQ5",
-	"88Y+0WScM3qrhqIY75at2el04pbhPp+ixrkUH1mu4MA/mCkky1zJvEbZhevkjuK4p/wjE8bGB6vZEDg/",
-	"aOvh6waekbr3g+6H7yNT+vHhIjRzql15GguzzIr/hi4GNG9zKqaHHRx4ebHIY6bvGBOkBzuj1+3+xeH2",
-	"5nBcZ2x9vnDZTNiYCZmED+w/YXg6OIOazM2J73e7ny+FPp+veRYuc+I9MgEvG8CZ4mlxNt69u3xuuJ6j",
-	"ylCMMypuzQukOSjliZk7N27zyB+1obDvN+yuOMVw6sxdvy6N1mUer/sEstuhqG7MGlb0WuoXcikOcDAE",
-	"iyykHk3g6WJ5w5fDh90ND1jPLyKlEpplViQLSZJweCA4gKnxlDSpAFcUWSqWP1LecQbUp3PW6pgBvZD5",
-	"mKcpE4d6ZNI5F+tHCdyNZonMKYZ76rwvE//Rgs5n5mZjiBsj1/shH3rSU66Mppxu9Rj5m/YcYe2TDxvf",
-	"0qwan/C6ERpLPfNuHrvdEykm3CgkZFXr64GHRsFrSzvYPEpWcplXXj7hudIDMpFZZp32GRe35I6ROTpK",
-	"VnKJFou6xSUlgt3BIYa99vbN9Q15TBf88cfeY7rUs8fw/dXjnCn20FPyhbS5moW2Lv71PQqiVBeHyylz",
-	"UjCYfjOZUR2ROzYmitE8Qa3s7O0lSKUkZ3BQIiKF0WSRtWnwvxsyKKBmCz7gRjWj1XU1Cl95dVZMG8Ws",
-	"urReBbsUmuWCZkiGhzA8bt8Q7BZ3CSMG34jPnQmyFOx+wRLNUhzJKUmZpjyznnURSpFMTslSpCwvxZ14",
-	"Chzui0uE15L4uJN3NQWc9xvKBg2+CqpuWQq727ua2D1XGray5SfFZn+kgExvFkycXT5Ek4d/Fltwg7pk",
-	"DRdjCMqUZYXCNKFmZGOaUZGw1AxRzWluHgF9xT3QiAqHROndI2Ypsi8FcaZAxysbojjEIkQHzprngjRj",
-	"GG9MBJ1DnG4oCs9KROost9jyVGDm3unrbeyhMDM2Wmlrg8lJCovTWJZVg28oNlp85GCDD8n2UH3hwQK5",
-	"urNCyVzsqXrZbDeQWGaZ3z0Lls+5UlwKv3G+qDyujrdGMBfD/qaieV/qfI2DdctWjxSRdwK3cSGgZV4j",
-	"GvWM8XxdOJJa2Vjs1c+Qj+v8zAvKYvXWRGUdRVFEfS0m9VmC8p9ty+vbl88Dsr2lq0zS9EbKlzSfss8j",
-	"3AJfNtJSjjJ4XUhB+33LuIz1bW4hTYxO9rrHT0++e0LGK81UawN9v4E0cGYoDBYUvRKRjQ2z0KFUtdO8",
-	"4XMml58pWd08tX3ZRnKaI5SzhPGPRrkUxDzwJ6NhylN0OuQ5/4h8iwtydfH3dxfXN6Oby1cXb97djK4v",
-	"zt+8fn59ijqLFIIlYO1CGFgqlgaUvpHyFRUrF9I81B0pRbLMc7aWaeACWSCiuXImtQ9M50v0VtVEyNbW",
-	"rxyULxbPf6QYRfGBpnMr9brmIxRWc9ORKD4RijifGFKem413uQQrY89wRXKfI7BdGrvnRhundXZZvLzy",
-	"1v3H/utSaloe93PKsxWBHzAVYrnYNtDU3D6C20dB1kMxzvB97gbSPOmaNT/pFisB39IypavNHEktJxOe",
-	"cCY0fvFrSdE0GDNXjgykGZuRDMj6QOJoKGJDkQGpI0iMOXckvm+rmVxmaRuihAMyoZli8cCoj4mcMzUU",
-	"Y5rcgq+Tp4JPZ5q8uzlvRTYRbdtuMhZt7a6JW1Ept0OZ/9HVHBDzePUp58k3p5LQLGc0XRktYihenf1z",
-	"dP7m9fm7q6uL1zcjy1muR28vrkbvri+u1k9w5e2GXkF0dUB6ceuUMJrMCFr25SgvxHKBpgMrESD2OhSY",
-	"msDNiVZMq9YXCeGaEZgxh0YvBtWLcTwCjTUYC6kMZW0Rd+ZilDfH+mhj3C0YV948xoRivGyZmM3nwuB+",
-	"Q1fG4fIP4d21GYdeBrwTRt2VOf+NpV/GiqULPrplqxK/cNaTdQJt4AVmJExo+82vKVidM6oJ6U63TEDe",
-	"ACjzYhqRpbB2aM4+ylu0Ytn9gueYFRPsxPfv37fPimGz+oyl8sQIDNiYquYQdkqppd8zmkO8bm1T1a/d",
-	"4ak32wSTGpVzUwLBlGUkEE6oLpdv/uP1+dcyyHWG9CWXvhrXzijelVACuyCVd4I049JzgdL0TqjlYiFz",
-	"zdJXLOX0xiYCPJz6y+KNo7l55cimC2zQVX3wrPqZP53O70NPhnyfZSltMZB8pmatefQN/YsPsIAelPT7",
-	"LZNYv00K6ylwVIxNKDKjH302BwTIMV2y1SGorhuitC1RbDyDZkpanQRipUVm5n+3/kJFDKNeQoTtYWmq",
-	"ddmpf+WgfvEc1M9xF2z0EtTylA0+gj8FeznIOUCadCjsiTJn5jYzSidkx8t01driO0Dn9sN0RoX/XmDJ",
-	"zFpaidHCwJvpblkP28I9o+L3InV2/dmHRZpdYuWG4VmRtin5chnSZT3Jp6IFwiu/adB3DMpmMTev/wYJ",
-	"fRBgyTAr2fxtKWz0KKccNzM5hdIvnweczKiYstafQ1d+sJb8x+eXf4EEpq2qbSkx+tTWZ2RUs7yD5/pz",
-	"VdtdGm0tX92iz/5ZVLdAkfUfwEqtt5f/k4FZv8jlguWaW+dozqiZPdUlCjX63f5Ju9dv909uet3BUXfQ",
-	"7f6rETXMaTO3NlKjq1jBUtnMkWWeyr60POr3M4Z6AGb+yYUidzKHHMHmcbfnKwAFkQJq+pZZZr0Ogn00",
-	"G2DDKMyNeHawynFtVMguiykeTZ7RXtJj7e/G/bR9zJ6aFXoybrslOqFPxuHHlktgpmvvzajSo6XyRNwy",
-	"X3NryDhYWigVkeEd5sY5F0b1a97lRrUQPvdQioQR6n5eoCNuE4lqVvLJTffpoNcfHG9eyZ00xArCkIoZ",
-	"XWi5qKPLImcTfl/PPDFSCNFQ0uuV0gK1NMqLnAquGOG6PJnpb+1/jo9u3z779WXdJ1UiF05+20d+biQz",
-	"qhsfogbXbK52nbb/yVbX5iWNT4W3J8/pqoG1j66Q9ucG7AUgh59pFJ6myr7wYyudjsLjhemw5qt4Us/x",
-	"Td/kwP65jtctW23cQ0YXZNkkImom7wSUz6GZwZWvNoaK6hQqrBWJz6zig0IbJTMZLrvdo+SWreAfLN64",
-	"5+b9f+jvrn476yXPj9mLJ9Mfn/K/dW9f9uevj+XbJ79ePVU3jS92av7su976R2v3/mGb/SXHzKTyTr9l",
-	"K/jvXjOw8m3X+OGdmwcSZEmVx7K3RLM3njprd7LUy5xhuYfl40dPTrokpStF6B1ddchraTPNYvcVLkbm",
-	"93iNkT9pd5+0j7o3XXO8H3TC7as3nyh7I54h8HLAUJtyQvrHZCaXuWqhkBbyrm7wVJfH/awbNeb0ns+X",
-	"88bAzD1qzLnAP3vRmq1cnJaqxmiug4xkWebpTRc016Spcz6fs/SU9KBWrJJpjhnVOpdZcLlVpq4/kUEN",
-	"fK+Lg/V/bz181V1BtR/lnK6M4gihvAkmc0zoMtMk/nkIJ3XY+BB3SAx5q3ElixW4WvO4e4QgBHdcsfLY",
-	"P+Owz+n9JT7Tw6m6v3acI1ij2nOEKVsX90arXj9HQcn/tiG+gsHZAM2GzeryHF2MREVEZqlRhkGtKIBG",
-	"7CKAB22uWPaRKUO+z2IrUSNM0a8ZIXr01vP4aZaBA8PlDUbIE3KWMKGzFaEATYFT2HuUSG2WhlUNdWNm",
-	"9r4dysPxyUGsZcJYOqbJ7SYi5FS7WKFNxMb6kHC19p7qC/exXZw+nGvk91113YLRB/utdmObw/hOoZfw",
-	"MJWs27vpPjuUYQeR/Pr9b7NVjN6DAVbwHJfNATCsLasBqxW3/gZdLuDBYWKnnxBEaf3dYykzRmGfsckE",
-	"IVW2jTcYJGazBgPynzDSYX00kA9Ypi1N6f/b/tVJ5DwkK95dJWnUuG9PZXun2todP5mc0C5r9ydPWPs4",
-	"OR63n9GT79onSW/SHz9Ln7Jebx+1lauRr6bZTUGwFaAgf9vZtPbb8cPtNzBHIM9li7cejorLhyFNlz7g",
-	"h9TrR3We9DU90S2EJ0Wwr8obfH0LlYZaZ1h5Ym09rG8pBvDKB1awez0qqlTLZHhLlQJTAW+IPSaAeQqq",
-	"4vwZk3jCzHjKysRP769mf//hH8c/ve/djX94t/yp/0zvuTz5ATqvZ0m7mCG+NypNfAfddDKrP8dQNw1Z",
-	"K+g9PYUsc0bBQ8E65A2Up2EmfRkwCSCmxNtgKXpRZWU+l+vlTC9zgaLe+VMsAyytUL8baqW9LvxfoJh2",
-	"dzLJMj9xN3de23/8zIX+EN7U5nOvElGjTDamXM+WY8O9Hku64O1EpmzKxGP/4U/h4+qWL9oSSEGz9kJC",
-	"mjKOrcKvy0R7jr8oSA0R+M+gZKlDzsTKrqR1lJd+f6SGwpbvgftdRURJ5N/wNgzI2OQf8D6ZtyC6Fj4x",
-	"FFyppYdZwxQqSOrK5FQZOwke7pC3LFdmcl6hg80DBQ/Wg1/BNyutS8BMD2G9n+pOgaDZSvNErXOO8WoE",
-	"gdkatsFyojnLSbNc+hJh4UsLTUBI+zA08/kgzfEKLJvIbWHDTVp760NXZjRnhnNy/RA91QzbcHlUTsWq",
-	"qkTbCFvxCgJwBgiUhu5Kq8kiwFq698hDZfU5rR07nPC92SHkem4jRb3h+6O8Qzv33c052rpgt/Pp0pjB",
-	"iaw6VL+r01BCHXgf9fXaBu3Mo7mcb+K0udKwOjY2v2A5l2mNRPZKQu9ZVTWo91hrJpLVaDdNX+Kdb1lu",
-	"7BOeMQWElfUDBvf2hvFGqE5s8E2f7DNsLRcjLyHXvw6GlLWf4DZvW7ksjYMsDSMGt+0mLTXNdstox0tu",
-	"8HbzoJ7oPUj/wowWIsYl6lckO+xpu4lgYdyp8QMM6RYVDKy0C4pBlQyiMu/4sI1V3nhqVA1+UOo2LNtz",
-	"rjQXicb1QpiAYuOUlc6TWssgz6VNOD6+L3tNu53uUf8o3FZyiQFPL7ONilJ5y8n6W7pPe/u/RblxbNCt",
-	"czZxXqDQIm6CyhP5skO7Z3fr3f6zJ1s/az41pZrdmcOZIwyNT5FE+LyIjHMIsCudMzoPUEXDMRzVDSEP",
-	"CjOKO7/r7TQT/INReaOUiFma4tqSr61e7TbVms0XNf4oR4Rdh/Gtuw8mQG1AuUzsMKctMgrMKGe/QAlX",
-	"RIQcLUEPG92yVUQSnidLrkdywURUYJ2OMKXTLNaM0UzPyFwKriGFwSiPgBNr7mlFJMxYjYYCqmlHmaQp",
-	"JEbYDKEoyI6xt5JkqUcAjDum6cgHSSrIsaV82PW07PIqeiJ62tSuwTLl+kLY5PJ1LmFj9DYjHEsYUC81",
-	"1iIodKNpToUO/rZ6IVqL+SiwLuFv1HfNn/gil1oaXvL1iP6lZuWsvWkmEvocyt9cE1A00XUWJdbDghMM",
-	"XvHIQwKgc9IsFiT8xoYmVIdGp7vySJHzl5dl6bnuA6kf0Yin2wfl8E+tBlr9dvmr39En45PkOG0fsf6k",
-	"fUx74/az5Gna/o49mZzQ4/FR0k9rHCQ7bd+vEti0RZOIbZJytJ5CCxQHU+O6t1svAhBqTC9rTiC9HgZG",
-	"YiNyY9CCYy1jo/JQYrl4fEetCRJHJLYbjadxRKiNfMcYNojLDP73hn/QW3Zr56jisDruB7TgQj85bmxh",
-	"0Ru3goejRoxpYw0mdI4JesXGsLkZ61txz6zcnZtA03zK9KbditXgFKpipYClCfA1isNEmsPGsGEzIqSo",
-	"hEsaYznedW5wHKMv5BzcMe063xmykuAAR45JeiKFoyx2emmpS6dqI1Oud5IxAdDk+3ujCv5eoy1/dZfb",
-	"6+eXB1PaTXG3Y+wcjsQLcH1td4sV50cxrSIzLS5I2bF2SugYCuHsQ0rTFUEwxhWhOaQPHuAXewvF/7pw",
-	"+QcDIL5mzJPQVo65uABoLOvOsX9b99dXdw/hXnhrc0g3pgzYat+RSzat3zY+FXUdRujulEjMLscQsBFE",
-	"wt8DLji8UTDStOfc3ATssA2PgJO8wv0Smecs0WQmc8XImGrN8pXZggswazzv8uMuh8T7T+sSXNhdaZ7F",
-	"13TeXY6PU5lbf1HOjKGeM2JuVXt+LwjBP911pktD2XCU9cVHJvQ12Dl1Sf9G921DHwa4UZHmnBm57jyg",
-	"qSG50QWMetw6JYox35zBak1cGjUveHGnTsyYsbxyxVNrG6jIZq1xduBTjxTR7F6fkrsZ14yoBU1slwGo",
-	"0EVjE5gQFcSYQCu4n3BlvfFBasMCtoL5wHB4XTfaXNq6MKujGx3byCWluNIUoqtqpTSb11VyVgw/CZvN",
-	"TXHTOl2xRVaXtEqTWZ2v+/2MQfABzhJW2IES4/WWcgcK0hRFYd5Q3FGF5njaOiW+MM+qeMsFmsUjMLRi",
-	"zFDFjBSjKQumhgKjmg5ECrgx1wB3al2jYGStM6Rgode14sAFs1F5K6UZBJPn7suEi6gQD07XM8NPIWiz",
-	"T0BzwgVXs1Fh/QbW4oZctl3KJk9rTwUiQ+1QN244KrYPseCVXOYJ2yDIAQ4Ob7AQtS4v1wwrMtI84Rpp",
-	"LXNw4f/c+4DOxf399tfwhTpNqbzTKmmDGZ3T9lGn1346bnPhTl1NHNFylO0OTnPTp6hxx8YjBMDb9ch7",
-	"Nr6GG98sdSLnlaeDvbHXS15g15x6BdjBgwXOhQplioNT3ZyOAJHjFJv5yybhXTRBAi2p3lB8p1gtW/En",
-	"zVZOGjFtzJABsVX0RX+aUuMbroNONcFB3sI4tjOHcyk0F0tmaxNDNuH6CVn/o7GjeIp1x/HQSNFhIx4K",
-	"LTHeY4ZfyLlNIq7iROqOn7De5Ii2T/rJcfs4fcrazyY92u6Pj5Lj9IQ9mXzXLUv7oyd17IDej1Dy2hY1",
-	"GKJ92nvW35VK6GJTNalJNM+4ERUQLnbECAj0wPykUKKX8uuCzBZ/1P0Jr8H849BfygltpAaZMyqUxdaj",
-	"imSMfrQBWLnUgAsIup6Vz+ZcUIDpc8FII6EBhu/D9vSYgLlat+nGSLwl8alPb3119s/R26s3r97ejM5/",
-	"PLu6DlIuSfOo3+12h2K8cuZHq0Peb1FdSpoLjgZgPJvH3W5EhnaAA3wCOciw0apuxIv7RUa5INfXF4Z9",
-	"m08Yg4mJBERfuAH73fWcz92KkTFczJEoswxrU1TyWNVt0WNokZlJ1+y+RwqDaWZ7DlwHqPlCD0VTMRt4",
-	"hRssTQqoOCv6tSTcBp3N0carQ5Ez/OSm79nXudhu+LKIKGl0HOZ0CqPM05TMpLN77cPSkJWYLTLj5tYV",
-	"EHsoHPsmUM4cNF2zg0phtpH/eJmreqxp+GhzrRNYqOuYqXfIa8bswHhK5GQoqLujxAjNVrIpzI7vGSYo",
-	"ACXWjMVx86EoPYfzRg3STHvFdGsTo1aBqbFFnqBFElKeKlJnjrjDg9WNhmygac5kxjr1A0C9vCarGn8h",
-	"RpnIl+jntKsRrFA48VqVTbM5yAQjzksVJC5a5tl2v5xlsxZFKysj288SqhFY+83G3mvkzgSEz80KGjWu",
-	"UOHQTSgX5jSoZabB9YQDYKlX/bQ0ap7dyO4izRnJuNKwy/AwxMY0jAkzK4PHTQTF6K5RoEXNgeFyQA7y",
-	"5Y2F5ag0zzKnERT5y/bjEbamiwsCxYgBqiRpxmtaWOwAQlcbduV6EMew+k2aUgWCzYMv1hTrynSF3nCY",
-	"1HH/WQQc13I5fSeJmtEFiiop2JtJY/DzdqH696XU9MICQth6yOhQHIcPiCmPwR704dToff76VlsC4Y/s",
-	"S2ze3gHZehXS24/a19SuQJjY/ceUhNW4vvdR5naakb5bQ53Oo7MiD6rAdYBkMXu28VDbE+4wecsOrpuc",
-	"L8zxfcnVGIyB3WmXizQg4Ia8FmpzQayvDVRE8AIAbphr/4ISBhq15Az8Ax6teS4/rhc0VjLv+4Pe0b5r",
-	"VGc1IXUr+bLB9HZtrud0VeuI2pZCdl6bHgbOEMgfRrZmCbM7lSq1atRDs4Q26/yvyplqwRCNTV+ZxaYx",
-	"nzzdmdVgR1atNPAD27UI9eVwa6twcJbdw+IytnDyoNAM/NA5OB5TpdjOqExw/z5u1B0x50MYY5lQP+Ty",
-	"znZ4quEGpf2zZ7z2q/vAdgWEQXgXUWGqoWon1E2bAADJdQ0ytcsha3W2+ZG3V4ABBa8kBoK+rMfuC3jp",
-	"lKZ6qfacxTXe/A2ce3UyouJ793PZGSwOj5svEKhPq7DqevkketFfzBlldESeswQKBsrWeH9n/WVlfviF",
-	"XWMPvH4PGf0GxeXUK+xcb1JV6mypLYrLoaTYOusbMNd3aY/fVjncLLvPsB+VNSKK6smHOelq5MZXkY1m",
-	"vG6snyMnv57afKBu/LX00mDpd4v9cqL/56UcY91DjbSr5qo/q5PS9OPUgi0vVV1A8hWjwiI5Y9Te7l/7",
-	"7ZnEknAqHN5z7ad7x50ne2Ugg6NsNON6BO75+u0CXWjdQFK6eqSq8YtMytvlQtkUA64j8z+KPCZN+O9/",
-	"AP4WU62IjFcLav5JxoyLKbFBjfUaVHyva/yInWxqp9rt9E+ibe6j3l5FWgVJPtea8Km5Cc0yNVL0Y906",
-	"+zxrH/3dFHJ2s45QUaQBMCw1Fod5fznhut5htiH7umKZBbtabdhbR7197ZlKhnaYu10+BusbcQMdaw83",
-	"y5hmFkZgY3xue1KNr13z6TWnPjxQbMow28YGwffOktmREVMni73LbP9E1NCdhhjsQop2//7exQXJtZwz",
-	"TENRhKapTShbzx9DvLO1TBcNDsg5TWZcsLbRD+ACYslX8HgjEsIGRkNRQjmMiG/hE5Fq/5aI+I5b0VDM",
-	"mZ7JdGQu0SyTd+b3RIpJxhNMWC9imtCT27c8BKAMwVVQRmedreFDDi4O4LK4hmhDKxqKCnhmRNYwes0M",
-	"6/DgoqEoI+pHpJzrX4t8H+T1l8CdI+KNAJuRb/+ClLZ8ucBn1WypNRfToCYANAZ0NIN/VRXhAhtoZiKF",
-	"Hc4zVrzBVQz4iZcGM2Hgtfe58+bT6Ecu3ea64lRDa2u9F9aRZ+pdxZBkfQdpi7kUU9g/ZLacU1FGBKht",
-	"4VAfhNsvw5mnEcLq2r0T9sspuDXCQT4oyXlHzqktqYATWRp1HTesRfb4d1XhLWxPJe74mbq8o9AWPf7P",
-	"73L+A9TqbbvrD/ad/cl9YYfnPX6ow4UqPFZfzNVU6cgRCIx4EHrmIJNxqYmayRyDkhisvoMERUBeTsNE",
-	"ETMco3WZM1e8s3Za6w6sP49/6kVQhF3dx/P5xlRa+2NUBtKElnvUOhTLp/08YxTzma2WGAFW/q3qHF7n",
-	"tAFKzgONU4eSaVSLdFvs6Kg36Pb3j+8hKtMecPi14vVzheL2mFtBBoSOMlQA5Ucx/cVIUF+KilUzljiR",
-	"3ziHRdTcRtycXrhpP76xFQ5kkjMGqdpR2Hs+hLU7YE+W/YjdL74btilbztNgWRM6CmAzY9JhHOpflXq4",
-	"Rrf3dHJkMURp+7vkuH5zbakXKKVv/X9+Pmv/i7Z/67afdUaD9offe1Gv//TTf3vQ5ti28A7eYW3hjSpe",
-	"FoF1Am+5KFdS1+Y23nE9GwUbyd/+ZKdBD03VYCiV19TOiWe1cIwTbjQnbFMLVU6qlEY+5sJQoGav1QMb",
-	"rPvOeJZx296q8Ci5nBhE6l83dBcn3RIx+t1af9JOv9Hi2UmZqMfdB7ynmmNzYlRo8+o6Qv8IJd/re0Yh",
-	"gnuZ7f7AxL/I2SX5nia32Ph1XQPxeoOT81hUvqoV7EYl53Vl7dgihGcpsbe4E402Z/nAfux2ep3uzvPk",
-	"Jbr7auRnWUcZj1i5rgMlM6rjAfpvm2OpZ+Ts7aVqRRj7U5EryXURybDduwfcHJDY99Q1Fx7/9zhCKxrT",
-	"nV1DWyqwgLukO80QYBAqykrl4vaXNUrXYKp8pc3/tNf/Ipu/f9TrPvBFz8rcrtvvf8ljhF+o2zIv5ZSL",
-	"zXC+DwIUDMXoyfG+AIObXZVXziW5FBlTaq1wz2w5C2HggkZ1Z+7LF/RVXRYw/zoqv2IPyEbrPgAN82si",
-	"QKK3MuwUvrmqDFkBtu8G8H7bthuftq1AMi5uTwnN7uhKYZNNs3zUOencMY6vX928Hb27ehnX5+zOqNpS",
-	"PFqqdbOebAeoZoNahfMbBzGROWRibqkVNToZoBUrpjd0HZ+zx+7FrfqB/xGQmutf9cXROzNJt6NVlhT9",
-	"ALqysk0q6+O+X39KilyWQ90I5QySB/sAmraL0hSy2n3MKc3lYsHS1pf1EbxiOueJumH3uq5YXc7Nzl1i",
-	"5Sph9wupIB5CcANEXs/odrqd49oMoldGuF+KiayJ/oY9dNZ3SWkwv2/yUO3jaFoH9X9hTNT//f//P7bF",
-	"Efd3S23tN+Fr4sL5RMHka/ehoVp9ciFqS3s7qwr670IetS+uGw72azyD7Xpg9TPWPFejzEUlCDA0LWUG",
-	"UdX9/DJQcUSzOr81MHL82n6vqpz07UfcjBPDonvT37dFz85plu1chDWPmpvr5mU5n1F9jke+PuQwk/wQ",
-	"96Z7q3mqFqay6HdSqbEU/B5BXUqOhJKtudl1XOefAJshmS+ydhzUGnl/RTN0SLQ+v0DZUjbYDub7naQg",
-	"7oeHJvnZRq+bXan22wV5i7pat4DuU/tuhfPZUtRAvb8RbD00ydJgtTbun/UX4Y+ntuzPxulgmCQxny8F",
-	"hyoOFpahFrB/IOOLnNby5yZLkdSfG5pPl3OziLVDcTJlj3SCDbEKLlJ2X9eD0r0iaLrtBrkTrQFfWrdD",
-	"1tjO2h1rsAG7GwltmkLtqCK75NUv7R5tienszUu+MjPowAb/tixhOysIjOqq79rc8kihM6aYUtHgjBpz",
-	"CIoap0z8Rjnh5h44DjakWjlG8KRIVqMFEzTDZL89awvb/T38E3N6PyoGGlSZr6scghndAip65ITERVF6",
-	"fIo58EKhJgJOKIqN/LVFWfG5a7s7L5Sr3SuycLFgORnLpai41R85dG7SDMuwb978z4vX160HDGJjEP9m",
-	"a5l8+fOvLq6vz364uCb/QXo+zL8/RAbup7CYfnN7mgOPodgCA23rL0/dHp0CmLlNEKvNQ9yLpAsA6UrY",
-	"19rKLnNl5F66D3Fdn/QX+MynqKFYnRJ2pm59iTdajhMEJWUUU8jAJQnIo3czlkPelc2kcid7jcHuJhnA",
-	"yuw1j2tzZ32d9caWGzaOjZhiat/vmGfe2Ec+p+5553qinoH68v7WQKFfS/kge6LSFCpwDgbA14vRYsds",
-	"D03TdQW0lW0HHect1rztIoGpcBa2hCtyK+SdKNJtb9mqTmevs0p3ZceUTJZ1Fa+q15SHbvZuRDJwskak",
-	"UBqJzIlVRkcTnmmWRxb5rzhbivJKpH8jwNJmbS+T00Uux+rh9mxBiXmRH7R7F1mDfpO25t61jtnjR7xt",
-	"MZbidn/ctgGJU6rpICYZF0xhyvVMZimg3g5FXKt8xQQ/S5rxRgMobmHx71DgF8jPz9+8vvgQ74mRs7aQ",
-	"9kO4Md7SutZp2rrT1i2SVV1k7I3IViQ2DwHio89rLW8seOnOqirz6+ZF8YnN+6Qco1B9pDBp2WYaY1Zg",
-	"6k18QQHE/+ztJWkaesIXWhEZL/VQxC4v2bbrwrKbOExOjkmTFk3CIb8UUM/xwaFIcpYyoTnN0PMZB/Ca",
-	"PpfVvrdyEfAghgJHjwavbYaSqiIlt6j2wgtGKZYpG4pmvJ7sG0cktrm55p+lxN/YgjfsNJqCI3pQnm1N",
-	"uCqn8+1JHdjbh1BNQMZaZDlgxPvVMlUM0UqiuUcdL3dY95cXLIe1DS759HJ/hQu1nEx4wg2jdS2livRs",
-	"f18J6HynIVwwL9snHKlls3l3HBGnbG2HzajL83fnAl/WNgyLam70LujlUBMJ9knXu/m16y9el6a8eUYv",
-	"Nno4dnnYnY8jTMuh7d/O2v/qtp+NICnnyXFdTo6lNtMbO4D87frNa3INs/P2kfO3YNd/jKRS5Y2z8vTK",
-	"IcJflBSdK3oXmCBmLGi/b9jlm+BVNjbMLJMT3LnbnUY15S7uZzMxoIFNHFMB6M1dLjVIpnlZAvw+bCRc",
-	"r4aNwbDxluZcDRuf9uthPGV6dMeonrHdLQJs4KKYyGZS7JOMvLfZaCXqlrayNSrm1qL1ii85ZR9ZZkaJ",
-	"uMr0lsH2ihFWKQ4jaBaDKWr4ZxzkSxlD1SiL212Pm4v2aZYRSmJzZ+xRCKxFWw/cVHJn1kRafBAFHLtm",
-	"cnak7vUH2vOHBS12bpPzjWEiOAKAO0zgA+C2QX1oQY1d2vxFcoFgr6AKRw6VG8Lk2aqEqQsXDOuooQAG",
-	"yQNKNQGNDS6UbhFSz6AVqiSKop1SACDtEpuHBVoCTXKN0B8KIjqnyUEx1MPcpt8q4rruakWrr+5kyTvB",
-	"0tF4VWVwRlf9etHcGlesH4iP9ZYDvEHkd3usN1jf+oivMVsO9A/gbqnxo6+TOjPf3KlOeQLAYDZP4zWd",
-	"szTwbxwQb9kcUdlLOj88ZmIVxJoHqrOrOOHWOBlIdLN3STM2KskIXxAD+h+i9i1zo9gs9WKp3U24dMZO",
-	"tXqPxURxO6hOUy+TLnjN+qBeGNso/NCAxL8PgZDDRjRs4FX8J+hMw8an2EhGnDNJ2QRMcq6/jGJWXShr",
-	"2Ab0cn/ZGX34TKv32jonqx56Q+djojBwwZS3Diux64Lvb+HzdVC41jN3vJmpl52UNapqeZltm6/Rst5+",
-	"vDZjp1h+Ae4Ri5UJt2MAHcO0sQ0fxQ44MrY+kU5jv74KgRNy6wHfzai8cfIHnWCv03yhcTv9qJpIB7pf",
-	"r7GHSX1AbDctrNl9p+q5cEUZFlKwOCIxXWpp/uu+EyOs9O9DeCuYGu5TwCGKPwaehww6nc6nT3H5rLjp",
-	"mQ+hg0A2gul8qNOadpO9Kl6Cs/RukylSEzOsi/nI+UJvvQWaNG65oxal090f1Qyk8sqNK/n28rlMlq54",
-	"ZH9MgjNB7PPkqNMlqX0JaQLEuGu2tPbNol2KYtrCcNY15r7bkvL61PDWXv/pxiIoREDekAddY/rcMrHJ",
-	"6jF2nAMbwhTf3IwccnsrJVUnvf6BKFXw4Wh3q5IS0T4vmf0huet7p4GX8VBraoVsQyIt1zrY3FGulYWv",
-	"xnoH3yPPdubzQFkPQWot9W1CxHwEgN1Wtry7hNO/ZVyO437TXneIxKFqKyrPJhpyxTlgViVUECFJJsUU",
-	"SvKIn9CG6sonXwBA9iTtJ71xl7afTZ6y9nH6XdJ+On5C2yeTY3Zkf9snC9z3cLTEr/GHmQ0E6EqINOR7",
-	"rcJm+CLdDLeOarTXidzUc67m4T+8Yd0+KkPQe6408soK1ZImKjCPS+n2wRaunLLK0a3lQoFRviazPPi8",
-	"s39OyVwmt0UzNHDJgSRTmoq0zQVic9lq8KIhPYxjuszL6fHTXP5qVJUFE+CTNxb6bDmdcjGd0ARi4zKp",
-	"z+ty495U/1f0t63RzkMwLze1R4pQbHhrzQ9s8Eu4IDmjGeZn6ZxOJjwpei6Dhn9C5lwsNVOk2e10eq1S",
-	"5sZm4DHz7CiZseS24hY6iK2W25KXJ2qL5txUXbOC8Tb0vLImdniXoLX6SaybZdOcIgaNLaFdimJPwJ8Q",
-	"CtsAnwDEWF/HZZIwpSbLDGcV9MK+4yKVd4BiusCSQetvvJMkZQmf00ydEkOCELHfg5aMywzv2bPO04cV",
-	"BeI4QnL0Zo2o0T82//udmfhRN91tbwQeLF8FaqlS2UeVDuX2+2G/561sAI+Tc37VZCsLna8MSf25ARpT",
-	"MuH3LD0QKLZyhmt8ZO4O9a6AVSogwbJsDxj8Avm+4q61h72myw0EE31iic4BjItbGFzX3mIFbaV5iuB8",
-	"3kWxX9dP21l7j1zgD3XwZhhIh+Cn47R+uB5Mr3nSPWp1zDf+7oq8yhSAmO42WD5br2dWu4qAd9LdDbA3",
-	"p1xYfISiKv9k93OKId7YaKmT8ORA9SN5d3NerhguLtdqGIpptRGjHjBH4Z6IzHkq+HSmzas2anTwsYM0",
-	"unqMS09k0OrB0QiY6u9uzltrHfy3EawKUoBQgri04SKEpFgjch1HqGkf8dlnzu+40j6qgXJQla6kJwfO",
-	"/MPDzhGCexbIaVyhOrNckOZx/1nrtJQ9PBTxFdP5qg12QmzRz7CDCBdk5nJjbUW64Re4BqTp9tpQwIKX",
-	"4eFcFtA6TJxNUNiE7mbJa4gVQo3sizaDVD/pGsqudQL57LUHfMERneg6XfPakqjAEkNRfMtWJJFzI9mX",
-	"UCSTSJmlNmWmOCP9nbsj/Poem+OMHPefoRpoG8IgPjq8xqZeQW3oI0XknU/WJ+NlOmV6KJpxCGqIQQdW",
-	"Fitmaq67C2e5eaYWERGTmXBJLDetbuTlfKzMHpU58bQpKV9WsSo42rI2MfKK0ZQLplRd5RpLbrd0hP+9",
-	"rov8ZuUhZQsmUqOmRGTYkLfDhsONw8RGc1ZQ/7apYynVdEwVC3uWnZIrlnJlOwdeXTy/vB69u3oJiXtM",
-	"twi2vho4ZEeuzRUAhrQoSQzbOEO5eUbGNLk1awz5jogknzBX6zYUFmoD2k4r6Ke1Wju3bpRma9026tz1",
-	"THzkuRQefsYuU2BJoc8mXSYbq9zg23VB5rU9b+4rf7OO01+xKVea5X864IcvitZwSDtkN4WtfkZLrpdy",
-	"iv3b1xMCFrxe6zh7e1mqn0ywI24ul9MZacYl4ACAaoFAAF62lx4XPmxl8Z+clx/SQK1VTXn53Psf1+i+",
-	"WR32OjhqwqG95HpaOMxHbE3aKlRkOEv2IH+2chzVRxAKK+1JnS6xp9ewd5jXEKyp+mTdQrGA7NxCVpCp",
-	"LPDypCAKzde9sj8fhgF5y1Yjn+1ezXDlyazGB4IeG29DUEHgBRERzNnWrlqgwB/fx5lQ9lOU0XbW75a2",
-	"Ve4ubDU8QUFj3bXo0VYtoezjqGk0743AsEv16TroYVotPrCurT0K6LdjwpWAdoO9dEeDZVoK6KhcYN1Y",
-	"tYSn4bo5jaX1IIDenTMpyoj8u+uTPKOGUXj2zV/SeqJrnVs3fM5cfgZqi7DoNYtj+GtpzoBvtnvLPqDv",
-	"zG4IW8XyjYtdCvLMacpCMRG0wkgsJL6732yGFCDgbaVPLu9QUTGsWIrVnKtqS66HerkPa06F2H8hEKCR",
-	"igUZ7F7Y3rG6YGMFYyjx4EB8+X1YcYS5bRTtFQ3egZlaiP63tZHu3T1QDm4O1jmAmexfwlbVYXamlxbt",
-	"C3b1G6mw5trS0UoLEQBiHwTSJ7YiMm5Fzh1vtQ8qVkPhc7dgK9jqIscgMzYxPyVGi88yY0dFYX9kX9bS",
-	"dKUxaKWBBxkt62a1jAUbfY9zecsItbFBNhQB8yHNEraQs+xdLjPOxhvyUcOPDoovYBgOFCm0+yvYQUGJ",
-	"m3/jujEnl5pt7veC7Q+2OKZcChaGQCg5vr83sz+5v0ftpmyBf3HRiqWydizAxd0tnyVnyyrBUbfW/bS/",
-	"eFrrpFXlZcGBsRSvOyvYkvcKGuvWQFkKvliwDWVsDqV9XdDkWTnKnvPGfp3A8NnIf7d2xAi8vV5v99XG",
-	"UzeKG14buIQCH0gZ5xb2zyV47dvY3bzbJbpU+ySZAzfakAbz43X/5An52/sbyFaHJEBF4jNbYwdJGQPy",
-	"PaM5y8lw2e0eJfAi+CeLO9sSFLjYx22GXMg+UzopT58cb9jt0JGkmgs3hkHujkyV6FF6WWnodav3ldPE",
-	"Dk4Cqx9jHcyWd4j8mcATOwRrlIdiL/TEDU3XeVqXm3MQquA2nMDN0ICbqL9FhH1FeMtacfH06YZgRf7H",
-	"pJAUSnMlaaR+7/7DkHZ1YW7d6NrbnjtY3xYKcQOEvDNbrFmTX9iKAAmTqqGgNgMQwh5cBx2ltHQJVIQK",
-	"Ep89f3X5enTx6uzy5XVMaJrmTCncpAd58g7OUDRHx4Kqw88x+XUJjnpXNtn6MpmLdSv0no1R9H+xGIvD",
-	"Vdj2tP/qC/TXPSTsLCcBJPQpiV37fAzWYLL7ekekuFOatft+Df9bWeBe6P3PxJQbM14uszDcPiDxUuSM",
-	"JjN4N2kKORSJFIIlKGghc887RATTdzK/dYEG+1IbEmhFQxGPM5ncQiF8cAPaDKryMnfwIsI60w4x22cs",
-	"9VAkM5plTBgbDmJFRgtRUoqiofmMZYtWULxuhu1BGMVQmOvYCF3nK0CVNaM2T4xpOnKANTG45nBBMCME",
-	"qvbAfBwKoF2SUwi1uA/nLJFTwRWrWCUBDY1uhDQAwxwGCPpS8eFaXcmv6EZrDwrqxyyxSFCU+Py20j6y",
-	"tYTlZiI+H7EU2MJwr5BmZMsMNOxgpzWihuvNtX3EV/bpNc4IXKCejSCDgLIb8wpwuuR8PmdphOWPWP2Y",
-	"yCyjC+d4qUtNcF/er9dNaCTUdbzxKnkFVAU2AtL0+TK5Nf//gywoG7lGk+aG9VaMXLQXuTRKHt5XKs6F",
-	"V7vWhfUdfdbywZzN+mFvvHs7s8iuSUG6dZ4KYEzJMud6BSXtuJaozBo1vDbNEXVYKx1g4hbWmRpVHq1+",
-	"ShYsV9Bl5OztJURvm/H0t3an04mh+xtzvnFVoJioVodcQHdPQhObsW1YBeh0GCWBeCZ4JYbCOvYC7Hy3",
-	"h0nzuHvUIjKPbNb3LVtFvlkfvOOjvIUErKGYUWUtAHiu1+qQMww3L5hwMK8h2Ao0VVVsKOL79i1btVUi",
-	"Fyw2b0Z042bYMGB7kwDXB+90S5eAVkSYUVCPu0dE0DkYakYeI/TIUMDnT0vDc+praXzNORV0ah43VG8R",
-	"waAifSjC9eyQ6gJzhZ3snDMISORoaddmKAAVHBr/YdIt8FdDWdRnIGpi9SHYH+FiUZEOhcOgp1PKLYAN",
-	"nGRQldG48rt3pvUC8UgQA3qzBvPq4ubq8vwaQerKPSUsogi3ypbFXtvxzU+AhzSRmzBnbAOHs0v01E2p",
-	"Znd0NbC9eDM5JVxEZGq0PZs545x56EMDUoAhjPaX9SuZUdt3WTQOow+eXXqvkFH9huKiDtZjZhEalJEl",
-	"UOYJGkkzvkAv4IBQhGrxZeRGrFofYQRwM2EDT4zScUFi848C3DYuvNax9VFlSg4FXSwYzZUDWC134qm2",
-	"QsQjHnYhALj5zlBU+v3ApgSEqbUgTpOSd+8un3/8rmXUAuu1rHw28HsqANVp9tplnRwK+c/a/yK0/Rvp",
-	"tp+RNhmRDhnELWgOessW0JWbYiekDM1Kng4IS2YSfYDxP9vnxY/wXTO9TE6n4FMdijh42NDNRZ+UBhAy",
-	"u3DFtDtDUd+LFTUwm+AESg5NU0Vic2DxqzGkboCH9WYLyIsNjcWPP/aMWkenJMa4eNxy+8l+3GwSD8ap",
-	"ZkZkcqE0o2kERXhwG9ba2X0FVXhYmxcNEWYF/gWgRY1Pn2LYw2cFHg9L/Want2y7Xyj0q1j3kO1QYHvI",
-	"oqAqJwvQpZ49BtmF374UmuXYgdjXnOHKAucA3ddWojnlNiVUk/hxKhMVn6J/u7hHK5ZN8Aag4oJ3VnSe",
-	"2RXx134BU6BJoXVlzpzrdiiOu8dFop09D/lSOIPh+Zvz69HF67PvX148/09wYsStUxI/Nscq5TkzIlTL",
-	"obDDgynGP16cPY8JD6KhUphnIhI/xtY98E9IhoF/wbMR8PoJz5hCHgWpf3aijxTkieNaASJM/MPFDXyk",
-	"CVzHatyA/w/nXLUQZssJKgo86ZRgC1676E7J1+S4e4ISIeMJs+BGWHPfeHV5Yx2eyKLV4DHQFXWgjsyn",
-	"j+1D6rG5t/AB++5GP1jGevb2MmgWNGhgl6FPNjNkwRuDxlGn2zmCRBc9A03psfmfKduQLmtUdbpYgC9g",
-	"ykgzfn/x/ejdpVuz2KgkZLwiFkey1SGXjspD0YwfU2VE02PQmRygX3tGlVGhAf0LkcUwUw5pZ0Zm5LDi",
-	"qVFQzE53280caWzP7UwcAJql8EFHbarIHcuyAW5lGLbRoGDCyGXoYuFWyHLqcS7vFMtbRliAgDH7dmJU",
-	"K6uj4JQgNQ0pwRWJz40O3D6XQucyGxAh26AVxxiVwlkOBW65mM/nSxBD8WmBfTv9jS8WtvQKubnycV7D",
-	"n7mGLf8eDkuZ9Pa4YI5pcVZIuK3h5MM62CNw1O1HREn8hp20YQnWXLSIZciy8Z2Y2oP7vPa8Ei2lGYRF",
-	"zzGU6/hD6i76A2UWLvLanbaAXng0vPp3mcLe1ldS2tRlkLCwXfvdbhWonN3rxzM9B8dggcOwzbCCXm2g",
-	"Ce3a8UahsgfevLS04rWV3XYLDArqQiKlVeIFu7NNwqi2m/4jV4j8Wgx93UiyODXta2vptN/KjCc1xuoL",
-	"x9+KUJq167jRZ7kxcow5cEqEJFxkRh3C5xElY5VVCv/swW6rPCGPjDB4dGofKF8yT5au8Pk0+JsA/OMp",
-	"sc6a0p0TKcoX0LTDS0IKZu7J6Zy1qUiY0SyUvz6mirWXOS9ulPm8TcEdZN+3lbSGuEfd/johf5C1h6my",
-	"H17KxPeaXt9KZQHstlNBWziVYWG+DWVuH+4xnoC6/e1PyuPvaeo8wPDI8e5HXkv9Qi5FCg/0n+1+IMgY",
-	"N8+c7DOuS9sf3fkzGyfdo91PBbVAJYO/Mfj5Q9RQroskEN1r0pNcCsyugNLLqYK0W0PxD+YdZRuVCpqt",
-	"NE/URmn4AgrXlM/dgNK6OKUrFZN3N+ckhdwbLOqwWCHQsH++WGrrXUGdwynDmZyioEClF3zueHSdfd0h",
-	"Z2ZwaMCDIGhbDM54AF2ngvRq6nPLFyznMq0CjqcQJyIF67V1jTP6kZHfWC5Va2DsWc1FYsQPaJBg80Wl",
-	"lA0VmbeA9c6osGMHq3q88i3BlXsBCmu6ioIOIrio5i3AKs1KIWkHJIYroxnXI5AEcURmRmt7TJrw3/8A",
-	"lwFTLZdUCTNy6qV1alHUDNCH6AZAmnIyiYqkfDsb8/x4ZYF1uBV2pEjLB5yykaIfAZwjWL1C+TSv8K4z",
-	"9JfBOgG8hIoH4RNpQWEkk69edIvmk8+Js1LUIuPaEPduZl14Fk90QNDCVaPj+/sY1An3KfO4c3b4qm6E",
-	"gl5LcYlIkQ4T+Vee3N/HuNBSsZLxbh1a3mx3aTrNwt4WQJRSXowFeFWtDjl3GTABZXJGBAO3WYcYtgKX",
-	"kLLIy9GadQ/EpNn1654bmW1eAKAalvaLERDY9vrqdS29sSIUwB5VsaXxofFqBEphdcnsOjSPwSGRkpP7",
-	"+xacOc2tuW8XrD6/hTTrUkftQIuEtRj3gioKXN0gTklsU9mMPWtTIOFUwwIZy7CFD+elTB6sKQDriHVI",
-	"0EYTyB2cn0q7TBiYY0GGGFCFYjt8k3SZO/cd7lm8P+x1YKjueBIasGJVZkeRI1npMWNk5Q5jEjkMwo5b",
-	"b4JD6ly5zWGdDELekaZLhjTPLpb5lKWVl6e5XBizorVB2TzzEqAMoPrzxg4Im7g+afbMEj3rltMvv4sa",
-	"XECNF7q0rfln3lBSUTwk/3cBUPyzbrmRwlrqw4edejJdLDKbPfD4Fxs0DCpZ3PZHACGbK9YLc7pc5lUR",
-	"KcdsKkjJwUybT1Hw7HH4sNlu4aPm19KTHwC6oFgwGEflSq8PGHilZP7jEJ9+8OyJGULlse/WnzopPXXy",
-	"FMKfRrLCZ1F6IQvBr9KPU4t7jTVz/a4NgRTCys2xboB1AgWy6AuC9I+7ZujlTz9b/3LvuPOk5tvdTv+k",
-	"fpr13z7ql1bjqIcUWCloweCOf9GL+xjbbR/1qh21n3yKGkb+Vadczv6HlruQ+Q9Nc7FTLrS9Pe72+xDD",
-	"r47bM3HckZj6UZPvUczi6dMgN2O/hAwza5TUmOpVWveTsIjeSFlD5u5R/6h0/cRe7z7tuZQ/vNfMthCn",
-	"jcFR6eh81yunugOFIE0dKPTkGKoy97NnC961wai1Glan8VD7obeXku6R5fGhPTT7FzIf8zRl4t/L6igH",
-	"GH/+8KlkhkCaW2QVh4jYk1BS7St4IlYIOCvFd8kOol+w983lGuNlmWKRda3hgiEVCy0FD3ClcwpmtJO0",
-	"KA1lbksQpMsBUkPRtEE/RAuaZHQaFXEv/HOBuFY+blbACYEq6BFpIjLNqTNycvbRGs+q0J/dOB4pcv7y",
-	"MvANDgV8H0mRYpUwZuxH0HKq0CwwI8JoyRT6IXbIW6rUUMRB+nqMGQl4Y5CXryUEtlxq/qkNtfrcfDTg",
-	"EFTFWPMV+2xNrXjJlT6DxdmhU7w1I1H8N7YGuVCnMrha/xqdAVAanNJw0t2lNUR1bos1SmHBGPvI5VLV",
-	"uDFeP79s1A/UFguEIw3Sqp4cr+cDfLYaY0xiyOewYhxmhRtz5DdiIzK/QWF9QnOZVSQK/IZCxJVDtU/o",
-	"k3H7OPkubT9lzybtLu2N+8lResxOJuXqkXKdYW/Q7ds6w5RpyrMAlA2/sCfeV5F+aTs1lfG91uSiTew8",
-	"PnoYMgBCVdVjahUQWnvK2ChYCpjECPhAaR3cyS+RHxWqTcQN26MHxL2jZVI5SvTLlMB3+3nW7YNwpntt",
-	"BLN9S5VAcDb2F+OGVbzFloS15fTAsFzHBnMzyeT0L6H+hwj1m5DmZaHzcMltJebj33n66XESwH3KOjim",
-	"M8P6jHytSFyMavW7/aAPCopojh19UjaXUB4BuTLmy+AKQyGYS/OjFC3MBgjRJTHeVYcTiOiIQmqX0gto",
-	"C5CzdIpFXmZcCRUl2ETIuYlcRRfXrmzBPPhsKCD+dwf5isQ2UPTIlpjylMjclieVj8AuQWyRVM8dmt5W",
-	"YQwxvhKBHylSrfbdl20LwCjQs0Io+gLJepf/rgTxz5aQBSJo8S++xjLLCKCbZFoZ4fOzpWUAnhmidG4C",
-	"2DxEflbE5Z54lnVwlXUYlSVIyi8jM32vv1pqdXtl8Vc05vJuCJcM6xQGNpkwtG/tfT2jHm4e8/6DrdFO",
-	"AKEO8lLWxfbTQa8/OD7+lwUgGoH3rDE42t/ePXfbzh7oDVYv7u8IHISBEeKMHldLjYWdXH8LQXrAsUWE",
-	"qImXrQU41E9yWYJw5cpOfUAoSflkwnJm5gl8fL5UnmkTCxl2qH6490K5pln1y+ObU2KGPykkU+1soCuT",
-	"YtlH78g4NKrZffYgmhtqZRxaIziS3wTDcpm3VJM6RjUws3FCE3JDvyXNccgQR8ogQyo8GTbh1U6o819J",
-	"fTv3lUeYZeTQs8uC/uGaXFg+VuuGOQ+DqNXEyExOC+3GbPN6r8ZQeLdGRLAjL82g4RL8DwZfH6kI/h1A",
-	"vECnJgbl84mcs0cKnSLkIT4RB6u1DlhgfSJX8g5DTHc515oJo62NqU5mTNncIzYUcL9VNY1BY6PRc7oC",
-	"ZjBmJONQK7Jiei83y1VRdr1VuXuDufCI8xfW9TwIKqPO6VHU7O2v1EW1wwzieVyt433WlsXXjSjEkt2L",
-	"hYT9mLaPzAZUOWTOm71VHlTRZnJ9VAWux36DqiL/rA/t39qL9uom6b/+5afe618u+69+Obt79dz8v+y+",
-	"mj7IuXYSgB99Oduh5NyohvR+tgBoBeZYATH284daLK9nT7ZbAw6jK0Tfws86l04AeNUtB50g2uRRpQLg",
-	"jEodOQSlNgU5D3KaOTwkC0gRRDeDSA+EeKo4Q5vAhQ6OZn068DQ5QJs9HE6BrPrL5fSHuZxK2WJfxulk",
-	"w5sb9JQzG/lB7GvM6wIjcT20EiHaH8gArhUmgw0FWlWgvAcQx4doHEMRqhxGd1kLxZDDIzHvYN776Acw",
-	"X+isohFMGUWcNoNpJlQxc0SZUNzwuQrIVsWIrmHc7s9avl0DnPmHSbr+HyPpfnp/Nfv7D/84/ul97278",
-	"w7vlT/1n+s8q4zYNtkhM+GrumZPAO7PucvqjvTO9/gHCBQ6jOW77yBYXav5LqPwhQsXzd9uNN6WrR8YY",
-	"op9j/cJxgCiGbVmezOqwiyD0jx2GgyMR+xTJnOllLpTPI/Yp+MiuhgI4WSsisdvStjLInab41JUTAhgc",
-	"pDVqugoTBztD8dzHRjS9ZYrg0TNyTYqEDcopwkXOKBqMQ8HuIYl3irmXypjHCkqbXRqDIFJAYRS+yCFL",
-	"Y2GyGfVQ2OCJHbeP0ZR8XOR5bQzn7PWbmx8vrnwgxxBgTm8hvAMFJva6reqBwkOc4SCE8OWK9Lt9W9iz",
-	"FlHCFNY156H1FeHm4YL0j8lMLnOo9SrXJW4Mb8WtogJJCkaUlhlzYSmS5CxlQnOaYfctTAommUxuMUHE",
-	"/InY8ELmZM7N0LAA3FgXPGEhzIxRSuwYTmvyS0gztjXPdlUgLP3/xcr6GMvLFRGy3GKNlBJqymEpTBDZ",
-	"Py71bpFSzd5hc/OdQakCmKcajTrEXfHlo1FwTr6XCFG+v6AtScV+t/sQ8WIYzacyjISZwqfPDpIdKtVB",
-	"d9ot1PvdP5tUP5jom1zL5XBK2EjuU2TG8tAo5a7YpE0SKUUityeO/BVnDOOMe7oES70rt0cX7DFQhVhT",
-	"Zb87RBrmIHtLIktBJemevS5PjXibFTILfcV/ciXy8JDV0z20TpzHjYVvMo/19hjZW7rKJE1vpHxptg0+",
-	"d7IPGdRysZC5ZukrlnJ6Y2TCf6VQkU2VFYHAXUuChb0dpsE+SHn26A2bk36w9huOvFV2HQoNwPOw5FaV",
-	"sGlOCSV3uRRT77UZCvzbo/lRaFVegNdYxj3Fij2Ls3Lc7UUh5jFcvJP5LRQivvXvch0UaW6bq9j+YV4c",
-	"YDm++S9cRpy/wVDgu+OXb364fD16dfbP0Yuzy5fvri6uY9I8aRUvBiziXN4VhUroyY2GAptNLHPkLPgA",
-	"+oYKqPQI1XJjd9hvY68KrmdDYa56siCOOjQEM4qpK+dpRQFkE1oDx/1nmNpcbgeFLMvqqlRjPRMU7PWI",
-	"Lf+DNoLW9jKjHwo37Aw8XtARJCJL6I/f820mO+QsLA1DsKqJNMxeoc4Jcz01HBSwESxZLUlH7y9fP3/z",
-	"fnR9cf7m9XND4OLVrQDDwq+lF+HgYTMz6pB32K/ROcewx6dtZVZsELoCNm7J4HEatNkCdxbkNGhuDLYU",
-	"Qv+8N4aTbZnklmRGFXB4lUlt+/CMl2qF0Azx27Pr6/dvrp6Pfjy7/nH0/uzyZvTKTK5PlEUGL2ydk+6R",
-	"xRwJlyxAV3AnLDNr34S/2hBXBWLj67CAnmLnICZSYw0alSaniW4NfPs8eGwj6slQxGfvbn4cnb18+eY9",
-	"4l+OYLX+02iuMWkigg4XpOgKBLgaNuNdIbkdBaWwJb4wzg7x9j1sQSjvpcHRR8ghAM6y4BJWdyvDZQlS",
-	"ABtDcShs7rjA941dk7NabyuwtAeaBgXS6xuRwXMFa76oLAtpBn2UWo2o8ZFmSxZAxa7nRVc6DlXejfWD",
-	"RU+hne8L37a9adGn/fObgH5eO/kK5k0Z07rBVn+bjX9I+Bv+t8t3v132XvNLdSmuTpLzyyeXt4t//uP8",
-	"b886bPW339L3l/wNv7z76Zcse93/6befVn971kn6mRjPX3TTf/4tK2NAewjqAHDawZLtTQzERqvROF8i",
-	"DBUXn6n0HZwPtAz1wCIn6BLLqJFBEoCc8fvoW+T7vC+0gHA0FtywKv47/yXVTaPh/XEqp/navlgVLwFJ",
-	"D/gNgOmVMQtDbdIoqR/q1EZD/Y164xV4sZSVqCUGb0M0Pv9OLVlqhPaE5oXbcihSBu3vzAgtmI2VgsII",
-	"Nd9fecZVAfBmdaaBVW5CkK7jbo/E7ozQAiONG4UNcZhDB2qHIIWGAnLmAgAdi/L4toLOiSqJYgsKjf4K",
-	"T6Iyel5KbhlbgALLxfTUwmeCu9VhkV28vLi58B5M80ZwXBol4QZt1fIaRZi3WAMTetw9akUk47fM0RJK",
-	"q12XHwFF7UEK6gYZili8FU5/XNP0GxmhXOrTuuUuLXCgy3b+ip4cbBuaPWlUZSDz3YzlbPdJdYy3DUCi",
-	"W8o7LFhWv9v3qrLMfXKs1fcQDJMrZ81EHm2SzhmCSaMlA3x/Km0n1UKlxwPpvPBeR87ZRwZnxXpVOuQ9",
-	"HkSGWnzT2Erxf2g6jYlasCxDVDRsc9tyyLZC6qFwoiUiXGN0hCLoeqFJmtfO5BLxM9yFpWIdYjfAUATW",
-	"ImnGqCdfnd1cjF5evrq8iVtVGnGkTUGqulNlZZczX69gRT7Dh71RzdzbrxaO5CCVrwa06nKyfac4bH5Y",
-	"DK4ItF1Vxmh7uAp1/CAVSkg9moCTq9CfUAEvdbkItXE79vEKd7Zh9nIyQXPfA7UPyuXMPpw4N/cBn3f9",
-	"MMyGTsnbd9+/vDw3f7dOi6YqovwW28PZDSSAkbHho0TO5wCMygX7hsnd1tJEPFghkU7NogOIS7VXTLc6",
-	"f3kX/xBIslewV0lZBsABPFRw7K4PhAB76Av0hfYbFEGrGWA9nu277HiD4lNhlAqPUOXeybH7oH12InPv",
-	"t5f5rUJM80Egb3DGTUADKDA+7cvQdd+y2V2UHHe7W+r3vhjbLjdBaaBeuaHVsDOSX/1wefKvm3T+qv9K",
-	"v+r/dP/Tdbf7028vspc32e3rH97pNz/81P/p5m/81ftXR/96/q738peLo9e/vLt/fXN59+r5Wefo1377",
-	"u7uzff7vgeLDUmk/8XG8oUmbX2boqX0KuE15adsAb8mkmLIcHcKB7DjExYNVJhUnjL0YeF6sxLAgZSO7",
-	"5oHcgEEh44fNG5SwnPraG1xi+VD+/Kno1lca7w2dL8C6MSIBLWtbVmPbVRw8DbQpUFNynWqgLgJceWPG",
-	"BMLt2e+0vtwUv4wQ8j7EOc0mEuuKdJlKrmCqQi3rmIAEHvMCS6rOX3rGX3rGX3rGDj3jGhoyGAbg97HN",
-	"7LJdrw5RPHI25UrbPni1qgY0h4J159Alfj632HuZvGN5O6HKVdpCP3GYOZarccO8UjmnXIB/yIL4cTRF",
-	"zq7PLy9Jc7EUK3OCW4DnCwpG7BA6/tf/6ays2Abh8Jd70W6ze/NbO1lS+3uO7iprAZ0Saj+NrhhXejq0",
-	"XqnL568LNYSc4UMWMHEp+K9Lo81MaZ5mRhjKCTHzhFnKiXmLNY+tQZ7JhGZkQXM9sKP/j15oJMbuW88g",
-	"WOQnUroFA2RF0TLqT7aLhkgdQgOayVwNhevroFcLlpKmkPkcid5y6OWFgK/p5AYhoStYf9S/bEOHufeA",
-	"ITDE+0p4C5mB2RFDEbCCFvgAbMRwvYPhWi12QgXJ5HQouCBjSPLTCD8rZG7jX4W/r3ncPbKBu9FSuL6C",
-	"cQsZrAVrsuqsb6fYrGmgAI+uYiNLhScmFiDCSCq96sYMm55hNgB13bvlnAndIe/XOi/arEA7RSg9hKxP",
-	"m3CKUf1yc8TYRjsh5akccXcxUa7I2GyBAnrXQx/P2VzmqwHGIK0HcksolewdSYUTuzGUWuNtsXzkK3hY",
-	"Dgi87V8ThcM9yA3T+1LTqbYItVl9NpfrGftucpS0jyY9I9x7rP0sPWbtp5MntD/uJd+lJyfrKYF7T3yf",
-	"tD5j89mEuoc7ix6mBny5sv2zwjtWBC9QjjlNFBnuN9KutoyvaXGcIc3C8SiXuQHNLEH4tFxKxV8K1OEx",
-	"uXMUMIUPdbeqhKJji6IEclNXW5GCWLKaGeACBALXrPR4ZVufVD5kJsZEGrc65CUXt6ia/Pjq7LyN/poI",
-	"ZYItnPBZIo9CJ7BIrQVmnTTWtw4NxkY3Ny8N3z8mMxhD0NclZfOFNCdwULZP0RqFGB31EYyuhX60iJAu",
-	"pgD9e0LnCzaQ0QBRmhfAJECICNua6TDzfSgK35by/uxUMjWoc3CBXVcJzw0FgFw6EKqik14T+icXYFVe",
-	"q/K+qWenZrausUxoLrZscUeoOpAdmgOgOWBTIjP1UDnCVXJ9+wS0/kRtA/NpUwAVzYcCBbm92AoeQwFd",
-	"IrXRl7qOZbRsfxxYwkUuPzLoCWj7/7n40VjeY5TT/JR4LPgilQB7w8wkQ/xxlJ/M6nSWGji9sgtDyTmD",
-	"Dgao3qxpDkEn48/KI/Itq+uQQEi4OMUBSWZSQs8fHhjjoSun4j3cqnx8I/9hkSVfP/lgfcKZfZux7i03",
-	"a/pbf43sqP11NCyX+eYqmjf/Cu71l1P2L6fsX07Zv5yyX94p+4VB1ALmtYZINgiQ3yp+zXUnTiXN5tus",
-	"REXjMkYz9k1BNHQ/W+d+XJvyX3bbgY7vQJ2zhnxgGxfu7/0c3yUja7NR9wr8mUEOJXL5Nfemz2YKK2KG",
-	"oiabKSJHZgaQEhW00wQGJxdBa6/25VtbBl8AQeuZbWdZ74Mzc/lHMLTGPqlENy6DrC5N6I+slftLuvwl",
-	"XR4kXX4yZ6nMEuoY7jck6rZh/SUHPjdV12Ze1TLmrZIgmdFtefW2nzdgHMn5QkPJ2NQWvEtlTjiHKEwy",
-	"oxwcfr5XnmH9E6p0PCA/5PLXUxKPaUZFwlJ7JYK25vCJPCI/LqdTLqYvaMJOSazmNNfxAHuWu1vwoeDG",
-	"VkRyqSkihfjEeJGSCcWU3TFNbofCAqsAvJYHlkQmhaAcWLkI/jxIBn5Bswwa18zoYsEE5HllK+dFKxx4",
-	"YGmcekzlyNgOlGfLnBHgHeDCBuw7Bz0ibNPBmLCPTGBN2hsBAVcv4wBqwTabRCtXLec+cw2kH4zyUkMM",
-	"NGcTDIwVlXhCBgCa0FyZpSGs3QBb891ReJwmM2v62M7UgvkKUPvNO5nfkjGbUkGatqstNFu2s41AIYFG",
-	"9tg7PCJQlmBLZCMyzhm9ZbkRBVBJYIOCQ3HLVq0OeQOBwZoxN40oRgrCsyxthfOw8GsqAmoSbks9oLc0",
-	"yRj9yNSGRSPSVvrezaTvpo0N7TX2S3x19s/R+ZvX5++uri5e34yuLv7+7uL65nr09uJq9O764oo0rd5C",
-	"et1WuWvoUMiJR6jFpuFSz8wOVZGdDdqeQuqI5EvhgqOnfp8OYYFKFSX9ZySGHlyWqvF6XHJAeq4lpa2L",
-	"dKgB4LJWumjBGhSD4ogGxFZkBhhErUpdKSXXIBrb14bAF2YHq6HA5zvkR2wV7MPc8Zxpajc6mUrMzFdE",
-	"SaOQqGJFXMd/8E7TdDUAx3kcDwU8OiDmPUMBTZXJ78NAgg0bg2Hjf////q9hIxo2AF0SrhiuA5fchoKr",
-	"01z+ClfLeJTwWx0iJdwLrefMd9CBZUaG4xg2fmRZJoeN8BJ26MRrA6jBadOMf2TmbzuXFLCJ/VwmXHA1",
-	"G+WMKilgKErLBQ5T0SkbNga/D8sgnkNA8RyuI4wOG4P+p0+WdG5x79h4pBjNk5lbYGw2qaldGJqmisTD",
-	"RnHjsBGTJrhDhkLIUc7UMjNnbFkIpxAQAMsh4mEDe/ibYfz8+xDb9uNE8mzY+PQhPnWN1YMXxVH5254S",
-	"MVF0pcjdbEWaS2RS5v5oKMaZTG7Bp4OalBnLmKYjJ0VPiWKMxO/Z+Bpe+QJ5VNyCLX9Bk1lQ+ut2uvmI",
-	"MMeyZclyB/5/s06Q9GNYxd+u37xuM2GUsJQgKFCHnJE4XOmY2F6BmFLqEWJ6J0QRORkKxTMG8Fg3Xjag",
-	"rEDSBLskBpZcuoyiAyu84t+HqP3hPpUpGzY+xUUltmemE7Df5jxtu7SGZmxuH9jPj8LWtS34ZiXdxUxl",
-	"ttQgZlN5J5DDGNY8zWnieqOCVsxonq0wj9p/xT46Mo/Gp6BWI0FdIR0wp8ijpjgIMRdhawEgAJLKlnQD",
-	"xcCusQcLI4E0XwV8LWyMOeJp7GB6IPCmuVgyBVy6VCFoq9yDXqrNeNgQ7A62JGoKUjCMKJUthZDqmAWj",
-	"VkqzuVWdIrSIqMKGqu6rwbceKYh0GY7ou8FSRSZck/j8x7Ob0Y+X1zdvrn4CAInzH8+urn0BfWKXh7o+",
-	"spDKM6PZpBUVlhgO5NRwZnx9jB0S4IYx8zhymPFkM3mQ+5sZRiVF0CUz4e8gqY0uGHkaREPhWC0BVhsV",
-	"pZNphCh88BrLOFpY0wgpcqcIdIbvTpaaqJnMNWla2T6VghUfgna3C3N2ixQ7Cz5g+KlRSIYNw5+DnW6W",
-	"E6AxAD0jz/lHlpp95kZY6irs68Tw7YVYbdLSAhKufV9fayPesoVunRJuBKXtH24x5ffV20CvVIgCYTaO",
-	"2cHIPkoC1q1HqNCQhOb5ynDYylkYNmKjdTEIWusC5BZcN+G9gwKWCDTGGc9CXYort0iGGhYb8Fnl6I2X",
-	"ahWjm8AD5yIVjI7dOjWMQIPemYTvNjuuQ84sU7AA9iVquwj8cfc4Ggp2TxOdrTBUPucKoprQDtonqa1x",
-	"BLeOHNQYs3EC/nF+dv7jxeji9dn3Ly+eW7wKK3Q9b4ItC1mIiNziG75jf/YmAlsAggs0ExfkiqXccfur",
-	"i+eX1+BSiIiaUQdAjDlsjg22MGsNR3Nz89IDmxiJDDsFsuQMQ4EncUZm/w6FmtEF2m9zZFi+jbdFC6zY",
-	"bIivaM6qsm2ri7bUZpP589yssLYZN+RbReSOjYlVI4TXHPAum1wHrbdhbRbIYKkwmsZdQPPr8zdvL/7T",
-	"LHlFH408NiWkIPAUy6qzQpaEKnO5U73PHwoMDcPzIzwyQwGtWMx+xylqVOkXmRE4PhkJDpsqFHauiYOQ",
-	"NscptONwo0NhtDm3doT26P6z/QP4vNrnZmwxmYHybGTzjGujFZkdHJs9E2PP/rhlvZM28wMm6fqu+lr0",
-	"CJUDfSB3sFpu3PF/GV1UgNIbe2BKo50rSE61bNDT9pTEMI/2uRQ6l5kxMNvwSzwUHhfHPG8INgakUv+G",
-	"Sc7UzI5p7UWG9bbh5tgC7LjW+QBeXXse8SQPbDIv6Ahgm2JUIhAChd23XoQ1ozWNTOu8N8Utj2HoduSN",
-	"B8NFYtdMWJJyqPesvHywQdfXZsKzzDVcQW6Ea1QKBcMFl3WJx7MxaLw3bwQ5wBXh+n8EMP9o/0C2wZQJ",
-	"QylWHRxg21lbUZBFZlRDAD1f03GUtkHiIDZd4syI6Md6kyPaPuknx+3j9ClrP5v0aLs/PkqO0xP2ZPJd",
-	"t1EaOzeafU7nWAeuJfmeZf/r/57/j0Z50JA18amYWXkS3jy3M/E8xBiVwD7DYfuvX9wvMsNMr68vzOQd",
-	"agSo+uDJg5XbupzAAC0fxdQm5I/h9+b03rdy6J88Cdu6/xxsr+3DiRo5jAWbrtkW8vZB80CGRexWt10s",
-	"1cxxPS0JdfAYqOSbN/94c/PW77Xg9VQpjr0dzFFwzR+cEzBcuzMB+WMvciaS2dquixoobFzzr5zhnkq4",
-	"YsR/xHxYszkc4mXOGoNu57sDMgrMef+aaTbuPNsZfWGKl9wIAFkrFw7Lc89+Hm59bAuP9SYh+7fxoLbj",
-	"4noLlN6Tmo4khy7SIlvBkdLsXj8GOrWLsxz0JtjHebQPcb61d+kP8Rz1PsHnG4csBTgAr5H0m6I+KGAb",
-	"UQMVHDg8Zd1n05fsA4//iTfjvfCZf3PI0/NA1n0J+NNDoohAf2OQVZLIKp6IQo3GRrpog1lhU5NTtmbv",
-	"rXUP3PflA2JMQcywBpuYoyX44KQ57AdSnq2U6IMpO3q0ROPdDal+njWRVx/QhAS5XrfbrbwZIWqk0g41",
-	"sTUgKQO91bBz1+Lm26TMOQs7cVk6fmlsaV84F3QeVo37AQkseLtgLTB4C9/ZnVxmmIQwFLENrvzj4ur6",
-	"7ObyzesirBKD3xCpDC7bbx0aPkRnlyJZ5rm9u2a/gWG43o2P5EsBjXesVVmz8cLAT3i2gp1sP128tUlt",
-	"KKvXLTw8rQe2+4IFHoEzG4RFoSGoSv4sgpo6C/uWrcDZFYQDa6bnbh9tmOfZZfHGyqs+fzKggFjI+nAm",
-	"z4M4LARDl4uaocPvI3afMJaWxhw+Hvxs+dFJ92FDh6TewUn3QNX2RspXVKxc48itmRqV+LOdOmnG5anG",
-	"kfVimRtcdTLMDmOQ5YpJ5y8HGFUbfOfapQRRPRRzngrAI353c96KHDjuln1keFHtxvEjC9YZCpXd56mL",
-	"QJQhjVHjACeTEVnoaga/l3bnrAjxNuPKJzN+y6Cfe0RcK19o61IIBzUUO6PKVZ5Q86FqxLeF/otAwQpu",
-	"qAPOQSJoCeDzLkCubE+UsPsdiuHmROakvPZRkeNlN4pfSFJax05JoVxrsfXpM9Jp+g+DM3XquevW6Y6r",
-	"UeBJzn5hyVqyRGF1QyxQSpIZCVO0bEaL6Mt0Vvwy2VYFt7SJHOGycq1YNiHNuEwMe2wwsmfVMdzME0wr",
-	"tfrAnKdpZl07Qop2xWVidmxdZNHK8pNDe4EHfTV/r6Wws3nBerbr+ikq3SsXDFEp8/AJ7ZXo0s0zTDCa",
-	"0ISFd8Mij4yKAd1goMdnSXipURDYDoVXlpFAgDmEhfDWr7hNXHtbFeSWbdw6r4MAVAIKmwvv2YJcY36O",
-	"qQIHYSrvBOY/njwwe9UtQGgsFNvU/ApAn9+qPrlud5OUpwjU4DzPtjuUroxcLnXnsBy+awatCoL4qmsM",
-	"6Zz9Ye4QOhSL1D5I5FtrwwBXS/l+oWGysS/mTRAPL9syEaqUOUuYgGgbdPyxIbtmEH62cdg5FFtCtCk0",
-	"AW1KnpaLUwibCTpnHkC/BX0cyu03B2A6VNovQo5e2E1zYrcpplCZN2zupYlxQRL/CmW5WHxanitkhylG",
-	"IJUFuri4YNhMZqnVUCClWk7MZ5roz4XcZqMCrYYioYqdkrdS6WnOrv/+kkyWWdaG3poYJYvI9d9fcs3I",
-	"i5vrk9ambp7npVXbo3vWwvXMjEgPcE+6XdLsd9GkpmOj1JRbefb3bqfpO2j2vmQHTTNe1EQg2g11JJ0H",
-	"NcqErlM7m4q+hwR0Y/LDMuAa2/gnrjJ2QAXIP2dI9Y1lX6DHlLqSZVyNze7K6Vxt6oV60JA/u7dn5ahv",
-	"at9Z6RF1SPAFiGaWNefQw+Ml0AB8xemmDx33B72jf4H8rDQf/U3ev/7tp/7rX96dvPrt1W/YE/zs7uUv",
-	"3/PX83f3//rl9Wx/rh6eGHOC6hl82PK5nt/tD/8RfvGvpp2fAzvNFST12ZO5kstyTooKpV7p+gbxF22C",
-	"EHWJ38QomKuKhCrSu24ZWygvW3CfnIK/DLKsuMUvKWMtmZ9jn2qxlnpSZKXQoYjhIMVRkP1itQDDOQCU",
-	"oVlgJ7hIXsGXnnYhkcfyJciXQ5nFFbL/MuOymTYIZBa5vAjb3UVmIYsjZ2jEAti0/do2791a8hx4Q4Mi",
-	"r4FPEEIXnxHrGruzrMfggV2F5+qz4BGAJGsh9dKiQwqoQ5haqrIPeAO3M3vbWMPrL38NbwPwCvPOYgVt",
-	"4LN49yHenGC8XxO76c8gK+yHHkSbjW37gnsiPPj/Tjz+z1Bp9g3jHV/EOeLqWAvH3FaeVqcQ/FWr9nD5",
-	"fo1BthJZDxXpmyxa35Ybt9u6zH8O12sTvyubGPA8s4wE3jDVGYp9E1LJxnzUGkmHo1qTdLswrPExK8LL",
-	"A/13YmmfEzP/L3ImcCU/81BE9c6cNzu3+tr2iQAJXWlk1dFQUFJ1x9g6UMw7dAUVHokrsPAXVCmWDsWa",
-	"s6a57pOBr7ScZwaLIf7Tly0NBX7PVYphcp4ZNxNphAcNothqJu+M1vz/sPcty20kzXqvUoGzEBgBgABF",
-	"ciQwJmyI5EjUL1E6JDWXf1qBLnQXgP7ZqMLf1U0Io+AzeOfF2dhena2XXttvcl7AfgRHZWZVV+NCgqQ0",
-	"0sxoMTEi+lbXrLx8+WXXV6jBK1UyfuHLS5dOXedJmlb67bv2oGEU5Kp0r8wlydWMZ+hpFzxLEwRrGR3a",
-	"YtTKrwH01k+weLSUPcE2Sp4IJCCuMYMCKV0XkybgfLstEcIOzUI+xB2FXSA3kXbPRb4g6m71Z4Ey4UbP",
-	"m5NGaeDc6N/au7t/a+dT+7fUsOzC7+nrCnEH4VYFt+t4aft0V22KQOL+X+jT2oX+xrpRKa8Teo2fTYBJ",
-	"Ed/g7RliwlYzCUP0SLM4yTC7GFeOm0BiH1s1hdDoyhCRtenglrYao1Kp4PKTONc+sXm0Bsh7I6r5ljZ0",
-	"bBt2O1XIb4NkASj4GMVYgAFfmA929o6xkCusk7cZ/z//zlnM2Q/JqBBJxsvGtG5vzK5rzM4GWNN7gToW",
-	"UceruvmJYKy7SzDWx53rJZcmFua/r+G7e0/D9wI29ybmL9XGtrLpm/74x9Ufz4w8f6j2eOspvJDIkcTV",
-	"EMiGog5k+JTn41KEJxbJVTqw/KU/VNkEdklRwJ0rQiVTnkfjG6pEUQxvuIHhV7cahe9UXe0zZcsu060W",
-	"OxOSTzBZWmCNQQiDLgUYXe2EROc36lo2yfIeliW05ZP4UH0XKMqwBjsSkZgM7lLg2G/JW5izz5Jt8Zmc",
-	"l0v9/mxSfDP5rSl0Hv9l5PW34jpf4GwBdMYnc9gNhYgHPLq8gXbKVv5Hc54sWuSWxJznsNQQKUU4/LlJ",
-	"8948OQqBgse9wA5Cg/GUCsGG5kGAsL08f3NqP1ECQ/33w22oNT7SlbzaLVZMgQtFzSR54bgMJGbu8dSS",
-	"gXiWkTtzkEeDMpUd6jPikg1EIDMjU7rGnC/kpTT3GqvfJxIv8ePEWlthLpAqkCWVgP0MJejvNizSvMXO",
-	"kD3L5TdXoJ+BhPzniCbDGnsZRwIqH6yVKijSMsuSPBdwsg2MdDfnXx2BMmOeDgmBu4VER47oIy9nWcTw",
-	"DsIM/bMQhWAQnJzZAr2kqZbjpy0wGEbId4HAYOIlxnUgLfVQYtkFnolxAjqw2fiMUhMzqB1rxwWWD8ee",
-	"LDGUOAcRz/3+AVvySORmrG1uBIQ4IWe9Uo6ps1yVyPQw7DX/znjzN9ZuPmVN1mct1g2BpoA4iYHffiVe",
-	"6LwYTJL8B7vJHnDa0+qtdWuHqeC4O4j/vWE6IS8BA4NDBdjazxvUsX36rHmam/X5JgWj023v/P0TjMvN",
-	"ugV+5c5jt06voPXOLYHK/cvefD1KxDfF4QsrDpwCvmpIKJ5SzvsgHqcQ3K47XIr5hqhVc+dCGIMN5mya",
-	"iWHyAba10WoajoM2yRh8VZc1Y+YHRCFhDivglszHYqJFeiV0i50KEdsK7K4IS2slfLP39uRvpuEPFU7Y",
-	"+w2BfMhxr+Ee9ESB6Hk8fMo7UUc0vxvsxM1d8cRInf1B04qdPb4/qDVqKdd5v9BL39i/aD/pdna6u/AN",
-	"54GdYsI5jm6tWxv91vx58Pjy7dN/vgLHrBnYEqUMzsaVXdi/aD/ttld1wdyz32x3TDf9e6BTT6Mng+/4",
-	"/rC5J3bj5m70eNB8wneGzY5ox/baUqdwUKgLaqpZzPV4oHgWL/TkX2dPxNle/kulJ1jY4v31+41FMK6C",
-	"dWDEpcXb+gYdvB90EESNpYP1xAz8+X4tGhDRZppxQoEtllJaAABSuXFkxk5yKihu7quHo9+aCP3bfcze",
-	"nb1qaj4UnoLXZY93WMZlrCZsMM+FRuKyMaj5QLsGAU4ib1EynXeX4YiWumpAFdHOX/SaO3v7qAIHMlU6",
-	"h1ZHHBxQA0EfAMX+gOpAGU0YNBxbC0wht04Pa0dBkXN0M+GomxuBc4mnCH+fjUUmFoUg+L0ayFhGqjrx",
-	"m1C4J8RtFJYcquGvAciGoPY+hEIIecPyUBFvWoPZYwJ52xzP1AELYS9SiiFWjkKKeGoD/KRhIP2iUY7L",
-	"DNsH3HFJmrq6n1sNl6cYSBJFDa+GFuX5ec9bSswWe55cCQeYxCMwkKGVZ4nsx3yuQyqG6aRceOAci0Tr",
-	"QyePS42wDWkxWK6YQI/NxUMzdpmSIlJZXGZt8SJOwExrsV4gV4M6e29P+n87/sXHPmHt0U4Fw9li5jQL",
-	"JM8Em3DJR8LW311YBxA4StUokVRYC6sUXIo5LFPkKOMsFfySGk6rdZJI065MrIeFojT91PWyejSYKIPd",
-	"ll9aVOxxm5kp9PGhC7Nb6z5urz1els+R60bNcnFX4KlGZQKp4vGgoaayZRmgjFCgj1cqd1UO5ztATHFo",
-	"vzS49GH6y6WYV9WQyc6P+Xdnv/U60dGu+GF/9OJJ8rJ9+Wpncrqr3u7/8+yJvniIQnOnocUVvDZGh/sD",
-	"pDUcBQrA3g6kgzv7SxhoD9tbF24jwfAxrs2uH0IBSEolxaeWk+yHTlkpgajgUiPRHnFpzzAQWK6whPe9",
-	"ezOIwFL6WCHbj4UTeKQdbNhox1JvBR2IT6etHKAfDSOzVH2xIlK/aGEtr6izPekalbzHGZDbLg8OqyMz",
-	"/y3nxRZ5Mt1K8JYI+GzxnMfpbH21cGivZvcKHDQpXl8zDnqNGvAN+fxQ88SW3F2yLZatlAWfx8a4ZlIY",
-	"uyVxIZS9sDtUyUbJIWrd2A3MkcVSEtpuzt12Z52TY2Wc2Sxrp5TdCiW4FHNAELC6a2hKeV9gY4F2q2QV",
-	"xLfp4f9ZEAa3w7FxDP58rtM/TRzTSV7rkFzvJfD230RsuvGc/6ZS13wx+b2SZWzsW2vYNlx7GsSqQtTC",
-	"WNkZ+VnwYKRa0y32A+2eQG62z3VlJ+Or7VfRolsWAotxPnRAgCqqZnTK2SJf+lEg84wPh0nEhsmoyITe",
-	"KtUxMDszMVFXAhGnc3C2MKnckEHaPJh+rFQYnfHqfVvIPEuEZnxg7GWvcHYD2daxGhYFMCGpL8Q5jO2N",
-	"FDkuy4YnMYMa01Dg2tUTt2arK6AGnPlUvMpOMauHrhLi1gGWbyErBzi9TWOa4HcAe5hKBoQfr8MW67FZ",
-	"puSo/ACUbAgkUkfTRXwMw1G4KLySLhC6NcIqglzDIh6JvBVIrMd+m1W+fBw56xw8SUvWOaVyeWMHc4UF",
-	"xqVihYzV+iyX1+JBRjuMpNH9lw13mq4bhr2ScmlOKVvXes2rFma+Qv27YU3sOyjfOD49/PadzO/1uUEH",
-	"JAPKEvFmIm01ReqmztVUQ5GnRI7uWUyZcGgrTD76CHibyjWOmdFgMpg1BeCOO1Urtm/qoreLBui+Rp6e",
-	"y5x/WG79QMVzG6t/ef7m9E5NPKFYPUJMcqhryDoNFqm0mEi207UVhkvnMHt0/YilSpmZQNtYjBJkB1RD",
-	"pgb/MAvNTCGpJl+DPbjBzDpfqR1PV5vZD3PcYbmRD/YCa7hXfWZ0Ddc8fJnOfM4WToAVs1n4CtbyVJqL",
-	"WHSAeGzub5Q3aiDZ364UQj9VToTN23lILJBuNqCMNUmoL7ZaThXVE/cPIrcm/LbCkLTu53OyTon1Msjz",
-	"XGzqsFn55NfnSBoIJGo0x3D3j+dFopWwxpG0pKC0vkE6vmieKhhPpcYeVyrPJCB6GaTVucKjJG/fr0tS",
-	"vVhhPnUB9Ag6XMORQZulQRoe/IiAPFuKCO0F/4JeLovr6s5WXgCnWCCdMKrzjVRKeM6o+1tUeTFXMZ8/",
-	"snWOuGbh8+OSFgZ+DeFQ1GtoT56LnHTkTw+Bb1fxFaYvtW6Nx/w/06OtSE3slT6Wki39JWOu+6XeSxl5",
-	"BKMf7vG2aO4M90VzN9odNJ/yve+ae1FnuDN4Gj8RnU6tUUt0n+IClJfnWHcrrLgTnkhQJR/vwSiIvJ8n",
-	"E9Ev8sh8y7Sevbs4rNFFvYwhaZd9RMLczt7m0uu1uBWfYc2er9zT8ycROr940maVTLkVNTYR2+KDkcpr",
-	"oWNvpEAtPVZRAfUb4eSpFNRCAEYSCXJCOMdDIHFhdCtGVR29Hr40cLTGlSwOJF1dpJpg9fVEi41KKrTK",
-	"gLUYCkVkc4vkRLR87uGhG64KlFMelgFxgayvxbwZcQnpqCUWxdV2MkOyRSCYBUy4k248xYKaUC+NSJac",
-	"3wjNBgI5THmWI9C7xQ6rrrMMM4qJMXBOSeBaLeQnQO6WHImYxUVm5w8XAaCz9VjNGFYX5rmlHoTwE9Tr",
-	"xFmFN6Afyq2LRLNBkaRQ8G0iJiqbd5HDan+XvU6eeUnegQQGQe/DLour87jF7uucWXVkHMP7P8GpYffU",
-	"twNk5QHCp0n/TwPCBAbjz00RuTavHWk6ijRmJ1CwN5GUGW0LVsV8/nmT3ImHKKckdkhvmdtqqfxSYNr9",
-	"zhNWQN52Lx3yCf9qU92RAcQcnp8v732/s5T3vrMLwbGHJLm/h20CNtNKwtA9WnZl3tivf7w8jTtAhFAE",
-	"o0i/VRM1B+pCeaVDXOHNo0RPlU7wqaXE6GI0gowzzoZJKjAMkyumOSUquwMPEu6qYVie5zwam6sH8LR5",
-	"+PugNsKqTjiZrX9AXapV/P8uqnr9VUOYvrmT/lrupM7je4GCpugq6udK9aEuRBUdtMBdi9ThE6NsGinl",
-	"aY1GWWx4VyDRE/VGtxeBo8lxKWo1sVwGE5u1AmrmiCfyS+KK1nS4Qqy90MdAuk4a9byO40Jl1qlfy6p3",
-	"i6FDKpAwFgtM9QrLouL4mE8N5ljFGmuD+26ZZRLB0Nae+pMY0cerTVlk/UJTdq4KIKQC7YtmY6UPr2pa",
-	"+1HUNUTLWN9Silnp668/Wc583SLrKxqL6JJaGrjCVlDzHWM72lZB9k2nROtCxMYUHPKM1bk2cgtyh42V",
-	"uoVsN7ZMMFUdpkCEDXd76R0ABGA6GUnA0AcS8wXwu5gGrIXWxoC3lcpvdhcG0vcXlgMxF+hCBatU5G6F",
-	"QstD6ryzmsK7G46BXA7rr8Dco8rrSVR1JbIWg0BUOQm2HZqR89dHIVQBCC7KXJjtZsHzAGqggjLQXL2m",
-	"/LIcibdl+OsBlZThVdWTEl+/JrK/OOS3RfgbNSlm/t151i4Gu7GyfAKZECgAYeBg2yL0s9KmH4imkJaF",
-	"GiIxufM2rwhZ3vW7dykZ5g3/58y3xjWM5kStWxPzl+PB8yh5k7w8effbSec0OdEn8mwvOjzZP7mc/vzj",
-	"4cunLTF/+Vv800nyJjmZ/fKPND3d+eW3X+Yvn7ainVQOJj+0459fpp7xncha98n+LnDlme/0LR0ciMvN",
-	"Dz0MNq849HC44gPCW85oSzryBBIaaYxMefdEWNC6fP17Ay0W98OnAVzkSp2PySXrUab7R4Q5k9SQDVSB",
-	"BUA3b7K/MbqI1xoItuLE+XJVNytRb0filFU7/RnAEXZpIkRiMKdDkorjW4oPEppfOTxi8VD6c8MkohVt",
-	"vidc4o7WIK6GClbjM2WqfEMY/OVzJHCtAcLA29fOCDEPVS0QSBO+kRQCVaE8MZq/wyI7eiTQiGd+tTup",
-	"ZphkjOiAQHLplSIltda87pE2eyPBkta2v6zOWQHLDtRrMDsCGSVZVCQ5G2RG884qJEBqKuTa2l+vsX8P",
-	"VbTsMP36sVbODIVgqiP2r0USXbr8c91gI6UwCUsn5m3sn4XIEsg1hZ1Nrm0KQ/zAdc7+49/+xwpn93Xj",
-	"1m8/N58iHiYz0HoqBKow/yx4atYPfZTuicsPP6Nf2H/823/9v//rv9z+fQohVRvwzAgH+hb0Gd3gHxjW",
-	"gUTIJbRAT3jm9fvc/Mn+33/79/9e/bJXevIOTmCY9JuoImAxf8Mf/C4iyY0345jBEHHJpgmQa92x/KKL",
-	"V66UVbY8M/peATrA6lgOOXeFmSHS2UCidgx1aiusJDlM4PSjirzEvmZexXPmYp9ba5BH/woNfKiw+R2i",
-	"sZvuJOzQbWEUBGtBoqkZ9W8b63fbWF4ky5Ud9/YV/n37xrIhzxvwPULm2dwoeuVRXjfnQoOVMrrBvOq/",
-	"DUbcfoFEjE2L9aDm6Cgz1hmbKJnkCl43MFY+j8aILRwVmYjLr8AODOTbszc/nhwdn/UPXxwf/q1/cnpx",
-	"fPZj71X//PjwzenRudVEKzyOkTLiQCpK1wpkHd3WeJqHWwfgLoQGQM+gsMMVT9mYT6eQ3xVlSmvG0zSQ",
-	"Ng9Mt1iI4xWyRHcDGcgmC4tp2PUKccArdRHZgt/mlGdCqmI0bhD3DU+RnsLmeyWajQVP8/H8AN4Yi1HG",
-	"YxGHXa+V6PprLH7J6OM6VTPUjGQgGXPjdXT8/Kx3dHzUf9W7OD49/KX/+hz0eRcrWX338dnZm7P+We/i",
-	"2FVhoBl5pJmtKm2m2PTEvKLSGWVBUNDIPTZJZJELTe2nDqqZ9Actnym7GGw3rdkBq8uoiwtqIOKjJL6v",
-	"kOXyCbtm2h0xAF0HLtCw6y0z9PbCV8GX3DLTGRZTI2JDqFc+FkyPeYb6VAEm2rBIbUOhn+EskbGaQZH8",
-	"qcgiIfNA1k13YhElE57qrQaTRZpaoFSlUOHA5uqh9pwYuzEaiziQxJSiG8i6qdmhudA8JNZszed6zTl0",
-	"jvt5g0xi7CrDHqwro4FXV9eIqO3sjo3xK4uJkTgd8wf+9J1RLx+3YyN/PnF51l8/orXdz3guat02gX0g",
-	"8mFOuPL8273o7HT32t2d/b8DJCgXMpr3J7rW7TzZWYUocegPwDPg8NS6T5+2zO00ENhpoxBXWtFq72zQ",
-	"kO8WG7K702k31tZbd+2x8sBv1XetvdsatdgixFH538df1pZwLwfE219eI/DxaiPe37W++guQfDep7K4A",
-	"/CMSk4u4DX9vLB9hL9TMFl0SLBMOyTgQtN0aTLRGLRbUpsUgTaIGm/APTT4S3z9uB7XWZwFi/GH0kIra",
-	"gVNlxCEc2V5tfk/xoEVTcTXMxKCJpGNrFY1zuCw0OyqiS/Pfc4W1W19cvH7FhIynKpG5OU7TFOjbeHRJ",
-	"tQUUsSDkIpD2xq0KzVyUCm6OK12kue6yTGCxHJYm8lKzQs4yc+rHDcZjyIaIWVygDBLapl23WM/GQDO7",
-	"ckDsZwqcd8CY9tPxs/75ce/s8EX/sHf44rh/cVHqKfUQwWZdfDrExAeWxOj4TaEGrHVWkq/AnkBSlGWt",
-	"HH01ooopCXUspEUyR2liXsG1S4akNI1UDPMW+4EnaZFZwk6o4EtDY7oWSIAZm6e83pweP+9dnPy40CFL",
-	"q7Xf3qqkPutcZRNbNMKc6KYdcLKUwGcgh0aUghwlUmBEFE7hY3OFqhhHSupiQoUHXZb+0GXFVxVgSEwP",
-	"JKR1U5wVPE1QGt9Omj1uZZQWsYhtpftMDAsZi5iGEoP90AZqIGSXs/pe+zEL8Uq/KHdOuNViP/I0iQlG",
-	"DaKYqiE6d2rZK9M2oiJEJaAk5oMQJqCoS16CRDOL7c793xG+R7qu+JBnnBVydXrMT2KAm2wT5QAmy9YI",
-	"29v3WbYJ6J0lkwlkPfsAtwmPxmaoUsEz6/NZU9B9PaeIX6drbx9Kidm/O5+h3Du2bWXbaVvAGGmZTKdG",
-	"ctVeL9wITkw2TEQK0WedF/EcPPxZngyTKOEpmBdpmoyEjESr1fIqYyy9rMl+Si6TqYgTY84VWWqO5Tyf",
-	"6u72tpCtmb3YUtlo2/y1Ta/ou4bDIQyixgxUlPFp5TQnXXbzoIFbOWc0Huu4sPFygw3KUoD1qdI6GaRz",
-	"zPX6YzgI7hAydI4pL9fPk0fgkAJ9cjHABtf74gPaiV4QyX/cu1xxDd0Dagv+n702QBF4voDruFCKTbic",
-	"lwUViF3I2CRwmqzogXlNPyUNpWw/sFfDz37z7wXXFnk274O8qXU7O3fDYeQXSr3m0tIx6hsjX/4Rkmg7",
-	"a6weVmcpJDbB0NxA5R9D6GqIZ3l4Zprc7Jkmh44F1boUec4mSSyT0Thn7y4OD6DE0ZgkCMp+EW+R7etG",
-	"HurWs5xmyGUJaVYP/RlwbfNGLfQKc1Rahtoz+TI9Vdq7aZWKFikZa+pW6XDBENAAOWfyXMSsbrSH6tBZ",
-	"TtgcDhczzqsHZWulwl2Wjrx+qCp8h709SBVaTpXdXeqnyPijcbIosQt01gHGftNUyJHYWrF1ltUHbwP9",
-	"VGoCuZhMVcYzszq9my2tsa+dkAajEf7nGlSWO8FQGId+uq7dF2KwGuN9fNp79uq4X+qN30OsaBWWWvC8",
-	"yETfA3Ov6P6nQHvnFF9eN4lxEiPuz2qFUKf395mztd9282Rbf9/eFxL0bAzcVQBDyqjWEkuGGi2vHJLf",
-	"p+8lYB7LxMR+t/1mf2ZQiVNu1h4Q1QVpLEphFL0hq4eLyzjcso5LfMAYpH5vaaLrq+yHsqSCkeFmIMJu",
-	"IENvKMIGC2njmn/S2gjNJ8MBj/tW+IUg2O9WW57mDw0R35xHk+GGQEKsovXxg/MZH41Ext6dEBup2dIW",
-	"sF4Pt9VUSD5NIOnFGMQgtGJHwhjIQSJ5Ngef7uHRaYMhtboaDtNEihYLaj2r8gU1gOJ6pOsEA4Jjmvsu",
-	"3KB2AZWFoEJSDeoGAaQ2ZE6B1GX54YG5VYt0eIBWoUVNYz4u0YQPMjVDczRVEU+hGgyUmsY4QiZSxWPd",
-	"svB5M2jbofNEaEgYYfXH7Y6r4n305vC8jxL1COVoCONHkGAkpRsmKRnyldwjbK9dbrvtXbCrzwBKbCuB",
-	"QRtCJF/FOh5qJplNgjqnldN8q9IkmpOzAdKt1UwznGPdYDqfp0DvPoG0arRHrVzx1UiVJaNEBlLJdH5Q",
-	"gYNTKzE5vMRDg8WPHgX8pjWXAxm+OO4dhSUoHbkiQuLPt1TwljapwYhsP6aS6Vhg+dG60XukISCBwOs1",
-	"bvYjs+hvtTxz8SHfHucT8EpuWG8oSdfSKNgGIkbQ9GFNBtvC5K0G99AYTOGWqhlPfp2mziL2yNhtjw5o",
-	"xvEns7jMT2buK78kk5H3NyTZdQ/sgqjcOcz4RDQhqgZZ7PYzA65Fs8gS98NQZZMmx2MKf/s8qXF/WnLP",
-	"ipyHtxMlQu/tSXVJeWIfhPp7J9+3P3KtRX59I1qMFpSRIngJdpYVEOVJ8EizQSHjVHjXA1mX0wkLNd7V",
-	"LJJmnGhjVl0JGatMxAzSL6aJNKfvlch0ouSW3btJFsg0iYQZixZ7hrJYg5sfnH6YyjRErO5YFVmL9aSV",
-	"P5DCmWioQGh55ZyDbH29OJICPTMwm7jUXLpoda95PcZRaf1Dr6bi5fSl9Z4zG4ozU4avgX9F2vxzzYfK",
-	"n+m+VyeHx6fnx7VG7fTNxcnh8ZpHW3RfK/+QL8f5jLpgWtO84plpPiwqN1zmHy/Pa43qL4fnlZ9owbw7",
-	"eQaffLn64sJDr3AR+D+dqjyJxA1vts+838SZCCLdDNRdJXoDH/0Hv+K4Mu77hmnKqULAgw8UsyQfEEyD",
-	"FV0JpVWX9lI8bb/d/ia87y+8ezjiFP1Y1gZWy2+Mma6V3L1SiYKJ5dpCPiCsBQq5Zi8uLt5CoMTFb3JV",
-	"oMEQSHPMm3O7xe6mmLG6UYoDaeuHoipGuAQMW2fgjGNJvk4EY0zywcA7SuuEd8q/s94Je8ajSyFj33FO",
-	"IB1jH+P5U+vWrtqtTqu9uS+d2rs+1B0R2RpPkyvMeLrPyrthFb1KroQ0H4ER9k29uc7FhFbNRBglfL1h",
-	"B2mxDO9iQz4xFj+ZQm8zNRH5WBQaM5bFB0unwJAunqJ0Z8e9o9fHQF+PbEnG9BkLyV4fX5ydHJ73L978",
-	"7fgUfaOUKAmxDMxL0sKYdQlE+EJrBML8dtkztP+Cot1+HFXeBj+J0JzqHTz+Z4kWWwdQ9TcuUM2kA5YK",
-	"4IO1V8jUDJl9V+/o6Axq0+sSpRTIXDHOtDCaQI60/EJ69FFUlabKaNTepVRRprJA2nwmIhlfThU19inL",
-	"nIc9kPXeu4sXANbqvzp5fXIBtSden5y+uzjeAmSbDQYjjR9xLiV5w6LraEzJUOPuTip6vPOU3Mq+/5iq",
-	"l4DPFppqFCeMpvp+XgwCgFcYagfbCO8rPhApxtEhXUvEXRxC8B+lHPJdkU0r4zNmtCBjPyKGOIn1WvI/",
-	"XLKbneHuGC3Pq39hL45fvWVIx9Ef5/nUpsjpfq5ynoIYLGMkg/lCsxtmQ4xVTIqtERutQP4Lu/jl7fFN",
-	"r4V5Flkg19/zEd/8fVB7fnwR1Brw4e+DKkA6qDXwq98HpttB7Zo9hrHalMAPBvBCfFiLxSGx8JAai1/p",
-	"Wb3gLbtufKxRZykdcNFl5om5iVt5K2Wp7+RaK1BLX9icT9KQOBly5AR9ef7mtMHAKwtWDPyrxU7AA5SB",
-	"NMyuzAJKNAu3QwsNyYRWKQgp5ZPPwTYnT9taKs03UyF7b0+Iu/sep+tma44+c2RpE9asO7rNKT33jyP/",
-	"NVTFC9/RCihSmsgVCqK/7m6uEWysAh6ZE51HwK2oWWjkT3XlkhqACASWZ4JUVqIhiVs3LLdfeq9f3W25",
-	"2VZ/W25f1XKbZUmeizUuJaibtXap7bTbmJRDGThiKmQsZDS3WlOXsnrQ6kB1kJzI4CEaBZKKpipphF6k",
-	"ZNxie+3HpcbnBVsw1gK6EtFrgGLcCmQVm50JgAUMiRYfX9tlYzUDTUUNc8wjIp0g0URvGjcQLmmzCKCF",
-	"utqFsuJpJECHNO+myAUmehh1KUuujHKIhCocm8myQlqUIFSpgfbe2Ue+5hA4g4l6MKWyaShSg1GHa92a",
-	"ujSrUMirJFOSKOlKHRyDgWaREFvGZtvbtDeRAG5a3tjQGeBqM0efTVho1X4fRMHagaAwHoS4aLXR6u3o",
-	"zYYIgkOfZox6/najLFsnAlo3ygD33psNy6vOdjTm+XZJk6jXEyCBHD55pNmhUVkOy0dY7+1JlX4Ib2Xn",
-	"R38rIzq5UqkOJJJfYexnAhFEVlia2y4DvDBxgeUsRKOR9CmwFrevOiElGQVyqbo1VK1utVoY+l1kFyJv",
-	"SklBG8gQcpBCRA3mCYSDhxx83aHNzjX/hjzZ8IBo0F3CdhjIisXsF5kaKTBIM1WMxmV9IyoDXVqNuoEx",
-	"xESOEFCNRbR8+mGstAVaLYiOt2/OPdKvMc/DLtZqKowJbj1SJYqqUYXTAnGTTevCRS5iGg0iOnU5N7Ox",
-	"SquUZF0W4hIKWV1lLIzFlUiNrAq3GoEMjVloBszReobEIR2a+e8b+alDDBXAL6HHFU2UZu7GfhKHWy0b",
-	"BcU5Qveknd0s41AHKDRWZAioXH0QYAFw/IvVMRjagPJbaoutqA7WbmFbtEWRYQvGKolECA9MuTb3IzjD",
-	"T8Ii1LhZAUqlkAeoWaQmIpBY5Vszt238EWB1xI+L2NwSizTneqvFzhWivkMr6PropAlZHYi9zaprmDEo",
-	"ohzS81SRT4t8y6xQYVZqIMNpJrSQkegbPTDN51SgewgrSkZz93uLhTJ0vDKdFnstJgORaWv5erzYwCVg",
-	"DrWRVHaxYGAcu9Fl5mQI0SviDmnOzmHnNs/N9B1fGcnHCDcPpcTN2m2VsqcVjQt5GVKBIM2oWBwuHwhf",
-	"sl+P3pwev6cS44Gkz/cVyCjdIsdHH/hfQ8Yxow1eS1zogLAPcW7N9o3MSS40C/GRFuuxsAvh7yY4/Yzt",
-	"N7Gc2QD+Q8h1Z49p6IROUgASo7eswsmAGHXSwCdJHKdUwKecexgrwrfjwEBJNb/LHwME9wS17sdWq3V9",
-	"jRMqFQtpNMiFB9I244nGivjArgZPbiGQHzHwADFwa1KP+VQ0WOh/JLB8x0GtEUBYAP4BMTX4V6RiEdSu",
-	"r81yc5ob+jqEtvJHchvXPGCheQJkCq6sRxobxuBNsh6CsOov4DtdyVxLO29PElphNHWBDD80kYW5CXDL",
-	"LiOABgg7TavI500B35eFAY1FOg0kFNGDEQTnYKwoLyLP5jh8hKmGXUmQTRb+3HyOdLE2gSqEoKJe5uYI",
-	"pJW0B95j7yiNpPmajqFcwx5Plz+JoVNE3HDIcFl1EDghihkvFrECu3Or630ZQkshJC+ycAyY2XCSaB2C",
-	"6zMczI3IC8vyixYs5cIFSC1oF9LWgfmmH64yKlQTc2tQAEnV1LnKRMjUFMA+68viGwWj1C+W47mrNKry",
-	"lm1oh42aYRjxvrx7OD2L9FML+xe3K3JOe3C9NazhUGw5E0j1H5nd6s7KVkmLTWpalez7+AM4Stn5+TFz",
-	"BpW5GAnvUWAON91eoO22faFAdUVymvZWhCfp+kRylvYxnWCZr61SBMK0NJGFPVmt1gewV3j89tH5iRhl",
-	"EPzGsa6NZG95luj/tNhHf3Aw/3EFqXh56sKnhoWMLJs0z0ZgJOtat/YxqEVJPg9q3aAGXwtq12W4fyTy",
-	"PjXHmAEAfgQVpVPW2XVvvn5fnbbOk//9Pw/RDV1IOS97YZrmt7Dvv9efQUcUY+dDLzOiKfTzwyMEtkjT",
-	"Tz3iq9pkOwBnqhn8Ilc118yFIV/hyKIkO/ttOCEjZMlZMfpVYfDR2GBTkeUJ0QuCLbQczPaBGr/iXSVM",
-	"AvUNHNvlqdwcvYrC0Aivz0k2SboLjmwiEz3uO6iuxuIJiYzFB0w6VqNppgYuvZjWQOWLNSNOUmS3Jaf0",
-	"tNBQN0aCYsu4RVRior2ROxR8wY6A8DE6NU/XbkTAcxCnbK3b+W5/t9PZ22m37WYa8zyaTNPmhukoC7KN",
-	"phDf46mUt9QC6Owv1QLo7Jilm/O0rA7w5D5LwDu/HFoERrRZnikeyM+qekkMEuhOwwFKGY6Ae3hJrUbN",
-	"Dcc/qExAgIMJj5rhxDtxlQVmmQW4oAKzooIaGCuoJ5pJhsfcNJN+CCsLrgS160bglmFAyyOorlz6+fr9",
-	"tVF7/phj4Xf6hUhT9Rfp+WadDEA0BbVKR9F8MX/X7rq/Cnl5jttoHX0iul6reKqq9rvuW/TA9s94M957",
-	"3agtKftrkJcVSj7nX6ndlYsBxMYaS+HmLz8iI+KmFtwb7YUzcI+EUHzwXmmh+Gg1OXQTVkt87p7clvjw",
-	"fRkubW8fwHOJr1jInNzYQY5Pr3CT79xN3aDEopKL1pbgwQueSgHULSwTRgKJ2De4u+j8BbPHmNVuULCA",
-	"WkLr1ep2VoewaxR0EvreXY9i6PgZjcptpCbOMeg7Cyh9ox5We04pQoH06t0BQJ7R4DHu70LnS6O+44hs",
-	"NQKpXKhrhadIKtlc8hbVrdsLiLKyYpqLmNKMNgwlur1YBhTNk7sPWxplfly5JnyPuLkOLssvMtG9VYPp",
-	"sv5skSkb7skX2q2KvHW3LC5sVtO8mOfJIBVIzVWeyI3Sj6Ay9LR7cRoI4yc35XptSBsLnI+JLH1+uCrT",
-	"ROcEAWygNwlf1jIX6lsh+fEC6cVyWgzYQPAFPNUK/Ue2/uwiwazZGcAsC1CYklq2ZKZNojGWivCIa9dR",
-	"yGI7PhGRrFFAVtPI+ibKdzs7e/vGRPlM3LLOarHiT82kiPuDOdi85txfRQD73nswTfAEvstO+dS0rF+L",
-	"RvAFz9T7idyHSRPYwORsx62L3lmYva37SZLtj/D/9alFP3iCIhN5logrUQoLP+57YE4vqMfmcURTjDVB",
-	"rO1a6BEu0dvyeHr0soVEB9ptK3J27C5bn7Pzyfls/oDi5R7C5CZB8seTIw9Vg2C0+1Ll/SEgyRbVITw+",
-	"R9O8uatKvVB8SHR+4O9moy2buW1YLnGCMhNlN2lQbnJp7brvfi496lThvhtzItvANLq/oAT2xsXyq+Hc",
-	"1lHO3UEIQ0OM9rsuYXEJLayr+fuOnmobwiLVF7yCLHhCakyQxgYJUsIJvxQsK2S4VSG46m5vQ+r8WOm8",
-	"+6TdboPaQZ1ZZvweJTpHOQ5LFPL3vVxJM57LrQIYEQSKPPLCKmRmxHMx414kAIdr6VVI02T1dUu/bAnO",
-	"kDx76SGoa6hmZcUz4BrkOWdNdpWIWYNK9jWoVKHXIapitfzOkp6ivJv+Xr7ZenqISdN7ApOcVkykTRci",
-	"7mLCjpUPllHD6oPvNFB2YpVYiNFHpW/Ie4ErT7uitQtgK6AWg9SeKBNAm8hTjEsTHwHG6yEK5N4PdadX",
-	"LIVKsUUPHQ88BA2WKxdbxOQYY2rE4gpzSe3aqNSBXv7I8gY2PamH21edcMuBDdZC11gFuVZ+lnb28vd6",
-	"8SSR5caoQ9FvzZRM51usybjk6TxPIt2wC1A3KmZnqkbekoOK4csfuTGHnDpQFRP0QkAAX7+//v8BAAD/",
-	"/w==",
+	"7P37chu5ticIvwqCX0eY7JOkSUryhYqO/lSyXKV9fDuSvL1rFz1MMBMkUUoC3AnQEqvGEfMc899ETEzE",
+	"PEe/ST/JBNYCkMhk8ibb5Tod1RF9dpnKRAILwLqv3/q9kcj5QgomtGoMfm/MGE1ZDv/5jx+Z+I3yc5rM",
+	"mPl3ylSS84XmUjQGjZ/kHdEzRnL2ryVTmsyZtv9WCykUI4l5b0DiGdcxaVKh7ljOUjLJ5dw8OBTwQETu",
+	"uJ7JpSaULHL5iacsJwnNslZE4jlXKnx3vAqeOh0KpaX5+W7GBDHLyJhmLSJzEo9XCwrvminBhwhXRE4m",
+	"UTjpoZALzVIilzoiXJMJ5Zn5DJvInMGDmZS37eUiMoMWQ8F3SSKXWToUQmqCMzwldKJZTigMtLRD4MNc",
+	"kYxNNKGZFIxMZE76RMFkxFCYnxwddc6ZMpOhU8pFq0OumdBAJMI+sXxlv0XkBCc0o3oocrnUTEWE5bnM",
+	"FeEiyZYpSztD0Yga7J4a0jQGDUPPRtQwn+I5SxsDnS9Z1FDJjM2p2WImlvPG4JfGjOtG5B5HWjY+Rg29",
+	"WphhlM65mDY+f/4cNRY0p3Om7ZGBs3Iuhc5ltn5k3i60MrR2c187KkK24T9ju0gVnBa37YpQkSJRFYwy",
+	"yZmaOao0KckZ/NI6hfHgwXgoBON6xnKSM5oqImRuh+iQFzxnieafmCIUdnU+p23FzMLM2aAiNUdVsTYX",
+	"ignFzaOnRJrR8A0+FeYYlogN1DD7av5XLedzmq8ag8YrRj+x4CDBaWhEjU80WxrKugk3PptdgnWUBzhT",
+	"t/C6p0ZEbhlbrBGiPCZ8rGG2i5t9wDveiBqCzs0TsGttt23heZjT+1dMTPWsMeifPKk9AG4TYcVnSz27",
+	"opq94nOuzQEz7EVoJrT5T7pYZDyh5jQ8/lWZI/F7iV40SeQSHy1WfGPIhH+ASySTW7MrcNHsfc3klAtV",
+	"LNl8NDXzNDs4yuxcogbcDjOklGROxar8PlxKPePKfe6UaHPdzDUkXJBj4u4OU3rE08ag8WTSS/rpEWsf",
+	"j09o+zh5krafsaeT9nPaHeNfjifwjs5XI5hyY3BsiEbTNGdKra80yTgT+pEi9gmyVCwlXCsyXqZTpvdf",
+	"pNkGAj8Tdp8wlsJfv3j6vT7senFE/kvOJo1B4//3uJAjj/Gv6nFwFC5gWvBumSn4zbBT83eeK0sN0lyw",
+	"nFy+czSJiPn34yfHZseG4vLdpyctZND77StpwheoWA2FHbI1IJY/3NFVRGDF9ozFV+Yf7TPzj5golkiR",
+	"Krzrgaz0K23D/13nfaXNxb10bPCOi1TewSrbbtth4xSRIlu1OqUraa8gF5pNWQ6Xuvj4FZtTLszdXJvA",
+	"lSMviCEugk8f9AHFalZ3jWQhS6F5hiPPZMbcQrkiY5rc7v5OQepd36BeYN4ZMUzGjNB0zrVm6Y7PmA8Z",
+	"PvVe0E+UZ3ScsQP5VMoWTKRMJKv1C5xSTcdUMZJKZuSMXmPI/uIugwkU9/aa5Z94wohm84XMac6zFSk/",
+	"efgdNkueUTXjYvrDUlVn7W6NvS5UEykStveE/fuKT0U7GCHkn2omc52tvgoHOoABbeQ6F6BKGb3mTuYp",
+	"scQhKpOaKE1XRgtcqpXlHe4431GuSRNmMxRb2AOyI0qKg4KKqDscEao0akaN+nrFUq5a5pLAcXEkXucx",
+	"+9wOLXGWVoeFuXIxjVBJvhXyTuxxP36gqeUXB16NCWdZWlFZyJzNxyw3C+TiE814WnO27F9G9ngE58tt",
+	"0oDMl8osjDwzq+z1nxnlN6cJKJ8PvRZqJTS9X7/HY5mu3Jb87frtm4OmfIl/gRfNbci4YKQXkURmy7kg",
+	"vZOBo0SxBPLo8yMwN8w5NMduzKZcGF5u5IQc/8oSTW7Ziljl66ELxv2u3aAZRY36LpdiipOHpw9Z+pwp",
+	"RadM/dL72LHnptg4+mWT//JrfxMYrFyROc0mMp+zNDI2mzm6wSH1Nt9PUmmC95BwhQafYvknlpJm7LZ6",
+	"VjwUtzrE0BQIQegYLB7BLJWN1UpzrdCkM0J+QfUMjBpqDogUpBlvp6IZwpAxbp0SiidVz6gOjytRdKXM",
+	"nTf2iSbjnNFbNRTFfLcczU6nE7cM9/kcNc6l+MRyBRf+wUwhWeZK5jXKLvxO7ijOe8o/MWFsfLCaDYHz",
+	"g44eDjfwjNSND7ofjkem9NPDRWjmVLvyMhZmmxX/DV0MaN7mVEwPuzgweLHJY6bvGBOkByej1+3+xeH2",
+	"5nBcZ2x9vfCzWbAxEzIJH9h/wfB2cAc1mZsb3+92v1wKfTlf8yxc5sR7ZAJeNoA7xdPibrx/f/nCcD1H",
+	"laEYZ1TcmgGkuSjlhZknNx7zyF+1obDjG3ZX3GK4deapfy2N1mVer/sEstuhqB7MGlb0RuqXcikOcDAE",
+	"myykHk3g7WJ7w8Hhw+6BB+znV5FSCc0yK5KFJEk4PRAcwNR4SppUgCuKLBXLHynvOAPq0zlrdcyEXsp8",
+	"zNOUiUM9Mumci/WrBO5Gs0XmFsMzdd6Xif9oQecz87AxxI2R6/2QD73pKVdGU063eoz8Q3vOsPbNh81v",
+	"aXaNT3jdDI2lnnk3jz3uiRQTbhQSsqr19cBLo2DY0gk2r5KVXOaVwSc8V3pAJjLLrNM+4+KW3DEyR0fJ",
+	"Si7RYlG3uKVEsDu4xHDW3r29viGP6YI//tR7TJd69hi+v3qcM8Ueeku+kjZXs9HWxb9+RkGU6uJyOWVO",
+	"CgbLbyYzqiNyx8ZEMZonqJWdvbsEqZTkDC5KRKQwmiyyNg3+d0MGBdRswQfcrGa0uq9G4Svvzoppo5hV",
+	"t9arYJdCs1zQDMnwEIbH7QjBaXE/YcTgO/G5M0GWgt0vWKJZijM5JSnTlGfWsy5CKZLJKVmKlOWluBNP",
+	"gcN9dYnwRhIfd/KupoDzfkfZoMFXQdUtS+F0e1cTu+dKw1G2/KQ47I8UkOntgomzy4do8vCfxRHcoC5Z",
+	"w8UYgjJlWaEwTaiZ2ZhmVCQsNVNUc5qbV0BfcS80osIhURp7xCxF9qUgrhToeGVDFIdYhOjAWfNckGYM",
+	"842JoHOI0w1F4VmJSJ3lFlueCszcO329jT0UZsVGK21tMDlJYXEay7Jq8A3FRouPHGzwIdkeqi88WCBX",
+	"T1YomYszVS+b7QESyyzzp2fB8jlXikvhD85XlcfV+dYI5mLa31U070udb3GxbtnqkSLyTuAxLgS0zGtE",
+	"o54xnq8LR1IrG4uz+gXycZ2feUFZ7N6aqKyjKIqob8WkvkhQ/qNteX378kVAtnd0lUma3kj5iuZT9mWE",
+	"W+BgIy3lKIPhQgra71vGZaxv8whpYnSy1z1+dvL0CRmvNFOtDfT9DtLAmaEwWVD0SkQ2NsxCh1LVLvOG",
+	"z5lcfqFkdevUdrCN5DRXKGcJ45+McimIeeFPRsOUp+h0yHP+CfkWF+Tq4j/eX1zfjG4uX1+8fX8zur44",
+	"f/vmxfUp6ixSCJaAtQthYKlYGlD6RsrXVKxcSPNQd6QUyTLP2VqmgQtkgYjmypnUPjCdL9FbVRMhW9u/",
+	"clC+2Dz/kWIWxQeazq3U65qPUNjNTVei+EQo4nxiSHltNt7lEqyMPcMVyX2OwHZp7N4bbVzW2WUxeGXU",
+	"/ef+r6XUtDzvF5RnKwJ/wFSI5WLbRFPz+AgeHwVZD8U8w/HcA6R50jV7ftItdgK+pWVKV5s5klpOJjzh",
+	"TGj84reSomkwZ64cGUgzNjMZkPWJxNFQxIYiA1JHkBhz7kh831YzuczSNkQJB2RCM8XigVEfEzlnaijG",
+	"NLkFXydPBZ/ONHl/c96KbCLattNkLNraUxO3olJuhzL/R1dzQMzr1becJ9/cSkKznNF0ZbSIoXh99o/R",
+	"+ds35++vri7e3IwsZ7kevbu4Gr2/vrhav8GV0Q29gujqgPTi1ilhNJkRtOzLUV6I5QJNB1YiQOx1KDA1",
+	"gZsbrZhWra8SwjUzMHMOjV4MqhfzeAQaazAXUpnK2ibuzMUoH4712cZ4WjCuvHmOCcV42TIxh8+Fwf2B",
+	"rszD5R/C2LUZh14GvBdG3ZU5/42lX8eKpQs+umWrEr9w1pN1Am3gBWYmTGj7zW8pWJ0zqgnpTrdMQN4A",
+	"KPNiGpGlsHZozj7JW7Ri2f2C55gVE5zEDx8+tM+KabP6jKXywghM2Jiq5hJ2SqmlPzCaQ7xu7VDV793h",
+	"qTfbBJMalXNTAsGUZSQQTqgulx/+4/X5NzLIdYb0JZe+GteuKN6VUAKnIJV3gjTj0nuB0vReqOViIXPN",
+	"0tcs5fTGJgI8nPrLYsTR3Aw5sukCG3RVHzyrfuZPp/P70JMh3xdZSlsMJJ+pWWsefUf/4gMsoAcl/X7P",
+	"JNbvk8J6ChwVYxOKzOgnn80BAXJMl2x1CKrrhihtSxQbz6CZklYngVhpkZn5X62/UBHDqJcQYXtYmmpd",
+	"dupfOahfPQf1S9wFG70EtTxlg4/gT8FeDnIOkCYdCnujzJ25zYzSCdnxMl21tvgO0Ln9MJ1R4X8vsGRm",
+	"La3EaGHgzXSPrIdt4ZlR8fcidXb93YdFml1i5YbpWZG2KflyGdJlPcmnogXCkN816DsGZbNYm9d/g4Q+",
+	"CLBkmJVs/m0pbPQopxw3MzmF0i+fB5zMqJiy1p9DV36wlvzH55d/hQSmraptKTH61NZnZFSzvIP3+ktV",
+	"210abS1f3aLP/llUt0CR9R/ASq13l//OwKxf5HLBcs2tczRn1Kye6hKFGv1u/6Td67f7Jze97uCoO+h2",
+	"/9mIGua2mUcbqdFVrGCpHObIMk9lBy3P+sOMoR6AmX9yocidzCFHsHnc7fkKQEGkgJq+ZZZZr4Ngn8wB",
+	"2DAL8yDeHaxyXJsVsstiiUeT57SX9Fj76bifto/ZM7NDT8Ztt0Un9Mk4/NhyCcx0bdyMKj1aKk/ELes1",
+	"j4aMg6WFUhEZ3mEenHNhVL/mXW5UC+FzD6VIGKHuzwt0xG0iUc1OPrnpPhv0+oPjzTu5k4ZYQRhSMaML",
+	"LRd1dFnkbMLv65knRgohGkp6vVJaoJZGeZFTwRUjXJcXM/2t/Y/x0e275/96VfdJlciFk9/2lV8ayYzq",
+	"xseowTWbq1237d/Z6toM0vhceHvynK4aWPvoCml/acBZAHL4lUbhbaqcCz+30u0oPF6YDmu+ijf1HEf6",
+	"Lhf2z3W9btlq4xkyuiDLJhFRM3knoHwOzQyufLUxVFSnUGGtSHxmFR8U2iiZyXDZ7R4lt2wF/8HijWdu",
+	"3v+7fnr121kveXHMXj6Z/vSM/617+6o/f3Ms3z3519UzddP4arfmz37qrX+09uwfdthfccxMKp/0W7aC",
+	"/91rBVa+7Zo/jLl5IkGWVHkue0s0++Cps3YnS73MGZZ7WD5+9OSkS1K6UoTe0VWHvJE20yx2X+FiZP4e",
+	"rzHyJ+3uk/ZR96ZrrveDbrgdevONsg/iHQIvB0y1KSekf0xmcpmrFgppIe/qJk91ed7Pu1FjTu/5fDlv",
+	"DMzao8acC/xnL1qzlYvbUtUYze8gI1mWeXrTBc01aeqcz+csPSU9qBWrZJpjRrXOZRb83CpT19/IoAa+",
+	"18XJ+n9vvXzVU0G1n+WcroziCKG8CSZzTOgy0yT+ZQg3ddj4GHdIDHmrcSWLFbha87h7hCAEd1yx8ty/",
+	"4LLP6f0lvtPDpbp/7bhHsEe19whTti7ujVa9fo+Ckv9tU3wNk7MBmg2H1eU5uhiJiojMUqMMg1pRAI3Y",
+	"TQAP2lyx7BNThnxfxFaiRpiiXzND9Oit5/HTLAMHhssbjJAn5CxhQmcrQgGaApew9yyR2iwNqxrq5szs",
+	"czuUh+OTg1jLhLF0TJPbTUTIqXaxQpuIjfUh4W7tvdSX7mO7OH241sifu+q+BbMPzlvtwTaX8b1CL+Fh",
+	"Klm3d9N9fijDDiL59effZqsYvQcDrOA5LpsDYFhbVgNWKx79DbpcwIPDxE6/IIjS+qfHUmaMwjljkwlC",
+	"qmybbzBJzGYNJuQ/YaTD+mwgH7BMW5rS/7/9VyeR85Cs+HSVpFHjvj2V7Z1qa3f8ZHJCu6zdnzxh7ePk",
+	"eNx+Tk+etk+S3qQ/fp4+Y73ePmorVyNfTbObgmArQEH+trtp7bfjh9tvYI5AnssWbz1cFZcPQ5oufcBP",
+	"qdeP6jzpa3qi2whPiuBclQ/4+hEqTbXOsPLE2npZ31EM4JUvrGD3elRUqZbJ8I4qBaYCPhB7TADzFlTF",
+	"+Tsm8YaZ+ZSViZ8/XM3+48e/H//8oXc3/vH98uf+c73n9uQH6LyeJe1ihjhuVFr4DrrpZFZ/j6FuGrJW",
+	"0Ht6ClnmjIKHgnXIWyhPw0z6MmASQEyJd8FW9KLKznwp18uZXuYCRb3zp1gGWNqhfjfUSntd+H+BYtrd",
+	"ySTL/MQ93Hlj/+MXLvTH8KE2n3uViBplsjHlerYcG+71WNIFbycyZVMmHvsPfw5fV7d80ZZACpq1FxLS",
+	"lHFuFX5dJtoL/IuC1BCB/xmULHXImVjZnbSO8tLfH6mhsOV74H5XEVES+TeMhgEZm/wD3iczCqJr4RtD",
+	"wZVaepg1TKGCpK5MTpWxk+DlDnnHcmUW5xU6ODxQ8GA9+BV8s9K+BMz0ENb7ue4WCJqtNE/UOucYr0YQ",
+	"mK1hGywnmrOcNMulLxEWvrTQBIS0D0Mznw/SHK/AsoncETbcpLW3PnRlZnNmOCfXD9FTzbQNl0flVKyq",
+	"SrSNsBVDEIAzQKA0dFdaTRYB1tK9Zx4qqy9o7dzhhu/NDiHXcxsp6g3fn+Qd2rnvb87R1gW7nU+XxgxO",
+	"ZNWh+rROQwl14H3U12sbtDOv5nK+idPmSsPu2Nj8guVcpjUS2SsJvedV1aDeY62ZSFaj3TR9hU++Y7mx",
+	"T3jGFBBW1k8Y3Nsb5huhOrHBN32yz7S1XIy8hFz/OhhS1n6Cx7xt5bI0DrI0jBjcdpq01DTbLaMdL7nB",
+	"x82LeqL3IP1LM1uIGJeoX5HscKbtIYKNcbfGTzCkW1QwsNIpKCZVMojKvOPjNlZ546lRNfhBqduwbS+4",
+	"0lwkGvcLYQKKg1NWOk9qLYM8lzbh+Pi+7DXtdrpH/aPwWMklBjy9zDYqSmWUk/VRus96+4+i3Dw26NY5",
+	"mzgvUGgRN0HliXzZoT2zu/Vu/9mTrZ81n5pSze7M5cwRhsanSCJ8XkTGOQTYlc4ZnQeoouEcjuqmkAeF",
+	"GcWTT3s7zQT/YlQ+KCVilpa4tuVru1d7TLVm80WNP8oRYddlfOeegwVQG1AuEzvMaYuMAjPK2a9QwhUR",
+	"IUdL0MNGt2wVkYTnyZLrkVwwERVYpyNM6TSbNWM00zMyl4JrSGEwyiPgxJpnWhEJM1ajoYBq2lEmaQqJ",
+	"ETZDKAqyY+yjJFnqEQDjjmk68kGSCnJsKR92PS27vIueiJ42tXuwTLm+EDa5fJ1L2Bi9zQjHEgbUS421",
+	"CArdaJpToYN/W70QrcV8FFiX8G/Ud80/cSCXWhr+5OsR/aBm56y9aRYS+hzK31wTUDTRdRYl1sOCEwyG",
+	"eOQhAdA5aTYLEn5jQxOqQ6PT/fJIkfNXl2Xpue4DqZ/RiKfbJ+XwT60GWv12+atP6ZPxSXKcto9Yf9I+",
+	"pr1x+3nyLG0/ZU8mJ/R4fJT00xoHyU7b95sENm3RJGKbpBytp9ACxcnUuO7t0YsAhBrTy5oTSK+HiZHY",
+	"iNwYtOBYy9ioPJRYLh7fUWuCxBGJ7UHjaRwRaiPfMYYN4jKD/73hX/SW3do9qjisjvsBLbjQT44bW1j0",
+	"xqPg4agRY9pYgwmdY4JecTBsbsb6UdwzK3fnIdA0nzK96bRiNTiFqlgpYGsCfI3iMpHmsDFs2IwIKSrh",
+	"ksZYjnfdG5zH6Cs5B3csu853hqwkuMCRY5KeSOEsi5Ne2urSrdrIlOudZEwANPn+3qiCv9doy9/c5fbm",
+	"xeXBlHZL3O0YO4cr8RJcX9vdYsX9UUyryCyLC1J2rJ0SOoZCOPuS0nRFEIxxRWgO6YMH+MXeQfG/Llz+",
+	"wQSIrxnzJLSVYy4uABrLunPsP63765u7h/AsvLM5pBtTBmy178glm9YfG5+Kug4jdHdKJGaXYwjYCCLh",
+	"nwEXHD4oGGnae24eAnbYhlfASV7hfonMc5ZoMpO5YmRMtWb5yhzBBZg1nnf5eZdD4v1ndQku7K60zuJr",
+	"Ou8ux8epzK2/KGfGUM8ZMY+qPb8XhOCf7brTpalsuMr64hMT+hrsnLqkf6P7tqEPAzyoSHPOjFx3HtDU",
+	"kNzoAkY9bp0SxZhvzmC1Ji6NmhcM3KkTM2Yur13x1NoBKrJZa5wd+NYjRTS716fkbsY1I2pBE9tlACp0",
+	"0dgEJkQFMSbQCp4nXFlvfJDasICjYD4wHF7XzTaXti7M6uhGxzZySSmuNIXoqlopzeZ1lZwVw0/CYXNL",
+	"3LRPV2yR1SWt0mRW5+v+MGMQfIC7hBV2oMR4vaXcgYI0RVGYNxR3VKE5nrZOiS/MsyrecoFm8QgMrRgz",
+	"VDEjxWjKgqmhwKimA5ECbsw1wJ1a1ygYWesMKdjoda04cMFsVN5KaQbB4rn7MuEiKsSD0/XM9FMI2uwT",
+	"0JxwwdVsVFi/gbW4IZdtl7LJ09pbgchQO9SNG46K7UMseCWXecI2CHKAg8MHLESty8s104qMNE+4RlrL",
+	"HFz4v/Q+onNxf7/9NXyhTlMqn7RK2mBG57R91Om1n43bXLhbVxNHtBxlu4PTPPQ5atyx8QgB8Ha98oGN",
+	"r+HBt0udyHnl7eBs7DXIS+yaU68AO3iwwLlQoUxxcaqH0xEgcpxiM3/ZJLyLJkigJdUbiu8Vq2Ur/qbZ",
+	"ykkjpo0ZMiC2ir7oT1NqfMN10KkmuMhbGMd25nAuheZiyWxtYsgmXD8h6380dhRPse44HhopOmzEQ6El",
+	"xnvM9As5t0nEVZxI3fET1psc0fZJPzluH6fPWPv5pEfb/fFRcpyesCeTp92ytD96UscO6P0IJa9tUYMh",
+	"2me95/1dqYQuNlWTmkTzjBtRAeFiR4yAQA/MTwoleim/Lshs8Vfd3/AazD8O/aWc0EZqkDmjQllsPapI",
+	"xugnG4CVSw24gKDrWfls7gUFmD4XjDQSGmD4Pm5PjwmYq3WbbozEWxKf+vTW12f/GL27evv63c3o/Kez",
+	"q+sg5ZI0j/rdbncoxitnfrQ65MMW1aWkueBsAMazedztRmRoJzjAN5CDDBut6kG8uF9klAtyfX1h2Lf5",
+	"hDGYmEhA9IUHsN9dz/ncrRgZw8VciTLLsDZFJY9V3RY9hhaZWXTN6XukMJhmjufAdYCaL/RQNBWzgVd4",
+	"wNKkgIqzol9Lwm3Q2Vxt/HUocoaf3PQ9O5yL7YaDRURJo+Mwp1MYZZ6mZCad3WtfloasxByRGTeProDY",
+	"Q+HYN4Fy5qDpmp1UCquN/MfLXNVjTcNHm2udwEJdxyy9Q94wZifGUyInQ0HdEyVGaI6STWF2fM8wQQEo",
+	"sWYujpsPRek9XDdqkGbZK6Zbmxi1CkyNLfIELZKQ8lSROnPEXR6sbjRkA01zJjPWqZ8A6uU1WdX4F2KU",
+	"iXyJfk67G8EOhQuvVdk0m4NMMOK8VEHiomWebffLWTZrUbSyMrL9LqEagbXfbOy9Ru5OQPjc7KBR4woV",
+	"Dt2EcmFug1pmGlxPOAGWetVPS6Pm2YPsfqQ5IxlXGk4ZXobYmIYxYWZn8LqJoBjdNQq0qDkwXQ7IQb68",
+	"sbAcleZZ5jSCIn/ZfjzC1nRxQaAYMUCVJM14TQuLHUDoasOpXA/iGFa/SVOqQLB58MWaYl2ZrtAbDos6",
+	"7j+PgONaLqfvJFEzukBRJQV7O2kMftkuVP9jKTW9sIAQth4yOhTH4SNiymOwB304NXqf/32rLYHwR3YQ",
+	"m7d3QLZehfT2o3aY2h0IE7v/mJKwGtf3PsrcTjPSd2uo03l0VuRBFbgOkCxm7zZeanvDHSZv2cF1k/OF",
+	"ub6vuBqDMbA77XKRBgTckNdCbS6I9bWBigheAMANc+1fUMJAo5acgX/AozXP5af1gsZK5n1/0Dvad4/q",
+	"rCakbiVfNljersP1gq5qHVHbUsjOa9PDwBkC+cPI1ixhdqdSpVaNemiW0Gad/3U5Uy2YorHpK6vYNOeT",
+	"ZzuzGuzMqpUGfmK7NqG+HG5tFw7OsntYXMYWTh4UmoE/dA6Ox1QptjMqEzy/jxt1R8z5EMZYJtSPubyz",
+	"HZ5quEHp/OwZr/3mPrBdAWEQ3kVUmGqo2gl10yYAQHJdg0ztcshanW1+5O0VYEDBK4mBoK/rsfsKXjql",
+	"qV6qPVdxjQ9/B+denYyo+N79WnYGi8Pr5gsE6tMqrLpevole9BdrRhkdkRcsgYKBsjXe31l/WVkffmHX",
+	"3AOv30Nmv0FxOfUKO9ebVJU6W2qL4nIoKbau+gbM9V3a4/dVDjfL7jPsR2WNiKJ68mFOuhq58U1ko5mv",
+	"m+uXyMlvpzYfqBt/K7002PrdYr+c6P9lKcdY91Aj7aq56s/rpDT9NLVgy0tVF5B8zaiwSM4Ytbfn1357",
+	"JrEknAqH91z76d5x58leGcjgKBvNuB6Be77+uEAXWjeRlK4eqWr8IpPydrlQNsWA68j8H0Uekyb8778B",
+	"/hZTrYiMVwtq/pOMGRdTYoMa6zWoOK5r/IidbGqX2u30T6Jt7qPeXkVaBUm+1JrwqbkJzTI1UvRT3T77",
+	"PGsf/d0UcnarjlBRpAEwLDUWhxm/nHBd7zDbkH1dscyCU602nK2j3r72TCVDO8zdLl+D9YO4gY61l5tl",
+	"TDMLI7AxPrc9qcbXrvn0mlMfHigOZZhtY4Pge2fJ7MiIqZPF3mW2fyJq6E5DDHYhRbt/f+/iguRazhmm",
+	"oShC09QmlK3njyHe2VqmiwYH5JwmMy5Y2+gH8ANiyVfweCMSwgZGQ1FCOYyIb+ETkWr/loj4jlvRUMyZ",
+	"nsl0ZH6iWSbvzN8TKSYZTzBhvYhpQk9u3/IQgDIEV0EZnXW2hi85uDiAy+Iaog2taCgq4JkRWcPoNSus",
+	"w4OLhqKMqB+Rcq5/LfJ9kNdfAneOiDcCbEa+/RektOXLBb6rZkutuZgGNQGgMaCjGfyrqggX2EAzEymc",
+	"cJ6xYgRXMeAXXprMhIHX3ufOm0+jH7n0mOuKUw2trfVeWEeeqXcVQ5L1HaQt5lJM4fyQ2XJORRkRoLaF",
+	"Q30Qbr8MZ55GCKtrz07YL6fg1ggH+aAk5x05p7akAm5kadZ13LAW2eM/qwpvYXsqcccv1OUdhbbo8X9+",
+	"l/MfoFZvO11/sO/sT+4LOzzv8WMdLlThsfpqrqZKR45AYMSD0DMHmYxLTdRM5hiUxGD1HSQoAvJyGiaK",
+	"mOkYrcvcuWLM2mWtO7D+PP6pl0ERdvUcz+cbU2ntH6MykCa03KPWoVi+7ecZo5jPbLXECLDyb1Xn8Dqn",
+	"DVByHmicOpRMo1qk22JHR71Bt79/fA9RmfaAw68Vr18qFLfH3AoyIHSUoQIoP4rpr0aC+lJUrJqxxIn8",
+	"wTksouYO4ub0wk3n8a2tcCCTnDFI1Y7C3vMhrN0BZ7LsR+x+9dOwTdlyngbLmtBRAIcZkw7jUP+q1MM1",
+	"ur1nkyOLIUrbT5Pj+sO1pV6glL71v/1y1v4nbf/WbT/vjAbtj7/3ol7/2ef/8qDDsW3jHbzD2sYbVbws",
+	"AusE3nJRrqSuzW2843o2Cg6Sf/zJToMemqrBVCrD1K6JZ7VwjBNuNCdsUwtVTqqURj7mwlCg5qzVAxus",
+	"+854lnHb3qrwKLmcGETqXzd0FyfdEjH63Vp/0k6/0eL5SZmox90HjFPNsTkxKrQZuo7QP0HJ9/qZUYjg",
+	"Xma7PzLxT3J2SX6gyS02fl3XQLze4OQ8FpWvagW7Ucl5XVk7tgjhWUrsI+5Go81ZvrCfup1ep7vzPnmJ",
+	"7r4a+VXWUcYjVq7rQMmM6niA/tvmWOoZOXt3qVoRxv5U5EpyXUQybPfuATcHJPY9dc0Pj/9rHKEVjenO",
+	"rqEtFVjAXdKdZggwCBVlpXJx+5c1Stdgqnyjw/+s1/8qh79/1Os+cKDnZW7X7fe/5jXCL9QdmVdyysVm",
+	"ON8HAQqGYvTkeF+Awc2uyivnklyKjCm1VrhnjpyFMHBBo7o79/UL+qouC1h/HZVfswdko3UfgIb5LREg",
+	"0VsZdgrfXFWGrADbdwN4v23bjW/bViAZF7enhGZ3dKWwyabZPuqcdO4ax9evb96N3l+9iutzdmdUbSke",
+	"LdW6WU+2A1SzQa3C+Y2TmMgcMjG31IoanQzQihXTG7qOz9ljN3CrfuJ/BKTm+ld9cfTOTNLtaJUlRT+A",
+	"rqwck8r+uO/X35Iil+VQN0I5g+TBPoCm7aI0hax2H3NKc7lYsLT1dX0Er5nOeaJu2L2uK1aXc3Nyl1i5",
+	"Stj9QiqIhxA8AJHXM7qdbue4NoPotRHul2Iia6K/YQ+d9VNSmszvmzxU+zia1kH9XxoT9X/+n//Xtjji",
+	"/m6prf0mfE1cuJ4oWHztOTRUq08uRG1pb2dVQf9dyKN24LrpYL/GMziuB1Y/Y81zNcpcVIIAQ9NSZhBV",
+	"3c8vAxVHNKvzWwMjx6/tN1Tlpm+/4maeGBbdm/6+LXp2TrNs5yasedTcWjdvy/mM6nO88vUhh5nkh7g3",
+	"3ajmrVqYyqLfSaXGUvB7BHUpORJKtuZm13GdfwJshmS+yNpxUGvk/RXN0CHR+vICZUvZ4DiY73eSgrgf",
+	"H5rkZxu9bnal2m8X5C3qat0Guk/texTOZ0tRA/X+VrD10CRLg93aeH7WB8I/ntqyPxung2mSxHy+FByq",
+	"OFhYhlrA/oGMr3Jby5+bLEVSf29oPl3OzSbWTsXJlD3SCTbEKrhI2X1dD0o3RNB0201yJ1oDDlp3QtbY",
+	"ztoTa7ABuxsJbVpC7awiu+XVL+2ebYnp7M1LvjEz6MAB/74sYTsrCIzqqu/aPPJIoTOmWFLR4IwacwiK",
+	"GqdM/EY54eYZuA42pFq5RvCmSFajBRM0w2S/PWsL2/09/BNzej8qJhpUma+rHIIZ3QIqeuSExEVRenyK",
+	"OfBCoSYCTiiKjfy1RVnxuWu7Oy+Uq90rsnCxYDkZy6WouNUfOXRu0gzLsG/e/vvFm+vWAyaxMYh/s7VM",
+	"vvz51xfX12c/XlyTfyM9H+bfHyIDz1NYTL+5Pc2B11BsgYG29Zen7oxOAczcJojV5iHuRdIFgHQl7Fsd",
+	"ZZe5MnKD7kNc1yf9Jb7zOWooVqeEnalbX+KNluMEQUkZxRQycEkC8ujdjOWQd2UzqdzNXmOwu0kGsDJ7",
+	"rePaPFlfZ72x5YaNYyOmmNr3O+adt/aVL6l73rmfqGegvry/NVDo11I+yJ6oNIUKnIMB8PVitNix2kPT",
+	"dF0BbeXYQcd5izVvu0hgKpyFLeGK3Ap5J4p021u2qtPZ66zSXdkxJZNlXcWr6jXlqZuzG5EMnKwRKZRG",
+	"InNildHRhGea5ZFF/ivulqK8EunfCLC0WdvL5HSRy7F6uD1bUGJe5AftPkXWoN+krbmx1jF7/Iy3bcZS",
+	"3O6P2zYgcUo1HcQk44IpTLmeySwF1NuhiGuVr5jgZ0kz3mgAxS0s/h0K/AL55cXbNxcf4z0xctY20n4I",
+	"D8Y7Wtc6TVt32rpFsqqLjL0V2YrE5iVAfPR5reWDBYPurKoyf928KT6xeZ+UYxSqjxQmLdtMY8wKTL2J",
+	"LyiA+J+9uyRNQ0/4Qisi46UeitjlJdt2XVh2E4fJyTFp0qJJOOSXAuo5vjgUSc5SJjSnGXo+4wBe0+ey",
+	"2nErPwIexFDg7NHgtc1QUlWk5BbVXviDUYplyoaiGa8n+8YRiW1urvnPUuJvbMEbdhpNwRU9KM+2JlyV",
+	"0/n2pA7s7UOoJiBjLbIcMOL9apkqhmgl0dyjjpc7rPufFyyHvQ1+8unl/hcu1HIy4Qk3jNa1lCrSs/1z",
+	"JaDznYZwwbxsn3Ckls3m3XFFnLK1HTajLs/f3QscrG0YFtXc6F3Qy6EmEuyTrnfza9dfvC5NefOKXm70",
+	"cOzysDsfR5iWQ9u/nbX/2W0/H0FSzpPjupwcS22mN3YA+dv12zfkGlbn7SPnb8Gu/xhJpcobZ+XllUOE",
+	"vyopOlf0LjBBzFzQft9wyjfBq2xsmFkmJ7hztzuNaspd3J/NwoAGNnFMBaA3d7nUIJnmZQnw+7CRcL0a",
+	"NgbDxjuaczVsfN6vh/GU6dEdo3rGdrcIsIGLYiGbSbFPMvLeZqOVqFvaytaomFuL1iu+5JR9YpmZJeIq",
+	"01sGxytGWKU4jKBZDKao4d9xkC9lDFWjLG53PW4u2qdZRiiJzZOxRyGwFm09cFPJnVkTafFBFHDsmsXZ",
+	"mbrhD7TnDwta7Dwm5xvDRHAFAHeYwAfAbYP60IIau7T5q+QCwV5BFY4cKjeEybNVCVMXfjCso4YCGCQP",
+	"KNUENDb4ofSIkHoGrVAlURTtlAIAaZfYPCzQEmiSa4T+WBDROU0OiqEe5jb9XhHXdVcrWn11N0veCZaO",
+	"xqsqgzO66reL5ta4Yv1EfKy3HOANIr/bY73B/tZHfI3ZcqB/AE9LjR99ndSZ+eZOdcoTACazeRlv6Jyl",
+	"gX/jgHjL5ojKXtL54TETqyDWvFBdXcUJt8bJQKKbs0uasVFJRjhADOh/iNq3zI1is9SLpXYP4dYZO9Xq",
+	"PRYTxZ2gOk29TLpgmPVJvTS2UfihAYl/HwIhh41o2MBf8T9BZxo2PsdGMuKaScomYJJz/XUUs+pGWcM2",
+	"oJf7l13Rxy+0eq+tc7LqoTd0PiYKAxdMeeuwErsu+P4WPl8HhWs9c8ebmXrZSVmjqpa32bb5Gi3r7cdr",
+	"M3eK5RfgHrFYmfA4BtAxTBvb8FHsgCNj6xPpNPbrqxA4Ibde8N2Myhsnf9AN9jrNV5q304+qiXSg+/Ua",
+	"e5jUB8R208Ka3XepngtXlGEhBYsjEtOlluZ/3XdihJX+fQijgqnhPgUcovjHwPOQQafT+fw5Lt8Vtzzz",
+	"IXQQyEawnI91WtNuslfFS3CX3m8yRWpihnUxHzlf6K2PQJPGLU/UonS656OaiVSG3LiT7y5fyGTpikf2",
+	"xyQ4E8S+T446XZLaQUgTIMZds6W1bxbtUhTTFoazrjH33ZaU12eGt/b6zzYWQSEC8oY86BrT55aJTVaP",
+	"seMc2BCm+OZm5pDbWympOun1D0Spgg9Hu1uVlIj2ZcnsD8ld3zsNvIyHWlMrZBsSabnWweaOcq0sfDXW",
+	"O/geebYznwfKeghSa6lvEyLmIwDstrLl3SWcfpRxOY77XXvdIRKHqq2oPJtoyBXngFmVUEGEJJkUUyjJ",
+	"I35BG6orn3wFANmTtJ/0xl3afj55xtrH6dOk/Wz8hLZPJsfsyP5tnyxw38PREr/GH2YOEKArIdKQ77UK",
+	"h+GrdDPcOqvRXjdyU8+5mpf/8IZ1+6gMQe+50swrO1RLmqjAPC6l2wdHuHLLKle3lgsFRvmazPLg887+",
+	"OSVzmdwWzdDAJQeSTGkq0jYXiM1lq8GLhvQwj+kyL6fHT3P5L6OqLJgAn7yx0GfL6ZSL6YQmEBuXSX1e",
+	"l5v3pvq/or9tjXYegnm5pT1ShGLDW2t+YINfwgXJGc0wP0vndDLhSdFzGTT8EzLnYqmZIs1up9NrlTI3",
+	"NgOPmXdHyYwltxW30EFstdyWvLxQWzTnluqaFYy3oeeVNbHDuwSt1U9i3Syb5hQxaGwJ7VIUZwL+CaGw",
+	"DfAJQIz1fVwmCVNqssxwVUEv7DsuUnkHKKYLLBm0/sY7SVKW8DnN1CkxJAgR+z1oybjM8J4/7zx7WFEg",
+	"ziMkR2/WiBr9Y/N/n5qFH3XT3fZG4MHyVaCWKpVzVOlQbr8f9nveygbwOjnnV022stD5ypDU3xugMSUT",
+	"fs/SA4FiK3e4xkfmnvh3trrWtXfZTOqWWez8Yk62ySnkT7hc6OCmmzcyrvQpEcwdmVu2qoMAk5kLK9fL",
+	"TTOU0eGXkMSdSwuZS63uEGSoeJi74/7z0vHamG0Vfn0EODtbYB/MwwB7xUrlr8iJNbFjAa5VZ5M+sn+a",
+	"cQE+uBtpD/t5b2jl6KjjetfYrSDN424vIsfdvrGCj7tHLcgYVWZXDa0pLKgtJ5P9SOlmsZOM+CCmoLhP",
+	"bCCpG/Ph5HRwgCO4wyhFtjakN6oogBwnmCpruZo7hwFIKg5WRtHevlUbco9q51g+m43aoxps/Rr9t/Eg",
+	"f9PLV3GcM3rLNvTPsL3hiX1oQOIkkwqSWjyU4ySTd60I+oWLGDPi/Onjiqhbvliw1N5cTNM0ejD2W1Pm",
+	"zRnNJiP7OiU65zQr8jvoCnyyrVL9H0zCqjhQ/WgHqBS9u8fWDUwzUvsTzSE5xgz5A67w3L1i//0WP2D/",
+	"9RPNJvDLx89RYzPv2tAvv0QZ83ZEFPrBUUsDUq3heW28ekYJ3Dtossbx6yCGbXjiQUEkGyFyp8nrIzDL",
+	"nceypmzF4xVuzPu2Wo6nqQKZaWjJIcfqITJzA3E26A3bV6beF6CFBeBmlu3RZKboK1MJhlpVuqaHHKTq",
+	"+OOlc4C65BZk3jWPMuKbpDxF6FsfANivpzZ+e59Km4914KGYpgapRc6OWZfhzZPuUatjvvEfroS6TAHI",
+	"mNoGemur4Y0uVcWXPdlDqM4pFxZ9qMC8Odn9nmKI5jla6iTUSwFbgLy/OS+zpuLnWvGlmFYbO8AAojc8",
+	"E5E5TwWfzrQZaqO/BD52kL+kHkHaExl8ZhDGg44l72/Oy1hJvZODRKIF6sWtDTchJMUakeuuXk1zpi++",
+	"c/7Elc5RDVCSqvT8Pjlw5R8fdo8QOrvAJeUKnQXLBWke95+3Tku1OUMRXzGdr9rghYsttij25+KCzFzl",
+	"icV7MfwC94A03VkbCtjwMviqy7FdB2G16X+bsFMteQ2xQiCvfbHckOonXUPZtT5bX7z3gN47AtWlLhqJ",
+	"JCqQOtHQNSpjIufMWy/OhCjfkf7O0xF+fY/DcWYsIHSy2HZr2H0EhrGJzYC88EgRY9A4FWu8TKdMD0Uz",
+	"DiGDMaTPymLFmoTaNgU179TiDWOqMG6J5abVg7ycj5U5ozL3tlPZtWHdFgVHW9aWHVwxmnLBlKqrC2fJ",
+	"rdocUqoJam8zzVO2YCJlIllFZNiQt8OGQ2XFsgFzV9C7ZROzU6rpmCoWdgQ9JVcs5cr25b26eHF5PXp/",
+	"9Qo0ZaZbBBtLDhxuMtfmF7A/LQYhI0BjAHPJyJgmt2aPoZrAmzC2knwoLJAVUdociJzRdLV2b90szdG6",
+	"bdQFw5n4xHMpPLib3abAT4kGfrpMNtaQw7frUrjWzrx5rvzNOk5/xaZcaZb/6WCVvioWUhDJ2xMZKZhM",
+	"PdmAXK/k9MKc65p0uwWv1zrO3l2W0AkS7Defy+V0RppxCZYHgNAgzI4/258eFxFiFZcMOiyysAYd5eV7",
+	"7/+4RvfN6rDXwVETDr2RrmOUQ1RGQ7RVqMhwl+xF/mLlOArbd1drPHWpkEHX9u+milhoyh8hBbB9bn4P",
+	"BDdPW6ckYxPsu1xpc8EVcb4ch7sHOtacK2XMNeiZUSa3/dMeNvMrOZ2yFObzE4wa/PAaRwl++cF+63NU",
+	"n7JQuIWf1KlXe4Ype4eFKcF9W18dVOhaUA5UiE8ylQVArxREob98r3KTh4FO37LVyLsIqw42nsxqgi4Y",
+	"IvJmFRXotI3Kntmy2t7dJ3pRDoyU4f3Wn5a2N/8uMFe8BEEn/7V0la2KUzmossUdCtqRI8vpOspyWq12",
+	"tLG0fV2OG7PhS8j+wVm6o8E2LYWZY7MA17OaGk/DfXNKXOtBHQF2rqSoW/Zj11eVRA2jA+6bMK31RNdG",
+	"0274nLmEUFSgYdNrNseInNKaAVB195F9QKO73Zj5iuUbN7uUVTKnKQs5fdB7K7E9eNzz5jCk0HPGlhbn",
+	"8g51NyOdpFjNuar2AH1oWP2wbpgINhwiDxtFoSCDPQulpPAK2UM2VjCGEg8OJLo/h5XImztG0V7pZztA",
+	"2gtt6F1tat3upmsHdyPtHBK/2Nu9W1XrdtazFP2SdjU4q7DmWj2m0rMMOr8MAukTWxEZtyIX/7cKGRWr",
+	"ofDJ4nAUbDmzY5Cg2TTjxBg2WWZMy8gHtYxu5Opom64WFw1XCFmjs6FZrZttQQroOJe3rAgoDkXAfEiz",
+	"BGbonB2ueApX430bRsezs4NqT5iGQ2EMXSEVsMKgpt6PuG7fyqVmmxvMYb+lrcEtancEI8rH9/dm9Sf3",
+	"96jdlJ0SX120IjaHnQtwcffIF8nZskpw1K31yO0vntZad1Z5WXBhLMXr7so1QDlfQSf/GuxswRcLtqFu",
+	"3rWFWRc0eVZO68t5Y7/Wo/hu5L9bO2Ps9LFe4P/N5lM3ixtemynlYzlmP0IbZkKVEdJjmpl7Z26WmtO8",
+	"HiPtxmXWVhszmgs32pB3+9N1/+QJ+duHGyiPg6oDReIzW9QPqQgD8gOjOcvJcNntHiUwEPwnizvbMiK5",
+	"2MeTiFzIvlO6Kc+eHG847dACrZp8P4ZJ7k6FKdGjNFhp6nW7943z0g/OOq+fYx2up/cR/ZnQmjsEQVGG",
+	"Yi+45hDDYw33+ItgjLcBE2/GIt5E/S0i7BviadeKi2fPNsRv8j8mZ7VQmitZqvVn9++GtKsL8+hGb+f2",
+	"YoX6PpQIVCTknTlizZqChlYE0NtUDQW1JQcQCeI6aGGppcvYJlSQ+OzF68s3o4vXZ5evrmNC0zRnSuEh",
+	"Pci5eXBJhLk6tosL/Dkm/1pC7MLhNLS+TqlE3Q59YGMU/V8t7OSAnLa97b/6El2YD4nEy0nQg+KUxPjl",
+	"2MavsLpuvQVj3Cmt2n2/hv+tbKcA8xhhYsqNGS+XWZiBMCDxUuSMJjMYmzSFHIpECoEJYwPMz/IOEcH0",
+	"ncxvXezFDmqjJK1oKOJxJpNbSFIKHkCbQVUGcxcvIqwz7YCndSz1UCQzmmVMGBsOwmdGC1FSCpJKho2D",
+	"ZyxbtAK0HDNtj/oshsL8fkqobQA6pytiZm3eGNN05Ly8MbjmcEMwBRVgAsB8HAqgXZJTiD65D+cskVPB",
+	"FatYJQENjW6ENADDHCYI+lLx4Vpdye/oRmsPEHzGLLHQk5T4hPrSObLgBeXuZb4AohTrwwi4kGZmyww0",
+	"7OCkNaKGawa6fcZX9u01zghcoJ6NIIOAOl8zBDhdcj6fszRCvAWEW0hkltGFc7zUZWu4L+/XXC80Eupa",
+	"7HmVvILiBgcBafpimdya//+jLCgbuc7W5oH13s9ctBe5NEoePldCA4GhXa/k+haCawnozmb9uHeDHbuy",
+	"yO5JQbp1ngroj8ky53oFGDo2VxGUWaOG19ZVoA5rpQMs3PaRoEaVR6ufkgXLFbQ1O3t3iSmx8fS3dqfT",
+	"iaHdLHO+cVXApqlWh1xAO3FCE1siBhmzRqfDwBGEeMErMRTWsRc063FnmDSPu0ctIvPIlpndslXkuwPD",
+	"GJ/kLWR8D8WMKmsBwHu9VoecYQR+wYTDlQ/R3aCLu2JDEd+3b9mqrRK5YLEZGdspNMMORdu7ErnGu6db",
+	"2hK1IsKMgnrcPSKCzsFQM/IYsc6GAj5/WpqeU19L82vOqaBT87qheosIBhA4QxHuZ4dUN5grbJ3rnEFA",
+	"IkdLuzdDAW1IoNMwVvkAfzWURX0GoiZWH4LzEW4WFelQuKY3dEq5RcyDmwyqMhpX/vTOtF4gABo2ndis",
+	"wby+uLm6PL9GVNxyEysLYcatsmXBXnd88zMkkU/kJpA72zHq7BI9dVOq2R1dDWzz/0xOCRcRmRptzyYT",
+	"OWce+tCAFGAIo/1l/Upm1nYsC/9l9MGzyyInszMUQ3FRhyM2s5BQysgSwJUAjaQZX6AXcEAoYsN53Boj",
+	"Vq2PMAJ8u7BjOEbpuCCx+Y8CTT8uvNax9VFlSg4FXSwYzZVL7i63/qv2XsYrHrY9gv42naGoNBiEQwmQ",
+	"lmtBnCYl799fvvj0tGXUAuu1rHw28HsqQPFr9tplnRyQg87a/yS0/Rvptp+TNhmRDhnELehGfssWRmGH",
+	"PP48ZxmalTwdEJbMJPoA43+0z4s/wnfN8jII1YK2HwcvG7q56JPSgHpqN65Ydmco6pu/owZmc75AyaFp",
+	"qki8hBxygDuEbBbwsN5sQZWzobH48aeeUevoFPPNKY9b7jzZj5tD4tG/1cyITC6UZjSNoOofHsPifnuu",
+	"oOwfwQCiIeK6wX8BSmLj8+cYzvBZAQDIUn/Y6S3b7hcK/SrWPWRbItmm9SioyvkTdKlnj0F24bcvhWZm",
+	"//kn5ovccWeBc4Dua0vfnXKbEqpJ/DiViYpP0b9dPKMVyyb4AFBxwTsrOs/sjvjffgVToEmhV3bOnOt2",
+	"KI67x0Wigb0P+VI4g+HF2/Pr0cWbsx9eXbz4b+DEiFunJH5srlXKc2ZEqJZDYacHS4x/ujh7ERMeREOl",
+	"MO9EJH6MCfXwn5AfBP8F70bA6yc8Ywp5FGRD2oU+UlCYhnsFEHTxjxc38JEmcB2rcUPDIbjnqoW4nk5Q",
+	"UeBJpwR7/ttNd0q+JsfdE5QIGU+YRVPELPrG68sb6/BEFq0Gj4GuqAN1ZD59bF9Sj82zhQ/Yt1P80TLW",
+	"s3eXQXfCQQPbGn62yTIL3hg0jjrdzhHk/ugZaEqPzf+Zsg0ZxEZVp4sF+AKmjDTjDxc/jN5fuj2LjUpC",
+	"xitigatbHXLpqDwUzfgxVUY0PQadySEIt2dUGRUaskMQyhSTB5F2ZmZGDiueGgXFnHR33MyVBsbsTRxA",
+	"tqfwQUdtqsgdy7IBHmWYttGgYMHIZehi4XbIcupxLu8Uy1tGWICAMed2YlQrq6PgkiBbDynBFYkhWaV9",
+	"LoXOZTYgQrZBK44xKoWrHAo8cjGfz5cghuLTAmx/+huWvJgJIjdXPs5r+DPXcOQ/wGUpk95eF0y7Le4K",
+	"CY813HzYB3sFjrp9W0pijDNctGEJ1ly0EKnIsnFMzHbCc157X4mW0kzCwvUZynX8JXU/+gtlNi7y2p22",
+	"CKJ4Nbz6d5nC2dZXUtpsbpCwcFz73W61Mwq7149neg6OwQL4aZthBc1hQRPadeKNQmUvvBm0tOO1UDL2",
+	"CAwK6kJuqVXiBbuzXUmptof+E1dYx1NMfd1IssB47Wtr6bTfyYwnNcbqS8ffilCateu40We5MXKMOXBK",
+	"hCRcZEYdwvcRlmuVVZAG7MVuqzwhj4wweHRqXyj/ZN4s/cLn0+DfBPCmT4l11pSenEhR/gFNO/xJSMHM",
+	"MzmdszYVCTOahfK/j6li7WXOiwdlPm9TcAfZ8baS1hD3qNtfJ+SPsvYyVc7DK4nu+HrmWRbA7jgVtIVb",
+	"GSIB2VDm9uke4w2oO9/+pjz+gabOAwyvHO9+5Y3UL+VSpPBC//nuF4IkevPOyT7zAv1E0Mz5Mxsn3aPd",
+	"bwXlUSWDvzH45WPUUK5tNRDda9KTXArMrgCshykkIgLFP5oxyjYqFTRbaZ6ojdLwJdSQKZ+7ATWecUpX",
+	"Kibvb85JCrk3WOdiwcnSCPrJLLX1rqDO4ZThTE5RUKDSCz53vLrOvu6QMzM5NOBBELQt6Hc8gDaXQcY5",
+	"9en2C5ZzmVY7nKQQJyIF67VACjP6iZHfWC5Va2DsWc1FYsQPaJBg80WllA0VmVHAemdU2LmDVT1e2YZX",
+	"wPBxABTWdBUFLctwU80owCrNTiFpBySGX0YzrkcgCeKIzIzW9pg04X//DVwGWAoKSQOwonIe6x1FzQB9",
+	"iG4CpCknk6ioU7CrMe9jZqsxeKywI0WlAgCjjhT9BGhgwe4VyqcZwrvO0F8G+wR4VioehG+kBYWRTB4u",
+	"wW2az8cnzkpRi4xrQ9y7mXXhWQDzAUELV42O7+9jUCfcp8zrztnhYWSw98RaiktEinSYyA95cn8f40ZL",
+	"xUrGu3VoebPdpek0C3tbAFFKeTEWUV61OuTcZcAElMkZEQzcZh1i2Ar8hJRFXo7WrHshJs2u3/fcyGwz",
+	"AKB4WdovRkBg21y017X09sXa0O3HDYcvjVcjUAqrW2b3oXkMDomUnNzft+DOaW7Nfbth9fktpFmXOmon",
+	"WiSsxXgWVIGo4SZxSmKbymbsWZsCCbcaNshYhi18OS9l8mCZBVhHrEOCvt1A7uD+VPpzw8QcCzLEgMIc",
+	"BR2FBEmXuXPf4ZnF58PmSobqjiehAStWZXYUOZKVXjNGVu5ArZHDYJ8T601w0OArdzisk0HIO9J0yZDm",
+	"3cUyn7K0Mniay4UxK1oblM0zLwHKiO2/bGy5tInrk2bPbNHzbjn98mnU4ALK3tClbc0/M0JJRfE9gJ4G",
+	"nWmed8udm9ZSHz7u1JPpYpHZ7IHHv9qgYVDc444/IhbaXLFemNPlMq+KSDlmU0FKDmbafI6Cd4/Dl81x",
+	"C181fy29+RGwkooNg3lUfun1AXS3lMx/HDbEGTx/YqZQee3p+lsnpbdOnkH400hW+CxKL2Qh+FX6aWob",
+	"bWAZYb9rQyCFsHJrrJtgnUCBLPqCIP3jrpl6+dPP17/cO+48qfl2t9M/qV9m/beP+qXdOOohBVYKej65",
+	"6w/nEdALjqPGctEYHPWihrnTo0TOscrryeeoYeRfdcnl7H/o8Q+Z/9ClH1vzQ5/9426/DzH86rw9E8cT",
+	"iakfNfkexSqePQtyM/ZLyDCrRkmNqV6lfT8JUXuMlDVk7h71j0q/n9jfu896LuUPnzWrLcRpY3BUujpP",
+	"e+VUd6AQpKkDhZ4cQ6HqfvZswbs2GLVWw+o0Hmo/9PZS0n0rG3xpD83+pczHPE2Z+M9ldZQDjL98/Fwy",
+	"QyDNLbKKQ0TsTSip9hUAMysEnJWCCVMfo0YQ/YKzb36uMV6WKdad1xouGFKxWJbwAlc6p2BGO0mL0lDm",
+	"tgRBuhwgNRRNG/RDeMJJRqdREffCfy4QSNPHzQr8QlAFPQReRKY5dUZOzj5Z41kV+rObxyNFzl9dBr7B",
+	"oYDvIylSLJzGjP0IelwWmgVmRBgtmUID5g55R5UaijhIX48tWhU8GOTlawmBLZeaf2pDrT43Hw04RHEz",
+	"1nzFPltTK15xpc9gc3boFO/MTBT/ja2hUNSpDA7+oEZnAOAKpzScdHdpDVGd22KNUlgwxj5xuVQ1bow3",
+	"Ly4b9RO1xQLhTIO0qifH6/kAX6zGGJMY8jmsGIdV4cEc+YPYiMzfAGsgobnMKhIF/oZCxJVDtU/ok3H7",
+	"OHmatp+x55N2l/bG/eQoPWYnk3L1SLnOsDfo9m2dYco05VmAAotf2BNgtEi/tDA/ZUDRNbloEzuPjx4G",
+	"loDYmPUgngVm554yNgq2AhYxAj5Q2gd380vkR4VqE3G7zwuwkoC4d7RMKkeJfpkSOLZfZ905CFe610Ew",
+	"x7dUCQR3Y38xbljFO+yBXIswAAzLtYgyD5NMTv8S6n+IUL8JaV4WOg+X3FZiPv6dp58fJwG+uKzDfzwz",
+	"rM/I14rExahWv9sPGq+hiEZ4K5KyuYTyCMiVMV8GV5iDbDR/lKKF2QAhnDXGu+qAiRGOGWENYdYAQNFE",
+	"mEDq5pVQUcJphpybyFV0ce3KFsyLz4cC4n93kK9IPHKXhdLGlKdE5rY8qXwFdgliC91+7uB7twpjiPGV",
+	"CPxIkWq1775sWwBsg54VQtEXSNa7/HcliH+xhCwgyIv/4msssww5vkmmlSHFv1haBmjdISz4JkTvQ+Rn",
+	"RVzuCaBdh49dB4pdwsD+OjLTNxeupVa3VxZ/RSdQ74ZwybBOYWCTCUP71j7XM+rh5jnvP9ka7QSgKiEv",
+	"ZV1sPxv0+oPj439aTKYReM8ag6P97d1zd+zshd5g9eL5jsBBGBghzuhxtdRY2Mn19xCkB1xbBM2aeNla",
+	"4GX9LJclzHiu7NIHhJKUTyYsZ2adwMfnS+WZNrEoaofqh3tvlOvSWb89vhs2ZviTQjLVrgbaQCqWffKO",
+	"jEOjmt3nD6K5oVbGoReTI/lNMC2XeUs1qWNUA7MaJzQhN/R70hynDHGkDDKkwpthE17tgjr/K6lv577y",
+	"CLOMXLuOsqB/uCZXAiGt98PQZFYHRooxEq5VFUMX0ntdVeBQbMCK5doixELiqbZ4LuOVhd5uYj4m5o8P",
+	"hQCnDNQ6AeCcFKwVxLvW8YtLkzCDDEUiZWaRxpB1UoCTM9/HstS7GRPFeyXQ6KHw8M7rANOVIYwSyJXr",
+	"dYCqLaSLO/SyR8ri4Q48cJ7zLdlvKJtT5t6APM+cDYWaQTEbZN+HkM6Qagw4UOXe9lwk+7l7KmC1X6qs",
+	"BcfqlwCBuQAsRu+8lboI9PtLFTUdVcw6LPN1TKQ+alYIIdQNwcO936GM410O7JRxtI8xGBPOxY5SNxkc",
+	"yX6694WfPgFbHDVuiFuZqRT0s3DQIX02EG/fCZdohSNW51uh9rHT3upX0A1WEDTogDZf+0mCylncJBL2",
+	"xEf+y2XwEJeBJ+kjx9aRRSHqliqBejPsvj9/uBQKi5hrhdB5mMpTTc/P5LSwsc1E6n3rQ+Gd6xGRC0TL",
+	"hD7D8H8wBeiRiuC/A6AxaFDMAMQlkXP2SKFrnjzEM+/wLtdhc6xn/kreYaLDXc61ZsIc6DHVyYwpB6Y+",
+	"FPC8dXjIic+JmtMVqKRjBj0qWEpWTO/F/a8K8I+tLoa3WJGFALxhdemDAJvqXO9F5fj+roWodpp5qfnB",
+	"GhB3LThL3YzCFioHsa/dM7NpPdgFxJyt8qQc9k7drAp0qf0mVcWfW5/af+pYzuubpP/m1597b3697L/+",
+	"9ezu9Qvz/2X39fRBIZ6TAILv63mwSi72amLJLxaZtAADLbA/f/lYiyj5/Ml2n5RDigwxIK3st4GFAHax",
+	"W059gJwHj20YwDdV0EwgNWJTqs1BoRuHymdhkYIcmyDfABINqmh3myDuDs6p+HzgbXKwanuEPQJZ9Vfg",
+	"4w/TYko5y18n9GGTbDboKWc2/wCVT8wuBlfleoA/Qhheb0WDd9NYqUuh0YUU9B44ROMYilDlMLrLWkIA",
+	"OTwf4D2sex/9ANYLDUU1djlAEafNZJoJVcxcUSYUN3yuAvVYceXWMG73z1q+XYNo/YdJuv4fI+l+/nA1",
+	"+48f/37884fe3fjH98uf+8/1n1XGbZpskR73zYIEJ0GMYD3w8UfHCHr9A4QLXEZz3faRLS7h6S+h8ocI",
+	"Fc/fUXU3u/vIGEP0S3ywcB0glg6uM2Pt1SHoQQIalMvEwZWIfaJ+zvQyF8pXs/hCMGRXQwGcrBWR2B1p",
+	"W5/qblN86oraPdi60nQVpq93huKFj9BressUwatn5JoUCRuUC1WKygU0GIeC3UMpyRQrAJQxjxUAbLhk",
+	"OkGkgPJcHMi5OBEew8x6KGwI387bZwqUIi3kRW0mwdmbtzc/XVz5dAJDgDm9hSQDKHO0v9vaUih/xxUO",
+	"Qmx9rki/27flpWt5DVhIsRbCshELPDxckP4xmcllDhXH5er4jUkWcauog5WCEaVlxlxyBElyljKhOc2w",
+	"6TSWppBMJreYpmj+iR5tIXMy52ZqCENirAuesBDsDFz7OIfTmixH0owt8obdFUiO+t8R3yVGkBNFhCx3",
+	"FieltM5ycgSmKe6fHfF+kVLNAPhwj9SIAh6umhNxiLvi6+dEwD35QWLvkP0FbUkq9rvdh4gXw2g+l8GM",
+	"zBI+f3GqxqFSHXSn3UK93/2zSfWDib7Jm10O6of90z9HZi4PzZXZlSFjUxVL+TDb0xf/ynYJs132dAmi",
+	"fNgn7cNJNVWINVWO/kK8ew6ytySyFOAZ3FFu8bvKOXHQlbZgxKdGvM0KmYW+4j+5Enl44sSzPbROXMeN",
+	"BRE0r/X2mNk7usokTW+kfGWODb53sg8Z1HKxkLlm6WuWcnpjZML/SgkLtmBDBAJ3rRQDznZYjPEg5dlj",
+	"CG1OPUUEErjyVtl1WGgAEseSW1VCSDsllNzlUky912Yo8N8eU9aMQgMINcu4p1g3btG+IEUgQN6HH+9k",
+	"fgvl8O/8WNbFCxEf21kOalC9OEBQGPO/8DOizQ6GAseOX7398fLN6PXZP0Yvzy5fvb+6uI5J86RVDAyI",
+	"+Lm8K8pl0ZMbDQV2gVrmyFnwBfQNFQ07IlTLjd1hv41NpLieDQUmZNilYDcP6NRpFFNXVNqKAuBAtAZs",
+	"0kW1TyOyLKurUo1VtVA23iO2CB2651vby8x+KNy0M/B4QauuiCwXgPR7YlNBVIechQXKCJk4kYbZK9Q5",
+	"Ya2nhoMCQo8lqyXp6MPlmxdvP4yuL87fvnlhCFwM3QqQlPxeehEOHjazog55L24F9FhH55jZb99jtDgg",
+	"dAVs3JLBowVpcwRcXkpxswjYUghAB23IbS9DtyUzqoDDq0xq2yBvvFQrBAiK351dX394e/Vi9NPZ9U+j",
+	"D2eXN6PXZnF9omx/isLWOekeWeSrcMsCjB93wzKz9034VxviqkBsHA5hXCi29GMiNdagUWlymujWwPe1",
+	"hdc2Ym8NRXz2/uan0dmrV28/IArzCHbrvxnNNXZ5Q1yQol0foDvZuiuF5HYUlMICTcA8O8Tb93AEAWSC",
+	"Blcfge8AvtFCHFndrQzaKEgBrw8QBXC44wJlPnbdR2u9rcDSHmgaFHjjb0UG7xWs+aKyLaQZNDhsNaLG",
+	"J5otWQBYvl6dU2kFWBkbq9iLZn87xwtH295N8PP+WbZAP6+dfAPzptxZocFWf5uNf0z4W/63y/e/Xfbe",
+	"8Et1Ka5OkvPLJ5e3i3/8/fxvzzts9bff0g+X/C2/vPv51yx70//5t59Xf3veSfqZGM9fdtN//C0rdyLw",
+	"jRCCtgcOHHNvYiBCZ43GiX3rCBdfqPQdnJW6DPXAIjP1EsE8kEESAD7z5+h7ZJ1+KLSAcDYWYrcq/jv/",
+	"S6qbRsP741RO87V9EZNeAZ4r8BuAdC0j54bapFFSP9apjYb6G/XGK/BiKStRSwzehmh8FrhastQI7QnN",
+	"C7flUKQM+tKaGVpINSsFhRFqQgfJHx5m1OpMA6vchFCRx90eid0doQVSJzcKG3YDCB2oHYIUGgrI3A5g",
+	"3CzW8LsKRjSqJIotKHTgLTyJyuh5KbllbAEKLBfTUwviDO5Wh4h58eri5sJ7MM2I4Lg0SsIN2qrlPYow",
+	"e74GrPq4e9SKSMZvmaMlJJq5XnMCoFWCQogNMhQR4Suc/nh9qy0jlEt9WrfdpQ0OdNm/EgsPtw3NmTSq",
+	"MpD5bsZytvumOsbbBjjrLUWGFrKx3+17VVnmvkTD6nsIycyVs2Yij3lM5wxbGqAlA3x/Km2L80Klxwvp",
+	"vPBeR87ZJwZ3xXpVOuQDXkSGWnzT2Erxv2k6jYlasCxDbE7sP99y+OpC6qFwoiUiXGN0hGLrj0KTNMPO",
+	"5BJRnNwPS8U6xB6AoQisRdKMUU++Oru5GL26fH15E7eqNOJIm4JUdbfKyi5nvl7BjnyBD3ujmrm3Xy2c",
+	"yUEqXw104uVk+0lxHWJgM7gi0A9dGaPt4SrU8YNUKCH1aAJOrkJ/QgW81Gsp1Mbt3McrPNmG2cvJBM19",
+	"3y5kUAbV8OHEuXkO+LzrymQOdErevf/h1eW5+XfrtGjtJcqjwIeLnjwBmJkNHyVyPgd4bi7YdywxspYm",
+	"opILiXRqFn2oXMGXYrrV+cu7+IcAY76Gs0rKMgAu4KGCY3eVOgTYQ1+gh3vZoAhazQCrwqHyeygcb1B8",
+	"KoxS4XES3Zgce+Dadycy9357md8q7KwxCOQNrrhpy58c0rQdDF33LZvdRclxt7ulivyrse1yK64G6pW1",
+	"VrvvcdV4/ePlyT9v0vnr/mv9uv/z/c/X3e7Pv73MXt1kt29+fK/f/vhz/+ebv/HXH14f/fPF+96rXy+O",
+	"3vz6/v7NzeXd6xdnnaN/9dtP7872+X8PFB+WSvuJj+MNrUL9NhuWqk8BPTAvHRvgLZkUU5ajQziQHYe4",
+	"eLDWseKEsT8GnhcrMSxU5sjueSA3YFLI+OHwBoWUp74CFLdYPpQ/fy56xpbme0PnC7BujEhAy9oWd9qm",
+	"SQcvA20K1JRcvzSoiwBX3pgxgaCv9jutr7fEryOEvA9xTrOJxOpWXaaSK9utUMs6JiCBh3DfNrjzl57x",
+	"l57xl56xQ8+4hrZAhgH4c2wzu2zvxUMUj5xNudK2G2utqgEtCmHfOZTtzucWATaTdyxvJ1Q5vAcqCMeV",
+	"Y7kaN8wrlXPKBfiHLJQsR1Pk7Pr88pI0F0uxMje4BajyoGDEDifqf/zfzsqKbRAO/3Iv2m12b/7WTpbU",
+	"/j1Hd5W1gE4JtZ9GV4wDQBhar9TlizeFGkLO8CUL27sU/F9Lo81MaZ5mRhjKCTHrhFXKiRnFmseullsm",
+	"NIN674Gd/b/1QiMxdt96DsEiv5DSIxggK6AzUH+yvZxE6nCC0EzmaihcdyG9WrCUNIXM50j0luuhUQj4",
+	"mn6iEBK6gv1H/cu2FZp7DxjCE32ohLeQGZgTMRQBK2iBD8BGDNf76K4hgiRUkExCpTkZQ5KfRhB0IXMb",
+	"/yr8fc3j7pEN3I2WwnW3jVvIYC1koFVnfVPfZk0bH3h1FRtZKjwxsQARZlLpmDpm2HoTswGgxRbVZC7n",
+	"TOgO+bDW/9dmBdolQukhZH3ahFOM6pdb9MY22gkpT+WIu4uJckXG5ggUAPAegH/O5jJfDTAGaT2QW0Kp",
+	"ZO9IKtzYjaHUGm+L5SPfwMNyQOBt/5oonO5Bbpje11pOtVG1zeqzuVzP2dPJUdI+mvSMcO+x9vP0mLWf",
+	"TZ7Q/riXPE1PTtZTAvde+D5pfcbmswl1D3cWPUwN+HrgMWeFd6wIXqAcc5ooMtzvpF1tmV/TdhOANAvH",
+	"o1zmBrRUBuHTcikVfylQh8fkzlHAFD7U3aoSio4tihLITV1tiA1iyWpmgAsQCFyz0+OVbcBV+ZBZGBNp",
+	"3OqQV1zcomry0+uz8zb6ayKUCbZwwmeJPAqdwCK1Fph10ljfOrS5HN3cvDJ8/5jMYA5Bd7GUzRfS3MBB",
+	"2T5FaxRidNRHMLoWgNjiEruYAnSRC50v2MZMA1B2XsBjASEibK6pw8z3oSh8W8r7s1PJ1KDOwQV2XSU8",
+	"NxQAteygEIt+rk3o4l9AJnqtyvumnp+a1br2ZqG52LLFHaHqQHZoDoDmgK3xzNJD5Qh3yXWPFdCAGrUN",
+	"zKdNAdo6HwoU5PbHVvAaCugSqY2+1HUso2W7tMEWLnL5iUFnWtuF1sWPxvIeo5zmT4nvSFKkEmCHsplk",
+	"2AUD5afF8HHUwOWVXRhKzhn00UH1Zk1zCPrpf1EekRWHv9fiUZFwc4oLksykhM5zPDDGQ1dOxXu4Vfn4",
+	"Tv7DIku+fvHB/oQr+z5z3VtuBqfiW2ZH7a+jYbnMd1fRvPlXcK+/nLJ/OWX/csr+5ZT9+k7ZrwzlGTCv",
+	"NVzMQYA/WvFrrjtxKmk232cnKhqXMZqxexf25PCrde7HtSX/Zbcd6PgO1DlryAe2ceH+3s/xXTKyNht1",
+	"r8GfGeRQIpdfc2/6bKawImYoarKZInJkVgApUUFTZ2BwchE0mGxfvrNl8EU7Aj2zTZXrfXBmLX8PptbY",
+	"J5XoxmWQ1aUJ/ZG1cn9Jl7+ky4Oky8/mLpVZQh3D/Y5E3Tatv+TAl6bq2syrWsa8VRIkM7otrx7b11uQ",
+	"4vlCQ8nY1Ba8S2VuOIcoTDKjHBx+HonUsP4JVToekB9z+a9TEo9pRkXCUvtLRN4umIBP5BH5aTmdcjF9",
+	"SRN2SmI1p7mOB0MRPoIvBQ+2IpJLTREpxCfGi5RMKKbsjmlyOxQWWAXgtTywJDIpBOXAykWH/NwhL2mW",
+	"Qfu0GV0smIA8r2zlvGiFAw8sjVOP7B8Z24HybJkzArwDXNiAfeegR4RtfRsT9okJrEl7KyDg6mUcQC3Y",
+	"lsdo5arl3GeuObxcKJLjaihyNsHAWFGJJ2QAoAkt/lkawtoNsEHsHYXXaTKzpg86Fc2fXAWo/eadzG/J",
+	"mE2pIE3bWx1a/tvVRqCQmHUZYuqligiUJdgS2chh0hpRAJUENig4FLds1eqQtxAYrJlz04hipCC8y9JW",
+	"uA4Lv6YioCbhttQj40xokjH6iakNm0akrfS9m8nMBfxgN840du19ffaP0fnbN+fvr64u3tyMri7+4/3F",
+	"9c316N3F1ej99cUVaVq9hfS6rXLv6qFAyHMA0QGf71jqmTmhKrKrQdtTSB2RfClccPTUn9MhbFCpoqT/",
+	"nMTQCdJSNV6PSw5IzzVGtnWRDjUAXNZKF43Ag2JQnNGA2IrMAIOoVakrpeQaRGP72hD4wpxgNRT4fof8",
+	"hA3rfZg7njNN7UEnU4mZ+YooaRQSVeyIuaDWYge5MADHeRwPBbw6IGacoYDW/uT3YSDBho3BsPE//4//",
+	"Z9iIhg1Al4RfDNeBn9yBgl+nufwX/FrGo4S/1SFSwrPQANV8Bx1YZmY4j2HjJ5ZlctgIf8I+0fjbAGpw",
+	"2jTjn5j5t11LCtjEfi0TLriajXJGlRQwFaXlAqep6JQNG4Pfh2UQzyGgeA7XEUaHjUH/82dLOre5d2w8",
+	"UozmycxtMLY81tRuDE1TReJho3hw2IhJE9whQyHkKGdqmZk7tiyEUwgIgOUQ8bCh5DJPmJnGL78PG5rr",
+	"jOFC8mzY+PwxPrVMMA4GiqPytz0lYqLoSpG72Yo0l8ikzPPRUIwzmdyCTwc1KTOXMU1HToqeEsUYiT+w",
+	"8TUM+RJ5VNyCIw/tEYrSX3fSzUeEuZYtS5Y78P+bfbKdAYbib9dv37SZMEpYShAUqEPOSBzudExsx1pM",
+	"KfUIMb0TooicDIXiGQN4rBsvG1BWIGmCUxIDSy79jKIDK7zi34eo/eE5lSkbNj7HRSW2Z6YTsN/mPG27",
+	"tIZmbB4f2M+PwgbqLfhmJd3FLGW21CBmsR+D4TCGNU9zmrgO3aAVM5pnK8yj9l+xrwKmfXwKajUS1BXS",
+	"AXOKPGqK75JgI2wtAARAUtmSbqAY2DX2YmEkkOargK+F7ZlHPI0dTA8E3jQXS6aAS5cqBG2Ve9DRuxkP",
+	"G4LdwZFETQG7WazlA4VUxywYtVKaza3qFKFFRBW29XZfDb71SEGky3BE35OcKjLhmsTnP53djH66vL55",
+	"e/UzAEic/3R2de0L6BO7PdR1M4dUnhnNJq2osMRwIqeGM+PwMfbpgQfGzOPIYcaTzeRB7m9WGJUUQZfM",
+	"hH8HSW10wcjTIBoKx2oJsNqoKJ1MI0Thg2Es42hhTSOkyJ0i0BmOnSw1UTOZa9K0sn0qBSs+BE3XF+bu",
+	"Fil2FnzA8FOjkAwbhj8HJ91sJ0BjAHpGnvNPLDXnzM2w1Nve14nh6IVYbdLSBkITEttd3tqIt2yhW6eE",
+	"G0GJKt3SYsrvq7eBXqkQBcIcHHOCkX2UBKzbj1ChIQnN85XhsJW7MGzERutiELTWBcgtuG7CZwcFLBFo",
+	"jDOehboUV26TDDUsNuDzytUbL9UqRjeBB85FKhgdu3VqGIEGvTMJxzYnrkPOLFOwAPYlarsI/HH3OBoK",
+	"dk8Tna0wVD7nCqKaUrAgSW2NI7h95KDGmIMT8I/zs/OfLkYXb85+eHXxwuJVWKHreRMcWchCROQWK4OG",
+	"AhQH0kRgC0BwMZyVC3LFUu64/dXFi8trcClE2DEGAYgxh82xwRZmreFsbm5eeWATI5HhpECWnGEo8Cau",
+	"yJzfoVAzurDdHpBhmRvqW/is22yIr2juKl72gBGBMPP3uVlhbTNuyLeKyB0bE6tGCK854FM2uU7R+QJx",
+	"HhfIYKkwmsZdQPPr87fvLv6b2fKKPhp5bEpIQeApllVnhSwJVWbf7xk3wyO/FJfM8PwIr8wQehZBa0pc",
+	"okaVfpEZgeOTkeCyqUJh55o4CGlznUI7Dg86FEabe2tnaK/uP9o/gs+rfW7mFpMZKM9GNs+4NlqROcGx",
+	"OTPxeLWgSsUt6520mR+wSNf929eiR6gc6AO5g9Vy447/l9FFBSi9sQemNNq5guRUywY9bU9JDOton0uh",
+	"c5kZA7MNf4mHwuPimPcNwcaAVOpHmORMzeyc1gYyrLcND8cWYAcnY9hXtqq/j3iTBzaZF3QEsE0xKhEI",
+	"gcLuWy/CmtGadtp13pvikccwdTvzxoPhIrF3M2xJOdR7Vt4+OKDrezPhWeYariA3wj0qhYLhB5d1idez",
+	"MWh8MCOCHOCKcP3fA5h/tH8g22DKhKEUq04OsO2srSjIIjOqIYCer+k4StsgcRCbLnFmRPRjvckRbZ/0",
+	"k+P2cfqMtZ9PerTdHx8lx+kJezJ52m2U5s6NZp/TOdaBa0l+YNn/+H/n/71RnjRkTXwuVlZehDfP7Uo8",
+	"DzFGJbDPcNr+6xf3i8ww0+vrC7N4hxoBqj548mDntm4nMEDLRzG1Cflj+L05vfetHPonT6KGY8+2o5Q9",
+	"XtunEzVymAu2/sTeWe5F80KGRexWt10s1cxxPS0JdfAYqOSbkX+6uXnnz1owPFWKY28HcxVc8wfnBAz3",
+	"7kxA/tjLnIlktnbqogYKG9eCMmd4phKuGPEfMR/WbA6XeJmzxqDbeXpARoG5798yzcbdZ9/n66tSvORG",
+	"AMhauXBYnnv283D7Y1t4rDcJ2b+NB7V9f9dboPSe1HQkOXSTFtkKrpRm9/ox0Kld3OWgN8E+zqN9iPO9",
+	"vUt/iOeo9xk+3zhkK8ABeI2k3xT1QQHbiBqo4MDlKes+m75kX3j8D3wYn4XP/CeHPD0PZN3XgD89JIoI",
+	"9DcGWSWJrOKJKNRobOeONpgVNjU5ZWv23loP230HHxBjCmKGNdjEHC3BByfNYT+Q8mqlRB9M2dGjJRrv",
+	"bkr166yJvPqAJiTI9brdbmVkhKiRSjvUxNaApAz0VsPOXYub75My5yzsxGXp+K2xpX3hWtB5WDXuBySw",
+	"4O2GtcDgLXxnd3KZYRLCUMQ2uPL3i6vrs5vLt2+KsEoMfkOkMrhsv3do+BCdXYpkmef26ZrzBobhejc+",
+	"ki8FNN6xVmXNwQsDP+HdCk6y/XQxapPaUFavW3h4Wg9s9wUbPAJnNgiLqFFqRRzkzyKoqbOwb9kKnF1B",
+	"OLBmee7x0YZ1nl0WI1aG+vLFgAJiIevDlbwI4rAQDF0uaqYOfx+x+4SxtDTn8PXgz5YfnXQfNnVI6h2c",
+	"dA9UbW+kfE3FyjWO3JqpUYk/26WTZlxeahxZL5Z5wFUnw+owBlmumHT+coBRtcF3rl1KENVDMeepADzi",
+	"9zfnrciB4245R4YX1R4cP7Ngn6FQ2X2eughEGdIYNQ5wMhmRha5m8Htpd8+KEG8zrnwy47fsjiuGjM/f",
+	"80A4qKHYGVWu8oSaD1Ujvi30XwQKVvBAHXAOEkFLAJ93AXJle6KE3e9QDDcnMiflvY+KHC97UPxGktI+",
+	"dkoK5VqLrc9fkE7TfxicqVPPXbdOd12NAk9cK+VyskRhdUMsUEqSGQmDXd/MPqNF9HU6K36dbKuCW9pE",
+	"jnBbuVYsm5BmXCaGvTYY2bPqGB7mCaaVWn1gztM0s64dIUW74jIxJ7Yusmhluc2DOgC+t+ir+XsthZ3N",
+	"C9az3dfPUenZoLF18Ib2SnTp4RkmGE1owsKnYZNHRsWAbjDQ47MkvNQoCGyHwivLSCDAHMJC+Og3PCau",
+	"va0Kcss2Hp03QQAqAYXNhff+P/a+ZrltpGvvVrr4LUxVgTQpSxqbqqmEI2ls+bVlv5I8v3ARTaBJYgQ2",
+	"OGhANO3SNWSXxbdJsvq2WWad3Ml7A8klpPqc040GSUiUZI89M15MjUX89e/p8/s8VJCrzc8hV+AgjNK5",
+	"xPzH3Ttmr5oJcI2FcpnqqwD0+bnqk9etbhbFEQI1GM8zsUPlSy1Pi7x9uxy+MwFUBU581RBDGme/mzuE",
+	"DsUytQ8S+VZoGODXSr6fa5jU8mKeO/Hwqi3joUqZiVBIiLYB4w+F7JpO+JnisFMotoRok2sCUkpens72",
+	"IWwm+VRYAP0t4HGo0m/2wHRYol+EHD2XTXNEyxRTqPQb6rk0MS7Igt+hLBeLT6t9hewwJRiksgCLiwmG",
+	"TdIkIg0FUqrTkf5ME/25kNusVaCFL0OuxD57nap8nImzf75goyJJWsCtiVEyj53980WcC/b9+dnuVh2b",
+	"50Fl1jZgz5oZzkyPdQH3pNNhze0OmtR8qJWaKpXn9sZ0mpZBs/sxGTR1e1ETgWg31JG070SUCaxTN5KK",
+	"/ggJ6Nrkh2nAOab4J84yMqAC5J8xpLa1ZV+ix1RYyZJYDfXqyvhU1XGh3qrJ9+b2XNrqdfSdSxxRtwm+",
+	"wKDpac1i4PB4AWMAvuKo7kM7273uo1/g/FwiH32fvjt5//P2yW9vdl++f/keOcH78xe/fRefTN+8++W3",
+	"k8nmUt3dMXoHrRfwLuXzenm3OfyH+8WvpJ33gZ2OFST10c5cpEU1J0W5p17l95rjz6uDEDWJ30wrmIul",
+	"E6pM77oQYqbs2YLrZB/8ZZBlFRN+SRVrSV8ObKrFSupJmZXCfRnARgo8J/uFtAAtOQCUoVliJ5hIXimX",
+	"HncgkYfkEuTL4ZkVKxT/VcFFmTYIZOaZvAhid0kTV8SxPhqxADZNX7vOe7eSPAfeUKfIq2cThNDFp4/1",
+	"HNlZVmPwIK7cfXUveAQYkpWQemXSIQXUIEwVquoDrpF2em1ra3j15SfwNgCv0O8sZ5ACn+W7b+PNcdr7",
+	"KbGbvoSzgj50p7Gppe1z7vFw4/+ZZPyXUGn2GeMdH8U5YupYS8fctTJtnULwtVbt7uf7GQbZKsN62yO9",
+	"zqK1tNy43FbP/EP4fW3i99IiBjzPJGGON0y1fblpQiqrzUddc9Jhq1ZOupswrPExOsKrDf0zibT7xMz/",
+	"InsCZ/Kem8Jb78x5deNSX1k+HiChqxxFtedLzpbdMVQHinmHpqDCInE5Fv6MKyUiX644a5qrPhn4ypbx",
+	"zGAxxLe2bMmX+D1TKYbJebrdQkYebjSIYqtJOtdac89VqMErVSJ+4ctLl05T5XGSVPrtuvagYRTkqnSv",
+	"rCXJ0znP0NMueJbEmKyldWiTo1Z+DVJv3QKLByvVE2yj4glfQsY1VlAgpOty0QScbzcVQpihWaqHuKWw",
+	"8+Um0u6pyJdE3Y3+LFAm7Og5c+KVBs61/q3d2/u3tj+2fysdlV34I31dAe4g3Krgdp2sbJ/euk3hS9z/",
+	"S32qXeivjBuV6jqh1/jZGJAU8Q3OniEk7HQuYYgeKBbFGVYX48qxE0joY+umEBpdGSKyNm26pWFjTNNE",
+	"cPlRnGsf2TyqSeS9Nqv5hjZ0TRt2utWUX49kASj4GMVYSgM+1x/s7h4hkSusk9cZ/z//wVnE2ffxuBBx",
+	"xsvGtG9uzI5tzPYGuaZ3SupYzjpe182PlMa6s5LG+qh7teLSRGL+uxq+O3c0fM9hc29i/hI3tpFNX/XH",
+	"P6/+eKrl+X21xxtP4aVCjjiqhkA2FHUgw2c8n5QiPDaZXKUDy136ozSbwi4pCrhzTahkxvNwcg1LFMXw",
+	"RhsYfk2jUbhO1fU+U7bqMt1qs1Mh+RSLpQVyDEIYdCXAaLkTYpVfq2uZIss7WJbQlo/iQ3VdoCjDPHYo",
+	"QjEd3obg2G3Ja5izT1Jt8Ymclyv9/mRSfDP5rSh0Hv1t5PVXcp3PcLZAdsZHc9iNhIiGPLy4BnbKMP+j",
+	"OU8WLWJLYs1zUGqIVCIc/NSieW8dHwYAwWNfYAbBYzwhIthAPwgpbM/PXp2YT5SJoe774TbUGh+oSl3t",
+	"FitmgIWSziV54bj0JVbu8cSAgTiWkT1zEEeDKpVt1mfIJRsKX2ZapvS0OV/IC6nv1Va/CyRe5o8Tam0F",
+	"uUCmviyhBMxnqEB/xzOZ5m12iuhZtr65kvrpS6h/DmkyjLGXcQSgcpO1khRIWuZZnOcCTrahlu76/Gti",
+	"osyEJyPKwN1CoCML9JGXsywieAflDP1eiEIwCE7ODUEvaarl+CmTGAwj5LpAYDDxEuPKlwZ6KDboAt+J",
+	"SQw6sN74jEoTM+CONeMCy4djT1YQSqyDiOdu/wAteSxyPdamNgJCnFCzXqFj6q6yEukeBv3WL4y33rNO",
+	"6wlrsQFrs14AMAWESQz49mvzhc6K4TTOvzeb7B6nPa3eRq9xkAiOu4Pw3z3dCXkBOTA4VJBb+2mDOqZP",
+	"n7ROc7M+X6dgdHud7V8+wrhcr1vgV249dnV6Ba13bgBU7k578+UoEV8Vh8+sOHAK+KYjyuIp5bybxGMV",
+	"gpt1hwux2DBrVd+5FMZgwwWbZWIUv4NtrbUaz2LQxhmDr6qSM2axTxAS+rACbMl8IqZKJJdCtdmJEJFh",
+	"YLckLO216Zv918f/0A2/r3DC3m+YyIcY9wruQU8UiJ5Hoye8G3ZF65vhdtTaEY+11NkbtozY2eV7w4bX",
+	"SLjKB4Va+cbeeedxr7vd24FvWA/sDAvOcXQbvcb4feun4aOL109+fwGOWT2wZZYyOBvXdmHvvPOk11nX",
+	"BX3PXqvT1d1074FOPQkfD7/he6PWrtiJWjvho2HrMd8etbqiE5lrK53CQaEupDPFIq4mw5Rn0VJP/jl/",
+	"LE53858rPUFii7dXbzcWwbgK6pIRVxZv+2vq4N1SB0HUGDhYR8zAn29rswEx20wxTllgy1RKSwmARDeO",
+	"yNhxToTi+r5mMH7fwtS/nUfszemLluIj4Sh4PfZom2VcRumUDRe5UAhcNgE1H2DXIMBJ4C2pTBa91XRE",
+	"A101JEa0s2f91vbuHqrAvkxSlUOrQw4OqKGgD4Biv088UFoTBg3HcIGliK3TR+4oIDlHNxOOur4RMJd4",
+	"gunv84nIxLIQBL+Xh4hlpKoTvgmFewLcRkGJoRr86oNs8BtvAyBCyD2DQ0W4aR4zxwTitlmcqX0WwF6k",
+	"EkNkjkKIeGoD/KRgIF3SKItlhu0D7Lg4SSzv55Zn6xR9SaLIczi0qM7Ped5AYrbZ0/hS2IRJPAJ9GRh5",
+	"FstBxBcqIDJMK+WCfetYJFgfOnlsaYRpSJvBcsUCemwuHpqRrZQUYZpFZdUWL6IYzLQ26/tyfVJn//Xx",
+	"4B9HP7u5T8g92q3kcLaZPs18yTPBplzysTD8u0vrAAJHSTqOJRFrIUvBhVjAMkWMMs4SwS+o4bRap7HU",
+	"7cpEfVooStOPzZfVp8FEGWy3/MqiYo86TE+hmx+6NLuN3qNO7fGyeo5ceQ2DxV1JT9UqE0gVBwcNNZUt",
+	"gwClhQJ9vMLcVTmcb5FiikP7uZNL76e/XIhFVQ2Zbv+Qf3P6vt8ND3fE93vjZ4/j552LF9vTk5309d7v",
+	"p4/V+X0UmlsNLa7g2hgd7g+Q1nAUpJDsbZN0cGd/DgPtfnvr3G4kGD7Gld71IyCApFJSfGq1yH5klZUy",
+	"ERVcaiTaQy7NGQYCyxJLON+7M4IILKUPFbD9SFiBR9rBho22KPVG0IH4tNrKPvrRMDJL7IsVkfpZibUc",
+	"Umdz0nmVusc5gNuuDg5rIjL/DefFFnky7Upwlgj4bPGcx+lsf7Hp0A5n95o8aFK8vuQ86Bo14Gvm833N",
+	"E0O5u2JbrFopSz6PjfOaSWHslcCFQHthdmgqvRJD1LixPayRRSoJZTbnTqdb5+RYG2fWy9oqZTemElyI",
+	"BWQQsKZtaEJ1X2BjgXabymoS36aH/yfJMLg5HRvH4K/nOv3LxDGt5DUOyXovgbP/pmLTjWf9NxVe8+Xi",
+	"90qVsbZvjWHr2fZ4hKpC0MLI7Iz4LHgwEtd0m31Pu8eXm+1zVdnJ+GrzVbToVoXAcpwPHRCgiqZzOuUM",
+	"yZd64Ms846NRHLJRPC4yobZKdQzMzkxM00uBGacLcLYwmdohg7J5MP1YqTBa49X5tpB5FgvF+FDbyw5x",
+	"todo68iGRQFMKOoLcA4jcyNFjkva8DhiwDENBNeWT9yYrZZADTDzibzKTDFrBpYJcWsf6VvIygFMb92Y",
+	"FvgdwB4myoDgw1XQZn02z1I5Lj8AlA2+ROhouoiPYTgKF4VD6QKhWy2sQqg1LKKxyNu+RD72m6zy1ePI",
+	"WufgSVqxzqmUyxk7mCskGJcpK2SU1le5vBT3MtphJLXuv2q403RdM+yVkkt9Shle65pXLc18Bfp3Q07s",
+	"WyjfOD59/PatzO/62qB9kgElRbyeSMOmSN1UeTpTQPIUy/EdyZQpD22NyUcfAW9TucaxMhpMBr2mILnj",
+	"VmzF5k099HbRAN3VyFMLmfN3q60fptHCxOqfn706uVUTjylWjykmOfAasq7HwjQpppJt9wzDcOkcZg+u",
+	"HrAkTfVMoG0sxjGiA6Yjlg5/0wtNTyGpJl+CPbjBzFpfqRlPy83shjlusdzIB3uOHO5VnxldwzUPX6Yz",
+	"n7OlE2DNbBaugrU6lfoikg4Qjs3djXKvAZL99Voh9GPlRNi8nQeEAmlnA2isSUJ9ttVykhKfuHsQ2TXh",
+	"thWGpH03n5NxStTLIMdzsanDZu2TX54jaSgQqFEfw70/nxeJVkKNI2lFQWl/Ten4rHWqYDyVGntUYZ6J",
+	"QfQyKKuzxKMkb9/WFamerzGfepD0CDqcZ8Gg9dIgDQ9+xIQ8Q0WE9oJ7Qa3S4lre2coL4BTzpRVGTb6R",
+	"SgnPaXV/i5gX8zTiiweG54grFjw9KmFh4NcADkVVA3vyVOSkI3/8FPhONb9C96XRa/CI/2d6tB2mU3Nl",
+	"gFSypb9kwtWg1HupIo/S6Ee7vCNa26M90doJd4atJ3z3m9Zu2B1tD59Ej0W32/AasRpQXIDq8izqbgUV",
+	"d8pjCarko10YBZEP8ngqBkUe6m/p1rM35wcNuqhWc0g6ZR8RMLe7u7n0eiluzM8wZs8X7un5iwidnx1p",
+	"s06m3Jg1NhUPxTstlWtTx15JgVp6lIYF8DfCyVMh1MIEjDgU5ISwjgdf4sLoVYyqJno9XGlgYY0rVRwI",
+	"uroMNcGa9UCLXqUUOs0AtRiIIrKFyeTEbPncyYf2LAuUVR5WE+J82azNedPiEspRy1wUy+2kh2SLkmCW",
+	"csKtdOMJEmoCXxqBLFm/EZoNlOQw41mOid5tdlB1nWVYUUyIgQsqAlfpUn0C1G7JsYhYVGRm/nARQHa2",
+	"mqRzhuzCPDfQgxB+Ar5OnFV4A/qh7LqIFRsWcQKEb1MxTbNFDzGs9nbYy/g7p8jbl4Ag6HzYVnF1H7XZ",
+	"XZ0z646MI3j/Rzg1zJ76eoCsPUD4LB78ZZIwAcH4U0NE1ta1I0xHkUTsGAh7Y0mV0YawKuKLT1vkTjhE",
+	"ORWxQ3nLwrCl8guBZffbj1kBddv9ZMSn/IstdUcEEH14frq6973uSt379g4Ex+5T5P4WtgnYTGsBQ3dp",
+	"2ZV1Y7/++eo0bpEihCIYRfqNmqg+UJfolQ5whbcOYzVLVYxPrRRGF+MxVJxxNooTgWGYPGWKU6GyPfCg",
+	"4K4ahuV5zsOJvroPT+uHv/UbY2R1wsls/wa8VOvw/21U9eqLTmH66k76e7mTuo/ulBQ0Q1fRIE/TAfBC",
+	"VLODlrBrETp8qpVNLaUcrVEri55zBQo9UW+0exEwmiyWokqnBstgaqpWQM0c81h+zryimg5XgLWX+uhL",
+	"20mtnjdxXIhmnfq1qnq3GTqkfAljsYRUnyItKo6P/tRwgSzWyA3uumVWQQQDwz31FzGij9absoj6habs",
+	"Ii0AkAq0L5qNtT68qmntRlFrgJaR31KKeenrbz5erXzdIusrnIjwglrqW2Ir4HzH2I4yLMiu6RQrVYhI",
+	"m4IjnrEmV1puQe2wtlK3EO3G0AQT6zAFIky42ynvgEQApuKxhBx6X2K9AH4Xy4CVUEob8Iap/Hp3oS9d",
+	"f2E5EAuBLlSwSkVuVyi0PKDOW6spuL3h6MvVsP6anHtUeR2Jml6KrM0gEFVOgmmHYuT8dbMQqgkINspc",
+	"6O1mkuchqYEIZaC5qoZ+WY7F6zL8dQ8mZXhV9aTE19dE9peH/KYIv9eQYu7enWedYrgTpQZPIBMCBSAM",
+	"HGxbTP2stOl7gimkZZGOEJjcepvXhCxv+93bUIY5w/8p661xDaM50eg1xOL5ZPg0jF/Fz4/fvD/unsTH",
+	"6lie7oYHx3vHF7Offjh4/qQtFs/fRz8ex6/i4/nPvyXJyfbP739ePH/SDrcTOZx+34l+ep44xncsG73H",
+	"ezuAlae/MzBwcCAuNz/0MNi85tDD4Yr2Kd9yTlvSgieQ0EgiRMq7Y4YFrcuXf3SixfJ++DgJF3mank3I",
+	"JetAprtHhD6T0hEbpgUSgG7eZHdj9DBfayjYmhPn87FuVqLeFsQpq3b6EyRHmKWJKRLDBR2SRI5vID5I",
+	"aH7h6RHLh9JfO00iXNPmO6ZL3NIaxNVQydX4RJUqXzMM/vY1ErjWIMPA2dfWCNEPVS0QKBO+FhQCVaE8",
+	"1pq/zUW28EigEc9dtjuZzrHIGLMDfMmlQ0VKaq1+3QOl90aMlNamv6zJWQHLDtRrMDt8GcZZWMQ5G2Za",
+	"884qIEDpTMha7q+X2L/7KlpmmH790ChnhkIw1RH7ZxGHF7b+XHlsnKZYhKVi/Tb2eyGyGGpNYWeTa5vC",
+	"EN9zlbN//fv/WOPsvvJu/PZT/SnCYdIDrWZCoArze8ETvX7oo3RPVH74O/qF/evf/+v//V//5ebvUwip",
+	"2oDvtHCgb0Gf0Q3+jiEPJKZcQgvUlGdOv8/0n+z//bf/+O/VLzvUk7dwAsOkXwcVAYv5a/7BHyKS7Hgz",
+	"jhUMIZdsFgO41i3pF228cq2sMvTM6HuF1AHWRDrk3BIzQ6TTQ6B2DHUqI6wkOUzg9CNGXkJf06/iObOx",
+	"z62azKN/QgPvK2z+gGjspjsJO3RTGAWTtaDQVI/61431h20sJ5JlacedfYV/37yxTMjzmvweIfNsoRW9",
+	"8ihv6nPBY6WM9pjD/usxwvbzJebYtFkfOEfHmbbO2DSVcZ7C64bayufhBHMLx0UmovIrsAN9+fr01Q/H",
+	"h0eng4NnRwf/GByfnB+d/tB/MTg7Onh1cnhmNNEKjmOYanEgUyrX8mUT3dZ4mgdb++AuhAZAz4DY4ZIn",
+	"bMJnM6jvCrNUKcaTxJemDky1WYDjFbBY9XzpyxYLilnQc4g44JWqCA3htz7lmZBpMZ54hH3DE4SnMPVe",
+	"sWITwZN8stiHN0ZinPFIREHPaSW6/rzlL2l9XCXpHDUj6UvG7HgdHj097R8eHQ5e9M+PTg5+Hrw8A33e",
+	"xkrW3310evrqdHDaPz+yLAw0Iw8UM6zSeop1T/QrKp1JTRIUNHKXTWNZ5EJR+6mD6Vy6g5bPU7MYTDeN",
+	"2QGrS6uLS2og5kdJfF8hy+UT9PS0W2AAug5YoEHPWWbo7YWvgi+5raczKGZaxAbAVz4RTE14hvpUASba",
+	"qEhMQ6GfwTyWUToHkvyZyEIhc182dXciEcZTnqgtj8kiSUyiVIWocGhq9VB7jrXdGE5E5EtCSlEeom4q",
+	"dqAvtA4INVvxhao5h85wP29QSYxdZdiDOhoNvLqeI6KxvTPRxq8splridPUf+NM3Wr181Im0/PnI9Ky/",
+	"fkBre5DxXDR6HUr2gciHPuHK82/nvLvd2+30tvd+gZSgXMhwMZiqRq/7eHtdRonN/oB8BhyeRu/Jk7a+",
+	"nQYCO60V4kor2p3tDRryzXJDdra7Ha+Wb922x8gDt1XftHdvatRyizCPyv0+/lJL4V4OiLO/nEbg49VG",
+	"vL0tv/ozkHzXqeyWAP4BicnlvA13b6weYc/SuSFdEiwTNpNxKGi7eUy0x23mN2bFMIlDj035uxYfi28f",
+	"dfxG+5MkYvxp9JCK2oFTpcUhHNkON7+jeNCiqbga5mLYQtCxWkXjDC4LxQ6L8EL/9zRF7tZn5y9fMCGj",
+	"WRrLXB+nSQLwbTy8IG6BlFAQcuFLc+NWBWYuTATXx5Uqklz1WCaQLIclsbxQrJDzTJ/6kcd4BNUQEYsK",
+	"lEFCmbLrNuubGGhmVg6I/SwF5x0gpv149N3g7Kh/evBscNA/eHY0OD8v9ZRmgMlmPXw6wMIHFkfo+E2A",
+	"A9Y4K8lXYE4gKUpaKwtfjVnFVIQ6EdJkModJrF/BlS2GpDKNRIzyNvuex0mRGcBOYPClodFd8yWkGeun",
+	"nN6cHD3tnx//sNQhA6u119mqlD6rPM2mhjRCn+i6HXCylInPAA6NWQpyHEuBEVE4hY/0FWIxDlOpiikR",
+	"D9oq/ZGtiq8qwFCY7kso66Y4K3iagBrfTJo5bmWYFJGIDNN9JkaFjEREQ4nBfmgDNRCqy1lzt/OIBXhl",
+	"UJQ7J9hqsx94EkeURg2imNgQrTu17JVuG0ERohJQAvNBCBOyqEtcglgxk9udu79j+h7puuJdnnFWyPXl",
+	"MT+KIW6yTZQDmCzDEba756JsU6J3Fk+nUPXsJrhNeTjRQ5UInhmfTw2hez2miMvTtbsHVGLm7+4noHvH",
+	"tq1tO20LGCMl49lMS67Gy6UbwYnJRrFIIPqs8iJagIc/y+NRHMY8AfMiSeKxkKFot9sOM8bKy1rsx/gi",
+	"noko1uZckSX6WM7zmeo9fChke24uttNs/FD/9ZBeMbANh0MYRI0eqDDjs8ppTrrs5kEDu3JOaTzqsLDx",
+	"sseGJRVgc5YqFQ+TBdZ6/TkcBLcIGVrHlFPr58gjcEiBPrkcYIPrA/EO7UQniOQ+7lyuuIbukGoL/p/d",
+	"DqQi8Hwpr+M8TdmUy0VJqEDoQtomgdNkTQ/0awYJaShl+wG9Gn52m3+ndG2RZ4sByJtGr7t9uzyM/DxN",
+	"X3Jp4BjVtZEv9wiJlZk11gyqsxQQmmCgbyD6xwC6GuBZHpzqJrf6usmBRUE1LkWes2kcyXg8ydmb84N9",
+	"oDiakARB2S+iLbJ97cgDbz3LaYZslZBizcCdAds2Z9QCh5ij0jLUnsmX6ajSzk3rVLQwlZGibpUOFwwB",
+	"DRFzJs9FxJpae6gOncGEzeFw0eO8flC21ircJXXk1X1V4Vvs7WGSouVU2d2lfoqIPwoniwq7QGcdYuw3",
+	"SYQci601W2dVfXA20I+lJpCL6SzNeKZXp3OzgTV2tRPSYBSm/9kGlXQnGArj0E/btbumGKzP8T466X/3",
+	"4mhQ6o3fQqxoXS614HmRiYGTzL2m+x8j2zun+HLdJEZxhHl/RisEnt4/Zs5qv23nybT+rr0vJOjZGLir",
+	"JAylWrWWSBmqtbxySP6YvpcJ80gTE7nddpv9iZNKrHJTe0BUF6S2KIVW9EasGSwv42DLOC7xAW2Qur2l",
+	"iW6usx9KSgUtw/VABD1fBs5QBB4LaOPqf9LaCPQngyGPBkb4BSDYb8ctT/OHhohrzqPJcE0gIUrD+vjB",
+	"2ZyPxyJjb44JjVRvaZOw3gwepjMh+SyGohdtEIPQiiwIoy+HseTZAny6B4cnHkNo9XQ0SmIp2sxv9I3K",
+	"5zcgFdcBXac0IDimuevC9RvnwCwEDEkN4A2ClNqAWQVSlfTDQ32rEsloH61CkzWN9bgEEz7M0jmao0ka",
+	"8gTYYIBqGuMImUhSHqm2SZ/Xg/YwsJ4IBQUjrPmo07Us3oevDs4GKFEPUY4GMH6UEoygdKM4IUO+UnuE",
+	"7TXLbaezA3b1KaQSGyYwaEOA4KvI45HOJTNFUGe0clqv0yQOF+RsgHLrdK4YzrHymMoXCcC7T6GsGu1R",
+	"I1dcNTLN4nEsfZnKZLFfSQenVmJxeJkPDRY/ehTwm8Zc9mXw7Kh/GJRJ6YgVERB+voGCN7BJHiOw/Ygo",
+	"05Fg+UHd6D1QEJDAxOsaN/uhXvQ3Wp65eJc/nORT8EpuyDcUJ7UwCqaBmCOo+1BTwbY0eeuTe2gMZnBL",
+	"1Ywnv05LZSF7oO22B/s04/iTXlz6Jz33lV/i6dj5G4rsevtmQVTuHGV8KloQVYMqdvOZIVeiVWSx/WGU",
+	"ZtMWx2MKf/s0pXF/WXDPipyHtxMkQv/1cXVJOWIfhPpbK98ffuBKifzq2mwxWlBaiuAl2FlGQJQnwQPF",
+	"hoWMEuFc92VTzqYsUHhXq4hbUay0WXUpZJRmImJQfjGLpT59L0Wm4lRumb0bZ75M4lDosWiz71AWK3Dz",
+	"g9MPS5lGmKs7SYuszfrSyB8o4YwVMBAaXDnrIKvniyMp0NcDs4lLzZaLVvea02MclfZvaj0UL6cv1XvO",
+	"TChOTxm+Bv4VKv3Pmg+VP9N9L44Pjk7Ojhpe4+TV+fHBUc2jbbqvnb/LV+N8Wl3QrWld8kw3HxaVHS79",
+	"j+dnDa/6y8FZ5SdaMG+Ov4NPPl9/cemhF7gI3J9O0jwOxTVvNs+83cSZCCJdD9RtJbqHj/7GLzmujLu+",
+	"YZZwYgi494Gil+Q9gmmwoiuhtOrSXomn7XU6X4X33YV3H0ecoh+r2sB6+Y0x01rJ3S+VKJhYrkzKB4S1",
+	"QCFX7Nn5+WsIlNj4TZ4WaDD4Uh/z+txus9spZqyplWJfGv5QVMUoLwHD1hk441ic14lgjEneO/GOyjrh",
+	"nfIX1j9m3/HwQsjIdZxTko62j/H8afQal512t93Z3JdO7a0PdYcEtsaT+BIrnu6y8q5ZRS/iSyH1R2CE",
+	"XVNvoXIxpVUzFVoJrzfsoCyW4V1sxKfa4idT6HWWTkU+EYXCimXxzsApMISLpyjd6VH/8OURwNcjWpI2",
+	"fSZCspdH56fHB2eD81f/ODpB3ygVSkIsA+uSlNBmXQwRvsAYgTC/PfYd2n9+0ek8Citvg59EoE/1Lh7/",
+	"81iJrX1g/Y0KVDPpgCUCfLD2CpnoITPv6h8engI3vSqzlHyZp4wzJbQmkCMsv5AOfBSx0lQRjTo7VCrK",
+	"0syXpp6JQMZXS0W1fcoy62H3ZbP/5vwZJGsNXhy/PD4H7omXxydvzo+2ILPNBIMRxo8wl+LcM9l1NKZk",
+	"qHF7J5Eebz8ht7LrPyb2EvDZQlO14oTRVNfPi0EA8AoDd7CJ8L7gQ5FgHB3KtUTUwyEE/1HCod4V0bQy",
+	"PmdaC9L2I+YQx5GqBf/DJbvZGW6P0fK8+jf27OjFa4ZwHINJns9MiZwa5GnOExCDZYxkuFhqtqc3xCSN",
+	"SLHVYqPty39j5z+/PrrutTDPIvNl/T0f8M3f+o2nR+d+w4MPf+tXE6T9hodf/dbX3fYbV+wRjNWmAH4w",
+	"gOfiXW0uDomF+3AsfqFn9ZK37Mr70KDOUjngssvMEXNTu/LWylLXyVUrUEtf2IJPk4AwGXLEBH1+9urE",
+	"Y+CVBSsG/tVmx+ABykAaZpd6AcWKBQ8DkxqSCZUmIKRSF3wOtjl52mqhNF/NhOy/Pibs7jucrputOfrM",
+	"oYFNqFl3dJtVeu4eR/57qIrnrqMVskhpItcoiO66u54jWFsFPNQnOg8BW1GxQMuf6solNQAzEFieCVJZ",
+	"CYYkal+z3H7uv3xxu+VmWv11uX1Ry22exXkualxKwJtVu9S2Ox0syqEKHDETMhIyXBitqUdVPWh1oDpI",
+	"TmTwEI19SaSpqdRCL0xl1Ga7nUelxucEWzDWAroSwWuAYtz2ZTU3OxOQFjAiWHx8bY9N0jloKukoxzoi",
+	"0gliRfCmkYfpkqaKAFqoql0oGU9DATqkfjdFLrDQQ6tLWXyplUMEVOHYTJYV0mQJAksNtPfWPvKaQ+AU",
+	"JurekMq6oQgNRh1u9BrphV6FQl7GWSoJkq7UwTEYqBcJoWVstr11e2MJyU2rGxs6A1ht+ugzBQvtxh+T",
+	"UVA7EBTGgxAXrTZavV212RBBcOjjjFHf3W5UZWtFQPtaGWDfe71hedl9GE54/rCESVT1AEggh48fKHag",
+	"VZaD8hHWf31chR/CW9nZ4T/KiE6eponyJYJfYexnChFEVhiY2x6DfGHCAstZgEYj6VNgLT687AZUZOTL",
+	"FXZrYK1ut9sY+l1GFyJvSglB68sAapACzBrMYwgHjzj4ugNTnav/DXWywT7BoNuC7cCXFYvZJZkap2CQ",
+	"ZmkxnpT8RkQDXVqNysMYYizHmFCNJFou/DAybYFWC6Lj9aszB/RrwvOgh1xNhTbBjUeqzKLyqum0ANxk",
+	"yrpwkYuIRoOATm3NzXySJlVIsh4LcAkFrJlmLIjEpUi0rAq2PF8G2izUA2ZhPQPCkA70/A+0/FQBhgrg",
+	"l8DBiiZIM3vjII6CrbaJguIcoXvSzG6WceABCrQVGUBWrtr3kQAc/2JNDIZ6QL+VbrE17GCdNrZFmSwy",
+	"bMEkjUMRwAMzrvT9mJzhFmFR1rheAWmaQB2gYmE6Fb5Elm/F7LZxR4A1MX9cRPqWSCQ5V1ttdpZi1ndg",
+	"BN0AnTQBawKwt151nh6DIsyhPC8t8lmRb+kVKvRK9WUwy4QSMhQDrQcm+YIIukewomS4sL+3WSADiyvT",
+	"bbOXYjoUmTKWr4OLDVgC+lAby9QsFgyMYzd6TJ8MAXpF7CHN2Rns3NaZnr6jSy35GOXNA5W4XrvtUva0",
+	"w0khLwIiCFKMyOJw+UD4kv16+Ork6C1RjPuSPj9IQUapNjk+BoD/GjCOFW3wWsJChwz7AOdWb99Qn+RC",
+	"sQAfabM+C3oQ/m6B00/bflODmQ3Jf5hy3d1lCjqh4gQSidFbVsFkwBx10sCncRQlROBTzj2MFeW348AA",
+	"pZrb5Q8+Jvf4jd6Hdrt9dYUTKlMW0GiQCw+kbcZjhYz4gK4GT25hIj/mwEOKgV2TasJnwmOB+xHf4B37",
+	"Dc+HsAD8A2Jq8K8wjYTfuLrSy81qbujrEMrIH8lNXHOfBfoJkCm4sh4obBiDN8lmAMJqsJTfaSlzDey8",
+	"OUlohdHU+TJ410IU5hakW/YYJWiAsFO0ilzcFPB9mTSgiUhmvgQSPRhBcA5GKdVF5NkCh49yqmFXUsom",
+	"C35qPUW4WFNAFUBQUa1ic/jSSNp957E3VEbSeknHUK5gjyern8TQKWbccKhwWXcQWCGKFS8mYwV251bP",
+	"+TKElgIoXmTBBHJmg2msVACuz2C40CIvKOkXTbKUDRcgtKBZSFv7+ptuuEqrUC2srUEBJNOWytNMBCyd",
+	"QbJPPS2+VjBK/WI1nrtOoypveQjtMFEzDCPeFXcPp2cZfmpp/+J2RcxpJ12vBjUcyJYzgVD/od6t9qxs",
+	"l7DYpKZVwb6P3oGjlJ2dHTFrUOmLoXAeBeRw3e0l2G7TFwpUVySnbm9FeJKuTyBnyQDLCVbx2iokELql",
+	"sSzMyWq0Pkh7hcdvHp0fCVEGk9848tpI9ppnsfpPy310BwfrH9eAipenLnxqVMjQoEnzbAxGsmr0Gh/8",
+	"RhjnC7/R8xvwNb9xVYb7xyIfUHO0GQDJj6CidEueXfvmq7fVaes+/t//8wDd0IWUi7IXumluCwfue90Z",
+	"tEAxZj7UKiJain5+eISSLZLkY4/4ujaZDsCZqge/yNOGbebSkK9xZFGRnfk2nJAhouSsGf2qMPigbbCZ",
+	"yPKY4AXBFloNZruJGr/iXWWaBOobOLarU7l59ioKQy28PiXYJOkuOLKxjNVkYFN1FZInxDIS77DoOB3P",
+	"snRoy4tpDVS+2NDiJEF0W3JKzwoFvDESFFvGTUYlFtpruUPBF+wICB+tU/OkdiNCPgdhyjZ63W/2drrd",
+	"3e1Ox2ymCc/D6SxpbViOsiTbaArxPY5KeQMXQHdvhQugu62Xbs6Tkh3g8V2WgHN+2WwRGNFWeaY4SX5G",
+	"1YsjkEC3Gg5QynAE7MMrajVqbjj+fmUCfBxMeFQPJ96Jq8zXy8zHBeXrFeU3wFhBPVFPMjxmp5n0Q1hZ",
+	"cMVvXHm+XYY+LQ+/unLp56u3V1rt+XOOhdvpZyJJ0r9JzzfrpA+iyW9UOormi/67cdv9VciLM9xGdfCJ",
+	"6Hqt5lNVtd+6b9EDD3/Cm/HeK6+xouzXZF5WIPmsf6VxWywGEBs1lsL1X35ARsR1LbhzthfOwB0KQvHB",
+	"O5WF4qPV4tBNUC3xuTtiW+LDd0W4NL29B84lvmKpcnJjBzk+vcZNvn07dYMKi0osWkPBgxcclQKgW1gm",
+	"tAQSkWtw99D5C2aPNqvtoCCBWkzr1eh2RocwaxR0EvrebY9i6PgpjcpNoCbWMeg6C6h8oxlUe04lQr50",
+	"+O4gQZ7R4DHu7kLrS6O+44hseb5MbahrjadIprK14i1qGrcXAGVlxSwXEZUZbRhKtHuxDCjqJ3futzTK",
+	"+rhyTbgecX0dXJafZaL76wbTVv0ZkikT7smX2p0Weft2VVzYrJZ+Mc/jYSIQmqs8kb3Sj5Bm6Gl34jQQ",
+	"xo+vq/XaEDYWMB9jWfr8cFUmscopBdBDbxK+rK0vNLcC8uP50onltBmggeALeKJS9B8Z/tllgFm9MwBZ",
+	"FlJhSmjZEpk2DidIFeEA19ZByGI7PhKQrFZA1sPIuibKN9vbu3vaRPlE2LLWajHiL51LEQ2GC7B59bm/",
+	"DgD2rfNgEuMJfJud8rFhWb8UjeAznql3E7n3kyawgcnZjlsXvbMwe1t3kyQPP8D/60uLvncERSbyLBaX",
+	"ohQWbtx3X59ewMfmYERTjDXGXNva1CNcojfV8fTpZUuFDrTb1tTsmF1WX7Pz0fFs/oTi5Q7C5DpB8ueT",
+	"I/dVg2C0BzLNByPIJFtWh/D4HM/y1k5a6oXiXazyfXc3a21Zz61nsMQplZkgu0mDspNLa9d+91PpUScp",
+	"7rsJJ7ANLKP7G0pgZ1wMvhrObRPl3C2EMDREa791BYsr2cKqWr9v4akeQlik+oIXUAVPmRpThLFBgJRg",
+	"yi8EywoZbFUArnoPH0Lp/CRVee9xp9MBtYM6s4r4PY5VjnIclijU7zu1kno8V1sFaUQQKHLAC6spM2Oe",
+	"izl3IgE4XCuvQpgmo68b+GUDcIbg2SsPAa9hOi8ZzwBrkOectdhlLOYeUfZ5RFXodIhYrFbfWcJTlHfT",
+	"36s3G08PIWk6T2CR05qJNOVChF1MuWPlg2XUsPrgGwWQncgSCzH6sPQNOS+w9LRrWruUbAXQYlDaE2YC",
+	"YBN5gnFpwiPAeD1Egez7gXd6zVKokC062fGAQ+CxPLWxRSyO0aZGJC6xltSsjQoP9OpHVjew7kkzeHjZ",
+	"DbZsskFt6hqrZK6Vn6Wdvfq9fjSNZbkxmkD6rVgqk8UWazEuebLI41B5ZgEqr2J2JunYWXLAGL76kWtr",
+	"yKkDVTFBL4QM4Ku3V/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

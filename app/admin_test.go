@@ -64,6 +64,7 @@ func TestAdminRoutesAreForAdminsOnly(t *testing.T) {
 		{http.MethodGet, "/api/v1/admin/requests?outcome=success&limit=5", nil},
 		{http.MethodGet, "/api/v1/admin/audit", nil},
 		{http.MethodGet, "/api/v1/admin/audit?limit=5", nil},
+		{http.MethodGet, "/api/v1/admin/providers", nil},
 	}
 	for _, r := range routes {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
@@ -438,4 +439,74 @@ func TestAnalyticsEmpty(t *testing.T) {
 		res := a.do(http.MethodGet, "/api/v1/admin/analytics?"+q, nil, bearer(a.boss))
 		assert.Equal(t, http.StatusBadRequest, res.status, "%s: %s", q, res.body)
 	}
+}
+
+func TestAdminProviderStates(t *testing.T) {
+	t.Parallel()
+	a := newAdminEnv(t, nil)
+	// The first request takes groq's key 0 (both unused: the lower index),
+	// which answers 429: the key cools down and key 1 answers.
+	a.up.groq.Script("gk-0", fakeupstream.RateLimited(30*time.Second))
+	require.Equal(t, http.StatusOK, a.chatJSON(a.token).status)
+
+	res := a.do(http.MethodGet, "/api/v1/admin/providers", nil, bearer(a.token))
+	require.Equal(t, http.StatusForbidden, res.status, "plain user: %s", res.body)
+
+	res = a.do(http.MethodGet, "/api/v1/admin/providers", nil, bearer(a.boss))
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	for _, secret := range []string{"gk-", "ok-", "hk-"} {
+		assert.NotContains(t, res.body, secret, "no key material in the body")
+	}
+	providers := res.json(t)["providers"].([]any)
+	var names []string
+	for _, p := range providers {
+		names = append(names, p.(map[string]any)["name"].(string))
+	}
+	assert.Equal(t, []string{"groq", "openrouter", "huggingface"}, names, "the configured providers, in routing order")
+
+	groq := providers[0].(map[string]any)
+	assert.Equal(t, "closed", groq["breaker"], "a 429 is no provider fault")
+	assert.Equal(t, false, groq["down"])
+	keys := groq["keys"].([]any)
+	require.Len(t, keys, 2)
+	k0, k1 := keys[0].(map[string]any), keys[1].(map[string]any)
+	assert.Equal(t, float64(0), k0["index"])
+	assert.Equal(t, true, k0["cooling_down"])
+	assert.Equal(t, false, k0["rejected"])
+	assert.Nil(t, k0["rejected_until"])
+	until, err := time.Parse(time.RFC3339, k0["cooling_down_until"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, a.clock.Now().Add(30*time.Second), until, time.Second, "the Retry-After, by the gateway's clock")
+	assert.Equal(t, float64(1), k0["requests_last_minute"])
+
+	assert.Equal(t, float64(1), k1["index"])
+	assert.Equal(t, false, k1["cooling_down"])
+	assert.Nil(t, k1["cooling_down_until"])
+	assert.Equal(t, float64(1), k1["requests_last_minute"])
+}
+
+func TestRequestLogSaysHowTheCacheWasMet(t *testing.T) {
+	t.Parallel()
+	a := newAdminEnv(t, map[string]string{"CACHE_ENABLED": "true"})
+	require.Equal(t, "miss", a.chatJSON(a.token).header.Get("X-Genzai-Cache"))
+	require.Equal(t, "hit", a.chatJSON(a.token).header.Get("X-Genzai-Cache"))
+
+	var rows []any
+	require.Eventually(t, func() bool {
+		res := a.do(http.MethodGet, "/api/v1/admin/requests?user_id="+a.adaID, nil, bearer(a.boss))
+		rows, _ = res.json(t)["requests"].([]any)
+		return len(rows) == 2
+	}, 10*time.Second, 50*time.Millisecond)
+	assert.Equal(t, "hit", rows[0].(map[string]any)["cache"], "newest first")
+	assert.Equal(t, "miss", rows[1].(map[string]any)["cache"])
+
+	// Without the cache the field is left out.
+	b := newAdminEnv(t, nil)
+	require.Equal(t, http.StatusOK, b.chatJSON(b.token).status)
+	require.Eventually(t, func() bool {
+		res := b.do(http.MethodGet, "/api/v1/admin/requests", nil, bearer(b.boss))
+		rows, _ = res.json(t)["requests"].([]any)
+		return len(rows) == 1
+	}, 10*time.Second, 50*time.Millisecond)
+	assert.NotContains(t, rows[0].(map[string]any), "cache")
 }

@@ -210,10 +210,10 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	convSvc := conversations.New(db, clk, nil, conversations.Config{
 		MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
 	})
-	chatSvc, statusSvc := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
+	chatSvc, statusSvc, router := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
 	return services{
 		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
-		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails()),
+		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails(), router),
 		// A rating of a request this instance still holds queued writes the
 		// queue out first.
 		feedback:      feedback.New(db, requests, clk),

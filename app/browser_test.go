@@ -649,3 +649,136 @@ func TestBrowserChatQuota(t *testing.T) {
 		assert.Regexp(t, `status of 429 .*/api/v1/chat$`, p, "only the refused chat's answer")
 	}
 }
+
+// TestBrowserAdmin drives the dashboard as an admin: a request just made
+// is in the request log with its detail and attempts, the admin is in the
+// user list with today's use and gets a quota of their own, the providers'
+// keys are shown; then a plain user finds no entry to the dashboard, is
+// told it is for admins, and gets 403 from its API.
+func TestBrowserAdmin(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(map[string]string{"USER_DAILY_QUOTA": "50"}))
+	up.groq.Default(fakeupstream.OK("Hello", " there"))
+	// The first key answers 429: the chat is answered with the second, the
+	// request's detail lists the attempt, and the key cools down.
+	up.groq.Script("gk-0", fakeupstream.RateLimited(time.Minute))
+	bossID := e.registerAdmin("boss@example.com", pw)
+	e.register("ada@example.com", pw)
+	boss := e.login("boss@example.com", pw)
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	signIn := func(email string) {
+		b.do(t,
+			chromedp.Navigate(e.srv.URL+"/"),
+			chromedp.WaitVisible(chromedp.ID("email")),
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.SendKeys(chromedp.ID("password"), pw),
+			chromedp.Click(button("Sign in")),
+			chromedp.WaitVisible(chromedp.ID("prompt")),
+			chromedp.WaitVisible(chromedp.CSS(".quota")),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll("#tier option").length > 1`),
+		)
+	}
+	signIn("boss@example.com")
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Hello"+kb.Enter),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 1 / ")`),
+	)
+	// The request log is written in batches: wait for the row.
+	var requestID string
+	require.Eventually(t, func() bool {
+		res := e.do(http.MethodGet, "/api/v1/admin/requests", nil, bearer(boss))
+		reqs, _ := res.json(t)["requests"].([]any)
+		if len(reqs) == 0 {
+			return false
+		}
+		requestID, _ = reqs[0].(map[string]any)["request_id"].(string)
+		return true
+	}, 10*time.Second, 50*time.Millisecond)
+	require.NotEmpty(t, requestID)
+
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`a[href="#/admin"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.admin .tabs`)),
+		chromedp.Click(chromedp.CSS(`.admin .tabs a[href="#/admin/requests"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.requests tbody tr`)),
+		chromedp.Click(chromedp.CSS(`.requests tbody tr button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.requests tr.detail`)),
+	)
+	assert.Equal(t, requestID, b.text(t, ".requests tr.detail .reqid-value"), "the request just made, in detail")
+	detail := b.text(t, ".requests tr.detail")
+	assert.Contains(t, detail, "groq: rate limited")
+	assert.Contains(t, detail, "groq: answered")
+	assert.Contains(t, detail, "native (/api/v1), streamed")
+	b.screenshots(t, "dashboard-requests")
+
+	bossRow := `[...document.querySelectorAll(".users tbody tr")].find((r) => r.querySelector(".email")?.textContent === "boss@example.com")`
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`.admin .tabs a[href="#/admin/users"]`)),
+		chromedp.Poll[chromedp.Void](bossRow+` !== undefined`),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	used, err := chromedp.Run(ctx, chromedp.Evaluate[string](bossRow+`.children[1].textContent`))
+	cancel()
+	require.NoError(t, err)
+	assert.Equal(t, "1 / 50", used, "today's use")
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`{ const q = document.getElementById("quota-%s"); q.value = ""; q.dispatchEvent(new Event("input", { bubbles: true })); }`, bossID)),
+		chromedp.SendKeys(chromedp.ID("quota-"+bossID), "7"),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Set the daily quota of boss@example.com"]`)),
+		chromedp.Poll[chromedp.Void](bossRow+`?.children[1].textContent === "1 / 7"`),
+	)
+	assert.Contains(t, b.text(t, ".admin .notice"), "boss@example.com: daily quota set to 7")
+	assert.Equal(t, float64(7), e.do(http.MethodGet, "/api/v1/quota", nil, bearer(boss)).json(t)["limit"])
+	// Making an admin waits for a second admin: said in words, nothing changed.
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`button[aria-label="Make admin ada@example.com"]`)),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".admin .notice")?.textContent ?? "").includes("waits for another admin's confirmation")`),
+	)
+	assert.Contains(t, b.text(t, ".admin .notice"), "ada@example.com: this change waits for another admin's confirmation")
+	b.screenshots(t, "dashboard-users")
+
+	// From a user's row to their requests.
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`a[aria-label="Requests of boss@example.com"]`)),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.getElementById("req-user")?.value === %q`, bossID)),
+		chromedp.WaitVisible(chromedp.CSS(`.requests tbody tr`)),
+	)
+	assert.Equal(t, 1, countOf(t, b, ".requests tbody tr"), "the boss's one request")
+
+	b.do(t,
+		chromedp.Click(chromedp.CSS(`.admin .tabs a[href="#/admin/providers"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".admin .provider").length === 3`),
+	)
+	providers := b.text(t, ".admin main")
+	assert.Contains(t, providers, "groq")
+	assert.Contains(t, providers, "ready")
+	assert.Contains(t, providers, "cooling down until")
+	assert.NotContains(t, b.html(t, "body"), "gk-0", "never a key")
+	b.screenshots(t, "dashboard-providers")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+
+	// A plain user: no entry, the shell's refusal, and 403 from the API.
+	b.do(t, chromedp.Evaluate[chromedp.Void](`localStorage.clear()`))
+	signIn("ada@example.com")
+	assert.Zero(t, countOf(t, b, `a[href="#/admin"]`), "no dashboard link for a plain user")
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`location.hash = "#/admin/requests"`),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".admin .problem")?.textContent ?? "").includes("The dashboard is for admins.")`),
+	)
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+	ctx, cancel = context.WithTimeout(b.ctx, 30*time.Second)
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/api/v1/admin/requests", {
+		headers: { Authorization: "Bearer " + JSON.parse(localStorage.getItem("genzai.session")).token },
+	}).then((r) => r.status)`, chromedp.EvalAwaitPromise))
+	cancel()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusForbidden, status)
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 403 .*/api/v1/admin/requests$`, p, "only the refused fetch")
+	}
+}

@@ -35,7 +35,7 @@ func OpenOperator(ctx context.Context, cfg Config, logger *slog.Logger) (*Operat
 		db.Close()
 		return nil, err
 	}
-	return &Operator{db: db, admin: admin.New(db, db, clock.System{}, cfg.UserDailyQuota, emails())}, nil
+	return &Operator{db: db, admin: admin.New(db, db, clock.System{}, cfg.UserDailyQuota, emails(), nil)}, nil
 }
 
 func requireMigrated(ctx context.Context, db *Database) error {

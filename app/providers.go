@@ -61,9 +61,10 @@ func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.Mod
 // chatCore builds the provider router, the chat use case over it, and the
 // health monitor, which reads the router's breakers and keys and pushes each
 // report's verdicts into it: the router never calls the monitor, so nothing
-// here is wired in a cycle.
+// here is wired in a cycle. The router is returned for the admin use case,
+// which reads its snapshot.
 func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSvc chat.WebSearcher, quotaSvc *quota.Service,
-	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service) {
+	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service, *routing.Router) {
 	routeCfg, probeTargets := routingConfig(cfg, logger)
 	obs.providers(routeCfg.Providers)
 	if lim.shared {
@@ -89,7 +90,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 		Retention:         cfg.ProviderCheckRetention,
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, router, clk, logger)
-	return chatSvc, statusSvc
+	return chatSvc, statusSvc, router
 }
 
 func providerClients(cfg Config) (groqClient, orClient, hfClient *openaicompat.Client) {

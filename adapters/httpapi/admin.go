@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -9,6 +10,7 @@ import (
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/admin"
+	"github.com/genzai/genzai/domain/routing"
 )
 
 // caller returns the authenticated user of ctx.
@@ -305,6 +307,10 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		ms := int(r.FirstToken.Milliseconds())
 		e.TtftMs = &ms
 	}
+	if r.Cache != "" {
+		c := api.RequestLogEntryCache(r.Cache)
+		e.Cache = &c
+	}
 	return e
 }
 
@@ -326,4 +332,50 @@ func (h *handlers) SubmitFeedback(ctx context.Context, req api.SubmitFeedbackReq
 		CreatedAt: f.CreatedAt,
 		UpdatedAt: f.UpdatedAt,
 	}, nil
+}
+
+// ListProviderStates implements api.StrictServerInterface.
+func (h *handlers) ListProviderStates(ctx context.Context, _ api.ListProviderStatesRequestObject) (api.ListProviderStatesResponseObject, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := h.s.deps.Admin.Providers(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	body := api.ProviderStates{Providers: make([]api.ProviderState, len(ps))}
+	for i, p := range ps {
+		body.Providers[i] = toProviderState(p)
+	}
+	return api.ListProviderStates200JSONResponse(body), nil
+}
+
+func toProviderState(p routing.ProviderStatus) api.ProviderState {
+	out := api.ProviderState{
+		Name:    api.Provider(p.Provider),
+		Breaker: api.ProviderStateBreaker(p.Breaker),
+		Down:    p.Down,
+		Keys:    make([]api.ProviderKeyState, len(p.Keys)),
+	}
+	for i, k := range p.Keys {
+		out.Keys[i] = api.ProviderKeyState{
+			Index:              k.Index,
+			RequestsLastMinute: k.RequestsLastMin,
+			CoolingDown:        k.CoolingDown,
+			CoolingDownUntil:   optionalTime(k.CoolingDownUntil),
+			Rejected:           k.Rejected,
+			RejectedUntil:      optionalTime(k.RejectedUntil),
+		}
+	}
+	return out
+}
+
+// optionalTime is nil for the zero time, else a pointer to t in UTC.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }

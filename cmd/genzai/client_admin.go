@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -27,8 +28,9 @@ const (
 func (c *cli) adminCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
-		Short: "Administer the gateway: analytics, accounts, the request log (admins only)",
-		Long: `Administer the gateway: analytics, accounts and the request log.
+		Short: "Administer the gateway: analytics, accounts, the request log, providers (admins only)",
+		Long: `Administer the gateway: analytics, accounts, the request log and the
+providers' keys.
 
 Every admin command needs the token of an admin account (an email listed in
 the server's ADMIN_EMAILS, or an account promoted by another admin); other
@@ -38,7 +40,8 @@ revoke and audit are the operator's instead: they need the database's URL
 		Example: `  genzai admin analytics --days 30
   genzai admin users list --query example.com
   genzai admin users set-quota ada@example.com 200
-  genzai admin requests --outcome error`,
+  genzai admin requests --outcome error
+  genzai admin providers`,
 		RunE: group,
 	}
 	users := &cobra.Command{
@@ -60,7 +63,7 @@ exactly (case-insensitively).`,
 		c.userFlagCmd("disable", "Disable an account: its existing tokens are refused at once", "is disabled; its tokens are refused from now on", func(p *api.AdminUserPatch) { p.Disabled = ptr(true) }),
 		c.userFlagCmd("enable", "Enable a disabled account again (its old tokens stay refused)", "is enabled; log in again: older tokens stay refused", func(p *api.AdminUserPatch) { p.Disabled = ptr(false) }),
 	)
-	cmd.AddCommand(c.analyticsCmd(), users, c.requestsCmd())
+	cmd.AddCommand(c.analyticsCmd(), users, c.requestsCmd(), c.providersCmd())
 	cmd.AddCommand(c.resetPasswordCmd())
 	cmd.AddCommand(c.operatorCmds()...)
 	return cmd
@@ -571,4 +574,87 @@ func encodeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func (c *cli) providersCmd() *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "providers",
+		Short: "Show the providers' breakers and keys as the router sees them",
+		Long: `Show each configured provider's circuit breaker (closed, open, half_open),
+whether the health monitor reports it down, and its keys by index (never a
+key): requests in the last minute, and whether the key is ready, cooling
+down after a 429 or rejected by the provider (401, 402, 403), with until
+when (UTC). This is the state of the instance that answers.`,
+		Example: `  genzai admin providers
+  genzai admin providers -o json`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cn, err := c.connect(f)
+			if err != nil {
+				return err
+			}
+			res, err := cn.client.ListProviderStatesWithResponse(cmd.Context())
+			if err := cn.check(err, func() (int, []byte) { return res.StatusCode(), res.Body }); err != nil {
+				return err
+			}
+			if cn.json {
+				return printJSON(c.stdout, res.Body)
+			}
+			p, err := parsed(res.JSON200, res.Body)
+			if err != nil {
+				return err
+			}
+			return printProviderStates(c.stdout, p.Providers)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+// printProviderStates writes one row per key, under its provider's breaker
+// and health.
+func printProviderStates(w io.Writer, ps []api.ProviderState) error {
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "no providers configured")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tBREAKER\tDOWN\tKEY\tLAST MINUTE\tSTATE")
+	for _, p := range ps {
+		down := "no"
+		if p.Down {
+			down = "yes"
+		}
+		if len(p.Keys) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\tno keys\n", p.Name, p.Breaker, down)
+		}
+		for _, k := range p.Keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.Name, p.Breaker, down, k.Index, k.RequestsLastMinute, keyState(k))
+		}
+	}
+	return tw.Flush()
+}
+
+// keyState is a key's state in words.
+func keyState(k api.ProviderKeyState) string {
+	var parts []string
+	if k.Rejected {
+		parts = append(parts, "rejected"+untilUTC(k.RejectedUntil))
+	}
+	if k.CoolingDown {
+		parts = append(parts, "cooling down"+untilUTC(k.CoolingDownUntil))
+	}
+	if len(parts) == 0 {
+		return "ready"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// untilUTC is " until <time>" in UTC, or "" without a time.
+func untilUTC(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return " until " + t.UTC().Format("2006-01-02 15:04:05")
 }

@@ -41,6 +41,7 @@ type fakeAdminAPI struct {
 	users     []api.AdminUser // ordered by email
 	requests  []api.RequestLogEntry
 	analytics api.Analytics
+	providers []api.ProviderState
 	patches   []string     // "id body" of every updateUser
 	queries   []url.Values // of every listUsers, listRequests and getAnalytics
 	feedback  []string     // the bodies of submitFeedback
@@ -54,6 +55,7 @@ func newFakeAdminAPI(t *testing.T) *fakeAdminAPI {
 	mux.HandleFunc("GET /api/v1/admin/users", f.admin(f.listUsers))
 	mux.HandleFunc("PATCH /api/v1/admin/users/{id}", f.admin(f.updateUser))
 	mux.HandleFunc("GET /api/v1/admin/requests", f.admin(f.listRequests))
+	mux.HandleFunc("GET /api/v1/admin/providers", f.admin(f.listProviderStates))
 	mux.HandleFunc("POST /api/v1/feedback", f.authenticated(f.submitFeedback))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -195,6 +197,10 @@ func (f *fakeAdminAPI) listRequests(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+func (f *fakeAdminAPI) listProviderStates(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, api.ProviderStates{Providers: f.providers})
 }
 
 func (f *fakeAdminAPI) submitFeedback(w http.ResponseWriter, r *http.Request) {
@@ -445,6 +451,46 @@ func TestAdminRequests(t *testing.T) {
 	assert.Contains(t, errOut, "error: no account with the email zed@example.com")
 }
 
+func TestAdminProviders(t *testing.T) {
+	t.Parallel()
+	f := newFakeAdminAPI(t)
+	at := time.Date(2025, 12, 25, 10, 31, 20, 0, time.UTC)
+	f.providers = []api.ProviderState{
+		{Name: api.Groq, Breaker: api.BreakerClosed, Keys: []api.ProviderKeyState{
+			{Index: 0, RequestsLastMinute: 4, CoolingDown: true, CoolingDownUntil: &at},
+			{Index: 1, RequestsLastMinute: 5},
+		}},
+		{Name: api.Openrouter, Breaker: api.BreakerOpen, Down: true, Keys: []api.ProviderKeyState{
+			{Index: 0, Rejected: true, RejectedUntil: ptr(at.Add(10 * time.Minute))},
+		}},
+		{Name: api.Huggingface, Breaker: api.BreakerHalfOpen, Keys: []api.ProviderKeyState{}},
+	}
+	tm := adminUser(t, f, adminToken)
+	ctx := context.Background()
+
+	out, errOut, code := tm.run(ctx, "", "admin", "providers")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, strings.Join([]string{
+		"PROVIDER     BREAKER    DOWN  KEY  LAST MINUTE  STATE",
+		"groq         closed     no    0    4            cooling down until 2025-12-25 10:31:20",
+		"groq         closed     no    1    5            ready",
+		"openrouter   open       yes   0    0            rejected until 2025-12-25 10:41:20",
+		"huggingface  half_open  no    -    -            no keys",
+		"",
+	}, "\n"), out)
+
+	out, errOut, code = tm.run(ctx, "", "admin", "providers", "-o", "json")
+	require.Equal(t, 0, code, errOut)
+	var body api.ProviderStates
+	require.NoError(t, json.Unmarshal([]byte(out), &body), out)
+	assert.Len(t, body.Providers, 3)
+
+	f.providers = nil
+	out, errOut, code = tm.run(ctx, "", "admin", "providers")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "no providers configured\n", out)
+}
+
 func TestFeedbackCommand(t *testing.T) {
 	t.Parallel()
 	f := newFakeAdminAPI(t)
@@ -491,6 +537,7 @@ func TestAdminCommandsRefuseNonAdmins(t *testing.T) {
 		{"admin", "users", "set-quota", "ada@example.com", "10"},
 		{"admin", "users", "promote", "ada@example.com"},
 		{"admin", "requests", "-o", "json"},
+		{"admin", "providers"},
 	} {
 		out, errOut, code := tm.run(context.Background(), "", args...)
 		assert.Equal(t, 1, code, "%v", args)
@@ -521,6 +568,7 @@ func TestAdminUsageErrors(t *testing.T) {
 		{"admin", "requests", "--outcome", "failed"},
 		{"admin", "requests", "--limit", "501"},
 		{"admin", "requests", "--user", "ada"},
+		{"admin", "providers", "extra"},
 		{"feedback", "req-1"},
 		{"feedback", "req-1", "sideways"},
 		{"admin", "users", "list", "-o", "yaml"},

@@ -36,7 +36,7 @@ func sqliteService(t *testing.T) (*admin.Service, *sqlite.DB, *memory.Clock, map
 		users[name] = u
 	}
 	clk := memory.NewClock(noon)
-	return admin.New(db, db, clk, 50, email.New(idn.Lookup{})), db, clk, users
+	return admin.New(db, db, clk, 50, email.New(idn.Lookup{}), nil), db, clk, users
 }
 
 func TestDemotingAnotherAdminWaitsForASecondAdmin(t *testing.T) {

@@ -59,12 +59,15 @@ type Service struct {
 	clock        ports.Clock
 	defaultQuota int
 	emails       emailaddr.Normalizer
+	router       Router
 }
 
 // New builds a Service; defaultQuota is the daily limit of users without
-// their own, emails normalises the addresses the operator names.
-func New(store Store, quotas ports.QuotaStore, clock ports.Clock, defaultQuota int, emails emailaddr.Normalizer) *Service {
-	return &Service{store: store, quotas: quotas, clock: clock, defaultQuota: defaultQuota, emails: emails}
+// their own, emails normalises the addresses the operator names, router is
+// the provider router whose state Providers reports (nil: none, as for the
+// operator, who has no router).
+func New(store Store, quotas ports.QuotaStore, clock ports.Clock, defaultQuota int, emails emailaddr.Normalizer, router Router) *Service {
+	return &Service{store: store, quotas: quotas, clock: clock, defaultQuota: defaultQuota, emails: emails, router: router}
 }
 
 var errAdminOnly = domain.Errorf(domain.CodeForbidden, "Admin access required")

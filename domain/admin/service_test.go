@@ -132,7 +132,7 @@ var (
 
 func newService(store *fakeStore) (*admin.Service, *memory.Store) {
 	quotas := memory.NewStore()
-	return admin.New(store, quotas, memory.NewClock(noon), 50, email.New(idn.Lookup{})), quotas
+	return admin.New(store, quotas, memory.NewClock(noon), 50, email.New(idn.Lookup{}), nil), quotas
 }
 
 func TestEveryMethodRefusesNonAdmins(t *testing.T) {

@@ -140,8 +140,12 @@ type KeyStatus struct {
 	RequestsLastMin int
 	// CoolingDown is true during a 429's cooldown.
 	CoolingDown bool
+	// CoolingDownUntil is when the cooldown ends; zero when not cooling down.
+	CoolingDownUntil time.Time
 	// Rejected is true while the key sits out a rejection's cool-off.
 	Rejected bool
+	// RejectedUntil is when the cool-off ends; zero when not rejected.
+	RejectedUntil time.Time
 }
 
 func (p *keyPool) status(now time.Time) []KeyStatus {
@@ -151,7 +155,13 @@ func (p *keyPool) status(now time.Time) []KeyStatus {
 	for i := range p.keys {
 		k := &p.keys[i]
 		p.trim(k, now)
-		out[i] = KeyStatus{Index: i, RequestsLastMin: len(k.recent), CoolingDown: now.Before(k.cooldownUntil), Rejected: k.rejected(now)}
+		out[i] = KeyStatus{Index: i, RequestsLastMin: len(k.recent)}
+		if now.Before(k.cooldownUntil) {
+			out[i].CoolingDown, out[i].CoolingDownUntil = true, k.cooldownUntil
+		}
+		if k.rejected(now) {
+			out[i].Rejected, out[i].RejectedUntil = true, k.rejectedUntil
+		}
 	}
 	return out
 }

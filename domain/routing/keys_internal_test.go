@@ -242,12 +242,12 @@ func TestKeyPoolStatus(t *testing.T) {
 	require.Equal(t, 0, k, "the only usable key")
 	assert.Equal(t, []KeyStatus{
 		{Index: 0, RequestsLastMin: 2},
-		{Index: 1, RequestsLastMin: 1, Rejected: true},
-		{Index: 2, CoolingDown: true},
+		{Index: 1, RequestsLastMin: 1, Rejected: true, RejectedUntil: forever},
+		{Index: 2, CoolingDown: true, CoolingDownUntil: at(time.Minute)},
 	}, p.status(at(45*time.Second)))
 	assert.Equal(t, []KeyStatus{
 		{Index: 0, RequestsLastMin: 1},
-		{Index: 1, Rejected: true},
+		{Index: 1, Rejected: true, RejectedUntil: forever},
 		{Index: 2},
 	}, p.status(at(time.Minute)), "a minute on, only the request at 30s counts")
 }

@@ -163,8 +163,8 @@ func TestProviders(t *testing.T) {
 	e.clock.Advance(10 * time.Second)
 	want := []routing.ProviderStatus{
 		{Provider: domain.ProviderGroq, Breaker: routing.BreakerOpen, Keys: []routing.KeyStatus{
-			{Index: 0, RequestsLastMin: 1, Rejected: true},
-			{Index: 1, RequestsLastMin: 1, CoolingDown: true},
+			{Index: 0, RequestsLastMin: 1, Rejected: true, RejectedUntil: t0.Add(routing.DefaultKeyRejectCoolOff)},
+			{Index: 1, RequestsLastMin: 1, CoolingDown: true, CoolingDownUntil: t0.Add(30 * time.Second)},
 			{Index: 2, RequestsLastMin: 1},
 		}},
 		{Provider: domain.ProviderOpenRouter, Breaker: routing.BreakerClosed, Keys: []routing.KeyStatus{
@@ -179,7 +179,7 @@ func TestProviders(t *testing.T) {
 	got := e.router.Providers()
 	assert.Equal(t, routing.BreakerHalfOpen, got[0].Breaker)
 	assert.Equal(t, []routing.KeyStatus{
-		{Index: 0, Rejected: true},
+		{Index: 0, Rejected: true, RejectedUntil: t0.Add(routing.DefaultKeyRejectCoolOff)},
 		{Index: 1},
 		{Index: 2},
 	}, got[0].Keys, "a minute later nothing was used and the cooldown is over")
