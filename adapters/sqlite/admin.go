@@ -186,10 +186,10 @@ func (h *histogram) percentileCont(q float64) *float64 {
 	return &v
 }
 
-// Analytics implements ports.AdminStore with five queries in one read
+// Analytics implements ports.AdminStore with its queries in one read
 // transaction (a snapshot of the file: writers go on meanwhile), so that
-// every figure comes from the same data: per day, per user (top users and
-// the active count), per route (totals and errors are their sums), the
+// every figure comes from the same data: per day, per day and outcome, per
+// user (top users and the active count), per route (totals and errors are their sums), the
 // percentiles and the feedback counts. Each reads the period from
 // request_log_created_at_idx, which carries the columns they need; the
 // queries name it (INDEXED BY) because once ANALYZE has run, SQLite prefers
@@ -237,6 +237,13 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 			CacheHits:    int(d.CacheHits),
 			CacheMisses:  int(d.CacheMisses),
 		})
+	}
+	outcomes, err := qtx.AnalyticsDayOutcomes(ctx, sqlcgen.AnalyticsDayOutcomesParams{FromAt: from, ToAt: to})
+	if err != nil {
+		return fmt.Errorf("day outcomes: %w", err)
+	}
+	for _, o := range outcomes {
+		sqlval.AddDayOutcome(out.Days, fromMicros(o.Day*microsPerDay), domain.Outcome(o.Outcome), int(o.Requests))
 	}
 
 	// At least one row, so that the active count comes back.
@@ -298,6 +305,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 		out.FirstToken = domain.Percentiles{
 			P50: firstToken.percentileCont(0.5),
 			P95: firstToken.percentileCont(0.95),
+			P99: firstToken.percentileCont(0.99),
 		}
 	}
 

@@ -2,6 +2,7 @@ package sqlval
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
@@ -47,4 +48,19 @@ func CheckConversationText(field, s string) error {
 		return domain.Invalid(field, "must be text")
 	}
 	return nil
+}
+
+// AddDayOutcome counts n requests of outcome on day into the entry of days
+// for that day; a day without an entry (the queries read one snapshot, so
+// none should be missing) is left out.
+func AddDayOutcome(days []domain.DayActivity, day time.Time, outcome domain.Outcome, n int) {
+	for i := range days {
+		if days[i].Day.Equal(day) {
+			if days[i].Outcomes == nil {
+				days[i].Outcomes = make(map[domain.Outcome]int, len(domain.Outcomes))
+			}
+			days[i].Outcomes[outcome] += n
+			return
+		}
+	}
 }
