@@ -95,7 +95,7 @@ function Report({ r }: { r: Report }) {
             { name: "p99", cls: "c-p99", value: r.ttft_ms.p99 },
           ]}
         />
-        <ShareBars id="ch-provider" title="Share of requests by provider" parts={shares(r, (x) => x.provider ?? "none answered")} />
+        <ShareBars id="ch-provider" title="Share of requests by provider" parts={shares(r, (x) => x.provider ?? "no provider (cache, refused or failed)")} />
         <ShareBars id="ch-tier" title="Share of requests by tier" parts={shares(r, (x) => x.tier)} cls="c-tier" />
         <StackedBars
           id="ch-cache"

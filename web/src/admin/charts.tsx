@@ -14,9 +14,9 @@ export interface Series {
   values: number[];
 }
 
-const W = 480;
-const H = 200;
-const PAD = { top: 10, right: 8, bottom: 26, left: 40 };
+const W = 400;
+const H = 180;
+const PAD = { top: 10, right: 6, bottom: 24, left: 40 };
 
 /** niceMax rounds a maximum up to 1, 2 or 5 times a power of ten. */
 function niceMax(v: number): number {
@@ -78,12 +78,11 @@ function Numbers({ title, labels, series, format }: { title: string; labels: str
   );
 }
 
-/** xTicks picks at most about six labels to write under the bars. */
+/** xTicks picks at most about six labels to write under the bars, counted back from the last (today). */
 function xTicks(n: number): Set<number> {
   const step = Math.max(1, Math.ceil(n / 6));
   const out = new Set<number>();
-  for (let i = 0; i < n; i += step) out.add(i);
-  out.add(n - 1);
+  for (let i = n - 1; i >= 0; i -= step) out.add(i);
   return out;
 }
 
@@ -101,9 +100,14 @@ function Axes({ max, labels, format, slot }: { max: number; labels: string[]; fo
           </g>
         );
       })}
-      {labels.map((l, i) => ticks.has(i) && (
-        <text key={l} x={PAD.left + slot * (i + 0.5)} y={H - 8} text-anchor="middle">{l.slice(5)}</text>
-      ))}
+      {labels.map((l, i) => {
+        if (!ticks.has(i)) return null;
+        // The first and last labels keep inside the chart's edges.
+        const [x, anchor] = labels.length > 1 && i === 0 ? [PAD.left, "start"]
+          : labels.length > 1 && i === labels.length - 1 ? [W - PAD.right, "end"]
+          : [PAD.left + slot * (i + 0.5), "middle"];
+        return <text key={l} x={x} y={H - 8} text-anchor={anchor}>{l.slice(5)}</text>;
+      })}
     </g>
   );
 }
@@ -174,10 +178,37 @@ export interface Share {
   value: number;
 }
 
+/** Bar is one row of a horizontal bar chart: its words, and its length as a fraction of the track. */
+interface Bar {
+  words: string;
+  fraction: number;
+  cls: string;
+}
+
+/**
+ * Bars draws horizontal bars under their words: the words carry the
+ * numbers (so text stays text, at the reader's size), each bar shows its
+ * own, and the list is the chart's table.
+ */
+function Bars({ bars }: { bars: Bar[] }) {
+  return (
+    <ul class="hbars">
+      {bars.map((b) => (
+        <li key={b.words}>
+          {b.words}
+          <svg viewBox="0 0 100 4" preserveAspectRatio="none" width="100%" height="8" aria-hidden="true">
+            <rect class="track" width="100" height="4" rx="1" />
+            <rect class={b.cls} width={Math.max(0, Math.min(1, b.fraction)) * 100} height="4" rx="1" />
+          </svg>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /**
  * ShareBars draws one horizontal bar per part, its length its share of
- * the whole, with the count and the percentage written beside it (the
- * words carry the numbers; the bars only show them).
+ * the whole, with the count and the percentage written above it.
  */
 export function ShareBars({ id, title, parts, cls = "c-share", empty = "No requests in this period." }: {
   id: string;
@@ -188,27 +219,13 @@ export function ShareBars({ id, title, parts, cls = "c-share", empty = "No reque
   empty?: string;
 }) {
   const total = parts.reduce((a, p) => a + p.value, 0);
-  const rowH = 26;
-  const h = Math.max(parts.length, 1) * rowH;
   return (
     <Figure id={id} title={title}>
       {parts.length === 0 ? <p class="muted">{empty}</p> : (
-        <svg viewBox={`0 0 ${W} ${h}`} width="100%" role="img" aria-labelledby={`${id}-t`}>
-          <title id={`${id}-t`}>{title}</title>
-          {parts.map((p, i) => {
-            const share = total > 0 ? p.value / total : 0;
-            const words = `${p.name}: ${p.value.toLocaleString()} (${percent(share)})`;
-            return (
-              <g key={p.name}>
-                <rect class="track" x={0} y={i * rowH + 14} width={W} height={8} rx={3} />
-                <rect class={cls} x={0} y={i * rowH + 14} width={W * share} height={8} rx={3}>
-                  <title>{words}</title>
-                </rect>
-                <text x={0} y={i * rowH + 11}>{words}</text>
-              </g>
-            );
-          })}
-        </svg>
+        <Bars bars={parts.map((p) => {
+          const share = total > 0 ? p.value / total : 0;
+          return { words: `${p.name}: ${p.value.toLocaleString()} (${percent(share)})`, fraction: share, cls };
+        })} />
       )}
     </Figure>
   );
@@ -216,7 +233,7 @@ export function ShareBars({ id, title, parts, cls = "c-share", empty = "No reque
 
 /**
  * Measures draws a few named values as horizontal bars on one scale, such
- * as percentiles, each value written beside its bar; missing ones say so.
+ * as percentiles, each value written above its bar; missing ones say so.
  */
 export function Measures({ id, title, rows, format }: {
   id: string;
@@ -225,24 +242,13 @@ export function Measures({ id, title, rows, format }: {
   format: Format;
 }) {
   const max = niceMax(Math.max(0, ...rows.map((r) => r.value ?? 0)));
-  const rowH = 26;
   return (
     <Figure id={id} title={title}>
-      <svg viewBox={`0 0 ${W} ${rows.length * rowH}`} width="100%" role="img" aria-labelledby={`${id}-t`}>
-        <title id={`${id}-t`}>{title}</title>
-        {rows.map((r, i) => {
-          const words = `${r.name}: ${r.value === null ? "no samples" : format(r.value)}`;
-          return (
-            <g key={r.name}>
-              <rect class="track" x={0} y={i * rowH + 14} width={W} height={8} rx={3} />
-              <rect class={r.cls} x={0} y={i * rowH + 14} width={r.value === null ? 0 : (W * r.value) / max} height={8} rx={3}>
-                <title>{words}</title>
-              </rect>
-              <text x={0} y={i * rowH + 11}>{words}</text>
-            </g>
-          );
-        })}
-      </svg>
+      <Bars bars={rows.map((r) => ({
+        words: `${r.name}: ${r.value === null ? "no samples" : format(r.value)}`,
+        fraction: (r.value ?? 0) / max,
+        cls: r.cls,
+      }))} />
     </Figure>
   );
 }
