@@ -347,6 +347,10 @@ func TestAnalyticsAndRequestLog(t *testing.T) {
 		assert.Equal(t, map[string]any{
 			"success": 4.0, "error": 1.0, "cancelled": 0.0, "invalid": 0.0, "quota_exceeded": 1.0, "interrupted": 0.0,
 		}, today["outcomes"], "today's requests by outcome")
+		for _, p := range []string{"p50", "p95", "p99"} {
+			assert.GreaterOrEqual(t, today["latency_ms"].(map[string]any)[p], 0.0, "today's latency "+p)
+		}
+		assert.Equal(t, map[string]any{"p50": nil, "p95": nil, "p99": nil}, daily[0].(map[string]any)["latency_ms"])
 		assert.Equal(t, 0.0, daily[0].(map[string]any)["requests"])
 		assert.Equal(t, map[string]any{
 			"success": 0.0, "error": 0.0, "cancelled": 0.0, "invalid": 0.0, "quota_exceeded": 0.0, "interrupted": 0.0,

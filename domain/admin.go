@@ -108,6 +108,8 @@ type DayActivity struct {
 	// Outcomes counts the day's requests by outcome; outcomes the day did
 	// not have are absent.
 	Outcomes map[Outcome]int
+	// Latency is over the day's successful requests.
+	Latency Percentiles
 }
 
 // CacheHitRatio is the share of the day's cache lookups that hit: hits /

@@ -62,6 +62,7 @@ func toAnalytics(r admin.Report) api.Analytics {
 			Date: openapi_types.Date{Time: d.Day}, ActiveUsers: d.ActiveUsers,
 			Requests: d.Requests, AvgQuotaUsed: d.AvgQuotaUsed,
 			ProviderCallsSaved: d.ProviderCallsSaved(), Outcomes: toOutcomeCounts(d.Outcomes),
+			LatencyMs: api.LatencyPercentiles{P50: d.Latency.P50, P95: d.Latency.P95, P99: d.Latency.P99},
 		}
 		if ratio, ok := d.CacheHitRatio(); ok {
 			out.Daily[i].CacheHitRatio = &ratio

@@ -149,9 +149,9 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 	return out, nil
 }
 
-// Analytics implements ports.AdminStore with six queries in one read-only
+// Analytics implements ports.AdminStore with seven queries in one read-only
 // repeatable-read transaction, so that every figure comes from the same
-// snapshot: per day, per day and outcome, per user (top users and the
+// snapshot: per day, per day and outcome, the latency per day, per user (top users and the
 // active count), per route (totals and errors are their sums), the
 // percentiles with the feedback counts, and the conversations per day. The
 // request log's read the period from request_log_created_at_idx, which
@@ -189,6 +189,15 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 		}
 		for _, o := range outcomes {
 			sqlval.AddDayOutcome(out.Days, domain.QuotaDay(o.Day), domain.Outcome(o.Outcome), int(o.Requests))
+		}
+		dayLatency, err := qtx.AnalyticsDayLatency(ctx, sqlcgen.AnalyticsDayLatencyParams{FromAt: from, ToAt: to, Success: string(domain.OutcomeSuccess)})
+		if err != nil {
+			return fmt.Errorf("day latency: %w", err)
+		}
+		for _, l := range dayLatency {
+			if d := sqlval.DayOf(out.Days, domain.QuotaDay(l.Day)); d != nil && len(l.Latency) == 3 {
+				d.Latency = domain.Percentiles{P50: &l.Latency[0], P95: &l.Latency[1], P99: &l.Latency[2]}
+			}
 		}
 
 		// At least one row, so that the active count comes back.

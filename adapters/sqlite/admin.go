@@ -147,6 +147,28 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 	return out, nil
 }
 
+// dayLatency sets each day's latency percentiles from the counts of each
+// latency of its successful requests.
+func dayLatency(ctx context.Context, qtx *sqlcgen.Queries, from, to int64, days []domain.DayActivity) error {
+	samples, err := qtx.AnalyticsDayLatencySamples(ctx, sqlcgen.AnalyticsDayLatencySamplesParams{
+		FromAt: from, ToAt: to, SuccessOutcome: string(domain.OutcomeSuccess),
+	})
+	if err != nil {
+		return fmt.Errorf("day latency: %w", err)
+	}
+	for i := 0; i < len(samples); {
+		day := samples[i].Day
+		var h histogram
+		for ; i < len(samples) && samples[i].Day == day; i++ {
+			h.add(samples[i].Value, samples[i].Samples)
+		}
+		if d := sqlval.DayOf(days, fromMicros(day*microsPerDay)); d != nil {
+			d.Latency = domain.Percentiles{P50: h.percentileCont(0.5), P95: h.percentileCont(0.95), P99: h.percentileCont(0.99)}
+		}
+	}
+	return nil
+}
+
 // histogram is one metric's samples as AnalyticsSamples counts them: each
 // distinct value, ascending, with how many samples have it.
 type histogram struct {
@@ -244,6 +266,9 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 	}
 	for _, o := range outcomes {
 		sqlval.AddDayOutcome(out.Days, fromMicros(o.Day*microsPerDay), domain.Outcome(o.Outcome), int(o.Requests))
+	}
+	if err := dayLatency(ctx, qtx, from, to, out.Days); err != nil {
+		return err
 	}
 
 	// At least one row, so that the active count comes back.

@@ -207,8 +207,8 @@ func runAnalytics(t *testing.T, a Admin) {
 	}
 	periodAll := domain.Analytics{
 		Days: []domain.DayActivity{
-			{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1, Outcomes: day0Outcomes},
-			{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2, Outcomes: day2Outcomes},
+			{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1, Outcomes: day0Outcomes, Latency: pct(200, 380, 396)},
+			{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2, Outcomes: day2Outcomes, Latency: pct(800, 980, 996)},
 		},
 		ActiveUsers: 3, Requests: 10, ClientErrors: 2, ServerErrors: 2,
 		TopUsers: top("alice", 4, "bob", 3),
@@ -245,7 +245,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		{
 			name: "first day: its last microsecond counts, the one before it does not", from: d(0), to: d(1), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1, Outcomes: day0Outcomes}},
+				Days:        []domain.DayActivity{{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1, Outcomes: day0Outcomes, Latency: pct(200, 380, 396)}},
 				ActiveUsers: 3, Requests: 5, ClientErrors: 1, ServerErrors: 1,
 				TopUsers: top("alice", 2, "bob", 2),
 				Routes: []domain.RouteActivity{
@@ -262,7 +262,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		{
 			name: "last day: its first microsecond counts, the next day's does not", from: d(2), to: d(3), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2, Outcomes: day2Outcomes}},
+				Days:        []domain.DayActivity{{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2, Outcomes: day2Outcomes, Latency: pct(800, 980, 996)}},
 				ActiveUsers: 3, Requests: 5, ClientErrors: 1, ServerErrors: 1,
 				TopUsers: top("alice", 2, "carol", 2),
 				Routes: []domain.RouteActivity{
@@ -280,7 +280,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		{
 			name: "one sample, no quota counts", from: d(-5), to: d(-4), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(-5), ActiveUsers: 1, Requests: 1, Outcomes: map[domain.Outcome]int{domain.OutcomeSuccess: 1}}},
+				Days:        []domain.DayActivity{{Day: d(-5), ActiveUsers: 1, Requests: 1, Outcomes: map[domain.Outcome]int{domain.OutcomeSuccess: 1}, Latency: pct(250, 250, 250)}},
 				ActiveUsers: 1, Requests: 1,
 				TopUsers:   top("dave", 1),
 				Routes:     []domain.RouteActivity{{Tier: domain.TierFast, Provider: domain.ProviderGroq, Requests: 1}},
@@ -313,6 +313,7 @@ func assertAnalytics(t *testing.T, want, got domain.Analytics) {
 		assert.Equal(t, w.CacheHits, g.CacheHits, "day %s cache hits", w.Day)
 		assert.Equal(t, w.CacheMisses, g.CacheMisses, "day %s cache misses", w.Day)
 		assert.Equal(t, w.Outcomes, g.Outcomes, "day %s outcomes", w.Day)
+		assertPercentiles(t, "day "+w.Day.Format(time.DateOnly)+" latency", w.Latency, g.Latency)
 	}
 	assert.Equal(t, want.ActiveUsers, got.ActiveUsers, "active users")
 	assert.Equal(t, want.Requests, got.Requests, "requests")

@@ -50,17 +50,27 @@ func CheckConversationText(field, s string) error {
 	return nil
 }
 
-// AddDayOutcome counts n requests of outcome on day into the entry of days
-// for that day; a day without an entry (the queries read one snapshot, so
-// none should be missing) is left out.
-func AddDayOutcome(days []domain.DayActivity, day time.Time, outcome domain.Outcome, n int) {
+// DayOf is the entry of days for day, nil when there is none (the
+// analytics queries read one snapshot, so none should be missing: a figure
+// for a day without requests is left out).
+func DayOf(days []domain.DayActivity, day time.Time) *domain.DayActivity {
 	for i := range days {
 		if days[i].Day.Equal(day) {
-			if days[i].Outcomes == nil {
-				days[i].Outcomes = make(map[domain.Outcome]int, len(domain.Outcomes))
-			}
-			days[i].Outcomes[outcome] += n
-			return
+			return &days[i]
 		}
 	}
+	return nil
+}
+
+// AddDayOutcome counts n requests of outcome on day into the entry of days
+// for that day.
+func AddDayOutcome(days []domain.DayActivity, day time.Time, outcome domain.Outcome, n int) {
+	d := DayOf(days, day)
+	if d == nil {
+		return
+	}
+	if d.Outcomes == nil {
+		d.Outcomes = make(map[domain.Outcome]int, len(domain.Outcomes))
+	}
+	d.Outcomes[outcome] += n
 }

@@ -140,3 +140,14 @@ FROM request_log r
 WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
 GROUP BY 1, 2
 ORDER BY 1, 2;
+
+-- name: AnalyticsDayLatency :many
+-- AnalyticsDayLatency gives, for each UTC day of [from_at, to_at) with
+-- successful requests, the 50th, 95th and 99th percentiles of their
+-- latency (continuous, as AnalyticsPercentiles).
+SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day,
+       (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.latency_ms))::float8[] AS latency
+FROM request_log r
+WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at) AND r.outcome = sqlc.arg(success)::text
+GROUP BY 1
+ORDER BY 1;

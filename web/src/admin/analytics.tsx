@@ -75,9 +75,20 @@ function Report({ r }: { r: Report }) {
           labels={labels}
           series={OUTCOMES.map((o) => ({ name: o.name, cls: `c-${o.key}`, values: r.daily.map((d) => d.outcomes[o.key]) }))}
         />
+        <StackedBars
+          id="ch-latency-daily"
+          title="Latency of answered requests per day"
+          labels={labels}
+          grouped
+          format={ms}
+          series={(["p50", "p95", "p99"] as const).map((p) => ({
+            name: p, cls: `c-${p}`, values: r.daily.map((d) => d.latency_ms[p] ?? 0),
+          }))}
+          summary={(s) => `${pctOf(r.latency_ms[s.name as "p50" | "p95" | "p99"])} over the period`}
+        />
         <Measures
           id="ch-latency"
-          title="Latency of answered requests"
+          title="Latency of answered requests over the period"
           format={ms}
           rows={[
             { name: "p50", cls: "c-p50", value: r.latency_ms.p50 },
@@ -87,7 +98,7 @@ function Report({ r }: { r: Report }) {
         />
         <Measures
           id="ch-ttft"
-          title="Time to first token"
+          title="Time to first token over the period"
           format={ms}
           rows={[
             { name: "p50", cls: "c-p50", value: r.ttft_ms.p50 },
@@ -141,6 +152,11 @@ function Tiles({ r, today }: { r: Report; today: Report["daily"][number] | undef
       <div><dt>Provider calls saved</dt><dd>{r.daily.reduce((a, d) => a + d.provider_calls_saved, 0).toLocaleString()}</dd></div>
     </dl>
   );
+}
+
+// pctOf writes a percentile, or says there were no samples.
+function pctOf(v: number | null): string {
+  return v === null ? "none" : ms(v);
 }
 
 // shares sums the requests of the routes by a key (provider or tier), most first.

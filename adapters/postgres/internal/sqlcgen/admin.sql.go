@@ -68,6 +68,49 @@ func (q *Queries) AnalyticsConversationDays(ctx context.Context, arg AnalyticsCo
 	return items, nil
 }
 
+const analyticsDayLatency = `-- name: AnalyticsDayLatency :many
+SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day,
+       (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.latency_ms))::float8[] AS latency
+FROM request_log r
+WHERE r.created_at >= $1 AND r.created_at < $2 AND r.outcome = $3::text
+GROUP BY 1
+ORDER BY 1
+`
+
+type AnalyticsDayLatencyParams struct {
+	FromAt  time.Time
+	ToAt    time.Time
+	Success string
+}
+
+type AnalyticsDayLatencyRow struct {
+	Day     time.Time
+	Latency []float64
+}
+
+// AnalyticsDayLatency gives, for each UTC day of [from_at, to_at) with
+// successful requests, the 50th, 95th and 99th percentiles of their
+// latency (continuous, as AnalyticsPercentiles).
+func (q *Queries) AnalyticsDayLatency(ctx context.Context, arg AnalyticsDayLatencyParams) ([]AnalyticsDayLatencyRow, error) {
+	rows, err := q.db.Query(ctx, analyticsDayLatency, arg.FromAt, arg.ToAt, arg.Success)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AnalyticsDayLatencyRow
+	for rows.Next() {
+		var i AnalyticsDayLatencyRow
+		if err := rows.Scan(&i.Day, &i.Latency); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const analyticsDayOutcomes = `-- name: AnalyticsDayOutcomes :many
 SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.outcome, count(*) AS requests
 FROM request_log r
