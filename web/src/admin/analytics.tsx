@@ -82,8 +82,9 @@ function Report({ r }: { r: Report }) {
           grouped
           format={ms}
           series={(["p50", "p95", "p99"] as const).map((p) => ({
-            name: p, cls: `c-${p}`, values: r.daily.map((d) => d.latency_ms[p] ?? 0),
+            name: p, cls: `c-${p}`, values: r.daily.map((d) => d.latency_ms[p]),
           }))}
+          none="no answers"
           summary={(s) => `${pctOf(r.latency_ms[s.name as "p50" | "p95" | "p99"])} over the period`}
         />
         <Measures
@@ -114,7 +115,8 @@ function Report({ r }: { r: Report }) {
           labels={labels}
           max={1}
           format={percent}
-          series={[{ name: "Hit ratio", cls: "c-cache", values: r.daily.map((d) => d.cache_hit_ratio ?? 0) }]}
+          series={[{ name: "Hit ratio", cls: "c-cache", values: r.daily.map((d) => d.cache_hit_ratio) }]}
+          none="not asked"
           summary={() => today?.cache_hit_ratio == null ? "not asked today" : `${percent(today.cache_hit_ratio)} today`}
         />
         <StackedBars

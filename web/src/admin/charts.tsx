@@ -11,7 +11,8 @@ export interface Series {
   name: string;
   /** cls picks the colour: a class defined in style.css (c-success, c-p50...). */
   cls: string;
-  values: number[];
+  /** values has one per label; null where there is none (no bar, "none" in words). */
+  values: (number | null)[];
 }
 
 const W = 400;
@@ -58,7 +59,7 @@ function Legend({ series, summary }: { series: Series[]; summary: (s: Series) =>
 }
 
 /** Numbers is the chart's table, folded away under a summary. */
-function Numbers({ title, labels, series, format }: { title: string; labels: string[]; series: Series[]; format: Format }) {
+function Numbers({ title, labels, series, format, none }: { title: string; labels: string[]; series: Series[]; format: Format; none: string }) {
   return (
     <details>
       <summary>Numbers<span class="visually-hidden"> of {title}</span></summary>
@@ -69,7 +70,7 @@ function Numbers({ title, labels, series, format }: { title: string; labels: str
           </thead>
           <tbody>
             {labels.map((l, i) => (
-              <tr key={l}><th scope="row">{l}</th>{series.map((s) => <td key={s.name}>{format(s.values[i] ?? 0)}</td>)}</tr>
+              <tr key={l}><th scope="row">{l}</th>{series.map((s) => <td key={s.name}>{words(s.values[i], format, none)}</td>)}</tr>
             ))}
           </tbody>
         </table>
@@ -127,10 +128,12 @@ export function StackedBars(props: {
   /** grouped draws the series side by side instead of stacked. */
   grouped?: boolean;
   summary?: (s: Series) => string;
+  /** none says a missing value in words. */
+  none?: string;
 }) {
-  const { id, title, labels, series, grouped = false } = props;
+  const { id, title, labels, series, grouped = false, none = "none" } = props;
   const format = props.format ?? plain;
-  const summary = props.summary ?? ((s: Series) => format(s.values.reduce((a, b) => a + b, 0)));
+  const summary = props.summary ?? ((s: Series) => format(s.values.reduce<number>((a, b) => a + (b ?? 0), 0)));
   const n = Math.max(labels.length, 1);
   const tops = labels.map((_, i) =>
     grouped ? Math.max(0, ...series.map((s) => s.values[i] ?? 0)) : series.reduce((a, s) => a + (s.values[i] ?? 0), 0));
@@ -159,7 +162,7 @@ export function StackedBars(props: {
                 if (!grouped) base -= h;
                 return (
                   <rect key={s.name} class={s.cls} x={x} y={top} width={w} height={Math.max(h, 0)}>
-                    <title>{`${l}, ${s.name}: ${format(v)}`}</title>
+                    <title>{`${l}, ${s.name}: ${words(s.values[i], format, none)}`}</title>
                   </rect>
                 );
               })}
@@ -167,7 +170,7 @@ export function StackedBars(props: {
           );
         })}
       </svg>
-      <Numbers title={title} labels={labels} series={series} format={format} />
+      <Numbers title={title} labels={labels} series={series} format={format} none={none} />
     </Figure>
   );
 }
@@ -251,6 +254,11 @@ export function Measures({ id, title, rows, format }: {
       }))} />
     </Figure>
   );
+}
+
+/** words writes a value, or says there is none. */
+function words(v: number | null | undefined, format: Format, none: string): string {
+  return v === null || v === undefined ? none : format(v);
 }
 
 /** percent writes a fraction as a percentage with at most one decimal. */
