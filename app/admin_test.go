@@ -345,7 +345,17 @@ func TestAnalyticsAndRequestLog(t *testing.T) {
 		require.Contains(t, today, "cache_hit_ratio")
 		assert.Nil(t, today["cache_hit_ratio"], "the cache is off: never asked")
 		assert.Equal(t, 0.0, today["provider_calls_saved"])
+		assert.Equal(t, map[string]any{
+			"success": 4.0, "error": 1.0, "cancelled": 0.0, "invalid": 0.0, "quota_exceeded": 1.0, "interrupted": 0.0,
+		}, today["outcomes"], "today's requests by outcome")
+		for _, p := range []string{"p50", "p95", "p99"} {
+			assert.GreaterOrEqual(t, today["latency_ms"].(map[string]any)[p], 0.0, "today's latency "+p)
+		}
+		assert.Equal(t, map[string]any{"p50": nil, "p95": nil, "p99": nil}, daily[0].(map[string]any)["latency_ms"])
 		assert.Equal(t, 0.0, daily[0].(map[string]any)["requests"])
+		assert.Equal(t, map[string]any{
+			"success": 0.0, "error": 0.0, "cancelled": 0.0, "invalid": 0.0, "quota_exceeded": 0.0, "interrupted": 0.0,
+		}, daily[0].(map[string]any)["outcomes"], "a day without requests has every outcome at zero")
 
 		totals := body["totals"].(map[string]any)
 		assert.Equal(t, map[string]any{
@@ -364,7 +374,9 @@ func TestAnalyticsAndRequestLog(t *testing.T) {
 		for _, p := range []string{"p50", "p95", "p99"} {
 			assert.GreaterOrEqual(t, latency[p], 0.0, p)
 		}
-		assert.NotNil(t, body["ttft_ms"].(map[string]any)["p50"])
+		for _, p := range []string{"p50", "p95", "p99"} {
+			assert.NotNil(t, body["ttft_ms"].(map[string]any)[p], p)
+		}
 	})
 
 	t.Run("request log filters", func(t *testing.T) {
@@ -433,6 +445,7 @@ func TestAnalyticsEmpty(t *testing.T) {
 	assert.Equal(t, 7.0, body["days"], "7 days unless asked")
 	assert.Len(t, body["daily"], 7)
 	assert.Equal(t, map[string]any{"p50": nil, "p95": nil, "p99": nil}, body["latency_ms"])
+	assert.Equal(t, map[string]any{"p50": nil, "p95": nil, "p99": nil}, body["ttft_ms"])
 	assert.Equal(t, []any{}, body["top_users"])
 	assert.Equal(t, []any{}, body["conversations"])
 	for _, q := range []string{"days=0", "days=91", "days=x"} {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -20,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/adapters/openaicompat/fakeupstream"
+	"github.com/genzai/genzai/domain"
 )
 
 // chromiumPath is Debian's headless-capable Chromium. Without it the
@@ -781,4 +784,127 @@ func TestBrowserAdmin(t *testing.T) {
 	for _, p := range b.Problems() {
 		assert.Regexp(t, `status of 403 .*/api/v1/admin/requests$`, p, "only the refused fetch")
 	}
+}
+
+// TestBrowserDashboardAnalytics drives the dashboard's analytics: an
+// admin's chats (one answered, the same again from the response cache,
+// one that every provider fails) show in today's requests by outcome and
+// cache hit ratio, the period switches to 30 days, the page passes axe in
+// the dark theme too; then, signed out, the public status page lists each
+// provider.
+func TestBrowserDashboardAnalytics(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(map[string]string{"CACHE_ENABLED": "true"}))
+	e.registerAdmin("boss@example.com", pw)
+	token := e.login("boss@example.com", pw)
+
+	// Probes recorded as the monitor would (it is off in tests): groq up,
+	// huggingface down. (The default window's report, computed at start-up,
+	// is cached: the page shows them over the last hour.)
+	now := e.clock.Now()
+	for _, c := range []domain.ProviderCheck{
+		{Provider: domain.ProviderGroq, OK: true, Status: 200, Latency: 180 * time.Millisecond, CheckedAt: now.Add(-2 * time.Minute)},
+		{Provider: domain.ProviderGroq, OK: true, Status: 200, Latency: 210 * time.Millisecond, CheckedAt: now.Add(-time.Minute)},
+		{Provider: domain.ProviderOpenRouter, OK: true, Status: 200, Latency: 420 * time.Millisecond, CheckedAt: now.Add(-time.Minute)},
+		{Provider: domain.ProviderHuggingFace, Status: 503, ErrorClass: domain.ReasonServerError, CheckedAt: now.Add(-2 * time.Minute)},
+		{Provider: domain.ProviderHuggingFace, Status: 503, ErrorClass: domain.ReasonServerError, CheckedAt: now.Add(-time.Minute)},
+	} {
+		require.NoError(t, e.app.Database.RecordCheck(t.Context(), c))
+	}
+	up.groq.Default(fakeupstream.OK("Hello", " there"))
+	chat := func(prompt string) response {
+		return e.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": prompt, "stream": false}, bearer(token))
+	}
+	require.Equal(t, http.StatusOK, chat("Hi").status)
+	cached := chat("Hi")
+	require.Equal(t, http.StatusOK, cached.status)
+	require.Equal(t, "hit", cached.header.Get("X-Genzai-Cache"), "the second is served from the cache")
+	for _, u := range []*fakeupstream.Server{up.groq, up.openrouter, up.huggingface} {
+		u.Default(fakeupstream.Status(500, "down"))
+	}
+	require.Equal(t, http.StatusServiceUnavailable, chat("Hi again").status, "every provider fails")
+	// The request log is written in batches: wait for the three rows.
+	require.Eventually(t, func() bool {
+		res := e.do(http.MethodGet, "/api/v1/admin/analytics?days=1", nil, bearer(token))
+		return res.status == http.StatusOK && res.json(t)["totals"].(map[string]any)["requests"] == 3.0
+	}, 10*time.Second, 50*time.Millisecond)
+
+	button := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+	}
+	radio := func(label string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("fieldset.period label")].filter(l => l.textContent.trim() === %q).map(l => l.querySelector("input"))`, label))
+	}
+	legend := `[...document.querySelectorAll("#ch-outcomes-h ~ .legend li")].map(li => li.textContent).join("|")`
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "boss@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(button("Sign in")),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		chromedp.Navigate(e.srv.URL+"/#/admin/analytics"),
+		chromedp.WaitVisible(chromedp.CSS(".tiles")),
+		chromedp.Click(radio("Today")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".analytics > p.muted")?.textContent.startsWith("Today")`),
+	)
+	eval := func(js string) string {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		require.NoError(t, err)
+		return s
+	}
+	assert.Equal(t, "Answered: 2|Cancelled: 0|Invalid: 0|Over quota: 0|Failed: 1|Interrupted: 0", eval(legend),
+		"today's requests by outcome")
+	tile := func(name string) string {
+		return eval(fmt.Sprintf(`[...document.querySelectorAll(".tiles div")].find(d => d.querySelector("dt").textContent === %q).querySelector("dd").textContent`, name))
+	}
+	assert.Equal(t, "3", tile("Requests"))
+	// One hit of three lookups: the first request and the failed one missed.
+	assert.Equal(t, "33.3%", tile("Cache hit ratio today"))
+	assert.Equal(t, "1", tile("Provider calls saved"))
+	assert.Equal(t, len(domain.Outcomes), countOf(t, b, "#ch-outcomes-h ~ svg rect title"), "a bar per outcome, its number in its title")
+
+	b.do(t,
+		chromedp.Click(radio("30 days")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#ch-outcomes-h ~ details tbody tr").length === 30`),
+	)
+	assert.Equal(t, "Answered: 2|Cancelled: 0|Invalid: 0|Over quota: 0|Failed: 1|Interrupted: 0", eval(legend), "the same requests over 30 days")
+	b.screenshots(t, "dashboard-analytics")
+
+	// The dark palette passes axe too (contrast).
+	dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+		})
+		return err
+	})
+	b.do(t, dark, chromedp.Poll[chromedp.Void](`matchMedia("(prefers-color-scheme: dark)").matches`))
+	b.axe(t, "analytics (dark)")
+	b.do(t, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}},
+		})
+		return err
+	}))
+
+	// Signed out, the status page lists each provider in words.
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`localStorage.clear()`),
+		chromedp.Navigate(e.srv.URL+"/#/status"),
+		chromedp.Reload(),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".providers .provider").length === 3`),
+		chromedp.Click(radio("1 hour")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".provider.s-down").length === 1`),
+	)
+	assert.Equal(t, "Groq|OpenRouter|Hugging Face", eval(`[...document.querySelectorAll(".provider h2")].map(h => h.textContent).join("|")`))
+	assert.Equal(t, "Down", strings.TrimSpace(eval(`document.querySelectorAll(".provider .state")[2].textContent.replace(/^\S+/, "")`)),
+		"huggingface's two failed probes, in words beside the symbol")
+	assert.Contains(t, eval(`document.querySelector(".provider").textContent`), "100.00%", "groq's uptime")
+	assert.Equal(t, "Sign in", b.text(t, ".status-page header a"))
+	b.screenshots(t, "status")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
 }

@@ -105,6 +105,11 @@ type DayActivity struct {
 	// CacheMisses those it was asked for and did not have; bypasses are
 	// neither.
 	CacheHits, CacheMisses int
+	// Outcomes counts the day's requests by outcome; outcomes the day did
+	// not have are absent.
+	Outcomes map[Outcome]int
+	// Latency is over the day's successful requests.
+	Latency Percentiles
 }
 
 // CacheHitRatio is the share of the day's cache lookups that hit: hits /
@@ -166,7 +171,7 @@ type Analytics struct {
 	// Routes are ordered by tier, then provider.
 	Routes []RouteActivity
 	// Latency is over successful requests; FirstToken over requests that
-	// produced a token (P99 is not computed for it).
+	// produced a token.
 	Latency    Percentiles
 	FirstToken Percentiles
 	Feedback   FeedbackSummary

@@ -56,14 +56,15 @@ func toAnalytics(r admin.Report) api.Analytics {
 			ErrorRate5xx: rate(r.ServerErrors, r.Requests),
 		},
 		LatencyMs: api.LatencyPercentiles{P50: r.Latency.P50, P95: r.Latency.P95, P99: r.Latency.P99},
-		TtftMs:    api.FirstTokenPercentiles{P50: r.FirstToken.P50, P95: r.FirstToken.P95},
+		TtftMs:    api.FirstTokenPercentiles{P50: r.FirstToken.P50, P95: r.FirstToken.P95, P99: r.FirstToken.P99},
 		Feedback:  api.FeedbackSummary{Up: r.Feedback.Up, Down: r.Feedback.Down, WithComment: r.Feedback.WithComment},
 	}
 	for i, d := range r.Analytics.Days {
 		out.Daily[i] = api.DailyActivity{
 			Date: openapi_types.Date{Time: d.Day}, ActiveUsers: d.ActiveUsers,
 			Requests: d.Requests, AvgQuotaUsed: d.AvgQuotaUsed,
-			ProviderCallsSaved: d.ProviderCallsSaved(),
+			ProviderCallsSaved: d.ProviderCallsSaved(), Outcomes: toOutcomeCounts(d.Outcomes),
+			LatencyMs: api.LatencyPercentiles{P50: d.Latency.P50, P95: d.Latency.P95, P99: d.Latency.P99},
 		}
 		if ratio, ok := d.CacheHitRatio(); ok {
 			out.Daily[i].CacheHitRatio = &ratio
@@ -80,6 +81,14 @@ func toAnalytics(r admin.Report) api.Analytics {
 		out.ByRoute[i] = api.RouteActivity{Tier: api.Tier(a.Tier), Provider: optional(string(a.Provider)), Requests: a.Requests, Errors: a.Errors}
 	}
 	return out
+}
+
+// toOutcomeCounts lists every outcome, zero where there were none.
+func toOutcomeCounts(n map[domain.Outcome]int) api.OutcomeCounts {
+	return api.OutcomeCounts{
+		Success: n[domain.OutcomeSuccess], Error: n[domain.OutcomeError], Cancelled: n[domain.OutcomeCancelled],
+		Invalid: n[domain.OutcomeInvalid], QuotaExceeded: n[domain.OutcomeQuota], Interrupted: n[domain.OutcomeInterrupted],
+	}
 }
 
 // rate is part/whole, 0 when whole is 0.

@@ -149,12 +149,13 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 	return out, nil
 }
 
-// Analytics implements ports.AdminStore with four queries in one read-only
+// Analytics implements ports.AdminStore with seven queries in one read-only
 // repeatable-read transaction, so that every figure comes from the same
-// snapshot: per day, per user (top users and the active count), per route
-// (totals and errors are their sums), and the percentiles with the
-// feedback counts. Each reads the period from request_log_created_at_idx,
-// which carries the columns they need. An empty period gives zeros.
+// snapshot: per day, per day and outcome, the latency per day, per user (top users and the
+// active count), per route (totals and errors are their sums), the
+// percentiles with the feedback counts, and the conversations per day. The
+// request log's read the period from request_log_created_at_idx, which
+// carries the columns they need. An empty period gives zeros.
 func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
 	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{},
 		ConversationDays: []domain.ConversationDay{}}
@@ -181,6 +182,22 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 				CacheHits:    int(d.CacheHits),
 				CacheMisses:  int(d.CacheMisses),
 			})
+		}
+		outcomes, err := qtx.AnalyticsDayOutcomes(ctx, sqlcgen.AnalyticsDayOutcomesParams{FromAt: from, ToAt: to})
+		if err != nil {
+			return fmt.Errorf("day outcomes: %w", err)
+		}
+		for _, o := range outcomes {
+			sqlval.AddDayOutcome(out.Days, domain.QuotaDay(o.Day), domain.Outcome(o.Outcome), int(o.Requests))
+		}
+		dayLatency, err := qtx.AnalyticsDayLatency(ctx, sqlcgen.AnalyticsDayLatencyParams{FromAt: from, ToAt: to, Success: string(domain.OutcomeSuccess)})
+		if err != nil {
+			return fmt.Errorf("day latency: %w", err)
+		}
+		for _, l := range dayLatency {
+			if d := sqlval.DayOf(out.Days, domain.QuotaDay(l.Day)); d != nil && len(l.Latency) == 3 {
+				d.Latency = domain.Percentiles{P50: &l.Latency[0], P95: &l.Latency[1], P99: &l.Latency[2]}
+			}
 		}
 
 		// At least one row, so that the active count comes back.
@@ -226,8 +243,8 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 		if len(p.Latency) == 3 {
 			out.Latency = domain.Percentiles{P50: &p.Latency[0], P95: &p.Latency[1], P99: &p.Latency[2]}
 		}
-		if len(p.FirstToken) == 2 {
-			out.FirstToken = domain.Percentiles{P50: &p.FirstToken[0], P95: &p.FirstToken[1]}
+		if len(p.FirstToken) == 3 {
+			out.FirstToken = domain.Percentiles{P50: &p.FirstToken[0], P95: &p.FirstToken[1], P99: &p.FirstToken[2]}
 		}
 		out.Feedback = domain.FeedbackSummary{Up: int(p.Up), Down: int(p.Down), WithComment: int(p.WithComment)}
 

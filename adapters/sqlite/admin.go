@@ -147,6 +147,28 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 	return out, nil
 }
 
+// dayLatency sets each day's latency percentiles from the counts of each
+// latency of its successful requests.
+func dayLatency(ctx context.Context, qtx *sqlcgen.Queries, from, to int64, days []domain.DayActivity) error {
+	samples, err := qtx.AnalyticsDayLatencySamples(ctx, sqlcgen.AnalyticsDayLatencySamplesParams{
+		FromAt: from, ToAt: to, SuccessOutcome: string(domain.OutcomeSuccess),
+	})
+	if err != nil {
+		return fmt.Errorf("day latency: %w", err)
+	}
+	for i := 0; i < len(samples); {
+		day := samples[i].Day
+		var h histogram
+		for ; i < len(samples) && samples[i].Day == day; i++ {
+			h.add(samples[i].Value, samples[i].Samples)
+		}
+		if d := sqlval.DayOf(days, fromMicros(day*microsPerDay)); d != nil {
+			d.Latency = domain.Percentiles{P50: h.percentileCont(0.5), P95: h.percentileCont(0.95), P99: h.percentileCont(0.99)}
+		}
+	}
+	return nil
+}
+
 // histogram is one metric's samples as AnalyticsSamples counts them: each
 // distinct value, ascending, with how many samples have it.
 type histogram struct {
@@ -186,10 +208,10 @@ func (h *histogram) percentileCont(q float64) *float64 {
 	return &v
 }
 
-// Analytics implements ports.AdminStore with five queries in one read
+// Analytics implements ports.AdminStore with its queries in one read
 // transaction (a snapshot of the file: writers go on meanwhile), so that
-// every figure comes from the same data: per day, per user (top users and
-// the active count), per route (totals and errors are their sums), the
+// every figure comes from the same data: per day, per day and outcome, per
+// user (top users and the active count), per route (totals and errors are their sums), the
 // percentiles and the feedback counts. Each reads the period from
 // request_log_created_at_idx, which carries the columns they need; the
 // queries name it (INDEXED BY) because once ANALYZE has run, SQLite prefers
@@ -237,6 +259,16 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 			CacheHits:    int(d.CacheHits),
 			CacheMisses:  int(d.CacheMisses),
 		})
+	}
+	outcomes, err := qtx.AnalyticsDayOutcomes(ctx, sqlcgen.AnalyticsDayOutcomesParams{FromAt: from, ToAt: to})
+	if err != nil {
+		return fmt.Errorf("day outcomes: %w", err)
+	}
+	for _, o := range outcomes {
+		sqlval.AddDayOutcome(out.Days, fromMicros(o.Day*microsPerDay), domain.Outcome(o.Outcome), int(o.Requests))
+	}
+	if err := dayLatency(ctx, qtx, from, to, out.Days); err != nil {
+		return err
 	}
 
 	// At least one row, so that the active count comes back.
@@ -298,6 +330,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 		out.FirstToken = domain.Percentiles{
 			P50: firstToken.percentileCont(0.5),
 			P95: firstToken.percentileCont(0.95),
+			P99: firstToken.percentileCont(0.99),
 		}
 	}
 

@@ -119,7 +119,8 @@ func TestServeAdminCLI(t *testing.T) {
 	out = ok(rootToken, "admin", "analytics", "--days", "1")
 	for _, want := range []string{
 		`(?m)^Last 1 day\(s\), (\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d) \(UTC\)$`,
-		`(?m)^\d{4}-\d\d-\d\d\s+1\s+2\s+2\.0\s+-\s+0$`, // the cache off: no hit ratio, no call saved
+		`(?m)^\d{4}-\d\d-\d\d\s+1\s+2\s+2\.0\s+-\s+0$`,  // the cache off: no hit ratio, no call saved
+		`(?m)^\d{4}-\d\d-\d\d\s+2\s+0\s+0\s+0\s+0\s+0$`, // both chats answered
 		`(?m)^Totals: 2 request\(s\) from 1 user\(s\)$`,
 		`(?m)^  4xx errors \(refused for the caller\)\s+0\s+0\.00%$`,
 		`(?m)^  5xx errors \(gateway or providers\)\s+0\s+0\.00%$`,

@@ -124,6 +124,11 @@ func printAnalytics(w io.Writer, a *api.Analytics) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%d\n", d.Date, d.ActiveUsers, d.Requests, d.AvgQuotaUsed,
 			ratio(d.CacheHitRatio), d.ProviderCallsSaved)
 	}
+	fmt.Fprintln(tw, "\nDATE\tSUCCESS\tERROR\tCANCELLED\tINVALID\tQUOTA EXCEEDED\tINTERRUPTED")
+	for _, d := range a.Daily {
+		o := d.Outcomes
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", d.Date, o.Success, o.Error, o.Cancelled, o.Invalid, o.QuotaExceeded, o.Interrupted)
+	}
 	t := a.Totals
 	fmt.Fprintf(tw, "\nTotals: %d request(s) from %d user(s)\n", t.Requests, t.ActiveUsers)
 	fmt.Fprintf(tw, "  4xx errors (refused for the caller)\t%d\t%s\n", t.Errors4xx, percent(t.ErrorRate4xx))
@@ -159,7 +164,7 @@ func printAnalytics(w io.Writer, a *api.Analytics) error {
 
 	fmt.Fprintln(tw, "\nLatency (ms)\tp50\tp95\tp99")
 	fmt.Fprintf(tw, "  successful requests\t%s\t%s\t%s\n", millis(a.LatencyMs.P50), millis(a.LatencyMs.P95), millis(a.LatencyMs.P99))
-	fmt.Fprintf(tw, "  time to first token\t%s\t%s\n", millis(a.TtftMs.P50), millis(a.TtftMs.P95))
+	fmt.Fprintf(tw, "  time to first token\t%s\t%s\t%s\n", millis(a.TtftMs.P50), millis(a.TtftMs.P95), millis(a.TtftMs.P99))
 
 	fb := a.Feedback
 	fmt.Fprintf(tw, "\nFeedback: %d up, %d down, %d with a comment\n", fb.Up, fb.Down, fb.WithComment)

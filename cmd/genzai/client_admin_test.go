@@ -346,6 +346,8 @@ func TestAdminAnalyticsReport(t *testing.T) {
 	d24.ActiveUsers, d24.Requests, d24.AvgQuotaUsed = 12, 240, 20
 	d25.ActiveUsers, d25.Requests, d25.AvgQuotaUsed = 9, 131, 14.6
 	d25.CacheHitRatio, d25.ProviderCallsSaved = ptr(0.25), 32
+	d24.Outcomes = api.OutcomeCounts{Success: 229, Error: 1, Cancelled: 3, Invalid: 5, QuotaExceeded: 2}
+	d25.Outcomes = api.OutcomeCounts{Success: 123, Error: 1, Cancelled: 1, Invalid: 3, QuotaExceeded: 2, Interrupted: 1}
 	f.analytics = api.Analytics{
 		Days: 2, From: d24.Date, To: d25.Date,
 		Daily:    []api.DailyActivity{d24, d25},
@@ -369,6 +371,10 @@ DATE        ACTIVE USERS  REQUESTS  AVG QUOTA USED  CACHE HIT RATIO  CALLS SAVED
 2025-12-24  12            240       20.0            -                0
 2025-12-25  9             131       14.6            25.00%           32
 
+DATE        SUCCESS  ERROR  CANCELLED  INVALID  QUOTA EXCEEDED  INTERRUPTED
+2025-12-24  229      1      3          5        2               0
+2025-12-25  123      1      1          3        2               1
+
 Totals: 371 request(s) from 15 user(s)
   4xx errors (refused for the caller)  12  3.23%
   5xx errors (gateway or providers)    3   0.81%
@@ -384,7 +390,7 @@ fast  (none answered)  14        14      100.00%
 
 Latency (ms)           p50  p95   p99
   successful requests  812  2310  4022
-  time to first token  -    -
+  time to first token  -    -     -
 
 Feedback: 31 up, 4 down, 6 with a comment
 `, out)

@@ -201,10 +201,14 @@ func runAnalytics(t *testing.T, a Admin) {
 		}
 		return p
 	}
+	day0Outcomes := map[domain.Outcome]int{domain.OutcomeSuccess: 3, domain.OutcomeError: 1, domain.OutcomeQuota: 1}
+	day2Outcomes := map[domain.Outcome]int{
+		domain.OutcomeSuccess: 2, domain.OutcomeInterrupted: 1, domain.OutcomeInvalid: 1, domain.OutcomeCancelled: 1,
+	}
 	periodAll := domain.Analytics{
 		Days: []domain.DayActivity{
-			{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1},
-			{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2},
+			{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1, Outcomes: day0Outcomes, Latency: pct(200, 380, 396)},
+			{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2, Outcomes: day2Outcomes, Latency: pct(800, 980, 996)},
 		},
 		ActiveUsers: 3, Requests: 10, ClientErrors: 2, ServerErrors: 2,
 		TopUsers: top("alice", 4, "bob", 3),
@@ -217,7 +221,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		},
 		// Successes: 100 200 400 600 1000; first tokens: 10 20 30 40 60 80.
 		Latency:    pct(400, 920, 984),
-		FirstToken: pct(35, 75),
+		FirstToken: pct(35, 75, 79),
 		Feedback:   domain.FeedbackSummary{Up: 1, Down: 2, WithComment: 2},
 	}
 	withTop := func(a domain.Analytics, users []domain.UserActivity) domain.Analytics {
@@ -241,7 +245,7 @@ func runAnalytics(t *testing.T, a Admin) {
 		{
 			name: "first day: its last microsecond counts, the one before it does not", from: d(0), to: d(1), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1}},
+				Days:        []domain.DayActivity{{Day: d(0), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 11.0 / 3, CacheHits: 2, CacheMisses: 1, Outcomes: day0Outcomes, Latency: pct(200, 380, 396)}},
 				ActiveUsers: 3, Requests: 5, ClientErrors: 1, ServerErrors: 1,
 				TopUsers: top("alice", 2, "bob", 2),
 				Routes: []domain.RouteActivity{
@@ -251,14 +255,14 @@ func runAnalytics(t *testing.T, a Admin) {
 				},
 				// Successes: 100 200 400; first tokens: 10 20 40.
 				Latency:    pct(200, 380, 396),
-				FirstToken: pct(20, 38),
+				FirstToken: pct(20, 38, 39.6),
 				Feedback:   domain.FeedbackSummary{Up: 1, WithComment: 1},
 			},
 		},
 		{
 			name: "last day: its first microsecond counts, the next day's does not", from: d(2), to: d(3), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2}},
+				Days:        []domain.DayActivity{{Day: d(2), ActiveUsers: 3, Requests: 5, AvgQuotaUsed: 1, CacheMisses: 2, Outcomes: day2Outcomes, Latency: pct(800, 980, 996)}},
 				ActiveUsers: 3, Requests: 5, ClientErrors: 1, ServerErrors: 1,
 				TopUsers: top("alice", 2, "carol", 2),
 				Routes: []domain.RouteActivity{
@@ -269,19 +273,19 @@ func runAnalytics(t *testing.T, a Admin) {
 				},
 				// Successes: 600 1000; first tokens: 30 60 80.
 				Latency:    pct(800, 980, 996),
-				FirstToken: pct(60, 78),
+				FirstToken: pct(60, 78, 79.6),
 				Feedback:   domain.FeedbackSummary{Down: 1},
 			},
 		},
 		{
 			name: "one sample, no quota counts", from: d(-5), to: d(-4), topUsers: 2,
 			want: domain.Analytics{
-				Days:        []domain.DayActivity{{Day: d(-5), ActiveUsers: 1, Requests: 1}},
+				Days:        []domain.DayActivity{{Day: d(-5), ActiveUsers: 1, Requests: 1, Outcomes: map[domain.Outcome]int{domain.OutcomeSuccess: 1}, Latency: pct(250, 250, 250)}},
 				ActiveUsers: 1, Requests: 1,
 				TopUsers:   top("dave", 1),
 				Routes:     []domain.RouteActivity{{Tier: domain.TierFast, Provider: domain.ProviderGroq, Requests: 1}},
 				Latency:    pct(250, 250, 250),
-				FirstToken: pct(25, 25),
+				FirstToken: pct(25, 25, 25),
 			},
 		},
 		{name: "no requests", from: d(10), to: d(11), topUsers: 2, want: empty},
@@ -308,6 +312,8 @@ func assertAnalytics(t *testing.T, want, got domain.Analytics) {
 		assert.InDelta(t, w.AvgQuotaUsed, g.AvgQuotaUsed, percentileDelta, "day %s average quota", w.Day)
 		assert.Equal(t, w.CacheHits, g.CacheHits, "day %s cache hits", w.Day)
 		assert.Equal(t, w.CacheMisses, g.CacheMisses, "day %s cache misses", w.Day)
+		assert.Equal(t, w.Outcomes, g.Outcomes, "day %s outcomes", w.Day)
+		assertPercentiles(t, "day "+w.Day.Format(time.DateOnly)+" latency", w.Latency, g.Latency)
 	}
 	assert.Equal(t, want.ActiveUsers, got.ActiveUsers, "active users")
 	assert.Equal(t, want.Requests, got.Requests, "requests")

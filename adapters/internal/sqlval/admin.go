@@ -2,6 +2,7 @@ package sqlval
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
@@ -47,4 +48,29 @@ func CheckConversationText(field, s string) error {
 		return domain.Invalid(field, "must be text")
 	}
 	return nil
+}
+
+// DayOf is the entry of days for day, nil when there is none (the
+// analytics queries read one snapshot, so none should be missing: a figure
+// for a day without requests is left out).
+func DayOf(days []domain.DayActivity, day time.Time) *domain.DayActivity {
+	for i := range days {
+		if days[i].Day.Equal(day) {
+			return &days[i]
+		}
+	}
+	return nil
+}
+
+// AddDayOutcome counts n requests of outcome on day into the entry of days
+// for that day.
+func AddDayOutcome(days []domain.DayActivity, day time.Time, outcome domain.Outcome, n int) {
+	d := DayOf(days, day)
+	if d == nil {
+		return
+	}
+	if d.Outcomes == nil {
+		d.Outcomes = make(map[domain.Outcome]int, len(domain.Outcomes))
+	}
+	d.Outcomes[outcome] += n
 }

@@ -88,7 +88,7 @@ GROUP BY r.tier, r.provider;
 -- name: AnalyticsPercentiles :one
 -- AnalyticsPercentiles gives the 50th, 95th and 99th percentiles of the
 -- latency of the requests of [from_at, to_at) whose outcome is success, and
--- the 50th and 95th of the time to first token of those that had one
+-- the same of the time to first token of those that had one
 -- (continuous: interpolated between the two nearest values; NULL when there
 -- are no samples), and counts the ratings given in the period (uses
 -- feedback_created_at_idx).
@@ -97,7 +97,7 @@ FROM (
     SELECT
         (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.latency_ms)
             FILTER (WHERE r.outcome = sqlc.arg(success)::text))::float8[] AS latency,
-        (percentile_cont('{0.5, 0.95}'::float8[]) WITHIN GROUP (ORDER BY r.ttft_ms)
+        (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.ttft_ms)
             FILTER (WHERE r.ttft_ms IS NOT NULL))::float8[] AS first_token
     FROM request_log r
     WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
@@ -131,3 +131,23 @@ FROM (
 ) d
 GROUP BY d.day
 ORDER BY d.day;
+
+-- name: AnalyticsDayOutcomes :many
+-- AnalyticsDayOutcomes counts the requests of each UTC day of
+-- [from_at, to_at) by outcome, for the days and outcomes that have any.
+SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.outcome, count(*) AS requests
+FROM request_log r
+WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: AnalyticsDayLatency :many
+-- AnalyticsDayLatency gives, for each UTC day of [from_at, to_at) with
+-- successful requests, the 50th, 95th and 99th percentiles of their
+-- latency (continuous, as AnalyticsPercentiles).
+SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day,
+       (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.latency_ms))::float8[] AS latency
+FROM request_log r
+WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at) AND r.outcome = sqlc.arg(success)::text
+GROUP BY 1
+ORDER BY 1;

@@ -143,3 +143,24 @@ FROM (
 ) d
 GROUP BY d.day
 ORDER BY d.day;
+
+-- name: AnalyticsDayOutcomes :many
+-- AnalyticsDayOutcomes counts the requests of each UTC day of
+-- [from_at, to_at) by outcome (day is the day number since the Unix
+-- epoch), for the days and outcomes that have any.
+SELECT CAST(r.created_at / 86400000000 AS INTEGER) AS day, r.outcome, CAST(count(*) AS INTEGER) AS requests
+FROM request_log AS r INDEXED BY request_log_created_at_idx
+WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: AnalyticsDayLatencySamples :many
+-- AnalyticsDayLatencySamples counts each latency of the successful
+-- requests of each UTC day of [from_at, to_at) (day is the day number
+-- since the Unix epoch), in day and value order: the per-day percentiles
+-- are computed from them, as AnalyticsSamples' are.
+SELECT CAST(r.created_at / 86400000000 AS INTEGER) AS day, r.latency_ms AS value, CAST(count(*) AS INTEGER) AS samples
+FROM request_log AS r INDEXED BY request_log_created_at_idx
+WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at) AND r.outcome = sqlc.arg(success_outcome)
+GROUP BY 1, 2
+ORDER BY 1, 2;

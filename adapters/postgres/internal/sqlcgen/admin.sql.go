@@ -68,6 +68,90 @@ func (q *Queries) AnalyticsConversationDays(ctx context.Context, arg AnalyticsCo
 	return items, nil
 }
 
+const analyticsDayLatency = `-- name: AnalyticsDayLatency :many
+SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day,
+       (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.latency_ms))::float8[] AS latency
+FROM request_log r
+WHERE r.created_at >= $1 AND r.created_at < $2 AND r.outcome = $3::text
+GROUP BY 1
+ORDER BY 1
+`
+
+type AnalyticsDayLatencyParams struct {
+	FromAt  time.Time
+	ToAt    time.Time
+	Success string
+}
+
+type AnalyticsDayLatencyRow struct {
+	Day     time.Time
+	Latency []float64
+}
+
+// AnalyticsDayLatency gives, for each UTC day of [from_at, to_at) with
+// successful requests, the 50th, 95th and 99th percentiles of their
+// latency (continuous, as AnalyticsPercentiles).
+func (q *Queries) AnalyticsDayLatency(ctx context.Context, arg AnalyticsDayLatencyParams) ([]AnalyticsDayLatencyRow, error) {
+	rows, err := q.db.Query(ctx, analyticsDayLatency, arg.FromAt, arg.ToAt, arg.Success)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AnalyticsDayLatencyRow
+	for rows.Next() {
+		var i AnalyticsDayLatencyRow
+		if err := rows.Scan(&i.Day, &i.Latency); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const analyticsDayOutcomes = `-- name: AnalyticsDayOutcomes :many
+SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.outcome, count(*) AS requests
+FROM request_log r
+WHERE r.created_at >= $1 AND r.created_at < $2
+GROUP BY 1, 2
+ORDER BY 1, 2
+`
+
+type AnalyticsDayOutcomesParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+}
+
+type AnalyticsDayOutcomesRow struct {
+	Day      time.Time
+	Outcome  string
+	Requests int64
+}
+
+// AnalyticsDayOutcomes counts the requests of each UTC day of
+// [from_at, to_at) by outcome, for the days and outcomes that have any.
+func (q *Queries) AnalyticsDayOutcomes(ctx context.Context, arg AnalyticsDayOutcomesParams) ([]AnalyticsDayOutcomesRow, error) {
+	rows, err := q.db.Query(ctx, analyticsDayOutcomes, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AnalyticsDayOutcomesRow
+	for rows.Next() {
+		var i AnalyticsDayOutcomesRow
+		if err := rows.Scan(&i.Day, &i.Outcome, &i.Requests); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const analyticsDays = `-- name: AnalyticsDays :many
 SELECT d.day, d.users, d.requests, d.cache_hits, d.cache_misses,
        COALESCE(q.avg_used, 0)::float8 AS avg_quota_used
@@ -155,7 +239,7 @@ FROM (
     SELECT
         (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.latency_ms)
             FILTER (WHERE r.outcome = $1::text))::float8[] AS latency,
-        (percentile_cont('{0.5, 0.95}'::float8[]) WITHIN GROUP (ORDER BY r.ttft_ms)
+        (percentile_cont('{0.5, 0.95, 0.99}'::float8[]) WITHIN GROUP (ORDER BY r.ttft_ms)
             FILTER (WHERE r.ttft_ms IS NOT NULL))::float8[] AS first_token
     FROM request_log r
     WHERE r.created_at >= $2 AND r.created_at < $3
@@ -184,7 +268,7 @@ type AnalyticsPercentilesRow struct {
 
 // AnalyticsPercentiles gives the 50th, 95th and 99th percentiles of the
 // latency of the requests of [from_at, to_at) whose outcome is success, and
-// the 50th and 95th of the time to first token of those that had one
+// the same of the time to first token of those that had one
 // (continuous: interpolated between the two nearest values; NULL when there
 // are no samples), and counts the ratings given in the period (uses
 // feedback_created_at_idx).

@@ -69,6 +69,98 @@ func (q *Queries) AnalyticsConversationDays(ctx context.Context, arg AnalyticsCo
 	return items, nil
 }
 
+const analyticsDayLatencySamples = `-- name: AnalyticsDayLatencySamples :many
+SELECT CAST(r.created_at / 86400000000 AS INTEGER) AS day, r.latency_ms AS value, CAST(count(*) AS INTEGER) AS samples
+FROM request_log AS r INDEXED BY request_log_created_at_idx
+WHERE r.created_at >= ?1 AND r.created_at < ?2 AND r.outcome = ?3
+GROUP BY 1, 2
+ORDER BY 1, 2
+`
+
+type AnalyticsDayLatencySamplesParams struct {
+	FromAt         int64
+	ToAt           int64
+	SuccessOutcome string
+}
+
+type AnalyticsDayLatencySamplesRow struct {
+	Day     int64
+	Value   int64
+	Samples int64
+}
+
+// AnalyticsDayLatencySamples counts each latency of the successful
+// requests of each UTC day of [from_at, to_at) (day is the day number
+// since the Unix epoch), in day and value order: the per-day percentiles
+// are computed from them, as AnalyticsSamples' are.
+func (q *Queries) AnalyticsDayLatencySamples(ctx context.Context, arg AnalyticsDayLatencySamplesParams) ([]AnalyticsDayLatencySamplesRow, error) {
+	rows, err := q.db.QueryContext(ctx, analyticsDayLatencySamples, arg.FromAt, arg.ToAt, arg.SuccessOutcome)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AnalyticsDayLatencySamplesRow
+	for rows.Next() {
+		var i AnalyticsDayLatencySamplesRow
+		if err := rows.Scan(&i.Day, &i.Value, &i.Samples); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const analyticsDayOutcomes = `-- name: AnalyticsDayOutcomes :many
+SELECT CAST(r.created_at / 86400000000 AS INTEGER) AS day, r.outcome, CAST(count(*) AS INTEGER) AS requests
+FROM request_log AS r INDEXED BY request_log_created_at_idx
+WHERE r.created_at >= ?1 AND r.created_at < ?2
+GROUP BY 1, 2
+ORDER BY 1, 2
+`
+
+type AnalyticsDayOutcomesParams struct {
+	FromAt int64
+	ToAt   int64
+}
+
+type AnalyticsDayOutcomesRow struct {
+	Day      int64
+	Outcome  string
+	Requests int64
+}
+
+// AnalyticsDayOutcomes counts the requests of each UTC day of
+// [from_at, to_at) by outcome (day is the day number since the Unix
+// epoch), for the days and outcomes that have any.
+func (q *Queries) AnalyticsDayOutcomes(ctx context.Context, arg AnalyticsDayOutcomesParams) ([]AnalyticsDayOutcomesRow, error) {
+	rows, err := q.db.QueryContext(ctx, analyticsDayOutcomes, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AnalyticsDayOutcomesRow
+	for rows.Next() {
+		var i AnalyticsDayOutcomesRow
+		if err := rows.Scan(&i.Day, &i.Outcome, &i.Requests); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const analyticsDays = `-- name: AnalyticsDays :many
 
 SELECT CAST(d.day AS INTEGER) AS day, CAST(d.users AS INTEGER) AS users, CAST(d.requests AS INTEGER) AS requests,
