@@ -119,6 +119,30 @@ func (e ExportedMessageStatus) Valid() bool {
 	}
 }
 
+// Defines values for GeneratedImageMimeType.
+const (
+	Imagegif  GeneratedImageMimeType = "image/gif"
+	Imagejpeg GeneratedImageMimeType = "image/jpeg"
+	Imagepng  GeneratedImageMimeType = "image/png"
+	Imagewebp GeneratedImageMimeType = "image/webp"
+)
+
+// Valid indicates whether the value is a known member of the GeneratedImageMimeType enum.
+func (e GeneratedImageMimeType) Valid() bool {
+	switch e {
+	case Imagegif:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Imagewebp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Healthy HealthStatus = "healthy"
@@ -290,6 +314,48 @@ func (e OpenAIErrorType) Valid() bool {
 	case RateLimitError:
 		return true
 	case ServerError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIImageRequestResponseFormat.
+const (
+	B64Json OpenAIImageRequestResponseFormat = "b64_json"
+	Url     OpenAIImageRequestResponseFormat = "url"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIImageRequestResponseFormat enum.
+func (e OpenAIImageRequestResponseFormat) Valid() bool {
+	switch e {
+	case B64Json:
+		return true
+	case Url:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIImagesResponseOutputFormat.
+const (
+	Gif  OpenAIImagesResponseOutputFormat = "gif"
+	Jpeg OpenAIImagesResponseOutputFormat = "jpeg"
+	Png  OpenAIImagesResponseOutputFormat = "png"
+	Webp OpenAIImagesResponseOutputFormat = "webp"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIImagesResponseOutputFormat enum.
+func (e OpenAIImagesResponseOutputFormat) Valid() bool {
+	switch e {
+	case Gif:
+		return true
+	case Jpeg:
+		return true
+	case Png:
+		return true
+	case Webp:
 		return true
 	default:
 		return false
@@ -1501,6 +1567,18 @@ type FirstTokenPercentiles struct {
 	P95 *float64 `json:"p95"`
 }
 
+// GeneratedImage defines model for GeneratedImage.
+type GeneratedImage struct {
+	// B64Json The image's bytes, base64-encoded.
+	B64Json []byte `json:"b64_json"`
+
+	// MimeType The type sniffed from the bytes (and matching what the provider claimed).
+	MimeType GeneratedImageMimeType `json:"mime_type"`
+}
+
+// GeneratedImageMimeType The type sniffed from the bytes (and matching what the provider claimed).
+type GeneratedImageMimeType string
+
 // Health defines model for Health.
 type Health struct {
 	// Service Example: GenZ AI Backend
@@ -1515,6 +1593,46 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// ImageReply defines model for ImageReply.
+type ImageReply struct {
+	Images []GeneratedImage `json:"images"`
+
+	// Model The provider's model that drew the images.
+	Model string `json:"model"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider  Provider `json:"provider"`
+	RequestId string   `json:"request_id"`
+}
+
+// ImageRequest defines model for ImageRequest.
+type ImageRequest struct {
+	// N How many images; default 1. The quota cost is per request, not per image.
+	N *int `json:"n,omitempty"`
+
+	// Prompt What to draw; 1 to 4000 characters, no control characters.
+	Prompt string `json:"prompt"`
+
+	// Size `WIDTHxHEIGHT` in pixels, each side 64 to 2048 and a multiple of 8; default 1024x1024 (`auto` too).
+	//
+	// Example: 1024x1024
+	Size *string `json:"size,omitempty"`
+}
+
+// ImagesInfo Whether image generation is on (`POST /api/v1/images`, `POST /v1/images/generations`) and what it costs.
+type ImagesInfo struct {
+	// Enabled False unless ENABLE_IMAGE_GENERATION=true and a provider of IMAGE_PROVIDERS has keys.
+	Enabled bool `json:"enabled"`
+
+	// Providers The image chain, in fallback order (empty when off).
+	Providers []Provider `json:"providers"`
+
+	// QuotaCost Units of the daily quota one image request takes (IMAGE_QUOTA_COST).
+	//
+	// Example: 5
+	QuotaCost int `json:"quota_cost"`
+}
 
 // KeyScope `chat`: chat (both APIs), models, quota, feedback, web search. `admin`: `/api/v1/admin/*`, while the owner is an admin.
 //
@@ -1590,6 +1708,8 @@ type ModelInfo struct {
 
 // ModelList defines model for ModelList.
 type ModelList struct {
+	// Images Whether image generation is on (`POST /api/v1/images`, `POST /v1/images/generations`) and what it costs.
+	Images ImagesInfo  `json:"images"`
 	Models []ModelInfo `json:"models"`
 }
 
@@ -1778,6 +1898,43 @@ type OpenAIFunctionCall struct {
 	// Name Example: get_weather
 	Name string `json:"name"`
 }
+
+// OpenAIImageRequest defines model for OpenAIImageRequest.
+type OpenAIImageRequest struct {
+	// Model Ignored; the configured image models answer.
+	Model *string `json:"model,omitempty"`
+
+	// N How many images, 1 to 4; default 1.
+	N *int `json:"n,omitempty"`
+
+	// Prompt What to draw; 1 to 4000 characters.
+	Prompt string `json:"prompt"`
+
+	// ResponseFormat Only `b64_json`; `url` is refused with 400.
+	ResponseFormat *OpenAIImageRequestResponseFormat `json:"response_format,omitempty"`
+
+	// Size `WIDTHxHEIGHT` (such as 1024x1024) or `auto`.
+	Size                 *string                `json:"size,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// OpenAIImageRequestResponseFormat Only `b64_json`; `url` is refused with 400.
+type OpenAIImageRequestResponseFormat string
+
+// OpenAIImagesResponse defines model for OpenAIImagesResponse.
+type OpenAIImagesResponse struct {
+	// Created Unix time of the answer.
+	Created int64 `json:"created"`
+	Data    []struct {
+		B64Json []byte `json:"b64_json"`
+	} `json:"data"`
+
+	// OutputFormat The format of the first image.
+	OutputFormat *OpenAIImagesResponseOutputFormat `json:"output_format,omitempty"`
+}
+
+// OpenAIImagesResponseOutputFormat The format of the first image.
+type OpenAIImagesResponseOutputFormat string
 
 // OpenAIMessage defines model for OpenAIMessage.
 type OpenAIMessage struct {
@@ -2619,6 +2776,9 @@ type RenameConversationJSONRequestBody = ConversationPatch
 // SubmitFeedbackJSONRequestBody defines body for SubmitFeedback for application/json ContentType.
 type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
+// GenerateImagesJSONRequestBody defines body for GenerateImages for application/json ContentType.
+type GenerateImagesJSONRequestBody = ImageRequest
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
 
@@ -2630,6 +2790,9 @@ type ChangePasswordJSONRequestBody = ChangePasswordRequest
 
 // CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
 type CreateChatCompletionJSONRequestBody = OpenAIChatRequest
+
+// CreateImageJSONRequestBody defines body for CreateImage for application/json ContentType.
+type CreateImageJSONRequestBody = OpenAIImageRequest
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -2712,6 +2875,132 @@ func (a Error) MarshalJSON() ([]byte, error) {
 	object["request_id"], err = json.Marshal(a.RequestId)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAIImageRequest. Returns the specified
+// element and whether it was found
+func (a OpenAIImageRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAIImageRequest
+func (a *OpenAIImageRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAIImageRequest to handle AdditionalProperties
+func (a *OpenAIImageRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["n"]; found {
+		err = json.Unmarshal(raw, &a.N)
+		if err != nil {
+			return fmt.Errorf("error reading 'n': %w", err)
+		}
+		delete(object, "n")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["response_format"]; found {
+		err = json.Unmarshal(raw, &a.ResponseFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_format': %w", err)
+		}
+		delete(object, "response_format")
+	}
+
+	if raw, found := object["size"]; found {
+		err = json.Unmarshal(raw, &a.Size)
+		if err != nil {
+			return fmt.Errorf("error reading 'size': %w", err)
+		}
+		delete(object, "size")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAIImageRequest to handle AdditionalProperties
+func (a OpenAIImageRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Model != nil {
+		object["model"], err = json.Marshal(a.Model)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'model': %w", err)
+		}
+	}
+
+	if a.N != nil {
+		object["n"], err = json.Marshal(a.N)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'n': %w", err)
+		}
+	}
+
+	object["prompt"], err = json.Marshal(a.Prompt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+	}
+
+	if a.ResponseFormat != nil {
+		object["response_format"], err = json.Marshal(a.ResponseFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_format': %w", err)
+		}
+	}
+
+	if a.Size != nil {
+		object["size"], err = json.Marshal(a.Size)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'size': %w", err)
+		}
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -4156,6 +4445,54 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 	SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GenerateImagesWithBody Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImagesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GenerateImages Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImages(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAPIKeys List your API keys
 	//
 	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -4551,6 +4888,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
 	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImageWithBody OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImage OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImage(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	//
@@ -5553,6 +5928,74 @@ func (c *Client) SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequ
 	return c.Client.Do(req)
 }
 
+// GenerateImagesWithBody Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *Client) GenerateImagesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGenerateImagesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GenerateImages Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *Client) GenerateImages(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGenerateImagesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAPIKeys List your API keys
 //
 // The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -6169,6 +6612,64 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *Creat
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
 func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImageWithBody OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *Client) CreateImageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImageRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImage OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *Client) CreateImage(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImageRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7244,6 +7745,46 @@ func NewSubmitFeedbackRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewGenerateImagesRequest calls the generic GenerateImages builder with application/json body
+func NewGenerateImagesRequest(server string, body GenerateImagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGenerateImagesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewGenerateImagesRequestWithBody constructs an http.Request for the GenerateImages method, with any body, and a specified content type
+func NewGenerateImagesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/images")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListAPIKeysRequest constructs an http.Request for the ListAPIKeys method
 func NewListAPIKeysRequest(server string) (*http.Request, error) {
 	var err error
@@ -7884,6 +8425,46 @@ func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCom
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewCreateImageRequest calls the generic CreateImage builder with application/json body
+func NewCreateImageRequest(server string, body CreateImageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateImageRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateImageRequestWithBody constructs an http.Request for the CreateImage method, with any body, and a specified content type
+func NewCreateImageRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/images/generations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8689,6 +9270,54 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 	SubmitFeedbackWithResponse(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error)
 
+	// GenerateImagesWithBodyWithResponse Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImagesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error)
+
+	// GenerateImagesWithResponse Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImagesWithResponse(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error)
+
 	// ListAPIKeysWithResponse List your API keys
 	//
 	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -9114,6 +9743,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
 	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// CreateImageWithBodyWithResponse OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImageResponse, error)
+
+	// CreateImageWithResponse OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImageWithResponse(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateImageResponse, error)
 
 	// ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
 	//
@@ -11472,6 +12139,145 @@ func (r SubmitFeedbackResponse) ContentType() string {
 	return ""
 }
 
+// GenerateImagesResponse401Headers the declared response headers of an HTTP 401 response for GenerateImages
+type GenerateImagesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GenerateImagesResponse429Headers the declared response headers of an HTTP 429 response for GenerateImages
+type GenerateImagesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GenerateImagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImageReply
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ChatTooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ProvidersUnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GenerateImagesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GenerateImagesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GenerateImagesResponse) GetJSON200() *ImageReply {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GenerateImagesResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GenerateImagesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GenerateImagesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GenerateImagesResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r GenerateImagesResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GenerateImagesResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r GenerateImagesResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GenerateImagesResponse) GetJSON429() *ChatTooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GenerateImagesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GenerateImagesResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GenerateImagesResponse) GetJSON503() *ProvidersUnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GenerateImagesResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GenerateImagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GenerateImagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GenerateImagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GenerateImagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAPIKeysResponse401Headers the declared response headers of an HTTP 401 response for ListAPIKeys
 type ListAPIKeysResponse401Headers struct {
 	WWWAuthenticate *string
@@ -13279,6 +14085,146 @@ func (r CreateChatCompletionResponse) ContentType() string {
 	return ""
 }
 
+// CreateImageResponse401Headers the declared response headers of an HTTP 401 response for CreateImage
+type CreateImageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateImageResponse429Headers the declared response headers of an HTTP 429 response for CreateImage
+type CreateImageResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type CreateImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIImagesResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *OpenAIErrorResponse
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *OpenAIRequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OpenAIPayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *OpenAIUnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OpenAIErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OpenAIErrorResponse
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateImageResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateImageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateImageResponse) GetJSON200() *OpenAIImagesResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateImageResponse) GetJSON400() *OpenAIErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateImageResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateImageResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateImageResponse) GetJSON404() *OpenAIErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateImageResponse) GetJSON408() *OpenAIRequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateImageResponse) GetJSON413() *OpenAIPayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateImageResponse) GetJSON415() *OpenAIUnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateImageResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateImageResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateImageResponse) GetJSON502() *OpenAIErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateImageResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateImageResponse) GetJSON504() *OpenAIErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListOpenAIModelsResponse401Headers the declared response headers of an HTTP 401 response for ListOpenAIModels
 type ListOpenAIModelsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -14364,6 +15310,66 @@ func (c *ClientWithResponses) SubmitFeedbackWithResponse(ctx context.Context, bo
 	return ParseSubmitFeedbackResponse(rsp)
 }
 
+// GenerateImagesWithBodyWithResponse Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *ClientWithResponses) GenerateImagesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error) {
+	rsp, err := c.GenerateImagesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGenerateImagesResponse(rsp)
+}
+
+// GenerateImagesWithResponse Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *ClientWithResponses) GenerateImagesWithResponse(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error) {
+	rsp, err := c.GenerateImages(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGenerateImagesResponse(rsp)
+}
+
 // ListAPIKeysWithResponse List your API keys
 //
 // The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -14926,6 +15932,56 @@ func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// CreateImageWithBodyWithResponse OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *ClientWithResponses) CreateImageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImageResponse, error) {
+	rsp, err := c.CreateImageWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImageResponse(rsp)
+}
+
+// CreateImageWithResponse OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *ClientWithResponses) CreateImageWithResponse(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateImageResponse, error) {
+	rsp, err := c.CreateImage(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImageResponse(rsp)
 }
 
 // ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
@@ -17554,6 +18610,139 @@ func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, e
 	return response, nil
 }
 
+// ParseGenerateImagesResponse parses an HTTP response from a GenerateImagesWithResponse call
+func ParseGenerateImagesResponse(rsp *http.Response) (*GenerateImagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GenerateImagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImageReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ChatTooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ProvidersUnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GenerateImagesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GenerateImagesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListAPIKeysResponse parses an HTTP response from a ListAPIKeysWithResponse call
 func ParseListAPIKeysResponse(rsp *http.Response) (*ListAPIKeysResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19520,6 +20709,146 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 	return response, nil
 }
 
+// ParseCreateImageResponse parses an HTTP response from a CreateImageWithResponse call
+func ParseCreateImageResponse(rsp *http.Response) (*CreateImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIImagesResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest OpenAIRequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OpenAIPayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest OpenAIUnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateImageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListOpenAIModelsResponse parses an HTTP response from a ListOpenAIModelsWithResponse call
 func ParseListOpenAIModelsResponse(rsp *http.Response) (*ListOpenAIModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19788,6 +21117,9 @@ type ServerInterface interface {
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx echo.Context) error
+	// GenerateImages Generate images from a prompt
+	// (POST /api/v1/images)
+	GenerateImages(ctx echo.Context) error
 	// ListAPIKeys List your API keys
 	// (GET /api/v1/keys)
 	ListAPIKeys(ctx echo.Context) error
@@ -19845,6 +21177,9 @@ type ServerInterface interface {
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
+	// CreateImage OpenAI-compatible image generation
+	// (POST /v1/images/generations)
+	CreateImage(ctx echo.Context) error
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	// (GET /v1/models)
 	ListOpenAIModels(ctx echo.Context) error
@@ -20226,6 +21561,15 @@ func (w *ServerInterfaceWrapper) SubmitFeedback(ctx echo.Context) error {
 	return err
 }
 
+// GenerateImages converts echo context to params.
+func (w *ServerInterfaceWrapper) GenerateImages(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GenerateImages(ctx)
+	return err
+}
+
 // ListAPIKeys converts echo context to params.
 func (w *ServerInterfaceWrapper) ListAPIKeys(ctx echo.Context) error {
 	var err error
@@ -20449,6 +21793,15 @@ func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	return err
 }
 
+// CreateImage converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateImage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateImage(ctx)
+	return err
+}
+
 // ListOpenAIModels converts echo context to params.
 func (w *ServerInterfaceWrapper) ListOpenAIModels(ctx echo.Context) error {
 	var err error
@@ -20534,6 +21887,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
+	router.POST(options.BaseURL+"/api/v1/images", wrapper.GenerateImages, options.OperationMiddlewares["generateImages"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
@@ -20550,6 +21904,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/conversations/:id", wrapper.GetConversation, options.OperationMiddlewares["getConversation"]...)
 	router.PATCH(options.BaseURL+"/api/v1/conversations/:id", wrapper.RenameConversation, options.OperationMiddlewares["renameConversation"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
+	router.POST(options.BaseURL+"/v1/images/generations", wrapper.CreateImage, options.OperationMiddlewares["createImage"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListOpenAIModels, options.OperationMiddlewares["listOpenAIModels"]...)
 	router.GET(options.BaseURL+"/v1/models/:model", wrapper.GetOpenAIModel, options.OperationMiddlewares["getOpenAIModel"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/analytics", wrapper.GetAnalytics, options.OperationMiddlewares["getAnalytics"]...)
@@ -23858,6 +25213,211 @@ func (response SubmitFeedback503JSONResponse) VisitSubmitFeedbackResponse(w http
 	return err
 }
 
+type GenerateImagesRequestObject struct {
+	Body *GenerateImagesJSONRequestBody
+}
+
+type GenerateImagesResponseObject interface {
+	VisitGenerateImagesResponse(w http.ResponseWriter) error
+}
+
+type GenerateImages200JSONResponse ImageReply
+
+func (response GenerateImages200JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages400JSONResponse Error
+
+func (response GenerateImages400JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GenerateImages401JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GenerateImages403JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages404JSONResponse Error
+
+func (response GenerateImages404JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response GenerateImages408JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GenerateImages413JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response GenerateImages415JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type GenerateImages429JSONResponse struct {
+	Body    ChatTooManyRequestsError
+	Headers GenerateImages429ResponseHeaders
+}
+
+func (response GenerateImages429JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GenerateImages500JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages502JSONResponse Error
+
+func (response GenerateImages502JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages503JSONResponse ProvidersUnavailableError
+
+func (response GenerateImages503JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages504JSONResponse Error
+
+func (response GenerateImages504JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAPIKeysRequestObject struct {
 }
 
@@ -26237,6 +27797,215 @@ func (response CreateChatCompletion504JSONResponse) VisitCreateChatCompletionRes
 	return err
 }
 
+type CreateImageRequestObject struct {
+	Body *CreateImageJSONRequestBody
+}
+
+type CreateImageResponseObject interface {
+	VisitCreateImageResponse(w http.ResponseWriter) error
+}
+
+type CreateImage200JSONResponse OpenAIImagesResponse
+
+func (response CreateImage200JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage400JSONResponse OpenAIErrorResponse
+
+func (response CreateImage400JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response CreateImage401JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response CreateImage403JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage404JSONResponse OpenAIErrorResponse
+
+func (response CreateImage404JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage408JSONResponse struct {
+	OpenAIRequestTimeoutJSONResponse
+}
+
+func (response CreateImage408JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage413JSONResponse struct {
+	OpenAIPayloadTooLargeJSONResponse
+}
+
+func (response CreateImage413JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage415JSONResponse struct {
+	OpenAIUnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateImage415JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response CreateImage429JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response CreateImage500JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage502JSONResponse OpenAIErrorResponse
+
+func (response CreateImage502JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response CreateImage503JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage504JSONResponse OpenAIErrorResponse
+
+func (response CreateImage504JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOpenAIModelsRequestObject struct {
 }
 
@@ -26553,6 +28322,9 @@ type StrictServerInterface interface {
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx context.Context, request SubmitFeedbackRequestObject) (SubmitFeedbackResponseObject, error)
+	// GenerateImages Generate images from a prompt
+	// (POST /api/v1/images)
+	GenerateImages(ctx context.Context, request GenerateImagesRequestObject) (GenerateImagesResponseObject, error)
 	// ListAPIKeys List your API keys
 	// (GET /api/v1/keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -26610,6 +28382,9 @@ type StrictServerInterface interface {
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx context.Context, request CreateChatCompletionRequestObject) (CreateChatCompletionResponseObject, error)
+	// CreateImage OpenAI-compatible image generation
+	// (POST /v1/images/generations)
+	CreateImage(ctx context.Context, request CreateImageRequestObject) (CreateImageResponseObject, error)
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	// (GET /v1/models)
 	ListOpenAIModels(ctx context.Context, request ListOpenAIModelsRequestObject) (ListOpenAIModelsResponseObject, error)
@@ -27366,6 +29141,52 @@ func (sh *strictHandler) SubmitFeedback(ctx echo.Context) error {
 	return nil
 }
 
+// GenerateImages operation middleware
+func (sh *strictHandler) GenerateImages(ctx echo.Context) error {
+	var request GenerateImagesRequestObject
+
+	var body GenerateImagesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GenerateImages(ctx.Request().Context(), request.(GenerateImagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GenerateImages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GenerateImagesResponseObject); ok {
+		return validResponse.VisitGenerateImagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListAPIKeys operation middleware
 func (sh *strictHandler) ListAPIKeys(ctx echo.Context) error {
 	var request ListAPIKeysRequestObject
@@ -27905,6 +29726,52 @@ func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateCha
 	return nil
 }
 
+// CreateImage operation middleware
+func (sh *strictHandler) CreateImage(ctx echo.Context) error {
+	var request CreateImageRequestObject
+
+	var body CreateImageJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateImage(ctx.Request().Context(), request.(CreateImageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateImage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateImageResponseObject); ok {
+		return validResponse.VisitCreateImageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListOpenAIModels operation middleware
 func (sh *strictHandler) ListOpenAIModels(ctx echo.Context) error {
 	var request ListOpenAIModelsRequestObject
@@ -27958,590 +29825,629 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37bhu5tjf4KoTmAyJ9p6RIsp2LjINv3I7T7X1y27az071bGRVVRUlsl0h1kYqs7gkwzzH/DTCYwTzH",
-	"eZPvSQZci6xiXXRznE7vgz7A2R2X6kIukuu+fuv3RiTnCymY0Kox+L0xYzRmKfzzx++Z+I3ycxrNmPk7",
-	"ZipK+UJzKRqDxg9yRfSMkZT9umRKkznT9m+1kEIxEpnnBiSccR2SJhVqxVIWk0kq5+bGoYAbArLieiaX",
-	"mlCySOUnHrOURDRJWgEJ51wp/9nx2rvrdCiUlubyasYEMdNImGYtIlMSjtcLCs+aIcGHCFdETiaBP+ih",
-	"kAvNYiKXOiBckwnlifkMm8iUwY2JlLft5SIwL81fBd8lkVwm8VAIqQmO8JTQiWYpofCipX0F3swVSdhE",
-	"E5pIwchEpqRPFAxGDIW55OioU86UGQydUi5aHXLNhAYiEfaJpWv7LSInOKAZ1UORyqVmKiAsTWWqCBdR",
-	"soxZ3BmKRtBgd9SQpjFoGHo2gob5FE9Z3BjodMmChopmbE7NEjOxnDcGPzdmXDcCdzvSsvExaOj1wrxG",
-	"6ZSLaePz589BY0FTOmfabhnYK+dS6FQm1S3zdqGVobUbe2WrCNmGf4Z2ksrbLW7ZFaEiRqIqeMskZWrm",
-	"qNKkJGVwpXUK74Mbw6EQjOsZS0nKaKyIkKl9RYe84CmLNP/EFKGwqvM5bStmJmb2BhWx2aqKtblQTChu",
-	"bj0l0rwNn+BTYbZhgdhADbOu5r9qOZ/TdN0YNF4x+ol5Gwl2QyNofKLJ0lDWDbjx2awSzKP4gjN1C49n",
-	"1AjILWOLCiGK74SPNcxycbMOeMYbQUPQubkDVq3tls3fD3N694qJqZ41Bv2TJ7UbwC0izPhsqWdXVLNX",
-	"fM612WCGvQjNhDb/pItFwiNqdsPjX5TZEr8X6EWjSC7x1nzGN4ZM+AMcIhndmlWBg2bPayKnXKh8yuaj",
-	"sRmnWcFRYscSNOB0mFdKSeZUrIvPw6HUM67c506JNsfNHEPCBTkm7uwwpUc8bgwaTya9qB8fsfbx+IS2",
-	"j6MncfsZezppP6fdMf5yPIFndLoewZAbg2NDNBrHKVOqOtMo4UzoR4rYO8hSsZhwrch4GU+Z3n+SZhkI",
-	"XCbsLmIshl+/ePi9Pqx6vkX+W8omjUHjf3mcy5HH+Kt67G2FCxgWPFtkCtli2KFlZ54rSw3SXLCUXL5z",
-	"NAmI+fvxk2OzYkNx+e7TkxYy6P3WlTThC1Ssh8K+sjUglj+s6DogMGO7x8Ir80f7zPwREsUiKWKFZ92T",
-	"ldlM2/C/Vd5XWFxcS8cGV1zEcgWzbLtlh4VTRIpk3eoUjqQ9glxoNmUpHOr841dsTrkwZ7MygCtHXhBD",
-	"XHifPugDitXM7hrJQpZC8wTfPJMJcxPlioxpdLv7Ozmpd32DZgJzZcQwGTNC4znXmsU7PmM+ZPjUe0E/",
-	"UZ7QccIO5FMxWzARMxGtqwc4ppqOqWIklszIGV1hyNnBXXoDyM/tNUs/8YgRzeYLmdKUJ2tSvPPwM2ym",
-	"PKNqxsX0u6Uqj9qdGntcqCZSRGzvAWfPKz4Vbe8NPv9UM5nqZP0gHOgABrSR61yAKmX0mpVMY2KJQ1Qi",
-	"NVGaro0WuFRryzvcdl5RrkkTRjMUW9gDsiNK8o2CiqjbHAGqNGpGjfp6xWKuWuaQwHZxJK7ymH1Oh5Y4",
-	"SqvDwli5mAaoJN8KuRJ7nI/vaGz5xYFHY8JZEpdUFjJn8zFLzQS5+EQTHtfsLfvLyG4Pb3+5RRqQ+VKZ",
-	"iZFnZpa9/jOj/KY0AuXzvsdCrYWmd9VzPJbx2i3J367fvjloyJf4CzxoTkPCBSO9gEQyWc4F6Z0MHCXy",
-	"KZBHnx+BuWH2odl2YzblwvByIyfk+BcWaXLL1sQqX/edMK537QLNKGrUq1SKKQ4e7j5k6nOmFJ0y9XPv",
-	"Y8fum3zh6JcN/suP/Y1nsHJF5jSZyHTO4sDYbGbreps0s/l+kEoTPIeEKzT4FEs/sZg0Q7fUs/ymsNUh",
-	"hqZACELHYPEIZqlsrFaaaoUmnRHyC6pnYNRQs0GkIM1wOxXNKwwZw9YpobhT9Yxqf7sSRdfKnHljn2gy",
-	"Thm9VUORj3fL1ux0OmHLcJ/PQeNcik8sVXDg780UomWqZFqj7MJ1sqI47in/xISx8cFqNgROD9p6+LpB",
-	"xkjd+0H3w/eRKf10fxGaONWuOI2FWWbFf0MXA5q3KRXTww4OvDxf5DHTK8YE6cHO6HW7f3G4vTkc1wmr",
-	"zhcumwkbMyGR8IH9JwxPe2dQk7k58f1u98ul0JfztYyFy5RkHhmPlw3gTPE4Pxvv31++MFzPUWUoxgkV",
-	"t+YF0hyU4sTMnRu3eZAdtaGw7zfsLj/FcOrMXb8ujdZlHq/7BLLboShvzBpW9Ebql3IpDnAweIsspB5N",
-	"4Ol8ef2Xw4fdDfdYzweRUhFNEiuShSSRPzwQHMDUeEyaVIAriiwVSx+pzHEG1Kdz1uqYAb2U6ZjHMROH",
-	"emTiORfVowTuRrNE5hTDPXXel0n20ZzOZ+ZmY4gbIzfzQ973pMdcGU053uoxym7ac4S1T95vfEuzanzC",
-	"60ZoLPUkc/PY7R5JMeFGISHrWl8PPDTyXlvYweZRspbLtPTyCU+VHpCJTBLrtE+4uCUrRuboKFnLJVos",
-	"6haXlAi2gkMMe+3d2+sb8pgu+ONPvcd0qWeP4fvrxylT7L6n5IG0uZqFti7+6h4FUarzw+WUOSkYTL8Z",
-	"zagOyIqNiWI0jVArO3t3CVIpShkclIBIYTRZZG0a/O+GDAqo2YIPuFHNaHldjcJXXJ0100YxKy9tpoJd",
-	"Cs1SQRMkw30YHrdv8HaLu4QRg2/E584EWQp2t2CRZjGO5JTETFOeWM+68KVIIqdkKWKWFuJOPAYO9+AS",
-	"4Y0kWdwpczV5nPcbygYNvgqqblkMuztzNbE7rjRsZctP8s3+SAGZ3i6YOLu8jyYP/8y34AZ1yRouxhCU",
-	"MUtyhWlCzcjGNKEiYrEZoprT1DwC+op7oBHkDonCu0fMUmRfCuJMgY5XNkRxiEWIDpyK54I0QxhvSASd",
-	"Q5xuKHLPSkDqLLfQ8lRg5pnTN7Oxh8LM2GilrQ0mJ8ktTmNZlg2+odho8ZGDDT4k2331hXsL5PLO8iVz",
-	"vqfqZbPdQGKZJNnuWbB0zpXiUmQb50HlcXm8NYI5H/Y3Fc37UudrHKxbtn6kiFwJ3Ma5gJZpjWjUM8bT",
-	"qnAktbIx36tfIB+r/CwTlPnqVURlHUVRRH0tJvVFgvLHtuX17csXHtne0XUiaXwj5SuaTtmXEW6BLxtp",
-	"KUcJvM6noP2+ZVzG+ja3kCZGJ3vd42cnT5+Q8Voz1dpA328gDZwZCoMFRa9AZGPDLLQvVe00b/icyeUX",
-	"SlY3T21ftpGc5gilLGL8k1EuBTEP/MloGPMYnQ5pyj8h3+KCXF38/f3F9c3o5vL1xdv3N6Pri/O3b15c",
-	"n6LOIoVgEVi7EAaWisUepW+kfE3F2oU0D3VHShEt05RVMg1cIAtENFfOpM4C0+kSvVU1EbLK+hWD8vni",
-	"ZR/JR5F/oOncSr2u+QiF1dx0JPJP+CIuSwwpzs3Gu1yClbFnuCJpliOwXRq750Ybp3V2mb+89Nb9x/7r",
-	"UmpaHPcLypM1gR8wFWK52DbQ2Nw+gttHXtZDPk7/fe4G0jzpmjU/6eYrAd/SMqbrzRxJLScTHnEmNH7x",
-	"a0nR2BszV44MpBmakQxIdSBhMBShociA1BEkxJw7Et611Uwuk7gNUcIBmdBEsXBg1MdIzpkaijGNbsHX",
-	"yWPBpzNN3t+ctwKbiLZtNxmLtnbXhK2gkNuhzP/ocg6Iebz8lPPkm1NJaJIyGq+NFjEUr89+HJ2/fXP+",
-	"/urq4s3NyHKW69G7i6vR++uLq+oJLr3d0MuLrg5IL2ydEkajGUHLvhjlhVgu0HRgJQLEXocCUxO4OdGK",
-	"adV6kBCuGYEZs2/0YlA9H8cj0Fi9sZDSUCqLuDMXo7g5qqMNcbdgXHnzGCOK8bJlZDafC4NnG7o0Dpd/",
-	"CO+uzTjMZMB7YdRdmfLfWPwwVixd8NEtWxf4hbOerBNoAy8wI2FC229+TcHqnFFNSHe6ZQLyBkCZF9OA",
-	"LIW1Q1P2Sd6iFcvuFjzFrBhvJ3748KF9lg+b1WcsFSdGYMDGVDWHsFNILf2O0RTidZVNVb92h6febBNM",
-	"alTMTfEEU5IQTzihuly8+Y/X599IL9cZ0pdc+mpYO6NwV0IJ7IJYrgRphoXnPKXpvVDLxUKmmsWvWczp",
-	"jU0EuD/1l/kbR3PzypFNF9igq2bBs/Jn/nQ6fxZ6MuT7Iktpi4GUZWrWmkff0L94DwvoXkm/3zKJ9duk",
-	"sJ4CR8XYhCIz+inL5oAAOaZLtjoE1XVDlLYlio1n0ERJq5NArDTPzPzv1l+oiGHUS4iw3S9NtS479a8c",
-	"1AfPQf0Sd8FGL0EtT9ngI/hTsJeDnAOkSYfCnihzZm4To3RCdryM160tvgN0bt9PZ1T47wWWzFTSSowW",
-	"Bt5Md0s1bAv3jPLf89TZ6rP3izS7xMoNw7MibVPy5dKnSzXJp6QFwiu/adB3DMpmPrdM//US+iDAkmBW",
-	"svnbUtjoUU45biZyCqVfWR5wNKNiylp/Dl353lryH59f/gAJTFtV20Ji9Kmtz0ioZmkHz/WXqra7NNpa",
-	"vrpFn/2zqG6eIpt9ACu13l3+BwOzfpHKBUs1t87RlFEze6oLFGr0u/2Tdq/f7p/c9LqDo+6g2/1nI2iY",
-	"02ZubcRGV7GCpbSZA8s8lX1pcdQfZgz1AMz8kwtFVjKFHMHmcbeXVQAKIgXU9C2TxHodBPtkNsCGUZgb",
-	"8exglWNlVMgu8ykeTZ7TXtRj7afjftw+Zs/MCj0Zt90SndAnY/9jyyUw08p7E6r0aKkyIm6Zr7nVZxws",
-	"zpWKwPAOc+OcC6P6NVepUS1ElnsoRcQIdT8v0BG3iUQ1K/nkpvts0OsPjjev5E4aYgWhT8WELrRc1NFl",
-	"kbIJv6tnnhgphGgo6fUKaYFaGuVFTgVXjHBdnMz0t/aP46Pbd89/fVX3SRXJhZPf9pGfG9GM6sbHoME1",
-	"m6tdp+0/2PravKTxOff2pCldN7D20RXS/tyAvQDkyGYa+KeptC+ysRVOR+7xwnRY81U8qef4pm9yYP9c",
-	"x+uWrTfuIaMLsmQSEDWTKwHlc2hmcJVVG0NFdQwV1oqEZ1bxQaGNkpkMl93uUXTL1vAPFm7cc/P+P/TT",
-	"q9/OetGLY/byyfSHZ/xv3dtX/fmbY/nuya9Xz9RN48FOzZ9911v/aO3eP2yzv+KYmVTc6bdsDf/dawZW",
-	"vu0aP7xz80C8LKniWPaWaPbGU2ftTpZ6mTIs97B8/OjJSZfEdK0IXdF1h7yRNtMsdF/hYmR+DyuM/Em7",
-	"+6R91L3pmuN9rxNuX735RNkb8QyBlwOG2pQT0j8mM7lMVQuFtJCrusFTXRz3827QmNM7Pl/OGwMz96Ax",
-	"5wL/7AUVWzk/LWWN0VwHGcmSJKM3XdBUk6ZO+XzO4lPSg1qxUqY5ZlTrVCbe5VaRutmJ9Grge10cbPb3",
-	"1sNX3hVUZ6Oc07VRHCGUN8FkjgldJpqEPw/hpA4bH8MOCSFvNSxlsQJXax53jxCEYMUVK479Cw77nN5d",
-	"4jM9nKr7a8c5gjWqPUeYsnVxZ7Tq6jnySv63DfE1DM4GaDZsVpfn6GIkKiAyiY0yDGpFDjRiFwE8aHPF",
-	"kk9MGfJ9EVsJGn6Kfs0I0aNXzeOnSQIODJc3GCBPSFnEhE7WhAI0BU5h71EitVnsVzXUjZnZ+3YoD8cn",
-	"B7GWCWPxmEa3m4iQUu1ihTYRG+tD/NXae6ov3cd2cXp/rkG278rr5o3e22+1G9scxvcKvYSHqWTd3k33",
-	"+aEM24vk1+9/m61i9B4MsILnuGgOgGFtWQ1Yrbj1N+hyHg/2EzuzCUGUNrt7LGXCKOwzNpkgpMq28XqD",
-	"xGxWb0DZJ4x0qI4G8gGLtKUx/V/tX51Izn2y4t1lkgaNu/ZUtneqrd3xk8kJ7bJ2f/KEtY+j43H7OT15",
-	"2j6JepP++Hn8jPV6+6itXI2yaprdFARbAQryt51Na78d399+A3ME8ly2eOvhqLh8GNJ06QPZkHr9oM6T",
-	"XtET3UJkpPD2VXGDV7dQYah1hlVGrK2H9R3FAF7xwAp2p0d5lWqRDO+oUmAq4A1hhglgnoKquOyMSTxh",
-	"ZjxFZeKnD1ezv3//j+OfPvRW4+/fL3/qP9d7Lk96gM6bsaRdzBDfGxQmvoNuOprVn2Oom4asFfSenkKW",
-	"OaPgoWAd8hbK0zCTvgiYBBBT4p23FL2gtDJfyvVSppepQFHv/CmWARZWqN/1tdJeF/7PU0y7O5lkkZ+4",
-	"mztv7D9+5kJ/9G9q83mmElGjTDamXM+WY8O9Hku64O1IxmzKxOPsw5/9x9UtX7QlkIIm7YWENGUcW4lf",
-	"F4n2An9RkBoi8J9eyVKHnIm1XUnrKC/8/kgNhS3fA/e7CoiSyL/hbRiQsck/4H0yb0F0LXxiKLhSywxm",
-	"DVOoIKkrkVNl7CR4uEPesVSZyWUKHWweKHiwHvwSvllhXTxmegjr/Vx3CgRN1ppHqso5xusRBGZr2AZL",
-	"ieYsJc1i6UuAhS8tNAEh7cPQLMsHaY7XYNkEbgsbbtLaWx+6MqM5M5yT6/voqWbYhsujcirWZSXaRtjy",
-	"VxCAM0CgNHRXWk0WAdbivUfuK6svaO3Y4YTvzQ4h13MbKeoN3x/kCu3c9zfnaOuC3c6nS2MGR7LsUH1a",
-	"p6H4OvA+6uu1DdqZR1M538RpU6VhdWxsfsFSLuMaiZwpCb3nZdWg3mOtmYjWo900fYV3vmOpsU94whQQ",
-	"VtYPGNzbG8YboDqxwTd9ss+wtVyMMglZ/ToYUtZ+gtsy28plaRxkaRgxuG03aalpsltGO15yg7ebB/VE",
-	"70H6l2a0EDEuUL8k2WFP200EC+NOTTZAn25BzsAKuyAfVMEgKvKOj9tY5U1GjbLBD0rdhmV7wZXmItK4",
-	"XggTkG+cotJ5UmsZpKm0CcfHd0WvabfTPeof+dtKLjHgmclso6KU3nJSfUv3WW//tyg3jg26dcomzgvk",
-	"W8RNUHmCrOzQ7tndenf22ZOtnzWfmlLNVuZwpghDk6VIInxeQMYpBNiVThmde6ii/hiO6oaQeoUZ+Z1P",
-	"ezvNhOzBoLhRCsQsTLGy5JXVq92mWrP5osYf5Yiw6zC+c/fBBKgNKBeJ7ee0BUaBGaXsFyjhCoiQoyXo",
-	"YaNbtg5IxNNoyfVILpgIcqzTEaZ0msWaMZroGZlLwTWkMBjlEXBizT2tgPgZq8FQQDXtKJE0hsQImyEU",
-	"eNkx9lYSLfUIgHHHNB5lQZIScmwhH7aall1cxYyIGW1q12AZc30hbHJ5lUvYGL3NCMcSBtRLjbUICt1o",
-	"mlKhvb+tXojWYjryrEv4G/Vd8ye+yKWW+peyesTspWblrL1pJuL7HIrfrAgoGuk6ixLrYcEJBq94lEEC",
-	"oHPSLBYk/IaGJlT7Rqe78kiR81eXRelZ9YHUj2jE4+2DcvinVgMtf7v41af0yfgkOo7bR6w/aR/T3rj9",
-	"PHoWt5+yJ5MTejw+ivpxjYNkp+37VQKbtmgSsU1ijtaTb4HiYGpc93brBQBCjellzQmk18PASGhEbgha",
-	"cKhlaFQeSiwXD1fUmiBhQEK70XgcBoTayHeIYYOwyOB/b2QPZpZd5RyVHFbHfY8WXOgnx40tLHrjVsjg",
-	"qBFj2liDEZ1jgl6+MWxuRnUr7pmVu3MTaJpOmd60W7EanEJVrBSwNB6+Rn6YSHPYGDZsRoQUpXBJYyzH",
-	"u84NjmP0QM7BHdOu850hK/EOcOCYZEYkf5T5Ti8sdeFUbWTK9U4yJgCafH9vVM7fa7Tlr+5ye/Pi8mBK",
-	"uynudoydw5F4Ca6v7W6x/PwoplVgpsUFKTrWTgkdQyGcfUhpuiYIxrgmNIX0wQP8Yu+g+F/nLn9vACSr",
-	"GctIaCvHXFwANJaqc+xf1v311d1DuBfe2RzSjSkDttp35JJN67dNlopahRFanRKJ2eUYAjaCSGT3gAsO",
-	"bxSMNO05NzcBO2zDI+AkL3G/SKYpizSZyVQxMqZas3RttuACzJqMd2XjLobE+8/qElzYqjDP/Gs67S7H",
-	"x7FMrb8oZcZQTxkxt6o9v+eF4J/tOtOFoWw4yvriExP6GuycuqR/o/u2oQ8D3KhIc86MXHce0NiQ3OgC",
-	"Rj1unRLFWNacwWpNXBo1z3txp07MmLG8dsVTlQ2UZ7PWODvwqUeKaHanT8lqxjUjakEj22UAKnTR2AQm",
-	"RAUxJtAa7idcWW+8l9qwgK1gPjAcXteNNpW2Lszq6EbHNnJJKa40heiqWivN5nWVnCXDT8Jmc1PctE5X",
-	"bJHUJa3SaFbn6/4wYxB8gLOEFXagxGR6S7EDBWmKvDBvKFZUoTket05JVphnVbzlAs3iERhaIWaoYkaK",
-	"0ZQFU0OBUU0HIgXcmGuAO7WuUTCyqgzJW+iqVuy5YDYqb4U0A2/y3H2ZcBHk4sHpemb4MQRt9gloTrjg",
-	"ajbKrV/PWtyQy7ZL2eRx7alAZKgd6sYNR8X2Pha8kss0YhsEOcDB4Q0Wotbl5ZphBUaaR1wjrWUKLvyf",
-	"ex/Rubi/3/4avlCnKRV3WiltMKFz2j7q9NrPxm0u3KmriSNajrLdwWlu+hw0Vmw8QgC8XY98YONruPHt",
-	"UkdyXnra2xt7veQlds2pV4AdPJjnXChRJj845c3pCBA4TrGZv2wS3nkTJNCS6g3F94rVspXspNnKSSOm",
-	"jRkyILaKPu9PU2h8w7XXqcY7yFsYx3bmcC6F5mLJbG2izyZcPyHrfzR2FI+x7jgcGik6bIRDoSXGe8zw",
-	"czm3ScSVnEjd8RPWmxzR9kk/Om4fx89Y+/mkR9v98VF0HJ+wJ5On3aK0P3pSxw7o3Qglr21RgyHaZ73n",
-	"/V2phC42VZOaRNOEG1EB4WJHDI9A98xP8iV6Ib/Oy2zJjnp2wmsw/zj0l3JCG6lB5owKZbH1qCIJo59s",
-	"AFYuNeACgq5n5bM5FxRg+lww0khogOH7uD09xmOu1m26MRJvSXyapbe+Pvtx9O7q7et3N6PzH86urr2U",
-	"S9I86ne73aEYr5350eqQD1tUl4LmgqMBGM/mcbcbkKEd4ACfQA4ybLTKG/HibpFQLsj19YVh3+YTxmBi",
-	"IgLR52/Afrea87lTMVKeJrmFXaDC6Qtoqkidtulog8VrZouCIjGTCevUMgKrdtUkzeIvxMiKdIlurEVC",
-	"o2LXM3/f10pkzeZw5A23LhQIuGBIdir7xSSKSpCkKGsyclnzq6yIAyirtkLZOQXsNsDoqFHOjJTOJTR6",
-	"geRiKFKmlokGzwIOgMWZZNfSSHHWIWYru4s0ZSThSoPCZPQ5RkKj+YeEmZWBj7kqZqg1dn3gLCgKDJcD",
-	"MExWvZYbBkrzJHEMP09PtR8PsPNYmBMoRIhHJUkzrAjZ0OE/rlv10qHqozcneZMgLCFsZdh6NbWYMl6j",
-	"sxMmddx/HsCBsixUryRRM7pATiQFeztpDH7ezjP/vpSaXth6f1vuFhxapv8RIcPRl48meo1Yz65vVRUR",
-	"3ca+xKZlHZCMVSK9/ah9Te0K+Hm7f0zFT41ncx9ZvdNKyMD460SaTvI0l7xsH3KB7NnGQ21PuINcLfov",
-	"blK+MMf3FVdj0PV2Z9UtYo+AG9IWqA31W1cKaABg5AEslOvugeYU9OFIGZh/GRjvXH6q1quVEqv7g97R",
-	"vmtUpxQjdUvpkN70dm2uF3Rd62fYliF0Xpv9A7YupIciW7OE2Z0pE9uC6vsmgWxW6V4XE5G8IRqTrTSL",
-	"TWM+ebYzaG1HVk4kzwa2axHqq50qq3BwEtX93O62Lu4gzzv80DnY3V6m2E6nu3f/Pl6yHSHFQxhjkVDf",
-	"p3JlG/jUcIPC/tkzHPfVXRy74n0gvPOgH9VQlOHrpk3A9+O6BnjYpQi1OtvchNsLfICCVxL9/A/rkHkA",
-	"J4zSVC/VnrO4xpu/ge+mTkaUXKvZXHbGAv3jluV/10fNrbpePImZ6M/njDI6IC9YBPngRWOrv7O8rjQ/",
-	"/MKusXtOnfuMfoPicpop7FxvUlXqbKktisuhpNg665tZyujOevFvqxxult1n2G7IGhF5cdz9fDA1cuOr",
-	"yEYzXjfWL5GTX09tPlA3/lp6qbf0u8V+MY/7yzJKMa29RtqVU5Gf10lp+mlqsXSXqi7e9JpRYYF6MShr",
-	"96/99kxixS8VDs639tO9486TvRJMwbs8mnE9Au9r/XaBJqNuIDFdP1Jl93Qi5e1yoWwEmevA/I8ij0kT",
-	"/vtvAK/EVCsg2AmeKTJmXEyJ9VlXSwzxva6vHzYqqZ1qt9M/Cba5j3p71eDkJPlSayLLvIxokqiRop/q",
-	"1jlLo82Ce5siim7WASqK1MP9pMbiMO8v5tPWO8w2JNeWLDNvV6sNe+uot689U0rA9VNzi8eguhE30LH2",
-	"cLOEaWarxDeGX7bnTGSlSVn2xGnm/c03pZ9MYWOceydB7Eh4qJPFmcts/zxD352GENtCinb/7s6Ffci1",
-	"nDPMMoAO8TZfqJoehHBWlUQGDQ7IOY1mXLC20Q/gAkKFl+BWA+KjwgVDUQCxC0jWoSUg5fYcAckaKgVD",
-	"MWd6JuORuUSTRK7M75EUk4RHmI+ch6yg5XLW0Q5wEARXXpWUdbb6Dzk0MEBD4pow6L88FCVsxIBUIFjN",
-	"DOvgvoKhKAKmB6SYyl0LbO6lbRewewOSGQE24dr+BRlL6XKBz6rZUmsupl7KN2gM6GgG/6rKwwU2jshE",
-	"DDucJyx/g0sIzyZeGMyEgdc+S402n0Y/cuE21/SkHDmpQOtXgUXqXcWQQ7uCrLRUiinsHzJbzqkoFnzX",
-	"IvTXWpV7JrDyOEDUVLt3/HYoObdGtL975bDuSCm0GfNwIgujruOGtcAN/6oqvEVl8Q/rI/Wluryj0BY9",
-	"/s/vcv4D1Optu+sP9p39yX1hh6e1fawL+eYeqwdzNZUaLngCIxz4njlIVFtqomYyxaDkTCaxMTioA9aN",
-	"/TwAMxyjdZkzl7+zdlpVB9afxz/10quxLe/j+XxjpqT9MSjiJEJHNWodisXTfp4wiumqVksMAAr9VnUO",
-	"L2PZgBSW4UhTB4JoVIt4W+zoqDfo9veP7yHozh5o57Xi9UuF4vaYW04GRAYyVADlRzH9YCSorzTEoghL",
-	"nCDbOIdF1NxG3Jw9tmk/vrUJ7GSSMgaZuIHfWtxHLTtgTxb9iN0H3w3blC3nabCsCR0FsJkxpyz09a9S",
-	"uVOj23s2ObIQkbT9NDqu31xb0sEL2Tn/289n7X/S9m/d9vPOaND++Hsv6PWfff5v99oc2xbeVe9XFt6o",
-	"4kURWCfwlotioWxt6tqK69nI20jZ7U92GvTQMwuGUnpN7Zx4Uou2N+FGc8IupFDEogpZwmMuDAVq9lp9",
-	"3XrVd8aThNvuRblHyeXEIBB71dBdnHQLxOh3a/1JO/1Gi+cnRaIed+/xnnKOzYlRoc2r6wj9A1T0VveM",
-	"QoDuItv9nol/krNL8h2NbrGvZ03SmdMbnJzHmuF1rWA3Kjmvq1rGDhA8iYm9xZ1otDmLB/ZTt9PrdHee",
-	"p0yiu68G2SzrKJMBElZ1oGhGdThA/21zLPWMnL27VK0AY38qcBWXLiLpd/PO8BQHJMxappoLj/97GKAV",
-	"jdmsrl8pFVifW9CdZogfBwVDhWpg+0uF0jWQGV9p8z/r9R9k8/ePet17vuh5kdt1+/2HPEb4hbot80pO",
-	"udiM1novvDhfjJ4c74sft9lVeeVckkuRMKUqdVlmy9kKdRc0qjtzD1+vVXZZwPzrqPya3SMbrXsPsMOv",
-	"CfCH3kq/EfTmoiFkBdidGbDZbVdmfNp2eki4uD0lNFnRtcIeimb5qHPSuWMcXr++eTd6f/UqrM/ZnVG1",
-	"pTawUMpkPdkOL8sGtXLnNw5iIlPIxNxSCmh0MgCjVUxvaCo9Z4/di1v1A/8jEBOrX81qX3dmkm4HIywo",
-	"+h4yYWmblNbHfb/+lOS5LIe6EYoZJPf2ATRtk5ypFCz3V5M4lYsFi1sP6yN4zXTKI3XD7nRdLbKcm527",
-	"xMJEwu4WUkE8hOAGCDI9o9vpdo5rM4heG+F+KSayJvrrt0ip7pLCYH7f5KHax9FUxWx/aUzU//l//l/b",
-	"4oj7u6W2thPISp78+QTe5Gv3oaFafXIhakt7O6ty+u8ClrQvrhsOtuM7g+16YHErlrSWo8x5USMwNC1l",
-	"AlHV/fwyUFBCkzq/NTBy/Np+ryqd9O1H3IwTw6J70z/rep2c0yTZuQgVj5qb6+ZlOZ9RfY5Hvj7kMJP8",
-	"EPeme6t5qhaFMG9nUSqhE/wOMTsKjoSCrbnZdVznnwCbIZovknaYYRR6/oqm75BofXn9qaWstx3M9ztR",
-	"TtyP903ys308N7tS7bdz8uZlk24B3af23Qrns6WoQfJ+K1g1NMlib7U27p/qi/DHU1vVZeN0MEwSmc8X",
-	"gkMlBwtLUAvYP5DxIKe1+LnJUkT154am0+XcLGLtUJxM2SOdYEOsgouY3dW1GHSv8Hoqu0HuLMbHl9bt",
-	"kArbqdxRqQrf3Sdm0xRqRxXYJS9/afdoC0xnb17ylZlBBzb4t2UJ21mBZ1SXfdfmlkcKnTH5lPL+VdSY",
-	"Q1DUOGXiN8oJN/fAcbAh1dIxgidFtB4tmKAJJvvtWVvY7u/hn5jTu1E+UK+IuKpyCGZ0C6jokRMS5jXH",
-	"4SnmwAuFmgg4oSj2adcWRCPLXdsNrF8sZi7JwsWCpWQsl6LkVn/kwJdJ06+yvXn7Hxdvrlv3GMTGIP7N",
-	"1iro4udfX1xfn31/cU3+jfSyMP/+CAi4n/xa6c3dRw48hmILyq+tvzx1e3QKWNU2Qaw2D3Evki4Agyli",
-	"X2sru8yVkXvpPsR1bbBf4jOfg4ZidUrYmbpVrrQWLccJYk4yiilk4JIEYMnVjKWQd2UzqdzJrjDY3SQD",
-	"1JC95nFt7qyvs97YUcHGsREySu37HfPMW/vIl9Q971xP1DNQX97fGsj1aynvZU+Uev54zkEP13gxWuyY",
-	"7aFpuq6AtrTtoKG4hRK3TQIwFc6iUnBFboVciTzd9pat63T2Oqt0V3ZMwWSpqnhlvaY4dLN3A5KAkzUg",
-	"udJIZEqsMjqa8ESzNLDAbvnZUpSXIv0b8XM2a3uJnC5SOVb3t2dzSszz/KDdu8ga9Ju0NfeuKiRLNuJt",
-	"i7EUt/vDcg1IGFNNByFJuGAKU65nMokB1HQowlrlKyT4WdIMNxpAYQuLf4cCv0B+fvH2zcXHcE8IlMpC",
-	"2g/hxnhH6zpjaetOq1ok67rI2FuRrEloHgJAvyyvtbix4KU7q6rMr5sXJUts3iflGIXqI4VJyzbTGLMC",
-	"48zEFxQw2s/eXZKmoSd8oRWQ8VIPRejykm03Jiy7Cf3k5JA0ad4DGvJLAdQaHxyKKGUxE5rTBD2foYee",
-	"mOWy2veWLgIexFDg6NHgtb0uYpWn5ObVXnjBKMUyZkPRDKvJvmFAQpuba/5ZSPwNLXjDTqPJO6IH5dnW",
-	"hKtSOt+e1IGtWwjVBGSsBQ4DRrxfLVPJEC0lmmeg0sUG2tnlBUthbb1LWXp5doULtZxMeMQNo3Udg/L0",
-	"7Oy+Ao71TkM4Z162DTRSy2bz7jgiTtnaDptRl+fvzgW+rG0YFtXc6F0A1V8TCc6Srnfza9c+ui5NefOM",
-	"Xm70cOzysDsfh5+WQ9u/nbX/2W0/H0FSzpPjupwcS22mNzZ4+Nv12zfkGmaX2UfO34JN3TGSSlVmnBWn",
-	"VwwR/qKk6FzRlWeCmLGg/b5hl2+CV9nYD7FITnDnbnca1ZS7uJ/NxIAGNnFMeaA3q1RqkEzzogT4fdiI",
-	"uF4PG4Nh4x1NuRo2Pu/XonbK9GjFqJ6x3QjwNnCRT2QzKfZJRt7bbLQSdUvX0BoVc2vResmXHLNPLDGj",
-	"RNhcestge4UIqxT6ETSLwRQ0smcc5EsRItMoi9tdj5uL9mmSEEpCc2eYoRBYi7YeuKngzqyJtGRBFHDs",
-	"msnZkbrXH2jPHxa02LlNzjeGieAIAKwsgQ+A2wb1oQU1dmnzF8kFYnmCKhw40GUIkyfrAmQqXDCso4YC",
-	"GCT3KNU0n8ULhVuE1DPodCmJomin5ABIu8TmYYEWT5OsEPpjTkTnNDkohnqY2/RbRVyrrla0+upOllwJ",
-	"Fo/G6zKDM7rq14vm1rhis4Fksd5igNeL/G6P9XrrWx/xNWbLgf4B3C01fvQqqRPzzZ3qVEYAGMzmabyh",
-	"cxZ7/o0D4i2bIyp7Sef7x0ysgljzQHl2JSdchZOBRDd7lzRDo5KM8AUhoP8hat8yNYrNUi+W2t2ES2fs",
-	"VKv3WEwUt4PqNPUi6bzXVAf10thG/ocGJPx9CIQcNoJhA6/iP0FnGjY+h0Yy4pxJzCZgknP9MIpZeaGs",
-	"YevRy/1lZ/TxC63ea+ucLHvoDZ2PicLABVOZdViKXed8fwufr0M6tZ65481MveikrFFVi8tsuziNlvX2",
-	"47UZO8XyC3CP2G7ucDsG0DFMG9rwUeiAI0PrE+k09oPN95yQWw/4bkaVGSd/0AnOdJoHGrfTj8qJdKD7",
-	"9Rp7mNQHxHbj3Jrdd6oZFy4pw0IKFgYkpEstzX/dd0JEDf59CG8FU8N9CjhE/scg4yGDTqfz+XNYPCtu",
-	"euZD6CCQDW86H+u0pt1kL4sX7yy932SK1MQM62I+cr7QW2+BHnxb7qhF6XT3BzUDKb1y40q+u3who6Ur",
-	"Htkfk+BMEPs8Oep0SWxfQpqAIO166VS+mXfDUExbGM66vsurLSmvzwxv7fWfbSyCokSw1aY86BrT55aJ",
-	"TVaPseMc2BCm+KZm5JDbWyqpOun1D0Spgg8HuztRFIj2Zcns98ld3zsNvIiHWlMrZPvNaFlpULKiXCvw",
-	"SVKC9Q5ZCzTbeC0DyroPUmuhLQ8CoiMA7Lay5d0lnNlbxsU47jdtZYZIHKq2ovJsoiFXnANmVUQFEZIk",
-	"UkyhJI9kE9pQXfnkAQBkT+J+1Bt3afv55BlrH8dPo/az8RPaPpkcsyP72z5Z4FmLPkv8Gn+Y2UCAroRI",
-	"Q1krTdgMD9KsbuuoRnudyE0txWoe/sP7ke2jMnitxQojL61QLWmCHPO4kG7vbeHSKSsd3Vou5BnlFZnl",
-	"6tYz++eUzGV0m/e6ApccSDKlqYjbXCA2l60Gz/uNwzimy7SYHj9N5a9GVVkwAT55Y6HPltMpF9MJjSA2",
-	"LqP6vC437k31f3n70hrt3AfzclN7pAjFfqbW/MD+rYQLkjKaYH6WTulkwqO8pS5o+CdkzsVSM0Wa3U6n",
-	"1ypkbmwGHjPPjqIZi25LbqGD2Gqx63RxorZozk0VwfNSOd6GnlfUxA5vAlOpn8S6WTZNKWLQ2BLapcj3",
-	"BPwJobAN8AlAjOo6LqGF/mSZ4Ky8VscrLmK5AhTTBZYMWn/jSpKYRXxOE3VKDAl8xP4MtGRcZHjPn3ee",
-	"3a8oEMfhk6M3awSN/rH536dm4kfdeLe94XmwsipQS5XSPio1oLbf99v5bmUDeJyc86smW1nodG1Imp0b",
-	"oDElE37H4gOBYktnuMZH5u5Q73NYpRwSLEn2gMHPke9L7lp72GuamEAwMUss0SmAcXELgwsdBchqtoau",
-	"wTxGcL7MRbFfU0fbOHmPXOCPdfBmGEiH4KfjtNlwMzC95kn3qNUx3/i7K/IqUgBiuttg+Wy9nlntMgLe",
-	"SXc3wN6ccmHxEfKq/JPdzymGeGOjpY78kwPVj+T9zXmxYji/XKthKKbVRox6wByFewIy57Hg05k2r9qo",
-	"0cHHDtLo6jEuMyKDVg+ORsBUf39z3qo0aN9GsDJIAUIJ4tL6i+CTokLkOo5Q0z7ii89ctuMK+6gGykGV",
-	"mk6eHDjzj/c7RwjumSOncYXqzHJBmsf9563TQvbwUIRXTKfrNtgJoUU/ww4iXJCZy421FemGX+AakKbb",
-	"a0MBC16Eh3NZQFWYOJugsAndzZLXEMuHGtkXbQapftI1lK10AvnitQd8wRGd6Dpd89qSKMcSQ1F8y9Yk",
-	"knMj2ZdQJBNJmcQ2ZWZrB/8KFkn+9T02xxk57j9HNdA2hEF8dHiNTb2C2tBHishVlqxPxst4yvRQNEMf",
-	"1BCDDqwoVszUXHcXzlLzTC0iIiYz4ZJYblreyMv5WJk9KlOS0aagfFnFKudoy9rEyCtGYy6YUnWVayy6",
-	"3dLw+/e6JuGblYeYLZiIjZoSkGFD3g4bDjcOExvNWUH926aOxVTTMVXMb0l1Sq5YzJVtDHd18eLyevT+",
-	"6hUk7jHdMv8VUg8csiPX5goAQ1qUJIZdeqHcPCFjGt2aNYZ8R0SSj5irdRsKC7UBXYXNGGi8rpxbN0qz",
-	"tW4bde56Jj7xVIoMfsYuk2dJoc8mXkYbq9zg23VB5sqeN/cVv1nH6a/YlCvN0j8d8MODojUc0u3WTWGr",
-	"n9GS65WcYnvuakLAgtdrHWfvLgv1kxE2PE3lcjojzbAAHABQLRAIwMv20uPch+3a3TsvP6SBWqua8uK5",
-	"z36s0H2zOpzp4KgJ+/aS62nhMB+x82QrV5HhLNmD/MXKcVAfQcittCd1usSeXsPeYV5DsKbqk3VzxQKy",
-	"c3NZQaYyx8uTgig0X/fK/rwfBuQtW4+ybPdyhiuPZjU+EPTYZDYEFQReEBDBnG3tqgVy/PF9nAlFP0UR",
-	"bad6t7SdUHdhq+EJ8vqmVqJHW7WEoo+jpo94ZgT6TYhPq6CHcbn4wLq29iig344JVwDa9fbSinrLtBTQ",
-	"MDfHurFqCY/9dXMaS+teAL07Z5KXEe3sFW8Unn3zl7Se6Frn1g2fM5efgdoiLHrN4hj+WmrFf7LPlr1H",
-	"35ndELaKpRsXuxDkmdOY+WLCa4URWUh8d7/ZDDFAwNtKn1SuUFExrFiK9Zyrckuu+3q5D2tOhdh/PhCg",
-	"kYo5Gexe2N6QOGdjOWMo8GBPfGX7sOQIc9so2CsavAMzNRf972oj3bt7oBzcHKxzADPZv4StrMPsTC/N",
-	"2xfs6jdSYs21paOlFiIAxD7wpE9oRWTYCpw73mofVKyHIsvdgq1gq4scg0zYxPwUGS0+SYwdFfjtb7Oy",
-	"lqYrjUErDTzIaFk3y2Us2Md5nMpbRqiNDbKh8JgPaRawhZxl73KZcTaZIR80stFB8QUMw4Ei+XZ/CTvI",
-	"K3HL3lg15uRSs839XrD9wRbHlEvBwhAIJcd3d2b2J3d3qN0ULfAHF61YKmvHAlzc3fJFcraoEhx1a91P",
-	"+4unSietMi/zDoyleN1ZwZa8V9BYtwbKUvDFgm0oY3Mo7VVBkybFKHvKG/t1AsNng+y7tSNG4O1qvd1X",
-	"G0/dKG54beASCnwgZZxb2D+X4LVv327zbpfoUu6TZA7caEMazA/X/ZMn5G8fbiBbHZIAFQnPbI0dJGUM",
-	"yHeMpiwlw2W3exTBi+CfLOxsS1DgYh+3GXIh+0zhpDx7crxht0NHknIu3BgGuTsyVaBH4WWFodet3ldO",
-	"Ezs4Cax+jHUwW5lD5M8EntghWKM8FHuhJ9a2t3aG5hehCm7DCdwMDbiJ+ltE2FeEt6wVF8+ebQhWpH9M",
-	"CkmuNJeSRur37j8MadcX5taNrr3tuYP1baEQN0DIldlizZr8wlYASJhUDQW1GYAQ9uDa6yilpUugIlSQ",
-	"8OzF68s3o4vXZ5evrkNC4zhlSuEmPciTd3CGojk6FlQdfg7Jr0tw1LuyydbDZC7WrdAHNkbR/2AxFoer",
-	"sO3p7Ksv0V93n7CznHiQ0KckdO3zMViDye7VjkhhpzBr9/0a/re2wL3Q+5+JKTdmvFwmfrh9QMKlSBmN",
-	"ZvBu0hRyKCIpBItQ0ELmXuYQEUyvZHrrAg32pTYk0AqGIhwnMrqFQnjvBrQZVOll7uAFhHWmHWK2z1jq",
-	"oYhmNEmYMDYcxIqMFqKkFHlD8xlLFi2veN0MOwNhFENhrmMjdJ2uAVXWjNo8MabxyAHWhOCawwXBjBCo",
-	"2gPzcSiAdlFKIdTiPpyySE4FV6xklXg0NLoR0gAMcxgg6Ev5h2t1pWxFN1p7UFA/ZpFFgqIky28r7CNb",
-	"S1hsJpLlIxYCWxjuFdKMbJmAhu3ttEbQcL25to/4yj5d4YzABerZCDIIKLsxrwCnS8rncxYHWP6I1Y+R",
-	"TBK6cI6XutQE9+X9et34RkJdx5tMJS+BqsBGQJq+WEa35v+/lzllA9do0txQbcXIRXuRSqPk4X2F4lx4",
-	"tWtdWN/Rp5IP5mzWj3vj3duZBXZNctJVeSqAMUXLlOs1lLTjWqIya9Tw2jRH1GGtdICJW1hnalR5tPop",
-	"WbBUQZeRs3eXEL1thtPf2p1OJ4Tub8z5xlWOYqJaHXIB3T0JjWzGtmEVoNNhlATimeCVGArr2POw890e",
-	"Js3j7lGLyDSwWd+3bB1kzfrgHZ/kLSRgDcWMKmsBwHO9VoecYbh5wYSDefXBVqCpqmJDEd61b9m6rSK5",
-	"YKF5M6IbN/2GAdubBLg+eKdbugS0AsKMgnrcPSKCzsFQM/IYoUeGAj5/WhieU18L42vOqaBT87iheosI",
-	"BhXpQ+GvZ4eUF5gr7GTnnEFAIkdLuzZDAajg0PgPk26BvxrKoj4DUROrD8H+8BeLingoHAY9nVJuAWzg",
-	"JIOqjMZVtntnWi8QjwQxoDdrMK8vbq4uz68RpK7YU8IiinCrbFnstR3f/Ax4SBO5CXPGNnA4u0RP3ZRq",
-	"tqLrge3Fm8gp4SIgU6Pt2cwZ58xDHxqQAgxhtL+sX8mM2r7LonEYffDsMvMKGdVvKC7qYD1mFqFBGVkC",
-	"ZZ6gkTTDC/QCDghFqJasjNyIVesjDABuxm/giVE6Lkho/pGD24a51zq0PqpEyaGgiwWjqXIAq8VOPOVW",
-	"iHjE/S4EADffGYpSvx/YlIAwVQniNCl5//7yxaenLaMWWK9l6bOe31MBqE6z1y7q5FDIf9b+J6Ht30i3",
-	"/Zy0yYh0yCBsQXPQW7aArtwUOyElaFbyeEBYNJPoAwx/bJ/nP8J3zfQSOZ2CT3UoQu9hQzcXfVIaQMjs",
-	"wuXT7gxFfS9W1MBsghMoOTSOFQnNgcWvhpC6AR7Wmy0gLzY0Fj7+1DNqHZ2SEOPiYcvtJ/txs0kyME41",
-	"MyKTC6UZjQMowoPbsNbO7iuowsPavGCIMCvwLwAtanz+HMIePsvxeFicbXZ6y7b7hXy/inUP2Q4Ftocs",
-	"CqpisgBd6tljkF347UuhWYodiLOaM1xZ4Byg+9pKNKfcxoRqEj6OZaTCU/Rv5/doxZIJ3gBUXPDOms4T",
-	"uyLZtV/AFGhSaF2ZMue6HYrj7nGeaGfPQ7oUzmB48fb8enTx5uy7Vxcv/h2cGGHrlISPzbGKecqMCNVy",
-	"KOzwYIrhDxdnL0LCvWioFOaZgISPsXUP/BOSYeBf8GwAvH7CE6aQR0Hqn53oIwV54rhWgAgTfn9xAx9p",
-	"AtexGjfg/8M5Vy2E2XKCigJPOiXYgtcuulPyNTnunqBESHjELLgR1tw3Xl/eWIcnsmg1eAx0RR2oI9Pp",
-	"Y/uQemzuzX3AWXej7y1jPXt36TULGjSwy9Bnmxmy4I1B46jT7RxBoouegab02PzPlG1IlzWqOl0swBcw",
-	"ZaQZfrj4bvT+0q1ZaFQSMl4TiyPZ6pBLR+WhaIaPqTKi6THoTA7Qrz2jyqjQgP6FyGKYKYe0MyMzcljx",
-	"2CgoZqe77WaONLbndiYOAM1S+KCjNlVkxZJkgFsZhm00KJgwchm6WLgVspx6nMqVYmnLCAsQMGbfToxq",
-	"ZXUUnBKkpiEluCLhudGB2+dS6FQmAyJkG7TiEKNSOMuhwC0X8vl8CWIoPM2xb6e/8cXCll4hN1dZnNfw",
-	"Z65hy3+Aw1IkvT0umGOanxXib2s4+bAO9ggcdfsBURK/YSdtWII1Fy1iGbJsfCem9uA+rz2vREtpBmHR",
-	"cwzlOtkhdRezA2UWLsi0O20BvfBoZOrfZQx7W19JaVOXQcLCdu13u2WgcnanH8/0HByDOQ7DNsMKerWB",
-	"JrRrxxuFyh5489LCitdWdtstMMipC4mUVokXbGWbhFFtN/0nrhD5NR961UiyODXta2vptN/JhEc1xupL",
-	"x9/yUJq167jRZ7kxcow5cEqEJFwkRh3C5xElY52UCv/swW6rNCKPjDB4dGofKF4yTxau8PnU+5sA/OMp",
-	"sc6awp0TKYoX0LTDS0IKZu5J6Zy1qYiY0SxUdn1MFWsvU57fKNN5m4I7yL5vK2kNcY+6/Sohv5e1h6m0",
-	"H17JKOs1Xd1KRQHstlNOWziVfmG+DWVuH+4xnoC6/Z2dlMff0dh5gOGR492PvJH6pVyKGB7oP9/9gJcx",
-	"bp452Wdcl7Y/uvNnNk66R7uf8mqBCgZ/Y/Dzx6ChXBdJIHqmSU9SKTC7AkovpwrSbg3FP5p3FG1UKmiy",
-	"1jxSG6XhSyhcU1nuBpTWhTFdq5C8vzknMeTeYFGHxQqBhv3zxVJb7wrqHE4ZTuQUBQUqveBzx6Pr7OsO",
-	"OTODQwMeBEHbYnCGA+g65aVX0yy3fMFSLuMy4HgMcSKSs15b1zijnxj5jaVStQbGntVcREb8gAYJNl9Q",
-	"SNlQgXkLWO+MCjt2sKrH66wluHIvQGFN14HXQQQX1bwFWKVZKSTtgIRwZTTjegSSIAzIzGhtj0kT/vtv",
-	"4DJgquWSKmFGTr20Ti2KmgH6EN0ASFNOJkGelG9nY54fry2wDrfCjuRp+YBTNlL0E4BzeKuXK5/mFZnr",
-	"DP1lsE4AL6HCgf9EnFMYyZRVL7pFy5LPibNS1CLh2hB3NbMuPIsnOiBo4arR8d1dCOqE+5R53Dk7sqpu",
-	"hIKupLgEJE+HCbJXntzdhbjQUrGC8W4dWpnZ7tJ0mrm9LYAohbwYC/CqWh1y7jJgPMqkjAgGbrMOMWwF",
-	"LiFlkZejNeseCEmzm617amS2eQGAaljaL0ZAYNvrq9e19MaKUAB7VPmWxofG6xEoheUls+vQPAaHRExO",
-	"7u5acOY0t+a+XbD6/BbSrEsdtQPNE9ZC3AsqL3B1gzgloU1lM/asTYGEUw0LZCzDFj6cFjJ5sKYArCPW",
-	"IV4bTSC3d35K7TJhYI4FGWJAFYrt8E3iZercd7hn8X6/14GhuuNJaMCKdZEdBY5khceMkZU6jEnkMAg7",
-	"br0JDqlz7TaHdTIIuSJNlwxpnl0s0ymLSy+PU7kwZkVrg7J5lkmAIoDqzxs7IGzi+qTZM0v0vFtMv3wa",
-	"NLiAGi90aVvzz7yhoKJkkPxPPaD4591iI4VK6sPHnXoyXSwSmz3w+BcbNPQqWdz2RwAhmyvW83O6XOZV",
-	"HinHbCpIycFMm8+B9+yx/7DZbv6j5tfCkx8BuiBfMBhH6UqvDxh4hWT+Yx+ffvD8iRlC6bGn1adOCk+d",
-	"PIPwp5Gs8FmUXshC8Kv009TiXmPNXL9rQyC5sHJzrBtgnUCBLPqcIP3jrhl68dPPq1/uHXee1Hy72+mf",
-	"1E+z/ttH/cJqHPWQAmsFLRjc8c97cR9ju+2jXrmj9pPPQcPIv/KUi9n/0HIXMv+haS52yoW2t8fdfh9i",
-	"+OVxZ0wcdySmftTke+SzePbMy83YLyHDzBolNaZ6Fdb9xC+iN1LWkLl71D8qXD+x17vPei7lD+81s83F",
-	"aWNwVDg6T3vFVHegEKSpA4WeHENV5n72bM67Nhi1VsPqNO5rP/T2UtIzZHl8aA/N/qVMxzyOmfjXsjqK",
-	"AcafP34umCGQ5hZYxSEg9iQUVPsSnogVAs5Kybpke9Ev2Pvmco3xsoyxyLrWcMGQioWWgge40ikFM9pJ",
-	"WpSGMrUlCNLlAKmhaNqgH6IFTRI6DfK4F/65QFyrLG6WwwmBKpgh0gRkmlJn5KTskzWeVa4/u3E8UuT8",
-	"1aXnGxwK+D6SIsYqYczYD6DlVK5ZYEaE0ZIp9EPskHdUqaEIvfT1EDMS8EYvL19LCGy51PxTG2rNcvPR",
-	"gENQFWPNl+yzilrxiit9BouzQ6d4Z0ai+G+sArlQpzK4Wv8anQFQGpzScNLdpTUEdW6LCqWwYIx94nKp",
-	"atwYb15cNuoHaosF/JF6aVVPjqv5AF+sxhiTGPI5rBiHWeHGHGUbsRGY36CwPqKpTEoSBX5DIeLKodon",
-	"9Mm4fRw9jdvP2PNJu0t74350FB+zk0mxeqRYZ9gbdPu2zjBmmvLEA2XDL+yJ95WnX9pOTUV8r4pctImd",
-	"x0f3QwZAqKp6TK0cQmtPGRt4SwGTGAEfKKyDO/kF8qNCtYm4fnt0j7grWiSVo0S/SAl8dzbPun3gz3Sv",
-	"jWC2b6ESCM7G/mLcsIp32JKwtpweGJbr2GBuJomc/iXU/xChfuPTvCh07i+5rcR8/DuPPz+OPLhPWQfH",
-	"dGZYn5GvJYmLUa1+t+/1QUERzbGjT8zmEsojIFfGfBlcYSgEU2l+lKKF2QA+uiTGu+pwAhEdUUjtUnoB",
-	"bQFylk6xyMuMK6KiAJsIOTeBq+ji2pUtmAefDwXE/1aQr0hsA8UM2RJTniKZ2vKk4hHYJYgtkuq5Q9Pb",
-	"Kowhxlcg8CNFytW++7JtARgFepYLxaxAst7lvytB/IslZI4Imv+LV1hmEQF0k0wrInx+sbT0wDN9lM5N",
-	"AJuHyM+SuNwTz7IOrrIOo7IASfkwMjPr9VdLrW6vKP7yxlyZG8IlwzqFgU0mDO1be1/PqIebx7z/YGu0",
-	"E0Cog7yUqth+Nuj1B8fH/7QARCPwnjUGR/vbu+du29kDvcHqxf0dgIPQM0Kc0eNqqbGwk+tvIUgPOLaI",
-	"EDXJZGsODvWTXBYgXLmyUx8QSmI+mbCUmXkCH58vVca0iYUMO1Q/3HuhXNOs+uXJmlNihj/JJVPtbKAr",
-	"k2LJp8yRcWhUs/v8XjQ31Eo4tEZwJL/xhuUyb6kmdYxqYGbjhCbkhn5LmuOQIY6UQIaUfzJswqudUOe/",
-	"kvp2nlUeYZaRQ88uCvr7a3J++VitG+bcD6KWEyMTOc21G7PN670aQ5G5NQKCHXlpAg2X4H8w+PpIBfBv",
-	"D+IFOjUxKJ+P5Jw9UugUIffxiThYrSpggfWJXMkVhphWKdeaCaOtjamOZkzZ3CM2FHC/VTWNQWOj0XO6",
-	"BmYwZiThUCuyZnovN8tVXna9Vbl7i7nwiPPn1/XcCyqjzumR1+ztr9QFtcP04nlcVfE+a8vi60bkY8nu",
-	"xUL8fkzbR2YDqhwy583eKg4qbzNZHVWO67HfoMrIP9Wh/Ut70V7fRP03v/zUe/PLZf/1L2er1y/M/8vu",
-	"6+m9nGsnHvjRw9kOBedGOaT3swVAyzHHcoixnz/WYnk9f7LdGnAYXT76Fn7WuXQ8wKtuMegE0aYMVcoD",
-	"zijVkUNQalOQ8yCnmcNDsoAUXnTTi/RAiKeMM7QJXOjgaNbnA0+TA7TZw+Hkyaq/XE5/mMupkC32ME4n",
-	"G97coKec2cgPYl9jXhcYidXQSoBofyADuFaYDDYUaFWB8u5BHB+icQyFr3IY3aUSiiGHR2Lew7z30Q9g",
-	"vtBZRSOYMoo4bQbTjKhi5ogyobjhcyWQrZIRXcO43Z+1fLsGOPMPk3T9P0bS/fThavb37/9x/NOH3mr8",
-	"/fvlT/3n+s8q4zYNNk9M+GrumRPPO1N1Of3R3ple/wDhAofRHLd9ZIsLNf8lVP4QoZLxd9uNN6brR8YY",
-	"ol9i/cJxgCiGbVkezeqwiyD0jx2GvSMRZimSKdPLVKgsjzhLwUd2NRTAyVoBCd2WtpVB7jSFp66cEMDg",
-	"IK1R07WfONgZihdZbETTW6YIHj0j16SI2KCYIpznjKLBOBTsDpJ4p5h7qYx5rKC02aUxCCIFFEbhixyy",
-	"NBYmm1EPhQ2e2HFnMZqCj4u8qI3hnL15e/PDxVUWyDEEmNNbCO9AgYm9bqt6oPAQZzjwIXy5Iv1u3xb2",
-	"VCJKmMJacR5aXxFuHi5I/5jM5DKFWq9iXeLG8FbYyiuQpGBEaZkwF5YiUcpiJjSnCXbfwqRgksjoFhNE",
-	"zJ+IDS9kSubcDA0LwI11wSPmw8wYpcSO4bQmv4Q0Q1vzbFcFwtL/O1bWh1heroiQxRZrpJBQUwxLYYLI",
-	"/nGp94uYavYem5vvDErlwDzlaNQh7oqHj0bBOflOIkT5/oK2IBX73e59xIthNJ+LMBJmCp+/OEh2qFQH",
-	"3Wm3UO93/2xS/WCib3ItF8MpfiO5z4EZy32jlLtikzZJpBCJ3J448lec0Y8z7ukSLPSu3B5dsMdA5WJN",
-	"Ff3uEGmYg+wtiCwFlaR79ro8NeJtlsss9BX/yZXIw0NWz/bQOnEeNxa+yTzW22Nk7+g6kTS+kfKV2Tb4",
-	"3Mk+ZFDLxUKmmsWvWczpjZEJ/5VCRTZVVngCt5IEC3vbT4O9l/KcoTdsTvrB2m848lbZdSg0AM/DoltV",
-	"wKY5JZSsUimmmddmKPDvDM2PQqvyHLzGMu4pVuxZnJXjbi/wMY/h4kqmt1CI+C57l+ugSFPbXMX2D8vE",
-	"AZbjm//CZcT5GwwFvjt89fb7yzej12c/jl6eXb56f3VxHZLmSSt/MWARp3KVFyqhJzcYCmw2sUyRs+AD",
-	"6BvKodIDVMuN3WG/jb0quJ4NhbmakQVx1KEhmFFMXTlPK/Agm9AaOO4/x9TmYjsoZFlWV6Ua65mgYK9H",
-	"bPkftBG0tpcZ/VC4YSfg8YKOIAFZQn/8XtZmskPO/NIwBKuaSMPsFeqcMNdTw0EBG8GS1ZJ09OHyzYu3",
-	"H0bXF+dv37wwBM5f3fIwLLK1zEQ4eNjMjDrkPfZrdM4x7PFpW5nlG4SugY1bMmQ4DdpsgZUFOfWaG4Mt",
-	"hdA/H4zhZFsmuSWZUQUcXiVS2z4846VaIzRD+O7s+vrD26sXox/Orn8YfTi7vBm9NpPrE2WRwXNb56R7",
-	"ZDFH/CXz0BXcCUvM2jfhrzbEVYHY+DosoKfYOYiJ2FiDRqVJaaRbg6x9Hjy2EfVkKMKz9zc/jM5evXr7",
-	"AfEvR7Ba/24015A0EUGHC5J3BQJcDZvxrpDcjoJS2BJfGGeHZPY9bEEo76Xe0UfIIQDOsuASVncrwmUJ",
-	"kgMbQ3EobO4wx/cNXZOzWm8rsLR7mgY50utbkcBzOWu+KC0LaXp9lFqNoPGJJkvmQcVW86JLHYdK78b6",
-	"wbyn0M73+W/b3rTo8/75TUC/TDv5CuZNEdO6wdZ/m42/j/hb/rfL979d9t7wS3Uprk6i88snl7eLH/9x",
-	"/rfnHbb+22/xh0v+ll+ufvolSd70f/rtp/XfnneifiLG85fd+Me/JUUM6AyC2gOcdrBkexMDsdFqNM5X",
-	"CEPFxRcqfQfnAy19PTDPCbrEMmpkkAQgZ7J99C3yfT7kWoA/GgtuWBb/nf+S6qbR8P44ldN8bV+sileA",
-	"pAf8BsD0ipiFvjZplNSPdWqjof5GvfEKvFjKStQCg7chmiz/Ti1ZbIT2hKa523IoYgbt78wILZiNlYLC",
-	"CLWsv/KMqxzgzepMA6vc+CBdx90eCd0ZoTlGGjcKG+Iw+w7UDkEKDQXkzHkAOhbl8V0JnRNVEsUWFBr9",
-	"5Z5EZfS8mNwytgAFlovpqYXPBHerwyK7eHVxc5F5MM0bwXFplIQbtFWLaxRg3mINTOhx96gVkITfMkdL",
-	"KK12XX4EFLV7KagbZChi8ZY4/XFN029khHKpT+uWu7DAni7b+St6crBtaPakUZWBzKsZS9nuk+oYbxuA",
-	"RLeUd1iwrH63n6nKMs2SY62+h2CYXDlrJsjQJumcIZg0WjLA96fSdlLNVXo8kM4Ln+nIKfvE4KxYr0qH",
-	"fMCDyFCLbxpbKfw3TachUQuWJIiKhm1uWw7ZVkg9FE60BIRrjI5QBF3PNUnz2plcIn6Gu7BUrEPsBhgK",
-	"z1okzRD15Kuzm4vRq8vXlzdhq0wjjrTJSVV3qqzscubrFazIF/iwN6qZe/vV/JEcpPLVgFZdTrbvFIfN",
-	"D4vBFYG2q8oYbfdXoY7vpUIJqUcTcHLl+hMq4IUuF742bsc+XuPONsxeTiZo7mdA7YNiOXMWTpyb+4DP",
-	"u34YZkPH5N37715dnpu/W6d5UxVRfIvt4ewG4sHI2PBRJOdzAEblgn3D5G5raSIerJBIp2beAcSl2ium",
-	"W52/vIt/CCTZa9irpCgD4AAeKjh21wdCgN33BWaF9hsUQasZYD2e7bvseIPiU2GUigyhyr2TY/dB++xE",
-	"ppnfXqa3CjHNB568wRk3AQ0gx/i0L0PXfctmd1Fy3O1uqd97MLZdbILSQL1yQ6thZyS//v7y5J838fx1",
-	"/7V+3f/p7qfrbven314mr26S2zffv9dvv/+p/9PN3/jrD6+P/vnife/VLxdHb355f/fm5nL1+sVZ5+jX",
-	"fvvp6myf/7un+LBU2k98HG9o0pYtM/TUPgXcprSwbYC3JFJMWYoOYU92HOLiwSqTkhPGXvQ8L1ZiWJCy",
-	"kV1zT27AoJDxw+b1SlhOs9obXGJ5X/78Oe/WVxjvDZ0vwLoxIgEta1tWY9tVHDwNtClQU3KdaqAuAlx5",
-	"Y8YEwu3Z77QebooPI4QyH+KcJhOJdUW6SCVXMFWilnVMQAKPeYElVecvPeMvPeMvPWOHnnENDRkMA8j2",
-	"sc3ssl2vDlE8UjblSts+eLWqBjSHgnXn0CV+PrfYe4lcsbQdUeUqbaGfOMwcy9W4YV6xnFMuwD9kQfw4",
-	"miJn1+eXl6S5WIq1OcEtwPMFBSN0CB3/+X87Kyu0QTj85U602+zO/NaOltT+nqK7ylpAp4TaT6MrxpWe",
-	"Dq1X6vLFm1wNIWf4kAVMXAr+69JoM1OaxokRhnJCzDxhlnJi3mLNY2uQJzKiCVnQVA/s6P+t5xuJofvW",
-	"cwgWZRMp3IIBsrxoGfUn20VDxA6hAc1krobC9XXQ6wWLSVPIdI5Ebzn08lzA13Ryg5DQFaw/6l+2ocM8",
-	"84AhMMSHUngLmYHZEUPhsYIW+ABsxLDawbBSix1RQRI5HQouyBiS/DTCzwqZ2vhX7u9rHnePbOButBSu",
-	"r2DYQgZrwZqsOpu1U2zWNFCAR9ehkaUiIyYWIMJISr3qxgybnmE2AHXdu+WcCd0hHyqdF21WoJ0ilB5C",
-	"1qdNOMWofrE5YmijnZDyVIy4u5goV2RstkAOvZtBH8/ZXKbrAcYgrQdySyiV7B1JhRO7MZRa422xfOQr",
-	"eFgOCLztXxOFwz3IDdN7qOmUW4TarD6by/WcPZ0cRe2jSc8I9x5rP4+PWfvZ5Antj3vR0/jkpJoSuPfE",
-	"90nrMzafTai7v7PofmrAw5Xtn+XesTx4gXLMaaLIcL+RdrVlfE2L4wxpFo5HucwNaGYJwqflUir+UqAO",
-	"j8mdo4DJfai7VSUUHVsUJZCbutyKFMSS1cwAF8ATuGalx2vb+qT0ITMxJuKw1SGvuLhF1eSH12fnbfTX",
-	"BCgTbOFEliXyyHcCi9haYNZJY33r0GBsdHPzyvD9YzKDMXh9XWI2X0hzAgdF+xStUYjR0SyC0bXQjxYR",
-	"0sUUoH+P73zBBjIaIErTHJgECBFgWzPtZ74PRe7bUpk/O5ZMDeocXGDXlcJzQwEglw6EKu+k14T+yTlY",
-	"VaZVZb6p56dmtq6xjG8utmxxh686kB2aA6A5YFMiM3VfOcJVcn37BLT+RG0D82ljABVNhwIFub3Y8h5D",
-	"AV0gtdGXuo5ltGx/HFjCRSo/MegJaPv/ufjRWN5hlNP8FGVY8HkqAfaGmUmG+OMoP5nV6Sw1cHpFF4aS",
-	"cwYdDFC9qWgOXifjL8ojylpW1yGBEH9x8gMSzaSEnj/cM8Z9V07Je7hV+fhG/sM8S75+8t76+DP7NmPd",
-	"W27W9Lf+GtlR++toWC7zzVW0zPzLuddfTtm/nLJ/OWX/cso+vFP2gUHUPOZVQSQbeMhvJb9m1YlTSrP5",
-	"NitR0riM0Yx9UxANPZutcz9WpvyX3Xag49tT56wh79nGuft7P8d3wcjabNS9Bn+ml0OJXL7i3syymfyK",
-	"mKGoyWYKyJGZAaREee00gcHJhdfaq335zpbB50DQembbWdb74Mxc/uENrbFPKtGNyyCrSxP6I2vl/pIu",
-	"f0mXe0mXn8xZKrKEOob7DYm6bVh/yYEvTdW1mVe1jHmrJIhmdFteve3nDRhHcr7QUDI2tQXvUpkTziEK",
-	"E80oB4df1ivPsP4JVTockO9T+espCcc0oSJisb0SQFtz+EQakB+W0ykX05c0YqckVHOa6nCAPcvdLfiQ",
-	"d2MrIKnUFJFCssR4EZMJxZTdMY1uh8ICqwC8VgYsiUwKQTmwchH8eZAM/JImCTSumdHFggnI80rWzouW",
-	"O/DA0jjNMJUDYztQnixTRoB3gAsbsO8c9IiwTQdDwj4xgTVpbwUEXDMZB1ALttkkWrlqOc8y10D6wSgv",
-	"NcRAUzbBwFheiSekB6AJzZVZ7MPaDbA134rC4zSaWdPHdqYWLKsAtd9cyfSWjNmUCtK0XW2h2bKdbQAK",
-	"CTSyx97hAYGyBFsiG5BxyugtS40ogEoCGxQcilu2bnXIWwgM1oy5aUQxUhCeZXHLn4eFX1MBUJNwW+oB",
-	"vaVJwugnpjYsGpG20nc1k1k3bWxor7Ff4uuzH0fnb9+cv7+6unhzM7q6+Pv7i+ub69G7i6vR++uLK9K0",
-	"egvpdVvFrqFDIScZQi02DZd6ZnaoCuxs0PYUUgckXQoXHD3N9ukQFqhQUdJ/TkLowWWpGlbjkgPScy0p",
-	"bV2kQw0Al7XSeQtWrxgURzQgtiLTwyBqlepKKbkG0di+NgS+MDtYDQU+3yE/YKvgLMwdzpmmdqOTqcTM",
-	"fEWUNAqJylfEdfwH7zSN1wNwnIfhUMCjA2LeMxTQVJn8PvQk2LAxGDb+5//x/wwbwbAB6JJwxXAduOQ2",
-	"FFydpvJXuFrEo4Tf6hAp4V5oPWe+gw4sMzIcx7DxA0sSOWz4l7BDJ14bQA1Omyb8EzN/27nEgE2czWXC",
-	"BVezUcqokgKGorRc4DAVnbJhY/D7sAjiOQQUz2EVYXTYGPQ/f7akc4u7YuORYjSNZm6BsdmkpnZhaBwr",
-	"Eg4b+Y3DRkia4A4ZCiFHKVPLxJyxZS6cfEAALIcIhw3s4W+G8fPvQ2zbjxNJk2Hj88fw1DVW914UBsVv",
-	"Z5QIiaJrRVazNWkukUmZ+4OhGCcyugWfDmpSZixjGo+cFD0lijESfmDja3jlS+RRYQu2/AWNZl7pr9vp",
-	"5iPCHMuWJcsK/P9mnSDpx7CKv12/fdNmwihhMUFQoA45I6G/0iGxvQIxpTRDiOmdEEXkZCgUTxjAY91k",
-	"sgFlBZLG2yUhsOTCZRQdWOEV/j5E7Q/3qYzZsPE5zCuxM2Y6AfttzuO2S2tohub2gf38yG9d24JvltJd",
-	"zFRmSw1iNpYrgRzGsOZpSiPXGxW0YkbTZI151NlX7KMj82h4Cmo1EtQV0gFzCjLUFAch5iJsLQAEQFLZ",
-	"km6gGNg19mBhJJCma4+v+Y0xRzwOHUwPBN40F0umgEsXKgRtlbvXS7UZDhuCrWBLoqYgBcOIUtFS8KmO",
-	"WTBqrTSbW9UpQIuIKmyo6r7qfeuRgkiX4YhZN1iqyIRrEp7/cHYz+uHy+ubt1U8AIHH+w9nVdVZAH9nl",
-	"oa6PLKTyzGgyaQW5JYYDOTWcGV8fYocEuGHMMhw5zHiymTzI/c0Mg4Ii6JKZ8HeQ1EYXDDIaBEPhWC0B",
-	"VhvkpZNxgCh88BrLOFpY0wgpcqcIdIbvjpaaqJlMNWla2T6VguUfgna3C3N28xQ7Cz5g+KlRSIYNw5+9",
-	"nW6WE6AxAD0jTfknFpt95kZY6Cqc1Ynh23Ox2qSFBSRcZ319rY14yxa6dUq4EZS2f7jFlN9XbwO9UiEK",
-	"hNk4Zgcj+ygIWLcevkJDIpqma8NhS2dh2AiN1sUgaK1zkFtw3fj3DnJYItAYZzzxdSmu3CIZalhswOel",
-	"ozdeqnWIboIMOBepYHTs1qlhBBr0zsh/t9lxHXJmmYIFsC9Q20Xgj7vHwVCwOxrpZI2h8jlXENWEdtBZ",
-	"klqFI7h15KDGmI3j8Y/zs/MfLkYXb86+e3XxwuJVWKGb8SbYspCFiMgtWcN37M/eRGALQHCBZuKCXLGY",
-	"O25/dfHi8hpcCgFRM+oAiDGHzbHBFmat4Whubl5lwCZGIsNOgSw5w1DgSZyR2b9DoWZ0gfbbHBlW1sbb",
-	"ogWWbDbEVzRnVdm21XlbarPJsvPcLLG2GTfkWwdkxcbEqhEi0xzwLptcB623YW0WyGCpMJrGyqP59fnb",
-	"dxf/bpa8pI8GGTYlpCDwGMuqk1yW+CpzsVN9lj/kGRqG5wd4ZIYCWrGY/Y5T1KjSLxIjcLJkJDhsKlfY",
-	"uSYOQtocJ9+Ow40OhdHm3NoR2qP7Y/t78Hm1z83YQjID5dnI5hnXRisyOzg0eybEnv1hy3onbeYHTNL1",
-	"Xc1q0QNUDvSB3MFquWEn+8voogKU3jADpjTauYLkVMsGM9qekhDm0T6XQqcyMQZmG34JhyLDxTHPG4KN",
-	"Aak0e8MkZWpmx1R5kWG9bbg5tAA7rnU+gFfXnkc8yQObzAs6AtimGJXwhEBu91WLsGa0ppFpnfcmv+Ux",
-	"DN2OvHFvuEjsmglLUgz1nhWXDzZodW0mPElcwxXkRrhGhVAwXHBZl3g8G4PGB/NGkANcEa7/hwfzj/bP",
-	"5/xCcWCZVWvHlh09Y4sB1/E/n33w4m6RGB50fX1heKMDWwANGRxgMOGtVAC+YdkPZgQhW/G/N6d3WQeE",
-	"/skTvxv6z96qbB9O0EhhLNirzHZetw+aBxKs/bYq4WKpZo5ZaEmoQ5VA3di8+Yebm3fZEnmvp0pxbIlg",
-	"dpDrmeB8Zw1vuc4EpF29TJmIZpXFChrIo13PrJRhwlfEFSPZR8yHNZvD3l+mrDHodp4eEIg3x+RrZqe4",
-	"Y2Bn9MAUL1jfgPQqFw4Cc882GG59bOeLam+N/btfUNuosNo5pPekppHHoYu0SNZwpDS704+BTu38LHuQ",
-	"/vv4XPYhzrd2yvwhDpfeZ/h845ClAL/ZNZJ+U7AE5VIjaKBeAIenqDJs+pJ94PGPeDPeC5/5F0cKPfeU",
-	"94dADT0k+Ab0N3ZMKfeqZMDn2if2n0XTxQqbmlSsiplUabq378sHxFhQmJgMpiRHA+reuWbYRqM4WynR",
-	"dVH0j2iJNq8bUv08awKWWRwQ8sp63W639GZEdpFKO7DB1oDEDNQ9w85dZ5hvk2nmDNPIJbdkS2Mr4vy5",
-	"oM+tbBMPiGf42gVrgZ2Yu5xWcplg7H4oQhuT+MfF1fXZzeXbN3k0IgR3G1IZPJ3fOqJ6iKorRbRMU3t3",
-	"zX4De6raxI6kSwH9aqwxVrPx/HiJf7a8nWw/nb+1SW0EqNfNHSOte3bJggUegQ8YhEWuIahS2iligTrD",
-	"9JatwUfkRdFqpuduH22Y59ll/sbSq758MqCAWKR3fyYvvPAlxBCXi5qhw+8jdhcxFhfG7D/u/Wz50Un3",
-	"fkOHXNjBSfdA1fZGytdUrF2/xa0JDqWwrZ06aYbFqYaBdf6YG1xRL8wOQ3fFQkPnZgb0URuz5tpl0lA9",
-	"FHMeC4DxfX9z3gocpuyWfWR4Ue3GyUbmrTPU97rPU+e4LyIBo8YBvhkjstBDC+4i7c5ZHhlthqVPJvyW",
-	"QRv0gLgOuNANJRcOaih2BmPLPKHmQ+VAaQvNfk/B8m6ow5tBImgJmO0urqxsKxG/aRyK4eZEpqS49kGe",
-	"GmU3SraQpLCOnYJCWelM9fkLslD690MBdeq5a3LpjqtR4EnKfmFRJccgt7ohhCYlSYyEyTsdo0X0MA0J",
-	"HyZJKeeWNv/BX1auFUsmpBkWiWGPDQbErDqGm3mC2ZhWH5jzOE6wCRQRUrRLLhOzY+sCclaWnxzaQttr",
-	"R/l7LYWdzQvWs13Xz0HhXrlgCOaY+k/oTIku3DzDvJwJjZh/NyzyyKgY0EQFWmMWhJcaefFgX3glCfEE",
-	"mAMm8G/9itvEdYVVXkrWxq3zxovbRKCwuaiYrWM15ueYKvCrxXIlMG3w5J5Jn24BfGMh36bmV8DH/FZl",
-	"vXW7m8Q8RnwD57C1TZV0aeRyqTuHpb5dM0D498KSrp+i85H7KTfoUMwz4iD/rdK9AK4W0uR8w2RjO8kb",
-	"L4xctGUCVClTFjEBQSpolGMjXU0vamvDl3OoUYQgjW8C2kw2LRenEG0SdM4y3PkWtD8odq0cgOlQ6loI",
-	"qW1+E8qJ3aaYeWTesLkFJYbTSPgrVLNizWZxrpBUpRiBDBBofuJiSDOZxFZDgUxkOTGfaaI/F1KCjQq0",
-	"HoqIKnZK3kmlpym7/vsrMlkmSRtaUmJwKSDXf3/FNSMvb65PWpuaYJ4XVm2PplML12oyID2AC+l2SbPf",
-	"RZOajo1SU+yA2d+7C2XWeLL3kI0nzXhRE4EgMZRfdO7VXxKaNe3sxfkB8raNyQ/LgGtsw4a4ytg4FJDy",
-	"nCHVN5Z9DrpSaOaVcDU2uyulc7WphehBQ/7ilpilo76p62WptZLrQsR6kyPaPulHx+3j+BlrP5/0aLs/",
-	"PoqO4xP2ZPK0a3iPIZpZ1pRD64tXQAPwFcebPnTcH/SO/gnys9Sz8zd59+a3n/pvfnl/8vq3179hK+2z",
-	"1atfvuNv5u/v/vnLm9n+XN0/MeYE1TN4v1NyPb/bHzXD/+JfvS6/BK2ZK8iFsydzLZfFVA7lS73C9Q3i",
-	"L9iEvOnypYlRMNclCZVnRd0ytlCZbMF9cgr+MkhO4hb2owhRZH4OswyFSsZGnsxBhyKEgxQGXtKI1QIM",
-	"5wAsg2YOOeAieTlfetaF/BfLlyDNDGUWV8j+i4zLJqgg/lfg0glsUxSZ+CyOnKERCxjN9mvbvHeVnDPw",
-	"hnq1UYMsrwZdfEasa2xqUg1dA7vyz9UXoQoASSqR6MKiQ+akA2ZaqqIPeAO3M3vbWMPVl7+BtwHmg3ln",
-	"voI28Jm/+xBvjjferwl59GeQFfZD96LNxm533j0BHvx/JR7/ZyjQ+obxjgdxjrjyz9wxt5Wn1SkEf5V4",
-	"3V++X2OQrUDWQ0X6Jos262aN260q81/A9dp86dImBhjMJCGeN0x1hmLfPE6yMY2zRtLhqCqSbhf0Mz5m",
-	"RXhxoP9KLO1LYub/Rc4EruQXHoqg3pnzdudWr2yfAADElUZWHQwFJWV3jC2fxHQ9V4eQAVh5Fv6CKsXi",
-	"oag4a5pVnwx8xeivLqsrd7lAjqefyf+okqZP9srSHwpI7cVUfcQOLWfng0TYlXE/FIi6VUq8P5A9DMU+",
-	"/OF7pkvMYacHCMRvRj3roDTkDXKTYKtH6ORwj1D/oT1CcpJP4St6hz5+lcbjX6Asb0jr/DDj0QxcTNgi",
-	"SEvyHUv+8/+b/4/Gzr7ZPTeG414xATSw+xzUPfRpl5JCb8wHeycX2A0TMmLfpfQ//19KYkpe8umS8ZTm",
-	"g+nsHsxxNpj+HpmH9wrxl3NQ66b5QEmNx5WkxqPe54qDC7ub39cMOr6nGXQDHHofY8g2GHbn7i9t4l9X",
-	"m7hiNP5iXWKnhClV/PG46BDfk9UBC19QPcs5OHd5Pbk7w9/6E5nO4ZQsl3BnDTdfUP3/s/ctyW0kW3tb",
-	"ycA/EBABgABFsiUwOmyIZEvUlShdkurH7VKgElUJoC4LmbiVVaTQCq7BMw/+ie2Rpx567KX8G7CX4Mhz",
-	"TmZl4UGBpNhSd2vQ0SLqlc+T5/l90eQGqh2K6Iw2MAPq9rT0XWyrPWhs2YHWaLNTIfkUK04FErVBUGwp",
-	"3OQA6BOd36hH2Eq1O9gZ0JbP4lHzHWIow5rsUERiOrwNS6zfkrcwZw+Se/9Arqylfj+YFN9MfmsKpMZ/",
-	"GXn9jaHkC5wtEKv/bO6bkRCxMQ1vwO6x9OmYokzWGgL0YeFoWGqIVGcZ/tyieW8dH4aAY+JeYAehyXhK",
-	"bJqheRASml6evTmxnyjTBP33w22oNT7SleLEBitmACihriT5ZLgMJNZx8dQiKlDFX+XMQTACKvd0OYAR",
-	"l2woApkZmdIzpmpBdP7GovXRmMtsYoL+rJR/SxXIsh7bfoaqnHeaNu+4zU4RgsgViVYSAQMJRaQRTYbg",
-	"WZpgPi4ASPipO6kCpourLMlzASfb0Eh3c/7VMW1iwtMR5WM2EC3GoSXk5SyLGN5BGST/KkQhGISqrizL",
-	"KWmq5fhpmyYKI+Sb9zCYeIlxHUiL35LYEu1nYpKADmw2PqNCtQwIOO24wPLh2JMlmAeXCQQU/q5/ADk7",
-	"FrkZa5spDwEvKPytcNp0l6ldTA/DfusfjLd+Y53WU9ZiA9ZmvRBqvQnYFUDCV2aPnBXDaZL/YDfZPU57",
-	"Wr21Xu0gFRx3B4FoN00n5AVkROBQQablw7r4bZ8etGpvsz7fpGB0e53tf3yGcblZt8Cv3Hrs1ukVtN65",
-	"RaG4J1f/V6FEfFMcvrDiwCn8p0aU01HKeT+lwykEn9YdLsR8wxxGc+eCU5sN52yWiVHyAba10WqaDsgz",
-	"yRh8VZfEG/N9qsM3hxUA9OUTMdUivRS6zU6EiJe45tsrk/n6b4//Zhp+X+GEvd8wrQuBwjXcg54oED2P",
-	"R095N+qK1nfD7bi1I54YqbM3bFmxs8v3hrVmLeU6HxR66Rt7550nve52bwe+YR3EfIblxzi6tV5t/Fvr",
-	"5+Hji7dP//UK/LJmYMucVXA2ruzC3nnnaa+zqgvmnr1Wp2u66d8DnXoaPRl+x/dGrV2xE7d2osfD1hO+",
-	"PWp1RSe215Y6hYNCXVAzzWKuJ0PFs3ihJ3+/eiJOd/NfKj1BdoD31+83FsG4Ctalpi0t3m+0/3dMJANR",
-	"YzE1PTEDf75fmxuGuUeaccoJWuSjWUgHI85mhBdOcmJlNvfVw/FvLUwE23nM3p2+amk+Ep6C12OPt1nG",
-	"ZaymbDjPhUb0pwmo+YBdBRhLhIChZDrvLSenWfyfIdFKnb3ot7Z391AFDmSqdA6tjjg4oIaCPgCK/T6R",
-	"6RhNGDQcS6ikEKCkjwQ8wBSNbiYcdXMjANfwFJOhryYiE4tCEPxeTYR9IlWd0C6IPTLEbRSWQJThrwHI",
-	"hqD2PgQ0+bxpwXwIfKrJ7DGB4FcOrGefhbAXqeAM6XcQZ5vaAD9pGEifeccBQmH7AIArSVNHnthouqq1",
-	"QJIoanpERFT15T1vcQXb7HlyKVz6HB6BgQytPEvkIOZzHRKjoJNy4b5zLBI2Cp08LlHeNqTNYLliOTU2",
-	"Fw/N2NXNiUhlcVnDw4s4ATOtzfqBXJ3i1397PPjb0S9+JgwSOHYrGX1tZk6zQPJMsCmXfCwsienCOoDA",
-	"UarGiSR2IoR6vxBzWKYI9MRZKvgFNZxW6zSRpl2ZWJ8kiNL0c5MO9WkwUQa7Lb+0qNjjDjNT6GcLLsxu",
-	"rfe4s/Z4WT5Hrps1C2hcSVY0KhNIFQ9MCjWVhoXRMUKBPl6hP6oczrdIOMSh/dKphvfTXy7EvKqGTLd/",
-	"zL87/a3fjQ53xA974xdPkpedi1fb05Md9XbvX6dP9Pl9FJpbDS2u4LUxOtwfIK3hKFCQ+utSNnBnfwkD",
-	"7X5769xtJBg+xrXZ9SNg0aPCQnxqueR65JSVMi0RXGok2iMu7RkGAsuh83vfuzOeBCyljxXE8lg4gUfa",
-	"wYaNdlDfVtCB+HTayj760TAySxR2FZH6RdmJPGZce9I1K1VwV4AQujw4rI7w5p84LxrkyXQrwVsi4LPF",
-	"cx6ns/3VJsd6xMcrsmJJ8fqas2LXqAHf8mDva55Y3tIl22LZSlnweWyc5UoKY6+EsQPuALtDlWyWQIzW",
-	"jd3EiknE49d2c+50uuucHCvjzGZZO6Xsk6kEF2IOGQSs7hqaUhUQ2Fig3SpZTVDb9PB/kAyDTyfn4hj8",
-	"+Vynf5o4ppO81iG53kvg7b+p2HTjOf9NhRx6sRS6UnNq7Ftr2DZde5qEsUH4rEiPi2gdeDASYW+b/UC7",
-	"J5Cb7XNd2cn4avtVtOiWhcBinA8dEKCKqis65SxTkn4UyDzjo1ESsVEyLjKhG6U6BmZnJqbqUsRgrs/B",
-	"2cKkckMGRdRg+rFSYXTGq/dtIfMsEZrxobGXPfbhJkJWI6UQBTChxCvEOYztjRQ5LrmXkxgZ94El2JEy",
-	"W7PVsVAB8DgxANkpZvXQ0ck19pEDg6wcAEY2jWmB3wHsYcJdDz9eh23WZ1eZkuPyA4B7H0jE36WL+BiG",
-	"o3BReLwYELo1wiqCyrMiHou8HUgktf6UVb58HDnrHDxJS9Y5FfZ4YwdzhSzNUrFCxmp9zcNrcS+jHUbS",
-	"6P7LhjtN1w3DXinAM6eUJQde86qFma8AwW5ILHwL5RvHp4/fvpX5vb5SZJ9kQMmzbSbSUtJRN3WuZhqY",
-	"chI5viMjLeWhrTD56CPgbSrXONbJgslg1hQkd9yK8tW+qYfeLhqguxp5ei5z/mG59UMVz22s/uXZm5Nb",
-	"NfGYYvWYYpIDORzrNlmk0mIq2XbP0rSWzmH26PoRS5UyM4G2sRgniBWnRkwN/2kWmplCUk2+Bntwg5l1",
-	"vlI7no7g1g9z3GK5kQ/2HImwqz4zSxQPax6+TGc+ZwsnwIrZLHwFa3kqzUVEbidUk7sb5c0aSPa3K4XQ",
-	"T5UTYfN2HhAmoJsN4AImCfXFVsuJIlJm/yBya8JvKwxJ+24+J+uUWC+DPM/Fpg6blU9+fY6koUDYPnMM",
-	"9/54XiRaCWscSUsKSvtbSscXrVoE46nU2OMKfUcCopdByZhjbyR5+35dyeL5CvOpB0mPoMM1HTSwWRqk",
-	"4cGPmJBn+VzQXvAv6GVuUUfeWXkBnGKBdMKozjdSKeE5o+43iL4uVzGfP7JkMVyz8PlRCRICv4ZwKOo1",
-	"IBjPRU468udPge9U8ytMX2q9Go/5f6ZH25Ga2isD5OMs/SUTrgel3ou/2TT60S7viNb2aE+0dqKdYesp",
-	"3/2utRt1R9vDp/ET0e3WmrVEDyguQKD4DoO1gpE65YkEVfLxLoyCyAd5MhWDIo/Mt0zr2bvzgxpd1Ms5",
-	"JJ2yjwif2t3dXHq9Fp/Mz7Bmz1fu6fmTCJ1fPGmzSqZ8MmtsKrbEByOV16aOvZECtfRYRQWQ4MHJU2El",
-	"wgSMJBLkhHCOh0DiwuhVjKo6ej18aeBAbitVHAjBuQg8wOrrYfealTJflQGGLdAGZHObyYnZ8rmXD910",
-	"VDpOeVhOiAtkfW3OmxGXUI5a5qI4ghwzJA1KglnICXfSjafISgikUwS54/xGaDZQksOMZzkmerfZQdV1",
-	"Bh4qHhN+3JwKnLVaqE+A2i05FjGLi8zOHy4CyM7WE3XFkKKV5xaIDsJPQHqIswpvQD+UWxeJZsMiSYE1",
-	"ayqmKpv3ENFob4e9Tp55BcyBBDw578Ouiqv7uM3u6pxZdWQcwfs/w6lh99S3A2TlAcJnyeBPk4QJeLYP",
-	"DRi4tq6dA/RCkcbsGFhPE0mV0Za+KObzhy1yJ1SanIrYobxlbikn+YXAsvvtJ6yAuu1+OuJT/tWWuiO6",
-	"hTk8H67ufa+7VPe+vQPBsfsUub+HbQI200r4yF1admXd2K9/vDqNW6QIoQhGkf5JTdQcqAtkOwe4wluH",
-	"iZ4pneBTS4XRxXgMFWecjZJUYBgmV0xzKlR2Bx4U3FXDsDzPeTQxV/fhafPw90FtjBw/OJntfwJL0So0",
-	"eBdVvf6qU5i+uZP+Wu6k7uM7JQXN0FU0yJUaAEtANTtoAckUgaSnyOvPpac1GmWx6V2BQk/UG91eBPwh",
-	"h6yn1dRiGUxt1QqomWOeyC+ZV7SmwxWY5YU+BtJ10qjndRwX4qqmfi2r3m2GDqlAwlgs4JYr5JbE8TGf",
-	"Gs6RChgJln23zDKkXGiZiP4kRvTRalMWEa3QlJ2rAsCWQPui2Vjpw6ua1n4UdQ3sLrIdSnFV+vrrT5Yr",
-	"XxtkfUUTEV1QSwNHcwTE2Rjb0ZZK1jedEq0LERtTcMQzVufayC2oHTZWKnL9O65Vom6lQIQNd3vlHZAI",
-	"wHQylpBDH0isF8DvYhmwFlobA97SPd/sLgyk7y8sB2Iu0IUKVqnI3QqFlofUeWc1hbc3HAO5HNZfkXOP",
-	"Kq8nUdWlyNoMAlHlJNh2aEbOXz8LoZqA4KLMhdluNnkekhqIXgSaq9dw2MqxeFuGv+5BRwuvqp6U+Po1",
-	"kf3FIf9UhL9Zk+LKvzvPOsVwJ1YWTyATAgUgDBxsW0z9rLTpBwQKtstCjRCm2nmbV4Qsb/vd2xBIecP/",
-	"kPXWuIbRnKj1amL+cjJ8HiVvkpfH73477p4kx/pYnu5GB8d7xxezn388ePm0LeYvf4t/Ok7eJMdXv/wz",
-	"TU+2f/ntl/nLp+1oO5XD6Q+d+OeXqWd8J7LWe7K3Azhw5jsD0kNRXG5+6GGwecWhh8MV71O+5RVtSQee",
-	"QEIjjZHN9Y4ZFrQuX//eiRaL++HzJFzkSp1NyCXrAWj7R4Q5k9SIDVWBdJCbN9nfGD3M1xoKtuLE+XIc",
-	"jJWotwNxyqqdfoDkCLs0MUViOKdDkhjGLcQHCc2vPD1i8VD6c6dJRCvafMd0iVtag7gaKrkaD1Sp8i3D",
-	"4C9fI4FrDTIMvH3tjBDzUNUCgTLhG0EhUBXKE6P5u1xkB48EGvGVz30m1RUWGWN2QCC59IgpSa01r3uk",
-	"zd5IkODY9pfVOStg2YF6DWZHIKMki4okZ8PMaN5ZBQRIzYRcywT1Gvt3X0XLDtOvH2vlzFAIpjpify+S",
-	"6MLVn+smGyuFRVg6MW9j/ypElkCtKexscm1TGOIHrnP2H//+P1Y4u6+bn/z2c/MpwmEyA61nQqAK86+C",
-	"p2b90Efpnrj88DP6hf3Hv//X//u//8unv08hpGoDnhnhQN+CPqMb/ANDVkBMuYQW6CnPvH6fmT/Z//tv",
-	"//O/V7/sERHewgkMk34TVAQs5m/5B7+LSHLjzThWMERcslkC4Fq3JONz8cqVssqS9aLvFVIHWB3JcXNH",
-	"0wuRziaCkGOoU1thJclhAqcf8bMS+pp5Fc+Zi3021mQe/R0aeF9h8ztEYzfdSdihT4VRMFkLCk3NqH/b",
-	"WL/bxvIiWY6E2ttX+PenN5YNed6Q3yNkns2Nolce5XVzLjRZKaObzOOCbTLC9gsk5ti0WR8YKMeZsc7Y",
-	"VMkkV/C6obHyeTTB3MJxkYm4/ArswEC+PX3z4/Hh0eng4MXRwd8GxyfnR6c/9l8Nzo4O3pwcnllNtILj",
-	"GCkjDqSicq1A1tFtjad52NgHdyE0AHoGpAWXPGUTPptBfVeUKa0ZT9NA2jow3WYhjlfIEt0LZCBbLCxm",
-	"hKCCtAzwSl1Elv7ZnPJMSFWMJ03CvuEpwlPYeq9Es4ngaT6Z78MbYzHOeCzisOe1El1/zcUvGX1cp+oK",
-	"NSMZSMbceB0ePT/tHx4dDl71z49ODn4ZvD4Dfd7FSlbffXR6+uZ0cNo/P3IMAzQjjzSzHMNmik1PzCsq",
-	"nVE2CQoaucumiSxyoan91EF1Jf1By6+UXQy2m9bsgNVl1MUFNRDzoyS+r5Dl8gl7ZtodMABdByzQsOct",
-	"M/T2wlfBl9w20xkWMyNiQ2CvngimJzxDfaoAE21UpLah0M/wKpGxugLK9JnIIiHzQNZNd2IRJVOe6kaT",
-	"ySJNbaJUhbZuaGv1UHtOjN0YTUQcSEJK0U1E3dTswFxoHRBqtuZzveYcOsP9vEElMXaVYQ/WUUTg1Uow",
-	"mrBUzFGzMzHGryymRuJ0zR/403dGvXzciY38+cwMEr9+RGsbaOxrvQ4l+0Dkw5xw5fm3c97d7u12ett7",
-	"/4CUoFzIaD6Y6lqv+2R7VUaJy/6AfAYcnlrv6dO2uZ0GAjttFOJKK9qd7Q0a8t1iQ3a2u53mWvZt1x4r",
-	"D/xWfdfe/VSjFluEeVT+9/GXtYTe5YB4+8trBD5ebcT727JtvwDJd5PK7ujAH5GYXMzb8PfG8hH2Ql1Z",
-	"Ch7BMuEyGYeCtluTifa4zYLarBimSdRkU/6hxcfi+8edoNZ+kESMP4weUlE7cKqMOIQj22Nq9xQPWjQV",
-	"V8OVGLYQdGytonEGl4Vmh0V0Yf57rpDJ88X561dMyHimEpmb4zRNAb6NRxfELaAIBSEXgbQ3Niowc1Eq",
-	"uDmudJHmuscyEScQlkoTeaFZIa8yc+rHTcZjqIaIWVygDBLall23Wd/GQDO7ckDsZwqcd4CY9tPRs8HZ",
-	"Uf/04MXgoH/w4mhwfl7qKfUQk816+HSIhQ8sidHxmwIjqHVWkq/AnkBSlJRNDr4as4qpCHUipM1kjtLE",
-	"vIJrVwxJZRqpGOVt9gNP0iKzgJ3A50pDY7oWSEgzNk95vTk5et4/P/5xoUMWVmuv06iUPutcZVNLGmFO",
-	"dNMOOFnKxGcAh8YsBTlOpMCIKJzCR+YKcdpGSupiSjR0rkp/5KriqwowFKYHEsq6Kc4KniYgSreTZo9b",
-	"GaVFLGLLe56JUSFjEdNQYrAf2kANhOpyVt/tPGYhXhkU5c4JG232I0+TmNKoQRQTN55zp5a9Mm0jKEJU",
-	"AkpgPghhQhZ1iUuQaGZzu3P/d0zfI11XfMgzzgq5ujzmJzHETbaJcgCTZfmvdvd8lG1K9M6S6RSqnv0E",
-	"tymPJmaoUsEz6/NZQ++9HlPE56Da3QOaLPt39wEYqbBtK9tO2wLGSMtkNjOSq/Z64UZwYrJRIlKIPuu8",
-	"iOfg4c/yZJRECU/BvEjTZCxkJNrttseMsfSyFvspuUhmIk6MOVdkqTmW83yme1tbQrav7MW2ysZb5q8t",
-	"esXANRwOYRA1ZqCijM8qpznpspsHDdzKOaXxWIeFjZebbOiwg1l9prROhukca73+GA6CW4QMnWPKq/Xz",
-	"5BE4pECfXAywwfWB+IB2ohdE8h/3LldcQ3dItQX/z24HUhF4vpDXca4Um3I5LwkVCF3I2CRwmqzogXnN",
-	"ICUNpWw/oFfDz37z75SuLfJsPgB5U+t1t2+Xh5GfK/WaSwvHqG+MfPlHSKLtrLF6WJ2lkNAEQ3MDURuG",
-	"0NUQz/Lw1DS51TdNDh0KqnUp8pxNk1gm40nO3p0f7APF0YQkCMp+ETfI9nUjDyzmLKcZclVCmtVDfwZc",
-	"27xRCz1ijkrLUHsmX6anSns3rVLRIiVjTd0qHS4YAhoi5kyei5jVjfZQHTqLCZvD4WLGefWgNFYq3CUt",
-	"4vV9VeFb7O1hqtByquzuUj9FxB+Nk0WFXaCzDjH2m6ZCjkVjxdZZVh+8DfRTqQnkYjpTGc/M6vRutrDG",
-	"vnZCGozG9D/XoJLuBENhHPrpunbXFIPVOd5HJ/1nr44Gpd74PcSKVuVSC54XmRh4ydwruv85sr1zii+v",
-	"m8Q4iTHvz2qFwNr6+8zZ2m+7ebKtv2vvCwl6NgbuKglDyqjWUkSUb+LZXb9P38uEeaSJif1u+81+4KQS",
-	"p9ysPSCqC9JYlMIoeiNWDxeXcdiwjkt8wBikfm9pouur7IeSUsHIcDMQYS+QoTcUYZOFtHHNP2lthOaT",
-	"4ZDHAyv8QhDst2Map/lDQ8Q359FkuCGQEKtoffzg7IqPxyJj744JjdRsaZuwXg+31ExIPkug6MUYxCC0",
-	"YgfCGMhhInk2B5/uweFJkyG0uhqN0kSKNgtqfavyBTVIxfVA1ykNCI5p7rtwg9o5MAsBQ1INeIMgpTZk",
-	"ToHUJbXu0NyqRTraR6vQZk1jPS7BhA8zdYXmaKoingIbDNAoYxwhE6nisW7b9HkzaFuh80RoKBhh9ced",
-	"bqPNfoJz/PDNwdkAJeohytEQxo9SghGUbpSkZMhXao+wvXa57XR2wK4+hVRiywQGbQgRfBV5PNSVZLYI",
-	"6oxWTuutSpNoTs4GKLdWV5rhHOsm0/k8BXj3KZRVoz1q5YqvRqosGScykEqm8/1KOji1EovDy3xosPjR",
-	"o4DftOZyIMMXR/3DsExKR6yIkPDzLRS8hU1qMgLbj4lAO5BmXh+tG71HGgISmHi9xs1+aBb9Jy3PXHzI",
-	"tyb5FLySG/INJelaGAXbQMwRNH1YU8G2MHmrk3toDGZwS9WMJ79OS2cRe2Tstkf7NOP4k1lc5icz95Vf",
-	"kunY+xuK7Hr7dkFU7hxlfCpaEFWDKnb7mSHXolVkifthpLJpi+Mxhb89TGncnxbcsyLn4e0EidB/e1xd",
-	"Up7YB6H+3sn3rY9ca5Ff35gtRgvKSBG8BDvLCojyJHik2bCQcSq864Gsy9mUhRrvahVJK060MasuhYxV",
-	"JmJk1J8l0py+lyLTiZINu3eTLJBpEgkzFm32DGWxBjc/OP2wlGmEuboTVWRt1pdW/kAJZ6KBgdDiyjkH",
-	"2Xq+OJICfTMwm7jUXLloda95PcZRaf9Tr4bi5fSl9Z4zG4ozU4avgX9F2vxzzYfKn+m+V8cHRydnR7Vm",
-	"7eTN+fHB0ZpH23RfO/+QL8f5jLpgWtO65JlpPiwqN1zmHy/Pas3qLwdnlZ9owbw7fgaffLn64sJDr3AR",
-	"+D+dqDyJxA1vts+838SZCCLdDNRtJXoTH/0nv+S4Mu76hlnKiSHg3geKWZL3CKbBiq6E0qpLeymettfp",
-	"fBPedxfefRxxin4sawOr5TfGTNdK7n6pRMHEcm1TPiCsBQq5Zi/Oz99CoMTFb3JVoMEQSHPMm3O7zW6n",
-	"mLG6UYoDaflDURWjvAQMW2fgjGNJvk4EY0zy3ol3VNYJ75T/YP1j9oxHF0LGvuOcknSMfYznT61Xu+y0",
-	"u+3O5r50au/6UHdEYGs8TS6x4ukuK++GVfQquRTSfARG2Df15joXU1o1U2GU8PWGHZTFMryLjfjUWPxk",
-	"Cr3N1FTkE1ForFgWHyycAkO4eIrSnR71D18fAXw9oiUZ02ciJHt9dH56fHA2OH/zt6MT9I1SoSTEMrAu",
-	"SQtj1iUQ4QutEQjz22PP0P4Lik7ncVR5G/wkQnOqd/H4v0q0aOwD629coJpJBywR4IO1V8jUDJl9V//w",
-	"8BS46XWZpRTIXDHOtDCaQI6w/EJ68FHESlNFNOrsUKkoU1kgbT0TgYwvl4oa+5RlzsMeyHr/3fkLSNYa",
-	"vDp+fXwO3BOvj0/enR81ILPNBoMRxo8wl5K8abPraEzJUOPuTiI93n5KbmXff0zsJeCzhaYaxQmjqb6f",
-	"F4MA4BUG7mAb4X3FhyLFODqUa4m4h0MI/qOUQ70romll/IoZLcjYj5hDnMR6LfgfLtnNznB3jJbn1b+x",
-	"F0ev3jKE4xhM8nxmS+T0IFc5T0EMljGS4Xyh2U2zISYqJsXWiI12IP+Nnf/y9uim18I8iyyQ6+/5iG/+",
-	"Pqg9PzoPak348PdBNUE6qDXxq98HpttB7Zo9hrHaFMAPBvBcfFibi0Ni4T4ci1/pWb3gLbtufqxRZ6kc",
-	"cNFl5om5qVt5K2Wp7+RaK1BLX9icT9OQMBlyxAR9efbmpMnAKwtWDPyrzY7BA5SBNMwuzQJKNAu3Qpsa",
-	"kgmtUhBSygefg21Onra1UJpvZkL23x4TdvcdTtfN1hx95tDCJqxZd3SbU3ruHkf+a6iK576jFbJIaSJX",
-	"KIj+uruZI9hYBTwyJzqPAFtRs9DIn+rKJTUAMxBYnglSWQmGJG7fsNx+6b9+dbvlZlv9bbl9VcvtKkvy",
-	"XKxxKQFv1tqltt3pYFEOVeCImZCxkNHcak09qupBqwPVQXIig4doHEgiTVXSCL1IybjNdjuPS43PC7Zg",
-	"rAV0JYLXAMW4HchqbnYmIC1gRLD4+Noem6gr0FTUKMc6ItIJEk3wpnET0yVtFQG0UFe7UDKeRgJ0SPNu",
-	"ilxgoYdRl7Lk0iiHCKjCsZksK6TNEgSWGmjvrX3kaw6BU5ioe0Mqm4YiNBh1uNarqQuzCoW8TDIlCZKu",
-	"1MExGGgWCaFlbLa9TXsTCclNyxsbOgNYbeboswUL7drvk1GwdiAojAchLlpttHq7erMhguDQ5xmjvr/d",
-	"qMrWiYD2jTLAvfdmw/KyuxVNeL5VwiTq9QBIIIePH2l2YFSWg/IR1n97XIUfwlvZ2eHfyohOrlSqA4ng",
-	"Vxj7mUIEkRUW5rbHIF+YsMByFqLRSPoUWItbl92QiowCucRuDazV7XYbQ7+L6ELkTSkhaAMZQg1SiFmD",
-	"eQLh4BEHX3doq3PNv6FONtwnGHRXsB0GsmIx+yRTYwUGaaaK8aTkNyIa6NJq1E2MISZyjAnVSKLlww8j",
-	"0xZotSA63r4580C/JjwPe8jVVBgT3HqkyiyqZjWdFoCbbFkXLnIR02gQ0KmrubmaqLQKSdZjIS6hkNVV",
-	"xsJYXIrUyKqw0QxkaMxCM2AO1jMkDOnQzP/AyE8dYqgAfgk9rGiCNHM3DpI4bLRtFBTnCN2TdnazjAMP",
-	"UGisyBCycvV+gATg+BerYzC0CfRbqsFWsIN12tgWbbPIsAUTlUQihAdmXJv7MTnDL8KirHGzApRKoQ5Q",
-	"s0hNRSCR5Vszt238EWB1zB8XsbklFmnOdaPNzhRmfYdW0A3QSROyOgB7m1XXNGNQRDmU56kinxV5w6xQ",
-	"YVZqIMNZJrSQkRgYPTDN50TQPYIVJaO5+73NQhk6XJlum70W06HItLV8PVxswBIwh9pYKrtYMDCO3egx",
-	"czKE6BVxhzRnZ7BzW2dm+o4ujeRjlDcPVOJm7bZL2dOOJoW8CIkgSDMii8PlA+FL9uvhm5Oj90QxHkj6",
-	"/ECBjNJtcnwMAP81ZBwr2uC1hIUOGfYhzq3ZvpE5yYVmIT7SZn0W9iD83QKnn7H9phYzG5L/MOW6u8s0",
-	"dEInKSQSo7esgsmAOeqkgU+TOE6JwKecexgrym/HgQFKNb/LHwNM7glqvY/tdvv6GidUKhbSaJALD6Rt",
-	"xhONjPiArgZPNjCRH3PgIcXArUk94TPRZKH/kcDiHQe1ZgBhAfgHxNTgX5GKRVC7vjbLzWlu6OsQ2sof",
-	"yW1cc5+F5gmQKbiyHmlsGIM3yXoIwmqwkN/pKHMt7Lw9SWiF0dQFMvzQQhTmFqRb9hglaICw07SKfNwU",
-	"8H3ZNKCJSGeBBBI9GEFwDsaK6iLybI7DRznVsCspZZOFP7eeI1ysLaAKIaiol7E5Amkl7b732DsqI2m9",
-	"pmMo17DH0+VPYugUM244VLisOgicEMWKF5uxAruz0fO+DKGlEIoXWTiBnNlwmmgdguszHM6NyAtL+kWb",
-	"LOXCBQgtaBdSY9980w9XGRWqhbU1KICkaulcZSJkagbJPutp8Y2CUeoXy/HcVRpVecsWtMNGzTCMeFfc",
-	"PZyeRfiphf2L2xUxp710vTWo4UC2nAmE+o/MbnVnZbuExSY1rQr2ffQBHKXs7OyIOYPKXIyE9yggh5tu",
-	"L8B2275QoLoiOU17K8KTdH0COUsHWE6wjNdWIYEwLU1kYU9Wq/VB2is8/unR+YkQZTD5jSOvjWRveZbo",
-	"/7TYR39wsP5xBah4eerCp0aFjCyaNM/GYCTrWq/2MahFST4Par2gBl8LatdluH8s8gE1x5gBkPwIKkq3",
-	"5Nl1b75+X5227pP/878O0A1dSDkve2Ga5rdw4L/Xn0EHFGPnQy8join088MjlGyRpp97xFe1yXYAzlQz",
-	"+EWuaq6ZC0O+wpFFRXb223BCRoiSs2L0q8Lgo7HBZiLLE4IXBFtoOZjtJ2r8ineVaRKob+DYLk/l5tmr",
-	"KAyN8HpIsEnSXXBkE5noycCl6mokT0hkLD5g0bEazzI1dOXFtAYqX6wZcZIiui05pWeFBt4YCYot4zaj",
-	"Egvtjdyh4At2BISP0al5unYjQj4HYcrWet3v9na63d3tTsdupgnPo+ksbW1YjrIg22gK8T2eSvkJLoDu",
-	"3hIXQHfbLN2cpyU7wJO7LAHv/HLZIjCirfJM8ZL8rKqXxCCBbjUcoJThCLiHl9Rq1Nxw/IPKBAQ4mPCo",
-	"GU68E1dZYJZZgAsqMCsqqIGxgnqimWR4zE0z6YewsuBKULtuBm4ZBrQ8gurKpZ+v318bteePORZ+p1+I",
-	"NFV/kZ5v1skARFNQq3QUzRfzd+22+6uQF2e4jdbBJ6LrtZpPVdV+132LHtj6GW/Ge6+btSVlf03mZQWS",
-	"z/lXarfFYgCxscZSuPnLj8iIuKkFd872whm4Q0EoPninslB8tFocugmqJT53R2xLfPiuCJe2t/fAucRX",
-	"LFRObuwgx6dXuMm3b6duUGFRiUVrKXjwgqdSAHQLy4SRQCL2De4eOn/B7DFmtRsUJFBLaL1a3c7qEHaN",
-	"gk5C37vtUQwdP6VR+RSoiXMM+s4CKt+oh9WeU4lQID2+O0iQZzR4jPu70PnSqO84Io1mIJULda3wFEkl",
-	"W0veorp1ewFQVlbMchFTmdGGoUS3F8uAonly535Lo6yPK9eE7xE318Fl+UUmur9qMF3VnyWZsuGefKHd",
-	"qsjbt6viwma1zIt5ngxTgdBc5YncLP0IKkNPuxengTB+clOt14awsYD5mMjS54erMk10TimATfQm4cva",
-	"5kK9EZIfL5BeLKfNAA0EX8BTrdB/ZPlnFwFmzc4AZFlIhSmhZUtk2iSaIFWEB1y7DkIW2/GZgGSNArIa",
-	"RtY3Ub7b3t7dMybKA2HLOqvFij91JUU8GM7B5jXn/ioA2Pfeg2mCJ/BtdsrnhmX9WjSCL3im3k3k3k+a",
-	"wAYmZztuXfTOwuw17iZJtj7C/9eXFv3gCYpM5FkiLkUpLPy47745vYCPzcOIphhrgrm2a1OPcIl+qo6n",
-	"Ty9bKHSg3baiZsfusvU1O58dz+YPKF7uIExuEiR/PDlyXzUIRnsgVT4YQSbZojqEx+d4lrd2VKkXig+J",
-	"zvf93Wy0ZTO3TYslTqnMBNlNGpSbXFq77rsPpUedKNx3E05gG1hG9xeUwN64WHw1nNs6yrlbCGFoiNF+",
-	"1xUsLmUL62r9voOn2oKwSPUFr6AKnjI1pghjgwAp4ZRfCJYVMmxUAK56W1tQOj9ROu896XQ6oHZQZ5YR",
-	"v8eJzlGOwxKF+n2vVtKM53KrII0IAkUeeGE1ZWbMc3HFvUgADtfSqxCmyerrFn7ZApwhePbSQ8BrqK5K",
-	"xjPAGuQ5Zy12mYirJlH2NYmq0OsQsVgtv7OEpyjvpr+Xb7aeHkLS9J7AIqcVE2nLhQi7mHLHygfLqGH1",
-	"wXcaIDuRJRZi9FHpG/Je4OhpV7R2IdkKoMWgtCfKBMAm8hTj0oRHgPF6iAK59wPv9IqlUCFb9LLjAYeg",
-	"yXLlYotYHGNMjVhcYi2pXRsVHujljyxvYNOTerh12Q0bLtlgbeoaq2SulZ+lnb38vX48TWS5MepA+q2Z",
-	"kum8wVqMS57O8yTSTbsAdbNidqZq7C05YAxf/siNNeTUgaqYoBdCBvD1++v/HwAA//8=",
+	"7L37bhu51i/4KoTmAJHOV1IkWc5FxocZt+Mk7pPbtp2d7t3KqKgqSmK7RKqLlGV1T4B5jvlvgMG8yLzJ",
+	"eZIB1yKrWKXSzXE6vT/0BnbakupCLpLrvn7rj1okZ3MpmNCq1v+jNmU0Zin8+dMrJn6n/IxGU2Y+x0xF",
+	"KZ9rLkWtX3stl0RPGUnZbwumNJkxbT+ruRSKkcjc1yfhlOuQ1KlQS5aymIxTOTMXDgRcEJAl11O50ISS",
+	"eSpvecxSEtEkaQQknHGl/HtHK++qk4FQWpqvl1MmiJlGwjRrEJmScLSaU7jXDAleRLgicjwO/EEPhJxr",
+	"FhO50AHhmowpT8xr2FimDC5MpLxpLuaBeWj+KHgvieQiiQdCSE1whCeEjjVLCYUHLewj8GKuSMLGmtBE",
+	"CkbGMiVdomAwYiDMV46OOuVMmcHQCeWi0SJXTGggEmG3LF3ZdxE5xgFNqR6IVC40UwFhaSpTRbiIkkXM",
+	"4tZA1IIau6OGNLV+zdCzFtTMq3jK4lpfpwsW1FQ0ZTNqlpiJxazW/6U25boWuMuRlrXPQU2v5uYxSqdc",
+	"TGpfvnwJanOa0hnTdsvAXjmTQqcyWd8y7+daGVq7sa9tFSGb8GdoJ6m83eKWXREqYiSqgqeMU6amjip1",
+	"SlIG3zRO4HlwYTgQgnE9ZSlJGY0VETK1j2iRFzxlkea3TBEKqzqb0aZiZmJmb1ARm62qWJMLxYTi5tIT",
+	"Is3T8A4+EWYbFogN1DDrav6rFrMZTVe1fu0No7fM20iwG2pB7ZYmC0NZN+DaF7NKMI/iA07VDdyeUSMg",
+	"N4zN1whRfCa8rGaWi5t1wDNeC2qCzswVsGpNt2z+fpjRuzdMTPS01u8eP6ncAG4RYcanCz29pJq94TOu",
+	"zQYz7EVoJrT5k87nCY+o2Q2Pf1VmS/xRoBeNIrnAS/MZXxsy4Q9wiGR0Y1YFDpo9r4mccKHyKZuXxmac",
+	"ZgWHiR1LUIPTYR4pJZlRsSreD4dST7lyrzsh2hw3cwwJF6RH3NlhSg95XOvXnow7UTc+Ys3e6Jg2e9GT",
+	"uPmMPR03n9P2CH/pjeEena6GMORav2eIRuM4ZUqtzzRKOBP6kSL2CrJQLCZcKzJaxBOm95+kWQYCXxN2",
+	"FzEWw69fPfxOF1Y93yL/LWXjWr/2vzzO5chj/FU99rbCOQwL7i0yhWwx7NCyM8+VpQapz1lKLj44mgTE",
+	"fH78pGdWbCAuPtw+aSCD3m9dSR3eQMVqIOwjG31i+cOSrgICM7Z7LLw0H5qn5kNIFIukiBWedU9WZjNt",
+	"wr/rvK+wuLiWjg0uuYjlEmbZdMsOC6eIFMmq0SocSXsEudBswlI41PnLL9mMcmHO5toALh15QQxx4b36",
+	"oBcoVjG7KyQLWQjNE3zyVCbMTZQrMqLRze735KTe9Q6aCcylEcNkxAiNZ1xrFu94jXmR4VMfBb2lPKGj",
+	"hB3Ip2I2ZyJmIlqtH+CYajqiipFYMiNn9BpDzg7uwhtAfm6vWHrLI0Y0m81lSlOerEjxysPPsJnylKop",
+	"F5MfFqo8andq7HGhmkgRsb0HnN2v+EQ0vSf4/FNNZaqT1YNwoAMY0Eaucw6qlNFrljKNiSUOUYnURGm6",
+	"MlrgQq0s73DbeUm5JnUYzUBsYQ/IjijJNwoqom5zBKjSqCk16usli7lqmEMC28WReJ3H7HM6tMRRWh0W",
+	"xsrFJEAl+UbIpdjjfPxAY8svDjwaY86SuKSykBmbjVhqJsjFLU14XLG37C9Duz28/eUWqU9mC2UmRp6Z",
+	"WXa6z4zym9IIlM/7Hgu1EprerZ/jkYxXbkl+vHr/7qAhX+AvcKM5DQkXjHQCEslkMROkc9x3lMinQB59",
+	"eQTmhtmHZtuN2IQLw8uNnJCjX1mkyQ1bEat83XfCuN6VCzSlqFEvUykmOHi4+pCpz5hSdMLUL53PLbtv",
+	"8oWjXzf4rz/2157ByhWZ0WQs0xmLA2Ozma3rbdLM5nstlSZ4DglXaPAplt6ymNRDt9TT/KKw0SKGpkAI",
+	"Qkdg8QhmqWysVppqhSadEfJzqqdg1FCzQaQg9XA7Fc0jDBnDxgmhuFP1lGp/uxJFV8qceWOfaDJKGb1R",
+	"A5GPd8vWbLVaYcNwny9B7UyKW5YqOPD3ZgrRIlUyrVB24XuypDjuCb9lwtj4YDUbAqcHbT18XD9jpO75",
+	"oPvh88iE3t5fhCZOtStOY26WWfHf0cWA5m1KxeSwgwMPzxd5xPSSMUE6sDM67fbfHG5vDsd1wtbnC1+b",
+	"CRszIZHwgv0nDHd7Z1CTmTnx3Xb766XQ1/O1jIXLlGQeGY+X9eFM8Tg/Gx8/XrwwXM9RZSBGCRU35gHS",
+	"HJTixMyVG7d5kB21gbDPN+wuP8Vw6sxVvy2M1mVur3oFstuBKG/MClb0TuqXciEOcDB4iyykHo7h7nx5",
+	"/YfDi90F91jPB5FSEU0SK5KFJJE/PBAcwNR4TOpUgCuKLBRLH6nMcQbUpzPWaJkBvZTpiMcxE4d6ZOIZ",
+	"F+tHCdyNZonMKYZrqrwv4+ylOZ1PzcXGEDdGbuaHvO9Jj7kymnK81WOUXbTnCCvvvN/4FmbV+JhXjdBY",
+	"6knm5rHbPZJizI1CQlaVvh64aeg9trCDza1kJRdp6eFjnirdJ2OZJNZpn3BxQ5aMzNBRspILtFjUDS4p",
+	"EWwJhxj22of3V9fkMZ3zx7edx3Shp4/h/avHKVPsvqfkgbS5ioW2Lv71PQqiVOeHyylzUjCYfj2aUh2Q",
+	"JRsRxWgaoVZ2+uECpFKUMjgoAZHCaLLI2jT43w0ZFFCzAS9wo5rS8roaha+4OiumjWJWXtpMBbsQmqWC",
+	"JkiG+zA8bp/g7Rb3FUYMvhOfOxVkIdjdnEWaxTiSExIzTXliPevClyKJnJCFiFlaiDvxGDjcg0uEd5Jk",
+	"cafM1eRx3u8oGzT4Kqi6YTHs7szVxO640rCVLT/JN/sjBWR6P2fi9OI+mjz8mW/BDeqSNVyMIShjluQK",
+	"05iakY1oQkXEYjNENaOpuQX0FXdDLcgdEoVnD5mlyL4UxJkCHS9tiOIQixAdOGueC1IPYbwhEXQGcbqB",
+	"yD0rAamy3ELLU4GZZ07fzMYeCDNjo5U2NpicJLc4jWVZNvgGYqPFRw42+JBs99UX7i2QyzvLl8z5nqqW",
+	"zXYDiUWSZLtnztIZV4pLkW2cB5XH5fFWCOZ82N9VNO9LnW9xsG7Y6pEicilwG+cCWqYVolFPGU/XhSOp",
+	"lI35Xv0K+bjOzzJBma/emqisoiiKqG/FpL5KUP7UtLy+efHCI9sHukokja+lfEPTCfs6ws3xYUMt5TCB",
+	"x/kUtO+3jMtY3+YSUsfoZKfde3b89AkZrTRTjQ30/Q7SwJmhMFhQ9ApENjbMXPtS1U7zms+YXHylZHXz",
+	"1PZhG8lpjlDKIsZvjXIpiLnhL0bDmMfodEhTfot8iwtyef6Pj+dX18Pri7fn7z9eD6/Oz96/e3F1gjqL",
+	"FIJFYO1CGFgqFnuUvpbyLRUrF9I81B0pRbRIU7aWaeACWSCiuXImdRaYThforaqIkK2tXzEony9e9pJ8",
+	"FPkL6s6t1Gmbl1BYzU1HIn+FL+KyxJDi3Gy8yyVYGXuGK5JmOQLbpbG7b7hxWqcX+cNLT91/7L8tpKbF",
+	"cb+gPFkR+AFTIRbzbQONzeVDuHzoZT3k4/Sf5y4g9eO2WfPjdr4S8C4tY7razJHUYjzmEWdC4xu/lRSN",
+	"vTFz5chA6qEZSZ+sDyQMBiI0FOmTKoKEmHNHwrummspFEjchStgnY5ooFvaN+hjJGVMDMaLRDfg6eSz4",
+	"ZKrJx+uzRmAT0bbtJmPRVu6asBEUcjuU+UeXc0DM7eW7nCffnEpCk5TReGW0iIF4e/rT8Oz9u7OPl5fn",
+	"766HlrNcDT+cXw4/Xp1frp/g0tMNvbzoap90wsYJYTSaErTsi1FeiOUCTftWIkDsdSAwNYGbE62YVo0H",
+	"CeGaEZgx+0YvBtXzcTwCjdUbCykNZW0Rd+ZiFDfH+mhD3C0YV948xohivGwRmc3nwuDZhi6Nw+UfwrMr",
+	"Mw4zGfBRGHVXpvx3Fj+MFUvnfHjDVgV+4awn6wTawAvMSJjQ9p3fUrA6Z1Qd0p1umIC8AVDmxSQgC2Ht",
+	"0JTdyhu0YtndnKeYFePtxE+fPjVP82Gz6oyl4sQIDNiYquYQtgqppT8wmkK8bm1TVa/d4ak32wSTGhZz",
+	"UzzBlCTEE06oLhcv/vP1+XfSy3WG9CWXvhpWzijclVACuyCWS0HqYeE+T2n6KNRiPpepZvFbFnN6bRMB",
+	"7k/9Rf7E4cw8cmjTBTboqlnwrPyav5zOn4WeDPm+ylLaYiBlmZqV5tF39C/ewwK6V9Lv90xi/T4prCfA",
+	"UTE2ociU3mbZHBAgx3TJRougum6I0rREsfEMmihpdRKIleaZmf/d+gsVMYx6ARG2+6WpVmWn/p2D+uA5",
+	"qF/jLtjoJajkKRt8BH8J9nKQc4DU6UDYE2XOzE1ilE7IjpfxqrHFd4DO7fvpjAr/nmPJzFpaidHCwJvp",
+	"LlkP28I1w/z3PHV2/d77RZpdYuWG4VmRtin5cuHTZT3Jp6QFwiO/a9B3BMpmPrdM//US+iDAkmBWsvls",
+	"KWz0KKcc1xM5gdKvLA84mlIxYY2/hq58by35z88vf4AEpq2qbSEx+sTWZyRUs7SF5/prVdtdGm0lX92i",
+	"z/5VVDdPkc1egJVaHy7+BwOzfp7KOUs1t87RlFEze6oLFKp1293jZqfb7B5fd9r9o3a/3f5XLaiZ02Yu",
+	"rcVGV7GCpbSZA8s8lX1ocdSfpgz1AMz8k3NFljKFHMF6r93JKgAFkQJq+hZJYr0Ogt2aDbBhFOZCPDtY",
+	"5bg2KmSX+RSPxs9pJ+qw5tNRN2722DOzQk9GTbdEx/TJyH/ZYgHMdO25CVV6uFAZEbfM11zqMw4W50pF",
+	"YHiHuXDGhVH96svUqBYiyz2UImKEup/n6IjbRKKKlXxy3X7W73T7vc0ruZOGWEHoUzGhcy3nVXSZp2zM",
+	"76qZJ0YKIRpKOp1CWqCWRnmRE8EVI1wXJzP5vfnT6Ojmw/Pf3lS9UkVy7uS3veWXWjSluvY5qHHNZmrX",
+	"afsfbHVlHlL7knt70pSualj76Appf6nBXgByZDMN/NNU2hfZ2AqnI/d4YTqseSue1DN80nc5sH+t43XD",
+	"Vhv3kNEFWTIOiJrKpYDyOTQzuMqqjaGiOoYKa0XCU6v4oNBGyUwGi3b7KLphK/iDhRv33Kz7T/308vfT",
+	"TvSix14+mbx+xn9s37zpzt715Icnv10+U9e1Bzs1f/Vdb/2jlXv/sM3+hmNmUnGn37AV/HevGVj5tmv8",
+	"8MzNA/GypIpj2Vui2QtPnLU7XuhFyrDcw/LxoyfHbRLTlSJ0SVct8k7aTLPQvYWLofk9XGPkT5rtJ82j",
+	"9nXbHO97nXD76M0nyl6IZwi8HDDUuhyTbo9M5SJVDRTSQi6rBk91cdzP20FtRu/4bDGr9c3cg9qMC/zY",
+	"CdZs5fy0lDVG8z3ISJYkGb3pnKaa1HXKZzMWn5AO1IqVMs0xo1qnMvG+bhSpm51Irwa+08bBZp+3Hr7y",
+	"rqA6G+WMroziCKG8MSZzjOki0ST8ZQAndVD7HLZICHmrYSmLFbhavdc+QhCCJVesOPavOOwzeneB93Rw",
+	"qu7TjnMEa1R5jjBl6/zOaNXr58gr+d82xLcwOBug2bBZXZ6ji5GogMgkNsowqBU50IhdBPCgzRRLbpky",
+	"5PsqthLU/BT9ihGiR289j58mCTgwXN5ggDwhZRETOlkRCtAUOIW9R4nUZrFf1VA1Zmav26E89I4PYi1j",
+	"xuIRjW42ESGl2sUKbSI21of4q7X3VF+6l+3i9P5cg2zfldfNG7233yo3tjmMHxV6CQ9Tydqd6/bzQxm2",
+	"F8mv3v82W8XoPRhgBc9x0RwAw9qyGrBacetv0OU8HuwndmYTgihtdvVIyoRR2GdsPEZIlW3j9QaJ2aze",
+	"gLJXGOmwPhrIByzSlsb0f7OfWpGc+WTFq8skDWp3zYls7lRb26Mn42PaZs3u+Alr9qLeqPmcHj9tHked",
+	"cXf0PH7GOp191Fauhlk1zW4Kgq0ABfnbzqa133r3t9/AHIE8ly3eejgqLh+G1F36QDakTjeo8qSv6Ylu",
+	"ITJSePuquMHXt1BhqFWGVUasrYf1A8UAXvHACnanh3mVapEMH6hSYCrgBWGGCWDugqq47IxJPGFmPEVl",
+	"4udPl9N/vPpn7+dPneXo1cfFz93nes/lSQ/QeTOWtIsZ4nODwsR30E1H0+pzDHXTkLWC3tMTyDJnFDwU",
+	"rEXeQ3kaZtIXAZMAYkp88JaiE5RW5mu5Xsr0IhUo6p0/xTLAwgp1275W2mnD/zzFtL2TSRb5ibu49c7+",
+	"8QsX+rN/UZPPMpWIGmWyNuF6uhgZ7vVY0jlvRjJmEyYeZy/+4t+ubvi8KYEUNGnOJaQp49hK/LpItBf4",
+	"i4LUEIF/eiVLLXIqVnYlraO88PsjNRC2fA/c7yogSiL/hqdhQMYm/4D3yTwF0bXwjoHgSi0ymDVMoYKk",
+	"rkROlLGT4OYW+cBSZSaXKXSweaDgwXrwS/hmhXXxmOkhrPdL1SkQNFlpHql1zjFaDSEwW8E2WEo0Zymp",
+	"F0tfAix8aaAJCGkfhmZZPkh9tALLJnBb2HCTxt760KUZzanhnFzfR081wzZcHpVTsSor0TbClj+CAJwB",
+	"AqWhu9JqsgiwFu89cl9ZfUErxw4nfG92CLme20hRbfi+lku0cz9en6GtC3Y7nyyMGRzJskP1aZWG4uvA",
+	"+6ivVzZoZ25N5WwTp02VhtWxsfk5S7mMKyRypiR0npdVg2qPtWYiWg130/QNXvmBpcY+4QlTQFhZPWBw",
+	"b28Yb4DqxAbf9PE+w9ZyPswk5PrbwZCy9hNcltlWLkvjIEvDiMFtu0lLTZPdMtrxkmu83Nyox3oP0r80",
+	"o4WIcYH6JckOe9puIlgYd2qyAfp0C3IGVtgF+aAKBlGRd3zexiqvM2qUDX5Q6jYs2wuuNBeRxvVCmIB8",
+	"4xSVzuNKyyBNpU047t0VvabtVvuoe+RvK7nAgGcms42KUnrK8fpT2s86+z9FuXFs0K1TNnZeIN8iroPK",
+	"E2Rlh3bP7ta7s9ceb32tedWEarY0hzNFGJosRRLh8wIySiHArnTK6MxDFfXHcFQ1hNQrzMivfNrZaSZk",
+	"NwbFjVIgZmGKa0u+tnqV21RrNptX+KMcEXYdxg/uOpgAtQHlIrH9nLbAKDDDlP0KJVwBEXK4AD1seMNW",
+	"AYl4Gi24Hso5E0GOdTrElE6zWFNGEz0lMym4hhQGozwCTqy5phEQP2M1GAioph0mksaQGGEzhAIvO8Ze",
+	"SqKFHgIw7ojGwyxIUkKOLeTDrqdlF1cxI2JGm8o1WMRcnwubXL7OJWyM3maEYwkD6qXGWgSFbjhJqdDe",
+	"Z6sXorWYDj3rEj6jvms+4oNcaqn/VVaPmD3UrJy1N81EfJ9D8Z1rAopGusqixHpYcILBIx5lkADonDSL",
+	"BQm/oaEJ1b7R6b55pMjZm4ui9Fz3gVSPaMjj7YNy+KdWAy2/u/jWp/TJ6Djqxc0j1h03e7Qzaj6PnsXN",
+	"p+zJ+Jj2RkdRN65wkOy0fb9JYNMWTSK2SczRevItUBxMhevebr0AQKgxvaw+hvR6GBgJjcgNQQsOtQyN",
+	"ykOJ5eLhkloTJAxIaDcaj8OAUBv5DjFsEBYZ/B+17MbMsls7RyWHVa/r0YIL/aRX28KiN26FDI4aMaaN",
+	"NRjRGSbo5RvD5masb8U9s3J3bgJN0wnTm3YrVoNTqIqVApbGw9fIDxOpD2qDms2IkKIULqmN5GjXucFx",
+	"DB/IObhj2lW+M2Ql3gEOHJPMiOSPMt/phaUunKqNTLnaScYEQJPv743K+XuFtvzNXW7vXlwcTGk3xd2O",
+	"sTM4Ei/B9bXdLZafH8W0Csy0uCBFx9oJoSMohLM3KU1XBMEYV4SmkD54gF/sAxT/69zl7w2AZDVjGQlt",
+	"5ZiLC4DGsu4c+7d1f31z9xDuhQ82h3RjyoCt9h26ZNPqbZOloq7DCC1PiMTscgwBG0EksmvABYcXCkbq",
+	"9pybi4AdNuEWcJKXuF8k05RFmkxlqhgZUa1ZujJbcA5mTca7snEXQ+LdZ1UJLmxZmGf+Np22F6NeLFPr",
+	"L0qZMdRTRsylas/3eSH4Z7vOdGEoG46yPr9lQl+BnVOV9G903yb0YYALFanPmJHrzgMaG5IbXcCox40T",
+	"ohjLmjNYrYlLo+Z5D25ViRkzlreueGptA+XZrBXODrzrkSKa3ekTspxyzYia08h2GYAKXTQ2gQlRQYwJ",
+	"tILrCVfWG++lNsxhK5gXDAZXVaNNpa0Lszq60bGNXFKKK00huqpWSrNZVSVnyfCTsNncFDet0yWbJ1VJ",
+	"qzSaVvm6P00ZBB/gLGGFHSgxmd5S7EBB6iIvzBuIJVVojseNE5IV5lkVbzFHs3gIhlaIGaqYkWI0ZcHU",
+	"QGBU04FIATfmGuBOrWsUjKx1huQt9LpW7LlgNipvhTQDb/LcvZlwEeTiwel6ZvgxBG32CWiOueBqOsyt",
+	"X89a3JDLtkvZ5HHlqUBkqB3qxjVHxfY+FrySizRiGwQ5wMHhBRai1uXlmmEFRppHXCOtZQou/F86n9G5",
+	"uL/f/greUKUpFXdaKW0woTPaPGp1ms9GTS7cqauII1qOst3BaS76EtSWbDREALxdt3xioyu48P1CR3JW",
+	"utvbG3s95CV2zalWgB08mOdcKFEmPzjlzekIEDhOsZm/bBLeeRMk0JKqDcWPilWyleyk2cpJI6aNGdIn",
+	"too+709TaHzDtdepxjvIWxjHduZwJoXmYsFsbaLPJlw/Iet/NHYUj7HuOBwYKTqohQOhJcZ7zPBzObdJ",
+	"xJWcSO3RE9YZH9HmcTfqNXvxM9Z8Pu7QZnd0FPXiY/Zk/LRdlPZHT6rYAb0bouS1LWowRPus87y7K5XQ",
+	"xaYqUpNomnAjKiBc7IjhEeie+Um+RC/k13mZLdlRz054BeYfh/5STmgjNciMUaEsth5VJGH01gZg5UID",
+	"LiDoelY+m3NBAabPBSONhAYYvs/b02M85mrdphsj8ZbEJ1l669vTn4YfLt+//XA9PHt9ennlpVyS+lG3",
+	"3W4PxGjlzI9Gi3zaoroUNBccDcB41nvtdkAGdoB9vAM5yKDWKG/E87t5QrkgV1fnhn2bVxiDiYkIRJ+/",
+	"Abvt9ZzPnYqR8jTJLewCFU5fQFNFqrRNRxssXjNbFBSJqUxYq5IRWLWrImkWfyFGVqQLdGPNExoVu575",
+	"+75SIms2gyNvuHWhQMAFQ7JT2S0mUawFSYqyJiOXNb/KijiAsmorlJ1TwG4DjI4a5cxI6VxCoxdIzgci",
+	"ZWqRaPAs4ABYnEl2LY0UZy1itrL7kqaMJFxpUJiMPsdIaDT/kDCzMvAyV8UMtcauD5wFRYHhcgCGyarX",
+	"csNAaZ4kjuHn6an25QF2HgtzAoUI8agkqYdrQjZ0+I+rRrV0WPfRm5O8SRCWELYybL2KWkwZr9DZCZPq",
+	"dZ8HcKAsC9VLSdSUzpETScHej2v9X7bzzH8spKbntt7flrsFh5bpf0bIcPTlo4leIdaz77eqiohuYx9i",
+	"07IOSMYqkd6+1D6mcgX8vN0/p+KnwrO5j6zeaSVkYPxVIk0neZpLXrYPuUD2bOOhtifcQa4W/RfXKZ+b",
+	"4/uGqxHoeruz6uaxR8ANaQvUhvqtKwU0ADDyABbKdfdAcwr6cKQMzL8MjHcmb9fr1UqJ1d1+52jfNapS",
+	"ipG6pXRIb3q7NtcLuqr0M2zLEDqrzP4BWxfSQ5GtWcLszpSJbUH1fZNANqt0b4uJSN4QjclWmsWmMR8/",
+	"2xm0tiMrJ5JnA9u1CNXVTmurcHAS1f3c7rYu7iDPO/zQOtjdXqbYTqe7d/0+XrIdIcVDGGORUK9SubQN",
+	"fCq4QWH/7BmO++Yujl3xPhDeedCPaijK8HXTOuD7cV0BPOxShBqtbW7C7QU+QMFLiX7+h3XIPIATRmmq",
+	"F2rPWVzhxd/Bd1MlI0qu1WwuO2OB/nHL8r+ro+ZWXS+exEz053NGGR2QFyyCfPCisdXdWV5Xmh++YdfY",
+	"PafOfUa/QXE5yRR2rjepKlW21BbF5VBSbJ319TRldGe9+PdVDjfL7lNsN2SNiLw47n4+mAq58U1koxmv",
+	"G+vXyMlvpzYfqBt/K73UW/rdYr+Yx/11GaWY1l4h7cqpyM+rpDS9nVgs3YWqije9ZVRYoF4Mytr9a989",
+	"lVjxS4WD8618dafXerJXgil4l4dTrofgfa3eLtBk1A0kpqtHquyeTqS8WcyVjSBzHZh/FHlM6vDf/wB4",
+	"JaYaAcFO8EyREeNiQqzPer3EEJ/r+vpho5LKqbZb3eNgm/uos1cNTk6Sr7UmsszLiCaJGip6W7XOWRpt",
+	"FtzbFFF0sw5QUaQe7ic1Fod5fjGfttphtiG5tmSZebtabdhbR5197ZlSAq6fmls8BusbcQMdKw83S5hm",
+	"tkp8Y/hle85EVpqUZU+cZN7ffFP6yRQ2xrl3EsSOhIcqWZy5zPbPM/TdaQixLaRodu/uXNiHXMkZwywD",
+	"6BBv84XW04MQzmotkUGDA3JGoykXrGn0A/gCocJLcKsB8VHhgoEogNgFJOvQEpBye46AZA2VgoGYMT2V",
+	"8dB8RZNELs3vkRTjhEeYj5yHrKDlctbRDnAQBFdelZR1tvo3OTQwQEPimjDovzwQJWzEgKxBsJoZVsF9",
+	"BQNRBEwPSDGVuxLY3EvbLmD3BiQzAmzCtf0EGUvpYo73qulCay4mXso3aAzoaAb/qsrDBTaOyEQMO5wn",
+	"LH+CSwjPJl4YzJiB1z5LjTavRj9y4TLX9KQcOVmD1l8HFql2FUMO7RKy0lIpJrB/yHQxo6JY8F2J0F9p",
+	"Ve6ZwMrjAFFT7d7x26Hk3BrR/u6Vw7ojpdBmzMOJLIy6ihtWAjf8u6rwFpXFP6yP1Nfq8o5CW/T4v77L",
+	"+U9Qq7ftrj/Zd/YX94Udntb2uSrkm3usHszVVGq44AmMsO975iBRbaGJmsoUg5JTmcTG4KAOWDf28wDM",
+	"cIzWZc5c/szKaa07sP46/qmXXo1teR/PZhszJe2PQREnETqqUetQLJ72s4RRTFe1WmIAUOg3qnV4GcsG",
+	"pLAMR5o6EESjWsTbYkdHnX67u398D0F39kA7rxSvXysUt8fccjIgMpChAig/iukHI0F1pSEWRVjiBNnG",
+	"OSyi5jbi5uyxTfvxvU1gJ+OUMcjEDfzW4j5q2QF7suhHbD/4btimbDlPg2VN6CiAzYw5ZaGvf5XKnWrt",
+	"zrPxkYWIpM2nUa96c21JBy9k5/zvv5w2/0Wbv7ebz1vDfvPzH52g03325b/da3NsW3hXvb+28EYVL4rA",
+	"KoG3mBcLZStT15ZcT4feRsouf7LToIeeWTCU0mMq58STSrS9MTeaE3YhhSIWVcgSHnFhKFCx16rr1td9",
+	"ZzxJuO1elHuUXE4MArGvG7rz43aBGN12pT9pp99o/vy4SNRe+x7PKefYHBsV2jy6itCvmGBwMC5mlcrY",
+	"6Elv+GtlYbE5cXyG2f7QNTEgI6rYk16TCWNnxMWVWW0InPMZQ3jralV5NWdECT4e++4teJ0x0WMyozqC",
+	"RsRLh2yY+7YSymcukm6VDhjw4zmwWfz71znLPyzZaJ59mPDx7pKBjD7+VKoI/RpKp9cJrBAJvSjfXjHx",
+	"L3J6QX6g0Q02UK3I7nMKmpsbFmevKjUoY/vwTas4WvAkJvYSxzrRuC9yxtt2q9Nq72Rcmerk3hpks6yi",
+	"DOy8DTUVsBL767Ol3fzloORWt3GMeWhT9qgmccqwJS4OpbXNX/tg6n9ZQ53ZIIWXdu6yzXfY8pa494k9",
+	"ii2oNDiiHDG0gymLLuqAbaznALtk/XhCavgC7mz53vXernzpTfm+CGYqSZzSpcVY7bX3AVktqSe99j6I",
+	"qvz3Ch4Vfrp4cf367vX5xavX1yHhgsz5HUuU9bQrHjPypGdG1m33niHaEpktEs3nCcRDnnk0bHd7d+Yf",
+	"Ug/pQssQunEXT2B2zT7wB5tSK2FPqAsxlpuLlWCZyATPk+1iIgWph4WUC9wGYUDs19lXj/M7VYgoU8Cg",
+	"oamj0hUy1KEirI3opdmbZCESphQ5f3f6w5vz4cXb01fnw1fn784vT68v3r/7TyMILXUz/i/HBK/7cPn+",
+	"nxcvzi+vwOt+w1aqOl+50LV0g7Azu4gLSO8Y0ySB1pS23gbTwcGQk+Px/kU3PlcosysLOCFVxfb/KIwq",
+	"m8XUcoclJKvDYLPgIr0xAhPJ8Y+P769Ph2fvr65LSWY7VbgcucIbl0+3qt2WAfuuH55oSnXYxzhofST1",
+	"lJx+uFCNAPmvChxygcvsCTDrBjzFGS5xn4RZ63HzxeP/HgbojcaqENf3mwrEuSj4IKaIwwqFtwVUDfvL",
+	"GhuogJ76Rkrks073QZTI7lGnfc8HPS9aDe1u9yHVUXxD1ZZ5IydcbEY9vxfuqm+OHvf2xWHdHPK7dKE9",
+	"y5nK9c1my9nz4pIvqlSqh697Lp9ZmH8Vld+ye2R1t+8BGvwtgXIx6udiftuLb5EVjCXG/4wgBogpgnfb",
+	"jkkJFzcnhCZLulLYi9gsH3XBLneMw6u31x+GHy/fhNWyZErVlhr7QkmwjQg73EmbHJIHkXEQY5kCY99S",
+	"Uk/qXAOou2JQGleRIzljj92DG9UD/zOQh9ffmmFI7KzI2A7qW3CYeQi/pW1SWh/3/upTkueEHuqOL2Zi",
+	"3tuXXrfN5iZSsDzuS+JUzucsbjysr/0t0ymP1DW701WYHnJmdu4CC/wJu5tLBfYEwQ0QZGZku9Vu9Sqt",
+	"pbdGuDvts5RF5bcaW98lhcH8sSnSs0/AZr33yUuqNPmf/9f//TD23da2PJkN588n8CZfuQ8N1aqT9HMj",
+	"edvgPK3f2cH7G9b5mu0CdbYPDtyoquaCPXFPYa8fiDCBuBLlVK8cWQC4oZbG3KNJsl9wBKo6aVIVPAYp",
+	"gG/b71ElNrGdP5hxYm7S3guBpLuWMjmjSbJzNdbCWm6um5flbEr1GfKL6rj/VPJDYozuqeauSijgvKfU",
+	"mn1zh8BZBW9+wa24OX5bFSQAgyOazZNmmAEFe0GDuh8VaHw9CISlrLcdzPtbUU7cz/fNtLfNtDfHM+27",
+	"c/LmHiO3gO5V+26Fs+lCVLTTeC/Yen4Qi73V2rh/1h+EP57Y0mqbLAPDJJF5fcGoLkU5WIIqxP7ZBA9y",
+	"WouvGy9EVH1uaDpZzMwiVg7FCaQ9cvo2JAxwEbO7qj6/7hH5PLNB7nRv40Ordsga21m7Yg2aZXeztk1T",
+	"qBxVYJe8/Kbdoy0wnb15yTdmBi3Y4N+XJWxnBZ5FXg4gm0seKfTk5FPKvb/U2FKALDBh4nfKCTfXwHGw",
+	"eU2lYwR3img1nDNBE8y437PAv9ndw7kxo3fDfKAekse6yiGY0S2grFaOSZgDf4QnWIgmFGoi4MGiKcI4",
+	"WCSrzK29u7tNEVGkJAvnc5aSkVyIUmz7keuAQOo+1MX1+/9x/u6qcY9BbMyku94KRVJ8/dvzq6vTV+dX",
+	"5D9IJ8u1298jivvJByzZ3ALswGO4LahhQRBO3B6dQMMIm6VdWQywF0nnAIQYsW+1lV366NA9dB/iXtqb",
+	"XuI9X4KaYlVK2Km6UcWw6hiBnxnFPG7wZwK683LKUkh+tunM7mSvMdjdJAPorr3mcWWurAY72djWyCaT",
+	"IW6j2vc95p739pavAR/ZuZ6oZ6C+vL81kOvXUt7Lnig13vM8i15zgflwvmO2h9bKOBSL0raLIjZ3/Txs",
+	"px7MR7fQUFyRGyGXIk8KuGGrKp29yjzdlaJaMFnWVbyyXlMcutm7AUnAQxuQXGkkMiVWGR2OeaJZGlh0",
+	"1fxsKcpL6XYbQew2a3uJnMxTOVL3t2dzSszyJN3du8ga9Ju0NfesdVy0bMTbFmMhbvbHxuyTMKaa9kOS",
+	"cMEURmOnMokBWXwgwkrlKyT4WlIPNxpAYQMROAYC30B+efH+3fnncE8csrWFtC/CjfGBVrWn1NYXt26R",
+	"VObNvBfJioTmJkDVzYpLihsLHrqztHlTNguOOqsu2qfuB4XqI4WVQ7bcB1Pz48zEFxQapZx+uCB1Q094",
+	"QyMgo4UeiNAVB9mWiFj7GvoVQiGpU6gURImUSjGBzhJ440BEKYuZ0Jwm6DYNPQjjrKDEPrf0JWQ4DASO",
+	"Hg1e23AqVnldTF5yjV8YpVjGbCDq4XrFTRiQ0BbImD8L1TehRVDaaTR5R/SgYpeKWFdKZ9szK7F/GqGa",
+	"gIy16J3AiPcrKC4ZoqVqr6yzg9eMPusRYWwElsLael9lNV7ZN1yoxXjMI24YrWvbl9dIZdcVmknsNIRz",
+	"5gXXOWrZkpodR8QpW9uxq6qK7dy5wIc1DcOimhu9C/rlVOVRuDO5m19bjKrKWqHNM3q50cOxyz3vfBx+",
+	"bixt/n7a/Fe7+XwImbFPelWJsZbaTG/Mzfjx6v07cgWzy+wj528JIJaGYViqMuOsOL1ifPFXJUXrki49",
+	"E8SMBe33Dbt8E8bZxqbERXKCO3e706ii5tT9bCYGNLDZ28pDnlumUoNkmhUlwB+DWsT1alDrD2ofaMrV",
+	"oPZlvz7xE6aHS0b1lO1uw2KjHvlENpNiv1w1JHqRTBuy+i5QcTxxFWDYPi22yTEYqfD8lOsz35kBF9i0",
+	"Mz8TrrafUXjfnLZqdJt1G7BKKXDZquEJCRcpou47TEsIFvfabT9u6GW3LlIIGuxk8XvlydXVIpqaXZrl",
+	"swGqJKa9HQ7htCXXzdtZymfDlWkPDx2DMAriFl+xn1u9I1F6U9bxPr5OudDzhd64M6BNBPzm5ogOnSxR",
+	"020GzJq2+dI2U3qvHOnc3wgE2bxM+5QE7u03sir1lt79FTbmVuio0paO2S1LzCixeQW9YSBfQgQ3DX3S",
+	"WSTUoJbd44AXi0D1xlrcHnvYDJ1Fk4RQEporwwwLzLq0quFTC/GMilBrFkWFyI6ZnB2pe/yBDr3DopY7",
+	"t8nZxjgxyEBo7kDgBeC3RYNoTlOtSP1XyQUi6oMtHLjWJ5Bkk6wKjQvgC6M7VFAAuaZHqbp5LX5RuERI",
+	"DWUKWhJF0VGRw5DuYqqHRVo9U3KN0J9zIjqReVAGxmFxk++Vr7Eea0EFoepkyaVg8XC0Kms4xlj9drkg",
+	"FbGYbCBZpkgxPcTLG9meKeKtb3W+yJpY2oOnAv2qhMsaqRPzzp0yISPADpHwjs5Y7Dk4Dwi4bg6p7qWe",
+	"3z9oai3EihvKsyt54dc4Gaj0Zu+Semjk/RAfEIK2hNjZoNCiiHcX4dKFjczwsciEbgdVKVhF0nmPqUjI",
+	"N5qa/6I+Cf8YACEHtWBQw2/xTzCaBrUvoZGMOGejKYNPjuuHsczKC2U9Wx693Cc7o89f6fa6stGJcogO",
+	"lHWiMHLJVOYeKimOOd/fwuer+g1Y13xvM1MvRikqbNVS4hj2Uh0uqh1IVwwKKqAIGvyjKMpCuBwzaDBP",
+	"I7Tx49DBt4fWKdqq7de8yotCbD3guxlV5p34k05wptM80LidflROwwXdr1Pbw6d2QHJHnLuz9p1qxoVL",
+	"yrCQgoWBteACErr3hNi7448BPBV8De5VwCHyD/2Mh/RbrdaXL2HxrLjpmRehh1DWvOl8rtKadpO9LF68",
+	"s/RxkylSkTSwyb7fegl0wt5yRaWR664PKgZSeuTGlfxw8UJGC1fCvT8y2Kkg9n5y1GqT2D6E1KGPi+to",
+	"ufbOvCedYtqC4VdI61KztuKrnxne2uk+2whFQIlgy01VFBWmzw0Tm6yeG5YVwdoCgdSMHCoDSpWDx53u",
+	"gVix8OJgdz+4AtG+rhTmPpUvexeRFLsSVFTs266PWq61CVxSrhUEJSjBaqmsEbFtf5zB1d6nX0KhOSa2",
+	"JcI2DNvAg3YDqWRPGRUTOb5rQ2HEw1OVuCanYw2VJhyQYyMqiJAkkWICwBgkm9AGjJMnD9DG4TjuRp1R",
+	"mzafj5+xZi9+GjWfjZ7Q5vG4x47sb/vUkGSNsi3xKxziZgMBxinifWYN7WEzPEjL6K2jGu51Ijc19q24",
+	"+U/vCryPyuA1+C2MvLRClaQJ8s4jhWIdbwuXTlnp6FZyIc8oX5NZDj0qs39OyExGN3nHWXDJgSRTmoq4",
+	"yQUi5FpMJqgYhry+PITgO/cmqfzNqCpzJiAoZyz06WIy4WIyphEkx8ioOrHTjXsTOATE4gDgsUI79yF1",
+	"PewCI/xmcwe9OkYJxgVJGU0wQVOndDzmEZG3tgQNNPxjMuNiAcAa7Var0yj4uDfD/5p7h9GURTclt9BB",
+	"bDXBstrhrMIXaUtu3VQRwjqVI7Z3pOXwVoxr4BqIXsMmKUUkSAtksxD5noCPEAvfAGIGxFhfx0UUMaXG",
+	"iwRnpfJ1WXIRyyUUm8+x4Nj6G5eSxCziM5qoE2JI4PfNyqADR0WG9/x569n9SopxHD45OtNaUOv2zL9P",
+	"zcSP2vFue8PzYGUQIZYqpX1U2BDZ+wP/PGxjA3icnPOrolxB6HQFaBRuSEBjSsb8jsUHtmsoneEKH5m7",
+	"Qn3MwU1zYN4k2aMZVd5/quSutYe9opUgZBNkmWU6BUhcbptRBBaSYWV0gpjHCJGduSj2a62O796nGOBz",
+	"FcgwZtJA9oPjtNlwM0jr+nH7qNEy7/iHKxEtUgCSOraBY9tqX7PaZRzq4/ZumOsZ5cKilOXYWMe771MM",
+	"UX+HCx35Jwdqp8nH67Mi3kD+dXV0l2m1sVMUIP/DNQGZ8VjwyVSbR23U6OBlB2l01UjzGZFBqwdHI3Q2",
+	"+nh9VoSW6OwgWBkqDAG9cWn9RfBJsUbkKo5Q0cTtq89ctuMK+6gCUE2VWr8fHzjzz/c7R2U4EK5QnVnM",
+	"Sb3Xfd44KZQPDER4yXS6aoKdEFoMYuzjxwWZunwHi2dh+AWuAam7vTYQsOBFkGaXBrgO1mwzlDZhLFvy",
+	"GmL5GEn7Yj4i1Y/bhrJr/fi+eu0B5XtIx7pK17yyJMoRfVEU37AVieTMSPYFBNkjKZPY5szlZ6S7c3f4",
+	"b99jc5ySXvc5qoG2LSN2KYLH2NxLqCx/pIhcZtU6ZLSIJ0wPRD30ocUx6MCKYsVMzfVY5Cw191TikmM2",
+	"Iy6J5abljbyYjZTZozIlGW0KypdVrHKOtqjMjL5kNOaCKVVVusqiG7XZ6VXhdt+mPMRszkRs1JSADGry",
+	"ZlBz6M2Y2WzOCurfNnc0ppqOqGJ+Y9gTcslirmx75svzFxdXw4+XbyBzl+mG+a+Quu/w1TkgawE8u8Uq",
+	"ZQRoDGAVCQFAIi0x4Rn7OUXMFbsOhMVhM4bOyoyBxqu1c+tGabbWTa3KXc/ELU+lyEAg7TJ5lhT6bOJF",
+	"tLHMFd5dFWRe2/PmuuI7qzj9JZtwpVn6l4ONeVCsF8/XuCfyizeYarIBud7IybnZ1xUJAXNerXWcfrgo",
+	"FFBHdGbsj1QuJtMyThgAPUEgIMMJM189zn3YKizgNGIeuLWqKS+e++zHNbpvVoczHRw1Yd9ecp3lHPI6",
+	"9n9v5CoynCV7kL9aOQ6qIwi5lfakSpfY02vYOcxrCNZUdbZ+rlhAen4uK8hE5qjVUhCF5ute6d/3Q2K/",
+	"YathVu5Szpbk0bTCB4Iem8yGoILAAwIimLOtXblQ3gVoH2dC0U9RxOpav1outJH7OxGO8QS9t1dXRY+2",
+	"aglFH8dmYEtUBRxZTtahx+Ny9ZF1be2BoLEdmbnQ7sLbS0vqLdNCAIxejpRl1RIe++vmNJbGvdpk7E5f",
+	"zUqMsmdXZ3kHNaPw7Ju/pPVYVzq3rvmMufwM1BZh0SsWx/DXwpwBZXj3lr1H98fdjSQUSzcudiHIM6OW",
+	"e9gt4jWki2xjKne92QwxNGKypX6pXKKiYlixFKsZV+XGuPf1ch+WX4wI3D4ct5GKORnsXijkaJXI7rOx",
+	"nDEUeLAnvrJ9WHKEuW0U7BUN3tG5IBf9Hyoj3bs7ER7cord1ADPZv4a1rMPsTC/Nm4jt6vpXYs2V5QCl",
+	"Rn7QDqnvSZ/QisiwETh3vNU+qFgNRJa7BVvBlhc6BpmwsfkpMlp8khg7KsgS9qnK69rqrjYOrTTwIKNl",
+	"XS/XsTUgI2OUyhtGqI0NsoHwmA+pF5DJnGXvcplxNpkhH9Sy0UH1FQwjgwj1DPsS8phX45o9cd2YkwvN",
+	"NnddxCZkWxxTLgULQyCU9O7uzOyP7+5Quyla4A8uWrFW3o4FuLi75KvkbFElOGpXup/2F09r/WzLvMw7",
+	"MJbiVWflCnBZL5mC6vs1nHPB53O2oY7V9UpaFzRpUoyyp7y2Xz9evDfI3ls5Ymx/s15w+83GUzWKa14Z",
+	"uIQKP0gZ5xY01CV4UUDdHdHEnDtzstSMptWYRdcu0aXcrdQcuOGGNJjXV93jJ+THT9eQrQ5JgIqEp7bI",
+	"FpIy+uQHRlOWksGi3T6K4EHwJwtb2xIUuNjHbYZcyN5TOCnPnvQ27HboC1jOhRvBIHdHpgr0KDysMPSq",
+	"1fvGaWIHJ4FVj7EKZy9ziPyVoFdbBEEKBmIv7FW/pn4NxPSrMEm3oYxuBhbdRP0tIuwbguNWiotnzzYE",
+	"K9I/J4UkV5pLSSPVe/efhrSrc3PpRtfe9tzB6uasCBwi5BJg7SvyCxsB4OhSNRDUZgBC2INrr6+rli6B",
+	"ilBBwtMXby/eDc/fnl68uQoJjeOUKYWb9CBP3sEZiubo2NZG8HNIfluAo97VTTceJnOxaoU+sRGK/geL",
+	"sThglW13Z299if66+4Sd5dgDlD8hIb45tMEaTHZf70satgqzdu+v4H8rC/ttLiNMTLgx4+Ui8cPtfRIu",
+	"RMpoNIVnk7qQAxFJIViEghYy9zKHiGB6KdMbF2iwD7UhgUYwEOEokdENIGF4F6DNoEoPcwcvIKw1aRGz",
+	"fUZSD0Q0pUnChLHhIFZktBAlpSCxZNhNe8qSecNDrzDDzlBYxUCY708ItV1xZ3RFzKjNHSMaD121cgiu",
+	"OVwQzAiBqj0wHwcCaBelFEIt7sUpi+REcMVKVolHQ6MbIQ3AMIcBgr6Uv7hSV8pWdKO1B8XZIxZZKDhK",
+	"svy2wj6ytYTFln5ZPmIhsIXhXiHNyBYJaNjeTqsFNdchd/uIL+3da5wRuEA1G0EGAWU35hHgdEn5bMbi",
+	"AMsfsfoxkklC587xUpWa4N68X8dJ30io6juZqeQlVCXYCEjTF4voxvz/lcwpG7h27+aC9YboXDTnqTRK",
+	"Hl5XKM6FR7sG4tV9NdfywZzN+nnvZkh2ZoFdk5x06zwV0NiiRcr1CjAtbLk4KLNGDa9Mc0Qd1koHmLgF",
+	"hadGlUern5I5SxX0+jv9cAHR23o4+b3ZarVC6MHMnG9c5TBGqtEi59Bjn9DIZmxD5xGj02GUJIcRGAjr",
+	"2PM6b7g9TOq99lGDyDSwWd83bBVkLbPhGbfyBhKwBmJKlbUA4L5Oo0VOMdw8Z8LhPPtoS4osp1KxgQjv",
+	"mjds1VSRnLPQPBmx0et+u5HtLUZcN+qTLT1GGgFhRkHttY+IoDMw1Iw8RuyhgYDXnxSG59TXwvjqMyro",
+	"xNxuqN4ggkFF+kD469ki5QXmCvtJO2cQkMjR0q7NQEBPAWi/jUm3wF8NZVGfgaiJ1Ydgf/iLRUU8EK6D",
+	"BZ1QbhGs4CSDqozGVbZ7p1rPEZAIEeQ3azBvz68vL86uEKWy2HDMQgpxq2xZ8MUd7/wCgGhV7Ywc2ii0",
+	"fzm9QE/dhGq2pKs+NFxW5pgQLgIyMdqezZxxzjz0oQEpwBBG+8v6lcyo7bMsHI/RB08vMq+QUf0G4rwK",
+	"12dqIVqUkSVQ5gkaST08Ry9gn1DEasrKyI1YtT7CAPCm/Db6GKXjgoTmjxzdOsy91qH1USVKDgSdzxlN",
+	"lUNYLvbDLDckxyPu9zCBZhWtgSh13YRNCRBza0GcOiUfP168uH3aMGqB9VqWXuv5PRWgatU7zaJODoX8",
+	"p81/Edr8nbSbz0mTDEmL9MMGtOi/YXOjsBOK/UgT27kq7hMWTSX6AMOfmmf5j/BeM71ETibgUx2I0LvZ",
+	"0M1Fn5QGFEK7cPm0WwNxJWdWsVRG6ydjqDpBDcwmOIGSQ+NYkdAcWHxrCKkb4GG93oLyZENj4ePbjlHr",
+	"6ISEGBeH1lqwn+zLzSbJ0HjV1IhMLpRmNA6gCA8uw1o7u6+gCg9r84IB4izBX4BaVvvyJYQ9fJoDcrE4",
+	"2+z0hm33C/l+Fesesv1NBsITVMVkAbrQ08cgu/DdF0Izs/78lmU1Z7iywDlA97WVaE65jQnVJHwcy0iF",
+	"J+jfzq/RiiVjvACoOOetFZ0ldkWy7wAnh9QpNJBPmXPdDkSv3csT7ex5SBfCGQwv3p9dDbFP2Yv/BCdG",
+	"2Dgh4WNzrGKeMiNCtRwIOzyYYvj6/PRFiGzKqi5SmHsCEj7Gvo7wJyTDwF9wbwC8fswTppBHQeqfnegj",
+	"BXniuFYACRW+Or+Gl9SB61iNG7qHwDlXDcTZc4KKAk86IRJkv110p+Rr0msfo0RIeMQsrA7W3NfeXlxb",
+	"hyeyaNV/DHRFHagl08lje5N6bK7NfcBZ68tXlrGefrjwOkn2a9iC8ovNDJnzWr921Gq3jiDRRU9BU3ps",
+	"/pmwDemyRlWn8zn4AiaM1MNP5z8MP164NQuNSkJGK4fo1GiRC0flgaiHj6kyoukx6EwO0bM5pcqo0AD/",
+	"h9CCmCmHtDMjM3JY8dgoKGanu+1mjjQ2mnQmDiBNU3ihozZVZMmSpI9bGYZtNCiYMHIZOp+7FbKcepTK",
+	"pWJpwwgLEDBm346NamV1FJwSNm6ER3JFwjOjAzfPsGVinwjZBK04xKgUznIgcMuFfDZbgBgKT3Lw68nv",
+	"fD63pVfIzVUW5zX8mWvY8p/gsBRJb48L5pjmZ4X42xpOPqyDPQJH7W5AlMR32EkblmDNRQtZiCwbn4mp",
+	"PbjPK88r0VKaQVj0HEO5VnZI3ZfZgTILF2TanbaIfng0MvXvIoa9rS+ltKnLIGFhu3bb7XKnAnanH0/1",
+	"DByDOQ7DNsMKOiaDJrRrxxuFyh5489DCildWdtst0M+pC4mUVokXbGk7yFJtN/0tVwj9nA993UiyODXN",
+	"K2vpND/IhEcVxupLx9/yUJq167jRZ7kxcow5cEKEJFwkRh3C+xElY5WUCv/swW6qNCKPjDB4dGJvKH5l",
+	"7ix8w2cT7zMB/NcTYp01hSvHUhS/QNMOvxJSMHNNSmesSUXEjGahsu9HVLHmIuX5hTKdNSm4g+zztpLW",
+	"EPeo3V0n5CtZeZhK++GNRHd8NfMsCmC3nXLawqn0C/NtKHP7cHt4Aqr2d3ZSHv9AY+cBhlt6u295J/VL",
+	"uRAx3NB9vvsGL2Pc3HO8z7hAPxE0cf7M2nH7aPddXi1QweCv9X/5HNSU6+UORM806XEqBWZXQOnlREHa",
+	"raH4Z/OMoo1KBU1WmkdqozR8CYVrKsvdgNK6MKYrFZKP12ckhtwbLOqwWCFxAP0dFtp6V1DncMpwIico",
+	"KFwj4AVgU4o4s69b5NQMDg14EARNC8Ib9qFnnZdeTbPc8jlLuYzLHQdiiBORnPXausYpvWXkd5ZK1egb",
+	"e1ZzERnxAxok2HxBIWVDBeYpYL0zKuzYwaoerWwDGmD4+AAU1nQVeC2EcFHNU4BVmpVC0vZJCN8Mp1wP",
+	"QRKEAZkare0xqcN//wNcBkw1XFIlzMipl9apRVEzQB+iGwCpy/E4yJPy7WzM/aOVBdbhVtiRPC0fcMqG",
+	"it4COIe3ernyaR6Ruc7QXwbrBPASKuz7d8Q5hZFMWfWiW7Qs+Zw4K0XNE64NcZdT68KzgMJ9ghauGvbu",
+	"7kJQJ9yrzO3O2ZFVdSMW/FqKS0DydJgge+Tx3V2ICy0VKxjv1qGVme0uTaee29sCiFLIi7EIz6rRImcu",
+	"A8ajTMqIYOA2axHDVuArpCzycrRm3Q0hqbezdU+NzDYPAFANS/v5EAhsOwV22pbeWBEKaK8q39J402g1",
+	"BKWwvGR2Heo9cEjE5PjurgFnTnNr7tsFq85vIfWq1FE70DxhLcS9oPICVzeIExLaVDZjz9oUSDjVsEDG",
+	"MmzgzWkhkwdrCsA6Yi3iNeEFcnvnp9RsFwbmWJAhBlShKOjwIUi8SJ37DvcsXu83OzFUdzwJDVixKrKj",
+	"wJGscJsxslKHMYkcBvsOWG+Cg+pduc1hnQxCLkndJUOae+eLdMLi0sPjVM6NWdHYoGyeZhKgiKD8y0ZU",
+	"201cn9QBivZ5u5h++TSocQE1XujStuafeUJBRcl6cjz1OkU8b29v/P7l8049mc7nic0eeOyQVL1KFrf9",
+	"EUDI5op1/Jwul3mVR8oxmwpScjDT5kvg3dvzbzbbzb/V/Fq48zNAF+QLBuMofdPpAgZeIZm/5zeo6D9/",
+	"YoZQuu3p+l3HhbuOn0H400hWeC1KL2Qh+FZ6O7HA91gz123bEEgurNwcqwZYJVAgiz4nSLfXNkMvvvr5",
+	"+ps7vdaTine3W93j6mlWv/uoW1iNow5SYKWgB4s7/rAf5VIAkNpiXusfdYKaOdPDSM6wpOnJl6Bm5F95",
+	"ysXsf2jYDZn/0HIb+2xD0+xeu9uFGH553BkTxx2JqR8V+R75LJ4983Iz9kvIMLNGSY2pXoV1P/aL6I2U",
+	"NWRuH3WPCt8f2+/bzzou5Q+vNbPNxWmtf1Q4Ok87xVR3oBCkqQOFnvSgKnM/ezbnXRuMWqthtWr3tR86",
+	"eynpWWsJvGkPzf6lTEc8jpn497I6igHGXz5/KZghkOYWWMUhIPYkFFT7Ep6IFQLOSsl67HvRL9j75usK",
+	"42URY5F1peGCIRULLQU3cKVTCma0k7QoDWVqSxCkywFSA1G3QT9ECxondBLkcS/8OEdcqyxulsMJgSqY",
+	"IdIEZJJSZ+Sk7NYazyrXn904Hily9ubC8w0OBLwfSRFjlTBm7AfQcy7XLDAjwmjJFMDIW+QDVWogQi99",
+	"PcSMBLzQy8vXEgJbLjX/xIZas9x8NOAQVMVY8yX7bE2teMOVPoXF2aFTfDAjUfx3tga5UKUyuFr/Cp0B",
+	"UBqc0nDc3qU1BFVuizVKYcEYu+VyoSrcGO9eXNSqB2qLBfyRemlVT3rr+QBfrcYYkxjyOawYh1nhxhxm",
+	"G7EWmN+gsD6iqUxKEgV+QyHiyqGax/TJqNmLnsbNZ+z5uNmmnVE3Oop77HhcrB4p1hl2+u2urTOMmaY8",
+	"8UDZ8A174n3l6Ze2VVsR32tNLtrEzt7R/ZABEKqqGlMrh9DaU8YG3lLAJIbABwrr4E5+gfyoUG0ibvt5",
+	"jszhEXdJi6RylOgWKYHPzuZZtQ/8me61Ecz2LVQCwdnYX4wbVvEBe5JWltMDw3LNFczFJJGTv4X6nyLU",
+	"r32aF4XO/SW3lZiP/+Dxl8eRB/cpq+CYTg3rM/K1JHExqtVtd71GSCiiObb0itlMQnkE5MqYN4MrDIVg",
+	"Ks2PUjQwG8BHl8R4VxVOIKIjCqldSi+gLUDO0gkWeZlxRVQUYBMh5yZwFV1cu7IFc+PzgYD43xLyFcn1",
+	"lBWQLTHlKZKpLU8qHoFdgtgiqZ45NL2twhhifAUCP1KkXO27L9sWgFGgp7lQzAokq13+uxLEv1pC5oig",
+	"+V98jWUWEUA3ybQiwudXS0sPPNNH6dwEsHmI/CyJyz3xLKvgKqswKguQlA8jM7Nmn5XUaneK4i/vzJe5",
+	"IVwyrFMY2HjM0L6113WMerh5zPsPtkI7AYQ6yEtZF9vP+p1uv9f7lwUgGoL3rNY/2t/ePXPbzh7oDVYv",
+	"7u8AHISeEeKMHldLjYWdXH8PQXrAsUWEqHEmW3NwqJ/logDhypWdep9QEvPxmKXMzBP4+GyhMqZNLGTY",
+	"ofrh3gvluuZVL0/WnRYz/EkumSpnA23ZFEtuM0fGoVHN9vN70dxQK+HQGsGR/Noblsu8pZpUMaq+mY0T",
+	"mpAb+j1pjkOGOFICGVL+ybAJr3ZCrf9K6ttZVnmEWUYOPbso6O+vyfnlY5VumDM/iFpOjEzkJNduzDav",
+	"9moMRObWCAi25KYJNFyCfzD4+kgF8LcH8QKdmhiUz0dyxh4pdIqQ+/hEHKzWOmCB9YlcyiWGmJYp15oJ",
+	"o62NqI6mTNncIzYQcL1VNY1BY6PRM7oCZjBiJOFQK7Jiei83y2Vedr1VuXuPufCI8+fX9dwLKqPK6ZHX",
+	"7O2v1AWVw/TieVyt431WlsVXjcjHkt2Lhfj9mLaPzAZUOWTOm71VHFTeZ3Z9VDmux36DKiP/rA/t39qL",
+	"9vY66r779efOu18vum9/PV2+fWH+L9tvJ/dyrh174EcPZzsUnBvlkN4vFgAtxxzLIcZ++VyJ5fX8yXZr",
+	"wGF0+ehb+Frn0vEAr9rFoBNEmzJUKQ84o1RHDkGpTUHOg5xmDg/JAlJ40U0v0gMhnjLO0CZwoYOjWV8O",
+	"PE0O0GYPh5Mnq/52Of1pLqdCttjDOJ1seHODnnJqIz+IfY15XWAkrodWAkT7AxnAtcJksIFAqwqUdw/i",
+	"+BCNYyB8lcPoLmuhGHJ4JOYjzHsf/QDmC51VNIIpo4jTZjD1iCpmjigTihs+VwLZKhnRFYzbfazk2xXA",
+	"mX+apOv+OZLu50+X03+8+mfv50+d5ejVx8XP3ef6ryrjNg02T0z4Zu6ZY887s+5y+rO9M53uAcIFDqM5",
+	"bvvIFhdq/luo/ClCJePvthtvTFePjDFEv8b6heMAUQyIXhhrrwq7CEL/2GHYOxJhliKZMr1IhcryiLMU",
+	"fGRXAwGcrBGQ0G1pWxnkTlN44soJAQwO0ho1XfmJg62BeJHFRjS9YYrg0TNyTYqI9YspwnnOKBqMA8Hu",
+	"IIl3grmXypjHCkqbXRqDIFJAYRQ+yCFLY2GyGfVA2OCJHXcWoyn4uMiLyhjO6bv316/PL7NAjiHAjN5A",
+	"eAcKTOz3tqoHCg9xhn0fwpcr0m13bWHPWkQJU1jXnIfWV4SbhwvS7ZGpXKRQ61WsS9wY3gobeQWSFIwo",
+	"LRPmwlIkSlnMhOY0we5bmBRMEhndYIKI+YjY8EKmZMbN0LAA3FgXPGI+zIxRSuwYTiryS0g9tDXPdlUg",
+	"LP1/YGV9iOXlighZbLFGCgk1xbAUJojsH5f6OI+pZh+xufnOoFQOzFOORh3irnj4aBSckx8kQpTvL2gL",
+	"UrHbbt9HvBhG86UII2Gm8OWrg2SHSnXQnXYL9W77rybVDyb6JtdyMZziN5L7Epix3DdKuSs2aZNECpHI",
+	"7Ykjf8cZ/Tjjni7BQu/K7dEFewxULtZU0e8OkYYZyN6CyFJQSbpnr8sTI96mucxCX/FfXIk8PGT1bA+t",
+	"E+dxbeGbzG2dPUb2ga4SSeNrKd+YbYP3He9DBrWYz2WqWfyWxZxeG5nwXylUZFNlhSdw15JgYW/7abD3",
+	"Up4z9IbNST9Y+w1H3iq7DoUG4HlYdKMK2DQnhJJlKsUk89oMBH7O0PwotCrPwWss455gxZ7FWem1O4GP",
+	"eQxfLmV6A4WIH7JnuQ6KNLXNVWz/sEwcYDm++S98jTh//YHAZ4dv3r+6eDd8e/rT8OXpxZuPl+dXIakf",
+	"N/IHAxZxKpd5oRJ6coOBwGYTixQ5C96AvqEcKj1AtdzYHfbd2KuC6+lAmG8zsiCOOjQEM4qpK+dpBB5k",
+	"E1oDve5zTG0utoNClmV1VaqxngkK9jrElv9BG0Fre5nRD4QbdgIeL+gIEpAF9MfvZG0mW+TULw1DsKqx",
+	"NMxeoc4Jcz0xHBSwESxZLUmHny7evXj/aXh1fvb+3QtD4PzRDQ/DIlvLTISDh83MqEU+Yr9G5xzDHp+2",
+	"lVm+QegK2LglQ4bToM0WWFqQU6+5MdhSCP3zyRhOtmWSW5IpVcDhVSK17cMzWqgVQjOEH06vrj69v3wx",
+	"fH169Xr46fTievjWTK5LlEUGz22d4/aRxRzxl8xDV3AnLDFrX4dPTYirArHxcVhAT7FzEBOxsQaNSpPS",
+	"SDf6Wfs8uG0j6slAhKcfr18PT9+8ef8J8S+HsFr/aTTXkNQRQYcLkncFAlwNm/GukNyOglLYEl8YZ4tk",
+	"9j1sQSjvpd7RR8ghAM6y4BJWdyvCZQmSAxtDcShs7jDH9w1dk7NKbyuwtHuaBjnS63uRwH05az4vLQup",
+	"e32UGrWgdkuTBfOgYtfzoksdh0rPxvrBvKfQzuf5T9vetOjL/vlNQL9MO/kG5k0R07rGVj9OR68i/p7/",
+	"ePHx94vOO36hLsTlcXR28eTiZv7TP89+fN5iqx9/jz9d8Pf8Yvnzr0nyrvvz7z+vfnzeirqJGM1etuOf",
+	"fkyKGNAZBLUHOO1gyfYmBmKjVWicbxCGiouvVPoOzgda+HpgnhN0gWXUyCAJQM5k++h75Pt8yrUAfzQW",
+	"3LAs/lv/JdVNo+H9eSqnedu+WBVvAEkP+A2A6RUxC31t0iipn6vURkP9jXrjJXixlJWoBQZvQzRZ/p1a",
+	"sNgI7TFNc7flQMQM2t+ZEVowGysFhRFqWX/lKVc5wJvVmfpWufFBunrtDgndGaE5Rho3ChviMPsO1BZB",
+	"Cg0E5Mx5ADoW5fFDCZ0TVRLF5hQa/eWeRGX0vJjcMDYHBZaLyYmFzwR3q8MiO39zfn2eeTDNE8FxaZSE",
+	"a7RVi2sUYN5iBUxor33UCEjCb5ijJZRWuy4/AoravRTUDTIUsXhLnL5X0fQbGaFc6JOq5S4ssKfLtv6O",
+	"nhxsG5o9aVRlIPNyylK2+6Q6xtsEINEt5R0WLKvb7maqskyz5Fir7yEYJlfOmgkytEk6YwgmjZYM8P2J",
+	"tJ1Uc5UeD6Tzwmc6cspuGZwV61VpkU94EBlq8XVjK4X/oekkJGrOkgRR0bDNbcMh2wqpB8KJloBwjdER",
+	"iqDruSZpHjuVC8TPcF8sFGsRuwEGwrMWST1EPfny9Pp8+Obi7cV12CjTiCNtclJVnSoru5z5egkr8hU+",
+	"7I1q5t5+NX8kB6l8FaBVF+PtO8Vh88NicEWg7aoyRtv9VajevVQoIfVwDE6uXH9CBbzQ5cLXxu3YRyvc",
+	"2YbZy/EYzf0MqL1fLGfOwokzcx3wedcPw2zomHz4+MObizPzuXGSN1URxafYHs5uIB6MjA0fRXI2A2BU",
+	"Lth3TO62libiwQqJdKrnHUBcqr1iutH627v4p0CSvYW9SooyAA7goYJjd30gBNh9X2BWaL9BEbSaAdbj",
+	"2b7LjjcoPhFGqcgQqtwzOXYftPeOZZr57WV6oxDTvO/JG5xxHdAAcoxP+zB03TdsdhclvXZ7S/3eg7Ht",
+	"YhOUGuqVG1oNOyP57auL439dx7O33bf6bffnu5+v2u2ff3+ZvLlObt69+qjfv/q5+/P1j/ztp7dH/3rx",
+	"sfPm1/Ojd79+vHt3fbF8++K0dfRbt/l0ebrP/+4pPiyV9hMfvQ1N2rJlhp7aJ4DblBa2DfCWRIoJS9Eh",
+	"7MmOQ1w8WGVScsLYLz3Pi5UYFqRsaNfckxswKGT8sHm9EpaTrPYGl1jelz9/ybv1FcZ7TWdzsG6MSEDL",
+	"2pbV2HYVB08DbQrUlFynGqiLAFfeiDGBcHv2PY2Hm+LDCKHMhzijyVhiXZEuUskVTJWoZR0TkMBjHmBJ",
+	"1fpbz/hbz/hbz9ihZ1xBQwbDALJ9bDO7bNerQxSPlE240rYPXqWqAc2hYN05dImfzSz2XiKXLG1GVLlK",
+	"W+gnDjPHcjVumFcsZ5QL8A9ZED+Opsjp1dnFBanPF2JlTnAD8HxBwQgdQsf/9/84Kyu0QTj85U40m+zO",
+	"/NaMFtT+nqK7ylpAJ4TaV6MrxpWeDqxX6uLFu1wNIad4kwVMXAj+28JoMxOaxokRhnJMzDxhlnJsnmLN",
+	"Y2uQJzKiCZnTVPft6P+j4xuJoXvXcwgWZRMpXIIBsrxoGfUn20VDxA6hAc1krgbC9XXQqzmLSV3IdIZE",
+	"bzj08lzAV3Ryg5DQJaw/6l+2ocMs84AhMMSnUngLmYHZEQPhsYIG+ABsxHC9g+FaLXZEBUnkZCC4ICNI",
+	"8tMIPytkauNfub+v3msf2cDdcCFcX8GwgQzWgjVZdTZrp1ivaKAAt65CI0tFRkwsQISRlHrVjRg2PcNs",
+	"AOq6d8sZE7pFPq11XrRZgXaKUHoIWZ824RSj+sXmiKGNdkLKUzHi7mKiXJGR2QI59G4GfTxjM5mu+hiD",
+	"tB7ILaFUsnckFU7sxlBqhbfF8pFv4GE5IPC2f00UDvcgN0znoaZTbhFqs/psLtdz9nR8FDWPxh0j3Dus",
+	"+Tzuseaz8RPaHXWip/Hx8XpK4N4T3yetz9h8NqHu/s6i+6kBD1e2f5p7x/LgBcoxp4kiw/1O2tWW8dUt",
+	"jjOkWTge5TI3oJklCJ+GS6n4W4E6PCZ3hgIm96HuVpVQdGxRlEBu6nIrUhBLVjMDXABP4JqVHq1s65PS",
+	"i8zEmIjDRou84eIGVZPXb0/PmuivCVAm2MKJLEvkke8EFrG1wKyTxvrWocHY8Pr6jeH7PTKFMXh9XWI2",
+	"m0tzAvtF+xStUYjR0SyC0bbQjxYR0sUUoH+P73zBBjIaIErTHJgECBFgWzPtZ74PRO7bUpk/O5ZM9asc",
+	"XGDXlcJzAwEglw6EKu+kV4f+yTlYVaZVZb6p5ydmtq6xjG8uNmxxh686kB2aA6A5YFMiM3VfOcJVcn37",
+	"BLT+RG0D82ljABVNBwIFuf2y4d2GArpAaqMvtR3LaNj+OLCE81TeMugJaPv/ufjRSN5hlNP8FGVY8Hkq",
+	"AfaGmUqG+OMoP5nV6Sw1cHpFF4aSMwYdDFC9WdMcvE7GX5VHlLWsrkICIf7i5AckmkoJPX+4Z4z7rpyS",
+	"93Cr8vGd/Id5lnz15L318Wf2fca6t9ys6G/9LbKj9tfRsFzmu6tomfmXc6+/nbJ/O2X/dsr+7ZR9eKfs",
+	"A4OoecxrDZGs7yG/lfya606cUprN91mJksZljGbsm4Jo6Nlsnftxbcp/220HOr49dc4a8p5tnLu/93N8",
+	"F4yszUbdW/BnejmUyOXX3JtZNpNfETMQFdlMATkyM4CUKK+dJjA4OfdaezUvPtgy+BwIWk9tO8tqH5yZ",
+	"yz+9odX2SSW6dhlkVWlCf2at3N/S5W/pci/p8rM5S0WWUMVwvyNRtw3rbznwtam6NvOqkjFvlQTRlG7L",
+	"q7f9vAHjSM7mGkrGJrbgXSpzwjlEYaIp5eDwy3rlGdY/pkqHffIqlb+dkHBEEyoiFttvAmhrDq9IA/J6",
+	"MZlwMXlJI3ZCQjWjqQ772LPcXYI3eRc2ApJKTREpJEuMFzEZU0zZHdHoZiAssArAa2XAksikEJQDKxfB",
+	"nwfJwC9pkkDjmimdz5mAPK9k5bxouQMPLI2TDFM5MLYD5ckiZQR4B7iwAfvOQY8I23QwJOyWCaxJey8g",
+	"4JrJOIBasM0m0cpVi1mWuQbSD0Z5oSEGmrIxBsbySjwhPQBNaK7MYh/Wro+t+ZYUbqfR1Jo+tjO1YFkF",
+	"qH3nUqY3ZMQmVJC67WoLzZbtbANQSKCRPfYODwiUJdgS2YCMUkZvWGpEAVQS2KDgQNywVaNF3kNgsGLM",
+	"dSOKkYJwL4sb/jws/JoKgJqE21IP6C1NEkZvmdqwaETaSt/lVGbdtLGhvcZ+iW9PfxqevX939vHy8vzd",
+	"9fDy/B8fz6+ur4Yfzi+HH6/OL0nd6i2k024Uu4YOhBxnCLXYNFzqqdmhKrCzQdtTSB2QdCFccPQk26cD",
+	"WKBCRUn3OQmhB5elargel+yTjmtJaesiHWoAuKyVzluwesWgOKI+sRWZHgZRo1RXSskViMbmlSHwudnB",
+	"aiDw/hZ5ja2CszB3OGOa2o1OJhIz8xVR0igkKl8R1/EfvNM0XvXBcR6GAwG39ol5zkBAU2Xyx8CTYINa",
+	"f1D7n//n/zuoBYMaoEvCN4brwFduQ8G3k1T+Bt8W8SjhtypESrgWWs+Z96ADy4wMxzGovWZJIgc1/yvs",
+	"0Inf9aEGp0kTfsvMZzuXGLCJs7mMueBqOkwZVVLAUJSWcxymohM2qPX/GBRBPAeA4jlYRxgd1PrdL18s",
+	"6dziLtloqBhNo6lbYGw2qaldGBrHioSDWn7hoBaSOrhDBkLIYcrUIjFnbJELJx8QAMshwkENe/ibYfzy",
+	"xwDb9uNE0mRQ+/I5PHGN1b0HhUHx3RklQqLoSpHldEXqC2RS5vpgIEaJjG7Ap4OalBnLiMZDJ0VPiGKM",
+	"hJ/Y6Aoe+RJ5VNiALX9Oo6lX+ut2unmJMMeyYcmyBP+/WSdI+jGs4ser9++aTBglLCYICtQipyT0Vzok",
+	"tlcgppRmCDGdY6KIHA+E4gkDeKzrTDagrEDSeLskBJZc+BpFB1Z4hX8MUPvDfSpjNqh9CfNK7IyZjsF+",
+	"m/G46dIa6qG5vG9fP/Rb1zbgnaV0FzOV6UKDmI3lUiCHMax5ktLI9UYFrZjRNFlhHnX2Fnvr0NwanoBa",
+	"jQR1hXTAnIIMNcVBiLkIWwMAAZBUtqQbKAZ2jT1YGAmk6crja35jzCGPQwfTA4E3zcWCKeDShQpBW+Xu",
+	"9VKth4OaYEvYkqgpSMEwolS0FHyqYxaMWinNZlZ1CtAiogobqrq3eu96pCDSZThi1g2WKjLmmoRnr0+v",
+	"h68vrq7fX/4MABJnr08vr7IC+sguD3V9ZCGVZ0qTcSPILTEcyInhzPj4EDskwAUjluHIYcaTzeRB7m9m",
+	"GBQUQZfMhL+DpDa6YJDRIBgIx2oJsNogL52MA0Thg8dYxtHAmkZIkTtBoDN8drTQRE1lqkndyvaJFCx/",
+	"EbS7nZuzm6fYWfABw0+NQjKoGf7s7XSznACNAegZacpvWWz2mRthoatwVieGT8/Fap0WFpBwnfX1tTbi",
+	"DZvrxgnhRlDa/uEWU35fvQ30SoUoEGbjmB2M7KMgYN16+AoNiWiargyHLZ2FQS00WheDoLXOQW7BdeNf",
+	"289hiUBjnPLE16W4cotkqGGxAZ+Xjt5ooVYhugky4FykgtGxGyeGEWjQOyP/2WbHtcipZQoWwL5AbReB",
+	"77V7wUCwOxrpZIWh8hlXENWEdtBZktoaR3DryEGNMRvH4x9np2evz4fn705/eHP+wuJVWKGb8SbYspCF",
+	"iMgtWcN37M9eR2ALQHCBZuKCXLKYO25/ef7i4gpcCgFRU+oAiDGHzbHBBmat4Wiur99kwCZGIsNOgSw5",
+	"w1DgTpyR2b8DoaZ0jvbbDBlW1sbbogWWbDbEVzRnVdm21XlbarPJsvNcL7G2KTfkWwVkyUbEqhEi0xzw",
+	"KptcB623YW3myGCpMJrG0qP51dn7D+f/aZa8pI8GGTYlpCDwGMuqk1yW+CpzsVN9lj/kGRqG5wd4ZAYC",
+	"WrGY/Y5T1KjSzxMjcLJkJDhsKlfYuSYOQtocJ9+Ow40OhdHm3NoR2qP7U/MV+LyaZ2ZsIZmC8mxk85Rr",
+	"oxWZHRyaPRNiz/6wYb2TNvMDJun6rma16AEqB/pA7mC13LCVfTK6qAClN8yAKY12riA51bLBjLYnJIR5",
+	"NM+k0KlMjIHZhF/Cgchwccz9hmAjQCrNnjBOmZraMa09yLDeJlwcWoAd1zofwKsrzyOe5L5N5gUdAWxT",
+	"jEp4QiC3+9aLsKa0opFplfcmv+QxDN2OvHZvuEjsmglLUgz1nhaXDzbo+tqMeZK4hivIjXCNCqFg+MJl",
+	"XeLxrPVrn8wTQQ5wRbj+Xz2Yf7R/vuRfFAeWWbV2bNnRM7YYcB3/9dkLz+/mieFBV1fnhjc6sAXQkMEB",
+	"BhPeSgXgG5b9YEYQshX/fTN6l3VA6B4/8buh/+KtyvbhBLUUxoK9ymzndXujuSHB2m+rEs4XauqYhZaE",
+	"OlQJ1I3Nk19fX3/Ilsh7PFWKY0sEs4NczwTnO6t5y3UqIO3qZcpENF1brKCGPNr1zEoZJnxFXDGSvcS8",
+	"WLMZ7P1Fymr9duvpAYF4c0y+ZXaKOwZ2Rg9M8YL1DUivcu4gMPdsg+HWx3a+WO+tsX/3C2obFa53Duk8",
+	"qWjkcegizZMVHCnN7vRjoFMzP8sepP8+Ppd9iPO9nTJ/isOl8wVeXztkKcBvdoWk3xQsQblUC2qoF8Dh",
+	"KaoMm95kb3j8E16M18Jr/s2RQs885f0hUEMPCb4B/Y0dU8q9KhnwufaJ/WfRdLHCpiIVa81MWmu6t+/D",
+	"+8RYUJiYDKYkRwPq3rlm2EajOFsp0XVR9I9oiTavG1L1PCsCllkcEPLKOu12u/RkRHaRSjuwwUafxAzU",
+	"PcPOXWeY75Np5gzTyCW3ZEtjK+L8uaDPrWwT94ln+NoFa4CdmLuclnKRYOx+IEIbk/jn+eXV6fXF+3d5",
+	"NCIEdxtSGTyd3zuieoiqK0W0SFN7dcV+A3tqvYkdSRcC+tVYY6xi4/nxEv9seTvZvjp/ap3aCFCnnTtG",
+	"GvfskgULPAQfMAiLXENQpbRTxAJ1hukNW4GPyIuiVUzPXT7cMM/Ti/yJpUd9/WRAAbFI7/5MXnjhS4gh",
+	"LuYVQ4ffh+wuYiwujNm/3fvZ8qPj9v2GDrmw/eP2garttZRvqVi5fotbExxKYVs7dVIPi1MNA+v8MRe4",
+	"ol6YHYbuioWGzs0M6KM2Zs21y6SheiBmPBYA4/vx+qwROEzZLfvI8KLKjZONzFtnqO91r6fOcV9EAkaN",
+	"A3wzRmShhxbcRdqdszwyWg9Lr0z4DYM26AFxHXChG0ouHNRA7AzGlnlCxYvKgdIGmv2eguVdUIU3g0TQ",
+	"EjDbXVxZ2VYiftM4FMP1sUxJce2DPDXKbpRsIUlhHVsFhXKtM9WXr8hC6d4PBdSp567JpTuuRoEnKfuV",
+	"RWs5BrnVDSE0KUliJEze6RgtoodpSPgwSUo5t7T5D/6ycq1YMib1sEgMe2wwIGbVMdzMY8zGtPrAjMdx",
+	"gk2giJCiWXKZmB1bFZCzsvz40BbaXjvKPyop7GxesJ7tun4JCtfKOUMwx9S/Q2dKdOHiKebljGnE/Kth",
+	"kYdGxYAmKtAasyC81NCLB/vCK0mIJ8AcMIF/6TfcJq4rrPJSsjZunXde3CYChc1FxWwdqzE/R1SBXy2W",
+	"S4Fpg8f3TPp0C+AbC/k2Nb8CPub3Kuut2t0k5jHiGziHrW2qpEsjlwvdOiz17YoBwr8XlnT9FJ2P3E+5",
+	"QYdinhEH+W9r3Qvg20KanG+YbGwnee2FkYu2TIAqZcoiJiBIBY1ybKSr7kVtbfhyBjWKEKTxTUCbyabl",
+	"/ASiTYLOWIY734D2B8WulX0wHUpdCyG1zW9CObbbFDOPzBM2t6DEcBoJf4NqVqzZLM4VkqoUI5ABAs1P",
+	"XAxpKpPYaiiQiSzH5jV19OdCSrBRgVYDEVHFTsgHqfQkZVf/eEPGiyRpQktKDC4F5Oofb7hm5OX11XFj",
+	"UxPMs8Kq7dF0au5aTQb/P3vvstw2sq0Jv0oGz8BkBEiRMqWyqdhxflqiZblsSZbkuuyCg0gCSRIlMMFC",
+	"gqJph57hn/XgTLp7dKJnPexxnzc5L9D9CB251kogwYtE6lK2qzzYtS2SQN5Xruv3sQbAhdTrrLxdR5Oa",
+	"97RSU2TA3F6bhTIjnmw8JPGk7i9qIhAkhvKL2p34JYGs6VYuzp8hb1ub/LAMuMYUNsRVRuJQQMozhtS2",
+	"tuxz0JUCmVcUqp7eXQkfqVUUoht1+d6UmHNHfRXr5Ry1kmEhEo3+U17d2fab1WbwTFSf9xu8ut176jeD",
+	"HbHb/6GuZY+eNL2sSQjUF29gDsBXHKxqqLndajz9J9yfc5ydn+KPx59+3T7+/f3O209vPyGVdnv65vcX",
+	"4fHo/cd//n48XF+q2ydGn6DlAt5mSl4u79ZHzbBb/M51eR+05lBBLhydzFk8KaZyKPvWK3y+4vpzViFv",
+	"mnxpphXM2dwNlWdFXQoxVtndgvtkD/xlkJwUEuxHEaJIf+1lGQoLGRt5Mgd3pQcHyXOspBHSArTkACyD",
+	"cg45YCJ5uVx6Vof8F5JLkGaGd1aoUPwXBRclqCD+l2PSCYgUJY5sEcfaaMQCRjO1dpP3biHnDLyhVm1U",
+	"K8urQRefvtZTJDVZDF2DuLLP1b1QBWBKFiLRhUWHzEkDzDRRRR/wCmmn97a2hhdffgxvA8wH/c58BSnw",
+	"mb97E2+O1d/HhDz6Gu4KauhOc7OS7c76jYMH/1uS8V9DgdYXjHc8iHPElH/mjrkbZdoyheB7idfd7/dz",
+	"DLIVpnXTK32VRZuxWeN2W7zzD+DzpfnSc5sYYDCjiFneMFVz5bp5nGxlGueSmw57tXDT3Qb9jI/RFV7s",
+	"6Lck0u4TM/+LnAlcyXseCme5M+fk1q2+sH0cABBXKYpqx5WczbtjqHwS0/VMHUIGYGVZ+GOulAhcueCs",
+	"KS/6ZKAVrb+arK7c5QI5nnYm/5OFNH22Vpa+KyG1F1P1ETt0PjsfboTbMu5diahbc4n3G4oHV64jHw5F",
+	"OiccbvUAwfWbzR45KPX0OrlJcKNHaGdzj9D2Q3uE4n4+hEf0Dn14FOLxeyjLK9I6fx6G/hBcTEgRlMbs",
+	"hYj+43+M/rV0K292w/Sh2SgmgDq0z0HdQ5/2XFLohW6wsdNBNkzIiD1N+H/8O2cBZy/DwUSECc87U7u9",
+	"M82sM9trZB7eKcQ/n4O6bJgPlNTYXEhqfNq4XnBwIbv5Xc2g5h3NoAuQ0OsYQ0QwbM7dd23i29UmzgQP",
+	"7q1L3HrDzFX8hUHRIb6mqAMRPubpMJfgocnryd0Z9tbvx8kITslkAr9cIs3HPPWHN1DtUESnv4YZUDa3",
+	"pe1iW+5BY4sOtEqNnQnJR1hxKpCoDYJiC+GmDIA+VOmNeoSpVLuDnQF9eRCPmu0QQxnmsAPhi1FvE5ZY",
+	"uyensGaPknv/SK6shXE/mhRfT34rCqQGfxt5/Z2h5AvcLRCrfzD3TV+IQJuGN2D3GPp0TFEmaw0B+rBw",
+	"1Ms1RKqz9H6p0rpXjw48wDHJXmAmwWE8IjZNTz8ICU2vz0+OTRN5mqD9fvgZao1PVKE4scImYwCUiKeS",
+	"fDJcuhLruHhkEBWo4q9w5yAYAZV7ZjmAPpesJ1yZaJnS0qbqhOj8tUVrozHn2cQE/Vko/5axK/N6bNMM",
+	"VTk3HZN3XGNnCEGUFYkWEgFdCUWkPi2G4EkUYj4uAEjYqTtRDEwX0yRMUwE3W09Ld33/lTFtYsijPuVj",
+	"VhAtJkNLSPNVFgG8gzJI/piIiWAQqpoallPSVPP5UyZNFGbINu9hMvErxpUrDX5LaEq0X4hhCDqwPviM",
+	"CtUSIOA08wLbh+NIFmAeskwgoPDPxgeQswOR6rk2mfIQ8ILC3wKnTWOR2kWP0GtX/8l49ROrV5+zKuuy",
+	"Gmt5UOtNwK4AEr40e+R80huF6UtzyO5x29PuLbVK+5HgeDoIRNvRg5CXkBGBUwWZlo/r4jdjetSqvfXG",
+	"fJOC0WjVt//5APNys26BrWw8d6v0Ctrv3KBQ3JOr/6tQIr4rDl9YceAU/ov7lNORy3k7pSNTCG7XHcIR",
+	"OslWaQ4n/T6byAihey38TkhV9xAQo3v0tn3Y6R52jjtnEPlDgIyWRUclteTOkGkpO0zxGeCoxAgI4mFf",
+	"akIClhRAa0JVJ5Dhe4edPDMEYSkIxsm+NdGnN0ziyWBYhD7C3GWCYICJczLMUVfCVX0pZsqgCGqjxI/j",
+	"SCsiymF+mPiTMDXgdYoIZrOr2nEloiGam7RvYAMRWKPs4Rydnp38dHTQOTv3nAxuikAMXfmS+1oLCWVf",
+	"JELfhtRnmL8c/HCPUDlc6b16f3h4dHz4sr1vFuHtyUHnDSbNeCenneOzk/cXnbPCl5DckoMTYYJmDuxG",
+	"tOuwGMawT2djqErzIx6OFCu/unj7xgFFr4K4L8xC/wtyhEUDXKcuCU3lSFv4Wi+j+Xj3/uSi3d0/Ob/w",
+	"AAZGLQM+zND1diqOK1N+KSTV/RuWeIiSmzIMLq2iF9M6QeFlQDsLGDuBiMIrUJfM4FEfw02pFU9BEJLk",
+	"ZDAZxT2uxG7TgIFhkc6Ap2LKZzlEEOuH0XKY4kMh9Z/iCA/ifbh9IV6QIwKwKU9F4seRlhT9+CPC0igZ",
+	"T4H8DPH+VfhJy4VGfbv5Uf9n/QsQOvyYmoMRTVoo7ja7+ItS+NOLk7Np/cfDQdxut9vH5++HnfcD/c+O",
+	"/s+L/fZRu93efxc0ToX+4KATdd79dNaUh6fNT8/0J29ftN8dvN4av7kCHo5O9PLi8nzybrS/X3JKo3Ak",
+	"uibmojuwNaZShQx9IeL+ZRUnsBrxntp6+eb9L7VGVflDKaK5Ipb5SohH0+VoObCyf6lGQuL1bvwYZlvN",
+	"lzxTkp0p6onlYCOaCXy8hdBjPZElyDXrhXS7O5cu4/ae77T+1Ii6n48OLl59fNU5Onx1sVHX9Uvyjtuv",
+	"0QdtHH4E4CRt6TAVBoLtNtEL2nxGYYLRJErDMTpRnzlMTfyhVhfzo/jFypnZCJxxFu1Fy4Z7A2q2cTpz",
+	"EE5jbq0APAnjuovOXId5et4y2GzPnjdPm7bL5stM5tycVRzmSc82/FzZpNJBwXpxMDPf6ZvKFEJ/eyDu",
+	"cLTZAC8Kqv5fE6Y9TDOQ9pt0tS+USbbewL5VJuXNpOtfuxD8pZgCzrbW8ABZUlv+uZoJOuHXUhnefPYn",
+	"VYb7HEJZYz7LMuNxOhbrxDO4XFMozlbXid9aGr6XYR0Ct2k8kciht7penJg3gEV4g3rx24rETfHvnevE",
+	"v5dtP0DZdl7Zu6J427r69YbpR3wwyHP8tV5M4rsfRlgfvLpu+Jur5WbFUm6jpWVFpoBKz/sindHwqQ1V",
+	"e9BS7RUV1TbY9YYV23/56utFix4DW3hspzyH3a1kSuN8cfZfuDb7OKZJebDqa+PKMD4TSHPjeamOcU+S",
+	"YX+7c/JSzNYssEbXXSHjVsuncSL64Ue4hyQfidzjFyYMWlU5K/Bsj0BC9UQAe0g6FCMloiuhauxYCEA9",
+	"KdDs1pZWGrdPj37UHb+v/wNHv2bNKbIYKvgNpsnBXnraf84bfkNUf+htB9WmeKa30W6vavbRDt/tab2J",
+	"q7SrBeNcG7sX9WetxnarCW2Y7FU+RmxEnN1SqzT4VP2l9/Ty9Pkfb+DW0xObF9RDJuTSIexe1J+36suG",
+	"oH+zW6039DDt38CgnvvPej/w3X51RzSDatN/2qs+49v9akPUA/PdwqBwUmgI8VixgKthL+ZJMDeSd9Nn",
+	"4mwn/bUwEqQu/XD9Ye1zh7tgVd3swuatfa9yvVuVK8RBDOGPJWTgzw8rC1exMFLf41iwOE+WPVerSv5+",
+	"Y1SDaxgYa1jZG3yqoqrbfMren72pam3Acnm02NNtlnAZxCPWm6VCITT9EHIQAFgfAOAJnjeW0ay1WDlr",
+	"FPYecd6fv2pXt3d2MT7vyihWKfSaTIqeoAZAj90jpm9tEkD41bC9x4ie3EZ28GmcXCrUbXDW9Q8BVZtH",
+	"aBtMhyIR80IQkvIcxKSn6AdB8YZIn+fhMfJyP773mwuywS198FoUiyGkcULGd5iJYSEyf4Ykvsc8OIuE",
+	"hoXc4EgCSH2AjxRMpE0LnqHVY/+AHSCMImYIxitOZje5kkSRY7GkZypC9rwhPamxw/Aqd11ifM6VnpFn",
+	"oewGfKbIbMulnLeXZT0ScDPdPBmKh+lIjcF2RaxH7C5emkFmpAk/ToIcYIhPghACUzXWduXy+uP26VH3",
+	"x86vdpkeXHvlRqHcuMb0beZKrfSNuOQDYlRY2Adw3UfxIJREnY7Rvksxg22KKPScRYJfUsdpt45CqfuV",
+	"iNUVzChNH5oRvU2TiTI4O/ILm4o9rTO9hLaHYm51S62n9ZXXy+I9cu2UDNtaoZJ6yPEc20j3qKlUDMa3",
+	"FgrUeIGbvXA5b+DBwKn90nXQ99NfLsWsqIaMtn9Kfzj71G74B03xcnfw6ln4un75Znt03IxPd/84e6Yu",
+	"7qPQbDS1uINXFhDg+QBpDVdBDLgEmemJJ/tLZI/c72xdZAcJpg+jsHCYejNCPcOnFr1+/UxZyS0nyPcj",
+	"0e5zae4wEFgZdajV3p0jRrCVPhfoFAORCTzSDtbsdMZDaAQdiM9MW9nDJD8sG5kovJ5skfpFqdOJtde+",
+	"6ZyCkTgF+qLFyWFl5F685b6oUJplthOsLQIJpXjP43LWvtrK/ZxsclnJPileX3PJ/go14HuR/n3Nk31S",
+	"sxdsi0UrZc7nsXYJPimMrZxjA9JuzAmNpZOzxJgcWwfh3DAXRpnD2aw3Vjk5lhbB6G2dKWW31jldihmU",
+	"N7Fy1tGIIIrAxgLtNpbF6tl1L/9HKX+6HTkA5+Cvl9f5lymyyCSvyZZc7SWwzt9IrHvwMv+NuSkznW0R",
+	"BSNDBXClMWydrD+OiQcieRQQtFNMCi9Gf8jlQKgae0mnx5XrnXNVOMn4atMqWnSLQmC+CAEdEKCKxlO6",
+	"5UyWgXriyjTh/X7os344mCRCVXJ1DMzORIziK8qLm4Gzhck4mzJAeATTj+UKY2a8Wm0LmSahUIz3tL2c",
+	"5vqJg3x6yHdO1RUQm/JwDQPzQyprob9QHKmUzwDsS7qysIo8p8iHDB+iJzdLzMqe+d6r7CFBL1k5wNqm",
+	"O1MFvwPYw0QK6X2+9mqszaZJLAd5A0DK6UrKTMUv8THMlcdNYZH2QrKqFlY+wGJNgoFIa6684JdC3WqV",
+	"L15HmXUOnqQF65xQh6y5g7VKKIOKTWQQrwZkeSvuZbTDTGrdf9Fwp+W6YdoL6GD6lsIJX/mquZUvsFRl",
+	"z5aoeIEN40QJ1uNpqk+dSvk4Epso3zg/bWx7I/N7NYzNHskAXHq9ffRCUkqtGaZK47ECGu9QDu6YDkhF",
+	"sktMPmpkiDFSs8cRxA9MBr2noPJss0RBelMLvV00QXdOC5zJlH9c7P18zthGXTyiQiKsf0tZFErBGg7z",
+	"42gykmy7ZZLpcucwe3L9hEVxrFcCbWMxCJHIIu6zuPe73mh6CUk1+RrswTVWdiEHb8QjrXNl2lJjw+1G",
+	"PtgLMIrnfGb0He55aJnufM7mboAlqzmxFazFpdRfIq0kQS7f3Sh3SiDZT5cKoZ8LN8L6/dwnwpJsNSBj",
+	"kyTUF9stxzGj6bMuomxP2H2FKandzedknBKrZZDluVjXYbP0ya/PkdQTyCmir+HWt+dFop2wwpG0oKDU",
+	"vtebfVFINTCeco09KHALhyB6WWgneBh5+2EVntrFEvOpBRXZoMM5GW8ZJCiihgcfYrWwIZtGe8H+QuEL",
+	"GA+CRB8A5E3TqvvcC+AWc2UmjMp8LZUSntPqfoUKitI44LMnhsmaK1aoU4NPPbgU1QqE3kORko788Pgc",
+	"9WJ+hR5LqVXiAf//6NGaH4/MN90rkYT9MPeXDLnq5novfmYwPvo7vC6q2/1dUW36zV71Od/5obrjN/rb",
+	"vefBM9FolJxSqLoUFyDGziwvuJCmO+KhBFXy6Q7Mgki7aTgS3Unq67Z079n7i/0SfakWc0jq+Rgxg7ex",
+	"s770eituzc8wZs9X7un5iwidXy1ps0ym3Jo1NhJb4qOWyitTx06kQC09iP3JSBjTr0CZjgkYoS/ICZE5",
+	"HlyJG6NVMKrK6PWwpUGWUV2AmEF+oHlUVFZezQniFDAI4wRyp4HTNJmZMnOE8kgtsIa8EjNTHhYT4lxZ",
+	"XpnzpsUlYOXluSgZe7eekgolwcwBVmTSjUeQTYmM+JQrnPmN0GygJIcxT1JEoaix/aLrDDxUPCByixmh",
+	"L6p4DjwFgKXkQAQsmCRm/XATAHSEGsZTzNRNeWpYMiD81KcCW/MG9ENl+yJUrDcJI6D0H4lRnMxaCLe+",
+	"22RvwxcWuqIrgezCajiDmGo8rbG7OmeWXRkdeP8D3BrmTH2/QJZeIHwcdv8ySZiQ7v3YbCYrQTc54MJO",
+	"ooAdMSWEPk4I/WW41QM+e1wEToLMTglhE7B3Zg7W1qf8UiAm6PYzNgFQyXbU5yP+1eJwIvSuvjwfD5Rz",
+	"t7EAyrndhODYfRA4P8AxAZtpKbfNDm27HNTqt28PRGaDFCEUwSjSb9VE9YU6xwS+jzu8ehCqcaxCfGqh",
+	"8mkyGAAcFgcgAgzDpDFTnFAUswsP0MCKYVieptwf6m/34Gn98D/c0gAJyHExa78Dhfqymqcsqnr9Vacw",
+	"fXcn/b3cSY2nd0oKGqOrqJvGcRcoTIvZQXM0S8hyN9LKJhS85lqjVhYd6xtAoUO9MTuLUESf0X6oeGTw",
+	"WEamagXUzAEP5ZfMK1ox4AIH3NwYXZkNUqvnZZyXSstWnxdV7xpDh5QrYS7mSBXjBE0FmB/dVG8G/4cG",
+	"V8Ets8h34Rl0gL+IEd1ZbsoiLAOasrN4AkjwoH3Raiz14RVNazuKuoITDMphmRTT3NdffrYIy1ch68sf",
+	"Cv+SeupmHOyxFA7FdhTZ0QXTKVRqIgJtCvZ5wspcabkFwIbaSq0gxgZZYJz1E6GGJhBhwt1WeQckAjAV",
+	"DiTk0LsS6wWwXcQoVEIpbcAj0OFtEWhX2v7CfCJmAl2oYJWKNNuh0HOPBp9ZTd7mhqMrF8P6S3LuUeW1",
+	"JGp8JZIag0BUvgimH1QlXsxCKCYgZFHmiT5uJnkekhqI+xi6uxQDaR9M79M8/HX3hAG04os3Jb5+RWR/",
+	"fspvi/A7JSmm9q/TpD7pNYPYgJ0mQqAAhImDY4upn0VABGQxM9si7iOHXuZtXhKy3LTdTTAMrOl/TEgn",
+	"3MNoTpRaJTF7Pewd+uFJ+Pro/aejxnF4pI7k2Y6/f7R7dDn+5af9189rYvb6U/DzUXgSHk1//T2Kjrd/",
+	"/fTr7PXzmr8dyd7oZT345XVkGd+hLLWe7TaBpEK3Y9CcUFyuf+lhsHnJpYfTFexRvuWUjmSG7EpCIwoE",
+	"hKLvmGFB+/Ltn51oMX8eHibhIo3j8yG5ZC12P/uK0HdS3Ge9eCIDtVGX7YORIzItuXG+IKKSHfXOEOaT",
+	"4qAfITnCbE1MkejN6JIE16fM8IdJaH7l6RHzl9JfO03CX9LnO6ZLbGgN4m4o5Go8UqXK9wyDv32NBO41",
+	"yDCwznVmhOiHihYIlAnfCAqBqlAaas0/y0XOUEFAI56CK5owT2U8xSJjzA5wZQFA1CCghkgiAmiuoWLZ",
+	"eFmZswlsO1Cvwexw5RxebAGhPB4LuZKm/i2O76GwMz+XCE3XxF8spLHf5kBlLLyYDxRr6fpg4e1ck2sb",
+	"Hfv5WtNLi2vwbhL6l1lFu3LYII6xrEuFun/sj4lIQqheBVlBznIKbLzkKmX/+W//fYn7/Nq5te1D3RTB",
+	"zuulU2MhUCn6Y8IjvSOpUfpNkDf8gj5h//lv/+X//K////b2KShV7MALLW6oLRgzOtY/MgTgwSRO6IEa",
+	"8cQa97n+k/3f//rv/20lftIGbmXYRjeBT8Dx+J7R8KcIuWy+GceaCJ9LNg6BSyDj/IAo3a25DVkEdKn0",
+	"Mwh06M2FZARWfn+xX3EsTGWInTrIuYjBU2XEnyQXDNynhGtGZBP6VTxlWTS1siKX6R108L7i60+I7657",
+	"knBAtwVmMP0LSlf1rH8/WH/awbJiYxmyonWu8O/bD5YJot6QMSRkmsy06pgrB2V9Lzgsl9EOs+5UhxGV",
+	"iSsxa6fG2oAhPki0vcdGsQzTGF7XEwqhgiFbcTBJRJC3AifQlQY7vrv/qrP/Y/fo+KJz9lP7Tfe8s39y",
+	"fHBudNsCbQ2CrcuYCsBcWUZHuAHQ3wMHJHQARgYcrVc8YkM+HkPFmJ/ESjEeRa40lWWqxjycL4+FquVK",
+	"V1aZNxkTJguy0MIr1cQ3sIn6lmdCxpPB0CE0HR4h4IWpIAsVGwoepcPZHrwxEIOEByLwWlYv0ZnozLek",
+	"NXwVxVPUtaQrGcvm66BzeNY+6Bx037QvOsf7v3bfnoOFkEVflv+6c3Z2ctY9a190MkJVWpEnihmcPr3E",
+	"eiT6FYXBxCatCjq5w0ahnKRCUf9pgPFU2pOWTmOzGcwwjSEDu0sroHOKJWZcSXzfRObbx2vpZc+gBuh7",
+	"oD7yWtY2Q/8xtAreaYDp9yZjLWIBWxl8vUOeoD41AaOvP4lMR2Gc3jSUQTz1APlaJL6QqSvLejiB8MMR",
+	"j1TFYXKSY/Trl/bRBapfQ9V/GQeBz/2hCFxJ2CvKQZIhxfb1F9V9wpVWfLYCUz89x/O8Rm0yDpXhCFYx",
+	"4uK3hfA2obPoq6Y51Oa0nIy0xGnoP/CjH7R6+bQeaPnzwIS5v31G+x1QWEutOqUPQSxF33D5/de8aGy3",
+	"duqt7d1/QpJRKqQ/645UqdV4tr0sRyXLJ4EMCZyeUuv585r+OU0EDlorxIVe1Orba3Tkh/mONLcb9dWg",
+	"oVl/jDywe/VDbee2Ts33CDOz7Pbxk5Vom/mEWOfL6gQ+XuzEh03hLV+B5LtJZc9MtyckJuczQeyzsXiF",
+	"vYqnhnFcsERkuZE9QcfNYaI2qDG3NJ70otB32Ih/rPKB+MfTuluqPUpqxzejhxTUDlwqLQ7hyragUS3F",
+	"gzZNwXkxFb0qwpitVDTO4Wuh2MHEv9T/O4xZWUu+Vxdv3zAhg3EcytQBfhkAhOP+JVGpxoSrkApXmh9W",
+	"CsB1fiS4vq7UJEpViyUiCCHQFYXyUrGJnCb61g8cxgOorwhYMEEZJJQp5K6xtomqJmbngNhPYnAHAgbb",
+	"z50X3fNO+2z/VXe/vf+q0724yPWUsofpay182sNSChYG6EqOtAGSRSDJV2BuIClyhvqMrQ/zlKmsdSik",
+	"yY0mWGmusvJKKvyIRD+tsZdIWUMQoKNxOjNTo4fmSkhc1k9ZoznuHLYvjn6aG5AB6tqtVwrF1CqNk5Hh",
+	"yNU3uu4H3Cx5KjVw4WHegxyEUmCMFW7hDnAhwIbQF7aajASG67O6/35WZ19UgKHUnViNKHILvqtUz7VZ",
+	"NHPdSj+aBCLYw7oaVqDIAfIm0wfqINSrs/JO/Snz8BsbN9ir1NhPPAoDSswGUayI8sI4aPNR6b4RuCEq",
+	"ATnUHwRFIS87RzoIFTPZ4qn9OSYEkq4rPqYJB7D5ZcrBz6KHh2wd5QAWy9D97+zapIKUOp6EoxHUUdsp",
+	"cyPuD/VURYInxuezRKv440aUEptyf2fXKY1Caf5uPAIBP/Ztad/pWMAcKRmOx1pyld7O/RDcoqwfigji",
+	"2SqdBDOIGSRp2A/9kEdgXkRROBDSF7VazSICXnhZlf0cXoZjEYTanJskkb6W03SsWltbQtam5stanAy2",
+	"9F9b9Ipu1nG4hEHU6InyEz4u3Oaky64fhsh2zhnNxyrqP/zaYb0MjZiVx7FSYS+aYfXYt+Eg2CAIuYTz",
+	"weZoAIcU6JNfBcXDTh2SG3g6Tw40Tz5ggJUykoIlI1jBs3GWcWvY3X8Qio0/hZ0iVGbVlvBRsDk6Cldu",
+	"xEdRoErYA0b3IUkQlP05JvsKeois7kixBXqIjZko7kYjgcPKHS4YVOohik0KZBlfJ3/EpqnRvShGy6lw",
+	"unP9lAgPbM4e1Fl7GE2OIiEHorLk6CyqD9YB+jnXBFIxGscJT/TutH5sgJJt7YQ0GIUJhVmHcnZnVeBP",
+	"oKHdNWlhedY4US3leuM/IFa0LDtb8HSSiK6VHr5k+A+RP27ICFYtYhAGRP1IWiGQAPw5a7ay7QXWiruO",
+	"fiJBz8bAXSEFKdaqtRQ+ZbBYdtefM/Y8BR9ZsQN72Ha3HzlNJVNuVl4QxQ2pLUoRAF1X2Zvfxl7FOC7x",
+	"AW2Q2qOlhS4vsx9ykgYtw/VEeC1XetZUeA7z6ODqf9Le8HSTnk2IAvywm0UUzmn90BCxzXk0GW4IJASx",
+	"vzp+cD7lg4FI2PsjwjcFfhFKgS97W/FYSD4OoYxGG8QgtIIM1tGVvVDyZAY+3f2DY4chWHvc70ehFDXm",
+	"ltpG5XNLkNxrwbhTYhFc09x24bqlCyBSB0L4EtCkQ5KuxzIFUlEeEJbfIlXOHlqFJg8bK3wJeLyXxFM0",
+	"R6PY5xEwoOqHKY6QiCjmgaqZhHw9aVte5olQUILCyk/rjUqN/Qz3+MHJ/nkXJeoBylEP5o+SjBHmDuhV",
+	"s4rnvHwXqX1ouzXrTbCrgUZXYakT86APHsK5IjNIPJXMlFWd086pnsZR6M/I2QAF3PFUMVxj5TCVziIA",
+	"jEfqE7RHjVyx1cg4CQehdGUso9leIcGceonl5nmGNVj86FHANo257ErvVad94OVp7og+4REivwGXN0BM",
+	"DiP4/gAJ9oQr9bo+WTV7TxQEJDCVe4Wb/UBv+lstz1R8TLeG6Qi8kmvSq4fRSmAG00HMOtRjWFETN7d4",
+	"y9OFaA7G8JOiGU9+napKfPZE221P9mjF8SO9ufRHeu0Ln4SjgfU3lO219syGKPyyn/CRqEJUDeriTTM9",
+	"rkR1koTZB/04GVU5XlP42eMU2/1l4UILch7eTiAL7dOj4payxD4I9Q+ZfN/6zJUS6fWN+We0obQUwa/g",
+	"ZBkBkd8ETxTrTWQQCet7V5bleMQ8hb+qTsJqECptVl0JGcRAZgXVHqHUt++VSFQYy4o5u2Hiyij0hZ6L",
+	"GnuBsliBmx+cflgc1cfs32E8SWqsLY38gaLQUMsBVxqkusxBxsrNer1ygxRo64lZx6WWFaAWz5o1YpyV",
+	"2u9qObgvp5ZWe85MKE4vGb4G/uUr/c8VDeUf0+/eHO13js87Jad0fHJxtN9Z8WiNfldLP6aLcT6tLuje",
+	"VK94orsPmyqbLv2P1+clp/jJ/nnhI9ow749eQJOvl38599Ab3AT2R8dxGvrihjebZz6s40wEka4nalOJ",
+	"7uCjv/Mrjjvjrm8YR5w4B+59oegteY9gGuzoQiituLUX4mm79fp34X134d3GGafox6I2sFx+Y8x0peRu",
+	"50oULCxXJuUDwlqgkCv26uLiFAIlWfwmjSdoMLjSkAfW2GaKGStrpdiVlJNK0RLKS8CwdQLOOBamq0Qw",
+	"xiTvnXhHhaJI5vdP1j5iL7h/KYCOOnOcU5KOto/x/im1Slf1WqNWX9+XTv1dHer2Cb6NR+GVqN11592w",
+	"i96EV0LqRmCGbVNvplIxol0zEloJX23YIUUz/or1+Uhb/GQKnSbxSKRDMVFYAy0+GoAGhgD0FKU767QP",
+	"3nYAEB/xl7TpMxSSve1cnB3tn3cvTn7sHKNvlEovIZaBlU5KaLMuhAifZ4xAWN8We4H2nzup15/6hbfB",
+	"R8LTt3oDr3/g091z5TiJgwmqmXTB4kFAa28iIz1l5l3tg4MzNoqv6DdgKrgyjRlnSmhNIEWgfyEtQCri",
+	"uSliJNWbVHzK4sSVpkKKYMsXi0+1fWqxV7uy3H5/8QqStbpvjt4eXQCbxduj4/cXnQpktplgMAIDEopT",
+	"mDomu47mlAw1nv2SDUSqWHP7ObmVbf8x8aGAzxa6qhUnjKbafl4MAoBXGBjZTYT3De+JCOPoUAAmghZO",
+	"IfiPIg4VtIjPlfAp01qQth8xhzgM1Eo4Qdyy693h2TWa31f/wl513pwyBPjoDtN0bIruVDeNUx6BGMxj",
+	"JL3ZXLcdfSCGcUCKrRYbNVf+C7v49bRz02uRijpx5erffMY3/8MtHXYu3JIDDf/DLSZIuyUHW/2Hq4ft",
+	"lq7ZU5irdSEBYQIvxMeVuTgkFu7D2viV3tVz3rJr53OJBksFhvMuM0vMjbKdt1SW2k6ulQI194XN+Cjy",
+	"COUhRZTR1+cnxw4DryxYMfCvGjsCD1AC0jC50hsoVMzb8kxqSCJUHIGQim04Ozjm5GlbCc55MhayfXpE",
+	"aOB3uF3X23PUzIEBYlix7+hnmdJz9zjy30NVvLAdrZBFSgu5REG0993NrMPaKuC+vtG5D2iNinla/hR3",
+	"LqkBmIHA0kSQykrAJkHthu32a/vtm822m+n19+32VW23aRKmqVjhUgImrpVbbbtex6IcqsARYyEDIf2Z",
+	"0ZpaRcpyUAfJiQweooEriYY1llro+bEMamyn/jTX+KxgC8ZaQFciwA5QjGuuLOZmJwLSAvoEtI+vbbFh",
+	"PAVNJe6nQubaICA1Q41G4GC6pKkigB6q4hByDlVfgA6p302RCyz00OpSEl5p5RAhWjh2kyUTabIEgfcG",
+	"+ruxj3zFJXAGC3VvkGbdUQQbowGXWqX4Uu9CIa/CJJYEcpfr4BgM1JuE8DfWO966v6GE5KbFgw2DAfQ3",
+	"ffWZgoVa6c/JKFg5ERTGgxAX7TbavQ213hRBcOhh5qhtHzeq281EQO1GGZC992bD8qqx5Q95upUDL6rV",
+	"kEogh4+eKLavVZb9/BHWPj0qAhrhT9n5wY95RCeN40i5EuG0MPYzgggimxjg3BaDfGFCF0uZh0Yj6VNg",
+	"LW5dNTwqMnLlAl828GDXajUM/c7jFZE3JQe1daUHNUgeZg2mIYSD+xx83Z6pztX/hjpZb4+A1bMScM+V",
+	"BYvZpq0axGCQJvFkMMwZk4hYOrcalYMxxFAOMKEaablsQGPk7gKtFkTH6cm5BSM25KnXQvaniTbBjUcq",
+	"z6Jyium0AAVlyrpwk4uAZoOgU7Oam+kwjoogZy3m4RbyWDlOmBeIKxFpWeVVHFd62izUE5YBhXqESu3p",
+	"9e9q+ak8DBXAJ56FPk0gadkPu2HgVWomCoprhO5Js7pJwoFZyNNWpAdZuWrPRUpx/IuVMRjqAKFXXGFL",
+	"+MbqNeyLMllk2INhHPrCgwfGXOnfY3KGXYRFWeN6B8RxBHWAivnxSLgSecMVy46NPQOsjPnjItA/CUSU",
+	"clWpsfMYs749I+i66KTxWBmgwvWuc/QcTPwUyvPiSTqepBW9Q4Xeqa70xolQQvqiq/XAKJ0R5XcfdpT0",
+	"Z9nnNeZJL0OqadTYWzHqiUQZy9dC2gZ0An2pDWRsNgsGxnEYLaZvBg+9Itklzdk5nNzquV6+zpWWfIzy",
+	"5oGcXO/dWi57av5wIi89ohxSjOjncPtA+JL9dnBy3PlApOWupOa7McgoVSPHRxcQZT3GsaINXkvo6pBh",
+	"7+Ha6uPr65tcKObhIzXWZl4Lwt9VcPpp229kULgh+Q9Trhs7TMEgVBhBIjF6ywooD5ijThr4KAyCiCiB",
+	"8rWHuaL8dpwYIGmzh/zZxeQet9T6XKvVrq9xQWXMPJoNcuGBtE14qJBjH/Da4MkKJvJjDjykGGR7Ug35",
+	"WDjMsxtxDYKyW3JcCAvAPyCmBv/y40C4petrvd0yzQ19HUIZ+SO5iWvuMU8/ATIFd9YThR1j8CZZ9kBY",
+	"defyOzMSXgNkb24S2mG0dK70PlYR17kK6ZYtRgkaIOwU7SIbiQV8XyYNaCiisSuBlg9mEJyDQUx1EWky",
+	"w+mjnGo4lZSyybxfqocIQGsKqDwIKqpFtA9XGkm7Zz32nspIqm/pGkoVnPFosUkMnWLGDYcKl2UXQSZE",
+	"seLFZKzA6ay0rJYhtORB8SLzhpAz641CpTxwfXq9mRZ5Xk7oaJKlsnABghWajVTZ023a4SqtQlWxtgYF",
+	"kIyrKo0T4bF4DMk+q4n2tYKR6xeL8dxlGlX+ky3oh4maYRjxrkh+uDzzgFZz5xePK6JYW+l6K3DIgb45",
+	"EUge4OvTmt2VtRxom9S0Inx45yM4Stn5eYdlBpX+0hfWo4BFroc9BwRuxkKB6oLkBLgWW3iSrk+waVEX",
+	"ywkWEeAKtBK6p6GcmJvVaH2Q9gqP3z47PxNGDSa/cWTKkeyUJ6H61/kx2pOD9Y9LYMrzWxea6k+kb/Cp",
+	"eTIAI1mVWqXPbskP05lbarklaM0tXefh/oFIu9QdbQZA8iOoKI2cuTd78/WH4rI1nv3v/7mPbuiJlLN8",
+	"FLprdg+79nvtFcyAYsx6qEWMtRj9/PAIJVtE0UPP+LI+mQHAnaonf5LGpaybc1O+xJFFRXambbghfUTJ",
+	"WTL7RWHwWdtgY5GkIQEWgi20GMy2EzV+w1/laRKob+DcLi7l+tmrKAy18HpM+ErSXXBmQxmqYTdL1VVI",
+	"xxDKQHzEouN4ME7iXlZeTHug0GJJi5MI8XLJKT2eKGCikaDYMm4yKrHQXssdCr7gQED4aJ2aRysPIuRz",
+	"EEptqdX4YbfZaOxs1+vmMA156o/GUXXNcpQ52UZLiO+xVMpb2AUauwvsAo1tvXVTHuV8A8/usgWs+yvL",
+	"FoEZreZ3ipXkZ1S9MAAJtNF0gFKGM5A9vKBWo+aG8+8WFsDFyYRH9XTiL3GXuXqbubihXL2j3BIYK6gn",
+	"6kWGx7JlJv0QdhZ845auHTfbhi5tD7e4c+nj6w/XWu35NufCHvQrEUXx32Tk6w3SBdHklgoDRfNF/13a",
+	"9HxN5OU5HqNVgIzoei3mUxW131Vt0QNbv+CP8bfXTmlB2V+ReVkA+cv8K6VNsRhAbKywFG5u+QkZETf1",
+	"4M7ZXrgCdygIxQfvVBaKjxaLQ9fBycTn7oiWiQ/fFTPTjPYeyJn4irnKybUd5Pj0Ejf59mbqBhUW5ei2",
+	"htQHv7BUCoBuYYnQEkgEtsHdQucvmD3arM4mBSnZQtqvRrczOoTZo6CTUHubXsUw8DOaldtATTLHoO0s",
+	"oPKNslccOZUIudJi0IMEeUaTx7h9CjNfGo0dZ6TiuDLOQl1LPEUyltUFb1HZuL0AKCuZjFMRUJnRmqHE",
+	"7CzmAUX9ZPN+WyOvj8v3hO0R19+Dy/KLLHR72WRmVX+GtsqEe9K5fseTtLZZFRd2q6pfzNOwFwmE5spv",
+	"ZCf3I8QJetqtOA2E8cObar2uGlvo294aCElOlHXCN0dYHdQ+PWJlD99QozcIz7jvrAhOxclKdSCEMebp",
+	"cDEOgS/yWlCMhxl6rvSoCPXobfuw0z3sHHfO2hdHJ8fokGLlZr2Zp6hJQoiERgjJzpUmJIKot46BFvHw",
+	"le/en1y0u/sn5xceRD/UYqwDsgnxeAciCq/0XWgQabIYy3wwiBzd6O+y4PBglHiuTXi3AiF2dNsT5ipE",
+	"jNIZFQlmWHv6L3TYZ2598IxBzKS2zOtvnPNeb7fZhbI87JHBehmKRFRazJsk0G1Xzkc2HKZCwOUZCjbg",
+	"qZjyGVTDgTCikqs0Buwdlsa1m7zEuU8nd+0+UZnfd7U3D/bbXfk0gHMCsEbQToODPOWpSPw4iicJ68cf",
+	"Ad+DKRlPAe0Wcfnn5rLUKpk51HpQ+EmfpUZ9u/lR/6e0obCBIT2qkW8Zyj9sb+/sakNZa80odsxIWqXw",
+	"pxcnZ9P6j4eDuN1ut4/P3w877wf6nx39nxf77aN2u73/LmicCv3BQSfqvPvprCkPT5ufnulP3r5ovzt4",
+	"vTV+c9WGx6KXF5fnk3ej/X1w9xQ2bKlVGmt18Q6zpW67hEkS3Y2owmyOefckfg7urTiGnHrbIzZ/gS2y",
+	"O+QXGb4pZ3YwWSLNer1eZHegq830yclxEwpvz+65a0KWsfs+t3uZ/sEdOz73qpZ+l8kmyBSxFqphK0TE",
+	"HuPqEnQb6wyZYc4ftNvH+/A3+wgil8ioAI0CbseiPA0VycryDQKxUvtiNs09FTAZ64M6gUKJfAPA8WO5",
+	"jgBwnf0+XuoZNkWrwI3MEKsthEwNEPw33eQr9LmsO4+l0q03stp3e/HrtBdzgM1VVmMuwadcsX7EBwNj",
+	"NKIWRuveD6M0jw18G/ZjpfbdXLthXo9jUrYf0SAL5+THpubXOjwgALkfylyZRqdAFKqUKrAcDObjy2r6",
+	"i3LF2GGutAyxGgMwRnwBj1SM4XuiDGHzjCFhSlQhUImQc4XkVCOhP0TuP4uJZBUnCPbjgZhBMk12gUlj",
+	"ueL7ONQeWdDIeJ/iqRRBtzeDkKP8xMNl/BsfrAejEB2gm+z8h2bF+Focsl/wirqbCL2f7IADTM4S8geU",
+	"DUePqtxNkmx9hv9fjezw0hIUiUiTUFyJXFjYTps9xolg2yL9oRTXEEsdV1Z+4Ba9DUahTS+bqzOn07YE",
+	"MsGcstWQCQ8OJ/oNipc7CJObBMm3J0fuq9bAbHeXm0IXWYLMYJxWm3HulhcfQ5Xu2aeZJwL4IhxD5USV",
+	"pMSYZMxfs7h/ls1zHOO5G3LCOkQUk7+hBLbmxcBb49qWUc5tIIShI1qbXYUXs1CsqYrwaRk68BZkpRVf",
+	"8AZAyChRfoQooohP6Y34pWDJRHqVAr5wa2sLkMuGsUpbz+r1OqgdNJhFwqVBqFKyhPQWBfg0C6pGz+di",
+	"r6CKA0x7Czu+WLFADpL8VThdC69asMMXyh7y95fz+MCNPoVK3irxyC22i+i8xiowrDsG1xo5kxYeAoL8",
+	"eJpTZwPEPE85q7KrUEwd4n53iPPemkiiQ158Z45KmP+a/l78sQnwE4GC9QRiWyzZQAYlgihrqGQofzBP",
+	"Fi0++F4BU4NeFTmA1Gw/TwmwXtAXIuhx/3JZb+dqbABRGhAd/EQAWj6PMB2ZYOgwTRuS/7L36+eWbcEC",
+	"a79VFA3wcw5L4yylFDERtIkTiCuEEDJ70n7JkkYWBQdGvrauGl4lyzFfWbHECgVLebMkURbbawejUOYH",
+	"ssz134rFMppVWJVxyaNZGvrKMRtQOQXjNooH1pbTDy87cTdBh9EAiuKJXgiFn9cfrv9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -212,6 +212,11 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 			out.Requests += int(r.Requests)
 			out.ClientErrors += int(r.ClientErrors)
 			out.ServerErrors += int(r.ServerErrors)
+			if r.Tier == "" {
+				// A request that is not a chat (an image) has no tier: it counts in
+				// the totals, not as a tier's route.
+				continue
+			}
 			out.Routes = append(out.Routes, domain.RouteActivity{
 				Tier: domain.Tier(r.Tier), Provider: domain.Provider(r.Provider),
 				Requests: int(r.Requests), Errors: int(r.ClientErrors + r.ServerErrors),

@@ -94,6 +94,16 @@ func New(cfg Config, router *routing.Router, q *quota.Service, requests ports.Re
 // serve it.
 func (s *Service) Enabled() bool { return s.cfg.Enabled && len(s.router.ImageChain()) > 0 }
 
+// Providers is the image chain over the providers that can serve it now
+// (configured with keys), in fallback order.
+func (s *Service) Providers() []domain.Provider {
+	var out []domain.Provider
+	for _, r := range s.router.ImageChain() {
+		out = append(out, r.Provider)
+	}
+	return out
+}
+
 // Cost is how many quota units one request takes.
 func (s *Service) Cost() int { return s.cfg.Cost }
 
