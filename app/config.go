@@ -674,9 +674,10 @@ func (r *configReader) images(c *Config) {
 	c.Images.HuggingFaceInferenceURL = r.str("HUGGINGFACE_INFERENCE_URL", huggingface.DefaultInferenceURL)
 	r.httpURL("HUGGINGFACE_INFERENCE_URL", c.Images.HuggingFaceInferenceURL)
 	c.Images.Providers = nil
-	seen := map[domain.Provider]bool{}
+	seen, named := map[domain.Provider]bool{}, false
 	for _, name := range strings.Split(r.str("IMAGE_PROVIDERS", "huggingface,openrouter"), ",") {
 		p := domain.Provider(strings.ToLower(strings.TrimSpace(name)))
+		named = named || p != ""
 		switch {
 		case p == "":
 		case !slices.Contains(imageProviders, p):
@@ -688,7 +689,7 @@ func (r *configReader) images(c *Config) {
 			c.Images.Providers = append(c.Images.Providers, p)
 		}
 	}
-	if len(c.Images.Providers) == 0 {
+	if !named {
 		r.problem("IMAGE_PROVIDERS", "names no provider (huggingface, openrouter)")
 	}
 }
