@@ -201,6 +201,22 @@ func TestImagesRequestLogKind(t *testing.T) {
 	c.queryRow(`SELECT kind, provider FROM request_log`, &kind, &provider)
 	assert.Equal(t, "image", kind)
 	assert.Equal(t, "huggingface", provider)
+
+	// The admin's request log shows its kind, and no tier (the spec's
+	// validating transport checks the answer).
+	c.registerAdmin("boss@example.com", pw)
+	boss := c.login("boss@example.com", pw)
+	list := c.do(http.MethodGet, "/api/v1/admin/requests", nil, bearer(boss))
+	require.Equal(t, http.StatusOK, list.status, "%s", list.body)
+	entries := list.json(t)["requests"].([]any)
+	require.Len(t, entries, 1)
+	entry := entries[0].(map[string]any)
+	assert.Equal(t, "image", entry["kind"])
+	assert.Nil(t, entry["tier"])
+
+	// Analytics count it, without a tier's route.
+	an := c.do(http.MethodGet, "/api/v1/admin/analytics", nil, bearer(boss))
+	require.Equal(t, http.StatusOK, an.status, "%s", an.body)
 }
 
 func TestOpenAISDKGeneratesAnImage(t *testing.T) {
