@@ -226,7 +226,7 @@ func TestOpenAISDKGeneratesAnImage(t *testing.T) {
 	e.up.huggingface.Default(fakeupstream.Image("image/png", fakeupstream.PNG()))
 	img, err := e.client.Images.Generate(t.Context(), openai.ImageGenerateParams{
 		Prompt:         "a red square",
-		Model:          openai.ImageModelGPTImage1,
+		Model:          openai.ImageModelGPTImage2,
 		Size:           openai.ImageGenerateParamsSize1024x1024,
 		ResponseFormat: openai.ImageGenerateParamsResponseFormatB64JSON,
 	})
