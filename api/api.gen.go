@@ -119,6 +119,30 @@ func (e ExportedMessageStatus) Valid() bool {
 	}
 }
 
+// Defines values for GeneratedImageMimeType.
+const (
+	Imagegif  GeneratedImageMimeType = "image/gif"
+	Imagejpeg GeneratedImageMimeType = "image/jpeg"
+	Imagepng  GeneratedImageMimeType = "image/png"
+	Imagewebp GeneratedImageMimeType = "image/webp"
+)
+
+// Valid indicates whether the value is a known member of the GeneratedImageMimeType enum.
+func (e GeneratedImageMimeType) Valid() bool {
+	switch e {
+	case Imagegif:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Imagewebp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Healthy HealthStatus = "healthy"
@@ -290,6 +314,48 @@ func (e OpenAIErrorType) Valid() bool {
 	case RateLimitError:
 		return true
 	case ServerError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIImageRequestResponseFormat.
+const (
+	B64Json OpenAIImageRequestResponseFormat = "b64_json"
+	Url     OpenAIImageRequestResponseFormat = "url"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIImageRequestResponseFormat enum.
+func (e OpenAIImageRequestResponseFormat) Valid() bool {
+	switch e {
+	case B64Json:
+		return true
+	case Url:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAIImagesResponseOutputFormat.
+const (
+	Gif  OpenAIImagesResponseOutputFormat = "gif"
+	Jpeg OpenAIImagesResponseOutputFormat = "jpeg"
+	Png  OpenAIImagesResponseOutputFormat = "png"
+	Webp OpenAIImagesResponseOutputFormat = "webp"
+)
+
+// Valid indicates whether the value is a known member of the OpenAIImagesResponseOutputFormat enum.
+func (e OpenAIImagesResponseOutputFormat) Valid() bool {
+	switch e {
+	case Gif:
+		return true
+	case Jpeg:
+		return true
+	case Png:
+		return true
+	case Webp:
 		return true
 	default:
 		return false
@@ -620,6 +686,30 @@ func (e RequestLogEntryCache) Valid() bool {
 	case LoggedCacheHit:
 		return true
 	case LoggedCacheMiss:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestLogEntryKind.
+const (
+	KindChat          RequestLogEntryKind = "chat"
+	KindImage         RequestLogEntryKind = "image"
+	KindSpeech        RequestLogEntryKind = "speech"
+	KindTranscription RequestLogEntryKind = "transcription"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogEntryKind enum.
+func (e RequestLogEntryKind) Valid() bool {
+	switch e {
+	case KindChat:
+		return true
+	case KindImage:
+		return true
+	case KindSpeech:
+		return true
+	case KindTranscription:
 		return true
 	default:
 		return false
@@ -1562,6 +1652,18 @@ type FirstTokenPercentiles struct {
 	P99 *float64 `json:"p99"`
 }
 
+// GeneratedImage defines model for GeneratedImage.
+type GeneratedImage struct {
+	// B64Json The image's bytes, base64-encoded.
+	B64Json []byte `json:"b64_json"`
+
+	// MimeType The type sniffed from the bytes (and matching what the provider claimed).
+	MimeType GeneratedImageMimeType `json:"mime_type"`
+}
+
+// GeneratedImageMimeType The type sniffed from the bytes (and matching what the provider claimed).
+type GeneratedImageMimeType string
+
 // Health defines model for Health.
 type Health struct {
 	// Service Example: GenZ AI Backend
@@ -1576,6 +1678,46 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// ImageReply defines model for ImageReply.
+type ImageReply struct {
+	Images []GeneratedImage `json:"images"`
+
+	// Model The provider's model that drew the images.
+	Model string `json:"model"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider  Provider `json:"provider"`
+	RequestId string   `json:"request_id"`
+}
+
+// ImageRequest defines model for ImageRequest.
+type ImageRequest struct {
+	// N How many images; default 1. The quota cost is per request, not per image.
+	N *int `json:"n,omitempty"`
+
+	// Prompt What to draw; 1 to 4000 characters, no control characters.
+	Prompt string `json:"prompt"`
+
+	// Size `WIDTHxHEIGHT` in pixels, each side 64 to 2048 and a multiple of 8; default 1024x1024 (`auto` too).
+	//
+	// Example: 1024x1024
+	Size *string `json:"size,omitempty"`
+}
+
+// ImagesInfo Whether image generation is on (`POST /api/v1/images`, `POST /v1/images/generations`) and what it costs.
+type ImagesInfo struct {
+	// Enabled False unless ENABLE_IMAGE_GENERATION=true and a provider of IMAGE_PROVIDERS has keys.
+	Enabled bool `json:"enabled"`
+
+	// Providers The image chain, in fallback order (empty when off).
+	Providers []Provider `json:"providers"`
+
+	// QuotaCost Units of the daily quota one image request takes (IMAGE_QUOTA_COST).
+	//
+	// Example: 5
+	QuotaCost int `json:"quota_cost"`
+}
 
 // KeyScope `chat`: chat (both APIs), models, quota, feedback, web search. `admin`: `/api/v1/admin/*`, while the owner is an admin.
 //
@@ -1651,6 +1793,8 @@ type ModelInfo struct {
 
 // ModelList defines model for ModelList.
 type ModelList struct {
+	// Images Whether image generation is on (`POST /api/v1/images`, `POST /v1/images/generations`) and what it costs.
+	Images ImagesInfo  `json:"images"`
 	Models []ModelInfo `json:"models"`
 }
 
@@ -1839,6 +1983,43 @@ type OpenAIFunctionCall struct {
 	// Name Example: get_weather
 	Name string `json:"name"`
 }
+
+// OpenAIImageRequest defines model for OpenAIImageRequest.
+type OpenAIImageRequest struct {
+	// Model Ignored; the configured image models answer.
+	Model *string `json:"model,omitempty"`
+
+	// N How many images, 1 to 4; default 1.
+	N *int `json:"n,omitempty"`
+
+	// Prompt What to draw; 1 to 4000 characters.
+	Prompt string `json:"prompt"`
+
+	// ResponseFormat Only `b64_json`; `url` is refused with 400.
+	ResponseFormat *OpenAIImageRequestResponseFormat `json:"response_format,omitempty"`
+
+	// Size `WIDTHxHEIGHT` (such as 1024x1024) or `auto`.
+	Size                 *string                `json:"size,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// OpenAIImageRequestResponseFormat Only `b64_json`; `url` is refused with 400.
+type OpenAIImageRequestResponseFormat string
+
+// OpenAIImagesResponse defines model for OpenAIImagesResponse.
+type OpenAIImagesResponse struct {
+	// Created Unix time of the answer.
+	Created int64 `json:"created"`
+	Data    []struct {
+		B64Json []byte `json:"b64_json"`
+	} `json:"data"`
+
+	// OutputFormat The format of the first image.
+	OutputFormat *OpenAIImagesResponseOutputFormat `json:"output_format,omitempty"`
+}
+
+// OpenAIImagesResponseOutputFormat The format of the first image.
+type OpenAIImagesResponseOutputFormat string
 
 // OpenAIMessage defines model for OpenAIMessage.
 type OpenAIMessage struct {
@@ -2334,6 +2515,11 @@ type RequestLogEntry struct {
 	// Example: 0
 	KeyIndex *int `json:"key_index"`
 
+	// Kind What the request asked for (`image`, `POST /api/v1/images` or `POST /v1/images/generations`; `transcription` and `speech` are reserved for voice).
+	//
+	// Example: chat
+	Kind RequestLogEntryKind `json:"kind"`
+
 	// LatencyMs Example: 812
 	LatencyMs int `json:"latency_ms"`
 
@@ -2362,8 +2548,10 @@ type RequestLogEntry struct {
 	// Stream Example: true
 	Stream bool `json:"stream"`
 
-	// Tier A routing tier.
-	Tier Tier `json:"tier"`
+	// Tier The tier asked for (`fast`, `balanced` or `smart`); `null` for a request that is not a chat (an image).
+	//
+	// Example: fast
+	Tier *Tier `json:"tier"`
 
 	// TtftMs Time to the first token; `null` when none came.
 	//
@@ -2388,6 +2576,11 @@ type RequestLogEntryApi string
 //
 // Example: miss
 type RequestLogEntryCache string
+
+// RequestLogEntryKind What the request asked for (`image`, `POST /api/v1/images` or `POST /v1/images/generations`; `transcription` and `speech` are reserved for voice).
+//
+// Example: chat
+type RequestLogEntryKind string
 
 // RequestLogPage defines model for RequestLogPage.
 type RequestLogPage struct {
@@ -2771,6 +2964,9 @@ type RenameConversationJSONRequestBody = ConversationPatch
 // SubmitFeedbackJSONRequestBody defines body for SubmitFeedback for application/json ContentType.
 type SubmitFeedbackJSONRequestBody = FeedbackRequest
 
+// GenerateImagesJSONRequestBody defines body for GenerateImages for application/json ContentType.
+type GenerateImagesJSONRequestBody = ImageRequest
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyRequest
 
@@ -2782,6 +2978,9 @@ type ChangePasswordJSONRequestBody = ChangePasswordRequest
 
 // CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
 type CreateChatCompletionJSONRequestBody = OpenAIChatRequest
+
+// CreateImageJSONRequestBody defines body for CreateImage for application/json ContentType.
+type CreateImageJSONRequestBody = OpenAIImageRequest
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -2864,6 +3063,132 @@ func (a Error) MarshalJSON() ([]byte, error) {
 	object["request_id"], err = json.Marshal(a.RequestId)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'request_id': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAIImageRequest. Returns the specified
+// element and whether it was found
+func (a OpenAIImageRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAIImageRequest
+func (a *OpenAIImageRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAIImageRequest to handle AdditionalProperties
+func (a *OpenAIImageRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["n"]; found {
+		err = json.Unmarshal(raw, &a.N)
+		if err != nil {
+			return fmt.Errorf("error reading 'n': %w", err)
+		}
+		delete(object, "n")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["response_format"]; found {
+		err = json.Unmarshal(raw, &a.ResponseFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_format': %w", err)
+		}
+		delete(object, "response_format")
+	}
+
+	if raw, found := object["size"]; found {
+		err = json.Unmarshal(raw, &a.Size)
+		if err != nil {
+			return fmt.Errorf("error reading 'size': %w", err)
+		}
+		delete(object, "size")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAIImageRequest to handle AdditionalProperties
+func (a OpenAIImageRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.Model != nil {
+		object["model"], err = json.Marshal(a.Model)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'model': %w", err)
+		}
+	}
+
+	if a.N != nil {
+		object["n"], err = json.Marshal(a.N)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'n': %w", err)
+		}
+	}
+
+	object["prompt"], err = json.Marshal(a.Prompt)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+	}
+
+	if a.ResponseFormat != nil {
+		object["response_format"], err = json.Marshal(a.ResponseFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_format': %w", err)
+		}
+	}
+
+	if a.Size != nil {
+		object["size"], err = json.Marshal(a.Size)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'size': %w", err)
+		}
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -4326,6 +4651,54 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 	SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GenerateImagesWithBody Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImagesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GenerateImages Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImages(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAPIKeys List your API keys
 	//
 	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -4721,6 +5094,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
 	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImageWithBody OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImage OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImage(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	//
@@ -5751,6 +6162,74 @@ func (c *Client) SubmitFeedback(ctx context.Context, body SubmitFeedbackJSONRequ
 	return c.Client.Do(req)
 }
 
+// GenerateImagesWithBody Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *Client) GenerateImagesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGenerateImagesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GenerateImages Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *Client) GenerateImages(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGenerateImagesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAPIKeys List your API keys
 //
 // The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -6367,6 +6846,64 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *Creat
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
 func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImageWithBody OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *Client) CreateImageWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImageRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImage OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *Client) CreateImage(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImageRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7481,6 +8018,46 @@ func NewSubmitFeedbackRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewGenerateImagesRequest calls the generic GenerateImages builder with application/json body
+func NewGenerateImagesRequest(server string, body GenerateImagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGenerateImagesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewGenerateImagesRequestWithBody constructs an http.Request for the GenerateImages method, with any body, and a specified content type
+func NewGenerateImagesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/images")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListAPIKeysRequest constructs an http.Request for the ListAPIKeys method
 func NewListAPIKeysRequest(server string) (*http.Request, error) {
 	var err error
@@ -8121,6 +8698,46 @@ func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCom
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewCreateImageRequest calls the generic CreateImage builder with application/json body
+func NewCreateImageRequest(server string, body CreateImageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateImageRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateImageRequestWithBody constructs an http.Request for the CreateImage method, with any body, and a specified content type
+func NewCreateImageRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/images/generations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8946,6 +9563,54 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/feedback (the `SubmitFeedback` operationId).
 	SubmitFeedbackWithResponse(ctx context.Context, body SubmitFeedbackJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitFeedbackResponse, error)
 
+	// GenerateImagesWithBodyWithResponse Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImagesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error)
+
+	// GenerateImagesWithResponse Generate images from a prompt
+	//
+	// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+	// then 404 with a message saying so (and `images.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The request goes through the provider router like a chat, with the
+	// same keys, rotation, cooldowns, circuit breakers and request log,
+	// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+	// Face's inference router then OpenRouter; models
+	// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+	// whose answer is not an image of the type it claims (HTML, JSON) is
+	// a failure, and the next one is asked.
+	//
+	// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+	// taken whole or not at all before any provider is asked, and
+	// refunded when no provider delivered an image. The images come back
+	// in the answer, base64-encoded: the gateway stores no files.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+	GenerateImagesWithResponse(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error)
+
 	// ListAPIKeysWithResponse List your API keys
 	//
 	// The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -9371,6 +10036,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
 	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// CreateImageWithBodyWithResponse OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImageResponse, error)
+
+	// CreateImageWithResponse OpenAI-compatible image generation
+	//
+	// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+	// same path as `POST /api/v1/images`: off unless
+	// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+	// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+	// provider delivered) and request log.
+	//
+	// `model` is ignored (the configured image models answer), as are
+	// `quality`, `style`, `background`, `output_format` and `user`.
+	// `response_format` must be `b64_json` (the default here): `url` is
+	// refused with 400, since the gateway stores no files to link to.
+	// Errors have OpenAI's shape with the native API's statuses.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+	CreateImageWithResponse(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateImageResponse, error)
 
 	// ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
 	//
@@ -11822,6 +12525,145 @@ func (r SubmitFeedbackResponse) ContentType() string {
 	return ""
 }
 
+// GenerateImagesResponse401Headers the declared response headers of an HTTP 401 response for GenerateImages
+type GenerateImagesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GenerateImagesResponse429Headers the declared response headers of an HTTP 429 response for GenerateImages
+type GenerateImagesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GenerateImagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImageReply
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ChatTooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ProvidersUnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GenerateImagesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GenerateImagesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GenerateImagesResponse) GetJSON200() *ImageReply {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GenerateImagesResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GenerateImagesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GenerateImagesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GenerateImagesResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r GenerateImagesResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GenerateImagesResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r GenerateImagesResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GenerateImagesResponse) GetJSON429() *ChatTooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GenerateImagesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GenerateImagesResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GenerateImagesResponse) GetJSON503() *ProvidersUnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r GenerateImagesResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GenerateImagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GenerateImagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GenerateImagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GenerateImagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAPIKeysResponse401Headers the declared response headers of an HTTP 401 response for ListAPIKeys
 type ListAPIKeysResponse401Headers struct {
 	WWWAuthenticate *string
@@ -13629,6 +14471,146 @@ func (r CreateChatCompletionResponse) ContentType() string {
 	return ""
 }
 
+// CreateImageResponse401Headers the declared response headers of an HTTP 401 response for CreateImage
+type CreateImageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateImageResponse429Headers the declared response headers of an HTTP 429 response for CreateImage
+type CreateImageResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type CreateImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAIImagesResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *OpenAIErrorResponse
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *OpenAIRequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OpenAIPayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *OpenAIUnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OpenAIErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OpenAIErrorResponse
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateImageResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateImageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateImageResponse) GetJSON200() *OpenAIImagesResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateImageResponse) GetJSON400() *OpenAIErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateImageResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateImageResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateImageResponse) GetJSON404() *OpenAIErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateImageResponse) GetJSON408() *OpenAIRequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateImageResponse) GetJSON413() *OpenAIPayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateImageResponse) GetJSON415() *OpenAIUnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateImageResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateImageResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateImageResponse) GetJSON502() *OpenAIErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateImageResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateImageResponse) GetJSON504() *OpenAIErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListOpenAIModelsResponse401Headers the declared response headers of an HTTP 401 response for ListOpenAIModels
 type ListOpenAIModelsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -14740,6 +15722,66 @@ func (c *ClientWithResponses) SubmitFeedbackWithResponse(ctx context.Context, bo
 	return ParseSubmitFeedbackResponse(rsp)
 }
 
+// GenerateImagesWithBodyWithResponse Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *ClientWithResponses) GenerateImagesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error) {
+	rsp, err := c.GenerateImagesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGenerateImagesResponse(rsp)
+}
+
+// GenerateImagesWithResponse Generate images from a prompt
+//
+// Off unless the operator sets `ENABLE_IMAGE_GENERATION=true`: until
+// then 404 with a message saying so (and `images.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The request goes through the provider router like a chat, with the
+// same keys, rotation, cooldowns, circuit breakers and request log,
+// along its own fallback chain (`IMAGE_PROVIDERS`, default Hugging
+// Face's inference router then OpenRouter; models
+// `HUGGINGFACE_IMAGE_MODEL` and `OPENROUTER_IMAGE_MODEL`). A provider
+// whose answer is not an image of the type it claims (HTML, JSON) is
+// a failure, and the next one is asked.
+//
+// It costs `IMAGE_QUOTA_COST` units of the daily quota (default 5),
+// taken whole or not at all before any provider is asked, and
+// refunded when no provider delivered an image. The images come back
+// in the answer, base64-encoded: the gateway stores no files.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/images (the `GenerateImages` operationId).
+func (c *ClientWithResponses) GenerateImagesWithResponse(ctx context.Context, body GenerateImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*GenerateImagesResponse, error) {
+	rsp, err := c.GenerateImages(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGenerateImagesResponse(rsp)
+}
+
 // ListAPIKeysWithResponse List your API keys
 //
 // The caller's keys, oldest first, by prefix and name, with their scopes and expiry; never the keys themselves. Needs an access token.
@@ -15302,6 +16344,56 @@ func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// CreateImageWithBodyWithResponse OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *ClientWithResponses) CreateImageWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImageResponse, error) {
+	rsp, err := c.CreateImageWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImageResponse(rsp)
+}
+
+// CreateImageWithResponse OpenAI-compatible image generation
+//
+// OpenAI's Images API (`images.generate` of the OpenAI SDKs), on the
+// same path as `POST /api/v1/images`: off unless
+// `ENABLE_IMAGE_GENERATION=true` (404 until then), the same router,
+// fallback chain, quota (`IMAGE_QUOTA_COST` units, refunded when no
+// provider delivered) and request log.
+//
+// `model` is ignored (the configured image models answer), as are
+// `quality`, `style`, `background`, `output_format` and `user`.
+// `response_format` must be `b64_json` (the default here): `url` is
+// refused with 400, since the gateway stores no files to link to.
+// Errors have OpenAI's shape with the native API's statuses.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/generations (the `CreateImage` operationId).
+func (c *ClientWithResponses) CreateImageWithResponse(ctx context.Context, body CreateImageJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateImageResponse, error) {
+	rsp, err := c.CreateImage(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImageResponse(rsp)
 }
 
 // ListOpenAIModelsWithResponse OpenAI-compatible list of the models (the tiers)
@@ -18035,6 +19127,139 @@ func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, e
 	return response, nil
 }
 
+// ParseGenerateImagesResponse parses an HTTP response from a GenerateImagesWithResponse call
+func ParseGenerateImagesResponse(rsp *http.Response) (*GenerateImagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GenerateImagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImageReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ChatTooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ProvidersUnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GenerateImagesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GenerateImagesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListAPIKeysResponse parses an HTTP response from a ListAPIKeysWithResponse call
 func ParseListAPIKeysResponse(rsp *http.Response) (*ListAPIKeysResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20001,6 +21226,146 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 	return response, nil
 }
 
+// ParseCreateImageResponse parses an HTTP response from a CreateImageWithResponse call
+func ParseCreateImageResponse(rsp *http.Response) (*CreateImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAIImagesResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest OpenAIRequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OpenAIPayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest OpenAIUnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateImageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListOpenAIModelsResponse parses an HTTP response from a ListOpenAIModelsWithResponse call
 func ParseListOpenAIModelsResponse(rsp *http.Response) (*ListOpenAIModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20272,6 +21637,9 @@ type ServerInterface interface {
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx echo.Context) error
+	// GenerateImages Generate images from a prompt
+	// (POST /api/v1/images)
+	GenerateImages(ctx echo.Context) error
 	// ListAPIKeys List your API keys
 	// (GET /api/v1/keys)
 	ListAPIKeys(ctx echo.Context) error
@@ -20329,6 +21697,9 @@ type ServerInterface interface {
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
+	// CreateImage OpenAI-compatible image generation
+	// (POST /v1/images/generations)
+	CreateImage(ctx echo.Context) error
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	// (GET /v1/models)
 	ListOpenAIModels(ctx echo.Context) error
@@ -20726,6 +22097,15 @@ func (w *ServerInterfaceWrapper) SubmitFeedback(ctx echo.Context) error {
 	return err
 }
 
+// GenerateImages converts echo context to params.
+func (w *ServerInterfaceWrapper) GenerateImages(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GenerateImages(ctx)
+	return err
+}
+
 // ListAPIKeys converts echo context to params.
 func (w *ServerInterfaceWrapper) ListAPIKeys(ctx echo.Context) error {
 	var err error
@@ -20949,6 +22329,15 @@ func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	return err
 }
 
+// CreateImage converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateImage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateImage(ctx)
+	return err
+}
+
 // ListOpenAIModels converts echo context to params.
 func (w *ServerInterfaceWrapper) ListOpenAIModels(ctx echo.Context) error {
 	var err error
@@ -21034,6 +22423,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
+	router.POST(options.BaseURL+"/api/v1/images", wrapper.GenerateImages, options.OperationMiddlewares["generateImages"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
@@ -21050,6 +22440,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/conversations/:id", wrapper.GetConversation, options.OperationMiddlewares["getConversation"]...)
 	router.PATCH(options.BaseURL+"/api/v1/conversations/:id", wrapper.RenameConversation, options.OperationMiddlewares["renameConversation"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
+	router.POST(options.BaseURL+"/v1/images/generations", wrapper.CreateImage, options.OperationMiddlewares["createImage"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListOpenAIModels, options.OperationMiddlewares["listOpenAIModels"]...)
 	router.GET(options.BaseURL+"/v1/models/:model", wrapper.GetOpenAIModel, options.OperationMiddlewares["getOpenAIModel"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/analytics", wrapper.GetAnalytics, options.OperationMiddlewares["getAnalytics"]...)
@@ -24465,6 +25856,211 @@ func (response SubmitFeedback503JSONResponse) VisitSubmitFeedbackResponse(w http
 	return err
 }
 
+type GenerateImagesRequestObject struct {
+	Body *GenerateImagesJSONRequestBody
+}
+
+type GenerateImagesResponseObject interface {
+	VisitGenerateImagesResponse(w http.ResponseWriter) error
+}
+
+type GenerateImages200JSONResponse ImageReply
+
+func (response GenerateImages200JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages400JSONResponse Error
+
+func (response GenerateImages400JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GenerateImages401JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GenerateImages403JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages404JSONResponse Error
+
+func (response GenerateImages404JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response GenerateImages408JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GenerateImages413JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response GenerateImages415JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type GenerateImages429JSONResponse struct {
+	Body    ChatTooManyRequestsError
+	Headers GenerateImages429ResponseHeaders
+}
+
+func (response GenerateImages429JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GenerateImages500JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages502JSONResponse Error
+
+func (response GenerateImages502JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages503JSONResponse ProvidersUnavailableError
+
+func (response GenerateImages503JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateImages504JSONResponse Error
+
+func (response GenerateImages504JSONResponse) VisitGenerateImagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAPIKeysRequestObject struct {
 }
 
@@ -26844,6 +28440,215 @@ func (response CreateChatCompletion504JSONResponse) VisitCreateChatCompletionRes
 	return err
 }
 
+type CreateImageRequestObject struct {
+	Body *CreateImageJSONRequestBody
+}
+
+type CreateImageResponseObject interface {
+	VisitCreateImageResponse(w http.ResponseWriter) error
+}
+
+type CreateImage200JSONResponse OpenAIImagesResponse
+
+func (response CreateImage200JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage400JSONResponse OpenAIErrorResponse
+
+func (response CreateImage400JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response CreateImage401JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response CreateImage403JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage404JSONResponse OpenAIErrorResponse
+
+func (response CreateImage404JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage408JSONResponse struct {
+	OpenAIRequestTimeoutJSONResponse
+}
+
+func (response CreateImage408JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage413JSONResponse struct {
+	OpenAIPayloadTooLargeJSONResponse
+}
+
+func (response CreateImage413JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage415JSONResponse struct {
+	OpenAIUnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateImage415JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response CreateImage429JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response CreateImage500JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage502JSONResponse OpenAIErrorResponse
+
+func (response CreateImage502JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response CreateImage503JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImage504JSONResponse OpenAIErrorResponse
+
+func (response CreateImage504JSONResponse) VisitCreateImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOpenAIModelsRequestObject struct {
 }
 
@@ -27163,6 +28968,9 @@ type StrictServerInterface interface {
 	// SubmitFeedback Rate one of your chat answers
 	// (POST /api/v1/feedback)
 	SubmitFeedback(ctx context.Context, request SubmitFeedbackRequestObject) (SubmitFeedbackResponseObject, error)
+	// GenerateImages Generate images from a prompt
+	// (POST /api/v1/images)
+	GenerateImages(ctx context.Context, request GenerateImagesRequestObject) (GenerateImagesResponseObject, error)
 	// ListAPIKeys List your API keys
 	// (GET /api/v1/keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -27220,6 +29028,9 @@ type StrictServerInterface interface {
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx context.Context, request CreateChatCompletionRequestObject) (CreateChatCompletionResponseObject, error)
+	// CreateImage OpenAI-compatible image generation
+	// (POST /v1/images/generations)
+	CreateImage(ctx context.Context, request CreateImageRequestObject) (CreateImageResponseObject, error)
 	// ListOpenAIModels OpenAI-compatible list of the models (the tiers)
 	// (GET /v1/models)
 	ListOpenAIModels(ctx context.Context, request ListOpenAIModelsRequestObject) (ListOpenAIModelsResponseObject, error)
@@ -27999,6 +29810,52 @@ func (sh *strictHandler) SubmitFeedback(ctx echo.Context) error {
 	return nil
 }
 
+// GenerateImages operation middleware
+func (sh *strictHandler) GenerateImages(ctx echo.Context) error {
+	var request GenerateImagesRequestObject
+
+	var body GenerateImagesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GenerateImages(ctx.Request().Context(), request.(GenerateImagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GenerateImages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GenerateImagesResponseObject); ok {
+		return validResponse.VisitGenerateImagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListAPIKeys operation middleware
 func (sh *strictHandler) ListAPIKeys(ctx echo.Context) error {
 	var request ListAPIKeysRequestObject
@@ -28538,6 +30395,52 @@ func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateCha
 	return nil
 }
 
+// CreateImage operation middleware
+func (sh *strictHandler) CreateImage(ctx echo.Context) error {
+	var request CreateImageRequestObject
+
+	var body CreateImageJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateImage(ctx.Request().Context(), request.(CreateImageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateImage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateImageResponseObject); ok {
+		return validResponse.VisitCreateImageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListOpenAIModels operation middleware
 func (sh *strictHandler) ListOpenAIModels(ctx echo.Context) error {
 	var request ListOpenAIModelsRequestObject
@@ -28591,616 +30494,657 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3/bhu5ti+Ivwqh7wUi3VNSJNlOYhkX9+t23N3eJ7+O7ezs3q2MiqqiJLZLpHaRiq3uCTDPMf8NMBhg",
-	"nuO+yX2SAdciWaxS6ZeT7vS56AOc3bFdxSIXyfV7fdZvjUTOF1IwoVVj8FtjxmjKcvjnP35g4lfKL2gy",
-	"Y+bnlKkk5wvNpWgMGj/Ke6JnjOTsX0umNJkzbX9WCykUI4l5b0DiGdcxaVKh7lnOUjLJ5dw8OBTwQETu",
-	"uZ7JpSaULHL5iacsJwnNslZE4jlXKnx3vAqeOhsKpaX59f2MCWKWkTHNWkTmJB6vFhTeNVOCDxGuiJxM",
-	"onDSQyEXmqVELnVEuCYTyjPzGTaROYMHMynv2stFZAYthoLvkkQus3QohNQEZ3hG6ESznFAYaGmHwIe5",
-	"IhmbaEIzKRiZyJz0iYLJiKEwv3J01DlnykyGTikXrQ65YUIDkQj7xPKV/RaRE5zQjOqhyOVSMxURlucy",
-	"V4SLJFumLO0MRSNqsAdqSNMYNAw9G1HDfIrnLG0MdL5kUUMlMzanZouZWM4bg58bM64bkXscadn4GDX0",
-	"amGGUTrnYtr4/Plz1FjQnM6ZtkcGzsqFFDqX2fqRebvQytDazX3tqAjZhn/GdpEqOC1u2xWhIkWiKhhl",
-	"kjM1c1RpUpIz+E3rDMaDB+OhEIzrGctJzmiqiJC5HaJDXvKcJZp/YopQ2NX5nLYVMwszZ4OK1BxVxdpc",
-	"KCYUN4+eEWlGwzf4VJhjWCI2UMPsq/mvWs7nNF81Bo1XjH5iwUGC09CIGp9otjSUdRNufDa7BOsoD3Cu",
-	"7uB1T42I3DG2WCNEeUz4WMNsFzf7gHe8ETUEnZsnYNfabtvC8zCnD6+YmOpZY9A/eVZ7ANwmworPl3p2",
-	"TTV7xedcmwNm2IvQTGjzT7pYZDyh5jQ8/UWZI/FbiV40SeQSHy1WfGvIhH+ASySTO7MrcNHsfc3klAtV",
-	"LNl8NDXzNDs4yuxcogbcDjOklGROxar8PlxKPePKfe6MaHPdzDUkXJBj4u4OU3rE08ag8WzSS/rpEWsf",
-	"j09o+zh5lrZfsOeT9intjvEvxxN4R+erEUy5MTg2RKNpmjOl1leaZJwJ/UQR+wRZKpYSrhUZL9Mp0/sv",
-	"0mwDgV8T9pAwlsJfv3j6vT7senFE/kvOJo1B4//3tJAjT/Gv6mlwFC5hWvBumSn4zbBT83eeK0sN0lyw",
-	"nFy9czSJiPn56bNjs2NDcfXu07MWMuj99pU04QtUrIbCDtkaEMsf7ukqIrBie8bia/ND+9z8EBPFEilS",
-	"hXc9kJV+pW3433XeV9pc3EvHBu+5SOU9rLLtth02ThEpslWrU7qS9gpyodmU5XCpi49fsznlwtzNtQlc",
-	"O/KCGOIi+PRBH1CsZnU3SBayFJpnOPJMZswtlCsypsnd7u8UpN71DeoF5r0Rw2TMCE3nXGuW7viM+ZDh",
-	"U+8F/UR5RscZO5BPpWzBRMpEslq/wCnVdEwVI6lkRs7oNYbsL+4ymEBxb29Y/oknjGg2X8ic5jxbkfKT",
-	"h99hs+QZVTMupt8tVXXW7tbY60I1kSJhe0/Yv6/4VLSDEUL+qWYy19nqq3CgAxjQRq5zCaqU0WvuZZ4S",
-	"SxyiMqmJ0nRltMClWlne4Y7zPeWaNGE2Q7GFPSA7oqQ4KKiIusMRoUqjZtSor9cs5aplLgkcF0fidR6z",
-	"z+3QEmdpdViYKxfTCJXkOyHvxR734zuaWn5x4NWYcJalFZWFzNl8zHKzQC4+0YynNWfL/mVkj0dwvtwm",
-	"Dch8qczCyAuzyl7/hVF+c5qA8vnYa6FWQtOH9Xs8lunKbcnfbt6+OWjKV/gXeNHchowLRnoRSWS2nAvS",
-	"Oxk4ShRLIE8+PwFzw5xDc+zGbMqF4eVGTsjxLyzR5I6tiFW+Hrtg3O/aDZpR1KjvcymmOHl4+pClz5lS",
-	"dMrUz72PHXtuio2jXzb5L7/2t4HByhWZ02wi8zlLI2OzmaMbHFJv8/0olSZ4DwlXaPApln9iKWnGbqtn",
-	"xUNxq0MMTYEQhI7B4hHMUtlYrTTXCk06I+QXVM/AqKHmgEhBmvF2KpohDBnj1hmheFL1jOrwuBJFV8rc",
-	"eWOfaDLOGb1TQ1HMd8vR7HQ6cctwn89R40KKTyxXcOEfzRSSZa5kXqPswu/JPcV5T/knJoyND1azIXB+",
-	"0NHD4QaekbrxQffD8ciUfnq8CM2caldexsJss+K/oosBzduciulhFwcGLzZ5zPQ9Y4L04GT0ut2/ONze",
-	"HI7rjK2vF35tFmzMhEzCB/ZfMLwd3EFN5ubG97vdL5dCX87XPAuXOfEemYCXDeBO8bS4G+/fX700XM9R",
-	"ZSjGGRV3ZgBpLkp5YebJjcc88ldtKOz4ht0VtxhunXnqX0ujdZnX6z6B7HYoqgezhhW9kfp7uRQHOBiC",
-	"TRZSjybwdrG94eDwYffAI/bzq0iphGaZFclCkiScHggOYGo8JU0qwBVFlorlT5R3nAH16Zy1OmZC38t8",
-	"zNOUiUM9Mumci/WrBO5Gs0XmFsMzdd6Xif9oQedz87AxxI2R6/2Qj73pKVdGU063eoz8Q3vOsPbNx81v",
-	"aXaNT3jdDI2lnnk3jz3uiRQTbhQSsqr19cBLo2DY0gk2r5KVXOaVwSc8V3pAJjLLrNM+4+KO3DMyR0fJ",
-	"Si7RYlF3uKVEsHu4xHDW3r29uSVP6YI//dR7Spd69hS+v3qaM8Uee0u+kjZXs9HWxb9+RkGU6uJyOWVO",
-	"CgbLbyYzqiNyz8ZEMZonqJWdv7sCqZTkDC5KRKQwmiyyNg3+d0MGBdRswQfcrGa0uq9G4Svvzoppo5hV",
-	"t9arYFdCs1zQDMnwGIbH7QjBaXG/wojBN+Jz54IsBXtYsESzFGdyRlKmKc+sZ12EUiSTU7IUKctLcSee",
-	"Aof76hLhjSQ+7uRdTQHn/YayQYOvgqo7lsLp9q4m9sCVhqNs+Ulx2J8oINPbBRPnV4/R5OGfxRHcoC5Z",
-	"w8UYgjJlWaEwTaiZ2ZhmVCQsNVNUc5qbV0BfcS80osIhURp7xCxF9qUgrhToeG1DFIdYhOjAWfNckGYM",
-	"842JoHOI0w1F4VmJSJ3lFlueCszcO329jT0UZsVGK21tMDlJYXEay7Jq8A3FRouPHGzwIdkeqy88WiBX",
-	"T1YomYszVS+b7QESyyzzp2fB8jlXikvhD85XlcfV+dYI5mLa31Q070ud3+Ni3bHVE0XkvcBjXAhomdeI",
-	"Rj1jPF8XjqRWNhZn9Qvk4zo/84Ky2L01UVlHURRRvxeT+iJB+Y+25fXtq5cB2d7RVSZpeivlK5pP2ZcR",
-	"boGDjbSUowyGCylov28Zl7G+zSOkidHJXvf4xcnzZ2S80ky1NtD3G0gDZ4bCZEHRKxHZ2DALHUpVu8xb",
-	"Pmdy+YWS1a1T28E2ktNcoZwljH8yyqUg5oU/GQ1TnqLTIc/5J+RbXJDry/94f3lzO7q9en359v3t6Oby",
-	"4u2blzdnqLNIIVgC1i6EgaViaUDpWylfU7FyIc1D3ZFSJMs8Z2uZBi6QBSKaK2dS+8B0vkRvVU2EbG3/",
-	"ykH5YvP8R4pZFB9oOrdSr2s+QmE3N12J4hOhiPOJIeW12XiXS7Ay9gxXJPc5AtulsXtvtHFZ51fF4JVR",
-	"95/7v5ZS0/K8X1KerQj8AVMhlottE03N4yN4fBRkPRTzDMdzD5DmSdfs+Um32An4lpYpXW3mSGo5mfCE",
-	"M6Hxi7+XFE2DOXPlyECasZnJgKxPJI6GIjYUGZA6gsSYc0fih7aayWWWtiFKOCATmikWD4z6mMg5U0Mx",
-	"pskd+Dp5Kvh0psn724tWZBPRtp0mY9HWnpq4FZVyO5T5H13NATGvV99ynnxzKwnNckbTldEihuL1+T9G",
-	"F2/fXLy/vr58czuynOVm9O7yevT+5vJ6/QZXRjf0CqKrA9KLW2eE0WRG0LIvR3khlgs0HViJALHXocDU",
-	"BG5utGJatb5KCNfMwMw5NHoxqF7M4wlorMFcSGUqa5u4MxejfDjWZxvjacG48uY5JhTjZcvEHD4XBvcH",
-	"ujIPl38IY9dmHHoZ8F4YdVfm/FeWfh0rli746I6tSvzCWU/WCbSBF5iZMKHtN39PweqcUU1Id7pjAvIG",
-	"QJkX04gshbVDc/ZJ3qEVyx4WPMesmOAkfvjwoX1eTJvVZyyVF0ZgwsZUNZewU0ot/Y7RHOJ1a4eqfu8O",
-	"T73ZJpjUqJybEgimLCOBcEJ1ufzwH6/Pv5FBrjOkL7n01bh2RfGuhBI4Bam8F6QZl94LlKb3Qi0XC5lr",
-	"lr5mKae3NhHg8dRfFiOO5mbIkU0X2KCr+uBZ9TN/Op3fh54M+b7IUtpiIPlMzVrz6Bv6Fx9hAT0q6fdb",
-	"JrF+mxTWM+CoGJtQZEY/+WwOCJBjumSrQ1BdN0RpW6LYeAbNlLQ6CcRKi8zM/2r9hYoYRr2ECNvj0lTr",
-	"slP/ykH96jmoX+Iu2OglqOUpG3wEfwr2cpBzgDTpUNgbZe7MXWaUTsiOl+mqtcV3gM7tx+mMCv+9wJKZ",
-	"tbQSo4WBN9M9sh62hWdGxd+L1Nn1dx8XaXaJlRumZ0XapuTLZUiX9SSfihYIQ37ToO8YlM1ibV7/DRL6",
-	"IMCSYVay+dlS2OhRTjluZnIKpV8+DziZUTFlrT+HrvxoLfmPzy//CglMW1XbUmL0ma3PyKhmeQfv9Zeq",
-	"trs02lq+ukWf/bOoboEi6z+AlVrvrv6dgVm/yOWC5Zpb52jOqFk91SUKNfrd/km712/3T2573cFRd9Dt",
-	"/rMRNcxtM482UqOrWMFSOcyRZZ7KDlqe9YcZQz0AM//kQpF7mUOOYPO42/MVgIJIATV9yyyzXgfBPpkD",
-	"sGEW5kG8O1jluDYrZJfFEo8mp7SX9Fj7+bifto/ZC7NDz8Ztt0Un9Nk4/NhyCcx0bdyMKj1aKk/ELes1",
-	"j4aMg6WFUhEZ3mEenHNhVL/mfW5UC+FzD6VIGKHuzwt0xG0iUc1OPrvtvhj0+oPjzTu5k4ZYQRhSMaML",
-	"LRd1dFnkbMIf6pknRgohGkp6vVJaoJZGeZFTwRUjXJcXM/21/Y/x0d2703+9qvukSuTCyW/7ys+NZEZ1",
-	"42PU4JrN1a7b9u9sdWMGaXwuvD15TlcNrH10hbQ/N+AsADn8SqPwNlXOhZ9b6XYUHi9MhzVfxZt6gSN9",
-	"kwv757ped2y18QwZXZBlk4iombwXUD6HZgZXvtoYKqpTqLBWJD63ig8KbZTMZLjsdo+SO7aCf7B445mb",
-	"9/+un1//et5LXh6z759Nf3zB/9a9e9WfvzmW75796/qFum18tVvzZz/11j9ae/YPO+yvOGYmlU/6HVvB",
-	"f/dagZVvu+YPY26eSJAlVZ7L3hLNPnjmrN3JUi9zhuUelo8fPTvpkpSuFKH3dNUhb6TNNIvdV7gYmb/H",
-	"a4z8Wbv7rH3Uve2a6/2oG26H3nyj7IN4h8DLAVNtygnpH5OZXOaqhUJayPu6yVNdnvdpN2rM6QOfL+eN",
-	"gVl71JhzgT/2ojVbubgtVY3R/B5kJMsyT2+6oLkmTZ3z+ZylZ6QHtWKVTHPMqNa5zIJft8rU9TcyqIHv",
-	"dXGy/uetl696Kqj2s5zTlVEcIZQ3wWSOCV1mmsQ/D+GmDhsf4w6JIW81rmSxAldrHnePEITgnitWnvsX",
-	"XPY5fbjCd3q4VPfTjnsEe1R7jzBl6/LBaNXr9ygo+d82xdcwORug2XBYXZ6ji5GoiMgsNcowqBUF0Ijd",
-	"BPCgzRXLPjFlyPdFbCVqhCn6NTNEj956Hj/NMnBguLzBCHlCzhImdLYiFKApcAl7zxKpzdKwqqFuzsw+",
-	"t0N5OD45iLVMGEvHNLnbRIScahcrtInYWB8S7tbeS/3efWwXpw/XGvlzV923YPbBeas92OYyvlfoJTxM",
-	"Jev2brunhzLsIJJff/5ttorRezDACp7jsjkAhrVlNWC14tHfoMsFPDhM7PQLgiitf3osZcYonDM2mSCk",
-	"yrb5BpPEbNZgQv4TRjqszwbyAcu0pSn9/9ufOomch2TFp6skjRoP7als71Rbu+NnkxPaZe3+5BlrHyfH",
-	"4/YpPXnePkl6k/74NH3Ber191FauRr6aZjcFwVaAgvxtd9Pab8ePt9/AHIE8ly3eergqLh+GNF36gJ9S",
-	"rx/VedLX9ES3EZ4UwbkqH/D1I1Saap1h5Ym19bK+oxjAK19YwR70qKhSLZPhHVUKTAV8IPaYAOYtqIrz",
-	"d0ziDTPzKSsTP324nv3HD38//ulD7378w/vlT/1Tvef25AfovJ4l7WKGOG5UWvgOuulkVn+PoW4aslbQ",
-	"e3oGWeaMgoeCdchbKE/DTPoyYBJATIl3wVb0osrOfCnXy5le5gJFvfOnWAZY2qF+N9RKe134v0Ax7e5k",
-	"kmV+4h7uvLH/+JkL/TF8qM3nXiWiRplsTLmeLceGez2VdMHbiUzZlImn/sOfw9fVHV+0JZCCZu2FhDRl",
-	"nFuFX5eJ9hL/oiA1ROA/g5KlDjkXK7uT1lFe+vsTNRS2fA/c7yoiSiL/htEwIGOTf8D7ZEZBdC18Yyi4",
-	"UksPs4YpVJDUlcmpMnYSvNwh71iuzOK8QgeHBwoerAe/gm9W2peAmR7Cej/X3QJBs5XmiVrnHOPVCAKz",
-	"NWyD5URzlpNmufQlwsKXFpqAkPZhaObzQZrjFVg2kTvChpu09taHrs1szg3n5PoxeqqZtuHyqJyKVVWJ",
-	"thG2YggCcAYIlIbuSqvJIsBauvfMQ2X1Ja2dO9zwvdkh5HpuI0W94fujvEc79/3tBdq6YLfz6dKYwYms",
-	"OlSf12kooQ68j/p6Y4N25tVczjdx2lxp2B0bm1+wnMu0RiJ7JaF3WlUN6j3WmolkNdpN01f45DuWG/uE",
-	"Z0wBYWX9hMG9vWG+EaoTG3zTJ/tMW8vFyEvI9a+DIWXtJ3jM21YuS+MgS8OIwW2nSUtNs90y2vGSW3zc",
-	"vKgneg/Sf29mCxHjEvUrkh3OtD1EsDHu1vgJhnSLCgZWOgXFpEoGUZl3fNzGKm89NaoGPyh1G7btJVea",
-	"i0TjfiFMQHFwykrnSa1lkOfSJhwfP5S9pt1O96h/FB4rucSAp5fZRkWpjHKyPkr3RW//UZSbxwbdOmcT",
-	"5wUKLeImqDyRLzu0Z3a33u0/e7L1s+ZTU6rZvbmcOcLQ+BRJhM+LyDiHALvSOaPzAFU0nMNR3RTyoDCj",
-	"ePJ5b6eZ4F+MygelRMzSEte2fG33ao+p1my+qPFHOSLsuozv3HOwAGoDymVihzltkVFgRjn7BUq4IiLk",
-	"aAl62OiOrSKS8DxZcj2SCyaiAut0hCmdZrNmjGZ6RuZScA0pDEZ5BJxY80wrImHGajQUUE07yiRNITHC",
-	"ZghFQXaMfZQkSz0CYNwxTUc+SFJBji3lw66nZZd30RPR06Z2D5Yp15fCJpevcwkbo7cZ4VjCgHqpsRZB",
-	"oRtNcyp08LPVC9FazEeBdQk/o75rfsSBXGpp+Ctfj+gHNTtn7U2zkNDnUP7mmoCiia6zKLEeFpxgMMQT",
-	"DwmAzkmzWZDwGxuaUB0ane43TxS5eHVVlp7rPpD6GY14un1SDv/UaqDVb5e/+pw+G58kx2n7iPUn7WPa",
-	"G7dPkxdp+zl7Njmhx+OjpJ/WOEh22r6/S2DTFk0itknK0XoKLVCcTI3r3h69CECoMb2sOYH0epgYiY3I",
-	"jUELjrWMjcpDieXi8T21JkgckdgeNJ7GEaE28h1j2CAuM/jfGv5Fb9mt3aOKw+q4H9CCC/3suLGFRW88",
-	"Ch6OGjGmjTWY0Dkm6BUHw+ZmrB/FPbNydx4CTfMp05tOK1aDU6iKlQK2JsDXKC4TaQ4bw4bNiJCiEi5p",
-	"jOV4173BeYy+knNwx7LrfGfISoILHDkm6YkUzrI46aWtLt2qjUy53knGBECT7++NKvh7jbb8u7vc3ry8",
-	"OpjSbom7HWMXcCW+B9fXdrdYcX8U0yoyy+KClB1rZ4SOoRDOvqQ0XREEY1wRmkP64AF+sXdQ/K8Ll38w",
-	"AeJrxjwJbeWYiwuAxrLuHPtP6/763d1DeBbe2RzSjSkDttp35JJN64+NT0VdhxG6PyMSs8sxBGwEkfDP",
-	"gAsOHxSMNO09Nw8BO2zDK+Akr3C/ROY5SzSZyVwxMqZas3xljuACzBrPu/y8yyHx/ou6BBd2X1pn8TWd",
-	"d5fj41Tm1l+UM2Oo54yYR9We3wtC8C923enSVDZcZX35iQl9A3ZOXdK/0X3b0IcBHlSkOWdGrjsPaGpI",
-	"bnQBox63zohizDdnsFoTl0bNCwbu1IkZM5fXrnhq7QAV2aw1zg5864kimj3oM3I/45oRtaCJ7TIAFbpo",
-	"bAITooIYE2gFzxOurDc+SG1YwFEwHxgOb+pmm0tbF2Z1dKNjG7mkFFeaQnRVrZRm87pKzorhJ+GwuSVu",
-	"2qdrtsjqklZpMqvzdX+YMQg+wF3CCjtQYrzeUu5AQZqiKMwbinuq0BxPW2fEF+ZZFW+5QLN4BIZWjBmq",
-	"mJFiNGXB1FBgVNOBSAE35hrgTq1rFIysdYYUbPS6Vhy4YDYqb6U0g2Dx3H2ZcBEV4sHpemb6KQRt9glo",
-	"TrjgajYqrN/AWtyQy7ZL2eRp7a1AZKgd6sYtR8X2MRa8kss8YRsEOcDB4QMWotbl5ZppRUaaJ1wjrWUO",
-	"Lvyfex/Rubi/3/4GvlCnKZVPWiVtMKNz2j7q9Novxm0u3K2riSNajrLdwWke+hw17tl4hAB4u175wMY3",
-	"8ODbpU7kvPJ2cDb2GuR77JpTrwA7eLDAuVChTHFxqofTESBynGIzf9kkvIsmSKAl1RuK7xWrZSv+ptnK",
-	"SSOmjRkyILaKvuhPU2p8w3XQqSa4yFsYx3bmcCGF5mLJbG1iyCZcPyHrfzR2FE+x7jgeGik6bMRDoSXG",
-	"e8z0Czm3ScRVnEjd8TPWmxzR9kk/OW4fpy9Y+3TSo+3++Cg5Tk/Ys8nzblnaHz2rYwf0YYSS17aowRDt",
-	"i95pf1cqoYtN1aQm0TzjRlRAuNgRIyDQI/OTQoleyq8LMlv8Vfc3vAbzj0N/KSe0kRpkzqhQFluPKpIx",
-	"+skGYOVSAy4g6HpWPpt7QQGmzwUjjYQGGL6P29NjAuZq3aYbI/GWxGc+vfX1+T9G767fvn53O7r48fz6",
-	"Jki5JM2jfrfbHYrxypkfrQ75sEV1KWkuOBuA8Wwed7sRGdoJDvAN5CDDRqt6EC8fFhnlgtzcXBr2bT5h",
-	"DCYmEhB94QHsd9dzPncrRsZwMVeizDKsTVHJY1V3RY+hRWYWXXP6nigMppnjOXAdoOYLPRRNxWzgFR6w",
-	"NCmg4qzo15JwG3Q2Vxt/OxQ5w09u+p4dzsV2w8EioqTRcZjTKYwyT1Myk87utS9LQ1ZijsiMm0dXQOyh",
-	"cOybQDlz0HTNTiqF1Ub+42Wu6rGm4aPNtU5goa5jlt4hbxizE+MpkZOhoO6JEiM0R8mmMDu+Z5igAJRY",
-	"MxfHzYei9B6uGzVIs+wV061NjFoFpsYWeYIWSUh5qkidOeIuD1Y3GrKBpjmTGevUTwD18pqsavwLMcpE",
-	"vkQ/p92NYIfChdeqbJrNQSYYcV6qIHHRMs+2++Usm7UoWlkZ2X6XUI3A2m829l4jdycgfG520KhxhQqH",
-	"bkK5MLdBLTMNriecAEu96qelUfPsQXa/pDkjGVcaThlehtiYhjFhZmfwuomgGN01CrSoOTBdDshBvryx",
-	"sByV5lnmNIIif9l+PMLWdHFBoBgxQJUkzXhNC4sdQOhqw6lcD+IYVr9JU6pAsHnwxZpiXZmu0BsOizru",
-	"n0bAcS2X0/eSqBldoKiSgr2dNAY/bxeq/7GUml5aQAhbDxkdiuPwETHlMdiDPpwavc//fqstgfBHdhCb",
-	"t3dAtl6F9PajdpjaHQgTu/+YkrAa1/c+ytxOM9J3a6jTeXRW5EEVuA6QLGbvNl5qe8MdJm/ZwXWb84W5",
-	"vq+4GoMxsDvtcpEGBNyQ10JtLoj1tYGKCF4AwA1z7V9QwkCjlpyBf8CjNc/lp/WCxkrmfX/QO9p3j+qs",
-	"JqRuJV82WN6uw/WSrmodUdtSyC5q08PAGQL5w8jWLGF2p1KlVo16bJbQZp3/dTlTLZiisekrq9g055MX",
-	"O7Ma7MyqlQZ+Yrs2ob4cbm0XDs6ye1xcxhZOHhSagT90Do7HVCm2MyoTPL+PG3VHzPkQxlgm1A+5vLcd",
-	"nmq4Qen87Bmv/d19YLsCwiC8i6gw1VC1E+qmTQCA5LoGmdrlkLU62/zI2yvAgILXEgNBX9dj9xW8dEpT",
-	"vVR7ruIGH/4Gzr06GVHxvfu17AwWh9fNFwjUp1VYdb18E73oL9aMMjoiL1kCBQNla7y/s/6ysj78wq65",
-	"B16/x8x+g+Jy5hV2rjepKnW21BbF5VBSbF31LZjru7THb6scbpbd59iPyhoRRfXk45x0NXLjd5GNZr5u",
-	"rl8iJ38/tflA3fj30kuDrd8t9suJ/l+Wcox1DzXSrpqrflonpemnqQVbXqq6gORrRoVFcsaovT2/9tsz",
-	"iSXhVDi859pP9447z/bKQAZH2WjG9Qjc8/XHBbrQuomkdPVEVeMXmZR3y4WyKQZcR+Z/FHlKmvDffwP8",
-	"LaZaERmvFtT8k4wZF1NigxrrNag4rmv8iJ1sapfa7fRPom3uo95eRVoFSb7UmvjSUgmJgbKdb9uA2oU5",
-	"JSrU6UYJzTI1UvRT3QHzCd4+7Lwp1u3IHaGGSgNEWmpMHTN+OdO73lO3Ie27YhIG10ltONRHvX0NqUpq",
-	"eJg0Xr5/6zdgAx2DfSltcS23YRnTzOIabAwYbs/y8cV0Pt/nzMcrilsSpv/YqPzeaTs7UnTqlAPvw9s/",
-	"Mzb07yEovJCi3X94cIFKciPnDPNiFKFpajPc1hPaEIBtLfVGg0d0TpMZF6xtFBb4BYLbVwCCIxLiGEZD",
-	"UYJdjIjvKRSRakOZiPgWYNFQzJmeyXRkfkWzTN6bvydSTDKeYAZ9EWSFJuG+ByMgdwiugro+6/0NX3L4",
-	"dYDfxTWEP1rRUFTQPCOyBhpsVlgHUBcNRRniPyLl4oNaKP6g0KCENh0Rb5XYEgH7E+TY5csFvqtmS625",
-	"mAZFCqDCoOcbHL6qiF/YyDcTKZxwnrFiBFfC4BdemsyEQRjBJ/ObT6Nju/SYa9NTjfWtNYNYh8Kp911D",
-	"1vc95FHmUkzh/JDZck5FGaKgtqdEfVRwv5RrnkaI82vPTtjAp+DiiE/5qKzrHUmwtsYDbmRp1nXcsBZq",
-	"5D+rTWFxhCqB0C80LhyFthgWf34f+B+g5287XX+wM+9P7pw7PBHzYx1QVeFC+2q+r0qLkEBgxIPQVQip",
-	"lUtN1EzmGCXF6Pk9ZEwCFHQaZq6Y6Rity9y5YszaZa171P48DrPvg6rw6jmezzfm9to/RmVkT+gBSK2H",
-	"s3zbLzJGMcHaaokRgPffqc7hhVcbsO088jl1sJ1GtUi3BbOOeoNuf/+AI8JE7YHPXytev1Qobg8CFmRA",
-	"LCtDBVB+FNNfjQT1tbFYxmOJE/mDc1iIzx3EzfmOm87jW1tyQSY5Y5A7HoXN8EOcvQPOZNmx2f3qp2Gb",
-	"suVcH5Y1oecCDjNmQcah/lUp0Gt0ey8mRxbUlLafJ8f1h2tLAUMpn+x/+/m8/U/a/rXbPu2MBu2Pv/Wi",
-	"Xv/F5//yqMOxbeMd3sTaxhtVvCwC6wTeclEu7a5NtrznejYKDpJ//NlOQx+6vMFUKsPUrolntfiQE240",
-	"J+ybC2VXqpTXPubCUKDmrNUjLaw783iWcdtvq3BxuSQdbB2wbuguTrolYvS7tQ6unY6sxelJmajH3UeO",
-	"c1oap9d78ZiBqtlDJ0YXN3PEL9Tt249Q0r5+BBUi1Je5+A9M/JOcX5HvaHKHjW3XFRqvhji1AYvmV7V6",
-	"gtHweV3ZPrZA4VlK7COOQaAJW77/n7qdXqe783p6BcF9NfKrrKOMR+RcV6mSGdXxAP3TzbHUM3L+7kq1",
-	"IoxtqsiVHLuIa9jO3gOKDkjsewabXzz9r3GERjmmc7uGvVRggXpJFZshgCJUzJXK4e1f1ihd4wj9ne7S",
-	"i17/q9yl/lHv61ym426//8dcpldyysVmuOJHASaGUvnkeF8Axc2ez2vn4VyKjCm1VphojpyFaHBBsbo7",
-	"9/ULFqseEFh/HZVfs0dk23Ufgfb5eyJcovMz7IS+uWoOWQG2J4fmBLYtOb5tW51kXNydEZrd05XCJqJm",
-	"+6jz+blrHN+8vn03en/9Kq7PSZ5RtaU4tlTLZx3jDjDOBu0KXzpOYiJzyDTdUgtrVDxAY1ZMb+iqPmdP",
-	"3cCt+on/EZCh61/1xd87M2W3o3GW7IYAmrNyTCr7475ff0uKXJ1DvRLlDJlHuxSatkvUFLL2fWgrzeVi",
-	"wdLW13U5vGY654m6ZQ+6rhhfzs3JXWJlLmEPC6kgvELwAERez+h2up3j2gyp10a4X4mJrIluhz2C1k9J",
-	"aTK/bXJ47eO3Wm9a8L2xeP/n//l/1bctONTLtbWfhq/5C9cTBYuvPYeGavXJk6gt7e37Kui/C1nVDlw3",
-	"HexHeQ7H9cDqbqzprkbRi0oXYGhaygyCt/u5eaCiimZ1bnBg5Pi1/Yaq3PTtV9zME6Ove9Pft33PLmiW",
-	"7dyENQedW+vmbbmYUX2BV74+gjGT/BBvqRvVvFULw1n0c6nUkAr+gKA1Jb9EyXTd7Imuc3eAzZDMF1k7",
-	"DmqpvPujGfo3Wl9egG0pGxwH8/1OUhD342OTGG0j282eWfvtgrxF3bDbQPepfY/CxWwpaqDs3wq2Hulk",
-	"abBbG8/P+kD4xzNb1mjDfjBNkpjPl2JNFX8Ny1AL2D8u8lVua/lzk6VI6u8NzafLudnE2qk4mbJHdsKG",
-	"0AcXKXuo67HphgiairtJ7kSjwEHrTsga21l7Yg0WYXejpE1LqJ1VZLe8+qXdsy0xnb15ye/MDDpwwL8t",
-	"S9jOCgKjuuoKN488UeiMKZZUNHCjxhyCos0pE79STrh5Bq6DjdBWrhG8KZLVaMEEzTCZcc/ayXZ/D//E",
-	"nD6MiokGVfTrKodgRreAiiU5IXFRdB+fYY6/UKiJgBOK5lhCbVFkfG7e7s4S5Wr+iixcLFhOxnIpKl76",
-	"Jw59nDTDMvPbt/9++eam9YhJbMwJuN0KA1D+/OvLm5vzHy5vyL+Rns8a2B8CBM9TCBawuf3OgddQbIG5",
-	"tvWlZ+6MTgGs3eab1eZZ7kXSBYCQJez3OsouEWbkBt2HuK4P/Pf4zueooVidEnau7nwJO1qOEwRdZRQz",
-	"0sAlCciq9zOWQxqXTcxyN3uNwe4mGcDm7LWOG/NkfR35xpYiNiyOmGlq3++Yd97aV76krnvnfqKegfry",
-	"/tZAoV9L+Sh7otL0KnAOBsDei9Fix2oPTUN2BcKVYwcd9S2Wvu2SgZl1FpaFK3In5L0osnrv2KpOZ6+z",
-	"Sncl25RMlnUVr6rXlKduzm5EMnCyRqRQGonMiVVGRxOeaZZHFtmwuFuK8kriwEYAqc3aXiani1yO1ePt",
-	"2YIS8yLdaPcpsgb9Jm3NjbWOSeRnvG0zluJuf1y6AYlTqukgJhkXTGFm90xmKaD6DkVcq3zFBD9LmvFG",
-	"AyhuYXHzUOAXyM8v3765/BjviQG0tpH2Q3gw3tG61nDautPWLZJVXWTsrchWJDYvAaKlT5MtHywYdGfV",
-	"mPnr5k3xedL7ZDCjUH2iMAfaJi5jkmHqTXxBoUnB+bsr0jT0hC+0IjJe6qGIXZqzbUeGZUVxmOsckyYt",
-	"mqBDuiqguuOLQ5HkLGVCc5qh5zMO4EN9aqwdt/JLwLsYCpw9Gry22UuqigzfopoNf2GUYpmyoWjG67nD",
-	"cURim+pr/lnKI44tOMVOoym4ogel7daEq3I6354jgr2LCNUEZKxFzgNGvF+tVsUQreSte1T1cgd5/+sF",
-	"y2Fvg1/5bHX/Gy7UcjLhCTeM1rXMKrK9/XMlIPedhnDBvGwfdKSWTQ7ecUWcsrUdFqSubMDdCxysbRgW",
-	"1dzoXdCroiYS7HO4d/Nr1z+9Lut584q+3+jh2OVhdz6OMMuHtn89b/+z2z4dQY7Ps+O6FB9LbaY3djj5",
-	"283bN+QGVuftI+dviSAchpFUqrxxVl5eOUT4i5Kic03vAxPEzAXt9w2nfBN8zMaGoGVygjt3u9OopnrG",
-	"/dksDGhg89BUAOpzn0sNkmlelgC/DRsJ16thYzBsvKM5V8PG5/16NE+ZHt0zqmdsdwsEG7goFrKZFPvk",
-	"Nu9tNlqJuqVtbo2KubUov+JLTtknlplZIm40vWNwvGKEjYrDCJrFmIoa/h0HaVPGiDXK4nbX42ZQAppl",
-	"hJLYPBl7lAVr0dYDU5XcmTWRFh9EAceuWZydqRv+QHv+sKDFzmNysTFMBFcAcJUJfADcNqgPLaixS5u/",
-	"SC4QzBZU4cihjkOYPFuVMIPhF4Z11FAAg+QBpZqANge/KD0ipJ5Bq1dJFEU7pQB42iU2Dwu0BJrkGqE/",
-	"FkR0TpODYqiHuU2/VcR13dWKVl/dzZL3gqWj8arK4Iyu+vtFc2tcsX4iPtZbDvAGkd/tsd5gf+sjvsZs",
-	"OdA/gKelxo++TurMfHOnOuUJAJPZvIw3dM7SwL9xQLxlc0RlL+n8+JiJVRBrXqiuruKEW+NkINHN2SXN",
-	"2KgkIxwgBnRDRCVc5kaxWerFUruHcOuMnWr1Hov54k5QnaZeJl0wzPqkvje2UfihAYl/GwIhh41o2MDf",
-	"4j9BZxo2PsdGMuKaScomYJJz/XUUs+pGWcM2oJf7ya7o4xdavTfWOVn10Bs6HxOFgQumvHVYiV0XfH8L",
-	"n6+D+rWeuePNTL3spKxRVcvbbNuYjZb19uONmTvFag5wj1gsUHgcA+gYpo1t+Ch2wJix9Yl0Gvv1jQic",
-	"kFsv+G5G5Y2TP+gGe53mK83b6UfVRDrQ/XqNPUzqA2K7aWHN7rtUz4UryrCQgsURielSS/Nf950YYbN/",
-	"G8KoYGq4TwGHKH4YeB4y6HQ6nz/H5bvilmc+hA4C2QiW87FOa9pN9qp4Ce7S+02mSE3MsC7mI+cLvfUR",
-	"aEK55YlaFFL3fFQzkcqQG3fy3dVLmSxdLcr+EAfngtj3yVGnS1I7CGkChLprJrX+zRJ+x2acjvGKzOQ9",
-	"dvrB4njwANq/21FaZ9ZluASjN03JcuHkW17p0l6TekJFwrJqN5zeLjQP71LZ/5UwUfLAF8EjVi4q2vVS",
-	"pbK/lMC/6121hB7W5Vn2d3yyWtRhx4iKknlP6WJJ0ToCQX0+aXF2ilZCimkLUVvXtP5+S7r0C3M+ev0X",
-	"G+vxEB18Qw59jdl8x8Qmi/mO+RoZmx6em5lDXniluu+k1z8QwQ0+HO1u41Mi2pcVQjym7mHvEoIyVnBN",
-	"2Zpt1qXlWnene8q1stDuWCvj+0farpUeRO4xKMalnmbYTQLBkbdV0O+uJvajjMs5AN+0DySCwqja4t7z",
-	"iYY6Aw54bgkVREiSSTGF6lDiF7Sh0PfZVwBXPkn7SW/cpe3TyQvWPk6fJ+0X42e0fTI5Zkf2b/tUEPj+",
-	"ppb4Nb5Uc4AAeQxRuHwfYjgMX6XT59ZZjfa6kZv6Mda8/Ic3c9xH3Qz6MpZmXtmhWtJEBR54qVQjOMKV",
-	"W1a5urVcKHDorOk7vjGDs53PyFwmd0WjQHDnghakNBVpmwvErbPABOSOrRAbH+YxXebl0oppLv9l1NwF",
-	"ExDPMaJztpxOuZhOaAJ5FTKpzwl0895UO1r0fq6x7EKgO7e0J4pQbAZtTVdsfk24IDmjGeb26ZxOJjwp",
-	"+pGDdXhC5lwsNVOk2e10eq1S1s9mUD7z7iiZseSu4lI8iK2WcejKC7UFl26prpHHeBuyZFmLP7yD1lrt",
-	"LZZws2lOUemx1dxLUZwJ+BHCqBuQPIAY6/uIetdkmeGqgj7x91yk8h4QfhdYbmp91feSpCzhc5qpM2JI",
-	"EHaz8Pg54zLDOz3tvHhcQSnOIyRHb9aIGv1j87/PzcKPuuluWzXwfvoKYkuVyjmqdO+33w97oW9lA3id",
-	"nOO0JtNd6HxlSOrvDdCYkgl/YOmBIMqVO1zjX3VP/Dtb3ejau2wmdcdsX4liTrYBMOTeuDz64KabNzKu",
-	"9BkRzB2ZO7aqQ6OTmUtJqJebZihj/y2hACCXFk6aWt0hyG7ySIzH/dPS8dqYqRd+fQSQT1sQSMzDgMDG",
-	"SqXTyIk1sWMBxFpnkz6yf4p6Acy5GwwSe91vaHPqqOP6OtmtIM3jbi8ix90+kTk57h61INtYmV01tKaw",
-	"oLacTPYjpZvFTjLig5i+5D6xgaRuzMeT09nsI7jDKEW2+AhQFQUA8ATTrC1Xc+cwABDGwcoI8wdZtS5v",
-	"rXaO5bPZqD2qwdav0X8bD/I3vXwVxzmjd2xDb5mE58mSa2IfGpA4yaSChCjvF5lk8r4VQS99EWM2pT99",
-	"XBF1xxcLltqbiym+Rg/GXoTKvDmj2WRkX6dE55xmRW4QXYE/v1WqHYVJWBUHKmftABXABPfYuoFpRmp/",
-	"ojkkVpkhv8MVXrhX7M9v8QP2px9pNoHffPwcNTbzLoTFIHMpuMa0ZshbLlHGvB0RZX1MoKUBqdag5TZe",
-	"PaME7h1wW+P4dfDbNrT1qACkjS660+T1EZjlzmNZU/LkoTM31gxYLcfTVIHMNLTkkJ/3GJm5gTgb9Ibt",
-	"K1PvC/zMAvs1y/ZowFT0XKoE0q0qXdNfEdK8/PHSOaCuctuAwTVWM+KbpDxFWGgfPNqv3zx+e58qrY91",
-	"OLaY4ghpac6OWZfhzZPuUatjvvEfrvy+TAHIttuGy2yRFIwuVYVAPtlDqM4pFxYIq/CUnux+TzEElh0t",
-	"dRLqpYBLQd7fXpRZU/HrWvGlmFYbuyMB2j08E5E5TwWfzrQZaqO/BD52kL+kHl39uuIKJ1pCN5/3txdl",
-	"2K7eyUEi0WJJ49aGmxCSYo3IdVevpnHZF985f+JK56gGs0tVnOQnB6784+PuEcLKFxC5XKGzYLkgzeP+",
-	"qY1tuLquoYivmc5XbfDCxRbmFnvXcQGxEqhaslhBhl/gHpCmO2tDARtexgF2+dnr3ngb59gE42vJa4gV",
-	"YsrtCyuIVD/pGsqu9aD74r0HIOkRqC51kWwkUQEai4auURkB69xZL86EKN+R/s7TEX59j8NxbiwgdLLY",
-	"VoTYmQeGsUnxgNrxRBFj0DgVa7xMp0wPRTMO0asxHYSVxYo1CbVtmGveqYW+xjRz3BLLTasHeTkfK3NG",
-	"Ze5tp7Jrw7otCo62rC1ZuWY05cLGmqpueZbcqc3hyJqEiG2mecoWTKRMJKuIDBvybthwAMFYcmLuCnq3",
-	"bFJ/SjUdU8XCbrln5JqlXNme1deXL69uRu+vX4GmzHSLYNPVgYPw5tr8BuxPC4fJCNAYgIAyMqbJndlj",
-	"qETxJoxFIRgKC4JGlDYHImc0Xa3dWzdLc7TuGnWJFEx84rkUHmfQblPgp0QDP10mG/EH4Nt16X9rZ948",
-	"V/5mHae/ZlOuNMv/dJBcXxVHK4jk7YmqFUymnmxArldyemnOdU2q5oLXax3n765KyBYJnTOiZ7lcTmek",
-	"GZcgnQBED1I08Nf2V0+L7AIVlww6LNCxBh3l5Xvv/7hG983qsNfBURMOvZGum5oD90ZDtFWoyHCX7EX+",
-	"YuU4ClvbV+uDdakIRtf2tqeKWJTUHyB9tH1hfh8Ibp62zkjGJtiTvNIChivifDkOsxF0rDmHwDr2kymT",
-	"2/5pD5v5lZxOWQrz+RFGDX7xGkcJfvOd/dbnqD7dpXALP6tTr/YMU/YOC1OC+7a+sqzQtaCUrBCfZCoL",
-	"rGgpiM1T2KtU6XH453dsNfIuwqqDjSezmqALhoi8WUUFOm2jsme2rLZ394lelAMjZWjI9adt25eduMKl",
-	"dJzaVKetilM5qLLFHQrakSPL2Trgd1qtlLWxtH1djhsrKUpNJoKzdE+DbVoKM8dmAcxoNTWehvvmlLjW",
-	"o5pT7FxJUfPux66vSIoaRgfcN9le64mujabd8jlzyVaoQMOm12yOETmlNQO27+4j+4gmkLvbNyiWb9zs",
-	"UlbJnKYs5PRBX7rEtolyz5vDkEL7I1uWnst71N2MdJJiNeeq2h/3sWH1wzrFIu51CIJtFIWCDPYslAoK",
-	"KmQP2VjBGEo8OJDo/hxWIm/uGEV7pS7u6BdQaEPvatMydzckPLhTb+eQ+MXe7t2qWrezFqpo6bWr+V+F",
-	"NdfqMZV+fpBnOQikT2xFZNyKXPzfKmRUrIbCFxrAUbCl8I5BgmbTjH3qn/mzC2oZ3cjVYDddHTcarhCy",
-	"RmdDs1pz3YL04XEu71gRUByKgPmQZgkI0zk7XOHdV0pMDPAY/Ijr9q1cara5+SK2/toa3KJ2RzCifPzw",
-	"YFZ/8vCA2k3ZKfHVRSviuti5ABd3j3yRnC2rBEfdWo/c/uJpra1tlZcFF8ZSvO6u3AAM+DVTgBSzhrsu",
-	"+GLBNmAuuA5F64Imz8ppfTlv7NeWF9+N/HdrZ4xNZ9bBIX63+dTN4pbXZkr5WI7Zj9CGmVBlhPSYZube",
-	"mZul5jSvx9e7dZm11aal5sKNNuTd/njTP3lG/vbhFkoroWJFkfjcAkJAKsKAfMdoznIyXHa7RwkMBP9k",
-	"cWdbRiQX+3gSkQvZd0o35cWz4w2nHbrxVQs3xjDJ3akwJXqUBitNvW73fueahoMrFurnWIcJ631Efyak",
-	"7w5BQJ2h2AvqO8R/WcPM/iII7G2g1ptxrDdRf4sI+x2x2GvFxYsXG+I3+R+Ts1oozZUs1fqz+3dD2tWl",
-	"eXSjt3N7sUJ9S1QEuRLy3hyxZk1BQysC2HaqhoLakgOIBHEddFPV0mVsEypIfP7y9dWb0eXr86tXNzGh",
-	"aZozpfCQHuTcPLgkwlwd21AI/hyTfy0hduEwPlpfp1Siboc+sDGK/q8WdnIgYNve9l/9Hl2Yj4nEy0nQ",
-	"v+SMxPjl2MavsDJzvRto3Cmt2n2/hv+tbJcJ8xhhYsoFlFllYQbCgMRLkTOazGBs0hRyKBIpBCaMDTA/",
-	"yztEBNP3Mr9zsRc7qI2StKKhiMeZTO4gSSl4AG0GVRnMXbyIsM60A57WsdRDkcxoljFhbDgInxktREkp",
-	"SCoZNtWesWzRCpCWzLQ9YrgYCvP7M0JtL9o5XREza/PGmKYj5+WNwTWHG4IpqAAxAebjUADtkpxC9Ml9",
-	"OGeJnAquWMUqCWhodCOkARjmMEHQl4oP1+pKfkc3WnuA/jRmiYUtpcQn1JfOkQW+KDfS8wUQpVgfRsCF",
-	"NDNbZqBhByetETVcX9rtM762b69xRuAC9WwEGQTUiJshwOmS8/mcpRFidSBURyKzjC6c46UuW8N9eb8+",
-	"j6GRUNft0avkFQRAOAhI05fL5M78/w+yoGzkur6bB9bbk3PRXuTSKHn4XAlJBoZ27bzru1muJaA7m/Xj",
-	"3s2Z7MoiuycF6dZ5KiCHJsuc6xXgL9lcRVBmjRpeW1eBOqyVDrBw24OEGlUerX5KFixX0GHv/N0VpsTG",
-	"01/bnU4nhs7HzPnGVQG5p1odcgmt9glNbIkYZMwanQ4DRxDiBa/EUFjHXtDoyZ1h0jzuHrWIzCNbZnbH",
-	"VpFvVA1jfJJ3kPE9FDOqrAUA7/VaHXKOEfgFE64nQYgMqMj9TCo2FPFD+46t2iqRCxabkbEVRzPsbrW9",
-	"o5XrAX22paVVKyLMKKjH3SMi6BwMNSOPESdvKODzZ6XpOfW1NL/mnAo6Na8bqreIYACfNBThfnZIdYO5",
-	"wi7OzhkEJHK0tHszFNDCBppeY5UP8FdDWdRnIGpi9SE4H+FmUZEOhWuYRKeUW7RFuMmgKqNx5U/vTOsF",
-	"gudhw5LNGszry9vrq4sbRFQuN0Cz8HfcKlsWKHjHNz9DEjn2L6kDSLTdxs6v0FM3pZrd09UA2hwrc00I",
-	"FxGZGm3PJhM5Zx760IAUYAij/WX9SmbWdiwLHWf0wfOrIiezMxRDcVmHQTezcGLKyBLAJAGNpBlfohdw",
-	"QCjiCnrMIyNWrY8wAmzEsHk9Rum4ILH5R9GJIS681rH1UWVKDgVdLBjNlUvuLnehrLYBxysetsyC3kid",
-	"oaj0uoRDCXCoa0GcJiXv31+9/PS8ZdQC67WsfDbweypAgGz22mWdHFCnztv/JLT9K+m2T0mbjEiHDOIW",
-	"NMa/YwujsEMef56zDM1Kng4IS2YSfYDxP9oXxR/hu2Z5GYRqQduPg5cN3Vz0SWlAzLUbVyy7MxQ3cm4V",
-	"Syygn0CZK2pgNucLlByaporES8ghB6hMyGYBD+vtFkRCGxqLn37qGbWOTjHfnPK45c6T/bg5JB45Xs2M",
-	"yORCaUbTCBAj4DEEhrDnCiAjEEgiGiImIPwLEDYbnz/HcIbPC/BIlvrDTu/Ydr9Q6Fex7iHbTmsoAkFV",
-	"zp+gSz17CrILv30lNDP7zz8xD5CAOwucA3RfC5vglNuUUE3ip6lMVHyG/u3iGa1YNsEHgIoL3lnReWZ3",
-	"xP/uFzAFmhTatufMuW6H4rh7XCQa2PuQL4UzGF6+vbgZXb45/+7V5cv/Bk6MuHVG4qfmWqU8Z0aEajkU",
-	"dnqwxPjHy/OXMbIpq7pIYd6JSPwUE+rhn5AfBP+CdyPg9ROeMYU8CrIh7UKfKChMw70C+ML4h8tb+EgT",
-	"uI7VuKFZFdxz1UJMWCeoKPCkMyJB9ttNd0q+JsfdE5QIGU+YReLELPrG66tb6/BEFq0GT4GuqAN1ZD59",
-	"al9ST82zhQ/Yt+L8wTLW83dXQWfLQQNbYn62yTIL3hg0jjrdzhHk/ugZaEpPzf9M2YYMYqOq08UCfAFT",
-	"Rprxh8vvRu+v3J7FRiUh4xWxoOetDrlyVB6KZvyUKiOanoLO5NCn2zOqjAoN2SEIg4vJg0g7MzMjhxVP",
-	"jYJiTro7buZKA2P2Jg50RaDwQUdtqsg9y7IBHmWYttGgYMHIZehi4XbIcupxLu8Vy1tGWICAMed2YlQr",
-	"q6PgkiBbDynBFYkhWaV9IYXOZTYgQrZBK44xKoWrHAo8cjGfz5cghuKzolHD9FcseTETRG6ufJzX8Geu",
-	"4ch/gMtSJr29Lph2W9wVEh5ruPmwD/YKHHX7tpTEGGe4aMMSrLlo4XWRZeOYmO2E57z2vhItpZmEhXo0",
-	"lOv4S+p+6S+U2bjIa3faos/i1fDq31UKZ1tfS2mzuUHCwnHtd7vVrjrsQT+d6Tk4BgvQsG2GFfQpBk1o",
-	"14k3CpW98GbQ0o7XwhDZIzAoqAu5pVaJF+zedrSl2h76T1xhHU8x9XUjyYIqtm+spdN+JzOe1Bir3zv+",
-	"VoTSrF3HjT7LjZFjzIEzIiThIjPqEL6PkG6rrII0YC92W+UJeWKEwZMz+0L5V+bN0m/4fBr8TACr/IxY",
-	"Z03pyYkU5V+gaYe/ElIw80xO56xNRcKMZqH878dUsfYy58WDMp+3KbiD7HhbSWuIe9TtrxPyB1l7mSrn",
-	"4ZVEd3w98ywLYHecCtrCrQxRpGwoc/t0j/EG1J1vf1OefkdT5wGGV453v/JG6u/lUqTwQv909wtBEr15",
-	"52SfeYF+Imjm/JmNk+7R7reC8qiSwd8Y/PwxaijXQR2I7jXpSS4FZlcA1sMUEhGB4h/NGGUblQqarTRP",
-	"1EZp+D3UkCmfuwE1nnFKVyom728vSAq5N1jnYoHt0gh6ES219a6gzuGU4UxOUVCg0usgpUTq7esOOTeT",
-	"QwMeBEHbAsbHA2iRGmScU59uv2A5l2m1O04KcSJSsF4LpDCjnxj5leVStQbGntVcJEb8gAYJNl9UStlQ",
-	"kRkFrHdGhZ07WNXjlW2WBgwfB0BhTVdR0O4ON9WMAqzS7BSSdkBi+M1oxvUIJEEckZnR2p6SJvz338Bl",
-	"gKWgkDQAKyrnsd5T1AzQh+gmQJpyMomKOgW7GvM+ZrYag8cKO1JUKgCo7kjRT4AkVwL5csqnGcK7zmAK",
-	"ZyS2OUsqJmqRcVvRmdJV4EcO8cbMGBZyrBZdzFmmCrTjIsvJzgkGNmMsisbeIHKDJ8mYZfKeNKsNvdE1",
-	"x5Qxq9okBgQ3FQ/CdabFucDN9SAP7qj5KgLibCtYtlni/cw6Hi1k/4CgXa5Gxw8PMShB7lPmdeei8eA3",
-	"2G1lLTEnIkUST+SHPHl4iPF4SsVKLgfrhvPOBpdc1Cy8BAK2spTNY3soqFaHXLi8nYAyOSOCgbOvQwwz",
-	"hF/heUAJhDa43zzS7PrTmhtNwwwAuHWW9osRENi20+11Lb19iTn0t3LD4Uvj1QhU2eqW2X1oHoMbJSUn",
-	"Dw8t4BSaWyeF3bD6rJzioIQJr3ai4bGCs6AKHBA3iTMS2wQ8Y4XbxE3gRbBBxp5t4ct5Kf8Ii0PApmMd",
-	"8i480DkLb32lIz1MzDFOQwwoJ1LQQ0uQdJk7pyOeWXw+bCdmqO44KZrdYlVmopEjWek1YxrmDsYd+SJ2",
-	"9rE+EAeGv3KHw7pGhLmNLoXTvLtY5lOWVgZPc7kwxlBrg4p87uVWuUfBzxubjG2SVaTZM1t02i0njT6P",
-	"GlxAsR464q3RakYoKVa+69XzoBfTabfcq2wtYePjTu2eLhaZzXl4+osNdQYlSe74I0anzXDrhZloLl+s",
-	"iO9jDhgkEmF+0OcoePc4fNkct/BV89fSmx8B4anYMJhH5Te9PsBMl0oQjsMWUIPTZ2YKldeer791Unrr",
-	"5AUEbY0+AJ9FmYssBL9KP01taxksfux3beCmELFujXUTLCfwL066jcFzs6WL05PGoN8/gX+eNgZHpy+6",
-	"RQZ/FenyyBd29iq4lN0AbvJkHUWyH4BD9vunQX5hKJdhmGKH+sddQ8syLU7XSdE77jyrIUa30z+pp3sN",
-	"MV4ce2JAphUQ47jX3UKM3kZi9AJiHG0nRq9/tJEYR/3SeT3q4RlZKRjCMUi4sYBKcRw1lovG4KgXNQzX",
-	"GyVyjtV7zz5HDaPX7HEooKID6XDU83To9vuQm1ElpBdzeGcxpacmj6dYxYsXQc7Nfok2ZtWoy2AKX+lm",
-	"nIRoTEYPMfvePeoflX5/Yn/ffeE2TeGzZrWFwgG7FTCX571yCQNQCMoPgELPjh2Ber0XUIu8n8uiYPQb",
-	"/BZWie40Hmsi9vayw3ynK3xpD+Pte5mPeZoy8Z/LsCzHkH/++LlkaUImY2S1rIjYS1Gy3ioYdVZiOkMU",
-	"c+I+Ro0gwAnXwPy6xj5dpggtUGubYtTMwpXCC1zpnIKnxKklqDrI3FaZSJfmpYaiaeO6iEA5yeg0KkKb",
-	"+OMCsVJ9aLSAqAS92aMcRmSaU2fH5uyT9Y+owkRy83iiyMWrq8D9OxTwfSRFirXxWJQRQQvcQg3DpBdj",
-	"UlDoz94h76hSQxEHFQqxBSSDB4PSCy0hdumqL85sNN2XX6CNjkB9dMqqJviaDvaKK30Om7NDAXtnZqL4",
-	"r2wNaKROv3IIFzUKFmCTOA3rpLtLxYrqPFNrlMKaQPaJy6Wq8VS9eXnVqJ+orQcJZxpkzj07Xk/5+GKd",
-	"jwmdQ8qO1XlgVXgwR/4gNiLzN4CTSGgus4pwgb+hPHEVb+0T+mzcPk6ep+0X7HTS7tLeuJ8cpcfsZFIu",
-	"ECqXkvYG3b4tJU2ZpjwLgH7xC3tiyBYZthbJqYwZuyYibe7u8dHj8DAQ/rQep7WAZd1T3EbBVsAiRsAH",
-	"Svvgbn6J/Kh9biJu97TAowmIe0/LpHKU6JcpgWP7ddadg3Clex0Ec3xLxV5wN/YX44ZVvMMW6bUgEsCw",
-	"XAc58zDJ5PQvof6HCPXbkOZlofN4yW0l5tPfePr5aRJAyMs6iM9zw/qMfK1IXHQM9rv9oC8jimhEMCMp",
-	"m0uogIF0KPNl8HY6VE7zRylamPARIpZjSLMOexoRtxG5EmYNGCNNRIKkbl4JFSUobkirilzRHteuMsW8",
-	"eDoUEOK9h5RU4sHZLFo6ZrUlMrcVaOUrsEsQW3T+C4fQvFUYQxi3ROAnilQLuvdl2wKQOfSsEIq+BrY+",
-	"qrOrBuCLJWSBMl/8i6+xzDKq/CaZVkaN/2JpGQCyh8jvm0DbD5GfFXG5J0Z6HQR6He55Ceb868hM33u8",
-	"llrdXln8FY2Cvc/G5Ts7hYFNJgxNXftcz6iHm+e8/2RrtBNAI4XUo3Wx/WLQ6w+Oj/9pYbdG4GpsDI72",
-	"t3cv3LGzF3qD1YvnOwJvamCEOKPHlctj7S7X30KQHnBtERdt4mVrAYn2k1yW2gJwZZc+IJSkfDJhOTPr",
-	"BD4+XyrPtIkFyjtUP9x7o1wT3/rt8c3ysYiDFJKpdjXQJVax7JN3ZBwauO6ePormhloZh1ZtjuS3wbRc",
-	"cjXVpI5RDcxqnNCE9N9vSXOcMgTdMkiCC2+GzWm2C+r8r6S+XfjiMkwkcx1ZyoL+8ZpcCWe23g9Dk1kd",
-	"3iwGlLhWVZhkyOB2hZ9DsQEOmGsLAgy5xdpC9oxXFl29iSm3WCIwFAKcMlDOBpiCUrBWEBxch6guTcIM",
-	"MhSJlJkFk0PWSQEx0HwfK4/vZ0wU75VwwYfCI3ivY4hXhjBKIFeunQWqtlAR4ADqnigLeTzw2IjOt2S/",
-	"oWzaoHsDUnlzNhRqBvWKUGARonZDNjlAfZVglhUXyX7ungoe8Zcqa8Gx+jkA2S4wqdFRb6UuYjn/XAXG",
-	"RxWzDq5+Hfaqj5oVokR1Q3x473coQ7WXo2BlqPRjjFyFc7Gj1E0GR7Kf7n3hp0/AFkeNG4J8ZioF/Szi",
-	"d0ifDcTbd8IlWuGI1flWqH3stLf6FXSDFQQ9WKAL4H6SoHIWN4mEPSGw/3IZPMZl4En6xLF1ZFEIrKZK",
-	"uO0M6krZ/PFSKKxTrxVCF2G2VrUCI5PTwsY2E6n3rQ+Fd65HRC4QEBXakMP/YJbXExXBvwMsOehfzgCn",
-	"J5Fz9kSha548xjPvIE3XkZGsZ/5a3mNWyH3OtWbCHOgx1cmMKYeXPxTwvHV4yIlPe5vTFaikYwZtSFhK",
-	"Vkzvxf2vC3yXrS6Gt1h0hxjLYQHxozC56lzvBTjA/q6FqHaaeam/xRrWei3+Tt2Mwi45B7Gv3TOzOVDY",
-	"6MWcrfKkHLxS3awKALH9JlWFGFyf2n/qWM7r26T/5pefem9+ueq//uX8/vVL8/+y+3r6qBDPSYCy+PU8",
-	"WCUXezUL52cLPlvgvRbwrj9/rAUNPX223SflwEBDmE8r+21gIUDW7JazICD9wcNXBghdFcAayJLYlJd0",
-	"UOjGAS9a5KsgISlIPYCcgyqg4SYUw4PTKz4feJscct4eYY9AVv0V+PjDtJhSWvrXCX3YfJsNesq5zT9A",
-	"5RMTyMFVuR7gjxBp2VvR4N00VupSaHQhBe0lDtE4hiJUOYzuspYQQA7PB3gP695HP4D1Qs9YjY0sUMRp",
-	"M5lmQhUzV5QJxQ2fq6B5Vly5NYzb/VjLt2tAy/8wSdf/YyTdTx+uZ//xw9+Pf/rQux//8H75U/9U/1ll",
-	"3KbJFplyv1uQ4CSIEawHPv7oGEGvf4Bwgctorts+ssUlPP0lVP4QoeL5O6ruEstflop+iQ8WrgPE0sF1",
-	"Zqy9OpBESECDiqg4uBKxr2rImV7mQvmCJV/rh+xqKICTtSISuyNtS5DdbYrPHG6Bx9NXmq7CXP/OULz0",
-	"EXpN75giePWMXJMiYYNyLVJR5oEG41CwB6i7mWK5hDLmsQIMFZdMJ4gUUIGNAzkXJyKgmFkPhQ3h23n7",
-	"TIFSpIW8rM0kOH/z9vbHy2ufTmAIMKd3kGQAlaz297Z8GBAOcIWDsH0CV6Tf7dsK4rW8Bqw6WQth2YgF",
-	"Hh4uSP+YzOQyh6LyMgDCxiSLuFWUOkvBiNIyYy45giQ5S5nQnGbYVxzreEgmkztMUzQ/okdbyJzMuZka",
-	"Is0Y64InLMSzA9c+zuGsJsuRNGMLrmJ3BZKj/neE8IkRx0YRIcvN40kprbOcHIFpivtnR7xfpFQzwLbc",
-	"IzWiQACs5kQc4q74+jkRcE++k9geZn9BW5KKfUjPP1i8GEbzuYxXZZbw+YtTNQ6V6qA77Rbq/e6fTaof",
-	"TPRN3uxyUD9skf85MnN5bK7MrgwZm6pYyofZnr74V7ZLmO2yp0sQ5cM+aR9OqqlCrKly9Bfi3XOQvSWR",
-	"pQCy4p5yC9FWzomDxsMFIz4z4m1WyCz0Ff/JlcjDEyde7KF14jpuLU6kea23x8ze0VUmaXor5StzbPC9",
-	"k33IoJaLhcw1S1+zlNNbIxP+V0pYsAUbIhC4a6UYcLbDYoxHKc8eJmpz6imCzMCVt8qug7sDHECW3KkS",
-	"CN4ZoeQ+l2LqvTZDgT972GAzCg1Q8izjniI0gAV0gxSBoLkC/PJe5neAePDOj2VdvBDxsc0DoWDXiwPE",
-	"/TH/hV8joPBgKHDs+NXbH67ejF6f/2P0/fnVq/fXlzcxaZ60ioGh6UEu76vF8dFQYKOvZY6cBV9A31DR",
-	"kyVCtdzYHfbb2CeM69lQYEKGXQo2bIFmrEYxdRW4rSjAhkRrwCZdVFtxIsuyuirVWIIMNfY9Yiv25RIY",
-	"I4xiZj8UbtoZeLygG1tk8QV6JzYVRHXIeVjNjaiYE2mYvUKdE9Z6ZjgogDBZslqSjj5cvXn59sPo5vLi",
-	"7ZuXhsDF0K0ALMvvpRfh4GEzK+qQ9+JOQBt9dI6Z/fZtZIsDQlfAxi0ZPCCUNkfA5aUUN4uALYUYg9Bp",
-	"3rardFsyowo4vMqktj0Qx0u1Qgyo+N35zc2Ht9cvRz+e3/w4+nB+dTt6bRbXJ8q2IClsnZPukQU3C7cs",
-	"gHFyNywze9+En9oQVwVi43CI1EOxayMTqbEGjUqT00S3Br51Mby2EV5tKOLz97c/js5fvXr7AYG2R7Bb",
-	"/81orrHLG+KCFB0ZAcDL1l0pJLejoBQWSwTm2SHevocjCDgiNLj6iG0ICJ0WxcrqbmVcTkGKDgpQ/QqH",
-	"Oy4aCcSuwWyttxVY2iNNgwJS/q3I4L2CNV9WtoU0gx6WrUbU+ESzJQsw6dercyrdHitjY8l/0c9x53jh",
-	"aNsbRn7eP8sW6Oe1k9/BvCk3z2iw1d9m4x8S/pb/7er9r1e9N/xKXYnrk+Ti6tnV3eIff7/422mHrf72",
-	"a/rhir/lV/c//ZJlb/o//frT6m+nnaSfifH8+276j79l5WYTvtdF0NnC4Z/uTQwEYa3ROLE1IeHiC5W+",
-	"g7NSl6EeWGSmXmGdODJIAth2/hx9i6zTD4UWEM7GoihXxX/nf0l102h4f5zKab62LyjWK4DsBX4DqL1l",
-	"cORQmzRK6sc6tdFQf6PeeA1eLGUlaonB2xCNzwJXS5YaoT2heeG2HIqUQethM0OLmmeloDBCTegg+cMj",
-	"yVqdaWCVmxAN9LjbI7G7I7QAY+VGYcOGD6EDtUOQQkMBmdsBUp+Fk35XgQFHlUSxBYUmy4UnURk9LyV3",
-	"jC1AgeViemZxusHd6kBPL19d3l56D6YZERyXRkm4RVu1vEcRZs/X4JEfd49aEcn4HXO0hEQz105QAA5N",
-	"UAixQYYi6H+F0x+vb7VlhHKpz+q2u7TBgS77V2Lh4bahOZNGVQYy389YznbfVMd424BYvqXI0KJy9rt9",
-	"ryrL3JdoWH0PUbe5ctZM5GGt6Zxh1wq0ZIDvT6XtYl+o9HghnRfe68g5+8TgrlivSod8wIvIUItvGlsp",
-	"/jdNpzFRC5ZlCL8qUkW4bjkIfSH1UDjREhGuMTpCsbtLoUmaYWdyiZBX7hdLxTrEHoChCKxF0oxRT74+",
-	"v70cvbp6fXUbt6o04kibglR1t8rKLme+XsOOfIEPe6OaubdfLZzJQSpfDTrm1WT7SXFNgGAzuCLQ8l4Z",
-	"o+3xKtTxo1QoIfVoAk6uQn9CBbzUTivUxu3cxys82YbZy8kEzX3fEWZQBtXw4cS5eQ74vGu8ZQ50St69",
-	"/+7V1YX5uXVWdG8T5VHgw0XbpQD5zYaPEjmfAwI7F+wblhhZSxOB54VEOjWLVmOu4Esx3er85V38Q7BP",
-	"X8NZJWUZABfwUMGxu0odAuyhL9DDvWxQBK1mgFXhUPk9FI43KD4VRqnwoJJuTI5tju27E5l7v73M7xQ2",
-	"TxkE8gZX3LTlTw5M3A6GrvuWze6i5Ljb3VJF/tXYdrnbWgP1ylqr3bcxa7z+4erkn7fp/HX/tX7d/+nh",
-	"p5tu96dfv89e3WZ3b354r9/+8FP/p9u/8dcfXh/98+X73qtfLo/e/PL+4c3t1f3rl+edo3/128/vz/f5",
-	"v0eKD0ul/cTH8YZusH6bDUvVZwC1mJeODfCWTIopy9EhHMiOQ1w8WOtYccLYXwaeFysxLArbyO55IDdg",
-	"Usj44fAGhZRnvgIUt1g+lj9/DmDgwvne0vkCrBsjEtCytsWdti/WwctAmwI1JdcSD+oiwJU3Zkwgrq/9",
-	"TuvrLfHrCCHvQ5zTbCKxulWXqeTKdivUso4JSOAh3HeG7vylZ/ylZ/ylZ+zQM26g85NhAP4c28wu217z",
-	"EMUjZ1OutG24W6tqQBdK2HcOZbvzuYXLzeQ9y9sJVQ7vgQrCceVYrsYN80rlnHIB/iGLu8vRFDm/ubi6",
-	"Is3FUqzMDW5B4wBQMGKHE/U//m9nZcU2CId/eRDtNnswf2snS2r/nqO7ylpAZ4TaT6MrxgEgDK1X6url",
-	"m0INIef4ksU4Xgr+r6XRZqY0TzMjDOWEmHXCKuXEjGLNY1fLLROaQb33wM7+33qhkRi7b51CsMgvpPQI",
-	"BsgK6AzUn2y7LpE6nCA0k7kaCtdASq8WLCVNIfM5Er3l2qQUAr6mZSyEhK5h/1H/sp2j5t4DhvBEHyrh",
-	"LWQG5kQMRcAKWuADsBHD9VbJa4ggCRUkk1BpTsaQ5KcR517I3Ma/Cn9f87h7ZAN3o6VwDYzjFjJYCxlo",
-	"1Vnft7lZ06kJXl3FRpYKT0wsQISZVJrijhl2V8VsAOiiRjWZyzkTukM+rLV4tlmBdolQeghZnzbhFKP6",
-	"5S7MsY12QspTOeLuYqJckbE5AgXGv++xMGdzma8GGIO0HsgtoVSydyQVbuzGUGqNt8Xykd/Bw3JA4G3/",
-	"miic7kFumN7XWk61F7nN6rO5XKfs+eQoaR9Neka491j7ND1m7ReTZ7Q/7iXP05OT9ZTAvRe+T1qfsfls",
-	"Qt3jnUWPUwO+HnjMeeEdK4IXKMecJooM9xtpV1vm17StFyDNwvEol7kBXbNB+LRcSsVfCtThMbkLFDCF",
-	"D3W3qoSiY4uiBHJTV3ueg1iymhngAgQC1+z0eGV7rFU+ZBbGRBq3OuQVF3eomvz4+vyijf6aCGWCLZzw",
-	"WSJPQiewSK0FZp001rcOnUxHt7evDN8/JjOYQ9BALmXzhTQ3cFC2T9EahRgd9RGMrgUgtrjELqYAjQJD",
-	"5wt2qtMAlJ0X8FhAiAj7p+ow830oCt+W8v7sVDI1qHNwgV1XCc8NBUAtOyjEomVv0xiCAWSi16q8b+r0",
-	"zKzWdbALzcWWLe4IVQeyQ3MANAfsfmiWHipHuEuuQbCAHuOobWA+bQrQ1vlQoCC3v2wFr6GALpHa6Etd",
-	"xzJathEfbOEil58YNB+2jYZd/GgsHzDKaf6U+PYtRSoBNqGbSYYtQ1B+WgwfRw1cXtmFoeScQaskVG/W",
-	"NIe/w2kHS/2L8oisOPytFo+KhJtTXJBkJiU0F+SBMR66cirew63KxzfyHxZZ8vWLD/YnXNm3mevecjM4",
-	"Fb9ndtT+OhqWy3xzFc2bfwX3+ssp+5dT9i+n7F9O2a/vlP3KUJ4B81rDxRwE+KMVv+a6E6eSZvNtdqKi",
-	"cRmjGVudYU8Ov1rnflxb8l9224GO70Cds4Z8YBsX7u/9HN8lI2uzUfca/JlBDiVy+TX3ps9mCitihqIm",
-	"mykiR2YFkBIV9O0GBicXQQ/R9tU7WwZftCPQM9s3u94HZ9by92BqjX1SiW5dBlldmtAfWSv3l3T5S7o8",
-	"Srr8ZO5SmSXUMdxvSNRt0/pLDnxpqq7NvKplzFslQTKj2/LqgdM6kOL5QkPJ2NQWvEtlbjiHKEwyoxwc",
-	"fh6J1LD+CVU6HpAfcvmvMxKPaUZFwlL7m4i8XTABn8gj8uNyOuVi+j1N2BmJ1ZzmOh4MRfgIvhQ82IpI",
-	"LjVFpBCfGC9SMqGYsjumyd1QWGAVgNfywJLIpBCUAysXHfJzh3xPswzap83oYsEE5HllK+dFKxx4YGmc",
-	"eWT/yNgOlGfLnBHgHeDCBuw7Bz0ibJ/gmLBPTGBN2lsBAVcv4wBqwXa1RitXLec+c83h5UKRHFdDkbMJ",
-	"BsaKSjwhAwDNJGELW7foShcG2E33nsLrNJlZ0wediuZPrgLUfvNe5ndkzKZUkKZtn8+lGAq72ggUErMu",
-	"Q0y9VBGBsgRbIhs5TFojCqCSwAYFh+KOrVod8hYCgzVzbhpRjBSEd1naCtdh4ddUBNQk3JZ6ZJwJTTJG",
-	"PzG1YdOItJW+9zOZuYAf7Ma5xhbHr8//Mbp4++bi/fX15Zvb0fXlf7y/vLm9Gb27vB69v7m8Jk2rt5Be",
-	"t1VuTz4UCHkOIDrg8x1LPTMnVEV2NWh7Cqkjki+FC46e+XM6hA0qVZT0T0kMTSEtVeP1uOSA9FwXaVsX",
-	"6VADwGWtdNHrPSgGxRkNiK3IDDCIWpW6UkpuQDS2bwyBL80JVkOB73fIj4ymLOj2F8+Zpvagk6nEzHxF",
-	"lDQKiSp2xFxQa7GDXBiA4zyOhwJeHRAzzlCkVNMB+W0YSLBhYzBs/M//4/8ZNqJhA9Al4TeG68Cv3IGC",
-	"305z+S/4bRmPEv5Wh0gJz0JzVvMddGCZmeE8ho0fWZbJYSP8FTbVxt8NoAanTTP+iZmf7VpSwCb2a5lw",
-	"wdVslDOqpICpKC0XOE1Fp2zYGPw2LIN4DgHFc7iOMDpsDPqfP1vSuc29Z+ORYjRPZm6DsT+0pnZjaJoq",
-	"Eg8bxYPDRkya4A4ZCiFHOVPLzNyxZSGcQkAALIeIhw0ll3nCzDR+/m3Y0FxnDBeSZ8PG54/xmWWCcTBQ",
-	"HJW/7SkRE0VXitzPVqS5RCZlno+GYpzJ5A58OqhJmbmMaTpyUvSMKMZI/IGNb2DI75FHxS048tAeoSj9",
-	"dSfdfESYa9myZLkH/7/ZJ9sZYCj+dvP2TZsJo4SlBEGBOuScxOFOx8Q2r8WUUo8Q0zshisjJUCieMYDH",
-	"uvWyAWUFkiY4JTGw5NKvUXRghVf82xC1PzynMmXDxue4qMT2zHQC9tucp22X1tCMzeMD+/lR2G2+Bd+s",
-	"pLuYpcyWGsQs9mMwHMaw5mlOE9fOHLRiRvNshXnU/iv2VcC0j89ArUaCukI6YE6RR03xXRJshK0FgABI",
-	"KlvSDRQDu8ZeLIwE0nwV8LWwl/WIp7GD6YHAm+ZiyRRw6VKFoK1yD9qfN+NhQ7B7OJKoKWA3i7V8oJDq",
-	"mAWjVkqzuVWdIrSIqMIe6O6rwbeeKIh0GY7oG7hTRSZck/jix/Pb0Y9XN7dvr38CAImLH8+vb3wBfWK3",
-	"h7rW75DKM6PZpBUVlhhO5MxwZhw+xj498MCYeRw5zHiymTzI/c0Ko5Ii6JKZ8O8gqY0uGHkaREPhWC0B",
-	"VhsVpZNphCh8MIxlHC2saYQUuTMEOsOxk6UmaiZzTZpWtk+lYMWHoEP9wtzdIsXOgg8YfmoUkmHD8Ofg",
-	"pJvtBGgMQM/Ic/6JpeacuRmCzwoxCVjq68Rw9EKsNmlpA6EJiW3Fb23EO7bQrTPCjaBElW5pMeX31dtA",
-	"r1SIAmEOjjnByD5KAtbtR6jQkITm+cpw2MpdGDZio3UxCFrrAuQWXDfhs4MClgg0xhnPQl2KK7dJhhoW",
-	"G/C0cvXGS7WK0U3ggXORCkbHbp0ZRqBB70zCsc2J65BzyxQsgH2J2i4Cf9w9joaCPdBEZysMlc+5gqim",
-	"FCxIUlvjCG4fOagx5uAE/OPi/OLHy9Hlm/PvXl2+tHgVVuh63gRHFrIQEbnFyqChAMWBNBHYAhBcDGfl",
-	"glyzlDtuf3358uoGXAoRdoxBAGLMYXNssIVZazib29tXHtjESGQ4KZAlZxgKvIkrMud3KNSMLmy3B2RY",
-	"5ob6Fj7rNhviK5q7ipc9YEQgzPx9blZY24wb8q0ics/GxKoRwmsO+JRNrlN0vkCcxwUyWCqMpnEf0Pzm",
-	"4u27y/9mtryij0YemxJSEHiKZdVZIUtCldn3e8bN8MgvxSUzPD/CKzOEnkXQmhKXqFGlX2RG4PhkJLhs",
-	"qlDYuSYOQtpcp9COw4MOhdHm3toZ2qv7j/YP4PNqX5i5xWQGyrORzTOujVZkTnBszkw8Xi2oUnHLeidt",
-	"5gcs0nX/9rXoESoH+kDuYLXcuON/MrqoAKU39sCURjtXkJxq2aCn7RmJYR3tCyl0LjNjYLbhL/FQeFwc",
-	"874h2BiQSv0Ik5ypmZ3T2kCG9bbh4dgC7OBkDPvKVvX3EW/ywCbzgo4AtilGJQIhUNh960VYM1rTTrvO",
-	"e1M88hSmbmfeeDRcJPZuhi0ph3rPy9sHB3R9byY8y1zDFeRGuEelUDD8wmVd4vVsDBofzIggB7giXP/3",
-	"AOYf7R/INpgyYSjFqpMDbDtrKwqyyIxqCKDnazqO0jZIHMSmS5wZEf1Yb3JE2yf95Lh9nL5g7dNJj7b7",
-	"46PkOD1hzybPu43S3LnR7HM6xzpwLcl3LPsf/+/8vzfKk4asic/FysqL8Oa5XYnnIcaoBPYZTtt//fJh",
-	"kRlmenNzaRbvUCNA1QdPHuzc1u0EBmj5KKY2IX8MvzenD76VQ//kWdRw7Nl2lLLHa/t0okYOc8HWn9g7",
-	"y71oXsiwiN3qtoulmjmupyWhDh4DlXwz8o+3t+/8WQuGp0px7O1groJr/uCcgOHenQvIH/s+ZyKZrZ26",
-	"qIHCxrWgzBmeqYQrRvxHzIc1m8MlXuasMeh2nh+QUWDu+++ZZuPus+/z9VUpXnIjAGStXDgszz37ebj9",
-	"sS081puE7N/Gg9q+v+stUHrPajqSHLpJi2wFV0qzB/0U6NQu7nLQm2Af59E+xPnW3qU/xHPU+wyfbxyy",
-	"FeAAvEHSb4r6oIBtRA1UcODylHWfTV+yLzz9Bz6Mz8Jn/pNDnl4Esu5rwJ8eEkUE+huDrJJEVvFEFGo0",
-	"tnNHG8wKm5qcsjV7b62H7b6DD4gxBTHDGmxijpbgo5PmsB9IebVSog+m7OjREo13N6X6ddZEXn1AExLk",
-	"et1utzIyQtRIpR1qYmtAUgZ6q2HnrsXNt0mZcxZ24rJ0/NbY0r5wLeg8rBr3AxJY8HbDWmDwFr6ze7nM",
-	"MAlhKGIbXPn75fXN+e3V2zdFWCUGvyFSGVy23zo0fIjOLkWyzHP7dM15A8NwvRsfyZcCGu9Yq7Lm4IWB",
-	"n/BuBSfZfroYtUltKKvXLTw8rUe2+4INHoEzG4RF1Ci1Ig7yZxHU1FnYd2wFzq4gHFizPPf4aMM6z6+K",
-	"EStDffliQAGxkPXhSl4GcVgIhi4XNVOHv4/YQ8JYWppz+HrwZ8uPTrqPmzok9Q5OugeqtrdSvqb/H3vf",
-	"sty28fX5Kl38FiarQJqUJcWmKjWjSEos/23Zf0nOFS6iCTRJRGCDQQOiGZeeYXaz+DYzs/q2s5z1zJv8",
-	"X2DmEab6nNONBklI1MWxk3iRikXc+nr6XH8/uTDEkddmaizFn6nrrBlUuxp45MXSN5jqZOgdxiCrFZPG",
-	"Xw4wqhR8j3OTEsRzX07jSAIe8dvzg5ZnwHGvWUdaFq1dOLZlzjxDobL5PDcRiCqkMWoc4GTSRxa6msHv",
-	"lZt9VoZ4m8HSJ5P4QsxjJVDw2X3uHA7KlzdGlZdlwpoPLUd8W+i/cBQs54Z1wDk4CHkK4PMmQK6IE8Vl",
-	"v8NjuDlKM1ade6/M8aKFYieSVeaxU1EoVyi2ru6RTrN1NzhTo54btk6zXbUCzwyVcjVZorS6IRaYpizR",
-	"Jwyyvul5RovoYZgVHybbqpSWlMjhTmucK5GMWDOoDgZtG4zskTqGi3mEaaWkD0zjKErItSNT2V5ymegV",
-	"uy6ySGc55UHdAr635NX8sHaEjc0L1jPN65VXudchtnaeyK0SXbl5gglGIx4K926Y5IFWMYANBjg+K4eX",
-	"GjiBbffwShLmHGAGYcG99SMuE0Nvq5zcstqlc+IEoEJQ2Ex4jwpytfk55AochFE6l5j/uHPH7FUzAa6x",
-	"UC5TfRWAPj9VffK61c2iOEKgBuN5JnaofKnlaZF3bpfDdyaAqsCJrxpiSOPsd3OH0KFYpvZBIt8KDQP8",
-	"Wsn3cw2TWl7McyceXrVlPFQpMxEKCdE2YPyhkF3TCT9THHYKxZYQbXJNQErJy9PZHoTNJJ8KC6DfAh6H",
-	"Kv1mH0yHJfpFyNFz2TRHtEwxhUq/oZ5LE+OCLPgNynKx+LTaV8gOU4JBKguwuJhg2CRNItJQIKU6HenP",
-	"NNGfC7nNWgVa+DLkSuyxN6nKx5k4++dLNiqSpA3cmhgl89jZP1/GuWDfnp/ttOrYPA8qs7YBe9bMcGZ6",
-	"rAe4J90ua2510aTmQ63UVKk8tzam07QMmr2HZNDU7UVNBKLdUEfSuRNRJrBO3Ugq+gMkoGuTH6YB55ji",
-	"nzjLyIAKkH/GkNrSln2JHlNhJUtiNdSrK+NTVceFeqsm35vbc2mr19F3LnFE3Sb4AoOmpzWLgcPjJYwB",
-	"+Iqjug9tb/V7T36G83OJfPT39P3J7z9tnfz6dufV769+R07w/fnLX7+JT6Zv3//868lkc6nu7hi9g9YL",
-	"eJfyeb282xz+w/3iF9LO+8BOxwqS+mhnLtKimpOi3FOv8nvN8efVQYiaxG+mFczF0glVpnddCDFT9mzB",
-	"dbIH/jLIsooJv6SKtaQvBzbVYiX1pMxK4b4MYCMFnpP9QlqAlhwAytAssRNMJK+US0+7kMhDcgny5fDM",
-	"ihWK/6rgokwbBDLzTF4EsbukiSvi2D4asQA2TV+7znu3kjwH3lCnyKtvE4TQxaeP9RzZWVZj8CCu3H11",
-	"L3gEGJKVkHpl0iEF1CBMFarqA66Rdnpta2t49eUn8DYAr9DvLGeQAp/lu2/jzXHa+zGxmz6Hs4I+dKex",
-	"qaXtc+7xcOP/mWT851Bp9gnjHQ/iHDF1rKVj7lqZtk4h+FKrdvfz/QyDbJVhve2RXmfRWlpuXG6rZ/4h",
-	"/L428XtpEQOeZ5IwxxumOr7cNCGV1eajrjnpsFUrJ91NGNb4GB3h1Yb+mUTafWLmf5E9gTN5z03hrXfm",
-	"vL5xqa8sHw+Q0FWOotrzJWfL7hiqA8W8Q1NQYZG4HAt/xpUSkS9XnDXNVZ8MfKVlPDNYDPG1LVvyJX7P",
-	"VIphcp5ut5CRhxsNothqks611tx3FWrwSpWIX/jy0qXTVHmcJJV+u649aBgFuSrdK2tJ8nTOM/S0C54l",
-	"MSZraR3a5KiVX4PUW7fA4tFK9QTbqHjCl5BxjRUUCOm6XDQB59tNhRBmaJbqIW4p7Hy5ibT7TuRLou5G",
-	"fxYoE3b0nDnxSgPnWv/Wzu39W1sP7d9KR2UX/khfV4A7CLcquF0nK9unv25T+BL3/1Kfahf6a+NGpbpO",
-	"6DV+NgYkRXyDs2cICTudSxiiR4pFcYbVxbhy7AQS+ti6KYRGV4aIrE2bbmnYGNM0EVw+iHPtgc2jmkTe",
-	"a7Oab2hDz7Rhu1dN+fVIFoCCj1GMpTTgc/3B3s4RErnCOnmT8f/zH5xFnH0bjwsRZ7xsTOfmxmzbxmxt",
-	"kGt6p6SO5azjdd18oDTW7ZU01ie9qxWXJhLz39Xw3b6j4XsOm3sT85e4sY1s+qI//nn1x1Mtz++rPd54",
-	"Ci8VcsRRNQSyoagDGT7j+aQU4bHJ5CodWO7SH6XZFHZJUcCda0IlM56Hk2tYoiiGN9rA8GsajcJ1qq73",
-	"mbJVl2mrw06F5FMslhbIMQhh0JUAo+VOiFV+ra5liizvYFlCWx7Eh+q6QFGGeexQhGI6vA3BsduSNzBn",
-	"H6Xa4iM5L1f6/dGk+GbyW1HoPPrbyOsv5Dqf4GyB7IwHc9iNhIiGPLy4BnbKMP+jOU8WLWJLYs1zUGqI",
-	"VCIc/NimeW8fHwYAwWNfYAbBYzwhIthAPwgpbC/OXp+YT5SJoe774TbUGh+pSl1tixUzwEJJ55K8cFz6",
-	"Eiv3eGLAQBzLyJ45iKNBlco26zPkkg2FLzMtU/ranC/khdT3aqvfBRIv88cJtbaCXCBTX5ZQAuYzVKC/",
-	"7ZlM8w47RfQsW99cSf30JdQ/hzQZxtjLOAJQuclaSQokLfMsznMBJ9tQS3d9/jUxUWbCkxFl4LYQ6MgC",
-	"feTlLIsI3kE5Q78VohAMgpNzQ9BLmmo5fsokBsMIuS4QGEy8xLjypYEeig26wDdiEoMOrDc+o9LEDLhj",
-	"zbjA8uHYkxWEEusg4rnbP0BLHotcj7WpjYAQJ9SsV+iYequsRLqHwX77Z8bbv7Nu+xlrswHrsH4AMAWE",
-	"SQz49mvzhc6K4TTOvzWb7B6nPa3eRr9xkAiOu4Pw3z3dCXkBOTA4VJBb+3GDOqZPH7VOc7M+X6dg9Prd",
-	"rZ8fYFyu1y3wK7ceuzq9gtY7NwAqd6e9+XyUiC+KwydWHDgFfNMRZfGUct5N4rEKwc26w4VYbJi1qu9c",
-	"CmOw4YLNMjGK38O21lqNZzFo44zBV1XJGbPYIwgJfVgBtmQ+EVMlkkuhOuxEiMgwsFsSls7a9M39N8f/",
-	"0A2/r3DC3m+YyIcY9wruQU8UiJ4no2e8F/ZE+6vhVtTeFk+11Nkdto3Y2eG7w4bXSLjKB4Va+cbuefdp",
-	"v7fV34ZvWA/sDAvOcXQb/cb49/aPwycXb5799hIcs3pgyyxlcDau7cLuefdZv7uuC/qe3Xa3p7vp3gOd",
-	"ehY+HX7Fd0ftHbEdtbfDJ8P2U741avdENzLXVjqFg0JdSGeKRVxNhinPoqWe/HP+VJzu5D9VeoLEFu+u",
-	"3m0sgnEV1CUjrizezpfUwbulDoKoMXCwjpiBP9/VZgNitplinLLAlqmUlhIAiW4ckbHjnAjF9X3NYPx7",
-	"G1P/tp+wt6cv24qPhKPg9dmTLZZxGaVTNlzkQiFw2QTUfIBdgwAngbekMln0V9MRDXTVkBjRzp7vt7d2",
-	"dlEF9mWSqhxaHXJwQA0FfQAU+z3igdKaMGg4hgssRWydfeSOApJzdDPhqOsbAXOJJ5j+Pp+ITCwLQfB7",
-	"eYhYRqo64ZtQuCfAbRSUGKrBLz7IBr/xLgAihNwzOFSEm+Yxc0wgbpvFmdpjAexFKjFE5iiEiKc2wE8K",
-	"BtIljbJYZtg+wI6Lk8TyfrY8W6foSxJFnsOhRXV+zvMGErPDvosvhU2YxCPQl4GRZ7EcRHyhAiLDtFIu",
-	"2LOORYL1oZPHlkaYhnQYLFcsoMfm4qEZ2UpJEaZZVFZt8SKKwUzrsH1frk/q3H9zPPjH0U9u7hNyj/Yq",
-	"OZwdpk8zX/JMsCmXfCwM/+7SOoDAUZKOY0nEWshScCEWsEwRo4yzRPALajit1mksdbsyUZ8WitL0ofmy",
-	"9mkwUQbbLb+yqNiTLtNT6OaHLs1uo/+kW3u8rJ4jV17DYHFX0lO1ygRSxcFBQ02lZRCgtFCgj1eYuyqH",
-	"8y1STHFoP3Vy6f30lwuxqKoh063v869Of9/vhYfb4tvd8fOn8Yvuxcut6cl2+mb3t9On6vw+Cs2thhZX",
-	"cG2MDvcHSGs4ClJI9rZJOrizP4WBdr+9dW43Egwf40rv+hEQQFIpKT61WmQ/sspKmYgKLjUS7SGX5gwD",
-	"gWWJJZzv3RlBBJbShwrYfiSswCPtYMNGW5R6I+hAfFptZQ/9aBiZJfbFikj9pMRaDqmzOem8St3jHMBt",
-	"VweHNRGZ/4bzokWeTLsSnCUCPls853E6O59tOrTD2b0mD5oUr885D7pGDfiS+Xxf88RQ7q7YFqtWypLP",
-	"Y+O8ZlIY+yVwIdBemB2aSq/EEDVubA9rZJFKQpnNud3t1Tk51saZ9bK2StmNqQQXYgEZBKxpG5pQ3RfY",
-	"WKDdprKaxLfp4f9RMgxuTsfGMfjruU7/MnFMK3mNQ7LeS+Dsv6nYdONZ/02F13y5+L1SZaztW2PYerY9",
-	"HqGqELQwMjsjPgsejMQ13WHf0u7x5Wb7XFV2Mr7afBUtulUhsBznQwcEqKLpnE45Q/KlHvkyz/hoFIds",
-	"FI+LTKhWqY6B2ZmJaXopMON0Ac4WJlM7ZFA2D6YfKxVGa7w63xYyz2KhGB9qe9khzvYQbR3ZsCiACUV9",
-	"Ac5hZG6kyHFJGx5HDDimgeDa8okbs9USqAFmPpFXmSlmzcAyIbb2kL6FrBzA9NaNaYPfAexhogwIPlwF",
-	"HbbP5lkqx+UHgLLBlwgdTRfxMQxH4aJwKF0gdKuFVQi1hkU0FnnHl8jHfpNVvnocWescPEkr1jmVcjlj",
-	"B3OFBOMyZYWM0voql1fiXkY7jKTW/VcNd5qua4a9UnKpTynDa13zqqWZr0D/bsiJfQvlG8dnH799K/O7",
-	"vjZoj2RASRGvJ9KwKVI3VZ7OFJA8xXJ8RzJlykNbY/LRR8DbVK5xrIwGk0GvKUjuuBVbsXlTH71dNEB3",
-	"NfLUQub8/Wrrh2m0MLH6F2evT27VxGOK1WOKSQ68hqznsTBNiqlkW33DMFw6h9mjq0csSVM9E2gbi3GM",
-	"6IDpiKXDX/VC01NIqsnnYA9uMLPWV2rG03Izu2GOWyw38sGeI4d71WdG13DNw5fpzOds6QRYM5uFq2Ct",
-	"TqW+iKQDhGNzd6Pca4Bkf7NWCP1QORE2b+cBoUDa2QAaa5JQn2y1nKTEJ+4eRHZNuG2FIenczedknBL1",
-	"MsjxXGzqsFn75OfnSBoKBGrUx3D/z+dFopVQ40haUVA6X1I6PmmdKhhPpcYeVZhnYhC9DMrqLPEoydt3",
-	"dUWq52vMpz4kPYIO51kwaL00SMODHzEhz1ARob3gXlCrtLiWd7byAjjFfGmFUZNvpFLCc1rdbxHzYp5G",
-	"fPHI8BxxxYLvjkpYGPg1gENR1cCefCdy0pEfPgW+W82v0H1p9Bs84v+ZHu2E6dRcGSCVbOkvmXA1KPVe",
-	"qsijNPrRDu+K9tZoV7S3w+1h+xnf+aq9E/ZGW8Nn0VPR6zW8RqwGFBegujyLultBxZ3yWIIq+WQHRkHk",
-	"gzyeikGRh/pbuvXs7flBgy6q1RySbtlHBMzt7WwuvV6JG/MzjNnzmXt6/iJC5ydH2qyTKTdmjU3FY/Fe",
-	"S+Xa1LHXUqCWHqVhAfyNcPJUCLUwASMOBTkhrOPBl7gw+hWjqoleD1caWFjjShUHgq4uQ02wZj3Qolcp",
-	"hU4zQC0GoohsYTI5MVs+d/KhPcsCZZWH1YQ4XzZrc960uIRy1DIXxXI76SFpURLMUk64lW48QUJN4Esj",
-	"kCXrN0KzgZIcZjzLMdG7ww6qrrMMK4oJMXBBReAqXapPgNotORYRi4rMzB8uAsjOVpN0zpBdmOcGehDC",
-	"T8DXibMKb0A/lF0XsWLDIk6A8G0qpmm26COG1e42exV/4xR5+xIQBJ0P2yqu3pMOu6tzZt2RcQTvf4BT",
-	"w+ypLwfI2gOEz+LBXyYJExCMPzZEZG1dO8J0FEnEjoGwN5ZUGW0IqyK++LhF7oRDlFMRO5S3LAxbKr8Q",
-	"WHa/9ZQVULe9n4z4lH+2pe6IAKIPz49X977bW6l739qG4Nh9itzfwTYBm2ktYOgOLbuybuyXP1+dxi1S",
-	"hFAEo0i/URPVB+oSvdIBrvD2YaxmqYrxqZXC6GI8hoozzkZxIjAMk6dMcSpUtgceFNxVw7A8z3k40Vf3",
-	"4Gn98Nd+Y4ysTjiZnV+Bl2od/r+Nql591ilMX9xJfy93Uu/JnZKCZugqGuRpOgBeiGp20BJ2LUKHT7Wy",
-	"qaWUozVqZdFzrkChJ+qNdi8CRpPFUlTp1GAZTE3VCqiZYx7LT5lXVNPhCrD2Uh99aTup1fMmjgvRrFO/",
-	"VlXvDkOHlC9hLJaQ6lOkRcXx0Z8aLpDFGrnBXbfMKohgYLin/iJG9NF6UxZRv9CUXaQFAFKB9kWzsdaH",
-	"VzWt3ShqDdAy8ltKMS99/c2nq5WvLbK+wokIL6ilviW2As53jO0ow4Lsmk6xUoWItCk44hlrcqXlFtQO",
-	"ayu1hWg3hiaYWIcpEGHC3U55ByQCMBWPJeTQ+xLrBfC7WAashFLagDdM5de7C33p+gvLgVgIdKGCVSpy",
-	"u0Kh5QF13lpNwe0NR1+uhvXX5NyjyutI1PRSZB0GgahyEkw7FCPnr5uFUE1AsFHmQm83kzwPSQ1EKAPN",
-	"VTX0y3Is3pThr3swKcOrqiclvr4msr885DdF+L2GFHP37jzrFsPtKDV4ApkQKABh4GDbYupnpU3fEkwh",
-	"LYt0hMDk1tu8JmR52+/ehjLMGf6PWW+NaxjNiUa/IRYvJsPvwvh1/OL47e/HvZP4WB3L053w4Hj3+GL2",
-	"4/cHL551xOLF79EPx/Hr+Hj+069JcrL10+8/LV4864RbiRxOv+1GP75IHOM7lo3+091twMrT3xkYODgQ",
-	"l5sfehhsXnPo4XBFe5RvOactacETSGgkESLl3THDgtblqz860WJ5PzxMwkWepmcTcsk6kOnuEaHPpHTE",
-	"hmmBBKCbN9ndGH3M1xoKtubE+XSsm5WotwVxyqqd/gjJEWZpYorEcEGHJJHjG4gPEpqfeXrE8qH0106T",
-	"CNe0+Y7pEre0BnE1VHI1PlKlypcMg799jQSuNcgwcPa1NUL0Q1ULBMqErwWFQFUoj7Xmb3ORLTwSaMRz",
-	"l+1OpnMsMsbsAF9y6VCRklqrX/dI6b0RI6W16S9rclbAsgP1GswOX4ZxFhZxzoaZ1ryzCghQOhOylvvr",
-	"FfbvvoqWGaZfPjTKmaEQTHXE/lnE4YWtP1ceG6cpFmGpWL+N/VaILIZaU9jZ5NqmMMS3XOXsX//+P9Y4",
-	"u6+8G7/9nf4U4TDpgVYzIVCF+a3giV4/9FG6Jyo//A39wv717//1//6v/3Lz9ymEVG3AN1o40Legz+gG",
-	"f8+QBxJTLqEFasozp99n+k/2//7bf/z36pcd6slbOIFh0q+DioDF/CX/4A8RSXa8GccKhpBLNosBXOuW",
-	"9Is2XrlWVhl6ZvS9QuoAayIdcm6JmSHS6SFQO4Y6lRFWkhwmcPoRIy+hr+lX8ZzZ2GerJvPon9DA+wqb",
-	"PyAau+lOwg7dFEbBZC0oNNWj/mVj/WEby4lkWdpxZ1/h3zdvLBPyvCa/R8g8W2hFrzzKm/pc8Fgpoz3m",
-	"sP96jLD9fIk5Nh22D5yj40xbZ2yayjhP4XVDbeXzcIK5heMiE1H5FdiBvnxz+vr748Oj08HB86ODfwyO",
-	"T86PTr/ffzk4Ozp4fXJ4ZjTRCo5jmGpxIFMq1/JlE93WeJoHrT1wF0IDoGdA7HDJEzbhsxnUd4VZqhTj",
-	"SeJLUwemOizA8QpYrPq+9GWbBcUs6DtEHPBKVYSG8Fuf8kzItBhPPMK+4QnCU5h6r1ixieBJPlnswRsj",
-	"Mc54JKKg77QSXX/e8pe0Pq6SdI6akfQlY3a8Do++O90/PDocvNw/Pzo5+Gnw6gz0eRsrWX/30enp69PB",
-	"6f75kWVhoBl5pJhhldZTrHuiX1HpTGqSoKCRO2wayyIXitpPHUzn0h20fJ6axWC6acwOWF1aXVxSAzE/",
-	"SuL7Clkun6Cvp90CA9B1wAIN+s4yQ28vfBV8yR09nUEx0yI2AL7yiWBqwjPUpwow0UZFYhoK/QzmsYzS",
-	"OZDkz0QWCpn7sqm7E4kwnvJEtTwmiyQxiVIVosKhqdVD7TnWdmM4EZEvCSlFeYi6qdiBvtA+INRsxReq",
-	"5hw6w/28QSUxdpVhD+poNPDqeo6Ixtb2RBu/sphqidPTf+BPX2n18kk30vLngelZf/mA1vYg47lo9LuU",
-	"7AORD33Cleff9nlvq7/T7W/t/gwpQbmQ4WIwVY1+7+nWuowSm/0B+Qw4PI3+s2cdfTsNBHZaK8SVVnS6",
-	"Wxs05Kvlhmxv9bpeLd+6bY+RB26rvurs3NSo5RZhHpX7ffyllsK9HBBnfzmNwMerjXh3W3715yD5rlPZ",
-	"LQH8IxKTy3kb7t5YPcKep3NDuiRYJmwm41DQdvOY6Iw7zG/MimEShx6b8vdtPhZfP+n6jc5HScT40+gh",
-	"FbUDp0qLQziyHW5+R/GgRVNxNczFsI2gY7WKxhlcFoodFuGF/u+7FLlbn5+/esmEjGZpLHN9nCYJwLfx",
-	"8IK4BVJCQciFL82NrQrMXJgIro8rVSS56rNMIFkOS2J5oVgh55k+9SOP8QiqISIWFSiDhDJl1x22b2Kg",
-	"mVk5IPazFJx3gJj2w9E3g7Oj/dOD54OD/YPnR4Pz81JPaQaYbNbHpwMsfGBxhI7fBDhgjbOSfAXmBJKi",
-	"pLWy8NWYVUxFqBMhTSZzmMT6FVzZYkgq00jEKO+wb3mcFJkB7AQGXxoa3TVfQpqxfsrpzcnRd/vnx98v",
-	"dcjAau12W5XSZ5Wn2dSQRugTXbcDTpYy8RnAoTFLQY5jKTAiCqfwkb5CLMZhKlUxJeJBW6U/slXxVQUY",
-	"CtN9CWXdFGcFTxNQ45tJM8etDJMiEpFhus/EqJCRiGgoMdgPbaAGQnU5a+50n7AArwyKcucErQ77nidx",
-	"RGnUIIqJDdG6U8te6bYRFCEqASUwH4QwIYu6xCWIFTO53bn7O6bvka4r3ucZZ4VcXx7zgxjiJttEOYDJ",
-	"MhxhO7suyjYlemfxdApVz26C25SHEz1UieCZ8fnUELrXY4q4PF07u0AlZv7ufQS6d2zb2rbTtoAxUjKe",
-	"zbTkarxauhGcmGwUiwSizyovogV4+LM8HsVhzBMwL5IkHgsZik6n4zBjrLyszX6IL+KZiGJtzhVZoo/l",
-	"PJ+p/uPHQnbm5mInzcaP9V+P6RUD23A4hEHU6IEKMz6rnOaky24eNLAr55TGow4LGy97bFhSATZnqVLx",
-	"MFlgrdefw0Fwi5ChdUw5tX6OPAKHFOiTywE2uD4Q79FOdIJI7uPO5Ypr6A6ptuD/2elCKgLPl/I6ztOU",
-	"TblclIQKhC6kbRI4Tdb0QL9mkJCGUrYf0KvhZ7f5d0rXFnm2GIC8afR7W7fLw8jP0/QVlwaOUV0b+XKP",
-	"kFiZWWPNoDpLAaEJBvoGon8MoKsBnuXBqW5ye183ObAoqMalyHM2jSMZjyc5e3t+sAcURxOSICj7RdQi",
-	"29eOPPDWs5xmyFYJKdYM3BmwbXNGLXCIOSotQ+2ZfJmOKu3ctE5FC1MZKepW6XDBENAQMWfyXESsqbWH",
-	"6tAZTNgcDhc9zusHpbVW4S6pI6/uqwrfYm8PkxQtp8ruLvVTRPxROFlU2AU66xBjv0ki5Fi01mydVfXB",
-	"2UA/lJpALqazNOOZXp3OzQbW2NVOSINRmP5nG1TSnWAojEM/bdfummKwPsf76GT/m5dHg1Jv/BpiRety",
-	"qQXPi0wMnGTuNd1/iGzvnOLLdZMYxRHm/RmtEHh6/5g5q/22nSfT+rv2vpCgZ2PgrpIwlGrVWiJlqNby",
-	"yiH5Y/peJswjTUzkdttt9kdOKrHKTe0BUV2Q2qIUWtEbsWawvIyDlnFc4gPaIHV7SxPdXGc/lJQKWobr",
-	"gQj6vgycoQg8FtDG1f+ktRHoTwZDHg2M8AtAsN+OW57mDw0R15xHk+GaQEKUhvXxg7M5H49Fxt4eExqp",
-	"3tImYb0ZPE5nQvJZDEUv2iAGoRVZEEZfDmPJswX4dA8OTzyG0OrpaJTEUnSY39g3Kp/fgFRcB3Sd0oDg",
-	"mOauC9dvnAOzEDAkNYA3CFJqA2YVSFXSDw/1rUokoz20Ck3WNNbjEkz4MEvnaI4macgTYIMBqmmMI2Qi",
-	"SXmkOiZ9Xg/a48B6IhQUjLDmk27Psngfvj44G6BEPUQ5GsD4UUowgtKN4oQM+UrtEbbXLLft7jbY1aeQ",
-	"SmyYwKANAYKvIo9HOpfMFEGd0cppv0mTOFyQswHKrdO5YjjHymMqXyQA7z6Fsmq0R41ccdXINIvHsfRl",
-	"KpPFXiUdnFqJxeFlPjRY/OhRwG8ac9mXwfOj/cOgTEpHrIiA8PMNFLyBTfIYge1HRJmOBMuP6kbvkYKA",
-	"BCZe17jZD/Wiv9HyzMX7/PEkn4JXckO+oTiphVEwDcQcQd2Hmgq2pclbn9xDYzCDW6pmPPl12ioL2SNt",
-	"tz3aoxnHn/Ti0j/pua/8Ek/Hzt9QZNffMwuicuco41PRhqgaVLGbzwy5Eu0ii+0PozSbtjkeU/jbxymN",
-	"+8uCe1bkPLydIBH23xxXl5Qj9kGov7Py/fEHrpTIr67NFqMFpaUIXoKdZQREeRI8UmxYyCgRznVfNuVs",
-	"ygKFd7WLuB3FSptVl0JGaSYiBuUXs1jq0/dSZCpOZcvs3TjzZRKHQo9Fh32DsliBmx+cfljKNMJc3Ula",
-	"ZB22L438gRLOWAEDocGVsw6yer44kgL7emA2canZctHqXnN6jKPS+VWth+Ll9KV6z5kJxekpw9fAv0Kl",
-	"/1nzofJnuu/l8cHRydlRw2ucvD4/PjiqebRD93Xy9/lqnE+rC7o17Uue6ebDorLDpf/x4qzhVX85OKv8",
-	"RAvm7fE38MkX6y8uPfQSF4H700max6G45s3mmXebOBNBpOuBuq1E9/DRX/klx5Vx1zfMEk4MAfc+UPSS",
-	"vEcwDVZ0JZRWXdor8bTdbveL8L678N7HEafox6o2sF5+Y8y0VnLvl0oUTCxXJuUDwlqgkCv2/Pz8DQRK",
-	"bPwmTws0GHypj3l9bnfY7RQz1tRKsS8NfyiqYpSXgGHrDJxxLM7rRDDGJO+deEdlnfBO+TPbP2bf8PBC",
-	"yMh1nFOSjraP8fxp9BuX3U6v093cl07trQ91hwS2xpP4Eiue7rLyrllFL+NLIfVHYIRdU2+hcjGlVTMV",
-	"WgmvN+ygLJbhXWzEp9riJ1PoTZZORT4RhcKKZfHewCkwhIunKN3p0f7hqyOAr0e0JG36TIRkr47OT48P",
-	"zgbnr/9xdIK+USqUhFgG1iUpoc26GCJ8gTECYX777Bu0//yi230SVt4GP4lAn+o9PP7nsRKtPWD9jQpU",
-	"M+mAJQJ8sPYKmeghM+/aPzw8BW56VWYp+TJPGWdKaE0gR1h+IR34KGKlqSIadbepVJSlmS9NPROBjK+W",
-	"imr7lGXWw+7L5v7b8+eQrDV4efzq+By4J14dn7w9P2pBZpsJBiOMH2EuxblnsutoTMlQ4/ZOIj3eekZu",
-	"Zdd/TOwl4LOFpmrFCaOprp8XgwDgFQbuYBPhfcmHIsE4OpRriaiPQwj+o4RDvSuiaWV8zrQWpO1HzCGO",
-	"I1UL/odLdrMz3B6j5Xn1b+z50cs3DOE4BpM8n5kSOTXI05wnIAbLGMlwsdRsT2+ISRqRYqvFRseX/8bO",
-	"f3pzdN1rYZ5F5sv6ez7gm7/2G98dnfsNDz78tV9NkPYbHn71a193229csScwVpsC+MEAnov3tbk4JBbu",
-	"w7H4mZ7VS96yK+9DgzpL5YDLLjNHzE3tylsrS10nV61ALX1hCz5NAsJkyBET9MXZ6xOPgVcWrBj4V4cd",
-	"gwcoA2mYXeoFFCsWPA5MakgmVJqAkEpd8DnY5uRpq4XSfD0Tcv/NMWF33+F03WzN0WcODWxCzbqj26zS",
-	"c/c48t9DVTx3Ha2QRUoTuUZBdNfd9RzB2irgoT7ReQjYiooFWv5UVy6pAZiBwPJMkMpKMCRR55rl9tP+",
-	"q5e3W26m1V+W22e13OZZnOeixqUEvFm1S22r28WiHKrAETMhIyHDhdGa+lTVg1YHqoPkRAYP0diXRJqa",
-	"Si30wlRGHbbTfVJqfE6wBWMtoCsRvAYoxh1fVnOzMwFpASOCxcfX9tkknYOmko5yrCMinSBWBG8aeZgu",
-	"aaoIoIWq2oWS8TQUoEPqd1PkAgs9tLqUxZdaOURAFY7NZFkhTZYgsNRAe2/tI685BE5hou4NqawbitBg",
-	"1OFGv5Fe6FUo5GWcpZIg6UodHIOBepEQWsZm21u3N5aQ3LS6saEzgNWmjz5TsNBp/DEZBbUDQWE8CHHR",
-	"aqPV21ObDREEhx5mjPbd7UZVtlYEdK6VAfa91xuWl73H4YTnj0uYRFUPgARy+PiRYgdaZTkoH2H7b46r",
-	"8EN4Kzs7/EcZ0cnTNFG+RPArjP1MIYLICgNz22eQL0xYYDkL0GgkfQqsxceXvYCKjHy5wm4NrNWdTgdD",
-	"v8voQuRNKSFofRlADVKAWYN5DOHgEQdfd2Cqc/W/oU422CMYdFuwHfiyYjG7JFPjFAzSLC3Gk5LfiGig",
-	"S6tReRhDjOUYE6qRRMuFH0amLdBqQXS8eX3mgH5NeB70kaup0Ca48UiVWVReNZ0WgJtMWRcuchHRaBDQ",
-	"qa25mU/SpApJ1mcBLqGANdOMBZG4FImWVUHL82WgzUI9YBbWMyAM6UDP/0DLTxVgqAB+CRysaII0szcO",
-	"4ihodUwUFOcI3ZNmdrOMAw9QoK3IALJy1Z6PBOD4F2tiMNQD+q20xdawg3U72BZlssiwBZM0DkUAD8y4",
-	"0vdjcoZbhEVZ43oFpGkCdYCKhelU+BJZvhWz28YdAdbE/HER6VsikeRctTrsLMWs78AIugE6aQLWBGBv",
-	"veo8PQZFmEN5XlrksyJv6RUq9Er1ZTDLhBIyFAOtByb5ggi6R7CiZLiwv3dYIAOLK9PrsFdiOhSZMpav",
-	"g4sNWAL6UBvL1CwWDIxjN/pMnwwBekXsIc3ZGezc9pmevqNLLfkY5c0Dlbheu51S9nTCSSEvAiIIUozI",
-	"4nD5QPiS/XL4+uToHVGM+5I+P0hBRqkOOT4GgP8aMI4VbfBawkKHDPsA51Zv31Cf5EKxAB/psH0W9CH8",
-	"3Qann7b9pgYzG5L/MOW6t8MUdELFCSQSo7esgsmAOeqkgU/jKEqIwKecexgrym/HgQFKNbfLH3xM7vEb",
-	"/Q+dTufqCidUpiyg0SAXHkjbjMcKGfEBXQ2ebGEiP+bAQ4qBXZNqwmfCY4H7Ed/gHfsNz4ewAPwDYmrw",
-	"rzCNhN+4utLLzWpu6OsQysgfyU1cc48F+gmQKbiyHilsGIM3yWYAwmqwlN9pKXMN7Lw5SWiF0dT5Mnjf",
-	"RhTmNqRb9hklaICwU7SKXNwU8H2ZNKCJSGa+BBI9GEFwDkYp1UXk2QKHj3KqYVdSyiYLfmx/h3CxpoAq",
-	"gKCiWsXm8KWRtHvOY2+pjKT9io6hXMEeT1Y/iaFTzLjhUOGy7iCwQhQrXkzGCuzOVt/5MoSWAiheZMEE",
-	"cmaDaaxUAK7PYLjQIi8o6RdNspQNFyC0oFlIrT39TTdcpVWoNtbWoACSaVvlaSYCls4g2aeeFl8rGKV+",
-	"sRrPXadRlbc8hnaYqBmGEe+Ku4fTsww/tbR/cbsi5rSTrleDGg5ky5lAqP9Q71Z7VnZKWGxS06pg30fv",
-	"wVHKzs6OmDWo9MVQOI8Ccrju9hJst+kLBaorklO3tyI8SdcnkLNkgOUEq3htFRII3dJYFuZkNVofpL3C",
-	"4zePzg+EKIPJbxx5bSR7w7NY/aflPrqDg/WPa0DFy1MXPjUqZGjQpHk2BiNZNfqND34jjPOF3+j7Dfia",
-	"37gqw/1jkQ+oOdoMgORHUFF6Jc+uffPVu+q09Z7+7/95gG7oQspF2QvdNLeFA/e97gxaoBgzH2oVES1F",
-	"Pz88QskWSfLQI76uTaYDcKbqwS/ytGGbuTTkaxxZVGRnvg0nZIgoOWtGvyoMPmgbbCayPCZ4QbCFVoPZ",
-	"bqLGL3hXmSaB+gaO7epUbp69isJQC6+PCTZJuguObCxjNRnYVF2F5AmxjMR7LDpOx7MsHdryYloDlS82",
-	"tDhJEN2WnNKzQgFvjATFlnGTUYmF9lruUPAFOwLCR+vUPKndiJDPQZiyjX7vq93tXm9nq9s1m2nC83A6",
-	"S9oblqMsyTaaQnyPo1LewAXQ213hAuht6aWb86RkB3h6lyXgnF82WwRGtF2eKU6Sn1H14ggk0K2GA5Qy",
-	"HAH78IpajZobjr9fmQAfBxMe1cOJd+Iq8/Uy83FB+XpF+Q0wVlBP1JMMj9lpJv0QVhZc8RtXnm+XoU/L",
-	"w6+uXPr56t2VVnv+nGPhdvq5SJL0b9LzzTrpg2jyG5WOovmi/27cdn8V8uIMt1EdfCK6Xqv5VFXtt+5b",
-	"9MDjH/FmvPfKa6wo+zWZlxVIPutfadwWiwHERo2lcP2XH5ERcV0L7pzthTNwh4JQfPBOZaH4aLU4dBNU",
-	"S3zujtiW+PBdES5Nb++Bc4mvWKqc3NhBjk+vcZNv3U7doMKiEovWUPDgBUelAOgWlgktgUTkGtx9dP6C",
-	"2aPNajsoSKAW03o1up3RIcwaBZ2Evnfboxg6fkqjchOoiXUMus4CKt9oBtWeU4mQLx2+O0iQZzR4jLu7",
-	"0PrSqO84Ii3Pl6kNda3xFMlUtle8RU3j9gKgrKyY5SKiMqMNQ4l2L5YBRf3k9v2WRlkfV64J1yOur4PL",
-	"8pNM9P66wbRVf4ZkyoR78qV2p0XeuV0VFzarrV/M83iYCITmKk9kr/QjpBl62p04DYTx4+tqvTaEjQXM",
-	"x1iWPj9clUmsckoB9NCbhC/r6AvNVkB+PF86sZwOAzQQfAFPVIr+I8M/uwwwq3cGIMtCKkwJLVsi08bh",
-	"BKkiHODaOghZbMcDAclqBWQ9jKxrony1tbWzq02Uj4Qta60WI/7SuRTRYLgAm1ef++sAYN85DyYxnsC3",
-	"2SkPDcv6uWgEn/BMvZvIvZ80gQ1Mznbcuuidhdlr3U2SPP4A/68vLfrWERSZyLNYXIpSWLhx3z19egEf",
-	"m4MRTTHWGHNta1OPcIneVMezTy9bKnSg3bamZsfssvqanQfHs/kTipc7CJPrBMmfT47cVw2C0R7INB+M",
-	"IJNsWR3C43M8y9vbaakXivexyvfc3ay1ZT23nsESp1RmguwmDcpOLq1d+92PpUedpLjvJpzANrCM7m8o",
-	"gZ1xMfhqOLdNlHO3EMLQEK391hUsrmQLq2r9voWnegxhkeoLXkIVPGVqTBHGBgFSgim/ECwrZNCqAFz1",
-	"Hz+G0vlJqvL+0263C2oHdWYV8XscqxzlOCxRqN93aiX1eK62CtKIIFDkgBdWU2bGPBdz7kQCcLhWXoUw",
-	"TUZfN/DLBuAMwbNXHgJew3ReMp4B1iDPOWuzy1jMPaLs84iq0OkQsVitvrOEpyjvpr9XbzaeHkLSdJ7A",
-	"Iqc1E2nKhQi7mHLHygfLqGH1wbcKIDuRJRZi9GHpG3JeYOlp17R2KdkKoMWgtCfMBMAm8gTj0oRHgPF6",
-	"iALZ9wPv9JqlUCFbdLLjAYfAY3lqY4tYHKNNjUhcYi2pWRsVHujVj6xuYN2TZvD4she0bLJBbeoaq2Su",
-	"lZ+lnb36vf1oGstyYzSB9FuxVCaLFmszLnmyyONQeWYBKq9idibp2FlywBi++pFra8ipA1UxQS+EDOCr",
-	"d1f/PwAA//8=",
+	"7P37bhu51jcI3wqh7wUivU9JkWQ5iWU8wOd2nMS9c9q2s9O9WxkVVUVJbJdIdZGyrO4JMNcx/w0wmBuZ",
+	"O3mvZMC1yCpWqXRykk4/D3oDO21JdSAXyXVev/VHLZKzuRRMaFXr/1GbMhqzFP786SUTv1N+TqMpM59j",
+	"pqKUzzWXotavvZJLoqeMpOy3BVOazJi2n9VcCsVIZO7rk3DKdUjqVKglS1lMxqmcmQsHAi4IyJLrqVxo",
+	"Qsk8lXc8ZimJaJI0AhLOuFL+vaOVd9XpQCgtzdfLKRPETCNhmjWITEk4Ws0p3GuGBC8iXBE5Hgf+oAdC",
+	"zjWLiVzogHBNxpQn5jVsLFMGFyZS3jYX88A8NH8UvJdEcpHEAyGkJjjCU0LHmqWEwoMW9hF4MVckYWNN",
+	"aCIFI2OZki5RMBgxEOYrR0edcqbMYOiEctFokWsmNBCJsDuWruy7iBzjgKZUD0QqF5qpgLA0lakiXETJ",
+	"ImZxayBqQY3dU0OaWr9m6FkLauZVPGVxra/TBQtqKpqyGTVLzMRiVuv/UptyXQvc5UjL2qegpldz8xil",
+	"Uy4mtc+fPwe1OU3pjGm7ZWCvnEuhU5msb5l3c60Mrd3Y17aKkE34M7STVN5uccuuCBUxElXBU8YpU1NH",
+	"lTolKYNvGqfwPLgwHAjBuJ6ylKSMxooImdpHtMhznrJI8zumCIVVnc1oUzEzMbM3qIjNVlWsyYViQnFz",
+	"6SmR5ml4B58Isw0LxAZqmHU1/1WL2Yymq1q/9prRO+ZtJNgNtaB2R5OFoawbcO2zWSWYR/EBZ+oWbs+o",
+	"EZBbxuZrhCg+E15WM8vFzTrgGa8FNUFn5gpYtaZbNn8/zOj9ayYmelrrd4+fVG4At4gw47OFnl5RzV7z",
+	"Gddmgxn2IjQT2vxJ5/OER9Tshse/KrMl/ijQi0aRXOCl+YxvDJnwBzhEMro1qwIHzZ7XRE64UPmUzUtj",
+	"M06zgsPEjiWowekwj5SSzKhYFe+HQ6mnXLnXnRJtjps5hoQL0iPu7DClhzyu9WtPxp2oGx+xZm90TJu9",
+	"6EncfMaejpsntD3CX3pjuEenqyEMudbvGaLROE6ZUuszjRLOhH6kiL2CLBSLCdeKjBbxhOn9J2mWgcDX",
+	"hN1HjMXw6xcPv9OFVc+3yP9I2bjWr/3/Hudy5DH+qh57W+EChgX3FplCthh2aNmZ58pSg9TnLCWX7x1N",
+	"AmI+P37SMys2EJfv7540kEHvt66kDm+gYjUQ9pGNPrH8YUlXAYEZ2z0WXpkPzTPzISSKRVLECs+6Jyuz",
+	"mTbh33XeV1hcXEvHBpdcxHIJs2y6ZYeFU0SKZNVoFY6kPYJcaDZhKRzq/OVXbEa5MGdzbQBXjrwghrjw",
+	"Xn3QCxSrmN01koUshOYJPnkqE+YmyhUZ0eh293tyUu96B80E5tKIYTJihMYzrjWLd7zGvMjwqQ+C3lGe",
+	"0FHCDuRTMZszETMRrdYPcEw1HVHFSCyZkTN6jSFnB3fhDSA/t9csveMRI5rN5jKlKU9WpHjl4WfYTHlK",
+	"1ZSLyQ8LVR61OzX2uFBNpIjY3gPO7ld8IpreE3z+qaYy1cnqq3CgAxjQRq5zAaqU0WuWMo2JJQ5RidRE",
+	"aboyWuBCrSzvcNt5SbkmdRjNQGxhD8iOKMk3CiqibnMEqNKoKTXq6xWLuWqYQwLbxZF4ncfsczq0xFFa",
+	"HRbGysUkQCX5Vsil2ON8/EBjyy8OPBpjzpK4pLKQGZuNWGomyMUdTXhcsbfsL0O7Pbz95RapT2YLZSZG",
+	"nplZdrrPjPKb0giUz4ceC7USmt6vn+ORjFduSX68fvf2oCFf4i9wozkNCReMdAISyWQxE6Rz3HeUyKdA",
+	"Hn1+BOaG2Ydm243YhAvDy42ckKNfWaTJLVsRq3w9dMK43pULNKWoUS9TKSY4eLj6kKnPmFJ0wtQvnU8t",
+	"u2/yhaNfNvgvP/Y3nsHKFZnRZCzTGYsDY7OZrett0szmeyWVJngOCVdo8CmW3rGY1EO31NP8orDRIoam",
+	"QAhCR2DxCGapbKxWmmqFJp0R8nOqp2DUULNBpCD1cDsVzSMMGcPGKaG4U/WUan+7EkVXypx5Y59oMkoZ",
+	"vVUDkY93y9ZstVphw3Cfz0HtXIo7lio48A9mCtEiVTKtUHbhe7KkOO4Jv2PC2PhgNRsCpwdtPXxcP2Ok",
+	"7vmg++HzyITePVyEJk61K05jbpZZ8d/RxYDmbUrF5LCDAw/PF3nE9JIxQTqwMzrt9t8cbm8Ox3XC1ucL",
+	"X5sJGzMhkfCC/ScMd3tnUJOZOfHddvvLpdCX87WMhcuUZB4Zj5f14UzxOD8bHz5cPjdcz1FlIEYJFbfm",
+	"AdIclOLEzJUbt3mQHbWBsM837C4/xXDqzFW/LYzWZW6vegWy24Eob8wKVvRW6hdyIQ5wMHiLLKQejuHu",
+	"fHn9h8OL3QUPWM+vIqUimiRWJAtJIn94IDiAqfGY1KkAVxRZKJY+UpnjDKhPZ6zRMgN6IdMRj2MmDvXI",
+	"xDMu1o8SuBvNEplTDNdUeV/G2UtzOp+Zi40hbozczA/50JMec2U05Xirxyi7aM8RVt75sPEtzKrxMa8a",
+	"obHUk8zNY7d7JMWYG4WErCp9PXDT0HtsYQebW8lKLtLSw8c8VbpPxjJJrNM+4eKWLBmZoaNkJRdosahb",
+	"XFIi2BIOMey19++ub8hjOueP7zqP6UJPH8P7V49TpthDT8lX0uYqFtq6+Nf3KIhSnR8up8xJwWD69WhK",
+	"dUCWbEQUo2mEWtnZ+0uQSlHK4KAERAqjySJr0+B/N2RQQM0GvMCNakrL62oUvuLqrJg2ill5aTMV7FJo",
+	"lgqaIBkewvC4fYK3W9xXGDH4TnzuTJCFYPdzFmkW40hOScw05Yn1rAtfiiRyQhYiZmkh7sRj4HBfXSK8",
+	"lSSLO2WuJo/zfkfZoMFXQdUti2F3Z64mds+Vhq1s+Um+2R8pINO7ORNnlw/R5OHPfAtuUJes4WIMQRmz",
+	"JFeYxtSMbEQTKiIWmyGqGU3NLaCvuBtqQe6QKDx7yCxF9qUgzhToeGVDFIdYhOjAWfNckHoI4w2JoDOI",
+	"0w1E7lkJSJXlFlqeCsw8c/pmNvZAmBkbrbSxweQkucVpLMuywTcQGy0+crDBh2R7qL7wYIFc3lm+ZM73",
+	"VLVsthtILJIk2z1zls64UlyKbON8VXlcHm+FYM6H/V1F877U+RYH65atHikilwK3cS6gZVohGvWU8XRd",
+	"OJJK2Zjv1S+Qj+v8LBOU+eqticoqiqKI+lZM6osE5U9Ny+ubl889sr2nq0TS+EbK1zSdsC8j3BwfNtRS",
+	"DhN4nE9B+37LuIz1bS4hdYxOdtq9Z8dPn5DRSjPV2EDf7yANnBkKgwVFr0BkY8PMtS9V7TRv+IzJxRdK",
+	"VjdPbR+2kZzmCKUsYvzOKJeCmBv+YjSMeYxOhzTld8i3uCBXF//8cHF9M7y5fHPx7sPN8Pri/N3b59en",
+	"qLNIIVgE1i6EgaVisUfpGynfULFyIc1D3ZFSRIs0ZWuZBi6QBSKaK2dSZ4HpdIHeqooI2dr6FYPy+eJl",
+	"L8lHkb+g7txKnbZ5CYXV3HQk8lf4Ii5LDCnOzca7XIKVsWe4ImmWI7BdGrv7hhundXaZP7z01P3H/ttC",
+	"aloc93PKkxWBHzAVYjHfNtDYXD6Ey4de1kM+Tv957gJSP26bNT9u5ysB79IypqvNHEktxmMecSY0vvFb",
+	"SdHYGzNXjgykHpqR9Mn6QMJgIEJDkT6pIkiIOXckvG+qqVwkcROihH0ypoliYd+oj5GcMTUQIxrdgq+T",
+	"x4JPppp8uDlvBDYRbdtuMhZt5a4JG0Eht0OZf3Q5B8TcXr7LefLNqSQ0SRmNV0aLGIg3Zz8Nz9+9Pf9w",
+	"dXXx9mZoOcv18P3F1fDD9cXV+gkuPd3Qy4uu9kknbJwSRqMpQcu+GOWFWC7QtG8lAsReBwJTE7g50Ypp",
+	"1fgqIVwzAjNm3+jFoHo+jkegsXpjIaWhrC3izlyM4uZYH22IuwXjypvHGFGMly0is/lcGDzb0KVxuPxD",
+	"eHZlxmEmAz4Io+7KlP/O4q9jxdI5H96yVYFfOOvJOoE28AIzEia0fee3FKzOGVWHdKdbJiBvAJR5MQnI",
+	"Qlg7NGV38hatWHY/5ylmxXg78ePHj82zfNisOmOpODECAzamqjmErUJq6Q+MphCvW9tU1Wt3eOrNNsGk",
+	"hsXcFE8wJQnxhBOqy8WL/3x9/q30cp0hfcmlr4aVMwp3JZTALojlUpB6WLjPU5o+CLWYz2WqWfyGxZze",
+	"2ESAh1N/kT9xODOPHNp0gQ26ahY8K7/mL6fzZ6EnQ74vspS2GEhZpmalefQd/YsPsIAelPT7PZNYv08K",
+	"6ylwVIxNKDKld1k2BwTIMV2y0SKorhuiNC1RbDyDJkpanQRipXlm5v+0/kJFDKNeQITtYWmqVdmpf+eg",
+	"fvUc1C9xF2z0ElTylA0+gr8EeznIOUDqdCDsiTJn5jYxSidkx8t41djiO0Dn9sN0RoV/z7FkZi2txGhh",
+	"4M10l6yHbeGaYf57njq7fu/DIs0usXLD8KxI25R8ufDpsp7kU9IC4ZHfNeg7AmUzn1um/3oJfRBgSTAr",
+	"2Xy2FDZ6lFOO64mcQOlXlgccTamYsMZfQ1d+sJb85+eXf4UEpq2qbSEx+tTWZyRUs7SF5/pLVdtdGm0l",
+	"X92iz/5VVDdPkc1egJVa7y//wcCsn6dyzlLNrXM0ZdTMnuoChWrddve42ek2u8c3nXb/qN1vt/9dC2rm",
+	"tJlLa7HRVaxgKW3mwDJPZR9aHPXHKUM9ADP/5FyRpUwhR7Dea3eyCkBBpICavkWSWK+DYHdmA2wYhbkQ",
+	"zw5WOa6NCtllPsWj8QntRB3WfDrqxs0ee2ZW6Mmo6ZbomD4Z+S9bLICZrj03oUoPFyoj4pb5mkt9xsHi",
+	"XKkIDO8wF864MKpffZka1UJkuYdSRIxQ9/McHXGbSFSxkk9u2s/6nW6/t3kld9IQKwh9KiZ0ruW8ii7z",
+	"lI35fTXzxEghRENJp1NIC9TSKC9yIrhihOviZCa/N38aHd2+P/ntddUrVSTnTn7bW36pRVOqa5+CGtds",
+	"pnadtn+w1bV5SO1z7u1JU7qqYe2jK6T9pQZ7AciRzTTwT1NpX2RjK5yO3OOF6bDmrXhSz/FJ3+XA/rWO",
+	"1y1bbdxDRhdkyTggaiqXAsrn0MzgKqs2horqGCqsFQnPrOKDQhslMxks2u2j6Jat4A8Wbtxzs+6/9NOr",
+	"38860fMee/Fk8uoZ/7F9+7o7e9uT75/8dvVM3dS+2qn5q+966x+t3PuHbfbXHDOTijv9lq3gv3vNwMq3",
+	"XeOHZ24eiJclVRzL3hLNXnjqrN3xQi9ShuUelo8fPTluk5iuFKFLumqRt9JmmoXuLVwMze/hGiN/0mw/",
+	"aR61b9rmeD/ohNtHbz5R9kI8Q+DlgKHW5Zh0e2QqF6lqoJAWclk1eKqL4z5pB7UZveezxazWN3MPajMu",
+	"8GMnWLOV89NS1hjN9yAjWZJk9KZzmmpS1ymfzVh8SjpQK1bKNMeMap3KxPu6UaRudiK9GvhOGwebfd56",
+	"+Mq7gupslDO6MoojhPLGmMwxpotEk/CXAZzUQe1T2CIh5K2GpSxW4Gr1XvsIQQiWXLHi2L/gsM/o/SXe",
+	"08Gpuk87zhGsUeU5wpSti3ujVa+fI6/kf9sQ38DgbIBmw2Z1eY4uRqICIpPYKMOgVuRAI3YRwIM2Uyy5",
+	"Y8qQ74vYSlDzU/QrRogevfU8fpok4MBweYMB8oSURUzoZEUoQFPgFPYeJVKbxX5VQ9WYmb1uh/LQOz6I",
+	"tYwZi0c0ut1EhJRqFyu0idhYH+Kv1t5TfeFetovT+3MNsn1XXjdv9N5+q9zY5jB+UOglPEwla3du2ieH",
+	"Mmwvkl+9/222itF7MMAKnuOiOQCGtWU1YLXi1t+gy3k82E/szCYEUdrs6pGUCaOwz9h4jJAq28brDRKz",
+	"Wb0BZa8w0mF9NJAPWKQtjen/335qRXLmkxWvLpM0qN03J7K5U21tj56Mj2mbNbvjJ6zZi3qj5gk9fto8",
+	"jjrj7ugkfsY6nX3UVq6GWTXNbgqCrQAF+dvOprXfeg+338AcgTyXLd56OCouH4bUXfpANqRON6jypK/p",
+	"iW4hMlJ4+6q4wde3UGGoVYZVRqyth/U9xQBe8cAKdq+HeZVqkQzvqVJgKuAFYYYJYO6CqrjsjEk8YWY8",
+	"RWXi549X03++/Ffv54+d5ejlh8XP3RO95/KkB+i8GUvaxQzxuUFh4jvopqNp9TmGumnIWkHv6SlkmTMK",
+	"HgrWIu+gPA0z6YuASQAxJd57S9EJSivzpVwvZXqRChT1zp9iGWBhhbptXyvttOF/nmLa3skki/zEXdx6",
+	"a//4hQv9yb+oyWeZSkSNMlmbcD1djAz3eizpnDcjGbMJE4+zF3/2b1e3fN6UQAqaNOcS0pRxbCV+XSTa",
+	"c/xFQWqIwD+9kqUWORMru5LWUV74/ZEaCFu+B+53FRAlkX/D0zAgY5N/wPtknoLoWnjHQHClFhnMGqZQ",
+	"QVJXIifK2Elwc4u8Z6kyk8sUOtg8UPBgPfglfLPCunjM9BDW+7nqFAiarDSP1DrnGK2GEJitYBssJZqz",
+	"lNSLpS8BFr400ASEtA9DsywfpD5agWUTuC1suEljb33oyozmzHBOrh+ip5phGy6PyqlYlZVoG2HLH0EA",
+	"zgCB0tBdaTVZBFiL9x65r6w+p5VjhxO+NzuEXM9tpKg2fF/JJdq5H27O0dYFu51PFsYMjmTZofq0SkPx",
+	"deB91NdrG7Qzt6ZytonTpkrD6tjY/JylXMYVEjlTEjonZdWg2mOtmYhWw900fY1XvmepsU94whQQVlYP",
+	"GNzbG8YboDqxwTd9vM+wtZwPMwm5/nYwpKz9BJdltpXL0jjI0jBicNtu0lLTZLeMdrzkBi83N+qx3oP0",
+	"L8xoIWJcoH5JssOetpsIFsadmmyAPt2CnIEVdkE+qIJBVOQdn7axypuMGmWDH5S6Dcv2nCvNRaRxvRAm",
+	"IN84RaXzuNIySFNpE45790WvabvVPuoe+dtKLjDgmclso6KUnnK8/pT2s87+T1FuHBt065SNnRfIt4jr",
+	"oPIEWdmh3bO79e7stcdbX2teNaGaLc3hTBGGJkuRRPi8gIxSCLArnTI681BF/TEcVQ0h9Qoz8iufdnaa",
+	"CdmNQXGjFIhZmOLakq+tXuU21ZrN5hX+KEeEXYfxvbsOJkBtQLlIbD+nLTAKzDBlv0IJV0CEHC5ADxve",
+	"slVAIp5GC66Hcs5EkGOdDjGl0yzWlNFET8lMCq4hhcEoj4ATa65pBMTPWA0GAqpph4mkMSRG2AyhwMuO",
+	"sZeSaKGHAIw7ovEwC5KUkGML+bDradnFVcyImNGmcg0WMdcXwiaXr3MJG6O3GeFYwoB6qbEWQaEbTlIq",
+	"tPfZ6oVoLaZDz7qEz6jvmo/4IJda6n+V1SNmDzUrZ+1NMxHf51B855qAopGusiixHhacYPCIRxkkADon",
+	"zWJBwm9oaEK1b3S6bx4pcv76sig9130g1SMa8nj7oBz+qdVAy+8uvvUpfTI6jnpx84h1x80e7YyaJ9Gz",
+	"uPmUPRkf097oKOrGFQ6SnbbvNwls2qJJxDaJOVpPvgWKg6lw3dutFwAINaaX1ceQXg8DI6ERuSFowaGW",
+	"oVF5KLFcPFxSa4KEAQntRuNxGBBqI98hhg3CIoP/o5bdmFl2a+eo5LDqdT1acKGf9GpbWPTGrZDBUSPG",
+	"tLEGIzrDBL18Y9jcjPWtuGdW7s5NoGk6YXrTbsVqcApVsVLA0nj4GvlhIvVBbVCzGRFSlMIltZEc7To3",
+	"OI7hV3IO7ph2le8MWYl3gAPHJDMi+aPMd3phqQunaiNTrnaSMQHQ5Pt7o3L+XqEtf3OX29vnlwdT2k1x",
+	"t2PsHI7EC3B9bXeL5edHMa0CMy0uSNGxdkroCArh7E1K0xVBMMYVoSmkDx7gF3sPxf86d/l7AyBZzVhG",
+	"Qls55uICoLGsO8f+y7q/vrl7CPfCe5tDujFlwFb7Dl2yafW2yVJR12GElqdEYnY5hoCNIBLZNeCCwwsF",
+	"I3V7zs1FwA6bcAs4yUvcL5JpyiJNpjJVjIyo1ixdmS04B7Mm413ZuIsh8e6zqgQXtizMM3+bTtuLUS+W",
+	"qfUXpcwY6ikj5lK15/u8EPyzXWe6MJQNR1lf3DGhr8HOqUr6N7pvE/owwIWK1GfMyHXnAY0NyY0uYNTj",
+	"xilRjGXNGazWxKVR87wHt6rEjBnLG1c8tbaB8mzWCmcH3vVIEc3u9SlZTrlmRM1pZLsMQIUuGpvAhKgg",
+	"xgRawfWEK+uN91Ib5rAVzAsGg+uq0abS1oVZHd3o2EYuKcWVphBdVSul2ayqkrNk+EnYbG6Km9bpis2T",
+	"qqRVGk2rfN0fpwyCD3CWsMIOlJhMbyl2oCB1kRfmDcSSKjTH48YpyQrzrIq3mKNZPARDK8QMVcxIMZqy",
+	"YGogMKrpQKSAG3MNcKfWNQpG1jpD8hZ6XSv2XDAblbdCmoE3ee7eTLgIcvHgdD0z/BiCNvsENMdccDUd",
+	"5tavZy1uyGXbpWzyuPJUIDLUDnXjhqNi+xALXslFGrENghzg4PACC1Hr8nLNsAIjzSOukdYyBRf+L51P",
+	"6Fzc329/DW+o0pSKO62UNpjQGW0etTrNZ6MmF+7UVcQRLUfZ7uA0F30Oaks2GiIA3q5bPrLRNVz4bqEj",
+	"OSvd7e2NvR7yArvmVCvADh7Mcy6UKJMfnPLmdAQIHKfYzF82Ce+8CRJoSdWG4gfFKtlKdtJs5aQR08YM",
+	"6RNbRZ/3pyk0vuHa61TjHeQtjGM7cziXQnOxYLY20WcTrp+Q9T8aO4rHWHccDowUHdTCgdAS4z1m+Lmc",
+	"2yTiSk6k9ugJ64yPaPO4G/WavfgZa56MO7TZHR1FvfiYPRk/bRel/dGTKnZA74coeW2LGgzRPuucdHel",
+	"ErrYVEVqEk0TbkQFhIsdMTwCPTA/yZfohfw6L7MlO+rZCa/A/OPQX8oJbaQGmTEqlMXWo4okjN7ZAKxc",
+	"aMAFBF3PymdzLijA9LlgpJHQAMP3aXt6jMdcrdt0YyTekvg0S299c/bT8P3Vuzfvb4bnr86urr2US1I/",
+	"6rbb7YEYrZz50WiRj1tUl4LmgqMBGM96r90OyMAOsI93IAcZ1BrljXhxP08oF+T6+sKwb/MKYzAxEYHo",
+	"8zdgt72e87lbMTKGizkSRZZhbYpSHqu6zXsMzRMz6Yrd90hhMM1sz77rADWb64GoK2YDr3CBpUkOFWdF",
+	"v5aE26CzOdr47UCkDF+56X32cS626z8sIEoaHYc5ncIo8zQmU+nsXnuzNGQlZotMubl0BcQeCMe+CZQz",
+	"e03X7KBimG2QvbzIVTOsaXhpfa0TmK/rmKm3yFvG7MB4TOR4IKi7osAIzVayKcyO7xkmKAAl1ozFcfOB",
+	"KNyH80YN0kx7xXRjE6NWnqmxRZ6gReJTnipSZY64w4PVjYZsoGlOZcJa1QNAvbwiqxp/IUaZSBfo57Sr",
+	"4a2QP/FKlU2zGcgEI84LFSQuWpax7W4xy2YtilZURrafJVQjsPabjTKvkTsTED43K2jUuFyFQzehnJvT",
+	"oBaJBtcTDoDFmeqnpVHz7EZ2X9KUkYQrDbsMD0NoTMOQMLMyeNyEV4zuGgVa1BwYLgfkoKy8MbccleZJ",
+	"4jSCPH/ZvjzA1nRhTqAQMUCVJPVwTQsLHUDoasOuXA/iGFa/SVMqQbBl4IsVxboyXqE3HCbV654EwHEt",
+	"l9NLSdSUzlFUScHejWv9X7YL1X8upKYXFhDC1kMGh+I4fEJMeQz2oA+nQu/Lvt9qSyD8kX2Izds7IFuv",
+	"RHr7UvuYyhXwE7v/nJKwCtf3PsrcTjMy69ZQpfPoJM+DynEdIFnMnm081PaEO0zeooPrJuVzc3xfczUC",
+	"Y2B32uU89gi4Ia+F2lwQ62sDFRG8AIAb5tq/oISBRi0pA/9AhtY8k3frBY2lzPtuv3O07xpVWU1I3VK+",
+	"rDe9XZvrOV1VOqK2pZCdV6aHgTME8oeRrVnC7E6liq0a9dAsoc06/5tippo3RGPTl2axaczHz3ZmNdiR",
+	"lSsNsoHtWoTqcri1VTg4y+5hcRlbOHlQaAZ+aB0cjylTbGdUxrt+HzfqjpjzIYyxSKiXqVzaDk8V3KCw",
+	"f/aM135zH9iugDAI7zwqTDVU7fi6aR0AILmuQKZ2OWSN1jY/8vYKMKDglcRA0Nf12H0FL53SVC/UnrO4",
+	"xou/g3OvSkaUfO/ZXHYGi/3jlhUIVKdVWHW9eBIz0Z/PGWV0QJ6zCAoGitZ4d2f9ZWl++IZdY/e8fg8Z",
+	"/QbF5TRT2LnepKpU2VJbFJdDSbF11jdgru/SHr+vcrhZdp9hPyprROTVkw9z0lXIjW8iG8143Vi/RE5+",
+	"O7X5QN34W+ml3tLvFvvFRP8vSznGuocKaVfOVT+pktL0bmLBlheqKiD5hlFhkZwxam/3r333VGJJOBUO",
+	"77ny1Z1e68leGcjgKBtOuR6Ce756u0AXWjeQmK4eqXL8IpHydjFXNsWA68D8o8hjUof//gfgbzHVCMho",
+	"NafmTzJiXEyIDWqs16Dic13jR+xkUznVdqt7HGxzH3X2KtLKSfKl1sSXlkpIDJTtvNsG1M7NLlG+TjeM",
+	"aJKooaJ3VRssS/DOws6bYt2O3AFqqNRDpKXG1DHPL2Z6V3vqNqR9l0xC7zipDZv6qLOvIVVKDfeTxovn",
+	"b/0EbKCjty6FJa7kNixhmllcg40Bw+1ZPlkxXZbvc5rFK/JT4qf/2Kj83mk7O1J0qpSDzIe3f2as799D",
+	"UHghRbN7f+8CleRazhjmxShC49hmuK0ntCEA21rqjQaP6IxGUy5Y0ygs8AWC25cAggPi4xgGA1GAXQxI",
+	"1lMoIOWGMgHJWoAFAzFjeirjofmKJolcmt8jKcYJjzCDPg+yQpPwrAcjIHcIrry6Puv99W9y+HWA38U1",
+	"hD8awUCU0DwDsgYabGZYBVAXDEQR4j8gxeKDSih+r9CggDYdkMwqsSUC9hPk2KWLOd6rpgutuZh4RQqg",
+	"wqDnGxy+Ko9f2Mg3EzHscJ6w/AmuhCGbeGEwYwZhhCyZ37waHduFy1ybnnKsb60ZxDoUTrXvGrK+l5BH",
+	"mUoxgf1DposZFUWIgsqeEtVRwf1SrnkcIM6v3Tt+A5+ciyM+5YOyrnckwdoaDziRhVFXccNKqJH/qjaF",
+	"xREqBUK/0LhwFNpiWPz1feB/gp6/bXf9yc68v7hz7vBEzE9VQFW5C+2r+b5KLUI8gRH2fVchpFYuNFFT",
+	"mWKUFKPnS8iYBCjo2M9cMcMxWpc5c/kzK6e17lH76zjMXnhV4eV9PJttzO21PwZFZE/oAUith7N42s8T",
+	"RjHB2mqJAYD336rW4YVXG7DtMuRz6mA7jWoRbwtmHXX67e7+AUeEidoDn79SvH6pUNweBMzJgFhWhgqg",
+	"/CimvxoJqmtjsYzHEifINs5hIT63ETfnO27aj+9syQUZp4xB7njgN8P3cfYO2JNFx2b7q++GbcqWc31Y",
+	"1oSeC9jMmAUZ+vpXqUCv1u48Gx9ZUFPafBr1qjfXlgKGQj7Z//bLWfPftPl7u3nSGvabn/7oBJ3us8//",
+	"40GbY9vCO7yJtYU3qnhRBFYJvMW8WNpdmWy55Ho69DZSdvmTnYY+dHmDoZQeUzknnlTiQ4650Zywby6U",
+	"XalCXvuIC0OBir1WjbSw7szjScJtv63cxeWSdLB1wLqhOz9uF4jRbVc6uHY6suYnx0Wi9toPfM5J4Tmd",
+	"zrOHPKicPXRsdHEzRnxD1bq9tDmS8eWsUrcbPekNf62srDcHmM+w3AXahgZkRBV70msyYcyWuLjQqw2J",
+	"AXzGEN+9WvNezRlRgo/HvhcNXmcs/pjMqI6gE/fSQXvmLrSE8pnLFLA6DAz48Ry4Nv7965zlH5ZsNM8+",
+	"TPh4d81MRh9/KlWEfgXYAesEVtgKoCguXzLxb3J2SX6g0S12EF7XHDN9z80N0QlWlQqZMaX4plUcLXgS",
+	"E3uJ48ToKygy2rt2q9Nq7+SDmSbm3hpks6yiDOy8DUVFsBL7q8el3fz5oOxut3GMtWlTEqkmccqwJzQO",
+	"pVUND/2VrYmywjuzQRiv7sKVW+xwDVjiPiS2KrbAMuGIcsjcDqZkuqgK9nGfA+6YdQsKqeELuLPlRw96",
+	"uwoGNiW8I5qvJHFKlxZkuNfeB2W4pO302vtACvPfK3hU+PHy+c2r+1cXly9f3YSQPc7vWaKsQ1/xmJEn",
+	"PTOybrv3DOHGyGyRaD5PIN7zzKNhu9u7N/+QekgXWobQjr54ArNr9sH/2JQ6CntCXYqx3FytB8tEbAa9",
+	"beMjBamHhZQS3AZhQOzX2VeP8ztV2LAZ21RjV1OlK0SygwVZG9ELszfJQiRMKXLx9uyH1xfDyzdnLy+G",
+	"Ly/eXlyd3Vy+e/ufRhxa6mb8X44JXvf+6t2/Lp9fXF2DE/+WrVR1Pnahbe8GYWd2EReQvjKmSQK9WW3B",
+	"GdZDgF0ox+P9q858rlBmVxZxRaqK7f9BGM04ixnm/k+o1oDBZsFTemsEJpLjnx/e3ZwNz99d35SS6HZq",
+	"hDl0izcun25Vuy1Dtl4/PNGU6rCPcd76SOopOXt/qRoB8l8VOOgOl7kUYFYROJ4zYO4+CbPe++aLx/8z",
+	"DNC5jWVRrvE9FQj0UnBpTBGIGCrPC7Ay9pc1NlARUPxGOumzTver6KTdo87XUUp77W73z1FKX8sJF5th",
+	"/x8EPOxbt8e9fYGIN0cQr1yk0HKmcoG/2XL2vLjkkiqV6usX/pfPLMy/ispv2AOy1tsPQM3+lkjRGER0",
+	"IcTt1efICsYSw4lGEAPGGsG7bcuwhIvbU0KTJV0pbMZtlo+62Jk7xuH1m5v3ww9Xr8NqWTKlagvIRKEm",
+	"3gaYHfCqTX7JY9I4iLFMgbFvwZQgda6hq4FiUBtakQM6Y4/dgxvVA/8zoLfX35qBqOysONmOal3wv3kQ",
+	"16VtUlof9/7qU5LnvB7q3S9mmj7YNV+33RYnUP2W6TdxKudzFje+ruv+DdMpj9QNu9dVoDZyZnbuAhEu",
+	"CLufSwX2BMENEGRmZLvVbvUqraU3Rrg77bOUJeb32lvfJYXB/LEpcLRP/Ge9+c8LqjT5X//n//V17Lut",
+	"fakyG86fT+BNvnIfGqpVFyHkRvK2wXlav7OD9zes8zXbhWpuHxy4UVXNBZtCn8FePxBiBYFVyqlsebkp",
+	"cEMtjblHk2S/WAuUNdOkKhYNUgDftt+jSmxiO38w48QUqL0XAkl3I2VyTpNk52qsRcncXDcvy/mU6nPk",
+	"F9VpBFPJDwlZuqeauyqxsPOmamv2zT0ixxWCAwW34uZwcFXMAQyOaDZPmqFX0JzFIOp+kKHx5SgolrLe",
+	"djDvb0U5cT89tJLAdpPfHB61787Jm3uM3AK6V+27Fc6nC1HRT+adYOvpRiz2Vmvj/ll/EP54arEFbO4N",
+	"DJNE5vUFo7oUNGEJqhD7Jyd8ldNafN14IaLqc0PTyWJmFrFyKE4g7ZEiuCH/gIuY3Vc1unaPyOeZDXKn",
+	"exsfWrVD1tjO2hVr2ES7uxVumkLlqAK75OU37R5tgenszUu+MTNowQb/vixhOyvwLPJyPNpc8kihJyef",
+	"Uu79pcaWAuSECRO/U064uQaOg02TKh0juFNEq+GcCZpgRcGeAAbN7h7OjRm9H+YD9aBs1lUOwYxuAWXD",
+	"ckzCHPkmPMVCO6FQEwEPFk0Rx8RCuWVu7d3tnYqQOiVZOJ+zlIzkQpRC5Y9cCxBS97Febt794+LtdeMB",
+	"g9iYmHezFYun+Po3F9fXZy8vrsl/kE6Wure/RxT3k4/Ys7kH3oHHcFtQw4I8nLo9OoGOKTbpu7LYYS+S",
+	"zgEJNGLfaiu7bNShe+g+xL2yN73Aez4HNcWqlLAzdauKYdUxIp8zimnh4M8EePPllKWQS22zo93JXmOw",
+	"u0kG2HV7zePaXFkN5rKxr5fNTUPgUrXve8w97+wtXwKusnM9Uc9AfXl/ayDXr6V8kD1R6jzpeRa97hrz",
+	"4XzHbA+tBXIoHaVtF0Vs7hra2FZVmN5usdG4IrdCLkWeFHDLVlU6e5V5uivjtWCyrKt4Zb2mOHSzdwOS",
+	"gIc2ILnSSGRKrDI6HPNEszSw8ML52VKUl7L3NqI4btb2EjmZp3KkHm7P5pSY5Tm/u3eRNeg3aWvuWevA",
+	"gNmIty3GQtzuDw7bJ2FMNe2HJOGCKYzGTmUSA7T+QISVyldI8LWkHm40gMIGIowMBL6B/PL83duLT+Ge",
+	"QHxrC2lfhBvjPa3qz6qtL27dIqnMm3knkhUJzU0AK53VqhQ3Fjx0Z+n2pmwWHHVWrLRPGREK1UcKC5Fs",
+	"9RBm+seZiS8odAo6e39J6oae8IZGQEYLPRChqzWyPUGxtjf0C45CUqdQCYkSKZViAq1V8MaBiFIWM6E5",
+	"TdBtGnoY3ll9in1u6UvIcBgIHD0avLbjWqzyMpu8pBy/MEqxjNlA1MP1Ap4wIKGttzF/Fop5QosQtdNo",
+	"8o7oQbUzFbGulM62J2piA0FCNQEZa+FrgRHvVzBdMkRLxWNZaxOzoGaZMCaTfT1nKayt91VWMpZ9w4Va",
+	"jMc84obRur6VeclVdl2hm8pOQzhnXnCdo5at0NlxRJyytR2bq6p2z50LfFjTMCyqudG7oGFUVR6FO5O7",
+	"+bXF4KosPdo8oxcbPRy73PPOx+Gn2tLm72fNf7ebJ0NItH3Sq8qztdRmemNuxo/X796Sa5hdZh85f0sA",
+	"sTQMw1KVGWfF6RXji78qKVpXdOmZIGYsaL9v2OWbMNw2duUukhPcududRhUlrO5nMzGggU0GVx6y3jKV",
+	"GiTTrCgB/hjUIq5Xg1p/UHtPU64Gtc9VtF+PlUyYHi4Z1VO2uw+RjXrkE9lMiv1y1ZDoRTJtyOq7RMXx",
+	"1BWUYf/A2CbHYKTC81Ouz3xnBlxg0878TLjafkbhQ3PaqtF71m3AKqXAZauGpyRcpNh2woG6QrC41277",
+	"cUMvu3WRQtBgJ4vfK0+urhbR1OzSLJ8NUDMx7e1wiKotuW7ezlI+G65Me/jaMQijIG7xFfu51TsSpTdl",
+	"He/j65QLPV/ojTsD+qTAb26O6NDJEjXdZsCsaZsvbTOl98qRzv2NQJDNy7RPheHefiOrUvscbLeNuRUa",
+	"q7SlY3bHEjNK7N5CbxnIlxDBW0OfdBbpNahl9zhgyWKnBmMtbo89bIYGo0lCKAnNlWGGdWZdWtXwsIV4",
+	"RkWoNYuiQmTHTM6O1D3+QIfeYVHLndvkfGOcGGQgdDch8ALw26JBNKepVqT+q+QCW0qALRy43j+QZJOs",
+	"Cp074AujO1RQALmmR6k6YD7DF4VLhNRQpqAlURQdFTnM6i6melik1TMl1wj9KSeiE5kHZWAcFjf5Xvka",
+	"67EWVBCqTpZcChYPR6uyhmOM1W+XC1IRi8kGkmWKFNNDvLyR7Zki3vpW54usiaU9eCrQr0q4rJE6Me/c",
+	"KRMyAuwQCW/pjMWeg/OAgOvmkOpe6vnDg6bWQqy4oTy7khd+jZOBSm/2LqmHRt4P8QEhaEuIDQ4KLYp4",
+	"dxEuXdjIDB+LvOh2UJWCVSSd95iKhHyjqfkv6pPwjwEQclALBjX8Fv8Eo2lQ+xwayYhzNpoy+OS4/jqW",
+	"WXmhrGfLo5f7ZGf06QvdXtc2OlEO0YGyThRGLpnK3EMlxTHn+1v4fFXDDeua721m6sUoRYWtWkocw2bC",
+	"w0W1A+maQUEF1FSDf9Qi8sPlmEGDeRqhjR+HDp4+tE7RVm2/7m1eFGLrAd/NqDLvxJ90gjOd5iuN2+lH",
+	"5TRc0P06tT18agckd8S5O2vfqWZcuKQMCylYGFgLLiChe0+IzWv+GMBTwdfgXgUcIv/Qz3hIv9Vqff4c",
+	"Fs+Km555EXoIZc2bzqcqrWk32cvixTtLHzaZIhVJA5vs+62XQCv4LVdUGrnu+qBiIKVHblzJ95fPZbRw",
+	"FeH7A42dCWLvJ0etNontQ0gdGhm5lq7r7yyg6G1GyxutyFQusd8mQlRBCMD+bp/ScM6cBXi94pgs5k6+",
+	"Zdh28Csac+UOUiJiSbknZWcXpl7mU93/Fj/N+sAbwSVeLO3fdVMJX6tQ/rPrXrWIIqaKbeI73R2vLFf8",
+	"2mcEOXBVRul8SsE6Dlh1Nnq+d/KGnopp2yiiQtMrdbosbrBnZn90us82omJgj54NFTgVZvMtE5ss5luW",
+	"FVDb4pLUjByqSkpVp8ed7oE4yvDiYHczzQLRvqyM6iFVU3sXIBU7dlSAR9iWuVqu9VhdUq6VbbCElXZZ",
+	"F3fbOz6Dcn5IL5FCZ2Hs6YYtSrbhWO3G9MmeMiomAX3XbuwIzagqIXbOxhqqlDigKkdUECFJIsUEMFpI",
+	"NqENcDtPvkKLk+O4G3VGbdo8GT9jzV78NGo+Gz2hzeNxjx3Z3/apP7LCISN+RTDFbCDA/0UsXAccjVvm",
+	"q/Tb3zqq4V4nclNX9Iqb//SW6vuom1539MLISytUSZog78pTKPTytnDplJWObiUX8hw6a/pO1h7N2c6n",
+	"ZCaj27xdN7hzQQtSmoq4yQWiR1t4MKg2h5zQPPzkO4YnqfzNqLlzJiCga0TndDGZcDEZ0wgSq2RUnRTs",
+	"xr0JWAQk8TDvf1ew7Hy4aQ/3wgi/2dyhA49RgnFBUkYTTO7VKR2PeUTknS1fBOvwmMy4WAAoS7vV6jQK",
+	"8ZHN0Njm3mE0ZdFtyaV4EFstokEXJ2rLtd1UXTu9Eds7Snd4H9s1YBYEUmKTlKLSYzGVFiLfE/AR8ig2",
+	"4OkBMdbXEfWu8SLBWal8XZZcxHIJQAVzLFa3vuqlJDGL+Iwm6pQYEvg95TIUy1GR4Z2ctJ49rBwdx+GT",
+	"ozOtBbVuz/z71Ez8qB3vtlU972cGL2OpUtpHhQ2RvT/wz8M2NoDHyTlOK0pdhE5XgGTihgQ0pmTM71l8",
+	"YCuT0hmu8K+6K/7BVte68iybQd0y290tH9NoBT0mIfnOFdJ4J93ckXClT4lgbsvcslUVJrRMXE5Stdw0",
+	"jzL23wICiKm0TV2o1R289MYMD73XPSlsr42puv7bhwC8ugUH0FwMOMisALyAnFgT+ywAOm5t0kf2r1HJ",
+	"4fF3Q7KbTcbi7bBDWSDeLgWp99qdgPTaXSJT0msfNaDcQAHox0ITChNqyvF4P1K6UewkI16I+YvuFRtI",
+	"6p75cHI6m30IZxilyBYfAaqi0IYnwjoLy9XcPvTaeODDin2eDrJqXeJq5RiLe7NWuVW9pV+j/zYelJ30",
+	"Ur5Ayugt29DhMeJptOCa2Iv6JIwSqSAjMvOLjBO5bAQkNOpGiOnU2e7jiqhbPp+z2J5czPE3ejB2BFfm",
+	"zilNxkN7OyU65TTJkwPpCvz5BcA1HIRVcaDu3j6gBLfiLls3MM2Tmnc0hcxK88gfcIbn7hb7+R2+wH56",
+	"RZMxfPPpc1DbzLsQM43MpOAa6xqgcKFAGXN3QJT1MYGWBqRaA3jeePSMErh3wG2N41c1wbGhrQcFIG10",
+	"0e2mTB+BUe7clhV5LDtwk7zEq+xKkJmGlhwSdB8iMzcQZ4PesH1m6kOOYp93YEiSPdqg5p1PS4F0q0pX",
+	"dDmHPM9se+kUeh9w2wbNtTc24pvEPMbmLFnwaC8SneG79ynT/FTVTQJznCEv1dkx6zK8ftw+arTMO/7p",
+	"wDuKFIB0223dUSwOi9Glyo1IjvcQqjPKhYWjzT2lx7vvUwzbOwwXOvL1UkC1IR9uzousKf+6Ou+OabWx",
+	"Ryn0nIJrAjLjseCTqTaP2ugvgZcd5C+p7nF0VXKFEy2hp+aHm/Mi6Ffn+CCRaDu64NL6i+CTYo3IVUev",
+	"on3wF5+5bMcV9lEFcq4qOcmPD5z5p4edozJQG1foLFjMSb3XPbGxDVfYORDhFdPpqgleuNA2m8AO0lxA",
+	"rAQyUS3SmOEXuAak7vbaQMCCF7txuAKNdW+8jXNsaqZhyWuI5aNX7gvujVQ/bhvKrnWC/uK1h3YuQ1Bd",
+	"qiLZSKK8dQMaukZlhI5DznpxJkTxjHR37g7/7XtsjjNjAaGTxTYEx/6Y8BhbFQOYP48UMQaNU7FGi3jC",
+	"9EDUQ7+HDKaDsKJYsSYhdPfmLDX3VDagwToTXBLLTcsbeTEbKbNHZZrZTkXXhnVb5BxtUVmzdsVozIWN",
+	"NZXd8iy6VZvDkRUJEdtM85jNmYiZiFYBGdTk7aDm2nRgzZk5K+jdslU9MdV0RBXDhGhc11NyxWKuSB1W",
+	"5+ri+eX18MPVa9CUmW6Y/wqp+66RDgfMU7A/LSg9I0BjgBFLCEBFaomlaJkJY2FIBsIi5BKlzYZIGY1X",
+	"a+fWjdJsrdtaVSIFE3c8lSJD+7bL5Pkp0cCPF9FGABJ4d1X639qeN9cV31nF6a/YhCvN0r8coN9XReHz",
+	"Inl7YvJ5g6kmG5DrtZxcmH1dkao559Vax9n7ywK0TURnjOhpKheTaRnBFSA4IUUjQ3A1Xz3OswtUWDDo",
+	"sELPGnSUF8999uMa3Terw5kOjpqw7410PY1dix00RBu5igxnyR7kL1aObaO66poPXaiC01XN/OpUEdur",
+	"4CWkjzbPzfee4OZx45QkbKxB3JQaMXJFnC/HAXqDjjXjEFjHro5Fctuf9rCZX8vJhMUwnlfwVO+LN/gU",
+	"75sf7Ls+B9XpLrlb+EmVerVnmLJzWJgS3LfVpaW5rgW1pLn4JBOZd2yRgtg8hb1qFR/WheiWrYaZi7Ds",
+	"YOPRtCLogiGizKyiAp22QdEzW1Tb2/tEL265iDdVGHnbOY921kMo+sjxnIswz0U2UQH0fEpCnVKRvQ1z",
+	"BEM1ZyyahhAGMxoq9IIw77uTPGKNCkBeeLahr/+0WlDDJ+2B1Ft5CP7BRXyOV5s/L+1LzN83pReZ767t",
+	"y9ZCTEWI3nW62zaWO/ukFBKbKpPGtqqgxfDUFscy6Jlug52uNzCKy6ADNiq5r/N2Y01KoWmedyqX1Nvw",
+	"CwHo2TlArtV5eeyfAKcONx7UbG931VqGLJA9u7q4M6gZbXpTmziWFk7TmCoo7B7RxCh7MZ4gNaOpDrPa",
+	"E5vFUuhzzG1PXguNbViC2aylyZvH75xcURFy9RRaj3VlwPSGz5jLp0MbCXZjxa4xWkVhPNBEZTdXekC3",
+	"/d198hRLN+7CQuLQjFoBYentNQCPbD9ed73ZpTH0mbXQI6lconpuFBApVjOuXHuRL82cOKzeERsM+d2G",
+	"jC5oGX5ODbtXC6UjJer7AitnXAVp6+lu2TkpxVjdbgr2SlLd0Z8t13vfVybg7m4Av7X7e1XH99Yhkaq9",
+	"HfllBX5n1VveQnlXs/WS6KjUWEv90yGjtu/pGaFVhsJG4DI9rOpNxWogspIS2AoW9cQxcNBh62GW5Gl+",
+	"duFLowU7uI26g+xAFwUkJ6BbqV6G12hAovgolbcsDx0PhMeDjHriYWc4t5YrsfxKKage9E72xHVPhlxo",
+	"trnZPbZa3hrGpHZFMHegd39vZn98f496bNH99NVFP0J42bEAM3eXfJEeUFRZjtqVvlcnPndX/ZXTX9d4",
+	"mXdgLMWrzso1tIu4YgpAwdbaLwk+n7MN8DquI+y6vEmTYgJnyndj6dgurObeIHtv5Yixyec6DtA3G0/V",
+	"KG4q9ZyzLGpn1sNX3a024nQdM0ej6FS6mG5cDnXJowEHbrghw/rVdff4Cfnx4w0U0UJtkiLhmcX+AROk",
+	"T35gNGUpGSza7aMIHgR/srC1LfeVi318xsiF7D2Fk/LsSW/Dbofu5+USnREMcnfSU4EehYcVhl61et+4",
+	"euXg2pTqMVbBf2fewL9SR4gWQey0gdirJYQP9bXWW+GLWiVsa36wud/BJupvEWHfsGdHpbh49mxDpC79",
+	"c7KTc6W5lI9cvXf/ZUi7ujCXbvRrby9L8UyTRypr94F4hkIuodtWRelKI4D2HlQNBLXFJRDz4/o0i1yY",
+	"u2zeM6GChGfP31y+HV68Obt8fR0SGscpUwo36UFu7IOLX8zRsQ1c4eeQ/LaAKJWDc2p8naKYqhX6yEYo",
+	"+r9agNHhPW67O3vrC3RWPyTnQo69PlenJMQ3hzZSiTW4+ONwkeethK3CrN37K/jfynYjMpcRJiZcQEFd",
+	"4uea9Em4ECmj0RSeTepCDkQkhcDUwD5m4mUOG8H0Uqa3LspmH2rjYY1gIMJRIqNbSEfzLkCbQZUe5g5e",
+	"QFhr0gKf+kjqgYimNEmYMDYcBEqNFqKkFCSWDB0mU5bMGx6onhl21hxCDIT5/hScLTpdQcKaGXUDXDTx",
+	"0PnzQ/C44IJgsjGAiYD5OBBAuyilEGd0L05ZJCeCK1aySjwaGt0IaQCGOQwQ9KX8xZW6UraiG6098OiO",
+	"WGQRqjNfEosL+8hCnBQbl2fuqkJUF3MdhDQjWySgYXs7rRbUYq6wFdzWEV/Zu9c4I3CBajaCDALQAMwj",
+	"wPeS8tmMxQGisiAoSySThM6d/6UqL8e9eb+++r6RUNVdP1PJS2CvsBGQps8X0a35/0uZUzawwR24ILO9",
+	"M8xaLprzVBolD68rYAbBo2suKvVprx6wzmb9tHePVjuzwK5JTrp1ngog0dEi5XoFUHs2KxWUWaOGV1bQ",
+	"oA5rpQNM3PaqokaVR6ufkjlLFXQ0P3t/icnP4eT3ZqvVCoOBcMCqECjJ0FVVo0UuOKhyNLLFgJAbbXQ6",
+	"DBHm6GYDYf17XkNAt4dJvdc+ahCZBtYVe8tWAfoDMaafsjt5C7n9AzGlyloAcF+n0SJnmGsxZ8K1n/FB",
+	"YBVZTqViAxHeN2/ZqqkiOWeheTK2bKr7XRC3dz40lLAiYWPrw0ZAmFFQe+0jIugMDDUjjxESdSDg9aeF",
+	"4Tn1tTC++owKOjG3G6o3iGAAlDUQ/nq2SHmBuSI0UTJzBgGJHC3t2gwEtDqTCx3Y2jrgr4ayqM9AfMzq",
+	"Q7A//MWiIh4I11iPTii3wLpwkkFVRuMq271TreeIk4qNrTZrMG8ubq4uz68RPL/YB9kinXKrbFlM+B3v",
+	"/AzlAlVdVl0TBOhKeXaJnroJ1WxJV31iVFFljgnhIiATo+3ZtDHnzEMfGpACDGG0v6xfyYzaPsuihBp9",
+	"8Owyz75tDcRAXFTBjU4tcqQysgTQZ0AjqYcX6AXsE4oQshm6lRGr1kcYAAwuoMLPaDRFtSI2l5DQ/JE3",
+	"3Qlz53VofVSJkgNB53NGU+XS+Itd//N4uw2owxH3WytCD73WQNwU+/rApgTk67UgU52SDx8un989bRi1",
+	"wHotS6/1/J4KwH7rnWZRJwd8sbPmvwlt/k7azRPSJEPSIv2wMRBckVs2Nwo7VGykKUtsQ924T1g0legD",
+	"DH9qnuc/wnvN9BIIyoO2H3o3G7q56JjSAI5uFy6fdmsgruXMKpYIlTCGgmbUwGx2Hyg5NI4VCRdQLQAR",
+	"W8hbAg/rzRbwWRu6Cx/fdYxaRydYWUA5dPyF/WRfbjZJ1iRETY3I5EJpRuMAsEHgMoQAsfsKwEEQMiQY",
+	"IPwr/AVgyrXPn0PYw2c5TjCLs81Ob9l2v5DvV7HuIdt2cSA8QVUMgtOFnj4G2YXvvhSamfXndyyDwsCV",
+	"Bc4Buq8FyHDKbUyoJuHjWEYqPEX/dn6NViwZ4wVAxTlvregssSuSfQfwnaROk4Toacqc63Ygeu1enlJi",
+	"z0O6EM5geP7u/HqI7ZOf/yc4MSAE+dgcq5inzIhQLQfCDg+mGL66OHseIpuyqosU5p6AhI+xdAL+hEww",
+	"+AvuDYDXj3nCFPIoyHu1E32koAQR1wqQasOXFzfwkjpwHatxQ1NDOOeqgfDfTlBR4EmnRILst4vulHxN",
+	"eu1jlAgJj5hF+8R6idqbyxvr8EQWrfqPga6oA7VkOnlsb1KPzbW5DzjryP/SMtaz95deg/t+DTvjf7Zp",
+	"UXNe69eOWu3WEWR56SloSo/NPxO2IVfcqOp0PgdfwISRevjx4ofhh0u3ZqFRScho5YBmGy1y6ag8EPXw",
+	"MVVGND0Gnck1GmhOqTIqNKRAIOI5poki7czIjBxWPDYKitnpbruZI439752JAw1wKLzQUZsqsmRJ0set",
+	"DMM2GhRMGLkMnc/dCllOPUrlUrG0YYQFCBizb8dGtbI6Ck4J+8nDI7kiIaQlNc+xk3ufCNkErTjEqBTO",
+	"ciBwy4V8NluAGApP8548k9+xuMkMELm5ysK9hj9zDVv+IxyWIuntccEE6/ysEH9bw8mHdbBH4KjdtUVD",
+	"xjjDSRuWYM1Fi6SOLBufiXltuM8rzyvRUppBWFBPQ7lWdkjdl9mBMgsXZNqdtkDjeDQy9e8yhr2tr6S0",
+	"efsgYWG7dtvtcgM1dq8fT/UMHIM5PNw2w+oFTxhqQrt2vFGo7IE3Dy2seCXglN0C/Zy6kEVslXjBlmS0",
+	"4AnwXNz0d1xhxVY+9HUjycJnNq+tpdN8LxMeVRirLxx/y0Np1q7jRp/lxsgx5sApEZJwkRh1CO9H8L5V",
+	"UsKUsAe7qdKIPDLC4NGpvaH4lbmz8A2fTbzPBNpSnBLrrClcOZai+AWadviVkIKZa1I6Y00qImY0C5V9",
+	"P6KKNRcpzy+U6axJwR1kn7eVtIa4R+3uOiFfysrDVNoPryW646uZZ1EAu+2U0xZOpY8XZkOZ24fbwxNQ",
+	"tb+zk/L4Bxo7DzDc0tt9y1upX8iFiOGG7snuG7xyCXPP8T7jAv1E0MT5M2vH7aPdd3mFcAWDv9b/5VNQ",
+	"U4vZjKYrS/RMkx6nUmB2BaB6TCDbDij+yTyjaKNSQZOV5pHaKA1fQLWgynI3oJo3jOlKheTDzTmJIQUH",
+	"K5oshGEcQNu5hbbeFdQ5nDKcyAkKClR6HXiYiDP7ukXOzODQgAdB0LS9QcI+tNL2agtoVlgxZymXcbkR",
+	"WgxxIpKzXguZMaV3jPzOUqkafWPPai4iI35AgwSbLyikbKjAPAWsd0aFHTtY1aOV7YsJDB8fgMKargKv",
+	"sykuqnkKsEqzUkjaPgnhm+GU6yFIgjAgU6O1PSZ1+O9/gMsAi34haQBmVMxYXlKbpgY+RDcAUpfjcZBX",
+	"pNjZmPsxh9kYPFbYkbwmBeCTh4reAWZgAc7NKZ/mEZnrDIZwSkKbs6RCouYJt7W7MV15fmQfWc48w4LL",
+	"VeLIOctUgXacZznZMcGDzTMspgbKAFW4koxYIpek7jLm7DawrjmmjFnVJCFg9amw788zzvcFLm4G5+G2",
+	"WlYvQpxtBdM2U1xOrePRdmfpE7TL1bB3f++yb/FV5nbnoslgjrCx1lpiTkDyJJ4ge+Tx/X2I21MqVnA5",
+	"WDdc5mxwyUX13EsgYCkL2Ty2XY5qtMi5y9vxKJMyIhg4+1rEMEP4CvcDSiC0wbPFI/V2tltTo2mYBwBC",
+	"oaX9fAgEtm3XO21L7wxMAFoZusfhTaPVEFTZ8pLZdaj3wI0Sk+P7+wZwCswHzResOisn3yh+Qq4dqL+t",
+	"YC+oHPHFDeKUhDYBz1jhNn8TeBEskLFnG3hzWsg/wjIgsOlYi7z3N3TK/FPvNjAIU0sMxzgNMaBwTEG7",
+	"REHiReqcjrhn8Xq/c6ShuuOkaHaLVZGJBo5khduMaZg6wH7ki9jEzfpAXN+Tldsc1jUizGl0mZzm3vki",
+	"nbC49PA4lXNjDDU2qMhnmdwqtqP5ZWOLkE2yitShr8dJu5g7+jSocQFlmeiIt0areUJBscoaHD712u6d",
+	"tIttKdcSNj7t1O7pfJ7YnIfHri2FV3zmtj+isdoMt46fiebyxfL4PuaAQSIR5gd9Drx7e/7NZrv5t5pf",
+	"C3d+AiyvfMFgHKVvOl0AFC8Um/T8bn/9kydmCKXbnq7fdVy46/gZBG2NPgCvRZmLLATfSu8mtosYlrl2",
+	"2zZwk4tYN8eqARYLDObH7Vr/qVnS+clxrd/tHsOfJ7X+0cmzdl5hUMY0PcpKeDslBNK2Byx6vI4X2vVg",
+	"QLvdEy+/0JfL8Jh8hbq9tqFlkRYn66To9FpPKojRbnWPq+leQYxnvYwYkGkFxOh12luI0dlIjI5HjKPt",
+	"xOh0jzYS46hb2K9HHdwjKwWPcAwSTizgj/SC2mJe6x91gprhesNIzrBO88nnoGb0mj02BVScIB2OOhkd",
+	"2t0u5GaUCZmJOTyzmNJTkceTz+LZMy/nZr9EGzNr1GUwha9wMo593C2jh5h1bx91jwrfH9vv28/coim8",
+	"1sw2VzhgtTzm8rRTrGQACkEVAlDoSc8RqNN5BlXn+7kscka/wW9hlehW7aEmYmcvOyxraog37WG8vZDp",
+	"iMcxE/+1DMtiDPmXT58LliZkMgZWywqIPRQF662ERmglpjNEMSfuU1DzApxwDMzXFfbpIkYQiUrbFKNm",
+	"FpgWbuBKpxQ8JU4tQdVBprbYRLo0LzUQdRvXRazRcUInQR7axI9zRMXNQqN5QRHozRmeZUAmKXV2bMru",
+	"rH9E5SaSG8cjRc5fX3ru34GA9yMpYkRBwKKMALqd52oYJr0Yk4JCG6wWeU+VGojQq1AILfQcXOiVXmgJ",
+	"sUtXfXFqo+lZ+QXa6AjJSCesbIKv6WCvudJnsDg7FLD3ZiSK/87WIGWq9CuHZVKhYAEKjdOwjtu7VKyg",
+	"yjO1Rims/mR3XC5Uhafq7fPLWvVAbT2IP1Ivc+5Jbz3l44t1PiZ0Cik7VueBWeHGHGYbsRaY3wA4JKKp",
+	"TErCBX5DeeIq8prH9Mmo2Yuexs1n7GTcbNPOqBsdxT12PC4WCBWLhjv9dtcWDcdMU554kM74hj3RgvMM",
+	"W4vZVUQHXhORNne3d/Qw5BMEuq1G5M0BePcUt4G3FDCJIfCBwjq4k18gP2qfm4jbPsmRhzziLmmRVI4S",
+	"3SIl8NnZPKv2gT/TvTaC2b6FYi84G/uLccMqoISsQoy/Eza45Nr6mYtJIid/C/U/Rajf+DQvCp2HS24r",
+	"MR//wePPjyOvWYCsAnM9M6zPyNeSxEXHYLfd9VrwoohGrDoSs5mEChhIhzJvBm+nw181P0rRwIQPH5se",
+	"Q5pVKOOIrY4YpTBqQJOpI+YndeOKqCiArkNaVeCK9rh2lSnmxpOBgBDvElJSSQbDZ3HxMastkqmtQCse",
+	"gV2C2PZhOHdY3FuFMYRxCwR+pEi54Hxfti0Ag0VPc6GYlcJWR3V21QB8sYTM+wnkf/E1llnsH7BJphX7",
+	"A3yxtPSg932M/03w/IfIz5K43BMNvwrsvgrhvgBo/3VkJjbbzDu9FinR7hTFX94TPvPZuHxnpzCw8Zih",
+	"qWuv6xj1cPOY9x9shXYCuLOQerQutp/1O91+r/dvC7A2BFdjrX+0v7177radPdAbrF7c3wF4Uz0jxBk9",
+	"rmoea3e5/h6C9IBjiwh440y25uB3P8tFoQEEV3bqfUJJzMdjljIzT+Djs4XKmDaxkIiH6od7L5Tr1169",
+	"PBi+ccgRguSSqXI20BBcseQuc2QcGrhunzyI5oZaCYemfI7kN96wXHI11aSKUfXNbJzQhPTf70lzHDIE",
+	"3RJIgvNPhs1pthNq/XdS386z4jJMJHO9d4qC/uGaXAFRuNoPQ6NpFbIwBpS4VmVAbMjgdoWfA7EB+Jlr",
+	"C/cMucXagjONVhZHv44pt1giMBACnDJQzgbokVKwhhccXAcjLwzCPGQgIikTCxuIrJMCNqR5P1YeL6dM",
+	"5PcVEOAHIsNqX0eLLz3CKIFcucYlqNpCRYCDInykLLh1P0PBdL4l+w5l0wbdHZDKm7KBUFOoV4QCCx+f",
+	"HbLJAdStAKituIj2c/eUkKe/VFnzttUvHpx6jj6OjnordRG1+5dyCwRUMasaE6wDnHVRs0I8sLbfCSDz",
+	"OxRB+YtRsCIofg8jV/5Y7FOqBoNPsq/ufOGrj8EWR40bgnxmKDn9LLa7T58NxNt3wAVa4RPL4y1Ru+e0",
+	"t+oZtL0ZeN12oN/jfpKgtBc3iYQ9wc7/dhk8xGWQkfSRY+vIohBCTxUQ+hnUlbLZw6WQX6deKYTO/Wyt",
+	"cgVGIie5jW0GUu1bH4jMuR4QOUfoW2g4D/9gltcjFcDfHmogdKpngNMTyRl7pNA1Tx7imXfgtevISNYz",
+	"fyWXmBWyTLnWTJgNPaI6mjLlOiMMBFxvHR5ynKW9zegKVNIRg4YzLCYrpvfi/lc5vstWF8M7LLpDNG2/",
+	"gPhB0FxVrvccHGB/10JQOcy00MlkDVW/En+nakR+P6SD2NfukdkcKGzpY/ZWcVAOXqlqVDmA2H6DKkMg",
+	"rg/tv3Qs581N1H3768+dt79edt/8erZ889z8X7bfTB4U4jn2UCC/nger4GIvZ+H8YmGGc2TfHMj3l0+V",
+	"8LAnT7b7pBzsqw/oamW/DSx4GKpth2LqYD79nAhIhsjANj28rhJ8DeRMbMpSOiiQ42AiLQ6Wl57kJSJA",
+	"BkIZ5XATtOHByRafDzxbDkdvjyCIJ7n+DoP8aTpNIUn96wRCbPbNBq3lzGYjoCqK6eTguFwP9weIsJ3Z",
+	"1ODrNDbrQmh0KHltRQ7RPwbCV0CMJrOWHkAOzw74APPeR1uA+UKvYI0NTFDgaTOYekQVM0eUCcUN1ytB",
+	"fJYcuxVs3H2s5OIVYPV/mtzr/jly7+ePV9N/vvxX7+ePneXo5YfFz90T/VeVeJsGm+fNfbOQwbEXMVgP",
+	"g/zZEYNO9wDhAofRHLd9ZItLf/pbqPwpQiXj76jISyyGWSj6JR5ZOA4QWQdHmrH9qiATIR0N6qNC70iE",
+	"WY1DyvQiFSorX8oq/5BdDQRwskZAQrelbUGyO03hqUMxyPooKE1XfuZ/ayCeZ/F6TW+ZInj0jFyTImL9",
+	"YmVSXvSB5uNAsHuowplg8YQyxrICRBWXWieIFFCPjQ9yDk/EQzGjHggb0LfjzvIGCnEX8rwyr+Ds7bub",
+	"VxdXWXKBIcCM3kLKAdS12u9tMTHgHeAM+37bDK5It9219cRrWQ5Yg7IW0LLxC9w8XJBuj0zlIoUS8yIc",
+	"wsaUi7CRFz5LwYjSMmEuVYJEKYuZ0Jwm2E8eq3pIIqNbTFo0H9G/LWRKZtwMDXFnjK3BI+aj24GjH8dw",
+	"WpHzSOqhhVqxqwKpUv87AvqEiGqjiJCF5IgWKSR5FlMlMGlx/1yJD/OYagZIl3skSuR4gOUMiUOcF18/",
+	"QwLOyQ8S2wLtL2gLUrELyfoHixfDaD4X0avMFD5/ceLGoVIddKfdQr3b/qtJ9YOJvsm3XQzx6ywACnK9",
+	"i6XdD8mc2ZUvYxMXC9kx25MZ/8598XNf9nQQonzYJwnESTWVizVVjAVD9HsGsrcgshQAWCwpt4BtxQw5",
+	"aDidM+JTI96mucxCz/FfXIk8PI3i2R5aJ87jxqJGmts6e4zsPV0lksY3Ur422wbvO96HDGoxn8tUs/gN",
+	"izm9MTLhv1P6gi3fEJ7AXSvMgL3tl2Y8SHnOQKM2J6Ii5AwceavsOvA7QAVk0a0qQOKdEkqWqRSTzGsz",
+	"EPg5AxE2T6EeZp5l3BMECrDwbpAw4LVagC+XMr0F/IP32bOswxfiP7ZpJJTvZuIAUYDMf+FrhBfuDwQ+",
+	"O3z97uXl2+Gbs5+GL84uX3+4urgOSf24kT8YWiCkclkulQ8GAhu8LVLkLHgD+obyRi0BquXG7rDvxv5w",
+	"XE8HAtMz7FSwiws04TWKqavHbQQeUiRaAzYFo9yCFVmW1VWpxoJkqLjvEFu/LxfAGOEpZvQD4YadgMcL",
+	"uvAFFm2gc2wTQ1SLnPm13YiROZaG2SvUOWGup4aDAiSTJasl6fDj5dvn7z4Ory/O3719bgicP7rhQWdl",
+	"a5mJcPCwmRm1yAdxK+RSOOeYWe+sfXC+QegK2LglQwYPpc0WcFkq+ckiYEsh4uBHYzjZNqVuSaZUAYdX",
+	"idS29+VooVaICBW+P7u+/vju6vnw1dn1q+HHs8ub4RszuS5RtiFJbusct48s1Jm/ZB6okzthiVn7Onxq",
+	"QpQViI2PQ9weit06mYiNNWhUmpRGutHPWlbDbRvB1gYiPPtw82p49vr1u48Iuz2E1fpPo7mGLouIC5J3",
+	"4gQ4L1uFpZDcjoJSWGQRGGeLZPY9bEFAFaHe0UekQ8DrtJhWVncronQKkvdTgFpY2Nxh3lYgdI2FK72t",
+	"wNIeaBrkAPPvRAL35az5orQspO71Lm3UgtodTRbMQ6hfr9UpdfksPRsBAPI+njuf5z9te6PQz/vn3AL9",
+	"Mu3kG5g3xVYaNbb6cTp6GfF3/MfLD79fdt7yS3Upro6j88snl7fzn/51/uNJi61+/D3+eMnf8cvlz78m",
+	"ydvuz7//vPrxpBV1EzGavWjHP/2YFFtPZJ0vvD4XDg11b2IgJGuFxoktKQkXX6j0HZyjuvD1wDxP9RKr",
+	"xpFBEkC6y/bR98hB/ZhrAf5oLKZyWfy3/luqm0bD+/NUTvO2fSGyXgOAL/AbwPAtQiX72qRRUj9VqY2G",
+	"+hv1xivwYikrUQsM3oZospxwtWCxEdpjmuZuy4GIGbScNiO0GHpWCgoj1IT2UkEyXFmrM/WtcuNjg/ba",
+	"HRK6M0JzaFZuFDZs/+A7UFsEKTQQkMft4fZZcOn3JVBwVEkUm1Norp17EpXR82Jyy9gcFFguJqcWtRvc",
+	"rQ4C9eL1xc1F5sE0TwTHpVESbtBWLa5RYLswrqOT99pHjYAk/JY5WkLamesxKACVxiuL2CBDsQVAidP3",
+	"1pfaMkK50KdVy11YYE+X/TvN8HDb0OxJoyoDmZdTlrLdJ9Ux3ibgl28pObQYnd12N1OVZZoVbFh9DzG4",
+	"uXLWTJCBXNMZwx4WaMkA358YBRx0+0ylxwPpvPCZjpyyOwZnxXpVWuQjHkSGWnzd2Erhf2g6CYmasyRB",
+	"MFYRK8J1wwHqC6kHwomWgHCN0RGKvV5yTdI8dioXCIDlvlgo1iJ2AwyEZy2Seoh68tXZzcXw9eWby5uw",
+	"UaYRR9rkpKo6VVZ2OfP1ClbkC3zYG9XMvf1q/kgOUvkqsDIvx9t3imsJBIvBleH1XCtjtD1cheo9SIUS",
+	"Ug/H4OTK9SdUwAvNtXxt3I59tMKdbZi9HI/R3M/6w/SLEBtZOHFmrgM+79pwmQ0dk/cffnh9eW4+N07z",
+	"Xm6i+BR4cd6EycOBs+GjSM5mgMfOBfuOBUfW0kQYeiGRTvW88Zgr/1JMN1p/exf/FCTUN7BXSVEGwAE8",
+	"VHDsrlmHALvvC8zAXzYoglYzwBpxqAMfCMcbFJ8Io1RkEJPumRx7H9t7xzLN/PYyvVXYSqXvyRuccd0W",
+	"QzlocfswdN03bHYXJb12e0tN+Vdj28XeazXUKyut9qypWe3Ny8vjf9/EszfdN/pN9+f7n6/b7Z9/f5G8",
+	"vklu3778oN+9/Ln7882P/M3HN0f/fv6h8/rXi6O3v364f3tzuXzz/Kx19Fu3+XR5ts//Hig+LJX2Ex+9",
+	"Db1hs2U2LFWfAvBiWtg2wFsSKSYsRYewJzsOcfFg5WPJCWO/9DwvVmJYTLahXXNPbsCgkPHD5vXKKk+z",
+	"elBcYvlQ/vzZA4Xzx3tDZ3OwboxIQMvalnraLlkHTwNtCtSUXIM8qJIAV96IMYEov/Y9ja83xa8jhDIf",
+	"4owmY4m1rrpIJVfEW6KWdUxAAg/hWZ/o1t96xt96xt96xg494xr6QBkGkO1jm9llm20eonikbMKVtu13",
+	"K1UN6EkJ686hiHc2s+C5iVyytBlR5dAfqCAcZ47Fa9wwr1jOKBfgH7IovBxNkbPr88tLUp8vxMqc4Aa0",
+	"EQAFI3SoUf/v/+2srNAG4fCXe9FssnvzWzNaUPt7iu4qawGdEmpfja4YB4cwsF6py+dvczWEnOFNFvF4",
+	"IfhvC6PNTGgaJ0YYyjEx84RZyrF5ijWPXWW3jGgC1d99O/r/6PhGYujedQLBomwihUswQJYDaaD+ZJt3",
+	"idihBqGZzNVAuHZSejVnMakLmc6Q6A3XNCUX8BUNZCEkdAXrj/qX7SM1yzxgCFb0sRTeQmZgdsRAeKyg",
+	"AT4AGzFcb5y8hg8SUUESCXXnZARJfhpR74VMbfwr9/fVe+0jG7gbLoRrZxw2kMFaAEGrzmZdnOsVfZvg",
+	"1lVoZKnIiInliDCSUovcEcNeq5gNAD3VqCYzOWNCt8jHtYbPNivQThEKESHr0yacYlS/2JM5tNFOSHkq",
+	"RtxdTJQrMjJbIEf8zzouzNhMpqs+xiCtB3JLKJXsHUmFE7sxlFrhbbF85Bt4WA4IvO1fE4XDPcgN0/la",
+	"0yl3JrdZfTaX64Q9HR9FzaNxxwj3DmuexD3WfDZ+QrujTvQ0Pj5eTwnce+L7pPUZm88m1D3cWfQwNeDr",
+	"Qcmc5d6xPHiBcsxposhwv5N2tWV8dduIAdIsHI9ymRvQQxuET8OlVPytQB0ekztHAZP7UHerSig6tihK",
+	"IDd1uQM6iCWrmQFKgCdwzUqPVrbjWulFZmJMxGGjRV5zcYuqyas3Z+dN9NcEKBNs4USWJfLIdwKL2Fpg",
+	"1kljfevQ13R4c/Pa8P0emcIYvHZyMZvNpTmB/aJ9itYoxOhoFsFoWzhii1LsYgrQNtB3vmDfOg2w2WkO",
+	"lgWECLCbqvYz3wci922pzJ8dS6b6VQ4usOtK4bmBAOBlB4yYN/CtG0PQA1DMtKrMN3Vyambr+tn55mLD",
+	"Fnf4qgPZoTkAtgP2QjRT95UjXCXXLlhAx3HUNjCfNgag63QgUJDbLxvebSigC6Q2+lLbsYyGbcsHSzhP",
+	"5R2DVsS27bCLH43kPUY5zU9R1swlTyXAlnRTybCBCMpPi+jjqIHTK7owlJwxaJyE6s2a5vAv2O1gqX9R",
+	"HpEVh39UolMRf3HyAxJNpYRWg9wzxn1XTsl7uFX5+E7+wzxLvnry3vr4M/s+Y91bbnq74ltmR+2vo2G5",
+	"zHdX0TLzL+defztl/3bK/u2U/dsp+/Wdsl8Z2NNjXmsomX0PjbTk11x34pTSbL7PSpQ0LmM0Y+Mz7NCR",
+	"zda5H9em/LfddqDj21PnrCHv2ca5+3s/x3fByNps1L0Bf6aXQ4lcfs29mWUz+RUxA1GRzRSQIzMDSIny",
+	"ungDg5Nzr6No8/K9LYPPmxPoqe2iXe2DM3P5lze02j6pRDcug6wqTejPrJX7W7r8LV0eJF1+NmepyBKq",
+	"GO53JOq2Yf0tB740VddmXlUy5q2SALDkNufVA6d1kMWzuYaSsYkteJfKnHAOUZhoSjk4/DJcUsP6x1Tp",
+	"sE9epvK3UxKOaEJFxGL7TUDezZmAV6QBebWYTLiYvKAROyWhmtFUh/2B8C/Bm7wLGwFJpaaIFJIlxouY",
+	"jCmm7I5odDsQFlgF4LUymElkUgjKgZWLDge6RV7QJIFmalM6nzMBeV7JynnRcgceWBqnGc5/YGwHypNF",
+	"ygjwDnBhA/adgx4RtmtwSNgdE1iT9k5AwDWTcQC1YHtco5WrFrMsc82h50KRHFcDkbIxBsbySjwhPTjN",
+	"KGJzW7foShf62Ft3SeF2Gk2t6YNORfOTqwC171zK9JaM2IQKUrfN9LkUA2FnG4BCYuZliKkXKiBQlmBL",
+	"ZAOHUGtEAVQS2KDgQNyyVaNF3kFgsGLMdSOKkYJwL4sb/jws/JoKgJqE21KPhDOhScLoHVMbFo1IW+m7",
+	"nMrEBfxgNc40Njx+c/bT8Pzd2/MPV1cXb2+GVxf//HBxfXM9fH9xNfxwfXFF6lZvIZ12o9isfCAQAB1A",
+	"dMDnO5J6anaoCuxs0PYUUgckXQgXHD3N9ukAFqhQUdI9ISG0iLRUDdfjkn3ScT2lbV2kQw0Al7XSeed3",
+	"rxgUR9QntiLTwyBqlOpKKbkG0di8NgS+MDtYDQTe3yKvGI2Z1/svnDFN7UYnE4mZ+YooaRQSla+IOaDW",
+	"Yge50AfHeRgOBNzaJ+Y5AxFTTfvkj4EnwQa1/qD2v/6P/2dQCwY1QJeEbwzXga/choJvJ6n8Db4t4lHC",
+	"b1WIlHAttGo170EHlhkZjmNQe8WSRA5q/lfYYhu/60MNTpMm/I6Zz3YuMSAVZ3MZc8HVdJgyqqSAoSgt",
+	"5zhMRSdsUOv/MSiCeA4AxXOwjjc6qPW7nz9b0rnFXbLRUDGaRlO3wNgtWlO7MDSOFQkHtfzCQS0kdXCH",
+	"DISQw5SpRWLO2CIXTj4gAJZDhIOakos0YmYYv/wxqGmuE4YTSZNB7fOn8NQywdB7UBgU351RIiSKrhRZ",
+	"TlekvkAmZa4PBmKUyOgWfDqoSZmxjGg8dFL0lCjGSPiRja7hkS+QR4UN2PLQLCEv/XU73bxEmGPZsGRZ",
+	"gv/frJPtEzAQP16/e9tkwihhMUFQoBY5I6G/0iGxrWwxpTRDiOkcE0XkeCAUTxjAY91ksgFlBZLG2yUh",
+	"sOTC1yg6sMIr/GOA2h/uUxmzQe1zmFdiZ8x0DPbbjMdNl9ZQD83lffv6od97vgHvLKW7mKlMFxrELHZn",
+	"MBzGsOZJSiPX3By0YkbTZIV51Nlb7K2AcB+eglqNBHWFdMCcggw1JeuZYCNsDQAEQFLZkm6gGNg19mBh",
+	"JJCmK4+v+Z2thzwOHUwPBN40FwumgEsXKgRtlbvXDL0eDmqCLWFLoqaAvS3W8oF8qmMWjFopzWZWdQrQ",
+	"IqIKO6K7t3rveqQg0mU4YtbOnSoy5pqE56/OboavLq9v3l39DAAS56/Orq6zAvrILg91jeAhlWdKk3Ej",
+	"yC0xHMip4cz4+BC79sAFI5bhyGHGk83kQe5vZhgUFEGXzIS/g6Q2umCQ0SAYCMdqCbDaIC+djANE4YPH",
+	"WMbRwJpGSJE7RaAzfHa00ERNZapJ3cr2iRQsfxH0q5+bs5un2FnwAcNPjUIyqBn+7O10s5wAjQHoGWnK",
+	"71hs9pkbIfisEJOAxVmdGD49F6t1WlhAaEliG/NbG/GWzXXjlHAjKFGlW1iE+X31NtArFaJAmI1jdjCy",
+	"j4KAdevhKzQkomm6Mhy2dBYGtdBoXQyC1joHuQXXjX9tP4clAo1xyhNfl+LKLZKhhsUGPCkdvdFCrUJ0",
+	"E2TAuUgFo2M3Tg0j0KB3Rv6zzY5rkTPLFCycfYHaLgLfa/eCgWD3NNLJCkPlM64gqikF85LU1jiCW0cO",
+	"aozZOB7/OD87f3UxvHh79sPri+cWr8IK3Yw3wZaFLEREbrEyaCBAcSB1BLYABBfDWbkgVyzmjttfXTy/",
+	"vAaXQoD9YxCAGHPYHBtsYNYajubm5nUGbGIkMuwUyJIzDAXuxBmZ/TsQakrntvcDMixzQrOGPus2G+Ir",
+	"mrOKh91jRCDMsvNcL7G2KTfkWwVkyUbEqhEi0xzwKptcp+hsjjiPc2SwVBhNY+nR/Pr83fuL/zRLXtJH",
+	"gwybElIQeIxl1UkuS3yVOev+jIuRIb/kh8zw/ACPzAA6GEGjSpyiRpV+nhiBkyUjwWFTucLONXEQ0uY4",
+	"+XYcbnQojDbn1o7QHt2fmi/B59U8N2MLyfT/Y+9dlttGtjXhV8ngGZiMAClSplQuKnacn5ZoWy5bkiW6",
+	"LnvDQSSBJIkSmGAhQVG0Q8/wz3pwJt09OtGzHva4z5ucF+h+hI5cayWQ4EUiJbls1/Zg17aIW15Xruv3",
+	"gfKsz+ZRmGqtSK9gT68Zrz+fcKW8CnknKfMDOmm4wLNadAeVg3RL6UBarlfL/tK6qASl18uAKbV2riA5",
+	"lcRgNrYHzIN+VA9jmSZxpA3MKlzxXJnh4ujn9YD1Aak0e8MgEWpEbVp6kRa9VbjZI4AdbIwWX9F89X7E",
+	"ndyiZF7QEcA2xaiEdQjkdt9yERZi7C/AVK7y3uS37EDTqeWle8NFIpMzTEkx1NsuTh8s0OW5GYRRZOhX",
+	"UBrhHBVCwfCDybrE7VlqlX7Rb4RzIFQsTP/VgvlH+weyDYZC6pESi40DbDuyFSWbRFo1BNDzJR1HpRQk",
+	"tmLTBcmMiH6iMXjKq3u7frPaDJ6J6o+DBq/u9p/6zWBP7A9+qJcKbQ+1Zp/wMdaBpzF7LqL/+B/jfy0V",
+	"Gw1ZEzd5z4qdyMxz6kkmQ7RRCeLTbnb29c71JNLC9OKioztvUCNA1QdPHszcrdMJApDkKKY2oXy0vzfm",
+	"1xmVw+7evlMy4pn4pWh53d4cp5RAW5AIFJm0zIP6gQiL2Em3nUzVyEi9NGbcwGOgkq/f/KrbPcvWmvV6",
+	"rlSI3A56KxjyB+MEtOeuLSF/7EUipD9aWnVOCQ8bQ0iZCFxTfqgEyz6iP5yKMWziaSJKrXrthy0yCvR+",
+	"/5xpNmY/Z6xfjzriBTcCQNbGE4PluSGfh5kfovBYJgnZnMaDEwvwMiFKY38FI8m2kzSJ5rClUnGd7sA4",
+	"VfO9bHETbOI82mRwvrR36U/xHDVu4POlbaYCHIAXOPTroj54wJacEio4sHmKus+6L9EDO7/izXgvfOYb",
+	"hzw9tM66x4A/3SaKCOOvDbKFJLIFT0SuRiO5O9pgdNisyClbsveWGG03fXmLaVMQM6zBJg7RErx30hzy",
+	"gRR7G8fogyk6etIYjXfTpNX9XBF5zQKakCDXqNfrC29GiJpYpQY1sdJigQC9VYtzQ3HzZVLmjIXtmyyd",
+	"bGqotM/uCzoPF437FrMseJqwChi8ue9sFk8jTEJwpUfBlZ875xft7vHpSR5W8cBviKMMLtsvHRreRmeP",
+	"pT9NErp7xXoDw3CZm48lUwnEO2RVrlh4duDH3lvWSqZP528tcwplNeq5h6dyT7ovmOAeOLPhsHBKBWJi",
+	"K38WQU2NhX0p5uDsssKBK7pnbu+t6Wf7OH/jwqse3hlQQAiy3u7JkRWHhWDodLKi6XC9J659IYJCm+3H",
+	"rcskj/bq92s6JPW29upbqrbdOH7L5dzQSN6aqbEQf6aus7JX7KrnkBdL32Cqk6F3GIMsVkwafznAqFLw",
+	"PUxNShBPXTkOAwl4xO+7hxXHgOPeso60LFq5cLKWWfMMhcrm89xEIIqQxqhxgJNJH1noaga/V2r2WR7i",
+	"LXsLn4zCSzELlUDBl+1z63BQrrwzqrwoE1Z8aDHiW0H/haVgWTesAs7BQUhjAJ83AXJFnCg2+x0ew+VB",
+	"nLDi3Dt5jhctlGwiWWEeawWFcoli6+YB6TS794MzNeq54e4021Ur8MwQKxeTJXKrG2KBccwifcIg65ue",
+	"Z7SIHodZ8XGyrXJpSYkc9rSGqRLRgJW94mDQtsHIHqljuJgHmFZK+sA4DIKIXDsyltUFl4lesasii3SW",
+	"Ux7UFvC9Ocvmp5UjbGxesJ5pXm+cwr0WzbX1RJop0YWbR5hgNOC+sO+GSe5pFQPYYIDxs3B4qZ4V2LYP",
+	"ryhi1gFmEBbsWz/jMjFkt8rKLVu7dE6sAJQPCpsJ71FBrjY/+1yBgzCIZxLzH/fumb1qJsA2FvJlqq8C",
+	"0OeXqk9etbpZEAYI1GA8z8QOlS60PJ6mte1y+C4EUBVY8VVDDGmc/XbuEDoU89Q+SORbomGAXwv5frZh",
+	"spYXs2vFw4u2jIMqZSJ8ISHaBow/FLIrW+FnisOOodgSok22CUgpeWk8OYCwmeRjkQHoV4DHoUi/2QLT",
+	"YYF+EXL0bDbNAS1TTKHSb1jPpYlxQeb9AWW5WHxa7CtkhynBIJUFWFxMMGwURwFpKJBSHQ/0Z8roz4Xc",
+	"Zq0CzV3pcyUO2Fms0mEiLt69YYNpFFWBWxOjZA67ePcmTAV70b3Yq6xj8zwszNoG7FkTw5npsAbgntTr",
+	"rLxbR5Oa97VSU6Ty3N2YTjNj0Gw8JoOmbi9qIhDthjqS2r2IMoF16k5S0V8gAV2b/DANOMcU/8RZRgZU",
+	"gPwzhtSutuxz9JgCK1kUqr5eXQkfq3VcqFs1+cHcngtbfR195wJH1DbBFxg0Pa1JCBweb2AMwFccrPtQ",
+	"c7fVePp3OD8XyEc/xtcnH3/bPfn9/d7bj28/IkN4e/bm9+fhyfj99d9/PxltLtXtHaN30GoBb1M+r5Z3",
+	"m8N/2F/8Ttr5ENjpUEFSH+3MeTwt5qQo+9Qr/L7m+HPWQYiaxG+mFcz5wgmVp3ddCjFR2dmC6+QA/GWQ",
+	"ZRUSfkkRa0lf9rJUi6XUkzwrhbvSg43kOVb2C2kBWnIAKEM5x04wkbxcLj2rQyIPySXIl8MzK1Qo/ouC",
+	"izJtEMjMMXkRxO4SR7aIY200YgFsmr52m/duKXkOvKFWkVcrSxBCF58+1lNkZ1mOwYO4svfVg+ARYEiW",
+	"QuqFSYcUUIMwNVVFH/AaaafXtraGl19+Am8D8Ar9znwGKfCZv3sbb47V3s+J3fQ1nBX0oXuNzVraPuse",
+	"Bzf+tyTjv4ZKsy8Y73gU54ipY80dc7fKtFUKwfdatfuf7xcYZCsM67ZH+jqLNqPlxuW2fOYfwe8rE78X",
+	"FjHgeUYRs7xhqubKTRNS2dp81BUnHbZq6aS7C8MaH6MjvNjQb0mkPSRm/hfZEziTD9wUzmpnzumdS31p",
+	"+TiAhK5SFNWOKzlbdMdQHSjmHZqCigyJy7LwJ1wpEbhyyVlTXvbJwFcqxjODxRB/y8qWXInfM5VimJyn",
+	"2y1k4OBGgyi2GsUzrTW3bIUavFI54he+PHfplFUaRlGh37ZrDxpGQa5C9/JakjSe8QQ97YInUYjJWlqH",
+	"Njlq+dcg9dYusHiyVD3BNiqecCVkXGMFBUK6LhZNwPl2VyGEGZqFeogthZ0rN5F2L0W6IOru9GeBMpGN",
+	"njUnTm7g3Orf2tvev7X72P6teJB34c/0dXm4g3Crgtt1tLR9Wqs2hStx/y/0ae1CPzVuVKrrhF7jZ0NA",
+	"UsQ3WHuGkLDjmYQheqJYECZYXYwrJ5tAQh9bNYXQ6MIQkbWZpVsaNsY4jgSXj+Jce2TzaE0i761ZzXe0",
+	"oWHa0GwUU34dkgWg4GMUYyENuKs/2NjrIJErrJOzhP/Hv3MWcPYiHE5FmPC8MbW7G9PMGrO7Qa7pvZI6",
+	"FrOOV3XzkdJYm0tprE8bN0suTSTmv6/h27yn4duFzb2J+Uvc2EY2fdcfv1398VzL84dqj3eewguFHGFQ",
+	"DIFsKOpAhk94OspFeGgyuXIHlr30B3Eyhl0yncKdK0IlE576o1tYoiiGN9jA8CsbjcJ2qq72mbJll2ml",
+	"xs6F5GMslhbIMQhh0KUAY8adEKr0Vl3LFFnew7KEtjyKD9V2gaIMc9iR8MW4vw3Bsd2SM5izz1Jt8Zmc",
+	"l0v9/mxSfDP5rSh0HvzTyOvv5Dpf4GyB7IxHc9gNhAj63L+8BXbKMP+jOU8WLWJLYs2zl2uIVCLs/Vql",
+	"ea8eH3kAwZO9wAyCw3hERLCefhBS2F5fnJ6YT+SJofb74TbUGp+oQl1thU0ngIUSzyR54bh0JVbu8ciA",
+	"gViWUXbmII4GVSpnWZ8+l6wvXJlomdLS5vxUXkp9r7b6bSDxPH+cUGsLyAUydmUOJWA+QwX6TcdkmtfY",
+	"OaJnZfXNhdRPV0L9s0+TYYy9hCMAlZ2sFcVA0jJLwjQVcLL1tXTX518ZE2VGPBpQBm4FgY4yoI80n2UR",
+	"wDsoZ+iPqZgKBsHJmSHoJU01Hz9lEoNhhGwXCAwmXmJcudJAD4UGXeC5GIWgA+uNz6g0MQHuWDMusHw4",
+	"9mQJoSRzEPHU7h+gJQ9Fqsfa1EZAiBNq1gt0TI1lViLdQ69d/Tvj1Y+sXv2RVVmP1VjLA5gCwiQGfPuV",
+	"+UIX0/44TF+YTfaA055Wb6lVOowEx91B+O+O7oS8hBwYHCrIrf28QR3Tp89ap7lZn29TMBqt+u7fH2Fc",
+	"btct8Ctbj906vYLWOzcAKvenvfl6lIjvisMXVhw4BXzjAWXx5HLeTuLJFIK7dYdwjE6ydZrD6WDApjJC",
+	"1GkLehaKEzzEcukdv22/7PRedk465xDrxQhDy2JSk1pyZ6DKlA+o+BwggGLEsvGwLTUhAQYNUGHB3cj0",
+	"wem97OS5QIioQghk9qmJPr1REk+HoyJqF2arE3oIDJyTweW6Eo7qSzFXBgBTGyV+HEdaEVEO88PEn4ap",
+	"wV1UxI2cHdWOKxHI05ykA4N4iZgwZQ/H6Oz89Ofjo875hedkSGmEv+nKF9zXWkgoByIR+jSkNsP45bid",
+	"BwQo40rv1fuXL49PXr5oH5pJeHt61HmDaVLe6Vnn5Pz0fbdzXrgI6Uw5rham5OaYhMBWIBlMhjHs0/kE",
+	"6hD9iIdjxcqvum/fOKDoVRCyiFnAlUEODmowF9UlAQEdawtf62U0Hu/en3bbvcPTi64HCEZqFWZnBgy5",
+	"V3FcmfJLIQnpgcj7OeRFmMIbLq0yJ/N1QnHMMKKW4KECEYVXoC6ZzqM+hotSK56C0E/JyWByyPtcif2m",
+	"wbFDt/+Qp2LG5zm6FRuE0WqE7ZeEo3GMG/EhtNQQU8kxINiMpyLx40hLikF8jYhKSsYz4O0jF3/4UcuF",
+	"Rn23ea3/s/kBCA3+nJqDEU1aKO43e3hHKfz5+en5rP7Ty2HcbrfbJxfvR533Q/3Pjv7P88P2cbvdPnwX",
+	"NM6E/uGoE3Xe/XzelC/Pmh+f6V/ePm+/O3q9M3lzBRQynehF9/Ji+m58eFhySuNwLHomLqUbsDOh4pQM",
+	"byPi/mUVB7Aa8b7aefHm/a+1RlX5IymihbKlxdqXz6bL0XQglsNKjYTE6/2oXcyyWixyp7RKU8YVy+FW",
+	"DCn4eAtR8/oiS4ls1gsJlvcuVsflvdho/asRdb8cH3VfXb/qHL981d2q6folecPt1wBaT3gNmF/a0mEq",
+	"DATbb6IXtPmMwgTjaZSGE3SiPnOYmvojrS7mW/GLFbCzMTjjLMaWlo1UCKyCk3TuIIDKwlwB7hfGvped",
+	"uQ7z9LhliO+ePW6eNm1XjZcZzIUxqzjMk55t+LmyScWigvXjYG6u6ZPKlL5/e/wDsLUZAS4R3sOGDANh",
+	"mvEL3KarfaHcwc069q2SgG8nXf/apf8vxAwg4rWGB6Co2vLP1UzQCb8WLIDmsz8JC8DnEMqa8HlWC4HD",
+	"sYwMkCE9G2gAth4Z4E4wgIMMphNoeeOpRPrH9QgBRBoDBNhbIATcBQtgyr3vjQzwvVD/EQr181ruNeX6",
+	"1tGvF8wg4sNhXtWh9WIS34Mwworw9ZXi31z1PisW7xstLSsrBkIFPhDpnLpP31C1Ry3OX1NDb+O0b1mj",
+	"/5evt1+26DGwhdt2xnPE6EqmNC6W4/+Fq/FPYhqUR6u3N64M4zOBNDeeF2cZ9yQZ9nc7Jy/FfMOSenTd",
+	"FXKstXyaJGIQXsM5JPlY5B6/MGHwVZUTWs8PCN9WDwQQ36QjMVYiuhKqxk6EAJybAkN0bWVtefvs+Cfd",
+	"8If6P7D3G1YZIwGngnswTQ7W0tPBj7zhN0T1h/5uUG2KZ3oZ7ferZh3t8f2+1pu4SntaMC58Y79bf9Zq",
+	"7Laa8I0sPXSCaJg4uqVWafix+mv/6eXZj3+8gVNPD2wOoQCZkCu7sN+t/9iqr+qCvme/Wm/obtr3QKd+",
+	"9J/1f+D7g+qeaAbVpv+0X33GdwfVhqgH5tpSp3BQqAvxRLGAq1E/5kmw0JN3s2fifC/9rdATZN39cPNh",
+	"432Hq2BdpfTS4q19r2u+X10zxEEMV5UlZODPD2tLlbEUVp/jWKK6yPO+UJ1M/n5jVINrGMiWWNkbfqyi",
+	"qtt8yt6fv6lqbcByebTY012WcBnEY9afp0Ihq8IIchCAEwKqLwhZOpbRvLVcK20U9v4UNY6LV+3q7t4+",
+	"xuddGcUqhVaTSdEX9AHQYw+IpF6bBBB+hb4bVMYaayOx/SxOLhXqNjjq+kYAhOcR2gazkQD/epEmP4iF",
+	"cpBOgaIfBL5MuegebiMv9+N7/3BBNrilD16LYjEEkk+kDg4zMSwklchA8A+YB3uR8M+Q1h75K6kN8JOC",
+	"gbQZ7TOiBWwfEFuEUcQMN37FyewmV5IociyC/0xFyJ43fD019jK8yl2XGJ9zpWfkWSh7AZ8rMttyKecd",
+	"ZFmPhDlOJ0+G22IaUmOwXBHdE5uLh2aQGWnCj5Mgh5Ti0yCEwFSNtV25uuK8fXbc+6nzm12YCcdeuVEo",
+	"MK8xfZq5Uit9Yy75kMhAltYBHPdRPAwlsf5jtO9SzGGZIoECZ5Hgl9RwWq3jUOp2JWJ9zTpK08cm82/T",
+	"YKIMzrb80qJiT+tMT6HtoViY3VLraX3t8bJ8jtw4JUMUWKidH3HcxzZJA2oqFQNPr4UCfdxuT/Fw3sKD",
+	"gUP7pSvfH6a/XIp5UQ0Z7/6c/nD+sd3wj5rixf7w1bPwdf3yze74pBmf7f9x/kx1H6LQbDW0uILXFhDg",
+	"/gBpDUdBDEgUmemJO/tLZI88bG91s40Ew4dRWNhM/Tnh3OFTy16/Qaas5JYT5PuRaPe5NGcYCKyM9db6",
+	"3r0jRrCUPhWYQAORCTzSDjZsdEahaQQdiM9MWznAJD8sG5kqPJ5skfpFWf+JcNo+6ZyCkTgD5q3lwWFl",
+	"pA2947yoUJplthKsJQIJpXjO43TWvlqshpwndRVIAyleXzNIwxo14Dssw0PNk0NSs5dsi2UrZcHnsTHo",
+	"AimMrZxVBdJuzA6NpZMTHJkcWwcB/DAXRpnN2aw31jk5VhbB6GWdKWV31jldijmUN7Fy1tCIQKnAxgLt",
+	"NpbFCuNND//PUv50N1YEjsFfL6/zL1NkkUleky253ktg7b+x2HTjZf4bc1JmOtsy7kmGA+FKY9g6WXsc",
+	"Ew9E3jN9/4RiUngw+iMuh0LV2AvaPa7cbJ+rwk7GV5uvokW3LAQWixDQAQGqaDyjU85kGagnrkwTPhiE",
+	"PhuEw2kiVCVXx8DsTMQ4vqK8uDk4W5iMsyEDTE8w/ViuMGbGq/VtIdMkFIrxvraX01w/cZAKEqn6qboC",
+	"YlMezmFgbqSyFvoLxZFK+Rzg3aQrC7PIAWUDoEghw4eY9c0Us7JnrnuVA+SWJisHCAd1Y6rgdwB7mPhM",
+	"vU83Xo212SyJ5TD/APDJupIyU/EiPoa58rgoLL5pSFbVwsoHILRpMBRpzZVdfinUnVb58nGUWefgSVqy",
+	"zglnyho7mKuEMqjYVAbxegiet+JBRjuMpNb9lw13mq5bhr2AB6dPKRzwta9amPkCL1n2bImKF9goTpRg",
+	"fZ6meteplE8isY3yjePTxm9vZX6vBy46IBmAU6+Xj55ISqk13VRpPFHAQB/K4T3TAalIdoXJRx8ZYYzU",
+	"rHGEbQSTQa8pqDzbLlGQ3tRCbxcN0L3TAucy5dfLrV/MGduqicdUSIT1bymLQilYw2F+HE3Hku22TDJd",
+	"7hxmT26esCiO9UygbSyGIVKXxAMW93/XC01PIakmX4M9uMHMLuXgjXmkda5MW2psudzIB9sFo3jBZ0bX",
+	"cM3Dl+nM52zhBFgxm1NbwVqeSn0RGVEJZPv+RrlTAsl+tlII/VI4ETZv5yFR1GSzARmbJKG+2Go5iRkN",
+	"n3UQZWvCbisMSe1+PifjlFgvgyzPxaYOm5VPfn2OpL5AFhl9DLe+PS8SrYQ1jqQlBaX2vd7si4LogfGU",
+	"a+xBgRY7BNHLQjvBw8jbD+sQ9LorzKcWVGSDDudkTHWQoIgaHvyI1cKGJx3tBfuCwhcwHgSJ3gDIlKdV",
+	"94UXwCnmykwYlflGKiU8p9X9ChUUpXHA508MCTtXrFCnBr96cCiqNZjML0VKOvLj43PUi/kVui+lVokH",
+	"/P+jR2t+PDZXelciCQdh7i8ZcdXL9V6CCyOMj8Eer4vq7mBfVJt+s1/9ke/9UN3zG4Pd/o/BM9FolJxS",
+	"qHoUFyDQsCwvuJCmO+ahBFXy6R6Mgkh7aTgWvWnq62/p1rP33cMSXVTLOST1vI+YwdvY21x6vRV35mcY",
+	"s+cr9/T8RYTOb5a0WSVT7swaG4sdca2l8trUsVMpUEsPYn86Fsb0K7D9YwJG6AtyQmSOB1fiwmgVjKoy",
+	"ej1saZBlVBcgZpARahEHl5XXs8A4BZzGOIHcaWCxTeamzByhPFILrCGvxMyUh+WEOFeW1+a8aXEJWHl5",
+	"LkpGPK+HpEJJMAuAFZl04xFkU7JLMUlNrnDmN0KzgZIcJjxJEYWixg6LrrME4Q6JzmROCJUqXgBPAWAp",
+	"ORQBC6aJmT9cBAAdoUbxDDN1U54aXhQIPw2owNa8Af1Q2boIFetPwyjVIz8W4ziZtxBgf7/J3obPLQRK",
+	"VwK9ifXhDGKq8bTG7uucWXVkdOD9j3BqmD31/QBZeYDwSdj7yyRhQrr35+avWQu6iRjC0yhgx0wJobcT",
+	"Qn8ZNv2Azz8vAieBpKeEsAnYO3MHa+tTfikQE3T3GZsCqGQ7GvAx/2pxOBGeWB+enw+Uc7+xBMq524Tg",
+	"2EMQOD/ANgGbaSWb0R4tuxzU6h/fHojMFilCKIJRpN+pieoDdYH7/RBXePUoVJNYhfjUUuXTdDgEOCwO",
+	"QAQYhkljpjihKGYHHqCBFcOwPE25P9JXD+Bp/fDf3NIQKedxMmu/A2n+qpqnLKp681WnMH13J/1zuZMa",
+	"T++VFDRBV1EvjeMekNYWs4MWiLWQ13CslU0oeM21Rq0sOtYVQKFDvTHbi1BEnxG9qHhs8FjGpmoF1Mwh",
+	"D+WXzCta0+EC699CH12ZdVKr52Ucl0rLVp+XVe8aQ4eUK2EsFmg04wRNBRgf/an+HP4PDa6CW2aZ4cQz",
+	"6AB/ESO6s9qURVgGNGXn8RTQ8kH7otlY6cMrmtZ2FHUNCxyUwzIpZrmvv/xsGZavQtaXPxL+JbXUzVj3",
+	"Yykciu0osqMLplOo1FQE2hQc8ISVudJyC4ANtZVaQYwNssA4GyRCjUwgwoS7rfIOSARgKhxKyKF3JdYL",
+	"4HcRo1AJpbQBj0CHd0WgXWn7C/OBmAt0oYJVKtJshULLPep8ZjV52xuOrlwO66/IuUeV15Ko8ZVIagwC",
+	"UfkkmHZQlXgxC6GYgJBFmad6u5nkeUhqILZraO5KDKRDML3P8vDX/RMG0IovnpT4+jWR/cUhvyvC75Sk",
+	"mNl3p0l92m8GsQE7TYRAAQgDB9sWUz+LgAjEoULLIh4ga2LmbV4Rstz2u9tgGFjD/zkhnXANozlRapXE",
+	"/PWo/9IPT8PXx+8/HjdOwmN1LM/3/MPj/ePLya8/H77+sSbmrz8GvxyHp+Hx7Lffo+hk97ePv81f/1jz",
+	"dyPZH7+oB7++jizjO5Sl1rP9JhB56O8YNCcUl5sfehhsXnHo4XAFB5RvOaMtmSG7ktCIAqTxuGeGBa3L",
+	"t392osXifnichIs0ji9G5JK1+BztI0KfSfGA9eOpDNRWTbY3Ro7ItOLE+YKISnbUO0OYT4qd/gzJEWZp",
+	"YopEf06HJLg+ZYY/TELzK0+PWDyU/tppEv6KNt8zXWJLaxBXQyFX4zNVqnzPMPinr5HAtQYZBta+zowQ",
+	"/VDRAoEy4VtBIVAVSkOt+We5yBkqCGjEM3BFE+apjGdYZIzZAa4sAIgaBNQQSUQAzTVULOsvK3M2hWUH",
+	"6jWYHa5cwIstIJTHEyFXAo2/CVX6Fvv3WNiZn0qEpmviLxbS2D8WQGUsvJgPFGvp+WDh7d2Qaxsd+/lc",
+	"00uLc/BuGvqXWUW7ctgwjrGsS4W6feyPqUhCqF4FWUHOcgpsvOAqZf/5b/99hfv8xrnz2y/1pwh2Xk+d",
+	"mgiBStEfUx7pFUkfpXuC/MPP6Rf2n//2X/7P//r/7/4+BaWKDXiuxQ19C/qMjvVrhgA8mMQJLVBjnlj9",
+	"vtB/sv/7X//9v63FT9rCrQzL6DbwCdge3zMa/hQhl40341gT4XPJJiFwCWScHxCluzO3IYuArpR+BoEO",
+	"vbmQjMDK77uHFcfCVIbYqYO8lBg8VUb8SXLBwHlKuGZENqFfxVOWRVMra3KZ3kEDHyq+/oT47qY7CTt0",
+	"V2AG07+gdFWP+veN9adtLCs2liErWvsK/757Y5kg6i0ZQ0KmyVyrjrlyUNbngsNyGe0w60x1GFGZuBKz",
+	"dmqsDRjiw0Tbe2wcyzCN4XV9oRAqGLIVh9NEBPlXYAe60mDH9w5fdQ5/6h2fdDvnP7ff9C46h6cnRxdG",
+	"ty3Q1iDYuoypAMyVZXSEGwD9A3BAQgOgZ8Bje8UjNuKTCVSM+UmsFONR5EpTWaZqzMPx8lioWq50ZZV5",
+	"04nXsniH4ZVq6hvYRH3KMyHj6XDkEJoOjxDwwlSQhYqNBI/S0fwA3hiIYcIDEXgtq5XoTHQWv6Q1fBXF",
+	"M9S1pCsZy8brqPPyvH3UOeq9aXc7J4e/9d5egIWQRV9W3905Pz897523u52MdJZm5IliBqdPT7HuiX5F",
+	"oTOxSauCRu6xcSinqVDUfupgPJP2oKWz2CwG001jyMDq0grogmKJGVcS3zeV+fLxWnraM6gBug7UR17L",
+	"WmboP4avgncaYPq96USLWMBWBl/viCeoT03B6BtMI9NQ6Kc3C2UQzzxAvhaJL2TqyrLuTiD8cMwjVXGY",
+	"nOYY/RaNtH4NVf9lHAQ+90cicCVhrygHSYYUO9QXqoeEK634fA2mfnqB+3mD2mTsKsMerGMNxqurKXFL",
+	"u82RNqfldKwlTkP/gT/9oNXLp/VAy5+7a4y3OiP/8Qntd0BhLbXqlD4EsRR9wuXnX7Pb2G3t1Vu7+3+H",
+	"JKNUSH/eG6tSq/Fsd1WOSpZPAhkSODyl1o8/1vTtNBDYaa0QF1pRq+9u0JAfFhvS3G3U14OGZu0x8sBu",
+	"1Q+1vbsatdgizMyyv4+/rEXbzAfE2l9WI/DxYiM+bAtv+Qok320qe2a6PSExuZgJYu+N5SPsVTwzHPOC",
+	"JSLLjewL2m4OE7VhjbmlybQfhb7Dxvy6yofib0/rbqn2WVI7vhk9pKB24FRpcQhHtgWNaiketGgKzouZ",
+	"6FcRxmytonEBl4ViR1P/Uv/vZczKWvK96r59w4QMJnEoUwf4ZQAQjvuXRKUaE65CKlxpbqwUgOv8SHB9",
+	"XKlplKoWSwRyg7MolJeKTeUs0ad+4DAeQH1FwIIpyiChTCF3jbVNVDUxKwfEfhKDOxAw2H7pPO9ddNrn",
+	"h696h+3DV51et5vrKWUP09da+LSHpRQsDNCVHGkDJItAkq/AnEBS5Cz+GVsf5ilTWetISJMbTbDSXGXl",
+	"lVT4EYlBWmMvkLKGIEDHk3RuhkZ3zZWQuKyfsnpz0nnZ7h7/vNAhA9S1X68UiqlVGidjw5GrT3TdDjhZ",
+	"8lRq4MLDvAc5DKXAGCucwh3gQoAFoQ9sNR0LDNdndf+DrM6+qABDqTuxGlHkFnxXqR5rM2nmuJV+NA1E",
+	"cIB1NaxAkQPkTaYN1ECoV2flvfpT5uEVGzfYq9TYzzwKA0rMBlGsiPLCOGjzXum2EbghKgE51B8ERSEv",
+	"O0c6CBUz2eKp/TsmBJKuK67ThAPY/Crl4BfRx022iXIAk+UgqeDu3r5NKkip40k4HkMdtZ0yN+b+SA9V",
+	"JHhifD4rtIo/bkUpGfPrN0IOteGzu7fvlMahNH83Hl2f+ERtW9l22hYwRkqGk4mWXKW3CzeCW5QNQhFB",
+	"PFul02AOMYMkDQehH/IIzIsoCodC+qJWq1lEwEsvq7JfwstwIoJQm3PTJNLHcppOVGtnR8jazFysxclw",
+	"R/+1Q6/oZQ2HQxhEjR4oP+GTwmlOuuzmYYhs5ZzTeKyj/sPLDutnaMSsPImVCvvRHKvHvg0HwRZByBWc",
+	"DzZHAzikQJ/8Kige9uqQ3MDTRXKgRfIBA6yUkRSs6MEano3zjFvDbv6jUGz8KewUoTKztoKPgi3QUbhy",
+	"Kz6KAlXCATC6j0iCoOzPMdnX0ENkdUeKLdFDbM1EcT8aCexW7nDBoFIfUWxSIMv4Ovkjtk2N7kcxWk6F",
+	"3Z3rp0R4YHP2oM7ax2hyFAk5FJUVW2dZfbA20C+5JpCK8SROeKJXp3WzAUq2tRPSYBQmFGYNytmdVYE/",
+	"gbp236SF1VnjRLWU641/g1jRquxswdNpInpWeviK7j9G/rghI1g3iUEYEPUjaYVAAvDnzNnaby+xVty3",
+	"91MJejYG7gopSLFWraXwKYPFsrv+nL7nKfjIih3Y3bab/ZnTVDLlZu0BUVyQ2qIUAdB1lb3FZexVjOMS",
+	"H9AGqd1bmujyKvshJ2nQMlwPhNdypWcNhecwjzau/ietDU9/0rMJUYAfdruIwgXNHxoitjmPJsMtgYQg",
+	"9tfHDy5mfDgUCXt/TPimwC9CKfBlbyeeCMknIZTRaIMYhFaQwTq6sh9KnszBp3t4dOIwBGuPB4MolKLG",
+	"3FLbqHxuCZJ7LRh3SiyCY5rbLly31AUidSCELwFNOiTpeixTIBXlAWH5LVLlHKBVaPKwscKXgMf7STxD",
+	"czSKfR4BA6p+mOIIiYhiHqiaScjXg7bjZZ4IBSUorPy03qjU2C9wjh+dHl70UKIeoRz1YPwoyRhh7oBe",
+	"Nat4zst3kdqHlluz3gS7Gmh0FZY6MQ/a4CGcKzKDxDPJTFnVBa2c6lkchf6cnA1QwB3PFMM5Vg5T6TwC",
+	"wHikPkF71MgVW42Mk3AYSlfGMpofFBLMqZVYbp5nWIPFjx4F/KYxl13pveq0j7w8zR3RJzxC5Dfg8gaI",
+	"yWEE3x8gwZ5wpZ7XJ+tG74mCgASmcq9xsx/pRX+n5ZmK63RnlI7BK7khvXoYrQVmMA3ErEPdhzU1cQuT",
+	"tzpdiMZgArcUzXjy61RV4rMn2m57ckAzjj/pxaV/0nNf+CUcD62/oWyvdWAWROHOQcLHogpRNaiLN5/p",
+	"cyWq0yTMfhjEybjK8ZjC3z5Psd1fFi60IOfh7QSy0D47Li4pS+yDUP+QyfedT1wpkd7cmn9GC0pLEbwE",
+	"O8sIiPwkeKJYfyqDSFjXXVmWkzHzFN5VnYbVIFTarLoSMoiBzAqqPUKpT98rkagwlhWzd8PElVHoCz0W",
+	"NfYcZbECNz84/bA4aoDZv6N4mtRYWxr5A0WhoZYDrjRIdZmDjJWb9XrlFinQ1gOziUstK0At7jWrxzgq",
+	"td/VanBfTl9a7zkzoTg9Zfga+Jev9D/XfCj/me57c3zYObnolJzSyWn3+LCz5tEa3VdLr9PlOJ9WF3Rr",
+	"qlc80c2HRZUNl/7H64uSU/zl8KLwEy2Y98fP4ZOvV19ceOgNLgL7p5M4DX1xy5vNMx82cSaCSNcDta1E",
+	"d/DR3/kVx5Vx3zdMIk6cAw8+UPSSfEAwDVZ0IZRWXNpL8bT9ev278L6/8G7jiFP0Y1kbWC2/MWa6VnK3",
+	"cyUKJpYrk/IBYS1QyBV71e2eQaAki9+k8RQNBlca8sAa204xY2WtFLuSclIpWkJ5CRi2TsAZx8J0nQjG",
+	"mOSDE++oUBTJ/P7O2sfsOfcvBdBRZ45zStLR9jGeP6VW6apea9Tqm/vSqb3rQ90+wbfxKLwStfuuvFtW",
+	"0ZvwSkj9ERhh29Sbq1SMadWMhVbC1xt2SNGMd7EBH2uLn0yhsyQei3QkpgproMW1AWhgCEBPUbrzTvvo",
+	"bQcA8RF/SZs+IyHZ2073/Pjwotc9/alzgr5RKr2EWAZWOimhzboQInyeMQJhflvsOdp/7rRef+oX3gY/",
+	"CU+f6g08/oFP98CVkyQOpqhm0gGLGwGtvamM9JCZd7WPjs7ZOL6ie8BUcGUaM86U0JpAikD/QlqAVMRz",
+	"U8RIqjep+JTFiStNhRTBli8Xn2r71GKvdmW5/b77CpK1em+O3x53gc3i7fHJ+26nApltJhiMwICE4hSm",
+	"jsmuozElQ41nd7KhSBVr7v5IbmXbf0x8KOCzhaZqxQmjqbafF4MA4BUGRnYT4X3D+yLCODoUgImghUMI",
+	"/qOIQwUt4nMlfMa0FqTtR8whDgO1Fk4Ql+xmZ3h2jObn1b+wV503ZwwBPnqjNJ2YojvVS+OURyAG8xhJ",
+	"f77QbEdviFEckGKrxUbNlf/Cur+ddW57LVJRJ65cf88nfPPf3NLLTtctOfDhv7nFBGm35OBX/+bqbrul",
+	"G/YUxmpTSEAYwK64XpuLQ2LhIayNX+lZveAtu3E+laizVGC46DKzxNw4W3krZant5ForUHNf2JyPI49Q",
+	"HlJEGX19cXriMPDKghUD/6qxY/AAJSANkyu9gELFvB3PpIYkQsURCKnYhrODbU6etrXgnKcTIdtnx4QG",
+	"fo/TdbM1R585MkAMa9Yd3ZYpPfePI/9zqIpd29EKWaQ0kSsURHvd3c46rK0C7usTnfuA1qiYp+VPceWS",
+	"GoAZCCxNBKmsBGwS1G5Zbr+1377ZbrmZVn9fbl/VcpslYZqKNS4lYOJau9R263UsyqEKHDERMhDSnxut",
+	"qVWkLAd1kJzI4CEaupJoWGOphZ4fy6DG9upPc43PCrZgrAV0JQLsAMW45spibnYiIC1gQED7+NoWG8Uz",
+	"0FTiQSpkrg0CUjPUaAQOpkuaKgJooSp2IedQ9QXokPrdFLnAQg+tLiXhlVYOEaKFYzNZMpUmSxB4b6C9",
+	"W/vI1xwC5zBRDwZp1g1FsDHqcKlVii/1KhTyKkxiSSB3uQ6OwUC9SAh/Y7PtrdsbSkhuWt7Y0BlAf9NH",
+	"nylYqJX+nIyCtQNBYTwIcdFqo9XbUJsNEQSHHmeM2vZ2o7rdTATUbpUB2XtvNyyvGjv+iKc7OfCiWg+p",
+	"BHL4+Ilih1plOcwfYe2z4yKgEd7KLo5+yiM6aRxHypUIp4WxnzFEENnUAOe2GOQLE7pYyjw0GkmfAmtx",
+	"56rhUZGRK5f4soEHu1arYeh3Ea+IvCk5qK0rPahB8jBrMA0hHDzg4Ov2THWu/jfUyXoHBKyelYB7rixY",
+	"zDZt1TAGgzSJp8NRzphExNK51agcjCGGcogJ1UjLZQMaI3cXaLUgOs5OLywYsRFPvRayP021CW48UnkW",
+	"lVNMpwUoKFPWhYtcBDQaBJ2a1dzMRnFUBDlrMQ+XkMfKccK8QFyJSMsqr+K40tNmoR6wDCjUI1RqT89/",
+	"T8tP5WGoAH7xLPRpAknLbuyFgVepmSgozhG6J83sJgkHZiFPW5EeZOWqAxcpxfEvVsZgqAOEXnGFreAb",
+	"q9ewLcpkkWELRnHoCw8emHCl78fkDLsIi7LG9QqI4wjqABXz47FwJfKGK5ZtG3sEWBnzx0WgbwlElHJV",
+	"qbGLGLO+PSPoeuik8VgZoML1qnP0GEz9FMrz4mk6maYVvUKFXqmu9CaJUEL6oqf1wCidE+X3AFaU9OfZ",
+	"7zXmSS9DqmnU2Fsx7otEGcvXQtoGdAJ9qA1lbBYLBsaxGy2mTwYPvSLZIc3ZBezc6oWevs6VlnyM8uaB",
+	"nFyv3Voue2r+aCovPaIcUozo53D5QPiS/ePo9KTzgUjLXUmf78Ugo1SNHB89QJT1GMeKNngtoatDhr2H",
+	"c6u3r69PcqGYh4/UWJt5LQh/V8Hpp22/sUHhhuQ/TLlu7DEFnVBhBInE6C0roDxgjjpp4OMwCCKiBMrn",
+	"HsaK8ttxYICkze7yJxeTe9xS61OtVru5wQmVMfNoNMiFB9I24aFCjn3Aa4MnK5jIjznwkGKQrUk14hPh",
+	"MM/+iGsQlN2S40JYAP4BMTX4lx8Hwi3d3Ojllmlu6OsQysgfyU1c84B5+gmQKbiynihsGIM3ybIHwqq3",
+	"kN+ZkfAaIHtzktAKo6lzpXddRVznKqRbthglaICwU7SKbCQW8H2ZNKCRiCauBFo+GEFwDgYx1UWkyRyH",
+	"j3KqYVdSyibzfq2+RABaU0DlQVBRLaN9uNJI2gPrsfdURlJ9S8dQqmCPR8ufxNApZtxwqHBZdRBkQhQr",
+	"XkzGCuzOSsv6MoSWPCheZN4Icma9caiUB65Prz/XIs/LCR1NslQWLkCwQrOQKgf6m3a4SqtQVaytQQEk",
+	"46pK40R4LJ5Ass96on2tYOT6xXI8d5VGld+yA+0wUTMMI94XyQ+nZxHQamH/4nZFFGsrXW8NDjnQNycC",
+	"yQN8vVuzs7KWA22TmlaED+9cg6OUXVx0WGZQ6Yu+sB4FLHLd7QUgcNMXClQXJCfAtdjCk3R9gk2LelhO",
+	"sIwAV6CV0C0N5dScrEbrg7RXePzu0fmFMGow+Y0jU45kZzwJ1b8u9tEeHKx/XAFTnp+68KnBVPoGn5on",
+	"QzCSValV+uSW/DCdu6WWW4KvuaWbPNw/FGmPmqPNAEh+BBWlkTP3Zm+++VCctsaz//0/D9ENPZVynvdC",
+	"N81uYc9+rz2DGVCMmQ+1jLEWo58fHqFkiyh67BFf1SbTAThT9eBP07iUNXNhyFc4sqjIznwbTkgfUXJW",
+	"jH5RGHzSNthEJGlIgIVgCy0Hs+1EjX/gXXmaBOobOLbLU7l59ioKQy28Pid8JekuOLKhDNWol6XqKqRj",
+	"CGUgrrHoOB5OkriflRfTGih8saTFSYR4ueSUnkwVMNFIUGwZNxmVWGiv5Q4FX7AjIHy0Ts2jtRsR8jkI",
+	"pbbUavyw32w09nbrdbOZRjz1x5OoumE5yoJsoynE91gq5R3sAo39JXaBxq5euimPcr6BZ/dZAtb5lWWL",
+	"wIhW8zPFSvIzql4YgATaajhAKcMRyB5eUqtRc8PxdwsT4OJgwqN6OPFOXGWuXmYuLihXryi3BMYK6ol6",
+	"kuGxbJpJP4SVBVfc0o3jZsvQpeXhFlcu/Xzz4UarPd/mWNidfiWiKP4n6flmnXRBNLmlQkfRfNF/l7bd",
+	"X1N5eYHbaB0gI7pei/lURe133bfogZ1f8Wa898YpLSn7azIvCyB/mX+ltC0WA4iNNZbC7V9+QkbEbS24",
+	"d7YXzsA9CkLxwXuVheKjxeLQTXAy8bl7omXiw/fFzDS9fQByJr5ioXJyYwc5Pr3CTb67nbpBhUU5uq0h",
+	"9cELlkoB0C0sEVoCicA2uFvo/AWzR5vV2aAgJVtI69XodkaHMGsUdBL63rZHMXT8nEblLlCTzDFoOwuo",
+	"fKPsFXtOJUKutBj0IEGe0eAxbu/CzJdGfccRqTiujLNQ1wpPkYxldclbVDZuLwDKSqaTVARUZrRhKDHb",
+	"i3lAUT/ZfNjSyOvj8jVhe8T1dXBZfpGJbq8azKzqz9BWmXBPutDueJrWtqviwmZV9Yt5GvYjgdBc+Yns",
+	"5H6EOEFPuxWngTB+eFut11VjB33bO0MhyYmySfjmGKuD2mfHrOzhG2r0BuEZ950Vwak4WakOhDAmPB0t",
+	"xyHwRV4LivEwQ8+VHhWhHr9tv+z0XnZOOuft7vHpCTqkWLlZb+YpapIQIuEjhGTnShMSQdRbx0CLePjK",
+	"d+9Pu+3e4elF14Poh1qOdUA2IW7vQEThlT4LDSJNFmNZDAaRoxv9XRYcHvQS97UJ71YgxI5ue8JchYhR",
+	"OqciwQxrT/+FDvvMrQ+eMYiZ1FZ5/Y1z3uvvN3tQloctMlgvI5GISot50wSa7crFyIbDVAi4PCPBhjwV",
+	"Mz6HajgQRlRylcaAvcPSuHablzj36eSu3Scq8/uu9+bBersvnwZwTgDWCNppsJFnPBWJH0fxNGGD+Brw",
+	"PZiS8QzQbhGXf2EsS62SGUOtB4Uf9V5q1Heb1/o/pS2FDXTpsxr5lqH8w+7u3r42lLXWjGLH9KRVCn9+",
+	"fno+q//0chi32+32ycX7Uef9UP+zo//z/LB93G63D98FjTOhfzjqRJ13P5835cuz5sdn+pe3z9vvjl7v",
+	"TN5cteGx6EX38mL6bnx4CO6ewoIttUoTrS7eY7TUXYcwSaL7EVWYxbHonsTfwb0Vx5BTb3vEFg+wZXaH",
+	"/CDDN+XMDiZLpFmv14vsDnS0mTY5OW5C4e3ZOXdDyDJ22xdWL9M33LPhC69q6XeZbIJMEWuhGrZGRBww",
+	"ri5Bt7H2kOnm4ka7u7+Pf7KPIXKJjArwUcDtWJanoSJZWb5FIFZqX8ymeaACJmO9UadQKJEvANh+LNcR",
+	"AK5zMMBDPcOmaBW4kRlitYWQqQGC/7aTfI0+lzXnc6l0m/Ws9t1e/DrtxRxgc53VmEvwGVdsEPHh0BiN",
+	"qIXRvA/CKM1jA9+G/VipfTfXbhnXk5iU7c9okIUL8mNb82sTHhCA3A9lrkyjUyAKVUoVWA4G8/FlNX2h",
+	"XDF2mCstQ6zGAIwRX8AjFWP4nihD2CJjSJgSVQhUIuRcITnVSOiPkPvPYiJZxwmC7XgkZpBMk11i0lit",
+	"+H4eao8saGS8T/FMiqDXn0PIUX7k4Sr+jQ/Wg1GIDtBtVv5js2J8LQ7ZL3hE3U+EPkx2wAYmZwn5A8qG",
+	"o0dV7idJdj7B/69HdnhhCYpEpEkorkQuLGynzQHjRLBtkf5QimuIpY5rKz9wid4Fo9Cmly3UmdNuWwGZ",
+	"YHbZesiER4cT/QbFyz2EyW2C5NuTIw9Va2C0e6tNoW6WIDOcpNVmnLvlxXWo0gN7N/NEAF+EY6icqJKU",
+	"GJOM+Wsm98+yeU5i3HcjTliHiGLyTyiBrXEx8NY4t2WUc1sIYWiI1mbX4cUsFWuqInxahg68A1lpxRe8",
+	"ARAySpQfI4oo4lN6Y34pWDKVXqWAL9za2QHkslGs0tazer0Oagd1ZplwaRiqlCwhvUQBPs2CqtHjudwq",
+	"qOIA097Cji9WLJCDJH8VDtfSq5bs8KWyh/z95Tw+cKtPoZJ/lXjklr+L6LzGKjCsOwbXGjmTlh4Cgvx4",
+	"llNnA8Q8TzmrsqtQzBzifneI894aSKJDXn5njkqY301/L99sAvxEoGA9gdgWKxaQQYkgyhoqGcofzJNF",
+	"iw++V8DUoGdFDiE1289TAqwXDIQI+ty/XNXahRobQJQGRAc/EYCWzyNMRyYYOkzThuS/7P36uVVLsMDa",
+	"bxVFA/ycw9I4SylFTARt4gTiCiGEzJq0X7LiI8uCAyNfO1cNr5LlmK+tWGKFgqX8syRRlr/XDsahzDdk",
+	"meu/FYtlNK+wKuOSR/M09JVjFqByCsZtFA+tJacfXrXjboMOow4UxRO9EAo/bz7c/L8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

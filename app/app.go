@@ -22,6 +22,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/conversations"
 	"github.com/genzai/genzai/domain/feedback"
+	"github.com/genzai/genzai/domain/images"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
@@ -169,6 +170,8 @@ type services struct {
 	// conversations serves the conversation routes, chat's history and
 	// the retention purge (startConversationPurge).
 	conversations *conversations.Service
+	// images serves the image routes (off unless ENABLE_IMAGE_GENERATION).
+	images *images.Service
 }
 
 // newServices builds the use cases over the store and the limits, and
@@ -210,7 +213,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	convSvc := conversations.New(db, clk, nil, conversations.Config{
 		MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
 	})
-	chatSvc, statusSvc, router := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
+	chatSvc, statusSvc, imagesSvc, router := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
 	return services{
 		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
 		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails(), router),
@@ -219,6 +222,7 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 		feedback:      feedback.New(db, requests, clk),
 		keys:          apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
 		conversations: convSvc,
+		images:        imagesSvc,
 	}, nil
 }
 
@@ -256,7 +260,8 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		Web:              webFiles,
 	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
 		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Conversations: svc.conversations,
-		Database: db, Redis: lim.redis, UserData: userdata.New(svc.quota, svc.keys, svc.conversations, db, clk)}, logger)
+		Database: db, Redis: lim.redis, UserData: userdata.New(svc.quota, svc.keys, svc.conversations, db, clk),
+		Images: svc.images}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}

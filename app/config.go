@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,6 +173,10 @@ type Config struct {
 	OpenRouterBalancedModel string
 	OpenRouterSmartModel    string
 	HuggingFaceModel        string
+
+	// Images configures image generation (ENABLE_IMAGE_GENERATION and
+	// the IMAGE_* keys).
+	Images ImagesConfig
 
 	RequestTimeout    time.Duration
 	FirstTokenTimeout time.Duration
@@ -341,6 +346,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("groq_base_url", redactedOrEmpty(c.Groq.BaseURL)),
 		slog.String("openrouter_base_url", redactedOrEmpty(c.OpenRouter.BaseURL)),
 		slog.String("huggingface_base_url", redactedOrEmpty(c.HuggingFace.BaseURL)),
+		slog.Bool("image_generation", c.Images.Enabled),
+		slog.String("huggingface_inference_url", redactedOrEmpty(c.Images.HuggingFaceInferenceURL)),
 		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
 		slog.Bool("http2_cleartext", c.HTTP2Cleartext),
 		slog.Bool("metrics_token", c.MetricsToken != ""),
@@ -592,6 +599,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.WebUIEnabled, _ = r.boolean("WEB_UI_ENABLED", true)
 
 	r.cache(&c)
+	r.images(&c)
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
 	c.WebSearchCacheTTL = time.Duration(r.intRange("WEB_SEARCH_CACHE_TTL_SECONDS", 600, 0, 86400)) * time.Second
@@ -625,6 +633,64 @@ func (r *configReader) cache(c *Config) {
 	default:
 		r.problem("CACHE_SCOPE", "%q is not user or global", scope)
 		c.CacheScope = chat.CacheScopeUser
+	}
+}
+
+// ImagesConfig configures image generation.
+type ImagesConfig struct {
+	// Enabled turns the image routes on (ENABLE_IMAGE_GENERATION, default
+	// false).
+	Enabled bool
+	// Providers is the fallback chain (IMAGE_PROVIDERS, default
+	// huggingface,openrouter).
+	Providers []domain.Provider
+	// QuotaCost is the units of the daily quota one request takes
+	// (IMAGE_QUOTA_COST, default 5).
+	QuotaCost int
+	// HuggingFaceModel and OpenRouterModel are the image models
+	// (HUGGINGFACE_IMAGE_MODEL, OPENROUTER_IMAGE_MODEL).
+	HuggingFaceModel string
+	OpenRouterModel  string
+	// HuggingFaceInferenceURL is the root of Hugging Face's inference
+	// router for task models (HUGGINGFACE_INFERENCE_URL).
+	HuggingFaceInferenceURL string
+}
+
+// Default image models.
+const (
+	DefaultHuggingFaceImageModel = "black-forest-labs/FLUX.1-schnell"
+	DefaultOpenRouterImageModel  = "google/gemini-2.5-flash-image"
+)
+
+// imageProviders are the providers that can generate images.
+var imageProviders = []domain.Provider{domain.ProviderHuggingFace, domain.ProviderOpenRouter}
+
+// images reads the image generation keys.
+func (r *configReader) images(c *Config) {
+	c.Images.Enabled, _ = r.boolean("ENABLE_IMAGE_GENERATION", false)
+	c.Images.QuotaCost = r.intRange("IMAGE_QUOTA_COST", 5, 1, 1000)
+	c.Images.HuggingFaceModel = r.str("HUGGINGFACE_IMAGE_MODEL", DefaultHuggingFaceImageModel)
+	c.Images.OpenRouterModel = r.str("OPENROUTER_IMAGE_MODEL", DefaultOpenRouterImageModel)
+	c.Images.HuggingFaceInferenceURL = r.str("HUGGINGFACE_INFERENCE_URL", huggingface.DefaultInferenceURL)
+	r.httpURL("HUGGINGFACE_INFERENCE_URL", c.Images.HuggingFaceInferenceURL)
+	c.Images.Providers = nil
+	seen, named := map[domain.Provider]bool{}, false
+	for _, name := range strings.Split(r.str("IMAGE_PROVIDERS", "huggingface,openrouter"), ",") {
+		p := domain.Provider(strings.ToLower(strings.TrimSpace(name)))
+		named = named || p != ""
+		switch {
+		case p == "":
+		case !slices.Contains(imageProviders, p):
+			r.problem("IMAGE_PROVIDERS", "%q cannot generate images (huggingface or openrouter)", p)
+		case seen[p]:
+			r.problem("IMAGE_PROVIDERS", "%q is listed twice", p)
+		default:
+			seen[p] = true
+			c.Images.Providers = append(c.Images.Providers, p)
+		}
+	}
+	if !named {
+		r.problem("IMAGE_PROVIDERS", "names no provider (huggingface, openrouter)")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genzai/genzai/app"
+	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
 )
 
@@ -415,6 +416,30 @@ func TestLoadConfigValidation(t *testing.T) {
 			}},
 		{name: "bad cache settings", env: map[string]string{"CACHE_ENABLED": "sometimes", "CACHE_TTL_SECONDS": "0", "CACHE_MAX_BYTES": "-1", "CACHE_SCOPE": "team"},
 			wantProblems: []string{"CACHE_ENABLED", "CACHE_TTL_SECONDS", "CACHE_MAX_BYTES", "CACHE_SCOPE"}},
+		// Image generation
+		{name: "images off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.Images.Enabled)
+			assert.Equal(t, []domain.Provider{domain.ProviderHuggingFace, domain.ProviderOpenRouter}, cfg.Images.Providers)
+			assert.Equal(t, 5, cfg.Images.QuotaCost)
+			assert.Equal(t, app.DefaultHuggingFaceImageModel, cfg.Images.HuggingFaceModel)
+			assert.Equal(t, app.DefaultOpenRouterImageModel, cfg.Images.OpenRouterModel)
+			assert.Equal(t, "https://router.huggingface.co/hf-inference", cfg.Images.HuggingFaceInferenceURL)
+		}},
+		{name: "images set", env: map[string]string{
+			"ENABLE_IMAGE_GENERATION": "true", "IMAGE_PROVIDERS": " OpenRouter , huggingface", "IMAGE_QUOTA_COST": "3",
+			"HUGGINGFACE_IMAGE_MODEL": "stabilityai/sdxl", "OPENROUTER_IMAGE_MODEL": "img/x", "HUGGINGFACE_INFERENCE_URL": "http://hf.internal:8080/",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.True(t, cfg.Images.Enabled)
+			assert.Equal(t, []domain.Provider{domain.ProviderOpenRouter, domain.ProviderHuggingFace}, cfg.Images.Providers)
+			assert.Equal(t, 3, cfg.Images.QuotaCost)
+			assert.Equal(t, "stabilityai/sdxl", cfg.Images.HuggingFaceModel)
+			assert.Equal(t, "img/x", cfg.Images.OpenRouterModel)
+		}},
+		{name: "bad image settings", env: map[string]string{
+			"ENABLE_IMAGE_GENERATION": "maybe", "IMAGE_QUOTA_COST": "0", "HUGGINGFACE_INFERENCE_URL": "ftp://hf", "IMAGE_PROVIDERS": "groq",
+		}, wantProblems: []string{"ENABLE_IMAGE_GENERATION", "IMAGE_QUOTA_COST", "HUGGINGFACE_INFERENCE_URL", "IMAGE_PROVIDERS"}},
+		{name: "an image provider twice", env: map[string]string{"IMAGE_PROVIDERS": "huggingface,huggingface"},
+			wantProblems: []string{"IMAGE_PROVIDERS"}},
 		{name: "mail off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
 			assert.False(t, cfg.Mail.Enabled())
 			assert.Equal(t, 24*time.Hour, cfg.Mail.TokenTTL)

@@ -11,6 +11,7 @@ import (
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/chat"
+	"github.com/genzai/genzai/domain/images"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/domain/status"
@@ -42,6 +43,13 @@ func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.Mod
 		{Client: orClient, RPMPerKey: cfg.OpenRouter.RPMPerKey, KeyNames: keyFingerprints(domain.ProviderOpenRouter, cfg.OpenRouter)},
 		{Client: hfClient, RPMPerKey: cfg.HuggingFace.RPMPerKey, KeyNames: keyFingerprints(domain.ProviderHuggingFace, cfg.HuggingFace)},
 	}
+	if cfg.Images.Enabled {
+		// Images go over the chat clients' keys, so that one key's budget,
+		// cooldowns and breaker count both kinds of request.
+		c.Providers[1].Images = openrouter.NewImages(orClient)
+		c.Providers[2].Images = huggingface.NewImages(hfClient, cfg.Images.HuggingFaceInferenceURL)
+		c.ImageChain = imageChain(cfg.Images)
+	}
 	c.Chains = routing.DefaultChains(routing.Models{
 		GroqFast: cfg.GroqFastModel, GroqBalanced: cfg.GroqBalancedModel,
 		OpenRouterBalanced: cfg.OpenRouterBalancedModel, OpenRouterSmart: cfg.OpenRouterSmartModel,
@@ -58,13 +66,26 @@ func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.Mod
 	return c, []ports.ModelLister{groqClient, orClient, hfClient}
 }
 
+// imageChain is IMAGE_PROVIDERS with each provider's image model.
+func imageChain(cfg ImagesConfig) []routing.Route {
+	models := map[domain.Provider]string{
+		domain.ProviderHuggingFace: cfg.HuggingFaceModel,
+		domain.ProviderOpenRouter:  cfg.OpenRouterModel,
+	}
+	out := make([]routing.Route, 0, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		out = append(out, routing.Route{Provider: p, Model: models[p]})
+	}
+	return out
+}
+
 // chatCore builds the provider router, the chat use case over it, and the
 // health monitor, which reads the router's breakers and keys and pushes each
 // report's verdicts into it: the router never calls the monitor, so nothing
 // here is wired in a cycle. The router is returned for the admin use case,
 // which reads its snapshot.
 func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSvc chat.WebSearcher, quotaSvc *quota.Service,
-	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service, *routing.Router) {
+	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service, *images.Service, *routing.Router) {
 	routeCfg, probeTargets := routingConfig(cfg, logger)
 	obs.providers(routeCfg.Providers)
 	if lim.shared {
@@ -80,6 +101,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 		Cache:    responseCache(cfg, obs, lim, clk, logger), CacheTTL: cfg.CacheTTL, CacheScope: cfg.CacheScope}
 	chatCfg.Limits.MaxPromptChars = cfg.MaxPromptChars
 	chatSvc := chat.New(chatCfg, router, quotaSvc, requests, clk, logger)
+	imagesSvc := images.New(images.Config{Enabled: cfg.Images.Enabled, Cost: cfg.Images.QuotaCost}, router, quotaSvc, requests, clk)
 	statusSvc := status.New(status.Config{
 		Interval:          cfg.ProviderCheckInterval,
 		ProbeTimeout:      cfg.ProviderCheckTimeout,
@@ -90,7 +112,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 		Retention:         cfg.ProviderCheckRetention,
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, router, clk, logger)
-	return chatSvc, statusSvc, router
+	return chatSvc, statusSvc, imagesSvc, router
 }
 
 func providerClients(cfg Config) (groqClient, orClient, hfClient *openaicompat.Client) {

@@ -333,8 +333,22 @@ const (
 // Outcomes lists every outcome.
 var Outcomes = []Outcome{OutcomeSuccess, OutcomeError, OutcomeCancelled, OutcomeInvalid, OutcomeQuota, OutcomeInterrupted}
 
+// RequestKind is what a logged request asked for.
+type RequestKind string
+
+// The kinds of request the log holds (the voice kinds are reserved for
+// transcription and speech).
+const (
+	RequestKindChat          RequestKind = "chat"
+	RequestKindImage         RequestKind = "image"
+	RequestKindTranscription RequestKind = "transcription"
+	RequestKindSpeech        RequestKind = "speech"
+)
+
 // RequestRecord is one row of the request log: what a chat request did.
 type RequestRecord struct {
+	// Kind is what was asked for; "" reads as RequestKindChat.
+	Kind RequestKind
 	// RequestID is the id the client was answered under (X-Request-ID); ""
 	// when unknown. Clients may choose it, so it is unique only per user at best.
 	RequestID string

@@ -44,6 +44,9 @@ type QuotaGrant struct {
 	Day    time.Time
 	Used   int
 	Limit  int
+	// Units is how many units the request took: 1 for a chat (0 reads as
+	// 1), IMAGE_QUOTA_COST for an image.
+	Units int
 }
 
 // TokenClaims is what an access token says about its holder.

@@ -31,6 +31,7 @@
 //	ChatProvider        openaicompat via groq, openrouter, huggingface (P); mockprovider (P: development without keys);
 //	                    metrics and tracing wrap each (P)
 //	ChatStream          returned by every ChatProvider above
+//	ImageGenerator      huggingface.Images, openrouter.Images (P: ENABLE_IMAGE_GENERATION=true)
 //	ModelLister         openaicompat (P: provider health probes, genzai doctor)
 //	Searcher            duckduckgo, wrapped by tracing (P)
 //	DomainNames         idn (P); without one, use cases accept ASCII domains only (T)
@@ -170,6 +171,19 @@ type ChatProvider interface {
 	// once (StreamChat may return only once it has read it); the stream
 	// yields it all the same, in one delta or a few, and io.EOF.
 	StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ChatStream, error)
+}
+
+// ImageGenerator is a provider's image generation, reached with the same
+// API keys as its ChatProvider (same indexes, same count). Every error is a
+// *domain.ProviderError.
+type ImageGenerator interface {
+	// Name identifies the provider.
+	Name() domain.Provider
+	// GenerateImages asks for req.N pictures of req.Model with key index
+	// key. Cancelling ctx aborts the upstream request. The images it
+	// returns carry the media type the provider claimed ("" when it named
+	// none); the router checks the bytes against it (domain.CheckImage).
+	GenerateImages(ctx context.Context, key int, req domain.ImageRequest) ([]domain.Image, error)
 }
 
 // ChatStream yields the deltas of one completion, streamed or whole.

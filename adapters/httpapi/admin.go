@@ -293,7 +293,7 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 		RequestId:        optional(r.RequestID),
 		Api:              api.Native,
 		UserId:           optionalUUID(r.UserID),
-		Tier:             api.Tier(r.Tier),
+		Kind:             api.KindChat,
 		Provider:         optional(string(r.Provider)),
 		UpstreamModel:    optional(r.UpstreamModel),
 		KeyIndex:         r.KeyIndex,
@@ -308,6 +308,13 @@ func toRequestLogEntry(r domain.LoggedRequest) api.RequestLogEntry {
 	}
 	if r.API == domain.APIOpenAI {
 		e.Api = api.Openai
+	}
+	if r.Kind != "" {
+		e.Kind = api.RequestLogEntryKind(r.Kind)
+	}
+	if r.Tier != "" {
+		t := api.Tier(r.Tier)
+		e.Tier = &t
 	}
 	for i, a := range r.Attempts {
 		e.Attempts[i] = api.Attempt{Provider: api.Provider(a.Provider), Reason: string(a.Reason)}

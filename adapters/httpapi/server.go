@@ -20,6 +20,7 @@ import (
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/conversations"
 	"github.com/genzai/genzai/domain/feedback"
+	"github.com/genzai/genzai/domain/images"
 	"github.com/genzai/genzai/domain/login"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/search"
@@ -87,6 +88,8 @@ type Deps struct {
 	Redis ports.Pinger
 	// UserData reads the caller's own account and data (/api/v1/me).
 	UserData *userdata.Service
+	// Images generates images; nil answers the image routes 404 (off).
+	Images *images.Service
 }
 
 // Server is the HTTP API.

@@ -77,6 +77,10 @@ func (l *requestLog) Record(r domain.RequestRecord) {
 }
 
 func (l *requestLog) observe(r *domain.RequestRecord) {
+	if r.Kind != "" && r.Kind != domain.RequestKindChat {
+		l.observeOther(r)
+		return
+	}
 	tier, provider := tierLabel(r.Tier), providerLabel(r.Provider)
 	c := l.m.chatChildren.get(chatKey{tier: tier, provider: provider, outcome: bounded(knownOutcomes, r.Outcome)})
 	c.requests.Inc()
@@ -108,6 +112,18 @@ func (l *requestLog) observe(r *domain.RequestRecord) {
 		if r.Cache == st {
 			l.m.cacheBy[i].Inc()
 		}
+	}
+}
+
+// observeOther counts a request that is not a chat: image requests by
+// provider and outcome, and the attempts that failed on the way, which
+// count against the providers as a chat's do.
+func (l *requestLog) observeOther(r *domain.RequestRecord) {
+	if r.Kind == domain.RequestKindImage {
+		l.m.imageRequests.WithLabelValues(providerLabel(r.Provider), bounded(knownOutcomes, r.Outcome)).Inc()
+	}
+	for _, at := range r.Attempts {
+		l.m.attemptChildren.get(attemptKey{provider: providerLabel(at.Provider), reason: bounded(knownReasons, at.Reason)}).Inc()
 	}
 }
 

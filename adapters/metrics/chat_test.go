@@ -258,3 +258,17 @@ func TestProvider(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestLogCountsImagesApart(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	log := m.RequestLog(discard{})
+	log.Record(domain.RequestRecord{Kind: domain.RequestKindImage, Provider: domain.ProviderOpenRouter, Outcome: domain.OutcomeSuccess,
+		Attempts: []domain.Attempt{{Provider: domain.ProviderHuggingFace, Reason: domain.ReasonBadResponse}}})
+	log.Record(domain.RequestRecord{Kind: domain.RequestKindImage, Outcome: domain.OutcomeQuota})
+	g := m.Gatherer()
+	assert.Equal(t, 1.0, find(t, g, "genzai_image_requests_total", map[string]string{"provider": "openrouter", "outcome": "success"}).value)
+	assert.Equal(t, 1.0, find(t, g, "genzai_image_requests_total", map[string]string{"provider": "none", "outcome": "quota_exceeded"}).value)
+	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "huggingface", "reason": "bad_response"}).value)
+	assert.False(t, find(t, g, "genzai_chat_requests_total", nil).found, "an image is not a chat")
+}

@@ -60,7 +60,10 @@ type Metrics struct {
 	rateLimitedBy [3]prometheus.Counter
 	streamsOpen   prometheus.Gauge
 
-	chatRequests    *prometheus.CounterVec
+	chatRequests *prometheus.CounterVec
+	// imageRequests counts finished image requests (the request log's
+	// kind image): they are not chat requests.
+	imageRequests   *prometheus.CounterVec
 	chatDuration    *prometheus.HistogramVec
 	chatFirstToken  *prometheus.HistogramVec
 	chatFallbacks   *prometheus.CounterVec
@@ -111,6 +114,10 @@ func New(logger *slog.Logger) *Metrics {
 		Namespace: namespace, Name: "chat_requests_total",
 		Help: "Finished chat requests by tier, answering provider (none when no provider answered) and outcome.",
 	}, []string{"tier", "provider", "outcome"})
+	m.imageRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "image_requests_total",
+		Help: "Finished image generation requests by the provider that delivered (none when none did) and outcome.",
+	}, []string{"provider", "outcome"})
 	m.chatDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "chat_request_duration_seconds",
 		Help:    "Chat request duration, from arrival to the end of the answer, by tier and outcome.",
@@ -171,7 +178,7 @@ func New(logger *slog.Logger) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.rateLimited, m.streamsOpen,
-		m.chatRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections, m.concurrencyRejections,
+		m.chatRequests, m.imageRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections, m.concurrencyRejections,
 		m.cacheRequests,
 		m.providerDuration, m.providerFirstToken, m.providerErrors,
 		m.queryDuration,

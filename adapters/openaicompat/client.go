@@ -313,6 +313,11 @@ func (c *Client) ListModels(ctx context.Context, key int) ([]string, error) {
 // do sends one request and returns the response when its status is 2xx;
 // any other outcome is a classified, scrubbed *domain.ProviderError.
 func (c *Client) do(ctx context.Context, key int, method, path, accept string, payload any) (*http.Response, error) {
+	return c.doURL(ctx, key, method, c.baseURL+path, accept, payload)
+}
+
+// doURL is do for an absolute URL.
+func (c *Client) doURL(ctx context.Context, key int, method, url, accept string, payload any) (*http.Response, error) {
 	if key < 0 || key >= len(c.keys) {
 		return nil, c.finish(&domain.ProviderError{Class: domain.FailureKeyRejected, Reason: reasonKeyRejected,
 			Message: fmt.Sprintf("key index %d out of range (%d keys)", key, len(c.keys))})
@@ -326,7 +331,7 @@ func (c *Client) do(ctx context.Context, key int, method, path, accept string, p
 		}
 		body = bytes.NewReader(b)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	hreq, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonConnection,
 			Message: "build request", Err: err})

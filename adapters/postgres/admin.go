@@ -76,7 +76,7 @@ func (db *DB) UpdateUser(ctx context.Context, id domain.UserID, p domain.UserPat
 // requestLogColumns are the columns ListRequests reads, in the order
 // scanLogRow scans them.
 const requestLogColumns = `id, request_id, api, user_id, tier, provider, upstream_model, key_index, outcome,
-	error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache, created_at`
+	error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache, created_at, kind`
 
 // ListRequests implements ports.AdminStore. A user id that is not a UUID
 // names no user and has no rows; a limit below 1 gives none.
@@ -134,7 +134,7 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 		var row sqlcgen.RequestLog
 		if err := rows.Scan(&row.ID, &row.RequestID, &row.Api, &row.UserID, &row.Tier, &row.Provider, &row.UpstreamModel,
 			&row.KeyIndex, &row.Outcome, &row.ErrorCode, &row.Attempts, &row.Stream, &row.LatencyMs, &row.TtftMs,
-			&row.PromptTokens, &row.CompletionTokens, &row.Cache, &row.CreatedAt); err != nil {
+			&row.PromptTokens, &row.CompletionTokens, &row.Cache, &row.CreatedAt, &row.Kind); err != nil {
 			return nil, storeErr("list request log", err)
 		}
 		r, err := fromLogRow(row)
@@ -229,6 +229,11 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 			out.Requests += int(r.Requests)
 			out.ClientErrors += int(r.ClientErrors)
 			out.ServerErrors += int(r.ServerErrors)
+			if r.Tier == "" {
+				// A request that is not a chat (an image) has no tier: it counts in
+				// the totals, not as a tier's route.
+				continue
+			}
 			out.Routes = append(out.Routes, domain.RouteActivity{
 				Tier: domain.Tier(r.Tier), Provider: domain.Provider(r.Provider),
 				Requests: int(r.Requests), Errors: int(r.ClientErrors + r.ServerErrors),

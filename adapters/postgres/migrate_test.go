@@ -48,7 +48,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, all, "each migration applied once across all instances")
 
 	db, err := postgres.Open(ctx, url, postgres.PoolConfig{MaxConns: 2})
 	require.NoError(t, err)
@@ -58,7 +58,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	defer m.Close()
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 13)
+	require.Len(t, st, 14)
 	for _, s := range st {
 		assert.True(t, s.Applied, "migration %d", s.Version)
 	}
@@ -77,7 +77,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -89,7 +89,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -109,7 +109,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	defer m.Close()
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	for _, want := range []int64{13, 12, 11, 10, 9} { // down to just before 00009
+	for _, want := range []int64{14, 13, 12, 11, 10, 9} { // down to just before 00009
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -133,7 +133,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{9, 10, 11, 12, 13}, applied)
+	require.Equal(t, []int64{9, 10, 11, 12, 13, 14}, applied)
 	for _, r := range rows {
 		var key string
 		require.NoError(t, conn.QueryRow(ctx, `SELECT email_key FROM users WHERE id = $1`, r.id).Scan(&key))

@@ -113,6 +113,10 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 	if err != nil {
 		return sqlcgen.InsertRequestLogsParams{}, err
 	}
+	kind, err := sqlval.Kind(r.Kind)
+	if err != nil {
+		return sqlcgen.InsertRequestLogsParams{}, err
+	}
 	attempts, err := sqlval.EncodeAttempts(r.Attempts)
 	if err != nil {
 		return sqlcgen.InsertRequestLogsParams{}, err
@@ -136,6 +140,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogsP
 		PromptTokens:     sqlval.ClampInt32(int64(r.Usage.PromptTokens)),
 		CompletionTokens: sqlval.ClampInt32(int64(r.Usage.CompletionTokens)),
 		Cache:            cache,
+		Kind:             kind,
 		CreatedAt:        created.UTC(),
 	}
 	if r.KeyIndex != nil {
@@ -169,6 +174,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 		Latency:       time.Duration(row.LatencyMs) * time.Millisecond,
 		Usage:         domain.Usage{PromptTokens: int(row.PromptTokens), CompletionTokens: int(row.CompletionTokens)},
 		Cache:         domain.CacheStatus(sqlval.Deref(row.Cache)),
+		Kind:          domain.RequestKind(row.Kind),
 		CreatedAt:     row.CreatedAt.UTC(),
 	}
 	if row.KeyIndex != nil {

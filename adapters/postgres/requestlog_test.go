@@ -166,6 +166,14 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			name: "an image, delivered by the second provider",
+			rec: domain.RequestRecord{
+				Kind: domain.RequestKindImage, Provider: domain.ProviderOpenRouter, UpstreamModel: "img/model", KeyIndex: ptr(1),
+				Outcome: domain.OutcomeSuccess, Attempts: []domain.Attempt{{Provider: domain.ProviderHuggingFace, Reason: "bad_response", KeyIndex: ptr(0)}},
+				CreatedAt: at.Add(12 * time.Second),
+			},
+		},
+		{
 			name: "the cache bypassed",
 			rec: domain.RequestRecord{
 				Tier: domain.TierSmart, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable", Cache: domain.CacheBypass,
@@ -205,6 +213,9 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			want.Attempts = append([]domain.Attempt(nil), tc.rec.Attempts...)
 			if want.API == "" {
 				want.API = domain.APINative // records without one came through the native API
+			}
+			if want.Kind == "" {
+				want.Kind = domain.RequestKindChat // records without one are chats
 			}
 			if tc.want != nil {
 				tc.want(&want)
@@ -502,7 +513,7 @@ func TestRequestLogMigration(t *testing.T) {
 	assert.Contains(t, applied, int64(3))
 	require.True(t, exists())
 
-	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3} {
+	for _, want := range []int64{14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -516,7 +527,7 @@ func TestRequestLogMigration(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, applied)
+	assert.Equal(t, []int64{3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, applied)
 	assert.True(t, exists())
 }
 
@@ -571,7 +582,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	// later migrations roll back first.
 	u, err := db.CreateUser(ctx, domain.NewUser{Email: "before@example.com"})
 	require.NoError(t, err)
-	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7} {
+	for _, want := range []int64{14, 13, 12, 11, 10, 9, 8, 7} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -584,7 +595,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7, 8, 9, 10, 11, 12, 13}, applied)
+	assert.Equal(t, []int64{7, 8, 9, 10, 11, 12, 13, 14}, applied)
 	w := db.NewRequestLogWriter(nil, postgres.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u.ID, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -597,7 +608,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.Exec(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
-	for _, want := range []int64{13, 12, 11, 10, 9, 8, 7} { // with rows in the table
+	for _, want := range []int64{14, 13, 12, 11, 10, 9, 8, 7} { // with rows in the table
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)

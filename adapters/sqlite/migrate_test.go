@@ -43,7 +43,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
-	require.Len(t, st, 12)
+	require.Len(t, st, 13)
 	assert.Equal(t, "00001_users.sql", st[0].Name)
 	assert.Equal(t, "00004_provider_health.sql", st[3].Name)
 	assert.Equal(t, "00005_admin_feedback.sql", st[4].Name)
@@ -54,13 +54,14 @@ func TestMigrateDownAndUp(t *testing.T) {
 	assert.Equal(t, "00010_least_privilege.sql", st[9].Name)
 	assert.Equal(t, "00012_conversations.sql", st[10].Name, "no 00011 on SQLite: goose takes the gap")
 	assert.Equal(t, "00013_request_log_cache.sql", st[11].Name)
+	assert.Equal(t, "00014_request_log_kind.sql", st[12].Name)
 	for _, s := range st {
 		assert.False(t, s.Applied, "migration %d", s.Version)
 	}
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}, applied)
 	assert.Equal(t, []string{"admin_changes", "api_keys", "audit_log", "conversations", "conversations_fts", "feedback", "messages", "messages_fts", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"}, tables(t, path))
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
@@ -70,6 +71,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	}
 
 	wantTables := map[int64][]string{
+		14: {"admin_changes", "api_keys", "audit_log", "conversations", "conversations_fts", "feedback", "messages", "messages_fts", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		13: {"admin_changes", "api_keys", "audit_log", "conversations", "conversations_fts", "feedback", "messages", "messages_fts", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		12: {"admin_changes", "api_keys", "audit_log", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
 		10: {"api_keys", "feedback", "provider_checks", "provider_probe_schedule", "quota_usage", "request_log", "users"},
@@ -83,7 +85,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 		2:  {"users"},
 		1:  {},
 	}
-	for _, want := range []int64{13, 12, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
+	for _, want := range []int64{14, 13, 12, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -95,7 +97,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13}, applied)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}, applied)
 	applied, err = m.Up(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, applied)
@@ -135,7 +137,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	for _, a := range applied {
 		all = append(all, a...)
 	}
-	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13}, all, "each migration applied once across all instances")
+	assert.ElementsMatch(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}, all, "each migration applied once across all instances")
 	conn := rawConn(t, path)
 	for v := int64(1); v <= 8; v++ {
 		assert.Equal(t, 1, count(t, conn, "SELECT count(*) FROM goose_db_version WHERE version_id = ?", v), "version %d", v)
@@ -192,7 +194,7 @@ func TestMigrationLock(t *testing.T) {
 		}()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}, applied)
 	})
 
 	t.Run("a stale lease is taken over", func(t *testing.T) {
@@ -206,7 +208,7 @@ func TestMigrationLock(t *testing.T) {
 		defer m.Close()
 		applied, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13}, applied)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14}, applied)
 		assert.Contains(t, logs.String(), `msg="taking over a stale migration lock" stale_owner=dead-host-7`)
 		assert.Zero(t, count(t, rawConn(t, path), "SELECT count(*) FROM genzai_migration_lock"))
 	})
@@ -240,7 +242,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	defer m.Close()
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	for _, want := range []int64{13, 12, 10, 9} { // down to just before 00009
+	for _, want := range []int64{14, 13, 12, 10, 9} { // down to just before 00009
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -261,7 +263,7 @@ func TestEmailKeyBackfill(t *testing.T) {
 	}
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []int64{9, 10, 12, 13}, applied)
+	require.Equal(t, []int64{9, 10, 12, 13, 14}, applied)
 	for _, r := range rows {
 		var key string
 		require.NoError(t, conn.QueryRowContext(ctx, `SELECT email_key FROM users WHERE id = ?`, r.id).Scan(&key))

@@ -105,6 +105,10 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 	if err != nil {
 		return sqlcgen.InsertRequestLogParams{}, err
 	}
+	kind, err := sqlval.Kind(r.Kind)
+	if err != nil {
+		return sqlcgen.InsertRequestLogParams{}, err
+	}
 	attempts, err := sqlval.EncodeAttempts(r.Attempts)
 	if err != nil {
 		return sqlcgen.InsertRequestLogParams{}, err
@@ -128,6 +132,7 @@ func toLogRow(r domain.RequestRecord, now time.Time) (sqlcgen.InsertRequestLogPa
 		PromptTokens:     int64(sqlval.ClampInt32(int64(r.Usage.PromptTokens))),
 		CompletionTokens: int64(sqlval.ClampInt32(int64(r.Usage.CompletionTokens))),
 		Cache:            cache,
+		Kind:             kind,
 		CreatedAt:        micros(created),
 	}
 	if r.KeyIndex != nil {
@@ -161,6 +166,7 @@ func fromLogRow(row sqlcgen.RequestLog) (domain.RequestRecord, error) {
 		Latency:       time.Duration(row.LatencyMs) * time.Millisecond,
 		Usage:         domain.Usage{PromptTokens: int(row.PromptTokens), CompletionTokens: int(row.CompletionTokens)},
 		Cache:         domain.CacheStatus(sqlval.Deref(row.Cache)),
+		Kind:          domain.RequestKind(row.Kind),
 		CreatedAt:     fromMicros(row.CreatedAt),
 	}
 	if row.KeyIndex != nil {

@@ -141,6 +141,14 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			name: "an image, delivered by the second provider",
+			rec: domain.RequestRecord{
+				Kind: domain.RequestKindImage, Provider: domain.ProviderOpenRouter, UpstreamModel: "img/model", KeyIndex: ptr(1),
+				Outcome: domain.OutcomeSuccess, Attempts: []domain.Attempt{{Provider: domain.ProviderHuggingFace, Reason: "bad_response", KeyIndex: ptr(0)}},
+				CreatedAt: at.Add(12 * time.Second),
+			},
+		},
+		{
 			name: "the cache bypassed",
 			rec: domain.RequestRecord{
 				Tier: domain.TierSmart, Outcome: domain.OutcomeError, ErrorCode: "providers_unavailable", Cache: domain.CacheBypass,
@@ -180,6 +188,9 @@ func TestRequestLogRoundTrip(t *testing.T) {
 			want.Attempts = append([]domain.Attempt(nil), tc.rec.Attempts...)
 			if want.API == "" {
 				want.API = domain.APINative // records without one came through the native API
+			}
+			if want.Kind == "" {
+				want.Kind = domain.RequestKindChat // records without one are chats
 			}
 			if tc.want != nil {
 				tc.want(&want)
@@ -374,7 +385,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	// The user is made while the store's queries match the schema; the
 	// later migrations roll back first.
 	u := newUser(t, db, "before@example.com")
-	for _, want := range []int64{13, 12, 10, 9, 8, 7} {
+	for _, want := range []int64{14, 13, 12, 10, 9, 8, 7} {
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)
@@ -387,7 +398,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 
 	applied, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{7, 8, 9, 10, 12, 13}, applied)
+	assert.Equal(t, []int64{7, 8, 9, 10, 12, 13, 14}, applied)
 	w := db.NewRequestLogWriter(nil, sqlite.RequestLogConfig{})
 	w.Record(domain.RequestRecord{API: domain.APIOpenAI, UserID: u, Tier: domain.TierFast, Outcome: domain.OutcomeSuccess, CreatedAt: at.Add(time.Second)})
 	closeWriter(t, w)
@@ -400,7 +411,7 @@ func TestRequestLogAPIMigration(t *testing.T) {
 	_, err = conn.ExecContext(ctx, `UPDATE request_log SET api = 'grpc'`)
 	require.Error(t, err, "the column allows only the known APIs")
 
-	for _, want := range []int64{13, 12, 10, 9, 8, 7} { // with rows in the table
+	for _, want := range []int64{14, 13, 12, 10, 9, 8, 7} { // with rows in the table
 		v, err := m.Down(ctx)
 		require.NoError(t, err)
 		require.Equal(t, want, v)

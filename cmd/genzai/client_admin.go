@@ -534,7 +534,7 @@ func printRequests(w io.Writer, reqs []api.RequestLogEntry, withUser bool) error
 			tried = append(tried, "-")
 		}
 		row := []string{
-			r.CreatedAt.UTC().Format(timeFormat), orDash(r.RequestId), requestUser(r.UserId), string(r.Tier), orDash(r.Provider), outcome,
+			r.CreatedAt.UTC().Format(timeFormat), orDash(r.RequestId), requestUser(r.UserId), requestTier(r.Tier, r.Kind), orDash(r.Provider), outcome,
 			fmt.Sprintf("%dms", r.LatencyMs), ttft, fmt.Sprintf("%d+%d", r.PromptTokens, r.CompletionTokens), strings.Join(tried, ", "),
 		}
 		if !withUser {
@@ -662,4 +662,13 @@ func untilUTC(t *time.Time) string {
 		return ""
 	}
 	return " until " + t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// requestTier is a logged request's tier, or its kind for one that is not
+// a chat (an image has no tier).
+func requestTier(t *api.Tier, kind api.RequestLogEntryKind) string {
+	if t == nil {
+		return string(kind)
+	}
+	return string(*t)
 }

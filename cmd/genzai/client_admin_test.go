@@ -413,12 +413,12 @@ func TestAdminRequests(t *testing.T) {
 	bob := f.addUser("bob@example.com", -1)
 	at := time.Date(2025, 12, 25, 10, 31, 0, 0, time.UTC)
 	f.requests = []api.RequestLogEntry{
-		{Id: 2, RequestId: ptr("req-b"), UserId: &bob.Id, Tier: api.Smart, Outcome: api.RequestOutcomeError, ErrorCode: ptr("providers_unavailable"),
+		{Id: 2, RequestId: ptr("req-b"), UserId: &bob.Id, Kind: api.KindChat, Tier: ptr(api.Smart), Outcome: api.RequestOutcomeError, ErrorCode: ptr("providers_unavailable"),
 			Attempts: []api.Attempt{{Provider: api.Openrouter, Reason: "timeout"}, {Provider: api.Groq, Reason: "rate_limited"}}, LatencyMs: 30001, CreatedAt: at.Add(time.Minute)},
-		{Id: 1, RequestId: ptr("req-a"), UserId: &ada.Id, Tier: api.Fast, Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
+		{Id: 1, RequestId: ptr("req-a"), UserId: &ada.Id, Kind: api.KindChat, Tier: ptr(api.Fast), Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
 			Attempts: []api.Attempt{}, LatencyMs: 812, TtftMs: ptr(205), PromptTokens: 12, CompletionTokens: 96, Stream: true, CreatedAt: at},
 		// The request of an account deleted since: kept, without its user.
-		{Id: 0, RequestId: ptr("req-0"), Tier: api.Fast, Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
+		{Id: 0, RequestId: ptr("req-0"), Kind: api.KindChat, Tier: ptr(api.Fast), Provider: ptr("groq"), Outcome: api.RequestOutcomeSuccess,
 			Attempts: []api.Attempt{}, LatencyMs: 700, PromptTokens: 1, CompletionTokens: 2, CreatedAt: at.Add(-time.Minute)},
 	}
 	tm := adminUser(t, f, adminToken)

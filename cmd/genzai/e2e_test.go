@@ -1190,7 +1190,7 @@ func testMigrateCommand(t *testing.T, dbURL string, exists func(t *testing.T, ob
 	objects := map[string]string{
 		"00001": "users", "00002": "quota_usage", "00003": "request_log", "00004": "provider_checks", "00005": "feedback", "00006": "api_keys",
 		"00007": "request_log.api", "00008": "users.tokens_valid_after", "00009": "users.email_key", "00010": "audit_log",
-		"00012": "messages", "00013": "request_log.cache",
+		"00012": "messages", "00013": "request_log.cache", "00014": "request_log.kind",
 	}
 	maps.Copy(objects, only)
 	all := slices.Sorted(maps.Keys(objects))
@@ -1311,7 +1311,7 @@ func TestServeInstancesStartTogether(t *testing.T) {
 				counts[v] = n
 			}
 			require.NoError(t, rows.Err())
-			assert.Equal(t, map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1, 10: 1, 11: 1, 12: 1, 13: 1}, counts, "one goose_db_version row per migration")
+			assert.Equal(t, map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1, 10: 1, 11: 1, 12: 1, 13: 1, 14: 1}, counts, "one goose_db_version row per migration")
 
 			var applied []string
 			for _, s := range servers {
@@ -1321,7 +1321,7 @@ func TestServeInstancesStartTogether(t *testing.T) {
 					}
 				}
 			}
-			assert.Equal(t, []string{"[1 2 3 4 5 6 7 8 9 10 11 12 13]"}, applied, "exactly one instance applied the migrations")
+			assert.Equal(t, []string{"[1 2 3 4 5 6 7 8 9 10 11 12 13 14]"}, applied, "exactly one instance applied the migrations")
 
 			servers[0].register(t, "ada@example.com", "correct horse")
 			tok := servers[1].login(t, "ada@example.com", "correct horse")

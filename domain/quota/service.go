@@ -4,6 +4,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,14 +66,55 @@ func (s *Service) Consume(ctx context.Context, u domain.User) (domain.QuotaGrant
 	return domain.QuotaGrant{UserID: u.ID, Day: day, Used: used, Limit: limit}, nil
 }
 
-// Refund gives back a unit taken by Consume, on the day it was counted.
-// Call it once per grant, when the request produced nothing for the user.
+// ConsumeUnits counts a request that costs units (an image costs several)
+// for today, all or nothing: the user's count never passes the limit, and
+// a request that does not fit whole counts nothing and is refused as
+// Consume refuses. The store counts one unit per atomic step; units taken
+// before one is refused are given back at once, so that concurrent
+// requests near the limit may see a refusal they would have fitted beside
+// (never a count over the limit), and a request costing more than the
+// whole limit is refused without touching the count.
+func (s *Service) ConsumeUnits(ctx context.Context, u domain.User, units int) (domain.QuotaGrant, error) {
+	if units <= 1 {
+		return s.Consume(ctx, u)
+	}
+	now := s.clock.Now()
+	if limit := domain.EffectiveQuota(u, s.defaultLimit); units > limit {
+		used, err := s.store.QuotaUsed(ctx, u.ID, domain.QuotaDay(now))
+		if err != nil {
+			return domain.QuotaGrant{}, fmt.Errorf("read quota: %w", err)
+		}
+		return domain.QuotaGrant{}, exceeded(now, used, limit)
+	}
+	var g domain.QuotaGrant
+	for taken := 0; taken < units; taken++ {
+		one, err := s.Consume(ctx, u)
+		if err != nil {
+			if taken > 0 {
+				g.Units = taken
+				if rerr := s.Refund(context.WithoutCancel(ctx), g); rerr != nil {
+					return domain.QuotaGrant{}, errors.Join(err, rerr)
+				}
+			}
+			return domain.QuotaGrant{}, err
+		}
+		g = one
+	}
+	g.Units = units
+	return g, nil
+}
+
+// Refund gives back the units taken by Consume or ConsumeUnits, on the day
+// they were counted. Call it once per grant, when the request produced
+// nothing for the user.
 func (s *Service) Refund(ctx context.Context, g domain.QuotaGrant) error {
 	if g.UserID == "" {
 		return nil
 	}
-	if err := s.store.RefundQuota(ctx, g.UserID, g.Day); err != nil {
-		return fmt.Errorf("refund quota: %w", err)
+	for range max(g.Units, 1) {
+		if err := s.store.RefundQuota(ctx, g.UserID, g.Day); err != nil {
+			return fmt.Errorf("refund quota: %w", err)
+		}
 	}
 	return nil
 }

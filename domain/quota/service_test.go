@@ -233,3 +233,50 @@ func TestExceededSaysWhenToRetry(t *testing.T) {
 		})
 	}
 }
+
+func TestConsumeUnitsIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 12, nil)
+
+	g, err := f.svc.ConsumeUnits(ctx, f.user, 5)
+	require.NoError(t, err)
+	assert.Equal(t, 5, g.Used)
+	assert.Equal(t, 5, g.Units)
+	_, err = f.svc.ConsumeUnits(ctx, f.user, 5)
+	require.NoError(t, err)
+	_, err = f.svc.ConsumeUnits(ctx, f.user, 5)
+	var qe *domain.QuotaExceededError
+	require.ErrorAs(t, err, &qe, "2 units left, 5 asked")
+	st, err := f.svc.Status(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, 10, st.Used, "the refused request counted nothing")
+
+	require.NoError(t, f.svc.Refund(ctx, g))
+	st, err = f.svc.Status(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, 5, st.Used, "the refund gave back all 5")
+
+	_, err = newFixture(t, 3, nil).svc.ConsumeUnits(ctx, f.user, 5)
+	require.ErrorAs(t, err, &qe, "more than the whole limit")
+}
+
+func TestConsumeUnitsConcurrentlyNeverPassesTheLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, 23, nil)
+	var wg sync.WaitGroup
+	var granted atomic.Int64
+	for range 20 {
+		wg.Go(func() {
+			if _, err := f.svc.ConsumeUnits(ctx, f.user, 5); err == nil {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	st, err := f.svc.Status(ctx, f.user)
+	require.NoError(t, err)
+	assert.Equal(t, int(granted.Load())*5, st.Used, "exact: only whole requests are counted")
+	assert.LessOrEqual(t, st.Used, 23)
+}

@@ -94,7 +94,16 @@ func (r *Router) Open(ctx context.Context, req Request) (*Answer, Trace, error) 
 		o.ctx, o.cancel = context.WithCancel(ctx)
 	}
 	for _, route := range r.chain(req.Tier) {
-		a, done, err := o.tryProvider(route)
+		creq := req.Completion
+		creq.Model, creq.Delivery = route.Model, domain.DeliveryStreamed
+		if !req.Stream {
+			creq.Delivery = domain.DeliveryWhole
+		}
+		var a *Answer
+		done, err := o.tryProvider(route, func(p *provider, key int, ttft time.Duration) (err error) {
+			a, err = o.attempt(p, route, key, creq, ttft)
+			return err
+		})
 		if a != nil {
 			return a, o.trace, nil // a.Close cancels o.ctx
 		}
@@ -115,30 +124,30 @@ func (o *opening) skip(p domain.Provider, reason domain.AttemptReason, key *int)
 	}
 }
 
-// tryProvider asks one provider of the chain, key after key. It returns an
-// answer, or done with the request's error when routing must stop, or
-// neither to go on with the next provider.
-func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
+// attemptFunc makes one attempt with one key of a provider, bounded by ttft
+// (0: by the opening's context alone); nil when the provider answered.
+type attemptFunc func(p *provider, key int, ttft time.Duration) error
+
+// tryProvider asks one provider of the chain, key after key, through try.
+// It returns done when routing must stop: with a nil error when try
+// succeeded, else with the request's error; neither to go on with the next
+// provider.
+func (o *opening) tryProvider(route Route, try attemptFunc) (done bool, err error) {
 	r := o.r
 	p := r.providers[route.Provider]
 	if r.isDown(route.Provider) {
 		o.skip(route.Provider, domain.ReasonProviderDown, nil)
-		return nil, false, nil
+		return false, nil
 	}
 	if !p.breaker.allow(r.clock.Now()) {
 		o.skip(route.Provider, domain.ReasonCircuitOpen, nil)
-		return nil, false, nil
-	}
-	creq := o.req.Completion
-	creq.Model, creq.Delivery = route.Model, domain.DeliveryStreamed
-	if !o.req.Stream {
-		creq.Delivery = domain.DeliveryWhole
+		return false, nil
 	}
 	r.syncShared(o.ctx, route.Provider, p)
 	for {
 		if err := o.ctx.Err(); err != nil {
 			p.breaker.release()
-			return nil, true, err
+			return true, err
 		}
 		key, ok := p.keys.acquire(r.clock.Now())
 		if !ok {
@@ -148,7 +157,7 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 			} else {
 				o.skip(route.Provider, domain.ReasonNoUsableKey, nil)
 			}
-			return nil, false, nil
+			return false, nil
 		}
 		if !r.takeShared(o.ctx, route.Provider, p, key) {
 			continue // the key's budget is spent across instances: the next key
@@ -160,7 +169,7 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 			// database or search ate the budget): say so, rather than
 			// answer "unavailable" with no attempt at all.
 			o.skip(route.Provider, domain.ReasonTimeout, nil)
-			return nil, true, r.failure(o.trace.Attempts, false)
+			return true, r.failure(o.trace.Attempts, false)
 		}
 		if !o.req.Stream {
 			// A whole answer arrives at once, as late as its last token
@@ -168,13 +177,13 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 			// provider that hangs must still leave time for a fallback.
 			ttft = r.wholeAnswerBound(time.Until(o.deadline))
 		}
-		a, err := o.attempt(p, route, key, creq, ttft)
+		err := try(p, key, ttft)
 		if err == nil {
-			return a, true, nil
+			return true, nil
 		}
 		retry, done, err := o.afterFailure(p, route, key, err)
 		if done || !retry {
-			return nil, done, err
+			return done, err
 		}
 	}
 }

@@ -27,6 +27,9 @@ type Route struct {
 // ProviderConfig is one configured provider.
 type ProviderConfig struct {
 	Client ports.ChatProvider
+	// Images is the provider's image generation over the same keys; nil
+	// when it has none (or images are off).
+	Images ports.ImageGenerator
 	// RPMPerKey is the per-key request budget per minute (0 = unlimited).
 	RPMPerKey int
 	// KeyNames name the keys, by index, in the shared stores; a name must
@@ -42,6 +45,9 @@ type Config struct {
 	// Chains lists each tier's fallback order. Routes to providers that are
 	// not configured are skipped.
 	Chains map[domain.Tier][]Route
+	// ImageChain is the fallback order of image generation (see
+	// GenerateImages). Routes to providers without Images are skipped.
+	ImageChain []Route
 	// FirstTokenTimeout bounds each attempt of a streaming request until
 	// its first token. A non-streaming request asks for the whole answer
 	// at once, whose first token is its last: RequestTimeout bounds it.
@@ -72,6 +78,7 @@ const DefaultKeyRejectCoolOff = 10 * time.Minute
 
 type provider struct {
 	client   ports.ChatProvider
+	images   ports.ImageGenerator
 	keys     *keyPool
 	breaker  *breaker
 	keyNames []string
@@ -107,6 +114,7 @@ func New(cfg Config, clock ports.Clock, logger *slog.Logger) *Router {
 		}
 		r.providers[p.Client.Name()] = &provider{
 			client:   p.Client,
+			images:   p.Images,
 			keys:     newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
 			breaker:  newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
 			keyNames: p.KeyNames,

@@ -539,11 +539,16 @@ func runListRequests(t *testing.T, a Admin) {
 		records = append(records, r)
 	}
 	records[5].RequestID = "" // logged without an id
+	// An image: no tier, its kind kept.
+	records[7].Kind, records[7].Tier = domain.RequestKindImage, ""
 	a.Log(t, records...)
 	byRequest := map[string]domain.RequestRecord{}
 	for _, r := range records {
 		if r.API == "" {
 			r.API = domain.APINative
+		}
+		if r.Kind == "" {
+			r.Kind = domain.RequestKindChat // a record without one is a chat
 		}
 		byRequest[r.RequestID] = r
 	}

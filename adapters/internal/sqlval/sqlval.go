@@ -114,6 +114,19 @@ func API(api string) (string, error) {
 	return "", fmt.Errorf("unknown API %q", api)
 }
 
+// Kind is the kind column of a request log record: "" is a chat (records
+// from before kinds); a kind the column does not allow makes the record
+// unstorable.
+func Kind(k domain.RequestKind) (string, error) {
+	switch k {
+	case "":
+		return string(domain.RequestKindChat), nil
+	case domain.RequestKindChat, domain.RequestKindImage, domain.RequestKindTranscription, domain.RequestKindSpeech:
+		return string(k), nil
+	}
+	return "", fmt.Errorf("unknown request kind %q", k)
+}
+
 // Cache is the cache column of a request log record: NULL when the cache
 // is off (""); a status the column does not allow makes the record
 // unstorable.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,6 +50,9 @@ type Behaviour struct {
 	handler http.HandlerFunc
 	junk    string                  // what Garbage sends in place of the rest of the answer
 	pick    func(Request) Behaviour // Pick's choice per request
+	// image and imageType are what image requests answer (nil: PNG()).
+	image     []byte
+	imageType string
 }
 
 // OK answers with tokens: streamed as chunks (an opening role chunk, one
@@ -307,6 +311,10 @@ func (c *call) serve() {
 		switch {
 		case c.ep == endpointModels:
 			c.models()
+		case c.ep == endpointImage:
+			c.rawImage()
+		case c.ep == endpointChat && slices.Contains(c.rec.Modalities, "image"):
+			c.imageCompletion()
 		case c.rec.Stream:
 			c.stream()
 		default:

@@ -1,7 +1,12 @@
 // Package fakeupstream is a fake OpenAI-compatible provider for tests: an
 // httptest server speaking the real wire formats of /chat/completions
 // (streamed and not) and /models, scripted per API key with a queue of
-// behaviours, recording every request and every client that hung up.
+// behaviours, recording every request and every client that hung up. It
+// also speaks image generation as the providers do: Hugging Face's
+// inference router (POST /models/{model} with {"inputs", "parameters"}
+// answers the image's bytes) and OpenRouter's chat completions with
+// "modalities": ["image", "text"] (the images in the message's images
+// array, as data URLs).
 package fakeupstream
 
 import (
@@ -74,6 +79,12 @@ type Request struct {
 	Tools []Tool
 	// ToolChoice is the tool_choice member as sent (nil when absent).
 	ToolChoice json.RawMessage
+	// Modalities is the modalities member (OpenRouter's image generation).
+	Modalities []string
+	// Inputs and Parameters are a text-to-image request's members (Hugging
+	// Face's inference router; Model is then the path's model).
+	Inputs     string
+	Parameters json.RawMessage
 
 	// Cancelled: the server saw the client go away before it finished answering.
 	Cancelled bool
@@ -249,6 +260,8 @@ type endpoint int
 const (
 	endpointChat endpoint = iota
 	endpointModels
+	// endpointImage is Hugging Face's text-to-image call.
+	endpointImage
 )
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -273,6 +286,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
 		ep = endpointChat
+	case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/models/"):
+		ep = endpointImage
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
 		ep = endpointModels
 	default:
@@ -318,11 +333,18 @@ func record(r *http.Request, body []byte) *Request {
 			} `json:"function"`
 		} `json:"tools"`
 		ToolChoice json.RawMessage `json:"tool_choice"`
+		Modalities []string        `json:"modalities"`
+		Inputs     string          `json:"inputs"`
+		Parameters json.RawMessage `json:"parameters"`
 	}
 	if json.Unmarshal(body, &cr) != nil {
 		return rec
 	}
 	rec.Model, rec.Stream = cr.Model, cr.Stream
+	rec.Modalities, rec.Inputs, rec.Parameters = cr.Modalities, cr.Inputs, cr.Parameters
+	if _, model, ok := strings.Cut(r.URL.Path, "/models/"); ok && r.Method == http.MethodPost {
+		rec.Model = model
+	}
 	rec.IncludeUsage = cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage
 	rec.Temperature, rec.MaxTokens, rec.TopP, rec.Stop = cr.Temperature, cr.MaxTokens, cr.TopP, cr.Stop
 	rec.ToolChoice = cr.ToolChoice

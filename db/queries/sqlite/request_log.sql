@@ -5,13 +5,13 @@
 -- batch of them in one transaction.
 INSERT INTO request_log (
     request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
-    attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache, created_at
+    attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache, kind, created_at
 ) VALUES (
     sqlc.narg(request_id), sqlc.arg(api), (SELECT u.id FROM users u WHERE u.id = sqlc.narg(user_id)),
     sqlc.arg(tier), sqlc.narg(provider),
     sqlc.narg(upstream_model), sqlc.narg(key_index), sqlc.arg(outcome), sqlc.narg(error_code),
     sqlc.arg(attempts), sqlc.arg(stream), sqlc.arg(latency_ms), sqlc.narg(ttft_ms),
-    sqlc.arg(prompt_tokens), sqlc.arg(completion_tokens), sqlc.narg(cache), sqlc.arg(created_at)
+    sqlc.arg(prompt_tokens), sqlc.arg(completion_tokens), sqlc.narg(cache), sqlc.arg(kind), sqlc.arg(created_at)
 );
 
 -- name: ListRequestLogsForUser :many

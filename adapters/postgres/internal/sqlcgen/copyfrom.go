@@ -45,6 +45,7 @@ func (r iteratorForInsertRequestLogs) Values() ([]interface{}, error) {
 		r.rows[0].PromptTokens,
 		r.rows[0].CompletionTokens,
 		r.rows[0].Cache,
+		r.rows[0].Kind,
 		r.rows[0].CreatedAt,
 	}, nil
 }
@@ -55,5 +56,5 @@ func (r iteratorForInsertRequestLogs) Err() error {
 
 // InsertRequestLogs writes a batch of request log rows with COPY.
 func (q *Queries) InsertRequestLogs(ctx context.Context, arg []InsertRequestLogsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"request_log"}, []string{"request_id", "api", "user_id", "tier", "provider", "upstream_model", "key_index", "outcome", "error_code", "attempts", "stream", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "cache", "created_at"}, &iteratorForInsertRequestLogs{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"request_log"}, []string{"request_id", "api", "user_id", "tier", "provider", "upstream_model", "key_index", "outcome", "error_code", "attempts", "stream", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "cache", "kind", "created_at"}, &iteratorForInsertRequestLogs{rows: arg})
 }

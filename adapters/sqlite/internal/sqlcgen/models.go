@@ -127,6 +127,7 @@ type RequestLog struct {
 	RequestID        *string
 	Api              string
 	Cache            *string
+	Kind             string
 }
 
 type User struct {

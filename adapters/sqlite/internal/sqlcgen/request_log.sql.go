@@ -12,13 +12,13 @@ import (
 const insertRequestLog = `-- name: InsertRequestLog :exec
 INSERT INTO request_log (
     request_id, api, user_id, tier, provider, upstream_model, key_index, outcome, error_code,
-    attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache, created_at
+    attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, cache, kind, created_at
 ) VALUES (
     ?1, ?2, (SELECT u.id FROM users u WHERE u.id = ?3),
     ?4, ?5,
     ?6, ?7, ?8, ?9,
     ?10, ?11, ?12, ?13,
-    ?14, ?15, ?16, ?17
+    ?14, ?15, ?16, ?17, ?18
 )
 `
 
@@ -39,6 +39,7 @@ type InsertRequestLogParams struct {
 	PromptTokens     int64
 	CompletionTokens int64
 	Cache            *string
+	Kind             string
 	CreatedAt        int64
 }
 
@@ -64,13 +65,14 @@ func (q *Queries) InsertRequestLog(ctx context.Context, arg InsertRequestLogPara
 		arg.PromptTokens,
 		arg.CompletionTokens,
 		arg.Cache,
+		arg.Kind,
 		arg.CreatedAt,
 	)
 	return err
 }
 
 const listRequestLogsForUser = `-- name: ListRequestLogsForUser :many
-SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api, cache FROM request_log
+SELECT id, user_id, tier, provider, upstream_model, key_index, outcome, error_code, attempts, stream, latency_ms, ttft_ms, prompt_tokens, completion_tokens, created_at, request_id, api, cache, kind FROM request_log
 WHERE user_id = ?1
 ORDER BY created_at DESC, id DESC
 LIMIT ?2
@@ -111,6 +113,7 @@ func (q *Queries) ListRequestLogsForUser(ctx context.Context, arg ListRequestLog
 			&i.RequestID,
 			&i.Api,
 			&i.Cache,
+			&i.Kind,
 		); err != nil {
 			return nil, err
 		}
