@@ -134,7 +134,7 @@ func (o *opening) tryProvider(route Route) (a *Answer, done bool, err error) {
 	if !o.req.Stream {
 		creq.Delivery = domain.DeliveryWhole
 	}
-	r.syncShared(o.ctx, route.Provider, p)
+	r.syncSharedDue(o.ctx, route.Provider, p)
 	for {
 		if err := o.ctx.Err(); err != nil {
 			p.breaker.release()
