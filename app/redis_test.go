@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,9 +261,13 @@ func TestChatRedisRoundTrips(t *testing.T) {
 	for range n {
 		chat()
 	}
-	commands := proxy.Commands()
-	t.Logf("%d chat requests: %d round trips, commands %v", n, proxy.RoundTrips(), commands)
+	all, trips := proxy.Commands(), proxy.RoundTrips()
+	t.Logf("%d chat requests: %d round trips, commands %v", n, trips, all)
+	// The account notices' subscription may check its connection with a
+	// PING at any time: not the requests'.
+	commands := slices.DeleteFunc(all, func(c string) bool { return c == "PING" })
+	pings := len(all) - len(commands)
 	assert.NotContains(t, commands, "ZMSCORE", "no cooldown read within the second")
 	assert.Len(t, commands, n*5, "limit, slot, quota, key budget, slot back")
-	assert.Equal(t, n*5, proxy.RoundTrips())
+	assert.Equal(t, n*5, trips-pings)
 }
