@@ -46,6 +46,13 @@ type benchGateway struct {
 func newBenchApp(b *testing.B, dbURL string, vars map[string]string) *app.App {
 	b.Helper()
 	up := upstreams{groq: fakeupstream.New(b), openrouter: fakeupstream.New(b), huggingface: fakeupstream.New(b)}
+	return newBenchAppOn(b, dbURL, vars, up)
+}
+
+// newBenchAppOn is newBenchApp over the given upstreams, whose Groq
+// default answer a caller may replace afterwards.
+func newBenchAppOn(b *testing.B, dbURL string, vars map[string]string, up upstreams) *app.App {
+	b.Helper()
 	// The fake's default behaviour encodes every chunk from maps; a
 	// pre-rendered answer keeps the fake's own cost out of the profile.
 	stream, completion := groqAnswer(benchAnswerTokens)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -234,4 +235,39 @@ func TestQuotaCountedInRedisAcrossInstances(t *testing.T) {
 	var used int
 	instances[0].queryRow(`SELECT used FROM quota_usage`, &used)
 	assert.Equal(t, 10, used, "written behind to the database by the time the instances closed")
+}
+
+// TestChatRedisRoundTrips counts the Redis commands one chat request sends
+// in the steady state (the account cached, the scripts loaded), through a
+// proxy that notes them: the per-address limit, the user's request slot,
+// the quota and the provider key's shared budget (a script each), and the
+// slot given back. The key cooldowns other instances share (ZMSCORE) are
+// read at most once a second per provider, not on every request.
+func TestChatRedisRoundTrips(t *testing.T) {
+	t.Parallel()
+	up := newUpstreams(t)
+	proxy := redistest.NewCountingProxy(t, redistest.NewURL(t))
+	e := newEnv(t, up.vars(map[string]string{"DATABASE_URL": pgtest.NewURL(t), "REDIS_URL": proxy.URL()}))
+	e.register("ada@example.com", pw)
+	token := e.login("ada@example.com", pw)
+	chat := func() {
+		t.Helper()
+		res := e.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false}, bearer(token))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	}
+	chat() // the first: cooldowns read, account loaded
+	proxy.Reset()
+	const n = 3
+	for range n {
+		chat()
+	}
+	all, trips := proxy.Commands(), proxy.RoundTrips()
+	t.Logf("%d chat requests: %d round trips, commands %v", n, trips, all)
+	// The account notices' subscription may check its connection with a
+	// PING at any time: not the requests'.
+	commands := slices.DeleteFunc(all, func(c string) bool { return c == "PING" })
+	pings := len(all) - len(commands)
+	assert.NotContains(t, commands, "ZMSCORE", "no cooldown read within the second")
+	assert.Len(t, commands, n*5, "limit, slot, quota, key budget, slot back")
+	assert.Equal(t, n*5, trips-pings)
 }

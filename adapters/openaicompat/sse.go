@@ -14,6 +14,12 @@ import (
 // an error, never an unbounded allocation.
 const maxEventBytes = 1 << 20
 
+// initialLineBuffer is the line buffer a stream starts with. It lives as
+// long as the stream, and tens of thousands of streams may be open at once
+// (issue 22), so it is sized for a typical chunk line (200 to 400 bytes),
+// not the worst case: a longer line doubles it, up to maxEventBytes.
+const initialLineBuffer = 512
+
 // errEventTooLarge: an event's data grew past the reader's limit.
 var errEventTooLarge = errors.New("server-sent event too large")
 
@@ -50,7 +56,7 @@ func newSSEReader(r io.Reader, max int) *sseReader {
 	sr := &sseReader{max: max, first: true}
 	sr.sc = bufio.NewScanner(r)
 	// The scanner's limit is the larger of max and the initial capacity.
-	sr.sc.Buffer(make([]byte, 0, min(4096, max)), max)
+	sr.sc.Buffer(make([]byte, 0, min(initialLineBuffer, max)), max)
 	sr.sc.Split(sr.splitLine)
 	return sr
 }

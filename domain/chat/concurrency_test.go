@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,4 +143,63 @@ func TestChatConcurrencyLimiterUnavailable(t *testing.T) {
 	off := newEnv(t, withConfig(func(c *config) { c.Concurrency, c.MaxConcurrentPerUser = failingLimiter{}, 0 }))
 	_, err = off.svc.Chat(context.Background(), off.user, req(domain.TierFast, "hi"), &collectSink{})
 	assert.NoError(t, err, "a limit of 0 turns the limiter off")
+}
+
+// recordingLimiter wraps a limiter and records the calls on it, in order.
+type recordingLimiter struct {
+	*memory.ConcurrencyLimiter
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *recordingLimiter) Renew(ctx context.Context, key, lease string, ttl time.Duration) (bool, error) {
+	l.mu.Lock()
+	l.calls = append(l.calls, "renew")
+	l.mu.Unlock()
+	return l.ConcurrencyLimiter.Renew(ctx, key, lease, ttl)
+}
+
+func (l *recordingLimiter) Release(ctx context.Context, key, lease string) error {
+	l.mu.Lock()
+	l.calls = append(l.calls, "release")
+	l.mu.Unlock()
+	return l.ConcurrencyLimiter.Release(ctx, key, lease)
+}
+
+func (l *recordingLimiter) recorded() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.calls...)
+}
+
+func TestChatSlotRenewedWhileTheRequestRunsThenReleased(t *testing.T) {
+	t.Parallel()
+	lim := &recordingLimiter{ConcurrencyLimiter: memory.NewConcurrencyLimiter(memory.NewClock(time.Now()))}
+	e := newEnv(t, withConfig(func(c *config) {
+		c.Concurrency, c.MaxConcurrentPerUser, c.LeaseTTL = lim, 1, 30*time.Millisecond
+		c.FirstTokenTimeout, c.RequestTimeout = 10*time.Second, 20*time.Second
+	}))
+	started := make(chan struct{})
+	b := tokensThenHang("a")
+	b.onCall = func() { close(started) }
+	e.groq.script(0, b)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.Chat(ctx, e.user, req(domain.TierFast, "hi"), &collectSink{})
+		done <- err
+	}()
+	<-started
+	require.Eventually(t, func() bool { return len(lim.recorded()) >= 3 }, 5*time.Second, 5*time.Millisecond,
+		"a running request renews its slot every LeaseTTL/3")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	calls := lim.recorded()
+	require.NotEmpty(t, calls)
+	assert.Equal(t, "release", calls[len(calls)-1], "released once, after every renewal")
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, calls, lim.recorded(), "no renewal after the release")
+	for _, c := range calls[:len(calls)-1] {
+		assert.Equal(t, "renew", c)
+	}
 }

@@ -143,7 +143,7 @@ func (o *opening) tryProvider(route Route, try attemptFunc) (done bool, err erro
 		o.skip(route.Provider, domain.ReasonCircuitOpen, nil)
 		return false, nil
 	}
-	r.syncShared(o.ctx, route.Provider, p)
+	r.syncSharedDue(o.ctx, route.Provider, p)
 	for {
 		if err := o.ctx.Err(); err != nil {
 			p.breaker.release()

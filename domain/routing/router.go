@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/genzai/genzai/domain"
@@ -71,7 +72,19 @@ type Config struct {
 	// its own.
 	SharedBudget    ports.RateLimiter
 	SharedCooldowns ports.CooldownStore
+	// SharedSyncEvery is how often a request reads the cooldowns and
+	// rejections other instances shared on a provider's keys: at most once
+	// per interval per provider, not on every request (that read was a
+	// shared-store round trip on every chat request). Until the next read
+	// an instance may send a key another one saw cooling down, and meet the
+	// 429 itself. What this instance meets applies here at once, and health
+	// probes read the store every time. Default one second.
+	SharedSyncEvery time.Duration
 }
+
+// DefaultSharedSyncEvery is how often requests read the shared key state by
+// default.
+const DefaultSharedSyncEvery = time.Second
 
 // DefaultKeyRejectCoolOff is how long a refused key sits out by default.
 const DefaultKeyRejectCoolOff = 10 * time.Minute
@@ -83,8 +96,12 @@ type provider struct {
 	breaker  *breaker
 	keyNames []string
 	// sharedNames are the names of the keys' cooldowns, then of their
-	// rejections, in the shared store: built once, read on every request.
+	// rejections, in the shared store: built once, read at most every
+	// SharedSyncEvery.
 	sharedNames []string
+	// nextSync is when requests read the shared key state next (Unix
+	// nanoseconds, by the router's clock).
+	nextSync atomic.Int64
 }
 
 // Router routes completion requests along the tiers' chains.
@@ -107,6 +124,9 @@ func New(cfg Config, clock ports.Clock, logger *slog.Logger) *Router {
 	}
 	if r.cfg.KeyRejectCoolOff <= 0 {
 		r.cfg.KeyRejectCoolOff = DefaultKeyRejectCoolOff
+	}
+	if r.cfg.SharedSyncEvery <= 0 {
+		r.cfg.SharedSyncEvery = DefaultSharedSyncEvery
 	}
 	for _, p := range cfg.Providers {
 		if p.Client.KeyCount() == 0 {

@@ -15,6 +15,21 @@ const (
 	rejectedPrefix = "provider-key-rejected:"
 )
 
+// syncSharedDue is syncShared for a request: it reads the shared store only
+// when SharedSyncEvery has passed since the last read for this provider,
+// and then for one request alone (the others go on with what is known).
+func (r *Router) syncSharedDue(ctx context.Context, name domain.Provider, p *provider) {
+	if r.cfg.SharedCooldowns == nil {
+		return
+	}
+	now := r.clock.Now().UnixNano()
+	next := p.nextSync.Load()
+	if now < next || !p.nextSync.CompareAndSwap(next, now+int64(r.cfg.SharedSyncEvery)) {
+		return
+	}
+	r.syncShared(ctx, name, p)
+}
+
 // syncShared applies the cooldowns and rejections other instances set on
 // the provider's keys.
 func (r *Router) syncShared(ctx context.Context, name domain.Provider, p *provider) {

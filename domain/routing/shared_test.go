@@ -1,8 +1,10 @@
 package routing_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/routing"
+	"github.com/genzai/genzai/ports"
 )
 
 // instances builds n routers ("gateway instances") over one fake provider,
@@ -68,4 +71,42 @@ func TestKeyCooldownHoldsAcrossInstances(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, []int{1, 5}, groq.CallsPerKey())
+}
+
+// countingCooldowns counts the reads of a shared cooldown store.
+type countingCooldowns struct {
+	ports.CooldownStore
+	reads atomic.Int32
+}
+
+func (c *countingCooldowns) Until(ctx context.Context, names []string) ([]time.Time, error) {
+	c.reads.Add(1)
+	return c.CooldownStore.Until(ctx, names)
+}
+
+func TestSharedCooldownsReadOncePerInterval(t *testing.T) {
+	t.Parallel()
+	clock := memory.NewClock(t0)
+	shared := &countingCooldowns{CooldownStore: memory.NewCooldownStore(clock)}
+	groq := newFake(domain.ProviderGroq, 2)
+	a, b := newRouter(groq, clock, shared), newRouter(groq, clock, shared)
+
+	for range 5 {
+		_, err := open(t, b)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, int32(1), shared.reads.Load(), "one read for five requests within the interval")
+
+	groq.on(0, rateLimited(30*time.Second))
+	groq.on(1, rateLimited(30*time.Second))
+	_, err := open(t, a) // a meets the 429s of both keys
+	var rl *domain.ProviderRateLimitedError
+	require.ErrorAs(t, err, &rl)
+	calls := len(groq.Calls())
+
+	clock.Advance(routing.DefaultSharedSyncEvery)
+	_, err = open(t, b)
+	require.ErrorAs(t, err, &rl, "after the interval b reads the cooldowns a shared")
+	assert.Len(t, groq.Calls(), calls, "and sends neither key")
+	assert.Equal(t, int32(3), shared.reads.Load())
 }
