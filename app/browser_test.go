@@ -383,6 +383,26 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.WaitVisible(button("Regenerate")),
 	)
 	assert.Equal(t, 4, countOf(t, b, ".msg"))
+	// A regeneration that brings nothing leaves the stored answer in
+	// place: asking again still replaces it (the prompt stays once).
+	for _, u := range []*fakeupstream.Server{up.groq, up.openrouter, up.huggingface} {
+		u.Default(fakeupstream.Status(http.StatusInternalServerError, `{"error":{"message":"down"}}`))
+	}
+	b.do(t,
+		chromedp.Click(button("Regenerate")),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant:last-of-type .problem")),
+		chromedp.WaitVisible(button("Regenerate")),
+	)
+	for _, u := range []*fakeupstream.Server{up.openrouter, up.huggingface} {
+		u.Default(fakeupstream.OK(fakeupstream.Tokens(3)...))
+	}
+	up.groq.Default(fakeupstream.OK("From Praça da Figueira."))
+	b.do(t,
+		chromedp.Click(button("Regenerate")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant:last-of-type .md")?.textContent ?? "").includes("Figueira")`),
+		chromedp.WaitVisible(button("Regenerate")),
+	)
+	assert.Equal(t, 4, countOf(t, b, ".msg"))
 	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
@@ -424,7 +444,10 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 0`),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 0`),
 	)
-	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+	// The browser logs the regeneration the providers refused, and nothing else.
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 503 .*/api/v1/chat$`, p, "no console error, exception or CSP violation")
+	}
 }
 
 // attr is an attribute of the first element matching a CSS selector.

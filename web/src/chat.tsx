@@ -30,6 +30,9 @@ interface Message {
   sources?: Source[];
   // searchNote says why an answer that asked for a web search has no sources.
   searchNote?: string | undefined;
+  // replacing: this answer regenerates one the conversation stored, which
+  // stays stored when this one brings nothing: asking again replaces it.
+  replacing?: boolean;
 }
 
 // A stored thread opens on its latest PAGE messages; "Earlier messages"
@@ -106,15 +109,16 @@ export function Chat({ email }: { email: string }) {
 
   // regenerate asks the last prompt again, on the tier that answered it.
   // A stored answer is replaced in the conversation ("regenerate": the
-  // prompt is not stored twice); an answer that never began stored
-  // nothing, so its prompt is simply sent again.
+  // prompt is not stored twice), also when the regeneration shown in its
+  // place brought nothing (the stored one is still there); an answer that
+  // never began stored nothing, so its prompt is simply sent again.
   async function regenerate() {
     const last = messages[messages.length - 1];
     const asked = messages[messages.length - 2];
     if (abort.current || out || last?.role !== "assistant" || asked?.role !== "user") return;
-    const replace = conversation !== null && last.content !== "";
+    const replace = conversation !== null && (last.content !== "" || last.replacing === true);
     const t = last.tier ?? tier;
-    setMessages((ms) => [...ms.slice(0, -1), { key: fresh(), role: "assistant", content: "", streaming: true, tier: t }]);
+    setMessages((ms) => [...ms.slice(0, -1), { key: fresh(), role: "assistant", content: "", streaming: true, tier: t, replacing: replace }]);
     await run(asked.content, t, replace);
   }
 
