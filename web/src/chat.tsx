@@ -64,6 +64,12 @@ export function Chat({ email }: { email: string }) {
   const busy = abort.current !== null;
   const [, rerender] = useState(0);
   const end = useRef<HTMLDivElement>(null);
+  // shown counts the threads selected: a page read for one no longer shown
+  // is dropped rather than put before another thread's messages.
+  const shown = useRef(0);
+  // readingEarlier: an "Earlier messages" page is on its way; a second
+  // click while it is would put the same page in twice.
+  const readingEarlier = useRef(false);
   const me = useMe();
 
   async function loadQuota() {
@@ -180,6 +186,7 @@ export function Chat({ email }: { email: string }) {
     setConversation(id);
     setMessages([]);
     setEarlier(null);
+    shown.current++;
     if (!id) return;
     await readThread(id, { limit: PAGE, latest: true });
   }
@@ -187,8 +194,10 @@ export function Chat({ email }: { email: string }) {
   // readThread reads a page of a stored thread from its end and puts it
   // before the messages shown.
   async function readThread(id: string, query: { limit: number; latest?: boolean; cursor?: string }) {
+    const thread = shown.current;
     const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query } })
       .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
+    if (thread !== shown.current) return;
     if (!r.data) {
       setProblem(problemOf(r.error, r.response));
       return;
@@ -196,6 +205,18 @@ export function Chat({ email }: { email: string }) {
     const page = r.data.messages.map(stored);
     setMessages((ms) => [...page, ...ms]);
     setEarlier(r.data.next_cursor ?? null);
+  }
+
+  // readEarlier puts the page before the messages shown, once however
+  // often it is asked while that page is on its way.
+  async function readEarlier() {
+    if (!conversation || !earlier || readingEarlier.current) return;
+    readingEarlier.current = true;
+    try {
+      await readThread(conversation, { limit: PAGE, cursor: earlier });
+    } finally {
+      readingEarlier.current = false;
+    }
   }
 
   function onKeyDown(e: KeyboardEvent) {
@@ -230,7 +251,7 @@ export function Chat({ email }: { email: string }) {
       <main aria-live="polite" aria-busy={busy}>
         {messages.length === 0 && <p class="muted">Ask anything. Enter sends, Shift+Enter starts a new line, Esc stops.</p>}
         {earlier && conversation && (
-          <button type="button" class="earlier" onClick={() => void readThread(conversation, { limit: PAGE, cursor: earlier })}>
+          <button type="button" class="earlier" onClick={() => void readEarlier()}>
             Earlier messages
           </button>
         )}
