@@ -597,6 +597,14 @@ func TestBrowserChatPaging(t *testing.T) {
 	e := newEnv(t, up.vars(map[string]string{"USER_DAILY_QUOTA": "1000", "RATE_LIMIT_PER_MINUTE": "10000"}))
 	up.groq.Default(fakeupstream.OK("ok"))
 	token := signUpInBrowser(t, b, e, "lin@example.com")
+	// An address whose hash is not percent-encoded text still routes (the
+	// app threw URIError while rendering: a blank page).
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/#/admin/requests/%E0%A4%A"),
+		chromedp.WaitVisible(chromedp.CSS(".admin .problem")),
+		chromedp.Navigate(e.srv.URL+"/#/"),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+	)
 
 	for i := range 34 {
 		e.createConversation(token, strPtr(fmt.Sprintf("Topic %02d", i)))
