@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -640,6 +641,40 @@ func TestBrowserChatPaging(t *testing.T) {
 	)
 	assert.Equal(t, "q0", b.text(t, ".msg.user .text"))
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// TestBrowserMeReadAgain: a failed read of GET /api/v1/me (here blocked)
+// is not kept for the session: the dashboard reads the account again and
+// tells a non-admin it is for admins, instead of loading for ever.
+func TestBrowserMeReadAgain(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+	signUpInBrowser(t, b, e, "kim@example.com")
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	require.NoError(t, err)
+	block := func(on bool) {
+		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: e.srv.URL + "/api/v1/me", Block: on}},
+		})
+		require.NoError(t, err)
+	}
+	block(true)
+	b.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
+	// The chat read the account at its start; a read after it fails too
+	// (and so, by then, has the chat's).
+	probe, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/me").then(() => "read", () => "blocked")`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, "blocked", probe)
+	block(false)
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`location.hash = "#/admin"`),
+		chromedp.WaitVisible(chromedp.CSS(".admin .problem")),
+	)
+	assert.Equal(t, "The dashboard is for admins. Ask an admin of this server if you need access.", b.text(t, ".admin .problem"))
 }
 
 // TestBrowserChatQuota: a user whose quota ran out (here by a request
