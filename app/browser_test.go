@@ -208,9 +208,6 @@ func TestBrowserChat(t *testing.T) {
 	// Two tokens, then silence until the client goes away.
 	up.groq.Default(fakeupstream.HangAfterTokens(2))
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	b.do(t,
 		chromedp.Navigate(e.srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),
@@ -311,9 +308,6 @@ func TestBrowserConversations(t *testing.T) {
 	e := newEnv(t, up.vars(nil))
 	up.groq.Default(fakeupstream.OK("Tram 15E goes there."))
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	titles := func() string {
 		return `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent).join("|")`
 	}
@@ -461,6 +455,11 @@ func attr(t *testing.T, b *browser, css, name string) string {
 	return v
 }
 
+// button is the buttons whose text is label.
+func button(label string) chromedp.JSPath {
+	return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
+}
+
 // countOf is how many elements match a CSS selector.
 func countOf(t *testing.T, b *browser, css string) int {
 	t.Helper()
@@ -481,9 +480,6 @@ func TestBrowserSettings(t *testing.T) {
 	up := newUpstreams(t)
 	e := newEnv(t, up.vars(nil))
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	quotaStatus := func(bearer string) int {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.srv.URL+"/api/v1/quota", nil)
 		require.NoError(t, err)
@@ -567,9 +563,6 @@ func TestBrowserSettings(t *testing.T) {
 // the session's token, for the API calls a test makes beside the page.
 func signUpInBrowser(t *testing.T, b *browser, e *env, email string) string {
 	t.Helper()
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	b.do(t,
 		chromedp.Navigate(e.srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),
@@ -616,9 +609,6 @@ func TestBrowserChatPaging(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 	}
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
