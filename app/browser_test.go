@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -210,9 +211,6 @@ func TestBrowserChat(t *testing.T) {
 	// Two tokens, then silence until the client goes away.
 	up.groq.Default(fakeupstream.HangAfterTokens(2))
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	b.do(t,
 		chromedp.Navigate(e.srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),
@@ -313,9 +311,6 @@ func TestBrowserConversations(t *testing.T) {
 	e := newEnv(t, up.vars(nil))
 	up.groq.Default(fakeupstream.OK("Tram 15E goes there."))
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	titles := func() string {
 		return `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent).join("|")`
 	}
@@ -386,6 +381,26 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.WaitVisible(button("Regenerate")),
 	)
 	assert.Equal(t, 4, countOf(t, b, ".msg"))
+	// A regeneration that brings nothing leaves the stored answer in
+	// place: asking again still replaces it (the prompt stays once).
+	for _, u := range []*fakeupstream.Server{up.groq, up.openrouter, up.huggingface} {
+		u.Default(fakeupstream.Status(http.StatusInternalServerError, `{"error":{"message":"down"}}`))
+	}
+	b.do(t,
+		chromedp.Click(button("Regenerate")),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant:last-of-type .problem")),
+		chromedp.WaitVisible(button("Regenerate")),
+	)
+	for _, u := range []*fakeupstream.Server{up.openrouter, up.huggingface} {
+		u.Default(fakeupstream.OK(fakeupstream.Tokens(3)...))
+	}
+	up.groq.Default(fakeupstream.OK("From Praça da Figueira."))
+	b.do(t,
+		chromedp.Click(button("Regenerate")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant:last-of-type .md")?.textContent ?? "").includes("Figueira")`),
+		chromedp.WaitVisible(button("Regenerate")),
+	)
+	assert.Equal(t, 4, countOf(t, b, ".msg"))
 	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
@@ -427,7 +442,10 @@ func TestBrowserConversations(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 0`),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 0`),
 	)
-	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+	// The browser logs the regeneration the providers refused, and nothing else.
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 503 .*/api/v1/chat$`, p, "no console error, exception or CSP violation")
+	}
 }
 
 // attr is an attribute of the first element matching a CSS selector.
@@ -438,6 +456,11 @@ func attr(t *testing.T, b *browser, css, name string) string {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q)`, css, name)))
 	require.NoError(t, err)
 	return v
+}
+
+// button is the buttons whose text is label.
+func button(label string) chromedp.JSPath {
+	return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
 }
 
 // countOf is how many elements match a CSS selector.
@@ -460,9 +483,6 @@ func TestBrowserSettings(t *testing.T) {
 	up := newUpstreams(t)
 	e := newEnv(t, up.vars(nil))
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	quotaStatus := func(bearer string) int {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.srv.URL+"/api/v1/quota", nil)
 		require.NoError(t, err)
@@ -546,9 +566,6 @@ func TestBrowserSettings(t *testing.T) {
 // the session's token, for the API calls a test makes beside the page.
 func signUpInBrowser(t *testing.T, b *browser, e *env, email string) string {
 	t.Helper()
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	b.do(t,
 		chromedp.Navigate(e.srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),
@@ -577,6 +594,14 @@ func TestBrowserChatPaging(t *testing.T) {
 	e := newEnv(t, up.vars(map[string]string{"USER_DAILY_QUOTA": "1000", "RATE_LIMIT_PER_MINUTE": "10000"}))
 	up.groq.Default(fakeupstream.OK("ok"))
 	token := signUpInBrowser(t, b, e, "lin@example.com")
+	// An address whose hash is not percent-encoded text still routes (the
+	// app threw URIError while rendering: a blank page).
+	b.do(t,
+		chromedp.Navigate(e.srv.URL+"/#/admin/requests/%E0%A4%A"),
+		chromedp.WaitVisible(chromedp.CSS(".admin .problem")),
+		chromedp.Navigate(e.srv.URL+"/#/"),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+	)
 
 	for i := range 34 {
 		e.createConversation(token, strPtr(fmt.Sprintf("Topic %02d", i)))
@@ -587,9 +612,6 @@ func TestBrowserChatPaging(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 	}
 
-	button := func(label string) chromedp.JSPath {
-		return chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("button")].filter(b => b.textContent.trim() === %q)`, label))
-	}
 	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("prompt")),
@@ -603,14 +625,49 @@ func TestBrowserChatPaging(t *testing.T) {
 	)
 	assert.Equal(t, "q31", b.text(t, ".msg.user .text"), "the latest 40 of 102 messages")
 	b.do(t,
-		chromedp.Click(button("Earlier messages")),
-		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 80`),
+		// A double click reads the earlier page once.
+		chromedp.Evaluate[chromedp.Void](`{ const b = [...document.querySelectorAll("button")].find(b => b.textContent.trim() === "Earlier messages"); b.click(); b.click(); }`),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length >= 80`),
 		chromedp.Click(button("Earlier messages")),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".msg").length === 102`),
 		chromedp.WaitNotPresent(button("Earlier messages")),
 	)
 	assert.Equal(t, "q0", b.text(t, ".msg.user .text"))
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// TestBrowserMeReadAgain: a failed read of GET /api/v1/me (here blocked)
+// is not kept for the session: the dashboard reads the account again and
+// tells a non-admin it is for admins, instead of loading for ever.
+func TestBrowserMeReadAgain(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+	signUpInBrowser(t, b, e, "kim@example.com")
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	require.NoError(t, err)
+	block := func(on bool) {
+		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: e.srv.URL + "/api/v1/me", Block: on}},
+		})
+		require.NoError(t, err)
+	}
+	block(true)
+	b.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
+	// The chat read the account at its start; a read after it fails too
+	// (and so, by then, has the chat's).
+	probe, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/me").then(() => "read", () => "blocked")`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, "blocked", probe)
+	block(false)
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`location.hash = "#/admin"`),
+		chromedp.WaitVisible(chromedp.CSS(".admin .problem")),
+	)
+	assert.Equal(t, "The dashboard is for admins. Ask an admin of this server if you need access.", b.text(t, ".admin .problem"))
 }
 
 // TestBrowserChatQuota: a user whose quota ran out (here by a request

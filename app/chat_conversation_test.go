@@ -127,6 +127,14 @@ func TestChatRegenerate(t *testing.T) {
 	assert.Equal(t, []string{"user: Which tram?", "assistant: Tram 15E.", "user: And back?", "assistant: Tram 15E as well."}, turns)
 	assert.Equal(t, res.Header.Get("X-Request-ID"), ms[3]["request_id"])
 
+	// A stale tab regenerating the first answer would replace the second
+	// turn: refused.
+	stale := c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Which tram?", "stream": false, "conversation_id": id, "regenerate": true}, bearer(c.token))
+	assert.Equal(t, http.StatusConflict, stale.status, "%s", stale.body)
+	assert.Equal(t, "conflict", stale.json(t)["code"])
+	_, after := c.thread(id)
+	assert.Equal(t, ms, after, "the thread as it was")
+
 	for _, body := range []map[string]any{
 		{"prompt": "Hi", "regenerate": true},
 		{"prompt": "Hi", "conversation_id": "new", "regenerate": true},

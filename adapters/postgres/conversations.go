@@ -44,6 +44,20 @@ type messageRow struct {
 	CreatedAt        time.Time
 }
 
+// toMessages maps the rows of one of the queries that read a page of
+// messages, in their order.
+func toMessages[R sqlcgen.ListMessagesRow | sqlcgen.ListMessagesBeforeRow | sqlcgen.LatestMessagesRow](rows []R) ([]domain.ConversationMessage, error) {
+	out := make([]domain.ConversationMessage, 0, len(rows))
+	for _, r := range rows {
+		m, err := toMessage(messageRow(r))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 func toMessage(r messageRow) (domain.ConversationMessage, error) {
 	sources, err := sqlval.DecodeSources(r.Sources)
 	if err != nil {
@@ -179,15 +193,8 @@ func (db *DB) ConversationMessages(ctx context.Context, user domain.UserID, id d
 		if err != nil {
 			return nil, storeErr("list messages", err)
 		}
-		out := make([]domain.ConversationMessage, 0, len(rows))
-		for _, r := range slices.Backward(rows) {
-			m, err := toMessage(messageRow(r))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		}
-		return out, nil
+		slices.Reverse(rows)
+		return toMessages(rows)
 	}
 	rows, err := db.q.ListMessages(ctx, sqlcgen.ListMessagesParams{
 		ConversationID: cid, AfterID: int64(p.AfterID), RowLimit: sqlval.ClampInt32(int64(p.Limit)),
@@ -195,15 +202,7 @@ func (db *DB) ConversationMessages(ctx context.Context, user domain.UserID, id d
 	if err != nil {
 		return nil, storeErr("list messages", err)
 	}
-	out := make([]domain.ConversationMessage, 0, len(rows))
-	for _, r := range rows {
-		m, err := toMessage(messageRow(r))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return toMessages(rows)
 }
 
 // LatestMessages implements ports.ConversationStore.
@@ -217,15 +216,8 @@ func (db *DB) LatestMessages(ctx context.Context, user domain.UserID, id domain.
 	if err != nil {
 		return nil, storeErr("latest messages", err)
 	}
-	out := make([]domain.ConversationMessage, 0, len(rows))
-	for _, r := range slices.Backward(rows) {
-		m, err := toMessage(messageRow(r))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	slices.Reverse(rows)
+	return toMessages(rows)
 }
 
 // RenameConversation implements ports.ConversationStore.

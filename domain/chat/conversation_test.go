@@ -103,6 +103,14 @@ func TestConversationRegenerate(t *testing.T) {
 	assert.Equal(t, "Tram 15E, or bus 728.", ms[3].Content)
 	assert.Equal(t, "r3", ms[3].RequestID)
 	assert.Equal(t, 3, c.quotaUsed(t), "a regeneration counts as a request")
+
+	// A prompt that is not the last one (a stale view of the thread: the
+	// turn it shows last has been followed by another) replaces nothing.
+	_, _, err = c.chat(ctx, chat.Request{Prompt: "Which tram?", ConversationID: id, RequestID: "r4", Regenerate: true})
+	assert.Equal(t, domain.CodeConflict, domain.ErrorCode(err))
+	assert.Len(t, c.groq.Calls(), 3, "nothing asked upstream")
+	assert.Equal(t, ms, c.messages(t, id), "the thread as it was")
+	assert.Equal(t, 3, c.quotaUsed(t), "refunded")
 }
 
 func TestConversationRequestsRefused(t *testing.T) {

@@ -166,7 +166,10 @@ func (s *Service) History(ctx context.Context, user domain.UserID, id domain.Con
 // RegenerateHistory is History for a turn that replaces the conversation's
 // last one (Turn.Replace): the last prompt and what follows it are left
 // out, the prompt takes their place. CodeInvalid when the conversation
-// holds no prompt to answer again; CodeNotFound as History.
+// holds no prompt to answer again; CodeConflict when its last prompt is not
+// prompt (the caller's view of the thread is stale: another turn came
+// after the one it means, and replacing that one would lose it);
+// CodeNotFound as History.
 func (s *Service) RegenerateHistory(ctx context.Context, user domain.UserID, id domain.ConversationID, system, prompt string) ([]domain.Message, error) {
 	stored, err := s.store.LatestMessages(ctx, user, id, min(s.cfg.HistoryMaxChars, maxHistoryMessages))
 	if err != nil {
@@ -178,6 +181,9 @@ func (s *Service) RegenerateHistory(ctx context.Context, user domain.UserID, id 
 	}
 	if last < 0 {
 		return nil, domain.Invalid("regenerate", "the conversation has no prompt to answer again")
+	}
+	if stored[last].Content != prompt {
+		return nil, domain.Errorf(domain.CodeConflict, "The conversation's last prompt is not this one: read the conversation again, then regenerate its last answer")
 	}
 	return BuildHistory(system, stored[:last], prompt, s.cfg.HistoryMaxChars), nil
 }

@@ -16,7 +16,7 @@ export type Route =
 // route reads the hash: #/settings, #/status, #/admin/<section>[/<arg>],
 // anything else the chat.
 export function route(hash: string = location.hash): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const parts = hash.replace(/^#\/?/, "").split("/").map(decode);
   switch (parts[0]) {
     case "settings":
       return { page: "settings" };
@@ -28,6 +28,16 @@ export function route(hash: string = location.hash): Route {
     }
     default:
       return { page: "chat" };
+  }
+}
+
+// decode is a hash part percent-decoded, or as it stands when it is not
+// percent-encoded text (decodeURIComponent throws on "%E0").
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
   }
 }
 

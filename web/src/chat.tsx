@@ -30,6 +30,9 @@ interface Message {
   sources?: Source[];
   // searchNote says why an answer that asked for a web search has no sources.
   searchNote?: string | undefined;
+  // replacing: this answer regenerates one the conversation stored, which
+  // stays stored when this one brings nothing: asking again replaces it.
+  replacing?: boolean;
 }
 
 // A stored thread opens on its latest PAGE messages; "Earlier messages"
@@ -61,6 +64,12 @@ export function Chat({ email }: { email: string }) {
   const busy = abort.current !== null;
   const [, rerender] = useState(0);
   const end = useRef<HTMLDivElement>(null);
+  // shown counts the threads selected: a page read for one no longer shown
+  // is dropped rather than put before another thread's messages.
+  const shown = useRef(0);
+  // readingEarlier: an "Earlier messages" page is on its way; a second
+  // click while it is would put the same page in twice.
+  const readingEarlier = useRef(false);
   const me = useMe();
 
   async function loadQuota() {
@@ -106,15 +115,16 @@ export function Chat({ email }: { email: string }) {
 
   // regenerate asks the last prompt again, on the tier that answered it.
   // A stored answer is replaced in the conversation ("regenerate": the
-  // prompt is not stored twice); an answer that never began stored
-  // nothing, so its prompt is simply sent again.
+  // prompt is not stored twice), also when the regeneration shown in its
+  // place brought nothing (the stored one is still there); an answer that
+  // never began stored nothing, so its prompt is simply sent again.
   async function regenerate() {
     const last = messages[messages.length - 1];
     const asked = messages[messages.length - 2];
     if (abort.current || out || last?.role !== "assistant" || asked?.role !== "user") return;
-    const replace = conversation !== null && last.content !== "";
+    const replace = conversation !== null && (last.content !== "" || last.replacing === true);
     const t = last.tier ?? tier;
-    setMessages((ms) => [...ms.slice(0, -1), { key: fresh(), role: "assistant", content: "", streaming: true, tier: t }]);
+    setMessages((ms) => [...ms.slice(0, -1), { key: fresh(), role: "assistant", content: "", streaming: true, tier: t, replacing: replace }]);
     await run(asked.content, t, replace);
   }
 
@@ -176,6 +186,7 @@ export function Chat({ email }: { email: string }) {
     setConversation(id);
     setMessages([]);
     setEarlier(null);
+    shown.current++;
     if (!id) return;
     await readThread(id, { limit: PAGE, latest: true });
   }
@@ -183,8 +194,10 @@ export function Chat({ email }: { email: string }) {
   // readThread reads a page of a stored thread from its end and puts it
   // before the messages shown.
   async function readThread(id: string, query: { limit: number; latest?: boolean; cursor?: string }) {
+    const thread = shown.current;
     const r = await api.GET("/api/v1/conversations/{id}", { params: { path: { id }, query } })
       .catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
+    if (thread !== shown.current) return;
     if (!r.data) {
       setProblem(problemOf(r.error, r.response));
       return;
@@ -192,6 +205,18 @@ export function Chat({ email }: { email: string }) {
     const page = r.data.messages.map(stored);
     setMessages((ms) => [...page, ...ms]);
     setEarlier(r.data.next_cursor ?? null);
+  }
+
+  // readEarlier puts the page before the messages shown, once however
+  // often it is asked while that page is on its way.
+  async function readEarlier() {
+    if (!conversation || !earlier || readingEarlier.current) return;
+    readingEarlier.current = true;
+    try {
+      await readThread(conversation, { limit: PAGE, cursor: earlier });
+    } finally {
+      readingEarlier.current = false;
+    }
   }
 
   function onKeyDown(e: KeyboardEvent) {
@@ -226,7 +251,7 @@ export function Chat({ email }: { email: string }) {
       <main aria-live="polite" aria-busy={busy}>
         {messages.length === 0 && <p class="muted">Ask anything. Enter sends, Shift+Enter starts a new line, Esc stops.</p>}
         {earlier && conversation && (
-          <button type="button" class="earlier" onClick={() => void readThread(conversation, { limit: PAGE, cursor: earlier })}>
+          <button type="button" class="earlier" onClick={() => void readEarlier()}>
             Earlier messages
           </button>
         )}

@@ -29,8 +29,10 @@ export function Admin({ email, section, arg }: { email: string; section: AdminSe
         <h1>Dashboard</h1>
         <span class="who" title={email}>{email}</span>
       </header>
-      {me === null ? (
+      {me === undefined ? (
         <main><p class="muted">Loading…</p></main>
+      ) : me === null ? (
+        <main><p class="problem" role="alert">Your account could not be read: reload the page to try again.</p></main>
       ) : !me.is_admin ? (
         <main><p class="problem" role="alert">The dashboard is for admins. Ask an admin of this server if you need access.</p></main>
       ) : (
