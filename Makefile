@@ -111,6 +111,9 @@ $(WEB_DIR)/node_modules/.package-lock.json: $(WEB_DIR)/package-lock.json $(WEB_D
 # max_connections of 100. The other packages run as before, first.
 TEST_DB_P        ?= 2
 TEST_DB_PARALLEL ?= 2
+# The app package (component and browser tests, with the race detector on
+# two cores) takes more than go test's default 10 minutes.
+TEST_TIMEOUT     ?= 30m
 TEST_DB_PKGS = $(shell grep -rlE --include='*_test.go' 'pgtest\.|redistest\.|^package (pgtest|redistest)$$|Getenv\("TEST_(DATABASE|REDIS)_URL"\)' . | xargs -n1 dirname | sort -u)
 
 ## test: every test, with the race detector. Database tests use
@@ -120,8 +123,8 @@ TEST_DB_PKGS = $(shell grep -rlE --include='*_test.go' 'pgtest\.|redistest\.|^pa
 test:
 	@scripts/test-services.sh
 	@status=0; \
-	$(GO) test -race -count=1 -tags e2e $$($(GO) list -tags e2e ./... | grep -vxF "$$($(GO) list -tags e2e $(TEST_DB_PKGS))") || status=1; \
-	$(GO) test -race -count=1 -tags e2e -p $(TEST_DB_P) -parallel $(TEST_DB_PARALLEL) $(TEST_DB_PKGS) || status=1; \
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -tags e2e $$($(GO) list -tags e2e ./... | grep -vxF "$$($(GO) list -tags e2e $(TEST_DB_PKGS))") || status=1; \
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -tags e2e -p $(TEST_DB_P) -parallel $(TEST_DB_PARALLEL) $(TEST_DB_PKGS) || status=1; \
 	exit $$status
 
 ## smoke: run the README's quick start word for word from a fresh clone

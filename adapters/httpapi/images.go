@@ -10,8 +10,19 @@ import (
 	"github.com/genzai/genzai/domain/images"
 )
 
-// generateImages runs an image request of either dialect for the caller.
-func (h *handlers) generateImages(ctx context.Context, req images.Request) (images.Result, error) {
+// generateImages runs an image request of either dialect (the two bodies
+// share prompt, size and n) for the caller.
+func (h *handlers) generateImages(ctx context.Context, dialect, prompt string, size *string, n *int) (images.Result, error) {
+	req := images.Request{Prompt: prompt, API: dialect}
+	if size != nil {
+		req.Size = *size
+	}
+	if n != nil {
+		req.N = *n
+		if req.N == 0 {
+			return images.Result{}, domain.Invalid("n", "must be between 1 and %d", images.DefaultMaxN)
+		}
+	}
 	svc := h.s.deps.Images
 	if svc == nil {
 		return images.Result{}, images.ErrDisabled
@@ -31,17 +42,7 @@ func (h *handlers) generateImages(ctx context.Context, req images.Request) (imag
 
 // GenerateImages implements api.StrictServerInterface.
 func (h *handlers) GenerateImages(ctx context.Context, req api.GenerateImagesRequestObject) (api.GenerateImagesResponseObject, error) {
-	ireq := images.Request{Prompt: req.Body.Prompt, API: domain.APINative}
-	if req.Body.Size != nil {
-		ireq.Size = *req.Body.Size
-	}
-	if req.Body.N != nil {
-		ireq.N = *req.Body.N
-		if ireq.N == 0 {
-			return nil, domain.Invalid("n", "must be between 1 and %d", images.DefaultMaxN)
-		}
-	}
-	res, err := h.generateImages(ctx, ireq)
+	res, err := h.generateImages(ctx, domain.APINative, req.Body.Prompt, req.Body.Size, req.Body.N)
 	if err != nil {
 		return nil, err
 	}
@@ -58,17 +59,7 @@ func (h *handlers) CreateImage(ctx context.Context, req api.CreateImageRequestOb
 	if f := req.Body.ResponseFormat; f != nil && *f != "b64_json" {
 		return nil, domain.Invalid("response_format", "%s is not supported: this gateway stores no files; ask for b64_json", *f)
 	}
-	ireq := images.Request{Prompt: req.Body.Prompt, API: domain.APIOpenAI}
-	if req.Body.Size != nil {
-		ireq.Size = *req.Body.Size
-	}
-	if req.Body.N != nil {
-		ireq.N = *req.Body.N
-		if ireq.N == 0 {
-			return nil, domain.Invalid("n", "must be between 1 and %d", images.DefaultMaxN)
-		}
-	}
-	res, err := h.generateImages(ctx, ireq)
+	res, err := h.generateImages(ctx, domain.APIOpenAI, req.Body.Prompt, req.Body.Size, req.Body.N)
 	if err != nil {
 		return nil, err
 	}

@@ -627,15 +627,11 @@ func printProviderStates(w io.Writer, ps []api.ProviderState) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROVIDER\tBREAKER\tDOWN\tKEY\tLAST MINUTE\tSTATE")
 	for _, p := range ps {
-		down := "no"
-		if p.Down {
-			down = "yes"
-		}
 		if len(p.Keys) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\tno keys\n", p.Name, p.Breaker, down)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\tno keys\n", p.Name, p.Breaker, yesNo(p.Down))
 		}
 		for _, k := range p.Keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.Name, p.Breaker, down, k.Index, k.RequestsLastMinute, keyState(k))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.Name, p.Breaker, yesNo(p.Down), k.Index, k.RequestsLastMinute, keyState(k))
 		}
 	}
 	return tw.Flush()
