@@ -314,15 +314,8 @@ func TestBrowserConversations(t *testing.T) {
 	titles := func() string {
 		return `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent).join("|")`
 	}
+	token := signUpInBrowser(t, b, e, "ada@example.com")
 	b.do(t,
-		chromedp.Navigate(e.srv.URL+"/"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.Click(button("Create an account")),
-		chromedp.WaitVisible(button("Create account")),
-		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
-		chromedp.Click(button("Create account")),
-		chromedp.WaitVisible(chromedp.ID("prompt")),
 		// On a phone the sidebar hides behind its button.
 		chromedp.WaitNotVisible(chromedp.ID("sidebar")),
 		chromedp.SendKeys(chromedp.ID("prompt"), "Which tram goes to Belem?"+kb.Enter),
@@ -336,10 +329,6 @@ func TestBrowserConversations(t *testing.T) {
 	)
 	assert.Equal(t, "true", attr(t, b, `.feedback button:nth-of-type(2)`, "aria-pressed"))
 	assert.Equal(t, "Thanks for the feedback.", b.text(t, ".feedback [role=status]"))
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	token, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("genzai.session")).token`))
-	cancel()
-	require.NoError(t, err)
 	export := e.do(http.MethodGet, "/api/v1/me/export", nil, bearer(token))
 	require.Equal(t, http.StatusOK, export.status, "export: %s", export.body)
 	feedback, _ := export.json(t)["feedback"].([]any)
@@ -492,15 +481,8 @@ func TestBrowserSettings(t *testing.T) {
 		require.NoError(t, res.Body.Close())
 		return res.StatusCode
 	}
+	signUpInBrowser(t, b, e, "lin@example.com")
 	b.do(t,
-		chromedp.Navigate(e.srv.URL+"/"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.Click(button("Create an account")),
-		chromedp.WaitVisible(button("Create account")),
-		chromedp.SendKeys(chromedp.ID("email"), "lin@example.com"),
-		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
-		chromedp.Click(button("Create account")),
-		chromedp.WaitVisible(chromedp.ID("prompt")),
 		// The header settles (quota and tiers loaded) before the click.
 		chromedp.WaitVisible(chromedp.CSS(".quota")),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#tier option").length > 1`),
