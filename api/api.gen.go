@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -436,19 +437,49 @@ func (e OpenAINamedToolChoiceType) Valid() bool {
 
 // Defines values for OpenAIResponseFormatType.
 const (
-	JsonObject OpenAIResponseFormatType = "json_object"
-	JsonSchema OpenAIResponseFormatType = "json_schema"
-	Text       OpenAIResponseFormatType = "text"
+	OpenAIResponseFormatTypeJsonObject OpenAIResponseFormatType = "json_object"
+	OpenAIResponseFormatTypeJsonSchema OpenAIResponseFormatType = "json_schema"
+	OpenAIResponseFormatTypeText       OpenAIResponseFormatType = "text"
 )
 
 // Valid indicates whether the value is a known member of the OpenAIResponseFormatType enum.
 func (e OpenAIResponseFormatType) Valid() bool {
 	switch e {
-	case JsonObject:
+	case OpenAIResponseFormatTypeJsonObject:
 		return true
-	case JsonSchema:
+	case OpenAIResponseFormatTypeJsonSchema:
 		return true
-	case Text:
+	case OpenAIResponseFormatTypeText:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAISpeechRequestResponseFormat.
+const (
+	OpenAISpeechRequestResponseFormatAac  OpenAISpeechRequestResponseFormat = "aac"
+	OpenAISpeechRequestResponseFormatFlac OpenAISpeechRequestResponseFormat = "flac"
+	OpenAISpeechRequestResponseFormatMp3  OpenAISpeechRequestResponseFormat = "mp3"
+	OpenAISpeechRequestResponseFormatOpus OpenAISpeechRequestResponseFormat = "opus"
+	OpenAISpeechRequestResponseFormatPcm  OpenAISpeechRequestResponseFormat = "pcm"
+	OpenAISpeechRequestResponseFormatWav  OpenAISpeechRequestResponseFormat = "wav"
+)
+
+// Valid indicates whether the value is a known member of the OpenAISpeechRequestResponseFormat enum.
+func (e OpenAISpeechRequestResponseFormat) Valid() bool {
+	switch e {
+	case OpenAISpeechRequestResponseFormatAac:
+		return true
+	case OpenAISpeechRequestResponseFormatFlac:
+		return true
+	case OpenAISpeechRequestResponseFormatMp3:
+		return true
+	case OpenAISpeechRequestResponseFormatOpus:
+		return true
+	case OpenAISpeechRequestResponseFormatPcm:
+		return true
+	case OpenAISpeechRequestResponseFormatWav:
 		return true
 	default:
 		return false
@@ -500,6 +531,33 @@ func (e OpenAIToolChoice0) Valid() bool {
 	case None:
 		return true
 	case Required:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OpenAITranscriptionRequestResponseFormat.
+const (
+	OpenAITranscriptionRequestResponseFormatJson        OpenAITranscriptionRequestResponseFormat = "json"
+	OpenAITranscriptionRequestResponseFormatSrt         OpenAITranscriptionRequestResponseFormat = "srt"
+	OpenAITranscriptionRequestResponseFormatText        OpenAITranscriptionRequestResponseFormat = "text"
+	OpenAITranscriptionRequestResponseFormatVerboseJson OpenAITranscriptionRequestResponseFormat = "verbose_json"
+	OpenAITranscriptionRequestResponseFormatVtt         OpenAITranscriptionRequestResponseFormat = "vtt"
+)
+
+// Valid indicates whether the value is a known member of the OpenAITranscriptionRequestResponseFormat enum.
+func (e OpenAITranscriptionRequestResponseFormat) Valid() bool {
+	switch e {
+	case OpenAITranscriptionRequestResponseFormatJson:
+		return true
+	case OpenAITranscriptionRequestResponseFormatSrt:
+		return true
+	case OpenAITranscriptionRequestResponseFormatText:
+		return true
+	case OpenAITranscriptionRequestResponseFormatVerboseJson:
+		return true
+	case OpenAITranscriptionRequestResponseFormatVtt:
 		return true
 	default:
 		return false
@@ -740,6 +798,30 @@ func (e RequestOutcome) Valid() bool {
 	case RequestOutcomeQuotaExceeded:
 		return true
 	case RequestOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SpeechRequestFormat.
+const (
+	SpeechRequestFormatFlac SpeechRequestFormat = "flac"
+	SpeechRequestFormatMp3  SpeechRequestFormat = "mp3"
+	SpeechRequestFormatOgg  SpeechRequestFormat = "ogg"
+	SpeechRequestFormatWav  SpeechRequestFormat = "wav"
+)
+
+// Valid indicates whether the value is a known member of the SpeechRequestFormat enum.
+func (e SpeechRequestFormat) Valid() bool {
+	switch e {
+	case SpeechRequestFormatFlac:
+		return true
+	case SpeechRequestFormatMp3:
+		return true
+	case SpeechRequestFormatOgg:
+		return true
+	case SpeechRequestFormatWav:
 		return true
 	default:
 		return false
@@ -1799,6 +1881,9 @@ type ModelList struct {
 	// Images Whether image generation is on (`POST /api/v1/images`, `POST /v1/images/generations`) and what it costs.
 	Images ImagesInfo  `json:"images"`
 	Models []ModelInfo `json:"models"`
+
+	// Voice Whether voice is on (`POST /api/v1/audio/transcriptions` and `/speech`, and their `/v1` twins) and its limits.
+	Voice VoiceInfo `json:"voice"`
 }
 
 // OpenAIAnswer defines model for OpenAIAnswer.
@@ -2109,6 +2194,31 @@ type OpenAIResponseFormat struct {
 // OpenAIResponseFormatType defines model for OpenAIResponseFormat.Type.
 type OpenAIResponseFormatType string
 
+// OpenAISpeechRequest defines model for OpenAISpeechRequest.
+type OpenAISpeechRequest struct {
+	// Input The text to read, at most MAX_SPEECH_CHARS characters.
+	Input string `json:"input"`
+
+	// Instructions Ignored.
+	Instructions *string `json:"instructions,omitempty"`
+
+	// Model Ignored; GROQ_SPEECH_MODEL answers.
+	Model *string `json:"model,omitempty"`
+
+	// ResponseFormat mp3 (default), wav, flac or opus; aac and pcm are refused with 400.
+	ResponseFormat *OpenAISpeechRequestResponseFormat `json:"response_format,omitempty"`
+
+	// Speed Ignored.
+	Speed *float32 `json:"speed,omitempty"`
+
+	// Voice A voice of the configured model; OpenAI's names (alloy, echo...) read as GROQ_SPEECH_VOICE.
+	Voice                *string                `json:"voice,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// OpenAISpeechRequestResponseFormat mp3 (default), wav, flac or opus; aac and pcm are refused with 400.
+type OpenAISpeechRequestResponseFormat string
+
 // OpenAIStop Up to 4 sequences that end the answer.
 type OpenAIStop struct {
 	union json.RawMessage
@@ -2154,6 +2264,42 @@ type OpenAIToolChoice struct {
 
 // OpenAIToolChoice0 defines model for OpenAIToolChoice.0.
 type OpenAIToolChoice0 string
+
+// OpenAITranscription defines model for OpenAITranscription.
+type OpenAITranscription struct {
+	// Duration Seconds of audio (verbose_json only).
+	Duration *float64 `json:"duration,omitempty"`
+
+	// Language The language heard (verbose_json only).
+	Language *string `json:"language,omitempty"`
+
+	// Task `transcribe` (verbose_json only).
+	Task *string `json:"task,omitempty"`
+	Text string  `json:"text"`
+}
+
+// OpenAITranscriptionRequest defines model for OpenAITranscriptionRequest.
+type OpenAITranscriptionRequest struct {
+	// File The audio, at most MAX_AUDIO_BYTES.
+	File openapi_types.File `json:"file"`
+
+	// Language ISO-639-1 code.
+	Language *string `json:"language,omitempty"`
+
+	// Model Ignored; the configured model answers.
+	Model  *string `json:"model,omitempty"`
+	Prompt *string `json:"prompt,omitempty"`
+
+	// ResponseFormat json (default), text or verbose_json; srt and vtt are refused with 400.
+	ResponseFormat *OpenAITranscriptionRequestResponseFormat `json:"response_format,omitempty"`
+
+	// Temperature Ignored.
+	Temperature          *float32               `json:"temperature,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// OpenAITranscriptionRequestResponseFormat json (default), text or verbose_json; srt and vtt are refused with 400.
+type OpenAITranscriptionRequestResponseFormat string
 
 // OpenAIUsage defines model for OpenAIUsage.
 type OpenAIUsage struct {
@@ -2518,7 +2664,7 @@ type RequestLogEntry struct {
 	// Example: 0
 	KeyIndex *int `json:"key_index"`
 
-	// Kind What the request asked for (`image`, `POST /api/v1/images` or `POST /v1/images/generations`; `transcription` and `speech` are reserved for voice).
+	// Kind What the request asked for (`image`: `POST /api/v1/images` or `POST /v1/images/generations`; `transcription` and `speech`: the `audio` routes of both APIs).
 	//
 	// Example: chat
 	Kind RequestLogEntryKind `json:"kind"`
@@ -2580,7 +2726,7 @@ type RequestLogEntryApi string
 // Example: miss
 type RequestLogEntryCache string
 
-// RequestLogEntryKind What the request asked for (`image`, `POST /api/v1/images` or `POST /v1/images/generations`; `transcription` and `speech` are reserved for voice).
+// RequestLogEntryKind What the request asked for (`image`: `POST /api/v1/images` or `POST /v1/images/generations`; `transcription` and `speech`: the `audio` routes of both APIs).
 //
 // Example: chat
 type RequestLogEntryKind string
@@ -2632,6 +2778,21 @@ type Source struct {
 	Url   string `json:"url"`
 }
 
+// SpeechRequest defines model for SpeechRequest.
+type SpeechRequest struct {
+	// Format The audio format of the answer.
+	Format *SpeechRequestFormat `json:"format,omitempty"`
+
+	// Input The text to read, at most MAX_SPEECH_CHARS characters (default 4096), no control characters.
+	Input string `json:"input"`
+
+	// Voice One of the model's voices (`voice.voices` in `GET /api/v1/models`); default GROQ_SPEECH_VOICE.
+	Voice *string `json:"voice,omitempty"`
+}
+
+// SpeechRequestFormat The audio format of the answer.
+type SpeechRequestFormat string
+
 // Tier A routing tier.
 type Tier string
 
@@ -2649,6 +2810,37 @@ type Token struct {
 
 // TokenTokenType defines model for Token.TokenType.
 type TokenTokenType string
+
+// Transcription defines model for Transcription.
+type Transcription struct {
+	// Duration The audio's length in seconds, as the provider measured it (0 when it did not say).
+	Duration float64 `json:"duration"`
+
+	// Language The language the provider heard (as it names it), or the one asked for.
+	Language string `json:"language"`
+	Model    string `json:"model"`
+
+	// Provider An upstream provider; mock is the development stand-in used when no keys are configured.
+	Provider  Provider `json:"provider"`
+	RequestId string   `json:"request_id"`
+
+	// Text What was said.
+	Text string `json:"text"`
+}
+
+// TranscriptionRequest defines model for TranscriptionRequest.
+type TranscriptionRequest struct {
+	// File The audio (FLAC, MP3, MP4/M4A, Ogg, WAV or WebM, recognised from its bytes), at most MAX_AUDIO_BYTES.
+	File openapi_types.File `json:"file"`
+
+	// Language The spoken language as an ISO-639-1 code (`en`, `fr`); detected when absent.
+	//
+	// Example: en
+	Language *string `json:"language,omitempty"`
+
+	// Prompt Text to guide the style or spelling (names, jargon), at most 1000 characters.
+	Prompt *string `json:"prompt,omitempty"`
+}
 
 // Usage defines model for Usage.
 type Usage struct {
@@ -2687,6 +2879,33 @@ type VerifyEmailRequest struct {
 
 	// Token The token of the mailed link (its `token` query parameter).
 	Token string `json:"token"`
+}
+
+// VoiceInfo Whether voice is on (`POST /api/v1/audio/transcriptions` and `/speech`, and their `/v1` twins) and its limits.
+type VoiceInfo struct {
+	// Enabled False unless ENABLE_VOICE=true and a provider of VOICE_PROVIDERS has keys.
+	Enabled bool `json:"enabled"`
+
+	// MaxAudioBytes The largest upload a transcription accepts (MAX_AUDIO_BYTES).
+	//
+	// Example: 26214400
+	MaxAudioBytes int64 `json:"max_audio_bytes"`
+
+	// MaxSpeechChars The longest text speech accepts (MAX_SPEECH_CHARS).
+	//
+	// Example: 4096
+	MaxSpeechChars int `json:"max_speech_chars"`
+
+	// Providers The voice chain, in fallback order (empty when off).
+	Providers []Provider `json:"providers"`
+
+	// QuotaCost Units of the daily quota one transcription or speech request takes.
+	//
+	// Example: 1
+	QuotaCost int `json:"quota_cost"`
+
+	// Voices Voice names the speech model knows (`GROQ_SPEECH_VOICES`), the default first; empty when off.
+	Voices []string `json:"voices"`
 }
 
 // WebSearchError The error body of web search; `reason` comes with `search_unavailable`.
@@ -2940,6 +3159,12 @@ type CreateChatCompletionParams struct {
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = AdminUserPatch
 
+// SynthesizeSpeechJSONRequestBody defines body for SynthesizeSpeech for application/json ContentType.
+type SynthesizeSpeechJSONRequestBody = SpeechRequest
+
+// TranscribeAudioMultipartRequestBody defines body for TranscribeAudio for multipart/form-data ContentType.
+type TranscribeAudioMultipartRequestBody = TranscriptionRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -2978,6 +3203,12 @@ type DeleteMeJSONRequestBody = DeleteAccountRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
+
+// CreateSpeechJSONRequestBody defines body for CreateSpeech for application/json ContentType.
+type CreateSpeechJSONRequestBody = OpenAISpeechRequest
+
+// CreateTranscriptionMultipartRequestBody defines body for CreateTranscription for multipart/form-data ContentType.
+type CreateTranscriptionMultipartRequestBody = OpenAITranscriptionRequest
 
 // CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
 type CreateChatCompletionJSONRequestBody = OpenAIChatRequest
@@ -3191,6 +3422,288 @@ func (a OpenAIImageRequest) MarshalJSON() ([]byte, error) {
 		object["size"], err = json.Marshal(a.Size)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'size': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAISpeechRequest. Returns the specified
+// element and whether it was found
+func (a OpenAISpeechRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAISpeechRequest
+func (a *OpenAISpeechRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAISpeechRequest to handle AdditionalProperties
+func (a *OpenAISpeechRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["input"]; found {
+		err = json.Unmarshal(raw, &a.Input)
+		if err != nil {
+			return fmt.Errorf("error reading 'input': %w", err)
+		}
+		delete(object, "input")
+	}
+
+	if raw, found := object["instructions"]; found {
+		err = json.Unmarshal(raw, &a.Instructions)
+		if err != nil {
+			return fmt.Errorf("error reading 'instructions': %w", err)
+		}
+		delete(object, "instructions")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["response_format"]; found {
+		err = json.Unmarshal(raw, &a.ResponseFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_format': %w", err)
+		}
+		delete(object, "response_format")
+	}
+
+	if raw, found := object["speed"]; found {
+		err = json.Unmarshal(raw, &a.Speed)
+		if err != nil {
+			return fmt.Errorf("error reading 'speed': %w", err)
+		}
+		delete(object, "speed")
+	}
+
+	if raw, found := object["voice"]; found {
+		err = json.Unmarshal(raw, &a.Voice)
+		if err != nil {
+			return fmt.Errorf("error reading 'voice': %w", err)
+		}
+		delete(object, "voice")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAISpeechRequest to handle AdditionalProperties
+func (a OpenAISpeechRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["input"], err = json.Marshal(a.Input)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'input': %w", err)
+	}
+
+	if a.Instructions != nil {
+		object["instructions"], err = json.Marshal(a.Instructions)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'instructions': %w", err)
+		}
+	}
+
+	if a.Model != nil {
+		object["model"], err = json.Marshal(a.Model)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'model': %w", err)
+		}
+	}
+
+	if a.ResponseFormat != nil {
+		object["response_format"], err = json.Marshal(a.ResponseFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_format': %w", err)
+		}
+	}
+
+	if a.Speed != nil {
+		object["speed"], err = json.Marshal(a.Speed)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'speed': %w", err)
+		}
+	}
+
+	if a.Voice != nil {
+		object["voice"], err = json.Marshal(a.Voice)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'voice': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for OpenAITranscriptionRequest. Returns the specified
+// element and whether it was found
+func (a OpenAITranscriptionRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for OpenAITranscriptionRequest
+func (a *OpenAITranscriptionRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for OpenAITranscriptionRequest to handle AdditionalProperties
+func (a *OpenAITranscriptionRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["file"]; found {
+		err = json.Unmarshal(raw, &a.File)
+		if err != nil {
+			return fmt.Errorf("error reading 'file': %w", err)
+		}
+		delete(object, "file")
+	}
+
+	if raw, found := object["language"]; found {
+		err = json.Unmarshal(raw, &a.Language)
+		if err != nil {
+			return fmt.Errorf("error reading 'language': %w", err)
+		}
+		delete(object, "language")
+	}
+
+	if raw, found := object["model"]; found {
+		err = json.Unmarshal(raw, &a.Model)
+		if err != nil {
+			return fmt.Errorf("error reading 'model': %w", err)
+		}
+		delete(object, "model")
+	}
+
+	if raw, found := object["prompt"]; found {
+		err = json.Unmarshal(raw, &a.Prompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'prompt': %w", err)
+		}
+		delete(object, "prompt")
+	}
+
+	if raw, found := object["response_format"]; found {
+		err = json.Unmarshal(raw, &a.ResponseFormat)
+		if err != nil {
+			return fmt.Errorf("error reading 'response_format': %w", err)
+		}
+		delete(object, "response_format")
+	}
+
+	if raw, found := object["temperature"]; found {
+		err = json.Unmarshal(raw, &a.Temperature)
+		if err != nil {
+			return fmt.Errorf("error reading 'temperature': %w", err)
+		}
+		delete(object, "temperature")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for OpenAITranscriptionRequest to handle AdditionalProperties
+func (a OpenAITranscriptionRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["file"], err = json.Marshal(a.File)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'file': %w", err)
+	}
+
+	if a.Language != nil {
+		object["language"], err = json.Marshal(a.Language)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'language': %w", err)
+		}
+	}
+
+	if a.Model != nil {
+		object["model"], err = json.Marshal(a.Model)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'model': %w", err)
+		}
+	}
+
+	if a.Prompt != nil {
+		object["prompt"], err = json.Marshal(a.Prompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'prompt': %w", err)
+		}
+	}
+
+	if a.ResponseFormat != nil {
+		object["response_format"], err = json.Marshal(a.ResponseFormat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'response_format': %w", err)
+		}
+	}
+
+	if a.Temperature != nil {
+		object["temperature"], err = json.Marshal(a.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'temperature': %w", err)
 		}
 	}
 
@@ -4108,6 +4621,64 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
 	UpdateUser(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SynthesizeSpeechWithBody Read text aloud
+	//
+	// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+	// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+	// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+	// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+	// comes back as the body with its content type. The provider's bytes
+	// are checked to be audio of the format asked for; anything else
+	// (HTML, JSON) is a provider failure and the next provider is asked.
+	// It costs one unit of the daily quota, refunded when no provider
+	// delivered audio.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+	SynthesizeSpeechWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SynthesizeSpeech Read text aloud
+	//
+	// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+	// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+	// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+	// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+	// comes back as the body with its content type. The provider's bytes
+	// are checked to be audio of the format asked for; anything else
+	// (HTML, JSON) is a provider failure and the next provider is asked.
+	// It costs one unit of the daily quota, refunded when no provider
+	// delivered audio.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+	SynthesizeSpeech(ctx context.Context, body SynthesizeSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TranscribeAudioWithBody Transcribe speech to text
+	//
+	// Off unless the operator sets `ENABLE_VOICE=true`: until then 404
+	// with a message saying so (and `voice.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The upload is read as it arrives and refused with 413 once it passes
+	// `MAX_AUDIO_BYTES` (default 25 MB, the provider's own limit). Its
+	// format is sniffed from its first bytes, whatever its name or part
+	// header claim: FLAC, MP3, MP4/M4A, Ogg (Opus, Vorbis), WAV and WebM
+	// are accepted, anything else is refused with 415. Nothing uploaded is
+	// written to disk or logged.
+	//
+	// The request goes through the provider router like a chat (same
+	// keys, rotation, cooldowns, circuit breakers and request log) along
+	// the voice chain (`VOICE_PROVIDERS`, default Groq; model
+	// `GROQ_TRANSCRIPTION_MODEL`). It costs one unit of the daily quota,
+	// refunded when no provider delivered a transcription.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/audio/transcriptions (the `TranscribeAudio` operationId).
+	TranscribeAudioWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Log in and get an access token
 	//
 	// With `email` and `password`: checks the password; a wrong email, a
@@ -5002,6 +5573,60 @@ type ClientInterface interface {
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateSpeechWithBody OpenAI-compatible text to speech
+	//
+	// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+	// the same path as `POST /api/v1/audio/speech`: off unless
+	// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+	// `model`, `instructions`, `speed` and `stream_format` are ignored.
+	// `voice` names one of the configured model's voices (OpenAI's own
+	// names, such as `alloy`, are not Groq's: absent or unknown to the
+	// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+	// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+	// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeechWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSpeech OpenAI-compatible text to speech
+	//
+	// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+	// the same path as `POST /api/v1/audio/speech`: off unless
+	// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+	// `model`, `instructions`, `speed` and `stream_format` are ignored.
+	// `voice` names one of the configured model's voices (OpenAI's own
+	// names, such as `alloy`, are not Groq's: absent or unknown to the
+	// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+	// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+	// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeech(ctx context.Context, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTranscriptionWithBody OpenAI-compatible transcription
+	//
+	// OpenAI's Audio API (`audio.transcriptions.create` of the OpenAI
+	// SDKs), on the same path as `POST /api/v1/audio/transcriptions`: off
+	// unless `ENABLE_VOICE=true` (404 until then), the same size limit
+	// (413), format sniffing (415), router, quota (one unit, refunded when
+	// no provider delivered) and request log.
+	//
+	// `model`, `temperature`, `timestamp_granularities[]` and `chunking_strategy`
+	// are ignored (the configured model answers). `response_format` is
+	// `json` (default: `{"text"}`), `verbose_json` (with `language` and
+	// `duration`) or `text` (the text alone, `text/plain`); `srt` and
+	// `vtt` are refused with 400. Errors have OpenAI's shape with the
+	// native API's statuses.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/audio/transcriptions (the `CreateTranscription` operationId).
+	CreateTranscriptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateChatCompletionWithBody OpenAI-compatible chat completion, streamed or whole
 	//
 	// OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
@@ -5379,6 +6004,94 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id openapi_types.UUID, 
 // Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
 func (c *Client) UpdateUser(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateUserRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SynthesizeSpeechWithBody Read text aloud
+//
+// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+// comes back as the body with its content type. The provider's bytes
+// are checked to be audio of the format asked for; anything else
+// (HTML, JSON) is a provider failure and the next provider is asked.
+// It costs one unit of the daily quota, refunded when no provider
+// delivered audio.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+func (c *Client) SynthesizeSpeechWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSynthesizeSpeechRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SynthesizeSpeech Read text aloud
+//
+// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+// comes back as the body with its content type. The provider's bytes
+// are checked to be audio of the format asked for; anything else
+// (HTML, JSON) is a provider failure and the next provider is asked.
+// It costs one unit of the daily quota, refunded when no provider
+// delivered audio.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+func (c *Client) SynthesizeSpeech(ctx context.Context, body SynthesizeSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSynthesizeSpeechRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TranscribeAudioWithBody Transcribe speech to text
+//
+// Off unless the operator sets `ENABLE_VOICE=true`: until then 404
+// with a message saying so (and `voice.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The upload is read as it arrives and refused with 413 once it passes
+// `MAX_AUDIO_BYTES` (default 25 MB, the provider's own limit). Its
+// format is sniffed from its first bytes, whatever its name or part
+// header claim: FLAC, MP3, MP4/M4A, Ogg (Opus, Vorbis), WAV and WebM
+// are accepted, anything else is refused with 415. Nothing uploaded is
+// written to disk or logged.
+//
+// The request goes through the provider router like a chat (same
+// keys, rotation, cooldowns, circuit breakers and request log) along
+// the voice chain (`VOICE_PROVIDERS`, default Groq; model
+// `GROQ_TRANSCRIPTION_MODEL`). It costs one unit of the daily quota,
+// refunded when no provider delivered a transcription.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/audio/transcriptions (the `TranscribeAudio` operationId).
+func (c *Client) TranscribeAudioWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTranscribeAudioRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6743,6 +7456,90 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
+// CreateSpeechWithBody OpenAI-compatible text to speech
+//
+// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+// the same path as `POST /api/v1/audio/speech`: off unless
+// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+// `model`, `instructions`, `speed` and `stream_format` are ignored.
+// `voice` names one of the configured model's voices (OpenAI's own
+// names, such as `alloy`, are not Groq's: absent or unknown to the
+// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *Client) CreateSpeechWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSpeechRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSpeech OpenAI-compatible text to speech
+//
+// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+// the same path as `POST /api/v1/audio/speech`: off unless
+// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+// `model`, `instructions`, `speed` and `stream_format` are ignored.
+// `voice` names one of the configured model's voices (OpenAI's own
+// names, such as `alloy`, are not Groq's: absent or unknown to the
+// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *Client) CreateSpeech(ctx context.Context, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSpeechRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTranscriptionWithBody OpenAI-compatible transcription
+//
+// OpenAI's Audio API (`audio.transcriptions.create` of the OpenAI
+// SDKs), on the same path as `POST /api/v1/audio/transcriptions`: off
+// unless `ENABLE_VOICE=true` (404 until then), the same size limit
+// (413), format sniffing (415), router, quota (one unit, refunded when
+// no provider delivered) and request log.
+//
+// `model`, `temperature`, `timestamp_granularities[]` and `chunking_strategy`
+// are ignored (the configured model answers). `response_format` is
+// `json` (default: `{"text"}`), `verbose_json` (with `language` and
+// `duration`) or `text` (the text alone, `text/plain`); `srt` and
+// `vtt` are refused with 400. Errors have OpenAI's shape with the
+// native API's statuses.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/audio/transcriptions (the `CreateTranscription` operationId).
+func (c *Client) CreateTranscriptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTranscriptionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateChatCompletionWithBody OpenAI-compatible chat completion, streamed or whole
 //
 // OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
@@ -7379,6 +8176,75 @@ func NewUpdateUserRequestWithBody(server string, id openapi_types.UUID, contentT
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSynthesizeSpeechRequest calls the generic SynthesizeSpeech builder with application/json body
+func NewSynthesizeSpeechRequest(server string, body SynthesizeSpeechJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSynthesizeSpeechRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSynthesizeSpeechRequestWithBody constructs an http.Request for the SynthesizeSpeech method, with any body, and a specified content type
+func NewSynthesizeSpeechRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/audio/speech")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTranscribeAudioRequestWithBody constructs an http.Request for the TranscribeAudio method, with any body, and a specified content type
+func NewTranscribeAudioRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/audio/transcriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -8650,6 +9516,75 @@ func NewGetReadyRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreateSpeechRequest calls the generic CreateSpeech builder with application/json body
+func NewCreateSpeechRequest(server string, body CreateSpeechJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSpeechRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSpeechRequestWithBody constructs an http.Request for the CreateSpeech method, with any body, and a specified content type
+func NewCreateSpeechRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/audio/speech")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateTranscriptionRequestWithBody constructs an http.Request for the CreateTranscription method, with any body, and a specified content type
+func NewCreateTranscriptionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/audio/transcriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
 func NewCreateChatCompletionRequest(server string, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9009,6 +9944,64 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/admin/users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithResponse(ctx context.Context, id openapi_types.UUID, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
+
+	// SynthesizeSpeechWithBodyWithResponse Read text aloud
+	//
+	// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+	// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+	// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+	// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+	// comes back as the body with its content type. The provider's bytes
+	// are checked to be audio of the format asked for; anything else
+	// (HTML, JSON) is a provider failure and the next provider is asked.
+	// It costs one unit of the daily quota, refunded when no provider
+	// delivered audio.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+	SynthesizeSpeechWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SynthesizeSpeechResponse, error)
+
+	// SynthesizeSpeechWithResponse Read text aloud
+	//
+	// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+	// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+	// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+	// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+	// comes back as the body with its content type. The provider's bytes
+	// are checked to be audio of the format asked for; anything else
+	// (HTML, JSON) is a provider failure and the next provider is asked.
+	// It costs one unit of the daily quota, refunded when no provider
+	// delivered audio.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+	SynthesizeSpeechWithResponse(ctx context.Context, body SynthesizeSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*SynthesizeSpeechResponse, error)
+
+	// TranscribeAudioWithBodyWithResponse Transcribe speech to text
+	//
+	// Off unless the operator sets `ENABLE_VOICE=true`: until then 404
+	// with a message saying so (and `voice.enabled` is false in
+	// `GET /api/v1/models`).
+	//
+	// The upload is read as it arrives and refused with 413 once it passes
+	// `MAX_AUDIO_BYTES` (default 25 MB, the provider's own limit). Its
+	// format is sniffed from its first bytes, whatever its name or part
+	// header claim: FLAC, MP3, MP4/M4A, Ogg (Opus, Vorbis), WAV and WebM
+	// are accepted, anything else is refused with 415. Nothing uploaded is
+	// written to disk or logged.
+	//
+	// The request goes through the provider router like a chat (same
+	// keys, rotation, cooldowns, circuit breakers and request log) along
+	// the voice chain (`VOICE_PROVIDERS`, default Groq; model
+	// `GROQ_TRANSCRIPTION_MODEL`). It costs one unit of the daily quota,
+	// refunded when no provider delivered a transcription.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/audio/transcriptions (the `TranscribeAudio` operationId).
+	TranscribeAudioWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TranscribeAudioResponse, error)
 
 	// LoginWithBodyWithResponse Log in and get an access token
 	//
@@ -9943,6 +10936,60 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
+
+	// CreateSpeechWithBodyWithResponse OpenAI-compatible text to speech
+	//
+	// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+	// the same path as `POST /api/v1/audio/speech`: off unless
+	// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+	// `model`, `instructions`, `speed` and `stream_format` are ignored.
+	// `voice` names one of the configured model's voices (OpenAI's own
+	// names, such as `alloy`, are not Groq's: absent or unknown to the
+	// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+	// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+	// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeechWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error)
+
+	// CreateSpeechWithResponse OpenAI-compatible text to speech
+	//
+	// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+	// the same path as `POST /api/v1/audio/speech`: off unless
+	// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+	// `model`, `instructions`, `speed` and `stream_format` are ignored.
+	// `voice` names one of the configured model's voices (OpenAI's own
+	// names, such as `alloy`, are not Groq's: absent or unknown to the
+	// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+	// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+	// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+	CreateSpeechWithResponse(ctx context.Context, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error)
+
+	// CreateTranscriptionWithBodyWithResponse OpenAI-compatible transcription
+	//
+	// OpenAI's Audio API (`audio.transcriptions.create` of the OpenAI
+	// SDKs), on the same path as `POST /api/v1/audio/transcriptions`: off
+	// unless `ENABLE_VOICE=true` (404 until then), the same size limit
+	// (413), format sniffing (415), router, quota (one unit, refunded when
+	// no provider delivered) and request log.
+	//
+	// `model`, `temperature`, `timestamp_granularities[]` and `chunking_strategy`
+	// are ignored (the configured model answers). `response_format` is
+	// `json` (default: `{"text"}`), `verbose_json` (with `language` and
+	// `duration`) or `text` (the text alone, `text/plain`); `srt` and
+	// `vtt` are refused with 400. Errors have OpenAI's shape with the
+	// native API's statuses.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/audio/transcriptions (the `CreateTranscription` operationId).
+	CreateTranscriptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTranscriptionResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse OpenAI-compatible chat completion, streamed or whole
 	//
@@ -10929,6 +11976,286 @@ func (r UpdateUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SynthesizeSpeechResponse200Headers the declared response headers of an HTTP 200 response for SynthesizeSpeech
+type SynthesizeSpeechResponse200Headers struct {
+	XGenzaiModel    *string
+	XGenzaiProvider *Provider
+	XRequestID      *string
+}
+
+// SynthesizeSpeechResponse401Headers the declared response headers of an HTTP 401 response for SynthesizeSpeech
+type SynthesizeSpeechResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SynthesizeSpeechResponse429Headers the declared response headers of an HTTP 429 response for SynthesizeSpeech
+type SynthesizeSpeechResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SynthesizeSpeechResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ChatTooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ProvidersUnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SynthesizeSpeechResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SynthesizeSpeechResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SynthesizeSpeechResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON429() *ChatTooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON503() *ProvidersUnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r SynthesizeSpeechResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r SynthesizeSpeechResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SynthesizeSpeechResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SynthesizeSpeechResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SynthesizeSpeechResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TranscribeAudioResponse401Headers the declared response headers of an HTTP 401 response for TranscribeAudio
+type TranscribeAudioResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// TranscribeAudioResponse429Headers the declared response headers of an HTTP 429 response for TranscribeAudio
+type TranscribeAudioResponse429Headers struct {
+	RetryAfter *int
+}
+
+type TranscribeAudioResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Transcription
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ChatTooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ProvidersUnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TranscribeAudioResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TranscribeAudioResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TranscribeAudioResponse) GetJSON200() *Transcription {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TranscribeAudioResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TranscribeAudioResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TranscribeAudioResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TranscribeAudioResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r TranscribeAudioResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TranscribeAudioResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r TranscribeAudioResponse) GetJSON415() *Error {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r TranscribeAudioResponse) GetJSON429() *ChatTooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TranscribeAudioResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r TranscribeAudioResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TranscribeAudioResponse) GetJSON503() *ProvidersUnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r TranscribeAudioResponse) GetJSON504() *Error {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r TranscribeAudioResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TranscribeAudioResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TranscribeAudioResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TranscribeAudioResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14332,6 +15659,279 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// CreateSpeechResponse401Headers the declared response headers of an HTTP 401 response for CreateSpeech
+type CreateSpeechResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateSpeechResponse429Headers the declared response headers of an HTTP 429 response for CreateSpeech
+type CreateSpeechResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type CreateSpeechResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *OpenAIErrorResponse
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *OpenAIRequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OpenAIPayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *OpenAIUnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OpenAIErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OpenAIErrorResponse
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSpeechResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSpeechResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateSpeechResponse) GetJSON400() *OpenAIErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateSpeechResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateSpeechResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateSpeechResponse) GetJSON404() *OpenAIErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateSpeechResponse) GetJSON408() *OpenAIRequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateSpeechResponse) GetJSON413() *OpenAIPayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateSpeechResponse) GetJSON415() *OpenAIUnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateSpeechResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateSpeechResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateSpeechResponse) GetJSON502() *OpenAIErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateSpeechResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateSpeechResponse) GetJSON504() *OpenAIErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSpeechResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSpeechResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSpeechResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSpeechResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTranscriptionResponse401Headers the declared response headers of an HTTP 401 response for CreateTranscription
+type CreateTranscriptionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateTranscriptionResponse429Headers the declared response headers of an HTTP 429 response for CreateTranscription
+type CreateTranscriptionResponse429Headers struct {
+	RetryAfter   *int
+	XShouldRetry *string
+}
+
+type CreateTranscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAITranscription
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OpenAIErrorResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OpenAIUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *OpenAIForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *OpenAIErrorResponse
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *OpenAIRequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *OpenAIErrorResponse
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *OpenAIErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *OpenAITooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *OpenAIInternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OpenAIErrorResponse
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *OpenAIUnavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OpenAIErrorResponse
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateTranscriptionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateTranscriptionResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON200() *OpenAITranscription {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON400() *OpenAIErrorResponse {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON401() *OpenAIUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON403() *OpenAIForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON404() *OpenAIErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON408() *OpenAIRequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON413() *OpenAIErrorResponse {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON415() *OpenAIErrorResponse {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON429() *OpenAITooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON500() *OpenAIInternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON502() *OpenAIErrorResponse {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON503() *OpenAIUnavailable {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateTranscriptionResponse) GetJSON504() *OpenAIErrorResponse {
+	return r.JSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTranscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTranscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTranscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTranscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
 type CreateChatCompletionResponse200Headers struct {
 	XGenzaiCache         string
@@ -15029,6 +16629,82 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id ope
 		return nil, err
 	}
 	return ParseUpdateUserResponse(rsp)
+}
+
+// SynthesizeSpeechWithBodyWithResponse Read text aloud
+//
+// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+// comes back as the body with its content type. The provider's bytes
+// are checked to be audio of the format asked for; anything else
+// (HTML, JSON) is a provider failure and the next provider is asked.
+// It costs one unit of the daily quota, refunded when no provider
+// delivered audio.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+func (c *ClientWithResponses) SynthesizeSpeechWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SynthesizeSpeechResponse, error) {
+	rsp, err := c.SynthesizeSpeechWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSynthesizeSpeechResponse(rsp)
+}
+
+// SynthesizeSpeechWithResponse Read text aloud
+//
+// Off unless `ENABLE_VOICE=true` (404 until then). The text (at most
+// `MAX_SPEECH_CHARS` characters, default 4096) is spoken by the voice
+// chain's provider (Groq; model `GROQ_SPEECH_MODEL`, voice
+// `GROQ_SPEECH_VOICE` unless the request names one) and the audio
+// comes back as the body with its content type. The provider's bytes
+// are checked to be audio of the format asked for; anything else
+// (HTML, JSON) is a provider failure and the next provider is asked.
+// It costs one unit of the daily quota, refunded when no provider
+// delivered audio.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/audio/speech (the `SynthesizeSpeech` operationId).
+func (c *ClientWithResponses) SynthesizeSpeechWithResponse(ctx context.Context, body SynthesizeSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*SynthesizeSpeechResponse, error) {
+	rsp, err := c.SynthesizeSpeech(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSynthesizeSpeechResponse(rsp)
+}
+
+// TranscribeAudioWithBodyWithResponse Transcribe speech to text
+//
+// Off unless the operator sets `ENABLE_VOICE=true`: until then 404
+// with a message saying so (and `voice.enabled` is false in
+// `GET /api/v1/models`).
+//
+// The upload is read as it arrives and refused with 413 once it passes
+// `MAX_AUDIO_BYTES` (default 25 MB, the provider's own limit). Its
+// format is sniffed from its first bytes, whatever its name or part
+// header claim: FLAC, MP3, MP4/M4A, Ogg (Opus, Vorbis), WAV and WebM
+// are accepted, anything else is refused with 415. Nothing uploaded is
+// written to disk or logged.
+//
+// The request goes through the provider router like a chat (same
+// keys, rotation, cooldowns, circuit breakers and request log) along
+// the voice chain (`VOICE_PROVIDERS`, default Groq; model
+// `GROQ_TRANSCRIPTION_MODEL`). It costs one unit of the daily quota,
+// refunded when no provider delivered a transcription.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/audio/transcriptions (the `TranscribeAudio` operationId).
+func (c *ClientWithResponses) TranscribeAudioWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TranscribeAudioResponse, error) {
+	rsp, err := c.TranscribeAudioWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTranscribeAudioResponse(rsp)
 }
 
 // LoginWithBodyWithResponse Log in and get an access token
@@ -16241,6 +17917,78 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 	return ParseGetReadyResponse(rsp)
 }
 
+// CreateSpeechWithBodyWithResponse OpenAI-compatible text to speech
+//
+// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+// the same path as `POST /api/v1/audio/speech`: off unless
+// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+// `model`, `instructions`, `speed` and `stream_format` are ignored.
+// `voice` names one of the configured model's voices (OpenAI's own
+// names, such as `alloy`, are not Groq's: absent or unknown to the
+// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *ClientWithResponses) CreateSpeechWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error) {
+	rsp, err := c.CreateSpeechWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSpeechResponse(rsp)
+}
+
+// CreateSpeechWithResponse OpenAI-compatible text to speech
+//
+// OpenAI's Audio API (`audio.speech.create` of the OpenAI SDKs), on
+// the same path as `POST /api/v1/audio/speech`: off unless
+// `ENABLE_VOICE=true`, the same limits, router, quota and request log.
+// `model`, `instructions`, `speed` and `stream_format` are ignored.
+// `voice` names one of the configured model's voices (OpenAI's own
+// names, such as `alloy`, are not Groq's: absent or unknown to the
+// provider, `GROQ_SPEECH_VOICE` is used when the name is OpenAI's).
+// `response_format` is `mp3` (OpenAI's default), `wav`, `flac` or
+// `opus` (Ogg Opus); `aac` and `pcm` are refused with 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/audio/speech (the `CreateSpeech` operationId).
+func (c *ClientWithResponses) CreateSpeechWithResponse(ctx context.Context, body CreateSpeechJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSpeechResponse, error) {
+	rsp, err := c.CreateSpeech(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSpeechResponse(rsp)
+}
+
+// CreateTranscriptionWithBodyWithResponse OpenAI-compatible transcription
+//
+// OpenAI's Audio API (`audio.transcriptions.create` of the OpenAI
+// SDKs), on the same path as `POST /api/v1/audio/transcriptions`: off
+// unless `ENABLE_VOICE=true` (404 until then), the same size limit
+// (413), format sniffing (415), router, quota (one unit, refunded when
+// no provider delivered) and request log.
+//
+// `model`, `temperature`, `timestamp_granularities[]` and `chunking_strategy`
+// are ignored (the configured model answers). `response_format` is
+// `json` (default: `{"text"}`), `verbose_json` (with `language` and
+// `duration`) or `text` (the text alone, `text/plain`); `srt` and
+// `vtt` are refused with 400. Errors have OpenAI's shape with the
+// native API's statuses.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/audio/transcriptions (the `CreateTranscription` operationId).
+func (c *ClientWithResponses) CreateTranscriptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTranscriptionResponse, error) {
+	rsp, err := c.CreateTranscriptionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTranscriptionResponse(rsp)
+}
+
 // CreateChatCompletionWithBodyWithResponse OpenAI-compatible chat completion, streamed or whole
 //
 // OpenAI's Chat Completions API, so that the OpenAI SDKs and the tools
@@ -17362,6 +19110,289 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			}
 			headers.RateLimitReset = &value
 		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSynthesizeSpeechResponse parses an HTTP response from a SynthesizeSpeechWithResponse call
+func ParseSynthesizeSpeechResponse(rsp *http.Response) (*SynthesizeSpeechResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SynthesizeSpeechResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ChatTooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ProvidersUnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SynthesizeSpeechResponse200Headers
+		if values := rsp.Header.Values("X-Genzai-Model"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Model", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGenzaiModel = &value
+		}
+		if values := rsp.Header.Values("X-Genzai-Provider"); len(values) > 0 {
+			var value Provider
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Genzai-Provider", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XGenzaiProvider = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers SynthesizeSpeechResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SynthesizeSpeechResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTranscribeAudioResponse parses an HTTP response from a TranscribeAudioWithResponse call
+func ParseTranscribeAudioResponse(rsp *http.Response) (*TranscribeAudioResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TranscribeAudioResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Transcription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ChatTooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ProvidersUnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TranscribeAudioResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers TranscribeAudioResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -21069,6 +23100,282 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 	return response, nil
 }
 
+// ParseCreateSpeechResponse parses an HTTP response from a CreateSpeechWithResponse call
+func ParseCreateSpeechResponse(rsp *http.Response) (*CreateSpeechResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSpeechResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest OpenAIRequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OpenAIPayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest OpenAIUnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateSpeechResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateSpeechResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateTranscriptionResponse parses an HTTP response from a CreateTranscriptionWithResponse call
+func ParseCreateTranscriptionResponse(rsp *http.Response) (*CreateTranscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTranscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAITranscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OpenAIUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest OpenAIForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest OpenAIRequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest OpenAITooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest OpenAIInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest OpenAIUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OpenAIErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/plain) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateTranscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateTranscriptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("x-should-retry"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "x-should-retry", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XShouldRetry = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateChatCompletionResponse parses an HTTP response from a CreateChatCompletionWithResponse call
 func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21598,6 +23905,12 @@ type ServerInterface interface {
 	// UpdateUser Change an account's quota, admin flag or disabled flag
 	// (PATCH /api/v1/admin/users/{id})
 	UpdateUser(ctx echo.Context, id openapi_types.UUID) error
+	// SynthesizeSpeech Read text aloud
+	// (POST /api/v1/audio/speech)
+	SynthesizeSpeech(ctx echo.Context) error
+	// TranscribeAudio Transcribe speech to text
+	// (POST /api/v1/audio/transcriptions)
+	TranscribeAudio(ctx echo.Context) error
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx echo.Context) error
@@ -21697,6 +24010,12 @@ type ServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx echo.Context) error
+	// CreateSpeech OpenAI-compatible text to speech
+	// (POST /v1/audio/speech)
+	CreateSpeech(ctx echo.Context) error
+	// CreateTranscription OpenAI-compatible transcription
+	// (POST /v1/audio/transcriptions)
+	CreateTranscription(ctx echo.Context) error
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
@@ -21884,6 +24203,24 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateUser(ctx, id)
+	return err
+}
+
+// SynthesizeSpeech converts echo context to params.
+func (w *ServerInterfaceWrapper) SynthesizeSpeech(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SynthesizeSpeech(ctx)
+	return err
+}
+
+// TranscribeAudio converts echo context to params.
+func (w *ServerInterfaceWrapper) TranscribeAudio(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TranscribeAudio(ctx)
 	return err
 }
 
@@ -22303,6 +24640,24 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 	return err
 }
 
+// CreateSpeech converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSpeech(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSpeech(ctx)
+	return err
+}
+
+// CreateTranscription converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTranscription(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTranscription(ctx)
+	return err
+}
+
 // CreateChatCompletion converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	var err error
@@ -22427,6 +24782,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/chat", wrapper.Chat, options.OperationMiddlewares["chat"]...)
 	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.POST(options.BaseURL+"/api/v1/images", wrapper.GenerateImages, options.OperationMiddlewares["generateImages"]...)
+	router.POST(options.BaseURL+"/api/v1/audio/transcriptions", wrapper.TranscribeAudio, options.OperationMiddlewares["transcribeAudio"]...)
+	router.POST(options.BaseURL+"/api/v1/audio/speech", wrapper.SynthesizeSpeech, options.OperationMiddlewares["synthesizeSpeech"]...)
 	router.GET(options.BaseURL+"/api/v1/status", wrapper.GetStatus, options.OperationMiddlewares["getStatus"]...)
 	router.GET(options.BaseURL+"/api/v1/web-search", wrapper.WebSearch, options.OperationMiddlewares["webSearch"]...)
 	router.GET(options.BaseURL+"/api/v1/quota", wrapper.GetQuota, options.OperationMiddlewares["getQuota"]...)
@@ -22444,6 +24801,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/conversations/:id", wrapper.RenameConversation, options.OperationMiddlewares["renameConversation"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.POST(options.BaseURL+"/v1/images/generations", wrapper.CreateImage, options.OperationMiddlewares["createImage"]...)
+	router.POST(options.BaseURL+"/v1/audio/transcriptions", wrapper.CreateTranscription, options.OperationMiddlewares["createTranscription"]...)
+	router.POST(options.BaseURL+"/v1/audio/speech", wrapper.CreateSpeech, options.OperationMiddlewares["createSpeech"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListOpenAIModels, options.OperationMiddlewares["listOpenAIModels"]...)
 	router.GET(options.BaseURL+"/v1/models/:model", wrapper.GetOpenAIModel, options.OperationMiddlewares["getOpenAIModel"]...)
 	router.GET(options.BaseURL+"/api/v1/admin/analytics", wrapper.GetAnalytics, options.OperationMiddlewares["getAnalytics"]...)
@@ -23620,6 +25979,526 @@ func (response UpdateUser503JSONResponse) VisitUpdateUserResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeechRequestObject struct {
+	Body *SynthesizeSpeechJSONRequestBody
+}
+
+type SynthesizeSpeechResponseObject interface {
+	VisitSynthesizeSpeechResponse(w http.ResponseWriter) error
+}
+
+type SynthesizeSpeech200ResponseHeaders struct {
+	XGenzaiModel    *string
+	XGenzaiProvider *Provider
+	XRequestID      *string
+}
+
+type SynthesizeSpeech200AudioflacResponse struct {
+	Body          io.Reader
+	Headers       SynthesizeSpeech200ResponseHeaders
+	ContentLength int64
+}
+
+func (response SynthesizeSpeech200AudioflacResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/flac")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XGenzaiModel != nil {
+		w.Header().Set("X-Genzai-Model", fmt.Sprint(*response.Headers.XGenzaiModel))
+	}
+	if response.Headers.XGenzaiProvider != nil {
+		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SynthesizeSpeech200AudiompegResponse struct {
+	Body          io.Reader
+	Headers       SynthesizeSpeech200ResponseHeaders
+	ContentLength int64
+}
+
+func (response SynthesizeSpeech200AudiompegResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/mpeg")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XGenzaiModel != nil {
+		w.Header().Set("X-Genzai-Model", fmt.Sprint(*response.Headers.XGenzaiModel))
+	}
+	if response.Headers.XGenzaiProvider != nil {
+		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SynthesizeSpeech200AudiooggResponse struct {
+	Body          io.Reader
+	Headers       SynthesizeSpeech200ResponseHeaders
+	ContentLength int64
+}
+
+func (response SynthesizeSpeech200AudiooggResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/ogg")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XGenzaiModel != nil {
+		w.Header().Set("X-Genzai-Model", fmt.Sprint(*response.Headers.XGenzaiModel))
+	}
+	if response.Headers.XGenzaiProvider != nil {
+		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SynthesizeSpeech200AudiowavResponse struct {
+	Body          io.Reader
+	Headers       SynthesizeSpeech200ResponseHeaders
+	ContentLength int64
+}
+
+func (response SynthesizeSpeech200AudiowavResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/wav")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XGenzaiModel != nil {
+		w.Header().Set("X-Genzai-Model", fmt.Sprint(*response.Headers.XGenzaiModel))
+	}
+	if response.Headers.XGenzaiProvider != nil {
+		w.Header().Set("X-Genzai-Provider", fmt.Sprint(*response.Headers.XGenzaiProvider))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-ID", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type SynthesizeSpeech400JSONResponse Error
+
+func (response SynthesizeSpeech400JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SynthesizeSpeech401JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SynthesizeSpeech403JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech404JSONResponse Error
+
+func (response SynthesizeSpeech404JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response SynthesizeSpeech408JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SynthesizeSpeech413JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response SynthesizeSpeech415JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type SynthesizeSpeech429JSONResponse struct {
+	Body    ChatTooManyRequestsError
+	Headers SynthesizeSpeech429ResponseHeaders
+}
+
+func (response SynthesizeSpeech429JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SynthesizeSpeech500JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech502JSONResponse Error
+
+func (response SynthesizeSpeech502JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech503JSONResponse ProvidersUnavailableError
+
+func (response SynthesizeSpeech503JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SynthesizeSpeech504JSONResponse Error
+
+func (response SynthesizeSpeech504JSONResponse) VisitSynthesizeSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudioRequestObject struct {
+	Body *multipart.Reader
+}
+
+type TranscribeAudioResponseObject interface {
+	VisitTranscribeAudioResponse(w http.ResponseWriter) error
+}
+
+type TranscribeAudio200JSONResponse Transcription
+
+func (response TranscribeAudio200JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio400JSONResponse Error
+
+func (response TranscribeAudio400JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TranscribeAudio401JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TranscribeAudio403JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio404JSONResponse Error
+
+func (response TranscribeAudio404JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response TranscribeAudio408JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio413JSONResponse Error
+
+func (response TranscribeAudio413JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio415JSONResponse Error
+
+func (response TranscribeAudio415JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type TranscribeAudio429JSONResponse struct {
+	Body    ChatTooManyRequestsError
+	Headers TranscribeAudio429ResponseHeaders
+}
+
+func (response TranscribeAudio429JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response TranscribeAudio500JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio502JSONResponse Error
+
+func (response TranscribeAudio502JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio503JSONResponse ProvidersUnavailableError
+
+func (response TranscribeAudio503JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TranscribeAudio504JSONResponse Error
+
+func (response TranscribeAudio504JSONResponse) VisitTranscribeAudioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -28180,6 +31059,497 @@ func (response GetReady503JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
+type CreateSpeechRequestObject struct {
+	Body *CreateSpeechJSONRequestBody
+}
+
+type CreateSpeechResponseObject interface {
+	VisitCreateSpeechResponse(w http.ResponseWriter) error
+}
+
+type CreateSpeech200AudioflacResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response CreateSpeech200AudioflacResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/flac")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type CreateSpeech200AudiompegResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response CreateSpeech200AudiompegResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/mpeg")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type CreateSpeech200AudiooggResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response CreateSpeech200AudiooggResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/ogg")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type CreateSpeech200AudiowavResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response CreateSpeech200AudiowavResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "audio/wav")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type CreateSpeech400JSONResponse OpenAIErrorResponse
+
+func (response CreateSpeech400JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response CreateSpeech401JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response CreateSpeech403JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech404JSONResponse OpenAIErrorResponse
+
+func (response CreateSpeech404JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech408JSONResponse struct {
+	OpenAIRequestTimeoutJSONResponse
+}
+
+func (response CreateSpeech408JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech413JSONResponse struct {
+	OpenAIPayloadTooLargeJSONResponse
+}
+
+func (response CreateSpeech413JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech415JSONResponse struct {
+	OpenAIUnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateSpeech415JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response CreateSpeech429JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response CreateSpeech500JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech502JSONResponse OpenAIErrorResponse
+
+func (response CreateSpeech502JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response CreateSpeech503JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSpeech504JSONResponse OpenAIErrorResponse
+
+func (response CreateSpeech504JSONResponse) VisitCreateSpeechResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscriptionRequestObject struct {
+	Body *multipart.Reader
+}
+
+type CreateTranscriptionResponseObject interface {
+	VisitCreateTranscriptionResponse(w http.ResponseWriter) error
+}
+
+type CreateTranscription200JSONResponse OpenAITranscription
+
+func (response CreateTranscription200JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription200TextResponse string
+
+func (response CreateTranscription200TextResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type CreateTranscription400JSONResponse OpenAIErrorResponse
+
+func (response CreateTranscription400JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription401JSONResponse struct{ OpenAIUnauthorizedJSONResponse }
+
+func (response CreateTranscription401JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription403JSONResponse struct{ OpenAIForbiddenJSONResponse }
+
+func (response CreateTranscription403JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription404JSONResponse OpenAIErrorResponse
+
+func (response CreateTranscription404JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription408JSONResponse struct {
+	OpenAIRequestTimeoutJSONResponse
+}
+
+func (response CreateTranscription408JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription413JSONResponse OpenAIErrorResponse
+
+func (response CreateTranscription413JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription415JSONResponse OpenAIErrorResponse
+
+func (response CreateTranscription415JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription429JSONResponse struct {
+	OpenAITooManyRequestsJSONResponse
+}
+
+func (response CreateTranscription429JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XShouldRetry != nil {
+		w.Header().Set("x-should-retry", fmt.Sprint(*response.Headers.XShouldRetry))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription500JSONResponse struct {
+	OpenAIInternalErrorJSONResponse
+}
+
+func (response CreateTranscription500JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription502JSONResponse OpenAIErrorResponse
+
+func (response CreateTranscription502JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription503JSONResponse struct{ OpenAIUnavailableJSONResponse }
+
+func (response CreateTranscription503JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTranscription504JSONResponse OpenAIErrorResponse
+
+func (response CreateTranscription504JSONResponse) VisitCreateTranscriptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateChatCompletionRequestObject struct {
 	Params CreateChatCompletionParams
 	Body   *CreateChatCompletionJSONRequestBody
@@ -28929,6 +32299,12 @@ type StrictServerInterface interface {
 	// UpdateUser Change an account's quota, admin flag or disabled flag
 	// (PATCH /api/v1/admin/users/{id})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// SynthesizeSpeech Read text aloud
+	// (POST /api/v1/audio/speech)
+	SynthesizeSpeech(ctx context.Context, request SynthesizeSpeechRequestObject) (SynthesizeSpeechResponseObject, error)
+	// TranscribeAudio Transcribe speech to text
+	// (POST /api/v1/audio/transcriptions)
+	TranscribeAudio(ctx context.Context, request TranscribeAudioRequestObject) (TranscribeAudioResponseObject, error)
 	// Login Log in and get an access token
 	// (POST /api/v1/auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
@@ -29028,6 +32404,12 @@ type StrictServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// CreateSpeech OpenAI-compatible text to speech
+	// (POST /v1/audio/speech)
+	CreateSpeech(ctx context.Context, request CreateSpeechRequestObject) (CreateSpeechResponseObject, error)
+	// CreateTranscription OpenAI-compatible transcription
+	// (POST /v1/audio/transcriptions)
+	CreateTranscription(ctx context.Context, request CreateTranscriptionRequestObject) (CreateTranscriptionResponseObject, error)
 	// CreateChatCompletion OpenAI-compatible chat completion, streamed or whole
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx context.Context, request CreateChatCompletionRequestObject) (CreateChatCompletionResponseObject, error)
@@ -29267,6 +32649,81 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, id openapi_types.UUID) err
 		return err
 	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
 		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SynthesizeSpeech operation middleware
+func (sh *strictHandler) SynthesizeSpeech(ctx echo.Context) error {
+	var request SynthesizeSpeechRequestObject
+
+	var body SynthesizeSpeechJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SynthesizeSpeech(ctx.Request().Context(), request.(SynthesizeSpeechRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SynthesizeSpeech")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SynthesizeSpeechResponseObject); ok {
+		return validResponse.VisitSynthesizeSpeechResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TranscribeAudio operation middleware
+func (sh *strictHandler) TranscribeAudio(ctx echo.Context) error {
+	var request TranscribeAudioRequestObject
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TranscribeAudio(ctx.Request().Context(), request.(TranscribeAudioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TranscribeAudio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TranscribeAudioResponseObject); ok {
+		return validResponse.VisitTranscribeAudioResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -30350,6 +33807,81 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 	return nil
 }
 
+// CreateSpeech operation middleware
+func (sh *strictHandler) CreateSpeech(ctx echo.Context) error {
+	var request CreateSpeechRequestObject
+
+	var body CreateSpeechJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSpeech(ctx.Request().Context(), request.(CreateSpeechRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSpeech")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSpeechResponseObject); ok {
+		return validResponse.VisitCreateSpeechResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTranscription operation middleware
+func (sh *strictHandler) CreateTranscription(ctx echo.Context) error {
+	var request CreateTranscriptionRequestObject
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTranscription(ctx.Request().Context(), request.(CreateTranscriptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTranscription")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTranscriptionResponseObject); ok {
+		return validResponse.VisitCreateTranscriptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateChatCompletion operation middleware
 func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error {
 	var request CreateChatCompletionRequestObject
@@ -30497,661 +34029,725 @@ func (sh *strictHandler) GetOpenAIModel(ctx echo.Context, model string) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39bhu51i8I3wqh9wCRzlNSJFl2YhkHeN2Ok3g/+dq2s7N7tzIqqoqS2C6R2kXKsronwFzH/DfAYG5k",
-	"7uRcyYBrkVWsUunLSTr9HPQGdtqS6oNcJNf3+q3fa5GczaVgQqta//falNGYpfDnP18x8RvlFzSaMvM5",
-	"ZipK+VxzKWr92mu5JHrKSMr+vWBKkxnT9rOaS6EYicx9fRJOuQ5JnQq1ZCmLyTiVM3PhQMAFAVlyPZUL",
-	"TSiZp/KexywlEU2SRkDCGVfKv3e08q46Gwilpfl6OWWCmGkkTLMGkSkJR6s5hXvNkOBFhCsix+PAH/RA",
-	"yLlmMZELHRCuyZjyxLyGjWXK4MJEyrvmYh6Yh+aPgveSSC6SeCCE1ARHeEboWLOUUHjQwj4CL+aKJGys",
-	"CU2kYGQsU9IlCgYjBsJ85eioU86UGQydUC4aLXLDhAYiEXbP0pV9F5FjHNCU6oFI5UIzFRCWpjJVhIso",
-	"WcQsbg1ELaixB2pIU+vXDD1rQc28iqcsrvV1umBBTUVTNqNmiZlYzGr9X2pTrmuBuxxpWfsc1PRqbh6j",
-	"dMrFpPbly5egNqcpnTFttwzslQspdCqT9S3zfq6VobUb+9pWEbIJf4Z2ksrbLW7ZFaEiRqIqeMo4ZWrq",
-	"qFKnJGXwTeMMngcXhgMhGNdTlpKU0VgRIVP7iBZ5wVMWaX7PFKGwqrMZbSpmJmb2BhWx2aqKNblQTChu",
-	"Lj0j0jwN7+ATYbZhgdhADbOu5r9qMZvRdFXr194wes+8jQS7oRbU7mmyMJR1A659MasE8yg+4Fzdwe0Z",
-	"NQJyx9h8jRDFZ8LLama5uFkHPOO1oCbozFwBq9Z0y+bvhxl9eMPERE9r/e7xSeUGcIsIMz5f6Ok11ewN",
-	"n3FtNphhL0Izoc2fdD5PeETNbnj6qzJb4vcCvWgUyQVems/41pAJf4BDJKM7sypw0Ox5TeSEC5VP2bw0",
-	"NuM0KzhM7FiCGpwO80gpyYyKVfF+OJR6ypV73RnR5riZY0i4ID3izg5TesjjWr92Mu5E3fiINXujY9rs",
-	"RSdx8zl7Nm6e0vYIf+mN4R6droYw5Fq/Z4hG4zhlSq3PNEo4E/qJIvYKslAsJlwrMlrEE6b3n6RZBgJf",
-	"E/YQMRbDr189/E4XVj3fIv8tZeNav/b/e5rLkaf4q3rqbYVLGBbcW2QK2WLYoWVnnitLDVKfs5RcfXA0",
-	"CYj5/PSkZ1ZsIK4+3J80kEHvt66kDm+gYjUQ9pGNPrH8YUlXAYEZ2z0WXpsPzXPzISSKRVLECs+6Jyuz",
-	"mTbh33XeV1hcXEvHBpdcxHIJs2y6ZYeFU0SKZNVoFY6kPYJcaDZhKRzq/OXXbEa5MGdzbQDXjrwghrjw",
-	"Xn3QCxSrmN0NkoUshOYJPnkqE+YmyhUZ0ehu93tyUu96B80E5tKIYTJihMYzrjWLd7zGvMjwqY+C3lOe",
-	"0FHCDuRTMZszETMRrdYPcEw1HVHFSCyZkTN6jSFnB3fhDSA/tzcsvecRI5rN5jKlKU9WpHjl4WfYTHlK",
-	"1ZSLyU8LVR61OzX2uFBNpIjY3gPO7ld8IpreE3z+qaYy1cnqm3CgAxjQRq5zCaqU0WuWMo2JJQ5RidRE",
-	"aboyWuBCrSzvcNt5SbkmdRjNQGxhD8iOKMk3CiqibnMEqNKoKTXq6zWLuWqYQwLbxZF4ncfsczq0xFFa",
-	"HRbGysUkQCX5Tsil2ON8/ERjyy8OPBpjzpK4pLKQGZuNWGomyMU9TXhcsbfsL0O7Pbz95RapT2YLZSZG",
-	"nptZdrrPjfKb0giUz8ceC7USmj6sn+ORjFduSf528/7dQUO+wl/gRnMaEi4Y6QQkksliJkjnuO8okU+B",
-	"PPnyBMwNsw/NthuxCReGlxs5IUe/skiTO7YiVvl67IRxvSsXaEpRo16mUkxw8HD1IVOfMaXohKlfOp9b",
-	"dt/kC0e/bvBff+xvPYOVKzKjyVimMxYHxmYzW9fbpJnN91oqTfAcEq7Q4FMsvWcxqYduqaf5RWGjRQxN",
-	"gRCEjsDiEcxS2VitNNUKTToj5OdUT8GooWaDSEHq4XYqmkcYMoaNM0Jxp+op1f52JYqulDnzxj7RZJQy",
-	"eqcGIh/vlq3ZarXChuE+X4LahRT3LFVw4B/NFKJFqmRaoezC92RJcdwTfs+EsfHBajYETg/aevi4fsZI",
-	"3fNB98PnkQm9f7wITZxqV5zG3Cyz4r+hiwHN25SKyWEHBx6eL/KI6SVjgnRgZ3Ta7b843N4cjuuErc8X",
-	"vjYTNmZCIuEF+08Y7vbOoCYzc+K77fbXS6Gv52sZC5cpyTwyHi/rw5nicX42Pn68emG4nqPKQIwSKu7M",
-	"A6Q5KMWJmSs3bvMgO2oDYZ9v2F1+iuHUmav+vTBal7m96hXIbgeivDErWNE7qV/KhTjAweAtspB6OIa7",
-	"8+X1Hw4vdhc8Yj2/iZSKaJJYkSwkifzhgeAApsZjUqcCXFFkoVj6RGWOM6A+nbFGywzopUxHPI6ZONQj",
-	"E8+4WD9K4G40S2ROMVxT5X0ZZy/N6XxuLjaGuDFyMz/kY096zJXRlOOtHqPsoj1HWHnn48a3MKvGx7xq",
-	"hMZSTzI3j93ukRRjbhQSsqr09cBNQ++xhR1sbiUruUhLDx/zVOk+GcsksU77hIs7smRkho6SlVygxaLu",
-	"cEmJYEs4xLDXPry/uSVP6Zw/ve88pQs9fQrvXz1NmWKPPSXfSJurWGjr4l/foyBKdX64nDInBYPp16Mp",
-	"1QFZshFRjKYRamXnH65AKkUpg4MSECmMJousTYP/3ZBBATUb8AI3qiktr6tR+Iqrs2LaKGblpc1UsCuh",
-	"WSpogmR4DMPj9gnebnFfYcTgB/G5c0EWgj3MWaRZjCM5IzHTlCfWsy58KZLICVmImKWFuBOPgcN9c4nw",
-	"TpIs7pS5mjzO+wNlgwZfBVV3LIbdnbma2ANXGray5Sf5Zn+igEzv50ycXz1Gk4c/8y24QV2yhosxBGXM",
-	"klxhGlMzshFNqIhYbIaoZjQ1t4C+4m6oBblDovDsIbMU2ZeCOFOg47UNURxiEaIDZ81zQeohjDckgs4g",
-	"TjcQuWclIFWWW2h5KjDzzOmb2dgDYWZstNLGBpOT5BansSzLBt9AbLT4yMEGH5LtsfrCowVyeWf5kjnf",
-	"U9Wy2W4gsUiSbPfMWTrjSnEpso3zTeVxebwVgjkf9g8VzftS53scrDu2eqKIXArcxrmAlmmFaNRTxtN1",
-	"4UgqZWO+V79CPq7zs0xQ5qu3JiqrKIoi6nsxqa8SlP9sWl7fvHrhke0DXSWSxrdSvqHphH0d4eb4sKGW",
-	"cpjA43wK2vdbxmWsb3MJqWN0stPuPT9+dkJGK81UYwN9f4A0cGYoDBYUvQKRjQ0z175UtdO85TMmF18p",
-	"Wd08tX3YRnKaI5SyiPF7o1wKYm74k9Ew5jE6HdKU3yPf4oJcX/794+XN7fD26u3l+4+3w5vLi/fvXtyc",
-	"oc4ihWARWLsQBpaKxR6lb6V8S8XKhTQPdUdKES3SlK1lGrhAFohorpxJnQWm0wV6qyoiZGvrVwzK54uX",
-	"vSQfRf6CunMrddrmJRRWc9ORyF/hi7gsMaQ4NxvvcglWxp7hiqRZjsB2aezuG26c1vlV/vDSU/cf+78X",
-	"UtPiuF9QnqwI/ICpEIv5toHG5vIhXD70sh7ycfrPcxeQ+nHbrPlxO18JeJeWMV1t5khqMR7ziDOh8Y3f",
-	"S4rG3pi5cmQg9dCMpE/WBxIGAxEaivRJFUFCzLkj4UNTTeUiiZsQJeyTMU0UC/tGfYzkjKmBGNHoDnyd",
-	"PBZ8MtXk4+1FI7CJaNt2k7FoK3dN2AgKuR3K/KPLOSDm9vJdzpNvTiWhScpovDJaxEC8Pf/n8OL9u4uP",
-	"19eX726HlrPcDD9cXg8/3lxer5/g0tMNvbzoap90wsYZYTSaErTsi1FeiOUCTftWIkDsdSAwNYGbE62Y",
-	"Vo1vEsI1IzBj9o1eDKrn43gCGqs3FlIaytoi7szFKG6O9dGGuFswrrx5jBHFeNkiMpvPhcGzDV0ah8s/",
-	"hGdXZhxmMuCjMOquTPlvLP42Viyd8+EdWxX4hbOerBNoAy8wI2FC23d+T8HqnFF1SHe6YwLyBkCZF5OA",
-	"LIS1Q1N2L+/QimUPc55iVoy3Ez99+tQ8z4fNqjOWihMjMGBjqppD2Cqklv7EaArxurVNVb12h6febBNM",
-	"aljMTfEEU5IQTzihuly8+I/X599JL9cZ0pdc+mpYOaNwV0IJ7IJYLgWph4X7PKXpo1CL+VymmsVvWczp",
-	"rU0EeDz1F/kThzPzyKFNF9igq2bBs/Jr/nQ6fxZ6MuT7Kktpi4GUZWpWmkc/0L/4CAvoUUm/PzKJ9cek",
-	"sJ4BR8XYhCJTep9lc0CAHNMlGy2C6rohStMSxcYzaKKk1UkgVppnZv536y9UxDDqBUTYHpemWpWd+lcO",
-	"6jfPQf0ad8FGL0ElT9ngI/hTsJeDnAOkTgfCnihzZu4So3RCdryMV40tvgN0bj9OZ1T49xxLZtbSSowW",
-	"Bt5Md8l62BauGea/56mz6/c+LtLsEis3DM+KtE3JlwufLutJPiUtEB75Q4O+I1A287ll+q+X0AcBlgSz",
-	"ks1nS2GjRznluJ7ICZR+ZXnA0ZSKCWv8OXTlR2vJf3x++TdIYNqq2hYSo89sfUZCNUtbeK6/VrXdpdFW",
-	"8tUt+uyfRXXzFNnsBVip9eHqPxmY9fNUzlmquXWOpoya2VNdoFCt2+4eNzvdZvf4ttPuH7X77fa/akHN",
-	"nDZzaS02uooVLKXNHFjmqexDi6P+NGWoB2Dmn5wrspQp5AjWe+1OVgEoiBRQ07dIEut1EOzebIANozAX",
-	"4tnBKse1USG7zKd4ND6lnajDms9G3bjZY8/NCp2Mmm6JjunJyH/ZYgHMdO25CVV6uFAZEbfM11zqMw4W",
-	"50pFYHiHuXDGhVH96svUqBYiyz2UImKEup/n6IjbRKKKlTy5bT/vd7r93uaV3ElDrCD0qZjQuZbzKrrM",
-	"UzbmD9XMEyOFEA0lnU4hLVBLo7zIieCKEa6Lk5n81vzn6Ojuw+m/31S9UkVy7uS3veWXWjSluvY5qHHN",
-	"ZmrXaftPtroxD6l9yb09aUpXNax9dIW0v9RgLwA5spkG/mkq7YtsbIXTkXu8MB3WvBVP6gU+6Ycc2D/X",
-	"8bpjq417yOiCLBkHRE3lUkD5HJoZXGXVxlBRHUOFtSLhuVV8UGijZCaDRbt9FN2xFfzBwo17btb9h352",
-	"/dt5J3rRYy9PJq+f87+17950Z+968sPJv6+fq9vaNzs1f/Zdb/2jlXv/sM3+hmNmUnGn37EV/HevGVj5",
-	"tmv88MzNA/GypIpj2Vui2QvPnLU7XuhFyrDcw/Lxo5PjNonpShG6pKsWeSdtplno3sLF0PwerjHyk2b7",
-	"pHnUvm2b4/2oE24fvflE2QvxDIGXA4Zal2PS7ZGpXKSqgUJayGXV4Kkujvu0HdRm9IHPFrNa38w9qM24",
-	"wI+dYM1Wzk9LWWM034OMZEmS0ZvOaapJXad8NmPxGelArVgp0xwzqnUqE+/rRpG62Yn0auA7bRxs9nnr",
-	"4SvvCqqzUc7oyiiOEMobYzLHmC4STcJfBnBSB7XPYYuEkLcalrJYgavVe+0jBCFYcsWKY/+Kwz6jD1d4",
-	"Twen6j7tOEewRpXnCFO2Lh+MVr1+jryS/21DfAuDswGaDZvV5Tm6GIkKiExiowyDWpEDjdhFAA/aTLHk",
-	"nilDvq9iK0HNT9GvGCF69Nbz+GmSgAPD5Q0GyBNSFjGhkxWhAE2BU9h7lEhtFvtVDVVjZva6HcpD7/gg",
-	"1jJmLB7R6G4TEVKqXazQJmJjfYi/WntP9aV72S5O7881yPZded280Xv7rXJjm8P4UaGX8DCVrN25bZ8e",
-	"yrC9SH71/rfZKkbvwQAreI6L5gAY1pbVgNWKW3+DLufxYD+xM5sQRGmzq0dSJozCPmPjMUKqbBuvN0jM",
-	"ZvUGlL3CSIf10UA+YJG2NKb/f/upFcmZT1a8ukzSoPbQnMjmTrW1PToZH9M2a3bHJ6zZi3qj5ik9ftY8",
-	"jjrj7ug0fs46nX3UVq6GWTXNbgqCrQAF+dvOprXfeo+338AcgTyXLd56OCouH4bUXfpANqRON6jypK/p",
-	"iW4hMlJ4+6q4wde3UGGoVYZVRqyth/UDxQBe8cAK9qCHeZVqkQwfqFJgKuAFYYYJYO6CqrjsjEk8YWY8",
-	"RWXi50/X07+/+kfv50+d5ejVx8XP3VO95/KkB+i8GUvaxQzxuUFh4jvopqNp9TmGumnIWkHv6RlkmTMK",
-	"HgrWIu+hPA0z6YuASQAxJT54S9EJSivztVwvZXqRChT1zp9iGWBhhbptXyvttOF/nmLa3skki/zEXdx6",
-	"Z//4hQv92b+oyWeZSkSNMlmbcD1djAz3eirpnDcjGbMJE0+zF3/xb1d3fN6UQAqaNOcS0pRxbCV+XSTa",
-	"C/xFQWqIwD+9kqUWORcru5LWUV74/YkaCFu+B+53FRAlkX/D0zAgY5N/wPtknoLoWnjHQHClFhnMGqZQ",
-	"QVJXIifK2Elwc4t8YKkyk8sUOtg8UPBgPfglfLPCunjM9BDW+6XqFAiarDSP1DrnGK2GEJitYBssJZqz",
-	"lNSLpS8BFr400ASEtA9DsywfpD5agWUTuC1suEljb33o2ozm3HBOrh+jp5phGy6PyqlYlZVoG2HLH0EA",
-	"zgCB0tBdaTVZBFiL9x65r6y+oJVjhxO+NzuEXM9tpKg2fF/LJdq5H28v0NYFu51PFsYMjmTZofqsSkPx",
-	"deB91NcbG7Qzt6ZytonTpkrD6tjY/JylXMYVEjlTEjqnZdWg2mOtmYhWw900fYNXfmCpsU94whQQVlYP",
-	"GNzbG8YboDqxwTd9vM+wtZwPMwm5/nYwpKz9BJdltpXL0jjI0jBicNtu0lLTZLeMdrzkFi83N+qx3oP0",
-	"L81oIWJcoH5JssOetpsIFsadmmyAPt2CnIEVdkE+qIJBVOQdn7exytuMGmWDH5S6Dcv2givNRaRxvRAm",
-	"IN84RaXzuNIySFNpE457D0WvabvVPuoe+dtKLjDgmclso6KUnnK8/pT2887+T1FuHBt065SNnRfIt4jr",
-	"oPIEWdmh3bO79e7stcdbX2teNaGaLc3hTBGGJkuRRPi8gIxSCLArnTI681BF/TEcVQ0h9Qoz8iufdXaa",
-	"CdmNQXGjFIhZmOLakq+tXuU21ZrN5hX+KEeEXYfxg7sOJkBtQLlIbD+nLTAKzDBlv0IJV0CEHC5ADxve",
-	"sVVAIp5GC66Hcs5EkGOdDjGl0yzWlNFET8lMCq4hhcEoj4ATa65pBMTPWA0GAqpph4mkMSRG2AyhwMuO",
-	"sZeSaKGHAIw7ovEwC5KUkGML+bDradnFVcyImNGmcg0WMdeXwiaXr3MJG6O3GeFYwoB6qbEWQaEbTlIq",
-	"tPfZ6oVoLaZDz7qEz6jvmo/4IJda6n+V1SNmDzUrZ+1NMxHf51B855qAopGusiixHhacYPCIJxkkADon",
-	"zWJBwm9oaEK1b3S6b54ocvHmqig9130g1SMa8nj7oBz+qdVAy+8uvvUZPRkdR724ecS642aPdkbN0+h5",
-	"3HzGTsbHtDc6irpxhYNkp+37XQKbtmgSsU1ijtaTb4HiYCpc93brBQBCjell9TGk18PASGhEbghacKhl",
-	"aFQeSiwXD5fUmiBhQEK70XgcBoTayHeIYYOwyOB/r2U3Zpbd2jkqOax6XY8WXOiTXm0Li964FTI4asSY",
-	"NtZgRGeYoJdvDJubsb4V98zK3bkJNE0nTG/arVgNTqEqVgpYGg9fIz9MpD6oDWo2I0KKUrikNpKjXecG",
-	"xzH8Rs7BHdOu8p0hK/EOcOCYZEYkf5T5Ti8sdeFUbWTK1U4yJgCafH9vVM7fK7Tl7+5ye/fi6mBKuynu",
-	"doxdwJF4Ca6v7W6x/PwoplVgpsUFKTrWzggdQSGcvUlpuiIIxrgiNIX0wQP8Yh+g+F/nLn9vACSrGctI",
-	"aCvHXFwANJZ159h/WffXd3cP4V74YHNIN6YM2GrfoUs2rd42WSrqOozQ8oxIzC7HELARRCK7BlxweKFg",
-	"pG7PubkI2GETbgEneYn7RTJNWaTJVKaKkRHVmqUrswXnYNZkvCsbdzEk3n1eleDCloV55m/TaXsx6sUy",
-	"tf6ilBlDPWXEXKr2fJ8Xgn++60wXhrLhKOvLeyb0Ddg5VUn/RvdtQh8GuFCR+owZue48oLEhudEFjHrc",
-	"OCOKsaw5g9WauDRqnvfgVpWYMWN564qn1jZQns1a4ezAu54ootmDPiPLKdeMqDmNbJcBqNBFYxOYEBXE",
-	"mEAruJ5wZb3xXmrDHLaCecFgcFM12lTaujCroxsd28glpbjSFKKraqU0m1VVcpYMPwmbzU1x0zpds3lS",
-	"lbRKo2mVr/vTlEHwAc4SVtiBEpPpLcUOFKQu8sK8gVhSheZ43DgjWWGeVfEWczSLh2BohZihihkpRlMW",
-	"TA0ERjUdiBRwY64B7tS6RsHIWmdI3kKva8WeC2aj8lZIM/Amz92bCRdBLh6crmeGH0PQZp+A5pgLrqbD",
-	"3Pr1rMUNuWy7lE0eV54KRIbaoW7cclRsH2PBK7lII7ZBkAMcHF5gIWpdXq4ZVmCkecQ10lqm4ML/pfMZ",
-	"nYv7++1v4A1VmlJxp5XSBhM6o82jVqf5fNTkwp26ijii5SjbHZzmoi9BbclGQwTA23XLJza6gQvfL3Qk",
-	"Z6W7vb2x10NeYtecagXYwYN5zoUSZfKDU96cjgCB4xSb+csm4Z03QQItqdpQ/KhYJVvJTpqtnDRi2pgh",
-	"fWKr6PP+NIXGN1x7nWq8g7yFcWxnDhdSaC4WzNYm+mzC9ROy/kdjR/EY647DgZGig1o4EFpivMcMP5dz",
-	"m0RcyYnUHp2wzviINo+7Ua/Zi5+z5um4Q5vd0VHUi4/ZyfhZuyjtj06q2AF9GKLktS1qMET7vHPa3ZVK",
-	"6GJTFalJNE24ERUQLnbE8Aj0yPwkX6IX8uu8zJbsqGcnvALzj0N/KSe0kRpkxqhQFluPKpIwem8DsHKh",
-	"ARcQdD0rn825oADT54KRRkIDDN/n7ekxHnO1btONkXhL4rMsvfXt+T+HH67fv/1wO7x4fX5946VckvpR",
-	"t91uD8Ro5cyPRot82qK6FDQXHA3AeNZ77XZABnaAfbwDOcig1ihvxMuHeUK5IDc3l4Z9m1cYg4mJCESf",
-	"vwG77fWcz92KkTFczJEosgxrU5TyWNVd3mNonphJV+y+JwqDaWZ79l0HqNlcD0RdMRt4hQssTXKoOCv6",
-	"tSTcBp3N0cZvByJl+MpN77OPc7Fd/2EBUdLoOMzpFEaZpzGZSmf32pulISsxW2TKzaUrIPZAOPZNoJzZ",
-	"a7pmBxXDbIPs5UWummFNw0vra53AfF3HTL1F3jFmB8ZjIscDQd0VBUZotpJNYXZ8zzBBASixZiyOmw9E",
-	"4T6cN2qQZtorphv54O2XrmRs7XZHcDDeeu1TEkZSjBMe6TBP8+0Th/ZsKDMQoMxiHxKrdeJCWmidqVwq",
-	"HAFS1LKGJfatSyRIK4qbqrFJpijPKtoi+tB48jcJVaTKcnLnHAsxzathTFOZsFb1ANCEqEgAx1+I0XvS",
-	"Bbpk7cbxNpNP5ErtUrMZiC+jeRSKXVxgL5Mw3WJC0FrAr6g3bT/2qPFgmTobZQ4ud3wh0m9WzmicubaJ",
-	"Hk05NwdXLRINXjIcAIszLVVLo5HaM+e+pCkjCVcaDgSe29BYsSFhZmWQMwivbt71NLQAPzBcDiBHWSVm",
-	"buQqzZPEKS95qrV9eYBd9MKcQCHClSpJ6uGawhg6LNPVhl25Hm8yUmmTUldCi8twIivqimW8Qsc9TKrX",
-	"PQ3gUFmGrJeSqCmdo1SVgr0f1/q/bJf/f19ITS8tdoUt3QwOhZz4jPD3GJdCd1OFipp9v9XsQaQm+xCb",
-	"YnhAYmGJ9Pal9jGVK+DnoP8x1WsVXvp99M6dFm/WWKJKPdNJnrKVQ1BAXps923io7Ql38MFFX9xtyufm",
-	"+L7hagR2y+4M0XnsEXBDCg61aSvWLQjaLDgsAOLMdapBYQg9ZVIGrowMWHom79drL0tFAt1+52jfNaoy",
-	"8JC6pdReb3q7NtcLuqr0mW3LdruozGQDoQipzsjWLGF2Z33FVuN7bELTZvPkbTGpzhsiF2v5eJvGfPx8",
-	"ZwKGHVm5KCIb2K5FqK7cW1uFgxMCHxdCsjWeB0WR4IfWwaGjMsV2BpC86/fx+O4Ijx/CGIuEepXKpW1G",
-	"VcENCvtnz9Dyd3fX7Ypdg/DOA9hUQ4GRr5vWAauS6woQbZfu1mhtc3lvL1YDCl5LjFl9W+fiN3AoKk31",
-	"Qu05ixu8+Af4IatkRClMkM1lZ1zbP25ZLUN1BohV14snMRP9+ZxRRgfkBYugtqHoOOjuLBUtzQ/fsGvs",
-	"noPyMaPfoLicZQo715tUlSpbaovicigpts76FjwLu7THH6scbpbd59g6yxoReaHn4/yJFXLju8hGM143",
-	"1q+Rk99PbT5QN/5eeqm39LvFfrEm4euyo7FEo0LaldPqT6ukNL2fWFzohaqKnb5lVFjQaUwwsPvXvnsq",
-	"sXqdCgdNXfnqTq91sleyNPj0hlOuhxBJqN4u0DDXDSSmqyeqHGpJpLxbzJXNhuA6MP8o8pTU4b//AVBh",
-	"TDUCMlrNqfmTjBgXE2LjL+vlsvhc16MSm+5UTrXd6h4H29xHnb3qyXKSfK018bVVHRJjejvvtrG/C7NL",
-	"lK/TDSOaJGqo6H3VBsty0bMI+aawvCN3gBoq9cBzqTF1zPOLSenVnroNGeolk9A7TmrDpj7q7GtIlbLY",
-	"/fz24vlbPwEb6OitS2GJK7kNS5hmFoJhY2xze0JSVveXpSadZaGV/JT4mUo2gWDvDKMd2URVykHmw9s/",
-	"idf37yF+vZCi2X14cDFVciNnDFN4FKFxbJPx1nPvECtuLUtIg0d0RqMpF6xpFBb4AnH4S1jGAfEhF4OB",
-	"KCBEBiRrfxSQcu+bgGTdyoKBmDE9lfHQfEWTRC7N7y5wEBT0tSH0M8/aRQLIiODKK0G03l//Jge1B1Bj",
-	"XEOkphEMRAl4NCBr+MZmhlVYesFAFLsRBKRYJ1HZNcCriSgAYwcks0psNYP9BOmA6WKO96rpQmsuJl49",
-	"Bagw6PkGh6/K4xc2SM9EDDucJyx/gqu2yCZeGMyYQRghqzswr0bHduEy11GoHJZc61uxjtpT7buGBPUl",
-	"pHymUkxg/5DpYkZFEU2hsv1FdQBzv+xwHgcISWz3jt9rKOfiCKX5qATxHfm6thwFTmRh1FXcsBIV5b+q",
-	"TWEhj0ohxK80LhyFthgWf34f+B+g52/bXX+wM+9P7pw7PGf0cxWmVu5C+2a+r1I3E09ghH3fVQhZoAuI",
-	"pqcYJcVA/xKSOwG1OvaTbMxwjNZlzlz+zMpprXvU/jwOs5deAXt5H89mG9OQ7Y9BEYQU2hVS6+EsnvaL",
-	"hFHMBbdaYgB9Bu5U6/AasQ0wfBlIO3UIo0a1iLcFs446/XZ3/4AjIlrt0UqgUrx+rVDcHgTMyYCwW4YK",
-	"oPwopr8ZCarLeLHiyBInyDbOYSE+txE3p2Zu2o/vbXUIGaeMQZp74Pft9yEBD9iTRcdm+5vvhm3KlnN9",
-	"WNaEngvYzJiwGfr6V6mWsNbuPB8fWfxV2nwW9ao315Zai0Lq2//2y3nzX7T5W7t52hr2m59/7wSd7vMv",
-	"/+1Rm2PbwjtojLWFN6p4UQRWCbzFvFiFXpkXuuR6OvQ2Unb5yU5DHxrSwVBKj6mcE08qoSzH3GhO2OIX",
-	"KsRUIQV/xIWhQMVeqwaFWHfm8SThtjVY7uJySTrY5WDd0J0ftwvE6LYrHVw7HVnz0+MiUXvtRz7ntPCc",
-	"Tuf5Yx5Uzh46Nrq4GSO+oWrdXtl0zvhqVqnbjU56w18rQQDMAeYzrMyBDqcBGVHFTnpNJozZEhcXerUh",
-	"MYDPGELRV2veqzkjSvDx2PeiweuMxR+TGdURNA1fOhTS3IWWUD5zmQJWh4EBP50D18a/f52z/MOSjebZ",
-	"hwkf7y7vyejjT6WK0K8B5mCdwAq7FhTF5Ssm/kXOr8hPNLrDZsfrmmOm77m5IZDCqlIhM6YU37SKowVP",
-	"YmIvcZwYfQVFRnvfbnVa7Z18MNPE3FuDbJZVlIGdt6H+CVZif/W4tJu/HJSI7jaOsTZtSiLVJE4Ztq/G",
-	"obSqkay/sTVRVnhnNgjjlYi4ypAdrgFL3MfEVsUWBCkcUY7u28GUTBdVwZbzc4BIs25BITV8AXe2/OhB",
-	"b1dtw6bcfAQeliRO6dLiIffa+wAil7SdXnsf9GP+WwWPCj9dvbh9/fD68urV69sQEt35A0uUdegrHjNy",
-	"0jMj67Z7zxEZjcwWiebzBOI9zz0atru9B/MPqYd0oWUInfOLJzC7Zh+okk2po7An1JUYy82FhbBMxCb7",
-	"245DUpB6WEgpwW0QBsR+nX31NL9ThQ2bXE41NmBVukIkOwSTtRG9NHuTLETClCKX785/enM5vHp7/upy",
-	"+Ory3eX1+e3V+3f/w4hDS92M/8sxwes+XL//x9WLy+sbcOLfsZWqzscudBjeIOzMLuIC0lfGNEmgjayt",
-	"jcPSDbAL5Xi8f4GczxXK7MqCw0hVsf0/CqMZZzHD3P8JhSUw2Cx4Su+MwERy/P3j+9vz4cX7m9tSEt1O",
-	"jTBHmfHG5dOtardlINzrhyeaUh32Mc5bH0k9JecfrlQjQP6rAocy4jKXAswqAsdzhiHeJ6HbjvDF0/8e",
-	"BujcxtIB16OfCsSkKbg0poiZDEXyBQQc+8saG6gIKH4nnfR5p/tNdNLuUefbKKW9drf7xyilb+SEi80d",
-	"Ch6Fkexbt8e9fTGTN0cQr12k0HKmMhaB2XL2vLjkkiqV6ttjFJTPLMy/ispv2SOy1tuPAPj+nqDWGER0",
-	"IcTthfLICsYSw4lGEAMcHMG7bXezhIu7M0KTJV0p7Btulo+62Jk7xuHN29sPw4/Xb8JqWTKlagseRqF8",
-	"3waYHUasTX7JY9I4iLFMgbFvgb8gda6hAYNiWG61ngM6Y0/dgxvVA/8jUMLX35rhveysONkOwF3wv3lo",
-	"3KVtUlof9/7qU5LnvB7q3S9mmj7aNV+3ZW8TKNTL9Js4lfM5ixvf1nX/lumUR+qWPegq/B05Mzt3gWAc",
-	"hD3MpQJ7guAGCDIzst1qt3qV1tJbI9yd9lnKEvPbAq7vksJgft8UONon/rPep+glVZr8z//z//o29t3W",
-	"FlqZDefPJ/AmX7kPDdWqixByI3nb4Dyt39nB+xvW+ZrtAmC3Dw7cqKrmgv2rz2GvH4gGgxgw5VS2vDIW",
-	"uKGWxtyjSbJfrAUqsGlSFYsGKYBv2+9RJTaxnT+YcWIK1N4LgaS7lTK5oEmyczXWomRurpuX5WJK9QXy",
-	"i+o0gqnkh4Qs3VPNXZWw3Xn/tzX75gFB7grBgYJbcXM4uCrmAAZHNJsnzdCrvc5iEHU/yND4esAWS1lv",
-	"O5j3t6KcuJ8fW0lgG99vDo/ad+fkzT1GbgHdq/bdChfThahoffNesPV0IxZ7q7Vx/6w/CH88szAINvcG",
-	"hkki8/qCUV0KmrAEVYj9kxO+yWktvm68EFH1uaHpZDEzi1g5FCeQ9kgR3JB/wEXMHqp6crtH5PPMBrnT",
-	"vY0Prdoha2xn7Yo1GKXdjRU3TaFyVIFd8vKbdo+2wHT25iXfmRm0YIP/WJawnRV4Fnk5Hm0ueaLQk5NP",
-	"Kff+UmNLAXLChInfKCfcXAPHwaZJlY4R3Cmi1XDOBE2womBPAINmdw/nxow+DPOBeqg76yqHYEa3gLJh",
-	"OSZhDtITnmGhnVCoiYAHi6YIuWJR5zK39u5OVEX0n5IsnM9ZSkZyIUqh8ieuWwmp+7A0t+//8/LdTeMR",
-	"g9iYmHe7FTao+Pq3lzc3568ub8h/kE6Wure/RxT3kw8utLld34HHcFtQw4I8nLk9OoHmLjbpu7LYYS+S",
-	"zgG0NGLfayu7bNShe+g+xL22N73Ee74ENcWqlLBzdaeKYdUxgrQzimnh4M8EJPbllKWQS22zo93JXmOw",
-	"u0kGMHt7zePGXFkN5rKxBZnNTUOMVbXve8w97+0tXwOusnM9Uc9AfXl/ayDXr6V8lD1RapLpeRa9RiDz",
-	"4XzHbA+tBXIoHaVtF0Vs7nrv2K5amN5uYdy4IndCLkWeFHDHVlU6e5V5uivjtWCyrKt4Zb2mOHSzdwOS",
-	"gIc2ILnSSGRKrDI6HPNEszSwSMj52VKUl7L3NgJObtb2EjmZp3KkHm/P5pSY5Tm/u3eRNeg3aWvuWesY",
-	"htmIty3GQtztj2PbJ2FMNe2HJOGCKYzGTmUSQxeAgQgrla+Q4GtJPdxoAIUNRBgZCHwD+eXF+3eXn8M9",
-	"MQPXFtK+CDfGB1rVSlZbX9y6RVKZN/NeJCsSmpsAATurVSluLHjoztLtTdksOOqsWGmfMiIUqk8UFiLZ",
-	"6iHM9I8zE19QaGp0/uGK1A094Q2NgIwWeiBCV2tk25dibW/oFxyFpE6hEhIlUirFBLrA4I0DEaUsZkJz",
-	"mqDbNPTgxrP6FPvc0peQ4TAQOHo0eG1zuFjlZTZ5STl+YZRiGbOBqIfrBTxhQEJbb2P+LBTzhBYhaqfR",
-	"5B3Rg2pnKmJdKZ1tT9TEXoeEagIy1iLtAiPer2C6ZIiWiseyLixmQc0yYUwm+3rOUlhb76usZCz7hgu1",
-	"GI95xA2jdS0285Kr7LpC45edhnDOvOA6Ry1bobPjiDhlazs2V1XtnjsX+LCmYVhUc6N3QW+rqjwKdyZ3",
-	"82uLwVVZerR5Ri83ejh2ueedj8NPtaXN386b/2o3T4eQaHvSq8qztdRmemNuxt9u3r8jNzC7zD5y/pYA",
-	"YmkYhqUqM86K0yvGF39VUrSu6dIzQcxY0H7fsMs3YbhtbCBeJCe4c7c7jSpKWN3PZmJAA5sMrjxkvWUq",
-	"NUimWVEC/D6oRVyvBrX+oPaBplwNal+qaL8eK5kwPVwyqqdsd8skG/XIJ7KZFPvlqiHRi2TakNV3hYrj",
-	"mSsow1aHsU2OwUiF56dcn/nODLjApp35mXC1/YzCx+a0VaP3rNuAVUqBy1YNz0i4SLFDhsOfhWBxr932",
-	"44ZedusihaDBTha/V55cXS2iqdmlWT4boGZi2tvhEFVbct28naV8NlyZ9vCtYxBGQdziK/Zzq3ckSm/K",
-	"Ot7H1ykXer7QG3cGtHSB39wc0aGTJWq6zYBZ0zZf2mZK75UjnfsbgSCbl2mfCsO9/UZWpfY52G4bcys0",
-	"VmlLx+yeJWaU2GiG3jGQLyGCt4Y+6SzSa1DL7nHAksWmEsZa3B572AwNRpOEUBKaK8MM68y6tKrhYQvx",
-	"jIpQaxZFhciOmZwdqXv8gQ69w6KWO7fJxcY4MchAaMRC4AXgt0WDaE5TrUj9V8kFdr8AWzhwbYogySZZ",
-	"FZqMwBdGd6igAHJNj1J1gKeGLwqXCKmhTEFLoig6KnKY1V1M9bBIq2dKrhH6c05EJzIPysA4LG7yo/I1",
-	"1mMtqCBUnSy5FCwejlZlDccYq98vF6QiFpMNJMsUKaaHeHkj2zNFvPWtzhdZE0t78FSgX5VwWSN1Yt65",
-	"UyZkBNghEt7RGYs9B+cBAdfNIdW91PPHB02thVhxQ3l2JS/8GicDld7sXVIPjbwf4gNC0JYQGxwUWhTx",
-	"7iJcurCRGT4WedHtoCoFq0g67zEVCflGU/Nf1Cfh7wMg5KAWDGr4Lf4JRtOg9iU0khHnbDRl8Mlx/W0s",
-	"s/JCWc+WRy/3yc7o81e6vW5sdKIcogNlnSiMXDKVuYdKimPO97fw+areINY139vM1ItRigpbtZQ4hn2P",
-	"h4tqB9INg4IKqKkG/6htHgCXYwYN5mmENn4cOnj60DpFW7X9Gs15UYitB3w3o8q8E3/QCc50mm80bqcf",
-	"ldNwQffr1PbwqR2Q3BHn7qx9p5px4ZIyLKRgYWAtuICE7j0h9tn5fQBPBV+DexVwiPxDP+Mh/Var9eVL",
-	"WDwrbnrmReghlDVvOp+rtKbdZC+LF+8sfdxkilQkDWyy77deAl3rt1xRaeS664OKgZQeuXElP1y9kNHC",
-	"VYTvDzR2Loi9nxy12iS2DyF16Lnkus+uv7OAorcZLW+0IlO5xNagCFEFIQD7u31KwzlzFuD1imOymDv5",
-	"lmHbwa9ozJWbXYmIJeX2mZ1dmHqZT3X/W/w06wNvBJd4sbR/100lfK1C+c+ue9UiipgqdrTvdHe8slzx",
-	"a58R5MBVGaXzKQXrOGDV2ej53sl7jyqmbaOICk2v1JSzuMGem/3R6T7fiIqB7YQ2VOBUmM13TGyymO9Y",
-	"VkBti0tSM3KoKilVnR53ugfiKMOLg919PwtE+7oyqsdUTe1dgFTs2FEBHmG7+2q51g52SblWthcUVtpl",
-	"Dedtm/sMyvkxvUQKTZCx/Ry2KNmGY7Ub0yd7yqiYBPRDG8cjNKOqhNg5tx2YOKAqR1QQIUkixQQwWkg2",
-	"oQ1wOyffoMXJcdyNOqM2bZ6On7NmL34WNZ+PTmjzeNxjR/a3feqPrHDIiF8RTDEbCPB/EQvXAUfjlilO",
-	"8Rk9GR1Hvbh5xLrjZo92Rs3T6HncfMZOxse0NzqKuvGhoxrudSI3NXCvuPkP7/6+j7rpNXIvjLy0QpWk",
-	"CfKuPIVCL28Ll05Z6ehWciHPobOm72Sd3JztfEZmMrrLO4uDOxe0IKWpiJtcIHq0hQeDanPICc3DT75j",
-	"eJLKfxs1d84EBHSN6JwuJhMuJmMaQWKVjKqTgt24NwGLgCQe5q36CpadDzft4V4Y4TebO3TgMUowLkjK",
-	"aILJvTql4zGPiLy35YtgHR6TGRcLAGVpt1qdRiE+shka29w7jKYsuiu5FA9iq0U06OJEbbm2m6rr/Ddi",
-	"e0fpDm+5uwbMgkBKbJJSVHosptJC5HsCPkIexQY8PSDG+jqi3jVeJDgrla/LkotYLgGoYI7F6tZXvZQk",
-	"ZhGf0USdEUMCv6dchmI5KjK809PW88eVo+M4fHJ0prWg1u2Zf5+ZiR+14922quf9zOBlLFVK+6iwIbL3",
-	"B/552MYG8Dg5x2lFqYvQ6QqQTNyQgMaUjPkDiw9sZVI6wxX+VXfFf7LVja48y2ZQd8x2d8vHNFpBO0xI",
-	"vnOFNN5JN3ckXOkzIpjbMndsVYUJLROXk1QtN82jjP23gABiKm1Tl7x7Y5bemOGh97qnhe21MVXXf/sQ",
-	"gFe34ACaiwEHmRWAF5ATa2KfBUDHrU36yP41Kjk8/m5IdrPJWLwddigLxNulIPVeuxOQXrtLZEp67aMG",
-	"lBsoAP1YaEJhQk05Hu9HSjeKnWTECzF/0b1iA0ndMx9PTmezD+EMoxTZ4iNAVRTa8ERYZ2G5mtuHXhsP",
-	"fFixz9NBVq1LXK0cY3Fv1iq3qrf0a/TfxoOyk17KF0gZvWMbOjxGPI0WXBN7UZ+EUSIVZERmfpFxIpeN",
-	"gIRG3QgxnTrbfVwRdcfncxbbk4s5/kYPxublytw5pcl4aG+nRKecJnlyIF2BP78AuIaDsCoO1N3bB5Tg",
-	"Vtxl6wameVLznqaQWWke+RPO8MLdYj+/xxfYT69pMoZvPn8Japt5F2KmkZkUXGNdAxQuFChj7g6Isj4m",
-	"0NKAVGsAzxuPnlEC9w64rXH8qiY4NrT1qACkjS663ZTpIzDKnduyIo9lB26Sl3iVXQky09CSQ4LuY2Tm",
-	"BuJs0Bu2z0x9zFHs8w4MSbJHG9S882kpkG5V6YqG7JDnmW0vnULvA27boLlOzEZ8k5jH2JwlCx7tRaJz",
-	"fPc+ZZqfq7pJYI4z5KU6O2ZdhteP20eNlnnH3x14R5ECkG67rTuKxWExulS5EcnxHkJ1RrmwcLS5p/R4",
-	"932KYXuH4UJHvl4KqDbk4+1FkTXlX1fn3TGtNvYohZ5TcE1AZjwWfDLV5lEb/SXwsoP8JdU9jq5LrnCi",
-	"JfTU/Hh7UQT96hwfJBJtRxdcWn8RfFKsEbnq6FW0D/7qM5ftuMI+qkDOVSUn+fGBM//8uHNUBmrjCp0F",
-	"izmp97qnNrbhCjsHIrxmOl01wQsX2mYT2EGaC4iVQCaqRRoz/ALXgNTdXhsIWPBiNw5XoLHujbdxjk3N",
-	"NCx5DbF89Mp9wb2R6sdtQ9m1TtBfvfbQzmUIqktVJBtJlLduQEPXqIzQcchZL86EKJ6R7s7d4b99j81x",
-	"biwgdLLYhuDYHxMe0/da3T9RxBg0TsUaLeIJ0wNRD/0eMpgOwopixZqE0N2bs9TcU9mAButMcEksNy1v",
-	"5MVspMwelWlmOxVdG9ZtkXO0RWXN2jWjMRc21lR2y7PoTm0OR1YkRGwzzWM2ZyJmIloFZFCTd4Oaa9OB",
-	"NWfmrKB3y1b1xFTTEVUME6JxXc/INYu5InVYnevLF1c3w4/Xb0BTZrph/iuk7rtGOhwwT8H+tKD0jACN",
-	"AUYsIQAVqSWWomUmjIUhGQiLkEuUNhsiZTRerZ1bN0qzte5qVYkUTNzzVIoM7dsuk+enRAM/XkQbAUjg",
-	"3VXpf2t73lxXfGcVp79mE640S/90gH7fFIXPi+TticnnDaaabECuN3JyafZ1RarmnFdrHecfrgrQNhGd",
-	"MaKnqVxMpmUEV4DghBSNDMHVfPU0zy5QYcGgwwo9a9BRXjz32Y9rdN+sDmc6OGrCvjfS9TR2LXbQEG3k",
-	"KjKcJXuQv1o5to3qqms+dKEKTlc186tTRWyvgleQPtq8MN97gpvHjTOSsLEGcVNqxMgVcb4cB+gNOtaM",
-	"Q2AduzoWyW1/2sNmfiMnExbDeF7DU70v3uJTvG9+su/6ElSnu+Ru4ZMq9WrPMGXnsDAluG+rS0tzXQtq",
-	"SXPxSSYy79giBbF5CnvVKj6uC9EdWw0zF2HZwcajaUXQBUNEmVlFBTptg6Jntqi2t/eJXtxxEW+qMPK2",
-	"cx7trIdQ9JHjORdhnotsogLo+YyEOqUiexvmCIZqzlg0DSEMZjRU6AVh3ncvecQaFYC88GxDX/9ptaCG",
-	"T9oDqbfyEPwnF/EFXm3+vLIvMX/fll5kvruxL1sLMRUhetfpbttY7uyTUkhsqkwa26qCFsNTWxzLoGe6",
-	"DXa23sAoLoMO2Kjkvs7bjTUphaZ53qlcUm/DLwSgZ+cAuVbn5bF/Apw63HhUs73dVWsZskD27OrizqBm",
-	"tOlNbeJYWjhNY6qgsHtEE6PsxXiC1IymOsxqT2wWS6HPMbc9eS00tmEJZrOWJm8ev3NyRUXI1VNoPdaV",
-	"AdNbPmMunw5tJNiNFbvGaBWF8UATld1c6RHd9nf3yVMs3bgLC4lDM2oFhKW31wA8sv143fVml8bQZ9ZC",
-	"j6Ryieq5UUCkWM24cu1FvjZz4rB6R2ww5HcbMrqgZfg5NexeLZSOlKjvC6yccRWkrae7ZeekFGN1uynY",
-	"K0l1R3+2XO/9UJmAu7sB/Nbu71Ud31uHRKr2duSXFfidVW95C+VdzdZLoqNSYy31T4eM2r6nZ4RWGQob",
-	"gcv0sKo3FauByEpKYCtY1BPHwEGHrYdZkqf52YUvjRbs4DbqDrIDXRSQnIBupXoZXqMBieKjVN6xPHQ8",
-	"EB4PMuqJh53h3FquxPIbpaB60DvZE9c9GXKh2eZm99hqeWsYk9oVwdyB3sODmf3xwwPqsUX30zcX/Qjh",
-	"ZccCzNxd8lV6QFFlOWpX+l6d+Nxd9VdOf13jZd6BsRSvOis30C7imikABVtrvyT4fM42wOu4jrDr8iZN",
-	"igmcKd+NpWO7sJp7g+y9lSPGJp/rOEDfbTxVo7it1HPOs6idWQ9fdbfaiNN1zByNolPpYrp1OdQljwYc",
-	"uOGGDOvXN93jE/K3T7dQRAu1SYqE5xb7B0yQPvmJ0ZSlZLBot48ieBD8ycLWttxXLvbxGSMXsvcUTsrz",
-	"k96G3Q7dz8slOiMY5O6kpwI9Cg8rDL1q9b5z9crBtSnVY6yC/868gX+mjhAtgthpA7FXSwgf6mutt8JX",
-	"tUrY1vxgc7+DTdTfIsK+Y8+OSnHx/PmGSF36x2Qn50pzKR+5eu/+w5B2dWku3ejX3l6W4pkmT1TW7gPx",
-	"DIVcQretitKVRgDtPagaCGqLSyDmx/VZFrkwd9m8Z0IFCc9fvL16N7x8e3715iYkNI5TphRu0oPc2AcX",
-	"v5ijYxu4ws8h+fcColQOzqnxbYpiqlboExuh6P9mAUaH97jt7uytL9FZ/ZicCzn2+lydkRDfHNpIJdbg",
-	"4o/DRZ63ErYKs3bvr+B/K9uNyFxGmJhwAQV1iZ9r0ifhQqSMRlN4NqkLORCRFAJTA/uYiZc5bATTS5ne",
-	"uSibfaiNhzWCgQhHiYzuIB3NuwBtBlV6mDt4AWGtSQt86iOpByKa0iRhwthwECg1WoiSUpBYMnSYTFky",
-	"b3igembYWXMIMRDm+zNwtuh0BQlrZtQNcNHEQ+fPD8HjgguCycYAJgLm40AA7aKUQpzRvThlkZwIrljJ",
-	"KvFoaHQjpAEY5jBA0JfyF1fqStmKbrT2wKM7YpFFqM58SSwu7CMLcVJsXJ65qwpRXcx1ENKMbJGAhu3t",
-	"tFpQi7nCVnBbR3xt717jjMAFqtkIMghAAzCPAN9LymczFgeIyoKgLJFMEjp3/peqvBz35v366vtGQlV3",
-	"/UwlL4G9wkZAmr5YRHfm/69kTtnABnfggsz2zjBruWjOU2mUPLyugBkEj665qNTnvXrAOpv18949Wu3M",
-	"ArsmOenWeSqAREeLlOsVQO3ZrFRQZo0aXllBgzqslQ4wcdurihpVHq1+SuYsVdDR/PzDFSY/h5Pfmq1W",
-	"KwwGwgGrQqAkQ1dVjRa55KDK0cgWA0JutNHpMESYo5sNhPXveQ0B3R4m9V77qEFkGlhX7B1bBegPxJh+",
-	"yu7lHeT2D8SUKmsBwH2dRoucY67FnAnXfsYHgVVkOZWKDUT40Lxjq6aK5JyF5snYsqnud0Hc3vnQUMKK",
-	"hI2tDxsBYUZB7bWPiKAzMNSMPEZI1IGA158VhufU18L46jMq6MTcbqjeIIIBUNZA+OvZIuUF5orQRMnM",
-	"GQQkcrS0azMQ0OpMLnRga+uAvxrKoj4D8TGrD8H+8BeLinggXGM9OqHcAuvCSQZVGY2rbPdOtZ4jTio2",
-	"ttqswby9vL2+urhB8PxiH2SLdMqtsmUx4Xe88wuUC1R1WXVNEKAr5fkVeuomVLMlXfWJUUWVOSaEi4BM",
-	"jLZn08acMw99aEAKMITR/rJ+JTNq+yyLEmr0wfOrPPu2NRADcVkFNzq1yJHKyBJAnwGNpB5eohewTyhC",
-	"yGboVkasWh9hADC4gAo/o9EU1YrYXEJC80fedCfMndeh9VElSg4Enc8ZTZVL4y92/c/j7TagDkfcb60I",
-	"PfRaA3Fb7OsDmxKQr9eCTHVKPn68enH/rGHUAuu1LL3W83sqAPutd5pFnRzwxc6b/yK0+RtpN09JkwxJ",
-	"i/TDxkBwRe7Y3CjsULGRpiyxDXXjPmHRVKIPMPxn8yL/Ed5rppdAUB60/dC72dDNRceUBnB0u3D5tFsD",
-	"cSNnVrFEqIQxFDSjBmaz+0DJoXGsSLiAagGI2ELeEnhYb7eAz9rQXfj0vmPUOjrBygLKoeMv7Cf7crNJ",
-	"siYhampEJhdKMxoHgA0ClyEEiN1XAA6CkCHBAOFf4S8AU659+RLCHj7PcYJZnG12ese2+4V8v4p1D9m2",
-	"iwPhCapiEJwu9PQpyC5895XQzKw/v2cZFAauLHAO0H0tQIZTbmNCNQmfxjJS4Rn6t/NrtGLJGC8AKs55",
-	"a0VniV2R7DuA7yR1miRET1PmXLcD0Wv38pQSex7ShXAGw4v3FzdDbJ/84n+AEwNCkE/NsYp5yowI1XIg",
-	"7PBgiuHry/MXIbIpq7pIYe4JSPgUSyfgT8gEg7/g3gB4/ZgnTCGPgrxXO9EnCkoQca0AqTZ8dXkLL6kD",
-	"17EaNzQ1hHOuGgj/7QQVBZ50RiTIfrvoTsnXpNc+RomQ8IhZtE+sl6i9vbq1Dk9k0ar/FOiKOlBLppOn",
-	"9ib11Fyb+4CzjvyvLGM9/3DlNbjv17Az/hebFjXntX7tqNVuHUGWl56CpvTU/DNhG3LFjapO53PwBUwY",
-	"qYefLn8afrxyaxYalYSMVg5ottEiV47KA1EPn1JlRNNT0Jlco4HmlCqjQkMKBCKeY5oo0s6MzMhhxWOj",
-	"oJid7rabOdLY/96ZONAAh8ILHbWpIkuWJH3cyjBso0HBhJHL0PncrZDl1KNULhVLG0ZYgIAx+3ZsVCur",
-	"o+CUsJ88PJIrEkJaUvMCO7n3iZBN0IpDjErhLAcCt1zIZ7MFiKHwLO/JM/kNi5vMAJGbqyzca/gz17Dl",
-	"P8FhKZLeHhdMsM7PCvG3NZx8WAd7BI7aXVs0ZIwznLRhCdZctEjqyLLxmZjXhvu88rwSLaUZhAX1NJRr",
-	"ZYfUfZkdKLNwQabdaQs0jkcjU/+uYtjb+lpKm7cPEha2a7fdLjdQYw/66VTPwDGYw8NtM6xe8oShJrRr",
-	"xxuFyh5489DCilcCTtkt0M+pC1nEVokXbElGC54Az8VNf88VVmzlQ183kix8ZvPGWjrNDzLhUYWx+tLx",
-	"tzyUZu06bvRZbowcYw6cESEJF4lRh/B+BO9bJSVMCXuwmyqNyBMjDJ6c2RuKX5k7C9/w2cT7TKAtxRmx",
-	"zprClWMpil+gaYdfCSmYuSalM9akImJGs1DZ9yOqWHOR8vxCmc6aFNxB9nlbSWuIe9TurhPylaw8TKX9",
-	"8EaiO76aeRYFsNtOOW3hVPp4YTaUuX24PTwBVfs7OylPf6Kx8wDDLb3dt7yT+qVciBhu6J7uvsErlzD3",
-	"HO8zLtBPBE2cP7N23D7afZdXCFcw+Gv9Xz4HNbWYzWi6skTPNOlxKgVmVwCqxwSy7YDin80zijYqFTRZ",
-	"aR6pjdLwJVQLqix3A6p5w5iuVEg+3l6QGFJwsKLJQhjGAbSdW2jrXUGdwynDiZygoECl14GHiTizr1vk",
-	"3AwODXgQBE3bGyTsQyttr7aAZoUVc5ZyGZcbocUQJyI567WQGVN6z8hvLJWq0Tf2rOYiMuIHNEiw+YJC",
-	"yoYKzFPAemdU2LGDVT1a2b6YwPDxASis6SrwOpviopqnAKs0K4Wk7ZMQvhlOuR6CJAgDMjVa21NSh//+",
-	"B7gMsOgXkgZgRsWM5SW1aWrgQ3QDIHU5Hgd5RYqdjbkfc5iNwWOFHclrUgA+eajoPWAGFuDcnPJpHpG5",
-	"zmAIZyS0OUsqJGqecFu7G9OV50f2keXMMyy4XCWOnLNMFWjHeZaTHRM82DzDYmqgDFCFK8mIJXJJ6i5j",
-	"zm4D65pjyphVTRICVp8K+/4843xf4OJmcB5uq2X1IsTZVjBtM8Xl1DoebXeWPkG7XA17Dw8u+xZfZW53",
-	"LpoM5ggba60l5gQkT+IJskcePzyEuD2lYgWXg3XDZc4Gl1xUz70EApaykM1j2+WoRotcuLwdjzIpI4KB",
-	"s69FDDOEr3A/oARCGzxbPFJvZ7s1NZqGeQAgFFraz4dAYNt2vdO29M7ABKCVoXsc3jRaDUGVLS+ZXYd6",
-	"D9woMTl+eGgAp8B80HzBqrNy8o3iJ+TagfrbCvaCyhFf3CDOSGgT8IwVbvM3gRfBAhl7toE3p4X8IywD",
-	"ApuOtcgHf0OnzD/1bgODMLXEcIzTEAMKxxS0SxQkXqTO6Yh7Fq/3O0caqjtOima3WBWZaOBIVrjNmIap",
-	"A+xHvohN3KwPxPU9WbnNYV0jwpxGl8lp7p0v0gmLSw+PUzk3xlBjg4p8nsmtYjuaXza2CNkkq0gd+nqc",
-	"tou5o8+CGhdQlomOeGu0micUFKusweEzr+3eabvYlnItYePzTu2ezueJzXl46tpSeMVnbvsjGqvNcOv4",
-	"mWguXyyP72MOGCQSYX7Ql8C7t+ffbLabf6v5tXDnZ8DyyhcMxlH6ptMFQPFCsUnP7/bXPz0xQyjd9mz9",
-	"ruPCXcfPIWhr9AF4LcpcZCH4Vno/sV3EsMy127aBm1zEujlWDbBYYDA/btf6z8ySzk+Pa/1u9xj+PK31",
-	"j06ft/MKgzKm6VFWwtspIZC2PWDR43W80K4HA9rtnnr5hb5chsfkK9TttQ0ti7Q4XSdFp9c6qSBGu9U9",
-	"rqZ7BTGe9zJiQKYVEKPXaW8hRmcjMToeMY62E6PTPdpIjKNuYb8edXCPrBQ8wjFIOLGAP9ILaot5rX/U",
-	"CWqG6w0jOcM6zZMvQc3oNXtsCqg4QTocdTI6tLtdyM0oEzITc3hmMaWnIo8nn8Xz517OzX6JNmbWqMtg",
-	"Cl/hZBz7uFtGDzHr3j7qHhW+P7bft5+7RVN4rZltrnDAannM5VmnWMkAFIIqBKDQSc8RqNN5DlXn+7ks",
-	"cka/wW9hlehW7bEmYmcvOyxraog37WG8vZTpiMcxE/+1DMtiDPmXz18KliZkMgZWywqIPRQF662ERmgl",
-	"pjNEMSfuc1DzApxwDMzXFfbpIkYQiUrbFKNmFpgWbuBKpxQ8JU4tQdVBprbYRLo0LzUQdRvXRazRcUIn",
-	"QR7axI9zRMXNQqN5QRHozRmeZUAmKXV2bMrurX9E5SaSG8cTRS7eXHnu34GA9yMpYkRBwKKMALqd52oY",
-	"Jr0Yk4JCG6wW+UCVGojQq1AILfQcXOiVXmgJsUtXfXFmo+lZ+QXa6AjJSCesbIKv6WBvuNLnsDg7FLAP",
-	"ZiSK/8bWIGWq9CuHZVKhYAEKjdOwjtu7VKygyjO1Rims/mT3XC5Uhafq3YurWvVAbT2IP1Ivc+6kt57y",
-	"8dU6HxM6hZQdq/PArHBjDrONWAvMbwAcEtFUJiXhAr+hPHEVec1jejJq9qJncfM5Ox0327Qz6kZHcY8d",
-	"j4sFQsWi4U6/3bVFwzHTlCcepDO+YU+04DzD1mJ2FdGB10Skzd3tHT0O+QSBbqsReXMA3j3FbeAtBUxi",
-	"CHygsA7u5BfIj9rnJuK2T3PkIY+4S1oklaNEt0gJfHY2z6p94M90r41gtm+h2AvOxv5i3LAKKCGrEOPv",
-	"hQ0uubZ+5mKSyMlfQv0PEeq3Ps2LQufxkttKzKe/8/jL08hrFiCrwFzPDesz8rUkcdEx2G13vRa8KKIR",
-	"q47EbCahAgbSocybwdvp8FfNj1I0MOHDx6bHkGYVyjhiqyNGKYwa0GTqiPlJ3bgiKgqg65BWFbiiPa5d",
-	"ZYq58XQgIMS7hJRUksHwWVx8zGqLZGor0IpHYJcgtn0YLhwW91ZhDGHcAoGfKFIuON+XbQvAYNHTXChm",
-	"pbDVUZ1dNQBfLSHzfgL5X3yNZRb7B2ySacX+AF8tLT3ofR/jfxM8/yHysyQu90TDrwK7r0K4LwDafxuZ",
-	"ic02806vRUq0O0Xxl/eEz3w2Lt/ZKQxsPGZo6trrOkY93Dzm/QdboZ0A7iykHq2L7ef9Trff6/3LAqwN",
-	"wdVY6x/tb+9euG1nD/QGqxf3dwDeVM8IcUaPq5rH2l2uf4QgPeDYIgLeOJOtOfjdz3JRaADBlZ16n1AS",
-	"8/GYpczME/j4bKEypk0sJOKh+uHeC+X6tVcvD4ZvHHKEILlkqpwNNARXLLnPHBmHBq7bp4+iuaFWwqEp",
-	"nyP5rTcsl1xNNaliVH0zGyc0If33R9IchwxBtwSS4PyTYXOa7YRa/yupbxdZcRkmkrneO0VB/3hNroAo",
-	"XO2HodG0ClkYA0pcqzIgNmRwu8LPgdgA/My1hXuG3GJtwZlGK4ujX8eUWywRGAgBThkoZwP0SClYwwsO",
-	"roORFwZhHjIQkZSJhQ1E1kkBG9K8HyuPl1Mm8vsKCPADkWG1r6PFlx5hlECuXOMSVG2hIsBBET5RFty6",
-	"n6FgOt+SfYeyaYPuDkjlTdlAqCnUK0KBhY/PDtnkAOpWANRWXET7uXtKyNNfq6x52+oXD049Rx9HR72V",
-	"uoja/Uu5BQKqmFWNCdYBzrqoWSEeWNvvBJD5HYqg/MUoWBEUv4eRK38s9ilVg8En2Vd3vvLVx2CLo8YN",
-	"QT4zlJx+Ftvdp88G4u074AKt8Inl8Zao3XPaW/UM2t4MvG470O9xP0lQ2oubRMKeYOd/uQwe4zLISPrE",
-	"sXVkUQihpwoI/QzqStns8VLIr1OvFEIXfrZWuQIjkZPcxjYDqfatD0TmXA+InCP0LTSch38wy+uJCuBv",
-	"DzUQOtUzwOmJ5Iw9UeiaJ4/xzDvw2nVkJOuZv5ZLzApZplxrJsyGHlEdTZlynREGAq63Dg85ztLeZnQF",
-	"KumIQcMZFpMV03tx/+sc32Wri+E9Ft0hmrZfQPwoaK4q13sODrC/ayGoHGZa6GSyhqpfib9TNSK/H9JB",
-	"7Gv3yGwOFLb0MXurOCgHr1Q1qhxAbL9BlSEQ14f2XzqW8/Y26r779efOu1+vum9/PV++fWH+L9tvJ48K",
-	"8Rx7KJDfzoNVcLGXs3B+sTDDObJvDuT7y+dKeNjTk+0+KQf76gO6WtlvAwsehmrboZg6mE8/JwKSITKw",
-	"TQ+vqwRfAzkTm7KUDgrkOJhIi4PlpSd5iQiQgVBGOdwEbXhwssWXA8+Ww9HbIwjiSa6/wiB/mE5TSFL/",
-	"NoEQm32zQWs5t9kIqIpiOjk4LtfD/QEibGc2Nfg6jc26EBodSl5bkUP0j4HwFRCjyaylB5DDswM+wrz3",
-	"0RZgvtArWGMDExR42gymHlHFzBFlQnHD9UoQnyXHbgUbdx8ruXgFWP0fJve6f4zc+/nT9fTvr/7R+/lT",
-	"Zzl69XHxc/dU/1kl3qbB5nlz3y1kcOxFDNbDIH90xKDTPUC4wGE0x20f2eLSn/4SKn+IUMn4OyryEoth",
-	"Fop+jUcWjgNE1sGRZmy/KshESEeD+qjQOxJhVuOQMr1IhcrKl7LKP2RXAwGcrBGQ0G1pW5DsTlN45lAM",
-	"sj4KStOVn/nfGogXWbxe0zumCB49I9ekiFi/WJmUF32g+TgQ7AGqcCZYPKGMsawAUcWl1gkiBdRj44Oc",
-	"wxPxUMyoB8IG9O24s7yBQtyFvKjMKzh/9/729eV1llxgCDCjd5ByAHWt9ntbTAx4BzjDvt82gyvSbXdt",
-	"PfFalgPWoKwFtGz8AjcPF6TbI1O5SKHEvAiHsDHlImzkhc9SMKK0TJhLlSBRymImNKcJ9pPHqh6SyOgO",
-	"kxbNR/RvC5mSGTdDQ9wZY2vwiPnoduDoxzGcVeQ8knpooVbsqkCq1P+OgD4hotooImQhOaJFCkmexVQJ",
-	"TFrcP1fi4zymmgHS5R6JEjkeYDlD4hDnxbfPkIBz8pPEtkD7C9qCVOxCsv7B4sUwmi9F9CozhS9fnbhx",
-	"qFQH3Wm3UO+2/2xS/WCib/JtF0P8OguAglzvYmn3YzJnduXL2MTFQnbM9mTGv3Jf/NyXPR2EKB/2SQJx",
-	"Uk3lYk0VY8EQ/Z6B7C2ILAUAFkvKLWBbMUMOGk7njPjMiLdpLrPQc/wnVyIPT6N4vofWifO4taiR5rbO",
-	"HiP7QFeJpPGtlG/MtsH7jvchg1rM5zLVLH7LYk5vjUz4Xyl9wZZvCE/grhVmwN72SzMepTxnoFGbE1ER",
-	"cgaOvFV2HfgdoAKy6E4VIPHOCCXLVIpJ5rUZCPycgQibp1APM88y7gkCBVh4N0gY8FotwJdLmd4B/sGH",
-	"7FnW4QvxH9s0Esp3M3GAKEDmv/A1wgv3BwKfHb55/+rq3fDt+T+HL8+v3ny8vrwJSf24kT8YWiCkclku",
-	"lQ8GAhu8LVLkLHgD+obyRi0BquXG7rDvxv5wXE8HAtMz7FSwiws04TWKqavHbQQeUiRaAzYFo9yCFVmW",
-	"1VWpxoJkqLjvEFu/LxfAGOEpZvQD4YadgMcLuvAFFm2gc2wTQ1SLnPu13YiROZaG2SvUOWGuZ4aDAiST",
-	"Jasl6fDT1bsX7z8Nby4v3r97YQicP7rhQWdla5mJcPCwmRm1yEdxJ+RSOOeYWe+sfXC+QegK2LglQwYP",
-	"pc0WcFkq+ckiYEsh4uAnYzjZNqVuSaZUAYdXidS29+VooVaICBV+OL+5+fT++sXw9fnN6+Gn86vb4Vsz",
-	"uS5RtiFJbusct48s1Jm/ZB6okzthiVn7OnxqQpQViI2PQ9weit06mYiNNWhUmpRGutHPWlbDbRvB1gYi",
-	"PP94+3p4/ubN+08Iuz2E1fofRnMNXRYRFyTvxAlwXrYKSyG5HQWlsMgiMM4Wyex72IKAKkK9o49Ih4DX",
-	"aTGtrO5WROkUJO+nALWwsLnDvK1A6BoLV3pbgaU90jTIAebfiwTuy1nzZWlZSN3rXdqoBbV7miyYh1C/",
-	"XqtT6vJZejYCAOR9PHc+z3/a9kahX/bPuQX6ZdrJdzBviq00amz1t+noVcTf879dffztqvOOX6krcX0c",
-	"XVydXN3N//mPi7+dttjqb7/Fn674e361/PnXJHnX/fm3n1d/O21F3USMZi/b8T//lhRbT2SdL7w+Fw4N",
-	"dW9iICRrhcaJLSkJF1+p9B2co7rw9cA8T/UKq8aRQRJAusv20Y/IQf2UawH+aCymcln8t/6XVDeNhvfH",
-	"qZzmbftCZL0BAF/gN4DhW4RK9rVJo6R+rlIbDfU36o3X4MVSVqIWGLwN0WQ54WrBYiO0xzTN3ZYDETNo",
-	"OW1GaDH0rBQURqgJ7aWCZLiyVmfqW+XGxwbttTskdGeE5tCs3Chs2P7Bd6C2CFJoICCP28Pts+DSH0qg",
-	"4KiSKDan0Fw79yQqo+fF5I6xOSiwXEzOLGo3uFsdBOrlm8vby8yDaZ4IjkujJNyirVpco8B2YVxHJ++1",
-	"jxoBSfgdc7SEtDPXY1AAKo1XFrFBhmILgBKn760vtWWEcqHPqpa7sMCeLvtXmuHhtqHZk0ZVBjIvpyxl",
-	"u0+qY7xNwC/fUnJoMTq77W6mKss0K9iw+h5icHPlrJkgA7mmM4Y9LNCSAb4/MQo46PaZSo8H0nnhMx05",
-	"ZfcMzor1qrTIJzyIDLX4urGVwv/QdBISNWdJgmCsIlaE64YD1BdSD4QTLQHhGqMjFHu95JqkeexULhAA",
-	"y32xUKxF7AYYCM9aJPUQ9eTr89vL4Zurt1e3YaNMI460yUlVdaqs7HLm6zWsyFf4sDeqmXv71fyRHKTy",
-	"VWBlXo237xTXEggWgyvD67lWxmh7vArVe5QKJaQejsHJletPqIAXmmv52rgd+2iFO9swezkeo7mf9Yfp",
-	"FyE2snDizFwHfN614TIbOiYfPv705urCfG6c5b3cRPEp8OK8CZOHA2fDR5GczQCPnQv2AwuOrKWJMPRC",
-	"Ip3qeeMxV/6lmG60/vIu/iFIqG9hr5KiDIADeKjg2F2zDgF23xeYgb9sUAStZoA14lAHPhCONyg+EUap",
-	"yCAm3TM59j62945lmvntZXqnsJVK35M3OOO6LYZy0OL2Yei6b9jsLkp67faWmvJvxraLvddqqFdWWu1Z",
-	"U7Pa21dXx/+6jWdvu2/12+7PDz/ftNs///YyeXOb3L179VG/f/Vz9+fbv/G3n94e/evFx86bXy+P3v36",
-	"8eHd7dXy7Yvz1tG/u81ny/N9/vdI8WGptJ/46G3oDZsts2Gp+gyAF9PCtgHekkgxYSk6hD3ZcYiLBysf",
-	"S04Y+6XnebESw2KyDe2ae3IDBoWMHzavV1Z5ltWD4hLLx/LnLx4onD/eWzqbg3VjRAJa1rbU03bJOnga",
-	"aFOgpuQa5EGVBLjyRowJRPm172l8uyl+GyGU+RBnNBlLrHXVRSq5It4StaxjAhJ4CM/6RLf+0jP+0jP+",
-	"0jN26Bk30AfKMIBsH9vMLtts8xDFI2UTrrRtv1upakBPSlh3DkW8s5kFz03kkqXNiCqH/kAF4ThzLF7j",
-	"hnnFcka5AP+QReHlaIqc31xcXZH6fCFW5gQ3oI0AKBihQ436f/9vZ2WFNgiHvzyIZpM9mN+a0YLa31N0",
-	"V1kL6IxQ+2p0xTg4hIH1Sl29eJerIeQcb7KIxwvB/70w2syEpnFihKEcEzNPmKUcm6dY89hVdsuIJlD9",
-	"3bej/4+ObySG7l2nECzKJlK4BANkOZAG6k+2eZeIHWoQmslcDYRrJ6VXcxaTupDpDInecE1TcgFf0UAW",
-	"QkLXsP6of9k+UrPMA4ZgRZ9K4S1kBmZHDITHChrgA7ARw/XGyWv4IBEVJJFQd05GkOSnEfVeyNTGv3J/",
-	"X73XPrKBu+FCuHbGYQMZrAUQtOps1sW5XtG3CW5dhUaWioyYWI4IIym1yB0x7LWK2QDQU41qMpMzJnSL",
-	"fFpr+GyzAu0UoRARsj5twilG9Ys9mUMb7YSUp2LE3cVEuSIjswVyxP+s48KMzWS66mMM0nogt4RSyd6R",
-	"VDixG0OpFd4Wy0e+g4flgMDb/jVRONyD3DCdbzWdcmdym9Vnc7lO2bPxUdQ8GneMcO+w5mncY83n4xPa",
-	"HXWiZ/Hx8XpK4N4T3yetz9h8NqHu8c6ix6kB3w5K5jz3juXBC5RjThNFhvuDtKst46vbRgyQZuF4lMvc",
-	"gB7aIHwaLqXiLwXq8JjcBQqY3Ie6W1VC0bFFUQK5qcsd0EEsWc0MUAI8gWtWerSyHddKLzITYyIOGy3y",
-	"hos7VE1evz2/aKK/JkCZYAsnsiyRJ74TWMTWArNOGutbh76mw9vbN4bv98gUxuC1k4vZbC7NCewX7VO0",
-	"RiFGR7MIRtvCEVuUYhdTgLaBvvMF+9ZpgM1Oc7AsIESA3VS1n/k+ELlvS2X+7Fgy1a9ycIFdVwrPDQQA",
-	"LztgxLyBb90Ygh6AYqZVZb6p0zMzW9fPzjcXG7a4w1cdyA7NAbAdsBeimbqvHOEquXbBAjqOo7aB+bQx",
-	"AF2nA4GC3H7Z8G5DAV0gtdGX2o5lNGxbPljCeSrvGbQitm2HXfxoJB8wyml+irJmLnkqAbakm0qGDURQ",
-	"flpEH0cNnF7RhaHkjEHjJFRv1jSHf8BuB0v9q/KIrDj8vRKdiviLkx+QaColtBrknjHuu3JK3sOtyscP",
-	"8h/mWfLVk/fWx5/Zjxnr3nLT2xXfMztqfx0Ny2V+uIqWmX859/rLKfuXU/Yvp+xfTtlv75T9xsCeHvNa",
-	"Q8nse2ikJb/muhOnlGbzY1aipHEZoxkbn2GHjmy2zv24NuW/7LYDHd+eOmcNec82zt3f+zm+C0bWZqPu",
-	"LfgzvRxK5PJr7s0sm8mviBmIimymgByZGUBKlNfFGxicnHsdRZtXH2wZfN6cQE9tF+1qH5yZyz+8odX2",
-	"SSW6dRlkVWlCf2St3F/S5S/p8ijp8rM5S0WWUMVwfyBRtw3rLznwtam6NvOqkjFvlQSAJbc5rx44rYMs",
-	"ns01lIxNbMG7VOaEc4jCRFPKweGX4ZIa1j+mSod98iqV/z4j4YgmVEQstt8E5P2cCXhFGpDXi8mEi8lL",
-	"GrEzEqoZTXXYHwj/ErzJu7ARkFRqikghWWK8iMmYYsruiEZ3A2GBVQBeK4OZRCaFoBxYuehwoFvkJU0S",
-	"aKY2pfM5E5DnlaycFy134IGlcZbh/AfGdqA8WaSMAO8AFzZg3znoEWG7BoeE3TOBNWnvBQRcMxkHUAu2",
-	"xzVauWoxyzLXHHouFMlxNRApG2NgLK/EE9KD04wiNrd1i650oY+9dZcUbqfR1Jo+6FQ0P7kKUPvOpUzv",
-	"yIhNqCB120yfSzEQdrYBKCRmXoaYeqECAmUJtkQ2cAi1RhRAJYENCg7EHVs1WuQ9BAYrxlw3ohgpCPey",
-	"uOHPw8KvqQCoSbgt9Ug4E5okjN4ztWHRiLSVvsupTFzAD1bjXGPD47fn/xxevH938fH6+vLd7fD68u8f",
-	"L29ub4YfLq+HH28ur0nd6i2k024Um5UPBAKgA4gO+HxHUk/NDlWBnQ3ankLqgKQL4YKjZ9k+HcACFSpK",
-	"uqckhBaRlqrhelyyTzqup7Sti3SoAeCyVjrv/O4Vg+KI+sRWZHoYRI1SXSklNyAamzeGwJdmB6uBwPtb",
-	"5DWjMfN6/4Uzpqnd6GQiMTNfESWNQqLyFTEH1FrsIBf64DgPw4GAW/vEPGcgYqppn/w+8CTYoNYf1P7n",
-	"//H/DGrBoAbokvCN4TrwldtQ8O0klf+Gb4t4lPBbFSIlXAutWs170IFlRobjGNResySRg5r/FbbYxu/6",
-	"UIPTpAm/Z+aznUsMSMXZXMZccDUdpowqKWAoSss5DlPRCRvU+r8PiiCeA0DxHKzjjQ5q/e6XL5Z0bnGX",
-	"bDRUjKbR1C0wdovW1C4MjWNFwkEtv3BQC0kd3CEDIeQwZWqRmDO2yIWTDwiA5RDhoKbkIo2YGcYvvw9q",
-	"muuE4UTSZFD78jk8s0ww9B4UBsV3Z5QIiaIrRZbTFakvkEmZ64OBGCUyugOfDmpSZiwjGg+dFD0jijES",
-	"fmKjG3jkS+RRYQO2PDRLyEt/3U43LxHmWDYsWZbg/zfrZPsEDMTfbt6/azJhlLCYIChQi5yT0F/pkNhW",
-	"tphSmiHEdI6JInI8EIonDOCxbjPZgLICSePtkhBYcuFrFB1Y4RX+PkDtD/epjNmg9iXMK7EzZjoG+23G",
-	"46ZLa6iH5vK+ff3Q7z3fgHeW0l3MVKYLDWIWuzMYDmNY8ySlkWtuDloxo2mywjzq7C32VkC4D89ArUaC",
-	"ukI6YE5BhpqS9UywEbYGAAIgqWxJN1AM7Bp7sDASSNOVx9f8ztZDHocOpgcCb5qLBVPApQsVgrbK3WuG",
-	"Xg8HNcGWsCVRU8DeFmv5QD7VMQtGrZRmM6s6BWgRUYUd0d1bvXc9URDpMhwxa+dOFRlzTcKL1+e3w9dX",
-	"N7fvr38GAImL1+fXN1kBfWSXh7pG8JDKM6XJuBHklhgO5MxwZnx8iF174IIRy3DkMOPJZvIg9zczDAqK",
-	"oEtmwt9BUhtdMMhoEAyEY7UEWG2Ql07GAaLwwWMs42hgTSOkyJ0h0Bk+O1pooqYy1aRuZftECpa/CPrV",
-	"z83ZzVPsLPiA4adGIRnUDH/2drpZToDGAPSMNOX3LDb7zI0QfFaIScDirE4Mn56L1TotLCC0JLGN+a2N",
-	"eMfmunFGuBGUqNItLML8vnob6JUKUSDMxjE7GNlHQcC69fAVGhLRNF0ZDls6C4NaaLQuBkFrnYPcguvG",
-	"v7afwxKBxjjlia9LceUWyVDDYgOelo7eaKFWIboJMuBcpILRsRtnhhFo0Dsj/9lmx7XIuWUKFs6+QG0X",
-	"ge+1e8FAsAca6WSFofIZVxDVlIJ5SWprHMGtIwc1xmwcj39cnF+8vhxevjv/6c3lC4tXYYVuxptgy0IW",
-	"IiK3WBk0EKA4kDoCWwCCi+GsXJBrFnPH7a8vX1zdgEshwP4xCECMOWyODTYwaw1Hc3v7JgM2MRIZdgpk",
-	"yRmGAnfijMz+HQg1pXPb+wEZljmhWUOfdZsN8RXNWcXD7jEiEGbZea6XWNuUG/KtArJkI2LVCJFpDv8f",
-	"e++y3DayrQm/SgbPwGQESJGypHJRUXF+WqJteduSLMl12RsOIkkkSZTABAsJiqIdeoZ/1oMz6e7RiZ71",
-	"sMd93uS8QPcjdORaKxMJXiRSkst2bQ92bYskkPeV6/p9+CtKrlN8NEacxzEKWC61pjF15vz84OS0/ZNe",
-	"8jl91LPYlJCCEIVYVh3nd4mrMlv2Z1wMi/ySHzIt8z08Mj4wGAFRJQ4xQ5V+HOsLxyYjwWFTucIeZcxA",
-	"SOvj5NpxuNGhMFqfW+ohHd1fqy/B51U90H0L2BCUZ303D6NMa0V6Bwd6zwTd2ZgrFVTIO0mZHzBIwwVu",
-	"a9E9VA6yDaUDablBzf6ldVEJSm9ggSm1dq4gOZXEoJ3bfRbAOKoHiczSJNYGZhW+CXxpcXH083rCuoBU",
-	"at/QT4UaUp8WXqRFbxV+HBDADnZGi694tvw84kluUjIv6Ahgm2JUwrkEcrtvsQgLMfbnYCqXeW/yn2xB",
-	"16nnpXvDRSKTMyxJMdTbKi4fbNDFtelHcWzoV1Aa4RoVQsHwgcm6xONZapZ+0W+EeyBSLMr+1YH5R/sH",
-	"sg0GQuqZEvOdA2w7shUlG8daNQTQ8wUdR2UUJHZi0wXJjIh+otF/yqu7272d6k74TFR/7Dd4dbv7tLcT",
-	"7oq9/g/1UqHvkdbsUz7COvAsYc9F/B//Y/SvpWKnIWviJh9ZcRDWPKeRWBmijUoQn263bevt63Gshen5",
-	"eVsP3qBGgKoPnjxYuVuXEwQgyVFMbUL56LY34teWymF7d88rGfFM/FK0vW7vjldKoS9IBIpMWuZB/UCM",
-	"Reyk244namikXpYwbuAxUMnXb351cXFq95rzeq5UhNwO+igY8gfjBHTXriUhf+xFKmRvuLDrvBJeNoaQ",
-	"MhW4p3qREsw2ohvOxAgO8SQVpWa99sMGGQX6vH/ONBtzni3r16POeMGNAJC1ydhgea7J52HWhyg8FklC",
-	"1qfx4MQCvEiI0thbwkiy6SKN4xkcqUxcZ1swT9X8LDvcBOs4j9aZnC/tXfpTPEeNG2i+tMlSgAPwHKd+",
-	"VdQHL9iSV0IFBw5PUfdZ1RI9sPUr/hh/C81845CnB85d9xjwp5tEEWH+tUE2l0Q254nI1Wgkd0cbjC6b",
-	"JTllC/beAqPtui9vMm0KYoY12MQRWoL3TppDPpDiaJMEfTBFR0+WoPFuurR8nEsirzagCQlyjXq9Pvdm",
-	"hKhJVGZQEytNFgrQW7U4NxQ39xvgKoXszH5OjkjjuXGrAZe6oKAzawz9YvnDph3bBNgtoon6/3yLxvsH",
-	"Pqh8LGCgwttwq3yxjELjgOiZJCa7c6ny0R0M+lbnfR965NbBQfu5Ao5v8itOk0mMCRq+DCjw9HP77Lx1",
-	"cXRynIecAvCp4jIEFXAoBPmMBbDMvtxknd0X4voYgNX5BapoI+kLR+k3MZ8S2ZukKf16ydEHG32RJpGl",
-	"EwkcSGTgLzkIbgzOPQyOUKGm87eWOUUVG/Xc2Va5J/MabKYOxBXg3vZKBY5oJ5UZ8WWNs+NSzMDv6ERm",
-	"lwzP/LyzYpyto/yNc696+GBAFyT2AHckh05IHOLSk/GSrsP3HXHdEyIs9Nl93Pmarobd+v26DvnVzd36",
-	"hlbGRZK85XJmGD1vTZqZSwWgobNyUBxq4JFDUf/AFIrD6DAcXCxeNaELQLSlPIgoM9lZPPPlKAolQEO/",
-	"vzioeAan+JZ9pOXe0o1je+asM9SMm+a5CQYV0aVR+QN/n9Ye0OsP11hmzlkebS8Hc03G0aWYRkqgjLTn",
-	"3LmnlS/vDPDPy4QlDc0H3yvoSnJ0XecHyzCMcBKyBHgATK6CInoal4gQNaJyP0lZce29PN2ONopdSFZY",
-	"x1pBt19gO7t5QGbT9v2QZY2lZGhUzXHVthQzHNfFvJXcAQJh2SRhsb5hkIBPrzMap49Dcvk4iW+5tKSc",
-	"GndZo0yJuM/KQXEy6NhgkJU0Y9zMfczwJd1jFIVhTF42mcjqnPdK79hlQV66yyklbQMk5Zzw9NPSGTbu",
-	"B3Bk0LreeIXfOozjzhOZtWcKPx5irlef94T7a1jkjlYxgJgHyFcLl5fqODkG7uUVx8y5wAzYhfvTz7hN",
-	"DO+wctL8Vm6dYycW2AP90ERaqTY65BnvcgW+2jCZSkxF3b1nIrFZgKJ2b6Oh0QgxV79Uqfiy3c3CKETM",
-	"DBMEIKKubK7nySSrbZZOeS6ANcIJdRuOThN3cdO40LebZ1lCTuUCIwZ8Wki9dG3ElRSlF05qQtGs9FCl",
-	"TEVPSAh8AvkSRU/LTiYAhcRHUPcKgT9XvafsyCwZ70MEU/KRsFwGFaDUKDKhNsFSmWPChHRJl9i0T9sU",
-	"s9n0G1bTmmKIlgV/QIU01gEXxwqJekowyCoCQh0TlxwmcUgaCmS3J33dTBld65BmrlWgmS97XIl9dpqo",
-	"bJCK83dvWH8Sx1WgOcWApcfO372JMsFeXJzvVlYRqx4UVm0NIrOxoS/1WAMgaOp1Vt6uo3eDd7VSU2RV",
-	"3V6b2dSSmTYek8xU9xc1EUg8gJKe2r04S4EA7E5+11+gFiBLaBlwjSkUjauMZLSAvmgMqe163QXyKRDE",
-	"xZHq6t2V8pFaRUu7UZcfTLM6d9RXManO0XVtEgeDSdPLmkZAp/IG5gDc9uGqhna2m42nf4f7c44H9mNy",
-	"ffzxt+3j39/vvv349iOStbemb35/Hh2P3l///ffj4fpS3T0x+gQtF/Au+/Zyebc+Eovb4nf+1IcggEcK",
-	"8ivpZM6SSTE9SLm3XuHzFdeftwrN1eTgM61gzuZuqDzT7lKIsbJ3C+6TffDNQcJbRFAyRdgr/XVgs14W",
-	"soDyBCHuywAOUuA5iUikBWjJAfgY5RzGwgRVc7n0rA45VSSXIHUR76xIofgvCi5KekJMOc+kqBDRThK7",
-	"Io610IgF3G9q7TZn4UIeIzimnXq7ps3VQgegvtYzJMpZTIcAceWeqwchVcCULGQ3FBYdsnEN2NdEFd3x",
-	"K6Sd3tvaGl58+TG8DXBE9DvzFaQYdP7uTbw5Tn8/J4zW13BXUEP3mpuVDIrObzw8+N+SjP8aiv6+YOjp",
-	"UZwjpqQ4d8zdKtOWKQTfywbvf7+fY7yzMK2bXumrLFrLkI7bbfHOP4TPl+bgz21igFaNY+Z4w1TNl+vm",
-	"BrOVqcFLbjrs1cJNdxecOD5GV3ixo9+SSHtI+sJf5EzgSj7wUHjLnTknd271he3jASi9ylBUexDfnXPH",
-	"UEkupoCa2hYLiuZY+GOulAh9ueCsKS/6ZKCVivHMYF3KT7aCzJfYninawzxJ3W8hQw8PGkTM1TCZaq25",
-	"6SrU4JXKwdfw5blLp6yyKI4L43Zde9AxCnIVhpeX9WTJlKfoaRc8jSPMm9M6tEkXzFuDLGi31uXJQiEL",
-	"W6uOxZeQ/I7FLIiuO1+/AvfbXTUpZmrmSlM2FHa+XEfavRTZnKi7058FyoSdPWdNvNzAudW/tbu5f2v7",
-	"sf1bST8fwp/p6wrwBOFRBbfrcOH4NJcdCl/i+Z8b08qNfmLcqFRiC6PGZiMAtcQ3OGeGQMmTqYQpeqJY",
-	"GKVY6I07xy4gAcEtW0LodGGKyNq0ma+GGDNJYsHlozjXHtk8WpFTfWuC+R19aJg+7DSK2dceyQJQ8DGK",
-	"MZeRfaEbbOy2kVMX9slpyv/j3zkLOXsRDSYiSnnemdrdndmxndleI+33Xkkd8wngy4b5SBnFOwsZxU8b",
-	"NwsuTX293d/w3bmn4XsBh3sd85doyo1s+q4/frv645mW5w/VHu+8heeS+aKwGAJZU9SBDB/zbJiL8Mhk",
-	"cuUOLHfr95N0BKdkMoFfLgmVjHnWG95C2EUxvP4ahl/ZaBSuU3W5z5QtukwrNXYmJB9h3bpAukcIgy5m",
-	"oRoai0hlt+papt71HpYl9OVRfKiuCxRlmMcORU+MuptwTbs9OYU1+yyFL5/Jebkw7s8mxdeT34pC5+E/",
-	"jbz+znP0Be4WyM54NIddX4iwy3uXtyCAcQMAhkgBaNEizCeWnwe5hkjV2sGvVVr36tFhAGhI9gVmEjzG",
-	"Y+LkDfSDkML2+vzk2DSRJ4a674efodb4RBVKnCtsMgZYmmQqyQvHpS+xiJLHBpfFsYzsnYOQJlQ0brM+",
-	"e1yyrvBlqmVKU5vzE3kp9W+11e9iuuf54wQgXACRkIkvc1QH0wxhJex4JtO8xs4QyMyWmhdSP30Jpeg9",
-	"Wgxj7KUcscDcZK04Ab6caRplmYCbraulu77/ypgoM+RxnzJwK4g5ZTFXsnyVRQjvoJyhPyZiIhgEJ6eG",
-	"K5k01Xz+lEkMhhlyXSAwmfgV48qXBgUqMkAPz8UwAh1YH3xGVaIp0PiaeYHtw3EkC2Ax1kHEM3d8AFw9",
-	"EJmea1OHASFOgA8o1Eg0Fgmi9AiDVvXvjFc/snr1R1ZlHVZjzQAQIwgeGqgGluYLnU+6oyh7YQ7ZA257",
-	"2r2lZukgFhxPB0Hxe3oQ8hJyYHCqILf28wZ1zJg+a8nsemO+TcFoNOvbf3+Eebldt8BWNp67VXoF7Xdu",
-	"sGzuz0D09SgR3xWHL6w4cAr4Jn3K4snlvJvEYxWCu3WHaIROslWaw0m/zyYyRgBwBwUYihMChNXpHL1t",
-	"vWx3XraP22cQ68UIQ9MhtZNaclt8a8oHVHwGaEwJwgoF2JeakIBIBwC94G5k+uIMXrbzXCAEtyEwOPfW",
-	"RJ/eME0mg2ERQA2z1QnIBSbOs8jFvoSr+lLMlMEi1UZJL0lirYgoj/WitDeJMgOBqYim2l7Vni8RU9Xc",
-	"pH0DPorwPOUA5+j07OTno8P22XngWdA6gkL15Qve01pIJPsiFfo2pD7D/OUQqvuE7ePL4NX7ly+Pjl++",
-	"aB2YRXh7cth+g2lSwclp+/js5P1F+6zwJaQz5RBnmJKbw0MCcYRksBjGsM9mY6h57MU8GilWfnXx9o0H",
-	"il4F0aOYgyEa5jitBv5SXRIm05G28LVeRvPx7v3JRatzcHJ+EQCYlFoGn2oxOncrni8zfikkgW4g+iZE",
-	"0eLYFN5w6ZQ5mdYJUNPCdS0gdYUijq5AXTKDR30MN6VWPAUB0ZKTweSQd7kSezsGUhDd/gOeiSmf5UBj",
-	"rB/Fy8HOX1Lh5xEexIcwhENMJYfjYFOeibSXxFpS9JNrBLdSMpkChSK5+KOPWi406ts71/o/61+A0OHP",
-	"qTkY0aSF4t5OB39Rin5+fnI2rf/t5SBptVqt4/P3w/b7gf5nW//n+UHrqNVqHbwLG6dCf3DYjtvvfj7b",
-	"kS9Pdz4+05+8fd56d/h6a/zmCth82vGLi8vzybvRwUHJK42ikeiYuJTuwNaYilMs9EnMe5dVnMBqzLtq",
-	"68Wb97/WGlXVG0oRz5Utzde+fDZdjpYDYTWWaiQkXu/HsmO21TzeQF4lDmVciRxsRFaDjzcRwLArbErk",
-	"Tr2QYHnvsnrc3vOd1p8aUffL0eHFq+tX7aOXry426rp+Sd5x9zUAnBRdA/yatnSYikLB9nbQC7rzjMIE",
-	"o0mcRWN0oj7zmJr0hlpdzI/iFyuWZyNwxjnkOU0XNBIIHsfZzEMsm7m1Agg2jH0vOnM9Fuh5s+D7gTtv",
-	"gTZtl82Xmcy5Oat4LJCBa/j5coeKRQXrJuHMfKdvKlP6/u1RQcDRZoQQQNAba5I9RJmlerhNV/tCuYPr",
-	"Dexb5WPfTLr+tUv/X4gpoPUDHojog1NN5mom6IRfCxbAzrM/CQugxyGUNeYzWwuB07GIDGBBtw00AFuN",
-	"DHAnGMC+RUwFhuRkIpGJczVCAPH3ABf5BggBd8ECmHLveyMDfC/Uf4RC/byWe0W5vnP16w3Tj/lgkFd1",
-	"aL2YxHc/irEifHWl+DdXvc+KxftGS7NlxcBtwfsim9HwqQ1Ve9Ti/BU19C5k/oY1+n/5evtFix4DW3hs",
-	"pzwH765YpXG+HP8vXI1/nNCkPFq9/UuL+oU+E0hz43lxlnFPkmF/t3PyUszWLKlH110hx1rLp3Eq+tE1",
-	"3EOSj0Tu8YtSBq2qnFt8tk9Qw3oigIMoG4qREvGVUDV2LATg3BTIumtLa8tbp0d/0x1/qP8DR79mlTFy",
-	"oSr4DabJwV562v+RN3oNUf2hux1Wd8QzvY32ulWzj3b5XlfrTVxlHS0Y59rYu6g/aza2mzvQhk0PHSMw",
-	"Kc5uqVkafKz+2n16efrjH2/g1tMTm0MoQCbk0iHsXdR/bNaXDUH/Zq9ab+hhur+BQf3Ye9b9ge/1q7ti",
-	"J6zu9J52q8/4dr/aEPXQfLcwKJwUGkIyVizkathNeBrOjeTd9Jk4281+K4wECZA/3HxY+9zhLlhVKb2w",
-	"eWvf65rvV9cMcRBDG+YIGfjzw8pSZSyF1fc4lqjOU+7PVSeTv98Y1eAaBt4rVg4GH6uo6u48Ze/P3lS1",
-	"NuC4PJrs6TZLuQyTEevOMqGQ4GIIOQhAzwHVFwTynch41lyslTYKe3eCGsf5q1Z1e3cP4/O+jBOVQa/J",
-	"pOgKagD02H2WiqvkEjz4EH6FsRuAzBpr6Ud9OU3SS4W6Dc66/iFg8/MYbYPpUIB/vSAEISnPQ2YLin4Q",
-	"Djblogd4jILcjx/8wwfZ4Jc+BE2KxRBfAfFreMzEsJDfw/IR7LMAziLhn8G/iUqU+gAfKZhINI6ImcNw",
-	"XmD/gGMkimNkuB1FsuJZu8mXJIo8LIzRcxdaFcE+b6iTauxldJW7LjE+58vAyLNIdkI+U2S25VIu2LdZ",
-	"jwT/TjePxW0xHakx2K4ItIrdxUsztEaa6CVpmENK8UkYQWCqxlq+XF5x3jo96vyt/ZtbmAnXXrlRKDCv",
-	"MX2b+VIrfSMu+YB4WRb2AVz3cTKIgBwuM9G+SzGDbYpcFpzFgl9Sx2m3jiKp+5WK1TXrKE0fVK1OHPaF",
-	"YnWaTJTB9sgvbCr2tM70EroeirnVLTWf1ldeL4v3yI1XMpyNhdr5Icdz7PJloKZSMUwBWihQ425/ipfz",
-	"Bh4MnNovXfn+MP3lUsyKasho++fsh7OPrUbvcEe82Bu8eha9rl++2R4d7ySne3+cPVMXD1FoNppa3MEr",
-	"CwjwfIC0JpDdnnBMTzzZXyJ75GFn68IeJJg+jMLCYerOCOcOn1r0+vWtspJbTpDvR6K9x6W5w0BgWQJi",
-	"p717R4xgK30qkLKGwgo80g7W7LRlMzWCDsSn1Vb2MckPy0YmCq8nV6R+sQjQBXYkmSAFnrnpvIKROAUS",
-	"tMXJYWVkcL3jvqhQmqXdCc4WgYRSvOdxOWtfLVZDTlm7DKSBFK+vGaRhhRrwHZbhoebJAanZC7bFopUy",
-	"5/NYG3SBFMZmTnADaTfmhCbSy7mmTI6thwB+mAujzOHcqTdWOTmWFsHobW2VsjvrnC7FDMqbWNl2NCZQ",
-	"KrCxQLtNZLHCeN3L/7OUP92NFYFz8NfL6/zLFFlYyWuyJVd7CZzzNxLrHjzrvzE3pdXZFnFPLA6EL41h",
-	"69n+eCYeiBR0+vdjiknhxdgbcjkQqsZe0Onx5XrnXBVOMr7atIoW3aIQmC9CQAcEqKLJlG45k2Wgnvgy",
-	"S3m/H/VYPxpMUqEquToGZmcqRskV5cXNwNnCZGKnDDA9wfRjucJojVenbSGzNBKK8a62l7NcP/GQlVOM",
-	"eBQzqq6A2FSAaxiaH1JZC/2F4khlfAbwbtKXhVXkgLIBUKSQ4aN1gSgdmSVm5cB8H1T2keabrBzgftSd",
-	"qYLfAexhopYNPt0ENdZi0zSRg7wBoPb1JWWm4pf4GObK46ZwqL8hWVULqx4AoU3Cgchqvrzgl0LdaZUv",
-	"XkfWOgdP0oJ1TjhTztzBWqWUQcUmMkxWQ/C8FQ8y2mEmte6/aLjTct0y7QU8OH1L4YSvfNXcyhco4uyz",
-	"JSpeYMMkVYJ1eZbpU6cyPo7FJso3zk8L297I/F4NXLRPMgCXXm8fvZCUUmuGqbJkrNg0SS8jObhnOiAV",
-	"yS4x+aiRIcZIzR5H2EYwGfSegsqzzRIF6U1N9HbRBN07LXAmM3692Pv5nLGNunhEhURY/5axOJKCNTzW",
-	"S+LJSLLtpkmmy53D7MnNExYniV4JtI3FIELqkqTPku7veqPpJSTV5GuwB9dY2YUcvBGPtc5ltaXGhtuN",
-	"fLAXYBTP+czoO9zz0DLd+ZzN3QBLVnPiKliLS6m/RHJaAtm+v1HulUCyny4VQr8UboT1+3lAFDV2NSBj",
-	"kyTUF9stxwmj6XMuIrsn3L7ClNTu53MyTonVMsjxXKzrsFn65NfnSOoKZJHR13Dz2/Mi0U5Y4UhaUFBq",
-	"3+vNviiIHhhPucYeFhjKIxC9LHITPIy8/bAKQe9iifnUhIps0OE8SxoICYqo4cGHWC1sKOvRXnC/UPgC",
-	"xsMw1QcASQu16j73ArjFfGmFUZmvpVLCc1rdr1BBUZaEfPbE8OFzxQp1avBpAJeiWoHJ/FJkpCM/Pj5H",
-	"vZhfocdSapZ4yP8/erTWS0bmm86VSKN+lPtLhlx1cr2X4MII46O/y+uiut3fE9Wd3k63+iPf/aG622v0",
-	"t7s/hs9Eo1HySpHqUFyAQMNsXnAhTXfEIwmq5NNdmAWRdbJoJDqTrKfb0r1n7y8OSvSlWswhqedjxAze",
-	"xu760uutuDM/w5g9X7mn5y8idH5zpM0ymXJn1thIbIlrLZVXpo6dSIFaepj0JiNhTD9XrFECRtQT5ISw",
-	"jgdf4sZoFoyqMno9XGlgM6oLEDPICDWPg8vKq1lgvAJOY5JC7jQQCqczU2aOUB6ZA9aQV2Ja5WExIc6X",
-	"5ZU5b1pcAlZenoti8hJgSiqUBDMHWGGlG48hm5JdinFmcoWt3wjNBkpyGPM0QxSKGjsous5ShDskOpMZ",
-	"IVSqZA48BYCl5ECELJykZv1wEwB0hBomU8zUzXhmeFEg/NSnAlvzBvRD2X0RKdadRHGmZ34kRkk6ayLA",
-	"/t4Oexs9dxAofQn0Jk7DFmKq8bTG7uucWXZltOH9j3BrmDP1/QJZeoHwcdT5yyRhQrr35+avWQm6iRjC",
-	"kzhkR0wJoY8TQn+BSJOChXz2eRE4CSQ9I4RNwN6ZEWFxxi8FYoJuP2MTAJVsxX0+4l8tDifCE+vL8/OB",
-	"cu41FkA5t3cgOPYQBM4PcEzAZlrKZrRL2y4HtfrHtwcis0GKEIpgFOl3aqL6Qp2j4T/AHV49jNQ4URE+",
-	"tVD5NBkMAA6LAxABhmGyhClOKIr2wgM0sGIYlmcZ7w31t/vwtH74J780QPZ/XMyavl380rKaJxtVvfmq",
-	"U5i+u5P+udxJjaf3Sgoao6uokyVJB0hri9lBc8RayGs40somFLzmWqNWFj3nG0ChQ73RnkUoordELyoZ",
-	"GTyWkalaATVzwCP5JfOKVgy4wPo3N0Zf2kFq9byM81JpuurzoupdY+iQ8iXMxRyNZpKiqQDzo5vqzuD/",
-	"0OAquGUWGU4Cgw7wFzGi28tNWYRlQFN2lkwALR+0L1qNpT68omntRlFXsMBBOSyTYpr7+svPFmH5KmR9",
-	"9Yaid0k99S3rfiKFR7EdRXZ0wXSKlJqIUJuCfZ6yMldabgGwobZSK4ixQRYYZ/1UqKEJRJhwt1PeAYkA",
-	"TEUDCTn0vsR6AWwXMQqVUEob8Ah0eFcE2peuvzCfiJlAFypYpSKzOxR6HtDgrdUUbG44+nIxrL8k5x5V",
-	"XkeiJlcirTEIROWLYPpBVeLFLIRiAoKNMk/0cTPJ85DUQGzX0N2lGEgHYHqf5uGv+ycMoBVfvCnx9Ssi",
-	"+/NTfleE3ytJMXV/naX1SXcnTAzYaSoECkCYODi2mPpZBEQgDhXaFkkfWROtt3lJyHLTdjfBMHCm/3NC",
-	"OuEeRnOi1CyJ2eth92UvOoleH73/eNQ4jo7UkTzb7R0c7R1djn/9+eD1jzUxe/0x/OUoOomOpr/9HsfH",
-	"2799/G32+sdabzuW3dGLevjr69gxviNZaj7b2wEiD92OQXNCcbn+pYfB5iWXHk5XuE/5llM6khbZlYRG",
-	"HCKNxz0zLGhfvv2zEy3mz8PjJFxkSXI+JJesw+foXhH6Tkr6rJtMZKg26rJ7MHJEpiU3zhdEVHKj3hZh",
-	"Pi0O+jMkR5itiSkS3RldkuD6lBZ/mITmV54eMX8p/bXTJHpL+nzPdIkNrUHcDYVcjc9UqfI9w+CfvkYC",
-	"9xpkGDjn2hoh+qGiBQJlwreCQqAqlEVa87e5yBYVBDTiKbiiCfNUJlMsMsbsAF8WAEQNAmqEJCKA5hop",
-	"ZsfLypxNYNuBeg1mhy/n8GILCOXJWMilQONvIpW9xfE9FnbmpxKh6Zr4i4M09o85UBkHL+YDxVo6PbDw",
-	"dm/ItY2O/Xyt6aXFNXg3iXqXtqJdeWyQJFjWpSLdP/bHRKQRVK+CrCBnOQU2XnCVsf/8t/++xH1+493Z",
-	"9kvdFMHO66VTYyFQKfpjwmO9I6lR+k2YN/ycPmH/+W//5f/8r///7vYpKFXswHMtbqgtGDM61q8ZAvBg",
-	"Eif0QI146oz7XP/J/u9//ff/thI/aQO3Mmyj28An4Hh8z2j4U4ScnW/GsSaixyUbR8AlYDk/IEp3Z26D",
-	"jYAulX4GgQ69uZCMwMrvLw4qnoOpDLFTD3kpMXiqjPiT5IKB+5RwzYhsQr+KZ8xGUysrcpneQQcfKr7+",
-	"hPjuuicJB3RXYAbTv6B0Vc/694P1px0sJzZmkRWdc4V/332wTBD1lowhIbN0plXHXDko63vBY7mM9phz",
-	"p3qMqEx8iVk7NdYCDPFBqu09NkpklCXwuq5QCBUM2YqDSSrCvBU4gb402PGdg1ftg791jo4v2mc/t950",
-	"ztsHJ8eH50a3LdDWINi6TKgAzJdldIQbAP19cEBCB2BkwGN7xWM25OMxVIz10kQpxuPYl6ayTNVYgPMV",
-	"sEg1fenLKgsm46Dp8A7DK9WkZ2AT9S3PhEwmg6FHaDo8RsALU0EWKTYUPM6Gs314YygGKQ9FGDSdXqIz",
-	"0ZtvSWv4Kk6mqGtJXzJm5+uw/fKsddg+7LxpXbSPD37rvD0HC8FGX5b/un12dnLWOWtdtC3pLK3IE8UM",
-	"Tp9eYj0S/YrCYBKTVgWd3GWjSE4yoaj/NMBkKt1Jy6aJ2QxmmMaQgd2lFdA5xRIzriS+byLz7RM09bJb",
-	"qAH6HqiPgqazzdB/DK2Cdxpg+oPJWItYwFYGX++Qp6hPTcDo609i01EYZzCNZJhMA0C+FmlPyMyXZT2c",
-	"UPSiEY9VxWNykmP0OzTS+jVU/Wc5CHq8NxShLwl7RXlIMqTYgf6iekC40orPVmDqZ+d4nteoTcahMhzB",
-	"KtZg/HY5JW5pe2eozWk5GWmJ09B/4Ec/aPXyaT3U8ufuGuON7sh/fEL7HVBYS806pQ9BLEXfcPn9t3PR",
-	"2G7u1pvbe3+HJKNMyN6sM1KlZuPZ9rIcFZtPAhkSOD2l5o8/1vTPaSJw0FohLvSiVt9eoyM/zHdkZ7tR",
-	"Xw0aavtj5IHbqx9qu3d1ar5HmJnlto+frETbzCfEOV9OJ/DxYic+bApv+Qok320quzXdnpCYnM8Ecc/G",
-	"4hX2KpkajnnBUmFzI7uCjpvHRG1QY35pPOnGUc9jI35d5QPx09O6X6p9ltSOb0YPKagduFRaHMKV7UCj",
-	"OooHbZqC82IqulWEMVupaJzD10Kxw0nvUv/vZcLKWvK9unj7hgkZjpNIZh7wywAgHO9dEpVqQrgKmfCl",
-	"+WGlAFzXiwXX15WaxJlqslQgNziLI3mp2EROU33rhx7jIdRXhCycoAwSyhRy11jLRFVTs3NA7KcJuAMB",
-	"g+2X9vPOebt1dvCqc9A6eNXuXFzkeko5wPS1Jj4dYCkFi0J0JcfaALERSPIVmBtIipzF37L1YZ4ylbUO",
-	"hTS50QQrzZUtr6TCj1j0sxp7gZQ1BAE6GmczMzV6aL6ExGX9lDOa4/bL1sXRz3MDMkBde/VKoZhaZUk6",
-	"Mhy5+kbX/YCbJU+lBi48zHuQg0gKjLHCLdwGLgTYEPrCVpORwHC9rfvv2zr7ogIMpe7EakSRW/BdZXqu",
-	"zaKZ61b24kkown2sq2EFihwgbzJ9oA5CvTor79afsgC/cXGDg0qN/czjKKTEbBDFiigvjIM2H5XuG4Eb",
-	"ohKQQ/1BUBTysnOkg0gxky2euZ9jQiDpuuI6SzmAzS9TDn4RXTxk6ygHsFgekgpu7+65pIKUOp5GoxHU",
-	"UbspcyPeG+qpigVPjc9niVbxx60oJSN+/UbIgTZ8tnf3vNIokubvxqPrE5+ob0v7TscC5kjJaDzWkqv0",
-	"du6H4BZl/UjEEM9W2SScQcwgzaJ+1It4DOZFHEcDIXuiVqs5RMALL6uyX6LLaCzCSJtzkzTW13KWjVVz",
-	"a0vI2tR8WUvSwZb+a4te0bEdh0sYRI2eqF7Kx4XbnHTZ9cMQduec0Xysov7Drz3WtWjErDxOlIq68Qyr",
-	"x74NB8EGQcglnA8uRwM4pECf/CooHnbrkNzAs3lyoHnyAQOsZEkKloxgBc/GmeXWcLv/KBQbfwo7RaTM",
-	"qi3ho2BzdBS+3IiPokCVsA+M7kOSICj7c0z2FfQQtu5IsQV6iI2ZKO5HI4HDyh0uGFTqIopNBmQZXyd/",
-	"xKap0d04QcupcLpz/ZQID1zOHtRZuxhNjmMhB6Ky5Ogsqg/OAfol1wQyMRonKU/17nR+bICSXe2ENBiF",
-	"CYW2Qzm7syrwJ9DQ7pu0sDxrnKiWcr3xJ4gVLcvOFjybpKLjpIcvGf5j5I8bMoJVixhGIVE/klYIJAB/",
-	"zpqtbHuBteK+o59I0LMxcFdIQUq0ai1FjzJYHLvrzxl7noKPrNihO2y32585TcUqNysviOKG1BalCIGu",
-	"qxzMb+OgYhyX+IA2SN3R0kKXl9kPOUmDluF6IoKmLwNnKgKPBXRw9T9pbwS6ycAlRAF+2M0iCue0fmiI",
-	"uOY8mgy3BBLCpLc6fnA+5YOBSNn7I8I3BX4RSoEvB1vJWEg+jqCMRhvEILRCC+voy24keToDn+7B4bHH",
-	"EKw96ffjSIoa80sto/L5JUjudWDcKbEIrmnuunD90gUQqQMhfAlo0iFJN2BWgVSUB4Tlt0iVs49WocnD",
-	"xgpfAh7vpskUzdE46fEYGFD1wxRHSEWc8FDVTEK+nrStwHoiFJSgsPLTeqNSY7/APX54cnDeQYl6iHI0",
-	"gPmjJGOEuQN6VVvxnJfvIrUPbbed+g7Y1UCjq7DUiQXQhwDhXJEZJJlKZsqqzmnnVE+TOOrNyNkABdzJ",
-	"VDFcY+Uxlc1iAIxH6hO0R41ccdXIJI0GkfRlIuPZfiHBnHqJ5eZ5hjVY/OhRwDaNuezL4FW7dRjkae6I",
-	"PhEQIr8BlzdATB4j+P4QCfaEL/W6Plk1e08UBCQwlXuFm/1Qb/o7Lc9MXGdbw2wEXsk16dWjeCUwg+kg",
-	"Zh3qMayoiZtbvOXpQjQHY/hJ0Ywnv05VpT32RNttT/ZpxfEjvbn0R3rtC59Eo4HzN5TtNffNhij8sp/y",
-	"kahCVA3q4k0zXa5EdZJG9oN+ko6qHK8p/OzzFNv9ZeFCC3Ie3k4gC63To+KWcsQ+CPUPVr5vfeJKiezm",
-	"1vwz2lBaiuBXcLKMgMhvgieKdScyjIXzvS/LcjxigcJfVSdRNYyUNquuhAwTILOCao9I6tv3SqQqSmTF",
-	"nN0o9WUc9YSeixp7jrJYgZsfnH5YHNXH7N9hMklrrCWN/IGi0EjLAV8apDrrIGPlnXq9cosUaOmJWcel",
-	"ZgtQi2fNGTHOSu13tRzcl1NLqz1nJhSnlwxfA//qKf3PFQ3lH9Pv3hwdtI/P2yWvdHxycXTQXvFojX5X",
-	"y66zxTifVhd0b6pXPNXdh01lp0v/4/V5ySt+cnBe+Ig2zPuj59Dk6+Vfzj30BjeB+9FxkkU9ccubzTMf",
-	"1nEmgkjXE7WpRPfw0d/5Fcedcd83jGNOnAMPvlD0lnxAMA12dCGUVtzaC/G0vXr9u/C+v/Bu4YxT9GNR",
-	"G1guvzFmulJyt3IlChaWK5PyAWEtUMgVe3VxcQqBEhu/yZIJGgy+NOSBNbaZYsbKWin2JeWkUrSE8hIw",
-	"bJ2CM45F2SoRjDHJByfeUaEokvn9nbWO2HPeuxRAR20d55Sko+1jvH9KzdJVvdao1df3pVN/V4e6ewTf",
-	"xuPoStTuu/Nu2UVvoishdSMww66pN1OZGNGuGQmthK827JCiGX/F+nykLX4yhU7TZCSyoZgorIEW1wag",
-	"gSEAPUXpztqtw7dtAMRH/CVt+gyFZG/bF2dHB+edi5O/tY/RN0qllxDLwEonJbRZF0GELzBGIKxvkz1H",
-	"+8+f1OtPe4W3wUci0Ld6A69/4NPd9+U4TcIJqpl0weJBQGtvImM9ZeZdrcPDMzZKrug3YCr4MksYZ0po",
-	"TSBDoH8hHUAq4rkpYiTVd6j4lCWpL02FFMGWLxafavvUYa/2Zbn1/uIVJGt13hy9PboANou3R8fvL9oV",
-	"yGwzwWAEBiQUpyjzTHYdzSkZatz+kg1EptjO9o/kVnb9x8SHAj5b6KpWnDCa6vp5MQgAXmFgZDcR3je8",
-	"K2KMo0MBmAibOIXgP4o5VNAiPlfKp0xrQdp+xBziKFQr4QRxy653h9trNL+v/oW9ar85ZQjw0Rlm2dgU",
-	"3alOlmQ8BjGYx0i6s7lue/pADJOQFFstNmq+/Bd28dtp+7bXIhV16svVv/mEb/7JL71sX/glDxr+yS8m",
-	"SPslD1v9ydfD9ks37CnM1bqQgDCBF+J6ZS4OiYWHsDZ+pXf1nLfsxvtUosFSgeG8y8wRcyO785bKUtfJ",
-	"tVKg5r6wGR/FAaE8ZIgy+vr85Nhj4JUFKwb+VWNH4AFKQRqmV3oDRYoFW4FJDUmFSmIQUokLZwfHnDxt",
-	"K8E5T8ZCtk6PCA38HrfrenuOmjk0QAwr9h39zCo9948j/3OoiheuoxWySGkhlyiI7r67nXVYWwW8p290",
-	"3gO0RsUCLX+KO5fUAMxAYFkqSGUlYJOwdst2+6319s1m2830+vt2+6q22zSNskyscCkBE9fKrbZdr2NR",
-	"DlXgiLGQoZC9mdGamkXKclAHyYkMHqKBL4mGNZFa6PUSGdbYbv1prvE5wRaMtYCuRIAdoBjXfFnMzU4F",
-	"pAX0CWgfX9tkw2QKmkrSz4TMtUFAaoYajdDDdElTRQA9VMUh5ByqPQE6pH43RS6w0EOrS2l0pZVDhGjh",
-	"2E2WTqTJEgTeG+jvxj7yFZfAGSzUg0GadUcRbIwGXGqWkku9C4W8itJEEshdroNjMFBvEsLfWO946/5G",
-	"EpKbFg82DAbQ3/TVZwoWaqU/J6Ng5URQGA9CXLTbaPc21HpTBMGhx5mjlnvcqG7XioDarTLAvvd2w/Kq",
-	"sdUb8mwrB15UqyGVQA4fPVHsQKssB/kjrHV6VAQ0wp+y88O/5RGdLEli5UuE08LYzwgiiGxigHObDPKF",
-	"CV0sYwEajaRPgbW4ddUIqMjIlwt82cCDXavVMPQ7j1dE3pQc1NaXAdQgBZg1mEUQDu5z8HUHpjpX/xvq",
-	"ZIN9Ala3JeCBLwsWs0tbNUjAIE2TyWCYMyYRsXRuNSoPY4iRHGBCNdJyuYDGyN0FWi2IjtOTcwdGbMiz",
-	"oInsTxNtghuPVJ5F5RXTaQEKypR14SYXIc0GQafampvpMImLIGdNFuAWClg5SVkQiisRa1kVVDxfBtos",
-	"1BNmgUIDQqUO9Pp3tPxUAYYK4JPAQZ8mkDT7w04UBpWaiYLiGqF70qxumnJgFgq0FRlAVq7a95FSHP9i",
-	"ZQyGekDolVTYEr6xeg37okwWGfZgmEQ9EcADY6707zE5wy3CoqxxvQOSJIY6QMV6yUj4EnnDFbPHxp0B",
-	"Vsb8cRHqn4Qizriq1Nh5glnfgRF0HXTSBKwMUOF613l6Dia9DMrzkkk2nmQVvUOF3qm+DMapUEL2REfr",
-	"gXE2I8rvPuwo2ZvZz2sskIFFqmnU2Fsx6opUGcvXQdoGdAJ9qQ1kYjYLBsZxGE2mb4YAvSL2kubsHE5u",
-	"9VwvX/tKSz5GefNATq73bi2XPbXecCIvA6IcUozo53D7QPiS/ePw5Lj9gUjLfUnNdxKQUapGjo8OIMoG",
-	"jGNFG7yW0NUhwz7AtdXHt6dvcqFYgI/UWIsFTQh/V8Hpp22/kUHhhuQ/TLlu7DIFg1BRDInE6C0roDxg",
-	"jjpp4KMoDGOiBMrXHuaK8ttxYoCkzR3yJx+Te/xS81OtVru5wQWVCQtoNsiFB9I25ZFCjn3Aa4MnK5jI",
-	"jznwkGJg96Qa8rHwWOA24hsEZb/k+RAWgH9ATA3+1UtC4ZdubvR2s5ob+jqEMvJHchPX3GeBfgJkCu6s",
-	"Jwo7xuBNshyAsOrM5XdaEl4DZG9uEtphtHS+DK6riOtchXTLJqMEDRB2inaRi8QCvi+TBjQU8diXQMsH",
-	"MwjOwTChuogsneH0UU41nEpK2WTBr9WXCEBrCqgCCCqqRbQPXxpJu+889p7KSKpv6RrKFJzxeLFJDJ1i",
-	"xg2HCpdlF4EVoljxYjJW4HRWmk7LEFoKoHiRBUPImQ1GkVIBuD6D7kyLvCAndDTJUjZcgGCFZiNV9nWb",
-	"brhKq1BVrK1BASSTqsqSVAQsGUOyz2qifa1g5PrFYjx3mUaV/2QL+mGiZhhGvC+SHy7PPKDV3PnF44oo",
-	"1k663goccqBvTgWSB/T0abV3ZS0H2iY1rQgf3r4GRyk7P28za1DpL3vCeRSwyPWw54DAzVgoUF2QnADX",
-	"4gpP0vUJNi3uYDnBIgJcgVZC9zSSE3OzGq0P0l7h8btn5xfCqMHkN45MOZKd8jRS/zo/RndysP5xCUx5",
-	"futCU/2J7Bl8ap4OwEhWpWbpk1/qRdnMLzX9ErTml27ycP9AZB3qjjYDIPkRVJRGztxr33zzobhsjWf/",
-	"+38eoBt6IuUsH4XumtvDjvtedwUtUIxZD7WIsZagnx8eoWSLOH7sGV/WJzMAuFP15E+ypGS7OTflSxxZ",
-	"VGRn2oYbsocoOUtmvygMPmkbbCzSLCLAQrCFFoPZbqLGP/BXeZoE6hs4t4tLuX72KgpDLbw+J3wl6S44",
-	"s5GM1LBjU3UV0jFEMhTXWHScDMZp0rXlxbQHCi2WtDiJES+XnNLjiQImGgmKLeMmoxIL7bXcoeALDgSE",
-	"j9apebzyIEI+B6HUlpqNH/Z2Go3d7XrdHKYhz3qjcVxdsxxlTrbREuJ7HJXyDnaBxt4Cu0BjW2/djMc5",
-	"38Cz+2wB5/6y2SIwo9X8TnGS/IyqF4UggTaaDlDKcAbswwtqNWpuOP9+YQF8nEx4VE8n/hJ3ma+3mY8b",
-	"ytc7yi+BsYJ6ol5keMwuM+mHsLPgG7904/l2G/q0PfzizqWPbz7caLXn25wLd9CvRBwn/yQjX2+QPogm",
-	"v1QYKJov+u/SpudrIi/P8RitAmRE12sxn6qo/a5qix7Y+hV/jL+98UoLyv6KzMsCyJ/1r5Q2xWIAsbHC",
-	"Uri95SdkRNzWg3tne+EK3KMgFB+8V1koPlosDl0HJxOfuydaJj58X8xMM9oHIGfiK+YqJ9d2kOPTS9zk",
-	"25upG1RYlKPbGlIf/MJRKQC6haVCSyARugZ3E52/YPZos9pOClKyRbRfjW5ndAizR0EnofY2vYph4Gc0",
-	"K3eBmljHoOssoPKNclAcOZUI+dJh0IMEeUaTx7h7Cq0vjcaOM1LxfJnYUNcST5FMZHXBW1Q2bi8Aykon",
-	"40yEVGa0ZijRnsU8oKif3HnY1sjr4/I94XrE9ffgsvwiC91aNpm26s/QVplwTzbX72SS1Tar4sJuVfWL",
-	"eRZ1Y4HQXPmN7OV+hCRFT7sTp4EwfnRbrddVYwt921sDIcmJsk745girg1qnR6wc4Btq9AYRGPedE8Gp",
-	"eLZUB0IYY54NF+MQ+KKgCcV4mKHny4CKUI/etl62Oy/bx+2z1sXRyTE6pFh5p76Tp6hJQoiERgjJzpcm",
-	"JIKot56BFgnwle/en1y0Ogcn5xcBRD/UYqwDsgnxeIcijq70XWgQaWyMZT4YRI5u9Hc5cHgwSjzXJrxb",
-	"gRA7uu0JcxUiRtmMigQt1p7+Cx321q0PnjGImdSWef2Ncz7o7u10oCwPe2SwXoYiFZUmCyYpdNuX85EN",
-	"j6kIcHmGgg14JqZ8BtVwIIyo5CpLAHuHZUntNi9x7tPJXbtPlPX7rvbmwX67L58GcE4A1gjaaXCQpzwT",
-	"aS+Jk0nK+sk14HswJZMpoN0iLv/cXJaaJTOHWg+KPuqz1Khv71zr/5Q2FDYwpM9q5DuG8g/b27t72lDW",
-	"WjOKHTOSZin6+fnJ2bT+t5eDpNVqtY7P3w/b7wf6n239n+cHraNWq3XwLmycCv3BYTtuv/v5bEe+PN35",
-	"+Ex/8vZ5693h663xm6sWPBa/uLg8n7wbHRyAu6ewYUvN0liri/eYLXXXJUyS6H5EFWZzzLsn8XNwbyUJ",
-	"5NS7HrH5C2yR3SG/yPBNObODyRLZqdfrRXYHutpMn7wcN6HwdnvP3RCyjNv3ud3L9A/u2fG5VzX1u0w2",
-	"gVXEmqiGrRAR+4yrS9BtnDNkhjl/0O4e7+Pf7COIXCKjAjQKuB2L8jRSJCvLtwjESu2L2TQPVMBkog/q",
-	"BAol8g0Ax4/lOgLAdfb7eKlbbIpmgRuZIVZbBJkaIPhvu8lX6HO2O59LpVtvZLXv9uLXaS/mAJurrMZc",
-	"gk+5Yv2YDwbGaEQtjNa9H8VZHhv4NuzHSu27uXbLvB4npGx/RoMsmpMfm5pf6/CAAOR+JHNlGp0CcaQy",
-	"qsDyMJiPL6vpL8oVY4f50jHEagzAGPEFPFYJhu+JMoTNM4ZEGVGFQCVCzhWSU41EvSFy/zlMJKs4QbAf",
-	"j8QMYjXZBSaN5Yrv56H2sEEj431KplKEne4MQo7yI4+W8W98cB6MI3SAbrLzH5sV42txyH7BK+p+IvRh",
-	"sgMOMDlLyB9QNhw9qnI/SbL1Cf5/NbLDC0dQpCJLI3ElcmHhOm32GSeCbYf0h1JcIyx1XFn5gVv0LhiF",
-	"Fr1srs6cTtsSyARzylZDJjw6nOg3KF7uIUxuEyTfnhx5qFoDs91Zbgpd2ASZwTir7iS5W15cRyrbd08z",
-	"TwXwRXiGyokqSYkxyZi/ZnH/LJvnOMFzN+SEdYgoJv+EEtiZFwNvjWtbRjm3gRCGjmhtdhVezEKxpirC",
-	"p1l04C3ISiu+4A2AkFGi/AhRRBGfMhjxS8HSiQwqBXzh5tYWIJcNE5U1n9XrdVA7aDCLhEuDSGVkCekt",
-	"CvBpDlSNns/FXkEVB5j2DnZ8sWKBHCT5q3C6Fl61YIcvlD3k7y/n8YFbfQqVvFXikVtsF9F5jVVgWHcM",
-	"rjVyJi08BAT5yTSnzgaIeZ5xVmVXkZh6xP3uEee9M5FEh7z4zhyVMP81/b34YxPgJwIF5wnEtliygQxK",
-	"BFHWUMlQ/mCeLFp88L0Cpga9KnIAqdm9PCXAeUFfiLDLe5fLejtXYwOI0oDo0EsFoOXzGNORCYYO07Qh",
-	"+c++Xz+3bAsWWPudomiAn/NYltiUUsRE0CZOKK4QQsjsSfclSxpZFBwY+dq6agQVm2O+smKJFQqW8mZJ",
-	"oiy21wpHkcwPZJnrvxVLZDyrsCrjksezLOopz2xA5RWM2zgZOFtOP7zsxN0GHUYDKIoneiEUft58uPl/",
-	"AQAA//8=",
+	"7P39dhs3ti+Kvgou7x7D5F5FmqQoxZbGHvsqsuIoy7bcktzudOjLAqtAElERYBdA0Uwfv8j577zaeZIz",
+	"MCdQhSpW8UOWk6x10mN0LJL1AUxMYH7/5r8bkZwvpGBCq8bpvxszRmOWwp//eM3Eb5Rf0GjGzOeYqSjl",
+	"C82laJw2fpQromeMpOxfS6Y0mTNtP6uFFIqRyNx3SsIZ1yFpUqFWLGUxmaRybi4cCrggICuuZ3KpCSWL",
+	"VD7wmKUkoknSCkg450r5947X3lVnQ6G0NF+vZkwQM42EadYiMiXheL2gcK8ZEryIcEXkZBL4gx4KudAs",
+	"JnKpA8I1mVCemNewiUwZXJhIed9eLgLz0PxR8F4SyWUSD4WQmuAIzwidaJYSCg9a2kfgxVyRhE00oYkU",
+	"jExkSvpEwWDEUJivHB11ypkyg6FTykWrQ26Z0EAkwh5YurbvInKCA5pRPRSpXGqmAsLSVKaKcBEly5jF",
+	"naFoBA32mRrSNE4bhp6NoGFexVMWN051umRBQ0UzNqdmiZlYzhunvzRmXDcCdznSsvEpaOj1wjxG6ZSL",
+	"aePLly9BY0FTOmfasgzwyoUUOpXJJstcL7QytHZj32AVIdvwZ2gnqTxuccuuCBUxElXBUyYpUzNHlSYl",
+	"KYNvWmfwPLgwHArBuJ6xlKSMxooImdpHdMgrnrJI8wemCIVVnc9pWzEzMcMbVMSGVRVrc6GYUNxcekak",
+	"eRrewafCsGGB2EANs67mX7Wcz2m6bpw23jD6wDxGAm5oBI0HmiwNZd2AG1/MKsE8ig84V/dwe0aNgNwz",
+	"ttggRPGZ8LKGWS5u1gH3eCNoCDo3V8Cqtd2y+fwwp5/fMDHVs8Zp//ikkgHcIsKMz5d6dkM1e8PnXBsG",
+	"M8eL0Exo8yddLBIeUcMNz39VhiX+XaAXjSK5xEvzGd8ZMuEPsIlkdG9WBTaa3a+JnHKh8imbl8ZmnGYF",
+	"R4kdS9CA3WEeKSWZU7Eu3g+bUs+4cq87I9psN7MNCRdkQNzeYUqPeNw4bZxMelE/PmLtwfiYtgfRSdx+",
+	"wb6btF/S7hh/GUzgHp2uRzDkxunAEI3GccqU2pxplHAm9DNF7BVkqVhMuFZkvIynTO8/SbMMBL4m7HPE",
+	"WAy/fvXwe31Y9ZxF/kfKJo3Txv/3eS5HnuOv6rnHCpcwLLi3eChki2GHlu15riw1SHPBUnL13tEkIObz",
+	"85OBWbGhuHr/cNLCA3q/dSVNeAMV66Gwj2ydEns+rOg6IDBjy2PhjfnQPjcfQqJYJEWscK97sjKbaRv+",
+	"u3n2FRYX19IdgysuYrmCWbbdssPCKSJFsm51ClvSbkEuNJuyFDZ1/vIbNqdcmL25MYAbR14QQ1x4rz7o",
+	"BYpVzO4WyUKWQvMEnzyTCXMT5YqMaXS/+z05qXe9g2YCc2XEMBkzQuM515rFO15jXmTOqQ+CPlCe0HHC",
+	"DjynYrZgImYiWm9u4JhqOqaKkVgyI2f0xoGcbdylN4B8396y9IFHjGg2X8iUpjxZk+KVh+9hM+UZVTMu",
+	"pt8vVXnUbtfY7UI1kSJiew84u1/xqWh7T/DPTzWTqU7WT3ICHXAA1Z46l6BKGb1mJdOYWOIQlUhNlKZr",
+	"owUu1dqeHY6dV5Rr0oTRDMWW4wGPI0pyRkFF1DFHgCqNmlGjvt6wmKuW2STALo7Em2fMPrtDSxyl1WFh",
+	"rFxMA1SS74VciT32x/c0tufFgVtjwlkSl1QWMmfzMUvNBLl4oAmPK3jL/jKy7OHxl1ukUzJfKjMx8sLM",
+	"std/YZTflEagfD52W6i10PTz5j4ey3jtluSn2+t3Bw35Cn+BG81uSLhgpBeQSCbLuSC941NHiXwK5NmX",
+	"Z2BuGD40bDdmUy7MWW7khBz/yiJN7tmaWOXrsRPG9a5coBlFjXqVSjHFwcPVh0x9zpSiU6Z+6X3qWL7J",
+	"F45+3eC/ftvfeQYrV2ROk4lM5ywOjM1mWNdj0szm+1EqTXAfEq7Q4FMsfWAxaYZuqWf5RWGrQwxNgRCE",
+	"jsHiEcxS2VitNNUKTToj5BdUz8CooYZBpCDNcDsVzSMMGcPWGaHIqXpGtc+uRNG1Mnve2CeajFNG79VQ",
+	"5OPdwpqdTidsmdPnS9C4kOKBpQo2/KMPhWiZKplWKLvwPVlRHPeUPzBhbHywmg2B04NYDx93mh2k7vmg",
+	"++HzyJQ+PF6EJk61K05jYZZZ8d/QxYDmbUrF9LCNAw/PF3nM9IoxQXrAGb1u968Tbu8TjuuEbc4XvjYT",
+	"NmZCIuEF+08Y7vb2oCZzs+P73e7XS6GvP9eyI1ymJPPIeGfZKewpHud748OHq1fm1HNUGYpxQsW9eYA0",
+	"G6U4MXNlLZsH2VYbCvt8c9zluxh2nbnqX0ujdZnbq16Bx+1QlBmz4ih6J/UPcikOcDB4iyykHk3g7nx5",
+	"/YfDi90Fj1jPJ5FSEU0SK5KFJJE/PBAccKjxmDSpAFcUWSqWPlOZ4wyoT+es1TED+kGmYx7HTBzqkYnn",
+	"XGxuJXA3miUyuxiuqfK+TLKX5nQ+NxcbQ9wYuZkf8rE7PebKaMrxVo9RdtGeI6y883HjW5pV4xNeNUJj",
+	"qSeZm8eyeyTFhBuFhKwrfT1w08h7bIGDza1kLZdp6eETnip9SiYySazTPuHinqwYmaOjZC2XaLGoe1xS",
+	"ItgKNjHw2vvr2zvynC7484fec7rUs+fw/vXzlCn22F3yRNpcxUJbF/8mj4Io1fnmcsqcFAym34xmVAdk",
+	"xcZEMZpGqJWdv78CqRSlDDZKQKQwmiwebRr874YMCqjZghe4Uc1oeV2NwldcnTXTRjErL22mgl0JzVJB",
+	"EyTDYw48bp/gcYv7CiMGf9A5dy7IUrDPCxZpFuNIzkjMNOWJ9awLX4okckqWImZpIe7EYzjhnlwivJMk",
+	"iztlribv5P0DZYMGXwVV9ywG7s5cTewzVxpY2Z4nObM/U0Cm6wUT51eP0eThz5wFa9Qla7gYQ1DGLMkV",
+	"pgk1IxvThIqIxWaIak5TcwvoK+6GRpA7JArPHjFLkX0piDMFOt7YEMUhFiE6cDY8F6QZwnhDIugc4nRD",
+	"kXtWAlJluYX2TIXDPHP6Zjb2UJgZG620VWNyktziNJZl2eAbilqLjxxs8CHZHqsvPFoglznLl8w5T1XL",
+	"ZstAYpkkGfcsWDrnSnEpMsZ5UnlcHm+FYM6H/YeK5n2p8y021j1bP1NErgSycS6gZVohGvWM8XRTOJJK",
+	"2Zjz6lfIx83zLBOU+eptiMoqiqKI+laH1FcJyn+07Vnfvnrlke09XSeSxndSvqHplH0d4Rb4sJGWcpTA",
+	"43wK2vfbg8tY3+YS0sToZK87eHH83QkZrzVTrRr6/gHSwJmhMFhQ9ApENjbMQvtS1U7zjs+ZXH6lZHXz",
+	"1PZhteQ0WyhlEeMPRrkUxNzwJ6NhzGN0OqQpf8Bziwtyc/m3D5e3d6O7q7eX1x/uRreXF9fvXt2eoc4i",
+	"hWARWLsQBpaKxR6l76R8S8XahTQPdUdKES3TlG1kGrhAFohorpxJnQWm0yV6qyoiZBvrVwzK54uXvSQf",
+	"Rf6CpnMr9brmJRRWs25L5K/wRVyWGFKcm413uQQrY89wRdIsR2C7NHb3jWqndX6VP7z01P3H/q+l1LQ4",
+	"7leUJ2sCP2AqxHKxbaCxuXwEl4+8rId8nP7z3AWkedw1a37czVcC3qVlTNf1J5JaTiY84kxofOO3kqKx",
+	"N2auHBlIMzQjOSWbAwmDoQgNRU5JFUFCzLkj4ee2msllErchSnhKJjRRLDw16mMk50wNxZhG9+Dr5LHg",
+	"05kmH+4uWoFNRNvGTcaireSasBUUcjuU+Y8u54CY28t3OU++2ZWEJimj8dpoEUPx9vwfo4vrdxcfbm4u",
+	"392N7MlyO3p/eTP6cHt5s7mDS0839PKiq6ekF7bOCKPRjKBlX4zyQiwXaHpqJQLEXocCUxO42dGKadV6",
+	"khCuGYEZs2/0YlA9H8cz0Fi9sZDSUDYWcWcuRpE5NkcbIrdgXLl+jBHFeNkyMsznwuAZQ5fG4fIP4dmV",
+	"GYeZDPggjLorU/4bi5/GiqULPrpn68J54awn6wSqOQvMSJjQ9p3fUrA6Z1QT0p3umYC8AVDmxTQgS2Ht",
+	"0JQ9yHu0YtnnBU8xK8bjxI8fP7bP82Gz6oyl4sQIDNiYqmYTdgqppd8zmkK8boOpqtfu8NSbbYJJjYq5",
+	"KZ5gShLiCSdUl4sX//76/Dvp5TpD+pJLXw0rZxTuSigBLojlSpBmWLjPU5o+CLVcLGSqWfyWxZze2USA",
+	"x1N/mT9xNDePHNl0gRpdNQuelV/zp9P5s9CTId9XWUpbDKQsU7PSPPoD/YuPsIAelfT7Ryax/jEprGdw",
+	"omJsQpEZfciyOSBAjumSrQ5Bdd0QpW2JYuMZNFHS6iQQK80zM/+n9RcqYg7qJUTYHpemWpWd+lcO6pPn",
+	"oH6Nu6DWS1B5ptT4CP4Ux8tBzgHSpENhd5TZM/eJUTohO17G69YW3wE6tx+nMyr8e4ElMxtpJUYLA2+m",
+	"u2QzbAvXjPLf89TZzXsfF2l2iZU1w7MirS75cunTZTPJp6QFwiP/0KDvGJTNfG6Z/usl9EGAJcGsZPPZ",
+	"UtjoUU45biZyCqVfWR5wNKNiylp/Dl350Vry759f/gQJTFtV20Ji9Jmtz0ioZmkH9/XXqra7NNrKc3WL",
+	"PvtnUd08RTZ7AVZqvb/6TwZm/SKVC5Zqbp2jKaNm9lQXKNTod/vH7V6/3T++63VPj7qn3e4/G0HD7DZz",
+	"aSM2uooVLCVmDuzhqexDi6P+OGOoB2Dmn1wospIp5Ag2B91eVgEoiBRQ07dMEut1EOzBMEDNKMyFuHew",
+	"ynFjVHhc5lM8mrykvajH2t+N+3F7wF6YFToZt90SHdOTsf+y5RIO043nJlTp0VJlRNwyX3Opf3CwOFcq",
+	"AnN2mAvnXBjVr7lKjWohstxDKSJGqPt5gY64OhJVrOTJXffFaa9/OqhfyZ00xApCn4oJXWi5qKLLImUT",
+	"/rn68MRIIURDSa9XSAvU0igvciq4YoTr4mSmv7X/MT66f//yX2+qXqkiuXDy297ySyOaUd34FDS4ZnO1",
+	"a7f9J1vfmoc0vuTenjSl6wbWPrpC2l8awAtAjmymgb+bSnyRja2wO3KPF6bDmrfiTr3AJ/0hG/bPtb3u",
+	"2bqWh4wuyJJJQNRMrgSUz6GZwVVWbQwV1TFUWCsSnlvFB4U2SmYyXHa7R9E9W8MfLKzluXn/7/q7m9/O",
+	"e9GrAfvhZPrjC/5T9/5Nf/5uIN+f/OvmhbprPNmu+bNzvfWPVvL+Ycz+hmNmUpHT79ka/t1rBla+7Ro/",
+	"PLN+IF6WVHEse0s0e+GZs3YnS71MGZZ72HP86OS4S2K6VoSu6LpD3kmbaRa6t3AxMr+HGwf5Sbt70j7q",
+	"3nXN9n7UDrePrt9R9kLcQ+DlgKE25YT0B2Qml6lqoZAWclU1eKqL437ZDRpz+pnPl/PGqZl70JhzgR97",
+	"wYatnO+WssZovgcZyZIkozdd0FSTpk75fM7iM9KDWrFSpjlmVOtUJt7XrSJ1sx3p1cD3ujjY7PPWzVfm",
+	"CqqzUc7p2iiOEMqbYDLHhC4TTcJfhrBTh41PYYeEkLcalrJY4VRrDrpHCEKw4ooVx/4Vm31OP1/hPT2c",
+	"qvu0Yx/BGlXuI0zZuvxstOrNfeSV/G8b4lsYnA3Q1DCry3N0MRIVEJnERhkGtSIHGrGLAB60uWLJA1OG",
+	"fF91rAQNP0W/YoTo0dvM46dJAg4MlzcY4JmQsogJnawJBWgKnMLeo0Rqs9ivaqgaM7PX7VAeBscHHS0T",
+	"xuIxje7riJBS7WKFNhEb60P81dp7qj+4l+066f25BhnfldfNG73Hb5WMbTbjB4VewsNUsm7vrvvy0APb",
+	"i+RX87/NVjF6DwZYwXNcNAfAsLZHDVityPo1upx3BvuJndmEIEqbXT2WMmEU+IxNJgipsm283iAxm9Ub",
+	"UPYKIx02RwP5gEXa0pj+/+ynTiTnPlnx6jJJg8bn9lS2d6qt3fHJ5Jh2Wbs/OWHtQTQYt1/S4+/ax1Fv",
+	"0h+/jF+wXm8ftZWrUVZNs5uCYCtAQf62vWntt8Hj7TcwRyDPZYu3HraKy4chTZc+kA2p1w+qPOkbeqJb",
+	"iIwUHl8VGXyThQpDrTKsMmJt3azvKQbwihtWsM96lFepFsnwnioFpgJeEGaYAOYuqIrL9pjEHWbGU1Qm",
+	"fv54M/vb678Pfv7YW41ff1j+3H+p91ye9ACdNzuSdh2G+NygMPEddNPRrHofQ900ZK2g9/QMsswZBQ8F",
+	"65BrKE/DTPoiYBJATIn33lL0gtLKfO2plzK9TAWKeudPsQdgYYX6XV8r7XXhf55i2t15SBbPE3dx5539",
+	"4xcu9Cf/ojafZyoRNcpkY8r1bDk2p9dzSRe8HcmYTZl4nr34i3+7uueLtgRS0KS9kJCmjGMrnddFor3C",
+	"XxSkhgj80ytZ6pBzsbYraR3lhd+fqaGw5XvgflcBURLPb3gaBmRs8g94n8xTEF0L7xgKrtQyg1nDFCpI",
+	"6krkVBk7CW7ukPcsVWZymUIHzAMFD9aDX8I3K6yLd5gecvR+qdoFgiZrzSO1eXKM1yMIzFYcGywlmrOU",
+	"NIulLwEWvrTQBIS0D0OzLB+kOV6DZRM4FjanSWtvfejGjObcnJxcP0ZPNcM2pzwqp2JdVqJthC1/BAE4",
+	"AwRKQ3el1WQRYC3ee+S+svqKVo4ddvjexyHkem4jRbXh+6NcoZ374e4CbV2w2/l0aczgSJYdqt9VaSi+",
+	"DryP+nprg3bm1lTO607aVGlYHRubX7CUy7hCImdKQu9lWTWo9lhrJqL1aDdN3+CV71lq7BOeMAWEldUD",
+	"Bvd2zXgDVCdqfNPH+wxby8Uok5CbbwdDytpPcFlmW7ksjYMsDSMGt3GTlpomu2W0O0vu8HJzo57oPUj/",
+	"gxktRIwL1C9JduBpy0SwMG7XZAP06RbkB1iBC/JBFQyi4tnxadtReZdRo2zwg1JXs2yvuNJcRBrXC2EC",
+	"csYpKp3HlZZBmkqbcDz4XPSadjvdo/6Rz1ZyiQHPTGYbFaX0lOPNp3Rf9PZ/inLjqNGtUzZxXiDfIm6C",
+	"yhNkZYeWZ3fr3dlrj7e+1rxqSjVbmc2ZIgxNliKJ8HkBGacQYFc6ZXTuoYr6YziqGkLqFWbkV37X22km",
+	"ZDcGRUYpELMwxY0l31i9SjbVms0XFf4oR4Rdm/G9uw4mQG1AuUhsP6ctMArMKGW/QglXQIQcLUEPG92z",
+	"dUAinkZLrkdywUSQY52OMKXTLNaM0UTPyFwKriGFwSiPgBNrrmkFxM9YDYYCqmlHiaQxJEbYDKHAy46x",
+	"l5JoqUcAjDum8SgLkpSQYwv5sJtp2cVVzIiY0aZyDZYx15fCJpdvnhI2Rm8zwrGEAfVSYy2CQjeaplRo",
+	"77PVC9FaTEeedQmfUd81H/FBLrXU/yqrR8wealbO2ptmIr7PofjODQFFI11lUWI9LDjB4BHPMkgAdE6a",
+	"xYKE39DQhGrf6HTfPFPk4s1VUXpu+kCqRzTi8fZBOfxTq4GW311863f0ZHwcDeL2EetP2gPaG7dfRi/i",
+	"9nfsZHJMB+OjqB9XOEh22r7fJLBpiyYR2yTmaD35FigOpsJ1b1kvABBqTC9rTiC9HgZGQiNyQ9CCQy1D",
+	"o/JQYk/xcEWtCRIGJLSMxuMwINRGvkMMG4TFA/7fjezGzLLb2Eclh9Wg79GCC30yaGw5omtZIYOjRoxp",
+	"Yw1GdI4Jejlj2NyMTVbcMyt3JxNomk6ZruNWrAanUBUrBSyNh6+RbybSHDaGDZsRIUUpXNIYy/GufYPj",
+	"GD2Rc3DHtKt8Z3iUeBs4cIdkRiR/lDmnF5a6sKtqD+VqJxkTAE2+vzcqP98rtOVv7nJ79+rqYEq7Ke52",
+	"jF3AlvgBXF/b3WL5/lFMq8BMiwtSdKydETqGQjh7k9J0TRCMcU1oCumDB/jF3kPxv85d/t4ASFYzlpHQ",
+	"Vo65uABoLJvOsf+y7q9v7h5CXnhvc0hrUwZste/IJZtWs02WiroJI7Q6IxKzyzEEbASRyK4BFxxeKBhp",
+	"2n1uLoLjsA23gJO8dPpFMk1ZpMlMpoqRMdWapWvDggswa7KzKxt3MSTef1GV4MJWhXnmb9NpdzkexDK1",
+	"/qKUGUM9ZcRcqvZ8nxeCf7FrTxeGUrOV9eUDE/oW7JyqpH+j+7ahDwNcqEhzzoxcdx7Q2JDc6AJGPW6d",
+	"EcVY1pzBak1cGjXPe3CnSsyYsbx1xVMbDJRns1Y4O/CuZ4po9lmfkdWMa0bUgka2ywBU6KKxCYcQFcSY",
+	"QGu4nnBlvfFeasMCWMG8YDi8rRptKm1dmNXRjY5t5JJSXGkK0VW1VprNqyo5S4afBGZzU6xbpxu2SKqS",
+	"Vmk0q/J1f5wxCD7AXsIKO1BiMr2l2IGCNEVemDcUK6rQHI9bZyQrzLMq3nKBZvEIDK0QM1QxI8VoyoKp",
+	"ocCopgORgtOYa4A7ta5RMLI2DyRvoTe1Ys8FU6u8FdIMvMlz92bCRZCLB6frmeHHELTZJ6A54YKr2Si3",
+	"fj1rsSaXbZeyyePKXYHIUDvUjTuOiu1jLHgll2nEagQ5wMHhBRai1uXlmmEFRppHXCOtZQou/F96n9C5",
+	"uL/f/hbeUKUpFTmtlDaY0DltH3V67RfjNhdu11XEEe2Jst3BaS76EjRWbDxCALxdt3xk41u48HqpIzkv",
+	"3e3xxl4P+QG75lQrwA4ezHMulCiTb5wyczoCBO6kqD9f6oR33gQJtKRqQ/GDYpXHSrbTbOWkEdPGDDkl",
+	"too+709TaHzDtdepxtvIWw6O7YfDhRSaiyWztYn+MeH6CVn/o7GjeIx1x+HQSNFhIxwKLTHeY4afy7k6",
+	"EVdyInXHJ6w3OaLt4340aA/iF6z9ctKj7f74KBrEx+xk8l23KO2PTqqOA/p5hJLXtqjBEO2L3sv+rlRC",
+	"F5uqSE2iacKNqIBwsSOGR6BH5if5Er2QX+dltmRbPdvhFZh/HPpLOaGN1CBzRoWy2HpUkYTRBxuAlUsN",
+	"uICg61n5bPYFBZg+F4w0Ehpg+D5tT4/xDlfrNq2NxFsSn2XprW/P/zF6f3P99v3d6OLH85tbL+WSNI/6",
+	"3W53KMZrZ360OuTjFtWloLngaADGsznodgMytAM8xTvwBBk2WmVGvPy8SCgX5Pb20hzf5hXGYGIiAtHn",
+	"M2C/u5nzuVsxMoaL2RLFI8PaFKU8VnWf9xhaJGbSFdz3TGEwzbDnqesANV/ooWgqZgOvcIGlSQ4VZ0W/",
+	"loTboLPZ2vjtUKQMX1n3Pvs4F9v1HxYQJY2Ow5xOYZR5GpOZdHavvVkashLDIjNuLl0DsYfCHd8Eypm9",
+	"pmt2UDHMNsheXjxVM6xpeGlzoxOYr+uYqXfIO8bswHhM5GQoqLuicBAaVrIpzO7cM4egAJRYMxZ3mg9F",
+	"4T6cN2qQZtprplv54O2XrmRs43ZHcDDeBt2XJIykmCQ80mGe5ntKHNqzocxQgDKLfUis1okLaaF1ZnKl",
+	"cARIUXs0rLBvXSJBWlFkqladTFGeVbRF9KHx5DMJVaTKcnL7HAsxzathTDOZsE71ANCEqEgAx1+I0XvS",
+	"JbpkLeN4zOQTuVK71GwO4stoHoViFxfYyyRMv5gQtBHwK+pN27c9ajxYps7GmYPLbV+I9JuVMxpnrm2i",
+	"R1MuzMZVy0SDlwwHwOJMS9XSaKR2z7kvacpIwpWGDYH7NjRWbEiYWRk8GYRXN+96GlqAHxguB5CjrBIz",
+	"N3KV5knilJc81dq+PMAuemFOoBDhSpUkzXBDYQwdlum6his3401GKtUpdSW0uAwnsqKuWMZrdNzDpAb9",
+	"lwFsKnsg65UkakYXKFWlYNeTxukv2+X/35ZS00uLXWFLN4NDISc+Ifw9xqXQ3VShombfbzV7EKnJPsSm",
+	"GB6QWFgivX2pfUzlCvg56L9P9VqFl34fvXOnxZs1lqhSz3SSp2zlEBSQ12b3Nm5qu8MdfHDRF3eX8oXZ",
+	"vm+4GoPdsjtDdBF7BKxJwaE2bcW6BUGbBYcFQJy5TjUoDKGnTMrAlZEBS8/lw2btZalIoH/aO9p3jaoM",
+	"PKRuKbXXm94u5npF15U+s23ZbheVmWwgFCHVGY81S5jdWV+x1fgem9BUb568LSbVeUPkYiMfr27Mxy92",
+	"JmDYkZWLIrKB7VqE6sq9jVU4OCHwcSEkW+N5UBQJfugcHDoqU2xnAMm7fh+P747w+CEHY5FQr1O5ss2o",
+	"Kk6DAv/sGVr+5u66XbFrEN55AJtqKDDyddMmYFVyXQGi7dLdWp1tLu/txWpAwRuJMaundS4+gUNRaaqX",
+	"as9Z3OLFf4AfskpGlMIE2Vx2xrX97ZbVMlRngFh1vbgTM9GfzxlldEBesQhqG4qOg/7OUtHS/PANu8bu",
+	"OSgfM/oaxeUsU9i5rlNVqmypLYrLoaTYOus78Czs0h7/WOWwXnafY+ssa0TkhZ6P8ydWyI1vIhvNeN1Y",
+	"v0ZOfju1+UDd+Fvppd7S7xb7xZqEr8uOxhKNCmlXTqt/WSWl6cPU4kIvVVXs9C2jwoJOY4KB5V/77pnE",
+	"6nUqHDR15at7g87JXsnS4NMbzbgeQSShml2gYa4bSEzXz1Q51JJIeb9cKJsNwXVg/qPIc9KEf/8DoMKY",
+	"agVkvF5Q8ycZMy6mxMZfNstl8bmuRyU23amcarfTPw62uY96e9WT5ST5Wmvia6s6JMb0dt5tY38XhkuU",
+	"r9ONIpokaqToQxWDZbnoWYS8LizvyB2ghko98FxqTB3z/GJSerWnriZDvWQSettJ1TD1UW9fQ6qUxe7n",
+	"txf33+YOqKGjty6FJa48bVjCNLMQDLWxze0JSVndX5aadJaFVvJd4mcq2QSCvTOMdmQTVSkHmQ9v/yRe",
+	"37+H+PVCinb/82cXUyW3cs4whUcRGsc2GW8z9w6x4jayhDR4ROc0mnHB2kZhgS8Qh7+EZRwQH3IxGIoC",
+	"QmRAsvZHASn3vglI1q0sGIo50zMZj8xXNEnkyvzuAgdBQV8bQT/zrF0kgIwIrrwSROv99W9yUHsANcY1",
+	"RGpawVCUgEcDsoFvbGZYhaUXDEWxG0FAinUSlV0DvJqIAjB2QDKrxFYz2E+QDpguF3ivmi215mLq1VOA",
+	"CoOeb3D4qjx+YYP0TMTA4Txh+RNctUU28cJgJgzCCFndgXk1OrYLl7mOQuWw5Ebfik3UnmrfNSSoryDl",
+	"M5ViCvxDZss5FUU0hcr2F9UBzP2yw3kcICSx5R2/11B+iiOU5qMSxHfk69pyFNiRhVFXnYaVqCj/VW0K",
+	"C3lUCiF+pXHhKLTFsPjz+8B/Bz1/G3f9zs68P7lz7vCc0U9VmFq5C+3JfF+lbiaewAhPfVchZIEuIZqe",
+	"YpQUA/0rSO4E1OrYT7IxwzFal9lz+TMrp7XpUfvzOMx+8ArYy3w8n9emIdsfgyIIKbQrpNbDWdztFwmj",
+	"mAtutcQA+gzcq87hNWI1MHwZSDt1CKNGtYi3BbOOeqfd/v4BR0S02qOVQKV4/VqhuD0ImJMBYbcMFUD5",
+	"UUw/GQmqy3ix4sgSJ8gY57AQn2PE+tTMOn68ttUhZJIyBmnugd+334cEPIAni47N7pNzwzZly7k+7NGE",
+	"ngtgZkzYDH39q1RL2Oj2XkyOLP4qbX8XDaqZa0utRSH17f//y3n7n7T9W7f9sjM6bX/6dy/o9V98+R+P",
+	"Yo5tC++gMTYW3qjiRRFYJfCWi2IVemVe6Irr2chjpOzyk52GPjSkg6GUHlM5J55UQllOuNGcsMUvVIip",
+	"Qgr+mAtDgQpeqwaF2HTm8SThtjVY7uJySTrY5WDT0F0cdwvE6HcrHVw7HVmLl8dFog66j3zOy8Jzer0X",
+	"j3lQOXvo2OjiZoz4hqp1e23TOeOreaVuNz4ZjH6tBAEwG5jPsTIHOpwGZEwVOxm0mTBmS1xc6HVNYgCf",
+	"M4Sir9a81wtGlOCTie9Fg9cZiz8mc6ojaBq+ciikuQstoXzuMgWsDgMDfr6AUxv//nXB8g8rNl5kH6Z8",
+	"sru8J6OPP5UqQv8IMAebBFbYtaAoLl8z8U9yfkW+p9E9Njve1Bwzfc/NDYEU1pUKmTGleN0qjpc8iYm9",
+	"xJ3E6CsoHrQP3U6v0915DmaamHtrkM2yijLAeTX1T7AS+6vHJW7+clAiumMcY23alESqSZwybF+NQ+lU",
+	"I1k/sTVRVnjnNgjjlYi4ypAdrgFL3MfEVsUWBCkcUY7u28OUTBdVwZbzC4BIs25BITV8AXd2/OjBYFdt",
+	"Q11uPgIPSxKndGXxkAfdfQCRS9rOoLsP+jH/reKMCj9evbr78fOPl1evf7wLIdGdf2aJsg59xWNGTgZm",
+	"ZP3u4AUio5H5MtF8kUC854VHw25/8Nn8hzRDutQyhM75xR2YXbMPVEld6ijwhLoSE1lfWAjLRGyyv+04",
+	"JAVphoWUEmSDMCD26+yr5/mdKmzZ5HKqsQGr0hUi2SGYbIzoB8ObZCkSphS5fHf+/ZvL0dXb89eXo9eX",
+	"7y5vzu+urt/9LyMOLXWz819OCF73/ub671evLm9uwYl/z9aqOh+70GG4RtgZLuIC0lcmNEmgjaytjcPS",
+	"DbAL5WSyf4GcfyqUjysLDiNVBft/EEYzzmKGuf8TCktgsFnwlN4bgYnk+NuH67vz0cX17V0piW6nRpij",
+	"zHjj8ulWxW0ZCPfm5olmVIenGOdtjqWekfP3V6oV4PmrAocy4jKXAswqAsdzhiF+SkLHjvDF8/8ZBujc",
+	"xtIB16OfCsSkKbg0ZoiZDEXyBQQc+8vGMVARUPxGOumLXv9JdNL+Ue9plNJBt9//fZTSN3LKRX2Hgkdh",
+	"JPvW7fFgX8zk+gjijYsU2pOpjEVgWM7uF5dcUqVSPT1GQXnPwvyrqPyWPSJrvfsIgO9vCWqNQUQXQtxe",
+	"KI9HwURiONEIYoCDI3i37W6WcHF/RmiyomuFfcPN8lEXO3PbOLx9e/d+9OHmTVgtS2ZUbcHDKJTv2wCz",
+	"w4i1yS95TBoHMZEpHOxb4C9Ik2towKAYlltt5oDO2XP34Fb1wH8PlPDNt2Z4LzsrTrYDcBf8bx4ad4lN",
+	"Suvj3l+9S/Kc10O9+8VM00e75pu27G0KhXqZfhOncrFgcetpXfdvmU55pO7YZ12FvyPnhnOXCMZB2OeF",
+	"VGBPEGSAIDMju51uZ1BpLb01wt1pn6UsMb8t4CaXFAbz77rA0T7xn80+RT9Qpcn//X/+X09j321toZXZ",
+	"cP58Am/ylXxoqFZdhJAbydsG52n9zg7e37DO16xCSX2Q1oGx7Ql/NxfhE0rEsUMJcjMXH1hFBex8fQ67",
+	"5EAcGUSPKSfB5TW1cI5qaQxFmiT7RWmgdpsmVVFskB/4tv0eVTpgtp8sZpyYPLX3EiLp7qRMLmiS7ATS",
+	"34ivubnWL8vFjOoLPGmqExBmZl0PHfEF3FUJ+J13jtuwjD4jPF4hrFBwSNYHkquiFWCqRPNF0g69qu0s",
+	"etH0wxOtr4d6sZT12MG8vxPlxP302BoE2zK/PrBq352TN/c1uQV0r9qXFS5mS1HRNOdasM1EJRZ7q1XL",
+	"P5sPwh/PLICCzdqBYZLIvL5gjpfCLSxB5WP/tIYn2a3F102WIqreNzSdLudmESuH4kTZHsmFNZkLXMTs",
+	"c1U3b/eIfJ7ZIHc6xvGhVRyycexsXLEBwLS7JWPdFCpHFdglL79p92gLh87eZ8k3Pgw6wOB/7JGw/Sjw",
+	"bPlyJNtc8kyhDyifUu43psYKA8yFKRO/UU64uQa2g02wKm0juFNE69GCCZpgLcKe0Aft/h5ukTn9PMoH",
+	"6uH1bKocghndAgqO5YSEObxPeIYlekKhJgK+L5oiWIvFq8sc4rt7WBVxg0qycLFgKRnLpSgF2Z+5Piek",
+	"6QPa3F3/5+W729YjBlGb0ne3FXCo+Pq3l7e3568vb8l/kF6W9Le/LxX5yYclqm/0d+A23BYOsfAQZ45H",
+	"p9AWxqaLV5ZJ7EXSBcCdRuxbsbLLYx25h+5D3Bt70w94z5egoViVEnau7lUxIDtBeHdGMaEcPKGA4b6a",
+	"sRSysG1etdvZGwfsbpIBQN9e87g1V1bDwNQ2L7NZbYjOqvZ9j7nn2t7yNbAsO9cT9YzZPuaYZw3k+rWU",
+	"j7InSu01PZ+k10JkMVrsmO2hVUQO36PEdlHEFq5rj+3HhYnxFgCOK3Iv5Erk6QT3bF2ls1eZqbtyZQsm",
+	"y6aKV9ZrikM3vBuQBHy7AcmVRiJTYpXR0YQnmqWBxVDO95aivJT3VwtVWa/tJXK6SOVYPd6ezSkxz7OF",
+	"d3ORNejrtDX3rE30w2zE2xZjKe73R8A9JWFMNT0NScIFUxjHnckkhv4BQxFWKl8hwdeSZlhrAIUtxCYZ",
+	"CnwD+eXV9bvLT+GeaIMbC2lfhIzxnlY1odXWi7dpkVRm3FyLZE1CcxNgZ2dVLkXGgofuLPquy4PBUWdl",
+	"TvsUIKFQfaawhMnWHWGNQJyZ+IJCO6Tz91ekaegJb2gFZLzUQxG6KiXb+BSrgkO/VCkkTQo1lCiRUimm",
+	"0D8GbxyKKGUxE5rTBB2uoQdUnlW22OeWvoTciKHA0aPBa9vKxSov0MmL0fELoxTLmA1FM9ws/QkDEtpK",
+	"HfNnoQwotNhSO40mb4seVHVTESVL6Xx7iid2SSRUE5CxFqMXDuL9Sq1Lhmip7Czr32IW1CwTRnOyrxcs",
+	"hbX1vsqKzbJvuFDLyYRH3By0rjlnXqyVXVdoGbPTEM4PL7jOUcvW9uzYIk7Z2o7qVVX15/YFPqxtDiyq",
+	"udG7oCtWVQaG25O7z2uL3lVZtFQ/ox9qPRy7HPvOx+En6dL2b+ftf3bbL0eQonsyqMrQtdRmujar46fb",
+	"63fkFmaX2UfO3xJAFA4DuFRlxllxesXI5K9Kis4NXXkmiBkL2u81XF6H/lbberxITnDnbncaVRS/up/N",
+	"xIAGNo1ceZh8q1RqkEzzogT497ARcb0eNk6Hjfc05WrY+FJF+80oy5Tp0YpRPWO7my3ZeEk+kXpS7Jfl",
+	"hkQvkqkmH/AKFcczV4qGTRJjm1aDEQvPT7k58525c4FNWPNz6Br7GYWPzYarxv3ZtAGrlAKX5xqekXCZ",
+	"Ym8Nh1wLYeZBt+tHHL282GUKQYOdR/xeGXZNtYxmhkuzTDjA28SEucPBrbZkyXmcpfxjuDJh4qljEEZB",
+	"3OIr9rOyd6RY1+Ur7+PrlEu9WOpazoBmMPCbmyM6dLIUT8cMmG9tM61tjvVe2dW5vxEIUr9M+9Qm7u03",
+	"siq1f4LttjG3gmqVWDpmDywxo8QWNfSegXwJEfY19ElnMWKDRnaPg6QstqMw1uL22EM9qBhNEkJJaK4M",
+	"M5Q069KqBpYtxDMqQq1ZFBUiO2ZydqTu8Qc69A6LWu5kk4vaODHIQGjhQuAF4LdFg2hBU61I81fJBfbN",
+	"AFs4cA2OID0nWRfak8AXRneooACemh6lmgBsDV8ULhFSQ4GDlkRRdFTkAK27DtXDIq2eKblB6E85EZ3I",
+	"PCh347C4yR+V6bEZa0EFoWpnyZVg8Wi8Lms4xlj9dlkkFbGYbCBZjkkxscTLONmeY+Ktb3WmyYZY2uNM",
+	"BfpVCZcNUifmnTtlQkaAHSLhHZ2z2HNwHhBwrQ+p7qWePz5oai3EihvKsyt54TdOMlDpDe+SZmjk/Qgf",
+	"EIK2hKjioNCiiHcX4dKFrczwsZiNjoOqFKwi6bzHVKTyG03Nf9EpCf89BEIOG8Gwgd/in2A0DRtfQiMZ",
+	"cc5GUwafHNdPY5mVF8p6tjx6uU92Rp++0u11u2Asmj3KUOFisdyS2WRWKmU0DgrdKW7fX15e/LjRnaJT",
+	"7RfOwOZVrUG0PbWlxoZ6fXP9NzeUt9evLt9sVS52GiTzxVEOth+QFX0IyCShEYjgxVKdEUojUM0W0Ryi",
+	"qtsMlfniyByhCyhYozQy2y+Bf1b0wRye0bwauWFRGfXapFMesMjy5MpFsvCD1xzDWZtA2DOSBcnRRdik",
+	"SSLXAWHRTHY6nRb2iaCqQOe/X19dXO4OaiBXbWFYG04rx5TBuiQKQ+1MZf7MkqWTKypbFJOqNjg2ljSo",
+	"10KKYbUK50p5+0CL79Gy2uN5y6B2COADwKFv+2TA5ZjyhYlFoU14CF0nhtB68TuN/XoqemGzrRJpt2TN",
+	"3Gm/k8jJlPAnGrdT6MsZ52Cs9Bp7OIEPyEaKc//rvlOdVW/XUEjBwsC6HAISuveE2FLq30N4KjjH3KtA",
+	"pOUfTjOhd9rpdL58CYt7xU3PvAhd2rLhTedTlZq/m+xlfcjbS3cpFQV9u6T1LdMMUqq8baDICay8Zcwl",
+	"aT6wdCwVAx8D2D+tgsejHiYzoWK6rNybCPaPv5IZo2lc95qK5saqIu8w1Ha+Yxbu/6jqUFp5N5mrtvCV",
+	"T+hHqQETXgdSBQtQFP/nH15dXY++//nu8nZP1IX6Vbi6vW6fHL1s9yAq9Sg9oEq6bVUFclfn4VoCLKen",
+	"JoCSJFPiL/cZURb56EHrnZqCdWdaJdF/TiNoqBS+1DUJoMWUj31VhhJzwdrXM9eHOg9YRa5anVt56yVa",
+	"appsuaLSt+quDyoGUnpk7dTeX72S0dJBmOyPjHkuiL2fHHW6JLYPIU1oEujapW++swD7Wg/vOl6TmVxh",
+	"L2vEVITIs/3dPqXl+H4JwZY4JsuFM6syMFb4FVmg3J1RRCwp93vu7QKBzUJ5+9/i1wUdeCNEYotYNLtu",
+	"KgFCFupVd92rllHElCqOsr/jlWWICvuMIEdazCidTynYBK6sLp/KeSdvlq2Ytp2NKhwMpS7SRQZ7Yfij",
+	"139RC+OE/e9qSkYrvLX3TNQ5au9ZhvhhqyFTM3IogyzBJBz3+gcC/8OLg92NqgtE+7q638eU+e5dMVts",
+	"MVVhyNl29Fpu9C9fUa6VbV6IpeFYjQ5ZHsAlWe+BxzS/KnTtx36p2FNrG/DibhC67CnjYu6pLfI8EMXu",
+	"iZpgIZawqsSEO7ctAzm0AYioIEKSRIopgIqRbEI1+HAnT9CT6zjuR71xl7ZfTl6w9iD+Lmq/GJ/Q9vFk",
+	"wI7sb/sUzFrhkBG/QuMzDASA9Qje7jodIMsUp/gdPRkfR4O4fcT6k/aA9sbtl9GLuP0dO5kc08H4KOrH",
+	"h45qtNeOrFDK0ynTVTeP5XjPm79NlXKl0Zi9sDTy0gpVkibI28gVKpM9Fi7tstLWrTyFvDjChr6TtR51",
+	"LtszMpfRPcQZZ4zYKCJoQUpTEbe5wHYHFs8S4FFAFc41dV8JnqbyX+AvYwLyiIzonC2nUy6mExpBPq+M",
+	"qmtR3LjrkLBAEo/y3rIFQ9Pvj+ABNRnhN184OPsJSjAuSMpogjUlOqWTCY+IfLD19uDjOSZzLpaAItbt",
+	"dHr7G6lKj6IZi+5LkayDjtVi+4LiRC2+iJuqa1U7ZnsnhxzeI34DSQyR/9g0paj0WBDApch5Aj5C+l4N",
+	"ACwQY3MdUe+aLBOclcrXZcVFLFeArLNAdBUbIl1JErOIz2mizoghgd8ENYNdHhcPvJcvOy8eh5+C4/DJ",
+	"0Zs1gkZ/YP77nZn4UTfe7XHygm4ZHpqlSomPCgyRvT/w98O2YwC3k4vXVVRYCp2uAXrLDQloTMmEf2bx",
+	"gb23Snu4IqznrvhPtr7VlXvZDOqe2Xak+ZjGa+jfDDnfrn7T2+nmjoQrfUYEcyxzz9ZVTQxk4lJhq+Wm",
+	"eZSx/5aQt5JK24UsbzecZdVnDTwG/ZcF9qqtEPHfPgKk8C3AteZiAO5nBaQgPIk1sc8CZP5OnT6yf2lk",
+	"3s9ldw8Rw2Qs3o6TlzlL7FKQ5qDbC8ig2ycyJYPuUQuq3BSgVC01oTChtpxM9iOlG8VOMuKFmDbvXlFD",
+	"UvfMx5PT2ewj2MMoRbb4CFAVhb5xEZb32VPN8aHXdwofVmxMeJBV6+olKsdY5M1GJat6S79B/21nULbT",
+	"S2lqKaP3rKYlccTTaMk1sRedkjBKpIJE/MwvMknkqhWQ0KgbIVbxZNzHFVH3fLFgsd25WFpm9GDKk2UK",
+	"vZDCGU0mI3s7JTrlNMlz0ukawsgFhFAchFVxACjGPqCED+Yu2zQwzZPaDzSFaJ155Pc4wwt3i/18jS+w",
+	"n36kyQS++fQlaNSfXQjySeZScI3ldFAvV6CMuTsgyvqYQEsDUm10JKjdekYJ3DvPY+PEr+raZjMqHpX3",
+	"YpNaHDdl+giMcidbVqRP7gD683zU2ZUgMw0tOdSFPEZm1hCnRm/YPjP1IW+7krcMSpI9+nbnrbpL+VtW",
+	"ld6kySWUF2TspVNo1sNt387Aojsa8U1iHmM3sSwEvBeJzvHd+6ADfKpqf4SlNVAO4eyYTRnePO4etTrm",
+	"HX9zaFNFCkCVx7Z2XhY4zOhS5c5Zx3sI1TnlwuKn557S4933KYb9iEZLHfl6KcCwkQ93F8WjKf+6OruC",
+	"aVXbVBuaJMI1AZnzWPDpTJtH1fpL4GUH+Uuqm/LdlFzhREtoAv3h7qKIUtk7Pkgk2hZkuLT+Ivik2CBy",
+	"1dar6Hf/1Xsu47gCH1VAvauSk/z4wJl/etw+KiOLcoXOguWCNAf9lza24fAEhiK8YTpdt8ELF9ruSETR",
+	"NQDbzVwBhIXGNOcFrgFpOl4bCljwYvsoVxe46Y23cY667k+WvIZYPtzyvt0okOrHXUPZG6rZG2zZ9URr",
+	"D/3HRqC61AfW815DaOgalRFa5DnrxZkQxT3S38kd/tv3YI5zYwGhkwWWE7lDYhM1W4wJIHXPFDEGjVOx",
+	"xst4yvRQNEO/6RlmIbKiWLEmoYZ+Syw191R2TMPyRlwSe5qWGXk5HyvDozLNbKeia8O6LfITbVlZKn3D",
+	"aMyFjTWV3fIsulf14ciKkPU20zxmCyZiJqJ1QIYNeT9suL5SWOps9gp6t2wxaUw1HVPFsA4H1/WM3LCY",
+	"K9KE1bm5fHV1O/pw8wY0ZaZb5l8h9anr/MYBpBvsT9tFhRGgMeBeJgSwjbXECujMhLHoV0NhId2J0oYh",
+	"Ukbj9ca+daM0rHXfqEqHYuKBp1Jk7SnsMnl+SjTw42VUi3sF767KOt/geXNd8Z1VJ/0Nm3KlWfqnQ6B9",
+	"UthYL5K3J4isN5hqsgG53sjppeHrigqBBa/WOs7fXxUQ1SI6Z0TPUrmczsqQ44AZDYlWGeS4+ep5nl2g",
+	"woJBh4Xh1qCjvLjvsx836F6vDmc6OGrCvjfSNeF3PeHQEG3lKjLsJbuRv1o5tp1Vq0sNdaH4Wld1n21S",
+	"RWxznddQtdC+MN97gpvHrTOSsIkGcVPqHMwVcb4c14ECdKw5h8A6tiEuktv+tIfN/EZOpyyG8fwIT/W+",
+	"eItP8b753r7rS1Cd7pK7hU+q1Ks9w5S9w8KU4L6tRjTIdS2AMMjFJ5nKvMWYFMTmKexVIv+4tnn3bD3K",
+	"XIRlBxuPZhVBFwwRZWYVFei0DYqe2aLa3t0nenHPRVxX2Oqxcx7tbIZQaxieksq+BMVjoqIzwRnJcgHh",
+	"bZjpGypI07eQvCEk1oW2bN6QI0eqr8CSh7cYShdyKjFfPJrtATJfuR3+k4v4Aq82f17Zl5i/70ovMt/d",
+	"2pdtBJuK6PKbK2A7MO9s8VVIcapMH9uqjBYDVVtczKBxOlY72+y9F5dRb2x8cl83bm1RZKHfq7c/V9Rj",
+	"/aWAxg85trvVfnns7wWnGLce1Sd2d9l0Bm2TPbsaXSBoGL26rsMpSwv7akIVIIuMaWLUvhj3kprTVIdZ",
+	"8aPNZym06Oe2nbzt6mAOB8Ospcmbx++cXFElcgV9Wk90Zej0js+Zy6xDawm4sYJrjH5RGA/0/9p9Pm22",
+	"tcxnlCR0TttHnV77xbiN2rLeq8WrYmktFxZSiObUigpL77NcTkS2lby73nBpDC3SLfZVKleoqBtVRIr1",
+	"nCvXGetrcygOK7jH3nh+ozyjFdqjP6eG5dVC7WKJ+r7oyg+ugtz1tLhsn5SirY6bgr3SVXe0Fs014PeV",
+	"qbiCfdajaJmqqlbX76kCMI4QLwizdB7wyS3olHkLngWNOofErPZ26ZdV+Z1l13n3f3+OW2h0nQuaTd3V",
+	"Hh7uXIHc2lNP4witWhS2ApfzYZVwKtZDkdU0AitY2C13gIM22wyzdE/zswtkGn3Y4T01HWYUOisgTQEd",
+	"TM0yvlMLCj/GqbxneRB5KLwzyCgqHniTc3C5Gv8nSkb1sN+yJ276NIwacx5p/sD1uiYJR20NaFK7IphF",
+	"MPj82cz++PNn1GiLjqgnF/2IIWnHAoe5u+Sr9ICiynLUrfTCOvG5u+y8nAi7cZZ5G8ZSvGqv3EKnoxum",
+	"AJVyo3Og4IsFq8F3c83MN+VNmhRTOVO+G8zNNhA39wbZeytHjP2pN4Hovtl4KkexX5ltZdc7v57EwoHa",
+	"StCakpsSBEoe+XLbG+/GOlNbWiqn00pP1lMW+WbFL2TQfXnS2tYKb3vnu5qy1WuRJeSBQH6msI5VkWYI",
+	"f3QebKUkFyR8fek1oQH4JKNGuhE+aeXqXaWWe55Fb81u9NfH6qJO0zUcbtTcygW6c7n0Jc8WHLejmkz7",
+	"H2/7xyfkp493gOEBlaaKhOcWehBM0VPyPaMpS8lw2e0eRfAg+JOFnW050FzsEztAGWTvKZyTL04GNWed",
+	"uWVULrgcwyB3J78V6FF4WGHolav32FrEbEM+UxZD1TCejTVtAqbOGVUI6aVJs4vGgRfAdlArT1e5WHi7",
+	"LWMEB5wt6+Ya9QgAAjVyzVlj22vtvn0z0rz2sQolkqoMe3aP0kiPWkG+lo9pbFpXSnlQuSRp/vDm/CIg",
+	"b98fmf8Mnr8dnAfkejoNyMfzv5vV+MjGb42CGMmpMDYTogZzbXset75dwaUZpFrAzs14CJwPpFiKafRc",
+	"YUz1SYpHqoasLeRoBCcqqkZMbK+13IREMufWdMmt+an0OmEAI7JgCSQoNoGDA/IrTadSeDTpbQLQ+WGI",
+	"qi7z+9Y8fuNqx4NrGavHWNWlKIse/Zla3nUIQjwPxV4973xE4o3mcV/VC25bd7f6hm511N9i6HzDpoSV",
+	"RsWLFzWZHenvU82Su1ZK9SvVvPt3Q9r1pbm09nTdXsboObCeqayfIR6gQq6gnXBFqWMrgP6FVA0FtcWI",
+	"kCPC9VkW6TZ32ToZcyCG56/eXr0bXb49v3pzGxIaxylTCpn0oLDnwcWSZuuQJgTR4OeQ/GsJWQ0Odbb1",
+	"NEWUlSuUdVSrPQIQWKaydTPIv+eFKIWy4Y/nNv4RuGA/T0n4/KEXEr3iQiH+tZkzZgt8ZS9n0PfrGjjD",
+	"j3s3cJ7TzyOY1wiEc51Clk6Z0mS5SCQ17yvQwHAsW2hFmiV5XnSW9k/6vQGoznuE2MywkKQjw+Z145IC",
+	"xgWGHl5eHIxv5xVHYwy8bZ6Wmjcid/wXaWhdXCXUPgyJCi2udzufHmpaiMFm8jHY8emIUXEv5MqYtRtm",
+	"6q1zLjpDFnx+rgmZo1yBcDWgNjWO1Z0dtzeZvoLfsmlXHSMf2Rj9TE+W1+a6W2y7O3vrD5gj8ZhUXznx",
+	"+oGfkRDfHNoEOQRwwh9HyzxdOuwUZu3eX3GGrm3XZnMZYWLKBeA4JH6K8ykJlyJlNJrBs0lTyKGIpBBY",
+	"kXKKBSBZdFAwvZLpvbPz7ENtGlYrGIpwnMjoHqogvAvQQa1KD3PyOyCsM+2gUSL1UEQzmhgLmJ1hfp5R",
+	"0ZWUgsSSYXRuxpJFy2shYIadtcIUQ2G+P4PInk7XUCdhRt2CeGA8cmkkIYT3cEGwxg2gUyFWMRRAuyil",
+	"kN7mXpwZUiUXuEfDRtCwNIAoEAwQ3DP5iytdM9mK1oYWwGAds8j248oCl8ZY8vjIArrm4UKI+frWuNcE",
+	"GCJg0oxsmYA71+M0Y+JyhRt464hv7N0bChYoE9WHN+oZgH1oHgGBvpTP5ywOEIMWIWgjmSR04YJ9Veng",
+	"7s17He0Fj3TF8a4y/2+ptQ0wAtL01TK6N/9/LXPKBjanCI1WF+jJOvRw0V6kMjJaA1xXQEiGRzdcMlQl",
+	"Vt9GhasLkOz0ZGW1m3ZmgV2TnHSbZyq0xIqWKddraCxgi6HAd3a+xNLnjcJtdJlZJRMmbnt6U/LTxzt0",
+	"DVGyYKmSgiaQMgc1d+H0t3an0wmDoXBtZCA/J+slo1odcslBHaSRxaAAOWtMQ1Txciz3obDBZGc6mqPJ",
+	"8jBpDrpHLSLTwMb979k6wOAzppKm7EHeQ0npUBhFDT19cF+v1SHnmOK7YMI12/Vb3iiymknFhiL83L5n",
+	"67aK5IKF5snY2roJjXfCUwgNBhaCP0AFISATxmKjugRmJxtKWJEA5mJ4SsJM7TVfPP+fRm4zo4sOukdG",
+	"6oNf2Kj12ABmKOD1Z4XhOSu4ML7mnAo6NbcbqreIYAALPhT+enZIeYG5IjRRMos8AokcLe3aDAW0hJdL",
+	"HVhIBzhfDWXRLAKPojWrgD/8xaIiHgqrPhA6pdy2EYKdDHoz+nIz7p1pvcCuMNgAvN4Qent5d3N1cYut",
+	"Ap2+hlIpyBypYLPZDng73vkFIh9Vdoxr+Qhur/MrDAtPqWYruj4lxqJVZpsQo8BOjdFo1UanFKL6CKQA",
+	"vzu6cWwQ04zaPssld2lp3pJpV52hGIrLquYqM+tOVkaWANYuaCTN8BJDzqeEYsOcDMvbiFUbkA6g6Q/0",
+	"wJvTaIZqRcwgTmL+yFsMh7kTNLQB0UTJoaCLBaOpctWjoZ+tFOZpnjaPE7a48FbJ0MxM7q7YxRiYEvp8",
+	"bWQ0NSn58OHq1cN3LaMW2BB56bVekF1Ba6Nmr1007QFN/bz9T0Lbv5Fu+yVpkxHpkNOwNRTcGHYLDS5O",
+	"AunNCXqneHwKUKcYcA7/0b7If4T3muklkAsKToPQu9nQzaViKQ2t4OzC5dPuDMWtnFvFEhG6JoCjgxqY",
+	"LSoBJYfGsSLhEopUwVIGAxjC+XdbWu3YPDE0oZuaTrGglfKw5fjJvtwwSYb2qmZGZHKhNIT8wn8PMVaM",
+	"+JGWrwBZEvEmgyE2u4G/oHVU48uXEHj4PO+KxOKM2ek92x6G8sM4NhqFajUdCk9QlR0LevYcZBe++0po",
+	"ZtafP7AMgQ1XFk4O0H0tLptTbmNCNQmfxzJS4RkmU+TXaMWSCV4AVFzwzprOE+e7cN9BsxLAyiV6ljIX",
+	"mB2KQXeQZzLb/ZAuhTMYXl1f3I7QNfHqf4EvFPLdnpttFfOUGRGq5VDY4cEUwx8vz1+FeExZ1UUKc09A",
+	"wudYsQt/QgEC/AX3BnDWT3jCFJ5RYEnaiT5TgHyBawXhq/D15R28pAmnjtW4zaxxn6sWNjtzgorCmXRG",
+	"JMh+u+hOyddk0D1GiZDwiNneJlim23h7dWej63hEq9PnQFfUgToynT63N6nn5to84aDxmol/mjP0tT1Y",
+	"z99fIViiwhO92+l1upBpiuvUOG0cdbqdIygu0DPQlJ6b/0xZTSDcqOp0sQCX4pSRZvjx8vvRhyu3ZqFR",
+	"Sch47UzyVodcOSoPRTN8TpURTc9BZ3JtFdszqowKDfY/+rewOglpZ0Zm5LDisVFQDKc7dgOvmDmYMxMH",
+	"2v1SeKGjNlVkxZLkFFkZhm00KJgwnjJ0sXArZE/qcSpXiqUtIyxAwBi+nRjVyuooOCUoB0JKcEVCyIZv",
+	"X2CY/5QI2QatOEQvBc5yKJDlQj6fL0EMhWd5B+Lpb1hTbwaIp7nKcgvN+cw1sPxH2CxF0tvtgnV9+V4h",
+	"PlvDzod1sFvgqNu3terGOMNJmyPBmou2bxwe2fhMLKdAPq/cr0RLaQZhoUUN5TrZJnVfZhvKLFyQaXfa",
+	"tlXDrZGpf1cx8La+kdKWi4KEBXbtd7vldvHss34+03OIL+Rg+NsMqx94wlAT2sXxRqGyG948tLDilWjF",
+	"lgVOc+pC8ZpV4gVbkfGSJ3DmItM/cIVAAfnQN40k2yykfWstnfZ7mfCowlj9wZ1ved6Wteu40We5MXKM",
+	"OXBGhCRcJEYdwvuxVcE6KUGZ2Y3dVmlEnhlh8OzM3lD8ytxZ+IbPp95nAk04z4h11hSunEhR/AJNO/xK",
+	"SMHMNSmdszYVETOahcq+H1PF2suU5xfKdN6m4A6yz9tKWkPco25/k5CvZeVmKvHDGxltSZAoCmDHTjlt",
+	"YVf6YNM2b277cAe4A6r4O9spz7+nsQskwS2D3be8k/oHuRQx3NB/ufsGr0rX3HO8z7hAPxE0cf7MxnH3",
+	"aPddHv5CweBvnP7yKWio5XxO07WL4jtNepJKgam8ACY3hdIOoPgn84yijUoFTdaaR6pWGv4AIBUqSxQG",
+	"EJkwpmsVkg93FySGfG8spLf493EATfaX2npXUOdwynAipygoUOl1mLUizuzrDjk3g0MDHgRB23ZCDU/B",
+	"Te+VtNKsnnfBUi7jctv3GMLNJD96LVLbjD4w8htLpWqdGntWcxEZ8QMaJNh8QSE/WAXmKWC9Myrs2MGq",
+	"HqOPAe1E+wAU1nSdBbcyc8k8BY5Ks1JI2lMSwjejGdcjkARhQGZGa3tOmvDvf4DLALFmIEMVZlQslFtR",
+	"WxMBPkQ3ANKUk0mQF0Lb2Zj7sXQOcpNs7WBeCg3NokaKPgDgfAFF2Cmf5hGZ6wyGcEZCmyCvQqIWCbeQ",
+	"MTFde35kH9DYPMNiGlfCFzvLFNL4wjyl3o4JHmyeYaHcUAaowpVkzBK5Ik1XnmHZwLrmmDJmVZuEABGt",
+	"wlN/nnHOF7i4GYqcY7WsTJk42wqmbaa4mlnHo+1Fe0rQLlejwefPoYUBx1eZ252LJkPXxDbiG1ngAckz",
+	"xoPskcefP4fInlKxgsvBuuEyZ4PLZG/mXgIBS1lIHbfNgVWrQy5ckrhHmZQRwcDZ1yHmMISvkB9QAqEN",
+	"ni1elvqmoQW/YR/weWe0X4yAwLYWrte19M4wrCDNxz0ObxqvR6DKlpfMrkNzAG6UmBx//tyCkwKLj/IF",
+	"q04BzxnFr/6yA/XZCnhB5UCDbhBnJLTVHsYKt8VCcBbBAhl7toU3p4Vkd6w+B5uOdch7n6FT5u96x8Ag",
+	"TC0x3MFpiAF4BYpM+QMTJF6mzumIPIvXR1IYY8nWJ55mJyma3WJdPEQDR7LCbcY0TF17QjwXsWW99YG4",
+	"ZMi1Yw7rGhFmN7qyIeifs0ynLC49PE7lwhhDrRoV+TyTW8Xmu7/UNkStk1WkCV1MX3aL0e7vggYXgAaC",
+	"jnhrtJonFBSrLH/7OwiJImLMSx+npyJC/OXTTu2eLhaJTZ167ppwepgHjv2xlYctp+j5eZmuOCFPE8KC",
+	"A8hbxnTkL4F378C/2bCbf6v5tXDnJ4CQzRcMxlH6pteH9mmFGudB3mhfNU5fnpghlG77bvOu48Jdxy8g",
+	"aGv0AXgtylw8QvCt9GFqe6Yjukq/awM3uYh1c6waYLGadXHcbZx+Z5Z08fK4cdrvH8OfLxunRy9fdPNy",
+	"1jKU/lGGHNMrAd93PTz7402Y+r6HPt/vv/RSLHy5DI/JV6g/6BpaFmnxcpMUvUHnpIIY3U7/uJruFcR4",
+	"MciIAdkpQIxBr7uFGL1aYvQ8YhxtJ0avf1RLjKN+gV+PesgjawWPcAck7FiAvRsEjeWicXrUCxrm1BtF",
+	"co7wICdfgobRa/ZgCihvRjoc9TI6dPt9SPEqEzITc7hnMTOwIh0wn8WLF17q3n75embWqMtgxUBhZxz7",
+	"cK9GDzHr3j3qHxW+P7bfd1+4RVN4rZltrnDAanmHy3e9YtksUAhKXoFCJwNHoF7vBYAd7eeyyA/6Gr+F",
+	"VaI7jceaiL297DDrwEaTb7CP8faDTMc8jpn4r2VYFmPIv3z6UrA0ISE6sFpWQOymKFhvJRBsKzGdIYqp",
+	"tZ+ChhfghG1gvq6wT5cxYpdV2qYYNbP9EOAGrnRKwVPi1BJUHWRqK5ulyxZVQ9G0cV2EuJ8kdBrkoU38",
+	"uMBmDFloNK9eB705g1EPyDSlzo5N2YP1j6jcRHLjeKbIxZsrz/07FPB+JEWM4FtYARwQwVaeGoZJL8ak",
+	"oND0u0PeU6WGIvTKYUOLeGwT+bM6Xy0hdulKfc9sND2r9UUbHZHA6ZSVTfANHewNV/ocFmeHAvbejETx",
+	"39gGkmGVfuUg9CoULAA/dBrWcXeXihVUeaY2KIX1MuyBy6Wq8FS9e3XVqB6oLT72R+ol4J4MNlM+vlrn",
+	"Y0KnkLJjdR6YFTLmKGPERmB+A7y6iKYyKQkX+A3liYN/aB/Tk3F7EH0Xt1+wl5N2l/bG/egoHrDjSbEa",
+	"vYhV0zvt9i1WTcw05YnXSQTfsGeTijxR39ZKFptSbIhIWwIwOHoc4B72V6huBJH3fdhT3AbeUsAkRnAO",
+	"FNbB7fwC+VH7rCNu92UOeOkRd0WLpHKU6Bcpgc/O5lnFB/5M92IEw74FZAHYG/uLcXNUAF5BhRi/Fja4",
+	"5KpbzcUkkdO/hPrvItTvfJoXhc7jJbeVmM//zeMvzyOvR1VlVva5OfqMfC1JXHQM9rt9F+WUEyuiESKZ",
+	"xGwuoeAW0qHMm8Hb6WD/zY9StDDhw2+JhCHNquY22NIHofFh1ABi2ESoeerGFVFR6PUDaVWBQ4jg2hXC",
+	"mhtfDgWEeFeQkkoy9Gfbjgmz2iKZWriD4hbYJYht+68L1wJmqzCGMG6BwM8UKaMb7XtsC4D+07NcKGa4",
+	"K9VRnV2lRF8tIfM2VvlffOPILLatqpNpxbZUXy0tvY5Pfmupuq5Qh8jPkrjcswlTVY+lqsZKhT5KTyMz",
+	"waiFVaqiVrdXFH+UJ2t0YWQ+G5fv7BQGNpkwNHXtdT2jHtaPef/BVmgn0O4AUo82xfaL017/dDD4p8X1",
+	"HYGrsXF6tL+9e+HYzm7oGqsX+TsAb6pnhDijx0E0IVAM13+EID1g2yLw8iSTrTnm8s9yWeg7xpWd+imh",
+	"JOaTCUuZmSec4/Olyg5tYpG4D9UP914oK5trlgfDNw6mTJBcMlXOxizaXLHkIXNkHBq47r58FM0NtRIe",
+	"aY/kd96wXHI11aTqoDo1s3FCE9J//0ia45Ah6JZAEpy/M2xOs51Q57+T+naR1ahiIplr+VgU9I/X5AoF",
+	"ftV+GBrNqhpaYECJa1XuwwIZ3K5+fChq+o1wbbuMuFJQqDkYr237piam3GKJwFAIcMpAVSzg5EjBWl5w",
+	"cLMHTmEQ5iFDEUmZWLRqPDopQJKb9yPQyWrGRH5fofHQUGQtgjabFJUeYZRArly/PFRtoSLAIWA/U7an",
+	"ymkGvu58S/YdyqYNujsglTdlQ6FmUPYMBRZ+WyDIJgcs4QJIiOIi2s/dU2p48rXKmsdWv3hdfPKmN+io",
+	"t1IXm8X8Uu68hSpmVT+sTVzdPmpWCEPb9RtQZX6HYi+oYhSs2ItpgJErfyz2KVWDwSfZV/e+8tXHYIuj",
+	"xg1BPjOUnH62pZBPnxri7TvgAq3wieXxlqg9cNpb9Qy63gy8Jo9fPu0tCUq8WCcS9uyx85fL4DEug4yk",
+	"z9yxjkcUIjerQmMohhXP88dLIR/uolIIXfjZWuUKjEROcxvbDKTatz4UmXM9IHKBaG7JGivJpMAsr2cq",
+	"gL89sGqZmm8AFDKSc/ZMoWuePMYz73ombMJwWs/8jVxhVsgq5VozYRh6THU0Y8o15BoKuN46POQkS3ub",
+	"0zWopGMGfQ5ZTNZM73X63+RggltdDNdYdIdNXPwC4kfhwFa53nOMkf1dC0HlMNNCA72NZk6VYI9VI/Lb",
+	"cB50fO0emc2Bwk6ShrdKMEsWy7NqVDla7X6DKuNtbw7tv3Qs5+1d1H/368+9d79e9d/+er56+8r8X3bf",
+	"Th8V4jn2IMefzoNVcLGXs3B+sd0t8oYSef+IXz5VdiV4ebLdJ+W6Dfh9BKzst4EFD7q/68DzHaa8nxMB",
+	"yRAZsrsHDltCwYKcibospYMCOQ6T3IKueulJXiICZCCUIbXrcLQPTrb4cuDecqDNewRBPMn1Vxjkd9Np",
+	"CknqTxMIsdk3NVrLuc1GQFUU08nBcbkZ7g+wsUtmU4Ov09isS6HRoeR1sztE/xgKXwExmsxGegA5PDvg",
+	"g0LomN3aAsxXQZkc9s1DgQcYRc2IKma2KBOKm1OvhCdfcuxWHOPuY+UpXtEj6XeTe/3fR+79/PFm9rfX",
+	"fx/8/LG3Gr/+sPy5/1L/WSVe3WDzvLlvFjI49iIGm2GQ3zti0OsfIFxgM5rtto9scelPfwmV30WoZOc7",
+	"KvISi2GWin6NRxa2A0TWwZFmbL8qhGZIR4P6qNDbEmFW45AyvUyFysqXsso/PK6GAk6yVkBCx9K2INnt",
+	"pvDMoRhk7buUpms/878zFK+yeD3ApxHcekauSRGx02JlUl70gebjULDPUIUzxeIJZYxlBYgqLrVOECmg",
+	"Hhsf5ByeiIdiRj0UNqBvx53lDRTiLuRVZV7B+bvrux8vb7LkAkOAOb2HlAOoa7Xf22JiwDvAGZ763dq4",
+	"Iv1u39YTb2Q5YA3KRkDLxi+Qebgg/QGZyWUKJeZFOITalIuwlRc+S8GI0jJhLlWCRCmLmdCcJpDQYKt6",
+	"SCKje0xaNB/Rvy1kSubcDA1xZ4ytwSPmg2SCox/HcFaR80iaoYVasasCqVL/BwL6hIhqoyyAfJYc0SGF",
+	"JM9iqgQmLe6fK/FhEVPNADB3j0SJHFa0nCFxiPPi6TMkYJ98L7Eb5f6CtiAV+5Csf7B4MQfNlyJ6lZnC",
+	"l69O3DhUqoPutFuo97t/Nql+MNHrfNvFEL/OAqAg1/tY2v2YzJld+TI2cbGQHbM9mfGv3Bc/92VPByHK",
+	"h32SQJxUU7lYU8VYMES/5yB7CyJLAYDFinIL2FbMkHumCgfxmRFvs1xmoef4T65EHp5G8WIPrRPncWdR",
+	"I81tvT1G9p6uE0njOynfGLbB+473IYNaLhYy1Sx+y2JO74xM+O+UvmDLN4QncDcKM4C3/dKMRynPgEZt",
+	"e2TWpqJeTyYOPDrcQI8OSXPQHeRdT4TN50Rfhe1IMBRhGUo59ADKAlLomQOAVNiCwUIJAI4uIKxiHoeL",
+	"SzRfp/JfZxYuuIAT/Pb61eWbMHB3bmIIh25KvmsRgYilYK08ccyQaCgQ3BaqeWwgDdv1Z+kcKFiI0U8s",
+	"OFAeDAOE4KGgKUMMGERSH7tuGNZjYRsaZelQZ8ZWwQOGJYoNRfPHu7dvAoAlAhp5mN225XE2amxe537l",
+	"tkynMxRXmkRSIUYgWQquK4CfsTMboBDYou/sUUMRs4Q/gF8OBl+lVN6ujRaq+G/MNkT9Ch0t0/+wnZPt",
+	"1NT4kSWJ/P+QH+UK1PQrgNYla7lEg/J/N7L+SY0fUq5/a79P6Pr8gPT8Yi+rx2l4sLmg9VQBj2hne5Iv",
+	"gb13vmDTx94rp4++1ZD6wFsrpbHdw+Yk6Hjdrl2oz5rO2fdvzS4OEchrNZN4O0FIJA9pp3j99m52zxSe",
+	"DbtQlTbGtk+TPByftmdd51GhzoaP5Vj9Urt1MqNrL0ygg9MebcXxyL7Ny36ELXeKqaRjlvWYMSe1d4T/",
+	"QWmO58QilfGsh+QpCWHIgNkHiPABFmBuNG0DwFxAud1s0BYQ7KYW5p11HzKs+oCEuCVCANA0P0tsy7ai",
+	"DwGZL44CI5KjgMjpNOsuBQLDXm7OcHN0/u6a38GMIaQeTUAbzFni71l/i8kEQyEZPvppscQU3WlGygiU",
+	"lRv6wx/EOFum0PkvqvcevLQZbgBUuSdWKc6X2cPkJeYSkl/ymOg0oNqPwDo/yPC/mFF9J+VbKtYu5WZr",
+	"2rPfwgKTbmKyXATWGZrN6J7BbvQnZrcqVx6grgZYQwBMyVJQmtSifxXauLRKgurGzLd9jvOt6xaoJZib",
+	"rkxKWS9ooe8+oEhXnfx5XOzLV5gy/UcxT5ZB4BJuHNdMU/kv4rIh/Ymc2hPUSRJZ18my8TT5EE+TRJ/v",
+	"AAtIVYAxRlTcZlikRhjkhoFFaWl1PLtxf2J76Sz/riQKNv0otmlALJrCFlejYoOEbIsnSQF6G7Loipd+",
+	"Q8I7TUh5pnLtYrzLrRBSMkJ8yOgVVZn5knd2jKmmY6qynh92NR4nEvPuGHmFSM4T5teY4O9/BNO+k5Yo",
+	"NkSiS2OTS905zB9xw2iM9jxN5DL2HA1oY204GiAZatPPUDwu9/I3FJQJwLav8ECcet4HMugOspiSA4FX",
+	"1DZjIU0wObBPrkXpBw0Pu+8BWHxVy1yAXDSLbLtXQdCFYudyTWia8ocMbBVPCRjBoHeUNWoAaEFlHSFe",
+	"g6swbxjcPyZvvw8KxQgWBx7DjgCpPBTWT2D0FcEnE785JkI8grshIKsZ1VAPYn4BqwrAj1MN5SVmG0UJ",
+	"5fNTUtOMkzSvF0sVkL8bNVK1sDenmeNHNn6L3gwEJ8Y6O89V4XW2cIQ47pB31luKNGSGikPhMna1JDFX",
+	"0KEHQeUzkjvenUrImE7lcjorFmzYlOqE3zPXwx6wuofinq1VQFKJwKtBXjkSlOtvClC5Zggtw+xiigE1",
+	"r2UXaYal7mhh7r7y3FHO53R3c/7u9uLm6v3d1fU765aCldzDDzMUtY4Y/wgs6iFVHhnXtXXMzs1O3OqQ",
+	"mS8TzQ2bPAcEXXNyItZGJI1q4rd3tXfd2W403uEpI8102+Yj7l/rWdld9luE1/J+xkedQd/vB4t9Wl1a",
+	"5GrG1YKlbehe1344autlOpaNp0rYxA6/6M3CDfsMz7wVoxh3NjzNBXlPU66cb+tx5KxTcIrM0zjUh1Do",
+	"95vLjHcSodgNIzWCxgNNlvu5G8xdp3iA2KaTzcwNGyBqQQWHYo2bOeRieG/rccK31BnYn44mNG8IDLM4",
+	"ZFbuTs+PstFQWC2jmZkggz57k/SRU3gatddQtuBUEZKEhrIhkNoc+LbdnvkyIJSEbo6hOTNRQNla3+JE",
+	"bU+lENOgLXBor9vtgoPf9Sz+yzny39U5crifAv0lIy3lCA7ijeOi7Jx0fUJRFdpsKvoH2pNwKnKF/VDB",
+	"kyw2e5jnHqHD7fLcSTSas5jTETgLKg5Y2Jz7t2P/I4nmu04rTv/MzHPEzafGBaEuslboPOU6IqrO17jQ",
+	"SuCcOZVfeU4o72fMhIbU2sfoC4hYetz9nX1nVajb2AYka8o0FLYrkwVO95xfoTXPoD8J2HBmm/JY8OlM",
+	"kw93F61gKHY750gzrHRYhoHrSeI5GL1eXoWRoOHTKjv6oE9ZpacvLL4KFLJV3kjzW7n7SHMiU1IkepCb",
+	"uXaFasj538JXmHd8dS0oYXO3QSnRrhsagSMOfvrf/y3dhkGmFtrzLMPiipmh7rd1K6LMt8v2/yq3Yqnx",
+	"9V8OxgLFisR5Mkdj7qZwjcC1BMfjo1yOrh9evaMRu2lBNqNNRnB9PaHhKYvuVaHb5xmhZJVKMc0K0oYC",
+	"P7srbC/9vB2ozUmdYg8U27kSsFCyNNWhgC9XMr0Hp9f77Fl2l8LucVJwAQ1lbaYrNjgz/8LXcZwypU6H",
+	"Ap8dvrl+ffVuZLTLH86v3ny4AW/jcSt/MGhHqVyVu4AYgUyjGZksU0yaxBvQFsCmZGYAAXoejcS074b5",
+	"m4cNBSLP2KnA/klBQknBslYDrWDTVYjoMkNRFNyYjWnT8KnGXgsg+nrEtiaRS8j5hKeY0Q+FG3YCxXzg",
+	"OQxsI5XescW8UR1y7retwPa/E5lOmVbo/YO5nhElsducJasl6ejj1btX1x9Ht5cX1+9eGQLnj255XQGz",
+	"tcyyk6F40MyoQz6IeyFXwtX9QaKYeSmLfQaha8hQtWTIOt9pwwIOgCdPGiRQJoLNVD/OmCsGyZZkRhW4",
+	"Y1UisUhFkfFSrbHZXfj+/Pb24/XNq9GP57c/jj6eX92N3prJ9YmyvffzMo7j7pFVB/0l8/rVuR2WmLVv",
+	"wqc2AEgAsfFx2JKMJpBjx0T8TAGYtE5ppFunhCaJXAGoZLKu7yM5FOH5h7sfR+dv3lx/HF2+Pb96M4LV",
+	"cqmKCJDEhe0uAlCY6IyFVG2F5HYUlMJ61GGcHZKVLgELQsMk6m19bOIKrYhtuz6bll5sQCzIj7f94xPy",
+	"08c7q8QY5g5dIjgXoc06VpWFpHCkPTKjDptxG/pfi2RddHFdlpaFNGP2wBK5mDOhW763qy4/3By/jhoV",
+	"z8beJu73PZ7nP60B7WUjTWYyVYyMzX5K14ZvF66D335iDej3LV3LfvfWxmmDrX+ajV9H/Jr/dPXht6ve",
+	"O36lrsTNcXRxdXJ1v/jH3y9+etlh659+iz9e8Wt+tfr51yR51//5t5/XP73sRP1EjOc/dON//JR4xQJG",
+	"qL04gVYT8J6RVfJto+f9HcQwyAoZ/wYb+3Lxlfnsj3BfeL68XP+5QjckHpAYx8r46I/QgT7mWoA/Guva",
+	"LIv/zn/LTHqjw/1+2fTmbft2/3sDvcnhvIH25MUu8H6ivFFDP1WpjYb6tXrjDRToKStRCwe8jeJlcJdq",
+	"yWIjtCc0zSsyhyJmDzzCdG3bHtRKQcEw6ShHucmMRqsznVrlxm97POj2SOj2CM27ThvtHMYVFmpDOwQp",
+	"NBTobMhbktq++e9ZqqQRxufvryx6FXgrFhQ8MnmRpDJ6XkzuGVuAAsvF9Ixg/SJUkrruzpdvLu8us7C6",
+	"eSLUZBol4Q7LcIprFNicy0VpIIg6jW4YR0sI/6JInlMBDbc8xNcaGerMp8JJP9hcansQyqU+q1ruwgJ7",
+	"uuxfCGqHl70YnjSqMpB5NWMp271T3cHbBlfYFjR123643+1nqrJMMyxaq+8BIKTZc9aaCbL+/ZBNAM3r",
+	"wJKBcx8SEkC3z1R63JCuwDjTkVP2wGCv2IKxDvmIG5GhFt80tlL4H5pOQ2P4Jgn2mRaxIlxjKQo6tYfC",
+	"iZaAcI2F35QkXNx7mqR57Ewusbef+2KpWIdYBhgKz1okzRD15Jvzu8vRm6u3V3dhq0wjjrTJSVW1q6zs",
+	"cubrDazIV5R+1KqZe/uB/JEcpPJVtAG+mmznFOuNxcXgypz1XCtjtD1ehXq6oCQq4A8s5RMnF3xt3I59",
+	"vEbONof9ntFLOORd/PL27d370YebN5hm9f7D92+uLszn1pmfoVV4inVhu4F4LS5tZXwk53PztIQL9gf6",
+	"c62lqZjAinygUzN0M87KBBTTrc5fhZO/S5Pnt8CrpCgDYAMeKjh2t+MA7BDfF5j1tapRBK1mgIEeqAgc",
+	"Cnc2KD4VRqnIuue6Z0LxsXL3TmSalSTL9F4NBcKD5PIGZ9y0OM9Y4Jw9DKuSWxa4ipJBt7ulXcaTHduC",
+	"rUae3Y56ZaXVbo1Xs5Kvr47/eRfP3/bf6rf9nz//fNvt/vzbD8mbu+T+3esP+vr1z/2f737ibz++Pfrn",
+	"qw+9N79eHr379cPnd3dXq7evzjtH/+q3v1ud7/O/R4oPS6X9xMegpnwsW2ZzpOoz6CmbFtgGzpZEiilL",
+	"0SH8uHwsC+pecsLYLw/JW4JB4cEPzOshxp9lUPe4xPKx5/MXr9+lP947Ol+AdWNEAlrWFsV+qR43DVvH",
+	"BZoSTKfJNQDAgitvzJjAiLd9T+vppvg0QijzIc5pMpEI46+LVHL9CUrUso4JwCby0ro6f+kZf+kZf+kZ",
+	"O/SMW6btAZDxsSswwN7xhygeKZtyZXNEqlUNwwboWeTQn2A+t33BE7liaTuiyjW2oYJwnDnicnNzeMVy",
+	"Tv8f9t5luY1kaxd7lTTOQEC4AAEUqZbA6NiGSEhib4mUSKovu0uBSlQlgGoWstCVBZKQQhF+A888+Cf2",
+	"iXD4hGceeuz/TfYL2I9wItdamZUFFEiQlFqX1mD3Fgt1yevKdf2+WIJ/iAjGYzRFeid7BwesPpvLhd7B",
+	"DUiLAgUjMIR4//l/GCvLJPXgL5ey2RSX+rdmOOf0e4buKrKAdhmnT7NS9qdPXqmD/cNCDWE9fEiYzID4",
+	"z7nWZsY8i6DuIx0x3U/oZTrSbyHz2JBWpCFPIBO1S63/HzuukRiYbz2GYJHtSOkWDJAVHEGoP0F2mBZr",
+	"hhANzeRY+fJMzCDomi9mImJ1mWZTHHTCvHAP+EcQZdx6xEo5rb48hvlH/YthOGpqPWDIw/bLUngLhYFe",
+	"Eb50REEDfAAUMSzLXDjclqmPQi5ZkgKlBhsCflmOxRIyzSj+Vfj76tvtBxS4G8wlvlxEQQMFLHGjkjo7",
+	"Sik4t4zBptc7PLoI9Fkq7WAi0jq0JOjtvzw4xFjdScCGApE2EOgEkvYgqXMqZN5iv1A0tRgEAjyjLkLK",
+	"GgDaEZYeRvWxG7YTFO2Emp9yxN3ERGPFhikWXhACCU7FPcWmYppmiy7GIMkDeUUolW0cSYUduzaUWuFt",
+	"ITnyCTwsNwi8bQ73jM29kRum87G6U14AFrCMYKoeix9GD8Lmg1FHH+4d0XwcbYvmo9FDvjXshD9EOzur",
+	"aGcbd3wTxDJt8xFW2O2dRbdTAz4eS1av8I4VwQs8x4wmigL3c0FFrG9fnZK4IM3CyCiTuaGPTjx8Gial",
+	"4rsCdfOY3B4eMIUP9XpVCY+OKxQlODdzaxhR7A2OJdLMgADFOXD1TA8XvgwqPqQ7JmQUNFrsRSzPUDV5",
+	"/rK310R/jYdnAmHC2iyRe64TWEZkgZGThnzrp0f/7B8OTk9faLm/zSbQBioabLTYQSSms1TvwG7ZPkVr",
+	"FGJ03EYw2sS0TgTsJqagD7LAdb4EnoEpxyQWF7vOw2La3AX19GXh21LWnx2lQnWrHFxg1y2F53wJnPKG",
+	"81WRgyxidW0IOtywVquyvqnHu7q3OLJlc7FBuLWu6sCu0RyAtqaoiHWVI5ylFElZhNQ2JGkbCBUYAYd/",
+	"5ks8yOliw3kMD+jSUGt9qW1ERqNLjDN6CmdZei4UABoh1oyJHw3TS4xy6p/CSYqdd1IJYJYvJinoiMZs",
+	"oExiMxrYvbILQ6VToRVzgerNiubwM6x2sNTvlEdEx+H7SuI95k5OsUHCSZoq0LAcY9x15Sx5D69UPj6T",
+	"/7AAAK3uvDM/bs8+T1s3PjedVfEps6M219EQCfizq2jW/Cuk13en7Hen7Hen7Hen7Md3yn5kzmJHeK0Q",
+	"AHcdouUlv+aqE2cpzebzzMSSxqWN5nF8Lih9rdAQjftxpcvf7bYbOr4ddY4Mecc2Ltzfmzm+S0bWeqPu",
+	"JfgznRxKlPIr7k2bzeRWxPiyIpvJYw90DyAlargwWC0NEHDpzPIFiax58IoYPsxF3XCEl1HVPjjdl5+d",
+	"ptU2SSU6NRlkVWlCXx3ewffT5e93uvym91JZJFQJ3M84qFc16/s5cNdUXcq8qhTMV54EUKa5Pq8eJK0B",
+	"95rOcsTgIi6PVOkdHkMUBqG40lFRYqxF/4irPOgSClcw5AmXoYjoiseOZkLCJzKPPZ+Px7EcP+Wh2GWB",
+	"mvIsD7q+dG/Bh5wbGwZKTI6dxHgZsRHHlN0hD898SZxRZQh2FFLIN4SVi4bivsWe8iQBZPkJn82EhDyv",
+	"ZGG8aIUDDyyNXfIsxkDRbHDfQXaACxvqyQ0CnmQBVpYzcS4k1qQdrQccIytXzac2c80Qg0ORXKwcRLKi",
+	"Es+FJTOIcOVifqk7fsHhcR5OyPRBp6L+yVSA0jcv0uyMDcWYS1YPUymR39+X1FsEH9L90oOZz5W3hOJK",
+	"mG76KIBKAgoKAh5co8WOIDBY0ea6PopxBOFZETXcfhCzpAIoWcliKvVAqNhE8HOh1kwaVYmDOy8xAT+Y",
+	"jR4h1rzs/TrYOzrce3N83D88HRz3X7/pn5yeDF71jwdvTvrHBUpgp93AsK0BqfBlOrJU3ODzHab5RK9Q",
+	"5VFv0PaUae6xbC5NcHTXrlMfJqhUUbL1mJWxL1bjkl3WCchNSXWRhhAFXNYqL6AqnGJQbFGXUUWmQ6/W",
+	"WKor5ewEjsbmiR7gvl7Bypf4fIs9R+iNAuhjKnJOC52NU8zMV0ylWiFRxYzoDUoWO5wLXXCcBwFgkMi8",
+	"y/R7fBnxnHfZe985wfxa16/9+3/+P/2a5yNCHFzRUgcuWZIEfXWcpX/C1TLVLvxWRbYL94awOXzjwNIt",
+	"w3b4iBHn19xLuk+ZwGtdqMFp8iQ+F/pv6ksEJOy2L6NYxmoyQHwHaIrK0xk2U/Gx8Gvd936Zn9gHgmJ/",
+	"lUrZr3W3PnygoTOTeyGGAyV4Fk7MBIO7W+ScJoZHkWKBXytu9GsBq4M7xJcyHWRCzRO9xxy4CJfrBMsh",
+	"Ar+m0nkWCt2M39/7tTzOE4EdyRK/9uFtsGtgYZwXBV7523YkAqb4QrGLyYLV5yik9P2eL4dJGp6BTwc1",
+	"Kd0WF213lykhWPCLGJ7AK5+ijCLM0D4HEANT+muBIutzCWB1DRqWC/D/A5JdTEXIP50cHTYBdVFEDDH+",
+	"W6zHAnemA9BhBWY+QN0YHg6dHaZYOvKlihMBzH+n9mzAswKHxlklAYjk0mU8OrDCK3jvo/aH6zSNhF/7",
+	"EBSV2CUmEsWmcdQ0aQ31QN/epc8PIGMpm2uBGzTgm0vpLrork3kOx2yUXkiUMFo0jzMegqUWp1gRI3iW",
+	"LDCP2n6FHh3oR4NdUKtxQEsAO54lhDLsiCbC1gBAABwqKumGEQO7hjYWRgJ5tnDkWpjKc5EpUIQGcRQY",
+	"BjIIvOWxnCOzTLlCkKrc7YOK1QO/JsUFLEnUFFIpMKJUthTcUccsGLVQuZiS6uShRcQVIhqZrzrfuqcg",
+	"0qUlIqHNKH37KM5ZsPe8dzp4fnByenT8GwBIEGcPFdCHND0WYhdSeSY8GTW8whLDhuxqyYyvDxCoDW4Y",
+	"CkuRiRlPlMmD0l/30CspgiaZCX+Hk1rrgp4dA8+XRtQiAqtXlE5GHhKMwmtIcDSwphFS5HaRwxHfHc5z",
+	"piZplrM6ne3jVArPgYnJ0tlM790ixY7AB7Q81QqJX9Py2VnpejoBGgPQMwAvONLrzOKl6OuISSAiWyeG",
+	"by+O1TovTSCLCQdDmPowdiZmeWOXxfqgRJUOVL24gKy5Tm8DvVIhCoReOHoFo/goHbBmPlyFhoU8yxZa",
+	"wi7tBb8WaK0LGZzygr8bXDfuvd2CcQ00xkmcuLpUrMwk6dEg2tPHS1tvOFeLAN0ElhMcR0Hr2I1dLQhy",
+	"0DtD9916xbVYj4QCUq2WR9tE4Lfb254vxSUP82RBiKSxgqhmKoWTpLYiEcw8xqDG6IXjyI+93t7z/gAh",
+	"IPcJr4IOXSubYMlCFiIit9AZ5EtQHFgdgS0AwUVL1liyYxHFRtof9/cPTsCl4DE14YZbHXPYjBhsYNYa",
+	"tub09IUFNtEnMqwUyJLTAgWexB7p9etLNeEztN+mKLD0DmVmJlZtNqSOBYxtD2W0FURwmNn9XF8SbZNY",
+	"D9/CYxdiyEiNkFZzwLsouU7x6QwpbBF2XH/TIsZhL0/2jl71f9RTvqSPepZ2F1IQ4gjLqpPiLHFVZlNh",
+	"zXAyLPJLscm0zPdwy/gyzXDtUBdzVOlniT5wbDISbDZVKOxxzgw7vt5Orh2HCx1BsAsIO9q6luBoT7fN",
+	"4ODps3kCmH2BXsGBXjPBcDHjSgUN8k5S5gd00kOVQNladA+Vg/yG0oG03KBl/9K6qASlN7Ccu1o7V5Cc",
+	"SmLQju0uC6AfzT3k7dEGZhN+CXxpcXEAoV1veyBhtm8YZUJNqE0rL9Kitwk3BwSwg43R4itZVO9H3Mld",
+	"SuYFHQFsU4xKOIdAYfetFmFNeL7KwFvlvSluuQ9Np5bXbs2EC35qnJJyqLdXnj5YoKtzM4qTxJDooTTC",
+	"OSqFguGCybrE7Vnr1n7Rb4RzADD9/lHzaoQYTvYPZBuMhdQjJZYbB7SdZCtKNku0apiOGF/VcVROQWIn",
+	"Nl2SzEhWKjqjB7y5sxVuN7ejR6L5eNThza3hg3A72hEPRz+0a6W2x1qzz/iUgOlT9kQk//l/Tf9RKzca",
+	"siY+FD0rd8Ka59QTK0O0UQni0222/Xr/cpZoYXpy0tedN6gRoOqDJw9m7srpBAFIchRTm4iWwfnelF+S",
+	"sVfrbu089GpGPMPqtMvr6uZ4tQzaUptDmoXnPqgfSLCInXTb2VxNjNTLU8YNPAYq+frNz09PX9m15rye",
+	"KxWDJQ1bwQC4GyegO3c9CfljTzMhw8nKqvNqeNigmxt2OKypMFaC2Y+0AL19Cpt4nolat9364QYZBXq/",
+	"f8o0G7OfqUcfecRLbgRgoEtnhqZ4QyRbMz96nVcCd5bdJrVupdMEIHEJrH3FQVHrdh56ZWcG8E7dcJJm",
+	"yQK2VC4u8/swTs1iLxcM6Bs5jzYZnM/tXfpLPEedD/D52k2mAhyAJ4ZSojrqgwfsGsLIPTyGqr9ED9z/",
+	"FW/Ge11Kxa+VzXnPOes+BrPzTaKIMP7aIFtKIlvyRBRqNDgVyAajw6Yip2zF3ltOfNn45V2mTUHMsAab",
+	"OEZL8Pb0EQjwXeqtQZUuO3ryFI1306TqflZEXm1AExLkOu12e+nNCFGTqtygJja6LBKgt2pxDvburTu4",
+	"TiE7ttfJEWk8N241YKULSuWbdf20+mHzHfsJsFtEF/X/5S8a7x/4oIq+gIEKb8Ol8tkyCo0DIjRJTHbl",
+	"UuWj2xn0rS77PnTPrYOD1nMDHN/kV7wAaG1t5REd1d7R4c/945Pe6cHRYRFyCsCnitMQINJxUIxYANPs",
+	"y5vMs/tCnB8DsLo8QQ3D//HF82kqujWcZxndXbH1wUZHQP3snirw5bO5lCCW0MCv2AhruDldoUKfdvkp",
+	"KarYaRfOtsZHoe0EjE/jv1lKZb4Wwr+ie5+Zg/SDhxQO5Z645A1EgVDR9M/F/fDh62J/MKELJEBYpYLw",
+	"ZZkLYgOeVi331nBBsAoqiFjaz3MTDFpDC3E9+av+9jpOiIJWQu9z55xWvrw2wL8sEyo+tBx8/05C8YlJ",
+	"KAoHCIRl0xRpe5D8V88zGqffCPEEBlkL5okUo7lYbQc6ZRxFCXnZZCqbS94rvWKrgrx0lv9FLBVe6d50",
+	"JhAgNHOfyK09U7p5grleIx4K926Y5IFWMYBn/5unwUDqFRNpXUNw0fiGGS56VaubRTHy0dggwEfjvTgR",
+	"wBrhhLrHInfC3eU0LvTtFlmWkFN5PSFGyUbUQzMWa8BnTGpC2az0UKXMRCgkBD7DPD430dO6kwlAIfEp",
+	"1L1C4M9V7yk7Mk9nuxDBBGJaE7NpAKXGDCL1Rm/tgqXCAiku80E4z1SaBRDKZVyxwFwY0TLFbDb9hl0q",
+	"Lg7kPEkCUwqtzRAM0bLgT6iQxjrgcl8hUU8JBllFesxtXHKSJhFpKJDdno70Z+roWoc0c+DC9WXIldhl",
+	"r1KVjzNx8voFG82TpAksyhiw9NjJ6xdxLtjT05OdRiVMcazyvdKsrUSIqkDmxoKp+J3wWAcgaNptVt9q",
+	"o3eDD7VSA2ez3ZNbba8WS9BnRbaoeTU9I7UuqavuXpryy3g6n9a6nXbbq01jSX95q8e7V9W08hSaugvd",
+	"XtREIPEASnp0A6vahM8uN+qFkGO9rbYADx+bgglTVS35BWoB8pSmAeeYQtHEFw2zBOiLllCw3XaBfNzx",
+	"qyWxGurVlfGpWtPuP2/U5Ld39v6Xt/rv72uELjLgea1b22pv7TQ7W82tndNOu/ug3W23/1WzpbYbxcFg",
+	"0ICxJwY6lRcwBuC2j9Z9aHur23nwLzg/nYVQ69Z+e5deHr77bevwjzc7L9+9fPdyv3eh//fijyfx4fTN",
+	"5b/+OJxsLtXdHaN3ULWAh2W3lIpVlgGbI7G4X/w8fuBvBQE8VpBfSTtzkc7L6UHKPfVK19ccf946NFeT",
+	"g08ctuUTqsi0OxNipuzZgutkF3xzkPAWE5RMGfZK/xzYrJeVLKAiQYj7MoCNFHhOIhJpAVpyAD5GvYCx",
+	"MEHVQi49KpHmQuoinlmxQvFfFlyU9ISYcp5JUSGinTRxRRzroRELuN/0tauchSt5jOCYdurtujZXCx2A",
+	"+ljPkShnNR0CxJW7r+6EVAFDspLdUJp0pI4msC+IVLvQDdXSTq9tbQ2vvvwQ3gY4IvqdxQxSDLp49028",
+	"OU57PyWM1pdwVtCHbjU26yxjd7493Phfk4z/Eor+PmPo6aM4R0xJceGYu1KmVSkE38sGb3++n2C8szSs",
+	"Nz3S11m0wCeDJ71ebqtn/j5cr8zBX1rEAK2aJC4Pq2r5ctPcYLY2NbjipMNWrZx018GJ42PRKmHsV6W2",
+	"3il94RvZEziTd9wUXrUz5+japb6yfDwApVc5imoP4rtL7hgqycUUUFPbYkHRHAt/xpUSkS9XnDX1VZ8M",
+	"fKVhPDNYl/KjrSDzJX7PFO1hnqRut5CRhxsNIuZqkl5orbnrKtTglSrA1/DlhUunrvI4SUr9dl170DAK",
+	"cpW6V5T15OkFz9DTLniWxJg3p3Voky5YfA2yoN1al3srhSxsozoWX0LyOxazILrucv0KnG/X1aSYoVkq",
+	"TbmhsPPlJtLumciXRN21/ixQJuzoOXPiFQbOlf6tnZv7t7Y+tn8rHRVd+Ct9XQHuINyq4HadrGyfbtWm",
+	"8CXu/6U+rV3oR8aNSiW20Gv8bAyglvgGZ88QKHl6IWGI7ikWxRkWeuPKsRNIQHBVUwiNLg0RWZs289UQ",
+	"Y6ZpIrj8KM61j2wercmpvjLB/Jo2dEwbtjvl7GuPZAEo+BjFWMrIPtUf7Oz0kVMX1smrjP/nf+Ms4uxp",
+	"PJ6LOONFY1rXN2bbNmZrg7TfWyV1LCeAV3XzI2UUb69kFD/ofFhxaerj7faG7/YtDd9T2NybmL9EU25k",
+	"03f98evVH4+1PL+r9njtKbyUzBdH5RDIhqIOZPiM55NChMcmk6twYLlLf5RmU9gl8zncWREqmfE8nFxB",
+	"2EUxvNEGhl/daBSuU7XaZ8pWXaaNFjsWkk+xbl0g3SOEQVezUA2NRazyK3UtU+96C8sS2vJRfKiuCxRl",
+	"mMf2RSimw5twTbsteQVz9kkKXz6R83Kl359Mim8mvxWFzqO/jbz+znP0Gc4WyM74aA67kRDRkIdnVyCA",
+	"cQMAhkgBaNEizCeWnweFhkjV2sGvTZr35sF+AGhI9gVmEDzGE+LkDfSDkML208nRoflEkRjqvh9uQ63x",
+	"niqVODfYfAawNOmFJC8cl77EIkqeGFwWxzKyZw5CmlDRuM36DLlkQ+HLTMuUrjbn5/JM6nu11e9iuhf5",
+	"4wQgXAKRkKkvC1QH8xnCStj2TKZ5ix0jkJktNS+lfvoSStFDmgxj7GUcscDcZK0kBb6ciyzOcwEn21BL",
+	"d33+1TFRZsKTEWXgNhBzymKu5MUsiwjeQTlDf87FXDAITl4YrmTSVIvxUyYxGEbIdYHAYOJPjCtfGhSo",
+	"2AA9PBGTGHRgvfEZVYlmQONrxgWWD8eerIDFWAcRz93+AXD1WOR6rE0dBoQ4AT6gVCPRWSWI0j0Mes1/",
+	"Md58x9rNx6zJBqzFugEgRhA8NFANVOYLncyH0zh/ajbZHU57Wr21bm0vERx3B0Hxe7oT8gxyYHCoILf2",
+	"0wZ1TJ8+acnsZn2+SsHodNtb//oI43K1boFfufHYrdMraL1zg2VzewaiL0eJ+K44fGbFgVPANx1RFk8h",
+	"590kHqsQXK87xFN0kq3THI5GIzaXCQKAOyjAUJwQIKzO4OBl71l/8Kx/2D+GWC9GGLoOqZ3UktviW1M+",
+	"oOILQGNKEVYowLa0hAREOgDoBXcj0wdn8Kxf5AIhuA2BwbmnJvr0Jlk6H0/KAGqYrU5ALjBwnkUu9iUc",
+	"1WdioQwWqTZKwjRNtCKiPBbGWTiPcwOBqYim2h7Vni8RU9WcpCMDPorwPPUAx+jV8dHPB/v945PAs6B1",
+	"BIXqy6c81FpILEciE/o0pDbD+BUQqruE7ePL4PmbZ88ODp897e2ZSXh5tN9/gWlSwdGr/uHx0ZvT/nHp",
+	"R0hnKiDOMCW3gIcE4gjJYDKMYZ8vZlDzGCY8nipWf3768oUHil4D0aOYgyEaFTitBv5SnREm04G28LVe",
+	"RuPx+s3RaW+wd3RyGgCYlKqCT7UYnTsNz5c5PxOSQDcQfROiaEliCm+4dMqczNcJUNPCda0gdUUiic9B",
+	"XTKdR30MF6VWPAUB0ZKTweSQD7kSD7cNpCC6/cc8Fxd8UQCNsVGcVIOdP6PCzwPciHdhCIeYSgHHwS54",
+	"LrIwTbSkGKWXCG6lZHoBFIrk4o/fabnQaW9tX+r/bH4AQoM/peZgRJMWig+3B3hHLf75ydHxRfufz8Zp",
+	"r9frHZ68mfTfjPU/+/o/T/Z6B71eb+911Hkl9IX9ftJ//fPxtnz2avvdI33l5ZPe6/2f7s9enAObTz95",
+	"enp2Mn893durebVpPBUDE5fSDbg/o+IUC32S8PCsiQPYTPhQ3X/64s2vrU5ThRMpkqWypeXal0+my9F0",
+	"IKxGpUZC4vV2LDtmWS3jDRRV4lDGlcrxjchq8PEuAhgOhU2J3G6XEixvXVaPy3u50fqqEXW/HOyfPr98",
+	"3j949vz0Rk3XLyka7r4GgJPiS4Bf05YOU3Ek2MNt9IJuP6IwwXSe5PEMnaiPPKbm4USri8VW/GzF8mwK",
+	"zjiHPKfrgkYCweMsX3iIZbM0VwDBhrHvVWeuxwI9bhZ8P3DHLdCmbdV4mcFcGrOGxwIZuIafL7epWFSw",
+	"YRotzG/6pDKl718fFQRsbUYIAQS9sSHZQ5xbqoerdLXPlDu4Wce+Vj72m0nXb7v0/6m4ALR+wAMRI3Cq",
+	"yULNBJ3wS8EC2H70F2EBhBxCWTO+sLUQOByryAAWdNtAA7D1yADXggHsWsRUYEhO5xKZONcjBBB/D3CR",
+	"3wAh4DpYAFPufWtkgO+F+h+hUL+o5V5Tru8c/XrBjBI+HhdVHVovJvE9ihOsCF9fKf7VVe+zcvG+0dJs",
+	"WTFwW/CRyBfUffqGan3U4vw1NfQuZP4Na/S/+Xr7VYseA1u4bS94Ad7dsErjcjn+N1yNf5jSoHy0evtn",
+	"FvULfSaQ5saL4izjniTD/nrn5JlYbFhSj667Uo61lk+zTIziSziHJJ+KwuMXZwy+qgpu8cUuQQ3rgQAO",
+	"onwipkok50K12KEQgHNTIutuVdaW914d/FM3/K7+D+z9hlXGyIWq4B5Mk4O19GD0mHfCjmj+MNyKmtvi",
+	"kV5GD4dNs452+MOh1pu4ygdaMC594+Fp+1G3s9Xdhm/Y9NAZApPi6Na6tfG75q/DB2evHv/5Ak49PbAF",
+	"hAJkQlZ24eFp+3G3XdUFfc/DZruju+neA516HD4a/sAfjpo7YjtqbocPhs1HfGvU7Ih2ZH5b6RQOCnUh",
+	"nSkWcTUZpjyLlnry+uKRON7Jfyv1BAmQ3354u/G+w1WwrlJ6ZfG2vtc1366uGeIghjbMETLw59u1pcpY",
+	"CqvPcSxRXabcX6pOJn+/MarBNQy8V6wejN81UdXdfsDeHL9oam3AcXl02YMtlnEZpVM2XORCIcHFBHIQ",
+	"gJ4Dqi8I5DuVyaK7WittFPbhHDWOk+e95tbOQ4zP+zJJVQ6tJpNiKOgDoMfuskycp2fgwYfwK/TdAGS2",
+	"WE8/6suLNDtTqNvgqOsbAZufJ2gbXEwE+NdLQhCS8jxktqDoB+FgUy56gNsoKPz4we8+yAa/9jboUiyG",
+	"+AqIX8NjJoaF/B6Wj2CXBbAXCf8M/k1UotQGuKRgINE4ImYOw3mB7QOOkThJkOF2GsuGZ+0mX5Io8rAw",
+	"Ro9dZFUE+7yhTmqxZ/F54brE+JwvAyPPYjmI+EKR2VZIuWDXZj0S/DudPBa3xTSkxWC5ItAqNhcPzcga",
+	"aSJMs6iAlOLzKIbAVIv1fFldcd57dTD4Z/83tzATjr16p1Rg3mL6NPOlVvqmXPIx8bKsrAM47pN0HAM5",
+	"XG6ifWdiAcsUuSw4SwQ/o4bTap3GUrcrE+tr1lGa3qlanTjsS8XqNJgog+2WX1lU7EGb6Sl0PRRLs1vr",
+	"PmivPV5Wz5EPXs1wNpZq5ycc97HLl4GaSsMwBWihQB9321M+nG/gwcCh/dyV73fTX87EoqyGTLd+zn84",
+	"ftfrhPvb4unD8fNH8U/tsxdb08Pt9NXDP48fqdO7KDQ3GlpcwWsLCHB/gLQmkN1QOKYn7uzPkT1yt711",
+	"ajcSDB9GYWEzDReEc4dPrXr9RlZZKSwnyPcj0R5yac4wEFiWgNj53q0jRrCU3pdIWSNhBR5pBxs22rKZ",
+	"GkEH4tNqK7uY5IdlI3OFx5MrUj9bBOgUG5LOkQLPnHReyUi8ABK01cFhdWRwvea8aFCapV0JzhKBhFI8",
+	"53E6W18sVkNBWVsF0kCK15cM0rBGDfgOy3BX82SP1OwV22LVSlnyeWwMukAKY7cguIG0G7NDU+kVXFMm",
+	"x9ZDAD/MhVFmc263O+ucHJVFMHpZW6Xs2jqnM7GA8iZWtw1NCJQKbCzQblNZrjDe9PD/JOVP12NF4Bh8",
+	"e3md30yRhZW8JltyvZfA2X9TsenGs/4bc1JanW0V98TiQPjSGLaebY9n4oFIQafvn1FMCg/GcMLlWKgW",
+	"e0q7x5eb7XNV2sn4avNVtOhWhcByEQI6IEAVTS/olDNZBuqeL/OMj0ZxyEbxeJ4J1SjUMTA7MzFNzykv",
+	"bgHOFiZTO2SA6QmmHysURmu8Ot8WMs9ioRgfans5L/QTD1k5xZTHCaPqCohNBTiHkbmRylroLxRHKucL",
+	"gHeTvizNIgeUDYAihQwfrQvE2dRMMasH5vegsYs032TlAPejbkwT/A5gDxO1bPD+Q9BiPXaRpXJcfACo",
+	"fX1Jman4Iz6GufK4KBzqb0hW1cIqBCC0eTQWecuXp/xMqGut8tXjyFrn4Elasc4JZ8oZO5irjDKo2FxG",
+	"6XoInpfiTkY7jKTW/VcNd5quK4a9hAenTykc8LWvWpr5EkWcfbZGxQtskmZKsCHPc73rVM5nibiJ8o3j",
+	"08Nv38j8Xg9ctEsyAKdeLx89kZRSa7qp8nSm2EWancVyfMt0QCqSrTD56CMTjJGaNY6wjWAy6DUFlWc3",
+	"SxSkN3XR20UDdOu0wIXM+eVq65dzxm7UxAMqJML6t5wlsRSs47EwTeZTyba6JpmucA6zex/usSRN9Uyg",
+	"bSzGMVKXpCOWDv/QC01PIakmX4I9uMHMruTgTXmidS6rLXVuuNzIB3sKRvGSz4x+wzUPX6Yzn7OlE6Bi",
+	"NueugrU6lfpHJKclkO3bG+VeDST7q0oh9EvpRNi8nXtEUWNnAzI2SUJ9ttVymDIaPucgsmvCbSsMSet2",
+	"PifjlFgvgxzPxaYOm8onvzxH0lAgi4w+hrtfnxeJVsIaR9KKgtL6Xm/2WUH0wHgqNPaoxFAeg+hlsZvg",
+	"YeTt23UIeqcV5lMXKrJBh/MsaSAkKKKGBxexWthQ1qO94P6g8AWMR1GmNwCSFmrVfekFcIr50gqjOt9I",
+	"pYTntLrfoIKiPI344p7hw+eKlerU4GoAh6Jag8n8TOSkI398fI52Ob9C96XWrfGI/0/0aCtMp+aXwbnI",
+	"4lFc+EsmXA0KvZfgwgjjY7TD26K5NXoomtvh9rD5mO/80NwJO6Ot4ePokeh0al4tVgOKCxBomM0LLqXp",
+	"TnksQZV8sAOjIPJBHk/FYJ6H+lu69ezN6V6NflSrOSTtoo+YwdvZ2Vx6vRTX5mcYs+cL9/R8I0LnN0fa",
+	"VMmUa7PGpuK+uNRSeW3q2JEUqKVHaTifCmP6uWKNEjDiUJATwjoefIkLo1syquro9XClgc2oLkHMICPU",
+	"Mg4uq69ngfFKOI1pBrnTQCicLUyZOUJ55A5YQ1GJaZWH1YQ4X9bX5rxpcQlYeUUuislLgCFpUBLMEmCF",
+	"lW48gWxKdiZmuckVtn4jNBsoyWHGsxxRKFpsr+w6yxDukOhMFoRQqdIl8BQAlpJjEbFonpn5w0UA0BFq",
+	"kl5gpm7Oc8OLAuGnERXYmjegH8qui1ix4TxOcj3yUzFNs0UXAfYfbrOX8RMHgdKXQG/ifNhCTHUetNht",
+	"nTNVR0Yf3v8RTg2zp74fIJUHCJ/Fg28mCRPSvT81f81a0E3EEJ4nETtgSgi9nRD6C0SaFCzii0+LwEkg",
+	"6TkhbAL2zoIIi3N+JhATdOsRmwOoZC8Z8Sn/YnE4EZ5YH56fDpTzYWcFlHNrG4Jjd0HgfAvbBGymSjaj",
+	"HVp2BajV718fiMwNUoRQBKNIv1YT1QfqEg3/Hq7w5n6sZqmK8amVyqf5eAxwWByACDAMk6dMcUJRtAce",
+	"oIGVw7A8z3k40b/uwtP64R/92hjZ/3EyW/p08WtVNU82qvrhi05h+u5O+nu5kzoPbpUUNENX0SBP0wGQ",
+	"1pazg5aItZDXcKqVTSh4LbRGrSx6zi+AQod6o92LUERviV5UOjV4LFNTtQJq5pjH8nPmFa3pcIn1b6mP",
+	"vrSd1Op5Hcel0XXV51XVu8XQIeVLGIslGs00Q1MBxkd/ariA/0ODq+SWWWU4CQw6wDdiRPerTVmEZUBT",
+	"dpHOAS0ftC+ajUofXtm0dqOoa1jgoByWSXFR+Prrj1Zh+RpkfYUTEZ5RS33Lup9K4VFsR5EdXTKdYqXm",
+	"ItKm4IhnrM6VllsAbKit1AZibJAFxtkoE2piAhEm3O2Ud0AiAFPxWEIOvS+xXgC/ixiFSiilDXgEOrwu",
+	"Au1L119YDMRCoAsVrFKR2xUKLQ+o89ZqCm5uOPpyNaxfkXOPKq8jUdNzkbUYBKKKSTDtoCrxchZCOQHB",
+	"RpnneruZ5HlIaiC2a2huJQbSHpjer4rw1+0TBtCKL5+U+Po1kf3lIb8uwu/VpLhw786z9ny4HaUG7DQT",
+	"AgUgDBxsW0z9LAMiEIcKLYt0hKyJ1ttcEbK86XdvgmHgDP+nhHTCNYzmRK1bE4ufJsNnYXwU/3Tw5t1B",
+	"5zA+UAfyeCfcO3h4cDb79ee9nx63xOKnd9EvB/FRfHDx2x9Jcrj127vfFj89boVbiRxOn7ajX39KHOM7",
+	"lrXuo4fbQOShv2PQnFBcbn7oYbC54tDD4Yp2Kd/ygrakRXYloZFESONxywwLWpcv/+pEi+X98HESLvI0",
+	"PZmQS9bhc3SPCH0mpSM2TOcyUjdqsrsxCkSmihPnMyIquVFvizCflTv9CZIjzNLEFInhgg5JcH1Kiz9M",
+	"QvMLT49YPpS+7TSJsKLNt0yXuKE1iKuhlKvxiSpVvmcY/O1rJHCtQYaBs6+tEaIfKlsgUCZ8JSgEqkJ5",
+	"rDV/m4tsUUFAI74AVzRhnsr0AouMMTvAlyUAUYOAGiOJCKC5xorZ/rI6Z3NYdqBeg9nhyyW82BJCeToT",
+	"shJo/EWs8pfYv4+Fnfm+Rmi6Jv7iII39vgQq4+DFvKVYyyAEC2/nA7m20bFfzDW9tDwHr+dxeGYr2pXH",
+	"xmmKZV0q1u1jf85FFkP1KsgKcpZTYOMpVzn793/81wr3+Qfv2m8/058i2Hk9dWomBCpFf855olckfZTu",
+	"iYoPP6Er7N//8b/+f//P/3L99ykoVW7AEy1u6FvQZ3SsXzIE4MEkTmiBmvLM6feJ/pP9///bf/vf1+In",
+	"6a1znsahqJjXKb8c8HkUpwPAGKh1tx5udbZBC9Y/6XEIJwOtCqlad7v9+OHSUoAOLk17hz4HNzzN4vxd",
+	"81XCF72DmlfrZbHKefH3nkiEyoW58PYGCRh6YV2FkwE7+XvyxV8ij+14M47lGyGXbBYD7YGlJ4GA4rVp",
+	"GDZYWymoDVgeOp4hb4LV35zuNTwH/hnCvB5SaGKcVxlJLclbBEc/QbARL4Z+Fc+ZDfw21qRdvYYG3lXS",
+	"/gWh6E13EnbouhgSZqpBla0e9e8b6y/bWE4Yz4JAOvsK/75+Y5l47xXJTULm2UJruYUeU9cS3mPFceIx",
+	"5/j3GLGu+BITjFqsB3Dn40ybpmyayjhP4XVDoRDVGBIrx/NMRMVXYAf60sDcD/ae9/f+OTg4PO0f/9x7",
+	"MTjp7x0d7p8YNbzEsIO48DKlWjVf1tFnb7D+d8FXCg2AngHl7jlP2ITPZlDcFmapUowniS9NEZxqsQDH",
+	"K2Cx6vrSl00WzGdB16FIhleqeWgQHrVCwoRM5+OJR8A/PEFsDlPsFis2ETzJJ4tdeGMkxhmPRBR0nVai",
+	"39Nb/pI2RlSSXqBaKH3JmB2v/f6z495+f3/wonfaP9z7bfDyBIwZGyiqvrt/fHx0PDjunfYtPy7NyD3F",
+	"DKSgnmLdE/2KUmdSkwEGjdxh01jOc6Go/dTB9EK6g5ZfpGYxmG4amwtWl9aVl3RgTA6T+L65LJZP0NXT",
+	"blER6HdgaQq6zjJDVzd8FRzpwCgQzGdaxAIMNLilJzxD1W8O9ulonpiGQj+Di1hG6UUAIN0iC4XMfVnX",
+	"3YlEGE95ohoek/OCTsBhvNavoUJFS5cQ8nAiIl8STIzykA9JsT39Q3OPILAVX6yB/89PcD9vUEaNXWXY",
+	"g3UEx/hrNXtvbWt7oi1/OZ9qidPRf+ClH7Qm/KAdaflzfTn0jc7I39+jqwEAY2vdNmU6QdhHn3DF+bd9",
+	"2tnq7rS7Ww//BflQuZDhYjBVtW7n0VZVOo1NfYFkDhyeWvfx45a+nQYCO61191IrWu2tDRryw3JDtrc6",
+	"7fX4prY9Rh64rfqhtXNdo5ZbhElk7vfxylpg0GJAnP3lNAIfLzfi7U2ROJ+D5LtKZbemxT0Sk8tJK+7e",
+	"WD3CnqcXhg5fsEzYNM6hoO3mMdEat5hfm82HSRx6bMovm3wsfnzQ9mutT5KF8tXoISW1A6dKi0M4sh0U",
+	"V0fxoEVT8rNciGETEdfWKhon8LNQbH8enun/PUtZXUu+56cvXzAho1kay9wDKhzAruPhGbG+pgQBkQtf",
+	"mhsbJYy9MBFcH1dqnuSqyzKBNOYsieWZYnN5kelTP/IYj6AUJGLRHGWQUKbmvMV6JgCcmZUDYj9LwXMJ",
+	"cHG/9J8MTvq9473ng73e3vP+4PS00FPqAWbadfHpAKs+WByh1zvRBogNlpJbw5xAUstrzMIriAUxpZoq",
+	"cCdCmjRuQsDmylaCUo1KIkZ5iz1Fdh1CK53O8oUZGt01X0KOtX7K6c1h/1nv9ODnpQ4ZTLGH7Uap7lvl",
+	"aTY1dL76RNftgJOlyPoG2j5M0ZDjWAoMB8Mp3AfaBlgQ+sBW86nAzAILUTCykABlBRiq8omAiYLM4GbL",
+	"9VibSTPHrQyTeSSiXSwBYiU2H+CZMm2gBkJpPavvtB+wAH9xIY6DRov9zJM4ohxyEMWK2DmML7nolW4b",
+	"4TCiElCgEkL8FlLIC1CGWDGT2J671zF3kXRdcZlnHHDxq5SDX8QQN9kmygFMlof8h1s7D13+Q8pyz+Lp",
+	"FEq+3ey+KQ8neqgSwTPjnqrQKv68ElBlyi9fCDnWhs/WzkOvNo2l+bvz0fWJ99S2yrbTtoAxUjKezbTk",
+	"qr1cuhE8uGwUiwRC7yqfRwsIb2R5PIrDmCdgXiRJPBYyFK1Wy+EsXnlZk/0Sn8UzEcXanJtniT6W83ym",
+	"uvfvC9m6MD+20mx8X/91n14xsA2HQxhEjR6oMOOz0mlOuuzmERO7co5pPNaxFOLPHhta4GRWn6VKxcNk",
+	"gYVuX4eD4Abx0gp6CpdOAhxSoE9+EWwUO23Iw+D5Mo/RMk+CwYCyfAoVPVhDCXJsaUDc5n8UNpC/hEgj",
+	"VmbWKqgz2BJzhi9vRJ1RYnXYBfL5CUkQlP0FfPwaJgtbIqXYCpPFjUkzbsd4gd0qHC4Y/xoi4E4OvB5f",
+	"JtXFTbO4h0mKllNpdxf6KXEzuPRCqLMOMfCdJEKORaNi66yqD84G+qXQBHIxnaUZz/TqdG42mM6udkIa",
+	"jMLcR9uggohalageqGu3za+oTnAnVqhCb/wRwlpVieSC5/NMDJxM9oruf4xUd8ObsG4SozgilkrSCoGv",
+	"4K+Zs7XfXiHYuG3v5xL0bIwxlrKlUq1aSxFSso1jd/01fS+qBZDAO3K77Tb7E2fUWOVm7QFRXpDaohQR",
+	"MIvVg+VlHDSM4xIf0Aap21ua6HqV/VDwSWgZrgci6PoycIYi8FhAG1f/k9ZGoD8ZuNwtQGV7s4jCCc0f",
+	"GiKuOY8mwxWBhCgN18cPTi74eCwy9uaAoFiBCoWy9evB/XQmJJ/FUPGjDWIQWpFFoPTlMJY8W4BPd2//",
+	"0GOIK5+ORkksRYv5tZ5R+fwa5CE7iPOUAwXHNHdduH7tFDjfgbu+BozukE8cMKtAKkpZwkphZPXZRavQ",
+	"pIxjMTJhpA+z9ALN0SQNeQJkrfphiiNkIkl5pFqmdkAP2v3AeiIUVMuw+oN2p9Fiv8A5vn+0dzJAibqP",
+	"cjSA8aN8aETkAyZYW5xdVBojCxEtt+32NtjVwPirsCqLBdCGAJFnkcQkvZDMVICd0MppvkqTOFyQswFq",
+	"zdMLxXCOlcdUvkgA2x5ZWtAeNXLFVSPTLB7H0pepTBa7pVx4aiVWxhfJ4GDxo0cBv2nMZV8Gz/u9/aDI",
+	"yEegjIDIAwwOvsGM8hgxDUTIBSh8qef13rrRu6cgIIFZ52vc7Pt60V9reebiMr8/yafgldyQCT5O1mJI",
+	"mAZigqTuw5ryvaXJq85sojGYwS1lM578Ok2Vheyettvu7dKM4yW9uPQlPfelK/F07PwNFYbdXbMgSneO",
+	"Mj4VTYiqQQm/+cyQK9GcZ7G9MEqzaZPjMYXXPk1d4DeLbFqS8/B2woPovTooLylH7INQf2vl+/33XCmR",
+	"f7gyVY4WlJYi+BPsLCMgipPgnmLDuYwS4fzuy7qcTVmg8K7mPG5GsdJm1bmQUQq8W1CYEkt9+p6LTMWp",
+	"bJi9G2e+TOJQ6LFosScoixW4+cHph3VcI0xUnqTzrMV60sgfqF+NtRzwpQHVsw4yVt9utxtXSIGeHphN",
+	"XGq2Vra815we46i0/lDVOMScvrTec2ZCcXrK8DXwr1Dpf675UHGZ7ntxsNc/POnXvNrh0enBXn/Noy26",
+	"r5Vf5qtxPq0u6NY0z3mmmw+Lyg6X/sdPJzWvfGXvpHSJFsybgyfwyZ+qf1x66AUuAvfSYZrHobjizeaZ",
+	"t5s4E0Gk64G6qUT38NE/+DnHlXHbN8wSTvQIdz5Q9JK8QzANVnQplFZe2ivxtIft9nfhfXvh3cMRp+jH",
+	"qjZQLb8xZrpWcvcKJQomliuT8gFhLVDIFXt+evoKAiU2fpOnczQYfGl4DlvsZooZq2ul2JeUPkvREspL",
+	"wLB1Bs44FufrRDDGJO+ceEc1rcg7+C/WO2BPeHgmgDnbOs4pSUfbx3j+1Lq183ar02pv7kun9q4PdYeE",
+	"NMeT+Fy0brvyrlhFL+JzIfVHYIRdU2+hcjGlVTMVWglfb9ghmzTexUZ8qi1+MoVeZelU5BMxV1iuLS4N",
+	"lgRDrHyK0h33e/sv+4Ddj1BR2vSZCMle9k+PD/ZOBqdH/+wfom+UqkQhloFFWUposy6GCF9gjECY3y57",
+	"gvafP2+3H4Slt8ElEehTvYPHP1D/7vpylqXRHNVMOmBxI6C1N5eJHjLzrt7+/jGbpud0D5gKvsxTxpkS",
+	"WhPIkZNASAc7iyh5ynBO7W2qk2Vp5ktTzEUI66t1sto+dYi2fVnvvTl9DslagxcHLw9OgXjj5cHhm9N+",
+	"AzLbTDAYMQwJcCrOPZNdR2NKhhq3d7KxyBXb3npMbmXXf0zULeCzhaZqxQmjqa6fF4MA4BUG8ngT4X3B",
+	"hyLBODrUqomoi0MI/qOEQ7EvQoll/IJpLUjbj5hDHEdqLfIhLtnNznB7jBbn1X9hz/svXjHEIhlM8nxm",
+	"6gPVIE9znoAYLGIkw8VSsz29ISZpRIqtFhstX/4Xdvrbq/5Vr0XW7MyX6+95j2/+0a8965/6NQ8+/KNf",
+	"TpD2ax5+9Udfd9uvfWAPYKw2RS+EATwVl2tzcUgs3IVg8gs9q5e8ZR+89zXqLNVCLrvMHDE3tSuvUpa6",
+	"Tq61ArXwhS34NAkIkCJHQNSfTo4OPQZeWbBi4F8tdgAeoAykYXauF1CsWHA/MKkhmVBpAkIqdZH3YJuT",
+	"p20tjujRTMjeqwMCLr/F6brZmqPP7BvMiDXrjm6zSs/t48h/D1Xx1HW0QhYpTWSFguiuu6sJkrVVwEN9",
+	"ovMQgCUVC7T8Ka9cUgMwA4HlmSCVlTBYotYVy+233ssXN1tuptXfl9sXtdwusjjPxRqXEpCGrV1qW+02",
+	"FuVQBY6YCRkJGS6M1tQts6uDOkhOZPAQjX1JjLGp1EIvTGXUYjvtB4XG5wRbMNYCuhJhi4Bi3PJlOTc7",
+	"E5AWMCJOAHxtl03SC9BU0lEuZKENAqg01GhEHqZLmioCaKEqd6Ggew0F6JD63RS5wEIPrS5l8blWDhFN",
+	"hmMzWTaXJksQKHqgvTf2ka85BI5hou6MJ60birho1OFat5ae6VUo5HmcpZLw+AodHIOBepEQVMhm21u3",
+	"N5aQ3LS6saEzAFSnjz5TsNCq/TUZBWsHgsJ4EOKi1Uart6M2GyIIDn2cMeq5241KjK0IaF0pA+x7rzYs",
+	"zzv3obT0PlaRrkd+Ahl8cE+xnr4dvNX1AB5t4aMtxEoKjEMEH2An+/9UDY+lJoeTTwWYELAFXh2dFMhd",
+	"bjuCLoR00c7zZUCpDD8fHez1f9RrkIweeB0YNspjpvaJ8Noh49jiF+s9COVGgccCvfkznDel/4ZSYiJx",
+	"JnBNtI0DMIvisUwzEelXQNFsAI5jZchIcjyMTcEUfOWeYlhfy+p25NIL6Ut40mNqHuIQ8CRJF4EH39HT",
+	"+yxL/7ynuowPIdFI21lYLkNaI5jGkOXtseDZ8dHrwcmrfn/vOY5NYPOlTB2l9aebZjR0N8w2st3Umup0",
+	"9iBwmmtIoj0WXPBzPUyjhIcBWMZBOpsrffN4zI5mc9XYZQHXP8IQzsJpwCoYyNrrSaBPcPndEh4KyuLl",
+	"bJ5DWnySpP8De55eQIHrAZuIZMYW6RxrIv9RK6Bc81w1O448HVjywAt+XrMF2TWYo82dSjiC2KO7IS7B",
+	"jtCjXlapbDMxHF/BcujRs9OZGN/22XR860f18N3w0UrFT83A3ZOLy/zmUEvwT0yKuQJoiKAMa93lVVCg",
+	"DdE2n84eeOyCn3tMz4jH9BYwkabVx4suLn1zIAoL9wbLCY65Y/pG9VkxFdMhKkcmblbHegKoB07RoRzA",
+	"PtG7eUUGcB7qW2fhtLG5RwFbd6tcX3y0itLy9hMs03wwAvXdndqf9UaGIsXRCLMObEZetwRez7BCJda6",
+	"H0qtlZOnmHIsuKJZth/+VPN7RR82h7jBb90S6AYfvi3cjVkodwC9wVcsZRJvrDDi0xVq49bdlpzF48Yf",
+	"3HU3ztI/WSb+ECF4jgrUoi5qB8siBlmmXfVhzWrDef9US80t87NnuIu5RAlN9aDc96DR2tiWtXKjsGj1",
+	"k3fc/kWCZjEJLump/h3g6D7LuB6mwH+aGosiX2pZOs9bN0sUxA83dZN4Hg8TA8mbMmUUKqP2g1covip1",
+	"0Orgecalbbe6lU1QfkW1beBLaxywjWyD8kvRRvAlBYMqbARW325vFxEQ2XCMBhW/K6I2250HDc+Ew5SM",
+	"RyNt2de3OzuNZbOiDsV/Ms695RI1mRabJhJJfC4yETUq7BDXEsnFFI6eeSZMEqnK+XQ2GGdczhOexXks",
+	"1O9vSbMOJ3N5FsvxQOUZz8V4ESDVL1koSIO7bIsYr0OjxaoUf18GkO9pCwi7LHjvQ1jGr30ItP5/LrJh",
+	"qsSA7sMQVMLleM7HwlReRHPU6jHrNtDPEy8vrEmeAOxvUIR7Am01qCw3LzjP8zVmA+tj+R5kR9pVpyZ8",
+	"JqznSJtWJpHqnqJ4T3XGIJocp+5qutLymM6TPJ7xLL8P6W8Rzym/J0wjAvAcxQaLD546RXHiSq80zEXe",
+	"RHF5Y9FSauunQnGFJ2y8wMqYpSXD4A4nKV1PqLG7ENDnnqLUZQ4ZXQAUHEv2imexMlaYbjstq6s/5649",
+	"97NmudW6D1rbUO+Py7HWrQk5TmKFwk+dAZ4uDt8QkjJu2d67TFlFvlAR6LxhS65M2akE2XJbAu7gCt1f",
+	"LfHdfxobS2+TEuosEXdr8Q4t46xis2GxreT67NZvaDhmF2y8v9rWgmytNJuWbC2ZskC3BorPqJJb/+0x",
+	"zoY8cgRmlfGlMnD2nOf5d+Pr72l83X7cq4grlvecsTRMbMNgCDLAFGT1l71fB703+wdHgye/nfZPvowt",
+	"Ficw6NAnRFRiS+1sOfbnHUy4wiodTLVZisDilZILfPCg79afvujteezlqwf6P9v3X273PHY0Hnvsl97P",
+	"ejP/IoYvv4iBdLnPK+SrxXcyA2772Ppb2uYhlNASIBXCieiBaYK4zxknbGdYKfDTP76b6d+WmV5SmT6p",
+	"ub5khNzIWtd/3C/Y3Tax1PcmPGd7xSPaWiqzpjhxO1uLladponyJnD1orU+h9o/NDTtnlwHSD1EY5SzA",
+	"dE/KhII8z/vnnYDgAX25DNPN6sH4XbPVaqH5uEyKQnnQBXOmNaIR7yOPoZBzxKFKJTAQwBDcm/IsD3aJ",
+	"vdniTAe+LOW6uutvnEIqaZbOx5PCZQAOAM/J91QeVv/FcoxQSEMennmutY98MJiPturV0PMXdH1pXAo2",
+	"l7zAP1jyMjDXyYBmPcQl9WgQP6NFy7uYpEmZSanLAgz+BqyuTfRInItEa19Bw/NlMFeQTBpYNkJr6uv5",
+	"H4Q8SVSADg24EjgUt8TEZG8cxFHQaJn6RZwjtFLM7GYZX0CtJzoK9Imkdn2JRUDwF6tjGaOHZ1FjjW8A",
+	"PqqMEwFbMMEwrX5gxpW+PzUBVFbET5FQQ8HyBgRPxcJ0KnwJcFa8iJmWRoDVUZiKSN8SiSTnqtFiJyni",
+	"Na2q9nXgI9arzmMYdwbfTDrPZ3MIryqhV6ovg1kmlJChGOjdn+QL8vqMYEXJcGGvt1ggA6vTdVrsJcR+",
+	"lMlZdeh8AQK9FMT2JZa0Yje6DH1leSm9hrMT2LnNEz19/XMtRxkhXqUjXwZ67bYK2dMCz1TA0uEfUEAr",
+	"ZATJMfAhKDxkv+8fHfbfBruGtYuOpJRchJSyPADayoBxxKKE1xKFM1hUAc6t3r4hzwCUK8BHWqzHgi4U",
+	"rjYhXT9gxC2JSesyJ7Ckzg5T0AkVJwABhHnuJSh5RJcioT+NowgrPTgr5h7GirIacGCEjFSpy+99PPr8",
+	"Wvd9q9X68AEnVFuKNBqUfA/SNuMxFFeAHSwZPNlACK617i8PfHX2I745UP2a58NpCf+AMxT+pQ9gv/bh",
+	"g15uNufK+MqM/Ckcabss0E+ATMGVdU9hwxi8SdYDEFaDJWQWKi8Xli3bnCS0wmjqfBlcNpE8tglAKV1G",
+	"pdUg7BStIvfghax1U8A/EcnMl+BCgBGEtP4oJUSzPFvg8BEaEuxKAlthwa/NZ8hyaaAPTVbHCqWAL42k",
+	"3XUee0M6VfMlHUO5Qnfr6iex6BFr5Tlg01UdBFaIIladqTWH3dnoOl+GorAAYEdZMAG0m2AaK0WpGcOF",
+	"FnmBlnjErUYwB7bQBxnRbELIrv6mW2jWZTJtIioeCiCZNlWeZiJg6QzK9Nd7VbWCUegXq5WYVfpZcct9",
+	"aIepd8MCwNvShZGrdYk1Z2n/4nZFqlzHubiG7Pi3dA6yFBjKQ71b7VnZKth8KcGqzFHcvwTPHzs56TOb",
+	"Cql/DIXzKBAe624vsQ2bvlCJaUlyYvKLIzzJFUzcTMkAgcBWaaZK3PW6pbGcm5PVaH0AWAOPXz86vxAR",
+	"huvBNM7Lfyz30R0c1O0ruJCLUxc+NZrL0JDg8mwM6a2q1q2992thnC/8Wtevwdf82oeiUHcs8gE1Rxsv",
+	"AFsCKkqnsMXtmz+8LU9b59H/+3/vYQHJXMpF0QvdNLeFA/e97gxaNgozH2qVyClNitAvlUknycce8ao2",
+	"mQ5MTKbTPE9rtplLQ16Rgk7wmObbcEKGSMVRMfplYfC+Nsu0BMljYkUDC+p9RVJREeP4He8qCpxR38Cx",
+	"XZ3Km5qGWnh9So480l1wZGMZq8nAguwo5HyPZSQuES44Hc+ydGiBga2pXKI+P+mzBEk5qZxkNlcTLfgl",
+	"KLaMGywUhMjWcofKprAjIHy0Ts2TtRsRKrGJCrPW7fzwcLvT2dlqt81mmvA8nM6S5oZAckuyjaYQ3+Oo",
+	"lNdQmHcerlCYd7b00s15UpCaP7rNEnDOLxu3gRFtFmeKA89hVL04Agl0o+EApQxHwD68olaj5obj75cm",
+	"wMfBhEf1cOKduMp8vcx8XFC+XlF+DYwV1BP1JMNjdppJP4SVBb/4tQ+eb5ehT8vDL69cuvzh7Qet9nyd",
+	"Y+F2GoJxf5Oeb9ZJH0STXyt1FM0X/XftpvtrLs9OTBS8mvUNiybKSAhl7Xfdt+iB+7/izXjvB6+2ouyv",
+	"wUwpMYlZ/0rtpijqIDbWWApXf/keGRFXteDWOA04A7eAcv3YccbvmYpfUTQElEFbn2AHhQ0XGAbF4/yr",
+	"CoB45IMCmx3HAKCtGA0e4+4utL406juOSMPzZWqL1Co8RTKVzRVvUd24vYDiJpvPchERQOD3iMwVue0V",
+	"g2nxOumgFJ8yThMijZE5kb3Cj5Bm6Gm/afAGfdv3x0KSE2WT8M0B4vphpiW+oUVvWF95xQoU/ursSnzR",
+	"mpqrg5e9Z/3Bs/5h/7h3enB0eH1qJSVM+tKERJBa02ZQBvjK12+OTnuDvaOT0wCiH2o11lEUO22YUQkR",
+	"2jW5kNBL3NemMLOBOUfgtidiR4gY5QuC97QsWfovdNgXKVMyYhgzqayoMs75YPhw2yROQnCHWBomIhON",
+	"LgvmWYJZmMuRDY+pGBg1JoKNeS4u+AJwLEEYEVhingJrBsvT1lVe4sKnc8McSVhvd6nKksASgHYabOQL",
+	"nossTJN0nrFRegnI/EzJ9AIoNTFfbLUey4yh1oPid3ovddpb25f6Pzety4IufVIj3zGUf9ja2nmoDWXM",
+	"GdVix/SkW4t/fnJ0fNH+57Nx2uv1eocnbyb9N2P9z77+z5O93kGv19t7HXVeCX1hv5/0X/98vC2fvdp+",
+	"90hfefmk93r/p/uzF+c9eCx5enp2Mn893dsDd09pwda6tZlWF28xWuq6Q5gk0e3Y8M3iWHZP4nVwb1Hx",
+	"kusRu0nWIb5pNQdqu91ulynkTaYOtenaXJ0PxAlxVQKrvuGWDV8pSZtnicnPsYpYF9WwNSJil3F1BrqN",
+	"s4duXbP2V1StQTZSdYUqyMr6FQLxW8udhO3HCh3hTmmUlSf558qo3Kxn3yvbvlB7saDGW2c1FhL8gis2",
+	"Svh4bIxG1MJo3kdxkhexge8JdN9GAh0q25/QIIuX5MdNzS/DeX8FwBKSZceyUKbRKZDEKqdiMQ+D+fiy",
+	"lv6h3jB2mC8dQ6zFgEaN6rESlWL4/mIiCHR9UazEdATJBGA0AYaYXTsMknmAJTsOJxDMQboXizOzose/",
+	"iBWiOR28xB7fVb21muwKXX+14lsa1tfzODyzsSflsXGaIoiPisHxQkR7hkifQkQUS3zKVc7+/R//1Q0a",
+	"Ge9TeiFFNBguIOQo3/G4iuT/rfNgEqMD9CYr/2Pz2X8pDtnPeETdToTeTXbABnbLrRXVKerZa9xOktx/",
+	"D/+/HpP9qSMoMpFnsTgXhbBwnTa7jCNqS07hfUjHxxTXGEFK12K24RK9DgC9Ry9bQoim3VYBdm522Xqw",
+	"849OBPgVipdbCJOrBMnXJ0fuqtbAaA+qTaFTmyAznuXN7bRwy4vLWOW77m7mmQCmd4+ZTBdM4ZnyzNGI",
+	"7OT+VTbPYYr7bsKJpQz5B/6GEtgZF0NMi3NbRzl3AyEMDdHa7DqmhxWYVVUmPrK8nvchK638ghdAH0SJ",
+	"8lPk/0NmuWDKzwTL5jJolJhBu/fvA+fQJFV591G73Qa1gzrzfgUEbxxDKb8eCL1EgfjIIZnQ47naKqji",
+	"ANPeYX0uVyyQg6R4FQ7XyqtW7PCVsofi/fUiPnClT6FRfBU9gxXfRXgsyMkHdAAZLUFX3LAhRY2o83UE",
+	"8Fr9OJJ6GpMESUMLOlz4c/Wh39I5kjLxkJDAZQSYkazJzmNx4QG0epZ7LBKJyIUzi/hAxTsLMrPibvp7",
+	"9WaTXUC8684TCIlfsXoNuDyGTAzSYPFgkalafvCNAoJ3vSTkGPLCwyIfwXnBSIhoyMOzqtYuFfgAES0A",
+	"wYeZAJJtnmAuNLFX4RqAzEP7fv1c1fp3MleVi6UMrFWeXkQmnxWh1LV9FYlzZB4xG8J9ScVHVqUWht3u",
+	"n3eChk1wX1suxUrVUsVnSZytfq8XTWNZSIM6138rlspk0WBNxiVPFnkcKs8sQOWVLOskHTtLTj9ctd2v",
+	"YhyiDpRlI70Q8GI/vP3w3wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

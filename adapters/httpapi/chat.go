@@ -211,7 +211,7 @@ func (s *Server) logTranscript(ctx context.Context, req chat.Request, answer []b
 // ListModels implements api.StrictServerInterface.
 func (h *handlers) ListModels(ctx context.Context, _ api.ListModelsRequestObject) (api.ListModelsResponseObject, error) {
 	tiers := h.s.deps.Chat.Tiers()
-	out := api.ListModels200JSONResponse{Models: make([]api.ModelInfo, 0, len(tiers)), Images: h.imagesInfo()}
+	out := api.ListModels200JSONResponse{Models: make([]api.ModelInfo, 0, len(tiers)), Images: h.imagesInfo(), Voice: h.voiceInfo()}
 	for _, t := range tiers {
 		out.Models = append(out.Models, api.ModelInfo{
 			Id: api.Tier(t.Tier), Name: t.Name, Provider: api.Provider(t.Provider),
