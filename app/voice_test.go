@@ -367,14 +367,14 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	e.up.groq.Default(fakeupstream.Transcript("Hello there.", "English", 2*time.Second))
 	tr, err := e.client.Audio.Transcriptions.New(t.Context(), openai.AudioTranscriptionNewParams{
 		File:  openai.File(bytes.NewReader(fakeupstream.WAV()), "hello.wav", "audio/wav"),
-		Model: openai.AudioModelWhisper1,
+		Model: openai.AudioModelGPTTranscribe,
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "Hello there.", tr.Text)
 
 	tr, err = e.client.Audio.Transcriptions.New(t.Context(), openai.AudioTranscriptionNewParams{
 		File:           openai.File(bytes.NewReader(fakeupstream.MP3()), "hello.mp3", "audio/mpeg"),
-		Model:          openai.AudioModelWhisper1,
+		Model:          openai.AudioModelGPTTranscribe,
 		Language:       openai.String("en"),
 		ResponseFormat: openai.AudioResponseFormatVerboseJSON,
 	})
@@ -386,11 +386,11 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	reqs := e.up.groq.Requests()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, fakeupstream.MP3(), reqs[1].File)
-	assert.Equal(t, "whisper-large-v3-turbo", reqs[1].Model, "the configured model, not whisper-1")
+	assert.Equal(t, "whisper-large-v3-turbo", reqs[1].Model, "the configured model, not the one the SDK named")
 	assert.Equal(t, "en", reqs[1].Form["language"])
 
 	speech, err := e.client.Audio.Speech.New(t.Context(), openai.AudioSpeechNewParams{
-		Input: "Hello!", Model: openai.SpeechModelTTS1,
+		Input: "Hello!", Model: openai.SpeechModel("tts-1"),
 		Voice: openai.AudioSpeechNewParamsVoiceUnion{OfAudioSpeechNewsVoiceString2: openai.String("alloy")},
 	})
 	require.NoError(t, err)
@@ -404,7 +404,7 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	assert.Equal(t, "mp3", last.ResponseFormat)
 
 	opus, err := e.client.Audio.Speech.New(t.Context(), openai.AudioSpeechNewParams{
-		Input: "Hello!", Model: openai.SpeechModelTTS1, ResponseFormat: openai.AudioSpeechNewParamsResponseFormatOpus,
+		Input: "Hello!", Model: openai.SpeechModel("tts-1"), ResponseFormat: openai.AudioSpeechNewParamsResponseFormatOpus,
 		Voice: openai.AudioSpeechNewParamsVoiceUnion{OfAudioSpeechNewsVoiceString2: openai.String("Celeste-PlayAI")},
 	})
 	require.NoError(t, err)
@@ -414,7 +414,7 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	assert.Equal(t, "ogg", e.up.groq.Requests()[3].ResponseFormat)
 
 	_, err = e.client.Audio.Speech.New(t.Context(), openai.AudioSpeechNewParams{
-		Input: "Hello!", Model: openai.SpeechModelTTS1, ResponseFormat: openai.AudioSpeechNewParamsResponseFormatAAC,
+		Input: "Hello!", Model: openai.SpeechModel("tts-1"), ResponseFormat: openai.AudioSpeechNewParamsResponseFormatAAC,
 		Voice: openai.AudioSpeechNewParamsVoiceUnion{OfAudioSpeechNewsVoiceString2: openai.String("alloy")},
 	})
 	ae := apiError(t, err)
@@ -423,7 +423,7 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 
 	_, err = e.client.Audio.Transcriptions.New(context.Background(), openai.AudioTranscriptionNewParams{
 		File:  openai.File(strings.NewReader("<html>not audio</html>"), "page.mp3", "audio/mpeg"),
-		Model: openai.AudioModelWhisper1,
+		Model: openai.AudioModelGPTTranscribe,
 	})
 	ae = apiError(t, err)
 	assert.Equal(t, http.StatusUnsupportedMediaType, ae.StatusCode)
