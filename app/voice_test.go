@@ -95,6 +95,16 @@ func TestVoiceTranscribes(t *testing.T) {
 	assert.Equal(t, fakeupstream.WAV(), r.File, "the upload, byte for byte")
 	assert.Equal(t, map[string]string{"model": "whisper-large-v3-turbo", "language": "en", "prompt": "Paris", "response_format": "verbose_json"}, r.Form)
 	assert.NotContains(t, c.logs.String(), "Paris", "nothing uploaded is logged")
+
+	// OpenAI's dialect: json by default, text alone when asked.
+	res = c.upload("/v1/audio/transcriptions", wavFile(), map[string]string{"model": "whisper-1"})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	assert.JSONEq(t, `{"text":"Hello, what's the weather like in Paris today?"}`, string(res.body))
+	res = c.upload("/v1/audio/transcriptions", wavFile(), map[string]string{"response_format": "text"})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	assert.Equal(t, "text/plain", res.header.Get("Content-Type"))
+	assert.Equal(t, "Hello, what's the weather like in Paris today?", string(res.body))
+	assert.Equal(t, float64(3), c.quotaUsed(c.token))
 }
 
 func TestVoiceSpeaks(t *testing.T) {
