@@ -216,7 +216,9 @@ func TestVoiceSpeechBytesChecked(t *testing.T) {
 
 func TestVoiceUploadLimits(t *testing.T) {
 	t.Parallel()
-	c := newVoiceEnv(t, map[string]string{"MAX_AUDIO_BYTES": "2048"})
+	// The transcription routes take MAX_AUDIO_BYTES of file, more than the
+	// other routes' MAX_REQUEST_SIZE_BYTES.
+	c := newVoiceEnv(t, map[string]string{"MAX_AUDIO_BYTES": "2048", "MAX_REQUEST_SIZE_BYTES": "1024"})
 	fits := append(fakeupstream.WAV(), make([]byte, 2048-len(fakeupstream.WAV()))...)
 	res := c.upload("/api/v1/audio/transcriptions", &filePart{data: fits, name: "a.wav", ctype: "audio/wav"}, nil)
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
@@ -235,8 +237,9 @@ func TestVoiceUploadLimits(t *testing.T) {
 	assert.Len(t, c.up.groq.Requests(), 1)
 
 	// Other routes keep their own limit.
-	res = c.do(http.MethodPost, "/api/v1/audio/speech", `{"input":"`+strings.Repeat("a", 60_000)+`"}`, bearer(c.token))
+	res = c.do(http.MethodPost, "/api/v1/audio/speech", `{"input":"`+strings.Repeat("a", 2000)+`"}`, bearer(c.token))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.status, "%s", res.body)
+	assert.Contains(t, string(res.body), "limit 1024 bytes")
 }
 
 func TestVoiceRefusesWhatIsNotAudio(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
@@ -235,7 +236,7 @@ var openAISpeechFormats = map[string]domain.AudioFormat{
 // CreateSpeech implements api.StrictServerInterface: OpenAI's Audio API.
 func (h *handlers) CreateSpeech(ctx context.Context, req api.CreateSpeechRequestObject) (api.CreateSpeechResponseObject, error) {
 	sreq := voice.SpeakRequest{Input: req.Body.Input, Format: domain.AudioMP3, API: domain.APIOpenAI}
-	if v := req.Body.Voice; v != nil && !openAIVoices[*v] {
+	if v := req.Body.Voice; v != nil && !openAIVoices[strings.ToLower(*v)] {
 		sreq.Voice = *v
 	}
 	if f := req.Body.ResponseFormat; f != nil {
