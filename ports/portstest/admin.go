@@ -52,13 +52,11 @@ func (a Admin) user(t *testing.T, email string) domain.UserID {
 func (a Admin) setUsed(t *testing.T, id domain.UserID, day time.Time, n int) {
 	t.Helper()
 	ctx := context.Background()
-	for range max(n, 1) {
-		_, granted, err := a.Quota.ConsumeQuota(ctx, id, day, max(n, 1))
-		require.NoError(t, err)
-		require.True(t, granted)
-	}
+	_, granted, err := a.Quota.ConsumeQuota(ctx, id, day, max(n, 1), max(n, 1))
+	require.NoError(t, err)
+	require.True(t, granted)
 	if n == 0 {
-		require.NoError(t, a.Quota.RefundQuota(ctx, id, day))
+		require.NoError(t, a.Quota.RefundQuota(ctx, id, day, 1))
 	}
 	used, err := a.Quota.QuotaUsed(ctx, id, day)
 	require.NoError(t, err)
