@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -161,6 +162,35 @@ func TestImagesModelsSayTheyAreOn(t *testing.T) {
 	c := newImageEnv(t, map[string]string{"IMAGE_QUOTA_COST": "7"})
 	models := c.do(http.MethodGet, "/api/v1/models", nil, bearer(c.token)).json(t)
 	assert.Equal(t, map[string]any{"enabled": true, "quota_cost": float64(7), "providers": []any{"huggingface", "openrouter"}}, models["images"])
+}
+
+// TestImagesShareTheRequestSlots: an image request takes one of the user's
+// MAX_CONCURRENT_REQUESTS_PER_USER slots, the same as chats: with the only
+// slot held by an open chat stream it is refused with 429 before it costs
+// quota or reaches a provider, and admitted once the stream ends.
+func TestImagesShareTheRequestSlots(t *testing.T) {
+	t.Parallel()
+	c := newImageEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1",
+		"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "REQUEST_TIMEOUT_SECONDS": "60"})
+	c.up.groq.Default(fakeupstream.HangAfterTokens(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stream := openChat(t, c.env, ctx, false, c.token)
+	t.Cleanup(func() { stream.Body.Close() })
+	require.Equal(t, http.StatusOK, stream.StatusCode)
+
+	for _, path := range []string{"/api/v1/images", "/v1/images/generations"} {
+		res := c.do(http.MethodPost, path, map[string]any{"prompt": "a cat"}, bearer(c.token))
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s: %s", path, res.body)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	assert.Equal(t, float64(1), c.quotaUsed(c.token), "the chat's unit only")
+	assert.Empty(t, c.up.huggingface.Requests())
+
+	cancel()
+	require.Eventually(t, func() bool {
+		return c.do(http.MethodPost, "/api/v1/images", map[string]any{"prompt": "a cat"}, bearer(c.token)).status == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond, "the slot comes back when the stream ends")
 }
 
 func TestImagesBadRequests(t *testing.T) {
