@@ -164,6 +164,32 @@ func TestImagesModelsSayTheyAreOn(t *testing.T) {
 	assert.Equal(t, map[string]any{"enabled": true, "quota_cost": float64(7), "providers": []any{"huggingface", "openrouter"}}, models["images"])
 }
 
+func TestImagesInTheOpenAIModelList(t *testing.T) {
+	t.Parallel()
+	type model struct{ id, kind, ownedBy string }
+	list := func(t *testing.T, c chatEnv) []model {
+		t.Helper()
+		res := c.do(http.MethodGet, "/v1/models", nil, bearer(c.token))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var out []model
+		for _, m := range res.json(t)["data"].([]any) {
+			m := m.(map[string]any)
+			out = append(out, model{m["id"].(string), m["kind"].(string), m["owned_by"].(string)})
+		}
+		return out
+	}
+	tiers := []model{{"fast", "chat", "genzai"}, {"balanced", "chat", "genzai"}, {"smart", "chat", "genzai"}}
+
+	on := newImageEnv(t, map[string]string{"HUGGINGFACE_IMAGE_MODEL": "black-forest-labs/FLUX.1-schnell", "OPENROUTER_IMAGE_MODEL": "google/gemini-2.5-flash-image"})
+	assert.Equal(t, append(tiers,
+		model{"huggingface/black-forest-labs/FLUX.1-schnell", "image", "huggingface"},
+		model{"openrouter/google/gemini-2.5-flash-image", "image", "openrouter"},
+	), list(t, on), "the image chain's models follow the tiers, in fallback order")
+
+	off := newChatEnv(t, nil)
+	assert.Equal(t, tiers, list(t, off), "no image model while image generation is off")
+}
+
 // TestImagesShareTheRequestSlots: an image request takes one of the user's
 // MAX_CONCURRENT_REQUESTS_PER_USER slots, the same as chats: with the only
 // slot held by an open chat stream it is refused with 429 before it costs

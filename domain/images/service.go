@@ -109,6 +109,15 @@ func (s *Service) Providers() []domain.Provider {
 	return out
 }
 
+// Models describes the image chain's models, in fallback order; none while
+// image generation is off.
+func (s *Service) Models() []routing.ImageModel {
+	if !s.cfg.Enabled {
+		return nil
+	}
+	return s.router.ImageModels()
+}
+
 // Cost is how many quota units one request takes.
 func (s *Service) Cost() int { return s.cfg.Cost }
 
