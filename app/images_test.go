@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -186,6 +187,16 @@ func TestImagesInTheOpenAIModelList(t *testing.T) {
 		model{"openrouter/google/gemini-2.5-flash-image", "image", "openrouter"},
 	), list(t, on), "the image chain's models follow the tiers, in fallback order")
 
+	status := on.do(http.MethodGet, "/api/v1/status", nil, nil)
+	require.Equal(t, http.StatusOK, status.status, "%s", status.body)
+	var providers, serves []any
+	require.NoError(t, json.Unmarshal(status.body, &providers))
+	for _, p := range providers {
+		serves = append(serves, p.(map[string]any)["serves"])
+	}
+	assert.Equal(t, []any{[]any{"chat"}, []any{"chat", "image"}, []any{"chat", "image"}}, serves,
+		"groq, openrouter and huggingface: the status says who serves images")
+
 	off := newChatEnv(t, nil)
 	assert.Equal(t, tiers, list(t, off), "no image model while image generation is off")
 }
@@ -270,9 +281,16 @@ func TestImagesRequestLogKind(t *testing.T) {
 	assert.Equal(t, "image", entry["kind"])
 	assert.Nil(t, entry["tier"])
 
-	// Analytics count it, without a tier's route.
+	// Analytics count it, without a tier's route, as an image.
 	an := c.do(http.MethodGet, "/api/v1/admin/analytics", nil, bearer(boss))
 	require.Equal(t, http.StatusOK, an.status, "%s", an.body)
+	assert.Equal(t, []any{
+		map[string]any{"kind": "chat", "requests": 0.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+		map[string]any{"kind": "image", "requests": 1.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+		map[string]any{"kind": "transcription", "requests": 0.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+		map[string]any{"kind": "speech", "requests": 0.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+	}, an.json(t)["by_kind"])
+	assert.Empty(t, an.json(t)["by_route"])
 }
 
 func TestOpenAISDKGeneratesAnImage(t *testing.T) {

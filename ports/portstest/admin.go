@@ -74,6 +74,10 @@ func RunAdminStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 		t.Parallel()
 		runConversationDays(t, newAdmin(t))
 	})
+	t.Run("requests by kind", func(t *testing.T) {
+		t.Parallel()
+		runKinds(t, newAdmin(t))
+	})
 	t.Run("list users", func(t *testing.T) {
 		t.Parallel()
 		runListUsers(t, newAdmin(t))
@@ -788,6 +792,50 @@ func RunFeedbackStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 			assert.NotNil(t, got, none)
 		}
 	})
+}
+
+// runKinds checks Analytics.Kinds: every kind of request counted with its
+// client and server errors, kinds without requests at zero, in
+// domain.RequestKinds order.
+func runKinds(t *testing.T, a Admin) {
+	ctx := context.Background()
+	alice := a.user(t, "kinds@example.com")
+	at := adminDay.Add(time.Hour)
+	var records []domain.RequestRecord
+	for i, r := range []struct {
+		kind    domain.RequestKind
+		tier    domain.Tier
+		outcome domain.Outcome
+	}{
+		{domain.RequestKindChat, domain.TierFast, domain.OutcomeSuccess},
+		{domain.RequestKindChat, domain.TierSmart, domain.OutcomeInterrupted},
+		{domain.RequestKindImage, "", domain.OutcomeSuccess},
+		{domain.RequestKindImage, "", domain.OutcomeQuota},
+		{domain.RequestKindImage, "", domain.OutcomeError},
+		{domain.RequestKindSpeech, "", domain.OutcomeInvalid},
+	} {
+		rec := domain.RequestRecord{RequestID: fmt.Sprintf("k-%d", i), UserID: alice, Kind: r.kind, Tier: r.tier,
+			Outcome: r.outcome, CreatedAt: at.Add(time.Duration(i) * time.Minute)}
+		if r.outcome == domain.OutcomeSuccess {
+			rec.Provider = domain.ProviderGroq
+		}
+		records = append(records, rec)
+	}
+	a.Log(t, records...)
+
+	an, err := a.Admin.Analytics(ctx, domain.AnalyticsQuery{From: adminDay, To: adminDay.AddDate(0, 0, 1)})
+	require.NoError(t, err)
+	assert.Equal(t, []domain.KindActivity{
+		{Kind: domain.RequestKindChat, Requests: 2, ServerErrors: 1},
+		{Kind: domain.RequestKindImage, Requests: 3, ClientErrors: 1, ServerErrors: 1},
+		{Kind: domain.RequestKindTranscription},
+		{Kind: domain.RequestKindSpeech, Requests: 1, ClientErrors: 1},
+	}, an.Kinds)
+	assert.Equal(t, 6, an.Requests, "the kinds add up to the total")
+
+	none, err := a.Admin.Analytics(ctx, domain.AnalyticsQuery{From: adminDay.AddDate(0, 0, 5), To: adminDay.AddDate(0, 0, 6)})
+	require.NoError(t, err)
+	assert.Equal(t, domain.NewKindActivities(), none.Kinds, "every kind, at zero")
 }
 
 // runConversationDays checks Analytics.ConversationDays: conversations
