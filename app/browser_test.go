@@ -906,6 +906,9 @@ func TestBrowserDashboardAnalytics(t *testing.T) {
 	assert.Equal(t, "33.3%", tile("Cache hit ratio today"))
 	assert.Equal(t, "1", tile("Provider calls saved"))
 	assert.Equal(t, len(domain.Outcomes), countOf(t, b, "#ch-outcomes-h ~ svg rect title"), "a bar per outcome, its number in its title")
+	assert.Equal(t, "Chat: 3 (100%)|Images: 0 (0%)|Transcriptions: 0 (0%)|Speech: 0 (0%)",
+		eval(`[...document.querySelectorAll("#ch-kind-h ~ ul.hbars li")].map(li => li.textContent).join("|")`),
+		"today's requests by kind, every kind listed")
 
 	b.do(t,
 		chromedp.Click(radio("30 days")),
@@ -943,6 +946,7 @@ func TestBrowserDashboardAnalytics(t *testing.T) {
 	assert.Equal(t, "Down", strings.TrimSpace(eval(`document.querySelectorAll(".provider .state")[2].textContent.replace(/^\S+/, "")`)),
 		"huggingface's two failed probes, in words beside the symbol")
 	assert.Contains(t, eval(`document.querySelector(".provider").textContent`), "100.00%", "groq's uptime")
+	assert.Contains(t, eval(`document.querySelector(".provider").textContent`), "Serveschat", "what groq serves (images are off)")
 	assert.Equal(t, "Sign in", b.text(t, ".status-page header a"))
 	b.screenshots(t, "status")
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")

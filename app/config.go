@@ -207,7 +207,7 @@ type Config struct {
 	// process on SQLite, leases on PostgreSQL) or QuotaCountingDatabase
 	// (one statement per request).
 	QuotaCounting string
-	// MaxConcurrentPerUser bounds each user's chat requests in flight
+	// MaxConcurrentPerUser bounds each user's requests in flight, of every kind
 	// (0 = no bound); shared through Redis when REDIS_URL is set.
 	MaxConcurrentPerUser int
 

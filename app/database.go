@@ -95,19 +95,19 @@ func (d *Database) writeQuotas(ctx context.Context) {
 
 // ConsumeQuota implements ports.QuotaStore: through the counter when one
 // is set, else in the database.
-func (d *Database) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+func (d *Database) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	if d.counter != nil {
-		return d.counter.ConsumeQuota(ctx, id, day, limit)
+		return d.counter.ConsumeQuota(ctx, id, day, limit, units)
 	}
-	return d.store.ConsumeQuota(ctx, id, day, limit)
+	return d.store.ConsumeQuota(ctx, id, day, limit, units)
 }
 
 // RefundQuota implements ports.QuotaStore, as ConsumeQuota.
-func (d *Database) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+func (d *Database) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
 	if d.counter != nil {
-		return d.counter.RefundQuota(ctx, id, day)
+		return d.counter.RefundQuota(ctx, id, day, units)
 	}
-	return d.store.RefundQuota(ctx, id, day)
+	return d.store.RefundQuota(ctx, id, day, units)
 }
 
 // QuotaUsed implements ports.QuotaStore, as ConsumeQuota.

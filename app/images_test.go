@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -163,6 +165,71 @@ func TestImagesModelsSayTheyAreOn(t *testing.T) {
 	assert.Equal(t, map[string]any{"enabled": true, "quota_cost": float64(7), "providers": []any{"huggingface", "openrouter"}}, models["images"])
 }
 
+func TestImagesInTheOpenAIModelList(t *testing.T) {
+	t.Parallel()
+	type model struct{ id, kind, ownedBy string }
+	list := func(t *testing.T, c chatEnv) []model {
+		t.Helper()
+		res := c.do(http.MethodGet, "/v1/models", nil, bearer(c.token))
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var out []model
+		for _, m := range res.json(t)["data"].([]any) {
+			m := m.(map[string]any)
+			out = append(out, model{m["id"].(string), m["kind"].(string), m["owned_by"].(string)})
+		}
+		return out
+	}
+	tiers := []model{{"fast", "chat", "genzai"}, {"balanced", "chat", "genzai"}, {"smart", "chat", "genzai"}}
+
+	on := newImageEnv(t, map[string]string{"HUGGINGFACE_IMAGE_MODEL": "black-forest-labs/FLUX.1-schnell", "OPENROUTER_IMAGE_MODEL": "google/gemini-2.5-flash-image"})
+	assert.Equal(t, append(tiers,
+		model{"huggingface/black-forest-labs/FLUX.1-schnell", "image", "huggingface"},
+		model{"openrouter/google/gemini-2.5-flash-image", "image", "openrouter"},
+	), list(t, on), "the image chain's models follow the tiers, in fallback order")
+
+	status := on.do(http.MethodGet, "/api/v1/status", nil, nil)
+	require.Equal(t, http.StatusOK, status.status, "%s", status.body)
+	var providers, serves []any
+	require.NoError(t, json.Unmarshal(status.body, &providers))
+	for _, p := range providers {
+		serves = append(serves, p.(map[string]any)["serves"])
+	}
+	assert.Equal(t, []any{[]any{"chat"}, []any{"chat", "image"}, []any{"chat", "image"}}, serves,
+		"groq, openrouter and huggingface: the status says who serves images")
+
+	off := newChatEnv(t, nil)
+	assert.Equal(t, tiers, list(t, off), "no image model while image generation is off")
+}
+
+// TestImagesShareTheRequestSlots: an image request takes one of the user's
+// MAX_CONCURRENT_REQUESTS_PER_USER slots, the same as chats: with the only
+// slot held by an open chat stream it is refused with 429 before it costs
+// quota or reaches a provider, and admitted once the stream ends.
+func TestImagesShareTheRequestSlots(t *testing.T) {
+	t.Parallel()
+	c := newImageEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1",
+		"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "REQUEST_TIMEOUT_SECONDS": "60"})
+	c.up.groq.Default(fakeupstream.HangAfterTokens(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stream := openChat(t, c.env, ctx, false, c.token)
+	t.Cleanup(func() { stream.Body.Close() })
+	require.Equal(t, http.StatusOK, stream.StatusCode)
+
+	for _, path := range []string{"/api/v1/images", "/v1/images/generations"} {
+		res := c.do(http.MethodPost, path, map[string]any{"prompt": "a cat"}, bearer(c.token))
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s: %s", path, res.body)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	assert.Equal(t, float64(1), c.quotaUsed(c.token), "the chat's unit only")
+	assert.Empty(t, c.up.huggingface.Requests())
+
+	cancel()
+	require.Eventually(t, func() bool {
+		return c.do(http.MethodPost, "/api/v1/images", map[string]any{"prompt": "a cat"}, bearer(c.token)).status == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond, "the slot comes back when the stream ends")
+}
+
 func TestImagesBadRequests(t *testing.T) {
 	t.Parallel()
 	c := newImageEnv(t, nil)
@@ -214,9 +281,16 @@ func TestImagesRequestLogKind(t *testing.T) {
 	assert.Equal(t, "image", entry["kind"])
 	assert.Nil(t, entry["tier"])
 
-	// Analytics count it, without a tier's route.
+	// Analytics count it, without a tier's route, as an image.
 	an := c.do(http.MethodGet, "/api/v1/admin/analytics", nil, bearer(boss))
 	require.Equal(t, http.StatusOK, an.status, "%s", an.body)
+	assert.Equal(t, []any{
+		map[string]any{"kind": "chat", "requests": 0.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+		map[string]any{"kind": "image", "requests": 1.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+		map[string]any{"kind": "transcription", "requests": 0.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+		map[string]any{"kind": "speech", "requests": 0.0, "errors_4xx": 0.0, "errors_5xx": 0.0},
+	}, an.json(t)["by_kind"])
+	assert.Empty(t, an.json(t)["by_route"])
 }
 
 func TestOpenAISDKGeneratesAnImage(t *testing.T) {

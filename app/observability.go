@@ -112,8 +112,8 @@ func (o *observability) mustRegister(c prometheus.Collector) {
 	}
 }
 
-// providers decorates every provider client: timed and counted, and traced
-// when tracing is on.
+// providers decorates every provider client, and its image generation
+// when it has one: timed and counted, and traced when tracing is on.
 func (o *observability) providers(cfg []routing.ProviderConfig) {
 	tp := o.tracerProvider()
 	for i := range cfg {
@@ -122,6 +122,12 @@ func (o *observability) providers(cfg []routing.ProviderConfig) {
 			c = tracing.Provider(tp, c)
 		}
 		cfg[i].Client = o.metrics.Provider(c)
+		if g := cfg[i].Images; g != nil {
+			if tp != nil {
+				g = tracing.ImageGenerator(tp, g)
+			}
+			cfg[i].Images = o.metrics.ImageGenerator(g)
+		}
 	}
 }
 

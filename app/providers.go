@@ -10,6 +10,7 @@ import (
 	"github.com/genzai/genzai/adapters/openaicompat"
 	"github.com/genzai/genzai/adapters/openrouter"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/chat"
 	"github.com/genzai/genzai/domain/images"
 	"github.com/genzai/genzai/domain/quota"
@@ -122,15 +123,18 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 	}
 	router := routing.New(routeCfg, clk, logger)
 	obs.watchRouter(router)
+	// Requests without a deadline of their own (streams) renew their slot
+	// every third of this; a crashed instance's slots come back after it.
+	slotTTL := max(2*cfg.RequestTimeout, time.Minute)
 	chatCfg := chat.Config{Limits: chat.DefaultLimits, Search: searchSvc, Conversations: convs,
-		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser,
-		// Requests without a deadline of their own (streams) renew their slot
-		// every third of this; a crashed instance's slots come back after it.
-		LeaseTTL: max(2*cfg.RequestTimeout, time.Minute),
-		Cache:    responseCache(cfg, obs, lim, clk, logger), CacheTTL: cfg.CacheTTL, CacheScope: cfg.CacheScope}
+		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser, LeaseTTL: slotTTL,
+		Cache: responseCache(cfg, obs, lim, clk, logger), CacheTTL: cfg.CacheTTL, CacheScope: cfg.CacheScope}
 	chatCfg.Limits.MaxPromptChars = cfg.MaxPromptChars
 	chatSvc := chat.New(chatCfg, router, quotaSvc, requests, clk, logger)
-	imagesSvc := images.New(images.Config{Enabled: cfg.Images.Enabled, Cost: cfg.Images.QuotaCost}, router, quotaSvc, requests, clk)
+	// Every kind of request takes its slot under the same limiter and key
+	// as chat's, so that MAX_CONCURRENT_REQUESTS_PER_USER bounds them together.
+	gate := admission.New(lim.concurrency, cfg.MaxConcurrentPerUser, slotTTL, logger)
+	imagesSvc := images.New(images.Config{Enabled: cfg.Images.Enabled, Cost: cfg.Images.QuotaCost, Admission: gate}, router, quotaSvc, requests, clk)
 	voiceSvc := voice.New(voice.Config{Enabled: cfg.Voice.Enabled, MaxAudioBytes: cfg.Voice.MaxAudioBytes,
 		MaxSpeechChars: cfg.Voice.MaxSpeechChars, Voices: cfg.Voice.GroqSpeechVoices}, router, quotaSvc, requests, clk)
 	statusSvc := status.New(status.Config{

@@ -38,11 +38,11 @@ func TestCountQuotasInProcessOnSQLite(t *testing.T) {
 	require.IsType(t, &quotacount.Local{}, db.counter)
 	day := domain.QuotaDay(time.Now())
 	for range 2 {
-		_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2)
+		_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2, 1)
 		require.NoError(t, err)
 		require.True(t, ok)
 	}
-	_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2)
+	_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2, 1)
 	require.NoError(t, err)
 	assert.False(t, ok)
 
@@ -85,11 +85,11 @@ func TestCountQuotasChoice(t *testing.T) {
 			}
 			day := domain.QuotaDay(time.Now())
 			for range 2 {
-				_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2)
+				_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2, 1)
 				require.NoError(t, err)
 				require.True(t, ok)
 			}
-			_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2)
+			_, ok, err := db.ConsumeQuota(ctx, u.ID, day, 2, 1)
 			require.NoError(t, err)
 			assert.False(t, ok)
 
@@ -99,7 +99,7 @@ func TestCountQuotasChoice(t *testing.T) {
 			assert.Equal(t, 2, used, "in the database once the app closed")
 			again := quotacount.NewLeases(pg, logger, quotacount.LeaseConfig{})
 			t.Cleanup(func() { require.NoError(t, again.Close(context.Background())) })
-			_, ok, err = again.ConsumeQuota(ctx, u.ID, day, 3)
+			_, ok, err = again.ConsumeQuota(ctx, u.ID, day, 3, 1)
 			require.NoError(t, err)
 			assert.True(t, ok, "no lease left holding the third unit")
 		})

@@ -40,7 +40,9 @@ func TestStatusEndpoint(t *testing.T) {
 	assert.NotNil(t, groq["last_checked"])
 	assert.NotNil(t, groq["latency_ms"])
 	assert.Equal(t, 0.0, body[1].(map[string]any)["uptime"])
-	assert.Equal(t, map[string]any{"provider": "huggingface", "status": "unconfigured", "uptime": nil, "last_checked": nil, "latency_ms": nil, "window": "24h", "error_rate": 0.0}, body[2])
+	assert.Equal(t, map[string]any{"provider": "huggingface", "status": "unconfigured", "uptime": nil, "last_checked": nil, "latency_ms": nil, "window": "24h", "error_rate": 0.0,
+		"serves": []any{}}, body[2])
+	assert.Equal(t, []any{"chat"}, groq["serves"], "images are off")
 
 	// The models list agrees: smart (openrouter first) is served by groq.
 	e.register("ada@example.com", pw)

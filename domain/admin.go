@@ -142,6 +142,41 @@ type RouteActivity struct {
 	Errors   int
 }
 
+// KindActivity counts the requests of one kind over a period, with the
+// client and server errors among them (as Analytics counts them).
+type KindActivity struct {
+	Kind                                 RequestKind
+	Requests, ClientErrors, ServerErrors int
+}
+
+// NewKindActivities returns one entry per RequestKinds, at zero.
+func NewKindActivities() []KindActivity {
+	out := make([]KindActivity, len(RequestKinds))
+	for i, k := range RequestKinds {
+		out[i].Kind = k
+	}
+	return out
+}
+
+// AddKind adds counts to kind's entry of a.Kinds ("" reads as
+// RequestKindChat); a kind it does not hold yet is appended.
+func (a *Analytics) AddKind(kind RequestKind, requests, clientErrors, serverErrors int) {
+	if kind == "" {
+		kind = RequestKindChat
+	}
+	i := 0
+	for i < len(a.Kinds) && a.Kinds[i].Kind != kind {
+		i++
+	}
+	if i == len(a.Kinds) {
+		a.Kinds = append(a.Kinds, KindActivity{Kind: kind})
+	}
+	k := &a.Kinds[i]
+	k.Requests += requests
+	k.ClientErrors += clientErrors
+	k.ServerErrors += serverErrors
+}
+
 // Percentiles of a duration distribution in milliseconds; nil when there
 // were no samples.
 type Percentiles struct {
@@ -168,8 +203,12 @@ type Analytics struct {
 	ClientErrors int
 	ServerErrors int
 	TopUsers     []UserActivity
-	// Routes are ordered by tier, then provider.
+	// Routes are ordered by tier, then provider; they are chats' (the
+	// other kinds have no tier).
 	Routes []RouteActivity
+	// Kinds counts the requests of each kind, one entry per RequestKinds
+	// in that order (kinds without requests at zero).
+	Kinds []KindActivity
 	// Latency is over successful requests; FirstToken over requests that
 	// produced a token.
 	Latency    Percentiles

@@ -345,6 +345,9 @@ const (
 	RequestKindSpeech        RequestKind = "speech"
 )
 
+// RequestKinds lists every kind of request, in display order.
+var RequestKinds = []RequestKind{RequestKindChat, RequestKindImage, RequestKindTranscription, RequestKindSpeech}
+
 // RequestRecord is one row of the request log: what a chat request did.
 type RequestRecord struct {
 	// Kind is what was asked for; "" reads as RequestKindChat.

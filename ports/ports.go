@@ -31,7 +31,8 @@
 //	ChatProvider        openaicompat via groq, openrouter, huggingface (P); mockprovider (P: development without keys);
 //	                    metrics and tracing wrap each (P)
 //	ChatStream          returned by every ChatProvider above
-//	ImageGenerator      huggingface.Images, openrouter.Images (P: ENABLE_IMAGE_GENERATION=true)
+//	ImageGenerator      huggingface.Images, openrouter.Images (P: ENABLE_IMAGE_GENERATION=true); metrics and tracing
+//	                    wrap each (P)
 //	Transcriber         groq.Voice (P: ENABLE_VOICE=true)
 //	SpeechSynthesizer   groq.Voice (P: ENABLE_VOICE=true)
 //	ModelLister         openaicompat (P: provider health probes, genzai doctor)
@@ -116,12 +117,19 @@ type Mailer interface {
 // written count and this instance's grants), and the database has them
 // within the write interval.
 type QuotaStore interface {
-	// ConsumeQuota adds one to the user's count for day if the count is below
-	// limit and returns the new count and true; at or past the limit it
-	// changes nothing and returns the current count and false. limit > 0.
-	ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (used int, granted bool, err error)
-	// RefundQuota takes one back from the user's count for day, never below zero.
-	RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error
+	// ConsumeQuota adds units to the user's count for day, all or nothing:
+	// if the count plus units stays within limit it adds them and returns
+	// the new count and true; otherwise it changes nothing and returns the
+	// current count and false. One atomic step whatever units is (an image
+	// costs several), so that two requests near the limit are decided one
+	// after the other: one that fits is never refused because another
+	// held part of the units for a moment (across instances, leases may
+	// refuse units another instance holds in its block until it hands the
+	// block back: never one past the limit). limit > 0, units > 0.
+	ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (used int, granted bool, err error)
+	// RefundQuota takes units back from the user's count for day, never
+	// below zero. units > 0.
+	RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error
 	// QuotaUsed returns the user's count for day (0 when nothing was counted).
 	QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error)
 }

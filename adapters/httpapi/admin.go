@@ -47,6 +47,7 @@ func toAnalytics(r admin.Report) api.Analytics {
 		Daily:    make([]api.DailyActivity, len(r.Analytics.Days)),
 		TopUsers: make([]api.UserActivity, len(r.TopUsers)),
 		ByRoute:  make([]api.RouteActivity, len(r.Routes)),
+		ByKind:   make([]api.KindActivity, len(r.Kinds)),
 		Totals: api.AnalyticsTotals{
 			Requests:     r.Requests,
 			ActiveUsers:  r.ActiveUsers,
@@ -79,6 +80,9 @@ func toAnalytics(r admin.Report) api.Analytics {
 	}
 	for i, a := range r.Routes {
 		out.ByRoute[i] = api.RouteActivity{Tier: api.Tier(a.Tier), Provider: optional(string(a.Provider)), Requests: a.Requests, Errors: a.Errors}
+	}
+	for i, k := range r.Kinds {
+		out.ByKind[i] = api.KindActivity{Kind: api.RequestKind(k.Kind), Requests: k.Requests, Errors4xx: k.ClientErrors, Errors5xx: k.ServerErrors}
 	}
 	return out
 }

@@ -434,6 +434,13 @@ func (h *handlers) ListOpenAIModels(ctx context.Context, _ api.ListOpenAIModelsR
 	for _, t := range tiers {
 		out.Data = append(out.Data, toOpenAIModel(t))
 	}
+	// The image models follow the tiers while image generation is on, so
+	// that a client choosing a model for images.generate() finds them.
+	if svc := h.s.deps.Images; svc != nil {
+		for _, m := range svc.Models() {
+			out.Data = append(out.Data, toOpenAIImageModel(m))
+		}
+	}
 	return out, nil
 }
 
@@ -459,8 +466,18 @@ const maxModelName = 128
 
 func toOpenAIModel(t routing.TierInfo) api.OpenAIModel {
 	return api.OpenAIModel{
-		Id: api.Tier(t.Tier), Object: api.Model, Created: modelsCreated, OwnedBy: "genzai",
+		Id: string(t.Tier), Object: api.Model, Created: modelsCreated, OwnedBy: "genzai", Kind: api.RequestKindChat,
 		Name: t.Name, Description: t.Description, Provider: api.Provider(t.Provider), Available: t.Available,
+	}
+}
+
+// toOpenAIImageModel describes a model of the image chain: its id is
+// "<provider>/<model>", owned by the provider that runs it.
+func toOpenAIImageModel(m routing.ImageModel) api.OpenAIModel {
+	return api.OpenAIModel{
+		Id: string(m.Provider) + "/" + m.Model, Object: api.Model, Created: modelsCreated, OwnedBy: string(m.Provider),
+		Kind: api.RequestKindImage, Name: m.Model, Description: "Image generation (POST /v1/images/generations)",
+		Provider: api.Provider(m.Provider), Available: m.Available,
 	}
 }
 

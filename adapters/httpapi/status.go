@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/genzai/genzai/api"
+	"github.com/genzai/genzai/domain"
 )
 
 // GetStatus implements api.StrictServerInterface.
@@ -24,6 +26,7 @@ func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject
 		ph := api.ProviderHealth{
 			Provider:    api.Provider(p.Provider),
 			Status:      api.ProviderHealthStatus(p.Status),
+			Serves:      h.serves(p.Provider, p.Status),
 			Uptime:      p.Uptime,
 			Window:      api.ProviderHealthWindow(p.Window),
 			LastChecked: p.LastChecked,
@@ -43,4 +46,20 @@ func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject
 	maxAge := int(math.Ceil(h.s.deps.Status.FreshFor(report).Seconds()))
 	cc := fmt.Sprintf("public, max-age=%d", maxAge)
 	return api.GetStatus200JSONResponse{Body: body, Headers: api.GetStatus200ResponseHeaders{CacheControl: &cc}}, nil
+}
+
+// serves lists the kinds of request a provider is in the chain of on this
+// server: chat for every configured provider, image for those of the image
+// chain while image generation is on. Another kind (voice) adds its chain
+// here.
+func (h *handlers) serves(p domain.Provider, st domain.HealthStatus) []api.RequestKind {
+	out := []api.RequestKind{}
+	if st == domain.StatusUnconfigured {
+		return out
+	}
+	out = append(out, api.RequestKindChat)
+	if svc := h.s.deps.Images; svc != nil && svc.Enabled() && slices.Contains(svc.Providers(), p) {
+		out = append(out, api.RequestKindImage)
+	}
+	return out
 }

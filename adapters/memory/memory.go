@@ -226,26 +226,24 @@ func (s *Store) UpdateUser(id domain.UserID, change func(*domain.User)) error {
 }
 
 // ConsumeQuota implements ports.QuotaStore.
-func (s *Store) ConsumeQuota(_ context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+func (s *Store) ConsumeQuota(_ context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := quotaKey{id, day.UTC()}
 	used := s.quota[k]
-	if used >= limit {
+	if used+units > limit {
 		return used, false, nil
 	}
-	s.quota[k] = used + 1
-	return used + 1, true, nil
+	s.quota[k] = used + units
+	return used + units, true, nil
 }
 
 // RefundQuota implements ports.QuotaStore.
-func (s *Store) RefundQuota(_ context.Context, id domain.UserID, day time.Time) error {
+func (s *Store) RefundQuota(_ context.Context, id domain.UserID, day time.Time, units int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := quotaKey{id, day.UTC()}
-	if s.quota[k] > 0 {
-		s.quota[k]--
-	}
+	s.quota[k] = max(s.quota[k]-units, 0)
 	return nil
 }
 

@@ -126,6 +126,10 @@ func (l *requestLog) observeOther(r *domain.RequestRecord) {
 	case domain.RequestKindTranscription, domain.RequestKindSpeech:
 		l.m.voiceRequests.WithLabelValues(string(r.Kind), providerLabel(r.Provider), bounded(knownOutcomes, r.Outcome)).Inc()
 	}
+	if r.ErrorCode == domain.CodeRateLimited {
+		// Every kind takes its slot under the same bound (domain/admission).
+		l.m.concurrencyRejections.Inc()
+	}
 	for _, at := range r.Attempts {
 		l.m.attemptChildren.get(attemptKey{provider: providerLabel(at.Provider), reason: bounded(knownReasons, at.Reason)}).Inc()
 	}
@@ -144,24 +148,17 @@ const (
 // (its context cancelled, the stream closed early) is "cancelled", not an
 // error; a deadline or a timeout cause set by the router is a timeout error.
 func (m *Metrics) Provider(next ports.ChatProvider) ports.ChatProvider {
-	name := providerLabel(next.Name())
 	return &provider{
 		ChatProvider: next,
-		m:            m,
-		name:         name,
-		success:      m.providerDuration.WithLabelValues(name, providerSuccess),
-		failure:      m.providerDuration.WithLabelValues(name, providerError),
-		cancelled:    m.providerDuration.WithLabelValues(name, providerCancelled),
-		firstToken:   m.providerFirstToken.WithLabelValues(name),
+		call:         m.Operation(next.Name(), domain.RequestKindChat),
+		firstToken:   m.providerFirstToken.WithLabelValues(providerLabel(next.Name())),
 	}
 }
 
 type provider struct {
 	ports.ChatProvider
-	m                           *Metrics
-	name                        string
-	success, failure, cancelled prometheus.Observer
-	firstToken                  prometheus.Observer
+	call       *Operation
+	firstToken prometheus.Observer
 }
 
 var _ ports.ChatProvider = (*provider)(nil)
@@ -171,22 +168,71 @@ func (p *provider) StreamChat(ctx context.Context, key int, req domain.Completio
 	start := time.Now()
 	s, err := p.ChatProvider.StreamChat(ctx, key, req)
 	if err != nil {
-		p.failed(ctx, err, start)
+		p.call.Observe(ctx, start, err)
 		return nil, err
 	}
 	return &stream{ChatStream: s, p: p, ctx: ctx, start: start}, nil
 }
 
-// failed records a request that ended with err.
-func (p *provider) failed(ctx context.Context, err error, start time.Time) {
+// Operation times and counts one provider's upstream calls of one kind
+// (chat, image, transcription, speech) in provider_request_duration_seconds
+// and provider_errors_total. The decorators of the provider ports use it;
+// a decorator of a new port is its call wrapped in Observe.
+type Operation struct {
+	m                           *Metrics
+	provider, operation         string
+	success, failure, cancelled prometheus.Observer
+}
+
+// Operation returns the series of provider's calls of kind.
+func (m *Metrics) Operation(provider domain.Provider, kind domain.RequestKind) *Operation {
+	name, op := providerLabel(provider), bounded(knownKinds, kind)
+	return &Operation{
+		m: m, provider: name, operation: op,
+		success:   m.providerDuration.WithLabelValues(name, op, providerSuccess),
+		failure:   m.providerDuration.WithLabelValues(name, op, providerError),
+		cancelled: m.providerDuration.WithLabelValues(name, op, providerCancelled),
+	}
+}
+
+// Observe records a call begun at start that ended with err (nil: it
+// succeeded). A call its caller gave up on is "cancelled", not an error of
+// the provider.
+func (o *Operation) Observe(ctx context.Context, start time.Time, err error) {
 	elapsed := time.Since(start).Seconds()
-	class, reason, cancelled := classify(ctx, err)
-	if cancelled {
-		p.cancelled.Observe(elapsed)
+	if err == nil {
+		o.success.Observe(elapsed)
 		return
 	}
-	p.failure.Observe(elapsed)
-	p.m.providerErrors.WithLabelValues(p.name, class, reason).Inc()
+	class, reason, cancelled := classify(ctx, err)
+	if cancelled {
+		o.cancelled.Observe(elapsed)
+		return
+	}
+	o.failure.Observe(elapsed)
+	o.m.providerErrors.WithLabelValues(o.provider, o.operation, class, reason).Inc()
+}
+
+// ImageGenerator decorates a provider's image generation as Provider does
+// its chat: each upstream call timed, its failure counted by class and
+// reason, under the operation "image".
+func (m *Metrics) ImageGenerator(next ports.ImageGenerator) ports.ImageGenerator {
+	return &imageGenerator{ImageGenerator: next, call: m.Operation(next.Name(), domain.RequestKindImage)}
+}
+
+type imageGenerator struct {
+	ports.ImageGenerator
+	call *Operation
+}
+
+var _ ports.ImageGenerator = (*imageGenerator)(nil)
+
+// GenerateImages implements ports.ImageGenerator.
+func (g *imageGenerator) GenerateImages(ctx context.Context, key int, req domain.ImageRequest) ([]domain.Image, error) {
+	start := time.Now()
+	images, err := g.ImageGenerator.GenerateImages(ctx, key, req)
+	g.call.Observe(ctx, start, err)
+	return images, err
 }
 
 // classify names a provider failure. The caller leaving is no failure of
@@ -229,10 +275,10 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 		}
 	case errors.Is(err, io.EOF):
 		s.done = true
-		s.p.success.Observe(time.Since(s.start).Seconds())
+		s.p.call.Observe(s.ctx, s.start, nil)
 	default:
 		s.done = true
-		s.p.failed(s.ctx, err, s.start)
+		s.p.call.Observe(s.ctx, s.start, err)
 	}
 	return d, err
 }
@@ -242,7 +288,7 @@ func (s *stream) Recv() (domain.ChatDelta, error) {
 func (s *stream) Close() error {
 	if !s.done {
 		s.done = true
-		s.p.cancelled.Observe(time.Since(s.start).Seconds())
+		s.p.call.cancelled.Observe(time.Since(s.start).Seconds())
 	}
 	return s.ChatStream.Close()
 }

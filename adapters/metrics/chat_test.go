@@ -266,7 +266,9 @@ func TestRequestLogCountsImagesApart(t *testing.T) {
 	log.Record(domain.RequestRecord{Kind: domain.RequestKindImage, Provider: domain.ProviderOpenRouter, Outcome: domain.OutcomeSuccess,
 		Attempts: []domain.Attempt{{Provider: domain.ProviderHuggingFace, Reason: domain.ReasonBadResponse}}})
 	log.Record(domain.RequestRecord{Kind: domain.RequestKindImage, Outcome: domain.OutcomeQuota})
+	log.Record(domain.RequestRecord{Kind: domain.RequestKindImage, Outcome: domain.OutcomeError, ErrorCode: domain.CodeRateLimited})
 	g := m.Gatherer()
+	assert.Equal(t, 1.0, find(t, g, "genzai_concurrency_rejections_total", nil).value, "an image refused a request slot")
 	assert.Equal(t, 1.0, find(t, g, "genzai_image_requests_total", map[string]string{"provider": "openrouter", "outcome": "success"}).value)
 	assert.Equal(t, 1.0, find(t, g, "genzai_image_requests_total", map[string]string{"provider": "none", "outcome": "quota_exceeded"}).value)
 	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "huggingface", "reason": "bad_response"}).value)
@@ -287,4 +289,71 @@ func TestRequestLogCountsVoiceByKind(t *testing.T) {
 	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "groq", "reason": "rate_limited"}).value)
 	assert.False(t, find(t, g, "genzai_chat_requests_total", nil).found, "voice is not a chat")
 	assert.False(t, find(t, g, "genzai_image_requests_total", nil).found, "nor an image")
+}
+
+// imageFake answers GenerateImages with err, after ctx's own end when it
+// has one.
+type imageFake struct{ err error }
+
+func (imageFake) Name() domain.Provider { return domain.ProviderHuggingFace }
+
+func (f imageFake) GenerateImages(ctx context.Context, _ int, _ domain.ImageRequest) ([]domain.Image, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	return []domain.Image{{Data: []byte("png"), MIMEType: domain.MIMETypePNG}}, nil
+}
+
+func TestImageGenerator(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		err       error
+		cancel    bool
+		outcome   string
+		errLabels map[string]string
+	}{
+		{name: "delivered", outcome: "success"},
+		{name: "rate limited", err: &domain.ProviderError{Provider: domain.ProviderHuggingFace, Class: domain.FailureRateLimited, Reason: domain.ReasonRateLimited, Status: 429},
+			outcome: "error", errLabels: map[string]string{"class": "rate_limited", "reason": "rate_limited"}},
+		{name: "the caller left", cancel: true, outcome: "cancelled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrics.New(nil)
+			g := m.ImageGenerator(imageFake{err: tt.err})
+			assert.Equal(t, domain.ProviderHuggingFace, g.Name())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				cancel()
+			}
+			_, err := g.GenerateImages(ctx, 0, domain.ImageRequest{Model: "flux", N: 1})
+			assert.Equal(t, tt.outcome == "success", err == nil)
+
+			gath := m.Gatherer()
+			for _, outcome := range []string{"success", "error", "cancelled"} {
+				want := 0.0
+				if outcome == tt.outcome {
+					want = 1
+				}
+				got := find(t, gath, "genzai_provider_request_duration_seconds",
+					map[string]string{"provider": "huggingface", "operation": "image", "outcome": outcome})
+				assert.Equal(t, want, got.count, outcome)
+			}
+			assert.False(t, find(t, gath, "genzai_provider_request_duration_seconds", map[string]string{"operation": "chat"}).found,
+				"an image call is not a chat")
+			errs := find(t, gath, "genzai_provider_errors_total", map[string]string{"provider": "huggingface"})
+			if tt.errLabels == nil {
+				assert.False(t, errs.found, "no error counted")
+				return
+			}
+			tt.errLabels["provider"], tt.errLabels["operation"] = "huggingface", "image"
+			assert.Equal(t, 1.0, find(t, gath, "genzai_provider_errors_total", tt.errLabels).value)
+		})
+	}
 }

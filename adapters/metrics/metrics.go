@@ -1,13 +1,14 @@
 // Package metrics exposes the gateway's Prometheus metrics: HTTP traffic,
 // chat routing, providers, the database and the Go runtime, each App on its
 // own registry. It observes through decorators of the ports (ChatProvider,
-// RequestLog), a pgx tracer and collectors read at scrape time, so that no
-// use case knows about it.
+// ImageGenerator, RequestLog), a pgx tracer and collectors read at scrape
+// time, so that no use case knows about it.
 //
 // Every label has a bounded set of values: route templates, tiers,
-// providers, outcomes, failure classes and reasons, query names, key
-// indexes. Values outside the known sets are reported as "other"; user ids,
-// raw paths, keys and prompts never become labels.
+// providers, operations (request kinds), outcomes, failure classes and
+// reasons, query names, key indexes. Values outside the known sets are
+// reported as "other"; user ids, raw paths, keys and prompts never become
+// labels.
 package metrics
 
 import (
@@ -149,7 +150,7 @@ func New(logger *slog.Logger) *Metrics {
 	}, []string{"tier"})
 	m.concurrencyRejections = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "concurrency_rejections_total",
-		Help: "Chat requests refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
+		Help: "Requests (chat, image) refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
 	})
 	m.cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "cache_requests_total",
@@ -157,9 +158,9 @@ func New(logger *slog.Logger) *Metrics {
 	}, []string{"status"})
 	m.providerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "provider_request_duration_seconds",
-		Help:    "Upstream request duration, from the request to the end of its stream, by provider and outcome (success, error, cancelled).",
+		Help:    "Upstream request duration, from the request to the end of its stream (a chat) or its answer (an image, a transcription, speech), by provider, operation (the request log's kind: chat, image, transcription, speech) and outcome (success, error, cancelled).",
 		Buckets: chatBuckets,
-	}, []string{"provider", "outcome"})
+	}, []string{"provider", "operation", "outcome"})
 	m.providerFirstToken = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "provider_time_to_first_token_seconds",
 		Help:    "Time from an upstream request to its first token, by provider.",
@@ -167,8 +168,8 @@ func New(logger *slog.Logger) *Metrics {
 	}, []string{"provider"})
 	m.providerErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "provider_errors_total",
-		Help: "Failed upstream requests by provider, failure class and reason.",
-	}, []string{"provider", "class", "reason"})
+		Help: "Failed upstream requests by provider, operation, failure class and reason.",
+	}, []string{"provider", "operation", "class", "reason"})
 	m.queryDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "db_query_duration_seconds",
 		Help:    "Database statement duration by query name (PostgreSQL only).",
@@ -325,6 +326,7 @@ var (
 	// knownReasons are the providers' failure reasons (domain.ProviderError)
 	// and the router's own reasons for skipping a provider.
 	knownReasons = set(domain.AttemptReasons...)
+	knownKinds   = set(domain.RequestKinds...)
 )
 
 func set[T ~string](values ...T) map[T]bool {

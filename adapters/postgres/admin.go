@@ -158,7 +158,7 @@ func (db *DB) ListRequests(ctx context.Context, f domain.RequestFilter) ([]domai
 // carries the columns they need. An empty period gives zeros.
 func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
 	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{},
-		ConversationDays: []domain.ConversationDay{}}
+		ConversationDays: []domain.ConversationDay{}, Kinds: domain.NewKindActivities()}
 	from, to := q.From.UTC(), q.To.UTC()
 	if !from.Before(to) {
 		return out, nil
@@ -226,6 +226,7 @@ func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.An
 			return fmt.Errorf("routes: %w", err)
 		}
 		for _, r := range routes {
+			out.AddKind(domain.RequestKind(r.Kind), int(r.Requests), int(r.ClientErrors), int(r.ServerErrors))
 			out.Requests += int(r.Requests)
 			out.ClientErrors += int(r.ClientErrors)
 			out.ServerErrors += int(r.ServerErrors)

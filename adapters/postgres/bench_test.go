@@ -36,7 +36,7 @@ func BenchmarkConsumeQuota(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			id := users[int(next.Add(1))%len(users)]
 			for pb.Next() {
-				if _, _, err := db.ConsumeQuota(ctx, id, day, 1<<30); err != nil {
+				if _, _, err := db.ConsumeQuota(ctx, id, day, 1<<30, 1); err != nil {
 					b.Error(err)
 				}
 			}
@@ -45,7 +45,7 @@ func BenchmarkConsumeQuota(b *testing.B) {
 	b.Run("one user", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, _, err := db.ConsumeQuota(ctx, users[0], day, 1<<30); err != nil {
+				if _, _, err := db.ConsumeQuota(ctx, users[0], day, 1<<30, 1); err != nil {
 					b.Error(err)
 				}
 			}

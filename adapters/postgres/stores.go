@@ -207,14 +207,14 @@ func (db *DB) RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) 
 }
 
 // ConsumeQuota implements ports.QuotaStore with one guarded upsert.
-func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return 0, false, errUserNotFound
 	}
-	used, err := db.q.ConsumeQuota(ctx, sqlcgen.ConsumeQuotaParams{UserID: uid, Day: day, DailyLimit: int32(limit)})
+	used, err := db.q.ConsumeQuota(ctx, sqlcgen.ConsumeQuotaParams{UserID: uid, Day: day, Units: int32(units), DailyLimit: int32(limit)})
 	if errors.Is(err, pgx.ErrNoRows) {
-		// At the limit: report the count the guard saw.
+		// The units do not fit: report the count the guard saw.
 		current, err := db.QuotaUsed(ctx, id, day)
 		return current, false, err
 	}
@@ -225,12 +225,12 @@ func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time,
 }
 
 // RefundQuota implements ports.QuotaStore.
-func (db *DB) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+func (db *DB) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
 	uid, ok := parseID(id)
 	if !ok {
 		return nil
 	}
-	if err := db.q.RefundQuota(ctx, sqlcgen.RefundQuotaParams{UserID: uid, Day: day}); err != nil {
+	if err := db.q.RefundQuota(ctx, sqlcgen.RefundQuotaParams{Units: int32(units), UserID: uid, Day: day}); err != nil {
 		return storeErr("refund quota", err)
 	}
 	return nil

@@ -58,10 +58,10 @@ type Settlement struct {
 // LeaseStore is what Leases needs of the database. PostgreSQL implements
 // it.
 type LeaseStore interface {
-	// QuotaUsed returns the day's written count; RefundQuota takes one
-	// written grant back (never below zero).
+	// QuotaUsed returns the day's written count; RefundQuota takes units
+	// of written grants back (never below zero).
 	QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error)
-	RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error
+	RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error
 	// TakeQuotaLease grants instance a block in one transaction that locks
 	// the day's count first, so that the written count and all live leases
 	// stay within the limit whatever other instances do.
@@ -184,6 +184,7 @@ type lease struct {
 	// the limit does not cost a transaction per request.
 	refusedUntil time.Time
 	refusedLimit int
+	refusedUnits int
 }
 
 // NewLeases counts over db as a new instance (a random id) and starts its
@@ -271,8 +272,11 @@ func (l *Leases) lookup(id domain.UserID, day time.Time) *lease {
 	return l.entries[keyOf(id, day)]
 }
 
-// ConsumeQuota implements ports.QuotaStore.
-func (l *Leases) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+// ConsumeQuota implements ports.QuotaStore. A request of several units is
+// granted from the block only whole; when the block holds fewer, the
+// instance asks for the difference, and refuses when the database has
+// not that many free (handing back what it did get).
+func (l *Leases) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	e := l.acquire(id, day)
 	defer l.release(e)
 	e.mu.Lock()
@@ -284,28 +288,37 @@ func (l *Leases) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Ti
 		e.toReturn += e.free
 		e.free = 0
 	}
-	if e.free == 0 {
-		if now.Before(e.refusedUntil) && limit <= e.refusedLimit {
+	if e.free < units {
+		if now.Before(e.refusedUntil) && limit <= e.refusedLimit && units >= e.refusedUnits {
 			return e.count, false, nil
 		}
-		if err := l.take(ctx, e, limit, now); err != nil {
+		before := e.free
+		if err := l.take(ctx, e, limit, units, now); err != nil {
 			return 0, false, err
 		}
-		if e.free == 0 {
-			e.refusedUntil, e.refusedLimit = now.Add(l.cfg.RefusalHold), limit
+		if e.free < units {
+			// Too few for this request: what the take added goes back with
+			// the next write rather than sit in this block while requests
+			// on other instances could use it.
+			got := e.free - before
+			e.free -= got
+			e.toReturn += got
+			e.refusedUntil, e.refusedLimit, e.refusedUnits = now.Add(l.cfg.RefusalHold), limit, units
 			return e.count, false, nil
 		}
 	}
-	e.free--
-	e.unwritten++
-	e.count++
+	e.free -= units
+	e.unwritten += units
+	e.count += units
 	e.lastGrant = now
 	return e.count, true, nil
 }
 
-// take asks the database for a block; e.mu is held.
-func (l *Leases) take(ctx context.Context, e *lease, limit int, now time.Time) error {
-	need := int(max(e.refs.Load(), 1))
+// take asks the database for a block holding at least the units this
+// request lacks; e.mu is held.
+func (l *Leases) take(ctx context.Context, e *lease, limit, units int, now time.Time) error {
+	// Every other caller waiting on the entry wants a unit at least.
+	need := max(int(e.refs.Load())-1, 0) + units - e.free
 	want := max(need, firstBlock)
 	if !e.lastTake.IsZero() && now.Sub(e.lastTake) < l.cfg.Idle {
 		// The last block went quickly: ask for twice as much.
@@ -338,52 +351,53 @@ func (l *Leases) take(ctx context.Context, e *lease, limit int, now time.Time) e
 	return nil
 }
 
-// RefundQuota implements ports.QuotaStore: a grant still unwritten goes
-// back into the block; a written one is taken back in the database, after
-// any batch in flight.
-func (l *Leases) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
-	if l.refundLocally(id, day) {
+// RefundQuota implements ports.QuotaStore: grants still unwritten go back
+// into the block; written ones are taken back in the database, after any
+// batch in flight.
+func (l *Leases) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
+	if units -= l.refundLocally(id, day, units); units <= 0 {
 		return nil
 	}
 	l.flushMu.RLock()
 	defer l.flushMu.RUnlock()
-	if l.refundLocally(id, day) {
+	if units -= l.refundLocally(id, day, units); units <= 0 {
 		return nil
 	}
-	if err := l.db.RefundQuota(ctx, id, day); err != nil {
+	if err := l.db.RefundQuota(ctx, id, day, units); err != nil {
 		return err
 	}
 	if e := l.lookup(id, day); e != nil {
 		e.mu.Lock()
-		e.count = max(e.count-1, 0)
+		e.count = max(e.count-units, 0)
 		e.refusedUntil = time.Time{}
 		e.mu.Unlock()
 	}
 	return nil
 }
 
-// refundLocally cancels an unwritten grant and reports whether there was
-// one.
-func (l *Leases) refundLocally(id domain.UserID, day time.Time) bool {
+// refundLocally cancels up to units unwritten grants and returns how many
+// it cancelled.
+func (l *Leases) refundLocally(id domain.UserID, day time.Time, units int) int {
 	e := l.lookup(id, day)
 	if e == nil {
-		return false
+		return 0
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.unwritten == 0 {
-		return false
+	n := min(units, e.unwritten)
+	if n <= 0 {
+		return 0
 	}
-	e.unwritten--
+	e.unwritten -= n
 	if e.live {
-		e.free++
+		e.free += n
 	} else {
-		// The lease was handed back (its write failed): so goes the unit.
-		e.toReturn++
+		// The lease was handed back (its write failed): so go the units.
+		e.toReturn += n
 	}
-	e.count = max(e.count-1, 0)
+	e.count = max(e.count-n, 0)
 	e.refusedUntil = time.Time{}
-	return true
+	return n
 }
 
 // QuotaUsed implements ports.QuotaStore: the written count and this

@@ -84,8 +84,9 @@ func TestLeasesAcrossInstances(t *testing.T) {
 	portstest.RunSharedQuota(t, func(t *testing.T) portstest.SharedQuota {
 		db := openLeaseDB(t)
 		return portstest.SharedQuota{
-			Users:    db,
-			Instance: func(t *testing.T) ports.QuotaStore { return leases(t, db, quotacount.LeaseConfig{}) },
+			Users:       db,
+			HoldsBlocks: true,
+			Instance:    func(t *testing.T) ports.QuotaStore { return leases(t, db, quotacount.LeaseConfig{}) },
 		}
 	})
 }
@@ -104,7 +105,7 @@ func grants(t *testing.T, q ports.QuotaStore, id domain.UserID, n, limit int) in
 	t.Helper()
 	granted := 0
 	for range n {
-		_, ok, err := q.ConsumeQuota(context.Background(), id, leaseDay, limit)
+		_, ok, err := q.ConsumeQuota(context.Background(), id, leaseDay, limit, 1)
 		require.NoError(t, err)
 		if ok {
 			granted++
@@ -311,15 +312,15 @@ func TestLeaseServesThroughAnOutage(t *testing.T) {
 	require.Greater(t, free, 3, "blocks grow while they go quickly")
 
 	store.down.Store(true)
-	_, _, err := l.ConsumeQuota(ctx, fresh, leaseDay, 1000)
+	_, _, err := l.ConsumeQuota(ctx, fresh, leaseDay, 1000, 1)
 	require.ErrorIs(t, err, errDown, "no block: the database must answer")
-	_, ok, err := l.ConsumeQuota(ctx, held, leaseDay, 1000)
+	_, ok, err := l.ConsumeQuota(ctx, held, leaseDay, 1000, 1)
 	require.NoError(t, err)
 	assert.True(t, ok, "served from the block")
 	require.ErrorIs(t, l.Flush(ctx), errDown, "the write fails and is kept")
 	during := 1
 	require.Eventually(t, func() bool {
-		_, ok, err := l.ConsumeQuota(ctx, held, leaseDay, 1000)
+		_, ok, err := l.ConsumeQuota(ctx, held, leaseDay, 1000, 1)
 		if ok {
 			during++
 		}
@@ -414,7 +415,7 @@ func TestLeaseFlushUnderLoad(t *testing.T) {
 		wg.Go(func() {
 			for i := range 40 {
 				u := (w + i) % len(users)
-				_, ok, err := l.ConsumeQuota(ctx, users[u], leaseDay, limit)
+				_, ok, err := l.ConsumeQuota(ctx, users[u], leaseDay, limit, 1)
 				if !assert.NoError(t, err) {
 					return
 				}
@@ -422,7 +423,7 @@ func TestLeaseFlushUnderLoad(t *testing.T) {
 					granted[u].Add(1)
 				}
 				if i%7 == 0 && ok {
-					assert.NoError(t, l.RefundQuota(ctx, users[u], leaseDay))
+					assert.NoError(t, l.RefundQuota(ctx, users[u], leaseDay, 1))
 					granted[u].Add(-1)
 				}
 			}

@@ -79,34 +79,35 @@ func (l *Local) seed(ctx context.Context, c *count, id domain.UserID, day time.T
 }
 
 // ConsumeQuota implements ports.QuotaStore.
-func (l *Local) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+func (l *Local) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	c := l.entry(id, day)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := l.seed(ctx, c, id, day); err != nil {
 		return 0, false, err
 	}
-	if c.used >= limit {
+	if c.used+units > limit {
 		return c.used, false, nil
 	}
-	c.used++
-	l.wb.Add(id, day)
+	c.used += units
+	l.wb.Add(id, day, units)
 	return c.used, true, nil
 }
 
 // RefundQuota implements ports.QuotaStore.
-func (l *Local) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+func (l *Local) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
 	c := l.entry(id, day)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := l.seed(ctx, c, id, day); err != nil {
 		return err
 	}
-	if c.used == 0 {
+	units = min(units, c.used)
+	if units <= 0 {
 		return nil
 	}
-	c.used--
-	return l.wb.Refund(ctx, id, day, func(ctx context.Context) error { return l.db.RefundQuota(ctx, id, day) })
+	c.used -= units
+	return l.wb.Refund(ctx, id, day, units, func(ctx context.Context, n int) error { return l.db.RefundQuota(ctx, id, day, n) })
 }
 
 // QuotaUsed implements ports.QuotaStore: the count in process once the

@@ -42,7 +42,7 @@ func TestSinkContract(t *testing.T) {
 				db := e.open(t)
 				ada, bob := newUser(t, db, "ada@example.com"), newUser(t, db, "bob@example.com")
 				for range 2 {
-					_, ok, err := db.ConsumeQuota(ctx, ada, day, 10)
+					_, ok, err := db.ConsumeQuota(ctx, ada, day, 10, 1)
 					require.NoError(t, err)
 					require.True(t, ok)
 				}

@@ -101,49 +101,50 @@ func (w *WriteBehind) run() {
 	}
 }
 
-// Add queues one granted request of the user on day.
-func (w *WriteBehind) Add(id domain.UserID, day time.Time) {
+// Add queues n granted units of the user on day.
+func (w *WriteBehind) Add(id domain.UserID, day time.Time, n int) {
 	k := keyOf(id, day)
 	w.mu.Lock()
 	d := w.pending[k]
-	w.pending[k] = Delta{UserID: id, Day: day, N: d.N + 1}
+	w.pending[k] = Delta{UserID: id, Day: day, N: d.N + n}
 	w.mu.Unlock()
 }
 
-// Refund takes back one granted request of the user on day. A grant still
-// queued is cancelled in the queue; otherwise direct takes it back in the
+// Refund takes back n granted units of the user on day. Grants still
+// queued are cancelled in the queue; direct takes the rest back in the
 // database, while no batch is being written (a batch in flight may hold
-// the grant: it is waited for, so that the database never counts down
+// the grants: it is waited for, so that the database never counts down
 // before it counted up).
-func (w *WriteBehind) Refund(ctx context.Context, id domain.UserID, day time.Time, direct func(context.Context) error) error {
-	if w.take(id, day) {
+func (w *WriteBehind) Refund(ctx context.Context, id domain.UserID, day time.Time, n int, direct func(ctx context.Context, n int) error) error {
+	if n -= w.take(id, day, n); n <= 0 {
 		return nil
 	}
 	w.flushMu.Lock()
 	defer w.flushMu.Unlock()
-	if w.take(id, day) {
+	if n -= w.take(id, day, n); n <= 0 {
 		return nil
 	}
-	return direct(ctx)
+	return direct(ctx, n)
 }
 
-// take removes one queued grant of the user on day and reports whether
-// there was one.
-func (w *WriteBehind) take(id domain.UserID, day time.Time) bool {
+// take removes up to n queued units of the user on day and returns how
+// many it removed.
+func (w *WriteBehind) take(id domain.UserID, day time.Time, n int) int {
 	k := keyOf(id, day)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	d, ok := w.pending[k]
 	if !ok || d.N <= 0 {
-		return false
+		return 0
 	}
-	if d.N == 1 {
+	taken := min(n, d.N)
+	if d.N == taken {
 		delete(w.pending, k)
 	} else {
-		d.N--
+		d.N -= taken
 		w.pending[k] = d
 	}
-	return true
+	return taken
 }
 
 // Flush writes everything queued in one batch. On failure the batch goes

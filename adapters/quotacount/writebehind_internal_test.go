@@ -68,7 +68,7 @@ func TestFlushRequeuesOnlyWhatCannotHaveBeenApplied(t *testing.T) {
 			sink := &scriptedSink{fails: []error{tt.fail}, written: map[domain.UserID]int{}}
 			w := NewWriteBehind(sink, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 			for range 3 {
-				w.Add("u", day)
+				w.Add("u", day, 1)
 			}
 			require.Error(t, w.Flush(context.Background()))
 			require.NoError(t, w.Close(context.Background()))
@@ -83,7 +83,7 @@ func TestCloseRetriesUntilWritten(t *testing.T) {
 	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	sink := &scriptedSink{fails: []error{errors.New("busy"), errors.New("busy")}, written: map[domain.UserID]int{}}
 	w := NewWriteBehind(sink, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
-	w.Add("u", day)
+	w.Add("u", day, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, w.Close(ctx))
@@ -92,7 +92,7 @@ func TestCloseRetriesUntilWritten(t *testing.T) {
 	// Without the time to succeed, Close gives up when its context ends.
 	stuck := &scriptedSink{fails: []error{errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy"), errors.New("busy")}, written: map[domain.UserID]int{}}
 	w = NewWriteBehind(stuck, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
-	w.Add("u", day)
+	w.Add("u", day, 1)
 	ctx, cancel = context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	assert.Error(t, w.Close(ctx))

@@ -28,11 +28,12 @@ const QuotaKeyPrefix = "genzai:quota:"
 // this long from its first use.
 const quotaKeyTTL = time.Hour
 
-// consumeScript counts one request below the limit, in one atomic step.
-// KEYS[1] the count; ARGV: limit, the database's count ("" when not read
-// yet), ttl in ms. A missing count is seeded from ARGV[2] (SET NX); without
-// it the script returns {-1, 0} to ask for it. Returns {1, used} when
-// granted, {0, used} at the limit.
+// consumeScript counts a request of several units within the limit, all
+// or nothing, in one atomic step. KEYS[1] the count; ARGV: limit, the
+// database's count ("" when not read yet), ttl in ms, units. A missing
+// count is seeded from ARGV[2] (SET NX); without it the script returns
+// {-1, 0} to ask for it. Returns {1, used} when granted, {0, used} when
+// the units do not fit.
 var consumeScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then
@@ -43,25 +44,26 @@ if not v then
   v = ARGV[2]
 end
 v = tonumber(v)
-if v >= tonumber(ARGV[1]) then
+local n = tonumber(ARGV[4])
+if v + n > tonumber(ARGV[1]) then
   return {0, v}
 end
-return {1, redis.call('INCR', KEYS[1])}
+return {1, redis.call('INCRBY', KEYS[1], n)}
 `)
 
-// refundScript takes one back, never below zero. KEYS[1] the count.
-// Returns 1 when one was taken back, 0 at zero, -1 when the count is
-// missing (the database holds it).
+// refundScript takes up to ARGV[1] units back, never below zero. KEYS[1]
+// the count. Returns how many it took back (0 at zero), -1 when the count
+// is missing (the database holds it).
 var refundScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then
   return -1
 end
-if tonumber(v) > 0 then
-  redis.call('DECR', KEYS[1])
-  return 1
+local n = math.min(tonumber(v), tonumber(ARGV[1]))
+if n > 0 then
+  redis.call('DECRBY', KEYS[1], n)
 end
-return 0
+return n
 `)
 
 // QuotaStore is a ports.QuotaStore counting in Redis, shared by every
@@ -196,11 +198,11 @@ func (s *QuotaStore) ttl(day time.Time) int64 {
 }
 
 // ConsumeQuota implements ports.QuotaStore.
-func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	key := quotaKey(id, day)
 	inDatabase := func() (int, bool, error) {
 		s.touch(key)
-		return s.db.ConsumeQuota(ctx, id, day, limit)
+		return s.db.ConsumeQuota(ctx, id, day, limit, units)
 	}
 	if s.skipRedis() {
 		return inDatabase()
@@ -211,13 +213,13 @@ func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day tim
 		}
 		return inDatabase()
 	}
-	res, err := consumeScript.Run(ctx, s.client, []string{key}, limit, "", s.ttl(day)).Int64Slice()
+	res, err := consumeScript.Run(ctx, s.client, []string{key}, limit, "", s.ttl(day), units).Int64Slice()
 	if err == nil && res[0] == -1 {
 		var seed int
 		if seed, err = s.db.QuotaUsed(ctx, id, day); err != nil {
 			return 0, false, err
 		}
-		res, err = consumeScript.Run(ctx, s.client, []string{key}, limit, seed, s.ttl(day)).Int64Slice()
+		res, err = consumeScript.Run(ctx, s.client, []string{key}, limit, seed, s.ttl(day), units).Int64Slice()
 	}
 	if err != nil {
 		if err := s.redisDown(ctx, err); err != nil {
@@ -228,18 +230,21 @@ func (s *QuotaStore) ConsumeQuota(ctx context.Context, id domain.UserID, day tim
 	if res[0] == 0 {
 		return int(res[1]), false, nil
 	}
-	s.wb.Add(id, day)
+	s.wb.Add(id, day, units)
 	return int(res[1]), true, nil
 }
 
 // RefundQuota implements ports.QuotaStore.
-func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
 	key := quotaKey(id, day)
-	// Whether Redis counted the grant or not, a grant still queued is
-	// cancelled there first, and only otherwise taken back in the database.
+	// Whether Redis counted the grants or not, grants still queued are
+	// cancelled there first, and only the rest taken back in the database.
+	refund := func(n int) error {
+		return s.wb.Refund(ctx, id, day, n, func(ctx context.Context, n int) error { return s.db.RefundQuota(ctx, id, day, n) })
+	}
 	inDatabase := func() error {
 		s.touch(key)
-		return s.wb.Refund(ctx, id, day, func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) })
+		return refund(units)
 	}
 	if s.skipRedis() {
 		return inDatabase()
@@ -250,7 +255,7 @@ func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time
 		}
 		return inDatabase()
 	}
-	n, err := refundScript.Run(ctx, s.client, []string{key}).Int64()
+	n, err := refundScript.Run(ctx, s.client, []string{key}, units).Int64()
 	switch {
 	case err != nil:
 		if err := s.redisDown(ctx, err); err != nil {
@@ -260,9 +265,9 @@ func (s *QuotaStore) RefundQuota(ctx context.Context, id domain.UserID, day time
 	case n == 0:
 		return nil
 	case n < 0:
-		return s.wb.Refund(ctx, id, day, func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) })
+		return refund(units)
 	}
-	return s.wb.Refund(ctx, id, day, func(ctx context.Context) error { return s.db.RefundQuota(ctx, id, day) })
+	return refund(int(n))
 }
 
 // QuotaUsed implements ports.QuotaStore: Redis's count, the database's

@@ -115,12 +115,12 @@ func (a *alternating) pick() ports.QuotaStore {
 	return a.stores[int(a.next.Add(1))%len(a.stores)]
 }
 
-func (a *alternating) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
-	return a.pick().ConsumeQuota(ctx, id, day, limit)
+func (a *alternating) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
+	return a.pick().ConsumeQuota(ctx, id, day, limit, units)
 }
 
-func (a *alternating) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
-	return a.pick().RefundQuota(ctx, id, day)
+func (a *alternating) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
+	return a.pick().RefundQuota(ctx, id, day, units)
 }
 
 func (a *alternating) QuotaUsed(ctx context.Context, id domain.UserID, day time.Time) (int, error) {
@@ -189,16 +189,16 @@ func TestQuotaStoreFallsBackToTheDatabase(t *testing.T) {
 	q := redislimit.NewQuotaStore(down, e.db, wb, logger)
 	day := time.Date(2025, 12, 25, 0, 0, 0, 0, time.UTC)
 	for want := 1; want <= 2; want++ {
-		used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 2)
+		used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 2, 1)
 		require.NoError(t, err)
 		assert.True(t, ok)
 		assert.Equal(t, want, used)
 	}
-	used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 2)
+	used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 2, 1)
 	require.NoError(t, err)
 	assert.False(t, ok)
 	assert.Equal(t, 2, used)
-	require.NoError(t, q.RefundQuota(ctx, u.ID, day))
+	require.NoError(t, q.RefundQuota(ctx, u.ID, day, 1))
 	n, err := q.QuotaUsed(ctx, u.ID, day)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
@@ -264,7 +264,7 @@ func TestQuotaStoreBacksOffWhileRedisIsDown(t *testing.T) {
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 
 	for want := 1; want <= 20; want++ {
-		used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 100)
+		used, ok, err := q.ConsumeQuota(ctx, u.ID, day, 100, 1)
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, want, used, "counted in the database, exactly")
@@ -281,7 +281,7 @@ func TestQuotaStoreBacksOffWhileRedisIsDown(t *testing.T) {
 
 	up.Store(true)
 	require.Eventually(t, func() bool {
-		_, ok, err := q.ConsumeQuota(ctx, u.ID, day, 100)
+		_, ok, err := q.ConsumeQuota(ctx, u.ID, day, 100, 1)
 		return err == nil && ok && logs.count("redis answers again") == 1
 	}, 10*time.Second, 100*time.Millisecond, "a retry finds Redis again")
 	n, err := client.Get(ctx, key).Int()

@@ -221,7 +221,7 @@ func (h *histogram) percentileCont(q float64) *float64 {
 // them. An empty period gives zeros.
 func (db *DB) Analytics(ctx context.Context, q domain.AnalyticsQuery) (domain.Analytics, error) {
 	out := domain.Analytics{Days: []domain.DayActivity{}, TopUsers: []domain.UserActivity{}, Routes: []domain.RouteActivity{},
-		ConversationDays: []domain.ConversationDay{}}
+		ConversationDays: []domain.ConversationDay{}, Kinds: domain.NewKindActivities()}
 	from, to := micros(q.From), micros(q.To)
 	if from >= to {
 		return out, nil
@@ -297,6 +297,7 @@ func (db *DB) analytics(ctx context.Context, tx *sql.Tx, q domain.AnalyticsQuery
 		return fmt.Errorf("routes: %w", err)
 	}
 	for _, r := range routes {
+		out.AddKind(domain.RequestKind(r.Kind), int(r.Requests), int(r.ClientErrors), int(r.ServerErrors))
 		out.Requests += int(r.Requests)
 		out.ClientErrors += int(r.ClientErrors)
 		out.ServerErrors += int(r.ServerErrors)

@@ -19,7 +19,7 @@ func BenchmarkConsumeQuotaSequential(b *testing.B) {
 	day := domain.QuotaDay(time.Now())
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := db.ConsumeQuota(ctx, id, day, 1<<30); err != nil {
+		if _, _, err := db.ConsumeQuota(ctx, id, day, 1<<30, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -85,10 +85,10 @@ func TestQuotaConsumeRefundRace(t *testing.T) {
 		db := []*sqlite.DB{a, b}[i%2]
 		wg.Go(func() {
 			if i%3 == 0 {
-				assert.NoError(t, db.RefundQuota(ctx, id, day))
+				assert.NoError(t, db.RefundQuota(ctx, id, day, 1))
 				return
 			}
-			used, ok, err := db.ConsumeQuota(ctx, id, day, limit)
+			used, ok, err := db.ConsumeQuota(ctx, id, day, limit, 1)
 			if assert.NoError(t, err) {
 				assert.LessOrEqual(t, used, limit)
 				assert.GreaterOrEqual(t, used, 0)
@@ -113,7 +113,7 @@ func TestQuotaStoredByUTCDay(t *testing.T) {
 	db := open(t)
 	id := newUser(t, db, "day@example.com")
 	day := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
-	_, ok, err := db.ConsumeQuota(ctx, id, day.In(time.FixedZone("UTC-5", -5*3600)), 5)
+	_, ok, err := db.ConsumeQuota(ctx, id, day.In(time.FixedZone("UTC-5", -5*3600)), 5, 1)
 	require.NoError(t, err)
 	require.True(t, ok)
 	used, err := db.QuotaUsed(ctx, id, day)
@@ -135,7 +135,7 @@ func TestUnavailableDatabase(t *testing.T) {
 		db.Close()
 		_, err = db.UserByID(ctx, u.ID)
 		assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
-		_, _, err = db.ConsumeQuota(ctx, u.ID, at, 1)
+		_, _, err = db.ConsumeQuota(ctx, u.ID, at, 1, 1)
 		assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
 		assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(db.Ping(ctx)))
 	})
@@ -155,7 +155,7 @@ func TestUnavailableDatabase(t *testing.T) {
 		_, err = blocker.ExecContext(ctx, "BEGIN IMMEDIATE")
 		require.NoError(t, err)
 		defer blocker.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
-		_, _, err = db.ConsumeQuota(ctx, u, at, 1)
+		_, _, err = db.ConsumeQuota(ctx, u, at, 1, 1)
 		assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "err: %v", err)
 	})
 

@@ -184,11 +184,11 @@ func (db *DB) RevokeTokens(ctx context.Context, id domain.UserID, at time.Time) 
 }
 
 // ConsumeQuota implements ports.QuotaStore in one immediate transaction:
-// create the day's row if missing, then increment it only while it is below
-// limit. The transaction holds the write lock, so concurrent callers (in any
-// process on the file) take turns and the count never passes the limit; at
-// the limit it reports the count it saw under that lock.
-func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit int) (int, bool, error) {
+// create the day's row if missing, then add the units only while they fit
+// within limit. The transaction holds the write lock, so concurrent callers
+// (in any process on the file) take turns and the count never passes the
+// limit; when they do not fit it reports the count it saw under that lock.
+func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time, limit, units int) (int, bool, error) {
 	uid, ok := parseID(id)
 	if !ok {
 		return 0, false, errUserNotFound
@@ -200,7 +200,7 @@ func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time,
 		if err := q.EnsureQuotaRow(ctx, key); err != nil {
 			return err
 		}
-		n, err := q.IncrementQuota(ctx, sqlcgen.IncrementQuotaParams{UserID: key.UserID, Day: key.Day, DailyLimit: int64(limit)})
+		n, err := q.IncrementQuota(ctx, sqlcgen.IncrementQuotaParams{Units: int64(units), UserID: key.UserID, Day: key.Day, DailyLimit: int64(limit)})
 		if errors.Is(err, sql.ErrNoRows) {
 			granted = false
 			used, err = q.GetQuotaUsed(ctx, sqlcgen.GetQuotaUsedParams(key))
@@ -216,12 +216,12 @@ func (db *DB) ConsumeQuota(ctx context.Context, id domain.UserID, day time.Time,
 }
 
 // RefundQuota implements ports.QuotaStore.
-func (db *DB) RefundQuota(ctx context.Context, id domain.UserID, day time.Time) error {
+func (db *DB) RefundQuota(ctx context.Context, id domain.UserID, day time.Time, units int) error {
 	uid, ok := parseID(id)
 	if !ok {
 		return nil
 	}
-	if err := db.q.RefundQuota(ctx, sqlcgen.RefundQuotaParams{UserID: uid, Day: dayText(day)}); err != nil {
+	if err := db.q.RefundQuota(ctx, sqlcgen.RefundQuotaParams{Units: int64(units), UserID: uid, Day: dayText(day)}); err != nil {
 		return storeErr("refund quota", err)
 	}
 	return nil

@@ -32,34 +32,84 @@ const (
 // failure sets error.type to its class and genzai.error.reason to its
 // reason. The first token is an event. Keys and messages are never recorded.
 func Provider(tp trace.TracerProvider, next ports.ChatProvider) ports.ChatProvider {
-	name := string(next.Name())
-	return &provider{
-		ChatProvider: next,
-		tracer:       tp.Tracer(instrumentation + "/provider"),
-		spanName:     "chat " + name,
-		attr:         attrGenAIProvider.String(name),
-	}
+	return &provider{ChatProvider: next, call: NewOperation(tp, next.Name(), domain.RequestKindChat)}
 }
 
 type provider struct {
 	ports.ChatProvider
-	tracer   trace.Tracer
-	spanName string
-	attr     attribute.KeyValue
+	call *Operation
 }
 
 var _ ports.ChatProvider = (*provider)(nil)
 
 // StreamChat implements ports.ChatProvider.
 func (p *provider) StreamChat(ctx context.Context, key int, req domain.CompletionRequest) (ports.ChatStream, error) {
-	ctx, span := p.tracer.Start(ctx, p.spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		p.attr, attrGenAIOperation.String("chat"), attrGenAIModel.String(req.Model), attrKeyIndex.Int(key)))
+	ctx, span := p.call.Start(ctx, req.Model, key)
 	s, err := p.ChatProvider.StreamChat(ctx, key, req)
 	if err != nil {
 		endFailed(ctx, span, err)
 		return nil, err
 	}
 	return &stream{ChatStream: s, ctx: ctx, span: span}, nil
+}
+
+// Operation opens the client spans of one provider's upstream calls of
+// one kind (chat, image, transcription, speech): "<kind> <provider>", with
+// the provider, gen_ai.operation.name (the kind), the model and the key
+// index. The decorators of the provider ports use it; a decorator of a new
+// port is its call between Start and End.
+type Operation struct {
+	tracer   trace.Tracer
+	spanName string
+	attrs    []attribute.KeyValue
+}
+
+// NewOperation returns the spans of provider's calls of kind.
+func NewOperation(tp trace.TracerProvider, provider domain.Provider, kind domain.RequestKind) *Operation {
+	return &Operation{
+		tracer:   tp.Tracer(instrumentation + "/provider"),
+		spanName: string(kind) + " " + string(provider),
+		attrs:    []attribute.KeyValue{attrGenAIProvider.String(string(provider)), attrGenAIOperation.String(string(kind))},
+	}
+}
+
+// Start opens the span of one call of model with key index key; End ends it.
+func (o *Operation) Start(ctx context.Context, model string, key int) (context.Context, trace.Span) {
+	return o.tracer.Start(ctx, o.spanName, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(o.attrs...), trace.WithAttributes(attrGenAIModel.String(model), attrKeyIndex.Int(key)))
+}
+
+// End ends a call's span: as it is when err is nil, else with the
+// failure's class and reason (a caller who left is no error of the
+// provider).
+func End(ctx context.Context, span trace.Span, err error) {
+	if err != nil {
+		endFailed(ctx, span, err)
+		return
+	}
+	span.End()
+}
+
+// ImageGenerator decorates a provider's image generation with a client
+// span per upstream call ("image <provider>"), as Provider does its chat;
+// the prompt and the images are never recorded.
+func ImageGenerator(tp trace.TracerProvider, next ports.ImageGenerator) ports.ImageGenerator {
+	return &imageGenerator{ImageGenerator: next, call: NewOperation(tp, next.Name(), domain.RequestKindImage)}
+}
+
+type imageGenerator struct {
+	ports.ImageGenerator
+	call *Operation
+}
+
+var _ ports.ImageGenerator = (*imageGenerator)(nil)
+
+// GenerateImages implements ports.ImageGenerator.
+func (g *imageGenerator) GenerateImages(ctx context.Context, key int, req domain.ImageRequest) ([]domain.Image, error) {
+	ctx, span := g.call.Start(ctx, req.Model, key)
+	images, err := g.ImageGenerator.GenerateImages(ctx, key, req)
+	End(ctx, span, err)
+	return images, err
 }
 
 // endFailed ends a span with the failure's class and reason; a caller who

@@ -156,6 +156,64 @@ func TestProvider(t *testing.T) {
 	}
 }
 
+// fakeImages answers GenerateImages with err, else one PNG.
+type fakeImages struct{ err error }
+
+func (fakeImages) Name() domain.Provider { return domain.ProviderOpenRouter }
+
+func (f fakeImages) GenerateImages(ctx context.Context, _ int, _ domain.ImageRequest) ([]domain.Image, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return []domain.Image{{Data: []byte("png"), MIMEType: domain.MIMETypePNG}}, nil
+}
+
+func TestImageGenerator(t *testing.T) {
+	t.Parallel()
+	const prompt = "my secret picture"
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus codes.Code
+		wantClass  string
+		wantReason string
+	}{
+		{name: "delivered", wantStatus: codes.Unset},
+		{name: "bad response", err: &domain.ProviderError{Provider: domain.ProviderOpenRouter, Class: domain.FailureRetryable, Reason: domain.ReasonBadResponse},
+			wantStatus: codes.Error, wantClass: "retryable", wantReason: "bad_response"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tp, rec := recorder(t)
+			parentCtx, parent := tp.Tracer("test").Start(context.Background(), "request")
+			g := tracing.ImageGenerator(tp, fakeImages{err: tt.err})
+			assert.Equal(t, domain.ProviderOpenRouter, g.Name())
+			_, err := g.GenerateImages(parentCtx, 1, domain.ImageRequest{Prompt: prompt, Model: "flux", N: 1})
+			assert.Equal(t, tt.err == nil, err == nil)
+			parent.End()
+
+			ended := rec.Ended()
+			require.Len(t, ended, 2)
+			sp := ended[0]
+			assert.Equal(t, "image openrouter", sp.Name())
+			assert.Equal(t, trace.SpanKindClient, sp.SpanKind())
+			assert.Equal(t, parent.SpanContext().SpanID(), sp.Parent().SpanID())
+			a := attrs(sp)
+			assert.Equal(t, "openrouter", a["gen_ai.provider.name"].AsString())
+			assert.Equal(t, "image", a["gen_ai.operation.name"].AsString())
+			assert.Equal(t, "flux", a["gen_ai.request.model"].AsString())
+			assert.Equal(t, int64(1), a["genzai.key_index"].AsInt64())
+			assert.Equal(t, tt.wantStatus, sp.Status().Code)
+			assert.Equal(t, tt.wantClass, a["error.type"].AsString())
+			assert.Equal(t, tt.wantReason, a["genzai.error.reason"].AsString())
+			for _, kv := range sp.Attributes() {
+				assert.NotContains(t, kv.Value.String(), prompt, "prompts are not recorded")
+			}
+		})
+	}
+}
+
 type fakeSearcher struct{ err error }
 
 func (f fakeSearcher) Search(ctx context.Context, q string, max int) ([]domain.SearchResult, error) {

@@ -120,7 +120,7 @@ func TestCLIAccountFlow(t *testing.T) {
 
 	out, _, code = tm.run(ctx, "", "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `(?m)^groq\s+unconfigured\s+-\s+never$`, out, "plain text when not a terminal")
+	assert.Regexp(t, `(?m)^groq\s+unconfigured\s+-\s+never\s+-$`, out, "plain text when not a terminal")
 }
 
 func TestCLIHealth(t *testing.T) {

@@ -134,6 +134,12 @@ func printAnalytics(w io.Writer, a *api.Analytics) error {
 	fmt.Fprintf(tw, "  4xx errors (refused for the caller)\t%d\t%s\n", t.Errors4xx, percent(t.ErrorRate4xx))
 	fmt.Fprintf(tw, "  5xx errors (gateway or providers)\t%d\t%s\n", t.Errors5xx, percent(t.ErrorRate5xx))
 
+	fmt.Fprintln(tw, "\nBy kind")
+	fmt.Fprintln(tw, "KIND\tREQUESTS\t4XX ERRORS\t5XX ERRORS")
+	for _, k := range a.ByKind {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", k.Kind, k.Requests, k.Errors4xx, k.Errors5xx)
+	}
+
 	fmt.Fprintln(tw, "\nTop users")
 	if len(a.TopUsers) == 0 {
 		fmt.Fprintln(tw, "  none")

@@ -357,6 +357,12 @@ func TestAdminAnalyticsReport(t *testing.T) {
 			{Tier: api.Fast, Provider: ptr("groq"), Requests: 300, Errors: 1},
 			{Tier: api.Fast, Requests: 14, Errors: 14},
 		},
+		ByKind: []api.KindActivity{
+			{Kind: api.RequestKindChat, Requests: 314, Errors4xx: 10, Errors5xx: 2},
+			{Kind: api.RequestKindImage, Requests: 57, Errors4xx: 2, Errors5xx: 1},
+			{Kind: api.RequestKindTranscription},
+			{Kind: api.RequestKindSpeech},
+		},
 		LatencyMs: api.LatencyPercentiles{P50: ptr(812.0), P95: ptr(2310.4), P99: ptr(4022.0)},
 		TtftMs:    api.FirstTokenPercentiles{},
 		Feedback:  api.FeedbackSummary{Up: 31, Down: 4, WithComment: 6},
@@ -378,6 +384,13 @@ DATE        SUCCESS  ERROR  CANCELLED  INVALID  QUOTA EXCEEDED  INTERRUPTED
 Totals: 371 request(s) from 15 user(s)
   4xx errors (refused for the caller)  12  3.23%
   5xx errors (gateway or providers)    3   0.81%
+
+By kind
+KIND           REQUESTS  4XX ERRORS  5XX ERRORS
+chat           314       10          2
+image          57        2           1
+transcription  0         0           0
+speech         0         0           0
 
 Top users
 EMAIL            REQUESTS  USER ID

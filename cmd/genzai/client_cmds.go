@@ -174,7 +174,7 @@ func (c *cli) printStatus(cmd *cobra.Command, cn *conn) error {
 	}
 	color := c.colour()
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tSTATUS\tUPTIME\tLAST CHECKED")
+	fmt.Fprintln(tw, "PROVIDER\tSTATUS\tUPTIME\tLAST CHECKED\tSERVES")
 	for _, p := range *res.JSON200 {
 		uptime, checked := "-", "never"
 		if p.Uptime != nil {
@@ -183,7 +183,14 @@ func (c *cli) printStatus(cmd *cobra.Command, cn *conn) error {
 		if p.LastChecked != nil {
 			checked = ago(*p.LastChecked)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Provider, color(string(p.Status)), uptime, checked)
+		serves := make([]string, len(p.Serves))
+		for i, k := range p.Serves {
+			serves[i] = string(k)
+		}
+		if len(serves) == 0 {
+			serves = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Provider, color(string(p.Status)), uptime, checked, strings.Join(serves, ","))
 	}
 	return tw.Flush()
 }

@@ -310,7 +310,7 @@ func TestUpdateUser(t *testing.T) {
 			u, err := quotas.CreateUser(context.Background(), domain.NewUser{Email: "x@example.com"})
 			require.NoError(t, err)
 			store.users = append(store.users, domain.UserUsage{User: u})
-			_, _, err = quotas.ConsumeQuota(context.Background(), u.ID, domain.QuotaDay(noon), 5)
+			_, _, err = quotas.ConsumeQuota(context.Background(), u.ID, domain.QuotaDay(noon), 5, 1)
 			require.NoError(t, err)
 			if tt.id == "u" {
 				tt.id = u.ID

@@ -169,7 +169,7 @@ func TestChatRequestLog(t *testing.T) {
 			req:  chat.Request{Tier: domain.TierFast, Prompt: "hi"},
 			setup: func(e *env, _ context.CancelFunc, _ *collectSink) {
 				// The in-memory store cannot fail; the outcome below proves the unit was taken.
-				_, _, _ = e.store.ConsumeQuota(context.Background(), e.user.ID, domain.QuotaDay(e.clock.Now()), 1)
+				_, _, _ = e.store.ConsumeQuota(context.Background(), e.user.ID, domain.QuotaDay(e.clock.Now()), 1, 1)
 			},
 			want: domain.RequestRecord{
 				Tier: domain.TierFast, Outcome: domain.OutcomeQuota, ErrorCode: domain.CodeQuotaExceeded,

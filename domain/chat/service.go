@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
@@ -19,9 +20,10 @@ import (
 // Config configures the chat use case; routing has its own (routing.Config).
 type Config struct {
 	Limits Limits
-	// Concurrency, with MaxConcurrentPerUser > 0, bounds each user's chat
-	// requests in flight (both APIs, streamed or not): the next one is
-	// refused with CodeRateLimited before it touches the quota.
+	// Concurrency, with MaxConcurrentPerUser > 0, bounds each user's
+	// requests in flight (both APIs, streamed or not; with the other kinds
+	// admitted under the same limiter: see domain/admission): the next one
+	// is refused with CodeRateLimited before it touches the quota.
 	Concurrency          ports.ConcurrencyLimiter
 	MaxConcurrentPerUser int
 	// LeaseTTL is how long a request's slot outlives an instance that
@@ -114,6 +116,7 @@ type Service struct {
 	requests ports.RequestLog
 	clock    ports.Clock
 	log      *slog.Logger
+	gate     *admission.Gate
 	// cacheHealth is what the service knows of the response cache's store.
 	cacheHealth storeHealth
 }
@@ -124,6 +127,7 @@ func New(cfg Config, router *routing.Router, q *quota.Service, requests ports.Re
 	if s.cfg.LeaseTTL <= 0 {
 		s.cfg.LeaseTTL = time.Minute
 	}
+	s.gate = admission.New(s.cfg.Concurrency, s.cfg.MaxConcurrentPerUser, s.cfg.LeaseTTL, logger)
 	if s.cfg.Limits == (Limits{}) {
 		s.cfg.Limits = DefaultLimits
 	}

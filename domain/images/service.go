@@ -1,5 +1,6 @@
 // Package images is the image generation use case: it validates a prompt,
-// takes IMAGE_QUOTA_COST units of the user's daily quota, has the provider
+// takes one of the user's request slots (domain/admission, shared with
+// chat), takes IMAGE_QUOTA_COST units of the user's daily quota, has the provider
 // router generate the pictures (domain/routing, GenerateImages), refunds
 // when no provider delivered, and records the request once.
 package images
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
@@ -44,6 +46,9 @@ type Config struct {
 	MaxPromptChars int
 	// MaxN bounds how many images one request may ask for.
 	MaxN int
+	// Admission bounds each user's requests in flight, images counted
+	// with chats (MAX_CONCURRENT_REQUESTS_PER_USER); nil: no bound.
+	Admission *admission.Gate
 }
 
 // Request is one request for images.
@@ -104,13 +109,24 @@ func (s *Service) Providers() []domain.Provider {
 	return out
 }
 
+// Models describes the image chain's models, in fallback order; none while
+// image generation is off.
+func (s *Service) Models() []routing.ImageModel {
+	if !s.cfg.Enabled {
+		return nil
+	}
+	return s.router.ImageModels()
+}
+
 // Cost is how many quota units one request takes.
 func (s *Service) Cost() int { return s.cfg.Cost }
 
-// Generate validates the request, takes Cost units of the user's quota and
-// has the router generate the images; the units are refunded when no
-// provider delivered (routing.Trace.Accepted). Errors: ErrDisabled
-// (CodeNotFound), CodeInvalid, *domain.QuotaExceededError,
+// Generate validates the request, takes a request slot (given back when it
+// ends) and Cost units of the user's quota, and has the router generate
+// the images; the units are refunded when no provider delivered
+// (routing.Trace.Accepted). Errors: ErrDisabled (CodeNotFound),
+// CodeInvalid, CodeRateLimited (every request slot taken),
+// *domain.QuotaExceededError,
 // *domain.ProviderRateLimitedError, *domain.ProvidersUnavailableError,
 // *domain.UpstreamRejectedError, and ctx errors when the client leaves.
 func (s *Service) Generate(ctx context.Context, u domain.User, req Request) (Result, error) {
@@ -129,6 +145,11 @@ func (s *Service) generate(ctx context.Context, u domain.User, req Request, bega
 	if err != nil {
 		return Result{}, err
 	}
+	release, err := s.cfg.Admission.Admit(ctx, u.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	grant, err := s.quota.ConsumeUnits(ctx, u, s.cfg.Cost)
 	if err != nil {
 		return Result{}, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/images"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
@@ -19,16 +20,23 @@ import (
 
 var noon = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// generator answers with err, else one PNG.
+// generator answers with err, else one PNG. With entered set, it says
+// when a request arrived and waits for hold to close before answering.
 type generator struct {
-	err  error
-	reqs []domain.ImageRequest
+	err     error
+	reqs    []domain.ImageRequest
+	entered chan struct{}
+	hold    chan struct{}
 }
 
 func (g *generator) Name() domain.Provider { return domain.ProviderHuggingFace }
 
 func (g *generator) GenerateImages(_ context.Context, _ int, req domain.ImageRequest) ([]domain.Image, error) {
 	g.reqs = append(g.reqs, req)
+	if g.entered != nil {
+		g.entered <- struct{}{}
+		<-g.hold
+	}
 	if g.err != nil {
 		return nil, g.err
 	}
@@ -54,6 +62,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, enabled bool) fixture {
 	t.Helper()
+	return newFixtureConfig(t, images.Config{Enabled: enabled})
+}
+
+func newFixtureConfig(t *testing.T, cfg images.Config) fixture {
+	t.Helper()
 	store, clock := memory.NewStore(), memory.NewClock(noon)
 	u, err := store.CreateUser(t.Context(), domain.NewUser{Email: "i@example.com"})
 	require.NoError(t, err)
@@ -65,7 +78,7 @@ func newFixture(t *testing.T, enabled bool) fixture {
 	}, clock, slog.New(slog.DiscardHandler))
 	q := quota.New(store, clock, 12)
 	log := memory.NewRequestLog()
-	return fixture{svc: images.New(images.Config{Enabled: enabled}, r, q, log, clock), gen: gen, quota: q, log: log, user: u}
+	return fixture{svc: images.New(cfg, r, q, log, clock), gen: gen, quota: q, log: log, user: u}
 }
 
 func (f fixture) used(t *testing.T) int {
@@ -162,4 +175,47 @@ func TestGenerateDisabled(t *testing.T) {
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 	assert.Contains(t, domain.ErrorMessage(err), "ENABLE_IMAGE_GENERATION=true")
 	assert.Empty(t, f.log.Records(), "a route that is off logs nothing")
+}
+
+func TestGenerateTakesARequestSlot(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	lim := memory.NewConcurrencyLimiter(memory.NewClock(noon))
+	f := newFixtureConfig(t, images.Config{Enabled: true,
+		Admission: admission.New(lim, 1, time.Minute, slog.New(slog.DiscardHandler))})
+	key := "user:" + string(f.user.ID)
+	free := func(t *testing.T) bool {
+		t.Helper()
+		lease, ok, err := lim.Acquire(ctx, key, 1, time.Minute)
+		require.NoError(t, err)
+		if ok {
+			require.NoError(t, lim.Release(ctx, key, lease))
+		}
+		return ok
+	}
+
+	// While one request generates, the user's only slot is taken.
+	f.gen.entered, f.gen.hold = make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Generate(ctx, f.user, images.Request{Prompt: "first"})
+		done <- err
+	}()
+	<-f.gen.entered
+	assert.False(t, free(t), "the slot is held while the provider works")
+	_, err := f.svc.Generate(ctx, f.user, images.Request{Prompt: "second"})
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err))
+	assert.Positive(t, domain.RetryAfter(err))
+	close(f.gen.hold)
+	require.NoError(t, <-done)
+	assert.Len(t, f.gen.reqs, 1, "the refused request never reached a provider")
+	assert.Equal(t, 5, f.used(t), "the refused request took no quota")
+	assert.True(t, free(t), "given back at the end")
+
+	// A request that fails gives its slot back too.
+	f.gen.entered, f.gen.hold = nil, nil
+	f.gen.err = &domain.ProviderError{Provider: domain.ProviderHuggingFace, Class: domain.FailureRetryable, Reason: domain.ReasonServerError, Status: 503}
+	_, err = f.svc.Generate(ctx, f.user, images.Request{Prompt: "third"})
+	require.Error(t, err)
+	assert.True(t, free(t), "given back after a failure")
 }

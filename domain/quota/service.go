@@ -4,7 +4,6 @@ package quota
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -44,64 +43,37 @@ func (s *Service) Status(ctx context.Context, u domain.User) (domain.QuotaStatus
 // increment is one atomic store operation, so concurrent callers never
 // exceed the limit.
 func (s *Service) Consume(ctx context.Context, u domain.User) (domain.QuotaGrant, error) {
+	return s.ConsumeUnits(ctx, u, 1)
+}
+
+// ConsumeUnits counts a request that costs units (an image costs several;
+// below 1 counts as 1) for today, all or nothing, in one atomic store
+// operation: the user's count never passes the limit, and a request that
+// does not fit whole counts nothing and is refused as Consume refuses.
+// Concurrent requests near the limit are decided one after the other, so
+// one that fits is granted whatever the others do.
+func (s *Service) ConsumeUnits(ctx context.Context, u domain.User, units int) (domain.QuotaGrant, error) {
+	units = max(units, 1)
 	now := s.clock.Now()
 	day := domain.QuotaDay(now)
 	limit := domain.EffectiveQuota(u, s.defaultLimit)
-	if limit <= 0 {
-		// A zero limit blocks everything; the store's upsert would count the
-		// first request before its guard applies, so never call it.
+	if units > limit {
+		// Never fits (a zero limit blocks everything): the count is only
+		// read, for the refusal's figures.
 		used, err := s.store.QuotaUsed(ctx, u.ID, day)
 		if err != nil {
 			return domain.QuotaGrant{}, fmt.Errorf("read quota: %w", err)
 		}
 		return domain.QuotaGrant{}, exceeded(now, used, limit)
 	}
-	used, granted, err := s.store.ConsumeQuota(ctx, u.ID, day, limit)
+	used, granted, err := s.store.ConsumeQuota(ctx, u.ID, day, limit, units)
 	if err != nil {
 		return domain.QuotaGrant{}, fmt.Errorf("consume quota: %w", err)
 	}
 	if !granted {
 		return domain.QuotaGrant{}, exceeded(now, used, limit)
 	}
-	return domain.QuotaGrant{UserID: u.ID, Day: day, Used: used, Limit: limit}, nil
-}
-
-// ConsumeUnits counts a request that costs units (an image costs several)
-// for today, all or nothing: the user's count never passes the limit, and
-// a request that does not fit whole counts nothing and is refused as
-// Consume refuses. The store counts one unit per atomic step; units taken
-// before one is refused are given back at once, so that concurrent
-// requests near the limit may see a refusal they would have fitted beside
-// (never a count over the limit), and a request costing more than the
-// whole limit is refused without touching the count.
-func (s *Service) ConsumeUnits(ctx context.Context, u domain.User, units int) (domain.QuotaGrant, error) {
-	if units <= 1 {
-		return s.Consume(ctx, u)
-	}
-	now := s.clock.Now()
-	if limit := domain.EffectiveQuota(u, s.defaultLimit); units > limit {
-		used, err := s.store.QuotaUsed(ctx, u.ID, domain.QuotaDay(now))
-		if err != nil {
-			return domain.QuotaGrant{}, fmt.Errorf("read quota: %w", err)
-		}
-		return domain.QuotaGrant{}, exceeded(now, used, limit)
-	}
-	var g domain.QuotaGrant
-	for taken := 0; taken < units; taken++ {
-		one, err := s.Consume(ctx, u)
-		if err != nil {
-			if taken > 0 {
-				g.Units = taken
-				if rerr := s.Refund(context.WithoutCancel(ctx), g); rerr != nil {
-					return domain.QuotaGrant{}, errors.Join(err, rerr)
-				}
-			}
-			return domain.QuotaGrant{}, err
-		}
-		g = one
-	}
-	g.Units = units
-	return g, nil
+	return domain.QuotaGrant{UserID: u.ID, Day: day, Used: used, Limit: limit, Units: units}, nil
 }
 
 // Refund gives back the units taken by Consume or ConsumeUnits, on the day
@@ -111,10 +83,8 @@ func (s *Service) Refund(ctx context.Context, g domain.QuotaGrant) error {
 	if g.UserID == "" {
 		return nil
 	}
-	for range max(g.Units, 1) {
-		if err := s.store.RefundQuota(ctx, g.UserID, g.Day); err != nil {
-			return fmt.Errorf("refund quota: %w", err)
-		}
+	if err := s.store.RefundQuota(ctx, g.UserID, g.Day, max(g.Units, 1)); err != nil {
+		return fmt.Errorf("refund quota: %w", err)
 	}
 	return nil
 }

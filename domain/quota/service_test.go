@@ -176,10 +176,10 @@ func TestConsumeConcurrently(t *testing.T) {
 // failingStore is a QuotaStore whose every call fails.
 type failingStore struct{ err error }
 
-func (f failingStore) ConsumeQuota(context.Context, domain.UserID, time.Time, int) (int, bool, error) {
+func (f failingStore) ConsumeQuota(context.Context, domain.UserID, time.Time, int, int) (int, bool, error) {
 	return 0, false, f.err
 }
-func (f failingStore) RefundQuota(context.Context, domain.UserID, time.Time) error { return f.err }
+func (f failingStore) RefundQuota(context.Context, domain.UserID, time.Time, int) error { return f.err }
 func (f failingStore) QuotaUsed(context.Context, domain.UserID, time.Time) (int, error) {
 	return 0, f.err
 }

@@ -27,6 +27,26 @@ func (r *Router) ImageChain() []Route {
 	return out
 }
 
+// ImageModel describes one model of the image chain to clients.
+type ImageModel struct {
+	Provider domain.Provider
+	Model    string
+	// Available is true when the provider can be tried now, as for a
+	// tier (TierInfo.Available).
+	Available bool
+}
+
+// ImageModels describes the image chain's models (ImageChain), in order.
+func (r *Router) ImageModels() []ImageModel {
+	now := r.clock.Now()
+	chain := r.ImageChain()
+	out := make([]ImageModel, 0, len(chain))
+	for _, route := range chain {
+		out = append(out, ImageModel{Provider: route.Provider, Model: route.Model, Available: r.usable(route.Provider, now)})
+	}
+	return out
+}
+
 // GenerateImages walks the image chain (see deliver) until one provider
 // delivers images whose bytes are what they claim to be
 // (domain.CheckImage): a provider that answers something else fails like

@@ -1,6 +1,10 @@
 package routing
 
-import "github.com/genzai/genzai/domain"
+import (
+	"time"
+
+	"github.com/genzai/genzai/domain"
+)
 
 // Models are the upstream models the default chains run.
 type Models struct {
@@ -69,8 +73,7 @@ func (r *Router) Tiers() []TierInfo {
 			info.Provider = routes[0].Provider
 		}
 		for _, route := range r.chain(t) {
-			p := r.providers[route.Provider]
-			if p.breaker.state(now) != BreakerOpen && p.keys.usable(now) && !r.isDown(route.Provider) {
+			if r.usable(route.Provider, now) {
 				info.Provider, info.Available = route.Provider, true
 				break
 			}
@@ -78,4 +81,11 @@ func (r *Router) Tiers() []TierInfo {
 		out = append(out, info)
 	}
 	return out
+}
+
+// usable reports whether a configured provider can be tried now: a usable
+// key, a breaker that is not open, and not reported down.
+func (r *Router) usable(name domain.Provider, now time.Time) bool {
+	p := r.providers[name]
+	return p.breaker.state(now) != BreakerOpen && p.keys.usable(now) && !r.isDown(name)
 }

@@ -52,13 +52,11 @@ func (a Admin) user(t *testing.T, email string) domain.UserID {
 func (a Admin) setUsed(t *testing.T, id domain.UserID, day time.Time, n int) {
 	t.Helper()
 	ctx := context.Background()
-	for range max(n, 1) {
-		_, granted, err := a.Quota.ConsumeQuota(ctx, id, day, max(n, 1))
-		require.NoError(t, err)
-		require.True(t, granted)
-	}
+	_, granted, err := a.Quota.ConsumeQuota(ctx, id, day, max(n, 1), max(n, 1))
+	require.NoError(t, err)
+	require.True(t, granted)
 	if n == 0 {
-		require.NoError(t, a.Quota.RefundQuota(ctx, id, day))
+		require.NoError(t, a.Quota.RefundQuota(ctx, id, day, 1))
 	}
 	used, err := a.Quota.QuotaUsed(ctx, id, day)
 	require.NoError(t, err)
@@ -75,6 +73,10 @@ func RunAdminStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 	t.Run("conversations and messages per day", func(t *testing.T) {
 		t.Parallel()
 		runConversationDays(t, newAdmin(t))
+	})
+	t.Run("requests by kind", func(t *testing.T) {
+		t.Parallel()
+		runKinds(t, newAdmin(t))
 	})
 	t.Run("list users", func(t *testing.T) {
 		t.Parallel()
@@ -790,6 +792,50 @@ func RunFeedbackStore(t *testing.T, newAdmin func(t *testing.T) Admin) {
 			assert.NotNil(t, got, none)
 		}
 	})
+}
+
+// runKinds checks Analytics.Kinds: every kind of request counted with its
+// client and server errors, kinds without requests at zero, in
+// domain.RequestKinds order.
+func runKinds(t *testing.T, a Admin) {
+	ctx := context.Background()
+	alice := a.user(t, "kinds@example.com")
+	at := adminDay.Add(time.Hour)
+	var records []domain.RequestRecord
+	for i, r := range []struct {
+		kind    domain.RequestKind
+		tier    domain.Tier
+		outcome domain.Outcome
+	}{
+		{domain.RequestKindChat, domain.TierFast, domain.OutcomeSuccess},
+		{domain.RequestKindChat, domain.TierSmart, domain.OutcomeInterrupted},
+		{domain.RequestKindImage, "", domain.OutcomeSuccess},
+		{domain.RequestKindImage, "", domain.OutcomeQuota},
+		{domain.RequestKindImage, "", domain.OutcomeError},
+		{domain.RequestKindSpeech, "", domain.OutcomeInvalid},
+	} {
+		rec := domain.RequestRecord{RequestID: fmt.Sprintf("k-%d", i), UserID: alice, Kind: r.kind, Tier: r.tier,
+			Outcome: r.outcome, CreatedAt: at.Add(time.Duration(i) * time.Minute)}
+		if r.outcome == domain.OutcomeSuccess {
+			rec.Provider = domain.ProviderGroq
+		}
+		records = append(records, rec)
+	}
+	a.Log(t, records...)
+
+	an, err := a.Admin.Analytics(ctx, domain.AnalyticsQuery{From: adminDay, To: adminDay.AddDate(0, 0, 1)})
+	require.NoError(t, err)
+	assert.Equal(t, []domain.KindActivity{
+		{Kind: domain.RequestKindChat, Requests: 2, ServerErrors: 1},
+		{Kind: domain.RequestKindImage, Requests: 3, ClientErrors: 1, ServerErrors: 1},
+		{Kind: domain.RequestKindTranscription},
+		{Kind: domain.RequestKindSpeech, Requests: 1, ClientErrors: 1},
+	}, an.Kinds)
+	assert.Equal(t, 6, an.Requests, "the kinds add up to the total")
+
+	none, err := a.Admin.Analytics(ctx, domain.AnalyticsQuery{From: adminDay.AddDate(0, 0, 5), To: adminDay.AddDate(0, 0, 6)})
+	require.NoError(t, err)
+	assert.Equal(t, domain.NewKindActivities(), none.Kinds, "every kind, at zero")
 }
 
 // runConversationDays checks Analytics.ConversationDays: conversations

@@ -5,6 +5,7 @@ package portstest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -338,12 +339,12 @@ func RunQuotaStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		require.NoError(t, err)
 		assert.Equal(t, 0, used)
 		for want := 1; want <= 3; want++ {
-			used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 3)
+			used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 3, 1)
 			require.NoError(t, err)
 			assert.True(t, ok)
 			assert.Equal(t, want, used)
 		}
-		used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 3)
+		used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 3, 1)
 		require.NoError(t, err)
 		assert.False(t, ok)
 		assert.Equal(t, 3, used)
@@ -357,11 +358,11 @@ func RunQuotaStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		s := newStores(t)
 		id := newUser(t, s, "low@example.com")
 		for range 5 {
-			_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10)
+			_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10, 1)
 			require.NoError(t, err)
 			require.True(t, ok)
 		}
-		used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 2)
+		used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 2, 1)
 		require.NoError(t, err)
 		assert.False(t, ok)
 		assert.Equal(t, 5, used)
@@ -376,7 +377,7 @@ func RunQuotaStore(t *testing.T, newStores func(t *testing.T) Stores) {
 			id  domain.UserID
 			day time.Time
 		}{{a, day}, {a, day}, {a, next}, {b, day}} {
-			_, ok, err := s.Quota.ConsumeQuota(ctx, c.id, c.day, 10)
+			_, ok, err := s.Quota.ConsumeQuota(ctx, c.id, c.day, 10, 1)
 			require.NoError(t, err)
 			require.True(t, ok)
 		}
@@ -395,16 +396,115 @@ func RunQuotaStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		t.Parallel()
 		s := newStores(t)
 		id := newUser(t, s, "r@example.com")
-		require.NoError(t, s.Quota.RefundQuota(ctx, id, day), "refund with nothing counted")
+		require.NoError(t, s.Quota.RefundQuota(ctx, id, day, 1), "refund with nothing counted")
 		for range 2 {
-			_, _, err := s.Quota.ConsumeQuota(ctx, id, day, 10)
+			_, _, err := s.Quota.ConsumeQuota(ctx, id, day, 10, 1)
 			require.NoError(t, err)
 		}
 		for _, want := range []int{1, 0, 0} {
-			require.NoError(t, s.Quota.RefundQuota(ctx, id, day))
+			require.NoError(t, s.Quota.RefundQuota(ctx, id, day, 1))
 			used, err := s.Quota.QuotaUsed(ctx, id, day)
 			require.NoError(t, err)
 			assert.Equal(t, want, used)
+		}
+	})
+
+	t.Run("units are taken all or nothing", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "units@example.com")
+		for _, step := range []struct {
+			units, wantUsed int
+			wantOK          bool
+		}{
+			{11, 0, false}, // more than the whole limit, on a day not counted yet
+			{4, 4, true},
+			{7, 4, false}, // one more than is left: nothing counted
+			{6, 10, true}, // exactly what is left
+			{1, 10, false},
+		} {
+			used, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10, step.units)
+			require.NoError(t, err)
+			assert.Equal(t, step.wantOK, ok, "%d units", step.units)
+			assert.Equal(t, step.wantUsed, used, "%d units", step.units)
+		}
+		used, err := s.Quota.QuotaUsed(ctx, id, day)
+		require.NoError(t, err)
+		assert.Equal(t, 10, used)
+	})
+
+	t.Run("refund gives units back, never below zero", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "runits@example.com")
+		_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10, 5)
+		require.NoError(t, err)
+		require.True(t, ok)
+		for _, step := range []struct{ units, want int }{{3, 2}, {5, 0}} {
+			require.NoError(t, s.Quota.RefundQuota(ctx, id, day, step.units))
+			used, err := s.Quota.QuotaUsed(ctx, id, day)
+			require.NoError(t, err)
+			assert.Equal(t, step.want, used, "after a refund of %d", step.units)
+		}
+	})
+
+	t.Run("concurrent consumers of several units are exact", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "cunits@example.com")
+		// 20 callers of 3 units under a limit of 10: three fit (9 units),
+		// whatever the interleaving; the tenth unit stays free.
+		const limit, callers, units = 10, 20, 3
+		var granted atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range callers {
+			wg.Go(func() {
+				<-start
+				_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, limit, units)
+				if err != nil {
+					t.Errorf("consume: %v", err)
+				} else if ok {
+					granted.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Equal(t, int32(limit/units), granted.Load())
+		used, err := s.Quota.QuotaUsed(ctx, id, day)
+		require.NoError(t, err)
+		assert.Equal(t, limit/units*units, used)
+	})
+
+	t.Run("of two requests near the limit the one that fits is granted", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		// Seven counted, limit ten: of two concurrent requests of three
+		// units exactly one fits. Counting unit by unit, each could hold
+		// part of the units the other needed and both be refused.
+		for i := range 10 {
+			id := newUser(t, s, fmt.Sprintf("near%d@example.com", i))
+			_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10, 7)
+			require.NoError(t, err)
+			require.True(t, ok)
+			var granted atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range 2 {
+				wg.Go(func() {
+					<-start
+					_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10, 3)
+					if err != nil {
+						t.Errorf("consume: %v", err)
+					} else if ok {
+						granted.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			assert.Equal(t, int32(1), granted.Load(), "round %d", i)
 		}
 	})
 
@@ -417,7 +517,7 @@ func RunQuotaStore(t *testing.T, newStores func(t *testing.T) Stores) {
 		var wg sync.WaitGroup
 		for range callers {
 			wg.Go(func() {
-				_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, limit)
+				_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, limit, 1)
 				switch {
 				case err != nil:
 					t.Errorf("consume: %v", err)

@@ -54,7 +54,7 @@ func RunQuotaWriteBehind(t *testing.T, newStores func(t *testing.T) WriteBehind)
 	consume := func(t *testing.T, q ports.QuotaStore, id domain.UserID, n, limit int) {
 		t.Helper()
 		for range n {
-			_, ok, err := q.ConsumeQuota(ctx, id, day, limit)
+			_, ok, err := q.ConsumeQuota(ctx, id, day, limit, 1)
 			require.NoError(t, err)
 			require.True(t, ok)
 		}
@@ -80,7 +80,7 @@ func RunQuotaWriteBehind(t *testing.T, newStores func(t *testing.T) WriteBehind)
 		id := newUser(t, s, "seed@example.com")
 		consume(t, s.DB, id, 4, 5)
 		consume(t, s.Quota, id, 1, 5)
-		_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 5)
+		_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 5, 1)
 		require.NoError(t, err)
 		assert.False(t, ok, "the database's four and one more reach the limit")
 		s.Flush(t)
@@ -92,17 +92,38 @@ func RunQuotaWriteBehind(t *testing.T, newStores func(t *testing.T) WriteBehind)
 		s := newStores(t)
 		id := newUser(t, s, "refund@example.com")
 		consume(t, s.Quota, id, 2, 10)
-		require.NoError(t, s.Quota.RefundQuota(ctx, id, day), "cancels a queued grant")
+		require.NoError(t, s.Quota.RefundQuota(ctx, id, day, 1), "cancels a queued grant")
 		assert.Equal(t, 1, used(t, s.Quota, id))
 		s.Flush(t)
 		assert.Equal(t, 1, used(t, s.DB, id))
-		require.NoError(t, s.Quota.RefundQuota(ctx, id, day), "takes a written grant back in the database")
+		require.NoError(t, s.Quota.RefundQuota(ctx, id, day, 1), "takes a written grant back in the database")
 		assert.Equal(t, 0, used(t, s.Quota, id))
 		assert.Equal(t, 0, used(t, s.DB, id))
-		require.NoError(t, s.Quota.RefundQuota(ctx, id, day), "never below zero")
+		require.NoError(t, s.Quota.RefundQuota(ctx, id, day, 1), "never below zero")
 		s.Flush(t)
 		assert.Equal(t, 0, used(t, s.Quota, id))
 		assert.Equal(t, 0, used(t, s.DB, id))
+	})
+
+	t.Run("units are written and refunded together", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		id := newUser(t, s, "wbunits@example.com")
+		_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, 10, 3)
+		require.NoError(t, err)
+		require.True(t, ok)
+		s.Flush(t)
+		assert.Equal(t, 3, used(t, s.DB, id))
+		_, ok, err = s.Quota.ConsumeQuota(ctx, id, day, 10, 4)
+		require.NoError(t, err)
+		require.True(t, ok)
+		// Five back: the four queued are cancelled, one written is taken
+		// back in the database.
+		require.NoError(t, s.Quota.RefundQuota(ctx, id, day, 5))
+		assert.Equal(t, 2, used(t, s.Quota, id))
+		assert.Equal(t, 2, used(t, s.DB, id))
+		s.Flush(t)
+		assert.Equal(t, 2, used(t, s.DB, id))
 	})
 
 	t.Run("a crash loses at most the unwritten grants, in the user's favour", func(t *testing.T) {
@@ -136,7 +157,7 @@ func RunQuotaWriteBehind(t *testing.T, newStores func(t *testing.T) WriteBehind)
 						return
 					default:
 					}
-					_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, limit)
+					_, ok, err := s.Quota.ConsumeQuota(ctx, id, day, limit, 1)
 					if err != nil || !ok {
 						t.Errorf("consume: %v %v", ok, err)
 						return
@@ -168,6 +189,11 @@ func RunQuotaWriteBehind(t *testing.T, newStores func(t *testing.T) WriteBehind)
 // one PostgreSQL database).
 type SharedQuota struct {
 	Users ports.UserStore
+	// HoldsBlocks says the counters hold blocks of a user's quota (leases):
+	// a request of several units may then be refused while another instance
+	// holds some of the units it needed, until that instance hands its
+	// block back. The bound holds all the same, and no unit is lost.
+	HoldsBlocks bool
 	// Instance returns another counter over the shared store, as another
 	// instance would build; it is closed when t ends.
 	Instance func(t *testing.T) ports.QuotaStore
@@ -192,7 +218,7 @@ func RunSharedQuota(t *testing.T, newShared func(t *testing.T) SharedQuota) {
 	}
 	grant := func(t *testing.T, q ports.QuotaStore, id domain.UserID, limit int) bool {
 		t.Helper()
-		_, ok, err := q.ConsumeQuota(ctx, id, day, limit)
+		_, ok, err := q.ConsumeQuota(ctx, id, day, limit, 1)
 		require.NoError(t, err)
 		return ok
 	}
@@ -208,7 +234,7 @@ func RunSharedQuota(t *testing.T, newShared func(t *testing.T) SharedQuota) {
 			q := qs[i%len(qs)]
 			wg.Go(func() {
 				<-start
-				_, ok, err := q.ConsumeQuota(ctx, id, day, limit)
+				_, ok, err := q.ConsumeQuota(ctx, id, day, limit, 1)
 				switch {
 				case err != nil:
 					t.Errorf("consume: %v", err)
@@ -226,6 +252,69 @@ func RunSharedQuota(t *testing.T, newShared func(t *testing.T) SharedQuota) {
 		for i, q := range qs {
 			assert.False(t, grant(t, q, id, limit), "instance %d after the burst", i)
 		}
+	})
+
+	t.Run("units across instances are all or nothing", func(t *testing.T) {
+		t.Parallel()
+		s := newShared(t)
+		u, err := s.Users.CreateUser(ctx, domain.NewUser{Email: "sharedunits@example.com"})
+		require.NoError(t, err)
+		qs := []ports.QuotaStore{s.Instance(t), s.Instance(t), s.Instance(t)}
+		const limit, callers, units = 10, 30, 3
+		var granted atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range callers {
+			q := qs[i%len(qs)]
+			wg.Go(func() {
+				<-start
+				_, ok, err := q.ConsumeQuota(ctx, u.ID, day, limit, units)
+				if err != nil {
+					t.Errorf("consume: %v", err)
+				} else if ok {
+					granted.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		n := int(granted.Load())
+		assert.LessOrEqual(t, n*units, limit)
+		if !s.HoldsBlocks {
+			assert.Equal(t, limit/units, n)
+		}
+		// Every unit not granted whole is still free, on one instance or
+		// another: single units take exactly the rest.
+		rest := 0
+		for _, q := range qs {
+			for grant(t, q, u.ID, limit) {
+				rest++
+			}
+		}
+		assert.Equal(t, limit-n*units, rest)
+	})
+
+	t.Run("a refund of several units gives them all back", func(t *testing.T) {
+		t.Parallel()
+		id, qs := setup(t, "sharedrefund@example.com", 2)
+		_, ok, err := qs[0].ConsumeQuota(ctx, id, day, 10, 6)
+		require.NoError(t, err)
+		require.True(t, ok)
+		_, ok, err = qs[1].ConsumeQuota(ctx, id, day, 10, 3)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.NoError(t, qs[0].RefundQuota(ctx, id, day, 6))
+		_, ok, err = qs[0].ConsumeQuota(ctx, id, day, 10, 6)
+		require.NoError(t, err)
+		assert.True(t, ok, "the refunded units")
+		// One unit is left, on one instance or another.
+		rest := 0
+		for _, q := range qs {
+			for grant(t, q, id, 10) {
+				rest++
+			}
+		}
+		assert.Equal(t, 1, rest)
 	})
 
 	t.Run("a lowered limit stops every instance at once", func(t *testing.T) {
@@ -255,7 +344,7 @@ func RunSharedQuota(t *testing.T, newShared func(t *testing.T) SharedQuota) {
 		require.True(t, grant(t, qs[0], id, 3))
 		require.True(t, grant(t, qs[1], id, 3))
 		require.False(t, grant(t, qs[1], id, 3))
-		require.NoError(t, qs[0].RefundQuota(ctx, id, day))
+		require.NoError(t, qs[0].RefundQuota(ctx, id, day, 1))
 		assert.True(t, grant(t, qs[0], id, 3), "the refunded unit")
 		for i, q := range qs {
 			assert.False(t, grant(t, q, id, 3), "instance %d: nothing more", i)

@@ -33,7 +33,7 @@ func RunAccountDeletion(t *testing.T, newAdmin func(t *testing.T) Admin) {
 			a.Log(t, domain.RequestRecord{RequestID: "r-" + string(u), UserID: u, Tier: domain.TierFast, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess, CreatedAt: at})
 			_, err := a.Feedback.SaveFeedback(ctx, domain.Feedback{UserID: u, RequestID: "r-" + string(u), Rating: domain.RatingUp, CreatedAt: at, UpdatedAt: at})
 			require.NoError(t, err)
-			_, _, err = a.Quota.ConsumeQuota(ctx, u, adminDay, 10)
+			_, _, err = a.Quota.ConsumeQuota(ctx, u, adminDay, 10, 1)
 			require.NoError(t, err)
 			hash := keyHash("gz-key-of-" + string(u))
 			_, err = a.Keys.CreateAPIKey(ctx, domain.NewAPIKey{UserID: u, Name: "k", Prefix: "gz-key", Hash: hash, CreatedAt: at}, 10)

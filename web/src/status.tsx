@@ -25,6 +25,14 @@ const STATES: Record<Health["status"], { words: string; mark: string }> = {
 
 const NAMES: Record<string, string> = { groq: "Groq", openrouter: "OpenRouter", huggingface: "Hugging Face" };
 
+// What a provider serves, in words.
+const SERVES: Record<Health["serves"][number], string> = {
+  chat: "chat",
+  image: "images",
+  transcription: "transcription",
+  speech: "speech",
+};
+
 /** REFRESH_MS is how often the page asks again (the server caches its answer for 30 s). */
 const REFRESH_MS = 30_000;
 
@@ -97,6 +105,7 @@ function Provider({ h }: { h: Health }) {
           <dd>{h.last_checked === null ? "never" : <time dateTime={h.last_checked}>{new Date(h.last_checked).toLocaleString()}</time>}</dd>
         </div>
         <div><dt>Errors in chats (5 min)</dt><dd>{`${(Math.round(h.error_rate * 1000) / 10).toLocaleString()}%`}</dd></div>
+        <div><dt>Serves</dt><dd>{h.serves.length === 0 ? "nothing (not configured)" : h.serves.map((k) => SERVES[k] ?? k).join(", ")}</dd></div>
       </dl>
     </li>
   );

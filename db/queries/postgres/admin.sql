@@ -75,15 +75,15 @@ ORDER BY c.requests DESC, u.email COLLATE "C"
 LIMIT sqlc.arg(row_limit);
 
 -- name: AnalyticsRoutes :many
--- AnalyticsRoutes counts the requests of [from_at, to_at) per tier and
--- provider ('' when none answered), with those whose outcome is one of
+-- AnalyticsRoutes counts the requests of [from_at, to_at) per kind, tier
+-- and provider ('' when none answered), with those whose outcome is one of
 -- client_outcomes or server_outcomes.
-SELECT r.tier, COALESCE(r.provider, '')::text AS provider, count(*) AS requests,
+SELECT r.kind, r.tier, COALESCE(r.provider, '')::text AS provider, count(*) AS requests,
        count(*) FILTER (WHERE r.outcome = ANY (sqlc.arg(client_outcomes)::text[])) AS client_errors,
        count(*) FILTER (WHERE r.outcome = ANY (sqlc.arg(server_outcomes)::text[])) AS server_errors
 FROM request_log r
 WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
-GROUP BY r.tier, r.provider;
+GROUP BY r.kind, r.tier, r.provider;
 
 -- name: AnalyticsPercentiles :one
 -- AnalyticsPercentiles gives the 50th, 95th and 99th percentiles of the

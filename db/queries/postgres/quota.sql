@@ -1,19 +1,19 @@
 -- name: ConsumeQuota :one
--- ConsumeQuota counts one request in a single statement: it inserts the day's
--- row or increments it only while used < daily_limit. No row comes back when
--- the limit is reached. The guard applies to the update path only, so callers
--- must not call it with a limit below 1.
+-- ConsumeQuota counts a request of units units in a single statement, all
+-- or nothing: it inserts the day's row or grows it only while used + units
+-- stays within daily_limit. No row comes back when they do not fit.
 INSERT INTO quota_usage (user_id, day, used)
-VALUES (sqlc.arg(user_id), sqlc.arg(day), 1)
+SELECT sqlc.arg(user_id)::uuid, sqlc.arg(day)::date, sqlc.arg(units)::int
+WHERE sqlc.arg(units)::int <= sqlc.arg(daily_limit)::int
 ON CONFLICT (user_id, day) DO UPDATE
-SET used = quota_usage.used + 1
-WHERE quota_usage.used < sqlc.arg(daily_limit)::int
+SET used = quota_usage.used + excluded.used
+WHERE quota_usage.used + excluded.used <= sqlc.arg(daily_limit)::int
 RETURNING used;
 
 -- name: RefundQuota :exec
--- RefundQuota takes one request back, never below zero.
+-- RefundQuota takes units back, never below zero.
 UPDATE quota_usage
-SET used = used - 1
+SET used = GREATEST(used - sqlc.arg(units)::int, 0)
 WHERE user_id = sqlc.arg(user_id) AND day = sqlc.arg(day) AND used > 0;
 
 -- name: AddQuotaUsage :exec

@@ -80,18 +80,18 @@ ORDER BY c.requests DESC, u.email
 LIMIT sqlc.arg(row_limit);
 
 -- name: AnalyticsRoutes :many
--- AnalyticsRoutes counts the requests of [from_at, to_at) per tier and
--- provider ('' when none answered), with the client errors (outcome
+-- AnalyticsRoutes counts the requests of [from_at, to_at) per kind, tier
+-- and provider ('' when none answered), with the client errors (outcome
 -- quota_outcome or invalid_outcome) and server errors (error_outcome or
 -- interrupted_outcome) among them. The outcomes are separate arguments, not
 -- slices: sqlc's sqlite engine numbers a slice's placeholders apart from
 -- the other parameters, and FILTER clauses lose their parameters.
-SELECT r.tier, CAST(COALESCE(r.provider, '') AS TEXT) AS provider, CAST(count(*) AS INTEGER) AS requests,
+SELECT r.kind, r.tier, CAST(COALESCE(r.provider, '') AS TEXT) AS provider, CAST(count(*) AS INTEGER) AS requests,
        CAST(sum(r.outcome IN (sqlc.arg(quota_outcome), sqlc.arg(invalid_outcome))) AS INTEGER) AS client_errors,
        CAST(sum(r.outcome IN (sqlc.arg(error_outcome), sqlc.arg(interrupted_outcome))) AS INTEGER) AS server_errors
 FROM request_log AS r INDEXED BY request_log_created_at_idx
 WHERE r.created_at >= sqlc.arg(from_at) AND r.created_at < sqlc.arg(to_at)
-GROUP BY r.tier, r.provider;
+GROUP BY r.kind, r.tier, r.provider;
 
 -- name: AnalyticsSamples :many
 -- AnalyticsSamples counts each latency of the requests of [from_at, to_at)

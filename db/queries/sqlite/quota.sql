@@ -5,17 +5,18 @@ VALUES (sqlc.arg(user_id), sqlc.arg(day), 0)
 ON CONFLICT (user_id, day) DO NOTHING;
 
 -- name: IncrementQuota :one
--- IncrementQuota counts one request while used < daily_limit; no row comes
--- back when the limit is reached.
+-- IncrementQuota counts a request of units units, all or nothing, while
+-- used + units stays within daily_limit; no row comes back when they do
+-- not fit.
 UPDATE quota_usage
-SET used = used + 1
-WHERE user_id = sqlc.arg(user_id) AND day = sqlc.arg(day) AND used < sqlc.arg(daily_limit)
+SET used = used + sqlc.arg(units)
+WHERE user_id = sqlc.arg(user_id) AND day = sqlc.arg(day) AND used + sqlc.arg(units) <= sqlc.arg(daily_limit)
 RETURNING used;
 
 -- name: RefundQuota :exec
--- RefundQuota takes one request back, never below zero.
+-- RefundQuota takes units back, never below zero.
 UPDATE quota_usage
-SET used = used - 1
+SET used = MAX(used - sqlc.arg(units), 0)
 WHERE user_id = sqlc.arg(user_id) AND day = sqlc.arg(day) AND used > 0;
 
 -- name: AddQuotaUsage :exec

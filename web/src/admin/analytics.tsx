@@ -6,6 +6,7 @@ import { Measures, ms, percent, ShareBars, StackedBars, type Series, type Share 
 
 type Report = components["schemas"]["Analytics"];
 type Outcome = keyof components["schemas"]["OutcomeCounts"];
+type Kind = components["schemas"]["RequestKind"];
 
 const PERIODS = [1, 7, 30] as const;
 
@@ -18,6 +19,14 @@ const OUTCOMES: { key: Outcome; name: string }[] = [
   { key: "error", name: "Failed" },
   { key: "interrupted", name: "Interrupted" },
 ];
+
+// Words for each kind of request.
+const KINDS: Record<Kind, string> = {
+  chat: "Chat",
+  image: "Images",
+  transcription: "Transcriptions",
+  speech: "Speech",
+};
 
 /** Analytics: the request log's figures over 1, 7 or 30 days, in charts with their numbers. */
 export function Analytics() {
@@ -106,6 +115,12 @@ function Report({ r }: { r: Report }) {
             { name: "p95", cls: "c-p95", value: r.ttft_ms.p95 },
             { name: "p99", cls: "c-p99", value: r.ttft_ms.p99 },
           ]}
+        />
+        <ShareBars
+          id="ch-kind"
+          title="Requests by kind"
+          parts={r.by_kind.map((k) => ({ name: KINDS[k.kind] ?? k.kind, value: k.requests }))}
+          cls="c-kind"
         />
         <ShareBars id="ch-provider" title="Share of requests by provider" parts={shares(r, (x) => x.provider ?? "no provider (cache, refused or failed)")} />
         <ShareBars id="ch-tier" title="Share of requests by tier" parts={shares(r, (x) => x.tier)} cls="c-tier" />

@@ -286,12 +286,12 @@ func (q *Queries) AnalyticsPercentiles(ctx context.Context, arg AnalyticsPercent
 }
 
 const analyticsRoutes = `-- name: AnalyticsRoutes :many
-SELECT r.tier, COALESCE(r.provider, '')::text AS provider, count(*) AS requests,
+SELECT r.kind, r.tier, COALESCE(r.provider, '')::text AS provider, count(*) AS requests,
        count(*) FILTER (WHERE r.outcome = ANY ($1::text[])) AS client_errors,
        count(*) FILTER (WHERE r.outcome = ANY ($2::text[])) AS server_errors
 FROM request_log r
 WHERE r.created_at >= $3 AND r.created_at < $4
-GROUP BY r.tier, r.provider
+GROUP BY r.kind, r.tier, r.provider
 `
 
 type AnalyticsRoutesParams struct {
@@ -302,6 +302,7 @@ type AnalyticsRoutesParams struct {
 }
 
 type AnalyticsRoutesRow struct {
+	Kind         string
 	Tier         string
 	Provider     string
 	Requests     int64
@@ -309,8 +310,8 @@ type AnalyticsRoutesRow struct {
 	ServerErrors int64
 }
 
-// AnalyticsRoutes counts the requests of [from_at, to_at) per tier and
-// provider (” when none answered), with those whose outcome is one of
+// AnalyticsRoutes counts the requests of [from_at, to_at) per kind, tier
+// and provider (” when none answered), with those whose outcome is one of
 // client_outcomes or server_outcomes.
 func (q *Queries) AnalyticsRoutes(ctx context.Context, arg AnalyticsRoutesParams) ([]AnalyticsRoutesRow, error) {
 	rows, err := q.db.Query(ctx, analyticsRoutes,
@@ -327,6 +328,7 @@ func (q *Queries) AnalyticsRoutes(ctx context.Context, arg AnalyticsRoutesParams
 	for rows.Next() {
 		var i AnalyticsRoutesRow
 		if err := rows.Scan(
+			&i.Kind,
 			&i.Tier,
 			&i.Provider,
 			&i.Requests,

@@ -40,25 +40,31 @@ func (q *Queries) AddQuotaUsage(ctx context.Context, arg AddQuotaUsageParams) er
 
 const consumeQuota = `-- name: ConsumeQuota :one
 INSERT INTO quota_usage (user_id, day, used)
-VALUES ($1, $2, 1)
+SELECT $1::uuid, $2::date, $3::int
+WHERE $3::int <= $4::int
 ON CONFLICT (user_id, day) DO UPDATE
-SET used = quota_usage.used + 1
-WHERE quota_usage.used < $3::int
+SET used = quota_usage.used + excluded.used
+WHERE quota_usage.used + excluded.used <= $4::int
 RETURNING used
 `
 
 type ConsumeQuotaParams struct {
 	UserID     uuid.UUID
 	Day        time.Time
+	Units      int32
 	DailyLimit int32
 }
 
-// ConsumeQuota counts one request in a single statement: it inserts the day's
-// row or increments it only while used < daily_limit. No row comes back when
-// the limit is reached. The guard applies to the update path only, so callers
-// must not call it with a limit below 1.
+// ConsumeQuota counts a request of units units in a single statement, all
+// or nothing: it inserts the day's row or grows it only while used + units
+// stays within daily_limit. No row comes back when they do not fit.
 func (q *Queries) ConsumeQuota(ctx context.Context, arg ConsumeQuotaParams) (int32, error) {
-	row := q.db.QueryRow(ctx, consumeQuota, arg.UserID, arg.Day, arg.DailyLimit)
+	row := q.db.QueryRow(ctx, consumeQuota,
+		arg.UserID,
+		arg.Day,
+		arg.Units,
+		arg.DailyLimit,
+	)
 	var used int32
 	err := row.Scan(&used)
 	return used, err
@@ -155,18 +161,19 @@ func (q *Queries) LockQuotaUsage(ctx context.Context, arg LockQuotaUsageParams) 
 
 const refundQuota = `-- name: RefundQuota :exec
 UPDATE quota_usage
-SET used = used - 1
-WHERE user_id = $1 AND day = $2 AND used > 0
+SET used = GREATEST(used - $1::int, 0)
+WHERE user_id = $2 AND day = $3 AND used > 0
 `
 
 type RefundQuotaParams struct {
+	Units  int32
 	UserID uuid.UUID
 	Day    time.Time
 }
 
-// RefundQuota takes one request back, never below zero.
+// RefundQuota takes units back, never below zero.
 func (q *Queries) RefundQuota(ctx context.Context, arg RefundQuotaParams) error {
-	_, err := q.db.Exec(ctx, refundQuota, arg.UserID, arg.Day)
+	_, err := q.db.Exec(ctx, refundQuota, arg.Units, arg.UserID, arg.Day)
 	return err
 }
 

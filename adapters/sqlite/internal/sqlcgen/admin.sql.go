@@ -282,12 +282,12 @@ func (q *Queries) AnalyticsFeedback(ctx context.Context, arg AnalyticsFeedbackPa
 }
 
 const analyticsRoutes = `-- name: AnalyticsRoutes :many
-SELECT r.tier, CAST(COALESCE(r.provider, '') AS TEXT) AS provider, CAST(count(*) AS INTEGER) AS requests,
+SELECT r.kind, r.tier, CAST(COALESCE(r.provider, '') AS TEXT) AS provider, CAST(count(*) AS INTEGER) AS requests,
        CAST(sum(r.outcome IN (?1, ?2)) AS INTEGER) AS client_errors,
        CAST(sum(r.outcome IN (?3, ?4)) AS INTEGER) AS server_errors
 FROM request_log AS r INDEXED BY request_log_created_at_idx
 WHERE r.created_at >= ?5 AND r.created_at < ?6
-GROUP BY r.tier, r.provider
+GROUP BY r.kind, r.tier, r.provider
 `
 
 type AnalyticsRoutesParams struct {
@@ -300,6 +300,7 @@ type AnalyticsRoutesParams struct {
 }
 
 type AnalyticsRoutesRow struct {
+	Kind         string
 	Tier         string
 	Provider     string
 	Requests     int64
@@ -307,8 +308,8 @@ type AnalyticsRoutesRow struct {
 	ServerErrors int64
 }
 
-// AnalyticsRoutes counts the requests of [from_at, to_at) per tier and
-// provider (” when none answered), with the client errors (outcome
+// AnalyticsRoutes counts the requests of [from_at, to_at) per kind, tier
+// and provider (” when none answered), with the client errors (outcome
 // quota_outcome or invalid_outcome) and server errors (error_outcome or
 // interrupted_outcome) among them. The outcomes are separate arguments, not
 // slices: sqlc's sqlite engine numbers a slice's placeholders apart from
@@ -330,6 +331,7 @@ func (q *Queries) AnalyticsRoutes(ctx context.Context, arg AnalyticsRoutesParams
 	for rows.Next() {
 		var i AnalyticsRoutesRow
 		if err := rows.Scan(
+			&i.Kind,
 			&i.Tier,
 			&i.Provider,
 			&i.Requests,

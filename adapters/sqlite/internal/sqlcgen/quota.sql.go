@@ -67,21 +67,28 @@ func (q *Queries) GetQuotaUsed(ctx context.Context, arg GetQuotaUsedParams) (int
 
 const incrementQuota = `-- name: IncrementQuota :one
 UPDATE quota_usage
-SET used = used + 1
-WHERE user_id = ?1 AND day = ?2 AND used < ?3
+SET used = used + ?1
+WHERE user_id = ?2 AND day = ?3 AND used + ?1 <= ?4
 RETURNING used
 `
 
 type IncrementQuotaParams struct {
+	Units      int64
 	UserID     string
 	Day        string
 	DailyLimit int64
 }
 
-// IncrementQuota counts one request while used < daily_limit; no row comes
-// back when the limit is reached.
+// IncrementQuota counts a request of units units, all or nothing, while
+// used + units stays within daily_limit; no row comes back when they do
+// not fit.
 func (q *Queries) IncrementQuota(ctx context.Context, arg IncrementQuotaParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, incrementQuota, arg.UserID, arg.Day, arg.DailyLimit)
+	row := q.db.QueryRowContext(ctx, incrementQuota,
+		arg.Units,
+		arg.UserID,
+		arg.Day,
+		arg.DailyLimit,
+	)
 	var used int64
 	err := row.Scan(&used)
 	return used, err
@@ -89,17 +96,18 @@ func (q *Queries) IncrementQuota(ctx context.Context, arg IncrementQuotaParams) 
 
 const refundQuota = `-- name: RefundQuota :exec
 UPDATE quota_usage
-SET used = used - 1
-WHERE user_id = ?1 AND day = ?2 AND used > 0
+SET used = MAX(used - ?1, 0)
+WHERE user_id = ?2 AND day = ?3 AND used > 0
 `
 
 type RefundQuotaParams struct {
+	Units  int64
 	UserID string
 	Day    string
 }
 
-// RefundQuota takes one request back, never below zero.
+// RefundQuota takes units back, never below zero.
 func (q *Queries) RefundQuota(ctx context.Context, arg RefundQuotaParams) error {
-	_, err := q.db.ExecContext(ctx, refundQuota, arg.UserID, arg.Day)
+	_, err := q.db.ExecContext(ctx, refundQuota, arg.Units, arg.UserID, arg.Day)
 	return err
 }
