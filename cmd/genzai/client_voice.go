@@ -31,7 +31,7 @@ func (c *cli) transcribeCmd() *cobra.Command {
 (POST /api/v1/audio/transcriptions; the server must run with ENABLE_VOICE=true)
 and prints what was said. The file is streamed as it is read, never held in
 memory whole. The server recognises its format from its bytes (FLAC, MP3,
-MP4/M4A, Ogg, WAV or WebM), takes at most MAX_AUDIO_BYTES (25 MB by default)
+MP4/M4A, Ogg, WAV or WebM), takes at most MAX_AUDIO_BYTES (25 MiB by default)
 and charges one unit of the daily quota.`,
 		Example: "  genzai transcribe memo.m4a\n" +
 			"  genzai transcribe --language fr --prompt \"Genzai, Belém\" interview.mp3\n" +
@@ -355,9 +355,9 @@ func writeFileFrom(path string, r io.Reader) (int64, error) {
 func humanBytes(n int64) string {
 	switch {
 	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB (%d bytes)", float64(n)/(1<<20), n)
+		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
 	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB (%d bytes)", float64(n)/(1<<10), n)
+		return fmt.Sprintf("%.1f KiB (%d bytes)", float64(n)/(1<<10), n)
 	default:
 		return fmt.Sprintf("%d bytes", n)
 	}

@@ -263,7 +263,7 @@ func TestCLITranscribeRefusals(t *testing.T) {
 		{name: "voice off", refusal: voiceOff, want: "error: Voice is off on this server: the operator turns it on with ENABLE_VOICE=true [request 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f]\n"},
 		{name: "too large", refusal: &refusal{status: http.StatusRequestEntityTooLarge, code: "payload_too_large",
 			msg: "file: must be at most 20000 bytes (MAX_AUDIO_BYTES)", read: 20000},
-			want: "error: file: must be at most 20000 bytes (MAX_AUDIO_BYTES); memo.wav is 31.3 KB (32044 bytes) [request 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f]\n"},
+			want: "error: file: must be at most 20000 bytes (MAX_AUDIO_BYTES); memo.wav is 31.3 KiB (32044 bytes) [request 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f]\n"},
 		{name: "not audio", refusal: &refusal{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
 			msg: "file: is not audio (FLAC, MP3, MP4/M4A, Ogg, WAV or WebM)", read: 1 << 20},
 			want: "error: file: is not audio (FLAC, MP3, MP4/M4A, Ogg, WAV or WebM) [request 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f]\n"},
@@ -296,11 +296,11 @@ func TestCLITranscribeCutShort(t *testing.T) {
 	g.refuseWith(&refusal{status: http.StatusRequestEntityTooLarge, code: "payload_too_large",
 		msg: "file: must be at most 20000 bytes (MAX_AUDIO_BYTES)", read: 20000})
 	file := filepath.Join(t.TempDir(), "long.wav")
-	require.NoError(t, os.WriteFile(file, wavBytes(4*time.Minute), 0o600)) // 7.3 MB
+	require.NoError(t, os.WriteFile(file, wavBytes(4*time.Minute), 0o600)) // 7.3 MiB
 	_, errOut, code := voiceUser(t, g).run(context.Background(), "", "transcribe", file)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "MAX_AUDIO_BYTES")
-	assert.Contains(t, errOut, "7.3 MB (7680044 bytes)")
+	assert.Contains(t, errOut, "7.3 MiB (7680044 bytes)")
 }
 
 func TestCLISpeak(t *testing.T) {
@@ -448,9 +448,6 @@ func TestCLIVoiceOff(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, wavBytes(100*time.Millisecond), 0o600))
 	for _, args := range [][]string{{"transcribe", file}, {"speak", "Hello", "-o", filepath.Join(dir, "hello.wav")}} {
 		t.Run(args[0], func(t *testing.T) {
-			if args[0] == "transcribe" {
-				t.Skip("needs the voice backend (branch voice): until it lands, the middleware refuses a multipart body with 415 before the route's 404")
-			}
 			_, errOut, code := tm.run(ctx, "", args...)
 			assert.Equal(t, 1, code)
 			assert.Contains(t, errOut, "ENABLE_VOICE=true")
