@@ -197,8 +197,7 @@ func (c *cli) printStatus(cmd *cobra.Command, cn *conn) error {
 
 // colour paints statuses on a terminal, unless NO_COLOR is set.
 func (c *cli) colour() func(string) string {
-	f, ok := c.stdout.(*os.File)
-	if !ok || c.env("NO_COLOR") != "" || !term.IsTerminal(int(f.Fd())) {
+	if c.env("NO_COLOR") != "" || !c.stdoutIsTerminal() {
 		return func(s string) string { return s }
 	}
 	codes := map[string]string{"up": "32", "degraded": "33", "down": "31", "unconfigured": "90", "unknown": "90"}
@@ -294,6 +293,13 @@ login where the server allows it.`,
 // prompts can ask.
 func (c *cli) stdinIsTerminal() bool {
 	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stdoutIsTerminal reports whether standard output is a terminal, where
+// colour helps and audio does not belong.
+func (c *cli) stdoutIsTerminal() bool {
+	f, ok := c.stdout.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

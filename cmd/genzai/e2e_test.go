@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -348,6 +349,23 @@ func runGenzai(t *testing.T, dir string, v vars, args ...string) (stdout, stderr
 	p := startProcess(t, dir, v, args...)
 	code = p.wait(t)
 	return p.stdoutText(), p.stderrText(), code
+}
+
+// runWithStdin runs the binary to completion with stdin as its standard input.
+func runWithStdin(t *testing.T, dir string, v vars, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(genzaiBinary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = environ(dir, v)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	}
+	require.NoError(t, err)
+	return out.String(), errOut.String(), 0
 }
 
 // logRecord is one log line: its keys and values as text.

@@ -116,7 +116,8 @@ func (c *cli) rootCmd() *cobra.Command {
 	root.AddCommand(c.serveCmd(), c.migrateCmd(), c.versionCmd(),
 		c.configCmd(), c.healthCmd(), c.statusCmd(), c.loginCmd(false), c.loginCmd(true),
 		c.quotaCmd(), c.modelsCmd(), c.searchCmd(), c.chatCmd(), c.doctorCmd(),
-		c.feedbackCmd(), c.keysCmd(), c.meCmd(), c.adminCmd(), c.imageCmd())
+		c.feedbackCmd(), c.keysCmd(), c.meCmd(), c.adminCmd(), c.imageCmd(),
+		c.transcribeCmd(), c.speakCmd())
 	root.AddCommand(c.logoutCmd())
 	root.AddCommand(c.conversationsCmd())
 	root.InitDefaultHelpCmd()

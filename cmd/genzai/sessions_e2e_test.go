@@ -3,10 +3,8 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,23 +14,6 @@ import (
 
 	"github.com/genzai/genzai/adapters/postgres/pgtest"
 )
-
-// runWithStdin runs the binary to completion with stdin as its standard input.
-func runWithStdin(t *testing.T, dir string, v vars, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(genzaiBinary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = environ(dir, v)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errOut.String(), ee.ExitCode()
-	}
-	require.NoError(t, err)
-	return out.String(), errOut.String(), 0
-}
 
 // TestOperatorResetsPassword performs the reset an operator does without
 // mail: genzai admin reset-password on the database's URL, while the server
