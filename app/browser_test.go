@@ -1,8 +1,13 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -690,6 +695,101 @@ func TestBrowserChatQuota(t *testing.T) {
 	for _, p := range b.Problems() {
 		assert.Regexp(t, `status of 429 .*/api/v1/chat$`, p, "only the refused chat's answer")
 	}
+}
+
+// TestBrowserImages drives image mode: the prompt goes to image
+// generation instead of the chat (the fake Hugging Face draws it), the
+// picture shows in the thread with the prompt as its text alternative and
+// a download link, says it is not saved, and the quota counts its cost; a
+// second picture the quota cannot pay for is refused in words that say
+// the cost and what is left, with the request id.
+func TestBrowserImages(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(imageVars(up, map[string]string{"USER_DAILY_QUOTA": "8"})))
+	picture := dusk(t)
+	up.huggingface.Default(fakeupstream.Image("image/png", picture))
+	signUpInBrowser(t, b, e, "ida@example.com")
+	b.do(t,
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.Click(button("Image")),
+		chromedp.WaitVisible(chromedp.ID("image-note")),
+		chromedp.WaitVisible(button("Create image")),
+	)
+	assert.Equal(t, "true", attr(t, b, ".image-mode", "aria-pressed"))
+	assert.Contains(t, b.text(t, "#image-note"), "costs 5 of today's requests")
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "A lighthouse at dusk"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant .picture img")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 5 / 8")`),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".picture img").complete`),
+	)
+	src := attr(t, b, ".picture img", "src")
+	assert.Equal(t, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(picture), src)
+	assert.Equal(t, "A lighthouse at dusk", attr(t, b, ".picture img", "alt"))
+	assert.Equal(t, 1, countOf(t, b, ".picture img"))
+	assert.Equal(t, 320, evalInt(t, b, `document.querySelector(".picture img").naturalWidth`), "the picture decoded")
+	assert.Equal(t, src, attr(t, b, ".picture figcaption a", "href"))
+	assert.Regexp(t, `^genzai-[0-9a-f-]+\.png$`, attr(t, b, ".picture figcaption a", "download"))
+	assert.Contains(t, b.text(t, ".picture figcaption"), "not saved")
+	assert.Zero(t, countOf(t, b, ".regenerate, .feedback"), "a picture is neither regenerated as a chat nor rated")
+	reqs := up.huggingface.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "A lighthouse at dusk", reqs[0].Inputs)
+	assert.Empty(t, up.groq.Requests(), "no chat")
+	b.screenshots(t, "chat-image")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+
+	// 3 units left, 5 needed: refused before any provider is asked.
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "A second lighthouse"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant:last-of-type .problem")),
+	)
+	assert.Regexp(t, `^An image costs 5 of today's requests and you have 3 left\. They renew at .+\. \(request id: \S+\)$`,
+		b.text(t, ".msg.assistant:last-of-type .problem"))
+	assert.Len(t, up.huggingface.Requests(), 1, "the provider was not asked")
+	// The browser logs the 429, and nothing else.
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 429 .*/api/v1/images$`, p, "only the refused picture's answer")
+	}
+}
+
+// dusk is a 320x200 PNG (a sun setting over the sea): a picture a
+// screenshot can show, where fakeupstream's default is one pixel.
+func dusk(t *testing.T) []byte {
+	t.Helper()
+	const w, h, horizon = 320, 200, 130
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{A: 255}
+			if y < horizon {
+				f := float64(y) / horizon
+				c.R, c.G, c.B = uint8(90+f*165), uint8(40+f*100), uint8(120-f*60)
+				if dx, dy := x-220, y-118; dx*dx+dy*dy < 28*28 {
+					c.R, c.G, c.B = 255, 214, 120
+				}
+			} else {
+				f := float64(y-horizon) / (h - horizon)
+				c.R, c.G, c.B = uint8(60-f*40), uint8(70-f*40), uint8(120-f*50)
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+// evalInt is a JavaScript expression's value, a number.
+func evalInt(t *testing.T, b *browser, expr string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+	require.NoError(t, err)
+	return n
 }
 
 // TestBrowserAdmin drives the dashboard as an admin: a request just made

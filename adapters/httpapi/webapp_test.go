@@ -180,8 +180,8 @@ func TestWebAppNeedsItsPage(t *testing.T) {
 	assert.ErrorContains(t, err, "no index.html")
 }
 
-// TestWebAppPolicy: the app's policy allows this origin only, and nothing
-// inline.
+// TestWebAppPolicy: the app's policy allows this origin only (with data:
+// images and blob: audio, which the app makes itself), and nothing inline.
 func TestWebAppPolicy(t *testing.T) {
 	t.Parallel()
 	directives := map[string]string{}
@@ -191,7 +191,7 @@ func TestWebAppPolicy(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{
 		"default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
-		"connect-src": "'self'", "font-src": "'self'", "object-src": "'none'", "frame-ancestors": "'none'",
+		"media-src": "'self' blob:", "connect-src": "'self'", "font-src": "'self'", "object-src": "'none'", "frame-ancestors": "'none'",
 		"base-uri": "'none'", "form-action": "'self'",
 	}, directives)
 }
