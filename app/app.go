@@ -28,6 +28,7 @@ import (
 	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/domain/userdata"
+	"github.com/genzai/genzai/domain/voice"
 	"github.com/genzai/genzai/ports"
 	"github.com/genzai/genzai/web"
 )
@@ -172,6 +173,8 @@ type services struct {
 	conversations *conversations.Service
 	// images serves the image routes (off unless ENABLE_IMAGE_GENERATION).
 	images *images.Service
+	// voice serves the audio routes (off unless ENABLE_VOICE).
+	voice *voice.Service
 }
 
 // newServices builds the use cases over the store and the limits, and
@@ -213,16 +216,17 @@ func newServices(cfg Config, opts Options, db *Database, lim limits, obs *observ
 	convSvc := conversations.New(db, clk, nil, conversations.Config{
 		MaxPerUser: cfg.MaxConversationsPerUser, HistoryMaxChars: cfg.ChatHistoryMaxChars, Retention: cfg.ConversationRetention,
 	})
-	chatSvc, statusSvc, imagesSvc, router := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
+	cs := chatCore(cfg, obs, lim, db, searchSvc, quotaSvc, convSvc, obs.requestLog(requests), clk, logger)
 	return services{
-		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: chatSvc, status: statusSvc,
-		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails(), router),
+		login: loginSvc, quota: quotaSvc, search: searchSvc, chat: cs.chat, status: cs.status,
+		admin: admin.New(db, db, clk, cfg.UserDailyQuota, emails(), cs.router),
 		// A rating of a request this instance still holds queued writes the
 		// queue out first.
 		feedback:      feedback.New(db, requests, clk),
 		keys:          apikeys.New(db, clk, nil, apikeys.Config{MaxPerUser: cfg.MaxAPIKeysPerUser}),
 		conversations: convSvc,
-		images:        imagesSvc,
+		images:        cs.images,
+		voice:         cs.voice,
 	}, nil
 }
 
@@ -236,7 +240,9 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 		Environment:  cfg.Env,
 		Version:      cfg.Version,
 		MaxBodyBytes: cfg.MaxRequestSizeBytes,
-		ReadyTimeout: readyTimeout,
+		// The transcription routes take uploads up to MAX_AUDIO_BYTES.
+		MaxAudioBytes: cfg.Voice.MaxAudioBytes,
+		ReadyTimeout:  readyTimeout,
 		// Probes and scanners may call /ready as often as they like: the
 		// database sees at most one ping a second from it.
 		ReadyCacheTTL: time.Second,
@@ -261,7 +267,7 @@ func newHTTPServer(cfg Config, db *Database, lim limits, obs *observability, svc
 	}, httpapi.Deps{Login: svc.login, Quota: svc.quota, Chat: svc.chat, Status: svc.status, Search: svc.search,
 		Admin: svc.admin, Feedback: svc.feedback, APIKeys: svc.keys, Conversations: svc.conversations,
 		Database: db, Redis: lim.redis, UserData: userdata.New(svc.quota, svc.keys, svc.conversations, db, clk),
-		Images: svc.images}, logger)
+		Images: svc.images, Voice: svc.voice}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}

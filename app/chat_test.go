@@ -386,7 +386,9 @@ func TestModels(t *testing.T) {
 		map[string]any{"id": "balanced", "name": "Balanced ⚖️", "provider": "openrouter", "description": "Good balance of speed and quality", "available": true},
 		map[string]any{"id": "smart", "name": "Smart 🧠", "provider": "openrouter", "description": "Best quality for complex reasoning", "available": true},
 	}, "images": map[string]any{"enabled": false, "quota_cost": float64(5), "providers": []any{}},
-		"voice": map[string]any{"enabled": false, "quota_cost": float64(0), "providers": []any{}, "max_audio_bytes": float64(0), "max_speech_chars": float64(0), "voices": []any{}}}, res.json(t), "image generation is off unless ENABLE_IMAGE_GENERATION")
+		"voice": map[string]any{"enabled": false, "quota_cost": float64(1), "providers": []any{}, "max_audio_bytes": float64(26214400),
+			"max_speech_chars": float64(4096), "voices": []any{}},
+	}, res.json(t), "image generation and voice are off unless ENABLE_IMAGE_GENERATION and ENABLE_VOICE")
 	assert.Equal(t, http.StatusUnauthorized, e.do(http.MethodGet, "/api/v1/models", nil, nil).status)
 }
 

@@ -177,6 +177,9 @@ type Config struct {
 	// Images configures image generation (ENABLE_IMAGE_GENERATION and
 	// the IMAGE_* keys).
 	Images ImagesConfig
+	// Voice configures transcription and speech (ENABLE_VOICE and the
+	// voice keys).
+	Voice VoiceConfig
 
 	RequestTimeout    time.Duration
 	FirstTokenTimeout time.Duration
@@ -348,6 +351,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("huggingface_base_url", redactedOrEmpty(c.HuggingFace.BaseURL)),
 		slog.Bool("image_generation", c.Images.Enabled),
 		slog.String("huggingface_inference_url", redactedOrEmpty(c.Images.HuggingFaceInferenceURL)),
+		slog.Bool("voice", c.Voice.Enabled),
 		slog.Int("request_timeout_seconds", int(c.RequestTimeout/time.Second)),
 		slog.Bool("http2_cleartext", c.HTTP2Cleartext),
 		slog.Bool("metrics_token", c.MetricsToken != ""),
@@ -600,6 +604,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 	r.cache(&c)
 	r.images(&c)
+	r.voice(&c)
 	c.EnableWebSearch, _ = r.boolean("ENABLE_WEB_SEARCH", true)
 	c.WebSearchMax = r.intRange("WEB_SEARCH_MAX_RESULTS", 10, 1, 30)
 	c.WebSearchCacheTTL = time.Duration(r.intRange("WEB_SEARCH_CACHE_TTL_SECONDS", 600, 0, 86400)) * time.Second
@@ -692,6 +697,97 @@ func (r *configReader) images(c *Config) {
 	if !named {
 		r.problem("IMAGE_PROVIDERS", "names no provider (huggingface, openrouter)")
 	}
+}
+
+// VoiceConfig configures transcription and speech.
+type VoiceConfig struct {
+	// Enabled turns the voice routes on (ENABLE_VOICE, default false).
+	Enabled bool
+	// Providers is the fallback chain (VOICE_PROVIDERS, default groq).
+	Providers []domain.Provider
+	// GroqTranscriptionModel and GroqSpeechModel are Groq's voice models
+	// (GROQ_TRANSCRIPTION_MODEL, GROQ_SPEECH_MODEL).
+	GroqTranscriptionModel string
+	GroqSpeechModel        string
+	// GroqSpeechVoices are the speech model's voices, the default
+	// (GROQ_SPEECH_VOICE) first, then the others of GROQ_SPEECH_VOICES.
+	GroqSpeechVoices []string
+	// MaxAudioBytes bounds an upload to transcribe (MAX_AUDIO_BYTES,
+	// default 25 MiB, Groq's own limit).
+	MaxAudioBytes int64
+	// MaxSpeechChars bounds the text read aloud (MAX_SPEECH_CHARS, default
+	// 4096).
+	MaxSpeechChars int
+}
+
+// Defaults of the voice keys.
+const (
+	DefaultGroqTranscriptionModel = "whisper-large-v3-turbo"
+	DefaultGroqSpeechModel        = "playai-tts"
+	DefaultGroqSpeechVoice        = "Fritz-PlayAI"
+	// DefaultGroqSpeechVoices are playai-tts's English voices.
+	DefaultGroqSpeechVoices = "Fritz-PlayAI,Arista-PlayAI,Atlas-PlayAI,Basil-PlayAI,Briggs-PlayAI,Calum-PlayAI,Celeste-PlayAI," +
+		"Cheyenne-PlayAI,Chip-PlayAI,Cillian-PlayAI,Deedee-PlayAI,Gail-PlayAI,Indigo-PlayAI,Mamaw-PlayAI,Mason-PlayAI," +
+		"Mikail-PlayAI,Mitch-PlayAI,Quinn-PlayAI,Thunder-PlayAI"
+	// MaxAudioBytesLimit bounds MAX_AUDIO_BYTES: an upload is held in
+	// memory while it is transcribed.
+	MaxAudioBytesLimit = 100 << 20
+)
+
+// voiceProviders are the providers that can transcribe and speak.
+var voiceProviders = []domain.Provider{domain.ProviderGroq}
+
+// voice reads the voice keys.
+func (r *configReader) voice(c *Config) {
+	c.Voice.Enabled, _ = r.boolean("ENABLE_VOICE", false)
+	c.Voice.Providers = nil
+	seen, named := map[domain.Provider]bool{}, false
+	for _, name := range strings.Split(r.str("VOICE_PROVIDERS", "groq"), ",") {
+		p := domain.Provider(strings.ToLower(strings.TrimSpace(name)))
+		named = named || p != ""
+		switch {
+		case p == "":
+		case !slices.Contains(voiceProviders, p):
+			r.problem("VOICE_PROVIDERS", "%q cannot transcribe or speak (groq)", p)
+		case seen[p]:
+			r.problem("VOICE_PROVIDERS", "%q is listed twice", p)
+		default:
+			seen[p] = true
+			c.Voice.Providers = append(c.Voice.Providers, p)
+		}
+	}
+	if !named {
+		r.problem("VOICE_PROVIDERS", "names no provider (groq)")
+	}
+	c.Voice.GroqTranscriptionModel = r.str("GROQ_TRANSCRIPTION_MODEL", DefaultGroqTranscriptionModel)
+	c.Voice.GroqSpeechModel = r.str("GROQ_SPEECH_MODEL", DefaultGroqSpeechModel)
+	c.Voice.MaxAudioBytes = int64(r.intRange("MAX_AUDIO_BYTES", 25<<20, 1024, MaxAudioBytesLimit))
+	c.Voice.MaxSpeechChars = r.intRange("MAX_SPEECH_CHARS", 4096, 1, 100_000)
+	c.Voice.GroqSpeechVoices = r.speechVoices()
+}
+
+// speechVoices reads GROQ_SPEECH_VOICE and GROQ_SPEECH_VOICES: the default
+// first, then the others in their order. The default must be one of them.
+func (r *configReader) speechVoices() []string {
+	def := r.str("GROQ_SPEECH_VOICE", DefaultGroqSpeechVoice)
+	voices := []string{def}
+	listed := false
+	for _, name := range strings.Split(r.str("GROQ_SPEECH_VOICES", DefaultGroqSpeechVoices), ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+		case len(name) > 100 || strings.IndexFunc(name, func(c rune) bool { return c <= ' ' || c == 0x7f }) >= 0:
+			r.problem("GROQ_SPEECH_VOICES", "%q is not a voice name (no spaces, at most 100 characters)", name)
+		case name == def:
+			listed = true
+		case !slices.Contains(voices, name):
+			voices = append(voices, name)
+		}
+	}
+	if !listed {
+		r.problem("GROQ_SPEECH_VOICE", "%q is not one of GROQ_SPEECH_VOICES (add it there)", def)
+	}
+	return voices
 }
 
 // shutdownSeconds reads SHUTDOWN_TIMEOUT_SECONDS or its alias

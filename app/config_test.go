@@ -440,6 +440,38 @@ func TestLoadConfigValidation(t *testing.T) {
 		}, wantProblems: []string{"ENABLE_IMAGE_GENERATION", "IMAGE_QUOTA_COST", "HUGGINGFACE_INFERENCE_URL", "IMAGE_PROVIDERS"}},
 		{name: "an image provider twice", env: map[string]string{"IMAGE_PROVIDERS": "huggingface,huggingface"},
 			wantProblems: []string{"IMAGE_PROVIDERS"}},
+		// Voice
+		{name: "voice off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
+			assert.False(t, cfg.Voice.Enabled)
+			assert.Equal(t, []domain.Provider{domain.ProviderGroq}, cfg.Voice.Providers)
+			assert.Equal(t, "whisper-large-v3-turbo", cfg.Voice.GroqTranscriptionModel)
+			assert.Equal(t, "playai-tts", cfg.Voice.GroqSpeechModel)
+			require.Len(t, cfg.Voice.GroqSpeechVoices, 19)
+			assert.Equal(t, "Fritz-PlayAI", cfg.Voice.GroqSpeechVoices[0], "the default first")
+			assert.Equal(t, "Arista-PlayAI", cfg.Voice.GroqSpeechVoices[1])
+			assert.Equal(t, int64(26214400), cfg.Voice.MaxAudioBytes)
+			assert.Equal(t, 4096, cfg.Voice.MaxSpeechChars)
+		}},
+		{name: "voice set", env: map[string]string{
+			"ENABLE_VOICE": "true", "VOICE_PROVIDERS": " Groq ", "GROQ_TRANSCRIPTION_MODEL": "whisper-large-v3",
+			"GROQ_SPEECH_MODEL": "canopylabs/orpheus-v1-english", "GROQ_SPEECH_VOICE": "tara", "GROQ_SPEECH_VOICES": "autumn, tara ,diana,autumn",
+			"MAX_AUDIO_BYTES": "1048576", "MAX_SPEECH_CHARS": "200",
+		}, check: func(t *testing.T, cfg app.Config) {
+			assert.True(t, cfg.Voice.Enabled)
+			assert.Equal(t, []domain.Provider{domain.ProviderGroq}, cfg.Voice.Providers)
+			assert.Equal(t, "whisper-large-v3", cfg.Voice.GroqTranscriptionModel)
+			assert.Equal(t, "canopylabs/orpheus-v1-english", cfg.Voice.GroqSpeechModel)
+			assert.Equal(t, []string{"tara", "autumn", "diana"}, cfg.Voice.GroqSpeechVoices)
+			assert.Equal(t, int64(1<<20), cfg.Voice.MaxAudioBytes)
+			assert.Equal(t, 200, cfg.Voice.MaxSpeechChars)
+		}},
+		{name: "bad voice settings", env: map[string]string{
+			"ENABLE_VOICE": "perhaps", "VOICE_PROVIDERS": "openrouter", "MAX_AUDIO_BYTES": "1000000000", "MAX_SPEECH_CHARS": "0",
+			"GROQ_SPEECH_VOICE": "Nobody-PlayAI",
+		}, wantProblems: []string{"ENABLE_VOICE", "VOICE_PROVIDERS", "MAX_AUDIO_BYTES", "MAX_SPEECH_CHARS", "GROQ_SPEECH_VOICE"}},
+		{name: "voice names", env: map[string]string{"VOICE_PROVIDERS": "groq,groq", "GROQ_SPEECH_VOICES": "Fritz-PlayAI,two words"},
+			wantProblems: []string{"VOICE_PROVIDERS", "GROQ_SPEECH_VOICES"}},
+		{name: "no voice provider", env: map[string]string{"VOICE_PROVIDERS": " , "}, wantProblems: []string{"VOICE_PROVIDERS"}},
 		{name: "mail off by default", env: map[string]string{}, check: func(t *testing.T, cfg app.Config) {
 			assert.False(t, cfg.Mail.Enabled())
 			assert.Equal(t, 24*time.Hour, cfg.Mail.TokenTTL)

@@ -15,6 +15,7 @@ import (
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/domain/status"
+	"github.com/genzai/genzai/domain/voice"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -50,6 +51,12 @@ func routingConfig(cfg Config, logger *slog.Logger) (routing.Config, []ports.Mod
 		c.Providers[2].Images = huggingface.NewImages(hfClient, cfg.Images.HuggingFaceInferenceURL)
 		c.ImageChain = imageChain(cfg.Images)
 	}
+	if cfg.Voice.Enabled {
+		// Voice too goes over the chat client's keys.
+		v := groq.NewVoice(groqClient)
+		c.Providers[0].Transcriber, c.Providers[0].Speech = v, v
+		c.TranscriptionChain, c.SpeechChain = voiceChains(cfg.Voice)
+	}
 	c.Chains = routing.DefaultChains(routing.Models{
 		GroqFast: cfg.GroqFastModel, GroqBalanced: cfg.GroqBalancedModel,
 		OpenRouterBalanced: cfg.OpenRouterBalancedModel, OpenRouterSmart: cfg.OpenRouterSmartModel,
@@ -79,13 +86,35 @@ func imageChain(cfg ImagesConfig) []routing.Route {
 	return out
 }
 
-// chatCore builds the provider router, the chat use case over it, and the
-// health monitor, which reads the router's breakers and keys and pushes each
-// report's verdicts into it: the router never calls the monitor, so nothing
-// here is wired in a cycle. The router is returned for the admin use case,
-// which reads its snapshot.
+// voiceChains are VOICE_PROVIDERS with each provider's transcription and
+// speech model.
+func voiceChains(cfg VoiceConfig) (transcription, speech []routing.Route) {
+	models := map[domain.Provider][2]string{
+		domain.ProviderGroq: {cfg.GroqTranscriptionModel, cfg.GroqSpeechModel},
+	}
+	for _, p := range cfg.Providers {
+		transcription = append(transcription, routing.Route{Provider: p, Model: models[p][0]})
+		speech = append(speech, routing.Route{Provider: p, Model: models[p][1]})
+	}
+	return transcription, speech
+}
+
+// core is the router and the use cases over it.
+type core struct {
+	chat   *chat.Service
+	status *status.Service
+	images *images.Service
+	voice  *voice.Service
+	// router is returned for the admin use case, which reads its snapshot.
+	router *routing.Router
+}
+
+// chatCore builds the provider router, the chat, image and voice use cases
+// over it, and the health monitor, which reads the router's breakers and
+// keys and pushes each report's verdicts into it: the router never calls
+// the monitor, so nothing here is wired in a cycle.
 func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSvc chat.WebSearcher, quotaSvc *quota.Service,
-	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) (*chat.Service, *status.Service, *images.Service, *routing.Router) {
+	convs chat.Conversations, requests ports.RequestLog, clk ports.Clock, logger *slog.Logger) core {
 	routeCfg, probeTargets := routingConfig(cfg, logger)
 	obs.providers(routeCfg.Providers)
 	if lim.shared {
@@ -102,6 +131,8 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 	chatCfg.Limits.MaxPromptChars = cfg.MaxPromptChars
 	chatSvc := chat.New(chatCfg, router, quotaSvc, requests, clk, logger)
 	imagesSvc := images.New(images.Config{Enabled: cfg.Images.Enabled, Cost: cfg.Images.QuotaCost}, router, quotaSvc, requests, clk)
+	voiceSvc := voice.New(voice.Config{Enabled: cfg.Voice.Enabled, MaxAudioBytes: cfg.Voice.MaxAudioBytes,
+		MaxSpeechChars: cfg.Voice.MaxSpeechChars, Voices: cfg.Voice.GroqSpeechVoices}, router, quotaSvc, requests, clk)
 	statusSvc := status.New(status.Config{
 		Interval:          cfg.ProviderCheckInterval,
 		ProbeTimeout:      cfg.ProviderCheckTimeout,
@@ -112,7 +143,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 		Retention:         cfg.ProviderCheckRetention,
 		CacheTTL:          cfg.StatusCacheTTL,
 	}, db, probeTargets, router, clk, logger)
-	return chatSvc, statusSvc, imagesSvc, router
+	return core{chat: chatSvc, status: statusSvc, images: imagesSvc, voice: voiceSvc, router: router}
 }
 
 func providerClients(cfg Config) (groqClient, orClient, hfClient *openaicompat.Client) {

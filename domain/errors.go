@@ -38,7 +38,8 @@ const (
 	CodeRequestTimeout Code = "request_timeout"
 	// CodePayloadTooLarge: the body is over the size limit (413).
 	CodePayloadTooLarge Code = "payload_too_large"
-	// CodeUnsupportedMediaType: the body is not JSON (415).
+	// CodeUnsupportedMediaType: the body is not of a type the route takes:
+	// not JSON, not a multipart form, an upload that is not audio (415).
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeQuotaExceeded        Code = "quota_exceeded"
 	// CodeRateLimited: too many requests (or attempts) in a window, or too

@@ -32,6 +32,8 @@
 //	                    metrics and tracing wrap each (P)
 //	ChatStream          returned by every ChatProvider above
 //	ImageGenerator      huggingface.Images, openrouter.Images (P: ENABLE_IMAGE_GENERATION=true)
+//	Transcriber         groq.Voice (P: ENABLE_VOICE=true)
+//	SpeechSynthesizer   groq.Voice (P: ENABLE_VOICE=true)
 //	ModelLister         openaicompat (P: provider health probes, genzai doctor)
 //	Searcher            duckduckgo, wrapped by tracing (P)
 //	DomainNames         idn (P); without one, use cases accept ASCII domains only (T)
@@ -184,6 +186,30 @@ type ImageGenerator interface {
 	// returns carry the media type the provider claimed ("" when it named
 	// none); the router checks the bytes against it (domain.CheckImage).
 	GenerateImages(ctx context.Context, key int, req domain.ImageRequest) ([]domain.Image, error)
+}
+
+// Transcriber is a provider's speech to text, reached with the same API
+// keys as its ChatProvider (same indexes, same count). Every error is a
+// *domain.ProviderError.
+type Transcriber interface {
+	// Name identifies the provider.
+	Name() domain.Provider
+	// Transcribe asks req.Model with key index key what req.Audio says.
+	// Cancelling ctx aborts the upstream request.
+	Transcribe(ctx context.Context, key int, req domain.TranscriptionRequest) (domain.Transcription, error)
+}
+
+// SpeechSynthesizer is a provider's text to speech, reached with the same
+// API keys as its ChatProvider (same indexes, same count). Every error is a
+// *domain.ProviderError.
+type SpeechSynthesizer interface {
+	// Name identifies the provider.
+	Name() domain.Provider
+	// Speak asks req.Model with key index key to read req.Input aloud in
+	// req.Voice. Cancelling ctx aborts the upstream request. The audio it
+	// returns carries the media type the provider claimed; the router
+	// checks the bytes against the format asked for (domain.CheckAudio).
+	Speak(ctx context.Context, key int, req domain.SpeechRequest) (domain.Audio, error)
 }
 
 // ChatStream yields the deltas of one completion, streamed or whole.

@@ -187,7 +187,7 @@ func cors(origins []string) echo.MiddlewareFunc {
 		// Cache-Control opts a chat out of the response cache.
 		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, echo.HeaderAccept, echo.HeaderCacheControl},
 		ExposeHeaders: []string{echo.HeaderXRequestID, headerCorrelationID, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-			"X-Genzai-Provider", "X-Genzai-Upstream-Model", "X-Should-Retry", cacheHeader},
+			"X-Genzai-Provider", "X-Genzai-Upstream-Model", "X-Genzai-Model", "X-Should-Retry", cacheHeader},
 		AllowCredentials: !wildcard,
 		MaxAge:           600,
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
 	"github.com/genzai/genzai/domain/apikeys"
+	"github.com/genzai/genzai/domain/voice"
 )
 
 type ctxKey int
@@ -149,20 +150,38 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 // truncates at the limit, so a decoder never sees a complete oversized
 // value (Echo's BodyLimit returns data and error together, and Go 1.26's
 // JSON decoder accepts a complete value without looking at the error).
-func limitBody(max int64) echo.MiddlewareFunc {
+// The upload routes take uploadMax bytes of file and formOverhead besides
+// instead; their refusal says so.
+func limitBody(max, uploadMax int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if req.ContentLength > max {
-				return errTooLarge(max, nil)
+			limit, tooLarge := max, errTooLarge(max, nil)
+			if uploadRoutes[c.Path()] {
+				limit, tooLarge = uploadMax+formOverhead, voice.TooLarge(uploadMax)
+			}
+			if req.ContentLength > limit {
+				return tooLarge
 			}
 			if req.Body != nil && req.Body != http.NoBody {
-				req.Body = http.MaxBytesReader(c.Response(), req.Body, max)
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 			}
 			return next(c)
 		}
 	}
 }
+
+// uploadRoutes take a multipart form with a file (an audio upload) in
+// place of a JSON body.
+var uploadRoutes = map[string]bool{"/api/v1/audio/transcriptions": true, "/v1/audio/transcriptions": true}
+
+// formOverhead is what an upload route's body may hold besides the file:
+// the other fields (a prompt of 1000 characters, the language, OpenAI's
+// model and response_format...), part headers and boundaries.
+const formOverhead = 64 << 10
+
+// errNotForm refuses an upload route's body that is not a multipart form.
+var errNotForm = domain.Errorf(domain.CodeUnsupportedMediaType, "Request body must be multipart/form-data (the audio in a part named file)")
 
 // errNotJSON refuses a body that is not JSON.
 var errNotJSON = domain.Errorf(domain.CodeUnsupportedMediaType, "Request body must be application/json")
@@ -178,13 +197,23 @@ var errBodyNotUTF8 = domain.Errorf(domain.CodeInvalid, "Request body must be val
 
 // requireJSON refuses request bodies that are not JSON with 415, so that no
 // other binder (forms, XML) ever sees them, and JSON that is not valid UTF-8
-// with 400. The body, bounded by limitBody, is read here and handed on.
+// with 400. The body, bounded by limitBody, is read here and handed on. The
+// upload routes take a multipart form instead (anything else is a 415),
+// which is left unread for their handlers.
 func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		switch req.Method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch:
 		default:
+			return next(c)
+		}
+		if uploadRoutes[c.Path()] {
+			// The handler reads the form as a stream, part by part.
+			mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+			if err != nil || mt != echo.MIMEMultipartForm || params["boundary"] == "" {
+				return errNotForm
+			}
 			return next(c)
 		}
 		if req.ContentLength == 0 && len(req.TransferEncoding) == 0 {

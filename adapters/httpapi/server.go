@@ -26,6 +26,7 @@ import (
 	"github.com/genzai/genzai/domain/search"
 	"github.com/genzai/genzai/domain/status"
 	"github.com/genzai/genzai/domain/userdata"
+	"github.com/genzai/genzai/domain/voice"
 	"github.com/genzai/genzai/ports"
 )
 
@@ -37,6 +38,11 @@ type Config struct {
 	Version string
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
+	// MaxAudioBytes bounds the file of an upload to transcribe
+	// (MAX_AUDIO_BYTES); the transcription routes' bodies may be that
+	// much larger than the file (formOverhead), and no other route's.
+	// 0: voice.DefaultMaxAudioBytes.
+	MaxAudioBytes int64
 	// ReadyTimeout bounds each readiness check.
 	ReadyTimeout time.Duration
 	// ReadyCacheTTL is how long /ready reuses its last answer (default 1s).
@@ -90,6 +96,8 @@ type Deps struct {
 	UserData *userdata.Service
 	// Images generates images; nil answers the image routes 404 (off).
 	Images *images.Service
+	// Voice transcribes and speaks; nil answers the audio routes 404 (off).
+	Voice *voice.Service
 }
 
 // Server is the HTTP API.
@@ -130,6 +138,9 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if s.ready.ttl <= 0 {
 		s.ready.ttl = defaultReadyCacheTTL
 	}
+	if s.cfg.MaxAudioBytes <= 0 {
+		s.cfg.MaxAudioBytes = voice.DefaultMaxAudioBytes
+	}
 	if cfg.MetricsToken != "" {
 		sum := sha256.Sum256([]byte(cfg.MetricsToken))
 		s.metricsToken = sum[:]
@@ -153,7 +164,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		stack = append(stack, s.traceRequests(cfg.Tracing))
 	}
 	e.Use(append(stack, s.accessLog, s.recoverPanics, securityHeaders(cfg.Edge.Production), withCacheHeader,
-		limitBody(cfg.MaxBodyBytes), bodyDeadline(cfg.Edge.RequestTimeout), requireJSON, timeout(cfg.Edge.RequestTimeout),
+		limitBody(cfg.MaxBodyBytes, s.cfg.MaxAudioBytes), bodyDeadline(cfg.Edge.RequestTimeout), requireJSON, timeout(cfg.Edge.RequestTimeout),
 		trustedHost(cfg.Edge.AllowedHosts), cors(cfg.Edge.AllowedOrigins), s.rateLimit, s.authenticate,
 		compressDocs(), s.serveWeb)...)
 	api.RegisterHandlers(headToo{e}, api.NewStrictHandler(&handlers{s: s}, []api.StrictMiddlewareFunc{withScrapeRequest, withWebRequest}))

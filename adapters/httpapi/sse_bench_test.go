@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +119,40 @@ func BenchmarkOpenAISink(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchTokens)), "ns/token")
 	b.ReportMetric(float64(w.n)/float64(b.N), "bytes/answer")
+}
+
+// BenchmarkSSESinkSocket is BenchmarkSSESink's "answer" through a real
+// net/http server and a loopback connection read by a client, so that what
+// net/http does per write (flush, write deadline, chunk framing, the
+// write syscall) is counted: one whole 50-token stream per iteration.
+func BenchmarkSSESinkSocket(b *testing.B) {
+	const keepAlive = 15 * time.Second
+	res := chat.Result{Meta: benchMeta, FinishReason: "stop", Usage: domain.Usage{PromptTokens: 42, CompletionTokens: 50}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := newSSESink(w, "5c4f2d1e-8b3a-4f6e-9d2c-1a0b9e8f7d6c", keepAlive)
+		defer s.close()
+		if err := s.Begin(benchMeta); err != nil {
+			return
+		}
+		for _, t := range benchTokens {
+			if err := s.Token(t); err != nil {
+				return
+			}
+		}
+		_ = s.done(res)
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchTokens)), "ns/token")
 }

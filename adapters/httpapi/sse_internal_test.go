@@ -65,3 +65,41 @@ func TestSSESinkNoKeepAliveWhileTokensFlow(t *testing.T) {
 	}
 	assert.NotContains(t, w.String(), ": keep-alive")
 }
+
+// deadlineWriter records the write deadlines it is given.
+type deadlineWriter struct {
+	recordingWriter
+	deadlines []time.Time
+}
+
+func (w *deadlineWriter) SetWriteDeadline(d time.Time) error {
+	w.deadlines = append(w.deadlines, d)
+	return nil
+}
+
+// TestSSESinkWriteDeadline: every write runs under a deadline at least
+// half of sseWriteTimeout away, but the deadline is not moved per token.
+func TestSSESinkWriteDeadline(t *testing.T) {
+	t.Parallel()
+	w := &deadlineWriter{recordingWriter: recordingWriter{header: http.Header{}}}
+	s := newSSESink(w, "r1", time.Hour)
+	defer s.close()
+	start := time.Now()
+	require.NoError(t, s.Begin(benchMeta))
+	for _, tok := range benchTokens {
+		require.NoError(t, s.Token(tok))
+	}
+	require.Len(t, w.deadlines, 1, "one deadline for a stream's first half-timeout, not one per token")
+	assert.False(t, w.deadlines[0].Before(start.Add(sseWriteTimeout)), "the deadline is a whole timeout away")
+
+	// Once half of it has passed, the next write moves it.
+	s.mu.Lock()
+	s.deadline = time.Now().Add(sseWriteTimeout/2 - time.Second)
+	s.mu.Unlock()
+	before := time.Now()
+	require.NoError(t, s.Token("next"))
+	require.Len(t, w.deadlines, 2)
+	assert.False(t, w.deadlines[1].Before(before.Add(sseWriteTimeout)))
+	require.NoError(t, s.Token("and"))
+	assert.Len(t, w.deadlines, 2)
+}

@@ -116,11 +116,15 @@ func (l *requestLog) observe(r *domain.RequestRecord) {
 }
 
 // observeOther counts a request that is not a chat: image requests by
-// provider and outcome, and the attempts that failed on the way, which
-// count against the providers as a chat's do.
+// provider and outcome, voice requests by kind, provider and outcome, and
+// the attempts that failed on the way, which count against the providers
+// as a chat's do.
 func (l *requestLog) observeOther(r *domain.RequestRecord) {
-	if r.Kind == domain.RequestKindImage {
+	switch r.Kind {
+	case domain.RequestKindImage:
 		l.m.imageRequests.WithLabelValues(providerLabel(r.Provider), bounded(knownOutcomes, r.Outcome)).Inc()
+	case domain.RequestKindTranscription, domain.RequestKindSpeech:
+		l.m.voiceRequests.WithLabelValues(string(r.Kind), providerLabel(r.Provider), bounded(knownOutcomes, r.Outcome)).Inc()
 	}
 	for _, at := range r.Attempts {
 		l.m.attemptChildren.get(attemptKey{provider: providerLabel(at.Provider), reason: bounded(knownReasons, at.Reason)}).Inc()

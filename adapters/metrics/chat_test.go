@@ -272,3 +272,19 @@ func TestRequestLogCountsImagesApart(t *testing.T) {
 	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "huggingface", "reason": "bad_response"}).value)
 	assert.False(t, find(t, g, "genzai_chat_requests_total", nil).found, "an image is not a chat")
 }
+
+func TestRequestLogCountsVoiceByKind(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	log := m.RequestLog(discard{})
+	log.Record(domain.RequestRecord{Kind: domain.RequestKindTranscription, Provider: domain.ProviderGroq, Outcome: domain.OutcomeSuccess,
+		Attempts: []domain.Attempt{{Provider: domain.ProviderGroq, Reason: domain.ReasonRateLimited}}})
+	log.Record(domain.RequestRecord{Kind: domain.RequestKindSpeech, Outcome: domain.OutcomeError})
+	log.Record(domain.RequestRecord{Kind: domain.RequestKindSpeech, Outcome: domain.OutcomeError})
+	g := m.Gatherer()
+	assert.Equal(t, 1.0, find(t, g, "genzai_voice_requests_total", map[string]string{"kind": "transcription", "provider": "groq", "outcome": "success"}).value)
+	assert.Equal(t, 2.0, find(t, g, "genzai_voice_requests_total", map[string]string{"kind": "speech", "provider": "none", "outcome": "error"}).value)
+	assert.Equal(t, 1.0, find(t, g, "genzai_chat_failed_attempts_total", map[string]string{"provider": "groq", "reason": "rate_limited"}).value)
+	assert.False(t, find(t, g, "genzai_chat_requests_total", nil).found, "voice is not a chat")
+	assert.False(t, find(t, g, "genzai_image_requests_total", nil).found, "nor an image")
+}

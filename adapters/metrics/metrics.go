@@ -63,7 +63,10 @@ type Metrics struct {
 	chatRequests *prometheus.CounterVec
 	// imageRequests counts finished image requests (the request log's
 	// kind image): they are not chat requests.
-	imageRequests   *prometheus.CounterVec
+	imageRequests *prometheus.CounterVec
+	// voiceRequests counts finished transcription and speech requests
+	// (the request log's kinds transcription and speech).
+	voiceRequests   *prometheus.CounterVec
 	chatDuration    *prometheus.HistogramVec
 	chatFirstToken  *prometheus.HistogramVec
 	chatFallbacks   *prometheus.CounterVec
@@ -118,6 +121,10 @@ func New(logger *slog.Logger) *Metrics {
 		Namespace: namespace, Name: "image_requests_total",
 		Help: "Finished image generation requests by the provider that delivered (none when none did) and outcome.",
 	}, []string{"provider", "outcome"})
+	m.voiceRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "voice_requests_total",
+		Help: "Finished voice requests by kind (transcription, speech), the provider that delivered (none when none did) and outcome.",
+	}, []string{"kind", "provider", "outcome"})
 	m.chatDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "chat_request_duration_seconds",
 		Help:    "Chat request duration, from arrival to the end of the answer, by tier and outcome.",
@@ -178,7 +185,7 @@ func New(logger *slog.Logger) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.rateLimited, m.streamsOpen,
-		m.chatRequests, m.imageRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections, m.concurrencyRejections,
+		m.chatRequests, m.imageRequests, m.voiceRequests, m.chatDuration, m.chatFirstToken, m.chatFallbacks, m.chatAttempts, m.quotaRejections, m.concurrencyRejections,
 		m.cacheRequests,
 		m.providerDuration, m.providerFirstToken, m.providerErrors,
 		m.queryDuration,

@@ -316,27 +316,38 @@ func (c *Client) do(ctx context.Context, key int, method, path, accept string, p
 	return c.doURL(ctx, key, method, c.baseURL+path, accept, payload)
 }
 
-// doURL is do for an absolute URL.
+// doURL is do for an absolute URL, with payload (nil: none) sent as JSON.
 func (c *Client) doURL(ctx context.Context, key int, method, url, accept string, payload any) (*http.Response, error) {
+	if payload == nil {
+		return c.send(ctx, key, method, url, accept, "", nil, 0)
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, c.finish(&domain.ProviderError{Class: domain.FailureCaller, Reason: reasonCaller,
+			Message: "encode request", Err: err})
+	}
+	return c.send(ctx, key, method, url, accept, "application/json", bytes.NewReader(b), int64(len(b)))
+}
+
+// send sends one request with body (nil: none) of contentType and length
+// bytes, and returns the response when its status is 2xx; any other
+// outcome is a classified, scrubbed *domain.ProviderError.
+func (c *Client) send(ctx context.Context, key int, method, url, accept, contentType string, body io.Reader, length int64) (*http.Response, error) {
 	if key < 0 || key >= len(c.keys) {
 		return nil, c.finish(&domain.ProviderError{Class: domain.FailureKeyRejected, Reason: reasonKeyRejected,
 			Message: fmt.Sprintf("key index %d out of range (%d keys)", key, len(c.keys))})
-	}
-	var body io.Reader
-	if payload != nil {
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return nil, c.finish(&domain.ProviderError{Class: domain.FailureCaller, Reason: reasonCaller,
-				Message: "encode request", Err: err})
-		}
-		body = bytes.NewReader(b)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return nil, c.finish(&domain.ProviderError{Class: domain.FailureRetryable, Reason: reasonConnection,
 			Message: "build request", Err: err})
 	}
-	hreq.Header = c.header(key, accept, payload != nil)
+	if body != nil {
+		// Known already for a bytes.Reader; a multipart body made of
+		// several readers says it here, so that it is not sent chunked.
+		hreq.ContentLength = length
+	}
+	hreq.Header = c.header(key, accept, contentType)
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
 		return nil, c.finish(transportError(ctx, err, reasonConnection))
@@ -351,10 +362,10 @@ func (c *Client) doURL(ctx context.Context, key int, method, url, accept string,
 }
 
 // header is a request's header: the extra headers, then the key's
-// Authorization, Accept and, with a body, Content-Type (the later replace
+// Authorization, Accept and, with a body, its Content-Type (the later replace
 // an extra header of the same name), in a map made to size with one slice
 // for all the values (each header's its own, of capacity 1).
-func (c *Client) header(key int, accept string, body bool) http.Header {
+func (c *Client) header(key int, accept, contentType string) http.Header {
 	n := len(c.headers) + 3
 	h, vals := make(http.Header, n), make([]string, 0, n)
 	set := func(name, value string) {
@@ -366,8 +377,8 @@ func (c *Client) header(key int, accept string, body bool) http.Header {
 	}
 	set("Authorization", c.bearer[key])
 	set("Accept", accept)
-	if body {
-		set("Content-Type", "application/json")
+	if contentType != "" {
+		set("Content-Type", contentType)
 	}
 	return h
 }

@@ -2,6 +2,7 @@ package openaicompat
 
 import (
 	"context"
+	"io"
 	"net/http"
 )
 
@@ -26,6 +27,34 @@ func (c *Client) Post(ctx context.Context, key int, url, accept string, payload 
 	if err != nil {
 		return Reply{}, err
 	}
+	return c.reply(ctx, resp, limit)
+}
+
+// Upload is a request body that is not JSON: a multipart form with a file,
+// say. Body is read once per request: an upload is built anew for each
+// attempt.
+type Upload struct {
+	// ContentType is the body's media type, parameters included.
+	ContentType string
+	// Length is the body's size in bytes.
+	Length int64
+	Body   io.Reader
+}
+
+// PostUpload is Post for a body the caller encoded (upload), such as the
+// multipart form of an audio transcription; its answer and errors are
+// Post's.
+func (c *Client) PostUpload(ctx context.Context, key int, url, accept string, upload Upload, limit int64) (Reply, error) {
+	resp, err := c.send(ctx, key, http.MethodPost, url, accept, upload.ContentType, upload.Body, upload.Length)
+	if err != nil {
+		return Reply{}, err
+	}
+	return c.reply(ctx, resp, limit)
+}
+
+// reply reads a 2xx answer of at most limit bytes; a JSON error object in
+// it is classified as an error status would be.
+func (c *Client) reply(ctx context.Context, resp *http.Response, limit int64) (Reply, error) {
 	defer resp.Body.Close()
 	body, perr := readBody(ctx, resp, limit)
 	if perr != nil {

@@ -31,6 +31,10 @@ type ProviderConfig struct {
 	// Images is the provider's image generation over the same keys; nil
 	// when it has none (or images are off).
 	Images ports.ImageGenerator
+	// Transcriber and Speech are the provider's voice over the same keys;
+	// nil when it has none (or voice is off).
+	Transcriber ports.Transcriber
+	Speech      ports.SpeechSynthesizer
 	// RPMPerKey is the per-key request budget per minute (0 = unlimited).
 	RPMPerKey int
 	// KeyNames name the keys, by index, in the shared stores; a name must
@@ -49,6 +53,11 @@ type Config struct {
 	// ImageChain is the fallback order of image generation (see
 	// GenerateImages). Routes to providers without Images are skipped.
 	ImageChain []Route
+	// TranscriptionChain and SpeechChain are the fallback orders of voice
+	// (see Transcribe and Speak), each route with its model. Routes to
+	// providers without a Transcriber or Speech are skipped.
+	TranscriptionChain []Route
+	SpeechChain        []Route
 	// FirstTokenTimeout bounds each attempt of a streaming request until
 	// its first token. A non-streaming request asks for the whole answer
 	// at once, whose first token is its last: RequestTimeout bounds it.
@@ -90,11 +99,13 @@ const DefaultSharedSyncEvery = time.Second
 const DefaultKeyRejectCoolOff = 10 * time.Minute
 
 type provider struct {
-	client   ports.ChatProvider
-	images   ports.ImageGenerator
-	keys     *keyPool
-	breaker  *breaker
-	keyNames []string
+	client      ports.ChatProvider
+	images      ports.ImageGenerator
+	transcriber ports.Transcriber
+	speech      ports.SpeechSynthesizer
+	keys        *keyPool
+	breaker     *breaker
+	keyNames    []string
 	// sharedNames are the names of the keys' cooldowns, then of their
 	// rejections, in the shared store: built once, read at most every
 	// SharedSyncEvery.
@@ -133,11 +144,13 @@ func New(cfg Config, clock ports.Clock, logger *slog.Logger) *Router {
 			continue
 		}
 		r.providers[p.Client.Name()] = &provider{
-			client:   p.Client,
-			images:   p.Images,
-			keys:     newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
-			breaker:  newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
-			keyNames: p.KeyNames,
+			client:      p.Client,
+			images:      p.Images,
+			transcriber: p.Transcriber,
+			speech:      p.Speech,
+			keys:        newKeyPool(p.Client.KeyCount(), p.RPMPerKey),
+			breaker:     newBreaker(cfg.BreakerFailures, cfg.BreakerCoolOff),
+			keyNames:    p.KeyNames,
 		}
 	}
 	for name, p := range r.providers {

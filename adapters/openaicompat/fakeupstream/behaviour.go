@@ -53,6 +53,12 @@ type Behaviour struct {
 	// image and imageType are what image requests answer (nil: PNG()).
 	image     []byte
 	imageType string
+	// transcript is what transcription requests answer (nil: the default).
+	transcript *transcript
+	// audio and audioType are what speech requests answer (nil: the
+	// format asked for).
+	audio     []byte
+	audioType string
 }
 
 // OK answers with tokens: streamed as chunks (an opening role chunk, one
@@ -313,6 +319,10 @@ func (c *call) serve() {
 			c.models()
 		case c.ep == endpointImage:
 			c.rawImage()
+		case c.ep == endpointTranscription:
+			c.transcription()
+		case c.ep == endpointSpeech:
+			c.speech()
 		case c.ep == endpointChat && slices.Contains(c.rec.Modalities, "image"):
 			c.imageCompletion()
 		case c.rec.Stream:

@@ -6,13 +6,16 @@
 // inference router (POST /models/{model} with {"inputs", "parameters"}
 // answers the image's bytes) and OpenRouter's chat completions with
 // "modalities": ["image", "text"] (the images in the message's images
-// array, as data URLs).
+// array, as data URLs); and Groq's voice: POST /audio/transcriptions (a
+// multipart form, answered with Whisper's JSON) and POST /audio/speech
+// (answered with the audio's bytes).
 package fakeupstream
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -85,6 +88,19 @@ type Request struct {
 	// Face's inference router; Model is then the path's model).
 	Inputs     string
 	Parameters json.RawMessage
+	// Form holds a multipart body's fields (a transcription's model,
+	// language, prompt and response_format; Model is then the form's);
+	// nil for other bodies.
+	Form map[string]string
+	// File, FileName and FileType are a multipart body's file part: its
+	// bytes, its name and its Content-Type.
+	File     []byte
+	FileName string
+	FileType string
+	// Input, Voice and ResponseFormat are a speech request's members.
+	Input          string
+	Voice          string
+	ResponseFormat string
 
 	// Cancelled: the server saw the client go away before it finished answering.
 	Cancelled bool
@@ -262,6 +278,9 @@ const (
 	endpointModels
 	// endpointImage is Hugging Face's text-to-image call.
 	endpointImage
+	// endpointTranscription and endpointSpeech are Groq's audio calls.
+	endpointTranscription
+	endpointSpeech
 )
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -286,6 +305,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
 		ep = endpointChat
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/audio/transcriptions"):
+		ep = endpointTranscription
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/audio/speech"):
+		ep = endpointSpeech
 	case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/models/"):
 		ep = endpointImage
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
@@ -307,6 +330,10 @@ func record(r *http.Request, body []byte) *Request {
 	rec := &Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	if k, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		rec.Key = k
+	}
+	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+		recordForm(rec, body, params["boundary"])
+		return rec
 	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(body, &fields) == nil {
@@ -336,12 +363,18 @@ func record(r *http.Request, body []byte) *Request {
 		Modalities []string        `json:"modalities"`
 		Inputs     string          `json:"inputs"`
 		Parameters json.RawMessage `json:"parameters"`
+		Input      string          `json:"input"`
+		Voice      string          `json:"voice"`
+		// Format is a string in speech, an object in chat completions.
+		Format json.RawMessage `json:"response_format"`
 	}
 	if json.Unmarshal(body, &cr) != nil {
 		return rec
 	}
 	rec.Model, rec.Stream = cr.Model, cr.Stream
 	rec.Modalities, rec.Inputs, rec.Parameters = cr.Modalities, cr.Inputs, cr.Parameters
+	rec.Input, rec.Voice = cr.Input, cr.Voice
+	_ = json.Unmarshal(cr.Format, &rec.ResponseFormat) // left empty unless a string
 	if _, model, ok := strings.Cut(r.URL.Path, "/models/"); ok && r.Method == http.MethodPost {
 		rec.Model = model
 	}
