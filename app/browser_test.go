@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -56,7 +57,9 @@ type browser struct {
 	problems []string
 }
 
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts Chromium at a phone's size, with extra flags (a fake
+// microphone) when a test needs them.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -64,6 +67,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(390, 844), // a phone: the app must work there
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{}
 	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(b.record))
@@ -753,6 +757,105 @@ func TestBrowserImages(t *testing.T) {
 	for _, p := range b.Problems() {
 		assert.Regexp(t, `status of 429 .*/api/v1/images$`, p, "only the refused picture's answer")
 	}
+}
+
+// TestBrowserVoice drives voice in Chromium with its fake microphone (a
+// tone, granted without asking): a refused microphone is said in words;
+// Dictate records until pressed again, the recording (WebM, as the
+// browser makes it) goes through the gateway to the fake Groq, and its
+// transcription lands at the prompt's caret, not sent; "Read aloud" sends
+// an answer's text without its Markdown, plays the audio that comes back
+// and stops it when pressed again.
+func TestBrowserVoice(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t,
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+	)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(voiceVars(map[string]string{"USER_DAILY_QUOTA": "10"})))
+	up.groq.Default(fakeupstream.Transcript("Hello from the microphone", "English", time.Second))
+	signUpInBrowser(t, b, e, "vic@example.com")
+
+	// A refused microphone (as a browser refuses it) is said in words.
+	b.do(t,
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.Evaluate[chromedp.Void](`navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"))`),
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(".composer .problem")),
+	)
+	assert.Equal(t, "The browser did not allow the microphone: allow it for this site, then press Dictate again.", b.text(t, ".composer .problem"))
+	assert.Empty(t, up.groq.Requests())
+
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(button("Dictate")),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Note:"),
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
+	)
+	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, ".voice-note"))
+	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, `.composer [role="status"]`), "announced")
+	b.axe(t, "the chat while recording")
+	b.do(t,
+		chromedp.Click(button("Dictate")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value === "Note: Hello from the microphone"`),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="false"]:enabled`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 1 / 10")`),
+	)
+	assert.Zero(t, countOf(t, b, ".msg"), "the transcription is not sent")
+	reqs := up.groq.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "/audio/transcriptions", reqs[0].Path)
+	require.Greater(t, len(reqs[0].File), 4)
+	assert.Equal(t, []byte{0x1A, 0x45, 0xDF, 0xA3}, reqs[0].File[:4], "WebM (EBML) from the browser's recorder")
+
+	// The answer is read without its Markdown; long audio plays until
+	// "Read aloud" is pressed again.
+	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and `code`."))
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), kb.Enter),
+		chromedp.WaitVisible(button("Read aloud")),
+	)
+	up.groq.Default(fakeupstream.Speech("audio/wav", silentWAV(30)))
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`window.played = false; document.addEventListener("playing", () => { window.played = true; }, true)`),
+		chromedp.Click(button("Read aloud")),
+		chromedp.Poll[chromedp.Void](`window.played === true`),
+		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="true"]`)),
+	)
+	assert.Equal(t, 1, countOf(t, b, "audio"))
+	assert.True(t, strings.HasPrefix(attr(t, b, "audio", "src"), "blob:"), "played from a blob: URL (the CSP allows it)")
+	speech := up.groq.Requests()[2]
+	assert.Equal(t, "/audio/speech", speech.Path)
+	assert.Equal(t, "Here is bold text and code.", speech.Input)
+	b.axe(t, "the chat while reading aloud")
+	b.do(t,
+		chromedp.Click(button("Read aloud")),
+		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="false"]`)),
+	)
+	assert.Zero(t, countOf(t, b, "audio"), "stopped")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// silentWAV is seconds of silence as a WAV file (8 kHz, 16-bit mono):
+// audio that plays long enough to be stopped.
+func silentWAV(seconds int) []byte {
+	const rate = 8000
+	n := uint32(2 * rate * seconds)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, binary.LittleEndian, 36+n)
+	b.WriteString("WAVEfmt ")
+	// The fmt chunk: its size, PCM, mono, the rate, bytes per second,
+	// block align, bits per sample.
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		_ = binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	_ = binary.Write(&b, binary.LittleEndian, n)
+	b.Write(make([]byte, n))
+	return b.Bytes()
 }
 
 // dusk is a 320x200 PNG (a sun setting over the sea): a picture a
