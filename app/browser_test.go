@@ -761,11 +761,11 @@ func TestBrowserImages(t *testing.T) {
 
 // TestBrowserVoice drives voice in Chromium with its fake microphone (a
 // tone, granted without asking): a refused microphone is said in words;
-// Dictate records until pressed again, the recording (WebM, as the
-// browser makes it) goes through the gateway to the fake Groq, and its
-// transcription lands at the prompt's caret, not sent; "Read aloud" sends
-// an answer's text without its Markdown, plays the audio that comes back
-// and stops it when pressed again.
+// "Read aloud" sends an answer's text without its Markdown and plays the
+// audio that comes back until pressed again; meanwhile Dictate records
+// until pressed again, the recording (WebM, as the browser makes it) goes
+// through the gateway to the fake Groq, and its transcription lands at the
+// prompt's caret, not sent.
 func TestBrowserVoice(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t,
@@ -773,8 +773,8 @@ func TestBrowserVoice(t *testing.T) {
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 	)
 	up := newUpstreams(t)
-	e := newEnv(t, up.vars(voiceVars(map[string]string{"USER_DAILY_QUOTA": "10"})))
-	up.groq.Default(fakeupstream.Transcript("Hello from the microphone", "English", time.Second))
+	// Images on too: the composer with every tool, for the screenshots.
+	e := newEnv(t, up.vars(imageVars(up, voiceVars(map[string]string{"USER_DAILY_QUOTA": "10"}))))
 	signUpInBrowser(t, b, e, "vic@example.com")
 
 	// A refused microphone (as a browser refuses it) is said in words.
@@ -787,37 +787,16 @@ func TestBrowserVoice(t *testing.T) {
 	assert.Equal(t, "The browser did not allow the microphone: allow it for this site, then press Dictate again.", b.text(t, ".composer .problem"))
 	assert.Empty(t, up.groq.Requests())
 
+	// The answer is read without its Markdown, from long audio that plays
+	// until "Read aloud" is pressed again.
+	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and `code`."))
 	b.do(t,
 		chromedp.Reload(),
 		chromedp.WaitVisible(button("Dictate")),
-		chromedp.SendKeys(chromedp.ID("prompt"), "Note:"),
-		chromedp.Click(button("Dictate")),
-		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
-	)
-	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, ".voice-note"))
-	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, `.composer [role="status"]`), "announced")
-	b.axe(t, "the chat while recording")
-	b.do(t,
-		chromedp.Click(button("Dictate")),
-		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value === "Note: Hello from the microphone"`),
-		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="false"]:enabled`)),
-		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 1 / 10")`),
-	)
-	assert.Zero(t, countOf(t, b, ".msg"), "the transcription is not sent")
-	reqs := up.groq.Requests()
-	require.Len(t, reqs, 1)
-	assert.Equal(t, "/audio/transcriptions", reqs[0].Path)
-	require.Greater(t, len(reqs[0].File), 4)
-	assert.Equal(t, []byte{0x1A, 0x45, 0xDF, 0xA3}, reqs[0].File[:4], "WebM (EBML) from the browser's recorder")
-
-	// The answer is read without its Markdown; long audio plays until
-	// "Read aloud" is pressed again.
-	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and `code`."))
-	b.do(t,
-		chromedp.SendKeys(chromedp.ID("prompt"), kb.Enter),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Show me Markdown"+kb.Enter),
 		chromedp.WaitVisible(button("Read aloud")),
 	)
-	up.groq.Default(fakeupstream.Speech("audio/wav", silentWAV(30)))
+	up.groq.Default(fakeupstream.Speech("audio/wav", silentWAV(60)))
 	b.do(t,
 		chromedp.Evaluate[chromedp.Void](`window.played = false; document.addEventListener("playing", () => { window.played = true; }, true)`),
 		chromedp.Click(button("Read aloud")),
@@ -826,10 +805,36 @@ func TestBrowserVoice(t *testing.T) {
 	)
 	assert.Equal(t, 1, countOf(t, b, "audio"))
 	assert.True(t, strings.HasPrefix(attr(t, b, "audio", "src"), "blob:"), "played from a blob: URL (the CSP allows it)")
-	speech := up.groq.Requests()[2]
-	assert.Equal(t, "/audio/speech", speech.Path)
-	assert.Equal(t, "Here is bold text and code.", speech.Input)
-	b.axe(t, "the chat while reading aloud")
+	reqs := up.groq.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/audio/speech", reqs[1].Path)
+	assert.Equal(t, "Here is bold text and code.", reqs[1].Input)
+
+	up.groq.Default(fakeupstream.Transcript("Hello from the microphone", "English", time.Second))
+	b.do(t,
+		// chromedp's Enter that sent the prompt also typed a line break (a
+		// person's does not): the box starts empty again.
+		chromedp.Evaluate[chromedp.Void](`{ const p = document.getElementById("prompt"); p.value = ""; p.dispatchEvent(new Event("input", { bubbles: true })); }`),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Note:"),
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
+	)
+	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, ".voice-note"))
+	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, `.composer [role="status"]`), "announced")
+	b.screenshots(t, "chat-voice")
+	b.do(t,
+		chromedp.Click(button("Dictate")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value === "Note: Hello from the microphone"`),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="false"]:enabled`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 3 / 10")`),
+	)
+	assert.Equal(t, 2, countOf(t, b, ".msg"), "the transcription is not sent")
+	reqs = up.groq.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "/audio/transcriptions", reqs[2].Path)
+	require.Greater(t, len(reqs[2].File), 4)
+	assert.Equal(t, []byte{0x1A, 0x45, 0xDF, 0xA3}, reqs[2].File[:4], "WebM (EBML) from the browser's recorder")
+
 	b.do(t,
 		chromedp.Click(button("Read aloud")),
 		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="false"]`)),
