@@ -761,11 +761,11 @@ func TestBrowserImages(t *testing.T) {
 
 // TestBrowserVoice drives voice in Chromium with its fake microphone (a
 // tone, granted without asking): a refused microphone is said in words;
-// "Read aloud" sends an answer's text without its Markdown and plays the
-// audio that comes back until pressed again; meanwhile Dictate records
-// until pressed again, the recording (WebM, as the browser makes it) goes
-// through the gateway to the fake Groq, and its transcription lands at the
-// prompt's caret, not sent.
+// "Read aloud" sends an answer's text without its Markdown (within
+// max_speech_chars) and plays the audio that comes back until pressed
+// again; meanwhile Dictate records until pressed again, the recording
+// (WebM, as the browser makes it) goes through the gateway to the fake
+// Groq, and its transcription lands at the prompt's caret, not sent.
 func TestBrowserVoice(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t,
@@ -774,7 +774,8 @@ func TestBrowserVoice(t *testing.T) {
 	)
 	up := newUpstreams(t)
 	// Images on too: the composer with every tool, for the screenshots.
-	e := newEnv(t, up.vars(imageVars(up, voiceVars(map[string]string{"USER_DAILY_QUOTA": "10"}))))
+	// MAX_SPEECH_CHARS 24: the answer's 27 characters of text are cut, at a word.
+	e := newEnv(t, up.vars(imageVars(up, voiceVars(map[string]string{"USER_DAILY_QUOTA": "10", "MAX_SPEECH_CHARS": "24"}))))
 	signUpInBrowser(t, b, e, "vic@example.com")
 
 	// A refused microphone (as a browser refuses it) is said in words.
@@ -787,8 +788,8 @@ func TestBrowserVoice(t *testing.T) {
 	assert.Equal(t, "The browser did not allow the microphone: allow it for this site, then press Dictate again.", b.text(t, ".composer .problem"))
 	assert.Empty(t, up.groq.Requests())
 
-	// The answer is read without its Markdown, from long audio that plays
-	// until "Read aloud" is pressed again.
+	// The answer is read without its Markdown, cut to MAX_SPEECH_CHARS,
+	// from long audio that plays until "Read aloud" is pressed again.
 	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and `code`."))
 	b.do(t,
 		chromedp.Reload(),
@@ -808,7 +809,7 @@ func TestBrowserVoice(t *testing.T) {
 	reqs := up.groq.Requests()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, "/audio/speech", reqs[1].Path)
-	assert.Equal(t, "Here is bold text and code.", reqs[1].Input)
+	assert.Equal(t, "Here is bold text and", reqs[1].Input, "Here is bold text and code., cut to 24 at a word")
 
 	up.groq.Default(fakeupstream.Transcript("Hello from the microphone", "English", time.Second))
 	b.do(t,
