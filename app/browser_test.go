@@ -836,6 +836,15 @@ func TestBrowserVoice(t *testing.T) {
 	require.Greater(t, len(reqs[2].File), 4)
 	assert.Equal(t, []byte{0x1A, 0x45, 0xDF, 0xA3}, reqs[2].File[:4], "WebM (EBML) from the browser's recorder")
 
+	// Esc ends a recording too; the text goes after the caret's.
+	b.do(t,
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value === "Note: Hello from the microphone Hello from the microphone"`),
+		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="true"]`)),
+	)
+
 	b.do(t,
 		chromedp.Click(button("Read aloud")),
 		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="false"]`)),
