@@ -1,8 +1,14 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,7 +57,9 @@ type browser struct {
 	problems []string
 }
 
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts Chromium at a phone's size, with extra flags (a fake
+// microphone) when a test needs them.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -59,6 +67,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(390, 844), // a phone: the app must work there
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{}
 	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(b.record))
@@ -690,6 +699,215 @@ func TestBrowserChatQuota(t *testing.T) {
 	for _, p := range b.Problems() {
 		assert.Regexp(t, `status of 429 .*/api/v1/chat$`, p, "only the refused chat's answer")
 	}
+}
+
+// TestBrowserImages drives image mode: the prompt goes to image
+// generation instead of the chat (the fake Hugging Face draws it), the
+// picture shows in the thread with the prompt as its text alternative and
+// a download link, says it is not saved, and the quota counts its cost; a
+// second picture the quota cannot pay for is refused in words that say
+// the cost and what is left, with the request id.
+func TestBrowserImages(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(imageVars(up, map[string]string{"USER_DAILY_QUOTA": "8"})))
+	picture := dusk(t)
+	up.huggingface.Default(fakeupstream.Image("image/png", picture))
+	signUpInBrowser(t, b, e, "ida@example.com")
+	b.do(t,
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.Click(button("Image")),
+		chromedp.WaitVisible(chromedp.ID("image-note")),
+		chromedp.WaitVisible(button("Create image")),
+	)
+	assert.Equal(t, "true", attr(t, b, ".image-mode", "aria-pressed"))
+	assert.Contains(t, b.text(t, "#image-note"), "costs 5 of today's requests")
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "A lighthouse at dusk"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant .picture img")),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 5 / 8")`),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".picture img").complete`),
+	)
+	src := attr(t, b, ".picture img", "src")
+	assert.Equal(t, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(picture), src)
+	assert.Equal(t, "A lighthouse at dusk", attr(t, b, ".picture img", "alt"))
+	assert.Equal(t, 1, countOf(t, b, ".picture img"))
+	assert.Equal(t, 320, evalInt(t, b, `document.querySelector(".picture img").naturalWidth`), "the picture decoded")
+	assert.Equal(t, src, attr(t, b, ".picture figcaption a", "href"))
+	assert.Regexp(t, `^genzai-[0-9a-f-]+\.png$`, attr(t, b, ".picture figcaption a", "download"))
+	assert.Contains(t, b.text(t, ".picture figcaption"), "not saved")
+	assert.Zero(t, countOf(t, b, ".regenerate, .feedback"), "a picture is neither regenerated as a chat nor rated")
+	reqs := up.huggingface.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "A lighthouse at dusk", reqs[0].Inputs)
+	assert.Empty(t, up.groq.Requests(), "no chat")
+	b.screenshots(t, "chat-image")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+
+	// 3 units left, 5 needed: refused before any provider is asked.
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "A second lighthouse"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant:last-of-type .problem")),
+	)
+	assert.Regexp(t, `^An image costs 5 of today's requests and you have 3 left\. They renew at .+\. \(request id: \S+\)$`,
+		b.text(t, ".msg.assistant:last-of-type .problem"))
+	assert.Len(t, up.huggingface.Requests(), 1, "the provider was not asked")
+	// The browser logs the 429, and nothing else.
+	for _, p := range b.Problems() {
+		assert.Regexp(t, `status of 429 .*/api/v1/images$`, p, "only the refused picture's answer")
+	}
+}
+
+// TestBrowserVoice drives voice in Chromium with its fake microphone (a
+// tone, granted without asking): a refused microphone is said in words;
+// "Read aloud" sends an answer's text without its Markdown (within
+// max_speech_chars) and plays the audio that comes back until pressed
+// again; meanwhile Dictate records until pressed again, the recording
+// (WebM, as the browser makes it) goes through the gateway to the fake
+// Groq, and its transcription lands at the prompt's caret, not sent.
+func TestBrowserVoice(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t,
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+	)
+	up := newUpstreams(t)
+	// Images on too: the composer with every tool, for the screenshots.
+	// MAX_SPEECH_CHARS 24: the answer's 27 characters of text are cut, at a word.
+	e := newEnv(t, up.vars(imageVars(up, voiceVars(map[string]string{"USER_DAILY_QUOTA": "10", "MAX_SPEECH_CHARS": "24"}))))
+	signUpInBrowser(t, b, e, "vic@example.com")
+
+	// A refused microphone (as a browser refuses it) is said in words.
+	b.do(t,
+		chromedp.WaitVisible(chromedp.CSS(".quota")),
+		chromedp.Evaluate[chromedp.Void](`navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Permission denied", "NotAllowedError"))`),
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(".composer .problem")),
+	)
+	assert.Equal(t, "The browser did not allow the microphone: allow it for this site, then press Dictate again.", b.text(t, ".composer .problem"))
+	assert.Empty(t, up.groq.Requests())
+
+	// The answer is read without its Markdown, cut to MAX_SPEECH_CHARS,
+	// from long audio that plays until "Read aloud" is pressed again.
+	up.groq.Default(fakeupstream.OK("Here is **bold** text", " and `code`."))
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(button("Dictate")),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Show me Markdown"+kb.Enter),
+		chromedp.WaitVisible(button("Read aloud")),
+	)
+	up.groq.Default(fakeupstream.Speech("audio/wav", silentWAV(60)))
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`window.played = false; document.addEventListener("playing", () => { window.played = true; }, true)`),
+		chromedp.Click(button("Read aloud")),
+		chromedp.Poll[chromedp.Void](`window.played === true`),
+		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="true"]`)),
+	)
+	assert.Equal(t, 1, countOf(t, b, "audio"))
+	assert.True(t, strings.HasPrefix(attr(t, b, "audio", "src"), "blob:"), "played from a blob: URL (the CSP allows it)")
+	reqs := up.groq.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/audio/speech", reqs[1].Path)
+	assert.Equal(t, "Here is bold text and", reqs[1].Input, "Here is bold text and code., cut to 24 at a word")
+
+	up.groq.Default(fakeupstream.Transcript("Hello from the microphone", "English", time.Second))
+	b.do(t,
+		// chromedp's Enter that sent the prompt also typed a line break (a
+		// person's does not): the box starts empty again.
+		chromedp.Evaluate[chromedp.Void](`{ const p = document.getElementById("prompt"); p.value = ""; p.dispatchEvent(new Event("input", { bubbles: true })); }`),
+		chromedp.SendKeys(chromedp.ID("prompt"), "Note:"),
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
+	)
+	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, ".voice-note"))
+	assert.Equal(t, "Recording… press Dictate again or Esc to stop.", b.text(t, `.composer [role="status"]`), "announced")
+	b.screenshots(t, "chat-voice")
+	b.do(t,
+		chromedp.Click(button("Dictate")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value === "Note: Hello from the microphone"`),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="false"]:enabled`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".quota")?.textContent.includes("Quota: 3 / 10")`),
+	)
+	assert.Equal(t, 2, countOf(t, b, ".msg"), "the transcription is not sent")
+	reqs = up.groq.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "/audio/transcriptions", reqs[2].Path)
+	require.Greater(t, len(reqs[2].File), 4)
+	assert.Equal(t, []byte{0x1A, 0x45, 0xDF, 0xA3}, reqs[2].File[:4], "WebM (EBML) from the browser's recorder")
+
+	// Esc ends a recording too; the text goes after the caret's.
+	b.do(t,
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value === "Note: Hello from the microphone Hello from the microphone"`),
+		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="true"]`)),
+	)
+
+	b.do(t,
+		chromedp.Click(button("Read aloud")),
+		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="false"]`)),
+	)
+	assert.Zero(t, countOf(t, b, "audio"), "stopped")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// silentWAV is seconds of silence as a WAV file (8 kHz, 16-bit mono):
+// audio that plays long enough to be stopped.
+func silentWAV(seconds int) []byte {
+	const rate = 8000
+	n := uint32(2 * rate * seconds)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, binary.LittleEndian, 36+n)
+	b.WriteString("WAVEfmt ")
+	// The fmt chunk: its size, PCM, mono, the rate, bytes per second,
+	// block align, bits per sample.
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		_ = binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	_ = binary.Write(&b, binary.LittleEndian, n)
+	b.Write(make([]byte, n))
+	return b.Bytes()
+}
+
+// dusk is a 320x200 PNG (a sun setting over the sea): a picture a
+// screenshot can show, where fakeupstream's default is one pixel.
+func dusk(t *testing.T) []byte {
+	t.Helper()
+	const w, h, horizon = 320, 200, 130
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{A: 255}
+			if y < horizon {
+				f := float64(y) / horizon
+				c.R, c.G, c.B = uint8(90+f*165), uint8(40+f*100), uint8(120-f*60)
+				if dx, dy := x-220, y-118; dx*dx+dy*dy < 28*28 {
+					c.R, c.G, c.B = 255, 214, 120
+				}
+			} else {
+				f := float64(y-horizon) / (h - horizon)
+				c.R, c.G, c.B = uint8(60-f*40), uint8(70-f*40), uint8(120-f*50)
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+// evalInt is a JavaScript expression's value, a number.
+func evalInt(t *testing.T, b *browser, expr string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+	require.NoError(t, err)
+	return n
 }
 
 // TestBrowserAdmin drives the dashboard as an admin: a request just made

@@ -17,11 +17,17 @@ import (
 )
 
 // webContentSecurityPolicy is the web app's policy: scripts, styles,
-// images and requests from this origin only (data: images too), nothing
-// inline, no frames, no plugins. The app sets styles through the DOM only,
-// which the policy does not govern.
+// images and requests from this origin only, nothing inline, no frames, no
+// plugins. The app sets styles through the DOM only, which the policy does
+// not govern. Generated pictures arrive as data: images and speech as
+// audio the app plays from a blob: URL it made, hence those two schemes.
 const webContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// webPermissionsPolicy is the web app's Permissions-Policy: every answer's
+// (edge.go) but for the microphone, which the page may use itself, for
+// dictation (the browser still asks the user).
+const webPermissionsPolicy = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), microphone=(self), payment=(), usb=()"
 
 // Cache lifetimes of the web app's files. A hashed name changes with its
 // content, so browsers may keep those for good; the page (which names
@@ -149,6 +155,7 @@ func (a webAnswer) write(w http.ResponseWriter) error {
 	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	h.Set("Cache-Control", a.f.cacheControl)
 	h.Set("Content-Security-Policy", webContentSecurityPolicy)
+	h.Set("Permissions-Policy", webPermissionsPolicy)
 	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	w.WriteHeader(http.StatusOK)
 	if a.head {

@@ -101,6 +101,7 @@ func TestWebApp(t *testing.T) {
 			assert.Equal(t, tt.contentType, h.Get("Content-Type"))
 			assert.Equal(t, tt.cache, h.Get("Cache-Control"))
 			assert.Equal(t, webContentSecurityPolicy, h.Get("Content-Security-Policy"))
+			assert.Equal(t, webPermissionsPolicy, h.Get("Permissions-Policy"))
 			assert.Equal(t, "Accept-Encoding", h.Get("Vary"))
 			assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), "the security headers stay")
 			assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
@@ -180,8 +181,8 @@ func TestWebAppNeedsItsPage(t *testing.T) {
 	assert.ErrorContains(t, err, "no index.html")
 }
 
-// TestWebAppPolicy: the app's policy allows this origin only, and nothing
-// inline.
+// TestWebAppPolicy: the app's policy allows this origin only (with data:
+// images and blob: audio, which the app makes itself), and nothing inline.
 func TestWebAppPolicy(t *testing.T) {
 	t.Parallel()
 	directives := map[string]string{}
@@ -191,9 +192,22 @@ func TestWebAppPolicy(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{
 		"default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
-		"connect-src": "'self'", "font-src": "'self'", "object-src": "'none'", "frame-ancestors": "'none'",
+		"media-src": "'self' blob:", "connect-src": "'self'", "font-src": "'self'", "object-src": "'none'", "frame-ancestors": "'none'",
 		"base-uri": "'none'", "form-action": "'self'",
 	}, directives)
+}
+
+// TestWebAppPermissions: the app's page may use the microphone (dictation),
+// itself only; every other feature stays off, as on every other answer.
+func TestWebAppPermissions(t *testing.T) {
+	t.Parallel()
+	s, err := New(Config{Environment: "development", MaxBodyBytes: 1000, ReadyTimeout: time.Second, Web: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}}, Deps{}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	page := serve(s, http.MethodGet, "/", "").Header().Get("Permissions-Policy")
+	api := serve(s, http.MethodGet, "/health", "").Header().Get("Permissions-Policy")
+	require.NotEmpty(t, api)
+	assert.Equal(t, strings.Replace(api, "microphone=()", "microphone=(self)", 1), page)
+	assert.NotEqual(t, api, page)
 }
 
 // TestWebBundle: the committed build (web/dist) loads only files of this

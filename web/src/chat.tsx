@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, problemOf, type ConversationMessage, type ModelInfo, type Problem, type Quota, type Tier } from "./api/client";
+import { api, problemOf, type ConversationMessage, type ImagesInfo, type ModelInfo, type Problem, type Quota, type Tier, type VoiceInfo } from "./api/client";
 import { readEvents } from "./sse";
 import { renderMarkdown } from "./markdown";
 import { session } from "./session";
@@ -8,6 +8,9 @@ import { Sidebar } from "./sidebar";
 import { Feedback } from "./feedback";
 import { useMe } from "./me";
 import { CodeBlocks } from "./codeblocks";
+import { explain, resetTime } from "./explain";
+import { draw, Drawing, Pictures, type Picture } from "./images";
+import { canRecord, Microphone, useSpeaker, voiceWords, type Speaker, type VoicePhase } from "./voice";
 
 /** Source is a web page an answer was given to cite. */
 export interface Source {
@@ -33,6 +36,10 @@ interface Message {
   // replacing: this answer regenerates one the conversation stored, which
   // stays stored when this one brings nothing: asking again replaces it.
   replacing?: boolean;
+  // image: the message is an image request's prompt or answer, shown here
+  // only (conversations hold text): neither regenerated, rated nor read.
+  image?: boolean;
+  pictures?: Picture[];
 }
 
 // A stored thread opens on its latest PAGE messages; "Earlier messages"
@@ -53,6 +60,11 @@ export function Chat({ email }: { email: string }) {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [conversation, setConversation] = useState<string | null>(null);
   const [webSearch, setWebSearch] = useState(false);
+  // What the server offers beside chat (GET /api/v1/models).
+  const [images, setImages] = useState<ImagesInfo | null>(null);
+  const [voice, setVoice] = useState<VoiceInfo | null>(null);
+  const [imageMode, setImageMode] = useState(false);
+  const [voicePhase, setVoicePhase] = useState<VoicePhase>("idle");
   // earlier continues a stored thread toward its earlier messages (null:
   // none left, or a new chat).
   const [earlier, setEarlier] = useState<string | null>(null);
@@ -71,6 +83,10 @@ export function Chat({ email }: { email: string }) {
   // click while it is would put the same page in twice.
   const readingEarlier = useRef(false);
   const me = useMe();
+  const box = useRef<HTMLTextAreaElement>(null);
+  const speaker = useSpeaker(voice?.max_speech_chars ?? 0, () => void loadQuota(),
+    (p) => explain(p, { kind: "voice", quota }));
+  const imaging = imageMode && images?.enabled === true;
 
   async function loadQuota() {
     const r = await api.GET("/api/v1/quota").catch((e: unknown) => ({ error: e, data: undefined, response: undefined }));
@@ -78,8 +94,11 @@ export function Chat({ email }: { email: string }) {
   }
   useEffect(() => {
     api.GET("/api/v1/models").then((r) => {
-      if (r.data) setModels(r.data.models);
-      else setProblem(problemOf(r.error, r.response));
+      if (r.data) {
+        setModels(r.data.models);
+        setImages(r.data.images);
+        setVoice(r.data.voice);
+      } else setProblem(problemOf(r.error, r.response));
     }, (e: unknown) => setProblem(problemOf(e)));
     void loadQuota();
   }, []);
@@ -95,7 +114,8 @@ export function Chat({ email }: { email: string }) {
   }, [out, quota]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape" && abort.current) abort.current.abort();
+      // (unless the microphone took this Esc to end a recording)
+      if (e.key === "Escape" && !e.defaultPrevented && abort.current) abort.current.abort();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -109,8 +129,45 @@ export function Chat({ email }: { email: string }) {
     const text = prompt.trim();
     if (!text || abort.current || out) return;
     setPrompt("");
+    if (imaging) {
+      await drawPicture(text);
+      return;
+    }
     setMessages((ms) => [...ms, { key: fresh(), role: "user", content: text }, { key: fresh(), role: "assistant", content: "", streaming: true, tier }]);
     await run(text, tier, false);
+  }
+
+  // drawPicture sends the prompt to image generation instead of the chat;
+  // Esc or Stop cancels it like an answer.
+  async function drawPicture(text: string) {
+    setMessages((ms) => [...ms, { key: fresh(), role: "user", content: text, image: true }, { key: fresh(), role: "assistant", content: "", streaming: true, image: true }]);
+    const ctrl = new AbortController();
+    abort.current = ctrl;
+    setProblem(null);
+    rerender((n) => n + 1);
+    const drawn = await draw(text, ctrl.signal);
+    abort.current = null;
+    update((m) => ("pictures" in drawn
+      ? { ...m, streaming: false, requestId: drawn.requestId, pictures: drawn.pictures }
+      : { ...m, streaming: false, problem: explain(drawn.problem, { kind: "image", quota, imageCost: images?.quota_cost, left: quota ? quota.limit - quota.used : undefined }) }));
+    rerender((n) => n + 1);
+    void loadQuota();
+  }
+
+  // insert puts dictated text at the prompt's caret, spaced from its
+  // neighbours, for the user to read over and send.
+  function insert(text: string) {
+    const el = box.current;
+    setPrompt((p) => {
+      const at = Math.min(el?.selectionStart ?? p.length, p.length);
+      const to = Math.min(el?.selectionEnd ?? p.length, p.length);
+      const before = p.slice(0, at);
+      const after = p.slice(to);
+      const gap = before !== "" && !/\s$/.test(before) ? " " : "";
+      const tail = after !== "" && !/^\s/.test(after) ? " " : "";
+      return before + gap + text + tail + after;
+    });
+    el?.focus();
   }
 
   // regenerate asks the last prompt again, on the tier that answered it.
@@ -121,7 +178,7 @@ export function Chat({ email }: { email: string }) {
   async function regenerate() {
     const last = messages[messages.length - 1];
     const asked = messages[messages.length - 2];
-    if (abort.current || out || last?.role !== "assistant" || asked?.role !== "user") return;
+    if (abort.current || out || last?.role !== "assistant" || asked?.role !== "user" || last.image) return;
     const replace = conversation !== null && (last.content !== "" || last.replacing === true);
     const t = last.tier ?? tier;
     setMessages((ms) => [...ms.slice(0, -1), { key: fresh(), role: "assistant", content: "", streaming: true, tier: t, replacing: replace }]);
@@ -136,7 +193,7 @@ export function Chat({ email }: { email: string }) {
     try {
       await stream(text, t, replace, ctrl.signal);
     } catch (err) {
-      update((m) => ({ ...m, problem: explain(problemOf(err), quota) }));
+      update((m) => ({ ...m, problem: explain(problemOf(err), { kind: "chat", quota }) }));
     } finally {
       abort.current = null;
       update((m) => ({ ...m, streaming: false }));
@@ -156,7 +213,7 @@ export function Chat({ email }: { email: string }) {
     // parseAs "stream" leaves the body unread: the events come from it.
     const body = r.response.body;
     if (r.error || !r.response.ok || !body) {
-      update((m) => ({ ...m, problem: explain(problemOf(r.error, r.response), quota) }));
+      update((m) => ({ ...m, problem: explain(problemOf(r.error, r.response), { kind: "chat", quota }) }));
       return;
     }
     for await (const ev of readEvents(body)) {
@@ -172,7 +229,7 @@ export function Chat({ email }: { email: string }) {
         }));
       } else if (ev.event === "error") {
         const e = JSON.parse(ev.data) as { error: string; code: string };
-        update((m) => ({ ...m, problem: explain({ message: e.error, code: e.code, requestId: m.requestId ?? "" }, quota) }));
+        update((m) => ({ ...m, problem: explain({ message: e.error, code: e.code, requestId: m.requestId ?? "" }, { kind: "chat", quota }) }));
       }
     }
   }
@@ -181,6 +238,7 @@ export function Chat({ email }: { email: string }) {
   // null, starts a new one at the next prompt.
   async function select(id: string | null) {
     abort.current?.abort();
+    speaker.stop();
     setSidebarOpen(false);
     setProblem(null);
     setConversation(id);
@@ -256,8 +314,9 @@ export function Chat({ email }: { email: string }) {
           </button>
         )}
         {messages.map((m, i) => {
-          const last = i === messages.length - 1 && m.role === "assistant" && !busy && !out && messages[i - 1]?.role === "user";
-          return <MessageView m={m} key={m.key} onRegenerate={last ? () => void regenerate() : undefined} />;
+          const last = i === messages.length - 1 && m.role === "assistant" && !m.image && !busy && !out && messages[i - 1]?.role === "user";
+          return <MessageView m={m} key={m.key} onRegenerate={last ? () => void regenerate() : undefined}
+            speaker={voice?.enabled ? speaker : undefined} />;
         })}
         <div ref={end} />
       </main>
@@ -268,17 +327,37 @@ export function Chat({ email }: { email: string }) {
             You have used all {quota.limit} of today's requests. You can chat again at {resetTime(quota)}.
           </p>
         )}
-        <label for="prompt" class="visually-hidden">Message</label>
-        <textarea id="prompt" rows={2} placeholder={out ? "Out of requests until the reset" : "Message genzai"} value={prompt}
-          disabled={out} onInput={(e) => setPrompt(e.currentTarget.value)} onKeyDown={onKeyDown} />
+        {imaging && images && (
+          <p class="muted mode-note" id="image-note">
+            Image mode: a picture costs {images.quota_cost} of today's requests and is not saved in the conversation.
+          </p>
+        )}
+        {voiceWords(voicePhase) !== "" && <p class="muted voice-note" aria-hidden="true">{voiceWords(voicePhase)}</p>}
+        <span class="visually-hidden" role="status" aria-live="polite">{voiceWords(voicePhase)}</span>
+        <label for="prompt" class="visually-hidden">{imaging ? "Describe the picture" : "Message"}</label>
+        <textarea id="prompt" ref={box} rows={2} value={prompt} disabled={out}
+          placeholder={out ? "Out of requests until the reset" : imaging ? "Describe the picture" : "Message genzai"}
+          aria-describedby={imaging ? "image-note" : undefined}
+          onInput={(e) => setPrompt(e.currentTarget.value)} onKeyDown={onKeyDown} />
         <div class="actions">
           <label class="search-toggle">
-            <input type="checkbox" checked={webSearch} disabled={out} onChange={(e) => setWebSearch(e.currentTarget.checked)} />
+            <input type="checkbox" checked={webSearch && !imaging} disabled={out || imaging} onChange={(e) => setWebSearch(e.currentTarget.checked)} />
             Search the web
           </label>
+          {(images?.enabled || voice?.enabled && canRecord()) && (
+            <div class="tools">
+              {images?.enabled && (
+                <button type="button" class="small image-mode" aria-pressed={imaging} onClick={() => setImageMode((on) => !on)}>Image</button>
+              )}
+              {voice?.enabled && canRecord() && (
+                <Microphone maxBytes={voice.max_audio_bytes} disabled={out} onText={insert} onPhase={setVoicePhase}
+                  onProblem={(p) => setProblem(explain(p, { kind: "voice", quota }))} onDone={() => void loadQuota()} />
+              )}
+            </div>
+          )}
           {busy
             ? <button type="button" onClick={() => abort.current?.abort()}>Stop</button>
-            : <button type="submit" disabled={out || prompt.trim() === ""}>Send</button>}
+            : <button type="submit" disabled={out || prompt.trim() === ""}>{imaging ? "Create image" : "Send"}</button>}
         </div>
       </form>
     </div>
@@ -319,23 +398,37 @@ function stored(m: ConversationMessage): Message {
   return out;
 }
 
-function MessageView({ m, onRegenerate }: { m: Message; onRegenerate?: (() => void) | undefined }) {
+function MessageView({ m, onRegenerate, speaker }: {
+  m: Message;
+  onRegenerate?: (() => void) | undefined;
+  // speaker: reads answers aloud (when the server has voice on).
+  speaker?: Speaker | undefined;
+}) {
+  const rate = m.requestId !== undefined && m.content !== "" && !m.image;
+  const speak = speaker !== undefined && m.role === "assistant" && !m.image && !m.streaming && m.content !== "";
   return (
-    <article class={`msg ${m.role}`} aria-label={m.role === "user" ? "You" : "genzai"}>
+    <article class={`msg ${m.role}${m.image ? " image" : ""}`} aria-label={m.role === "user" ? "You" : "genzai"}>
       {m.role === "user"
-        ? <p class="text">{m.content}</p>
-        : <CodeBlocks html={renderMarkdown(m.content)} />}
-      {m.streaming && m.content === "" && <p class="muted">…</p>}
+        ? <p class="text">{m.image && <span class="muted">Image: </span>}{m.content}</p>
+        : !m.image && <CodeBlocks html={renderMarkdown(m.content)} />}
+      {m.pictures && <Pictures pictures={m.pictures} />}
+      {m.streaming && m.image && <Drawing />}
+      {m.streaming && !m.image && m.content === "" && <p class="muted">…</p>}
       {m.sources && m.sources.length > 0 && <Sources sources={m.sources} />}
       {m.searchNote && <p class="muted search-note">{m.searchNote}</p>}
       {m.cached && <p class="muted cached">Served from cache</p>}
       {m.problem && <ProblemView problem={m.problem} />}
-      {m.role === "assistant" && !m.streaming && (m.requestId && m.content !== "" || onRegenerate) && (
+      {m.role === "assistant" && !m.streaming && (rate || speak || onRegenerate) && (
         <div class="answer-actions">
-          {m.requestId && m.content !== "" && <Feedback requestId={m.requestId} />}
+          {rate && m.requestId && <Feedback requestId={m.requestId} />}
+          {speak && (
+            <button type="button" class="small speak" aria-pressed={speaker.speaking === m.key}
+              onClick={() => speaker.toggle(m.key, m.content)}>Read aloud</button>
+          )}
           {onRegenerate && <button type="button" class="small regenerate" onClick={onRegenerate}>Regenerate</button>}
         </div>
       )}
+      {speaker?.problem?.key === m.key && <ProblemView problem={speaker.problem.problem} />}
     </article>
   );
 }
@@ -381,47 +474,7 @@ function QuotaView({ quota }: { quota: Quota | null }) {
   );
 }
 
-// resetTime is when the quota resets, in the user's local time (with the
-// day when that is not today).
-function resetTime(q: Quota): string {
-  const at = new Date(q.resets_at);
-  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return at.toDateString() === new Date().toDateString()
-    ? time
-    : `${at.toLocaleDateString([], { weekday: "long" })} ${time}`;
-}
-
 // outOfQuota reports whether today's requests are used up (until the reset).
 function outOfQuota(q: Quota | null, now: number): boolean {
   return q !== null && q.used >= q.limit && now < Date.parse(q.resets_at);
-}
-
-// explain words the errors a user can act on.
-function explain(p: Problem, q: Quota | null): Problem {
-  switch (p.code) {
-    case "quota_exceeded":
-      return { ...p, message: `You have used today's requests. You can chat again at ${q ? resetTime(q) : "midnight UTC"}.` };
-    case "email_unverified":
-      return { ...p, message: "Confirm your email first: follow the link we mailed you." };
-    case "conversation_busy":
-      return { ...p, message: "This conversation is still answering: wait for it to finish, then send again." };
-    case "rate_limited":
-    case "provider_rate_limited":
-      return { ...p, message: "Too many requests right now: wait a few seconds, then send again." };
-    case "providers_unavailable":
-    case "upstream_error":
-    case "timeout":
-      return { ...p, message: "No provider could answer this time: try again in a minute, or pick another tier." };
-    case "stream_interrupted":
-      return { ...p, message: "The answer was cut short by the provider: press Regenerate to ask again." };
-    case "unavailable":
-    case "shutting_down":
-      return { ...p, message: "The server is busy or restarting: send again in a moment." };
-    case "not_found":
-      return { ...p, message: "This conversation no longer exists: start a new chat." };
-    case "invalid_request":
-      return { ...p, message: `The request was refused: ${p.message}. Change it and send again.` };
-    default:
-      return p;
-  }
 }

@@ -15,6 +15,9 @@ export type APIKeyCreated = components["schemas"]["APIKeyCreated"];
 export type Conversation = components["schemas"]["Conversation"];
 export type ConversationMessage = components["schemas"]["ConversationMessage"];
 export type Me = components["schemas"]["Me"];
+export type ImagesInfo = components["schemas"]["ImagesInfo"];
+export type GeneratedImage = components["schemas"]["GeneratedImage"];
+export type VoiceInfo = components["schemas"]["VoiceInfo"];
 
 // Same origin: the binary serves the app and the API together (and
 // `npm run dev` proxies /api to a running server).
