@@ -29,8 +29,11 @@ var (
 // groqVoice answers with err, else a transcription or the audio asked for
 // (a WAV or an MP3 header).
 type groqVoice struct {
-	mu     sync.Mutex
-	err    error
+	mu  sync.Mutex
+	err error
+	// during, when set, runs in each Transcribe before it answers (a
+	// client leaving mid-request).
+	during func(ctx context.Context) error
 	tr     []domain.TranscriptionRequest
 	speech []domain.SpeechRequest
 }
@@ -42,10 +45,15 @@ var (
 
 func (g *groqVoice) Name() domain.Provider { return domain.ProviderGroq }
 
-func (g *groqVoice) Transcribe(_ context.Context, _ int, req domain.TranscriptionRequest) (domain.Transcription, error) {
+func (g *groqVoice) Transcribe(ctx context.Context, _ int, req domain.TranscriptionRequest) (domain.Transcription, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.tr = append(g.tr, req)
+	if g.during != nil {
+		if err := g.during(ctx); err != nil {
+			return domain.Transcription{}, err
+		}
+	}
 	if g.err != nil {
 		return domain.Transcription{}, g.err
 	}
@@ -172,6 +180,46 @@ func TestVoiceRefundsWhenNoProviderDelivered(t *testing.T) {
 		assert.Equal(t, domain.OutcomeError, rec.Outcome)
 		assert.Equal(t, domain.CodeProvidersUnavailable, rec.ErrorCode)
 		assert.Empty(t, rec.Provider)
+	}
+}
+
+func TestVoiceClientLeavingMidRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		delivered bool // the provider answered before it saw the client leave
+		used      int
+		outcome   domain.Outcome
+	}{
+		{"before any provider delivered: refunded", false, 0, domain.OutcomeCancelled},
+		{"after the provider delivered: charged", true, 1, domain.OutcomeSuccess},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, on())
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			f.groq.during = func(actx context.Context) error {
+				cancel()
+				if tt.delivered {
+					return nil
+				}
+				<-actx.Done()
+				return actx.Err()
+			}
+			_, err := f.svc.Transcribe(ctx, f.user, voice.TranscribeRequest{Audio: wav})
+			if tt.delivered {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, context.Canceled)
+			}
+			assert.Equal(t, tt.used, f.used(t), "one unit, refunded once and only when nothing was delivered")
+			recs := f.log.Records()
+			require.Len(t, recs, 1)
+			assert.Equal(t, tt.outcome, recs[0].Outcome)
+			assert.Equal(t, domain.RequestKindTranscription, recs[0].Kind)
+		})
 	}
 }
 
