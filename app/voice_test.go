@@ -324,6 +324,25 @@ func TestVoiceQuota(t *testing.T) {
 	assert.Len(t, c.up.groq.Requests(), 2)
 }
 
+func TestVoiceOverTheQuotaRefusedBeforeTheUploadIsRead(t *testing.T) {
+	t.Parallel()
+	// A user with no quota left cannot make the gateway hold megabytes of
+	// upload in memory: the refusal comes before the form is read, so an
+	// upload over MAX_AUDIO_BYTES or not audio is a 429, not a 413 or 415.
+	c := newVoiceEnv(t, map[string]string{"USER_DAILY_QUOTA": "1", "MAX_AUDIO_BYTES": "2048"})
+	require.Equal(t, http.StatusOK, c.upload("/api/v1/audio/transcriptions", wavFile(), nil).status)
+	tooBig := append(fakeupstream.WAV(), make([]byte, 2048)...)
+	for _, path := range []string{"/api/v1/audio/transcriptions", "/v1/audio/transcriptions"} {
+		for _, file := range []*filePart{{data: tooBig, name: "a.wav", ctype: "audio/wav"}, {data: []byte("text"), name: "a.mp3", ctype: "audio/mpeg"}} {
+			res := c.upload(path, file, nil)
+			require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
+			assert.NotEmpty(t, res.header.Get("Retry-After"))
+		}
+	}
+	assert.Equal(t, float64(1), c.quotaUsed(c.token))
+	assert.Len(t, c.up.groq.Requests(), 1)
+}
+
 func TestVoiceDisabled(t *testing.T) {
 	t.Parallel()
 	c := newChatEnv(t, nil)

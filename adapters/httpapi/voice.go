@@ -133,6 +133,10 @@ func (h *handlers) transcribe(ctx context.Context, dialect string, form *multipa
 	if err != nil {
 		return voice.Transcript{}, err
 	}
+	// Over the quota: refused before the upload is received.
+	if err := svc.Admit(ctx, u, dialect, RequestIDFrom(ctx)); err != nil {
+		return voice.Transcript{}, err
+	}
 	maxAudio, _, _ := svc.Limits()
 	up, err := readUpload(form, maxAudio)
 	switch {

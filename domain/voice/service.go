@@ -147,6 +147,22 @@ func (s *Service) Limits() (maxAudioBytes int64, maxSpeechChars int, voices []st
 	return s.cfg.MaxAudioBytes, s.cfg.MaxSpeechChars, voices
 }
 
+// Admit refuses a transcription before its upload is read, so that a user
+// with no quota left cannot have the gateway receive and hold megabytes
+// for nothing: ErrDisabled, or the quota's refusal (recorded as Transcribe
+// records it). Transcribe still takes the unit atomically.
+func (s *Service) Admit(ctx context.Context, u domain.User, api, requestID string) error {
+	if !s.cfg.Enabled {
+		return ErrDisabled
+	}
+	start, began := s.clock.Now(), time.Now()
+	err := s.quota.Admit(ctx, u, Cost)
+	if err != nil {
+		s.record(domain.RequestKindTranscription, api, requestID, u.ID, start, time.Since(began), routing.Trace{}, err)
+	}
+	return err
+}
+
 // Transcribe validates the upload, takes one unit of the user's quota and
 // has the router transcribe it; the unit is refunded when no provider
 // delivered (routing.Trace.Accepted). Errors: ErrDisabled (CodeNotFound),

@@ -309,3 +309,30 @@ func TestVoiceDisabled(t *testing.T) {
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 	assert.Empty(t, f.log.Records(), "a route that is off logs nothing")
 }
+
+func TestAdmitLooksAtTheQuotaWithoutCountingIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, on())
+	require.NoError(t, f.svc.Admit(t.Context(), f.user, domain.APINative, "r0"))
+	assert.Equal(t, 0, f.used(t), "a look, not a charge")
+	assert.Empty(t, f.log.Records())
+	for range 3 {
+		_, err := f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav})
+		require.NoError(t, err)
+	}
+	err := f.svc.Admit(t.Context(), f.user, domain.APIOpenAI, "r4")
+	var qe *domain.QuotaExceededError
+	require.ErrorAs(t, err, &qe)
+	assert.Equal(t, 3, qe.Used)
+	assert.Positive(t, domain.RetryAfter(err))
+	assert.Equal(t, 3, f.used(t))
+	recs := f.log.Records()
+	require.Len(t, recs, 4)
+	assert.Equal(t, domain.RequestKindTranscription, recs[3].Kind)
+	assert.Equal(t, domain.OutcomeQuota, recs[3].Outcome)
+	assert.Equal(t, domain.APIOpenAI, recs[3].API)
+	assert.Equal(t, "r4", recs[3].RequestID)
+
+	off := newFixture(t, voice.Config{})
+	assert.ErrorIs(t, off.svc.Admit(t.Context(), off.user, domain.APINative, ""), voice.ErrDisabled)
+}
