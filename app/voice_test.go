@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -461,4 +463,41 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	assert.Equal(t, http.StatusUnsupportedMediaType, ae.StatusCode)
 	assert.Equal(t, "file", ae.Param)
 	assert.Equal(t, float64(4), e.quotaUsed(e.token))
+}
+
+// TestVoiceSlowUploadIsCut trickles a transcription's file a byte at a
+// time: the server stops reading once the request timeout has passed (408,
+// connection closed), with or without Content-Length, and charges nothing.
+func TestVoiceSlowUploadIsCut(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"REQUEST_TIMEOUT_SECONDS": "1"})
+	addr := c.srv.Listener.Addr().String()
+	formHead := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF"
+	t.Run("group", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			chunked bool
+		}{{"Content-Length", false}, {"chunked", true}} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				head := "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\nAuthorization: Bearer " + c.token + "\r\n"
+				piece := func(int) string { return "a" }
+				if tc.chunked {
+					head += "Transfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n", len(formHead), formHead)
+					piece = func(int) string { return "1\r\na\r\n" }
+				} else {
+					head += "Content-Length: 100000\r\n\r\n" + formHead
+				}
+				// The server must give up after about 1 s; 15 s proves it never would.
+				reply, closed := trickle(t, addr, head, piece, 100*time.Millisecond, 15*time.Second)
+				require.True(t, closed, "the server kept reading a slow upload; it sent %q", reply)
+				res, err := http.ReadResponse(bufio.NewReader(strings.NewReader(reply)), nil)
+				require.NoError(t, err, "reply %q", reply)
+				defer res.Body.Close()
+				assert.Equal(t, http.StatusRequestTimeout, res.StatusCode)
+			})
+		}
+	})
+	assert.Equal(t, float64(0), c.quotaUsed(c.token))
+	assert.Empty(t, c.up.groq.Requests(), "no slow upload reached a provider")
 }
