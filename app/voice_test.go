@@ -501,3 +501,27 @@ func TestVoiceSlowUploadIsCut(t *testing.T) {
 	assert.Equal(t, float64(0), c.quotaUsed(c.token))
 	assert.Empty(t, c.up.groq.Requests(), "no slow upload reached a provider")
 }
+
+// TestVoiceTranscriptionsInFlightAreBounded holds one transcription at a
+// hanging provider: with MAX_CONCURRENT_REQUESTS_PER_USER=1 the user's next
+// upload is refused (429) before it is read, and chat keeps its own slots.
+func TestVoiceTranscriptionsInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1", "REQUEST_TIMEOUT_SECONDS": "3"})
+	c.up.groq.Script("gk-0", fakeupstream.Hang())
+	c.up.groq.Script("gk-1", fakeupstream.Hang())
+	first := make(chan response, 1)
+	go func() { first <- c.upload("/api/v1/audio/transcriptions", wavFile(), nil) }()
+	require.Eventually(t, func() bool { return len(c.up.groq.Requests()) == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	res := c.upload("/v1/audio/transcriptions", wavFile(), nil)
+	require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
+	assert.Contains(t, string(res.body), "Too many concurrent transcriptions (at most 1 at a time)")
+	assert.Equal(t, "1", res.header.Get("Retry-After"))
+	assert.Len(t, c.up.groq.Requests(), 1, "the second upload reached no provider")
+	assert.NotEqual(t, http.StatusTooManyRequests, c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "hi", "stream": false}, bearer(c.token)).status)
+
+	assert.NotEqual(t, http.StatusOK, (<-first).status, "the provider hung")
+	res = c.upload("/api/v1/audio/transcriptions", wavFile(), nil)
+	assert.NotEqual(t, http.StatusTooManyRequests, res.status, "the slot came back: %s", res.body)
+}

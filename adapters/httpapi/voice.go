@@ -133,10 +133,13 @@ func (h *handlers) transcribe(ctx context.Context, dialect string, form *multipa
 	if err != nil {
 		return voice.Transcript{}, err
 	}
-	// Over the quota: refused before the upload is received.
-	if err := svc.Admit(ctx, u, dialect, RequestIDFrom(ctx)); err != nil {
+	// Over the quota or too many at once: refused before the upload is
+	// received.
+	release, err := svc.Admit(ctx, u, dialect, RequestIDFrom(ctx))
+	if err != nil {
 		return voice.Transcript{}, err
 	}
+	defer release()
 	maxAudio, _, _ := svc.Limits()
 	up, err := readUpload(form, maxAudio)
 	switch {

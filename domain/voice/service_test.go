@@ -313,14 +313,16 @@ func TestVoiceDisabled(t *testing.T) {
 func TestAdmitLooksAtTheQuotaWithoutCountingIt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, on())
-	require.NoError(t, f.svc.Admit(t.Context(), f.user, domain.APINative, "r0"))
+	release, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r0")
+	require.NoError(t, err)
+	release()
 	assert.Equal(t, 0, f.used(t), "a look, not a charge")
 	assert.Empty(t, f.log.Records())
 	for range 3 {
 		_, err := f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav})
 		require.NoError(t, err)
 	}
-	err := f.svc.Admit(t.Context(), f.user, domain.APIOpenAI, "r4")
+	_, err = f.svc.Admit(t.Context(), f.user, domain.APIOpenAI, "r4")
 	var qe *domain.QuotaExceededError
 	require.ErrorAs(t, err, &qe)
 	assert.Equal(t, 3, qe.Used)
@@ -334,5 +336,30 @@ func TestAdmitLooksAtTheQuotaWithoutCountingIt(t *testing.T) {
 	assert.Equal(t, "r4", recs[3].RequestID)
 
 	off := newFixture(t, voice.Config{})
-	assert.ErrorIs(t, off.svc.Admit(t.Context(), off.user, domain.APINative, ""), voice.ErrDisabled)
+	_, err = off.svc.Admit(t.Context(), off.user, domain.APINative, "")
+	assert.ErrorIs(t, err, voice.ErrDisabled)
+}
+
+func TestAdmitBoundsTheTranscriptionsInFlight(t *testing.T) {
+	t.Parallel()
+	cfg := on()
+	cfg.Concurrency, cfg.MaxConcurrentPerUser = memory.NewConcurrencyLimiter(memory.NewClock(noon)), 2
+	f := newFixture(t, cfg)
+	first, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r1")
+	require.NoError(t, err)
+	second, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r2")
+	require.NoError(t, err)
+	_, err = f.svc.Admit(t.Context(), f.user, domain.APINative, "r3")
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "%v", err)
+	assert.Positive(t, domain.RetryAfter(err))
+	recs := f.log.Records()
+	require.Len(t, recs, 1, "the refusal is recorded")
+	assert.Equal(t, domain.CodeRateLimited, recs[0].ErrorCode)
+
+	first()
+	third, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r4")
+	require.NoError(t, err, "a slot came back")
+	second()
+	third()
+	assert.Equal(t, 0, f.used(t), "slots are not quota")
 }
