@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -324,6 +326,25 @@ func TestVoiceQuota(t *testing.T) {
 	assert.Len(t, c.up.groq.Requests(), 2)
 }
 
+func TestVoiceOverTheQuotaRefusedBeforeTheUploadIsRead(t *testing.T) {
+	t.Parallel()
+	// A user with no quota left cannot make the gateway hold megabytes of
+	// upload in memory: the refusal comes before the form is read, so an
+	// upload over MAX_AUDIO_BYTES or not audio is a 429, not a 413 or 415.
+	c := newVoiceEnv(t, map[string]string{"USER_DAILY_QUOTA": "1", "MAX_AUDIO_BYTES": "2048"})
+	require.Equal(t, http.StatusOK, c.upload("/api/v1/audio/transcriptions", wavFile(), nil).status)
+	tooBig := append(fakeupstream.WAV(), make([]byte, 2048)...)
+	for _, path := range []string{"/api/v1/audio/transcriptions", "/v1/audio/transcriptions"} {
+		for _, file := range []*filePart{{data: tooBig, name: "a.wav", ctype: "audio/wav"}, {data: []byte("text"), name: "a.mp3", ctype: "audio/mpeg"}} {
+			res := c.upload(path, file, nil)
+			require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
+			assert.NotEmpty(t, res.header.Get("Retry-After"))
+		}
+	}
+	assert.Equal(t, float64(1), c.quotaUsed(c.token))
+	assert.Len(t, c.up.groq.Requests(), 1)
+}
+
 func TestVoiceDisabled(t *testing.T) {
 	t.Parallel()
 	c := newChatEnv(t, nil)
@@ -442,4 +463,65 @@ func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	assert.Equal(t, http.StatusUnsupportedMediaType, ae.StatusCode)
 	assert.Equal(t, "file", ae.Param)
 	assert.Equal(t, float64(4), e.quotaUsed(e.token))
+}
+
+// TestVoiceSlowUploadIsCut trickles a transcription's file a byte at a
+// time: the server stops reading once the request timeout has passed (408,
+// connection closed), with or without Content-Length, and charges nothing.
+func TestVoiceSlowUploadIsCut(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"REQUEST_TIMEOUT_SECONDS": "1"})
+	addr := c.srv.Listener.Addr().String()
+	formHead := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF"
+	t.Run("group", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			chunked bool
+		}{{"Content-Length", false}, {"chunked", true}} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				head := "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\nAuthorization: Bearer " + c.token + "\r\n"
+				piece := func(int) string { return "a" }
+				if tc.chunked {
+					head += "Transfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n", len(formHead), formHead)
+					piece = func(int) string { return "1\r\na\r\n" }
+				} else {
+					head += "Content-Length: 100000\r\n\r\n" + formHead
+				}
+				// The server must give up after about 1 s; 15 s proves it never would.
+				reply, closed := trickle(t, addr, head, piece, 100*time.Millisecond, 15*time.Second)
+				require.True(t, closed, "the server kept reading a slow upload; it sent %q", reply)
+				res, err := http.ReadResponse(bufio.NewReader(strings.NewReader(reply)), nil)
+				require.NoError(t, err, "reply %q", reply)
+				defer res.Body.Close()
+				assert.Equal(t, http.StatusRequestTimeout, res.StatusCode)
+			})
+		}
+	})
+	assert.Equal(t, float64(0), c.quotaUsed(c.token))
+	assert.Empty(t, c.up.groq.Requests(), "no slow upload reached a provider")
+}
+
+// TestVoiceTranscriptionsInFlightAreBounded holds one transcription at a
+// hanging provider: with MAX_CONCURRENT_REQUESTS_PER_USER=1 the user's next
+// upload is refused (429) before it is read, and chat keeps its own slots.
+func TestVoiceTranscriptionsInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1", "REQUEST_TIMEOUT_SECONDS": "3"})
+	c.up.groq.Script("gk-0", fakeupstream.Hang())
+	c.up.groq.Script("gk-1", fakeupstream.Hang())
+	first := make(chan response, 1)
+	go func() { first <- c.upload("/api/v1/audio/transcriptions", wavFile(), nil) }()
+	require.Eventually(t, func() bool { return len(c.up.groq.Requests()) == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	res := c.upload("/v1/audio/transcriptions", wavFile(), nil)
+	require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
+	assert.Contains(t, string(res.body), "Too many concurrent transcriptions (at most 1 at a time)")
+	assert.Equal(t, "1", res.header.Get("Retry-After"))
+	assert.Len(t, c.up.groq.Requests(), 1, "the second upload reached no provider")
+	assert.NotEqual(t, http.StatusTooManyRequests, c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "hi", "stream": false}, bearer(c.token)).status)
+
+	assert.NotEqual(t, http.StatusOK, (<-first).status, "the provider hung")
+	res = c.upload("/api/v1/audio/transcriptions", wavFile(), nil)
+	assert.NotEqual(t, http.StatusTooManyRequests, res.status, "the slot came back: %s", res.body)
 }

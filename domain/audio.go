@@ -92,9 +92,9 @@ func SniffAudio(b []byte) AudioFormat {
 	switch {
 	case bytes.HasPrefix(b, []byte("fLaC")):
 		return AudioFLAC
-	case bytes.HasPrefix(b, []byte("ID3")), isMPEGFrame(b):
+	case isID3Tag(b), isMPEGFrame(b):
 		return AudioMP3
-	case len(b) >= 8 && string(b[4:8]) == "ftyp":
+	case len(b) >= 12 && string(b[4:8]) == "ftyp" && !imageBrands[string(b[8:12])]:
 		return AudioMP4
 	case bytes.HasPrefix(b, []byte("OggS")):
 		return AudioOgg
@@ -104,6 +104,24 @@ func SniffAudio(b []byte) AudioFormat {
 		return AudioWebM
 	}
 	return ""
+}
+
+// imageBrands are the major brands of ISO media files that hold images
+// (HEIF, HEIC, AVIF), not sound: their ftyp box is an MP4's.
+var imageBrands = map[string]bool{
+	"heic": true, "heix": true, "heim": true, "heis": true, "hevc": true, "hevx": true,
+	"mif1": true, "msf1": true, "avif": true, "avis": true,
+}
+
+// isID3Tag reports whether b opens with an ID3v2 tag header: "ID3", a
+// major version of 2 to 4, a revision that is not 0xFF and a syncsafe
+// size (each byte under 0x80), so that text opening with the word ID3 is
+// not taken for an MP3.
+func isID3Tag(b []byte) bool {
+	if len(b) < 10 || !bytes.HasPrefix(b, []byte("ID3")) || b[3] < 2 || b[3] > 4 || b[4] == 0xFF {
+		return false
+	}
+	return b[6]|b[7]|b[8]|b[9] < 0x80
 }
 
 // isMPEGFrame reports whether b opens with an MPEG audio frame header (an

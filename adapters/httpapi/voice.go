@@ -45,23 +45,32 @@ type upload struct {
 // file (a prompt of 1000 characters is at most 4000 bytes).
 const maxFieldBytes = 8 << 10
 
+// maxFormParts bounds the parts of a transcription form: OpenAI's SDKs
+// send a dozen at most (file, model, language, prompt, response_format,
+// temperature, timestamp_granularities[]...).
+const maxFormParts = 32
+
 // formFields are the fields of a transcription form that are read; the
 // others are skipped.
 var formFields = map[string]bool{"language": true, "prompt": true, "response_format": true}
 
-// readUpload reads a transcription form as it arrives, part by part: the
-// file through a limit of maxAudio+1 bytes (one more is too large), the
-// fields of formFields through maxFieldBytes. Nothing goes to disk, as
-// ParseMultipartForm would put a large file.
+// readUpload reads a transcription form as it arrives, part by part, at
+// most maxFormParts of them: the file through a limit of maxAudio+1 bytes
+// (one more is too large), every other field through maxFieldBytes, kept
+// when formFields names it. Nothing goes to disk, as ParseMultipartForm
+// would put a large file.
 func readUpload(form *multipart.Reader, maxAudio int64) (upload, error) {
 	up := upload{fields: map[string]string{}}
-	for {
+	for parts := 0; ; parts++ {
 		part, err := form.NextPart()
 		if err == io.EOF {
 			return up, nil
 		}
 		if err != nil {
 			return upload{}, formError(err, maxAudio)
+		}
+		if parts == maxFormParts {
+			return upload{}, domain.Errorf(domain.CodeInvalid, "Invalid multipart body: more than %d parts", maxFormParts)
 		}
 		name := part.FormName()
 		switch {
@@ -73,17 +82,22 @@ func readUpload(form *multipart.Reader, maxAudio int64) (upload, error) {
 			if err == nil && int64(len(up.file)) > maxAudio {
 				err = voice.TooLarge(maxAudio)
 			}
-		case formFields[name]:
+		default:
+			// A field the gateway ignores (OpenAI's model, temperature...)
+			// is bounded as the read ones are: the body's limit is the
+			// file's, megabytes.
 			var b []byte
 			b, err = io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 			if err == nil && len(b) > maxFieldBytes {
-				err = domain.Invalid(name, "is too long")
+				field := name
+				if len(field) > 64 || field == "" {
+					field = "form field" // not a client's megabyte name echoed back
+				}
+				err = domain.Invalid(field, "is too long")
 			}
-			up.fields[name] = string(b)
-		default:
-			// Ignored (OpenAI's model, temperature...), but read: the
-			// body's limit bounds them.
-			_, err = io.Copy(io.Discard, part)
+			if formFields[name] {
+				up.fields[name] = string(b)
+			}
 		}
 		if err != nil {
 			return upload{}, formError(err, maxAudio)
@@ -119,6 +133,13 @@ func (h *handlers) transcribe(ctx context.Context, dialect string, form *multipa
 	if err != nil {
 		return voice.Transcript{}, err
 	}
+	// Over the quota or too many at once: refused before the upload is
+	// received.
+	release, err := svc.Admit(ctx, u, dialect, RequestIDFrom(ctx))
+	if err != nil {
+		return voice.Transcript{}, err
+	}
+	defer release()
 	maxAudio, _, _ := svc.Limits()
 	up, err := readUpload(form, maxAudio)
 	switch {

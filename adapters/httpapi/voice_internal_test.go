@@ -60,6 +60,14 @@ func TestReadUploadRefusals(t *testing.T) {
 	big, b2 := form(t, [2]string{"file", strings.Repeat("x", 65)})
 	longField, b3 := form(t, [2]string{"prompt", strings.Repeat("x", maxFieldBytes+1)})
 	whole, b4 := form(t, [2]string{"file", "RIFFxxxxWAVE"})
+	// A field the gateway ignores is no licence to send megabytes, nor
+	// are thousands of parts: each is bounded as the read ones are.
+	longIgnored, b5 := form(t, [2]string{"model", strings.Repeat("x", maxFieldBytes+1)})
+	many := make([][2]string, maxFormParts+1)
+	for i := range many {
+		many[i] = [2]string{"temperature", "0"}
+	}
+	manyParts, b6 := form(t, many...)
 	tests := []struct {
 		name     string
 		body     []byte
@@ -72,6 +80,8 @@ func TestReadUploadRefusals(t *testing.T) {
 		{"a field over its bound", longField, b3, domain.CodeInvalid, "prompt"},
 		{"cut short", whole[:len(whole)-10], b4, domain.CodeInvalid, ""},
 		{"another boundary", whole, "not-the-boundary", domain.CodeInvalid, ""},
+		{"an ignored field over the bound", longIgnored, b5, domain.CodeInvalid, "model"},
+		{"too many parts", manyParts, b6, domain.CodeInvalid, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

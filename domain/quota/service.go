@@ -37,6 +37,21 @@ func (s *Service) Status(ctx context.Context, u domain.User) (domain.QuotaStatus
 	}, nil
 }
 
+// Admit refuses, as Consume would, a request of units when the user's
+// quota for today cannot hold it, and counts nothing: a cheap look before
+// work that is costly merely to receive (an upload). Consume still
+// decides, atomically.
+func (s *Service) Admit(ctx context.Context, u domain.User, units int) error {
+	st, err := s.Status(ctx, u)
+	if err != nil {
+		return err
+	}
+	if st.Used+max(units, 1) > st.Limit {
+		return exceeded(s.clock.Now(), st.Used, st.Limit)
+	}
+	return nil
+}
+
 // Consume counts one request for today. When the quota is used up it returns
 // a CodeQuotaExceeded error that wraps *domain.QuotaExceededError (used and
 // limit) and says to retry at the next reset, and counts nothing. The

@@ -8,6 +8,7 @@ package voice
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/genzai/genzai/domain"
@@ -49,6 +50,15 @@ type Config struct {
 	Voices []string
 	// DefaultVoice reads when a request names none (GROQ_SPEECH_VOICE).
 	DefaultVoice string
+	// Concurrency bounds the transcriptions of one user in flight at once
+	// to MaxConcurrentPerUser (MAX_CONCURRENT_REQUESTS_PER_USER), each
+	// holding its upload in memory; nil or 0: unbounded.
+	Concurrency          ports.ConcurrencyLimiter
+	MaxConcurrentPerUser int
+	// LeaseTTL is how long a transcription's slot outlives an instance
+	// that crashed; it must exceed the request timeout, which bounds a
+	// transcription, as the slot is not renewed. Default two minutes.
+	LeaseTTL time.Duration
 }
 
 // TranscribeRequest is one upload to transcribe.
@@ -110,6 +120,9 @@ func New(cfg Config, router *routing.Router, q *quota.Service, requests ports.Re
 	if cfg.MaxSpeechChars <= 0 {
 		cfg.MaxSpeechChars = DefaultMaxSpeechChars
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 2 * time.Minute
+	}
 	if cfg.DefaultVoice == "" && len(cfg.Voices) > 0 {
 		cfg.DefaultVoice = cfg.Voices[0]
 	}
@@ -145,6 +158,51 @@ func (s *Service) Limits() (maxAudioBytes int64, maxSpeechChars int, voices []st
 		voices = s.cfg.Voices
 	}
 	return s.cfg.MaxAudioBytes, s.cfg.MaxSpeechChars, voices
+}
+
+// Admit lets a transcription's upload be read, or refuses it first, so
+// that a user cannot have the gateway receive and hold megabytes for
+// nothing: ErrDisabled; the quota's refusal when no unit is left
+// (Transcribe still takes the unit atomically); CodeRateLimited when the
+// user already has MaxConcurrentPerUser transcriptions in flight, each
+// holding its upload in memory. A refusal is recorded as Transcribe
+// records one. release gives the slot back once the transcription is over,
+// however it ends.
+func (s *Service) Admit(ctx context.Context, u domain.User, api, requestID string) (release func(), err error) {
+	if !s.cfg.Enabled {
+		return nil, ErrDisabled
+	}
+	start, began := s.clock.Now(), time.Now()
+	release, err = s.admit(ctx, u)
+	if err != nil {
+		s.record(domain.RequestKindTranscription, api, requestID, u.ID, start, time.Since(began), routing.Trace{}, err)
+		return nil, err
+	}
+	return release, nil
+}
+
+func (s *Service) admit(ctx context.Context, u domain.User) (func(), error) {
+	if err := s.quota.Admit(ctx, u, Cost); err != nil {
+		return nil, err
+	}
+	limit := s.cfg.MaxConcurrentPerUser
+	if s.cfg.Concurrency == nil || limit <= 0 {
+		return func() {}, nil
+	}
+	// A pool of its own: a user's chats do not hold up their uploads.
+	key := "voice:user:" + string(u.ID)
+	lease, ok, err := s.cfg.Concurrency.Acquire(ctx, key, limit, s.cfg.LeaseTTL)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("acquire transcription slot: %w", err)
+	case !ok:
+		return nil, &domain.Error{Code: domain.CodeRateLimited, RetryAfter: time.Second,
+			Message: fmt.Sprintf("Too many concurrent transcriptions (at most %d at a time)", limit)}
+	}
+	return func() {
+		// The lease expires by itself after LeaseTTL should this fail.
+		_ = s.cfg.Concurrency.Release(context.WithoutCancel(ctx), key, lease)
+	}, nil
 }
 
 // Transcribe validates the upload, takes one unit of the user's quota and

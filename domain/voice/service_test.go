@@ -29,8 +29,11 @@ var (
 // groqVoice answers with err, else a transcription or the audio asked for
 // (a WAV or an MP3 header).
 type groqVoice struct {
-	mu     sync.Mutex
-	err    error
+	mu  sync.Mutex
+	err error
+	// during, when set, runs in each Transcribe before it answers (a
+	// client leaving mid-request).
+	during func(ctx context.Context) error
 	tr     []domain.TranscriptionRequest
 	speech []domain.SpeechRequest
 }
@@ -42,10 +45,15 @@ var (
 
 func (g *groqVoice) Name() domain.Provider { return domain.ProviderGroq }
 
-func (g *groqVoice) Transcribe(_ context.Context, _ int, req domain.TranscriptionRequest) (domain.Transcription, error) {
+func (g *groqVoice) Transcribe(ctx context.Context, _ int, req domain.TranscriptionRequest) (domain.Transcription, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.tr = append(g.tr, req)
+	if g.during != nil {
+		if err := g.during(ctx); err != nil {
+			return domain.Transcription{}, err
+		}
+	}
 	if g.err != nil {
 		return domain.Transcription{}, g.err
 	}
@@ -175,6 +183,46 @@ func TestVoiceRefundsWhenNoProviderDelivered(t *testing.T) {
 	}
 }
 
+func TestVoiceClientLeavingMidRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		delivered bool // the provider answered before it saw the client leave
+		used      int
+		outcome   domain.Outcome
+	}{
+		{"before any provider delivered: refunded", false, 0, domain.OutcomeCancelled},
+		{"after the provider delivered: charged", true, 1, domain.OutcomeSuccess},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, on())
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			f.groq.during = func(actx context.Context) error {
+				cancel()
+				if tt.delivered {
+					return nil
+				}
+				<-actx.Done()
+				return actx.Err()
+			}
+			_, err := f.svc.Transcribe(ctx, f.user, voice.TranscribeRequest{Audio: wav})
+			if tt.delivered {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, context.Canceled)
+			}
+			assert.Equal(t, tt.used, f.used(t), "one unit, refunded once and only when nothing was delivered")
+			recs := f.log.Records()
+			require.Len(t, recs, 1)
+			assert.Equal(t, tt.outcome, recs[0].Outcome)
+			assert.Equal(t, domain.RequestKindTranscription, recs[0].Kind)
+		})
+	}
+}
+
 func TestVoiceRefusals(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -260,4 +308,58 @@ func TestVoiceDisabled(t *testing.T) {
 	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "a"})
 	assert.Equal(t, domain.CodeNotFound, domain.ErrorCode(err))
 	assert.Empty(t, f.log.Records(), "a route that is off logs nothing")
+}
+
+func TestAdmitLooksAtTheQuotaWithoutCountingIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, on())
+	release, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r0")
+	require.NoError(t, err)
+	release()
+	assert.Equal(t, 0, f.used(t), "a look, not a charge")
+	assert.Empty(t, f.log.Records())
+	for range 3 {
+		_, err := f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav})
+		require.NoError(t, err)
+	}
+	_, err = f.svc.Admit(t.Context(), f.user, domain.APIOpenAI, "r4")
+	var qe *domain.QuotaExceededError
+	require.ErrorAs(t, err, &qe)
+	assert.Equal(t, 3, qe.Used)
+	assert.Positive(t, domain.RetryAfter(err))
+	assert.Equal(t, 3, f.used(t))
+	recs := f.log.Records()
+	require.Len(t, recs, 4)
+	assert.Equal(t, domain.RequestKindTranscription, recs[3].Kind)
+	assert.Equal(t, domain.OutcomeQuota, recs[3].Outcome)
+	assert.Equal(t, domain.APIOpenAI, recs[3].API)
+	assert.Equal(t, "r4", recs[3].RequestID)
+
+	off := newFixture(t, voice.Config{})
+	_, err = off.svc.Admit(t.Context(), off.user, domain.APINative, "")
+	assert.ErrorIs(t, err, voice.ErrDisabled)
+}
+
+func TestAdmitBoundsTheTranscriptionsInFlight(t *testing.T) {
+	t.Parallel()
+	cfg := on()
+	cfg.Concurrency, cfg.MaxConcurrentPerUser = memory.NewConcurrencyLimiter(memory.NewClock(noon)), 2
+	f := newFixture(t, cfg)
+	first, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r1")
+	require.NoError(t, err)
+	second, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r2")
+	require.NoError(t, err)
+	_, err = f.svc.Admit(t.Context(), f.user, domain.APINative, "r3")
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "%v", err)
+	assert.Positive(t, domain.RetryAfter(err))
+	recs := f.log.Records()
+	require.Len(t, recs, 1, "the refusal is recorded")
+	assert.Equal(t, domain.CodeRateLimited, recs[0].ErrorCode)
+
+	first()
+	third, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r4")
+	require.NoError(t, err, "a slot came back")
+	second()
+	third()
+	assert.Equal(t, 0, f.used(t), "slots are not quota")
 }
