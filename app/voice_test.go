@@ -352,6 +352,51 @@ func TestVoiceModelsSayItIsOn(t *testing.T) {
 		"max_speech_chars": float64(300), "voices": []any{"Fritz-PlayAI", "Arista-PlayAI"}}, models["voice"])
 }
 
+// TestVoiceSharesTheRequestSlots: a voice request, on either route and in
+// either dialect, takes one of the user's MAX_CONCURRENT_REQUESTS_PER_USER
+// slots, the same as chats and images: with the only slot held by an open
+// chat stream it is refused with 429 before it costs quota or reaches a
+// provider, and admitted once the stream ends.
+func TestVoiceSharesTheRequestSlots(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1",
+		"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "REQUEST_TIMEOUT_SECONDS": "60"})
+	// The chat hangs holding its slot; voice is answered as Groq does.
+	c.up.groq.Default(fakeupstream.Pick(func(r fakeupstream.Request) fakeupstream.Behaviour {
+		if strings.HasSuffix(r.Path, "/chat/completions") {
+			return fakeupstream.HangAfterTokens(1)
+		}
+		return fakeupstream.Transcript("Hello.", "English", time.Second)
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stream := openChat(t, c.env, ctx, false, c.token)
+	t.Cleanup(func() { stream.Body.Close() })
+	require.Equal(t, http.StatusOK, stream.StatusCode)
+
+	for _, path := range []string{"/api/v1/audio/transcriptions", "/v1/audio/transcriptions"} {
+		res := c.upload(path, wavFile(), nil)
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s: %s", path, res.body)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	for _, path := range []string{"/api/v1/audio/speech", "/v1/audio/speech"} {
+		res := c.do(http.MethodPost, path, map[string]any{"input": "Hi"}, bearer(c.token))
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s: %s", path, res.body)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	assert.Equal(t, float64(1), c.quotaUsed(c.token), "the chat's unit only")
+	assert.Len(t, c.up.groq.Requests(), 1, "the chat's request only")
+
+	cancel()
+	require.Eventually(t, func() bool {
+		return c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token)).status == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond, "the slot comes back when the stream ends")
+	res := c.upload("/v1/audio/transcriptions", wavFile(), nil)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	res = c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token))
+	require.Equal(t, http.StatusOK, res.status, "each voice request gives its slot back: %s", res.body)
+}
+
 func TestVoiceRequestLogKinds(t *testing.T) {
 	t.Parallel()
 	c := newVoiceEnv(t, nil)

@@ -1,6 +1,7 @@
 // Package voice is the voice use case: speech to text (Transcribe) and text
-// to speech (Speak). Each call validates its request, takes one unit of the
-// user's daily quota, has the provider router do the work (domain/routing:
+// to speech (Speak). Each call validates its request, takes one of the
+// user's request slots (domain/admission, shared with chat and images) and
+// one unit of the user's daily quota, has the provider router do the work (domain/routing:
 // Transcribe, Speak), refunds when no provider delivered, and records the
 // request once (kind transcription or speech).
 package voice
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
@@ -49,6 +51,9 @@ type Config struct {
 	Voices []string
 	// DefaultVoice reads when a request names none (GROQ_SPEECH_VOICE).
 	DefaultVoice string
+	// Admission bounds each user's requests in flight, voice counted with
+	// chats and images (MAX_CONCURRENT_REQUESTS_PER_USER); nil: no bound.
+	Admission *admission.Gate
 }
 
 // TranscribeRequest is one upload to transcribe.
@@ -147,11 +152,12 @@ func (s *Service) Limits() (maxAudioBytes int64, maxSpeechChars int, voices []st
 	return s.cfg.MaxAudioBytes, s.cfg.MaxSpeechChars, voices
 }
 
-// Transcribe validates the upload, takes one unit of the user's quota and
-// has the router transcribe it; the unit is refunded when no provider
-// delivered (routing.Trace.Accepted). Errors: ErrDisabled (CodeNotFound),
+// Transcribe validates the upload, takes a request slot (given back when
+// it ends) and one unit of the user's quota, and has the router transcribe
+// it; the unit is refunded when no provider delivered
+// (routing.Trace.Accepted). Errors: ErrDisabled (CodeNotFound),
 // CodeInvalid, CodePayloadTooLarge, CodeUnsupportedMediaType (not audio),
-// *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
+// CodeRateLimited (every request slot taken), *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
 // *domain.ProvidersUnavailableError, *domain.UpstreamRejectedError, and
 // ctx errors when the client leaves.
 func (s *Service) Transcribe(ctx context.Context, u domain.User, req TranscribeRequest) (Transcript, error) {
@@ -184,8 +190,8 @@ func (s *Service) transcribe(ctx context.Context, u domain.User, req TranscribeR
 	return Transcript{Transcription: t, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
-// Speak validates the text, takes one unit of the user's quota and has the
-// router read it aloud; the unit is refunded when no provider delivered.
+// Speak validates the text, takes a request slot and one unit of the
+// user's quota, and has the router read it aloud; the unit is refunded when no provider delivered.
 // Errors: as Transcribe's, without the upload's.
 func (s *Service) Speak(ctx context.Context, u domain.User, req SpeakRequest) (Speech, error) {
 	if !s.cfg.Enabled {
@@ -214,9 +220,15 @@ func (s *Service) speak(ctx context.Context, u domain.User, req SpeakRequest, be
 	return Speech{Audio: a, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
-// charged takes the call's unit of quota, runs it, and gives the unit
-// back when no provider delivered, even when the client left.
+// charged takes a request slot and the call's unit of quota, runs the
+// call, and gives the unit back when no provider delivered, even when the
+// client left; the slot comes back however the call ends.
 func (s *Service) charged(ctx context.Context, u domain.User, trace *routing.Trace, run func() (routing.Trace, error)) error {
+	release, err := s.cfg.Admission.Admit(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	defer release()
 	grant, err := s.quota.ConsumeUnits(ctx, u, Cost)
 	if err != nil {
 		return err
