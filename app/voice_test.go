@@ -412,6 +412,14 @@ func TestVoiceRequestLogKinds(t *testing.T) {
 	c.queryRow(`SELECT string_agg(kind || '/' || api || '/' || provider || '/' || upstream_model, ',' ORDER BY kind DESC) FROM request_log`, &kinds)
 	assert.Equal(t, "transcription/native/groq/whisper-large-v3-turbo,speech/openai/groq/playai-tts", kinds)
 
+	// Each upstream call is timed under its own operation, none as a chat.
+	families := c.scrape(nil)
+	for _, op := range []string{"transcription", "speech"} {
+		assert.Equal(t, 1.0, total(t, families, "genzai_provider_request_duration_seconds",
+			map[string]string{"provider": "groq", "operation": op, "outcome": "success"}), op)
+	}
+	assert.Equal(t, 0.0, total(t, families, "genzai_provider_request_duration_seconds", map[string]string{"operation": "chat"}))
+
 	c.registerAdmin("boss@example.com", pw)
 	boss := c.login("boss@example.com", pw)
 	list := c.do(http.MethodGet, "/api/v1/admin/requests", nil, bearer(boss))
