@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -395,6 +396,26 @@ func TestVoiceSharesTheRequestSlots(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 	res = c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token))
 	require.Equal(t, http.StatusOK, res.status, "each voice request gives its slot back: %s", res.body)
+}
+
+// TestVoiceStatusSaysWhoServesIt: /api/v1/status names transcription and
+// speech among what the voice chain's providers serve, only while voice is on.
+func TestVoiceStatusSaysWhoServesIt(t *testing.T) {
+	t.Parallel()
+	serves := func(c chatEnv) []any {
+		t.Helper()
+		res := c.do(http.MethodGet, "/api/v1/status", nil, nil)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var providers, out []any
+		require.NoError(t, json.Unmarshal(res.body, &providers))
+		for _, p := range providers {
+			out = append(out, p.(map[string]any)["serves"])
+		}
+		return out
+	}
+	assert.Equal(t, []any{[]any{"chat", "transcription", "speech"}, []any{"chat"}, []any{"chat"}}, serves(newVoiceEnv(t, nil)),
+		"groq, openrouter and huggingface: groq is the voice chain")
+	assert.Equal(t, []any{[]any{"chat"}, []any{"chat"}, []any{"chat"}}, serves(newChatEnv(t, nil)), "voice off")
 }
 
 func TestVoiceRequestLogKinds(t *testing.T) {

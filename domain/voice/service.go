@@ -131,13 +131,29 @@ func (s *Service) Enabled() bool {
 }
 
 // Providers is the voice chain over the providers that can serve it now
-// (configured with keys), in fallback order; empty when off.
-func (s *Service) Providers() []domain.Provider {
+// (configured with keys), in fallback order; empty when off. It is the
+// transcription chain (TranscriptionProviders): both chains are
+// VOICE_PROVIDERS.
+func (s *Service) Providers() []domain.Provider { return s.TranscriptionProviders() }
+
+// TranscriptionProviders is the transcription chain over the providers
+// that can serve it now, in fallback order; empty when off.
+func (s *Service) TranscriptionProviders() []domain.Provider {
+	return s.chainProviders(s.router.TranscriptionChain)
+}
+
+// SpeechProviders is the speech chain over the providers that can serve
+// it now, in fallback order; empty when off.
+func (s *Service) SpeechProviders() []domain.Provider {
+	return s.chainProviders(s.router.SpeechChain)
+}
+
+func (s *Service) chainProviders(chain func() []routing.Route) []domain.Provider {
 	if !s.cfg.Enabled {
 		return nil
 	}
 	var out []domain.Provider
-	for _, r := range s.router.TranscriptionChain() {
+	for _, r := range chain() {
 		out = append(out, r.Provider)
 	}
 	return out
