@@ -448,6 +448,51 @@ func TestVoiceRequestLogKinds(t *testing.T) {
 	require.Len(t, list.json(t)["requests"].([]any), 2)
 }
 
+// TestVoiceRequestLogRefusalsAndFailures: a voice request refused while
+// its upload is read (413 past MAX_AUDIO_BYTES, a field the dialect does
+// not take) is recorded as the service's own refusals are (the 415 of a
+// file that is not audio): outcome invalid, kind transcription or speech.
+// A request that every provider failed is recorded as a chat that every
+// provider failed: no provider (none delivered), the providers tried in
+// its attempts.
+func TestVoiceRequestLogRefusalsAndFailures(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"MAX_AUDIO_BYTES": "2048"})
+	c.requirePostgres()
+	over := append(fakeupstream.WAV(), make([]byte, 2049-len(fakeupstream.WAV()))...)
+	res := c.upload("/api/v1/audio/transcriptions", &filePart{data: over, name: "a.wav", ctype: "audio/wav"}, nil)
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.status, "%s", res.body)
+	res = c.upload("/v1/audio/transcriptions", &filePart{data: []byte("not a song"), name: "a.mp3", ctype: "audio/mpeg"}, nil)
+	require.Equal(t, http.StatusUnsupportedMediaType, res.status, "%s", res.body)
+	res = c.do(http.MethodPost, "/v1/audio/speech", map[string]any{"input": "a", "response_format": "aac"}, bearer(c.token))
+	require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+
+	for _, up := range []*fakeupstream.Server{c.up.groq, c.up.openrouter, c.up.huggingface} {
+		up.Default(fakeupstream.Status(http.StatusInternalServerError, "{}"))
+	}
+	res = c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token))
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+	res = c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false}, bearer(c.token))
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+	assert.Equal(t, float64(0), c.quotaUsed(c.token), "all refunded")
+
+	require.Eventually(t, func() bool {
+		var n int64
+		c.queryRow(`SELECT count(*) FROM request_log`, &n)
+		return n == 5
+	}, 5*time.Second, 20*time.Millisecond)
+	var rows string
+	c.queryRow(`SELECT string_agg(r, ',' ORDER BY r) FROM (SELECT kind || '/' || api || '/' || outcome || '/' || error_code || '/' ||
+		coalesce(provider, '-') || '/' || coalesce(attempts->0->>'provider', '-') AS r FROM request_log) rows`, &rows)
+	assert.Equal(t, strings.Join([]string{
+		"chat/native/error/providers_unavailable/-/groq",
+		"speech/native/error/providers_unavailable/-/groq",
+		"speech/openai/invalid/invalid_request/-/-",
+		"transcription/native/invalid/payload_too_large/-/-",
+		"transcription/openai/invalid/unsupported_media_type/-/-",
+	}, ","), rows)
+}
+
 func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
 	t.Parallel()
 	e := newSDKEnv(t, voiceVars(nil))

@@ -236,6 +236,18 @@ func (s *Service) speak(ctx context.Context, u domain.User, req SpeakRequest, be
 	return Speech{Audio: a, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
+// Refused records a request that its handler refused before the service
+// could see it whole (an upload over MaxAudioBytes found while reading
+// it, a broken form, a field the dialect does not take), as Transcribe and
+// Speak record the requests they refuse, and returns err. kind is
+// domain.RequestKindTranscription or RequestKindSpeech; began is when the
+// handler began reading the request.
+func (s *Service) Refused(kind domain.RequestKind, u domain.User, api, requestID string, began time.Time, err error) error {
+	latency := time.Since(began)
+	s.record(kind, api, requestID, u.ID, s.clock.Now().Add(-latency), latency, routing.Trace{}, err)
+	return err
+}
+
 // charged takes a request slot and the call's unit of quota, runs the
 // call, and gives the unit back when no provider delivered, even when the
 // client left; the slot comes back however the call ends.
