@@ -435,6 +435,7 @@ func TestCLIDoctor(t *testing.T) {
 	for k, v := range map[string]string{
 		"DATABASE_URL": pgtest.NewEmptyURL(t) + "&password=hunter2", "JWT_SECRET": testSecret,
 		"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "gk-good,gk-bad", "AUTH_ALLOW_EMAIL_LOGIN": "true",
+		"ENABLE_VOICE": "true", "ENABLE_IMAGE_GENERATION": "true",
 	} {
 		tm.env[k] = v
 	}
@@ -455,6 +456,10 @@ func TestCLIDoctor(t *testing.T) {
 	assert.Regexp(t, `(?m)^warn risky setting\s+ENV is development `, out)
 	assert.Regexp(t, `(?m)^warn risky setting\s+AUTH_ALLOW_EMAIL_LOGIN is on`, out)
 	assert.Regexp(t, `(?m)^warn risky setting\s+METRICS_TOKEN is not set`, out)
+	// So does a feature turned on that no provider with keys serves; voice
+	// has Groq's.
+	assert.Regexp(t, `(?m)^warn feature\s+ENABLE_IMAGE_GENERATION=true but no provider of IMAGE_PROVIDERS has API keys`, out)
+	assert.NotContains(t, out, "ENABLE_VOICE")
 	assert.NotContains(t, out, "hunter2")
 	assert.NotContains(t, out, "gk-good")
 	for _, r := range up.Requests() {
