@@ -150,7 +150,7 @@ func New(logger *slog.Logger) *Metrics {
 	}, []string{"tier"})
 	m.concurrencyRejections = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "concurrency_rejections_total",
-		Help: "Requests (chat, image) refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
+		Help: "Requests (chat, image, transcription, speech) refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
 	})
 	m.cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "cache_requests_total",
