@@ -112,8 +112,9 @@ func (o *observability) mustRegister(c prometheus.Collector) {
 	}
 }
 
-// providers decorates every provider client, and its image generation
-// when it has one: timed and counted, and traced when tracing is on.
+// providers decorates every provider client, and its image generation,
+// transcription and speech when it has them: timed and counted, and traced
+// when tracing is on.
 func (o *observability) providers(cfg []routing.ProviderConfig) {
 	tp := o.tracerProvider()
 	for i := range cfg {
@@ -127,6 +128,18 @@ func (o *observability) providers(cfg []routing.ProviderConfig) {
 				g = tracing.ImageGenerator(tp, g)
 			}
 			cfg[i].Images = o.metrics.ImageGenerator(g)
+		}
+		if t := cfg[i].Transcriber; t != nil {
+			if tp != nil {
+				t = tracing.Transcriber(tp, t)
+			}
+			cfg[i].Transcriber = o.metrics.Transcriber(t)
+		}
+		if sp := cfg[i].Speech; sp != nil {
+			if tp != nil {
+				sp = tracing.SpeechSynthesizer(tp, sp)
+			}
+			cfg[i].Speech = o.metrics.SpeechSynthesizer(sp)
 		}
 	}
 }

@@ -136,11 +136,7 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 	gate := admission.New(lim.concurrency, cfg.MaxConcurrentPerUser, slotTTL, logger)
 	imagesSvc := images.New(images.Config{Enabled: cfg.Images.Enabled, Cost: cfg.Images.QuotaCost, Admission: gate}, router, quotaSvc, requests, clk)
 	voiceSvc := voice.New(voice.Config{Enabled: cfg.Voice.Enabled, MaxAudioBytes: cfg.Voice.MaxAudioBytes,
-		MaxSpeechChars: cfg.Voice.MaxSpeechChars, Voices: cfg.Voice.GroqSpeechVoices,
-		// A transcription is bounded by the request timeout: its slot
-		// needs no renewal.
-		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser, LeaseTTL: max(2*cfg.RequestTimeout, time.Minute)},
-		router, quotaSvc, requests, clk)
+		MaxSpeechChars: cfg.Voice.MaxSpeechChars, Voices: cfg.Voice.GroqSpeechVoices, Admission: gate}, router, quotaSvc, requests, clk)
 	statusSvc := status.New(status.Config{
 		Interval:          cfg.ProviderCheckInterval,
 		ProbeTimeout:      cfg.ProviderCheckTimeout,

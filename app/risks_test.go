@@ -166,3 +166,35 @@ func with(env map[string]string, kv ...string) map[string]string {
 	}
 	return out
 }
+
+// TestConfigFeatureGaps: a feature turned on warns when none of its chain's
+// providers has keys (it serves nothing), or some of them have none.
+func TestConfigFeatureGaps(t *testing.T) {
+	t.Parallel()
+	base := prod(map[string]string{"GROQ_API_KEYS": "", "OPENROUTER_API_KEYS": "", "HUGGINGFACE_API_KEY": ""})
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{name: "off", env: with(base, "GROQ_API_KEYS", "gsk-a")},
+		{name: "voice with Groq keys", env: with(base, "ENABLE_VOICE", "true", "GROQ_API_KEYS", "gsk-a")},
+		{name: "voice without Groq keys", env: with(base, "ENABLE_VOICE", "true", "OPENROUTER_API_KEYS", "sk-or-a"),
+			want: []string{"ENABLE_VOICE=true but no provider of VOICE_PROVIDERS has API keys: voice stays off until one of groq (GROQ_API_KEYS) is set"}},
+		{name: "images with every key", env: with(base, "ENABLE_IMAGE_GENERATION", "true", "OPENROUTER_API_KEYS", "sk-or-a", "HUGGINGFACE_API_KEY", "hf_a")},
+		{name: "images with OpenRouter's only", env: with(base, "ENABLE_IMAGE_GENERATION", "true", "OPENROUTER_API_KEYS", "sk-or-a"),
+			want: []string{"ENABLE_IMAGE_GENERATION=true but huggingface (HUGGINGFACE_API_KEY) of IMAGE_PROVIDERS has no API keys: skipped in the image generation chain"}},
+		{name: "both without keys", env: with(base, "ENABLE_IMAGE_GENERATION", "true", "ENABLE_VOICE", "true", "GROQ_API_KEYS", "gsk-a", "VOICE_PROVIDERS", "groq",
+			"IMAGE_PROVIDERS", "openrouter,huggingface"),
+			want: []string{"ENABLE_IMAGE_GENERATION=true but no provider of IMAGE_PROVIDERS has API keys: image generation stays off until one of " +
+				"openrouter (OPENROUTER_API_KEYS), huggingface (HUGGINGFACE_API_KEY) is set"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(getenv(tc.env))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, cfg.FeatureGaps())
+		})
+	}
+}

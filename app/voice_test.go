@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -373,6 +374,71 @@ func TestVoiceModelsSayItIsOn(t *testing.T) {
 		"max_speech_chars": float64(300), "voices": []any{"Fritz-PlayAI", "Arista-PlayAI"}}, models["voice"])
 }
 
+// TestVoiceSharesTheRequestSlots: a voice request, on either route and in
+// either dialect, takes one of the user's MAX_CONCURRENT_REQUESTS_PER_USER
+// slots, the same as chats and images: with the only slot held by an open
+// chat stream it is refused with 429 before it costs quota or reaches a
+// provider, and admitted once the stream ends.
+func TestVoiceSharesTheRequestSlots(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1",
+		"PROVIDER_FIRST_TOKEN_TIMEOUT_SECONDS": "30", "REQUEST_TIMEOUT_SECONDS": "60"})
+	// The chat hangs holding its slot; voice is answered as Groq does.
+	c.up.groq.Default(fakeupstream.Pick(func(r fakeupstream.Request) fakeupstream.Behaviour {
+		if strings.HasSuffix(r.Path, "/chat/completions") {
+			return fakeupstream.HangAfterTokens(1)
+		}
+		return fakeupstream.Transcript("Hello.", "English", time.Second)
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stream := openChat(t, c.env, ctx, false, c.token)
+	t.Cleanup(func() { stream.Body.Close() })
+	require.Equal(t, http.StatusOK, stream.StatusCode)
+
+	for _, path := range []string{"/api/v1/audio/transcriptions", "/v1/audio/transcriptions"} {
+		res := c.upload(path, wavFile(), nil)
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s: %s", path, res.body)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	for _, path := range []string{"/api/v1/audio/speech", "/v1/audio/speech"} {
+		res := c.do(http.MethodPost, path, map[string]any{"input": "Hi"}, bearer(c.token))
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s: %s", path, res.body)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	assert.Equal(t, float64(1), c.quotaUsed(c.token), "the chat's unit only")
+	assert.Len(t, c.up.groq.Requests(), 1, "the chat's request only")
+
+	cancel()
+	require.Eventually(t, func() bool {
+		return c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token)).status == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond, "the slot comes back when the stream ends")
+	res := c.upload("/v1/audio/transcriptions", wavFile(), nil)
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	res = c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token))
+	require.Equal(t, http.StatusOK, res.status, "each voice request gives its slot back: %s", res.body)
+}
+
+// TestVoiceStatusSaysWhoServesIt: /api/v1/status names transcription and
+// speech among what the voice chain's providers serve, only while voice is on.
+func TestVoiceStatusSaysWhoServesIt(t *testing.T) {
+	t.Parallel()
+	serves := func(c chatEnv) []any {
+		t.Helper()
+		res := c.do(http.MethodGet, "/api/v1/status", nil, nil)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var providers, out []any
+		require.NoError(t, json.Unmarshal(res.body, &providers))
+		for _, p := range providers {
+			out = append(out, p.(map[string]any)["serves"])
+		}
+		return out
+	}
+	assert.Equal(t, []any{[]any{"chat", "transcription", "speech"}, []any{"chat"}, []any{"chat"}}, serves(newVoiceEnv(t, nil)),
+		"groq, openrouter and huggingface: groq is the voice chain")
+	assert.Equal(t, []any{[]any{"chat"}, []any{"chat"}, []any{"chat"}}, serves(newChatEnv(t, nil)), "voice off")
+}
+
 func TestVoiceRequestLogKinds(t *testing.T) {
 	t.Parallel()
 	c := newVoiceEnv(t, nil)
@@ -388,11 +454,64 @@ func TestVoiceRequestLogKinds(t *testing.T) {
 	c.queryRow(`SELECT string_agg(kind || '/' || api || '/' || provider || '/' || upstream_model, ',' ORDER BY kind DESC) FROM request_log`, &kinds)
 	assert.Equal(t, "transcription/native/groq/whisper-large-v3-turbo,speech/openai/groq/playai-tts", kinds)
 
+	// Each upstream call is timed under its own operation, none as a chat.
+	families := c.scrape(nil)
+	for _, op := range []string{"transcription", "speech"} {
+		assert.Equal(t, 1.0, total(t, families, "genzai_provider_request_duration_seconds",
+			map[string]string{"provider": "groq", "operation": op, "outcome": "success"}), op)
+	}
+	assert.Equal(t, 0.0, total(t, families, "genzai_provider_request_duration_seconds", map[string]string{"operation": "chat"}))
+
 	c.registerAdmin("boss@example.com", pw)
 	boss := c.login("boss@example.com", pw)
 	list := c.do(http.MethodGet, "/api/v1/admin/requests", nil, bearer(boss))
 	require.Equal(t, http.StatusOK, list.status, "%s", list.body)
 	require.Len(t, list.json(t)["requests"].([]any), 2)
+}
+
+// TestVoiceRequestLogRefusalsAndFailures: a voice request refused while
+// its upload is read (413 past MAX_AUDIO_BYTES, a field the dialect does
+// not take) is recorded as the service's own refusals are (the 415 of a
+// file that is not audio): outcome invalid, kind transcription or speech.
+// A request that every provider failed is recorded as a chat that every
+// provider failed: no provider (none delivered), the providers tried in
+// its attempts.
+func TestVoiceRequestLogRefusalsAndFailures(t *testing.T) {
+	t.Parallel()
+	c := newVoiceEnv(t, map[string]string{"MAX_AUDIO_BYTES": "2048"})
+	c.requirePostgres()
+	over := append(fakeupstream.WAV(), make([]byte, 2049-len(fakeupstream.WAV()))...)
+	res := c.upload("/api/v1/audio/transcriptions", &filePart{data: over, name: "a.wav", ctype: "audio/wav"}, nil)
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.status, "%s", res.body)
+	res = c.upload("/v1/audio/transcriptions", &filePart{data: []byte("not a song"), name: "a.mp3", ctype: "audio/mpeg"}, nil)
+	require.Equal(t, http.StatusUnsupportedMediaType, res.status, "%s", res.body)
+	res = c.do(http.MethodPost, "/v1/audio/speech", map[string]any{"input": "a", "response_format": "aac"}, bearer(c.token))
+	require.Equal(t, http.StatusBadRequest, res.status, "%s", res.body)
+
+	for _, up := range []*fakeupstream.Server{c.up.groq, c.up.openrouter, c.up.huggingface} {
+		up.Default(fakeupstream.Status(http.StatusInternalServerError, "{}"))
+	}
+	res = c.do(http.MethodPost, "/api/v1/audio/speech", map[string]any{"input": "Hi"}, bearer(c.token))
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+	res = c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "Hi", "stream": false}, bearer(c.token))
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+	assert.Equal(t, float64(0), c.quotaUsed(c.token), "all refunded")
+
+	require.Eventually(t, func() bool {
+		var n int64
+		c.queryRow(`SELECT count(*) FROM request_log`, &n)
+		return n == 5
+	}, 5*time.Second, 20*time.Millisecond)
+	var rows string
+	c.queryRow(`SELECT string_agg(r, ',' ORDER BY r) FROM (SELECT kind || '/' || api || '/' || outcome || '/' || error_code || '/' ||
+		coalesce(provider, '-') || '/' || coalesce(attempts->0->>'provider', '-') AS r FROM request_log) rows`, &rows)
+	assert.Equal(t, strings.Join([]string{
+		"chat/native/error/providers_unavailable/-/groq",
+		"speech/native/error/providers_unavailable/-/groq",
+		"speech/openai/invalid/invalid_request/-/-",
+		"transcription/native/invalid/payload_too_large/-/-",
+		"transcription/openai/invalid/unsupported_media_type/-/-",
+	}, ","), rows)
 }
 
 func TestOpenAISDKTranscribesAndSpeaks(t *testing.T) {
@@ -504,7 +623,8 @@ func TestVoiceSlowUploadIsCut(t *testing.T) {
 
 // TestVoiceTranscriptionsInFlightAreBounded holds one transcription at a
 // hanging provider: with MAX_CONCURRENT_REQUESTS_PER_USER=1 the user's next
-// upload is refused (429) before it is read, and chat keeps its own slots.
+// upload is refused (429) before it is read, and so is a chat: the slot is
+// the one every kind of request shares.
 func TestVoiceTranscriptionsInFlightAreBounded(t *testing.T) {
 	t.Parallel()
 	c := newVoiceEnv(t, map[string]string{"MAX_CONCURRENT_REQUESTS_PER_USER": "1", "REQUEST_TIMEOUT_SECONDS": "3"})
@@ -516,10 +636,11 @@ func TestVoiceTranscriptionsInFlightAreBounded(t *testing.T) {
 
 	res := c.upload("/v1/audio/transcriptions", wavFile(), nil)
 	require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
-	assert.Contains(t, string(res.body), "Too many concurrent transcriptions (at most 1 at a time)")
+	assert.Contains(t, string(res.body), "Too many concurrent requests (at most 1 at a time)")
 	assert.Equal(t, "1", res.header.Get("Retry-After"))
 	assert.Len(t, c.up.groq.Requests(), 1, "the second upload reached no provider")
-	assert.NotEqual(t, http.StatusTooManyRequests, c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "hi", "stream": false}, bearer(c.token)).status)
+	assert.Equal(t, http.StatusTooManyRequests, c.do(http.MethodPost, "/api/v1/chat", map[string]any{"prompt": "hi", "stream": false}, bearer(c.token)).status,
+		"the slot is the one every kind of request shares")
 
 	assert.NotEqual(t, http.StatusOK, (<-first).status, "the provider hung")
 	res = c.upload("/api/v1/audio/transcriptions", wavFile(), nil)

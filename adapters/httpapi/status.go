@@ -50,8 +50,8 @@ func (h *handlers) GetStatus(ctx context.Context, req api.GetStatusRequestObject
 
 // serves lists the kinds of request a provider is in the chain of on this
 // server: chat for every configured provider, image for those of the image
-// chain while image generation is on. Another kind (voice) adds its chain
-// here.
+// chain while image generation is on, transcription and speech for those
+// of the voice chains while voice is on.
 func (h *handlers) serves(p domain.Provider, st domain.HealthStatus) []api.RequestKind {
 	out := []api.RequestKind{}
 	if st == domain.StatusUnconfigured {
@@ -60,6 +60,14 @@ func (h *handlers) serves(p domain.Provider, st domain.HealthStatus) []api.Reque
 	out = append(out, api.RequestKindChat)
 	if svc := h.s.deps.Images; svc != nil && svc.Enabled() && slices.Contains(svc.Providers(), p) {
 		out = append(out, api.RequestKindImage)
+	}
+	if svc := h.s.deps.Voice; svc != nil {
+		if slices.Contains(svc.TranscriptionProviders(), p) {
+			out = append(out, api.RequestKindTranscription)
+		}
+		if slices.Contains(svc.SpeechProviders(), p) {
+			out = append(out, api.RequestKindSpeech)
+		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/genzai/genzai/api"
 	"github.com/genzai/genzai/domain"
@@ -140,21 +141,27 @@ func (h *handlers) transcribe(ctx context.Context, dialect string, form *multipa
 		return voice.Transcript{}, err
 	}
 	defer release()
+	began := time.Now()
+	// A refusal while reading the form is recorded as the service records
+	// its own (a 413 as the 415 of a file that is not audio).
+	refused := func(err error) (voice.Transcript, error) {
+		return voice.Transcript{}, svc.Refused(domain.RequestKindTranscription, u, dialect, RequestIDFrom(ctx), began, err)
+	}
 	maxAudio, _, _ := svc.Limits()
 	up, err := readUpload(form, maxAudio)
 	switch {
 	case err != nil:
-		return voice.Transcript{}, err
+		return refused(err)
 	case !up.sent:
-		return voice.Transcript{}, errNoFile
+		return refused(errNoFile)
 	}
 	if check != nil {
 		if err := check(up.fields); err != nil {
-			return voice.Transcript{}, err
+			return refused(err)
 		}
 	}
 	return svc.Transcribe(ctx, u, voice.TranscribeRequest{Audio: up.file, Language: up.fields["language"], Prompt: up.fields["prompt"],
-		API: dialect, RequestID: RequestIDFrom(ctx)})
+		API: dialect, RequestID: RequestIDFrom(ctx), Admitted: true})
 }
 
 // TranscribeAudio implements api.StrictServerInterface.
@@ -196,13 +203,18 @@ func (h *handlers) CreateTranscription(ctx context.Context, req api.CreateTransc
 	return api.CreateTranscription200JSONResponse{Text: res.Text}, nil
 }
 
-// speak runs a speech request of either dialect.
-func (h *handlers) speak(ctx context.Context, req voice.SpeakRequest) (voice.Speech, error) {
+// speak runs a speech request of either dialect; invalid, when set, is
+// the dialect's own refusal of the request, recorded as the service
+// records its own.
+func (h *handlers) speak(ctx context.Context, req voice.SpeakRequest, invalid error) (voice.Speech, error) {
 	svc, u, err := h.voiceCaller(ctx)
 	if err != nil {
 		return voice.Speech{}, err
 	}
 	req.RequestID = RequestIDFrom(ctx)
+	if invalid != nil {
+		return voice.Speech{}, svc.Refused(domain.RequestKindSpeech, u, req.API, req.RequestID, time.Now(), invalid)
+	}
 	return svc.Speak(ctx, u, req)
 }
 
@@ -221,7 +233,7 @@ func (h *handlers) SynthesizeSpeech(ctx context.Context, req api.SynthesizeSpeec
 	if req.Body.Format != nil {
 		sreq.Format = domain.AudioFormat(*req.Body.Format)
 	}
-	res, err := h.speak(ctx, sreq)
+	res, err := h.speak(ctx, sreq, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -260,14 +272,15 @@ func (h *handlers) CreateSpeech(ctx context.Context, req api.CreateSpeechRequest
 	if v := req.Body.Voice; v != nil && !openAIVoices[strings.ToLower(*v)] {
 		sreq.Voice = *v
 	}
+	var invalid error
 	if f := req.Body.ResponseFormat; f != nil {
 		format, ok := openAISpeechFormats[string(*f)]
 		if !ok {
-			return nil, domain.Invalid("response_format", "must be one of mp3, wav, flac, opus")
+			invalid = domain.Invalid("response_format", "must be one of mp3, wav, flac, opus")
 		}
 		sreq.Format = format
 	}
-	res, err := h.speak(ctx, sreq)
+	res, err := h.speak(ctx, sreq, invalid)
 	if err != nil {
 		return nil, err
 	}

@@ -235,6 +235,48 @@ func (g *imageGenerator) GenerateImages(ctx context.Context, key int, req domain
 	return images, err
 }
 
+// Transcriber decorates a provider's speech to text as ImageGenerator does
+// its images, under the operation "transcription".
+func (m *Metrics) Transcriber(next ports.Transcriber) ports.Transcriber {
+	return &transcriber{Transcriber: next, call: m.Operation(next.Name(), domain.RequestKindTranscription)}
+}
+
+type transcriber struct {
+	ports.Transcriber
+	call *Operation
+}
+
+var _ ports.Transcriber = (*transcriber)(nil)
+
+// Transcribe implements ports.Transcriber.
+func (t *transcriber) Transcribe(ctx context.Context, key int, req domain.TranscriptionRequest) (domain.Transcription, error) {
+	start := time.Now()
+	out, err := t.Transcriber.Transcribe(ctx, key, req)
+	t.call.Observe(ctx, start, err)
+	return out, err
+}
+
+// SpeechSynthesizer decorates a provider's text to speech as
+// ImageGenerator does its images, under the operation "speech".
+func (m *Metrics) SpeechSynthesizer(next ports.SpeechSynthesizer) ports.SpeechSynthesizer {
+	return &speechSynthesizer{SpeechSynthesizer: next, call: m.Operation(next.Name(), domain.RequestKindSpeech)}
+}
+
+type speechSynthesizer struct {
+	ports.SpeechSynthesizer
+	call *Operation
+}
+
+var _ ports.SpeechSynthesizer = (*speechSynthesizer)(nil)
+
+// Speak implements ports.SpeechSynthesizer.
+func (s *speechSynthesizer) Speak(ctx context.Context, key int, req domain.SpeechRequest) (domain.Audio, error) {
+	start := time.Now()
+	out, err := s.SpeechSynthesizer.Speak(ctx, key, req)
+	s.call.Observe(ctx, start, err)
+	return out, err
+}
+
 // classify names a provider failure. The caller leaving is no failure of
 // the provider; a timeout imposed by the caller (a deadline, or a cause
 // such as the router's first-token timeout) is.

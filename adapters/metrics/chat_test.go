@@ -357,3 +357,93 @@ func TestImageGenerator(t *testing.T) {
 		})
 	}
 }
+
+// voiceFake answers Transcribe and Speak with err, after ctx's own end when
+// it has one.
+type voiceFake struct{ err error }
+
+func (voiceFake) Name() domain.Provider { return domain.ProviderGroq }
+
+func (f voiceFake) Transcribe(ctx context.Context, _ int, _ domain.TranscriptionRequest) (domain.Transcription, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.Transcription{}, err
+	}
+	return domain.Transcription{Text: "hello"}, f.err
+}
+
+func (f voiceFake) Speak(ctx context.Context, _ int, _ domain.SpeechRequest) (domain.Audio, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.Audio{}, err
+	}
+	return domain.Audio{Data: []byte("RIFF"), MIMEType: "audio/wav"}, f.err
+}
+
+// TestVoiceDecorators: transcription and speech calls are timed and their
+// failures counted under their own operation, as images are.
+func TestVoiceDecorators(t *testing.T) {
+	t.Parallel()
+	calls := map[string]func(m *metrics.Metrics, ctx context.Context, f voiceFake) error{
+		"transcription": func(m *metrics.Metrics, ctx context.Context, f voiceFake) error {
+			tr := m.Transcriber(f)
+			assert.Equal(t, domain.ProviderGroq, tr.Name())
+			_, err := tr.Transcribe(ctx, 0, domain.TranscriptionRequest{Model: "whisper"})
+			return err
+		},
+		"speech": func(m *metrics.Metrics, ctx context.Context, f voiceFake) error {
+			sp := m.SpeechSynthesizer(f)
+			assert.Equal(t, domain.ProviderGroq, sp.Name())
+			_, err := sp.Speak(ctx, 0, domain.SpeechRequest{Model: "tts", Input: "hi"})
+			return err
+		},
+	}
+	tests := []struct {
+		name      string
+		err       error
+		cancel    bool
+		outcome   string
+		errLabels map[string]string
+	}{
+		{name: "delivered", outcome: "success"},
+		{name: "rate limited", err: &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRateLimited, Reason: domain.ReasonRateLimited, Status: 429},
+			outcome: "error", errLabels: map[string]string{"class": "rate_limited", "reason": "rate_limited"}},
+		{name: "the caller left", cancel: true, outcome: "cancelled"},
+	}
+	for op, call := range calls {
+		for _, tt := range tests {
+			t.Run(op+" "+tt.name, func(t *testing.T) {
+				t.Parallel()
+				m := metrics.New(nil)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if tt.cancel {
+					cancel()
+				}
+				err := call(m, ctx, voiceFake{err: tt.err})
+				assert.Equal(t, tt.outcome == "success", err == nil)
+
+				gath := m.Gatherer()
+				for _, outcome := range []string{"success", "error", "cancelled"} {
+					want := 0.0
+					if outcome == tt.outcome {
+						want = 1
+					}
+					got := find(t, gath, "genzai_provider_request_duration_seconds",
+						map[string]string{"provider": "groq", "operation": op, "outcome": outcome})
+					assert.Equal(t, want, got.count, outcome)
+				}
+				assert.False(t, find(t, gath, "genzai_provider_request_duration_seconds", map[string]string{"operation": "chat"}).found,
+					"a voice call is not a chat")
+				errs := find(t, gath, "genzai_provider_errors_total", map[string]string{"provider": "groq"})
+				if tt.errLabels == nil {
+					assert.False(t, errs.found, "no error counted")
+					return
+				}
+				want := map[string]string{"provider": "groq", "operation": op}
+				for k, v := range tt.errLabels {
+					want[k] = v
+				}
+				assert.Equal(t, 1.0, find(t, gath, "genzai_provider_errors_total", want).value)
+			})
+		}
+	}
+}

@@ -1,8 +1,8 @@
 // Package metrics exposes the gateway's Prometheus metrics: HTTP traffic,
 // chat routing, providers, the database and the Go runtime, each App on its
 // own registry. It observes through decorators of the ports (ChatProvider,
-// ImageGenerator, RequestLog), a pgx tracer and collectors read at scrape
-// time, so that no use case knows about it.
+// ImageGenerator, Transcriber, SpeechSynthesizer, RequestLog), a pgx tracer
+// and collectors read at scrape time, so that no use case knows about it.
 //
 // Every label has a bounded set of values: route templates, tiers,
 // providers, operations (request kinds), outcomes, failure classes and
@@ -73,7 +73,7 @@ type Metrics struct {
 	chatFallbacks   *prometheus.CounterVec
 	chatAttempts    *prometheus.CounterVec
 	quotaRejections *prometheus.CounterVec
-	// concurrencyRejections counts chat requests refused because the user
+	// concurrencyRejections counts requests of every kind refused because the user
 	// had MAX_CONCURRENT_REQUESTS_PER_USER running.
 	concurrencyRejections prometheus.Counter
 	// cacheRequests counts chat requests by how they met the response
@@ -150,7 +150,7 @@ func New(logger *slog.Logger) *Metrics {
 	}, []string{"tier"})
 	m.concurrencyRejections = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "concurrency_rejections_total",
-		Help: "Requests (chat, image) refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
+		Help: "Requests (chat, image, transcription, speech) refused because the user already had MAX_CONCURRENT_REQUESTS_PER_USER running.",
 	})
 	m.cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "cache_requests_total",

@@ -112,6 +112,50 @@ func (g *imageGenerator) GenerateImages(ctx context.Context, key int, req domain
 	return images, err
 }
 
+// Transcriber decorates a provider's speech to text with a client span per
+// upstream call ("transcription <provider>"), as ImageGenerator does its
+// images; the audio, prompt and transcript are never recorded.
+func Transcriber(tp trace.TracerProvider, next ports.Transcriber) ports.Transcriber {
+	return &transcriber{Transcriber: next, call: NewOperation(tp, next.Name(), domain.RequestKindTranscription)}
+}
+
+type transcriber struct {
+	ports.Transcriber
+	call *Operation
+}
+
+var _ ports.Transcriber = (*transcriber)(nil)
+
+// Transcribe implements ports.Transcriber.
+func (t *transcriber) Transcribe(ctx context.Context, key int, req domain.TranscriptionRequest) (domain.Transcription, error) {
+	ctx, span := t.call.Start(ctx, req.Model, key)
+	out, err := t.Transcriber.Transcribe(ctx, key, req)
+	End(ctx, span, err)
+	return out, err
+}
+
+// SpeechSynthesizer decorates a provider's text to speech with a client
+// span per upstream call ("speech <provider>"); the text and the audio are
+// never recorded.
+func SpeechSynthesizer(tp trace.TracerProvider, next ports.SpeechSynthesizer) ports.SpeechSynthesizer {
+	return &speechSynthesizer{SpeechSynthesizer: next, call: NewOperation(tp, next.Name(), domain.RequestKindSpeech)}
+}
+
+type speechSynthesizer struct {
+	ports.SpeechSynthesizer
+	call *Operation
+}
+
+var _ ports.SpeechSynthesizer = (*speechSynthesizer)(nil)
+
+// Speak implements ports.SpeechSynthesizer.
+func (s *speechSynthesizer) Speak(ctx context.Context, key int, req domain.SpeechRequest) (domain.Audio, error) {
+	ctx, span := s.call.Start(ctx, req.Model, key)
+	out, err := s.SpeechSynthesizer.Speak(ctx, key, req)
+	End(ctx, span, err)
+	return out, err
+}
+
 // endFailed ends a span with the failure's class and reason; a caller who
 // left is not an error of the provider.
 func endFailed(ctx context.Context, span trace.Span, err error) {

@@ -214,6 +214,82 @@ func TestImageGenerator(t *testing.T) {
 	}
 }
 
+// fakeVoice answers Transcribe and Speak with err.
+type fakeVoice struct{ err error }
+
+func (fakeVoice) Name() domain.Provider { return domain.ProviderGroq }
+
+func (f fakeVoice) Transcribe(context.Context, int, domain.TranscriptionRequest) (domain.Transcription, error) {
+	return domain.Transcription{Text: "my secret words"}, f.err
+}
+
+func (f fakeVoice) Speak(context.Context, int, domain.SpeechRequest) (domain.Audio, error) {
+	return domain.Audio{Data: []byte("RIFF"), MIMEType: "audio/wav"}, f.err
+}
+
+// TestVoiceDecorators: a transcription or speech call is a client span
+// named by its operation, with what an image call's span carries, and
+// neither the text nor the audio.
+func TestVoiceDecorators(t *testing.T) {
+	t.Parallel()
+	const secret = "my secret words"
+	calls := map[string]func(tp trace.TracerProvider, ctx context.Context, f fakeVoice) error{
+		"transcription": func(tp trace.TracerProvider, ctx context.Context, f fakeVoice) error {
+			tr := tracing.Transcriber(tp, f)
+			assert.Equal(t, domain.ProviderGroq, tr.Name())
+			_, err := tr.Transcribe(ctx, 1, domain.TranscriptionRequest{Audio: []byte(secret), Prompt: secret, Model: "whisper"})
+			return err
+		},
+		"speech": func(tp trace.TracerProvider, ctx context.Context, f fakeVoice) error {
+			sp := tracing.SpeechSynthesizer(tp, f)
+			assert.Equal(t, domain.ProviderGroq, sp.Name())
+			_, err := sp.Speak(ctx, 1, domain.SpeechRequest{Input: secret, Model: "whisper"})
+			return err
+		},
+	}
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus codes.Code
+		wantClass  string
+		wantReason string
+	}{
+		{name: "delivered", wantStatus: codes.Unset},
+		{name: "bad response", err: &domain.ProviderError{Provider: domain.ProviderGroq, Class: domain.FailureRetryable, Reason: domain.ReasonBadResponse},
+			wantStatus: codes.Error, wantClass: "retryable", wantReason: "bad_response"},
+	}
+	for op, call := range calls {
+		for _, tt := range tests {
+			t.Run(op+" "+tt.name, func(t *testing.T) {
+				t.Parallel()
+				tp, rec := recorder(t)
+				parentCtx, parent := tp.Tracer("test").Start(context.Background(), "request")
+				err := call(tp, parentCtx, fakeVoice{err: tt.err})
+				assert.Equal(t, tt.err == nil, err == nil)
+				parent.End()
+
+				ended := rec.Ended()
+				require.Len(t, ended, 2)
+				sp := ended[0]
+				assert.Equal(t, op+" groq", sp.Name())
+				assert.Equal(t, trace.SpanKindClient, sp.SpanKind())
+				assert.Equal(t, parent.SpanContext().SpanID(), sp.Parent().SpanID())
+				a := attrs(sp)
+				assert.Equal(t, "groq", a["gen_ai.provider.name"].AsString())
+				assert.Equal(t, op, a["gen_ai.operation.name"].AsString())
+				assert.Equal(t, "whisper", a["gen_ai.request.model"].AsString())
+				assert.Equal(t, int64(1), a["genzai.key_index"].AsInt64())
+				assert.Equal(t, tt.wantStatus, sp.Status().Code)
+				assert.Equal(t, tt.wantClass, a["error.type"].AsString())
+				assert.Equal(t, tt.wantReason, a["genzai.error.reason"].AsString())
+				for _, kv := range sp.Attributes() {
+					assert.NotContains(t, kv.Value.String(), secret, "neither text nor audio is recorded")
+				}
+			})
+		}
+	}
+}
+
 type fakeSearcher struct{ err error }
 
 func (f fakeSearcher) Search(ctx context.Context, q string, max int) ([]domain.SearchResult, error) {

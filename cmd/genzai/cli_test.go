@@ -116,11 +116,40 @@ func TestCLIAccountFlow(t *testing.T) {
 		"MODEL     NAME         PROVIDER  AVAILABLE  DESCRIPTION\n"+
 		"fast      Fast ⚡      mock      true       Quick responses, good for simple queries\n"+
 		"balanced  Balanced ⚖️  mock      true       Good balance of speed and quality\n"+
-		"smart     Smart 🧠     mock      true       Best quality for complex reasoning\n", out, "columns line up on a terminal")
+		"smart     Smart 🧠     mock      true       Best quality for complex reasoning\n"+
+		"\n"+
+		"images: off (the operator turns it on with ENABLE_IMAGE_GENERATION=true and keys for IMAGE_PROVIDERS)\n"+
+		"voice: off (the operator turns it on with ENABLE_VOICE=true and keys for VOICE_PROVIDERS)\n", out, "columns line up on a terminal")
 
 	out, _, code = tm.run(ctx, "", "status")
 	require.Equal(t, 0, code)
 	assert.Regexp(t, `(?m)^groq\s+unconfigured\s+-\s+never\s+-$`, out, "plain text when not a terminal")
+}
+
+// TestCLIModelsImagesAndVoice: with images and voice on, genzai models
+// says so after the tiers: cost, providers in fallback order, and voice's
+// voices and limits.
+func TestCLIModelsImagesAndVoice(t *testing.T) {
+	t.Parallel()
+	up := fakeupstream.New(t)
+	host := gateway(t, map[string]string{
+		"ENABLE_IMAGE_GENERATION": "true", "IMAGE_QUOTA_COST": "3", "ENABLE_VOICE": "true",
+		"MAX_AUDIO_BYTES": "1048576", "MAX_SPEECH_CHARS": "300", "GROQ_SPEECH_VOICES": "Arista-PlayAI,Fritz-PlayAI",
+		"GROQ_API_KEYS": "gsk-a", "GROQ_BASE_URL": up.URL(),
+		"OPENROUTER_API_KEYS": "sk-or-a", "OPENROUTER_BASE_URL": up.URL(),
+		"HUGGINGFACE_API_KEY": "hf_a", "HUGGINGFACE_BASE_URL": up.URL(), "HUGGINGFACE_INFERENCE_URL": up.URL(),
+	})
+	tm := newUser(t, host)
+	ctx := context.Background()
+	_, errOut, code := tm.run(ctx, "correct horse\n", "register", "--email", "ada@example.com")
+	require.Equal(t, 0, code, errOut)
+
+	out, errOut, code := tm.run(ctx, "", "models")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasSuffix(out, "\n"+
+		"images: on, 3 units a request, providers huggingface, openrouter\n"+
+		"voice: on, 1 unit a request, providers groq; voices Fritz-PlayAI, Arista-PlayAI (the first is the default); "+
+		"uploads up to 1.0 MiB (1048576 bytes), speech up to 300 characters\n"), out)
 }
 
 func TestCLIHealth(t *testing.T) {
@@ -406,6 +435,7 @@ func TestCLIDoctor(t *testing.T) {
 	for k, v := range map[string]string{
 		"DATABASE_URL": pgtest.NewEmptyURL(t) + "&password=hunter2", "JWT_SECRET": testSecret,
 		"GROQ_BASE_URL": up.URL(), "GROQ_API_KEYS": "gk-good,gk-bad", "AUTH_ALLOW_EMAIL_LOGIN": "true",
+		"ENABLE_VOICE": "true", "ENABLE_IMAGE_GENERATION": "true",
 	} {
 		tm.env[k] = v
 	}
@@ -426,6 +456,10 @@ func TestCLIDoctor(t *testing.T) {
 	assert.Regexp(t, `(?m)^warn risky setting\s+ENV is development `, out)
 	assert.Regexp(t, `(?m)^warn risky setting\s+AUTH_ALLOW_EMAIL_LOGIN is on`, out)
 	assert.Regexp(t, `(?m)^warn risky setting\s+METRICS_TOKEN is not set`, out)
+	// So does a feature turned on that no provider with keys serves; voice
+	// has Groq's.
+	assert.Regexp(t, `(?m)^warn feature\s+ENABLE_IMAGE_GENERATION=true but no provider of IMAGE_PROVIDERS has API keys`, out)
+	assert.NotContains(t, out, "ENABLE_VOICE")
 	assert.NotContains(t, out, "hunter2")
 	assert.NotContains(t, out, "gk-good")
 	for _, r := range up.Requests() {

@@ -64,7 +64,7 @@ func untilReset(d time.Duration) string {
 func (c *cli) modelsCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
-		Use: "models", Short: "List the tiers and whether each is available", Args: exactArgs(0),
+		Use: "models", Short: "List the tiers and whether each is available, and whether images and voice are on", Args: exactArgs(0),
 		Example: "  genzai models",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cn, err := c.connect(f)
@@ -84,11 +84,55 @@ func (c *cli) modelsCmd() *cobra.Command {
 			for _, m := range res.JSON200.Models {
 				tb.row(string(m.Id), m.Name, string(m.Provider), strconv.FormatBool(m.Available), m.Description)
 			}
-			return tb.write(c.stdout)
+			if err := tb.write(c.stdout); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(c.stdout, "\n%s\n%s\n", imagesLine(res.JSON200.Images), voiceLine(res.JSON200.Voice))
+			return err
 		},
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// imagesLine says whether image generation is on, what it costs and who
+// serves it.
+func imagesLine(info api.ImagesInfo) string {
+	if !info.Enabled {
+		return "images: off (the operator turns it on with ENABLE_IMAGE_GENERATION=true and keys for IMAGE_PROVIDERS)"
+	}
+	return fmt.Sprintf("images: on, %s a request, providers %s", units(info.QuotaCost), providerList(info.Providers))
+}
+
+// voiceLine says whether voice is on, what it costs, who serves it, its
+// voices and its limits.
+func voiceLine(info api.VoiceInfo) string {
+	if !info.Enabled {
+		return "voice: off (the operator turns it on with ENABLE_VOICE=true and keys for VOICE_PROVIDERS)"
+	}
+	voices := "any the provider knows"
+	if len(info.Voices) > 0 {
+		voices = strings.Join(info.Voices, ", ") + " (the first is the default)"
+	}
+	return fmt.Sprintf("voice: on, %s a request, providers %s; voices %s; uploads up to %s, speech up to %d characters",
+		units(info.QuotaCost), providerList(info.Providers), voices, humanBytes(info.MaxAudioBytes), info.MaxSpeechChars)
+}
+
+// units is n units of quota in words.
+func units(n int) string {
+	if n == 1 {
+		return "1 unit"
+	}
+	return strconv.Itoa(n) + " units"
+}
+
+// providerList is a chain of providers, in fallback order.
+func providerList(ps []api.Provider) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }
 
 func (c *cli) searchCmd() *cobra.Command {

@@ -24,7 +24,9 @@ configured, and every provider key with a request that costs no tokens.
 Settings that are allowed but risky (development mode, email-only login, an
 open /metrics, docs in production, SQLite in production, rate limits off,
 any CORS origin, remote pprof, logged prompts, ADMIN_EMAILS without
-SMTP_URL) are printed as "warn" lines and do not fail the check. On
+SMTP_URL) are printed as "warn" lines and do not fail the check, as are
+ENABLE_IMAGE_GENERATION or ENABLE_VOICE without keys for (some of) the
+providers of their chains. On
 PostgreSQL it also sets DATABASE_INSTANCES (or the instances connected now,
 when more) × (DATABASE_POOL_SIZE + DATABASE_POOL_MAX_OVERFLOW) against the
 server's max_connections, and warns when the pools can take more.`,
@@ -61,6 +63,9 @@ server's max_connections, and warns when the pools can take more.`,
 			}
 			for _, risk := range cfg.Risks() {
 				c.warn("risky setting", risk)
+			}
+			for _, gap := range cfg.FeatureGaps() {
+				c.warn("feature", gap)
 			}
 
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)

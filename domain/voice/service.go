@@ -1,6 +1,7 @@
 // Package voice is the voice use case: speech to text (Transcribe) and text
-// to speech (Speak). Each call validates its request, takes one unit of the
-// user's daily quota, has the provider router do the work (domain/routing:
+// to speech (Speak). Each call validates its request, takes one of the
+// user's request slots (domain/admission, shared with chat and images) and
+// one unit of the user's daily quota, has the provider router do the work (domain/routing:
 // Transcribe, Speak), refunds when no provider delivered, and records the
 // request once (kind transcription or speech).
 package voice
@@ -8,10 +9,10 @@ package voice
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
@@ -50,15 +51,9 @@ type Config struct {
 	Voices []string
 	// DefaultVoice reads when a request names none (GROQ_SPEECH_VOICE).
 	DefaultVoice string
-	// Concurrency bounds the transcriptions of one user in flight at once
-	// to MaxConcurrentPerUser (MAX_CONCURRENT_REQUESTS_PER_USER), each
-	// holding its upload in memory; nil or 0: unbounded.
-	Concurrency          ports.ConcurrencyLimiter
-	MaxConcurrentPerUser int
-	// LeaseTTL is how long a transcription's slot outlives an instance
-	// that crashed; it must exceed the request timeout, which bounds a
-	// transcription, as the slot is not renewed. Default two minutes.
-	LeaseTTL time.Duration
+	// Admission bounds each user's requests in flight, voice counted with
+	// chats and images (MAX_CONCURRENT_REQUESTS_PER_USER); nil: no bound.
+	Admission *admission.Gate
 }
 
 // TranscribeRequest is one upload to transcribe.
@@ -73,6 +68,9 @@ type TranscribeRequest struct {
 	API string
 	// RequestID is the id the client is answered under.
 	RequestID string
+	// Admitted says the caller holds the request's slot from Admit (so
+	// that the upload was read under it): Transcribe does not take another.
+	Admitted bool
 }
 
 // SpeakRequest is one text to read aloud.
@@ -120,9 +118,6 @@ func New(cfg Config, router *routing.Router, q *quota.Service, requests ports.Re
 	if cfg.MaxSpeechChars <= 0 {
 		cfg.MaxSpeechChars = DefaultMaxSpeechChars
 	}
-	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 2 * time.Minute
-	}
 	if cfg.DefaultVoice == "" && len(cfg.Voices) > 0 {
 		cfg.DefaultVoice = cfg.Voices[0]
 	}
@@ -139,13 +134,29 @@ func (s *Service) Enabled() bool {
 }
 
 // Providers is the voice chain over the providers that can serve it now
-// (configured with keys), in fallback order; empty when off.
-func (s *Service) Providers() []domain.Provider {
+// (configured with keys), in fallback order; empty when off. It is the
+// transcription chain (TranscriptionProviders): both chains are
+// VOICE_PROVIDERS.
+func (s *Service) Providers() []domain.Provider { return s.TranscriptionProviders() }
+
+// TranscriptionProviders is the transcription chain over the providers
+// that can serve it now, in fallback order; empty when off.
+func (s *Service) TranscriptionProviders() []domain.Provider {
+	return s.chainProviders(s.router.TranscriptionChain)
+}
+
+// SpeechProviders is the speech chain over the providers that can serve
+// it now, in fallback order; empty when off.
+func (s *Service) SpeechProviders() []domain.Provider {
+	return s.chainProviders(s.router.SpeechChain)
+}
+
+func (s *Service) chainProviders(chain func() []routing.Route) []domain.Provider {
 	if !s.cfg.Enabled {
 		return nil
 	}
 	var out []domain.Provider
-	for _, r := range s.router.TranscriptionChain() {
+	for _, r := range chain() {
 		out = append(out, r.Provider)
 	}
 	return out
@@ -164,10 +175,12 @@ func (s *Service) Limits() (maxAudioBytes int64, maxSpeechChars int, voices []st
 // that a user cannot have the gateway receive and hold megabytes for
 // nothing: ErrDisabled; the quota's refusal when no unit is left
 // (Transcribe still takes the unit atomically); CodeRateLimited when the
-// user already has MaxConcurrentPerUser transcriptions in flight, each
-// holding its upload in memory. A refusal is recorded as Transcribe
-// records one. release gives the slot back once the transcription is over,
-// however it ends.
+// user's request slots (MAX_CONCURRENT_REQUESTS_PER_USER, shared with
+// chats and images) are all taken, which also bounds the uploads held in
+// memory. A refusal is recorded as Transcribe records one. The slot taken
+// here is the transcription's: the caller passes
+// TranscribeRequest.Admitted, and calls release once it is over, however
+// it ends.
 func (s *Service) Admit(ctx context.Context, u domain.User, api, requestID string) (release func(), err error) {
 	if !s.cfg.Enabled {
 		return nil, ErrDisabled
@@ -185,31 +198,15 @@ func (s *Service) admit(ctx context.Context, u domain.User) (func(), error) {
 	if err := s.quota.Admit(ctx, u, Cost); err != nil {
 		return nil, err
 	}
-	limit := s.cfg.MaxConcurrentPerUser
-	if s.cfg.Concurrency == nil || limit <= 0 {
-		return func() {}, nil
-	}
-	// A pool of its own: a user's chats do not hold up their uploads.
-	key := "voice:user:" + string(u.ID)
-	lease, ok, err := s.cfg.Concurrency.Acquire(ctx, key, limit, s.cfg.LeaseTTL)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("acquire transcription slot: %w", err)
-	case !ok:
-		return nil, &domain.Error{Code: domain.CodeRateLimited, RetryAfter: time.Second,
-			Message: fmt.Sprintf("Too many concurrent transcriptions (at most %d at a time)", limit)}
-	}
-	return func() {
-		// The lease expires by itself after LeaseTTL should this fail.
-		_ = s.cfg.Concurrency.Release(context.WithoutCancel(ctx), key, lease)
-	}, nil
+	return s.cfg.Admission.Admit(ctx, u.ID)
 }
 
-// Transcribe validates the upload, takes one unit of the user's quota and
-// has the router transcribe it; the unit is refunded when no provider
-// delivered (routing.Trace.Accepted). Errors: ErrDisabled (CodeNotFound),
+// Transcribe validates the upload, takes a request slot (given back when
+// it ends) and one unit of the user's quota, and has the router transcribe
+// it; the unit is refunded when no provider delivered
+// (routing.Trace.Accepted). Errors: ErrDisabled (CodeNotFound),
 // CodeInvalid, CodePayloadTooLarge, CodeUnsupportedMediaType (not audio),
-// *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
+// CodeRateLimited (every request slot taken), *domain.QuotaExceededError, *domain.ProviderRateLimitedError,
 // *domain.ProvidersUnavailableError, *domain.UpstreamRejectedError, and
 // ctx errors when the client leaves.
 func (s *Service) Transcribe(ctx context.Context, u domain.User, req TranscribeRequest) (Transcript, error) {
@@ -229,7 +226,7 @@ func (s *Service) transcribe(ctx context.Context, u domain.User, req TranscribeR
 		return Transcript{}, err
 	}
 	var t domain.Transcription
-	err = s.charged(ctx, u, trace, func() (tr routing.Trace, err error) {
+	err = s.charged(ctx, u, req.Admitted, trace, func() (tr routing.Trace, err error) {
 		t, tr, err = s.router.Transcribe(ctx, routing.TranscriptionRequest{Transcription: treq, Began: began})
 		return tr, err
 	})
@@ -242,8 +239,8 @@ func (s *Service) transcribe(ctx context.Context, u domain.User, req TranscribeR
 	return Transcript{Transcription: t, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
-// Speak validates the text, takes one unit of the user's quota and has the
-// router read it aloud; the unit is refunded when no provider delivered.
+// Speak validates the text, takes a request slot and one unit of the
+// user's quota, and has the router read it aloud; the unit is refunded when no provider delivered.
 // Errors: as Transcribe's, without the upload's.
 func (s *Service) Speak(ctx context.Context, u domain.User, req SpeakRequest) (Speech, error) {
 	if !s.cfg.Enabled {
@@ -262,7 +259,7 @@ func (s *Service) speak(ctx context.Context, u domain.User, req SpeakRequest, be
 		return Speech{}, err
 	}
 	var a domain.Audio
-	err = s.charged(ctx, u, trace, func() (tr routing.Trace, err error) {
+	err = s.charged(ctx, u, false, trace, func() (tr routing.Trace, err error) {
 		a, tr, err = s.router.Speak(ctx, routing.SpeechRequest{Speech: sreq, Began: began})
 		return tr, err
 	})
@@ -272,9 +269,30 @@ func (s *Service) speak(ctx context.Context, u domain.User, req SpeakRequest, be
 	return Speech{Audio: a, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
-// charged takes the call's unit of quota, runs it, and gives the unit
-// back when no provider delivered, even when the client left.
-func (s *Service) charged(ctx context.Context, u domain.User, trace *routing.Trace, run func() (routing.Trace, error)) error {
+// Refused records a request that its handler refused before the service
+// could see it whole (an upload over MaxAudioBytes found while reading
+// it, a broken form, a field the dialect does not take), as Transcribe and
+// Speak record the requests they refuse, and returns err. kind is
+// domain.RequestKindTranscription or RequestKindSpeech; began is when the
+// handler began reading the request.
+func (s *Service) Refused(kind domain.RequestKind, u domain.User, api, requestID string, began time.Time, err error) error {
+	latency := time.Since(began)
+	s.record(kind, api, requestID, u.ID, s.clock.Now().Add(-latency), latency, routing.Trace{}, err)
+	return err
+}
+
+// charged takes a request slot (unless admitted: the caller holds one
+// from Admit) and the call's unit of quota, runs the
+// call, and gives the unit back when no provider delivered, even when the
+// client left; the slot comes back however the call ends.
+func (s *Service) charged(ctx context.Context, u domain.User, admitted bool, trace *routing.Trace, run func() (routing.Trace, error)) error {
+	if !admitted {
+		release, err := s.cfg.Admission.Admit(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	grant, err := s.quota.ConsumeUnits(ctx, u, Cost)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/domain/voice"
@@ -343,7 +344,7 @@ func TestAdmitLooksAtTheQuotaWithoutCountingIt(t *testing.T) {
 func TestAdmitBoundsTheTranscriptionsInFlight(t *testing.T) {
 	t.Parallel()
 	cfg := on()
-	cfg.Concurrency, cfg.MaxConcurrentPerUser = memory.NewConcurrencyLimiter(memory.NewClock(noon)), 2
+	cfg.Admission = admission.New(memory.NewConcurrencyLimiter(memory.NewClock(noon)), 2, time.Minute, slog.New(slog.DiscardHandler))
 	f := newFixture(t, cfg)
 	first, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r1")
 	require.NoError(t, err)
@@ -362,4 +363,19 @@ func TestAdmitBoundsTheTranscriptionsInFlight(t *testing.T) {
 	second()
 	third()
 	assert.Equal(t, 0, f.used(t), "slots are not quota")
+
+	// The slot Admit took is the transcription's: an admitted upload takes
+	// no second one, while one that was not admitted needs its own.
+	a, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r5")
+	require.NoError(t, err)
+	b, err := f.svc.Admit(t.Context(), f.user, domain.APINative, "r6")
+	require.NoError(t, err)
+	_, err = f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav, Admitted: true})
+	require.NoError(t, err, "both slots held by Admit, the admitted upload still goes")
+	_, err = f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav})
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "without Admit, a transcription takes a slot of its own")
+	a()
+	b()
+	_, err = f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav})
+	require.NoError(t, err)
 }
