@@ -139,7 +139,8 @@ func chatCore(cfg Config, obs *observability, lim limits, db *Database, searchSv
 		MaxSpeechChars: cfg.Voice.MaxSpeechChars, Voices: cfg.Voice.GroqSpeechVoices,
 		// A transcription is bounded by the request timeout: its slot
 		// needs no renewal.
-		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser, LeaseTTL: max(2*cfg.RequestTimeout, time.Minute)},
+		Concurrency: lim.concurrency, MaxConcurrentPerUser: cfg.MaxConcurrentPerUser, LeaseTTL: max(2*cfg.RequestTimeout, time.Minute),
+		Admission: gate},
 		router, quotaSvc, requests, clk)
 	statusSvc := status.New(status.Config{
 		Interval:          cfg.ProviderCheckInterval,

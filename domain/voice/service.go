@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/ports"
@@ -55,6 +56,10 @@ type Config struct {
 	// holding its upload in memory; nil or 0: unbounded.
 	Concurrency          ports.ConcurrencyLimiter
 	MaxConcurrentPerUser int
+	// Admission bounds each user's requests in flight: speech takes a
+	// slot shared with chat and images, as its answer is held in memory
+	// while a provider reads (nil: unbounded).
+	Admission *admission.Gate
 	// LeaseTTL is how long a transcription's slot outlives an instance
 	// that crashed; it must exceed the request timeout, which bounds a
 	// transcription, as the slot is not renewed. Default two minutes.
@@ -242,9 +247,10 @@ func (s *Service) transcribe(ctx context.Context, u domain.User, req TranscribeR
 	return Transcript{Transcription: t, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
-// Speak validates the text, takes one unit of the user's quota and has the
-// router read it aloud; the unit is refunded when no provider delivered.
-// Errors: as Transcribe's, without the upload's.
+// Speak validates the text, takes a request slot (given back when it ends)
+// and one unit of the user's quota, and has the router read it aloud; the
+// unit is refunded when no provider delivered. Errors: as Transcribe's,
+// without the upload's; CodeRateLimited when every request slot is taken.
 func (s *Service) Speak(ctx context.Context, u domain.User, req SpeakRequest) (Speech, error) {
 	if !s.cfg.Enabled {
 		return Speech{}, ErrDisabled
@@ -261,6 +267,11 @@ func (s *Service) speak(ctx context.Context, u domain.User, req SpeakRequest, be
 	if err != nil {
 		return Speech{}, err
 	}
+	release, err := s.cfg.Admission.Admit(ctx, u.ID)
+	if err != nil {
+		return Speech{}, err
+	}
+	defer release()
 	var a domain.Audio
 	err = s.charged(ctx, u, trace, func() (tr routing.Trace, err error) {
 		a, tr, err = s.router.Speak(ctx, routing.SpeechRequest{Speech: sreq, Began: began})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/genzai/genzai/adapters/memory"
 	"github.com/genzai/genzai/domain"
+	"github.com/genzai/genzai/domain/admission"
 	"github.com/genzai/genzai/domain/quota"
 	"github.com/genzai/genzai/domain/routing"
 	"github.com/genzai/genzai/domain/voice"
@@ -362,4 +363,34 @@ func TestAdmitBoundsTheTranscriptionsInFlight(t *testing.T) {
 	second()
 	third()
 	assert.Equal(t, 0, f.used(t), "slots are not quota")
+}
+
+// TestSpeakTakesARequestSlot: speech holds one of the user's request slots
+// (domain/admission, shared with chat and images) while the provider
+// reads, refused with 429 and costing nothing when every slot is taken,
+// and gives it back however it ends.
+func TestSpeakTakesARequestSlot(t *testing.T) {
+	t.Parallel()
+	cfg := on()
+	gate := admission.New(memory.NewConcurrencyLimiter(memory.NewClock(noon)), 1, time.Minute, slog.New(slog.DiscardHandler))
+	cfg.Admission = gate
+	f := newFixture(t, cfg)
+
+	chat, err := gate.Admit(t.Context(), f.user.ID)
+	require.NoError(t, err)
+	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "%v", err)
+	assert.Positive(t, domain.RetryAfter(err))
+	assert.Equal(t, 0, f.used(t), "a refusal costs nothing")
+	assert.Empty(t, f.groq.speech, "no provider asked")
+	chat()
+
+	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	require.NoError(t, err)
+	f.groq.err = &domain.ProviderError{Class: domain.FailureRetryable, Reason: domain.ReasonServerError}
+	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	require.Error(t, err)
+	next, err := gate.Admit(t.Context(), f.user.ID)
+	require.NoError(t, err, "the slot came back after a success and a failure")
+	next()
 }
