@@ -284,13 +284,23 @@ func (s *Service) speak(ctx context.Context, u domain.User, req SpeakRequest, be
 }
 
 // charged takes the call's unit of quota, runs it, and gives the unit
-// back when no provider delivered, even when the client left.
+// back when no provider delivered, even when the client left or run
+// panicked.
 func (s *Service) charged(ctx context.Context, u domain.User, trace *routing.Trace, run func() (routing.Trace, error)) error {
 	grant, err := s.quota.ConsumeUnits(ctx, u, Cost)
 	if err != nil {
 		return err
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			// A panic (a bug under the router) delivered nothing: the unit
+			// goes back as it goes on up, its stack intact.
+			_ = s.quota.Refund(context.WithoutCancel(ctx), grant)
+		}
+	}()
 	tr, err := run()
+	returned = true
 	*trace = tr
 	if !tr.Accepted() {
 		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {

@@ -30,8 +30,9 @@ var (
 // groqVoice answers with err, else a transcription or the audio asked for
 // (a WAV or an MP3 header).
 type groqVoice struct {
-	mu  sync.Mutex
-	err error
+	mu     sync.Mutex
+	err    error
+	panics bool
 	// during, when set, runs in each Transcribe before it answers (a
 	// client leaving mid-request).
 	during func(ctx context.Context) error
@@ -65,6 +66,9 @@ func (g *groqVoice) Speak(_ context.Context, _ int, req domain.SpeechRequest) (d
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.speech = append(g.speech, req)
+	if g.panics {
+		panic("speech bug")
+	}
 	if g.err != nil {
 		return domain.Audio{}, g.err
 	}
@@ -393,4 +397,17 @@ func TestSpeakTakesARequestSlot(t *testing.T) {
 	next, err := gate.Admit(t.Context(), f.user.ID)
 	require.NoError(t, err, "the slot came back after a success and a failure")
 	next()
+}
+
+// TestSpeakPanicRefunds: a panic under Speak (a bug in a provider's
+// adapter) delivered nothing: the unit goes back before the panic goes on
+// up (to the server's recovery).
+func TestSpeakPanicRefunds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, on())
+	f.groq.panics = true
+	assert.PanicsWithValue(t, "speech bug", func() {
+		_, _ = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	})
+	assert.Equal(t, 0, f.used(t), "the unit went back")
 }
