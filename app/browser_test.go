@@ -850,6 +850,30 @@ func TestBrowserVoice(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.speak[aria-pressed="false"]`)),
 	)
 	assert.Zero(t, countOf(t, b, "audio"), "stopped")
+
+	// A recording the browser ends itself (the microphone unplugged: its
+	// tracks end) is transcribed, and then the microphone holds nothing:
+	// the next Esc goes on to the chat rather than to a recording long over.
+	b.do(t,
+		chromedp.Evaluate[chromedp.Void](`{
+			const get = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+			navigator.mediaDevices.getUserMedia = async (c) => { const s = await get(c); window.micStream = s; return s; };
+			window.escTaken = null;
+			window.addEventListener("keydown", (e) => { if (e.key === "Escape") window.escTaken = e.defaultPrevented; });
+		}`),
+		chromedp.Click(button("Dictate")),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="true"]`)),
+		chromedp.Evaluate[chromedp.Void](`window.micStream.getTracks().forEach((t) => t.stop())`),
+		chromedp.Poll[chromedp.Void](`document.getElementById("prompt").value.endsWith("microphone Hello from the microphone Hello from the microphone")`),
+		chromedp.WaitVisible(chromedp.CSS(`.mic[aria-pressed="false"]:enabled`)),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.Poll[chromedp.Void](`window.escTaken !== null`),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	escTaken, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.escTaken`))
+	require.NoError(t, err)
+	assert.False(t, escTaken, "Esc after a recording that ended by itself is not taken by the microphone")
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
 }
 

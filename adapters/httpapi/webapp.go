@@ -24,9 +24,11 @@ import (
 const webContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-// webPermissionsPolicy is the web app's Permissions-Policy: every answer's
-// (edge.go) but for the microphone, which the page may use itself, for
-// dictation (the browser still asks the user).
+// webPermissionsPolicy is the web app page's Permissions-Policy: every
+// answer's (edge.go) but for the microphone, which the page may use
+// itself, for dictation (the browser still asks the user). Only the page
+// gets it: the app's other files (an SVG opened on its own is a document
+// too) keep every answer's.
 const webPermissionsPolicy = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), microphone=(self), payment=(), usb=()"
 
 // Cache lifetimes of the web app's files. A hashed name changes with its
@@ -54,6 +56,8 @@ type webFile struct {
 	cacheControl string
 	body         []byte
 	gzipped      []byte
+	// page: the app's page, the one document that may use the microphone.
+	page bool
 }
 
 // newWebApp reads every file of fsys. It needs index.html at the root.
@@ -84,7 +88,9 @@ func newWebApp(fsys fs.FS) (*webApp, error) {
 	if !ok {
 		return nil, fmt.Errorf("read web app: no index.html (build it with make web)")
 	}
+	page.page = true
 	w.page = page
+	w.files["/index.html"] = page
 	return w, nil
 }
 
@@ -155,7 +161,9 @@ func (a webAnswer) write(w http.ResponseWriter) error {
 	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	h.Set("Cache-Control", a.f.cacheControl)
 	h.Set("Content-Security-Policy", webContentSecurityPolicy)
-	h.Set("Permissions-Policy", webPermissionsPolicy)
+	if a.f.page {
+		h.Set("Permissions-Policy", webPermissionsPolicy)
+	}
 	h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	w.WriteHeader(http.StatusOK)
 	if a.head {

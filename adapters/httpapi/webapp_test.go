@@ -71,7 +71,7 @@ func gunzip(t *testing.T, b []byte) string {
 
 // TestWebApp: the app's page at / and at every path outside the API that
 // names no file, its files with their cache lifetimes, gzip when asked,
-// the app's CSP on all of them; the API's unknown paths and missing files
+// the app's CSP on all of them (its microphone on the page only); the API's unknown paths and missing files
 // stay JSON 404s.
 func TestWebApp(t *testing.T) {
 	t.Parallel()
@@ -101,7 +101,11 @@ func TestWebApp(t *testing.T) {
 			assert.Equal(t, tt.contentType, h.Get("Content-Type"))
 			assert.Equal(t, tt.cache, h.Get("Cache-Control"))
 			assert.Equal(t, webContentSecurityPolicy, h.Get("Content-Security-Policy"))
-			assert.Equal(t, webPermissionsPolicy, h.Get("Permissions-Policy"))
+			if tt.contentType == htmlMIME {
+				assert.Equal(t, webPermissionsPolicy, h.Get("Permissions-Policy"), "the page may record")
+			} else {
+				assert.Contains(t, h.Get("Permissions-Policy"), "microphone=()", "only the page may record")
+			}
 			assert.Equal(t, "Accept-Encoding", h.Get("Vary"))
 			assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), "the security headers stay")
 			assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
@@ -199,15 +203,28 @@ func TestWebAppPolicy(t *testing.T) {
 
 // TestWebAppPermissions: the app's page may use the microphone (dictation),
 // itself only; every other feature stays off, as on every other answer.
+// The app's other files keep every answer's policy: an SVG opened on its
+// own is a document too, and none of them records.
 func TestWebAppPermissions(t *testing.T) {
 	t.Parallel()
-	s, err := New(Config{Environment: "development", MaxBodyBytes: 1000, ReadyTimeout: time.Second, Web: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}}, Deps{}, slog.New(slog.DiscardHandler))
+	s, err := New(Config{Environment: "development", MaxBodyBytes: 1000, ReadyTimeout: time.Second, Web: fstest.MapFS{
+		"index.html":          {Data: []byte("<!doctype html>")},
+		"favicon.svg":         {Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`)},
+		"assets/index-1a2.js": {Data: []byte("console.log(1)")},
+	}}, Deps{}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	page := serve(s, http.MethodGet, "/", "").Header().Get("Permissions-Policy")
 	api := serve(s, http.MethodGet, "/health", "").Header().Get("Permissions-Policy")
 	require.NotEmpty(t, api)
-	assert.Equal(t, strings.Replace(api, "microphone=()", "microphone=(self)", 1), page)
-	assert.NotEqual(t, api, page)
+	for _, p := range []string{"/", "/index.html", "/chat"} {
+		page := serve(s, http.MethodGet, p, "").Header().Get("Permissions-Policy")
+		assert.Equal(t, strings.Replace(api, "microphone=()", "microphone=(self)", 1), page, p)
+		assert.NotEqual(t, api, page, p)
+	}
+	for _, p := range []string{"/favicon.svg", "/assets/index-1a2.js"} {
+		res := serve(s, http.MethodGet, p, "")
+		require.Equal(t, http.StatusOK, res.Code, p)
+		assert.Equal(t, api, res.Header().Get("Permissions-Policy"), p)
+	}
 }
 
 // TestWebBundle: the committed build (web/dist) loads only files of this

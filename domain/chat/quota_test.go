@@ -259,3 +259,18 @@ func TestChatQuotaConcurrent(t *testing.T) {
 	assert.Len(t, e.groq.Calls(), limit)
 	assert.Equal(t, limit, e.quotaUsed(t))
 }
+
+// TestChatPanicRefunds: a panic under Chat before any provider accepted (a
+// bug in a provider's adapter) delivered nothing: the unit goes back before
+// the panic goes on up (to the server's recovery), streamed or not.
+func TestChatPanicRefunds(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []bool{true, false} {
+		e := newEnv(t)
+		e.groq.script(0, behaviour{onCall: func() { panic("provider bug") }})
+		r := req(domain.TierFast, "hi")
+		r.Stream = stream
+		assert.PanicsWithValue(t, "provider bug", func() { _, _ = e.svc.Chat(t.Context(), e.user, r, &collectSink{}) }, "stream %v", stream)
+		assert.Equal(t, 0, e.quotaUsed(t), "stream %v: the unit went back", stream)
+	}
+}

@@ -218,7 +218,17 @@ func (s *Service) serve(ctx context.Context, u *domain.User, req *Request, sink 
 	if err != nil {
 		return Result{}, err
 	}
+	returned := false
+	defer func() {
+		if !returned && !sv.trace.Accepted() && sv.cache != domain.CacheHit {
+			// A panic (a bug under the router) before any provider
+			// accepted delivered nothing: the unit goes back as it goes
+			// on up, its stack intact.
+			_ = s.quota.Refund(context.WithoutCancel(ctx), grant)
+		}
+	}()
 	res, err := s.converse(ctx, u, req, sink, began, sv)
+	returned = true
 	if err != nil && !sv.trace.Accepted() && sv.cache != domain.CacheHit {
 		// No provider did any work and no stored answer was served: give
 		// the unit back, even if the client already left (its context is

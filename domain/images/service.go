@@ -154,7 +154,16 @@ func (s *Service) generate(ctx context.Context, u domain.User, req Request, bega
 	if err != nil {
 		return Result{}, err
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			// A panic (a bug under the router) delivered nothing: the
+			// units go back as it goes on up, its stack intact.
+			_ = s.quota.Refund(context.WithoutCancel(ctx), grant)
+		}
+	}()
 	images, tr, err := s.router.GenerateImages(ctx, routing.ImageRequest{Image: ireq, Began: began})
+	returned = true
 	*trace = tr
 	if !tr.Accepted() {
 		// Nothing was delivered: the units go back, even when the client left.

@@ -24,6 +24,7 @@ var noon = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // when a request arrived and waits for hold to close before answering.
 type generator struct {
 	err     error
+	panics  bool
 	reqs    []domain.ImageRequest
 	entered chan struct{}
 	hold    chan struct{}
@@ -36,6 +37,9 @@ func (g *generator) GenerateImages(_ context.Context, _ int, req domain.ImageReq
 	if g.entered != nil {
 		g.entered <- struct{}{}
 		<-g.hold
+	}
+	if g.panics {
+		panic("generator bug")
 	}
 	if g.err != nil {
 		return nil, g.err
@@ -218,4 +222,23 @@ func TestGenerateTakesARequestSlot(t *testing.T) {
 	_, err = f.svc.Generate(ctx, f.user, images.Request{Prompt: "third"})
 	require.Error(t, err)
 	assert.True(t, free(t), "given back after a failure")
+}
+
+// TestGeneratePanicRefundsAndReleases: a panic under Generate (a bug in a
+// provider's adapter) delivered nothing: the units go back and the slot
+// comes back before the panic goes on up (to the server's recovery).
+func TestGeneratePanicRefundsAndReleases(t *testing.T) {
+	t.Parallel()
+	lim := memory.NewConcurrencyLimiter(memory.NewClock(noon))
+	f := newFixtureConfig(t, images.Config{Enabled: true,
+		Admission: admission.New(lim, 1, time.Minute, slog.New(slog.DiscardHandler))})
+	f.gen.panics = true
+	assert.PanicsWithValue(t, "generator bug", func() {
+		_, _ = f.svc.Generate(t.Context(), f.user, images.Request{Prompt: "a cat"})
+	})
+	assert.Equal(t, 0, f.used(t), "the units went back")
+	f.gen.panics = false
+	_, err := f.svc.Generate(t.Context(), f.user, images.Request{Prompt: "a cat"})
+	require.NoError(t, err, "the slot came back")
+	assert.Equal(t, 5, f.used(t))
 }

@@ -239,9 +239,10 @@ func (s *Service) transcribe(ctx context.Context, u domain.User, req TranscribeR
 	return Transcript{Transcription: t, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
-// Speak validates the text, takes a request slot and one unit of the
-// user's quota, and has the router read it aloud; the unit is refunded when no provider delivered.
-// Errors: as Transcribe's, without the upload's.
+// Speak validates the text, takes a request slot (given back when it ends)
+// and one unit of the user's quota, and has the router read it aloud; the
+// unit is refunded when no provider delivered. Errors: as Transcribe's,
+// without the upload's; CodeRateLimited when every request slot is taken.
 func (s *Service) Speak(ctx context.Context, u domain.User, req SpeakRequest) (Speech, error) {
 	if !s.cfg.Enabled {
 		return Speech{}, ErrDisabled
@@ -284,7 +285,7 @@ func (s *Service) Refused(kind domain.RequestKind, u domain.User, api, requestID
 // charged takes a request slot (unless admitted: the caller holds one
 // from Admit) and the call's unit of quota, runs the
 // call, and gives the unit back when no provider delivered, even when the
-// client left; the slot comes back however the call ends.
+// client left or run panicked; the slot comes back however the call ends.
 func (s *Service) charged(ctx context.Context, u domain.User, admitted bool, trace *routing.Trace, run func() (routing.Trace, error)) error {
 	if !admitted {
 		release, err := s.cfg.Admission.Admit(ctx, u.ID)
@@ -297,7 +298,16 @@ func (s *Service) charged(ctx context.Context, u domain.User, admitted bool, tra
 	if err != nil {
 		return err
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			// A panic (a bug under the router) delivered nothing: the unit
+			// goes back as it goes on up, its stack intact.
+			_ = s.quota.Refund(context.WithoutCancel(ctx), grant)
+		}
+	}()
 	tr, err := run()
+	returned = true
 	*trace = tr
 	if !tr.Accepted() {
 		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {

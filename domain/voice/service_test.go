@@ -30,8 +30,9 @@ var (
 // groqVoice answers with err, else a transcription or the audio asked for
 // (a WAV or an MP3 header).
 type groqVoice struct {
-	mu  sync.Mutex
-	err error
+	mu     sync.Mutex
+	err    error
+	panics bool
 	// during, when set, runs in each Transcribe before it answers (a
 	// client leaving mid-request).
 	during func(ctx context.Context) error
@@ -65,6 +66,9 @@ func (g *groqVoice) Speak(_ context.Context, _ int, req domain.SpeechRequest) (d
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.speech = append(g.speech, req)
+	if g.panics {
+		panic("speech bug")
+	}
 	if g.err != nil {
 		return domain.Audio{}, g.err
 	}
@@ -378,4 +382,47 @@ func TestAdmitBoundsTheTranscriptionsInFlight(t *testing.T) {
 	b()
 	_, err = f.svc.Transcribe(t.Context(), f.user, voice.TranscribeRequest{Audio: wav})
 	require.NoError(t, err)
+}
+
+// TestSpeakTakesARequestSlot: speech holds one of the user's request slots
+// (domain/admission, shared with chat and images) while the provider
+// reads, refused with 429 and costing nothing when every slot is taken,
+// and gives it back however it ends.
+func TestSpeakTakesARequestSlot(t *testing.T) {
+	t.Parallel()
+	cfg := on()
+	gate := admission.New(memory.NewConcurrencyLimiter(memory.NewClock(noon)), 1, time.Minute, slog.New(slog.DiscardHandler))
+	cfg.Admission = gate
+	f := newFixture(t, cfg)
+
+	chat, err := gate.Admit(t.Context(), f.user.ID)
+	require.NoError(t, err)
+	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	assert.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "%v", err)
+	assert.Positive(t, domain.RetryAfter(err))
+	assert.Equal(t, 0, f.used(t), "a refusal costs nothing")
+	assert.Empty(t, f.groq.speech, "no provider asked")
+	chat()
+
+	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	require.NoError(t, err)
+	f.groq.err = &domain.ProviderError{Class: domain.FailureRetryable, Reason: domain.ReasonServerError}
+	_, err = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	require.Error(t, err)
+	next, err := gate.Admit(t.Context(), f.user.ID)
+	require.NoError(t, err, "the slot came back after a success and a failure")
+	next()
+}
+
+// TestSpeakPanicRefunds: a panic under Speak (a bug in a provider's
+// adapter) delivered nothing: the unit goes back before the panic goes on
+// up (to the server's recovery).
+func TestSpeakPanicRefunds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, on())
+	f.groq.panics = true
+	assert.PanicsWithValue(t, "speech bug", func() {
+		_, _ = f.svc.Speak(t.Context(), f.user, voice.SpeakRequest{Input: "Hi"})
+	})
+	assert.Equal(t, 0, f.used(t), "the unit went back")
 }

@@ -107,6 +107,10 @@ export function Microphone({ maxBytes, disabled, onText, onPhase, onProblem, onD
         if (e.data.size > 0) r.chunks.push(e.data);
       });
       recorder.addEventListener("stop", () => {
+        // The browser may end a recording itself (its tracks ended: the
+        // microphone unplugged or revoked): it is over all the same, and
+        // Esc is no longer this recording's.
+        if (rec.current === r) rec.current = null;
         r.stream.getTracks().forEach((t) => t.stop());
         if (r.keep) void send(new Blob(r.chunks, { type: recorder.mimeType || mimeType || "audio/webm" }));
         else setPhase("idle");
