@@ -160,22 +160,19 @@ func (s *Service) answer(ctx context.Context, raw string) (Result, error) {
 		return Result{}, err
 	}
 	key := strings.ToLower(q)
-	if e, ok := s.cached(key); ok {
-		if e.err != nil {
-			return Result{}, e.err
-		}
-		return Result{Query: q, Source: SourceCache, Results: e.results}, nil
-	}
-	res, err := s.fetch(ctx, key, q)
+	res, hit, err := s.fetch(ctx, key, q)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Query: q, Source: SourceScrape, Results: res}, nil
+	source := SourceScrape
+	if hit {
+		source = SourceCache
+	}
+	return Result{Query: q, Source: source, Results: res}, nil
 }
 
-func (s *Service) cached(key string) (entry, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// cachedLocked is key's live entry; s.mu is held.
+func (s *Service) cachedLocked(key string) (entry, bool) {
 	el, ok := s.entries[key]
 	if !ok {
 		return entry{}, false
@@ -190,12 +187,19 @@ func (s *Service) cached(key string) (entry, bool) {
 	return *e, true
 }
 
-// fetch asks the searcher, sharing one request among identical concurrent
-// queries. The shared request is not tied to any one caller's context (one
-// caller leaving must not fail the others), but it stops once every caller
-// has left: nobody would read its answer.
-func (s *Service) fetch(ctx context.Context, key, q string) ([]domain.SearchResult, error) {
+// fetch answers from the cache (hit), else asks the searcher, sharing one
+// request among identical concurrent queries. The cache and the requests
+// in flight are looked at under one lock: a request that ends stores its
+// answer as it leaves the flight, so no caller can miss both and ask the
+// engine again. The shared request is not tied to any one caller's context
+// (one caller leaving must not fail the others), but it stops once every
+// caller has left: nobody would read its answer.
+func (s *Service) fetch(ctx context.Context, key, q string) (res []domain.SearchResult, hit bool, err error) {
 	s.mu.Lock()
+	if e, ok := s.cachedLocked(key); ok {
+		s.mu.Unlock()
+		return e.results, true, e.err
+	}
 	c, ok := s.inflight[key]
 	if !ok {
 		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -207,7 +211,7 @@ func (s *Service) fetch(ctx context.Context, key, q string) ([]domain.SearchResu
 	s.mu.Unlock()
 	select {
 	case <-c.done:
-		return c.results, c.err
+		return c.results, false, c.err
 	case <-ctx.Done():
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -219,7 +223,7 @@ func (s *Service) fetch(ctx context.Context, key, q string) ([]domain.SearchResu
 				delete(s.inflight, key)
 			}
 		}
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 }
 
