@@ -627,6 +627,96 @@ func TestBrowserChatPaging(t *testing.T) {
 	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
 }
 
+// TestBrowserChatForgetsEmptyConversation: a new chat whose first turn
+// delivered nothing is deleted by the server; the page forgets its id, so
+// the next prompt starts a new conversation (rather than meeting a 404 in
+// the deleted one), and the sidebar lists only the one that was stored.
+func TestBrowserChatForgetsEmptyConversation(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(nil))
+	// An empty answer: the stream begins (the meta names the new
+	// conversation), then ends without a token.
+	up.groq.Default(fakeupstream.OK())
+	token := signUpInBrowser(t, b, e, "mae@example.com")
+	titles := `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent).join("|")`
+
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Nothing comes back"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".msg.assistant")),
+		chromedp.WaitVisible(button("Send")),
+	)
+	list := e.do(http.MethodGet, "/api/v1/conversations", nil, bearer(token))
+	require.Equal(t, http.StatusOK, list.status, "%s", list.body)
+	assert.Empty(t, list.json(t)["conversations"], "the server deleted the empty conversation: %s", list.body)
+
+	up.groq.Default(fakeupstream.OK("Here at last."))
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "Try again"+kb.Enter),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant:last-of-type .md")?.textContent ?? "").includes("Here at last.")`),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](titles+` === "Try again"`),
+	)
+	assert.Zero(t, countOf(t, b, ".msg .problem"), "the second prompt went to a conversation that exists")
+	list = e.do(http.MethodGet, "/api/v1/conversations", nil, bearer(token))
+	require.Equal(t, http.StatusOK, list.status, "%s", list.body)
+	convs, _ := list.json(t)["conversations"].([]any)
+	require.Len(t, convs, 1, "%s", list.body)
+	assert.Equal(t, "Try again", convs[0].(map[string]any)["title"])
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
+// TestBrowserConversationsKeepPages: an answer stored moves its
+// conversation to the top of the sidebar without dropping the pages "More
+// conversations" loaded.
+func TestBrowserConversationsKeepPages(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	up := newUpstreams(t)
+	e := newEnv(t, up.vars(map[string]string{"USER_DAILY_QUOTA": "1000", "RATE_LIMIT_PER_MINUTE": "10000"}))
+	up.groq.Default(fakeupstream.OK("ok"))
+	token := signUpInBrowser(t, b, e, "kai@example.com")
+	for i := range 34 {
+		e.createConversation(token, strPtr(fmt.Sprintf("Topic %02d", i)))
+	}
+	titles := `[...document.querySelectorAll(".sidebar li .title")].map(b => b.textContent)`
+
+	b.do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("prompt")),
+		chromedp.Click(button("Conversations")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 30`),
+		chromedp.Click(button("More conversations")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 34`),
+		chromedp.Click(button("Conversations")),
+		chromedp.WaitNotVisible(chromedp.ID("sidebar")),
+	)
+	// The topics share one instant (the fake clock's): the new one is later.
+	e.clock.Advance(time.Minute)
+	b.do(t,
+		chromedp.SendKeys(chromedp.ID("prompt"), "A fresh topic"+kb.Enter),
+		chromedp.Poll[chromedp.Void](`(document.querySelector(".msg.assistant .md")?.textContent ?? "").includes("ok")`),
+		chromedp.WaitVisible(button("Send")),
+		chromedp.Poll[chromedp.Void](titles+`[0] === "A fresh topic"`),
+	)
+	// Topic 00 is the oldest: only the second page listed it.
+	b.do(t, chromedp.Poll[chromedp.Void](`document.querySelectorAll(".sidebar li").length === 35 && `+titles+`.includes("Topic 00")`))
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](titles+`.join("|")`))
+	cancel()
+	require.NoError(t, err)
+	listed := strings.Split(got, "|")
+	require.NotEmpty(t, listed)
+	assert.Equal(t, "A fresh topic", listed[0], "the conversation answered leads")
+	var want []string
+	for i := range 34 {
+		want = append(want, fmt.Sprintf("Topic %02d", i))
+	}
+	assert.ElementsMatch(t, want, listed[1:], "every loaded conversation stays, each once")
+	assert.Empty(t, b.Problems(), "no console error, exception or CSP violation")
+}
+
 // TestBrowserMeReadAgain: a failed read of GET /api/v1/me (here blocked)
 // is not kept for the session: the dashboard reads the account again and
 // tells a non-admin it is for admins, instead of loading for ever.

@@ -72,6 +72,10 @@ export function Chat({ email }: { email: string }) {
   const [sidebarOpen, setSidebarOpen] = useState(false);
   // listChanged tells the sidebar to read the list again.
   const [listChanged, setListChanged] = useState(0);
+  // gone: conversations a first turn started and the server deleted again
+  // (nothing delivered); the sidebar must not list them, even from a read
+  // that raced the deletion.
+  const [gone, setGone] = useState<ReadonlySet<string>>(() => new Set());
   const abort = useRef<AbortController | null>(null);
   const busy = abort.current !== null;
   const [, rerender] = useState(0);
@@ -190,20 +194,31 @@ export function Chat({ email }: { email: string }) {
     abort.current = ctrl;
     setProblem(null);
     rerender((n) => n + 1);
+    const thread = shown.current;
+    const turn: Turn = { startsNew: conversation === null, created: null, delivered: false };
     try {
-      await stream(text, t, replace, ctrl.signal);
+      await stream(text, t, replace, ctrl.signal, turn);
     } catch (err) {
       update((m) => ({ ...m, problem: explain(problemOf(err), { kind: "chat", quota }) }));
     } finally {
       abort.current = null;
       update((m) => ({ ...m, streaming: false }));
+      // The server deletes a conversation whose first turn delivered
+      // nothing (failed, or stopped before a token): keeping its id would
+      // send the next prompt to a conversation that is no more. (Unless
+      // another thread was selected meanwhile: that one stays.)
+      const created = turn.created;
+      if (created !== null && !turn.delivered && thread === shown.current) {
+        setConversation(null);
+        setGone((g) => new Set(g).add(created));
+      }
       rerender((n) => n + 1);
       setListChanged((n) => n + 1);
       void loadQuota();
     }
   }
 
-  async function stream(text: string, t: Tier, replace: boolean, signal: AbortSignal) {
+  async function stream(text: string, t: Tier, replace: boolean, signal: AbortSignal, turn: Turn) {
     const r = await api.POST("/api/v1/chat", {
       body: { prompt: text, model: t, stream: true, web_search: webSearch, cache: true, conversation_id: conversation ?? "new", regenerate: replace },
       headers: { Accept: "text/event-stream" },
@@ -219,10 +234,14 @@ export function Chat({ email }: { email: string }) {
     for await (const ev of readEvents(body)) {
       if (ev.event === "message") {
         const token = JSON.parse(ev.data) as string;
+        if (token !== "") turn.delivered = true;
         update((m) => ({ ...m, content: m.content + token }));
       } else if (ev.event === "meta") {
         const meta = JSON.parse(ev.data) as Meta;
-        if (meta.conversation_id) setConversation(meta.conversation_id);
+        if (meta.conversation_id) {
+          setConversation(meta.conversation_id);
+          if (turn.startsNew) turn.created = meta.conversation_id;
+        }
         update((m) => ({
           ...m, requestId: meta.request_id, cached: meta.cached === true,
           sources: meta.sources ?? [], searchNote: searchNote(meta.web_search),
@@ -286,7 +305,7 @@ export function Chat({ email }: { email: string }) {
 
   return (
     <div class={`layout${sidebarOpen ? " browsing" : ""}`}>
-    <Sidebar current={conversation} open={sidebarOpen} refresh={listChanged} onSelect={(id) => void select(id)} />
+    <Sidebar current={conversation} open={sidebarOpen} refresh={listChanged} gone={gone} onSelect={(id) => void select(id)} />
     <div class="chat">
       <header>
         <button type="button" class="toggle" aria-controls="sidebar" aria-expanded={sidebarOpen}
@@ -363,6 +382,15 @@ export function Chat({ email }: { email: string }) {
     </div>
     </div>
   );
+}
+
+// Turn is what one answer's stream told of its conversation: whether the
+// prompt started one (startsNew), the id the server gave it (created), and
+// whether any token came (delivered).
+interface Turn {
+  startsNew: boolean;
+  created: string | null;
+  delivered: boolean;
 }
 
 // Meta is the stream's first event: what the answer is and where from.

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, problemOf, type Conversation, type Problem } from "./api/client";
 import { ProblemView } from "./problem";
 
@@ -8,6 +8,8 @@ interface Props {
   open: boolean;
   // refresh changes when the list may have changed (an answer stored).
   refresh: number;
+  // gone: conversations deleted meanwhile, never listed.
+  gone: ReadonlySet<string>;
   onSelect: (id: string | null) => void;
 }
 
@@ -16,7 +18,7 @@ interface Props {
 const PAGE = 30;
 
 /** Sidebar lists, searches, renames and deletes the user's conversations. */
-export function Sidebar({ current, open, refresh, onSelect }: Props) {
+export function Sidebar({ current, open, refresh, gone, onSelect }: Props) {
   const [list, setList] = useState<Conversation[]>([]);
   const [q, setQ] = useState("");
   const [renaming, setRenaming] = useState<string | null>(null);
@@ -24,14 +26,29 @@ export function Sidebar({ current, open, refresh, onSelect }: Props) {
   const [reload, setReload] = useState(0);
   // next continues the list past its last page read (null: no more).
   const [next, setNext] = useState<string | null>(null);
+  // listed names the search and reload the list was last read anew for:
+  // while they stay, a refresh (an answer stored) merges the first page
+  // into the pages "More conversations" loaded instead of dropping them.
+  const listed = useRef<string | null>(null);
 
   useEffect(() => {
     const ctrl = new AbortController();
     const query = q.trim() === "" ? {} : { q: q.trim() };
+    const basis = `${reload}\u0000${q.trim()}`;
     api.GET("/api/v1/conversations", { params: { query: { limit: PAGE, ...query } }, signal: ctrl.signal }).then((r) => {
       if (r.data) {
-        setList(r.data.conversations);
-        setNext(r.data.next_cursor ?? null);
+        const first = r.data.conversations;
+        if (listed.current === basis) {
+          // The first page leads (the conversation just answered moves to
+          // the top); the rest loaded stays, in its order, and so does
+          // the cursor past it.
+          const seen = new Set(first.map((c) => c.id));
+          setList((l) => [...first, ...l.filter((c) => !seen.has(c.id))]);
+        } else {
+          listed.current = basis;
+          setList(first);
+          setNext(r.data.next_cursor ?? null);
+        }
         setProblem(null);
       } else setProblem(problemOf(r.error, r.response));
     }, (e: unknown) => {
@@ -75,6 +92,7 @@ export function Sidebar({ current, open, refresh, onSelect }: Props) {
     setReload((n) => n + 1);
   }
 
+  const shown = list.filter((c) => !gone.has(c.id));
   return (
     <nav id="sidebar" class={`sidebar${open ? " open" : ""}`} aria-label="Conversations">
       <button type="button" class="new" onClick={() => onSelect(null)}>New chat</button>
@@ -82,9 +100,9 @@ export function Sidebar({ current, open, refresh, onSelect }: Props) {
       <input id="search" type="search" placeholder="Search conversations" value={q}
         onInput={(e) => setQ(e.currentTarget.value)} />
       <ProblemView problem={problem} />
-      {list.length === 0 && <p class="muted">{q.trim() ? "No conversation matches." : "No conversations yet."}</p>}
+      {shown.length === 0 && <p class="muted">{q.trim() ? "No conversation matches." : "No conversations yet."}</p>}
       <ul>
-        {list.map((c) => (
+        {shown.map((c) => (
           <li key={c.id} class={c.id === current ? "current" : ""}>
             {renaming === c.id
               ? <RenameForm c={c} onSave={(t) => void rename(c.id, t)} onCancel={() => setRenaming(null)} />
