@@ -135,6 +135,19 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalid, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
 }
 
+// CheckControl refuses text holding control characters other than tab,
+// line feed and carriage return (C0 and C1): terminal escapes and NULs are
+// never meant for a provider, and some providers and databases refuse
+// them further along.
+func CheckControl(field, text string) error {
+	for _, r := range text {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r < 0xa0 {
+			return Invalid(field, "must not contain control characters (U+%04X)", r)
+		}
+	}
+	return nil
+}
+
 // QuotaExceededError reports that a user has used the whole daily quota.
 type QuotaExceededError struct {
 	Used  int

@@ -73,12 +73,7 @@ func checkText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return domain.Invalid(field, "must be valid UTF-8")
 	}
-	for _, r := range s {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r < 0xa0 {
-			return domain.Invalid(field, "must not contain control characters (U+%04X)", r)
-		}
-	}
-	return nil
+	return domain.CheckControl(field, s)
 }
 
 // blank reports whether s holds no text but white space: a prompt or a

@@ -7,7 +7,6 @@ package images
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -150,31 +149,16 @@ func (s *Service) generate(ctx context.Context, u domain.User, req Request, bega
 		return Result{}, err
 	}
 	defer release()
-	grant, err := s.quota.ConsumeUnits(ctx, u, s.cfg.Cost)
+	var images []domain.Image
+	err = s.quota.Charge(ctx, u, s.cfg.Cost, func() (bool, error) {
+		var err error
+		images, *trace, err = s.router.GenerateImages(ctx, routing.ImageRequest{Image: ireq, Began: began})
+		return trace.Accepted(), err
+	})
 	if err != nil {
 		return Result{}, err
 	}
-	returned := false
-	defer func() {
-		if !returned {
-			// A panic (a bug under the router) delivered nothing: the
-			// units go back as it goes on up, its stack intact.
-			_ = s.quota.Refund(context.WithoutCancel(ctx), grant)
-		}
-	}()
-	images, tr, err := s.router.GenerateImages(ctx, routing.ImageRequest{Image: ireq, Began: began})
-	returned = true
-	*trace = tr
-	if !tr.Accepted() {
-		// Nothing was delivered: the units go back, even when the client left.
-		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Images: images, Provider: tr.Provider, Model: tr.Model}, nil
+	return Result{Images: images, Provider: trace.Provider, Model: trace.Model}, nil
 }
 
 // validate checks the request and turns it into the providers' request.
@@ -188,10 +172,8 @@ func (s *Service) validate(req Request) (domain.ImageRequest, error) {
 	case utf8.RuneCountInString(p) > s.cfg.MaxPromptChars:
 		return domain.ImageRequest{}, domain.Invalid("prompt", "must be at most %d characters", s.cfg.MaxPromptChars)
 	}
-	for _, r := range p {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r < 0xa0 {
-			return domain.ImageRequest{}, domain.Invalid("prompt", "must not contain control characters (U+%04X)", r)
-		}
+	if err := domain.CheckControl("prompt", p); err != nil {
+		return domain.ImageRequest{}, err
 	}
 	n := req.N
 	if n == 0 {
@@ -242,25 +224,6 @@ func (s *Service) record(req Request, userID domain.UserID, start time.Time, lat
 	if req.API == domain.APIOpenAI {
 		rec.API = domain.APIOpenAI
 	}
-	rec.Outcome, rec.ErrorCode = outcome(err)
+	rec.Outcome, rec.ErrorCode = domain.OutcomeOf(err)
 	s.requests.Record(rec)
-}
-
-// outcome names what happened for the request log.
-func outcome(err error) (domain.Outcome, domain.Code) {
-	var qe *domain.QuotaExceededError
-	switch {
-	case err == nil:
-		return domain.OutcomeSuccess, ""
-	case errors.Is(err, context.Canceled):
-		return domain.OutcomeCancelled, domain.CodeCancelled
-	case errors.Is(err, context.DeadlineExceeded):
-		return domain.OutcomeError, domain.CodeTimeout
-	case errors.As(err, &qe):
-		return domain.OutcomeQuota, domain.CodeQuotaExceeded
-	case domain.ErrorCode(err) == domain.CodeInvalid:
-		return domain.OutcomeInvalid, domain.CodeInvalid
-	default:
-		return domain.OutcomeError, domain.ErrorCode(err)
-	}
 }

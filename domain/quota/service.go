@@ -4,6 +4,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -109,4 +110,31 @@ func (s *Service) Refund(ctx context.Context, g domain.QuotaGrant) error {
 func exceeded(now time.Time, used, limit int) error {
 	qe := &domain.QuotaExceededError{Used: used, Limit: limit}
 	return &domain.Error{Code: qe.ErrorCode(), Message: qe.PublicMessage(), RetryAfter: domain.NextQuotaReset(now).Sub(now), Err: qe}
+}
+
+// Charge takes units of u's quota, runs call, and gives the units back
+// when call delivered nothing (delivered false), even when the client left
+// or call panicked (the panic goes on up, its stack intact). Errors: the
+// quota's refusal (call does not run), then call's own, joined with a
+// refund that failed.
+func (s *Service) Charge(ctx context.Context, u domain.User, units int, call func() (delivered bool, err error)) error {
+	grant, err := s.ConsumeUnits(ctx, u, units)
+	if err != nil {
+		return err
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			// A panic (a bug under the router) delivered nothing.
+			_ = s.Refund(context.WithoutCancel(ctx), grant)
+		}
+	}()
+	delivered, err := call()
+	returned = true
+	if !delivered {
+		if rerr := s.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
 }

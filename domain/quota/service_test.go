@@ -280,3 +280,49 @@ func TestConsumeUnitsConcurrentlyNeverPassesTheLimit(t *testing.T) {
 	assert.Equal(t, int(granted.Load())*5, st.Used, "exact: only whole requests are counted")
 	assert.LessOrEqual(t, st.Used, 23)
 }
+
+// TestCharge: the units stay taken when the call delivered, and go back
+// when it did not, failed or panicked; a refusal runs no call.
+func TestCharge(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	tests := []struct {
+		name      string
+		delivered bool
+		err       error
+		panics    bool
+		wantUsed  int
+	}{
+		{name: "delivered", delivered: true, wantUsed: 3},
+		{name: "nothing delivered", err: boom, wantUsed: 0},
+		{name: "delivered, then failed", delivered: true, err: boom, wantUsed: 3},
+		{name: "panicked", panics: true, wantUsed: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 5, nil)
+			call := func() (bool, error) {
+				if tt.panics {
+					panic("bug")
+				}
+				return tt.delivered, tt.err
+			}
+			if tt.panics {
+				assert.Panics(t, func() { _ = f.svc.Charge(t.Context(), f.user, 3, call) })
+			} else {
+				assert.ErrorIs(t, f.svc.Charge(t.Context(), f.user, 3, call), tt.err)
+			}
+			st, err := f.svc.Status(t.Context(), f.user)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantUsed, st.Used)
+		})
+	}
+
+	f := newFixture(t, 2, nil)
+	ran := false
+	err := f.svc.Charge(t.Context(), f.user, 3, func() (bool, error) { ran = true; return true, nil })
+	var qe *domain.QuotaExceededError
+	assert.ErrorAs(t, err, &qe)
+	assert.False(t, ran, "refused: the call does not run")
+}

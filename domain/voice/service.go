@@ -8,7 +8,6 @@ package voice
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/genzai/genzai/domain"
@@ -294,27 +293,11 @@ func (s *Service) charged(ctx context.Context, u domain.User, admitted bool, tra
 		}
 		defer release()
 	}
-	grant, err := s.quota.ConsumeUnits(ctx, u, Cost)
-	if err != nil {
-		return err
-	}
-	returned := false
-	defer func() {
-		if !returned {
-			// A panic (a bug under the router) delivered nothing: the unit
-			// goes back as it goes on up, its stack intact.
-			_ = s.quota.Refund(context.WithoutCancel(ctx), grant)
-		}
-	}()
-	tr, err := run()
-	returned = true
-	*trace = tr
-	if !tr.Accepted() {
-		if rerr := s.quota.Refund(context.WithoutCancel(ctx), grant); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
-	return err
+	return s.quota.Charge(ctx, u, Cost, func() (bool, error) {
+		tr, err := run()
+		*trace = tr
+		return tr.Accepted(), err
+	})
 }
 
 // record hands the request's record to the request log.
@@ -329,27 +312,6 @@ func (s *Service) record(kind domain.RequestKind, api, requestID string, userID 
 	if api == domain.APIOpenAI {
 		rec.API = domain.APIOpenAI
 	}
-	rec.Outcome, rec.ErrorCode = outcome(err)
+	rec.Outcome, rec.ErrorCode = domain.OutcomeOf(err)
 	s.requests.Record(rec)
-}
-
-// outcome names what happened for the request log.
-func outcome(err error) (domain.Outcome, domain.Code) {
-	var qe *domain.QuotaExceededError
-	switch {
-	case err == nil:
-		return domain.OutcomeSuccess, ""
-	case errors.Is(err, context.Canceled):
-		return domain.OutcomeCancelled, domain.CodeCancelled
-	case errors.Is(err, context.DeadlineExceeded):
-		return domain.OutcomeError, domain.CodeTimeout
-	case errors.As(err, &qe):
-		return domain.OutcomeQuota, domain.CodeQuotaExceeded
-	}
-	switch code := domain.ErrorCode(err); code {
-	case domain.CodeInvalid, domain.CodePayloadTooLarge, domain.CodeUnsupportedMediaType:
-		return domain.OutcomeInvalid, code
-	default:
-		return domain.OutcomeError, code
-	}
 }

@@ -108,10 +108,5 @@ func checkText(field, text string, max int) error {
 	case utf8.RuneCountInString(text) > max:
 		return domain.Invalid(field, "must be at most %d characters", max)
 	}
-	for _, r := range text {
-		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r < 0xa0 {
-			return domain.Invalid(field, "must not contain control characters (U+%04X)", r)
-		}
-	}
-	return nil
+	return domain.CheckControl(field, text)
 }
